@@ -1,0 +1,259 @@
+/**
+ * Typed errors. Every error pure-ssh raises is an {@link SshError} with a stable `code`
+ * (undici's `UND_ERR_*` style), so callers can branch on `err.code` without parsing messages.
+ *
+ * Kinds (../shared/STYLE.md "Errors"):
+ * - {@link ProtocolError}: the peer broke the protocol (we send DISCONNECT with `reason`).
+ * - {@link UsageError}: the caller misused the API.
+ * - {@link DisconnectError}: the peer sent DISCONNECT (reason code + its text, verbatim).
+ * - {@link ChannelOpenError}: CHANNEL_OPEN_FAILURE (reason code + text).
+ * - {@link AuthenticationError}: no method succeeded (methods tried / allowed).
+ * - {@link HostKeyError}: host key unknown, changed or revoked (fingerprint, file, line).
+ * - {@link NegotiationError}: no common algorithm (category and both lists).
+ * - {@link ConnectionLostError}: the transport closed or failed under us.
+ * - {@link TimeoutError}: a configured timeout expired.
+ */
+
+export type SshErrorCode =
+  | 'ERR_PROTOCOL'
+  | 'ERR_MALFORMED_PACKET'
+  | 'ERR_PACKET_TOO_LARGE'
+  | 'ERR_MAC'
+  | 'ERR_STRICT_KEX'
+  | 'ERR_NEGOTIATION'
+  | 'ERR_HOST_KEY_SIGNATURE'
+  | 'ERR_HOST_KEY_UNKNOWN'
+  | 'ERR_HOST_KEY_CHANGED'
+  | 'ERR_HOST_KEY_REVOKED'
+  | 'ERR_HOST_KEY_REJECTED'
+  | 'ERR_AUTH_FAILED'
+  | 'ERR_PRIVATE_KEY'
+  | 'ERR_PRIVATE_KEY_ENCRYPTED'
+  | 'ERR_DISCONNECTED'
+  | 'ERR_CHANNEL_OPEN_FAILED'
+  | 'ERR_CHANNEL_CLOSED'
+  | 'ERR_CONNECTION_LOST'
+  | 'ERR_CONNECTION_CLOSED'
+  | 'ERR_TIMEOUT'
+  | 'ERR_KEEPALIVE_TIMEOUT'
+  | 'ERR_ABORTED'
+  | 'ERR_USAGE'
+  | 'ERR_KNOWN_HOSTS'
+  | 'ERR_FORWARD_BIND';
+
+/** Base class of every error pure-ssh raises. */
+export class SshError extends Error {
+  readonly code: SshErrorCode;
+  constructor(code: SshErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** RFC 4253 §11.1 disconnect reason codes. */
+export const DisconnectReason = {
+  HOST_NOT_ALLOWED_TO_CONNECT: 1,
+  PROTOCOL_ERROR: 2,
+  KEY_EXCHANGE_FAILED: 3,
+  RESERVED: 4,
+  MAC_ERROR: 5,
+  COMPRESSION_ERROR: 6,
+  SERVICE_NOT_AVAILABLE: 7,
+  PROTOCOL_VERSION_NOT_SUPPORTED: 8,
+  HOST_KEY_NOT_VERIFIABLE: 9,
+  CONNECTION_LOST: 10,
+  BY_APPLICATION: 11,
+  TOO_MANY_CONNECTIONS: 12,
+  AUTH_CANCELLED_BY_USER: 13,
+  NO_MORE_AUTH_METHODS_AVAILABLE: 14,
+  ILLEGAL_USER_NAME: 15,
+} as const;
+export type DisconnectReasonCode = (typeof DisconnectReason)[keyof typeof DisconnectReason];
+
+const disconnectNames: Record<number, string> = Object.fromEntries(
+  Object.entries(DisconnectReason).map(([k, v]) => [v, k.toLowerCase().replace(/_/g, ' ')]),
+);
+
+/** Human-readable name of an RFC 4253 §11.1 reason code. */
+export function disconnectReasonName(code: number): string {
+  return disconnectNames[code] ?? `reason ${code}`;
+}
+
+/** The peer broke the protocol. The connection is torn down with DISCONNECT(`reason`). */
+export class ProtocolError extends SshError {
+  readonly reason: DisconnectReasonCode;
+  constructor(
+    message: string,
+    options?: { code?: SshErrorCode; reason?: DisconnectReasonCode; cause?: unknown },
+  ) {
+    super(options?.code ?? 'ERR_PROTOCOL', message, options);
+    this.reason = options?.reason ?? DisconnectReason.PROTOCOL_ERROR;
+  }
+}
+
+/** The caller misused the API (bad option, call in the wrong state). */
+export class UsageError extends SshError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_USAGE', message, options);
+  }
+}
+
+/** The server sent SSH_MSG_DISCONNECT (RFC 4253 §11.1); its text is shown verbatim. */
+export class DisconnectError extends SshError {
+  readonly reason: number;
+  readonly description: string;
+  constructor(reason: number, description: string) {
+    super(
+      'ERR_DISCONNECTED',
+      `Disconnected by server (${disconnectReasonName(reason)}): ${description}`,
+    );
+    this.reason = reason;
+    this.description = description;
+  }
+}
+
+/** No algorithm in common for a category (RFC 4253 §7.1). Names both sides' lists. */
+export class NegotiationError extends SshError {
+  readonly category: string;
+  readonly client: readonly string[];
+  readonly server: readonly string[];
+  constructor(category: string, client: readonly string[], server: readonly string[]) {
+    super(
+      'ERR_NEGOTIATION',
+      `Unable to negotiate ${category}: no matching algorithm. ` +
+        `Client offers: ${client.join(',') || '(none)'}. Server offers: ${server.join(',') || '(none)'}.`,
+    );
+    this.category = category;
+    this.client = client;
+    this.server = server;
+  }
+}
+
+/** RFC 4254 §5.1 channel open failure reason codes. */
+export const ChannelOpenFailureReason = {
+  ADMINISTRATIVELY_PROHIBITED: 1,
+  CONNECT_FAILED: 2,
+  UNKNOWN_CHANNEL_TYPE: 3,
+  RESOURCE_SHORTAGE: 4,
+} as const;
+
+const openFailureNames: Record<number, string> = {
+  1: 'administratively prohibited',
+  2: 'connect failed',
+  3: 'unknown channel type',
+  4: 'resource shortage',
+};
+
+/** Name of an RFC 4254 §5.1 open failure reason, as OpenSSH prints it. */
+export function channelOpenFailureName(reason: number): string {
+  return openFailureNames[reason] ?? `unknown reason ${reason}`;
+}
+
+/** The server refused a channel (SSH_MSG_CHANNEL_OPEN_FAILURE). Only that channel is affected. */
+export class ChannelOpenError extends SshError {
+  readonly reason: number;
+  readonly description: string;
+  readonly channel: number;
+  constructor(channel: number, reason: number, description: string) {
+    // OpenSSH's wording: "channel 3: open failed: administratively prohibited: open failed"
+    super(
+      'ERR_CHANNEL_OPEN_FAILED',
+      `channel ${channel}: open failed: ${channelOpenFailureName(reason)}: ${description}`,
+    );
+    this.channel = channel;
+    this.reason = reason;
+    this.description = description;
+  }
+}
+
+/** User authentication failed (RFC 4252 §5.1). */
+export class AuthenticationError extends SshError {
+  readonly methodsTried: readonly string[];
+  readonly methodsAllowed: readonly string[];
+  constructor(username: string, methodsTried: readonly string[], methodsAllowed: readonly string[], detail?: string) {
+    super(
+      'ERR_AUTH_FAILED',
+      `Permission denied for ${username}` +
+        ` (tried: ${methodsTried.join(', ') || 'none'}; server allows: ${methodsAllowed.join(',') || 'nothing'})` +
+        (detail ? `. ${detail}` : '.'),
+    );
+    this.methodsTried = methodsTried;
+    this.methodsAllowed = methodsAllowed;
+  }
+}
+
+/** Why a host key was not accepted. */
+export type HostKeyProblem = 'unknown' | 'changed' | 'revoked' | 'rejected';
+
+/** The server's host key was refused. Carries what a person needs to fix it. */
+export class HostKeyError extends SshError {
+  readonly problem: HostKeyProblem;
+  readonly host: string;
+  readonly fingerprint: string;
+  readonly keyType: string;
+  /** known_hosts file and 1-based line of the conflicting entry, when there is one. */
+  readonly file: string | undefined;
+  readonly line: number | undefined;
+  constructor(
+    problem: HostKeyProblem,
+    details: { host: string; keyType: string; fingerprint: string; file?: string; line?: number; message?: string },
+  ) {
+    const code: SshErrorCode =
+      problem === 'unknown'
+        ? 'ERR_HOST_KEY_UNKNOWN'
+        : problem === 'changed'
+          ? 'ERR_HOST_KEY_CHANGED'
+          : problem === 'revoked'
+            ? 'ERR_HOST_KEY_REVOKED'
+            : 'ERR_HOST_KEY_REJECTED';
+    super(code, details.message ?? defaultHostKeyMessage(problem, details));
+    this.problem = problem;
+    this.host = details.host;
+    this.keyType = details.keyType;
+    this.fingerprint = details.fingerprint;
+    this.file = details.file;
+    this.line = details.line;
+  }
+}
+
+function defaultHostKeyMessage(
+  problem: HostKeyProblem,
+  d: { host: string; keyType: string; fingerprint: string; file?: string; line?: number },
+): string {
+  const where = d.file ? `${d.file}${d.line ? `:${d.line}` : ''}` : 'known_hosts';
+  switch (problem) {
+    case 'changed':
+      return (
+        `REMOTE HOST IDENTIFICATION HAS CHANGED for ${d.host}! Someone could be eavesdropping on you ` +
+        `right now (man-in-the-middle attack), or the host key has just been changed. ` +
+        `The ${d.keyType} key sent by the server has fingerprint ${d.fingerprint}. ` +
+        `Offending key in ${where}. If the change is expected, remove that line ` +
+        `(ssh-keygen -R ${d.host}) and connect again. Host key verification failed.`
+      );
+    case 'revoked':
+      return `Host key ${d.keyType} ${d.fingerprint} for ${d.host} is marked as revoked in ${where}. Host key verification failed.`;
+    case 'unknown':
+      return (
+        `No matching host key for ${d.host} in ${where} (${d.keyType} key fingerprint ${d.fingerprint}) ` +
+        `and strict host key checking is on. Add the key (ssh-keyscan) or use StrictHostKeyChecking=accept-new. ` +
+        `Host key verification failed.`
+      );
+    default:
+      return `Host key ${d.keyType} ${d.fingerprint} for ${d.host} was rejected. Host key verification failed.`;
+  }
+}
+
+/** The connection went away (socket error, EOF, dead server). */
+export class ConnectionLostError extends SshError {
+  constructor(message: string, options?: { cause?: unknown; code?: SshErrorCode }) {
+    super(options?.code ?? 'ERR_CONNECTION_LOST', message, options);
+  }
+}
+
+/** A timeout expired (ConnectTimeout, keepalive). */
+export class TimeoutError extends SshError {
+  constructor(message: string, code: SshErrorCode = 'ERR_TIMEOUT') {
+    super(code, message);
+  }
+}
