@@ -1,0 +1,105 @@
+/**
+ * One channel's state (RFC 4254 §5): its ids, both windows, the bytes waiting for window, and
+ * where it stands in the EOF/CLOSE handshake. Pure data plus the window rules; the connection
+ * layer (connection.ts) drives it.
+ */
+
+/** OpenSSH's CHAN_TCP_PACKET_DEFAULT (channels.h): 32 KiB of data per packet. */
+export const DEFAULT_MAX_PACKET = 32 * 1024;
+/** OpenSSH's CHAN_TCP_WINDOW_DEFAULT: 64 packets = 2 MiB. */
+export const DEFAULT_WINDOW = 64 * DEFAULT_MAX_PACKET;
+/** RFC 4254 §5.2: windows are uint32 and must not overflow. */
+export const MAX_WINDOW = 0xffffffff;
+
+export type ChannelPhase = 'opening' | 'open' | 'closed';
+
+/** Channel bookkeeping. Field names follow RFC 4254. */
+export class Channel {
+  phase: ChannelPhase = 'opening';
+  /** The peer's id for this channel (recipient channel in what we send). */
+  remoteId = -1;
+  /** RFC 4254 §5.2: bytes we may still send. */
+  remoteWindow = 0;
+  /** RFC 4254 §5.1: the largest data payload the peer accepts in one packet. */
+  remoteMaxPacket = 0;
+  /** Bytes the peer may still send us (our window). */
+  localWindow: number;
+  /** Bytes delivered and consumed locally but not yet granted back. */
+  localConsumed = 0;
+  /** Bytes delivered to the local side and not yet reported consumed. */
+  unconsumed = 0;
+  /** Data waiting for window (or for a key exchange to end), in order. */
+  readonly pending: Uint8Array[] = [];
+  pendingOffset = 0;
+  pendingBytes = 0;
+  /** The local side ended its writes: send EOF once `pending` is flushed. */
+  eofQueued = false;
+  eofSent = false;
+  eofReceived = false;
+  closeSent = false;
+  closeReceived = false;
+  /** Bytes that crossed the channel, for counters. */
+  bytesSent = 0;
+  bytesReceived = 0;
+
+  constructor(
+    readonly id: number,
+    readonly channelType: string,
+    readonly localWindowMax: number = DEFAULT_WINDOW,
+    readonly localMaxPacket: number = DEFAULT_MAX_PACKET,
+  ) {
+    this.localWindow = localWindowMax;
+  }
+
+  /**
+   * OpenSSH channels.c channel_check_window(): grant window back once the free window falls below
+   * half, or more than three packets' worth is owed, and something was consumed. Returns the
+   * increment to send in WINDOW_ADJUST, or 0.
+   */
+  windowAdjustDue(): number {
+    if (this.phase !== 'open' || this.eofReceived || this.closeReceived || this.localConsumed === 0) return 0;
+    const owed = this.localWindowMax - this.localWindow;
+    if (this.localWindow < this.localWindowMax / 2 || owed > this.localMaxPacket * 3) {
+      const grant = this.localConsumed;
+      this.localWindow += grant;
+      this.localConsumed = 0;
+      return grant;
+    }
+    return 0;
+  }
+}
+
+/**
+ * Lowest free channel number allocator (OpenSSH reuses the lowest slot; keeps ids small and
+ * readable in logs: "channel 3: open failed").
+ */
+export class ChannelTable {
+  private readonly slots: (Channel | undefined)[] = [];
+
+  allocate(make: (id: number) => Channel): Channel {
+    let id = this.slots.indexOf(undefined);
+    if (id < 0) id = this.slots.length;
+    const ch = make(id);
+    this.slots[id] = ch;
+    return ch;
+  }
+
+  get(id: number): Channel | undefined {
+    return this.slots[id];
+  }
+
+  release(id: number): void {
+    this.slots[id] = undefined;
+    while (this.slots.length > 0 && this.slots[this.slots.length - 1] === undefined) this.slots.pop();
+  }
+
+  *[Symbol.iterator](): IterableIterator<Channel> {
+    for (const c of this.slots) if (c) yield c;
+  }
+
+  get size(): number {
+    let n = 0;
+    for (const c of this.slots) if (c) n++;
+    return n;
+  }
+}

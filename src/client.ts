@@ -1,0 +1,262 @@
+/**
+ * The sans-IO SSH client core: transport (RFC 4253), user authentication (RFC 4252) and the
+ * connection protocol (RFC 4254) composed into one state machine. No sockets, timers, clock or
+ * RNG: bytes in through {@link ClientCore.receive}, bytes out of {@link ClientCore.takeOutput},
+ * events out of {@link ClientCore.nextEvent} (h11's receive_data / next_event shape).
+ *
+ * @example
+ * ```ts
+ * const core = new ClientCore({ username: 'joe', random, privateKeys: [key] });
+ * core.start();
+ * socket.on('data', (d) => { core.receive(d); pump(); });
+ * function pump() {
+ *   for (const chunk of core.takeOutput() ?? []) socket.write(chunk);
+ *   for (let e; (e = core.nextEvent()); ) if (e.type === 'host-key') core.acceptHostKey();
+ * }
+ * ```
+ */
+import type { AlgorithmPreferences } from './algorithms.js';
+import { defaultAlgorithms } from './algorithms.js';
+import type { ChannelOptions, DirectTcpipParams } from './connection.js';
+import { Connection } from './connection.js';
+import { ConnectionLostError, DisconnectReason, SshError, UsageError } from './errors.js';
+import type { ClientEvent } from './events.js';
+import { keyBlobType } from './hostkey.js';
+import type { PrivateKey } from './privatekey.js';
+import type { TransportInfo } from './transport.js';
+import { Transport } from './transport.js';
+import type { AuthOptions } from './userauth.js';
+import { UserAuth } from './userauth.js';
+import { fromUtf8 } from './wire.js';
+
+export interface ClientCoreOptions {
+  username: string;
+  /** Cryptographically secure random bytes. */
+  random: (n: number) => Uint8Array;
+  privateKeys?: PrivateKey[];
+  password?: string;
+  /** Emit `password-needed` when the server allows password or keyboard-interactive. */
+  askPassword?: boolean;
+  passwordAttempts?: number;
+  algorithms?: Partial<AlgorithmPreferences>;
+  clientVersion?: string;
+  rekeyBytes?: number;
+  rekeyPackets?: number;
+}
+
+type Stage = 'handshake' | 'auth' | 'authenticated' | 'closed';
+
+/** The whole client protocol engine. */
+export class ClientCore {
+  private readonly transport: Transport;
+  private readonly userauth: UserAuth;
+  private readonly connection: Connection;
+  private readonly events: ClientEvent[] = [];
+  private eventHead = 0;
+  private stage: Stage = 'handshake';
+  private serverSigAlgs: string[] | undefined;
+  private pingSupported = false;
+  private closeError: SshError | undefined;
+
+  constructor(options: ClientCoreOptions) {
+    if (!options.username) throw new UsageError('a username is required');
+    const algorithms = { ...defaultAlgorithms(), ...options.algorithms };
+    const emit = (e: ClientEvent) => this.events.push(e);
+    const log = (message: string) => emit({ type: 'log', message });
+    this.transport = new Transport(
+      {
+        random: options.random,
+        algorithms,
+        clientVersion: options.clientVersion,
+        rekeyBytes: options.rekeyBytes,
+        rekeyPackets: options.rekeyPackets,
+      },
+      {
+        hostKey: ({ algorithm, keyBlob, fingerprint }) =>
+          emit({ type: 'host-key', algorithm, keyType: keyBlobType(keyBlob), keyBlob, fingerprint }),
+        ready: () => {
+          this.stage = 'auth';
+          this.userauth.start();
+        },
+        message: (payload) => {
+          const type = payload[0]!;
+          if (type >= 80) return this.connection.handle(payload);
+          return this.userauth.handle(payload);
+        },
+        resumed: () => this.connection.flushAll(),
+        extInfo: (ext) => {
+          const sigAlgs = ext.get('server-sig-algs');
+          if (sigAlgs) this.serverSigAlgs = fromUtf8(sigAlgs).split(',');
+          if (ext.has('ping@openssh.com')) this.pingSupported = true;
+          log(`EXT_INFO: ${[...ext.keys()].join(', ')}`);
+        },
+        log,
+        closed: (error) => {
+          this.stage = 'closed';
+          this.closeError = error;
+          this.connection.abortAll(error ?? new ConnectionLostError('the connection was closed', { code: 'ERR_CONNECTION_CLOSED' }));
+          emit({ type: 'closed', error });
+        },
+      },
+    );
+    const auth: AuthOptions = {
+      username: options.username,
+      privateKeys: options.privateKeys,
+      password: options.password,
+      askPassword: options.askPassword,
+      passwordAttempts: options.passwordAttempts,
+    };
+    this.userauth = new UserAuth(auth, {
+      send: (p) => this.transport.send(p),
+      sessionId: () => this.transport.info.sessionId!,
+      serverSigAlgs: () => this.serverSigAlgs,
+      banner: (message) => emit({ type: 'banner', message }),
+      passwordNeeded: (prompt) => emit({ type: 'password-needed', prompt }),
+      success: () => {
+        this.stage = 'authenticated';
+        this.connection.activate();
+        emit({ type: 'authenticated' });
+      },
+      failure: (error) =>
+        // RFC 4253 §11.1 reason 14: no more authentication methods available.
+        this.transport.close(DisconnectReason.NO_MORE_AUTH_METHODS_AVAILABLE, 'no more authentication methods', error),
+      log,
+    });
+    this.connection = new Connection(this.transport, emit);
+  }
+
+  /** Queue our identification and KEXINIT. */
+  start(): void {
+    this.transport.start();
+  }
+
+  /** Feed bytes received from the server. The core takes ownership (decrypts in place). */
+  receive(data: Uint8Array): void {
+    this.transport.receive(data);
+  }
+
+  /** Bytes to write to the server, or null. */
+  takeOutput(): Uint8Array[] | null {
+    return this.transport.takeOutput();
+  }
+
+  /** The next event, or undefined when there are none. */
+  nextEvent(): ClientEvent | undefined {
+    if (this.eventHead >= this.events.length) {
+      if (this.eventHead > 0) {
+        this.events.length = 0;
+        this.eventHead = 0;
+      }
+      return undefined;
+    }
+    return this.events[this.eventHead++];
+  }
+
+  get isAuthenticated(): boolean {
+    return this.stage === 'authenticated';
+  }
+
+  get isClosed(): boolean {
+    return this.stage === 'closed';
+  }
+
+  /** Why the connection closed (undefined while open or after a requested close). */
+  get error(): SshError | undefined {
+    return this.closeError;
+  }
+
+  /** Negotiated algorithms, versions, session id. */
+  get info(): TransportInfo & { serverSigAlgs: string[] | undefined; pingSupported: boolean } {
+    return { ...this.transport.info, serverSigAlgs: this.serverSigAlgs, pingSupported: this.pingSupported };
+  }
+
+  acceptHostKey(): void {
+    this.transport.acceptHostKey();
+  }
+
+  rejectHostKey(error: SshError): void {
+    this.transport.rejectHostKey(error);
+  }
+
+  /** Answer `password-needed`; null gives up on that method. */
+  providePassword(password: string | null): void {
+    this.userauth.providePassword(password);
+  }
+
+  /** RFC 4254 §7.2: open a direct-tcpip channel; returns its local number. */
+  openDirectTcpip(params: DirectTcpipParams, opts?: ChannelOptions): number {
+    return this.connection.openDirectTcpip(params, opts);
+  }
+
+  /** OpenSSH direct-streamlocal@openssh.com: a Unix socket on the server. */
+  openDirectStreamlocal(socketPath: string, opts?: ChannelOptions): number {
+    return this.connection.openDirectStreamlocal(socketPath, opts);
+  }
+
+  /** Write to a channel. True if all bytes were packetized now; otherwise wait for `channel-drain`. */
+  channelWrite(channel: number, data: Uint8Array): boolean {
+    return this.connection.write(channel, data);
+  }
+
+  /** EOF after queued data (RFC 4254 §5.3). */
+  channelEnd(channel: number): void {
+    this.connection.end(channel);
+  }
+
+  /** CLOSE the channel (RFC 4254 §5.3). */
+  channelClose(channel: number): void {
+    this.connection.close(channel);
+  }
+
+  /** Report that `n` received bytes were consumed locally (drives WINDOW_ADJUST). */
+  channelConsumed(channel: number, n: number): void {
+    this.connection.consumed(channel, n);
+  }
+
+  channelPendingBytes(channel: number): number {
+    return this.connection.pendingBytes(channel);
+  }
+
+  channelStats(channel: number): { bytesSent: number; bytesReceived: number } | undefined {
+    return this.connection.stats(channel);
+  }
+
+  get channelCount(): number {
+    return this.connection.channelCount;
+  }
+
+  /** The socket is congested (true) or drained (false): holds channel data meanwhile. */
+  setOutputPaused(paused: boolean): void {
+    this.connection.setOutputPaused(paused);
+  }
+
+  /** OpenSSH keepalive@openssh.com global request with want_reply (ServerAliveInterval). */
+  sendKeepalive(): void {
+    if (this.stage !== 'authenticated') return;
+    this.connection.globalRequest('keepalive@openssh.com', true);
+  }
+
+  /** Keepalives (and other global requests) not answered yet. */
+  get outstandingKeepalives(): number {
+    return this.connection.outstandingGlobalRequests;
+  }
+
+  /** Start a key exchange now (RFC 4253 §9). */
+  rekey(): void {
+    this.transport.rekey();
+  }
+
+  /** Disconnect cleanly (RFC 4253 §11.1, reason 11 by application). */
+  disconnect(description = 'disconnected by user'): void {
+    this.transport.close(DisconnectReason.BY_APPLICATION, description);
+  }
+
+  /** The socket closed or failed. */
+  connectionLost(error: SshError): void {
+    this.transport.connectionLost(error);
+  }
+
+  dispose(): void {
+    this.transport.dispose();
+  }
+}

@@ -1,0 +1,355 @@
+/**
+ * The connection protocol, client side (RFC 4254): the channel table, opens, data and flow
+ * control in both directions, EOF/CLOSE, channel and global requests. Sans-IO: it writes
+ * messages through the transport and reports to the client core through `emit`.
+ */
+import type { Channel } from './channel.js';
+import { Channel as ChannelState, ChannelTable, DEFAULT_MAX_PACKET, DEFAULT_WINDOW, MAX_WINDOW } from './channel.js';
+import { ChannelOpenError, ChannelOpenFailureReason, ProtocolError, SshError, UsageError } from './errors.js';
+import type { ClientEvent } from './events.js';
+import {
+  MSG,
+  decodeMessage,
+  encodeChannelOpen,
+  encodeChannelOpenFailure,
+  encodeChannelSimple,
+  encodeGlobalRequest,
+  encodeRequestReply,
+  encodeWindowAdjust,
+} from './messages.js';
+import type { Transport } from './transport.js';
+import { SshWriter } from './wire.js';
+
+/** RFC 4254 §7.2 direct-tcpip open parameters. */
+export interface DirectTcpipParams {
+  host: string;
+  port: number;
+  /** The peer of the accepted local socket (RFC 4254 §7.2 originator). */
+  originatorAddress?: string;
+  originatorPort?: number;
+}
+
+/** Channel tuning (OpenSSH's defaults if omitted). */
+export interface ChannelOptions {
+  window?: number;
+  maxPacket?: number;
+}
+
+/** Client side of RFC 4254. */
+export class Connection {
+  private readonly channels = new ChannelTable();
+  private active = false;
+  /** The adapter's socket is congested: hold channel data until it drains. */
+  private outputPaused = false;
+  private pendingGlobalReplies = 0;
+
+  constructor(
+    private readonly transport: Transport,
+    private readonly emit: (e: ClientEvent) => void,
+  ) {}
+
+  /** RFC 4254 §1: usable only after USERAUTH_SUCCESS. */
+  activate(): void {
+    this.active = true;
+  }
+
+  get channelCount(): number {
+    return this.channels.size;
+  }
+
+  /** Global requests sent with want_reply and not yet answered. */
+  get outstandingGlobalRequests(): number {
+    return this.pendingGlobalReplies;
+  }
+
+  /** RFC 4254 §7.2: open a direct-tcpip channel. Returns the local channel number. */
+  openDirectTcpip(p: DirectTcpipParams, opts: ChannelOptions = {}): number {
+    if (!Number.isInteger(p.port) || p.port < 0 || p.port > 65535) throw new UsageError(`invalid port ${p.port}`);
+    const data = new SshWriter(64)
+      .string(p.host)
+      .uint32(p.port)
+      .string(p.originatorAddress ?? '127.0.0.1')
+      .uint32(p.originatorPort ?? 0)
+      .toBytes();
+    return this.open('direct-tcpip', data, opts);
+  }
+
+  /** OpenSSH PROTOCOL §2.4: direct-streamlocal@openssh.com, a Unix socket on the server. */
+  openDirectStreamlocal(socketPath: string, opts: ChannelOptions = {}): number {
+    // string socket path, string reserved, uint32 reserved
+    const data = new SshWriter(64).string(socketPath).string('').uint32(0).toBytes();
+    return this.open('direct-streamlocal@openssh.com', data, opts);
+  }
+
+  private open(channelType: string, data: Uint8Array, opts: ChannelOptions): number {
+    if (!this.active) throw new UsageError('channels can be opened only after authentication');
+    if (this.transport.isClosed) throw new UsageError('the connection is closed');
+    const window = opts.window ?? DEFAULT_WINDOW;
+    const maxPacket = opts.maxPacket ?? DEFAULT_MAX_PACKET;
+    const ch = this.channels.allocate((id) => new ChannelState(id, channelType, window, maxPacket));
+    // RFC 4254 §5.1: sender channel, initial window, maximum packet size, type-specific data.
+    this.transport.send(encodeChannelOpen(channelType, ch.id, window, maxPacket, data));
+    return ch.id;
+  }
+
+  /** Queue bytes on a channel. Returns true if all were packetized at once (else wait for drain). */
+  write(id: number, data: Uint8Array): boolean {
+    const ch = this.channels.get(id);
+    if (!ch || ch.closeSent || ch.phase === 'closed') throw new UsageError(`channel ${id} is closed`);
+    if (ch.eofQueued) throw new UsageError(`channel ${id}: write after end`);
+    if (data.length === 0) return true;
+    ch.pending.push(data);
+    ch.pendingBytes += data.length;
+    this.flushChannel(ch);
+    return ch.pendingBytes === 0;
+  }
+
+  /** The local side finished writing: EOF after the queued data (RFC 4254 §5.3). */
+  end(id: number): void {
+    const ch = this.channels.get(id);
+    if (!ch || ch.eofQueued || ch.closeSent) return;
+    ch.eofQueued = true;
+    this.flushChannel(ch);
+  }
+
+  /** Close the channel now (RFC 4254 §5.3); queued data not yet sent is discarded. */
+  close(id: number): void {
+    const ch = this.channels.get(id);
+    if (!ch) return;
+    ch.pending.length = 0;
+    ch.pendingBytes = 0;
+    if (ch.phase === 'opening') {
+      // Cannot CLOSE before the confirmation; do it when the answer arrives.
+      ch.eofQueued = true;
+      ch.closeSent = true;
+      return;
+    }
+    this.sendClose(ch);
+    this.maybeRelease(ch);
+  }
+
+  /** The local side consumed `n` bytes of received data: grant window back as OpenSSH does. */
+  consumed(id: number, n: number): void {
+    const ch = this.channels.get(id);
+    if (!ch || n <= 0) return;
+    ch.unconsumed -= n;
+    ch.localConsumed += n;
+    const grant = ch.windowAdjustDue();
+    if (grant > 0) this.transport.send(encodeWindowAdjust(ch.remoteId, grant));
+  }
+
+  /** Bytes written but not yet packetized. */
+  pendingBytes(id: number): number {
+    return this.channels.get(id)?.pendingBytes ?? 0;
+  }
+
+  /** Counters of one channel. */
+  stats(id: number): { bytesSent: number; bytesReceived: number } | undefined {
+    const ch = this.channels.get(id);
+    return ch ? { bytesSent: ch.bytesSent, bytesReceived: ch.bytesReceived } : undefined;
+  }
+
+  /** Hold or release channel data while the socket is congested. */
+  setOutputPaused(paused: boolean): void {
+    this.outputPaused = paused;
+    if (!paused) this.flushAll();
+  }
+
+  /** Key exchange over or socket drained: move queued data. */
+  flushAll(): void {
+    for (const ch of this.channels) this.flushChannel(ch);
+  }
+
+  /** RFC 4254 §4: send a global request. */
+  globalRequest(name: string, wantReply: boolean, data?: Uint8Array): void {
+    if (wantReply) this.pendingGlobalReplies++;
+    this.transport.send(encodeGlobalRequest(name, wantReply, data));
+  }
+
+  /** The connection died: every channel ends with `error`. */
+  abortAll(error: SshError): void {
+    for (const ch of [...this.channels]) {
+      const wasOpening = ch.phase === 'opening';
+      ch.phase = 'closed';
+      this.channels.release(ch.id);
+      if (wasOpening) this.emit({ type: 'channel-open-failed', channel: ch.id, error });
+      else this.emit({ type: 'channel-closed', channel: ch.id, error });
+    }
+  }
+
+  /** Handle a message in 80..127 (RFC 4254). Returns false for numbers we do not know. */
+  handle(payload: Uint8Array): boolean {
+    const type = payload[0]!;
+    if (type < 80 || type > 127) return false;
+    if (!this.active) throw new ProtocolError(`connection protocol message ${type} before authentication`);
+    const m = decodeMessage(payload);
+    if (!m) return false;
+    switch (m.type) {
+      case MSG.GLOBAL_REQUEST:
+        // RFC 4254 §4: answer requests we do not support with FAILURE (sshd's keepalive@openssh.com).
+        if (m.wantReply) this.transport.send(encodeRequestReply(false));
+        return true;
+      case MSG.REQUEST_SUCCESS:
+      case MSG.REQUEST_FAILURE:
+        if (this.pendingGlobalReplies > 0) this.pendingGlobalReplies--;
+        this.emit({ type: 'global-reply', success: m.type === MSG.REQUEST_SUCCESS, data: payload.subarray(1) });
+        return true;
+      case MSG.CHANNEL_OPEN:
+        // We accept no server-initiated channels (no remote forwarding, X11 or agent yet).
+        this.transport.send(
+          encodeChannelOpenFailure(
+            m.sender,
+            ChannelOpenFailureReason.ADMINISTRATIVELY_PROHIBITED,
+            `pure-ssh does not accept ${m.channelType} channels`,
+          ),
+        );
+        return true;
+      case MSG.CHANNEL_OPEN_CONFIRMATION: {
+        const ch = this.channelFor(m.recipient, m.type);
+        if (ch.phase !== 'opening') throw new ProtocolError(`channel ${ch.id}: duplicate open confirmation`);
+        ch.phase = 'open';
+        ch.remoteId = m.sender;
+        ch.remoteWindow = m.initialWindow;
+        ch.remoteMaxPacket = m.maxPacket;
+        if (m.maxPacket === 0) throw new ProtocolError(`channel ${ch.id}: maximum packet size 0`);
+        if (ch.closeSent) {
+          // Closed locally while the open was in flight.
+          ch.closeSent = false;
+          this.sendClose(ch);
+          this.emit({ type: 'channel-open', channel: ch.id });
+          return true;
+        }
+        this.emit({ type: 'channel-open', channel: ch.id });
+        this.flushChannel(ch);
+        return true;
+      }
+      case MSG.CHANNEL_OPEN_FAILURE: {
+        const ch = this.channelFor(m.recipient, m.type);
+        if (ch.phase !== 'opening') throw new ProtocolError(`channel ${ch.id}: open failure for an open channel`);
+        ch.phase = 'closed';
+        this.channels.release(ch.id);
+        this.emit({
+          type: 'channel-open-failed',
+          channel: ch.id,
+          error: new ChannelOpenError(ch.id, m.reason, m.description),
+        });
+        return true;
+      }
+      case MSG.CHANNEL_WINDOW_ADJUST: {
+        const ch = this.channelFor(m.recipient, m.type);
+        // RFC 4254 §5.2: the window may grow up to 2^32 - 1.
+        if (ch.remoteWindow + m.bytes > MAX_WINDOW) {
+          throw new ProtocolError(`channel ${ch.id}: window adjust overflows 2^32`);
+        }
+        ch.remoteWindow += m.bytes;
+        this.flushChannel(ch);
+        return true;
+      }
+      case MSG.CHANNEL_DATA:
+      case MSG.CHANNEL_EXTENDED_DATA: {
+        const ch = this.channelFor(m.recipient, m.type);
+        const n = m.data.length;
+        if (ch.phase !== 'open' || ch.eofReceived || ch.closeReceived) {
+          throw new ProtocolError(`channel ${ch.id}: data after EOF or CLOSE`);
+        }
+        // RFC 4254 §5.2: the peer must not exceed our window nor our maximum packet size.
+        if (n > ch.localWindow || n > ch.localMaxPacket) {
+          throw new ProtocolError(
+            `channel ${ch.id}: received ${n} bytes with ${ch.localWindow} bytes of window and max packet ${ch.localMaxPacket}`,
+          );
+        }
+        ch.localWindow -= n;
+        if (m.type === MSG.CHANNEL_EXTENDED_DATA) {
+          // stderr-like data has no meaning on a direct-tcpip channel; consume it so the window moves.
+          ch.localConsumed += n;
+          return true;
+        }
+        ch.unconsumed += n;
+        ch.bytesReceived += n;
+        this.emit({ type: 'channel-data', channel: ch.id, data: m.data });
+        return true;
+      }
+      case MSG.CHANNEL_EOF: {
+        const ch = this.channelFor(m.recipient, m.type);
+        ch.eofReceived = true;
+        this.emit({ type: 'channel-eof', channel: ch.id });
+        return true;
+      }
+      case MSG.CHANNEL_CLOSE: {
+        const ch = this.channelFor(m.recipient, m.type);
+        if (ch.closeReceived) throw new ProtocolError(`channel ${ch.id}: duplicate CLOSE`);
+        ch.closeReceived = true;
+        // RFC 4254 §5.3: answer CLOSE with CLOSE, unless we sent one already.
+        this.sendClose(ch);
+        this.maybeRelease(ch);
+        return true;
+      }
+      case MSG.CHANNEL_REQUEST: {
+        const ch = this.channelFor(m.recipient, m.type);
+        // RFC 4254 §5.4: unknown requests get FAILURE when a reply is wanted (e.g. eow@openssh.com).
+        if (m.wantReply && !ch.closeSent) this.transport.send(encodeChannelSimple(MSG.CHANNEL_FAILURE, ch.remoteId));
+        return true;
+      }
+      case MSG.CHANNEL_SUCCESS:
+      case MSG.CHANNEL_FAILURE:
+        this.channelFor(m.recipient, m.type);
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  private channelFor(recipient: number, type: number): Channel {
+    const ch = this.channels.get(recipient);
+    if (!ch) throw new ProtocolError(`message ${type} for unknown channel ${recipient}`);
+    return ch;
+  }
+
+  /** Packetize as much queued data as window, max packet, kex and socket allow. */
+  private flushChannel(ch: Channel): void {
+    if (ch.phase !== 'open' || ch.closeSent) return;
+    const t = this.transport;
+    if (t.isClosed || t.sendBlocked || this.outputPaused) return;
+    const hadPending = ch.pendingBytes > 0;
+    const enc = t.packets;
+    while (ch.pendingBytes > 0 && ch.remoteWindow > 0) {
+      const buf = ch.pending[0]!;
+      const avail = buf.length - ch.pendingOffset;
+      // RFC 4254 §5.2: never more than the peer's window or maximum packet size.
+      const n = Math.min(avail, ch.remoteWindow, ch.remoteMaxPacket);
+      enc.writeChannelData(ch.remoteId, buf, ch.pendingOffset, n);
+      ch.remoteWindow -= n;
+      ch.pendingBytes -= n;
+      ch.bytesSent += n;
+      if (n === avail) {
+        ch.pending.shift();
+        ch.pendingOffset = 0;
+      } else {
+        ch.pendingOffset += n;
+      }
+      t.afterSend();
+      if (t.sendBlocked) break; // the packets just sent triggered a rekey
+    }
+    if (ch.pendingBytes === 0) {
+      if (ch.eofQueued && !ch.eofSent) {
+        ch.eofSent = true;
+        t.send(encodeChannelSimple(MSG.CHANNEL_EOF, ch.remoteId));
+      }
+      if (hadPending) this.emit({ type: 'channel-drain', channel: ch.id });
+    }
+  }
+
+  private sendClose(ch: Channel): void {
+    if (ch.closeSent) return;
+    ch.closeSent = true;
+    this.transport.send(encodeChannelSimple(MSG.CHANNEL_CLOSE, ch.remoteId));
+  }
+
+  private maybeRelease(ch: Channel): void {
+    // RFC 4254 §5.3: the channel is gone once CLOSE went both ways.
+    if (!ch.closeSent || !ch.closeReceived) return;
+    ch.phase = 'closed';
+    this.channels.release(ch.id);
+    this.emit({ type: 'channel-closed', channel: ch.id, error: undefined });
+  }
+}

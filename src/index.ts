@@ -1,0 +1,28 @@
+/**
+ * pure-ssh: an SSH-2 client in pure TypeScript. The Node entry point: {@link connect} for an
+ * authenticated connection, channel streams, and `ssh -L` style local forwarding.
+ *
+ * @example
+ * ```ts
+ * import { connect } from 'pure-ssh';
+ * const ssh = await connect({ host: 'foo.com', username: 'joe',
+ *   identityFiles: ['~/.ssh/id_ed25519'], knownHosts: '~/.ssh/known_hosts' });
+ * const fwd = await ssh.forwardLocal({ listen: { port: 63333 }, to: { host: 'localhost', port: 5432 } });
+ * // psql -h localhost -p 63333 postgres
+ * ```
+ */
+export { connect, SshClient, type ConnectOptions } from './node/client.js';
+export { ChannelStream } from './node/channel-stream.js';
+export { LocalForward, type ForwardOptions, type ForwardCounters, type ListenSpec, type TargetSpec } from './node/forward.js';
+export {
+  knownHostsVerifier,
+  terminalPrompt,
+  type HostKeyInfo,
+  type HostKeyVerifier,
+  type StrictHostKeyChecking,
+} from './node/known-hosts-file.js';
+export { loadIdentityFile } from './node/identity-file.js';
+export * from './errors.js';
+export { parsePrivateKey, type PrivateKey } from './privatekey.js';
+export { fingerprintSha256 } from './hostkey.js';
+export { PURE_SSH_VERSION } from './transport.js';

@@ -1,0 +1,335 @@
+/**
+ * known_hosts files, sans-IO: parse the text, match host names, decide whether a server's host key
+ * is known, changed or revoked, and format new lines. Format: sshd(8) "SSH_KNOWN_HOSTS FILE FORMAT";
+ * decisions follow OpenSSH's client (hostfile.c / sshconnect.c) where the man page is silent.
+ *
+ * Reading and writing the files lives in `src/node/known-hosts-file.ts`.
+ */
+import { hmac } from '@noble/hashes/hmac.js';
+import { sha1 } from '@noble/hashes/legacy.js';
+import { base64Decode, base64Encode } from './base64.js';
+import { UsageError } from './errors.js';
+import { keyBlobType } from './hostkey.js';
+import { constantTimeEqual, utf8 } from './wire.js';
+
+/** One parsed key line of a known_hosts file. */
+export interface KnownHostsEntry {
+  /** The file it came from (as given to {@link parseKnownHosts}), for messages. */
+  file: string;
+  /** 1-based line number in that file. */
+  line: number;
+  /** sshd(8): `@cert-authority` (the key is a CA) or `@revoked` (never accept this key). */
+  marker?: '@revoked' | '@cert-authority';
+  /** Either a hashed name (`|1|salt|hash`) or a list of patterns, never both. */
+  hosts: { hashed?: { salt: Uint8Array; hash: Uint8Array }; patterns?: string[] };
+  /** The key type as written on the line, e.g. `ssh-ed25519`. */
+  keyType: string;
+  /** The public key blob (RFC 4253 §6.6 encoding). */
+  keyBlob: Uint8Array;
+  comment?: string;
+}
+
+/** A line that could not be parsed (OpenSSH skips those; we report them). */
+export interface KnownHostsParseError {
+  line: number;
+  message: string;
+}
+
+// sshd(8): hashed host names start with this magic; OpenSSH's HASH_MAGIC.
+const HASH_MAGIC = '|1|';
+// OpenSSH hostfile.c: salt and hash are both the size of an HMAC-SHA1 output.
+const SHA1_BYTES = 20;
+
+/**
+ * Parse a known_hosts file. Bad lines are collected in `errors` (with their 1-based line number)
+ * and skipped, never thrown, because OpenSSH ignores them too and one bad line must not make every
+ * host unknown.
+ *
+ * @example
+ * const { entries, errors } = parseKnownHosts(text, '~/.ssh/known_hosts');
+ */
+export function parseKnownHosts(
+  text: string,
+  file: string,
+): { entries: KnownHostsEntry[]; errors: KnownHostsParseError[] } {
+  const entries: KnownHostsEntry[] = [];
+  const errors: KnownHostsParseError[] = [];
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const result = parseLine(lines[i]!.replace(/\r$/, ''), file, i + 1);
+    if (result === undefined) continue;
+    if (typeof result === 'string') errors.push({ line: i + 1, message: result });
+    else entries.push(result);
+  }
+  return { entries, errors };
+}
+
+/** Split off the next whitespace-separated field (sshd(8): fields are separated by spaces or tabs). */
+function nextField(rest: string): [string, string] {
+  const m = /^([^ \t]+)[ \t]*(.*)$/s.exec(rest);
+  return m ? [m[1]!, m[2]!] : ['', ''];
+}
+
+/** One line: undefined for blank/comment lines, a string for an error, else the entry. */
+function parseLine(raw: string, file: string, line: number): KnownHostsEntry | string | undefined {
+  let rest = raw.replace(/^[ \t]+/, '');
+  // sshd(8): blank lines and lines starting with '#' are comments.
+  if (rest === '' || rest.startsWith('#')) return undefined;
+
+  let marker: KnownHostsEntry['marker'];
+  if (rest.startsWith('@')) {
+    let word: string;
+    [word, rest] = nextField(rest);
+    // sshd(8): only these two markers exist, and OpenSSH allows one per line.
+    if (word !== '@cert-authority' && word !== '@revoked') return `unknown marker "${word}"`;
+    marker = word;
+    if (rest.startsWith('@')) return 'more than one marker';
+  }
+
+  let hostField: string;
+  [hostField, rest] = nextField(rest);
+  if (rest === '') return 'missing key type and key';
+  let keyType: string;
+  [keyType, rest] = nextField(rest);
+  let keyText: string;
+  [keyText, rest] = nextField(rest);
+  if (keyText === '') {
+    // The SSH-1 "bits exponent modulus" form starts with a number: say so rather than "no key".
+    return /^\d+$/.test(keyType) ? 'SSH-1 RSA keys are not supported' : `missing base64 key after "${keyType}"`;
+  }
+
+  let keyBlob: Uint8Array;
+  try {
+    keyBlob = base64Decode(keyText);
+  } catch {
+    return `invalid base64 in the ${keyType} key`;
+  }
+  let blobType: string;
+  try {
+    blobType = keyBlobType(keyBlob);
+  } catch {
+    return `malformed ${keyType} key blob`;
+  }
+  // OpenSSH sshkey_read(): the type word must name the key inside the blob.
+  if (blobType !== keyType) return `key type "${keyType}" does not match the key's own type "${blobType}"`;
+
+  const hosts: KnownHostsEntry['hosts'] = {};
+  if (hostField.startsWith('|')) {
+    const hashed = parseHashedHost(hostField);
+    if (typeof hashed === 'string') return hashed;
+    hosts.hashed = hashed;
+  } else {
+    hosts.patterns = hostField.split(',');
+  }
+
+  const entry: KnownHostsEntry = { file, line, hosts, keyType, keyBlob };
+  if (marker) entry.marker = marker;
+  const comment = rest.trim();
+  if (comment !== '') entry.comment = comment;
+  return entry;
+}
+
+/** `|1|base64(salt)|base64(HMAC-SHA1(salt, host))` (sshd(8), ssh-keygen(1) -H). */
+function parseHashedHost(field: string): { salt: Uint8Array; hash: Uint8Array } | string {
+  if (!field.startsWith(HASH_MAGIC)) return 'unsupported hashed host name format (only |1| exists)';
+  const parts = field.slice(HASH_MAGIC.length).split('|');
+  if (parts.length !== 2) return 'malformed hashed host name (expected |1|salt|hash)';
+  let salt: Uint8Array;
+  let hash: Uint8Array;
+  try {
+    salt = base64Decode(parts[0]!);
+    hash = base64Decode(parts[1]!);
+  } catch {
+    return 'invalid base64 in the hashed host name';
+  }
+  // OpenSSH extract_salt(): the salt must be exactly one SHA-1 output long.
+  if (salt.length !== SHA1_BYTES || hash.length !== SHA1_BYTES) {
+    return `hashed host name has a ${salt.length}-byte salt and ${hash.length}-byte hash; both must be ${SHA1_BYTES}`;
+  }
+  return { salt, hash };
+}
+
+/**
+ * The name OpenSSH looks up: the host as typed, or `[host]:port` when the port is not 22
+ * (ssh(1) put_host_port()). Lower-cased, as ssh(1) lower-cases the host name before using it.
+ */
+export function knownHostsName(host: string, port: number): string {
+  // sshd(8): "[host]:port" for a non-standard port.
+  const name = port === 22 ? host : `[${host}]:${port}`;
+  return name.toLowerCase();
+}
+
+/**
+ * sshd(8) PATTERNS: `*` matches any run of characters, `?` exactly one. Iterative with one
+ * backtrack point, so a hostile pattern cannot make it exponential.
+ */
+function globMatch(text: string, pattern: string): boolean {
+  let t = 0;
+  let p = 0;
+  let starP = -1;
+  let starT = 0;
+  while (t < text.length) {
+    const c = pattern[p];
+    if (c === '*') {
+      starP = p++;
+      starT = t;
+    } else if (c !== undefined && (c === '?' || c === text[t])) {
+      p++;
+      t++;
+    } else if (starP >= 0) {
+      p = starP + 1;
+      t = ++starT;
+    } else {
+      return false;
+    }
+  }
+  while (pattern[p] === '*') p++;
+  return p === pattern.length;
+}
+
+/**
+ * Does this entry's host field name `host` (as the user typed it) on `port`?
+ * Patterns are compared case-insensitively and a matching negated pattern (`!pattern`) excludes
+ * the line even when another pattern matches (OpenSSH match_hostname()). Hashed entries compare
+ * HMAC-SHA1(salt, name).
+ */
+export function hostMatches(entry: KnownHostsEntry, host: string, port: number): boolean {
+  const name = knownHostsName(host, port);
+  const hashed = entry.hosts.hashed;
+  if (hashed) {
+    return constantTimeEqual(hmac(sha1, hashed.salt, utf8(name)), hashed.hash);
+  }
+  let positive = false;
+  for (const raw of entry.hosts.patterns ?? []) {
+    const negated = raw.startsWith('!');
+    const pattern = (negated ? raw.slice(1) : raw).toLowerCase();
+    if (!globMatch(name, pattern)) continue;
+    // sshd(8): "a negated pattern that matches causes the line to be ignored".
+    if (negated) return false;
+    positive = true;
+  }
+  return positive;
+}
+
+/** Outcome of {@link checkHostKey}. */
+export type HostKeyCheck =
+  | { status: 'match'; entry: KnownHostsEntry }
+  | { status: 'unknown' }
+  /** `entry` is a line for this host with another key (of the same type when there is one). */
+  | { status: 'changed'; entry: KnownHostsEntry }
+  | { status: 'revoked'; entry: KnownHostsEntry }
+  /** Only a `@cert-authority` line names this host; host certificates are not supported yet. */
+  | { status: 'cert-authority-only'; entry: KnownHostsEntry };
+
+function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * Decide what the known_hosts entries say about the server's host key `keyBlob` for `host:port`,
+ * with OpenSSH's precedence:
+ * 1. `@revoked` with this exact key, whatever its host patterns → revoked. sshd(8): a revoked
+ *    key "must not ever be accepted"; OpenSSH 9.2 itself only honours @revoked lines whose
+ *    patterns match the host (usually `*`), so this is deliberately stricter.
+ * 2. Any unmarked line for this host with this exact key → match, even if other lines for the
+ *    host hold other keys (several keys per host are normal: rotation, several types).
+ * 3. Any other unmarked line for this host → changed, even when its key is of another type:
+ *    OpenSSH 9.x reports "REMOTE HOST IDENTIFICATION HAS CHANGED" then (check_key_in_hostkeys()
+ *    compares whole keys), and rightly so: otherwise a man in the middle could pass by offering a
+ *    key type the user has never recorded. The reported entry is the first of the same type if
+ *    there is one, else the first one. Clients avoid false alarms the way ssh(1) does, by
+ *    preferring the host key algorithms of {@link knownHostKeyTypes} in KEXINIT.
+ * 4. A `@cert-authority` line for this host → cert-authority-only (certificates unsupported).
+ * 5. Otherwise unknown.
+ */
+export function checkHostKey(
+  entries: readonly KnownHostsEntry[],
+  host: string,
+  port: number,
+  keyBlob: Uint8Array,
+): HostKeyCheck {
+  for (const entry of entries) {
+    if (entry.marker === '@revoked' && bytesEqual(entry.keyBlob, keyBlob)) return { status: 'revoked', entry };
+  }
+  let type: string | undefined;
+  try {
+    type = keyBlobType(keyBlob);
+  } catch {
+    type = undefined;
+  }
+  let changed: KnownHostsEntry | undefined;
+  let ca: KnownHostsEntry | undefined;
+  for (const entry of entries) {
+    if (entry.marker === '@revoked' || !hostMatches(entry, host, port)) continue;
+    if (entry.marker === '@cert-authority') {
+      ca ??= entry;
+      continue;
+    }
+    if (bytesEqual(entry.keyBlob, keyBlob)) return { status: 'match', entry };
+    if (!changed || (changed.keyType !== type && entry.keyType === type)) changed = entry;
+  }
+  if (changed) return { status: 'changed', entry: changed };
+  if (ca) return { status: 'cert-authority-only', entry: ca };
+  return { status: 'unknown' };
+}
+
+/**
+ * Key types already recorded for `host:port` (unmarked lines), in file order. ssh(1)
+ * (order_hostkeyalgs()) puts the matching host key algorithms first in its KEXINIT so that a
+ * server with several host keys presents the one the user knows, instead of a "changed" alarm.
+ */
+export function knownHostKeyTypes(entries: readonly KnownHostsEntry[], host: string, port: number): string[] {
+  const types: string[] = [];
+  for (const e of entries) {
+    if (e.marker === undefined && !types.includes(e.keyType) && hostMatches(e, host, port)) types.push(e.keyType);
+  }
+  return types;
+}
+
+/**
+ * Unmarked entries that hold exactly this key for other names, for the "This host key is known
+ * by the following other names/addresses" note of OpenSSH's first-connection prompt.
+ */
+export function otherNamesForKey(
+  entries: readonly KnownHostsEntry[],
+  host: string,
+  port: number,
+  keyBlob: Uint8Array,
+): KnownHostsEntry[] {
+  return entries.filter(
+    (e) => e.marker === undefined && bytesEqual(e.keyBlob, keyBlob) && !hostMatches(e, host, port),
+  );
+}
+
+/**
+ * One known_hosts line (without the trailing newline) for `host:port` and a key blob:
+ * `host` or `[host]:port`, then the key type and the base64 key, as ssh(1) appends it.
+ * With `hashed`, the name is written as `|1|salt|HMAC-SHA1(salt, name)` (HashKnownHosts); the
+ * 20-byte salt must come from the caller because this core has no RNG.
+ *
+ * @example
+ * formatKnownHostsLine('example.com', 2222, blob); // "[example.com]:2222 ssh-ed25519 AAAAC3Nza..."
+ */
+export function formatKnownHostsLine(
+  host: string,
+  port: number,
+  keyBlob: Uint8Array,
+  opts?: { hashed?: boolean; salt?: Uint8Array },
+): string {
+  const name = knownHostsName(host, port);
+  let hostField = name;
+  if (opts?.hashed) {
+    const salt = opts.salt;
+    // OpenSSH host_hash(): the salt is one SHA-1 output long.
+    if (!salt || salt.length !== SHA1_BYTES) {
+      throw new UsageError(`a hashed known_hosts line needs a ${SHA1_BYTES}-byte random salt`);
+    }
+    hostField = `${HASH_MAGIC}${base64Encode(salt)}|${base64Encode(hmac(sha1, salt, utf8(name)))}`;
+  } else if (/[\s,]/.test(name) || name.startsWith('|') || name.startsWith('@') || name.startsWith('#')) {
+    // Such a name would read back as several fields, patterns or a comment.
+    throw new UsageError(`cannot write host name ${JSON.stringify(host)} to known_hosts`);
+  }
+  return `${hostField} ${keyBlobType(keyBlob)} ${base64Encode(keyBlob)}`;
+}

@@ -1,0 +1,120 @@
+/**
+ * A channel as a Node `Duplex` (RFC 4254 §5). Backpressure both ways drives the SSH window:
+ * bytes are granted back to the server only as the consumer of this stream reads them, and a
+ * write completes only once its bytes are packetized within the server's window.
+ */
+import { Duplex } from 'node:stream';
+import { SshError } from '../errors.js';
+
+/** What a ChannelStream needs from its connection (implemented by SshClient). */
+export interface ChannelHost {
+  channelWrite(channel: number, data: Uint8Array): boolean;
+  channelEnd(channel: number): void;
+  channelClose(channel: number): void;
+  channelConsumed(channel: number, n: number): void;
+}
+
+/** A direct-tcpip or direct-streamlocal channel as a stream. Emits 'open' when confirmed. */
+export class ChannelStream extends Duplex {
+  /** The local channel number (as in "channel 3: open failed"). */
+  readonly channel: number;
+  /** True once the server confirmed the open. */
+  isOpen = false;
+  private writeCallback: ((err?: Error | null) => void) | undefined;
+  private deferredConsumed = 0;
+  private remoteGone = false;
+
+  constructor(
+    private readonly host: ChannelHost,
+    channel: number,
+  ) {
+    super({ allowHalfOpen: true, highWaterMark: 64 * 1024 });
+    this.channel = channel;
+  }
+
+  /** Bytes sent (to the server) and received (from it) on this channel. */
+  bytesSent = 0;
+  bytesReceived = 0;
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    if (this.remoteGone) {
+      callback(new SshError('ERR_CHANNEL_CLOSED', `channel ${this.channel}: the server closed the channel`));
+      return;
+    }
+    this.bytesSent += chunk.length;
+    if (this.host.channelWrite(this.channel, chunk)) callback();
+    else this.writeCallback = callback;
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    // RFC 4254 §5.3: our side is done sending: CHANNEL_EOF (after the queued data).
+    if (!this.remoteGone) this.host.channelEnd(this.channel);
+    callback();
+  }
+
+  override _read(): void {
+    if (this.deferredConsumed > 0) {
+      const n = this.deferredConsumed;
+      this.deferredConsumed = 0;
+      this.host.channelConsumed(this.channel, n);
+    }
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    if (!this.remoteGone) {
+      this.remoteGone = true;
+      this.host.channelClose(this.channel);
+    }
+    const cb = this.writeCallback;
+    this.writeCallback = undefined;
+    cb?.(error ?? new SshError('ERR_CHANNEL_CLOSED', `channel ${this.channel} was closed`));
+    callback(error);
+  }
+
+  /** @internal the server confirmed the open. */
+  _opened(): void {
+    this.isOpen = true;
+    this.emit('open');
+  }
+
+  /** @internal data from the server. */
+  _data(data: Uint8Array): void {
+    this.bytesReceived += data.length;
+    // Window is granted as the consumer takes data: at once while the readable buffer has room,
+    // later (in _read) once it drains. A slow reader so stalls the server at the window.
+    const n = data.length;
+    if (this.push(data)) this.host.channelConsumed(this.channel, n);
+    else this.deferredConsumed += n;
+  }
+
+  /** @internal the server sent EOF: end the readable side (a half-close, not a destroy). */
+  _eof(): void {
+    this.push(null);
+  }
+
+  /** @internal everything queued was packetized. */
+  _drain(): void {
+    const cb = this.writeCallback;
+    this.writeCallback = undefined;
+    cb?.();
+  }
+
+  /** @internal the channel is gone (CLOSE both ways), or the connection died (`error`). */
+  _closed(error: SshError | undefined): void {
+    this.remoteGone = true;
+    if (error) {
+      this.destroy(error);
+      return;
+    }
+    // Keep what was received readable; writes from now on fail.
+    this.push(null);
+    const cb = this.writeCallback;
+    this.writeCallback = undefined;
+    cb?.(new SshError('ERR_CHANNEL_CLOSED', `channel ${this.channel}: the server closed the channel`));
+    if (this.writableFinished || this.writableEnded) {
+      if (this.readableEnded) this.destroy();
+    } else {
+      this.end();
+    }
+  }
+}

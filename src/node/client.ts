@@ -1,0 +1,566 @@
+/**
+ * The Node adapter: runs the sans-IO {@link ClientCore} over a `net.Socket` (or any Duplex),
+ * with timers for ConnectTimeout and ServerAlive*, host key verification and channel streams.
+ */
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { connect as netConnect, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { AlgorithmPreferences } from '../algorithms.js';
+import { applyAlgorithmSpec, defaultAlgorithms } from '../algorithms.js';
+import { ClientCore } from '../client.js';
+import type { DirectTcpipParams } from '../connection.js';
+import {
+  ConnectionLostError,
+  HostKeyError,
+  SshError,
+  TimeoutError,
+  UsageError,
+} from '../errors.js';
+import type { ClientEvent } from '../events.js';
+import type { PrivateKey } from '../privatekey.js';
+import { parsePrivateKey } from '../privatekey.js';
+import type { TransportInfo } from '../transport.js';
+import { ChannelStream } from './channel-stream.js';
+import { loadIdentityFile } from './identity-file.js';
+import type { HostKeyVerifier, StrictHostKeyChecking } from './known-hosts-file.js';
+import { knownHostsVerifier } from './known-hosts-file.js';
+import type { ForwardOptions, LocalForward } from './forward.js';
+import { startLocalForward } from './forward.js';
+
+/** Options of {@link connect}. A host key decision is required: knownHosts or verifyHostKey. */
+export interface ConnectOptions {
+  host: string;
+  /** Default 22. */
+  port?: number;
+  username: string;
+  /** Private key(s): OpenSSH-format text, or parsed keys. */
+  privateKey?: string | Uint8Array | PrivateKey | (string | Uint8Array | PrivateKey)[];
+  /** Private key files to load (`~/` expanded). */
+  identityFiles?: string[];
+  password?: string;
+  /** Called when the server wants a password and none was given (or it failed). Return null to give up. */
+  askPassword?: (prompt: string) => Promise<string | null>;
+  /** known_hosts file(s) to check the host key against; the first is the one new keys go to. */
+  knownHosts?: string | string[];
+  /** With knownHosts: OpenSSH's StrictHostKeyChecking (default 'yes'). */
+  strictHostKeyChecking?: StrictHostKeyChecking;
+  /** Or decide yourself: throw (e.g. a HostKeyError) to refuse. */
+  verifyHostKey?: HostKeyVerifier;
+  /** OpenSSH-style algorithm lists (replace, `+`append, `-`remove, `^`prepend). */
+  algorithms?: { kex?: string | string[]; hostKey?: string | string[]; cipher?: string | string[] };
+  /** Abort connecting (and later, the connection). */
+  signal?: AbortSignal;
+  /** ConnectTimeout in ms for TCP connect plus the SSH handshake and authentication. */
+  connectTimeout?: number;
+  /** ServerAliveInterval in ms (0 = off). */
+  keepaliveInterval?: number;
+  /** ServerAliveCountMax (default 3). */
+  keepaliveCountMax?: number;
+  rekeyBytes?: number;
+  rekeyPackets?: number;
+  /** Use this stream instead of opening a TCP connection (e.g. `sshd -i`, a proxy). */
+  sock?: Duplex;
+  /** Diagnostic lines (like ssh -v). Never receives secrets. */
+  debug?: (message: string) => void;
+  /** Called with the server's banner (RFC 4252 §5.4). */
+  onBanner?: (message: string) => void;
+}
+
+/**
+ * Connect, verify the host key, authenticate. Resolves once authenticated.
+ *
+ * @example
+ * ```ts
+ * import { connect } from 'pure-ssh';
+ * const ssh = await connect({
+ *   host: 'foo.com', username: 'joe',
+ *   identityFiles: ['~/.ssh/id_ed25519'], knownHosts: '~/.ssh/known_hosts',
+ * });
+ * const stream = await ssh.openDirectTcpip({ host: 'localhost', port: 5432 });
+ * await ssh.close();
+ * ```
+ */
+export async function connect(options: ConnectOptions): Promise<SshClient> {
+  const verifier = hostKeyVerifierFor(options);
+  const keys = await loadKeys(options);
+  const algorithms = algorithmsFor(options);
+  const client = new SshClient(options, keys, algorithms, verifier);
+  await client.ready;
+  return client;
+}
+
+function hostKeyVerifierFor(options: ConnectOptions): HostKeyVerifier {
+  if (options.verifyHostKey) return options.verifyHostKey;
+  if (options.knownHosts !== undefined) {
+    const files = Array.isArray(options.knownHosts) ? options.knownHosts : [options.knownHosts];
+    if (files.length === 0) throw new UsageError('knownHosts is an empty list');
+    return knownHostsVerifier({ files, mode: options.strictHostKeyChecking ?? 'yes', log: options.debug });
+  }
+  throw new UsageError(
+    'connect() needs a host key decision: pass knownHosts (known_hosts file paths) or verifyHostKey. ' +
+      'pure-ssh never accepts an unverified host key by default.',
+  );
+}
+
+async function loadKeys(options: ConnectOptions): Promise<PrivateKey[]> {
+  const keys: PrivateKey[] = [];
+  const given = options.privateKey === undefined ? [] : Array.isArray(options.privateKey) ? options.privateKey : [options.privateKey];
+  for (const k of given) keys.push(typeof k === 'string' || k instanceof Uint8Array ? parsePrivateKey(k) : k);
+  for (const f of options.identityFiles ?? []) keys.push(await loadIdentityFile(f));
+  return keys;
+}
+
+function algorithmsFor(options: ConnectOptions): Partial<AlgorithmPreferences> {
+  const d = defaultAlgorithms();
+  const a = options.algorithms ?? {};
+  return {
+    kex: a.kex ? applyAlgorithmSpec('kex', d.kex, a.kex) : d.kex,
+    hostKey: a.hostKey ? applyAlgorithmSpec('hostKey', d.hostKey, a.hostKey) : d.hostKey,
+    cipher: a.cipher ? applyAlgorithmSpec('cipher', d.cipher, a.cipher) : d.cipher,
+  };
+}
+
+/** An authenticated SSH connection. Emits 'close' (error?) and 'banner'. */
+export class SshClient extends EventEmitter {
+  /** Resolves once authenticated; rejects with the reason the connection failed. */
+  readonly ready: Promise<void>;
+  /** Resolves when the connection is over, with the error that ended it (undefined: clean). */
+  readonly closed: Promise<SshError | undefined>;
+  private readonly core: ClientCore;
+  private readonly socket: Duplex;
+  private readonly streams = new Map<number, ChannelStream>();
+  private readonly opens = new Map<number, { resolve: (s: ChannelStream) => void; reject: (e: Error) => void }>();
+  private outputPaused = false;
+  private pumping = false;
+  private resolveReady!: () => void;
+  private rejectReady!: (e: Error) => void;
+  private resolveClosed!: (e: SshError | undefined) => void;
+  private settled = false;
+  private isDone = false;
+  private connectTimer: NodeJS.Timeout | undefined;
+  private keepaliveTimer: NodeJS.Timeout | undefined;
+  private lastReceived = Date.now();
+  private readonly forwards = new Set<LocalForward>();
+  private readonly abortListener: (() => void) | undefined;
+
+  /** @internal use {@link connect}. */
+  constructor(
+    private readonly options: ConnectOptions,
+    keys: PrivateKey[],
+    algorithms: Partial<AlgorithmPreferences>,
+    private readonly verifier: HostKeyVerifier,
+  ) {
+    super();
+    this.ready = new Promise((res, rej) => {
+      this.resolveReady = res;
+      this.rejectReady = rej;
+    });
+    this.ready.catch(() => {});
+    this.closed = new Promise((res) => (this.resolveClosed = res));
+    this.core = new ClientCore({
+      username: options.username,
+      random: (n) => new Uint8Array(randomBytes(n)),
+      privateKeys: keys,
+      password: options.password,
+      askPassword: options.askPassword !== undefined,
+      algorithms,
+      rekeyBytes: options.rekeyBytes,
+      rekeyPackets: options.rekeyPackets,
+    });
+    const port = options.port ?? 22;
+    if (options.sock) {
+      this.socket = options.sock;
+    } else {
+      const s: Socket = netConnect({ host: options.host, port, noDelay: true });
+      this.socket = s;
+      s.on('connect', () => this.log(`Connection established to ${s.remoteAddress} port ${s.remotePort}.`));
+    }
+    const sock = this.socket;
+    sock.on('data', (d: Buffer) => {
+      this.lastReceived = Date.now();
+      this.core.receive(d);
+      this.pump();
+    });
+    sock.on('drain', () => {
+      if (!this.outputPaused) return;
+      this.outputPaused = false;
+      this.core.setOutputPaused(false);
+      this.pump();
+    });
+    sock.on('error', (err: NodeJS.ErrnoException) => {
+      this.core.connectionLost(
+        new ConnectionLostError(`ssh: connect to host ${options.host} port ${port}: ${describeSocketError(err)}`, { cause: err }),
+      );
+      this.pump();
+    });
+    sock.on('close', () => {
+      this.core.connectionLost(new ConnectionLostError(`Connection to ${options.host} port ${port} closed by remote host.`));
+      this.pump();
+    });
+    if (options.connectTimeout && options.connectTimeout > 0) {
+      this.connectTimer = setTimeout(() => {
+        this.fail(new TimeoutError(`ssh: connect to host ${options.host} port ${port}: Connection timed out during handshake (ConnectTimeout ${options.connectTimeout} ms)`));
+      }, options.connectTimeout);
+    }
+    if (options.signal) {
+      if (options.signal.aborted) queueMicrotask(() => this.fail(new SshError('ERR_ABORTED', 'connect aborted')));
+      this.abortListener = () => this.fail(new SshError('ERR_ABORTED', 'the connection was aborted by its AbortSignal'));
+      options.signal.addEventListener('abort', this.abortListener, { once: true });
+    }
+    this.core.start();
+    this.pump();
+  }
+
+  /** Negotiated algorithms, server version, session id. */
+  get info(): TransportInfo & { serverSigAlgs: string[] | undefined } {
+    return this.core.info;
+  }
+
+  /** Open a direct-tcpip channel (RFC 4254 §7.2); resolves when the server has connected. */
+  openDirectTcpip(params: DirectTcpipParams): Promise<ChannelStream> {
+    const stream = this.directTcpip(params);
+    return this.whenOpen(stream);
+  }
+
+  /**
+   * Open a direct-tcpip channel and return its stream at once (writes are queued until the
+   * server confirms; a refusal destroys the stream with a ChannelOpenError).
+   */
+  directTcpip(params: DirectTcpipParams): ChannelStream {
+    this.assertUsable();
+    const id = this.core.openDirectTcpip(params);
+    this.log(`channel ${id}: new [direct-tcpip] to ${params.host}:${params.port}`);
+    return this.track(id);
+  }
+
+  /** OpenSSH direct-streamlocal@openssh.com: a Unix socket path on the server. */
+  openDirectStreamlocal(socketPath: string): Promise<ChannelStream> {
+    this.assertUsable();
+    const id = this.core.openDirectStreamlocal(socketPath);
+    this.log(`channel ${id}: new [direct-streamlocal@openssh.com] to ${socketPath}`);
+    return this.whenOpen(this.track(id));
+  }
+
+  /** Stream form of {@link openDirectStreamlocal}. */
+  directStreamlocal(socketPath: string): ChannelStream {
+    this.assertUsable();
+    const id = this.core.openDirectStreamlocal(socketPath);
+    this.log(`channel ${id}: new [direct-streamlocal@openssh.com] to ${socketPath}`);
+    return this.track(id);
+  }
+
+  /**
+   * Local port forwarding, like `ssh -L`. Listens on loopback unless told otherwise;
+   * `port: 0` picks a free port.
+   *
+   * @example
+   * ```ts
+   * const fwd = await ssh.forwardLocal({ listen: { port: 63333 }, to: { host: 'localhost', port: 5432 } });
+   * console.log(fwd.address); // { host: '127.0.0.1', port: 63333 }
+   * ```
+   */
+  async forwardLocal(options: ForwardOptions): Promise<LocalForward> {
+    this.assertUsable();
+    const fwd = await startLocalForward(this, options);
+    this.forwards.add(fwd);
+    fwd.once('close', () => this.forwards.delete(fwd));
+    return fwd;
+  }
+
+  /** Disconnect cleanly; resolves when the socket is closed. */
+  async close(): Promise<void> {
+    for (const f of [...this.forwards]) await f.close();
+    if (!this.isDone) {
+      this.core.disconnect();
+      this.pump();
+    }
+    await this.closed;
+  }
+
+  /** Start a key exchange now (RFC 4253 §9). */
+  rekey(): void {
+    this.core.rekey();
+    this.pump();
+  }
+
+  /** Send a keepalive@openssh.com now; resolves with the reply (true: success). */
+  ping(): void {
+    this.core.sendKeepalive();
+    this.pump();
+  }
+
+  /** Number of open channels. */
+  get channelCount(): number {
+    return this.core.channelCount;
+  }
+
+  // ---- ChannelHost (used by ChannelStream) ----
+
+  /** @internal */
+  channelWrite(channel: number, data: Uint8Array): boolean {
+    const done = this.core.channelWrite(channel, data);
+    this.pump();
+    return done || this.core.channelPendingBytes(channel) === 0;
+  }
+  /** @internal */
+  channelEnd(channel: number): void {
+    this.core.channelEnd(channel);
+    this.pump();
+  }
+  /** @internal */
+  channelClose(channel: number): void {
+    if (this.isDone) return;
+    this.core.channelClose(channel);
+    this.pump();
+  }
+  /** @internal */
+  channelConsumed(channel: number, n: number): void {
+    this.core.channelConsumed(channel, n);
+    if (!this.pumping) this.pump();
+  }
+  /** @internal for -v logs of the forwarder. */
+  log(message: string): void {
+    this.options.debug?.(message);
+  }
+
+  // ---- the IO loop ----
+
+  private assertUsable(): void {
+    if (this.isDone) throw new UsageError('the SSH connection is closed');
+  }
+
+  private track(id: number): ChannelStream {
+    const stream = new ChannelStream(this, id);
+    this.streams.set(id, stream);
+    return stream;
+  }
+
+  private whenOpen(stream: ChannelStream): Promise<ChannelStream> {
+    return new Promise((resolve, reject) => {
+      if (stream.isOpen) return resolve(stream);
+      const onOpen = () => {
+        stream.off('error', onError);
+        resolve(stream);
+      };
+      const onError = (err: Error) => {
+        stream.off('open', onOpen);
+        reject(err);
+      };
+      stream.once('open', onOpen);
+      stream.once('error', onError);
+    });
+  }
+
+  /** Move bytes out and events up until both are empty. Re-entrant calls are folded in. */
+  private pump(): void {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      for (;;) {
+        const e = this.core.nextEvent();
+        if (e) {
+          this.handle(e);
+          continue;
+        }
+        const out = this.core.takeOutput();
+        if (!out) break;
+        this.write(out);
+      }
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private write(chunks: Uint8Array[]): void {
+    const sock = this.socket;
+    if (sock.destroyed || !sock.writable) return;
+    let ok = true;
+    if (chunks.length > 1 && 'cork' in sock) sock.cork();
+    for (const c of chunks) ok = sock.write(c);
+    if (chunks.length > 1 && 'uncork' in sock) sock.uncork();
+    if (!ok && !this.outputPaused) {
+      // The socket is congested: stop packetizing channel data until 'drain'.
+      this.outputPaused = true;
+      this.core.setOutputPaused(true);
+    }
+  }
+
+  private handle(e: ClientEvent): void {
+    switch (e.type) {
+      case 'log':
+        this.log(e.message);
+        return;
+      case 'host-key': {
+        const info = {
+          host: this.options.host,
+          port: this.options.port ?? 22,
+          algorithm: e.algorithm,
+          keyType: e.keyType,
+          keyBlob: e.keyBlob,
+          fingerprint: e.fingerprint,
+        };
+        Promise.resolve()
+          .then(() => this.verifier(info))
+          .then(
+            () => {
+              this.log(`Host key for ${info.host} accepted (${e.fingerprint})`);
+              this.core.acceptHostKey();
+              this.pump();
+            },
+            (err: unknown) => {
+              const error =
+                err instanceof SshError
+                  ? err
+                  : new HostKeyError('rejected', {
+                      host: info.host,
+                      keyType: e.keyType,
+                      fingerprint: e.fingerprint,
+                      message: `Host key verification failed: ${(err as Error)?.message ?? err}`,
+                    });
+              this.core.rejectHostKey(error);
+              this.pump();
+            },
+          );
+        return;
+      }
+      case 'banner':
+        this.options.onBanner?.(e.message);
+        this.emit('banner', e.message);
+        return;
+      case 'password-needed': {
+        const ask = this.options.askPassword;
+        if (!ask) {
+          this.core.providePassword(null);
+          return;
+        }
+        ask(e.prompt).then(
+          (pw) => {
+            this.core.providePassword(pw);
+            this.pump();
+          },
+          () => {
+            this.core.providePassword(null);
+            this.pump();
+          },
+        );
+        return;
+      }
+      case 'authenticated':
+        this.settle();
+        this.startKeepalive();
+        this.resolveReady();
+        return;
+      case 'closed':
+        this.finish(e.error);
+        return;
+      case 'channel-open': {
+        const s = this.streams.get(e.channel);
+        this.log(`channel ${e.channel}: open confirmed`);
+        s?._opened();
+        return;
+      }
+      case 'channel-open-failed': {
+        const s = this.streams.get(e.channel);
+        this.streams.delete(e.channel);
+        this.log(e.error.message);
+        s?.destroy(e.error);
+        return;
+      }
+      case 'channel-data':
+        this.streams.get(e.channel)?._data(e.data);
+        return;
+      case 'channel-eof':
+        this.log(`channel ${e.channel}: rcvd eof`);
+        this.streams.get(e.channel)?._eof();
+        return;
+      case 'channel-drain':
+        this.streams.get(e.channel)?._drain();
+        return;
+      case 'channel-closed': {
+        const s = this.streams.get(e.channel);
+        this.streams.delete(e.channel);
+        this.log(`channel ${e.channel}: closed${e.error ? `: ${e.error.message}` : ''}`);
+        s?._closed(e.error);
+        return;
+      }
+      case 'global-reply':
+        return;
+    }
+  }
+
+  private startKeepalive(): void {
+    const interval = this.options.keepaliveInterval ?? 0;
+    if (interval <= 0) return;
+    const countMax = this.options.keepaliveCountMax ?? 3;
+    let unanswered = 0;
+    this.keepaliveTimer = setInterval(() => {
+      // ssh_config(5) ServerAliveInterval / ServerAliveCountMax: probe only when nothing was heard
+      // for the interval; anything received from the server resets the count.
+      if (Date.now() - this.lastReceived < interval) {
+        unanswered = 0;
+        return;
+      }
+      if (unanswered >= countMax) {
+        this.fail(new TimeoutError(`Timeout, server ${this.options.host} not responding.`, 'ERR_KEEPALIVE_TIMEOUT'));
+        return;
+      }
+      unanswered++;
+      this.core.sendKeepalive();
+      this.pump();
+    }, interval);
+    this.keepaliveTimer.unref?.();
+  }
+
+  private settle(): void {
+    if (this.settled) return;
+    this.settled = true;
+    if (this.connectTimer) clearTimeout(this.connectTimer);
+  }
+
+  /** Local failure (timeout, abort): tell the server if we can, then tear down. */
+  private fail(error: SshError): void {
+    if (this.isDone) return;
+    this.core.connectionLost(error);
+    this.pump();
+  }
+
+  private finish(error: SshError | undefined): void {
+    if (this.isDone) return;
+    this.isDone = true;
+    this.settle();
+    if (this.keepaliveTimer) clearInterval(this.keepaliveTimer);
+    if (this.abortListener) this.options.signal?.removeEventListener('abort', this.abortListener);
+    this.rejectReady(error ?? new ConnectionLostError('the connection closed before authentication completed'));
+    // Flush what the core queued (a DISCONNECT), then close the socket.
+    const out = this.core.takeOutput();
+    if (out) this.write(out);
+    const sock = this.socket;
+    if (!sock.destroyed) {
+      sock.end(() => sock.destroy());
+      setTimeout(() => sock.destroy(), 1000).unref();
+    }
+    for (const f of this.forwards) void f.close();
+    this.core.dispose();
+    this.emit('close', error);
+    this.resolveClosed(error);
+  }
+}
+
+function describeSocketError(err: NodeJS.ErrnoException): string {
+  switch (err.code) {
+    case 'ECONNREFUSED':
+      return 'Connection refused';
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return 'Could not resolve hostname: Name or service not known';
+    case 'ETIMEDOUT':
+      return 'Connection timed out';
+    case 'ECONNRESET':
+      return 'Connection reset by peer';
+    case 'EHOSTUNREACH':
+      return 'No route to host';
+    default:
+      return err.message;
+  }
+}

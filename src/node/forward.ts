@@ -1,0 +1,174 @@
+/**
+ * Local port forwarding, `ssh -L` (ssh(1)): a local listener whose every accepted connection
+ * becomes a direct-tcpip (or direct-streamlocal) channel. Opens never wait on each other: each
+ * accepted socket gets its channel at once and the server answers when its own connect is done.
+ */
+import { EventEmitter } from 'node:events';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { unlinkSync } from 'node:fs';
+import { SshError } from '../errors.js';
+import type { ChannelStream } from './channel-stream.js';
+
+/** Where to listen: TCP host/port (loopback unless told otherwise) or a Unix socket path. */
+export type ListenSpec = { host?: string; port: number } | { path: string };
+/** Where the server should connect: a host/port it resolves, or a Unix socket path on it. */
+export type TargetSpec = { host: string; port: number } | { path: string };
+
+export interface ForwardOptions {
+  listen: ListenSpec;
+  to: TargetSpec;
+}
+
+/** Live counters of a forward. */
+export interface ForwardCounters {
+  /** Connections accepted so far. */
+  connections: number;
+  /** Connections currently open. */
+  active: number;
+  /** Channel opens the server refused. */
+  failed: number;
+  /** Bytes from local clients to the server. */
+  bytesOut: number;
+  /** Bytes from the server to local clients. */
+  bytesIn: number;
+}
+
+/** What the forwarder needs from the SSH connection. */
+export interface ForwardHost {
+  directTcpip(p: { host: string; port: number; originatorAddress?: string; originatorPort?: number }): ChannelStream;
+  directStreamlocal(path: string): ChannelStream;
+  log(message: string): void;
+}
+
+/** A running local forward. Emits 'connection-error' (SshError) when a channel fails, 'close'. */
+export class LocalForward extends EventEmitter {
+  readonly counters: ForwardCounters = { connections: 0, active: 0, failed: 0, bytesOut: 0, bytesIn: 0 };
+  private readonly sockets = new Set<Socket>();
+  private closing: Promise<void> | undefined;
+
+  constructor(
+    private readonly server: Server,
+    readonly options: ForwardOptions,
+  ) {
+    super();
+  }
+
+  /** The bound address: `{ host, port }` for TCP, `{ path }` for a Unix socket. */
+  get address(): { host: string; port: number } | { path: string } {
+    const a = this.server.address();
+    if (typeof a === 'string') return { path: a };
+    const info = a as AddressInfo;
+    return { host: info.address, port: info.port };
+  }
+
+  /** @internal */
+  _track(sock: Socket): void {
+    this.sockets.add(sock);
+    sock.once('close', () => this.sockets.delete(sock));
+  }
+
+  /** Stop listening and end the connections it carries. */
+  close(): Promise<void> {
+    this.closing ??= new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      for (const s of this.sockets) s.destroy();
+      const listen = this.options.listen;
+      if ('path' in listen) {
+        try {
+          unlinkSync(listen.path);
+        } catch {
+          // already gone
+        }
+      }
+    }).then(() => {
+      this.emit('close');
+    });
+    return this.closing;
+  }
+}
+
+/** Start listening and forwarding. Rejects (ERR_FORWARD_BIND) if the address cannot be bound. */
+export async function startLocalForward(host: ForwardHost, options: ForwardOptions): Promise<LocalForward> {
+  // allowHalfOpen: a local client that shuts down its write side still gets the reply.
+  const server = createServer({ allowHalfOpen: true, noDelay: true });
+  const fwd = new LocalForward(server, options);
+  const target = 'path' in options.to ? options.to.path : `${options.to.host}:${options.to.port}`;
+  server.on('connection', (sock) => {
+    fwd._track(sock);
+    fwd.counters.connections++;
+    fwd.counters.active++;
+    sock.setNoDelay(true);
+    const to = options.to;
+    const ch =
+      'path' in to
+        ? host.directStreamlocal(to.path)
+        : host.directTcpip({
+            host: to.host,
+            port: to.port,
+            originatorAddress: sock.remoteAddress ?? '127.0.0.1',
+            originatorPort: sock.remotePort ?? 0,
+          });
+    host.log(`Connection to forward ${describeListen(options.listen)} -> ${target} (channel ${ch.channel})`);
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      fwd.counters.active--;
+    };
+    ch.on('error', (err: Error) => {
+      if (!ch.isOpen) fwd.counters.failed++;
+      // OpenSSH reports "channel N: open failed: ..." and keeps the tunnel up; only this socket goes.
+      fwd.emit('connection-error', err instanceof SshError ? err : new SshError('ERR_CONNECTION_LOST', err.message, { cause: err }));
+      sock.destroy();
+      finish();
+    });
+    sock.on('error', () => {
+      ch.destroy();
+      finish();
+    });
+    sock.on('data', (d: Buffer) => {
+      fwd.counters.bytesOut += d.length;
+    });
+    ch.on('data', (d: Buffer) => {
+      fwd.counters.bytesIn += d.length;
+    });
+    // Half-closes propagate: local EOF → CHANNEL_EOF; CHANNEL_EOF → local shutdown(SHUT_WR).
+    sock.pipe(ch);
+    ch.pipe(sock);
+    sock.on('close', () => {
+      if (!ch.destroyed) ch.destroy();
+      finish();
+    });
+    ch.on('close', () => {
+      // Everything the channel delivered was handed to the socket: end, never destroy, so queued bytes go out.
+      if (!sock.destroyed) sock.end();
+      finish();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) => {
+      reject(
+        new SshError(
+          'ERR_FORWARD_BIND',
+          `bind ${describeListen(options.listen)}: ${err.code === 'EADDRINUSE' ? 'Address already in use' : err.message}` +
+            ` (could not request local forwarding)`,
+          { cause: err },
+        ),
+      );
+    };
+    server.once('error', onError);
+    const listen = options.listen;
+    const cb = () => {
+      server.off('error', onError);
+      resolve();
+    };
+    if ('path' in listen) server.listen(listen.path, cb);
+    else server.listen({ host: listen.host ?? '127.0.0.1', port: listen.port }, cb);
+  });
+  server.on('error', (err) => host.log(`forward listener error: ${err.message}`));
+  return fwd;
+}
+
+function describeListen(l: ListenSpec): string {
+  return 'path' in l ? l.path : `${l.host ?? '127.0.0.1'}:${l.port}`;
+}

@@ -1,0 +1,226 @@
+/**
+ * Host key verification against known_hosts files on disk, with OpenSSH's StrictHostKeyChecking
+ * modes (ssh_config(5)) and its first-connection prompt. The decisions themselves are made by the
+ * sans-IO `checkHostKey` in `src/knownhosts.ts`.
+ */
+import { randomBytes } from 'node:crypto';
+import { openSync } from 'node:fs';
+import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { createInterface } from 'node:readline';
+import { ReadStream } from 'node:tty';
+import { HostKeyError, UsageError } from '../errors.js';
+import {
+  checkHostKey,
+  formatKnownHostsLine,
+  knownHostsName,
+  otherNamesForKey,
+  parseKnownHosts,
+  type KnownHostsEntry,
+} from '../knownhosts.js';
+import { expandHome } from './identity-file.js';
+
+/** ssh_config(5) StrictHostKeyChecking. `'no'` here still refuses changed and revoked keys. */
+export type StrictHostKeyChecking = 'yes' | 'accept-new' | 'no' | 'ask';
+
+/** What the transport knows about the server's host key when it asks for a verdict. */
+export interface HostKeyInfo {
+  /** The host name as the user gave it (not resolved). */
+  host: string;
+  port: number;
+  /** The negotiated host key signature algorithm, e.g. `rsa-sha2-256`. */
+  algorithm: string;
+  /** The key's own type, e.g. `ssh-rsa`. */
+  keyType: string;
+  keyBlob: Uint8Array;
+  /** `SHA256:...` as ssh-keygen -l prints it. */
+  fingerprint: string;
+}
+
+/** Accepts (returns) or refuses (throws {@link HostKeyError}) a server's host key. */
+export type HostKeyVerifier = (info: HostKeyInfo) => Promise<void> | void;
+
+/** OpenSSH's short key type names (sshkey.c keytypes[]), used in its messages. */
+function shortKeyType(keyType: string): string {
+  const cert = keyType.includes('-cert-v01@openssh.com') ? '-CERT' : '';
+  if (keyType.startsWith('sk-ssh-ed25519')) return `ED25519-SK${cert}`;
+  if (keyType.startsWith('sk-ecdsa-')) return `ECDSA-SK${cert}`;
+  if (keyType.startsWith('ssh-ed25519')) return `ED25519${cert}`;
+  if (keyType.startsWith('ecdsa-sha2-')) return `ECDSA${cert}`;
+  if (keyType.startsWith('ssh-rsa')) return `RSA${cert}`;
+  if (keyType.startsWith('ssh-dss')) return `DSA${cert}`;
+  return keyType;
+}
+
+async function readKnownHosts(
+  file: string,
+  log: (line: string) => void,
+): Promise<{ entries: KnownHostsEntry[]; text: string }> {
+  const path = expandHome(file);
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    // ssh(1): a missing known_hosts file is simply empty.
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') log(`${path}: cannot read: ${(err as Error).message}`);
+    return { entries: [], text: '' };
+  }
+  const { entries, errors } = parseKnownHosts(text, path);
+  for (const e of errors) log(`${path}:${e.line}: ignoring invalid known_hosts line: ${e.message}`);
+  return { entries, text };
+}
+
+/**
+ * A {@link HostKeyVerifier} backed by known_hosts files, with OpenSSH's semantics:
+ * - known key → accepted;
+ * - revoked key or changed key (same type, other bytes) → refused, in every mode;
+ * - unknown key → `yes`: refused; `accept-new` / `no`: appended to `files[0]` with OpenSSH's
+ *   "Permanently added" warning; `ask`: OpenSSH's prompt (yes / no / the fingerprint).
+ *
+ * Files are re-read on each verification, missing files count as empty, and bad lines are
+ * skipped (reported through `log`).
+ *
+ * @example
+ * const verify = knownHostsVerifier({ files: ['~/.ssh/known_hosts'], mode: 'accept-new', log: console.error });
+ */
+export function knownHostsVerifier(opts: {
+  files: string[];
+  mode?: StrictHostKeyChecking;
+  hashKnownHosts?: boolean;
+  prompt?: (question: string) => Promise<string>;
+  log?: (line: string) => void;
+}): HostKeyVerifier {
+  const mode = opts.mode ?? 'yes';
+  const log = opts.log ?? (() => {});
+  if (opts.files.length === 0 && mode !== 'yes') {
+    throw new UsageError('knownHostsVerifier needs at least one known_hosts file to add new keys to');
+  }
+  return async (info: HostKeyInfo): Promise<void> => {
+    const all: KnownHostsEntry[] = [];
+    let firstText = '';
+    for (let i = 0; i < opts.files.length; i++) {
+      const { entries, text } = await readKnownHosts(opts.files[i]!, log);
+      if (i === 0) firstText = text;
+      all.push(...entries);
+    }
+    const name = knownHostsName(info.host, info.port);
+    const details = { host: name, keyType: info.keyType, fingerprint: info.fingerprint };
+    const result = checkHostKey(all, info.host, info.port, info.keyBlob);
+    switch (result.status) {
+      case 'match':
+        return;
+      case 'revoked':
+        throw new HostKeyError('revoked', { ...details, file: result.entry.file, line: result.entry.line });
+      case 'changed':
+        // ssh_config(5): a changed key is refused even with StrictHostKeyChecking=no.
+        throw new HostKeyError('changed', { ...details, file: result.entry.file, line: result.entry.line });
+      case 'cert-authority-only':
+        log(
+          `${result.entry.file}:${result.entry.line}: @cert-authority line for ${name} ignored: ` +
+            'host certificates are not supported yet',
+        );
+        break;
+      case 'unknown':
+        break;
+    }
+
+    if (mode === 'yes') throw new HostKeyError('unknown', { ...details, file: opts.files[0] && expandHome(opts.files[0]) });
+    if (mode === 'ask') {
+      const others = otherNamesForKey(all, info.host, info.port, info.keyBlob);
+      await askUser(info, name, others, opts.prompt ?? terminalPrompt, opts.files[0]);
+    }
+
+    const salt = opts.hashKnownHosts ? new Uint8Array(randomBytes(20)) : undefined;
+    const line = formatKnownHostsLine(info.host, info.port, info.keyBlob, { hashed: !!salt, salt });
+    const file = expandHome(opts.files[0]!);
+    // ssh(1) creates ~/.ssh as 0700 and known_hosts readable only by the user.
+    await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+    // Do not glue our line onto a last line that lacks its newline.
+    const sep = firstText !== '' && !firstText.endsWith('\n') ? '\n' : '';
+    await appendFile(file, `${sep}${line}\n`, { mode: 0o600 });
+    // ssh(1)'s wording, so users recognise it.
+    log(`Warning: Permanently added '${name}' (${shortKeyType(info.keyType)}) to the list of known hosts.`);
+  };
+}
+
+/** OpenSSH's first-connection question; resolves when accepted, throws when refused. */
+async function askUser(
+  info: HostKeyInfo,
+  name: string,
+  others: KnownHostsEntry[],
+  prompt: (question: string) => Promise<string>,
+  file: string | undefined,
+): Promise<void> {
+  const details = { host: name, keyType: info.keyType, fingerprint: info.fingerprint };
+  const known =
+    others.length === 0
+      ? 'This key is not known by any other names.\n'
+      : 'This host key is known by the following other names/addresses:\n' +
+        others
+          .map((e) => `    ${e.file}:${e.line}: ${e.hosts.hashed ? '[hashed name]' : e.hosts.patterns!.join(',')}\n`)
+          .join('');
+  let question =
+    `The authenticity of host '${name}' can't be established.\n` +
+    `${shortKeyType(info.keyType)} key fingerprint is ${info.fingerprint}.\n` +
+    known +
+    'Are you sure you want to continue connecting (yes/no/[fingerprint])? ';
+  for (;;) {
+    let answer: string;
+    try {
+      answer = (await prompt(question)).trim();
+    } catch (cause) {
+      throw new HostKeyError('unknown', {
+        ...details,
+        file,
+        message:
+          `No matching host key for ${name} (${info.keyType} ${info.fingerprint}) and no terminal to ask ` +
+          `(${(cause as Error).message}). Host key verification failed.`,
+      });
+    }
+    // OpenSSH confirm(): yes/no case-insensitively, or the exact fingerprint pasted.
+    const lower = answer.toLowerCase();
+    if (lower === 'yes' || answer === info.fingerprint) return;
+    if (lower === 'no') {
+      throw new HostKeyError('rejected', {
+        ...details,
+        message: `Host key verification failed: you refused the ${info.keyType} key ${info.fingerprint} for ${name}.`,
+      });
+    }
+    question = "Please type 'yes', 'no' or the fingerprint: ";
+  }
+}
+
+/**
+ * Ask a question on the user's terminal: read from /dev/tty (or stdin when it is a TTY) and
+ * write to stderr, like ssh(1)'s read_passphrase(). Rejects when there is no terminal.
+ */
+export function terminalPrompt(question: string): Promise<string> {
+  let input: NodeJS.ReadableStream;
+  let ownStream: ReadStream | undefined;
+  if (process.stdin.isTTY) {
+    input = process.stdin;
+  } else {
+    let fd: number;
+    try {
+      fd = openSync('/dev/tty', 'r');
+    } catch (cause) {
+      return Promise.reject(new UsageError('no terminal available to ask the question', { cause }));
+    }
+    ownStream = new ReadStream(fd);
+    input = ownStream;
+  }
+  return new Promise<string>((resolve, reject) => {
+    const rl = createInterface({ input, output: process.stderr, terminal: false });
+    let answered = false;
+    rl.on('close', () => {
+      ownStream?.destroy();
+      if (input === process.stdin) process.stdin.pause();
+      if (!answered) reject(new UsageError('the terminal closed before an answer was given'));
+    });
+    rl.question(question, (answer) => {
+      answered = true;
+      resolve(answer);
+      rl.close();
+    });
+  });
+}

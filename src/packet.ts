@@ -1,0 +1,284 @@
+/**
+ * RFC 4253 §6 binary packet protocol: framing, padding, sequence numbers and the MAC/AEAD,
+ * in both directions. Built for the bulk data path: packets are framed and encrypted in place
+ * in large output chunks (one allocation per chunk, not per packet), and received packets are
+ * decrypted in place in the chunks the socket hands us.
+ */
+import type { PacketCipher } from './cipher.js';
+import { NoneCipher } from './cipher.js';
+import { ProtocolError } from './errors.js';
+import { MSG } from './messages.js';
+import { writeUint32 } from './wire.js';
+
+/** OpenSSH's PACKET_MAX_SIZE (packet.c): larger lengths are rejected before allocating. */
+export const MAX_PACKET_LENGTH = 256 * 1024;
+/** RFC 4253 §6.1: implementations must handle at least 35000-byte packets; we send at most this. */
+export const MAX_OUTGOING_PAYLOAD = 64 * 1024;
+const OUTPUT_CHUNK = 256 * 1024;
+const PADDING_POOL = 256;
+
+/** Counters used to decide when to rekey (RFC 4253 §9). */
+export interface PacketCounters {
+  /** Packets since the last key change. */
+  packets: number;
+  /** Bytes (packet_length + 4) since the last key change. */
+  bytes: number;
+}
+
+/** Builds outgoing packets into large reusable chunks. */
+export class PacketEncoder {
+  private cipher: PacketCipher = new NoneCipher();
+  /** RFC 4253 §6.4: uint32 sequence number, wraps. */
+  seq = 0;
+  /** Set when `seq` wrapped to 0 since the flag was last cleared (strict kex, OpenSSH PROTOCOL §1.9). */
+  wrapped = false;
+  readonly counters: PacketCounters = { packets: 0, bytes: 0 };
+  private chunk = new Uint8Array(OUTPUT_CHUNK);
+  private start = 0;
+  private used = 0;
+  private readonly full: Uint8Array[] = [];
+  private readonly pad = new Uint8Array(PADDING_POOL);
+  private padPos = 0;
+
+  constructor(private readonly random: (n: number) => Uint8Array) {
+    this.pad.set(random(PADDING_POOL));
+  }
+
+  /** Switch to new keys (after sending NEWKEYS, RFC 4253 §7.3). */
+  setCipher(cipher: PacketCipher): void {
+    this.cipher.dispose();
+    this.cipher = cipher;
+    this.counters.packets = 0;
+    this.counters.bytes = 0;
+    this.pad.set(this.random(PADDING_POOL));
+  }
+
+  get cipherName(): string {
+    return this.cipher.name;
+  }
+
+  /** Frame and protect one payload. */
+  writePayload(payload: Uint8Array): void {
+    const off = this.begin(payload.length);
+    this.chunk.set(payload, off + 5);
+    this.finish(off, payload.length);
+  }
+
+  /**
+   * Frame SSH_MSG_CHANNEL_DATA (RFC 4254 §5.2) straight from the caller's bytes, so the data
+   * path copies each byte once (into the packet) before it is encrypted in place.
+   */
+  writeChannelData(recipient: number, data: Uint8Array, from: number, length: number): void {
+    const payloadLength = 9 + length;
+    const off = this.begin(payloadLength);
+    const c = this.chunk;
+    c[off + 5] = MSG.CHANNEL_DATA;
+    writeUint32(c, off + 6, recipient);
+    writeUint32(c, off + 10, length);
+    c.set(data.subarray(from, from + length), off + 14);
+    this.finish(off, payloadLength);
+  }
+
+  private paddingFor(payloadLength: number): number {
+    const bs = this.cipher.blockSize;
+    // RFC 4253 §6: (packet_length || padding_length || payload || padding) is a multiple of the
+    // block size (the length field excluded for chacha20-poly1305, PROTOCOL.chacha20poly1305),
+    // with at least 4 bytes of padding.
+    const base = (this.cipher.excludesLength ? 0 : 4) + 1 + payloadLength;
+    let padding = bs - (base % bs);
+    if (padding < 4) padding += bs;
+    return padding;
+  }
+
+  /** Reserve room for a packet; returns its offset in the current chunk. */
+  private begin(payloadLength: number): number {
+    const total = 4 + 1 + payloadLength + this.paddingFor(payloadLength) + this.cipher.macLength;
+    if (this.used + total > this.chunk.length) {
+      if (this.used > this.start) this.full.push(this.chunk.subarray(this.start, this.used));
+      this.chunk = new Uint8Array(Math.max(OUTPUT_CHUNK, total));
+      this.start = 0;
+      this.used = 0;
+    }
+    return this.used;
+  }
+
+  private finish(off: number, payloadLength: number): void {
+    const c = this.chunk;
+    const padding = this.paddingFor(payloadLength);
+    const packetLength = 1 + payloadLength + padding;
+    writeUint32(c, off, packetLength);
+    c[off + 4] = padding;
+    // RFC 4253 §6: random padding; a pool refreshed at each key change keeps this allocation-free.
+    let p = off + 5 + payloadLength;
+    for (let i = 0; i < padding; i++) {
+      c[p++] = this.pad[this.padPos]!;
+      this.padPos = (this.padPos + 1) & (PADDING_POOL - 1);
+    }
+    this.cipher.seal(this.seq, c, off, packetLength);
+    this.used = off + 4 + packetLength + this.cipher.macLength;
+    this.seq = (this.seq + 1) >>> 0;
+    if (this.seq === 0) this.wrapped = true;
+    this.counters.packets++;
+    this.counters.bytes += packetLength + 4;
+  }
+
+  /** Bytes ready for the socket, or null. The returned views stay valid (chunks are never reused). */
+  take(): Uint8Array[] | null {
+    if (this.used > this.start) {
+      this.full.push(this.chunk.subarray(this.start, this.used));
+      this.start = this.used;
+    }
+    if (this.full.length === 0) return null;
+    return this.full.splice(0, this.full.length);
+  }
+
+  /** Whether any bytes are waiting in {@link take}. */
+  get pending(): boolean {
+    return this.used > this.start || this.full.length > 0;
+  }
+
+  dispose(): void {
+    this.cipher.dispose();
+  }
+}
+
+/**
+ * Reassembles and opens incoming packets. Feed socket bytes with {@link push}, then call
+ * {@link next} until it returns null. A payload returned by `next` is a view into memory
+ * that is never reused, so it may be retained (e.g. pushed to a stream) without copying.
+ */
+export class PacketDecoder {
+  private cipher: PacketCipher = new NoneCipher();
+  /** RFC 4253 §6.4: sequence number of the next packet to be opened. */
+  seq = 0;
+  wrapped = false;
+  /** Sequence number of the packet most recently returned by next() (for UNIMPLEMENTED). */
+  lastSeq = 0;
+  readonly counters: PacketCounters = { packets: 0, bytes: 0 };
+  private readonly chunks: Uint8Array[] = [];
+  private chunkOff = 0;
+  private readonly head = new Uint8Array(4);
+  private headFill = 0;
+  private packetLength = -1;
+  /** A packet that spans chunks, assembled here. */
+  private partial: Uint8Array | null = null;
+  private partialFill = 0;
+
+  setCipher(cipher: PacketCipher): void {
+    this.cipher.dispose();
+    this.cipher = cipher;
+    this.counters.packets = 0;
+    this.counters.bytes = 0;
+  }
+
+  get cipherName(): string {
+    return this.cipher.name;
+  }
+
+  /** Queue bytes from the peer. The decoder takes ownership: it decrypts in place. */
+  push(data: Uint8Array): void {
+    if (data.length > 0) this.chunks.push(data);
+  }
+
+  /** Bytes received but not yet returned as packets. */
+  get buffered(): number {
+    let n = this.headFill + this.partialFill;
+    for (let i = 0; i < this.chunks.length; i++) n += this.chunks[i]!.length;
+    return n - this.chunkOff;
+  }
+
+  /** The next complete, verified, decrypted payload, or null when more bytes are needed. */
+  next(): Uint8Array | null {
+    for (;;) {
+      const chunk = this.chunks[0];
+      if (chunk === undefined) return null;
+      const avail = chunk.length - this.chunkOff;
+      if (avail === 0) {
+        this.chunks.shift();
+        this.chunkOff = 0;
+        continue;
+      }
+      if (this.packetLength < 0) {
+        if (this.headFill === 0 && avail >= 4) {
+          this.packetLength = this.checkLength(this.cipher.decryptLength(this.seq, chunk, this.chunkOff));
+        } else {
+          const n = Math.min(4 - this.headFill, avail);
+          this.head.set(chunk.subarray(this.chunkOff, this.chunkOff + n), this.headFill);
+          this.headFill += n;
+          this.chunkOff += n;
+          if (this.headFill < 4) continue;
+          this.packetLength = this.checkLength(this.cipher.decryptLength(this.seq, this.head, 0));
+          this.partial = new Uint8Array(4 + this.packetLength + this.cipher.macLength);
+          this.partial.set(this.head);
+          this.partialFill = 4;
+          this.headFill = 0;
+          continue;
+        }
+      }
+      const total = 4 + this.packetLength + this.cipher.macLength;
+      if (this.partial === null) {
+        if (avail >= total) {
+          const off = this.chunkOff;
+          this.chunkOff += total;
+          return this.open(chunk, off);
+        }
+        this.partial = new Uint8Array(total);
+        this.partialFill = 0;
+      }
+      const n = Math.min(total - this.partialFill, chunk.length - this.chunkOff);
+      this.partial.set(chunk.subarray(this.chunkOff, this.chunkOff + n), this.partialFill);
+      this.partialFill += n;
+      this.chunkOff += n;
+      if (this.partialFill === total) {
+        const buf = this.partial;
+        this.partial = null;
+        this.partialFill = 0;
+        return this.open(buf, 0);
+      }
+    }
+  }
+
+  private checkLength(length: number): number {
+    // OpenSSH packet.c: reject lengths < 5 or > PACKET_MAX_SIZE before allocating anything.
+    if (length < 5 || length > MAX_PACKET_LENGTH) {
+      throw new ProtocolError(`bad packet length ${length} (allowed 5..${MAX_PACKET_LENGTH})`, {
+        code: length > MAX_PACKET_LENGTH ? 'ERR_PACKET_TOO_LARGE' : 'ERR_MALFORMED_PACKET',
+      });
+    }
+    // RFC 4253 §6: the framed packet is a multiple of the cipher block size.
+    const framed = length + (this.cipher.excludesLength ? 0 : 4);
+    if (framed % this.cipher.blockSize !== 0) {
+      throw new ProtocolError(`packet length ${length} is not a multiple of the block size ${this.cipher.blockSize}`, {
+        code: 'ERR_MALFORMED_PACKET',
+      });
+    }
+    return length;
+  }
+
+  private open(buf: Uint8Array, off: number): Uint8Array {
+    const packetLength = this.packetLength;
+    this.packetLength = -1;
+    // PROTOCOL.chacha20poly1305: verify the tag before decrypting anything (throws ERR_MAC).
+    this.cipher.open(this.seq, buf, off, packetLength);
+    const padding = buf[off + 4]!;
+    // RFC 4253 §6: at least 4 bytes of padding, and a non-empty payload.
+    if (padding < 4 || padding > packetLength - 2) {
+      throw new ProtocolError(`bad padding length ${padding} in a ${packetLength}-byte packet`, {
+        code: 'ERR_MALFORMED_PACKET',
+      });
+    }
+    this.lastSeq = this.seq;
+    this.seq = (this.seq + 1) >>> 0;
+    if (this.seq === 0) this.wrapped = true;
+    this.counters.packets++;
+    this.counters.bytes += packetLength + 4;
+    return buf.subarray(off + 5, off + 4 + packetLength - padding);
+  }
+
+  dispose(): void {
+    this.cipher.dispose();
+    this.chunks.length = 0;
+    this.partial = null;
+  }
+}
+

@@ -1,0 +1,286 @@
+/**
+ * The user authentication protocol, client side (RFC 4252), sans-IO: `none` to learn the
+ * allowed methods, then publickey (RFC 4252 §7), password (§8) and keyboard-interactive
+ * (RFC 4256) in that order, like OpenSSH's default PreferredAuthentications.
+ */
+import { AuthenticationError, ProtocolError, SshError } from './errors.js';
+import { MSG, decodeMessage, encodeServiceRequest } from './messages.js';
+import type { PrivateKey } from './privatekey.js';
+import { SshReader, SshWriter } from './wire.js';
+
+/** How the client may authenticate. Secrets here are never logged. */
+export interface AuthOptions {
+  username: string;
+  /** Keys to offer, in order (publickey). */
+  privateKeys?: PrivateKey[];
+  /** A password (password and keyboard-interactive). */
+  password?: string;
+  /** Ask the embedder for a password (event `password-needed`) when the server allows it. */
+  askPassword?: boolean;
+  /** OpenSSH's NumberOfPasswordPrompts (default 3). */
+  passwordAttempts?: number;
+}
+
+export interface UserAuthHandler {
+  send(payload: Uint8Array): void;
+  sessionId(): Uint8Array;
+  /** server-sig-algs from EXT_INFO (RFC 8308 §3.1), if the server sent it. */
+  serverSigAlgs(): string[] | undefined;
+  banner(message: string): void;
+  /** A prompt for a secret: answer with UserAuth.providePassword. */
+  passwordNeeded(prompt: string): void;
+  success(): void;
+  failure(error: SshError): void;
+  log(message: string): void;
+}
+
+type Attempt =
+  | { method: 'none' }
+  | { method: 'publickey'; key: PrivateKey; algorithm: string }
+  | { method: 'password' }
+  | { method: 'keyboard-interactive' };
+
+type State =
+  | { kind: 'idle' }
+  | { kind: 'service-requested' }
+  | { kind: 'trying'; attempt: Attempt }
+  | { kind: 'awaiting-password'; method: 'password' | 'keyboard-interactive'; prompts?: number }
+  | { kind: 'done' };
+
+const SERVICE_USERAUTH = 'ssh-userauth';
+const SERVICE_CONNECTION = 'ssh-connection';
+
+/** Client side of RFC 4252. */
+export class UserAuth {
+  private state: State = { kind: 'idle' };
+  private allowed: string[] = [];
+  private readonly tried: string[] = [];
+  private keyIndex = 0;
+  private passwordTries = 0;
+  private kbdTried = false;
+  private lastError: string | undefined;
+
+  constructor(
+    private readonly options: AuthOptions,
+    private readonly handler: UserAuthHandler,
+  ) {}
+
+  get methodsTried(): readonly string[] {
+    return this.tried;
+  }
+
+  /** RFC 4253 §10: ask for the ssh-userauth service. */
+  start(): void {
+    this.state = { kind: 'service-requested' };
+    this.handler.send(encodeServiceRequest(SERVICE_USERAUTH));
+  }
+
+  /** Handle SERVICE_ACCEPT or a message in 50..79. Returns false for anything else. */
+  handle(payload: Uint8Array): boolean {
+    const type = payload[0]!;
+    if (type === MSG.SERVICE_ACCEPT) {
+      const m = decodeMessage(payload);
+      if (this.state.kind !== 'service-requested' || m?.type !== MSG.SERVICE_ACCEPT || m.service !== SERVICE_USERAUTH) {
+        throw new ProtocolError('unexpected SERVICE_ACCEPT');
+      }
+      this.attempt({ method: 'none' });
+      return true;
+    }
+    if (type < 50 || type > 79) return false;
+    if (type === MSG.USERAUTH_BANNER) {
+      // RFC 4252 §5.4: may arrive any time before success; show it.
+      const m = decodeMessage(payload);
+      if (m?.type === MSG.USERAUTH_BANNER) this.handler.banner(m.message);
+      return true;
+    }
+    const state = this.state;
+    if (state.kind === 'done' && type !== MSG.USERAUTH_SUCCESS) return false;
+    if (state.kind !== 'trying') {
+      throw new ProtocolError(`unexpected user authentication message ${type}`);
+    }
+    switch (type) {
+      case MSG.USERAUTH_SUCCESS:
+        decodeMessage(payload);
+        this.handler.log(`Authenticated using "${state.attempt.method}".`);
+        this.state = { kind: 'done' };
+        this.handler.success();
+        return true;
+      case MSG.USERAUTH_FAILURE: {
+        const m = decodeMessage(payload);
+        if (m?.type !== MSG.USERAUTH_FAILURE) return false;
+        this.allowed = m.methods;
+        if (m.partialSuccess) {
+          // RFC 4252 §5.1: that method worked, but more are required.
+          this.handler.log(`Authenticated with partial success using "${state.attempt.method}".`);
+        } else if (state.attempt.method !== 'none') {
+          this.handler.log(`Authentication "${state.attempt.method}" refused.`);
+        }
+        this.handler.log(`Authentications that can continue: ${m.methods.join(',')}`);
+        this.next();
+        return true;
+      }
+      case MSG.USERAUTH_60:
+        return this.on60(state.attempt, payload);
+      default:
+        throw new ProtocolError(`unexpected user authentication message ${type}`);
+    }
+  }
+
+  /** The answer to `passwordNeeded`; null cancels that method. */
+  providePassword(password: string | null): void {
+    const s = this.state;
+    if (s.kind !== 'awaiting-password') return;
+    if (password === null) {
+      if (s.method === 'password') this.passwordTries = Number.POSITIVE_INFINITY;
+      else this.kbdTried = true;
+      this.state = { kind: 'trying', attempt: { method: 'none' } };
+      // Abandoning keyboard-interactive mid-exchange: move on to whatever is left.
+      this.next();
+      return;
+    }
+    if (s.method === 'password') {
+      this.sendPassword(password);
+    } else {
+      this.sendInfoResponse(Array.from({ length: s.prompts ?? 1 }, () => password));
+      this.state = { kind: 'trying', attempt: { method: 'keyboard-interactive' } };
+    }
+  }
+
+  private on60(attempt: Attempt, payload: Uint8Array): boolean {
+    if (attempt.method === 'password') {
+      // RFC 4252 §8: SSH_MSG_USERAUTH_PASSWD_CHANGEREQ
+      this.lastError = 'the server requires a password change, which pure-ssh does not support; change it with ssh';
+      this.next();
+      return true;
+    }
+    if (attempt.method === 'keyboard-interactive') {
+      // RFC 4256 §3.2: SSH_MSG_USERAUTH_INFO_REQUEST
+      const r = new SshReader(payload, 1);
+      const name = r.utf8();
+      const instruction = r.utf8();
+      r.utf8(); // language tag
+      const n = r.uint32();
+      if (n > 16) throw new ProtocolError(`keyboard-interactive request with ${n} prompts`);
+      const prompts: { prompt: string; echo: boolean }[] = [];
+      for (let i = 0; i < n; i++) prompts.push({ prompt: r.utf8(), echo: r.boolean() });
+      r.end('SSH_MSG_USERAUTH_INFO_REQUEST');
+      if (name || instruction) this.handler.log(`keyboard-interactive: ${[name, instruction].filter(Boolean).join(': ')}`);
+      if (n === 0) {
+        this.sendInfoResponse([]);
+        return true;
+      }
+      if (this.options.password !== undefined && n === 1 && !prompts[0]!.echo) {
+        this.sendInfoResponse([this.options.password]);
+        return true;
+      }
+      if (this.options.askPassword) {
+        this.state = { kind: 'awaiting-password', method: 'keyboard-interactive', prompts: n };
+        this.handler.passwordNeeded(prompts.map((p) => p.prompt).join(' '));
+        return true;
+      }
+      this.sendInfoResponse(prompts.map(() => ''));
+      return true;
+    }
+    // We always sign publickey requests, so PK_OK (RFC 4252 §7) is never expected.
+    throw new ProtocolError('unexpected SSH_MSG_USERAUTH_PK_OK');
+  }
+
+  /** Choose and send the next attempt, or fail with what was tried and what is allowed. */
+  private next(): void {
+    const keys = this.options.privateKeys ?? [];
+    if (this.allowed.includes('publickey')) {
+      while (this.keyIndex < keys.length) {
+        const key = keys[this.keyIndex++]!;
+        const algorithm = this.pickSignatureAlgorithm(key);
+        if (algorithm) {
+          this.attempt({ method: 'publickey', key, algorithm });
+          return;
+        }
+      }
+    }
+    const canPassword = this.options.password !== undefined || this.options.askPassword === true;
+    const maxTries = this.options.passwordAttempts ?? 3;
+    if (this.allowed.includes('password') && canPassword && this.passwordTries < maxTries) {
+      // OpenSSH tries a configured password once; prompting allows NumberOfPasswordPrompts.
+      if (this.options.password !== undefined && this.passwordTries === 0) {
+        this.passwordTries++;
+        this.sendPassword(this.options.password);
+        return;
+      }
+      if (this.options.askPassword) {
+        this.passwordTries++;
+        this.state = { kind: 'awaiting-password', method: 'password' };
+        this.handler.passwordNeeded(`${this.options.username}'s password: `);
+        return;
+      }
+    }
+    if (this.allowed.includes('keyboard-interactive') && canPassword && !this.kbdTried) {
+      this.kbdTried = true;
+      this.attempt({ method: 'keyboard-interactive' });
+      return;
+    }
+    this.state = { kind: 'done' };
+    this.handler.failure(new AuthenticationError(this.options.username, this.tried, this.allowed, this.lastError));
+  }
+
+  private pickSignatureAlgorithm(key: PrivateKey): string | undefined {
+    const serverAlgs = this.handler.serverSigAlgs();
+    // RFC 8308 §3.1 / RFC 8332 §3.3: for RSA, pick a hash the server lists.
+    if (serverAlgs) return key.signatureAlgorithms.find((a) => serverAlgs.includes(a)) ?? key.signatureAlgorithms[0];
+    return key.signatureAlgorithms[0];
+  }
+
+  private attempt(attempt: Attempt): void {
+    this.state = { kind: 'trying', attempt };
+    const user = this.options.username;
+    const w = new SshWriter(512).byte(MSG.USERAUTH_REQUEST).string(user).string(SERVICE_CONNECTION);
+    switch (attempt.method) {
+      case 'none':
+        w.string('none');
+        break;
+      case 'publickey': {
+        this.note(`publickey`);
+        this.handler.log(`Offering public key: ${attempt.key.keyType} ${attempt.key.comment || ''} (${attempt.algorithm})`);
+        // RFC 4252 §7: sign session_id || the request up to and including the key blob.
+        w.string('publickey').boolean(true).string(attempt.algorithm).string(attempt.key.publicKeyBlob);
+        const body = w.toBytes();
+        const signed = new SshWriter(body.length + 64).string(this.handler.sessionId()).raw(body).toBytes();
+        w.string(attempt.key.sign(attempt.algorithm, signed));
+        break;
+      }
+      case 'keyboard-interactive':
+        this.note('keyboard-interactive');
+        // RFC 4256 §3.1: language tag, submethods (both empty).
+        w.string('keyboard-interactive').string('').string('');
+        break;
+      case 'password':
+        throw new Error('unreachable: password requests go through sendPassword');
+    }
+    this.handler.send(w.toBytes());
+  }
+
+  private sendPassword(password: string): void {
+    this.note('password');
+    this.state = { kind: 'trying', attempt: { method: 'password' } };
+    // RFC 4252 §8: boolean FALSE, then the plaintext password (the transport encrypts it).
+    const w = new SshWriter(128)
+      .byte(MSG.USERAUTH_REQUEST)
+      .string(this.options.username)
+      .string(SERVICE_CONNECTION)
+      .string('password')
+      .boolean(false)
+      .string(password);
+    this.handler.send(w.toBytes());
+  }
+
+  private sendInfoResponse(answers: string[]): void {
+    // RFC 4256 §3.4: SSH_MSG_USERAUTH_INFO_RESPONSE
+    const w = new SshWriter(64).byte(MSG.USERAUTH_INFO_RESPONSE).uint32(answers.length);
+    for (const a of answers) w.string(a);
+    this.handler.send(w.toBytes());
+  }
+
+  private note(method: string): void {
+    if (!this.tried.includes(method)) this.tried.push(method);
+  }
+}

@@ -1,0 +1,210 @@
+import { spawn } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import net from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  deterministicSha256,
+  deterministicStream,
+  freePort,
+  hashStream,
+  sha256Of,
+  startEchoServer,
+  startServerFirst,
+  startSinkServer,
+  startSourceServer,
+  waitForPort,
+} from './harness/net.js';
+import { describePostgres, startPostgres, type PostgresHandle } from './harness/postgres.js';
+import { descendants } from './harness/proc.js';
+import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
+
+/** Runs a command, resolving with its exit code and output. */
+function run(cmd: string, args: string[], timeoutMs = 15_000): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, out });
+    });
+  });
+}
+
+function connect(port: number): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect({ host: '127.0.0.1', port }, () => resolve(s));
+    s.once('error', reject);
+  });
+}
+
+describe('net helpers', () => {
+  it('deterministicStream is reproducible, seed-dependent and exactly n bytes', async () => {
+    const a = await hashStream(deterministicStream(100_003, 7));
+    const b = await hashStream(deterministicStream(100_003, 7));
+    const c = await hashStream(deterministicStream(100_003, 8));
+    expect(a.bytes).toBe(100_003);
+    expect(a.sha256).toBe(b.sha256);
+    expect(a.sha256).not.toBe(c.sha256);
+    expect(a.sha256).toBe(deterministicSha256(100_003, 7));
+    expect(await sha256Of(deterministicStream(0, 1))).toBe(
+      'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+    );
+  });
+
+  it('source, sink, echo and server-first servers move the right bytes', async () => {
+    const source = await startSourceServer(1_000_000, 3);
+    const sink = await startSinkServer();
+    const echo = await startEchoServer();
+    const greet = await startServerFirst('220 hello\r\n');
+    try {
+      const received = await hashStream(await connect(source.port));
+      expect(received).toEqual({ bytes: 1_000_000, sha256: source.sha256 });
+
+      const toSink = await connect(sink.port);
+      deterministicStream(300_000, 5).pipe(toSink);
+      expect(await sink.next()).toEqual({ bytes: 300_000, sha256: deterministicSha256(300_000, 5) });
+
+      const toEcho = await connect(echo.port);
+      deterministicStream(200_000, 9).pipe(toEcho);
+      expect(await sha256Of(toEcho)).toBe(deterministicSha256(200_000, 9));
+
+      const greeted = await connect(greet.port);
+      let text = '';
+      for await (const chunk of greeted) text += chunk.toString();
+      expect(text).toBe('220 hello\r\n');
+    } finally {
+      await Promise.all([source.close(), sink.close(), echo.close(), greet.close()]);
+    }
+  });
+
+  it('waitForPort rejects when nothing listens and resolves when something does', async () => {
+    const port = await freePort();
+    await expect(waitForPort('127.0.0.1', port, 300)).rejects.toThrow(/did not accept/);
+    const echo = await startEchoServer();
+    await waitForPort('127.0.0.1', echo.port, 2000);
+    await echo.close();
+  });
+});
+
+describeInterop('sshd harness', () => {
+  let sshd: SshdHandle;
+  beforeAll(async () => {
+    sshd = await startSshd();
+  });
+  afterAll(async () => {
+    await sshd?.stop();
+  });
+
+  it('OpenSSH ssh logs in with the client key and the pinned host key', async () => {
+    expect(sshd.hostKeyLines[0]).toMatch(new RegExp(`^\\[127\\.0\\.0\\.1\\]:${sshd.port} ssh-ed25519 AAAA`));
+    expect(sshd.clientKey).toContain('BEGIN OPENSSH PRIVATE KEY');
+    const r = await run('ssh', [...sshd.clientArgs, sshd.target, 'echo', 'logged-in']);
+    expect(r.out).toContain('logged-in');
+    expect(r.code).toBe(0);
+    expect(sshd.logs()).toMatch(/Accepted publickey for root/);
+  });
+
+  it('ssh -N -L to a source server delivers the right sha256', async () => {
+    const source = await startSourceServer(4_000_000, 11);
+    const localPort = await freePort();
+    const tunnel = spawn(
+      'ssh',
+      [...sshd.clientArgs, '-N', '-o', 'ExitOnForwardFailure=yes', '-L', `127.0.0.1:${localPort}:127.0.0.1:${source.port}`, sshd.target],
+      { stdio: 'ignore' },
+    );
+    try {
+      await waitForPort('127.0.0.1', localPort, 10_000);
+      const received = await hashStream(await connect(localPort));
+      expect(received).toEqual({ bytes: 4_000_000, sha256: source.sha256 });
+    } finally {
+      tunnel.kill('SIGKILL');
+      await source.close();
+    }
+  });
+
+  it('killConnections kills the session but the listener keeps accepting', async () => {
+    const sessionsBefore = sshd.logs().split('Starting session').length;
+    const session = spawn('ssh', [...sshd.clientArgs, sshd.target, 'sleep', '30'], { stdio: 'ignore' });
+    const ended = new Promise<number | null>((resolve) => session.on('exit', (code) => resolve(code)));
+    // Wait until this session has started, so its sshd processes exist.
+    const deadline = Date.now() + 10_000;
+    while (sshd.logs().split('Starting session').length === sessionsBefore && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(descendants(sshd.pid).length).toBeGreaterThan(0);
+    sshd.killConnections();
+    expect(await ended).not.toBe(0);
+    expect(existsSync(`/proc/${sshd.pid}`)).toBe(true);
+    await waitForPort(sshd.host, sshd.port, 2000);
+  });
+
+  it('password mode: pssh_test logs in with its password through OpenSSH askpass', async () => {
+    const pw = await startSshd({ password: true });
+    try {
+      expect(pw.password?.user).toBe('pssh_test');
+      const askpass = join(pw.dir, 'askpass');
+      writeFileSync(askpass, `#!/bin/sh\necho '${pw.password!.password}'\n`, { mode: 0o700 });
+      const args = [
+        '-F', '/dev/null', '-p', String(pw.port),
+        '-o', `UserKnownHostsFile=${pw.knownHostsPath}`, '-o', 'StrictHostKeyChecking=yes',
+        '-o', 'PreferredAuthentications=password', '-o', 'PubkeyAuthentication=no', '-o', 'NumberOfPasswordPrompts=1',
+        `pssh_test@${pw.host}`, 'id', '-un',
+      ];
+      const r = await new Promise<{ code: number | null; out: string }>((resolve) => {
+        const child = spawn('ssh', args, {
+          stdio: ['ignore', 'pipe', 'pipe'],
+          env: { ...process.env, SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: 'force', DISPLAY: ':0' },
+        });
+        let out = '';
+        child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+        child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+        child.on('exit', (code) => resolve({ code, out }));
+      });
+      expect(r.out).toContain('pssh_test');
+      expect(r.code).toBe(0);
+      expect(pw.logs()).toMatch(/Accepted password for pssh_test/);
+    } finally {
+      await pw.stop();
+    }
+  });
+
+  it('stop() kills the listener, removes the dir and is idempotent', async () => {
+    const other = await startSshd({ hostKeyTypes: ['ed25519', 'ecdsa'], config: { AllowTcpForwarding: 'no' } });
+    expect(other.hostKeyLines).toHaveLength(2);
+    expect(other.hostKeyLines[1]).toMatch(/ ecdsa-sha2-nistp256 AAAA/);
+    const pid = other.pid;
+    await Promise.all([other.stop(), other.stop()]);
+    await other.stop();
+    expect(existsSync(`/proc/${pid}`)).toBe(false);
+    expect(existsSync(other.dir)).toBe(false);
+  });
+});
+
+describePostgres('postgres harness', () => {
+  let pg: PostgresHandle;
+  beforeAll(async () => {
+    pg = await startPostgres();
+  });
+  afterAll(async () => {
+    await pg?.stop();
+  });
+
+  it('select 1 works via psql over TCP on localhost', async () => {
+    const r = await pg.psql(['-h', '127.0.0.1', '-tAc', 'select 1']);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('1\n');
+    expect(r.code).toBe(0);
+    expect(existsSync(`${pg.socketDir}/.s.PGSQL.${pg.port}`)).toBe(true);
+  });
+
+  it('psql reports failures with a non-zero code', async () => {
+    const r = await pg.psql(['-c', 'select * from no_such_table']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/no_such_table/);
+  });
+});

@@ -1,0 +1,291 @@
+/**
+ * Loopback TCP endpoints and helpers for tests and benchmarks: a free-port finder, a port
+ * waiter, and servers that produce, absorb, echo or greet, with content verified by sha256
+ * (../shared/TESTING.md "Data endpoints": a transfer that is fast but wrong must fail).
+ *
+ * Every server listens on 127.0.0.1 port 0 unless told otherwise, reports the port the kernel
+ * chose, and has `close()` which also destroys the connections still open, so a test's
+ * `afterAll` never waits on a peer.
+ */
+import { createHash } from 'node:crypto';
+import net from 'node:net';
+import { Readable } from 'node:stream';
+
+/** Host every helper listens on by default. */
+export const LOOPBACK = '127.0.0.1';
+
+/** Size of each chunk {@link deterministicStream} emits: big enough to keep per-chunk cost low. */
+const CHUNK = 64 * 1024;
+
+/**
+ * A port that was free a moment ago on `host`: bind port 0, read the port, close. Another
+ * process may take it before the caller binds, so callers that start a server retry on
+ * EADDRINUSE.
+ */
+export function freePort(host: string = LOOPBACK): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.once('error', reject);
+    server.listen({ host, port: 0, exclusive: true }, () => {
+      const address = server.address() as net.AddressInfo;
+      server.close(() => resolve(address.port));
+    });
+  });
+}
+
+/** Resolves once one TCP connect to host:port succeeds (the probe is closed at once). */
+export async function waitForPort(host: string, port: number, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const socket = net.connect({ host, port });
+        socket.setTimeout(Math.max(100, deadline - Date.now()));
+        socket.once('connect', () => {
+          socket.destroy();
+          resolve();
+        });
+        socket.once('timeout', () => {
+          socket.destroy();
+          reject(new Error('connect timed out'));
+        });
+        socket.once('error', reject);
+      });
+      return;
+    } catch (err) {
+      lastError = err;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+  throw new Error(`port ${host}:${port} did not accept a connection within ${timeoutMs} ms`, {
+    cause: lastError,
+  });
+}
+
+/** xorshift32 needs a non-zero state; mixing in the golden ratio keeps seed 0 usable. */
+function initialState(seed: number): number {
+  const s = (seed ^ 0x9e3779b9) >>> 0;
+  return s === 0 ? 1 : s;
+}
+
+/**
+ * The bytes of a deterministic pseudo-random sequence as fresh chunks (each chunk is owned by
+ * the consumer, so sockets and streams may hold on to it). xorshift32 over 32-bit words: not
+ * cryptographic, just fast and different for every seed. Byte order is the host's (little
+ * endian on every machine the tests run on).
+ */
+export function* deterministicChunks(n: number, seed = 1): Generator<Buffer> {
+  let state = initialState(seed);
+  let left = n;
+  while (left > 0) {
+    const size = Math.min(CHUNK, left);
+    const words = Math.ceil(size / 4);
+    const buf = Buffer.allocUnsafeSlow(words * 4);
+    const view = new Uint32Array(buf.buffer, buf.byteOffset, words);
+    let x = state;
+    for (let i = 0; i < words; i++) {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      view[i] = x;
+    }
+    state = x >>> 0;
+    left -= size;
+    yield size === buf.length ? buf : buf.subarray(0, size);
+  }
+}
+
+/** A Readable of `n` deterministic bytes for `seed` (see {@link deterministicChunks}). */
+export function deterministicStream(n: number, seed = 1): Readable {
+  return Readable.from(deterministicChunks(n, seed), { objectMode: false });
+}
+
+const expectedCache = new Map<string, string>();
+
+/** sha256 (hex) of the `n` deterministic bytes for `seed`; memoised, as benchmarks reuse sizes. */
+export function deterministicSha256(n: number, seed = 1): string {
+  const key = `${n}:${seed}`;
+  let digest = expectedCache.get(key);
+  if (digest === undefined) {
+    const hash = createHash('sha256');
+    for (const chunk of deterministicChunks(n, seed)) hash.update(chunk);
+    digest = hash.digest('hex');
+    expectedCache.set(key, digest);
+  }
+  return digest;
+}
+
+/** What a stream delivered: its length and sha256 (hex). */
+export interface StreamDigest {
+  bytes: number;
+  sha256: string;
+}
+
+/** Reads `stream` to its end and returns its length and sha256 (hex). */
+export async function hashStream(stream: AsyncIterable<Uint8Array | string>): Promise<StreamDigest> {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  for await (const chunk of stream) {
+    const data = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    hash.update(data);
+    bytes += data.length;
+  }
+  return { bytes, sha256: hash.digest('hex') };
+}
+
+/** Reads `stream` to its end and returns its sha256 (hex). */
+export async function sha256Of(stream: AsyncIterable<Uint8Array | string>): Promise<string> {
+  return (await hashStream(stream)).sha256;
+}
+
+/** A listening loopback server owned by a test. */
+export interface TestServer {
+  host: string;
+  port: number;
+  /** Number of connections accepted so far. */
+  readonly accepted: number;
+  /** Stops listening and destroys every connection still open. */
+  close(): Promise<void>;
+}
+
+async function listen(
+  host: string,
+  port: number,
+  onConnection: (socket: net.Socket) => void,
+): Promise<TestServer> {
+  const sockets = new Set<net.Socket>();
+  let accepted = 0;
+  const server = net.createServer((socket) => {
+    accepted++;
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    // A forwarder that resets the connection must not crash the test process.
+    socket.on('error', () => {});
+    onConnection(socket);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host, port }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as net.AddressInfo;
+  let closed: Promise<void> | undefined;
+  return {
+    host,
+    port: address.port,
+    get accepted() {
+      return accepted;
+    },
+    close() {
+      closed ??= new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      });
+      return closed;
+    },
+  };
+}
+
+/** Options shared by the servers below. */
+export interface ServerOptions {
+  host?: string;
+  port?: number;
+}
+
+/** A server that hashes what each connection sends. */
+export interface SinkServer extends TestServer {
+  /** Digests of the connections that have ended, in the order they ended. */
+  readonly results: readonly StreamDigest[];
+  /** Resolves with the digest of the next connection to end (in order of ending). */
+  next(): Promise<StreamDigest>;
+}
+
+/**
+ * Accepts connections and hashes everything each one sends; when the client ends (FIN) the
+ * sink records `{ bytes, sha256 }` and ends its side too. A connection reset counts as ended
+ * with what was received.
+ */
+export async function startSinkServer(opts: ServerOptions = {}): Promise<SinkServer> {
+  const results: StreamDigest[] = [];
+  const waiters: Array<(d: StreamDigest) => void> = [];
+  let handed = 0;
+  const base = await listen(opts.host ?? LOOPBACK, opts.port ?? 0, (socket) => {
+    const hash = createHash('sha256');
+    let bytes = 0;
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      const digest = { bytes, sha256: hash.digest('hex') };
+      results.push(digest);
+      const waiter = waiters.shift();
+      if (waiter) {
+        handed++;
+        waiter(digest);
+      }
+    };
+    socket.on('data', (chunk: Buffer) => {
+      hash.update(chunk);
+      bytes += chunk.length;
+    });
+    socket.once('end', () => {
+      finish();
+      socket.end();
+    });
+    socket.once('close', finish);
+  });
+  return Object.assign(base, {
+    results,
+    next(): Promise<StreamDigest> {
+      if (handed < results.length) return Promise.resolve(results[handed++]);
+      return new Promise<StreamDigest>((resolve) => waiters.push(resolve));
+    },
+  });
+}
+
+/** A server that sends the same deterministic bytes to every connection. */
+export interface SourceServer extends TestServer {
+  bytes: number;
+  seed: number;
+  /** sha256 (hex) a receiver must see. */
+  sha256: string;
+}
+
+/**
+ * Sends `bytes` deterministic pseudo-random bytes for `seed` to each connection (respecting
+ * backpressure), then ends its side. Anything the client sends is read and dropped.
+ */
+export async function startSourceServer(
+  bytes: number,
+  seed = 1,
+  opts: ServerOptions = {},
+): Promise<SourceServer> {
+  const sha256 = deterministicSha256(bytes, seed);
+  const base = await listen(opts.host ?? LOOPBACK, opts.port ?? 0, (socket) => {
+    socket.resume();
+    const source = deterministicStream(bytes, seed);
+    source.pipe(socket);
+    socket.once('close', () => source.destroy());
+  });
+  return Object.assign(base, { bytes, seed, sha256 });
+}
+
+/** Echoes every byte back on the same connection; ends when the client ends. */
+export async function startEchoServer(opts: ServerOptions = {}): Promise<TestServer> {
+  return listen(opts.host ?? LOOPBACK, opts.port ?? 0, (socket) => socket.pipe(socket));
+}
+
+/**
+ * Writes `text` as soon as a connection is accepted, then ends it: the "server speaks first"
+ * case (SMTP, SSH banners) that a forwarder must deliver without waiting for the client.
+ */
+export async function startServerFirst(text: string, opts: ServerOptions = {}): Promise<TestServer> {
+  return listen(opts.host ?? LOOPBACK, opts.port ?? 0, (socket) => {
+    socket.resume();
+    socket.end(text);
+  });
+}

@@ -1,0 +1,382 @@
+/**
+ * A real OpenSSH sshd on loopback, started per test file with a generated config in a temp
+ * dir (../shared/TESTING.md "OpenSSH sshd"), the way Go's `ssh/test/` and OpenSSH's own
+ * regress suite do it.
+ *
+ * @example
+ * ```ts
+ * describeInterop('forwarding against sshd', () => {
+ *   let sshd: SshdHandle;
+ *   beforeAll(async () => { sshd = await startSshd({ config: { RekeyLimit: '1M' } }); });
+ *   afterAll(() => sshd.stop());
+ *   it('logs in', async () => { ... sshd.port, sshd.clientKey, sshd.knownHostsPath ... });
+ * });
+ * ```
+ */
+import { execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { accessSync, constants, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, it } from 'vitest';
+import { freePort, LOOPBACK, waitForPort } from './net.js';
+import { descendants, exited, LogBuffer, own, signalAll } from './proc.js';
+
+const execFileP = promisify(execFile);
+
+/** Where Debian's openssh-server puts the daemon. */
+export const SSHD_PATH = '/usr/sbin/sshd';
+const SSH_KEYGEN = '/usr/bin/ssh-keygen';
+
+/** The system user created for password tests. */
+export const PASSWORD_USER = 'pssh_test';
+
+/** Host key algorithms the harness can generate. */
+export type HostKeyType = 'ed25519' | 'ecdsa' | 'rsa';
+
+/** Options for {@link startSshd}. */
+export interface SshdOptions {
+  /**
+   * Extra sshd_config keywords; they replace the harness defaults of the same name (matched
+   * case-insensitively). An array writes the keyword once per element (HostKey, Subsystem).
+   */
+  config?: Record<string, string | string[]>;
+  /** Host keys to generate and serve, in order. Default `['ed25519']`. */
+  hostKeyTypes?: HostKeyType[];
+  /** Create (or reuse) the {@link PASSWORD_USER} system user with a password and allow passwords. */
+  password?: boolean;
+  /** ListenAddress. Default 127.0.0.1. */
+  listen?: string;
+}
+
+/** One generated host key. */
+export interface HostKey {
+  type: HostKeyType;
+  /** Private key file (OpenSSH format). */
+  path: string;
+  /** `ssh-ed25519 AAAA...` (algorithm and base64 blob, no comment). */
+  publicKey: string;
+}
+
+/** A running sshd owned by the test. */
+export interface SshdHandle {
+  host: string;
+  port: number;
+  /** Temp dir with the config, keys, authorized_keys and known_hosts; removed by stop(). */
+  dir: string;
+  /** User the client key is authorised for: `root`. */
+  user: string;
+  /** ed25519 private key file authorised for {@link SshdHandle.user} (and the password user). */
+  clientKeyPath: string;
+  /** Text of that private key file. */
+  clientKey: string;
+  /** `ssh-ed25519 AAAA...` of the client key. */
+  clientPublicKey: string;
+  /** Private host key files, in the order of `hostKeyTypes`. */
+  hostKeyPaths: string[];
+  hostKeys: HostKey[];
+  /** known_hosts lines: `[127.0.0.1]:PORT ssh-ed25519 AAAA...`. */
+  hostKeyLines: string[];
+  /** A known_hosts file holding {@link SshdHandle.hostKeyLines}. */
+  knownHostsPath: string;
+  /** Present in password mode. */
+  password?: { user: string; password: string };
+  /** Options for OpenSSH's `ssh` that log in as `user` with the client key and pinned host key. */
+  clientArgs: string[];
+  /** `root@127.0.0.1`, to follow {@link SshdHandle.clientArgs}. */
+  target: string;
+  /** Pid of the listening sshd. */
+  pid: number;
+  /** sshd's stderr so far (the listener and every connection; `-e`). */
+  logs(): string;
+  /** SIGKILLs every per-connection sshd (the listener's descendants); the listener stays. */
+  killConnections(): void;
+  /** Kills connections and the listener, removes the temp dir. Idempotent. */
+  stop(): Promise<void>;
+}
+
+function executable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Whether OpenSSH's sshd and ssh-keygen are installed where the harness expects them. */
+export function sshdAvailable(): boolean {
+  return executable(SSHD_PATH) && executable(SSH_KEYGEN);
+}
+
+/** True when running under CI, where a missing server must fail the run, never skip it. */
+export function inCI(): boolean {
+  return process.env.CI === 'true';
+}
+
+/**
+ * Throws a clear error when sshd is missing. Interop tests call it (through
+ * {@link startSshd}) so that a CI machine without openssh-server fails loudly.
+ */
+export function requireSshd(): void {
+  if (sshdAvailable()) return;
+  throw new Error(
+    `OpenSSH sshd is not installed (${SSHD_PATH} or ${SSH_KEYGEN} missing): ` +
+      `run \`apt-get install -y openssh-server\`${inCI() ? ' (CI=true: interop tests never skip)' : ''}`,
+  );
+}
+
+/** A `describe` for suites needing a server: runs, fails in CI if missing, skips otherwise. */
+export type ServerDescribe = (name: string, fn: () => void) => void;
+
+/** Builds a {@link ServerDescribe} from an availability check and its requirement error. */
+export function describeIf(available: () => boolean, require: () => void): ServerDescribe {
+  return (name, fn) => {
+    if (available()) describe(name, fn);
+    else if (inCI()) describe(name, () => it('has its server installed', () => require()));
+    else describe.skip(name, fn);
+  };
+}
+
+/**
+ * `describe` for suites that talk to a real sshd: runs when sshd is installed; in CI
+ * (`CI=true`) a missing sshd becomes one failing test; elsewhere the suite is skipped.
+ */
+export const describeInterop: ServerDescribe = describeIf(sshdAvailable, requireSshd);
+
+async function keygen(type: HostKeyType, path: string): Promise<void> {
+  await execFileP(SSH_KEYGEN, ['-q', '-t', type, '-N', '', '-C', '', '-f', path]);
+}
+
+/** `type base64` of a .pub file, without the comment. */
+async function publicKeyOf(privatePath: string): Promise<string> {
+  const text = await readFile(`${privatePath}.pub`, 'utf8');
+  return text.trim().split(/\s+/).slice(0, 2).join(' ');
+}
+
+/**
+ * The password for {@link PASSWORD_USER}: random, made once per machine and shared through a
+ * file, because test files run in parallel and each calls chpasswd; a per-call password would
+ * let one file's chpasswd break another's login.
+ */
+function sharedPassword(): string {
+  const file = join(tmpdir(), `pure-ssh-${PASSWORD_USER}.password`);
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch {
+    // create it below
+  }
+  const candidate = randomBytes(12).toString('base64url');
+  const temp = `${file}.${process.pid}.${Date.now()}`;
+  writeFileSync(temp, candidate, { mode: 0o600 });
+  try {
+    linkSync(temp, file); // atomic: exactly one writer wins
+  } catch {
+    // another process won; use its password
+  } finally {
+    rmSync(temp, { force: true });
+  }
+  return readFileSync(file, 'utf8').trim();
+}
+
+async function ensurePasswordUser(): Promise<{ user: string; password: string }> {
+  const password = sharedPassword();
+  try {
+    await execFileP('id', ['-u', PASSWORD_USER]);
+  } catch {
+    try {
+      await execFileP('useradd', ['-m', '-s', '/bin/sh', PASSWORD_USER]);
+    } catch (err) {
+      // exit 9: a parallel test file created it first
+      if ((err as { code?: number }).code !== 9) throw err;
+    }
+  }
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn('chpasswd', [], { stdio: ['pipe', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`chpasswd failed (${code}): ${stderr}`)),
+    );
+    child.stdin.end(`${PASSWORD_USER}:${password}\n`);
+  });
+  return { user: PASSWORD_USER, password };
+}
+
+function renderConfig(defaults: Record<string, string | string[]>, extra: Record<string, string | string[]>): string {
+  const merged = new Map<string, [string, string | string[]]>();
+  for (const [k, v] of Object.entries(defaults)) merged.set(k.toLowerCase(), [k, v]);
+  for (const [k, v] of Object.entries(extra)) merged.set(k.toLowerCase(), [k, v]);
+  const lines: string[] = [];
+  for (const [key, value] of merged.values()) {
+    for (const v of Array.isArray(value) ? value : [value]) lines.push(`${key} ${v}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+class BindError extends Error {}
+
+interface Started {
+  child: ReturnType<typeof spawn>;
+  log: LogBuffer;
+}
+
+/** Starts sshd and resolves once it printed "Server listening"; BindError if the port was taken. */
+function launch(configPath: string): Promise<Started> {
+  return new Promise((resolve, reject) => {
+    const log = new LogBuffer();
+    const child = spawn(SSHD_PATH, ['-D', '-e', '-f', configPath], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let settled = false;
+    let seen = '';
+    const timer = setTimeout(() => fail(new Error('sshd did not report "Server listening" within 15 s')), 15_000);
+    const fail = (err: Error) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      reject(err);
+    };
+    child.stderr!.setEncoding('utf8');
+    child.stderr!.on('data', (text: string) => {
+      log.push(text);
+      if (settled) return;
+      seen += text;
+      if (/Server listening on /.test(seen)) {
+        settled = true;
+        clearTimeout(timer);
+        resolve({ child, log });
+      }
+    });
+    child.on('error', (err) => fail(err));
+    child.on('exit', (code, signal) => {
+      const text = log.text();
+      if (/Address already in use|Cannot bind any address/.test(text)) fail(new BindError(text));
+      else fail(new Error(`sshd exited (${code ?? signal}) before listening:\n${text}`));
+    });
+  });
+}
+
+/**
+ * Starts `/usr/sbin/sshd -D -e` on a free loopback port with fresh host keys and an ed25519
+ * client key authorised for root. Resolves once sshd printed "Server listening" and the port
+ * accepts connections. Call `stop()` in `afterAll`; anything left is killed at process exit.
+ */
+export async function startSshd(opts: SshdOptions = {}): Promise<SshdHandle> {
+  requireSshd();
+  mkdirSync('/run/sshd', { recursive: true }); // sshd's privilege-separation dir
+  const dir = await mkdtemp(join(tmpdir(), 'pure-ssh-sshd-'));
+  try {
+    const types = opts.hostKeyTypes ?? ['ed25519'];
+    const host = opts.listen ?? LOOPBACK;
+    const hostKeyPaths = types.map((t) => join(dir, `host_${t}`));
+    const clientKeyPath = join(dir, 'client_ed25519');
+    const [password] = await Promise.all([
+      opts.password ? ensurePasswordUser() : Promise.resolve(undefined),
+      keygen('ed25519', clientKeyPath),
+      ...types.map((t, i) => keygen(t, hostKeyPaths[i])),
+    ]);
+    const clientPublicKey = await publicKeyOf(clientKeyPath);
+    const hostKeys: HostKey[] = await Promise.all(
+      types.map(async (type, i) => ({ type, path: hostKeyPaths[i], publicKey: await publicKeyOf(hostKeyPaths[i]) })),
+    );
+    const authorizedKeys = join(dir, 'authorized_keys');
+    await writeFile(authorizedKeys, `${clientPublicKey}\n`);
+    const configPath = join(dir, 'sshd_config');
+
+    let attempt = 0;
+    for (;;) {
+      const port = await freePort(host);
+      const defaults: Record<string, string | string[]> = {
+        Port: String(port),
+        ListenAddress: host,
+        HostKey: hostKeyPaths,
+        AuthorizedKeysFile: authorizedKeys,
+        PidFile: join(dir, 'sshd.pid'),
+        StrictModes: 'no',
+        UsePAM: 'no',
+        PermitRootLogin: opts.password ? 'yes' : 'prohibit-password',
+        PasswordAuthentication: opts.password ? 'yes' : 'no',
+        KbdInteractiveAuthentication: 'no',
+        AllowTcpForwarding: 'yes',
+        // DEBUG1 names the negotiated algorithms, auth attempts and channel opens without the
+        // per-packet volume of DEBUG3, which would swamp the log during benchmarks.
+        LogLevel: 'DEBUG1',
+        PrintMotd: 'no',
+      };
+      await writeFile(configPath, renderConfig(defaults, opts.config ?? {}));
+      let started: Started;
+      try {
+        started = await launch(configPath);
+      } catch (err) {
+        if (err instanceof BindError && ++attempt < 5) continue;
+        throw err;
+      }
+      const { child, log } = started;
+      const pid = child.pid!;
+      const ownership = own(pid, dir);
+      child.unref();
+      (child.stderr as unknown as { unref?: () => void }).unref?.();
+
+      let stopping: Promise<void> | undefined;
+      const killConnections = () => signalAll(descendants(pid), 'SIGKILL');
+      const stop = () => {
+        stopping ??= (async () => {
+          const kids = descendants(pid);
+          signalAll([pid], 'SIGKILL');
+          signalAll(kids, 'SIGKILL');
+          await exited(child);
+          ownership.release();
+          await rm(dir, { recursive: true, force: true });
+        })();
+        return stopping;
+      };
+      try {
+        await waitForPort(host, port, 10_000);
+      } catch (err) {
+        await stop();
+        throw new Error(`sshd printed "Server listening" but port ${port} refused:\n${log.text()}`, { cause: err });
+      }
+
+      const hostPattern = port === 22 ? host : `[${host}]:${port}`;
+      const hostKeyLines = hostKeys.map((k) => `${hostPattern} ${k.publicKey}`);
+      const knownHostsPath = join(dir, 'known_hosts');
+      await writeFile(knownHostsPath, hostKeyLines.join('\n') + '\n');
+      const clientArgs = [
+        '-F', '/dev/null',
+        '-p', String(port),
+        '-i', clientKeyPath,
+        '-o', 'IdentitiesOnly=yes',
+        '-o', 'BatchMode=yes',
+        '-o', 'StrictHostKeyChecking=yes',
+        '-o', `UserKnownHostsFile=${knownHostsPath}`,
+        '-o', 'GlobalKnownHostsFile=/dev/null',
+      ];
+      return {
+        host,
+        port,
+        dir,
+        user: 'root',
+        clientKeyPath,
+        clientKey: await readFile(clientKeyPath, 'utf8'),
+        clientPublicKey,
+        hostKeyPaths,
+        hostKeys,
+        hostKeyLines,
+        knownHostsPath,
+        password,
+        clientArgs,
+        target: `root@${host}`,
+        pid,
+        logs: () => log.text(),
+        killConnections,
+        stop,
+      };
+    }
+  } catch (err) {
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+}

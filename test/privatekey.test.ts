@@ -1,0 +1,294 @@
+import { createPublicKey, verify, type KeyObject } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadIdentityFile } from '../src/node/identity-file.js';
+import { parsePrivateKey, parsePublicKeyLine, type PrivateKey } from '../src/privatekey.js';
+import { SshReader, SshWriter } from '../src/wire.js';
+
+const fixtures = join(import.meta.dirname, 'fixtures');
+const fixture = (name: string) => readFileSync(join(fixtures, name), 'utf8');
+const data = new TextEncoder().encode('session id || userauth request');
+
+/** The public key from ssh-keygen's .pub file, as a node:crypto KeyObject (independent of our parser). */
+function nodePublicKey(pubLine: string): KeyObject {
+  const blob = Buffer.from(pubLine.split(' ')[1]!, 'base64');
+  const r = new SshReader(new Uint8Array(blob));
+  const type = Buffer.from(r.string()).toString();
+  const b64url = (b: Uint8Array) => Buffer.from(b).toString('base64url');
+  const unsigned = (b: Uint8Array) => (b[0] === 0 ? b.subarray(1) : b);
+  if (type === 'ssh-ed25519') {
+    return createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: b64url(r.string()) }, format: 'jwk' });
+  }
+  if (type.startsWith('ecdsa-sha2-')) {
+    const crv = { nistp256: 'P-256', nistp384: 'P-384', nistp521: 'P-521' }[Buffer.from(r.string()).toString()]!;
+    const q = r.string();
+    const len = (q.length - 1) / 2;
+    return createPublicKey({
+      key: { kty: 'EC', crv, x: b64url(q.subarray(1, 1 + len)), y: b64url(q.subarray(1 + len)) },
+      format: 'jwk',
+    });
+  }
+  const e = unsigned(r.string());
+  const n = unsigned(r.string());
+  return createPublicKey({ key: { kty: 'RSA', n: b64url(n), e: b64url(e) }, format: 'jwk' });
+}
+
+/** Split an RFC 4253 §6.6 signature blob. */
+function splitSignature(blob: Uint8Array): { alg: string; sig: Uint8Array } {
+  const r = new SshReader(blob);
+  const alg = Buffer.from(r.string()).toString();
+  const sig = r.string();
+  r.end();
+  return { alg, sig };
+}
+
+function expectCode(fn: () => unknown, code: string, messageParts: (string | RegExp)[] = []): void {
+  let err: unknown;
+  try {
+    fn();
+  } catch (e) {
+    err = e;
+  }
+  expect(err, 'expected a throw').toBeInstanceOf(Error);
+  expect((err as { code?: string }).code).toBe(code);
+  for (const part of messageParts) expect((err as Error).message).toMatch(part);
+}
+
+/** Rebuild the armour around modified key bytes. */
+function rearmour(raw: Uint8Array): string {
+  const b64 = Buffer.from(raw).toString('base64').replace(/(.{70})/g, '$1\n');
+  return `-----BEGIN OPENSSH PRIVATE KEY-----\n${b64}\n-----END OPENSSH PRIVATE KEY-----\n`;
+}
+
+function unarmour(text: string): Uint8Array {
+  const body = text.replace(/-----[A-Z ]+-----/g, '').replace(/\s+/g, '');
+  return new Uint8Array(Buffer.from(body, 'base64'));
+}
+
+/** Offset of the private section (after its uint32 length) in an unencrypted key. */
+function privateSectionOffset(raw: Uint8Array): number {
+  const r = new SshReader(raw, 15);
+  r.string();
+  r.string();
+  r.string();
+  r.uint32();
+  r.string();
+  r.uint32();
+  return r.offset;
+}
+
+describe('parsePrivateKey: ssh-ed25519', () => {
+  const pub = fixture('id_ed25519.pub');
+  const key = parsePrivateKey(fixture('id_ed25519'), 'id_ed25519');
+
+  it('reads type, comment and a public blob equal to the .pub file', () => {
+    expect(key.keyType).toBe('ssh-ed25519');
+    expect(key.comment).toBe('alice@example');
+    expect(key.signatureAlgorithms).toEqual(['ssh-ed25519']);
+    expect(Buffer.from(key.publicKeyBlob).toString('base64')).toBe(pub.split(' ')[1]);
+  });
+
+  it('accepts bytes as well as text', () => {
+    const k = parsePrivateKey(new Uint8Array(readFileSync(join(fixtures, 'id_ed25519'))));
+    expect(k.publicKeyBlob).toEqual(key.publicKeyBlob);
+  });
+
+  it('makes signatures that node:crypto verifies with the .pub key', () => {
+    const { alg, sig } = splitSignature(key.sign('ssh-ed25519', data));
+    expect(alg).toBe('ssh-ed25519');
+    expect(sig.length).toBe(64);
+    expect(verify(null, data, nodePublicKey(pub), sig)).toBe(true);
+    expect(verify(null, new TextEncoder().encode('other'), nodePublicKey(pub), sig)).toBe(false);
+  });
+
+  it('refuses other algorithms, and signing after dispose', () => {
+    const k = parsePrivateKey(fixture('id_ed25519'));
+    expectCode(() => k.sign('rsa-sha2-256', data), 'ERR_USAGE');
+    k.dispose();
+    expectCode(() => k.sign('ssh-ed25519', data), 'ERR_USAGE', [/disposed/]);
+  });
+});
+
+describe('parsePrivateKey: refusals', () => {
+  it('an encrypted key → ERR_PRIVATE_KEY_ENCRYPTED naming the file, cipher and the way out', () => {
+    expectCode(() => parsePrivateKey(fixture('id_ed25519_encrypted'), '/home/joe/.ssh/id_enc'), 'ERR_PRIVATE_KEY_ENCRYPTED', [
+      '/home/joe/.ssh/id_enc',
+      'aes256-ctr/bcrypt',
+      'ssh-keygen -p',
+      'ssh-agent',
+    ]);
+  });
+
+  it('mismatched checkints → ERR_PRIVATE_KEY', () => {
+    const raw = unarmour(fixture('id_ed25519'));
+    raw[privateSectionOffset(raw)]! ^= 0x01;
+    expectCode(() => parsePrivateKey(rearmour(raw), 'k1'), 'ERR_PRIVATE_KEY', ['k1', /check integers/]);
+  });
+
+  it('padding 1, 2, 3… is accepted, any other padding → ERR_PRIVATE_KEY', () => {
+    const raw = unarmour(fixture('id_ed25519'));
+    const start = privateSectionOffset(raw);
+    // checkint×2, string "ssh-ed25519", string pk, string sk(64), string comment: then padding.
+    const r = new SshReader(raw, start + 8);
+    for (let i = 0; i < 4; i++) r.string();
+    const content = raw.subarray(start, r.offset);
+    const withPadding = (pad: number[]) => {
+      const w = new SshWriter().raw(raw.subarray(0, start - 4));
+      w.string(new Uint8Array([...content, ...pad]));
+      return rearmour(w.toBytes());
+    };
+    const n = 8 - (content.length % 8) || 8;
+    const good = Array.from({ length: n }, (_, i) => i + 1);
+    expect(parsePrivateKey(withPadding(good)).comment).toBe('alice@example');
+    const bad = [...good];
+    bad[n - 1] = 0x40;
+    expectCode(() => parsePrivateKey(withPadding(bad), 'k2'), 'ERR_PRIVATE_KEY', ['k2', /padding/]);
+  });
+
+  it('a private half that does not match the public half → ERR_PRIVATE_KEY', () => {
+    const raw = unarmour(fixture('id_ed25519'));
+    // checkint×2, string "ssh-ed25519" (4+11), string pk (4+32), string sk: flip a seed byte.
+    raw[privateSectionOffset(raw) + 8 + 15 + 36 + 4]! ^= 0x01;
+    expectCode(() => parsePrivateKey(rearmour(raw), 'k3'), 'ERR_PRIVATE_KEY', ['k3', /do not match/]);
+  });
+
+  it('a truncated key → ERR_PRIVATE_KEY, not a protocol error', () => {
+    const raw = unarmour(fixture('id_ed25519'));
+    expectCode(() => parsePrivateKey(rearmour(raw.subarray(0, 120)), 'k4'), 'ERR_PRIVATE_KEY', ['k4']);
+  });
+
+  it('a PEM RSA key → ERR_PRIVATE_KEY saying how to convert it', () => {
+    expectCode(() => parsePrivateKey(fixture('id_rsa_pem'), 'id_rsa_pem'), 'ERR_PRIVATE_KEY', [
+      'id_rsa_pem',
+      'RSA PRIVATE KEY',
+      'ssh-keygen -p',
+    ]);
+  });
+
+  it('a .pub file or garbage → ERR_PRIVATE_KEY', () => {
+    expectCode(() => parsePrivateKey(fixture('id_ed25519.pub'), 'x.pub'), 'ERR_PRIVATE_KEY', ['x.pub', /public key/]);
+    expectCode(() => parsePrivateKey('hello', 'junk'), 'ERR_PRIVATE_KEY', ['junk']);
+  });
+
+  it('an unknown key type → ERR_PRIVATE_KEY naming the type', () => {
+    const raw = unarmour(fixture('id_ed25519'));
+    const off = privateSectionOffset(raw) + 8 + 4;
+    raw.set(new TextEncoder().encode('ssh-ed25518'), off);
+    expectCode(() => parsePrivateKey(rearmour(raw), 'k5'), 'ERR_PRIVATE_KEY', ['ssh-ed25518']);
+  });
+});
+
+describe('parsePrivateKey: ecdsa and rsa', () => {
+  for (const [file, alg, hash] of [
+    ['id_ecdsa256', 'ecdsa-sha2-nistp256', 'sha256'],
+    ['id_ecdsa384', 'ecdsa-sha2-nistp384', 'sha384'],
+    ['id_ecdsa521', 'ecdsa-sha2-nistp521', 'sha512'],
+  ] as const) {
+    it(`${alg}: public blob from .pub, RFC 5656 signature verifies`, () => {
+      const pub = fixture(`${file}.pub`);
+      const key = parsePrivateKey(fixture(file), file);
+      expect(key.keyType).toBe(alg);
+      expect(key.signatureAlgorithms).toEqual([alg]);
+      expect(Buffer.from(key.publicKeyBlob).toString('base64')).toBe(pub.split(' ')[1]);
+      const { alg: sigAlg, sig } = splitSignature(key.sign(alg, data));
+      expect(sigAlg).toBe(alg);
+      // RFC 5656 §3.1.2: mpint r, mpint s.
+      const r = new SshReader(sig);
+      const rr = r.mpint();
+      const ss = r.mpint();
+      r.end();
+      const len = { sha256: 32, sha384: 48, sha512: 66 }[hash];
+      const fixed = (b: Uint8Array) => {
+        const u = b[0] === 0 ? b.subarray(1) : b;
+        const out = new Uint8Array(len);
+        out.set(u, len - u.length);
+        return out;
+      };
+      const p1363 = Buffer.concat([fixed(rr), fixed(ss)]);
+      expect(verify(hash, data, { key: nodePublicKey(pub), dsaEncoding: 'ieee-p1363' }, p1363)).toBe(true);
+      expect(verify(hash, Buffer.from('x'), { key: nodePublicKey(pub), dsaEncoding: 'ieee-p1363' }, p1363)).toBe(false);
+    });
+  }
+
+  let rsa: PrivateKey;
+  it('ssh-rsa: public blob from .pub, rsa-sha2-512 and -256 signatures verify', () => {
+    const pub = fixture('id_rsa.pub');
+    rsa = parsePrivateKey(fixture('id_rsa'), 'id_rsa');
+    expect(rsa.keyType).toBe('ssh-rsa');
+    expect(rsa.comment).toBe('rsa2048');
+    expect(rsa.signatureAlgorithms).toEqual(['rsa-sha2-512', 'rsa-sha2-256']);
+    expect(Buffer.from(rsa.publicKeyBlob).toString('base64')).toBe(pub.split(' ')[1]);
+    for (const [alg, hash] of [
+      ['rsa-sha2-512', 'sha512'],
+      ['rsa-sha2-256', 'sha256'],
+    ] as const) {
+      const { alg: sigAlg, sig } = splitSignature(rsa.sign(alg, data));
+      expect(sigAlg).toBe(alg);
+      expect(sig.length).toBe(256);
+      expect(verify(hash, data, nodePublicKey(pub), sig)).toBe(true);
+    }
+    // SHA-1 "ssh-rsa" signatures are not offered (RFC 8332, OpenSSH 8.8+).
+    expectCode(() => rsa.sign('ssh-rsa', data), 'ERR_USAGE');
+  });
+});
+
+describe('parsePublicKeyLine', () => {
+  const pub = fixture('id_ed25519.pub').trim();
+
+  it('reads a .pub line', () => {
+    const k = parsePublicKeyLine(pub);
+    expect(k.keyType).toBe('ssh-ed25519');
+    expect(k.comment).toBe('alice@example');
+    expect(Buffer.from(k.keyBlob).toString('base64')).toBe(pub.split(' ')[1]);
+  });
+
+  it('skips authorized_keys options, even with quoted spaces', () => {
+    const k = parsePublicKeyLine(`command="echo a b",no-pty ${pub}`);
+    expect(k.keyType).toBe('ssh-ed25519');
+    expect(k.comment).toBe('alice@example');
+  });
+
+  it('rejects a type word that disagrees with the blob, and garbage', () => {
+    const [, b64] = pub.split(' ');
+    expectCode(() => parsePublicKeyLine(`ssh-rsa ${b64}`), 'ERR_PRIVATE_KEY');
+    expectCode(() => parsePublicKeyLine('nothing here'), 'ERR_PRIVATE_KEY');
+  });
+});
+
+describe('loadIdentityFile', () => {
+  it('loads a key file', async () => {
+    const key = await loadIdentityFile(join(fixtures, 'id_ed25519'));
+    expect(key.comment).toBe('alice@example');
+  });
+
+  it('expands ~/ to the home directory', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'pure-ssh-home-'));
+    writeFileSync(join(home, 'my_key'), fixture('id_ed25519'));
+    const saved = process.env.HOME;
+    process.env.HOME = home;
+    try {
+      const key = await loadIdentityFile('~/my_key');
+      expect(key.keyType).toBe('ssh-ed25519');
+    } finally {
+      process.env.HOME = saved;
+    }
+  });
+
+  it('a missing file → ERR_PRIVATE_KEY naming the path', async () => {
+    const missing = join(tmpdir(), 'pure-ssh-no-such-key');
+    await expect(loadIdentityFile(missing)).rejects.toMatchObject({
+      code: 'ERR_PRIVATE_KEY',
+      message: expect.stringContaining(missing),
+    });
+  });
+
+  it('an encrypted file → ERR_PRIVATE_KEY_ENCRYPTED naming the path', async () => {
+    const path = join(fixtures, 'id_ed25519_encrypted');
+    await expect(loadIdentityFile(path)).rejects.toMatchObject({
+      code: 'ERR_PRIVATE_KEY_ENCRYPTED',
+      message: expect.stringContaining(path),
+    });
+  });
+});
