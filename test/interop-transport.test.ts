@@ -1,0 +1,251 @@
+/**
+ * Issue 2 against the real OpenSSH sshd: key exchange, strict kex, host key checking, user
+ * authentication and rekeying in both directions, with traffic across the rekeys.
+ */
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { connect, type ConnectOptions } from '../src/index.js';
+import { AuthenticationError, HostKeyError, SshError } from '../src/errors.js';
+import { parsePrivateKey } from '../src/privatekey.js';
+import { startEchoServer, startSourceServer, type TestServer } from './harness/net.js';
+import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
+
+async function download(ssh: Awaited<ReturnType<typeof connect>>, port: number) {
+  const ch = await ssh.openDirectTcpip({ host: '127.0.0.1', port });
+  const h = createHash('sha256');
+  let bytes = 0;
+  for await (const d of ch) {
+    h.update(d as Buffer);
+    bytes += (d as Buffer).length;
+  }
+  return { bytes, sha256: h.digest('hex') };
+}
+
+function countRekeys(logs: string[]): number {
+  return logs.filter((l) => l.startsWith('rekey done')).length;
+}
+
+describeInterop('transport and authentication against sshd', () => {
+  let sshd: SshdHandle;
+  let tmp: string;
+  let base: ConnectOptions;
+  beforeAll(async () => {
+    sshd = await startSshd({ password: true });
+    tmp = await mkdtemp(join(tmpdir(), 'pure-ssh-t-'));
+    base = {
+      host: sshd.host,
+      port: sshd.port,
+      username: sshd.user,
+      privateKey: sshd.clientKey,
+      knownHosts: sshd.knownHostsPath,
+    };
+  });
+  afterAll(async () => {
+    await sshd?.stop();
+  });
+
+  it('connects with ed25519 publickey, strict kex on, curve25519 and chacha20-poly1305', async () => {
+    const ssh = await connect(base);
+    const info = ssh.info;
+    expect(info.strictKex).toBe(true);
+    expect(info.negotiated?.kex).toBe('curve25519-sha256');
+    expect(info.negotiated?.cipherClientToServer).toBe('chacha20-poly1305@openssh.com');
+    expect(info.serverVersion).toMatch(/^SSH-2\.0-OpenSSH_/);
+    expect(info.serverSigAlgs).toContain('ssh-ed25519');
+    await ssh.close();
+    expect(sshd.logs()).toMatch(/Accepted publickey for root/);
+  });
+
+  it('authenticates by password', async () => {
+    const pw = sshd.password!;
+    const ssh = await connect({ host: sshd.host, port: sshd.port, username: pw.user, password: pw.password, knownHosts: sshd.knownHostsPath });
+    expect(ssh.info.sessionId?.length).toBe(32);
+    await ssh.close();
+    expect(sshd.logs()).toMatch(new RegExp(`Accepted password for ${pw.user}`));
+  });
+
+  it('asks for a password through the callback after a wrong one, like NumberOfPasswordPrompts', async () => {
+    const pw = sshd.password!;
+    const prompts: string[] = [];
+    const ssh = await connect({
+      host: sshd.host,
+      port: sshd.port,
+      username: pw.user,
+      password: 'wrong-password',
+      askPassword: async (p) => {
+        prompts.push(p);
+        return pw.password;
+      },
+      knownHosts: sshd.knownHostsPath,
+    });
+    expect(prompts).toEqual([`${pw.user}'s password: `]);
+    await ssh.close();
+  });
+
+  it('refuses a wrong user key and names the methods tried and allowed', async () => {
+    const other = await readFile(new URL('./fixtures/id_ed25519', import.meta.url), 'utf8');
+    const err = await connect({ ...base, privateKey: other }).catch((e) => e);
+    expect(err).toBeInstanceOf(AuthenticationError);
+    expect(err.code).toBe('ERR_AUTH_FAILED');
+    expect(err.methodsTried).toEqual(['publickey']);
+    expect(err.methodsAllowed).toContain('publickey');
+    expect(err.message).toMatch(/Permission denied for root \(tried: publickey; server allows: .*publickey/);
+  });
+
+  it('refuses a changed host key with the fingerprint, file and line, in every mode', async () => {
+    const file = join(tmp, 'known_hosts_changed');
+    const fixture = (await readFile(new URL('./fixtures/host_a.pub', import.meta.url), 'utf8')).trim().split(/\s+/);
+    await writeFile(file, `# comment\n[127.0.0.1]:${sshd.port} ${fixture[0]} ${fixture[1]}\n`);
+    for (const mode of ['yes', 'accept-new', 'no'] as const) {
+      const err = await connect({ ...base, knownHosts: file, strictHostKeyChecking: mode }).catch((e) => e);
+      expect(err).toBeInstanceOf(HostKeyError);
+      expect(err.code).toBe('ERR_HOST_KEY_CHANGED');
+      expect(err.file).toBe(file);
+      expect(err.line).toBe(2);
+      expect(err.message).toContain(err.fingerprint);
+      expect(err.fingerprint).toMatch(/^SHA256:[A-Za-z0-9+/]{43}$/);
+    }
+    // The server saw us give up on purpose (reason 9, host key not verifiable) or just close.
+    expect(await readFile(file, 'utf8')).not.toContain(sshd.hostKeyLines[0]!.split(' ')[2]);
+  });
+
+  it('handles an unknown host key per StrictHostKeyChecking', async () => {
+    const file = join(tmp, 'known_hosts_empty');
+    const err = await connect({ ...base, knownHosts: file, strictHostKeyChecking: 'yes' }).catch((e) => e);
+    expect(err).toBeInstanceOf(HostKeyError);
+    expect(err.code).toBe('ERR_HOST_KEY_UNKNOWN');
+    const ssh = await connect({ ...base, knownHosts: file, strictHostKeyChecking: 'accept-new' });
+    await ssh.close();
+    const added = await readFile(file, 'utf8');
+    expect(added).toContain(`[127.0.0.1]:${sshd.port} ssh-ed25519 `);
+    // Now known: 'yes' accepts it.
+    const again = await connect({ ...base, knownHosts: file, strictHostKeyChecking: 'yes' });
+    await again.close();
+  });
+
+  it('requires a host key decision from library callers', async () => {
+    const err = await connect({ host: sshd.host, port: sshd.port, username: 'root', privateKey: sshd.clientKey }).catch((e) => e);
+    expect(err).toBeInstanceOf(SshError);
+    expect(err.code).toBe('ERR_USAGE');
+  });
+
+  it('a verifier callback that throws refuses the key', async () => {
+    const err = await connect({
+      ...base,
+      knownHosts: undefined,
+      verifyHostKey: () => {
+        throw new Error('not this one');
+      },
+    }).catch((e) => e);
+    expect(err).toBeInstanceOf(HostKeyError);
+    expect(err.message).toContain('not this one');
+  });
+
+  it('names both sides\' lists when negotiation fails', async () => {
+    const sshd2 = await startSshd({ config: { Ciphers: 'aes128-ctr' } });
+    try {
+      const err = await connect({ ...base, port: sshd2.port, knownHosts: sshd2.knownHostsPath, privateKey: sshd2.clientKey }).catch((e) => e);
+      expect(err.code).toBe('ERR_NEGOTIATION');
+      expect(err.message).toContain('chacha20-poly1305@openssh.com');
+      expect(err.message).toContain('aes128-ctr');
+      expect(err.message).toMatch(/cipher \(client to server\)/);
+    } finally {
+      await sshd2.stop();
+    }
+  });
+
+  it('parses the harness key with parsePrivateKey and connects with it', async () => {
+    const key = parsePrivateKey(sshd.clientKey, sshd.clientKeyPath);
+    expect(key.keyType).toBe('ssh-ed25519');
+    const ssh = await connect({ ...base, privateKey: key });
+    await ssh.close();
+  });
+});
+
+describeInterop('rekeying against sshd', () => {
+  let sshd: SshdHandle;
+  let source: TestServer & { sha256: string; bytes: number };
+  let echo: TestServer;
+  beforeAll(async () => {
+    // RekeyLimit 1M: the server starts a key exchange after every MiB (TESTING.md).
+    sshd = await startSshd({ config: { RekeyLimit: '1M' } });
+    source = await startSourceServer(16 * 1024 * 1024, 7);
+    echo = await startEchoServer();
+  });
+  afterAll(async () => {
+    await source?.close();
+    await echo?.close();
+    await sshd?.stop();
+  });
+
+  it('keeps working across server-initiated rekeys, data intact', async () => {
+    const logs: string[] = [];
+    const ssh = await connect({
+      host: sshd.host,
+      port: sshd.port,
+      username: sshd.user,
+      privateKey: sshd.clientKey,
+      knownHosts: sshd.knownHostsPath,
+      debug: (m) => logs.push(m),
+    });
+    const got = await download(ssh, source.port);
+    expect(got.bytes).toBe(source.bytes);
+    expect(got.sha256).toBe(source.sha256);
+    expect(countRekeys(logs)).toBeGreaterThanOrEqual(8);
+    expect(ssh.info.kexCount).toBe(countRekeys(logs) + 1);
+    await ssh.close();
+  });
+
+  it('starts rekeys itself at the configured byte limit, with traffic both ways across them', async () => {
+    const sshd2 = await startSshd();
+    try {
+      const logs: string[] = [];
+      const ssh = await connect({
+        host: sshd2.host,
+        port: sshd2.port,
+        username: sshd2.user,
+        privateKey: sshd2.clientKey,
+        knownHosts: sshd2.knownHostsPath,
+        rekeyBytes: 512 * 1024,
+        debug: (m) => logs.push(m),
+      });
+      const ch = await ssh.openDirectTcpip({ host: '127.0.0.1', port: echo.port });
+      const total = 8 * 1024 * 1024;
+      const sent = createHash('sha256');
+      const recv = createHash('sha256');
+      let received = 0;
+      const done = new Promise<void>((resolve, reject) => {
+        ch.on('data', (d: Buffer) => {
+          recv.update(d);
+          received += d.length;
+        });
+        ch.on('end', resolve);
+        ch.on('error', reject);
+      });
+      let seed = 12345;
+      for (let off = 0; off < total; off += 65536) {
+        const chunk = Buffer.alloc(65536);
+        for (let i = 0; i < chunk.length; i += 4) {
+          seed = (seed * 1103515245 + 12345) >>> 0;
+          chunk.writeUInt32LE(seed, i);
+        }
+        sent.update(chunk);
+        if (!ch.write(chunk)) await new Promise((r) => ch.once('drain', r));
+      }
+      ch.end();
+      await done;
+      expect(received).toBe(total);
+      expect(recv.digest('hex')).toBe(sent.digest('hex'));
+      expect(logs.filter((l) => l.startsWith('rekeying: SSH2_MSG_KEXINIT sent')).length).toBeGreaterThanOrEqual(10);
+      expect(countRekeys(logs)).toBeGreaterThanOrEqual(10);
+      // A manual rekey works too.
+      ssh.rekey();
+      await ssh.close();
+    } finally {
+      await sshd2.stop();
+    }
+  });
+});
