@@ -57,7 +57,8 @@ export class Channel {
    * increment to send in WINDOW_ADJUST, or 0.
    */
   windowAdjustDue(): number {
-    if (this.phase !== 'open' || this.eofReceived || this.closeReceived || this.localConsumed === 0) return 0;
+    // OpenSSH channel_check_window(): nothing is granted once CLOSE went either way (RFC 4254 §5.3).
+    if (this.phase !== 'open' || this.eofReceived || this.closeSent || this.closeReceived || this.localConsumed === 0) return 0;
     const owed = this.localWindowMax - this.localWindow;
     if (this.localWindow < this.localWindowMax / 2 || owed > this.localMaxPacket * 3) {
       const grant = this.localConsumed;

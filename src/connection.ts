@@ -10,6 +10,7 @@ import type { ClientEvent } from './events.js';
 import {
   MSG,
   decodeMessage,
+  messageName,
   encodeChannelOpen,
   encodeChannelOpenFailure,
   encodeChannelSimple,
@@ -213,10 +214,9 @@ export class Connection {
         ch.remoteMaxPacket = m.maxPacket;
         if (m.maxPacket === 0) throw new ProtocolError(`channel ${ch.id}: maximum packet size 0`);
         if (ch.closeSent) {
-          // Closed locally while the open was in flight.
+          // Closed locally while the open was in flight: close it now, nobody wants it.
           ch.closeSent = false;
           this.sendClose(ch);
-          this.emit({ type: 'channel-open', channel: ch.id });
           return true;
         }
         this.emit({ type: 'channel-open', channel: ch.id });
@@ -236,7 +236,7 @@ export class Connection {
         return true;
       }
       case MSG.CHANNEL_WINDOW_ADJUST: {
-        const ch = this.channelFor(m.recipient, m.type);
+        const ch = this.openChannelFor(m.recipient, m.type);
         // RFC 4254 §5.2: the window may grow up to 2^32 - 1.
         if (ch.remoteWindow + m.bytes > MAX_WINDOW) {
           throw new ProtocolError(`channel ${ch.id}: window adjust overflows 2^32`);
@@ -247,7 +247,7 @@ export class Connection {
       }
       case MSG.CHANNEL_DATA:
       case MSG.CHANNEL_EXTENDED_DATA: {
-        const ch = this.channelFor(m.recipient, m.type);
+        const ch = this.openChannelFor(m.recipient, m.type);
         const n = m.data.length;
         if (ch.phase !== 'open' || ch.eofReceived || ch.closeReceived) {
           throw new ProtocolError(`channel ${ch.id}: data after EOF or CLOSE`);
@@ -262,6 +262,8 @@ export class Connection {
         if (m.type === MSG.CHANNEL_EXTENDED_DATA) {
           // stderr-like data has no meaning on a direct-tcpip channel; consume it so the window moves.
           ch.localConsumed += n;
+          const grant = ch.windowAdjustDue();
+          if (grant > 0) this.transport.send(encodeWindowAdjust(ch.remoteId, grant));
           return true;
         }
         ch.unconsumed += n;
@@ -270,13 +272,13 @@ export class Connection {
         return true;
       }
       case MSG.CHANNEL_EOF: {
-        const ch = this.channelFor(m.recipient, m.type);
+        const ch = this.openChannelFor(m.recipient, m.type);
         ch.eofReceived = true;
         this.emit({ type: 'channel-eof', channel: ch.id });
         return true;
       }
       case MSG.CHANNEL_CLOSE: {
-        const ch = this.channelFor(m.recipient, m.type);
+        const ch = this.openChannelFor(m.recipient, m.type);
         if (ch.closeReceived) throw new ProtocolError(`channel ${ch.id}: duplicate CLOSE`);
         ch.closeReceived = true;
         // RFC 4254 §5.3: answer CLOSE with CLOSE, unless we sent one already.
@@ -285,14 +287,14 @@ export class Connection {
         return true;
       }
       case MSG.CHANNEL_REQUEST: {
-        const ch = this.channelFor(m.recipient, m.type);
+        const ch = this.openChannelFor(m.recipient, m.type);
         // RFC 4254 §5.4: unknown requests get FAILURE when a reply is wanted (e.g. eow@openssh.com).
         if (m.wantReply && !ch.closeSent) this.transport.send(encodeChannelSimple(MSG.CHANNEL_FAILURE, ch.remoteId));
         return true;
       }
       case MSG.CHANNEL_SUCCESS:
       case MSG.CHANNEL_FAILURE:
-        this.channelFor(m.recipient, m.type);
+        this.openChannelFor(m.recipient, m.type);
         return true;
       default:
         return false;
@@ -301,7 +303,14 @@ export class Connection {
 
   private channelFor(recipient: number, type: number): Channel {
     const ch = this.channels.get(recipient);
-    if (!ch) throw new ProtocolError(`message ${type} for unknown channel ${recipient}`);
+    if (!ch) throw new ProtocolError(`${messageName(type)} for unknown channel ${recipient}`);
+    return ch;
+  }
+
+  /** RFC 4254 §5.1: only OPEN_CONFIRMATION / OPEN_FAILURE may refer to a channel still opening. */
+  private openChannelFor(recipient: number, type: number): Channel {
+    const ch = this.channelFor(recipient, type);
+    if (ch.phase !== 'open') throw new ProtocolError(`channel ${ch.id}: ${messageName(type)} before the open confirmation`);
     return ch;
   }
 

@@ -294,7 +294,8 @@ export class Transport {
     for (let i = 0; i < data.length; i++) {
       const c = data[i]!;
       if (c !== 0x0a) {
-        if (this.versionBuf.length >= MAX_BANNER_LINE) {
+        // RFC 4253 §4.2: 255 characters including CR LF.
+        if (this.versionBuf.length >= MAX_BANNER_LINE - 1) {
           throw new ProtocolError(
             `the server's identification (or a line before it) is longer than ${MAX_BANNER_LINE} bytes; is this an SSH server?`,
           );

@@ -1,0 +1,434 @@
+/**
+ * The `pure-ssh` command line, ssh(1) style: argument parsing (getopt with ssh's option string,
+ * options allowed after the destination), config files, and the resolution of every option to
+ * its final value with OpenSSH's precedence (command line, then ~/.ssh/config, then
+ * /etc/ssh/ssh_config; the first value obtained wins).
+ *
+ * Pure: argv, environment and file access are passed in; the result is a plain object or a
+ * {@link ConfigError} carrying the exit status. The IO lives in cli.ts.
+ */
+import type { StrictHostKeyChecking } from './known-hosts-file.js';
+import {
+  applyOption,
+  ConfigError,
+  emptyOptions,
+  LOG_LEVELS,
+  parseForwardSpec,
+  readConfig,
+  type ConfigFileSystem,
+  type ForwardSpec,
+  type LineContext,
+  type LogLevel,
+  type SshOptions,
+} from './ssh-config.js';
+
+export { ConfigError, parseForwardSpec, type ForwardSpec, type LogLevel } from './ssh-config.js';
+
+/** What the parser may know about the process it runs in. */
+export interface CliEnvironment {
+  env: Record<string, string | undefined>;
+  /** The user's home directory (for `~` and the default files). */
+  home: string;
+  /** The local user name (default remote user, %u). */
+  localUser: string;
+  fs: ConfigFileSystem;
+}
+
+/** Every option resolved to the value pure-ssh will use. */
+export interface ResolvedConfig {
+  /** The destination host as typed (lowercased, as ssh(1) does): what Host patterns match. */
+  host: string;
+  /** Where to connect: HostName (with %h expanded) or the host. */
+  hostName: string;
+  port: number;
+  user: string;
+  /** Identity files, `~` and tokens expanded; `explicit` ones warn when missing. */
+  identityFiles: { path: string; explicit: boolean }[];
+  pubkeyAuthentication: boolean;
+  passwordAuthentication: boolean;
+  kbdInteractiveAuthentication: boolean;
+  batchMode: boolean;
+  numberOfPasswordPrompts: number;
+  strictHostKeyChecking: StrictHostKeyChecking;
+  /** UserKnownHostsFile entries then GlobalKnownHostsFile ones; new keys go to the first. */
+  knownHostsFiles: string[];
+  hashKnownHosts: boolean;
+  exitOnForwardFailure: boolean;
+  /** Seconds, 0 = off. */
+  serverAliveInterval: number;
+  serverAliveCountMax: number;
+  /** Seconds, 0 = the system's. */
+  connectTimeout: number;
+  /** OpenSSH list specs as given (`+`, `-`, `^` prefixes), validated later by the library. */
+  algorithms: { cipher?: string; kex?: string; hostKey?: string };
+  localForwards: ForwardSpec[];
+  gatewayPorts: boolean;
+  logLevel: LogLevel;
+  /** Bytes before rekeying; undefined = the library's default. */
+  rekeyLimit?: number;
+  addressFamily: 'any' | 'inet' | 'inet6';
+  /** True when shells/commands were implied but pure-ssh continues as with -N (warn once). */
+  warnNoShell: boolean;
+  /** Debug notes gathered while reading the configuration (printed with -v). */
+  notes: string[];
+}
+
+/** The outcome of parsing: run, print the version, or print usage (exit 255). */
+export type CliOutcome =
+  | { kind: 'run'; config: ResolvedConfig }
+  | { kind: 'version' }
+  | { kind: 'usage'; message?: string };
+
+/** ssh(1) usage text, limited to what pure-ssh implements. */
+export const USAGE =
+  'usage: pure-ssh [-46gNqTVv] [-c cipher_spec] [-F configfile] [-i identity_file]\n' +
+  '           [-L [bind_address:]port:host:hostport] [-l login_name]\n' +
+  '           [-o option] [-p port] destination\n';
+
+// ssh.c's getopt string: options followed by ':' take an argument.
+const OPTSTRING = '1246ab:c:e:fgi:kl:m:no:p:qstvxAB:CD:E:F:GI:J:KL:MNO:P:Q:R:S:TVw:W:XYy';
+const TAKES_ARG = new Set([...OPTSTRING.matchAll(/([A-Za-z0-9]):/g)].map((m) => m[1]!));
+const KNOWN = new Set(OPTSTRING.replace(/:/g, ''));
+/** Flags with no effect here: no pty, stdin, X11, agent or GSSAPI to turn off. */
+const HARMLESS = new Set(['T', 'n', 'x', 'a', 'k']);
+const UNSUPPORTED_FLAG_WHAT: Record<string, string> = {
+  A: 'agent forwarding', C: 'compression', D: 'dynamic forwarding', R: 'remote forwarding',
+  W: 'stdio forwarding', J: 'ProxyJump', X: 'X11 forwarding', Y: 'X11 forwarding', f: 'going to background',
+  t: 'pseudo-terminals', s: 'subsystems', M: 'connection multiplexing', S: 'connection multiplexing',
+  O: 'connection multiplexing', G: 'printing the configuration', w: 'tunnel devices', e: 'escape characters',
+  E: 'log files', b: 'bind addresses', B: 'bind interfaces', m: 'MAC selection', Q: 'queries',
+  I: 'PKCS#11', K: 'GSSAPI', P: 'tags', y: 'syslog', '1': 'protocol 1', '2': 'protocol selection',
+};
+
+interface Flags {
+  noShell: boolean;
+  quiet: boolean;
+  verbose: number;
+  family?: 'inet' | 'inet6';
+  configFile?: string;
+  port?: number;
+  login?: string;
+  host?: string;
+  command: string[];
+}
+
+function commandLineContext(notes: string[]): LineContext {
+  return { source: 'command-line', line: 0, active: true, note: (m) => notes.push(m) };
+}
+
+/** ssh.c parse_ssh_uri: `ssh://[user@]host[:port]`, host possibly `[v6]`. */
+function parseSshUri(uri: string): { user?: string; host: string; port?: number } | null {
+  let rest = uri.slice('ssh://'.length);
+  if (rest.endsWith('/')) rest = rest.slice(0, -1);
+  if (rest.includes('/') || rest.includes('?')) return null;
+  let user: string | undefined;
+  const at = rest.lastIndexOf('@');
+  if (at >= 0) {
+    user = decodeURIComponent(rest.slice(0, at));
+    // RFC 4716 §… / draft-ietf-secsh-scp-sftp-ssh-uri: ";fingerprint" parameters are not supported.
+    if (user.includes(';') || user === '') return null;
+    rest = rest.slice(at + 1);
+  }
+  let host: string;
+  let portText: string | undefined;
+  if (rest.startsWith('[')) {
+    const end = rest.indexOf(']');
+    if (end < 0) return null;
+    host = rest.slice(1, end);
+    const after = rest.slice(end + 1);
+    if (after !== '' && !after.startsWith(':')) return null;
+    portText = after === '' ? undefined : after.slice(1);
+  } else {
+    const colon = rest.indexOf(':');
+    host = colon < 0 ? rest : rest.slice(0, colon);
+    portText = colon < 0 ? undefined : rest.slice(colon + 1);
+  }
+  if (host === '') return null;
+  let port: number | undefined;
+  if (portText !== undefined) {
+    if (!/^\d{1,5}$/.test(portText) || Number(portText) <= 0 || Number(portText) > 65535) return null;
+    port = Number(portText);
+  }
+  return { user, host, port };
+}
+
+/**
+ * Parse argv (without `node` and the script) with ssh(1)'s rules: clustered flags (`-Nv`),
+ * attached values (`-p2222`), options before and after the destination, then the command.
+ * Options go to `o` in order (first value wins); returns the flags that are not config options.
+ */
+function parseArgv(argv: string[], o: SshOptions, notes: string[]): Flags | CliOutcome {
+  const flags: Flags = { noShell: false, quiet: false, verbose: 0, command: [] };
+  const ctx = commandLineContext(notes);
+  let i = 0;
+  let optionsDone = false;
+  for (;;) {
+    // getopt(3) without permutation: options until the first non-option or `--`.
+    while (!optionsDone && i < argv.length) {
+      const a = argv[i]!;
+      if (a === '--') {
+        i++;
+        optionsDone = true;
+        break;
+      }
+      if (!a.startsWith('-') || a === '-') break;
+      i++;
+      for (let j = 1; j < a.length; j++) {
+        const c = a[j]!;
+        if (c === 'h' || !KNOWN.has(c)) return { kind: 'usage', message: c === 'h' ? undefined : `unknown option -- ${c}` };
+        let value: string | undefined;
+        if (TAKES_ARG.has(c)) {
+          if (j + 1 < a.length) value = a.slice(j + 1);
+          else if (i < argv.length) value = argv[i++]!;
+          else return { kind: 'usage', message: `option requires an argument -- ${c}` };
+          j = a.length;
+        }
+        const out = applyFlag(c, value, o, flags, ctx);
+        if (out) return out;
+      }
+    }
+    if (i >= argv.length) break;
+    if (flags.host === undefined) {
+      const dest = argv[i++]!;
+      const err = applyDestination(dest, o, flags, ctx);
+      if (err) return err;
+      continue; // ssh.c "goto again": options may follow the destination
+    }
+    flags.command = argv.slice(i);
+    break;
+  }
+  return flags;
+}
+
+function applyDestination(dest: string, o: SshOptions, flags: Flags, ctx: LineContext): CliOutcome | undefined {
+  if (dest.startsWith('ssh://')) {
+    const uri = parseSshUri(dest);
+    if (!uri) return { kind: 'usage', message: `invalid ssh:// destination '${dest}'` };
+    if (uri.user !== undefined) applyOption(o, 'User', [uri.user], ctx);
+    if (uri.port !== undefined) applyOption(o, 'Port', [String(uri.port)], ctx);
+    flags.host = uri.host;
+    return undefined;
+  }
+  const at = dest.lastIndexOf('@');
+  if (at === 0) return { kind: 'usage' };
+  if (at > 0) {
+    applyOption(o, 'User', [dest.slice(0, at)], ctx);
+    flags.host = dest.slice(at + 1);
+  } else {
+    flags.host = dest;
+  }
+  if (flags.host === '') return { kind: 'usage' };
+  return undefined;
+}
+
+function applyFlag(c: string, value: string | undefined, o: SshOptions, flags: Flags, ctx: LineContext): CliOutcome | undefined {
+  switch (c) {
+    case 'V':
+      return { kind: 'version' };
+    case 'N':
+      flags.noShell = true;
+      return;
+    case 'q':
+      flags.quiet = true;
+      return;
+    case 'v':
+      flags.verbose++;
+      return;
+    case '4':
+      flags.family = 'inet';
+      return;
+    case '6':
+      flags.family = 'inet6';
+      return;
+    case 'g':
+      applyOption(o, 'GatewayPorts', ['yes'], ctx);
+      return;
+    case 'F':
+      flags.configFile = value!;
+      return;
+    case 'p': {
+      // ssh.c: -p is assigned directly (the last one wins) and checked at once.
+      if (!/^\d{1,5}$/.test(value!) || Number(value) <= 0 || Number(value) > 65535) {
+        throw new ConfigError(`Bad port '${value}'`);
+      }
+      flags.port = Number(value);
+      return;
+    }
+    case 'l':
+      flags.login = value!;
+      return;
+    case 'i':
+      applyOption(o, 'IdentityFile', [value!], ctx);
+      return;
+    case 'c':
+      applyOption(o, 'Ciphers', [value!], ctx);
+      return;
+    case 'L': {
+      const fwd = parseForwardSpec(value!);
+      if (!fwd) throw new ConfigError(`Bad local forwarding specification '${value}'`);
+      o.localForwards.push(fwd);
+      return;
+    }
+    case 'o': {
+      const line = splitOption(value!);
+      if (!line) throw new ConfigError(`command-line line 0: Missing argument.`);
+      const k = line.keyword.toLowerCase();
+      if (k === 'host' || k === 'match' || k === 'include') {
+        throw new ConfigError(`command-line line 0: ${line.keyword} directive not supported as a command-line option`);
+      }
+      applyOption(o, line.keyword, line.args, ctx);
+      return;
+    }
+  }
+  if (HARMLESS.has(c)) return;
+  throw new ConfigError(`pure-ssh: option -${c} is not supported (${UNSUPPORTED_FLAG_WHAT[c] ?? 'not implemented'})`);
+}
+
+function splitOption(text: string): { keyword: string; args: string[] } | null {
+  const m = /^\s*([^\s=]+)\s*(?:=\s*)?(.*)$/s.exec(text);
+  if (!m) return null;
+  const rest = m[2]!.trim();
+  const args: string[] = [];
+  const re = /"([^"]*)"|(\S+)/g;
+  for (const a of rest.matchAll(re)) args.push(a[1] ?? a[2]!);
+  return { keyword: m[1]!, args };
+}
+
+/** ssh_config(5) TOKENS: %% %d %h %p %r %u (and %n, the host as typed), plus a leading `~`. */
+export function expandTokens(
+  text: string,
+  t: { home: string; host: string; originalHost: string; port: number; user: string; localUser: string },
+): string {
+  let s = text;
+  if (s === '~') s = t.home;
+  else if (s.startsWith('~/')) s = `${t.home}/${s.slice(2)}`;
+  return s.replace(/%(.)/g, (whole, c: string) => {
+    switch (c) {
+      case '%':
+        return '%';
+      case 'd':
+        return t.home;
+      case 'h':
+        return t.host;
+      case 'n':
+        return t.originalHost;
+      case 'p':
+        return String(t.port);
+      case 'r':
+        return t.user;
+      case 'u':
+        return t.localUser;
+      default:
+        throw new ConfigError(`percent_expand: unknown key %${c} in "${text}"`);
+    }
+  });
+}
+
+/**
+ * Parse the command line and the configuration files into a {@link ResolvedConfig}.
+ * Throws {@link ConfigError} (exit 255) on bad options, specs or config lines.
+ *
+ * @example
+ * const out = resolveCommandLine(['-N', '-L', '63333:localhost:5432', 'joe@foo.com'], env);
+ * if (out.kind === 'run') console.log(out.config.localForwards);
+ */
+export function resolveCommandLine(argv: string[], cenv: CliEnvironment): CliOutcome {
+  const o = emptyOptions();
+  const notes: string[] = [];
+  const parsed = parseArgv(argv, o, notes);
+  if ('kind' in parsed) return parsed;
+  const flags = parsed;
+  if (flags.host === undefined) return { kind: 'usage' };
+  // ssh.c lowercases the host name before matching and connecting.
+  const host = flags.host.toLowerCase();
+  if (flags.login !== undefined) o.user = flags.login; // -l beats user@host (ssh.c)
+  if (flags.port !== undefined) o.port = flags.port;
+
+  const note = (m: string) => notes.push(m);
+  const readCtx = (includeDir: string) => ({ host, fs: cenv.fs, includeDir, home: cenv.home, note });
+  if (flags.configFile !== undefined) {
+    if (flags.configFile !== 'none') {
+      const path = flags.configFile.startsWith('~/') ? `${cenv.home}/${flags.configFile.slice(2)}` : flags.configFile;
+      if (!readConfig(o, path, readCtx(`${cenv.home}/.ssh`))) {
+        throw new ConfigError(`Can't open user config file ${path}: No such file or directory`);
+      }
+    }
+  } else {
+    readConfig(o, `${cenv.home}/.ssh/config`, readCtx(`${cenv.home}/.ssh`));
+    readConfig(o, '/etc/ssh/ssh_config', readCtx('/etc/ssh'));
+  }
+
+  const port = o.port ?? 22;
+  const user = o.user ?? cenv.localUser;
+  const hostName = o.hostName
+    ? o.hostName.replace(/%(.)/g, (w, c: string) => (c === 'h' ? host : c === '%' ? '%' : w))
+    : host;
+  const tokens = { home: cenv.home, host: hostName, originalHost: host, port, user, localUser: cenv.localUser };
+  const expand = (s: string) => expandTokens(s, tokens);
+
+  // readconf.c fill_default_options: the default identities only when none was configured.
+  const identityFiles =
+    o.identityFiles.length > 0
+      ? o.identityFiles.map((p) => ({ path: expand(p), explicit: true }))
+      : ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((n) => ({ path: `${cenv.home}/.ssh/${n}`, explicit: false }));
+
+  const userFiles = (o.userKnownHostsFiles ?? ['~/.ssh/known_hosts', '~/.ssh/known_hosts2']).filter((f) => f !== 'none');
+  const globalFiles = (o.globalKnownHostsFiles ?? ['/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2']).filter(
+    (f) => f !== 'none',
+  );
+
+  let logLevel: LogLevel = o.logLevel ?? 'INFO';
+  if (flags.verbose > 0) {
+    // ssh.c: the first -v means DEBUG1, each further one a level more, up to DEBUG3.
+    logLevel = LOG_LEVELS[Math.min(LOG_LEVELS.indexOf('DEBUG1') + flags.verbose - 1, LOG_LEVELS.length - 1)]!;
+  }
+  if (flags.quiet) logLevel = 'QUIET';
+
+  if (flags.command.length > 0) {
+    throw new ConfigError(
+      `pure-ssh: remote commands are not supported (got '${flags.command.join(' ')}'); ` +
+        'use -N with -L for port forwarding',
+    );
+  }
+  let warnNoShell = false;
+  if (!flags.noShell) {
+    if (o.localForwards.length === 0) {
+      throw new ConfigError(
+        'pure-ssh: remote shells are not supported; use -N with -L [bind_address:]port:host:hostport for port forwarding',
+      );
+    }
+    warnNoShell = true;
+  }
+
+  const rekey = o.rekeyLimit ?? undefined;
+  return {
+    kind: 'run',
+    config: {
+      host,
+      hostName,
+      port,
+      user,
+      identityFiles,
+      pubkeyAuthentication: o.pubkeyAuthentication ?? true,
+      passwordAuthentication: o.passwordAuthentication ?? true,
+      kbdInteractiveAuthentication: o.kbdInteractiveAuthentication ?? true,
+      batchMode: o.batchMode ?? false,
+      numberOfPasswordPrompts: o.numberOfPasswordPrompts ?? 3,
+      strictHostKeyChecking: o.strictHostKeyChecking ?? 'ask',
+      knownHostsFiles: [...userFiles, ...globalFiles].map(expand),
+      hashKnownHosts: o.hashKnownHosts ?? false,
+      exitOnForwardFailure: o.exitOnForwardFailure ?? false,
+      serverAliveInterval: o.serverAliveInterval ?? 0,
+      serverAliveCountMax: o.serverAliveCountMax ?? 3,
+      connectTimeout: o.connectTimeout ?? 0,
+      algorithms: { cipher: o.ciphers, kex: o.kexAlgorithms, hostKey: o.hostKeyAlgorithms },
+      localForwards: o.localForwards,
+      gatewayPorts: o.gatewayPorts ?? false,
+      logLevel,
+      rekeyLimit: rekey === null ? undefined : rekey,
+      addressFamily: flags.family ?? o.addressFamily ?? 'any',
+      warnNoShell,
+      notes,
+    },
+  };
+}

@@ -1,0 +1,142 @@
+/**
+ * Terminal questions for the CLI, as ssh(1)'s read_passphrase() asks them: on the controlling
+ * terminal (/dev/tty), not on stdin/stdout, so redirected streams are never consumed; passwords
+ * without echo; or through an SSH_ASKPASS program.
+ */
+import { execFile } from 'node:child_process';
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { ReadStream } from 'node:tty';
+
+/** Raised when there is no terminal to ask on, or the user cancelled (Ctrl-C, Ctrl-D). */
+export class PromptError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PromptError';
+  }
+}
+
+function openTty(): { input: ReadStream; out: number } {
+  let inFd: number;
+  let outFd: number;
+  try {
+    inFd = openSync('/dev/tty', 'r');
+  } catch {
+    throw new PromptError('no terminal to ask on (/dev/tty cannot be opened)');
+  }
+  try {
+    outFd = openSync('/dev/tty', 'w');
+  } catch {
+    closeSync(inFd);
+    throw new PromptError('no terminal to ask on (/dev/tty cannot be opened)');
+  }
+  return { input: new ReadStream(inFd), out: outFd };
+}
+
+/**
+ * Read one line from the terminal. With `echo: false` (passwords) the terminal is put in raw
+ * mode and nothing typed is shown; Backspace and Ctrl-U edit, Ctrl-C / Ctrl-D cancel.
+ */
+export function readTerminalLine(question: string, opts: { echo: boolean }): Promise<string> {
+  let tty: { input: ReadStream; out: number };
+  try {
+    tty = openTty();
+  } catch (err) {
+    return Promise.reject(err);
+  }
+  const { input, out } = tty;
+  return new Promise<string>((resolve, reject) => {
+    let line = '';
+    const finish = (err: Error | null) => {
+      input.off('data', onData);
+      if (!opts.echo) {
+        try {
+          input.setRawMode(false);
+        } catch {
+          // the terminal went away
+        }
+        // Enter was swallowed by raw mode: move to the next line as the echoing terminal would.
+        try {
+          writeSync(out, '\n');
+        } catch {
+          // ignore
+        }
+      }
+      input.destroy();
+      closeSync(out);
+      if (err) reject(err);
+      else resolve(line);
+    };
+    const onData = (chunk: Buffer) => {
+      for (const byte of chunk) {
+        if (byte === 0x0d || byte === 0x0a) return finish(null);
+        if (byte === 0x03) return finish(new PromptError('cancelled'));
+        if (byte === 0x04) {
+          if (line === '') return finish(new PromptError('cancelled'));
+          continue;
+        }
+        if (byte === 0x7f || byte === 0x08) line = line.slice(0, -1);
+        else if (byte === 0x15) line = '';
+        else line += String.fromCharCode(byte);
+      }
+    };
+    if (!opts.echo) input.setRawMode(true);
+    writeSync(out, question);
+    input.on('data', onData);
+    input.on('end', () => finish(new PromptError('the terminal closed')));
+  }).then((s) => Buffer.from(s, 'latin1').toString('utf8'));
+}
+
+/** A password prompt without echo, on /dev/tty. */
+export function readPassword(prompt: string): Promise<string> {
+  return readTerminalLine(prompt, { echo: false });
+}
+
+/**
+ * A yes/no question on /dev/tty (with echo); resolves with the raw answer, so callers that
+ * accept more than yes/no (OpenSSH's host key question also takes a fingerprint) can.
+ */
+export function askQuestion(question: string): Promise<string> {
+  return readTerminalLine(question, { echo: true });
+}
+
+/** Ask until the answer is yes or no (case-insensitive); true for yes. */
+export async function askYesNo(question: string): Promise<boolean> {
+  let q = question;
+  for (;;) {
+    const a = (await askQuestion(q)).trim().toLowerCase();
+    if (a === 'yes') return true;
+    if (a === 'no') return false;
+    q = "Please type 'yes' or 'no': ";
+  }
+}
+
+/**
+ * ssh(1)'s SSH_ASKPASS: run the program with the prompt as its argument and take its standard
+ * output, without the trailing newline, as the answer. A non-zero exit cancels.
+ */
+export function askPassProgram(program: string, prompt: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(program, [prompt], { encoding: 'utf8', maxBuffer: 64 * 1024 }, (err, stdout) => {
+      if (err) return reject(new PromptError(`${program}: ${err.message}`));
+      resolve(stdout.replace(/\r?\n$/, ''));
+    });
+  });
+}
+
+/**
+ * Whether to use SSH_ASKPASS instead of the terminal, as ssh(1) decides: SSH_ASKPASS_REQUIRE
+ * `force` always, `never` never, `prefer` when SSH_ASKPASS is set; otherwise only when there is
+ * no terminal and a DISPLAY (or WAYLAND_DISPLAY) to show it on.
+ */
+export function askPassFor(env: Record<string, string | undefined>, hasTerminal: boolean): string | undefined {
+  const program = env.SSH_ASKPASS;
+  if (!program) return undefined;
+  switch (env.SSH_ASKPASS_REQUIRE) {
+    case 'force':
+    case 'prefer':
+      return program;
+    case 'never':
+      return undefined;
+  }
+  return !hasTerminal && (env.DISPLAY || env.WAYLAND_DISPLAY) ? program : undefined;
+}

@@ -1,0 +1,332 @@
+import { describe, it, expect } from 'vitest';
+import {
+  ConfigError,
+  expandTokens,
+  parseForwardSpec,
+  resolveCommandLine,
+  type CliEnvironment,
+  type ResolvedConfig,
+} from '../src/node/cli-args.js';
+
+function env(files: Record<string, string> = {}, extra: Partial<CliEnvironment> = {}): CliEnvironment {
+  return {
+    env: {},
+    home: '/home/joe',
+    localUser: 'joe',
+    fs: { readFile: (p) => files[p], listDir: () => [] },
+    ...extra,
+  };
+}
+
+function resolve(argv: string[], files: Record<string, string> = {}): ResolvedConfig {
+  const out = resolveCommandLine(argv, env(files));
+  if (out.kind !== 'run') throw new Error(`expected run, got ${out.kind}`);
+  return out.config;
+}
+
+function errorOf(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return err as ConfigError;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('-L forwarding specifications (readconf.c parse_forward)', () => {
+  it('port:host:hostport listens on the default (loopback) address', () => {
+    expect(parseForwardSpec('63333:localhost:5432')).toEqual({
+      listen: { port: 63333 },
+      to: { host: 'localhost', port: 5432 },
+    });
+  });
+
+  it('bind_address:port:host:hostport', () => {
+    expect(parseForwardSpec('127.0.0.2:8080:db.internal:80')).toEqual({
+      listen: { bindAddress: '127.0.0.2', port: 8080 },
+      to: { host: 'db.internal', port: 80 },
+    });
+  });
+
+  it('an empty bind address and * both mean all interfaces (kept as given)', () => {
+    expect(parseForwardSpec(':8080:h:80')!.listen).toEqual({ bindAddress: '', port: 8080 });
+    expect(parseForwardSpec('*:8080:h:80')!.listen).toEqual({ bindAddress: '*', port: 8080 });
+  });
+
+  it('IPv6 addresses in brackets, on both sides', () => {
+    expect(parseForwardSpec('[::1]:8080:[fe80::1]:80')).toEqual({
+      listen: { bindAddress: '::1', port: 8080 },
+      to: { host: 'fe80::1', port: 80 },
+    });
+    expect(parseForwardSpec('8080:[2001:db8::5]:443')).toEqual({
+      listen: { port: 8080 },
+      to: { host: '2001:db8::5', port: 443 },
+    });
+  });
+
+  it('port:remote_socket and bind:port:remote_socket (direct-streamlocal)', () => {
+    expect(parseForwardSpec('5432:/var/run/postgresql/.s.PGSQL.5432')).toEqual({
+      listen: { port: 5432 },
+      to: { path: '/var/run/postgresql/.s.PGSQL.5432' },
+    });
+    expect(parseForwardSpec('localhost:5432:/run/pg.sock')).toEqual({
+      listen: { bindAddress: 'localhost', port: 5432 },
+      to: { path: '/run/pg.sock' },
+    });
+  });
+
+  it('local_socket:host:hostport and local_socket:remote_socket', () => {
+    expect(parseForwardSpec('/tmp/l.sock:localhost:5432')).toEqual({
+      listen: { path: '/tmp/l.sock' },
+      to: { host: 'localhost', port: 5432 },
+    });
+    expect(parseForwardSpec('/tmp/l.sock:/run/r.sock')).toEqual({
+      listen: { path: '/tmp/l.sock' },
+      to: { path: '/run/r.sock' },
+    });
+  });
+
+  it('the historical / separator form', () => {
+    expect(parseForwardSpec('8080/localhost/80')).toEqual({ listen: { port: 8080 }, to: { host: 'localhost', port: 80 } });
+    expect(parseForwardSpec('::1/8080/::1/80')).toEqual({
+      listen: { bindAddress: '::1', port: 8080 },
+      to: { host: '::1', port: 80 },
+    });
+  });
+
+  it('port 0 is allowed for the listener (a free port is picked)', () => {
+    expect(parseForwardSpec('0:127.0.0.1:22')!.listen).toEqual({ port: 0 });
+  });
+
+  it.each([
+    'bad',
+    '8080',
+    '8080:host',
+    '8080:host:0',
+    '8080:host:port',
+    '70000:host:80',
+    'a:b:c:d:e',
+    '8080::80',
+    '[::1:8080:h:80',
+    '[::1]x:8080:h:80',
+    '1:2:3:4:5',
+    '',
+    '-1:h:80',
+  ])('rejects %j', (spec) => {
+    expect(parseForwardSpec(spec)).toBeNull();
+  });
+
+  it('a bad -L on the command line is the ssh error, exit 255', () => {
+    const e = errorOf(() => resolveCommandLine(['-N', '-L', '8080:nohostport', 'host'], env()));
+    expect(e.message).toBe("Bad local forwarding specification '8080:nohostport'");
+    expect(e.exitCode).toBe(255);
+  });
+
+  it('several -L accumulate in order, then LocalForward from the config', () => {
+    const c = resolve(['-N', '-L', '1:a:1', '-L2:b:2', 'h'], { '/home/joe/.ssh/config': 'LocalForward 3 c:3\n' });
+    expect(c.localForwards.map((f) => (f.to as { host: string }).host)).toEqual(['a', 'b', 'c']);
+  });
+});
+
+describe('argument parsing (ssh(1) getopt)', () => {
+  it('no arguments and -h print usage (exit 255 in cli.ts)', () => {
+    expect(resolveCommandLine([], env()).kind).toBe('usage');
+    expect(resolveCommandLine(['-h'], env()).kind).toBe('usage');
+    expect(resolveCommandLine(['-N'], env()).kind).toBe('usage');
+  });
+
+  it('-V wins at once', () => {
+    expect(resolveCommandLine(['-V'], env()).kind).toBe('version');
+  });
+
+  it('unknown flags give usage with getopt\'s message', () => {
+    const out = resolveCommandLine(['-z', 'host'], env());
+    expect(out).toEqual({ kind: 'usage', message: 'unknown option -- z' });
+    expect(resolveCommandLine(['-p'], env())).toEqual({ kind: 'usage', message: 'option requires an argument -- p' });
+  });
+
+  it('combined flags, attached values and -vvv', () => {
+    const c = resolve(['-Nvvv', '-p2222', '-ljoe2', '-L8080:h:80', 'host']);
+    expect(c.port).toBe(2222);
+    expect(c.user).toBe('joe2');
+    expect(c.logLevel).toBe('DEBUG3');
+    expect(resolve(['-Nv', 'host']).logLevel).toBe('DEBUG1');
+    expect(resolve(['-Nq', 'host']).logLevel).toBe('QUIET');
+  });
+
+  it('user@host, ssh:// URIs, and -l beating user@', () => {
+    expect(resolve(['-N', 'alice@Example.COM'])).toMatchObject({ user: 'alice', host: 'example.com', port: 22 });
+    expect(resolve(['-N', 'ssh://bob@h.example:2200'])).toMatchObject({ user: 'bob', host: 'h.example', port: 2200 });
+    expect(resolve(['-N', 'ssh://[::1]:2201'])).toMatchObject({ user: 'joe', host: '::1', port: 2201 });
+    expect(resolve(['-N', 'a@b', '-l', 'c']).user).toBe('c');
+    expect(resolve(['-N', '-p', '1', 'ssh://h:2']).port).toBe(1);
+  });
+
+  it('options may follow the destination', () => {
+    const c = resolve(['host', '-N', '-L', '1:a:2', '-o', 'Port=2022']);
+    expect(c.port).toBe(2022);
+    expect(c.localForwards).toHaveLength(1);
+  });
+
+  it('a remote command is an error, exit 255', () => {
+    const e = errorOf(() => resolveCommandLine(['-N', 'host', 'ls', '-l'], env()));
+    expect(e.exitCode).toBe(255);
+    expect(e.message).toMatch(/remote commands are not supported \(got 'ls -l'\)/);
+  });
+
+  it('without -N: -L continues with a warning; nothing to do is an error', () => {
+    expect(resolve(['-L', '1:a:2', 'host']).warnNoShell).toBe(true);
+    expect(resolve(['-N', '-L', '1:a:2', 'host']).warnNoShell).toBe(false);
+    expect(errorOf(() => resolveCommandLine(['host'], env())).message).toMatch(/shells are not supported/);
+  });
+
+  it('unsupported ssh flags are refused by name', () => {
+    expect(errorOf(() => resolveCommandLine(['-N', '-R', '1:a:2', 'host'], env())).message).toMatch(
+      /option -R is not supported \(remote forwarding\)/,
+    );
+    expect(resolve(['-NTnxak', 'host']).host).toBe('host');
+  });
+
+  it('-p rejects bad ports like ssh', () => {
+    expect(errorOf(() => resolveCommandLine(['-p', '0', 'host'], env())).message).toBe("Bad port '0'");
+  });
+
+  it('-4/-6, -g and -c', () => {
+    const c = resolve(['-N4g', '-c', 'chacha20-poly1305@openssh.com', 'h']);
+    expect(c.addressFamily).toBe('inet');
+    expect(c.gatewayPorts).toBe(true);
+    expect(c.algorithms.cipher).toBe('chacha20-poly1305@openssh.com');
+    expect(resolve(['-N6', 'h']).addressFamily).toBe('inet6');
+  });
+});
+
+describe('-o options', () => {
+  it('both -o forms, case-insensitive keywords', () => {
+    const c = resolve(['-N', '-o', 'port=2022', '-o', 'USER alice', '-o', 'ConnectTimeout = 7', 'h']);
+    expect(c).toMatchObject({ port: 2022, user: 'alice', connectTimeout: 7 });
+  });
+
+  it('unknown keyword: OpenSSH\'s message, exit 255', () => {
+    const e = errorOf(() => resolveCommandLine(['-o', 'Foo=bar', 'h'], env()));
+    expect(e.message).toBe('command-line line 0: Bad configuration option: foo');
+    expect(e.exitCode).toBe(255);
+  });
+
+  it('known but unsupported OpenSSH keywords are an error on the command line', () => {
+    const e = errorOf(() => resolveCommandLine(['-o', 'ControlMaster=auto', '-N', 'h'], env()));
+    expect(e.message).toMatch(/ControlMaster is an OpenSSH option that pure-ssh does not support/);
+  });
+
+  it('first value obtained wins; -p beats -o Port (ssh.c assigns it directly)', () => {
+    expect(resolve(['-N', '-o', 'Port=1', '-o', 'Port=2', 'h']).port).toBe(1);
+    expect(resolve(['-N', '-o', 'Port=1', '-p', '3', 'h']).port).toBe(3);
+  });
+
+  it('StrictHostKeyChecking values, off = no', () => {
+    for (const [v, want] of [['yes', 'yes'], ['no', 'no'], ['off', 'no'], ['accept-new', 'accept-new'], ['ask', 'ask']]) {
+      expect(resolve(['-N', '-o', `StrictHostKeyChecking=${v}`, 'h']).strictHostKeyChecking).toBe(want);
+    }
+    expect(resolve(['-N', 'h']).strictHostKeyChecking).toBe('ask');
+    expect(() => resolve(['-N', '-o', 'StrictHostKeyChecking=maybe', 'h'])).toThrow(/unsupported option "maybe"/);
+  });
+
+  it('UserKnownHostsFile is a list; /dev/null works; the global files follow', () => {
+    const c = resolve(['-N', '-o', 'UserKnownHostsFile=/dev/null ~/kh', 'h']);
+    expect(c.knownHostsFiles).toEqual(['/dev/null', '/home/joe/kh', '/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2']);
+    const d = resolve(['-N', 'h']);
+    expect(d.knownHostsFiles.slice(0, 2)).toEqual(['/home/joe/.ssh/known_hosts', '/home/joe/.ssh/known_hosts2']);
+  });
+
+  it('numbers, times, flags', () => {
+    const c = resolve([
+      '-N', '-o', 'ServerAliveInterval=1m', '-o', 'ServerAliveCountMax=5', '-o', 'BatchMode=yes',
+      '-o', 'PasswordAuthentication=no', '-o', 'PubkeyAuthentication=no', '-o', 'KbdInteractiveAuthentication=no',
+      '-o', 'NumberOfPasswordPrompts=1', '-o', 'ExitOnForwardFailure=yes', '-o', 'HashKnownHosts=yes',
+      '-o', 'GatewayPorts=yes', '-o', 'IdentitiesOnly=yes', 'h',
+    ]);
+    expect(c).toMatchObject({
+      serverAliveInterval: 60, serverAliveCountMax: 5, batchMode: true, passwordAuthentication: false,
+      pubkeyAuthentication: false, kbdInteractiveAuthentication: false, numberOfPasswordPrompts: 1,
+      exitOnForwardFailure: true, hashKnownHosts: true, gatewayPorts: true,
+    });
+    expect(() => resolve(['-N', '-o', 'BatchMode=maybe', 'h'])).toThrow(/BatchMode/);
+    expect(() => resolve(['-N', '-o', 'ServerAliveCountMax=x', 'h'])).toThrow(/Bad number/);
+  });
+
+  it('algorithm lists are kept as given (+/-/^ applied by the library)', () => {
+    const c = resolve(['-N', '-o', 'Ciphers=^chacha20-poly1305@openssh.com', '-o', 'KexAlgorithms=-sntrup*', '-o', 'HostKeyAlgorithms=+ssh-rsa', 'h']);
+    expect(c.algorithms).toEqual({ cipher: '^chacha20-poly1305@openssh.com', kex: '-sntrup*', hostKey: '+ssh-rsa' });
+  });
+
+  it('LocalForward via -o', () => {
+    const c = resolve(['-o', 'LocalForward 127.0.0.1:9000 db:5432', 'h']);
+    expect(c.localForwards).toEqual([{ listen: { bindAddress: '127.0.0.1', port: 9000 }, to: { host: 'db', port: 5432 } }]);
+    expect(() => resolve(['-o', 'LocalForward 9000', 'h'])).toThrow(/Bad forwarding specification/);
+  });
+
+  it('LogLevel, and -v overriding it', () => {
+    expect(resolve(['-N', '-o', 'LogLevel=VERBOSE', 'h']).logLevel).toBe('VERBOSE');
+    expect(resolve(['-N', '-o', 'LogLevel=debug', 'h']).logLevel).toBe('DEBUG1');
+    expect(resolve(['-N', '-o', 'LogLevel=ERROR', '-v', 'h']).logLevel).toBe('DEBUG1');
+    expect(() => resolve(['-N', '-o', 'LogLevel=LOUD', 'h'])).toThrow(/log level/);
+  });
+
+  it('RekeyLimit: sizes, default, and a time part noted but ignored', () => {
+    expect(resolve(['-N', '-o', 'RekeyLimit=1G', 'h']).rekeyLimit).toBe(1024 ** 3);
+    expect(resolve(['-N', '-o', 'RekeyLimit=500M', 'h']).rekeyLimit).toBe(500 * 1024 ** 2);
+    expect(resolve(['-N', '-o', 'RekeyLimit=default', 'h']).rekeyLimit).toBeUndefined();
+    const c = resolve(['-N', '-o', 'RekeyLimit 1G 1h', 'h']);
+    expect(c.rekeyLimit).toBe(1024 ** 3);
+    expect(c.notes.join('\n')).toMatch(/time limit 1h ignored/);
+    expect(() => resolve(['-N', '-o', 'RekeyLimit=lots', 'h'])).toThrow(/RekeyLimit/);
+  });
+});
+
+describe('defaults and precedence', () => {
+  it('OpenSSH defaults', () => {
+    const c = resolve(['-N', 'h']);
+    expect(c).toMatchObject({
+      port: 22, user: 'joe', hostName: 'h', strictHostKeyChecking: 'ask', batchMode: false,
+      numberOfPasswordPrompts: 3, serverAliveInterval: 0, serverAliveCountMax: 3, logLevel: 'INFO',
+      exitOnForwardFailure: false, addressFamily: 'any',
+    });
+    expect(c.identityFiles).toEqual([
+      { path: '/home/joe/.ssh/id_ed25519', explicit: false },
+      { path: '/home/joe/.ssh/id_ecdsa', explicit: false },
+      { path: '/home/joe/.ssh/id_rsa', explicit: false },
+    ]);
+  });
+
+  it('-i replaces the default identities, command line first then config', () => {
+    const c = resolve(['-N', '-i', '~/k1', '-i', '/abs/k2', 'h'], { '/home/joe/.ssh/config': 'IdentityFile ~/.ssh/k3_%r\n' });
+    expect(c.identityFiles.map((f) => f.path)).toEqual(['/home/joe/k1', '/abs/k2', '/home/joe/.ssh/k3_joe']);
+    expect(c.identityFiles.every((f) => f.explicit)).toBe(true);
+  });
+
+  it('command line beats ~/.ssh/config, which beats /etc/ssh/ssh_config', () => {
+    const files = {
+      '/home/joe/.ssh/config': 'Host h\n  Port 2001\n  User fromuser\n',
+      '/etc/ssh/ssh_config': 'Host *\n  Port 3001\n  User fromsys\n  ConnectTimeout 9\n',
+    };
+    expect(resolve(['-N', '-p', '1001', 'h'], files)).toMatchObject({ port: 1001, user: 'fromuser', connectTimeout: 9 });
+    expect(resolve(['-N', 'h'], files)).toMatchObject({ port: 2001 });
+    expect(resolve(['-N', 'other'], files)).toMatchObject({ port: 3001, user: 'fromsys' });
+  });
+
+  it('-F replaces both files; -F none reads nothing; a missing -F file is fatal', () => {
+    const files = { '/home/joe/.ssh/config': 'Port 2001\n', '/tmp/alt': 'Port 4001\n' };
+    expect(resolve(['-N', '-F', '/tmp/alt', 'h'], files).port).toBe(4001);
+    expect(resolve(['-N', '-F', 'none', 'h'], files).port).toBe(22);
+    expect(errorOf(() => resolveCommandLine(['-N', '-F', '/nope', 'h'], env(files))).message).toMatch(
+      /Can't open user config file \/nope/,
+    );
+  });
+
+  it('HostName with %h, and tokens in IdentityFile', () => {
+    const c = resolve(['-N', 'web'], { '/home/joe/.ssh/config': 'Host web\n HostName %h.example.com\n IdentityFile %d/.ssh/%h_%p\n' });
+    expect(c.hostName).toBe('web.example.com');
+    expect(c.identityFiles[0]!.path).toBe('/home/joe/.ssh/web.example.com_22');
+    expect(expandTokens('%%%u', { home: '/h', host: 'x', originalHost: 'x', port: 1, user: 'r', localUser: 'l' })).toBe('%l');
+  });
+});

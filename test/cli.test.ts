@@ -1,0 +1,440 @@
+/**
+ * The built `pure-ssh` command run as a user runs it (`node dist/node/cli.js ...`), against a
+ * real sshd. Needs `npm run build` first (package.json's "test" script does it).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, hashStream, startEchoServer, startSourceServer, type TestServer } from './harness/net.js';
+import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
+
+const CLI = fileURLToPath(new URL('../dist/node/cli.js', import.meta.url));
+const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
+
+interface Run {
+  child: ChildProcess;
+  stderr(): string;
+  /** Resolves when stderr matches; rejects (with stderr) on timeout or exit. */
+  waitFor(re: RegExp, ms?: number): Promise<void>;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+const running = new Set<ChildProcess>();
+
+function runCli(args: string[], env: Record<string, string> = {}, opts: { detached?: boolean } = {}): Run {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
+  const child = spawn(process.execPath, [CLI, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+    // detached = a new session without a controlling terminal: /dev/tty cannot be opened.
+    detached: opts.detached ?? false,
+  });
+  running.add(child);
+  let err = '';
+  const listeners = new Set<() => void>();
+  child.stderr!.setEncoding('utf8');
+  child.stderr!.on('data', (d: string) => {
+    err += d;
+    for (const l of listeners) l();
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => {
+      running.delete(child);
+      resolve({ code, signal });
+      for (const l of listeners) l();
+    }),
+  );
+  return {
+    child,
+    stderr: () => err,
+    exited,
+    waitFor(re, ms = 15_000) {
+      return new Promise<void>((resolve, reject) => {
+        const check = () => {
+          if (re.test(err)) done(null);
+          else if (child.exitCode !== null || child.signalCode !== null)
+            done(new Error(`pure-ssh exited (${child.exitCode ?? child.signalCode}) before ${re}:\n${err}`));
+        };
+        const timer = setTimeout(() => done(new Error(`timed out waiting for ${re}; stderr:\n${err}`)), ms);
+        const done = (e: Error | null) => {
+          clearTimeout(timer);
+          listeners.delete(check);
+          if (e) reject(e);
+          else resolve();
+        };
+        listeners.add(check);
+        check();
+      });
+    },
+  };
+}
+
+/** Exit within `ms` or fail the test with what the CLI printed. */
+async function exitOf(run: Run, ms = 15_000): Promise<number | null> {
+  const timeout = new Promise<never>((_, reject) =>
+    setTimeout(() => reject(new Error(`pure-ssh did not exit within ${ms} ms; stderr:\n${run.stderr()}`)), ms).unref(),
+  );
+  return (await Promise.race([run.exited, timeout])).code;
+}
+
+function connectTo(port: number): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect({ host: '127.0.0.1', port });
+    s.once('connect', () => resolve(s));
+    s.once('error', reject);
+  });
+}
+
+async function echoRoundTrip(port: number, text: string): Promise<string> {
+  const s = await connectTo(port);
+  s.end(text);
+  const chunks: Buffer[] = [];
+  for await (const c of s) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString();
+}
+
+async function until(cond: () => boolean, ms: number, what: () => string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(what());
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+afterAll(() => {
+  for (const c of running) c.kill('SIGKILL');
+});
+
+describe('pure-ssh command line without a server', () => {
+  it('no arguments: usage on stderr, exit 255', async () => {
+    const run = runCli([]);
+    expect(await exitOf(run)).toBe(255);
+    expect(run.stderr()).toMatch(/^usage: pure-ssh /);
+  });
+
+  it('-V prints the version, exit 0', async () => {
+    const run = runCli(['-V']);
+    expect(await exitOf(run)).toBe(0);
+    expect(run.stderr()).toMatch(/^pure-ssh_\d+\.\d+\.\d+/);
+  });
+
+  it('a bad -L and an unknown -o are ssh\'s messages, exit 255', async () => {
+    const bad = runCli(['-N', '-L', 'nope', 'h']);
+    expect(await exitOf(bad)).toBe(255);
+    expect(bad.stderr()).toBe("Bad local forwarding specification 'nope'\n");
+    const unknown = runCli(['-o', 'Frob=1', 'h']);
+    expect(await exitOf(unknown)).toBe(255);
+    expect(unknown.stderr()).toBe('command-line line 0: Bad configuration option: frob\n');
+  });
+
+  it('a config file error names file and line', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pure-ssh-cli-'));
+    try {
+      await writeFile(join(dir, 'cfg'), 'Host *\n  Port 22\n  NoSuchThing 1\n');
+      const run = runCli(['-F', join(dir, 'cfg'), '-N', 'h']);
+      expect(await exitOf(run)).toBe(255);
+      expect(run.stderr()).toContain(`${join(dir, 'cfg')} line 3: Bad configuration option: nosuchthing`);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('connection refused: ssh\'s message, exit 255', async () => {
+    const port = await freePort();
+    const run = runCli(['-F', 'none', '-N', '-o', 'BatchMode=yes', '-p', String(port), '127.0.0.1']);
+    expect(await exitOf(run)).toBe(255);
+    expect(run.stderr()).toContain(`ssh: connect to host 127.0.0.1 port ${port}: Connection refused`);
+    const quiet = runCli(['-q', '-F', 'none', '-N', '-o', 'BatchMode=yes', '-p', String(port), '127.0.0.1']);
+    expect(await exitOf(quiet)).toBe(255);
+    expect(quiet.stderr()).toBe('');
+  });
+});
+
+describeInterop('pure-ssh command line against sshd', () => {
+  let sshd: SshdHandle;
+  let home: string;
+  let echo: TestServer;
+
+  beforeAll(async () => {
+    [sshd, echo] = await Promise.all([startSshd(), startEchoServer()]);
+    home = await mkdtemp(join(tmpdir(), 'pure-ssh-cli-home-'));
+  });
+  afterAll(async () => {
+    await Promise.all([sshd?.stop(), echo?.close(), home && rm(home, { recursive: true, force: true })]);
+  });
+
+  /** Log in as root with the authorised key; the host key pinned; no machine config. */
+  const base = (s: SshdHandle = sshd, extra: string[] = []) => [
+    '-F', 'none',
+    '-p', String(s.port),
+    '-i', s.clientKeyPath,
+    '-l', 'root',
+    '-o', `UserKnownHostsFile=${s.knownHostsPath}`,
+    '-o', 'GlobalKnownHostsFile=/dev/null',
+    '-o', 'StrictHostKeyChecking=yes',
+    '-o', 'BatchMode=yes',
+    ...extra,
+  ];
+  const cli = (args: string[], env: Record<string, string> = {}, opts: { detached?: boolean } = {}) =>
+    runCli(args, { HOME: home, ...env }, opts);
+
+  it('-N -L carries a transfer intact (sha256); SIGTERM disconnects cleanly and exits 255', async () => {
+    const source = await startSourceServer(8 * 1024 * 1024, 7);
+    const lport = await freePort();
+    const run = cli([...base(), '-N', '-v', '-L', `${lport}:127.0.0.1:${source.port}`, '127.0.0.1']);
+    try {
+      await run.waitFor(new RegExp(`Local forwarding listening on 127\\.0\\.0\\.1 port ${lport}\\.`));
+      expect(run.stderr()).toContain(`debug1: Local connections to LOCALHOST:${lport} forwarded to remote address 127.0.0.1:${source.port}`);
+      const sock = await connectTo(lport);
+      const digest = await hashStream(sock);
+      expect(digest).toEqual({ bytes: source.bytes, sha256: source.sha256 });
+      // Loopback means both families, like OpenSSH.
+      expect(run.stderr()).toMatch(new RegExp(`Local forwarding listening on ::1 port ${lport}\\.`));
+      expect(run.stderr()).not.toMatch(/BEGIN OPENSSH PRIVATE KEY|PRIVATE/);
+
+      run.child.kill('SIGTERM');
+      expect(await exitOf(run)).toBe(255);
+      expect(run.stderr()).toContain('Killed by signal 15.');
+      await until(
+        () => /Received disconnect from 127\.0\.0\.1 port \d+:11: disconnected by user/.test(sshd.logs()),
+        5000,
+        () => `sshd did not log a clean disconnect:\n${sshd.logs().slice(-2000)}`,
+      );
+    } finally {
+      run.child.kill('SIGKILL');
+      await source.close();
+    }
+  });
+
+  it('-L without -N warns once and continues; several -L at once', async () => {
+    const [p1, p2] = [await freePort(), await freePort()];
+    const run = cli([...base(), '-v', '-L', `${p1}:127.0.0.1:${echo.port}`, '-L', `127.0.0.1:${p2}:127.0.0.1:${echo.port}`, '127.0.0.1']);
+    try {
+      await run.waitFor(new RegExp(`listening on 127\\.0\\.0\\.1 port ${p2}\\.`));
+      expect(await echoRoundTrip(p1, 'one')).toBe('one');
+      expect(await echoRoundTrip(p2, 'two')).toBe('two');
+      const warnings = run.stderr().match(/remote commands and shells are not supported; continuing as with -N/g);
+      expect(warnings).toHaveLength(1);
+    } finally {
+      run.child.kill('SIGKILL');
+    }
+  });
+
+  it('ExitOnForwardFailure=yes and an occupied port: the bind error, "Could not request local forwarding.", 255', async () => {
+    const busy = await startEchoServer();
+    try {
+      const run = cli([...base(), '-N', '-o', 'ExitOnForwardFailure=yes', '-L', `127.0.0.1:${busy.port}:127.0.0.1:${echo.port}`, '127.0.0.1']);
+      expect(await exitOf(run)).toBe(255);
+      expect(run.stderr()).toContain(`bind [127.0.0.1]:${busy.port}: Address already in use`);
+      expect(run.stderr()).toContain('Could not request local forwarding.');
+    } finally {
+      await busy.close();
+    }
+  });
+
+  it('without ExitOnForwardFailure: the failure is reported and the other forward keeps working', async () => {
+    const busy = await startEchoServer();
+    const good = await freePort();
+    const run = cli([
+      ...base(), '-N', '-v',
+      '-L', `127.0.0.1:${busy.port}:127.0.0.1:${echo.port}`,
+      '-L', `127.0.0.1:${good}:127.0.0.1:${echo.port}`,
+      '127.0.0.1',
+    ]);
+    try {
+      await run.waitFor(new RegExp(`listening on 127\\.0\\.0\\.1 port ${good}\\.`));
+      expect(run.stderr()).toContain(`bind [127.0.0.1]:${busy.port}: Address already in use`);
+      expect(await echoRoundTrip(good, 'still here')).toBe('still here');
+      expect(run.child.exitCode).toBeNull();
+    } finally {
+      run.child.kill('SIGKILL');
+      await busy.close();
+    }
+  });
+
+  it('a refused channel (PermitOpen) is reported as OpenSSH does and the tunnel stays up', async () => {
+    const strict = await startSshd({ config: { PermitOpen: '127.0.0.1:1' } });
+    const lport = await freePort();
+    const run = cli([...base(strict), '-N', '-v', '-L', `127.0.0.1:${lport}:127.0.0.1:${echo.port}`, '127.0.0.1']);
+    try {
+      await waitListening(lport, run);
+      const attempt = async () => {
+        const s = await connectTo(lport);
+        s.resume();
+        await new Promise((r) => s.once('close', r));
+      };
+      await attempt();
+      await run.waitFor(/channel \d+: open failed: administratively prohibited: open failed/);
+      await attempt();
+      await until(
+        () => (run.stderr().match(/open failed: administratively prohibited: open failed/g) ?? []).length >= 2,
+        5000,
+        () => run.stderr(),
+      );
+      expect(run.child.exitCode).toBeNull();
+    } finally {
+      run.child.kill('SIGKILL');
+      await strict.stop();
+    }
+  });
+
+  it('a changed host key: exit 255, the warning names the known_hosts file and line', async () => {
+    const kh = join(home, 'kh_changed');
+    const other = (await readFile(join(FIXTURES, 'host_a.pub'), 'utf8')).trim().split(/\s+/).slice(0, 2).join(' ');
+    await writeFile(kh, `# first line\n[127.0.0.1]:${sshd.port} ${other}\n`);
+    const run = cli(['-F', 'none', '-p', String(sshd.port), '-i', sshd.clientKeyPath, '-l', 'root',
+      '-o', `UserKnownHostsFile=${kh}`, '-o', 'StrictHostKeyChecking=no', '-o', 'BatchMode=yes', '-N', '127.0.0.1']);
+    expect(await exitOf(run)).toBe(255);
+    expect(run.stderr()).toContain('REMOTE HOST IDENTIFICATION HAS CHANGED');
+    expect(run.stderr()).toContain(`Offending ED25519 key in ${kh}:2`);
+    expect(run.stderr()).toContain('Host key verification failed.');
+  });
+
+  it('an unknown host with StrictHostKeyChecking=yes: exit 255', async () => {
+    const run = cli(['-F', 'none', '-p', String(sshd.port), '-i', sshd.clientKeyPath, '-l', 'root',
+      '-o', 'UserKnownHostsFile=/dev/null', '-o', 'GlobalKnownHostsFile=/dev/null', '-o', 'StrictHostKeyChecking=yes', '-N', '127.0.0.1']);
+    expect(await exitOf(run)).toBe(255);
+    expect(run.stderr()).toContain(`No ED25519 host key is known for [127.0.0.1]:${sshd.port} and you have requested strict checking.`);
+    expect(run.stderr()).toContain('Host key verification failed.');
+  });
+
+  it('an unknown host, ask, no terminal: "Host key verification failed.", 255', async () => {
+    const run = cli(['-F', 'none', '-p', String(sshd.port), '-i', sshd.clientKeyPath, '-l', 'root',
+      '-o', `UserKnownHostsFile=${join(home, 'kh_ask')}`, '-o', 'GlobalKnownHostsFile=/dev/null', '-N', '127.0.0.1'],
+      {}, { detached: true });
+    const code = await exitOf(run, 20_000).catch(async (e) => {
+      run.child.kill('SIGKILL');
+      throw e;
+    });
+    expect(code).toBe(255);
+    expect(run.stderr()).toContain('Host key verification failed.');
+  });
+
+  it('StrictHostKeyChecking=accept-new adds the key to UserKnownHostsFile', async () => {
+    const kh = join(home, 'kh_new');
+    const lport = await freePort();
+    const run = cli(['-F', 'none', '-p', String(sshd.port), '-i', sshd.clientKeyPath, '-l', 'root',
+      '-o', `UserKnownHostsFile=${kh}`, '-o', 'GlobalKnownHostsFile=/dev/null', '-o', 'StrictHostKeyChecking=accept-new',
+      '-N', '-v', '-L', `127.0.0.1:${lport}:127.0.0.1:${echo.port}`, '127.0.0.1']);
+    try {
+      await waitListening(lport, run);
+      expect(run.stderr()).toContain(`Warning: Permanently added '[127.0.0.1]:${sshd.port}' (ED25519) to the list of known hosts.`);
+      const text = await readFile(kh, 'utf8');
+      expect(text).toBe(`${sshd.hostKeyLines[0]}\n`);
+    } finally {
+      run.child.kill('SIGKILL');
+    }
+  });
+
+  it('a -F config file: Host alias, HostName, Port, User, IdentityFile; unsupported keywords skipped', async () => {
+    const cfg = join(home, 'alias_config');
+    await writeFile(
+      cfg,
+      [
+        'Host other',
+        '  Port 1',
+        'Host myalias',
+        '  HostName 127.0.0.1',
+        `  Port ${sshd.port}`,
+        '  User root',
+        `  IdentityFile ${sshd.clientKeyPath}`,
+        `  UserKnownHostsFile ${sshd.knownHostsPath}`,
+        '  StrictHostKeyChecking yes',
+        '  ForwardAgent yes',
+        '  ControlMaster auto',
+        'Host *',
+        '  BatchMode yes',
+        '  GlobalKnownHostsFile /dev/null',
+        '',
+      ].join('\n'),
+    );
+    const lport = await freePort();
+    const run = cli(['-F', cfg, '-N', '-v', '-L', `127.0.0.1:${lport}:127.0.0.1:${echo.port}`, 'myalias']);
+    try {
+      await waitListening(lport, run);
+      expect(await echoRoundTrip(lport, 'via alias')).toBe('via alias');
+      expect(run.stderr()).toContain(`${cfg} line 10: ignoring unsupported option "ForwardAgent"`);
+    } finally {
+      run.child.kill('SIGKILL');
+    }
+  });
+
+  it('a key the server does not accept: exit 255, "Permission denied"', async () => {
+    const run = cli([...base().filter((a) => a !== sshd.clientKeyPath && a !== '-i'), '-i', join(FIXTURES, 'id_ed25519'), '-N', '127.0.0.1']);
+    expect(await exitOf(run)).toBe(255);
+    expect(run.stderr()).toContain('root@127.0.0.1: Permission denied (publickey).');
+  });
+
+  it('sshd killed mid-transfer: exit 255 with a clear message, the local socket is closed', async () => {
+    const source = await startSourceServer(2 * 1024 * 1024 * 1024, 3);
+    const lport = await freePort();
+    const run = cli([...base(), '-N', '-v', '-L', `127.0.0.1:${lport}:127.0.0.1:${source.port}`, '127.0.0.1']);
+    try {
+      await waitListening(lport, run);
+      const sock = await connectTo(lport);
+      const closed = new Promise<void>((r) => sock.once('close', () => r()));
+      sock.on('error', () => {});
+      let got = 0;
+      await new Promise<void>((r) =>
+        sock.on('data', (d: Buffer) => {
+          got += d.length;
+          if (got > 1024 * 1024) r();
+        }),
+      );
+      sshd.killConnections();
+      expect(await exitOf(run)).toBe(255);
+      expect(run.stderr()).toMatch(
+        /^(Connection to 127\.0\.0\.1 closed by remote host\.|Read from remote host 127\.0\.0\.1: Connection reset by peer)$/m,
+      );
+      await Promise.race([
+        closed,
+        new Promise((_, reject) => setTimeout(() => reject(new Error('local socket still open')), 5000).unref()),
+      ]);
+      expect(got).toBeLessThan(source.bytes);
+    } finally {
+      run.child.kill('SIGKILL');
+      await source.close();
+    }
+  });
+
+  it('password through SSH_ASKPASS (SSH_ASKPASS_REQUIRE=force), with ssh\'s prompt', async () => {
+    const pw = await startSshd({ password: true });
+    const dir = await mkdtemp(join(tmpdir(), 'pure-ssh-askpass-'));
+    try {
+      const script = join(dir, 'askpass.sh');
+      const promptFile = join(dir, 'prompt');
+      await writeFile(script, `#!/bin/sh\nprintf '%s' "$1" > '${promptFile}'\nprintf '%s\\n' "$PSSH_TEST_PW"\n`);
+      await chmod(script, 0o755);
+      const lport = await freePort();
+      const args = ['-F', 'none', '-p', String(pw.port), '-l', pw.password!.user, '-o', 'PubkeyAuthentication=no',
+        '-o', `UserKnownHostsFile=${pw.knownHostsPath}`, '-o', 'StrictHostKeyChecking=yes',
+        '-N', '-v', '-L', `127.0.0.1:${lport}:127.0.0.1:${echo.port}`, '127.0.0.1'];
+      const env = { SSH_ASKPASS: script, SSH_ASKPASS_REQUIRE: 'force', PSSH_TEST_PW: pw.password!.password };
+      const run = cli(args, env);
+      try {
+        await waitListening(lport, run);
+        expect(await echoRoundTrip(lport, 'pw')).toBe('pw');
+        expect(await readFile(promptFile, 'utf8')).toBe(`${pw.password!.user}@127.0.0.1's password: `);
+        expect(run.stderr()).not.toContain(pw.password!.password);
+      } finally {
+        run.child.kill('SIGKILL');
+      }
+      const wrong = cli(['-o', 'NumberOfPasswordPrompts=1', ...args], { ...env, PSSH_TEST_PW: 'wrong' });
+      expect(await exitOf(wrong, 30_000)).toBe(255);
+      expect(wrong.stderr()).toMatch(/Permission denied \(.*password.*\)\./);
+    } finally {
+      await pw.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+/** Resolves once the CLI (run with -v) reports the forward listening on 127.0.0.1:port. */
+function waitListening(port: number, run: Run): Promise<void> {
+  return run.waitFor(new RegExp(`Local forwarding listening on 127\\.0\\.0\\.1 port ${port}\\.`));
+}

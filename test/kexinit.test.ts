@@ -1,0 +1,173 @@
+import { describe, expect, it } from 'vitest';
+import { NegotiationError, ProtocolError } from '../src/errors.js';
+import { MSG } from '../src/messages.js';
+import {
+  decodeKexInit,
+  encodeKexInit,
+  guessWasWrong,
+  isPseudoKex,
+  negotiate,
+  type AlgorithmLists,
+  type KexInit,
+} from '../src/kexinit.js';
+import { SshWriter, concatBytes } from '../src/wire.js';
+
+const CHACHA = 'chacha20-poly1305@openssh.com';
+const isAead = (c: string) => c === CHACHA || c.startsWith('aes256-gcm');
+
+function lists(over: Partial<AlgorithmLists> = {}): AlgorithmLists {
+  return {
+    kex: ['curve25519-sha256', 'curve25519-sha256@libssh.org'],
+    hostKey: ['ssh-ed25519', 'rsa-sha2-512'],
+    cipherClientToServer: [CHACHA],
+    cipherServerToClient: [CHACHA],
+    macClientToServer: [],
+    macServerToClient: [],
+    compressionClientToServer: ['none'],
+    compressionServerToClient: ['none'],
+    languagesClientToServer: [],
+    languagesServerToClient: [],
+    ...over,
+  };
+}
+const kexinit = (over: Partial<AlgorithmLists> = {}, follows = false): KexInit => ({
+  cookie: new Uint8Array(16),
+  firstKexPacketFollows: follows,
+  ...lists(over),
+});
+
+function negotiationError(fn: () => unknown): NegotiationError {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(NegotiationError);
+    return e as NegotiationError;
+  }
+  throw new Error('expected a NegotiationError');
+}
+
+describe('KEXINIT encode/decode (RFC 4253 §7.1)', () => {
+  it('round-trips every list and the cookie, with first_kex_packet_follows false and reserved 0', () => {
+    const cookie = Uint8Array.from({ length: 16 }, (_, i) => i + 1);
+    const l = lists({ languagesClientToServer: ['en'], macClientToServer: ['hmac-sha2-256', 'hmac-sha1'] });
+    const p = encodeKexInit(cookie, l);
+    expect(p[0]).toBe(MSG.KEXINIT);
+    expect(p.subarray(1, 17)).toEqual(cookie);
+    expect([...p.subarray(p.length - 5)]).toEqual([0, 0, 0, 0, 0]);
+    const d = decodeKexInit(p);
+    expect(d.cookie).toEqual(cookie);
+    expect(d.firstKexPacketFollows).toBe(false);
+    const { cookie: _c, firstKexPacketFollows: _f, ...rest } = d;
+    expect(rest).toEqual(l);
+  });
+
+  it('decodes first_kex_packet_follows set by a peer', () => {
+    const p = encodeKexInit(new Uint8Array(16), lists());
+    p[p.length - 5] = 1;
+    expect(decodeKexInit(p).firstKexPacketFollows).toBe(true);
+  });
+
+  it('rejects trailing bytes and every truncation', () => {
+    const p = encodeKexInit(new Uint8Array(16), lists());
+    expect(() => decodeKexInit(concatBytes(p, Uint8Array.of(0)))).toThrow(ProtocolError);
+    for (let cut = 1; cut < p.length; cut++) {
+      let err: unknown;
+      try {
+        decodeKexInit(p.subarray(0, cut));
+      } catch (e) {
+        err = e;
+      }
+      expect((err as ProtocolError).code).toBe('ERR_MALFORMED_PACKET');
+    }
+  });
+
+  it('rejects a malformed name-list', () => {
+    const w = new SshWriter().byte(MSG.KEXINIT).raw(new Uint8Array(16)).string('a,,b');
+    for (let i = 0; i < 9; i++) w.string('x');
+    const p = w.boolean(false).uint32(0).toBytes();
+    expect(() => decodeKexInit(p)).toThrow(/empty name/);
+  });
+});
+
+describe('negotiate (RFC 4253 §7.1)', () => {
+  it("picks the client's first algorithm the server also supports, not the server's first", () => {
+    const c = kexinit({ hostKey: ['ssh-ed25519', 'rsa-sha2-512', 'rsa-sha2-256'], kex: ['curve25519-sha256@libssh.org', 'curve25519-sha256'] });
+    const s = kexinit({ hostKey: ['rsa-sha2-256', 'rsa-sha2-512', 'ssh-ed25519'], kex: ['curve25519-sha256', 'curve25519-sha256@libssh.org'] });
+    const n = negotiate(c, s, isAead);
+    expect(n.hostKey).toBe('ssh-ed25519');
+    expect(n.kex).toBe('curve25519-sha256@libssh.org');
+    const n2 = negotiate(kexinit({ hostKey: ['rsa-sha2-256', 'ssh-ed25519'] }), kexinit({ hostKey: ['ssh-ed25519', 'rsa-sha2-256'] }), isAead);
+    expect(n2.hostKey).toBe('rsa-sha2-256');
+  });
+
+  it('negotiates each direction separately', () => {
+    const c = kexinit({ cipherClientToServer: ['aes256-gcm@openssh.com', CHACHA], cipherServerToClient: [CHACHA, 'aes256-gcm@openssh.com'] });
+    const s = kexinit({ cipherClientToServer: [CHACHA, 'aes256-gcm@openssh.com'], cipherServerToClient: [CHACHA, 'aes256-gcm@openssh.com'] });
+    const n = negotiate(c, s, isAead);
+    expect(n.cipherClientToServer).toBe('aes256-gcm@openssh.com');
+    expect(n.cipherServerToClient).toBe(CHACHA);
+  });
+
+  it('failure names the category and both lists', () => {
+    const e = negotiationError(() =>
+      negotiate(kexinit({ hostKey: ['ssh-ed25519'] }), kexinit({ hostKey: ['ssh-rsa', 'ssh-dss'] }), isAead),
+    );
+    expect(e.code).toBe('ERR_NEGOTIATION');
+    expect(e.category).toBe('host key algorithm');
+    expect(e.message).toBe(
+      'Unable to negotiate host key algorithm: no matching algorithm. Client offers: ssh-ed25519. Server offers: ssh-rsa,ssh-dss.',
+    );
+    const e2 = negotiationError(() =>
+      negotiate(kexinit({ cipherServerToClient: [CHACHA] }), kexinit({ cipherServerToClient: ['aes128-ctr'] }), isAead),
+    );
+    expect(e2.message).toMatch(/cipher \(server to client\).*Client offers: chacha20-poly1305@openssh.com\. Server offers: aes128-ctr\./);
+    const e3 = negotiationError(() =>
+      negotiate(kexinit({ compressionClientToServer: ['none'] }), kexinit({ compressionClientToServer: [] }), isAead),
+    );
+    expect(e3.message).toMatch(/compression \(client to server\).*Server offers: \(none\)/);
+  });
+
+  it('ext-info and kex-strict markers are never chosen as the key exchange', () => {
+    const c = kexinit({ kex: ['ext-info-c', 'kex-strict-c-v00@openssh.com', 'curve25519-sha256'] });
+    const s = kexinit({ kex: ['ext-info-c', 'kex-strict-c-v00@openssh.com', 'kex-strict-s-v00@openssh.com', 'curve25519-sha256'] });
+    expect(negotiate(c, s, isAead).kex).toBe('curve25519-sha256');
+    const e = negotiationError(() =>
+      negotiate(kexinit({ kex: ['ext-info-c', 'curve25519-sha256'] }), kexinit({ kex: ['ext-info-c', 'diffie-hellman-group14-sha256'] }), isAead),
+    );
+    expect(e.category).toBe('key exchange method');
+    expect(e.client).not.toContain('ext-info-c');
+    expect(isPseudoKex('ext-info-s')).toBe(true);
+    expect(isPseudoKex('kex-strict-s-v00@openssh.com')).toBe(true);
+    expect(isPseudoKex('curve25519-sha256')).toBe(false);
+  });
+
+  it('AEAD ciphers skip MAC negotiation (empty MAC lists are fine)', () => {
+    const n = negotiate(kexinit({ macClientToServer: [] }), kexinit({ macClientToServer: ['hmac-sha2-256'] }), isAead);
+    expect(n.macClientToServer).toBeUndefined();
+    expect(n.macServerToClient).toBeUndefined();
+  });
+
+  it('a non-AEAD cipher requires a MAC in common', () => {
+    const c = kexinit({ cipherClientToServer: ['aes128-ctr'], macClientToServer: ['hmac-sha2-256'] });
+    const s = kexinit({ cipherClientToServer: ['aes128-ctr'], macClientToServer: ['hmac-sha2-256', 'hmac-sha1'] });
+    expect(negotiate(c, s, isAead).macClientToServer).toBe('hmac-sha2-256');
+    const e = negotiationError(() => negotiate(c, kexinit({ cipherClientToServer: ['aes128-ctr'], macClientToServer: ['hmac-sha1'] }), isAead));
+    expect(e.category).toBe('MAC (client to server)');
+  });
+});
+
+describe('guessWasWrong (RFC 4253 §7.1)', () => {
+  const c = kexinit({ kex: ['curve25519-sha256', 'curve25519-sha256@libssh.org'], hostKey: ['ssh-ed25519', 'rsa-sha2-512'] });
+  it('false when the server did not guess', () => {
+    expect(guessWasWrong(c, kexinit({ kex: ['x'] }, false))).toBe(false);
+  });
+  it('false when both first kex and first host key agree', () => {
+    expect(guessWasWrong(c, kexinit({ kex: ['curve25519-sha256'], hostKey: ['ssh-ed25519'] }, true))).toBe(false);
+  });
+  it('true when the first kex differs', () => {
+    expect(guessWasWrong(c, kexinit({ kex: ['curve25519-sha256@libssh.org', 'curve25519-sha256'], hostKey: ['ssh-ed25519'] }, true))).toBe(true);
+  });
+  it('true when the first host key algorithm differs', () => {
+    expect(guessWasWrong(c, kexinit({ kex: ['curve25519-sha256'], hostKey: ['rsa-sha2-512', 'ssh-ed25519'] }, true))).toBe(true);
+  });
+});

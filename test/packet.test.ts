@@ -1,0 +1,275 @@
+import { describe, expect, it } from 'vitest';
+import { ChaCha20Poly1305Cipher } from '../src/chacha20poly1305.js';
+import type { PacketCipher } from '../src/cipher.js';
+import { NoneCipher } from '../src/cipher.js';
+import { ProtocolError } from '../src/errors.js';
+import { MAX_PACKET_LENGTH, PacketDecoder, PacketEncoder } from '../src/packet.js';
+import { concatBytes, readUint32, writeUint32 } from '../src/wire.js';
+import { seededRandom } from './support/fake-server.js';
+
+type CipherKind = 'none' | 'chacha';
+const KEY = new Uint8Array(64).map((_, i) => (i * 37 + 11) & 0xff);
+const makeCipher = (k: CipherKind): PacketCipher => (k === 'none' ? new NoneCipher() : new ChaCha20Poly1305Cipher(KEY));
+
+function pairOf(kind: CipherKind, seed = 3): { enc: PacketEncoder; dec: PacketDecoder } {
+  const enc = new PacketEncoder(seededRandom(seed));
+  const dec = new PacketDecoder();
+  if (kind === 'chacha') {
+    enc.setCipher(makeCipher(kind));
+    dec.setCipher(makeCipher(kind));
+  }
+  return { enc, dec };
+}
+
+function wire(enc: PacketEncoder): Uint8Array {
+  return concatBytes(...(enc.take() ?? []));
+}
+
+function drain(dec: PacketDecoder): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (let p = dec.next(); p !== null; p = dec.next()) out.push(p.slice());
+  return out;
+}
+
+function feed(dec: PacketDecoder, bytes: Uint8Array, sizes: (remaining: number) => number): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (let i = 0; i < bytes.length; ) {
+    const n = Math.max(1, Math.min(sizes(bytes.length - i), bytes.length - i));
+    dec.push(bytes.slice(i, i + n));
+    i += n;
+    out.push(...drain(dec));
+  }
+  return out;
+}
+
+/** Fast exact comparison (vitest's deep equality is slow on large byte arrays). */
+function expectSame(got: Uint8Array[], want: Uint8Array[]): void {
+  expect(got.length).toBe(want.length);
+  got.forEach((g, i) => expect(Buffer.from(g).equals(Buffer.from(want[i]!)), `payload ${i}`).toBe(true));
+}
+
+function caught(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (e) {
+    return e;
+  }
+  return undefined;
+}
+
+const SIZES = [1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 100, 255, 256, 1000, 4095, 4096, 32768, 65536];
+
+describe.each(['none', 'chacha'] as CipherKind[])('PacketEncoder → PacketDecoder (%s)', (kind) => {
+  const rnd = seededRandom(99);
+  const payloads = SIZES.map((n) => {
+    const p = rnd(n);
+    p[0] = 94;
+    return p;
+  });
+
+  it('round-trips many sizes fed whole', () => {
+    const { enc, dec } = pairOf(kind);
+    for (const p of payloads) enc.writePayload(p);
+    dec.push(wire(enc));
+    expectSame(drain(dec), payloads);
+    expect(dec.buffered).toBe(0);
+  });
+
+  it('round-trips fed one byte at a time', () => {
+    const { enc, dec } = pairOf(kind);
+    const small = payloads.filter((p) => p.length <= 4096);
+    for (const p of small) enc.writePayload(p);
+    expectSame(feed(dec, wire(enc), () => 1), small);
+  });
+
+  it('round-trips in random splits (20 seeds)', () => {
+    for (let seed = 1; seed <= 20; seed++) {
+      const { enc, dec } = pairOf(kind, seed);
+      for (const p of payloads) enc.writePayload(p);
+      const r = seededRandom(seed * 13);
+      expectSame(feed(dec, wire(enc), () => 1 + (r(2)[0]! | (r(1)[0]! << 8)) % 9000), payloads);
+    }
+  });
+
+  it('writeChannelData frames CHANNEL_DATA identical to the generic path', () => {
+    const { enc, dec } = pairOf(kind);
+    const data = rnd(500);
+    enc.writeChannelData(0x01020304, data, 100, 300);
+    dec.push(wire(enc));
+    const [p] = drain(dec);
+    expect(p![0]).toBe(94);
+    expect(readUint32(p!, 1)).toBe(0x01020304);
+    expect(readUint32(p!, 5)).toBe(300);
+    expect(p!.subarray(9)).toEqual(data.subarray(100, 400));
+  });
+
+  it('padding: >= 4 bytes and a multiple of the block size (length excluded for chacha)', () => {
+    for (let n = 1; n <= 64; n++) {
+      const { enc: enc2 } = pairOf(kind);
+      enc2.writePayload(new Uint8Array(n).fill(2));
+      const w = wire(enc2);
+      if (kind === 'none') {
+        const packetLength = readUint32(w, 0);
+        const padding = w[4]!;
+        expect(padding).toBeGreaterThanOrEqual(4);
+        expect(padding).toBeLessThan(4 + 8);
+        expect((4 + packetLength) % 8).toBe(0); // RFC 4253 §6: the length field counts
+        expect(packetLength).toBe(1 + n + padding);
+        expect(w.length).toBe(4 + packetLength);
+      } else {
+        // PROTOCOL.chacha20poly1305: packet_length % 8 == 0 (length field excluded); 16-byte tag.
+        const packetLength = w.length - 4 - 16;
+        expect(packetLength % 8).toBe(0);
+        const padding = packetLength - 1 - n;
+        expect(padding).toBeGreaterThanOrEqual(4);
+        expect(padding).toBeLessThan(4 + 8);
+      }
+    }
+  });
+
+  it('sequence numbers wrap at 2^32 (RFC 4253 §6.4)', () => {
+    const { enc, dec } = pairOf(kind);
+    enc.seq = 0xfffffffe;
+    dec.seq = 0xfffffffe;
+    const ps = [Uint8Array.of(2, 1), Uint8Array.of(2, 2), Uint8Array.of(2, 3), Uint8Array.of(2, 4)];
+    for (const p of ps) enc.writePayload(p);
+    expect(enc.seq).toBe(2);
+    expect(enc.wrapped).toBe(true);
+    dec.push(wire(enc));
+    const seqs: number[] = [];
+    const got: Uint8Array[] = [];
+    for (let p = dec.next(); p; p = dec.next()) {
+      got.push(p.slice());
+      seqs.push(dec.lastSeq);
+    }
+    expect(got).toEqual(ps);
+    expect(seqs).toEqual([0xfffffffe, 0xffffffff, 0, 1]);
+    expect(dec.wrapped).toBe(true);
+  });
+
+  it('counters count packets and bytes', () => {
+    const { enc, dec } = pairOf(kind);
+    enc.writePayload(new Uint8Array(10).fill(2));
+    enc.writePayload(new Uint8Array(20).fill(2));
+    expect(enc.counters.packets).toBe(2);
+    dec.push(wire(enc));
+    drain(dec);
+    expect(dec.counters).toEqual(enc.counters);
+  });
+});
+
+describe('length checks before allocation (OpenSSH PACKET_MAX_SIZE)', () => {
+  for (const [len, code] of [
+    [0, 'ERR_MALFORMED_PACKET'],
+    [4, 'ERR_MALFORMED_PACKET'],
+    [MAX_PACKET_LENGTH + 4, 'ERR_PACKET_TOO_LARGE'],
+    [0xfffffff4, 'ERR_PACKET_TOO_LARGE'],
+  ] as const) {
+    it(`length ${len} is rejected as soon as its 4 bytes arrive (whole and byte by byte)`, () => {
+      const head = new Uint8Array(4);
+      writeUint32(head, 0, len);
+      const dec = new PacketDecoder();
+      dec.push(head.slice());
+      const e = caught(() => dec.next());
+      expect(e).toBeInstanceOf(ProtocolError);
+      expect((e as ProtocolError).code).toBe(code);
+      const dec2 = new PacketDecoder();
+      let e2: unknown;
+      for (let i = 0; i < 4 && !e2; i++) {
+        dec2.push(head.slice(i, i + 1));
+        e2 = caught(() => dec2.next());
+        if (i < 3) expect(e2).toBeUndefined();
+      }
+      expect((e2 as ProtocolError).code).toBe(code);
+    });
+  }
+
+  it('the largest allowed length is accepted (waits for more bytes)', () => {
+    const dec = new PacketDecoder();
+    const head = new Uint8Array(4);
+    writeUint32(head, 0, MAX_PACKET_LENGTH - 4); // + 4 is a multiple of 8
+    dec.push(head);
+    expect(dec.next()).toBeNull();
+  });
+
+  it('a length that is not a block multiple is rejected', () => {
+    const dec = new PacketDecoder();
+    const head = new Uint8Array(4);
+    writeUint32(head, 0, 13);
+    dec.push(head);
+    expect((caught(() => dec.next()) as ProtocolError).code).toBe('ERR_MALFORMED_PACKET');
+  });
+
+  it('padding < 4 is rejected', () => {
+    const dec = new PacketDecoder();
+    const pkt = new Uint8Array(16);
+    writeUint32(pkt, 0, 12);
+    pkt[4] = 3;
+    dec.push(pkt);
+    expect((caught(() => dec.next()) as ProtocolError).code).toBe('ERR_MALFORMED_PACKET');
+  });
+
+  it('padding that eats the whole payload is rejected', () => {
+    const dec = new PacketDecoder();
+    const pkt = new Uint8Array(16);
+    writeUint32(pkt, 0, 12);
+    pkt[4] = 11;
+    dec.push(pkt);
+    expect((caught(() => dec.next()) as ProtocolError).code).toBe('ERR_MALFORMED_PACKET');
+  });
+});
+
+describe('TestFlippedByteNeverAccepted (chacha20-poly1305)', () => {
+  it('flipping any single bit of an encrypted stream yields ERR_MAC or a length error, never wrong content', () => {
+    const { enc } = pairOf('chacha');
+    const payloads = [Uint8Array.of(94, 1, 2, 3, 4, 5), new Uint8Array(40).fill(94), Uint8Array.of(2, 9)];
+    for (const p of payloads) enc.writePayload(p);
+    const stream = wire(enc);
+    for (let i = 0; i < stream.length; i++) {
+      for (const bit of [0x01, 0x80]) {
+        const bad = stream.slice();
+        bad[i]! ^= bit;
+        const dec = new PacketDecoder();
+        dec.setCipher(new ChaCha20Poly1305Cipher(KEY));
+        dec.push(bad);
+        const got: Uint8Array[] = [];
+        let err: unknown;
+        try {
+          for (let p = dec.next(); p; p = dec.next()) got.push(p.slice());
+        } catch (e) {
+          err = e;
+        }
+        // Whatever was accepted must be an exact prefix of what was sent.
+        got.forEach((g, k) => expect(g).toEqual(payloads[k]));
+        if (err === undefined) {
+          // Only a corrupted length can leave the decoder waiting; it must then never have returned all.
+          expect(got.length).toBeLessThan(payloads.length);
+        } else {
+          expect(err).toBeInstanceOf(ProtocolError);
+          expect(['ERR_MAC', 'ERR_PACKET_TOO_LARGE', 'ERR_MALFORMED_PACKET']).toContain((err as ProtocolError).code);
+        }
+      }
+    }
+  });
+
+  it('a wrong sequence number is a MAC error (nonce binds the position)', () => {
+    const { enc, dec } = pairOf('chacha');
+    enc.writePayload(Uint8Array.of(94, 1));
+    dec.seq = 1;
+    dec.push(wire(enc));
+    const e = caught(() => dec.next());
+    // The length decrypts under the wrong nonce too: either error is acceptable, content never.
+    expect(e).toBeInstanceOf(ProtocolError);
+  });
+
+  it('a flipped tag byte is ERR_MAC with reason MAC_ERROR', () => {
+    const { enc, dec } = pairOf('chacha');
+    enc.writePayload(Uint8Array.of(94, 1, 2));
+    const w = wire(enc);
+    w[w.length - 1]! ^= 1;
+    dec.push(w);
+    const e = caught(() => dec.next()) as ProtocolError;
+    expect(e.code).toBe('ERR_MAC');
+    expect(e.reason).toBe(5);
+  });
+});

@@ -1,0 +1,144 @@
+import { describe, it, expect } from 'vitest';
+import {
+  ConfigError,
+  emptyOptions,
+  hostMatches,
+  parseBytes,
+  parseTime,
+  readConfig,
+  splitConfigLine,
+  type SshOptions,
+} from '../src/node/ssh-config.js';
+
+function read(text: string, host: string, more: Record<string, string> = {}, dirs: Record<string, string[]> = {}) {
+  const o: SshOptions = emptyOptions();
+  const notes: string[] = [];
+  const files: Record<string, string> = { '/cfg': text, ...more };
+  readConfig(o, '/cfg', {
+    host,
+    fs: { readFile: (p) => files[p], listDir: (d) => dirs[d] },
+    includeDir: '/home/joe/.ssh',
+    home: '/home/joe',
+    note: (m) => notes.push(m),
+  });
+  return { o, notes };
+}
+
+describe('ssh_config line syntax', () => {
+  it('keyword and arguments, = optional, quotes, comments', () => {
+    expect(splitConfigLine('  Port 22')).toEqual({ keyword: 'Port', args: ['22'] });
+    expect(splitConfigLine('Port=22')).toEqual({ keyword: 'Port', args: ['22'] });
+    expect(splitConfigLine('Port = 22')).toEqual({ keyword: 'Port', args: ['22'] });
+    expect(splitConfigLine('IdentityFile "/a b/key"  # mine')).toEqual({ keyword: 'IdentityFile', args: ['/a b/key'] });
+    expect(splitConfigLine('# comment')).toBeNull();
+    expect(splitConfigLine('   ')).toBeNull();
+  });
+});
+
+describe('Host matching (ssh_config(5) PATTERNS)', () => {
+  it('wildcards, lists and negation', () => {
+    expect(hostMatches(['*.example.com'], 'db.example.com')).toBe(true);
+    expect(hostMatches(['*.example.com'], 'example.com')).toBe(false);
+    expect(hostMatches(['db?'], 'db1')).toBe(true);
+    expect(hostMatches(['db?'], 'db12')).toBe(false);
+    expect(hostMatches(['a', 'b,c'], 'c')).toBe(true);
+    expect(hostMatches(['*', '!bastion'], 'bastion')).toBe(false);
+    expect(hostMatches(['*', '!bastion'], 'web')).toBe(true);
+    // A negation alone never selects anything.
+    expect(hostMatches(['!bastion'], 'web')).toBe(false);
+    expect(hostMatches(['WEB'], 'web')).toBe(true);
+    expect(hostMatches(['a.b'], 'axb')).toBe(false);
+  });
+});
+
+describe('reading files', () => {
+  const text = [
+    '# global part',
+    'ConnectTimeout 5',
+    'Host db',
+    '  HostName db.internal',
+    '  User dbuser',
+    '  Port 2222',
+    'Host * !db',
+    '  User everyone',
+    'Host *',
+    '  Port 22',
+    '  User last',
+    '  IdentityFile ~/.ssh/a',
+    '  IdentityFile ~/.ssh/b',
+    '',
+  ].join('\n');
+
+  it('applies matching blocks in order, first value wins, lists accumulate', () => {
+    const { o } = read(text, 'db');
+    expect(o).toMatchObject({ connectTimeout: 5, hostName: 'db.internal', user: 'dbuser', port: 2222 });
+    expect(o.identityFiles).toEqual(['~/.ssh/a', '~/.ssh/b']);
+    const other = read(text, 'web').o;
+    expect(other).toMatchObject({ user: 'everyone', port: 22 });
+    expect(other.hostName).toBeUndefined();
+  });
+
+  it('unknown keywords are an error naming file and line, even in a block that does not match', () => {
+    expect(() => read('Host nothere\n  Bogus yes\n', 'web')).toThrow(ConfigError);
+    expect(() => read('Host nothere\n  Bogus yes\n', 'web')).toThrow('/cfg line 2: Bad configuration option: bogus');
+  });
+
+  it('bad values are errors too', () => {
+    expect(() => read('Port abc\n', 'h')).toThrow(/\/cfg line 1: Badly formatted port number/);
+  });
+
+  it('known OpenSSH keywords pure-ssh does not implement are skipped with a note', () => {
+    const { o, notes } = read('ForwardAgent yes\nControlMaster auto\nControlPath ~/.ssh/cm-%r@%h:%p\nPort 2\n', 'h');
+    expect(o.port).toBe(2);
+    expect(notes.join('\n')).toMatch(/line 1: ignoring unsupported option "ForwardAgent"/);
+    expect(notes.join('\n')).toMatch(/line 2: ignoring unsupported option "ControlMaster"/);
+  });
+
+  it('IgnoreUnknown lets a file carry keywords nobody knows', () => {
+    const { o } = read('IgnoreUnknown Frobnicate,Zap*\nFrobnicate yes\nZapIt 1\nPort 7\n', 'h');
+    expect(o.port).toBe(7);
+  });
+
+  it('Match blocks are skipped with a note (Match all applies)', () => {
+    const { o, notes } = read('Match exec "true"\n  Port 1\nMatch all\n  User u\n', 'h');
+    expect(o.port).toBeUndefined();
+    expect(o.user).toBe('u');
+    expect(notes.join('\n')).toMatch(/Match is not supported/);
+  });
+
+  it('Include: relative to ~/.ssh, globs, only inside active blocks', () => {
+    const { o } = read(
+      'Host h\n  Include conf.d/*.conf\nHost other\n  Include /etc/never\n',
+      'h',
+      { '/home/joe/.ssh/conf.d/a.conf': 'Port 11\n', '/home/joe/.ssh/conf.d/b.conf': 'Port 12\nUser fromb\n' },
+      { '/home/joe/.ssh/conf.d': ['b.conf', 'a.conf', 'x.txt'] },
+    );
+    expect(o).toMatchObject({ port: 11, user: 'fromb' });
+  });
+
+  it('LocalForward lines', () => {
+    const { o } = read('LocalForward 63333 localhost:5432\nLocalForward [::1]:1 /run/s.sock\n', 'h');
+    expect(o.localForwards).toEqual([
+      { listen: { port: 63333 }, to: { host: 'localhost', port: 5432 } },
+      { listen: { bindAddress: '::1', port: 1 }, to: { path: '/run/s.sock' } },
+    ]);
+    expect(() => read('LocalForward 63333\n', 'h')).toThrow(/line 1: Bad forwarding specification/);
+  });
+});
+
+describe('value formats', () => {
+  it('times (misc.c convtime)', () => {
+    expect(parseTime('30')).toBe(30);
+    expect(parseTime('1m30s')).toBe(90);
+    expect(parseTime('2h')).toBe(7200);
+    expect(parseTime('1x')).toBe(-1);
+    expect(parseTime('')).toBe(-1);
+  });
+
+  it('byte sizes', () => {
+    expect(parseBytes('1G')).toBe(2 ** 30);
+    expect(parseBytes('500M')).toBe(500 * 2 ** 20);
+    expect(parseBytes('64K')).toBe(65536);
+    expect(parseBytes('1T')).toBe(-1);
+  });
+});

@@ -1,0 +1,811 @@
+/**
+ * An in-memory SSH SERVER for tests (never shipped): enough of RFC 4253/4252/4254 to drive
+ * ClientCore through a whole session byte for byte, built from the same core pieces
+ * (PacketEncoder/PacketDecoder, ChaCha20Poly1305Cipher, kex.ts) plus an ed25519 host key.
+ * Every step can be made to misbehave through {@link FakeServerOptions} hooks, so the client's
+ * reaction to a broken or hostile peer can be tested without a network.
+ */
+import { ed25519 } from '@noble/curves/ed25519.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { ChaCha20Poly1305Cipher } from '../../src/chacha20poly1305.js';
+import { verifyHostKeySignature } from '../../src/hostkey.js';
+import {
+  curve25519GenerateKeyPair,
+  curve25519SharedSecret,
+  deriveKey,
+  exchangeHashCurve25519,
+} from '../../src/kex.js';
+import { decodeKexInit, type AlgorithmLists, type KexInit } from '../../src/kexinit.js';
+import { MSG } from '../../src/messages.js';
+import { PacketDecoder, PacketEncoder } from '../../src/packet.js';
+import { SshReader, SshWriter, fromUtf8 } from '../../src/wire.js';
+
+/** Deterministic PRNG (xorshift32 over a seed) shaped like the core's `random` parameter. */
+export function seededRandom(seed: number): (n: number) => Uint8Array {
+  let s = seed >>> 0 || 0x9e3779b9;
+  return (n: number) => {
+    const out = new Uint8Array(n);
+    for (let i = 0; i < n; i++) {
+      s ^= s << 13;
+      s >>>= 0;
+      s ^= s >>> 17;
+      s ^= s << 5;
+      s >>>= 0;
+      out[i] = s & 0xff;
+    }
+    return out;
+  };
+}
+
+/** An ed25519 key pair as SSH blobs. */
+export interface Ed25519Key {
+  secret: Uint8Array;
+  blob: Uint8Array;
+  /** `string "ssh-ed25519" || string sig` over `data` (RFC 8709 §6). */
+  sign(data: Uint8Array): Uint8Array;
+}
+
+/** An ed25519 host key from a 32-byte seed (RFC 8709). */
+export function ed25519Key(seed: Uint8Array): Ed25519Key {
+  const secret = seed.slice(0, 32);
+  const pub = ed25519.getPublicKey(secret);
+  const blob = new SshWriter(64).string('ssh-ed25519').string(pub).toBytes();
+  return {
+    secret,
+    blob,
+    sign: (data) => new SshWriter(96).string('ssh-ed25519').string(ed25519.sign(data, secret)).toBytes(),
+  };
+}
+
+const KEX_STRICT_SERVER = 'kex-strict-s-v00@openssh.com';
+const KEX_STRICT_CLIENT = 'kex-strict-c-v00@openssh.com';
+const CHACHA = 'chacha20-poly1305@openssh.com';
+
+/** A USERAUTH_REQUEST as the server saw it (RFC 4252 §5). */
+export interface AuthRequest {
+  user: string;
+  service: string;
+  method: string;
+  /** publickey: algorithm, key blob, whether the signature verified (undefined: no signature). */
+  algorithm?: string;
+  keyBlob?: Uint8Array;
+  signatureValid?: boolean;
+  /** password */
+  password?: string;
+}
+
+/** What the server answers to an auth request. */
+export type AuthVerdict =
+  | { kind: 'success' }
+  | { kind: 'failure'; methods: string[]; partial?: boolean }
+  /** The hook sent something itself (e.g. PASSWD_CHANGEREQ, INFO_REQUEST). */
+  | { kind: 'handled' };
+
+/** A channel as the server sees it. */
+export interface ServerChannel {
+  /** The server's id for the channel. */
+  id: number;
+  /** The client's id (recipient channel in what the server sends). */
+  clientId: number;
+  type: string;
+  openData: Uint8Array;
+  /** What the server granted the client (window left, max packet). */
+  localWindow: number;
+  localMaxPacket: number;
+  /** The client's window / max packet, for server → client data. */
+  clientWindow: number;
+  clientMaxPacket: number;
+  received: Uint8Array[];
+  /** Sizes of every CHANNEL_DATA received. */
+  packetSizes: number[];
+  eofReceived: boolean;
+  closeReceived: number;
+  eofSent: boolean;
+  closeSent: boolean;
+  /** Server → client data waiting for the client's window. */
+  outgoing: Uint8Array[];
+  /** Every WINDOW_ADJUST the client sent. */
+  adjusts: number[];
+}
+
+export interface FakeServerOptions {
+  random?: (n: number) => Uint8Array;
+  hostKey?: Ed25519Key;
+  /** Host key presented from the second key exchange on (host key change on rekey). */
+  rekeyHostKey?: Ed25519Key;
+  version?: string;
+  /** Lines before the identification (RFC 4253 §4.2). */
+  preVersionLines?: string[];
+  /** Offer kex-strict-s-v00@openssh.com in the first KEXINIT (default true). */
+  strict?: boolean;
+  /** Override name-lists of the server's KEXINIT. */
+  lists?: Partial<AlgorithmLists>;
+  /** Set first_kex_packet_follows in the server's KEXINIT. */
+  firstKexPacketFollows?: boolean;
+  /** Payloads to send right after the first guessed KEXINIT (the wrongly guessed packet). */
+  guessedPackets?: Uint8Array[];
+  /** Payloads sent before the server's first KEXINIT (strict: fatal). */
+  beforeKexInit?: Uint8Array[];
+  /** Payloads sent between ECDH_REPLY and NEWKEYS of the FIRST exchange. */
+  beforeNewKeys?: Uint8Array[];
+  /** Corrupt the host key signature. */
+  badSignature?: boolean;
+  /** Send EXT_INFO (server-sig-algs) after the first NEWKEYS. */
+  extInfo?: boolean;
+  /** Methods allowed (answered to `none` and failures). */
+  authMethods?: string[];
+  /** Accepted publickey blobs. */
+  authorizedKeys?: Uint8Array[];
+  password?: string;
+  /** Methods that all must succeed (partial success in between), e.g. ['publickey', 'password']. */
+  requireAll?: string[];
+  /** Banner sent on SERVICE_ACCEPT. */
+  banner?: string;
+  /** Replaces the default auth policy; return undefined to fall back to it. */
+  authHook?: (req: AuthRequest, server: FakeServer) => AuthVerdict | undefined;
+  /** Channel open policy: confirm with window/maxPacket, or fail with reason. Default: confirm. */
+  openPolicy?: (
+    type: string,
+    data: Uint8Array,
+  ) => { window: number; maxPacket: number } | { reason: number; description: string } | 'defer';
+  /** Grant window back as soon as data arrives (default true). */
+  autoAdjust?: boolean;
+  /** Answer channel EOF with EOF and CLOSE with CLOSE (default true). */
+  autoClose?: boolean;
+  /** Any packet: return true to swallow it before default handling. */
+  onPacket?: (payload: Uint8Array, seq: number, server: FakeServer) => boolean;
+}
+
+type KexState = {
+  ourKexInit: Uint8Array;
+  theirKexInit?: Uint8Array;
+  theirs?: KexInit;
+  replied: boolean;
+  newKeysReceived: boolean;
+  newKeysSent: boolean;
+  inKey?: Uint8Array;
+};
+
+/** A received packet, with the sequence number the server decoded it under. */
+export interface Received {
+  seq: number;
+  payload: Uint8Array;
+  /** How many key exchanges had completed (server's NEWKEYS received) when it arrived. */
+  epoch: number;
+}
+
+/** The server side of one SSH connection, in memory. */
+export class FakeServer {
+  readonly options: FakeServerOptions;
+  readonly random: (n: number) => Uint8Array;
+  readonly hostKey: Ed25519Key;
+  readonly version: string;
+  readonly encoder: PacketEncoder;
+  readonly decoder = new PacketDecoder();
+  clientVersion: string | undefined;
+  private versionBuf: number[] = [];
+  private out: Uint8Array[] = [];
+  private started = false;
+  strict = false;
+  private firstKex = true;
+  kex: KexState | undefined;
+  sessionId: Uint8Array | undefined;
+  /** Client KEXINITs, decoded, in order. */
+  readonly clientKexInits: KexInit[] = [];
+  /** NEWKEYS received from the client. */
+  newKeysReceived = 0;
+  newKeysSent = 0;
+  readonly received: Received[] = [];
+  readonly authRequests: AuthRequest[] = [];
+  authenticated = false;
+  private partialDone: string[] = [];
+  readonly channels: (ServerChannel | undefined)[] = [];
+  readonly globalReplies: number[] = [];
+  readonly unimplemented: number[] = [];
+  readonly disconnects: { reason: number; description: string }[] = [];
+  readonly openFailures: { recipient: number; reason: number; description: string }[] = [];
+  /** Protocol violations the server noticed in the client's behaviour. */
+  readonly violations: string[] = [];
+  /** Payloads held while the server's own key exchange blocks sending. */
+  private queued: Uint8Array[] = [];
+  private kbdPending = false;
+  closed = false;
+
+  constructor(options: FakeServerOptions = {}) {
+    this.options = options;
+    this.random = options.random ?? seededRandom(0x5eed);
+    this.hostKey = options.hostKey ?? ed25519Key(new Uint8Array(32).fill(7));
+    this.version = options.version ?? 'SSH-2.0-FakeSSH_1.0';
+    this.encoder = new PacketEncoder(this.random);
+  }
+
+  /** Identification (with any pre-lines) and the server's first KEXINIT. */
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    let pre = '';
+    for (const l of this.options.preVersionLines ?? []) pre += l + '\r\n';
+    this.out.push(new TextEncoder().encode(pre + this.version + '\r\n'));
+    for (const p of this.options.beforeKexInit ?? []) this.encoder.writePayload(p);
+    this.startKex();
+  }
+
+  /** Bytes for the client, in order. */
+  takeOutput(): Uint8Array[] {
+    const pk = this.encoder.take();
+    const out = this.out;
+    this.out = [];
+    if (pk) out.push(...pk);
+    return out;
+  }
+
+  /** Send a payload now (bypassing the kex queue: the hook decides). */
+  sendRaw(payload: Uint8Array): void {
+    this.encoder.writePayload(payload);
+  }
+
+  /** Raw bytes straight onto the wire. */
+  writeBytes(bytes: Uint8Array): void {
+    const pk = this.encoder.take();
+    if (pk) this.out.push(...pk);
+    this.out.push(bytes);
+  }
+
+  /** Send a non-kex payload; queued while the server's key exchange is under way. */
+  send(payload: Uint8Array): void {
+    if (this.kex && !this.kex.newKeysSent) this.queued.push(payload);
+    else this.encoder.writePayload(payload);
+  }
+
+  get inKex(): boolean {
+    return this.kex !== undefined;
+  }
+
+  /** Server-initiated key exchange (RFC 4253 §9). */
+  rekey(): void {
+    if (!this.kex) this.startKex();
+  }
+
+  receive(data: Uint8Array): void {
+    if (this.closed) return;
+    this.start();
+    let i = 0;
+    if (this.clientVersion === undefined) {
+      for (; i < data.length; i++) {
+        const c = data[i]!;
+        if (c === 0x0a) {
+          let line = this.versionBuf;
+          if (line[line.length - 1] === 0x0d) line = line.slice(0, -1);
+          this.clientVersion = String.fromCharCode(...line);
+          i++;
+          break;
+        }
+        this.versionBuf.push(c);
+      }
+      if (this.clientVersion === undefined) return;
+    }
+    this.decoder.push(data.slice(i));
+    for (;;) {
+      const payload = this.decoder.next();
+      if (payload === null) break;
+      const seq = this.decoder.lastSeq;
+      const copy = payload.slice();
+      this.received.push({ seq, payload: copy, epoch: this.newKeysReceived });
+      if (this.options.onPacket?.(copy, seq, this)) continue;
+      this.dispatch(copy, seq);
+      if (this.closed) return;
+    }
+  }
+
+  /** Payloads of a given type the server received. */
+  receivedOfType(type: number): Received[] {
+    return this.received.filter((r) => r.payload[0] === type);
+  }
+
+  // ---- transport ----
+
+  private kexInitPayload(): Uint8Array {
+    const o = this.options;
+    const kex = ['curve25519-sha256', 'curve25519-sha256@libssh.org'];
+    if (this.firstKex && (o.strict ?? true)) kex.push(KEX_STRICT_SERVER);
+    const lists: AlgorithmLists = {
+      kex,
+      hostKey: ['ssh-ed25519'],
+      cipherClientToServer: [CHACHA],
+      cipherServerToClient: [CHACHA],
+      macClientToServer: ['hmac-sha2-256'],
+      macServerToClient: ['hmac-sha2-256'],
+      compressionClientToServer: ['none'],
+      compressionServerToClient: ['none'],
+      languagesClientToServer: [],
+      languagesServerToClient: [],
+      ...o.lists,
+    };
+    if (o.lists?.kex && this.firstKex && (o.strict ?? true) && !lists.kex.includes(KEX_STRICT_SERVER)) {
+      lists.kex = [...lists.kex, KEX_STRICT_SERVER];
+    }
+    const w = new SshWriter(512).byte(MSG.KEXINIT).raw(this.random(16));
+    for (const k of [
+      'kex',
+      'hostKey',
+      'cipherClientToServer',
+      'cipherServerToClient',
+      'macClientToServer',
+      'macServerToClient',
+      'compressionClientToServer',
+      'compressionServerToClient',
+      'languagesClientToServer',
+      'languagesServerToClient',
+    ] as const) {
+      w.nameList(lists[k]);
+    }
+    return w.boolean(this.firstKex && !!o.firstKexPacketFollows).uint32(0).toBytes();
+  }
+
+  private startKex(): void {
+    const payload = this.kexInitPayload();
+    this.kex = { ourKexInit: payload, replied: false, newKeysReceived: false, newKeysSent: false };
+    this.encoder.writePayload(payload);
+    if (this.firstKex && this.options.firstKexPacketFollows) {
+      for (const p of this.options.guessedPackets ?? []) this.encoder.writePayload(p);
+    }
+  }
+
+  private dispatch(payload: Uint8Array, seq: number): void {
+    const type = payload[0]!;
+    if (this.kex && this.strict && this.firstKex && type !== MSG.KEXINIT && type !== MSG.KEX_ECDH_INIT && type !== MSG.NEWKEYS && type !== MSG.DISCONNECT) {
+      this.violations.push(`strict kex: client sent message ${type} during the initial key exchange`);
+    }
+    switch (type) {
+      case MSG.KEXINIT:
+        return this.onKexInit(payload);
+      case MSG.KEX_ECDH_INIT:
+        return this.onEcdhInit(payload);
+      case MSG.NEWKEYS:
+        return this.onNewKeys();
+      case MSG.DISCONNECT: {
+        const r = new SshReader(payload, 1);
+        this.disconnects.push({ reason: r.uint32(), description: r.utf8() });
+        this.closed = true;
+        return;
+      }
+      case MSG.IGNORE:
+      case MSG.DEBUG:
+        return;
+      case MSG.UNIMPLEMENTED:
+        this.unimplemented.push(new SshReader(payload, 1).uint32());
+        return;
+      case MSG.SERVICE_REQUEST: {
+        const name = new SshReader(payload, 1).utf8();
+        this.send(new SshWriter(32).byte(MSG.SERVICE_ACCEPT).string(name).toBytes());
+        if (this.options.banner !== undefined) {
+          this.send(new SshWriter(64).byte(MSG.USERAUTH_BANNER).string(this.options.banner).string('').toBytes());
+        }
+        return;
+      }
+      case MSG.USERAUTH_REQUEST:
+        return this.onAuthRequest(payload);
+      case MSG.USERAUTH_INFO_RESPONSE:
+        return this.onInfoResponse(payload);
+    }
+    if (type >= 80 && type <= 100) return this.onConnection(payload);
+    this.violations.push(`unexpected message ${type} (seq ${seq})`);
+  }
+
+  private onKexInit(payload: Uint8Array): void {
+    const decoded = decodeKexInit(payload);
+    this.clientKexInits.push(decoded);
+    if (!this.kex) this.startKex();
+    const k = this.kex!;
+    k.theirKexInit = payload;
+    k.theirs = decoded;
+    if (this.firstKex) {
+      this.strict = (this.options.strict ?? true) && decoded.kex.includes(KEX_STRICT_CLIENT);
+    }
+  }
+
+  private onEcdhInit(payload: Uint8Array): void {
+    const k = this.kex;
+    if (!k || !k.theirKexInit) {
+      this.violations.push('ECDH_INIT outside a key exchange');
+      return;
+    }
+    const r = new SshReader(payload, 1);
+    const clientPublic = r.string().slice();
+    const kp = curve25519GenerateKeyPair(this.random(32));
+    const shared = curve25519SharedSecret(kp.privateKey, clientPublic);
+    const hostKey = !this.firstKex && this.options.rekeyHostKey ? this.options.rekeyHostKey : this.hostKey;
+    const h = exchangeHashCurve25519({
+      clientVersion: this.clientVersion!,
+      serverVersion: this.version,
+      clientKexInit: k.theirKexInit,
+      serverKexInit: k.ourKexInit,
+      hostKeyBlob: hostKey.blob,
+      clientPublic,
+      serverPublic: kp.publicKey,
+      sharedSecret: shared,
+    });
+    this.sessionId ??= h;
+    let sig = hostKey.sign(h);
+    if (this.options.badSignature) {
+      sig = sig.slice();
+      sig[sig.length - 1]! ^= 0x01;
+    }
+    this.encoder.writePayload(
+      new SshWriter(256)
+        .byte(MSG.KEX_ECDH_REPLY)
+        .string(hostKey.blob)
+        .string(kp.publicKey)
+        .string(sig)
+        .toBytes(),
+    );
+    if (this.firstKex) for (const p of this.options.beforeNewKeys ?? []) this.encoder.writePayload(p);
+    // RFC 4253 §7.2: C = client→server key, D = server→client key.
+    const sid = this.sessionId;
+    const outKey = deriveKey(sha256, shared, h, 'D', sid, 64);
+    k.inKey = deriveKey(sha256, shared, h, 'C', sid, 64);
+    k.replied = true;
+    this.encoder.writePayload(Uint8Array.of(MSG.NEWKEYS));
+    this.encoder.setCipher(new ChaCha20Poly1305Cipher(outKey));
+    if (this.strict) this.encoder.seq = 0;
+    k.newKeysSent = true;
+    this.newKeysSent++;
+    const queued = this.queued;
+    this.queued = [];
+    if (this.firstKex && this.options.extInfo) {
+      this.encoder.writePayload(
+        new SshWriter(64)
+          .byte(MSG.EXT_INFO)
+          .uint32(1)
+          .string('server-sig-algs')
+          .string('ssh-ed25519,rsa-sha2-256')
+          .toBytes(),
+      );
+    }
+    for (const p of queued) this.encoder.writePayload(p);
+    this.kexMaybeDone();
+  }
+
+  private onNewKeys(): void {
+    const k = this.kex;
+    if (!k || !k.inKey) {
+      this.violations.push('NEWKEYS outside a key exchange');
+      return;
+    }
+    this.decoder.setCipher(new ChaCha20Poly1305Cipher(k.inKey));
+    if (this.strict) this.decoder.seq = 0;
+    k.newKeysReceived = true;
+    this.newKeysReceived++;
+    this.kexMaybeDone();
+  }
+
+  private kexMaybeDone(): void {
+    const k = this.kex!;
+    if (!k.newKeysReceived || !k.newKeysSent) return;
+    this.kex = undefined;
+    this.firstKex = false;
+    for (const ch of this.channels) if (ch) this.flush(ch);
+  }
+
+  // ---- userauth (RFC 4252) ----
+
+  private onAuthRequest(payload: Uint8Array): void {
+    const r = new SshReader(payload, 1);
+    const req: AuthRequest = { user: r.utf8(), service: r.utf8(), method: r.utf8() };
+    if (req.method === 'publickey') {
+      const hasSig = r.boolean();
+      req.algorithm = r.utf8();
+      req.keyBlob = r.string().slice();
+      if (hasSig) {
+        const signedEnd = r.offset;
+        const sig = r.string();
+        // RFC 4252 §7: the signature covers string session_id || the request up to the key blob.
+        const signed = new SshWriter(256).string(this.sessionId!).raw(payload.subarray(0, signedEnd)).toBytes();
+        try {
+          verifyHostKeySignature(req.algorithm, req.keyBlob, sig, signed);
+          req.signatureValid = true;
+        } catch {
+          req.signatureValid = false;
+        }
+      }
+    } else if (req.method === 'password') {
+      r.boolean();
+      req.password = r.utf8();
+    }
+    this.authRequests.push(req);
+    const verdict = this.options.authHook?.(req, this) ?? this.defaultAuth(req);
+    this.answerAuth(verdict);
+  }
+
+  /** Send the answer to an auth request. */
+  answerAuth(verdict: AuthVerdict): void {
+    if (verdict.kind === 'handled') return;
+    if (verdict.kind === 'success') {
+      this.authenticated = true;
+      this.send(Uint8Array.of(MSG.USERAUTH_SUCCESS));
+      return;
+    }
+    this.send(
+      new SshWriter(64)
+        .byte(MSG.USERAUTH_FAILURE)
+        .nameList(verdict.methods)
+        .boolean(!!verdict.partial)
+        .toBytes(),
+    );
+  }
+
+  private methodOk(req: AuthRequest): boolean {
+    const o = this.options;
+    switch (req.method) {
+      case 'publickey':
+        return (
+          req.signatureValid === true &&
+          (o.authorizedKeys ?? []).some((b) => b.length === req.keyBlob!.length && b.every((x, i) => x === req.keyBlob![i]))
+        );
+      case 'password':
+        return o.password !== undefined && req.password === o.password;
+      default:
+        return false;
+    }
+  }
+
+  private defaultAuth(req: AuthRequest): AuthVerdict {
+    const methods = () => (this.options.authMethods ?? ['publickey']).filter((m) => !this.partialDone.includes(m));
+    if (req.method === 'keyboard-interactive' && methods().includes('keyboard-interactive')) {
+      // RFC 4256 §3.2: one echo-off prompt.
+      this.kbdPending = true;
+      this.send(
+        new SshWriter(64)
+          .byte(MSG.USERAUTH_60)
+          .string('')
+          .string('')
+          .string('')
+          .uint32(1)
+          .string('Password: ')
+          .boolean(false)
+          .toBytes(),
+      );
+      return { kind: 'handled' };
+    }
+    if (!methods().includes(req.method) || !this.methodOk(req)) return { kind: 'failure', methods: methods() };
+    return this.succeeded(req.method);
+  }
+
+  private succeeded(method: string): AuthVerdict {
+    const all = this.options.requireAll;
+    if (all) {
+      this.partialDone.push(method);
+      if (all.some((m) => !this.partialDone.includes(m))) {
+        return { kind: 'failure', methods: all.filter((m) => !this.partialDone.includes(m)), partial: true };
+      }
+    }
+    return { kind: 'success' };
+  }
+
+  private onInfoResponse(payload: Uint8Array): void {
+    const r = new SshReader(payload, 1);
+    const n = r.uint32();
+    const answers: string[] = [];
+    for (let i = 0; i < n; i++) answers.push(r.utf8());
+    this.authRequests.push({ user: '', service: '', method: 'keyboard-interactive-response', password: answers[0] });
+    if (!this.kbdPending) {
+      this.violations.push('INFO_RESPONSE without INFO_REQUEST');
+      return;
+    }
+    this.kbdPending = false;
+    const ok = n === 1 && this.options.password !== undefined && answers[0] === this.options.password;
+    this.answerAuth(ok ? this.succeeded('keyboard-interactive') : { kind: 'failure', methods: this.options.authMethods ?? [] });
+  }
+
+  // ---- connection (RFC 4254) ----
+
+  private onConnection(payload: Uint8Array): void {
+    const type = payload[0]!;
+    const r = new SshReader(payload, 1);
+    if (type === MSG.GLOBAL_REQUEST) {
+      const name = r.utf8();
+      if (r.boolean()) this.send(Uint8Array.of(MSG.REQUEST_FAILURE));
+      void name;
+      return;
+    }
+    if (type === MSG.REQUEST_SUCCESS || type === MSG.REQUEST_FAILURE) {
+      this.globalReplies.push(type);
+      return;
+    }
+    if (type === MSG.CHANNEL_OPEN) {
+      const chType = r.utf8();
+      const clientId = r.uint32();
+      const window = r.uint32();
+      const maxPacket = r.uint32();
+      const data = r.rest().slice();
+      const policy = this.options.openPolicy?.(chType, data) ?? { window: 2 * 1024 * 1024, maxPacket: 32768 };
+      let id = this.channels.indexOf(undefined);
+      if (id < 0) id = this.channels.length;
+      const ch: ServerChannel = {
+        id,
+        clientId,
+        type: chType,
+        openData: data,
+        localWindow: 0,
+        localMaxPacket: 0,
+        clientWindow: window,
+        clientMaxPacket: maxPacket,
+        received: [],
+        packetSizes: [],
+        eofReceived: false,
+        closeReceived: 0,
+        eofSent: false,
+        closeSent: false,
+        outgoing: [],
+        adjusts: [],
+      };
+      if (policy === 'defer') {
+        this.channels[id] = ch;
+        return;
+      }
+      if ('reason' in policy) {
+        this.send(
+          new SshWriter(64)
+            .byte(MSG.CHANNEL_OPEN_FAILURE)
+            .uint32(clientId)
+            .uint32(policy.reason)
+            .string(policy.description)
+            .string('')
+            .toBytes(),
+        );
+        return;
+      }
+      this.channels[id] = ch;
+      this.confirm(ch, policy.window, policy.maxPacket);
+      return;
+    }
+    if (type === MSG.CHANNEL_OPEN_FAILURE) {
+      this.openFailures.push({ recipient: r.uint32(), reason: r.uint32(), description: r.utf8() });
+      return;
+    }
+    const recipient = r.uint32();
+    const ch = this.channels[recipient];
+    if (!ch) {
+      this.violations.push(`message ${type} for unknown server channel ${recipient}`);
+      return;
+    }
+    if (ch.closeReceived > 0) this.violations.push(`message ${type} after CLOSE on channel ${recipient}`);
+    switch (type) {
+      case MSG.CHANNEL_DATA: {
+        const data = r.string();
+        if (ch.eofReceived) this.violations.push(`data after EOF on channel ${recipient}`);
+        // RFC 4254 §5.2: never beyond the window nor above the maximum packet size.
+        if (data.length > ch.localMaxPacket) {
+          this.violations.push(`channel ${recipient}: ${data.length} bytes > max packet ${ch.localMaxPacket}`);
+        }
+        if (data.length > ch.localWindow) {
+          this.violations.push(`channel ${recipient}: ${data.length} bytes > window ${ch.localWindow}`);
+        }
+        ch.localWindow -= data.length;
+        ch.received.push(data.slice());
+        ch.packetSizes.push(data.length);
+        if (this.options.autoAdjust ?? true) this.adjustWindow(ch.id, data.length);
+        return;
+      }
+      case MSG.CHANNEL_WINDOW_ADJUST: {
+        const n = r.uint32();
+        ch.adjusts.push(n);
+        ch.clientWindow += n;
+        this.flush(ch);
+        return;
+      }
+      case MSG.CHANNEL_EOF:
+        ch.eofReceived = true;
+        if ((this.options.autoClose ?? true) && !ch.eofSent) this.sendEof(ch.id);
+        return;
+      case MSG.CHANNEL_CLOSE:
+        ch.closeReceived++;
+        if ((this.options.autoClose ?? true) && !ch.closeSent) this.sendClose(ch.id);
+        if (ch.closeSent) this.channels[ch.id] = undefined;
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** Confirm a (deferred) channel open. */
+  confirm(ch: ServerChannel, window: number, maxPacket: number): void {
+    ch.localWindow = window;
+    ch.localMaxPacket = maxPacket;
+    this.send(
+      new SshWriter(32)
+        .byte(MSG.CHANNEL_OPEN_CONFIRMATION)
+        .uint32(ch.clientId)
+        .uint32(ch.id)
+        .uint32(window)
+        .uint32(maxPacket)
+        .toBytes(),
+    );
+  }
+
+  /** Fail a deferred channel open. */
+  refuse(ch: ServerChannel, reason: number, description: string): void {
+    this.channels[ch.id] = undefined;
+    this.send(
+      new SshWriter(64).byte(MSG.CHANNEL_OPEN_FAILURE).uint32(ch.clientId).uint32(reason).string(description).string('').toBytes(),
+    );
+  }
+
+  /** Give the client `n` more bytes of window. */
+  adjustWindow(id: number, n: number): void {
+    const ch = this.channels[id]!;
+    ch.localWindow += n;
+    this.send(new SshWriter(16).byte(MSG.CHANNEL_WINDOW_ADJUST).uint32(ch.clientId).uint32(n).toBytes());
+  }
+
+  /** Server → client data, respecting the client's window and max packet. */
+  write(id: number, data: Uint8Array): void {
+    const ch = this.channels[id]!;
+    ch.outgoing.push(data.slice());
+    this.flush(ch);
+  }
+
+  /** Bytes the server still holds for the client's window. */
+  pendingFor(id: number): number {
+    return this.channels[id]!.outgoing.reduce((n, b) => n + b.length, 0);
+  }
+
+  private flush(ch: ServerChannel): void {
+    if (this.kex && !this.kex.newKeysSent) return;
+    while (ch.outgoing.length > 0 && ch.clientWindow > 0) {
+      const buf = ch.outgoing[0]!;
+      const n = Math.min(buf.length, ch.clientWindow, ch.clientMaxPacket);
+      this.sendData(ch.id, buf.subarray(0, n));
+      ch.clientWindow -= n;
+      if (n === buf.length) ch.outgoing.shift();
+      else ch.outgoing[0] = buf.subarray(n);
+    }
+  }
+
+  /** Raw CHANNEL_DATA, no window checks (to test the client's enforcement). */
+  sendData(id: number, data: Uint8Array): void {
+    const ch = this.channels[id]!;
+    this.send(new SshWriter(16 + data.length).byte(MSG.CHANNEL_DATA).uint32(ch.clientId).string(data).toBytes());
+  }
+
+  sendEof(id: number): void {
+    const ch = this.channels[id]!;
+    ch.eofSent = true;
+    this.send(new SshWriter(8).byte(MSG.CHANNEL_EOF).uint32(ch.clientId).toBytes());
+  }
+
+  sendClose(id: number): void {
+    const ch = this.channels[id]!;
+    ch.closeSent = true;
+    this.send(new SshWriter(8).byte(MSG.CHANNEL_CLOSE).uint32(ch.clientId).toBytes());
+  }
+
+  /** The server's view of a channel by the CLIENT's channel number. */
+  channelForClient(clientId: number): ServerChannel | undefined {
+    return this.channels.find((c) => c && c.clientId === clientId);
+  }
+
+  /** Concatenated data received on a channel. */
+  static joined(ch: ServerChannel): Uint8Array {
+    const n = ch.received.reduce((a, b) => a + b.length, 0);
+    const out = new Uint8Array(n);
+    let o = 0;
+    for (const b of ch.received) {
+      out.set(b, o);
+      o += b.length;
+    }
+    return out;
+  }
+
+  /** DISCONNECT (RFC 4253 §11.1). */
+  disconnect(reason: number, description: string): void {
+    this.encoder.writePayload(
+      new SshWriter(64).byte(MSG.DISCONNECT).uint32(reason).string(description).string('en').toBytes(),
+    );
+  }
+}
+
+/** The text of a name-list field, for assertions. */
+export function text(bytes: Uint8Array): string {
+  return fromUtf8(bytes);
+}

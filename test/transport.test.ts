@@ -1,0 +1,435 @@
+import { describe, expect, it } from 'vitest';
+import { DisconnectError, HostKeyError, ProtocolError, SshError } from '../src/errors.js';
+import { MSG } from '../src/messages.js';
+import { SshWriter, concatBytes } from '../src/wire.js';
+import { FakeServer, ed25519Key } from './support/fake-server.js';
+import { Pair } from './support/pair.js';
+
+const IGNORE = new SshWriter().byte(MSG.IGNORE).string('x').toBytes();
+const DEBUG = new SshWriter().byte(MSG.DEBUG).boolean(false).string('hello').string('').toBytes();
+
+function closedWith(p: Pair): SshError {
+  const closed = p.eventsOf('closed');
+  expect(closed, 'expected the client to close').toHaveLength(1);
+  const e = closed[0]!.error;
+  expect(e).toBeInstanceOf(SshError);
+  return e!;
+}
+
+function bytes(n: number, seed: number): Uint8Array {
+  const b = new Uint8Array(n);
+  for (let i = 0; i < n; i++) b[i] = (i * 31 + seed * 7 + (i >>> 8)) & 0xff;
+  return b;
+}
+
+const same = (a: Uint8Array, b: Uint8Array) => Buffer.from(a).equals(Buffer.from(b));
+
+describe('handshake against the fake server', () => {
+  it('reaches authenticated with publickey (ed25519 fixture key), strict kex on', () => {
+    const p = new Pair().start();
+    expect(p.client.isAuthenticated).toBe(true);
+    expect(p.eventsOf('host-key')[0]).toMatchObject({ algorithm: 'ssh-ed25519', keyType: 'ssh-ed25519' });
+    expect(p.eventsOf('authenticated')).toHaveLength(1);
+    expect(p.client.info.strictKex).toBe(true);
+    expect(p.client.info.serverVersion).toBe('SSH-2.0-FakeSSH_1.0');
+    expect(p.client.info.sessionId).toEqual(p.server.sessionId);
+    expect(p.client.info.negotiated?.cipherClientToServer).toBe('chacha20-poly1305@openssh.com');
+    expect(p.server.authRequests.map((r) => r.method)).toEqual(['none', 'publickey']);
+    expect(p.server.authRequests[1]!.signatureValid).toBe(true);
+    expect(p.server.violations).toEqual([]);
+  });
+
+  it('the first KEXINIT carries ext-info-c and kex-strict-c-v00@openssh.com', () => {
+    const p = new Pair().start();
+    expect(p.server.clientKexInits[0]!.kex).toContain('ext-info-c');
+    expect(p.server.clientKexInits[0]!.kex).toContain('kex-strict-c-v00@openssh.com');
+  });
+
+  it('sends identification and KEXINIT before hearing from the server', () => {
+    const p = new Pair();
+    p.client.start();
+    const out = concatBytes(...(p.client.takeOutput() ?? []));
+    const text = Buffer.from(out).toString('latin1');
+    expect(text.startsWith('SSH-2.0-pure_ssh_')).toBe(true);
+    const eol = text.indexOf('\r\n');
+    expect(out[eol + 2 + 5]).toBe(MSG.KEXINIT);
+  });
+
+  it('works with every byte delivered separately', () => {
+    const p = new Pair({ chunk: 1 }).start();
+    expect(p.client.isAuthenticated).toBe(true);
+  });
+
+  it('EXT_INFO server-sig-algs is kept (RFC 8308)', () => {
+    const p = new Pair({ server: { extInfo: true } }).start();
+    expect(p.client.isAuthenticated).toBe(true);
+    expect(p.client.info.serverSigAlgs).toEqual(['ssh-ed25519', 'rsa-sha2-256']);
+  });
+});
+
+describe('identification (RFC 4253 §4.2)', () => {
+  it('lines before SSH-2.0- are accepted', () => {
+    const p = new Pair({ server: { preVersionLines: ['Welcome to the machine', '', 'second line'] } }).start();
+    expect(p.client.isAuthenticated).toBe(true);
+  });
+
+  it('SSH-1.99 is accepted as 2.0', () => {
+    const p = new Pair({ server: { version: 'SSH-1.99-OldServer' } }).start();
+    expect(p.client.isAuthenticated).toBe(true);
+  });
+
+  it('a line longer than 255 bytes is rejected with a clear message', () => {
+    const p = new Pair({ server: { preVersionLines: ['x'.repeat(300)] } }).start();
+    const e = closedWith(p);
+    expect(e).toBeInstanceOf(ProtocolError);
+    expect(e.message).toMatch(/longer than 255 bytes; is this an SSH server\?/);
+  });
+
+  it('SSH-1.5 is rejected: protocol version not supported (reason 8 sent)', () => {
+    const p = new Pair({ server: { version: 'SSH-1.5-Ancient' } }).start();
+    const e = closedWith(p);
+    expect(e.message).toMatch(/Protocol major versions differ: server sent "SSH-1.5-Ancient"/);
+    expect((e as ProtocolError).reason).toBe(8);
+    expect(p.server.disconnects[0]?.reason).toBe(8);
+  });
+});
+
+describe('strict key exchange (Terrapin, OpenSSH PROTOCOL §1.9)', () => {
+  for (const [name, msg] of [
+    ['IGNORE', IGNORE],
+    ['DEBUG', DEBUG],
+  ] as const) {
+    it(`TestTerrapin${name}BeforeNewKeys: ${name} before NEWKEYS from a strict server is fatal`, () => {
+      const p = new Pair({ server: { beforeNewKeys: [msg] } }).start();
+      const e = closedWith(p);
+      expect(e.code).toBe('ERR_STRICT_KEX');
+      expect(p.client.isAuthenticated).toBe(false);
+      expect(p.server.disconnects).toHaveLength(1);
+    });
+
+    it(`the same ${name} from a NON-strict server is fine`, () => {
+      const p = new Pair({ server: { strict: false, beforeNewKeys: [msg] } }).start();
+      expect(p.client.info.strictKex).toBe(false);
+      expect(p.client.isAuthenticated).toBe(true);
+    });
+  }
+
+  it("a strict server whose KEXINIT is not its first packet is fatal", () => {
+    const p = new Pair({ server: { beforeKexInit: [IGNORE] } }).start();
+    const e = closedWith(p);
+    expect(e.code).toBe('ERR_STRICT_KEX');
+    expect(e.message).toMatch(/KEXINIT was not its first packet/);
+  });
+
+  it('a non-strict server may send IGNORE before its KEXINIT', () => {
+    const p = new Pair({ server: { strict: false, beforeKexInit: [IGNORE] } }).start();
+    expect(p.client.isAuthenticated).toBe(true);
+  });
+
+  it("TestStrictKexSeqReset: the client's first packet after NEWKEYS has seq 0 in strict mode", () => {
+    const p = new Pair().start();
+    const after = p.server.received.filter((r) => r.epoch === 1);
+    expect(after[0]!.payload[0]).toBe(MSG.SERVICE_REQUEST);
+    expect(after[0]!.seq).toBe(0);
+    // And the client accepted the server's reset too (else its MAC check would have failed).
+    expect(p.client.isAuthenticated).toBe(true);
+  });
+
+  it('sequence numbers are NOT reset in non-strict mode', () => {
+    const p = new Pair({ server: { strict: false } }).start();
+    const before = p.server.received.filter((r) => r.epoch === 0).length;
+    const after = p.server.received.filter((r) => r.epoch === 1);
+    expect(before).toBe(3); // KEXINIT, ECDH_INIT, NEWKEYS
+    expect(after[0]!.seq).toBe(3);
+    expect(p.client.isAuthenticated).toBe(true);
+  });
+
+  it('the strict client sends nothing but kex messages before NEWKEYS', () => {
+    const p = new Pair().start();
+    expect(p.server.received.filter((r) => r.epoch === 0).map((r) => r.payload[0])).toEqual([
+      MSG.KEXINIT,
+      MSG.KEX_ECDH_INIT,
+      MSG.NEWKEYS,
+    ]);
+  });
+
+  it('sequence number wrap during the initial strict exchange is fatal', () => {
+    const p = new Pair();
+    // Reach into the transport: the decoder starts 2 packets short of 2^32.
+    (p.client as unknown as { transport: { decoder: { seq: number } } }).transport.decoder.seq = 0xfffffffe;
+    p.server.encoder.seq = 0xfffffffe;
+    p.start();
+    expect(closedWith(p).code).toBe('ERR_STRICT_KEX');
+  });
+
+  it('TestStrictKexMarkerOnlyInFirstKexInit: the second KEXINIT has neither ext-info-c nor kex-strict-c', () => {
+    const p = new Pair().start();
+    p.client.rekey();
+    p.pump();
+    expect(p.server.clientKexInits).toHaveLength(2);
+    expect(p.server.clientKexInits[1]!.kex).not.toContain('ext-info-c');
+    expect(p.server.clientKexInits[1]!.kex).not.toContain('kex-strict-c-v00@openssh.com');
+    expect(p.server.newKeysReceived).toBe(2);
+    expect(p.client.isClosed).toBe(false);
+  });
+
+  it('a kex-strict-s marker in a LATER server KEXINIT does not turn strict mode on', () => {
+    const p = new Pair({ server: { strict: false } }).start();
+    expect(p.client.info.strictKex).toBe(false);
+    p.server.options.lists = { kex: ['curve25519-sha256', 'kex-strict-s-v00@openssh.com'] };
+    p.server.rekey();
+    p.pump();
+    expect(p.client.info.strictKex).toBe(false);
+    expect(p.server.newKeysReceived).toBe(2);
+    // Had the client reset its sequence numbers, the server's MAC check would have failed here.
+    const ch = p.openChannel();
+    expect(p.eventsOf('channel-open')).toHaveLength(1);
+    const last = p.server.received[p.server.received.length - 1]!;
+    expect(last.seq).toBeGreaterThan(0);
+    void ch;
+  });
+});
+
+describe('rekeying (RFC 4253 §9)', () => {
+  it('server-initiated rekey in the middle of channel traffic loses nothing either way', () => {
+    const p = new Pair().start();
+    const ch = p.openChannel();
+    const sch = p.server.channelForClient(ch)!;
+    p.onEvent = (e, pair) => {
+      if (e.type === 'channel-data') pair.client.channelConsumed(e.channel, e.data.length);
+    };
+    const up = bytes(200_000, 1);
+    const down = bytes(150_000, 2);
+    for (let i = 0; i < 10; i++) {
+      p.client.channelWrite(ch, up.subarray(i * 20_000, (i + 1) * 20_000));
+      p.server.write(sch.id, down.subarray(i * 15_000, (i + 1) * 15_000));
+      if (i === 4) p.server.rekey(); // KEXINIT crosses data in flight both ways
+      if (i % 3 === 0) p.pump();
+    }
+    p.pump();
+    expect(p.server.newKeysReceived).toBe(2);
+    expect(p.client.info.kexCount).toBe(2);
+    expect(same(FakeServer.joined(sch), up)).toBe(true);
+    expect(same(p.clientData(ch), down)).toBe(true);
+    expect(p.server.violations).toEqual([]);
+    expect(p.client.isClosed).toBe(false);
+  });
+
+  it('client-initiated rekey after rekeyBytes (64 KiB): NEWKEYS counted, data intact', () => {
+    const p = new Pair({ client: { rekeyBytes: 64 * 1024 } }).start();
+    const ch = p.openChannel();
+    const sch = p.server.channelForClient(ch)!;
+    const up = bytes(1024 * 1024, 3);
+    for (let i = 0; i < up.length; i += 50_000) {
+      p.client.channelWrite(ch, up.subarray(i, i + 50_000));
+      p.pump();
+    }
+    p.pump();
+    expect(same(FakeServer.joined(sch), up)).toBe(true);
+    // ~1 MiB / 64 KiB of traffic: many exchanges, each started by the client.
+    expect(p.server.newKeysReceived).toBeGreaterThanOrEqual(10);
+    expect(p.server.clientKexInits.length).toBe(p.server.newKeysReceived);
+    expect(p.server.violations).toEqual([]);
+  });
+
+  it('channel data written during a key exchange is queued and released after NEWKEYS', () => {
+    const p = new Pair().start();
+    const ch = p.openChannel();
+    const sch = p.server.channelForClient(ch)!;
+    const mark = p.server.received.length;
+    p.client.rekey();
+    const data = bytes(5000, 9);
+    p.client.channelWrite(ch, data);
+    p.client.channelEnd(ch);
+    p.pump();
+    const types = p.server.received.slice(mark).map((r) => r.payload[0]);
+    const kexinit = types.indexOf(MSG.KEXINIT);
+    const newkeys = types.indexOf(MSG.NEWKEYS);
+    expect(kexinit).toBe(0);
+    expect(newkeys).toBeGreaterThan(kexinit);
+    // RFC 4253 §7.1: nothing of the connection layer between our KEXINIT and our NEWKEYS.
+    expect(types.slice(kexinit, newkeys).every((t) => t! < 50)).toBe(true);
+    expect(types.slice(newkeys)).toContain(MSG.CHANNEL_DATA);
+    expect(same(FakeServer.joined(sch), data)).toBe(true);
+    expect(sch.eofReceived).toBe(true);
+  });
+
+  it('both sides start a rekey at the same moment: one exchange, traffic continues', () => {
+    const p = new Pair().start();
+    const ch = p.openChannel();
+    const sch = p.server.channelForClient(ch)!;
+    p.client.rekey();
+    p.server.rekey();
+    p.client.channelWrite(ch, bytes(3000, 4));
+    p.pump();
+    expect(p.server.clientKexInits).toHaveLength(2);
+    expect(p.server.newKeysReceived).toBe(2);
+    expect(p.client.info.kexCount).toBe(2);
+    expect(same(FakeServer.joined(sch), bytes(3000, 4))).toBe(true);
+    expect(p.client.isClosed).toBe(false);
+  });
+
+  it('inbound bytes alone also trigger a client rekey after rekeyBytes', () => {
+    const p = new Pair({ client: { rekeyBytes: 32 * 1024 } }).start();
+    const ch = p.openChannel();
+    const sch = p.server.channelForClient(ch)!;
+    p.onEvent = (e, pair) => {
+      if (e.type === 'channel-data') pair.client.channelConsumed(e.channel, e.data.length);
+    };
+    const down = bytes(200_000, 6);
+    for (let i = 0; i < down.length; i += 20_000) {
+      p.server.write(sch.id, down.subarray(i, i + 20_000));
+      p.pump();
+    }
+    expect(same(p.clientData(ch), down)).toBe(true);
+    expect(p.server.clientKexInits.length).toBeGreaterThanOrEqual(4);
+  });
+
+  it('TestRekeyAtOneGiBMark: crossing the default 1 GiB limit mid-write rekeys without losing data', () => {
+    const p = new Pair().start();
+    const ch = p.openChannel();
+    const sch = p.server.channelForClient(ch)!;
+    // Pretend 1 GiB minus a little has gone out under the current keys.
+    const t = (p.client as unknown as { transport: { encoder: { counters: { bytes: number } } } }).transport;
+    t.encoder.counters.bytes = 2 ** 30 - 5000;
+    const data = bytes(100_000, 8);
+    p.client.channelWrite(ch, data);
+    p.pump();
+    expect(p.server.clientKexInits).toHaveLength(2);
+    expect(same(FakeServer.joined(sch), data)).toBe(true);
+    expect(t.encoder.counters.bytes).toBeLessThan(2 ** 30);
+  });
+
+  it('2^31 packets also trigger a rekey', () => {
+    const p = new Pair().start();
+    const t = (p.client as unknown as { transport: { decoder: { counters: { packets: number } } } }).transport;
+    t.decoder.counters.packets = 2 ** 31 - 1;
+    p.server.send(new SshWriter().byte(MSG.IGNORE).string('').toBytes());
+    p.pump();
+    expect(p.server.clientKexInits).toHaveLength(2);
+  });
+
+  it('a host key that changes on rekey is fatal', () => {
+    const p = new Pair({ server: { rekeyHostKey: ed25519Key(new Uint8Array(32).fill(9)) } }).start();
+    expect(p.client.isAuthenticated).toBe(true);
+    p.server.rekey();
+    p.pump();
+    const e = closedWith(p);
+    expect(e.code).toBe('ERR_HOST_KEY_CHANGED');
+    expect(p.server.disconnects[0]?.reason).toBe(9);
+  });
+});
+
+describe('host key verdicts and errors', () => {
+  it('host key rejected by the embedder: DISCONNECT reason 9 sent and a closed event with that error', () => {
+    const p = new Pair({ autoAccept: false });
+    const err = new HostKeyError('unknown', { host: 'foo.com', keyType: 'ssh-ed25519', fingerprint: 'SHA256:x' });
+    p.onEvent = (e, pair) => {
+      if (e.type === 'host-key') pair.client.rejectHostKey(err);
+    };
+    p.start();
+    expect(p.server.disconnects).toHaveLength(1);
+    expect(p.server.disconnects[0]!.reason).toBe(9);
+    expect(closedWith(p)).toBe(err);
+    expect(p.server.authRequests).toHaveLength(0);
+  });
+
+  it('nothing but the transport proceeds while the host key awaits a verdict', () => {
+    const p = new Pair({ autoAccept: false }).start();
+    expect(p.eventsOf('host-key')).toHaveLength(1);
+    expect(p.server.newKeysReceived).toBe(0);
+    p.client.acceptHostKey();
+    p.pump();
+    expect(p.client.isAuthenticated).toBe(true);
+  });
+
+  it('a bad host key signature → ERR_HOST_KEY_SIGNATURE, before any host-key event', () => {
+    const p = new Pair({ server: { badSignature: true } }).start();
+    expect(closedWith(p).code).toBe('ERR_HOST_KEY_SIGNATURE');
+    expect(p.eventsOf('host-key')).toHaveLength(0);
+    expect(p.server.disconnects[0]?.reason).toBe(3);
+  });
+
+  it('DISCONNECT from the server → DisconnectError with the reason and text verbatim', () => {
+    const p = new Pair().start();
+    const text = 'Too many sessions: «ünïcode» stays';
+    p.server.disconnect(2, text);
+    p.pump();
+    const e = closedWith(p);
+    expect(e).toBeInstanceOf(DisconnectError);
+    expect((e as DisconnectError).reason).toBe(2);
+    expect((e as DisconnectError).description).toBe(text);
+    expect(e.message).toBe(`Disconnected by server (protocol error): ${text}`);
+    // We do not answer a DISCONNECT with one.
+    expect(p.server.disconnects).toHaveLength(0);
+  });
+
+  it('disconnect() sends DISCONNECT reason 11 and closes without an error', () => {
+    const p = new Pair().start();
+    const ch = p.openChannel();
+    p.client.disconnect('bye now');
+    p.pump();
+    expect(p.server.disconnects).toEqual([{ reason: 11, description: 'bye now' }]);
+    expect(p.eventsOf('closed')).toEqual([{ type: 'closed', error: undefined }]);
+    expect(p.eventsOf('channel-closed')[0]).toMatchObject({ channel: ch });
+    expect(p.client.isClosed).toBe(true);
+  });
+
+  it('DISCONNECT during the key exchange is reported the same way', () => {
+    const p = new Pair({ server: { strict: false, beforeNewKeys: [new SshWriter().byte(1).uint32(3).string('kex bye').string('').toBytes()] } }).start();
+    const e = closedWith(p) as DisconnectError;
+    expect(e).toBeInstanceOf(DisconnectError);
+    expect(e.description).toBe('kex bye');
+  });
+
+  for (const type of [8, 19, 150, 255]) {
+    it(`unknown message ${type} → UNIMPLEMENTED with its sequence number`, () => {
+      const p = new Pair().start();
+      const seq = p.server.encoder.seq;
+      p.server.send(Uint8Array.of(type, 1, 2, 3));
+      p.pump();
+      expect(p.server.unimplemented).toEqual([seq]);
+      expect(p.client.isClosed).toBe(false);
+    });
+  }
+
+  it('a kex message outside a key exchange is a protocol error', () => {
+    const p = new Pair().start();
+    p.server.send(new SshWriter().byte(MSG.KEX_ECDH_REPLY).string('a').string('b').string('c').toBytes());
+    p.pump();
+    expect(closedWith(p)).toBeInstanceOf(ProtocolError);
+  });
+});
+
+describe('first_kex_packet_follows (RFC 4253 §7.1)', () => {
+  const bogusReply = new SshWriter().byte(MSG.KEX_ECDH_REPLY).string('junk').string('junk').string('junk').toBytes();
+
+  it('a wrong guess: the next kex packet is ignored', () => {
+    const p = new Pair({
+      server: {
+        firstKexPacketFollows: true,
+        lists: { kex: ['curve25519-sha256@libssh.org', 'curve25519-sha256'] },
+        guessedPackets: [bogusReply],
+      },
+    }).start();
+    expect(p.client.isAuthenticated).toBe(true);
+  });
+
+  it('a right guess: the next kex packet is NOT ignored (here, a bogus reply is fatal)', () => {
+    const p = new Pair({
+      server: { firstKexPacketFollows: true, lists: { kex: ['curve25519-sha256'] }, guessedPackets: [bogusReply] },
+    }).start();
+    expect(p.client.isAuthenticated).toBe(false);
+    expect(closedWith(p)).toBeInstanceOf(ProtocolError);
+  });
+});
+
+describe('negotiation failure', () => {
+  it('no common cipher closes with NegotiationError naming both lists', () => {
+    const p = new Pair({ server: { lists: { cipherServerToClient: ['aes128-ctr'] } } }).start();
+    const e = closedWith(p);
+    expect(e.code).toBe('ERR_NEGOTIATION');
+    expect(e.message).toMatch(/cipher \(server to client\).*Server offers: aes128-ctr/);
+    expect(p.server.disconnects).toHaveLength(1);
+  });
+});

@@ -1,0 +1,173 @@
+import { describe, expect, it } from 'vitest';
+import { AuthenticationError, SshError } from '../src/errors.js';
+import { MSG } from '../src/messages.js';
+import { SshWriter } from '../src/wire.js';
+import { readFileSync } from 'node:fs';
+import { parsePrivateKey } from '../src/privatekey.js';
+import { Pair, fixtureKey } from './support/pair.js';
+
+const fixture = (name: string) => parsePrivateKey(readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8'), name);
+
+function authError(p: Pair): AuthenticationError {
+  const closed = p.eventsOf('closed');
+  expect(closed).toHaveLength(1);
+  expect(closed[0]!.error).toBeInstanceOf(AuthenticationError);
+  return closed[0]!.error as AuthenticationError;
+}
+
+describe('user authentication (RFC 4252) against the fake server', () => {
+  it('none, then publickey with a signature over session_id || request', () => {
+    const p = new Pair().start();
+    expect(p.client.isAuthenticated).toBe(true);
+    const [none, pk] = p.server.authRequests;
+    expect(none).toMatchObject({ user: 'alice', service: 'ssh-connection', method: 'none' });
+    expect(pk).toMatchObject({ method: 'publickey', algorithm: 'ssh-ed25519', signatureValid: true });
+    expect(pk!.keyBlob).toEqual(fixtureKey().publicKeyBlob);
+  });
+
+  it('a refused key is followed by the next one', () => {
+    const ecdsa = fixture('id_ecdsa256');
+    const ed = fixtureKey();
+    const p = new Pair({ client: { privateKeys: [ecdsa, ed] }, server: { authorizedKeys: [ed.publicKeyBlob] } }).start();
+    expect(p.client.isAuthenticated).toBe(true);
+    const pk = p.server.authRequests.filter((r) => r.method === 'publickey');
+    expect(pk.map((r) => r.algorithm)).toEqual(['ecdsa-sha2-nistp256', 'ssh-ed25519']);
+    expect(pk.every((r) => r.signatureValid)).toBe(true);
+  });
+
+  it('RSA user key: server-sig-algs from EXT_INFO chooses rsa-sha2-256 (RFC 8308 §3.1)', () => {
+    const rsa = fixture('id_rsa');
+    const p = new Pair({ client: { privateKeys: [rsa] }, server: { extInfo: true, authorizedKeys: [rsa.publicKeyBlob] } }).start();
+    expect(p.client.isAuthenticated).toBe(true);
+    const pk = p.server.authRequests.find((r) => r.method === 'publickey')!;
+    expect(pk.algorithm).toBe('rsa-sha2-256');
+    expect(pk.signatureValid).toBe(true);
+  });
+
+  it('failure lists what was tried and what the server allows; DISCONNECT 14 is sent', () => {
+    const p = new Pair({ server: { authorizedKeys: [], authMethods: ['publickey', 'password'] } }).start();
+    const e = authError(p);
+    expect(e.code).toBe('ERR_AUTH_FAILED');
+    expect(e.methodsTried).toEqual(['publickey']);
+    expect(e.methodsAllowed).toEqual(['publickey', 'password']);
+    expect(e.message).toBe('Permission denied for alice (tried: publickey; server allows: publickey,password).');
+    expect(p.server.disconnects[0]?.reason).toBe(14);
+  });
+
+  it('with nothing to offer, the error says tried: none', () => {
+    const p = new Pair({ client: { privateKeys: [] }, server: { authMethods: ['publickey'] } }).start();
+    const e = authError(p);
+    expect(e.message).toBe('Permission denied for alice (tried: none; server allows: publickey).');
+  });
+
+  it('partial success continues with the remaining method', () => {
+    const p = new Pair({
+      client: { password: 'hunter2' },
+      server: { authMethods: ['publickey', 'password'], requireAll: ['publickey', 'password'], password: 'hunter2' },
+    }).start();
+    expect(p.client.isAuthenticated).toBe(true);
+    expect(p.server.authRequests.map((r) => r.method)).toEqual(['none', 'publickey', 'password']);
+    expect(p.events.some((e) => e.type === 'log' && /partial success/.test(e.message))).toBe(true);
+  });
+
+  it('password path', () => {
+    const p = new Pair({
+      client: { privateKeys: [], password: 'pw' },
+      server: { authMethods: ['password'], password: 'pw' },
+    }).start();
+    expect(p.client.isAuthenticated).toBe(true);
+    expect(p.server.authRequests[1]).toMatchObject({ method: 'password', password: 'pw' });
+  });
+
+  it('a wrong password is tried once and reported', () => {
+    const p = new Pair({
+      client: { privateKeys: [], password: 'wrong' },
+      server: { authMethods: ['password'], password: 'pw' },
+    }).start();
+    const e = authError(p);
+    expect(e.methodsTried).toEqual(['password']);
+    expect(p.server.authRequests.filter((r) => r.method === 'password')).toHaveLength(1);
+    // The password never reaches events or logs.
+    expect(JSON.stringify(p.events.map((ev) => ('message' in ev ? ev.message : '')))).not.toContain('wrong');
+  });
+
+  it('askPassword: password-needed, answered with providePassword', () => {
+    const p = new Pair({
+      client: { privateKeys: [], askPassword: true },
+      server: { authMethods: ['password'], password: 'pw' },
+    });
+    p.onEvent = (e, pair) => {
+      if (e.type === 'password-needed') pair.client.providePassword('pw');
+    };
+    p.start();
+    expect(p.eventsOf('password-needed')[0]!.prompt).toBe("alice's password: ");
+    expect(p.client.isAuthenticated).toBe(true);
+  });
+
+  it('banner event before authenticated', () => {
+    const p = new Pair({ server: { banner: 'Authorized use only\n' } }).start();
+    const types = p.events.map((e) => e.type);
+    expect(p.eventsOf('banner')[0]!.message).toBe('Authorized use only\n');
+    expect(types.indexOf('banner')).toBeLessThan(types.indexOf('authenticated'));
+  });
+
+  it('PASSWD_CHANGEREQ: fails with a message that says a password change is required', () => {
+    const p = new Pair({
+      client: { privateKeys: [], password: 'old' },
+      server: {
+        authMethods: ['password'],
+        authHook: (req, server) => {
+          if (req.method !== 'password') return undefined;
+          // RFC 4252 §8: SSH_MSG_USERAUTH_PASSWD_CHANGEREQ
+          server.send(new SshWriter().byte(MSG.USERAUTH_60).string('Password expired').string('').toBytes());
+          return { kind: 'handled' };
+        },
+      },
+    }).start();
+    const e = authError(p);
+    expect(e.message).toMatch(/password change/);
+    expect(e.methodsTried).toEqual(['password']);
+  });
+
+  it('keyboard-interactive: one echo-off prompt answered with the password', () => {
+    const p = new Pair({
+      client: { privateKeys: [], password: 'kbd-pw' },
+      server: { authMethods: ['keyboard-interactive'], password: 'kbd-pw' },
+    }).start();
+    expect(p.client.isAuthenticated).toBe(true);
+    const methods = p.server.authRequests.map((r) => r.method);
+    expect(methods).toEqual(['none', 'keyboard-interactive', 'keyboard-interactive-response']);
+    expect(p.server.authRequests[2]!.password).toBe('kbd-pw');
+  });
+
+  it('keyboard-interactive with askPassword and a wrong answer ends in AuthenticationError', () => {
+    const p = new Pair({
+      client: { privateKeys: [], askPassword: true },
+      server: { authMethods: ['keyboard-interactive'], password: 'right' },
+    });
+    p.onEvent = (e, pair) => {
+      if (e.type === 'password-needed') pair.client.providePassword('wrong');
+    };
+    p.start();
+    const e = authError(p);
+    expect(e.methodsTried).toEqual(['keyboard-interactive']);
+  });
+
+  it('USERAUTH_SUCCESS before any request is a protocol error', () => {
+    const p = new Pair({
+      server: {
+        onPacket: (payload, _seq, server) => {
+          if (payload[0] === MSG.SERVICE_REQUEST) {
+            server.send(Uint8Array.of(MSG.USERAUTH_SUCCESS));
+            return true;
+          }
+          return false;
+        },
+      },
+    }).start();
+    const closed = p.eventsOf('closed')[0]!;
+    expect(closed.error).toBeInstanceOf(SshError);
+    expect(closed.error!.code).toBe('ERR_PROTOCOL');
+    expect(p.client.isAuthenticated).toBe(false);
+  });
+});
