@@ -66,6 +66,20 @@ describeInterop('PostgreSQL through pure-ssh (library)', () => {
       await Promise.all([sshd?.stop(), db?.stop(), other?.stop(), tmp && rm(tmp, { recursive: true, force: true })]);
     });
 
+    it('sends a channel open on an otherwise idle connection at once (openDirectTcpip resolves)', async () => {
+      // Nothing else moves on the connection here: no local client writing, no server traffic.
+      // Postgres.js waits for the open before its first write, so an open that sits in the
+      // output queue until other traffic flushes it is a hang.
+      await new Promise((r) => setTimeout(r, 300));
+      const opened = ssh.openDirectTcpip({ host: 'localhost', port: db.port });
+      const outcome = await Promise.race([
+        opened.then(() => 'open'),
+        new Promise<string>((r) => setTimeout(() => r('no answer within 3 s'), 3_000)),
+      ]);
+      expect(outcome).toBe('open');
+      (await opened).destroy();
+    }, TEST_TIMEOUT);
+
     it('forwards -L <port>:localhost:<pgport>; psql -h localhost works and the server sees a loopback client', async () => {
       const fwd = await ssh.forwardLocal({ listen: { port: 0 }, to: { host: 'localhost', port: db.port } });
       try {

@@ -132,6 +132,7 @@ export class SshClient extends EventEmitter {
   private readonly streams = new Map<number, ChannelStream>();
   private readonly opens = new Map<number, { resolve: (s: ChannelStream) => void; reject: (e: Error) => void }>();
   private outputPaused = false;
+  private connected = false;
   private pumping = false;
   private resolveReady!: () => void;
   private rejectReady!: (e: Error) => void;
@@ -178,6 +179,7 @@ export class SshClient extends EventEmitter {
     }
     const sock = this.socket;
     sock.on('data', (d: Buffer) => {
+      this.connected = true;
       this.lastReceived = Date.now();
       this.core.receive(d);
       this.pump();
@@ -189,9 +191,11 @@ export class SshClient extends EventEmitter {
       this.pump();
     });
     sock.on('error', (err: NodeJS.ErrnoException) => {
-      this.core.connectionLost(
-        new ConnectionLostError(`ssh: connect to host ${options.host} port ${port}: ${describeSocketError(err)}`, { cause: err }),
-      );
+      // ssh(1)'s wording: before any byte from the server it is a connect error.
+      const message = this.connected
+        ? `Connection to ${options.host} port ${port} lost: ${describeSocketError(err)}`
+        : `ssh: connect to host ${options.host} port ${port}: ${describeSocketError(err)}`;
+      this.core.connectionLost(new ConnectionLostError(message, { cause: err }));
       this.pump();
     });
     sock.on('close', () => {
@@ -333,6 +337,8 @@ export class SshClient extends EventEmitter {
   private track(id: number): ChannelStream {
     const stream = new ChannelStream(this, id);
     this.streams.set(id, stream);
+    // The CHANNEL_OPEN is queued in the core: send it now.
+    this.pump();
     return stream;
   }
 
