@@ -106,3 +106,12 @@ function wildcard(pattern: string, name: string): boolean {
   const re = new RegExp('^' + pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$');
   return re.test(name);
 }
+
+/**
+ * Put the host key algorithms for `knownKeyTypes` first, keeping the rest in order (ssh(1)
+ * order_hostkeyalgs): the server then proves the key the user already trusts.
+ */
+export function preferKnownHostKeyTypes(algorithms: readonly string[], knownKeyTypes: readonly string[]): string[] {
+  const isKnown = (alg: string) => knownKeyTypes.includes(hostKeyAlgorithms.get(alg)?.keyType ?? alg);
+  return [...algorithms.filter(isKnown), ...algorithms.filter((a) => !isKnown(a))];
+}

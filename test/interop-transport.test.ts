@@ -157,6 +157,21 @@ describeInterop('transport and authentication against sshd', () => {
     }
   });
 
+  it('prefers the host key type known_hosts already holds (no false "changed" alarm), and verifies ECDSA and RSA host keys', async () => {
+    const multi = await startSshd({ hostKeyTypes: ['ed25519', 'ecdsa', 'rsa'] });
+    try {
+      for (const [i, alg] of [[1, 'ecdsa-sha2-nistp256'], [2, 'rsa-sha2-512']] as const) {
+        const file = join(tmp, `known_hosts_only_${i}`);
+        await writeFile(file, multi.hostKeyLines[i] + '\n');
+        const ssh = await connect({ ...base, port: multi.port, privateKey: multi.clientKey, knownHosts: file });
+        expect(ssh.info.negotiated?.hostKey).toBe(alg);
+        await ssh.close();
+      }
+    } finally {
+      await multi.stop();
+    }
+  });
+
   it('parses the harness key with parsePrivateKey and connects with it', async () => {
     const key = parsePrivateKey(sshd.clientKey, sshd.clientKeyPath);
     expect(key.keyType).toBe('ssh-ed25519');

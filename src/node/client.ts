@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events';
 import { connect as netConnect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { AlgorithmPreferences } from '../algorithms.js';
-import { applyAlgorithmSpec, defaultAlgorithms } from '../algorithms.js';
+import { applyAlgorithmSpec, defaultAlgorithms, preferKnownHostKeyTypes } from '../algorithms.js';
 import { ClientCore } from '../client.js';
 import type { DirectTcpipParams } from '../connection.js';
 import {
@@ -24,7 +24,7 @@ import type { TransportInfo } from '../transport.js';
 import { ChannelStream } from './channel-stream.js';
 import { loadIdentityFile } from './identity-file.js';
 import type { HostKeyVerifier, StrictHostKeyChecking } from './known-hosts-file.js';
-import { knownHostsVerifier } from './known-hosts-file.js';
+import { knownHostKeyTypesFor, knownHostsVerifier } from './known-hosts-file.js';
 import type { ForwardOptions, LocalForward } from './forward.js';
 import { startLocalForward } from './forward.js';
 
@@ -85,6 +85,11 @@ export async function connect(options: ConnectOptions): Promise<SshClient> {
   const verifier = hostKeyVerifierFor(options);
   const keys = await loadKeys(options);
   const algorithms = algorithmsFor(options);
+  if (options.knownHosts !== undefined && !options.algorithms?.hostKey && algorithms.hostKey) {
+    const files = Array.isArray(options.knownHosts) ? options.knownHosts : [options.knownHosts];
+    const known = await knownHostKeyTypesFor(files, options.host, options.port ?? 22);
+    algorithms.hostKey = preferKnownHostKeyTypes(algorithms.hostKey, known);
+  }
   const client = new SshClient(options, keys, algorithms, verifier);
   await client.ready;
   return client;

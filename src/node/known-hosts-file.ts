@@ -13,6 +13,7 @@ import { HostKeyError, UsageError } from '../errors.js';
 import {
   checkHostKey,
   formatKnownHostsLine,
+  knownHostKeyTypes,
   knownHostsName,
   otherNamesForKey,
   parseKnownHosts,
@@ -223,4 +224,18 @@ export function terminalPrompt(question: string): Promise<string> {
       rl.close();
     });
   });
+}
+
+/**
+ * The key types known_hosts already holds for `host:port` (first file first). ssh(1) puts the
+ * matching host key algorithms first in its KEXINIT, so a server with several host keys shows
+ * the one the user has recorded instead of raising a false "changed" alarm.
+ */
+export async function knownHostKeyTypesFor(files: string[], host: string, port: number): Promise<string[]> {
+  const types: string[] = [];
+  for (const f of files) {
+    const { entries } = await readKnownHosts(f, () => {});
+    for (const t of knownHostKeyTypes(entries, host, port)) if (!types.includes(t)) types.push(t);
+  }
+  return types;
 }
