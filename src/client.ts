@@ -140,6 +140,11 @@ export class ClientCore {
     return this.transport.takeOutput();
   }
 
+  /** Whether {@link takeOutput} has bytes. */
+  get outputPending(): boolean {
+    return this.transport.outputPending;
+  }
+
   /** The next event, or undefined when there are none. */
   nextEvent(): ClientEvent | undefined {
     if (this.eventHead >= this.events.length) {

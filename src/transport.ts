@@ -192,6 +192,11 @@ export class Transport {
     return this.decoder.buffered;
   }
 
+  /** Whether {@link takeOutput} has bytes. */
+  get outputPending(): boolean {
+    return this.preamble.length > 0 || this.encoder.pending;
+  }
+
   /** Bytes to write to the socket, in order, or null. */
   takeOutput(): Uint8Array[] | null {
     const packets = this.encoder.take();

@@ -139,6 +139,7 @@ export class SshClient extends EventEmitter {
   private outputPaused = false;
   private connected = false;
   private pumping = false;
+  private flushScheduled = false;
   private resolveReady!: () => void;
   private rejectReady!: (e: Error) => void;
   private resolveClosed!: (e: SshError | undefined) => void;
@@ -368,20 +369,23 @@ export class SshClient extends EventEmitter {
     if (this.pumping) return;
     this.pumping = true;
     try {
-      for (;;) {
-        const e = this.core.nextEvent();
-        if (e) {
-          this.handle(e);
-          continue;
-        }
-        const out = this.core.takeOutput();
-        if (!out) break;
-        this.write(out);
-      }
+      for (let e = this.core.nextEvent(); e; e = this.core.nextEvent()) this.handle(e);
     } finally {
       this.pumping = false;
     }
+    // One socket write per event-loop turn: the packets (and window adjusts) produced while
+    // libuv delivers a burst of reads go out together, instead of one small write per read.
+    if (!this.flushScheduled && this.core.outputPending) {
+      this.flushScheduled = true;
+      setImmediate(this.flush);
+    }
   }
+
+  private readonly flush = (): void => {
+    this.flushScheduled = false;
+    const out = this.core.takeOutput();
+    if (out) this.write(out);
+  };
 
   private write(chunks: Uint8Array[]): void {
     const sock = this.socket;
