@@ -38,6 +38,9 @@ export interface ClientCoreOptions {
   /** Emit `password-needed` when the server allows password or keyboard-interactive. */
   askPassword?: boolean;
   passwordAttempts?: number;
+  passwordPrompt?: string;
+  passwordAuthentication?: boolean;
+  kbdInteractiveAuthentication?: boolean;
   algorithms?: Partial<AlgorithmPreferences>;
   clientVersion?: string;
   rekeyBytes?: number;
@@ -105,6 +108,9 @@ export class ClientCore {
       password: options.password,
       askPassword: options.askPassword,
       passwordAttempts: options.passwordAttempts,
+      passwordPrompt: options.passwordPrompt,
+      passwordAuthentication: options.passwordAuthentication,
+      kbdInteractiveAuthentication: options.kbdInteractiveAuthentication,
     };
     this.userauth = new UserAuth(auth, {
       send: (p) => this.transport.send(p),

@@ -19,6 +19,12 @@ export interface AuthOptions {
   askPassword?: boolean;
   /** OpenSSH's NumberOfPasswordPrompts (default 3). */
   passwordAttempts?: number;
+  /** The prompt shown for passwords (ssh(1): `user@host's password: `). */
+  passwordPrompt?: string;
+  /** ssh_config PasswordAuthentication (default true). */
+  passwordAuthentication?: boolean;
+  /** ssh_config KbdInteractiveAuthentication (default true). */
+  kbdInteractiveAuthentication?: boolean;
 }
 
 export interface UserAuthHandler {
@@ -200,7 +206,9 @@ export class UserAuth {
     }
     const canPassword = this.options.password !== undefined || this.options.askPassword === true;
     const maxTries = this.options.passwordAttempts ?? 3;
-    if (this.allowed.includes('password') && canPassword && this.passwordTries < maxTries) {
+    const passwordOn = this.options.passwordAuthentication !== false;
+    const kbdOn = this.options.kbdInteractiveAuthentication !== false;
+    if (passwordOn && this.allowed.includes('password') && canPassword && this.passwordTries < maxTries) {
       // OpenSSH tries a configured password once; prompting allows NumberOfPasswordPrompts.
       if (this.options.password !== undefined && this.passwordTries === 0) {
         this.passwordTries++;
@@ -210,11 +218,11 @@ export class UserAuth {
       if (this.options.askPassword) {
         this.passwordTries++;
         this.state = { kind: 'awaiting-password', method: 'password' };
-        this.handler.passwordNeeded(`${this.options.username}'s password: `);
+        this.handler.passwordNeeded(this.options.passwordPrompt ?? `${this.options.username}'s password: `);
         return;
       }
     }
-    if (this.allowed.includes('keyboard-interactive') && canPassword && !this.kbdTried) {
+    if (kbdOn && this.allowed.includes('keyboard-interactive') && canPassword && !this.kbdTried) {
       this.kbdTried = true;
       this.attempt({ method: 'keyboard-interactive' });
       return;
@@ -240,7 +248,7 @@ export class UserAuth {
         break;
       case 'publickey': {
         this.note(`publickey`);
-        this.handler.log(`Offering public key: ${attempt.key.keyType} ${attempt.key.comment || ''} (${attempt.algorithm})`);
+        this.handler.log(`Offering public key: ${[attempt.key.keyType, attempt.key.comment].filter(Boolean).join(' ')} (${attempt.algorithm})`);
         // RFC 4252 §7: sign session_id || the request up to and including the key blob.
         w.string('publickey').boolean(true).string(attempt.algorithm).string(attempt.key.publicKeyBlob);
         const body = w.toBytes();

@@ -125,7 +125,7 @@ function parseSshUri(uri: string): { user?: string; host: string; port?: number 
   const at = rest.lastIndexOf('@');
   if (at >= 0) {
     user = decodeURIComponent(rest.slice(0, at));
-    // RFC 4716 §… / draft-ietf-secsh-scp-sftp-ssh-uri: ";fingerprint" parameters are not supported.
+    // draft-ietf-secsh-scp-sftp-ssh-uri §3.3 connection parameters (";fingerprint=") are not supported.
     if (user.includes(';') || user === '') return null;
     rest = rest.slice(at + 1);
   }

@@ -12,7 +12,7 @@ import { homedir, userInfo, constants as osConstants } from 'node:os';
 import { ConfigError, resolveCommandLine, USAGE, type ForwardSpec, type ResolvedConfig } from './cli-args.js';
 import { LOG_LEVELS, type LogLevel } from './ssh-config.js';
 import type { SshClient } from './client.js';
-import type { ForwardHost, ForwardOptions, LocalForward } from './forward.js';
+import type { ForwardOptions, LocalForward } from './forward.js';
 import type { SshError } from '../errors.js';
 import type { PrivateKey } from '../privatekey.js';
 
@@ -218,28 +218,9 @@ function describeBindError(err: unknown): { code: string | undefined; text: stri
 /** Every listener we started, closed when the connection ends. */
 const forwards = new Set<LocalForward>();
 
-/**
- * Like SshClient.forwardLocal, with one difference: SshClient.directTcpip() queues the
- * CHANNEL_OPEN without flushing it, so a local client that waits for the server to speak first
- * (SMTP, MySQL, a refused channel) would wait for some unrelated packet. channelConsumed(id, 0)
- * changes nothing in the core but runs the output pump.
- */
+/** SshClient.forwardLocal, keeping every listener so the connection's end can close them all. */
 async function openForward(client: SshClient, options: ForwardOptions): Promise<LocalForward> {
-  const { startLocalForward } = await import('./forward.js');
-  const host: ForwardHost = {
-    directTcpip: (p) => {
-      const ch = client.directTcpip(p);
-      client.channelConsumed(ch.channel, 0);
-      return ch;
-    },
-    directStreamlocal: (path) => {
-      const ch = client.directStreamlocal(path);
-      client.channelConsumed(ch.channel, 0);
-      return ch;
-    },
-    log: (m) => client.log(m),
-  };
-  const fwd = await startLocalForward(host, options);
+  const fwd = await client.forwardLocal(options);
   forwards.add(fwd);
   return fwd;
 }
@@ -377,9 +358,8 @@ async function run(cfg: ResolvedConfig): Promise<void> {
     ? async (question: string): Promise<string | null> => {
         // ssh_config(5) NumberOfPasswordPrompts.
         if (++prompts > cfg.numberOfPasswordPrompts) return null;
-        const text = question === `${cfg.user}'s password: ` ? `${cfg.user}@${cfg.hostName}'s password: ` : question;
         try {
-          return askpass ? await prompt.askPassProgram(askpass, text) : await prompt.readPassword(text);
+          return askpass ? await prompt.askPassProgram(askpass, question) : await prompt.readPassword(question);
         } catch (err) {
           log.debug1(`password prompt: ${(err as Error).message}`);
           return null;
@@ -394,7 +374,12 @@ async function run(cfg: ResolvedConfig): Promise<void> {
       username: cfg.user,
       privateKey: keys,
       verifyHostKey,
+      // Also orders the host key algorithms by the types already known (ssh's order_hostkeyalgs).
+      knownHosts: cfg.knownHostsFiles,
       askPassword,
+      passwordAttempts: cfg.numberOfPasswordPrompts,
+      passwordAuthentication: cfg.passwordAuthentication,
+      kbdInteractiveAuthentication: cfg.kbdInteractiveAuthentication,
       algorithms: cfg.algorithms,
       keepaliveInterval: cfg.serverAliveInterval * 1000,
       keepaliveCountMax: cfg.serverAliveCountMax,

@@ -41,7 +41,17 @@ export interface ConnectOptions {
   password?: string;
   /** Called when the server wants a password and none was given (or it failed). Return null to give up. */
   askPassword?: (prompt: string) => Promise<string | null>;
-  /** known_hosts file(s) to check the host key against; the first is the one new keys go to. */
+  /** OpenSSH's NumberOfPasswordPrompts (default 3). */
+  passwordAttempts?: number;
+  /** ssh_config PasswordAuthentication (default true). */
+  passwordAuthentication?: boolean;
+  /** ssh_config KbdInteractiveAuthentication (default true). */
+  kbdInteractiveAuthentication?: boolean;
+  /**
+   * known_hosts file(s) to check the host key against; the first is the one new keys go to.
+   * With verifyHostKey as well, the callback decides and these only order the host key
+   * algorithms (types already known first, as ssh(1) does).
+   */
   knownHosts?: string | string[];
   /** With knownHosts: OpenSSH's StrictHostKeyChecking (default 'yes'). */
   strictHostKeyChecking?: StrictHostKeyChecking;
@@ -51,7 +61,7 @@ export interface ConnectOptions {
   algorithms?: { kex?: string | string[]; hostKey?: string | string[]; cipher?: string | string[] };
   /** Abort connecting (and later, the connection). */
   signal?: AbortSignal;
-  /** ConnectTimeout in ms for TCP connect plus the SSH handshake and authentication. */
+  /** ConnectTimeout in ms: TCP connect and the SSH handshake up to the host key (not user prompts). */
   connectTimeout?: number;
   /** ServerAliveInterval in ms (0 = off). */
   keepaliveInterval?: number;
@@ -85,8 +95,9 @@ export async function connect(options: ConnectOptions): Promise<SshClient> {
   const verifier = hostKeyVerifierFor(options);
   const keys = await loadKeys(options);
   const algorithms = algorithmsFor(options);
-  if (options.knownHosts !== undefined && !options.algorithms?.hostKey && algorithms.hostKey) {
-    const files = Array.isArray(options.knownHosts) ? options.knownHosts : [options.knownHosts];
+  const knownFiles = options.knownHosts === undefined ? [] : Array.isArray(options.knownHosts) ? options.knownHosts : [options.knownHosts];
+  if (knownFiles.length > 0 && !options.algorithms?.hostKey && algorithms.hostKey) {
+    const files = knownFiles;
     const known = await knownHostKeyTypesFor(files, options.host, options.port ?? 22);
     algorithms.hostKey = preferKnownHostKeyTypes(algorithms.hostKey, known);
   }
@@ -171,6 +182,10 @@ export class SshClient extends EventEmitter {
       privateKeys: keys,
       password: options.password,
       askPassword: options.askPassword !== undefined,
+      passwordAttempts: options.passwordAttempts,
+      passwordPrompt: `${options.username}@${options.host}'s password: `,
+      passwordAuthentication: options.passwordAuthentication,
+      kbdInteractiveAuthentication: options.kbdInteractiveAuthentication,
       algorithms,
       rekeyBytes: options.rekeyBytes,
       rekeyPackets: options.rekeyPackets,
@@ -205,7 +220,7 @@ export class SshClient extends EventEmitter {
       this.pump();
     });
     sock.on('close', () => {
-      this.core.connectionLost(new ConnectionLostError(`Connection to ${options.host} port ${port} closed by remote host.`));
+      this.core.connectionLost(new ConnectionLostError(`Connection to ${options.host} closed by remote host.`));
       this.pump();
     });
     if (options.connectTimeout && options.connectTimeout > 0) {
@@ -407,6 +422,8 @@ export class SshClient extends EventEmitter {
         this.log(e.message);
         return;
       case 'host-key': {
+        // ssh(1) ConnectTimeout covers reaching the server, not the time a person takes to answer.
+        this.settle();
         const info = {
           host: this.options.host,
           port: this.options.port ?? 22,
