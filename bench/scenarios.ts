@@ -1,0 +1,434 @@
+/**
+ * The measured scenarios. Each run starts a fresh tunnel process for one tool, warms it up
+ * through a second forward to the echo endpoint (not counted), then measures; the client's
+ * CPU and memory come from /proc, the data is verified by sha256 at the receiving end.
+ */
+import { spawn } from 'node:child_process';
+import { connect as netConnect, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { createHash } from 'node:crypto';
+import { freePort, hashStream } from '../test/harness/net.js';
+import {
+  GREETING,
+  SEED,
+  type AlgorithmSet,
+  type BenchOptions,
+  type EndpointsReady,
+  type ForwardSpec,
+  type InprocArgs,
+  type LoginSpec,
+  type Scenario,
+  type SinkResult,
+  type Tool,
+} from './config.js';
+import { writePattern } from './data.js';
+import { cpuSeconds, RssSampler, statusBytes } from './proc-stats.js';
+import { spawnTunnel, TOOL_DIR, waitListening, type Tunnel } from './tunnels.js';
+
+const MiB = 1024 ** 2;
+const GiB = 1024 ** 3;
+
+/** Everything a scenario needs. */
+export interface BenchContext {
+  opts: BenchOptions;
+  login: LoginSpec;
+  /** Host sshd connects to for the endpoints (127.0.0.1, or the Docker host's address). */
+  endpointHost: string;
+  endpoints: EndpointsReady;
+  /** sha256 the sink must report for an upload of `opts.size` bytes. */
+  uploadSha256: string;
+  /** Resolves with the next sink result whose index is at least `index`. */
+  sinkResult(index: number): Promise<SinkResult>;
+  /** Number of sink results so far. */
+  sinkCount(): number;
+}
+
+/** Metric values of one run, keyed by metric name (see {@link METRICS}). */
+export type Metrics = Record<string, number>;
+
+/** One run of one scenario by one tool. */
+export interface RunResult {
+  scenario: Scenario;
+  tool: Tool;
+  cipher: string;
+  rep: number;
+  ok: boolean;
+  error?: string;
+  metrics: Metrics;
+}
+
+/** How to read a metric: unit and which direction is better. */
+export interface MetricInfo {
+  label: string;
+  unit: string;
+  better: 'higher' | 'lower';
+}
+
+/** Every metric a scenario reports, in table order. */
+export const METRICS: Record<Scenario, Record<string, MetricInfo>> = {
+  download: {
+    throughput: { label: 'bulk download throughput', unit: 'MiB/s', better: 'higher' },
+    cpuPerGiB: { label: 'download client CPU per GiB', unit: 's/GiB', better: 'lower' },
+    peakRss: { label: 'download client peak RSS', unit: 'MiB', better: 'lower' },
+  },
+  upload: {
+    throughput: { label: 'bulk upload throughput', unit: 'MiB/s', better: 'higher' },
+    cpuPerGiB: { label: 'upload client CPU per GiB', unit: 's/GiB', better: 'lower' },
+    peakRss: { label: 'upload client peak RSS', unit: 'MiB', better: 'lower' },
+  },
+  concurrent: {
+    totalMs: { label: 'concurrent connections, total time', unit: 'ms', better: 'lower' },
+  },
+  latency: {
+    rttMedianUs: { label: 'echo round trip, median', unit: 'µs', better: 'lower' },
+    rttP99Us: { label: 'echo round trip, p99', unit: 'µs', better: 'lower' },
+  },
+  startup: {
+    firstByteMs: { label: 'process start to first forwarded byte', unit: 'ms', better: 'lower' },
+  },
+  'startup-lib': {
+    firstByteMs: { label: 'in-process connect() to first byte', unit: 'ms', better: 'lower' },
+  },
+  conns: {
+    rssAfter10: { label: 'RSS after 10 sequential connections', unit: 'MiB', better: 'lower' },
+    rssAfterN: { label: 'RSS after N sequential connections', unit: 'MiB', better: 'lower' },
+    totalMs: { label: 'N sequential connections, total time', unit: 'ms', better: 'lower' },
+  },
+};
+
+/** What the running body has moved so far, quoted when a run times out. */
+let progressNote = '';
+
+/** Like the harness's hashStream, but keeps {@link progressNote} current for timeout reports. */
+async function hashCounting(stream: AsyncIterable<Uint8Array>, what: string, expected: number): Promise<{ bytes: number; sha256: string }> {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  for await (const chunk of stream) {
+    hash.update(chunk);
+    bytes += chunk.length;
+    progressNote = `${what}: ${bytes} of ${expected} bytes received`;
+  }
+  return { bytes, sha256: hash.digest('hex') };
+}
+
+/** Connects to the tunnel's local port, retrying while it is not listening yet. */
+async function connectLocal(port: number, timeoutMs = 10_000): Promise<Socket> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await new Promise<Socket>((resolve, reject) => {
+        const s = netConnect({ host: '127.0.0.1', port, noDelay: true });
+        s.once('connect', () => {
+          s.off('error', reject);
+          resolve(s);
+        });
+        s.once('error', reject);
+      });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ECONNREFUSED' || Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+}
+
+/** Sends `bytes` through the echo forward and checks they come back unchanged. */
+async function echoExchange(port: number, bytes: number): Promise<void> {
+  const sock = await connectLocal(port);
+  const sent = Buffer.alloc(bytes);
+  for (let i = 0; i < bytes; i++) sent[i] = (i * 31 + 7) & 0xff;
+  const got = await new Promise<Buffer>((resolve, reject) => {
+    const parts: Buffer[] = [];
+    let n = 0;
+    sock.on('data', (d: Buffer) => {
+      parts.push(d);
+      n += d.length;
+      if (n >= bytes) resolve(Buffer.concat(parts));
+    });
+    sock.once('error', reject);
+    sock.once('close', () => reject(new Error(`echo closed after ${n} of ${bytes} bytes`)));
+    sock.write(sent);
+  });
+  sock.destroy();
+  if (!got.equals(sent)) throw new Error('warm-up echo came back different');
+}
+
+/** Time `fn` (ms) and the tunnel's CPU seconds and peak RSS while it ran. */
+async function measured<T>(tunnel: Tunnel, fn: () => Promise<T>): Promise<{ value: T; ms: number; cpu: number; peakRss: number }> {
+  const sampler = new RssSampler(tunnel.pid);
+  const cpu0 = cpuSeconds(tunnel.pid);
+  const t0 = performance.now();
+  try {
+    const value = await fn();
+    const ms = performance.now() - t0;
+    const cpu = cpuSeconds(tunnel.pid) - cpu0;
+    return { value, ms, cpu, peakRss: sampler.stop() };
+  } finally {
+    sampler.stop();
+  }
+}
+
+/** The body of one tunnel scenario: gets the tunnel and the local port forwarding to `target`. */
+type TunnelBody = (tunnel: Tunnel, port: number) => Promise<Metrics>;
+
+function targetPort(ctx: BenchContext, scenario: Scenario): number {
+  const p = ctx.endpoints.ports;
+  switch (scenario) {
+    case 'download':
+      return p.bulk;
+    case 'upload':
+      return p.sink;
+    case 'concurrent':
+      return p.small;
+    case 'latency':
+    case 'conns':
+      return p.echo;
+    default:
+      return p.first;
+  }
+}
+
+/** Starts a tunnel with a warm-up forward and the scenario's forward, warms up, runs `body`. */
+async function withTunnel(ctx: BenchContext, tool: Tool, scenario: Scenario, body: TunnelBody, timeoutMs: number): Promise<Metrics> {
+  const [warmPort, mainPort] = await Promise.all([freePort(), freePort()]);
+  const forwards: ForwardSpec[] = [
+    { listenPort: warmPort, host: ctx.endpointHost, port: ctx.endpoints.ports.echo },
+    { listenPort: mainPort, host: ctx.endpointHost, port: targetPort(ctx, scenario) },
+  ];
+  const tunnel = spawnTunnel(tool, ctx.login, forwards);
+  try {
+    await waitListening(tunnel, warmPort);
+    // Warm-up (not counted): the JIT sees the cipher and channel paths before the measurement.
+    await withTimeout(
+      (async () => {
+        await echoExchange(warmPort, 2 * MiB);
+        for (let i = 0; i < 3; i++) await echoExchange(warmPort, 64);
+      })(),
+      30_000,
+    );
+    // On a timeout the finally below kills the tunnel, which unblocks the body's sockets.
+    progressNote = '';
+    const metrics = await withTimeout(body(tunnel, mainPort), timeoutMs).catch((err: Error) => {
+      if (/timed out/.test(err.message) && progressNote) err.message += ` (${progressNote})`;
+      throw err;
+    });
+    if (tunnel.child.exitCode !== null || tunnel.child.signalCode !== null) {
+      throw new Error(`tunnel exited during the run: ${tunnel.stderr().trim()}`);
+    }
+    return metrics;
+  } catch (err) {
+    const extra = tunnel.stderr().trim();
+    if (extra && !(err as Error).message.includes(extra)) (err as Error).message += ` [${tool} stderr: ${extra.slice(-500)}]`;
+    throw err;
+  } finally {
+    await tunnel.stop();
+  }
+}
+
+function bulkMetrics(bytes: number, ms: number, cpu: number, peakRss: number): Metrics {
+  return {
+    throughput: bytes / MiB / (ms / 1000),
+    cpuPerGiB: cpu / (bytes / GiB),
+    peakRss: peakRss / MiB,
+  };
+}
+
+function percentile(sorted: number[], p: number): number {
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i];
+}
+
+const BODIES: Partial<Record<Scenario, (ctx: BenchContext) => TunnelBody>> = {
+  download: (ctx) => async (tunnel, port) => {
+    const size = ctx.opts.size;
+    const r = await measured(tunnel, async () => hashCounting(await connectLocal(port), 'download', size));
+    if (r.value.bytes !== size) throw new Error(`FAILED: received ${r.value.bytes} of ${size} bytes`);
+    if (r.value.sha256 !== ctx.endpoints.sha256.bulk) throw new Error('FAILED: sha256 mismatch on download');
+    return bulkMetrics(size, r.ms, r.cpu, r.peakRss);
+  },
+
+  upload: (ctx) => async (tunnel, port) => {
+    const size = ctx.opts.size;
+    const index = ctx.sinkCount();
+    const r = await measured(tunnel, async () => {
+      const sock = await connectLocal(port);
+      sock.resume();
+      const closed = new Promise<void>((res) => sock.once('close', () => res()));
+      sock.on('error', () => {});
+      writePattern(sock, size, SEED.upload, (n) => (progressNote = `upload: ${n} of ${size} bytes accepted by the tunnel`)).catch(() =>
+        sock.destroy(),
+      );
+      const result = await ctx.sinkResult(index);
+      await closed;
+      return result;
+    });
+    if (r.value.bytes !== size) throw new Error(`FAILED: sink received ${r.value.bytes} of ${size} bytes`);
+    if (r.value.sha256 !== ctx.uploadSha256) throw new Error('FAILED: sha256 mismatch at the sink');
+    return bulkMetrics(size, r.ms, r.cpu, r.peakRss);
+  },
+
+  concurrent: (ctx) => async (tunnel, port) => {
+    const n = ctx.opts.concurrent;
+    const r = await measured(tunnel, () =>
+      Promise.all(Array.from({ length: n }, async () => hashStream(await connectLocal(port)))),
+    );
+    const bad = r.value.filter((d) => d.bytes !== ctx.opts.concurrentSize || d.sha256 !== ctx.endpoints.sha256.small);
+    if (bad.length > 0) throw new Error(`FAILED: ${bad.length} of ${n} connections delivered wrong data`);
+    return { totalMs: r.ms };
+  },
+
+  latency: (ctx) => async (_tunnel, port) => {
+    const size = ctx.opts.messageSize;
+    const sock = await connectLocal(port);
+    const rtts: number[] = [];
+    let pending: { resolve: (b: Buffer) => void; parts: Buffer[]; n: number } | undefined;
+    sock.on('data', (d: Buffer) => {
+      if (!pending) return;
+      pending.parts.push(d);
+      pending.n += d.length;
+      if (pending.n >= size) pending.resolve(Buffer.concat(pending.parts));
+    });
+    const closed = new Promise<never>((_, rej) => sock.once('close', () => rej(new Error('echo connection closed'))));
+    closed.catch(() => {});
+    const msg = Buffer.alloc(size);
+    // The first exchanges also wait for the channel open: not counted.
+    const unmeasured = 10;
+    for (let i = -unmeasured; i < ctx.opts.roundTrips; i++) {
+      msg.fill(i & 0xff);
+      msg.writeInt32BE(i, 0);
+      const t0 = performance.now();
+      const got = await Promise.race([
+        new Promise<Buffer>((resolve) => {
+          pending = { resolve, parts: [], n: 0 };
+          sock.write(msg);
+        }),
+        closed,
+      ]);
+      if (i >= 0) rtts.push((performance.now() - t0) * 1000);
+      pending = undefined;
+      if (!got.equals(msg)) throw new Error(`FAILED: echo ${i} came back different`);
+    }
+    sock.destroy();
+    rtts.sort((a, b) => a - b);
+    return { rttMedianUs: percentile(rtts, 50), rttP99Us: percentile(rtts, 99) };
+  },
+
+  // One short echo exchange per connection: a server-first endpoint would make every
+  // connection wait ~40 ms for sshd's Nagle-delayed EOF, which measures sshd, not the client.
+  conns: (ctx) => async (tunnel, port) => {
+    const n = ctx.opts.conns;
+    let rssAfter10 = Number.NaN;
+    const t0 = performance.now();
+    for (let i = 1; i <= n; i++) {
+      const sock = await connectLocal(port);
+      const msg = Buffer.alloc(ctx.opts.messageSize, i & 0xff);
+      msg.writeUInt32BE(i, 0);
+      const got = await new Promise<Buffer>((resolve, reject) => {
+        const parts: Buffer[] = [];
+        let got = 0;
+        sock.on('data', (d: Buffer) => {
+          parts.push(d);
+          got += d.length;
+          if (got >= msg.length) resolve(Buffer.concat(parts));
+        });
+        sock.once('error', reject);
+        sock.once('close', () => reject(new Error(`connection ${i} closed after ${got} bytes`)));
+        sock.write(msg);
+      });
+      sock.destroy();
+      if (!got.equals(msg)) throw new Error(`FAILED: connection ${i} echoed different bytes`);
+      if (i === 10) rssAfter10 = statusBytes(tunnel.pid, 'VmRSS') / MiB;
+    }
+    const totalMs = performance.now() - t0;
+    return { rssAfter10, rssAfterN: statusBytes(tunnel.pid, 'VmRSS') / MiB, totalMs };
+  },
+};
+
+/** Spawn the tunnel and poll its port until a connection yields the server-first greeting. */
+async function startupRun(ctx: BenchContext, tool: Tool): Promise<Metrics> {
+  const port = await freePort();
+  const t0 = performance.now();
+  const tunnel = spawnTunnel(tool, ctx.login, [{ listenPort: port, host: ctx.endpointHost, port: ctx.endpoints.ports.first }]);
+  try {
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      if (tunnel.child.exitCode !== null || tunnel.child.signalCode !== null) {
+        throw new Error(`tunnel exited: ${tunnel.stderr().trim()}`);
+      }
+      if (Date.now() > deadline) throw new Error(`no forwarded byte within 20 s: ${tunnel.stderr().trim()}`);
+      const first = await new Promise<string | undefined>((resolve) => {
+        const s = netConnect({ host: '127.0.0.1', port, noDelay: true });
+        s.setEncoding('latin1');
+        s.once('data', (d: string) => {
+          s.destroy();
+          resolve(d);
+        });
+        s.once('error', () => resolve(undefined));
+        s.once('close', () => resolve(undefined));
+      });
+      if (first !== undefined) {
+        const ms = performance.now() - t0;
+        if (!GREETING.startsWith(first)) throw new Error(`FAILED: first bytes ${JSON.stringify(first)}`);
+        return { firstByteMs: ms };
+      }
+      await new Promise((r) => setTimeout(r, 2));
+    }
+  } finally {
+    await tunnel.stop();
+  }
+}
+
+/** A fresh Node process that connects in-process (library use) and times the first byte. */
+async function startupLibRun(ctx: BenchContext, tool: 'pure' | 'ssh2'): Promise<Metrics> {
+  const args: InprocArgs = { tool, login: ctx.login, target: { host: ctx.endpointHost, port: ctx.endpoints.ports.first } };
+  const child = spawn(process.execPath, [join(TOOL_DIR, 'inproc-startup.js'), JSON.stringify(args)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout.setEncoding('utf8').on('data', (t: string) => (out += t));
+  child.stderr.setEncoding('utf8').on('data', (t: string) => (err += t));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+  const code = await new Promise<number | null>((res) => child.once('exit', (c) => res(c)));
+  clearTimeout(timer);
+  if (code !== 0) throw new Error(`in-process startup failed (${code}): ${err.trim()}`);
+  const r = JSON.parse(out.trim().split('\n').pop()!) as { ms: number; text: string };
+  if (!GREETING.startsWith(r.text)) throw new Error(`FAILED: first bytes ${JSON.stringify(r.text)}`);
+  return { firstByteMs: r.ms };
+}
+
+/** Whether `tool` takes part in `scenario` (OpenSSH has no in-process library). */
+export function appliesTo(scenario: Scenario, tool: Tool): boolean {
+  return !(scenario === 'startup-lib' && tool === 'openssh');
+}
+
+/** Runs one scenario once for one tool. Never throws: failures are recorded in the result. */
+export async function runOnce(ctx: BenchContext, scenario: Scenario, tool: Tool, rep: number, algs: AlgorithmSet): Promise<RunResult> {
+  const base = { scenario, tool, cipher: algs.cipher, rep };
+  const c: BenchContext = { ...ctx, login: { ...ctx.login, algorithms: algs } };
+  try {
+    let metrics: Metrics;
+    if (scenario === 'startup') metrics = await startupRun(c, tool);
+    else if (scenario === 'startup-lib') metrics = await startupLibRun(c, tool as 'pure' | 'ssh2');
+    else metrics = await withTunnel(c, tool, scenario, BODIES[scenario]!(c), runTimeoutMs(ctx.opts, scenario));
+    return { ...base, ok: true, metrics };
+  } catch (err) {
+    return { ...base, ok: false, error: (err as Error).message, metrics: {} };
+  }
+}
+
+/** A generous per-run limit so that a hang is a FAILED run, not a stuck bench (≥ 2 MiB/s). */
+function runTimeoutMs(opts: BenchOptions, scenario: Scenario): number {
+  if (scenario === 'download' || scenario === 'upload') return 60_000 + (opts.size / (2 * MiB)) * 1000;
+  return 120_000;
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    p,
+    new Promise<T>((_, rej) => {
+      timer = setTimeout(() => rej(new Error(`timed out after ${Math.round(ms / 1000)} s (hang?)`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,127 @@
+/**
+ * Starting each tool's `-L` tunnel as its own process, pinned to one algorithm set, and
+ * stopping it. All three log in to the same sshd with the same key and known_hosts.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { connect as netConnect } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ForwardSpec, LoginSpec, Tool, TunnelChildArgs } from './config.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+/** The repository root (this file runs from dist-bench/bench/). */
+export const REPO_ROOT = resolve(here, '..', '..');
+/** The real pure-ssh CLI, built by `npm run build`. */
+export const PURE_CLI = join(REPO_ROOT, 'dist', 'node', 'cli.js');
+/** Compiled tool children next to this file. */
+export const TOOL_DIR = join(here, 'tools');
+
+/** Which pure-ssh program the bench drives: the CLI when built, else the library stand-in. */
+export function pureVariant(): 'cli' | 'library stand-in' {
+  return existsSync(PURE_CLI) ? 'cli' : 'library stand-in';
+}
+
+/** A running tunnel process. */
+export interface Tunnel {
+  tool: Tool;
+  child: ChildProcess;
+  pid: number;
+  /** stderr so far, for error messages. */
+  stderr(): string;
+  /** Resolves when the process has exited. */
+  exited: Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** The command line that runs `tool` with these forwards (exported for the README and logs). */
+export function tunnelCommand(tool: Tool, login: LoginSpec, forwards: ForwardSpec[]): { cmd: string; args: string[] } {
+  const l = forwards.flatMap((f) => ['-L', `127.0.0.1:${f.listenPort}:${f.host}:${f.port}`]);
+  const a = login.algorithms;
+  const common = [
+    '-N', '-F', 'none',
+    '-p', String(login.port),
+    '-i', login.keyPath,
+    '-o', 'BatchMode=yes',
+    '-o', 'StrictHostKeyChecking=yes',
+    '-o', `UserKnownHostsFile=${login.knownHostsPath}`,
+    '-c', a.cipher,
+    '-o', `KexAlgorithms=${a.kex}`,
+    '-o', `HostKeyAlgorithms=${a.hostKey}`,
+  ];
+  const target = `${login.user}@${login.host}`;
+  switch (tool) {
+    case 'openssh':
+      return {
+        cmd: 'ssh',
+        args: [...common, '-o', 'IdentitiesOnly=yes', '-o', 'GlobalKnownHostsFile=/dev/null', '-o', 'ExitOnForwardFailure=yes', ...l, target],
+      };
+    case 'pure':
+      if (pureVariant() === 'cli') return { cmd: process.execPath, args: [PURE_CLI, ...common, ...l, target] };
+      return { cmd: process.execPath, args: [join(TOOL_DIR, 'pure-forward.js'), childArgs(login, forwards)] };
+    case 'ssh2':
+      return { cmd: process.execPath, args: [join(TOOL_DIR, 'ssh2-forward.js'), childArgs(login, forwards)] };
+  }
+}
+
+function childArgs(login: LoginSpec, forwards: ForwardSpec[]): string {
+  const a: TunnelChildArgs = { login, forwards };
+  return JSON.stringify(a);
+}
+
+/** Spawns the tunnel process; it is listening once {@link waitListening} resolves. */
+export function spawnTunnel(tool: Tool, login: LoginSpec, forwards: ForwardSpec[]): Tunnel {
+  const { cmd, args } = tunnelCommand(tool, login, forwards);
+  const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.setEncoding('utf8');
+  child.stderr!.on('data', (t: string) => {
+    if (stderr.length < 64 * 1024) stderr += t;
+  });
+  const exited = new Promise<void>((res) => {
+    if (child.exitCode !== null) res();
+    child.once('exit', () => res());
+    child.once('error', (err) => {
+      stderr += String(err);
+      res();
+    });
+  });
+  let stopping: Promise<void> | undefined;
+  return {
+    tool,
+    child,
+    pid: child.pid ?? -1,
+    stderr: () => stderr,
+    exited,
+    stop() {
+      stopping ??= (async () => {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 2_000);
+        await exited;
+        clearTimeout(timer);
+      })();
+      return stopping;
+    },
+  };
+}
+
+/** Resolves once 127.0.0.1:port accepts a TCP connection; rejects if the tunnel dies first. */
+export async function waitListening(tunnel: Tunnel, port: number, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (tunnel.child.exitCode !== null || tunnel.child.signalCode !== null) {
+      throw new Error(`${tunnel.tool} tunnel exited (${tunnel.child.exitCode ?? tunnel.child.signalCode}): ${tunnel.stderr().trim()}`);
+    }
+    const ok = await new Promise<boolean>((res) => {
+      const s = netConnect({ host: '127.0.0.1', port });
+      s.once('connect', () => {
+        s.destroy();
+        res(true);
+      });
+      s.once('error', () => res(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`${tunnel.tool} tunnel did not listen on ${port} within ${timeoutMs} ms: ${tunnel.stderr().trim()}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
