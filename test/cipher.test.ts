@@ -135,6 +135,51 @@ describe('poly1305Into', () => {
   });
 });
 
+describe('poly1305Into fast paths', () => {
+  it('reads 32-bit words through a caller-supplied view and agrees with the byte path', () => {
+    for (let i = 0; i < 200; i++) {
+      const len = i < 100 ? i * 13 : Math.floor(Math.random() * 70000);
+      const key = rand(32);
+      const backing = rand(len + 16);
+      const view = backing.subarray(4); // byteOffset 4: aligned, but not at the buffer's start
+      const words = new Int32Array(backing.buffer, 0, backing.length >>> 2);
+      const viaWords = new Uint8Array(16);
+      const viaBytes = new Uint8Array(16);
+      poly1305Into(key, 0, view, 4, 4 + len, viaWords, 0, words);
+      const misaligned = new Uint8Array(len + 1);
+      misaligned.set(view.subarray(4, 4 + len), 1);
+      poly1305Into(key, 0, misaligned, 1, 1 + len, viaBytes, 0);
+      const expected = toHex(poly1305(view.subarray(4, 4 + len), key));
+      expect(toHex(viaWords)).toBe(expected);
+      expect(toHex(viaBytes)).toBe(expected);
+    }
+  });
+
+  it('largest limbs (all-0xff key and message) over many four-block steps match the BigInt reference', () => {
+    // The radix-2^22 bounds are tightest when every limb of r, r^k and the message is at its maximum.
+    const key = new Uint8Array(32).fill(0xff);
+    for (const len of [63, 64, 65, 127, 128, 129, 1000, 4096, 32768, 32768 + 15, 70000]) {
+      for (const fill of [0xff, 0xfe, 0x00]) {
+        const msg = new Uint8Array(len).fill(fill);
+        const out = new Uint8Array(16);
+        poly1305Into(key, 0, msg, 0, len, out, 0);
+        expect(toHex(out)).toBe(toHex(bigintPoly1305(key, msg)));
+      }
+    }
+  });
+
+  it('keys whose clamped r has every allowed bit set, with random messages, match the BigInt reference', () => {
+    for (let i = 0; i < 40; i++) {
+      const key = rand(32);
+      key.fill(0xff, 0, 16);
+      const msg = rand(64 * (1 + (i % 9)) + (i % 17));
+      const out = new Uint8Array(16);
+      poly1305Into(key, 0, msg, 0, msg.length, out, 0);
+      expect(toHex(out)).toBe(toHex(bigintPoly1305(key, msg)));
+    }
+  });
+});
+
 describe('ChaCha20Poly1305Cipher (chacha20-poly1305@openssh.com)', () => {
   const v = vectors('openssh-chacha20-poly1305.json');
   const key = hex(v.key);
@@ -195,6 +240,73 @@ describe('ChaCha20Poly1305Cipher (chacha20-poly1305@openssh.com)', () => {
         seq = (seq + 1) >>> 0;
       }
     }
+  });
+
+  it('opens packets sitting at every alignment inside one socket-sized chunk', () => {
+    const k = rand(64);
+    const tx = new ChaCha20Poly1305Cipher(k);
+    const rx = new ChaCha20Poly1305Cipher(k);
+    // Sealed packets back to back, as on the wire, then read out of a chunk that starts 1..3 bytes
+    // into its ArrayBuffer so that their addresses cycle through every residue mod 4.
+    const payloads = [rand(3), rand(1000), rand(32768), rand(5), rand(20000), rand(64), rand(35000)];
+    const sealed: Uint8Array[] = [];
+    let seq = 77;
+    for (const p of payloads) {
+      const { buf, packetLength } = makePacket(p);
+      tx.seal(seq++, buf, 0, packetLength);
+      sealed.push(buf.subarray(0, 4 + packetLength + 16));
+    }
+    const wire = new Uint8Array(sealed.reduce((n, b) => n + b.length, 0));
+    let at = 0;
+    for (const b of sealed) {
+      wire.set(b, at);
+      at += b.length;
+    }
+    for (const shift of [0, 1, 2, 3]) {
+      const backing = new Uint8Array(shift + wire.length);
+      backing.set(wire, shift);
+      const chunk = backing.subarray(shift);
+      let off = 0;
+      seq = 77;
+      for (const p of payloads) {
+        const packetLength = rx.decryptLength(seq, chunk, off);
+        rx.open(seq++, chunk, off, packetLength);
+        expect(toHex(chunk.subarray(off + 5, off + 5 + p.length))).toBe(toHex(p));
+        off += 4 + packetLength + 16;
+      }
+    }
+  });
+
+  it('a flipped bit in a misaligned packet fails with ERR_MAC and leaves the buffer untouched', () => {
+    const k = rand(64);
+    const tx = new ChaCha20Poly1305Cipher(k);
+    const rx = new ChaCha20Poly1305Cipher(k);
+    for (const off of [1, 2, 3]) {
+      const { buf, packetLength } = makePacket(rand(3000), off);
+      tx.seal(11, buf, off, packetLength);
+      for (const pos of [off, off + 4, off + 100, off + 4 + packetLength - 1, off + 4 + packetLength + 15]) {
+        const tampered = buf.slice();
+        tampered[pos]! ^= 0x10;
+        const snapshot = toHex(tampered);
+        expectMacError(() => rx.open(11, tampered, off, packetLength));
+        expect(toHex(tampered)).toBe(snapshot);
+      }
+      const good = buf.slice();
+      rx.open(11, good, off, packetLength);
+    }
+  });
+
+  it('seal at a misaligned offset produces the same bytes as at an aligned one', () => {
+    const k = rand(64);
+    const c = new ChaCha20Poly1305Cipher(k);
+    const payload = rand(10000);
+    const a = makePacket(payload, 0);
+    const b = makePacket(payload, 3);
+    b.buf.set(a.buf.subarray(5 + payload.length, 4 + a.packetLength), 3 + 5 + payload.length); // same padding
+    c.seal(42, a.buf, 0, a.packetLength);
+    c.seal(42, b.buf, 3, b.packetLength);
+    const total = 4 + a.packetLength + 16;
+    expect(toHex(b.buf.subarray(3, 3 + total))).toBe(toHex(a.buf.subarray(0, total)));
   });
 
   it('a flipped bit anywhere in length, payload or tag fails with ERR_MAC and decrypts nothing', () => {

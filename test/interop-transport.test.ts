@@ -81,7 +81,7 @@ describeInterop('transport and authentication against sshd', () => {
       },
       knownHosts: sshd.knownHostsPath,
     });
-    expect(prompts).toEqual([`${pw.user}'s password: `]);
+    expect(prompts).toEqual([`${pw.user}@${sshd.host}'s password: `]);
     await ssh.close();
   });
 

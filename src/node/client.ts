@@ -92,6 +92,38 @@ export interface ConnectOptions {
  * ```
  */
 export async function connect(options: ConnectOptions): Promise<SshClient> {
+  // A caller's socket may fail while we read keys and known_hosts: note it now, report it later.
+  const early = options.sock ? watchEarlyFailure(options.sock) : undefined;
+  try {
+    return await connectWith(options, early);
+  } finally {
+    early?.dispose();
+  }
+}
+
+interface EarlyWatch {
+  error: Error | undefined;
+  closed: boolean;
+  dispose(): void;
+}
+
+function watchEarlyFailure(sock: Duplex): EarlyWatch {
+  const w: EarlyWatch = {
+    error: undefined,
+    closed: false,
+    dispose: () => {
+      sock.off('error', onError);
+      sock.off('close', onClose);
+    },
+  };
+  const onError = (err: Error) => (w.error ??= err);
+  const onClose = () => (w.closed = true);
+  sock.on('error', onError);
+  sock.on('close', onClose);
+  return w;
+}
+
+async function connectWith(options: ConnectOptions, early: EarlyWatch | undefined): Promise<SshClient> {
   const verifier = hostKeyVerifierFor(options);
   const keys = await loadKeys(options);
   const algorithms = algorithmsFor(options);
@@ -101,7 +133,7 @@ export async function connect(options: ConnectOptions): Promise<SshClient> {
     const known = await knownHostKeyTypesFor(files, options.host, options.port ?? 22);
     algorithms.hostKey = preferKnownHostKeyTypes(algorithms.hostKey, known);
   }
-  const client = new SshClient(options, keys, algorithms, verifier);
+  const client = new SshClient(options, keys, algorithms, verifier, early);
   await client.ready;
   return client;
 }
@@ -168,6 +200,7 @@ export class SshClient extends EventEmitter {
     keys: PrivateKey[],
     algorithms: Partial<AlgorithmPreferences>,
     private readonly verifier: HostKeyVerifier,
+    early?: { error: Error | undefined; closed: boolean },
   ) {
     super();
     this.ready = new Promise((res, rej) => {
@@ -214,7 +247,7 @@ export class SshClient extends EventEmitter {
     sock.on('error', (err: NodeJS.ErrnoException) => {
       // ssh(1)'s wording: before any byte from the server it is a connect error.
       const message = this.connected
-        ? `Connection to ${options.host} port ${port} lost: ${describeSocketError(err)}`
+        ? `Read from remote host ${options.host}: ${describeSocketError(err)}`
         : `ssh: connect to host ${options.host} port ${port}: ${describeSocketError(err)}`;
       this.core.connectionLost(new ConnectionLostError(message, { cause: err }));
       this.pump();
@@ -235,6 +268,8 @@ export class SshClient extends EventEmitter {
     }
     this.core.start();
     this.pump();
+    if (early?.error) sock.emit('error', early.error);
+    else if (early?.closed || sock.destroyed) sock.emit('close');
   }
 
   /** Negotiated algorithms, server version, session id. */
@@ -388,11 +423,11 @@ export class SshClient extends EventEmitter {
     } finally {
       this.pumping = false;
     }
-    // One socket write per event-loop turn: the packets (and window adjusts) produced while
-    // libuv delivers a burst of reads go out together, instead of one small write per read.
+    // One socket write per task: everything the current callback produced (several packets,
+    // window adjusts) goes out in one write, without waiting for the next loop turn (latency).
     if (!this.flushScheduled && this.core.outputPending) {
       this.flushScheduled = true;
-      setImmediate(this.flush);
+      queueMicrotask(this.flush);
     }
   }
 
