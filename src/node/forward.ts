@@ -134,7 +134,7 @@ export async function startLocalForward(host: ForwardHost, options: ForwardOptio
     });
     // Half-closes propagate: local EOF → CHANNEL_EOF; CHANNEL_EOF → local shutdown(SHUT_WR).
     sock.pipe(ch);
-    ch.pipe(sock);
+    pipeBatched(ch, sock);
     sock.on('close', () => {
       if (!ch.destroyed) ch.destroy();
       finish();
@@ -171,4 +171,32 @@ export async function startLocalForward(host: ForwardHost, options: ForwardOptio
 
 function describeListen(l: ListenSpec): string {
   return 'path' in l ? l.path : `${l.host ?? '127.0.0.1'}:${l.port}`;
+}
+
+/**
+ * `from.pipe(to)` for the server→client direction, with the writes of one task gathered into a
+ * single writev: the packets decrypted from one socket read reach the local socket in one
+ * syscall instead of one per packet. Backpressure and EOF behave as with pipe().
+ */
+function pipeBatched(from: ChannelStream, to: Socket): void {
+  let corked = false;
+  const uncork = () => {
+    corked = false;
+    to.uncork();
+  };
+  from.on('data', (chunk: Buffer) => {
+    if (to.destroyed) return;
+    if (!corked) {
+      corked = true;
+      to.cork();
+      queueMicrotask(uncork);
+    }
+    if (!to.write(chunk)) {
+      from.pause();
+      to.once('drain', () => from.resume());
+    }
+  });
+  from.once('end', () => {
+    if (!to.destroyed) to.end();
+  });
 }
