@@ -193,7 +193,21 @@ async function ensurePasswordUser(): Promise<{ user: string; password: string }>
       if ((err as { code?: number }).code !== 9) throw err;
     }
   }
-  await new Promise<void>((resolve, reject) => {
+  // Parallel test files all run chpasswd; /etc/shadow is locked while one does, so retry.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await chpasswd(`${PASSWORD_USER}:${password}\n`);
+      break;
+    } catch (err) {
+      if (attempt >= 10) throw err;
+      await new Promise((r) => setTimeout(r, 100 * attempt));
+    }
+  }
+  return { user: PASSWORD_USER, password };
+}
+
+function chpasswd(input: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
     const child = spawn('chpasswd', [], { stdio: ['pipe', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -201,9 +215,8 @@ async function ensurePasswordUser(): Promise<{ user: string; password: string }>
     child.on('exit', (code) =>
       code === 0 ? resolve() : reject(new Error(`chpasswd failed (${code}): ${stderr}`)),
     );
-    child.stdin.end(`${PASSWORD_USER}:${password}\n`);
+    child.stdin.end(input);
   });
-  return { user: PASSWORD_USER, password };
 }
 
 function renderConfig(defaults: Record<string, string | string[]>, extra: Record<string, string | string[]>): string {
