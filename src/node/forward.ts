@@ -179,17 +179,25 @@ function describeListen(l: ListenSpec): string {
  * syscall instead of one per packet. Backpressure and EOF behave as with pipe().
  */
 function pipeBatched(from: ChannelStream, to: Socket): void {
+  // The first chunk of a task goes out at once (latency); the rest of the task's chunks are
+  // corked and leave together when the task ends (throughput).
+  let inTask = false;
   let corked = false;
-  const uncork = () => {
-    corked = false;
-    to.uncork();
+  const endTask = () => {
+    inTask = false;
+    if (corked) {
+      corked = false;
+      to.uncork();
+    }
   };
   from.on('data', (chunk: Buffer) => {
     if (to.destroyed) return;
-    if (!corked) {
+    if (!inTask) {
+      inTask = true;
+      queueMicrotask(endTask);
+    } else if (!corked) {
       corked = true;
       to.cork();
-      queueMicrotask(uncork);
     }
     if (!to.write(chunk)) {
       from.pause();
