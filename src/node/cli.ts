@@ -317,6 +317,8 @@ async function run(cfg: ResolvedConfig): Promise<void> {
   };
   for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(s, () => onSignal(s));
 
+  // Start the TCP handshake (and let sshd start its side) while the library loads and keys parse.
+  const sock = openSocket(cfg, log);
   const [{ connect }, { knownHostsVerifier }, { applyAlgorithmSpec, defaultAlgorithms }, prompt] = await Promise.all([
     import('./client.js'),
     import('./known-hosts-file.js'),
@@ -325,6 +327,7 @@ async function run(cfg: ResolvedConfig): Promise<void> {
   ]);
 
   const fail = async (err: unknown): Promise<never> => {
+    sock.destroy();
     log.error(await describeFatal(err, cfg, log));
     process.exit(EXIT_ERROR);
   };
@@ -384,7 +387,7 @@ async function run(cfg: ResolvedConfig): Promise<void> {
       keepaliveInterval: cfg.serverAliveInterval * 1000,
       keepaliveCountMax: cfg.serverAliveCountMax,
       rekeyBytes: cfg.rekeyLimit,
-      sock: openSocket(cfg, log),
+      sock,
       debug: (m) => log.debug1(m),
       onBanner: (m) => {
         if (LOG_LEVELS.indexOf(cfg.logLevel) >= LOG_LEVELS.indexOf('INFO')) process.stderr.write(m);

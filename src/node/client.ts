@@ -268,7 +268,9 @@ export class SshClient extends EventEmitter {
     }
     this.core.start();
     this.pump();
-    if (early?.error) sock.emit('error', early.error);
+    // The socket may have failed before we were listening (it was opened by the caller).
+    const earlyError = early?.error ?? (sock.errored as Error | null) ?? undefined;
+    if (earlyError) sock.emit('error', earlyError);
     else if (early?.closed || sock.destroyed) sock.emit('close');
   }
 
