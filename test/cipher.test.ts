@@ -5,6 +5,7 @@ import { poly1305 } from '@noble/ciphers/_poly1305.js';
 import { describe, expect, it } from 'vitest';
 import { ChaCha20Poly1305Cipher, poly1305Into } from '../src/chacha20poly1305.js';
 import { DisconnectReason, ProtocolError } from '../src/errors.js';
+import { expectProtocolError } from './support/expect-protocol-error.js';
 
 const vectors = (name: string) => JSON.parse(readFileSync(new URL(`../vectors/${name}`, import.meta.url), 'utf8'));
 const hex = (s: string) => new Uint8Array(Buffer.from(s, 'hex'));
@@ -71,16 +72,8 @@ function makePacket(payload: Uint8Array, off = 0): { buf: Uint8Array; packetLeng
 }
 
 function expectMacError(fn: () => void): void {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught).toBeInstanceOf(ProtocolError);
-  expect((caught as ProtocolError).code).toBe('ERR_MAC');
-  expect((caught as ProtocolError).reason).toBe(DisconnectReason.MAC_ERROR);
-  expect((caught as Error).message).toMatch(/message authentication code mismatch/);
+  const err = expectProtocolError(fn, 'ERR_MAC', DisconnectReason.MAC_ERROR);
+  expect(err.message).toMatch(/message authentication code mismatch/);
 }
 
 describe('ChaCha20 (original 64-bit nonce variant), RFC 8439 vectors', () => {

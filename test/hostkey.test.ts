@@ -16,6 +16,7 @@ import {
   verifyHostKeySignature,
 } from '../src/hostkey.js';
 import { SshReader, SshWriter } from '../src/wire.js';
+import { expectProtocolError } from './support/expect-protocol-error.js';
 
 const vectors = (name: string) => JSON.parse(readFileSync(new URL(`../vectors/${name}`, import.meta.url), 'utf8'));
 const hex = (s: string) => new Uint8Array(Buffer.from(s, 'hex'));
@@ -29,16 +30,7 @@ const blob = (...parts: (string | Uint8Array)[]) => {
 };
 
 function expectSignatureError(fn: () => void): ProtocolError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught).toBeInstanceOf(ProtocolError);
-  expect((caught as ProtocolError).code).toBe('ERR_HOST_KEY_SIGNATURE');
-  expect((caught as ProtocolError).reason).toBe(DisconnectReason.KEY_EXCHANGE_FAILED);
-  return caught as ProtocolError;
+  return expectProtocolError(fn, 'ERR_HOST_KEY_SIGNATURE', DisconnectReason.KEY_EXCHANGE_FAILED);
 }
 
 describe('registry', () => {

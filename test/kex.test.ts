@@ -11,6 +11,7 @@ import {
   exchangeHashCurve25519,
   type KdfLetter,
 } from '../src/kex.js';
+import { expectProtocolError } from './support/expect-protocol-error.js';
 
 const vectors = (name: string) => JSON.parse(readFileSync(new URL(`../vectors/${name}`, import.meta.url), 'utf8'));
 const hex = (s: string) => new Uint8Array(Buffer.from(s, 'hex'));
@@ -37,15 +38,7 @@ function nodeDerive(hashName: string, K: Buffer, H: Buffer, letter: string, sid:
 }
 
 function expectKexFailure(fn: () => unknown): void {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught).toBeInstanceOf(ProtocolError);
-  expect((caught as ProtocolError).code).toBe('ERR_PROTOCOL');
-  expect((caught as ProtocolError).reason).toBe(DisconnectReason.KEY_EXCHANGE_FAILED);
+  expectProtocolError(fn, 'ERR_PROTOCOL', DisconnectReason.KEY_EXCHANGE_FAILED);
 }
 
 describe('curve25519 (RFC 7748 vectors)', () => {

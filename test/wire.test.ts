@@ -14,17 +14,10 @@ import {
 } from '../src/messages.js';
 import { SshReader, SshWriter, concatBytes, constantTimeEqual, mpintBody, readUint32, writeUint32 } from '../src/wire.js';
 import { seededRandom } from './support/fake-server.js';
+import { expectProtocolError } from './support/expect-protocol-error.js';
 
 function expectMalformed(fn: () => unknown): ProtocolError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught).toBeInstanceOf(ProtocolError);
-  expect((caught as ProtocolError).code).toBe('ERR_MALFORMED_PACKET');
-  return caught as ProtocolError;
+  return expectProtocolError(fn, 'ERR_MALFORMED_PACKET');
 }
 
 const rnd = seededRandom(42);

@@ -346,7 +346,7 @@ export class SshClient extends EventEmitter {
     this.pump();
   }
 
-  /** Send a keepalive@openssh.com now; resolves with the reply (true: success). */
+  /** Send a keepalive@openssh.com global request now (ServerAlive*); any reply counts as alive. */
   ping(): void {
     this.core.sendKeepalive();
     this.pump();
