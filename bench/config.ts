@@ -8,11 +8,18 @@ export const TOOLS = ['pure', 'openssh', 'ssh2'] as const;
 /** One of {@link TOOLS}. */
 export type Tool = (typeof TOOLS)[number];
 
+/**
+ * What a run measures through: one of the {@link TOOLS}, or `direct` (no tunnel), the reference
+ * that only the pgbench scenario runs, to show what the tunnels cost.
+ */
+export type RunTool = Tool | 'direct';
+
 /** Human names for tables and charts. */
-export const TOOL_LABEL: Record<Tool, string> = {
+export const TOOL_LABEL: Record<RunTool, string> = {
   pure: 'pure-ssh',
   openssh: 'OpenSSH ssh',
   ssh2: 'ssh2 (npm)',
+  direct: 'direct (no tunnel)',
 };
 
 /**
@@ -38,7 +45,7 @@ export const ALGORITHM_SETS: readonly AlgorithmSet[] = [
 ];
 
 /** Scenario names, in the order they run. */
-export const SCENARIOS = ['download', 'upload', 'concurrent', 'latency', 'startup', 'startup-lib', 'conns'] as const;
+export const SCENARIOS = ['download', 'upload', 'concurrent', 'latency', 'startup', 'startup-lib', 'conns', 'pgbench'] as const;
 /** One of {@link SCENARIOS}. */
 export type Scenario = (typeof SCENARIOS)[number];
 
@@ -56,11 +63,26 @@ export interface BenchOptions {
   messageSize: number;
   /** Sequential connections in the RSS-flatness scenario. */
   conns: number;
+  /** The pgbench scenario's runs (bench/pgbench.ts). */
+  pgbench: PgbenchOptions;
   only: Scenario[];
   tools: Tool[];
   docker: boolean;
   /** Where results go. */
   outDir: string;
+}
+
+/** pgbench settings: one `-i -s scale` up front, then per run a read-only and a write run. */
+export interface PgbenchOptions {
+  /** `pgbench -i -s`: 10 is 1,000,000 accounts rows (~150 MiB), done once per bench. */
+  scale: number;
+  /** `-c` and `-j` of both runs. */
+  clients: number;
+  threads: number;
+  /** `-T` of the read-only (`-S`) run. */
+  seconds: number;
+  /** `-t` (per client) of the TPC-B-like write run. */
+  transactions: number;
 }
 
 const GiB = 1024 ** 3;
@@ -81,6 +103,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     roundTrips: quick ? 200 : 1000,
     messageSize: 64,
     conns: quick ? 200 : 1000,
+    pgbench: { scale: 10, clients: 4, threads: 2, seconds: quick ? 2 : 5, transactions: quick ? 100 : 500 },
     only: [...SCENARIOS],
     tools: [...TOOLS],
     docker: false,

@@ -2,7 +2,7 @@
  * Turning runs into results: medians and ranges per tool, ratios to OpenSSH, and the three
  * outputs (a markdown table, JSON, a hand-written SVG bar chart).
  */
-import { TOOL_LABEL, type Scenario, type Tool } from './config.js';
+import { TOOL_LABEL, type RunTool, type Scenario, type Tool } from './config.js';
 import { METRICS, type MetricInfo, type RunResult } from './scenarios.js';
 
 /** Median and range of one tool's values for one metric. */
@@ -30,6 +30,8 @@ export interface SummaryRow {
   ratioVsOpenssh?: number;
   /** pure / ssh2 of the medians. */
   ratioVsSsh2?: number;
+  /** The same metric without a tunnel (pgbench only), for what the tunnels cost. */
+  direct?: ToolStats;
 }
 
 function quantile(sorted: number[], q: number): number {
@@ -38,6 +40,23 @@ function quantile(sorted: number[], q: number): number {
   const lo = Math.floor(pos);
   const hi = Math.ceil(pos);
   return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
+}
+
+function toolStats(runs: RunResult[], tool: RunTool, metric: string): ToolStats | undefined {
+  const t = runs.filter((r) => r.tool === tool);
+  if (t.length === 0) return undefined;
+  const values = t.filter((r) => r.ok && Number.isFinite(r.metrics[metric])).map((r) => r.metrics[metric]);
+  const sorted = [...values].sort((a, b) => a - b);
+  return {
+    median: quantile(sorted, 0.5),
+    min: sorted[0] ?? Number.NaN,
+    max: sorted[sorted.length - 1] ?? Number.NaN,
+    q1: quantile(sorted, 0.25),
+    q3: quantile(sorted, 0.75),
+    values,
+    failed: t.filter((r) => !r.ok).length,
+    errors: [...new Set(t.filter((r) => !r.ok).map((r) => r.error ?? 'unknown error'))],
+  };
 }
 
 /** Groups runs by cipher, scenario, metric and tool; `n` replaces the N in metric labels. */
@@ -52,21 +71,11 @@ export function summarize(runs: RunResult[], tools: Tool[], n: number): SummaryR
         const label = info.label.replace(/\bN\b/, String(n));
         const row: SummaryRow = { cipher, scenario, metric, info: { ...info, label }, tools: {} };
         for (const tool of tools) {
-          const t = mine.filter((r) => r.tool === tool);
-          if (t.length === 0) continue;
-          const values = t.filter((r) => r.ok && Number.isFinite(r.metrics[metric])).map((r) => r.metrics[metric]);
-          const sorted = [...values].sort((a, b) => a - b);
-          row.tools[tool] = {
-            median: quantile(sorted, 0.5),
-            min: sorted[0] ?? Number.NaN,
-            max: sorted[sorted.length - 1] ?? Number.NaN,
-            q1: quantile(sorted, 0.25),
-            q3: quantile(sorted, 0.75),
-            values,
-            failed: t.filter((r) => !r.ok).length,
-            errors: [...new Set(t.filter((r) => !r.ok).map((r) => r.error ?? 'unknown error'))],
-          };
+          const stats = toolStats(mine, tool, metric);
+          if (stats) row.tools[tool] = stats;
         }
+        const direct = toolStats(mine, 'direct', metric);
+        if (direct) row.direct = direct;
         const pure = row.tools.pure;
         if (pure && row.tools.openssh && !pure.failed) row.ratioVsOpenssh = pure.median / row.tools.openssh.median;
         if (pure && row.tools.ssh2 && !pure.failed) row.ratioVsSsh2 = pure.median / row.tools.ssh2.median;
@@ -94,8 +103,15 @@ function cell(s: ToolStats | undefined): string {
   return `${fmt(s.median)}${range}${failed}`;
 }
 
-function ratio(r: number | undefined): string {
-  return r === undefined || !Number.isFinite(r) ? '–' : `${r.toFixed(2)}×`;
+function ratio(r: number | undefined, info?: MetricInfo): string {
+  if (r === undefined || !Number.isFinite(r)) return info?.goal === undefined ? '–' : `– (goal ${goalText(info)})`;
+  if (info?.goal === undefined) return `${r.toFixed(2)}×`;
+  const met = info.better === 'higher' ? r >= info.goal : r <= info.goal;
+  return `${r.toFixed(2)}× (goal ${goalText(info)}: ${met ? 'met' : '**not met**'})`;
+}
+
+function goalText(info: MetricInfo): string {
+  return `${info.better === 'higher' ? '≥' : '≤'} ${info.goal!.toFixed(2)}×`;
 }
 
 /** Environment recorded with the results. */
@@ -111,8 +127,12 @@ export interface Environment {
   options: Record<string, unknown>;
 }
 
-/** The markdown report: environment, then one table per cipher. */
-export function markdown(rows: SummaryRow[], env: Environment, tools: Tool[]): string {
+/**
+ * The markdown report: environment, then one table per cipher, each followed by the direct
+ * (no tunnel) reference where a scenario has one; `notes` (skipped scenarios, scenario setup)
+ * go under the environment.
+ */
+export function markdown(rows: SummaryRow[], env: Environment, tools: Tool[], notes: string[] = []): string {
   const out: string[] = [];
   out.push(`# pure-ssh benchmark`, '');
   out.push(`- date: ${env.date}`);
@@ -120,6 +140,7 @@ export function markdown(rows: SummaryRow[], env: Environment, tools: Tool[]): s
   out.push(`- versions: ${Object.entries(env.versions).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   out.push(`- pure-ssh program: ${env.pureProgram}; ssh2 crypto: ${env.ssh2Crypto}; server: ${env.server}`);
   out.push(`- options: ${JSON.stringify(env.options)}`);
+  for (const n of notes) out.push(`- ${n}`);
   out.push(
     '',
     'Cells: median (min–max) over the repetitions. Ratios are pure-ssh / other on the medians;',
@@ -134,13 +155,26 @@ export function markdown(rows: SummaryRow[], env: Environment, tools: Tool[]): s
     out.push(`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`);
     for (const r of rows.filter((x) => x.cipher === cipher)) {
       const line = [r.scenario, r.info.label, r.info.unit, r.info.better === 'higher' ? '↑ higher' : '↓ lower', ...tools.map((t) => cell(r.tools[t]))];
-      if (tools.includes('pure') && tools.includes('openssh')) line.push(ratio(r.ratioVsOpenssh));
+      if (tools.includes('pure') && tools.includes('openssh')) line.push(ratio(r.ratioVsOpenssh, r.info));
       if (tools.includes('pure') && tools.includes('ssh2')) line.push(ratio(r.ratioVsSsh2));
       out.push(`| ${line.join(' | ')} |`);
     }
+    const withDirect = rows.filter((x) => x.cipher === cipher && x.direct);
+    if (withDirect.length) {
+      out.push('', 'Reference without a tunnel (same runs, straight to the server), and each tunnel as a fraction of it:', '');
+      for (const r of withDirect) {
+        const d = r.direct!;
+        const frac = tools
+          .filter((t) => r.tools[t]?.values.length && d.values.length)
+          .map((t) => `${TOOL_LABEL[t]} ${(r.tools[t]!.median / d.median).toFixed(2)}×`);
+        out.push(`- ${r.scenario} / ${r.info.label}: ${TOOL_LABEL.direct} ${cell(d)} ${r.info.unit}${frac.length ? `; ${frac.join(', ')}` : ''}`);
+      }
+    }
   }
   const failures = rows.flatMap((r) =>
-    Object.entries(r.tools).flatMap(([t, s]) => (s!.errors.length ? [`- ${r.scenario} / ${TOOL_LABEL[t as Tool]}: ${s!.errors.join('; ')}`] : [])),
+    Object.entries({ ...r.tools, ...(r.direct ? { direct: r.direct } : {}) }).flatMap(([t, s]) =>
+      s.errors.length ? [`- ${r.scenario} / ${TOOL_LABEL[t as RunTool]}: ${s.errors.join('; ')}`] : [],
+    ),
   );
   const unique = [...new Set(failures)];
   if (unique.length) out.push('', '## Failed runs', '', ...unique);

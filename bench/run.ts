@@ -15,9 +15,14 @@ import {
   TOOL_LABEL,
   parseOptions,
   type EndpointConfig,
+  type BenchOptions,
   type EndpointsReady,
+  type RunTool,
+  type Scenario,
   type SinkResult,
+  type Tool,
 } from './config.js';
+import { preparePgbench, type PgbenchServer } from './pgbench.js';
 import { markdown, summarize, svg, type Environment } from './report.js';
 import { appliesTo, METRICS, runOnce, type BenchContext, type RunResult } from './scenarios.js';
 import { startDockerServer, startLocalServer, type BenchServer } from './server.js';
@@ -99,6 +104,35 @@ function progress(r: RunResult, reps: number): string {
   return `${head} ${parts.join(', ')}`;
 }
 
+/**
+ * The tools a scenario runs with in repetition `rep`, in interleaving order. pgbench adds the
+ * direct (no tunnel) reference; `--quick` runs that only in the first repetition, as it is a
+ * reference rather than a contestant and a pgbench run is seconds of the quick budget.
+ */
+function runTools(scenario: Scenario, tools: Tool[], rep: number, quick: boolean): RunTool[] {
+  const direct = scenario === 'pgbench' && (!quick || rep === 0);
+  const all: RunTool[] = direct ? [...tools, 'direct'] : tools;
+  return all.filter((t) => appliesTo(scenario, t));
+}
+
+/**
+ * Starts PostgreSQL for the pgbench scenario, once for the whole bench. Resolves with the
+ * server, or with a reason the scenario cannot run: a `note` to skip it, an `error` to record
+ * every tool's runs as FAILED (CI without PostgreSQL, initdb or pgbench -i failing).
+ */
+async function pgbenchServer(opts: BenchOptions): Promise<{ server?: PgbenchServer; note?: string; error?: string }> {
+  const t0 = Date.now();
+  log(`bench: pgbench: starting PostgreSQL and pgbench -i -s ${opts.pgbench.scale}`);
+  try {
+    const setup = await preparePgbench(opts.pgbench, opts.docker);
+    if (setup.kind === 'skip') return { note: setup.note };
+    log(`bench: pgbench: ready in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${setup.server.description}`);
+    return { server: setup.server };
+  } catch (err) {
+    return { error: `FAILED: ${(err as Error).message}` };
+  }
+}
+
 async function main(): Promise<void> {
   const opts = parseOptions(process.argv.slice(2));
   log(`bench: ${opts.quick ? 'quick, ' : ''}${opts.reps} reps, bulk ${opts.size} bytes, scenarios ${opts.only.join(',')}, tools ${opts.tools.join(',')}`);
@@ -143,14 +177,38 @@ async function main(): Promise<void> {
     };
     const env = await environment(opts, server);
     const runs: RunResult[] = [];
+    const notes: string[] = [];
     const started = Date.now();
+    let pg: Awaited<ReturnType<typeof pgbenchServer>> | undefined;
     for (const algs of ALGORITHM_SETS) {
       const tools = opts.tools.filter((t) => algs.tools.includes(t));
       for (const scenario of opts.only) {
+        if (scenario === 'pgbench') {
+          if (!pg) {
+            pg = await pgbenchServer(opts);
+            const server = pg.server;
+            if (server) {
+              cleanup.push(() => server.stop());
+              notes.push(`pgbench: ${server.description}`);
+            } else if (pg.note) {
+              log(`bench: ${pg.note}`);
+              notes.push(pg.note);
+            }
+          }
+          if (pg.note) continue;
+          if (pg.error) {
+            for (const tool of runTools(scenario, tools, 0, opts.quick)) {
+              const r: RunResult = { scenario, tool, cipher: algs.cipher, rep: 0, ok: false, error: pg.error, metrics: {} };
+              runs.push(r);
+              log(progress(r, opts.reps));
+            }
+            continue;
+          }
+          ctx.pg = pg.server;
+        }
         for (let rep = 0; rep < opts.reps; rep++) {
           // Interleaved (A B C A B C ...) so that drift on a shared machine hits every tool alike.
-          for (const tool of tools) {
-            if (!appliesTo(scenario, tool)) continue;
+          for (const tool of runTools(scenario, tools, rep, opts.quick)) {
             const r = await runOnce(ctx, scenario, tool, rep, algs);
             runs.push(r);
             log(progress(r, opts.reps));
@@ -160,12 +218,12 @@ async function main(): Promise<void> {
     }
     log(`bench: done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     const rows = summarize(runs, opts.tools, opts.conns);
-    const md = markdown(rows, env, opts.tools);
+    const md = markdown(rows, env, opts.tools, notes);
     const outDir = resolve(REPO_ROOT, opts.outDir);
     await mkdir(outDir, { recursive: true });
     const stamp = env.date.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
     const files = {
-      'results.json': JSON.stringify({ environment: env, summary: rows, runs }, null, 2) + '\n',
+      'results.json': JSON.stringify({ environment: env, notes, summary: rows, runs }, null, 2) + '\n',
       'results.md': md,
       'results.svg': svg(rows, env, opts.tools),
     };

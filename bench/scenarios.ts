@@ -18,11 +18,13 @@ import {
   type ForwardSpec,
   type InprocArgs,
   type LoginSpec,
+  type RunTool,
   type Scenario,
   type SinkResult,
   type Tool,
 } from './config.js';
 import { writePattern } from './data.js';
+import { runPgbenchPair, type PgbenchServer } from './pgbench.js';
 import { cpuSeconds, RssSampler, statusBytes } from './proc-stats.js';
 import { spawnTunnel, TOOL_DIR, waitListening, type Tunnel } from './tunnels.js';
 
@@ -42,6 +44,8 @@ export interface BenchContext {
   sinkResult(index: number): Promise<SinkResult>;
   /** Number of sink results so far. */
   sinkCount(): number;
+  /** The initialised PostgreSQL while the pgbench scenario runs (bench/pgbench.ts). */
+  pg?: PgbenchServer;
 }
 
 /** Metric values of one run, keyed by metric name (see {@link METRICS}). */
@@ -50,7 +54,7 @@ export type Metrics = Record<string, number>;
 /** One run of one scenario by one tool. */
 export interface RunResult {
   scenario: Scenario;
-  tool: Tool;
+  tool: RunTool;
   cipher: string;
   rep: number;
   ok: boolean;
@@ -63,6 +67,8 @@ export interface MetricInfo {
   label: string;
   unit: string;
   better: 'higher' | 'lower';
+  /** The pure / OpenSSH ratio the project aims for (in the `better` direction), if any. */
+  goal?: number;
 }
 
 /** Every metric a scenario reports, in table order. */
@@ -94,6 +100,10 @@ export const METRICS: Record<Scenario, Record<string, MetricInfo>> = {
     rssAfter10: { label: 'RSS after 10 sequential connections', unit: 'MiB', better: 'lower' },
     rssAfterN: { label: 'RSS after N sequential connections', unit: 'MiB', better: 'lower' },
     totalMs: { label: 'N sequential connections, total time', unit: 'ms', better: 'lower' },
+  },
+  pgbench: {
+    roTps: { label: 'pgbench -S (read-only) throughput', unit: 'tps', better: 'higher', goal: 0.95 },
+    rwTps: { label: 'pgbench TPC-B-like (writes) throughput', unit: 'tps', better: 'higher', goal: 0.95 },
   },
 };
 
@@ -171,7 +181,13 @@ async function measured<T>(tunnel: Tunnel, fn: () => Promise<T>): Promise<{ valu
 /** The body of one tunnel scenario: gets the tunnel and the local port forwarding to `target`. */
 type TunnelBody = (tunnel: Tunnel, port: number) => Promise<Metrics>;
 
-function targetPort(ctx: BenchContext, scenario: Scenario): number {
+/** Where the scenario's forward goes, as sshd sees it. */
+function target(ctx: BenchContext, scenario: Scenario): { host: string; port: number } {
+  if (scenario === 'pgbench') return ctx.pg!.target;
+  return { host: ctx.endpointHost, port: endpointPort(ctx, scenario) };
+}
+
+function endpointPort(ctx: BenchContext, scenario: Scenario): number {
   const p = ctx.endpoints.ports;
   switch (scenario) {
     case 'download':
@@ -193,7 +209,7 @@ async function withTunnel(ctx: BenchContext, tool: Tool, scenario: Scenario, bod
   const [warmPort, mainPort] = await Promise.all([freePort(), freePort()]);
   const forwards: ForwardSpec[] = [
     { listenPort: warmPort, host: ctx.endpointHost, port: ctx.endpoints.ports.echo },
-    { listenPort: mainPort, host: ctx.endpointHost, port: targetPort(ctx, scenario) },
+    { listenPort: mainPort, ...target(ctx, scenario) },
   ];
   const tunnel = spawnTunnel(tool, ctx.login, forwards);
   try {
@@ -342,6 +358,10 @@ const BODIES: Partial<Record<Scenario, (ctx: BenchContext) => TunnelBody>> = {
     const totalMs = performance.now() - t0;
     return { rssAfter10, rssAfterN: statusBytes(tunnel.pid, 'VmRSS') / MiB, totalMs };
   },
+
+  // pgbench connects to the tunnel's port over TCP (-h 127.0.0.1): 4 long-lived connections
+  // with many small request/response exchanges, which is where per-message latency shows.
+  pgbench: (ctx) => async (_tunnel, port) => runPgbenchPair(ctx.pg!, { host: '127.0.0.1', port }, ctx.opts.pgbench),
 };
 
 /** Spawn the tunnel and poll its port until a connection yields the server-first greeting. */
@@ -397,24 +417,35 @@ async function startupLibRun(ctx: BenchContext, tool: 'pure' | 'ssh2'): Promise<
   return { firstByteMs: r.ms };
 }
 
-/** Whether `tool` takes part in `scenario` (OpenSSH has no in-process library). */
-export function appliesTo(scenario: Scenario, tool: Tool): boolean {
+/**
+ * Whether `tool` takes part in `scenario`: OpenSSH has no in-process library, and the direct
+ * (no tunnel) reference exists only for pgbench.
+ */
+export function appliesTo(scenario: Scenario, tool: RunTool): boolean {
+  if (tool === 'direct') return scenario === 'pgbench';
   return !(scenario === 'startup-lib' && tool === 'openssh');
 }
 
 /** Runs one scenario once for one tool. Never throws: failures are recorded in the result. */
-export async function runOnce(ctx: BenchContext, scenario: Scenario, tool: Tool, rep: number, algs: AlgorithmSet): Promise<RunResult> {
+export async function runOnce(ctx: BenchContext, scenario: Scenario, tool: RunTool, rep: number, algs: AlgorithmSet): Promise<RunResult> {
   const base = { scenario, tool, cipher: algs.cipher, rep };
   const c: BenchContext = { ...ctx, login: { ...ctx.login, algorithms: algs } };
   try {
     let metrics: Metrics;
-    if (scenario === 'startup') metrics = await startupRun(c, tool);
+    if (tool === 'direct') metrics = await withTimeout(directRun(c, scenario), runTimeoutMs(ctx.opts, scenario));
+    else if (scenario === 'startup') metrics = await startupRun(c, tool);
     else if (scenario === 'startup-lib') metrics = await startupLibRun(c, tool as 'pure' | 'ssh2');
     else metrics = await withTunnel(c, tool, scenario, BODIES[scenario]!(c), runTimeoutMs(ctx.opts, scenario));
     return { ...base, ok: true, metrics };
   } catch (err) {
     return { ...base, ok: false, error: (err as Error).message, metrics: {} };
   }
+}
+
+/** The reference without a tunnel: the same pgbench runs straight at the server's TCP port. */
+async function directRun(ctx: BenchContext, scenario: Scenario): Promise<Metrics> {
+  if (scenario !== 'pgbench' || !ctx.pg) throw new Error(`no direct reference for ${scenario}`);
+  return runPgbenchPair(ctx.pg, { host: ctx.pg.pg.host, port: ctx.pg.pg.port }, ctx.opts.pgbench);
 }
 
 /** A generous per-run limit so that a hang is a FAILED run, not a stuck bench (≥ 2 MiB/s). */
