@@ -28,6 +28,7 @@ import { Transport } from './transport.js';
 import type { AuthOptions } from './userauth.js';
 import { UserAuth } from './userauth.js';
 import { fromUtf8 } from './wire.js';
+import { encodeIgnore } from './messages.js';
 
 export interface ClientCoreOptions {
   username: string;
@@ -139,6 +140,13 @@ export class ClientCore {
   /** Feed bytes received from the server. The core takes ownership (decrypts in place). */
   receive(data: Uint8Array): void {
     this.transport.receive(data);
+    // While we wait for an open confirmation, answer what the server sent with a few bytes
+    // (RFC 4253 §11.2 IGNORE) so our TCP ACK leaves at once: sshd sends small packets after
+    // authentication (hostkeys-00, DEBUG) and Nagle would hold its confirmation behind our
+    // delayed ACK for ~40 ms.
+    if (this.stage === 'authenticated' && !this.transport.outputPending && !this.transport.sendBlocked && this.connection.pendingOpens > 0) {
+      this.transport.send(encodeIgnore());
+    }
   }
 
   /** Bytes to write to the server, or null. */

@@ -58,6 +58,13 @@ export class Connection {
     return this.channels.size;
   }
 
+  /** Channel opens sent and not yet answered. */
+  get pendingOpens(): number {
+    let n = 0;
+    for (const ch of this.channels) if (ch.phase === 'opening') n++;
+    return n;
+  }
+
   /** Global requests sent with want_reply and not yet answered. */
   get outstandingGlobalRequests(): number {
     return this.pendingGlobalReplies;

@@ -412,3 +412,27 @@ describe('abortAll when the connection dies', () => {
     expect(p.eventsOf('channel-closed')[0]!.error).toBeInstanceOf(DisconnectError);
   });
 });
+
+describe('prompt ACKs while an open is pending', () => {
+  // sshd sends small packets after authentication (hostkeys-00, DEBUG); with Nagle on its side,
+  // its OPEN_CONFIRMATION then waits for our delayed ACK (~40 ms) unless we answer something.
+  const debugMsg = () => new SshWriter(32).byte(MSG.DEBUG).boolean(false).string('key options').string('').toBytes();
+
+  it('TestIgnoreAnswersPacketsWhileOpenPending: an IGNORE follows a packet received during a pending open', () => {
+    const p = authed({ server: { openPolicy: () => 'defer' } });
+    p.client.openDirectTcpip({ host: 'db', port: 5432 });
+    p.pump();
+    const before = p.server.receivedOfType(MSG.IGNORE).length;
+    p.server.send(debugMsg());
+    p.pump();
+    expect(p.server.receivedOfType(MSG.IGNORE).length).toBe(before + 1);
+  });
+
+  it('sends nothing extra when no open is pending', () => {
+    const p = authed();
+    const before = p.server.received.length;
+    p.server.send(debugMsg());
+    p.pump();
+    expect(p.server.received.length).toBe(before);
+  });
+});
