@@ -178,7 +178,6 @@ export class SshClient extends EventEmitter {
   private readonly core: ClientCore;
   private readonly socket: Duplex;
   private readonly streams = new Map<number, ChannelStream>();
-  private readonly opens = new Map<number, { resolve: (s: ChannelStream) => void; reject: (e: Error) => void }>();
   private outputPaused = false;
   private connected = false;
   private pumping = false;
