@@ -30,18 +30,10 @@ import { UserAuth } from './userauth.js';
 import { fromUtf8 } from './wire.js';
 import { encodeIgnore } from './messages.js';
 
-export interface ClientCoreOptions {
-  username: string;
+/** Options of the core: who we are (RFC 4252, see {@link AuthOptions}) plus transport tuning. */
+export interface ClientCoreOptions extends AuthOptions {
   /** Cryptographically secure random bytes. */
   random: (n: number) => Uint8Array;
-  privateKeys?: PrivateKey[];
-  password?: string;
-  /** Emit `password-needed` when the server allows password or keyboard-interactive. */
-  askPassword?: boolean;
-  passwordAttempts?: number;
-  passwordPrompt?: string;
-  passwordAuthentication?: boolean;
-  kbdInteractiveAuthentication?: boolean;
   algorithms?: Partial<AlgorithmPreferences>;
   clientVersion?: string;
   rekeyBytes?: number;
@@ -103,17 +95,7 @@ export class ClientCore {
         },
       },
     );
-    const auth: AuthOptions = {
-      username: options.username,
-      privateKeys: options.privateKeys,
-      password: options.password,
-      askPassword: options.askPassword,
-      passwordAttempts: options.passwordAttempts,
-      passwordPrompt: options.passwordPrompt,
-      passwordAuthentication: options.passwordAuthentication,
-      kbdInteractiveAuthentication: options.kbdInteractiveAuthentication,
-    };
-    this.userauth = new UserAuth(auth, {
+    this.userauth = new UserAuth(options, {
       send: (p) => this.transport.send(p),
       sessionId: () => this.transport.info.sessionId!,
       serverSigAlgs: () => this.serverSigAlgs,
