@@ -34,6 +34,8 @@ export class Channel {
   pendingBytes = 0;
   /** The local side ended its writes: send EOF once `pending` is flushed. */
   eofQueued = false;
+  /** Closed locally while the open was in flight: CLOSE as soon as the confirmation arrives. */
+  closeRequested = false;
   eofSent = false;
   eofReceived = false;
   closeSent = false;

@@ -103,7 +103,7 @@ export class Connection {
   /** Queue bytes on a channel. Returns true if all were packetized at once (else wait for drain). */
   write(id: number, data: Uint8Array): boolean {
     const ch = this.channels.get(id);
-    if (!ch || ch.closeSent || ch.phase === 'closed') throw new UsageError(`channel ${id} is closed`);
+    if (!ch || ch.closeSent || ch.closeRequested || ch.phase === 'closed') throw new UsageError(`channel ${id} is closed`);
     if (ch.eofQueued) throw new UsageError(`channel ${id}: write after end`);
     if (data.length === 0) return true;
     ch.pending.push(data);
@@ -115,7 +115,7 @@ export class Connection {
   /** The local side finished writing: EOF after the queued data (RFC 4254 §5.3). */
   end(id: number): void {
     const ch = this.channels.get(id);
-    if (!ch || ch.eofQueued || ch.closeSent) return;
+    if (!ch || ch.eofQueued || ch.closeSent || ch.closeRequested) return;
     ch.eofQueued = true;
     this.flushChannel(ch);
   }
@@ -127,9 +127,8 @@ export class Connection {
     ch.pending.length = 0;
     ch.pendingBytes = 0;
     if (ch.phase === 'opening') {
-      // Cannot CLOSE before the confirmation; do it when the answer arrives.
-      ch.eofQueued = true;
-      ch.closeSent = true;
+      // RFC 4254 §5.1: no CLOSE before the confirmation; send it when the answer arrives.
+      ch.closeRequested = true;
       return;
     }
     this.sendClose(ch);
@@ -220,9 +219,8 @@ export class Connection {
         ch.remoteWindow = m.initialWindow;
         ch.remoteMaxPacket = m.maxPacket;
         if (m.maxPacket === 0) throw new ProtocolError(`channel ${ch.id}: maximum packet size 0`);
-        if (ch.closeSent) {
+        if (ch.closeRequested) {
           // Closed locally while the open was in flight: close it now, nobody wants it.
-          ch.closeSent = false;
           this.sendClose(ch);
           return true;
         }
