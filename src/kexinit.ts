@@ -50,12 +50,15 @@ const LIST_KEYS: (keyof AlgorithmLists)[] = [
   'languagesServerToClient',
 ];
 
-/** RFC 4253 §7.1: byte 20, cookie[16], ten name-lists, boolean, uint32 0. */
-export function encodeKexInit(cookie: Uint8Array, lists: AlgorithmLists): Uint8Array {
+/**
+ * RFC 4253 §7.1: byte 20, cookie[16], ten name-lists, boolean, uint32 0. The client never
+ * guesses, so `firstKexPacketFollows` is only set by test peers.
+ */
+export function encodeKexInit(cookie: Uint8Array, lists: AlgorithmLists, firstKexPacketFollows = false): Uint8Array {
   const w = new SshWriter(1024).byte(MSG.KEXINIT).raw(cookie.subarray(0, 16));
   for (const k of LIST_KEYS) w.nameList(lists[k]);
-  // RFC 4253 §7.1: we never guess, so first_kex_packet_follows is false; reserved uint32 0.
-  return w.boolean(false).uint32(0).toBytes();
+  // Reserved uint32 0.
+  return w.boolean(firstKexPacketFollows).uint32(0).toBytes();
 }
 
 /** Strict decode of a KEXINIT payload. */

@@ -12,8 +12,6 @@ import { writeUint32 } from './wire.js';
 
 /** OpenSSH's PACKET_MAX_SIZE (packet.c): larger lengths are rejected before allocating. */
 export const MAX_PACKET_LENGTH = 256 * 1024;
-/** RFC 4253 §6.1: implementations must handle at least 35000-byte packets; we send at most this. */
-export const MAX_OUTGOING_PAYLOAD = 64 * 1024;
 const OUTPUT_CHUNK = 256 * 1024;
 const PADDING_POOL = 256;
 

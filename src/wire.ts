@@ -246,11 +246,6 @@ export class SshWriter {
   }
 }
 
-/** Encode one `string` (length-prefixed) as a new array. */
-export function encodeString(v: Uint8Array | string): Uint8Array {
-  return new SshWriter(4 + (typeof v === 'string' ? v.length * 3 : v.length)).string(v).toBytes();
-}
-
 /** Write a big-endian uint32 at `offset`. */
 export function writeUint32(buf: Uint8Array, offset: number, v: number): void {
   buf[offset] = v >>> 24;

@@ -15,7 +15,7 @@ import {
   deriveKey,
   exchangeHashCurve25519,
 } from '../../src/kex.js';
-import { decodeKexInit, type AlgorithmLists, type KexInit } from '../../src/kexinit.js';
+import { decodeKexInit, encodeKexInit, type AlgorithmLists, type KexInit } from '../../src/kexinit.js';
 import { MSG } from '../../src/messages.js';
 import { PacketDecoder, PacketEncoder } from '../../src/packet.js';
 import { SshReader, SshWriter, fromUtf8 } from '../../src/wire.js';
@@ -324,22 +324,7 @@ export class FakeServer {
     if (o.lists?.kex && this.firstKex && (o.strict ?? true) && !lists.kex.includes(KEX_STRICT_SERVER)) {
       lists.kex = [...lists.kex, KEX_STRICT_SERVER];
     }
-    const w = new SshWriter(512).byte(MSG.KEXINIT).raw(this.random(16));
-    for (const k of [
-      'kex',
-      'hostKey',
-      'cipherClientToServer',
-      'cipherServerToClient',
-      'macClientToServer',
-      'macServerToClient',
-      'compressionClientToServer',
-      'compressionServerToClient',
-      'languagesClientToServer',
-      'languagesServerToClient',
-    ] as const) {
-      w.nameList(lists[k]);
-    }
-    return w.boolean(this.firstKex && !!o.firstKexPacketFollows).uint32(0).toBytes();
+    return encodeKexInit(this.random(16), lists, this.firstKex && !!o.firstKexPacketFollows);
   }
 
   private startKex(): void {
