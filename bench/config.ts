@@ -2,6 +2,7 @@
  * Options of `npm run bench`, the tools and ciphers it compares, and the sshd configuration
  * shared by the local server and the Docker image.
  */
+import type { ConnectOptions } from '../src/index.js';
 
 /** The three clients compared in every scenario. */
 export const TOOLS = ['pure', 'openssh', 'ssh2'] as const;
@@ -231,6 +232,19 @@ export interface LoginSpec {
   keyPath: string;
   knownHostsPath: string;
   algorithms: AlgorithmSet;
+}
+
+/** pure-ssh's connect() options for a {@link LoginSpec} (the library children share them). */
+export function pureConnectOptions(login: LoginSpec): ConnectOptions {
+  return {
+    host: login.host,
+    port: login.port,
+    username: login.user,
+    identityFiles: [login.keyPath],
+    knownHosts: login.knownHostsPath,
+    strictHostKeyChecking: 'yes',
+    algorithms: { cipher: login.algorithms.cipher, kex: login.algorithms.kex, hostKey: login.algorithms.hostKey },
+  };
 }
 
 /** One `-L 127.0.0.1:listenPort:host:port`. */

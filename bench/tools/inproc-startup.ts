@@ -7,22 +7,14 @@ import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Client } from 'ssh2';
 import { connect } from '../../src/index.js';
-import { knownHostBlob, type InprocArgs } from '../config.js';
+import { knownHostBlob, pureConnectOptions, type InprocArgs } from '../config.js';
 
 const args = JSON.parse(process.argv[2]) as InprocArgs;
 const { login, target } = args;
 
 async function viaPure(): Promise<{ ms: number; text: string }> {
   const t0 = performance.now();
-  const ssh = await connect({
-    host: login.host,
-    port: login.port,
-    username: login.user,
-    identityFiles: [login.keyPath],
-    knownHosts: login.knownHostsPath,
-    strictHostKeyChecking: 'yes',
-    algorithms: { cipher: login.algorithms.cipher, kex: login.algorithms.kex, hostKey: login.algorithms.hostKey },
-  });
+  const ssh = await connect(pureConnectOptions(login));
   const stream = await ssh.openDirectTcpip({ host: target.host, port: target.port, originatorAddress: '127.0.0.1', originatorPort: 0 });
   const first: Buffer = await new Promise((resolve, reject) => {
     stream.once('data', resolve);

@@ -3,21 +3,13 @@
  * dist/node/cli.js has not been built. argv[2]: JSON of TunnelChildArgs.
  */
 import { connect } from '../../src/index.js';
-import type { TunnelChildArgs } from '../config.js';
+import { pureConnectOptions, type TunnelChildArgs } from '../config.js';
 
 const args = JSON.parse(process.argv[2]) as TunnelChildArgs;
 const { login } = args;
 
 async function main(): Promise<void> {
-  const ssh = await connect({
-    host: login.host,
-    port: login.port,
-    username: login.user,
-    identityFiles: [login.keyPath],
-    knownHosts: login.knownHostsPath,
-    strictHostKeyChecking: 'yes',
-    algorithms: { cipher: login.algorithms.cipher, kex: login.algorithms.kex, hostKey: login.algorithms.hostKey },
-  });
+  const ssh = await connect(pureConnectOptions(login));
   for (const f of args.forwards) {
     await ssh.forwardLocal({ listen: { host: '127.0.0.1', port: f.listenPort }, to: { host: f.host, port: f.port } });
   }
