@@ -3,10 +3,10 @@
  * or host key type means adding an entry here (and in hostkey.ts), never touching the key
  * exchange.
  */
-import type { PacketCipher } from './cipher.js';
-import { ChaCha20Poly1305Cipher } from './chacha20poly1305.js';
-import { DEFAULT_HOST_KEY_ALGORITHMS, hostKeyAlgorithms } from './hostkey.js';
-import { KEX_CURVE25519 } from './kex.js';
+import type { PacketCipher } from './cipher/cipher.js';
+import { ChaCha20Poly1305Cipher } from './cipher/chacha20-poly1305.js';
+import { DEFAULT_HOST_KEY_ALGORITHMS, hostKeyAlgorithms } from './keys/hostkey.js';
+import { KEX_CURVE25519 } from './kex/curve25519.js';
 import { UsageError } from './errors.js';
 
 /** A negotiable cipher (RFC 4253 §6.3). AEAD ciphers carry their own integrity (no MAC). */

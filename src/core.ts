@@ -2,11 +2,11 @@
  * The sans-IO protocol core, for runtimes other than Node (browsers, Workers, Deno, Bun):
  * no `node:*` imports. Bring your own byte transport, RNG and timers.
  */
-export { ClientCore, type ClientCoreOptions } from './client.js';
+export { ClientCore, type ClientCoreOptions } from './client-core.js';
 export type { ClientEvent } from './events.js';
 export * from './errors.js';
-export { parsePrivateKey, parsePublicKeyLine, type PrivateKey } from './privatekey.js';
-export { parseKnownHosts, checkHostKey, formatKnownHostsLine, hostMatches, type KnownHostsEntry, type HostKeyCheck } from './knownhosts.js';
-export { fingerprintSha256, keyBlobType, hostKeyAlgorithms } from './hostkey.js';
+export { parsePrivateKey, parsePublicKeyLine, type PrivateKey } from './keys/privatekey.js';
+export { parseKnownHosts, checkHostKey, formatKnownHostsLine, hostMatches, type KnownHostsEntry, type HostKeyCheck } from './keys/knownhosts.js';
+export { fingerprintSha256, keyBlobType, hostKeyAlgorithms } from './keys/hostkey.js';
 export { defaultAlgorithms, supportedAlgorithms, applyAlgorithmSpec, type AlgorithmPreferences } from './algorithms.js';
-export { PURE_SSH_VERSION, DEFAULT_REKEY_BYTES, DEFAULT_REKEY_PACKETS } from './transport.js';
+export { PURE_SSH_VERSION, DEFAULT_REKEY_BYTES, DEFAULT_REKEY_PACKETS } from './transport/transport.js';

@@ -2,7 +2,7 @@ import { createCipheriv, randomBytes, randomInt } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { chacha20orig } from '@noble/ciphers/chacha.js';
 import { describe, expect, it } from 'vitest';
-import { ChaCha20, LITTLE_ENDIAN, WordViews } from '../src/chacha20.js';
+import { ChaCha20, LITTLE_ENDIAN, WordViews } from '../src/crypto/chacha20.js';
 import { UsageError } from '../src/errors.js';
 
 const vectors = (name: string) => JSON.parse(readFileSync(new URL(`../vectors/${name}`, import.meta.url), 'utf8'));

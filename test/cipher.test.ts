@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { chacha20orig } from '@noble/ciphers/chacha.js';
 import { poly1305 } from '@noble/ciphers/_poly1305.js';
 import { describe, expect, it } from 'vitest';
-import { ChaCha20Poly1305Cipher, poly1305Into } from '../src/chacha20poly1305.js';
+import { ChaCha20Poly1305Cipher } from '../src/cipher/chacha20-poly1305.js';
+import { poly1305Into } from '../src/crypto/poly1305.js';
 import { DisconnectReason, ProtocolError } from '../src/errors.js';
 import { expectProtocolError } from './support/expect-protocol-error.js';
 

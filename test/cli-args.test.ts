@@ -6,7 +6,7 @@ import {
   resolveCommandLine,
   type CliEnvironment,
   type ResolvedConfig,
-} from '../src/node/cli-args.js';
+} from '../src/config/cli-args.js';
 
 function env(files: Record<string, string> = {}, extra: Partial<CliEnvironment> = {}): CliEnvironment {
   return {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ChannelOpenError, DisconnectError, ProtocolError, UsageError } from '../src/errors.js';
-import { MSG } from '../src/messages.js';
-import { SshReader, SshWriter } from '../src/wire.js';
+import { MSG } from '../src/protocol/messages.js';
+import { SshReader, SshWriter } from '../src/protocol/wire.js';
 import { FakeServer } from './support/fake-server.js';
 import { Pair } from './support/pair.js';
 

@@ -5,12 +5,12 @@
  * not an internal error (a TypeError/RangeError wrapped by the catch-all would mean a bug).
  */
 import { describe, expect, it } from 'vitest';
-import { ClientCore } from '../src/client.js';
+import { ClientCore } from '../src/client-core.js';
 import type { ClientEvent } from '../src/events.js';
 import { SshError } from '../src/errors.js';
-import { MSG } from '../src/messages.js';
-import { PacketEncoder } from '../src/packet.js';
-import { SshWriter, concatBytes } from '../src/wire.js';
+import { MSG } from '../src/protocol/messages.js';
+import { PacketEncoder } from '../src/transport/packet.js';
+import { SshWriter, concatBytes } from '../src/protocol/wire.js';
 import { seededRandom } from './support/fake-server.js';
 import { Pair, fixtureKey } from './support/pair.js';
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { p256, p384, p521 } from '@noble/curves/nist.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { base64Decode, base64Encode } from '../src/base64.js';
+import { base64Decode, base64Encode } from '../src/protocol/base64.js';
 import { DisconnectReason, ProtocolError } from '../src/errors.js';
 import {
   DEFAULT_HOST_KEY_ALGORITHMS,
@@ -14,8 +14,8 @@ import {
   hostKeyAlgorithms,
   keyBlobType,
   verifyHostKeySignature,
-} from '../src/hostkey.js';
-import { SshReader, SshWriter } from '../src/wire.js';
+} from '../src/keys/hostkey.js';
+import { SshReader, SshWriter } from '../src/protocol/wire.js';
 import { expectProtocolError } from './support/expect-protocol-error.js';
 
 const vectors = (name: string) => JSON.parse(readFileSync(new URL(`../vectors/${name}`, import.meta.url), 'utf8'));

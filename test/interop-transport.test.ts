@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { connect, type ConnectOptions } from '../src/index.js';
 import { AuthenticationError, HostKeyError, SshError } from '../src/errors.js';
-import { parsePrivateKey } from '../src/privatekey.js';
+import { parsePrivateKey } from '../src/keys/privatekey.js';
 import { startEchoServer, startSourceServer, type TestServer } from './harness/net.js';
 import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
 

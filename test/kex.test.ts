@@ -10,7 +10,7 @@ import {
   deriveKey,
   exchangeHashCurve25519,
   type KdfLetter,
-} from '../src/kex.js';
+} from '../src/kex/curve25519.js';
 import { expectProtocolError } from './support/expect-protocol-error.js';
 
 const vectors = (name: string) => JSON.parse(readFileSync(new URL(`../vectors/${name}`, import.meta.url), 'utf8'));

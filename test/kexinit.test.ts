@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { NegotiationError, ProtocolError } from '../src/errors.js';
-import { MSG } from '../src/messages.js';
+import { MSG } from '../src/protocol/messages.js';
 import {
   decodeKexInit,
   encodeKexInit,
@@ -9,8 +9,8 @@ import {
   negotiate,
   type AlgorithmLists,
   type KexInit,
-} from '../src/kexinit.js';
-import { SshWriter, concatBytes } from '../src/wire.js';
+} from '../src/transport/kexinit.js';
+import { SshWriter, concatBytes } from '../src/protocol/wire.js';
 
 const CHACHA = 'chacha20-poly1305@openssh.com';
 const isAead = (c: string) => c === CHACHA || c.startsWith('aes256-gcm');

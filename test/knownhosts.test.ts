@@ -11,7 +11,7 @@ import {
   knownHostKeyTypes,
   parseKnownHosts,
   type KnownHostsEntry,
-} from '../src/knownhosts.js';
+} from '../src/keys/knownhosts.js';
 import { knownHostsVerifier, type HostKeyInfo } from '../src/node/known-hosts-file.js';
 
 const fixtures = join(import.meta.dirname, 'fixtures');

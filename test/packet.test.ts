@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { ChaCha20Poly1305Cipher } from '../src/chacha20poly1305.js';
-import type { PacketCipher } from '../src/cipher.js';
-import { NoneCipher } from '../src/cipher.js';
+import { ChaCha20Poly1305Cipher } from '../src/cipher/chacha20-poly1305.js';
+import type { PacketCipher } from '../src/cipher/cipher.js';
+import { NoneCipher } from '../src/cipher/cipher.js';
 import { ProtocolError } from '../src/errors.js';
-import { MAX_PACKET_LENGTH, PacketDecoder, PacketEncoder } from '../src/packet.js';
-import { concatBytes, readUint32, writeUint32 } from '../src/wire.js';
+import { MAX_PACKET_LENGTH, PacketDecoder, PacketEncoder } from '../src/transport/packet.js';
+import { concatBytes, readUint32, writeUint32 } from '../src/protocol/wire.js';
 import { seededRandom } from './support/fake-server.js';
 
 type CipherKind = 'none' | 'chacha';

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadIdentityFile } from '../src/node/identity-file.js';
-import { parsePrivateKey, parsePublicKeyLine, type PrivateKey } from '../src/privatekey.js';
-import { SshReader, SshWriter } from '../src/wire.js';
+import { parsePrivateKey, parsePublicKeyLine, type PrivateKey } from '../src/keys/privatekey.js';
+import { SshReader, SshWriter } from '../src/protocol/wire.js';
 
 const fixtures = join(import.meta.dirname, 'fixtures');
 const fixture = (name: string) => readFileSync(join(fixtures, name), 'utf8');

@@ -8,7 +8,7 @@ import {
   readConfig,
   splitConfigLine,
   type SshOptions,
-} from '../src/node/ssh-config.js';
+} from '../src/config/ssh-config.js';
 
 function read(text: string, host: string, more: Record<string, string> = {}, dirs: Record<string, string[]> = {}) {
   const o: SshOptions = emptyOptions();

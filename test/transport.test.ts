@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DisconnectError, HostKeyError, ProtocolError, SshError } from '../src/errors.js';
-import { MSG } from '../src/messages.js';
-import { SshWriter, concatBytes } from '../src/wire.js';
+import { MSG } from '../src/protocol/messages.js';
+import { SshWriter, concatBytes } from '../src/protocol/wire.js';
 import { FakeServer, ed25519Key } from './support/fake-server.js';
 import { Pair } from './support/pair.js';
 

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { AuthenticationError, SshError } from '../src/errors.js';
-import { MSG } from '../src/messages.js';
-import { SshWriter } from '../src/wire.js';
+import { MSG } from '../src/protocol/messages.js';
+import { SshWriter } from '../src/protocol/wire.js';
 import { readFileSync } from 'node:fs';
-import { parsePrivateKey } from '../src/privatekey.js';
+import { parsePrivateKey } from '../src/keys/privatekey.js';
 import { Pair, fixtureKey } from './support/pair.js';
 
 const fixture = (name: string) => parsePrivateKey(readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8'), name);

@@ -11,8 +11,8 @@ import {
   encodeGlobalRequest,
   encodeUnimplemented,
   encodeWindowAdjust,
-} from '../src/messages.js';
-import { SshReader, SshWriter, concatBytes, constantTimeEqual, mpintBody, readUint32, writeUint32 } from '../src/wire.js';
+} from '../src/protocol/messages.js';
+import { SshReader, SshWriter, concatBytes, constantTimeEqual, mpintBody, readUint32, writeUint32 } from '../src/protocol/wire.js';
 import { seededRandom } from './support/fake-server.js';
 import { expectProtocolError } from './support/expect-protocol-error.js';
 

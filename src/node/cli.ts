@@ -9,12 +9,12 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { connect as netConnect, type Socket } from 'node:net';
 import { homedir, userInfo, constants as osConstants } from 'node:os';
-import { ConfigError, resolveCommandLine, USAGE, type ForwardSpec, type ResolvedConfig } from './cli-args.js';
-import { LOG_LEVELS, type LogLevel } from './ssh-config.js';
+import { ConfigError, resolveCommandLine, USAGE, type ForwardSpec, type ResolvedConfig } from '../config/cli-args.js';
+import { LOG_LEVELS, type LogLevel } from '../config/ssh-config.js';
 import type { SshClient } from './client.js';
 import type { ForwardOptions, LocalForward } from './forward.js';
 import type { SshError } from '../errors.js';
-import type { PrivateKey } from '../privatekey.js';
+import type { PrivateKey } from '../keys/privatekey.js';
 
 /** ssh(1): "ssh exits with the exit status of the remote command or with 255 if an error occurred." */
 const EXIT_ERROR = 255;

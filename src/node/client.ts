@@ -8,8 +8,8 @@ import { connect as netConnect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { AlgorithmPreferences } from '../algorithms.js';
 import { applyAlgorithmSpec, defaultAlgorithms, preferKnownHostKeyTypes } from '../algorithms.js';
-import { ClientCore } from '../client.js';
-import type { DirectTcpipParams } from '../connection.js';
+import { ClientCore } from '../client-core.js';
+import type { DirectTcpipParams } from '../connection/connection.js';
 import {
   ConnectionLostError,
   HostKeyError,
@@ -18,9 +18,9 @@ import {
   UsageError,
 } from '../errors.js';
 import type { ClientEvent } from '../events.js';
-import type { PrivateKey } from '../privatekey.js';
-import { parsePrivateKey } from '../privatekey.js';
-import type { TransportInfo } from '../transport.js';
+import type { PrivateKey } from '../keys/privatekey.js';
+import { parsePrivateKey } from '../keys/privatekey.js';
+import type { TransportInfo } from '../transport/transport.js';
 import { ChannelStream } from './channel-stream.js';
 import { loadIdentityFile } from './identity-file.js';
 import type { HostKeyVerifier, StrictHostKeyChecking } from './known-hosts-file.js';

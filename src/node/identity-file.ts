@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { SshError } from '../errors.js';
-import { parsePrivateKey, type PrivateKey } from '../privatekey.js';
+import { parsePrivateKey, type PrivateKey } from '../keys/privatekey.js';
 
 /** Expand a leading `~/` (or a lone `~`) to the user's home directory, as ssh_config(5) does. */
 export function expandHome(path: string): string {

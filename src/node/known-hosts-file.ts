@@ -18,7 +18,7 @@ import {
   otherNamesForKey,
   parseKnownHosts,
   type KnownHostsEntry,
-} from '../knownhosts.js';
+} from '../keys/knownhosts.js';
 import { expandHome } from './identity-file.js';
 
 /** ssh_config(5) StrictHostKeyChecking. `'no'` here still refuses changed and revoked keys. */

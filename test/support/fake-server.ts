@@ -7,18 +7,18 @@
  */
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { ChaCha20Poly1305Cipher } from '../../src/chacha20poly1305.js';
-import { verifyHostKeySignature } from '../../src/hostkey.js';
+import { ChaCha20Poly1305Cipher } from '../../src/cipher/chacha20-poly1305.js';
+import { verifyHostKeySignature } from '../../src/keys/hostkey.js';
 import {
   curve25519GenerateKeyPair,
   curve25519SharedSecret,
   deriveKey,
   exchangeHashCurve25519,
-} from '../../src/kex.js';
-import { decodeKexInit, encodeKexInit, type AlgorithmLists, type KexInit } from '../../src/kexinit.js';
-import { MSG } from '../../src/messages.js';
-import { PacketDecoder, PacketEncoder } from '../../src/packet.js';
-import { SshReader, SshWriter, fromUtf8 } from '../../src/wire.js';
+} from '../../src/kex/curve25519.js';
+import { decodeKexInit, encodeKexInit, type AlgorithmLists, type KexInit } from '../../src/transport/kexinit.js';
+import { MSG } from '../../src/protocol/messages.js';
+import { PacketDecoder, PacketEncoder } from '../../src/transport/packet.js';
+import { SshReader, SshWriter, fromUtf8 } from '../../src/protocol/wire.js';
 
 /** Deterministic PRNG (xorshift32 over a seed) shaped like the core's `random` parameter. */
 export function seededRandom(seed: number): (n: number) => Uint8Array {

@@ -4,9 +4,9 @@
  * randomness is seeded, so a run is reproducible byte for byte.
  */
 import { readFileSync } from 'node:fs';
-import { ClientCore, type ClientCoreOptions } from '../../src/client.js';
+import { ClientCore, type ClientCoreOptions } from '../../src/client-core.js';
 import type { ClientEvent } from '../../src/events.js';
-import { parsePrivateKey, type PrivateKey } from '../../src/privatekey.js';
+import { parsePrivateKey, type PrivateKey } from '../../src/keys/privatekey.js';
 import { FakeServer, seededRandom, type FakeServerOptions } from './fake-server.js';
 
 /** The alice@example ed25519 test key from test/fixtures. */

@@ -2,7 +2,7 @@
  * Base64 (RFC 4648 §4) without Buffer, for fingerprints, known_hosts and key files in the
  * sans-IO core.
  */
-import { ProtocolError } from './errors.js';
+import { ProtocolError } from '../errors.js';
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 const DECODE = (() => {

@@ -7,7 +7,7 @@
  * Pure: argv, environment and file access are passed in; the result is a plain object or a
  * {@link ConfigError} carrying the exit status. The IO lives in cli.ts.
  */
-import type { StrictHostKeyChecking } from './known-hosts-file.js';
+import type { StrictHostKeyChecking } from '../node/known-hosts-file.js';
 import {
   applyOption,
   ConfigError,

@@ -5,8 +5,8 @@
  */
 import { x25519 } from '@noble/curves/ed25519.js';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { DisconnectReason, ProtocolError, UsageError } from './errors.js';
-import { SshWriter, mpintBody } from './wire.js';
+import { DisconnectReason, ProtocolError, UsageError } from '../errors.js';
+import { SshWriter, mpintBody } from '../protocol/wire.js';
 
 /** RFC 8731 §3: both names denote the same method; the @libssh.org one predates the RFC. */
 export const KEX_CURVE25519 = ['curve25519-sha256', 'curve25519-sha256@libssh.org'];

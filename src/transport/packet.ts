@@ -4,11 +4,11 @@
  * in large output chunks (one allocation per chunk, not per packet), and received packets are
  * decrypted in place in the chunks the socket hands us.
  */
-import type { PacketCipher } from './cipher.js';
-import { NoneCipher } from './cipher.js';
-import { ProtocolError } from './errors.js';
-import { MSG } from './messages.js';
-import { writeUint32 } from './wire.js';
+import type { PacketCipher } from '../cipher/cipher.js';
+import { NoneCipher } from '../cipher/cipher.js';
+import { ProtocolError } from '../errors.js';
+import { MSG } from '../protocol/messages.js';
+import { writeUint32 } from '../protocol/wire.js';
 
 /** OpenSSH's PACKET_MAX_SIZE (packet.c): larger lengths are rejected before allocating. */
 export const MAX_PACKET_LENGTH = 256 * 1024;

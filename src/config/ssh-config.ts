@@ -5,8 +5,8 @@
  * Pure: files are read through an injected {@link ConfigFileSystem}, so everything here is
  * unit-testable without touching the machine's ~/.ssh.
  */
-import type { StrictHostKeyChecking } from './known-hosts-file.js';
-import type { TargetSpec } from './forward.js';
+import type { StrictHostKeyChecking } from '../node/known-hosts-file.js';
+import type { TargetSpec } from '../node/forward.js';
 
 /** ssh_config(5) LogLevel, quietest first. */
 export const LOG_LEVELS = ['QUIET', 'FATAL', 'ERROR', 'INFO', 'VERBOSE', 'DEBUG1', 'DEBUG2', 'DEBUG3'] as const;

@@ -3,10 +3,10 @@
  * allowed methods, then publickey (RFC 4252 §7), password (§8) and keyboard-interactive
  * (RFC 4256) in that order, like OpenSSH's default PreferredAuthentications.
  */
-import { AuthenticationError, ProtocolError, SshError } from './errors.js';
-import { MSG, decodeMessage, encodeServiceRequest } from './messages.js';
-import type { PrivateKey } from './privatekey.js';
-import { SshReader, SshWriter } from './wire.js';
+import { AuthenticationError, ProtocolError, SshError } from '../errors.js';
+import { MSG, decodeMessage, encodeServiceRequest } from '../protocol/messages.js';
+import type { PrivateKey } from '../keys/privatekey.js';
+import { SshReader, SshWriter } from '../protocol/wire.js';
 
 /** How the client may authenticate. Secrets here are never logged. */
 export interface AuthOptions {

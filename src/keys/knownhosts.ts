@@ -7,10 +7,10 @@
  */
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha1 } from '@noble/hashes/legacy.js';
-import { base64Decode, base64Encode } from './base64.js';
-import { UsageError } from './errors.js';
+import { base64Decode, base64Encode } from '../protocol/base64.js';
+import { UsageError } from '../errors.js';
 import { keyBlobType } from './hostkey.js';
-import { constantTimeEqual, utf8 } from './wire.js';
+import { constantTimeEqual, utf8 } from '../protocol/wire.js';
 
 /** One parsed key line of a known_hosts file. */
 export interface KnownHostsEntry {

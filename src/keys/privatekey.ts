@@ -10,10 +10,10 @@ import { ed25519 } from '@noble/curves/ed25519.js';
 import { p256, p384, p521 } from '@noble/curves/nist.js';
 import { bytesToNumberBE, numberToBytesBE } from '@noble/curves/utils.js';
 import { sha256, sha512 } from '@noble/hashes/sha2.js';
-import { base64Decode } from './base64.js';
-import { SshError, UsageError } from './errors.js';
+import { base64Decode } from '../protocol/base64.js';
+import { SshError, UsageError } from '../errors.js';
 import { keyBlobType } from './hostkey.js';
-import { SshReader, SshWriter, constantTimeEqual } from './wire.js';
+import { SshReader, SshWriter, constantTimeEqual } from '../protocol/wire.js';
 
 /** A private key that can sign SSH user authentication requests. */
 export interface PrivateKey {

@@ -8,22 +8,22 @@
  * Every state transition of the key exchange lives in this file (h11's "Rule 1").
  */
 import { sha256 } from '@noble/hashes/sha2.js';
-import type { AlgorithmPreferences } from './algorithms.js';
-import { cipherAlgorithms } from './algorithms.js';
+import type { AlgorithmPreferences } from '../algorithms.js';
+import { cipherAlgorithms } from '../algorithms.js';
 import {
   DisconnectError,
   DisconnectReason,
   ProtocolError,
   SshError,
   UsageError,
-} from './errors.js';
-import { fingerprintSha256, verifyHostKeySignature } from './hostkey.js';
+} from '../errors.js';
+import { fingerprintSha256, verifyHostKeySignature } from '../keys/hostkey.js';
 import {
   curve25519GenerateKeyPair,
   curve25519SharedSecret,
   deriveKey,
   exchangeHashCurve25519,
-} from './kex.js';
+} from '../kex/curve25519.js';
 import type { KexInit, Negotiated } from './kexinit.js';
 import { decodeKexInit, encodeKexInit, guessWasWrong, negotiate } from './kexinit.js';
 import {
@@ -34,9 +34,9 @@ import {
   encodeNewKeys,
   encodeUnimplemented,
   messageName,
-} from './messages.js';
+} from '../protocol/messages.js';
 import { PacketDecoder, PacketEncoder } from './packet.js';
-import { constantTimeEqual, utf8 } from './wire.js';
+import { constantTimeEqual, utf8 } from '../protocol/wire.js';
 
 /** The version this build announces (RFC 4253 §4.2 softwareversion). */
 export const PURE_SSH_VERSION = '0.1.0';

@@ -3,7 +3,7 @@
  * Reads are bounds-checked and lengths are capped before anything is allocated; malformed input
  * only ever raises {@link ProtocolError} (code ERR_MALFORMED_PACKET).
  */
-import { ProtocolError } from './errors.js';
+import { ProtocolError } from '../errors.js';
 
 const textEncoder = new TextEncoder();
 const textDecoder = new TextDecoder('utf-8', { fatal: true });

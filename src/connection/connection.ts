@@ -5,8 +5,8 @@
  */
 import type { Channel } from './channel.js';
 import { Channel as ChannelState, ChannelTable, DEFAULT_MAX_PACKET, DEFAULT_WINDOW, MAX_WINDOW } from './channel.js';
-import { ChannelOpenError, ChannelOpenFailureReason, ProtocolError, SshError, UsageError } from './errors.js';
-import type { ClientEvent } from './events.js';
+import { ChannelOpenError, ChannelOpenFailureReason, ProtocolError, SshError, UsageError } from '../errors.js';
+import type { ClientEvent } from '../events.js';
 import {
   MSG,
   decodeMessage,
@@ -17,9 +17,9 @@ import {
   encodeGlobalRequest,
   encodeRequestReply,
   encodeWindowAdjust,
-} from './messages.js';
-import type { Transport } from './transport.js';
-import { SshWriter } from './wire.js';
+} from '../protocol/messages.js';
+import type { Transport } from '../transport/transport.js';
+import { SshWriter } from '../protocol/wire.js';
 
 /** RFC 4254 §7.2 direct-tcpip open parameters. */
 export interface DirectTcpipParams {

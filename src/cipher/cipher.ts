@@ -7,7 +7,7 @@
  * Reading is two-phase, like russh's OpeningKey: {@link PacketCipher.decryptLength} first (to know
  * how many bytes to wait for), then {@link PacketCipher.open}, which verifies before it decrypts.
  */
-import { readUint32 } from './wire.js';
+import { readUint32 } from '../protocol/wire.js';
 
 export interface PacketCipher {
   /** Algorithm name as negotiated, e.g. "chacha20-poly1305@openssh.com". */

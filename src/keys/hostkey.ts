@@ -8,9 +8,9 @@
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { p256, p384, p521 } from '@noble/curves/nist.js';
 import { sha256, sha512 } from '@noble/hashes/sha2.js';
-import { base64Encode } from './base64.js';
-import { DisconnectReason, ProtocolError } from './errors.js';
-import { SshReader, constantTimeEqual, fromUtf8 } from './wire.js';
+import { base64Encode } from '../protocol/base64.js';
+import { DisconnectReason, ProtocolError } from '../errors.js';
+import { SshReader, constantTimeEqual, fromUtf8 } from '../protocol/wire.js';
 
 /** One signature algorithm over one kind of host key blob. */
 export interface HostKeyAlgorithm {

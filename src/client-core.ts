@@ -17,18 +17,18 @@
  */
 import type { AlgorithmPreferences } from './algorithms.js';
 import { defaultAlgorithms } from './algorithms.js';
-import type { ChannelOptions, DirectTcpipParams } from './connection.js';
-import { Connection } from './connection.js';
+import type { ChannelOptions, DirectTcpipParams } from './connection/connection.js';
+import { Connection } from './connection/connection.js';
 import { ConnectionLostError, DisconnectReason, SshError, UsageError } from './errors.js';
 import type { ClientEvent } from './events.js';
-import { keyBlobType } from './hostkey.js';
-import type { PrivateKey } from './privatekey.js';
-import type { TransportInfo } from './transport.js';
-import { Transport } from './transport.js';
-import type { AuthOptions } from './userauth.js';
-import { UserAuth } from './userauth.js';
-import { fromUtf8 } from './wire.js';
-import { encodeIgnore } from './messages.js';
+import { keyBlobType } from './keys/hostkey.js';
+import type { PrivateKey } from './keys/privatekey.js';
+import type { TransportInfo } from './transport/transport.js';
+import { Transport } from './transport/transport.js';
+import type { AuthOptions } from './auth/userauth.js';
+import { UserAuth } from './auth/userauth.js';
+import { fromUtf8 } from './protocol/wire.js';
+import { encodeIgnore } from './protocol/messages.js';
 
 /** Options of the core: who we are (RFC 4252, see {@link AuthOptions}) plus transport tuning. */
 export interface ClientCoreOptions extends AuthOptions {

@@ -2,9 +2,9 @@
  * SSH_MSG_KEXINIT (RFC 4253 §7.1): encoding, decoding and algorithm negotiation.
  * The raw payloads are kept by the caller: the exchange hash needs the exact bytes (I_C, I_S).
  */
-import { NegotiationError } from './errors.js';
-import { MSG } from './messages.js';
-import { SshReader, SshWriter } from './wire.js';
+import { NegotiationError } from '../errors.js';
+import { MSG } from '../protocol/messages.js';
+import { SshReader, SshWriter } from '../protocol/wire.js';
 
 /** The ten name-lists of a KEXINIT, in wire order (RFC 4253 §7.1). */
 export interface AlgorithmLists {
