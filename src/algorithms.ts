@@ -1,41 +1,17 @@
 /**
- * The algorithm registries and default preference lists (RFC 4253 §7.1). Adding a cipher, MAC
- * or host key type means adding an entry here (and in hostkey.ts), never touching the key
- * exchange.
+ * Algorithm categories, preferences and OpenSSH's list syntax (RFC 4253 §7.1; ssh_config(5)
+ * "Ciphers", "MACs", "KexAlgorithms", "HostKeyAlgorithms"). Every category reads its registry
+ * (kex/, keys/, cipher/, mac/), so adding an algorithm is one file plus one registry row; the
+ * CLI flags, ssh_config keywords and `connect()` options come from {@link ALGORITHM_CATEGORIES}.
  */
-import type { PacketCipher } from './cipher/cipher.js';
-import { ChaCha20Poly1305Cipher } from './cipher/chacha20-poly1305.js';
-import { DEFAULT_HOST_KEY_ALGORITHMS, hostKeyAlgorithms } from './keys/hostkey.js';
-import { KEX_CURVE25519 } from './kex/curve25519.js';
+import { cipherAlgorithms, defaultCiphers } from './cipher/registry.js';
 import { UsageError } from './errors.js';
+import { DEFAULT_KEX, kexMethods } from './kex/registry.js';
+import { DEFAULT_HOST_KEY_ALGORITHMS, hostKeyAlgorithms } from './keys/hostkey.js';
+import { DEFAULT_MACS, macAlgorithms } from './mac/registry.js';
+import { globMatch } from './protocol/glob.js';
 
-/** A negotiable cipher (RFC 4253 §6.3). AEAD ciphers carry their own integrity (no MAC). */
-export interface CipherAlgorithm {
-  readonly name: string;
-  readonly keyLength: number;
-  readonly ivLength: number;
-  readonly aead: boolean;
-  create(key: Uint8Array, iv: Uint8Array): PacketCipher;
-}
-
-/** Ciphers pure-ssh implements, by name. */
-export const cipherAlgorithms: ReadonlyMap<string, CipherAlgorithm> = new Map<string, CipherAlgorithm>([
-  [
-    'chacha20-poly1305@openssh.com',
-    {
-      name: 'chacha20-poly1305@openssh.com',
-      keyLength: 64, // PROTOCOL.chacha20poly1305: K_2 || K_1
-      ivLength: 0,
-      aead: true,
-      create: (key) => new ChaCha20Poly1305Cipher(key),
-    },
-  ],
-]);
-
-/** Key exchange methods pure-ssh implements. */
-export const kexAlgorithms: readonly string[] = KEX_CURVE25519;
-
-/** User-facing algorithm preferences (OpenSSH's Ciphers / KexAlgorithms / HostKeyAlgorithms). */
+/** User-facing algorithm preferences (OpenSSH's Ciphers / MACs / KexAlgorithms / HostKeyAlgorithms). */
 export interface AlgorithmPreferences {
   kex: string[];
   hostKey: string[];
@@ -44,13 +20,35 @@ export interface AlgorithmPreferences {
   compression: string[];
 }
 
-/** Defaults, strongest and fastest first. */
-export function defaultAlgorithms(): AlgorithmPreferences {
+/** A user-selectable category: its ssh_config keyword and ssh(1) flag. */
+export interface AlgorithmCategory {
+  key: Exclude<keyof AlgorithmPreferences, 'compression'>;
+  /** ssh_config(5) keyword. */
+  configKeyword: string;
+  /** ssh(1) flag taking the same list (`-c`, `-m`), if any. */
+  cliFlag?: string;
+  /** What a person calls it in messages. */
+  label: string;
+}
+
+/** The categories a user can set, one row each (the review's "categories become data"). */
+export const ALGORITHM_CATEGORIES: readonly AlgorithmCategory[] = [
+  { key: 'kex', configKeyword: 'KexAlgorithms', label: 'key exchange' },
+  { key: 'hostKey', configKeyword: 'HostKeyAlgorithms', label: 'host key' },
+  { key: 'cipher', configKeyword: 'Ciphers', cliFlag: 'c', label: 'cipher' },
+  { key: 'mac', configKeyword: 'MACs', cliFlag: 'm', label: 'MAC' },
+];
+
+/**
+ * Defaults, safe algorithms only, for the crypto provider in use (`pure` or a runtime provider's
+ * name): the cipher order depends on which is faster there (cipher/registry.ts).
+ */
+export function defaultAlgorithms(provider = 'pure'): AlgorithmPreferences {
   return {
-    kex: [...kexAlgorithms],
+    kex: [...DEFAULT_KEX],
     hostKey: [...DEFAULT_HOST_KEY_ALGORITHMS],
-    cipher: [...cipherAlgorithms.keys()],
-    mac: [],
+    cipher: defaultCiphers(provider),
+    mac: [...DEFAULT_MACS],
     compression: ['none'],
   };
 }
@@ -58,18 +56,19 @@ export function defaultAlgorithms(): AlgorithmPreferences {
 /** Every algorithm name we implement, per category (for validating user lists). */
 export function supportedAlgorithms(): AlgorithmPreferences {
   return {
-    kex: [...kexAlgorithms],
+    kex: [...kexMethods.keys()],
     hostKey: [...hostKeyAlgorithms.keys()],
     cipher: [...cipherAlgorithms.keys()],
-    mac: [],
+    mac: [...macAlgorithms.keys()],
     compression: ['none'],
   };
 }
 
 /**
  * Apply an OpenSSH-style list spec (ssh_config(5) "Ciphers"): a plain list replaces the
- * defaults; `+list` appends, `-list` removes (wildcards allowed), `^list` puts first.
- * Names we do not implement are an error that lists what is available.
+ * defaults; `+list` appends (the way to enable legacy algorithms), `-list` removes, `^list` puts
+ * first; wildcards `*` and `?` everywhere. Names we do not implement are an error that lists
+ * what is available.
  */
 export function applyAlgorithmSpec(
   category: keyof AlgorithmPreferences,
@@ -80,31 +79,27 @@ export function applyAlgorithmSpec(
   const raw = typeof spec === 'string' ? spec : spec.join(',');
   const op = raw[0];
   const names = (op === '+' || op === '-' || op === '^' ? raw.slice(1) : raw).split(',').filter(Boolean);
-  const matchAny = (name: string) => names.some((p) => wildcard(p, name));
+  const matchAny = (name: string) => names.some((p) => globMatch(name, p));
   let result: string[];
   if (op === '-') {
     result = defaults.filter((n) => !matchAny(n));
   } else {
-    const expanded = names.flatMap((p) => (/[*?]/.test(p) ? supported.filter((s) => wildcard(p, s)) : [p]));
+    const expanded = names.flatMap((p) => (/[*?]/.test(p) ? supported.filter((s) => globMatch(s, p)) : [p]));
     const unknown = expanded.filter((n) => !supported.includes(n));
     if (unknown.length > 0) {
       throw new UsageError(
         `unsupported ${category} algorithm(s): ${unknown.join(',')} (pure-ssh supports: ${supported.join(',') || 'none'})`,
       );
     }
-    if (op === '+') result = [...defaults, ...expanded.filter((n) => !defaults.includes(n))];
-    else if (op === '^') result = [...expanded, ...defaults.filter((n) => !expanded.includes(n))];
-    else result = expanded;
+    const unique = [...new Set(expanded)];
+    if (op === '+') result = [...defaults, ...unique.filter((n) => !defaults.includes(n))];
+    else if (op === '^') result = [...unique, ...defaults.filter((n) => !unique.includes(n))];
+    else result = unique;
   }
-  if (result.length === 0 && category !== 'mac') {
+  if (result.length === 0) {
     throw new UsageError(`no ${category} algorithm left after applying "${raw}"`);
   }
   return result;
-}
-
-function wildcard(pattern: string, name: string): boolean {
-  const re = new RegExp('^' + pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$');
-  return re.test(name);
 }
 
 /**

@@ -16,6 +16,8 @@
  * ```
  */
 import type { AlgorithmPreferences } from './algorithms.js';
+import type { CryptoProvider } from './crypto/provider.js';
+import { pureCryptoProvider } from './crypto/pure.js';
 import { defaultAlgorithms } from './algorithms.js';
 import type { ChannelOptions, DirectTcpipParams } from './connection/connection.js';
 import { Connection } from './connection/connection.js';
@@ -35,9 +37,20 @@ export interface ClientCoreOptions extends AuthOptions {
   /** Cryptographically secure random bytes. */
   random: (n: number) => Uint8Array;
   algorithms?: Partial<AlgorithmPreferences>;
+  /**
+   * The symmetric primitives (crypto/provider.ts). Default: pure TypeScript on every runtime;
+   * the Node adapter passes node:crypto's where available. The default algorithm order follows it.
+   */
+  crypto?: CryptoProvider;
   clientVersion?: string;
   rekeyBytes?: number;
   rekeyPackets?: number;
+  /**
+   * Zero copy on input (see TransportOptions.borrowInput): `receive()` then owns the buffers it
+   * is given and events are views into them. Default false: every byte received is copied once,
+   * so a transport may reuse its read buffer (a BYOB reader, a `Deno.Conn.read(buf)` loop).
+   */
+  borrowInput?: boolean;
 }
 
 type Stage = 'handshake' | 'auth' | 'authenticated' | 'closed';
@@ -56,13 +69,16 @@ export class ClientCore {
 
   constructor(options: ClientCoreOptions) {
     if (!options.username) throw new UsageError('a username is required');
-    const algorithms = { ...defaultAlgorithms(), ...options.algorithms };
+    const crypto = options.crypto ?? pureCryptoProvider;
+    const algorithms = { ...defaultAlgorithms(crypto.name), ...options.algorithms };
     const emit = (e: ClientEvent) => this.events.push(e);
     const log = (message: string) => emit({ type: 'log', message });
     this.transport = new Transport(
       {
         random: options.random,
         algorithms,
+        crypto,
+        borrowInput: options.borrowInput,
         clientVersion: options.clientVersion,
         rekeyBytes: options.rekeyBytes,
         rekeyPackets: options.rekeyPackets,

@@ -3,19 +3,42 @@ import { readFileSync } from 'node:fs';
 import { sha256, sha512 } from '@noble/hashes/sha2.js';
 import { describe, expect, it } from 'vitest';
 import { DisconnectReason, ProtocolError } from '../src/errors.js';
-import {
-  KEX_CURVE25519,
-  curve25519GenerateKeyPair,
-  curve25519SharedSecret,
-  deriveKey,
-  exchangeHashCurve25519,
-  type KdfLetter,
-} from '../src/kex/curve25519.js';
+import { pureCryptoProvider } from '../src/crypto/pure.js';
+import { KEX_CURVE25519, curve25519GenerateKeyPair, curve25519SharedSecret } from '../src/kex/curve25519.js';
+import { deriveKey as deriveEncoded, encodeSharedMpint, exchangeHash, type KdfLetter } from '../src/kex/kex.js';
+import { SshWriter } from '../src/protocol/wire.js';
 import { expectProtocolError } from './support/expect-protocol-error.js';
 
 const vectors = (name: string) => JSON.parse(readFileSync(new URL(`../vectors/${name}`, import.meta.url), 'utf8'));
 const hex = (s: string) => new Uint8Array(Buffer.from(s, 'hex'));
 const toHex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+
+/** curve25519-sha256's H through the generic exchange hash: Q_C and Q_S as strings, K as an mpint (RFC 8731 §3.1). */
+function exchangeHashCurve25519(p: {
+  clientVersion: string;
+  serverVersion: string;
+  clientKexInit: Uint8Array;
+  serverKexInit: Uint8Array;
+  hostKeyBlob: Uint8Array;
+  clientPublic: Uint8Array;
+  serverPublic: Uint8Array;
+  sharedSecret: Uint8Array;
+}): Uint8Array {
+  const fields = new SshWriter(80).string(p.clientPublic).string(p.serverPublic).toBytes();
+  return exchangeHash('sha256', pureCryptoProvider, p, fields, encodeSharedMpint(p.sharedSecret));
+}
+
+/** The KDF with K given raw, encoded as the classical methods do (an mpint). */
+function deriveKey(
+  hash: (d: Uint8Array) => Uint8Array,
+  rawK: Uint8Array,
+  H: Uint8Array,
+  letter: KdfLetter,
+  sid: Uint8Array,
+  length: number,
+): Uint8Array {
+  return deriveEncoded(hash, encodeSharedMpint(rawK), H, letter, sid, length);
+}
 
 // Independent, deliberately naive RFC 4251 §5 encoders on Buffer and node:crypto.
 const sshString = (b: Buffer) => Buffer.concat([Buffer.from([0, 0, 0, 0].map((_, i) => (b.length >>> (24 - 8 * i)) & 0xff)), b]);

@@ -33,6 +33,7 @@ function lists(over: Partial<AlgorithmLists> = {}): AlgorithmLists {
 const kexinit = (over: Partial<AlgorithmLists> = {}, follows = false): KexInit => ({
   cookie: new Uint8Array(16),
   firstKexPacketFollows: follows,
+  emptyNamesIn: [],
   ...lists(over),
 });
 
@@ -57,8 +58,9 @@ describe('KEXINIT encode/decode (RFC 4253 §7.1)', () => {
     const d = decodeKexInit(p);
     expect(d.cookie).toEqual(cookie);
     expect(d.firstKexPacketFollows).toBe(false);
-    const { cookie: _c, firstKexPacketFollows: _f, ...rest } = d;
+    const { cookie: _c, firstKexPacketFollows: _f, emptyNamesIn, ...rest } = d;
     expect(rest).toEqual(l);
+    expect(emptyNamesIn).toEqual([]);
   });
 
   it('decodes first_kex_packet_follows set by a peer', () => {
@@ -81,11 +83,22 @@ describe('KEXINIT encode/decode (RFC 4253 §7.1)', () => {
     }
   });
 
-  it('rejects a malformed name-list', () => {
+  // Issue 8 case 3: libssh 0.10 servers end lists with a comma; OpenSSH tolerates empty names.
+  it('a peer name-list with empty names (libssh 0.10 trailing comma): skipped and reported, not fatal', () => {
     const w = new SshWriter().byte(MSG.KEXINIT).raw(new Uint8Array(16)).string('a,,b');
+    w.string('ssh-ed25519').string('aes128-ctr,').string(',aes128-ctr');
+    for (let i = 0; i < 6; i++) w.string('x');
+    const d = decodeKexInit(w.boolean(false).uint32(0).toBytes());
+    expect(d.kex).toEqual(['a', 'b']);
+    expect(d.cipherClientToServer).toEqual(['aes128-ctr']);
+    expect(d.cipherServerToClient).toEqual(['aes128-ctr']);
+    expect(d.emptyNamesIn).toEqual(['kex', 'cipherClientToServer', 'cipherServerToClient']);
+  });
+
+  it('still rejects a name-list with a non-printable character', () => {
+    const w = new SshWriter().byte(MSG.KEXINIT).raw(new Uint8Array(16)).string('a\tb');
     for (let i = 0; i < 9; i++) w.string('x');
-    const p = w.boolean(false).uint32(0).toBytes();
-    expect(() => decodeKexInit(p)).toThrow(/empty name/);
+    expect(() => decodeKexInit(w.boolean(false).uint32(0).toBytes())).toThrow(/non-printable/);
   });
 });
 

@@ -91,10 +91,10 @@ describe.each(['none', 'chacha'] as CipherKind[])('PacketEncoder → PacketDecod
     }
   });
 
-  it('writeChannelData frames CHANNEL_DATA identical to the generic path', () => {
+  it('writeParts frames CHANNEL_DATA identical to the generic path', () => {
     const { enc, dec } = pairOf(kind);
     const data = rnd(500);
-    enc.writeChannelData(0x01020304, data, 100, 300);
+    enc.writeParts(Uint8Array.of(94, 1, 2, 3, 4, 0, 0, 1, 44), data, 100, 300);
     dec.push(wire(enc));
     const [p] = drain(dec);
     expect(p![0]).toBe(94);

@@ -78,11 +78,28 @@ describe('identification (RFC 4253 §4.2)', () => {
     expect(p.client.isAuthenticated).toBe(true);
   });
 
-  it('a line longer than 255 bytes is rejected with a clear message', () => {
-    const p = new Pair({ server: { preVersionLines: ['x'.repeat(300)] } }).start();
+  // Issue 8 case 5: RFC 4253 §4.2 limits the identification, not the lines before it; OpenSSH
+  // accepts lines up to 8192 bytes (ssh.h SSH_MAX_BANNER_LEN) and 1024 of them.
+  it('lines before the identification longer than 255 bytes are accepted, as OpenSSH does', () => {
+    const p = new Pair({ server: { preVersionLines: ['x'.repeat(254), 'y'.repeat(300), 'z'.repeat(8192)] } }).start();
+    expect(p.client.isAuthenticated).toBe(true);
+  });
+
+  it('a line before the identification longer than 8192 bytes is rejected with a clear message', () => {
+    const p = new Pair({ server: { preVersionLines: ['x'.repeat(9000)] } }).start();
     const e = closedWith(p);
     expect(e).toBeInstanceOf(ProtocolError);
-    expect(e.message).toMatch(/longer than 255 bytes; is this an SSH server\?/);
+    expect(e.message).toMatch(/longer than 8192 bytes before its identification; is this an SSH server\?/);
+  });
+
+  it('more than 1024 lines before the identification are rejected', () => {
+    const p = new Pair({ server: { preVersionLines: Array.from({ length: 1025 }, () => 'l') } }).start();
+    expect(closedWith(p).message).toMatch(/more than 1024 lines before its identification/);
+  });
+
+  it('an identification line itself longer than 255 bytes is rejected (RFC 4253 §4.2)', () => {
+    const p = new Pair({ server: { version: 'SSH-2.0-' + 'v'.repeat(260) } }).start();
+    expect(closedWith(p).message).toMatch(/identification is longer than 255 bytes/);
   });
 
   it('SSH-1.5 is rejected: protocol version not supported (reason 8 sent)', () => {
@@ -426,7 +443,10 @@ describe('first_kex_packet_follows (RFC 4253 §7.1)', () => {
 
 describe('negotiation failure', () => {
   it('no common cipher closes with NegotiationError naming both lists', () => {
-    const p = new Pair({ server: { lists: { cipherServerToClient: ['aes128-ctr'] } } }).start();
+    const p = new Pair({
+      client: { algorithms: { cipher: ['chacha20-poly1305@openssh.com'] } },
+      server: { lists: { cipherServerToClient: ['aes128-ctr'] } },
+    }).start();
     const e = closedWith(p);
     expect(e.code).toBe('ERR_NEGOTIATION');
     expect(e.message).toMatch(/cipher \(server to client\).*Server offers: aes128-ctr/);

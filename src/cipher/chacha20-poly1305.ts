@@ -6,11 +6,14 @@
  * construction. Cross-checked against noble, OpenSSL and the RFC 8439 vectors in
  * test/chacha20.test.ts and test/cipher.test.ts.
  */
-import type { PacketCipher } from './cipher.js';
-import { ChaCha20, LITTLE_ENDIAN, WordViews } from '../crypto/chacha20.js';
+import type { CipherAlgorithm, PacketCipher } from './cipher.js';
+import { LITTLE_ENDIAN, WordViews } from '../crypto/chacha20.js';
 import { poly1305Into } from '../crypto/poly1305.js';
-import { DisconnectReason, ProtocolError, UsageError } from '../errors.js';
+import type { ChaCha20Stream, CryptoProvider } from '../crypto/provider.js';
+import { pureCryptoProvider } from '../crypto/pure.js';
+import { UsageError } from '../errors.js';
 import { readUint32 } from '../protocol/wire.js';
+import { macError, rangesEqual } from './with-mac.js';
 
 /**
  * chacha20-poly1305@openssh.com for one direction of the transport.
@@ -31,10 +34,11 @@ export class ChaCha20Poly1305Cipher implements PacketCipher {
   readonly blockSize = 8;
   readonly macLength = 16;
   readonly excludesLength = true;
+  readonly lengthBytes = 4;
 
   // PROTOCOL.chacha20poly1305: K_2 = first 32 bytes (payload + Poly1305 key), K_1 = last 32 (length).
-  private readonly main: ChaCha20;
-  private readonly header: ChaCha20;
+  private readonly main: ChaCha20Stream;
+  private readonly header: ChaCha20Stream;
   // PROTOCOL.chacha20poly1305: nonce = sequence number as a big-endian uint64; the high half is
   // always 0 because seq is a uint32.
   private readonly nonce = new Uint8Array(8);
@@ -46,12 +50,12 @@ export class ChaCha20Poly1305Cipher implements PacketCipher {
   private scratch = new Uint8Array(0);
   private scratchWords = new Int32Array(0);
 
-  constructor(key: Uint8Array) {
+  constructor(key: Uint8Array, crypto: CryptoProvider = pureCryptoProvider) {
     if (key.length !== 64) {
       throw new UsageError(`chacha20-poly1305@openssh.com needs a 64-byte key, got ${key.length}`);
     }
-    this.main = new ChaCha20(key, 0);
-    this.header = new ChaCha20(key, 32);
+    this.main = crypto.chacha20(key.subarray(0, 32));
+    this.header = crypto.chacha20(key.subarray(32, 64));
   }
 
   private setNonce(seq: number): void {
@@ -121,15 +125,7 @@ export class ChaCha20Poly1305Cipher implements PacketCipher {
 
   // PROTOCOL.chacha20poly1305: verify (in constant time) before decrypting anything.
   private verify(seq: number, buf: Uint8Array, at: number): void {
-    const t = this.tag;
-    let diff = 0;
-    for (let i = 0; i < 16; i++) diff |= t[i]! ^ buf[at + i]!;
-    if (diff !== 0) {
-      throw new ProtocolError(`Corrupted MAC on input: message authentication code mismatch (packet ${seq})`, {
-        code: 'ERR_MAC',
-        reason: DisconnectReason.MAC_ERROR,
-      });
-    }
+    if (!rangesEqual(this.tag, 0, buf, at, 16)) throw macError(seq);
   }
 
   dispose(): void {
@@ -142,3 +138,14 @@ export class ChaCha20Poly1305Cipher implements PacketCipher {
     this.views.clear();
   }
 }
+
+/** The registry row (PROTOCOL.chacha20poly1305: 64 bytes of key, K_2 || K_1, no IV). */
+export const chacha20Poly1305Algorithm: CipherAlgorithm = {
+  name: 'chacha20-poly1305@openssh.com',
+  keyLength: 64,
+  ivLength: 0,
+  blockSize: 8,
+  aead: true,
+  legacy: false,
+  create: (key, _iv, _mac, crypto) => new ChaCha20Poly1305Cipher(key, crypto),
+};

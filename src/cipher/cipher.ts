@@ -1,16 +1,20 @@
 /**
- * The per-direction packet protection interface (RFC 4253 §6, §6.3, §6.4) and the initial
- * "none" cipher used before the first NEWKEYS.
+ * The per-direction packet protection interface (RFC 4253 §6, §6.3, §6.4), the cipher registry
+ * row, and the initial "none" cipher used before the first NEWKEYS.
  *
  * A packet in a buffer is `uint32 packet_length || padding_length || payload || padding || mac`.
  * Ciphers work in place on that buffer, so the packet path allocates nothing per packet.
  * Reading is two-phase, like russh's OpeningKey: {@link PacketCipher.decryptLength} first (to know
- * how many bytes to wait for), then {@link PacketCipher.open}, which verifies before it decrypts.
+ * how many bytes to wait for), then {@link PacketCipher.open}, which verifies before it decrypts
+ * wherever the construction allows (AEAD and encrypt-then-MAC; encrypt-and-MAC can only verify
+ * the plaintext).
  */
+import type { CryptoProvider } from '../crypto/provider.js';
+import type { Mac } from '../mac/mac.js';
 import { readUint32 } from '../protocol/wire.js';
 
 export interface PacketCipher {
-  /** Algorithm name as negotiated, e.g. "chacha20-poly1305@openssh.com". */
+  /** Algorithm name as negotiated, e.g. "chacha20-poly1305@openssh.com" or "aes128-ctr+hmac-sha2-256". */
   readonly name: string;
   /** Padding multiple: packet_length + 4 (or + 0 when the length is excluded) rounds up to it; at least 8. */
   readonly blockSize: number;
@@ -18,25 +22,63 @@ export interface PacketCipher {
   readonly macLength: number;
   /**
    * True when padding is computed over `padding_length || payload || padding` only, excluding the
-   * 4-byte length (chacha20-poly1305@openssh.com, AES-GCM); false for classic ciphers where the
-   * length field counts (RFC 4253 §6).
+   * 4-byte length: the length is sent in the clear or separately keyed (AEAD ciphers and
+   * encrypt-then-MAC; OpenSSH packet.c's `aadlen`). False for encrypt-and-MAC (RFC 4253 §6).
    */
   readonly excludesLength: boolean;
+  /**
+   * Bytes from the start of a packet that {@link decryptLength} needs: 4 when the length is in
+   * the clear or separately keyed, the cipher block size for encrypt-and-MAC (the first block is
+   * decrypted to learn the length, as OpenSSH's packet.c does).
+   */
+  readonly lengthBytes: number;
   /**
    * Encrypt in place `buf[off, off + 4 + packetLength)` (length field included, plaintext on entry)
    * and write the tag to `buf[off + 4 + packetLength, + macLength)`.
    */
   seal(seq: number, buf: Uint8Array, off: number, packetLength: number): void;
-  /** Phase 1: the packet_length from the 4 bytes at `buf[off]`, without modifying the buffer. */
+  /**
+   * Phase 1: the packet_length from the first {@link lengthBytes} bytes at `buf[off]`. A cipher
+   * whose length is encrypted with the payload (encrypt-and-MAC) decrypts those bytes in place;
+   * the others leave the buffer untouched.
+   */
   decryptLength(seq: number, buf: Uint8Array, off: number): number;
   /**
-   * Phase 2: verify the tag at `buf[off + 4 + packetLength]` over the whole packet, throwing a
-   * ProtocolError with code ERR_MAC on mismatch (nothing decrypted), then decrypt
-   * `buf[off + 4, off + 4 + packetLength)` in place.
+   * Phase 2: verify the tag at `buf[off + 4 + packetLength]`, throwing a ProtocolError with code
+   * ERR_MAC on mismatch, and decrypt the rest of `buf[off + 4, off + 4 + packetLength)` in place.
    */
   open(seq: number, buf: Uint8Array, off: number, packetLength: number): void;
   /** Wipe key material. */
   dispose(): void;
+}
+
+/** A negotiable cipher (RFC 4253 §6.3): one registry row per name. */
+export interface CipherAlgorithm {
+  readonly name: string;
+  /** Key bytes from the KDF (letters C and D, RFC 4253 §7.2). */
+  readonly keyLength: number;
+  /** IV bytes from the KDF (letters A and B). */
+  readonly ivLength: number;
+  /** The cipher's block size: padding multiple and the rekey limit (RFC 4344 §3.2). */
+  readonly blockSize: number;
+  /** AEAD: integrity built in, the negotiated MAC is not used (RFC 5647 §5.1, PROTOCOL.chacha20poly1305). */
+  readonly aead: boolean;
+  /** Off by default; enabled only with `+` (OpenSSH keeps the CBC modes available but not offered). */
+  readonly legacy: boolean;
+  /**
+   * The protection of one direction; `mac` is undefined exactly when {@link aead} is true.
+   * `sending` says which side of it this is (CBC encrypts or decrypts; the others do not care).
+   */
+  create(key: Uint8Array, iv: Uint8Array, mac: Mac | undefined, crypto: CryptoProvider, sending: boolean): PacketCipher;
+}
+
+/**
+ * Bytes after which a key must be renewed, from the cipher's block size, as OpenSSH's packet.c
+ * computes it: 2^(2·blocksize bits / 8) blocks for 16-byte blocks (RFC 4344 §3.2: AES, 64 GiB),
+ * 2^30 bytes for smaller blocks (chacha20-poly1305: 1 GiB).
+ */
+export function rekeyLimitBytes(blockSize: number): number {
+  return blockSize >= 16 ? 2 ** (2 * blockSize) * blockSize : 2 ** 30;
 }
 
 /** The "none" cipher and MAC in force until the first NEWKEYS (RFC 4253 §6.3, §6.4). */
@@ -45,6 +87,7 @@ export class NoneCipher implements PacketCipher {
   readonly blockSize = 8;
   readonly macLength = 0;
   readonly excludesLength = false;
+  readonly lengthBytes = 4;
   seal(): void {}
   decryptLength(_seq: number, buf: Uint8Array, off: number): number {
     return readUint32(buf, off);

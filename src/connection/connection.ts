@@ -325,13 +325,12 @@ export class Connection {
     const t = this.transport;
     if (t.isClosed || t.sendBlocked || this.outputPaused) return;
     const hadPending = ch.pendingBytes > 0;
-    const enc = t.packets;
     while (ch.pendingBytes > 0 && ch.remoteWindow > 0) {
       const buf = ch.pending[0]!;
       const avail = buf.length - ch.pendingOffset;
       // RFC 4254 §5.2: never more than the peer's window or maximum packet size.
       const n = Math.min(avail, ch.remoteWindow, ch.remoteMaxPacket);
-      enc.writeChannelData(ch.remoteId, buf, ch.pendingOffset, n);
+      if (!t.sendChannelData(ch.remoteId, buf, ch.pendingOffset, n)) break;
       ch.remoteWindow -= n;
       ch.pendingBytes -= n;
       ch.bytesSent += n;
@@ -341,7 +340,6 @@ export class Connection {
       } else {
         ch.pendingOffset += n;
       }
-      t.afterSend();
       if (t.sendBlocked) break; // the packets just sent triggered a rekey
     }
     if (ch.pendingBytes === 0) {

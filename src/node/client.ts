@@ -7,7 +7,10 @@ import { EventEmitter } from 'node:events';
 import { connect as netConnect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { AlgorithmPreferences } from '../algorithms.js';
-import { applyAlgorithmSpec, defaultAlgorithms, preferKnownHostKeyTypes } from '../algorithms.js';
+import { ALGORITHM_CATEGORIES, applyAlgorithmSpec, defaultAlgorithms, preferKnownHostKeyTypes } from '../algorithms.js';
+import type { CryptoProvider } from '../crypto/provider.js';
+import { pureCryptoProvider } from '../crypto/pure.js';
+import { nodeCryptoProvider, runtimeCryptoAvailable } from './crypto-provider.js';
 import { ClientCore } from '../client-core.js';
 import type { DirectTcpipParams } from '../connection/connection.js';
 import {
@@ -57,8 +60,18 @@ export interface ConnectOptions {
   strictHostKeyChecking?: StrictHostKeyChecking;
   /** Or decide yourself: throw (e.g. a HostKeyError) to refuse. */
   verifyHostKey?: HostKeyVerifier;
-  /** OpenSSH-style algorithm lists (replace, `+`append, `-`remove, `^`prepend). */
-  algorithms?: { kex?: string | string[]; hostKey?: string | string[]; cipher?: string | string[] };
+  /**
+   * OpenSSH-style algorithm lists (replace, `+`append, `-`remove, `^`prepend; `*` and `?`
+   * wildcards), per category: the same as ssh_config's KexAlgorithms, HostKeyAlgorithms, Ciphers
+   * and MACs. Legacy algorithms (CBC, SHA-1 key exchanges) are only used when listed.
+   */
+  algorithms?: { kex?: string | string[]; hostKey?: string | string[]; cipher?: string | string[]; mac?: string | string[] };
+  /**
+   * The symmetric crypto: 'runtime' (node:crypto, i.e. OpenSSL, when this runtime has it; the
+   * default) or 'pure' (pure TypeScript, the same code as in browsers). The environment variable
+   * PURE_SSH_CRYPTO=pure forces pure when this option is not given. `-v` names the one in use.
+   */
+  crypto?: 'runtime' | 'pure';
   /** Abort connecting (and later, the connection). */
   signal?: AbortSignal;
   /** ConnectTimeout in ms: TCP connect and the SSH handshake up to the host key (not user prompts). */
@@ -126,14 +139,15 @@ function watchEarlyFailure(sock: Duplex): EarlyWatch {
 async function connectWith(options: ConnectOptions, early: EarlyWatch | undefined): Promise<SshClient> {
   const verifier = hostKeyVerifierFor(options);
   const keys = await loadKeys(options);
-  const algorithms = algorithmsFor(options);
+  const crypto = cryptoProviderFor(options.crypto);
+  const algorithms = algorithmsFor(options, crypto);
   const knownFiles = options.knownHosts === undefined ? [] : Array.isArray(options.knownHosts) ? options.knownHosts : [options.knownHosts];
   if (knownFiles.length > 0 && !options.algorithms?.hostKey && algorithms.hostKey) {
     const files = knownFiles;
     const known = await knownHostKeyTypesFor(files, options.host, options.port ?? 22);
     algorithms.hostKey = preferKnownHostKeyTypes(algorithms.hostKey, known);
   }
-  const client = new SshClient(options, keys, algorithms, verifier, early);
+  const client = new SshClient(options, keys, algorithms, verifier, early, crypto);
   await client.ready;
   return client;
 }
@@ -159,14 +173,24 @@ async function loadKeys(options: ConnectOptions): Promise<PrivateKey[]> {
   return keys;
 }
 
-function algorithmsFor(options: ConnectOptions): Partial<AlgorithmPreferences> {
-  const d = defaultAlgorithms();
+/** The provider `options.crypto` (or PURE_SSH_CRYPTO) asks for, runtime where available. */
+export function cryptoProviderFor(choice: ConnectOptions['crypto']): CryptoProvider {
+  const wanted = choice ?? (process.env.PURE_SSH_CRYPTO === 'pure' ? 'pure' : 'runtime');
+  if (wanted !== 'pure' && wanted !== 'runtime') {
+    throw new UsageError(`crypto must be 'runtime' or 'pure', got ${String(wanted)}`);
+  }
+  return wanted === 'runtime' && runtimeCryptoAvailable() ? nodeCryptoProvider : pureCryptoProvider;
+}
+
+function algorithmsFor(options: ConnectOptions, crypto: CryptoProvider): Partial<AlgorithmPreferences> {
+  const d = defaultAlgorithms(crypto.name);
   const a = options.algorithms ?? {};
-  return {
-    kex: a.kex ? applyAlgorithmSpec('kex', d.kex, a.kex) : d.kex,
-    hostKey: a.hostKey ? applyAlgorithmSpec('hostKey', d.hostKey, a.hostKey) : d.hostKey,
-    cipher: a.cipher ? applyAlgorithmSpec('cipher', d.cipher, a.cipher) : d.cipher,
-  };
+  const out: Partial<AlgorithmPreferences> = {};
+  for (const { key } of ALGORITHM_CATEGORIES) {
+    const spec = a[key];
+    out[key] = spec ? applyAlgorithmSpec(key, d[key], spec) : d[key];
+  }
+  return out;
 }
 
 /** An authenticated SSH connection. Emits 'close' (error?) and 'banner'. */
@@ -200,6 +224,7 @@ export class SshClient extends EventEmitter {
     algorithms: Partial<AlgorithmPreferences>,
     private readonly verifier: HostKeyVerifier,
     early?: { error: Error | undefined; closed: boolean },
+    crypto: CryptoProvider = pureCryptoProvider,
   ) {
     super();
     this.ready = new Promise((res, rej) => {
@@ -219,6 +244,9 @@ export class SshClient extends EventEmitter {
       passwordAuthentication: options.passwordAuthentication,
       kbdInteractiveAuthentication: options.kbdInteractiveAuthentication,
       algorithms,
+      crypto,
+      // Node hands each read its own fresh Buffer and never reuses it: decrypt in place.
+      borrowInput: true,
       rekeyBytes: options.rekeyBytes,
       rekeyPackets: options.rekeyPackets,
     });

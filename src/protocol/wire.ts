@@ -123,8 +123,12 @@ export class SshReader {
     return fromUtf8(this.string(what));
   }
 
-  /** A `name-list` (RFC 4251 §5): comma-separated US-ASCII names, no empty names. */
-  nameList(what = 'name-list'): string[] {
+  /**
+   * A `name-list` (RFC 4251 §5): comma-separated US-ASCII names, no empty names. With
+   * `onEmpty`, empty names (a trailing comma, as libssh 0.10 servers send) are skipped and
+   * reported instead of refused, as OpenSSH tolerates them in a peer's KEXINIT.
+   */
+  nameList(what = 'name-list', onEmpty?: (list: string) => void): string[] {
     const raw = this.string(what);
     if (raw.length === 0) return [];
     for (const c of raw) {
@@ -134,6 +138,10 @@ export class SshReader {
     }
     const names = String.fromCharCode(...raw).split(',');
     if (names.some((n) => n.length === 0)) {
+      if (onEmpty) {
+        onEmpty(what);
+        return names.filter((n) => n.length > 0);
+      }
       throw new ProtocolError(`${what}: empty name in name-list`, { code: 'ERR_MALFORMED_PACKET' });
     }
     return names;

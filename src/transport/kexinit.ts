@@ -23,6 +23,8 @@ export interface AlgorithmLists {
 export interface KexInit extends AlgorithmLists {
   cookie: Uint8Array;
   firstKexPacketFollows: boolean;
+  /** Lists that held empty names, skipped (a peer's trailing comma; OpenSSH tolerates it). */
+  emptyNamesIn: (keyof AlgorithmLists)[];
 }
 
 /** What both sides agreed on (RFC 4253 §7.1). `mac*` is undefined for AEAD ciphers. */
@@ -61,16 +63,21 @@ export function encodeKexInit(cookie: Uint8Array, lists: AlgorithmLists, firstKe
   return w.boolean(firstKexPacketFollows).uint32(0).toBytes();
 }
 
-/** Strict decode of a KEXINIT payload. */
+/**
+ * Strict decode of a KEXINIT payload, except that empty names in the lists are skipped and
+ * listed in `emptyNamesIn` (libssh 0.10 servers end lists with a comma; OpenSSH accepts that).
+ * The lists a user writes are still checked strictly (algorithms.ts).
+ */
 export function decodeKexInit(payload: Uint8Array): KexInit {
   const r = new SshReader(payload, 1);
   const cookie = r.raw(16, 'KEXINIT cookie');
   const lists = {} as AlgorithmLists;
-  for (const k of LIST_KEYS) lists[k] = r.nameList(k);
+  const emptyNamesIn: (keyof AlgorithmLists)[] = [];
+  for (const k of LIST_KEYS) lists[k] = r.nameList(k, () => emptyNamesIn.push(k));
   const firstKexPacketFollows = r.boolean();
   r.uint32(); // RFC 4253 §7.1: reserved for future extension
   r.end('SSH_MSG_KEXINIT');
-  return { cookie, firstKexPacketFollows, ...lists };
+  return { cookie, firstKexPacketFollows, emptyNamesIn, ...lists };
 }
 
 /** RFC 4253 §7.1: the first algorithm on the client's list that the server also supports. */

@@ -7,7 +7,6 @@
 import type { PacketCipher } from '../cipher/cipher.js';
 import { NoneCipher } from '../cipher/cipher.js';
 import { ProtocolError } from '../errors.js';
-import { MSG } from '../protocol/messages.js';
 import { writeUint32 } from '../protocol/wire.js';
 
 /** OpenSSH's PACKET_MAX_SIZE (packet.c): larger lengths are rejected before allocating. */
@@ -55,6 +54,11 @@ export class PacketEncoder {
     return this.cipher.name;
   }
 
+  /** The block size of the cipher in force (the rekey limit follows it). */
+  get blockSize(): number {
+    return this.cipher.blockSize;
+  }
+
   /** Frame and protect one payload. */
   writePayload(payload: Uint8Array): void {
     const off = this.begin(payload.length);
@@ -63,18 +67,23 @@ export class PacketEncoder {
   }
 
   /**
-   * Frame SSH_MSG_CHANNEL_DATA (RFC 4254 §5.2) straight from the caller's bytes, so the data
-   * path copies each byte once (into the packet) before it is encrypted in place.
+   * Frame a payload given as a header and a range of the caller's bytes (e.g. CHANNEL_DATA's
+   * fields and the data, RFC 4254 §5.2), so the data path copies each byte once, into the
+   * packet, before it is encrypted in place.
    */
-  writeChannelData(recipient: number, data: Uint8Array, from: number, length: number): void {
-    const payloadLength = 9 + length;
+  writeParts(head: Uint8Array, data: Uint8Array, from: number, length: number): void {
+    const payloadLength = head.length + length;
     const off = this.begin(payloadLength);
     const c = this.chunk;
-    c[off + 5] = MSG.CHANNEL_DATA;
-    writeUint32(c, off + 6, recipient);
-    writeUint32(c, off + 10, length);
-    c.set(data.subarray(from, from + length), off + 14);
+    c.set(head, off + 5);
+    c.set(data.subarray(from, from + length), off + 5 + head.length);
     this.finish(off, payloadLength);
+  }
+
+  /** OpenSSH PROTOCOL §1.9: strict kex resets the sequence number after each NEWKEYS. */
+  resetSequence(): void {
+    this.seq = 0;
+    this.wrapped = false;
   }
 
   private paddingFor(payloadLength: number): number {
@@ -155,12 +164,21 @@ export class PacketDecoder {
   readonly counters: PacketCounters = { packets: 0, bytes: 0 };
   private readonly chunks: Uint8Array[] = [];
   private chunkOff = 0;
-  private readonly head = new Uint8Array(4);
+  /** The first bytes of a packet split across chunks (up to a cipher block). */
+  private readonly head = new Uint8Array(16);
   private headFill = 0;
   private packetLength = -1;
   /** A packet that spans chunks, assembled here. */
   private partial: Uint8Array | null = null;
   private partialFill = 0;
+
+  /**
+   * @param borrowInput When true, {@link push} takes ownership of the caller's bytes and decrypts
+   * them in place (zero copy); the caller must never reuse or modify a buffer it pushed, and
+   * payloads returned by {@link next} are views into it. When false (the default), pushed bytes
+   * are copied first, so a transport that reuses its read buffer is safe.
+   */
+  constructor(private readonly borrowInput = false) {}
 
   setCipher(cipher: PacketCipher): void {
     this.cipher.dispose();
@@ -173,9 +191,23 @@ export class PacketDecoder {
     return this.cipher.name;
   }
 
-  /** Queue bytes from the peer. The decoder takes ownership: it decrypts in place. */
+  /** The block size of the cipher in force (the rekey limit follows it). */
+  get blockSize(): number {
+    return this.cipher.blockSize;
+  }
+
+  /** OpenSSH PROTOCOL §1.9: strict kex resets the sequence number after each NEWKEYS. */
+  resetSequence(): void {
+    this.seq = 0;
+    this.wrapped = false;
+  }
+
+  /**
+   * Queue bytes from the peer: copied unless the decoder was made with `borrowInput`, in which
+   * case it takes ownership and decrypts in place.
+   */
   push(data: Uint8Array): void {
-    if (data.length > 0) this.chunks.push(data);
+    if (data.length > 0) this.chunks.push(this.borrowInput ? data : data.slice());
   }
 
   /** Bytes received but not yet returned as packets. */
@@ -197,18 +229,20 @@ export class PacketDecoder {
         continue;
       }
       if (this.packetLength < 0) {
-        if (this.headFill === 0 && avail >= 4) {
+        // RFC 4253 §6: the length is in the first 4 bytes, or in the first encrypted block.
+        const need = this.cipher.lengthBytes;
+        if (this.headFill === 0 && avail >= need) {
           this.packetLength = this.checkLength(this.cipher.decryptLength(this.seq, chunk, this.chunkOff));
         } else {
-          const n = Math.min(4 - this.headFill, avail);
+          const n = Math.min(need - this.headFill, avail);
           this.head.set(chunk.subarray(this.chunkOff, this.chunkOff + n), this.headFill);
           this.headFill += n;
           this.chunkOff += n;
-          if (this.headFill < 4) continue;
+          if (this.headFill < need) continue;
           this.packetLength = this.checkLength(this.cipher.decryptLength(this.seq, this.head, 0));
           this.partial = new Uint8Array(4 + this.packetLength + this.cipher.macLength);
-          this.partial.set(this.head);
-          this.partialFill = 4;
+          this.partial.set(this.head.subarray(0, need));
+          this.partialFill = need;
           this.headFill = 0;
           continue;
         }
@@ -237,8 +271,9 @@ export class PacketDecoder {
   }
 
   private checkLength(length: number): number {
-    // OpenSSH packet.c: reject lengths < 5 or > PACKET_MAX_SIZE before allocating anything.
-    if (length < 5 || length > MAX_PACKET_LENGTH) {
+    // OpenSSH packet.c: reject lengths < 5 or > PACKET_MAX_SIZE before allocating anything, and
+    // lengths shorter than what was already read to learn them.
+    if (length < 5 || length > MAX_PACKET_LENGTH || length + 4 < this.cipher.lengthBytes) {
       throw new ProtocolError(`bad packet length ${length} (allowed 5..${MAX_PACKET_LENGTH})`, {
         code: length > MAX_PACKET_LENGTH ? 'ERR_PACKET_TOO_LARGE' : 'ERR_MALFORMED_PACKET',
       });

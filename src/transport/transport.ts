@@ -1,69 +1,51 @@
 /**
- * The SSH transport layer state machine (RFC 4253), sans-IO: identification exchange, key
- * exchange and rekeying, strict kex (OpenSSH PROTOCOL §1.9), EXT_INFO (RFC 8308) and the
- * generic transport messages. Bytes go in through {@link Transport.receive}, bytes come out of
- * {@link Transport.takeOutput}; everything above the transport talks to it through
- * {@link TransportHandler} and {@link Transport.send}.
- *
- * Every state transition of the key exchange lives in this file (h11's "Rule 1").
+ * The SSH transport layer (RFC 4253), sans-IO: the packet loop, dispatch of what arrives,
+ * queueing while a key exchange blocks sending, the rekey limits, and close. The identification
+ * exchange is ./version.ts, the key exchange and every strict-kex rule ./handshake.ts, packet
+ * framing ./packet.ts. Bytes go in through {@link Transport.receive}, bytes come out of
+ * {@link Transport.takeOutput}; the layers above talk to it through {@link TransportHandler},
+ * {@link Transport.send} and, for the bulk path, {@link Transport.sendChannelData}.
  */
-import { sha256 } from '@noble/hashes/sha2.js';
 import type { AlgorithmPreferences } from '../algorithms.js';
-import { cipherAlgorithms } from '../algorithms.js';
-import {
-  DisconnectError,
-  DisconnectReason,
-  ProtocolError,
-  SshError,
-  UsageError,
-} from '../errors.js';
-import { fingerprintSha256, verifyHostKeySignature } from '../keys/hostkey.js';
-import {
-  curve25519GenerateKeyPair,
-  curve25519SharedSecret,
-  deriveKey,
-  exchangeHashCurve25519,
-} from '../kex/curve25519.js';
-import type { KexInit, Negotiated } from './kexinit.js';
-import { decodeKexInit, encodeKexInit, guessWasWrong, negotiate } from './kexinit.js';
-import {
-  MSG,
-  decodeMessage,
-  encodeDisconnect,
-  encodeKexEcdhInit,
-  encodeNewKeys,
-  encodeUnimplemented,
-  messageName,
-} from '../protocol/messages.js';
+import { rekeyLimitBytes } from '../cipher/cipher.js';
+import type { CryptoProvider } from '../crypto/provider.js';
+import { pureCryptoProvider } from '../crypto/pure.js';
+import { DisconnectError, DisconnectReason, ProtocolError, SshError, UsageError } from '../errors.js';
+import { MSG, decodeMessage, encodeDisconnect, encodeUnimplemented, messageName } from '../protocol/messages.js';
+import { utf8 } from '../protocol/wire.js';
+import { Handshake } from './handshake.js';
+import type { Negotiated } from './kexinit.js';
 import { PacketDecoder, PacketEncoder } from './packet.js';
-import { constantTimeEqual, utf8 } from '../protocol/wire.js';
+import { DEFAULT_CLIENT_VERSION, VersionReader, checkClientVersion } from './version.js';
 
-/** The version this build announces (RFC 4253 §4.2 softwareversion). */
-export const PURE_SSH_VERSION = '0.1.0';
-export const DEFAULT_CLIENT_VERSION = `SSH-2.0-pure_ssh_${PURE_SSH_VERSION}`;
+export { PURE_SSH_VERSION, DEFAULT_CLIENT_VERSION } from './version.js';
 
-/** RFC 4253 §9 and PROTOCOL.md: rekey after 1 GiB with chacha20-poly1305 (block size 8 → 2^30). */
+/**
+ * RFC 4253 §9 and OpenSSH packet.c: by default the rekey volume follows the cipher's block size
+ * (cipher.ts rekeyLimitBytes: 1 GiB for chacha20-poly1305, 64 GiB for AES); this is the
+ * smallest of them, kept for callers that want a fixed figure.
+ */
 export const DEFAULT_REKEY_BYTES = 2 ** 30;
 /** RFC 4344 §3.1 / OpenSSH: and after 2^31 packets in any case. */
 export const DEFAULT_REKEY_PACKETS = 2 ** 31;
-
-// RFC 4253 §4.2: lines before the version line, each at most 255 bytes; OpenSSH caps their number.
-const MAX_BANNER_LINE = 255;
-const MAX_PRE_BANNER_LINES = 1024;
-
-const KEX_STRICT_CLIENT = 'kex-strict-c-v00@openssh.com';
-const KEX_STRICT_SERVER = 'kex-strict-s-v00@openssh.com';
-const EXT_INFO_CLIENT = 'ext-info-c';
 
 export interface TransportOptions {
   /** Cryptographically secure random bytes (injected: the core has no RNG of its own). */
   random: (n: number) => Uint8Array;
   algorithms: AlgorithmPreferences;
+  /** Symmetric primitives (default: pure TypeScript). */
+  crypto?: CryptoProvider;
   clientVersion?: string;
-  /** Start a key exchange after this many bytes in either direction (default 1 GiB). */
+  /** Start a key exchange after this many bytes in either direction (default: from the cipher). */
   rekeyBytes?: number;
   /** ... or after this many packets (default 2^31). */
   rekeyPackets?: number;
+  /**
+   * Zero copy on input: `receive()` takes ownership of the caller's buffers and decrypts them in
+   * place, and events hand out views into them. Only for transports that never reuse a buffer
+   * they passed in (Node's sockets do not). Default false: input is copied.
+   */
+  borrowInput?: boolean;
 }
 
 /** What the transport tells the layers above it. */
@@ -84,27 +66,7 @@ export interface TransportHandler {
   closed(error: SshError | undefined): void;
 }
 
-interface KexContext {
-  ourKexInit: Uint8Array;
-  ours: KexInit;
-  theirKexInit?: Uint8Array;
-  theirs?: KexInit;
-  negotiated?: Negotiated;
-  ecdhPrivate?: Uint8Array;
-  ecdhPublic?: Uint8Array;
-  /** Keys derived, waiting for the host key verdict or our NEWKEYS. */
-  pending?: { outgoing: () => void; incoming: () => void };
-  newKeysSent: boolean;
-  newKeysReceived: boolean;
-}
-
-type Phase =
-  | { kind: 'version' } // reading the server's identification line
-  | { kind: 'kex'; ctx: KexContext } // a key exchange is under way
-  | { kind: 'verifying'; ctx: KexContext } // waiting for the host key verdict (input paused)
-  | { kind: 'open' } // keys in force, no exchange under way
-  | { kind: 'closed' };
-
+/** What the transport knows about the connection (for `-v`, tests and applications). */
 export interface TransportInfo {
   clientVersion: string;
   serverVersion: string | undefined;
@@ -113,78 +75,87 @@ export interface TransportInfo {
   sessionId: Uint8Array | undefined;
   kexCount: number;
   hostKey: Uint8Array | undefined;
+  /** The crypto provider in use (`pure` or `node`). */
+  cryptoProvider: string;
 }
+
+type Phase = 'version' | 'running' | 'closed';
 
 /** Client side of the SSH transport layer. */
 export class Transport {
-  private phase: Phase = { kind: 'version' };
+  private phase: Phase = 'version';
   private readonly encoder: PacketEncoder;
-  private readonly decoder = new PacketDecoder();
+  private readonly decoder: PacketDecoder;
+  private readonly handshake: Handshake;
+  private readonly version: VersionReader;
   private readonly clientVersion: string;
-  private serverVersion: string | undefined;
-  private versionBuf: number[] = [];
-  private preBannerLines = 0;
+  private readonly crypto: CryptoProvider;
   private preamble: Uint8Array[] = [];
-  private sessionId: Uint8Array | undefined;
-  private hostKeyBlob: Uint8Array | undefined;
-  private negotiated: Negotiated | undefined;
-  private strict = false;
-  private firstKex = true;
-  private packetsBeforeServerKexInit = 0;
-  private ignoreNextKexPacket = false;
-  private kexCount = 0;
   /** Payloads held while a key exchange blocks sending (RFC 4253 §7.1). */
   private queued: Uint8Array[] = [];
-  private readonly rekeyBytes: number;
-  private readonly rekeyPackets: number;
+  private readonly channelDataHead = new Uint8Array(9);
 
   constructor(
     private readonly options: TransportOptions,
     private readonly handler: TransportHandler,
   ) {
-    this.encoder = new PacketEncoder(options.random);
     this.clientVersion = options.clientVersion ?? DEFAULT_CLIENT_VERSION;
-    if (!this.clientVersion.startsWith('SSH-2.0-') || /[\r\n]/.test(this.clientVersion)) {
-      throw new UsageError(`client version must start with "SSH-2.0-" and be one line: ${this.clientVersion}`);
-    }
-    this.rekeyBytes = options.rekeyBytes ?? DEFAULT_REKEY_BYTES;
-    this.rekeyPackets = options.rekeyPackets ?? DEFAULT_REKEY_PACKETS;
+    checkClientVersion(this.clientVersion);
+    this.crypto = options.crypto ?? pureCryptoProvider;
+    this.encoder = new PacketEncoder(options.random);
+    this.decoder = new PacketDecoder(options.borrowInput ?? false);
+    this.version = new VersionReader((m) => handler.log(m));
+    this.handshake = new Handshake(
+      { random: options.random, crypto: this.crypto, algorithms: options.algorithms, clientVersion: this.clientVersion },
+      this.encoder,
+      this.decoder,
+      {
+        hostKey: (info) => handler.hostKey(info),
+        resumed: () => {
+          // Traffic queued during the exchange may flow now (RFC 4253 §7.1).
+          const queued = this.queued;
+          this.queued = [];
+          for (const p of queued) this.encoder.writePayload(p);
+          handler.resumed();
+        },
+        finished: (first) => {
+          if (first) handler.ready();
+          else handler.log(`rekey done (key exchange #${this.handshake.kexCount})`);
+        },
+        log: (m) => handler.log(m),
+      },
+    );
   }
 
   /** Send our identification and our KEXINIT at once (no waiting for the server's, PROTOCOL.md). */
   start(): void {
     // RFC 4253 §4.2: identification string terminated by CR LF.
     this.preamble.push(utf8(this.clientVersion + '\r\n'));
-    this.startKex();
+    this.handler.log(`crypto provider: ${this.crypto.name}`);
+    this.handshake.start();
   }
 
   get info(): TransportInfo {
+    const h = this.handshake;
     return {
       clientVersion: this.clientVersion,
-      serverVersion: this.serverVersion,
-      negotiated: this.negotiated,
-      strictKex: this.strict,
-      sessionId: this.sessionId,
-      kexCount: this.kexCount,
-      hostKey: this.hostKeyBlob,
+      serverVersion: this.version.serverVersion,
+      negotiated: h.negotiated,
+      strictKex: h.strictKex,
+      sessionId: h.sessionId,
+      kexCount: h.kexCount,
+      hostKey: h.hostKeyBlob,
+      cryptoProvider: this.crypto.name,
     };
   }
 
   get isClosed(): boolean {
-    return this.phase.kind === 'closed';
+    return this.phase === 'closed';
   }
 
   /** True while outgoing non-kex traffic must wait (our KEXINIT sent, our NEWKEYS not yet). */
   get sendBlocked(): boolean {
-    const p = this.phase;
-    if (p.kind === 'open') return false;
-    if (p.kind === 'kex' || p.kind === 'verifying') return !p.ctx.newKeysSent;
-    return true;
-  }
-
-  /** The encoder, for the connection layer's zero-copy CHANNEL_DATA path. Check sendBlocked first. */
-  get packets(): PacketEncoder {
-    return this.encoder;
+    return this.phase === 'closed' || this.handshake.sendBlocked;
   }
 
   /** Bytes received and not yet processed (diagnostics / tests). */
@@ -212,28 +183,41 @@ export class Transport {
    * NEWKEYS is out (RFC 4253 §7.1); transport messages go straight out.
    */
   send(payload: Uint8Array): void {
-    if (this.phase.kind === 'closed') return;
+    if (this.phase === 'closed') return;
     const type = payload[0]!;
     if (type >= 50 && this.sendBlocked) {
       this.queued.push(payload);
       return;
     }
     this.encoder.writePayload(payload);
-    this.afterSend();
+    this.checkLimits();
   }
 
-  /** Call after writing packets directly to {@link packets}: checks the rekey limits. */
-  afterSend(): void {
-    if (this.phase.kind === 'open' && this.limitsReached()) this.startKex();
+  /**
+   * The bulk path: SSH_MSG_CHANNEL_DATA (RFC 4254 §5.2) framed straight from `data[from, from +
+   * length)`. Only while {@link sendBlocked} is false; returns false (nothing sent) otherwise.
+   */
+  sendChannelData(recipient: number, data: Uint8Array, from: number, length: number): boolean {
+    if (this.sendBlocked) return false;
+    const head = this.channelDataHead;
+    head[0] = MSG.CHANNEL_DATA;
+    writeU32(head, 1, recipient);
+    writeU32(head, 5, length);
+    this.encoder.writeParts(head, data, from, length);
+    this.checkLimits();
+    return true;
   }
 
   /** Feed bytes from the socket. Errors close the transport (reported through `closed`). */
   receive(data: Uint8Array): void {
-    if (this.phase.kind === 'closed') return;
+    if (this.phase === 'closed') return;
     try {
-      if (this.phase.kind === 'version') {
-        data = this.readVersion(data);
-        if (this.phase.kind === 'version') return;
+      if (this.phase === 'version') {
+        const rest = this.version.feed(data);
+        if (rest === undefined) return;
+        this.handshake.setServerVersion(this.version.serverVersion!);
+        this.phase = 'running';
+        data = rest;
       }
       this.decoder.push(data);
       this.pump();
@@ -244,27 +228,25 @@ export class Transport {
 
   /** Accept the host key offered through `handler.hostKey` (first key exchange). */
   acceptHostKey(): void {
-    const p = this.phase;
-    if (p.kind !== 'verifying') throw new UsageError('no host key is waiting for a verdict');
-    this.phase = { kind: 'kex', ctx: p.ctx };
     try {
-      this.sendNewKeys(p.ctx);
+      this.handshake.acceptHostKey();
       this.pump();
     } catch (err) {
+      if (err instanceof UsageError) throw err;
       this.fail(err);
     }
   }
 
   /** Refuse the host key: the connection is closed with `error`. */
   rejectHostKey(error: SshError): void {
-    if (this.phase.kind !== 'verifying') return;
+    if (!this.handshake.awaitingVerdict) return;
     // RFC 4253 §11.1: reason 9, host key not verifiable.
     this.close(DisconnectReason.HOST_KEY_NOT_VERIFIABLE, 'host key verification failed', error);
   }
 
   /** Start a key exchange now (RFC 4253 §9); a no-op while one is under way. */
   rekey(): void {
-    if (this.phase.kind === 'open') this.startKex();
+    if (this.phase === 'running') this.handshake.start();
   }
 
   /**
@@ -272,161 +254,64 @@ export class Transport {
    * (undefined for a clean, requested close).
    */
   close(reason: number = DisconnectReason.BY_APPLICATION, description = 'disconnected by user', error?: SshError): void {
-    if (this.phase.kind === 'closed') return;
+    if (this.phase === 'closed') return;
     // A DISCONNECT can always be sent, even during a key exchange (RFC 4253 §7.1 lists it).
     this.encoder.writePayload(encodeDisconnect(reason, description));
-    this.phase = { kind: 'closed' };
-    this.queued = [];
-    this.handler.closed(error);
+    this.shut(error);
   }
 
   /** The socket went away under us. */
   connectionLost(error: SshError): void {
-    if (this.phase.kind === 'closed') return;
-    this.phase = { kind: 'closed' };
-    this.queued = [];
-    this.handler.closed(error);
+    if (this.phase === 'closed') return;
+    this.shut(error);
   }
 
   dispose(): void {
+    this.handshake.dispose();
     this.encoder.dispose();
     this.decoder.dispose();
   }
 
-  // ---- identification (RFC 4253 §4.2) ----
-
-  private readVersion(data: Uint8Array): Uint8Array {
-    for (let i = 0; i < data.length; i++) {
-      const c = data[i]!;
-      if (c !== 0x0a) {
-        // RFC 4253 §4.2: 255 characters including CR LF.
-        if (this.versionBuf.length >= MAX_BANNER_LINE - 1) {
-          throw new ProtocolError(
-            `the server's identification (or a line before it) is longer than ${MAX_BANNER_LINE} bytes; is this an SSH server?`,
-          );
-        }
-        this.versionBuf.push(c);
-        continue;
-      }
-      let line = this.versionBuf;
-      this.versionBuf = [];
-      if (line[line.length - 1] === 0x0d) line = line.slice(0, -1);
-      const text = String.fromCharCode(...line);
-      if (text.startsWith('SSH-')) {
-        // RFC 4253 §5.1: 1.99 means a server that also speaks 2.0.
-        if (!text.startsWith('SSH-2.0-') && !text.startsWith('SSH-1.99-')) {
-          throw new ProtocolError(`Protocol major versions differ: server sent "${text}", pure-ssh speaks SSH-2.0`, {
-            reason: DisconnectReason.PROTOCOL_VERSION_NOT_SUPPORTED,
-          });
-        }
-        if (line.some((b) => b < 0x20 || b > 0x7e)) {
-          throw new ProtocolError('the server identification string contains non-printable characters');
-        }
-        this.serverVersion = text;
-        this.handler.log(`Remote protocol version 2.0, remote software version ${text.split('-').slice(2).join('-')}`);
-        this.phase = this.phase.kind === 'version' && this.kexCtx ? { kind: 'kex', ctx: this.kexCtx } : { kind: 'open' };
-        return data.subarray(i + 1);
-      }
-      if (++this.preBannerLines > MAX_PRE_BANNER_LINES) {
-        throw new ProtocolError(`the server sent more than ${MAX_PRE_BANNER_LINES} lines before its identification`);
-      }
-      this.handler.log(`server banner line: ${text}`);
-    }
-    return data.subarray(data.length);
+  private shut(error: SshError | undefined): void {
+    this.phase = 'closed';
+    this.queued = [];
+    this.handler.closed(error);
   }
 
-  /** The key exchange started by start() before the server's version arrived. */
-  private kexCtx: KexContext | undefined;
-
-  // ---- packets ----
-
   private pump(): void {
-    while (this.phase.kind !== 'closed' && this.phase.kind !== 'verifying') {
+    while (this.phase === 'running' && !this.handshake.awaitingVerdict) {
       const payload = this.decoder.next();
       if (payload === null) break;
       this.dispatch(payload);
     }
-    if (this.phase.kind === 'open' && this.limitsReached()) this.startKex();
+    this.checkLimits();
   }
 
-  private limitsReached(): boolean {
+  /** RFC 4253 §9: rekey after the cipher's volume limit or the packet limit, either direction. */
+  private checkLimits(): void {
+    if (this.phase !== 'running' || this.handshake.inProgress) return;
     const s = this.encoder.counters;
     const r = this.decoder.counters;
-    return (
-      s.bytes >= this.rekeyBytes ||
-      r.bytes >= this.rekeyBytes ||
-      s.packets >= this.rekeyPackets ||
-      r.packets >= this.rekeyPackets
-    );
-  }
-
-  private get inInitialStrictKex(): boolean {
-    return this.strict && this.firstKex;
+    const sendLimit = Math.min(this.options.rekeyBytes ?? Infinity, rekeyLimitBytes(this.encoder.blockSize));
+    const recvLimit = Math.min(this.options.rekeyBytes ?? Infinity, rekeyLimitBytes(this.decoder.blockSize));
+    const packets = this.options.rekeyPackets ?? DEFAULT_REKEY_PACKETS;
+    if (s.bytes >= sendLimit || r.bytes >= recvLimit || s.packets >= packets || r.packets >= packets) {
+      this.handshake.start();
+    }
   }
 
   private dispatch(payload: Uint8Array): void {
     const type = payload[0]!;
-    const phase = this.phase;
-    const ctx = phase.kind === 'kex' ? phase.ctx : undefined;
+    if (!this.handshake.screen(type)) return;
 
-    if (this.firstKex && ctx && !ctx.theirs && type !== MSG.KEXINIT) this.packetsBeforeServerKexInit++;
-
-    // OpenSSH PROTOCOL §1.9: during the initial strict exchange a wrapped sequence number is fatal.
-    if (this.inInitialStrictKex && this.decoder.wrapped) {
-      throw new ProtocolError('sequence number wrapped during the initial strict key exchange', {
-        code: 'ERR_STRICT_KEX',
-      });
-    }
-
-    if (type >= 20 && type <= 49) {
-      if (!ctx) {
-        if (type === MSG.KEXINIT) {
-          // RFC 4253 §9: the server starts a key exchange; answer with ours at once.
-          this.startKex();
-          const next = this.phase;
-          if (next.kind === 'kex') this.onKexInit(next.ctx, payload);
-          return;
-        }
-        throw new ProtocolError(`unexpected ${messageName(type)} outside a key exchange`);
-      }
-      if (this.ignoreNextKexPacket && type !== MSG.KEXINIT && type !== MSG.NEWKEYS) {
-        // RFC 4253 §7.1: the server's guessed packet was wrong; ignore it.
-        this.ignoreNextKexPacket = false;
-        return;
-      }
-      switch (type) {
-        case MSG.KEXINIT:
-          return this.onKexInit(ctx, payload);
-        case MSG.KEX_ECDH_REPLY:
-          return this.onEcdhReply(ctx, payload);
-        case MSG.NEWKEYS:
-          return this.onNewKeys(ctx, payload);
-        default:
-          throw new ProtocolError(`unexpected ${messageName(type)} during key exchange`, {
-            reason: DisconnectReason.KEY_EXCHANGE_FAILED,
-          });
-      }
-    }
-
-    if (type === MSG.DISCONNECT) {
-      const m = decodeMessage(payload);
-      if (m?.type !== MSG.DISCONNECT) return;
-      const err = new DisconnectError(m.reason, m.description);
-      this.phase = { kind: 'closed' };
-      this.queued = [];
-      this.handler.closed(err);
-      return;
-    }
-
-    // OpenSSH PROTOCOL §1.9: until the first NEWKEYS, a strict exchange accepts nothing else.
-    if (this.inInitialStrictKex) {
-      throw new ProtocolError(
-        `strict key exchange violation: ${messageName(type)} received during the initial key exchange`,
-        { code: 'ERR_STRICT_KEX' },
-      );
-    }
+    if (type >= 20 && type <= 49) return this.handshake.receive(payload);
 
     switch (type) {
+      case MSG.DISCONNECT: {
+        const m = decodeMessage(payload);
+        if (m?.type !== MSG.DISCONNECT) return;
+        return this.shut(new DisconnectError(m.reason, m.description));
+      }
       case MSG.IGNORE:
         decodeMessage(payload);
         return;
@@ -442,14 +327,14 @@ export class Transport {
       }
       case MSG.EXT_INFO: {
         // RFC 8308 §2.4: only after NEWKEYS (first packet) or just before USERAUTH_SUCCESS.
-        if (this.sessionId === undefined) throw new ProtocolError('EXT_INFO before the first NEWKEYS');
+        if (this.handshake.sessionId === undefined) throw new ProtocolError('EXT_INFO before the first NEWKEYS');
         const m = decodeMessage(payload);
         if (m?.type === MSG.EXT_INFO) this.handler.extInfo(m.extensions);
         return;
       }
     }
 
-    if (this.sessionId === undefined) {
+    if (this.handshake.sessionId === undefined || this.handshake.kexCount === 0) {
       throw new ProtocolError(`unexpected ${messageName(type)} before the first key exchange completed`);
     }
     if (type === MSG.SERVICE_ACCEPT || type >= 50) {
@@ -459,170 +344,8 @@ export class Transport {
     this.send(encodeUnimplemented(this.decoder.lastSeq));
   }
 
-  // ---- key exchange (RFC 4253 §7, RFC 8731) ----
-
-  private startKex(): void {
-    const { algorithms } = this.options;
-    // OpenSSH PROTOCOL §1.9 / RFC 8308 §2.1: the markers go in the FIRST KEXINIT only.
-    const kex = this.firstKex ? [...algorithms.kex, EXT_INFO_CLIENT, KEX_STRICT_CLIENT] : [...algorithms.kex];
-    const lists = {
-      kex,
-      hostKey: algorithms.hostKey,
-      cipherClientToServer: algorithms.cipher,
-      cipherServerToClient: algorithms.cipher,
-      macClientToServer: algorithms.mac,
-      macServerToClient: algorithms.mac,
-      compressionClientToServer: algorithms.compression,
-      compressionServerToClient: algorithms.compression,
-      languagesClientToServer: [],
-      languagesServerToClient: [],
-    };
-    const payload = encodeKexInit(this.options.random(16), lists);
-    const ctx: KexContext = { ourKexInit: payload, ours: decodeKexInit(payload), newKeysSent: false, newKeysReceived: false };
-    this.encoder.writePayload(payload);
-    if (this.phase.kind === 'version') this.kexCtx = ctx;
-    else this.phase = { kind: 'kex', ctx };
-    if (!this.firstKex) this.handler.log('rekeying: SSH2_MSG_KEXINIT sent');
-  }
-
-  private onKexInit(ctx: KexContext, payload: Uint8Array): void {
-    if (ctx.theirs) throw new ProtocolError('a second KEXINIT during one key exchange');
-    const theirs = decodeKexInit(payload);
-    ctx.theirKexInit = payload.slice();
-    ctx.theirs = theirs;
-    if (this.firstKex) {
-      // OpenSSH PROTOCOL §1.9: strict iff both sides offered it in their first KEXINIT.
-      this.strict = theirs.kex.includes(KEX_STRICT_SERVER);
-      if (this.strict && this.packetsBeforeServerKexInit > 0) {
-        throw new ProtocolError('strict key exchange violation: the server\'s KEXINIT was not its first packet', {
-          code: 'ERR_STRICT_KEX',
-        });
-      }
-    }
-    const negotiated = negotiate(ctx.ours, theirs, (c) => cipherAlgorithms.get(c)?.aead ?? false);
-    ctx.negotiated = negotiated;
-    this.ignoreNextKexPacket = guessWasWrong(ctx.ours, theirs);
-    this.handler.log(
-      `kex: algorithm: ${negotiated.kex}; host key algorithm: ${negotiated.hostKey}; ` +
-        `cipher: ${negotiated.cipherClientToServer} (c2s), ${negotiated.cipherServerToClient} (s2c); ` +
-        `compression: ${negotiated.compressionClientToServer}` +
-        (this.firstKex ? `; strict kex: ${this.strict ? 'on' : 'off (server does not support it)'}` : ''),
-    );
-    // RFC 8731 §3.1: the client's ephemeral X25519 key.
-    const kp = curve25519GenerateKeyPair(this.options.random(32));
-    ctx.ecdhPrivate = kp.privateKey;
-    ctx.ecdhPublic = kp.publicKey;
-    this.encoder.writePayload(encodeKexEcdhInit(kp.publicKey));
-  }
-
-  private onEcdhReply(ctx: KexContext, payload: Uint8Array): void {
-    if (!ctx.negotiated || !ctx.ecdhPrivate || !ctx.ecdhPublic || ctx.pending) {
-      throw new ProtocolError('unexpected KEX_ECDH_REPLY', { reason: DisconnectReason.KEY_EXCHANGE_FAILED });
-    }
-    const m = decodeMessage(payload);
-    if (m?.type !== MSG.KEX_ECDH_REPLY) throw new ProtocolError('malformed KEX_ECDH_REPLY');
-    const negotiated = ctx.negotiated;
-    const sharedSecret = curve25519SharedSecret(ctx.ecdhPrivate, m.serverPublic);
-    ctx.ecdhPrivate.fill(0);
-    const h = exchangeHashCurve25519({
-      clientVersion: this.clientVersion,
-      serverVersion: this.serverVersion!,
-      clientKexInit: ctx.ourKexInit,
-      serverKexInit: ctx.theirKexInit!,
-      hostKeyBlob: m.hostKey,
-      clientPublic: ctx.ecdhPublic,
-      serverPublic: m.serverPublic,
-      sharedSecret,
-    });
-    // RFC 4253 §8: the server proves possession of the host key by signing H.
-    verifyHostKeySignature(negotiated.hostKey, m.hostKey, m.signature, h);
-    // RFC 4253 §7.2: the first exchange hash is the session identifier, forever.
-    const sessionId = this.sessionId ?? h;
-    const derive = (letter: 'A' | 'B' | 'C' | 'D', length: number) =>
-      deriveKey(sha256, sharedSecret, h, letter, sessionId, length);
-    const c2s = cipherAlgorithms.get(negotiated.cipherClientToServer)!;
-    const s2c = cipherAlgorithms.get(negotiated.cipherServerToClient)!;
-    // RFC 4253 §7.2: A/B IVs, C/D encryption keys (E/F MAC keys: none with AEAD ciphers).
-    const outIv = derive('A', c2s.ivLength);
-    const outKey = derive('C', c2s.keyLength);
-    const inIv = derive('B', s2c.ivLength);
-    const inKey = derive('D', s2c.keyLength);
-    sharedSecret.fill(0);
-    ctx.pending = {
-      outgoing: () => {
-        this.encoder.setCipher(c2s.create(outKey, outIv));
-        outKey.fill(0);
-      },
-      incoming: () => {
-        this.decoder.setCipher(s2c.create(inKey, inIv));
-        inKey.fill(0);
-      },
-    };
-    const fingerprint = fingerprintSha256(m.hostKey);
-    if (this.sessionId === undefined) {
-      this.sessionId = h;
-      this.hostKeyBlob = m.hostKey.slice();
-      this.phase = { kind: 'verifying', ctx };
-      this.handler.log(`Server host key: ${negotiated.hostKey} ${fingerprint}`);
-      this.handler.hostKey({ algorithm: negotiated.hostKey, keyBlob: this.hostKeyBlob, fingerprint });
-      return;
-    }
-    // A rekey must present the key we verified at connect time.
-    if (!this.hostKeyBlob || !constantTimeEqual(this.hostKeyBlob, m.hostKey)) {
-      throw new ProtocolError(`the server's host key changed during a rekey (now ${fingerprint})`, {
-        code: 'ERR_HOST_KEY_CHANGED',
-        reason: DisconnectReason.HOST_KEY_NOT_VERIFIABLE,
-      });
-    }
-    this.sendNewKeys(ctx);
-  }
-
-  private sendNewKeys(ctx: KexContext): void {
-    // RFC 4253 §7.3: NEWKEYS goes out under the old keys; everything after under the new ones.
-    this.encoder.writePayload(encodeNewKeys());
-    ctx.pending!.outgoing();
-    ctx.newKeysSent = true;
-    // OpenSSH PROTOCOL §1.9: strict mode resets the sequence number after every NEWKEYS.
-    if (this.strict) {
-      this.encoder.seq = 0;
-      this.encoder.wrapped = false;
-    }
-    this.kexDoneMaybe(ctx);
-    // Traffic queued during the exchange may flow now (RFC 4253 §7.1).
-    const queued = this.queued;
-    this.queued = [];
-    for (const p of queued) this.encoder.writePayload(p);
-    this.handler.resumed();
-  }
-
-  private onNewKeys(ctx: KexContext, payload: Uint8Array): void {
-    if (!ctx.pending) throw new ProtocolError('NEWKEYS before the key exchange reply', { reason: DisconnectReason.KEY_EXCHANGE_FAILED });
-    if (payload.length !== 1) throw new ProtocolError('malformed NEWKEYS', { code: 'ERR_MALFORMED_PACKET' });
-    ctx.pending.incoming();
-    ctx.newKeysReceived = true;
-    if (this.strict) {
-      this.decoder.seq = 0;
-      this.decoder.wrapped = false;
-    }
-    this.kexDoneMaybe(ctx);
-  }
-
-  private kexDoneMaybe(ctx: KexContext): void {
-    if (!ctx.newKeysSent || !ctx.newKeysReceived) return;
-    this.negotiated = ctx.negotiated;
-    this.kexCount++;
-    this.phase = { kind: 'open' };
-    this.ignoreNextKexPacket = false;
-    if (this.firstKex) {
-      this.firstKex = false;
-      this.handler.ready();
-    } else {
-      this.handler.log(`rekey done (key exchange #${this.kexCount})`);
-    }
-  }
-
   private fail(err: unknown): void {
-    if (this.phase.kind === 'closed') return;
+    if (this.phase === 'closed') return;
     const error =
       err instanceof SshError
         ? err
@@ -634,3 +357,9 @@ export class Transport {
   }
 }
 
+function writeU32(b: Uint8Array, at: number, v: number): void {
+  b[at] = v >>> 24;
+  b[at + 1] = v >>> 16;
+  b[at + 2] = v >>> 8;
+  b[at + 3] = v;
+}

@@ -6,16 +6,23 @@
  * reaction to a broken or hostile peer can be tested without a network.
  */
 import { ed25519 } from '@noble/curves/ed25519.js';
-import { sha256 } from '@noble/hashes/sha2.js';
-import { ChaCha20Poly1305Cipher } from '../../src/cipher/chacha20-poly1305.js';
+import { cipherAlgorithms } from '../../src/cipher/registry.js';
+import type { CryptoProvider } from '../../src/crypto/provider.js';
+import { pureCryptoProvider } from '../../src/crypto/pure.js';
+import { exchangeHash, type KexServer } from '../../src/kex/kex.js';
+import { kexMethods } from '../../src/kex/registry.js';
 import { verifyHostKeySignature } from '../../src/keys/hostkey.js';
+import { macAlgorithms } from '../../src/mac/registry.js';
+import { KEX_STRICT_CLIENT, KEX_STRICT_SERVER } from '../../src/transport/handshake.js';
+import { newDirection, type ExchangeSecrets } from '../../src/transport/keys.js';
 import {
-  curve25519GenerateKeyPair,
-  curve25519SharedSecret,
-  deriveKey,
-  exchangeHashCurve25519,
-} from '../../src/kex/curve25519.js';
-import { decodeKexInit, encodeKexInit, type AlgorithmLists, type KexInit } from '../../src/transport/kexinit.js';
+  decodeKexInit,
+  encodeKexInit,
+  negotiate,
+  type AlgorithmLists,
+  type KexInit,
+  type Negotiated,
+} from '../../src/transport/kexinit.js';
 import { MSG } from '../../src/protocol/messages.js';
 import { PacketDecoder, PacketEncoder } from '../../src/transport/packet.js';
 import { SshReader, SshWriter, fromUtf8 } from '../../src/protocol/wire.js';
@@ -57,8 +64,6 @@ export function ed25519Key(seed: Uint8Array): Ed25519Key {
   };
 }
 
-const KEX_STRICT_SERVER = 'kex-strict-s-v00@openssh.com';
-const KEX_STRICT_CLIENT = 'kex-strict-c-v00@openssh.com';
 const CHACHA = 'chacha20-poly1305@openssh.com';
 
 /** A USERAUTH_REQUEST as the server saw it (RFC 4252 §5). */
@@ -110,6 +115,8 @@ export interface ServerChannel {
 
 export interface FakeServerOptions {
   random?: (n: number) => Uint8Array;
+  /** The server's symmetric primitives (default pure); a test may pair providers. */
+  crypto?: CryptoProvider;
   hostKey?: Ed25519Key;
   /** Host key presented from the second key exchange on (host key change on rekey). */
   rekeyHostKey?: Ed25519Key;
@@ -160,10 +167,12 @@ type KexState = {
   ourKexInit: Uint8Array;
   theirKexInit?: Uint8Array;
   theirs?: KexInit;
+  negotiated?: Negotiated;
+  method?: KexServer;
   replied: boolean;
   newKeysReceived: boolean;
   newKeysSent: boolean;
-  inKey?: Uint8Array;
+  inKeys?: ExchangeSecrets;
 };
 
 /** A received packet, with the sequence number the server decoded it under. */
@@ -178,6 +187,7 @@ export interface Received {
 export class FakeServer {
   readonly options: FakeServerOptions;
   readonly random: (n: number) => Uint8Array;
+  readonly crypto: CryptoProvider;
   readonly hostKey: Ed25519Key;
   readonly version: string;
   readonly encoder: PacketEncoder;
@@ -214,6 +224,7 @@ export class FakeServer {
   constructor(options: FakeServerOptions = {}) {
     this.options = options;
     this.random = options.random ?? seededRandom(0x5eed);
+    this.crypto = options.crypto ?? pureCryptoProvider;
     this.hostKey = options.hostKey ?? ed25519Key(new Uint8Array(32).fill(7));
     this.version = options.version ?? 'SSH-2.0-FakeSSH_1.0';
     this.encoder = new PacketEncoder(this.random);
@@ -306,15 +317,17 @@ export class FakeServer {
 
   private kexInitPayload(): Uint8Array {
     const o = this.options;
-    const kex = ['curve25519-sha256', 'curve25519-sha256@libssh.org'];
+    // Built from the same registries as the client: every algorithm we implement, by default
+    // the client's preference decides (RFC 4253 §7.1).
+    const kex = [...kexMethods.keys()];
     if (this.firstKex && (o.strict ?? true)) kex.push(KEX_STRICT_SERVER);
     const lists: AlgorithmLists = {
       kex,
       hostKey: ['ssh-ed25519'],
-      cipherClientToServer: [CHACHA],
-      cipherServerToClient: [CHACHA],
-      macClientToServer: ['hmac-sha2-256'],
-      macServerToClient: ['hmac-sha2-256'],
+      cipherClientToServer: [...cipherAlgorithms.keys()],
+      cipherServerToClient: [...cipherAlgorithms.keys()],
+      macClientToServer: [...macAlgorithms.keys()],
+      macServerToClient: [...macAlgorithms.keys()],
       compressionClientToServer: ['none'],
       compressionServerToClient: ['none'],
       languagesClientToServer: [],
@@ -338,14 +351,12 @@ export class FakeServer {
 
   private dispatch(payload: Uint8Array, seq: number): void {
     const type = payload[0]!;
-    if (this.kex && this.strict && this.firstKex && type !== MSG.KEXINIT && type !== MSG.KEX_ECDH_INIT && type !== MSG.NEWKEYS && type !== MSG.DISCONNECT) {
+    if (this.kex && this.strict && this.firstKex && type !== MSG.KEXINIT && !(type >= 30 && type <= 49) && type !== MSG.NEWKEYS && type !== MSG.DISCONNECT) {
       this.violations.push(`strict kex: client sent message ${type} during the initial key exchange`);
     }
     switch (type) {
       case MSG.KEXINIT:
         return this.onKexInit(payload);
-      case MSG.KEX_ECDH_INIT:
-        return this.onEcdhInit(payload);
       case MSG.NEWKEYS:
         return this.onNewKeys();
       case MSG.DISCONNECT: {
@@ -373,6 +384,7 @@ export class FakeServer {
       case MSG.USERAUTH_INFO_RESPONSE:
         return this.onInfoResponse(payload);
     }
+    if (type >= 30 && type <= 49) return this.onKexMessage(payload);
     if (type >= 80 && type <= 100) return this.onConnection(payload);
     this.violations.push(`unexpected message ${type} (seq ${seq})`);
   }
@@ -387,52 +399,54 @@ export class FakeServer {
     if (this.firstKex) {
       this.strict = (this.options.strict ?? true) && decoded.kex.includes(KEX_STRICT_CLIENT);
     }
+    // RFC 4253 §7.1: the client's order decides; the same negotiation as the client's.
+    try {
+      k.negotiated = negotiate(decoded, decodeKexInit(k.ourKexInit), (c) => cipherAlgorithms.get(c)?.aead ?? false);
+    } catch {
+      return; // no common algorithm: the client notices it too and disconnects
+    }
+    k.method = kexMethods.get(k.negotiated.kex)!.server(this.random, this.crypto);
   }
 
-  private onEcdhInit(payload: Uint8Array): void {
+  private onKexMessage(payload: Uint8Array): void {
     const k = this.kex;
-    if (!k || !k.theirKexInit) {
-      this.violations.push('ECDH_INIT outside a key exchange');
+    if (!k || !k.theirKexInit || !k.method || !k.negotiated) {
+      this.violations.push(`kex message ${payload[0]} outside a key exchange`);
       return;
     }
-    const r = new SshReader(payload, 1);
-    const clientPublic = r.string().slice();
-    const kp = curve25519GenerateKeyPair(this.random(32));
-    const shared = curve25519SharedSecret(kp.privateKey, clientPublic);
     const hostKey = !this.firstKex && this.options.rekeyHostKey ? this.options.rekeyHostKey : this.hostKey;
-    const h = exchangeHashCurve25519({
-      clientVersion: this.clientVersion!,
-      serverVersion: this.version,
-      clientKexInit: k.theirKexInit,
-      serverKexInit: k.ourKexInit,
+    const method = kexMethods.get(k.negotiated.kex)!;
+    const step = k.method.receive(payload, {
       hostKeyBlob: hostKey.blob,
-      clientPublic,
-      serverPublic: kp.publicKey,
-      sharedSecret: shared,
+      sign: (h) => {
+        let sig = hostKey.sign(h);
+        if (this.options.badSignature) {
+          sig = sig.slice();
+          sig[sig.length - 1]! ^= 0x01;
+        }
+        return sig;
+      },
+      exchangeHash: (fields, K) =>
+        exchangeHash(method.hash, this.crypto, {
+          clientVersion: this.clientVersion!,
+          serverVersion: this.version,
+          clientKexInit: k.theirKexInit!,
+          serverKexInit: k.ourKexInit,
+          hostKeyBlob: hostKey.blob,
+        }, fields, K),
     });
+    this.encoder.writePayload(step.send);
+    if (!step.done) return;
+    const h = step.done.exchangeHash;
     this.sessionId ??= h;
-    let sig = hostKey.sign(h);
-    if (this.options.badSignature) {
-      sig = sig.slice();
-      sig[sig.length - 1]! ^= 0x01;
-    }
-    this.encoder.writePayload(
-      new SshWriter(256)
-        .byte(MSG.KEX_ECDH_REPLY)
-        .string(hostKey.blob)
-        .string(kp.publicKey)
-        .string(sig)
-        .toBytes(),
-    );
     if (this.firstKex) for (const p of this.options.beforeNewKeys ?? []) this.encoder.writePayload(p);
-    // RFC 4253 §7.2: C = client→server key, D = server→client key.
-    const sid = this.sessionId;
-    const outKey = deriveKey(sha256, shared, h, 'D', sid, 64);
-    k.inKey = deriveKey(sha256, shared, h, 'C', sid, 64);
+    const secrets: ExchangeSecrets = { hash: method.hash, sharedSecret: step.done.sharedSecret, exchangeHash: h, sessionId: this.sessionId };
+    k.inKeys = secrets;
     k.replied = true;
     this.encoder.writePayload(Uint8Array.of(MSG.NEWKEYS));
-    this.encoder.setCipher(new ChaCha20Poly1305Cipher(outKey));
-    if (this.strict) this.encoder.seq = 0;
+    // RFC 4253 §7.2: the server seals server-to-client (B/D/F) and opens client-to-server.
+    this.encoder.setCipher(newDirection('server-to-client', k.negotiated, secrets, this.crypto, true));
+    if (this.strict) this.encoder.resetSequence();
     k.newKeysSent = true;
     this.newKeysSent++;
     const queued = this.queued;
@@ -453,12 +467,12 @@ export class FakeServer {
 
   private onNewKeys(): void {
     const k = this.kex;
-    if (!k || !k.inKey) {
+    if (!k || !k.inKeys || !k.negotiated) {
       this.violations.push('NEWKEYS outside a key exchange');
       return;
     }
-    this.decoder.setCipher(new ChaCha20Poly1305Cipher(k.inKey));
-    if (this.strict) this.decoder.seq = 0;
+    this.decoder.setCipher(newDirection('client-to-server', k.negotiated, k.inKeys, this.crypto, false));
+    if (this.strict) this.decoder.resetSequence();
     k.newKeysReceived = true;
     this.newKeysReceived++;
     this.kexMaybeDone();

@@ -1,0 +1,94 @@
+/**
+ * A block or stream cipher with a separate MAC (Go's streamPacketCipher, OpenSSH packet.c's
+ * non-AEAD path), in both placements:
+ * - encrypt-then-MAC (`-etm@openssh.com`, OpenSSH PROTOCOL §1.5): packet_length in the clear, the
+ *   rest encrypted, MAC over `seq || packet_length || ciphertext`; verified before decrypting.
+ * - encrypt-and-MAC (RFC 4253 §6.4): the whole packet encrypted, MAC over `seq || plaintext`; the
+ *   first block is decrypted to learn the length, and the MAC can only be checked on plaintext.
+ */
+import type { BlockStream } from '../crypto/provider.js';
+import { DisconnectReason, ProtocolError } from '../errors.js';
+import type { Mac } from '../mac/mac.js';
+import { readUint32 } from '../protocol/wire.js';
+import type { PacketCipher } from './cipher.js';
+
+/** The MAC mismatch error, OpenSSH's wording (packet.c "Corrupted MAC on input"). */
+export function macError(seq: number): ProtocolError {
+  return new ProtocolError(`Corrupted MAC on input: message authentication code mismatch (packet ${seq})`, {
+    code: 'ERR_MAC',
+    reason: DisconnectReason.MAC_ERROR,
+  });
+}
+
+/** Constant-time comparison of `a[ai, ai + n)` and `b[bi, bi + n)`. */
+export function rangesEqual(a: Uint8Array, ai: number, b: Uint8Array, bi: number, n: number): boolean {
+  let diff = 0;
+  for (let i = 0; i < n; i++) diff |= a[ai + i]! ^ b[bi + i]!;
+  return diff === 0;
+}
+
+/** A {@link PacketCipher} from a cipher stream per direction and a MAC. */
+export class CipherWithMac implements PacketCipher {
+  readonly name: string;
+  readonly macLength: number;
+  readonly excludesLength: boolean;
+  readonly lengthBytes: number;
+  private readonly expected: Uint8Array;
+
+  private readonly etm: boolean;
+
+  constructor(
+    cipherName: string,
+    readonly blockSize: number,
+    private readonly stream: BlockStream,
+    private readonly mac: Mac,
+  ) {
+    this.name = `${cipherName}+${mac.name}`;
+    this.etm = mac.etm;
+    this.macLength = mac.length;
+    this.excludesLength = mac.etm;
+    this.lengthBytes = mac.etm ? 4 : blockSize;
+    this.expected = new Uint8Array(mac.length);
+  }
+
+  seal(seq: number, buf: Uint8Array, off: number, packetLength: number): void {
+    const end = off + 4 + packetLength;
+    if (this.etm) {
+      // PROTOCOL §1.5: encrypt everything after the length, then MAC the length and ciphertext.
+      this.stream.update(buf, off + 4, end);
+      this.mac.compute(seq, buf, off, end, buf, end);
+    } else {
+      // RFC 4253 §6.4: mac = MAC(key, sequence_number || unencrypted_packet), then encrypt it all.
+      this.mac.compute(seq, buf, off, end, buf, end);
+      this.stream.update(buf, off, end);
+    }
+  }
+
+  decryptLength(_seq: number, buf: Uint8Array, off: number): number {
+    // PROTOCOL §1.5: the length is in the clear. RFC 4253 §6: otherwise it is in the first block.
+    if (!this.etm) this.stream.update(buf, off, off + this.blockSize);
+    return readUint32(buf, off);
+  }
+
+  open(seq: number, buf: Uint8Array, off: number, packetLength: number): void {
+    const end = off + 4 + packetLength;
+    const e = this.expected;
+    if (this.etm) {
+      // PROTOCOL §1.5: verify before decrypting anything.
+      this.mac.compute(seq, buf, off, end, e, 0);
+      if (!rangesEqual(e, 0, buf, end, e.length)) throw macError(seq);
+      this.stream.update(buf, off + 4, end);
+      return;
+    }
+    // RFC 4253 §6.4: the first block was decrypted by decryptLength; the MAC covers the plaintext.
+    this.stream.update(buf, off + this.blockSize, end);
+    this.mac.compute(seq, buf, off, end, e, 0);
+    if (!rangesEqual(e, 0, buf, end, e.length)) throw macError(seq);
+  }
+
+  dispose(): void {
+    this.stream.dispose();
+    this.mac.dispose();
+    this.expected.fill(0);
+  }
+}

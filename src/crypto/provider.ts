@@ -1,0 +1,85 @@
+/**
+ * The crypto provider: the symmetric primitives the packet path and the key exchange need, behind
+ * one synchronous interface injected into the core like the random source (STYLE.md "Crypto";
+ * the review's move 2). Two implementations exist:
+ * - {@link pureCryptoProvider} (./pure.ts): pure TypeScript (@noble/* and our own ChaCha20 and
+ *   Poly1305), on every runtime;
+ * - the runtime provider (src/node/crypto-provider.ts): `node:crypto` (OpenSSL) on Node, Bun and
+ *   Deno, chosen automatically by the Node adapter.
+ *
+ * Everything here is synchronous on purpose: the sans-IO core never awaits, so WebCrypto (async
+ * only) cannot sit on the per-packet path.
+ *
+ * All operations work in place on caller-owned buffers, `[start, end)` byte ranges.
+ */
+
+/** Hash functions the transport uses (RFC 4253 §7.2 KDF and exchange hash; HMAC, RFC 2104). */
+export type HashName = 'sha1' | 'sha256' | 'sha384' | 'sha512';
+
+/** Output lengths in bytes. */
+export const HASH_LENGTH: Readonly<Record<HashName, number>> = { sha1: 20, sha256: 32, sha384: 48, sha512: 64 };
+
+/**
+ * The original ChaCha20 (64-bit nonce, 64-bit block counter) keyed with 32 bytes, as
+ * chacha20-poly1305@openssh.com uses it (PROTOCOL.chacha20poly1305).
+ */
+export interface ChaCha20Stream {
+  /** XOR the keystream for `nonce` (8 bytes) from block `counter` into `buf[start, end)`. */
+  xor(nonce: Uint8Array, counter: number, buf: Uint8Array, start: number, end: number): void;
+  /** Wipe the key. */
+  dispose(): void;
+}
+
+/**
+ * An AES mode whose state runs on across calls, as SSH uses CTR (RFC 4344 §4: the counter
+ * continues from packet to packet) and CBC (RFC 4253 §6.3: the chaining continues).
+ * Every call processes a whole number of 16-byte blocks.
+ */
+export interface BlockStream {
+  /** Encrypt or decrypt (fixed at creation) `buf[start, end)` in place; `end - start` is a multiple of 16. */
+  update(buf: Uint8Array, start: number, end: number): void;
+  dispose(): void;
+}
+
+/** AES-GCM (NIST SP 800-38D) with a 16-byte tag, for aes*-gcm@openssh.com (RFC 5647). */
+export interface AesGcm {
+  /**
+   * Encrypt `buf[start, end)` in place with the 12-byte `iv`, authenticating `buf[aadStart, start)`
+   * as AAD, and write the 16-byte tag at `buf[end, end + 16)`.
+   */
+  seal(iv: Uint8Array, buf: Uint8Array, aadStart: number, start: number, end: number): void;
+  /**
+   * Verify the tag at `buf[end, end + 16)` over AAD `buf[aadStart, start)` and ciphertext
+   * `buf[start, end)`; only if it verifies, decrypt in place and return true. Returns false (the
+   * buffer untouched) when the tag does not match.
+   */
+  open(iv: Uint8Array, buf: Uint8Array, aadStart: number, start: number, end: number): boolean;
+  dispose(): void;
+}
+
+/** A keyed HMAC (RFC 2104). */
+export interface Hmac {
+  /** Bytes of output. */
+  readonly length: number;
+  /**
+   * HMAC over `a || b[start, end)` into `out[outOff, outOff + length)`. SSH MACs take the 4-byte
+   * sequence number as `a` (RFC 4253 §6.4).
+   */
+  compute(a: Uint8Array, b: Uint8Array, start: number, end: number, out: Uint8Array, outOff: number): void;
+  dispose(): void;
+}
+
+/** The primitives, synchronous, over Uint8Array. */
+export interface CryptoProvider {
+  /** `pure` or `node` (shown by `-v`). */
+  readonly name: string;
+  /** A one-shot hash of the concatenation of `parts`. */
+  hash(name: HashName, ...parts: Uint8Array[]): Uint8Array;
+  hmac(name: HashName, key: Uint8Array): Hmac;
+  chacha20(key: Uint8Array): ChaCha20Stream;
+  /** AES-CTR with a 16-, 24- or 32-byte key and the 16-byte initial counter block (big-endian). */
+  aesCtr(key: Uint8Array, iv: Uint8Array): BlockStream;
+  /** AES-CBC without padding; `encrypt` chooses the direction. */
+  aesCbc(key: Uint8Array, iv: Uint8Array, encrypt: boolean): BlockStream;
+  aesGcm(key: Uint8Array): AesGcm;
+}

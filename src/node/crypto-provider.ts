@@ -1,0 +1,144 @@
+/**
+ * The runtime crypto provider: the same primitives as the pure provider, computed by the runtime's
+ * `node:crypto` (OpenSSL on Node; Bun and Deno implement the same module). Synchronous, so it
+ * fits the sans-IO core's packet path. Poly1305 stays ours (node:crypto has no Poly1305 of its
+ * own); the ChaCha20 keystream comes from OpenSSL.
+ *
+ * Choose it with {@link runtimeCryptoProvider}; force the pure one with
+ * `connect({ crypto: 'pure' })`, `-o PureSshCrypto=pure` or `PURE_SSH_CRYPTO=pure`.
+ */
+import { createCipheriv, createDecipheriv, createHash, createHmac, getCiphers, type Cipher, type Decipher } from 'node:crypto';
+import type { AesGcm, BlockStream, ChaCha20Stream, CryptoProvider, HashName, Hmac } from '../crypto/provider.js';
+
+const AES_BY_KEY_LENGTH: Readonly<Record<number, string>> = { 16: 'aes-128', 24: 'aes-192', 32: 'aes-256' };
+
+function aesName(key: Uint8Array, mode: string): string {
+  const base = AES_BY_KEY_LENGTH[key.length];
+  if (!base) throw new RangeError(`AES key must be 16, 24 or 32 bytes, got ${key.length}`);
+  return `${base}-${mode}`;
+}
+
+/** Copy `src` into `buf` at `at` (node:crypto returns new Buffers; the core works in place). */
+function put(buf: Uint8Array, at: number, src: Uint8Array): void {
+  buf.set(src, at);
+}
+
+class NodeBlockStream implements BlockStream {
+  constructor(private readonly c: Cipher | Decipher) {
+    c.setAutoPadding(false);
+  }
+  update(buf: Uint8Array, start: number, end: number): void {
+    if (end === start) return;
+    put(buf, start, this.c.update(buf.subarray(start, end)));
+  }
+  dispose(): void {
+    // node:crypto cannot wipe its context; dropping it lets OpenSSL free (and clear) it.
+  }
+}
+
+class NodeGcm implements AesGcm {
+  private readonly alg: string;
+  constructor(private readonly key: Uint8Array) {
+    this.alg = aesName(key, 'gcm');
+  }
+  seal(iv: Uint8Array, buf: Uint8Array, aadStart: number, start: number, end: number): void {
+    const c = createCipheriv(this.alg as 'aes-128-gcm', this.key, iv, { authTagLength: 16 });
+    c.setAAD(buf.subarray(aadStart, start));
+    const out = c.update(buf.subarray(start, end));
+    c.final();
+    put(buf, start, out);
+    put(buf, end, c.getAuthTag());
+  }
+  open(iv: Uint8Array, buf: Uint8Array, aadStart: number, start: number, end: number): boolean {
+    const d = createDecipheriv(this.alg as 'aes-128-gcm', this.key, iv, { authTagLength: 16 });
+    d.setAAD(buf.subarray(aadStart, start));
+    d.setAuthTag(buf.subarray(end, end + 16));
+    const out = d.update(buf.subarray(start, end));
+    try {
+      d.final();
+    } catch {
+      out.fill(0);
+      return false;
+    }
+    put(buf, start, out);
+    return true;
+  }
+  dispose(): void {
+    this.key.fill(0);
+  }
+}
+
+class NodeHmac implements Hmac {
+  readonly length: number;
+  constructor(
+    private readonly alg: HashName,
+    private readonly key: Uint8Array,
+  ) {
+    this.length = createHash(alg).digest().length;
+  }
+  compute(a: Uint8Array, b: Uint8Array, start: number, end: number, out: Uint8Array, outOff: number): void {
+    put(out, outOff, createHmac(this.alg, this.key).update(a).update(b.subarray(start, end)).digest());
+  }
+  dispose(): void {
+    this.key.fill(0);
+  }
+}
+
+/**
+ * The original ChaCha20 through OpenSSL's RFC 8439 ChaCha20: OpenSSL's 16-byte IV is the
+ * 32-bit little-endian block counter followed by the 96-bit nonce, so the original variant's
+ * 64-bit counter and 64-bit nonce map onto it as counter || 0x00000000 || nonce while the
+ * counter stays below 2^32 (an SSH packet needs at most 2^12 blocks).
+ */
+class NodeChaCha20 implements ChaCha20Stream {
+  private readonly iv = new Uint8Array(16);
+  constructor(private readonly key: Uint8Array) {}
+  xor(nonce: Uint8Array, counter: number, buf: Uint8Array, start: number, end: number): void {
+    if (end === start) return;
+    const iv = this.iv;
+    iv[0] = counter;
+    iv[1] = counter >>> 8;
+    iv[2] = counter >>> 16;
+    iv[3] = counter >>> 24;
+    iv.set(nonce.subarray(0, 8), 8);
+    const c = createCipheriv('chacha20', this.key, iv);
+    put(buf, start, c.update(buf.subarray(start, end)));
+  }
+  dispose(): void {
+    this.key.fill(0);
+    this.iv.fill(0);
+  }
+}
+
+let available: boolean | undefined;
+
+/** Whether this runtime's node:crypto has every cipher the provider needs. */
+export function runtimeCryptoAvailable(): boolean {
+  if (available === undefined) {
+    try {
+      const have = new Set(getCiphers());
+      available = ['aes-128-gcm', 'aes-256-gcm', 'aes-128-ctr', 'aes-256-ctr', 'aes-128-cbc', 'chacha20'].every((c) =>
+        have.has(c),
+      );
+    } catch {
+      available = false;
+    }
+  }
+  return available;
+}
+
+/** The node:crypto provider (see the module comment). */
+export const nodeCryptoProvider: CryptoProvider = {
+  name: 'node',
+  hash(name: HashName, ...parts: Uint8Array[]): Uint8Array {
+    const h = createHash(name);
+    for (const p of parts) h.update(p);
+    return new Uint8Array(h.digest());
+  },
+  hmac: (name, key) => new NodeHmac(name, key.slice()),
+  chacha20: (key) => new NodeChaCha20(key.slice(0, 32)),
+  aesCtr: (key, iv) => new NodeBlockStream(createCipheriv(aesName(key, 'ctr'), key, iv)),
+  aesCbc: (key, iv, encrypt) =>
+    new NodeBlockStream(encrypt ? createCipheriv(aesName(key, 'cbc'), key, iv) : createDecipheriv(aesName(key, 'cbc'), key, iv)),
+  aesGcm: (key) => new NodeGcm(key.slice()),
+};

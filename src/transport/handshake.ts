@@ -1,0 +1,321 @@
+/**
+ * The key-exchange state machine (RFC 4253 §7–§9) and every strict-kex rule (OpenSSH PROTOCOL
+ * §1.9, Terrapin / CVE-2023-48795) in one file (h11's "Rule 1"). Its states carry their data, so
+ * an impossible combination cannot be represented (russh's ClientKexState):
+ *
+ *   idle ──start()──▶ sent-kexinit ──their KEXINIT──▶ exchanging ──reply──▶ verifying (first kex)
+ *                                                                  └───────▶ newkeys ◀── verdict
+ *   newkeys ──both NEWKEYS──▶ idle
+ *
+ * The method itself (x25519, ECDH, DH, ML-KEM hybrid, ...) is a {@link KexMethod} from the
+ * registry; this file never knows which one runs.
+ */
+import type { AlgorithmPreferences } from '../algorithms.js';
+import { cipherAlgorithms } from '../cipher/registry.js';
+import type { CryptoProvider } from '../crypto/provider.js';
+import { DisconnectReason, ProtocolError, UsageError } from '../errors.js';
+import type { KexClient, KexMethod, Random } from '../kex/kex.js';
+import { exchangeHash } from '../kex/kex.js';
+import { kexMethods } from '../kex/registry.js';
+import { fingerprintSha256, verifyHostKeySignature } from '../keys/hostkey.js';
+import { MSG, encodeNewKeys, messageName } from '../protocol/messages.js';
+import { constantTimeEqual } from '../protocol/wire.js';
+import type { KexInit, Negotiated } from './kexinit.js';
+import { decodeKexInit, encodeKexInit, guessWasWrong, negotiate } from './kexinit.js';
+import { newDirection, type ExchangeSecrets } from './keys.js';
+import type { PacketDecoder, PacketEncoder } from './packet.js';
+
+/** OpenSSH PROTOCOL §1.9: the strict-kex markers. */
+export const KEX_STRICT_CLIENT = 'kex-strict-c-v00@openssh.com';
+export const KEX_STRICT_SERVER = 'kex-strict-s-v00@openssh.com';
+/** RFC 8308 §2.1: we accept EXT_INFO. */
+export const EXT_INFO_CLIENT = 'ext-info-c';
+
+/** Our KEXINIT as sent. */
+interface Sent {
+  payload: Uint8Array;
+  decoded: KexInit;
+}
+
+/** Keys derived and ready to switch on, per direction. */
+interface PendingKeys {
+  negotiated: Negotiated;
+  secrets: ExchangeSecrets;
+}
+
+type KexState =
+  | { kind: 'idle' }
+  | { kind: 'sent-kexinit'; ours: Sent }
+  | { kind: 'exchanging'; ours: Sent; theirs: Uint8Array; negotiated: Negotiated; method: KexMethod; client: KexClient }
+  | { kind: 'verifying'; keys: PendingKeys }
+  | { kind: 'newkeys'; keys: PendingKeys; sent: boolean; received: boolean };
+
+/** What the handshake tells the transport. */
+export interface HandshakeHost {
+  /** The server's host key for the first exchange, its signature over H verified: a verdict is due. */
+  hostKey(info: { algorithm: string; keyBlob: Uint8Array; fingerprint: string }): void;
+  /** Our NEWKEYS is out: traffic queued during the exchange may flow. */
+  resumed(): void;
+  /** Both NEWKEYS done; `first` for the initial exchange. */
+  finished(first: boolean): void;
+  log(message: string): void;
+}
+
+/** Options of the handshake. */
+export interface HandshakeOptions {
+  random: Random;
+  crypto: CryptoProvider;
+  algorithms: AlgorithmPreferences;
+  clientVersion: string;
+}
+
+/** The client side of key exchange and re-exchange over one transport. */
+export class Handshake {
+  private state: KexState = { kind: 'idle' };
+  /** OpenSSH PROTOCOL §1.9: decided by the server's first KEXINIT. */
+  private strict = false;
+  private firstKex = true;
+  /** Packets the server sent before its first KEXINIT (strict kex forbids any). */
+  private packetsBeforeKexInit = 0;
+  /** RFC 4253 §7.1: the server guessed wrong; drop its next kex packet. */
+  private ignoreNextKexPacket = false;
+  private serverVersion: string | undefined;
+  sessionId: Uint8Array | undefined;
+  hostKeyBlob: Uint8Array | undefined;
+  negotiated: Negotiated | undefined;
+  kexCount = 0;
+
+  constructor(
+    private readonly options: HandshakeOptions,
+    private readonly encoder: PacketEncoder,
+    private readonly decoder: PacketDecoder,
+    private readonly host: HandshakeHost,
+  ) {}
+
+  /** Strict kex in force (OpenSSH PROTOCOL §1.9). */
+  get strictKex(): boolean {
+    return this.strict;
+  }
+
+  /** A key exchange is under way. */
+  get inProgress(): boolean {
+    return this.state.kind !== 'idle';
+  }
+
+  /** Input must pause: the first host key awaits the application's verdict. */
+  get awaitingVerdict(): boolean {
+    return this.state.kind === 'verifying';
+  }
+
+  /** RFC 4253 §7.1: from our KEXINIT to our NEWKEYS, only kex messages may be sent. */
+  get sendBlocked(): boolean {
+    const s = this.state;
+    if (s.kind === 'idle') return false;
+    if (s.kind === 'newkeys') return !s.sent;
+    return true;
+  }
+
+  /** The server's identification line arrived (V_S of H). */
+  setServerVersion(version: string): void {
+    this.serverVersion = version;
+  }
+
+  /** Send our KEXINIT (RFC 4253 §7.1, §9); a no-op while an exchange is under way. */
+  start(): void {
+    if (this.state.kind !== 'idle') return;
+    const { algorithms } = this.options;
+    // OpenSSH PROTOCOL §1.9 / RFC 8308 §2.1: the markers go in the FIRST KEXINIT only.
+    const kex = this.firstKex ? [...algorithms.kex, EXT_INFO_CLIENT, KEX_STRICT_CLIENT] : [...algorithms.kex];
+    const payload = encodeKexInit(this.options.random(16), {
+      kex,
+      hostKey: algorithms.hostKey,
+      cipherClientToServer: algorithms.cipher,
+      cipherServerToClient: algorithms.cipher,
+      macClientToServer: algorithms.mac,
+      macServerToClient: algorithms.mac,
+      compressionClientToServer: algorithms.compression,
+      compressionServerToClient: algorithms.compression,
+      languagesClientToServer: [],
+      languagesServerToClient: [],
+    });
+    this.state = { kind: 'sent-kexinit', ours: { payload, decoded: decodeKexInit(payload) } };
+    this.encoder.writePayload(payload);
+    if (!this.firstKex) this.host.log('rekeying: SSH2_MSG_KEXINIT sent');
+  }
+
+  /**
+   * Every packet from the server passes here first, for the rules that depend on where in the
+   * exchange we are. Throws ProtocolError (ERR_STRICT_KEX) on a strict-kex violation. Returns
+   * false when the packet must be dropped (a wrong first_kex_packet_follows guess).
+   */
+  screen(type: number): boolean {
+    // OpenSSH PROTOCOL §1.9: during the initial strict exchange a wrapped sequence number is fatal.
+    if (this.strict && this.firstKex && this.decoder.wrapped) {
+      throw new ProtocolError('sequence number wrapped during the initial strict key exchange', { code: 'ERR_STRICT_KEX' });
+    }
+    if (this.firstKex && this.state.kind === 'sent-kexinit' && type !== MSG.KEXINIT) this.packetsBeforeKexInit++;
+    if (this.ignoreNextKexPacket && type > MSG.NEWKEYS && type <= 49) {
+      // RFC 4253 §7.1: the server's guessed packet was wrong; ignore it.
+      this.ignoreNextKexPacket = false;
+      return false;
+    }
+    if (type >= 20 && type <= 49) return true;
+    if (type === MSG.DISCONNECT) return true;
+    // OpenSSH PROTOCOL §1.9: until the first NEWKEYS, a strict exchange accepts nothing else.
+    if (this.strict && this.firstKex) {
+      throw new ProtocolError(
+        `strict key exchange violation: ${messageName(type)} received during the initial key exchange`,
+        { code: 'ERR_STRICT_KEX' },
+      );
+    }
+    return true;
+  }
+
+  /** A key-exchange message (RFC 4250 §4.1.2: 20–49) from the server. */
+  receive(payload: Uint8Array): void {
+    const type = payload[0]!;
+    if (type === MSG.KEXINIT) {
+      // RFC 4253 §9: the server starts an exchange; answer with our KEXINIT at once.
+      if (this.state.kind === 'idle') this.start();
+      return this.onKexInit(payload);
+    }
+    if (type === MSG.NEWKEYS) return this.onNewKeys(payload);
+    const s = this.state;
+    if (s.kind === 'idle') throw new ProtocolError(`unexpected ${messageName(type)} outside a key exchange`);
+    if (s.kind !== 'exchanging') {
+      throw new ProtocolError(`unexpected ${messageName(type)} during key exchange`, {
+        reason: DisconnectReason.KEY_EXCHANGE_FAILED,
+      });
+    }
+    const step = s.client.receive(payload);
+    if ('send' in step) {
+      this.encoder.writePayload(step.send);
+      return;
+    }
+    this.onReply(s, step.reply);
+  }
+
+  private onKexInit(payload: Uint8Array): void {
+    const s = this.state;
+    if (s.kind !== 'sent-kexinit') throw new ProtocolError('a second KEXINIT during one key exchange');
+    const theirs = decodeKexInit(payload);
+    if (theirs.emptyNamesIn.length > 0) {
+      this.host.log(`server KEXINIT: skipped empty names in ${theirs.emptyNamesIn.join(', ')}`);
+    }
+    if (this.firstKex) {
+      // OpenSSH PROTOCOL §1.9: strict iff the server's first KEXINIT offers it (we always do).
+      this.strict = theirs.kex.includes(KEX_STRICT_SERVER);
+      if (this.strict && this.packetsBeforeKexInit > 0) {
+        throw new ProtocolError("strict key exchange violation: the server's KEXINIT was not its first packet", {
+          code: 'ERR_STRICT_KEX',
+        });
+      }
+    }
+    const negotiated = negotiate(s.ours.decoded, theirs, (c) => cipherAlgorithms.get(c)?.aead ?? false);
+    this.ignoreNextKexPacket = guessWasWrong(s.ours.decoded, theirs);
+    const mac = (m: string | undefined) => m ?? '<implicit>';
+    this.host.log(
+      `kex: algorithm: ${negotiated.kex}; host key algorithm: ${negotiated.hostKey}; ` +
+        `cipher: ${negotiated.cipherClientToServer} MAC: ${mac(negotiated.macClientToServer)} (c2s), ` +
+        `${negotiated.cipherServerToClient} MAC: ${mac(negotiated.macServerToClient)} (s2c); ` +
+        `compression: ${negotiated.compressionClientToServer}` +
+        (this.firstKex ? `; strict kex: ${this.strict ? 'on' : 'off (server does not support it)'}` : ''),
+    );
+    const method = kexMethods.get(negotiated.kex);
+    if (!method) throw new UsageError(`negotiated a key exchange method that is not registered: ${negotiated.kex}`);
+    const client = method.client(this.options.random, this.options.crypto);
+    this.state = { kind: 'exchanging', ours: s.ours, theirs: payload.slice(), negotiated, method, client };
+    this.encoder.writePayload(client.start());
+  }
+
+  private onReply(s: Extract<KexState, { kind: 'exchanging' }>, reply: import('../kex/kex.js').KexReply): void {
+    const { negotiated, method } = s;
+    const crypto = this.options.crypto;
+    const h = exchangeHash(
+      method.hash,
+      crypto,
+      {
+        clientVersion: this.options.clientVersion,
+        serverVersion: this.serverVersion!,
+        clientKexInit: s.ours.payload,
+        serverKexInit: s.theirs,
+        hostKeyBlob: reply.hostKeyBlob,
+      },
+      reply.exchangeFields,
+      reply.sharedSecret,
+    );
+    // RFC 4253 §8: the server proves possession of the host key by signing H.
+    verifyHostKeySignature(negotiated.hostKey, reply.hostKeyBlob, reply.signature, h);
+    // RFC 4253 §7.2: the first exchange hash is the session identifier, forever.
+    const sessionId = this.sessionId ?? h;
+    const keys: PendingKeys = { negotiated, secrets: { hash: method.hash, sharedSecret: reply.sharedSecret, exchangeHash: h, sessionId } };
+    const fingerprint = fingerprintSha256(reply.hostKeyBlob);
+    if (this.sessionId === undefined) {
+      this.sessionId = h;
+      this.hostKeyBlob = reply.hostKeyBlob;
+      this.state = { kind: 'verifying', keys };
+      this.host.log(`Server host key: ${negotiated.hostKey} ${fingerprint}`);
+      this.host.hostKey({ algorithm: negotiated.hostKey, keyBlob: reply.hostKeyBlob, fingerprint });
+      return;
+    }
+    // A rekey must present the key we verified at connect time.
+    if (!this.hostKeyBlob || !constantTimeEqual(this.hostKeyBlob, reply.hostKeyBlob)) {
+      throw new ProtocolError(`the server's host key changed during a rekey (now ${fingerprint})`, {
+        code: 'ERR_HOST_KEY_CHANGED',
+        reason: DisconnectReason.HOST_KEY_NOT_VERIFIABLE,
+      });
+    }
+    this.sendNewKeys(keys, false);
+  }
+
+  /** The application accepted the first host key: our NEWKEYS goes out. */
+  acceptHostKey(): void {
+    const s = this.state;
+    if (s.kind !== 'verifying') throw new UsageError('no host key is waiting for a verdict');
+    this.sendNewKeys(s.keys, false);
+  }
+
+  private sendNewKeys(keys: PendingKeys, received: boolean): void {
+    // RFC 4253 §7.3: NEWKEYS goes out under the old keys; everything after under the new ones.
+    this.encoder.writePayload(encodeNewKeys());
+    this.encoder.setCipher(newDirection('client-to-server', keys.negotiated, keys.secrets, this.options.crypto, true));
+    // OpenSSH PROTOCOL §1.9: strict mode resets the sequence number after every NEWKEYS.
+    if (this.strict) this.encoder.resetSequence();
+    this.state = { kind: 'newkeys', keys, sent: true, received };
+    this.host.resumed();
+    this.doneMaybe();
+  }
+
+  private onNewKeys(payload: Uint8Array): void {
+    const s = this.state;
+    if (s.kind === 'newkeys' && !s.received) {
+      if (payload.length !== 1) throw new ProtocolError('malformed NEWKEYS', { code: 'ERR_MALFORMED_PACKET' });
+      this.decoder.setCipher(newDirection('server-to-client', s.keys.negotiated, s.keys.secrets, this.options.crypto, false));
+      if (this.strict) this.decoder.resetSequence();
+      s.received = true;
+      this.doneMaybe();
+      return;
+    }
+    throw new ProtocolError('NEWKEYS before the key exchange reply', { reason: DisconnectReason.KEY_EXCHANGE_FAILED });
+  }
+
+  private doneMaybe(): void {
+    const s = this.state;
+    if (s.kind !== 'newkeys' || !s.sent || !s.received) return;
+    s.keys.secrets.sharedSecret.fill(0);
+    this.negotiated = s.keys.negotiated;
+    this.kexCount++;
+    this.state = { kind: 'idle' };
+    this.ignoreNextKexPacket = false;
+    const first = this.firstKex;
+    this.firstKex = false;
+    this.host.finished(first);
+  }
+
+  /** Wipe ephemeral secrets of an exchange in flight. */
+  dispose(): void {
+    const s = this.state;
+    if (s.kind === 'exchanging') s.client.dispose();
+    if (s.kind === 'verifying' || s.kind === 'newkeys') s.keys.secrets.sharedSecret.fill(0);
+  }
+}

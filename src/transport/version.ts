@@ -1,0 +1,79 @@
+/**
+ * The identification exchange (RFC 4253 §4.2): `SSH-2.0-softwareversion SP comments CR LF`, and
+ * the lines a server may send before it.
+ */
+import { DisconnectReason, ProtocolError, UsageError } from '../errors.js';
+
+/** The version this build announces (RFC 4253 §4.2 softwareversion). */
+export const PURE_SSH_VERSION = '0.1.0';
+/** Our identification string, without CR LF. */
+export const DEFAULT_CLIENT_VERSION = `SSH-2.0-pure_ssh_${PURE_SSH_VERSION}`;
+
+// RFC 4253 §4.2 limits the identification line to 255 bytes, not the lines before it. OpenSSH
+// (ssh.h SSH_MAX_BANNER_LEN, SSH_MAX_PRE_BANNER_LINES) reads any line up to 8192 bytes and at
+// most 1024 lines before the identification; we accept what it accepts.
+const MAX_LINE = 8192;
+const MAX_PRE_LINES = 1024;
+
+/** Refuse a client identification that would break the exchange (RFC 4253 §4.2). */
+export function checkClientVersion(version: string): void {
+  if (!version.startsWith('SSH-2.0-') || /[\r\n]/.test(version)) {
+    throw new UsageError(`client version must start with "SSH-2.0-" and be one line: ${version}`);
+  }
+}
+
+/** Reads the server's identification line, skipping (and logging) the lines before it. */
+export class VersionReader {
+  /** V_S, without CR LF, once read. */
+  serverVersion: string | undefined;
+  private line: number[] = [];
+  private preLines = 0;
+
+  constructor(private readonly log: (message: string) => void) {}
+
+  /**
+   * Feed bytes from the server. Returns the bytes that follow the identification line once it
+   * has been read (possibly empty), or undefined while more are needed. Throws ProtocolError.
+   */
+  feed(data: Uint8Array): Uint8Array | undefined {
+    for (let i = 0; i < data.length; i++) {
+      const c = data[i]!;
+      if (c !== 0x0a) {
+        if (this.line.length > MAX_LINE) {
+          throw new ProtocolError(
+            `a line from the server is longer than ${MAX_LINE} bytes before its identification; is this an SSH server?`,
+          );
+        }
+        this.line.push(c);
+        continue;
+      }
+      let line = this.line;
+      this.line = [];
+      if (line[line.length - 1] === 0x0d) line = line.slice(0, -1);
+      const text = String.fromCharCode(...line);
+      if (text.startsWith('SSH-')) {
+        // RFC 4253 §4.2: the identification itself is at most 255 bytes with CR LF.
+        if (line.length > 253) {
+          throw new ProtocolError(`the server's identification is longer than 255 bytes`);
+        }
+        // RFC 4253 §5.1: 1.99 means a server that also speaks 2.0.
+        if (!text.startsWith('SSH-2.0-') && !text.startsWith('SSH-1.99-')) {
+          throw new ProtocolError(`Protocol major versions differ: server sent "${text}", pure-ssh speaks SSH-2.0`, {
+            reason: DisconnectReason.PROTOCOL_VERSION_NOT_SUPPORTED,
+          });
+        }
+        if (line.some((b) => b < 0x20 || b > 0x7e)) {
+          throw new ProtocolError('the server identification string contains non-printable characters');
+        }
+        this.serverVersion = text;
+        this.log(`Remote protocol version 2.0, remote software version ${text.split('-').slice(2).join('-')}`);
+        return data.subarray(i + 1);
+      }
+      if (++this.preLines > MAX_PRE_LINES) {
+        throw new ProtocolError(`the server sent more than ${MAX_PRE_LINES} lines before its identification`);
+      }
+      this.log(`server banner line: ${text}`);
+    }
+    return undefined;
+  }
+}
