@@ -12,12 +12,15 @@
  *   it('logs in', async () => { ... sshd.port, sshd.clientKey, sshd.knownHostsPath ... });
  * });
  * ```
+ *
+ * OpenSSH 10 (post-quantum key exchange by default) runs the same way from a build made by
+ * scripts/build-openssh.sh: `describeInteropOpenssh10(...)` and `startSshd({ openssh: '10' })`.
  */
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { accessSync, constants, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, it } from 'vitest';
@@ -29,6 +32,33 @@ const execFileP = promisify(execFile);
 /** Where Debian's openssh-server puts the daemon. */
 export const SSHD_PATH = '/usr/sbin/sshd';
 const SSH_KEYGEN = '/usr/bin/ssh-keygen';
+/** Debian's OpenSSH client, the side-by-side reference for the system sshd. */
+const SSH_PATH = '/usr/bin/ssh';
+
+/**
+ * Which OpenSSH runs the server: `'system'`, Debian 12's packaged 9.2 at {@link SSHD_PATH}, or
+ * `'10'`, the OpenSSH 10 build of scripts/build-openssh.sh (see {@link openssh10}).
+ */
+export type OpenSshRelease = 'system' | '10';
+
+/** The binaries of one OpenSSH installation. */
+export interface OpenSshPaths {
+  /** Install prefix; undefined for the system's packages. */
+  dir?: string;
+  sshd: string;
+  /** The client of the same release, for side-by-side runs against its sshd. */
+  ssh: string;
+  sshKeygen: string;
+}
+
+/** The script that builds OpenSSH 10 into the cache; named in every "missing" message. */
+export const OPENSSH10_BUILD_SCRIPT = 'scripts/build-openssh.sh';
+/** Env var naming the OpenSSH 10 install dir (set by .ci/run from the build script's output). */
+export const OPENSSH10_ENV = 'PURE_SSH_OPENSSH10';
+/** Written last by the build script: a directory without it is an interrupted build. */
+const BUILD_STAMP = '.pure-ssh-build-complete';
+/** Besides sshd, ssh and ssh-keygen: sshd 10 execs these from its compiled-in libexec dir. */
+const OPENSSH10_HELPERS = ['libexec/sshd-session', 'libexec/sshd-auth'];
 
 /** The system user created for password tests. */
 export const PASSWORD_USER = 'pssh_test';
@@ -49,6 +79,8 @@ export interface SshdOptions {
   password?: boolean;
   /** ListenAddress. Default 127.0.0.1. */
   listen?: string;
+  /** Which OpenSSH serves. Default `'system'` (Debian's 9.2); `'10'` needs {@link openssh10}. */
+  openssh?: OpenSshRelease;
 }
 
 /** One generated host key. */
@@ -66,6 +98,10 @@ export interface SshdHandle {
   port: number;
   /** Temp dir with the config, keys, authorized_keys and known_hosts; removed by stop(). */
   dir: string;
+  /** The generated sshd_config, inside {@link SshdHandle.dir}. */
+  configPath: string;
+  /** Which OpenSSH serves, and its binaries (`openssh.ssh` is the matching client). */
+  openssh: OpenSshPaths & { release: OpenSshRelease };
   /** User the client key is authorised for: `root`. */
   user: string;
   /** ed25519 private key file authorised for {@link SshdHandle.user} (and the password user). */
@@ -116,6 +152,83 @@ export function inCI(): boolean {
   return process.env.CI === 'true';
 }
 
+/** The binaries of Debian's openssh-server and openssh-client packages. */
+export function systemOpenssh(): OpenSshPaths {
+  return { sshd: SSHD_PATH, ssh: SSH_PATH, sshKeygen: SSH_KEYGEN };
+}
+
+function opensshAt(dir: string): OpenSshPaths {
+  return { dir, sshd: join(dir, 'sbin/sshd'), ssh: join(dir, 'bin/ssh'), sshKeygen: join(dir, 'bin/ssh-keygen') };
+}
+
+function completeOpenssh10(dir: string): boolean {
+  const p = opensshAt(dir);
+  return [p.sshd, p.ssh, p.sshKeygen, ...OPENSSH10_HELPERS.map((h) => join(dir, h))].every(executable);
+}
+
+/** Compares `10.0p2` and `10.1p1` like `sort -V` does for these names. */
+function compareVersions(a: string, b: string): number {
+  const pa = a.split(/[.p]/).map(Number);
+  const pb = b.split(/[.p]/).map(Number);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+/**
+ * Where the OpenSSH 10 build should be: `$PURE_SSH_OPENSSH10` when set, else the newest complete
+ * `openssh-10.*` build (stamp present) in `${PURE_SSH_CACHE:-$HOME/.cache/pure-ssh}`, the
+ * build script's default. Undefined when neither names a directory.
+ */
+export function openssh10Dir(): string | undefined {
+  const fromEnv = process.env[OPENSSH10_ENV];
+  if (fromEnv) return fromEnv;
+  const cache = process.env.PURE_SSH_CACHE || join(homedir(), '.cache', 'pure-ssh');
+  let names: string[];
+  try {
+    names = readdirSync(cache);
+  } catch {
+    return undefined;
+  }
+  const builds = names
+    .filter((n) => /^openssh-10\.\d+p\d+$/.test(n) && existsSync(join(cache, n, BUILD_STAMP)))
+    .sort((a, b) => compareVersions(b.slice('openssh-'.length), a.slice('openssh-'.length)));
+  return builds.length > 0 ? join(cache, builds[0]!) : undefined;
+}
+
+/** Whether the OpenSSH 10 build is there, every binary included. */
+export function openssh10Available(): boolean {
+  const dir = openssh10Dir();
+  return dir !== undefined && completeOpenssh10(dir);
+}
+
+/**
+ * Throws a clear error when the OpenSSH 10 build is missing or incomplete, naming the script
+ * that makes it. {@link startSshd} calls it for `openssh: '10'`.
+ */
+export function requireOpenssh10(): void {
+  if (openssh10Available()) return;
+  const dir = openssh10Dir();
+  const where = dir
+    ? `${dir} lacks sbin/sshd, bin/ssh, bin/ssh-keygen or ${OPENSSH10_HELPERS.join(', ')}`
+    : `no complete build in ${process.env.PURE_SSH_CACHE || '~/.cache/pure-ssh'} and ${OPENSSH10_ENV} is not set`;
+  throw new Error(
+    `OpenSSH 10 is not built (${where}): run \`${OPENSSH10_BUILD_SCRIPT}\` (about 3 minutes) and ` +
+      `set ${OPENSSH10_ENV} to the directory it prints${inCI() ? ' (CI=true: interop tests never skip)' : ''}`,
+  );
+}
+
+/**
+ * The OpenSSH 10 binaries (sshd, and its `ssh` client for side-by-side runs). Throws like
+ * {@link requireOpenssh10} when the build is missing.
+ */
+export function openssh10(): OpenSshPaths {
+  requireOpenssh10();
+  return opensshAt(openssh10Dir()!);
+}
+
 /**
  * Throws a clear error when sshd is missing. Interop tests call it (through
  * {@link startSshd}) so that a CI machine without openssh-server fails loudly.
@@ -146,8 +259,15 @@ export function describeIf(available: () => boolean, require: () => void): Serve
  */
 export const describeInterop: ServerDescribe = describeIf(sshdAvailable, requireSshd);
 
-async function keygen(type: HostKeyType, path: string): Promise<void> {
-  await execFileP(SSH_KEYGEN, ['-q', '-t', type, '-N', '', '-C', '', '-f', path]);
+/**
+ * {@link describeInterop} for suites that need OpenSSH 10 (`startSshd({ openssh: '10' })`):
+ * runs when the build of scripts/build-openssh.sh is there; in CI a missing build becomes one
+ * failing test; elsewhere the suite is skipped.
+ */
+export const describeInteropOpenssh10: ServerDescribe = describeIf(openssh10Available, requireOpenssh10);
+
+async function keygen(sshKeygen: string, type: HostKeyType, path: string): Promise<void> {
+  await execFileP(sshKeygen, ['-q', '-t', type, '-N', '', '-C', '', '-f', path]);
 }
 
 /** `type base64` of a .pub file, without the comment. */
@@ -238,10 +358,10 @@ interface Started {
 }
 
 /** Starts sshd and resolves once it printed "Server listening"; BindError if the port was taken. */
-function launch(configPath: string): Promise<Started> {
+function launch(sshd: string, configPath: string): Promise<Started> {
   return new Promise((resolve, reject) => {
     const log = new LogBuffer();
-    const child = spawn(SSHD_PATH, ['-D', '-e', '-f', configPath], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(sshd, ['-D', '-e', '-f', configPath], { stdio: ['ignore', 'ignore', 'pipe'] });
     let settled = false;
     let seen = '';
     const timer = setTimeout(() => fail(new Error('sshd did not report "Server listening" within 15 s')), 15_000);
@@ -273,13 +393,22 @@ function launch(configPath: string): Promise<Started> {
 }
 
 /**
- * Starts `/usr/sbin/sshd -D -e` on a free loopback port with fresh host keys and an ed25519
- * client key authorised for root. Resolves once sshd printed "Server listening" and the port
- * accepts connections. Call `stop()` in `afterAll`; anything left is killed at process exit.
+ * Starts `/usr/sbin/sshd -D -e` (or OpenSSH 10's `sbin/sshd` with `openssh: '10'`) on a free
+ * loopback port with fresh host keys and an ed25519 client key authorised for root. Resolves
+ * once sshd printed "Server listening" and the port accepts connections. Call `stop()` in
+ * `afterAll`; anything left is killed at process exit.
  */
 export async function startSshd(opts: SshdOptions = {}): Promise<SshdHandle> {
-  requireSshd();
-  mkdirSync('/run/sshd', { recursive: true }); // sshd's privilege-separation dir
+  const release = opts.openssh ?? 'system';
+  let paths: OpenSshPaths;
+  if (release === '10') {
+    // Its privilege-separation dir is the build's empty/, compiled in.
+    paths = openssh10();
+  } else {
+    requireSshd();
+    paths = systemOpenssh();
+    mkdirSync('/run/sshd', { recursive: true }); // sshd's privilege-separation dir
+  }
   const dir = await mkdtemp(join(tmpdir(), 'pure-ssh-sshd-'));
   try {
     const types = opts.hostKeyTypes ?? ['ed25519'];
@@ -288,8 +417,8 @@ export async function startSshd(opts: SshdOptions = {}): Promise<SshdHandle> {
     const clientKeyPath = join(dir, 'client_ed25519');
     const [password] = await Promise.all([
       opts.password ? ensurePasswordUser() : Promise.resolve(undefined),
-      keygen('ed25519', clientKeyPath),
-      ...types.map((t, i) => keygen(t, hostKeyPaths[i])),
+      keygen(paths.sshKeygen, 'ed25519', clientKeyPath),
+      ...types.map((t, i) => keygen(paths.sshKeygen, t, hostKeyPaths[i])),
     ]);
     const clientPublicKey = await publicKeyOf(clientKeyPath);
     const hostKeys: HostKey[] = await Promise.all(
@@ -309,7 +438,8 @@ export async function startSshd(opts: SshdOptions = {}): Promise<SshdHandle> {
         AuthorizedKeysFile: authorizedKeys,
         PidFile: join(dir, 'sshd.pid'),
         StrictModes: 'no',
-        UsePAM: 'no',
+        // The OpenSSH 10 build has no PAM (--without-pam) and would warn "Unsupported option".
+        ...(release === '10' ? {} : { UsePAM: 'no' }),
         PermitRootLogin: opts.password ? 'yes' : 'prohibit-password',
         PasswordAuthentication: opts.password ? 'yes' : 'no',
         KbdInteractiveAuthentication: 'no',
@@ -318,11 +448,14 @@ export async function startSshd(opts: SshdOptions = {}): Promise<SshdHandle> {
         // per-packet volume of DEBUG3, which would swamp the log during benchmarks.
         LogLevel: 'DEBUG1',
         PrintMotd: 'no',
+        // sshd 9.8+ keyword: its default penalties would refuse 127.0.0.1 for a while after a
+        // test's deliberate failed logins; 9.2 has no penalties, so this keeps them alike.
+        ...(release === '10' ? { PerSourcePenalties: 'no' } : {}),
       };
       await writeFile(configPath, renderConfig(defaults, opts.config ?? {}));
       let started: Started;
       try {
-        started = await launch(configPath);
+        started = await launch(paths.sshd, configPath);
       } catch (err) {
         if (err instanceof BindError && ++attempt < 5) continue;
         throw err;
@@ -371,6 +504,8 @@ export async function startSshd(opts: SshdOptions = {}): Promise<SshdHandle> {
         host,
         port,
         dir,
+        configPath,
+        openssh: { ...paths, release },
         user: 'root',
         clientKeyPath,
         clientKey: await readFile(clientKeyPath, 'utf8'),
