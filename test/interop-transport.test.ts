@@ -57,7 +57,7 @@ describeInterop('transport and authentication against sshd', () => {
     expect(info.serverVersion).toMatch(/^SSH-2\.0-OpenSSH_/);
     expect(info.serverSigAlgs).toContain('ssh-ed25519');
     await ssh.close();
-    expect(sshd.logs()).toMatch(/Accepted publickey for root/);
+    await expect.poll(() => sshd.logs(), { timeout: 5000 }).toMatch(/Accepted publickey for root/);
   });
 
   it('with the pure provider forced, chacha20-poly1305 comes first', async () => {
