@@ -1,0 +1,703 @@
+/**
+ * Streamlined NTRU Prime sntrup761, the post-quantum half of the key exchanges
+ * sntrup761x25519-sha512 and sntrup761x25519-sha512@openssh.com.
+ *
+ * Written from the specification "NTRU Prime: round 3" (2020-10-07), sections "Parameter space",
+ * "Streamlined NTRU Prime Core", "Encodings" and the Streamlined NTRU Prime KEM (hash confirmation,
+ * implicit rejection), parameters p = 761, q = 4591, w = 286. It is byte-for-byte compatible with
+ * OpenSSH's sntrup761.c (SUPERCOP's portable reference C): same encodings, hash prefixes, randomness
+ * consumption and implicit-rejection secret; test/sntrup761.test.ts checks known answers made by
+ * that C code with a fixed RNG, and the NIST KAT digests PQClean and liboqs publish for it.
+ *
+ * Randomness is injected: `random(n)` must return n cryptographically secure bytes. The draws, in
+ * order, are those of OpenSSH: keygen takes 4·761 bytes per candidate g (repeated in the rare
+ * case g is not invertible mod 3), then 4·761 bytes for f, then 191 bytes for ρ (the
+ * implicit-rejection input); encapsulate takes 4·761 bytes for r. The buffers `random` returns are
+ * wiped after use.
+ *
+ * Constant time, as far as JavaScript allows: in keygen, encapsulate and decapsulate no branch and
+ * no array index depends on secret data (f, g, 1/g, r, ρ, or whether a ciphertext is valid). The
+ * inversions run a fixed 2p − 1 divstep iterations with masked swaps, the sort of Short_fromlist is
+ * a fixed bitonic network with masked min/max, the weight check, the re-encryption comparison and
+ * the implicit-rejection selection are masks. Not constant time: the keygen retry when g is not
+ * invertible (as in the reference, the retry reveals only a discarded candidate), and decoding of
+ * public keys and ciphertexts (public data) with `%` and division. Not guaranteed by the language:
+ * V8 may compile any of this to code with secret-dependent timing (JIT tiers, deoptimisation,
+ * typed-array stores), and SHA-512 is @noble/hashes'. No BigInt is used; integer arithmetic stays in
+ * int32 (Math.imul and shifts on typed-array values).
+ */
+import { sha512 } from '@noble/hashes/sha2.js';
+import { UsageError } from '../errors.js';
+
+// Spec "Parameter space": sntrup761 is p = 761, q = 4591, w = 286.
+const p = 761;
+const q = 4591;
+const w = 286;
+// Elements of F_q are represented in [-q12, q12].
+const q12 = (q - 1) / 2;
+
+// Spec "Encodings": Small elements take 2 bits each, ⌈p/4⌉ bytes.
+const SMALL_BYTES = 191;
+// Spec "Encodings": Rq_encode of p values in [0, q) and Rounded_encode of p values in [0, (q+2)/3).
+const RQ_BYTES = 1158;
+const ROUNDED_BYTES = 1007;
+// Spec "Hashing": every Hash_b output is the first 32 bytes of SHA-512(b || input).
+const HASH_BYTES = 32;
+const PUBLIC_KEY_BYTES = RQ_BYTES;
+// Spec KEM: ciphertext = Rounded_encode(c) || HashConfirm(r, pk).
+const CIPHERTEXT_BYTES = ROUNDED_BYTES + HASH_BYTES;
+// Spec KEM: secret key = Small_encode(f) || Small_encode(1/g) || pk || ρ || Hash_4(pk).
+const SECRET_KEY_BYTES = 2 * SMALL_BYTES + PUBLIC_KEY_BYTES + SMALL_BYTES + HASH_BYTES;
+// One uniform 32-bit word per coefficient for Short_random and Small_random.
+const RANDOM_LIST_BYTES = 4 * p;
+// Modulus of a rounded coefficient's encoding: (q + 2) / 3 = 1531.
+const ROUNDED_M = (q + 2) / 3;
+// Bitonic sorting needs a power of two; 761 words are padded to 1024 with a word above all of them.
+const SORT_N = 1024;
+
+// ---- arithmetic mod 3 and mod q (spec "Parameter space": R/3 and R/q) ----
+
+/** x mod 3 in {-1, 0, 1} for |x| < 2^14 (inputs here stay below 2300), without division (10923 ≈ 2^15/3). */
+function f3Freeze(x: number): number {
+  return x - 3 * ((Math.imul(10923, x) + 16384) >> 15);
+}
+
+/**
+ * x mod q in [-q12, q12] for |x| < 2^27 (checked exhaustively), without division: three Barrett-style steps with
+ * 14 ≈ 2^16/q, 228 ≈ 2^20/q and 58470 ≈ 2^28/q (the last one rounding).
+ */
+function fqFreeze(x: number): number {
+  x -= Math.imul(q, Math.imul(14, x) >> 16);
+  x -= Math.imul(q, Math.imul(228, x) >> 20);
+  return x - Math.imul(q, (Math.imul(58470, x) + 0x8000000) >> 28);
+}
+
+/** a^(q-2) = 1/a in F_q (Fermat); the exponent is public, so square-and-multiply is constant time. */
+function fqRecip(a: number): number {
+  let result = 1;
+  let base = a;
+  for (let e = q - 2; e > 0; e >>= 1) {
+    if (e & 1) result = fqFreeze(Math.imul(result, base));
+    base = fqFreeze(Math.imul(base, base));
+  }
+  return result;
+}
+
+/** -1 if x ≠ 0, else 0, for int32 x. */
+function nonzeroMask(x: number): number {
+  return (x | -x) >> 31;
+}
+
+// ---- polynomials in R = Z[x]/(x^p - x - 1) ----
+
+/**
+ * Schoolbook product f·g reduced mod x^p - x - 1, unreduced coefficients in `fg` (2p - 1 entries):
+ * every coefficient is touched whatever the values, so the time does not depend on f or g.
+ */
+function multiply(fg: Int32Array, f: Int16Array | Int8Array, g: Int8Array): void {
+  fg.fill(0);
+  for (let i = 0; i < p; i++) {
+    const fi = f[i]!;
+    for (let j = 0; j < p; j++) fg[i + j] += Math.imul(fi, g[j]!);
+  }
+  // Spec "Parameter space": x^p = x + 1, so x^(p+k) folds onto x^k and x^(k+1).
+  for (let i = p; i < 2 * p - 1; i++) fg[i - p] += fg[i]!;
+  for (let i = p; i < 2 * p - 1; i++) fg[i - p + 1] += fg[i]!;
+}
+
+/** h = f·g in R/q, for f in R/q and g small. */
+function rqMultSmall(h: Int16Array, f: Int16Array, g: Int8Array): void {
+  const fg = new Int32Array(2 * p - 1);
+  multiply(fg, f, g);
+  for (let i = 0; i < p; i++) h[i] = fqFreeze(fg[i]!);
+  fg.fill(0);
+}
+
+/** h = f·g in R/3, for f and g small. */
+function r3Mult(h: Int8Array, f: Int8Array, g: Int8Array): void {
+  const fg = new Int32Array(2 * p - 1);
+  multiply(fg, f, g);
+  for (let i = 0; i < p; i++) h[i] = f3Freeze(fg[i]!);
+  fg.fill(0);
+}
+
+// R/3 elements in the inversion are bit-sliced: coefficient i is bit i % 32 of word i / 32 in two
+// planes, "m" (nonzero) and "s" (negative, only where m is set): 1 = (1, 0), -1 = (1, 1), 0 = (0, 0).
+const R3_WORDS = (p + 1 + 31) >> 5;
+// Bits of the last word that hold coefficients (indices up to p).
+const R3_TOP = (1 << ((p + 1) & 31)) - 1;
+
+/** Coefficient i of a bit-sliced vector as -1, 0 or 1. */
+function r3Get(m: Int32Array, s: Int32Array, i: number): number {
+  const bit = i & 31;
+  const nz = (m[i >> 5]! >>> bit) & 1;
+  return nz - 2 * (nz & (s[i >> 5]! >>> bit));
+}
+
+/** Set coefficient i (initially 0) to c in {-1, 0, 1}. */
+function r3Set(m: Int32Array, s: Int32Array, i: number, c: number): void {
+  m[i >> 5] |= (c & 1) << (i & 31);
+  s[i >> 5] |= ((c >>> 31) & 1) << (i & 31);
+}
+
+/**
+ * out = 1/input in R/3; returns 0 if input is invertible, -1 if not (then out is garbage).
+ *
+ * Constant-time extended GCD of x^p - x - 1 and the reversed input by 2p - 1 "divsteps"
+ * (Bernstein–Yang, as the spec's reference code does): f and g hold the two polynomials reversed,
+ * v and r their Bezout coefficients; each step multiplies v by x, swaps (f, v) with (g, r) under a
+ * mask when delta > 0 and g(0) ≠ 0, cancels g's constant term with f's (g += sign·f, r += sign·v),
+ * then divides g by x. Bit-sliced, so a step is a few dozen word operations instead of p + 1
+ * coefficient updates.
+ */
+function r3Recip(out: Int8Array, input: Int8Array): number {
+  const fm = new Int32Array(R3_WORDS);
+  const fs = new Int32Array(R3_WORDS);
+  const gm = new Int32Array(R3_WORDS);
+  const gs = new Int32Array(R3_WORDS);
+  const vm = new Int32Array(R3_WORDS);
+  const vs = new Int32Array(R3_WORDS);
+  const rm = new Int32Array(R3_WORDS);
+  const rs = new Int32Array(R3_WORDS);
+  r3Set(rm, rs, 0, 1);
+  r3Set(fm, fs, 0, 1);
+  r3Set(fm, fs, p - 1, -1);
+  r3Set(fm, fs, p, -1);
+  for (let i = 0; i < p; i++) r3Set(gm, gs, p - 1 - i, input[i]!);
+  let delta = 1;
+  for (let loop = 0; loop < 2 * p - 1; loop++) {
+    const g0m = gm[0]! & 1;
+    const f0m = fm[0]! & 1;
+    // sign = -g(0)·f(0): nonzero when both are, negative when their signs agree.
+    const signM = -(g0m & f0m);
+    const signS = -((gs[0]! ^ fs[0]! ^ 1) & 1) & signM;
+    const swap = (-delta >> 31) & -g0m;
+    delta ^= swap & (delta ^ -delta);
+    delta += 1;
+    // v ← x·v, dropping the coefficient shifted past index p.
+    for (let k = R3_WORDS - 1; k > 0; k--) {
+      vm[k] = (vm[k]! << 1) | (vm[k - 1]! >>> 31);
+      vs[k] = (vs[k]! << 1) | (vs[k - 1]! >>> 31);
+    }
+    vm[0] = vm[0]! << 1;
+    vs[0] = vs[0]! << 1;
+    vm[R3_WORDS - 1] &= R3_TOP;
+    vs[R3_WORDS - 1] &= R3_TOP;
+    for (let k = 0; k < R3_WORDS; k++) {
+      let am = fm[k]!, as = fs[k]!, bm = gm[k]!, bs = gs[k]!;
+      let t = swap & (am ^ bm);
+      am ^= t;
+      bm ^= t;
+      t = swap & (as ^ bs);
+      as ^= t;
+      bs ^= t;
+      fm[k] = am;
+      fs[k] = as;
+      // g += sign·f in F_3, 32 coefficients at once (c = sign·f: f, or f with its signs flipped).
+      // Where exactly one of g, c is nonzero the sum is that one, sign s_g ^ s_c (the other's s is
+      // 0); where both are nonzero with equal signs it is their negation (1 + 1 = -1); else 0.
+      let cm = am & signM;
+      let cs = (as ^ signS) & cm;
+      let one = bm ^ cm;
+      let d = bs ^ cs;
+      let same = bm & cm & ~d;
+      gm[k] = one | same;
+      gs[k] = (one & d) | (same & ~bs);
+      am = vm[k]!;
+      as = vs[k]!;
+      bm = rm[k]!;
+      bs = rs[k]!;
+      t = swap & (am ^ bm);
+      am ^= t;
+      bm ^= t;
+      t = swap & (as ^ bs);
+      as ^= t;
+      bs ^= t;
+      vm[k] = am;
+      vs[k] = as;
+      // r += sign·v.
+      cm = am & signM;
+      cs = (as ^ signS) & cm;
+      one = bm ^ cm;
+      d = bs ^ cs;
+      same = bm & cm & ~d;
+      rm[k] = one | same;
+      rs[k] = (one & d) | (same & ~bs);
+    }
+    // g ← g/x (its constant term is now 0).
+    for (let k = 0; k < R3_WORDS - 1; k++) {
+      gm[k] = (gm[k]! >>> 1) | (gm[k + 1]! << 31);
+      gs[k] = (gs[k]! >>> 1) | (gs[k + 1]! << 31);
+    }
+    gm[R3_WORDS - 1] = gm[R3_WORDS - 1]! >>> 1;
+    gs[R3_WORDS - 1] = gs[R3_WORDS - 1]! >>> 1;
+  }
+  // f is now ±1 (when invertible): out = v/f(0), reversed back.
+  const scale = r3Get(fm, fs, 0);
+  for (let i = 0; i < p; i++) out[i] = Math.imul(scale, r3Get(vm, vs, p - 1 - i));
+  const result = nonzeroMask(delta);
+  for (const a of [fm, fs, gm, gs, vm, vs, rm, rs]) a.fill(0);
+  return result;
+}
+
+// q^-1 mod 2^16, for the Montgomery-style reduction in rqRecip3.
+const QINV = 15631;
+
+/**
+ * x·2^-16 mod q in (-q, q) for |x| < q·2^15 (signed Montgomery reduction): t ≡ x/q mod 2^16,
+ * so x - t·q is an exact multiple of 2^16.
+ */
+function montgomeryReduce(x: number): number {
+  const t = (Math.imul(x, QINV) << 16) >> 16;
+  return (x - Math.imul(t, q)) >> 16;
+}
+
+/**
+ * out = 1/(3·input) in R/q (always exists: q is prime and x^p - x - 1 is irreducible mod q).
+ * The same divsteps as {@link r3Recip}, with the elimination g ← f(0)·g - g(0)·f in F_q.
+ *
+ * Two shortcuts that leave the result unchanged: (g, r) are scaled together by 2^-16 at every step
+ * (Montgomery reduction instead of a full one); that rescales the pair's linear relation only, and
+ * the final division by f(0) cancels it. And v and r start as 0 and 1 and gain at most one
+ * coefficient per step (v's shift by x), so step n ≥ 1 finds them zero from index n on and only
+ * touches their first n + 1 coefficients: a bound on the step count, not on data.
+ */
+function rqRecip3(out: Int16Array, input: Int8Array): void {
+  const f = new Int16Array(p + 1);
+  const g = new Int16Array(p + 1);
+  const v = new Int16Array(p + 1);
+  const r = new Int16Array(p + 1);
+  r[0] = fqRecip(3);
+  f[0] = 1;
+  f[p - 1] = -1;
+  f[p] = -1;
+  for (let i = 0; i < p; i++) g[p - 1 - i] = input[i]!;
+  let delta = 1;
+  for (let loop = 0; loop < 2 * p - 1; loop++) {
+    let g0 = g[0]!;
+    let f0 = f[0]!;
+    const swap = (-delta >> 31) & nonzeroMask(g0);
+    delta ^= swap & (delta ^ -delta);
+    delta += 1;
+    let t = swap & (f0 ^ g0);
+    f0 ^= t;
+    g0 ^= t;
+    f[0] = f0;
+    // Index 0: v(0) after the shift is 0; g's new constant term is dropped by the division by x.
+    let vPrev = v[0]!;
+    let ri = r[0]!;
+    t = swap & ri;
+    v[0] = t;
+    ri ^= t;
+    r[0] = montgomeryReduce(Math.imul(f0, ri) - Math.imul(g0, t));
+    const vrEnd = loop < p ? loop : p;
+    let i = 1;
+    for (; i <= vrEnd; i++) {
+      let fi = f[i]!;
+      let gi = g[i]!;
+      let vi = vPrev;
+      vPrev = v[i]!;
+      ri = r[i]!;
+      t = swap & (fi ^ gi);
+      fi ^= t;
+      gi ^= t;
+      t = swap & (vi ^ ri);
+      vi ^= t;
+      ri ^= t;
+      f[i] = fi;
+      v[i] = vi;
+      g[i - 1] = montgomeryReduce(Math.imul(f0, gi) - Math.imul(g0, fi));
+      r[i] = montgomeryReduce(Math.imul(f0, ri) - Math.imul(g0, vi));
+    }
+    for (; i <= p; i++) {
+      let fi = f[i]!;
+      let gi = g[i]!;
+      t = swap & (fi ^ gi);
+      fi ^= t;
+      gi ^= t;
+      f[i] = fi;
+      g[i - 1] = montgomeryReduce(Math.imul(f0, gi) - Math.imul(g0, fi));
+    }
+    g[p] = 0;
+  }
+  const scale = fqRecip(f[0]!);
+  for (let i = 0; i < p; i++) out[i] = fqFreeze(Math.imul(scale, v[p - 1 - i]!));
+  f.fill(0);
+  g.fill(0);
+  v.fill(0);
+  r.fill(0);
+}
+
+// ---- sampling (spec "Parameter space": Short and Small; Short_fromlist) ----
+
+/** The i-th little-endian 32-bit word of b. */
+function word(b: Uint8Array, i: number): number {
+  const o = 4 * i;
+  return b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24);
+}
+
+/** Ascending order at (lo, hi) in x, without a branch: the signed-overflow-safe sign of x[hi] - x[lo]. */
+function minmax(x: Int32Array, lo: number, hi: number): void {
+  const a = x[lo]!;
+  const b = x[hi]!;
+  let d = (b - a) | 0;
+  d ^= (a ^ b) & (d ^ b);
+  const t = (d >> 31) & (a ^ b);
+  x[lo] = a ^ t;
+  x[hi] = b ^ t;
+}
+
+/**
+ * Spec "Short_fromlist": the first w of p 32-bit words get their low bit cleared (they become ±1),
+ * the others get low bits 01 (they become 0); sorting the words then shuffles these by the random
+ * high bits, giving a uniform element of Short (exactly w nonzero coefficients ±1).
+ * Sorting is a bitonic network over 1024 words, compared as unsigned via the sign-bit flip.
+ */
+function shortFromList(out: Int8Array, random: Uint8Array): void {
+  const L = new Int32Array(SORT_N);
+  for (let i = 0; i < w; i++) L[i] = (word(random, i) & ~1) ^ 0x80000000;
+  for (let i = w; i < p; i++) L[i] = ((word(random, i) & ~3) | 1) ^ 0x80000000;
+  // Padding 0xffffffff is above every real word (whose bit 0 or bit 1 is clear).
+  for (let i = p; i < SORT_N; i++) L[i] = 0x7fffffff;
+  for (let k = 2; k <= SORT_N; k <<= 1) {
+    for (let j = k >> 1; j > 0; j >>= 1) {
+      for (let i = 0; i < SORT_N; i++) {
+        const l = i ^ j;
+        if (l <= i) continue;
+        if ((i & k) === 0) minmax(L, i, l);
+        else minmax(L, l, i);
+      }
+    }
+  }
+  for (let i = 0; i < p; i++) out[i] = (L[i]! & 3) - 1;
+  L.fill(0);
+}
+
+/** Calls the injected RNG and checks what it returned. */
+function draw(random: (n: number) => Uint8Array, n: number): Uint8Array {
+  const bytes = random(n);
+  if (!(bytes instanceof Uint8Array) || bytes.length !== n) {
+    throw new UsageError(`sntrup761: random(${n}) must return ${n} bytes, got ${bytes instanceof Uint8Array ? bytes.length : typeof bytes}`);
+  }
+  return bytes;
+}
+
+/** Spec KEM key generation and encapsulation: a uniform Short element from 4p random bytes. */
+function shortRandom(out: Int8Array, random: (n: number) => Uint8Array): void {
+  const bytes = draw(random, RANDOM_LIST_BYTES);
+  shortFromList(out, bytes);
+  bytes.fill(0);
+}
+
+/** Spec KEM key generation: a uniform Small element, each coefficient ⌊3·(word mod 2^30) / 2^30⌋ - 1. */
+function smallRandom(out: Int8Array, random: (n: number) => Uint8Array): void {
+  const bytes = draw(random, RANDOM_LIST_BYTES);
+  for (let i = 0; i < p; i++) out[i] = (((word(bytes, i) & 0x3fffffff) * 3) >>> 30) - 1;
+  bytes.fill(0);
+}
+
+// ---- encodings (spec "Encodings": Encode/Decode, Small, Rq, Rounded) ----
+
+/**
+ * Spec "Encode": (R, M) with 0 ≤ R[i] < M[i] ≤ 2^14 to bytes. Pairs are merged into one
+ * integer below M[i]·M[i+1]; whole bytes are emitted while the merged modulus is ≥ 2^14; the
+ * remaining pairs recurse (here: loop). Every branch depends on M only, never on R.
+ */
+function encode(out: Uint8Array, R: Uint32Array, M: Uint32Array): void {
+  let pos = 0;
+  let len = R.length;
+  while (len > 1) {
+    const half = (len + 1) >> 1;
+    const R2 = new Uint32Array(half);
+    const M2 = new Uint32Array(half);
+    let i = 0;
+    for (; i < len - 1; i += 2) {
+      const m0 = M[i]!;
+      let r = R[i]! + R[i + 1]! * m0;
+      let m = M[i + 1]! * m0;
+      while (m >= 16384) {
+        out[pos++] = r & 255;
+        r >>>= 8;
+        m = (m + 255) >>> 8;
+      }
+      R2[i >> 1] = r;
+      M2[i >> 1] = m;
+    }
+    if (i < len) {
+      R2[i >> 1] = R[i]!;
+      M2[i >> 1] = M[i]!;
+    }
+    R.fill(0);
+    R = R2;
+    M = M2;
+    len = half;
+  }
+  let r = R[0]!;
+  let m = M[0]!;
+  while (m > 1) {
+    out[pos++] = r & 255;
+    r >>>= 8;
+    m = (m + 255) >>> 8;
+  }
+  R.fill(0);
+}
+
+/**
+ * Spec "Decode": the inverse of {@link encode} for moduli M, reading from S at `at`; values out of
+ * range are reduced mod M[i] (every byte string decodes). For public data only: it uses `%`.
+ */
+function decode(S: Uint8Array, at: number, M: Uint32Array): Uint32Array {
+  const len = M.length;
+  const out = new Uint32Array(len);
+  if (len === 1) {
+    const m = M[0]!;
+    if (m === 1) out[0] = 0;
+    else if (m <= 256) out[0] = S[at]! % m;
+    else out[0] = (S[at]! | (S[at + 1]! << 8)) % m;
+    return out;
+  }
+  const half = (len + 1) >> 1;
+  const M2 = new Uint32Array(half);
+  const bottomR = new Uint32Array(len >> 1);
+  const bottomT = new Uint32Array(len >> 1);
+  let i = 0;
+  for (; i < len - 1; i += 2) {
+    const m = M[i]! * M[i + 1]!;
+    if (m > 256 * 16383) {
+      bottomT[i >> 1] = 65536;
+      bottomR[i >> 1] = S[at]! | (S[at + 1]! << 8);
+      at += 2;
+      M2[i >> 1] = (((m + 255) >>> 8) + 255) >>> 8;
+    } else if (m >= 16384) {
+      bottomT[i >> 1] = 256;
+      bottomR[i >> 1] = S[at]!;
+      at += 1;
+      M2[i >> 1] = (m + 255) >>> 8;
+    } else {
+      bottomT[i >> 1] = 1;
+      bottomR[i >> 1] = 0;
+      M2[i >> 1] = m;
+    }
+  }
+  if (i < len) M2[i >> 1] = M[i]!;
+  const R2 = decode(S, at, M2);
+  for (i = 0; i < len - 1; i += 2) {
+    // < 2^16 + 2^16·2^12: exact in a double, so % and / are exact integer operations.
+    const r = bottomR[i >> 1]! + bottomT[i >> 1]! * R2[i >> 1]!;
+    const r0 = r % M[i]!;
+    out[i] = r0;
+    out[i + 1] = ((r - r0) / M[i]!) % M[i + 1]!;
+  }
+  if (i < len) out[i] = R2[i >> 1]!;
+  return out;
+}
+
+/** Spec "Small encoding": four coefficients + 1 per byte, low bits first; the last byte holds one. */
+function smallEncode(s: Uint8Array, at: number, f: Int8Array): void {
+  for (let i = 0; i < p >> 2; i++) {
+    const o = 4 * i;
+    s[at + i] = (f[o]! + 1) | ((f[o + 1]! + 1) << 2) | ((f[o + 2]! + 1) << 4) | ((f[o + 3]! + 1) << 6);
+  }
+  s[at + (p >> 2)] = f[p - 1]! + 1;
+}
+
+/** Inverse of {@link smallEncode}; like the reference, bits 11 decode to 2 (never produced by keygen). */
+function smallDecode(f: Int8Array, s: Uint8Array, at: number): void {
+  for (let i = 0; i < p >> 2; i++) {
+    const x = s[at + i]!;
+    const o = 4 * i;
+    f[o] = (x & 3) - 1;
+    f[o + 1] = ((x >> 2) & 3) - 1;
+    f[o + 2] = ((x >> 4) & 3) - 1;
+    f[o + 3] = ((x >> 6) & 3) - 1;
+  }
+  f[p - 1] = (s[at + (p >> 2)]! & 3) - 1;
+}
+
+/** Spec "Rq encoding": each coefficient + q12 in [0, q), Encode with all moduli q. */
+function rqEncode(s: Uint8Array, r: Int16Array): void {
+  const R = new Uint32Array(p);
+  for (let i = 0; i < p; i++) R[i] = r[i]! + q12;
+  encode(s, R, new Uint32Array(p).fill(q));
+}
+
+/** Inverse of {@link rqEncode} (public keys). */
+function rqDecode(r: Int16Array, s: Uint8Array): void {
+  const R = decode(s, 0, new Uint32Array(p).fill(q));
+  for (let i = 0; i < p; i++) r[i] = R[i]! - q12;
+}
+
+/** Spec "Rounded encoding": coefficients are multiples of 3; (c + q12)/3 in [0, 1531) (10923 ≈ 2^15/3). */
+function roundedEncode(s: Uint8Array, r: Int16Array): void {
+  const R = new Uint32Array(p);
+  for (let i = 0; i < p; i++) R[i] = Math.imul(r[i]! + q12, 10923) >>> 15;
+  encode(s, R, new Uint32Array(p).fill(ROUNDED_M));
+}
+
+/** Inverse of {@link roundedEncode} (ciphertexts). */
+function roundedDecode(r: Int16Array, s: Uint8Array): void {
+  const R = decode(s, 0, new Uint32Array(p).fill(ROUNDED_M));
+  for (let i = 0; i < p; i++) r[i] = R[i]! * 3 - q12;
+}
+
+// ---- hashing (spec "Hashing": Hash_b(x) = first 32 bytes of SHA-512(b || x)) ----
+
+function hashPrefix(b: number, ...parts: Uint8Array[]): Uint8Array {
+  const h = sha512.create().update(Uint8Array.of(b));
+  for (const part of parts) h.update(part);
+  const digest = h.digest();
+  const out = digest.slice(0, HASH_BYTES);
+  digest.fill(0);
+  return out;
+}
+
+// ---- Streamlined NTRU Prime Core (spec "Streamlined NTRU Prime Core") ----
+
+/** Spec Core Encrypt + KEM "Hide": c = Rounded_encode(Round(h·r)) || HashConfirm; r_enc = Small_encode(r). */
+function hide(c: Uint8Array, rEnc: Uint8Array, r: Int8Array, pk: Uint8Array, cache: Uint8Array): void {
+  smallEncode(rEnc, 0, r);
+  const h = new Int16Array(p);
+  rqDecode(h, pk);
+  const hr = new Int16Array(p);
+  rqMultSmall(hr, h, r);
+  // Spec "Round": the nearest multiple of 3 of each coefficient.
+  for (let i = 0; i < p; i++) hr[i] = hr[i]! - f3Freeze(hr[i]!);
+  roundedEncode(c, hr);
+  hr.fill(0);
+  // Spec KEM: HashConfirm(r, pk) = Hash_2(Hash_3(r_enc) || Hash_4(pk)); Hash_4(pk) is the cache.
+  c.set(hashPrefix(2, hashPrefix(3, rEnc), cache), ROUNDED_BYTES);
+}
+
+/**
+ * Spec Core Decrypt: e = 3·f·c in R/3, r = e/g; if r does not have weight w, (1,…,1,0,…,0) instead,
+ * selected with a mask.
+ */
+function decrypt(r: Int8Array, c: Int16Array, f: Int8Array, ginv: Int8Array): void {
+  const cf = new Int16Array(p);
+  rqMultSmall(cf, c, f);
+  const e = new Int8Array(p);
+  for (let i = 0; i < p; i++) e[i] = f3Freeze(fqFreeze(3 * cf[i]!));
+  const ev = new Int8Array(p);
+  r3Mult(ev, e, ginv);
+  let weight = 0;
+  for (let i = 0; i < p; i++) weight += ev[i]! & 1;
+  const mask = nonzeroMask(weight - w);
+  for (let i = 0; i < w; i++) r[i] = ((ev[i]! ^ 1) & ~mask) ^ 1;
+  for (let i = w; i < p; i++) r[i] = ev[i]! & ~mask;
+  cf.fill(0);
+  e.fill(0);
+  ev.fill(0);
+}
+
+function checkLength(what: string, bytes: Uint8Array, length: number): void {
+  if (!(bytes instanceof Uint8Array) || bytes.length !== length) {
+    const got = bytes instanceof Uint8Array ? `${bytes.length} bytes` : typeof bytes;
+    throw new UsageError(`sntrup761: ${what} must be ${length} bytes, got ${got}`);
+  }
+}
+
+/**
+ * Streamlined NTRU Prime sntrup761 KEM, compatible with OpenSSH's sntrup761.c.
+ *
+ * - `keygen(random)`: a key pair; the public key (1158 bytes) goes to the server, the secret key
+ *   (1763 bytes: f, 1/g, the public key, ρ, Hash_4(pk)) stays here.
+ * - `encapsulate(publicKey, random)`: the server side; a 1039-byte ciphertext and the 32-byte
+ *   shared secret.
+ * - `decapsulate(cipherText, secretKey)`: the 32-byte shared secret. A ciphertext that does not
+ *   re-encrypt to itself yields the implicit-rejection secret Hash_0(Hash_3(ρ) || ciphertext)
+ *   instead of an error, as the KEM specifies.
+ *
+ * `random(n)` returns n cryptographically secure random bytes (injected: the core has no RNG).
+ * Wrong lengths throw {@link UsageError}.
+ *
+ * @example
+ * const { publicKey, secretKey } = sntrup761.keygen(randomBytes);
+ * const { cipherText, sharedSecret } = sntrup761.encapsulate(publicKey, randomBytes);
+ * sntrup761.decapsulate(cipherText, secretKey); // equals sharedSecret
+ */
+export const sntrup761 = {
+  publicKeyLength: 1158 as const,
+  secretKeyLength: 1763 as const,
+  cipherTextLength: 1039 as const,
+  sharedSecretLength: 32 as const,
+
+  keygen(random: (n: number) => Uint8Array): { publicKey: Uint8Array; secretKey: Uint8Array } {
+    const g = new Int8Array(p);
+    const ginv = new Int8Array(p);
+    // Spec Core KeyGen: g uniform in Small, retried until invertible in R/3 (the retry is public).
+    for (;;) {
+      smallRandom(g, random);
+      if (r3Recip(ginv, g) === 0) break;
+    }
+    const f = new Int8Array(p);
+    shortRandom(f, random);
+    const finv3 = new Int16Array(p);
+    rqRecip3(finv3, f);
+    // Spec Core KeyGen: h = g/(3f) in R/q.
+    const h = new Int16Array(p);
+    rqMultSmall(h, finv3, g);
+    const publicKey = new Uint8Array(PUBLIC_KEY_BYTES);
+    rqEncode(publicKey, h);
+    const secretKey = new Uint8Array(SECRET_KEY_BYTES);
+    smallEncode(secretKey, 0, f);
+    smallEncode(secretKey, SMALL_BYTES, ginv);
+    secretKey.set(publicKey, 2 * SMALL_BYTES);
+    const rho = draw(random, SMALL_BYTES);
+    secretKey.set(rho, 2 * SMALL_BYTES + PUBLIC_KEY_BYTES);
+    rho.fill(0);
+    secretKey.set(hashPrefix(4, publicKey), 2 * SMALL_BYTES + PUBLIC_KEY_BYTES + SMALL_BYTES);
+    g.fill(0);
+    ginv.fill(0);
+    f.fill(0);
+    finv3.fill(0);
+    return { publicKey, secretKey };
+  },
+
+  encapsulate(publicKey: Uint8Array, random: (n: number) => Uint8Array): { cipherText: Uint8Array; sharedSecret: Uint8Array } {
+    checkLength('public key', publicKey, PUBLIC_KEY_BYTES);
+    const cache = hashPrefix(4, publicKey);
+    const r = new Int8Array(p);
+    shortRandom(r, random);
+    const cipherText = new Uint8Array(CIPHERTEXT_BYTES);
+    const rEnc = new Uint8Array(SMALL_BYTES);
+    hide(cipherText, rEnc, r, publicKey, cache);
+    // Spec KEM: session key Hash_1(Hash_3(r_enc) || ciphertext).
+    const sharedSecret = hashPrefix(1, hashPrefix(3, rEnc), cipherText);
+    r.fill(0);
+    rEnc.fill(0);
+    return { cipherText, sharedSecret };
+  },
+
+  decapsulate(cipherText: Uint8Array, secretKey: Uint8Array): Uint8Array {
+    checkLength('ciphertext', cipherText, CIPHERTEXT_BYTES);
+    checkLength('secret key', secretKey, SECRET_KEY_BYTES);
+    const pkAt = 2 * SMALL_BYTES;
+    const rhoAt = pkAt + PUBLIC_KEY_BYTES;
+    const cacheAt = rhoAt + SMALL_BYTES;
+    const f = new Int8Array(p);
+    const ginv = new Int8Array(p);
+    smallDecode(f, secretKey, 0);
+    smallDecode(ginv, secretKey, SMALL_BYTES);
+    const c = new Int16Array(p);
+    roundedDecode(c, cipherText);
+    const r = new Int8Array(p);
+    decrypt(r, c, f, ginv);
+    // Spec KEM Decap: re-encrypt and compare (hash confirmation included) without branching.
+    const cnew = new Uint8Array(CIPHERTEXT_BYTES);
+    const rEnc = new Uint8Array(SMALL_BYTES);
+    hide(cnew, rEnc, r, secretKey.subarray(pkAt, rhoAt), secretKey.subarray(cacheAt, cacheAt + HASH_BYTES));
+    let diff = 0;
+    for (let i = 0; i < CIPHERTEXT_BYTES; i++) diff |= cipherText[i]! ^ cnew[i]!;
+    // 0 if equal, -1 if not: bit 8 of diff - 1 is set exactly when diff = 0.
+    const mask = (((diff - 1) >> 8) & 1) - 1;
+    // Spec KEM implicit rejection: r_enc becomes ρ and the prefix Hash_1 becomes Hash_0.
+    for (let i = 0; i < SMALL_BYTES; i++) rEnc[i] = rEnc[i]! ^ (mask & (rEnc[i]! ^ secretKey[rhoAt + i]!));
+    const sharedSecret = hashPrefix(1 + mask, hashPrefix(3, rEnc), cipherText);
+    f.fill(0);
+    ginv.fill(0);
+    r.fill(0);
+    rEnc.fill(0);
+    cnew.fill(0);
+    return sharedSecret;
+  },
+};
