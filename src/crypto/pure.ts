@@ -24,6 +24,11 @@ function addToCounter(counter: Uint8Array, blocks: number): void {
   }
 }
 
+/** noble writes 32-bit words: in place only when the view is 4-byte aligned, else via a copy. */
+function aligned(view: Uint8Array): boolean {
+  return (view.byteOffset & 3) === 0;
+}
+
 class PureCtr implements BlockStream {
   private readonly counter: Uint8Array;
   constructor(
@@ -35,7 +40,9 @@ class PureCtr implements BlockStream {
   update(buf: Uint8Array, start: number, end: number): void {
     if (end === start) return;
     const view = buf.subarray(start, end);
-    ctr(this.key, this.counter).encrypt(view, view);
+    const c = ctr(this.key, this.counter);
+    if (aligned(view)) c.encrypt(view, view);
+    else view.set(c.encrypt(view));
     addToCounter(this.counter, (end - start) / 16);
   }
   dispose(): void {
@@ -59,11 +66,13 @@ class PureCbc implements BlockStream {
     const c = cbc(this.key, this.iv, { disablePadding: true });
     // RFC 4253 §6.3: the chaining runs on across packets: the next IV is the last ciphertext block.
     if (this.encrypt) {
-      c.encrypt(view, view);
+      if (aligned(view)) c.encrypt(view, view);
+      else view.set(c.encrypt(view));
       this.iv.set(view.subarray(view.length - 16));
     } else {
       const last = view.slice(view.length - 16);
-      c.decrypt(view, view);
+      if (aligned(view)) c.decrypt(view, view);
+      else view.set(c.decrypt(view));
       this.iv.set(last);
     }
   }
