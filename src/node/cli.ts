@@ -336,6 +336,7 @@ async function run(cfg: ResolvedConfig): Promise<void> {
   const d = defaultAlgorithms();
   try {
     if (cfg.algorithms.cipher) applyAlgorithmSpec('cipher', d.cipher, cfg.algorithms.cipher);
+    if (cfg.algorithms.mac) applyAlgorithmSpec('mac', d.mac, cfg.algorithms.mac);
     if (cfg.algorithms.kex) applyAlgorithmSpec('kex', d.kex, cfg.algorithms.kex);
     if (cfg.algorithms.hostKey) applyAlgorithmSpec('hostKey', d.hostKey, cfg.algorithms.hostKey);
   } catch (err) {

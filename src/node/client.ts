@@ -58,7 +58,7 @@ export interface ConnectOptions {
   /** Or decide yourself: throw (e.g. a HostKeyError) to refuse. */
   verifyHostKey?: HostKeyVerifier;
   /** OpenSSH-style algorithm lists (replace, `+`append, `-`remove, `^`prepend). */
-  algorithms?: { kex?: string | string[]; hostKey?: string | string[]; cipher?: string | string[] };
+  algorithms?: { kex?: string | string[]; hostKey?: string | string[]; cipher?: string | string[]; mac?: string | string[] };
   /** Abort connecting (and later, the connection). */
   signal?: AbortSignal;
   /** ConnectTimeout in ms: TCP connect and the SSH handshake up to the host key (not user prompts). */
@@ -166,6 +166,7 @@ function algorithmsFor(options: ConnectOptions): Partial<AlgorithmPreferences> {
     kex: a.kex ? applyAlgorithmSpec('kex', d.kex, a.kex) : d.kex,
     hostKey: a.hostKey ? applyAlgorithmSpec('hostKey', d.hostKey, a.hostKey) : d.hostKey,
     cipher: a.cipher ? applyAlgorithmSpec('cipher', d.cipher, a.cipher) : d.cipher,
+    mac: a.mac ? applyAlgorithmSpec('mac', d.mac, a.mac) : d.mac,
   };
 }
 
