@@ -181,11 +181,21 @@ describe('argument parsing (ssh(1) getopt)', () => {
     expect(errorOf(() => resolveCommandLine(['host'], env())).message).toMatch(/shells are not supported/);
   });
 
-  it('unsupported ssh flags are refused by name', () => {
-    expect(errorOf(() => resolveCommandLine(['-N', '-R', '1:a:2', 'host'], env())).message).toMatch(
-      /option -R is not supported \(remote forwarding\)/,
+  it('unsupported ssh flags are refused by name, never skipped', () => {
+    expect(errorOf(() => resolveCommandLine(['-N', '-R', '1:a:2', 'host'], env())).message).toBe(
+      'pure-ssh: option -R is not supported yet (remote forwarding)',
     );
-    expect(resolve(['-NTnxak', 'host']).host).toBe('host');
+    for (const [flag, what] of [
+      ['-J', 'ProxyJump'], ['-D', 'dynamic (SOCKS) forwarding'], ['-A', 'agent forwarding'], ['-X', 'X11 forwarding'],
+      ['-t', 'pseudo-terminals'], ['-W', 'stdio forwarding'], ['-f', 'going to the background'], ['-C', 'compression'],
+      ['-Z', 'listing the keys to offer'], ['-s', 'subsystems'],
+    ] as const) {
+      const args = ['-N', flag, ...(['-J', '-D', '-W'].includes(flag) ? ['x:1'] : []), 'host'];
+      expect(errorOf(() => resolveCommandLine(args, env())).message).toBe(`pure-ssh: option ${flag} is not supported yet (${what})`);
+    }
+    expect(errorOf(() => resolveCommandLine(['-1', 'host'], env())).message).toBe('SSH protocol v.1 is no longer supported');
+    // Flags asking for what pure-ssh does anyway (no pty, stdin, X11, agent, delegation; protocol 2).
+    expect(resolve(['-NTnxak2', 'host']).host).toBe('host');
   });
 
   it('-p rejects bad ports like ssh', () => {
@@ -213,9 +223,21 @@ describe('-o options', () => {
     expect(e.exitCode).toBe(255);
   });
 
-  it('known but unsupported OpenSSH keywords are an error on the command line', () => {
+  it('known but unsupported OpenSSH keywords are an error on the command line, naming the option', () => {
     const e = errorOf(() => resolveCommandLine(['-o', 'ControlMaster=auto', '-N', 'h'], env()));
-    expect(e.message).toMatch(/ControlMaster is an OpenSSH option that pure-ssh does not support/);
+    expect(e.message).toBe(
+      'command-line line 0: unsupported option "ControlMaster": pure-ssh does not implement it yet ' +
+        '(connections are not shared: each run makes its own)',
+    );
+    expect(e.exitCode).toBe(255);
+    expect(errorOf(() => resolveCommandLine(['-o', 'ProxyJump=gw', '-N', 'h'], env())).message).toMatch(
+      /^command-line line 0: unsupported option "ProxyJump": /,
+    );
+    // A value asking for what pure-ssh does anyway is fine.
+    expect(resolve(['-o', 'ControlMaster=no', '-o', 'ProxyJump=none', '-o', 'ForwardAgent=no', '-N', 'h']).host).toBe('h');
+    expect(errorOf(() => resolveCommandLine(['-o', 'Host=x', '-N', 'h'], env())).message).toBe(
+      'command-line line 0: Host directive not supported as a command-line option',
+    );
   });
 
   it('first value obtained wins; -p beats -o Port (ssh.c assigns it directly)', () => {
@@ -257,6 +279,64 @@ describe('-o options', () => {
   it('algorithm lists are kept as given (+/-/^ applied by the library)', () => {
     const c = resolve(['-N', '-o', 'Ciphers=^chacha20-poly1305@openssh.com', '-o', 'KexAlgorithms=-sntrup*', '-o', 'HostKeyAlgorithms=+ssh-rsa', 'h']);
     expect(c.algorithms).toEqual({ cipher: '^chacha20-poly1305@openssh.com', kex: '-sntrup*', hostKey: '+ssh-rsa' });
+  });
+
+  it('MACs and -m reach the resolved config as given, like Ciphers and -c (names are checked by the library)', () => {
+    // Deliberately independent of which MAC names pure-ssh implements.
+    expect(resolve(['-N', '-m', 'hmac-sha2-256-etm@openssh.com', 'h']).algorithms.mac).toBe('hmac-sha2-256-etm@openssh.com');
+    expect(resolve(['-N', '-o', 'MACs=^umac-128-etm@openssh.com', 'h']).algorithms.mac).toBe('^umac-128-etm@openssh.com');
+    expect(resolve(['-N', '-omacs -hmac-sha1*', 'h']).algorithms.mac).toBe('-hmac-sha1*');
+    expect(resolve(['-N', 'h']).algorithms.mac).toBeUndefined();
+    const files = { '/home/joe/.ssh/config': 'Host h\n  MACs +hmac-sha2-512\n' };
+    expect(resolve(['-N', 'h'], files).algorithms.mac).toBe('+hmac-sha2-512');
+    // ssh.c assigns -c and -m directly: the last one wins, and they beat -o and the files.
+    const c = resolve(['-N', '-o', 'MACs=a', '-m', 'b', '-m', 'c', '-c', 'x', '-o', 'Ciphers=y', '-c', 'z', 'h'], files);
+    expect(c.algorithms).toMatchObject({ mac: 'c', cipher: 'z' });
+    expect(() => resolve(['-N', '-o', 'MACs', 'h'])).toThrow('command-line line 0: MACs: Missing argument.');
+  });
+
+  it('the + - ^ list forms pass through from config files too, for every algorithm keyword', () => {
+    const files = {
+      '/home/joe/.ssh/config':
+        'Host h\n  Ciphers ^chacha20-poly1305@openssh.com\n  KexAlgorithms -ecdh-*\n  HostKeyAlgorithms +ssh-rsa\n  MACs -hmac-md5*\n',
+    };
+    expect(resolve(['-N', 'h'], files).algorithms).toEqual({
+      cipher: '^chacha20-poly1305@openssh.com', kex: '-ecdh-*', hostKey: '+ssh-rsa', mac: '-hmac-md5*',
+    });
+  });
+
+  it('a single-valued keyword with more arguments is an error, not a silent truncation', () => {
+    expect(() => resolve(['-N', '-o', 'Ciphers aes128-ctr aes256-ctr', 'h'])).toThrow(
+      'command-line line 0: keyword Ciphers extra arguments at end of line',
+    );
+    const files = { '/home/joe/.ssh/config': 'Port 22\nUser a b\n' };
+    expect(() => resolve(['-N', 'h'], files)).toThrow('/home/joe/.ssh/config line 2: keyword User extra arguments at end of line');
+  });
+
+  it('ClearAllForwardings drops the forwards of every source', () => {
+    const files = { '/home/joe/.ssh/config': 'LocalForward 3 c:3\nClearAllForwardings yes\n' };
+    const c = resolve(['-N', '-L', '1:a:1', 'h'], files);
+    expect(c.localForwards).toEqual([]);
+    expect(c.notes).toContain('ClearAllForwardings: 2 local forward(s) cleared');
+    expect(resolve(['-N', '-L', '1:a:1', '-o', 'ClearAllForwardings=no', 'h']).localForwards).toHaveLength(1);
+  });
+
+  it('SessionType none is -N; subsystem is refused; default needs -N or a forward', () => {
+    expect(resolve(['-o', 'SessionType=none', 'h']).warnNoShell).toBe(false);
+    expect(resolve(['h'], { '/home/joe/.ssh/config': 'SessionType none\n' }).warnNoShell).toBe(false);
+    expect(() => resolve(['-o', 'SessionType=subsystem', 'h'])).toThrow(
+      /^command-line line 0: unsupported option "SessionType subsystem": /,
+    );
+    expect(() => resolve(['-o', 'SessionType=default', 'h'])).toThrow(/shells are not supported/);
+    expect(() => resolve(['-o', 'SessionType=maybe', 'h'])).toThrow(/SessionType: unsupported option "maybe"/);
+  });
+
+  it('RefuseConnection ends with its message when it applies (OpenSSH 10)', () => {
+    const files = { '/home/joe/.ssh/config': 'Host old\n  RefuseConnection "use new.example instead"\n' };
+    expect(() => resolve(['-N', 'old'], files)).toThrow(
+      new ConfigError('/home/joe/.ssh/config line 2: RefuseConnection: use new.example instead'),
+    );
+    expect(resolve(['-N', 'new'], files).host).toBe('new');
   });
 
   it('LocalForward via -o', () => {

@@ -172,9 +172,41 @@ describe('checkHostKey', () => {
     expect(knownHostKeyTypes(entries, 'db.corp', 22)).toEqual([]);
   });
 
-  it('unknown host, or the right name on another port', () => {
-    expect(checkHostKey(entries, 'zeta', 22, keyA).status).toBe('unknown');
-    expect(checkHostKey(entries, 'alpha', 2222, keyA).status).toBe('unknown');
+  it('unknown host', () => {
+    expect(checkHostKey(entries, 'zeta', 22, keyA)).toEqual({ status: 'unknown', name: 'zeta', triedWithoutPort: false });
+    expect(checkHostKey(entries, 'zeta', 2222, keyA)).toEqual({ status: 'unknown', name: '[zeta]:2222', triedWithoutPort: true });
+  });
+
+  // sshconnect.c check_host_key(): "checking without port identifier" → "found matching key w/out port".
+  it('another port: a key recorded without the port matches when [host]:port names no key', () => {
+    expect(checkHostKey(entries, 'alpha', 2222, keyA)).toMatchObject({
+      status: 'match', entry: { line: 1 }, name: 'alpha', triedWithoutPort: true,
+    });
+    expect(checkHostKey(entries, 'ALPHA', 2222, keyA)).toMatchObject({ status: 'match', name: 'alpha' });
+    // Several keys under the plain name: any exact one.
+    expect(checkHostKey(entries, 'beta', 2200, keyB)).toMatchObject({ status: 'match', entry: { line: 3 } });
+  });
+
+  it('another port: a different key under the plain name leaves the host unknown, never changed (OpenSSH ROQUIET)', () => {
+    expect(checkHostKey(entries, 'gamma', 2222, keyA)).toEqual({ status: 'unknown', name: '[gamma]:2222', triedWithoutPort: true });
+    expect(checkHostKey(entries, 'delta', 2222, keyA)).toMatchObject({ status: 'unknown', triedWithoutPort: true });
+  });
+
+  it('another port: a [host]:port line decides alone, match or change, without the plain name', () => {
+    const { entries: both } = parseKnownHosts(`[h]:2222 ${typeA} ${b64B}\nh ${typeA} ${b64A}\n[k]:2222 ${typeA} ${b64A}\nk ${typeA} ${b64B}\n`, 'f');
+    expect(checkHostKey(both, 'h', 2222, keyA)).toMatchObject({ status: 'changed', entry: { line: 1 }, name: '[h]:2222', triedWithoutPort: false });
+    expect(checkHostKey(both, 'k', 2222, keyA)).toMatchObject({ status: 'match', entry: { line: 3 }, triedWithoutPort: false });
+    // Port 22 has no second lookup: the plain name is the only one.
+    expect(checkHostKey(both, 'nobody', 22, keyA).triedWithoutPort).toBe(false);
+  });
+
+  it('another port: hashed plain names and a @cert-authority-only [host]:port also fall back to the plain name', () => {
+    const salt = new Uint8Array(20).fill(7);
+    const hashed = formatKnownHostsLine('hidden.example', 22, keyA, { hashed: true, salt });
+    const { entries: h } = parseKnownHosts(`${hashed}\n@cert-authority [ca.example]:2222 ${typeA} ${b64B}\nca.example ${typeA} ${b64A}\n`, 'f');
+    expect(checkHostKey(h, 'hidden.example', 2222, keyA)).toMatchObject({ status: 'match', entry: { line: 1 }, name: 'hidden.example' });
+    expect(checkHostKey(h, 'ca.example', 2222, keyA)).toMatchObject({ status: 'match', entry: { line: 3 }, triedWithoutPort: true });
+    expect(checkHostKey(h, 'ca.example', 2222, keyB)).toMatchObject({ status: 'cert-authority-only', name: '[ca.example]:2222' });
   });
 
   // Stricter than OpenSSH 9.2, which only honours @revoked lines whose patterns match the host;
@@ -273,6 +305,7 @@ describe('knownHostsVerifier', () => {
     expect(statSync(file).mode & 0o777).toBe(0o600);
     expect(statSync(join(dir, 'sub', '.ssh')).mode & 0o777).toBe(0o700);
     expect(logs).toEqual([
+      'checking without port identifier',
       "Warning: Permanently added '[new.example]:2222' (ED25519) to the list of known hosts.",
     ]);
     // Now known: accepted without another line; a different key is a change.
@@ -392,6 +425,41 @@ describe('knownHostsVerifier', () => {
     expect(execFileSync(SSH_KEYGEN, ['-F', '[127.0.0.1]:2022', '-f', file], { encoding: 'utf8' })).toContain(b64A);
   });
 
+  it('another port, key recorded without it: accepted with OpenSSH\'s debug lines, nothing written', async () => {
+    const dir = tmp();
+    const file = join(dir, 'known_hosts');
+    const text = `example.com ${typeA} ${b64A}\n`;
+    writeFileSync(file, text);
+    const logs: string[] = [];
+    for (const mode of ['yes', 'accept-new', 'ask'] as const) {
+      logs.length = 0;
+      const verify = knownHostsVerifier({ files: [file], mode, log: (l) => logs.push(l), prompt: async () => 'no' });
+      await verify(info('example.com', 2222, keyA));
+      expect(logs, mode).toEqual([
+        'checking without port identifier',
+        "Host 'example.com' is known and matches the ED25519 host key.",
+        `Found key in ${file}:1`,
+        'found matching key w/out port',
+      ]);
+    }
+    expect(readFileSync(file, 'utf8')).toBe(text);
+  });
+
+  it('another port, a different key without it: unknown, so refused by yes and added as [host]:port by accept-new', async () => {
+    const dir = tmp();
+    const file = join(dir, 'known_hosts');
+    writeFileSync(file, `example.com ${typeA} ${b64B}\n`);
+    await expect(knownHostsVerifier({ files: [file] })(info('example.com', 2222, keyA))).rejects.toMatchObject({
+      code: 'ERR_HOST_KEY_UNKNOWN',
+    });
+    await knownHostsVerifier({ files: [file], mode: 'accept-new' })(info('example.com', 2222, keyA));
+    expect(readFileSync(file, 'utf8')).toBe(`example.com ${typeA} ${b64B}\n[example.com]:2222 ${typeA} ${b64A}\n`);
+    // On port 22 the same line is a change.
+    await expect(knownHostsVerifier({ files: [file], mode: 'no' })(info('example.com', 22, keyA))).rejects.toMatchObject({
+      code: 'ERR_HOST_KEY_CHANGED',
+    });
+  });
+
   it('bad lines are skipped and logged, good lines still count', async () => {
     const dir = tmp();
     const file = join(dir, 'known_hosts');
@@ -399,7 +467,8 @@ describe('knownHostsVerifier', () => {
     const logs: string[] = [];
     const verify = knownHostsVerifier({ files: [file], log: (l) => logs.push(l) });
     await verify(info('ok.example', 22, keyA));
-    expect(logs.length).toBe(1);
+    expect(logs.length).toBe(3);
     expect(logs[0]).toMatch(new RegExp(`^${file.replace(/[.]/g, '\\.')}:1: `));
+    expect(logs.slice(1)).toEqual([`Host 'ok.example' is known and matches the ED25519 host key.`, `Found key in ${file}:2`]);
   });
 });

@@ -87,23 +87,44 @@ describe('reading files', () => {
     expect(() => read('Port abc\n', 'h')).toThrow(/\/cfg line 1: Badly formatted port number/);
   });
 
-  it('known OpenSSH keywords pure-ssh does not implement are skipped with a note', () => {
+  it('harmless OpenSSH keywords pure-ssh does not implement are skipped with a note giving the reason', () => {
     const { o, notes } = read('ForwardAgent yes\nControlMaster auto\nControlPath ~/.ssh/cm-%r@%h:%p\nPort 2\n', 'h');
     expect(o.port).toBe(2);
-    expect(notes.join('\n')).toMatch(/line 1: ignoring unsupported option "ForwardAgent"/);
-    expect(notes.join('\n')).toMatch(/line 2: ignoring unsupported option "ControlMaster"/);
+    expect(notes).toContain(
+      '/cfg line 1: ignoring unsupported option "ForwardAgent": agent forwarding is requested on a session, and pure-ssh opens none, like ssh -N',
+    );
+    expect(notes.join('\n')).toMatch(/line 2: ignoring unsupported option "ControlMaster": connections are not shared/);
   });
 
+  it('keywords that change the route, host key check or authentication are errors naming file and line', () => {
+    expect(() => read('Host *\n  User u\n  ProxyJump bastion\n', 'h')).toThrow(
+      new ConfigError(
+        '/cfg line 3: unsupported option "ProxyJump": pure-ssh does not implement it yet ' +
+          '(it changes the route to the server: the connection would go through a jump host)',
+      ),
+    );
+    expect(() => read('proxycommand ssh -W %h:%p gw\n', 'h')).toThrow(/^\/cfg line 1: unsupported option "ProxyCommand": /);
+    expect(() => read('HostKeyAlias other\n', 'h')).toThrow(/line 1: unsupported option "HostKeyAlias"/);
+    // Only when the line applies: a bastion set for other hosts does not stop this one.
+    expect(read('Host gw-only\n  ProxyJump bastion\nHost *\n  Port 3\n', 'h').o.port).toBe(3);
+    // "none" asks for the direct connection pure-ssh makes anyway.
+    expect(read('ProxyJump none\nProxyCommand none\nPort 4\n', 'h').o.port).toBe(4);
+  });
   it('IgnoreUnknown lets a file carry keywords nobody knows', () => {
     const { o } = read('IgnoreUnknown Frobnicate,Zap*\nFrobnicate yes\nZapIt 1\nPort 7\n', 'h');
     expect(o.port).toBe(7);
   });
 
-  it('Match blocks are skipped with a note (Match all applies)', () => {
-    const { o, notes } = read('Match exec "true"\n  Port 1\nMatch all\n  User u\n', 'h');
-    expect(o.port).toBeUndefined();
+  it('Match all applies; any other Match criterion is an error naming file and line', () => {
+    const { o } = read('Match all\n  User u\n', 'h');
     expect(o.user).toBe('u');
-    expect(notes.join('\n')).toMatch(/Match is not supported/);
+    expect(() => read('Port 1\nMatch exec "true"\n  Port 1\n', 'h')).toThrow(
+      new ConfigError('/cfg line 2: unsupported option "Match exec true": pure-ssh implements only "Match all" yet'),
+    );
+    // Even after a Host block that does not match: pure-ssh cannot tell whether the block applies.
+    expect(() => read('Host other\nMatch host h\n', 'h')).toThrow(/line 2: unsupported option "Match host h"/);
+    expect(() => read('Match all user x\n', 'h')).toThrow(/line 1: unsupported option "Match all user x"/);
+    expect(() => read('Match\n', 'h')).toThrow('/cfg line 1: One or more attributes required for Match');
   });
 
   it('Include: relative to ~/.ssh, globs, only inside active blocks', () => {

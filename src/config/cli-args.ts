@@ -60,7 +60,7 @@ export interface ResolvedConfig {
   /** Seconds, 0 = the system's. */
   connectTimeout: number;
   /** OpenSSH list specs as given (`+`, `-`, `^` prefixes), validated later by the library. */
-  algorithms: { cipher?: string; kex?: string; hostKey?: string };
+  algorithms: { cipher?: string; mac?: string; kex?: string; hostKey?: string };
   localForwards: ForwardSpec[];
   gatewayPorts: boolean;
   logLevel: LogLevel;
@@ -82,22 +82,26 @@ export type CliOutcome =
 /** ssh(1) usage text, limited to what pure-ssh implements. */
 export const USAGE =
   'usage: pure-ssh [-46gNqTVv] [-c cipher_spec] [-F configfile] [-i identity_file]\n' +
-  '           [-L [bind_address:]port:host:hostport] [-l login_name]\n' +
+  '           [-L [bind_address:]port:host:hostport] [-l login_name] [-m mac_spec]\n' +
   '           [-o option] [-p port] destination\n';
 
-// ssh.c's getopt string: options followed by ':' take an argument.
-const OPTSTRING = '1246ab:c:e:fgi:kl:m:no:p:qstvxAB:CD:E:F:GI:J:KL:MNO:P:Q:R:S:TVw:W:XYy';
+// OpenSSH 10.5 ssh.c's getopt string: options followed by ':' take an argument.
+const OPTSTRING = '1246ACGKMNTVXYZafgknqstvxyB:D:E:F:I:J:L:O:P:Q:R:S:W:b:c:e:i:l:m:o:p:w:';
 const TAKES_ARG = new Set([...OPTSTRING.matchAll(/([A-Za-z0-9]):/g)].map((m) => m[1]!));
 const KNOWN = new Set(OPTSTRING.replace(/:/g, ''));
-/** Flags with no effect here: no pty, stdin, X11, agent or GSSAPI to turn off. */
-const HARMLESS = new Set(['T', 'n', 'x', 'a', 'k']);
-const UNSUPPORTED_FLAG_WHAT: Record<string, string> = {
-  A: 'agent forwarding', C: 'compression', D: 'dynamic forwarding', R: 'remote forwarding',
-  W: 'stdio forwarding', J: 'ProxyJump', X: 'X11 forwarding', Y: 'X11 forwarding', f: 'going to background',
-  t: 'pseudo-terminals', s: 'subsystems', M: 'connection multiplexing', S: 'connection multiplexing',
-  O: 'connection multiplexing', G: 'printing the configuration', w: 'tunnel devices', e: 'escape characters',
-  E: 'log files', b: 'bind addresses', B: 'bind interfaces', m: 'MAC selection', Q: 'queries',
-  I: 'PKCS#11', K: 'GSSAPI', P: 'tags', y: 'syslog', '1': 'protocol 1', '2': 'protocol selection',
+/**
+ * Flags that ask for what pure-ssh does anyway: no pty (-T), no stdin (-n), no X11 (-x), no agent
+ * forwarding (-a), no GSSAPI delegation (-k), protocol 2 (-2; ssh.c ignores it too).
+ */
+const HONOURED = new Set(['T', 'n', 'x', 'a', 'k', '2']);
+/** ssh(1) flags pure-ssh does not implement yet, with what they do: each is an error, never skipped. */
+const UNSUPPORTED_FLAGS: Record<string, string> = {
+  A: 'agent forwarding', B: 'binding to an interface', C: 'compression', D: 'dynamic (SOCKS) forwarding',
+  E: 'logging to a file', G: 'printing the configuration', I: 'PKCS#11 keys', J: 'ProxyJump', K: 'GSSAPI',
+  M: 'connection multiplexing', O: 'connection multiplexing', P: 'tags', Q: 'queries', R: 'remote forwarding',
+  S: 'connection multiplexing', W: 'stdio forwarding', X: 'X11 forwarding', Y: 'X11 forwarding',
+  Z: 'listing the keys to offer', b: 'binding to an address', e: 'escape characters', f: 'going to the background',
+  s: 'subsystems', t: 'pseudo-terminals', w: 'tunnel devices', y: 'logging to syslog',
 };
 
 interface Flags {
@@ -108,6 +112,9 @@ interface Flags {
   configFile?: string;
   port?: number;
   login?: string;
+  /** -c and -m: assigned directly, the last one wins and beats -o (ssh.c). */
+  ciphers?: string;
+  macs?: string;
   host?: string;
   command: string[];
 }
@@ -261,8 +268,14 @@ function applyFlag(c: string, value: string | undefined, o: SshOptions, flags: F
       applyOption(o, 'IdentityFile', [value!], ctx);
       return;
     case 'c':
-      applyOption(o, 'Ciphers', [value!], ctx);
+      flags.ciphers = value!;
       return;
+    case 'm':
+      flags.macs = value!;
+      return;
+    case '1':
+      // ssh.c's wording.
+      throw new ConfigError('SSH protocol v.1 is no longer supported');
     case 'L': {
       const fwd = parseForwardSpec(value!);
       if (!fwd) throw new ConfigError(`Bad local forwarding specification '${value}'`);
@@ -272,16 +285,12 @@ function applyFlag(c: string, value: string | undefined, o: SshOptions, flags: F
     case 'o': {
       const line = splitOption(value!);
       if (!line) throw new ConfigError(`command-line line 0: Missing argument.`);
-      const k = line.keyword.toLowerCase();
-      if (k === 'host' || k === 'match' || k === 'include') {
-        throw new ConfigError(`command-line line 0: ${line.keyword} directive not supported as a command-line option`);
-      }
       applyOption(o, line.keyword, line.args, ctx);
       return;
     }
   }
-  if (HARMLESS.has(c)) return;
-  throw new ConfigError(`pure-ssh: option -${c} is not supported (${UNSUPPORTED_FLAG_WHAT[c] ?? 'not implemented'})`);
+  if (HONOURED.has(c)) return;
+  throw new ConfigError(`pure-ssh: option -${c} is not supported yet (${UNSUPPORTED_FLAGS[c] ?? 'not implemented'})`);
 }
 
 function splitOption(text: string): { keyword: string; args: string[] } | null {
@@ -343,6 +352,8 @@ export function resolveCommandLine(argv: string[], cenv: CliEnvironment): CliOut
   const host = flags.host.toLowerCase();
   if (flags.login !== undefined) o.user = flags.login; // -l beats user@host (ssh.c)
   if (flags.port !== undefined) o.port = flags.port;
+  if (flags.ciphers !== undefined) o.ciphers = flags.ciphers;
+  if (flags.macs !== undefined) o.macs = flags.macs;
 
   const note = (m: string) => notes.push(m);
   const readCtx = (includeDir: string) => ({ host, fs: cenv.fs, includeDir, home: cenv.home, note });
@@ -390,9 +401,15 @@ export function resolveCommandLine(argv: string[], cenv: CliEnvironment): CliOut
         'use -N with -L for port forwarding',
     );
   }
+  // readconf.c fill_default_options: ClearAllForwardings drops the forwards of every source.
+  const localForwards = o.clearAllForwardings ? [] : o.localForwards;
+  if (o.clearAllForwardings && o.localForwards.length > 0) {
+    notes.push(`ClearAllForwardings: ${o.localForwards.length} local forward(s) cleared`);
+  }
   let warnNoShell = false;
-  if (!flags.noShell) {
-    if (o.localForwards.length === 0) {
+  // ssh.c: -N is SessionType none.
+  if (!flags.noShell && o.sessionType !== 'none') {
+    if (localForwards.length === 0) {
       throw new ConfigError(
         'pure-ssh: remote shells are not supported; use -N with -L [bind_address:]port:host:hostport for port forwarding',
       );
@@ -421,8 +438,8 @@ export function resolveCommandLine(argv: string[], cenv: CliEnvironment): CliOut
       serverAliveInterval: o.serverAliveInterval ?? 0,
       serverAliveCountMax: o.serverAliveCountMax ?? 3,
       connectTimeout: o.connectTimeout ?? 0,
-      algorithms: { cipher: o.ciphers, kex: o.kexAlgorithms, hostKey: o.hostKeyAlgorithms },
-      localForwards: o.localForwards,
+      algorithms: { cipher: o.ciphers, mac: o.macs, kex: o.kexAlgorithms, hostKey: o.hostKeyAlgorithms },
+      localForwards,
       gatewayPorts: o.gatewayPorts ?? false,
       logLevel,
       rekeyLimit: rekey === null ? undefined : rekey,

@@ -194,7 +194,11 @@ function globMatch(text: string, pattern: string): boolean {
  * HMAC-SHA1(salt, name).
  */
 export function hostMatches(entry: KnownHostsEntry, host: string, port: number): boolean {
-  const name = knownHostsName(host, port);
+  return nameMatches(entry, knownHostsName(host, port));
+}
+
+/** {@link hostMatches} for a name already in known_hosts form (`host` or `[host]:port`). */
+function nameMatches(entry: KnownHostsEntry, name: string): boolean {
   const hashed = entry.hosts.hashed;
   if (hashed) {
     return constantTimeEqual(hmac(sha1, hashed.salt, utf8(name)), hashed.hash);
@@ -211,8 +215,8 @@ export function hostMatches(entry: KnownHostsEntry, host: string, port: number):
   return positive;
 }
 
-/** Outcome of {@link checkHostKey}. */
-export type HostKeyCheck =
+/** What the known_hosts entries say about one name (see {@link checkHostKey}). */
+export type HostKeyVerdict =
   | { status: 'match'; entry: KnownHostsEntry }
   | { status: 'unknown' }
   /** `entry` is a line for this host with another key (of the same type when there is one). */
@@ -220,6 +224,20 @@ export type HostKeyCheck =
   | { status: 'revoked'; entry: KnownHostsEntry }
   /** Only a `@cert-authority` line names this host; host certificates are not supported yet. */
   | { status: 'cert-authority-only'; entry: KnownHostsEntry };
+
+/** Outcome of {@link checkHostKey}: the verdict, and which name it was reached for. */
+export type HostKeyCheck = HostKeyVerdict & {
+  /**
+   * The known_hosts name of the verdict: `[host]:port` (or `host` on port 22), or the plain `host`
+   * when the key was found without the port.
+   */
+  name: string;
+  /**
+   * True when `[host]:port` named no key and the plain host name was looked up as well (OpenSSH's
+   * "checking without port identifier"); with status `match`, the key was found that way.
+   */
+  triedWithoutPort: boolean;
+};
 
 function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
@@ -243,6 +261,15 @@ function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
  *    preferring the host key algorithms of {@link knownHostKeyTypes} in KEXINIT.
  * 4. A `@cert-authority` line for this host → cert-authority-only (certificates unsupported).
  * 5. Otherwise unknown.
+ *
+ * On a port other than 22 the host is looked up as `[host]:port`; when that names no key (4 or
+ * 5), OpenSSH's sshconnect.c check_host_key() looks the plain `host` up too, and only an exact
+ * match counts there: a different key under the plain name leaves the host unknown (the user is
+ * asked, and a new key is recorded as `[host]:port`), never changed.
+ *
+ * @example
+ * checkHostKey(entries, 'example.com', 2222, blob);
+ * // { status: 'match', entry, name: 'example.com', triedWithoutPort: true } for "example.com ssh-ed25519 ..."
  */
 export function checkHostKey(
   entries: readonly KnownHostsEntry[],
@@ -250,6 +277,20 @@ export function checkHostKey(
   port: number,
   keyBlob: Uint8Array,
 ): HostKeyCheck {
+  const name = knownHostsName(host, port);
+  const verdict = checkName(entries, name, keyBlob);
+  // sshconnect.c check_host_key(): HOST_NEW for [host]:port → "checking without port identifier".
+  if (port !== 22 && (verdict.status === 'unknown' || verdict.status === 'cert-authority-only')) {
+    const plain = knownHostsName(host, 22);
+    const withoutPort = checkName(entries, plain, keyBlob);
+    if (withoutPort.status === 'match') return { ...withoutPort, name: plain, triedWithoutPort: true };
+    return { ...verdict, name, triedWithoutPort: true };
+  }
+  return { ...verdict, name, triedWithoutPort: false };
+}
+
+/** Steps 1-5 of {@link checkHostKey} for one known_hosts name. */
+function checkName(entries: readonly KnownHostsEntry[], name: string, keyBlob: Uint8Array): HostKeyVerdict {
   for (const entry of entries) {
     if (entry.marker === '@revoked' && bytesEqual(entry.keyBlob, keyBlob)) return { status: 'revoked', entry };
   }
@@ -262,7 +303,7 @@ export function checkHostKey(
   let changed: KnownHostsEntry | undefined;
   let ca: KnownHostsEntry | undefined;
   for (const entry of entries) {
-    if (entry.marker === '@revoked' || !hostMatches(entry, host, port)) continue;
+    if (entry.marker === '@revoked' || !nameMatches(entry, name)) continue;
     if (entry.marker === '@cert-authority') {
       ca ??= entry;
       continue;

@@ -319,7 +319,7 @@ async function run(cfg: ResolvedConfig): Promise<void> {
 
   // Start the TCP handshake (and let sshd start its side) while the library loads and keys parse.
   const sock = openSocket(cfg, log);
-  const [{ connect }, { knownHostsVerifier }, { applyAlgorithmSpec, defaultAlgorithms }, prompt] = await Promise.all([
+  const [{ connect }, { knownHostsVerifier }, { ALGORITHM_CATEGORIES, applyAlgorithmSpec, defaultAlgorithms }, prompt] = await Promise.all([
     import('./client.js'),
     import('./known-hosts-file.js'),
     import('../algorithms.js'),
@@ -335,9 +335,10 @@ async function run(cfg: ResolvedConfig): Promise<void> {
   // Check algorithm lists before connecting, so a typo is a config error, not a network one.
   const d = defaultAlgorithms();
   try {
-    if (cfg.algorithms.cipher) applyAlgorithmSpec('cipher', d.cipher, cfg.algorithms.cipher);
-    if (cfg.algorithms.kex) applyAlgorithmSpec('kex', d.kex, cfg.algorithms.kex);
-    if (cfg.algorithms.hostKey) applyAlgorithmSpec('hostKey', d.hostKey, cfg.algorithms.hostKey);
+    for (const { key } of ALGORITHM_CATEGORIES) {
+      const spec = cfg.algorithms[key];
+      if (spec) applyAlgorithmSpec(key, d[key], spec);
+    }
   } catch (err) {
     return fail(err);
   }

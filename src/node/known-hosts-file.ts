@@ -1,7 +1,7 @@
 /**
  * Host key verification against known_hosts files on disk, with OpenSSH's StrictHostKeyChecking
  * modes (ssh_config(5)) and its first-connection prompt. The decisions themselves are made by the
- * sans-IO `checkHostKey` in `src/knownhosts.ts`.
+ * sans-IO `checkHostKey` in `src/keys/knownhosts.ts`.
  */
 import { randomBytes } from 'node:crypto';
 import { openSync } from 'node:fs';
@@ -73,10 +73,12 @@ async function readKnownHosts(
 
 /**
  * A {@link HostKeyVerifier} backed by known_hosts files, with OpenSSH's semantics:
- * - known key → accepted;
+ * - known key → accepted; on a port other than 22, a key recorded for the plain host name (no
+ *   `[host]:port` line) is accepted too, as ssh(1) does, and nothing is written;
  * - revoked key or changed key (same type, other bytes) → refused, in every mode;
- * - unknown key → `yes`: refused; `accept-new` / `no`: appended to `files[0]` with OpenSSH's
- *   "Permanently added" warning; `ask`: OpenSSH's prompt (yes / no / the fingerprint).
+ * - unknown key → `yes`: refused; `accept-new` / `no`: appended to `files[0]` (as `[host]:port`
+ *   on a port other than 22) with OpenSSH's "Permanently added" warning; `ask`: OpenSSH's prompt
+ *   (yes / no / the fingerprint).
  *
  * Files are re-read on each verification, missing files count as empty, and bad lines are
  * skipped (reported through `log`).
@@ -107,8 +109,14 @@ export function knownHostsVerifier(opts: {
     const name = knownHostsName(info.host, info.port);
     const details = { host: name, keyType: info.keyType, fingerprint: info.fingerprint };
     const result = checkHostKey(all, info.host, info.port, info.keyBlob);
+    // sshconnect.c check_host_key()'s debug lines, in its order.
+    if (result.triedWithoutPort) log('checking without port identifier');
     switch (result.status) {
       case 'match':
+        log(`Host '${result.name}' is known and matches the ${shortKeyType(info.keyType)} host key.`);
+        log(`Found key in ${result.entry.file}:${result.entry.line}`);
+        // OpenSSH records nothing more: the port-less line keeps vouching for this port.
+        if (result.triedWithoutPort) log('found matching key w/out port');
         return;
       case 'revoked':
         throw new HostKeyError('revoked', { ...details, file: result.entry.file, line: result.entry.line });

@@ -1,0 +1,117 @@
+/**
+ * ssh(1) -L and ssh_config(5) LocalForward specifications (readconf.c parse_forward), parsed
+ * into where to listen and what the server should connect to. Pure.
+ */
+import type { TargetSpec } from '../node/forward.js';
+import { parsePort } from './options.js';
+
+/** A parsed `-L` / `LocalForward`: where to listen and what the server should connect to. */
+export interface ForwardSpec {
+  /**
+   * TCP: `bindAddress` undefined = the default (loopback, or all interfaces with GatewayPorts);
+   * `''` or `'*'` = all interfaces; `'localhost'` = loopback. Or a local Unix socket path.
+   */
+  listen: { bindAddress?: string; port: number } | { path: string };
+  to: TargetSpec;
+}
+
+interface FwdField {
+  arg: string;
+  isPath: boolean;
+}
+
+/** readconf.c parse_fwd_field: one `:`-separated field; `[...]` literal; `/` marks a path. */
+function nextField(s: string): { field: FwdField; rest: string | null } | null {
+  if (s.startsWith('[')) {
+    const end = s.indexOf(']');
+    if (end < 0) return null;
+    const after = s[end + 1];
+    if (after !== ':' && after !== undefined) return null;
+    const arg = s.slice(1, end);
+    return { field: { arg, isPath: arg.includes('/') }, rest: after === undefined ? null : s.slice(end + 2) };
+  }
+  let arg = '';
+  let isPath = false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i]!;
+    if (c === '\\') {
+      i++;
+      if (i >= s.length) return null;
+      arg += s[i];
+    } else if (c === ':') {
+      return { field: { arg, isPath }, rest: s.slice(i + 1) };
+    } else {
+      if (c === '/') isPath = true;
+      arg += c;
+    }
+  }
+  return { field: { arg, isPath }, rest: null };
+}
+
+/**
+ * Parse a local forwarding specification as ssh(1) -L does (readconf.c parse_forward):
+ * `[bind_address:]port:host:hostport`, `[bind_address:]port:remote_socket`,
+ * `local_socket:host:hostport`, `local_socket:remote_socket`; IPv6 addresses in `[...]`.
+ * A spec that fails those may use the historical `/` separator (`[bind/]port/host/hostport`).
+ * Returns null when the spec is invalid.
+ *
+ * @example
+ * parseForwardSpec('63333:localhost:5432')
+ * // { listen: { port: 63333 }, to: { host: 'localhost', port: 5432 } }
+ */
+export function parseForwardSpec(spec: string): ForwardSpec | null {
+  const s = spec.replace(/^\s+/, '');
+  return parseColonForm(s) ?? parseSlashForm(s);
+}
+
+/** ssh(1) before 6.7: "IPv6 addresses can be specified with an alternative syntax" using `/`. */
+function parseSlashForm(s: string): ForwardSpec | null {
+  const parts = s.split('/');
+  if (parts.length !== 3 && parts.length !== 4) return null;
+  const [bind, lp, host, hp] = parts.length === 4 ? parts : [undefined, ...parts];
+  const listenPort = parsePort(lp!);
+  const port = parsePort(hp!);
+  if (listenPort < 0 || port <= 0 || !host) return null;
+  return {
+    listen: bind === undefined ? { port: listenPort } : { bindAddress: bind, port: listenPort },
+    to: { host, port },
+  };
+}
+
+function parseColonForm(s: string): ForwardSpec | null {
+  const fields: FwdField[] = [];
+  let rest = s;
+  while (fields.length < 4 && rest !== '') {
+    const r = nextField(rest);
+    if (!r) break; // a malformed [bracketed] field: what is left counts as garbage below
+    fields.push(r.field);
+    rest = r.rest ?? '';
+  }
+  if (rest !== '') return null; // trailing garbage
+  const f = fields;
+  let out: ForwardSpec | null = null;
+  switch (f.length) {
+    case 2:
+      if (f[0]!.isPath && f[1]!.isPath) out = { listen: { path: f[0]!.arg }, to: { path: f[1]!.arg } };
+      else if (f[1]!.isPath) out = { listen: { port: parsePort(f[0]!.arg) }, to: { path: f[1]!.arg } };
+      break;
+    case 3:
+      if (f[0]!.isPath) out = { listen: { path: f[0]!.arg }, to: { host: f[1]!.arg, port: parsePort(f[2]!.arg) } };
+      else if (f[2]!.isPath)
+        out = { listen: { bindAddress: f[0]!.arg, port: parsePort(f[1]!.arg) }, to: { path: f[2]!.arg } };
+      else out = { listen: { port: parsePort(f[0]!.arg) }, to: { host: f[1]!.arg, port: parsePort(f[2]!.arg) } };
+      break;
+    case 4:
+      out = {
+        listen: { bindAddress: f[0]!.arg, port: parsePort(f[1]!.arg) },
+        to: { host: f[2]!.arg, port: parsePort(f[3]!.arg) },
+      };
+      break;
+  }
+  if (!out) return null;
+  if ('port' in out.listen && out.listen.port < 0) return null;
+  if ('path' in out.listen && out.listen.path === '') return null;
+  if ('port' in out.to && (out.to.port <= 0 || out.to.host === '')) return null;
+  if ('path' in out.to && out.to.path === '') return null;
+  return out;
+}

@@ -1,0 +1,441 @@
+/**
+ * Every ssh_config(5) keyword OpenSSH accepts, in one table, with what pure-ssh does with it
+ * (readconf.c keywords[] plus the keywords of Debian's patches and Apple's build):
+ *
+ * - `implemented`: parsed and honoured.
+ * - `refused`: it would change where the connection goes, the route to it, how the host key is
+ *   checked or how pure-ssh authenticates (or it asks for a feature whose absence would go
+ *   unnoticed). A line that applies is an error naming the file and line; connecting without it
+ *   would silently do something else than what the user configured.
+ * - `ignored`: harmless to leave out (it tunes behaviour pure-ssh does not have). In files it is
+ *   skipped with a -v line; with `-o` it is an error, since the user asked for it explicitly.
+ * - `deprecated`: OpenSSH's own deprecated or SSH-1-only keywords; a -v line, as OpenSSH does.
+ *
+ * `noop` lists values that ask for exactly what pure-ssh does anyway (`ProxyJump none`,
+ * `ForwardAgent no`): those lines are accepted silently, as honoured.
+ *
+ * Obsolete spellings OpenSSH still reads (`PubkeyAcceptedKeyTypes`, `ChallengeResponseAuthentication`,
+ * ...) are rows with `aliasOf`, handled like the keyword they stand for.
+ */
+import {
+  ConfigError,
+  fromCommandLine,
+  LOG_LEVELS,
+  lineError,
+  matchPattern,
+  parseBytes,
+  parsePort,
+  parseTime,
+  type LineContext,
+  type LogLevel,
+  type SshOptions,
+} from './options.js';
+import { parseForwardSpec } from './forward-spec.js';
+import type { StrictHostKeyChecking } from '../node/known-hosts-file.js';
+
+/** Parse one line's arguments and store them (first value wins, lists accumulate). */
+type Apply = (o: SshOptions, args: string[], ctx: LineContext, keyword: string) => void;
+
+/** One row of {@link SSH_CONFIG_KEYWORDS}. */
+export type KeywordEntry =
+  | { readonly name: string; readonly handling: 'implemented'; readonly apply: Apply; readonly aliasOf?: string; readonly origin?: Origin }
+  | {
+      readonly name: string;
+      readonly handling: 'refused' | 'ignored';
+      /** Why: for refused, what leaving it out would change; for ignored, why that is harmless. */
+      readonly reason: string;
+      /** First-argument values (lower case) that ask for what pure-ssh does anyway. */
+      readonly noop?: readonly string[];
+      readonly aliasOf?: string;
+      readonly origin?: Origin;
+    }
+  | {
+      readonly name: string;
+      readonly handling: 'deprecated';
+      readonly reason: string;
+      /** readconf.c's word in its debug line: oDeprecated/oIgnore say "Deprecated", oUnsupported "Unsupported". */
+      readonly openssh: 'Deprecated' | 'Unsupported';
+      readonly aliasOf?: string;
+      readonly origin?: Origin;
+    };
+
+/** Where a keyword comes from when it is not upstream OpenSSH's. */
+type Origin = 'debian' | 'apple';
+
+/** The ways pure-ssh handles a keyword (see the file comment). */
+export type KeywordHandling = KeywordEntry['handling'];
+
+// ---- value parsing, with readconf.c's messages -------------------------------------------
+
+function bad(ctx: LineContext, keyword: string, what: string): ConfigError {
+  return lineError(ctx, `${keyword}: ${what}`);
+}
+
+/** Exactly one argument (readconf.c: "Missing argument." / "extra arguments at end of line"). */
+function single(keyword: string, args: string[], ctx: LineContext): string {
+  if (args.length === 0 || args[0] === '') throw bad(ctx, keyword, 'Missing argument.');
+  if (args.length > 1) throw lineError(ctx, `keyword ${keyword} extra arguments at end of line`);
+  return args[0]!;
+}
+
+function atLeastOne(keyword: string, args: string[], ctx: LineContext): string[] {
+  if (args.length === 0 || args[0] === '') throw bad(ctx, keyword, 'Missing argument.');
+  return args;
+}
+
+/** readconf.c parse_flag: yes/true or no/false, plus the keyword's own extra words. */
+function flag(keyword: string, args: string[], ctx: LineContext, extra: Record<string, boolean> = {}): boolean {
+  const v = single(keyword, args, ctx).toLowerCase();
+  if (v === 'yes' || v === 'true') return true;
+  if (v === 'no' || v === 'false') return false;
+  if (v in extra) return extra[v]!;
+  throw bad(ctx, keyword, `unsupported option "${args[0]}".`);
+}
+
+function setFirst<K extends keyof SshOptions>(o: SshOptions, key: K, value: SshOptions[K], ctx: LineContext): void {
+  if (ctx.active && o[key] === undefined) o[key] = value;
+}
+
+type FlagOption = { [K in keyof SshOptions]-?: SshOptions[K] extends boolean | undefined ? K : never }[keyof SshOptions];
+
+const flagInto =
+  (key: FlagOption, extra?: Record<string, boolean>): Apply =>
+  (o, args, ctx, kw) =>
+    setFirst(o, key, flag(kw, args, ctx, extra), ctx);
+
+const stringInto =
+  (key: 'user' | 'hostName' | 'ciphers' | 'macs' | 'kexAlgorithms' | 'hostKeyAlgorithms'): Apply =>
+  (o, args, ctx, kw) =>
+    setFirst(o, key, single(kw, args, ctx), ctx);
+
+const timeInto =
+  (key: 'connectTimeout' | 'serverAliveInterval'): Apply =>
+  (o, args, ctx, kw) => {
+    const v = single(kw, args, ctx);
+    const t = v.toLowerCase() === 'none' ? 0 : parseTime(v);
+    if (t < 0) throw bad(ctx, kw, 'invalid time value.');
+    setFirst(o, key, t, ctx);
+  };
+
+const numberInto =
+  (key: 'serverAliveCountMax' | 'numberOfPasswordPrompts'): Apply =>
+  (o, args, ctx, kw) => {
+    const v = single(kw, args, ctx);
+    if (!/^\d+$/.test(v)) throw bad(ctx, kw, 'Bad number.');
+    setFirst(o, key, Number(v), ctx);
+  };
+
+const STRICT_HOST_KEY_CHECKING: Record<string, StrictHostKeyChecking> = {
+  yes: 'yes', true: 'yes', no: 'no', false: 'no', off: 'no', 'accept-new': 'accept-new', ask: 'ask',
+};
+
+/** `Host`, `Match` and `Include` shape the file; readConfig handles them, never a `-o`. */
+const directive: Apply = (_o, _args, ctx, kw) => {
+  throw lineError(ctx, `${kw} directive not supported as a command-line option`);
+};
+
+const applyRekeyLimit: Apply = (o, args, ctx, kw) => {
+  const v = atLeastOne(kw, args, ctx)[0]!;
+  if (args.length > 2) throw lineError(ctx, `keyword ${kw} extra arguments at end of line`);
+  let bytes: number | null;
+  if (v.toLowerCase() === 'default' || v.toLowerCase() === 'none') bytes = null;
+  else {
+    bytes = parseBytes(v);
+    // readconf.c: "RekeyLimit too small" below 16 bytes.
+    if (bytes < 16) throw bad(ctx, kw, 'Bad RekeyLimit.');
+  }
+  if (args[1] !== undefined) {
+    const t = args[1].toLowerCase() === 'none' || args[1].toLowerCase() === 'default' ? 0 : parseTime(args[1]);
+    if (t < 0) throw bad(ctx, kw, 'invalid time value.');
+    if (ctx.active) ctx.note(`RekeyLimit time limit ${args[1]} ignored: pure-ssh rekeys by data volume only`);
+  }
+  setFirst(o, 'rekeyLimit', bytes, ctx);
+};
+
+const applyLocalForward: Apply = (o, args, ctx) => {
+  // readconf.c: "LocalForward [bind:]port host:hostport" → the two joined with ':'.
+  if (args.length < 1 || args.length > 2) throw lineError(ctx, 'Missing target argument.');
+  const fwd = args.length === 2 ? parseForwardSpec(`${args[0]}:${args[1]}`) : null;
+  if (!fwd) throw lineError(ctx, 'Bad forwarding specification.');
+  if (ctx.active) o.localForwards.push(fwd);
+};
+
+const applySessionType: Apply = (o, args, ctx, kw) => {
+  const v = single(kw, args, ctx).toLowerCase();
+  if (v === 'none' || v === 'default') return setFirst(o, 'sessionType', v, ctx);
+  if (v === 'subsystem') {
+    if (ctx.active) {
+      throw lineError(ctx, `unsupported option "SessionType subsystem": pure-ssh does not implement it yet (subsystems such as sftp need a session)`);
+    }
+    return;
+  }
+  throw bad(ctx, kw, `unsupported option "${args[0]}".`);
+};
+
+// ---- the table ------------------------------------------------------------------------------
+
+const implemented = (name: string, apply: Apply, origin?: Origin): KeywordEntry => ({ name, handling: 'implemented', apply, origin });
+const refused = (name: string, reason: string, noop?: readonly string[], origin?: Origin): KeywordEntry => ({
+  name, handling: 'refused', reason, noop, origin,
+});
+const ignored = (name: string, reason: string, noop?: readonly string[], origin?: Origin): KeywordEntry => ({
+  name, handling: 'ignored', reason, noop, origin,
+});
+const deprecated = (name: string, reason: string, openssh: 'Deprecated' | 'Unsupported' = 'Deprecated', origin?: Origin): KeywordEntry => ({
+  name, handling: 'deprecated', reason, openssh, origin,
+});
+
+const SESSION_ONLY = 'it applies to sessions, and pure-ssh opens none, like ssh -N';
+const NO_GSSAPI = 'it only applies to GSSAPI, which pure-ssh does not implement';
+const NO_CANONICALIZE = 'it only applies with CanonicalizeHostname, which pure-ssh refuses';
+const NO_MULTIPLEXING = 'connections are not shared: each run makes its own';
+const NO_X11 = 'X11 forwarding is requested on a session, and pure-ssh opens none, like ssh -N';
+const SSH1 = 'SSH protocol 1 only';
+
+const ROWS: readonly KeywordEntry[] = [
+  // Structure of the file (ssh_config(5) Host, Match, Include), handled by readConfig.
+  implemented('Host', directive),
+  implemented('Match', directive),
+  implemented('Include', directive),
+
+  // Implemented.
+  implemented('AddressFamily', (o, args, ctx, kw) => {
+    const v = single(kw, args, ctx).toLowerCase();
+    if (v !== 'any' && v !== 'inet' && v !== 'inet6') throw bad(ctx, kw, `unsupported option "${args[0]}".`);
+    setFirst(o, 'addressFamily', v, ctx);
+  }),
+  implemented('BatchMode', flagInto('batchMode')),
+  implemented('Ciphers', stringInto('ciphers')),
+  implemented('ClearAllForwardings', flagInto('clearAllForwardings')),
+  implemented('ConnectTimeout', timeInto('connectTimeout')),
+  implemented('ExitOnForwardFailure', flagInto('exitOnForwardFailure')),
+  implemented('GatewayPorts', flagInto('gatewayPorts')),
+  implemented('GlobalKnownHostsFile', (o, args, ctx, kw) => setFirst(o, 'globalKnownHostsFiles', [...atLeastOne(kw, args, ctx)], ctx)),
+  implemented('HashKnownHosts', flagInto('hashKnownHosts')),
+  implemented('HostKeyAlgorithms', stringInto('hostKeyAlgorithms')),
+  implemented('Hostname', stringInto('hostName')),
+  // pure-ssh uses no agent, so only the identity files are ever offered: IdentitiesOnly holds.
+  implemented('IdentitiesOnly', flagInto('identitiesOnly')),
+  implemented('IdentityFile', (o, args, ctx, kw) => {
+    const path = single(kw, args, ctx);
+    if (ctx.active) o.identityFiles.push(path);
+  }),
+  implemented('IgnoreUnknown', (o, args, ctx, kw) => setFirst(o, 'ignoreUnknown', single(kw, args, ctx).split(','), ctx)),
+  implemented('KbdInteractiveAuthentication', flagInto('kbdInteractiveAuthentication')),
+  implemented('KexAlgorithms', stringInto('kexAlgorithms')),
+  implemented('LocalForward', applyLocalForward),
+  implemented('LogLevel', (o, args, ctx, kw) => {
+    let v = single(kw, args, ctx).toUpperCase();
+    if (v === 'DEBUG') v = 'DEBUG1';
+    if (!(LOG_LEVELS as readonly string[]).includes(v)) throw lineError(ctx, `unsupported log level '${args[0]}'`);
+    setFirst(o, 'logLevel', v as LogLevel, ctx);
+  }),
+  implemented('MACs', stringInto('macs')),
+  implemented('NumberOfPasswordPrompts', numberInto('numberOfPasswordPrompts')),
+  implemented('PasswordAuthentication', flagInto('passwordAuthentication')),
+  implemented('Port', (o, args, ctx, kw) => {
+    const p = parsePort(single(kw, args, ctx));
+    if (p <= 0) throw lineError(ctx, 'Badly formatted port number.');
+    setFirst(o, 'port', p, ctx);
+  }),
+  // OpenSSH 8.9+: unbound / host-bound both mean yes here.
+  implemented('PubkeyAuthentication', flagInto('pubkeyAuthentication', { unbound: true, 'host-bound': true })),
+  // ssh_config(5): "terminate the connection with the given message" when the line applies.
+  implemented('RefuseConnection', (_o, args, ctx, kw) => {
+    const message = single(kw, args, ctx);
+    if (ctx.active) throw lineError(ctx, `RefuseConnection: ${message}`);
+  }),
+  implemented('RekeyLimit', applyRekeyLimit),
+  implemented('ServerAliveCountMax', numberInto('serverAliveCountMax')),
+  implemented('ServerAliveInterval', timeInto('serverAliveInterval')),
+  implemented('SessionType', applySessionType),
+  implemented('StrictHostKeyChecking', (o, args, ctx, kw) => {
+    const v = single(kw, args, ctx).toLowerCase();
+    if (!(v in STRICT_HOST_KEY_CHECKING)) throw bad(ctx, kw, `unsupported option "${args[0]}".`);
+    setFirst(o, 'strictHostKeyChecking', STRICT_HOST_KEY_CHECKING[v], ctx);
+  }),
+  implemented('User', stringInto('user')),
+  implemented('UserKnownHostsFile', (o, args, ctx, kw) => setFirst(o, 'userKnownHostsFiles', [...atLeastOne(kw, args, ctx)], ctx)),
+
+  // Refused: leaving these out would change the destination, the route, the host key check,
+  // the authentication, or silently drop something the user asked for.
+  refused('BindAddress', 'it sets the local address the connection leaves from'),
+  refused('BindInterface', 'it sets the local interface the connection leaves from'),
+  refused('CanonicalizeHostname', 'it rewrites the host name before connecting', ['no', 'false']),
+  refused('CertificateFile', 'it adds a certificate to public key authentication', ['none']),
+  refused('CheckHostIP', "it also checks the server's address in known_hosts", ['no']),
+  refused('DynamicForward', 'it asks for a SOCKS proxy listener, which pure-ssh does not provide'),
+  refused('ForkAfterAuthentication', 'it sends ssh to the background after authentication; pure-ssh stays in the foreground', ['no']),
+  refused('GSSAPIKeyExchange', 'it changes the key exchange and how the server is authenticated', ['no'], 'debian'),
+  refused('HostbasedAuthentication', 'it adds host-based authentication', ['no']),
+  refused('HostKeyAlias', 'it changes the name the host key is looked up and recorded under'),
+  refused('IdentityAgent', 'it names an ssh-agent to authenticate with, and pure-ssh uses no agent', ['none']),
+  refused('KbdInteractiveDevices', 'it selects keyboard-interactive submethods'),
+  refused('KnownHostsCommand', 'it takes host keys from a command', ['none']),
+  refused('NoHostAuthenticationForLocalhost', 'it turns host key checking off for localhost', ['no']),
+  refused('PermitLocalCommand', 'it runs LocalCommand on this machine after connecting', ['no']),
+  refused('PKCS11Provider', 'it takes authentication keys from a PKCS#11 token', ['none']),
+  refused('PreferredAuthentications', 'it changes which authentication methods are tried, and in which order'),
+  refused('ProxyCommand', 'it changes the route to the server: the connection would go through a command', ['none']),
+  refused('ProxyJump', 'it changes the route to the server: the connection would go through a jump host', ['none']),
+  refused('PubkeyAcceptedAlgorithms', 'it changes which signature algorithms public key authentication may use'),
+  refused('RemoteCommand', 'it asks for a command on the server, and pure-ssh only forwards ports', ['none']),
+  refused('RemoteForward', 'it asks for a remote port forward, which pure-ssh does not provide'),
+  refused('RequiredRSASize', "it changes the smallest RSA key accepted; pure-ssh's minimum is 1024 bits", ['1024']),
+  refused('RevokedHostKeys', 'it adds a list of revoked host keys to the host key check', ['none']),
+  refused('StreamLocalBindMask', 'forwarded Unix sockets get the permissions of the process umask instead'),
+  refused('Tunnel', 'it asks for tun/tap device forwarding, which pure-ssh does not provide', ['no']),
+  refused('VerifyHostKeyDNS', 'it checks the host key against SSHFP records in DNS', ['no']),
+
+  // Ignored: harmless to leave out.
+  ignored('AddKeysToAgent', 'it adds keys to an ssh-agent, and pure-ssh uses none', ['no']),
+  ignored('CanonicalDomains', NO_CANONICALIZE),
+  ignored('CanonicalizeFallbackLocal', NO_CANONICALIZE),
+  ignored('CanonicalizeMaxDots', NO_CANONICALIZE),
+  ignored('CanonicalizePermittedCNAMEs', NO_CANONICALIZE),
+  ignored('CASignatureAlgorithms', 'it restricts certificate authorities, and pure-ssh accepts no certificates'),
+  ignored('ChannelTimeout', 'idle channels stay open until either end closes them', ['none']),
+  ignored('Compression', 'data is sent uncompressed', ['no']),
+  ignored('ConnectionAttempts', 'the connection is tried once', ['1']),
+  ignored('ControlMaster', NO_MULTIPLEXING, ['no']),
+  ignored('ControlPath', NO_MULTIPLEXING, ['none']),
+  ignored('ControlPersist', NO_MULTIPLEXING, ['no']),
+  ignored('EnableEscapeCommandline', SESSION_ONLY, ['no']),
+  ignored('EnableSSHKeysign', 'it only serves host-based authentication, which pure-ssh refuses', ['no']),
+  ignored('EscapeChar', SESSION_ONLY, ['none']),
+  ignored('FingerprintHash', 'fingerprints are shown as SHA256', ['sha256']),
+  ignored('ForwardAgent', 'agent forwarding is requested on a session, and pure-ssh opens none, like ssh -N', ['no']),
+  ignored('ForwardX11', NO_X11, ['no']),
+  ignored('ForwardX11Timeout', NO_X11),
+  ignored('ForwardX11Trusted', NO_X11, ['no']),
+  ignored(
+    'GSSAPIAuthentication',
+    'there is no GSSAPI/Kerberos authentication; the other methods are tried, as by an OpenSSH built without GSSAPI',
+    ['no'],
+  ),
+  ignored('GSSAPIClientIdentity', NO_GSSAPI, undefined, 'debian'),
+  ignored('GSSAPIDelegateCredentials', NO_GSSAPI, ['no']),
+  ignored('GSSAPIKexAlgorithms', NO_GSSAPI, undefined, 'debian'),
+  ignored('GSSAPIRenewalForcesRekey', NO_GSSAPI, ['no'], 'debian'),
+  ignored('GSSAPIServerIdentity', NO_GSSAPI, undefined, 'debian'),
+  ignored('GSSAPITrustDns', NO_GSSAPI, ['no'], 'debian'),
+  ignored('HostbasedAcceptedAlgorithms', 'it only applies to host-based authentication, which pure-ssh refuses'),
+  ignored('IPQoS', 'the type of service is left to the system'),
+  ignored('LocalCommand', 'it only runs with PermitLocalCommand, which pure-ssh refuses', ['none']),
+  ignored('LogVerbose', 'there is no per-function debug logging; use -v', ['none']),
+  ignored('ObscureKeystrokeTiming', SESSION_ONLY, ['no']),
+  ignored('PermitRemoteOpen', 'it only restricts remote and dynamic forwards, which pure-ssh refuses', ['any']),
+  ignored('ProxyUseFdpass', 'it only applies to ProxyCommand, which pure-ssh refuses', ['no']),
+  ignored('RequestTTY', SESSION_ONLY, ['no']),
+  ignored('SecurityKeyProvider', 'FIDO security keys cannot be used at all; loading one is reported as an error', ['internal']),
+  ignored('SendEnv', SESSION_ONLY),
+  ignored('SetEnv', SESSION_ONLY),
+  ignored('StdinNull', 'standard input is never read', ['yes', 'no']),
+  ignored('StreamLocalBindUnlink', 'an existing socket file makes the listener fail with an error instead', ['no']),
+  ignored('SyslogFacility', 'logs go to standard error only'),
+  ignored('Tag', 'tags only select Match tagged blocks, which pure-ssh refuses'),
+  ignored('TCPKeepAlive', 'no TCP keepalives are sent; ServerAliveInterval detects a dead server', ['no']),
+  ignored('TunnelDevice', 'it only applies to Tunnel, which pure-ssh refuses'),
+  ignored('UpdateHostKeys', 'no extra host keys are learnt after authentication; known_hosts keeps what it has', ['no']),
+  ignored('UseKeychain', "Apple's option to keep passphrases in the macOS keychain; they are asked for instead", undefined, 'apple'),
+  ignored('VersionAddendum', 'the version string is sent unchanged', ['none']),
+  ignored('VisualHostKey', 'no ASCII-art fingerprint is shown', ['no']),
+  ignored('WarnWeakCrypto', 'it only changes which warnings OpenSSH prints'),
+  ignored('XAuthLocation', NO_X11),
+
+  // Deprecated: readconf.c's oDeprecated, oIgnore and oUnsupported rows.
+  deprecated('AFSTokenPassing', SSH1, 'Unsupported'),
+  deprecated('Cipher', SSH1),
+  deprecated('CompressionLevel', SSH1, 'Unsupported'),
+  deprecated('FallBackToRsh', 'rsh is gone'),
+  deprecated('GlobalKnownHostsFile2', 'the second file is part of GlobalKnownHostsFile now'),
+  deprecated('KerberosAuthentication', SSH1, 'Unsupported'),
+  deprecated('KerberosTGTPassing', SSH1, 'Unsupported'),
+  deprecated('Protocol', 'only SSH protocol 2 exists'),
+  deprecated('RhostsAuthentication', SSH1),
+  deprecated('RhostsRSAAuthentication', SSH1, 'Unsupported'),
+  deprecated('RSAAuthentication', SSH1, 'Unsupported'),
+  deprecated('UseBlacklistedKeys', "Debian's old weak-key blacklist", 'Deprecated', 'debian'),
+  deprecated('UsePrivilegedPort', 'only for rhosts authentication'),
+  deprecated('UserKnownHostsFile2', 'the second file is part of UserKnownHostsFile now'),
+  deprecated('UseRoaming', 'the roaming extension was removed'),
+  deprecated('UseRsh', 'rsh is gone'),
+];
+
+/** Obsolete names readconf.c still maps to another keyword, with that keyword. */
+const ALIASES: readonly [alias: string, of: string, origin?: Origin][] = [
+  ['ChallengeResponseAuthentication', 'KbdInteractiveAuthentication'],
+  ['DSAAuthentication', 'PubkeyAuthentication'],
+  ['HostbasedKeyTypes', 'HostbasedAcceptedAlgorithms'],
+  ['IdentityFile2', 'IdentityFile'],
+  ['KeepAlive', 'TCPKeepAlive'],
+  ['ProtocolKeepAlives', 'ServerAliveInterval', 'debian'],
+  ['PubkeyAcceptedKeyTypes', 'PubkeyAcceptedAlgorithms'],
+  ['SetupTimeOut', 'ConnectTimeout', 'debian'],
+  ['SKeyAuthentication', 'KbdInteractiveAuthentication'],
+  ['SmartcardDevice', 'PKCS11Provider'],
+  ['TISAuthentication', 'KbdInteractiveAuthentication'],
+];
+
+function buildTable(): ReadonlyMap<string, KeywordEntry> {
+  const table = new Map<string, KeywordEntry>();
+  for (const row of ROWS) table.set(row.name.toLowerCase(), row);
+  for (const [alias, of, origin] of ALIASES) {
+    const target = table.get(of.toLowerCase())!;
+    table.set(alias.toLowerCase(), { ...target, name: alias, aliasOf: target.name, origin: origin ?? target.origin });
+  }
+  return table;
+}
+
+/**
+ * Every ssh_config(5) keyword, lower-cased (keywords are case-insensitive), to how pure-ssh
+ * handles it. A keyword missing here is unknown: "Bad configuration option" unless IgnoreUnknown.
+ */
+export const SSH_CONFIG_KEYWORDS: ReadonlyMap<string, KeywordEntry> = buildTable();
+
+/** `FILE line N: unsupported option "K": ...`, the error for a refused keyword (or an ignored one given with -o). */
+function unsupported(ctx: LineContext, entry: KeywordEntry & { reason: string }): ConfigError {
+  return lineError(ctx, `unsupported option "${entry.name}": pure-ssh does not implement it yet (${entry.reason})`);
+}
+
+/**
+ * Apply one keyword line to `o` (readconf.c process_config_line), as {@link SSH_CONFIG_KEYWORDS}
+ * says: implemented keywords are validated always and stored only when `ctx.active` and still
+ * unset (lists accumulate); refused ones throw {@link ConfigError} naming the source and line
+ * when the line applies; ignored and deprecated ones leave a note (-v). Unknown keywords throw
+ * "Bad configuration option" unless IgnoreUnknown covers them.
+ *
+ * @example
+ * applyOption(o, 'ProxyJump', ['bastion'], ctx);
+ * // ConfigError: ~/.ssh/config line 3: unsupported option "ProxyJump": pure-ssh does not implement it yet (...)
+ */
+export function applyOption(o: SshOptions, keyword: string, args: string[], ctx: LineContext): void {
+  const k = keyword.toLowerCase();
+  const entry = SSH_CONFIG_KEYWORDS.get(k);
+  if (!entry) {
+    if (o.ignoreUnknown?.some((p) => matchPattern(k, p.toLowerCase()))) {
+      ctx.note(`${ctx.source} line ${ctx.line}: Ignored unknown option "${keyword}"`);
+      return;
+    }
+    throw lineError(ctx, `Bad configuration option: ${k}`);
+  }
+  switch (entry.handling) {
+    case 'implemented':
+      return entry.apply(o, args, ctx, entry.name);
+    case 'deprecated':
+      // readconf.c: debug("%s line %d: Deprecated option \"%s\"").
+      if (ctx.active) ctx.note(`${ctx.source} line ${ctx.line}: ${entry.openssh} option "${keyword}"`);
+      return;
+    case 'refused':
+    case 'ignored': {
+      const value = args[0]?.toLowerCase();
+      if (value !== undefined && args.length === 1 && entry.noop?.includes(value)) return;
+      if (!ctx.active) return;
+      if (entry.handling === 'ignored' && !fromCommandLine(ctx)) {
+        ctx.note(`${ctx.source} line ${ctx.line}: ignoring unsupported option "${entry.name}": ${entry.reason}`);
+        return;
+      }
+      throw unsupported(ctx, entry);
+    }
+  }
+}

@@ -1,0 +1,134 @@
+/**
+ * What ssh_config(5) options hold once read, where a line comes from, the error a bad line
+ * raises, and the value formats shared by several keywords (misc.c a2port, convtime). Pure.
+ */
+import type { StrictHostKeyChecking } from '../node/known-hosts-file.js';
+import type { ForwardSpec } from './forward-spec.js';
+
+/** ssh_config(5) LogLevel, quietest first. */
+export const LOG_LEVELS = ['QUIET', 'FATAL', 'ERROR', 'INFO', 'VERBOSE', 'DEBUG1', 'DEBUG2', 'DEBUG3'] as const;
+/** One of {@link LOG_LEVELS}. */
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Option values as obtained so far; `undefined` = not set yet (the first value obtained wins). */
+export interface SshOptions {
+  port?: number;
+  user?: string;
+  hostName?: string;
+  /** Cumulative, command line first (ssh_config(5) IdentityFile). */
+  identityFiles: string[];
+  identitiesOnly?: boolean;
+  strictHostKeyChecking?: StrictHostKeyChecking;
+  userKnownHostsFiles?: string[];
+  globalKnownHostsFiles?: string[];
+  exitOnForwardFailure?: boolean;
+  /** Seconds; 0 = off. */
+  serverAliveInterval?: number;
+  serverAliveCountMax?: number;
+  /** Seconds; 0 = none. */
+  connectTimeout?: number;
+  batchMode?: boolean;
+  passwordAuthentication?: boolean;
+  pubkeyAuthentication?: boolean;
+  kbdInteractiveAuthentication?: boolean;
+  numberOfPasswordPrompts?: number;
+  /** OpenSSH algorithm list specs as written (`+`, `-`, `^` prefixes kept). */
+  ciphers?: string;
+  macs?: string;
+  kexAlgorithms?: string;
+  hostKeyAlgorithms?: string;
+  /** Cumulative, command line first. */
+  localForwards: ForwardSpec[];
+  /** ssh_config(5) ClearAllForwardings: drop every forward, wherever it was given. */
+  clearAllForwardings?: boolean;
+  gatewayPorts?: boolean;
+  logLevel?: LogLevel;
+  /** Bytes; null = `default`. */
+  rekeyLimit?: number | null;
+  hashKnownHosts?: boolean;
+  addressFamily?: 'any' | 'inet' | 'inet6';
+  /** ssh_config(5) SessionType: `none` is what -N asks for; `subsystem` is refused. */
+  sessionType?: 'none' | 'default';
+  /** IgnoreUnknown patterns. */
+  ignoreUnknown?: string[];
+}
+
+/** A fresh, empty {@link SshOptions}. */
+export function emptyOptions(): SshOptions {
+  return { identityFiles: [], localForwards: [] };
+}
+
+/** A configuration or command-line error: ssh(1) prints it and exits 255. */
+export class ConfigError extends Error {
+  readonly exitCode: number;
+  constructor(message: string, exitCode = 255) {
+    super(message);
+    this.name = 'ConfigError';
+    this.exitCode = exitCode;
+  }
+}
+
+/** Where a line comes from, for error messages and for deciding whether it applies. */
+export interface LineContext {
+  /** `command-line` or the file's path. */
+  source: string;
+  /** 1-based; 0 for the command line (OpenSSH prints "command-line line 0"). */
+  line: number;
+  /** False inside a Host block that does not match: the line is checked but not applied. */
+  active: boolean;
+  /** Debug notes (printed with -v). */
+  note: (message: string) => void;
+}
+
+/** True for `-o` options, which OpenSSH reports as "command-line line 0". */
+export function fromCommandLine(ctx: LineContext): boolean {
+  return ctx.line === 0;
+}
+
+/** `FILE line N: what` (readconf.c's prefix for every message about a line). */
+export function lineError(ctx: LineContext, what: string): ConfigError {
+  return new ConfigError(`${ctx.source} line ${ctx.line}: ${what}`);
+}
+
+/** OpenSSH match_pattern(): `*` any run, `?` one character, case-sensitive on the given case. */
+export function matchPattern(text: string, pattern: string): boolean {
+  let re = '^';
+  for (const c of pattern) {
+    if (c === '*') re += '.*';
+    else if (c === '?') re += '.';
+    else re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+  }
+  return new RegExp(re + '$', 's').test(text);
+}
+
+/** misc.c a2port: a decimal port 0-65535, or -1. */
+export function parsePort(s: string): number {
+  if (!/^\d{1,5}$/.test(s)) return -1;
+  const n = Number(s);
+  return n <= 65535 ? n : -1;
+}
+
+/** misc.c convtime: `90`, `1m30s`, `2h` → seconds; -1 when malformed. */
+export function parseTime(s: string): number {
+  if (s === '') return -1;
+  const units: Record<string, number> = { '': 1, s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
+  let total = 0;
+  const re = /(\d+)([smhdwSMHDW]?)/y;
+  let i = 0;
+  while (i < s.length) {
+    re.lastIndex = i;
+    const m = re.exec(s);
+    if (!m) return -1;
+    total += Number(m[1]) * units[m[2]!.toLowerCase()]!;
+    i = re.lastIndex;
+  }
+  return total;
+}
+
+/** ssh_config(5) RekeyLimit's amount: bytes with an optional K, M or G suffix. */
+export function parseBytes(s: string): number {
+  const m = /^(\d+)([KMG]?)$/i.exec(s);
+  if (!m) return -1;
+  const mult = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 }[m[2]!.toUpperCase()]!;
+  return Number(m[1]) * mult;
+}

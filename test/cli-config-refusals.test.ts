@@ -1,0 +1,91 @@
+/**
+ * The built `pure-ssh` command refuses configuration it cannot honour before it opens any
+ * connection: a bastion in the config must never turn into a direct connection. Needs
+ * `npm run build` first (package.json's "test" script does it).
+ */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const CLI = fileURLToPath(new URL('../dist/node/cli.js', import.meta.url));
+
+function pureSsh(args: string[], home: string): Promise<{ code: number | null; stderr: string }> {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], { env: { ...process.env, HOME: home }, timeout: 15_000 }, (err, _out, stderr) =>
+      resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stderr }),
+    );
+  });
+}
+
+describe('pure-ssh refuses what it cannot honour, before connecting', () => {
+  let home: string;
+  let server: net.Server;
+  let port: number;
+  let connections = 0;
+
+  beforeAll(async () => {
+    home = await mkdtemp(join(tmpdir(), 'pure-ssh-refusals-'));
+    // Stands for the destination: any connection to it means the configuration was bypassed.
+    server = net.createServer((s) => {
+      connections++;
+      s.destroy();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    port = (server.address() as net.AddressInfo).port;
+  });
+  afterAll(async () => {
+    await new Promise((r) => server.close(r));
+    await rm(home, { recursive: true, force: true });
+  });
+
+  const config = async (text: string) => {
+    const path = join(home, `cfg${Math.random().toString(36).slice(2)}`);
+    await writeFile(path, text);
+    return path;
+  };
+
+  it('ProxyJump in a matching Host block: exit 255, file and line named, no connection made', async () => {
+    const cfg = await config(`Host other\n  ProxyJump nowhere\nHost target\n  HostName 127.0.0.1\n  Port ${port}\n  ProxyJump bastion.example\n`);
+    const r = await pureSsh(['-F', cfg, '-N', '-L', '0:127.0.0.1:1', 'target'], home);
+    expect(r.code).toBe(255);
+    expect(r.stderr).toBe(
+      `${cfg} line 6: unsupported option "ProxyJump": pure-ssh does not implement it yet ` +
+        '(it changes the route to the server: the connection would go through a jump host)\n',
+    );
+    expect(connections).toBe(0);
+  });
+
+  it('ProxyCommand through Include, Match exec, -o ProxyJump and -J: each refused by name', async () => {
+    const inc = await config('ProxyCommand ssh -W %h:%p gw\n');
+    const viaInclude = await config(`Host *\n  Include ${inc}\n`);
+    const matchExec = await config(`Port ${port}\nMatch exec "test -e /"\n  ProxyJump gw\n`);
+    const runs = await Promise.all([
+      pureSsh(['-F', viaInclude, '-N', '-p', String(port), '127.0.0.1'], home),
+      pureSsh(['-F', matchExec, '-N', '127.0.0.1'], home),
+      pureSsh(['-F', 'none', '-o', 'ProxyJump=gw', '-N', '-p', String(port), '127.0.0.1'], home),
+      pureSsh(['-F', 'none', '-J', 'gw', '-N', '-p', String(port), '127.0.0.1'], home),
+    ]);
+    expect(runs.map((r) => r.code)).toEqual([255, 255, 255, 255]);
+    expect(runs[0]!.stderr).toMatch(new RegExp(`^${inc} line 1: unsupported option "ProxyCommand": `));
+    expect(runs[1]!.stderr).toBe(`${matchExec} line 2: unsupported option "Match exec test -e /": pure-ssh implements only "Match all" yet\n`);
+    expect(runs[2]!.stderr).toMatch(/^command-line line 0: unsupported option "ProxyJump": /);
+    expect(runs[3]!.stderr).toBe('pure-ssh: option -J is not supported yet (ProxyJump)\n');
+    expect(connections).toBe(0);
+  });
+
+  it('harmless keywords in a file are -v lines, and the run goes on to connect', async () => {
+    const cfg = await config(`Host *\n  SendEnv LANG LC_*\n  Compression yes\n  Port ${port}\n  BatchMode yes\n`);
+    const r = await pureSsh(['-F', cfg, '-N', '-v', '-o', 'StrictHostKeyChecking=yes', '127.0.0.1'], home);
+    // The stand-in server hangs up at once: the run ends there, after connecting.
+    expect(r.code).toBe(255);
+    expect(r.stderr).toContain(`debug1: ${cfg} line 2: ignoring unsupported option "SendEnv": `);
+    expect(r.stderr).toContain(`debug1: ${cfg} line 3: ignoring unsupported option "Compression": data is sent uncompressed`);
+    expect(connections).toBe(1);
+  });
+});

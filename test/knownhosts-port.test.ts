@@ -1,0 +1,194 @@
+/**
+ * Issue 8 item 6 against the real sshd on a port other than 22: a known_hosts line written for
+ * the plain host name (no `[host]:port`) vouches for the server as it does for OpenSSH's ssh
+ * ("found matching key w/out port"), through the library and the built CLI, and both clients
+ * leave the same known_hosts behind. The CLI part needs `npm run build` first.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { connect } from '../src/index.js';
+import { freePort, startEchoServer, type TestServer } from './harness/net.js';
+import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
+
+const CLI = fileURLToPath(new URL('../dist/node/cli.js', import.meta.url));
+const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
+
+interface Exit {
+  code: number | null;
+  stderr: string;
+}
+
+/** Run a command to its end (killed after `ms`), collecting stderr. */
+function run(cmd: string, args: string[], env: Record<string, string> = {}, ms = 20_000): Promise<Exit> {
+  return new Promise((resolve, reject) => {
+    execFile(cmd, args, { env: { ...process.env, ...env }, timeout: ms }, (err, _stdout, stderr) => {
+      const code = err ? ((err as { code?: unknown }).code as number | null) : 0;
+      if (err && typeof code !== 'number') reject(new Error(`${cmd} did not finish: ${err.message}\n${stderr}`));
+      else resolve({ code, stderr });
+    });
+  });
+}
+
+/** Start the CLI with a forward, wait until it listens, send one line through, stop it. */
+async function cliForward(args: string[], lport: number, home: string): Promise<string> {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, HOME: home } });
+  let stderr = '';
+  child.stderr.setEncoding('utf8');
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no listener in time:\n${stderr}`)), 20_000);
+      child.stderr.on('data', (d: string) => {
+        stderr += d;
+        if (stderr.includes(`Local forwarding listening on 127.0.0.1 port ${lport}.`)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`pure-ssh exited (${code}):\n${stderr}`));
+      });
+    });
+    const echoed = await new Promise<string>((resolve, reject) => {
+      const s = net.connect({ host: '127.0.0.1', port: lport }, () => s.end('through the tunnel'));
+      let got = '';
+      s.on('data', (d: Buffer) => (got += d.toString()));
+      s.once('end', () => resolve(got));
+      s.once('error', reject);
+    });
+    expect(echoed).toBe('through the tunnel');
+    return stderr;
+  } finally {
+    child.kill('SIGKILL');
+  }
+}
+
+describeInterop('known_hosts without a port, against sshd on a non-22 port', () => {
+  let sshd: SshdHandle;
+  let echo: TestServer;
+  let dir: string;
+  /** `127.0.0.1 ssh-ed25519 AAAA...`: the server's key under the plain name. */
+  let plainLine: string;
+  /** The plain name with a key the server does not have. */
+  let otherLine: string;
+
+  beforeAll(async () => {
+    [sshd, echo] = await Promise.all([startSshd(), startEchoServer()]);
+    dir = await mkdtemp(join(tmpdir(), 'pure-ssh-kh-port-'));
+    expect(sshd.port).not.toBe(22);
+    plainLine = `127.0.0.1 ${sshd.hostKeys[0]!.publicKey}`;
+    const other = (await readFile(join(FIXTURES, 'host_a.pub'), 'utf8')).trim().split(/\s+/).slice(0, 2).join(' ');
+    otherLine = `127.0.0.1 ${other}`;
+  });
+  afterAll(async () => {
+    await Promise.all([sshd?.stop(), echo?.close(), dir && rm(dir, { recursive: true, force: true })]);
+  });
+
+  const file = async (name: string, text: string) => {
+    const path = join(dir, name);
+    await writeFile(path, text);
+    return path;
+  };
+
+  it('library: the port-less line is accepted with StrictHostKeyChecking yes, logged as OpenSSH does, the file untouched', async () => {
+    const kh = await file('lib_plain', `${plainLine}\n`);
+    const debug: string[] = [];
+    const client = await connect({
+      host: '127.0.0.1',
+      port: sshd.port,
+      username: sshd.user,
+      privateKey: sshd.clientKey,
+      knownHosts: kh,
+      strictHostKeyChecking: 'yes',
+      debug: (m) => debug.push(m),
+    });
+    await client.close();
+    expect(debug).toEqual(
+      expect.arrayContaining([
+        'checking without port identifier',
+        "Host '127.0.0.1' is known and matches the ED25519 host key.",
+        `Found key in ${kh}:1`,
+        'found matching key w/out port',
+      ]),
+    );
+    expect(await readFile(kh, 'utf8')).toBe(`${plainLine}\n`);
+  });
+
+  it('library: a different port-less key is "unknown" (not "changed"); accept-new records [host]:port', async () => {
+    const kh = await file('lib_other', `${otherLine}\n`);
+    const opts = { host: '127.0.0.1', port: sshd.port, username: sshd.user, privateKey: sshd.clientKey, knownHosts: kh };
+    await expect(connect({ ...opts, strictHostKeyChecking: 'yes' })).rejects.toMatchObject({ code: 'ERR_HOST_KEY_UNKNOWN' });
+    const client = await connect({ ...opts, strictHostKeyChecking: 'accept-new' });
+    await client.close();
+    expect(await readFile(kh, 'utf8')).toBe(`${otherLine}\n${sshd.hostKeyLines[0]}\n`);
+  });
+
+  it('CLI -v: connects and forwards through the port-less entry, with the debug lines, writing nothing', async () => {
+    const kh = await file('cli_plain', `# plain name only\n${plainLine}\n`);
+    const lport = await freePort();
+    const stderr = await cliForward(
+      ['-F', 'none', '-p', String(sshd.port), '-i', sshd.clientKeyPath, '-l', 'root', '-o', `UserKnownHostsFile=${kh}`,
+        '-o', 'GlobalKnownHostsFile=/dev/null', '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes',
+        '-N', '-v', '-L', `127.0.0.1:${lport}:127.0.0.1:${echo.port}`, '127.0.0.1'],
+      lport,
+      dir,
+    );
+    expect(stderr).toContain(
+      [
+        'debug1: checking without port identifier',
+        "debug1: Host '127.0.0.1' is known and matches the ED25519 host key.",
+        `debug1: Found key in ${kh}:2`,
+        'debug1: found matching key w/out port',
+      ].join('\n'),
+    );
+    expect(await readFile(kh, 'utf8')).toBe(`# plain name only\n${plainLine}\n`);
+  });
+
+  it('CLI: a different port-less key with strict checking is "No ED25519 host key is known for [127.0.0.1]:PORT", as OpenSSH says', async () => {
+    const kh = await file('cli_other', `${otherLine}\n`);
+    const args = ['-F', 'none', '-p', String(sshd.port), '-i', sshd.clientKeyPath, '-l', 'root', '-o', `UserKnownHostsFile=${kh}`,
+      '-o', 'GlobalKnownHostsFile=/dev/null', '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes', '-N', '127.0.0.1'];
+    const pure = await run(process.execPath, [CLI, ...args], { HOME: dir });
+    expect(pure.code).toBe(255);
+    const expected = `No ED25519 host key is known for [127.0.0.1]:${sshd.port} and you have requested strict checking.`;
+    expect(pure.stderr).toContain(expected);
+    expect(pure.stderr).not.toContain('CHANGED');
+    // OpenSSH's ssh takes the very same arguments.
+    const openssh = await run('ssh', args, { HOME: dir });
+    expect(openssh.code).toBe(255);
+    expect(openssh.stderr).toContain(expected);
+  });
+
+  it("OpenSSH's ssh, same files: accepts the port-less line, and accept-new leaves the same known_hosts as pure-ssh", async () => {
+    const sshArgs = (kh: string, strict: string) => [
+      '-F', '/dev/null', '-v', '-p', String(sshd.port), '-i', sshd.clientKeyPath, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes',
+      '-o', `UserKnownHostsFile=${kh}`, '-o', 'GlobalKnownHostsFile=/dev/null', '-o', `StrictHostKeyChecking=${strict}`,
+      'root@127.0.0.1', 'true',
+    ];
+    const plain = await file('ossh_plain', `${plainLine}\n`);
+    const ok = await run('ssh', sshArgs(plain, 'yes'), { HOME: dir });
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stderr).toContain('debug1: checking without port identifier');
+    expect(ok.stderr).toContain('debug1: found matching key w/out port');
+    expect(await readFile(plain, 'utf8')).toBe(`${plainLine}\n`);
+
+    const forOpenssh = await file('ossh_other', `${otherLine}\n`);
+    const forPure = join(dir, 'pure_other');
+    await copyFile(forOpenssh, forPure);
+    const added = await run('ssh', sshArgs(forOpenssh, 'accept-new'), { HOME: dir });
+    expect(added.code, added.stderr).toBe(0);
+    const client = await connect({
+      host: '127.0.0.1', port: sshd.port, username: sshd.user, privateKey: sshd.clientKey,
+      knownHosts: forPure, strictHostKeyChecking: 'accept-new',
+    });
+    await client.close();
+    expect(await readFile(forPure, 'utf8')).toBe(await readFile(forOpenssh, 'utf8'));
+  });
+});

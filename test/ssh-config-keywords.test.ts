@@ -1,0 +1,228 @@
+/**
+ * The ssh_config(5) keyword table (src/config/keywords.ts): every keyword OpenSSH knows is
+ * classified, and the parser does what the table says for each one, in files and with -o.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import {
+  applyOption,
+  ConfigError,
+  emptyOptions,
+  readConfig,
+  SSH_CONFIG_KEYWORDS,
+  type KeywordEntry,
+  type LineContext,
+  type SshOptions,
+} from '../src/config/ssh-config.js';
+
+interface KeywordLists {
+  sources: Record<string, string>;
+  keywords: Record<string, string[]>;
+}
+const lists = JSON.parse(
+  readFileSync(new URL('./fixtures/ssh_config-keywords.json', import.meta.url), 'utf8'),
+) as KeywordLists;
+
+/** The `.It Cm` entries of ssh_config(5)'s keyword list (the first `-tag -width Ds` list), not its nested lists. */
+function manPageKeywords(mdoc: string): string[] {
+  const lines = mdoc.split('\n');
+  const start = lines.findIndex((l) => l.startsWith('.Bl -tag -width Ds'));
+  const out: string[] = [];
+  let depth = 0;
+  for (let i = start; i >= 0 && i < lines.length; i++) {
+    const l = lines[i]!;
+    if (l.startsWith('.Bl')) depth++;
+    else if (l.startsWith('.El')) {
+      if (--depth === 0) break;
+    } else if (depth === 1) {
+      const m = /^\.It Cm (\S+)/.exec(l);
+      if (m) out.push(m[1]!);
+    }
+  }
+  return out;
+}
+
+const MAN_PAGE = '/usr/share/man/man5/ssh_config.5.gz';
+// In CI (CI=true) a missing man page fails the test instead of skipping it.
+const haveManPage = existsSync(MAN_PAGE) || process.env.CI === 'true';
+
+describe('every ssh_config(5) keyword is classified', () => {
+  for (const [source, keywords] of Object.entries(lists.keywords)) {
+    it(`${source} (${keywords.length} keywords)`, () => {
+      expect(lists.sources[source]).toBeTruthy();
+      expect(keywords.length).toBeGreaterThan(8);
+      const missing = keywords.filter((k) => !SSH_CONFIG_KEYWORDS.has(k.toLowerCase()));
+      expect(missing).toEqual([]);
+    });
+  }
+
+  it.skipIf(!haveManPage)('the installed ssh_config(5) man page, parsed here', () => {
+    const keywords = manPageKeywords(gunzipSync(readFileSync(MAN_PAGE)).toString('utf8'));
+    expect(keywords.length).toBeGreaterThan(90);
+    expect(keywords).toContain('ProxyJump');
+    expect(keywords.filter((k) => !SSH_CONFIG_KEYWORDS.has(k.toLowerCase()))).toEqual([]);
+  });
+
+  it('the table holds nothing those sources do not list (Apple\'s UseKeychain aside)', () => {
+    const known = new Set(Object.values(lists.keywords).flat().map((k) => k.toLowerCase()));
+    const extra = [...SSH_CONFIG_KEYWORDS.entries()].filter(([k, e]) => !known.has(k) && e.origin !== 'apple').map(([, e]) => e.name);
+    expect(extra).toEqual([]);
+  });
+
+  it('every refused, ignored and deprecated row says why; aliases point at a row', () => {
+    for (const e of SSH_CONFIG_KEYWORDS.values()) {
+      if (e.handling !== 'implemented') expect(e.reason.length, e.name).toBeGreaterThan(10);
+      if (e.aliasOf) expect(SSH_CONFIG_KEYWORDS.get(e.aliasOf.toLowerCase())?.aliasOf, e.name).toBeUndefined();
+    }
+    // The keywords the issue names, pinned.
+    const handling = (k: string) => SSH_CONFIG_KEYWORDS.get(k.toLowerCase())?.handling;
+    for (const k of ['ProxyJump', 'ProxyCommand', 'HostKeyAlias', 'IdentityAgent', 'CertificateFile', 'PreferredAuthentications']) {
+      expect(handling(k), k).toBe('refused');
+    }
+    expect(handling('MACs')).toBe('implemented');
+    expect(handling('PubkeyAcceptedKeyTypes')).toBe('refused');
+    expect(handling('ChallengeResponseAuthentication')).toBe('implemented');
+  });
+});
+
+/** A value for each implemented keyword and what it must set. */
+const SAMPLES: Record<string, { value: string; sets: Partial<SshOptions> }> = {
+  AddressFamily: { value: 'inet', sets: { addressFamily: 'inet' } },
+  BatchMode: { value: 'yes', sets: { batchMode: true } },
+  Ciphers: { value: '+chacha20-poly1305@openssh.com', sets: { ciphers: '+chacha20-poly1305@openssh.com' } },
+  ClearAllForwardings: { value: 'yes', sets: { clearAllForwardings: true } },
+  ConnectTimeout: { value: '1m', sets: { connectTimeout: 60 } },
+  ExitOnForwardFailure: { value: 'yes', sets: { exitOnForwardFailure: true } },
+  GatewayPorts: { value: 'yes', sets: { gatewayPorts: true } },
+  GlobalKnownHostsFile: { value: '/a /b', sets: { globalKnownHostsFiles: ['/a', '/b'] } },
+  HashKnownHosts: { value: 'yes', sets: { hashKnownHosts: true } },
+  HostKeyAlgorithms: { value: '^ssh-ed25519', sets: { hostKeyAlgorithms: '^ssh-ed25519' } },
+  Hostname: { value: 'real.example', sets: { hostName: 'real.example' } },
+  IdentitiesOnly: { value: 'yes', sets: { identitiesOnly: true } },
+  IdentityFile: { value: '~/.ssh/k', sets: { identityFiles: ['~/.ssh/k'] } },
+  IgnoreUnknown: { value: 'Foo*,Bar', sets: { ignoreUnknown: ['Foo*', 'Bar'] } },
+  KbdInteractiveAuthentication: { value: 'no', sets: { kbdInteractiveAuthentication: false } },
+  KexAlgorithms: { value: '-ecdh-*', sets: { kexAlgorithms: '-ecdh-*' } },
+  LocalForward: { value: '8080 db:80', sets: { localForwards: [{ listen: { port: 8080 }, to: { host: 'db', port: 80 } }] } },
+  LogLevel: { value: 'debug', sets: { logLevel: 'DEBUG1' } },
+  MACs: { value: 'hmac-sha2-256-etm@openssh.com', sets: { macs: 'hmac-sha2-256-etm@openssh.com' } },
+  NumberOfPasswordPrompts: { value: '1', sets: { numberOfPasswordPrompts: 1 } },
+  PasswordAuthentication: { value: 'no', sets: { passwordAuthentication: false } },
+  Port: { value: '2222', sets: { port: 2222 } },
+  PubkeyAuthentication: { value: 'host-bound', sets: { pubkeyAuthentication: true } },
+  RekeyLimit: { value: '1G', sets: { rekeyLimit: 2 ** 30 } },
+  ServerAliveCountMax: { value: '5', sets: { serverAliveCountMax: 5 } },
+  ServerAliveInterval: { value: '15', sets: { serverAliveInterval: 15 } },
+  SessionType: { value: 'none', sets: { sessionType: 'none' } },
+  StrictHostKeyChecking: { value: 'accept-new', sets: { strictHostKeyChecking: 'accept-new' } },
+  User: { value: 'alice', sets: { user: 'alice' } },
+  UserKnownHostsFile: { value: '/dev/null', sets: { userKnownHostsFiles: ['/dev/null'] } },
+};
+/** Implemented keywords with their own tests: the file directives, and RefuseConnection (it ends the run). */
+const NO_SAMPLE = new Set(['Host', 'Match', 'Include', 'RefuseConnection']);
+
+function readText(text: string, host = 'h') {
+  const o = emptyOptions();
+  const notes: string[] = [];
+  readConfig(o, '/cfg', { host, fs: { readFile: (p) => (p === '/cfg' ? text : undefined) }, includeDir: '/', home: '/home/u', note: (m) => notes.push(m) });
+  return { o, notes: notes.filter((n) => !n.startsWith('Reading configuration data')) };
+}
+
+function commandLine(keyword: string, args: string[]) {
+  const o = emptyOptions();
+  const notes: string[] = [];
+  const ctx: LineContext = { source: 'command-line', line: 0, active: true, note: (m) => notes.push(m) };
+  applyOption(o, keyword, args, ctx);
+  return { o, notes };
+}
+
+function thrown(fn: () => unknown): ConfigError | undefined {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return err as ConfigError;
+  }
+  return undefined;
+}
+
+/** The keyword as a user might type it: odd case, to check case-insensitivity everywhere. */
+const oddCase = (k: string) => k.toUpperCase();
+
+describe('the parser follows the table', () => {
+  const rows = [...SSH_CONFIG_KEYWORDS.values()];
+  const named = (handling: KeywordEntry['handling']) => rows.filter((e) => e.handling === handling).map((e) => [e.name, e] as const);
+
+  it('every implemented keyword has a sample here (a new one needs a test)', () => {
+    const implementedNames = rows.filter((e) => e.handling === 'implemented' && !e.aliasOf).map((e) => e.name).sort();
+    expect(implementedNames).toEqual([...Object.keys(SAMPLES), ...NO_SAMPLE].sort());
+  });
+
+  it.each(named('implemented').filter(([name, e]) => !NO_SAMPLE.has(e.aliasOf ?? name)))('implemented: %s', (name, e) => {
+    const { value, sets } = SAMPLES[e.aliasOf ?? name]!;
+    const { o, notes } = readText(`# comment\n${oddCase(name)} ${value}\n`);
+    expect(o).toMatchObject(sets);
+    expect(notes.filter((n) => /unsupported|Deprecated/.test(n))).toEqual([]);
+    // The same through -o.
+    expect(commandLine(name, value.split(' ')).o).toMatchObject(sets);
+    // Checked but not applied in a block for another host.
+    const inactive = readText(`Host other\n  ${name} ${value}\n`).o;
+    expect(inactive).toEqual(emptyOptions());
+  });
+
+  it.each(named('refused'))('refused: %s', (name, e) => {
+    if (e.handling !== 'refused') return;
+    const message = `unsupported option "${name}": pure-ssh does not implement it yet (${e.reason})`;
+    expect(thrown(() => readText(`Port 1\n  ${oddCase(name)} some-value\n`))?.message).toBe(`/cfg line 2: ${message}`);
+    expect(thrown(() => commandLine(name, ['some-value']))?.message).toBe(`command-line line 0: ${message}`);
+    // Only when the line applies.
+    expect(readText(`Host other\n  ${name} some-value\n`).notes).toEqual([]);
+    for (const v of e.noop ?? []) {
+      expect(readText(`${name} ${v}\n`).notes, v).toEqual([]);
+      expect(commandLine(name, [v]).notes, v).toEqual([]);
+    }
+  });
+
+  it.each(named('ignored'))('ignored: %s', (name, e) => {
+    if (e.handling !== 'ignored') return;
+    const { o, notes } = readText(`Port 1\n${oddCase(name)} some-value\n`);
+    expect(o).toEqual({ ...emptyOptions(), port: 1 });
+    expect(notes).toEqual([`/cfg line 2: ignoring unsupported option "${name}": ${e.reason}`]);
+    // Asked for explicitly with -o: an error naming the option.
+    expect(thrown(() => commandLine(name, ['some-value']))?.message).toBe(
+      `command-line line 0: unsupported option "${name}": pure-ssh does not implement it yet (${e.reason})`,
+    );
+    for (const v of e.noop ?? []) {
+      expect(readText(`${name} ${v}\n`).notes, v).toEqual([]);
+      expect(commandLine(name, [v]).notes, v).toEqual([]);
+    }
+  });
+
+  it.each(named('deprecated'))('deprecated: %s', (name, e) => {
+    if (e.handling !== 'deprecated') return;
+    const typed = oddCase(name);
+    const { o, notes } = readText(`${typed} whatever\n`);
+    expect(o).toEqual(emptyOptions());
+    // readconf.c's debug line, with the keyword as typed.
+    expect(notes).toEqual([`/cfg line 1: ${e.openssh} option "${typed}"`]);
+    expect(commandLine(name, ['x']).notes).toEqual([`command-line line 0: ${e.openssh} option "${name}"`]);
+  });
+
+  it('unknown keywords stay "Bad configuration option", IgnoreUnknown does not cover known ones', () => {
+    expect(thrown(() => readText('Frobnicate yes\n'))?.message).toBe('/cfg line 1: Bad configuration option: frobnicate');
+    expect(readText('IgnoreUnknown Frob*\nFrobnicate yes\n').notes).toEqual(['/cfg line 2: Ignored unknown option "Frobnicate"']);
+    expect(thrown(() => readText('IgnoreUnknown ProxyJump\nProxyJump gw\n'))?.message).toMatch(/line 2: unsupported option "ProxyJump"/);
+  });
+
+  it("Debian's default /etc/ssh/ssh_config reads, with a -v line for what is skipped", () => {
+    const { o, notes } = readText(
+      'Include /etc/ssh/ssh_config.d/*.conf\nHost *\n    SendEnv LANG LC_*\n    HashKnownHosts yes\n    GSSAPIAuthentication yes\n',
+    );
+    expect(o.hashKnownHosts).toBe(true);
+    expect(notes.filter((n) => n.includes('ignoring'))).toEqual([
+      `/cfg line 3: ignoring unsupported option "SendEnv": ${(SSH_CONFIG_KEYWORDS.get('sendenv') as { reason: string }).reason}`,
+      `/cfg line 5: ignoring unsupported option "GSSAPIAuthentication": ${(SSH_CONFIG_KEYWORDS.get('gssapiauthentication') as { reason: string }).reason}`,
+    ]);
+  });
+});
