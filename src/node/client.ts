@@ -272,6 +272,13 @@ export class SshClient extends EventEmitter {
       this.pump();
     });
     sock.on('error', (err: NodeJS.ErrnoException) => {
+      // A write into a connection the server already closed (EPIPE) is the server closing it:
+      // the same words as when the close is seen on the read side.
+      if (this.connected && err.code === 'EPIPE') {
+        this.core.connectionLost(new ConnectionLostError(`Connection to ${options.host} closed by remote host.`, { cause: err }));
+        this.pump();
+        return;
+      }
       // ssh(1)'s wording: before any byte from the server it is a connect error.
       const message = this.connected
         ? `Read from remote host ${options.host}: ${describeSocketError(err)}`

@@ -207,7 +207,10 @@ export class PacketDecoder {
    * case it takes ownership and decrypts in place.
    */
   push(data: Uint8Array): void {
-    if (data.length > 0) this.chunks.push(this.borrowInput ? data : data.slice());
+    if (data.length === 0) return;
+    // A subclass (Node's Buffer) may give `slice()` view semantics: keep plain Uint8Arrays inside,
+    // so a copy is a copy and a view a view.
+    this.chunks.push(this.borrowInput ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : new Uint8Array(data));
   }
 
   /** Bytes received but not yet returned as packets. */
