@@ -6,32 +6,19 @@
  * Supported: ssh-ed25519 (RFC 8709), ecdsa-sha2-nistp256/384/521 (RFC 5656), ssh-rsa with
  * rsa-sha2-256/512 signatures (RFC 8332). Unencrypted keys only.
  */
-import { ed25519 } from '@noble/curves/ed25519.js';
-import { p256, p384, p521 } from '@noble/curves/nist.js';
-import { bytesToNumberBE, numberToBytesBE } from '@noble/curves/utils.js';
-import { sha256, sha512 } from '@noble/hashes/sha2.js';
 import { base64Decode } from '../protocol/base64.js';
-import { SshError, UsageError } from '../errors.js';
+import { KeyError, SshError } from '../errors.js';
 import { keyBlobType } from './hostkey.js';
-import { SshReader, SshWriter, constantTimeEqual } from '../protocol/wire.js';
+import { ECDSA_CURVES, readEcdsaOpenSsh } from './ecdsa.js';
+import { SSH_ED25519, readEd25519OpenSsh } from './ed25519.js';
+import { SSH_RSA, readRsaOpenSsh } from './rsa.js';
+import type { SigningKey } from './signing.js';
+import { SshReader, constantTimeEqual } from '../protocol/wire.js';
 
 /** A private key that can sign SSH user authentication requests. */
-export interface PrivateKey {
-  /** The key's type as in its public blob, e.g. `ssh-ed25519`, `ssh-rsa`. */
-  readonly keyType: string;
-  /** The public key blob (RFC 4253 §6.6), as sent in USERAUTH_REQUEST "publickey". */
-  readonly publicKeyBlob: Uint8Array;
+export interface PrivateKey extends SigningKey {
   /** The comment stored with the key (often `user@host`). */
   readonly comment: string;
-  /** Signature algorithms this key can make, most preferred first (e.g. `['ssh-ed25519']`). */
-  readonly signatureAlgorithms: string[];
-  /**
-   * Sign `data` with `algorithm` (one of {@link signatureAlgorithms}). Returns the signature
-   * blob: `string algorithm || string signature` (RFC 4253 §6.6).
-   */
-  sign(algorithm: string, data: Uint8Array): Uint8Array;
-  /** Wipe the secret key material this object holds; `sign` fails afterwards. */
-  dispose(): void;
 }
 
 // PROTOCOL.key: the armour lines around the base64 body.
@@ -103,6 +90,7 @@ export function parsePrivateKey(text: string | Uint8Array, source = 'private key
     return parseKeyV1(raw, source);
   } catch (err) {
     if (err instanceof SshError && (err.code === 'ERR_PRIVATE_KEY' || err.code === 'ERR_PRIVATE_KEY_ENCRYPTED')) throw err;
+    if (err instanceof KeyError) throw keyError(source, err.message, err);
     // SshReader raises ProtocolError on truncation: that means a damaged file here, not a peer.
     throw keyError(source, `corrupted OpenSSH private key (${err instanceof Error ? err.message : String(err)})`, err);
   } finally {
@@ -166,214 +154,17 @@ function parseKeyV1(raw: Uint8Array, source: string): PrivateKey {
     key.dispose();
     throw keyError(source, 'the private key does not match the public key stored with it (corrupted key file)');
   }
-  return Object.assign(key, { comment });
+  return { ...key, comment };
 }
 
-type Unnamed = Omit<PrivateKey, 'comment'> & { comment: string };
-
-function parsePrivateFields(keyType: string, p: SshReader, source: string): Unnamed {
-  switch (keyType) {
-    case 'ssh-ed25519':
-      return parseEd25519(p, source);
-    case 'ecdsa-sha2-nistp256':
-    case 'ecdsa-sha2-nistp384':
-    case 'ecdsa-sha2-nistp521':
-      return parseEcdsa(keyType, p, source);
-    case 'ssh-rsa':
-      return parseRsa(p, source);
-    default:
-      throw keyError(
-        source,
-        `key type "${keyType}" is not supported (supported: ssh-ed25519, ecdsa-sha2-nistp256/384/521, ssh-rsa)`,
-      );
-  }
-}
-
-function wrongAlgorithm(keyType: string, algorithm: string, allowed: string[]): UsageError {
-  return new UsageError(`a ${keyType} key cannot make "${algorithm}" signatures (it makes ${allowed.join(', ')})`);
-}
-
-function disposed(keyType: string): UsageError {
-  return new UsageError(`this ${keyType} private key was disposed`);
-}
-
-function signatureBlob(algorithm: string, sig: Uint8Array): Uint8Array {
-  // RFC 4253 §6.6: string signature format identifier, string signature blob.
-  return new SshWriter(sig.length + algorithm.length + 8).string(algorithm).string(sig).toBytes();
-}
-
-function parseEd25519(p: SshReader, source: string): Unnamed {
-  // PROTOCOL.key / RFC 8709: string ENC(A) (32), string k || ENC(A) (64).
-  const pk = p.string('ed25519 public key');
-  const sk = p.string('ed25519 private key');
-  if (pk.length !== 32 || sk.length !== 64) throw keyError(source, 'malformed ssh-ed25519 private key');
-  const seed = sk.slice(0, 32);
-  if (!constantTimeEqual(sk.subarray(32), pk) || !constantTimeEqual(ed25519.getPublicKey(seed), pk)) {
-    seed.fill(0);
-    throw keyError(source, 'ssh-ed25519 private and public halves do not match (corrupted key file)');
-  }
-  const publicKeyBlob = new SshWriter(51).string('ssh-ed25519').string(pk).toBytes();
-  const algorithms = ['ssh-ed25519'];
-  let live = true;
-  return {
-    keyType: 'ssh-ed25519',
-    publicKeyBlob,
-    comment: '',
-    signatureAlgorithms: algorithms,
-    sign(algorithm, data) {
-      if (!live) throw disposed('ssh-ed25519');
-      if (algorithm !== 'ssh-ed25519') throw wrongAlgorithm('ssh-ed25519', algorithm, algorithms);
-      // RFC 8709 §6: the signature is the 64-byte Ed25519 signature of the data.
-      return signatureBlob(algorithm, ed25519.sign(data, seed));
-    },
-    dispose() {
-      live = false;
-      seed.fill(0);
-    },
-  };
-}
-
-// RFC 5656 §6.2.1: the hash follows the curve size (noble's curves prehash with exactly these).
-const ECDSA_CURVES = {
-  'ecdsa-sha2-nistp256': { id: 'nistp256', curve: p256, scalarBytes: 32 },
-  'ecdsa-sha2-nistp384': { id: 'nistp384', curve: p384, scalarBytes: 48 },
-  'ecdsa-sha2-nistp521': { id: 'nistp521', curve: p521, scalarBytes: 66 },
-} as const;
-
-function parseEcdsa(keyType: keyof typeof ECDSA_CURVES, p: SshReader, source: string): Unnamed {
-  const { id, curve, scalarBytes } = ECDSA_CURVES[keyType];
-  // PROTOCOL.key: string curve identifier, string Q (SEC1 uncompressed point), mpint d.
-  const curveId = latin(p.string('curve name'));
-  if (curveId !== id) throw keyError(source, `${keyType} key names curve "${curveId}"`);
-  const q = p.string('ecdsa public point');
-  const dBig = bytesToNumberBE(p.mpint('ecdsa private scalar'));
-  let d: Uint8Array;
-  try {
-    d = numberToBytesBE(dBig, scalarBytes);
-  } catch (cause) {
-    throw keyError(source, `${keyType} private scalar is too large (corrupted key file)`, cause);
-  }
-  let derived: Uint8Array;
-  try {
-    derived = curve.getPublicKey(d, false);
-  } catch (cause) {
-    d.fill(0);
-    throw keyError(source, `${keyType} private scalar is invalid (corrupted key file)`, cause);
-  }
-  if (!constantTimeEqual(derived, q)) {
-    d.fill(0);
-    throw keyError(source, `${keyType} private and public halves do not match (corrupted key file)`);
-  }
-  // RFC 5656 §3.1: string "ecdsa-sha2-[identifier]", string [identifier], string Q.
-  const publicKeyBlob = new SshWriter().string(keyType).string(id).string(q).toBytes();
-  const algorithms = [keyType];
-  let live = true;
-  return {
-    keyType,
-    publicKeyBlob,
-    comment: '',
-    signatureAlgorithms: algorithms,
-    sign(algorithm, data) {
-      if (!live) throw disposed(keyType);
-      if (algorithm !== keyType) throw wrongAlgorithm(keyType, algorithm, algorithms);
-      // Deterministic k (RFC 6979) since this core has no RNG; compact = r || s, fixed width.
-      const rs = curve.sign(data, d, { prehash: true });
-      // RFC 5656 §3.1.2: the signature blob is mpint r, mpint s.
-      const inner = new SshWriter()
-        .mpint(rs.subarray(0, scalarBytes))
-        .mpint(rs.subarray(scalarBytes))
-        .toBytes();
-      return signatureBlob(algorithm, inner);
-    },
-    dispose() {
-      live = false;
-      d.fill(0);
-    },
-  };
-}
-
-// RFC 8017 §9.2 note 1: DER DigestInfo prefixes for EMSA-PKCS1-v1_5.
-const DIGEST_INFO = {
-  'rsa-sha2-256': { hash: sha256, prefix: hex('3031300d060960864801650304020105000420') },
-  'rsa-sha2-512': { hash: sha512, prefix: hex('3051300d060960864801650304020305000440') },
-} as const;
-
-function hex(s: string): Uint8Array {
-  return Uint8Array.from(s.match(/../g)!.map((b) => parseInt(b, 16)));
-}
-
-function modPow(base: bigint, exp: bigint, mod: bigint): bigint {
-  let result = 1n;
-  base %= mod;
-  while (exp > 0n) {
-    if (exp & 1n) result = (result * base) % mod;
-    base = (base * base) % mod;
-    exp >>= 1n;
-  }
-  return result;
-}
-
-function parseRsa(p: SshReader, source: string): Unnamed {
-  // PROTOCOL.key (OpenSSH sshkey_private_serialize): mpint n, e, d, iqmp, p, q.
-  const nBytes = p.mpint('rsa n').slice();
-  const eBytes = p.mpint('rsa e').slice();
-  const n = bytesToNumberBE(nBytes);
-  const e = bytesToNumberBE(eBytes);
-  let d = bytesToNumberBE(p.mpint('rsa d'));
-  let iqmp = bytesToNumberBE(p.mpint('rsa iqmp'));
-  let pp = bytesToNumberBE(p.mpint('rsa p'));
-  let qq = bytesToNumberBE(p.mpint('rsa q'));
-  // OpenSSH refuses RSA keys under 1024 bits (SSH_RSA_MINIMUM_MODULUS_SIZE).
-  if (n.toString(2).length < 1024) throw keyError(source, 'RSA key is shorter than 1024 bits');
-  if (pp * qq !== n || (iqmp * qq) % pp !== 1n || pp < 2n || qq < 2n) {
-    throw keyError(source, 'ssh-rsa private key fields are inconsistent (corrupted key file)');
-  }
-  let dp = d % (pp - 1n);
-  let dq = d % (qq - 1n);
-  const k = Math.ceil(n.toString(16).length / 2);
-  // RFC 4253 §6.6: string "ssh-rsa", mpint e, mpint n.
-  const publicKeyBlob = new SshWriter().string('ssh-rsa').mpint(eBytes).mpint(nBytes).toBytes();
-  // RFC 8332 §3: SHA-2 signatures only; SHA-1 "ssh-rsa" signatures are disabled by OpenSSH 8.8+.
-  const algorithms = ['rsa-sha2-512', 'rsa-sha2-256'];
-  let live = true;
-  return {
-    keyType: 'ssh-rsa',
-    publicKeyBlob,
-    comment: '',
-    signatureAlgorithms: algorithms,
-    sign(algorithm, data) {
-      if (!live) throw disposed('ssh-rsa');
-      if (algorithm !== 'rsa-sha2-256' && algorithm !== 'rsa-sha2-512') {
-        throw wrongAlgorithm('ssh-rsa', algorithm, algorithms);
-      }
-      const { hash, prefix } = DIGEST_INFO[algorithm];
-      const t = new Uint8Array(prefix.length + hash.outputLen);
-      t.set(prefix);
-      t.set(hash(data), prefix.length);
-      // RFC 8017 §9.2: EM = 0x00 || 0x01 || PS (0xff, >= 8 bytes) || 0x00 || T.
-      if (k < t.length + 11) throw new UsageError('RSA modulus too short for this digest');
-      const em = new Uint8Array(k).fill(0xff);
-      em[0] = 0;
-      em[1] = 1;
-      em[k - t.length - 1] = 0;
-      em.set(t, k - t.length);
-      const m = bytesToNumberBE(em);
-      // RFC 8017 §5.1.2: RSASP1 with the CRT (about 4x faster than m^d mod n).
-      const m1 = modPow(m, dp, pp);
-      const m2 = modPow(m, dq, qq);
-      const h = (iqmp * ((m1 - m2 + pp) % pp)) % pp;
-      const s = m2 + h * qq;
-      // A fault in the CRT path would leak a factor of n: check before releasing the signature.
-      if (modPow(s, e, n) !== m) throw new UsageError('RSA signature self-check failed');
-      // RFC 8332 §3: the signature is I2OSP(s, k), k = modulus length in bytes.
-      return signatureBlob(algorithm, numberToBytesBE(s, k));
-    },
-    dispose() {
-      // BigInts cannot be overwritten in place; drop the references at least.
-      live = false;
-      d = dp = dq = iqmp = pp = qq = 0n;
-    },
-  };
+function parsePrivateFields(keyType: string, p: SshReader, source: string): SigningKey {
+  if (keyType === SSH_ED25519) return readEd25519OpenSsh(p);
+  if (ECDSA_CURVES.has(keyType)) return readEcdsaOpenSsh(keyType, p);
+  if (keyType === SSH_RSA) return readRsaOpenSsh(p);
+  throw keyError(
+    source,
+    `key type "${keyType}" is not supported (supported: ssh-ed25519, ecdsa-sha2-nistp256/384/521, ssh-rsa)`,
+  );
 }
 
 /**
