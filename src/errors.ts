@@ -280,7 +280,7 @@ export class KeyError extends SshError {
   /** The key file format, when it was recognised. */
   readonly format: string | undefined;
   constructor(code: KeyErrorCode, message: string, options?: { source?: string; format?: string; cause?: unknown }) {
-    super(code, message, options);
+    super(code, message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.source = options?.source;
     this.format = options?.format;
   }

@@ -4,7 +4,7 @@
  * INTEGER, OCTET STRING, BIT STRING, OBJECT IDENTIFIER, NULL, SEQUENCE and context-specific tags.
  * Every read is bounds-checked; anything not DER raises KeyError ERR_KEY_FORMAT.
  */
-import { keyFormatError } from './signing.js';
+import { KeyError } from '../errors.js';
 
 /** X.690 §8.1.2 identifier octets used by key files. */
 export const DerTag = {
@@ -21,8 +21,18 @@ export function contextTag(n: number, constructed: boolean): number {
   return 0x80 | (constructed ? 0x20 : 0) | n;
 }
 
-function malformed(what: string, why: string): Error {
-  return keyFormatError(`malformed DER in ${what}: ${why}`);
+/**
+ * Input that is not DER (ERR_KEY_FORMAT). Its own class because, read from freshly decrypted
+ * bytes, it is the sign of a wrong passphrase (see `parseDecrypted` in key-file.ts).
+ */
+export class MalformedDerError extends KeyError {
+  constructor(message: string) {
+    super('ERR_KEY_FORMAT', message);
+  }
+}
+
+function malformed(what: string, why: string): MalformedDerError {
+  return new MalformedDerError(`malformed DER in ${what}: ${why}`);
 }
 
 /** Reads the elements of one DER value (a whole file, or the contents of a SEQUENCE) in order. */
