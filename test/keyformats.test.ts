@@ -3,19 +3,21 @@
  * then keys made here by `ssh-keygen` (OpenSSH format with every key-file cipher, PEM, PKCS#8),
  * `openssl` (what ssh-keygen does not write) and `puttygen` (PPK v2 and v3). Each key is parsed,
  * must give the public key `ssh-keygen -y` (or openssl) gives, and must sign what
- * `ssh-keygen -Y verify` accepts.
+ * `ssh-keygen -Y verify` accepts; one key of each format logs in to the real sshd.
  */
 import { execFileSync } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bcryptPbkdf } from '../src/crypto/bcrypt-pbkdf.js';
 import { KeyError } from '../src/errors.js';
+import { connect } from '../src/index.js';
+import { fingerprintSha256 } from '../src/keys/hostkey.js';
 import { parsePrivateKey, parsePublicKeyFile, type PrivateKey } from '../src/keys/privatekey.js';
 import { SshWriter } from '../src/protocol/wire.js';
-import { describeIf, inCI } from './harness/sshd.js';
+import { describeIf, inCI, requireSshd, sshdAvailable, startSshd, type SshdHandle } from './harness/sshd.js';
 
 const hex = (s: string) => new Uint8Array(Buffer.from(s, 'hex'));
 const toHex = (b: Uint8Array) => Buffer.from(b).toString('hex');
@@ -71,7 +73,14 @@ function requireTools(): void {
 
 /** Key tools present, or (CI) a failing test saying which to install; never a silent skip in CI. */
 const describeTools = describeIf(() => TOOLS.every(executable), requireTools);
-
+/** The same, plus OpenSSH's sshd. */
+const describeInteropTools = describeIf(
+  () => sshdAvailable() && TOOLS.every(executable),
+  () => {
+    requireSshd();
+    requireTools();
+  },
+);
 
 const PASS = 'correct horse battery';
 const WRONG = 'incorrect horse battery';
@@ -418,4 +427,61 @@ describeTools('keys written by ssh-keygen, openssl and puttygen', () => {
       expect(() => sshsigVerify(key, 'ssh-ed25519', true)).toThrow();
     });
   });
+});
+
+describeInteropTools('every key format logs in to sshd through connect({ privateKey, passphrase })', () => {
+  let sshd: SshdHandle;
+  beforeAll(async () => {
+    sshd = await startSshd();
+  }, 30_000);
+  afterAll(async () => {
+    await sshd?.stop();
+  });
+
+  /** Each format once, mixing key types; made on the fly from the base keys. */
+  const logins: { name: string; make: () => string; passphrase?: string }[] = [
+    { name: 'OpenSSH ed25519, chacha20-poly1305/bcrypt', make: () => recode(baseKey(TYPES[0]!).path, 'i-openssh', ['-N', PASS, '-a', '4', '-Z', 'chacha20-poly1305@openssh.com']), passphrase: PASS },
+    { name: 'PKCS#1 PEM rsa, AES-128-CBC', make: () => recode(baseKey(TYPES[4]!).path, 'i-pkcs1', ['-N', PASS, '-m', 'PEM']), passphrase: PASS },
+    { name: 'SEC1 PEM ecdsa-p384, unencrypted', make: () => recode(baseKey(TYPES[2]!).path, 'i-sec1', ['-N', '', '-m', 'PEM']) },
+    { name: 'PKCS#8 ecdsa-p256, PBES2', make: () => recode(baseKey(TYPES[1]!).path, 'i-pkcs8', ['-N', PASS, '-m', 'PKCS8']), passphrase: PASS },
+    { name: 'PuTTY PPK v2 ecdsa-p521, aes256-cbc', make: () => toPpk(baseKey(TYPES[3]!).path, 'i-ppk2', 'version=2', PASS), passphrase: PASS },
+    { name: 'PuTTY PPK v3 rsa, Argon2id', make: () => toPpk(baseKey(TYPES[4]!).path, 'i-ppk3', 'version=3,passes=1', PASS), passphrase: PASS },
+  ];
+
+  for (const login of logins) {
+    it(login.name, async () => {
+      const file = login.make();
+      const text = readFileSync(file, 'utf8');
+      const parsed = parsePrivateKey(text, { passphrase: login.passphrase });
+      const fingerprint = fingerprintSha256(parsed.publicKeyBlob);
+      appendFileSync(join(sshd.dir, 'authorized_keys'), `${publicLine(parsed)}\n`);
+      parsed.dispose();
+      const ssh = await connect({
+        host: sshd.host,
+        port: sshd.port,
+        username: sshd.user,
+        knownHosts: sshd.knownHostsPath,
+        privateKey: text,
+        passphrase: login.passphrase,
+      });
+      await ssh.close();
+      // sshd names the key that logged in by its fingerprint.
+      expect(sshd.logs()).toContain(`Accepted publickey for root from 127.0.0.1`);
+      expect(sshd.logs()).toContain(fingerprint);
+    }, 30_000);
+  }
+
+  it('a wrong passphrase → connect rejects with ERR_KEY_PASSPHRASE', async () => {
+    const file = recode(baseKey(TYPES[0]!).path, 'i-wrong', ['-N', PASS, '-a', '2']);
+    await expect(
+      connect({
+        host: sshd.host,
+        port: sshd.port,
+        username: sshd.user,
+        knownHosts: sshd.knownHostsPath,
+        identityFiles: [file],
+        passphrase: WRONG,
+      }),
+    ).rejects.toMatchObject({ code: 'ERR_KEY_PASSPHRASE', source: file });
+  }, 30_000);
 });

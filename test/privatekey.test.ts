@@ -296,12 +296,15 @@ describe('loadIdentityFile', () => {
     });
   });
 
-  it('an encrypted file → ERR_KEY_ENCRYPTED naming the path', async () => {
+  it('an encrypted file → ERR_KEY_ENCRYPTED naming the path; with its passphrase it loads', async () => {
     const path = join(fixtures, 'id_ed25519_encrypted');
     await expect(loadIdentityFile(path)).rejects.toMatchObject({
       code: 'ERR_KEY_ENCRYPTED',
       source: path,
       message: expect.stringContaining(path),
     });
+    const key = await loadIdentityFile(path, { passphrase: 'secret' });
+    expect(key.keyType).toBe('ssh-ed25519');
+    await expect(loadIdentityFile(path, { passphrase: 'nope' })).rejects.toMatchObject({ code: 'ERR_KEY_PASSPHRASE' });
   });
 });
