@@ -28,7 +28,9 @@ export type SshErrorCode =
   | 'ERR_HOST_KEY_REVOKED'
   | 'ERR_HOST_KEY_REJECTED'
   | 'ERR_AUTH_FAILED'
+  // A key file that cannot be read (parse errors are KeyErrorCode's).
   | 'ERR_PRIVATE_KEY'
+  // No longer raised (KeyError ERR_KEY_ENCRYPTED took over); kept for code that tests for it.
   | 'ERR_PRIVATE_KEY_ENCRYPTED'
   | KeyErrorCode
   | 'ERR_DISCONNECTED'

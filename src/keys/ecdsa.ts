@@ -35,7 +35,7 @@ export interface EcdsaCurve {
 const CURVES: EcdsaCurve[] = [
   { keyType: 'ecdsa-sha2-nistp256', identifier: 'nistp256', curve: p256, scalarBytes: 32, oid: '1.2.840.10045.3.1.7' },
   { keyType: 'ecdsa-sha2-nistp384', identifier: 'nistp384', curve: p384, scalarBytes: 48, oid: '1.3.132.0.34' },
-  { keyType: 'ecdsa-sha2-nistp521', identifier: 'nistp521', curve: p521 as unknown as Curve, scalarBytes: 66, oid: '1.3.132.0.35' },
+  { keyType: 'ecdsa-sha2-nistp521', identifier: 'nistp521', curve: p521, scalarBytes: 66, oid: '1.3.132.0.35' },
 ];
 
 /** The supported curves by key type (`ecdsa-sha2-nistp256`, ...). */

@@ -81,8 +81,16 @@ function v2Keys(passphrase: Uint8Array, encrypted: boolean): PpkKeys {
   return { cipherKey, iv: new Uint8Array(16), macKey };
 }
 
-/** v3 (appendix C.4): Argon2 → cipher key (32) || IV (16) || MAC key (32); all empty if unencrypted. */
-function v3Keys(lines: PpkLines, passphrase: Uint8Array | undefined): PpkKeys {
+/** The v3 `Key-Derivation` and `Argon2-*` header lines (appendix C.2) of an encrypted file. */
+interface Argon2Params {
+  argon2: (typeof ARGON2)[keyof typeof ARGON2];
+  m: number;
+  t: number;
+  p: number;
+  salt: Uint8Array;
+}
+
+function readArgon2Params(lines: PpkLines): Argon2Params {
   const flavour = lines.field('Key-Derivation');
   const argon2 = ARGON2[flavour as keyof typeof ARGON2];
   if (!argon2) throw keyFormatError(`PuTTY key file: Key-Derivation "${flavour}" is not supported (Argon2id, Argon2i, Argon2d)`);
@@ -90,8 +98,14 @@ function v3Keys(lines: PpkLines, passphrase: Uint8Array | undefined): PpkKeys {
   const t = lines.number('Argon2-Passes');
   const p = lines.number('Argon2-Parallelism');
   const salt = fromHex(lines.field('Argon2-Salt'), 'Argon2-Salt');
-  if (!passphrase) return { cipherKey: new Uint8Array(0), iv: new Uint8Array(0), macKey: new Uint8Array(0) };
-  // Appendix C.4: no secret key or associated data; tag length 32 + 16 + 32.
+  return { argon2, m, t, p, salt };
+}
+
+/** v3 (appendix C.4): Argon2 → cipher key (32) || IV (16) || MAC key (32); all empty if unencrypted. */
+function v3Keys(kdf: Argon2Params | undefined, passphrase: Uint8Array | undefined): PpkKeys {
+  if (!kdf || !passphrase) return { cipherKey: new Uint8Array(0), iv: new Uint8Array(0), macKey: new Uint8Array(0) };
+  // Appendix C.4: Argon2 (version 0x13) with no secret key or associated data; tag length 80.
+  const { argon2, m, t, p, salt } = kdf;
   const out = argon2(passphrase, salt, { t, m, p, dkLen: 80 });
   return { cipherKey: out.subarray(0, 32), iv: out.subarray(32, 48), macKey: out.subarray(48, 80) };
 }
@@ -131,15 +145,13 @@ export function parsePpk(file: KeyFileText, ctx: KeyFileContext): ParsedKeyFile 
   const blobType = keyBlobType(publicKeyBlob);
   if (blobType !== algorithm) throw keyFormatError(`${format}: header says ${algorithm}, the public key is ${blobType}`);
 
-  const passphrase = encrypted && ctx.passphrase?.length ? ctx.passphrase : undefined;
-  let keys: PpkKeys | undefined;
-  if (version === 3 && encrypted) keys = v3Keys(lines, passphrase);
-  else if (version === 3) keys = { cipherKey: new Uint8Array(0), iv: new Uint8Array(0), macKey: new Uint8Array(0) };
+  const kdf = version === 3 && encrypted ? readArgon2Params(lines) : undefined;
   const stored = lines.base64Block('Private');
   const mac = fromHex(lines.field('Private-MAC'), 'Private-MAC');
   lines.end();
+  const passphrase = encrypted && ctx.passphrase?.length ? ctx.passphrase : undefined;
   if (encrypted && !passphrase) throw passphraseNeeded(ctx, format, version === 3 ? 'aes256-cbc, Argon2' : 'aes256-cbc');
-  keys ??= v2Keys(passphrase ?? new Uint8Array(0), encrypted);
+  const keys = version === 2 ? v2Keys(passphrase ?? new Uint8Array(0), encrypted) : v3Keys(kdf, passphrase);
 
   let privateBlob = stored;
   if (encrypted) {
