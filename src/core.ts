@@ -5,7 +5,7 @@
 export { ClientCore, type ClientCoreOptions } from './client-core.js';
 export type { ClientEvent } from './events.js';
 export * from './errors.js';
-export { parsePrivateKey, parsePublicKeyLine, type PrivateKey } from './keys/privatekey.js';
+export { parsePrivateKey, parsePublicKeyFile, parsePublicKeyLine, type ParsePrivateKeyOptions, type PrivateKey } from './keys/privatekey.js';
 export { parseKnownHosts, checkHostKey, formatKnownHostsLine, hostMatches, type KnownHostsEntry, type HostKeyCheck } from './keys/knownhosts.js';
 export { fingerprintSha256, keyBlobType, hostKeyAlgorithms } from './keys/hostkey.js';
 export { defaultAlgorithms, supportedAlgorithms, applyAlgorithmSpec, type AlgorithmPreferences } from './algorithms.js';

@@ -12,6 +12,7 @@
  * - {@link NegotiationError}: no common algorithm (category and both lists).
  * - {@link ConnectionLostError}: the transport closed or failed under us.
  * - {@link TimeoutError}: a configured timeout expired.
+ * - {@link KeyError}: a key file needs a passphrase, got a wrong one, or cannot be read.
  */
 
 export type SshErrorCode =
@@ -27,8 +28,11 @@ export type SshErrorCode =
   | 'ERR_HOST_KEY_REVOKED'
   | 'ERR_HOST_KEY_REJECTED'
   | 'ERR_AUTH_FAILED'
+  // A key file that cannot be read (parse errors are KeyErrorCode's).
   | 'ERR_PRIVATE_KEY'
+  // No longer raised (KeyError ERR_KEY_ENCRYPTED took over); kept for code that tests for it.
   | 'ERR_PRIVATE_KEY_ENCRYPTED'
+  | KeyErrorCode
   | 'ERR_DISCONNECTED'
   | 'ERR_CHANNEL_OPEN_FAILED'
   | 'ERR_CHANNEL_CLOSED'
@@ -255,5 +259,31 @@ export class ConnectionLostError extends SshError {
 export class TimeoutError extends SshError {
   constructor(message: string, code: SshErrorCode = 'ERR_TIMEOUT') {
     super(code, message);
+  }
+}
+
+/**
+ * What went wrong with a key file ({@link KeyError}):
+ * - `ERR_KEY_ENCRYPTED`: the key is encrypted and no passphrase was given;
+ * - `ERR_KEY_PASSPHRASE`: the passphrase is wrong (OpenSSH: "incorrect passphrase supplied to
+ *   decrypt private key"), as the format's check says (check integers, MAC, tag or padding);
+ * - `ERR_KEY_FORMAT`: the file is malformed, or of a kind, cipher or key type not supported.
+ */
+export type KeyErrorCode = 'ERR_KEY_ENCRYPTED' | 'ERR_KEY_PASSPHRASE' | 'ERR_KEY_FORMAT';
+
+/**
+ * A private or public key file could not be used. The message names the file (`source`) and its
+ * format (`format`, e.g. "OpenSSH", "PKCS#8", "PuTTY PPK v3") when they are known.
+ */
+export class KeyError extends SshError {
+  declare readonly code: KeyErrorCode;
+  /** The file name (or other label) given to the parser, when there was one. */
+  readonly source: string | undefined;
+  /** The key file format, when it was recognised. */
+  readonly format: string | undefined;
+  constructor(code: KeyErrorCode, message: string, options?: { source?: string; format?: string; cause?: unknown }) {
+    super(code, message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.source = options?.source;
+    this.format = options?.format;
   }
 }

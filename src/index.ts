@@ -23,6 +23,6 @@ export {
 } from './node/known-hosts-file.js';
 export { loadIdentityFile } from './node/identity-file.js';
 export * from './errors.js';
-export { parsePrivateKey, type PrivateKey } from './keys/privatekey.js';
+export { parsePrivateKey, parsePublicKeyFile, type ParsePrivateKeyOptions, type PrivateKey } from './keys/privatekey.js';
 export { fingerprintSha256 } from './keys/hostkey.js';
 export { PURE_SSH_VERSION } from './transport/transport.js';

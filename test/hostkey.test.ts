@@ -13,6 +13,7 @@ import {
   fingerprintSha256,
   hostKeyAlgorithms,
   keyBlobType,
+  legacyHostKeyAlgorithms,
   verifyHostKeySignature,
 } from '../src/keys/hostkey.js';
 import { SshReader, SshWriter } from '../src/protocol/wire.js';
@@ -252,6 +253,24 @@ describe('rsa-sha2-256 / rsa-sha2-512 (RFC 8332) against node:crypto signatures'
     );
     expectSignatureError(() =>
       verifyHostKeySignature('rsa-sha2-256', k2048.keyBlob, blob('rsa-sha2-256', new Uint8Array(256).fill(0xff)), data),
+    );
+  });
+
+  it('ssh-rsa (SHA-1) verifies only behind the explicit legacy flag', () => {
+    const data = rand(32);
+    const s1 = new Uint8Array(nodeSign('sha1', data, k2048.privateKey));
+    expect(legacyHostKeyAlgorithms.get('ssh-rsa')?.keyType).toBe('ssh-rsa');
+    expectSignatureError(() => verifyHostKeySignature('ssh-rsa', k2048.keyBlob, blob('ssh-rsa', s1), data));
+    verifyHostKeySignature('ssh-rsa', k2048.keyBlob, blob('ssh-rsa', s1), data, { legacyRsaSha1: true });
+    const other = data.slice();
+    other[0]! ^= 1;
+    expectSignatureError(() =>
+      verifyHostKeySignature('ssh-rsa', k2048.keyBlob, blob('ssh-rsa', s1), other, { legacyRsaSha1: true }),
+    );
+    // The flag does not make a SHA-256 signature pass as SHA-1.
+    const s256 = new Uint8Array(nodeSign('sha256', data, k2048.privateKey));
+    expectSignatureError(() =>
+      verifyHostKeySignature('ssh-rsa', k2048.keyBlob, blob('ssh-rsa', s256), data, { legacyRsaSha1: true }),
     );
   });
 

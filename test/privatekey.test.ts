@@ -112,22 +112,36 @@ describe('parsePrivateKey: ssh-ed25519', () => {
 });
 
 describe('parsePrivateKey: refusals', () => {
-  it('an encrypted key → ERR_PRIVATE_KEY_ENCRYPTED naming the file, cipher and the way out', () => {
-    expectCode(() => parsePrivateKey(fixture('id_ed25519_encrypted'), '/home/joe/.ssh/id_enc'), 'ERR_PRIVATE_KEY_ENCRYPTED', [
-      '/home/joe/.ssh/id_enc',
+  it('an encrypted key without a passphrase → ERR_KEY_ENCRYPTED naming the file, cipher and the way out', () => {
+    expectCode(() => parsePrivateKey(fixture('id_ed25519_encrypted'), '/home/joe/.ssh/id_enc'), 'ERR_KEY_ENCRYPTED', [
+      '/home/joe/.ssh/id_enc is encrypted',
       'aes256-ctr/bcrypt',
-      'ssh-keygen -p',
+      'a passphrase is needed',
       'ssh-agent',
+    ]);
+    // An empty passphrase is no passphrase (OpenSSH private2_decrypt).
+    expectCode(() => parsePrivateKey(fixture('id_ed25519_encrypted'), { passphrase: '' }), 'ERR_KEY_ENCRYPTED');
+  });
+
+  it('an encrypted key with its passphrase decrypts; a wrong one → ERR_KEY_PASSPHRASE in ssh(1)\'s words', () => {
+    const pass = new TextEncoder().encode('secret');
+    const k = parsePrivateKey(fixture('id_ed25519_encrypted'), { passphrase: pass, source: 'enc' });
+    expect(Buffer.from(k.publicKeyBlob).toString('base64')).toBe(fixture('id_ed25519_encrypted.pub').split(' ')[1]);
+    expect(k.format).toBe('openssh');
+    expect(Buffer.from(pass).toString()).toBe('secret'); // the caller's bytes are left alone
+    expectCode(() => parsePrivateKey(fixture('id_ed25519_encrypted'), { passphrase: 'Secret', source: 'enc' }), 'ERR_KEY_PASSPHRASE', [
+      'enc: incorrect passphrase supplied to decrypt private key',
+      /check integers/,
     ]);
   });
 
-  it('mismatched checkints → ERR_PRIVATE_KEY', () => {
+  it('mismatched checkints in an unencrypted key → ERR_KEY_FORMAT', () => {
     const raw = unarmour(fixture('id_ed25519'));
     raw[privateSectionOffset(raw)]! ^= 0x01;
-    expectCode(() => parsePrivateKey(rearmour(raw), 'k1'), 'ERR_PRIVATE_KEY', ['k1', /check integers/]);
+    expectCode(() => parsePrivateKey(rearmour(raw), 'k1'), 'ERR_KEY_FORMAT', ['k1', /check integers/]);
   });
 
-  it('padding 1, 2, 3… is accepted, any other padding → ERR_PRIVATE_KEY', () => {
+  it('padding 1, 2, 3… is accepted, any other padding → ERR_KEY_FORMAT', () => {
     const raw = unarmour(fixture('id_ed25519'));
     const start = privateSectionOffset(raw);
     // checkint×2, string "ssh-ed25519", string pk, string sk(64), string comment: then padding.
@@ -144,39 +158,37 @@ describe('parsePrivateKey: refusals', () => {
     expect(parsePrivateKey(withPadding(good)).comment).toBe('alice@example');
     const bad = [...good];
     bad[n - 1] = 0x40;
-    expectCode(() => parsePrivateKey(withPadding(bad), 'k2'), 'ERR_PRIVATE_KEY', ['k2', /padding/]);
+    expectCode(() => parsePrivateKey(withPadding(bad), 'k2'), 'ERR_KEY_FORMAT', ['k2', /padding/]);
   });
 
-  it('a private half that does not match the public half → ERR_PRIVATE_KEY', () => {
+  it('a private half that does not match the public half → ERR_KEY_FORMAT', () => {
     const raw = unarmour(fixture('id_ed25519'));
     // checkint×2, string "ssh-ed25519" (4+11), string pk (4+32), string sk: flip a seed byte.
     raw[privateSectionOffset(raw) + 8 + 15 + 36 + 4]! ^= 0x01;
-    expectCode(() => parsePrivateKey(rearmour(raw), 'k3'), 'ERR_PRIVATE_KEY', ['k3', /do not match/]);
+    expectCode(() => parsePrivateKey(rearmour(raw), 'k3'), 'ERR_KEY_FORMAT', ['k3', /do not match/]);
   });
 
-  it('a truncated key → ERR_PRIVATE_KEY, not a protocol error', () => {
+  it('a truncated key → ERR_KEY_FORMAT, not a protocol error', () => {
     const raw = unarmour(fixture('id_ed25519'));
-    expectCode(() => parsePrivateKey(rearmour(raw.subarray(0, 120)), 'k4'), 'ERR_PRIVATE_KEY', ['k4']);
+    expectCode(() => parsePrivateKey(rearmour(raw.subarray(0, 120)), 'k4'), 'ERR_KEY_FORMAT', ['k4']);
   });
 
-  it('a PEM RSA key → ERR_PRIVATE_KEY saying how to convert it', () => {
-    expectCode(() => parsePrivateKey(fixture('id_rsa_pem'), 'id_rsa_pem'), 'ERR_PRIVATE_KEY', [
-      'id_rsa_pem',
-      'RSA PRIVATE KEY',
-      'ssh-keygen -p',
-    ]);
+  it('a PEM RSA key (PKCS#1) is read too, with the public key of its .pub file', () => {
+    const k = parsePrivateKey(fixture('id_rsa_pem'), 'id_rsa_pem');
+    expect(k.format).toBe('pkcs1');
+    expect(Buffer.from(k.publicKeyBlob).toString('base64')).toBe(fixture('id_rsa_pem.pub').split(' ')[1]);
   });
 
-  it('a .pub file or garbage → ERR_PRIVATE_KEY', () => {
-    expectCode(() => parsePrivateKey(fixture('id_ed25519.pub'), 'x.pub'), 'ERR_PRIVATE_KEY', ['x.pub', /public key/]);
-    expectCode(() => parsePrivateKey('hello', 'junk'), 'ERR_PRIVATE_KEY', ['junk']);
+  it('a .pub file or garbage → ERR_KEY_FORMAT', () => {
+    expectCode(() => parsePrivateKey(fixture('id_ed25519.pub'), 'x.pub'), 'ERR_KEY_FORMAT', ['x.pub', /public key/]);
+    expectCode(() => parsePrivateKey('hello', 'junk'), 'ERR_KEY_FORMAT', ['junk', /not a private key file/]);
   });
 
-  it('an unknown key type → ERR_PRIVATE_KEY naming the type', () => {
+  it('an unknown key type → ERR_KEY_FORMAT naming the type', () => {
     const raw = unarmour(fixture('id_ed25519'));
     const off = privateSectionOffset(raw) + 8 + 4;
     raw.set(new TextEncoder().encode('ssh-ed25518'), off);
-    expectCode(() => parsePrivateKey(rearmour(raw), 'k5'), 'ERR_PRIVATE_KEY', ['ssh-ed25518']);
+    expectCode(() => parsePrivateKey(rearmour(raw), 'k5'), 'ERR_KEY_FORMAT', ['k5', 'ssh-ed25518']);
   });
 });
 
@@ -252,8 +264,8 @@ describe('parsePublicKeyLine', () => {
 
   it('rejects a type word that disagrees with the blob, and garbage', () => {
     const [, b64] = pub.split(' ');
-    expectCode(() => parsePublicKeyLine(`ssh-rsa ${b64}`), 'ERR_PRIVATE_KEY');
-    expectCode(() => parsePublicKeyLine('nothing here'), 'ERR_PRIVATE_KEY');
+    expectCode(() => parsePublicKeyLine(`ssh-rsa ${b64}`), 'ERR_KEY_FORMAT');
+    expectCode(() => parsePublicKeyLine('nothing here'), 'ERR_KEY_FORMAT');
   });
 });
 
@@ -284,11 +296,15 @@ describe('loadIdentityFile', () => {
     });
   });
 
-  it('an encrypted file → ERR_PRIVATE_KEY_ENCRYPTED naming the path', async () => {
+  it('an encrypted file → ERR_KEY_ENCRYPTED naming the path; with its passphrase it loads', async () => {
     const path = join(fixtures, 'id_ed25519_encrypted');
     await expect(loadIdentityFile(path)).rejects.toMatchObject({
-      code: 'ERR_PRIVATE_KEY_ENCRYPTED',
+      code: 'ERR_KEY_ENCRYPTED',
+      source: path,
       message: expect.stringContaining(path),
     });
+    const key = await loadIdentityFile(path, { passphrase: 'secret' });
+    expect(key.keyType).toBe('ssh-ed25519');
+    await expect(loadIdentityFile(path, { passphrase: 'nope' })).rejects.toMatchObject({ code: 'ERR_KEY_PASSPHRASE' });
   });
 });

@@ -37,10 +37,12 @@ export interface ConnectOptions {
   /** Default 22. */
   port?: number;
   username: string;
-  /** Private key(s): OpenSSH-format text, or parsed keys. */
+  /** Private key(s): key file text or bytes (OpenSSH, PEM, PKCS#8, PuTTY .ppk), or parsed keys. */
   privateKey?: string | Uint8Array | PrivateKey | (string | Uint8Array | PrivateKey)[];
   /** Private key files to load (`~/` expanded). */
   identityFiles?: string[];
+  /** Passphrase for the encrypted ones among privateKey and identityFiles (see parsePrivateKey). */
+  passphrase?: string | Uint8Array;
   password?: string;
   /** Called when the server wants a password and none was given (or it failed). Return null to give up. */
   askPassword?: (prompt: string) => Promise<string | null>;
@@ -168,8 +170,9 @@ function hostKeyVerifierFor(options: ConnectOptions): HostKeyVerifier {
 async function loadKeys(options: ConnectOptions): Promise<PrivateKey[]> {
   const keys: PrivateKey[] = [];
   const given = options.privateKey === undefined ? [] : Array.isArray(options.privateKey) ? options.privateKey : [options.privateKey];
-  for (const k of given) keys.push(typeof k === 'string' || k instanceof Uint8Array ? parsePrivateKey(k) : k);
-  for (const f of options.identityFiles ?? []) keys.push(await loadIdentityFile(f));
+  const { passphrase } = options;
+  for (const k of given) keys.push(typeof k === 'string' || k instanceof Uint8Array ? parsePrivateKey(k, { passphrase }) : k);
+  for (const f of options.identityFiles ?? []) keys.push(await loadIdentityFile(f, { passphrase }));
   return keys;
 }
 

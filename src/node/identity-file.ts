@@ -15,13 +15,15 @@ export function expandHome(path: string): string {
 }
 
 /**
- * Read and parse an OpenSSH private key file. Errors (`ERR_PRIVATE_KEY`,
- * `ERR_PRIVATE_KEY_ENCRYPTED`) name the file.
+ * Read and parse a private key file (any format {@link parsePrivateKey} reads). An unreadable
+ * file is an SshError `ERR_PRIVATE_KEY` (its `cause` has the errno code); a bad key, a missing
+ * or wrong passphrase a KeyError (`ERR_KEY_FORMAT`, `ERR_KEY_ENCRYPTED`, `ERR_KEY_PASSPHRASE`).
+ * Both name the file.
  *
  * @example
- * const key = await loadIdentityFile('~/.ssh/id_ed25519');
+ * const key = await loadIdentityFile('~/.ssh/id_ed25519', { passphrase: 'correct horse' });
  */
-export async function loadIdentityFile(path: string): Promise<PrivateKey> {
+export async function loadIdentityFile(path: string, options: { passphrase?: string | Uint8Array } = {}): Promise<PrivateKey> {
   const full = expandHome(path);
   let bytes: Uint8Array;
   try {
@@ -39,7 +41,7 @@ export async function loadIdentityFile(path: string): Promise<PrivateKey> {
     throw new SshError('ERR_PRIVATE_KEY', `cannot read identity file ${full}: ${why}`, { cause });
   }
   try {
-    return parsePrivateKey(bytes, full);
+    return parsePrivateKey(bytes, { source: full, passphrase: options.passphrase });
   } finally {
     bytes.fill(0);
   }

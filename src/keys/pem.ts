@@ -1,0 +1,165 @@
+/**
+ * PEM private keys (RFC 7468 textual encoding): `RSA PRIVATE KEY` (PKCS#1), `EC PRIVATE KEY`
+ * (SEC1), `PRIVATE KEY` and `ENCRYPTED PRIVATE KEY` (PKCS#8), as `ssh-keygen -m PEM|PKCS8` and
+ * OpenSSL write them, including OpenSSL's legacy encryption of the first two (RFC 1421 §4.6
+ * `Proc-Type: 4,ENCRYPTED` and `DEK-Info` headers, key from EVP_BytesToKey with MD5).
+ */
+import { md5 } from '@noble/hashes/legacy.js';
+import { base64Decode } from '../protocol/base64.js';
+import { ecdsaKeyFromSec1 } from './ecdsa.js';
+import { aesCbcPkcs7Decrypt } from './key-ciphers.js';
+import {
+  parseDecrypted,
+  passphraseNeeded,
+  wrongPassphrase,
+  type KeyFileContext,
+  type ParsedKeyFile,
+  type PrivateKeyFormat,
+} from './key-file.js';
+import { keyFromEncryptedPkcs8, keyFromPkcs8 } from './pkcs8.js';
+import { rsaKeyFromPkcs1 } from './rsa.js';
+import { keyFormatError, type SigningKey } from './signing.js';
+
+/** One PEM block: its label, RFC 1421 headers (names lower-cased) and decoded body. */
+export interface PemBlock {
+  readonly label: string;
+  readonly headers: ReadonlyMap<string, string>;
+  readonly body: Uint8Array;
+}
+
+/**
+ * The first block of `text` labelled "... PRIVATE KEY", or else its first block (RFC 7468 §2:
+ * text around the blocks is ignored, so OpenSSL's "EC PARAMETERS" block before a key is skipped).
+ * Undefined when there is no block at all.
+ */
+export function readPem(text: string): PemBlock | undefined {
+  const re = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g;
+  let first: RegExpExecArray | undefined;
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    first ??= m;
+    if (m[1]!.endsWith('PRIVATE KEY')) return decodeBlock(m[1]!, m[2]!);
+  }
+  return first ? decodeBlock(first[1]!, first[2]!) : undefined;
+}
+
+function decodeBlock(label: string, inner: string): PemBlock {
+  const lines = inner.split(/\r\n|\r|\n/);
+  const headers = new Map<string, string>();
+  let i = 0;
+  while (i < lines.length && lines[i]!.trim() === '') i++;
+  // RFC 1421 §4.4: "Name: value" header lines (continued by leading white space), then a blank line.
+  if (i < lines.length && /^[A-Za-z-]+:/.test(lines[i]!)) {
+    while (i < lines.length && lines[i]!.trim() !== '') {
+      let line = lines[i++]!;
+      while (i < lines.length && /^[ \t]/.test(lines[i]!) && lines[i]!.trim() !== '') line += lines[i++]!.trim();
+      const colon = line.indexOf(':');
+      if (colon < 0) throw keyFormatError(`PEM "${label}": malformed header line`);
+      headers.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim());
+    }
+  }
+  let body: Uint8Array;
+  try {
+    body = base64Decode(lines.slice(i).join('').replace(/\s+/g, ''));
+  } catch (cause) {
+    throw keyFormatError(`PEM "${label}": invalid base64 body`, cause);
+  }
+  return { label, headers, body };
+}
+
+/** OpenSSL's legacy PEM ciphers (DEK-Info names) that @noble/ciphers can run. */
+const DEK_CIPHERS: Record<string, number> = { 'AES-128-CBC': 16, 'AES-192-CBC': 24, 'AES-256-CBC': 32 };
+
+/**
+ * OpenSSL's EVP_BytesToKey with MD5 and one iteration, as PEM_do_header uses it:
+ * D_i = MD5(D_{i−1} || passphrase || salt), key = D_1 || D_2 || …, salt = the IV's first 8 bytes.
+ */
+function evpBytesToKey(passphrase: Uint8Array, salt: Uint8Array, keyLength: number): Uint8Array {
+  const key = new Uint8Array(keyLength);
+  let prev = new Uint8Array(0);
+  for (let off = 0; off < keyLength; off += 16) {
+    const input = new Uint8Array(prev.length + passphrase.length + salt.length);
+    input.set(prev);
+    input.set(passphrase, prev.length);
+    input.set(salt, prev.length + passphrase.length);
+    prev.fill(0);
+    prev = md5(input);
+    input.fill(0);
+    key.set(prev.subarray(0, Math.min(16, keyLength - off)), off);
+  }
+  prev.fill(0);
+  return key;
+}
+
+/**
+ * The DER inside a legacy-encrypted PEM block (RFC 1421 §4.6.1.1 `Proc-Type: 4,ENCRYPTED`,
+ * §4.6.1.3 `DEK-Info: cipher,IV-in-hex`), decrypted; the body as is when there is no Proc-Type.
+ */
+function legacyDecrypt(block: PemBlock, format: string, ctx: KeyFileContext): { der: Uint8Array; decrypted: boolean } {
+  const procType = block.headers.get('proc-type');
+  if (procType === undefined) return { der: block.body, decrypted: false };
+  if (procType.replace(/\s+/g, '') !== '4,ENCRYPTED') throw keyFormatError(`PEM Proc-Type "${procType}" is not supported`);
+  const dek = /^([A-Za-z0-9-]+)\s*,\s*([0-9A-Fa-f]+)$/.exec(block.headers.get('dek-info') ?? '');
+  if (!dek) throw keyFormatError('encrypted PEM key without a valid DEK-Info header');
+  const cipher = dek[1]!.toUpperCase();
+  const keyLength = DEK_CIPHERS[cipher];
+  if (keyLength === undefined) {
+    throw keyFormatError(
+      `PEM encryption ${cipher} is not supported (supported: AES-128-CBC, AES-192-CBC, AES-256-CBC` +
+        `${cipher.startsWith('DES') ? '; @noble/ciphers has no DES' : ''}); ` +
+        `convert a copy to the OpenSSH format with: ssh-keygen -p -f <copy>`,
+    );
+  }
+  const detail = `legacy PEM encryption ${cipher}`;
+  if (!ctx.passphrase?.length) throw passphraseNeeded(ctx, format, detail);
+  const iv = Uint8Array.from(dek[2]!.match(/../g) ?? [], (h) => parseInt(h, 16));
+  if (iv.length !== 16 || dek[2]!.length !== 32) throw keyFormatError(`DEK-Info IV for ${cipher} must be 16 bytes`);
+  const key = evpBytesToKey(ctx.passphrase, iv.subarray(0, 8), keyLength);
+  const der = aesCbcPkcs7Decrypt(key, iv, block.body);
+  key.fill(0);
+  if (!der) throw wrongPassphrase(ctx, format, `${detail}: bad padding after decryption`);
+  return { der, decrypted: true };
+}
+
+const LABELS: Record<string, { format: PrivateKeyFormat; name: string }> = {
+  'RSA PRIVATE KEY': { format: 'pkcs1', name: 'PKCS#1 PEM' },
+  'EC PRIVATE KEY': { format: 'sec1', name: 'SEC1 PEM' },
+  'PRIVATE KEY': { format: 'pkcs8', name: 'PKCS#8' },
+  'ENCRYPTED PRIVATE KEY': { format: 'pkcs8', name: 'PKCS#8' },
+};
+
+/** The human name of a PEM label's format, e.g. "PKCS#1 PEM", for messages. */
+export function pemFormatName(label: string): string {
+  return LABELS[label]?.name ?? `PEM "${label}"`;
+}
+
+/**
+ * Parse a PEM private key block. Throws KeyError: ERR_KEY_ENCRYPTED without a passphrase for an
+ * encrypted one, ERR_KEY_PASSPHRASE when the passphrase is wrong, ERR_KEY_FORMAT otherwise.
+ */
+export function parsePemPrivateKey(block: PemBlock, ctx: KeyFileContext): ParsedKeyFile {
+  const known = LABELS[block.label];
+  if (!known) throw unsupportedLabel(block.label);
+  let key: SigningKey;
+  if (block.label === 'ENCRYPTED PRIVATE KEY') {
+    key = keyFromEncryptedPkcs8(block.body, ctx);
+  } else {
+    const parse = (der: Uint8Array): SigningKey =>
+      block.label === 'RSA PRIVATE KEY' ? rsaKeyFromPkcs1(der) : block.label === 'EC PRIVATE KEY' ? ecdsaKeyFromSec1(der) : keyFromPkcs8(der);
+    const { der, decrypted } = legacyDecrypt(block, known.name, ctx);
+    try {
+      key = decrypted ? parseDecrypted(ctx, known.name, () => parse(der)) : parse(der);
+    } finally {
+      if (decrypted) der.fill(0);
+    }
+  }
+  // PEM key formats carry no comment.
+  return { key, comment: '', format: known.format };
+}
+
+function unsupportedLabel(label: string): Error {
+  if (label === 'DSA PRIVATE KEY') return keyFormatError('DSA (ssh-dss) keys are not supported (OpenSSH dropped them too)');
+  if (/PUBLIC KEY|CERTIFICATE/.test(label)) {
+    return keyFormatError(`is a PEM "${label}", not a private key; give the private key file`);
+  }
+  return keyFormatError(`PEM "${label}" is not a supported private key (supported: RSA PRIVATE KEY, EC PRIVATE KEY, PRIVATE KEY, ENCRYPTED PRIVATE KEY, OPENSSH PRIVATE KEY)`);
+}

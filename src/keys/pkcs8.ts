@@ -1,0 +1,182 @@
+/**
+ * PKCS#8 private keys: PrivateKeyInfo / OneAsymmetricKey (RFC 5208 §5, RFC 5958 §2) holding an
+ * RSA (RFC 8017 §A.1), EC (RFC 5915, RFC 5480) or Ed25519 (RFC 8410 §7) key, and
+ * EncryptedPrivateKeyInfo (RFC 5208 §6) with PBES2 (RFC 8018 §6.2): PBKDF2 with HMAC-SHA-1 or
+ * SHA-2, then AES-CBC. That is what `ssh-keygen -m PKCS8` and `openssl pkcs8 -topk8` write.
+ */
+import { sha1 } from '@noble/hashes/legacy.js';
+import { pbkdf2 } from '@noble/hashes/pbkdf2.js';
+import { sha224, sha256, sha384, sha512 } from '@noble/hashes/sha2.js';
+import type { CHash } from '@noble/hashes/utils.js';
+import { DerReader, DerTag, algorithmIdentifier, bitStringOctets, contextTag } from './der.js';
+import { EC_PUBLIC_KEY_OID, ecdsaKeyFromSec1 } from './ecdsa.js';
+import { ED25519_OID, ed25519KeyFromPkcs8 } from './ed25519.js';
+import { aesCbcPkcs7Decrypt } from './key-ciphers.js';
+import { parseDecrypted, passphraseNeeded, wrongPassphrase, type KeyFileContext } from './key-file.js';
+import { RSA_ENCRYPTION_OID, rsaKeyFromPkcs1 } from './rsa.js';
+import { keyFormatError, type SigningKey } from './signing.js';
+
+/** Names for OIDs a key file may carry that this library does not take, for the error message. */
+const UNSUPPORTED_KEY_ALGORITHMS: Record<string, string> = {
+  '1.2.840.113549.1.1.10': 'RSASSA-PSS',
+  '1.2.840.10040.4.1': 'DSA',
+  '1.3.101.113': 'Ed448',
+  '1.3.101.110': 'X25519',
+  '1.3.101.111': 'X448',
+};
+
+/**
+ * The key inside a DER PrivateKeyInfo / OneAsymmetricKey (RFC 5958 §2):
+ * `SEQUENCE { version 0|1, privateKeyAlgorithm AlgorithmIdentifier, privateKey OCTET STRING,
+ * [0] attributes OPTIONAL, [1] publicKey BIT STRING OPTIONAL }`.
+ */
+export function keyFromPkcs8(der: Uint8Array): SigningKey {
+  const r = new DerReader(der, 'PKCS#8 PrivateKeyInfo');
+  const seq = r.sequence('PrivateKeyInfo');
+  r.end('PrivateKeyInfo');
+  // RFC 5958 §2: v1 (0) without, v2 (1) with the optional public key.
+  const version = seq.smallInteger('version');
+  if (version > 1) throw keyFormatError(`PKCS#8 version ${version} is not supported`);
+  const { oid, params } = algorithmIdentifier(seq, 'privateKeyAlgorithm');
+  const privateKey = seq.octetString('privateKey');
+  // RFC 5958 §2: attributes [0] IMPLICIT SET (constructed), publicKey [1] IMPLICIT BIT STRING.
+  seq.optional(contextTag(0, true), 'attributes');
+  const publicKeyBits = seq.optional(contextTag(1, false), 'publicKey');
+  seq.end('PrivateKeyInfo');
+  const publicKey = publicKeyBits ? bitStringOctets(publicKeyBits, 'PKCS#8 publicKey') : undefined;
+  switch (oid) {
+    case RSA_ENCRYPTION_OID:
+      // RFC 8017 §A.1: the parameters are NULL (some writers leave them out).
+      if (params.peekTag() !== undefined) params.null('rsaEncryption parameters');
+      params.end('rsaEncryption parameters');
+      return rsaKeyFromPkcs1(privateKey);
+    case EC_PUBLIC_KEY_OID: {
+      // RFC 5480 §2.1.1: the parameters name the curve.
+      const curve = params.objectIdentifier('namedCurve');
+      params.end('ecPublicKey parameters');
+      return ecdsaKeyFromSec1(privateKey, curve);
+    }
+    case ED25519_OID:
+      // RFC 8410 §3: the parameters MUST be absent.
+      params.end('Ed25519 parameters');
+      return ed25519KeyFromPkcs8(privateKey, publicKey);
+    default: {
+      const name = UNSUPPORTED_KEY_ALGORITHMS[oid];
+      throw keyFormatError(
+        `PKCS#8 key algorithm ${name ? `${name} (${oid})` : oid} is not supported (supported: RSA, ECDSA P-256/384/521, Ed25519)`,
+      );
+    }
+  }
+}
+
+// RFC 8018 §A.2, §A.4, §B.1.1–B.1.2, §B.2.5: the PBES2 identifiers.
+const PBES2_OID = '1.2.840.113549.1.5.13';
+const PBKDF2_OID = '1.2.840.113549.1.5.12';
+const PRFS: Record<string, { name: string; hash: CHash }> = {
+  '1.2.840.113549.2.7': { name: 'HMAC-SHA-1', hash: sha1 },
+  '1.2.840.113549.2.8': { name: 'HMAC-SHA-224', hash: sha224 },
+  '1.2.840.113549.2.9': { name: 'HMAC-SHA-256', hash: sha256 },
+  '1.2.840.113549.2.10': { name: 'HMAC-SHA-384', hash: sha384 },
+  '1.2.840.113549.2.11': { name: 'HMAC-SHA-512', hash: sha512 },
+};
+// RFC 8018 §B.2.5 / NIST CSOR: aes{128,192,256}-CBC-PAD.
+const AES_CBC: Record<string, { name: string; keyLength: number }> = {
+  '2.16.840.1.101.3.4.1.2': { name: 'AES-128-CBC', keyLength: 16 },
+  '2.16.840.1.101.3.4.1.22': { name: 'AES-192-CBC', keyLength: 24 },
+  '2.16.840.1.101.3.4.1.42': { name: 'AES-256-CBC', keyLength: 32 },
+};
+const UNSUPPORTED_ENCRYPTION: Record<string, string> = {
+  '1.2.840.113549.3.7': 'DES-EDE3-CBC',
+  '1.3.14.3.2.7': 'DES-CBC',
+  '1.2.840.113549.3.2': 'RC2-CBC',
+  '1.3.6.1.4.1.11591.4.11': 'scrypt',
+  '1.2.840.113549.1.5.3': 'PBES1 pbeWithMD5AndDES-CBC',
+  '1.2.840.113549.1.5.10': 'PBES1 pbeWithSHA1AndDES-CBC',
+  '1.2.840.113549.1.12.1.3': 'PKCS#12 pbeWithSHAAnd3-KeyTripleDES-CBC',
+};
+
+const FORMAT = 'PKCS#8';
+
+function unsupportedEncryption(oid: string): Error {
+  const name = UNSUPPORTED_ENCRYPTION[oid];
+  return keyFormatError(
+    `${FORMAT} encryption ${name ? `${name} (${oid})` : oid} is not supported (supported: PBES2 with PBKDF2 and ` +
+      `AES-CBC); re-encrypt a copy with: openssl pkcs8 -topk8 -v2 aes-256-cbc -in <file> -out <copy>`,
+  );
+}
+
+/** How an EncryptedPrivateKeyInfo is protected: PBKDF2 parameters and the AES-CBC scheme. */
+interface Pbes2 {
+  salt: Uint8Array;
+  iterations: number;
+  prf: (typeof PRFS)[string];
+  cipher: (typeof AES_CBC)[string];
+  iv: Uint8Array;
+  encrypted: Uint8Array;
+}
+
+/** RFC 5208 §6 EncryptedPrivateKeyInfo with RFC 8018 §A.4 PBES2-params and §A.2 PBKDF2-params. */
+function readPbes2(der: Uint8Array): Pbes2 {
+  const r = new DerReader(der, 'PKCS#8 EncryptedPrivateKeyInfo');
+  const seq = r.sequence('EncryptedPrivateKeyInfo');
+  r.end('EncryptedPrivateKeyInfo');
+  const scheme = algorithmIdentifier(seq, 'encryptionAlgorithm');
+  const encrypted = seq.octetString('encryptedData');
+  seq.end('EncryptedPrivateKeyInfo');
+  if (scheme.oid !== PBES2_OID) throw unsupportedEncryption(scheme.oid);
+  const pbes2 = scheme.params.sequence('PBES2-params');
+  scheme.params.end('PBES2 parameters');
+  const kdf = algorithmIdentifier(pbes2, 'keyDerivationFunc');
+  const enc = algorithmIdentifier(pbes2, 'encryptionScheme');
+  pbes2.end('PBES2-params');
+  if (kdf.oid !== PBKDF2_OID) throw unsupportedEncryption(kdf.oid);
+  const cipher = AES_CBC[enc.oid];
+  if (!cipher) throw unsupportedEncryption(enc.oid);
+  const iv = enc.params.octetString('AES-CBC IV');
+  enc.params.end('AES-CBC parameters');
+  if (iv.length !== 16) throw keyFormatError(`${FORMAT}: AES-CBC IV of ${iv.length} bytes`);
+
+  const p = kdf.params.sequence('PBKDF2-params');
+  kdf.params.end('PBKDF2 parameters');
+  // RFC 8018 §A.2: salt CHOICE { specified OCTET STRING, otherSource AlgorithmIdentifier }.
+  if (p.peekTag() !== DerTag.OCTET_STRING) throw keyFormatError(`${FORMAT}: PBKDF2 salt from "otherSource" is not supported`);
+  const salt = p.octetString('salt');
+  const iterations = p.smallInteger('iterationCount');
+  if (iterations < 1) throw keyFormatError(`${FORMAT}: PBKDF2 iteration count 0`);
+  if (p.peekTag() === DerTag.INTEGER) {
+    const keyLength = p.smallInteger('keyLength');
+    if (keyLength !== cipher.keyLength) throw keyFormatError(`${FORMAT}: PBKDF2 keyLength ${keyLength} for ${cipher.name}`);
+  }
+  // RFC 8018 §A.2: prf DEFAULT algid-hmacWithSHA1.
+  let prf = PRFS['1.2.840.113549.2.7']!;
+  if (p.peekTag() === DerTag.SEQUENCE) {
+    const alg = algorithmIdentifier(p, 'prf');
+    if (alg.params.peekTag() !== undefined) alg.params.null('prf parameters');
+    alg.params.end('prf parameters');
+    const known = PRFS[alg.oid];
+    if (!known) throw keyFormatError(`${FORMAT}: PBKDF2 PRF ${alg.oid} is not supported (supported: HMAC-SHA-1, HMAC-SHA-2)`);
+    prf = known;
+  }
+  p.end('PBKDF2-params');
+  return { salt, iterations, prf, cipher, iv, encrypted };
+}
+
+/**
+ * Decrypt an EncryptedPrivateKeyInfo (RFC 8018 §6.2.2 PBES2 decryption: PBKDF2, then AES-CBC
+ * with PKCS#7 padding) and read the key inside. Throws KeyError ERR_KEY_ENCRYPTED without a
+ * passphrase, ERR_KEY_PASSPHRASE when the padding or the decrypted structure is wrong.
+ */
+export function keyFromEncryptedPkcs8(der: Uint8Array, ctx: KeyFileContext): SigningKey {
+  const pbes2 = readPbes2(der);
+  const detail = `PBES2, PBKDF2 ${pbes2.prf.name} × ${pbes2.iterations}, ${pbes2.cipher.name}`;
+  if (!ctx.passphrase?.length) throw passphraseNeeded(ctx, FORMAT, detail);
+  const key = pbkdf2(pbes2.prf.hash, ctx.passphrase, pbes2.salt, { c: pbes2.iterations, dkLen: pbes2.cipher.keyLength });
+  const plain = aesCbcPkcs7Decrypt(key, pbes2.iv, pbes2.encrypted);
+  key.fill(0);
+  if (!plain) throw wrongPassphrase(ctx, FORMAT, `${detail}: bad padding after decryption`);
+  try {
+    return parseDecrypted(ctx, FORMAT, () => keyFromPkcs8(plain));
+  } finally {
+    plain.fill(0);
+  }
+}

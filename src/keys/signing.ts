@@ -1,0 +1,118 @@
+/**
+ * What every key type shares: the framing of public key and signature blobs (RFC 4253 §6.6), the
+ * verifier and signer shapes, and the errors key material raises. Each key algorithm family lives
+ * in its own file (`ed25519.ts`, `ecdsa.ts`, `rsa.ts`) and builds on these; `hostkey.ts` and
+ * `privatekey.ts` assemble them into the host key registry and the key file parsers.
+ */
+import { bytesToNumberBE } from '@noble/curves/utils.js';
+import { KeyError, UsageError } from '../errors.js';
+import { SshReader, SshWriter, fromUtf8 } from '../protocol/wire.js';
+
+/** One signature algorithm over one kind of public key blob. */
+export interface HostKeyAlgorithm {
+  /** Signature algorithm name as negotiated in KEXINIT, e.g. 'ssh-ed25519', 'rsa-sha2-256'. */
+  readonly name: string;
+  /** Key blob type (the blob's first string), e.g. 'ssh-ed25519', 'ssh-rsa'. */
+  readonly keyType: string;
+  /**
+   * True iff `signatureBlob` is a valid signature of `data` under `keyBlob`. May throw on a
+   * malformed blob; `verifyHostKeySignature` turns any throw into a ProtocolError.
+   */
+  verify(keyBlob: Uint8Array, signatureBlob: Uint8Array, data: Uint8Array): boolean;
+}
+
+/** The signing half of a private key, as each key type file builds it. */
+export interface SigningKey {
+  /** The key's type as in its public blob, e.g. `ssh-ed25519`, `ssh-rsa`. */
+  readonly keyType: string;
+  /** The public key blob (RFC 4253 §6.6), as sent in USERAUTH_REQUEST "publickey". */
+  readonly publicKeyBlob: Uint8Array;
+  /** Signature algorithms this key can make, most preferred first (e.g. `['ssh-ed25519']`). */
+  readonly signatureAlgorithms: string[];
+  /**
+   * Sign `data` with `algorithm` (one of {@link signatureAlgorithms}). Returns the signature
+   * blob: `string algorithm || string signature` (RFC 4253 §6.6). Throws UsageError for another
+   * algorithm or after {@link dispose}.
+   */
+  sign(algorithm: string, data: Uint8Array): Uint8Array;
+  /** Wipe the secret key material this object holds; `sign` fails afterwards. */
+  dispose(): void;
+}
+
+/** A public key blob reader positioned after its type string, which must be `keyType` (RFC 4253 §6.6). */
+export function readKeyBlob(keyType: string, keyBlob: Uint8Array): SshReader {
+  const r = new SshReader(keyBlob);
+  const type = fromUtf8(r.string('key type'));
+  if (type !== keyType) throw new Error(`key is ${type}, expected ${keyType}`);
+  return r;
+}
+
+/** RFC 4253 §6.6: `string signature format identifier || string signature blob`. */
+export function encodeSignatureBlob(algorithm: string, signature: Uint8Array): Uint8Array {
+  return new SshWriter(signature.length + algorithm.length + 8).string(algorithm).string(signature).toBytes();
+}
+
+/** The body of a signature blob (RFC 4253 §6.6), whose format name must be `algorithm`. */
+export function decodeSignatureBlob(algorithm: string, signatureBlob: Uint8Array): Uint8Array {
+  const r = new SshReader(signatureBlob);
+  const sigName = fromUtf8(r.string('signature format'));
+  // RFC 8332 §3, RFC 8709 §6: the signature format must be the negotiated algorithm.
+  if (sigName !== algorithm) throw new Error(`signature is ${sigName}, expected ${algorithm}`);
+  const body = r.string('signature');
+  r.end('signature blob');
+  return body;
+}
+
+/**
+ * A key material problem found below the file format (bad field, halves that disagree). Carries
+ * no file name: `parsePrivateKey` adds it, and the format.
+ */
+export function keyFormatError(message: string, cause?: unknown): KeyError {
+  return new KeyError('ERR_KEY_FORMAT', message, cause === undefined ? undefined : { cause });
+}
+
+/** An RFC 4251 §5 mpint that must not be negative (every key field is), as a bigint. */
+export function unsignedMpint(body: Uint8Array, what: string): bigint {
+  // RFC 4251 §5: two's complement, so a set top bit means negative.
+  if (body.length > 0 && (body[0]! & 0x80) !== 0) throw keyFormatError(`${what} is negative`);
+  return bytesToNumberBE(body);
+}
+
+/** What a key type file supplies to {@link signingKey}. */
+export interface SignerSpec {
+  keyType: string;
+  publicKeyBlob: Uint8Array;
+  signatureAlgorithms: string[];
+  /** The signature body (RFC 4253 §6.6 "signature blob") of `data` under `algorithm`. */
+  signBody(algorithm: string, data: Uint8Array): Uint8Array;
+  /** Overwrite the secret material (noble's `clean`): called once, by dispose(). */
+  wipe(): void;
+}
+
+/**
+ * The {@link SigningKey} object around a key type's signer: checks the algorithm and the disposed
+ * state, frames the signature blob, and wipes once.
+ */
+export function signingKey(spec: SignerSpec): SigningKey {
+  const { keyType, signatureAlgorithms } = spec;
+  let live = true;
+  return {
+    keyType,
+    publicKeyBlob: spec.publicKeyBlob,
+    signatureAlgorithms,
+    sign(algorithm: string, data: Uint8Array): Uint8Array {
+      if (!live) throw new UsageError(`this ${keyType} private key was disposed`);
+      if (!signatureAlgorithms.includes(algorithm)) {
+        throw new UsageError(
+          `a ${keyType} key cannot make "${algorithm}" signatures (it makes ${signatureAlgorithms.join(', ')})`,
+        );
+      }
+      return encodeSignatureBlob(algorithm, spec.signBody(algorithm, data));
+    },
+    dispose(): void {
+      if (!live) return;
+      live = false;
+      spec.wipe();
+    },
+  };
+}
