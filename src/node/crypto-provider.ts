@@ -8,6 +8,7 @@
  * `connect({ crypto: 'pure' })`, `-o PureSshCrypto=pure` or `PURE_SSH_CRYPTO=pure`.
  */
 import { createCipheriv, createDecipheriv, createHash, createHmac, getCiphers, type Cipher, type Decipher } from 'node:crypto';
+import { ChaCha20 } from '../crypto/chacha20.js';
 import type { AesGcm, BlockStream, ChaCha20Stream, CryptoProvider, HashName, Hmac } from '../crypto/provider.js';
 
 const AES_BY_KEY_LENGTH: Readonly<Record<number, string>> = { 16: 'aes-128', 24: 'aes-192', 32: 'aes-256' };
@@ -92,9 +93,16 @@ class NodeHmac implements Hmac {
  */
 class NodeChaCha20 implements ChaCha20Stream {
   private readonly iv = new Uint8Array(16);
-  constructor(private readonly key: Uint8Array) {}
+  /** Short ranges (the length, the Poly1305 key) are cheaper in JS than a new OpenSSL context (~5 µs). */
+  private readonly small: ChaCha20;
+  constructor(private readonly key: Uint8Array) {
+    this.small = new ChaCha20(key, 0);
+  }
   xor(nonce: Uint8Array, counter: number, buf: Uint8Array, start: number, end: number): void {
-    if (end === start) return;
+    if (end - start <= SMALL_CHACHA) {
+      this.small.xor(nonce, counter, buf, start, end);
+      return;
+    }
     const iv = this.iv;
     iv[0] = counter;
     iv[1] = counter >>> 8;
@@ -105,10 +113,14 @@ class NodeChaCha20 implements ChaCha20Stream {
     put(buf, start, c.update(buf.subarray(start, end)));
   }
   dispose(): void {
+    this.small.dispose();
     this.key.fill(0);
     this.iv.fill(0);
   }
 }
+
+/** Bytes up to which the JS ChaCha20 beats a fresh OpenSSL context (measured: ~1 KiB). */
+const SMALL_CHACHA = 1024;
 
 let available: boolean | undefined;
 
