@@ -6,12 +6,16 @@
  * comes from the registries: a new cipher or MAC is tested here without touching this file.
  * Legacy algorithms (CBC) are enabled on our side with `+`, as a user would.
  */
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import net from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { cipherAlgorithms } from '../src/cipher/registry.js';
 import { macAlgorithms } from '../src/mac/registry.js';
 import { connect } from '../src/index.js';
-import { deterministicChunks, deterministicSha256, startEchoServer, type TestServer } from './harness/net.js';
+import { deterministicChunks, deterministicSha256, freePort, startEchoServer, waitForPort, type TestServer } from './harness/net.js';
 import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
 
 const SIZE = 2 * 1024 * 1024;
@@ -105,5 +109,55 @@ describeInterop('every cipher and MAC against sshd, rekeying every 1M', () => {
         }
       }, 60_000);
     }
+  }
+});
+
+const CLI = fileURLToPath(new URL('../dist/node/cli.js', import.meta.url));
+
+describeInterop('the CLI: -c and -m as ssh(1) takes them', () => {
+  let sshd: SshdHandle;
+  let echo: TestServer;
+  beforeAll(async () => {
+    echo = await startEchoServer();
+    sshd = await startSshd({ config: { Ciphers: 'aes128-cbc,aes256-ctr', MACs: 'hmac-sha2-512,hmac-sha1' } });
+  });
+  afterAll(async () => {
+    await sshd?.stop();
+    await echo?.close();
+  });
+
+  for (const [flags, cipher, mac] of [
+    [['-c', 'aes256-ctr', '-m', 'hmac-sha2-512'], 'aes256-ctr', 'hmac-sha2-512'],
+    [['-c', '+aes128-cbc', '-c', '^aes128-cbc', '-o', 'MACs=^hmac-sha1'], 'aes128-cbc', 'hmac-sha1'],
+  ] as const) {
+    it(`pure-ssh ${flags.join(' ')}: -v names ${cipher} and ${mac}, data goes through`, async () => {
+      if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
+      const port = await freePort();
+      const child = spawn(
+        process.execPath,
+        [CLI, '-v', '-N', '-F', 'none', '-p', String(sshd.port), '-i', sshd.clientKeyPath, '-o', 'BatchMode=yes',
+          '-o', `UserKnownHostsFile=${sshd.knownHostsPath}`, ...flags, '-L', `127.0.0.1:${port}:127.0.0.1:${echo.port}`, `${sshd.user}@127.0.0.1`],
+        { stdio: ['ignore', 'ignore', 'pipe'] },
+      );
+      let err = '';
+      child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+      try {
+        await waitForPort('127.0.0.1', port);
+        const s = net.connect({ host: '127.0.0.1', port });
+        const reply = new Promise<string>((resolve) => {
+          let got = '';
+          s.setEncoding('utf8').on('data', (d: string) => {
+            got += d;
+            if (got.length >= 11) resolve(got);
+          });
+        });
+        s.write('hello tunnel');
+        expect(await reply).toBe('hello tunnel');
+        s.destroy();
+        expect(err).toContain(`cipher: ${cipher} MAC: ${mac} (c2s)`);
+      } finally {
+        child.kill('SIGTERM');
+      }
+    }, 30_000);
   }
 });
