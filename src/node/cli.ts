@@ -108,7 +108,10 @@ async function main(): Promise<void> {
 /** Load the identities the way ssh(1) does: missing default keys are silent, others are reported and skipped. */
 async function loadIdentities(cfg: ResolvedConfig, log: Log): Promise<PrivateKey[]> {
   if (!cfg.pubkeyAuthentication) return [];
-  const { loadIdentityFile } = await import('./identity-file.js');
+  const [{ loadIdentityFile }, { KeyPermissionsError, formatMode }] = await Promise.all([
+    import('./identity-file.js'),
+    import('../errors.js'),
+  ]);
   const keys: PrivateKey[] = [];
   for (const { path, explicit } of cfg.identityFiles) {
     try {
@@ -120,6 +123,16 @@ async function loadIdentities(cfg: ResolvedConfig, log: Log): Promise<PrivateKey
       if (e.code === 'ERR_PRIVATE_KEY' && e.cause?.code === 'ENOENT') {
         if (explicit) log.info(`Warning: Identity file ${path} not accessible: No such file or directory.`);
         else log.debug1(`identity file ${path} type -1`);
+      } else if (e instanceof KeyPermissionsError) {
+        // ssh(1)'s block (authfile.c sshkey_perm_ok), then its load error; the key is skipped.
+        const bar = '@'.repeat(59);
+        log.error(bar);
+        log.error('@         WARNING: UNPROTECTED PRIVATE KEY FILE!          @');
+        log.error(bar);
+        log.error(`Permissions ${formatMode(e.mode)} for '${e.path}' are too open.`);
+        log.error('It is required that your private key files are NOT accessible by others.');
+        log.error('This private key will be ignored.');
+        log.error(`Load key "${path}": bad permissions`);
       } else {
         log.error(`Load key "${path}": ${e.message} (skipped)`);
       }

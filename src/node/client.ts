@@ -38,6 +38,8 @@ export interface ConnectOptions {
   privateKey?: string | Uint8Array | PrivateKey | (string | Uint8Array | PrivateKey)[];
   /** Private key files to load (`~/` expanded). */
   identityFiles?: string[];
+  /** Load identityFiles even when others can read them (default false: KeyPermissionsError, as ssh refuses them). */
+  allowUnprotectedKeyFiles?: boolean;
   password?: string;
   /** Called when the server wants a password and none was given (or it failed). Return null to give up. */
   askPassword?: (prompt: string) => Promise<string | null>;
@@ -155,7 +157,9 @@ async function loadKeys(options: ConnectOptions): Promise<PrivateKey[]> {
   const keys: PrivateKey[] = [];
   const given = options.privateKey === undefined ? [] : Array.isArray(options.privateKey) ? options.privateKey : [options.privateKey];
   for (const k of given) keys.push(typeof k === 'string' || k instanceof Uint8Array ? parsePrivateKey(k) : k);
-  for (const f of options.identityFiles ?? []) keys.push(await loadIdentityFile(f));
+  for (const f of options.identityFiles ?? []) {
+    keys.push(await loadIdentityFile(f, { allowUnprotectedKeyFiles: options.allowUnprotectedKeyFiles }));
+  }
   return keys;
 }
 
