@@ -19,6 +19,32 @@ import type { PrivateKey } from '../keys/privatekey.js';
 /** ssh(1): "ssh exits with the exit status of the remote command or with 255 if an error occurred." */
 const EXIT_ERROR = 255;
 
+// This process holds private keys: it must not be open to debuggers. Node starts its inspector
+// (127.0.0.1:9229) when it receives SIGUSR1, which any process of the same user may send
+// (kill -USR1, process._debugProcess). A listener of our own replaces that default; the signal
+// is then ignored (test/no-debugger.test.ts checks it on the running Node).
+process.on('SIGUSR1', () => {});
+
+/**
+ * Close a Node.js inspector that is already listening (`--inspect` on node's command line or in
+ * an inherited NODE_OPTIONS), before any key is read, and say so.
+ */
+async function closeInspector(): Promise<void> {
+  let inspector: typeof import('node:inspector');
+  try {
+    inspector = await import('node:inspector');
+  } catch {
+    return; // a Node built without the inspector
+  }
+  if (inspector.url() === undefined) return;
+  inspector.close();
+  const isFlag = (a: string) => /^--inspect(-brk|-wait)?(=|$)/.test(a);
+  const fromArgv = process.execArgv.find(isFlag);
+  const fromEnv = (process.env.NODE_OPTIONS ?? '').split(/\s+/).find(isFlag);
+  const how = fromArgv ?? (fromEnv ? `${fromEnv} in NODE_OPTIONS` : 'inspector');
+  process.stderr.write(`pure-ssh: closed the Node.js inspector opened by ${how}: a process holding private keys does not accept debuggers\n`);
+}
+
 class Log {
   private readonly rank: number;
   constructor(level: LogLevel) {
@@ -61,6 +87,7 @@ function localUser(): string {
 }
 
 async function main(): Promise<void> {
+  await closeInspector();
   const home = process.env.HOME || homedir();
   let outcome;
   try {
