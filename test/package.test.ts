@@ -59,9 +59,12 @@ describe('the packed package (issues 8.10, 8.11, 8.12)', () => {
     work = await mkdtemp(join(tmpdir(), 'pure-ssh-pack-'));
     project = join(work, 'consumer');
     // --ignore-scripts: dist/ is already built; "prepare" would build it again.
-    const { stdout } = await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], ROOT);
-    packed = (JSON.parse(stdout) as (typeof packed)[])[0]!;
-    const deps = await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work, ...runtimeDependencyDirs()], work);
+    // Copies of the dependencies, not links: an install must never write into this checkout.
+    const [ours, deps] = await Promise.all([
+      run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], ROOT),
+      run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work, ...runtimeDependencyDirs()], work),
+    ]);
+    packed = (JSON.parse(ours.stdout) as (typeof packed)[])[0]!;
     const depTarballs = (JSON.parse(deps.stdout) as { filename: string }[]).map((d) => join(work, d.filename));
     await run('mkdir', [project], work);
     await writeFile(join(project, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }));
