@@ -90,17 +90,31 @@ async function demo(): Promise<number> {
     throw err;
   }
   if (!process.stdin.isTTY) {
-    await stop();
     say('tunnel works (no terminal: stopping). On a terminal the tunnel stays up until Ctrl-C.');
+    await stop();
+    say('stopped: pure-ssh, sshd and the HTTP service are gone.');
     return 0;
   }
   say(`tunnel up: try "curl http://localhost:${localPort}/" in another terminal. Ctrl-C stops it.`);
   await new Promise<void>((r) => process.once('SIGINT', () => r()));
   await stop();
+  say('stopped: pure-ssh, sshd and the HTTP service are gone.');
   return 0;
 }
 
 async function main(): Promise<number> {
+  // The servers the demo starts are unref'd (the test harness's, so a test process never waits
+  // on them): while the demo awaits their exit, nothing else would keep Node running, and it
+  // would quit in the middle of stopping, before its last lines. Hold the loop until main ends.
+  const alive = setInterval(() => {}, 60_000);
+  try {
+    return await run();
+  } finally {
+    clearInterval(alive);
+  }
+}
+
+async function run(): Promise<number> {
   const argv = process.argv.slice(2);
   if (argv.length > 0) {
     const child = spawn(process.execPath, [cli, ...argv], { stdio: 'inherit' });

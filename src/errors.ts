@@ -13,6 +13,7 @@
  * - {@link ConnectionLostError}: the transport closed or failed under us.
  * - {@link TimeoutError}: a configured timeout expired.
  * - {@link KeyError}: a key file needs a passphrase, got a wrong one, or cannot be read.
+ * - {@link KeyPermissionsError}: a private key file others can read was refused.
  */
 
 export type SshErrorCode =
@@ -33,6 +34,7 @@ export type SshErrorCode =
   // No longer raised (KeyError ERR_KEY_ENCRYPTED took over); kept for code that tests for it.
   | 'ERR_PRIVATE_KEY_ENCRYPTED'
   | KeyErrorCode
+  | 'ERR_KEY_PERMISSIONS'
   | 'ERR_DISCONNECTED'
   | 'ERR_CHANNEL_OPEN_FAILED'
   | 'ERR_CHANNEL_CLOSED'
@@ -286,4 +288,31 @@ export class KeyError extends SshError {
     this.source = options?.source;
     this.format = options?.format;
   }
+}
+
+/**
+ * A private key file that others can read was refused, as ssh(1) refuses it (OpenSSH
+ * authfile.c sshkey_perm_ok): the file belongs to the user running pure-ssh and has group or
+ * other permission bits set. The message is ssh's, plus the fix.
+ */
+export class KeyPermissionsError extends SshError {
+  /** The key file. */
+  readonly path: string;
+  /** Its permission bits (`mode & 0o777`, e.g. 0o644). */
+  readonly mode: number;
+  constructor(path: string, mode: number) {
+    super(
+      'ERR_KEY_PERMISSIONS',
+      `Permissions ${formatMode(mode)} for '${path}' are too open. ` +
+        `It is required that your private key files are NOT accessible by others. ` +
+        `Run chmod 600 '${path}', or pass allowUnprotectedKeyFiles: true to use it anyway.`,
+    );
+    this.path = path;
+    this.mode = mode & 0o777;
+  }
+}
+
+/** A mode as ssh(1) prints it: `0` and at least three octal digits (`0644`). */
+export function formatMode(mode: number): string {
+  return `0${(mode & 0o777).toString(8).padStart(3, '0')}`;
 }

@@ -365,9 +365,18 @@ describeInterop('pure-ssh command line against sshd', () => {
   });
 
   it('a key the server does not accept: exit 255, "Permission denied"', async () => {
-    const run = cli([...base().filter((a) => a !== sshd.clientKeyPath && a !== '-i'), '-i', join(FIXTURES, 'id_ed25519'), '-N', '127.0.0.1']);
-    expect(await exitOf(run)).toBe(255);
-    expect(run.stderr()).toContain('root@127.0.0.1: Permission denied (publickey).');
+    // A private copy (0600): git checks fixtures out readable by others, which ssh refuses.
+    const dir = await mkdtemp(join(tmpdir(), 'pure-ssh-cli-key-'));
+    const key = join(dir, 'id_ed25519');
+    await writeFile(key, await readFile(join(FIXTURES, 'id_ed25519')), { mode: 0o600 });
+    try {
+      const run = cli([...base().filter((a) => a !== sshd.clientKeyPath && a !== '-i'), '-i', key, '-v', '-N', '127.0.0.1']);
+      expect(await exitOf(run)).toBe(255);
+      expect(run.stderr()).toContain('Offering public key');
+      expect(run.stderr()).toContain('root@127.0.0.1: Permission denied (publickey).');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('sshd killed mid-transfer: exit 255 with a clear message, the local socket is closed', async () => {

@@ -466,8 +466,8 @@ describeInteropTools('every key format logs in to sshd through connect({ private
       });
       await ssh.close();
       // sshd names the key that logged in by its fingerprint.
-      expect(sshd.logs()).toContain(`Accepted publickey for root from 127.0.0.1`);
-      expect(sshd.logs()).toContain(fingerprint);
+      await expect.poll(() => sshd.logs(), { timeout: 5000 }).toContain(`Accepted publickey for root from 127.0.0.1`);
+      await expect.poll(() => sshd.logs(), { timeout: 5000 }).toContain(fingerprint);
     }, 30_000);
   }
 

@@ -270,14 +270,17 @@ describe('parsePublicKeyLine', () => {
 });
 
 describe('loadIdentityFile', () => {
+  // git checks the fixtures out readable by others (0644), which ssh's permission rule refuses.
+  const fixtureFile = { allowUnprotectedKeyFiles: true };
+
   it('loads a key file', async () => {
-    const key = await loadIdentityFile(join(fixtures, 'id_ed25519'));
+    const key = await loadIdentityFile(join(fixtures, 'id_ed25519'), fixtureFile);
     expect(key.comment).toBe('alice@example');
   });
 
   it('expands ~/ to the home directory', async () => {
     const home = mkdtempSync(join(tmpdir(), 'pure-ssh-home-'));
-    writeFileSync(join(home, 'my_key'), fixture('id_ed25519'));
+    writeFileSync(join(home, 'my_key'), fixture('id_ed25519'), { mode: 0o600 });
     const saved = process.env.HOME;
     process.env.HOME = home;
     try {
@@ -298,13 +301,13 @@ describe('loadIdentityFile', () => {
 
   it('an encrypted file → ERR_KEY_ENCRYPTED naming the path; with its passphrase it loads', async () => {
     const path = join(fixtures, 'id_ed25519_encrypted');
-    await expect(loadIdentityFile(path)).rejects.toMatchObject({
+    await expect(loadIdentityFile(path, fixtureFile)).rejects.toMatchObject({
       code: 'ERR_KEY_ENCRYPTED',
       source: path,
       message: expect.stringContaining(path),
     });
-    const key = await loadIdentityFile(path, { passphrase: 'secret' });
+    const key = await loadIdentityFile(path, { ...fixtureFile, passphrase: 'secret' });
     expect(key.keyType).toBe('ssh-ed25519');
-    await expect(loadIdentityFile(path, { passphrase: 'nope' })).rejects.toMatchObject({ code: 'ERR_KEY_PASSPHRASE' });
+    await expect(loadIdentityFile(path, { ...fixtureFile, passphrase: 'nope' })).rejects.toMatchObject({ code: 'ERR_KEY_PASSPHRASE' });
   });
 });

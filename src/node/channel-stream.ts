@@ -4,7 +4,7 @@
  * write completes only once its bytes are packetized within the server's window.
  */
 import { Duplex } from 'node:stream';
-import { SshError } from '../errors.js';
+import { SshError, UsageError } from '../errors.js';
 
 /** What a ChannelStream needs from its connection (implemented by SshClient). */
 export interface ChannelHost {
@@ -14,7 +14,11 @@ export interface ChannelHost {
   channelConsumed(channel: number, n: number): void;
 }
 
-/** A direct-tcpip or direct-streamlocal channel as a stream. Emits 'open' when confirmed. */
+/**
+ * A direct-tcpip or direct-streamlocal channel as a stream. Emits 'open' when confirmed.
+ * The server's EOF ends the readable side; its CLOSE also ends the writable side (bytes not
+ * yet sent are dropped, without an error) and the stream closes once what was received is read.
+ */
 export class ChannelStream extends Duplex {
   /** The local channel number (as in "channel 3: open failed"). */
   readonly channel: number;
@@ -38,11 +42,25 @@ export class ChannelStream extends Duplex {
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
     if (this.remoteGone) {
-      callback(new SshError('ERR_CHANNEL_CLOSED', `channel ${this.channel}: the server closed the channel`));
+      // Written before the server's CLOSE reached us (still buffered in the Writable): dropped
+      // like the bytes that were waiting for window (see _closed). Later writes are refused by
+      // the stream itself, whose write side has ended.
+      callback();
+      return;
+    }
+    let done: boolean;
+    try {
+      done = this.host.channelWrite(this.channel, chunk);
+    } catch (err) {
+      if (!(err instanceof UsageError)) throw err;
+      // The core handles the server's CLOSE before this stream hears of it (events are delivered
+      // after the whole packet batch): a write in between is dropped as one after the CLOSE.
+      this.remoteGone = true;
+      callback();
       return;
     }
     this.bytesSent += chunk.length;
-    if (this.host.channelWrite(this.channel, chunk)) callback();
+    if (done) callback();
     else this.writeCallback = callback;
   }
 
@@ -106,15 +124,17 @@ export class ChannelStream extends Duplex {
       this.destroy(error);
       return;
     }
-    // Keep what was received readable; writes from now on fail.
-    this.push(null);
+    // RFC 4254 §5.3: nothing more is sent on a closed channel. Bytes still waiting for window
+    // are dropped, as a TCP peer's close drops unsent bytes: the pending write completes rather
+    // than fails, because an error would destroy the stream and lose what was received and not
+    // yet read. The write side ends first (so a consumer that sees 'end' finds the stream
+    // finished both ways, as `for await` requires); what was received stays readable; the
+    // stream then closes.
     const cb = this.writeCallback;
     this.writeCallback = undefined;
-    cb?.(new SshError('ERR_CHANNEL_CLOSED', `channel ${this.channel}: the server closed the channel`));
-    if (this.writableFinished || this.writableEnded) {
-      if (this.readableEnded) this.destroy();
-    } else {
-      this.end();
-    }
+    cb?.();
+    if (!this.writableEnded) this.end();
+    this.push(null);
+    if (this.writableFinished && this.readableEnded) this.destroy();
   }
 }

@@ -19,6 +19,32 @@ import type { PrivateKey } from '../keys/privatekey.js';
 /** ssh(1): "ssh exits with the exit status of the remote command or with 255 if an error occurred." */
 const EXIT_ERROR = 255;
 
+// This process holds private keys: it must not be open to debuggers. Node starts its inspector
+// (127.0.0.1:9229) when it receives SIGUSR1, which any process of the same user may send
+// (kill -USR1, process._debugProcess). A listener of our own replaces that default; the signal
+// is then ignored (test/no-debugger.test.ts checks it on the running Node).
+process.on('SIGUSR1', () => {});
+
+/**
+ * Close a Node.js inspector that is already listening (`--inspect` on node's command line or in
+ * an inherited NODE_OPTIONS), before any key is read, and say so.
+ */
+async function closeInspector(): Promise<void> {
+  let inspector: typeof import('node:inspector');
+  try {
+    inspector = await import('node:inspector');
+  } catch {
+    return; // a Node built without the inspector
+  }
+  if (inspector.url() === undefined) return;
+  inspector.close();
+  const isFlag = (a: string) => /^--inspect(-brk|-wait)?(=|$)/.test(a);
+  const fromArgv = process.execArgv.find(isFlag);
+  const fromEnv = (process.env.NODE_OPTIONS ?? '').split(/\s+/).find(isFlag);
+  const how = fromArgv ?? (fromEnv ? `${fromEnv} in NODE_OPTIONS` : 'inspector');
+  process.stderr.write(`pure-ssh: closed the Node.js inspector opened by ${how}: a process holding private keys does not accept debuggers\n`);
+}
+
 class Log {
   private readonly rank: number;
   constructor(level: LogLevel) {
@@ -61,6 +87,7 @@ function localUser(): string {
 }
 
 async function main(): Promise<void> {
+  await closeInspector();
   const home = process.env.HOME || homedir();
   let outcome;
   try {
@@ -108,7 +135,10 @@ async function main(): Promise<void> {
 /** Load the identities the way ssh(1) does: missing default keys are silent, others are reported and skipped. */
 async function loadIdentities(cfg: ResolvedConfig, log: Log): Promise<PrivateKey[]> {
   if (!cfg.pubkeyAuthentication) return [];
-  const { loadIdentityFile } = await import('./identity-file.js');
+  const [{ loadIdentityFile }, { KeyPermissionsError, formatMode }] = await Promise.all([
+    import('./identity-file.js'),
+    import('../errors.js'),
+  ]);
   const keys: PrivateKey[] = [];
   for (const { path, explicit } of cfg.identityFiles) {
     try {
@@ -120,6 +150,16 @@ async function loadIdentities(cfg: ResolvedConfig, log: Log): Promise<PrivateKey
       if (e.code === 'ERR_PRIVATE_KEY' && e.cause?.code === 'ENOENT') {
         if (explicit) log.info(`Warning: Identity file ${path} not accessible: No such file or directory.`);
         else log.debug1(`identity file ${path} type -1`);
+      } else if (e instanceof KeyPermissionsError) {
+        // ssh(1)'s block (authfile.c sshkey_perm_ok), then its load error; the key is skipped.
+        const bar = '@'.repeat(59);
+        log.error(bar);
+        log.error('@         WARNING: UNPROTECTED PRIVATE KEY FILE!          @');
+        log.error(bar);
+        log.error(`Permissions ${formatMode(e.mode)} for '${e.path}' are too open.`);
+        log.error('It is required that your private key files are NOT accessible by others.');
+        log.error('This private key will be ignored.');
+        log.error(`Load key "${path}": bad permissions`);
       } else {
         log.error(`Load key "${path}": ${e.message} (skipped)`);
       }

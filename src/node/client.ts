@@ -43,6 +43,8 @@ export interface ConnectOptions {
   identityFiles?: string[];
   /** Passphrase for the encrypted ones among privateKey and identityFiles (see parsePrivateKey). */
   passphrase?: string | Uint8Array;
+  /** Load identityFiles even when others can read them (default false: KeyPermissionsError, as ssh refuses them). */
+  allowUnprotectedKeyFiles?: boolean;
   password?: string;
   /** Called when the server wants a password and none was given (or it failed). Return null to give up. */
   askPassword?: (prompt: string) => Promise<string | null>;
@@ -172,7 +174,9 @@ async function loadKeys(options: ConnectOptions): Promise<PrivateKey[]> {
   const given = options.privateKey === undefined ? [] : Array.isArray(options.privateKey) ? options.privateKey : [options.privateKey];
   const { passphrase } = options;
   for (const k of given) keys.push(typeof k === 'string' || k instanceof Uint8Array ? parsePrivateKey(k, { passphrase }) : k);
-  for (const f of options.identityFiles ?? []) keys.push(await loadIdentityFile(f, { passphrase }));
+  for (const f of options.identityFiles ?? []) {
+    keys.push(await loadIdentityFile(f, { passphrase, allowUnprotectedKeyFiles: options.allowUnprotectedKeyFiles }));
+  }
   return keys;
 }
 

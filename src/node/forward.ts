@@ -126,23 +126,19 @@ export async function startLocalForward(host: ForwardHost, options: ForwardOptio
       ch.destroy();
       finish();
     });
-    sock.on('data', (d: Buffer) => {
-      fwd.counters.bytesOut += d.length;
-    });
     ch.on('data', (d: Buffer) => {
       fwd.counters.bytesIn += d.length;
     });
     // Half-closes propagate: local EOF → CHANNEL_EOF; CHANNEL_EOF → local shutdown(SHUT_WR).
-    sock.pipe(ch);
+    pipeToChannel(sock, ch, (n) => (fwd.counters.bytesOut += n));
     pipeBatched(ch, sock);
     sock.on('close', () => {
       if (!ch.destroyed) ch.destroy();
       finish();
     });
     ch.on('close', () => {
-      // Everything the channel delivered was handed to the socket: end, never destroy, so queued bytes go out.
-      if (!sock.destroyed) sock.end();
       finish();
+      closeAfterFlush(sock);
     });
   });
   await new Promise<void>((resolve, reject) => {
@@ -171,6 +167,67 @@ export async function startLocalForward(host: ForwardHost, options: ForwardOptio
 
 function describeListen(l: ListenSpec): string {
   return 'path' in l ? l.path : `${l.host ?? '127.0.0.1'}:${l.port}`;
+}
+
+/**
+ * The client→server direction. Unlike `pipe()`, it never writes into a channel whose write side
+ * has ended (our EOF, or the server's CLOSE): from then on the local bytes are read and dropped,
+ * as ssh(1) does once it has shut down the read side of a channel's socket (channels.c
+ * chan_rcvd_oclose), so a client still uploading neither stalls nor makes the channel fail.
+ */
+function pipeToChannel(from: Socket, to: ChannelStream, counted: (n: number) => void): void {
+  from.on('data', (chunk: Buffer) => {
+    if (to.writableEnded || to.destroyed) return;
+    counted(chunk.length);
+    if (!to.write(chunk)) {
+      from.pause();
+      to.once('drain', () => from.resume());
+    }
+  });
+  // A write still waiting for window when the server closed never gets 'drain': resume to drop.
+  to.once('finish', () => from.resume());
+  from.once('end', () => {
+    if (!to.writableEnded && !to.destroyed) to.end();
+  });
+}
+
+/**
+ * How long a local socket may stay half-closed after its channel is gone, for a client that
+ * keeps sending: long enough for it to read the last reply before the close resets the
+ * connection, short enough to keep ssh(1)'s prompt close (within ~100 ms).
+ */
+const LINGER_MS = 50;
+
+/**
+ * The channel is gone (RFC 4254 §5.3: CLOSE went both ways), so is the local connection: once
+ * the bytes queued for the local client have been handed to the kernel, the socket is closed
+ * for good, never left half-closed. ssh(1) likewise drains a channel's output and then closes
+ * its descriptor (channels.c: CHAN_OUTPUT_WAIT_DRAIN, then channel_free). Until then the
+ * client's bytes are read and dropped, so a client blocked in write() can still read the reply.
+ *
+ * A close while the client is still sending resets the connection (RFC 1122 §4.2.2.13: unread
+ * data at close → RST), and a client that hits the reset on a write may drop the reply it had
+ * not read yet. So after our FIN the socket lingers, reading and dropping, until the client
+ * closes its side too or {@link LINGER_MS} passes (a "lingering close", as HTTP servers do).
+ */
+function closeAfterFlush(sock: Socket): void {
+  if (sock.destroyed) return;
+  sock.resume();
+  const linger = () => {
+    if (sock.readableEnded) {
+      sock.destroy();
+      return;
+    }
+    const timer = setTimeout(() => sock.destroy(), LINGER_MS);
+    sock.once('end', () => sock.destroy());
+    sock.once('close', () => clearTimeout(timer));
+  };
+  if (sock.writableFinished) {
+    linger();
+    return;
+  }
+  sock.once('finish', linger);
+  sock.end();
 }
 
 /**

@@ -1,10 +1,10 @@
 /**
  * Loading a private key file (ssh(1) -i / IdentityFile) from disk.
  */
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { SshError } from '../errors.js';
+import { KeyPermissionsError, SshError } from '../errors.js';
 import { parsePrivateKey, type PrivateKey } from '../keys/privatekey.js';
 
 /** Expand a leading `~/` (or a lone `~`) to the user's home directory, as ssh_config(5) does. */
@@ -14,21 +14,57 @@ export function expandHome(path: string): string {
   return path;
 }
 
+/** Options of {@link loadIdentityFile}. */
+export interface LoadIdentityOptions {
+  /**
+   * Use a key file even when others can read it (default false: refused with
+   * {@link KeyPermissionsError}, as ssh(1) refuses it).
+   */
+  allowUnprotectedKeyFiles?: boolean;
+  /** Passphrase for an encrypted key (see parsePrivateKey). */
+  passphrase?: string | Uint8Array;
+}
+
+/**
+ * OpenSSH's rule for private key files (authfile.c sshkey_perm_ok): a file owned by the user
+ * running us must have no group or other permission bits. A file owned by someone else is not
+ * judged (ssh(1) does not either). `uid` is the real user id; without one (Windows) there is
+ * nothing to check. Throws {@link KeyPermissionsError}.
+ */
+export function checkKeyFilePermissions(
+  path: string,
+  stat: { uid: number; mode: number },
+  uid: number | undefined = process.getuid?.(),
+): void {
+  if (uid === undefined) return;
+  if (stat.uid === uid && (stat.mode & 0o077) !== 0) throw new KeyPermissionsError(path, stat.mode);
+}
+
 /**
  * Read and parse a private key file (any format {@link parsePrivateKey} reads). An unreadable
  * file is an SshError `ERR_PRIVATE_KEY` (its `cause` has the errno code); a bad key, a missing
- * or wrong passphrase a KeyError (`ERR_KEY_FORMAT`, `ERR_KEY_ENCRYPTED`, `ERR_KEY_PASSPHRASE`).
- * Both name the file.
+ * or wrong passphrase a KeyError (`ERR_KEY_FORMAT`, `ERR_KEY_ENCRYPTED`, `ERR_KEY_PASSPHRASE`);
+ * a file others can read `ERR_KEY_PERMISSIONS` ({@link KeyPermissionsError}) unless
+ * `allowUnprotectedKeyFiles`. All name the file.
  *
  * @example
  * const key = await loadIdentityFile('~/.ssh/id_ed25519', { passphrase: 'correct horse' });
  */
-export async function loadIdentityFile(path: string, options: { passphrase?: string | Uint8Array } = {}): Promise<PrivateKey> {
+export async function loadIdentityFile(path: string, options: LoadIdentityOptions = {}): Promise<PrivateKey> {
   const full = expandHome(path);
   let bytes: Uint8Array;
   try {
-    bytes = new Uint8Array(await readFile(full));
+    // The permissions are those of the file actually read: fstat of the open descriptor.
+    const file = await open(full, 'r');
+    try {
+      if (!options.allowUnprotectedKeyFiles) checkKeyFilePermissions(full, await file.stat());
+      const buf = await file.readFile();
+      bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+    } finally {
+      await file.close();
+    }
   } catch (cause) {
+    if (cause instanceof SshError) throw cause;
     const code = (cause as NodeJS.ErrnoException).code;
     const why =
       code === 'ENOENT'

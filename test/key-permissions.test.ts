@@ -1,0 +1,171 @@
+/**
+ * Issue 8.7: a private key file others can read. ssh(1) prints its UNPROTECTED PRIVATE KEY FILE
+ * block, ignores the key and goes on (OpenSSH authfile.c sshkey_perm_ok: a file owned by the
+ * user running it must have no group or other bits). The CLI does the same, word for word
+ * with the real ssh; the library refuses with KeyPermissionsError (ERR_KEY_PERMISSIONS) unless
+ * `allowUnprotectedKeyFiles: true`. Real files chmod'ed 0644 / 0640 / 0600 / 0400, real sshd.
+ */
+import { execFile } from 'node:child_process';
+import { chmod, chown, copyFile, mkdtemp, rm } from 'node:fs/promises';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect, KeyPermissionsError, loadIdentityFile } from '../src/index.js';
+import { checkKeyFilePermissions } from '../src/node/identity-file.js';
+import { freePort, startEchoServer, type TestServer } from './harness/net.js';
+import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
+import { runCli } from './support/cli-run.js';
+
+const execFileP = promisify(execFile);
+
+/** ssh(1)'s lines for an unprotected key, as printed by OpenSSH 9.2 (sshkey_perm_ok + load_identity_file). */
+function sshWarning(path: string, mode: string): string {
+  return [
+    '@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@',
+    '@         WARNING: UNPROTECTED PRIVATE KEY FILE!          @',
+    '@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@',
+    `Permissions ${mode} for '${path}' are too open.`,
+    'It is required that your private key files are NOT accessible by others.',
+    'This private key will be ignored.',
+    `Load key "${path}": bad permissions`,
+  ].join('\n');
+}
+
+describe('checkKeyFilePermissions (OpenSSH sshkey_perm_ok)', () => {
+  const me = 1000;
+  it('refuses group or other bits on a file of ours, with ssh\'s words and mode', () => {
+    for (const mode of [0o644, 0o640, 0o604, 0o601, 0o610, 0o100644]) {
+      let err: unknown;
+      try {
+        checkKeyFilePermissions('/k', { uid: me, mode }, me);
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(KeyPermissionsError);
+      expect(err).toMatchObject({ code: 'ERR_KEY_PERMISSIONS', path: '/k', mode: mode & 0o777 });
+      expect((err as Error).message).toContain(
+        `Permissions 0${(mode & 0o777).toString(8)} for '/k' are too open. It is required that your private key files are NOT accessible by others.`,
+      );
+    }
+  });
+  it('accepts owner-only modes, and any mode on a file owned by someone else', () => {
+    for (const mode of [0o600, 0o400, 0o700, 0o100600]) checkKeyFilePermissions('/k', { uid: me, mode }, me);
+    checkKeyFilePermissions('/k', { uid: 0, mode: 0o644 }, me);
+    checkKeyFilePermissions('/k', { uid: me, mode: 0o644 }, undefined); // no uids (Windows)
+  });
+});
+
+describeInterop('private key files readable by others (issue 8.7)', () => {
+  let sshd: SshdHandle;
+  let echo: TestServer;
+  let dir: string;
+  /** The authorised key, copied with the given mode. */
+  const keyWithMode = async (name: string, mode: number): Promise<string> => {
+    const path = join(dir, name);
+    await copyFile(sshd.clientKeyPath, path);
+    await chmod(path, mode);
+    return path;
+  };
+
+  beforeAll(async () => {
+    [sshd, echo] = await Promise.all([startSshd(), startEchoServer()]);
+    dir = await mkdtemp(join(tmpdir(), 'pure-ssh-keyperm-'));
+  });
+  afterAll(async () => {
+    await Promise.all([echo?.close(), sshd?.stop(), dir && rm(dir, { recursive: true, force: true })]);
+  });
+
+  const connectWith = (identityFiles: string[], extra: { allowUnprotectedKeyFiles?: boolean } = {}) =>
+    connect({ host: sshd.host, port: sshd.port, username: sshd.user, knownHosts: sshd.knownHostsPath, identityFiles, ...extra });
+
+  it('library: 0644 and 0640 are refused with ERR_KEY_PERMISSIONS before connecting; the error names file and mode', async () => {
+    for (const [name, mode, text] of [['k644', 0o644, '0644'], ['k640', 0o640, '0640']] as const) {
+      const path = await keyWithMode(name, mode);
+      await expect(loadIdentityFile(path)).rejects.toBeInstanceOf(KeyPermissionsError);
+      const err = await connectWith([path]).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(KeyPermissionsError);
+      expect(err).toMatchObject({ code: 'ERR_KEY_PERMISSIONS', path, mode });
+      expect((err as Error).message).toContain(`Permissions ${text} for '${path}' are too open.`);
+      expect((err as Error).message).toContain(`chmod 600 '${path}'`);
+    }
+    // Refused locally: sshd never saw a connection from these attempts.
+    expect(sshd.logs()).not.toMatch(/Accepted publickey/);
+  });
+
+  it('library: 0600 and 0400 authenticate; allowUnprotectedKeyFiles: true accepts 0644', async () => {
+    for (const path of [await keyWithMode('k600', 0o600), await keyWithMode('k400', 0o400)]) {
+      const ssh = await connectWith([path]);
+      const s = await ssh.openDirectTcpip({ host: '127.0.0.1', port: echo.port });
+      s.end('ok');
+      const chunks: Buffer[] = [];
+      for await (const c of s) chunks.push(c as Buffer);
+      expect(Buffer.concat(chunks).toString()).toBe('ok');
+      await ssh.close();
+    }
+    const open = await keyWithMode('k644-allowed', 0o644);
+    const ssh = await connectWith([open], { allowUnprotectedKeyFiles: true });
+    expect(ssh.channelCount).toBe(0);
+    await ssh.close();
+  });
+
+  it.runIf(process.getuid?.() === 0)('library: a 0644 key owned by another user is not judged, as in ssh', async () => {
+    const path = await keyWithMode('k644-other', 0o644);
+    await chown(path, 65534, 65534); // nobody: root still reads it
+    const ssh = await connectWith([path]);
+    await ssh.close();
+  });
+
+  const cliArgs = (keys: string[], extra: string[] = []) => [
+    '-F', 'none', '-p', String(sshd.port), '-l', sshd.user,
+    ...keys.flatMap((k) => ['-i', k]),
+    '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes',
+    '-o', `UserKnownHostsFile=${sshd.knownHostsPath}`, '-o', 'StrictHostKeyChecking=yes',
+    ...extra, sshd.host,
+  ];
+
+  it('CLI: 0644 and 0640 print ssh\'s warning block word for word (compared with the real ssh), the key is ignored, exit 255', async () => {
+    for (const [name, mode, text] of [['c644', 0o644, '0644'], ['c640', 0o640, '0640']] as const) {
+      const path = await keyWithMode(name, mode);
+      const run = runCli([...cliArgs([path]), '-N'], { env: { ...process.env, HOME: dir } });
+      const { code } = await run.exited;
+      expect(code).toBe(255);
+      const ours = run.stderr();
+      expect(ours).toContain(sshWarning(path, text));
+      expect(ours).toContain(`${sshd.user}@${sshd.host}: Permission denied (publickey).`);
+      // OpenSSH's own client, same file: the same lines.
+      const theirs = await execFileP('ssh', [...cliArgs([path]), 'true'], { env: { ...process.env, HOME: dir } }).then(
+        () => '',
+        (e: { stderr: string }) => e.stderr.replace(/\r\n/g, '\n'), // ssh ends its log lines with CRLF
+      );
+      expect(theirs).toContain(sshWarning(path, text));
+    }
+  });
+
+  it('CLI: an unprotected key is skipped and a good one after it is used: the tunnel works', async () => {
+    const bad = await keyWithMode('c644-first', 0o644);
+    const good = await keyWithMode('c600-second', 0o600);
+    const lport = await freePort();
+    const run = runCli([...cliArgs([bad, good], ['-L', `${lport}:127.0.0.1:${echo.port}`]), '-N', '-v'], {
+      env: { ...process.env, HOME: dir },
+    });
+    try {
+      await run.waitFor(/Entering interactive session/);
+      expect(run.stderr()).toContain(sshWarning(bad, '0644'));
+      const reply = await new Promise<string>((resolve, reject) => {
+        const s = net.connect({ host: '127.0.0.1', port: lport }, () => s.end('through'));
+        let got = '';
+        s.on('data', (d: Buffer) => (got += d));
+        s.on('end', () => resolve(got));
+        s.on('error', reject);
+      });
+      expect(reply).toBe('through');
+    } finally {
+      await run.kill();
+    }
+  });
+});
