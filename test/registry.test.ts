@@ -85,6 +85,7 @@ describe('registries', () => {
     expect(s.cipher).toEqual([...cipherAlgorithms.keys()]);
     expect(s.mac).toEqual([...macAlgorithms.keys()]);
     expect(s.kex).toEqual([...kexMethods.keys()]);
+    for (const [name, row] of [...cipherAlgorithms, ...macAlgorithms, ...kexMethods]) expect(row?.name, name).toBe(name);
   });
 
   it('defaults hold no legacy algorithm, on either provider, and every category is non-empty', () => {
