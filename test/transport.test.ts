@@ -111,6 +111,26 @@ describe('identification (RFC 4253 §4.2)', () => {
   });
 });
 
+// Issue 8 case 3: libssh 0.10 servers end their lists with a comma ("...,aes128-ctr,").
+describe('a server KEXINIT with empty names (libssh 0.10)', () => {
+  it('connects, skipping the empty names, and says so under -v', () => {
+    const p = new Pair({
+      server: {
+        lists: {
+          cipherClientToServer: ['aes128-ctr', ''],
+          cipherServerToClient: ['aes128-ctr', ''],
+          macClientToServer: ['hmac-sha2-256', ''],
+          macServerToClient: ['hmac-sha2-256', ''],
+        },
+      },
+    }).start();
+    expect(p.client.isAuthenticated, String(p.closedError)).toBe(true);
+    expect(p.client.info.negotiated?.cipherClientToServer).toBe('aes128-ctr');
+    const logs = p.eventsOf('log').map((e) => e.message);
+    expect(logs.some((m) => /skipped empty names in cipherClientToServer/.test(m))).toBe(true);
+  });
+});
+
 describe('strict key exchange (Terrapin, OpenSSH PROTOCOL §1.9)', () => {
   for (const [name, msg] of [
     ['IGNORE', IGNORE],
