@@ -44,6 +44,7 @@ export type SshErrorCode =
   | 'ERR_KEEPALIVE_TIMEOUT'
   | 'ERR_ABORTED'
   | 'ERR_USAGE'
+  | 'ERR_INTERNAL'
   | 'ERR_KNOWN_HOSTS'
   | 'ERR_FORWARD_BIND';
 
@@ -102,6 +103,17 @@ export class ProtocolError extends SshError {
 export class UsageError extends SshError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('ERR_USAGE', message, options);
+  }
+}
+
+/**
+ * A bug in pure-ssh, not the peer's fault (h11 keeps local and remote errors apart): an exception
+ * that was not an SshError escaped while processing the server's data. The connection is closed
+ * with DISCONNECT reason 2 (protocol error); `cause` holds the original exception.
+ */
+export class InternalError extends SshError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_INTERNAL', message, options);
   }
 }
 

@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { ClientCore } from '../src/client-core.js';
 import type { ClientEvent } from '../src/events.js';
-import { SshError } from '../src/errors.js';
+import { InternalError, SshError } from '../src/errors.js';
 import { MSG } from '../src/protocol/messages.js';
 import { PacketEncoder } from '../src/transport/packet.js';
 import { SshWriter, concatBytes } from '../src/protocol/wire.js';
@@ -21,7 +21,8 @@ function checkInvariant(events: ClientEvent[], label: string): void {
   if (closedAt < 0) return;
   const closed = events[closedAt] as Extract<ClientEvent, { type: 'closed' }>;
   expect(closed.error, label).toBeInstanceOf(SshError);
-  // The transport's catch-all turns stray exceptions into "internal error": that is a bug.
+  // The transport's catch-all turns stray exceptions into an InternalError: that is a bug.
+  expect(closed.error, label).not.toBeInstanceOf(InternalError);
   expect(closed.error!.message, label).not.toMatch(/^internal error/);
   // A TypeError/RangeError cause is a bug unless it is the UTF-8 decoder's (wire.ts fromUtf8).
   const cause = closed.error!.cause as { code?: string } | undefined;

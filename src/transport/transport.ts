@@ -10,7 +10,7 @@ import type { AlgorithmPreferences } from '../algorithms.js';
 import { rekeyLimitBytes } from '../cipher/cipher.js';
 import type { CryptoProvider } from '../crypto/provider.js';
 import { pureCryptoProvider } from '../crypto/pure.js';
-import { DisconnectError, DisconnectReason, ProtocolError, SshError, UsageError } from '../errors.js';
+import { DisconnectError, DisconnectReason, InternalError, ProtocolError, SshError, UsageError } from '../errors.js';
 import { MSG, decodeMessage, encodeDisconnect, encodeUnimplemented, messageName } from '../protocol/messages.js';
 import { utf8 } from '../protocol/wire.js';
 import { Handshake } from './handshake.js';
@@ -349,7 +349,7 @@ export class Transport {
     const error =
       err instanceof SshError
         ? err
-        : new ProtocolError(`internal error while processing the server's data: ${(err as Error)?.message ?? err}`, {
+        : new InternalError(`internal error while processing the server's data: ${(err as Error)?.message ?? err}`, {
             cause: err,
           });
     const reason = error instanceof ProtocolError ? error.reason : DisconnectReason.PROTOCOL_ERROR;
