@@ -9,6 +9,7 @@ import { ed25519 } from '@noble/curves/ed25519.js';
 import { p256, p384, p521 } from '@noble/curves/nist.js';
 import { sha256, sha512 } from '@noble/hashes/sha2.js';
 import { base64Encode } from '../protocol/base64.js';
+import { modPow } from '../crypto/bigint.js';
 import { DisconnectReason, ProtocolError } from '../errors.js';
 import { SshReader, constantTimeEqual, fromUtf8 } from '../protocol/wire.js';
 
@@ -108,17 +109,6 @@ function toBigInt(bytes: Uint8Array): bigint {
   return v;
 }
 
-function modPow(base: bigint, exp: bigint, mod: bigint): bigint {
-  let result = 1n;
-  let b = base % mod;
-  let e = exp;
-  while (e > 0n) {
-    if (e & 1n) result = (result * b) % mod;
-    b = (b * b) % mod;
-    e >>= 1n;
-  }
-  return result;
-}
 
 // OpenSSH's SSH_RSA_MINIMUM_MODULUS_SIZE, and SSHBUF_MAX_BIGNUM (16384 bits).
 const RSA_MIN_BITS = 1024;

@@ -11,6 +11,7 @@ import { p256, p384, p521 } from '@noble/curves/nist.js';
 import { bytesToNumberBE, numberToBytesBE } from '@noble/curves/utils.js';
 import { sha256, sha512 } from '@noble/hashes/sha2.js';
 import { base64Decode } from '../protocol/base64.js';
+import { modPow } from '../crypto/bigint.js';
 import { SshError, UsageError } from '../errors.js';
 import { keyBlobType } from './hostkey.js';
 import { SshReader, SshWriter, constantTimeEqual } from '../protocol/wire.js';
@@ -302,16 +303,6 @@ function hex(s: string): Uint8Array {
   return Uint8Array.from(s.match(/../g)!.map((b) => parseInt(b, 16)));
 }
 
-function modPow(base: bigint, exp: bigint, mod: bigint): bigint {
-  let result = 1n;
-  base %= mod;
-  while (exp > 0n) {
-    if (exp & 1n) result = (result * base) % mod;
-    base = (base * base) % mod;
-    exp >>= 1n;
-  }
-  return result;
-}
 
 function parseRsa(p: SshReader, source: string): Unnamed {
   // PROTOCOL.key (OpenSSH sshkey_private_serialize): mpint n, e, d, iqmp, p, q.
