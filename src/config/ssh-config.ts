@@ -58,6 +58,8 @@ export interface SshOptions {
   addressFamily?: 'any' | 'inet' | 'inet6';
   /** IgnoreUnknown patterns. */
   ignoreUnknown?: string[];
+  /** OpenSSH 10.1 WarnWeakCrypto: false for `no` (and `no-pq-kex`, the only warning there is). */
+  warnWeakCrypto?: boolean;
 }
 
 /** A fresh, empty {@link SshOptions}. */
@@ -117,7 +119,7 @@ const UNSUPPORTED_KEYWORDS = new Set(
     'RemoteForward', 'RequestTTY', 'RequiredRSASize', 'RevokedHostKeys', 'SecurityKeyProvider',
     'SendEnv', 'SessionType', 'SetEnv', 'StdinNull', 'StreamLocalBindMask', 'StreamLocalBindUnlink',
     'SyslogFacility', 'Tag', 'TCPKeepAlive', 'Tunnel', 'TunnelDevice', 'UpdateHostKeys', 'UseKeychain',
-    'UserKnownHostsCommand', 'VerifyHostKeyDNS', 'VisualHostKey', 'XAuthLocation', 'WarnWeakCrypto',
+    'UserKnownHostsCommand', 'VerifyHostKeyDNS', 'VisualHostKey', 'XAuthLocation',
     // Deprecated or removed in OpenSSH, still found in old files.
     'Cipher', 'Protocol', 'UseRoaming', 'UsePrivilegedPort', 'RSAAuthentication',
     'RhostsRSAAuthentication', 'CompressionLevel', 'UseBlacklistedKeys', 'GSSAPIDelegateCreds',
@@ -450,6 +452,13 @@ export function applyOption(o: SshOptions, keyword: string, args: string[], ctx:
     case 'ignoreunknown':
       one(keyword, args, ctx);
       return setFirst(o, 'ignoreUnknown', args.flatMap((a) => a.split(',')), ctx);
+    case 'warnweakcrypto': {
+      // OpenSSH 10.1 readconf.c multistate_warnweakcrypto.
+      const v = one(keyword, args, ctx).toLowerCase();
+      const map: Record<string, boolean> = { yes: true, true: true, no: false, false: false, 'no-pq-kex': false };
+      if (!(v in map)) throw bad(ctx, `unsupported option "${args[0]}".`, keyword);
+      return setFirst(o, 'warnWeakCrypto', map[v]!, ctx);
+    }
   }
   if (UNSUPPORTED_KEYWORDS.has(k)) {
     if (fromCommandLine) {
