@@ -22,7 +22,8 @@ import { defaultAlgorithms } from './algorithms.js';
 import type { ChannelOptions, DirectTcpipParams } from './connection/connection.js';
 import { Connection } from './connection/connection.js';
 import { ConnectionLostError, DisconnectReason, SshError, UsageError } from './errors.js';
-import type { ClientEvent } from './events.js';
+import { WEAK_KEX_WARNING, type ClientEvent } from './events.js';
+import { kexMethods } from './kex/registry.js';
 import { keyBlobType } from './keys/hostkey.js';
 import type { PrivateKey } from './keys/privatekey.js';
 import type { TransportInfo } from './transport/transport.js';
@@ -87,6 +88,9 @@ export class ClientCore {
         hostKey: ({ algorithm, keyBlob, fingerprint }) =>
           emit({ type: 'host-key', algorithm, keyType: keyBlobType(keyBlob), keyBlob, fingerprint }),
         ready: () => {
+          // OpenSSH 10.1 sshconnect.c ssh_login: after the first key exchange, before userauth.
+          const kex = this.transport.info.negotiated?.kex;
+          if (kex && !kexMethods.get(kex)?.postQuantum) emit({ type: 'warning', code: 'weak-kex', message: WEAK_KEX_WARNING });
           this.stage = 'auth';
           this.userauth.start();
         },

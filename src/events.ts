@@ -4,6 +4,23 @@
  */
 import type { SshError } from './errors.js';
 
+/**
+ * Stable codes of {@link ClientEvent} `warning`s (OpenSSH 10.1's WarnWeakCrypto warnings):
+ * - `weak-kex`: the negotiated key exchange is not post-quantum (ssh_config(5) WarnWeakCrypto
+ *   `no-pq-kex` turns it off in ssh(1)).
+ */
+export type WarningCode = 'weak-kex';
+
+/**
+ * OpenSSH 10.1 sshconnect.c warn_nonpq_kex: the three lines ssh(1) logs when the key exchange
+ * is not post-quantum.
+ */
+export const WEAK_KEX_WARNING = [
+  '** WARNING: connection is not using a post-quantum key exchange algorithm.',
+  '** This session may be vulnerable to "store now, decrypt later" attacks.',
+  '** The server may need to be upgraded. See https://openssh.com/pq.html',
+].join('\n');
+
 export type ClientEvent =
   /** The server's host key (signature already verified): call acceptHostKey() or rejectHostKey(). */
   | { type: 'host-key'; algorithm: string; keyType: string; keyBlob: Uint8Array; fingerprint: string }
@@ -15,6 +32,12 @@ export type ClientEvent =
   | { type: 'authenticated' }
   /** Diagnostics for -v; never contains secrets. */
   | { type: 'log'; message: string }
+  /**
+   * Something the user should know about the connection's security, once per occurrence: with
+   * code `weak-kex`, emitted once after the first key exchange when the method is not
+   * post-quantum (`message` is OpenSSH's wording, lines separated by `\n`).
+   */
+  | { type: 'warning'; code: WarningCode; message: string }
   /** The connection is over; `error` is undefined after a close we asked for. */
   | { type: 'closed'; error: SshError | undefined }
   | { type: 'channel-open'; channel: number }

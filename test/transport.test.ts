@@ -453,7 +453,9 @@ describe('first_kex_packet_follows (RFC 4253 §7.1)', () => {
   });
 
   it('a right guess: the next kex packet is NOT ignored (here, a bogus reply is fatal)', () => {
+    // RFC 4253 §7.1: right when both sides list the same method first.
     const p = new Pair({
+      client: { algorithms: { kex: ['curve25519-sha256'] } },
       server: { firstKexPacketFollows: true, lists: { kex: ['curve25519-sha256'] }, guessedPackets: [bogusReply] },
     }).start();
     expect(p.client.isAuthenticated).toBe(false);

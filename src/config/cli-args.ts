@@ -71,6 +71,8 @@ export interface ResolvedConfig {
   warnNoShell: boolean;
   /** Debug notes gathered while reading the configuration (printed with -v). */
   notes: string[];
+  /** OpenSSH 10.1 WarnWeakCrypto (default yes). */
+  warnWeakCrypto: boolean;
 }
 
 /** The outcome of parsing: run, print the version, or print usage (exit 255). */
@@ -446,6 +448,7 @@ export function resolveCommandLine(argv: string[], cenv: CliEnvironment): CliOut
       addressFamily: flags.family ?? o.addressFamily ?? 'any',
       warnNoShell,
       notes,
+      warnWeakCrypto: o.warnWeakCrypto ?? true,
     },
   };
 }

@@ -223,6 +223,8 @@ const ROWS: readonly KeywordEntry[] = [
   implemented('IgnoreUnknown', (o, args, ctx, kw) => setFirst(o, 'ignoreUnknown', single(kw, args, ctx).split(','), ctx)),
   implemented('KbdInteractiveAuthentication', flagInto('kbdInteractiveAuthentication')),
   implemented('KexAlgorithms', stringInto('kexAlgorithms')),
+  // OpenSSH 10.1 ssh_config(5): yes (default), no; no-pq-kex turns off the post-quantum warning.
+  implemented('WarnWeakCrypto', flagInto('warnWeakCrypto', { 'no-pq-kex': false })),
   implemented('LocalForward', applyLocalForward),
   implemented('LogLevel', (o, args, ctx, kw) => {
     let v = single(kw, args, ctx).toUpperCase();
@@ -340,7 +342,6 @@ const ROWS: readonly KeywordEntry[] = [
   ignored('UseKeychain', "Apple's option to keep passphrases in the macOS keychain; they are asked for instead", undefined, 'apple'),
   ignored('VersionAddendum', 'the version string is sent unchanged', ['none']),
   ignored('VisualHostKey', 'no ASCII-art fingerprint is shown', ['no']),
-  ignored('WarnWeakCrypto', 'it only changes which warnings OpenSSH prints'),
   ignored('XAuthLocation', NO_X11),
 
   // Deprecated: readconf.c's oDeprecated, oIgnore and oUnsupported rows.

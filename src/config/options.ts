@@ -28,6 +28,8 @@ export interface SshOptions {
   /** Seconds; 0 = none. */
   connectTimeout?: number;
   batchMode?: boolean;
+  /** OpenSSH 10.1 WarnWeakCrypto: warn when the key exchange is not post-quantum (default yes). */
+  warnWeakCrypto?: boolean;
   passwordAuthentication?: boolean;
   pubkeyAuthentication?: boolean;
   kbdInteractiveAuthentication?: boolean;

@@ -7,6 +7,7 @@
  */
 import type { CryptoProvider, HashName } from '../crypto/provider.js';
 import { SshWriter, mpintBody } from '../protocol/wire.js';
+import type { Negotiated } from '../transport/kexinit.js';
 
 /** Cryptographically secure random bytes (injected: the core has no RNG of its own). */
 export type Random = (n: number) => Uint8Array;
@@ -71,8 +72,14 @@ export interface KexMethod {
   readonly postQuantum: boolean;
   /** Never in the default list: enabled only with `+` (as OpenSSH keeps SHA-1 and group1 available). */
   readonly legacy: boolean;
-  client(random: Random, crypto: CryptoProvider): KexClient;
-  server(random: Random, crypto: CryptoProvider): KexServer;
+  /**
+   * The client half of one exchange. `negotiated` (the whole outcome of KEXINIT) sizes what
+   * depends on the ciphers and MACs, as OpenSSH's kex.c does with `we_need` / `dh_need`: the
+   * group size requested by group exchange and the DH private exponent. Without it the
+   * largest need of any registered cipher is assumed.
+   */
+  client(random: Random, crypto: CryptoProvider, negotiated?: Negotiated): KexClient;
+  server(random: Random, crypto: CryptoProvider, negotiated?: Negotiated): KexServer;
 }
 
 /** The transcript parts of H shared by every method (RFC 4253 §8, RFC 5656 §4). */

@@ -9,6 +9,7 @@
 import type { CryptoProvider, HashName } from '../crypto/provider.js';
 import { DisconnectReason, ProtocolError } from '../errors.js';
 import { SshReader, SshWriter } from '../protocol/wire.js';
+import type { Negotiated } from '../transport/kexinit.js';
 import type { KexClient, KexMethod, KexServer, KexStep, Random } from './kex.js';
 
 /** RFC 4250 §4.1.2 / RFC 5656 §7.1: the method-specific numbers of the one-round exchanges. */
@@ -17,10 +18,22 @@ export const MSG_KEX_REPLY = 31;
 
 /** A key agreement with one message each way. */
 export interface KeyAgreement {
-  /** The client's ephemeral key; `finish` takes the server's value and returns K encoded. */
-  client(random: Random, crypto: CryptoProvider): { publicValue: Uint8Array; finish(serverValue: Uint8Array): Uint8Array; dispose(): void };
+  /**
+   * The client's ephemeral key; `finish` takes the server's value and returns K encoded, or
+   * throws a ProtocolError (reason KEY_EXCHANGE_FAILED) when that value is unacceptable.
+   */
+  client(
+    random: Random,
+    crypto: CryptoProvider,
+    negotiated?: Negotiated,
+  ): { publicValue: Uint8Array; finish(serverValue: Uint8Array): Uint8Array; dispose(): void };
   /** The server's answer to the client's value: its own value and K encoded. */
-  server(clientValue: Uint8Array, random: Random, crypto: CryptoProvider): { publicValue: Uint8Array; sharedSecret: Uint8Array };
+  server(
+    clientValue: Uint8Array,
+    random: Random,
+    crypto: CryptoProvider,
+    negotiated?: Negotiated,
+  ): { publicValue: Uint8Array; sharedSecret: Uint8Array };
 }
 
 /** Options of {@link kexgenMethod}. */
@@ -44,8 +57,8 @@ export function kexgenMethod(o: KexgenOptions): KexMethod {
     hash: o.hash,
     postQuantum: o.postQuantum ?? false,
     legacy: o.legacy ?? false,
-    client(random, crypto): KexClient {
-      const ours = agreement.client(random, crypto);
+    client(random, crypto, negotiated): KexClient {
+      const ours = agreement.client(random, crypto, negotiated);
       let done = false;
       return {
         start: () => new SshWriter(16 + ours.publicValue.length).byte(MSG_KEX_INIT).string(ours.publicValue).toBytes(),
@@ -75,14 +88,14 @@ export function kexgenMethod(o: KexgenOptions): KexMethod {
         dispose: () => ours.dispose(),
       };
     },
-    server(random, crypto): KexServer {
+    server(random, crypto, negotiated): KexServer {
       return {
         receive(payload, ctx) {
           if (payload[0] !== MSG_KEX_INIT) throw kexFailed(`${name}: expected message ${MSG_KEX_INIT}, got ${payload[0]}`);
           const r = new SshReader(payload, 1);
           const clientValue = r.string().slice();
           r.end('the key exchange init');
-          const { publicValue, sharedSecret } = agreement.server(clientValue, random, crypto);
+          const { publicValue, sharedSecret } = agreement.server(clientValue, random, crypto, negotiated);
           const fields = new SshWriter(16 + clientValue.length + publicValue.length).string(clientValue).string(publicValue).toBytes();
           const h = ctx.exchangeHash(fields, sharedSecret);
           const send = new SshWriter(64 + publicValue.length + ctx.hostKeyBlob.length)

@@ -7,6 +7,8 @@
 import { bytesToNumberBE, numberToBytesBE } from '@noble/curves/utils.js';
 import { sha1 } from '@noble/hashes/legacy.js';
 import { sha256, sha512 } from '@noble/hashes/sha2.js';
+// RFC 8017 §5.1.2 RSASP1 and §5.2.2 RSAVP1 are modular exponentiations: one shared modPow.
+import { modPow } from '../crypto/bigint.js';
 import { UsageError } from '../errors.js';
 import { SshWriter, constantTimeEqual, type SshReader } from '../protocol/wire.js';
 import { DerReader } from './der.js';
@@ -46,19 +48,6 @@ function hex(s: string): Uint8Array {
 
 function bitLength(n: bigint): number {
   return n === 0n ? 0 : n.toString(2).length;
-}
-
-/** base^exp mod m by square-and-multiply (RFC 8017 §5.1.2 RSASP1 and §5.2.2 RSAVP1). */
-function modPow(base: bigint, exp: bigint, m: bigint): bigint {
-  let result = 1n;
-  let b = base % m;
-  let e = exp;
-  while (e > 0n) {
-    if (e & 1n) result = (result * b) % m;
-    b = (b * b) % m;
-    e >>= 1n;
-  }
-  return result;
 }
 
 /**

@@ -433,6 +433,10 @@ async function run(cfg: ResolvedConfig): Promise<void> {
       onBanner: (m) => {
         if (LOG_LEVELS.indexOf(cfg.logLevel) >= LOG_LEVELS.indexOf('INFO')) process.stderr.write(m);
       },
+      // OpenSSH 10.1 ssh_login: no warning when KexAlgorithms was set explicitly; logged at INFO.
+      onWarning: (w) => {
+        if (w.code === 'weak-kex' && cfg.warnWeakCrypto && !cfg.algorithms.kex) for (const l of w.message.split('\n')) log.info(l);
+      },
     });
   } catch (err) {
     if (shuttingDown) return;

@@ -20,7 +20,7 @@ import {
   TimeoutError,
   UsageError,
 } from '../errors.js';
-import type { ClientEvent } from '../events.js';
+import type { ClientEvent, WarningCode } from '../events.js';
 import type { PrivateKey } from '../keys/privatekey.js';
 import { parsePrivateKey } from '../keys/privatekey.js';
 import type { TransportInfo } from '../transport/transport.js';
@@ -92,6 +92,12 @@ export interface ConnectOptions {
   debug?: (message: string) => void;
   /** Called with the server's banner (RFC 4252 §5.4). */
   onBanner?: (message: string) => void;
+  /**
+   * Called with security warnings as OpenSSH 10.1 gives them (WarnWeakCrypto): code `weak-kex`
+   * once after the key exchange when it is not post-quantum, before `connect()` resolves.
+   * Unlike ssh(1), which stays quiet when KexAlgorithms was set explicitly, this always reports.
+   */
+  onWarning?: (warning: { code: WarningCode; message: string }) => void;
 }
 
 /**
@@ -200,7 +206,7 @@ function algorithmsFor(options: ConnectOptions, crypto: CryptoProvider): Partial
   return out;
 }
 
-/** An authenticated SSH connection. Emits 'close' (error?) and 'banner'. */
+/** An authenticated SSH connection. Emits 'close' (error?), 'banner' and 'warning' ({ code, message }). */
 export class SshClient extends EventEmitter {
   /** Resolves once authenticated; rejects with the reason the connection failed. */
   readonly ready: Promise<void>;
@@ -537,6 +543,10 @@ export class SshClient extends EventEmitter {
       case 'banner':
         this.options.onBanner?.(e.message);
         this.emit('banner', e.message);
+        return;
+      case 'warning':
+        this.options.onWarning?.({ code: e.code, message: e.message });
+        this.emit('warning', { code: e.code, message: e.message });
         return;
       case 'password-needed': {
         const ask = this.options.askPassword;

@@ -223,7 +223,7 @@ export class Handshake {
     );
     const method = kexMethods.get(negotiated.kex);
     if (!method) throw new UsageError(`negotiated a key exchange method that is not registered: ${negotiated.kex}`);
-    const client = method.client(this.options.random, this.options.crypto);
+    const client = method.client(this.options.random, this.options.crypto, negotiated);
     this.state = { kind: 'exchanging', ours: s.ours, theirs: payload.slice(), negotiated, method, client };
     this.encoder.writePayload(client.start());
   }
