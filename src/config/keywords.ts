@@ -181,9 +181,14 @@ const applyProxyJump: Apply = (o, args, ctx, kw) => {
   setFirst(o, 'proxy', hops === 'none' ? { kind: 'none' } : { kind: 'jump', hops }, ctx);
 };
 
-/** readconf.c oProxyCommand: the rest of the line, verbatim; ignored once ProxyJump was obtained. */
+/**
+ * readconf.c oProxyCommand: the rest of the line; ignored once ProxyJump was obtained. The line
+ * splitter took double quotes off: an argument holding spaces gets them back for /bin/sh.
+ */
 const applyProxyCommand: Apply = (o, args, ctx, kw) => {
-  const command = atLeastOne(kw, args, ctx).join(' ');
+  const command = atLeastOne(kw, args, ctx)
+    .map((a) => (/\s/.test(a) ? `"${a}"` : a))
+    .join(' ');
   setFirst(o, 'proxy', command.toLowerCase() === 'none' ? { kind: 'none' } : { kind: 'command', command }, ctx);
 };
 

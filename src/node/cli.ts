@@ -563,7 +563,10 @@ async function run(cfg: ResolvedConfig): Promise<void> {
     }
   }
   // ssh -f: into the background only now, with every forward listening (ExitOnForwardFailure done).
-  if (cfg.forkAfterAuthentication) background.reportReady();
+  if (cfg.forkAfterAuthentication) {
+    log.debug1(`forking to background (pid ${process.pid})`);
+    background.reportReady();
+  }
   log.debug1('Entering interactive session (forwarding only).');
 }
 
