@@ -61,7 +61,7 @@ describe('ProxyJump lists (readconf.c parse_jump)', () => {
   it('the last hop is resolved like `ssh -l u -p P -J rest -F file -v last` (ssh.c)', () => {
     const c = resolve(['-N', '-v', '-F', '/cfg', '-J', 'a,u@b:7', 'h'], { '/cfg': '' });
     expect(c.notes).toContain("Setting implicit ProxyCommand from ProxyJump: pure-ssh -l u -p 7 -J a -F /cfg -v -W '[%h]:%p' b");
-    expect(jumpHostArgv(c.proxy!.kind === 'jump' ? c.proxy.hops : [], c)).toEqual(['-N', '-l', 'u', '-p', '7', '-J', 'a', '-F', '/cfg', '-v', 'b']);
+    expect(jumpHostArgv(c.proxy?.kind === 'jump' ? c.proxy.hops : [], c)).toEqual(['-N', '-l', 'u', '-p', '7', '-J', 'a', '-F', '/cfg', '-v', 'b']);
     // The hop's own User and Port come from its Host block when the list does not name them.
     const files = { '/cfg': 'Host b\n  User hopper\n  Port 2200\n  HostName 10.1.2.3\n' };
     const hop = resolve(jumpHostArgv([{ host: 'a' }, { host: 'b' }], { configFile: '/cfg', verbose: 0 }), files);

@@ -612,7 +612,7 @@ async function runReconnecting(
   for (const spec of cfg.localForwards) {
     const sl = spec.listen;
     const { hosts } = 'path' in sl ? { hosts: [undefined] } : bindAddresses(spec, cfg);
-    for (const host of hosts) {
+    for (const [i, host] of hosts.entries()) {
       const listen = 'path' in sl ? sl : { host, port: sl.port };
       try {
         const fwd = await ReconnectingForward.start(rc, { listen, to: spec.to });
@@ -620,6 +620,11 @@ async function runReconnecting(
         log.debug1(`Local forwarding listening on ${'path' in listen ? listen.path : `${host} port ${listen.port}`} (reconnecting).`);
         started++;
       } catch (err) {
+        // The IPv6 half of "loopback" may be missing on this machine, as in startForward.
+        if (i > 0) {
+          log.debug1(`${(err as Error).message} (skipped)`);
+          continue;
+        }
         log.error((err as Error).message);
         if (cfg.exitOnForwardFailure) {
           log.error('Could not request local forwarding.');
