@@ -26,3 +26,14 @@ export * from './errors.js';
 export { parsePrivateKey, parsePublicKeyFile, type ParsePrivateKeyOptions, type PrivateKey } from './keys/privatekey.js';
 export { fingerprintSha256 } from './keys/hostkey.js';
 export { PURE_SSH_VERSION } from './transport/transport.js';
+export { type JumpHost } from './node/jump.js';
+export { proxyCommandStream, ProxyCommandStream, type ProxyCommandOptions } from './node/proxy-command.js';
+export { stdioForward, type StdioStreams } from './node/stdio-forward.js';
+export {
+  tunnel,
+  ReconnectingClient,
+  ReconnectingForward,
+  type ReconnectAttempt,
+  type ReconnectOptions,
+  type Tunnel,
+} from './node/reconnect.js';

@@ -50,32 +50,32 @@ describe('pure-ssh refuses what it cannot honour, before connecting', () => {
     return path;
   };
 
-  it('ProxyJump in a matching Host block: exit 255, file and line named, no connection made', async () => {
-    const cfg = await config(`Host other\n  ProxyJump nowhere\nHost target\n  HostName 127.0.0.1\n  Port ${port}\n  ProxyJump bastion.example\n`);
+  it('HostKeyAlias in a matching Host block: exit 255, file and line named, no connection made', async () => {
+    const cfg = await config(`Host other\n  HostKeyAlias nowhere\nHost target\n  HostName 127.0.0.1\n  Port ${port}\n  HostKeyAlias bastion.example\n`);
     const r = await pureSsh(['-F', cfg, '-N', '-L', '0:127.0.0.1:1', 'target'], home);
     expect(r.code).toBe(255);
     expect(r.stderr).toBe(
-      `${cfg} line 6: unsupported option "ProxyJump": pure-ssh does not implement it yet ` +
-        '(it changes the route to the server: the connection would go through a jump host)\n',
+      `${cfg} line 6: unsupported option "HostKeyAlias": pure-ssh does not implement it yet ` +
+        '(it changes the name the host key is looked up and recorded under)\n',
     );
     expect(connections).toBe(0);
   });
 
-  it('ProxyCommand through Include, Match exec, -o ProxyJump and -J: each refused by name', async () => {
-    const inc = await config('ProxyCommand ssh -W %h:%p gw\n');
+  it('IdentityAgent through Include, Match exec, -o HostKeyAlias and -A: each refused by name', async () => {
+    const inc = await config('IdentityAgent /tmp/agent.sock\n');
     const viaInclude = await config(`Host *\n  Include ${inc}\n`);
-    const matchExec = await config(`Port ${port}\nMatch exec "test -e /"\n  ProxyJump gw\n`);
+    const matchExec = await config(`Port ${port}\nMatch exec "test -e /"\n  HostKeyAlias gw\n`);
     const runs = await Promise.all([
       pureSsh(['-F', viaInclude, '-N', '-p', String(port), '127.0.0.1'], home),
       pureSsh(['-F', matchExec, '-N', '127.0.0.1'], home),
-      pureSsh(['-F', 'none', '-o', 'ProxyJump=gw', '-N', '-p', String(port), '127.0.0.1'], home),
-      pureSsh(['-F', 'none', '-J', 'gw', '-N', '-p', String(port), '127.0.0.1'], home),
+      pureSsh(['-F', 'none', '-o', 'HostKeyAlias=gw', '-N', '-p', String(port), '127.0.0.1'], home),
+      pureSsh(['-F', 'none', '-A', '-N', '-p', String(port), '127.0.0.1'], home),
     ]);
     expect(runs.map((r) => r.code)).toEqual([255, 255, 255, 255]);
-    expect(runs[0]!.stderr).toMatch(new RegExp(`^${inc} line 1: unsupported option "ProxyCommand": `));
+    expect(runs[0]!.stderr).toMatch(new RegExp(`^${inc} line 1: unsupported option "IdentityAgent": `));
     expect(runs[1]!.stderr).toBe(`${matchExec} line 2: unsupported option "Match exec test -e /": pure-ssh implements only "Match all" yet\n`);
-    expect(runs[2]!.stderr).toMatch(/^command-line line 0: unsupported option "ProxyJump": /);
-    expect(runs[3]!.stderr).toBe('pure-ssh: option -J is not supported yet (ProxyJump)\n');
+    expect(runs[2]!.stderr).toMatch(/^command-line line 0: unsupported option "HostKeyAlias": /);
+    expect(runs[3]!.stderr).toBe('pure-ssh: option -A is not supported yet (agent forwarding)\n');
     expect(connections).toBe(0);
   });
 

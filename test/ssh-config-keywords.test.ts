@@ -67,7 +67,9 @@ describe('every ssh_config(5) keyword is classified', () => {
   it('the table holds nothing those sources do not list (Apple\'s UseKeychain aside)', () => {
     const known = new Set(Object.values(lists.keywords).flat().map((k) => k.toLowerCase()));
     const extra = [...SSH_CONFIG_KEYWORDS.entries()].filter(([k, e]) => !known.has(k) && e.origin !== 'apple').map(([, e]) => e.name);
-    expect(extra).toEqual([]);
+    // pure-ssh's own keywords are marked as such, and spelled so no OpenSSH keyword can clash.
+    expect(extra).toEqual(['PureSshReconnect']);
+    expect(SSH_CONFIG_KEYWORDS.get('puresshreconnect')?.origin).toBe('pure-ssh');
   });
 
   it('every refused, ignored and deprecated row says why; aliases point at a row', () => {
@@ -77,10 +79,11 @@ describe('every ssh_config(5) keyword is classified', () => {
     }
     // The keywords the issue names, pinned.
     const handling = (k: string) => SSH_CONFIG_KEYWORDS.get(k.toLowerCase())?.handling;
-    for (const k of ['ProxyJump', 'ProxyCommand', 'HostKeyAlias', 'IdentityAgent', 'CertificateFile', 'PreferredAuthentications']) {
+    for (const k of ['HostKeyAlias', 'IdentityAgent', 'CertificateFile', 'PreferredAuthentications']) {
       expect(handling(k), k).toBe('refused');
     }
     expect(handling('MACs')).toBe('implemented');
+    for (const k of ['ProxyJump', 'ProxyCommand', 'ForkAfterAuthentication']) expect(handling(k), k).toBe('implemented');
     expect(handling('PubkeyAcceptedKeyTypes')).toBe('refused');
     expect(handling('ChallengeResponseAuthentication')).toBe('implemented');
   });
@@ -94,7 +97,11 @@ const SAMPLES: Record<string, { value: string; sets: Partial<SshOptions> }> = {
   ClearAllForwardings: { value: 'yes', sets: { clearAllForwardings: true } },
   ConnectTimeout: { value: '1m', sets: { connectTimeout: 60 } },
   ExitOnForwardFailure: { value: 'yes', sets: { exitOnForwardFailure: true } },
+  ForkAfterAuthentication: { value: 'yes', sets: { forkAfterAuthentication: true } },
   GatewayPorts: { value: 'yes', sets: { gatewayPorts: true } },
+  ProxyCommand: { value: 'ssh -W %h:%p gw', sets: { proxy: { kind: 'command', command: 'ssh -W %h:%p gw' } } },
+  ProxyJump: { value: 'alice@gw:2222,inner', sets: { proxy: { kind: 'jump', hops: [{ user: 'alice', host: 'gw', port: 2222 }, { user: undefined, host: 'inner', port: undefined }] } } },
+  PureSshReconnect: { value: 'yes', sets: { pureSshReconnect: true } },
   GlobalKnownHostsFile: { value: '/a /b', sets: { globalKnownHostsFiles: ['/a', '/b'] } },
   HashKnownHosts: { value: 'yes', sets: { hashKnownHosts: true } },
   HostKeyAlgorithms: { value: '^ssh-ed25519', sets: { hostKeyAlgorithms: '^ssh-ed25519' } },
@@ -212,7 +219,7 @@ describe('the parser follows the table', () => {
   it('unknown keywords stay "Bad configuration option", IgnoreUnknown does not cover known ones', () => {
     expect(thrown(() => readText('Frobnicate yes\n'))?.message).toBe('/cfg line 1: Bad configuration option: frobnicate');
     expect(readText('IgnoreUnknown Frob*\nFrobnicate yes\n').notes).toEqual(['/cfg line 2: Ignored unknown option "Frobnicate"']);
-    expect(thrown(() => readText('IgnoreUnknown ProxyJump\nProxyJump gw\n'))?.message).toMatch(/line 2: unsupported option "ProxyJump"/);
+    expect(thrown(() => readText('IgnoreUnknown HostKeyAlias\nHostKeyAlias gw\n'))?.message).toMatch(/line 2: unsupported option "HostKeyAlias"/);
   });
 
   it("Debian's default /etc/ssh/ssh_config reads, with a -v line for what is skipped", () => {

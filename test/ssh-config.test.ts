@@ -97,16 +97,16 @@ describe('reading files', () => {
   });
 
   it('keywords that change the route, host key check or authentication are errors naming file and line', () => {
-    expect(() => read('Host *\n  User u\n  ProxyJump bastion\n', 'h')).toThrow(
+    expect(() => read('Host *\n  User u\n  HostKeyAlias other\n', 'h')).toThrow(
       new ConfigError(
-        '/cfg line 3: unsupported option "ProxyJump": pure-ssh does not implement it yet ' +
-          '(it changes the route to the server: the connection would go through a jump host)',
+        '/cfg line 3: unsupported option "HostKeyAlias": pure-ssh does not implement it yet ' +
+          '(it changes the name the host key is looked up and recorded under)',
       ),
     );
-    expect(() => read('proxycommand ssh -W %h:%p gw\n', 'h')).toThrow(/^\/cfg line 1: unsupported option "ProxyCommand": /);
+    expect(() => read('identityagent /tmp/sock\n', 'h')).toThrow(/^\/cfg line 1: unsupported option "IdentityAgent": /);
     expect(() => read('HostKeyAlias other\n', 'h')).toThrow(/line 1: unsupported option "HostKeyAlias"/);
     // Only when the line applies: a bastion set for other hosts does not stop this one.
-    expect(read('Host gw-only\n  ProxyJump bastion\nHost *\n  Port 3\n', 'h').o.port).toBe(3);
+    expect(read('Host gw-only\n  HostKeyAlias bastion\nHost *\n  Port 3\n', 'h').o.port).toBe(3);
     // "none" asks for the direct connection pure-ssh makes anyway.
     expect(read('ProxyJump none\nProxyCommand none\nPort 4\n', 'h').o.port).toBe(4);
   });

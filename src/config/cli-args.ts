@@ -22,7 +22,10 @@ import {
   type SshOptions,
 } from './ssh-config.js';
 
+import { formatJumpSpec, type JumpSpec } from './jump-spec.js';
+
 export { ConfigError, parseForwardSpec, type ForwardSpec, type LogLevel } from './ssh-config.js';
+export { formatJumpSpec, parseJumpSpec, type JumpSpec } from './jump-spec.js';
 
 /** What the parser may know about the process it runs in. */
 export interface CliEnvironment {
@@ -73,6 +76,23 @@ export interface ResolvedConfig {
   notes: string[];
   /** OpenSSH 10.1 WarnWeakCrypto (default yes). */
   warnWeakCrypto: boolean;
+  /**
+   * The route: ProxyJump hops (first hop first; each hop resolves its own configuration), a
+   * ProxyCommand with its %-tokens expanded, or undefined for a direct TCP connection.
+   */
+  proxy?: { kind: 'jump'; hops: JumpSpec[] } | { kind: 'command'; command: string };
+  /** -W host:port: standard input and output forwarded to this address on the server side. */
+  stdioForward?: { host: string; port: number };
+  /** -f / ForkAfterAuthentication: go to the background once authenticated and forwarding. */
+  forkAfterAuthentication: boolean;
+  /** -E log_file: log lines are appended to this file instead of standard error. */
+  logFile?: string;
+  /** -F as given (passed on to jump hops, as ssh does); undefined = the default files. */
+  configFile?: string;
+  /** Number of -v flags (passed on to jump hops, as ssh does). */
+  verbose: number;
+  /** PureSshReconnect (pure-ssh's own): local forwards reconnect when the connection drops. */
+  reconnect: boolean;
 }
 
 /** The outcome of parsing: run, print the version, or print usage (exit 255). */
@@ -83,9 +103,10 @@ export type CliOutcome =
 
 /** ssh(1) usage text, limited to what pure-ssh implements. */
 export const USAGE =
-  'usage: pure-ssh [-46gNqTVv] [-c cipher_spec] [-F configfile] [-i identity_file]\n' +
-  '           [-L [bind_address:]port:host:hostport] [-l login_name] [-m mac_spec]\n' +
-  '           [-o option] [-p port] destination\n';
+  'usage: pure-ssh [-46fgNnqTVv] [-c cipher_spec] [-E log_file] [-F configfile]\n' +
+  '           [-i identity_file] [-J destination] [-L [bind_address:]port:host:hostport]\n' +
+  '           [-l login_name] [-m mac_spec] [-o option] [-p port] [-W host:port]\n' +
+  '           destination\n';
 
 // OpenSSH 10.5 ssh.c's getopt string: options followed by ':' take an argument.
 const OPTSTRING = '1246ACGKMNTVXYZafgknqstvxyB:D:E:F:I:J:L:O:P:Q:R:S:W:b:c:e:i:l:m:o:p:w:';
@@ -99,10 +120,10 @@ const HONOURED = new Set(['T', 'n', 'x', 'a', 'k', '2']);
 /** ssh(1) flags pure-ssh does not implement yet, with what they do: each is an error, never skipped. */
 const UNSUPPORTED_FLAGS: Record<string, string> = {
   A: 'agent forwarding', B: 'binding to an interface', C: 'compression', D: 'dynamic (SOCKS) forwarding',
-  E: 'logging to a file', G: 'printing the configuration', I: 'PKCS#11 keys', J: 'ProxyJump', K: 'GSSAPI',
+  G: 'printing the configuration', I: 'PKCS#11 keys', K: 'GSSAPI',
   M: 'connection multiplexing', O: 'connection multiplexing', P: 'tags', Q: 'queries', R: 'remote forwarding',
-  S: 'connection multiplexing', W: 'stdio forwarding', X: 'X11 forwarding', Y: 'X11 forwarding',
-  Z: 'listing the keys to offer', b: 'binding to an address', e: 'escape characters', f: 'going to the background',
+  S: 'connection multiplexing', X: 'X11 forwarding', Y: 'X11 forwarding',
+  Z: 'listing the keys to offer', b: 'binding to an address', e: 'escape characters',
   s: 'subsystems', t: 'pseudo-terminals', w: 'tunnel devices', y: 'logging to syslog',
 };
 
@@ -119,6 +140,10 @@ interface Flags {
   macs?: string;
   host?: string;
   command: string[];
+  stdioForward?: { host: string; port: number };
+  fork: boolean;
+  logFile?: string;
+  jumpGiven: boolean;
 }
 
 function commandLineContext(notes: string[]): LineContext {
@@ -167,7 +192,7 @@ function parseSshUri(uri: string): { user?: string; host: string; port?: number 
  * Options go to `o` in order (first value wins); returns the flags that are not config options.
  */
 function parseArgv(argv: string[], o: SshOptions, notes: string[]): Flags | CliOutcome {
-  const flags: Flags = { noShell: false, quiet: false, verbose: 0, command: [] };
+  const flags: Flags = { noShell: false, quiet: false, verbose: 0, command: [], fork: false, jumpGiven: false };
   const ctx = commandLineContext(notes);
   let i = 0;
   let optionsDone = false;
@@ -284,6 +309,34 @@ function applyFlag(c: string, value: string | undefined, o: SshOptions, flags: F
       o.localForwards.push(fwd);
       return;
     }
+    case 'J': {
+      // ssh.c: one -J only, never with ProxyCommand; it also sets ProxyCommand none.
+      if (flags.jumpGiven) throw new ConfigError('Only a single -J option is permitted');
+      if (o.proxy?.kind === 'command') throw new ConfigError('Cannot specify -J with ProxyCommand');
+      flags.jumpGiven = true;
+      try {
+        applyOption(o, 'ProxyJump', [value!], ctx);
+      } catch {
+        throw new ConfigError('Invalid -J argument');
+      }
+      return;
+    }
+    case 'W': {
+      // ssh.c: -W host:port implies no session (SessionType none) and no tty.
+      if (flags.stdioForward) throw new ConfigError('stdio forward already specified');
+      const w = parseStdioForward(value!);
+      if (!w) throw new ConfigError(`Bad stdio forwarding specification '${value}'`);
+      flags.stdioForward = w;
+      flags.noShell = true;
+      return;
+    }
+    case 'f':
+      // ssh.c: -f implies -n; pure-ssh never reads standard input without -W anyway.
+      flags.fork = true;
+      return;
+    case 'E':
+      flags.logFile = value!;
+      return;
     case 'o': {
       const line = splitOption(value!);
       if (!line) throw new ConfigError(`command-line line 0: Missing argument.`);
@@ -293,6 +346,38 @@ function applyFlag(c: string, value: string | undefined, o: SshOptions, flags: F
   }
   if (HONOURED.has(c)) return;
   throw new ConfigError(`pure-ssh: option -${c} is not supported yet (${UNSUPPORTED_FLAGS[c] ?? 'not implemented'})`);
+}
+
+/** ssh.c -W: `host:port` (IPv6 in brackets), parsed like a forward's connect half. */
+function parseStdioForward(text: string): { host: string; port: number } | null {
+  const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(text);
+  if (!m) return null;
+  const port = Number(m[3]);
+  if (port <= 0 || port > 65535) return null;
+  return { host: m[1] ?? m[2]!, port };
+}
+
+/**
+ * ssh_config(5) ProxyCommand tokens: only %%, %h, %n, %p and %r are accepted there (sshconnect.c
+ * expand_proxy_command); anything else is OpenSSH's percent_expand error.
+ */
+export function expandProxyCommand(command: string, t: { host: string; originalHost: string; port: number; user: string }): string {
+  return command.replace(/%(.)/g, (_whole, c: string) => {
+    switch (c) {
+      case '%':
+        return '%';
+      case 'h':
+        return t.host;
+      case 'n':
+        return t.originalHost;
+      case 'p':
+        return String(t.port);
+      case 'r':
+        return t.user;
+      default:
+        throw new ConfigError(`percent_expand: unknown key %${c} in "${command}"`);
+    }
+  });
 }
 
 function splitOption(text: string): { keyword: string; args: string[] } | null {
@@ -333,6 +418,39 @@ export function expandTokens(
         throw new ConfigError(`percent_expand: unknown key %${c} in "${text}"`);
     }
   });
+}
+
+/**
+ * The command ssh(1) would run for a ProxyJump (ssh.c: `ssh -l user -p port -J rest -F file -v
+ * -W '[%h]:%p' last`), for the -v line; pure-ssh makes the same hops in-process.
+ */
+function impliedJumpCommand(hops: JumpSpec[], flags: Flags): string {
+  const last = hops[hops.length - 1]!;
+  const parts = ['pure-ssh'];
+  if (last.user !== undefined) parts.push('-l', last.user);
+  if (last.port !== undefined) parts.push('-p', String(last.port));
+  if (hops.length > 1) parts.push('-J', hops.slice(0, -1).map(formatJumpSpec).join(','));
+  if (flags.configFile !== undefined) parts.push('-F', flags.configFile);
+  if (flags.verbose > 0) parts.push(`-${'v'.repeat(Math.min(flags.verbose, 3))}`);
+  parts.push("-W '[%h]:%p'", last.host);
+  return parts.join(' ');
+}
+
+/**
+ * The command line ssh(1) gives the last hop of a ProxyJump list (ssh.c), without -W: the hop's
+ * user and port if the list names them, the hops before it as -J, and the same -F and -v. Its
+ * own User, Port, IdentityFile, ... then come from the configuration for that host name.
+ */
+export function jumpHostArgv(hops: JumpSpec[], cfg: Pick<ResolvedConfig, 'configFile' | 'verbose'>): string[] {
+  const last = hops[hops.length - 1]!;
+  const argv: string[] = ['-N'];
+  if (last.user !== undefined) argv.push('-l', last.user);
+  if (last.port !== undefined) argv.push('-p', String(last.port));
+  if (hops.length > 1) argv.push('-J', hops.slice(0, -1).map(formatJumpSpec).join(','));
+  if (cfg.configFile !== undefined) argv.push('-F', cfg.configFile);
+  if (cfg.verbose > 0) argv.push(`-${'v'.repeat(Math.min(cfg.verbose, 3))}`);
+  argv.push(last.host);
+  return argv;
 }
 
 /**
@@ -420,6 +538,21 @@ export function resolveCommandLine(argv: string[], cenv: CliEnvironment): CliOut
   }
 
   const rekey = o.rekeyLimit ?? undefined;
+  const forkAfterAuthentication = flags.fork || (o.forkAfterAuthentication ?? false);
+  if (forkAfterAuthentication && flags.command.length === 0 && !flags.noShell && o.sessionType !== 'none') {
+    // ssh.c's wording; pure-ssh runs no command, so -N (or -W) is what makes -f meaningful.
+    throw new ConfigError('Cannot fork into background without a command to execute.');
+  }
+  if (forkAfterAuthentication && flags.stdioForward) {
+    throw new ConfigError('pure-ssh: -f cannot be combined with -W: the background process would have no standard input and output to forward');
+  }
+  let proxy: ResolvedConfig['proxy'];
+  if (o.proxy?.kind === 'jump') {
+    proxy = o.proxy;
+    notes.push(`Setting implicit ProxyCommand from ProxyJump: ${impliedJumpCommand(o.proxy.hops, flags)}`);
+  } else if (o.proxy?.kind === 'command') {
+    proxy = { kind: 'command', command: expandProxyCommand(o.proxy.command, { host: hostName, originalHost: host, port, user }) };
+  }
   return {
     kind: 'run',
     config: {
@@ -449,6 +582,13 @@ export function resolveCommandLine(argv: string[], cenv: CliEnvironment): CliOut
       warnNoShell,
       notes,
       warnWeakCrypto: o.warnWeakCrypto ?? true,
+      proxy,
+      stdioForward: flags.stdioForward,
+      forkAfterAuthentication,
+      logFile: flags.logFile === undefined ? undefined : expand(flags.logFile),
+      configFile: flags.configFile,
+      verbose: flags.verbose,
+      reconnect: o.pureSshReconnect ?? false,
     },
   };
 }

@@ -11,8 +11,8 @@
  *   skipped with a -v line; with `-o` it is an error, since the user asked for it explicitly.
  * - `deprecated`: OpenSSH's own deprecated or SSH-1-only keywords; a -v line, as OpenSSH does.
  *
- * `noop` lists values that ask for exactly what pure-ssh does anyway (`ProxyJump none`,
- * `ForwardAgent no`): those lines are accepted silently, as honoured.
+ * `noop` lists values that ask for exactly what pure-ssh does anyway (`ForwardAgent no`,
+ * `Tunnel no`): those lines are accepted silently, as honoured.
  *
  * Obsolete spellings OpenSSH still reads (`PubkeyAcceptedKeyTypes`, `ChallengeResponseAuthentication`,
  * ...) are rows with `aliasOf`, handled like the keyword they stand for.
@@ -31,6 +31,7 @@ import {
   type SshOptions,
 } from './options.js';
 import { parseForwardSpec } from './forward-spec.js';
+import { parseJumpSpec } from './jump-spec.js';
 import type { StrictHostKeyChecking } from '../node/known-hosts-file.js';
 
 /** Parse one line's arguments and store them (first value wins, lists accumulate). */
@@ -59,8 +60,8 @@ export type KeywordEntry =
       readonly origin?: Origin;
     };
 
-/** Where a keyword comes from when it is not upstream OpenSSH's. */
-type Origin = 'debian' | 'apple';
+/** Where a keyword comes from when it is not upstream OpenSSH's (`pure-ssh`: this project's own). */
+type Origin = 'debian' | 'apple' | 'pure-ssh';
 
 /** The ways pure-ssh handles a keyword (see the file comment). */
 export type KeywordHandling = KeywordEntry['handling'];
@@ -172,6 +173,25 @@ const applySessionType: Apply = (o, args, ctx, kw) => {
   throw bad(ctx, kw, `unsupported option "${args[0]}".`);
 };
 
+/** readconf.c oProxyJump / parse_jump: ignored once ProxyCommand or ProxyJump was obtained. */
+const applyProxyJump: Apply = (o, args, ctx, kw) => {
+  const text = single(kw, args, ctx);
+  const hops = parseJumpSpec(text);
+  if (!hops) throw lineError(ctx, `Invalid ProxyJump "${text}"`);
+  setFirst(o, 'proxy', hops === 'none' ? { kind: 'none' } : { kind: 'jump', hops }, ctx);
+};
+
+/**
+ * readconf.c oProxyCommand: the rest of the line; ignored once ProxyJump was obtained. The line
+ * splitter took double quotes off: an argument holding spaces gets them back for /bin/sh.
+ */
+const applyProxyCommand: Apply = (o, args, ctx, kw) => {
+  const command = atLeastOne(kw, args, ctx)
+    .map((a) => (/\s/.test(a) ? `"${a}"` : a))
+    .join(' ');
+  setFirst(o, 'proxy', command.toLowerCase() === 'none' ? { kind: 'none' } : { kind: 'command', command }, ctx);
+};
+
 // ---- the table ------------------------------------------------------------------------------
 
 const implemented = (name: string, apply: Apply, origin?: Origin): KeywordEntry => ({ name, handling: 'implemented', apply, origin });
@@ -209,6 +229,7 @@ const ROWS: readonly KeywordEntry[] = [
   implemented('ClearAllForwardings', flagInto('clearAllForwardings')),
   implemented('ConnectTimeout', timeInto('connectTimeout')),
   implemented('ExitOnForwardFailure', flagInto('exitOnForwardFailure')),
+  implemented('ForkAfterAuthentication', flagInto('forkAfterAuthentication')),
   implemented('GatewayPorts', flagInto('gatewayPorts')),
   implemented('GlobalKnownHostsFile', (o, args, ctx, kw) => setFirst(o, 'globalKnownHostsFiles', [...atLeastOne(kw, args, ctx)], ctx)),
   implemented('HashKnownHosts', flagInto('hashKnownHosts')),
@@ -235,6 +256,8 @@ const ROWS: readonly KeywordEntry[] = [
   implemented('MACs', stringInto('macs')),
   implemented('NumberOfPasswordPrompts', numberInto('numberOfPasswordPrompts')),
   implemented('PasswordAuthentication', flagInto('passwordAuthentication')),
+  implemented('ProxyCommand', applyProxyCommand),
+  implemented('ProxyJump', applyProxyJump),
   implemented('Port', (o, args, ctx, kw) => {
     const p = parsePort(single(kw, args, ctx));
     if (p <= 0) throw lineError(ctx, 'Badly formatted port number.');
@@ -259,6 +282,9 @@ const ROWS: readonly KeywordEntry[] = [
   implemented('User', stringInto('user')),
   implemented('UserKnownHostsFile', (o, args, ctx, kw) => setFirst(o, 'userKnownHostsFiles', [...atLeastOne(kw, args, ctx)], ctx)),
 
+  // pure-ssh's own (not OpenSSH's): -L listeners survive a dropped connection and reconnect.
+  implemented('PureSshReconnect', flagInto('pureSshReconnect'), 'pure-ssh'),
+
   // Refused: leaving these out would change the destination, the route, the host key check,
   // the authentication, or silently drop something the user asked for.
   refused('BindAddress', 'it sets the local address the connection leaves from'),
@@ -267,7 +293,6 @@ const ROWS: readonly KeywordEntry[] = [
   refused('CertificateFile', 'it adds a certificate to public key authentication', ['none']),
   refused('CheckHostIP', "it also checks the server's address in known_hosts", ['no']),
   refused('DynamicForward', 'it asks for a SOCKS proxy listener, which pure-ssh does not provide'),
-  refused('ForkAfterAuthentication', 'it sends ssh to the background after authentication; pure-ssh stays in the foreground', ['no']),
   refused('GSSAPIKeyExchange', 'it changes the key exchange and how the server is authenticated', ['no'], 'debian'),
   refused('HostbasedAuthentication', 'it adds host-based authentication', ['no']),
   refused('HostKeyAlias', 'it changes the name the host key is looked up and recorded under'),
@@ -278,8 +303,6 @@ const ROWS: readonly KeywordEntry[] = [
   refused('PermitLocalCommand', 'it runs LocalCommand on this machine after connecting', ['no']),
   refused('PKCS11Provider', 'it takes authentication keys from a PKCS#11 token', ['none']),
   refused('PreferredAuthentications', 'it changes which authentication methods are tried, and in which order'),
-  refused('ProxyCommand', 'it changes the route to the server: the connection would go through a command', ['none']),
-  refused('ProxyJump', 'it changes the route to the server: the connection would go through a jump host', ['none']),
   refused('PubkeyAcceptedAlgorithms', 'it changes which signature algorithms public key authentication may use'),
   refused('RemoteCommand', 'it asks for a command on the server, and pure-ssh only forwards ports', ['none']),
   refused('RemoteForward', 'it asks for a remote port forward, which pure-ssh does not provide'),
@@ -327,7 +350,7 @@ const ROWS: readonly KeywordEntry[] = [
   ignored('LogVerbose', 'there is no per-function debug logging; use -v', ['none']),
   ignored('ObscureKeystrokeTiming', SESSION_ONLY, ['no']),
   ignored('PermitRemoteOpen', 'it only restricts remote and dynamic forwards, which pure-ssh refuses', ['any']),
-  ignored('ProxyUseFdpass', 'it only applies to ProxyCommand, which pure-ssh refuses', ['no']),
+  ignored('ProxyUseFdpass', 'it asks the ProxyCommand to pass a connected descriptor; pure-ssh speaks on its stdin and stdout instead', ['no']),
   ignored('RequestTTY', SESSION_ONLY, ['no']),
   ignored('SecurityKeyProvider', 'FIDO security keys cannot be used at all; loading one is reported as an error', ['internal']),
   ignored('SendEnv', SESSION_ONLY),
@@ -407,8 +430,8 @@ function unsupported(ctx: LineContext, entry: KeywordEntry & { reason: string })
  * "Bad configuration option" unless IgnoreUnknown covers them.
  *
  * @example
- * applyOption(o, 'ProxyJump', ['bastion'], ctx);
- * // ConfigError: ~/.ssh/config line 3: unsupported option "ProxyJump": pure-ssh does not implement it yet (...)
+ * applyOption(o, 'HostKeyAlias', ['other'], ctx);
+ * // ConfigError: ~/.ssh/config line 3: unsupported option "HostKeyAlias": pure-ssh does not implement it yet (...)
  */
 export function applyOption(o: SshOptions, keyword: string, args: string[], ctx: LineContext): void {
   const k = keyword.toLowerCase();

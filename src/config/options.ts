@@ -4,6 +4,7 @@
  */
 import type { StrictHostKeyChecking } from '../node/known-hosts-file.js';
 import type { ForwardSpec } from './forward-spec.js';
+import type { JumpSpec } from './jump-spec.js';
 
 /** ssh_config(5) LogLevel, quietest first. */
 export const LOG_LEVELS = ['QUIET', 'FATAL', 'ERROR', 'INFO', 'VERBOSE', 'DEBUG1', 'DEBUG2', 'DEBUG3'] as const;
@@ -53,6 +54,16 @@ export interface SshOptions {
   sessionType?: 'none' | 'default';
   /** IgnoreUnknown patterns. */
   ignoreUnknown?: string[];
+  /**
+   * ProxyJump or ProxyCommand, whichever was obtained first (readconf.c: each is ignored once the
+   * other is set); `none` for either keyword means a direct connection. The command is kept
+   * unexpanded (its %-tokens are expanded once the host is known).
+   */
+  proxy?: { kind: 'jump'; hops: JumpSpec[] } | { kind: 'command'; command: string } | { kind: 'none' };
+  /** ssh_config(5) ForkAfterAuthentication (-f). */
+  forkAfterAuthentication?: boolean;
+  /** pure-ssh's own PureSshReconnect: local forwards reconnect when the connection drops. */
+  pureSshReconnect?: boolean;
 }
 
 /** A fresh, empty {@link SshOptions}. */

@@ -6,10 +6,19 @@
  * The SSH library is imported only once the command line is known to be good, so `-h`, `-V`
  * and argument errors answer at once.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
+import type { Duplex } from 'node:stream';
 import { connect as netConnect, type Socket } from 'node:net';
 import { homedir, userInfo, constants as osConstants } from 'node:os';
-import { ConfigError, resolveCommandLine, USAGE, type ForwardSpec, type ResolvedConfig } from '../config/cli-args.js';
+import {
+  ConfigError,
+  jumpHostArgv,
+  resolveCommandLine,
+  USAGE,
+  type CliEnvironment,
+  type ForwardSpec,
+  type ResolvedConfig,
+} from '../config/cli-args.js';
 import { LOG_LEVELS, type LogLevel } from '../config/ssh-config.js';
 import type { SshClient } from './client.js';
 import type { ForwardOptions, LocalForward } from './forward.js';
@@ -47,21 +56,30 @@ async function closeInspector(): Promise<void> {
 
 class Log {
   private readonly rank: number;
-  constructor(level: LogLevel) {
+  /** ssh -E: lines go to this descriptor (the file, opened for appending) instead of stderr. */
+  constructor(
+    level: LogLevel,
+    private readonly fd: number = 2,
+  ) {
     this.rank = LOG_LEVELS.indexOf(level);
+  }
+  /** Raw text (a banner) to the log's destination. */
+  write(text: string): void {
+    if (this.fd === 2) process.stderr.write(text);
+    else writeSync(this.fd, text);
   }
   private at(level: LogLevel): boolean {
     return this.rank >= LOG_LEVELS.indexOf(level);
   }
   /** Errors the user must see (suppressed only by -q). */
   error(message: string): void {
-    if (this.at('ERROR')) process.stderr.write(`${message}\n`);
+    if (this.at('ERROR')) this.write(`${message}\n`);
   }
   info(message: string): void {
-    if (this.at('INFO')) process.stderr.write(`${message}\n`);
+    if (this.at('INFO')) this.write(`${message}\n`);
   }
   debug1(message: string): void {
-    if (this.at('DEBUG1')) process.stderr.write(`debug1: ${message}\n`);
+    if (this.at('DEBUG1')) this.write(`debug1: ${message}\n`);
   }
   get verbose(): boolean {
     return this.at('DEBUG1');
@@ -86,12 +104,15 @@ function localUser(): string {
   }
 }
 
+/** What the command line was resolved with: jump hosts resolve their own configuration with it. */
+let cliEnv: CliEnvironment;
+
 async function main(): Promise<void> {
   await closeInspector();
   const home = process.env.HOME || homedir();
   let outcome;
   try {
-    outcome = resolveCommandLine(process.argv.slice(2), {
+    outcome = resolveCommandLine(process.argv.slice(2), (cliEnv = {
       env: process.env,
       home,
       localUser: localUser(),
@@ -111,7 +132,7 @@ async function main(): Promise<void> {
           }
         },
       },
-    });
+    }));
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);
@@ -334,55 +355,60 @@ function openSocket(cfg: ResolvedConfig, log: Log): Socket {
   return sock;
 }
 
-async function run(cfg: ResolvedConfig): Promise<void> {
-  const log = new Log(cfg.logLevel);
-  log.debug1(`pure-ssh_${version()}, Node.js ${process.version}`);
-  for (const n of cfg.notes) log.debug1(n);
-  if (cfg.warnNoShell) log.error('pure-ssh: remote commands and shells are not supported; continuing as with -N');
+type Libraries = Awaited<ReturnType<typeof loadLibraries>>;
 
-  let client: SshClient | undefined;
-  let shuttingDown = false;
-  const onSignal = (name: NodeJS.Signals) => {
-    if (shuttingDown) return;
-    shuttingDown = true;
-    const num = osConstants.signals[name];
-    const done = () => {
-      log.debug1(`Killed by signal ${num}.`);
-      process.exit(EXIT_ERROR);
-    };
-    if (!client) return done();
-    // Say goodbye (SSH_MSG_DISCONNECT) but do not hang on a dead peer.
-    setTimeout(done, 2000).unref();
-    client.close().then(done, done);
-  };
-  for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(s, () => onSignal(s));
+function loadLibraries() {
+  return Promise.all([import('./client.js'), import('./known-hosts-file.js'), import('../algorithms.js'), import('./prompt.js')]);
+}
 
-  // Start the TCP handshake (and let sshd start its side) while the library loads and keys parse.
-  const sock = openSocket(cfg, log);
-  const [{ connect }, { knownHostsVerifier }, { ALGORITHM_CATEGORIES, applyAlgorithmSpec, defaultAlgorithms }, prompt] = await Promise.all([
-    import('./client.js'),
-    import('./known-hosts-file.js'),
-    import('../algorithms.js'),
-    import('./prompt.js'),
-  ]);
+/** The configuration each failed connection belongs to (a jump host's, or the destination's). */
+const failedAt = new WeakMap<object, ResolvedConfig>();
 
-  const fail = async (err: unknown): Promise<never> => {
-    sock.destroy();
-    log.error(await describeFatal(err, cfg, log));
-    process.exit(EXIT_ERROR);
-  };
+function configOf(err: unknown, fallback: ResolvedConfig): ResolvedConfig {
+  return (err && typeof err === 'object' ? failedAt.get(err) : undefined) ?? fallback;
+}
 
-  // Check algorithm lists before connecting, so a typo is a config error, not a network one.
-  const d = defaultAlgorithms();
-  try {
-    for (const { key } of ALGORITHM_CATEGORIES) {
-      const spec = cfg.algorithms[key];
-      if (spec) applyAlgorithmSpec(key, d[key], spec);
-    }
-  } catch (err) {
-    return fail(err);
+function tagged(err: unknown, cfg: ResolvedConfig): unknown {
+  if (err && typeof err === 'object' && !failedAt.has(err)) failedAt.set(err, cfg);
+  return err;
+}
+
+/**
+ * The transport to `cfg`'s host: a TCP socket, a ProxyCommand's stdio, or a direct-tcpip channel
+ * of the connection to the last jump host (ssh.c's implicit `ssh -W` ProxyCommand, made
+ * in-process). The jump host resolves its own configuration, as `ssh -J` does.
+ */
+async function openRoute(cfg: ResolvedConfig, log: Log, libs: Libraries, depth: number): Promise<{ sock: Duplex; via?: SshClient }> {
+  if (cfg.proxy?.kind === 'command') {
+    const { proxyCommandStream } = await import('./proxy-command.js');
+    const sock = proxyCommandStream(cfg.proxy.command, { debug: (m) => log.debug1(m) });
+    sock.on('error', () => {}); // reported by the SSH client
+    return { sock };
   }
+  if (cfg.proxy?.kind === 'jump') {
+    // readconf.c READCONF_MAX_DEPTH-like guard against a ProxyJump loop in the configuration.
+    if (depth >= 16) throw new ConfigError('pure-ssh: too many jump hosts (a ProxyJump loop in the configuration?)');
+    const outcome = resolveCommandLine(jumpHostArgv(cfg.proxy.hops, cfg), cliEnv);
+    if (outcome.kind !== 'run') throw new ConfigError(`Invalid ProxyJump: ${cfg.proxy.hops.map((h) => h.host).join(',')}`);
+    const hop = outcome.config;
+    for (const n of hop.notes) log.debug1(n);
+    log.debug1(`Connecting to jump host ${hop.hostName} port ${hop.port}.`);
+    const via = await connectHost(hop, log, libs, depth + 1);
+    try {
+      const sock = await via.openDirectTcpip({ host: cfg.hostName, port: cfg.port, originatorAddress: '127.0.0.1', originatorPort: 65535 });
+      return { sock, via };
+    } catch (err) {
+      await via.close().catch(() => {});
+      throw tagged(err, hop);
+    }
+  }
+  return { sock: openSocket(cfg, log) };
+}
 
+/** Connect to `cfg`'s host over its route and authenticate; errors are tagged with the hop's config. */
+async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries, depth = 0): Promise<SshClient> {
+  const [{ connect }, { knownHostsVerifier }, , prompt] = libs;
+  const { sock, via } = await openRoute(cfg, log, libs, depth);
   const keys = await loadIdentities(cfg, log);
 
   // BatchMode: never ask; an unknown host key is then refused as with StrictHostKeyChecking=yes.
@@ -412,7 +438,7 @@ async function run(cfg: ResolvedConfig): Promise<void> {
     : undefined;
 
   try {
-    client = await connect({
+    const client = await connect({
       host: cfg.hostName,
       port: cfg.port,
       username: cfg.user,
@@ -431,22 +457,96 @@ async function run(cfg: ResolvedConfig): Promise<void> {
       sock,
       debug: (m) => log.debug1(m),
       onBanner: (m) => {
-        if (LOG_LEVELS.indexOf(cfg.logLevel) >= LOG_LEVELS.indexOf('INFO')) process.stderr.write(m);
+        if (LOG_LEVELS.indexOf(cfg.logLevel) >= LOG_LEVELS.indexOf('INFO')) log.write(m);
       },
       // OpenSSH 10.1 ssh_login: no warning when KexAlgorithms was set explicitly; logged at INFO.
       onWarning: (w) => {
         if (w.code === 'weak-kex' && cfg.warnWeakCrypto && !cfg.algorithms.kex) for (const l of w.message.split('\n')) log.info(l);
       },
     });
+    log.debug1(`Authenticated to ${cfg.hostName} port ${cfg.port}${via ? ' via jump host' : ''}.`);
+    // The jump host's connection carries this one: it goes when this one does.
+    if (via) client.once('close', () => void via.close().catch(() => {}));
+    return client;
   } catch (err) {
+    sock.destroy();
+    if (via) await via.close().catch(() => {});
+    throw tagged(err, cfg);
+  }
+}
+
+async function run(cfg: ResolvedConfig): Promise<void> {
+  let logFd = 2;
+  if (cfg.logFile !== undefined) {
+    try {
+      logFd = openSync(cfg.logFile, 'a');
+    } catch (err) {
+      // ssh.c: "Couldn't open logfile %s: %s".
+      process.stderr.write(`Couldn't open logfile ${cfg.logFile}: ${(err as Error).message}\n`);
+      process.exit(EXIT_ERROR);
+    }
+  }
+  const log = new Log(cfg.logLevel, logFd);
+  const background = await import('./background.js');
+  if (cfg.forkAfterAuthentication && !background.isBackgroundCopy()) return background.goBackground();
+  log.debug1(`pure-ssh_${version()}, Node.js ${process.version}`);
+  for (const n of cfg.notes) log.debug1(n);
+  if (cfg.warnNoShell) log.error('pure-ssh: remote commands and shells are not supported; continuing as with -N');
+
+  let client: SshClient | undefined;
+  let shuttingDown = false;
+  const onSignal = (name: NodeJS.Signals) => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    const num = osConstants.signals[name];
+    const done = () => {
+      log.debug1(`Killed by signal ${num}.`);
+      process.exit(EXIT_ERROR);
+    };
+    if (!client) return done();
+    // Say goodbye (SSH_MSG_DISCONNECT) but do not hang on a dead peer.
+    setTimeout(done, 2000).unref();
+    client.close().then(done, done);
+  };
+  for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(s, () => onSignal(s));
+
+  const libs = await loadLibraries();
+  const [, , { ALGORITHM_CATEGORIES, applyAlgorithmSpec, defaultAlgorithms }] = libs;
+
+  const fail = async (err: unknown): Promise<never> => {
+    const at = configOf(err, cfg);
+    log.error(await describeFatal(err, at, log));
+    if (at !== cfg) log.error(`pure-ssh: jump host ${at.host} (${at.hostName} port ${at.port}) failed: ${cfg.host} was not reached`);
+    process.exit(EXIT_ERROR);
+  };
+
+  // Check algorithm lists before connecting, so a typo is a config error, not a network one.
+  const d = defaultAlgorithms();
+  try {
+    for (const { key } of ALGORITHM_CATEGORIES) {
+      const spec = cfg.algorithms[key];
+      if (spec) applyAlgorithmSpec(key, d[key], spec);
+    }
+  } catch (err) {
+    return fail(err);
+  }
+
+  try {
+    client = await connectHost(cfg, log, libs);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      log.error(err.message);
+      process.exit(err.exitCode);
+    }
     if (shuttingDown) return;
     return fail(err);
   }
   if (shuttingDown) return;
-  log.debug1(`Authenticated to ${cfg.hostName} port ${cfg.port}.`);
 
   const ssh = client;
+  const reconnecting = cfg.reconnect && cfg.localForwards.length > 0 && !cfg.stdioForward;
   ssh.on('close', (err: SshError | undefined) => {
+    if (reconnecting) return; // the reconnecting forwards take over (see below)
     for (const f of forwards) void f.close();
     if (shuttingDown) return;
     shuttingDown = true;
@@ -457,32 +557,129 @@ async function run(cfg: ResolvedConfig): Promise<void> {
     void end();
   });
 
-  let failures = 0;
-  for (const spec of cfg.localForwards) {
-    const fwds = await startForward(ssh, spec, cfg, log);
-    if (shuttingDown) return;
-    if (!fwds) {
-      failures++;
-      if (cfg.exitOnForwardFailure) {
-        log.error('Could not request local forwarding.');
-        shuttingDown = true;
-        await Promise.race([ssh.close(), new Promise((r) => setTimeout(r, 2000).unref())]);
-        process.exit(EXIT_ERROR);
-      }
-      continue;
+  if (cfg.stdioForward) {
+    const { stdioForward } = await import('./stdio-forward.js');
+    const { host, port } = cfg.stdioForward;
+    log.debug1(`channel_connect_stdio_fwd: ${host}:${port}`);
+    try {
+      const n = await stdioForward(ssh, cfg.stdioForward);
+      log.debug1(`Transferred: sent ${n.sent}, received ${n.received} bytes`);
+    } catch (err) {
+      // ssh(1): "channel 0: open failed: ..." then "stdio forwarding failed".
+      log.error((err as Error).message);
+      log.error('stdio forwarding failed');
+      shuttingDown = true;
+      await Promise.race([ssh.close(), new Promise((r) => setTimeout(r, 2000).unref())]);
+      process.exit(EXIT_ERROR);
     }
-    for (const fwd of fwds) {
-      fwd.on('connection-error', (e: SshError) => {
-        // OpenSSH reports a refused channel and keeps the tunnel up.
-        if (e.code === 'ERR_CHANNEL_OPEN_FAILED') log.error(e.message);
-        else log.debug1(e.message);
-      });
+    shuttingDown = true;
+    await Promise.race([ssh.close(), new Promise((r) => setTimeout(r, 2000).unref())]);
+    process.exit(0);
+  }
+
+  if (reconnecting) {
+    await runReconnecting(ssh, cfg, log, libs, () => (shuttingDown = true), (c) => (client = c));
+  } else {
+    let failures = 0;
+    for (const spec of cfg.localForwards) {
+      const fwds = await startForward(ssh, spec, cfg, log);
+      if (shuttingDown) return;
+      if (!fwds) {
+        failures++;
+        if (cfg.exitOnForwardFailure) {
+          log.error('Could not request local forwarding.');
+          shuttingDown = true;
+          await Promise.race([ssh.close(), new Promise((r) => setTimeout(r, 2000).unref())]);
+          process.exit(EXIT_ERROR);
+        }
+        continue;
+      }
+      for (const fwd of fwds) {
+        fwd.on('connection-error', (e: SshError) => {
+          // OpenSSH reports a refused channel and keeps the tunnel up.
+          if (e.code === 'ERR_CHANNEL_OPEN_FAILED') log.error(e.message);
+          else log.debug1(e.message);
+        });
+      }
+    }
+    if (cfg.localForwards.length > 0 && failures === cfg.localForwards.length) {
+      log.error('Could not request local forwarding.');
     }
   }
-  if (cfg.localForwards.length > 0 && failures === cfg.localForwards.length) {
-    log.error('Could not request local forwarding.');
+  // ssh -f: into the background only now, with every forward listening (ExitOnForwardFailure done).
+  if (cfg.forkAfterAuthentication) {
+    log.debug1(`forking to background (pid ${process.pid})`);
+    background.reportReady();
   }
   log.debug1('Entering interactive session (forwarding only).');
+}
+
+/**
+ * PureSshReconnect: the -L listeners stay when the connection drops; the connection is made
+ * again (same route, same authentication) with backoff, and new local connections wait for it.
+ */
+async function runReconnecting(
+  first: SshClient,
+  cfg: ResolvedConfig,
+  log: Log,
+  libs: Libraries,
+  stop: () => void,
+  setClient: (c: SshClient) => void,
+): Promise<void> {
+  const { ReconnectingClient, ReconnectingForward } = await import('./reconnect.js');
+  const rc = new ReconnectingClient(() => connectHost(cfg, log, libs), {
+    initialDelay: 1000,
+    maxDelay: 30_000,
+    waitForConnection: 15_000,
+  });
+  await rc.start(first);
+  rc.on('connected', (c: SshClient) => {
+    setClient(c);
+    log.info(`Reconnected to ${cfg.hostName} port ${cfg.port}.`);
+  });
+  rc.on('disconnected', async (err: SshError | undefined) => {
+    log.info(err ? await describeFatal(err, cfg, log, true) : `Connection to ${cfg.hostName} closed.`);
+  });
+  rc.on('reconnecting', ({ attempt, delay }: { attempt: number; delay: number }) =>
+    log.info(`pure-ssh: reconnecting to ${cfg.hostName} port ${cfg.port} in ${(delay / 1000).toFixed(1)} s (attempt ${attempt})`),
+  );
+  rc.on('reconnect-failed', async ({ error }: { error: unknown }) => {
+    const at = configOf(error, cfg);
+    log.info(await describeFatal(error, at, log));
+  });
+  rc.on('give-up', () => {
+    stop();
+    log.error(`pure-ssh: giving up reconnecting to ${cfg.hostName}`);
+    process.exit(EXIT_ERROR);
+  });
+  let started = 0;
+  for (const spec of cfg.localForwards) {
+    const sl = spec.listen;
+    const { hosts } = 'path' in sl ? { hosts: [undefined] } : bindAddresses(spec, cfg);
+    for (const [i, host] of hosts.entries()) {
+      const listen = 'path' in sl ? sl : { host, port: sl.port };
+      try {
+        const fwd = await ReconnectingForward.start(rc, { listen, to: spec.to });
+        fwd.on('connection-error', (e: SshError) => log.error(e.message));
+        log.debug1(`Local forwarding listening on ${'path' in listen ? listen.path : `${host} port ${listen.port}`} (reconnecting).`);
+        started++;
+      } catch (err) {
+        // The IPv6 half of "loopback" may be missing on this machine, as in startForward.
+        if (i > 0) {
+          log.debug1(`${(err as Error).message} (skipped)`);
+          continue;
+        }
+        log.error((err as Error).message);
+        if (cfg.exitOnForwardFailure) {
+          log.error('Could not request local forwarding.');
+          stop();
+          await rc.close();
+          process.exit(EXIT_ERROR);
+        }
+      }
+    }
+  }
+  if (started === 0) log.error('Could not request local forwarding.');
 }
 
 main().catch((err: unknown) => {

@@ -30,6 +30,7 @@ import type { HostKeyVerifier, StrictHostKeyChecking } from './known-hosts-file.
 import { knownHostKeyTypesFor, knownHostsVerifier } from './known-hosts-file.js';
 import type { ForwardOptions, LocalForward } from './forward.js';
 import { startLocalForward } from './forward.js';
+import { connectThroughJumps, jumpHostsOf, type JumpHost } from './jump.js';
 
 /** Options of {@link connect}. A host key decision is required: knownHosts or verifyHostKey. */
 export interface ConnectOptions {
@@ -88,6 +89,14 @@ export interface ConnectOptions {
   rekeyPackets?: number;
   /** Use this stream instead of opening a TCP connection (e.g. `sshd -i`, a proxy). */
   sock?: Duplex;
+  /**
+   * Jump hosts (ssh -J / ProxyJump), first hop first: `'user@bastion:2222,inner'`, or a list
+   * of {@link JumpHost} with their own auth and host key options. Each hop is reached through a
+   * direct-tcpip channel of the previous one and checks its own host key under its own name
+   * and port. A hop's unset options come from these options (see JumpHost; never `password`).
+   * `'none'` or an empty list: connect directly. Not with `sock`.
+   */
+  jump?: string | JumpHost[];
   /** Diagnostic lines (like ssh -v). Never receives secrets. */
   debug?: (message: string) => void;
   /** Called with the server's banner (RFC 4252 §5.4). */
@@ -115,6 +124,10 @@ export interface ConnectOptions {
  * ```
  */
 export async function connect(options: ConnectOptions): Promise<SshClient> {
+  if (options.jump !== undefined && jumpHostsOf(options).length > 0) {
+    if (options.sock) throw new UsageError('connect(): give either jump or sock, not both');
+    return connectThroughJumps(options);
+  }
   // A caller's socket may fail while we read keys and known_hosts: note it now, report it later.
   const early = options.sock ? watchEarlyFailure(options.sock) : undefined;
   try {
@@ -285,6 +298,12 @@ export class SshClient extends EventEmitter {
       this.pump();
     });
     sock.on('error', (err: NodeJS.ErrnoException) => {
+      // A stream that already words its failure (a ProxyCommand, a jump host's channel).
+      if (err instanceof SshError) {
+        this.core.connectionLost(err);
+        this.pump();
+        return;
+      }
       // A write into a connection the server already closed (EPIPE) is the server closing it:
       // the same words as when the close is seen on the read side.
       if (this.connected && err.code === 'EPIPE') {

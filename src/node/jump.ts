@@ -1,0 +1,125 @@
+/**
+ * Jump hosts, ssh(1) -J / ssh_config(5) ProxyJump: each hop is an SSH connection carried
+ * inside a direct-tcpip channel (RFC 4254 §7.2) of the connection to the hop before it. Every
+ * hop checks its own host key (known_hosts under the hop's own name and port) and
+ * authenticates on its own. ssh(1) builds the same chain with `ssh -W` subprocesses; here it
+ * is one process, one SshClient per hop.
+ */
+import { parseJumpSpec } from '../config/jump-spec.js';
+import { SshError, UsageError } from '../errors.js';
+import type { ChannelStream } from './channel-stream.js';
+import { connect, type ConnectOptions, type SshClient } from './client.js';
+
+/**
+ * One jump host. `host` is what the previous hop (or this machine, for the first) connects to.
+ * Fields not given are taken from the final connection's options: `username`, `privateKey`,
+ * `identityFiles`, `passphrase`, `askPassword`, `knownHosts`, `strictHostKeyChecking`,
+ * `verifyHostKey`, `crypto`, `connectTimeout`, `keepaliveInterval`, `keepaliveCountMax`.
+ * A `password` or `algorithms` of the final host are never sent to a hop: give them per hop.
+ */
+export type JumpHost = Omit<ConnectOptions, 'jump' | 'sock' | 'signal' | 'debug' | 'username'> & { username?: string };
+
+/** The options a hop inherits from the final connection when it does not set them. */
+const INHERITED = [
+  'username',
+  'privateKey',
+  'identityFiles',
+  'passphrase',
+  'askPassword',
+  'knownHosts',
+  'strictHostKeyChecking',
+  'verifyHostKey',
+  'crypto',
+  'connectTimeout',
+  'keepaliveInterval',
+  'keepaliveCountMax',
+] as const;
+
+/** The hops of `options.jump` as full connect options, first hop first. */
+export function jumpHostsOf(options: ConnectOptions): ConnectOptions[] {
+  const jump = options.jump;
+  if (jump === undefined) return [];
+  let hops: JumpHost[];
+  if (typeof jump === 'string') {
+    const parsed = parseJumpSpec(jump);
+    if (parsed === null) throw new UsageError(`jump: invalid ProxyJump list "${jump}" (expected [user@]host[:port][,...])`);
+    if (parsed === 'none') return [];
+    hops = parsed.map((h) => ({ host: h.host, port: h.port, username: h.user }));
+  } else {
+    hops = jump;
+  }
+  return hops.map((hop) => {
+    const full: Record<string, unknown> = { ...hop };
+    for (const k of INHERITED) if (full[k] === undefined) full[k] = options[k];
+    if (!full.host) throw new UsageError('jump: every jump host needs a host');
+    return full as unknown as ConnectOptions;
+  });
+}
+
+/** `host` or `[host]:port` as OpenSSH names a host in its messages. */
+function hostLabel(host: string, port: number): string {
+  return port === 22 ? host : `[${host}]:${port}`;
+}
+
+/** Prefix an error with the hop it happened on; its class and code stay as they were. */
+function onHop(err: unknown, what: string): unknown {
+  if (err instanceof SshError && !err.message.startsWith('jump host ')) err.message = `${what}: ${err.message}`;
+  return err;
+}
+
+/**
+ * Connect through `options.jump`: hop by hop, then the destination over the last hop's
+ * channel. The returned client owns the hops: closing it (or losing it) closes them, last
+ * first. Errors keep their class and code; their message starts with `jump host HOST:` when a
+ * hop failed (its host key, its authentication, or its refusal to reach the next host).
+ *
+ * @internal called by {@link connect} when `jump` is set.
+ */
+export async function connectThroughJumps(options: ConnectOptions): Promise<SshClient> {
+  const hops = jumpHostsOf(options);
+  const { debug, signal } = options;
+  const clients: SshClient[] = [];
+  const labels: string[] = [];
+  const closeAll = async () => {
+    for (const c of clients.reverse()) await c.close().catch(() => {});
+  };
+  try {
+    let prev: SshClient | undefined;
+    for (const hop of hops) {
+      const port = hop.port ?? 22;
+      debug?.(`Connecting to jump host ${hop.host} port ${port}.`);
+      let sock: ChannelStream | undefined;
+      if (prev) {
+        try {
+          sock = await prev.openDirectTcpip({ host: hop.host, port, originatorAddress: '127.0.0.1', originatorPort: 65535 });
+        } catch (err) {
+          throw onHop(err, `jump host ${labels.at(-1)}: cannot reach ${hostLabel(hop.host, port)}`);
+        }
+      }
+      let client: SshClient;
+      try {
+        client = await connect({ ...hop, jump: undefined, sock, signal, debug });
+      } catch (err) {
+        throw onHop(err, `jump host ${hostLabel(hop.host, port)}`);
+      }
+      clients.push(client);
+      labels.push(hostLabel(hop.host, port));
+      prev = client;
+    }
+    const port = options.port ?? 22;
+    let sock: ChannelStream | undefined;
+    if (prev) {
+      try {
+        sock = await prev.openDirectTcpip({ host: options.host, port, originatorAddress: '127.0.0.1', originatorPort: 65535 });
+      } catch (err) {
+        throw onHop(err, `jump host ${labels.at(-1)}: cannot reach ${hostLabel(options.host, port)}`);
+      }
+    }
+    const final = await connect({ ...options, jump: undefined, sock });
+    void final.closed.then(closeAll);
+    return final;
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}

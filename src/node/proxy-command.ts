@@ -1,0 +1,91 @@
+/**
+ * ssh_config(5) ProxyCommand: the SSH connection runs over a command's standard input and
+ * output instead of a TCP socket. The command runs as `/bin/sh -c 'exec COMMAND'`
+ * (sshconnect.c ssh_proxy_connect); its standard error is the user's; when the connection ends
+ * the command gets SIGHUP, as OpenSSH does.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { Duplex } from 'node:stream';
+import { ConnectionLostError } from '../errors.js';
+
+/** Options of {@link proxyCommandStream}. */
+export interface ProxyCommandOptions {
+  /** Where the command's standard error goes: the user's (default) or discarded. */
+  stderr?: 'inherit' | 'ignore';
+  /** Diagnostic lines (like ssh -v). */
+  debug?: (message: string) => void;
+}
+
+/**
+ * The command's stdio as one Duplex, for `connect({ sock })`. If the command ends before it
+ * printed anything, the stream fails with OpenSSH's words for a server that closed before its
+ * version line: `kex_exchange_identification: Connection closed by remote host`.
+ */
+export class ProxyCommandStream extends Duplex {
+  /** The running command (`/bin/sh -c 'exec ...'`). */
+  readonly child: ChildProcess;
+  private received = false;
+
+  constructor(command: string, options: ProxyCommandOptions = {}) {
+    super({ allowHalfOpen: false });
+    options.debug?.(`Executing proxy command: exec ${command}`);
+    const child = spawn('/bin/sh', ['-c', `exec ${command}`], { stdio: ['pipe', 'pipe', options.stderr ?? 'inherit'] });
+    this.child = child;
+    const out = child.stdout!;
+    const input = child.stdin!;
+    // A proxy that exits leaves its stdin closed under our writes (EPIPE): its exit says why.
+    input.on('error', () => {});
+    out.on('data', (d: Buffer) => {
+      this.received = true;
+      if (!this.push(d)) out.pause();
+    });
+    out.on('end', () => this.push(null));
+    child.on('error', (err) => this.destroy(new ConnectionLostError(`proxy command failed: ${err.message}`, { cause: err })));
+    child.on('exit', (code, signal) => {
+      options.debug?.(`proxy command exited (${code ?? signal})`);
+      if (!this.received && !this.destroyed) {
+        this.destroy(new ConnectionLostError('kex_exchange_identification: Connection closed by remote host'));
+      }
+    });
+  }
+
+  /** @internal */
+  override _read(): void {
+    this.child.stdout?.resume();
+  }
+
+  /** @internal */
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    const input = this.child.stdin!;
+    if (input.destroyed) return callback();
+    if (input.write(chunk)) callback();
+    else input.once('drain', () => callback());
+  }
+
+  /** @internal */
+  override _final(callback: (error?: Error | null) => void): void {
+    this.child.stdin?.end();
+    callback();
+  }
+
+  /** @internal */
+  override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
+    // sshconnect.c / ssh.c: the proxy command is sent SIGHUP when the connection is over.
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGHUP');
+    callback(err);
+  }
+}
+
+/**
+ * Start a ProxyCommand (tokens already expanded) and return its stdio as a stream to pass as
+ * `connect({ sock })`.
+ *
+ * @example
+ * ```ts
+ * const sock = proxyCommandStream('ssh -W %h:%p bastion'.replace('%h', 'db').replace('%p', '22'));
+ * const ssh = await connect({ host: 'db', username: 'joe', sock, knownHosts: '~/.ssh/known_hosts' });
+ * ```
+ */
+export function proxyCommandStream(command: string, options: ProxyCommandOptions = {}): ProxyCommandStream {
+  return new ProxyCommandStream(command, options);
+}

@@ -1,0 +1,341 @@
+/**
+ * Reconnecting tunnels (pure-ssh's own; OpenSSH has no equivalent): a local listener that
+ * outlives its SSH connection. When the connection drops, the listener stays, a new connection
+ * is made with exponential backoff and jitter, and new local connections wait (bounded) for it
+ * instead of being refused. Connections that were in flight when the link died are reset
+ * (ECONNRESET for the local client), never ended cleanly: their bytes may not have arrived, and
+ * a clean end would pass a truncated stream off as complete. Nothing is replayed.
+ */
+import { EventEmitter } from 'node:events';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { unlinkSync } from 'node:fs';
+import { AuthenticationError, ConnectionLostError, HostKeyError, SshError, TimeoutError, UsageError } from '../errors.js';
+import { connect, type ConnectOptions, type SshClient } from './client.js';
+import type { ForwardCounters, ForwardOptions, ListenSpec } from './forward.js';
+
+/** Backoff and waiting limits of {@link ReconnectingClient}. Times in milliseconds. */
+export interface ReconnectOptions {
+  /** Delay before the first attempt after a drop (default 1000). */
+  initialDelay?: number;
+  /** Ceiling of the doubling delay (default 30000). */
+  maxDelay?: number;
+  /** Attempts per outage before giving up (default Infinity). */
+  maxAttempts?: number;
+  /** How long a new local connection waits for the SSH connection to come back (default 15000). */
+  waitForConnection?: number;
+  /** Fraction of each delay that is random, 0..1 (default 0.5): delay × (1 − jitter × random). */
+  jitter?: number;
+  /** Aborting stops reconnecting and closes the connection and every listener. */
+  signal?: AbortSignal;
+  /** Random source in [0, 1) for the jitter (default Math.random). */
+  random?: () => number;
+}
+
+/** The 'reconnecting' event: an attempt is scheduled after `delay` ms. */
+export interface ReconnectAttempt {
+  attempt: number;
+  delay: number;
+}
+
+/** Errors that a new attempt cannot cure: retrying would only repeat them (or hide an attack). */
+function isPermanent(err: unknown): boolean {
+  return err instanceof HostKeyError || err instanceof AuthenticationError || err instanceof UsageError;
+}
+
+/**
+ * An SSH connection that is made again when it drops. Events: `'connected'` (client),
+ * `'disconnected'` (error | undefined), `'reconnecting'` ({@link ReconnectAttempt}),
+ * `'reconnect-failed'` ({ attempt, error }), `'give-up'` (error), `'close'`.
+ */
+export class ReconnectingClient extends EventEmitter {
+  private current: SshClient | undefined;
+  private waiters = new Set<{ resolve: (c: SshClient) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
+  private closed = false;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly opts: Required<Omit<ReconnectOptions, 'signal'>> & { signal?: AbortSignal };
+
+  /** @param factory makes a new authenticated connection (e.g. `() => connect(options)`). */
+  constructor(
+    private readonly factory: () => Promise<SshClient>,
+    options: ReconnectOptions = {},
+  ) {
+    super();
+    this.opts = {
+      initialDelay: options.initialDelay ?? 1000,
+      maxDelay: options.maxDelay ?? 30_000,
+      maxAttempts: options.maxAttempts ?? Infinity,
+      waitForConnection: options.waitForConnection ?? 15_000,
+      jitter: Math.min(1, Math.max(0, options.jitter ?? 0.5)),
+      random: options.random ?? Math.random,
+      signal: options.signal,
+    };
+    if (!(this.opts.initialDelay >= 0) || !(this.opts.maxDelay >= this.opts.initialDelay)) {
+      throw new UsageError('reconnect: need 0 <= initialDelay <= maxDelay');
+    }
+    options.signal?.addEventListener('abort', () => void this.close(), { once: true });
+  }
+
+  /** Make the first connection (or adopt `client`, already made by the same factory's means). */
+  async start(client?: SshClient): Promise<SshClient> {
+    if (this.opts.signal?.aborted) throw new SshError('ERR_ABORTED', 'reconnect: aborted before the first connection');
+    this.adopt(client ?? (await this.factory()));
+    return this.current!;
+  }
+
+  /** The connection in use, if up. */
+  get client(): SshClient | undefined {
+    return this.current;
+  }
+
+  /** The current connection, or wait (up to `waitForConnection` ms) for the next one. */
+  acquire(): Promise<SshClient> {
+    if (this.closed) return Promise.reject(new SshError('ERR_CONNECTION_CLOSED', 'the tunnel is closed'));
+    if (this.current) return Promise.resolve(this.current);
+    return new Promise((resolve, reject) => {
+      const w = {
+        resolve,
+        reject,
+        timer: setTimeout(() => {
+          this.waiters.delete(w);
+          reject(new TimeoutError(`no SSH connection within ${this.opts.waitForConnection} ms (reconnecting)`));
+        }, this.opts.waitForConnection),
+      };
+      this.waiters.add(w);
+    });
+  }
+
+  /** Stop reconnecting and close the connection. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.rejectWaiters(new SshError('ERR_CONNECTION_CLOSED', 'the tunnel is closed'));
+    const c = this.current;
+    this.current = undefined;
+    if (c) await c.close().catch(() => {});
+    this.emit('close');
+  }
+
+  private adopt(client: SshClient): void {
+    this.current = client;
+    this.emit('connected', client);
+    for (const w of this.waiters) {
+      clearTimeout(w.timer);
+      w.resolve(client);
+    }
+    this.waiters.clear();
+    client.once('close', (err: SshError | undefined) => {
+      if (this.current !== client) return;
+      this.current = undefined;
+      this.emit('disconnected', err);
+      if (!this.closed) this.schedule(1);
+    });
+  }
+
+  private rejectWaiters(err: Error): void {
+    for (const w of this.waiters) {
+      clearTimeout(w.timer);
+      w.reject(err);
+    }
+    this.waiters.clear();
+  }
+
+  /** Attempt `attempt` after initialDelay × 2^(attempt−1), capped at maxDelay, minus jitter. */
+  private schedule(attempt: number): void {
+    const { initialDelay, maxDelay, jitter, random } = this.opts;
+    const base = Math.min(maxDelay, initialDelay * 2 ** (attempt - 1));
+    const delay = Math.round(base * (1 - jitter * random()));
+    this.emit('reconnecting', { attempt, delay } satisfies ReconnectAttempt);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      if (this.closed) return;
+      this.factory().then(
+        (client) => {
+          if (this.closed) return void client.close();
+          this.adopt(client);
+        },
+        (error: unknown) => {
+          if (this.closed) return;
+          this.emit('reconnect-failed', { attempt, error });
+          if (isPermanent(error) || attempt >= this.opts.maxAttempts) {
+            const why = error instanceof Error ? error : new ConnectionLostError(String(error));
+            this.emit('give-up', why);
+            this.rejectWaiters(why);
+            void this.close();
+            return;
+          }
+          this.schedule(attempt + 1);
+        },
+      );
+    }, delay);
+  }
+}
+
+/**
+ * A local listener (like `ssh -L`) on a {@link ReconnectingClient}: it keeps listening while
+ * the connection is down. Emits 'connection-error' (SshError) per failed local connection and
+ * 'close'.
+ */
+export class ReconnectingForward extends EventEmitter {
+  readonly counters: ForwardCounters = { connections: 0, active: 0, failed: 0, bytesOut: 0, bytesIn: 0 };
+  private readonly sockets = new Set<Socket>();
+  private closing: Promise<void> | undefined;
+
+  private constructor(
+    private readonly server: Server,
+    readonly options: ForwardOptions,
+  ) {
+    super();
+  }
+
+  /** Listen on `options.listen`; every accepted connection takes the connection of the moment. */
+  static async start(rc: ReconnectingClient, options: ForwardOptions): Promise<ReconnectingForward> {
+    // pauseOnConnect: nothing is read from a local client until its channel exists.
+    const server = createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: true });
+    const fwd = new ReconnectingForward(server, options);
+    server.on('connection', (sock) => fwd.accept(rc, sock));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (err: NodeJS.ErrnoException) =>
+        reject(new SshError('ERR_FORWARD_BIND', `bind ${describeListen(options.listen)}: ${err.message}`, { cause: err })),
+      );
+      const l = options.listen;
+      if ('path' in l) server.listen(l.path, resolve);
+      else server.listen({ host: l.host ?? '127.0.0.1', port: l.port }, resolve);
+    });
+    server.removeAllListeners('error');
+    server.on('error', () => {});
+    rc.once('close', () => void fwd.close());
+    return fwd;
+  }
+
+  /** The bound address: `{ host, port }` for TCP, `{ path }` for a Unix socket. */
+  get address(): { host: string; port: number } | { path: string } {
+    const a = this.server.address();
+    if (typeof a === 'string') return { path: a };
+    const info = a as AddressInfo;
+    return { host: info.address, port: info.port };
+  }
+
+  private accept(rc: ReconnectingClient, sock: Socket): void {
+    this.sockets.add(sock);
+    this.counters.connections++;
+    this.counters.active++;
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      this.counters.active--;
+      this.sockets.delete(sock);
+    };
+    sock.on('error', () => {});
+    sock.once('close', finish);
+    const fail = (err: SshError) => {
+      this.emit('connection-error', err);
+      // A reset, not a clean end: the local client must not take a cut stream for a whole one.
+      if (!sock.destroyed) sock.resetAndDestroy();
+      finish();
+    };
+    rc.acquire().then(
+      (client) => {
+        if (sock.destroyed) return;
+        const to = this.options.to;
+        let ch;
+        try {
+          ch =
+            'path' in to
+              ? client.directStreamlocal(to.path)
+              : client.directTcpip({ host: to.host, port: to.port, originatorAddress: sock.remoteAddress ?? '127.0.0.1', originatorPort: sock.remotePort ?? 0 });
+        } catch (err) {
+          return fail(err instanceof SshError ? err : new ConnectionLostError(String(err)));
+        }
+        let failed = false;
+        ch.on('error', (err: Error) => {
+          failed = true;
+          if (!ch.isOpen) this.counters.failed++;
+          fail(err instanceof SshError ? err : new ConnectionLostError(err.message, { cause: err }));
+        });
+        sock.on('data', (d: Buffer) => (this.counters.bytesOut += d.length));
+        ch.on('data', (d: Buffer) => (this.counters.bytesIn += d.length));
+        sock.pipe(ch);
+        ch.pipe(sock);
+        sock.once('close', () => {
+          if (!ch.destroyed) ch.destroy();
+        });
+        ch.once('close', () => {
+          if (!failed && !sock.destroyed) sock.end();
+        });
+      },
+      (err: unknown) => fail(err instanceof SshError ? err : new ConnectionLostError(String(err))),
+    );
+  }
+
+  /** Stop listening and reset the connections it carries. */
+  close(): Promise<void> {
+    this.closing ??= new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      for (const s of this.sockets) s.destroy();
+      const l = this.options.listen;
+      if ('path' in l) {
+        try {
+          unlinkSync(l.path);
+        } catch {
+          // already gone
+        }
+      }
+    }).then(() => {
+      this.emit('close');
+    });
+    return this.closing;
+  }
+}
+
+function describeListen(l: ListenSpec): string {
+  return 'path' in l ? l.path : `${l.host ?? '127.0.0.1'}:${l.port}`;
+}
+
+/** A {@link ReconnectingForward} with its {@link ReconnectingClient}. */
+export interface Tunnel {
+  forward: ReconnectingForward;
+  connection: ReconnectingClient;
+  /** Stop: closes the listener and the connection. */
+  close(): Promise<void>;
+}
+
+/**
+ * A local forward that survives its SSH connection: `connectOptions` (or a function making a
+ * connection) is used again whenever the connection drops. Resolves once connected and
+ * listening; the first connection's failure rejects (nothing is retried before it worked once).
+ * A changed host key or refused authentication on a later attempt stops retrying ('give-up').
+ *
+ * @example
+ * ```ts
+ * const t = await tunnel({ host: 'db-gw', username: 'joe', identityFiles: ['~/.ssh/id_ed25519'],
+ *   knownHosts: '~/.ssh/known_hosts' }, { listen: { port: 63333 }, to: { host: 'localhost', port: 5432 } },
+ *   { initialDelay: 500, maxDelay: 10_000, waitForConnection: 20_000 });
+ * t.connection.on('reconnecting', ({ attempt, delay }) => console.error(`reconnecting #${attempt} in ${delay} ms`));
+ * ```
+ */
+export async function tunnel(
+  connectOptions: ConnectOptions | (() => Promise<SshClient>),
+  forward: ForwardOptions,
+  reconnect: ReconnectOptions = {},
+): Promise<Tunnel> {
+  const factory = typeof connectOptions === 'function' ? connectOptions : () => connect(connectOptions);
+  const connection = new ReconnectingClient(factory, reconnect);
+  await connection.start();
+  let fwd: ReconnectingForward;
+  try {
+    fwd = await ReconnectingForward.start(connection, forward);
+  } catch (err) {
+    await connection.close();
+    throw err;
+  }
+  return {
+    forward: fwd,
+    connection,
+    close: async () => {
+      await fwd.close();
+      await connection.close();
+    },
+  };
+}

@@ -1,0 +1,211 @@
+/**
+ * Jump hosts (ssh -J / ProxyJump) against real sshd processes: a bastion on 127.0.0.1, a
+ * second bastion, and a target sshd on 127.0.0.2 with PostgreSQL behind it. Each hop checks its
+ * own host key under its own name and port and logs in with its own key (from its own Host
+ * block). The bastions may only open what the route needs (PermitOpen). CLI cases need
+ * `npm run build` first.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { connect as netConnect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { connect, HostKeyError, ChannelOpenError } from '../src/index.js';
+import { freePort } from './harness/net.js';
+import { describePostgres, startPostgres, type PostgresHandle } from './harness/postgres.js';
+import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
+import { psqlAt } from './postgres-helpers.js';
+
+const CLI = fileURLToPath(new URL('../dist/node/cli.js', import.meta.url));
+
+/** Runs the built CLI; resolves with exit code and stderr (SIGKILL after `timeoutMs`). */
+function pureSsh(args: string[], timeoutMs = 20_000): Promise<{ code: number | null; stderr: string }> {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (t: string) => (stderr += t));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stderr });
+    });
+  });
+}
+
+/** A running `pure-ssh -N -L ...`, ready once the local port accepts connections. */
+async function startTunnel(args: string[], port: number): Promise<{ child: ChildProcess; stderr: () => string; stop: () => Promise<void> }> {
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.setEncoding('utf8').on('data', (t: string) => (stderr += t));
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await exited;
+  };
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`pure-ssh exited (${child.exitCode}):\n${stderr}`);
+    const up = await new Promise<boolean>((resolve) => {
+      const s = netConnect({ host: '127.0.0.1', port });
+      s.once('connect', () => (s.destroy(), resolve(true)));
+      s.once('error', () => resolve(false));
+    });
+    if (up) return { child, stderr: () => stderr, stop };
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`pure-ssh did not start forwarding:\n${stderr}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** An ssh_config Host block logging in to `sshd` with its own key and pinned host key. */
+function hostBlock(name: string, sshd: SshdHandle): string {
+  return [
+    `Host ${name}`,
+    `  HostName ${sshd.host}`,
+    `  Port ${sshd.port}`,
+    `  User ${sshd.user}`,
+    `  IdentityFile ${sshd.clientKeyPath}`,
+    `  UserKnownHostsFile ${sshd.knownHostsPath}`,
+    '  GlobalKnownHostsFile /dev/null',
+    '  StrictHostKeyChecking yes',
+    '  BatchMode yes',
+    '',
+  ].join('\n');
+}
+
+describeInterop('jump hosts against sshd', () => {
+  describePostgres('PostgreSQL behind a target reached through bastions', () => {
+    let pg: PostgresHandle;
+    let target: SshdHandle;
+    let bastion: SshdHandle;
+    let bastion2: SshdHandle;
+    let dir: string;
+    let config: string;
+
+    beforeAll(async () => {
+      pg = await startPostgres();
+      target = await startSshd({ listen: '127.0.0.2', config: { PermitOpen: `127.0.0.1:${pg.port}` } });
+      // Each bastion may open only the next hop of the route (started last to first for the ports).
+      bastion2 = await startSshd({ config: { PermitOpen: `127.0.0.2:${target.port}` } });
+      bastion = await startSshd({ config: { PermitOpen: `127.0.0.2:${target.port} 127.0.0.1:${bastion2.port}` } });
+      dir = await mkdtemp(join(tmpdir(), 'pure-ssh-jump-'));
+      config = join(dir, 'ssh_config');
+      await writeFile(config, hostBlock('bastion', bastion) + hostBlock('bastion2', bastion2) + hostBlock('target', target));
+    }, 60_000);
+
+    afterAll(async () => {
+      await Promise.all([target?.stop(), bastion?.stop(), bastion2?.stop(), pg?.stop()]);
+      if (dir) await rm(dir, { recursive: true, force: true });
+    });
+
+    const libraryOptions = (s: SshdHandle) => ({
+      host: s.host,
+      port: s.port,
+      username: s.user,
+      privateKey: s.clientKey,
+      knownHosts: s.knownHostsPath,
+    });
+
+    it('the bastion opens only the route: a channel to PostgreSQL through it is refused', async () => {
+      const ssh = await connect(libraryOptions(bastion));
+      try {
+        await expect(ssh.openDirectTcpip({ host: '127.0.0.1', port: pg.port })).rejects.toBeInstanceOf(ChannelOpenError);
+      } finally {
+        await ssh.close();
+      }
+    });
+
+    it('library: one hop, then psql through a local forward on the target', async () => {
+      const lines: string[] = [];
+      const ssh = await connect({ ...libraryOptions(target), jump: [libraryOptions(bastion)], debug: (m) => lines.push(m) });
+      try {
+        const fwd = await ssh.forwardLocal({ listen: { port: 0 }, to: { host: '127.0.0.1', port: pg.port } });
+        const { port } = fwd.address as { port: number };
+        const r = await psqlAt(pg, { host: '127.0.0.1', port }, ['-tAc', 'select 40 + 2']);
+        expect(r.stdout.trim()).toBe('42');
+        expect(lines).toContain(`Connecting to jump host 127.0.0.1 port ${bastion.port}.`);
+        expect(target.logs()).toMatch(/Accepted publickey for root from 127\.0\.0\.1/);
+        expect(bastion.logs()).toMatch(new RegExp(`127\\.0\\.0\\.2.*${target.port}`));
+      } finally {
+        await ssh.close();
+      }
+    });
+
+    it('library: two hops, each with its own key and known_hosts; closing the client closes the hops', async () => {
+      const ssh = await connect({ ...libraryOptions(target), jump: [libraryOptions(bastion), libraryOptions(bastion2)] });
+      const stream = await ssh.openDirectTcpip({ host: '127.0.0.1', port: pg.port });
+      stream.destroy();
+      const before = bastion2.logs().length;
+      await ssh.close();
+      // The last hop's sshd sees its client go away.
+      await expect.poll(() => bastion2.logs().slice(before), { timeout: 5000 }).toMatch(/Disconnected from|Connection closed|Received disconnect/);
+    });
+
+    it("library: a hop's changed host key is refused, naming the hop", async () => {
+      const wrong = join(dir, 'wrong_known_hosts');
+      // The target's key recorded for the bastion's name and port: a changed key for the bastion.
+      await writeFile(wrong, `[127.0.0.1]:${bastion.port} ${target.hostKeys[0]!.publicKey}\n`);
+      const err = await connect({ ...libraryOptions(target), jump: [{ ...libraryOptions(bastion), knownHosts: wrong }] }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(HostKeyError);
+      expect((err as HostKeyError).problem).toBe('changed');
+      expect((err as HostKeyError).message).toMatch(new RegExp(`^jump host \\[127\\.0\\.0\\.1\\]:${bastion.port}: `));
+    });
+
+    it('CLI: -J bastion and ProxyJump bastion,bastion2 (string form), psql through each', async () => {
+      for (const [i, route] of [['-J', 'bastion'], ['-J', 'bastion,bastion2'], ['-o', 'ProxyJump=bastion,bastion2']].entries()) {
+        const lp = await freePort();
+        const t = await startTunnel(['-F', config, '-v', '-N', ...route, '-L', `${lp}:127.0.0.1:${pg.port}`, 'target'], lp);
+        try {
+          const r = await psqlAt(pg, { host: '127.0.0.1', port: lp }, ['-tAc', `select ${i} + 1`]);
+          expect(r.stdout.trim(), t.stderr()).toBe(String(i + 1));
+          expect(t.stderr()).toContain('debug1: Setting implicit ProxyCommand from ProxyJump: pure-ssh ');
+          expect(t.stderr()).toContain(`debug1: Connecting to jump host 127.0.0.1 port ${bastion.port}.`);
+          if (i > 0) expect(t.stderr()).toContain(`debug1: Connecting to jump host 127.0.0.1 port ${bastion2.port}.`);
+        } finally {
+          await t.stop();
+        }
+      }
+    });
+
+    it('CLI: ProxyJump in the target\'s Host block; the first of ProxyJump/ProxyCommand wins', async () => {
+      const cfg = join(dir, 'first_wins');
+      await writeFile(
+        cfg,
+        `Host target\n  ProxyJump bastion\n  ProxyCommand /bin/false\n` + hostBlock('bastion', bastion) + hostBlock('target', target),
+      );
+      const lp = await freePort();
+      const t = await startTunnel(['-F', cfg, '-N', '-L', `${lp}:127.0.0.1:${pg.port}`, 'target'], lp);
+      try {
+        const r = await psqlAt(pg, { host: '127.0.0.1', port: lp }, ['-tAc', 'select 7']);
+        expect(r.stdout.trim()).toBe('7');
+      } finally {
+        await t.stop();
+      }
+    });
+
+    it("CLI: a hop's changed host key: exit 255, OpenSSH's warning for that hop, the hop named", async () => {
+      const wrong = join(dir, 'cli_wrong_known_hosts');
+      await writeFile(wrong, `[127.0.0.1]:${bastion.port} ${target.hostKeys[0]!.publicKey}\n`);
+      const cfg = join(dir, 'changed');
+      await writeFile(cfg, `Host bastion\n  UserKnownHostsFile ${wrong}\n` + hostBlock('bastion', bastion) + hostBlock('target', target));
+      const r = await pureSsh(['-F', cfg, '-N', '-J', 'bastion', '-L', `0:127.0.0.1:${pg.port}`, 'target']);
+      expect(r.code).toBe(255);
+      expect(r.stderr).toContain('@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @');
+      expect(r.stderr).toContain(`Offending ED25519 key in ${wrong}:1`);
+      expect(r.stderr).toContain(`pure-ssh: jump host bastion (127.0.0.1 port ${bastion.port}) failed: target was not reached`);
+    });
+
+    it('CLI: a bastion that may not reach the destination: the refusal, exit 255', async () => {
+      const r = await pureSsh(['-F', config, '-N', '-J', 'bastion2', '-L', `0:127.0.0.1:${pg.port}`, 'bastion']);
+      expect(r.code).toBe(255);
+      expect(r.stderr).toMatch(/open failed: administratively prohibited/);
+      expect(r.stderr).toContain(`pure-ssh: jump host bastion2 (127.0.0.1 port ${bastion2.port}) failed: bastion was not reached`);
+    });
+  });
+});

@@ -1,0 +1,190 @@
+/**
+ * ProxyCommand, -W, -f and -E with real peers: pure-ssh over OpenSSH's `ssh -W` as its
+ * ProxyCommand, OpenSSH's ssh over `pure-ssh -W` as its ProxyCommand, a proxy that dies
+ * early, and a tunnel sent to the background. A bastion sshd on 127.0.0.1, a target sshd on
+ * 127.0.0.2. Needs `npm run build` first (dist/node/cli.js).
+ */
+import { execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { connect as netConnect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { freePort, startEchoServer, type TestServer } from './harness/net.js';
+import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
+
+const CLI = fileURLToPath(new URL('../dist/node/cli.js', import.meta.url));
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command to its exit ('exit', not 'close': a -f background copy keeps stderr open). */
+function run(file: string, args: string[], timeoutMs = 20_000): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (t: string) => (stdout += t));
+    child.stderr.setEncoding('utf8').on('data', (t: string) => (stderr += t));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      // Let the pipes deliver what was written before the exit.
+      setTimeout(() => resolve({ code, stdout, stderr }), 50);
+    });
+  });
+}
+
+function pureSsh(args: string[], timeoutMs?: number): Promise<Run> {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
+  return run(process.execPath, [CLI, ...args], timeoutMs);
+}
+
+/** One round trip through a local port: what the echo server sent back. */
+function echoThrough(port: number, text: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = netConnect({ host: '127.0.0.1', port });
+    let got = '';
+    s.setEncoding('utf8');
+    s.on('data', (d: string) => {
+      got += d;
+      if (got.length >= text.length) s.end();
+    });
+    s.on('close', () => resolve(got));
+    s.on('error', reject);
+    s.write(text);
+  });
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describeInterop('ProxyCommand, -W, -f and -E against sshd', () => {
+  let bastion: SshdHandle;
+  let target: SshdHandle;
+  let echo: TestServer;
+  let dir: string;
+  /** pure-ssh's view: a Host block per server, each with its own key and known_hosts. */
+  let config: string;
+
+  beforeAll(async () => {
+    [bastion, target, echo] = await Promise.all([startSshd(), startSshd({ listen: '127.0.0.2' }), startEchoServer()]);
+    dir = await mkdtemp(join(tmpdir(), 'pure-ssh-proxy-'));
+    config = join(dir, 'ssh_config');
+    const block = (name: string, s: SshdHandle) =>
+      `Host ${name}\n  HostName ${s.host}\n  Port ${s.port}\n  User root\n  IdentityFile ${s.clientKeyPath}\n` +
+      `  UserKnownHostsFile ${s.knownHostsPath}\n  GlobalKnownHostsFile /dev/null\n  BatchMode yes\n  StrictHostKeyChecking yes\n`;
+    await writeFile(config, block('bastion', bastion) + block('target', target));
+  }, 60_000);
+
+  afterAll(async () => {
+    await Promise.all([bastion?.stop(), target?.stop(), echo?.close()]);
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it("pure-ssh over OpenSSH's `ssh -W %h:%p` as ProxyCommand, with %h %p %r %n %% expanded", async () => {
+    const tokens = join(dir, 'tokens');
+    const ssh = `${bastion.openssh.ssh} ${bastion.clientArgs.join(' ')}`;
+    const cfg = join(dir, 'proxycommand');
+    await writeFile(cfg, `Host target\n  ProxyCommand sh -c "echo '%h %p %r %n %%' > ${tokens}; exec ${ssh} -W %h:%p root@127.0.0.1"\n` + (await readFile(config, 'utf8')));
+    const lp = await freePort();
+    const child = spawn(process.execPath, [CLI, '-F', cfg, '-v', '-N', '-L', `${lp}:127.0.0.1:${echo.port}`, 'target'], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr!.setEncoding('utf8').on('data', (t: string) => (stderr += t));
+    try {
+      await expect.poll(() => stderr, { timeout: 15_000 }).toContain('Entering interactive session');
+      expect(await echoThrough(lp, 'through ssh -W')).toBe('through ssh -W');
+      expect((await readFile(tokens, 'utf8')).trim()).toBe(`127.0.0.2 ${target.port} root target %`);
+      expect(stderr).toContain('debug1: Executing proxy command: exec sh -c');
+      // The bastion carried it: its log names the forwarded connection to the target.
+      expect(bastion.logs()).toMatch(new RegExp(`127\\.0\\.0\\.2.*${target.port}`));
+    } finally {
+      child.kill('SIGTERM');
+    }
+  });
+
+  it("OpenSSH's ssh over `pure-ssh -W %h:%p bastion` as its ProxyCommand", async () => {
+    const proxy = `${process.execPath} ${CLI} -F ${config} -W %h:%p bastion`;
+    const r = await run(target.openssh.ssh, [...target.clientArgs, '-o', `ProxyCommand=${proxy}`, `root@${target.host}`, 'echo via-pure-ssh $SSH_CONNECTION']);
+    // (sshd at LogLevel DEBUG1 sends a few debug lines of its own to the client's stderr.)
+    expect(r.stderr).not.toMatch(/pure-ssh|stdio forwarding failed|kex_exchange_identification/);
+    expect(r.code).toBe(0);
+    // The target saw the connection come from the bastion's side (127.0.0.1), to 127.0.0.2.
+    expect(r.stdout).toMatch(new RegExp(`^via-pure-ssh 127\\.0\\.0\\.1 \\d+ 127\\.0\\.0\\.2 ${target.port}\\n$`));
+  });
+
+  it('-W to a port nobody listens on: the refusal and "stdio forwarding failed", exit 255', async () => {
+    const closed = await freePort();
+    const r = await pureSsh(['-F', config, '-W', `127.0.0.1:${closed}`, 'bastion']);
+    expect(r.code).toBe(255);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/open failed: connect failed: Connection refused\nstdio forwarding failed\n$/);
+  });
+
+  it('a ProxyCommand that dies before the server speaks: its stderr shown, OpenSSH\'s words, exit 255', async () => {
+    const r = await pureSsh(['-F', 'none', '-N', '-o', 'ProxyCommand=echo proxy-gave-up >&2; exit 3', '-o', 'BatchMode=yes', 'somewhere']);
+    expect(r.code).toBe(255);
+    expect(r.stderr).toBe('proxy-gave-up\nkex_exchange_identification: Connection closed by remote host\n');
+  });
+
+  it('ProxyCommand none and -J none connect directly', async () => {
+    const lp = await freePort();
+    const child = spawn(
+      process.execPath,
+      [CLI, '-F', config, '-J', 'none', '-o', 'ProxyCommand=none', '-v', '-N', '-L', `${lp}:127.0.0.1:${echo.port}`, 'target'],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr!.setEncoding('utf8').on('data', (t: string) => (stderr += t));
+    try {
+      await expect.poll(() => stderr, { timeout: 15_000 }).toContain('Entering interactive session');
+      expect(stderr).toContain(`debug1: Connecting to 127.0.0.2 port ${target.port}.`);
+      expect(stderr).not.toContain('jump host');
+    } finally {
+      child.kill('SIGTERM');
+    }
+  });
+
+  it('-f: the command exits 0 once the forward listens, the tunnel keeps serving; -E gets the log', async () => {
+    const lp = await freePort();
+    const logFile = join(dir, 'pure-ssh.log');
+    const r = await pureSsh(['-f', '-F', config, '-J', 'bastion', '-E', logFile, '-v', '-N', '-o', 'ExitOnForwardFailure=yes', '-L', `${lp}:127.0.0.1:${echo.port}`, 'target']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('');
+    const log = await readFile(logFile, 'utf8');
+    const pid = Number(/forking to background \(pid (\d+)\)/.exec(log)?.[1]);
+    expect(pid).toBeGreaterThan(0);
+    try {
+      expect(log).toContain(`debug1: Authenticated to 127.0.0.2 port ${target.port} via jump host.`);
+      expect(log).toContain(`debug1: Local forwarding listening on 127.0.0.1 port ${lp}.`);
+      expect(alive(pid)).toBe(true);
+      expect(await echoThrough(lp, 'from the background')).toBe('from the background');
+      expect(await echoThrough(lp, 'and again')).toBe('and again');
+    } finally {
+      if (alive(pid)) process.kill(pid, 'SIGTERM');
+    }
+    await expect.poll(() => alive(pid), { timeout: 5000 }).toBe(false);
+  });
+
+  it('-f with a forward that cannot bind and ExitOnForwardFailure: exit 255 before detaching', async () => {
+    const taken = echo.port;
+    // -4: only the IPv4 loopback, the one that is taken (ssh counts a forward as set up when any address binds).
+    const r = await pureSsh(['-f', '-4', '-F', config, '-N', '-o', 'ExitOnForwardFailure=yes', '-L', `${taken}:127.0.0.1:1`, 'bastion']);
+    expect(r.code).toBe(255);
+    expect(r.stderr).toContain(`bind [127.0.0.1]:${taken}: Address already in use`);
+    expect(r.stderr).toContain('Could not request local forwarding.');
+  });
+});

@@ -1,0 +1,132 @@
+/**
+ * Reconnecting tunnels (pure-ssh's own): the per-connection sshd is killed mid-session
+ * (../shared/TESTING.md: the listener's children, by pid); the local listener stays, the
+ * connection comes back with backoff, the in-flight psql fails with an error, and a new psql
+ * works without restarting anything. Library (`tunnel()`) and CLI (`-o PureSshReconnect=yes`).
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { ConnectionLostError, connect, tunnel, type ReconnectAttempt, type SshClient } from '../src/index.js';
+import { freePort } from './harness/net.js';
+import { describePostgres, startPostgres, type PostgresHandle } from './harness/postgres.js';
+import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
+import { psqlAt } from './postgres-helpers.js';
+
+const CLI = fileURLToPath(new URL('../dist/node/cli.js', import.meta.url));
+
+describeInterop('reconnecting tunnels against sshd', () => {
+  describePostgres('PostgreSQL through a tunnel that survives its connection', () => {
+    let pg: PostgresHandle;
+    let sshd: SshdHandle;
+
+    beforeAll(async () => {
+      [pg, sshd] = await Promise.all([startPostgres(), startSshd()]);
+    }, 60_000);
+    afterAll(async () => {
+      await Promise.all([pg?.stop(), sshd?.stop()]);
+    });
+
+    const options = () => ({ host: sshd.host, port: sshd.port, username: sshd.user, privateKey: sshd.clientKey, knownHosts: sshd.knownHostsPath });
+
+    it('library: in-flight psql fails, a psql started while down waits, then works; events reported', async () => {
+      const events: string[] = [];
+      const t = await tunnel(options(), { listen: { port: 0 }, to: { host: '127.0.0.1', port: pg.port } }, {
+        initialDelay: 1500,
+        maxDelay: 4000,
+        jitter: 0,
+        waitForConnection: 15_000,
+      });
+      try {
+        t.connection.on('disconnected', (e?: Error) => events.push(`disconnected ${e?.constructor.name}`));
+        t.connection.on('reconnecting', (a: ReconnectAttempt) => events.push(`reconnecting ${a.attempt} ${a.delay}`));
+        t.connection.on('connected', () => events.push('connected'));
+        const { port } = t.forward.address as { port: number };
+        const at = { host: '127.0.0.1', port };
+        expect((await psqlAt(pg, at, ['-c', 'select 1 + 1'])).stdout.trim()).toBe('2');
+
+        const inFlight = psqlAt(pg, at, ['-c', 'select pg_sleep(3)']);
+        await expect.poll(() => t.forward.counters.active, { timeout: 5000 }).toBe(1);
+        await new Promise((r) => setTimeout(r, 300));
+        sshd.killConnections();
+        const cut = await inFlight;
+        expect(cut.code).not.toBe(0);
+        expect(cut.stderr).toMatch(/server closed the connection unexpectedly|could not receive data|connection to server .* lost/i);
+        await expect.poll(() => events, { timeout: 5000 }).toContain('disconnected ConnectionLostError');
+        expect(events).toContain('reconnecting 1 1500');
+
+        // Started during the 1.5 s backoff: it waits for the new connection instead of a refusal.
+        const waiting = psqlAt(pg, at, ['-c', 'select 40 + 2']);
+        await expect.poll(() => t.forward.counters.connections, { timeout: 1000 }).toBe(3);
+        expect(events.at(-1)).toBe('reconnecting 1 1500'); // accepted while the connection was down
+        const r = await waiting;
+        expect(r.stdout.trim(), r.stderr).toBe('42');
+        expect(events.at(-1)).toBe('connected');
+        expect(t.forward.counters.connections).toBe(3);
+      } finally {
+        await t.close();
+      }
+    });
+
+    it('library: bounded attempts give up with an error; an AbortSignal stops the tunnel', async () => {
+      let calls = 0;
+      const factory = async (): Promise<SshClient> => {
+        if (++calls === 1) return connect(options());
+        throw new ConnectionLostError(`ssh: connect to host ${sshd.host} port 1: Connection refused`);
+      };
+      const t = await tunnel(factory, { listen: { port: 0 }, to: { host: '127.0.0.1', port: pg.port } }, {
+        initialDelay: 50,
+        maxDelay: 100,
+        maxAttempts: 3,
+        waitForConnection: 10_000,
+      });
+      const gaveUp = new Promise<Error>((r) => t.connection.once('give-up', r));
+      const failures: number[] = [];
+      t.connection.on('reconnect-failed', ({ attempt }: { attempt: number }) => failures.push(attempt));
+      const { port } = t.forward.address as { port: number };
+      sshd.killConnections();
+      const waiting = psqlAt(pg, { host: '127.0.0.1', port }, ['-c', 'select 1']);
+      expect((await gaveUp).message).toMatch(/Connection refused/);
+      expect(failures).toEqual([1, 2, 3]);
+      expect((await waiting).code).not.toBe(0);
+      expect(calls).toBe(4);
+      await t.close();
+
+      const ac = new AbortController();
+      const t2 = await tunnel(options(), { listen: { port: 0 }, to: { host: '127.0.0.1', port: pg.port } }, { signal: ac.signal });
+      const closed = new Promise((r) => t2.forward.once('close', r));
+      ac.abort();
+      await closed;
+      expect(t2.connection.client).toBeUndefined();
+    });
+
+    it('CLI: -o PureSshReconnect=yes keeps the -L port across a killed connection', async () => {
+      if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
+      const lp = await freePort();
+      const child = spawn(
+        process.execPath,
+        [
+          CLI, '-N', '-F', 'none', '-p', String(sshd.port), '-i', sshd.clientKeyPath, '-o', 'BatchMode=yes',
+          '-o', `UserKnownHostsFile=${sshd.knownHostsPath}`, '-o', 'PureSshReconnect=yes', '-o', 'ExitOnForwardFailure=yes',
+          '-L', `${lp}:127.0.0.1:${pg.port}`, `root@${sshd.host}`,
+        ],
+        { stdio: ['ignore', 'ignore', 'pipe'] },
+      );
+      let stderr = '';
+      child.stderr!.setEncoding('utf8').on('data', (t: string) => (stderr += t));
+      try {
+        const at = { host: '127.0.0.1', port: lp };
+        await expect.poll(async () => (await psqlAt(pg, at, ['-c', 'select 5'])).stdout.trim(), { timeout: 15_000 }).toBe('5');
+        sshd.killConnections();
+        await expect.poll(() => stderr, { timeout: 5000 }).toMatch(/reconnecting to 127\.0\.0\.1 port \d+ in [\d.]+ s \(attempt 1\)/);
+        const r = await psqlAt(pg, at, ['-c', 'select 6']);
+        expect(r.stdout.trim(), stderr).toBe('6');
+        expect(stderr).toContain('Reconnected to 127.0.0.1');
+        expect(child.exitCode).toBeNull();
+      } finally {
+        child.kill('SIGTERM');
+      }
+    });
+  });
+});
