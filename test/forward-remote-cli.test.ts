@@ -163,14 +163,16 @@ describeInterop('pure-ssh -R and -D against sshd', () => {
     const fixed = await freePort();
     const sock = join(home, 'r.sock');
     const run = runCli(
-      [...base(), '-N', '-v', '-o', 'ServerAliveInterval=1', '-R', `0:127.0.0.1:${source.port}`, '-R', `${fixed}:127.0.0.1:${echo.port}`, '-R', `${sock}:127.0.0.1:${echo.port}`, '127.0.0.1'],
+      [...base(), '-N', '-v', '-o', 'ServerAliveInterval=1', '-R', `127.0.0.1:0:127.0.0.1:${source.port}`, '-R', `${fixed}:127.0.0.1:${echo.port}`, '-R', `${sock}:127.0.0.1:${echo.port}`, '127.0.0.1'],
       home,
     );
     try {
       const m = await run.waitFor(new RegExp(`Allocated port (\\d+) for remote forward to 127\\.0\\.0\\.1:${source.port}`));
       await run.waitFor(/Entering interactive session/);
       const port = Number(m[1]);
-      expect(run.stderr()).toContain(`debug1: Remote connections from LOCALHOST:0 forwarded to local address 127.0.0.1:${source.port}`);
+      // 127.0.0.1 bound explicitly: with "localhost" sshd may take the port on ::1 first, and the
+      // same number on 127.0.0.1 may belong to another process.
+      expect(run.stderr()).toContain(`debug1: Remote connections from 127.0.0.1:0 forwarded to local address 127.0.0.1:${source.port}`);
       expect(run.stderr()).toContain(`debug1: Remote connections from LOCALHOST:${fixed} forwarded to local address 127.0.0.1:${echo.port}`);
       expect(run.stderr()).toContain(`debug1: Remote connections from ${sock} forwarded to local address 127.0.0.1:${echo.port}`);
       expect(await hashStream(await dial({ host: '127.0.0.1', port }))).toEqual({ bytes: source.bytes, sha256: source.sha256 });

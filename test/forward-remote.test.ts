@@ -96,8 +96,10 @@ describeInterop('remote forwarding against sshd', () => {
     await up.close();
   });
 
+  // Port 0 forwards bind 127.0.0.1 explicitly: with 'localhost' sshd may allocate the port on ::1
+  // first, and the same number on 127.0.0.1 may belong to another process.
   it('port 0: the server picks the port, reported in address; several connections at once', async () => {
-    const fwd = await ssh.forwardRemote({ listen: { port: 0 }, to: { host: '127.0.0.1', port: echo.port } });
+    const fwd = await ssh.forwardRemote({ listen: { host: '127.0.0.1', port: 0 }, to: { host: '127.0.0.1', port: echo.port } });
     const port = (fwd.address as { port: number }).port;
     expect(port).toBeGreaterThan(0);
     const texts = Array.from({ length: 10 }, (_, i) => `hello ${i} `.repeat(1000));
@@ -108,7 +110,7 @@ describeInterop('remote forwarding against sshd', () => {
   });
 
   it('close() cancels the forward: the server\'s port is closed, the connection stays up', async () => {
-    const fwd = await ssh.forwardRemote({ listen: { port: 0 }, to: { host: '127.0.0.1', port: echo.port } });
+    const fwd = await ssh.forwardRemote({ listen: { host: '127.0.0.1', port: 0 }, to: { host: '127.0.0.1', port: echo.port } });
     const port = (fwd.address as { port: number }).port;
     expect(await echoVia({ host: '127.0.0.1', port }, 'before')).toBe('before');
     await fwd.close();
@@ -141,7 +143,7 @@ describeInterop('remote forwarding against sshd', () => {
 
   it('a local target that refuses: the channel is refused (connect failed), the forward stays up', async () => {
     const dead = await freePort();
-    const fwd = await ssh.forwardRemote({ listen: { port: 0 }, to: { host: '127.0.0.1', port: dead } });
+    const fwd = await ssh.forwardRemote({ listen: { host: '127.0.0.1', port: 0 }, to: { host: '127.0.0.1', port: dead } });
     const port = (fwd.address as { port: number }).port;
     const errors: Error[] = [];
     fwd.on('connection-error', (e: Error) => errors.push(e));
@@ -160,7 +162,7 @@ describeInterop('remote forwarding against sshd', () => {
     const fwds = [];
     for (let i = 0; i < 5; i++) {
       ssh.ping();
-      fwds.push(ssh.forwardRemote({ listen: { port: 0 }, to: { host: '127.0.0.1', port: echo.port } }));
+      fwds.push(ssh.forwardRemote({ listen: { host: '127.0.0.1', port: 0 }, to: { host: '127.0.0.1', port: echo.port } }));
       ssh.ping();
     }
     const done = await Promise.all(fwds);
