@@ -21,6 +21,7 @@ import { pureCryptoProvider } from './crypto/pure.js';
 import { defaultAlgorithms } from './algorithms.js';
 import type { ChannelOptions, DirectTcpipParams } from './connection/connection.js';
 import { Connection } from './connection/connection.js';
+import { encodeStreamlocalForward, encodeTcpipForward, GlobalRequestName } from './connection/global-requests.js';
 import { ConnectionLostError, DisconnectReason, SshError, UsageError } from './errors.js';
 import { WEAK_KEX_WARNING, type ClientEvent } from './events.js';
 import { kexMethods } from './kex/registry.js';
@@ -214,6 +215,51 @@ export class ClientCore {
     return this.connection.openDirectStreamlocal(socketPath, opts);
   }
 
+  /**
+   * Accept a server-initiated channel (`channel-open-request`): RFC 4254 §5.1 confirmation with
+   * our window and maximum packet size (OpenSSH's defaults if omitted).
+   */
+  acceptChannel(channel: number, opts?: ChannelOptions): void {
+    this.connection.acceptChannel(channel, opts);
+  }
+
+  /** Refuse a server-initiated channel: RFC 4254 §5.1 reason code (ChannelOpenFailureReason) and text. */
+  rejectChannel(channel: number, reason: number, description: string): void {
+    this.connection.rejectChannel(channel, reason, description);
+  }
+
+  /**
+   * Send a global request (RFC 4254 §4). With `wantReply`, returns the id carried by the matching
+   * `global-reply` event (replies are paired with requests in order); otherwise undefined.
+   */
+  globalRequest(name: string, wantReply: boolean, data?: Uint8Array): number | undefined {
+    return this.connection.globalRequest(name, wantReply, data);
+  }
+
+  /**
+   * RFC 4254 §7.1 tcpip-forward: ask the server to listen on `address`:`port` (`'localhost'`
+   * loopback, `''` all addresses; port 0 = the server picks, see decodeTcpipForwardReply) and to
+   * open a forwarded-tcpip channel per connection. Returns the request id of the reply.
+   */
+  requestTcpipForward(address: string, port: number): number {
+    return this.connection.globalRequest(GlobalRequestName.TCPIP_FORWARD, true, encodeTcpipForward(address, port))!;
+  }
+
+  /** RFC 4254 §7.1 cancel-tcpip-forward (the bound port); returns the request id of the reply. */
+  cancelTcpipForward(address: string, port: number): number {
+    return this.connection.globalRequest(GlobalRequestName.CANCEL_TCPIP_FORWARD, true, encodeTcpipForward(address, port))!;
+  }
+
+  /** OpenSSH PROTOCOL §2.4 streamlocal-forward@openssh.com: listen on a Unix socket on the server. */
+  requestStreamlocalForward(socketPath: string): number {
+    return this.connection.globalRequest(GlobalRequestName.STREAMLOCAL_FORWARD, true, encodeStreamlocalForward(socketPath))!;
+  }
+
+  /** OpenSSH PROTOCOL §2.4 cancel-streamlocal-forward@openssh.com. */
+  cancelStreamlocalForward(socketPath: string): number {
+    return this.connection.globalRequest(GlobalRequestName.CANCEL_STREAMLOCAL_FORWARD, true, encodeStreamlocalForward(socketPath))!;
+  }
+
   /** Write to a channel. True if all bytes were packetized now; otherwise wait for `channel-drain`. */
   channelWrite(channel: number, data: Uint8Array): boolean {
     return this.connection.write(channel, data);
@@ -251,10 +297,13 @@ export class ClientCore {
     this.connection.setOutputPaused(paused);
   }
 
-  /** OpenSSH keepalive@openssh.com global request with want_reply (ServerAliveInterval). */
-  sendKeepalive(): void {
-    if (this.stage !== 'authenticated') return;
-    this.connection.globalRequest('keepalive@openssh.com', true);
+  /**
+   * OpenSSH keepalive@openssh.com global request with want_reply (ServerAliveInterval). Returns
+   * the request id of its `global-reply` (undefined before authentication: nothing is sent).
+   */
+  sendKeepalive(): number | undefined {
+    if (this.stage !== 'authenticated') return undefined;
+    return this.connection.globalRequest(GlobalRequestName.KEEPALIVE, true);
   }
 
   /** Keepalives (and other global requests) not answered yet. */

@@ -46,7 +46,9 @@ export type SshErrorCode =
   | 'ERR_USAGE'
   | 'ERR_INTERNAL'
   | 'ERR_KNOWN_HOSTS'
-  | 'ERR_FORWARD_BIND';
+  | 'ERR_FORWARD_BIND'
+  // The server refused a tcpip-forward / streamlocal-forward request (ssh -R).
+  | 'ERR_FORWARD_REFUSED';
 
 /** Base class of every error pure-ssh raises. */
 export class SshError extends Error {
@@ -327,4 +329,23 @@ export class KeyPermissionsError extends SshError {
 /** A mode as ssh(1) prints it: `0` and at least three octal digits (`0644`). */
 export function formatMode(mode: number): string {
   return `0${(mode & 0o777).toString(8).padStart(3, '0')}`;
+}
+
+/**
+ * The server refused a remote forward (RFC 4254 §7.1 tcpip-forward, or OpenSSH's
+ * streamlocal-forward@openssh.com, answered REQUEST_FAILURE): sshd's AllowTcpForwarding,
+ * PermitListen, or a port it cannot bind. The message is ssh(1)'s.
+ */
+export class ForwardRefusedError extends SshError {
+  /** The listen port requested, or the socket path. */
+  readonly listen: { port: number } | { path: string };
+  constructor(listen: { port: number } | { path: string }) {
+    super(
+      'ERR_FORWARD_REFUSED',
+      'path' in listen
+        ? `remote port forwarding failed for listen path ${listen.path}`
+        : `remote port forwarding failed for listen port ${listen.port}`,
+    );
+    this.listen = 'path' in listen ? { path: listen.path } : { port: listen.port };
+  }
 }

@@ -2,6 +2,7 @@
  * What the sans-IO client core tells its adapter. The adapter drains these with
  * `ClientCore.nextEvent()` after each call into the core.
  */
+import type { ChannelOpenParams } from './connection/channel-types.js';
 import type { SshError } from './errors.js';
 
 /**
@@ -49,5 +50,26 @@ export type ClientEvent =
   | { type: 'channel-drain'; channel: number }
   /** The channel is gone (CLOSE both ways, or the connection died: then `error`). */
   | { type: 'channel-closed'; channel: number; error: SshError | undefined }
-  /** A reply to a global request we sent (RFC 4254 §4). */
-  | { type: 'global-reply'; success: boolean; data: Uint8Array };
+  /**
+   * A reply to a global request we sent (RFC 4254 §4), paired with it in order: `id` is what
+   * `globalRequest()` returned, `name` the request's name, `data` the request-specific reply data.
+   */
+  | { type: 'global-reply'; id: number; name: string; success: boolean; data: Uint8Array }
+  /**
+   * The server opens a channel (RFC 4254 §5.1): forwarded-tcpip (§7.2) for a tcpip-forward the
+   * server granted, or forwarded-streamlocal@openssh.com (OpenSSH PROTOCOL §2.4) for a granted
+   * streamlocal-forward. Opens of other types, or for nothing we asked for, never get here: the
+   * core refuses them with reason 1 "open failed" as OpenSSH does. Answer with
+   * acceptChannel(channel) or rejectChannel(channel, reason, description); once accepted the
+   * channel reports like any other. `data` is the raw type-specific data.
+   */
+  | {
+      type: 'channel-open-request';
+      channel: number;
+      channelType: string;
+      params: ChannelOpenParams;
+      data: Uint8Array;
+      /** The server's initial window and maximum packet size (bytes). */
+      initialWindow: number;
+      maxPacket: number;
+    };

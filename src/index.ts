@@ -14,6 +14,9 @@
 export { connect, SshClient, type ConnectOptions } from './node/client.js';
 export { ChannelStream } from './node/channel-stream.js';
 export { LocalForward, type ForwardOptions, type ForwardCounters, type ListenSpec, type TargetSpec } from './node/forward.js';
+export { RemoteForward, type RemoteForwardOptions, type RemoteListenSpec } from './node/forward-remote.js';
+export { DynamicForward, type DynamicForwardOptions } from './node/forward-dynamic.js';
+export type { SocksConnectRequest } from './connection/socks.js';
 export {
   knownHostsVerifier,
   terminalPrompt,

@@ -359,7 +359,9 @@ describe('global requests and server-initiated channels (RFC 4254 §4, §5.1)', 
     expect(p.client.outstandingKeepalives).toBe(1);
     p.pump();
     expect(p.client.outstandingKeepalives).toBe(0);
-    expect(p.eventsOf('global-reply')).toEqual([{ type: 'global-reply', success: false, data: new Uint8Array(0) }]);
+    expect(p.eventsOf('global-reply')).toEqual([
+      { type: 'global-reply', id: 1, name: 'keepalive@openssh.com', success: false, data: new Uint8Array(0) },
+    ]);
   });
 
   it('a server CHANNEL_OPEN is refused (administratively prohibited)', () => {

@@ -112,6 +112,8 @@ const SAMPLES: Record<string, { value: string; sets: Partial<SshOptions> }> = {
   KbdInteractiveAuthentication: { value: 'no', sets: { kbdInteractiveAuthentication: false } },
   KexAlgorithms: { value: '-ecdh-*', sets: { kexAlgorithms: '-ecdh-*' } },
   LocalForward: { value: '8080 db:80', sets: { localForwards: [{ listen: { port: 8080 }, to: { host: 'db', port: 80 } }] } },
+  RemoteForward: { value: '8080 db:80', sets: { remoteForwards: [{ listen: { port: 8080 }, to: { host: 'db', port: 80 } }] } },
+  DynamicForward: { value: '1080', sets: { dynamicForwards: [{ port: 1080 }] } },
   LogLevel: { value: 'debug', sets: { logLevel: 'DEBUG1' } },
   MACs: { value: 'hmac-sha2-256-etm@openssh.com', sets: { macs: 'hmac-sha2-256-etm@openssh.com' } },
   NumberOfPasswordPrompts: { value: '1', sets: { numberOfPasswordPrompts: 1 } },

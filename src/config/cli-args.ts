@@ -14,8 +14,10 @@ import {
   emptyOptions,
   LOG_LEVELS,
   parseForwardSpec,
+  parseDynamicForwardSpec,
   readConfig,
   type ConfigFileSystem,
+  type DynamicForwardSpec,
   type ForwardSpec,
   type LineContext,
   type LogLevel,
@@ -24,7 +26,7 @@ import {
 
 import { formatJumpSpec, type JumpSpec } from './jump-spec.js';
 
-export { ConfigError, parseForwardSpec, type ForwardSpec, type LogLevel } from './ssh-config.js';
+export { ConfigError, parseForwardSpec, type DynamicForwardSpec, type ForwardSpec, type LogLevel } from './ssh-config.js';
 export { formatJumpSpec, parseJumpSpec, type JumpSpec } from './jump-spec.js';
 
 /** What the parser may know about the process it runs in. */
@@ -65,6 +67,10 @@ export interface ResolvedConfig {
   /** OpenSSH list specs as given (`+`, `-`, `^` prefixes), validated later by the library. */
   algorithms: { cipher?: string; mac?: string; kex?: string; hostKey?: string };
   localForwards: ForwardSpec[];
+  /** -R / RemoteForward: `listen` is on the server, `to` here. */
+  remoteForwards: ForwardSpec[];
+  /** -D / DynamicForward: SOCKS listeners. */
+  dynamicForwards: DynamicForwardSpec[];
   gatewayPorts: boolean;
   logLevel: LogLevel;
   /** Bytes before rekeying; undefined = the library's default. */
@@ -103,9 +109,10 @@ export type CliOutcome =
 
 /** ssh(1) usage text, limited to what pure-ssh implements. */
 export const USAGE =
-  'usage: pure-ssh [-46fgNnqTVv] [-c cipher_spec] [-E log_file] [-F configfile]\n' +
-  '           [-i identity_file] [-J destination] [-L [bind_address:]port:host:hostport]\n' +
-  '           [-l login_name] [-m mac_spec] [-o option] [-p port] [-W host:port]\n' +
+  'usage: pure-ssh [-46fgNnqTVv] [-c cipher_spec] [-D [bind_address:]port] [-E log_file]\n' +
+  '           [-F configfile] [-i identity_file] [-J destination]\n' +
+  '           [-L [bind_address:]port:host:hostport] [-l login_name] [-m mac_spec] [-o option]\n' +
+  '           [-p port] [-R [bind_address:]port:host:hostport] [-W host:port]\n' +
   '           destination\n';
 
 // OpenSSH 10.5 ssh.c's getopt string: options followed by ':' take an argument.
@@ -119,9 +126,9 @@ const KNOWN = new Set(OPTSTRING.replace(/:/g, ''));
 const HONOURED = new Set(['T', 'n', 'x', 'a', 'k', '2']);
 /** ssh(1) flags pure-ssh does not implement yet, with what they do: each is an error, never skipped. */
 const UNSUPPORTED_FLAGS: Record<string, string> = {
-  A: 'agent forwarding', B: 'binding to an interface', C: 'compression', D: 'dynamic (SOCKS) forwarding',
+  A: 'agent forwarding', B: 'binding to an interface', C: 'compression',
   G: 'printing the configuration', I: 'PKCS#11 keys', K: 'GSSAPI',
-  M: 'connection multiplexing', O: 'connection multiplexing', P: 'tags', Q: 'queries', R: 'remote forwarding',
+  M: 'connection multiplexing', O: 'connection multiplexing', P: 'tags', Q: 'queries',
   S: 'connection multiplexing', X: 'X11 forwarding', Y: 'X11 forwarding',
   Z: 'listing the keys to offer', b: 'binding to an address', e: 'escape characters',
   s: 'subsystems', t: 'pseudo-terminals', w: 'tunnel devices', y: 'logging to syslog',
@@ -337,6 +344,23 @@ function applyFlag(c: string, value: string | undefined, o: SshOptions, flags: F
     case 'E':
       flags.logFile = value!;
       return;
+    case 'R': {
+      const fwd = parseForwardSpec(value!);
+      if (!fwd) {
+        if (parseDynamicForwardSpec(value!)) {
+          throw new ConfigError(`pure-ssh: -R ${value} without a target (a SOCKS proxy on the server) is not supported yet`);
+        }
+        throw new ConfigError(`Bad remote forwarding specification '${value}'`);
+      }
+      o.remoteForwards.push(fwd);
+      return;
+    }
+    case 'D': {
+      const fwd = parseDynamicForwardSpec(value!);
+      if (!fwd) throw new ConfigError(`Bad dynamic forwarding specification '${value}'`);
+      o.dynamicForwards.push(fwd);
+      return;
+    }
     case 'o': {
       const line = splitOption(value!);
       if (!line) throw new ConfigError(`command-line line 0: Missing argument.`);
@@ -523,13 +547,18 @@ export function resolveCommandLine(argv: string[], cenv: CliEnvironment): CliOut
   }
   // readconf.c fill_default_options: ClearAllForwardings drops the forwards of every source.
   const localForwards = o.clearAllForwardings ? [] : o.localForwards;
+  const remoteForwards = o.clearAllForwardings ? [] : o.remoteForwards;
+  const dynamicForwards = o.clearAllForwardings ? [] : o.dynamicForwards;
   if (o.clearAllForwardings && o.localForwards.length > 0) {
     notes.push(`ClearAllForwardings: ${o.localForwards.length} local forward(s) cleared`);
+  }
+  if (o.clearAllForwardings && o.remoteForwards.length + o.dynamicForwards.length > 0) {
+    notes.push(`ClearAllForwardings: ${o.remoteForwards.length} remote and ${o.dynamicForwards.length} dynamic forward(s) cleared`);
   }
   let warnNoShell = false;
   // ssh.c: -N is SessionType none.
   if (!flags.noShell && o.sessionType !== 'none') {
-    if (localForwards.length === 0) {
+    if (localForwards.length + remoteForwards.length + dynamicForwards.length === 0) {
       throw new ConfigError(
         'pure-ssh: remote shells are not supported; use -N with -L [bind_address:]port:host:hostport for port forwarding',
       );
@@ -575,6 +604,8 @@ export function resolveCommandLine(argv: string[], cenv: CliEnvironment): CliOut
       connectTimeout: o.connectTimeout ?? 0,
       algorithms: { cipher: o.ciphers, mac: o.macs, kex: o.kexAlgorithms, hostKey: o.hostKeyAlgorithms },
       localForwards,
+      remoteForwards,
+      dynamicForwards,
       gatewayPorts: o.gatewayPorts ?? false,
       logLevel,
       rekeyLimit: rekey === null ? undefined : rekey,

@@ -115,3 +115,33 @@ function parseColonForm(s: string): ForwardSpec | null {
   if ('path' in out.to && out.to.path === '') return null;
   return out;
 }
+
+/** A parsed `-D` / `DynamicForward`: where the SOCKS listener binds (as {@link ForwardSpec}'s listen). */
+export interface DynamicForwardSpec {
+  bindAddress?: string;
+  port: number;
+}
+
+/**
+ * Parse a dynamic forwarding specification as ssh(1) -D does (readconf.c parse_forward with
+ * dynamicfwd): `[bind_address:]port`, IPv6 addresses in `[...]`. Unix socket paths are refused.
+ * Returns null when the spec is invalid.
+ *
+ * @example
+ * parseDynamicForwardSpec('127.0.0.1:1080') // { bindAddress: '127.0.0.1', port: 1080 }
+ */
+export function parseDynamicForwardSpec(spec: string): DynamicForwardSpec | null {
+  const s = spec.replace(/^\s+/, '');
+  const fields: FwdField[] = [];
+  let rest = s;
+  while (fields.length < 3 && rest !== '') {
+    const r = nextField(rest);
+    if (!r) return null;
+    fields.push(r.field);
+    rest = r.rest ?? '';
+  }
+  if (rest !== '' || fields.length === 0 || fields.length > 2 || fields.some((f) => f.isPath)) return null;
+  const port = parsePort(fields[fields.length - 1]!.arg);
+  if (port < 0) return null;
+  return fields.length === 2 ? { bindAddress: fields[0]!.arg, port } : { port };
+}

@@ -30,7 +30,7 @@ import {
   type LogLevel,
   type SshOptions,
 } from './options.js';
-import { parseForwardSpec } from './forward-spec.js';
+import { parseDynamicForwardSpec, parseForwardSpec } from './forward-spec.js';
 import { parseJumpSpec } from './jump-spec.js';
 import type { StrictHostKeyChecking } from '../node/known-hosts-file.js';
 
@@ -161,6 +161,25 @@ const applyLocalForward: Apply = (o, args, ctx) => {
   if (ctx.active) o.localForwards.push(fwd);
 };
 
+const applyRemoteForward: Apply = (o, args, ctx) => {
+  // readconf.c: "RemoteForward [bind:]port host:hostport" → joined with ':'; one argument is the
+  // server-side SOCKS form, which pure-ssh does not provide.
+  if (args.length < 1 || args.length > 2) throw lineError(ctx, 'Missing target argument.');
+  if (args.length === 1 && parseDynamicForwardSpec(args[0]!)) {
+    throw lineError(ctx, 'RemoteForward without a target (a SOCKS proxy on the server) is not supported by pure-ssh.');
+  }
+  const fwd = args.length === 2 ? parseForwardSpec(`${args[0]}:${args[1]}`) : null;
+  if (!fwd) throw lineError(ctx, 'Bad forwarding specification.');
+  if (ctx.active) o.remoteForwards.push(fwd);
+};
+
+const applyDynamicForward: Apply = (o, args, ctx) => {
+  if (args.length !== 1) throw lineError(ctx, 'Missing port argument.');
+  const fwd = parseDynamicForwardSpec(args[0]!);
+  if (!fwd) throw lineError(ctx, 'Bad forwarding specification.');
+  if (ctx.active) o.dynamicForwards.push(fwd);
+};
+
 const applySessionType: Apply = (o, args, ctx, kw) => {
   const v = single(kw, args, ctx).toLowerCase();
   if (v === 'none' || v === 'default') return setFirst(o, 'sessionType', v, ctx);
@@ -247,6 +266,8 @@ const ROWS: readonly KeywordEntry[] = [
   // OpenSSH 10.1 ssh_config(5): yes (default), no; no-pq-kex turns off the post-quantum warning.
   implemented('WarnWeakCrypto', flagInto('warnWeakCrypto', { 'no-pq-kex': false })),
   implemented('LocalForward', applyLocalForward),
+  implemented('RemoteForward', applyRemoteForward),
+  implemented('DynamicForward', applyDynamicForward),
   implemented('LogLevel', (o, args, ctx, kw) => {
     let v = single(kw, args, ctx).toUpperCase();
     if (v === 'DEBUG') v = 'DEBUG1';
@@ -292,7 +313,6 @@ const ROWS: readonly KeywordEntry[] = [
   refused('CanonicalizeHostname', 'it rewrites the host name before connecting', ['no', 'false']),
   refused('CertificateFile', 'it adds a certificate to public key authentication', ['none']),
   refused('CheckHostIP', "it also checks the server's address in known_hosts", ['no']),
-  refused('DynamicForward', 'it asks for a SOCKS proxy listener, which pure-ssh does not provide'),
   refused('GSSAPIKeyExchange', 'it changes the key exchange and how the server is authenticated', ['no'], 'debian'),
   refused('HostbasedAuthentication', 'it adds host-based authentication', ['no']),
   refused('HostKeyAlias', 'it changes the name the host key is looked up and recorded under'),
@@ -305,7 +325,6 @@ const ROWS: readonly KeywordEntry[] = [
   refused('PreferredAuthentications', 'it changes which authentication methods are tried, and in which order'),
   refused('PubkeyAcceptedAlgorithms', 'it changes which signature algorithms public key authentication may use'),
   refused('RemoteCommand', 'it asks for a command on the server, and pure-ssh only forwards ports', ['none']),
-  refused('RemoteForward', 'it asks for a remote port forward, which pure-ssh does not provide'),
   refused('RequiredRSASize', "it changes the smallest RSA key accepted; pure-ssh's minimum is 1024 bits", ['1024']),
   refused('RevokedHostKeys', 'it adds a list of revoked host keys to the host key check', ['none']),
   refused('StreamLocalBindMask', 'forwarded Unix sockets get the permissions of the process umask instead'),

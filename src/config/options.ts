@@ -3,7 +3,7 @@
  * raises, and the value formats shared by several keywords (misc.c a2port, convtime). Pure.
  */
 import type { StrictHostKeyChecking } from '../node/known-hosts-file.js';
-import type { ForwardSpec } from './forward-spec.js';
+import type { DynamicForwardSpec, ForwardSpec } from './forward-spec.js';
 import type { JumpSpec } from './jump-spec.js';
 
 /** ssh_config(5) LogLevel, quietest first. */
@@ -42,6 +42,10 @@ export interface SshOptions {
   hostKeyAlgorithms?: string;
   /** Cumulative, command line first. */
   localForwards: ForwardSpec[];
+  /** Cumulative, command line first (ssh -R, RemoteForward): `listen` is on the server. */
+  remoteForwards: ForwardSpec[];
+  /** Cumulative, command line first (ssh -D, DynamicForward). */
+  dynamicForwards: DynamicForwardSpec[];
   /** ssh_config(5) ClearAllForwardings: drop every forward, wherever it was given. */
   clearAllForwardings?: boolean;
   gatewayPorts?: boolean;
@@ -68,7 +72,7 @@ export interface SshOptions {
 
 /** A fresh, empty {@link SshOptions}. */
 export function emptyOptions(): SshOptions {
-  return { identityFiles: [], localForwards: [] };
+  return { identityFiles: [], localForwards: [], remoteForwards: [], dynamicForwards: [] };
 }
 
 /** A configuration or command-line error: ssh(1) prints it and exits 255. */

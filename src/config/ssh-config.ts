@@ -10,7 +10,7 @@ import { applyOption } from './keywords.js';
 import { ConfigError, lineError, matchPattern, type LineContext, type SshOptions } from './options.js';
 
 export { applyOption, SSH_CONFIG_KEYWORDS, type KeywordEntry, type KeywordHandling } from './keywords.js';
-export { parseForwardSpec, type ForwardSpec } from './forward-spec.js';
+export { parseDynamicForwardSpec, parseForwardSpec, type DynamicForwardSpec, type ForwardSpec } from './forward-spec.js';
 export {
   ConfigError,
   emptyOptions,

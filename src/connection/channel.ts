@@ -11,7 +11,11 @@ export const DEFAULT_WINDOW = 64 * DEFAULT_MAX_PACKET;
 /** RFC 4254 §5.2: windows are uint32 and must not overflow. */
 export const MAX_WINDOW = 0xffffffff;
 
-export type ChannelPhase = 'opening' | 'open' | 'closed';
+/**
+ * `opening`: our CHANNEL_OPEN awaits the server's answer; `offered`: the server's CHANNEL_OPEN
+ * awaits ours (RFC 4254 §5.1); `open`; `closed`.
+ */
+export type ChannelPhase = 'opening' | 'offered' | 'open' | 'closed';
 
 /** Channel bookkeeping. Field names follow RFC 4254. */
 export class Channel {
@@ -47,8 +51,9 @@ export class Channel {
   constructor(
     readonly id: number,
     readonly channelType: string,
-    readonly localWindowMax: number = DEFAULT_WINDOW,
-    readonly localMaxPacket: number = DEFAULT_MAX_PACKET,
+    /** Set when we send our CHANNEL_OPEN, or when we accept the server's (then fixed). */
+    public localWindowMax: number = DEFAULT_WINDOW,
+    public localMaxPacket: number = DEFAULT_MAX_PACKET,
   ) {
     this.localWindow = localWindowMax;
   }

@@ -7,6 +7,10 @@ import type { Channel } from './channel.js';
 import { Channel as ChannelState, ChannelTable, DEFAULT_MAX_PACKET, DEFAULT_WINDOW, MAX_WINDOW } from './channel.js';
 import { ChannelOpenError, ChannelOpenFailureReason, ProtocolError, SshError, UsageError } from '../errors.js';
 import type { ClientEvent } from '../events.js';
+import type { DirectTcpipParams } from './channel-types.js';
+import { decodeChannelOpenParams, encodeDirectStreamlocal, encodeDirectTcpip } from './channel-types.js';
+import { decodeTcpipForwardReply, GlobalRequestName } from './global-requests.js';
+import { SshReader, SshWriter } from '../protocol/wire.js';
 import {
   MSG,
   decodeMessage,
@@ -19,21 +23,26 @@ import {
   encodeWindowAdjust,
 } from '../protocol/messages.js';
 import type { Transport } from '../transport/transport.js';
-import { SshWriter } from '../protocol/wire.js';
 
-/** RFC 4254 §7.2 direct-tcpip open parameters. */
-export interface DirectTcpipParams {
-  host: string;
-  port: number;
-  /** The peer of the accepted local socket (RFC 4254 §7.2 originator). */
-  originatorAddress?: string;
-  originatorPort?: number;
-}
+export type { DirectTcpipParams } from './channel-types.js';
 
 /** Channel tuning (OpenSSH's defaults if omitted). */
 export interface ChannelOptions {
   window?: number;
   maxPacket?: number;
+}
+
+function tcpipKey(address: string, port: number): string {
+  return `tcpip ${port} ${address}`;
+}
+
+function streamlocalKey(path: string): string {
+  return `streamlocal ${path}`;
+}
+
+/** RFC 4254 §5.1 SSH_MSG_CHANNEL_OPEN_CONFIRMATION (no type-specific data for the types we accept). */
+function encodeChannelOpenConfirmation(recipient: number, sender: number, window: number, maxPacket: number): Uint8Array {
+  return new SshWriter(17).byte(MSG.CHANNEL_OPEN_CONFIRMATION).uint32(recipient).uint32(sender).uint32(window).uint32(maxPacket).toBytes();
 }
 
 /** Client side of RFC 4254. */
@@ -42,7 +51,14 @@ export class Connection {
   private active = false;
   /** The adapter's socket is congested: hold channel data until it drains. */
   private outputPaused = false;
-  private pendingGlobalReplies = 0;
+  /** RFC 4254 §4: replies come in request order; one entry per request sent with want_reply. */
+  private readonly pendingGlobal: { id: number; name: string; data: Uint8Array | undefined }[] = [];
+  private nextGlobalId = 1;
+  /**
+   * Forwards the server agreed to (`tcpip <address> <bound port>`, `streamlocal <path>`): only
+   * opens matching one are reported (OpenSSH channels.c open_listen_match_*); others are refused.
+   */
+  private readonly remoteListeners = new Set<string>();
 
   constructor(
     private readonly transport: Transport,
@@ -67,26 +83,52 @@ export class Connection {
 
   /** Global requests sent with want_reply and not yet answered. */
   get outstandingGlobalRequests(): number {
-    return this.pendingGlobalReplies;
+    return this.pendingGlobal.length;
   }
 
   /** RFC 4254 §7.2: open a direct-tcpip channel. Returns the local channel number. */
   openDirectTcpip(p: DirectTcpipParams, opts: ChannelOptions = {}): number {
     if (!Number.isInteger(p.port) || p.port < 0 || p.port > 65535) throw new UsageError(`invalid port ${p.port}`);
-    const data = new SshWriter(64)
-      .string(p.host)
-      .uint32(p.port)
-      .string(p.originatorAddress ?? '127.0.0.1')
-      .uint32(p.originatorPort ?? 0)
-      .toBytes();
-    return this.open('direct-tcpip', data, opts);
+    return this.open('direct-tcpip', encodeDirectTcpip(p), opts);
   }
 
   /** OpenSSH PROTOCOL §2.4: direct-streamlocal@openssh.com, a Unix socket on the server. */
   openDirectStreamlocal(socketPath: string, opts: ChannelOptions = {}): number {
-    // string socket path, string reserved, uint32 reserved
-    const data = new SshWriter(64).string(socketPath).string('').uint32(0).toBytes();
-    return this.open('direct-streamlocal@openssh.com', data, opts);
+    return this.open('direct-streamlocal@openssh.com', encodeDirectStreamlocal(socketPath), opts);
+  }
+
+  /**
+   * Answer a `channel-open-request` with CHANNEL_OPEN_CONFIRMATION (RFC 4254 §5.1): the channel
+   * is open from now on, with our window and maximum packet size. Throws UsageError when the
+   * channel is not an unanswered server-initiated open.
+   */
+  acceptChannel(id: number, opts: ChannelOptions = {}): void {
+    const ch = this.offered(id);
+    if (this.transport.isClosed) throw new UsageError('the connection is closed');
+    ch.localWindow = ch.localWindowMax = opts.window ?? DEFAULT_WINDOW;
+    ch.localMaxPacket = opts.maxPacket ?? DEFAULT_MAX_PACKET;
+    ch.phase = 'open';
+    // RFC 4254 §5.1: recipient channel, sender channel, initial window size, maximum packet size.
+    this.transport.send(encodeChannelOpenConfirmation(ch.remoteId, ch.id, ch.localWindow, ch.localMaxPacket));
+    this.flushChannel(ch);
+  }
+
+  /**
+   * Answer a `channel-open-request` with CHANNEL_OPEN_FAILURE (RFC 4254 §5.1) and forget the
+   * channel. `reason` is a {@link ChannelOpenFailureReason}; OpenSSH's client refuses opens it
+   * did not ask for with 1 (administratively prohibited) and "open failed".
+   */
+  rejectChannel(id: number, reason: number, description: string): void {
+    const ch = this.offered(id);
+    ch.phase = 'closed';
+    this.channels.release(ch.id);
+    if (!this.transport.isClosed) this.transport.send(encodeChannelOpenFailure(ch.remoteId, reason, description));
+  }
+
+  private offered(id: number): Channel {
+    const ch = this.channels.get(id);
+    if (!ch || ch.phase !== 'offered') throw new UsageError(`channel ${id} is not a server-initiated open awaiting an answer`);
+    return ch;
   }
 
   private open(channelType: string, data: Uint8Array, opts: ChannelOptions): number {
@@ -124,6 +166,10 @@ export class Connection {
   close(id: number): void {
     const ch = this.channels.get(id);
     if (!ch) return;
+    if (ch.phase === 'offered') {
+      this.rejectChannel(id, ChannelOpenFailureReason.ADMINISTRATIVELY_PROHIBITED, 'open failed');
+      return;
+    }
     ch.pending.length = 0;
     ch.pendingBytes = 0;
     if (ch.phase === 'opening') {
@@ -167,10 +213,38 @@ export class Connection {
     for (const ch of this.channels) this.flushChannel(ch);
   }
 
-  /** RFC 4254 §4: send a global request. */
-  globalRequest(name: string, wantReply: boolean, data?: Uint8Array): void {
-    if (wantReply) this.pendingGlobalReplies++;
+  /**
+   * RFC 4254 §4: send a global request. With `wantReply`, returns the id the matching
+   * `global-reply` event will carry (replies are paired with requests in order); else undefined.
+   */
+  globalRequest(name: string, wantReply: boolean, data?: Uint8Array): number | undefined {
+    if (!this.active) throw new UsageError('global requests can be sent only after authentication');
+    if (this.transport.isClosed) throw new UsageError('the connection is closed');
     this.transport.send(encodeGlobalRequest(name, wantReply, data));
+    // OpenSSH channel_request_rforward_cancel: the permission goes when the cancel is sent.
+    if (name === GlobalRequestName.CANCEL_TCPIP_FORWARD && data) {
+      const r = new SshReader(data);
+      this.remoteListeners.delete(tcpipKey(r.utf8(), r.uint32()));
+    } else if (name === GlobalRequestName.CANCEL_STREAMLOCAL_FORWARD && data) {
+      this.remoteListeners.delete(streamlocalKey(new SshReader(data).utf8()));
+    }
+    if (!wantReply) return undefined;
+    const id = this.nextGlobalId++;
+    this.pendingGlobal.push({ id, name, data });
+    return id;
+  }
+
+  /** A forward request succeeded: from now on the server may open channels for it. */
+  private noteForwardReply(req: { name: string; data: Uint8Array | undefined }, reply: Uint8Array): void {
+    if (!req.data) return;
+    const r = new SshReader(req.data);
+    if (req.name === GlobalRequestName.TCPIP_FORWARD) {
+      const address = r.utf8();
+      const port = decodeTcpipForwardReply(reply, r.uint32());
+      this.remoteListeners.add(tcpipKey(address, port));
+    } else if (req.name === GlobalRequestName.STREAMLOCAL_FORWARD) {
+      this.remoteListeners.add(streamlocalKey(r.utf8()));
+    }
   }
 
   /** The connection died: every channel ends with `error`. */
@@ -197,20 +271,48 @@ export class Connection {
         if (m.wantReply) this.transport.send(encodeRequestReply(false));
         return true;
       case MSG.REQUEST_SUCCESS:
-      case MSG.REQUEST_FAILURE:
-        if (this.pendingGlobalReplies > 0) this.pendingGlobalReplies--;
-        this.emit({ type: 'global-reply', success: m.type === MSG.REQUEST_SUCCESS, data: payload.subarray(1) });
+      case MSG.REQUEST_FAILURE: {
+        // RFC 4254 §4: the reply belongs to the oldest request still waiting for one.
+        const req = this.pendingGlobal.shift();
+        if (!req) throw new ProtocolError(`${messageName(m.type)} without a pending global request`);
+        if (m.type === MSG.REQUEST_SUCCESS) this.noteForwardReply(req, payload.subarray(1));
+        this.emit({ type: 'global-reply', id: req.id, name: req.name, success: m.type === MSG.REQUEST_SUCCESS, data: payload.subarray(1) });
         return true;
-      case MSG.CHANNEL_OPEN:
-        // We accept no server-initiated channels (no remote forwarding, X11 or agent yet).
-        this.transport.send(
-          encodeChannelOpenFailure(
-            m.sender,
-            ChannelOpenFailureReason.ADMINISTRATIVELY_PROHIBITED,
-            `pure-ssh does not accept ${m.channelType} channels`,
-          ),
-        );
+      }
+      case MSG.CHANNEL_OPEN: {
+        // RFC 4254 §5.1: a server-initiated open; the adapter answers acceptChannel / rejectChannel.
+        const known = decodeChannelOpenParams(m.channelType, m.data);
+        const unasked = !known
+          ? `unsupported channel type ${m.channelType}`
+          : known.channelType === 'forwarded-tcpip' && !this.remoteListeners.has(tcpipKey(known.params.address, known.params.port))
+            ? `forwarded-tcpip for ${known.params.address}:${known.params.port}, which was not forwarded`
+            : known.channelType === 'forwarded-streamlocal@openssh.com' && !this.remoteListeners.has(streamlocalKey(known.params.socketPath))
+              ? `forwarded-streamlocal for ${known.params.socketPath}, which was not forwarded`
+              : m.maxPacket === 0
+                ? 'maximum packet size 0'
+                : undefined;
+        if (unasked) {
+          // OpenSSH clientloop.c client_input_channel_open: every refusal is reason 1, "open failed".
+          this.emit({ type: 'log', message: `client_input_channel_open: refused ${unasked} (server channel ${m.sender})` });
+          this.transport.send(encodeChannelOpenFailure(m.sender, ChannelOpenFailureReason.ADMINISTRATIVELY_PROHIBITED, 'open failed'));
+          return true;
+        }
+        const ch = this.channels.allocate((id) => new ChannelState(id, m.channelType));
+        ch.phase = 'offered';
+        ch.remoteId = m.sender;
+        ch.remoteWindow = m.initialWindow;
+        ch.remoteMaxPacket = m.maxPacket;
+        this.emit({
+          type: 'channel-open-request',
+          channel: ch.id,
+          channelType: m.channelType,
+          params: known!,
+          data: m.data.slice(),
+          initialWindow: m.initialWindow,
+          maxPacket: m.maxPacket,
+        });
         return true;
+      }
       case MSG.CHANNEL_OPEN_CONFIRMATION: {
         const ch = this.channelFor(m.recipient, m.type);
         if (ch.phase !== 'opening') throw new ProtocolError(`channel ${ch.id}: duplicate open confirmation`);

@@ -16,12 +16,15 @@ import {
   resolveCommandLine,
   USAGE,
   type CliEnvironment,
+  type DynamicForwardSpec,
   type ForwardSpec,
   type ResolvedConfig,
 } from '../config/cli-args.js';
 import { LOG_LEVELS, type LogLevel } from '../config/ssh-config.js';
 import type { SshClient } from './client.js';
 import type { ForwardOptions, LocalForward } from './forward.js';
+import type { DynamicForward } from './forward-dynamic.js';
+import type { RemoteForward } from './forward-remote.js';
 import type { SshError } from '../errors.js';
 import type { PrivateKey } from '../keys/privatekey.js';
 
@@ -277,13 +280,55 @@ function describeBindError(err: unknown): { code: string | undefined; text: stri
 }
 
 /** Every listener we started, closed when the connection ends. */
-const forwards = new Set<LocalForward>();
+const forwards = new Set<LocalForward | DynamicForward>();
 
 /** SshClient.forwardLocal, keeping every listener so the connection's end can close them all. */
 async function openForward(client: SshClient, options: ForwardOptions): Promise<LocalForward> {
   const fwd = await client.forwardLocal(options);
   forwards.add(fwd);
   return fwd;
+}
+
+/** Start the listeners of one -D (a SOCKS proxy); null when none could be bound. */
+async function startDynamic(client: SshClient, spec: DynamicForwardSpec, cfg: ResolvedConfig, log: Log): Promise<DynamicForward[] | null> {
+  // OpenSSH keeps -D among the local forwards, with "socks" as the remote address.
+  log.debug1(`Local connections to ${bindAddresses({ listen: spec } as ForwardSpec, cfg).label}:${spec.port} forwarded to remote address socks:0`);
+  return bindListeners({ listen: spec } as ForwardSpec, cfg, log, 'socks', async (host, port) => {
+    const fwd = await client.forwardDynamic({ listen: { host, port } });
+    forwards.add(fwd);
+    return fwd;
+  });
+}
+
+/** One -R: ssh(1)'s messages for port 0, a refusal, and ExitOnForwardFailure. */
+async function startRemote(client: SshClient, spec: ForwardSpec, cfg: ResolvedConfig, log: Log): Promise<RemoteForward | null> {
+  const { ForwardRefusedError } = await import('../errors.js');
+  const to = spec.to;
+  const target = 'path' in to ? to.path : `${to.host}:${to.port}`;
+  const l = spec.listen;
+  // channels.c channel_rfwd_bind_host: no address = "localhost"; "" or "*" = all addresses.
+  const listen = 'path' in l ? { path: l.path } : { host: l.bindAddress === undefined ? 'localhost' : l.bindAddress === '*' ? '' : l.bindAddress, port: l.port };
+  try {
+    const fwd = await client.forwardRemote({ listen, to });
+    const bound = fwd.address;
+    if ('port' in bound) {
+      if (!('path' in l) && l.port === 0) log.info(`Allocated port ${bound.port} for remote forward to ${target}`);
+      log.debug1(`remote forward success for: listen ${bound.port}, connect ${target}`);
+    } else {
+      log.debug1(`remote forward success for: listen ${bound.path}, connect ${target}`);
+    }
+    fwd.on('connection-error', (e: SshError) => log.error(e.message));
+    return fwd;
+  } catch (err) {
+    if (!(err instanceof ForwardRefusedError)) throw err;
+    if (cfg.exitOnForwardFailure) {
+      log.error(`Error: ${err.message}`);
+      await Promise.race([client.close(), new Promise((r) => setTimeout(r, 2000).unref())]);
+      process.exit(EXIT_ERROR);
+    }
+    log.info(`Warning: ${err.message}`);
+    return null;
+  }
 }
 
 /** Start the listeners of one -L; null when none could be bound (the errors are printed). */
@@ -299,16 +344,27 @@ async function startForward(client: SshClient, spec: ForwardSpec, cfg: ResolvedC
       return null;
     }
   }
-  const { hosts, label } = bindAddresses(spec, cfg);
-  let port = spec.listen.port;
-  log.debug1(`Local connections to ${label}:${port} forwarded to remote ${'path' in to ? 'socket' : 'address'} ${target}`);
-  const started: LocalForward[] = [];
+  log.debug1(`Local connections to ${bindAddresses(spec, cfg).label}:${spec.listen.port} forwarded to remote ${'path' in to ? 'socket' : 'address'} ${target}`);
+  return bindListeners(spec, cfg, log, target, (host, port) => openForward(client, { listen: { host, port }, to }));
+}
+
+/** Bind a TCP listen spec on every address it stands for (both loopbacks, or the wildcard). */
+async function bindListeners<F extends { address: unknown }>(
+  spec: ForwardSpec,
+  cfg: ResolvedConfig,
+  log: Log,
+  target: string,
+  open: (host: string, port: number) => Promise<F>,
+): Promise<F[] | null> {
+  const { hosts } = bindAddresses(spec, cfg);
+  let port = (spec.listen as { port: number }).port;
+  const started: F[] = [];
   const optional = hosts.length > 1; // the IPv6 half of "loopback" may be missing on this machine
   for (let i = 0; i < hosts.length; i++) {
     let host = hosts[i]!;
     for (;;) {
       try {
-        const fwd = await openForward(client, { listen: { host, port }, to });
+        const fwd = await open(host, port);
         if (port === 0) {
           port = (fwd.address as { port: number }).port;
           log.debug1(`Allocated port ${port} for local forward to ${target}`);
@@ -602,10 +658,40 @@ async function run(cfg: ResolvedConfig): Promise<void> {
         });
       }
     }
-    if (cfg.localForwards.length > 0 && failures === cfg.localForwards.length) {
+    for (const spec of cfg.dynamicForwards) {
+      const fwds = await startDynamic(ssh, spec, cfg, log);
+      if (shuttingDown) return;
+      if (!fwds) {
+        failures++;
+        if (cfg.exitOnForwardFailure) {
+          log.error('Could not request local forwarding.');
+          shuttingDown = true;
+          await Promise.race([ssh.close(), new Promise((r) => setTimeout(r, 2000).unref())]);
+          process.exit(EXIT_ERROR);
+        }
+        continue;
+      }
+      for (const fwd of fwds) {
+        fwd.on('connection-error', (e: SshError) => {
+          if (e.code === 'ERR_CHANNEL_OPEN_FAILED') log.error(e.message);
+          else log.debug1(e.message);
+        });
+      }
+    }
+    const localCount = cfg.localForwards.length + cfg.dynamicForwards.length;
+    if (localCount > 0 && failures === localCount) {
       log.error('Could not request local forwarding.');
     }
   }
+  // ssh_init_forwarding: every -R request is sent before any reply is awaited.
+  for (const spec of cfg.remoteForwards) {
+    const l = spec.listen;
+    const target = 'path' in spec.to ? spec.to.path : `${spec.to.host}:${spec.to.port}`;
+    const from = 'path' in l ? l.path : `${l.bindAddress ?? 'LOCALHOST'}:${l.port}`;
+    log.debug1(`Remote connections from ${from} forwarded to local address ${target}`);
+  }
+  await Promise.all(cfg.remoteForwards.map((spec) => startRemote(ssh, spec, cfg, log)));
+  if (shuttingDown) return;
   // ssh -f: into the background only now, with every forward listening (ExitOnForwardFailure done).
   if (cfg.forkAfterAuthentication) {
     log.debug1(`forking to background (pid ${process.pid})`);

@@ -31,6 +31,12 @@ import { knownHostKeyTypesFor, knownHostsVerifier } from './known-hosts-file.js'
 import type { ForwardOptions, LocalForward } from './forward.js';
 import { startLocalForward } from './forward.js';
 import { connectThroughJumps, jumpHostsOf, type JumpHost } from './jump.js';
+import type { RemoteForward, RemoteForwardOptions } from './forward-remote.js';
+import { startRemoteForward } from './forward-remote.js';
+import type { DynamicForward, DynamicForwardOptions } from './forward-dynamic.js';
+import { startDynamicForward } from './forward-dynamic.js';
+import { decodeTcpipForwardReply } from '../connection/global-requests.js';
+import { ChannelOpenFailureReason } from '../errors.js';
 
 /** Options of {@link connect}. A host key decision is required: knownHosts or verifyHostKey. */
 export interface ConnectOptions {
@@ -240,7 +246,11 @@ export class SshClient extends EventEmitter {
   private connectTimer: NodeJS.Timeout | undefined;
   private keepaliveTimer: NodeJS.Timeout | undefined;
   private lastReceived = Date.now();
-  private readonly forwards = new Set<LocalForward>();
+  private readonly forwards = new Set<LocalForward | DynamicForward>();
+  /** Remote forwards by where the server listens (`tcpip HOST PORT`, `streamlocal PATH`). */
+  private readonly remoteForwards = new Map<string, RemoteForward>();
+  /** Global requests sent with want_reply, by the core's request id. */
+  private readonly globalWaiters = new Map<number, (reply: { success: boolean; data: Uint8Array } | undefined) => void>();
   private readonly abortListener: (() => void) | undefined;
 
   /** @internal use {@link connect}. */
@@ -396,9 +406,78 @@ export class SshClient extends EventEmitter {
     return fwd;
   }
 
+  /**
+   * Remote port forwarding, like `ssh -R`: the server listens (on loopback unless told
+   * otherwise: `host` is sent as is, `''` for all addresses, subject to sshd's GatewayPorts) and
+   * each connection it accepts is connected here to `to`. `port: 0` lets the server pick; the
+   * bound port is in `address`. Rejects with ForwardRefusedError when the server refuses.
+   *
+   * @example
+   * ```ts
+   * const fwd = await ssh.forwardRemote({ listen: { port: 0 }, to: { host: 'localhost', port: 3000 } });
+   * console.log(fwd.address); // { host: 'localhost', port: 41234 } on the server
+   * await fwd.close(); // cancel-tcpip-forward
+   * ```
+   */
+  async forwardRemote(options: RemoteForwardOptions): Promise<RemoteForward> {
+    this.assertUsable();
+    return startRemoteForward(
+      {
+        requestForward: async (listen) => {
+          this.assertUsable();
+          const id = 'path' in listen ? this.core.requestStreamlocalForward(listen.path) : this.core.requestTcpipForward(listen.host, listen.port);
+          const reply = await this.globalReply(id);
+          if (!reply?.success) return { success: false, port: 0 };
+          return { success: true, port: 'path' in listen ? 0 : decodeTcpipForwardReply(reply.data, listen.port) };
+        },
+        cancelForward: async (listen) => {
+          this.remoteForwards.delete(remoteKey(listen));
+          if (this.isDone) return;
+          const id = 'path' in listen ? this.core.cancelStreamlocalForward(listen.path) : this.core.cancelTcpipForward(listen.host, listen.port);
+          await this.globalReply(id);
+        },
+        acceptChannel: (channel) => {
+          this.assertUsable();
+          this.core.acceptChannel(channel);
+          const stream = this.track(channel);
+          stream._opened();
+          return stream;
+        },
+        rejectChannel: (channel, reason, description) => {
+          if (this.isDone) return;
+          this.core.rejectChannel(channel, reason, description);
+          this.pump();
+        },
+        log: (m) => this.log(m),
+      },
+      options,
+      (fwd) => this.remoteForwards.set(remoteKey(fwd.address), fwd),
+    );
+  }
+
+  /**
+   * Dynamic port forwarding, like `ssh -D`: a SOCKS4/4a/5 listener (CONNECT, no authentication)
+   * on loopback unless told otherwise; each request becomes a direct-tcpip channel, host names
+   * resolved by the server. `port: 0` picks a free port.
+   *
+   * @example
+   * ```ts
+   * const socks = await ssh.forwardDynamic({ listen: { port: 1080 } });
+   * // curl --socks5-hostname 127.0.0.1:1080 http://intranet/
+   * ```
+   */
+  async forwardDynamic(options: DynamicForwardOptions): Promise<DynamicForward> {
+    this.assertUsable();
+    const fwd = await startDynamicForward(this, options);
+    this.forwards.add(fwd);
+    fwd.once('close', () => this.forwards.delete(fwd));
+    return fwd;
+  }
+
   /** Disconnect cleanly; resolves when the socket is closed. */
   async close(): Promise<void> {
     for (const f of [...this.forwards]) await f.close();
+    for (const f of [...this.remoteForwards.values()]) await f.close();
     if (!this.isDone) {
       this.core.disconnect();
       this.pump();
@@ -453,6 +532,12 @@ export class SshClient extends EventEmitter {
   }
 
   // ---- the IO loop ----
+
+  /** The reply to global request `id`; undefined if the connection ends first. */
+  private globalReply(id: number): Promise<{ success: boolean; data: Uint8Array } | undefined> {
+    this.pump();
+    return new Promise((resolve) => this.globalWaiters.set(id, resolve));
+  }
 
   private assertUsable(): void {
     if (this.isDone) throw new UsageError('the SSH connection is closed');
@@ -623,8 +708,26 @@ export class SshClient extends EventEmitter {
         s?._closed(e.error);
         return;
       }
-      case 'global-reply':
+      case 'global-reply': {
+        const waiter = this.globalWaiters.get(e.id);
+        this.globalWaiters.delete(e.id);
+        waiter?.({ success: e.success, data: e.data.slice() });
         return;
+      }
+      case 'channel-open-request': {
+        const open = e.params;
+        this.log(`client_input_channel_open: ctype ${e.channelType} rchan ${e.channel} win ${e.initialWindow} max ${e.maxPacket}`);
+        const fwd = this.remoteForwards.get(
+          remoteKey(open.channelType === 'forwarded-tcpip' ? { host: open.params.address, port: open.params.port } : { path: open.params.socketPath }),
+        );
+        if (!fwd) {
+          // Cancelled here while the open was on its way: refused as OpenSSH refuses opens it did not ask for.
+          this.core.rejectChannel(e.channel, ChannelOpenFailureReason.ADMINISTRATIVELY_PROHIBITED, 'open failed');
+          return;
+        }
+        fwd._incoming(e.channel, open);
+        return;
+      }
     }
   }
 
@@ -680,10 +783,17 @@ export class SshClient extends EventEmitter {
       setTimeout(() => sock.destroy(), 1000).unref();
     }
     for (const f of this.forwards) void f.close();
+    for (const f of this.remoteForwards.values()) void f.close();
+    for (const w of this.globalWaiters.values()) w(undefined);
+    this.globalWaiters.clear();
     this.core.dispose();
     this.emit('close', error);
     this.resolveClosed(error);
   }
+}
+
+function remoteKey(a: { host: string; port: number } | { path: string }): string {
+  return 'path' in a ? `streamlocal ${a.path}` : `tcpip ${a.port} ${a.host}`;
 }
 
 function describeSocketError(err: NodeJS.ErrnoException): string {

@@ -159,6 +159,12 @@ export interface FakeServerOptions {
   autoAdjust?: boolean;
   /** Answer channel EOF with EOF and CLOSE with CLOSE (default true). */
   autoClose?: boolean;
+  /**
+   * Global requests from the client (RFC 4254 §4): answer now (`data`: request-specific reply
+   * data, e.g. a tcpip-forward's bound port), or 'defer' to answer later with answerGlobal().
+   * Default (or undefined): REQUEST_FAILURE.
+   */
+  globalPolicy?: (name: string, data: Uint8Array, server: FakeServer) => { success: boolean; data?: Uint8Array } | 'defer' | undefined;
   /** Any packet: return true to swallow it before default handling. */
   onPacket?: (payload: Uint8Array, seq: number, server: FakeServer) => boolean;
 }
@@ -211,6 +217,12 @@ export class FakeServer {
   private partialDone: string[] = [];
   readonly channels: (ServerChannel | undefined)[] = [];
   readonly globalReplies: number[] = [];
+  /** Every global request the client sent, in order. */
+  readonly globalRequests: { name: string; wantReply: boolean; data: Uint8Array }[] = [];
+  /** Deferred global requests still waiting for answerGlobal(), oldest first. */
+  readonly deferredGlobals: { name: string; data: Uint8Array }[] = [];
+  /** Server-initiated opens the client answered (CHANNEL_OPEN_CONFIRMATION), by server id. */
+  readonly openConfirmations: { recipient: number; sender: number; window: number; maxPacket: number }[] = [];
   readonly unimplemented: number[] = [];
   readonly disconnects: { reason: number; description: string }[] = [];
   readonly openFailures: { recipient: number; reason: number; description: string }[] = [];
@@ -603,8 +615,29 @@ export class FakeServer {
     const r = new SshReader(payload, 1);
     if (type === MSG.GLOBAL_REQUEST) {
       const name = r.utf8();
-      if (r.boolean()) this.send(Uint8Array.of(MSG.REQUEST_FAILURE));
-      void name;
+      const wantReply = r.boolean();
+      const data = r.rest().slice();
+      this.globalRequests.push({ name, wantReply, data });
+      const verdict = this.options.globalPolicy?.(name, data, this);
+      if (verdict === 'defer') {
+        if (wantReply) this.deferredGlobals.push({ name, data });
+        return;
+      }
+      if (wantReply) this.replyGlobal(verdict?.success ?? false, verdict?.data);
+      return;
+    }
+    if (type === MSG.CHANNEL_OPEN_CONFIRMATION) {
+      const c = { recipient: r.uint32(), sender: r.uint32(), window: r.uint32(), maxPacket: r.uint32() };
+      this.openConfirmations.push(c);
+      const ch = this.channels[c.recipient];
+      if (!ch || ch.clientId !== -1) {
+        this.violations.push(`open confirmation for server channel ${c.recipient}, which is not opening`);
+        return;
+      }
+      ch.clientId = c.sender;
+      ch.clientWindow = c.window;
+      ch.clientMaxPacket = c.maxPacket;
+      this.flush(ch);
       return;
     }
     if (type === MSG.REQUEST_SUCCESS || type === MSG.REQUEST_FAILURE) {
@@ -659,7 +692,10 @@ export class FakeServer {
       return;
     }
     if (type === MSG.CHANNEL_OPEN_FAILURE) {
-      this.openFailures.push({ recipient: r.uint32(), reason: r.uint32(), description: r.utf8() });
+      const f = { recipient: r.uint32(), reason: r.uint32(), description: r.utf8() };
+      this.openFailures.push(f);
+      // A server-initiated open the client refused: the slot is free again.
+      if (this.channels[f.recipient]?.clientId === -1) this.channels[f.recipient] = undefined;
       return;
     }
     const recipient = r.uint32();
@@ -705,6 +741,52 @@ export class FakeServer {
       default:
         return;
     }
+  }
+
+  /** REQUEST_SUCCESS (with optional request-specific data) or REQUEST_FAILURE. */
+  replyGlobal(success: boolean, data?: Uint8Array): void {
+    if (!success) {
+      this.send(Uint8Array.of(MSG.REQUEST_FAILURE));
+      return;
+    }
+    const w = new SshWriter(8 + (data?.length ?? 0)).byte(MSG.REQUEST_SUCCESS);
+    if (data) w.raw(data);
+    this.send(w.toBytes());
+  }
+
+  /** Answer the oldest deferred global request. */
+  answerGlobal(success: boolean, data?: Uint8Array): void {
+    if (!this.deferredGlobals.shift()) throw new Error('no deferred global request');
+    this.replyGlobal(success, data);
+  }
+
+  /**
+   * Server-initiated CHANNEL_OPEN (RFC 4254 §5.1), e.g. forwarded-tcpip. Returns the server's
+   * channel id; `clientId` stays -1 until the client confirms (see openConfirmations / openFailures).
+   */
+  openChannel(type: string, data: Uint8Array, window = 2 * 1024 * 1024, maxPacket = 32768): number {
+    let id = this.channels.indexOf(undefined);
+    if (id < 0) id = this.channels.length;
+    this.channels[id] = {
+      id,
+      clientId: -1,
+      type,
+      openData: data,
+      localWindow: window,
+      localMaxPacket: maxPacket,
+      clientWindow: 0,
+      clientMaxPacket: 0,
+      received: [],
+      packetSizes: [],
+      eofReceived: false,
+      closeReceived: 0,
+      eofSent: false,
+      closeSent: false,
+      outgoing: [],
+      adjusts: [],
+    };
+    this.send(new SshWriter(64 + data.length).byte(MSG.CHANNEL_OPEN).string(type).uint32(id).uint32(window).uint32(maxPacket).raw(data).toBytes());
+    return id;
   }
 
   /** Confirm a (deferred) channel open. */

@@ -1,0 +1,152 @@
+/**
+ * Dynamic port forwarding, `ssh -D` (ssh(1)): a local SOCKS4/4a/5 listener (the handshake is
+ * src/connection/socks.ts) whose every CONNECT becomes a direct-tcpip channel (RFC 4254 §7.2).
+ * Host names are passed to the server unresolved, as ssh does. Unlike ssh, the SOCKS reply waits
+ * for the server's answer, so a refused channel reaches the SOCKS client as a refusal with its
+ * reason (SOCKS5 0x02 / 0x05 / 0x01, SOCKS4 91) instead of a connection that closes at once.
+ */
+import { EventEmitter } from 'node:events';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { socks5ReplyForOpenFailure, SocksHandshake, type SocksConnectRequest } from '../connection/socks.js';
+import { ChannelOpenError, SshError } from '../errors.js';
+import type { ForwardCounters, ForwardHost } from './forward.js';
+
+/** Options of {@link SshClient.forwardDynamic}: where the SOCKS listener binds (loopback by default). */
+export interface DynamicForwardOptions {
+  listen: { host?: string; port: number };
+}
+
+/**
+ * A running SOCKS listener. Emits 'request' (SocksConnectRequest) per CONNECT,
+ * 'connection-error' (SshError) when a request fails, and 'close'.
+ */
+export class DynamicForward extends EventEmitter {
+  readonly counters: ForwardCounters = { connections: 0, active: 0, failed: 0, bytesOut: 0, bytesIn: 0 };
+  private readonly sockets = new Set<Socket>();
+  private closing: Promise<void> | undefined;
+
+  constructor(
+    private readonly server: Server,
+    readonly options: DynamicForwardOptions,
+  ) {
+    super();
+  }
+
+  /** The bound address (the chosen port when 0 was asked). */
+  get address(): { host: string; port: number } {
+    const a = this.server.address() as AddressInfo;
+    return { host: a.address, port: a.port };
+  }
+
+  /** @internal */
+  _track(sock: Socket): void {
+    this.sockets.add(sock);
+    sock.once('close', () => this.sockets.delete(sock));
+  }
+
+  /** Stop listening and end the connections it carries. */
+  close(): Promise<void> {
+    this.closing ??= new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      for (const s of this.sockets) s.destroy();
+    }).then(() => {
+      this.emit('close');
+    });
+    return this.closing;
+  }
+}
+
+/** Start the SOCKS listener. Rejects (ERR_FORWARD_BIND) if the address cannot be bound. */
+export async function startDynamicForward(host: ForwardHost, options: DynamicForwardOptions): Promise<DynamicForward> {
+  const server = createServer({ allowHalfOpen: true, noDelay: true });
+  const fwd = new DynamicForward(server, options);
+  server.on('connection', (sock) => {
+    fwd._track(sock);
+    fwd.counters.connections++;
+    sock.on('error', () => sock.destroy());
+    const h = new SocksHandshake();
+    const onData = (d: Buffer) => {
+      h.receive(d);
+      for (const out of h.takeOutput()) sock.write(out);
+      const st = h.state;
+      if (st.kind === 'failed') {
+        sock.off('data', onData);
+        host.log(`channel_decode_socks: ${st.message}`);
+        fwd.counters.failed++;
+        sock.end();
+      } else if (st.kind === 'request') {
+        sock.off('data', onData);
+        fwd.emit('request', st.request);
+        connectThrough(host, fwd, sock, h, st.request);
+      }
+    };
+    sock.on('data', onData);
+  });
+  await new Promise<void>((resolve, reject) => {
+    const where = `${options.listen.host ?? '127.0.0.1'}:${options.listen.port}`;
+    const onError = (err: NodeJS.ErrnoException) =>
+      reject(
+        new SshError('ERR_FORWARD_BIND', `bind ${where}: ${err.code === 'EADDRINUSE' ? 'Address already in use' : err.message} (could not request dynamic forwarding)`, {
+          cause: err,
+        }),
+      );
+    server.once('error', onError);
+    server.listen({ host: options.listen.host ?? '127.0.0.1', port: options.listen.port }, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+  server.on('error', (err) => host.log(`dynamic forward listener error: ${err.message}`));
+  return fwd;
+}
+
+function connectThrough(host: ForwardHost, fwd: DynamicForward, sock: Socket, h: SocksHandshake, req: SocksConnectRequest): void {
+  // Hold what the client sent after its request until the channel is open.
+  sock.pause();
+  const rest: Buffer[] = [];
+  const early = (d: Buffer) => rest.push(d);
+  sock.on('data', early);
+  const ch = host.directTcpip({ host: req.host, port: req.port, originatorAddress: sock.remoteAddress ?? '127.0.0.1', originatorPort: sock.remotePort ?? 0 });
+  host.log(`channel ${ch.channel}: dynamic request: socks${req.version} host ${req.host} port ${req.port}`);
+  let opened = false;
+  let done = false;
+  const finish = () => {
+    if (done) return;
+    done = true;
+    if (opened) fwd.counters.active--;
+  };
+  ch.once('open', () => {
+    opened = true;
+    fwd.counters.active++;
+    if (sock.destroyed) return void ch.destroy();
+    sock.write(h.success());
+    sock.off('data', early);
+    const first = h.state.kind === 'request' ? h.state.rest : new Uint8Array(0);
+    if (first.length > 0) ch.write(first);
+    for (const d of rest) ch.write(d);
+    sock.on('data', (d: Buffer) => (fwd.counters.bytesOut += d.length));
+    ch.on('data', (d: Buffer) => (fwd.counters.bytesIn += d.length));
+    sock.pipe(ch);
+    ch.pipe(sock);
+    sock.resume();
+  });
+  ch.on('error', (err: Error) => {
+    if (!opened) {
+      fwd.counters.failed++;
+      const reason = err instanceof ChannelOpenError ? err.reason : undefined;
+      if (!sock.destroyed) sock.end(h.failure(socks5ReplyForOpenFailure(reason)));
+      fwd.emit('connection-error', err instanceof SshError ? err : new SshError('ERR_CONNECTION_LOST', err.message, { cause: err }));
+    } else {
+      sock.destroy();
+    }
+    finish();
+  });
+  sock.on('close', () => {
+    if (!ch.destroyed) ch.destroy();
+    finish();
+  });
+  ch.on('close', () => {
+    if (!sock.destroyed) sock.end();
+    finish();
+  });
+}

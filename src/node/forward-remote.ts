@@ -1,0 +1,176 @@
+/**
+ * Remote port forwarding, `ssh -R` (ssh(1)): the server listens (RFC 4254 §7.1 tcpip-forward, or
+ * OpenSSH's streamlocal-forward@openssh.com for a Unix socket) and opens a forwarded-tcpip /
+ * forwarded-streamlocal channel per connection (RFC 4254 §7.2, OpenSSH PROTOCOL §2.4); each one is
+ * connected here to the local target. As ssh does, the channel is confirmed only once the local
+ * connect succeeded, and refused with reason 2 and the socket error otherwise.
+ */
+import { EventEmitter } from 'node:events';
+import { connect as netConnect, type Socket } from 'node:net';
+import type { ChannelOpenParams } from '../connection/channel-types.js';
+import { ChannelOpenFailureReason, ForwardRefusedError, SshError, UsageError } from '../errors.js';
+import type { ChannelStream } from './channel-stream.js';
+import type { ForwardCounters, TargetSpec } from './forward.js';
+
+/**
+ * Where the server listens: `host` as sent in tcpip-forward (default `'localhost'`, loopback as
+ * ssh asks; `''` all addresses, subject to sshd's GatewayPorts) and `port` (0: the server picks
+ * one, see {@link RemoteForward.address}); or a Unix socket `path` on the server.
+ */
+export type RemoteListenSpec = { host?: string; port: number } | { path: string };
+
+/** Options of {@link SshClient.forwardRemote}: where the server listens, where connections go here. */
+export interface RemoteForwardOptions {
+  listen: RemoteListenSpec;
+  to: TargetSpec;
+}
+
+/** What the remote forwarder needs from the SSH connection (implemented by SshClient). */
+export interface RemoteForwardHost {
+  /** Send the forward request; resolves with its reply (RFC 4254 §4). */
+  requestForward(listen: { host: string; port: number } | { path: string }): Promise<{ success: boolean; port: number }>;
+  /** Send the cancel request; resolves when answered (or when the connection is gone). */
+  cancelForward(listen: { host: string; port: number } | { path: string }): Promise<void>;
+  acceptChannel(channel: number): ChannelStream;
+  rejectChannel(channel: number, reason: number, description: string): void;
+  log(message: string): void;
+}
+
+/**
+ * A running remote forward. `address` is where the server listens (the bound port for port 0).
+ * Emits 'connection-error' (SshError) when a forwarded connection cannot reach the target, 'close'.
+ */
+export class RemoteForward extends EventEmitter {
+  readonly counters: ForwardCounters = { connections: 0, active: 0, failed: 0, bytesOut: 0, bytesIn: 0 };
+  private readonly sockets = new Set<Socket>();
+  private closing: Promise<void> | undefined;
+
+  /** @internal use SshClient.forwardRemote. */
+  constructor(
+    private readonly host: RemoteForwardHost,
+    readonly options: RemoteForwardOptions,
+    /** Where the server listens: host as requested and the bound port, or the socket path. */
+    readonly address: { host: string; port: number } | { path: string },
+  ) {
+    super();
+  }
+
+  /** @internal the server opened a channel for this forward. */
+  _incoming(channel: number, open: ChannelOpenParams): void {
+    this.counters.connections++;
+    const from =
+      open.channelType === 'forwarded-tcpip'
+        ? `${open.params.originatorAddress} port ${open.params.originatorPort}`
+        : open.params.socketPath;
+    const to = this.options.to;
+    const target = 'path' in to ? to.path : `${to.host}:${to.port}`;
+    this.host.log(`${open.channelType === 'forwarded-tcpip' ? 'client_request_forwarded_tcpip' : 'client_request_forwarded_streamlocal'}: ` +
+      `${describeRemote(this.address)}, originator ${from} -> ${target}`);
+    const sock = 'path' in to ? netConnect({ path: to.path, allowHalfOpen: true }) : netConnect({ host: to.host, port: to.port, allowHalfOpen: true, noDelay: true });
+    this.sockets.add(sock);
+    sock.once('close', () => this.sockets.delete(sock));
+    const onConnectError = (err: NodeJS.ErrnoException) => {
+      this.counters.failed++;
+      // OpenSSH channels.c: a failed connect answers OPEN_FAILURE, connect failed, strerror.
+      this.host.rejectChannel(channel, ChannelOpenFailureReason.CONNECT_FAILED, describeConnectError(err));
+      this.emit('connection-error', new SshError('ERR_CONNECTION_LOST', `connect_to ${target}: failed: ${describeConnectError(err)}`, { cause: err }));
+    };
+    sock.once('error', onConnectError);
+    sock.once('connect', () => {
+      sock.off('error', onConnectError);
+      let ch: ChannelStream;
+      try {
+        ch = this.host.acceptChannel(channel);
+      } catch {
+        sock.destroy(); // the connection went away while we connected
+        return;
+      }
+      this.counters.active++;
+      let done = false;
+      const finish = () => {
+        if (done) return;
+        done = true;
+        this.counters.active--;
+      };
+      sock.on('data', (d: Buffer) => (this.counters.bytesOut += d.length));
+      ch.on('data', (d: Buffer) => (this.counters.bytesIn += d.length));
+      sock.on('error', () => {
+        ch.destroy();
+        finish();
+      });
+      ch.on('error', () => {
+        sock.destroy();
+        finish();
+      });
+      // Half-closes propagate both ways (RFC 4254 §5.3 EOF ↔ TCP FIN).
+      sock.pipe(ch);
+      ch.pipe(sock);
+      sock.on('close', () => {
+        if (!ch.destroyed) ch.destroy();
+        finish();
+      });
+      ch.on('close', () => {
+        if (!sock.destroyed) sock.end();
+        finish();
+      });
+    });
+  }
+
+  /** Cancel the forward on the server (cancel-tcpip-forward) and end the connections it carries. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      for (const s of this.sockets) s.destroy();
+      await this.host.cancelForward(this.address);
+      this.emit('close');
+    })();
+    return this.closing;
+  }
+}
+
+/**
+ * Ask the server to listen and forward. Rejects with {@link ForwardRefusedError} when the server
+ * refuses (sshd: AllowTcpForwarding, PermitListen, a port in use or privileged).
+ */
+export async function startRemoteForward(
+  host: RemoteForwardHost,
+  options: RemoteForwardOptions,
+  register: (fwd: RemoteForward) => void,
+): Promise<RemoteForward> {
+  const listen = options.listen;
+  if (!('path' in listen) && (!Number.isInteger(listen.port) || listen.port < 0 || listen.port > 65535)) {
+    throw new UsageError(`invalid port ${listen.port}`);
+  }
+  const request: { host: string; port: number } | { path: string } =
+    'path' in listen ? { path: listen.path } : { host: listen.host ?? 'localhost', port: listen.port };
+  const reply = await host.requestForward(request);
+  if (!reply.success) throw new ForwardRefusedError(listen);
+  const address = 'path' in request ? request : { host: request.host, port: reply.port };
+  const fwd = new RemoteForward(host, options, address);
+  register(fwd);
+  return fwd;
+}
+
+function describeRemote(a: { host: string; port: number } | { path: string }): string {
+  return 'path' in a ? `listen path ${a.path}` : `listen ${a.host} port ${a.port}`;
+}
+
+/** strerror(3) wording for the usual connect errors, as OpenSSH sends them in OPEN_FAILURE. */
+function describeConnectError(err: NodeJS.ErrnoException): string {
+  switch (err.code) {
+    case 'ECONNREFUSED':
+      return 'Connection refused';
+    case 'ENOENT':
+      return 'No such file or directory';
+    case 'EACCES':
+      return 'Permission denied';
+    case 'ETIMEDOUT':
+      return 'Connection timed out';
+    case 'EHOSTUNREACH':
+      return 'No route to host';
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return 'Name or service not known';
+    default:
+      return err.message;
+  }
+}

@@ -1,0 +1,238 @@
+/**
+ * -R / RemoteForward and -D / DynamicForward: parsing (pure), then the built CLI against the real
+ * sshd (needs `npm run build`): ssh(1)'s messages for port 0, refusals and ExitOnForwardFailure,
+ * the remote port closed after exit, a SOCKS listener used by curl, keepalives alongside.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError, resolveCommandLine, type CliEnvironment, type ResolvedConfig } from '../src/config/cli-args.js';
+import { freePort, hashStream, startEchoServer, startSourceServer, type SourceServer, type TestServer } from './harness/net.js';
+import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
+
+const CLI = fileURLToPath(new URL('../dist/node/cli.js', import.meta.url));
+
+function env(files: Record<string, string> = {}): CliEnvironment {
+  return { env: {}, home: '/home/joe', localUser: 'joe', fs: { readFile: (p) => files[p], listDir: () => [] } };
+}
+
+function resolve(argv: string[], files: Record<string, string> = {}): ResolvedConfig {
+  const out = resolveCommandLine(argv, env(files));
+  if (out.kind !== 'run') throw new Error(`expected run, got ${out.kind}`);
+  return out.config;
+}
+
+function errorOf(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return err as ConfigError;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('-R, -D, RemoteForward, DynamicForward parsing', () => {
+  it('-R forms as ssh(1) takes them', () => {
+    const c = resolve(['-N', '-R', '8080:localhost:80', '-R', '0:127.0.0.1:22', '-R', '*:2222:h:22', '-R', '[::1]:9000:h:1', '-R', '/tmp/r.sock:localhost:80', '-R', '7000:/tmp/l.sock', 'host']);
+    expect(c.remoteForwards).toEqual([
+      { listen: { port: 8080 }, to: { host: 'localhost', port: 80 } },
+      { listen: { port: 0 }, to: { host: '127.0.0.1', port: 22 } },
+      { listen: { bindAddress: '*', port: 2222 }, to: { host: 'h', port: 22 } },
+      { listen: { bindAddress: '::1', port: 9000 }, to: { host: 'h', port: 1 } },
+      { listen: { path: '/tmp/r.sock' }, to: { host: 'localhost', port: 80 } },
+      { listen: { port: 7000 }, to: { path: '/tmp/l.sock' } },
+    ]);
+    expect(c.warnNoShell).toBe(false);
+  });
+
+  it('-D forms; bad specs with ssh\'s messages; the server-side SOCKS form of -R is refused by name', () => {
+    expect(resolve(['-N', '-D', '1080', '-D', '127.0.0.1:0', '-D', '[::1]:1081', 'host']).dynamicForwards).toEqual([
+      { port: 1080 },
+      { bindAddress: '127.0.0.1', port: 0 },
+      { bindAddress: '::1', port: 1081 },
+    ]);
+    expect(errorOf(() => resolveCommandLine(['-D', 'x', 'host'], env())).message).toBe("Bad dynamic forwarding specification 'x'");
+    expect(errorOf(() => resolveCommandLine(['-D', '/tmp/s', 'host'], env())).message).toBe("Bad dynamic forwarding specification '/tmp/s'");
+    expect(errorOf(() => resolveCommandLine(['-R', '1:2:3:4:5', 'host'], env())).message).toBe("Bad remote forwarding specification '1:2:3:4:5'");
+    expect(errorOf(() => resolveCommandLine(['-R', '8080', 'host'], env())).message).toMatch(/-R 8080 without a target .* not supported/);
+  });
+
+  it('RemoteForward and DynamicForward in a config file; -R alone continues without -N (warned)', () => {
+    const cfg = 'Host h\n  RemoteForward 8080 localhost:80\n  DynamicForward 127.0.0.1:1080\n';
+    const c = resolve(['-F', '/cfg', '-R', '9:a:9', 'h'], { '/cfg': cfg });
+    expect(c.remoteForwards).toEqual([
+      { listen: { port: 9 }, to: { host: 'a', port: 9 } },
+      { listen: { port: 8080 }, to: { host: 'localhost', port: 80 } },
+    ]);
+    expect(c.dynamicForwards).toEqual([{ bindAddress: '127.0.0.1', port: 1080 }]);
+    expect(c.warnNoShell).toBe(true);
+    expect(errorOf(() => resolve(['-F', '/cfg', 'h'], { '/cfg': 'RemoteForward 8080\n' })).message).toMatch(/\/cfg line 1: RemoteForward without a target/);
+    expect(errorOf(() => resolve(['-F', '/cfg', 'h'], { '/cfg': 'DynamicForward a:b:c\n' })).message).toBe('/cfg line 1: Bad forwarding specification.');
+    const cleared = resolve(['-F', '/cfg', '-o', 'ClearAllForwardings=yes', '-N', '-D', '1', 'h'], { '/cfg': cfg });
+    expect([cleared.remoteForwards, cleared.dynamicForwards]).toEqual([[], []]);
+  });
+});
+
+interface Run {
+  child: ChildProcess;
+  stderr(): string;
+  waitFor(re: RegExp, ms?: number): Promise<RegExpMatchArray>;
+  exited: Promise<number | null>;
+}
+
+const running = new Set<ChildProcess>();
+afterAll(() => {
+  for (const c of running) c.kill('SIGKILL');
+});
+
+function runCli(args: string[], home: string): Run {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HOME: home } });
+  running.add(child);
+  let err = '';
+  child.stderr!.setEncoding('utf8');
+  child.stderr!.on('data', (d: string) => (err += d));
+  const exited = new Promise<number | null>((r) =>
+    child.on('exit', (code) => {
+      running.delete(child);
+      r(code);
+    }),
+  );
+  return {
+    child,
+    stderr: () => err,
+    exited,
+    async waitFor(re, ms = 15_000) {
+      const deadline = Date.now() + ms;
+      for (;;) {
+        const m = re.exec(err);
+        if (m) return m;
+        if (child.exitCode !== null) throw new Error(`pure-ssh exited (${child.exitCode}) before ${re}:\n${err}`);
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${re}; stderr:\n${err}`);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    },
+  };
+}
+
+async function exitOf(run: Run, ms = 15_000): Promise<number | null> {
+  const t = new Promise<never>((_, j) => setTimeout(() => j(new Error(`no exit within ${ms} ms:\n${run.stderr()}`)), ms).unref());
+  return Promise.race([run.exited, t]);
+}
+
+function dial(opts: net.NetConnectOpts): Promise<net.Socket> {
+  return new Promise((res, rej) => {
+    const s = net.connect(opts, () => res(s));
+    s.once('error', rej);
+  });
+}
+
+async function echoVia(opts: net.NetConnectOpts, text: string): Promise<string> {
+  const s = await dial(opts);
+  s.end(text);
+  const parts: Buffer[] = [];
+  for await (const c of s) parts.push(c as Buffer);
+  return Buffer.concat(parts).toString();
+}
+
+describeInterop('pure-ssh -R and -D against sshd', () => {
+  let sshd: SshdHandle;
+  let echo: TestServer;
+  let source: SourceServer;
+  let home: string;
+  beforeAll(async () => {
+    [sshd, echo, source, home] = await Promise.all([startSshd(), startEchoServer(), startSourceServer(4 * 1024 * 1024, 11), mkdtemp(join(tmpdir(), 'pure-ssh-rcli-'))]);
+  });
+  afterAll(async () => {
+    await Promise.all([sshd?.stop(), echo?.close(), source?.close(), home && rm(home, { recursive: true, force: true })]);
+  });
+
+  const base = (s: SshdHandle = sshd) => [
+    '-F', 'none', '-p', String(s.port), '-i', s.clientKeyPath, '-l', 'root',
+    '-o', `UserKnownHostsFile=${s.knownHostsPath}`, '-o', 'GlobalKnownHostsFile=/dev/null', '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes',
+  ];
+
+  it('-R 0:… prints "Allocated port N", carries a transfer intact with keepalives running; the port closes after exit', async () => {
+    const fixed = await freePort();
+    const sock = join(home, 'r.sock');
+    const run = runCli(
+      [...base(), '-N', '-v', '-o', 'ServerAliveInterval=1', '-R', `127.0.0.1:0:127.0.0.1:${source.port}`, '-R', `${fixed}:127.0.0.1:${echo.port}`, '-R', `${sock}:127.0.0.1:${echo.port}`, '127.0.0.1'],
+      home,
+    );
+    try {
+      const m = await run.waitFor(new RegExp(`Allocated port (\\d+) for remote forward to 127\\.0\\.0\\.1:${source.port}`));
+      await run.waitFor(/Entering interactive session/);
+      const port = Number(m[1]);
+      // 127.0.0.1 bound explicitly: with "localhost" sshd may take the port on ::1 first, and the
+      // same number on 127.0.0.1 may belong to another process.
+      expect(run.stderr()).toContain(`debug1: Remote connections from 127.0.0.1:0 forwarded to local address 127.0.0.1:${source.port}`);
+      expect(run.stderr()).toContain(`debug1: Remote connections from LOCALHOST:${fixed} forwarded to local address 127.0.0.1:${echo.port}`);
+      expect(run.stderr()).toContain(`debug1: Remote connections from ${sock} forwarded to local address 127.0.0.1:${echo.port}`);
+      expect(await hashStream(await dial({ host: '127.0.0.1', port }))).toEqual({ bytes: source.bytes, sha256: source.sha256 });
+      expect(await echoVia({ host: '127.0.0.1', port: fixed }, 'fixed')).toBe('fixed');
+      expect(await echoVia({ path: sock }, 'unix')).toBe('unix');
+      // Idle for a few keepalive intervals (keepalive replies must not be taken for forward replies).
+      await new Promise((r) => setTimeout(r, 3500));
+      expect(await echoVia({ host: '127.0.0.1', port: fixed }, 'after keepalives')).toBe('after keepalives');
+      expect(run.child.exitCode).toBeNull();
+      run.child.kill('SIGTERM');
+      expect(await exitOf(run)).toBe(255);
+      await new Promise((r) => setTimeout(r, 300));
+      await expect(dial({ host: '127.0.0.1', port })).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+      await expect(dial({ host: '127.0.0.1', port: fixed })).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    } finally {
+      run.child.kill('SIGKILL');
+    }
+  });
+
+  it('a refused -R: ssh\'s warning and the session stays; with ExitOnForwardFailure ssh\'s error and 255', async () => {
+    const strict = await startSshd({ config: { AllowTcpForwarding: 'local' } });
+    try {
+      const port = await freePort();
+      const lport = await freePort();
+      const run = runCli([...base(strict), '-N', '-R', `${port}:127.0.0.1:${echo.port}`, '-L', `${lport}:127.0.0.1:${echo.port}`, '127.0.0.1'], home);
+      try {
+        await run.waitFor(new RegExp(`Warning: remote port forwarding failed for listen port ${port}`));
+        expect(await echoVia({ host: '127.0.0.1', port: lport }, 'still up')).toBe('still up');
+        expect(run.child.exitCode).toBeNull();
+      } finally {
+        run.child.kill('SIGKILL');
+      }
+      const run2 = runCli([...base(strict), '-N', '-o', 'ExitOnForwardFailure=yes', '-R', `${port}:127.0.0.1:${echo.port}`, '127.0.0.1'], home);
+      expect(await exitOf(run2)).toBe(255);
+      expect(run2.stderr()).toContain(`Error: remote port forwarding failed for listen port ${port}`);
+    } finally {
+      await strict.stop();
+    }
+  });
+
+  it('-D: a SOCKS listener on loopback that curl uses (socks5-hostname and socks4a)', async () => {
+    const port = await freePort();
+    const run = runCli([...base(), '-N', '-v', '-D', String(port), '127.0.0.1'], home);
+    try {
+      await run.waitFor(new RegExp(`Local forwarding listening on 127\\.0\\.0\\.1 port ${port}\\.`));
+      expect(run.stderr()).toContain(`Local connections to LOCALHOST:${port} forwarded to remote address socks:0`);
+      const http = net.createServer((s) => s.once('data', () => s.end('HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello')));
+      await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+      const hp = (http.address() as net.AddressInfo).port;
+      try {
+        const curl = promisify(execFile);
+        for (const flag of ['--socks5-hostname', '--socks4a']) {
+          const { stdout } = await curl('curl', ['-sS', '--max-time', '10', flag, `127.0.0.1:${port}`, `http://localhost:${hp}/`]);
+          expect(stdout).toBe('hello');
+        }
+      } finally {
+        http.close();
+      }
+    } finally {
+      run.child.kill('SIGKILL');
+    }
+  });
+});
