@@ -108,13 +108,17 @@ async function main(): Promise<void> {
 /** Load the identities the way ssh(1) does: missing default keys are silent, others are reported and skipped. */
 async function loadIdentities(cfg: ResolvedConfig, log: Log): Promise<PrivateKey[]> {
   if (!cfg.pubkeyAuthentication) return [];
-  const { loadIdentityFile } = await import('./identity-file.js');
+  const { loadCertificateFile, loadIdentityFile } = await import('./identity-file.js');
+  const { withCertificates } = await import('../keys/certificate.js');
   const keys: PrivateKey[] = [];
+  // ssh.c load_public_identity_files(): without CertificateFile, "IDENTITY-cert.pub" is tried.
+  const certPaths = cfg.certificateFiles.map((path) => ({ path, explicit: true }));
   for (const { path, explicit } of cfg.identityFiles) {
     try {
       const key = await loadIdentityFile(path);
       log.debug1(`identity file ${path} type ${key.keyType}`);
       keys.push(key);
+      if (cfg.certificateFiles.length === 0) certPaths.push({ path: `${path}-cert.pub`, explicit: false });
     } catch (err) {
       const e = err as SshError & { cause?: NodeJS.ErrnoException };
       if (e.code === 'ERR_PRIVATE_KEY' && e.cause?.code === 'ENOENT') {
@@ -125,7 +129,18 @@ async function loadIdentities(cfg: ResolvedConfig, log: Log): Promise<PrivateKey
       }
     }
   }
-  return keys;
+  const certs = [];
+  for (const { path, explicit } of certPaths) {
+    try {
+      const c = await loadCertificateFile(path, { optional: !explicit });
+      if (!c) continue;
+      log.debug1(`certificate file ${path} type ${c.certificate.certType}`);
+      certs.push(c);
+    } catch (err) {
+      log.error(`Load certificate "${path}": ${(err as Error).message} (skipped)`);
+    }
+  }
+  return withCertificates(keys, certs, { now: () => Date.now() / 1000, skipped: (m) => log.debug1(m) });
 }
 
 /** OpenSSH's short key type names, as in its host key messages. */
@@ -352,7 +367,13 @@ async function run(cfg: ResolvedConfig): Promise<void> {
     mode,
     hashKnownHosts: cfg.hashKnownHosts,
     prompt: prompt.askQuestion,
-    log: (line) => (line.startsWith('Warning: Permanently added') ? log.info(line) : log.debug1(line)),
+    // ssh(1) prints a host certificate's rejection reason as an error, the rest as debug.
+    log: (line) =>
+      line.startsWith('Warning: Permanently added')
+        ? log.info(line)
+        : /^Certificate (invalid|lacks|contains)/.test(line)
+          ? log.error(line)
+          : log.debug1(line),
   });
 
   const canPrompt = !cfg.batchMode && (cfg.passwordAuthentication || cfg.kbdInteractiveAuthentication);
