@@ -303,7 +303,9 @@ function openSocket(cfg: ResolvedConfig, log: Log): Socket {
     const timer = setTimeout(() => {
       sock.destroy(Object.assign(new Error('Connection timed out'), { code: 'ETIMEDOUT' }));
     }, cfg.connectTimeout * 1000);
-    sock.once('data', () => clearTimeout(timer));
+    // Only the TCP connect here: a 'data' listener would start the socket flowing and drop the
+    // server's banner if it came before the SSH client listens; connect() times the handshake.
+    sock.once('connect', () => clearTimeout(timer));
     sock.once('close', () => clearTimeout(timer));
   }
   return sock;
@@ -406,6 +408,7 @@ async function run(cfg: ResolvedConfig): Promise<void> {
       passwordAuthentication: cfg.passwordAuthentication,
       kbdInteractiveAuthentication: cfg.kbdInteractiveAuthentication,
       algorithms: cfg.algorithms,
+      connectTimeout: cfg.connectTimeout * 1000,
       keepaliveInterval: cfg.serverAliveInterval * 1000,
       keepaliveCountMax: cfg.serverAliveCountMax,
       rekeyBytes: cfg.rekeyLimit,
