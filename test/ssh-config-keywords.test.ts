@@ -79,10 +79,11 @@ describe('every ssh_config(5) keyword is classified', () => {
     }
     // The keywords the issue names, pinned.
     const handling = (k: string) => SSH_CONFIG_KEYWORDS.get(k.toLowerCase())?.handling;
-    for (const k of ['HostKeyAlias', 'IdentityAgent', 'CertificateFile', 'PreferredAuthentications']) {
+    for (const k of ['HostKeyAlias', 'IdentityAgent', 'PreferredAuthentications']) {
       expect(handling(k), k).toBe('refused');
     }
     expect(handling('MACs')).toBe('implemented');
+    expect(handling('CertificateFile')).toBe('implemented');
     for (const k of ['ProxyJump', 'ProxyCommand', 'ForkAfterAuthentication']) expect(handling(k), k).toBe('implemented');
     expect(handling('PubkeyAcceptedKeyTypes')).toBe('refused');
     expect(handling('ChallengeResponseAuthentication')).toBe('implemented');
@@ -94,6 +95,7 @@ const SAMPLES: Record<string, { value: string; sets: Partial<SshOptions> }> = {
   AddressFamily: { value: 'inet', sets: { addressFamily: 'inet' } },
   BatchMode: { value: 'yes', sets: { batchMode: true } },
   Ciphers: { value: '+chacha20-poly1305@openssh.com', sets: { ciphers: '+chacha20-poly1305@openssh.com' } },
+  CertificateFile: { value: '~/.ssh/id_ed25519-cert.pub', sets: { certificateFiles: ['~/.ssh/id_ed25519-cert.pub'] } },
   ClearAllForwardings: { value: 'yes', sets: { clearAllForwardings: true } },
   ConnectTimeout: { value: '1m', sets: { connectTimeout: 60 } },
   ExitOnForwardFailure: { value: 'yes', sets: { exitOnForwardFailure: true } },

@@ -6,6 +6,7 @@
 import { AuthenticationError, ProtocolError, SshError } from '../errors.js';
 import { MSG, decodeMessage, encodeServiceRequest } from '../protocol/messages.js';
 import type { PrivateKey } from '../keys/privatekey.js';
+import { describeCertifiedKey, isCertifiedKey, plainSignatureAlgorithm } from '../keys/certificate.js';
 import { SshReader, SshWriter } from '../protocol/wire.js';
 
 /** How the client may authenticate. Secrets here are never logged. */
@@ -120,6 +121,10 @@ export class UserAuth {
           this.handler.log(`Authenticated with partial success using "${state.attempt.method}".`);
         } else if (state.attempt.method !== 'none') {
           this.handler.log(`Authentication "${state.attempt.method}" refused.`);
+          // OpenSSH PROTOCOL.certkeys: the server never says why; name the certificate and its terms.
+          if (state.attempt.method === 'publickey' && isCertifiedKey(state.attempt.key)) {
+            this.lastError = state.attempt.key.refusalDetail();
+          }
         }
         this.handler.log(`Authentications that can continue: ${m.methods.join(',')}`);
         this.next();
@@ -233,8 +238,11 @@ export class UserAuth {
 
   private pickSignatureAlgorithm(key: PrivateKey): string | undefined {
     const serverAlgs = this.handler.serverSigAlgs();
-    // RFC 8308 §3.1 / RFC 8332 §3.3: for RSA, pick a hash the server lists.
-    if (serverAlgs) return key.signatureAlgorithms.find((a) => serverAlgs.includes(a)) ?? key.signatureAlgorithms[0];
+    // RFC 8308 §3.1 / RFC 8332 §3.3: for RSA, pick a hash the server lists (plain names only,
+    // also for certificates: sshd's server-sig-algs lists no *-cert-v01 names).
+    if (serverAlgs) {
+      return key.signatureAlgorithms.find((a) => serverAlgs.includes(plainSignatureAlgorithm(a))) ?? key.signatureAlgorithms[0];
+    }
     return key.signatureAlgorithms[0];
   }
 
@@ -248,7 +256,10 @@ export class UserAuth {
         break;
       case 'publickey': {
         this.note(`publickey`);
-        this.handler.log(`Offering public key: ${[attempt.key.keyType, attempt.key.comment].filter(Boolean).join(' ')} (${attempt.algorithm})`);
+        const offered = isCertifiedKey(attempt.key)
+          ? describeCertifiedKey(attempt.key)
+          : [attempt.key.keyType, attempt.key.comment].filter(Boolean).join(' ');
+        this.handler.log(`Offering public key: ${offered} (${attempt.algorithm})`);
         // RFC 4252 §7: sign session_id || the request up to and including the key blob.
         w.string('publickey').boolean(true).string(attempt.algorithm).string(attempt.key.publicKeyBlob);
         const body = w.toBytes();

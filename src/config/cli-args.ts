@@ -49,6 +49,8 @@ export interface ResolvedConfig {
   user: string;
   /** Identity files, `~` and tokens expanded; `explicit` ones warn when missing. */
   identityFiles: { path: string; explicit: boolean }[];
+  /** CertificateFile entries, `~` and tokens expanded; empty: `IDENTITY-cert.pub` is tried. */
+  certificateFiles: string[];
   pubkeyAuthentication: boolean;
   passwordAuthentication: boolean;
   kbdInteractiveAuthentication: boolean;
@@ -590,6 +592,7 @@ export function resolveCommandLine(argv: string[], cenv: CliEnvironment): CliOut
       port,
       user,
       identityFiles,
+      certificateFiles: (o.certificateFiles ?? []).map(expand),
       pubkeyAuthentication: o.pubkeyAuthentication ?? true,
       passwordAuthentication: o.passwordAuthentication ?? true,
       kbdInteractiveAuthentication: o.kbdInteractiveAuthentication ?? true,

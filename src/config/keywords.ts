@@ -245,6 +245,11 @@ const ROWS: readonly KeywordEntry[] = [
   }),
   implemented('BatchMode', flagInto('batchMode')),
   implemented('Ciphers', stringInto('ciphers')),
+  // Cumulative like IdentityFile (readconf.c add_certificate_file()); `none` adds nothing.
+  implemented('CertificateFile', (o, args, ctx, kw) => {
+    const path = single(kw, args, ctx);
+    if (ctx.active && path.toLowerCase() !== 'none') (o.certificateFiles ??= []).push(path);
+  }),
   implemented('ClearAllForwardings', flagInto('clearAllForwardings')),
   implemented('ConnectTimeout', timeInto('connectTimeout')),
   implemented('ExitOnForwardFailure', flagInto('exitOnForwardFailure')),
@@ -311,7 +316,6 @@ const ROWS: readonly KeywordEntry[] = [
   refused('BindAddress', 'it sets the local address the connection leaves from'),
   refused('BindInterface', 'it sets the local interface the connection leaves from'),
   refused('CanonicalizeHostname', 'it rewrites the host name before connecting', ['no', 'false']),
-  refused('CertificateFile', 'it adds a certificate to public key authentication', ['none']),
   refused('CheckHostIP', "it also checks the server's address in known_hosts", ['no']),
   refused('GSSAPIKeyExchange', 'it changes the key exchange and how the server is authenticated', ['no'], 'debian'),
   refused('HostbasedAuthentication', 'it adds host-based authentication', ['no']),
@@ -337,7 +341,7 @@ const ROWS: readonly KeywordEntry[] = [
   ignored('CanonicalizeFallbackLocal', NO_CANONICALIZE),
   ignored('CanonicalizeMaxDots', NO_CANONICALIZE),
   ignored('CanonicalizePermittedCNAMEs', NO_CANONICALIZE),
-  ignored('CASignatureAlgorithms', 'it restricts certificate authorities, and pure-ssh accepts no certificates'),
+  ignored('CASignatureAlgorithms', "it restricts CA signature algorithms; pure-ssh applies OpenSSH's default (every supported one but SHA-1 ssh-rsa)"),
   ignored('ChannelTimeout', 'idle channels stay open until either end closes them', ['none']),
   ignored('Compression', 'data is sent uncompressed', ['no']),
   ignored('ConnectionAttempts', 'the connection is tried once', ['1']),

@@ -19,6 +19,8 @@ export interface SshOptions {
   /** Cumulative, command line first (ssh_config(5) IdentityFile). */
   identityFiles: string[];
   identitiesOnly?: boolean;
+  /** Cumulative, command line first (ssh_config(5) CertificateFile). */
+  certificateFiles?: string[];
   strictHostKeyChecking?: StrictHostKeyChecking;
   userKnownHostsFiles?: string[];
   globalKnownHostsFiles?: string[];

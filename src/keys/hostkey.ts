@@ -3,7 +3,9 @@
  * built from the key type files, so a new key type plugs in here without touching the key exchange.
  *
  * Supported: ssh-ed25519 (RFC 8709, `ed25519.ts`), ecdsa-sha2-nistp256/384/521 (RFC 5656 §3.1,
- * `ecdsa.ts`), rsa-sha2-256/512 (RFC 8332, `rsa.ts`); SHA-1 "ssh-rsa" only on explicit request.
+ * `ecdsa.ts`), rsa-sha2-256/512 (RFC 8332, `rsa.ts`), and their OpenSSH certificate forms
+ * `*-cert-v01@openssh.com` (PROTOCOL.certkeys, `certificate.ts`); SHA-1 "ssh-rsa" only on
+ * explicit request.
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { base64Encode } from '../protocol/base64.js';
@@ -12,11 +14,14 @@ import { SshReader, fromUtf8 } from '../protocol/wire.js';
 import { ecdsaSignatures } from './ecdsa.js';
 import { ed25519Signature } from './ed25519.js';
 import { rsaSignatures, sshRsaSha1Signature } from './rsa.js';
+import { certificateHostKeyAlgorithms, describeHostCertificate, isCertificateType, parseCertificate } from './certificate.js';
 import type { HostKeyAlgorithm } from './signing.js';
 
 export type { HostKeyAlgorithm } from './signing.js';
 
-const ALL: HostKeyAlgorithm[] = [ed25519Signature, ...ecdsaSignatures, ...rsaSignatures];
+// OpenSSH PROTOCOL.certkeys: the `*-cert-v01@openssh.com` algorithms are offered only when asked
+// for or when known_hosts names a CA for the host (see CERTIFICATE_HOST_KEY_ALGORITHMS).
+const ALL: HostKeyAlgorithm[] = [ed25519Signature, ...ecdsaSignatures, ...rsaSignatures, ...certificateHostKeyAlgorithms];
 
 /** Every supported host key signature algorithm, by its negotiated name. */
 export const hostKeyAlgorithms: ReadonlyMap<string, HostKeyAlgorithm> = new Map(ALL.map((a) => [a.name, a]));
@@ -114,4 +119,26 @@ export function keyBlobType(blob: Uint8Array): string {
  */
 export function fingerprintSha256(blob: Uint8Array): string {
   return 'SHA256:' + base64Encode(sha256(blob), false);
+}
+
+/**
+ * ssh -v's line for the server's host key (sshconnect.c verify_host_key()): `Server host key:
+ * ALG FP`, or for a certificate `Server host certificate: TYPE FP, serial N ID "..." CA ...`,
+ * where FP is the certified key's fingerprint (OpenSSH fingerprints certificates by their key).
+ */
+export function describeServerHostKey(algorithm: string, keyBlob: Uint8Array): string {
+  let type: string;
+  try {
+    type = keyBlobType(keyBlob);
+  } catch {
+    type = '';
+  }
+  if (isCertificateType(type)) {
+    try {
+      return describeHostCertificate(parseCertificate(keyBlob));
+    } catch {
+      // Already verified by the key exchange; a failure here only loses the detail.
+    }
+  }
+  return `Server host key: ${algorithm} ${fingerprintSha256(keyBlob)}`;
 }

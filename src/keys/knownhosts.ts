@@ -9,6 +9,7 @@ import { hmac } from '@noble/hashes/hmac.js';
 import { sha1 } from '@noble/hashes/legacy.js';
 import { base64Decode, base64Encode } from '../protocol/base64.js';
 import { UsageError } from '../errors.js';
+import { checkCertificateAuthority, type Certificate } from './certificate.js';
 import { keyBlobType } from './hostkey.js';
 import { constantTimeEqual, utf8 } from '../protocol/wire.js';
 
@@ -222,7 +223,10 @@ export type HostKeyVerdict =
   /** `entry` is a line for this host with another key (of the same type when there is one). */
   | { status: 'changed'; entry: KnownHostsEntry }
   | { status: 'revoked'; entry: KnownHostsEntry }
-  /** Only a `@cert-authority` line names this host; host certificates are not supported yet. */
+  /**
+   * Only a `@cert-authority` line names this host, and the server showed a plain key: a CA vouches
+   * for certificates only, so the key is as good as unknown (OpenSSH: HOST_NEW).
+   */
   | { status: 'cert-authority-only'; entry: KnownHostsEntry };
 
 /** Outcome of {@link checkHostKey}: the verdict, and which name it was reached for. */
@@ -259,7 +263,8 @@ function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
  *    key type the user has never recorded. The reported entry is the first of the same type if
  *    there is one, else the first one. Clients avoid false alarms the way ssh(1) does, by
  *    preferring the host key algorithms of {@link knownHostKeyTypes} in KEXINIT.
- * 4. A `@cert-authority` line for this host → cert-authority-only (certificates unsupported).
+ * 4. A `@cert-authority` line for this host → cert-authority-only (a CA vouches for
+ *    certificates, not for plain keys: see {@link checkHostCertificate}).
  * 5. Otherwise unknown.
  *
  * On a port other than 22 the host is looked up as `[host]:port`; when that names no key (4 or
@@ -373,4 +378,77 @@ export function formatKnownHostsLine(
     throw new UsageError(`cannot write host name ${JSON.stringify(host)} to known_hosts`);
   }
   return `${hostField} ${keyBlobType(keyBlob)} ${base64Encode(keyBlob)}`;
+}
+
+/** What the known_hosts entries say about a host certificate (see {@link checkHostCertificate}). */
+export type HostCertificateVerdict =
+  /** `entry` is the `@cert-authority` line of the CA, and the certificate is valid for the host now. */
+  | { status: 'match'; entry: KnownHostsEntry; name: string; triedWithoutPort: boolean }
+  /** A `@revoked` line names the CA key or the certified key: refuse, never fall back. */
+  | { status: 'revoked'; entry: KnownHostsEntry; revokedKey: 'CA' | 'host' }
+  /**
+   * The CA is trusted for this host but the certificate is not good for it (`reason`, in OpenSSH's
+   * words, e.g. "Certificate invalid: name is not a listed principal"). OpenSSH then checks the
+   * certified key as a plain key.
+   */
+  | { status: 'invalid'; entry: KnownHostsEntry; name: string; reason: string; triedWithoutPort: boolean }
+  /** No `@cert-authority` line for this host holds the certificate's CA key: check the plain key. */
+  | { status: 'no-ca'; triedWithoutPort: boolean };
+
+/**
+ * Decide whether a host certificate (already decoded, so its CA signature is verified) is
+ * vouched for by known_hosts, as OpenSSH's check_host_key() does (hostfile.c
+ * check_hostkeys_by_key_or_type(), sshkey_cert_check_host()):
+ * 1. A `@revoked` line holding the CA key or the certified key → revoked (OpenSSH
+ *    check_key_not_revoked()), whatever its host patterns.
+ * 2. A `@cert-authority` line whose patterns match `[host]:port` (then, on a port other than 22,
+ *    the plain `host`) and whose key is the certificate's CA → the certificate must be a host
+ *    certificate, valid at `now` (seconds since the epoch), list `host` exactly among its
+ *    principals, and carry no critical option: match, else invalid with OpenSSH's reason.
+ * 3. Otherwise no-ca. For invalid and no-ca the caller retries with the plain certified key
+ *    (OpenSSH: "No matching CA found. Retry with plain key").
+ *
+ * @example
+ * checkHostCertificate(entries, 'web1.example.com', 22, parseCertificate(blob), Date.now() / 1000);
+ */
+export function checkHostCertificate(
+  entries: readonly KnownHostsEntry[],
+  host: string,
+  port: number,
+  cert: Certificate,
+  now: number,
+): HostCertificateVerdict {
+  for (const entry of entries) {
+    if (entry.marker !== '@revoked') continue;
+    // OpenSSH compares public keys, so a revoked plain key also revokes its certificates.
+    if (bytesEqual(entry.keyBlob, cert.signatureKey)) return { status: 'revoked', entry, revokedKey: 'CA' };
+    if (bytesEqual(entry.keyBlob, cert.publicKeyBlob) || bytesEqual(entry.keyBlob, cert.blob)) {
+      return { status: 'revoked', entry, revokedKey: 'host' };
+    }
+  }
+  const names = [knownHostsName(host, port)];
+  // sshconnect.c check_host_key(): HOST_NEW for [host]:port → "checking without port identifier".
+  if (port !== 22) names.push(knownHostsName(host, 22));
+  let invalid: Extract<HostCertificateVerdict, { status: 'invalid' }> | undefined;
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i]!;
+    const entry = entries.find(
+      (e) => e.marker === '@cert-authority' && bytesEqual(e.keyBlob, cert.signatureKey) && nameMatches(e, name),
+    );
+    if (!entry) continue;
+    // The principal is the host name proper (ssh lower-cases it), never `[host]:port`.
+    const reason = checkCertificateAuthority(cert, { wantHost: true, now, name: host.toLowerCase() });
+    if (!reason) return { status: 'match', entry, name, triedWithoutPort: i > 0 };
+    invalid ??= { status: 'invalid', entry, name, reason, triedWithoutPort: i > 0 };
+  }
+  return invalid ?? { status: 'no-ca', triedWithoutPort: port !== 22 };
+}
+
+/**
+ * Whether any `@cert-authority` line names `host:port` (or the plain `host`). ssh(1)
+ * (order_hostkeyalgs()) then puts the certificate host key algorithms first in its KEXINIT.
+ */
+export function certAuthorityKnown(entries: readonly KnownHostsEntry[], host: string, port: number): boolean {
+  const names = [knownHostsName(host, port), knownHostsName(host, 22)];
+  return entries.some((e) => e.marker === '@cert-authority' && names.some((n) => nameMatches(e, n)));
 }

@@ -159,16 +159,20 @@ async function main(): Promise<void> {
 /** Load the identities the way ssh(1) does: missing default keys are silent, others are reported and skipped. */
 async function loadIdentities(cfg: ResolvedConfig, log: Log): Promise<PrivateKey[]> {
   if (!cfg.pubkeyAuthentication) return [];
-  const [{ loadIdentityFile }, { KeyPermissionsError, formatMode }] = await Promise.all([
+  const [{ loadCertificateFile, loadIdentityFile }, { KeyPermissionsError, formatMode }, { withCertificates }] = await Promise.all([
     import('./identity-file.js'),
     import('../errors.js'),
+    import('../keys/certificate.js'),
   ]);
   const keys: PrivateKey[] = [];
+  // ssh.c load_public_identity_files(): without CertificateFile, "IDENTITY-cert.pub" is tried.
+  const certPaths = cfg.certificateFiles.map((path) => ({ path, explicit: true }));
   for (const { path, explicit } of cfg.identityFiles) {
     try {
       const key = await loadIdentityFile(path);
       log.debug1(`identity file ${path} type ${key.keyType}`);
       keys.push(key);
+      if (cfg.certificateFiles.length === 0) certPaths.push({ path: `${path}-cert.pub`, explicit: false });
     } catch (err) {
       const e = err as SshError & { cause?: NodeJS.ErrnoException };
       if (e.code === 'ERR_PRIVATE_KEY' && e.cause?.code === 'ENOENT') {
@@ -189,7 +193,18 @@ async function loadIdentities(cfg: ResolvedConfig, log: Log): Promise<PrivateKey
       }
     }
   }
-  return keys;
+  const certs = [];
+  for (const { path, explicit } of certPaths) {
+    try {
+      const c = await loadCertificateFile(path, { optional: !explicit });
+      if (!c) continue;
+      log.debug1(`certificate file ${path} type ${c.certificate.certType}`);
+      certs.push(c);
+    } catch (err) {
+      log.error(`Load certificate "${path}": ${(err as Error).message} (skipped)`);
+    }
+  }
+  return withCertificates(keys, certs, { now: () => Date.now() / 1000, skipped: (m) => log.debug1(m) });
 }
 
 /** OpenSSH's short key type names, as in its host key messages. */
@@ -405,7 +420,9 @@ function openSocket(cfg: ResolvedConfig, log: Log): Socket {
     const timer = setTimeout(() => {
       sock.destroy(Object.assign(new Error('Connection timed out'), { code: 'ETIMEDOUT' }));
     }, cfg.connectTimeout * 1000);
-    sock.once('data', () => clearTimeout(timer));
+    // Only the TCP connect here: a 'data' listener would start the socket flowing and drop the
+    // server's banner if it came before the SSH client listens; connect() times the handshake.
+    sock.once('connect', () => clearTimeout(timer));
     sock.once('close', () => clearTimeout(timer));
   }
   return sock;
@@ -474,7 +491,13 @@ async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries, depth
     mode,
     hashKnownHosts: cfg.hashKnownHosts,
     prompt: prompt.askQuestion,
-    log: (line) => (line.startsWith('Warning: Permanently added') ? log.info(line) : log.debug1(line)),
+    // ssh(1) prints a host certificate's rejection reason as an error, the rest as debug.
+    log: (line) =>
+      line.startsWith('Warning: Permanently added')
+        ? log.info(line)
+        : /^Certificate (invalid|lacks|contains)/.test(line)
+          ? log.error(line)
+          : log.debug1(line),
   });
 
   const canPrompt = !cfg.batchMode && (cfg.passwordAuthentication || cfg.kbdInteractiveAuthentication);
@@ -507,6 +530,7 @@ async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries, depth
       passwordAuthentication: cfg.passwordAuthentication,
       kbdInteractiveAuthentication: cfg.kbdInteractiveAuthentication,
       algorithms: cfg.algorithms,
+      connectTimeout: cfg.connectTimeout * 1000,
       keepaliveInterval: cfg.serverAliveInterval * 1000,
       keepaliveCountMax: cfg.serverAliveCountMax,
       rekeyBytes: cfg.rekeyLimit,

@@ -23,11 +23,18 @@ import {
 import type { ClientEvent, WarningCode } from '../events.js';
 import type { PrivateKey } from '../keys/privatekey.js';
 import { parsePrivateKey } from '../keys/privatekey.js';
+import {
+  CERTIFICATE_HOST_KEY_ALGORITHMS,
+  parseCertificate,
+  parseCertificateFile,
+  withCertificates,
+  type CertificateSource,
+} from '../keys/certificate.js';
 import type { TransportInfo } from '../transport/transport.js';
 import { ChannelStream } from './channel-stream.js';
-import { loadIdentityFile } from './identity-file.js';
+import { loadCertificateFile, loadIdentityFile } from './identity-file.js';
 import type { HostKeyVerifier, StrictHostKeyChecking } from './known-hosts-file.js';
-import { knownHostKeyTypesFor, knownHostsVerifier } from './known-hosts-file.js';
+import { certAuthorityKnownFor, knownHostKeyTypesFor, knownHostsVerifier } from './known-hosts-file.js';
 import type { ForwardOptions, LocalForward } from './forward.js';
 import { startLocalForward } from './forward.js';
 import { connectThroughJumps, jumpHostsOf, type JumpHost } from './jump.js';
@@ -48,6 +55,18 @@ export interface ConnectOptions {
   privateKey?: string | Uint8Array | PrivateKey | (string | Uint8Array | PrivateKey)[];
   /** Private key files to load (`~/` expanded). */
   identityFiles?: string[];
+  /**
+   * User certificates (OpenSSH PROTOCOL.certkeys, ssh_config CertificateFile): the text of
+   * `-cert.pub` files, or certificate blobs. Each is offered, before the plain keys, with the
+   * private key it certifies (from privateKey / identityFiles); one without its key is skipped.
+   */
+  certificates?: string | Uint8Array | (string | Uint8Array)[];
+  /**
+   * Certificate files to load (`~/` expanded), like ssh_config CertificateFile. When neither
+   * this nor `certificates` is given, `FILE-cert.pub` beside each of `identityFiles` is used if
+   * it exists, as ssh(1) does.
+   */
+  certificateFiles?: string[];
   /** Passphrase for the encrypted ones among privateKey and identityFiles (see parsePrivateKey). */
   passphrase?: string | Uint8Array;
   /** Load identityFiles even when others can read them (default false: KeyPermissionsError, as ssh refuses them). */
@@ -175,6 +194,10 @@ async function connectWith(options: ConnectOptions, early: EarlyWatch | undefine
     const files = knownFiles;
     const known = await knownHostKeyTypesFor(files, options.host, options.port ?? 22);
     algorithms.hostKey = preferKnownHostKeyTypes(algorithms.hostKey, known);
+    // ssh(1) order_hostkeyalgs(): a @cert-authority line for the host puts certificates first.
+    if (await certAuthorityKnownFor(files, options.host, options.port ?? 22)) {
+      algorithms.hostKey = [...CERTIFICATE_HOST_KEY_ALGORITHMS, ...algorithms.hostKey];
+    }
   }
   const client = new SshClient(options, keys, algorithms, verifier, early, crypto);
   await client.ready;
@@ -202,7 +225,22 @@ async function loadKeys(options: ConnectOptions): Promise<PrivateKey[]> {
   for (const f of options.identityFiles ?? []) {
     keys.push(await loadIdentityFile(f, { passphrase, allowUnprotectedKeyFiles: options.allowUnprotectedKeyFiles }));
   }
-  return keys;
+  const certs: CertificateSource[] = [];
+  const givenCerts = options.certificates === undefined ? [] : Array.isArray(options.certificates) ? options.certificates : [options.certificates];
+  givenCerts.forEach((c, i) => {
+    const source = `certificates[${i}]`;
+    certs.push({ certificate: typeof c === 'string' ? parseCertificateFile(c, source) : parseCertificate(c), source });
+  });
+  for (const f of options.certificateFiles ?? []) certs.push((await loadCertificateFile(f))!);
+  if (givenCerts.length === 0 && options.certificateFiles === undefined) {
+    // ssh.c load_public_identity_files(): without CertificateFile, try "IDENTITY-cert.pub".
+    for (const f of options.identityFiles ?? []) {
+      const c = await loadCertificateFile(`${f}-cert.pub`, { optional: true });
+      if (c) certs.push(c);
+    }
+  }
+  if (certs.length === 0) return keys;
+  return withCertificates(keys, certs, { now: () => Date.now() / 1000, skipped: (m) => options.debug?.(m) });
 }
 
 /** The provider `options.crypto` (or PURE_SSH_CRYPTO) asks for, runtime where available. */

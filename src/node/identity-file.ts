@@ -1,10 +1,12 @@
 /**
- * Loading a private key file (ssh(1) -i / IdentityFile) from disk.
+ * Loading a private key file (ssh(1) -i / IdentityFile) and certificate files (CertificateFile,
+ * `KEY-cert.pub`) from disk.
  */
-import { open } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { KeyPermissionsError, SshError } from '../errors.js';
+import { parseCertificateFile, type CertificateSource } from '../keys/certificate.js';
 import { parsePrivateKey, type PrivateKey } from '../keys/privatekey.js';
 
 /** Expand a leading `~/` (or a lone `~`) to the user's home directory, as ssh_config(5) does. */
@@ -81,4 +83,26 @@ export async function loadIdentityFile(path: string, options: LoadIdentityOption
   } finally {
     bytes.fill(0);
   }
+}
+
+/**
+ * Read a certificate file (`ssh-keygen -s` output, e.g. `id_ed25519-cert.pub`; ssh_config(5)
+ * CertificateFile). With `optional`, a missing file gives undefined. An unreadable file is an
+ * SshError `ERR_PRIVATE_KEY`, a bad one a KeyError `ERR_KEY_FORMAT`; both name the file.
+ *
+ * @example
+ * const cert = await loadCertificateFile('~/.ssh/id_ed25519-cert.pub');
+ */
+export async function loadCertificateFile(path: string, options: { optional?: boolean } = {}): Promise<CertificateSource | undefined> {
+  const full = expandHome(path);
+  let text: string;
+  try {
+    text = await readFile(full, 'utf8');
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    if (options.optional && code === 'ENOENT') return undefined;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : (cause as Error).message;
+    throw new SshError('ERR_PRIVATE_KEY', `cannot read certificate file ${full}: ${why}`, { cause });
+  }
+  return { certificate: parseCertificateFile(text, full), source: full };
 }

@@ -10,7 +10,11 @@ import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
 import { ReadStream } from 'node:tty';
 import { HostKeyError, UsageError } from '../errors.js';
+import { formatCertificateValidity as formatValidity, isCertificateType, parseCertificate, type Certificate } from '../keys/certificate.js';
+import { fingerprintSha256 } from '../keys/hostkey.js';
 import {
+  certAuthorityKnown,
+  checkHostCertificate,
   checkHostKey,
   formatKnownHostsLine,
   knownHostKeyTypes,
@@ -79,6 +83,11 @@ async function readKnownHosts(
  * - unknown key → `yes`: refused; `accept-new` / `no`: appended to `files[0]` (as `[host]:port`
  *   on a port other than 22) with OpenSSH's "Permanently added" warning; `ask`: OpenSSH's prompt
  *   (yes / no / the fingerprint).
+ * - host certificate (OpenSSH PROTOCOL.certkeys) → accepted when a `@cert-authority` line for
+ *   the host holds its CA and it is a host certificate naming the host, valid at `now()`, without
+ *   critical options; refused when `@revoked` names its CA or its key; otherwise (unknown CA, or
+ *   a certificate not good for this host, whose reason is logged) its key is checked as a plain
+ *   key, as ssh(1) does ("No matching CA found. Retry with plain key").
  *
  * Files are re-read on each verification, missing files count as empty, and bad lines are
  * skipped (reported through `log`).
@@ -92,13 +101,16 @@ export function knownHostsVerifier(opts: {
   hashKnownHosts?: boolean;
   prompt?: (question: string) => Promise<string>;
   log?: (line: string) => void;
+  /** The clock host certificates are checked against, in ms since the epoch. Default Date.now. */
+  now?: () => number;
 }): HostKeyVerifier {
   const mode = opts.mode ?? 'yes';
   const log = opts.log ?? (() => {});
+  const now = opts.now ?? Date.now;
   if (opts.files.length === 0 && mode !== 'yes') {
     throw new UsageError('knownHostsVerifier needs at least one known_hosts file to add new keys to');
   }
-  return async (info: HostKeyInfo): Promise<void> => {
+  return async (shown: HostKeyInfo): Promise<void> => {
     const all: KnownHostsEntry[] = [];
     let firstText = '';
     for (let i = 0; i < opts.files.length; i++) {
@@ -106,7 +118,19 @@ export function knownHostsVerifier(opts: {
       if (i === 0) firstText = text;
       all.push(...entries);
     }
-    const name = knownHostsName(info.host, info.port);
+    const name = knownHostsName(shown.host, shown.port);
+    let info = shown;
+    // Why a host certificate did not settle it, for the error if the plain key does not either.
+    let certNote: string | undefined;
+    if (isCertificateType(shown.keyType)) {
+      const outcome = checkCertificate(shown, all, now() / 1000, log);
+      if (outcome === 'accepted') return;
+      certNote = outcome.note;
+      // sshconnect.c check_host_key(): downgrade the certificate to its key and check that.
+      log('No matching CA found. Retry with plain key');
+      const cert = outcome.cert;
+      info = { ...shown, keyType: cert.keyType, keyBlob: cert.publicKeyBlob, fingerprint: fingerprintSha256(cert.publicKeyBlob) };
+    }
     const details = { host: name, keyType: info.keyType, fingerprint: info.fingerprint };
     const result = checkHostKey(all, info.host, info.port, info.keyBlob);
     // sshconnect.c check_host_key()'s debug lines, in its order.
@@ -125,15 +149,20 @@ export function knownHostsVerifier(opts: {
         throw new HostKeyError('changed', { ...details, file: result.entry.file, line: result.entry.line });
       case 'cert-authority-only':
         log(
-          `${result.entry.file}:${result.entry.line}: @cert-authority line for ${name} ignored: ` +
-            'host certificates are not supported yet',
+          `${result.entry.file}:${result.entry.line}: @cert-authority line for ${name} vouches for host ` +
+            `certificates only, and the server showed a plain ${info.keyType} key`,
         );
         break;
       case 'unknown':
         break;
     }
 
-    if (mode === 'yes') throw new HostKeyError('unknown', { ...details, file: opts.files[0] && expandHome(opts.files[0]) });
+    if (mode === 'yes') {
+      const file = opts.files[0] && expandHome(opts.files[0]);
+      const plain = new HostKeyError('unknown', { ...details, file });
+      if (certNote === undefined) throw plain;
+      throw new HostKeyError('unknown', { ...details, file, message: `The host certificate was not accepted: ${certNote}. ${plain.message}` });
+    }
     if (mode === 'ask') {
       const others = otherNamesForKey(all, info.host, info.port, info.keyBlob);
       await askUser(info, name, others, opts.prompt ?? terminalPrompt, opts.files[0]);
@@ -150,6 +179,70 @@ export function knownHostsVerifier(opts: {
     // ssh(1)'s wording, so users recognise it.
     log(`Warning: Permanently added '${name}' (${shortKeyType(info.keyType)}) to the list of known hosts.`);
   };
+}
+
+/**
+ * The host certificate half of the verifier: 'accepted', a refusal (thrown), or why it did not
+ * settle it, with the decoded certificate for the plain-key retry.
+ */
+function checkCertificate(
+  info: HostKeyInfo,
+  entries: readonly KnownHostsEntry[],
+  nowSeconds: number,
+  log: (line: string) => void,
+): 'accepted' | { note: string; cert: Certificate } {
+  const name = knownHostsName(info.host, info.port);
+  let cert: Certificate;
+  try {
+    // Decoded (and its CA signature checked) once already by the key exchange.
+    cert = parseCertificate(info.keyBlob);
+  } catch (cause) {
+    throw new HostKeyError('rejected', {
+      host: name,
+      keyType: info.keyType,
+      fingerprint: info.fingerprint,
+      message: `Host key verification failed: the server's ${info.keyType} is unusable: ${(cause as Error).message}`,
+    });
+  }
+  const type = shortKeyType(info.keyType);
+  const verdict = checkHostCertificate(entries, info.host, info.port, cert, nowSeconds);
+  if (verdict.status !== 'revoked' && verdict.triedWithoutPort) log('checking without port identifier');
+  switch (verdict.status) {
+    case 'match':
+      // sshconnect.c check_host_key()'s debug lines.
+      log(`Host '${verdict.name}' is known and matches the ${type} host certificate.`);
+      log(`Found CA key in ${verdict.entry.file}:${verdict.entry.line}`);
+      if (verdict.triedWithoutPort) log('found matching key w/out port');
+      return 'accepted';
+    case 'revoked': {
+      const which = verdict.revokedKey === 'CA' ? cert.signatureKey : cert.publicKeyBlob;
+      throw new HostKeyError('revoked', {
+        host: name,
+        keyType: info.keyType,
+        fingerprint: fingerprintSha256(cert.publicKeyBlob),
+        file: verdict.entry.file,
+        line: verdict.entry.line,
+        message:
+          `The ${type} host certificate for ${name} is signed by a revoked ` +
+          `${verdict.revokedKey === 'CA' ? 'certificate authority' : 'host key'} ` +
+          `(${fingerprintSha256(which)}, @revoked in ${verdict.entry.file}:${verdict.entry.line}). Host key verification failed.`,
+      });
+    }
+    case 'invalid':
+      // ssh(1) prints this reason as an error, then retries with the plain key.
+      log(verdict.reason);
+      return {
+        cert,
+        note:
+          `${verdict.reason} (CA in ${verdict.entry.file}:${verdict.entry.line}; certificate ID "${cert.keyId}", ` +
+          `principals ${cert.validPrincipals.join(',') || 'none'}, valid ${formatValidity(cert)})`,
+      };
+    case 'no-ca':
+      return {
+        cert,
+        note: `no @cert-authority line for ${name} holds its CA key (${fingerprintSha256(cert.signatureKey)})`,
+      };
+  }
 }
 
 /** OpenSSH's first-connection question; resolves when accepted, throws when refused. */
@@ -246,4 +339,16 @@ export async function knownHostKeyTypesFor(files: string[], host: string, port: 
     for (const t of knownHostKeyTypes(entries, host, port)) if (!types.includes(t)) types.push(t);
   }
   return types;
+}
+
+/**
+ * Whether a `@cert-authority` line in these files names `host:port` (first file first). ssh(1)
+ * then offers the certificate host key algorithms first (order_hostkeyalgs()).
+ */
+export async function certAuthorityKnownFor(files: string[], host: string, port: number): Promise<boolean> {
+  for (const f of files) {
+    const { entries } = await readKnownHosts(f, () => {});
+    if (certAuthorityKnown(entries, host, port)) return true;
+  }
+  return false;
 }

@@ -17,7 +17,7 @@ import { DisconnectReason, ProtocolError, UsageError } from '../errors.js';
 import type { KexClient, KexMethod, Random } from '../kex/kex.js';
 import { exchangeHash } from '../kex/kex.js';
 import { kexMethods } from '../kex/registry.js';
-import { fingerprintSha256, verifyHostKeySignature } from '../keys/hostkey.js';
+import { describeServerHostKey, fingerprintSha256, verifyHostKeySignature } from '../keys/hostkey.js';
 import { MSG, encodeNewKeys, messageName } from '../protocol/messages.js';
 import { constantTimeEqual } from '../protocol/wire.js';
 import type { KexInit, Negotiated } from './kexinit.js';
@@ -254,7 +254,7 @@ export class Handshake {
       this.sessionId = h;
       this.hostKeyBlob = reply.hostKeyBlob;
       this.state = { kind: 'verifying', keys };
-      this.host.log(`Server host key: ${negotiated.hostKey} ${fingerprint}`);
+      this.host.log(describeServerHostKey(negotiated.hostKey, reply.hostKeyBlob));
       this.host.hostKey({ algorithm: negotiated.hostKey, keyBlob: reply.hostKeyBlob, fingerprint });
       return;
     }

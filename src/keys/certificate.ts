@@ -1,0 +1,493 @@
+/**
+ * OpenSSH certificates (OpenSSH PROTOCOL.certkeys): a public key, its validity and principals,
+ * signed by a certificate authority (CA). Decoding is strict and always verifies the CA's
+ * signature (as OpenSSH's cert_parse() does), so a {@link Certificate} in hand is authentic; what
+ * it is good for (host or user, which names, when) is decided by {@link checkCertificateAuthority}
+ * against an injected clock. Host key signatures made with a certificate's key are verified by the
+ * `*-cert-v01@openssh.com` entries of {@link certificateHostKeyAlgorithms}; a private key is
+ * paired with its certificate for user authentication by {@link certifiedKey}.
+ *
+ * Sans-IO: blobs in, no clock read here (callers pass the time).
+ */
+import { sha256 } from '@noble/hashes/sha2.js';
+import { KeyError } from '../errors.js';
+import { base64Decode, base64Encode } from '../protocol/base64.js';
+import { SshReader, SshWriter, constantTimeEqual, fromUtf8 } from '../protocol/wire.js';
+import { decodeEcdsaPublicKey, ecdsaSignatures } from './ecdsa.js';
+import { decodeEd25519PublicKey, ed25519Signature } from './ed25519.js';
+import type { PrivateKey } from './privatekey.js';
+import { decodeRsaPublicKey, rsaSignatures } from './rsa.js';
+import type { HostKeyAlgorithm } from './signing.js';
+
+/** PROTOCOL.certkeys: the certificate `type` field. */
+export const SSH2_CERT_TYPE_USER = 1;
+/** PROTOCOL.certkeys: the certificate `type` field. */
+export const SSH2_CERT_TYPE_HOST = 2;
+
+/** PROTOCOL.certkeys: `valid before` of a certificate that never expires. */
+const FOREVER = 0xffffffffffffffffn;
+// OpenSSH sshkey.h SSHKEY_CERT_MAX_PRINCIPALS.
+const MAX_PRINCIPALS = 256;
+const CERT_SUFFIX = '-cert-v01@openssh.com';
+
+/** One certificate key type: its name, the plain key inside, and how that key is laid out. */
+interface CertKeyType {
+  /** e.g. `ssh-ed25519-cert-v01@openssh.com`. */
+  certType: string;
+  /** The certified key's plain type, e.g. `ssh-ed25519`. */
+  keyType: string;
+  /** How many SSH strings/mpints the public key takes after the nonce (PROTOCOL.certkeys). */
+  keyFields: number;
+  /** Checks the plain public key blob; throws when malformed. */
+  check(plainBlob: Uint8Array): void;
+}
+
+// PROTOCOL.certkeys "Certified keys": the fields after the nonce are the plain key's own.
+const CERT_KEY_TYPES: readonly CertKeyType[] = [
+  { certType: `ssh-ed25519${CERT_SUFFIX}`, keyType: 'ssh-ed25519', keyFields: 1, check: (b) => void decodeEd25519PublicKey(b) },
+  ...['nistp256', 'nistp384', 'nistp521'].map((c) => ({
+    certType: `ecdsa-sha2-${c}${CERT_SUFFIX}`,
+    keyType: `ecdsa-sha2-${c}`,
+    keyFields: 2, // string curve, string public_key
+    check: (b: Uint8Array) => void decodeEcdsaPublicKey(`ecdsa-sha2-${c}`, b),
+  })),
+  // mpint e, mpint n (mpints are framed like strings).
+  { certType: `ssh-rsa${CERT_SUFFIX}`, keyType: 'ssh-rsa', keyFields: 2, check: (b) => void decodeRsaPublicKey(b) },
+];
+
+const CERT_BY_TYPE: ReadonlyMap<string, CertKeyType> = new Map(CERT_KEY_TYPES.map((t) => [t.certType, t]));
+
+/**
+ * Signature algorithm names of certificate keys and the plain algorithm that makes the actual
+ * signature (OpenSSH PROTOCOL.certkeys; RFC 8332 names for RSA), in OpenSSH's default
+ * HostKeyAlgorithms order. SHA-1 `ssh-rsa-cert-v01@openssh.com` is not offered (OpenSSH 8.8+).
+ */
+const CERT_SIGNATURE_ALGORITHMS: ReadonlyMap<string, { certType: string; plain: string }> = new Map([
+  [`ssh-ed25519${CERT_SUFFIX}`, { certType: `ssh-ed25519${CERT_SUFFIX}`, plain: 'ssh-ed25519' }],
+  [`ecdsa-sha2-nistp256${CERT_SUFFIX}`, { certType: `ecdsa-sha2-nistp256${CERT_SUFFIX}`, plain: 'ecdsa-sha2-nistp256' }],
+  [`ecdsa-sha2-nistp384${CERT_SUFFIX}`, { certType: `ecdsa-sha2-nistp384${CERT_SUFFIX}`, plain: 'ecdsa-sha2-nistp384' }],
+  [`ecdsa-sha2-nistp521${CERT_SUFFIX}`, { certType: `ecdsa-sha2-nistp521${CERT_SUFFIX}`, plain: 'ecdsa-sha2-nistp521' }],
+  [`rsa-sha2-512${CERT_SUFFIX}`, { certType: `ssh-rsa${CERT_SUFFIX}`, plain: 'rsa-sha2-512' }],
+  [`rsa-sha2-256${CERT_SUFFIX}`, { certType: `ssh-rsa${CERT_SUFFIX}`, plain: 'rsa-sha2-256' }],
+]);
+
+/** The certificate host key algorithms in OpenSSH's preference order (ssh_config(5) HostKeyAlgorithms). */
+export const CERTIFICATE_HOST_KEY_ALGORITHMS: readonly string[] = [...CERT_SIGNATURE_ALGORITHMS.keys()];
+
+/**
+ * The signature algorithms a CA may sign certificates with: OpenSSH 8.2+'s default
+ * CASignatureAlgorithms (ssh_config(5)), i.e. everything but SHA-1 `ssh-rsa`.
+ */
+const CA_SIGNATURE_ALGORITHMS: ReadonlyMap<string, HostKeyAlgorithm> = new Map(
+  [ed25519Signature, ...ecdsaSignatures, ...rsaSignatures].map((a) => [a.name, a]),
+);
+
+/** True when `type` names a certificate key type (`*-cert-v01@openssh.com`). */
+export function isCertificateType(type: string): boolean {
+  return type.endsWith(CERT_SUFFIX);
+}
+
+/**
+ * The plain signature algorithm behind a certificate one (`rsa-sha2-256-cert-v01@openssh.com` →
+ * `rsa-sha2-256`); other names are returned unchanged. server-sig-algs (RFC 8308 §3.1) lists only
+ * plain names, so this is what a client compares with it.
+ */
+export function plainSignatureAlgorithm(algorithm: string): string {
+  return CERT_SIGNATURE_ALGORITHMS.get(algorithm)?.plain ?? algorithm;
+}
+
+/** One critical option or extension (PROTOCOL.certkeys): a name and its raw data string. */
+export interface CertificateOption {
+  name: string;
+  /** The option's data (itself an SSH string for the options OpenSSH defines; may be empty). */
+  data: Uint8Array;
+}
+
+/** A decoded, signature-checked certificate (PROTOCOL.certkeys). */
+export interface Certificate {
+  /** The whole certificate blob, as sent on the wire and stored in `-cert.pub` files. */
+  blob: Uint8Array;
+  /** e.g. `ssh-ed25519-cert-v01@openssh.com`. */
+  certType: string;
+  /** The certified key's plain type, e.g. `ssh-ed25519`. */
+  keyType: string;
+  nonce: Uint8Array;
+  /** The certified key as a plain public key blob (RFC 4253 §6.6). */
+  publicKeyBlob: Uint8Array;
+  serial: bigint;
+  /** {@link SSH2_CERT_TYPE_USER} (1) or {@link SSH2_CERT_TYPE_HOST} (2). */
+  type: number;
+  keyId: string;
+  /** Names (hosts) or user names the certificate is valid for; empty means none (OpenSSH refuses). */
+  validPrincipals: string[];
+  /** Seconds since the epoch, inclusive. */
+  validAfter: bigint;
+  /** Seconds since the epoch, exclusive; 2^64−1 for "forever". */
+  validBefore: bigint;
+  criticalOptions: CertificateOption[];
+  extensions: CertificateOption[];
+  reserved: Uint8Array;
+  /** The CA's public key blob (a plain key: a certificate may not sign certificates). */
+  signatureKey: Uint8Array;
+  /** The CA's signature blob (RFC 4253 §6.6 framing). */
+  signature: Uint8Array;
+  /** The algorithm the CA signed with, e.g. `ssh-ed25519`, `rsa-sha2-512`. */
+  signatureAlgorithm: string;
+}
+
+function certError(message: string, cause?: unknown): KeyError {
+  return new KeyError('ERR_KEY_FORMAT', `certificate: ${message}`, cause === undefined ? undefined : { cause });
+}
+
+/** PROTOCOL.certkeys: critical options and extensions are a sequence of (string name, string data). */
+function readOptions(section: Uint8Array, what: string): CertificateOption[] {
+  const r = new SshReader(section);
+  const out: CertificateOption[] = [];
+  while (r.remaining > 0) {
+    const name = fromUtf8(r.string(`${what} name`));
+    const data = r.string(`${what} data`);
+    // PROTOCOL.certkeys: each name at most once, in lexical order.
+    const prev = out[out.length - 1];
+    if (prev && prev.name >= name) throw certError(`${what} "${name}" is repeated or out of order`);
+    out.push({ name, data: data.slice() });
+  }
+  return out;
+}
+
+function cstring(bytes: Uint8Array, what: string): string {
+  // OpenSSH sshbuf_get_cstring(): no embedded NUL.
+  if (bytes.includes(0)) throw certError(`${what} contains a NUL byte`);
+  return fromUtf8(bytes);
+}
+
+/**
+ * Decode a certificate blob (PROTOCOL.certkeys) strictly and verify its CA signature:
+ * `string type, string nonce, <plain key fields>, uint64 serial, uint32 type, string key id,
+ * string valid principals, uint64 valid after, uint64 valid before, string critical options,
+ * string extensions, string reserved, string signature key, string signature`, nothing after.
+ *
+ * Throws KeyError `ERR_KEY_FORMAT` (message starting "certificate:") when a field is malformed,
+ * the type is unknown, the CA key is itself a certificate or unsupported, the CA signed with an
+ * algorithm outside OpenSSH's default CASignatureAlgorithms (SHA-1 `ssh-rsa` is refused, as
+ * OpenSSH 8.2+ does), or the signature does not verify.
+ *
+ * @example
+ * const cert = parseCertificate(blob);
+ * cert.keyId; // "web1 host key"
+ */
+export function parseCertificate(blob: Uint8Array): Certificate {
+  try {
+    return decode(blob);
+  } catch (err) {
+    if (err instanceof KeyError) throw err;
+    throw certError((err as Error).message, err);
+  }
+}
+
+function decode(blob: Uint8Array): Certificate {
+  const r = new SshReader(blob);
+  const certType = fromUtf8(r.string('certificate type'));
+  const kt = CERT_BY_TYPE.get(certType);
+  if (!kt) throw certError(`unsupported certificate type "${certType}"`);
+  const nonce = r.string('nonce').slice();
+  const keyStart = r.offset;
+  for (let i = 0; i < kt.keyFields; i++) r.string('public key field');
+  // The plain key blob: its type name, then the same fields as in the certificate.
+  const publicKeyBlob = new SshWriter().string(kt.keyType).raw(blob.subarray(keyStart, r.offset)).toBytes();
+  kt.check(publicKeyBlob);
+  const serial = r.uint64();
+  const type = r.uint32();
+  const keyId = cstring(r.string('key id'), 'key id');
+  const principalsSection = r.string('valid principals');
+  const validAfter = r.uint64();
+  const validBefore = r.uint64();
+  const critical = r.string('critical options');
+  const exts = r.string('extensions');
+  // PROTOCOL.certkeys: "reserved" is ignored in this version.
+  const reserved = r.string('reserved').slice();
+  const signatureKey = r.string('signature key').slice();
+  // PROTOCOL.certkeys: the signature covers everything from the type string up to here.
+  const signedLength = r.offset;
+  const signature = r.string('signature').slice();
+  r.end('certificate');
+
+  if (type !== SSH2_CERT_TYPE_USER && type !== SSH2_CERT_TYPE_HOST) throw certError(`unknown certificate type ${type}`);
+  const validPrincipals: string[] = [];
+  const pr = new SshReader(principalsSection);
+  while (pr.remaining > 0) {
+    if (validPrincipals.length >= MAX_PRINCIPALS) throw certError(`more than ${MAX_PRINCIPALS} principals`);
+    validPrincipals.push(cstring(pr.string('principal'), 'principal'));
+  }
+  const criticalOptions = readOptions(critical, 'critical option');
+  const extensions = readOptions(exts, 'extension');
+
+  const caType = fromUtf8(new SshReader(signatureKey).string('signature key type'));
+  // OpenSSH sshkey_type_is_valid_ca(): a certificate cannot be a CA.
+  if (isCertificateType(caType)) throw certError('the signature key is itself a certificate');
+  const sr = new SshReader(signature);
+  const sigAlg = fromUtf8(sr.string('signature algorithm'));
+  const verifier = CA_SIGNATURE_ALGORITHMS.get(sigAlg);
+  if (!verifier) {
+    throw certError(
+      sigAlg === 'ssh-rsa'
+        ? 'the CA signed it with ssh-rsa (RSA with SHA-1), which OpenSSH 8.2 and later refuse (CASignatureAlgorithms); re-sign it with ssh-keygen -t rsa-sha2-512'
+        : `the CA signature algorithm "${sigAlg}" is not supported`,
+    );
+  }
+  if (verifier.keyType !== caType) throw certError(`a ${caType} CA key cannot make ${sigAlg} signatures`);
+  let ok: boolean;
+  try {
+    ok = verifier.verify(signatureKey, signature, blob.subarray(0, signedLength));
+  } catch (cause) {
+    throw certError(`the CA signature could not be checked: ${(cause as Error).message}`, cause);
+  }
+  if (!ok) throw certError(`the CA signature does not verify (CA ${caType} ${fingerprint(signatureKey)})`);
+
+  return {
+    blob: blob.slice(),
+    certType,
+    keyType: kt.keyType,
+    nonce,
+    publicKeyBlob,
+    serial,
+    type,
+    keyId,
+    validPrincipals,
+    validAfter,
+    validBefore,
+    criticalOptions,
+    extensions,
+    reserved,
+    signatureKey,
+    signature,
+    signatureAlgorithm: sigAlg,
+  };
+}
+
+/**
+ * Parse a certificate file line (`ssh-ed25519-cert-v01@openssh.com AAAA... comment`, what
+ * `ssh-keygen -s` writes to `KEY-cert.pub`). Throws KeyError ERR_KEY_FORMAT naming `source`.
+ */
+export function parseCertificateFile(text: string, source = 'certificate'): Certificate {
+  const line = text.split('\n').find((l) => l.trim() !== '' && !l.trim().startsWith('#'));
+  const m = line ? /^\s*(\S+)\s+([A-Za-z0-9+/]+={0,2})(?:\s|$)/.exec(line) : null;
+  if (!m) throw certError(`${source} is not a certificate file (expected "TYPE BASE64 [comment]")`);
+  if (!isCertificateType(m[1]!)) throw certError(`${source} holds a ${m[1]} key, not a certificate`);
+  let blob: Uint8Array;
+  try {
+    blob = base64Decode(m[2]!);
+  } catch (cause) {
+    throw certError(`${source}: invalid base64`, cause);
+  }
+  try {
+    const cert = parseCertificate(blob);
+    if (cert.certType !== m[1]) throw certError(`type "${m[1]}" does not match the certificate's own "${cert.certType}"`);
+    return cert;
+  } catch (err) {
+    throw certError(`${source}: ${(err as Error).message.replace(/^certificate: /, '')}`, err);
+  }
+}
+
+/** What {@link checkCertificateAuthority} checks the certificate for. */
+export interface CertificateCheck {
+  /** A host certificate (true) or a user certificate (false). */
+  wantHost: boolean;
+  /** The current time in seconds since the epoch (injected: this core has no clock). */
+  now: number;
+  /** The name that must be among the principals (exact match); omit to skip that check. */
+  name?: string;
+}
+
+/**
+ * Is the certificate good for this use now? Returns undefined when it is, else OpenSSH's reason
+ * (sshkey_cert_check_authority() and sshkey_cert_check_host() wording, e.g. "Certificate
+ * invalid: expired"). Host certificates must carry no critical option (PROTOCOL.certkeys defines
+ * none for hosts, and an unknown critical option must be refused).
+ */
+export function checkCertificateAuthority(cert: Certificate, check: CertificateCheck): string | undefined {
+  if (check.wantHost && cert.type !== SSH2_CERT_TYPE_HOST) return 'Certificate invalid: not a host certificate';
+  if (!check.wantHost && cert.type !== SSH2_CERT_TYPE_USER) return 'Certificate invalid: not a user certificate';
+  const now = BigInt(Math.max(0, Math.floor(check.now)));
+  if (now < cert.validAfter) return 'Certificate invalid: not yet valid';
+  if (now >= cert.validBefore) return 'Certificate invalid: expired';
+  if (cert.validPrincipals.length === 0) return 'Certificate lacks principal list';
+  // OpenSSH 9.2 check_host_key(): exact comparison for host names (no wildcard principals).
+  if (check.name !== undefined && !cert.validPrincipals.includes(check.name)) {
+    return 'Certificate invalid: name is not a listed principal';
+  }
+  if (check.wantHost && cert.criticalOptions.length > 0) return 'Certificate contains unsupported critical options';
+  return undefined;
+}
+
+function fingerprint(blob: Uint8Array): string {
+  return 'SHA256:' + base64Encode(sha256(blob), false);
+}
+
+function pad2(n: number): string {
+  return String(n).padStart(2, '0');
+}
+
+/** OpenSSH format_absolute_time(): local time as `%Y-%m-%dT%H:%M:%S`. */
+function absoluteTime(seconds: bigint): string {
+  const d = new Date(Number(seconds) * 1000);
+  if (Number.isNaN(d.getTime())) return 'UNKNOWN-TIME';
+  return (
+    `${d.getFullYear()}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())}` +
+    `T${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())}`
+  );
+}
+
+/**
+ * The validity interval as OpenSSH prints it (sshkey_format_cert_validity()): `forever`,
+ * `before T`, `after T` or `from T to T`, in local time.
+ */
+export function formatCertificateValidity(cert: Certificate): string {
+  if (cert.validAfter === 0n && cert.validBefore === FOREVER) return 'forever';
+  if (cert.validAfter === 0n) return `before ${absoluteTime(cert.validBefore)}`;
+  if (cert.validBefore === FOREVER) return `after ${absoluteTime(cert.validAfter)}`;
+  return `from ${absoluteTime(cert.validAfter)} to ${absoluteTime(cert.validBefore)}`;
+}
+
+/**
+ * ssh -v's line for a host certificate (sshconnect.c verify_host_key()): `Server host
+ * certificate: TYPE FP, serial N ID "ID" CA CATYPE CAFP valid VALIDITY`; the fingerprints are
+ * of the certified key and of the CA key.
+ */
+export function describeHostCertificate(cert: Certificate): string {
+  const caType = fromUtf8(new SshReader(cert.signatureKey).string('signature key type'));
+  return (
+    `Server host certificate: ${cert.certType} ${fingerprint(cert.publicKeyBlob)}, serial ${cert.serial} ` +
+    `ID "${cert.keyId}" CA ${caType} ${fingerprint(cert.signatureKey)} valid ${formatCertificateValidity(cert)}`
+  );
+}
+
+/**
+ * `*-cert-v01@openssh.com` host key algorithms: the key blob is a certificate (its CA signature
+ * checked on decoding), and the exchange hash signature is made by the certified key with the
+ * plain algorithm (PROTOCOL.certkeys), e.g. `rsa-sha2-256` inside `rsa-sha2-256-cert-v01`.
+ * Whether the CA is trusted for this host is the host key verifier's decision.
+ */
+export const certificateHostKeyAlgorithms: readonly HostKeyAlgorithm[] = [...CERT_SIGNATURE_ALGORITHMS].map(
+  ([name, { certType, plain }]) => {
+    const inner = CA_SIGNATURE_ALGORITHMS.get(plain)!;
+    return {
+      name,
+      keyType: certType,
+      verify(keyBlob: Uint8Array, signatureBlob: Uint8Array, data: Uint8Array): boolean {
+        const cert = parseCertificate(keyBlob);
+        if (cert.certType !== certType) throw new Error(`key is ${cert.certType}, expected ${certType}`);
+        return inner.verify(cert.publicKeyBlob, signatureBlob, data);
+      },
+    };
+  },
+);
+
+/** A private key paired with its user certificate: offers the certificate, signs with the key. */
+export interface CertifiedKey extends PrivateKey {
+  readonly certificate: Certificate;
+  /** Where the certificate came from (its file), for messages. */
+  readonly certificateSource: string;
+  /**
+   * Why the server may have refused it, for the authentication error: OpenSSH's reason when a
+   * local check finds one (expired, not yet valid), else the certificate's principals and
+   * validity, since the server never says why.
+   */
+  refusalDetail(): string;
+}
+
+/** True for keys built by {@link certifiedKey}. */
+export function isCertifiedKey(key: PrivateKey): key is CertifiedKey {
+  return (key as Partial<CertifiedKey>).certificate !== undefined;
+}
+
+/**
+ * Pair `key` with its user certificate (OpenSSH CertificateFile, `KEY-cert.pub`). The
+ * publickey request then names the certificate algorithm (`ssh-ed25519-cert-v01@openssh.com`,
+ * `rsa-sha2-512-cert-v01@openssh.com`, ...) and carries the certificate blob, and the signature
+ * is the plain key's (PROTOCOL.certkeys). `now` (seconds since the epoch) is only used to explain
+ * a refusal. `dispose()` disposes `key` too.
+ *
+ * Throws KeyError ERR_KEY_FORMAT when the certificate is not a user certificate or certifies
+ * another key.
+ */
+export function certifiedKey(
+  key: PrivateKey,
+  cert: Certificate,
+  options: { source?: string; now?: () => number } = {},
+): CertifiedKey {
+  const source = options.source ?? `certificate "${cert.keyId}"`;
+  if (cert.type !== SSH2_CERT_TYPE_USER) throw certError(`${source} is a host certificate, not a user certificate`);
+  if (!constantTimeEqual(cert.publicKeyBlob, key.publicKeyBlob)) {
+    throw certError(`${source} certifies key ${fingerprint(cert.publicKeyBlob)}, not ${fingerprint(key.publicKeyBlob)}`);
+  }
+  const byPlain = new Map([...CERT_SIGNATURE_ALGORITHMS].filter(([, v]) => v.certType === cert.certType).map(([k, v]) => [v.plain, k]));
+  const signatureAlgorithms = key.signatureAlgorithms.flatMap((a) => (byPlain.has(a) ? [byPlain.get(a)!] : []));
+  return {
+    keyType: cert.certType,
+    publicKeyBlob: cert.blob,
+    signatureAlgorithms,
+    comment: key.comment,
+    format: key.format,
+    certificate: cert,
+    certificateSource: source,
+    sign(algorithm: string, data: Uint8Array): Uint8Array {
+      const plain = CERT_SIGNATURE_ALGORITHMS.get(algorithm);
+      if (!plain || !signatureAlgorithms.includes(algorithm)) return key.sign(algorithm, data);
+      // PROTOCOL.certkeys: the signature is the certified key's, under the plain algorithm name.
+      return key.sign(plain.plain, data);
+    },
+    dispose: () => key.dispose(),
+    refusalDetail(): string {
+      const what = `certificate ${source} (ID "${cert.keyId}", serial ${cert.serial})`;
+      const local = options.now ? checkCertificateAuthority(cert, { wantHost: false, now: options.now() }) : undefined;
+      const facts = `principals: ${cert.validPrincipals.join(',') || 'none'}; valid ${formatCertificateValidity(cert)}`;
+      if (local) return `The ${what} was refused: ${local} (${facts}).`;
+      return `The server refused the ${what} without saying why (${facts}); check its principals against the user name and the server's AuthorizedPrincipalsFile, and that the server trusts its CA (TrustedUserCAKeys).`;
+    },
+  };
+}
+
+/** OpenSSH's short type name with `-CERT` (sshkey_type()), e.g. `ED25519-CERT`. */
+export function certificateShortType(cert: Certificate): string {
+  const base = cert.keyType === 'ssh-ed25519' ? 'ED25519' : cert.keyType === 'ssh-rsa' ? 'RSA' : 'ECDSA';
+  return `${base}-CERT`;
+}
+
+/** ssh -v's "Offering public key" text for a certified key: `SOURCE ED25519-CERT FP`. */
+export function describeCertifiedKey(key: CertifiedKey): string {
+  return `${key.certificateSource} ${certificateShortType(key.certificate)} ${fingerprint(key.certificate.publicKeyBlob)}`;
+}
+
+/** A certificate and where it came from (a file path, for messages). */
+export interface CertificateSource {
+  certificate: Certificate;
+  source: string;
+}
+
+/**
+ * Pair user certificates with the private keys they certify, as ssh(1)'s pubkey_prepare() does:
+ * the certified keys first (in certificate order), then every plain key. A certificate without
+ * its private key, or that is not a user certificate, is skipped and reported through `skipped`.
+ * `now` (seconds since the epoch) only explains refusals (see {@link certifiedKey}).
+ */
+export function withCertificates(
+  keys: readonly PrivateKey[],
+  certificates: readonly CertificateSource[],
+  options: { now?: () => number; skipped?: (message: string) => void } = {},
+): PrivateKey[] {
+  const certified: PrivateKey[] = [];
+  for (const { certificate, source } of certificates) {
+    if (certificate.type !== SSH2_CERT_TYPE_USER) {
+      // sshconnect2.c pubkey_prepare(): "ignoring certificate %s: not a user certificate".
+      options.skipped?.(`ignoring certificate ${source}: not a user certificate`);
+      continue;
+    }
+    const key = keys.find((k) => constantTimeEqual(k.publicKeyBlob, certificate.publicKeyBlob));
+    if (!key) {
+      options.skipped?.(`ignoring certificate ${source}: no private key for ${certificate.keyType} ${fingerprint(certificate.publicKeyBlob)} among the identities`);
+      continue;
+    }
+    certified.push(certifiedKey(key, certificate, { source, now: options.now }));
+  }
+  return [...certified, ...keys];
+}

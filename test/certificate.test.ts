@@ -1,0 +1,227 @@
+/**
+ * OpenSSH certificates (PROTOCOL.certkeys) made by the real ssh-keygen: strict decoding, the CA
+ * signature, validity checks with an injected clock, the known_hosts decisions for host
+ * certificates, and pairing a user certificate with its private key.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { KeyError } from '../src/errors.js';
+import {
+  CERTIFICATE_HOST_KEY_ALGORITHMS,
+  SSH2_CERT_TYPE_HOST,
+  SSH2_CERT_TYPE_USER,
+  certifiedKey,
+  checkCertificateAuthority,
+  describeHostCertificate,
+  isCertifiedKey,
+  parseCertificate,
+  parseCertificateFile,
+  plainSignatureAlgorithm,
+  withCertificates,
+} from '../src/keys/certificate.js';
+import { hostKeyAlgorithms, verifyHostKeySignature } from '../src/keys/hostkey.js';
+import { certAuthorityKnown, checkHostCertificate, parseKnownHosts } from '../src/keys/knownhosts.js';
+import { parsePrivateKey } from '../src/keys/privatekey.js';
+import { base64Decode } from '../src/protocol/base64.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'pure-ssh-cert-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function keygen(...args: string[]): void {
+  execFileSync('/usr/bin/ssh-keygen', ['-q', ...args], { stdio: 'pipe' });
+}
+function newKey(name: string, type: string, bits?: number): string {
+  const path = join(dir, name);
+  keygen('-t', type, ...(bits ? ['-b', String(bits)] : []), '-N', '', '-C', name, '-f', path);
+  return path;
+}
+function blobOf(pubFile: string): Uint8Array {
+  return base64Decode(readFileSync(pubFile, 'utf8').trim().split(/\s+/)[1]!);
+}
+/** `ssh-keygen -s ca ... key.pub`, returning the -cert.pub text. */
+function sign(ca: string, key: string, args: string[]): string {
+  keygen('-s', ca, ...args, `${key}.pub`);
+  return readFileSync(`${key}-cert.pub`, 'utf8');
+}
+
+const ca = newKey('ca', 'ed25519');
+const rsaCa = newKey('rsa_ca', 'rsa', 2048);
+const ecdsaCa = newKey('ecdsa_ca', 'ecdsa');
+const now = Math.floor(Date.now() / 1000);
+
+describe('certificate decoding', () => {
+  it('reads every field of an ssh-keygen host certificate and verifies the CA signature', () => {
+    const host = newKey('host', 'ed25519');
+    const text = sign(ca, host, ['-I', 'web1 host key', '-h', '-n', '127.0.0.1,web1', '-V', '-5m:+1h', '-z', '7']);
+    const cert = parseCertificateFile(text, 'host-cert.pub');
+    expect(cert.certType).toBe('ssh-ed25519-cert-v01@openssh.com');
+    expect(cert.keyType).toBe('ssh-ed25519');
+    expect(cert.type).toBe(SSH2_CERT_TYPE_HOST);
+    expect(cert.serial).toBe(7n);
+    expect(cert.keyId).toBe('web1 host key');
+    expect(cert.validPrincipals).toEqual(['127.0.0.1', 'web1']);
+    expect(Number(cert.validBefore - cert.validAfter)).toBe(65 * 60);
+    expect(cert.publicKeyBlob).toEqual(blobOf(`${host}.pub`));
+    expect(cert.signatureKey).toEqual(blobOf(`${ca}.pub`));
+    expect(cert.signatureAlgorithm).toBe('ssh-ed25519');
+    expect(cert.criticalOptions).toEqual([]);
+    const line = describeHostCertificate(cert);
+    expect(line).toMatch(
+      /^Server host certificate: ssh-ed25519-cert-v01@openssh\.com SHA256:\S+, serial 7 ID "web1 host key" CA ssh-ed25519 SHA256:\S+ valid from \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d to /,
+    );
+    // ssh-keygen -L prints the same fingerprints.
+    const listing = execFileSync('/usr/bin/ssh-keygen', ['-L', '-f', `${host}-cert.pub`], { encoding: 'utf8' });
+    expect(listing).toContain(line.split(' ')[4]!.replace(/,$/, ''));
+  });
+
+  it.each([
+    ['ecdsa', undefined, 'ecdsa-sha2-nistp256-cert-v01@openssh.com', 'ecdsa-sha2-nistp256'],
+    ['ecdsa', 384, 'ecdsa-sha2-nistp384-cert-v01@openssh.com', 'ecdsa-sha2-nistp384'],
+    ['ecdsa', 521, 'ecdsa-sha2-nistp521-cert-v01@openssh.com', 'ecdsa-sha2-nistp521'],
+    ['rsa', 2048, 'ssh-rsa-cert-v01@openssh.com', 'ssh-rsa'],
+  ] as const)('decodes %s %s certificates, signed by RSA (SHA-512) and ECDSA CAs', (type, bits, certType, keyType) => {
+    const key = newKey(`user_${type}${bits ?? ''}`, type, bits);
+    for (const [signer, alg] of [
+      [rsaCa, 'rsa-sha2-512'],
+      [ecdsaCa, 'ecdsa-sha2-nistp256'],
+    ] as const) {
+      const cert = parseCertificateFile(sign(signer, key, ['-I', 'u', '-n', 'root,alice', ...(signer === rsaCa ? ['-t', alg] : [])]));
+      expect(cert.certType).toBe(certType);
+      expect(cert.keyType).toBe(keyType);
+      expect(cert.type).toBe(SSH2_CERT_TYPE_USER);
+      expect(cert.signatureAlgorithm).toBe(alg);
+      // ssh-keygen's default user extensions, in lexical order.
+      expect(cert.extensions.map((e) => e.name)).toContain('permit-port-forwarding');
+      expect(cert.validBefore).toBe(0xffffffffffffffffn);
+    }
+  });
+
+  it('refuses a CA signature made with ssh-rsa (SHA-1), as OpenSSH 8.2+ does', () => {
+    const key = newKey('sha1_user', 'ed25519');
+    const text = sign(rsaCa, key, ['-I', 'old', '-n', 'root', '-t', 'ssh-rsa']);
+    expect(() => parseCertificateFile(text)).toThrow(/ssh-rsa \(RSA with SHA-1\).*OpenSSH 8\.2/);
+  });
+
+  it('refuses a tampered certificate (signature), trailing bytes, truncation and unknown types', () => {
+    const key = newKey('tamper', 'ed25519');
+    const blob = parseCertificateFile(sign(ca, key, ['-I', 'id', '-n', 'root'])).blob;
+    // Flip a bit in the key id: the CA signature no longer verifies.
+    const flipped = blob.slice();
+    const idAt = Buffer.from(blob).indexOf('id');
+    flipped[idAt]! ^= 1;
+    expect(() => parseCertificate(flipped)).toThrow(/CA signature does not verify/);
+    const longer = new Uint8Array(blob.length + 1);
+    longer.set(blob);
+    expect(() => parseCertificate(longer)).toThrow(KeyError);
+    expect(() => parseCertificate(blob.subarray(0, blob.length - 10))).toThrow(KeyError);
+    expect(() => parseCertificate(blobOf(`${key}.pub`))).toThrow(/unsupported certificate type "ssh-ed25519"/);
+  });
+
+  it('checks type, validity and principals with the injected clock, in OpenSSH words', () => {
+    const host = newKey('host2', 'ed25519');
+    const cert = parseCertificateFile(sign(ca, host, ['-I', 'h', '-h', '-n', 'web1', '-V', '-5m:+1h']));
+    expect(checkCertificateAuthority(cert, { wantHost: true, now, name: 'web1' })).toBeUndefined();
+    expect(checkCertificateAuthority(cert, { wantHost: true, now, name: 'WEB1x' })).toBe('Certificate invalid: name is not a listed principal');
+    expect(checkCertificateAuthority(cert, { wantHost: false, now })).toBe('Certificate invalid: not a user certificate');
+    expect(checkCertificateAuthority(cert, { wantHost: true, now: now + 7200, name: 'web1' })).toBe('Certificate invalid: expired');
+    expect(checkCertificateAuthority(cert, { wantHost: true, now: now - 3600, name: 'web1' })).toBe('Certificate invalid: not yet valid');
+    const user = parseCertificateFile(sign(ca, host, ['-I', 'u', '-n', 'x', '-O', 'force-command=/bin/true']));
+    expect(user.criticalOptions.map((o) => o.name)).toEqual(['force-command']);
+  });
+
+  it('registers the certificate host key algorithms and verifies signatures with the certified key', () => {
+    for (const a of CERTIFICATE_HOST_KEY_ALGORITHMS) expect(hostKeyAlgorithms.has(a)).toBe(true);
+    expect(plainSignatureAlgorithm('rsa-sha2-256-cert-v01@openssh.com')).toBe('rsa-sha2-256');
+    const path = newKey('signer', 'ed25519');
+    const text = sign(ca, path, ['-I', 'h', '-h', '-n', 'web1']);
+    const cert = parseCertificateFile(text);
+    const key = parsePrivateKey(readFileSync(path, 'utf8'));
+    const data = new Uint8Array([1, 2, 3]);
+    const sig = key.sign('ssh-ed25519', data);
+    expect(() => verifyHostKeySignature('ssh-ed25519-cert-v01@openssh.com', cert.blob, sig, data)).not.toThrow();
+    expect(() => verifyHostKeySignature('ssh-ed25519-cert-v01@openssh.com', cert.blob, sig, new Uint8Array([9]))).toThrow(
+      /does not verify/,
+    );
+  });
+});
+
+describe('known_hosts and host certificates', () => {
+  const host = newKey('kh_host', 'ed25519');
+  const other = newKey('other_ca', 'ed25519');
+  const cert = parseCertificateFile(sign(ca, host, ['-I', 'h', '-h', '-n', 'web1,127.0.0.1', '-V', '-5m:+1h']));
+  const caPub = readFileSync(`${ca}.pub`, 'utf8').trim();
+  const otherPub = readFileSync(`${other}.pub`, 'utf8').trim();
+  const hostPub = readFileSync(`${host}.pub`, 'utf8').trim();
+  const kh = (text: string) => parseKnownHosts(text, 'kh').entries;
+
+  it('accepts a valid certificate from a CA whose patterns match the host', () => {
+    const entries = kh(`@cert-authority *.example.com,web1 ${caPub}\n`);
+    expect(checkHostCertificate(entries, 'web1', 22, cert, now)).toMatchObject({ status: 'match', name: 'web1' });
+    expect(certAuthorityKnown(entries, 'web1', 22)).toBe(true);
+    expect(certAuthorityKnown(entries, 'web2', 22)).toBe(false);
+    // On another port: [web1]:2222 names no CA, the plain name does (OpenSSH's retry without port).
+    expect(checkHostCertificate(entries, 'web1', 2222, cert, now)).toMatchObject({ status: 'match', triedWithoutPort: true });
+  });
+
+  it('wrong principal, expired, unknown CA, revoked CA or revoked key', () => {
+    const entries = kh(`@cert-authority * ${caPub}\n`);
+    expect(checkHostCertificate(entries, 'web2', 22, cert, now)).toMatchObject({
+      status: 'invalid',
+      reason: 'Certificate invalid: name is not a listed principal',
+    });
+    expect(checkHostCertificate(entries, 'web1', 22, cert, now + 7200)).toMatchObject({ status: 'invalid', reason: 'Certificate invalid: expired' });
+    expect(checkHostCertificate(kh(`@cert-authority * ${otherPub}\n`), 'web1', 22, cert, now)).toMatchObject({ status: 'no-ca' });
+    // A CA line for other hosts only does not vouch for this one.
+    expect(checkHostCertificate(kh(`@cert-authority web2 ${caPub}\n`), 'web1', 22, cert, now)).toMatchObject({ status: 'no-ca' });
+    expect(checkHostCertificate(kh(`@cert-authority * ${caPub}\n@revoked * ${caPub}\n`), 'web1', 22, cert, now)).toMatchObject({
+      status: 'revoked',
+      revokedKey: 'CA',
+    });
+    expect(checkHostCertificate(kh(`@cert-authority * ${caPub}\n@revoked * ${hostPub}\n`), 'web1', 22, cert, now)).toMatchObject({
+      status: 'revoked',
+      revokedKey: 'host',
+    });
+  });
+});
+
+describe('user certificates', () => {
+  it('pairs a certificate with its private key: cert algorithm names, plain signatures, offered first', () => {
+    const path = newKey('rsa_user', 'rsa', 2048);
+    const cert = parseCertificateFile(sign(ca, path, ['-I', 'alice', '-n', 'alice', '-V', '-5m:+1h']));
+    const key = parsePrivateKey(readFileSync(path, 'utf8'));
+    const [first, second] = withCertificates([key], [{ certificate: cert, source: `${path}-cert.pub` }], { now: () => now });
+    expect(isCertifiedKey(first!)).toBe(true);
+    expect(second).toBe(key);
+    expect(first!.keyType).toBe('ssh-rsa-cert-v01@openssh.com');
+    expect(first!.publicKeyBlob).toEqual(cert.blob);
+    expect(first!.signatureAlgorithms).toEqual(['rsa-sha2-512-cert-v01@openssh.com', 'rsa-sha2-256-cert-v01@openssh.com']);
+    const data = new Uint8Array([4, 5, 6]);
+    expect(first!.sign('rsa-sha2-256-cert-v01@openssh.com', data)).toEqual(key.sign('rsa-sha2-256', data));
+  });
+
+  it('explains a refusal: local expiry in OpenSSH words, else principals and validity', () => {
+    const path = newKey('exp_user', 'ed25519');
+    const cert = parseCertificateFile(sign(ca, path, ['-I', 'bob', '-n', 'bob', '-V', '20200101:20200102']));
+    const key = parsePrivateKey(readFileSync(path, 'utf8'));
+    const expired = certifiedKey(key, cert, { source: 'bob-cert.pub', now: () => now });
+    expect(expired.refusalDetail()).toMatch(/certificate bob-cert\.pub \(ID "bob", serial 0\) was refused: Certificate invalid: expired \(principals: bob; valid from 2020-01-01T00:00:00 to 2020-01-02T00:00:00\)/);
+    const good = certifiedKey(key, { ...cert, validAfter: 0n, validBefore: 0xffffffffffffffffn }, { source: 'bob-cert.pub', now: () => now });
+    expect(good.refusalDetail()).toMatch(/server refused the certificate bob-cert\.pub .*principals: bob; valid forever/);
+  });
+
+  it('skips a certificate without its private key, and host certificates', () => {
+    const a = newKey('a_user', 'ed25519');
+    const b = newKey('b_user', 'ed25519');
+    const cert = parseCertificateFile(sign(ca, a, ['-I', 'a', '-n', 'a']));
+    const hostCert = parseCertificateFile(sign(ca, b, ['-I', 'b', '-h', '-n', 'b']));
+    const keyB = parsePrivateKey(readFileSync(b, 'utf8'));
+    const skipped: string[] = [];
+    const keys = withCertificates([keyB], [{ certificate: cert, source: 'a' }, { certificate: hostCert, source: 'b' }], { skipped: (m) => skipped.push(m) });
+    expect(keys).toEqual([keyB]);
+    expect(skipped).toEqual([expect.stringMatching(/^ignoring certificate a: no private key/), 'ignoring certificate b: not a user certificate']);
+    expect(() => certifiedKey(keyB, cert)).toThrow(/certifies key SHA256:/);
+  });
+});
