@@ -172,6 +172,20 @@ describe('pure-ssh-check against the fake server', () => {
   });
 });
 
+describe('pure-ssh-check when it cannot run', () => {
+  it('exits 255 when the server closes before its identification', async () => {
+    const srv = createServer((socket) => socket.destroy());
+    servers.push(srv);
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const port = (srv.address() as { port: number }).port;
+    const { code, report } = await runCheckCli(['--json', '-t', '2', '-p', String(port), '127.0.0.1']);
+    expect(code).toBe(255);
+    expect(report.serverVersion).toBeUndefined();
+    expect(report.findings.map((f) => [f.id, f.verdict])).toEqual([['inventory.kexinit', 'fail']]);
+    expect(report.findings[0]!.detail).toMatch(/connection closed/);
+  });
+});
+
 describe('posture rules', () => {
   const kexinit = (over: Partial<KexInit>): KexInit => ({
     cookie: new Uint8Array(16),

@@ -252,6 +252,7 @@ export async function runCheck(o: CheckOptions): Promise<CheckReport> {
   if (strict) {
     // OpenSSH PROTOCOL, strict kex b: a packet under the unreset sequence number must fail its MAC.
     const r = await session({ ...basePlan, skipSendSequenceReset: true }, async (conn, x) => (x.ok ? serviceRoundTrip(conn, timeoutMs) : undefined));
+    // A refused connection (r undefined) is a failure to verify, reported as such below.
     const ok = r !== undefined && isTermination(r.end);
     add({
       id: 'strict-kex.client-seq-reset',
@@ -331,7 +332,17 @@ async function hostKeyInventory(server: KexInit, basePlan: ExchangePlan, session
   }
 }
 
+/**
+ * A probe whose connection never reached the server's identification (refused, e.g. by
+ * OpenSSH's PerSourcePenalties) proves nothing either way.
+ */
+function unreached(x: ExchangeOutcome): string | undefined {
+  return !x.ok && x.stage === 'version' ? `inconclusive: ${describeIncoming(x.event)} before the server's identification` : undefined;
+}
+
 function strictVerdict(id: string, title: string, strict: boolean, x: ExchangeOutcome, after: AfterKex | undefined): Finding {
+  const notRun = unreached(x);
+  if (notRun) return { id, group: 'strict-kex', title, spec: STRICT_SPEC, verdict: 'info', requirement: 'none', detail: notRun };
   const ended = !x.ok ? x.event : after!.end;
   const terminated = isTermination(ended) || ended.kind === 'broken';
   const tolerated = x.ok && after !== undefined && accepted(after);
@@ -358,7 +369,7 @@ async function protocolProbes(
 
   // RFC 4253 §11.4: an unknown message gets UNIMPLEMENTED with its sequence number, in order.
   await session(basePlan, async (conn, x) => {
-    if (!x.ok) return P('unimplemented', 'UNIMPLEMENTED for an unknown message', 'RFC 4253 §11.4', 'info', 'none', `exchange failed: ${describeIncoming(x.event)}`);
+    if (!x.ok) return P('unimplemented', 'UNIMPLEMENTED for an unknown message', 'RFC 4253 §11.4', 'info', 'none', unreached(x) ?? `exchange failed: ${describeIncoming(x.event)}`);
     const seq = conn.send(Uint8Array.of(MSG_UNASSIGNED));
     const a = await serviceRoundTrip(conn, timeoutMs);
     const un = a.seen.find((s) => s.type === MSG.UNIMPLEMENTED);
@@ -370,7 +381,7 @@ async function protocolProbes(
 
   // RFC 4253 §6.1: every implementation MUST process packets of 35000 bytes (payload 32768).
   await session(basePlan, async (conn, x) => {
-    if (!x.ok) return;
+    if (!x.ok) return P('max-packet', 'a 32768-byte payload is processed', 'RFC 4253 §6.1', 'info', 'none', unreached(x) ?? `exchange failed: ${describeIncoming(x.event)}`);
     conn.send(encodeIgnore(new Uint8Array(32768 - 5)));
     const a = await serviceRoundTrip(conn, timeoutMs);
     P('max-packet', 'a 32768-byte payload is processed', 'RFC 4253 §6.1', accepted(a) ? 'pass' : 'fail', 'must', accepted(a) ? 'IGNORE of 32768 bytes accepted' : `refused: ${describeIncoming(a.end)}`);
@@ -378,7 +389,7 @@ async function protocolProbes(
 
   // RFC 4253 §6.1: lengths far beyond what the server handles are refused cleanly, not hung on.
   await session(basePlan, async (conn, x) => {
-    if (!x.ok) return;
+    if (!x.ok) return P('oversize-packet', 'a 1 MiB packet is refused or processed', 'RFC 4253 §6.1', 'info', 'none', unreached(x) ?? `exchange failed: ${describeIncoming(x.event)}`);
     conn.send(encodeIgnore(new Uint8Array(1024 * 1024)));
     const a = await serviceRoundTrip(conn, timeoutMs);
     const t = 'a 1 MiB packet is refused or processed';
@@ -389,7 +400,7 @@ async function protocolProbes(
 
   // RFC 4253 §6.4: a packet whose MAC does not verify is never acted upon.
   await session(basePlan, async (conn, x) => {
-    if (!x.ok) return;
+    if (!x.ok) return P('bad-mac', 'a packet with a bad MAC is refused', 'RFC 4253 §6.4', 'info', 'none', unreached(x) ?? `exchange failed: ${describeIncoming(x.event)}`);
     conn.sendMutated(encodeServiceRequest('ssh-userauth'), (p) => {
       p[p.length - 1]! ^= 0x01;
     });
@@ -405,6 +416,7 @@ async function protocolProbes(
   const guess = new SshWriter(48).byte(30).string(o.random(32)).toBytes();
   await session({ ...basePlan, kex: [guessName, ...basePlan.kex], wrongGuess: guess }, async (conn, x) => {
     const t = 'a wrong first_kex_packet_follows guess is ignored';
+    if (unreached(x)) return P('wrong-guess', t, 'RFC 4253 §7.1', 'info', 'none', unreached(x)!);
     if (!x.ok) {
       return P('wrong-guess', t, 'RFC 4253 §7.1', 'fail', 'must', x.error ? `the server used the guessed packet (${x.error.message})` : `the exchange failed: ${describeIncoming(x.event)}`);
     }
@@ -414,7 +426,7 @@ async function protocolProbes(
 
   // RFC 4253 §9: either side may start a key re-exchange at any time, even right after the first.
   await session(basePlan, async (conn, x) => {
-    if (!x.ok) return;
+    if (!x.ok) return P('rekey', 'an immediate client rekey completes', 'RFC 4253 §9', 'info', 'none', unreached(x) ?? `exchange failed: ${describeIncoming(x.event)}`);
     const r = await runRekey(conn, x, basePlan);
     const a = r.ok ? await serviceRoundTrip(conn, timeoutMs) : undefined;
     const t = 'an immediate client rekey completes';
@@ -431,9 +443,9 @@ async function protocolProbes(
     return;
   }
   await session(basePlan, async (conn, x) => {
-    if (!x.ok) return;
-    const a = await serviceRoundTrip(conn, timeoutMs);
-    if (!accepted(a)) return;
+    if (!x.ok || !(await serviceRoundTrip(conn, timeoutMs).then(accepted))) {
+      return P('ping', t, 'OpenSSH PROTOCOL, ping facility', 'info', 'none', 'inconclusive: the session did not get as far as the ping');
+    }
     const data = 'pure-ssh-check';
     conn.send(new SshWriter(32).byte(MSG_PING).string(data).toBytes());
     const wait = Math.min(timeoutMs, 2000);
