@@ -1,0 +1,462 @@
+/**
+ * pure-ssh-check's engine: inventory, posture and probes against one server, each probe on its
+ * own connection through an injected {@link LinkFactory}, each wait bounded by `timeoutMs`.
+ * Returns a {@link CheckReport}; verdicts come from what the server did on the wire.
+ *
+ * @example
+ * ```ts
+ * const report = await runCheck({ host, port, connect: () => tcpLink(host, port), random, crypto: pureCryptoProvider, now: () => new Date().toISOString() });
+ * process.exitCode = mustViolations(report).length > 0 ? 1 : 0;
+ * ```
+ */
+import { cipherAlgorithms } from '../cipher/registry.js';
+import type { CryptoProvider } from '../crypto/provider.js';
+import { DisconnectReason } from '../errors.js';
+import { KEX_CURVE25519 } from '../kex/curve25519.js';
+import type { Random } from '../kex/kex.js';
+import { hostKeyAlgorithms, legacyHostKeyAlgorithms } from '../keys/hostkey.js';
+import { macAlgorithms } from '../mac/registry.js';
+import { MSG, decodeMessage, encodeDisconnect, encodeIgnore, encodeServiceRequest, encodeUnimplemented } from '../protocol/messages.js';
+import { SshReader, SshWriter, fromUtf8 } from '../protocol/wire.js';
+import { isPseudoKex, type KexInit } from '../transport/kexinit.js';
+import { DEFAULT_CLIENT_VERSION } from '../transport/version.js';
+import { ProbeConnection, describeIncoming, isTermination, type Incoming, type LinkFactory } from './connection.js';
+import { KEX_STEPS, runInitialExchange, runRekey, type ExchangeDone, type ExchangeOutcome, type ExchangePlan, type KexStep } from './exchange.js';
+import { postureFindings } from './posture.js';
+import type { CheckReport, Finding } from './report.js';
+
+/** OpenSSH PROTOCOL "ping facility": SSH2_MSG_PING / SSH2_MSG_PONG. */
+export const MSG_PING = 192;
+export const MSG_PONG = 193;
+/** A message number RFC 4250 §4.1.2 leaves unassigned in the transport range (1–19). */
+export const MSG_UNASSIGNED = 15;
+
+/** Options of {@link runCheck}. */
+export interface CheckOptions {
+  host: string;
+  port: number;
+  /** Opens a new connection to the server (one per probe). */
+  connect: LinkFactory;
+  random: Random;
+  crypto: CryptoProvider;
+  /** ISO 8601 time stamp for the report. */
+  now: () => string;
+  /** Budget of each wait for the server, milliseconds (default 5000). */
+  timeoutMs?: number;
+  /** Our identification (RFC 4253 §4.2). */
+  clientVersion?: string;
+  /** Skip the strict-kex and protocol probes (inventory and posture only). */
+  inventoryOnly?: boolean;
+  /** Progress lines for -v. */
+  log?: (message: string) => void;
+}
+
+/** The message sent at each strict-kex step (OpenSSH PROTOCOL, strict kex a: all are forbidden). */
+const STRICT_MESSAGES: readonly { name: string; payload: () => Uint8Array }[] = [
+  { name: 'ignore', payload: () => encodeIgnore() },
+  { name: 'debug', payload: () => new SshWriter(32).byte(MSG.DEBUG).boolean(false).string('pure-ssh-check').string('').toBytes() },
+  { name: 'unimplemented', payload: () => encodeUnimplemented(0) },
+  { name: 'unknown', payload: () => Uint8Array.of(MSG_UNASSIGNED) },
+];
+
+const STEP_TEXT: Record<KexStep, string> = {
+  'before-kexinit': 'before our KEXINIT',
+  'after-kexinit': 'right after our KEXINIT',
+  'before-kex-init-message': 'before our kex init message',
+  'before-newkeys': 'before our NEWKEYS',
+};
+
+const STRICT_SPEC = 'OpenSSH PROTOCOL, strict key exchange (a)';
+
+interface AfterKex {
+  /** EXT_INFO extensions seen (RFC 8308 §2.3), name → value. */
+  extInfo?: Map<string, Uint8Array>;
+  /** How the wait for SERVICE_ACCEPT ended. */
+  end: Incoming;
+  /** Messages other than SERVICE_ACCEPT, in order (type, seq, payload). */
+  seen: { type: number; seq: number; payload: Uint8Array }[];
+}
+
+/** Send SERVICE_REQUEST("ssh-userauth") and read until SERVICE_ACCEPT (RFC 4253 §10) or the end. */
+async function serviceRoundTrip(conn: ProbeConnection, timeoutMs: number): Promise<AfterKex> {
+  conn.send(encodeServiceRequest('ssh-userauth'));
+  return readUntilAccept(conn, timeoutMs);
+}
+
+async function readUntilAccept(conn: ProbeConnection, timeoutMs: number): Promise<AfterKex> {
+  const out: AfterKex = { end: { kind: 'timeout' }, seen: [] };
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const e = await conn.next(Math.max(1, deadline - Date.now()));
+    if (e.kind !== 'packet' || e.type === MSG.SERVICE_ACCEPT) {
+      out.end = e;
+      return out;
+    }
+    if (e.type === MSG.EXT_INFO) {
+      try {
+        const m = decodeMessage(e.payload);
+        if (m && m.type === MSG.EXT_INFO) out.extInfo = m.extensions;
+      } catch {
+        // a malformed EXT_INFO is reported through `seen`
+      }
+    }
+    out.seen.push({ type: e.type, seq: e.seq, payload: e.payload });
+  }
+}
+
+const accepted = (a: AfterKex) => a.end.kind === 'packet' && a.end.type === MSG.SERVICE_ACCEPT;
+
+/** Run the whole check. Never throws for anything the server does; only for a broken link factory. */
+export async function runCheck(o: CheckOptions): Promise<CheckReport> {
+  const timeoutMs = o.timeoutMs ?? 5000;
+  const log = o.log ?? (() => {});
+  const report: CheckReport = { target: { host: o.host, port: o.port }, startedAt: o.now(), findings: [] };
+  const add = (f: Finding) => {
+    report.findings.push(f);
+    log(`${f.verdict}: ${f.id}: ${f.detail}`);
+  };
+  const basePlan: ExchangePlan = {
+    clientVersion: o.clientVersion ?? DEFAULT_CLIENT_VERSION,
+    kex: [...KEX_CURVE25519],
+    hostKey: [...hostKeyAlgorithms.keys(), ...legacyHostKeyAlgorithms.keys()],
+    cipher: [...cipherAlgorithms.keys()],
+    mac: [...macAlgorithms.keys()],
+    legacyRsaSha1: true,
+    timeoutMs,
+  };
+
+  /** One connection: exchange per `plan`, then `body`; always closed with a DISCONNECT. */
+  async function session<T>(plan: ExchangePlan, body: (conn: ProbeConnection, x: ExchangeOutcome) => Promise<T>): Promise<T> {
+    const conn = new ProbeConnection(await o.connect(), o.random, o.crypto);
+    try {
+      const x = await runInitialExchange(conn, plan);
+      return await body(conn, x);
+    } finally {
+      try {
+        conn.send(encodeDisconnect(DisconnectReason.BY_APPLICATION, 'pure-ssh-check done'));
+      } catch {
+        // the server may have gone already
+      }
+      conn.close();
+    }
+  }
+
+  // ---- baseline: inventory ----
+  let baseline: ExchangeOutcome | undefined;
+  let after: AfterKex | undefined;
+  await session(basePlan, async (conn, x) => {
+    baseline = x;
+    report.serverVersion = conn.serverVersion;
+    if (x.ok) after = await serviceRoundTrip(conn, timeoutMs);
+  });
+  const b = baseline!;
+  if (report.serverVersion) {
+    add({ id: 'inventory.version', group: 'inventory', title: 'identification', verdict: 'info', requirement: 'none', spec: 'RFC 4253 §4.2', detail: report.serverVersion });
+  }
+  const server = b.serverKexInit;
+  if (!server) {
+    add({
+      id: 'inventory.kexinit',
+      group: 'inventory',
+      title: 'server KEXINIT',
+      verdict: 'fail',
+      requirement: 'must',
+      spec: 'RFC 4253 §7.1',
+      detail: `no KEXINIT from the server at the ${b.ok ? '' : b.stage} step: ${b.ok ? '' : b.error?.message ?? describeIncoming(b.event)}`,
+    });
+    return report;
+  }
+  inventoryFindings(server, add);
+  for (const f of postureFindings(server)) add(f);
+  if (!b.ok) {
+    add({
+      id: 'inventory.exchange',
+      group: 'inventory',
+      title: 'key exchange with pure-ssh',
+      verdict: 'info',
+      requirement: 'none',
+      spec: 'RFC 4253 §7.1',
+      detail: `not possible (${b.error?.message ?? describeIncoming(b.event)}): the probes need ${KEX_CURVE25519.join(' or ')}`,
+    });
+    return report;
+  }
+  const strict = b.strict;
+  add({
+    id: 'inventory.negotiated',
+    group: 'inventory',
+    title: 'negotiated with pure-ssh',
+    verdict: 'info',
+    requirement: 'none',
+    spec: 'RFC 4253 §7.1',
+    detail: `${b.negotiated.kex}, ${b.negotiated.hostKey}, ${b.negotiated.cipherServerToClient}${b.negotiated.macServerToClient ? ' + ' + b.negotiated.macServerToClient : ''}, strict kex ${strict ? 'on' : 'off'}`,
+  });
+  const ext = after?.extInfo;
+  add({
+    id: 'inventory.ext-info',
+    group: 'inventory',
+    title: 'EXT_INFO',
+    verdict: 'info',
+    requirement: 'none',
+    spec: 'RFC 8308 §2.3',
+    detail: ext
+      ? [...ext.entries()].map(([k, v]) => `${k}=${printable(v)}`).join('; ') || '(no extensions)'
+      : 'not sent',
+  });
+
+  // ---- host keys: one handshake per key type the server lists ----
+  await hostKeyInventory(server, basePlan, session, add, b);
+
+  if (strict) {
+    add({
+      id: 'strict-kex.kexinit-first',
+      group: 'strict-kex',
+      title: "server's KEXINIT is its first packet",
+      verdict: b.kexInitFirst ? 'pass' : 'fail',
+      requirement: 'must',
+      spec: STRICT_SPEC,
+      detail: b.kexInitFirst ? 'yes' : 'the server sent other packets before its KEXINIT',
+    });
+    const serverExtra = b.serverExtraMessages.length === 0;
+    add({
+      id: 'strict-kex.server-sends-only-kex',
+      group: 'strict-kex',
+      title: 'server sends only kex messages during kex',
+      verdict: serverExtra ? 'pass' : 'fail',
+      requirement: 'must',
+      spec: STRICT_SPEC,
+      detail: serverExtra ? 'yes' : `also sent messages ${b.serverExtraMessages.join(', ')}`,
+    });
+    const broken = after?.end.kind === 'broken';
+    add({
+      id: 'strict-kex.server-seq-reset',
+      group: 'strict-kex',
+      title: 'server resets its sequence number at NEWKEYS',
+      verdict: after && accepted(after) ? 'pass' : 'fail',
+      requirement: 'must',
+      spec: 'OpenSSH PROTOCOL, strict key exchange (b)',
+      detail: after && accepted(after) ? 'its first packets under the new keys open with sequence number 0' : broken ? `its packets do not open with sequence number 0 (${describeIncoming(after!.end)})` : describeIncoming(after?.end ?? { kind: 'timeout' }),
+    });
+  }
+  if (o.inventoryOnly) return report;
+
+  // ---- strict kex enforcement: every forbidden message at every step ----
+  for (const m of STRICT_MESSAGES) {
+    for (const step of KEX_STEPS) {
+      const outcome = await session({ ...basePlan, inject: { [step]: [m.payload()] } }, async (conn, x) => {
+        if (!x.ok) return { x, after: undefined };
+        return { x, after: await serviceRoundTrip(conn, timeoutMs) };
+      });
+      add(strictVerdict(`strict-kex.${m.name}.${step}`, `${m.name.toUpperCase()} ${STEP_TEXT[step]}`, strict, outcome.x, outcome.after));
+    }
+  }
+  if (strict) {
+    // OpenSSH PROTOCOL, strict kex b: a packet under the unreset sequence number must fail its MAC.
+    const r = await session({ ...basePlan, skipSendSequenceReset: true }, async (conn, x) => (x.ok ? serviceRoundTrip(conn, timeoutMs) : undefined));
+    // A refused connection (r undefined) is a failure to verify, reported as such below.
+    const ok = r !== undefined && isTermination(r.end);
+    add({
+      id: 'strict-kex.client-seq-reset',
+      group: 'strict-kex',
+      title: 'server expects sequence number 0 after NEWKEYS',
+      verdict: ok ? 'pass' : 'fail',
+      requirement: 'must',
+      spec: 'OpenSSH PROTOCOL, strict key exchange (b)',
+      detail: r === undefined ? 'the exchange did not complete' : ok ? `a packet under the unreset number was refused: ${describeIncoming(r.end)}` : `a packet under the unreset number was ${accepted(r) ? 'accepted' : 'not refused: ' + describeIncoming(r.end)}`,
+    });
+  }
+
+  // ---- protocol probes ----
+  await protocolProbes(o, basePlan, session, add, server, timeoutMs, ext);
+  return report;
+}
+
+type Session = <T>(plan: ExchangePlan, body: (conn: ProbeConnection, x: ExchangeOutcome) => Promise<T>) => Promise<T>;
+
+function printable(v: Uint8Array): string {
+  const s = fromUtf8(v);
+  return /^[\x20-\x7e]*$/.test(s) ? s : `<${v.length} bytes>`;
+}
+
+function inventoryFindings(server: KexInit, add: (f: Finding) => void): void {
+  const item = (id: string, title: string, spec: string, names: string[]) =>
+    add({ id: `inventory.${id}`, group: 'inventory', title, verdict: 'info', requirement: 'none', spec, detail: names.join(',') || '(none)' });
+  item('kex', 'key exchange methods', 'RFC 4253 §7.1', server.kex.filter((k) => !isPseudoKex(k)));
+  item('kex-extensions', 'kex pseudo-algorithms', 'RFC 8308 §2.1; OpenSSH PROTOCOL', server.kex.filter(isPseudoKex));
+  item('host-key-algorithms', 'host key algorithms', 'RFC 4253 §7.1', server.hostKey);
+  const same = (a: string[], b: string[]) => a.join(',') === b.join(',');
+  if (same(server.cipherClientToServer, server.cipherServerToClient)) item('ciphers', 'ciphers', 'RFC 4253 §7.1', server.cipherClientToServer);
+  else {
+    item('ciphers-c2s', 'ciphers (client to server)', 'RFC 4253 §7.1', server.cipherClientToServer);
+    item('ciphers-s2c', 'ciphers (server to client)', 'RFC 4253 §7.1', server.cipherServerToClient);
+  }
+  if (same(server.macClientToServer, server.macServerToClient)) item('macs', 'MACs', 'RFC 4253 §7.1', server.macClientToServer);
+  else {
+    item('macs-c2s', 'MACs (client to server)', 'RFC 4253 §7.1', server.macClientToServer);
+    item('macs-s2c', 'MACs (server to client)', 'RFC 4253 §7.1', server.macServerToClient);
+  }
+  item('compression', 'compression', 'RFC 4253 §6.2', [...new Set([...server.compressionClientToServer, ...server.compressionServerToClient])]);
+}
+
+/** The key type each host key algorithm proves (ssh-rsa and rsa-sha2-* share one RSA key). */
+function keyTypeOf(alg: string): string | undefined {
+  return (hostKeyAlgorithms.get(alg) ?? legacyHostKeyAlgorithms.get(alg))?.keyType;
+}
+
+async function hostKeyInventory(server: KexInit, basePlan: ExchangePlan, session: Session, add: (f: Finding) => void, b: ExchangeDone): Promise<void> {
+  const byType = new Map<string, string>();
+  const unsupported: string[] = [];
+  for (const alg of server.hostKey) {
+    const type = keyTypeOf(alg);
+    if (!type) unsupported.push(alg);
+    else if (!byType.has(type)) byType.set(type, alg);
+  }
+  for (const [type, alg] of byType) {
+    let detail: string;
+    if (alg === b.hostKeyAlgorithm) detail = `${type} ${b.fingerprint}`;
+    else {
+      const x = await session({ ...basePlan, hostKey: [alg] }, async (_conn, x) => x);
+      detail = x.ok ? `${type} ${x.fingerprint}` : `${type}: not fetched (${x.error?.message ?? describeIncoming(x.event)})`;
+    }
+    add({ id: `inventory.host-key.${type}`, group: 'inventory', title: `host key (${alg})`, verdict: 'info', requirement: 'none', spec: 'RFC 4253 §6.6', detail });
+  }
+  if (unsupported.length > 0) {
+    add({
+      id: 'inventory.host-key.unsupported',
+      group: 'inventory',
+      title: 'host keys not fetched',
+      verdict: 'info',
+      requirement: 'none',
+      spec: 'RFC 4253 §6.6',
+      detail: `${unsupported.join(',')}: pure-ssh does not implement these algorithms`,
+    });
+  }
+}
+
+/**
+ * A probe whose connection never reached the server's identification (refused, e.g. by
+ * OpenSSH's PerSourcePenalties) proves nothing either way.
+ */
+function unreached(x: ExchangeOutcome): string | undefined {
+  return !x.ok && x.stage === 'version' ? `inconclusive: ${describeIncoming(x.event)} before the server's identification` : undefined;
+}
+
+function strictVerdict(id: string, title: string, strict: boolean, x: ExchangeOutcome, after: AfterKex | undefined): Finding {
+  const notRun = unreached(x);
+  if (notRun) return { id, group: 'strict-kex', title, spec: STRICT_SPEC, verdict: 'info', requirement: 'none', detail: notRun };
+  const ended = !x.ok ? x.event : after!.end;
+  const terminated = isTermination(ended) || ended.kind === 'broken';
+  const tolerated = x.ok && after !== undefined && accepted(after);
+  const base = { id, group: 'strict-kex' as const, title, spec: strict ? STRICT_SPEC : 'RFC 4253 §11.2–§11.4 (no strict kex)' };
+  if (!strict) {
+    return { ...base, verdict: 'info', requirement: 'none', detail: tolerated ? 'tolerated (strict kex not in force)' : `not tolerated: ${describeIncoming(ended)}` };
+  }
+  if (terminated && !tolerated) return { ...base, verdict: 'pass', requirement: 'must', detail: `disconnected: ${describeIncoming(ended)}` };
+  if (tolerated) return { ...base, verdict: 'fail', requirement: 'must', detail: 'tolerated: the key exchange completed and the session went on' };
+  return { ...base, verdict: 'fail', requirement: 'must', detail: `the server neither completed nor ended the exchange (${describeIncoming(ended)})` };
+}
+
+async function protocolProbes(
+  o: CheckOptions,
+  basePlan: ExchangePlan,
+  session: Session,
+  add: (f: Finding) => void,
+  server: KexInit,
+  timeoutMs: number,
+  ext: Map<string, Uint8Array> | undefined,
+): Promise<void> {
+  const P = (id: string, title: string, spec: string, verdict: Finding['verdict'], requirement: Finding['requirement'], detail: string) =>
+    add({ id: `protocol.${id}`, group: 'protocol', title, spec, verdict, requirement, detail });
+
+  // RFC 4253 §11.4: an unknown message gets UNIMPLEMENTED with its sequence number, in order.
+  await session(basePlan, async (conn, x) => {
+    if (!x.ok) return P('unimplemented', 'UNIMPLEMENTED for an unknown message', 'RFC 4253 §11.4', 'info', 'none', unreached(x) ?? `exchange failed: ${describeIncoming(x.event)}`);
+    const seq = conn.send(Uint8Array.of(MSG_UNASSIGNED));
+    const a = await serviceRoundTrip(conn, timeoutMs);
+    const un = a.seen.find((s) => s.type === MSG.UNIMPLEMENTED);
+    const got = un ? new SshReader(un.payload, 1).uint32() : undefined;
+    if (got === seq) P('unimplemented', 'UNIMPLEMENTED for an unknown message', 'RFC 4253 §11.4', 'pass', 'must', `message ${MSG_UNASSIGNED} (seq ${seq}) answered with UNIMPLEMENTED ${got}`);
+    else if (got !== undefined) P('unimplemented', 'UNIMPLEMENTED for an unknown message', 'RFC 4253 §11.4', 'fail', 'must', `UNIMPLEMENTED names sequence number ${got}, the message was ${seq}`);
+    else P('unimplemented', 'UNIMPLEMENTED for an unknown message', 'RFC 4253 §11.4', 'fail', 'must', `message ${MSG_UNASSIGNED} (seq ${seq}) not answered with UNIMPLEMENTED: ${accepted(a) ? 'the next request was answered first' : describeIncoming(a.end)}`);
+  });
+
+  // RFC 4253 §6.1: every implementation MUST process packets of 35000 bytes (payload 32768).
+  await session(basePlan, async (conn, x) => {
+    if (!x.ok) return P('max-packet', 'a 32768-byte payload is processed', 'RFC 4253 §6.1', 'info', 'none', unreached(x) ?? `exchange failed: ${describeIncoming(x.event)}`);
+    conn.send(encodeIgnore(new Uint8Array(32768 - 5)));
+    const a = await serviceRoundTrip(conn, timeoutMs);
+    P('max-packet', 'a 32768-byte payload is processed', 'RFC 4253 §6.1', accepted(a) ? 'pass' : 'fail', 'must', accepted(a) ? 'IGNORE of 32768 bytes accepted' : `refused: ${describeIncoming(a.end)}`);
+  });
+
+  // RFC 4253 §6.1: lengths far beyond what the server handles are refused cleanly, not hung on.
+  await session(basePlan, async (conn, x) => {
+    if (!x.ok) return P('oversize-packet', 'a 1 MiB packet is refused or processed', 'RFC 4253 §6.1', 'info', 'none', unreached(x) ?? `exchange failed: ${describeIncoming(x.event)}`);
+    conn.send(encodeIgnore(new Uint8Array(1024 * 1024)));
+    const a = await serviceRoundTrip(conn, timeoutMs);
+    const t = 'a 1 MiB packet is refused or processed';
+    if (isTermination(a.end)) P('oversize-packet', t, 'RFC 4253 §6.1', 'pass', 'should', `refused: ${describeIncoming(a.end)}`);
+    else if (accepted(a)) P('oversize-packet', t, 'RFC 4253 §6.1', 'info', 'none', 'processed (the server accepts packets of 1 MiB)');
+    else P('oversize-packet', t, 'RFC 4253 §6.1', 'fail', 'should', `neither refused nor processed: ${describeIncoming(a.end)}`);
+  });
+
+  // RFC 4253 §6.4: a packet whose MAC does not verify is never acted upon.
+  await session(basePlan, async (conn, x) => {
+    if (!x.ok) return P('bad-mac', 'a packet with a bad MAC is refused', 'RFC 4253 §6.4', 'info', 'none', unreached(x) ?? `exchange failed: ${describeIncoming(x.event)}`);
+    conn.sendMutated(encodeServiceRequest('ssh-userauth'), (p) => {
+      p[p.length - 1]! ^= 0x01;
+    });
+    const a = await readUntilAccept(conn, timeoutMs);
+    const t = 'a packet with a bad MAC is refused';
+    if (accepted(a)) P('bad-mac', t, 'RFC 4253 §6.4', 'fail', 'must', 'the request under a broken MAC was answered');
+    else if (isTermination(a.end)) P('bad-mac', t, 'RFC 4253 §6.4', 'pass', 'must', `refused: ${describeIncoming(a.end)}`);
+    else P('bad-mac', t, 'RFC 4253 §6.4; §11.1 MAC_ERROR', 'fail', 'should', `not answered, but the connection stays open (${describeIncoming(a.end)})`);
+  });
+
+  // RFC 4253 §7.1: a wrong first_kex_packet_follows guess is ignored by the server.
+  const guessName = 'wrong-guess@pure-ssh.invalid';
+  const guess = new SshWriter(48).byte(30).string(o.random(32)).toBytes();
+  await session({ ...basePlan, kex: [guessName, ...basePlan.kex], wrongGuess: guess }, async (conn, x) => {
+    const t = 'a wrong first_kex_packet_follows guess is ignored';
+    if (unreached(x)) return P('wrong-guess', t, 'RFC 4253 §7.1', 'info', 'none', unreached(x)!);
+    if (!x.ok) {
+      return P('wrong-guess', t, 'RFC 4253 §7.1', 'fail', 'must', x.error ? `the server used the guessed packet (${x.error.message})` : `the exchange failed: ${describeIncoming(x.event)}`);
+    }
+    const a = await serviceRoundTrip(conn, timeoutMs);
+    P('wrong-guess', t, 'RFC 4253 §7.1', accepted(a) ? 'pass' : 'fail', 'must', accepted(a) ? 'ignored: the exchange ran on the packet that followed' : describeIncoming(a.end));
+  });
+
+  // RFC 4253 §9: either side may start a key re-exchange at any time, even right after the first.
+  await session(basePlan, async (conn, x) => {
+    if (!x.ok) return P('rekey', 'an immediate client rekey completes', 'RFC 4253 §9', 'info', 'none', unreached(x) ?? `exchange failed: ${describeIncoming(x.event)}`);
+    const r = await runRekey(conn, x, basePlan);
+    const a = r.ok ? await serviceRoundTrip(conn, timeoutMs) : undefined;
+    const t = 'an immediate client rekey completes';
+    if (a && accepted(a)) P('rekey', t, 'RFC 4253 §9', 'pass', 'should', 'second exchange done; the session went on under the new keys');
+    else if (!r.ok && r.event.kind === 'packet' && r.event.type === MSG.UNIMPLEMENTED) {
+      P('rekey', t, 'RFC 4253 §9', 'info', 'none', 'refused before user authentication: the server answered our KEXINIT with UNIMPLEMENTED');
+    } else P('rekey', t, 'RFC 4253 §9', 'fail', 'should', r.ok ? describeIncoming(a!.end) : `${r.stage}: ${r.error?.message ?? describeIncoming(r.event)}`);
+  });
+
+  // OpenSSH PROTOCOL "ping facility": PING answered with PONG carrying the same data.
+  const t = 'ping@openssh.com answered';
+  if (!ext?.has('ping@openssh.com')) {
+    P('ping', t, 'OpenSSH PROTOCOL, ping facility', 'info', 'none', 'not advertised in EXT_INFO');
+    return;
+  }
+  await session(basePlan, async (conn, x) => {
+    if (!x.ok || !(await serviceRoundTrip(conn, timeoutMs).then(accepted))) {
+      return P('ping', t, 'OpenSSH PROTOCOL, ping facility', 'info', 'none', 'inconclusive: the session did not get as far as the ping');
+    }
+    const data = 'pure-ssh-check';
+    conn.send(new SshWriter(32).byte(MSG_PING).string(data).toBytes());
+    const wait = Math.min(timeoutMs, 2000);
+    const e = await conn.next(wait);
+    if (e.kind === 'packet' && e.type === MSG_PONG) {
+      const echoed = fromUtf8(new SshReader(e.payload, 1).string());
+      P('ping', t, 'OpenSSH PROTOCOL, ping facility', echoed === data ? 'pass' : 'fail', 'must', echoed === data ? 'PONG with the same data' : `PONG with other data: ${echoed}`);
+    } else if (e.kind === 'timeout') {
+      P('ping', t, 'OpenSSH PROTOCOL, ping facility', 'info', 'none', `advertised, not answered within ${wait} ms before user authentication (OpenSSH answers only after it)`);
+    } else {
+      P('ping', t, 'OpenSSH PROTOCOL, ping facility', 'fail', 'should', describeIncoming(e));
+    }
+  });
+}

@@ -1,0 +1,225 @@
+/**
+ * pure-ssh-check against the project's fake server (test/support/fake-server.ts) behind a small
+ * TCP listener that adds what a conformant server does and the fake leaves out (strict-kex
+ * enforcement, UNIMPLEMENTED, ignoring a wrong kex guess, closing on a broken packet). Each
+ * injected fault must be found and named, and nothing else flagged. Runs the built command
+ * (`npm run build` first).
+ */
+import { execFile } from 'node:child_process';
+import { createServer, type Server, type Socket } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { postureFindings, terrapinExposure } from '../src/check/posture.js';
+import type { CheckReport } from '../src/check/report.js';
+import { DisconnectReason } from '../src/errors.js';
+import { MSG, encodeDisconnect, encodeUnimplemented } from '../src/protocol/messages.js';
+import { KEX_STRICT_CLIENT } from '../src/transport/handshake.js';
+import { decodeKexInit, type KexInit } from '../src/transport/kexinit.js';
+import { FakeServer, type FakeServerOptions } from './support/fake-server.js';
+
+const CHECK_CLI = fileURLToPath(new URL('../dist/node/check-cli.js', import.meta.url));
+
+/** A fault the listener injects. */
+type Fault = 'none' | 'terrapin' | 'accepts-ignore' | 'no-unimplemented';
+
+const SAFE_CIPHERS = ['chacha20-poly1305@openssh.com', 'aes128-gcm@openssh.com', 'aes256-gcm@openssh.com', 'aes128-ctr', 'aes256-ctr'];
+const SAFE_MACS = ['hmac-sha2-256-etm@openssh.com', 'hmac-sha2-512-etm@openssh.com', 'hmac-sha2-256', 'hmac-sha2-512'];
+// The post-quantum name is listed, never chosen: the client offers curve25519 only.
+const KEX = ['mlkem768x25519-sha256', 'curve25519-sha256'];
+
+/** Message numbers the fake server (plus this listener) implements. */
+function known(type: number): boolean {
+  return (type >= 1 && type <= 7) || type === 20 || type === 21 || (type >= 30 && type <= 49) || (type >= 50 && type <= 61) || (type >= 80 && type <= 100);
+}
+
+/** One connection: the fake server plus the conformance rules, with `fault` breaking one. */
+function serve(socket: Socket, fault: Fault): void {
+  let initialKex = true;
+  let beforeKexInit = 0;
+  let skipGuessed = false;
+  let sawKexInit = false;
+  let ended = false;
+  const options: FakeServerOptions = {
+    strict: fault !== 'terrapin',
+    extInfo: true,
+    lists: { kex: KEX, cipherClientToServer: SAFE_CIPHERS, cipherServerToClient: SAFE_CIPHERS, macClientToServer: SAFE_MACS, macServerToClient: SAFE_MACS },
+    onPacket(payload, seq, s) {
+      const type = payload[0]!;
+      const kill = (why: string) => {
+        s.sendRaw(encodeDisconnect(DisconnectReason.PROTOCOL_ERROR, why));
+        ended = true;
+        return true;
+      };
+      if (type === MSG.KEXINIT && initialKex) {
+        sawKexInit = true;
+        const theirs: KexInit = decodeKexInit(payload);
+        // OpenSSH PROTOCOL, strict kex a: the first packet must be KEXINIT.
+        if (theirs.kex.includes(KEX_STRICT_CLIENT) && fault !== 'terrapin' && beforeKexInit > 0) return kill('strict KEX violation: KEXINIT was not the first packet');
+        // RFC 4253 §7.1: a wrong guess means the next kex packet is ignored.
+        skipGuessed = theirs.firstKexPacketFollows && (theirs.kex[0] !== KEX[0] || theirs.hostKey[0] !== 'ssh-ed25519');
+        return false;
+      }
+      if (!sawKexInit) {
+        // Before the client's KEXINIT.
+        if (!(fault === 'accepts-ignore' && type === MSG.IGNORE)) beforeKexInit++;
+        return false;
+      }
+      if (skipGuessed && type >= 30 && type <= 49) {
+        skipGuessed = false;
+        return true;
+      }
+      if (type === MSG.NEWKEYS) initialKex = false;
+      else if (initialKex && s.strict && type !== MSG.KEXINIT && !(type >= 30 && type <= 49) && type !== MSG.DISCONNECT) {
+        if (!(fault === 'accepts-ignore' && type === MSG.IGNORE)) return kill(`strict KEX violation: unexpected packet type ${type}`);
+      }
+      if (!known(type)) {
+        // RFC 4253 §11.4
+        if (fault !== 'no-unimplemented') s.send(encodeUnimplemented(seq));
+        return true;
+      }
+      return false;
+    },
+  };
+  const server = new FakeServer(options);
+  const flush = () => {
+    for (const b of server.takeOutput()) socket.write(b);
+    if (ended || server.closed) socket.end();
+  };
+  server.start();
+  flush();
+  socket.on('data', (d: Buffer) => {
+    if (ended) return;
+    try {
+      server.receive(new Uint8Array(d));
+    } catch {
+      // A bad MAC, a bad length: a conformant server closes.
+      ended = true;
+    }
+    flush();
+  });
+  socket.on('error', () => {});
+}
+
+const servers: Server[] = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => new Promise((r) => s.close(r))));
+});
+
+async function listen(fault: Fault): Promise<number> {
+  const srv = createServer((socket) => serve(socket, fault));
+  servers.push(srv);
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  return (srv.address() as { port: number }).port;
+}
+
+/** Run the built pure-ssh-check; resolves with its exit code and parsed JSON. */
+function runCheckCli(args: string[]): Promise<{ code: number; report: CheckReport; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [CHECK_CLI, ...args], { timeout: 60_000 }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
+      try {
+        resolve({ code, report: JSON.parse(stdout) as CheckReport, stderr });
+      } catch {
+        reject(new Error(`pure-ssh-check exited ${code} without JSON: ${stderr}${stdout}`));
+      }
+    });
+  });
+}
+
+const failed = (r: CheckReport) => r.findings.filter((f) => f.verdict === 'fail').map((f) => f.id).sort();
+
+describe('pure-ssh-check against the fake server', () => {
+  it('finds nothing on the conformant server, and exits 0', async () => {
+    const port = await listen('none');
+    const { code, report } = await runCheckCli(['--json', '-t', '3', '-p', String(port), '127.0.0.1']);
+    expect(failed(report)).toEqual([]);
+    expect(code).toBe(0);
+    const byId = new Map(report.findings.map((f) => [f.id, f]));
+    expect(byId.get('strict-kex.ignore.before-newkeys')?.verdict).toBe('pass');
+    expect(byId.get('protocol.wrong-guess')?.verdict).toBe('pass');
+    expect(byId.get('protocol.rekey')?.verdict).toBe('pass');
+    expect(byId.get('protocol.unimplemented')?.verdict).toBe('pass');
+    expect(report.serverVersion).toBe('SSH-2.0-FakeSSH_1.0');
+  });
+
+  it('names Terrapin exposure when strict kex is missing and chacha20-poly1305 is offered', async () => {
+    const port = await listen('terrapin');
+    const { code, report } = await runCheckCli(['--json', '-t', '3', '-p', String(port), '127.0.0.1']);
+    expect(failed(report)).toEqual(['posture.strict-kex', 'posture.terrapin']);
+    expect(report.findings.find((f) => f.id === 'posture.terrapin')?.detail).toMatch(/chacha20-poly1305@openssh.com/);
+    // Without strict kex the injected messages are reported, not judged.
+    expect(report.findings.filter((f) => f.group === 'strict-kex').every((f) => f.verdict === 'info')).toBe(true);
+    expect(code).toBe(0); // a SHOULD, not a MUST
+  });
+
+  it('names every step where a strict-kex server accepted IGNORE, and exits 1', async () => {
+    const port = await listen('accepts-ignore');
+    const { code, report } = await runCheckCli(['--json', '-t', '3', '-p', String(port), '127.0.0.1']);
+    expect(failed(report)).toEqual([
+      'strict-kex.ignore.after-kexinit',
+      'strict-kex.ignore.before-kex-init-message',
+      'strict-kex.ignore.before-kexinit',
+      'strict-kex.ignore.before-newkeys',
+    ]);
+    expect(code).toBe(1);
+  });
+
+  it('names a server that does not answer UNIMPLEMENTED', async () => {
+    const port = await listen('no-unimplemented');
+    const { code, report } = await runCheckCli(['--json', '-t', '3', '-p', String(port), '127.0.0.1']);
+    expect(failed(report)).toEqual(['protocol.unimplemented']);
+    expect(code).toBe(1);
+  });
+});
+
+describe('pure-ssh-check when it cannot run', () => {
+  it('exits 255 when the server closes before its identification', async () => {
+    const srv = createServer((socket) => socket.destroy());
+    servers.push(srv);
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const port = (srv.address() as { port: number }).port;
+    const { code, report } = await runCheckCli(['--json', '-t', '2', '-p', String(port), '127.0.0.1']);
+    expect(code).toBe(255);
+    expect(report.serverVersion).toBeUndefined();
+    expect(report.findings.map((f) => [f.id, f.verdict])).toEqual([['inventory.kexinit', 'fail']]);
+    expect(report.findings[0]!.detail).toMatch(/connection closed/);
+  });
+});
+
+describe('posture rules', () => {
+  const kexinit = (over: Partial<KexInit>): KexInit => ({
+    cookie: new Uint8Array(16),
+    firstKexPacketFollows: false,
+    emptyNamesIn: [],
+    kex: ['curve25519-sha256'],
+    hostKey: ['ssh-ed25519'],
+    cipherClientToServer: ['aes128-ctr'],
+    cipherServerToClient: ['aes128-ctr'],
+    macClientToServer: ['hmac-sha2-256'],
+    macServerToClient: ['hmac-sha2-256'],
+    compressionClientToServer: ['none'],
+    compressionServerToClient: ['none'],
+    languagesClientToServer: [],
+    languagesServerToClient: [],
+    ...over,
+  });
+
+  it('Terrapin: CBC with an -etm MAC is exposed without strict kex, CBC alone or strict kex is not', () => {
+    expect(terrapinExposure(kexinit({ cipherClientToServer: ['aes128-cbc'], macServerToClient: ['hmac-sha2-256-etm@openssh.com'] }))).toBe(
+      'aes128-cbc with hmac-sha2-256-etm@openssh.com',
+    );
+    expect(terrapinExposure(kexinit({ cipherClientToServer: ['aes128-cbc'] }))).toBeUndefined();
+    expect(terrapinExposure(kexinit({ kex: ['curve25519-sha256', 'kex-strict-s-v00@openssh.com'], cipherClientToServer: ['chacha20-poly1305@openssh.com'] }))).toBeUndefined();
+  });
+
+  it('flags SHA-1 kex, 1024-bit groups, DSA, ssh-rsa and CBC', () => {
+    const fs = postureFindings(
+      kexinit({ kex: ['diffie-hellman-group1-sha1', 'curve25519-sha256'], hostKey: ['ssh-rsa', 'ssh-dss'], cipherServerToClient: ['aes256-cbc'] }),
+    );
+    const detail = (id: string) => fs.find((f) => f.id === id)!;
+    expect(detail('posture.weak-kex')).toMatchObject({ verdict: 'fail', detail: 'diffie-hellman-group1-sha1 (SHA-1, 1024-bit group)' });
+    expect(detail('posture.weak-host-keys').detail).toBe('ssh-rsa (RSA with SHA-1 signatures), ssh-dss (DSA)');
+    expect(detail('posture.weak-ciphers').detail).toBe('aes256-cbc (CBC mode)');
+    expect(detail('posture.post-quantum-kex').verdict).toBe('fail');
+  });
+});
