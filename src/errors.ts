@@ -43,7 +43,9 @@ export type SshErrorCode =
   | 'ERR_ABORTED'
   | 'ERR_USAGE'
   | 'ERR_KNOWN_HOSTS'
-  | 'ERR_FORWARD_BIND';
+  | 'ERR_FORWARD_BIND'
+  // ssh-agent: no agent at the socket, or it broke the agent protocol (auth/agent-protocol.ts).
+  | 'ERR_AGENT';
 
 /** Base class of every error pure-ssh raises. */
 export class SshError extends Error {

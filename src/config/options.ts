@@ -18,6 +18,8 @@ export interface SshOptions {
   /** Cumulative, command line first (ssh_config(5) IdentityFile). */
   identityFiles: string[];
   identitiesOnly?: boolean;
+  /** ssh_config(5) IdentityAgent as written: a socket path, `SSH_AUTH_SOCK`, `$VAR`, or `none`. */
+  identityAgent?: string;
   strictHostKeyChecking?: StrictHostKeyChecking;
   userKnownHostsFiles?: string[];
   globalKnownHostsFiles?: string[];

@@ -14,7 +14,7 @@ import { LOG_LEVELS, type LogLevel } from '../config/ssh-config.js';
 import type { SshClient } from './client.js';
 import type { ForwardOptions, LocalForward } from './forward.js';
 import type { SshError } from '../errors.js';
-import type { PrivateKey } from '../keys/privatekey.js';
+import type { IdentityFileEntry, UnlockOptions } from './identity-file.js';
 
 /** ssh(1): "ssh exits with the exit status of the remote command or with 255 if an error occurred." */
 const EXIT_ERROR = 255;
@@ -105,27 +105,34 @@ async function main(): Promise<void> {
   await run(outcome.config);
 }
 
-/** Load the identities the way ssh(1) does: missing default keys are silent, others are reported and skipped. */
-async function loadIdentities(cfg: ResolvedConfig, log: Log): Promise<PrivateKey[]> {
+/**
+ * Prepare the identity files the way ssh(1) does: missing default keys are silent, others are
+ * reported and skipped; a key whose public half is known stays encrypted until the server
+ * accepts it, the others are loaded (and their passphrase asked for) now.
+ */
+async function loadIdentities(cfg: ResolvedConfig, log: Log, unlock: UnlockOptions): Promise<IdentityFileEntry[]> {
   if (!cfg.pubkeyAuthentication) return [];
-  const { loadIdentityFile } = await import('./identity-file.js');
-  const keys: PrivateKey[] = [];
+  const { prepareIdentityFile } = await import('./identity-file.js');
+  const { keyBlobType } = await import('../keys/hostkey.js');
+  const entries: IdentityFileEntry[] = [];
   for (const { path, explicit } of cfg.identityFiles) {
     try {
-      const key = await loadIdentityFile(path);
-      log.debug1(`identity file ${path} type ${key.keyType}`);
-      keys.push(key);
+      const entry = await prepareIdentityFile(path, { ...unlock, explicit });
+      log.debug1(`identity file ${path} type ${keyBlobType(entry.publicKeyBlob)}`);
+      entries.push(entry);
     } catch (err) {
       const e = err as SshError & { cause?: NodeJS.ErrnoException };
       if (e.code === 'ERR_PRIVATE_KEY' && e.cause?.code === 'ENOENT') {
         if (explicit) log.info(`Warning: Identity file ${path} not accessible: No such file or directory.`);
         else log.debug1(`identity file ${path} type -1`);
+      } else if (e.code === 'ERR_KEY_ENCRYPTED' || e.code === 'ERR_KEY_PASSPHRASE') {
+        log.debug1(`${e.message} (key skipped)`);
       } else {
         log.error(`Load key "${path}": ${e.message} (skipped)`);
       }
     }
   }
-  return keys;
+  return entries;
 }
 
 /** OpenSSH's short key type names, as in its host key messages. */
@@ -343,7 +350,24 @@ async function run(cfg: ResolvedConfig): Promise<void> {
     return fail(err);
   }
 
-  const keys = await loadIdentities(cfg, log);
+  const askpass = prompt.askPassFor(process.env, process.stdin.isTTY === true || process.stderr.isTTY === true);
+  // ssh(1) load_identity_file: "Enter passphrase for key '%s': ", NumberOfPasswordPrompts times;
+  // with BatchMode it never asks.
+  const askPassphrase = async (path: string): Promise<string | null> => {
+    if (cfg.batchMode) {
+      log.debug1(`Key ${path} is encrypted and BatchMode is set: not asking for its passphrase, key skipped`);
+      return null;
+    }
+    const question = `Enter passphrase for key '${path}': `;
+    try {
+      return askpass ? await prompt.askPassProgram(askpass, question) : await prompt.readPassword(question);
+    } catch (err) {
+      log.debug1(`passphrase prompt: ${(err as Error).message}`);
+      return null;
+    }
+  };
+  const debugLine = (m: string) => log.debug1(m);
+  const identityFiles = await loadIdentities(cfg, log, { askPassphrase, attempts: cfg.numberOfPasswordPrompts, debug: debugLine });
 
   // BatchMode: never ask; an unknown host key is then refused as with StrictHostKeyChecking=yes.
   const mode = cfg.batchMode && cfg.strictHostKeyChecking === 'ask' ? 'yes' : cfg.strictHostKeyChecking;
@@ -357,11 +381,12 @@ async function run(cfg: ResolvedConfig): Promise<void> {
 
   const canPrompt = !cfg.batchMode && (cfg.passwordAuthentication || cfg.kbdInteractiveAuthentication);
   let prompts = 0;
-  const askpass = prompt.askPassFor(process.env, process.stdin.isTTY === true || process.stderr.isTTY === true);
   const askPassword = canPrompt
-    ? async (question: string): Promise<string | null> => {
+    ? async (question: string, context: { retry: boolean }): Promise<string | null> => {
         // ssh_config(5) NumberOfPasswordPrompts.
         if (++prompts > cfg.numberOfPasswordPrompts) return null;
+        // OpenSSH sshconnect2.c userauth_passwd: said before each prompt after a refusal.
+        if (context.retry) log.error('Permission denied, please try again.');
         try {
           return askpass ? await prompt.askPassProgram(askpass, question) : await prompt.readPassword(question);
         } catch (err) {
@@ -376,7 +401,11 @@ async function run(cfg: ResolvedConfig): Promise<void> {
       host: cfg.hostName,
       port: cfg.port,
       username: cfg.user,
-      privateKey: keys,
+      identityFiles,
+      agent: cfg.pubkeyAuthentication ? cfg.identityAgent : undefined,
+      identitiesOnly: cfg.identitiesOnly,
+      askPassphrase,
+      warn: (m) => log.error(m),
       verifyHostKey,
       // Also orders the host key algorithms by the types already known (ssh's order_hostkeyalgs).
       knownHosts: cfg.knownHostsFiles,
