@@ -121,7 +121,8 @@ export class ClientCore {
       sessionId: () => this.transport.info.sessionId!,
       serverSigAlgs: () => this.serverSigAlgs,
       banner: (message) => emit({ type: 'banner', message }),
-      passwordNeeded: (prompt) => emit({ type: 'password-needed', prompt }),
+      passwordNeeded: (prompt, retry) => emit({ type: 'password-needed', prompt, retry }),
+      signRequest: (r) => emit({ type: 'sign-request', ...r }),
       success: () => {
         this.stage = 'authenticated';
         this.connection.activate();
@@ -203,6 +204,16 @@ export class ClientCore {
   /** Answer `password-needed`; null gives up on that method. */
   providePassword(password: string | null): void {
     this.userauth.providePassword(password);
+  }
+
+  /**
+   * Answer `sign-request` `id`: the signature blob (RFC 4253 §6.6: `string format || string
+   * signature`, as an agent's SSH_AGENT_SIGN_RESPONSE holds it), or null with a reason a person
+   * can read (e.g. `agent refused operation`); the next key or method is then tried, and the
+   * reason ends up in the AuthenticationError if nothing else works.
+   */
+  provideSignature(id: number, signature: Uint8Array | null, reason?: string): void {
+    this.userauth.provideSignature(id, signature, reason);
   }
 
   /** RFC 4254 §7.2: open a direct-tcpip channel; returns its local number. */

@@ -4,6 +4,17 @@
  */
 export { ClientCore, type ClientCoreOptions } from './client-core.js';
 export type { ClientEvent } from './events.js';
+export type { AuthIdentity } from './auth/identity.js';
+export { encodeSignatureBlob, type Signer } from './auth/signer.js';
+export {
+  AgentFrameDecoder,
+  agentSignFlags,
+  decodeAgentReply,
+  encodeRequestIdentities,
+  encodeSignRequest,
+  type AgentIdentity,
+  type AgentReply,
+} from './auth/agent-protocol.js';
 export * from './errors.js';
 export { parsePrivateKey, parsePublicKeyFile, parsePublicKeyLine, type ParsePrivateKeyOptions, type PrivateKey } from './keys/privatekey.js';
 export { parseKnownHosts, checkHostKey, formatKnownHostsLine, hostMatches, type KnownHostsEntry, type HostKeyCheck } from './keys/knownhosts.js';

@@ -48,7 +48,9 @@ export type SshErrorCode =
   | 'ERR_KNOWN_HOSTS'
   | 'ERR_FORWARD_BIND'
   // The server refused a tcpip-forward / streamlocal-forward request (ssh -R).
-  | 'ERR_FORWARD_REFUSED';
+  | 'ERR_FORWARD_REFUSED'
+  // ssh-agent: no agent at the socket, or it broke the agent protocol (auth/agent-protocol.ts).
+  | 'ERR_AGENT';
 
 /** Base class of every error pure-ssh raises. */
 export class SshError extends Error {

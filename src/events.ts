@@ -27,8 +27,17 @@ export type ClientEvent =
   | { type: 'host-key'; algorithm: string; keyType: string; keyBlob: Uint8Array; fingerprint: string }
   /** RFC 4252 §5.4 banner: show it to the user. */
   | { type: 'banner'; message: string }
-  /** A password or keyboard-interactive answer is needed: call providePassword(). */
-  | { type: 'password-needed'; prompt: string }
+  /**
+   * A password or keyboard-interactive answer is needed: call providePassword(). `retry`: a
+   * password was already refused (ssh(1) prints "Permission denied, please try again.").
+   */
+  | { type: 'password-needed'; prompt: string; retry?: boolean }
+  /**
+   * The server accepted a key the core does not hold (RFC 4252 §7 PK_OK): sign `data` with the
+   * key of `keyBlob` using `algorithm` and call provideSignature(id, signatureBlob | null, reason?).
+   * `flags` are the ssh-agent SIGN_REQUEST flags for that algorithm (draft-miller-ssh-agent-14 §3.6.1).
+   */
+  | { type: 'sign-request'; id: number; keyBlob: Uint8Array; algorithm: string; data: Uint8Array; flags: number }
   /** RFC 4252 §5.1 success: channels may be opened. */
   | { type: 'authenticated' }
   /** Diagnostics for -v; never contains secrets. */

@@ -24,7 +24,16 @@ export {
   type HostKeyVerifier,
   type StrictHostKeyChecking,
 } from './node/known-hosts-file.js';
-export { loadIdentityFile } from './node/identity-file.js';
+export {
+  loadIdentityFile,
+  prepareIdentityFile,
+  readIdentityPublicKey,
+  unlockIdentityFile,
+  type IdentityFileEntry,
+  type UnlockOptions,
+} from './node/identity-file.js';
+export { AgentClient, type AgentIdentity } from './node/agent.js';
+export { encodeSignatureBlob, type Signer } from './auth/signer.js';
 export * from './errors.js';
 export { parsePrivateKey, parsePublicKeyFile, type ParsePrivateKeyOptions, type PrivateKey } from './keys/privatekey.js';
 export { fingerprintSha256 } from './keys/hostkey.js';

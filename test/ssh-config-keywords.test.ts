@@ -79,7 +79,7 @@ describe('every ssh_config(5) keyword is classified', () => {
     }
     // The keywords the issue names, pinned.
     const handling = (k: string) => SSH_CONFIG_KEYWORDS.get(k.toLowerCase())?.handling;
-    for (const k of ['HostKeyAlias', 'IdentityAgent', 'PreferredAuthentications']) {
+    for (const k of ['HostKeyAlias', 'PreferredAuthentications']) {
       expect(handling(k), k).toBe('refused');
     }
     expect(handling('MACs')).toBe('implemented');
@@ -109,6 +109,7 @@ const SAMPLES: Record<string, { value: string; sets: Partial<SshOptions> }> = {
   HostKeyAlgorithms: { value: '^ssh-ed25519', sets: { hostKeyAlgorithms: '^ssh-ed25519' } },
   Hostname: { value: 'real.example', sets: { hostName: 'real.example' } },
   IdentitiesOnly: { value: 'yes', sets: { identitiesOnly: true } },
+  IdentityAgent: { value: '~/.ssh/agent.sock', sets: { identityAgent: '~/.ssh/agent.sock' } },
   IdentityFile: { value: '~/.ssh/k', sets: { identityFiles: ['~/.ssh/k'] } },
   IgnoreUnknown: { value: 'Foo*,Bar', sets: { ignoreUnknown: ['Foo*', 'Bar'] } },
   KbdInteractiveAuthentication: { value: 'no', sets: { kbdInteractiveAuthentication: false } },

@@ -5,15 +5,24 @@
  */
 import { AuthenticationError, ProtocolError, SshError } from '../errors.js';
 import { MSG, decodeMessage, encodeServiceRequest } from '../protocol/messages.js';
+import { fingerprintSha256, keyBlobType } from '../keys/hostkey.js';
 import type { PrivateKey } from '../keys/privatekey.js';
-import { describeCertifiedKey, isCertifiedKey, plainSignatureAlgorithm } from '../keys/certificate.js';
-import { SshReader, SshWriter } from '../protocol/wire.js';
+import { describeCertifiedKey, isCertifiedKey } from '../keys/certificate.js';
+import { SshReader, SshWriter, constantTimeEqual, fromUtf8 } from '../protocol/wire.js';
+import { agentSignFlags } from './agent-protocol.js';
+import { publicKeyAlgorithmsFor, signatureFormatOf, sshKeyTypeLabel, type AuthIdentity } from './identity.js';
 
 /** How the client may authenticate. Secrets here are never logged. */
 export interface AuthOptions {
   username: string;
-  /** Keys to offer, in order (publickey). */
+  /** Keys to offer, in order (publickey), signed in the core; tried before {@link identities}. */
   privateKeys?: PrivateKey[];
+  /**
+   * More keys to offer, in order: local ones (with `key`) are signed at once; the others are
+   * first offered without a signature (RFC 4252 §7) and, once the server accepts one, signed
+   * through the `sign-request` event (an agent, a custom signer, a key file still encrypted).
+   */
+  identities?: AuthIdentity[];
   /** A password (password and keyboard-interactive). */
   password?: string;
   /** Ask the embedder for a password (event `password-needed`) when the server allows it. */
@@ -34,16 +43,35 @@ export interface UserAuthHandler {
   /** server-sig-algs from EXT_INFO (RFC 8308 §3.1), if the server sent it. */
   serverSigAlgs(): string[] | undefined;
   banner(message: string): void;
-  /** A prompt for a secret: answer with UserAuth.providePassword. */
-  passwordNeeded(prompt: string): void;
+  /**
+   * A prompt for a secret: answer with UserAuth.providePassword. `retry`: a password was
+   * already refused (ssh(1) then prints "Permission denied, please try again.").
+   */
+  passwordNeeded(prompt: string, retry: boolean): void;
+  /** A signature is needed: answer with UserAuth.provideSignature(id, ...). */
+  signRequest(request: SignRequest): void;
   success(): void;
   failure(error: SshError): void;
   log(message: string): void;
 }
 
+/** What the `sign-request` event carries. */
+export interface SignRequest {
+  /** Echo it back in provideSignature. */
+  id: number;
+  /** The key (or certificate) blob the server accepted. */
+  keyBlob: Uint8Array;
+  /** The signature algorithm wanted, e.g. `rsa-sha2-512` (the signature blob's format name). */
+  algorithm: string;
+  /** The bytes to sign: RFC 4252 §7 `string session_id || the USERAUTH_REQUEST up to the key`. */
+  data: Uint8Array;
+  /** The SSH_AGENTC_SIGN_REQUEST flags for this algorithm (draft-miller-ssh-agent-14 §3.6.1). */
+  flags: number;
+}
+
 type Attempt =
   | { method: 'none' }
-  | { method: 'publickey'; key: PrivateKey; algorithm: string }
+  | { method: 'publickey'; identity: AuthIdentity; algorithm: string; query: boolean }
   | { method: 'password' }
   | { method: 'keyboard-interactive' };
 
@@ -52,6 +80,7 @@ type State =
   | { kind: 'service-requested' }
   | { kind: 'trying'; attempt: Attempt }
   | { kind: 'awaiting-password'; method: 'password' | 'keyboard-interactive'; prompts?: number }
+  | { kind: 'awaiting-signature'; id: number; identity: AuthIdentity; algorithm: string; signed: Uint8Array }
   | { kind: 'done' };
 
 const SERVICE_USERAUTH = 'ssh-userauth';
@@ -63,6 +92,8 @@ export class UserAuth {
   private allowed: string[] = [];
   private readonly tried: string[] = [];
   private keyIndex = 0;
+  private signId = 0;
+  private readonly identities: AuthIdentity[];
   private passwordTries = 0;
   private kbdTried = false;
   private lastError: string | undefined;
@@ -70,7 +101,14 @@ export class UserAuth {
   constructor(
     private readonly options: AuthOptions,
     private readonly handler: UserAuthHandler,
-  ) {}
+  ) {
+    const local = (options.privateKeys ?? []).map((key) => ({
+      publicKeyBlob: key.publicKeyBlob,
+      label: key.comment || key.keyType,
+      key,
+    }));
+    this.identities = [...local, ...(options.identities ?? [])];
+  }
 
   get methodsTried(): readonly string[] {
     return this.tried;
@@ -122,9 +160,8 @@ export class UserAuth {
         } else if (state.attempt.method !== 'none') {
           this.handler.log(`Authentication "${state.attempt.method}" refused.`);
           // OpenSSH PROTOCOL.certkeys: the server never says why; name the certificate and its terms.
-          if (state.attempt.method === 'publickey' && isCertifiedKey(state.attempt.key)) {
-            this.lastError = state.attempt.key.refusalDetail();
-          }
+          const key = state.attempt.method === 'publickey' ? state.attempt.identity.key : undefined;
+          if (key && isCertifiedKey(key)) this.lastError = key.refusalDetail();
         }
         this.handler.log(`Authentications that can continue: ${m.methods.join(',')}`);
         this.next();
@@ -157,6 +194,43 @@ export class UserAuth {
     }
   }
 
+  /**
+   * The answer to `sign-request`: the signature blob (RFC 4253 §6.6), or null with the reason
+   * the key could not sign; the next key or method is tried then.
+   */
+  provideSignature(id: number, signature: Uint8Array | null, reason?: string): void {
+    const s = this.state;
+    if (s.kind !== 'awaiting-signature' || s.id !== id) return;
+    const { identity, algorithm } = s;
+    const keyType = keyBlobType(identity.publicKeyBlob);
+    if (signature !== null) {
+      const format = signatureFormatOf(algorithm);
+      let got: string | undefined;
+      try {
+        got = fromUtf8(new SshReader(signature).string('signature format'));
+      } catch {
+        got = undefined;
+      }
+      // OpenSSH sshconnect2.c: a signer that answers with another format (ssh-rsa for
+      // rsa-sha2-512) "returned incorrect signature type"; the server would refuse it.
+      if (got !== format) {
+        reason = `returned ${got === undefined ? 'a malformed signature' : `a ${got} signature`}, not ${format}`;
+        signature = null;
+      }
+    }
+    if (signature === null) {
+      const why = `signing failed for ${sshKeyTypeLabel(keyType)} "${identity.label}"${reason ? `: ${reason}` : ''}`;
+      this.handler.log(why);
+      this.lastError = why;
+      this.state = { kind: 'trying', attempt: { method: 'none' } };
+      this.next();
+      return;
+    }
+    const w = new SshWriter(s.signed.length + signature.length + 8).raw(s.signed.subarray(this.sessionIdLength())).string(signature);
+    this.state = { kind: 'trying', attempt: { method: 'publickey', identity, algorithm, query: false } };
+    this.handler.send(w.toBytes());
+  }
+
   private on60(attempt: Attempt, payload: Uint8Array): boolean {
     if (attempt.method === 'password') {
       // RFC 4252 §8: SSH_MSG_USERAUTH_PASSWD_CHANGEREQ
@@ -186,25 +260,71 @@ export class UserAuth {
       }
       if (this.options.askPassword) {
         this.state = { kind: 'awaiting-password', method: 'keyboard-interactive', prompts: n };
-        this.handler.passwordNeeded(prompts.map((p) => p.prompt).join(' '));
+        this.handler.passwordNeeded(prompts.map((p) => p.prompt).join(' '), false);
         return true;
       }
       this.sendInfoResponse(prompts.map(() => ''));
       return true;
     }
-    // We always sign publickey requests, so PK_OK (RFC 4252 §7) is never expected.
+    if (attempt.method === 'publickey' && attempt.query) {
+      // RFC 4252 §7: SSH_MSG_USERAUTH_PK_OK echoes the algorithm and key blob we offered.
+      const r = new SshReader(payload, 1);
+      const algorithm = r.utf8('public key algorithm');
+      const blob = r.string('public key blob');
+      r.end('SSH_MSG_USERAUTH_PK_OK');
+      if (algorithm !== attempt.algorithm || !constantTimeEqual(blob, attempt.identity.publicKeyBlob)) {
+        throw new ProtocolError(`SSH_MSG_USERAUTH_PK_OK for a key we did not offer (${algorithm})`);
+      }
+      this.handler.log(`Server accepts key: ${this.describe(attempt.identity)}`);
+      const signed = this.signedData(attempt.identity, attempt.algorithm);
+      const id = ++this.signId;
+      this.state = { kind: 'awaiting-signature', id, identity: attempt.identity, algorithm: attempt.algorithm, signed };
+      const format = signatureFormatOf(attempt.algorithm);
+      this.handler.signRequest({ id, keyBlob: attempt.identity.publicKeyBlob, algorithm: format, data: signed, flags: agentSignFlags(format) });
+      return true;
+    }
+    // A signed publickey request is answered with SUCCESS or FAILURE, never PK_OK (RFC 4252 §7).
     throw new ProtocolError('unexpected SSH_MSG_USERAUTH_PK_OK');
+  }
+
+  /** ssh(1)'s format_identity: `label TYPE SHA256:... [explicit] [agent]`. */
+  private describe(identity: AuthIdentity): string {
+    if (identity.key && isCertifiedKey(identity.key)) return describeCertifiedKey(identity.key);
+    const type = sshKeyTypeLabel(keyBlobType(identity.publicKeyBlob));
+    return `${identity.label} ${type} ${fingerprintSha256(identity.publicKeyBlob)}${identity.note ? ` ${identity.note}` : ''}`;
+  }
+
+  private sessionIdLength(): number {
+    return 4 + this.handler.sessionId().length;
+  }
+
+  /**
+   * RFC 4252 §7: the signature covers `string session_id || byte SSH_MSG_USERAUTH_REQUEST ||
+   * string user || string service || string "publickey" || TRUE || string algorithm || string key`.
+   */
+  private signedData(identity: AuthIdentity, algorithm: string): Uint8Array {
+    const sessionId = this.handler.sessionId();
+    return new SshWriter(512)
+      .string(sessionId)
+      .byte(MSG.USERAUTH_REQUEST)
+      .string(this.options.username)
+      .string(SERVICE_CONNECTION)
+      .string('publickey')
+      .boolean(true)
+      .string(algorithm)
+      .string(identity.publicKeyBlob)
+      .toBytes();
   }
 
   /** Choose and send the next attempt, or fail with what was tried and what is allowed. */
   private next(): void {
-    const keys = this.options.privateKeys ?? [];
+    const ids = this.identities;
     if (this.allowed.includes('publickey')) {
-      while (this.keyIndex < keys.length) {
-        const key = keys[this.keyIndex++]!;
-        const algorithm = this.pickSignatureAlgorithm(key);
+      while (this.keyIndex < ids.length) {
+        const identity = ids[this.keyIndex++]!;
+        const algorithm = this.pickSignatureAlgorithm(identity);
         if (algorithm) {
-          this.attempt({ method: 'publickey', key, algorithm });
+          this.attempt({ method: 'publickey', identity, algorithm, query: identity.key === undefined });
           return;
         }
       }
@@ -223,7 +343,8 @@ export class UserAuth {
       if (this.options.askPassword) {
         this.passwordTries++;
         this.state = { kind: 'awaiting-password', method: 'password' };
-        this.handler.passwordNeeded(this.options.passwordPrompt ?? `${this.options.username}'s password: `);
+        // OpenSSH sshconnect2.c userauth_passwd: every prompt after the first follows a refusal.
+        this.handler.passwordNeeded(this.options.passwordPrompt ?? `${this.options.username}'s password: `, this.passwordTries > 1);
         return;
       }
     }
@@ -236,14 +357,12 @@ export class UserAuth {
     this.handler.failure(new AuthenticationError(this.options.username, this.tried, this.allowed, this.lastError));
   }
 
-  private pickSignatureAlgorithm(key: PrivateKey): string | undefined {
+  private pickSignatureAlgorithm(identity: AuthIdentity): string | undefined {
+    const algs = identity.key ? identity.key.signatureAlgorithms : publicKeyAlgorithmsFor(keyBlobType(identity.publicKeyBlob));
     const serverAlgs = this.handler.serverSigAlgs();
-    // RFC 8308 §3.1 / RFC 8332 §3.3: for RSA, pick a hash the server lists (plain names only,
-    // also for certificates: sshd's server-sig-algs lists no *-cert-v01 names).
-    if (serverAlgs) {
-      return key.signatureAlgorithms.find((a) => serverAlgs.includes(plainSignatureAlgorithm(a))) ?? key.signatureAlgorithms[0];
-    }
-    return key.signatureAlgorithms[0];
+    // RFC 8308 §3.1 / RFC 8332 §3.3: for RSA, pick a hash the server lists.
+    if (serverAlgs) return algs.find((a) => serverAlgs.includes(signatureFormatOf(a))) ?? algs[0];
+    return algs[0];
   }
 
   private attempt(attempt: Attempt): void {
@@ -256,16 +375,19 @@ export class UserAuth {
         break;
       case 'publickey': {
         this.note(`publickey`);
-        const offered = isCertifiedKey(attempt.key)
-          ? describeCertifiedKey(attempt.key)
-          : [attempt.key.keyType, attempt.key.comment].filter(Boolean).join(' ');
-        this.handler.log(`Offering public key: ${offered} (${attempt.algorithm})`);
+        const { identity, algorithm } = attempt;
+        if (attempt.query) {
+          // RFC 4252 §7: FALSE and no signature asks whether the key would be accepted.
+          this.handler.log(`Offering public key: ${this.describe(identity)}`);
+          w.string('publickey').boolean(false).string(algorithm).string(identity.publicKeyBlob);
+          break;
+        }
+        this.handler.log(`Trying private key: ${identity.label} ${sshKeyTypeLabel(keyBlobType(identity.publicKeyBlob))} (${algorithm})`);
         // RFC 4252 §7: sign session_id || the request up to and including the key blob.
-        w.string('publickey').boolean(true).string(attempt.algorithm).string(attempt.key.publicKeyBlob);
-        const body = w.toBytes();
-        const signed = new SshWriter(body.length + 64).string(this.handler.sessionId()).raw(body).toBytes();
-        w.string(attempt.key.sign(attempt.algorithm, signed));
-        break;
+        const signed = this.signedData(identity, algorithm);
+        const signature = identity.key!.sign(signatureFormatOf(algorithm), signed);
+        this.handler.send(new SshWriter(signed.length + signature.length + 8).raw(signed.subarray(this.sessionIdLength())).string(signature).toBytes());
+        return;
       }
       case 'keyboard-interactive':
         this.note('keyboard-interactive');

@@ -51,6 +51,10 @@ export interface ResolvedConfig {
   identityFiles: { path: string; explicit: boolean }[];
   /** CertificateFile entries, `~` and tokens expanded; empty: `IDENTITY-cert.pub` is tried. */
   certificateFiles: string[];
+  /** ssh_config IdentitiesOnly. */
+  identitiesOnly: boolean;
+  /** The ssh-agent socket to use (IdentityAgent, else $SSH_AUTH_SOCK); undefined: none. */
+  identityAgent: string | undefined;
   pubkeyAuthentication: boolean;
   passwordAuthentication: boolean;
   kbdInteractiveAuthentication: boolean;
@@ -416,6 +420,27 @@ function splitOption(text: string): { keyword: string; args: string[] } | null {
   return { keyword: m[1]!, args };
 }
 
+/**
+ * ssh_config(5) IdentityAgent: `none` disables the agent, `SSH_AUTH_SOCK` (the default) reads
+ * that variable, a value starting with `$` names another variable; otherwise a path with `~`
+ * and %-tokens expanded (ssh.c: environment variables in `${VAR}` form too).
+ */
+export function resolveIdentityAgent(
+  value: string | undefined,
+  env: Record<string, string | undefined>,
+  expand: (s: string) => string,
+): string | undefined {
+  if (value === undefined || value === 'SSH_AUTH_SOCK') return env.SSH_AUTH_SOCK || undefined;
+  if (value === 'none') return undefined;
+  if (/^\$[A-Za-z_][A-Za-z0-9_]*$/.test(value)) return env[value.slice(1)] || undefined;
+  const withEnv = value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_w, name: string) => {
+    const v = env[name];
+    if (v === undefined) throw new ConfigError(`env_expand_path: env var \${${name}} has no value`);
+    return v;
+  });
+  return expand(withEnv);
+}
+
 /** ssh_config(5) TOKENS: %% %d %h %p %r %u (and %n, the host as typed), plus a leading `~`. */
 export function expandTokens(
   text: string,
@@ -593,6 +618,8 @@ export function resolveCommandLine(argv: string[], cenv: CliEnvironment): CliOut
       user,
       identityFiles,
       certificateFiles: (o.certificateFiles ?? []).map(expand),
+      identitiesOnly: o.identitiesOnly ?? false,
+      identityAgent: resolveIdentityAgent(o.identityAgent, cenv.env, expand),
       pubkeyAuthentication: o.pubkeyAuthentication ?? true,
       passwordAuthentication: o.passwordAuthentication ?? true,
       kbdInteractiveAuthentication: o.kbdInteractiveAuthentication ?? true,

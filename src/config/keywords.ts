@@ -259,8 +259,9 @@ const ROWS: readonly KeywordEntry[] = [
   implemented('HashKnownHosts', flagInto('hashKnownHosts')),
   implemented('HostKeyAlgorithms', stringInto('hostKeyAlgorithms')),
   implemented('Hostname', stringInto('hostName')),
-  // pure-ssh uses no agent, so only the identity files are ever offered: IdentitiesOnly holds.
+  // ssh_config(5): only the agent keys that match an IdentityFile are offered.
   implemented('IdentitiesOnly', flagInto('identitiesOnly')),
+  implemented('IdentityAgent', (o, args, ctx, kw) => setFirst(o, 'identityAgent', single(kw, args, ctx), ctx)),
   implemented('IdentityFile', (o, args, ctx, kw) => {
     const path = single(kw, args, ctx);
     if (ctx.active) o.identityFiles.push(path);
@@ -320,7 +321,6 @@ const ROWS: readonly KeywordEntry[] = [
   refused('GSSAPIKeyExchange', 'it changes the key exchange and how the server is authenticated', ['no'], 'debian'),
   refused('HostbasedAuthentication', 'it adds host-based authentication', ['no']),
   refused('HostKeyAlias', 'it changes the name the host key is looked up and recorded under'),
-  refused('IdentityAgent', 'it names an ssh-agent to authenticate with, and pure-ssh uses no agent', ['none']),
   refused('KbdInteractiveDevices', 'it selects keyboard-interactive submethods'),
   refused('KnownHostsCommand', 'it takes host keys from a command', ['none']),
   refused('NoHostAuthenticationForLocalhost', 'it turns host key checking off for localhost', ['no']),
@@ -336,7 +336,7 @@ const ROWS: readonly KeywordEntry[] = [
   refused('VerifyHostKeyDNS', 'it checks the host key against SSHFP records in DNS', ['no']),
 
   // Ignored: harmless to leave out.
-  ignored('AddKeysToAgent', 'it adds keys to an ssh-agent, and pure-ssh uses none', ['no']),
+  ignored('AddKeysToAgent', 'pure-ssh uses the keys an ssh-agent holds but does not add keys to it; authentication is unchanged', ['no']),
   ignored('CanonicalDomains', NO_CANONICALIZE),
   ignored('CanonicalizeFallbackLocal', NO_CANONICALIZE),
   ignored('CanonicalizeMaxDots', NO_CANONICALIZE),

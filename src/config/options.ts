@@ -21,6 +21,8 @@ export interface SshOptions {
   identitiesOnly?: boolean;
   /** Cumulative, command line first (ssh_config(5) CertificateFile). */
   certificateFiles?: string[];
+  /** ssh_config(5) IdentityAgent as written: a socket path, `SSH_AUTH_SOCK`, `$VAR`, or `none`. */
+  identityAgent?: string;
   strictHostKeyChecking?: StrictHostKeyChecking;
   userKnownHostsFiles?: string[];
   globalKnownHostsFiles?: string[];

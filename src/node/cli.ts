@@ -26,7 +26,7 @@ import type { ForwardOptions, LocalForward } from './forward.js';
 import type { DynamicForward } from './forward-dynamic.js';
 import type { RemoteForward } from './forward-remote.js';
 import type { SshError } from '../errors.js';
-import type { PrivateKey } from '../keys/privatekey.js';
+import type { IdentityFileEntry, UnlockOptions } from './identity-file.js';
 
 /** ssh(1): "ssh exits with the exit status of the remote command or with 255 if an error occurred." */
 const EXIT_ERROR = 255;
@@ -156,22 +156,23 @@ async function main(): Promise<void> {
   await run(outcome.config);
 }
 
-/** Load the identities the way ssh(1) does: missing default keys are silent, others are reported and skipped. */
-async function loadIdentities(cfg: ResolvedConfig, log: Log): Promise<PrivateKey[]> {
+/**
+ * Prepare the identity files the way ssh(1) does: missing default keys are silent, others are
+ * reported and skipped; a key whose public half is known stays encrypted until the server
+ * accepts it, the others are loaded (and their passphrase asked for) now.
+ */
+async function loadIdentities(cfg: ResolvedConfig, log: Log, unlock: UnlockOptions): Promise<IdentityFileEntry[]> {
   if (!cfg.pubkeyAuthentication) return [];
-  const [{ loadCertificateFile, loadIdentityFile }, { KeyPermissionsError, formatMode }, { withCertificates }] = await Promise.all([
-    import('./identity-file.js'),
-    import('../errors.js'),
-    import('../keys/certificate.js'),
-  ]);
-  const keys: PrivateKey[] = [];
+  const [{ loadCertificateFile, prepareIdentityFile, unlockIdentityFile }, { KeyPermissionsError, formatMode }, { withCertificates }, { keyBlobType }] =
+    await Promise.all([import('./identity-file.js'), import('../errors.js'), import('../keys/certificate.js'), import('../keys/hostkey.js')]);
+  const entries: IdentityFileEntry[] = [];
   // ssh.c load_public_identity_files(): without CertificateFile, "IDENTITY-cert.pub" is tried.
   const certPaths = cfg.certificateFiles.map((path) => ({ path, explicit: true }));
   for (const { path, explicit } of cfg.identityFiles) {
     try {
-      const key = await loadIdentityFile(path);
-      log.debug1(`identity file ${path} type ${key.keyType}`);
-      keys.push(key);
+      const entry = await prepareIdentityFile(path, { ...unlock, explicit });
+      log.debug1(`identity file ${path} type ${keyBlobType(entry.publicKeyBlob)}`);
+      entries.push(entry);
       if (cfg.certificateFiles.length === 0) certPaths.push({ path: `${path}-cert.pub`, explicit: false });
     } catch (err) {
       const e = err as SshError & { cause?: NodeJS.ErrnoException };
@@ -188,6 +189,8 @@ async function loadIdentities(cfg: ResolvedConfig, log: Log): Promise<PrivateKey
         log.error('It is required that your private key files are NOT accessible by others.');
         log.error('This private key will be ignored.');
         log.error(`Load key "${path}": bad permissions`);
+      } else if (e.code === 'ERR_KEY_ENCRYPTED' || e.code === 'ERR_KEY_PASSPHRASE') {
+        log.debug1(`${e.message} (key skipped)`);
       } else {
         log.error(`Load key "${path}": ${e.message} (skipped)`);
       }
@@ -204,7 +207,28 @@ async function loadIdentities(cfg: ResolvedConfig, log: Log): Promise<PrivateKey
       log.error(`Load certificate "${path}": ${(err as Error).message} (skipped)`);
     }
   }
-  return withCertificates(keys, certs, { now: () => Date.now() / 1000, skipped: (m) => log.debug1(m) });
+  if (certs.length === 0) return entries;
+  // A certificate is signed for with its private key (PROTOCOL.certkeys): load the keys that have
+  // one now, and offer the certificate before the plain key, as ssh(1)'s pubkey_prepare() does.
+  const certified: IdentityFileEntry[] = [];
+  for (const entry of entries) {
+    const own = certs.filter((c) => sameBytes(c.certificate.publicKeyBlob, entry.publicKeyBlob));
+    if (own.length === 0) continue;
+    try {
+      entry.key ??= await unlockIdentityFile(entry.path, unlock);
+    } catch (err) {
+      log.debug1(`${(err as Error).message} (certificate skipped)`);
+      continue;
+    }
+    for (const key of withCertificates([entry.key], own, { now: () => Date.now() / 1000, skipped: (m) => log.debug1(m) })) {
+      if (key !== entry.key) certified.push({ path: entry.path, publicKeyBlob: key.publicKeyBlob, key, explicit: entry.explicit });
+    }
+  }
+  return [...certified, ...entries];
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
 }
 
 /** OpenSSH's short key type names, as in its host key messages. */
@@ -482,7 +506,27 @@ async function openRoute(cfg: ResolvedConfig, log: Log, libs: Libraries, depth: 
 async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries, depth = 0): Promise<SshClient> {
   const [{ connect }, { knownHostsVerifier }, , prompt] = libs;
   const { sock, via } = await openRoute(cfg, log, libs, depth);
-  const keys = await loadIdentities(cfg, log);
+  const askpass = prompt.askPassFor(process.env, process.stdin.isTTY === true || process.stderr.isTTY === true);
+  // ssh(1) load_identity_file: "Enter passphrase for key '%s': ", NumberOfPasswordPrompts times;
+  // with BatchMode it never asks.
+  const askPassphrase = async (path: string): Promise<string | null> => {
+    if (cfg.batchMode) {
+      log.debug1(`Key ${path} is encrypted and BatchMode is set: not asking for its passphrase, key skipped`);
+      return null;
+    }
+    const question = `Enter passphrase for key '${path}': `;
+    try {
+      return askpass ? await prompt.askPassProgram(askpass, question) : await prompt.readPassword(question);
+    } catch (err) {
+      log.debug1(`passphrase prompt: ${(err as Error).message}`);
+      return null;
+    }
+  };
+  const identityFiles = await loadIdentities(cfg, log, {
+    askPassphrase,
+    attempts: cfg.numberOfPasswordPrompts,
+    debug: (m) => log.debug1(m),
+  });
 
   // BatchMode: never ask; an unknown host key is then refused as with StrictHostKeyChecking=yes.
   const mode = cfg.batchMode && cfg.strictHostKeyChecking === 'ask' ? 'yes' : cfg.strictHostKeyChecking;
@@ -502,11 +546,12 @@ async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries, depth
 
   const canPrompt = !cfg.batchMode && (cfg.passwordAuthentication || cfg.kbdInteractiveAuthentication);
   let prompts = 0;
-  const askpass = prompt.askPassFor(process.env, process.stdin.isTTY === true || process.stderr.isTTY === true);
   const askPassword = canPrompt
-    ? async (question: string): Promise<string | null> => {
+    ? async (question: string, context: { retry: boolean }): Promise<string | null> => {
         // ssh_config(5) NumberOfPasswordPrompts.
         if (++prompts > cfg.numberOfPasswordPrompts) return null;
+        // OpenSSH sshconnect2.c userauth_passwd: said before each prompt after a refusal.
+        if (context.retry) log.error('Permission denied, please try again.');
         try {
           return askpass ? await prompt.askPassProgram(askpass, question) : await prompt.readPassword(question);
         } catch (err) {
@@ -521,7 +566,11 @@ async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries, depth
       host: cfg.hostName,
       port: cfg.port,
       username: cfg.user,
-      privateKey: keys,
+      identityFiles,
+      agent: cfg.pubkeyAuthentication ? cfg.identityAgent : undefined,
+      identitiesOnly: cfg.identitiesOnly,
+      askPassphrase,
+      warn: (m) => log.error(m),
       verifyHostKey,
       // Also orders the host key algorithms by the types already known (ssh's order_hostkeyalgs).
       knownHosts: cfg.knownHostsFiles,

@@ -16,6 +16,7 @@ import type { DirectTcpipParams } from '../connection/connection.js';
 import {
   ConnectionLostError,
   HostKeyError,
+  KeyError,
   SshError,
   TimeoutError,
   UsageError,
@@ -32,7 +33,12 @@ import {
 } from '../keys/certificate.js';
 import type { TransportInfo } from '../transport/transport.js';
 import { ChannelStream } from './channel-stream.js';
-import { loadCertificateFile, loadIdentityFile } from './identity-file.js';
+import { expandHome, loadCertificateFile, loadIdentityFile, prepareIdentityFile, unlockIdentityFile, type IdentityFileEntry } from './identity-file.js';
+import { AgentClient } from './agent.js';
+import { orderIdentities, sshKeyTypeLabel, type AuthIdentity } from '../auth/identity.js';
+import type { Signer } from '../auth/signer.js';
+import { keyBlobType } from '../keys/hostkey.js';
+import { constantTimeEqual } from '../protocol/wire.js';
 import type { HostKeyVerifier, StrictHostKeyChecking } from './known-hosts-file.js';
 import { certAuthorityKnownFor, knownHostKeyTypesFor, knownHostsVerifier } from './known-hosts-file.js';
 import type { ForwardOptions, LocalForward } from './forward.js';
@@ -53,8 +59,37 @@ export interface ConnectOptions {
   username: string;
   /** Private key(s): key file text or bytes (OpenSSH, PEM, PKCS#8, PuTTY .ppk), or parsed keys. */
   privateKey?: string | Uint8Array | PrivateKey | (string | Uint8Array | PrivateKey)[];
-  /** Private key files to load (`~/` expanded). */
-  identityFiles?: string[];
+  /**
+   * Private key files (`~/` expanded), or entries already prepared with `prepareIdentityFile`.
+   * With `askPassphrase`, a file whose public half is known (`KEY.pub`, or the clear part of an
+   * OpenSSH key) is offered first and decrypted only once the server accepts it (RFC 4252 §7),
+   * as ssh(1) does; otherwise files are loaded (with `passphrase`) before connecting.
+   */
+  identityFiles?: (string | IdentityFileEntry)[];
+  /** Passphrase for the encrypted ones among privateKey and identityFiles (see parsePrivateKey). */
+  passphrase?: string | Uint8Array;
+  /**
+   * Asked for the passphrase of an encrypted identity file (its path) when `passphrase` is
+   * missing or wrong, up to `passwordAttempts` times; null or '' skips that key.
+   */
+  askPassphrase?: (keyPath: string) => Promise<string | null>;
+  /**
+   * Keys that sign elsewhere (a KMS, a hardware token, WebAuthn): offered after `privateKey`
+   * and before the agent's keys and identityFiles. See {@link Signer}.
+   */
+  signers?: Signer[];
+  /**
+   * An ssh-agent's socket path (e.g. `process.env.SSH_AUTH_SOCK`) whose keys to offer, or false
+   * (the default: no agent). An agent that cannot be reached is skipped with a debug line.
+   */
+  agent?: string | false;
+  /**
+   * ssh_config IdentitiesOnly: offer only the agent keys that match an identityFiles entry.
+   * Order (ssh(1)'s pubkey_prepare): agent keys matching a file, other agent keys, other files.
+   */
+  identitiesOnly?: boolean;
+  /** Problems a user should see even without debug (ssh(1)'s error level): a key that could not sign. */
+  warn?: (message: string) => void;
   /**
    * User certificates (OpenSSH PROTOCOL.certkeys, ssh_config CertificateFile): the text of
    * `-cert.pub` files, or certificate blobs. Each is offered, before the plain keys, with the
@@ -67,13 +102,11 @@ export interface ConnectOptions {
    * it exists, as ssh(1) does.
    */
   certificateFiles?: string[];
-  /** Passphrase for the encrypted ones among privateKey and identityFiles (see parsePrivateKey). */
-  passphrase?: string | Uint8Array;
   /** Load identityFiles even when others can read them (default false: KeyPermissionsError, as ssh refuses them). */
   allowUnprotectedKeyFiles?: boolean;
   password?: string;
   /** Called when the server wants a password and none was given (or it failed). Return null to give up. */
-  askPassword?: (prompt: string) => Promise<string | null>;
+  askPassword?: (prompt: string, context: { retry: boolean }) => Promise<string | null>;
   /** OpenSSH's NumberOfPasswordPrompts (default 3). */
   passwordAttempts?: number;
   /** ssh_config PasswordAuthentication (default true). */
@@ -186,7 +219,7 @@ function watchEarlyFailure(sock: Duplex): EarlyWatch {
 
 async function connectWith(options: ConnectOptions, early: EarlyWatch | undefined): Promise<SshClient> {
   const verifier = hostKeyVerifierFor(options);
-  const keys = await loadKeys(options);
+  const auth = await prepareAuth(options);
   const crypto = cryptoProviderFor(options.crypto);
   const algorithms = algorithmsFor(options, crypto);
   const knownFiles = options.knownHosts === undefined ? [] : Array.isArray(options.knownHosts) ? options.knownHosts : [options.knownHosts];
@@ -199,8 +232,12 @@ async function connectWith(options: ConnectOptions, early: EarlyWatch | undefine
       algorithms.hostKey = [...CERTIFICATE_HOST_KEY_ALGORITHMS, ...algorithms.hostKey];
     }
   }
-  const client = new SshClient(options, keys, algorithms, verifier, early, crypto);
-  await client.ready;
+  const client = new SshClient(options, auth, algorithms, verifier, early, crypto);
+  try {
+    await client.ready;
+  } finally {
+    auth.agent?.close();
+  }
   return client;
 }
 
@@ -217,14 +254,136 @@ function hostKeyVerifierFor(options: ConnectOptions): HostKeyVerifier {
   );
 }
 
-async function loadKeys(options: ConnectOptions): Promise<PrivateKey[]> {
-  const keys: PrivateKey[] = [];
+/** A key offered without the core holding it, and how to get its signature. */
+interface ExternalSigner {
+  publicKeyBlob: Uint8Array;
+  /** ssh(1)'s words for it in "signing failed for ...": `ED25519 "label" from agent`. */
+  name: string;
+  sign(data: Uint8Array, algorithm: string, flags: number): Promise<Uint8Array>;
+}
+
+/** What the core is given to authenticate with, and who signs for the keys it does not hold. */
+interface PreparedAuth {
+  privateKeys: PrivateKey[];
+  identities: AuthIdentity[];
+  signers: ExternalSigner[];
+  agent: AgentClient | undefined;
+}
+
+async function prepareAuth(options: ConnectOptions): Promise<PreparedAuth> {
+  const privateKeys: PrivateKey[] = [];
   const given = options.privateKey === undefined ? [] : Array.isArray(options.privateKey) ? options.privateKey : [options.privateKey];
-  const { passphrase } = options;
-  for (const k of given) keys.push(typeof k === 'string' || k instanceof Uint8Array ? parsePrivateKey(k, { passphrase }) : k);
+  const { passphrase, askPassphrase } = options;
+  const attempts = options.passwordAttempts;
+  const debug = options.debug;
+  const allowUnprotectedKeyFiles = options.allowUnprotectedKeyFiles;
+  for (const k of given) privateKeys.push(typeof k === 'string' || k instanceof Uint8Array ? parsePrivateKey(k, { passphrase }) : k);
+  const files: IdentityFileEntry[] = [];
   for (const f of options.identityFiles ?? []) {
-    keys.push(await loadIdentityFile(f, { passphrase, allowUnprotectedKeyFiles: options.allowUnprotectedKeyFiles }));
+    if (typeof f !== 'string') files.push(f);
+    // Only a prompt is worth deferring for; a given passphrase is checked now, so a wrong one
+    // fails connect() with KeyError ERR_KEY_PASSPHRASE.
+    else if (askPassphrase) files.push(await prepareIdentityFile(f, { passphrase, askPassphrase, attempts, debug, allowUnprotectedKeyFiles }));
+    else {
+      const key = await loadIdentityFile(f, { passphrase, allowUnprotectedKeyFiles });
+      files.push({ path: expandHome(f), publicKeyBlob: key.publicKeyBlob, key });
+    }
   }
+  await addCertificates(options, privateKeys, files, { passphrase, askPassphrase, attempts, debug, allowUnprotectedKeyFiles });
+  const identities: AuthIdentity[] = [];
+  const signers: ExternalSigner[] = [];
+  for (const s of options.signers ?? []) {
+    identities.push({ publicKeyBlob: s.publicKeyBlob, label: s.comment || keyBlobType(s.publicKeyBlob) });
+    signers.push({
+      publicKeyBlob: s.publicKeyBlob,
+      name: `${sshKeyTypeLabel(keyBlobType(s.publicKeyBlob))} "${s.comment || keyBlobType(s.publicKeyBlob)}"`,
+      sign: (data, algorithm) => s.sign(data, algorithm),
+    });
+  }
+  let agent: AgentClient | undefined;
+  let agentKeys: { keyBlob: Uint8Array; comment: string }[] = [];
+  if (options.agent) {
+    try {
+      agent = await AgentClient.connect(options.agent);
+      agentKeys = await agent.identities();
+      debug?.(`get_agent_identities: agent returned ${agentKeys.length} keys`);
+    } catch (err) {
+      debug?.(`get_agent_identities: ${(err as Error).message}`);
+      agent?.close();
+      agent = undefined;
+    }
+  }
+  const order = orderIdentities(
+    files.map((f) => ({ publicKeyBlob: f.publicKeyBlob, item: f })),
+    agentKeys.map((k) => ({ publicKeyBlob: k.keyBlob, item: k })),
+    options.identitiesOnly === true,
+  );
+  for (const o of order) {
+    if (o.kind === 'agent') {
+      const a = agent!;
+      const { keyBlob, comment } = o.agent;
+      const note = o.file?.explicit ? 'explicit agent' : 'agent';
+      const label = o.file ? o.file.path : comment;
+      identities.push({ publicKeyBlob: keyBlob, label, note });
+      signers.push({
+        publicKeyBlob: keyBlob,
+        name: `${sshKeyTypeLabel(keyBlobType(keyBlob))} "${label}" from agent`,
+        sign: async (data, _algorithm, flags) => {
+          const sig = await a.sign(keyBlob, data, flags);
+          // OpenSSH ssherr.c SSH_ERR_AGENT_FAILURE.
+          if (!sig) throw new SshError('ERR_AGENT', 'agent refused operation');
+          return sig;
+        },
+      });
+      continue;
+    }
+    const f = o.file;
+    const note = f.explicit ? 'explicit' : undefined;
+    if (f.key) {
+      identities.push({ publicKeyBlob: f.publicKeyBlob, label: f.path, note, key: f.key });
+      continue;
+    }
+    identities.push({ publicKeyBlob: f.publicKeyBlob, label: f.path, note });
+    signers.push({
+      publicKeyBlob: f.publicKeyBlob,
+      name: `${sshKeyTypeLabel(keyBlobType(f.publicKeyBlob))} "${f.path}"`,
+      sign: async (data, algorithm) => {
+        let key: PrivateKey;
+        try {
+          key = await unlockIdentityFile(f.path, { passphrase, askPassphrase, attempts, debug, allowUnprotectedKeyFiles });
+        } catch (err) {
+          // The message names the file; the core's "signing failed for TYPE "path"" does already.
+          if (err instanceof KeyError && err.message.startsWith(`${f.path}: `)) {
+            throw new KeyError(err.code, err.message.slice(f.path.length + 2), { source: f.path, cause: err });
+          }
+          throw err;
+        }
+        try {
+          if (!constantTimeEqual(key.publicKeyBlob, f.publicKeyBlob)) {
+            throw new SshError('ERR_PRIVATE_KEY', `${f.path} does not hold the private half of the public key offered for it (${f.path}.pub?)`);
+          }
+          return key.sign(algorithm, data);
+        } finally {
+          key.dispose();
+        }
+      },
+    });
+  }
+  return { privateKeys, identities, signers, agent };
+}
+
+/**
+ * User certificates (OpenSSH PROTOCOL.certkeys) paired with the keys they certify, offered before
+ * the plain keys as ssh(1)'s pubkey_prepare() does: `certificates`, `certificateFiles`, or else
+ * `FILE-cert.pub` beside each identity file. A certified file key is loaded now (a certificate
+ * is signed for with its private key); a certificate without its key is skipped with a debug line.
+ */
+async function addCertificates(
+  options: ConnectOptions,
+  privateKeys: PrivateKey[],
+  files: IdentityFileEntry[],
+  unlock: Parameters<typeof unlockIdentityFile>[1],
+): Promise<void> {
   const certs: CertificateSource[] = [];
   const givenCerts = options.certificates === undefined ? [] : Array.isArray(options.certificates) ? options.certificates : [options.certificates];
   givenCerts.forEach((c, i) => {
@@ -235,12 +394,32 @@ async function loadKeys(options: ConnectOptions): Promise<PrivateKey[]> {
   if (givenCerts.length === 0 && options.certificateFiles === undefined) {
     // ssh.c load_public_identity_files(): without CertificateFile, try "IDENTITY-cert.pub".
     for (const f of options.identityFiles ?? []) {
+      if (typeof f !== 'string') continue;
       const c = await loadCertificateFile(`${f}-cert.pub`, { optional: true });
       if (c) certs.push(c);
     }
   }
-  if (certs.length === 0) return keys;
-  return withCertificates(keys, certs, { now: () => Date.now() / 1000, skipped: (m) => options.debug?.(m) });
+  if (certs.length === 0) return;
+  const now = () => Date.now() / 1000;
+  const skipped = (m: string) => options.debug?.(m);
+  const mine = (blob: Uint8Array) => certs.filter((c) => constantTimeEqual(c.certificate.publicKeyBlob, blob));
+  const certified: IdentityFileEntry[] = [];
+  for (const f of files) {
+    const own = mine(f.publicKeyBlob);
+    if (own.length === 0) continue;
+    try {
+      f.key ??= await unlockIdentityFile(f.path, unlock);
+    } catch (err) {
+      skipped(`${(err as Error).message} (certificate skipped)`);
+      continue;
+    }
+    for (const k of withCertificates([f.key], own, { now, skipped })) {
+      if (k !== f.key) certified.push({ path: f.path, publicKeyBlob: k.publicKeyBlob, key: k, explicit: f.explicit });
+    }
+  }
+  files.unshift(...certified);
+  const forGiven = certs.filter((c) => privateKeys.some((k) => constantTimeEqual(k.publicKeyBlob, c.certificate.publicKeyBlob)));
+  if (forGiven.length > 0) privateKeys.splice(0, privateKeys.length, ...withCertificates(privateKeys, forGiven, { now, skipped }));
 }
 
 /** The provider `options.crypto` (or PURE_SSH_CRYPTO) asks for, runtime where available. */
@@ -294,7 +473,7 @@ export class SshClient extends EventEmitter {
   /** @internal use {@link connect}. */
   constructor(
     private readonly options: ConnectOptions,
-    keys: PrivateKey[],
+    private readonly auth: PreparedAuth,
     algorithms: Partial<AlgorithmPreferences>,
     private readonly verifier: HostKeyVerifier,
     early?: { error: Error | undefined; closed: boolean },
@@ -310,7 +489,8 @@ export class SshClient extends EventEmitter {
     this.core = new ClientCore({
       username: options.username,
       random: (n) => new Uint8Array(randomBytes(n)),
-      privateKeys: keys,
+      privateKeys: auth.privateKeys,
+      identities: auth.identities,
       password: options.password,
       askPassword: options.askPassword !== undefined,
       passwordAttempts: options.passwordAttempts,
@@ -690,13 +870,38 @@ export class SshClient extends EventEmitter {
         this.options.onWarning?.({ code: e.code, message: e.message });
         this.emit('warning', { code: e.code, message: e.message });
         return;
+      case 'sign-request': {
+        const signer = this.auth.signers.find((s) => constantTimeEqual(s.publicKeyBlob, e.keyBlob));
+        if (!signer) {
+          this.core.provideSignature(e.id, null, 'no signer for this key');
+          return;
+        }
+        signer.sign(e.data, e.algorithm, e.flags).then(
+          (sig) => {
+            this.core.provideSignature(e.id, sig);
+            this.pump();
+          },
+          (err: unknown) => {
+            const reason = (err as Error)?.message ?? String(err);
+            // OpenSSH sshconnect2.c sign_and_send_pubkey's error line; a key the user chose not
+            // to unlock (or could not) only gets debug lines, as in its load_identity_file.
+            const code = (err as SshError)?.code;
+            if (code !== 'ERR_KEY_ENCRYPTED' && code !== 'ERR_KEY_PASSPHRASE') {
+              this.options.warn?.(`sign_and_send_pubkey: signing failed for ${signer.name}: ${reason}`);
+            }
+            this.core.provideSignature(e.id, null, reason);
+            this.pump();
+          },
+        );
+        return;
+      }
       case 'password-needed': {
         const ask = this.options.askPassword;
         if (!ask) {
           this.core.providePassword(null);
           return;
         }
-        ask(e.prompt).then(
+        ask(e.prompt, { retry: e.retry === true }).then(
           (pw) => {
             this.core.providePassword(pw);
             this.pump();

@@ -1,13 +1,16 @@
 /**
- * Loading a private key file (ssh(1) -i / IdentityFile) and certificate files (CertificateFile,
- * `KEY-cert.pub`) from disk.
+ * Loading identity files (ssh(1) -i / IdentityFile) from disk: their public half first (the
+ * `.pub` beside it, or the clear part of an OpenSSH key), the private key (permissions checked
+ * as ssh does, passphrase prompts) once the server has accepted it; and certificate files
+ * (CertificateFile, `KEY-cert.pub`).
  */
 import { open, readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { KeyPermissionsError, SshError } from '../errors.js';
+import { publicKeyOfPrivateKeyFile } from '../auth/identity.js';
+import { KeyError, KeyPermissionsError, SshError } from '../errors.js';
 import { parseCertificateFile, type CertificateSource } from '../keys/certificate.js';
-import { parsePrivateKey, type PrivateKey } from '../keys/privatekey.js';
+import { parsePrivateKey, parsePublicKeyFile, type PrivateKey } from '../keys/privatekey.js';
 
 /** Expand a leading `~/` (or a lone `~`) to the user's home directory, as ssh_config(5) does. */
 export function expandHome(path: string): string {
@@ -53,15 +56,24 @@ export function checkKeyFilePermissions(
  * const key = await loadIdentityFile('~/.ssh/id_ed25519', { passphrase: 'correct horse' });
  */
 export async function loadIdentityFile(path: string, options: LoadIdentityOptions = {}): Promise<PrivateKey> {
+  const { full, bytes } = await readKeyBytes(path, options);
+  try {
+    return parsePrivateKey(bytes, { source: full, passphrase: options.passphrase });
+  } finally {
+    bytes.fill(0);
+  }
+}
+
+/** A private key file's bytes, its permissions checked as ssh(1) checks them (see {@link loadIdentityFile}). */
+async function readKeyBytes(path: string, options: { allowUnprotectedKeyFiles?: boolean } = {}): Promise<{ full: string; bytes: Uint8Array }> {
   const full = expandHome(path);
-  let bytes: Uint8Array;
   try {
     // The permissions are those of the file actually read: fstat of the open descriptor.
     const file = await open(full, 'r');
     try {
       if (!options.allowUnprotectedKeyFiles) checkKeyFilePermissions(full, await file.stat());
       const buf = await file.readFile();
-      bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+      return { full, bytes: new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength) };
     } finally {
       await file.close();
     }
@@ -77,11 +89,6 @@ export async function loadIdentityFile(path: string, options: LoadIdentityOption
             ? 'is a directory'
             : (cause as Error).message;
     throw new SshError('ERR_PRIVATE_KEY', `cannot read identity file ${full}: ${why}`, { cause });
-  }
-  try {
-    return parsePrivateKey(bytes, { source: full, passphrase: options.passphrase });
-  } finally {
-    bytes.fill(0);
   }
 }
 
@@ -105,4 +112,122 @@ export async function loadCertificateFile(path: string, options: { optional?: bo
     throw new SshError('ERR_PRIVATE_KEY', `cannot read certificate file ${full}: ${why}`, { cause });
   }
   return { certificate: parseCertificateFile(text, full), source: full };
+}
+
+/**
+ * An identity file ready to offer: its public key blob, and the parsed key when it had to be
+ * read already (no public half was available without decrypting it).
+ */
+export interface IdentityFileEntry {
+  /** The path, `~` expanded. */
+  path: string;
+  /** The public key blob (RFC 4253 §6.6). */
+  publicKeyBlob: Uint8Array;
+  /** The private key, when already loaded; otherwise it is loaded once the server accepts the key. */
+  key?: PrivateKey;
+  /** The user named this file (-i, IdentityFile): ssh(1) says `explicit` in its -v lines. */
+  explicit?: boolean;
+}
+
+/** Options of {@link unlockIdentityFile} and {@link prepareIdentityFile}. */
+export interface UnlockOptions {
+  /** Tried first (none: the empty passphrase, as ssh(1) tries first). */
+  passphrase?: string | Uint8Array;
+  /** Asked for the passphrase of `path` after a missing or wrong one; null or '' skips the key. */
+  askPassphrase?: (path: string) => Promise<string | null>;
+  /** How many times to ask (ssh_config NumberOfPasswordPrompts, default 3). */
+  attempts?: number;
+  /** -v lines. */
+  debug?: (message: string) => void;
+  /** Use a key file even when others can read it (see {@link LoadIdentityOptions}). */
+  allowUnprotectedKeyFiles?: boolean;
+}
+
+/**
+ * The public half of an identity file without decrypting it, as ssh(1)'s sshkey_load_public
+ * finds it: `PATH.pub`, else the public key an OpenSSH private key file stores in the clear;
+ * PATH may also be a public key file itself (`IdentityFile ~/.ssh/key.pub` with the private
+ * half in an agent). Undefined when none is there (a PEM or PuTTY key without its .pub).
+ * Throws like {@link loadIdentityFile} when neither PATH nor PATH.pub can be read.
+ */
+export async function readIdentityPublicKey(path: string): Promise<Uint8Array | undefined> {
+  const full = expandHome(path);
+  let pub: string | undefined;
+  try {
+    pub = await readFile(`${full}.pub`, 'utf8');
+  } catch {
+    pub = undefined;
+  }
+  if (pub !== undefined) {
+    try {
+      return parsePublicKeyFile(pub).keyBlob;
+    } catch {
+      // An unreadable .pub: fall back to the key file, as ssh(1) does.
+    }
+  }
+  const { bytes } = await readKeyBytes(path, { allowUnprotectedKeyFiles: true }); // only the public half is read here
+  try {
+    const text = new TextDecoder('latin1').decode(bytes);
+    const inPrivate = publicKeyOfPrivateKeyFile(text);
+    if (inPrivate) return inPrivate;
+    try {
+      return parsePublicKeyFile(text).keyBlob;
+    } catch {
+      return undefined;
+    }
+  } finally {
+    bytes.fill(0);
+  }
+}
+
+/**
+ * Load a private key file, asking for its passphrase as ssh(1)'s load_identity_file does: the
+ * given passphrase (or none) first, then up to `attempts` prompts; a wrong one asks again, an
+ * empty answer gives up. Throws KeyError ERR_KEY_ENCRYPTED (nothing to try, or the user gave
+ * up), ERR_KEY_PASSPHRASE (every passphrase was wrong) or ERR_KEY_FORMAT, or SshError
+ * ERR_PRIVATE_KEY when the file cannot be read.
+ */
+export async function unlockIdentityFile(path: string, options: UnlockOptions = {}): Promise<PrivateKey> {
+  const { full, bytes } = await readKeyBytes(path, options);
+  try {
+    let lastError: KeyError;
+    try {
+      return parsePrivateKey(bytes, { source: full, passphrase: options.passphrase });
+    } catch (err) {
+      if (!(err instanceof KeyError) || err.code === 'ERR_KEY_FORMAT' || !options.askPassphrase) throw err;
+      lastError = err;
+    }
+    const attempts = options.attempts ?? 3;
+    for (let i = 0; i < attempts; i++) {
+      const answer = await options.askPassphrase(full);
+      if (answer === null || answer === '') {
+        options.debug?.(`no passphrase given for ${full}, try next key`);
+        throw new KeyError('ERR_KEY_ENCRYPTED', `${full}: no passphrase given`, { source: full });
+      }
+      try {
+        return parsePrivateKey(bytes, { source: full, passphrase: answer });
+      } catch (err) {
+        if (!(err instanceof KeyError) || err.code !== 'ERR_KEY_PASSPHRASE') throw err;
+        lastError = err;
+        options.debug?.('bad passphrase given, try again...');
+      }
+    }
+    throw lastError;
+  } finally {
+    bytes.fill(0);
+  }
+}
+
+/**
+ * An identity file as the client offers it: with its public half (see
+ * {@link readIdentityPublicKey}) the private key is left encrypted until the server accepts
+ * the key; without one it is loaded now through {@link unlockIdentityFile}.
+ */
+export async function prepareIdentityFile(path: string, options: UnlockOptions & { explicit?: boolean } = {}): Promise<IdentityFileEntry> {
+  const publicKeyBlob = await readIdentityPublicKey(path);
+  const full = expandHome(path);
+  if (publicKeyBlob) return { path: full, publicKeyBlob, explicit: options.explicit };
+  options.debug?.(`no public key beside ${full}: loading the private key now`);
+  const key = await unlockIdentityFile(path, options);
+  return { path: full, publicKeyBlob: key.publicKeyBlob, key, explicit: options.explicit };
 }

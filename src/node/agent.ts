@@ -1,0 +1,154 @@
+/**
+ * A client of a running ssh-agent over its Unix socket (SSH_AUTH_SOCK, ssh_config IdentityAgent):
+ * list the keys it holds and ask it to sign. The bytes are made and read by the sans-IO codec in
+ * `src/auth/agent-protocol.ts`; this file only moves them. One request at a time, in order.
+ *
+ * @example
+ * ```ts
+ * const agent = await AgentClient.connect(process.env.SSH_AUTH_SOCK!);
+ * for (const { keyBlob, comment } of await agent.identities()) console.log(comment);
+ * agent.close();
+ * ```
+ */
+import { connect as netConnect, type Socket } from 'node:net';
+import { SshError } from '../errors.js';
+import {
+  AgentFrameDecoder,
+  agentSignFlags,
+  decodeAgentReply,
+  encodeRequestIdentities,
+  encodeSignRequest,
+  type AgentIdentity,
+  type AgentReply,
+} from '../auth/agent-protocol.js';
+import type { Signer } from '../auth/signer.js';
+
+export type { AgentIdentity } from '../auth/agent-protocol.js';
+
+interface Pending {
+  resolve(reply: AgentReply): void;
+  reject(err: Error): void;
+}
+
+function describeErrno(err: NodeJS.ErrnoException): string {
+  switch (err.code) {
+    case 'ENOENT':
+      return 'No such file or directory';
+    case 'ECONNREFUSED':
+      return 'Connection refused';
+    case 'EACCES':
+      return 'Permission denied';
+    case 'ENOTSOCK':
+      return 'Socket operation on non-socket';
+    default:
+      return err.message;
+  }
+}
+
+/** A connection to an ssh-agent. Errors are SshError `ERR_AGENT`. */
+export class AgentClient {
+  private readonly decoder = new AgentFrameDecoder();
+  private readonly queue: Pending[] = [];
+  private failure: Error | undefined;
+
+  private constructor(
+    private readonly socket: Socket,
+    /** The socket path, for messages. */
+    readonly path: string,
+  ) {
+    socket.on('data', (d: Buffer) => {
+      let bodies: Uint8Array[];
+      try {
+        bodies = this.decoder.push(new Uint8Array(d));
+      } catch (err) {
+        this.fail(err as Error);
+        return;
+      }
+      for (const body of bodies) {
+        const p = this.queue.shift();
+        if (!p) {
+          this.fail(new SshError('ERR_AGENT', 'ssh-agent: a reply nobody asked for'));
+          return;
+        }
+        try {
+          p.resolve(decodeAgentReply(body));
+        } catch (err) {
+          p.reject(err as Error);
+        }
+      }
+    });
+    socket.on('error', (err: NodeJS.ErrnoException) =>
+      this.fail(new SshError('ERR_AGENT', `ssh-agent ${path}: ${describeErrno(err)}`, { cause: err })),
+    );
+    socket.on('close', () => this.fail(new SshError('ERR_AGENT', `ssh-agent ${path}: the agent closed the connection`)));
+  }
+
+  /**
+   * Connect to the agent's socket. Rejects with SshError ERR_AGENT, in ssh-add's words
+   * (`Error connecting to agent: No such file or directory`), when nothing listens there.
+   */
+  static connect(path: string): Promise<AgentClient> {
+    return new Promise((resolve, reject) => {
+      const socket = netConnect({ path });
+      const onError = (err: NodeJS.ErrnoException) =>
+        reject(new SshError('ERR_AGENT', `Error connecting to agent ${path}: ${describeErrno(err)}`, { cause: err }));
+      socket.once('error', onError);
+      socket.once('connect', () => {
+        socket.off('error', onError);
+        resolve(new AgentClient(socket, path));
+      });
+    });
+  }
+
+  /** draft-miller-ssh-agent-14 §3.4: the keys the agent holds, in its order. */
+  async identities(): Promise<AgentIdentity[]> {
+    const reply = await this.request(encodeRequestIdentities());
+    if (reply.type === 'identities') return reply.identities;
+    if (reply.type === 'failure') throw new SshError('ERR_AGENT', `ssh-agent ${this.path}: it refused to list its keys`);
+    throw new SshError('ERR_AGENT', `ssh-agent ${this.path}: unexpected reply to REQUEST_IDENTITIES`);
+  }
+
+  /**
+   * draft-miller-ssh-agent-14 §3.6: a signature of `data` by the key `keyBlob`, or null when the
+   * agent answers SSH_AGENT_FAILURE (it does not hold the key, the user did not confirm it, ...).
+   */
+  async sign(keyBlob: Uint8Array, data: Uint8Array, flags: number): Promise<Uint8Array | null> {
+    const reply = await this.request(encodeSignRequest(keyBlob, data, flags));
+    if (reply.type === 'signature') return reply.signature;
+    if (reply.type === 'failure') return null;
+    throw new SshError('ERR_AGENT', `ssh-agent ${this.path}: unexpected reply to SIGN_REQUEST`);
+  }
+
+  /** The agent's keys as {@link Signer}s on this connection (a refusal rejects with `agent refused operation`). */
+  async signers(): Promise<(Signer & { comment: string })[]> {
+    return (await this.identities()).map(({ keyBlob, comment }) => ({
+      publicKeyBlob: keyBlob,
+      comment,
+      sign: async (data: Uint8Array, algorithm: string) => {
+        const sig = await this.sign(keyBlob, data, agentSignFlags(algorithm));
+        // OpenSSH ssherr.c SSH_ERR_AGENT_FAILURE: "agent refused operation".
+        if (!sig) throw new SshError('ERR_AGENT', 'agent refused operation');
+        return sig;
+      },
+    }));
+  }
+
+  /** Close the connection; pending requests reject. */
+  close(): void {
+    this.fail(new SshError('ERR_AGENT', `ssh-agent ${this.path}: connection closed`));
+  }
+
+  private request(message: Uint8Array): Promise<AgentReply> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => {
+      this.queue.push({ resolve, reject });
+      this.socket.write(message);
+    });
+  }
+
+  private fail(err: Error): void {
+    if (!this.failure) this.failure = err;
+    for (const p of this.queue.splice(0)) p.reject(this.failure);
+    this.socket.destroy();
+  }
+}
