@@ -128,6 +128,7 @@ const SAMPLES: Record<string, { value: string; sets: Partial<SshOptions> }> = {
   ServerAliveInterval: { value: '15', sets: { serverAliveInterval: 15 } },
   SessionType: { value: 'none', sets: { sessionType: 'none' } },
   StrictHostKeyChecking: { value: 'accept-new', sets: { strictHostKeyChecking: 'accept-new' } },
+  WarnWeakCrypto: { value: 'no-pq-kex', sets: { warnWeakCrypto: false } },
   User: { value: 'alice', sets: { user: 'alice' } },
   UserKnownHostsFile: { value: '/dev/null', sets: { userKnownHostsFiles: ['/dev/null'] } },
 };
