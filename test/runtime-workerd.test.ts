@@ -1,0 +1,57 @@
+/**
+ * pure-ssh/web in workerd (Cloudflare's Workers runtime, npm `workerd`): the worker dials sshd
+ * with connect() from cloudflare:sockets. workerd refuses loopback unless the worker's outbound
+ * network service allows "local" (and "private"), so the config below does.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, it } from 'vitest';
+import { describeInterop } from './harness/sshd.js';
+import { bundle } from './runtimes/bundle.js';
+import { checkResult, startRuntimeFixture, type RuntimeFixture } from './runtimes/fixture.js';
+import { startHelper, type Helper } from './runtimes/procs.js';
+import type { ScenarioResult } from './runtimes/scenario.js';
+
+const WORKERD = new URL('../node_modules/.bin/workerd', import.meta.url).pathname;
+
+/** A workerd config serving `worker.mjs` on the socket "http", with loopback allowed outbound. */
+export const WORKERD_CONFIG = `using Workerd = import "/workerd/workerd.capnp";
+const config :Workerd.Config = (
+  services = [
+    (name = "main", worker = .worker),
+    (name = "loopback", network = (allow = ["public", "private", "local"])),
+  ],
+  sockets = [ (name = "http", address = "127.0.0.1:0", http = (), service = "main") ],
+);
+const worker :Workerd.Worker = (
+  modules = [ (name = "worker.mjs", esModule = embed "worker.mjs") ],
+  compatibilityDate = "2025-06-01",
+  globalOutbound = "loopback",
+);
+`;
+
+describeInterop('pure-ssh/web in workerd against sshd', () => {
+  let f: RuntimeFixture;
+  let dir: string;
+  let workerd: Helper;
+  beforeAll(async () => {
+    f = await startRuntimeFixture();
+    dir = mkdtempSync(join(tmpdir(), 'pure-ssh-workerd-'));
+    writeFileSync(join(dir, 'worker.mjs'), await bundle('worker-entry.ts', { external: ['cloudflare:sockets'] }));
+    writeFileSync(join(dir, 'config.capnp'), WORKERD_CONFIG);
+    workerd = await startHelper(WORKERD, (p) => ['serve', join(dir, 'config.capnp'), `--socket-addr=http=127.0.0.1:${p}`], { cwd: dir });
+  }, 60_000);
+  afterAll(async () => {
+    await workerd?.stop();
+    await f?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('handshake, host key check, key login, hash-verified transfers, slow reader bounded', async () => {
+    const res = await fetch(`http://127.0.0.1:${workerd.port}/`, { method: 'POST', body: JSON.stringify(f.params) });
+    const text = await res.text();
+    if (res.status !== 200) throw new Error(`worker: ${res.status} ${text}\nworkerd: ${workerd.logs()}`);
+    await checkResult(f, JSON.parse(text) as ScenarioResult, /^workerd/);
+  }, 60_000);
+});
