@@ -3,44 +3,17 @@
  * websockify (WebSocket to TCP) to the real sshd: the page holds the keys and the encryption;
  * the bridge only carries TCP bytes.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, it } from 'vitest';
-import { describeInterop, inCI } from './harness/sshd.js';
+import { describeInterop } from './harness/sshd.js';
+import { launchChromium, requireBrowserTools, WEBSOCKIFY } from './runtimes/browser.js';
 import { bundle } from './runtimes/bundle.js';
 import { checkResult, startRuntimeFixture, type RuntimeFixture } from './runtimes/fixture.js';
 import { startHelper, type Helper } from './runtimes/procs.js';
 import type { ScenarioParams, ScenarioResult } from './runtimes/scenario.js';
-
-export const CHROMIUM = '/usr/bin/chromium';
-export const WEBSOCKIFY = '/usr/bin/websockify';
-
-/** The flags TESTING.md asks for: headless, and no background traffic on the closed network. */
-export function launchChromium(profile: string): Promise<BrowserContext> {
-  // A fresh profile directory per run (playwright passes it as --user-data-dir).
-  return chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
-}
-
-export function requireBrowserTools(): void {
-  for (const p of [CHROMIUM, WEBSOCKIFY]) {
-    if (!existsSync(p) && inCI()) throw new Error(`${p} is missing: apt-get install -y chromium websockify (.ci/run does)`);
-  }
-}
 
 describeInterop('pure-ssh/web in Chromium through websockify against sshd', () => {
   let f: RuntimeFixture;

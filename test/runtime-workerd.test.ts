@@ -12,24 +12,7 @@ import { bundle } from './runtimes/bundle.js';
 import { checkResult, startRuntimeFixture, type RuntimeFixture } from './runtimes/fixture.js';
 import { startHelper, type Helper } from './runtimes/procs.js';
 import type { ScenarioResult } from './runtimes/scenario.js';
-
-const WORKERD = new URL('../node_modules/.bin/workerd', import.meta.url).pathname;
-
-/** A workerd config serving `worker.mjs` on the socket "http", with loopback allowed outbound. */
-export const WORKERD_CONFIG = `using Workerd = import "/workerd/workerd.capnp";
-const config :Workerd.Config = (
-  services = [
-    (name = "main", worker = .worker),
-    (name = "loopback", network = (allow = ["public", "private", "local"])),
-  ],
-  sockets = [ (name = "http", address = "127.0.0.1:0", http = (), service = "main") ],
-);
-const worker :Workerd.Worker = (
-  modules = [ (name = "worker.mjs", esModule = embed "worker.mjs") ],
-  compatibilityDate = "2025-06-01",
-  globalOutbound = "loopback",
-);
-`;
+import { WORKERD, workerdConfig } from './runtimes/workerd.js';
 
 describeInterop('pure-ssh/web in workerd against sshd', () => {
   let f: RuntimeFixture;
@@ -39,7 +22,7 @@ describeInterop('pure-ssh/web in workerd against sshd', () => {
     f = await startRuntimeFixture();
     dir = mkdtempSync(join(tmpdir(), 'pure-ssh-workerd-'));
     writeFileSync(join(dir, 'worker.mjs'), await bundle('worker-entry.ts', { external: ['cloudflare:sockets'] }));
-    writeFileSync(join(dir, 'config.capnp'), WORKERD_CONFIG);
+    writeFileSync(join(dir, 'config.capnp'), workerdConfig());
     workerd = await startHelper(WORKERD, (p) => ['serve', join(dir, 'config.capnp'), `--socket-addr=http=127.0.0.1:${p}`], { cwd: dir });
   }, 60_000);
   afterAll(async () => {
