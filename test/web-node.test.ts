@@ -3,22 +3,11 @@
  * net.Socket) against the real sshd; the same scenario the other runtimes run.
  */
 import net from 'node:net';
-import { Duplex } from 'node:stream';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { connect, HostKeyError, TimeoutError, type ByteStreamPair } from '../src/web/index.js';
+import { connect, HostKeyError, TimeoutError } from '../src/web/index.js';
 import { describeInterop } from './harness/sshd.js';
 import { checkResult, startRuntimeFixture, type RuntimeFixture } from './runtimes/fixture.js';
-import { runScenario } from './runtimes/scenario.js';
-
-function dialTcp(port: number): Promise<ByteStreamPair> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect({ host: '127.0.0.1', port, noDelay: true }, () => {
-      s.off('error', reject);
-      resolve(Duplex.toWeb(s) as unknown as ByteStreamPair);
-    });
-    s.once('error', reject);
-  });
-}
+import { dialNodeWeb as dialTcp, runIn } from './runtimes/runners.js';
 
 describeInterop('pure-ssh/web on Node web streams against sshd', () => {
   let f: RuntimeFixture;
@@ -28,7 +17,7 @@ describeInterop('pure-ssh/web on Node web streams against sshd', () => {
   afterAll(() => f?.close());
 
   it('handshake, host key check, key login, 8 MiB down / 4 MiB up hash-verified, slow reader bounded', async () => {
-    const r = await runScenario(() => dialTcp(f.sshd.port), f.params, `Node.js ${process.version}`);
+    const r = await runIn('node', f.params);
     await checkResult(f, r, /^Node\.js v20/);
   }, 60_000);
 
