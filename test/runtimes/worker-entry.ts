@@ -9,7 +9,7 @@ export default {
     const p = (await request.json()) as ScenarioParams;
     const dial = () => connect({ hostname: '127.0.0.1', port: p.port }) as ByteStreamPair;
     try {
-      const r = await runScenario(dial, p, `workerd ${(globalThis as { navigator?: { userAgent?: string } }).navigator?.userAgent ?? ''}`);
+      const r = await runScenario(dial, p, 'workerd');
       return Response.json(r);
     } catch (err) {
       return new Response(`${(err as Error).stack ?? err}`, { status: 500 });
