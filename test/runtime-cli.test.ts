@@ -1,7 +1,8 @@
 /**
  * The Node CLI (dist/node/cli.js) under Node, Bun and Deno: `-v` names the real runtime, and `-N -L`
  * carries a transfer intact (sha256) through the real sshd. Deno needs
- * `--allow-net --allow-read --allow-env --allow-sys` (docs/runtimes.md).
+ * `--allow-net --allow-read --allow-env --allow-sys` (docs/runtimes.md; --allow-sys for the CLI's
+ * check that no inspector is attached, as on Node).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
