@@ -22,7 +22,7 @@ import { defaultAlgorithms } from './algorithms.js';
 import type { ChannelOptions, DirectTcpipParams } from './connection/connection.js';
 import { Connection } from './connection/connection.js';
 import { encodeStreamlocalForward, encodeTcpipForward, GlobalRequestName } from './connection/global-requests.js';
-import { ConnectionLostError, DisconnectReason, SshError, UsageError } from './errors.js';
+import { ConnectionLostError, DisconnectReason, SshError, TimeoutError, UsageError } from './errors.js';
 import { WEAK_KEX_WARNING, type ClientEvent } from './events.js';
 import { kexMethods } from './kex/registry.js';
 import { keyBlobType } from './keys/hostkey.js';
@@ -53,6 +53,27 @@ export interface ClientCoreOptions extends AuthOptions {
    * so a transport may reuse its read buffer (a BYOB reader, a `Deno.Conn.read(buf)` loop).
    */
   borrowInput?: boolean;
+  /**
+   * The clock, in milliseconds (any monotonic or wall clock: `Date.now`, `performance.now`).
+   * Required when one of the timers below is on; the core never reads a clock of its own
+   * (aioquic's shape: the adapter arms one timer at {@link ClientCore.getTimer} and calls
+   * {@link ClientCore.handleTimer} when it fires).
+   */
+  now?: () => number;
+  /**
+   * ssh_config(5) ConnectTimeout, in ms, counted from {@link ClientCore.start} to the server's
+   * host key (the time a person takes to answer a prompt is not counted). 0 or absent: off.
+   */
+  connectTimeout?: number;
+  /** ssh_config(5) ServerAliveInterval, in ms, from authentication on. 0 or absent: off. */
+  keepaliveInterval?: number;
+  /** ssh_config(5) ServerAliveCountMax (default 3). */
+  keepaliveCountMax?: number;
+  /** ssh_config(5) RekeyLimit's time part, in ms: a key exchange this long after the last one. */
+  rekeyTime?: number;
+  /** The server's name and port, used in timeout messages only (ssh(1) wording). */
+  host?: string;
+  port?: number;
 }
 
 type Stage = 'handshake' | 'auth' | 'authenticated' | 'closed';
@@ -68,9 +89,11 @@ export class ClientCore {
   private serverSigAlgs: string[] | undefined;
   private pingSupported = false;
   private closeError: SshError | undefined;
+  private readonly timers: CoreTimers;
 
   constructor(options: ClientCoreOptions) {
     if (!options.username) throw new UsageError('a username is required');
+    this.timers = new CoreTimers(options);
     const crypto = options.crypto ?? pureCryptoProvider;
     const algorithms = { ...defaultAlgorithms(crypto.name), ...options.algorithms };
     const emit = (e: ClientEvent) => this.events.push(e);
@@ -86,8 +109,11 @@ export class ClientCore {
         rekeyPackets: options.rekeyPackets,
       },
       {
-        hostKey: ({ algorithm, keyBlob, fingerprint }) =>
-          emit({ type: 'host-key', algorithm, keyType: keyBlobType(keyBlob), keyBlob, fingerprint }),
+        hostKey: ({ algorithm, keyBlob, fingerprint }) => {
+          // ssh(1): ConnectTimeout covers reaching the server, not the host key prompt.
+          this.timers.connectDeadline = undefined;
+          emit({ type: 'host-key', algorithm, keyType: keyBlobType(keyBlob), keyBlob, fingerprint });
+        },
         ready: () => {
           // OpenSSH 10.1 sshconnect.c ssh_login: after the first key exchange, before userauth.
           const kex = this.transport.info.negotiated?.kex;
@@ -126,6 +152,7 @@ export class ClientCore {
       success: () => {
         this.stage = 'authenticated';
         this.connection.activate();
+        this.timers.authenticated();
         emit({ type: 'authenticated' });
       },
       failure: (error) =>
@@ -136,20 +163,56 @@ export class ClientCore {
     this.connection = new Connection(this.transport, emit);
   }
 
-  /** Queue our identification and KEXINIT. */
+  /** Queue our identification and KEXINIT; the ConnectTimeout starts counting. */
   start(): void {
+    this.timers.started();
     this.transport.start();
   }
 
   /** Feed bytes received from the server. The core takes ownership (decrypts in place). */
   receive(data: Uint8Array): void {
+    this.timers.received();
     this.transport.receive(data);
+    if (this.timers.rekeyTime) this.timers.kexSeen(this.transport.info.kexCount);
     // While we wait for an open confirmation, answer what the server sent with a few bytes
     // (RFC 4253 §11.2 IGNORE) so our TCP ACK leaves at once: sshd sends small packets after
     // authentication (hostkeys-00, DEBUG) and Nagle would hold its confirmation behind our
     // delayed ACK for ~40 ms.
     if (this.stage === 'authenticated' && !this.transport.outputPending && !this.transport.sendBlocked && this.connection.pendingOpens > 0) {
       this.transport.send(encodeIgnore());
+    }
+  }
+
+  /**
+   * When the adapter must call {@link handleTimer}: an absolute time in ms on the `now` clock,
+   * or undefined when no timer is due (aioquic's get_timer). Ask again after each call in.
+   */
+  getTimer(): number | undefined {
+    if (this.stage === 'closed') return undefined;
+    return this.timers.next();
+  }
+
+  /**
+   * The timer from {@link getTimer} fired (early or late calls are fine): ConnectTimeout closes
+   * with a TimeoutError (ERR_TIMEOUT), ServerAliveCountMax unanswered probes with
+   * ERR_KEEPALIVE_TIMEOUT; otherwise a keepalive or a rekey may be queued. Then drain events and output.
+   */
+  handleTimer(now: number = this.timers.now()): void {
+    if (this.stage === 'closed') return;
+    const action = this.timers.fire(now);
+    if (action === 'connect-timeout') {
+      const t = this.timers;
+      this.transport.connectionLost(
+        new TimeoutError(`ssh: connect to host ${t.host} port ${t.port}: Connection timed out during handshake (ConnectTimeout ${t.connectTimeout} ms)`),
+      );
+    } else if (action === 'keepalive-timeout') {
+      this.transport.connectionLost(new TimeoutError(`Timeout, server ${this.timers.host} not responding.`, 'ERR_KEEPALIVE_TIMEOUT'));
+    } else {
+      if (action.keepalive) this.sendKeepalive();
+      if (action.rekey) {
+        this.events.push({ type: 'log', message: 'rekeying: RekeyLimit time reached' });
+        this.transport.rekey();
+      }
     }
   }
 
@@ -340,4 +403,96 @@ export class ClientCore {
   dispose(): void {
     this.transport.dispose();
   }
+}
+
+type TimerAction = 'connect-timeout' | 'keepalive-timeout' | { keepalive: boolean; rekey: boolean };
+
+/**
+ * The core's deadlines (ConnectTimeout, ServerAlive*, RekeyLimit time), all on the injected clock.
+ * ssh_config(5): ServerAliveInterval probes only after that long without hearing from the server;
+ * anything received resets the count of unanswered probes; ServerAliveCountMax unanswered ends it.
+ */
+class CoreTimers {
+  readonly now: () => number;
+  readonly host: string;
+  readonly port: number;
+  readonly connectTimeout: number;
+  private readonly interval: number;
+  private readonly countMax: number;
+  readonly rekeyTime: number;
+  connectDeadline: number | undefined;
+  private keepaliveAt: number | undefined;
+  private rekeyAt: number | undefined;
+  private lastReceived = 0;
+  private unanswered = 0;
+  private kexCount = 0;
+
+  constructor(o: ClientCoreOptions) {
+    this.connectTimeout = positive(o.connectTimeout, 'connectTimeout');
+    this.interval = positive(o.keepaliveInterval, 'keepaliveInterval');
+    this.rekeyTime = positive(o.rekeyTime, 'rekeyTime');
+    this.countMax = o.keepaliveCountMax ?? 3;
+    this.host = o.host ?? 'server';
+    this.port = o.port ?? 22;
+    const clock = o.now;
+    if (!clock && (this.connectTimeout || this.interval || this.rekeyTime)) {
+      throw new UsageError('connectTimeout, keepaliveInterval and rekeyTime need a clock: pass now (e.g. () => Date.now())');
+    }
+    this.now = clock ?? (() => 0);
+  }
+
+  started(): void {
+    const now = this.now();
+    this.lastReceived = now;
+    if (this.connectTimeout) this.connectDeadline = now + this.connectTimeout;
+  }
+
+  authenticated(): void {
+    this.connectDeadline = undefined;
+    if (this.interval) this.keepaliveAt = this.now() + this.interval;
+  }
+
+  received(): void {
+    this.lastReceived = this.now();
+    this.unanswered = 0;
+  }
+
+  /** RekeyLimit time counts from the end of the last key exchange, whoever started it. */
+  kexSeen(kexCount: number): void {
+    if (kexCount === this.kexCount) return;
+    this.kexCount = kexCount;
+    if (this.rekeyTime) this.rekeyAt = this.now() + this.rekeyTime;
+  }
+
+  next(): number | undefined {
+    let t: number | undefined;
+    for (const d of [this.connectDeadline, this.keepaliveAt, this.rekeyAt]) if (d !== undefined && (t === undefined || d < t)) t = d;
+    return t;
+  }
+
+  fire(now: number): TimerAction {
+    if (this.connectDeadline !== undefined && now >= this.connectDeadline) return 'connect-timeout';
+    const action = { keepalive: false, rekey: false };
+    if (this.keepaliveAt !== undefined && now >= this.keepaliveAt) {
+      this.keepaliveAt += this.interval * Math.max(1, Math.floor((now - this.keepaliveAt) / this.interval) + 1);
+      if (now - this.lastReceived < this.interval) {
+        this.unanswered = 0;
+      } else {
+        if (this.unanswered >= this.countMax) return 'keepalive-timeout';
+        this.unanswered++;
+        action.keepalive = true;
+      }
+    }
+    if (this.rekeyAt !== undefined && now >= this.rekeyAt) {
+      this.rekeyAt = undefined;
+      action.rekey = true;
+    }
+    return action;
+  }
+}
+
+function positive(v: number | undefined, name: string): number {
+  if (v === undefined || v === 0) return 0;
+  if (!(v > 0) || !Number.isFinite(v)) throw new UsageError(`${name} must be a positive number of milliseconds, got ${v}`);
+  return v;
 }

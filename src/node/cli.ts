@@ -98,6 +98,18 @@ function version(): string {
   }
 }
 
+/**
+ * The JavaScript runtime and its version, e.g. `Node.js v20.19.0`, `Bun 1.2.3`, `Deno 2.1.0`.
+ * Bun and Deno both report a Node version in process.version; their own are elsewhere.
+ */
+function runtimeName(): string {
+  const deno = (globalThis as { Deno?: { version?: { deno?: string } } }).Deno?.version?.deno;
+  if (deno) return `Deno ${deno}`;
+  const bun = (process.versions as { bun?: string }).bun;
+  if (bun) return `Bun ${bun}`;
+  return `Node.js ${process.version}`;
+}
+
 function localUser(): string {
   if (process.env.USER) return process.env.USER;
   try {
@@ -618,7 +630,7 @@ async function run(cfg: ResolvedConfig): Promise<void> {
   const log = new Log(cfg.logLevel, logFd);
   const background = await import('./background.js');
   if (cfg.forkAfterAuthentication && !background.isBackgroundCopy()) return background.goBackground();
-  log.debug1(`pure-ssh_${version()}, Node.js ${process.version}`);
+  log.debug1(`pure-ssh_${version()}, ${runtimeName()}`);
   for (const n of cfg.notes) log.debug1(n);
   if (cfg.warnNoShell) log.error('pure-ssh: remote commands and shells are not supported; continuing as with -N');
 

@@ -143,6 +143,8 @@ export interface ConnectOptions {
   keepaliveInterval?: number;
   /** ServerAliveCountMax (default 3). */
   keepaliveCountMax?: number;
+  /** RekeyLimit's time part in ms: a key exchange this long after the last one (0 = off). */
+  rekeyTime?: number;
   rekeyBytes?: number;
   rekeyPackets?: number;
   /** Use this stream instead of opening a TCP connection (e.g. `sshd -i`, a proxy). */
@@ -458,11 +460,10 @@ export class SshClient extends EventEmitter {
   private resolveReady!: () => void;
   private rejectReady!: (e: Error) => void;
   private resolveClosed!: (e: SshError | undefined) => void;
-  private settled = false;
   private isDone = false;
-  private connectTimer: NodeJS.Timeout | undefined;
-  private keepaliveTimer: NodeJS.Timeout | undefined;
-  private lastReceived = Date.now();
+  /** The one timer, armed at the core's getTimer() (ConnectTimeout, ServerAlive*, RekeyLimit time). */
+  private timer: NodeJS.Timeout | undefined;
+  private timerAt: number | undefined;
   private readonly forwards = new Set<LocalForward | DynamicForward>();
   /** Remote forwards by where the server listens (`tcpip HOST PORT`, `streamlocal PATH`). */
   private readonly remoteForwards = new Map<string, RemoteForward>();
@@ -503,6 +504,13 @@ export class SshClient extends EventEmitter {
       borrowInput: true,
       rekeyBytes: options.rekeyBytes,
       rekeyPackets: options.rekeyPackets,
+      now: Date.now,
+      connectTimeout: Math.max(0, options.connectTimeout ?? 0),
+      keepaliveInterval: Math.max(0, options.keepaliveInterval ?? 0),
+      keepaliveCountMax: options.keepaliveCountMax,
+      rekeyTime: Math.max(0, options.rekeyTime ?? 0),
+      host: options.host,
+      port: options.port ?? 22,
     });
     const port = options.port ?? 22;
     if (options.sock) {
@@ -515,7 +523,6 @@ export class SshClient extends EventEmitter {
     const sock = this.socket;
     sock.on('data', (d: Buffer) => {
       this.connected = true;
-      this.lastReceived = Date.now();
       this.core.receive(d);
       this.pump();
     });
@@ -550,11 +557,6 @@ export class SshClient extends EventEmitter {
       this.core.connectionLost(new ConnectionLostError(`Connection to ${options.host} closed by remote host.`));
       this.pump();
     });
-    if (options.connectTimeout && options.connectTimeout > 0) {
-      this.connectTimer = setTimeout(() => {
-        this.fail(new TimeoutError(`ssh: connect to host ${options.host} port ${port}: Connection timed out during handshake (ConnectTimeout ${options.connectTimeout} ms)`));
-      }, options.connectTimeout);
-    }
     if (options.signal) {
       if (options.signal.aborted) queueMicrotask(() => this.fail(new SshError('ERR_ABORTED', 'connect aborted')));
       this.abortListener = () => this.fail(new SshError('ERR_ABORTED', 'the connection was aborted by its AbortSignal'));
@@ -800,7 +802,26 @@ export class SshClient extends EventEmitter {
       this.flushScheduled = true;
       queueMicrotask(this.flush);
     }
+    this.armTimer();
   }
+
+  private armTimer(): void {
+    const at = this.isDone ? undefined : this.core.getTimer();
+    if (at === this.timerAt) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerAt = at;
+    if (at === undefined) return;
+    this.timer = setTimeout(this.onTimer, Math.max(0, at - Date.now()));
+    this.timer.unref?.();
+  }
+
+  private readonly onTimer = (): void => {
+    this.timer = undefined;
+    this.timerAt = undefined;
+    this.core.handleTimer(Date.now());
+    this.pump();
+  };
 
   private readonly flush = (): void => {
     this.flushScheduled = false;
@@ -828,8 +849,6 @@ export class SshClient extends EventEmitter {
         this.log(e.message);
         return;
       case 'host-key': {
-        // ssh(1) ConnectTimeout covers reaching the server, not the time a person takes to answer.
-        this.settle();
         const info = {
           host: this.options.host,
           port: this.options.port ?? 22,
@@ -914,8 +933,6 @@ export class SshClient extends EventEmitter {
         return;
       }
       case 'authenticated':
-        this.settle();
-        this.startKeepalive();
         this.resolveReady();
         return;
       case 'closed':
@@ -974,35 +991,6 @@ export class SshClient extends EventEmitter {
     }
   }
 
-  private startKeepalive(): void {
-    const interval = this.options.keepaliveInterval ?? 0;
-    if (interval <= 0) return;
-    const countMax = this.options.keepaliveCountMax ?? 3;
-    let unanswered = 0;
-    this.keepaliveTimer = setInterval(() => {
-      // ssh_config(5) ServerAliveInterval / ServerAliveCountMax: probe only when nothing was heard
-      // for the interval; anything received from the server resets the count.
-      if (Date.now() - this.lastReceived < interval) {
-        unanswered = 0;
-        return;
-      }
-      if (unanswered >= countMax) {
-        this.fail(new TimeoutError(`Timeout, server ${this.options.host} not responding.`, 'ERR_KEEPALIVE_TIMEOUT'));
-        return;
-      }
-      unanswered++;
-      this.core.sendKeepalive();
-      this.pump();
-    }, interval);
-    this.keepaliveTimer.unref?.();
-  }
-
-  private settle(): void {
-    if (this.settled) return;
-    this.settled = true;
-    if (this.connectTimer) clearTimeout(this.connectTimer);
-  }
-
   /** Local failure (timeout, abort): tell the server if we can, then tear down. */
   private fail(error: SshError): void {
     if (this.isDone) return;
@@ -1013,8 +1001,8 @@ export class SshClient extends EventEmitter {
   private finish(error: SshError | undefined): void {
     if (this.isDone) return;
     this.isDone = true;
-    this.settle();
-    if (this.keepaliveTimer) clearInterval(this.keepaliveTimer);
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
     if (this.abortListener) this.options.signal?.removeEventListener('abort', this.abortListener);
     this.rejectReady(error ?? new ConnectionLostError('the connection closed before authentication completed'));
     // Flush what the core queued (a DISCONNECT), then close the socket.

@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+/** `npm run bench:runtimes`: the runtime throughput benchmark, alone (not part of npm test). */
+export default defineConfig({
+  test: {
+    include: ['bench/runtimes/throughput.ts'],
+    testTimeout: 600_000,
+    hookTimeout: 60_000,
+    pool: 'forks',
+    fileParallelism: false,
+  },
+});

@@ -1,0 +1,515 @@
+/**
+ * The runtime-neutral adapter: runs the sans-IO {@link ClientCore} over any WHATWG byte stream
+ * pair `{ readable, writable }` (Deno.connect, Cloudflare's connect(), WebSocketStream, a
+ * WebSocket through {@link webSocketStreams}, Node's web streams). Web APIs only: streams,
+ * crypto.getRandomValues, setTimeout. One timer, armed at the core's getTimer().
+ */
+import type { AlgorithmPreferences } from '../algorithms.js';
+import { ALGORITHM_CATEGORIES, applyAlgorithmSpec, defaultAlgorithms, preferKnownHostKeyTypes } from '../algorithms.js';
+import { ClientCore } from '../client-core.js';
+import type { DirectTcpipParams } from '../connection/connection.js';
+import { pureCryptoProvider } from '../crypto/pure.js';
+import { ConnectionLostError, HostKeyError, SshError, UsageError } from '../errors.js';
+import type { ClientEvent } from '../events.js';
+import { parsePrivateKey, type PrivateKey } from '../keys/privatekey.js';
+import type { TransportInfo } from '../transport/transport.js';
+import { CoalescingReader } from './coalesce.js';
+import { WebChannel } from './channel.js';
+import { knownHostsFromText, knownHostsTextVerifier, knownTypes, type WebHostKeyVerifier } from './host-key.js';
+import { webRandom } from './random.js';
+
+/** A bidirectional byte stream, e.g. `Deno.connect()`'s conn or `connect()` from cloudflare:sockets. */
+export interface ByteStreamPair {
+  readable: ReadableStream<Uint8Array>;
+  writable: WritableStream<Uint8Array>;
+}
+
+/** Options of {@link connect}. A host key decision is required: knownHosts or verifyHostKey. */
+export interface WebConnectOptions {
+  /** The byte stream to the server (or a promise of it, e.g. a WebSocket still opening). */
+  transport: ByteStreamPair | Promise<ByteStreamPair>;
+  /** The server's name as known_hosts knows it (and for messages). */
+  host: string;
+  /** Default 22 (for known_hosts and messages; the transport is already connected). */
+  port?: number;
+  username: string;
+  /** Private key(s): key file text or bytes (OpenSSH, PEM, PKCS#8, PuTTY .ppk), or parsed keys. */
+  privateKey?: string | Uint8Array | PrivateKey | (string | Uint8Array | PrivateKey)[];
+  /** Passphrase for encrypted keys among privateKey. */
+  passphrase?: string | Uint8Array;
+  password?: string;
+  /**
+   * Asked when the server wants a password or a keyboard-interactive answer (RFC 4256) and none
+   * was given (or it failed). Resolve null to give up on that method.
+   */
+  askPassword?: (prompt: string) => Promise<string | null>;
+  /** OpenSSH's NumberOfPasswordPrompts (default 3). */
+  passwordAttempts?: number;
+  passwordAuthentication?: boolean;
+  kbdInteractiveAuthentication?: boolean;
+  /**
+   * known_hosts text (sshd(8) format, hashed names allowed): only a key recorded for host:port
+   * is accepted. With verifyHostKey as well, it only orders the host key algorithms.
+   */
+  knownHosts?: string;
+  /** Or decide yourself: throw (e.g. a HostKeyError) to refuse. */
+  verifyHostKey?: WebHostKeyVerifier;
+  /** OpenSSH-style algorithm lists per category (see the Node `connect`). */
+  algorithms?: { kex?: string | string[]; hostKey?: string | string[]; cipher?: string | string[]; mac?: string | string[] };
+  /** Abort connecting, and later the connection (the error has code ERR_ABORTED). */
+  signal?: AbortSignal;
+  /** ConnectTimeout in ms: up to the server's host key. */
+  connectTimeout?: number;
+  /** ServerAliveInterval in ms (0 = off). */
+  keepaliveInterval?: number;
+  /** ServerAliveCountMax (default 3). */
+  keepaliveCountMax?: number;
+  rekeyBytes?: number;
+  rekeyPackets?: number;
+  /** RekeyLimit's time part in ms. */
+  rekeyTime?: number;
+  /** Diagnostic lines (like ssh -v). Never receives secrets. */
+  debug?: (message: string) => void;
+  /** Called with the server's banner (RFC 4252 §5.4). */
+  onBanner?: (message: string) => void;
+}
+
+/**
+ * Connect over a byte stream, verify the host key, authenticate. Resolves once authenticated.
+ *
+ * @example
+ * ```ts
+ * import { connect } from 'pure-ssh/web';
+ * const conn = await Deno.connect({ hostname: 'foo.com', port: 22 });
+ * const ssh = await connect({ transport: conn, host: 'foo.com', username: 'joe', privateKey: keyText, knownHosts });
+ * const ch = await ssh.openDirectTcpip({ host: 'localhost', port: 5432 });
+ * await ssh.close();
+ * ```
+ */
+export async function connect(options: WebConnectOptions): Promise<WebSshClient> {
+  const verifier = verifierFor(options);
+  const keys = keysFor(options);
+  const algorithms = algorithmsFor(options);
+  options.signal?.throwIfAborted();
+  const transport = await options.transport;
+  const client = new WebSshClient(options, transport, keys, algorithms, verifier);
+  await client.ready;
+  return client;
+}
+
+function verifierFor(options: WebConnectOptions): WebHostKeyVerifier {
+  if (options.verifyHostKey) return options.verifyHostKey;
+  if (options.knownHosts !== undefined) return knownHostsTextVerifier(knownHostsFromText(options.knownHosts));
+  throw new UsageError(
+    'connect() needs a host key decision: pass knownHosts (known_hosts text) or verifyHostKey. ' +
+      'pure-ssh never accepts an unverified host key by default.',
+  );
+}
+
+function keysFor(options: WebConnectOptions): PrivateKey[] {
+  const given = options.privateKey === undefined ? [] : Array.isArray(options.privateKey) ? options.privateKey : [options.privateKey];
+  const { passphrase } = options;
+  return given.map((k) => (typeof k === 'string' || k instanceof Uint8Array ? parsePrivateKey(k, { passphrase }) : k));
+}
+
+function algorithmsFor(options: WebConnectOptions): Partial<AlgorithmPreferences> {
+  const d = defaultAlgorithms(pureCryptoProvider.name);
+  const a = options.algorithms ?? {};
+  const out: Partial<AlgorithmPreferences> = {};
+  for (const { key } of ALGORITHM_CATEGORIES) {
+    const spec = a[key];
+    out[key] = spec ? applyAlgorithmSpec(key, d[key], spec) : d[key];
+  }
+  if (options.knownHosts !== undefined && !a.hostKey && out.hostKey) {
+    // ssh(1) order_hostkeyalgs(): the types already recorded for this host first.
+    const known = knownTypes(knownHostsFromText(options.knownHosts), options.host, options.port ?? 22);
+    out.hostKey = preferKnownHostKeyTypes(out.hostKey, known);
+  }
+  return out;
+}
+
+/** An authenticated SSH connection over a web byte stream. */
+export class WebSshClient {
+  /** Resolves once authenticated; rejects with the reason the connection failed. */
+  readonly ready: Promise<void>;
+  /** Resolves when the connection is over, with the error that ended it (undefined: clean). */
+  readonly closed: Promise<SshError | undefined>;
+  private readonly core: ClientCore;
+  private readonly reader: CoalescingReader;
+  private readonly writer: WritableStreamDefaultWriter<Uint8Array>;
+  private readonly channels = new Map<number, WebChannel>();
+  private readonly opening = new Map<number, { resolve: (c: WebChannel) => void; reject: (e: Error) => void }>();
+  private resolveReady!: () => void;
+  private rejectReady!: (e: Error) => void;
+  private resolveClosed!: (e: SshError | undefined) => void;
+  private pumping = false;
+  private flushScheduled = false;
+  private outputPaused = false;
+  private connected = false;
+  private isDone = false;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private timerAt: number | undefined;
+  private readonly abortListener: (() => void) | undefined;
+
+  /** @internal use {@link connect}. */
+  constructor(
+    private readonly options: WebConnectOptions,
+    transport: ByteStreamPair,
+    keys: PrivateKey[],
+    algorithms: Partial<AlgorithmPreferences>,
+    private readonly verifier: WebHostKeyVerifier,
+  ) {
+    this.ready = new Promise((res, rej) => {
+      this.resolveReady = res;
+      this.rejectReady = rej;
+    });
+    this.ready.catch(() => {});
+    this.closed = new Promise((res) => (this.resolveClosed = res));
+    this.core = new ClientCore({
+      username: options.username,
+      random: webRandom,
+      privateKeys: keys,
+      password: options.password,
+      askPassword: options.askPassword !== undefined,
+      passwordAttempts: options.passwordAttempts,
+      passwordPrompt: `${options.username}@${options.host}'s password: `,
+      passwordAuthentication: options.passwordAuthentication,
+      kbdInteractiveAuthentication: options.kbdInteractiveAuthentication,
+      algorithms,
+      crypto: pureCryptoProvider,
+      rekeyBytes: options.rekeyBytes,
+      rekeyPackets: options.rekeyPackets,
+      now: Date.now,
+      connectTimeout: Math.max(0, options.connectTimeout ?? 0),
+      keepaliveInterval: Math.max(0, options.keepaliveInterval ?? 0),
+      keepaliveCountMax: options.keepaliveCountMax,
+      rekeyTime: Math.max(0, options.rekeyTime ?? 0),
+      host: options.host,
+      port: options.port ?? 22,
+    });
+    this.reader = new CoalescingReader(transport.readable.getReader());
+    this.writer = transport.writable.getWriter();
+    this.writer.closed.catch((err: unknown) => this.lost(err));
+    if (options.signal) {
+      this.abortListener = () => this.fail(new SshError('ERR_ABORTED', 'the connection was aborted by its AbortSignal'));
+      options.signal.addEventListener('abort', this.abortListener, { once: true });
+    }
+    this.core.start();
+    this.pump();
+    void this.readLoop();
+  }
+
+  /** Negotiated algorithms, server version, session id. */
+  get info(): TransportInfo & { serverSigAlgs: string[] | undefined } {
+    return this.core.info;
+  }
+
+  /** Number of open channels. */
+  get channelCount(): number {
+    return this.core.channelCount;
+  }
+
+  /**
+   * Open a direct-tcpip channel (RFC 4254 §7.2); resolves when the server has connected, rejects
+   * with a ChannelOpenError (OpenSSH's "channel N: open failed: ..." wording) when refused.
+   */
+  openDirectTcpip(params: DirectTcpipParams): Promise<WebChannel> {
+    this.assertUsable();
+    const id = this.core.openDirectTcpip(params);
+    this.log(`channel ${id}: new [direct-tcpip] to ${params.host}:${params.port}`);
+    return this.track(id);
+  }
+
+  /** OpenSSH direct-streamlocal@openssh.com: a Unix socket path on the server. */
+  openDirectStreamlocal(socketPath: string): Promise<WebChannel> {
+    this.assertUsable();
+    const id = this.core.openDirectStreamlocal(socketPath);
+    this.log(`channel ${id}: new [direct-streamlocal@openssh.com] to ${socketPath}`);
+    return this.track(id);
+  }
+
+  /** Start a key exchange now (RFC 4253 §9). */
+  rekey(): void {
+    this.core.rekey();
+    this.pump();
+  }
+
+  /** Send a keepalive@openssh.com global request now; any reply counts as alive. */
+  ping(): void {
+    this.core.sendKeepalive();
+    this.pump();
+  }
+
+  /** Disconnect cleanly (RFC 4253 §11.1 by application); resolves when the transport is closed. */
+  async close(): Promise<void> {
+    if (!this.isDone) {
+      this.core.disconnect();
+      this.pump();
+    }
+    await this.closed;
+  }
+
+  // ---- WebChannelHost ----
+
+  /** @internal */
+  channelWrite(channel: number, data: Uint8Array): boolean {
+    const done = this.core.channelWrite(channel, data);
+    this.pump();
+    return done || this.core.channelPendingBytes(channel) === 0;
+  }
+  /** @internal */
+  channelEnd(channel: number): void {
+    this.core.channelEnd(channel);
+    this.pump();
+  }
+  /** @internal */
+  channelClose(channel: number): void {
+    if (this.isDone) return;
+    this.core.channelClose(channel);
+    this.pump();
+  }
+  /** @internal */
+  channelConsumed(channel: number, n: number): void {
+    this.core.channelConsumed(channel, n);
+    if (!this.pumping) this.pump();
+  }
+
+  // ---- the IO loop ----
+
+  private log(message: string): void {
+    this.options.debug?.(message);
+  }
+
+  private assertUsable(): void {
+    if (this.isDone) throw new UsageError('the SSH connection is closed');
+  }
+
+  private track(id: number): Promise<WebChannel> {
+    const ch = new WebChannel(this, id);
+    this.channels.set(id, ch);
+    const opened = new Promise<WebChannel>((resolve, reject) => this.opening.set(id, { resolve, reject }));
+    this.pump();
+    return opened;
+  }
+
+  private async readLoop(): Promise<void> {
+    try {
+      for (;;) {
+        const data = await this.reader.read();
+        if (this.isDone) return;
+        if (data === null) {
+          this.core.connectionLost(new ConnectionLostError(`Connection to ${this.options.host} closed by remote host.`));
+          this.pump();
+          return;
+        }
+        this.connected = true;
+        this.core.receive(data);
+        this.pump();
+      }
+    } catch (err) {
+      this.lost(err);
+    }
+  }
+
+  /** The transport failed (read or write side). */
+  private lost(err: unknown): void {
+    if (this.isDone) return;
+    const what = err instanceof Error ? err.message : String(err);
+    // ssh(1)'s wording: before any byte from the server it is a connect error.
+    const message = this.connected
+      ? `Read from remote host ${this.options.host}: ${what}`
+      : `ssh: connect to host ${this.options.host} port ${this.options.port ?? 22}: ${what}`;
+    this.core.connectionLost(new ConnectionLostError(message, { cause: err }));
+    this.pump();
+  }
+
+  /** Move events up and bytes out; re-entrant calls are folded in. */
+  private pump(): void {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      for (let e = this.core.nextEvent(); e; e = this.core.nextEvent()) this.handle(e);
+    } finally {
+      this.pumping = false;
+    }
+    if (!this.flushScheduled && this.core.outputPending) {
+      this.flushScheduled = true;
+      queueMicrotask(this.flush);
+    }
+    this.armTimer();
+  }
+
+  private readonly flush = (): void => {
+    this.flushScheduled = false;
+    const out = this.core.takeOutput();
+    if (out) this.write(out);
+  };
+
+  /** One write per batch (one WebSocket frame, one TCP send), then honour the writer's backpressure. */
+  private write(chunks: Uint8Array[]): void {
+    const data = chunks.length === 1 ? chunks[0]! : concat(chunks);
+    this.writer.write(data).catch((err: unknown) => this.lost(err));
+    if (this.outputPaused || this.isDone) return;
+    if ((this.writer.desiredSize ?? 1) <= 0) {
+      this.outputPaused = true;
+      this.core.setOutputPaused(true);
+      this.writer.ready.then(
+        () => {
+          this.outputPaused = false;
+          if (this.isDone) return;
+          this.core.setOutputPaused(false);
+          this.pump();
+        },
+        () => {},
+      );
+    }
+  }
+
+  private armTimer(): void {
+    const at = this.isDone ? undefined : this.core.getTimer();
+    if (at === this.timerAt) return;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerAt = at;
+    if (at === undefined) return;
+    this.timer = setTimeout(this.onTimer, Math.max(0, at - Date.now()));
+  }
+
+  private readonly onTimer = (): void => {
+    this.timer = undefined;
+    this.timerAt = undefined;
+    this.core.handleTimer(Date.now());
+    this.pump();
+  };
+
+  private handle(e: ClientEvent): void {
+    switch (e.type) {
+      case 'log':
+        return this.log(e.message);
+      case 'host-key': {
+        const info = {
+          host: this.options.host,
+          port: this.options.port ?? 22,
+          algorithm: e.algorithm,
+          keyType: e.keyType,
+          keyBlob: e.keyBlob,
+          fingerprint: e.fingerprint,
+        };
+        Promise.resolve()
+          .then(() => this.verifier(info))
+          .then(
+            () => {
+              this.log(`Host key for ${info.host} accepted (${e.fingerprint})`);
+              this.core.acceptHostKey();
+              this.pump();
+            },
+            (err: unknown) => {
+              const error =
+                err instanceof SshError
+                  ? err
+                  : new HostKeyError('rejected', {
+                      host: info.host,
+                      keyType: e.keyType,
+                      fingerprint: e.fingerprint,
+                      message: `Host key verification failed: ${(err as Error)?.message ?? err}`,
+                    });
+              this.core.rejectHostKey(error);
+              this.pump();
+            },
+          );
+        return;
+      }
+      case 'banner':
+        return this.options.onBanner?.(e.message);
+      case 'password-needed': {
+        const ask = this.options.askPassword;
+        if (!ask) return this.core.providePassword(null);
+        ask(e.prompt).then(
+          (pw) => {
+            this.core.providePassword(pw);
+            this.pump();
+          },
+          () => {
+            this.core.providePassword(null);
+            this.pump();
+          },
+        );
+        return;
+      }
+      case 'authenticated':
+        this.resolveReady();
+        return;
+      case 'closed':
+        return this.finish(e.error);
+      case 'channel-open':
+        this.log(`channel ${e.channel}: open confirmed`);
+        this.opening.get(e.channel)?.resolve(this.channels.get(e.channel)!);
+        this.opening.delete(e.channel);
+        return;
+      case 'channel-open-failed': {
+        this.log(e.error.message);
+        this.channels.get(e.channel)?._closed(e.error);
+        this.channels.delete(e.channel);
+        this.opening.get(e.channel)?.reject(e.error);
+        this.opening.delete(e.channel);
+        return;
+      }
+      case 'channel-data':
+        this.channels.get(e.channel)?._data(e.data);
+        return;
+      case 'channel-eof':
+        this.log(`channel ${e.channel}: rcvd eof`);
+        this.channels.get(e.channel)?._eof();
+        return;
+      case 'channel-drain':
+        this.channels.get(e.channel)?._drain();
+        return;
+      case 'channel-closed': {
+        this.log(`channel ${e.channel}: closed${e.error ? `: ${e.error.message}` : ''}`);
+        this.channels.get(e.channel)?._closed(e.error);
+        this.channels.delete(e.channel);
+        const pending = this.opening.get(e.channel);
+        this.opening.delete(e.channel);
+        pending?.reject(e.error ?? new ConnectionLostError(`channel ${e.channel}: closed before it was opened`));
+        return;
+      }
+      case 'global-reply':
+        return;
+    }
+  }
+
+  /** Local failure (timeout, abort): tear down. */
+  private fail(error: SshError): void {
+    if (this.isDone) return;
+    this.core.connectionLost(error);
+    this.pump();
+  }
+
+  private finish(error: SshError | undefined): void {
+    if (this.isDone) return;
+    this.isDone = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.abortListener) this.options.signal?.removeEventListener('abort', this.abortListener);
+    this.rejectReady(error ?? new ConnectionLostError('the connection closed before authentication completed'));
+    // Flush what the core queued (a DISCONNECT), then close both directions.
+    const out = this.core.takeOutput();
+    if (out) this.writer.write(concat(out)).catch(() => {});
+    this.writer.close().catch(() => {});
+    this.reader.cancel().catch(() => {});
+    this.core.dispose();
+    this.resolveClosed(error);
+  }
+}
+
+function concat(chunks: Uint8Array[]): Uint8Array {
+  let n = 0;
+  for (const c of chunks) n += c.length;
+  const out = new Uint8Array(n);
+  let o = 0;
+  for (const c of chunks) {
+    out.set(c, o);
+    o += c.length;
+  }
+  return out;
+}

@@ -1,0 +1,22 @@
+/**
+ * pure-ssh for every JavaScript runtime: browsers (over a WebSocket bridge), Workers, Deno, Bun
+ * and Node, through WHATWG streams. Web APIs only (streams, crypto.getRandomValues, setTimeout),
+ * pure TypeScript crypto; no `node:*` import.
+ *
+ * @example
+ * ```ts
+ * import { connect } from 'pure-ssh/web';
+ * import { connect as tcp } from 'cloudflare:sockets';
+ * const ssh = await connect({ transport: tcp('db.example:22'), host: 'db.example', username: 'joe', privateKey, knownHosts });
+ * const ch = await ssh.openDirectTcpip({ host: 'localhost', port: 80 });
+ * ```
+ */
+export { connect, WebSshClient, type WebConnectOptions, type ByteStreamPair } from './client.js';
+export { WebChannel } from './channel.js';
+export { webSocketStreams, type WebSocketStreamsOptions } from './websocket.js';
+export { knownHostsFromText, knownHostsTextVerifier, type WebHostKeyInfo, type WebHostKeyVerifier } from './host-key.js';
+export { webRandom } from './random.js';
+export * from '../errors.js';
+export { parsePrivateKey, parsePublicKeyLine, type PrivateKey } from '../keys/privatekey.js';
+export { fingerprintSha256 } from '../keys/hostkey.js';
+export type { DirectTcpipParams } from '../connection/connection.js';

@@ -1,0 +1,23 @@
+/**
+ * pure-ssh/web in headless Chromium (Debian's chromium driven by playwright-core), through
+ * websockify (WebSocket to TCP) to the real sshd: the page holds the keys and the encryption;
+ * the bridge only carries TCP bytes.
+ */
+import { afterAll, beforeAll, it } from 'vitest';
+import { describeInterop } from './harness/sshd.js';
+import { requireBrowserTools } from './runtimes/browser.js';
+import { checkResult, startRuntimeFixture, type RuntimeFixture } from './runtimes/fixture.js';
+import { runIn } from './runtimes/runners.js';
+
+describeInterop('pure-ssh/web in Chromium through websockify against sshd', () => {
+  let f: RuntimeFixture;
+  beforeAll(async () => {
+    requireBrowserTools();
+    f = await startRuntimeFixture();
+  });
+  afterAll(() => f?.close());
+
+  it('handshake, host key check, key login, hash-verified transfers, slow reader bounded', async () => {
+    await checkResult(f, await runIn('chromium', f.params), /^Chromium \d+/);
+  }, 60_000);
+});

@@ -1,0 +1,82 @@
+/**
+ * The Node CLI (dist/node/cli.js) under Node, Bun and Deno: `-v` names the real runtime, and `-N -L`
+ * carries a transfer intact (sha256) through the real sshd. Deno needs
+ * `--allow-net --allow-read --allow-env --allow-sys` (docs/runtimes.md; --allow-sys for the CLI's
+ * check that no inspector is attached, as on Node).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { freePort, hashStream, startSourceServer, type SourceServer } from './harness/net.js';
+import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
+
+const CLI = fileURLToPath(new URL('../dist/node/cli.js', import.meta.url));
+const bin = (name: string) => fileURLToPath(new URL(`../node_modules/.bin/${name}`, import.meta.url));
+
+/** How each runtime runs the CLI (Deno: the permissions it needs, no prompts). */
+export const RUNTIME_COMMANDS: Record<string, { cmd: string; args: string[]; version: RegExp }> = {
+  Node: { cmd: process.execPath, args: [CLI], version: /pure-ssh_\S+, Node\.js v\d+\./ },
+  Bun: { cmd: bin('bun'), args: [CLI], version: /pure-ssh_\S+, Bun 1\.\d+/ },
+  Deno: {
+    cmd: bin('deno'),
+    args: ['run', '--no-prompt', '--allow-net', '--allow-read', '--allow-env', '--allow-sys', CLI],
+    version: /pure-ssh_\S+, Deno 2\.\d+/,
+  },
+};
+
+describeInterop('the pure-ssh CLI under Node, Bun and Deno', () => {
+  let sshd: SshdHandle;
+  let source: SourceServer;
+  const children = new Set<ChildProcess>();
+  beforeAll(async () => {
+    sshd = await startSshd();
+    source = await startSourceServer(8 * 1024 * 1024, 11);
+  });
+  afterAll(async () => {
+    for (const c of children) c.kill('SIGKILL');
+    await Promise.all([sshd?.stop(), source?.close()]);
+  });
+
+  for (const [name, rt] of Object.entries(RUNTIME_COMMANDS)) {
+    it(`${name}: -v names the runtime; -N -L carries 8 MiB intact`, async () => {
+      const lport = await freePort();
+      const child = spawn(
+        rt.cmd,
+        [
+          ...rt.args,
+          '-F', 'none', '-p', String(sshd.port), '-i', sshd.clientKeyPath, '-l', 'root',
+          '-o', `UserKnownHostsFile=${sshd.knownHostsPath}`, '-o', 'GlobalKnownHostsFile=/dev/null',
+          '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes',
+          '-N', '-v', '-L', `127.0.0.1:${lport}:127.0.0.1:${source.port}`, '127.0.0.1',
+        ],
+        { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' } },
+      );
+      children.add(child);
+      let stderr = '';
+      child.stderr!.setEncoding('utf8');
+      try {
+        await new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error(`no listener within 20 s:\n${stderr}`)), 20_000);
+          child.stderr!.on('data', (d: string) => {
+            stderr += d;
+            if (stderr.includes(`Local forwarding listening on 127.0.0.1 port ${lport}.`)) {
+              clearTimeout(timer);
+              resolve();
+            }
+          });
+          child.once('exit', (code) => {
+            clearTimeout(timer);
+            reject(new Error(`${name} exited ${code}:\n${stderr}`));
+          });
+        });
+        expect(stderr).toMatch(rt.version);
+        const sock = net.connect({ host: '127.0.0.1', port: lport });
+        expect(await hashStream(sock)).toEqual({ bytes: source.bytes, sha256: source.sha256 });
+      } finally {
+        child.kill('SIGTERM');
+        children.delete(child);
+      }
+    }, 40_000);
+  }
+});

@@ -1,0 +1,60 @@
+/**
+ * The browser bundle of `pure-ssh/web` (esbuild, minified): its size (minified and gzip, the
+ * figure in README.md) and that nothing from Node came in (no `node:` import, no Buffer or
+ * process polyfill).
+ */
+import { gzipSync } from 'node:zlib';
+import { build } from 'esbuild';
+import { fileURLToPath } from 'node:url';
+import { expect, it } from 'vitest';
+
+const KiB = 1024;
+
+/** Bundle pure-ssh/web for browsers; returns the code and esbuild's metafile. */
+export async function browserBundle() {
+  const r = await build({
+    entryPoints: [fileURLToPath(new URL('../src/web/index.ts', import.meta.url))],
+    bundle: true,
+    minify: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    write: false,
+    metafile: true,
+    logLevel: 'silent',
+  });
+  return { code: r.outputFiles![0]!.contents, meta: r.metafile! };
+}
+
+it('pure-ssh/web bundles for browsers without Node built-ins or polyfills; size under budget', async () => {
+  const { code, meta } = await browserBundle();
+  const inputs = Object.keys(meta.inputs);
+  expect(inputs.filter((i) => i.startsWith('node:') || /(^|\/)node_modules\/(buffer|process|events|stream-browserify|readable-stream)\//.test(i))).toEqual([]);
+  expect(inputs.some((i) => i.includes('src/node/'))).toBe(false);
+  for (const out of Object.values(meta.outputs)) expect(out.imports.filter((i) => !i.path.startsWith('.'))).toEqual([]);
+  const text = new TextDecoder().decode(code);
+  expect(text).not.toMatch(/\brequire\(\s*["']node:|from\s*["']node:|\bBuffer\.from\(/);
+  const gz = gzipSync(code, { level: 9 }).length;
+  console.log(`pure-ssh/web browser bundle: ${(code.length / KiB).toFixed(1)} KiB minified, ${(gz / KiB).toFixed(1)} KiB gzip`);
+  // The budget the README states; raise it deliberately, never by accident.
+  expect(gz).toBeLessThan(96 * KiB);
+});
+
+it('the package exports pure-ssh/web to import and require, with its types (needs npm run build)', async () => {
+  const { execFileSync } = await import('node:child_process');
+  const { existsSync } = await import('node:fs');
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  expect(existsSync(`${root}dist/web/index.d.ts`)).toBe(true);
+  const esm = execFileSync(
+    process.execPath,
+    ['--input-type=module', '-e', "import { connect, webSocketStreams, WebChannel, SshError } from 'pure-ssh/web'; console.log([connect, webSocketStreams, WebChannel, SshError].map((x) => typeof x).join())"],
+    { cwd: root, encoding: 'utf8' },
+  );
+  expect(esm.trim()).toBe('function,function,function,function');
+  const cjs = execFileSync(
+    process.execPath,
+    ['--input-type=commonjs', '-e', "const w = require('pure-ssh/web'); console.log(typeof w.connect, w.SshError === require('pure-ssh/core').SshError)"],
+    { cwd: root, encoding: 'utf8' },
+  );
+  expect(cjs.trim()).toBe('function true');
+});

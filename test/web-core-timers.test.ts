@@ -1,0 +1,96 @@
+/**
+ * The core's timers (aioquic's get_timer/handle_timer shape) on a fake clock, through the
+ * in-memory pair: ConnectTimeout up to the host key, ServerAlive* probes and their count,
+ * RekeyLimit's time part. The Node and web adapters arm one timer at getTimer().
+ */
+import { describe, expect, it } from 'vitest';
+import { ClientCore } from '../src/client-core.js';
+import { TimeoutError, UsageError } from '../src/errors.js';
+import { seededRandom } from './support/fake-server.js';
+import { Pair } from './support/pair.js';
+
+function clock() {
+  const c = { t: 1_000, now: () => c.t };
+  return c;
+}
+
+describe('core timers', () => {
+  it('no timer options: no timer, and no clock needed', () => {
+    const p = new Pair().start();
+    expect(p.client.getTimer()).toBeUndefined();
+  });
+
+  it('a timer without a clock is a usage error', () => {
+    expect(() => new ClientCore({ username: 'a', random: seededRandom(1), keepaliveInterval: 1000 })).toThrow(UsageError);
+    expect(() => new ClientCore({ username: 'a', random: seededRandom(1), now: () => 0, rekeyTime: -1 })).toThrow(UsageError);
+  });
+
+  it('ConnectTimeout: fires when the server never answers, with ssh(1) wording', () => {
+    const c = clock();
+    const core = new ClientCore({ username: 'a', random: seededRandom(1), now: c.now, connectTimeout: 5000, host: 'h.example', port: 2222 });
+    core.start();
+    expect(core.getTimer()).toBe(6000);
+    core.handleTimer(5999);
+    expect(core.isClosed).toBe(false);
+    core.handleTimer(6000);
+    expect(core.isClosed).toBe(true);
+    expect(core.error).toBeInstanceOf(TimeoutError);
+    expect(core.error?.code).toBe('ERR_TIMEOUT');
+    expect(core.error?.message).toBe('ssh: connect to host h.example port 2222: Connection timed out during handshake (ConnectTimeout 5000 ms)');
+    expect(core.getTimer()).toBeUndefined();
+  });
+
+  it('ConnectTimeout stops at the host key (a person may take long to answer)', () => {
+    const c = clock();
+    const p = new Pair({ client: { now: c.now, connectTimeout: 5000 }, autoAccept: false }).start();
+    expect(p.eventsOf('host-key')).toHaveLength(1);
+    expect(p.client.getTimer()).toBeUndefined();
+  });
+
+  it('ServerAlive: probes after an idle interval, any received byte resets the count, CountMax ends it', () => {
+    const c = clock();
+    const p = new Pair({ client: { now: c.now, keepaliveInterval: 1000, keepaliveCountMax: 2, host: 'h.example' } }).start();
+    expect(p.client.isAuthenticated).toBe(true);
+    expect(p.client.getTimer()).toBe(2000);
+    // Heard from the server within the interval: no probe.
+    c.t = 1500;
+    p.client.rekey();
+    p.pump();
+    c.t = 2000;
+    p.client.handleTimer(c.t);
+    expect(p.client.outstandingKeepalives).toBe(0);
+    expect(p.client.getTimer()).toBe(3000);
+    // Idle: a probe, answered by the fake server (REQUEST_FAILURE counts as alive).
+    c.t = 3000;
+    p.client.handleTimer(c.t);
+    expect(p.client.outstandingKeepalives).toBe(1);
+    p.pump();
+    expect(p.eventsOf('global-reply')).toHaveLength(1);
+    // The server goes silent: two unanswered probes, then the timeout.
+    p.toClient = () => null;
+    for (const t of [5000, 6000]) {
+      c.t = t;
+      p.client.handleTimer(c.t);
+      p.pump();
+      expect(p.client.isClosed).toBe(false);
+    }
+    c.t = 7000;
+    p.client.handleTimer(c.t);
+    p.pump();
+    expect(p.closedError).toBeInstanceOf(TimeoutError);
+    expect((p.closedError as TimeoutError).code).toBe('ERR_KEEPALIVE_TIMEOUT');
+    expect(p.closedError?.message).toBe('Timeout, server h.example not responding.');
+  });
+
+  it('RekeyLimit time: a key exchange after rekeyTime since the last one, re-armed after it', () => {
+    const c = clock();
+    const p = new Pair({ client: { now: c.now, rekeyTime: 60_000 } }).start();
+    expect(p.client.info.kexCount).toBe(1);
+    expect(p.client.getTimer()).toBe(61_000);
+    c.t = 61_000;
+    p.client.handleTimer(c.t);
+    p.pump();
+    expect(p.client.info.kexCount).toBe(2);
+    expect(p.client.getTimer()).toBe(121_000);
+  });
+});
