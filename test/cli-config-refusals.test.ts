@@ -61,8 +61,8 @@ describe('pure-ssh refuses what it cannot honour, before connecting', () => {
     expect(connections).toBe(0);
   });
 
-  it('IdentityAgent through Include, Match exec, -o HostKeyAlias and -A: each refused by name', async () => {
-    const inc = await config('IdentityAgent /tmp/agent.sock\n');
+  it('PreferredAuthentications through Include, Match exec, -o HostKeyAlias and -A: each refused by name', async () => {
+    const inc = await config('PreferredAuthentications password\n');
     const viaInclude = await config(`Host *\n  Include ${inc}\n`);
     const matchExec = await config(`Port ${port}\nMatch exec "test -e /"\n  HostKeyAlias gw\n`);
     const runs = await Promise.all([
@@ -72,7 +72,7 @@ describe('pure-ssh refuses what it cannot honour, before connecting', () => {
       pureSsh(['-F', 'none', '-A', '-N', '-p', String(port), '127.0.0.1'], home),
     ]);
     expect(runs.map((r) => r.code)).toEqual([255, 255, 255, 255]);
-    expect(runs[0]!.stderr).toMatch(new RegExp(`^${inc} line 1: unsupported option "IdentityAgent": `));
+    expect(runs[0]!.stderr).toMatch(new RegExp(`^${inc} line 1: unsupported option "PreferredAuthentications": `));
     expect(runs[1]!.stderr).toBe(`${matchExec} line 2: unsupported option "Match exec test -e /": pure-ssh implements only "Match all" yet\n`);
     expect(runs[2]!.stderr).toMatch(/^command-line line 0: unsupported option "HostKeyAlias": /);
     expect(runs[3]!.stderr).toBe('pure-ssh: option -A is not supported yet (agent forwarding)\n');

@@ -103,7 +103,7 @@ describe('reading files', () => {
           '(it changes the name the host key is looked up and recorded under)',
       ),
     );
-    expect(() => read('identityagent /tmp/sock\n', 'h')).toThrow(/^\/cfg line 1: unsupported option "IdentityAgent": /);
+    expect(() => read('preferredauthentications password\n', 'h')).toThrow(/^\/cfg line 1: unsupported option "PreferredAuthentications": /);
     expect(() => read('HostKeyAlias other\n', 'h')).toThrow(/line 1: unsupported option "HostKeyAlias"/);
     // Only when the line applies: a bastion set for other hosts does not stop this one.
     expect(read('Host gw-only\n  HostKeyAlias bastion\nHost *\n  Port 3\n', 'h').o.port).toBe(3);

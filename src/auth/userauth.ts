@@ -382,7 +382,12 @@ export class UserAuth {
           w.string('publickey').boolean(false).string(algorithm).string(identity.publicKeyBlob);
           break;
         }
-        this.handler.log(`Trying private key: ${identity.label} ${sshKeyTypeLabel(keyBlobType(identity.publicKeyBlob))} (${algorithm})`);
+        if (identity.key && isCertifiedKey(identity.key)) {
+          // A certificate is offered by its public blob (ssh(1): "Offering public key: ... -CERT").
+          this.handler.log(`Offering public key: ${describeCertifiedKey(identity.key)} (${algorithm})`);
+        } else {
+          this.handler.log(`Trying private key: ${identity.label} ${sshKeyTypeLabel(keyBlobType(identity.publicKeyBlob))} (${algorithm})`);
+        }
         // RFC 4252 §7: sign session_id || the request up to and including the key blob.
         const signed = this.signedData(identity, algorithm);
         const signature = identity.key!.sign(signatureFormatOf(algorithm), signed);

@@ -4,7 +4,7 @@
  * as ssh does, passphrase prompts) once the server has accepted it; and certificate files
  * (CertificateFile, `KEY-cert.pub`).
  */
-import { open, readFile } from 'node:fs/promises';
+import { open, readFile, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { publicKeyOfPrivateKeyFile } from '../auth/identity.js';
@@ -224,8 +224,19 @@ export async function unlockIdentityFile(path: string, options: UnlockOptions = 
  * the key; without one it is loaded now through {@link unlockIdentityFile}.
  */
 export async function prepareIdentityFile(path: string, options: UnlockOptions & { explicit?: boolean } = {}): Promise<IdentityFileEntry> {
-  const publicKeyBlob = await readIdentityPublicKey(path);
   const full = expandHome(path);
+  // ssh(1) refuses a private key others can read when it loads it; checking now skips the key
+  // before it is offered (same outcome, no offer the server might accept for a key we won't use).
+  if (!options.allowUnprotectedKeyFiles) {
+    let st: { uid: number; mode: number } | undefined;
+    try {
+      st = await stat(full);
+    } catch {
+      st = undefined; // unreadable or missing: reported by the reads below, as before
+    }
+    if (st) checkKeyFilePermissions(full, st);
+  }
+  const publicKeyBlob = await readIdentityPublicKey(path);
   if (publicKeyBlob) return { path: full, publicKeyBlob, explicit: options.explicit };
   options.debug?.(`no public key beside ${full}: loading the private key now`);
   const key = await unlockIdentityFile(path, options);
