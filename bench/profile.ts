@@ -43,20 +43,23 @@ function location(url: string, line: number): string {
 }
 
 /**
- * Self time per function and per file from a profile: each sample lasts until the next one
- * (the last until endTime), as DevTools counts it. `(idle)` is time waiting for I/O.
+ * Self time per function and per file from a profile, counted in samples times the median
+ * sampling interval. DevTools instead lets each sample last until the next one, which on a
+ * shared machine charges the time the process sat descheduled (gaps of tens of ms) to
+ * whatever it happened to be running; counting samples approximates CPU time. `(idle)` is
+ * the event loop waiting for I/O. `gapUs` is the wall time in intervals over 5× the median.
  */
-export function selfTimes(profile: CpuProfile): { functions: SelfTime[]; files: SelfTime[]; totalUs: number; idleUs: number } {
+export function selfTimes(profile: CpuProfile): { functions: SelfTime[]; files: SelfTime[]; totalUs: number; idleUs: number; gapUs: number; intervalUs: number } {
   const byId = new Map(profile.nodes.map((n) => [n.id, n.callFrame]));
   const fn = new Map<string, SelfTime>();
   const file = new Map<string, SelfTime>();
-  let t = profile.startTime;
-  const times: number[] = profile.timeDeltas.map((d) => (t += d));
+  const sorted = [...profile.timeDeltas].sort((a, b) => a - b);
+  const intervalUs = sorted[sorted.length >> 1] ?? 1000;
+  const gapUs = profile.timeDeltas.filter((d) => d > 5 * intervalUs).reduce((a, b) => a + b, 0);
   let totalUs = 0;
   let idleUs = 0;
   for (let i = 0; i < profile.samples.length; i++) {
-    const us = (i + 1 < times.length ? times[i + 1] : profile.endTime) - times[i];
-    if (us <= 0) continue;
+    const us = intervalUs;
     const frame = byId.get(profile.samples[i]);
     if (!frame) continue;
     totalUs += us;
@@ -74,8 +77,8 @@ export function selfTimes(profile: CpuProfile): { functions: SelfTime[]; files: 
     g.us += us;
     file.set(fileName, g);
   }
-  const sorted = (m: Map<string, SelfTime>) => [...m.values()].sort((a, b) => b.us - a.us);
-  return { functions: sorted(fn), files: sorted(file), totalUs, idleUs };
+  const bySelf = (m: Map<string, SelfTime>) => [...m.values()].sort((a, b) => b.us - a.us);
+  return { functions: bySelf(fn), files: bySelf(file), totalUs, idleUs, gapUs, intervalUs };
 }
 
 function table(items: SelfTime[], busyUs: number, withLocation: boolean): string[] {
@@ -130,7 +133,9 @@ export async function profileMain(opts: BenchOptions, options: ProfileOptions): 
       '',
       `negotiated: ${n.cipher ?? '?'}${n.mac && n.mac !== '<implicit>' ? ` + ${n.mac}` : ''}${n.provider ? `, crypto provider ${n.provider}` : ''}`,
       `run: ${r.metrics.throughput.toFixed(1)} MiB/s, client CPU ${r.metrics.cpuPerGiB.toFixed(2)} s/GiB, peak RSS ${r.metrics.peakRss.toFixed(0)} MiB (sha256 verified)`,
-      `whole process (start-up, login and warm-up included): ${(t.totalUs / 1e6).toFixed(2)} s sampled, ${(busy / 1e6).toFixed(2)} s busy, ${(t.idleUs / 1e6).toFixed(2)} s idle`,
+      `whole process (start-up, login and warm-up included): ${((profile.endTime - profile.startTime) / 1e6).toFixed(2)} s wall; ` +
+        `from ${profile.samples.length} samples at ${(t.intervalUs / 1000).toFixed(2)} ms: ${(busy / 1e6).toFixed(2)} s busy, ${(t.idleUs / 1e6).toFixed(2)} s idle; ` +
+        `${(t.gapUs / 1e6).toFixed(2)} s in sampling gaps (descheduled: the machine is shared)`,
       '',
       `top ${p.top} functions by self time (share of busy time):`,
       ...table(t.functions.slice(0, p.top), busy, true),

@@ -447,7 +447,10 @@ export function matrixMarkdown(rows: MatrixSummaryRow[], targets: MatrixTargetRe
     for (const key of [...new Set(cpu.map((r) => r.row))]) {
       const per = scenarios.map((sc) => cpu.find((r) => r.row === key && r.scenario === sc));
       const first = per.find((r) => r)!;
-      const cells = clients.map((c) => per.map((r) => (r?.clients[c]?.values.length ? fmt(r.clients[c]!.median) : r?.clients[c] ? 'FAILED' : 'n/a')).join(' / '));
+      const cells = clients.map((c) => {
+        if (per.every((r) => !r?.clients[c])) return 'n/a';
+        return per.map((r) => (r?.clients[c]?.values.length ? fmt(r.clients[c]!.median) : r?.clients[c] ? 'FAILED' : 'n/a')).join(' / ');
+      });
       out.push(`| ${[rowLabel(first), macLabel(first), ...cells].join(' | ')} |`);
     }
   }
