@@ -445,15 +445,16 @@ export async function runOnce(ctx: BenchContext, scenario: Scenario, tool: RunTo
   const c: BenchContext = { ...ctx, login: { ...ctx.login, algorithms: algs } };
   try {
     let metrics: Metrics;
+    let negotiated: Negotiated | undefined;
     if (tool === 'direct') metrics = await withTimeout(directRun(c, scenario), runTimeoutMs(ctx.opts, scenario));
     else if (scenario === 'startup') metrics = await startupRun(c, tool);
     else if (scenario === 'startup-lib') metrics = await startupLibRun(c, tool as 'pure' | 'ssh2');
     else {
       const r = await withTunnel(c, tool, scenario, BODIES[scenario]!(c), runTimeoutMs(ctx.opts, scenario));
-      if (c.login.verbose) return { ...base, ok: true, metrics: r.metrics, negotiated: parseNegotiated(tool, r.stderr) };
       metrics = r.metrics;
+      if (c.login.verbose) negotiated = parseNegotiated(tool, r.stderr);
     }
-    return { ...base, ok: true, metrics };
+    return { ...base, ok: true, metrics, ...(negotiated ? { negotiated } : {}) };
   } catch (err) {
     return { ...base, ok: false, error: (err as Error).message, metrics: {} };
   }
