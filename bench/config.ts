@@ -24,14 +24,24 @@ export const TOOL_LABEL: Record<RunTool, string> = {
 };
 
 /**
- * One algorithm set the bench pins every tool to. Adding a cipher is adding an entry here
- * (with the tools that support it); every scenario then runs once per entry.
+ * What a tunnel process is pinned to. `cipher` and `mac` left out mean the tool's own defaults
+ * (no `-c` / `-m`): the cipher matrix's "defaults" row.
  */
-export interface AlgorithmSet {
-  cipher: string;
+export interface TunnelAlgorithms {
+  cipher?: string;
+  /** Only for ciphers without their own integrity (CTR); AEAD ciphers imply theirs. */
+  mac?: string;
   /** Pinned so that no tool pays for a costlier default (OpenSSH 9.x prefers sntrup761). */
   kex: string;
   hostKey: string;
+}
+
+/**
+ * One algorithm set the bench pins every tool to. Adding a cipher is adding an entry here
+ * (with the tools that support it); every scenario then runs once per entry.
+ */
+export interface AlgorithmSet extends TunnelAlgorithms {
+  cipher: string;
   tools: readonly Tool[];
 }
 
@@ -44,6 +54,25 @@ export const ALGORITHM_SETS: readonly AlgorithmSet[] = [
     tools: TOOLS,
   },
 ];
+
+/**
+ * The cipher matrix (bench/matrix.ts): every cipher here, on each of pure-ssh's crypto
+ * providers, against OpenSSH and ssh2 with the same cipher; ciphers without their own
+ * integrity run once per MAC listed (a MAC pure-ssh's registry lacks is left out). CBC and
+ * other legacy ciphers are not measured.
+ */
+export const MATRIX_CIPHERS: readonly { cipher: string; macs?: readonly string[] }[] = [
+  { cipher: 'chacha20-poly1305@openssh.com' },
+  { cipher: 'aes128-gcm@openssh.com' },
+  { cipher: 'aes256-gcm@openssh.com' },
+  { cipher: 'aes128-ctr', macs: ['hmac-sha2-256-etm@openssh.com', 'umac-64-etm@openssh.com'] },
+  { cipher: 'aes256-ctr', macs: ['hmac-sha2-256-etm@openssh.com', 'umac-64-etm@openssh.com'] },
+];
+
+/** The matrix's scenarios: bulk transfers only. */
+export const MATRIX_SCENARIOS = ['download', 'upload'] as const;
+/** One of {@link MATRIX_SCENARIOS}. */
+export type MatrixScenario = (typeof MATRIX_SCENARIOS)[number];
 
 /** Scenario names, in the order they run. */
 export const SCENARIOS = ['download', 'upload', 'concurrent', 'latency', 'startup', 'startup-lib', 'conns', 'pgbench'] as const;
@@ -66,11 +95,47 @@ export interface BenchOptions {
   conns: number;
   /** The pgbench scenario's runs (bench/pgbench.ts). */
   pgbench: PgbenchOptions;
+  /** The classic scenarios to run (none with `--matrix`). */
   only: Scenario[];
   tools: Tool[];
   docker: boolean;
   /** Where results go. */
   outDir: string;
+  /** The cipher matrix, when it runs: with no `--only`, or with `--matrix`. */
+  matrix?: MatrixOptions;
+  /** `--profile`: one profiled transfer instead of the bench. */
+  profile?: ProfileOptions;
+}
+
+/** What the cipher matrix runs. */
+export interface MatrixOptions {
+  scenarios: MatrixScenario[];
+  /**
+   * `--ciphers`: cipher names (full, or the part before `@`), `cipher+mac` for one MAC, and
+   * `defaults` for the tools' defaults row; empty means every row.
+   */
+  ciphers: string[];
+  /** Bytes per transfer (default 256 MiB, quick 64 MiB; `--size` sets it). */
+  size: number;
+  /**
+   * Repetitions (default 3, quick 2; `--reps` sets it): the pure-TypeScript AES variants move
+   * 256 MiB at a few tens of MiB/s, and the whole matrix should stay near 15 minutes here.
+   */
+  reps: number;
+}
+
+/** `--profile download|upload`: one transfer through one Node tool under `node --cpu-prof`. */
+export interface ProfileOptions {
+  scenario: MatrixScenario;
+  tool: 'pure' | 'ssh2';
+  /** `--cipher` / `--mac`; left out, the tool's defaults. */
+  cipher?: string;
+  mac?: string;
+  /** `--crypto`: pure-ssh's provider (default runtime, what a user gets). */
+  crypto: CryptoChoice;
+  /** Functions listed (`--top`, default 15). */
+  top: number;
+  size: number;
 }
 
 /** pgbench settings: one `-i -s scale` up front, then per run a read-only and a write run. */
@@ -90,7 +155,10 @@ const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
 
 const USAGE = `usage: npm run bench -- [--quick] [--reps N] [--size BYTES] [--only ${SCENARIOS.join(',')}]
-                      [--tools ${TOOLS.join(',')}] [--docker] [--out DIR]`;
+                      [--tools ${TOOLS.join(',')}] [--docker] [--out DIR]
+                      [--matrix] [--ciphers CIPHER[+MAC],...|defaults]
+       npm run bench -- --profile download|upload [--tool pure|ssh2] [--cipher CIPHER] [--mac MAC]
+                      [--crypto runtime|pure] [--size BYTES] [--top N]`;
 
 /** Parses argv (after `node run.js`); exits with usage on nonsense. */
 export function parseOptions(argv: string[]): BenchOptions {
@@ -114,6 +182,18 @@ export function parseOptions(argv: string[]): BenchOptions {
     process.stderr.write(`bench: ${msg}\n${USAGE}\n`);
     process.exit(2);
   };
+  let only: string[] | undefined;
+  let matrixOnly = false;
+  let ciphers: string[] = [];
+  let sizeGiven: number | undefined;
+  let repsGiven: number | undefined;
+  const profile: Partial<ProfileOptions> = {};
+  const profileFlags: string[] = [];
+  const profileFlag = (arg: string): Partial<ProfileOptions> => {
+    profileFlags.push(arg);
+    return profile;
+  };
+  const cryptoChoice = (text: string): CryptoChoice => (text === 'runtime' || text === 'pure' ? text : fail(`--crypto wants runtime or pure, got ${text}`));
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = (): string => argv[++i] ?? fail(`${arg} needs a value`);
@@ -124,20 +204,49 @@ export function parseOptions(argv: string[]): BenchOptions {
         opts.docker = true;
         break;
       case '--reps':
-        opts.reps = positiveInt(value(), arg, fail);
+        repsGiven = positiveInt(value(), arg, fail);
         break;
       case '--size':
-        opts.size = positiveInt(value(), arg, fail);
+        sizeGiven = positiveInt(value(), arg, fail);
         break;
       case '--out':
         opts.outDir = value();
         break;
       case '--only': {
-        const list = value().split(',').filter(Boolean);
-        for (const s of list) if (!(SCENARIOS as readonly string[]).includes(s)) fail(`unknown scenario ${s}`);
-        opts.only = SCENARIOS.filter((s) => list.includes(s));
+        only = value().split(',').filter(Boolean);
+        for (const s of only) if (!(SCENARIOS as readonly string[]).includes(s)) fail(`unknown scenario ${s}`);
         break;
       }
+      case '--matrix':
+        matrixOnly = true;
+        break;
+      case '--ciphers':
+        ciphers = value().split(',').filter(Boolean);
+        break;
+      case '--profile': {
+        const scenario = value();
+        if (!(MATRIX_SCENARIOS as readonly string[]).includes(scenario)) fail(`--profile runs ${MATRIX_SCENARIOS.join(' or ')}, not ${scenario}`);
+        profile.scenario = scenario as MatrixScenario;
+        break;
+      }
+      case '--tool': {
+        const tool = value();
+        if (tool !== 'pure' && tool !== 'ssh2') fail(`--tool wants pure or ssh2 (Node processes; OpenSSH is not profiled), got ${tool}`);
+        profileFlag(arg).tool = tool as 'pure' | 'ssh2';
+        break;
+      }
+      case '--cipher':
+        profileFlag(arg).cipher = value();
+        break;
+      case '--mac':
+        profileFlag(arg).mac = value();
+        break;
+      case '--crypto':
+        profileFlag(arg).crypto = cryptoChoice(value());
+        break;
+      case '--top':
+        profileFlag(arg).top = positiveInt(value(), arg, fail);
+        break;
       case '--tools': {
         const list = value().split(',').filter(Boolean);
         for (const t of list) if (!(TOOLS as readonly string[]).includes(t)) fail(`unknown tool ${t}`);
@@ -151,6 +260,34 @@ export function parseOptions(argv: string[]): BenchOptions {
       default:
         fail(`unknown option ${arg}`);
     }
+  }
+  if (sizeGiven !== undefined) opts.size = sizeGiven;
+  if (repsGiven !== undefined) opts.reps = repsGiven;
+  const matrixSize = sizeGiven ?? (quick ? 64 * MiB : 256 * MiB);
+  const matrixReps = repsGiven ?? (quick ? 2 : 3);
+  if (profileFlags.length && !profile.scenario) fail(`${profileFlags.join(', ')}: only with --profile`);
+  if (profile.scenario) {
+    opts.profile = {
+      scenario: profile.scenario,
+      tool: profile.tool ?? 'pure',
+      cipher: profile.cipher,
+      mac: profile.mac,
+      crypto: profile.crypto ?? 'runtime',
+      top: profile.top ?? 15,
+      size: matrixSize,
+    };
+    return opts;
+  }
+  if (matrixOnly) {
+    const bulk = only ?? [...MATRIX_SCENARIOS];
+    for (const s of bulk) if (!(MATRIX_SCENARIOS as readonly string[]).includes(s)) fail(`the matrix runs ${MATRIX_SCENARIOS.join(' and ')}, not ${s}`);
+    opts.only = [];
+    opts.matrix = { scenarios: MATRIX_SCENARIOS.filter((s) => bulk.includes(s)), ciphers, size: matrixSize, reps: matrixReps };
+  } else {
+    opts.only = only ? SCENARIOS.filter((s) => only!.includes(s)) : [...SCENARIOS];
+    // `--only` picks classic scenarios; the matrix then runs only if asked for (--matrix).
+    if (!only) opts.matrix = { scenarios: [...MATRIX_SCENARIOS], ciphers, size: matrixSize, reps: matrixReps };
+    else if (ciphers.length) fail('--ciphers chooses the matrix\'s rows: add --matrix, or leave out --only');
   }
   return opts;
 }
@@ -169,8 +306,10 @@ export const BENCH_SSHD_CONFIG: Record<string, string> = {
   // The bench is about the client: no per-channel debug lines (the harness default is DEBUG1);
   // INFO still prints the "Server listening" line the harness waits for.
   LogLevel: 'INFO',
-  // Offer every measured cipher and kex, nothing that could be picked by accident.
-  Ciphers: [...new Set(ALGORITHM_SETS.map((a) => a.cipher))].join(','),
+  // Offer every measured cipher and kex, nothing that could be picked by accident. The matrix's
+  // ciphers cover what each client's defaults pick (the runs record what was negotiated). MACs
+  // stay sshd's defaults, which include every MAC the matrix pins.
+  Ciphers: [...new Set([...ALGORITHM_SETS.map((a) => a.cipher), ...MATRIX_CIPHERS.map((m) => m.cipher)])].join(','),
   KexAlgorithms: [...new Set(ALGORITHM_SETS.map((a) => a.kex))].join(','),
 };
 
@@ -231,8 +370,21 @@ export interface LoginSpec {
   user: string;
   keyPath: string;
   knownHostsPath: string;
-  algorithms: AlgorithmSet;
+  algorithms: TunnelAlgorithms;
+  /**
+   * pure-ssh's crypto provider: `'pure'` sets `PURE_SSH_CRYPTO=pure` for the CLI, `'runtime'`
+   * removes it (what a user gets); left out, the bench's own environment is passed on.
+   */
+  crypto?: CryptoChoice;
+  /**
+   * Run the tool verbosely (`-v`; ssh2: its debug hook, handshake lines only) so that the
+   * negotiated cipher, MAC and provider can be read back from its stderr.
+   */
+  verbose?: boolean;
 }
+
+/** pure-ssh's two crypto providers (`connect({ crypto })`, `PURE_SSH_CRYPTO`). */
+export type CryptoChoice = 'runtime' | 'pure';
 
 /** pure-ssh's connect() options for a {@link LoginSpec} (the library children share them). */
 export function pureConnectOptions(login: LoginSpec): ConnectOptions {
@@ -243,7 +395,8 @@ export function pureConnectOptions(login: LoginSpec): ConnectOptions {
     identityFiles: [login.keyPath],
     knownHosts: login.knownHostsPath,
     strictHostKeyChecking: 'yes',
-    algorithms: { cipher: login.algorithms.cipher, kex: login.algorithms.kex, hostKey: login.algorithms.hostKey },
+    algorithms: { cipher: login.algorithms.cipher, mac: login.algorithms.mac, kex: login.algorithms.kex, hostKey: login.algorithms.hostKey },
+    ...(login.crypto ? { crypto: login.crypto } : {}),
   };
 }
 
@@ -272,4 +425,18 @@ export interface InprocArgs {
   tool: 'pure' | 'ssh2';
   login: LoginSpec;
   target: { host: string; port: number };
+}
+
+/**
+ * ssh2's `algorithms` option for a login: the pinned cipher, MAC, kex and host key algorithm;
+ * a cipher or MAC left out keeps ssh2's defaults.
+ */
+export function ssh2Algorithms(login: LoginSpec): Record<string, string[]> {
+  const a = login.algorithms;
+  return {
+    ...(a.cipher ? { cipher: [a.cipher] } : {}),
+    ...(a.mac ? { hmac: [a.mac] } : {}),
+    kex: [a.kex],
+    serverHostKey: [a.hostKey],
+  };
 }

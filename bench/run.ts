@@ -2,31 +2,29 @@
  * `npm run bench`: pure-ssh's `-L` tunnel against OpenSSH's and the ssh2 package's, through the
  * same sshd, interleaved run by run. See bench/README.md.
  */
-import { execFile, fork, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { cpus, release } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import { promisify } from 'node:util';
-import { patternSha256 } from './data.js';
+import { bulkContext } from './context.js';
 import {
   ALGORITHM_SETS,
-  SEED,
   TOOL_LABEL,
   parseOptions,
-  type EndpointConfig,
   type BenchOptions,
-  type EndpointsReady,
   type RunTool,
   type Scenario,
-  type SinkResult,
   type Tool,
 } from './config.js';
+import { CLIENT_LABEL, clientsFor, matrixProgramNote, matrixRows, MATRIX_CLIENTS, runMatrix, type MatrixRow, type MatrixRunResult } from './matrix.js';
 import { preparePgbench, type PgbenchServer } from './pgbench.js';
-import { markdown, summarize, svg, type Environment } from './report.js';
+import { profileMain } from './profile.js';
+import { markdown, matrixMarkdown, matrixSvg, matrixTargets, stackSvgs, summarize, summarizeMatrix, svg, type Environment } from './report.js';
 import { appliesTo, METRICS, runOnce, type BenchContext, type RunResult } from './scenarios.js';
 import { startDockerServer, startLocalServer, type BenchServer } from './server.js';
-import { pureVariant, REPO_ROOT, TOOL_DIR } from './tunnels.js';
+import { pureVariant, REPO_ROOT } from './tunnels.js';
 
 const execFileP = promisify(execFile);
 const require = createRequire(import.meta.url);
@@ -71,37 +69,23 @@ async function environment(opts: object, server: BenchServer): Promise<Environme
   };
 }
 
-interface Endpoints {
-  child: ChildProcess;
-  ready: EndpointsReady;
-  results: SinkResult[];
-  waiters: Array<() => void>;
-}
-
-async function startEndpoints(config: EndpointConfig): Promise<Endpoints> {
-  const child = fork(join(TOOL_DIR, '..', 'endpoints.js'), [JSON.stringify(config)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const ep: Partial<Endpoints> & { results: SinkResult[]; waiters: Array<() => void> } = { child, results: [], waiters: [] };
-  ep.ready = await new Promise<EndpointsReady>((resolve, reject) => {
-    child.on('message', (m: EndpointsReady | SinkResult) => {
-      if (m.kind === 'ready') resolve(m);
-      else {
-        ep.results.push(m);
-        for (const w of ep.waiters.splice(0)) w();
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`data endpoints exited (${code})`)));
-  });
-  return ep as Endpoints;
-}
-
 function progress(r: RunResult, reps: number): string {
   const head = `[${r.cipher.split('@')[0]} ${r.scenario} ${r.rep + 1}/${reps}] ${TOOL_LABEL[r.tool].padEnd(11)}`;
-  if (!r.ok) return `${head} ${r.error?.startsWith('FAILED') ? '' : 'FAILED: '}${r.error}`;
+  return `${head} ${progressTail(r)}`;
+}
+
+function matrixProgress(r: MatrixRunResult, reps: number): string {
+  const row = r.row.replace(/@openssh\.com/g, '');
+  return `[matrix ${r.scenario} ${r.rep + 1}/${reps}] ${row.padEnd(30)} ${CLIENT_LABEL[r.client].padEnd(18)} ${progressTail(r)}`;
+}
+
+function progressTail(r: RunResult): string {
+  if (!r.ok) return `${r.error?.startsWith('FAILED') ? '' : 'FAILED: '}${r.error}`;
   const parts = Object.entries(METRICS[r.scenario]).map(([k, info]) => {
     const v = r.metrics[k];
     return `${k} ${Number.isFinite(v) ? (v >= 100 ? v.toFixed(0) : v.toFixed(2)) : '–'} ${info.unit}`;
   });
-  return `${head} ${parts.join(', ')}`;
+  return parts.join(', ');
 }
 
 /**
@@ -133,9 +117,73 @@ async function pgbenchServer(opts: BenchOptions): Promise<{ server?: PgbenchServ
   }
 }
 
+/** The classic scenarios (every ALGORITHM_SETS entry × `opts.only` × tools), interleaved. */
+async function runClassic(
+  ctx: BenchContext,
+  opts: BenchOptions,
+  runs: RunResult[],
+  notes: string[],
+  cleanup: Array<() => Promise<void> | void>,
+): Promise<void> {
+  let pg: Awaited<ReturnType<typeof pgbenchServer>> | undefined;
+  for (const algs of ALGORITHM_SETS) {
+    const tools = opts.tools.filter((t) => algs.tools.includes(t));
+    for (const scenario of opts.only) {
+      if (scenario === 'pgbench') {
+        if (!pg) {
+          pg = await pgbenchServer(opts);
+          const server = pg.server;
+          if (server) {
+            cleanup.push(() => server.stop());
+            notes.push(`pgbench: ${server.description}`);
+          } else if (pg.note) {
+            log(`bench: ${pg.note}`);
+            notes.push(pg.note);
+          }
+        }
+        if (pg.note) continue;
+        if (pg.error) {
+          for (const tool of runTools(scenario, tools, 0, opts.quick)) {
+            const r: RunResult = { scenario, tool, cipher: algs.cipher, rep: 0, ok: false, error: pg.error, metrics: {} };
+            runs.push(r);
+            log(progress(r, opts.reps));
+          }
+          continue;
+        }
+        ctx.pg = pg.server;
+      }
+      for (let rep = 0; rep < opts.reps; rep++) {
+        // Interleaved (A B C A B C ...) so that drift on a shared machine hits every tool alike.
+        for (const tool of runTools(scenario, tools, rep, opts.quick)) {
+          const r = await runOnce(ctx, scenario, tool, rep, algs);
+          runs.push(r);
+          log(progress(r, opts.reps));
+        }
+      }
+    }
+  }
+}
+
 async function main(): Promise<void> {
   const opts = parseOptions(process.argv.slice(2));
-  log(`bench: ${opts.quick ? 'quick, ' : ''}${opts.reps} reps, bulk ${opts.size} bytes, scenarios ${opts.only.join(',')}, tools ${opts.tools.join(',')}`);
+  if (opts.profile) return profileMain(opts, opts.profile);
+  let matrixPlan: { rows: MatrixRow[]; notes: string[] } | undefined;
+  if (opts.matrix) {
+    try {
+      matrixPlan = matrixRows(opts.matrix.ciphers);
+    } catch (err) {
+      log(`bench: ${(err as Error).message}`);
+      process.exit(2);
+    }
+  }
+  const m = opts.matrix;
+  log(
+    `bench: ${opts.quick ? 'quick, ' : ''}tools ${opts.tools.join(',')}` +
+      (opts.only.length ? `; scenarios ${opts.only.join(',')}, ${opts.reps} reps, bulk ${opts.size} bytes` : '') +
+      (m && matrixPlan
+        ? `; cipher matrix ${m.scenarios.join(',')}, ${m.reps} reps, ${m.size} bytes, ${matrixPlan.rows.reduce((n, r) => n + clientsFor(r, opts.tools).length, 0)} variants`
+        : ''),
+  );
   log(`bench: pure-ssh runs as ${pureVariant()}`);
   const server = opts.docker ? await startDockerServer() : await startLocalServer();
   const cleanup: Array<() => Promise<void> | void> = [() => server.stop()];
@@ -147,85 +195,51 @@ async function main(): Promise<void> {
   process.once('SIGTERM', onSignal);
   try {
     log(`bench: sshd ${server.description}`);
-    const ep = await startEndpoints({ host: server.endpointListen, bulkBytes: opts.size, smallBytes: opts.concurrentSize });
-    cleanup.push(() => {
-      ep.child.kill();
-    });
-    const uploadSha256 = patternSha256(opts.size, SEED.upload);
-    const ctx: BenchContext = {
-      opts,
-      login: {
-        host: server.host,
-        port: server.port,
-        user: server.user,
-        keyPath: server.keyPath,
-        knownHostsPath: server.knownHostsPath,
-        algorithms: ALGORITHM_SETS[0],
-      },
-      endpointHost: server.endpointHost,
-      endpoints: ep.ready,
-      uploadSha256,
-      sinkCount: () => ep.results.length,
-      sinkResult: (index) =>
-        new Promise((res) => {
-          const check = () => {
-            if (ep.results.length > index) res(ep.results[index]);
-            else ep.waiters.push(check);
-          };
-          check();
-        }),
-    };
     const env = await environment(opts, server);
     const runs: RunResult[] = [];
     const notes: string[] = [];
     const started = Date.now();
-    let pg: Awaited<ReturnType<typeof pgbenchServer>> | undefined;
-    for (const algs of ALGORITHM_SETS) {
-      const tools = opts.tools.filter((t) => algs.tools.includes(t));
-      for (const scenario of opts.only) {
-        if (scenario === 'pgbench') {
-          if (!pg) {
-            pg = await pgbenchServer(opts);
-            const server = pg.server;
-            if (server) {
-              cleanup.push(() => server.stop());
-              notes.push(`pgbench: ${server.description}`);
-            } else if (pg.note) {
-              log(`bench: ${pg.note}`);
-              notes.push(pg.note);
-            }
-          }
-          if (pg.note) continue;
-          if (pg.error) {
-            for (const tool of runTools(scenario, tools, 0, opts.quick)) {
-              const r: RunResult = { scenario, tool, cipher: algs.cipher, rep: 0, ok: false, error: pg.error, metrics: {} };
-              runs.push(r);
-              log(progress(r, opts.reps));
-            }
-            continue;
-          }
-          ctx.pg = pg.server;
-        }
-        for (let rep = 0; rep < opts.reps; rep++) {
-          // Interleaved (A B C A B C ...) so that drift on a shared machine hits every tool alike.
-          for (const tool of runTools(scenario, tools, rep, opts.quick)) {
-            const r = await runOnce(ctx, scenario, tool, rep, algs);
-            runs.push(r);
-            log(progress(r, opts.reps));
-          }
-        }
-      }
+    if (opts.only.length) {
+      const { ctx, stop } = await bulkContext(server, opts, opts.size);
+      cleanup.push(stop);
+      await runClassic(ctx, opts, runs, notes, cleanup);
+      stop();
+    }
+    let matrixRuns: MatrixRunResult[] = [];
+    if (m && matrixPlan) {
+      for (const n of matrixPlan.notes) log(`bench: matrix: ${n}`);
+      const { ctx, stop } = await bulkContext(server, opts, m.size);
+      cleanup.push(stop);
+      matrixRuns = await runMatrix(ctx, m, matrixPlan.rows, opts.tools, (r) => log(matrixProgress(r, m.reps)));
+      stop();
     }
     log(`bench: done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     const rows = summarize(runs, opts.tools, opts.conns);
-    const md = markdown(rows, env, opts.tools, notes);
+    let md = markdown(rows, env, opts.tools, notes);
+    const svgs = rows.length ? [svg(rows, env, opts.tools)] : [];
+    const json: Record<string, unknown> = { environment: env, notes, summary: rows, runs };
+    if (m && matrixPlan) {
+      const clients = MATRIX_CLIENTS.filter((c) => matrixPlan!.rows.some((r) => clientsFor(r, opts.tools).includes(c)));
+      const summary = summarizeMatrix(matrixRuns, matrixPlan.rows);
+      const targets = matrixTargets(summary);
+      const how = [
+        `${(m.size / 1024 ** 2).toFixed(0)} MiB per transfer, ${m.reps} repetitions; per scenario and repetition every variant once, in turn; ` +
+          `cells: median (min–max) over the repetitions; ratios: each client / OpenSSH ssh with the same cipher and MAC (defaults row: OpenSSH's defaults)`,
+        `${matrixProgramNote()}; OpenSSH \`ssh -c C -m M\`; ssh2 \`algorithms.cipher/hmac\`; kex and host key pinned as above for every tool`,
+        'every tunnel runs verbosely (ssh -v, pure-ssh -v, ssh2 debug hook): a run whose negotiated cipher, MAC or pure-ssh crypto provider is not the variant\'s is FAILED',
+        ...matrixPlan.notes,
+      ];
+      md += matrixMarkdown(summary, targets, clients, how);
+      svgs.push(matrixSvg(summary, env, clients));
+      json.matrix = { options: m, rows: matrixPlan.rows, notes: matrixPlan.notes, targets, summary, runs: matrixRuns };
+    }
     const outDir = resolve(REPO_ROOT, opts.outDir);
     await mkdir(outDir, { recursive: true });
     const stamp = env.date.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
     const files = {
-      'results.json': JSON.stringify({ environment: env, notes, summary: rows, runs }, null, 2) + '\n',
+      'results.json': JSON.stringify(json, null, 2) + '\n',
       'results.md': md,
-      'results.svg': svg(rows, env, opts.tools),
+      'results.svg': stackSvgs(svgs),
     };
     for (const [name, text] of Object.entries(files)) {
       await writeFile(join(outDir, name), text);
@@ -233,7 +247,7 @@ async function main(): Promise<void> {
     }
     process.stdout.write(md);
     log(`bench: wrote ${Object.keys(files).map((f) => join(opts.outDir, f)).join(', ')} (+ timestamped copies)`);
-    if (runs.some((r) => !r.ok)) process.exitCode = 1;
+    if (runs.some((r) => !r.ok) || matrixRuns.some((r) => !r.ok)) process.exitCode = 1;
   } finally {
     for (const c of [...cleanup].reverse()) await c();
   }

@@ -12,7 +12,6 @@ import { freePort, hashStream } from '../test/harness/net.js';
 import {
   GREETING,
   SEED,
-  type AlgorithmSet,
   type BenchOptions,
   type EndpointsReady,
   type ForwardSpec,
@@ -22,11 +21,12 @@ import {
   type Scenario,
   type SinkResult,
   type Tool,
+  type TunnelAlgorithms,
 } from './config.js';
 import { writePattern } from './data.js';
 import { runPgbenchPair, type PgbenchServer } from './pgbench.js';
 import { cpuSeconds, RssSampler, statusBytes } from './proc-stats.js';
-import { spawnTunnel, TOOL_DIR, waitListening, type Tunnel } from './tunnels.js';
+import { parseNegotiated, spawnTunnel, TOOL_DIR, waitListening, type Negotiated, type SpawnExtras, type Tunnel } from './tunnels.js';
 
 const MiB = 1024 ** 2;
 const GiB = 1024 ** 3;
@@ -46,6 +46,8 @@ export interface BenchContext {
   sinkCount(): number;
   /** The initialised PostgreSQL while the pgbench scenario runs (bench/pgbench.ts). */
   pg?: PgbenchServer;
+  /** How tunnel processes are started (the profiler's `node --cpu-prof`). */
+  spawnExtras?: SpawnExtras;
 }
 
 /** Metric values of one run, keyed by metric name (see {@link METRICS}). */
@@ -60,6 +62,8 @@ export interface RunResult {
   ok: boolean;
   error?: string;
   metrics: Metrics;
+  /** What the tunnel said it negotiated, when it ran verbosely (LoginSpec.verbose). */
+  negotiated?: Negotiated;
 }
 
 /** How to read a metric: unit and which direction is better. */
@@ -204,14 +208,23 @@ function endpointPort(ctx: BenchContext, scenario: Scenario): number {
   }
 }
 
-/** Starts a tunnel with a warm-up forward and the scenario's forward, warms up, runs `body`. */
-async function withTunnel(ctx: BenchContext, tool: Tool, scenario: Scenario, body: TunnelBody, timeoutMs: number): Promise<Metrics> {
+/**
+ * Starts a tunnel with a warm-up forward and the scenario's forward, warms up, runs `body`;
+ * resolves with the metrics and the tunnel's stderr.
+ */
+async function withTunnel(
+  ctx: BenchContext,
+  tool: Tool,
+  scenario: Scenario,
+  body: TunnelBody,
+  timeoutMs: number,
+): Promise<{ metrics: Metrics; stderr: string }> {
   const [warmPort, mainPort] = await Promise.all([freePort(), freePort()]);
   const forwards: ForwardSpec[] = [
     { listenPort: warmPort, host: ctx.endpointHost, port: ctx.endpoints.ports.echo },
     { listenPort: mainPort, ...target(ctx, scenario) },
   ];
-  const tunnel = spawnTunnel(tool, ctx.login, forwards);
+  const tunnel = spawnTunnel(tool, ctx.login, forwards, ctx.spawnExtras);
   try {
     await waitListening(tunnel, warmPort);
     // Warm-up (not counted): the JIT sees the cipher and channel paths before the measurement.
@@ -231,7 +244,7 @@ async function withTunnel(ctx: BenchContext, tool: Tool, scenario: Scenario, bod
     if (tunnel.child.exitCode !== null || tunnel.child.signalCode !== null) {
       throw new Error(`tunnel exited during the run: ${tunnel.stderr().trim()}`);
     }
-    return metrics;
+    return { metrics, stderr: tunnel.stderr() };
   } catch (err) {
     const extra = tunnel.stderr().trim();
     if (extra && !(err as Error).message.includes(extra)) (err as Error).message += ` [${tool} stderr: ${extra.slice(-500)}]`;
@@ -427,16 +440,21 @@ export function appliesTo(scenario: Scenario, tool: RunTool): boolean {
 }
 
 /** Runs one scenario once for one tool. Never throws: failures are recorded in the result. */
-export async function runOnce(ctx: BenchContext, scenario: Scenario, tool: RunTool, rep: number, algs: AlgorithmSet): Promise<RunResult> {
-  const base = { scenario, tool, cipher: algs.cipher, rep };
+export async function runOnce(ctx: BenchContext, scenario: Scenario, tool: RunTool, rep: number, algs: TunnelAlgorithms): Promise<RunResult> {
+  const base = { scenario, tool, cipher: algs.cipher ?? 'defaults', rep };
   const c: BenchContext = { ...ctx, login: { ...ctx.login, algorithms: algs } };
   try {
     let metrics: Metrics;
+    let negotiated: Negotiated | undefined;
     if (tool === 'direct') metrics = await withTimeout(directRun(c, scenario), runTimeoutMs(ctx.opts, scenario));
     else if (scenario === 'startup') metrics = await startupRun(c, tool);
     else if (scenario === 'startup-lib') metrics = await startupLibRun(c, tool as 'pure' | 'ssh2');
-    else metrics = await withTunnel(c, tool, scenario, BODIES[scenario]!(c), runTimeoutMs(ctx.opts, scenario));
-    return { ...base, ok: true, metrics };
+    else {
+      const r = await withTunnel(c, tool, scenario, BODIES[scenario]!(c), runTimeoutMs(ctx.opts, scenario));
+      metrics = r.metrics;
+      if (c.login.verbose) negotiated = parseNegotiated(tool, r.stderr);
+    }
+    return { ...base, ok: true, metrics, ...(negotiated ? { negotiated } : {}) };
   } catch (err) {
     return { ...base, ok: false, error: (err as Error).message, metrics: {} };
   }

@@ -34,8 +34,23 @@ export interface Tunnel {
   stop(): Promise<void>;
 }
 
-/** The command line that runs `tool` with these forwards (exported for the README and logs). */
-export function tunnelCommand(tool: Tool, login: LoginSpec, forwards: ForwardSpec[]): { cmd: string; args: string[] } {
+/** Extra settings for how a tunnel process is started (not how it logs in). */
+export interface SpawnExtras {
+  /** Flags for `node` itself, before the script (e.g. `--cpu-prof`); ignored for OpenSSH. */
+  nodeArgs?: string[];
+}
+
+/**
+ * The command line and environment that run `tool` with these forwards (exported for the
+ * README and logs). Without `login.algorithms.cipher` no `-c` is given (the tool's defaults),
+ * likewise `-m`.
+ */
+export function tunnelCommand(
+  tool: Tool,
+  login: LoginSpec,
+  forwards: ForwardSpec[],
+  extras: SpawnExtras = {},
+): { cmd: string; args: string[]; env: NodeJS.ProcessEnv } {
   const l = forwards.flatMap((f) => ['-L', `127.0.0.1:${f.listenPort}:${f.host}:${f.port}`]);
   const a = login.algorithms;
   const common = [
@@ -45,23 +60,75 @@ export function tunnelCommand(tool: Tool, login: LoginSpec, forwards: ForwardSpe
     '-o', 'BatchMode=yes',
     '-o', 'StrictHostKeyChecking=yes',
     '-o', `UserKnownHostsFile=${login.knownHostsPath}`,
-    '-c', a.cipher,
+    ...(a.cipher ? ['-c', a.cipher] : []),
+    ...(a.mac ? ['-m', a.mac] : []),
     '-o', `KexAlgorithms=${a.kex}`,
     '-o', `HostKeyAlgorithms=${a.hostKey}`,
+    ...(login.verbose ? ['-v'] : []),
   ];
   const target = `${login.user}@${login.host}`;
+  const node = extras.nodeArgs ?? [];
   switch (tool) {
     case 'openssh':
       return {
         cmd: 'ssh',
         args: [...common, '-o', 'IdentitiesOnly=yes', '-o', 'GlobalKnownHostsFile=/dev/null', '-o', 'ExitOnForwardFailure=yes', ...l, target],
+        env: process.env,
       };
-    case 'pure':
-      if (pureVariant() === 'cli') return { cmd: process.execPath, args: [PURE_CLI, ...common, ...l, target] };
-      return { cmd: process.execPath, args: [join(TOOL_DIR, 'pure-forward.js'), childArgs(login, forwards)] };
+    case 'pure': {
+      const env = pureEnv(login);
+      if (pureVariant() === 'cli') return { cmd: process.execPath, args: [...node, PURE_CLI, ...common, ...l, target], env };
+      return { cmd: process.execPath, args: [...node, join(TOOL_DIR, 'pure-forward.js'), childArgs(login, forwards)], env };
+    }
     case 'ssh2':
-      return { cmd: process.execPath, args: [join(TOOL_DIR, 'ssh2-forward.js'), childArgs(login, forwards)] };
+      return { cmd: process.execPath, args: [...node, join(TOOL_DIR, 'ssh2-forward.js'), childArgs(login, forwards)], env: process.env };
   }
+}
+
+/** The environment that selects pure-ssh's crypto provider (see LoginSpec.crypto). */
+function pureEnv(login: LoginSpec): NodeJS.ProcessEnv {
+  if (!login.crypto) return process.env;
+  const env = { ...process.env };
+  if (login.crypto === 'pure') env.PURE_SSH_CRYPTO = 'pure';
+  else delete env.PURE_SSH_CRYPTO;
+  return env;
+}
+
+/** What a verbose tunnel says it negotiated (see LoginSpec.verbose). */
+export interface Negotiated {
+  /** Server-to-client cipher and MAC (`<implicit>` for AEAD ciphers). */
+  cipher?: string;
+  mac?: string;
+  /** pure-ssh's crypto provider as its `-v` names it (`node` or `pure`). */
+  provider?: string;
+}
+
+/**
+ * Reads the negotiated algorithms from a verbose tunnel's stderr: OpenSSH's
+ * `kex: server->client cipher: C MAC: M compression: none`, pure-ssh's
+ * `kex: … C MAC: M (s2c)` and `crypto provider: P`, ssh2's `Handshake: S->C cipher: C`.
+ */
+export function parseNegotiated(tool: Tool, stderr: string): Negotiated {
+  const out: Negotiated = {};
+  const pick = (re: RegExp): string | undefined => re.exec(stderr)?.[1];
+  switch (tool) {
+    case 'openssh':
+      out.cipher = pick(/kex: server->client cipher: (\S+)/);
+      out.mac = pick(/kex: server->client cipher: \S+ MAC: (\S+)/);
+      break;
+    case 'pure': {
+      const m = /(\S+) MAC: (\S+) \(s2c\)/.exec(stderr);
+      out.cipher = m?.[1];
+      out.mac = m?.[2];
+      out.provider = pick(/crypto provider: (\S+)/);
+      break;
+    }
+    case 'ssh2':
+      out.cipher = pick(/Handshake: S->C cipher: (\S+)/i);
+      out.mac = pick(/Handshake: S->C MAC: (\S+)/i);
+      break;
+  }
+  return out;
 }
 
 function childArgs(login: LoginSpec, forwards: ForwardSpec[]): string {
@@ -70,9 +137,9 @@ function childArgs(login: LoginSpec, forwards: ForwardSpec[]): string {
 }
 
 /** Spawns the tunnel process; it is listening once {@link waitListening} resolves. */
-export function spawnTunnel(tool: Tool, login: LoginSpec, forwards: ForwardSpec[]): Tunnel {
-  const { cmd, args } = tunnelCommand(tool, login, forwards);
-  const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+export function spawnTunnel(tool: Tool, login: LoginSpec, forwards: ForwardSpec[], extras: SpawnExtras = {}): Tunnel {
+  const { cmd, args, env } = tunnelCommand(tool, login, forwards, extras);
+  const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], env });
   let stderr = '';
   child.stderr!.setEncoding('utf8');
   child.stderr!.on('data', (t: string) => {

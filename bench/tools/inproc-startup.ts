@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Client } from 'ssh2';
 import { connect } from '../../src/index.js';
-import { knownHostBlob, pureConnectOptions, type InprocArgs } from '../config.js';
+import { knownHostBlob, ssh2Algorithms, pureConnectOptions, type InprocArgs } from '../config.js';
 
 const args = JSON.parse(process.argv[2]) as InprocArgs;
 const { login, target } = args;
@@ -54,11 +54,7 @@ function viaSsh2(): Promise<{ ms: number; text: string }> {
       username: login.user,
       privateKey,
       hostVerifier: (key: Buffer) => key.equals(expected),
-      algorithms: {
-        cipher: [login.algorithms.cipher] as never,
-        kex: [login.algorithms.kex] as never,
-        serverHostKey: [login.algorithms.hostKey] as never,
-      },
+      algorithms: ssh2Algorithms(login) as never,
     });
   });
 }

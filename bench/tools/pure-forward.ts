@@ -9,7 +9,11 @@ const args = JSON.parse(process.argv[2]) as TunnelChildArgs;
 const { login } = args;
 
 async function main(): Promise<void> {
-  const ssh = await connect(pureConnectOptions(login));
+  const ssh = await connect({
+    ...pureConnectOptions(login),
+    // Verbose (cipher matrix): the lines the bench reads the negotiated algorithms from, as -v.
+    ...(login.verbose ? { debug: (m: string) => /^(kex|crypto provider):/.test(m) && process.stderr.write(`debug1: ${m}\n`) } : {}),
+  });
   for (const f of args.forwards) {
     await ssh.forwardLocal({ listen: { host: '127.0.0.1', port: f.listenPort }, to: { host: f.host, port: f.port } });
   }

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { Client } from 'ssh2';
-import { knownHostBlob, type TunnelChildArgs } from '../config.js';
+import { knownHostBlob, ssh2Algorithms, type TunnelChildArgs } from '../config.js';
 
 const args = JSON.parse(process.argv[2]) as TunnelChildArgs;
 const { login } = args;
@@ -47,13 +47,11 @@ client.connect({
   privateKey: readFileSync(login.keyPath),
   // The same pinning the other tools get from known_hosts.
   hostVerifier: (key: Buffer) => key.equals(expected),
-  algorithms: {
-    cipher: [login.algorithms.cipher] as never,
-    kex: [login.algorithms.kex] as never,
-    serverHostKey: [login.algorithms.hostKey] as never,
-  },
+  algorithms: ssh2Algorithms(login) as never,
   keepaliveInterval: 0,
   readyTimeout: 20_000,
+  // Verbose (cipher matrix): only the negotiated-algorithm lines, so the bench can check them.
+  ...(login.verbose ? { debug: (line: string) => /^Handshake: (S->C|C->S) (cipher|MAC):/i.test(line) && process.stderr.write(`ssh2: ${line}\n`) } : {}),
 });
 process.on('SIGTERM', () => {
   client.end();
