@@ -219,6 +219,28 @@ export async function unlockIdentityFile(path: string, options: UnlockOptions = 
 }
 
 /**
+ * Whether `path` holds a private key (PEM armour, OpenSSH or PuTTY format) rather than a public
+ * key file (`IdentityFile ~/.ssh/key.pub` with the private half in an agent); false when it
+ * cannot be read (the reads that follow report that).
+ */
+async function holdsPrivateKey(path: string): Promise<boolean> {
+  let head: string;
+  try {
+    const file = await open(path, 'r');
+    try {
+      const buf = new Uint8Array(64);
+      const { bytesRead } = await file.read(buf, 0, 64, 0);
+      head = new TextDecoder('latin1').decode(buf.subarray(0, bytesRead));
+    } finally {
+      await file.close();
+    }
+  } catch {
+    return false;
+  }
+  return /^\s*(-----BEGIN (?!(SSH2 |RSA |EC )?PUBLIC KEY)|PuTTY-User-Key-File-)/.test(head);
+}
+
+/**
  * An identity file as the client offers it: with its public half (see
  * {@link readIdentityPublicKey}) the private key is left encrypted until the server accepts
  * the key; without one it is loaded now through {@link unlockIdentityFile}.
@@ -227,14 +249,8 @@ export async function prepareIdentityFile(path: string, options: UnlockOptions &
   const full = expandHome(path);
   // ssh(1) refuses a private key others can read when it loads it; checking now skips the key
   // before it is offered (same outcome, no offer the server might accept for a key we won't use).
-  if (!options.allowUnprotectedKeyFiles) {
-    let st: { uid: number; mode: number } | undefined;
-    try {
-      st = await stat(full);
-    } catch {
-      st = undefined; // unreadable or missing: reported by the reads below, as before
-    }
-    if (st) checkKeyFilePermissions(full, st);
+  if (!options.allowUnprotectedKeyFiles && (await holdsPrivateKey(full))) {
+    checkKeyFilePermissions(full, await stat(full));
   }
   const publicKeyBlob = await readIdentityPublicKey(path);
   if (publicKeyBlob) return { path: full, publicKeyBlob, explicit: options.explicit };
