@@ -9,7 +9,8 @@
 import { openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
 import { connect as netConnect, type Socket } from 'node:net';
-import { homedir, userInfo, constants as osConstants } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { homedir, hostname as osHostname, userInfo, constants as osConstants } from 'node:os';
 import {
   ConfigError,
   jumpHostArgv,
@@ -107,6 +108,18 @@ function localUser(): string {
   }
 }
 
+/**
+ * ssh_config(5) Match exec (readconf.c execute_in_shell): `$SHELL -c command` (/bin/sh without
+ * SHELL), standard input and output on /dev/null, standard error kept; the exit status, or -1
+ * when the shell could not be run or died from a signal.
+ */
+function matchExec(command: string): number {
+  const shell = process.env.SHELL || '/bin/sh';
+  const r = spawnSync(shell, ['-c', command], { stdio: ['ignore', 'ignore', 'inherit'] });
+  if (r.error || r.status === null) return -1;
+  return r.status;
+}
+
 /** What the command line was resolved with: jump hosts resolve their own configuration with it. */
 let cliEnv: CliEnvironment;
 
@@ -119,6 +132,9 @@ async function main(): Promise<void> {
       env: process.env,
       home,
       localUser: localUser(),
+      uid: process.getuid?.() ?? -1,
+      localHostName: osHostname(),
+      exec: matchExec,
       fs: {
         readFile: (p) => {
           try {
@@ -146,6 +162,24 @@ async function main(): Promise<void> {
   if (outcome.kind === 'version') {
     // ssh -V prints its version on stderr and exits 0.
     process.stderr.write(`pure-ssh_${version()}\n`);
+    process.exit(0);
+  }
+  if (outcome.kind === 'dump') {
+    // ssh -G: the configuration on stdout, exit 0, no connection.
+    const { ALGORITHM_CATEGORIES, applyAlgorithmSpec, defaultAlgorithms } = await import('../algorithms.js');
+    const { dumpConfig } = await import('../config/dump.js');
+    const d = defaultAlgorithms();
+    const algorithms = { ...d };
+    try {
+      for (const { key } of ALGORITHM_CATEGORIES) {
+        const spec = outcome.config.algorithms[key];
+        if (spec) algorithms[key] = applyAlgorithmSpec(key, d[key], spec);
+      }
+    } catch (err) {
+      process.stderr.write(`${(err as Error).message}\n`);
+      process.exit(EXIT_ERROR);
+    }
+    process.stdout.write(dumpConfig(outcome.config, algorithms).map((l) => `${l}\n`).join(''));
     process.exit(0);
   }
   if (outcome.kind === 'usage') {
@@ -490,6 +524,7 @@ async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries, depth
     files: cfg.knownHostsFiles.length > 0 ? cfg.knownHostsFiles : ['/dev/null'],
     mode,
     hashKnownHosts: cfg.hashKnownHosts,
+    hostKeyAlias: cfg.hostKeyAlias,
     prompt: prompt.askQuestion,
     // ssh(1) prints a host certificate's rejection reason as an error, the rest as debug.
     log: (line) =>
@@ -525,6 +560,7 @@ async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries, depth
       verifyHostKey,
       // Also orders the host key algorithms by the types already known (ssh's order_hostkeyalgs).
       knownHosts: cfg.knownHostsFiles,
+      hostKeyAlias: cfg.hostKeyAlias,
       askPassword,
       passwordAttempts: cfg.numberOfPasswordPrompts,
       passwordAuthentication: cfg.passwordAuthentication,
