@@ -572,6 +572,11 @@ export function resolveCommandLine(argv: string[], cenv: CliEnvironment): CliOut
     readFiles(hostName, true);
   }
 
+  // readconf.c fill_default_options: -W defaults ExitOnForwardFailure and ClearAllForwardings to yes.
+  if (flags.stdioForward) {
+    o.exitOnForwardFailure ??= true;
+    o.clearAllForwardings ??= true;
+  }
   const port = o.port ?? 22;
   const user = o.user ?? cenv.localUser;
   const hostKeyAlias = o.hostKeyAlias?.toLowerCase();

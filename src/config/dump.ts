@@ -79,7 +79,8 @@ export function dumpConfig(cfg: ResolvedConfig, algorithms: EffectiveAlgorithms)
   put('hostkeyalias', cfg.hostKeyAlias);
   put('ignoreunknown', o.ignoreUnknown?.join(','));
   put('kexalgorithms', algorithms.kex.join(','));
-  put('loglevel', cfg.logLevel);
+  // log.c log_level_name(): the first name of the level, DEBUG for DEBUG1.
+  put('loglevel', cfg.logLevel === 'DEBUG1' ? 'DEBUG' : cfg.logLevel);
   put('macs', algorithms.mac.join(','));
   // Forwards.
   for (const d of cfg.dynamicForwards) put('dynamicforward', forwardListen(d));
