@@ -82,6 +82,10 @@ class Log {
   info(message: string): void {
     if (this.at('INFO')) this.write(`${message}\n`);
   }
+  /** ssh's verbose(): shown from LogLevel VERBOSE (and with -v), without a prefix. */
+  notice(message: string): void {
+    if (this.at('VERBOSE')) this.write(`${message}\n`);
+  }
   debug1(message: string): void {
     if (this.at('DEBUG1')) this.write(`debug1: ${message}\n`);
   }
@@ -118,6 +122,23 @@ function matchExec(command: string): number {
   const r = spawnSync(shell, ['-c', command], { stdio: ['ignore', 'ignore', 'inherit'] });
   if (r.error || r.status === null) return -1;
   return r.status;
+}
+
+/** The destination's TCP socket (direct routes) and when the session began, for the byte totals. */
+const transfer: { sock?: Socket; start?: number } = {};
+
+/**
+ * clientloop.c at exit: `Transferred: sent N, received M bytes, in S seconds` and the rates,
+ * counted on the connection's socket (every SSH byte, as ssh's packet counters).
+ */
+function reportTransfer(log: Log): void {
+  const { sock, start } = transfer;
+  if (!sock || start === undefined) return;
+  const seconds = (performance.now() - start) / 1000;
+  const sent = sock.bytesWritten;
+  const received = sock.bytesRead;
+  log.notice(`Transferred: sent ${sent}, received ${received} bytes, in ${seconds.toFixed(1)} seconds`);
+  if (seconds > 0) log.notice(`Bytes per second: sent ${(sent / seconds).toFixed(1)}, received ${(received / seconds).toFixed(1)}`);
 }
 
 /** What the command line was resolved with: jump hosts resolve their own configuration with it. */
@@ -509,7 +530,9 @@ async function openRoute(cfg: ResolvedConfig, log: Log, libs: Libraries, depth: 
       throw tagged(err, hop);
     }
   }
-  return { sock: openSocket(cfg, log) };
+  const sock = openSocket(cfg, log);
+  if (depth === 0) transfer.sock = sock;
+  return { sock };
 }
 
 /** Connect to `cfg`'s host over its route and authenticate; errors are tagged with the hop's config. */
@@ -617,6 +640,7 @@ async function run(cfg: ResolvedConfig): Promise<void> {
     const num = osConstants.signals[name];
     const done = () => {
       log.debug1(`Killed by signal ${num}.`);
+      reportTransfer(log);
       process.exit(EXIT_ERROR);
     };
     if (!client) return done();
@@ -660,6 +684,8 @@ async function run(cfg: ResolvedConfig): Promise<void> {
   if (shuttingDown) return;
 
   const ssh = client;
+  // clientloop.c: the session's clock starts once authenticated.
+  transfer.start = performance.now();
   const reconnecting = cfg.reconnect && cfg.localForwards.length > 0 && !cfg.stdioForward;
   ssh.on('close', (err: SshError | undefined) => {
     if (reconnecting) return; // the reconnecting forwards take over (see below)
@@ -668,6 +694,7 @@ async function run(cfg: ResolvedConfig): Promise<void> {
     shuttingDown = true;
     const end = async () => {
       log.error(err ? await describeFatal(err, cfg, log, true) : `Connection to ${cfg.hostName} closed.`);
+      reportTransfer(log);
       process.exit(EXIT_ERROR);
     };
     void end();
