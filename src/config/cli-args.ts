@@ -121,17 +121,6 @@ export interface ResolvedConfig {
   userKnownHostsFiles: string[];
   /** GlobalKnownHostsFile entries (the rest of knownHostsFiles). */
   globalKnownHostsFiles: string[];
-  /** The CanonicalizeHostname family, when pure-ssh evaluates it (printed by -G). */
-  canonicalize?: CanonicalizeSettings;
-}
-
-/** ssh_config(5) CanonicalizeHostname, CanonicalDomains, CanonicalizeFallbackLocal, CanonicalizeMaxDots, CanonicalizePermittedCNAMEs. */
-export interface CanonicalizeSettings {
-  hostname: 'no' | 'yes' | 'always';
-  domains: string[];
-  fallbackLocal: boolean;
-  maxDots: number;
-  permittedCnames: { source: string; target: string }[];
 }
 
 /** The outcome of parsing: run, print the version, or print usage (exit 255). */

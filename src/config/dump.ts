@@ -52,10 +52,6 @@ export function dumpConfig(cfg: ResolvedConfig, algorithms: EffectiveAlgorithms)
   // Flag options.
   put('addressfamily', cfg.addressFamily);
   put('batchmode', yesNo(cfg.batchMode));
-  if (cfg.canonicalize) {
-    put('canonicalizefallbacklocal', yesNo(cfg.canonicalize.fallbackLocal));
-    put('canonicalizehostname', { no: 'false', yes: 'true', always: 'always' }[cfg.canonicalize.hostname]);
-  }
   put('clearallforwardings', yesNo(o.clearAllForwardings ?? false));
   put('exitonforwardfailure', yesNo(cfg.exitOnForwardFailure));
   put('gatewayports', yesNo(cfg.gatewayPorts));
@@ -69,7 +65,6 @@ export function dumpConfig(cfg: ResolvedConfig, algorithms: EffectiveAlgorithms)
   put('forkafterauthentication', yesNo(cfg.forkAfterAuthentication));
   put('stricthostkeychecking', STRICT[cfg.strictHostKeyChecking]);
   // Integer options.
-  if (cfg.canonicalize) put('canonicalizemaxdots', cfg.canonicalize.maxDots);
   put('numberofpasswordprompts', cfg.numberOfPasswordPrompts);
   put('serveralivecountmax', cfg.serverAliveCountMax);
   put('serveraliveinterval', cfg.serverAliveInterval);
@@ -89,17 +84,11 @@ export function dumpConfig(cfg: ResolvedConfig, algorithms: EffectiveAlgorithms)
   // String arrays: IdentityFile and CertificateFile as written (ssh expands them later).
   const identities = o.identityFiles.length > 0 ? o.identityFiles : ['~/.ssh/id_ed25519', '~/.ssh/id_ecdsa', '~/.ssh/id_rsa'];
   for (const f of identities) put('identityfile', f);
-  if (cfg.canonicalize) put('canonicaldomains', cfg.canonicalize.domains.length > 0 ? cfg.canonicalize.domains.join(' ') : 'none');
   for (const f of o.certificateFiles ?? []) put('certificatefile', f);
   put('globalknownhostsfile', cfg.globalKnownHostsFiles.length > 0 ? cfg.globalKnownHostsFiles.join(' ') : 'none');
   put('userknownhostsfile', cfg.userKnownHostsFiles.length > 0 ? cfg.userKnownHostsFiles.join(' ') : 'none');
   // Special cases.
   put('connecttimeout', cfg.connectTimeout > 0 ? cfg.connectTimeout : 'none');
-  if (cfg.canonicalize) {
-    const rules = cfg.canonicalize.permittedCnames;
-    // readconf.c prints this keyword with its odd capital P.
-    put('canonicalizePermittedcnames', rules.length > 0 ? rules.map((r) => `${r.source}:${r.target}`).join(' ') : 'none');
-  }
   put('rekeylimit', `${cfg.rekeyLimit ?? 0} 0`);
   if (cfg.proxy?.kind === 'jump') put('proxyjump', cfg.proxy.hops.map(formatJumpSpec).join(','));
   else if (o.proxy?.kind === 'command') put('proxycommand', o.proxy.command);

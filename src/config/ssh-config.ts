@@ -1,6 +1,6 @@
 /**
- * ssh_config(5) files for the `pure-ssh` command line: line syntax, `Host` blocks, `Match all`,
- * `Include`, and each keyword line handed to the keyword table (keywords.ts), with OpenSSH
+ * ssh_config(5) files for the `pure-ssh` command line: line syntax, `Host` blocks, `Match` (match.ts),
+ * `Include` (include.ts), and each keyword line handed to the keyword table (keywords.ts), with OpenSSH
  * readconf.c semantics.
  *
  * Pure: files are read through an injected {@link ConfigFileSystem}, so everything here is
