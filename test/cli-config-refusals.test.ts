@@ -50,31 +50,31 @@ describe('pure-ssh refuses what it cannot honour, before connecting', () => {
     return path;
   };
 
-  it('HostKeyAlias in a matching Host block: exit 255, file and line named, no connection made', async () => {
-    const cfg = await config(`Host other\n  HostKeyAlias nowhere\nHost target\n  HostName 127.0.0.1\n  Port ${port}\n  HostKeyAlias bastion.example\n`);
+  it('BindAddress in a matching Host block: exit 255, file and line named, no connection made', async () => {
+    const cfg = await config(`Host other\n  BindAddress 127.0.0.3\nHost target\n  HostName 127.0.0.1\n  Port ${port}\n  BindAddress 127.0.0.2\n`);
     const r = await pureSsh(['-F', cfg, '-N', '-L', '0:127.0.0.1:1', 'target'], home);
     expect(r.code).toBe(255);
     expect(r.stderr).toBe(
-      `${cfg} line 6: unsupported option "HostKeyAlias": pure-ssh does not implement it yet ` +
-        '(it changes the name the host key is looked up and recorded under)\n',
+      `${cfg} line 6: unsupported option "BindAddress": pure-ssh does not implement it yet ` +
+        '(it sets the local address the connection leaves from)\n',
     );
     expect(connections).toBe(0);
   });
 
-  it('PreferredAuthentications through Include, Match exec, -o HostKeyAlias and -A: each refused by name', async () => {
+  it('PreferredAuthentications through Include, BindAddress after a true Match exec, -o BindAddress and -A: each refused by name', async () => {
     const inc = await config('PreferredAuthentications password\n');
     const viaInclude = await config(`Host *\n  Include ${inc}\n`);
-    const matchExec = await config(`Port ${port}\nMatch exec "test -e /"\n  HostKeyAlias gw\n`);
+    const matchExec = await config(`Port ${port}\nMatch exec "test -e /"\n  BindAddress 127.0.0.2\n`);
     const runs = await Promise.all([
       pureSsh(['-F', viaInclude, '-N', '-p', String(port), '127.0.0.1'], home),
       pureSsh(['-F', matchExec, '-N', '127.0.0.1'], home),
-      pureSsh(['-F', 'none', '-o', 'HostKeyAlias=gw', '-N', '-p', String(port), '127.0.0.1'], home),
+      pureSsh(['-F', 'none', '-o', 'BindAddress=127.0.0.2', '-N', '-p', String(port), '127.0.0.1'], home),
       pureSsh(['-F', 'none', '-A', '-N', '-p', String(port), '127.0.0.1'], home),
     ]);
     expect(runs.map((r) => r.code)).toEqual([255, 255, 255, 255]);
     expect(runs[0]!.stderr).toMatch(new RegExp(`^${inc} line 1: unsupported option "PreferredAuthentications": `));
-    expect(runs[1]!.stderr).toBe(`${matchExec} line 2: unsupported option "Match exec test -e /": pure-ssh implements only "Match all" yet\n`);
-    expect(runs[2]!.stderr).toMatch(/^command-line line 0: unsupported option "HostKeyAlias": /);
+    expect(runs[1]!.stderr).toMatch(new RegExp(`^${matchExec} line 3: unsupported option "BindAddress": `));
+    expect(runs[2]!.stderr).toMatch(/^command-line line 0: unsupported option "BindAddress": /);
     expect(runs[3]!.stderr).toBe('pure-ssh: option -A is not supported yet (agent forwarding)\n');
     expect(connections).toBe(0);
   });

@@ -79,10 +79,11 @@ describe('every ssh_config(5) keyword is classified', () => {
     }
     // The keywords the issue names, pinned.
     const handling = (k: string) => SSH_CONFIG_KEYWORDS.get(k.toLowerCase())?.handling;
-    for (const k of ['HostKeyAlias', 'PreferredAuthentications']) {
+    for (const k of ['BindAddress', 'PreferredAuthentications']) {
       expect(handling(k), k).toBe('refused');
     }
     expect(handling('MACs')).toBe('implemented');
+    expect(handling('HostKeyAlias')).toBe('implemented');
     expect(handling('CertificateFile')).toBe('implemented');
     for (const k of ['ProxyJump', 'ProxyCommand', 'ForkAfterAuthentication']) expect(handling(k), k).toBe('implemented');
     expect(handling('PubkeyAcceptedKeyTypes')).toBe('refused');
@@ -107,6 +108,7 @@ const SAMPLES: Record<string, { value: string; sets: Partial<SshOptions> }> = {
   GlobalKnownHostsFile: { value: '/a /b', sets: { globalKnownHostsFiles: ['/a', '/b'] } },
   HashKnownHosts: { value: 'yes', sets: { hashKnownHosts: true } },
   HostKeyAlgorithms: { value: '^ssh-ed25519', sets: { hostKeyAlgorithms: '^ssh-ed25519' } },
+  HostKeyAlias: { value: 'Gw.Example', sets: { hostKeyAlias: 'Gw.Example' } },
   Hostname: { value: 'real.example', sets: { hostName: 'real.example' } },
   IdentitiesOnly: { value: 'yes', sets: { identitiesOnly: true } },
   IdentityAgent: { value: '~/.ssh/agent.sock', sets: { identityAgent: '~/.ssh/agent.sock' } },
@@ -225,7 +227,7 @@ describe('the parser follows the table', () => {
   it('unknown keywords stay "Bad configuration option", IgnoreUnknown does not cover known ones', () => {
     expect(thrown(() => readText('Frobnicate yes\n'))?.message).toBe('/cfg line 1: Bad configuration option: frobnicate');
     expect(readText('IgnoreUnknown Frob*\nFrobnicate yes\n').notes).toEqual(['/cfg line 2: Ignored unknown option "Frobnicate"']);
-    expect(thrown(() => readText('IgnoreUnknown HostKeyAlias\nHostKeyAlias gw\n'))?.message).toMatch(/line 2: unsupported option "HostKeyAlias"/);
+    expect(thrown(() => readText('IgnoreUnknown BindAddress\nBindAddress 127.0.0.2\n'))?.message).toMatch(/line 2: unsupported option "BindAddress"/);
   });
 
   it("Debian's default /etc/ssh/ssh_config reads, with a -v line for what is skipped", () => {

@@ -25,6 +25,7 @@ import {
 } from './ssh-config.js';
 
 import { formatJumpSpec, type JumpSpec } from './jump-spec.js';
+import { connectionTokens, percentExpand, pickTokens, tildeExpand, type LocalIdentity } from './tokens.js';
 
 export { ConfigError, parseForwardSpec, type DynamicForwardSpec, type ForwardSpec, type LogLevel } from './ssh-config.js';
 export { formatJumpSpec, parseJumpSpec, type JumpSpec } from './jump-spec.js';
@@ -37,6 +38,15 @@ export interface CliEnvironment {
   /** The local user name (default remote user, %u). */
   localUser: string;
   fs: ConfigFileSystem;
+  /** The local user id (%i); -1 when unknown. */
+  uid?: number;
+  /** The local host name with its domain (%l, %L, %C); `localhost` when unknown. */
+  localHostName?: string;
+  /**
+   * Match exec: run the command with /bin/sh -c and return its exit status (-1: it could not
+   * be run). Without it, a Match exec line that is reached is an error.
+   */
+  exec?: (command: string) => number;
 }
 
 /** Every option resolved to the value pure-ssh will use. */
@@ -105,17 +115,29 @@ export interface ResolvedConfig {
   verbose: number;
   /** PureSshReconnect (pure-ssh's own): local forwards reconnect when the connection drops. */
   reconnect: boolean;
+  /** HostKeyAlias, lowercased (ssh.c): the name known_hosts entries are looked up and written under. */
+  hostKeyAlias?: string;
+  /** The destination exactly as given on the command line (`ssh -G` prints it as `host`). */
+  hostArg: string;
+  /** The option values as read, before defaults and expansion (for `-G`). */
+  options: SshOptions;
+  /** UserKnownHostsFile entries, expanded (the first part of knownHostsFiles). */
+  userKnownHostsFiles: string[];
+  /** GlobalKnownHostsFile entries (the rest of knownHostsFiles). */
+  globalKnownHostsFiles: string[];
 }
 
 /** The outcome of parsing: run, print the version, or print usage (exit 255). */
 export type CliOutcome =
   | { kind: 'run'; config: ResolvedConfig }
   | { kind: 'version' }
+  /** -G: print the configuration (ssh's dump_client_config) and exit. */
+  | { kind: 'dump'; config: ResolvedConfig }
   | { kind: 'usage'; message?: string };
 
 /** ssh(1) usage text, limited to what pure-ssh implements. */
 export const USAGE =
-  'usage: pure-ssh [-46fgNnqTVv] [-c cipher_spec] [-D [bind_address:]port] [-E log_file]\n' +
+  'usage: pure-ssh [-46fGgNnqTVv] [-c cipher_spec] [-D [bind_address:]port] [-E log_file]\n' +
   '           [-F configfile] [-i identity_file] [-J destination]\n' +
   '           [-L [bind_address:]port:host:hostport] [-l login_name] [-m mac_spec] [-o option]\n' +
   '           [-p port] [-R [bind_address:]port:host:hostport] [-W host:port]\n' +
@@ -133,7 +155,7 @@ const HONOURED = new Set(['T', 'n', 'x', 'a', 'k', '2']);
 /** ssh(1) flags pure-ssh does not implement yet, with what they do: each is an error, never skipped. */
 const UNSUPPORTED_FLAGS: Record<string, string> = {
   A: 'agent forwarding', B: 'binding to an interface', C: 'compression',
-  G: 'printing the configuration', I: 'PKCS#11 keys', K: 'GSSAPI',
+  I: 'PKCS#11 keys', K: 'GSSAPI',
   M: 'connection multiplexing', O: 'connection multiplexing', P: 'tags', Q: 'queries',
   S: 'connection multiplexing', X: 'X11 forwarding', Y: 'X11 forwarding',
   Z: 'listing the keys to offer', b: 'binding to an address', e: 'escape characters',
@@ -157,6 +179,8 @@ interface Flags {
   fork: boolean;
   logFile?: string;
   jumpGiven: boolean;
+  /** -G: print the configuration instead of connecting. */
+  dump: boolean;
 }
 
 function commandLineContext(notes: string[]): LineContext {
@@ -205,7 +229,7 @@ function parseSshUri(uri: string): { user?: string; host: string; port?: number 
  * Options go to `o` in order (first value wins); returns the flags that are not config options.
  */
 function parseArgv(argv: string[], o: SshOptions, notes: string[]): Flags | CliOutcome {
-  const flags: Flags = { noShell: false, quiet: false, verbose: 0, command: [], fork: false, jumpGiven: false };
+  const flags: Flags = { noShell: false, quiet: false, verbose: 0, command: [], fork: false, jumpGiven: false, dump: false };
   const ctx = commandLineContext(notes);
   let i = 0;
   let optionsDone = false;
@@ -277,6 +301,9 @@ function applyFlag(c: string, value: string | undefined, o: SshOptions, flags: F
       return;
     case 'q':
       flags.quiet = true;
+      return;
+    case 'G':
+      flags.dump = true;
       return;
     case 'v':
       flags.verbose++;
@@ -446,28 +473,13 @@ export function expandTokens(
   text: string,
   t: { home: string; host: string; originalHost: string; port: number; user: string; localUser: string },
 ): string {
-  let s = text;
-  if (s === '~') s = t.home;
-  else if (s.startsWith('~/')) s = `${t.home}/${s.slice(2)}`;
-  return s.replace(/%(.)/g, (whole, c: string) => {
-    switch (c) {
-      case '%':
-        return '%';
-      case 'd':
-        return t.home;
-      case 'h':
-        return t.host;
-      case 'n':
-        return t.originalHost;
-      case 'p':
-        return String(t.port);
-      case 'r':
-        return t.user;
-      case 'u':
-        return t.localUser;
-      default:
-        throw new ConfigError(`percent_expand: unknown key %${c} in "${text}"`);
-    }
+  return percentExpand(tildeExpand(text, t.home), {
+    d: t.home,
+    h: t.host,
+    n: t.originalHost,
+    p: String(t.port),
+    r: t.user,
+    u: t.localUser,
   });
 }
 
@@ -527,34 +539,87 @@ export function resolveCommandLine(argv: string[], cenv: CliEnvironment): CliOut
   if (flags.macs !== undefined) o.macs = flags.macs;
 
   const note = (m: string) => notes.push(m);
-  const readCtx = (includeDir: string) => ({ host, fs: cenv.fs, includeDir, home: cenv.home, note });
-  if (flags.configFile !== undefined) {
-    if (flags.configFile !== 'none') {
-      const path = flags.configFile.startsWith('~/') ? `${cenv.home}/${flags.configFile.slice(2)}` : flags.configFile;
-      if (!readConfig(o, path, readCtx(`${cenv.home}/.ssh`))) {
-        throw new ConfigError(`Can't open user config file ${path}: No such file or directory`);
+  const local: LocalIdentity = {
+    user: cenv.localUser,
+    home: cenv.home,
+    uid: cenv.uid ?? -1,
+    hostName: cenv.localHostName ?? 'localhost',
+  };
+  let wantFinalPass = false;
+  // ssh.c process_config_files: -F alone, or ~/.ssh/config then /etc/ssh/ssh_config.
+  const readFiles = (matchHost: string, finalPass: boolean) => {
+    const readCtx = (includeDir: string) => ({
+      host: matchHost,
+      originalHost: flags.host!,
+      fs: cenv.fs,
+      includeDir,
+      home: cenv.home,
+      note,
+      local,
+      finalPass,
+      wantFinalPass: () => (wantFinalPass = true),
+      exec: cenv.exec,
+      env: cenv.env,
+    });
+    if (flags.configFile !== undefined) {
+      if (flags.configFile !== 'none') {
+        const path = tildeExpand(flags.configFile, cenv.home);
+        if (!readConfig(o, path, readCtx(`${cenv.home}/.ssh`))) {
+          throw new ConfigError(`Can't open user config file ${path}: No such file or directory`);
+        }
       }
+    } else {
+      readConfig(o, `${cenv.home}/.ssh/config`, readCtx(`${cenv.home}/.ssh`));
+      readConfig(o, '/etc/ssh/ssh_config', readCtx('/etc/ssh'));
     }
-  } else {
-    readConfig(o, `${cenv.home}/.ssh/config`, readCtx(`${cenv.home}/.ssh`));
-    readConfig(o, '/etc/ssh/ssh_config', readCtx('/etc/ssh'));
+  };
+  readFiles(flags.host, false);
+  if (wantFinalPass) notes.push('configuration requests final Match pass');
+
+  // ssh.c: HostName (its %h expanded) replaces the host; names (not addresses) are lowercased.
+  let hostName = o.hostName === undefined ? flags.host : percentExpand(o.hostName, { h: flags.host });
+  if (!isAddress(hostName)) hostName = hostName.toLowerCase();
+  if (wantFinalPass) {
+    // ssh.c: the files are read again with the final host name; values already obtained stay.
+    notes.push('re-parsing configuration');
+    o.hostName = hostName;
+    readFiles(hostName, true);
   }
 
+  // readconf.c fill_default_options: -W defaults ExitOnForwardFailure and ClearAllForwardings to yes.
+  if (flags.stdioForward) {
+    o.exitOnForwardFailure ??= true;
+    o.clearAllForwardings ??= true;
+  }
   const port = o.port ?? 22;
   const user = o.user ?? cenv.localUser;
-  const hostName = o.hostName
-    ? o.hostName.replace(/%(.)/g, (w, c: string) => (c === 'h' ? host : c === '%' ? '%' : w))
-    : host;
-  const tokens = { home: cenv.home, host: hostName, originalHost: host, port, user, localUser: cenv.localUser };
+  const hostKeyAlias = o.hostKeyAlias?.toLowerCase();
+  const tokens = { home: cenv.home, host: hostName, originalHost: flags.host, port, user, localUser: cenv.localUser };
   const expand = (s: string) => expandTokens(s, tokens);
+  // ssh_config(5) TOKENS and ENVIRONMENT VARIABLES for IdentityFile, CertificateFile,
+  // UserKnownHostsFile and forwarded socket paths (ssh.c default_client_percent_dollar_expand).
+  const connTokens = connectionTokens({
+    local,
+    host: hostName,
+    originalHost: flags.host,
+    port,
+    user,
+    hostKeyAlias,
+    jump: o.proxy?.kind === 'jump' ? o.proxy.hops.map(formatJumpSpec).join(',') : '',
+  });
+  const fileTokens = pickTokens(connTokens, 'CdhijkLlnpru');
+  const expandFile = (s: string) => percentExpand(tildeExpand(s, cenv.home), fileTokens, cenv.env);
 
   // readconf.c fill_default_options: the default identities only when none was configured.
   const identityFiles =
     o.identityFiles.length > 0
-      ? o.identityFiles.map((p) => ({ path: expand(p), explicit: true }))
+      ? o.identityFiles.map((p) => ({ path: expandFile(p), explicit: true }))
       : ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((n) => ({ path: `${cenv.home}/.ssh/${n}`, explicit: false }));
 
-  const userFiles = (o.userKnownHostsFiles ?? ['~/.ssh/known_hosts', '~/.ssh/known_hosts2']).filter((f) => f !== 'none');
+  const userFiles = (o.userKnownHostsFiles ?? ['~/.ssh/known_hosts', '~/.ssh/known_hosts2'])
+    .filter((f) => f !== 'none')
+    .map(expandFile);
+  // ssh.c expands UserKnownHostsFile only; GlobalKnownHostsFile is used as written.
   const globalFiles = (o.globalKnownHostsFiles ?? ['/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2']).filter(
     (f) => f !== 'none',
   );
@@ -566,15 +631,16 @@ export function resolveCommandLine(argv: string[], cenv: CliEnvironment): CliOut
   }
   if (flags.quiet) logLevel = 'QUIET';
 
-  if (flags.command.length > 0) {
+  // ssh -G prints the configuration whatever else the command line asks for.
+  if (flags.command.length > 0 && !flags.dump) {
     throw new ConfigError(
       `pure-ssh: remote commands are not supported (got '${flags.command.join(' ')}'); ` +
         'use -N with -L for port forwarding',
     );
   }
   // readconf.c fill_default_options: ClearAllForwardings drops the forwards of every source.
-  const localForwards = o.clearAllForwardings ? [] : o.localForwards;
-  const remoteForwards = o.clearAllForwardings ? [] : o.remoteForwards;
+  const localForwards = o.clearAllForwardings ? [] : o.localForwards.map((f) => expandForwardPaths(f, expandFile));
+  const remoteForwards = o.clearAllForwardings ? [] : o.remoteForwards.map((f) => expandForwardPaths(f, expandFile));
   const dynamicForwards = o.clearAllForwardings ? [] : o.dynamicForwards;
   if (o.clearAllForwardings && o.localForwards.length > 0) {
     notes.push(`ClearAllForwardings: ${o.localForwards.length} local forward(s) cleared`);
@@ -584,7 +650,7 @@ export function resolveCommandLine(argv: string[], cenv: CliEnvironment): CliOut
   }
   let warnNoShell = false;
   // ssh.c: -N is SessionType none.
-  if (!flags.noShell && o.sessionType !== 'none') {
+  if (!flags.noShell && o.sessionType !== 'none' && !flags.dump) {
     if (localForwards.length + remoteForwards.length + dynamicForwards.length === 0) {
       throw new ConfigError(
         'pure-ssh: remote shells are not supported; use -N with -L [bind_address:]port:host:hostport for port forwarding',
@@ -595,29 +661,31 @@ export function resolveCommandLine(argv: string[], cenv: CliEnvironment): CliOut
 
   const rekey = o.rekeyLimit ?? undefined;
   const forkAfterAuthentication = flags.fork || (o.forkAfterAuthentication ?? false);
-  if (forkAfterAuthentication && flags.command.length === 0 && !flags.noShell && o.sessionType !== 'none') {
+  if (forkAfterAuthentication && flags.command.length === 0 && !flags.noShell && o.sessionType !== 'none' && !flags.dump) {
     // ssh.c's wording; pure-ssh runs no command, so -N (or -W) is what makes -f meaningful.
     throw new ConfigError('Cannot fork into background without a command to execute.');
   }
   if (forkAfterAuthentication && flags.stdioForward) {
     throw new ConfigError('pure-ssh: -f cannot be combined with -W: the background process would have no standard input and output to forward');
   }
+  // ssh.c: -N (and -W) set SessionType none.
+  if (flags.noShell) o.sessionType = 'none';
   let proxy: ResolvedConfig['proxy'];
   if (o.proxy?.kind === 'jump') {
     proxy = o.proxy;
     notes.push(`Setting implicit ProxyCommand from ProxyJump: ${impliedJumpCommand(o.proxy.hops, flags)}`);
   } else if (o.proxy?.kind === 'command') {
-    proxy = { kind: 'command', command: expandProxyCommand(o.proxy.command, { host: hostName, originalHost: host, port, user }) };
+    proxy = { kind: 'command', command: expandProxyCommand(o.proxy.command, { host: hostName, originalHost: flags.host, port, user }) };
   }
   return {
-    kind: 'run',
+    kind: flags.dump ? 'dump' : 'run',
     config: {
       host,
       hostName,
       port,
       user,
       identityFiles,
-      certificateFiles: (o.certificateFiles ?? []).map(expand),
+      certificateFiles: (o.certificateFiles ?? []).map(expandFile),
       identitiesOnly: o.identitiesOnly ?? false,
       identityAgent: resolveIdentityAgent(o.identityAgent, cenv.env, expand),
       pubkeyAuthentication: o.pubkeyAuthentication ?? true,
@@ -626,7 +694,7 @@ export function resolveCommandLine(argv: string[], cenv: CliEnvironment): CliOut
       batchMode: o.batchMode ?? false,
       numberOfPasswordPrompts: o.numberOfPasswordPrompts ?? 3,
       strictHostKeyChecking: o.strictHostKeyChecking ?? 'ask',
-      knownHostsFiles: [...userFiles, ...globalFiles].map(expand),
+      knownHostsFiles: [...userFiles, ...globalFiles],
       hashKnownHosts: o.hashKnownHosts ?? false,
       exitOnForwardFailure: o.exitOnForwardFailure ?? false,
       serverAliveInterval: o.serverAliveInterval ?? 0,
@@ -650,6 +718,23 @@ export function resolveCommandLine(argv: string[], cenv: CliEnvironment): CliOut
       configFile: flags.configFile,
       verbose: flags.verbose,
       reconnect: o.pureSshReconnect ?? false,
+      hostKeyAlias,
+      hostArg: flags.host,
+      options: o,
+      userKnownHostsFiles: userFiles,
+      globalKnownHostsFiles: globalFiles,
     },
   };
+}
+
+/** misc.c is_addr-like: an IPv4 or IPv6 literal (ssh.c does not lowercase or canonicalize those). */
+function isAddress(h: string): boolean {
+  return /^\d{1,3}(\.\d{1,3}){3}$/.test(h) || (h.includes(':') && /^[0-9a-fA-F:.%]+$/.test(h.split('%')[0]!));
+}
+
+/** ssh.c: the Unix socket paths of a forward get the tokens (TCP host names do not). */
+function expandForwardPaths(f: ForwardSpec, expand: (s: string) => string): ForwardSpec {
+  const listen = 'path' in f.listen ? { ...f.listen, path: expand(f.listen.path) } : f.listen;
+  const to = 'path' in f.to ? { ...f.to, path: expand(f.to.path) } : f.to;
+  return { ...f, listen, to } as ForwardSpec;
 }

@@ -153,12 +153,18 @@ const applyRekeyLimit: Apply = (o, args, ctx, kw) => {
   setFirst(o, 'rekeyLimit', bytes, ctx);
 };
 
+/** readconf.c add_local_forward / add_remote_forward: a forward already listed is not added again. */
+function pushForward<F>(list: F[], fwd: F): void {
+  const key = JSON.stringify(fwd);
+  if (!list.some((f) => JSON.stringify(f) === key)) list.push(fwd);
+}
+
 const applyLocalForward: Apply = (o, args, ctx) => {
   // readconf.c: "LocalForward [bind:]port host:hostport" → the two joined with ':'.
   if (args.length < 1 || args.length > 2) throw lineError(ctx, 'Missing target argument.');
   const fwd = args.length === 2 ? parseForwardSpec(`${args[0]}:${args[1]}`) : null;
   if (!fwd) throw lineError(ctx, 'Bad forwarding specification.');
-  if (ctx.active) o.localForwards.push(fwd);
+  if (ctx.active) pushForward(o.localForwards, fwd);
 };
 
 const applyRemoteForward: Apply = (o, args, ctx) => {
@@ -170,14 +176,14 @@ const applyRemoteForward: Apply = (o, args, ctx) => {
   }
   const fwd = args.length === 2 ? parseForwardSpec(`${args[0]}:${args[1]}`) : null;
   if (!fwd) throw lineError(ctx, 'Bad forwarding specification.');
-  if (ctx.active) o.remoteForwards.push(fwd);
+  if (ctx.active) pushForward(o.remoteForwards, fwd);
 };
 
 const applyDynamicForward: Apply = (o, args, ctx) => {
   if (args.length !== 1) throw lineError(ctx, 'Missing port argument.');
   const fwd = parseDynamicForwardSpec(args[0]!);
   if (!fwd) throw lineError(ctx, 'Bad forwarding specification.');
-  if (ctx.active) o.dynamicForwards.push(fwd);
+  if (ctx.active) pushForward(o.dynamicForwards, fwd);
 };
 
 const applySessionType: Apply = (o, args, ctx, kw) => {
@@ -248,7 +254,7 @@ const ROWS: readonly KeywordEntry[] = [
   // Cumulative like IdentityFile (readconf.c add_certificate_file()); `none` adds nothing.
   implemented('CertificateFile', (o, args, ctx, kw) => {
     const path = single(kw, args, ctx);
-    if (ctx.active && path.toLowerCase() !== 'none') (o.certificateFiles ??= []).push(path);
+    if (ctx.active && path.toLowerCase() !== 'none' && !o.certificateFiles?.includes(path)) (o.certificateFiles ??= []).push(path);
   }),
   implemented('ClearAllForwardings', flagInto('clearAllForwardings')),
   implemented('ConnectTimeout', timeInto('connectTimeout')),
@@ -258,13 +264,16 @@ const ROWS: readonly KeywordEntry[] = [
   implemented('GlobalKnownHostsFile', (o, args, ctx, kw) => setFirst(o, 'globalKnownHostsFiles', [...atLeastOne(kw, args, ctx)], ctx)),
   implemented('HashKnownHosts', flagInto('hashKnownHosts')),
   implemented('HostKeyAlgorithms', stringInto('hostKeyAlgorithms')),
+  // ssh_config(5) HostKeyAlias: known_hosts lookups and writes use this name (lowercased, ssh.c).
+  implemented('HostKeyAlias', (o, args, ctx, kw) => setFirst(o, 'hostKeyAlias', single(kw, args, ctx), ctx)),
   implemented('Hostname', stringInto('hostName')),
   // ssh_config(5): only the agent keys that match an IdentityFile are offered.
   implemented('IdentitiesOnly', flagInto('identitiesOnly')),
   implemented('IdentityAgent', (o, args, ctx, kw) => setFirst(o, 'identityAgent', single(kw, args, ctx), ctx)),
+  // readconf.c add_identity_file: cumulative, a path already listed is not added again.
   implemented('IdentityFile', (o, args, ctx, kw) => {
     const path = single(kw, args, ctx);
-    if (ctx.active) o.identityFiles.push(path);
+    if (ctx.active && !o.identityFiles.includes(path)) o.identityFiles.push(path);
   }),
   implemented('IgnoreUnknown', (o, args, ctx, kw) => setFirst(o, 'ignoreUnknown', single(kw, args, ctx).split(','), ctx)),
   implemented('KbdInteractiveAuthentication', flagInto('kbdInteractiveAuthentication')),
@@ -320,7 +329,6 @@ const ROWS: readonly KeywordEntry[] = [
   refused('CheckHostIP', "it also checks the server's address in known_hosts", ['no']),
   refused('GSSAPIKeyExchange', 'it changes the key exchange and how the server is authenticated', ['no'], 'debian'),
   refused('HostbasedAuthentication', 'it adds host-based authentication', ['no']),
-  refused('HostKeyAlias', 'it changes the name the host key is looked up and recorded under'),
   refused('KbdInteractiveDevices', 'it selects keyboard-interactive submethods'),
   refused('KnownHostsCommand', 'it takes host keys from a command', ['none']),
   refused('NoHostAuthenticationForLocalhost', 'it turns host key checking off for localhost', ['no']),

@@ -72,6 +72,8 @@ export interface SshOptions {
   forkAfterAuthentication?: boolean;
   /** pure-ssh's own PureSshReconnect: local forwards reconnect when the connection drops. */
   pureSshReconnect?: boolean;
+  /** ssh_config(5) HostKeyAlias: the name host keys are looked up and recorded under. */
+  hostKeyAlias?: string;
 }
 
 /** A fresh, empty {@link SshOptions}. */

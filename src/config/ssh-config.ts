@@ -1,13 +1,16 @@
 /**
- * ssh_config(5) files for the `pure-ssh` command line: line syntax, `Host` blocks, `Match all`,
- * `Include`, and each keyword line handed to the keyword table (keywords.ts), with OpenSSH
+ * ssh_config(5) files for the `pure-ssh` command line: line syntax, `Host` blocks, `Match` (match.ts),
+ * `Include` (include.ts), and each keyword line handed to the keyword table (keywords.ts), with OpenSSH
  * readconf.c semantics.
  *
  * Pure: files are read through an injected {@link ConfigFileSystem}, so everything here is
  * unit-testable without touching the machine's ~/.ssh.
  */
+import { expandIncludePath } from './include.js';
 import { applyOption } from './keywords.js';
+import { evaluateMatch, type MatchContext } from './match.js';
 import { ConfigError, lineError, matchPattern, type LineContext, type SshOptions } from './options.js';
+import { connectionTokens, percentExpand, pickTokens, type LocalIdentity } from './tokens.js';
 
 export { applyOption, SSH_CONFIG_KEYWORDS, type KeywordEntry, type KeywordHandling } from './keywords.js';
 export { parseDynamicForwardSpec, parseForwardSpec, type DynamicForwardSpec, type ForwardSpec } from './forward-spec.js';
@@ -78,32 +81,31 @@ export function hostMatches(patterns: readonly string[], host: string): boolean 
   return matched;
 }
 
-/** What {@link readConfig} needs to evaluate Host blocks and expand Include. */
+/** What {@link readConfig} needs to evaluate Host and Match blocks and expand Include. */
 export interface ReadConfigContext {
-  /** The host as given on the command line (Host patterns match it). */
+  /**
+   * What Host patterns match: the host as given on the command line (lowercased), or in the
+   * final pass the final host name (ssh.c re-reads the files with it after canonicalization).
+   */
   host: string;
+  /** The host as given on the command line (Match originalhost, %n); defaults to `host`. */
+  originalHost?: string;
   fs: ConfigFileSystem;
   /** Directory relative Include paths resolve against (~/.ssh for the user file, /etc/ssh for the system one). */
   includeDir: string;
   /** The user's home, for `~` in Include. */
   home: string;
   note: (message: string) => void;
-}
-
-function joinPath(dir: string, name: string): string {
-  return dir.endsWith('/') ? dir + name : `${dir}/${name}`;
-}
-
-/** Include's argument → the files it names (a glob in the last path component only). */
-function expandInclude(arg: string, c: ReadConfigContext): string[] {
-  let path = arg.startsWith('~/') ? joinPath(c.home, arg.slice(2)) : arg;
-  if (!path.startsWith('/')) path = joinPath(c.includeDir, path);
-  const slash = path.lastIndexOf('/');
-  const dir = path.slice(0, slash) || '/';
-  const base = path.slice(slash + 1);
-  if (!/[*?]/.test(base)) return [path];
-  const names = c.fs.listDir?.(dir) ?? [];
-  return names.filter((n) => !n.startsWith('.') && matchPattern(n, base)).sort().map((n) => joinPath(dir, n));
+  /** The local user (Match localuser, default remote user, Match exec tokens). */
+  local?: LocalIdentity;
+  /** True in the second reading (Match canonical / final hold). */
+  finalPass?: boolean;
+  /** Called when a `Match final` line is read. */
+  wantFinalPass?: () => void;
+  /** Runs a Match exec command with /bin/sh -c and returns its exit status (-1: could not run). */
+  exec?: (command: string) => number;
+  /** The environment, for ${VAR} in Match exec commands. */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 /**
@@ -114,23 +116,45 @@ export function readConfig(o: SshOptions, path: string, c: ReadConfigContext, de
   const text = c.fs.readFile(path);
   if (text === undefined) return false;
   c.note(`Reading configuration data ${path}`);
-  readConfigText(o, text, path, c, depth, true);
+  readConfigText(o, text, path, c, depth, { active: true, neverMatch: false });
   return true;
 }
 
-function readConfigText(
-  o: SshOptions,
-  text: string,
-  source: string,
-  c: ReadConfigContext,
-  depth: number,
-  initiallyActive: boolean,
-): void {
-  // readconf.c: lines before the first Host/Match apply to every host.
-  let active = initiallyActive;
+/** readconf.c: the Host/Match state, shared by a file and the files it includes. */
+interface BlockState {
+  active: boolean;
+  /** An Include inside an inactive block: its lines are checked, never applied. */
+  neverMatch: boolean;
+}
+
+function matchContext(o: SshOptions, c: ReadConfigContext): MatchContext {
+  const local = c.local ?? { user: '', home: c.home, uid: -1, hostName: 'localhost' };
+  const originalHost = c.originalHost ?? c.host;
+  // readconf.c match_cfg_line: HostName with %h expanded once set (as is in the final pass).
+  const host =
+    o.hostName === undefined ? c.host : c.finalPass ? o.hostName : percentExpand(o.hostName, { h: c.host });
+  const user = o.user ?? local.user;
+  return {
+    host,
+    originalHost,
+    user,
+    localUser: local.user,
+    finalPass: c.finalPass ?? false,
+    wantFinalPass: () => c.wantFinalPass?.(),
+    exec: c.exec,
+    execTokens: () =>
+      pickTokens(
+        connectionTokens({ local, host, originalHost, port: o.port ?? 22, user, hostKeyAlias: o.hostKeyAlias }),
+        'CdhiklLnpru',
+      ),
+    expand: (text, tokens) => percentExpand(text, tokens, c.env),
+  };
+}
+
+function readConfigText(o: SshOptions, text: string, source: string, c: ReadConfigContext, depth: number, state: BlockState): void {
   const lines = text.split(/\r?\n/);
   for (let i = 0; i < lines.length; i++) {
-    const ctx: LineContext = { source, line: i + 1, active, note: c.note };
+    const ctx: LineContext = { source, line: i + 1, active: state.active, note: c.note };
     let parsed;
     try {
       parsed = splitConfigLine(lines[i]!);
@@ -142,33 +166,41 @@ function readConfigText(
     const k = keyword.toLowerCase();
     if (k === 'host') {
       if (args.length === 0) throw lineError(ctx, `${keyword}: Missing argument.`);
-      active = hostMatches(args, c.host);
-      if (active) c.note(`${source} line ${i + 1}: Applying options for ${args.join(' ')}`);
+      state.active = !state.neverMatch && hostMatches(args, c.host);
+      if (state.active) c.note(`${source} line ${i + 1}: Applying options for ${args.join(' ')}`);
     } else if (k === 'match') {
-      // ssh_config(5) Match: only "all" is evaluated yet. Any other criterion decides whether
-      // the block applies in a way pure-ssh cannot check, so neither applying nor skipping the
-      // block would be honest.
-      if (args.length === 0) throw lineError(ctx, 'One or more attributes required for Match');
-      if (args.length !== 1 || args[0]!.toLowerCase() !== 'all') {
-        throw lineError(ctx, `unsupported option "Match ${args.join(' ')}": pure-ssh implements only "Match all" yet`);
-      }
-      active = true;
+      // readconf.c: a Match line is evaluated whatever the state before it (exec commands run),
+      // except inside an Include of an inactive block, where pure-ssh runs no command.
+      const m = matchContext(o, c);
+      if (state.neverMatch) m.exec = () => 1;
+      const value = evaluateMatch(args, m, ctx);
+      state.active = !state.neverMatch && value;
+      c.note(`${source} line ${i + 1}: match ${value ? '' : 'not '}found`);
     } else if (k === 'include') {
       if (args.length === 0) throw lineError(ctx, `${keyword}: Missing argument.`);
-      // readconf.c: READCONF_MAX_DEPTH 16.
-      if (depth >= 16) throw lineError(ctx, 'Include: too many nested includes');
-      if (!active) continue;
+      const userConfig = c.includeDir !== '/etc/ssh';
       for (const a of args) {
-        for (const file of expandInclude(a, c)) {
-          const inc = c.fs.readFile(file);
-          if (inc === undefined) {
-            c.note(`${source} line ${i + 1}: include ${file} matched no files`);
-            continue;
-          }
-          c.note(`${source} line ${i + 1}: Including file ${file} depth ${depth + 1}`);
-          // An included file's lines start in the including block's state.
-          readConfigText(o, inc, file, c, depth + 1, active);
+        let files: string[];
+        try {
+          files = expandIncludePath(a, { home: c.home, dir: c.includeDir, userConfig, listDir: c.fs.listDir });
+        } catch (err) {
+          throw lineError(ctx, (err as Error).message);
         }
+        const outer = state.active;
+        let any = false;
+        for (const file of files) {
+          const inc = c.fs.readFile(file);
+          if (inc === undefined) continue;
+          any = true;
+          // readconf.c READCONF_MAX_DEPTH 16: the top file is depth 0.
+          if (depth + 1 > 16) throw lineError(ctx, 'Too many recursive configuration includes');
+          c.note(`${source} line ${i + 1}: Including file ${file} depth ${depth + 1}${outer ? '' : ' (parse only)'}`);
+          // An included file starts in the including block's state; its Host/Match lines do not
+          // change the including file's state.
+          readConfigText(o, inc, file, c, depth + 1, { active: outer, neverMatch: state.neverMatch || !outer });
+          state.active = outer;
+        }
+        if (!any) c.note(`${source} line ${i + 1}: include ${a} matched no files`);
       }
     } else {
       applyOption(o, keyword, args, ctx);

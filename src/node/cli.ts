@@ -9,7 +9,8 @@
 import { openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
 import { connect as netConnect, type Socket } from 'node:net';
-import { homedir, userInfo, constants as osConstants } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { homedir, hostname as osHostname, userInfo, constants as osConstants } from 'node:os';
 import {
   ConfigError,
   jumpHostArgv,
@@ -81,6 +82,10 @@ class Log {
   info(message: string): void {
     if (this.at('INFO')) this.write(`${message}\n`);
   }
+  /** ssh's verbose(): shown from LogLevel VERBOSE (and with -v), without a prefix. */
+  notice(message: string): void {
+    if (this.at('VERBOSE')) this.write(`${message}\n`);
+  }
   debug1(message: string): void {
     if (this.at('DEBUG1')) this.write(`debug1: ${message}\n`);
   }
@@ -119,6 +124,35 @@ function localUser(): string {
   }
 }
 
+/**
+ * ssh_config(5) Match exec (readconf.c execute_in_shell): `$SHELL -c command` (/bin/sh without
+ * SHELL), standard input and output on /dev/null, standard error kept; the exit status, or -1
+ * when the shell could not be run or died from a signal.
+ */
+function matchExec(command: string): number {
+  const shell = process.env.SHELL || '/bin/sh';
+  const r = spawnSync(shell, ['-c', command], { stdio: ['ignore', 'ignore', 'inherit'] });
+  if (r.error || r.status === null) return -1;
+  return r.status;
+}
+
+/** The destination's TCP socket (direct routes) and when the session began, for the byte totals. */
+const transfer: { sock?: Socket; start?: number } = {};
+
+/**
+ * clientloop.c at exit: `Transferred: sent N, received M bytes, in S seconds` and the rates,
+ * counted on the connection's socket (every SSH byte, as ssh's packet counters).
+ */
+function reportTransfer(log: Log): void {
+  const { sock, start } = transfer;
+  if (!sock || start === undefined) return;
+  const seconds = (performance.now() - start) / 1000;
+  const sent = sock.bytesWritten;
+  const received = sock.bytesRead;
+  log.notice(`Transferred: sent ${sent}, received ${received} bytes, in ${seconds.toFixed(1)} seconds`);
+  if (seconds > 0) log.notice(`Bytes per second: sent ${(sent / seconds).toFixed(1)}, received ${(received / seconds).toFixed(1)}`);
+}
+
 /** What the command line was resolved with: jump hosts resolve their own configuration with it. */
 let cliEnv: CliEnvironment;
 
@@ -131,6 +165,9 @@ async function main(): Promise<void> {
       env: process.env,
       home,
       localUser: localUser(),
+      uid: process.getuid?.() ?? -1,
+      localHostName: osHostname(),
+      exec: matchExec,
       fs: {
         readFile: (p) => {
           try {
@@ -158,6 +195,24 @@ async function main(): Promise<void> {
   if (outcome.kind === 'version') {
     // ssh -V prints its version on stderr and exits 0.
     process.stderr.write(`pure-ssh_${version()}\n`);
+    process.exit(0);
+  }
+  if (outcome.kind === 'dump') {
+    // ssh -G: the configuration on stdout, exit 0, no connection.
+    const { ALGORITHM_CATEGORIES, applyAlgorithmSpec, defaultAlgorithms } = await import('../algorithms.js');
+    const { dumpConfig } = await import('../config/dump.js');
+    const d = defaultAlgorithms();
+    const algorithms = { ...d };
+    try {
+      for (const { key } of ALGORITHM_CATEGORIES) {
+        const spec = outcome.config.algorithms[key];
+        if (spec) algorithms[key] = applyAlgorithmSpec(key, d[key], spec);
+      }
+    } catch (err) {
+      process.stderr.write(`${(err as Error).message}\n`);
+      process.exit(EXIT_ERROR);
+    }
+    process.stdout.write(dumpConfig(outcome.config, algorithms).map((l) => `${l}\n`).join(''));
     process.exit(0);
   }
   if (outcome.kind === 'usage') {
@@ -511,7 +566,9 @@ async function openRoute(cfg: ResolvedConfig, log: Log, libs: Libraries, depth: 
       throw tagged(err, hop);
     }
   }
-  return { sock: openSocket(cfg, log) };
+  const sock = openSocket(cfg, log);
+  if (depth === 0) transfer.sock = sock;
+  return { sock };
 }
 
 /** Connect to `cfg`'s host over its route and authenticate; errors are tagged with the hop's config. */
@@ -546,6 +603,7 @@ async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries, depth
     files: cfg.knownHostsFiles.length > 0 ? cfg.knownHostsFiles : ['/dev/null'],
     mode,
     hashKnownHosts: cfg.hashKnownHosts,
+    hostKeyAlias: cfg.hostKeyAlias,
     prompt: prompt.askQuestion,
     // ssh(1) prints a host certificate's rejection reason as an error, the rest as debug.
     log: (line) =>
@@ -586,6 +644,7 @@ async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries, depth
       verifyHostKey,
       // Also orders the host key algorithms by the types already known (ssh's order_hostkeyalgs).
       knownHosts: cfg.knownHostsFiles,
+      hostKeyAlias: cfg.hostKeyAlias,
       askPassword,
       passwordAttempts: cfg.numberOfPasswordPrompts,
       passwordAuthentication: cfg.passwordAuthentication,
@@ -642,6 +701,7 @@ async function run(cfg: ResolvedConfig): Promise<void> {
     const num = osConstants.signals[name];
     const done = () => {
       log.debug1(`Killed by signal ${num}.`);
+      reportTransfer(log);
       process.exit(EXIT_ERROR);
     };
     if (!client) return done();
@@ -685,6 +745,8 @@ async function run(cfg: ResolvedConfig): Promise<void> {
   if (shuttingDown) return;
 
   const ssh = client;
+  // clientloop.c: the session's clock starts once authenticated.
+  transfer.start = performance.now();
   const reconnecting = cfg.reconnect && cfg.localForwards.length > 0 && !cfg.stdioForward;
   ssh.on('close', (err: SshError | undefined) => {
     if (reconnecting) return; // the reconnecting forwards take over (see below)
@@ -693,6 +755,7 @@ async function run(cfg: ResolvedConfig): Promise<void> {
     shuttingDown = true;
     const end = async () => {
       log.error(err ? await describeFatal(err, cfg, log, true) : `Connection to ${cfg.hostName} closed.`);
+      reportTransfer(log);
       process.exit(EXIT_ERROR);
     };
     void end();

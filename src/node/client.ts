@@ -119,6 +119,8 @@ export interface ConnectOptions {
    * algorithms (types already known first, as ssh(1) does).
    */
   knownHosts?: string | string[];
+  /** ssh_config(5) HostKeyAlias: known_hosts entries are looked up and written under this name, without the port. */
+  hostKeyAlias?: string;
   /** With knownHosts: OpenSSH's StrictHostKeyChecking (default 'yes'). */
   strictHostKeyChecking?: StrictHostKeyChecking;
   /** Or decide yourself: throw (e.g. a HostKeyError) to refuse. */
@@ -227,10 +229,13 @@ async function connectWith(options: ConnectOptions, early: EarlyWatch | undefine
   const knownFiles = options.knownHosts === undefined ? [] : Array.isArray(options.knownHosts) ? options.knownHosts : [options.knownHosts];
   if (knownFiles.length > 0 && !options.algorithms?.hostKey && algorithms.hostKey) {
     const files = knownFiles;
-    const known = await knownHostKeyTypesFor(files, options.host, options.port ?? 22);
+    // With HostKeyAlias, ssh(1) orders by the alias's entries (port-less).
+    const keyHost = options.hostKeyAlias ?? options.host;
+    const keyPort = options.hostKeyAlias !== undefined ? 22 : (options.port ?? 22);
+    const known = await knownHostKeyTypesFor(files, keyHost, keyPort);
     algorithms.hostKey = preferKnownHostKeyTypes(algorithms.hostKey, known);
     // ssh(1) order_hostkeyalgs(): a @cert-authority line for the host puts certificates first.
-    if (await certAuthorityKnownFor(files, options.host, options.port ?? 22)) {
+    if (await certAuthorityKnownFor(files, keyHost, keyPort)) {
       algorithms.hostKey = [...CERTIFICATE_HOST_KEY_ALGORITHMS, ...algorithms.hostKey];
     }
   }
@@ -248,7 +253,7 @@ function hostKeyVerifierFor(options: ConnectOptions): HostKeyVerifier {
   if (options.knownHosts !== undefined) {
     const files = Array.isArray(options.knownHosts) ? options.knownHosts : [options.knownHosts];
     if (files.length === 0) throw new UsageError('knownHosts is an empty list');
-    return knownHostsVerifier({ files, mode: options.strictHostKeyChecking ?? 'yes', log: options.debug });
+    return knownHostsVerifier({ files, mode: options.strictHostKeyChecking ?? 'yes', log: options.debug, hostKeyAlias: options.hostKeyAlias });
   }
   throw new UsageError(
     'connect() needs a host key decision: pass knownHosts (known_hosts file paths) or verifyHostKey. ' +

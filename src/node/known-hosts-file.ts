@@ -103,6 +103,11 @@ export function knownHostsVerifier(opts: {
   log?: (line: string) => void;
   /** The clock host certificates are checked against, in ms since the epoch. Default Date.now. */
   now?: () => number;
+  /**
+   * ssh_config(5) HostKeyAlias: the name the key is looked up and recorded under, instead of
+   * the host (and `[host]:port`); a host certificate must name it as a principal.
+   */
+  hostKeyAlias?: string;
 }): HostKeyVerifier {
   const mode = opts.mode ?? 'yes';
   const log = opts.log ?? (() => {});
@@ -110,7 +115,13 @@ export function knownHostsVerifier(opts: {
   if (opts.files.length === 0 && mode !== 'yes') {
     throw new UsageError('knownHostsVerifier needs at least one known_hosts file to add new keys to');
   }
-  return async (shown: HostKeyInfo): Promise<void> => {
+  return async (given: HostKeyInfo): Promise<void> => {
+    let shown = given;
+    if (opts.hostKeyAlias !== undefined) {
+      // sshconnect.c get_hostfile_hostname_ipaddr(): the alias alone, without the port.
+      log(`using hostkeyalias: ${opts.hostKeyAlias}`);
+      shown = { ...given, host: opts.hostKeyAlias, port: 22 };
+    }
     const all: KnownHostsEntry[] = [];
     let firstText = '';
     for (let i = 0; i < opts.files.length; i++) {

@@ -1,0 +1,96 @@
+/**
+ * `pure-ssh -G`: the resolved configuration as `ssh -G` prints it (readconf.c
+ * dump_client_config): lowercase keyword names, OpenSSH's value formats and order, one keyword
+ * per line. Only the keywords pure-ssh implements are printed, so every line states what a
+ * connection would really use. Pure.
+ */
+import type { ResolvedConfig } from './cli-args.js';
+import type { DynamicForwardSpec, ForwardSpec } from './forward-spec.js';
+import { formatJumpSpec } from './jump-spec.js';
+
+/** The algorithm lists a connection would offer, in order (the library resolves `+`/`-`/`^`). */
+export interface EffectiveAlgorithms {
+  cipher: readonly string[];
+  mac: readonly string[];
+  kex: readonly string[];
+  hostKey: readonly string[];
+}
+
+const yesNo = (v: boolean) => (v ? 'yes' : 'no');
+
+/** readconf.c multistate_strict_hostkey: the first name of each value is what -G prints. */
+const STRICT = { yes: 'true', no: 'false', ask: 'ask', 'accept-new': 'accept-new' } as const;
+
+/** readconf.c dump_cfg_forwards: `[host]:port`, a bare port without a bind address, or a socket path. */
+function forwardListen(l: ForwardSpec['listen'] | DynamicForwardSpec): string {
+  if ('path' in l) return l.path;
+  return l.bindAddress === undefined ? String(l.port) : `[${l.bindAddress}]:${l.port}`;
+}
+
+function forwardTarget(t: ForwardSpec['to']): string {
+  return 'path' in t ? t.path : `[${t.host}]:${t.port}`;
+}
+
+/**
+ * The lines `ssh -G` would print for `cfg`, restricted to what pure-ssh implements, in
+ * dump_client_config's order.
+ *
+ * @example
+ * dumpConfig(cfg, algorithms).join('\n') // "host db\nuser joe\nhostname db.example\nport 22\n..."
+ */
+export function dumpConfig(cfg: ResolvedConfig, algorithms: EffectiveAlgorithms): string[] {
+  const o = cfg.options;
+  const lines: string[] = [];
+  const put = (keyword: string, value: string | number | undefined) => {
+    if (value !== undefined) lines.push(`${keyword} ${value}`);
+  };
+  // Most interesting first: user, host, port.
+  put('host', cfg.hostArg);
+  put('user', cfg.user);
+  put('hostname', cfg.hostName);
+  put('port', cfg.port);
+  // Flag options.
+  put('addressfamily', cfg.addressFamily);
+  put('batchmode', yesNo(cfg.batchMode));
+  put('clearallforwardings', yesNo(o.clearAllForwardings ?? false));
+  put('exitonforwardfailure', yesNo(cfg.exitOnForwardFailure));
+  put('gatewayports', yesNo(cfg.gatewayPorts));
+  put('hashknownhosts', yesNo(cfg.hashKnownHosts));
+  put('identitiesonly', yesNo(o.identitiesOnly ?? false));
+  put('kbdinteractiveauthentication', yesNo(cfg.kbdInteractiveAuthentication));
+  put('passwordauthentication', yesNo(cfg.passwordAuthentication));
+  // readconf.c multistate_pubkey_auth prints true/false.
+  put('pubkeyauthentication', cfg.pubkeyAuthentication ? 'true' : 'false');
+  put('sessiontype', o.sessionType ?? 'default');
+  put('forkafterauthentication', yesNo(cfg.forkAfterAuthentication));
+  put('stricthostkeychecking', STRICT[cfg.strictHostKeyChecking]);
+  // Integer options.
+  put('numberofpasswordprompts', cfg.numberOfPasswordPrompts);
+  put('serveralivecountmax', cfg.serverAliveCountMax);
+  put('serveraliveinterval', cfg.serverAliveInterval);
+  // String options.
+  put('ciphers', algorithms.cipher.join(','));
+  put('hostkeyalgorithms', algorithms.hostKey.join(','));
+  put('hostkeyalias', cfg.hostKeyAlias);
+  put('ignoreunknown', o.ignoreUnknown?.join(','));
+  put('kexalgorithms', algorithms.kex.join(','));
+  // log.c log_level_name(): the first name of the level, DEBUG for DEBUG1.
+  put('loglevel', cfg.logLevel === 'DEBUG1' ? 'DEBUG' : cfg.logLevel);
+  put('macs', algorithms.mac.join(','));
+  // Forwards.
+  for (const d of cfg.dynamicForwards) put('dynamicforward', forwardListen(d));
+  for (const f of cfg.localForwards) put('localforward', `${forwardListen(f.listen)} ${forwardTarget(f.to)}`);
+  for (const f of cfg.remoteForwards) put('remoteforward', `${forwardListen(f.listen)} ${forwardTarget(f.to)}`);
+  // String arrays: IdentityFile and CertificateFile as written (ssh expands them later).
+  const identities = o.identityFiles.length > 0 ? o.identityFiles : ['~/.ssh/id_ed25519', '~/.ssh/id_ecdsa', '~/.ssh/id_rsa'];
+  for (const f of identities) put('identityfile', f);
+  for (const f of o.certificateFiles ?? []) put('certificatefile', f);
+  put('globalknownhostsfile', cfg.globalKnownHostsFiles.length > 0 ? cfg.globalKnownHostsFiles.join(' ') : 'none');
+  put('userknownhostsfile', cfg.userKnownHostsFiles.length > 0 ? cfg.userKnownHostsFiles.join(' ') : 'none');
+  // Special cases.
+  put('connecttimeout', cfg.connectTimeout > 0 ? cfg.connectTimeout : 'none');
+  put('rekeylimit', `${cfg.rekeyLimit ?? 0} 0`);
+  if (cfg.proxy?.kind === 'jump') put('proxyjump', cfg.proxy.hops.map(formatJumpSpec).join(','));
+  else if (o.proxy?.kind === 'command') put('proxycommand', o.proxy.command);
+  return lines;
+}

@@ -1,0 +1,134 @@
+/**
+ * ssh_config(5) Match: the criteria `all`, `canonical`, `final`, `exec`, `host`, `originalhost`,
+ * `user` and `localuser`, each negatable with `!`, all of them ANDed (readconf.c match_cfg_line).
+ *
+ * Pure: `Match exec` runs through an injected function (the Node adapter uses /bin/sh -c).
+ */
+import { lineError, matchPattern, type LineContext } from './options.js';
+
+/** What a Match line is evaluated against. */
+export interface MatchContext {
+  /** `Match host`: HostName (its %h expanded) once set, else the host argument; the final host name in the final pass. */
+  host: string;
+  /** `Match originalhost`: the host as given on the command line. */
+  originalHost: string;
+  /** `Match user`: the remote user obtained so far, else the local one. */
+  user: string;
+  /** `Match localuser`. */
+  localUser: string;
+  /** True while the configuration is read again after canonicalization or for `Match final`. */
+  finalPass: boolean;
+  /** Called when `final` appears: ssh then reads the configuration a second time. */
+  wantFinalPass: () => void;
+  /**
+   * `Match exec`: the command after token expansion, run with /bin/sh -c; its exit status
+   * (0 = match). Undefined when the embedding cannot run commands.
+   */
+  exec?: (command: string) => number;
+  /** The tokens `Match exec` accepts (%C %d %h %i %k %L %l %n %p %r %u), as they stand now. */
+  execTokens: () => Record<string, string>;
+  /** `percentExpand`, passed in to keep this file free of the token table. */
+  expand: (text: string, tokens: Record<string, string>) => string;
+}
+
+/**
+ * match.c match_pattern_list: true when some comma-separated pattern matches and no negated one
+ * (`!pattern`) does. `foldCase` lowercases the text and the patterns (host names).
+ */
+export function matchPatternList(text: string, list: string, foldCase: boolean): boolean {
+  const s = foldCase ? text.toLowerCase() : text;
+  let matched = false;
+  for (const raw of list.split(',')) {
+    if (raw === '') continue;
+    const negated = raw.startsWith('!');
+    let p = negated ? raw.slice(1) : raw;
+    if (foldCase) p = p.toLowerCase();
+    if (matchPattern(s, p)) {
+      if (negated) return false;
+      matched = true;
+    }
+  }
+  return matched;
+}
+
+/** OpenSSH 10 criteria pure-ssh does not evaluate yet: an error rather than a guess. */
+const NOT_YET = new Set(['tagged', 'localnetwork', 'version', 'sessiontype', 'command']);
+
+/**
+ * Evaluate one Match line's criteria (readconf.c match_cfg_line). Returns whether the block
+ * applies. `exec` commands run only while every earlier criterion matched.
+ *
+ * @throws ConfigError naming the file and line: no criteria, `all` combined with others, a
+ *   criterion without its argument, an unknown criterion, `exec` without a way to run it or a
+ *   command that could not be run.
+ */
+export function evaluateMatch(args: readonly string[], m: MatchContext, ctx: LineContext): boolean {
+  if (args.length === 0) throw lineError(ctx, 'One or more attributes required for Match');
+  let result = true;
+  let attributes = 0;
+  for (let i = 0; i < args.length; i++) {
+    const original = args[i]!;
+    const negate = original.startsWith('!');
+    const attrib = (negate ? original.slice(1) : original).toLowerCase();
+    // readconf.c: "all" takes no argument and ends the line; only "canonical" or "final" may
+    // come before it ("Match canonical all").
+    if (attrib === 'all') {
+      if (attributes > 1 || i + 1 < args.length) {
+        throw lineError(ctx, `'${original}' cannot be combined with other Match attributes`);
+      }
+      return result && !negate;
+    }
+    attributes++;
+    if (attrib === 'canonical' || attrib === 'final') {
+      if (attrib === 'final') m.wantFinalPass();
+      // Both hold exactly in the pass after canonicalization / the final pass.
+      if (m.finalPass === negate) result = false;
+      ctx.note(`${ctx.source} line ${ctx.line}: ${m.finalPass !== negate ? '' : 'not '}matched '${original}'`);
+      continue;
+    }
+    if (NOT_YET.has(attrib)) {
+      throw lineError(ctx, `unsupported option "Match ${original}": pure-ssh does not evaluate this Match criterion yet`);
+    }
+    if (!['host', 'originalhost', 'user', 'localuser', 'exec'].includes(attrib)) {
+      throw lineError(ctx, `Unsupported Match attribute ${original}`);
+    }
+    const arg = args[++i];
+    if (arg === undefined || arg === '') throw lineError(ctx, `Missing Match criteria for ${attrib}`);
+    let r: boolean;
+    let criteria: string;
+    switch (attrib) {
+      case 'host':
+        criteria = m.host;
+        r = matchPatternList(m.host, arg, true);
+        break;
+      case 'originalhost':
+        criteria = m.originalHost;
+        r = matchPatternList(m.originalHost, arg, true);
+        break;
+      case 'user':
+        criteria = m.user;
+        r = matchPatternList(m.user, arg, false);
+        break;
+      case 'localuser':
+        criteria = m.localUser;
+        r = matchPatternList(m.localUser, arg, false);
+        break;
+      default: {
+        const cmd = m.expand(arg, m.execTokens());
+        if (!result) {
+          // readconf.c: skip execution if a prior criterion failed.
+          ctx.note(`${ctx.source} line ${ctx.line}: skipped exec "${cmd}"`);
+          continue;
+        }
+        if (!m.exec) throw lineError(ctx, `unsupported option "Match exec": commands cannot be run here`);
+        const status = m.exec(cmd);
+        if (status < 0) throw lineError(ctx, `match exec '${cmd}' error`);
+        criteria = cmd;
+        r = status === 0;
+      }
+    }
+    if (r === negate) result = false;
+    ctx.note(`${ctx.source} line ${ctx.line}: ${r !== negate ? '' : 'not '}matched '${original} "${criteria}"'`);
+  }
+  return result;
+}

@@ -1,0 +1,123 @@
+/**
+ * ssh_config(5) TOKENS and ENVIRONMENT VARIABLES: `%x` tokens and `${VAR}` in the keywords that
+ * allow them, with OpenSSH's rules (misc.c percent_expand / dollar_expand, ssh.c cinfo).
+ *
+ * Pure: the local facts (host name, uid, home, environment) are passed in.
+ */
+import { sha1 } from '@noble/hashes/legacy.js';
+import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
+import { ConfigError } from './options.js';
+
+/** What the local machine and user are (ssh.c: gethostname, getpwuid). */
+export interface LocalIdentity {
+  /** The local user name (%u, Match localuser). */
+  user: string;
+  /** The local user's home directory (%d, `~`). */
+  home: string;
+  /** The local user id (%i). */
+  uid: number;
+  /** The local host name with its domain (%l); %L is its first label. */
+  hostName: string;
+}
+
+/** The values of the connection tokens once the destination is known (ssh.c struct ssh_conn_info). */
+export interface ConnectionTokenValues {
+  local: LocalIdentity;
+  /** The remote host name being connected to (%h). */
+  host: string;
+  /** The host as given on the command line (%n). */
+  originalHost: string;
+  port: number;
+  /** The remote user (%r). */
+  user: string;
+  /** HostKeyAlias when set (%k falls back to the original host). */
+  hostKeyAlias?: string;
+  /** The ProxyJump as written (%j, OpenSSH 10); empty when none. */
+  jump?: string;
+}
+
+/**
+ * ssh_config(5) %C: the SHA-1 of %l%h%p%r (OpenSSH 10 appends %j), lower-case hex
+ * (ssh.c ssh_connection_hash).
+ */
+export function connectionHash(thisHost: string, host: string, port: string, user: string, jump = ''): string {
+  return bytesToHex(sha1(utf8ToBytes(thisHost + host + port + user + jump)));
+}
+
+/**
+ * ssh_config(5) TOKENS: the tokens CertificateFile, IdentityAgent, IdentityFile, LocalForward,
+ * RemoteForward, Match exec and UserKnownHostsFile accept: %C %d %h %i %j %k %L %l %n %p %r %u.
+ */
+export function connectionTokens(t: ConnectionTokenValues): Record<string, string> {
+  const port = String(t.port);
+  const jump = t.jump ?? '';
+  return {
+    C: connectionHash(t.local.hostName, t.host, port, t.user, jump),
+    d: t.local.home,
+    h: t.host,
+    i: String(t.local.uid),
+    j: jump,
+    k: t.hostKeyAlias ?? t.originalHost,
+    L: t.local.hostName.split('.')[0]!,
+    l: t.local.hostName,
+    n: t.originalHost,
+    p: port,
+    r: t.user,
+    u: t.local.user,
+  };
+}
+
+/**
+ * misc.c percent_expand / percent_dollar_expand: `%%` is `%`, `%x` the token's value (an
+ * unknown token is an error), and with `env` each `${VAR}` the variable's value (ssh_config(5)
+ * ENVIRONMENT VARIABLES; a variable that is not set is an error).
+ *
+ * @throws ConfigError `percent_expand: unknown key %x in "..."`, `env var ${X} has no value in "..."`.
+ * @example
+ * percentExpand('~/.ssh/%r@%h', { h: 'db', r: 'joe' }) // '~/.ssh/joe@db'
+ */
+export function percentExpand(
+  text: string,
+  tokens: Readonly<Record<string, string>>,
+  env?: Readonly<Record<string, string | undefined>>,
+): string {
+  let out = '';
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!;
+    if (env && ch === '$' && text[i + 1] === '{') {
+      const end = text.indexOf('}', i + 2);
+      if (end < 0) throw new ConfigError(`environment variable '${text.slice(i + 2)}' missing closing '}' in "${text}"`);
+      const name = text.slice(i + 2, end);
+      if (name === '') throw new ConfigError(`zero-length environment variable in "${text}"`);
+      const value = env[name];
+      if (value === undefined) throw new ConfigError(`env var \${${name}} has no value in "${text}"`);
+      out += value;
+      i = end;
+      continue;
+    }
+    if (ch !== '%') {
+      out += ch;
+      continue;
+    }
+    const key = text[++i];
+    if (key === undefined) throw new ConfigError(`percent_expand: invalid format in "${text}"`);
+    if (key === '%') out += '%';
+    else if (Object.prototype.hasOwnProperty.call(tokens, key)) out += tokens[key];
+    else throw new ConfigError(`percent_expand: unknown key %${key} in "${text}"`);
+  }
+  return out;
+}
+
+/** misc.c tilde_expand_filename for the current user: a leading `~` or `~/` is the home directory. */
+export function tildeExpand(path: string, home: string): string {
+  if (path === '~') return home;
+  if (path.startsWith('~/')) return home.endsWith('/') ? home + path.slice(2) : `${home}/${path.slice(2)}`;
+  return path;
+}
+
+/** Only the given token letters of `all` (ssh_config(5): each keyword accepts its own set). */
+export function pickTokens(all: Readonly<Record<string, string>>, letters: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const l of letters) if (all[l] !== undefined) out[l] = all[l];
+  return out;
+}

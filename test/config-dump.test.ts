@@ -1,0 +1,194 @@
+/**
+ * `pure-ssh -G` against OpenSSH's own `ssh -G` on the same configuration files and command lines
+ * (neither connects anywhere): for every keyword pure-ssh prints, the lines must be those ssh
+ * prints, in the same order. The files use Host, Match (every criterion pure-ssh evaluates,
+ * exec included), Include with wildcards in directory names, %-tokens and ${VAR}. Needs
+ * `npm run build` first and OpenSSH's client (CI=true: a missing `ssh` fails).
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { CLI } from './support/cli-run.js';
+
+const SSH = '/usr/bin/ssh';
+const haveSsh = existsSync(SSH);
+if (!haveSsh && process.env.CI === 'true') throw new Error('OpenSSH client (/usr/bin/ssh) is missing');
+
+const dir = mkdtempSync(join(tmpdir(), 'pure-ssh-dump-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function file(name: string, text: string): string {
+  const path = join(dir, name);
+  mkdirSync(join(path, '..'), { recursive: true });
+  writeFileSync(path, text);
+  return path;
+}
+
+// Both sides print their own defaults for these unless the file sets them; every file here does.
+const FIXED = `
+Host *
+  Ciphers aes128-ctr,chacha20-poly1305@openssh.com
+  MACs hmac-sha2-256-etm@openssh.com,hmac-sha2-512
+  KexAlgorithms curve25519-sha256,diffie-hellman-group14-sha256
+  HostKeyAlgorithms ssh-ed25519,rsa-sha2-256
+  IdentityFile ~/.ssh/id_test_%r
+`;
+
+const env = { ...process.env, PURE_DUMP_VAR: 'from-env' };
+
+function run(cmd: string, args: string[]): string[] {
+  const r = spawnSync(cmd, args, { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
+  return r.stdout.split('\n').filter((l) => l !== '');
+}
+
+/** The lines of `ssh -G` for the keywords pure-ssh printed, in ssh's order, next to pure-ssh's. */
+function compare(args: string[]): { ours: string[]; theirs: string[] } {
+  const ours = run(process.execPath, [CLI, '-G', ...args]);
+  const keywords = new Set(ours.map((l) => l.split(' ')[0]!));
+  const all = run(SSH, ['-G', ...args]);
+  // readconf.c dump_cfg_forwards also lists a LocalForward whose listener is a Unix socket as
+  // "dynamicforward PATH" (its connect host is not "socks" but unset): pure-ssh prints it once.
+  const socketListeners = new Set(all.filter((l) => /^localforward \//.test(l)).map((l) => l.split(' ')[1]));
+  const theirs = all
+    .filter((l) => keywords.has(l.split(' ')[0]!))
+    .filter((l) => !(l.startsWith('dynamicforward ') && socketListeners.has(l.split(' ')[1])))
+    // Debian's 9.2 names the -q level SILENT; OpenSSH 10 prints QUIET, as pure-ssh does.
+    .map((l) => (l === 'loglevel SILENT' ? 'loglevel QUIET' : l));
+  return { ours, theirs };
+}
+
+describe.skipIf(!haveSsh)('pure-ssh -G prints what ssh -G prints, line by line', () => {
+  it('Host blocks, first value wins, cumulative and duplicate lines, forwards, tokens in file names', () => {
+    const cfg = file(
+      'hosts.conf',
+      `
+Host web* !web-old
+  HostName %h.internal.example
+  User deploy
+  Port 2202
+  IdentityFile ~/.ssh/web_%h
+  IdentityFile ~/.ssh/web_%h
+  LocalForward 15432 db.internal:5432
+  LocalForward 127.0.0.1:18080 [::1]:80
+  LocalForward ${dir}/l_%h_%p.sock ${dir}/r_%r.sock
+  RemoteForward 9000 localhost:9000
+  DynamicForward 1080
+  DynamicForward 127.0.0.1:1081
+  UserKnownHostsFile ${dir}/kh_%h_%p_%r_%u ${dir}/kh_%n_%k_%d_%i_%l_%L_%C \${PURE_DUMP_VAR}_%%
+  HostKeyAlias Web-Alias
+  StrictHostKeyChecking yes
+  ServerAliveInterval 1m
+  ServerAliveCountMax 7
+  ConnectTimeout 12
+  RekeyLimit 64M
+  CertificateFile ~/.ssh/cert_%h
+Host *
+  User ignored-second
+  Port 2999
+  ExitOnForwardFailure yes
+  GatewayPorts yes
+  HashKnownHosts yes
+  IdentitiesOnly yes
+  BatchMode yes
+  # Debian's ssh makes BatchMode imply ServerAliveInterval 300 unless set; pure-ssh does not.
+  ServerAliveInterval 0
+  PasswordAuthentication no
+  KbdInteractiveAuthentication no
+  NumberOfPasswordPrompts 1
+  GlobalKnownHostsFile ${dir}/global1 ${dir}/global2
+  IgnoreUnknown Frob*,Zap
+${FIXED}`,
+    );
+    const a = compare(['-F', cfg, 'web1']);
+    expect(a.ours).toEqual(a.theirs);
+    expect(a.ours).toContain('hostname web1.internal.example');
+    expect(a.ours).toContain('hostkeyalias web-alias');
+    const b = compare(['-F', cfg, '-p', '2300', '-l', 'cli', '-o', 'Port=1', '-N', '-L', '7000:x:70', 'web-old']);
+    expect(b.ours).toEqual(b.theirs);
+    expect(b.ours).toContain('port 2300');
+  });
+
+  it('Match: host (after HostName), originalhost, user, localuser, exec with tokens, negation, all, final', () => {
+    const me = userInfo().username;
+    const cfg = file(
+      'match.conf',
+      `
+Host short
+  HostName long.example.org
+Match host long.example.org originalhost short
+  User matched-both
+Match user matched-both localuser ${me}
+  Port 2022
+Match !user nobody exec "test %h = long.example.org -a %n = short -a %r = matched-both"
+  ServerAliveInterval 33
+Match exec "false"
+  ServerAliveCountMax 99
+Match !exec "false" host other.example
+  ConnectTimeout 99
+Match final host long.example.org
+  ConnectTimeout 44
+Match canonical all
+  GatewayPorts yes
+Match all
+  HashKnownHosts yes
+${FIXED}`,
+    );
+    const a = compare(['-F', cfg, 'short']);
+    expect(a.ours).toEqual(a.theirs);
+    expect(a.ours).toEqual(expect.arrayContaining(['user matched-both', 'port 2022', 'serveraliveinterval 33', 'connecttimeout 44', 'gatewayports yes']));
+    const b = compare(['-F', cfg, 'other.example']);
+    expect(b.ours).toEqual(b.theirs);
+  });
+
+  it('Include: wildcards in directory and file names, sorted, nested, state restored after the file', () => {
+    file('inc/a-dir/conf.d/10-port.conf', 'Port 3001\nMatch all\n  User from-include\n');
+    file('inc/b-dir/conf.d/20-more.conf', `Include ${dir}/inc/nested.conf\nHost nowhere\n  ConnectTimeout 1\n`);
+    file('inc/nested.conf', 'ServerAliveInterval 5\n');
+    file('inc/b-dir/conf.d/.hidden.conf', 'Port 1\n');
+    const cfg = file(
+      'include.conf',
+      `
+Host incl
+  Include ${dir}/inc/*-dir/conf.d/*.conf
+  GatewayPorts yes
+Host other
+  Include ${dir}/inc/missing-*.conf
+${FIXED}`,
+    );
+    const a = compare(['-F', cfg, 'incl']);
+    expect(a.ours).toEqual(a.theirs);
+    expect(a.ours).toEqual(expect.arrayContaining(['port 3001', 'user from-include', 'serveraliveinterval 5', 'gatewayports yes']));
+  });
+
+  it('ProxyJump, ProxyCommand, -J and -W', () => {
+    const cfg = file(
+      'route.conf',
+      `
+Host via-cmd
+  ProxyCommand nc -X connect -x proxy:3128 %h %p
+Host via-jump
+  ProxyJump alice@gw1:2222,gw2
+${FIXED}`,
+    );
+    for (const args of [['via-cmd'], ['via-jump'], ['-J', 'bob@bastion', 'via-cmd'], ['-W', 'db:5432', 'via-jump']]) {
+      const r = compare(['-F', cfg, ...args]);
+      expect(r.ours, args.join(' ')).toEqual(r.theirs);
+    }
+  });
+
+  it('-q and -v change the log level, -4 the address family', () => {
+    const cfg = file('plain.conf', FIXED);
+    for (const args of [['-q'], ['-v'], ['-vv'], ['-4'], ['-6']]) {
+      const r = compare(['-F', cfg, ...args, 'h']);
+      expect(r.ours, args.join(' ')).toEqual(r.theirs);
+    }
+  });
+
+  it('exits 0 without connecting, even for a host that does not exist', () => {
+    const out = execFileSync(process.execPath, [CLI, '-G', '-F', 'none', 'no-such-host.invalid'], { encoding: 'utf8' });
+    expect(out.split('\n')[0]).toBe('host no-such-host.invalid');
+  });
+});
