@@ -4,7 +4,7 @@
  */
 import net from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { connect, HostKeyError, TimeoutError } from '../src/web/index.js';
+import { connect, HostKeyError, parsePrivateKey, TimeoutError, type Signer } from '../src/web/index.js';
 import { describeInterop } from './harness/sshd.js';
 import { checkResult, startRuntimeFixture, type RuntimeFixture } from './runtimes/fixture.js';
 import { dialNodeWeb as dialTcp, runIn } from './runtimes/runners.js';
@@ -70,5 +70,41 @@ describeInterop('pure-ssh/web on Node web streams against sshd', () => {
     ac.abort();
     const err = await ssh.closed;
     expect(err?.code).toBe('ERR_ABORTED');
+  });
+
+  it('a Signer (the key held outside the core, as a WebAuthn or KMS key would be) logs in: asked once, after the server accepted the key', async () => {
+    const key = parsePrivateKey(f.sshd.clientKey);
+    const asked: string[] = [];
+    const signer: Signer = {
+      publicKeyBlob: key.publicKeyBlob,
+      comment: 'external',
+      sign: async (data, algorithm) => {
+        asked.push(algorithm);
+        return key.sign(algorithm, data);
+      },
+    };
+    const ssh = await connect({
+      transport: dialTcp(f.sshd.port),
+      host: f.sshd.host,
+      port: f.sshd.port,
+      username: f.sshd.user,
+      signers: [signer],
+      knownHosts: f.params.knownHosts,
+    });
+    expect(asked).toEqual(['ssh-ed25519']);
+    await ssh.close();
+  });
+
+  it('a Signer that refuses: an AuthenticationError, no login', async () => {
+    const key = parsePrivateKey(f.sshd.clientKey);
+    const err = await connect({
+      transport: dialTcp(f.sshd.port),
+      host: f.sshd.host,
+      port: f.sshd.port,
+      username: f.sshd.user,
+      signers: [{ publicKeyBlob: key.publicKeyBlob, sign: async () => Promise.reject(new Error('user cancelled')) }],
+      knownHosts: f.params.knownHosts,
+    }).catch((e: unknown) => e);
+    expect((err as Error & { code?: string }).code).toBe('ERR_AUTH_FAILED');
   });
 });

@@ -11,7 +11,10 @@ import type { DirectTcpipParams } from '../connection/connection.js';
 import { pureCryptoProvider } from '../crypto/pure.js';
 import { ConnectionLostError, HostKeyError, SshError, UsageError } from '../errors.js';
 import type { ClientEvent } from '../events.js';
+import type { Signer } from '../auth/signer.js';
+import { keyBlobType } from '../keys/hostkey.js';
 import { parsePrivateKey, type PrivateKey } from '../keys/privatekey.js';
+import { constantTimeEqual } from '../protocol/wire.js';
 import type { TransportInfo } from '../transport/transport.js';
 import { CoalescingReader } from './coalesce.js';
 import { WebChannel } from './channel.js';
@@ -37,6 +40,12 @@ export interface WebConnectOptions {
   privateKey?: string | Uint8Array | PrivateKey | (string | Uint8Array | PrivateKey)[];
   /** Passphrase for encrypted keys among privateKey. */
   passphrase?: string | Uint8Array;
+  /**
+   * Keys that sign elsewhere (a WebAuthn-backed key, a KMS, a hardware token): offered after
+   * `privateKey`; the core asks for each signature as an event and never holds the key. See
+   * {@link Signer}.
+   */
+  signers?: Signer[];
   password?: string;
   /**
    * Asked when the server wants a password or a keyboard-interactive answer (RFC 4256) and none
@@ -169,6 +178,7 @@ export class WebSshClient {
       username: options.username,
       random: webRandom,
       privateKeys: keys,
+      identities: (options.signers ?? []).map((sg) => ({ publicKeyBlob: sg.publicKeyBlob, label: sg.comment || keyBlobType(sg.publicKeyBlob) })),
       password: options.password,
       askPassword: options.askPassword !== undefined,
       passwordAttempts: options.passwordAttempts,
@@ -386,6 +396,22 @@ export class WebSshClient {
     switch (e.type) {
       case 'log':
         return this.log(e.message);
+      case 'sign-request': {
+        // The signature is asked of the signer holding the key (RFC 4252 §7: after PK_OK).
+        const signer = (this.options.signers ?? []).find((sg) => constantTimeEqual(sg.publicKeyBlob, e.keyBlob));
+        if (!signer) return this.core.provideSignature(e.id, null, 'no signer for this key');
+        signer.sign(e.data, e.algorithm).then(
+          (sig) => {
+            this.core.provideSignature(e.id, sig);
+            this.pump();
+          },
+          (err: unknown) => {
+            this.core.provideSignature(e.id, null, (err as Error)?.message ?? String(err));
+            this.pump();
+          },
+        );
+        return;
+      }
       case 'host-key': {
         const info = {
           host: this.options.host,

@@ -18,5 +18,6 @@ export { knownHostsFromText, knownHostsTextVerifier, type WebHostKeyInfo, type W
 export { webRandom } from './random.js';
 export * from '../errors.js';
 export { parsePrivateKey, parsePublicKeyLine, type PrivateKey } from '../keys/privatekey.js';
+export type { Signer } from '../auth/signer.js';
 export { fingerprintSha256 } from '../keys/hostkey.js';
 export type { DirectTcpipParams } from '../connection/connection.js';
