@@ -91,6 +91,8 @@ export interface ResolvedConfig {
   logLevel: LogLevel;
   /** Bytes before rekeying; undefined = the library's default. */
   rekeyLimit?: number;
+  /** RekeyLimit's time part in seconds; undefined or 0 = none. */
+  rekeyLimitSeconds?: number;
   addressFamily: 'any' | 'inet' | 'inet6';
   /** True when shells/commands were implied but pure-ssh continues as with -N (warn once). */
   warnNoShell: boolean;
@@ -707,6 +709,7 @@ export function resolveCommandLine(argv: string[], cenv: CliEnvironment): CliOut
       gatewayPorts: o.gatewayPorts ?? false,
       logLevel,
       rekeyLimit: rekey === null ? undefined : rekey,
+      rekeyLimitSeconds: o.rekeyLimitSeconds || undefined,
       addressFamily: flags.family ?? o.addressFamily ?? 'any',
       warnNoShell,
       notes,

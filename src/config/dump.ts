@@ -89,7 +89,7 @@ export function dumpConfig(cfg: ResolvedConfig, algorithms: EffectiveAlgorithms)
   put('userknownhostsfile', cfg.userKnownHostsFiles.length > 0 ? cfg.userKnownHostsFiles.join(' ') : 'none');
   // Special cases.
   put('connecttimeout', cfg.connectTimeout > 0 ? cfg.connectTimeout : 'none');
-  put('rekeylimit', `${cfg.rekeyLimit ?? 0} 0`);
+  put('rekeylimit', `${cfg.rekeyLimit ?? 0} ${cfg.rekeyLimitSeconds ?? 0}`);
   if (cfg.proxy?.kind === 'jump') put('proxyjump', cfg.proxy.hops.map(formatJumpSpec).join(','));
   else if (o.proxy?.kind === 'command') put('proxycommand', o.proxy.command);
   return lines;

@@ -145,11 +145,14 @@ const applyRekeyLimit: Apply = (o, args, ctx, kw) => {
     // readconf.c: "RekeyLimit too small" below 16 bytes.
     if (bytes < 16) throw bad(ctx, kw, 'Bad RekeyLimit.');
   }
+  let seconds: number | undefined;
   if (args[1] !== undefined) {
+    // ssh_config(5): the optional second value is the maximum time between rekeys (none = 0).
     const t = args[1].toLowerCase() === 'none' || args[1].toLowerCase() === 'default' ? 0 : parseTime(args[1]);
     if (t < 0) throw bad(ctx, kw, 'invalid time value.');
-    if (ctx.active) ctx.note(`RekeyLimit time limit ${args[1]} ignored: pure-ssh rekeys by data volume only`);
+    seconds = t;
   }
+  if (ctx.active && o.rekeyLimit === undefined && seconds !== undefined) o.rekeyLimitSeconds = seconds;
   setFirst(o, 'rekeyLimit', bytes, ctx);
 };
 

@@ -56,6 +56,8 @@ export interface SshOptions {
   logLevel?: LogLevel;
   /** Bytes; null = `default`. */
   rekeyLimit?: number | null;
+  /** RekeyLimit's time part in seconds (0 = none). */
+  rekeyLimitSeconds?: number;
   hashKnownHosts?: boolean;
   addressFamily?: 'any' | 'inet' | 'inet6';
   /** ssh_config(5) SessionType: `none` is what -N asks for; `subsystem` is refused. */

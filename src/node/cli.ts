@@ -654,6 +654,7 @@ async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries, depth
       keepaliveInterval: cfg.serverAliveInterval * 1000,
       keepaliveCountMax: cfg.serverAliveCountMax,
       rekeyBytes: cfg.rekeyLimit,
+      rekeyTime: cfg.rekeyLimitSeconds === undefined ? undefined : cfg.rekeyLimitSeconds * 1000,
       sock,
       debug: (m) => log.debug1(m),
       onBanner: (m) => {
