@@ -2,6 +2,7 @@
  * What ssh_config(5) options hold once read, where a line comes from, the error a bad line
  * raises, and the value formats shared by several keywords (misc.c a2port, convtime). Pure.
  */
+import { globMatch } from '../protocol/glob.js';
 import type { StrictHostKeyChecking } from '../node/known-hosts-file.js';
 import type { DynamicForwardSpec, ForwardSpec } from './forward-spec.js';
 import type { JumpSpec } from './jump-spec.js';
@@ -117,13 +118,8 @@ export function lineError(ctx: LineContext, what: string): ConfigError {
 
 /** OpenSSH match_pattern(): `*` any run, `?` one character, case-sensitive on the given case. */
 export function matchPattern(text: string, pattern: string): boolean {
-  let re = '^';
-  for (const c of pattern) {
-    if (c === '*') re += '.*';
-    else if (c === '?') re += '.';
-    else re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
-  }
-  return new RegExp(re + '$', 's').test(text);
+  // One linear matcher for every pattern (a RegExp built from a hostile pattern can backtrack).
+  return globMatch(text, pattern);
 }
 
 /** misc.c a2port: a decimal port 0-65535, or -1. */

@@ -5,6 +5,7 @@
  *
  * Reading and writing the files lives in `src/node/known-hosts-file.ts`.
  */
+import { globMatch } from '../protocol/glob.js';
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha1 } from '@noble/hashes/legacy.js';
 import { base64Decode, base64Encode } from '../protocol/base64.js';
@@ -158,34 +159,6 @@ export function knownHostsName(host: string, port: number): string {
   // sshd(8): "[host]:port" for a non-standard port.
   const name = port === 22 ? host : `[${host}]:${port}`;
   return name.toLowerCase();
-}
-
-/**
- * sshd(8) PATTERNS: `*` matches any run of characters, `?` exactly one. Iterative with one
- * backtrack point, so a hostile pattern cannot make it exponential.
- */
-function globMatch(text: string, pattern: string): boolean {
-  let t = 0;
-  let p = 0;
-  let starP = -1;
-  let starT = 0;
-  while (t < text.length) {
-    const c = pattern[p];
-    if (c === '*') {
-      starP = p++;
-      starT = t;
-    } else if (c !== undefined && (c === '?' || c === text[t])) {
-      p++;
-      t++;
-    } else if (starP >= 0) {
-      p = starP + 1;
-      t = ++starT;
-    } else {
-      return false;
-    }
-  }
-  while (pattern[p] === '*') p++;
-  return p === pattern.length;
 }
 
 /**
