@@ -329,7 +329,8 @@ export function kexMarkdown(summary: KexSummaryRow[], header: string[], how: str
   for (const s of summary) {
     const a = s.cpuMs['pure-cli'];
     const b = s.cpuMs.openssh;
-    const r = a?.values.length && b?.values.length && b.median > 0 ? `${(a.median / b.median).toFixed(1)}×` : '– (OpenSSH under one tick)';
+    // A one-tick denominator would make the ratio mean nothing: only from 2 ticks up.
+    const r = a?.values.length && b?.values.length && b.median >= 20 ? `${(a.median / b.median).toFixed(1)}×` : '– (OpenSSH ≤ 1 tick)';
     out.push(`| ${SERVER_LABEL[s.server]} | ${rowName(s)} | ${cpuCell(a)} | ${cpuCell(b)} | ${r} |`);
   }
   const failures = summary.flatMap((s) =>
