@@ -31,9 +31,12 @@ export interface TunnelAlgorithms {
   cipher?: string;
   /** Only for ciphers without their own integrity (CTR); AEAD ciphers imply theirs. */
   mac?: string;
-  /** Pinned so that no tool pays for a costlier default (OpenSSH 9.x prefers sntrup761). */
-  kex: string;
-  hostKey: string;
+  /**
+   * Pinned so that no tool pays for a costlier default (OpenSSH 9.x prefers sntrup761). Left
+   * out (the kex matrix's defaults row), no `KexAlgorithms` / `HostKeyAlgorithms` is given.
+   */
+  kex?: string;
+  hostKey?: string;
 }
 
 /**
@@ -42,6 +45,8 @@ export interface TunnelAlgorithms {
  */
 export interface AlgorithmSet extends TunnelAlgorithms {
   cipher: string;
+  kex: string;
+  hostKey: string;
   tools: readonly Tool[];
 }
 
@@ -105,6 +110,19 @@ export interface BenchOptions {
   matrix?: MatrixOptions;
   /** `--profile`: one profiled transfer instead of the bench. */
   profile?: ProfileOptions;
+  /** The kex matrix (bench/kex.ts), when it runs: in a full run, or with `--kex-matrix`. */
+  kexMatrix?: KexMatrixOptions;
+}
+
+/** What the kex matrix runs. */
+export interface KexMatrixOptions {
+  /**
+   * `--kex`: method names (full, or the part before `@`) and `defaults` for the OpenSSH 10
+   * row; empty means every row.
+   */
+  methods: string[];
+  /** Repetitions (default 7, quick 3; `--reps` sets it): a run is a second or two. */
+  reps: number;
 }
 
 /** What the cipher matrix runs. */
@@ -124,9 +142,15 @@ export interface MatrixOptions {
   reps: number;
 }
 
-/** `--profile download|upload`: one transfer through one Node tool under `node --cpu-prof`. */
+/**
+ * `--profile download|upload`: one transfer through one Node tool under `node --cpu-prof`;
+ * `--profile startup`: pure-ssh's CLI from process start to the first forwarded byte, with
+ * `--kex` pinning the method (left out: pure-ssh's default against OpenSSH 10's sshd).
+ */
 export interface ProfileOptions {
-  scenario: MatrixScenario;
+  scenario: MatrixScenario | 'startup';
+  /** `--kex` for `--profile startup`. */
+  kex?: string;
   tool: 'pure' | 'ssh2';
   /** `--cipher` / `--mac`; left out, the tool's defaults. */
   cipher?: string;
@@ -157,8 +181,10 @@ const MiB = 1024 ** 2;
 const USAGE = `usage: npm run bench -- [--quick] [--reps N] [--size BYTES] [--only ${SCENARIOS.join(',')}]
                       [--tools ${TOOLS.join(',')}] [--docker] [--out DIR]
                       [--matrix] [--ciphers CIPHER[+MAC],...|defaults]
+                      [--kex-matrix] [--kex METHOD,...|defaults]
        npm run bench -- --profile download|upload [--tool pure|ssh2] [--cipher CIPHER] [--mac MAC]
-                      [--crypto runtime|pure] [--size BYTES] [--top N]`;
+                      [--crypto runtime|pure] [--size BYTES] [--top N]
+       npm run bench -- --profile startup [--kex METHOD] [--top N]`;
 
 /** Parses argv (after `node run.js`); exits with usage on nonsense. */
 export function parseOptions(argv: string[]): BenchOptions {
@@ -185,6 +211,8 @@ export function parseOptions(argv: string[]): BenchOptions {
   let only: string[] | undefined;
   let matrixOnly = false;
   let ciphers: string[] = [];
+  let kexOnly = false;
+  let kexMethods: string[] | undefined;
   let sizeGiven: number | undefined;
   let repsGiven: number | undefined;
   const profile: Partial<ProfileOptions> = {};
@@ -223,10 +251,18 @@ export function parseOptions(argv: string[]): BenchOptions {
       case '--ciphers':
         ciphers = value().split(',').filter(Boolean);
         break;
+      case '--kex-matrix':
+        kexOnly = true;
+        break;
+      case '--kex':
+        kexMethods = value().split(',').filter(Boolean);
+        break;
       case '--profile': {
         const scenario = value();
-        if (!(MATRIX_SCENARIOS as readonly string[]).includes(scenario)) fail(`--profile runs ${MATRIX_SCENARIOS.join(' or ')}, not ${scenario}`);
-        profile.scenario = scenario as MatrixScenario;
+        if (scenario !== 'startup' && !(MATRIX_SCENARIOS as readonly string[]).includes(scenario)) {
+          fail(`--profile runs ${MATRIX_SCENARIOS.join(', ')} or startup, not ${scenario}`);
+        }
+        profile.scenario = scenario as ProfileOptions['scenario'];
         break;
       }
       case '--tool': {
@@ -267,8 +303,10 @@ export function parseOptions(argv: string[]): BenchOptions {
   const matrixReps = repsGiven ?? (quick ? 2 : 3);
   if (profileFlags.length && !profile.scenario) fail(`${profileFlags.join(', ')}: only with --profile`);
   if (profile.scenario) {
+    if (kexMethods && (profile.scenario !== 'startup' || kexMethods.length !== 1)) fail('--kex with --profile: one method, and only for --profile startup');
     opts.profile = {
       scenario: profile.scenario,
+      kex: kexMethods?.[0],
       tool: profile.tool ?? 'pure',
       cipher: profile.cipher,
       mac: profile.mac,
@@ -278,6 +316,15 @@ export function parseOptions(argv: string[]): BenchOptions {
     };
     return opts;
   }
+  const kexReps = repsGiven ?? (quick ? 3 : 7);
+  if (kexOnly) {
+    if (matrixOnly || only) fail('--kex-matrix runs only the kex matrix: leave out --matrix and --only');
+    if (ciphers.length) fail('--ciphers chooses the cipher matrix\'s rows, not the kex matrix\'s (that is --kex)');
+    opts.only = [];
+    opts.kexMatrix = { methods: kexMethods ?? [], reps: kexReps };
+    return opts;
+  }
+  if (kexMethods) fail('--kex chooses the kex matrix\'s rows: add --kex-matrix');
   if (matrixOnly) {
     const bulk = only ?? [...MATRIX_SCENARIOS];
     for (const s of bulk) if (!(MATRIX_SCENARIOS as readonly string[]).includes(s)) fail(`the matrix runs ${MATRIX_SCENARIOS.join(' and ')}, not ${s}`);
@@ -286,7 +333,10 @@ export function parseOptions(argv: string[]): BenchOptions {
   } else {
     opts.only = only ? SCENARIOS.filter((s) => only!.includes(s)) : [...SCENARIOS];
     // `--only` picks classic scenarios; the matrix then runs only if asked for (--matrix).
-    if (!only) opts.matrix = { scenarios: [...MATRIX_SCENARIOS], ciphers, size: matrixSize, reps: matrixReps };
+    if (!only) {
+      opts.matrix = { scenarios: [...MATRIX_SCENARIOS], ciphers, size: matrixSize, reps: matrixReps };
+      opts.kexMatrix = { methods: [], reps: kexReps };
+    }
     else if (ciphers.length) fail('--ciphers chooses the matrix\'s rows: add --matrix, or leave out --only');
   }
   return opts;
@@ -371,6 +421,8 @@ export interface LoginSpec {
   keyPath: string;
   knownHostsPath: string;
   algorithms: TunnelAlgorithms;
+  /** OpenSSH's client to run (default `ssh` from PATH; the kex matrix uses OpenSSH 10's too). */
+  ssh?: string;
   /**
    * pure-ssh's crypto provider: `'pure'` sets `PURE_SSH_CRYPTO=pure` for the CLI, `'runtime'`
    * removes it (what a user gets); left out, the bench's own environment is passed on.
@@ -378,7 +430,7 @@ export interface LoginSpec {
   crypto?: CryptoChoice;
   /**
    * Run the tool verbosely (`-v`; ssh2: its debug hook, handshake lines only) so that the
-   * negotiated cipher, MAC and provider can be read back from its stderr.
+   * negotiated kex, cipher, MAC and provider can be read back from its stderr.
    */
   verbose?: boolean;
 }
@@ -436,7 +488,7 @@ export function ssh2Algorithms(login: LoginSpec): Record<string, string[]> {
   return {
     ...(a.cipher ? { cipher: [a.cipher] } : {}),
     ...(a.mac ? { hmac: [a.mac] } : {}),
-    kex: [a.kex],
-    serverHostKey: [a.hostKey],
+    ...(a.kex ? { kex: [a.kex] } : {}),
+    ...(a.hostKey ? { serverHostKey: [a.hostKey] } : {}),
   };
 }

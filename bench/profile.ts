@@ -1,4 +1,6 @@
 /**
+ * `npm run bench -- --profile startup [--kex K]`: pure-ssh's CLI from spawn to the first
+ * forwarded byte (the kex matrix's measurement) under `node --cpu-prof`.
  * `npm run bench -- --profile download|upload [--tool pure|ssh2] [--cipher C] [--mac M]
  * [--crypto runtime|pure]`: one bulk transfer through one Node tunnel process started with
  * `node --cpu-prof`, the same way the bench runs it (fresh sshd, warm-up, hash-verified data),
@@ -12,9 +14,10 @@ import { cipherAlgorithms } from '../src/cipher/registry.js';
 import { macAlgorithms } from '../src/mac/registry.js';
 import { bulkContext } from './context.js';
 import { ALGORITHM_SETS, TOOL_LABEL, type BenchOptions, type ProfileOptions } from './config.js';
-import { runOnce, type BenchContext } from './scenarios.js';
+import { KEX_DEFAULTS_ROW, kexRows, rowLogin, startKexServers } from './kex.js';
+import { runOnce, startupTimed, type BenchContext } from './scenarios.js';
 import { startDockerServer, startLocalServer } from './server.js';
-import { REPO_ROOT } from './tunnels.js';
+import { parseNegotiated, REPO_ROOT } from './tunnels.js';
 
 /** The parts of V8's .cpuprofile (the DevTools Profiler.Profile type) that are read here. */
 interface CpuProfile {
@@ -95,8 +98,65 @@ function fullName(name: string | undefined, registry: ReadonlyMap<string, unknow
   return [...registry.keys()].find((k) => k.split('@')[0] === name) ?? name;
 }
 
+/**
+ * `--profile startup [--kex K]`: pure-ssh's CLI under `node --cpu-prof` from spawn to the first
+ * forwarded byte, as the kex matrix runs it (sshd 9.2 pinned to K; without `--kex`, the
+ * defaults against OpenSSH 10), then stopped. Where the time goes shows by file: src/kex/ and
+ * src/crypto/ (BigInt DH, sntrup761), node_modules/@noble/ (curves, ML-KEM), node:internal
+ * module loading, `(program)` and `(garbage collector)`.
+ */
+async function profileStartup(opts: BenchOptions, p: ProfileOptions): Promise<void> {
+  const notes: string[] = [];
+  const plan = await kexRows([p.kex ?? KEX_DEFAULTS_ROW]);
+  const { servers, rows } = await startKexServers(plan.rows.slice(0, 1), notes);
+  const row = rows[0];
+  if (!row) throw new Error(notes.join('; ') || 'no row to profile');
+  const server = servers[row.server]!;
+  const dir = await mkdtemp(join(tmpdir(), 'pure-ssh-bench-prof-'));
+  const { ctx, stop } = await bulkContext(server, opts, 1024 * 1024);
+  try {
+    const c: BenchContext = { ...ctx, login: rowLogin(ctx.login, server, row), spawnExtras: { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`] } };
+    const what = `pure-ssh CLI, spawn to first forwarded byte, ${row.kex ? `-o KexAlgorithms=${row.kex}` : 'defaults'} against ${server.description}`;
+    process.stderr.write(`bench: profiling ${what}\n`);
+    const r = await startupTimed(c, 'pure');
+    const kex = parseNegotiated('pure', r.stderr).kex;
+    if (kex !== row.expect) throw new Error(`negotiated ${kex ?? '(none read)'}, not ${row.expect}`);
+    const files = (await readdir(dir)).filter((f) => f.endsWith('.cpuprofile'));
+    if (files.length !== 1) throw new Error(`expected one .cpuprofile in ${dir}, found ${files.length}`);
+    const profile = JSON.parse(await readFile(join(dir, files[0]), 'utf8')) as CpuProfile;
+    const outDir = resolve(REPO_ROOT, opts.outDir);
+    await mkdir(outDir, { recursive: true });
+    const kept = join(outDir, `profile-startup-${row.key.split('@')[0]}.cpuprofile`);
+    await copyFile(join(dir, files[0]), kept);
+    const t = selfTimes(profile);
+    const busy = t.totalUs - t.idleUs;
+    const lines = [
+      `# CPU profile: ${what}`,
+      '',
+      `negotiated: ${kex}; first byte after ${r.firstByteMs.toFixed(0)} ms, ${(r.cpuSeconds * 1000).toFixed(0)} ms CPU (the profile also covers the shutdown after it)`,
+      `whole process: ${((profile.endTime - profile.startTime) / 1e6).toFixed(2)} s wall from node's start of profiling; ` +
+        `from ${profile.samples.length} samples at ${(t.intervalUs / 1000).toFixed(2)} ms: ${(busy / 1e6).toFixed(2)} s busy, ${(t.idleUs / 1e6).toFixed(2)} s idle; ` +
+        `${(t.gapUs / 1e6).toFixed(2)} s in sampling gaps (descheduled: the machine is shared)`,
+      '',
+      `top ${p.top} functions by self time (share of busy time):`,
+      ...table(t.functions.slice(0, p.top), busy, true),
+      '',
+      'self time by file:',
+      ...table(t.files.slice(0, 15), busy, false),
+      '',
+      `profile: ${relative(process.cwd(), kept)} (open in Chrome DevTools, Performance tab, or VS Code)`,
+    ];
+    process.stdout.write(lines.join('\n') + '\n');
+  } finally {
+    stop();
+    await servers.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 /** Runs the profiled transfer and prints the report on stdout. Exit status 1 if the run failed. */
 export async function profileMain(opts: BenchOptions, options: ProfileOptions): Promise<void> {
+  if (options.scenario === 'startup') return profileStartup(opts, options);
   const p = { ...options, cipher: fullName(options.cipher, cipherAlgorithms), mac: fullName(options.mac, macAlgorithms) };
   const server = opts.docker ? await startDockerServer() : await startLocalServer();
   const dir = await mkdtemp(join(tmpdir(), 'pure-ssh-bench-prof-'));

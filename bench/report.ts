@@ -57,7 +57,7 @@ function toolStats(runs: RunResult[], tool: RunTool, metric: string): ToolStats 
 }
 
 /** Median, range and failures of `metric` over `t` (undefined when there are no runs). */
-function statsOf(t: RunResult[], metric: string): ToolStats | undefined {
+export function statsOf(t: RunResult[], metric: string): ToolStats | undefined {
   if (t.length === 0) return undefined;
   const values = t.filter((r) => r.ok && Number.isFinite(r.metrics[metric])).map((r) => r.metrics[metric]);
   const sorted = [...values].sort((a, b) => a - b);
@@ -109,7 +109,8 @@ function fmt(n: number): string {
   return n.toFixed(3);
 }
 
-function cell(s: ToolStats | undefined): string {
+/** A table cell: median (min–max), FAILED counts; `n/a` when the tool did not run. */
+export function cell(s: ToolStats | undefined): string {
   if (!s) return 'n/a';
   if (s.values.length === 0) return `**FAILED** (${s.failed})`;
   const range = s.values.length > 1 ? ` (${fmt(s.min)}–${fmt(s.max)})` : '';

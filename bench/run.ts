@@ -14,11 +14,13 @@ import {
   TOOL_LABEL,
   parseOptions,
   type BenchOptions,
+  type KexMatrixOptions,
   type RunTool,
   type Scenario,
   type Tool,
 } from './config.js';
 import { CLIENT_LABEL, clientsFor, matrixProgramNote, matrixRows, MATRIX_CLIENTS, runMatrix, type MatrixRow, type MatrixRunResult } from './matrix.js';
+import { KEX_CLIENT_LABEL, KEX_CLIENTS, kexHow, kexMarkdown, kexRows, runKexMatrix, startKexServers, summarizeKex, type KexRunResult } from './kex.js';
 import { preparePgbench, type PgbenchServer } from './pgbench.js';
 import { profileMain } from './profile.js';
 import { markdown, matrixMarkdown, matrixSvg, matrixTargets, stackSvgs, summarize, summarizeMatrix, svg, type Environment } from './report.js';
@@ -38,7 +40,7 @@ async function cpuModel(): Promise<string> {
   return /^model name\s*:\s*(.+)$/m.exec(text)?.[1]?.trim() ?? cpus()[0]?.model ?? 'unknown';
 }
 
-async function environment(opts: object, server: BenchServer): Promise<Environment> {
+async function environment(opts: object, serverDescription: string, extraVersions: Record<string, string> = {}): Promise<Environment> {
   const ssh = await execFileP('ssh', ['-V']).catch((e: { stderr?: string }) => e);
   const pkg = JSON.parse(await readFile(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
   const ssh2Pkg = JSON.parse(await readFile(require.resolve('ssh2/package.json'), 'utf8')) as { version: string };
@@ -61,10 +63,11 @@ async function environment(opts: object, server: BenchServer): Promise<Environme
       openssh: (ssh.stderr ?? '').trim(),
       ssh2: ssh2Pkg.version,
       'pure-ssh': `${pkg.version} (git ${gitRev})`,
+      ...extraVersions,
     },
     pureProgram: pureVariant() === 'cli' ? 'dist/node/cli.js (the CLI)' : 'bench/tools/pure-forward.ts (library stand-in; CLI not built)',
     ssh2Crypto,
-    server: server.description,
+    server: serverDescription,
     options: opts as Record<string, unknown>,
   };
 }
@@ -167,6 +170,94 @@ async function runClassic(
 async function main(): Promise<void> {
   const opts = parseOptions(process.argv.slice(2));
   if (opts.profile) return profileMain(opts, opts.profile);
+  if (opts.only.length || opts.matrix) await benchMain(opts);
+  if (opts.kexMatrix) {
+    if (opts.docker) {
+      log('bench: kex matrix skipped with --docker (it runs against the local sshd 9.2 and the OpenSSH 10 build)');
+      if (!opts.only.length && !opts.matrix) process.exitCode = 2;
+    } else {
+      await kexMain(opts, opts.kexMatrix);
+    }
+  }
+}
+
+/** Writes `files` (name → text) into the output directory, each with a timestamped copy. */
+async function writeResults(opts: BenchOptions, date: string, files: Record<string, string>, stampedPrefix: string): Promise<void> {
+  const outDir = resolve(REPO_ROOT, opts.outDir);
+  await mkdir(outDir, { recursive: true });
+  const stamp = date.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  for (const [name, text] of Object.entries(files)) {
+    await writeFile(join(outDir, name), text);
+    const dot = name.lastIndexOf('.');
+    await copyFile(join(outDir, name), join(outDir, `${stampedPrefix}${stamp}${name.slice(dot)}`));
+  }
+  log(`bench: wrote ${Object.keys(files).map((f) => join(opts.outDir, f)).join(', ')} (+ timestamped copies)`);
+}
+
+function kexProgress(r: KexRunResult, reps: number): string {
+  const head = `[kex ${r.rep + 1}/${reps}] ${r.server === '10' ? 'sshd 10 ' : 'sshd 9.2'} ${r.row.padEnd(38)} ${KEX_CLIENT_LABEL[r.client].padEnd(18)}`;
+  if (!r.ok) return `${head} ${r.error?.startsWith('FAILED') ? '' : 'FAILED: '}${r.error}`;
+  const cpu = Number.isFinite(r.metrics.cpuMs) ? `, CPU ${r.metrics.cpuMs.toFixed(0)} ms` : '';
+  return `${head} ${r.metrics.firstByteMs.toFixed(1)} ms${cpu}`;
+}
+
+/**
+ * The kex matrix (bench/kex.ts) on its own servers (sshd 9.2 offering the measured methods,
+ * OpenSSH 10 as it ships) and endpoints; writes bench/results/kex.md and kex.json.
+ */
+async function kexMain(opts: BenchOptions, k: KexMatrixOptions): Promise<void> {
+  let plan: Awaited<ReturnType<typeof kexRows>>;
+  try {
+    plan = await kexRows(k.methods);
+  } catch (err) {
+    log(`bench: ${(err as Error).message}`);
+    process.exit(2);
+  }
+  const notes = [...plan.notes];
+  const { servers, rows } = await startKexServers(plan.rows, notes);
+  const cleanup: Array<() => Promise<void> | void> = [() => servers.stop()];
+  const onSignal = async () => {
+    for (const c of [...cleanup].reverse()) await c();
+    process.exit(130);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    for (const n of notes) log(`bench: kex matrix: ${n}`);
+    log(`bench: kex matrix: ${rows.length} rows × ${KEX_CLIENTS.length} clients, ${k.reps} reps; pure-ssh runs as ${pureVariant()}`);
+    const any = servers.system ?? servers['10'];
+    if (!any) throw new Error('kex matrix: no rows to run');
+    const described = [servers.system, servers['10']].filter((s) => s).map((s) => s!.description).join('; ');
+    const ssh10 = servers['10'] ? await execFileP(servers['10'].ssh, ['-V']).catch((e: { stderr?: string }) => e) : undefined;
+    const env = await environment(opts, described, ssh10 ? { 'openssh 10 client': (ssh10.stderr ?? '').trim() } : {});
+    const { ctx, stop } = await bulkContext(any, opts, 1024 * 1024);
+    cleanup.push(stop);
+    const started = Date.now();
+    const runs = await runKexMatrix(ctx, servers, rows, k, (r) => log(kexProgress(r, k.reps)));
+    stop();
+    log(`bench: kex matrix done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    const summary = summarizeKex(runs, rows);
+    const header = [
+      `date: ${env.date}`,
+      `machine: ${env.cpu}, ${env.cores} cores, ${env.os}`,
+      `versions: ${Object.entries(env.versions).map(([name, v]) => `${name} ${v}`).join(', ')}`,
+      `servers: ${env.server}`,
+      ...notes,
+    ];
+    const md = kexMarkdown(summary, header, kexHow(k.reps));
+    const json = { environment: env, options: k, rows, notes, summary, runs };
+    await writeResults(opts, env.date, { 'kex.md': md, 'kex.json': JSON.stringify(json, null, 2) + '\n' }, 'results-kex-');
+    process.stdout.write(md);
+    if (runs.some((r) => !r.ok)) process.exitCode = 1;
+  } finally {
+    for (const c of [...cleanup].reverse()) await c();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+/** The classic scenarios and the cipher matrix against one server; writes results.*. */
+async function benchMain(opts: BenchOptions): Promise<void> {
   let matrixPlan: { rows: MatrixRow[]; notes: string[] } | undefined;
   if (opts.matrix) {
     try {
@@ -195,7 +286,7 @@ async function main(): Promise<void> {
   process.once('SIGTERM', onSignal);
   try {
     log(`bench: sshd ${server.description}`);
-    const env = await environment(opts, server);
+    const env = await environment(opts, server.description);
     const runs: RunResult[] = [];
     const notes: string[] = [];
     const started = Date.now();
@@ -233,23 +324,17 @@ async function main(): Promise<void> {
       svgs.push(matrixSvg(summary, env, clients));
       json.matrix = { options: m, rows: matrixPlan.rows, notes: matrixPlan.notes, targets, summary, runs: matrixRuns };
     }
-    const outDir = resolve(REPO_ROOT, opts.outDir);
-    await mkdir(outDir, { recursive: true });
-    const stamp = env.date.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-    const files = {
+    await writeResults(opts, env.date, {
       'results.json': JSON.stringify(json, null, 2) + '\n',
       'results.md': md,
       'results.svg': stackSvgs(svgs),
-    };
-    for (const [name, text] of Object.entries(files)) {
-      await writeFile(join(outDir, name), text);
-      await copyFile(join(outDir, name), join(outDir, name.replace('results.', `results-${stamp}.`)));
-    }
+    }, 'results-');
     process.stdout.write(md);
-    log(`bench: wrote ${Object.keys(files).map((f) => join(opts.outDir, f)).join(', ')} (+ timestamped copies)`);
     if (runs.some((r) => !r.ok) || matrixRuns.some((r) => !r.ok)) process.exitCode = 1;
   } finally {
     for (const c of [...cleanup].reverse()) await c();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
 }
 

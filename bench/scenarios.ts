@@ -379,9 +379,21 @@ const BODIES: Partial<Record<Scenario, (ctx: BenchContext) => TunnelBody>> = {
 
 /** Spawn the tunnel and poll its port until a connection yields the server-first greeting. */
 async function startupRun(ctx: BenchContext, tool: Tool): Promise<Metrics> {
+  const r = await startupTimed(ctx, tool);
+  return { firstByteMs: r.firstByteMs };
+}
+
+/**
+ * The `startup` measurement with what else the kex matrix reads: spawns `tool`'s tunnel
+ * forwarding to the server-first endpoint, polls its port until a connection yields the
+ * greeting; resolves with ms from spawn to that first byte, the tunnel's CPU seconds at that
+ * moment (/proc, 10 ms ticks) and its stderr. Throws on a wrong greeting, a dead tunnel or
+ * no byte within 20 s; the tunnel is stopped either way.
+ */
+export async function startupTimed(ctx: BenchContext, tool: Tool): Promise<{ firstByteMs: number; cpuSeconds: number; stderr: string }> {
   const port = await freePort();
   const t0 = performance.now();
-  const tunnel = spawnTunnel(tool, ctx.login, [{ listenPort: port, host: ctx.endpointHost, port: ctx.endpoints.ports.first }]);
+  const tunnel = spawnTunnel(tool, ctx.login, [{ listenPort: port, host: ctx.endpointHost, port: ctx.endpoints.ports.first }], ctx.spawnExtras);
   try {
     const deadline = Date.now() + 20_000;
     for (;;) {
@@ -401,8 +413,9 @@ async function startupRun(ctx: BenchContext, tool: Tool): Promise<Metrics> {
       });
       if (first !== undefined) {
         const ms = performance.now() - t0;
+        const cpu = cpuSeconds(tunnel.pid);
         if (!GREETING.startsWith(first)) throw new Error(`FAILED: first bytes ${JSON.stringify(first)}`);
-        return { firstByteMs: ms };
+        return { firstByteMs: ms, cpuSeconds: cpu, stderr: tunnel.stderr() };
       }
       await new Promise((r) => setTimeout(r, 2));
     }
@@ -413,6 +426,17 @@ async function startupRun(ctx: BenchContext, tool: Tool): Promise<Metrics> {
 
 /** A fresh Node process that connects in-process (library use) and times the first byte. */
 async function startupLibRun(ctx: BenchContext, tool: 'pure' | 'ssh2'): Promise<Metrics> {
+  const r = await inprocStartup(ctx, tool);
+  return { firstByteMs: r.ms };
+}
+
+/**
+ * The `startup-lib` measurement: a fresh Node process (tools/inproc-startup.ts) times
+ * `connect()` to the first byte of a forwarded channel from the server-first endpoint.
+ * Resolves with the ms and the key exchange it negotiated (pure-ssh only); throws on a
+ * failure or a wrong greeting.
+ */
+export async function inprocStartup(ctx: BenchContext, tool: 'pure' | 'ssh2'): Promise<{ ms: number; kex?: string }> {
   const args: InprocArgs = { tool, login: ctx.login, target: { host: ctx.endpointHost, port: ctx.endpoints.ports.first } };
   const child = spawn(process.execPath, [join(TOOL_DIR, 'inproc-startup.js'), JSON.stringify(args)], {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -425,9 +449,9 @@ async function startupLibRun(ctx: BenchContext, tool: 'pure' | 'ssh2'): Promise<
   const code = await new Promise<number | null>((res) => child.once('exit', (c) => res(c)));
   clearTimeout(timer);
   if (code !== 0) throw new Error(`in-process startup failed (${code}): ${err.trim()}`);
-  const r = JSON.parse(out.trim().split('\n').pop()!) as { ms: number; text: string };
+  const r = JSON.parse(out.trim().split('\n').pop()!) as { ms: number; text: string; kex?: string };
   if (!GREETING.startsWith(r.text)) throw new Error(`FAILED: first bytes ${JSON.stringify(r.text)}`);
-  return { firstByteMs: r.ms };
+  return { ms: r.ms, kex: r.kex };
 }
 
 /**

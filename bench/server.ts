@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { freePort, waitForPort } from '../test/harness/net.js';
-import { startSshd } from '../test/harness/sshd.js';
+import { startSshd, type OpenSshRelease } from '../test/harness/sshd.js';
 import { BENCH_SSHD_CONFIG, dockerSshdConfig } from './config.js';
 import { REPO_ROOT } from './tunnels.js';
 
@@ -28,10 +28,19 @@ export interface BenchServer {
   stop(): Promise<void>;
 }
 
-/** Starts the harness's sshd on loopback with the bench's extra configuration. */
-export async function startLocalServer(): Promise<BenchServer> {
-  const sshd = await startSshd({ config: BENCH_SSHD_CONFIG });
+/**
+ * Starts the harness's sshd on loopback with the bench's extra configuration, or with
+ * `config` instead of it; `openssh: '10'` runs the harness's OpenSSH 10 build
+ * (scripts/build-openssh.sh; throws with what to run when it is missing). `ssh` is the
+ * OpenSSH client of the same release.
+ */
+export async function startLocalServer(
+  options: { openssh?: OpenSshRelease; config?: Record<string, string> } = {},
+): Promise<BenchServer & { ssh: string }> {
+  const sshd = await startSshd({ config: options.config ?? BENCH_SSHD_CONFIG, openssh: options.openssh });
+  const version = await execFileP(sshd.openssh.sshd, ['-V']).catch((e: { stderr?: string }) => e);
   return {
+    ssh: sshd.openssh.ssh,
     host: sshd.host,
     port: sshd.port,
     user: sshd.user,
@@ -39,7 +48,7 @@ export async function startLocalServer(): Promise<BenchServer> {
     knownHostsPath: sshd.knownHostsPath,
     endpointHost: '127.0.0.1',
     endpointListen: '127.0.0.1',
-    description: `local ${(await execFileP('/usr/sbin/sshd', ['-V']).catch((e: { stderr?: string }) => e)).stderr?.trim() ?? 'sshd'} on 127.0.0.1:${sshd.port}`,
+    description: `local ${version.stderr?.trim() || 'sshd'} on 127.0.0.1:${sshd.port}`,
     stop: () => sshd.stop(),
   };
 }

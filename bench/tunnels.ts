@@ -43,7 +43,7 @@ export interface SpawnExtras {
 /**
  * The command line and environment that run `tool` with these forwards (exported for the
  * README and logs). Without `login.algorithms.cipher` no `-c` is given (the tool's defaults),
- * likewise `-m`.
+ * likewise `-m`, `KexAlgorithms` and `HostKeyAlgorithms`. OpenSSH is `login.ssh` (default `ssh`).
  */
 export function tunnelCommand(
   tool: Tool,
@@ -62,8 +62,8 @@ export function tunnelCommand(
     '-o', `UserKnownHostsFile=${login.knownHostsPath}`,
     ...(a.cipher ? ['-c', a.cipher] : []),
     ...(a.mac ? ['-m', a.mac] : []),
-    '-o', `KexAlgorithms=${a.kex}`,
-    '-o', `HostKeyAlgorithms=${a.hostKey}`,
+    ...(a.kex ? ['-o', `KexAlgorithms=${a.kex}`] : []),
+    ...(a.hostKey ? ['-o', `HostKeyAlgorithms=${a.hostKey}`] : []),
     ...(login.verbose ? ['-v'] : []),
   ];
   const target = `${login.user}@${login.host}`;
@@ -71,7 +71,7 @@ export function tunnelCommand(
   switch (tool) {
     case 'openssh':
       return {
-        cmd: 'ssh',
+        cmd: login.ssh ?? 'ssh',
         args: [...common, '-o', 'IdentitiesOnly=yes', '-o', 'GlobalKnownHostsFile=/dev/null', '-o', 'ExitOnForwardFailure=yes', ...l, target],
         env: process.env,
       };
@@ -96,6 +96,8 @@ function pureEnv(login: LoginSpec): NodeJS.ProcessEnv {
 
 /** What a verbose tunnel says it negotiated (see LoginSpec.verbose). */
 export interface Negotiated {
+  /** The key exchange method. */
+  kex?: string;
   /** Server-to-client cipher and MAC (`<implicit>` for AEAD ciphers). */
   cipher?: string;
   mac?: string;
@@ -105,14 +107,16 @@ export interface Negotiated {
 
 /**
  * Reads the negotiated algorithms from a verbose tunnel's stderr: OpenSSH's
- * `kex: server->client cipher: C MAC: M compression: none`, pure-ssh's
- * `kex: … C MAC: M (s2c)` and `crypto provider: P`, ssh2's `Handshake: S->C cipher: C`.
+ * `kex: algorithm: K` and `kex: server->client cipher: C MAC: M compression: none`, pure-ssh's
+ * `kex: algorithm: K; … C MAC: M (s2c)` and `crypto provider: P`, ssh2's `Handshake: KEX
+ * algorithm: K` and `Handshake: S->C cipher: C`.
  */
 export function parseNegotiated(tool: Tool, stderr: string): Negotiated {
   const out: Negotiated = {};
   const pick = (re: RegExp): string | undefined => re.exec(stderr)?.[1];
   switch (tool) {
     case 'openssh':
+      out.kex = pick(/kex: algorithm: (\S+)/);
       out.cipher = pick(/kex: server->client cipher: (\S+)/);
       out.mac = pick(/kex: server->client cipher: \S+ MAC: (\S+)/);
       break;
@@ -121,9 +125,11 @@ export function parseNegotiated(tool: Tool, stderr: string): Negotiated {
       out.cipher = m?.[1];
       out.mac = m?.[2];
       out.provider = pick(/crypto provider: (\S+)/);
+      out.kex = pick(/kex: algorithm: ([^\s;]+)/);
       break;
     }
     case 'ssh2':
+      out.kex = pick(/Handshake: KEX algorithm: (\S+)/i);
       out.cipher = pick(/Handshake: S->C cipher: (\S+)/i);
       out.mac = pick(/Handshake: S->C MAC: (\S+)/i);
       break;

@@ -1,7 +1,8 @@
 /**
  * Time from `connect()` to the first byte of a forwarded channel, inside one fresh process:
  * the library use case (no CLI, no local listener). argv[2]: JSON of InprocArgs; prints one
- * JSON line `{ "ms": N, "text": "..." }` on stdout.
+ * JSON line `{ "ms": N, "text": "...", "kex": "..." }` on stdout (`kex`: what pure-ssh
+ * negotiated; ssh2 does not say).
  */
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
@@ -12,7 +13,7 @@ import { knownHostBlob, ssh2Algorithms, pureConnectOptions, type InprocArgs } fr
 const args = JSON.parse(process.argv[2]) as InprocArgs;
 const { login, target } = args;
 
-async function viaPure(): Promise<{ ms: number; text: string }> {
+async function viaPure(): Promise<{ ms: number; text: string; kex?: string }> {
   const t0 = performance.now();
   const ssh = await connect(pureConnectOptions(login));
   const stream = await ssh.openDirectTcpip({ host: target.host, port: target.port, originatorAddress: '127.0.0.1', originatorPort: 0 });
@@ -22,9 +23,10 @@ async function viaPure(): Promise<{ ms: number; text: string }> {
     stream.once('end', () => reject(new Error('channel ended before any data')));
   });
   const ms = performance.now() - t0;
+  const kex = ssh.info.negotiated?.kex;
   stream.destroy();
   await ssh.close();
-  return { ms, text: Buffer.from(first).toString('latin1') };
+  return { ms, text: Buffer.from(first).toString('latin1'), kex };
 }
 
 function viaSsh2(): Promise<{ ms: number; text: string }> {
