@@ -337,9 +337,12 @@ function applyFlag(c: string, value: string | undefined, o: SshOptions, flags: F
       applyOption(o, 'IdentityFile', [value!], ctx);
       return;
     case 'c':
+      // ssh.c: an empty list is no list ("Unknown cipher type ''").
+      if (value === '') throw new ConfigError(`Unknown cipher type '${value}'`);
       flags.ciphers = value!;
       return;
     case 'm':
+      if (value === '') throw new ConfigError(`Unknown mac type '${value}'`);
       flags.macs = value!;
       return;
     case '1':

@@ -383,7 +383,7 @@ const ROWS: readonly KeywordEntry[] = [
   ignored('LocalCommand', 'it only runs with PermitLocalCommand, which pure-ssh refuses', ['none']),
   ignored('LogVerbose', 'there is no per-function debug logging; use -v', ['none']),
   ignored('ObscureKeystrokeTiming', SESSION_ONLY, ['no']),
-  ignored('PermitRemoteOpen', 'it only restricts remote and dynamic forwards, which pure-ssh refuses', ['any']),
+  ignored('PermitRemoteOpen', 'it restricts where a remote dynamic forward (-R without a target) may connect, and pure-ssh does not offer those', ['any']),
   ignored('ProxyUseFdpass', 'it asks the ProxyCommand to pass a connected descriptor; pure-ssh speaks on its stdin and stdout instead', ['no']),
   ignored('RequestTTY', SESSION_ONLY, ['no']),
   ignored('SecurityKeyProvider', 'FIDO security keys cannot be used at all; loading one is reported as an error', ['internal']),

@@ -253,7 +253,12 @@ function hostKeyVerifierFor(options: ConnectOptions): HostKeyVerifier {
   if (options.knownHosts !== undefined) {
     const files = Array.isArray(options.knownHosts) ? options.knownHosts : [options.knownHosts];
     if (files.length === 0) throw new UsageError('knownHosts is an empty list');
-    return knownHostsVerifier({ files, mode: options.strictHostKeyChecking ?? 'yes', log: options.debug, hostKeyAlias: options.hostKeyAlias });
+    const mode = options.strictHostKeyChecking ?? 'yes';
+    // Anything but the four ssh_config(5) words is a mistake, never a reason to trust a host.
+    if (!['yes', 'accept-new', 'no', 'ask'].includes(mode as string)) {
+      throw new UsageError(`strictHostKeyChecking must be 'yes', 'accept-new', 'no' or 'ask', got ${JSON.stringify(mode)}`);
+    }
+    return knownHostsVerifier({ files, mode, log: options.debug, hostKeyAlias: options.hostKeyAlias });
   }
   throw new UsageError(
     'connect() needs a host key decision: pass knownHosts (known_hosts file paths) or verifyHostKey. ' +
@@ -441,10 +446,21 @@ export function cryptoProviderFor(choice: ConnectOptions['crypto']): CryptoProvi
 function algorithmsFor(options: ConnectOptions, crypto: CryptoProvider): Partial<AlgorithmPreferences> {
   const d = defaultAlgorithms(crypto.name);
   const a = options.algorithms ?? {};
+  const keys = ALGORITHM_CATEGORIES.map((c) => c.key as string);
+  // A misspelt category or a value of the wrong kind is a mistake, not a request for the defaults.
+  for (const k of Object.keys(a)) {
+    if (!keys.includes(k)) throw new UsageError(`algorithms.${k} is not an algorithm category (use ${keys.join(', ')})`);
+  }
   const out: Partial<AlgorithmPreferences> = {};
   for (const { key } of ALGORITHM_CATEGORIES) {
-    const spec = a[key];
-    out[key] = spec ? applyAlgorithmSpec(key, d[key], spec) : d[key];
+    const spec: unknown = a[key];
+    if (spec === undefined) {
+      out[key] = d[key];
+      continue;
+    }
+    const ok = (typeof spec === 'string' && spec !== '') || (Array.isArray(spec) && spec.length > 0 && spec.every((x) => typeof x === 'string' && x !== ''));
+    if (!ok) throw new UsageError(`algorithms.${key} must be a non-empty list of names (string or string[]), got ${JSON.stringify(spec)}`);
+    out[key] = applyAlgorithmSpec(key, d[key], spec as string | string[]);
   }
   return out;
 }
@@ -864,6 +880,10 @@ export class SshClient extends EventEmitter {
         };
         Promise.resolve()
           .then(() => this.verifier(info))
+          .then((verdict: unknown) => {
+            // A verifier that answers false (ssh2's hostVerifier style) refuses, as a throw does.
+            if (verdict === false) throw new Error('the verifyHostKey callback returned false');
+          })
           .then(
             () => {
               this.log(`Host key for ${info.host} accepted (${e.fingerprint})`);

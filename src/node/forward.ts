@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { unlinkSync } from 'node:fs';
-import { SshError } from '../errors.js';
+import { SshError, UsageError } from '../errors.js';
 import type { ChannelStream } from './channel-stream.js';
 
 /** Where to listen: TCP host/port (loopback unless told otherwise) or a Unix socket path. */
@@ -89,6 +89,7 @@ export class LocalForward extends EventEmitter {
 
 /** Start listening and forwarding. Rejects (ERR_FORWARD_BIND) if the address cannot be bound. */
 export async function startLocalForward(host: ForwardHost, options: ForwardOptions): Promise<LocalForward> {
+  checkForwardOptions(options);
   // allowHalfOpen: a local client that shuts down its write side still gets the reply.
   const server = createServer({ allowHalfOpen: true, noDelay: true });
   const fwd = new LocalForward(server, options);
@@ -264,4 +265,27 @@ function pipeBatched(from: ChannelStream, to: Socket): void {
   from.once('end', () => {
     if (!to.destroyed) to.end();
   });
+}
+
+/** A TCP port as RFC 4254 §7.2 carries it: an integer 0..65535 (a string from the environment is refused, not guessed). */
+function isPort(v: unknown, allowZero: boolean): boolean {
+  return typeof v === 'number' && Number.isInteger(v) && v >= (allowZero ? 0 : 1) && v <= 65535;
+}
+
+/** Refuse a malformed forward at the call, never at the first connection (UsageError). */
+export function checkForwardOptions(options: ForwardOptions): void {
+  const { listen, to } = options ?? ({} as ForwardOptions);
+  if (!listen || typeof listen !== 'object') throw new UsageError('forwardLocal: listen must be { host?, port } or { path }');
+  if ('path' in listen) {
+    if (typeof listen.path !== 'string' || listen.path === '') throw new UsageError('forwardLocal: listen.path must be a non-empty string');
+  } else if (!isPort(listen.port, true)) {
+    throw new UsageError(`forwardLocal: listen.port must be an integer 0..65535, got ${JSON.stringify(listen.port)}`);
+  }
+  if (!to || typeof to !== 'object') throw new UsageError('forwardLocal: to must be { host, port } or { path }');
+  if ('path' in to) {
+    if (typeof to.path !== 'string' || to.path === '') throw new UsageError('forwardLocal: to.path must be a non-empty string');
+  } else {
+    if (typeof to.host !== 'string' || to.host === '') throw new UsageError('forwardLocal: to.host must be a non-empty string');
+    if (!isPort(to.port, false)) throw new UsageError(`forwardLocal: to.port must be an integer 1..65535, got ${JSON.stringify(to.port)}`);
+  }
 }

@@ -42,8 +42,11 @@ export interface HostKeyInfo {
   fingerprint: string;
 }
 
-/** Accepts (returns) or refuses (throws {@link HostKeyError}) a server's host key. */
-export type HostKeyVerifier = (info: HostKeyInfo) => Promise<void> | void;
+/**
+ * Decides on the server's host key: resolve (or return) to accept; throw, reject or return
+ * `false` to refuse (any other return value accepts).
+ */
+export type HostKeyVerifier = (info: HostKeyInfo) => Promise<void | boolean> | void | boolean;
 
 /** OpenSSH's short key type names (sshkey.c keytypes[]), used in its messages. */
 function shortKeyType(keyType: string): string {

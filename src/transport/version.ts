@@ -38,6 +38,11 @@ export class VersionReader {
   feed(data: Uint8Array): Uint8Array | undefined {
     for (let i = 0; i < data.length; i++) {
       const c = data[i]!;
+      // OpenSSH kex.c kex_exchange_identification: a NUL, or a CR not followed by LF, is not a
+      // text line: refuse at once instead of waiting for a version that will not come.
+      if (c === 0x00 || (this.line.length > 0 && this.line[this.line.length - 1] === 0x0d && c !== 0x0a)) {
+        throw new ProtocolError('kex_exchange_identification: banner line contains invalid characters');
+      }
       if (c !== 0x0a) {
         if (this.line.length > MAX_LINE) {
           throw new ProtocolError(

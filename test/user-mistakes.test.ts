@@ -1,0 +1,86 @@
+/**
+ * Mistakes a user makes with the library and the CLI, found by trying pure-ssh as a new user
+ * would: each must be an error at the call that names the mistake, never a crash later and never
+ * a silently weaker setting (host keys above all).
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect, UsageError, type SshClient } from '../src/index.js';
+import { Pair } from './support/pair.js';
+import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
+
+const CLI = fileURLToPath(new URL('../dist/node/cli.js', import.meta.url));
+
+describeInterop('library mistakes against sshd', () => {
+  let sshd: SshdHandle;
+  let dir: string;
+  let ssh: SshClient;
+  beforeAll(async () => {
+    sshd = await startSshd();
+    dir = await mkdtemp(join(tmpdir(), 'pure-ssh-mistakes-'));
+    ssh = await connect({ host: sshd.host, port: sshd.port, username: sshd.user, privateKey: sshd.clientKey, knownHosts: sshd.knownHostsPath });
+  });
+  afterAll(async () => {
+    await ssh?.close();
+    await sshd?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+  const base = () => ({ host: sshd.host, port: sshd.port, username: sshd.user, privateKey: sshd.clientKey });
+
+  it('forwardLocal with a missing or string port is refused at the call, not by a crash at the first connection', async () => {
+    for (const to of [{ host: '127.0.0.1' }, { host: '127.0.0.1', port: '5432' }, { host: '', port: 5432 }, { host: 'x', port: 70000 }]) {
+      await expect(ssh.forwardLocal({ listen: { port: 0 }, to } as never)).rejects.toBeInstanceOf(UsageError);
+    }
+    await expect(ssh.forwardLocal({ listen: { port: -1 }, to: { host: 'x', port: 1 } } as never)).rejects.toThrow(/listen.port/);
+  });
+
+  it('strictHostKeyChecking with anything but yes/accept-new/no/ask is an error, never trust', async () => {
+    const kh = join(dir, 'empty_known_hosts');
+    await writeFile(kh, '');
+    for (const mode of ['bogus', 'No', 'YES', true, false]) {
+      const err = await connect({ ...base(), knownHosts: kh, strictHostKeyChecking: mode as never }).catch((e) => e);
+      expect(err, String(mode)).toBeInstanceOf(UsageError);
+    }
+  });
+
+  it('a verifyHostKey callback that returns false refuses the host (as ssh2 users expect)', async () => {
+    const err = await connect({ ...base(), verifyHostKey: () => false }).catch((e) => e);
+    expect(err?.code).toBe('ERR_HOST_KEY_REJECTED');
+  });
+
+  it('algorithms: a misspelt category, an empty list or a non-string is an error', async () => {
+    for (const algorithms of [{ ciphers: 'aes128-ctr' }, { cipher: '' }, { cipher: 42 }, { mac: [] }]) {
+      const err = await connect({ ...base(), knownHosts: sshd.knownHostsPath, algorithms: algorithms as never }).catch((e) => e);
+      expect(err, JSON.stringify(algorithms)).toBeInstanceOf(UsageError);
+    }
+  });
+
+  it("the CLI's -c '' and -m '' are errors as in ssh (Unknown cipher type '')", () => {
+    for (const [flag, word] of [['-c', 'cipher'], ['-m', 'mac']]) {
+      const r = spawnSync(process.execPath, [CLI, '-F', 'none', flag!, '', '-N', 'h'], { encoding: 'utf8' });
+      expect(r.status).toBe(255);
+      expect(r.stderr).toContain(`Unknown ${word} type ''`);
+    }
+  });
+});
+
+describe('a server that sends binary garbage or NUL before its version line (OpenSSH refuses at once)', () => {
+  it('fails fast with OpenSSH wording, not a hang until ConnectTimeout', () => {
+    for (const junk of [Uint8Array.of(0x68, 0x69, 0x00, 0x0d, 0x0a), Uint8Array.of(0x41, 0x0d, 0x42)]) {
+      const p = new Pair();
+      p.toClient = (b) => {
+        p.toClient = undefined;
+        const out = new Uint8Array(junk.length + b.length);
+        out.set(junk);
+        out.set(b, junk.length);
+        return out;
+      };
+      p.start();
+      expect(p.closedError?.message).toBe('kex_exchange_identification: banner line contains invalid characters');
+    }
+  });
+});
