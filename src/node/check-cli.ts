@@ -79,6 +79,8 @@ function tcpLink(host: string, port: number, timeoutMs: number): Promise<ProbeLi
     socket.setNoDelay(true);
     const queue: Uint8Array[] = [];
     let closed = false;
+    // Node clears socket.connecting before a failed connect's 'error': track it ourselves.
+    let connected = false;
     let wake: (() => void) | undefined;
     const connectTimer = setTimeout(() => {
       socket.destroy();
@@ -95,12 +97,13 @@ function tcpLink(host: string, port: number, timeoutMs: number): Promise<ProbeLi
     socket.on('end', end);
     socket.on('close', end);
     socket.on('error', (err: NodeJS.ErrnoException) => {
-      if (!socket.connecting) return end();
+      if (connected) return end();
       clearTimeout(connectTimer);
       const why = err.code === 'ECONNREFUSED' ? 'Connection refused' : err.message;
       reject(new Error(`connect to host ${host} port ${port}: ${why}`));
     });
     socket.once('connect', () => {
+      connected = true;
       clearTimeout(connectTimer);
       resolve({
         write(bytes) {
