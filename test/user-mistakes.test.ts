@@ -68,6 +68,20 @@ describeInterop('library mistakes against sshd', () => {
   });
 });
 
+describe('pure-ssh-check against a closed port', () => {
+  it('says Connection refused at once (not a timeout after seconds)', async () => {
+    const { createServer } = await import('node:net');
+    const srv = createServer();
+    const port = await new Promise<number>((r) => srv.listen(0, '127.0.0.1', () => r((srv.address() as { port: number }).port)));
+    await new Promise((r) => srv.close(r));
+    const t0 = Date.now();
+    const r = spawnSync(process.execPath, [fileURLToPath(new URL('../dist/node/check-cli.js', import.meta.url)), '-p', String(port), '127.0.0.1'], { encoding: 'utf8' });
+    expect(r.stderr).toContain(`connect to host 127.0.0.1 port ${port}: Connection refused`);
+    expect(r.status).toBe(255);
+    expect(Date.now() - t0).toBeLessThan(3000);
+  });
+});
+
 describe('a server that sends binary garbage or NUL before its version line (OpenSSH refuses at once)', () => {
   it('fails fast with OpenSSH wording, not a hang until ConnectTimeout', () => {
     for (const junk of [Uint8Array.of(0x68, 0x69, 0x00, 0x0d, 0x0a), Uint8Array.of(0x41, 0x0d, 0x42)]) {
