@@ -314,6 +314,22 @@ async function describeFatal(err: unknown, cfg: ResolvedConfig, log: Log, establ
     const allowed = err.methodsAllowed.length > 0 ? err.methodsAllowed.join(',') : err.methodsTried.join(',');
     return `${cfg.user}@${cfg.hostName}: Permission denied (${allowed}).`;
   }
+  if (err instanceof errors.NegotiationError) {
+    // ssh(1) kex.c kex_choose_conf: "Unable to negotiate with HOST port N: no matching X found. Their offer: ...".
+    const what = /^key exchange/.test(err.category)
+      ? 'key exchange method'
+      : /^host key/.test(err.category)
+        ? 'host key type'
+        : /^cipher/.test(err.category)
+          ? 'cipher'
+          : /^MAC/.test(err.category)
+            ? 'MAC'
+            : /^compression/.test(err.category)
+              ? 'compression method'
+              : err.category;
+    log.debug1(err.message);
+    return `Unable to negotiate with ${cfg.hostName} port ${cfg.port}: no matching ${what} found. Their offer: ${err.server.join(',')}`;
+  }
   if (err instanceof errors.HostKeyError) {
     const type = shortKeyType(err.keyType);
     if (err.problem === 'changed') {

@@ -75,7 +75,7 @@ export class VersionReader {
         return data.subarray(i + 1);
       }
       if (++this.preLines > MAX_PRE_LINES) {
-        throw new ProtocolError(`the server sent more than ${MAX_PRE_LINES} lines before its identification`);
+        throw new ProtocolError(`kex_exchange_identification: No SSH version received in first ${MAX_PRE_LINES} lines from server`);
       }
       this.log(`server banner line: ${text}`);
     }
