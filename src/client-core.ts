@@ -150,6 +150,8 @@ export class ClientCore {
       passwordNeeded: (prompt, retry) => emit({ type: 'password-needed', prompt, retry }),
       signRequest: (r) => emit({ type: 'sign-request', ...r }),
       success: () => {
+        // OpenSSH PROTOCOL §1.2: zlib@openssh.com starts right after USERAUTH_SUCCESS, both ways.
+        this.transport.userauthSuccess();
         this.stage = 'authenticated';
         this.connection.activate();
         this.timers.authenticated();

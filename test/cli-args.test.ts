@@ -187,7 +187,7 @@ describe('argument parsing (ssh(1) getopt)', () => {
     );
     for (const [flag, what] of [
       ['-A', 'agent forwarding'], ['-X', 'X11 forwarding'],
-      ['-t', 'pseudo-terminals'], ['-C', 'compression'],
+      ['-t', 'pseudo-terminals'],
       ['-Z', 'listing the keys to offer'], ['-s', 'subsystems'],
     ] as const) {
       const args = ['-N', flag, 'host'];

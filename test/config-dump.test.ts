@@ -181,7 +181,7 @@ ${FIXED}`,
 
   it('-q and -v change the log level, -4 the address family', () => {
     const cfg = file('plain.conf', FIXED);
-    for (const args of [['-q'], ['-v'], ['-vv'], ['-4'], ['-6']]) {
+    for (const args of [['-q'], ['-v'], ['-vv'], ['-4'], ['-6'], ['-C'], ['-C', '-o', 'Compression=no']]) {
       const r = compare(['-F', cfg, ...args, 'h']);
       expect(r.ours, args.join(' ')).toEqual(r.theirs);
     }

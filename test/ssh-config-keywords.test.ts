@@ -98,6 +98,7 @@ const SAMPLES: Record<string, { value: string; sets: Partial<SshOptions> }> = {
   Ciphers: { value: '+chacha20-poly1305@openssh.com', sets: { ciphers: '+chacha20-poly1305@openssh.com' } },
   CertificateFile: { value: '~/.ssh/id_ed25519-cert.pub', sets: { certificateFiles: ['~/.ssh/id_ed25519-cert.pub'] } },
   ClearAllForwardings: { value: 'yes', sets: { clearAllForwardings: true } },
+  Compression: { value: 'yes', sets: { compression: true } },
   ConnectTimeout: { value: '1m', sets: { connectTimeout: 60 } },
   ExitOnForwardFailure: { value: 'yes', sets: { exitOnForwardFailure: true } },
   ForkAfterAuthentication: { value: 'yes', sets: { forkAfterAuthentication: true } },

@@ -36,8 +36,9 @@ it('pure-ssh/web bundles for browsers without Node built-ins or polyfills; size 
   expect(text).not.toMatch(/\brequire\(\s*["']node:|from\s*["']node:|\bBuffer\.from\(/);
   const gz = gzipSync(code, { level: 9 }).length;
   console.log(`pure-ssh/web browser bundle: ${(code.length / KiB).toFixed(1)} KiB minified, ${(gz / KiB).toFixed(1)} KiB gzip`);
-  // The budget the README states; raise it deliberately, never by accident.
-  expect(gz).toBeLessThan(96 * KiB);
+  // The budget the README states; raise it deliberately, never by accident (96 KiB until pako,
+  // the zlib of compression, added about 15 KiB gzip).
+  expect(gz).toBeLessThan(112 * KiB);
 });
 
 it('the package exports pure-ssh/web to import and require, with its types (needs npm run build)', async () => {

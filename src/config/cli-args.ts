@@ -88,6 +88,8 @@ export interface ResolvedConfig {
   /** -D / DynamicForward: SOCKS listeners. */
   dynamicForwards: DynamicForwardSpec[];
   gatewayPorts: boolean;
+  /** ssh_config Compression / -C: offer zlib@openssh.com (RFC 4253 §6.2). */
+  compression: boolean;
   logLevel: LogLevel;
   /** Bytes before rekeying; undefined = the library's default. */
   rekeyLimit?: number;
@@ -139,7 +141,7 @@ export type CliOutcome =
 
 /** ssh(1) usage text, limited to what pure-ssh implements. */
 export const USAGE =
-  'usage: pure-ssh [-46fGgNnqTVv] [-c cipher_spec] [-D [bind_address:]port] [-E log_file]\n' +
+  'usage: pure-ssh [-46CfGgNnqTVv] [-c cipher_spec] [-D [bind_address:]port] [-E log_file]\n' +
   '           [-F configfile] [-i identity_file] [-J destination]\n' +
   '           [-L [bind_address:]port:host:hostport] [-l login_name] [-m mac_spec] [-o option]\n' +
   '           [-p port] [-R [bind_address:]port:host:hostport] [-W host:port]\n' +
@@ -156,7 +158,7 @@ const KNOWN = new Set(OPTSTRING.replace(/:/g, ''));
 const HONOURED = new Set(['T', 'n', 'x', 'a', 'k', '2']);
 /** ssh(1) flags pure-ssh does not implement yet, with what they do: each is an error, never skipped. */
 const UNSUPPORTED_FLAGS: Record<string, string> = {
-  A: 'agent forwarding', B: 'binding to an interface', C: 'compression',
+  A: 'agent forwarding', B: 'binding to an interface',
   I: 'PKCS#11 keys', K: 'GSSAPI',
   M: 'connection multiplexing', O: 'connection multiplexing', P: 'tags', Q: 'queries',
   S: 'connection multiplexing', X: 'X11 forwarding', Y: 'X11 forwarding',
@@ -175,6 +177,8 @@ interface Flags {
   /** -c and -m: assigned directly, the last one wins and beats -o (ssh.c). */
   ciphers?: string;
   macs?: string;
+  /** -C: assigned directly, so it beats `-o Compression=no` wherever that is (ssh.c). */
+  compression?: boolean;
   host?: string;
   command: string[];
   stdioForward?: { host: string; port: number };
@@ -344,6 +348,9 @@ function applyFlag(c: string, value: string | undefined, o: SshOptions, flags: F
     case 'm':
       if (value === '') throw new ConfigError(`Unknown mac type '${value}'`);
       flags.macs = value!;
+      return;
+    case 'C':
+      flags.compression = true;
       return;
     case '1':
       // ssh.c's wording.
@@ -542,6 +549,7 @@ export function resolveCommandLine(argv: string[], cenv: CliEnvironment): CliOut
   if (flags.port !== undefined) o.port = flags.port;
   if (flags.ciphers !== undefined) o.ciphers = flags.ciphers;
   if (flags.macs !== undefined) o.macs = flags.macs;
+  if (flags.compression) o.compression = true;
 
   const note = (m: string) => notes.push(m);
   const local: LocalIdentity = {
@@ -710,6 +718,7 @@ export function resolveCommandLine(argv: string[], cenv: CliEnvironment): CliOut
       remoteForwards,
       dynamicForwards,
       gatewayPorts: o.gatewayPorts ?? false,
+      compression: o.compression ?? false,
       logLevel,
       rekeyLimit: rekey === null ? undefined : rekey,
       rekeyLimitSeconds: o.rekeyLimitSeconds || undefined,

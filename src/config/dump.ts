@@ -52,6 +52,7 @@ export function dumpConfig(cfg: ResolvedConfig, algorithms: EffectiveAlgorithms)
   // Flag options.
   put('addressfamily', cfg.addressFamily);
   put('batchmode', yesNo(cfg.batchMode));
+  put('compression', yesNo(cfg.compression));
   put('clearallforwardings', yesNo(o.clearAllForwardings ?? false));
   put('exitonforwardfailure', yesNo(cfg.exitOnForwardFailure));
   put('gatewayports', yesNo(cfg.gatewayPorts));

@@ -260,6 +260,8 @@ const ROWS: readonly KeywordEntry[] = [
     if (ctx.active && path.toLowerCase() !== 'none' && !o.certificateFiles?.includes(path)) (o.certificateFiles ??= []).push(path);
   }),
   implemented('ClearAllForwardings', flagInto('clearAllForwardings')),
+  // readconf.c multistate_compression: yes or no only.
+  implemented('Compression', flagInto('compression')),
   implemented('ConnectTimeout', timeInto('connectTimeout')),
   implemented('ExitOnForwardFailure', flagInto('exitOnForwardFailure')),
   implemented('ForkAfterAuthentication', flagInto('forkAfterAuthentication')),
@@ -354,7 +356,6 @@ const ROWS: readonly KeywordEntry[] = [
   ignored('CanonicalizePermittedCNAMEs', NO_CANONICALIZE),
   ignored('CASignatureAlgorithms', "it restricts CA signature algorithms; pure-ssh applies OpenSSH's default (every supported one but SHA-1 ssh-rsa)"),
   ignored('ChannelTimeout', 'idle channels stay open until either end closes them', ['none']),
-  ignored('Compression', 'data is sent uncompressed', ['no']),
   ignored('ConnectionAttempts', 'the connection is tried once', ['1']),
   ignored('ControlMaster', NO_MULTIPLEXING, ['no']),
   ignored('ControlPath', NO_MULTIPLEXING, ['none']),

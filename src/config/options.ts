@@ -54,6 +54,8 @@ export interface SshOptions {
   /** ssh_config(5) ClearAllForwardings: drop every forward, wherever it was given. */
   clearAllForwardings?: boolean;
   gatewayPorts?: boolean;
+  /** ssh_config(5) Compression (ssh -C): offer zlib@openssh.com first. */
+  compression?: boolean;
   logLevel?: LogLevel;
   /** Bytes; null = `default`. */
   rekeyLimit?: number | null;

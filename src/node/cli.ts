@@ -666,6 +666,7 @@ async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries, depth
       passwordAuthentication: cfg.passwordAuthentication,
       kbdInteractiveAuthentication: cfg.kbdInteractiveAuthentication,
       algorithms: cfg.algorithms,
+      compression: cfg.compression,
       connectTimeout: cfg.connectTimeout * 1000,
       keepaliveInterval: cfg.serverAliveInterval * 1000,
       keepaliveCountMax: cfg.serverAliveCountMax,

@@ -8,6 +8,7 @@ import { connect as netConnect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { AlgorithmPreferences } from '../algorithms.js';
 import { ALGORITHM_CATEGORIES, applyAlgorithmSpec, defaultAlgorithms, preferKnownHostKeyTypes } from '../algorithms.js';
+import { COMPRESSION_NO, COMPRESSION_YES } from '../compress/registry.js';
 import type { CryptoProvider } from '../crypto/provider.js';
 import { pureCryptoProvider } from '../crypto/pure.js';
 import { nodeCryptoProvider, runtimeCryptoAvailable } from './crypto-provider.js';
@@ -131,6 +132,12 @@ export interface ConnectOptions {
    * and MACs. Legacy algorithms (CBC, SHA-1 key exchanges) are only used when listed.
    */
   algorithms?: { kex?: string | string[]; hostKey?: string | string[]; cipher?: string | string[]; mac?: string | string[] };
+  /**
+   * ssh_config(5) Compression / `ssh -C` (default false): offer `zlib@openssh.com,zlib,none`, so
+   * payloads are zlib-compressed (RFC 4253 §6.2) if the server agrees, from USERAUTH_SUCCESS on.
+   * `client.info.negotiated` names what was agreed per direction.
+   */
+  compression?: boolean;
   /**
    * The symmetric crypto: 'runtime' (node:crypto, i.e. OpenSSL, when this runtime has it; the
    * default) or 'pure' (pure TypeScript, the same code as in browsers). The environment variable
@@ -462,6 +469,8 @@ function algorithmsFor(options: ConnectOptions, crypto: CryptoProvider): Partial
     if (!ok) throw new UsageError(`algorithms.${key} must be a non-empty list of names (string or string[]), got ${JSON.stringify(spec)}`);
     out[key] = applyAlgorithmSpec(key, d[key], spec as string | string[]);
   }
+  // ssh_config(5) Compression: the list OpenSSH's cipher.c compression_alg_list gives.
+  out.compression = [...(options.compression ? COMPRESSION_YES : COMPRESSION_NO)];
   return out;
 }
 

@@ -12,6 +12,9 @@
  */
 import type { AlgorithmPreferences } from '../algorithms.js';
 import { cipherAlgorithms } from '../cipher/registry.js';
+import type { CompressionProvider } from '../compress/compressor.js';
+import { COMPRESSION_LEVEL, compressionAlgorithms, type CompressionAlgorithm } from '../compress/registry.js';
+import { pakoCompression } from '../compress/zlib.js';
 import type { CryptoProvider } from '../crypto/provider.js';
 import { DisconnectReason, ProtocolError, UsageError } from '../errors.js';
 import type { KexClient, KexMethod, Random } from '../kex/kex.js';
@@ -67,6 +70,8 @@ export interface HandshakeOptions {
   crypto: CryptoProvider;
   algorithms: AlgorithmPreferences;
   clientVersion: string;
+  /** zlib streams for compression (default: pako, ../compress/zlib.ts). */
+  compression?: CompressionProvider;
 }
 
 /** The client side of key exchange and re-exchange over one transport. */
@@ -84,6 +89,11 @@ export class Handshake {
   hostKeyBlob: Uint8Array | undefined;
   negotiated: Negotiated | undefined;
   kexCount = 0;
+  /** RFC 4253 §6.2: the compression of the keys in force, per direction (set at each NEWKEYS). */
+  private compressionOut: CompressionAlgorithm | undefined;
+  private compressionIn: CompressionAlgorithm | undefined;
+  /** OpenSSH packet.c after_authentication: USERAUTH_SUCCESS was received. */
+  private afterAuthentication = false;
 
   constructor(
     private readonly options: HandshakeOptions,
@@ -219,6 +229,9 @@ export class Handshake {
         `cipher: ${negotiated.cipherClientToServer} MAC: ${mac(negotiated.macClientToServer)} (c2s), ` +
         `${negotiated.cipherServerToClient} MAC: ${mac(negotiated.macServerToClient)} (s2c); ` +
         `compression: ${negotiated.compressionClientToServer}` +
+        (negotiated.compressionServerToClient !== negotiated.compressionClientToServer
+          ? ` (c2s), ${negotiated.compressionServerToClient} (s2c)`
+          : '') +
         (this.firstKex ? `; strict kex: ${this.strict ? 'on' : 'off (server does not support it)'}` : ''),
     );
     const method = kexMethods.get(negotiated.kex);
@@ -281,6 +294,7 @@ export class Handshake {
     this.encoder.setCipher(newDirection('client-to-server', keys.negotiated, keys.secrets, this.options.crypto, true));
     // OpenSSH PROTOCOL §1.9: strict mode resets the sequence number after every NEWKEYS.
     if (this.strict) this.encoder.resetSequence();
+    this.compressionOut = this.installCompression('out', keys.negotiated.compressionClientToServer);
     this.state = { kind: 'newkeys', keys, sent: true, received };
     this.host.resumed();
     this.doneMaybe();
@@ -292,11 +306,51 @@ export class Handshake {
       if (payload.length !== 1) throw new ProtocolError('malformed NEWKEYS', { code: 'ERR_MALFORMED_PACKET' });
       this.decoder.setCipher(newDirection('server-to-client', s.keys.negotiated, s.keys.secrets, this.options.crypto, false));
       if (this.strict) this.decoder.resetSequence();
+      this.compressionIn = this.installCompression('in', s.keys.negotiated.compressionServerToClient);
       s.received = true;
       this.doneMaybe();
       return;
     }
     throw new ProtocolError('NEWKEYS before the key exchange reply', { reason: DisconnectReason.KEY_EXCHANGE_FAILED });
+  }
+
+  /**
+   * USERAUTH_SUCCESS arrived (the transport calls this before handing it on): delayed
+   * compression (zlib@openssh.com) starts in both directions with the next packet, and at every
+   * later NEWKEYS (OpenSSH packet.c ssh_packet_enable_delayed_compress, on the client at receipt).
+   */
+  userauthSuccess(): void {
+    if (this.afterAuthentication) return;
+    this.afterAuthentication = true;
+    if (this.compressionOut && !this.encoder.compressing) this.startCompression('out', this.compressionOut);
+    if (this.compressionIn && !this.decoder.decompressing) this.startCompression('in', this.compressionIn);
+  }
+
+  /**
+   * RFC 4253 §6.2: the keys just switched on in one direction carry their compression method.
+   * OpenSSH (packet.c ssh_set_newkeys) starts a fresh zlib stream at each NEWKEYS that has one
+   * running, so the dictionary carries across packets but not across key exchanges.
+   */
+  private installCompression(direction: 'out' | 'in', name: string): CompressionAlgorithm {
+    const algorithm = compressionAlgorithms.get(name);
+    if (!algorithm) throw new UsageError(`negotiated a compression method that is not registered: ${name}`);
+    if (direction === 'out') this.encoder.setCompression(null);
+    else this.decoder.setCompression(null);
+    this.startCompression(direction, algorithm);
+    return algorithm;
+  }
+
+  private startCompression(direction: 'out' | 'in', algorithm: CompressionAlgorithm): void {
+    // OpenSSH PROTOCOL §1.2: zlib@openssh.com waits for USERAUTH_SUCCESS; zlib starts at NEWKEYS.
+    if (!algorithm.zlib || (algorithm.delayed && !this.afterAuthentication)) return;
+    const provider = this.options.compression ?? pakoCompression;
+    if (direction === 'out') {
+      this.encoder.setCompression(provider.deflater(COMPRESSION_LEVEL));
+      this.host.log(`Enabling compression at level ${COMPRESSION_LEVEL}.`);
+    } else {
+      this.decoder.setCompression(provider.inflater());
+      this.host.log(`Enabling decompression (${algorithm.name}).`);
+    }
   }
 
   private doneMaybe(): void {

@@ -6,7 +6,8 @@
  */
 import type { PacketCipher } from '../cipher/cipher.js';
 import { NoneCipher } from '../cipher/cipher.js';
-import { ProtocolError } from '../errors.js';
+import type { PayloadDeflater, PayloadInflater } from '../compress/compressor.js';
+import { DisconnectReason, ProtocolError } from '../errors.js';
 import { writeUint32 } from '../protocol/wire.js';
 
 /** OpenSSH's PACKET_MAX_SIZE (packet.c): larger lengths are rejected before allocating. */
@@ -36,6 +37,7 @@ export class PacketEncoder {
   private readonly full: Uint8Array[] = [];
   private readonly pad = new Uint8Array(PADDING_POOL);
   private padPos = 0;
+  private deflater: PayloadDeflater | null = null;
 
   constructor(private readonly random: (n: number) => Uint8Array) {
     this.pad.set(random(PADDING_POOL));
@@ -59,8 +61,20 @@ export class PacketEncoder {
     return this.cipher.blockSize;
   }
 
+  /** Compress every payload from the next packet on (null: stop). RFC 4253 §6.2. */
+  setCompression(deflater: PayloadDeflater | null): void {
+    this.deflater = deflater;
+  }
+
+  /** Whether payloads are being compressed. */
+  get compressing(): boolean {
+    return this.deflater !== null;
+  }
+
   /** Frame and protect one payload. */
   writePayload(payload: Uint8Array): void {
+    // RFC 4253 §6.2: the payload is compressed before padding, MAC and encryption.
+    if (this.deflater) payload = this.deflater.deflate(payload);
     const off = this.begin(payload.length);
     this.chunk.set(payload, off + 5);
     this.finish(off, payload.length);
@@ -72,6 +86,12 @@ export class PacketEncoder {
    * packet, before it is encrypted in place.
    */
   writeParts(head: Uint8Array, data: Uint8Array, from: number, length: number): void {
+    if (this.deflater) {
+      const payload = new Uint8Array(head.length + length);
+      payload.set(head);
+      payload.set(data.subarray(from, from + length), head.length);
+      return this.writePayload(payload);
+    }
     const payloadLength = head.length + length;
     const off = this.begin(payloadLength);
     const c = this.chunk;
@@ -171,6 +191,7 @@ export class PacketDecoder {
   /** A packet that spans chunks, assembled here. */
   private partial: Uint8Array | null = null;
   private partialFill = 0;
+  private inflater: PayloadInflater | null = null;
 
   /**
    * @param borrowInput When true, {@link push} takes ownership of the caller's bytes and decrypts
@@ -185,6 +206,16 @@ export class PacketDecoder {
     this.cipher = cipher;
     this.counters.packets = 0;
     this.counters.bytes = 0;
+  }
+
+  /** Decompress every payload from the next packet on (null: stop). RFC 4253 §6.2. */
+  setCompression(inflater: PayloadInflater | null): void {
+    this.inflater = inflater;
+  }
+
+  /** Whether payloads are being decompressed. */
+  get decompressing(): boolean {
+    return this.inflater !== null;
   }
 
   get cipherName(): string {
@@ -308,7 +339,17 @@ export class PacketDecoder {
     if (this.seq === 0) this.wrapped = true;
     this.counters.packets++;
     this.counters.bytes += packetLength + 4;
-    return buf.subarray(off + 5, off + 4 + packetLength - padding);
+    const payload = buf.subarray(off + 5, off + 4 + packetLength - padding);
+    if (this.inflater === null) return payload;
+    // RFC 4253 §6.2: decompressed after decryption; OpenSSH PACKET_MAX_SIZE caps the result.
+    const plain = this.inflater.inflate(payload, MAX_PACKET_LENGTH);
+    if (plain.length === 0) {
+      throw new ProtocolError('a compressed packet from the server holds no message', {
+        code: 'ERR_MALFORMED_PACKET',
+        reason: DisconnectReason.COMPRESSION_ERROR,
+      });
+    }
+    return plain;
   }
 
   dispose(): void {

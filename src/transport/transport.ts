@@ -8,6 +8,7 @@
  */
 import type { AlgorithmPreferences } from '../algorithms.js';
 import { rekeyLimitBytes } from '../cipher/cipher.js';
+import type { CompressionProvider } from '../compress/compressor.js';
 import type { CryptoProvider } from '../crypto/provider.js';
 import { pureCryptoProvider } from '../crypto/pure.js';
 import { DisconnectError, DisconnectReason, InternalError, ProtocolError, SshError, UsageError } from '../errors.js';
@@ -35,6 +36,8 @@ export interface TransportOptions {
   algorithms: AlgorithmPreferences;
   /** Symmetric primitives (default: pure TypeScript). */
   crypto?: CryptoProvider;
+  /** zlib streams for compression (default: pako). */
+  compression?: CompressionProvider;
   clientVersion?: string;
   /** Start a key exchange after this many bytes in either direction (default: from the cipher). */
   rekeyBytes?: number;
@@ -106,7 +109,13 @@ export class Transport {
     this.decoder = new PacketDecoder(options.borrowInput ?? false);
     this.version = new VersionReader((m) => handler.log(m));
     this.handshake = new Handshake(
-      { random: options.random, crypto: this.crypto, algorithms: options.algorithms, clientVersion: this.clientVersion },
+      {
+        random: options.random,
+        crypto: this.crypto,
+        algorithms: options.algorithms,
+        clientVersion: this.clientVersion,
+        compression: options.compression,
+      },
       this.encoder,
       this.decoder,
       {
@@ -242,6 +251,14 @@ export class Transport {
     if (!this.handshake.awaitingVerdict) return;
     // RFC 4253 §11.1: reason 9, host key not verifiable.
     this.close(DisconnectReason.HOST_KEY_NOT_VERIFIABLE, 'host key verification failed', error);
+  }
+
+  /**
+   * The user authentication layer accepted USERAUTH_SUCCESS (called while it is dispatched):
+   * delayed compression starts with the next packet each way (OpenSSH PROTOCOL §1.2).
+   */
+  userauthSuccess(): void {
+    this.handshake.userauthSuccess();
   }
 
   /** Start a key exchange now (RFC 4253 §9); a no-op while one is under way. */

@@ -7,6 +7,8 @@
  */
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { cipherAlgorithms } from '../../src/cipher/registry.js';
+import { COMPRESSION_LEVEL, compressionAlgorithms, type CompressionAlgorithm } from '../../src/compress/registry.js';
+import { pakoCompression } from '../../src/compress/zlib.js';
 import type { CryptoProvider } from '../../src/crypto/provider.js';
 import { pureCryptoProvider } from '../../src/crypto/pure.js';
 import { exchangeHash, type KexServer } from '../../src/kex/kex.js';
@@ -187,6 +189,8 @@ export interface Received {
   payload: Uint8Array;
   /** How many key exchanges had completed (server's NEWKEYS received) when it arrived. */
   epoch: number;
+  /** It arrived compressed (RFC 4253 §6.2). */
+  compressed: boolean;
 }
 
 /** The server side of one SSH connection, in memory. */
@@ -232,6 +236,13 @@ export class FakeServer {
   private queued: Uint8Array[] = [];
   private kbdPending = false;
   closed = false;
+  /** RFC 4253 §6.2: the compression of the keys in force, per direction. */
+  private compressionOut: CompressionAlgorithm | undefined;
+  private compressionIn: CompressionAlgorithm | undefined;
+  /** OpenSSH packet.c after_authentication: USERAUTH_SUCCESS was sent. */
+  private afterAuthentication = false;
+  /** zlib streams started, per direction (a new one at each NEWKEYS once running, as OpenSSH does). */
+  readonly compressionStarts = { out: 0, in: 0 };
 
   constructor(options: FakeServerOptions = {}) {
     this.options = options;
@@ -277,7 +288,33 @@ export class FakeServer {
   /** Send a non-kex payload; queued while the server's key exchange is under way. */
   send(payload: Uint8Array): void {
     if (this.kex && !this.kex.newKeysSent) this.queued.push(payload);
-    else this.encoder.writePayload(payload);
+    else this.writeOut(payload);
+  }
+
+  private writeOut(payload: Uint8Array): void {
+    this.encoder.writePayload(payload);
+    // OpenSSH packet.c: the server starts delayed compression right after sending USERAUTH_SUCCESS.
+    if (payload[0] === MSG.USERAUTH_SUCCESS && !this.afterAuthentication) {
+      this.afterAuthentication = true;
+      if (!this.encoder.compressing) this.startCompression('out', this.compressionOut);
+      if (!this.decoder.decompressing) this.startCompression('in', this.compressionIn);
+    }
+  }
+
+  /** OpenSSH packet.c ssh_set_newkeys: each NEWKEYS starts the direction's stream afresh. */
+  private installCompression(direction: 'out' | 'in', name: string): CompressionAlgorithm {
+    const algorithm = compressionAlgorithms.get(name)!;
+    if (direction === 'out') this.encoder.setCompression(null);
+    else this.decoder.setCompression(null);
+    this.startCompression(direction, algorithm);
+    return algorithm;
+  }
+
+  private startCompression(direction: 'out' | 'in', algorithm: CompressionAlgorithm | undefined): void {
+    if (!algorithm?.zlib || (algorithm.delayed && !this.afterAuthentication)) return;
+    if (direction === 'out') this.encoder.setCompression(pakoCompression.deflater(COMPRESSION_LEVEL));
+    else this.decoder.setCompression(pakoCompression.inflater());
+    this.compressionStarts[direction]++;
   }
 
   get inKex(): boolean {
@@ -313,7 +350,7 @@ export class FakeServer {
       if (payload === null) break;
       const seq = this.decoder.lastSeq;
       const copy = payload.slice();
-      this.received.push({ seq, payload: copy, epoch: this.newKeysReceived });
+      this.received.push({ seq, payload: copy, epoch: this.newKeysReceived, compressed: this.decoder.decompressing });
       if (this.options.onPacket?.(copy, seq, this)) continue;
       this.dispatch(copy, seq);
       if (this.closed) return;
@@ -340,8 +377,8 @@ export class FakeServer {
       cipherServerToClient: [...cipherAlgorithms.keys()],
       macClientToServer: [...macAlgorithms.keys()],
       macServerToClient: [...macAlgorithms.keys()],
-      compressionClientToServer: ['none'],
-      compressionServerToClient: ['none'],
+      compressionClientToServer: [...compressionAlgorithms.keys()],
+      compressionServerToClient: [...compressionAlgorithms.keys()],
       languagesClientToServer: [],
       languagesServerToClient: [],
       ...o.lists,
@@ -459,6 +496,7 @@ export class FakeServer {
     // RFC 4253 §7.2: the server seals server-to-client (B/D/F) and opens client-to-server.
     this.encoder.setCipher(newDirection('server-to-client', k.negotiated, secrets, this.crypto, true));
     if (this.strict) this.encoder.resetSequence();
+    this.compressionOut = this.installCompression('out', k.negotiated.compressionServerToClient);
     k.newKeysSent = true;
     this.newKeysSent++;
     const queued = this.queued;
@@ -473,7 +511,7 @@ export class FakeServer {
           .toBytes(),
       );
     }
-    for (const p of queued) this.encoder.writePayload(p);
+    for (const p of queued) this.writeOut(p);
     this.kexMaybeDone();
   }
 
@@ -485,6 +523,7 @@ export class FakeServer {
     }
     this.decoder.setCipher(newDirection('client-to-server', k.negotiated, k.inKeys, this.crypto, false));
     if (this.strict) this.decoder.resetSequence();
+    this.compressionIn = this.installCompression('in', k.negotiated.compressionClientToServer);
     k.newKeysReceived = true;
     this.newKeysReceived++;
     this.kexMaybeDone();
