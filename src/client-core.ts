@@ -21,6 +21,7 @@ import { pureCryptoProvider } from './crypto/pure.js';
 import { defaultAlgorithms } from './algorithms.js';
 import type { ChannelOptions, DirectTcpipParams } from './connection/connection.js';
 import { Connection } from './connection/connection.js';
+import type { WindowAutoTuneOptions } from './connection/window-tuning.js';
 import { encodeStreamlocalForward, encodeTcpipForward, GlobalRequestName } from './connection/global-requests.js';
 import { ConnectionLostError, DisconnectReason, SshError, UsageError } from './errors.js';
 import { WEAK_KEX_WARNING, type ClientEvent } from './events.js';
@@ -53,6 +54,13 @@ export interface ClientCoreOptions extends AuthOptions {
    * so a transport may reuse its read buffer (a BYOB reader, a `Deno.Conn.read(buf)` loop).
    */
   borrowInput?: boolean;
+  /**
+   * Receive-window auto-tuning (connection/window-tuning.ts): windows grow with the measured
+   * bandwidth-delay product, up to `max` bytes for all channels together (default 32 MiB).
+   * It acts only when {@link ClientCore.channelConsumed} is given the time. false: OpenSSH's
+   * fixed 2 MiB windows.
+   */
+  windowAutoTune?: WindowAutoTuneOptions | false;
 }
 
 type Stage = 'handshake' | 'auth' | 'authenticated' | 'closed';
@@ -132,7 +140,7 @@ export class ClientCore {
         this.transport.close(DisconnectReason.NO_MORE_AUTH_METHODS_AVAILABLE, 'no more authentication methods', error),
       log,
     });
-    this.connection = new Connection(this.transport, emit);
+    this.connection = new Connection(this.transport, emit, options.windowAutoTune);
   }
 
   /** Queue our identification and KEXINIT. */
@@ -275,9 +283,12 @@ export class ClientCore {
     this.connection.close(channel);
   }
 
-  /** Report that `n` received bytes were consumed locally (drives WINDOW_ADJUST). */
-  channelConsumed(channel: number, n: number): void {
-    this.connection.consumed(channel, n);
+  /**
+   * Report that `n` received bytes were consumed locally (drives WINDOW_ADJUST). `now`, in ms
+   * on a monotonic clock, lets the window auto-tune (see `windowAutoTune`).
+   */
+  channelConsumed(channel: number, n: number, now?: number): void {
+    this.connection.consumed(channel, n, now);
   }
 
   channelPendingBytes(channel: number): number {
