@@ -184,18 +184,20 @@ describe('WindowTuner', () => {
     expect(t.rttMin).toBe(51);
   });
 
-  it('grows when a third of the window or more is delivered per RTT, shrinks after 4 RTTs under an eighth, never below the start', () => {
+  it('grows when a third of the window or more is delivered per RTT, shrinks after 4 RTTs under an eighth with the reader behind, never below the start', () => {
     const t = new WindowTuner(1000);
     t.granted(1000, 0);
     t.consumed(1, 10, 1001, 1000, 0); // rtt 10
     t.consumed(0, 10, 1001, 1000, 0); // interval starts
     expect(t.consumed(900, 20, 1901, 1000, 0)).toEqual({ kind: 'resize', window: 1900 });
     expect(t.consumed(900, 30, 2801, 1000, 600)).toEqual({ kind: 'keep' }); // the reader is behind
-    expect(t.consumed(100, 40, 2901, 4000, 0)).toEqual({ kind: 'keep' }); // one slow interval
-    expect(t.consumed(600, 50, 3501, 4000, 0)).toEqual({ kind: 'keep' }); // a normal one resets the count
-    for (const now of [60, 70, 80]) expect(t.consumed(100, now, 4000, 4000, 0)).toEqual({ kind: 'keep' });
-    expect(t.consumed(100, 90, 4000, 4000, 0)).toEqual({ kind: 'resize', window: 2000 });
-    for (const now of [100, 110, 120]) expect(t.consumed(10, now, 4000, 1500, 0)).toEqual({ kind: 'keep' });
-    expect(t.consumed(10, 130, 4000, 1500, 0)).toEqual({ kind: 'resize', window: 1000 });
+    expect(t.consumed(100, 40, 2901, 4000, 1000)).toEqual({ kind: 'keep' }); // one slow interval
+    expect(t.consumed(600, 50, 3501, 4000, 1000)).toEqual({ kind: 'keep' }); // a normal one resets the count
+    for (const now of [60, 70, 80]) expect(t.consumed(100, now, 4000, 4000, 1000)).toEqual({ kind: 'keep' });
+    expect(t.consumed(100, 90, 4000, 4000, 1000)).toEqual({ kind: 'resize', window: 2000 });
+    // Slow, but nothing unread: the sender or the path, not the reader.
+    for (const now of [100, 110, 120, 130, 140]) expect(t.consumed(10, now, 4000, 1500, 0)).toEqual({ kind: 'keep' });
+    for (const now of [150, 160, 170]) expect(t.consumed(10, now, 4000, 1500, 400)).toEqual({ kind: 'keep' });
+    expect(t.consumed(10, 180, 4000, 1500, 400)).toEqual({ kind: 'resize', window: 1000 });
   });
 });

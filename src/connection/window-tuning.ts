@@ -16,10 +16,12 @@
  *   the estimate and never makes the window grow.
  * - Growth: while `perRtt` is at least a third of the window (the window, not the path, is what
  *   limits) and little is waiting unread, the window grows by `perRtt` (doubling per RTT at
- *   best, like slow start). Shrink: when `perRtt` stays under an eighth for
- *   {@link SHRINK_AFTER_INTERVALS} intervals in a row (one slow interval is often a GC pause or
- *   a busy CPU, not a slow reader), halve, never below the initial window. The connection caps
- *   the sum of all windows (see Connection).
+ *   best, like slow start). Shrink: when `perRtt` stays under an eighth of the window while
+ *   a quarter of it or more waits unread, for {@link SHRINK_AFTER_INTERVALS} intervals in a row
+ *   (one slow interval is often a GC pause or a busy CPU), halve, never below the initial
+ *   window. A slow interval with nothing unread is the sender or the path, not the reader:
+ *   shrinking then would only withhold grants, stall the sender and look slower still. The
+ *   connection caps the sum of all windows (see Connection).
  *
  * Sans-IO: `now` comes from the caller, in milliseconds on any monotonic clock.
  */
@@ -104,7 +106,7 @@ export class WindowTuner {
     this.perRtt = perRtt;
     this.intervalStart = now;
     this.intervalConsumed = 0;
-    this.slowIntervals = perRtt * 8 < window ? this.slowIntervals + 1 : 0;
+    this.slowIntervals = perRtt * 8 < window && unread >= window / 4 ? this.slowIntervals + 1 : 0;
     if (perRtt * 3 >= window && unread <= window / 4) return { kind: 'resize', window: window + Math.ceil(perRtt) };
     if (this.slowIntervals >= SHRINK_AFTER_INTERVALS && window > this.initialWindow) {
       this.slowIntervals = 0;
