@@ -21,6 +21,7 @@ import { pureCryptoProvider } from './crypto/pure.js';
 import { defaultAlgorithms } from './algorithms.js';
 import type { ChannelOptions, DirectTcpipParams } from './connection/connection.js';
 import { Connection } from './connection/connection.js';
+import type { WindowAutoTuneOptions } from './connection/window-tuning.js';
 import { encodeStreamlocalForward, encodeTcpipForward, GlobalRequestName } from './connection/global-requests.js';
 import { ConnectionLostError, DisconnectReason, SshError, TimeoutError, UsageError } from './errors.js';
 import { WEAK_KEX_WARNING, type ClientEvent } from './events.js';
@@ -74,6 +75,13 @@ export interface ClientCoreOptions extends AuthOptions {
   /** The server's name and port, used in timeout messages only (ssh(1) wording). */
   host?: string;
   port?: number;
+  /**
+   * Receive-window auto-tuning (connection/window-tuning.ts): windows grow with the measured
+   * bandwidth-delay product, up to `max` bytes for all channels together (default 32 MiB).
+   * It acts only when {@link ClientCore.channelConsumed} is given the time. false: OpenSSH's
+   * fixed 2 MiB windows.
+   */
+  windowAutoTune?: WindowAutoTuneOptions | false;
 }
 
 type Stage = 'handshake' | 'auth' | 'authenticated' | 'closed';
@@ -162,7 +170,7 @@ export class ClientCore {
         this.transport.close(DisconnectReason.NO_MORE_AUTH_METHODS_AVAILABLE, 'no more authentication methods', error),
       log,
     });
-    this.connection = new Connection(this.transport, emit);
+    this.connection = new Connection(this.transport, emit, options.windowAutoTune);
   }
 
   /** Queue our identification and KEXINIT; the ConnectTimeout starts counting. */
@@ -351,9 +359,12 @@ export class ClientCore {
     this.connection.close(channel);
   }
 
-  /** Report that `n` received bytes were consumed locally (drives WINDOW_ADJUST). */
-  channelConsumed(channel: number, n: number): void {
-    this.connection.consumed(channel, n);
+  /**
+   * Report that `n` received bytes were consumed locally (drives WINDOW_ADJUST). `now`, in ms
+   * on a monotonic clock, lets the window auto-tune (see `windowAutoTune`).
+   */
+  channelConsumed(channel: number, n: number, now?: number): void {
+    this.connection.consumed(channel, n, now);
   }
 
   channelPendingBytes(channel: number): number {

@@ -3,6 +3,7 @@
  * where it stands in the EOF/CLOSE handshake. Pure data plus the window rules; the connection
  * layer (connection.ts) drives it.
  */
+import type { WindowTuner } from './window-tuning.js';
 
 /** OpenSSH's CHAN_TCP_PACKET_DEFAULT (channels.h): 32 KiB of data per packet. */
 export const DEFAULT_MAX_PACKET = 32 * 1024;
@@ -28,8 +29,15 @@ export class Channel {
   remoteMaxPacket = 0;
   /** Bytes the peer may still send us (our window). */
   localWindow: number;
-  /** Bytes delivered and consumed locally but not yet granted back. */
+  /**
+   * Bytes delivered and consumed locally but not yet granted back. Negative after the window
+   * shrank: consumption repays that first (see {@link resizeWindow}).
+   */
   localConsumed = 0;
+  /** Every byte that counted against our window (data and extended data), since the open. */
+  windowReceived = 0;
+  /** Receive-window auto-tuning (window-tuning.ts); undefined: a fixed window, as OpenSSH. */
+  tuner: WindowTuner | undefined;
   /** Bytes delivered to the local side and not yet reported consumed. */
   unconsumed = 0;
   /** Data waiting for window (or for a key exchange to end), in order. */
@@ -65,7 +73,7 @@ export class Channel {
    */
   windowAdjustDue(): number {
     // OpenSSH channel_check_window(): nothing is granted once CLOSE went either way (RFC 4254 §5.3).
-    if (this.phase !== 'open' || this.eofReceived || this.closeSent || this.closeReceived || this.localConsumed === 0) return 0;
+    if (this.phase !== 'open' || this.eofReceived || this.closeSent || this.closeReceived || this.localConsumed <= 0) return 0;
     const owed = this.localWindowMax - this.localWindow;
     if (this.localWindow < this.localWindowMax / 2 || owed > this.localMaxPacket * 3) {
       const grant = this.localConsumed;
@@ -74,6 +82,17 @@ export class Channel {
       return grant;
     }
     return 0;
+  }
+
+  /**
+   * Move the window size we maintain to `size` bytes (1..2^32-1, RFC 4254 §5.2). Growing adds
+   * the difference to what the next WINDOW_ADJUST grants; shrinking withholds it from later
+   * grants (a window already granted cannot be taken back), so the peer slows within an RTT.
+   */
+  resizeWindow(size: number): void {
+    const target = Math.min(MAX_WINDOW, Math.max(1, Math.floor(size)));
+    this.localConsumed += target - this.localWindowMax;
+    this.localWindowMax = target;
   }
 }
 

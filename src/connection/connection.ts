@@ -23,11 +23,13 @@ import {
   encodeWindowAdjust,
 } from '../protocol/messages.js';
 import type { Transport } from '../transport/transport.js';
+import { DEFAULT_WINDOW_AUTOTUNE_MAX, WindowTuner, type WindowAutoTuneOptions } from './window-tuning.js';
 
 export type { DirectTcpipParams } from './channel-types.js';
 
 /** Channel tuning (OpenSSH's defaults if omitted). */
 export interface ChannelOptions {
+  /** Initial receive window in bytes (auto-tuning, when on, starts from it). */
   window?: number;
   maxPacket?: number;
 }
@@ -59,11 +61,18 @@ export class Connection {
    * opens matching one are reported (OpenSSH channels.c open_listen_match_*); others are refused.
    */
   private readonly remoteListeners = new Set<string>();
+  /** Cap on the sum of all receive windows with auto-tuning; undefined: fixed windows. */
+  private readonly windowCap: number | undefined;
 
+  /** @param windowAutoTune receive-window auto-tuning (window-tuning.ts); false: OpenSSH's fixed windows. */
   constructor(
     private readonly transport: Transport,
     private readonly emit: (e: ClientEvent) => void,
-  ) {}
+    windowAutoTune: WindowAutoTuneOptions | false = {},
+  ) {
+    // RFC 4254 §5.2: no window beyond 2^32 - 1.
+    this.windowCap = windowAutoTune === false ? undefined : Math.min(MAX_WINDOW, windowAutoTune.max ?? DEFAULT_WINDOW_AUTOTUNE_MAX);
+  }
 
   /** RFC 4254 §1: usable only after USERAUTH_SUCCESS. */
   activate(): void {
@@ -107,6 +116,7 @@ export class Connection {
     if (this.transport.isClosed) throw new UsageError('the connection is closed');
     ch.localWindow = ch.localWindowMax = opts.window ?? DEFAULT_WINDOW;
     ch.localMaxPacket = opts.maxPacket ?? DEFAULT_MAX_PACKET;
+    if (this.windowCap !== undefined) ch.tuner = new WindowTuner(ch.localWindowMax);
     ch.phase = 'open';
     // RFC 4254 §5.1: recipient channel, sender channel, initial window size, maximum packet size.
     this.transport.send(encodeChannelOpenConfirmation(ch.remoteId, ch.id, ch.localWindow, ch.localMaxPacket));
@@ -137,6 +147,7 @@ export class Connection {
     const window = opts.window ?? DEFAULT_WINDOW;
     const maxPacket = opts.maxPacket ?? DEFAULT_MAX_PACKET;
     const ch = this.channels.allocate((id) => new ChannelState(id, channelType, window, maxPacket));
+    if (this.windowCap !== undefined) ch.tuner = new WindowTuner(window);
     // RFC 4254 §5.1: sender channel, initial window, maximum packet size, type-specific data.
     this.transport.send(encodeChannelOpen(channelType, ch.id, window, maxPacket, data));
     return ch.id;
@@ -181,14 +192,41 @@ export class Connection {
     this.maybeRelease(ch);
   }
 
-  /** The local side consumed `n` bytes of received data: grant window back as OpenSSH does. */
-  consumed(id: number, n: number): void {
+  /**
+   * The local side consumed `n` bytes of received data: grant window back with OpenSSH's
+   * thresholds. With `now` (ms, monotonic) and auto-tuning on, the window size also follows
+   * the measured delivery rate and RTT (window-tuning.ts); without it the window stays fixed.
+   */
+  consumed(id: number, n: number, now?: number): void {
     const ch = this.channels.get(id);
     if (!ch || n <= 0) return;
     ch.unconsumed -= n;
     ch.localConsumed += n;
+    if (now !== undefined && ch.tuner && ch.phase === 'open') this.tuneWindow(ch, ch.tuner, n, now);
+    const edge = ch.windowReceived + ch.localWindow;
     const grant = ch.windowAdjustDue();
-    if (grant > 0) this.transport.send(encodeWindowAdjust(ch.remoteId, grant));
+    if (grant > 0) {
+      this.transport.send(encodeWindowAdjust(ch.remoteId, grant));
+      if (now !== undefined) ch.tuner?.granted(edge, now);
+    }
+  }
+
+  /** Apply the tuner's verdict, growing only within the connection's cap on all windows. */
+  private tuneWindow(ch: Channel, tuner: WindowTuner, n: number, now: number): void {
+    const d = tuner.consumed(n, now, ch.windowReceived, ch.localWindowMax, ch.unconsumed);
+    if (d.kind === 'keep') return;
+    let size = d.window;
+    if (size > ch.localWindowMax) {
+      let total = 0;
+      for (const c of this.channels) total += c.localWindowMax;
+      size = Math.min(size, ch.localWindowMax + Math.max(0, this.windowCap! - total));
+    }
+    if (size === ch.localWindowMax) return;
+    this.emit({
+      type: 'log',
+      message: `channel ${ch.id}: window ${ch.localWindowMax} -> ${size} (rtt ${tuner.rttMin.toFixed(1)} ms, ${Math.round(tuner.perRtt)} bytes per rtt)`,
+    });
+    ch.resizeWindow(size);
   }
 
   /** Bytes written but not yet packetized. */
@@ -366,6 +404,7 @@ export class Connection {
           );
         }
         ch.localWindow -= n;
+        ch.windowReceived += n;
         if (m.type === MSG.CHANNEL_EXTENDED_DATA) {
           // stderr-like data has no meaning on a direct-tcpip channel; consume it so the window moves.
           ch.localConsumed += n;

@@ -156,6 +156,14 @@ export interface ConnectOptions {
   rekeyTime?: number;
   rekeyBytes?: number;
   rekeyPackets?: number;
+  /**
+   * Receive-window auto-tuning (default on): each channel's window grows from OpenSSH's 2 MiB
+   * with the measured bandwidth × round-trip time while its reader keeps up, and shrinks when
+   * the reader falls behind; `max` caps the windows of all channels together, in bytes
+   * (default 32 MiB, at most 2^32 - 1), which bounds what a connection buffers. `false`: fixed
+   * 2 MiB windows, as ssh(1).
+   */
+  windowAutoTune?: boolean | { max?: number };
   /** Use this stream instead of opening a TCP connection (e.g. `sshd -i`, a proxy). */
   sock?: Duplex;
   /**
@@ -541,6 +549,7 @@ export class SshClient extends EventEmitter {
       rekeyTime: Math.max(0, options.rekeyTime ?? 0),
       host: options.host,
       port: options.port ?? 22,
+      windowAutoTune: options.windowAutoTune === false ? false : options.windowAutoTune === true ? {} : options.windowAutoTune,
     });
     const port = options.port ?? 22;
     if (options.sock) {
@@ -773,7 +782,7 @@ export class SshClient extends EventEmitter {
   }
   /** @internal */
   channelConsumed(channel: number, n: number): void {
-    this.core.channelConsumed(channel, n);
+    this.core.channelConsumed(channel, n, performance.now());
     if (!this.pumping) this.pump();
   }
   /** @internal for -v logs of the forwarder. */

@@ -1,0 +1,117 @@
+/**
+ * Receive-window auto-tuning for one channel: the window we grant grows with the measured
+ * bandwidth-delay product while the local reader keeps up, and shrinks back when it does not.
+ *
+ * RFC 4254 §5.2 leaves the window size to the receiver. OpenSSH grants a fixed 2 MiB
+ * (CHAN_TCP_WINDOW_DEFAULT), which caps a download at window / RTT (≈ 42 MB/s at 50 ms). HPN-SSH
+ * and Linux's receive-buffer tuning (tcp_rcv_space_adjust, "dynamic right-sizing") grow the
+ * window from what the application actually read per round trip; this follows the same idea:
+ *
+ * - RTT: the time from a WINDOW_ADJUST we send to the first byte that only that adjust allowed
+ *   the peer to send (a byte past the right edge of the window at the time of the grant). By
+ *   causality a sample is never below the true RTT; queueing and a slow reader only inflate it,
+ *   so the minimum over recent samples is kept (as BBR's min_rtt).
+ * - Delivery rate: bytes the local reader consumed over an interval of at least one RTT,
+ *   scaled to one RTT (`perRtt`). Measured on consumption, not arrival, so a slow reader slows
+ *   the estimate and never makes the window grow.
+ * - Growth: while `perRtt` is at least a third of the window (the window, not the path, is what
+ *   limits) and little is waiting unread, the window grows by `perRtt` (doubling per RTT at
+ *   best, like slow start). Shrink: when `perRtt` stays under an eighth of the window while
+ *   a quarter of it or more waits unread, for {@link SHRINK_AFTER_INTERVALS} intervals in a row
+ *   (one slow interval is often a GC pause or a busy CPU), halve, never below the initial
+ *   window. A slow interval with nothing unread is the sender or the path, not the reader:
+ *   shrinking then would only withhold grants, stall the sender and look slower still. The
+ *   connection caps the sum of all windows (see Connection).
+ *
+ * Sans-IO: `now` comes from the caller, in milliseconds on any monotonic clock.
+ */
+
+/** Options of receive-window auto-tuning (see {@link WindowTuner}). */
+export interface WindowAutoTuneOptions {
+  /**
+   * Upper bound, in bytes, on the sum of the receive windows of all channels of a connection
+   * (so on what a connection buffers for slow readers). Default {@link DEFAULT_WINDOW_AUTOTUNE_MAX};
+   * clamped to 2^32 - 1 (RFC 4254 §5.2). Channels always get their initial window.
+   */
+  max?: number;
+}
+
+/** Default cap on a connection's total receive window with auto-tuning: 32 MiB. */
+export const DEFAULT_WINDOW_AUTOTUNE_MAX = 32 * 1024 * 1024;
+
+/** A minimum RTT older than this may be replaced by a larger sample (the path may have changed). */
+const RTT_MIN_LIFETIME_MS = 10_000;
+/** Samples below this are clock resolution, not a path: treat them as this. */
+const RTT_FLOOR_MS = 0.05;
+/** Consecutive slow intervals (each at least one RTT) before the window halves. */
+export const SHRINK_AFTER_INTERVALS = 4;
+
+/** What the channel should do with its window after a consumption report. */
+export type WindowDecision = { kind: 'keep' } | { kind: 'resize'; window: number };
+
+const KEEP: WindowDecision = { kind: 'keep' };
+
+/** Per-channel measurement state. All times in ms, all sizes in bytes. */
+export class WindowTuner {
+  /** Smallest recent RTT sample (Infinity until the first one). */
+  rttMin = Infinity;
+  private rttStamp = 0;
+  /** Right edge of the window when the timed WINDOW_ADJUST was sent (-1: none in flight). */
+  private sampleEdge = -1;
+  private sampleSentAt = 0;
+  private intervalStart = -1;
+  private intervalConsumed = 0;
+  private slowIntervals = 0;
+  /** Last delivery estimate, bytes per RTT (for diagnostics and tests). */
+  perRtt = 0;
+
+  /** @param initialWindow the window the channel opened with: the floor of any shrink. */
+  constructor(readonly initialWindow: number) {}
+
+  /**
+   * We sent a WINDOW_ADJUST at `now`; `edge` is how many bytes the peer could have sent in
+   * total before it (bytes received so far + window left before the grant). Times one adjust
+   * at a time, like TCP's single timed segment.
+   */
+  granted(edge: number, now: number): void {
+    if (this.sampleEdge >= 0) return;
+    this.sampleEdge = edge;
+    this.sampleSentAt = now;
+  }
+
+  /**
+   * The reader consumed `n` bytes at `now`; `received` is the total of window bytes received
+   * so far, `window` the current window size, `unread` the bytes delivered and not consumed.
+   * Returns the window size the channel should move to.
+   */
+  consumed(n: number, now: number, received: number, window: number, unread: number): WindowDecision {
+    if (this.sampleEdge >= 0 && received > this.sampleEdge) {
+      const rtt = Math.max(RTT_FLOOR_MS, now - this.sampleSentAt);
+      if (rtt <= this.rttMin || now - this.rttStamp > RTT_MIN_LIFETIME_MS) {
+        this.rttMin = rtt;
+        this.rttStamp = now;
+      }
+      this.sampleEdge = -1;
+    }
+    if (this.rttMin === Infinity) return KEEP;
+    if (this.intervalStart < 0) {
+      this.intervalStart = now;
+      this.intervalConsumed = 0;
+      return KEEP;
+    }
+    this.intervalConsumed += n;
+    const elapsed = now - this.intervalStart;
+    if (elapsed < this.rttMin) return KEEP;
+    const perRtt = (this.intervalConsumed * this.rttMin) / elapsed;
+    this.perRtt = perRtt;
+    this.intervalStart = now;
+    this.intervalConsumed = 0;
+    this.slowIntervals = perRtt * 8 < window && unread >= window / 4 ? this.slowIntervals + 1 : 0;
+    if (perRtt * 3 >= window && unread <= window / 4) return { kind: 'resize', window: window + Math.ceil(perRtt) };
+    if (this.slowIntervals >= SHRINK_AFTER_INTERVALS && window > this.initialWindow) {
+      this.slowIntervals = 0;
+      return { kind: 'resize', window: Math.max(this.initialWindow, Math.floor(window / 2)) };
+    }
+    return KEEP;
+  }
+}

@@ -1,0 +1,203 @@
+/**
+ * Receive-window auto-tuning (src/connection/window-tuning.ts) on a simulated long fat pipe:
+ * the in-memory pair with a fake clock, a one-way delay and a bottleneck bandwidth on the
+ * server → client path. Every byte is checked against what the server sent.
+ */
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_WINDOW, MAX_WINDOW } from '../src/connection/channel.js';
+import { WindowTuner } from '../src/connection/window-tuning.js';
+import { nodeCryptoProvider } from '../src/node/crypto-provider.js';
+import { Pair } from './support/pair.js';
+import { seededRandom } from './support/fake-server.js';
+
+/** A prime-length block repeated: a lost, repeated or reordered piece breaks the comparison. */
+const PERIOD = 65_521;
+const BLOCK = Buffer.from(seededRandom(42)(PERIOD));
+function pattern(offset: number, n: number): Buffer {
+  const out = Buffer.allocUnsafe(n);
+  for (let o = 0; o < n; ) {
+    const at = (offset + o) % PERIOD;
+    const k = Math.min(n - o, PERIOD - at);
+    BLOCK.copy(out, o, at, at + k);
+    o += k;
+  }
+  return out;
+}
+
+interface Link {
+  /** One-way delay, ms. */
+  oneWayMs: number;
+  /** Server → client bottleneck, bytes per ms. */
+  bytesPerMs: number;
+  /** Simulated duration of the transfer, ms. */
+  durationMs: number;
+  autoTune: false | { max?: number };
+  /** Reader speed in bytes per ms (undefined: consumes everything at once). */
+  readerBytesPerMs?: number;
+}
+
+interface Outcome {
+  delivered: number;
+  /** Largest (window edge the server knows − bytes the client consumed) seen at the server. */
+  maxOutstanding: number;
+  /** Largest number of bytes received and not yet read. */
+  maxUnread: number;
+  logs: string[];
+}
+
+function simulate(link: Link): Outcome {
+  const p = new Pair({
+    client: { crypto: nodeCryptoProvider, windowAutoTune: link.autoTune },
+    server: { crypto: nodeCryptoProvider },
+  }).start();
+  expect(p.client.isAuthenticated).toBe(true);
+  const ch = p.openChannel();
+  const sch = p.server.channelForClient(ch)!;
+  const initialEdge = sch.clientWindow;
+  expect(initialEdge).toBe(DEFAULT_WINDOW);
+
+  let now = 0;
+  let linkFree = 0;
+  const toClient: { at: number; bytes: Uint8Array }[] = [];
+  const toServer: { at: number; bytes: Uint8Array }[] = [];
+  let written = 0;
+  let delivered = 0;
+  let consumed = 0;
+  let unread = 0;
+  let maxUnread = 0;
+  let maxOutstanding = 0;
+  const logs: string[] = [];
+
+  const topUp = () => {
+    while (p.server.pendingFor(sch.id) < 4 * 1024 * 1024) {
+      p.server.write(sch.id, pattern(written, 1024 * 1024));
+      written += 1024 * 1024;
+    }
+  };
+  const serverOut = () => {
+    for (const b of p.server.takeOutput()) {
+      const start = Math.max(now, linkFree);
+      linkFree = start + b.length / link.bytesPerMs;
+      toClient.push({ at: linkFree + link.oneWayMs, bytes: b });
+    }
+  };
+  const clientOut = () => {
+    for (const b of p.client.takeOutput() ?? []) toServer.push({ at: now + link.oneWayMs, bytes: b.slice() });
+  };
+  const consume = (n: number) => {
+    if (n <= 0) return;
+    unread -= n;
+    consumed += n;
+    p.client.channelConsumed(ch, n, now);
+  };
+  const clientEvents = () => {
+    for (let e = p.client.nextEvent(); e; e = p.client.nextEvent()) {
+      if (e.type === 'log') logs.push(e.message);
+      if (e.type === 'closed') throw e.error ?? new Error('closed');
+      if (e.type !== 'channel-data') continue;
+      expect(Buffer.compare(Buffer.from(e.data), pattern(delivered, e.data.length))).toBe(0);
+      delivered += e.data.length;
+      unread += e.data.length;
+      maxUnread = Math.max(maxUnread, unread);
+      if (link.readerBytesPerMs === undefined) consume(e.data.length);
+    }
+  };
+
+  topUp();
+  serverOut();
+  let nextRead = 1;
+  while (now < link.durationMs) {
+    const tc = toClient[0]?.at ?? Infinity;
+    const ts = toServer[0]?.at ?? Infinity;
+    const tr = link.readerBytesPerMs === undefined ? Infinity : nextRead;
+    now = Math.min(tc, ts, tr);
+    if (now === tr) {
+      consume(Math.min(unread, link.readerBytesPerMs!));
+      nextRead += 1;
+    } else if (now === tc) {
+      p.client.receive(toClient.shift()!.bytes);
+    } else {
+      p.server.receive(toServer.shift()!.bytes);
+      const edge = initialEdge + sch.adjusts.reduce((a, b) => a + b, 0);
+      maxOutstanding = Math.max(maxOutstanding, edge - consumed);
+      topUp();
+      serverOut();
+    }
+    clientEvents();
+    clientOut();
+  }
+  expect(p.server.violations).toEqual([]);
+  return { delivered, maxOutstanding, maxUnread, logs };
+}
+
+describe('receive-window auto-tuning on a delayed link (simulated clock)', () => {
+  // 50 ms RTT, 60 MB/s bottleneck: BDP 3 MB, more than OpenSSH's fixed 2 MiB window.
+  const lfn = { oneWayMs: 25, bytesPerMs: 60_000, durationMs: 1500 };
+
+  it('fixed windows (windowAutoTune: false) stay at 2 MiB and cap the rate at window / RTT', () => {
+    const o = simulate({ ...lfn, autoTune: false });
+    expect(o.maxOutstanding).toBeLessThanOrEqual(DEFAULT_WINDOW);
+    // 2 MiB per 50 ms ≈ 42 MB/s at best, under the 60 MB/s link.
+    expect(o.delivered).toBeLessThan(1.5 * 42_000 * 1.05 * 1000);
+  });
+
+  it('the granted window grows beyond 2 MiB, stays under the cap, and the link fills', () => {
+    const max = 8 * 1024 * 1024;
+    const fixed = simulate({ ...lfn, autoTune: false });
+    const tuned = simulate({ ...lfn, autoTune: { max } });
+    expect(tuned.maxOutstanding).toBeGreaterThan(DEFAULT_WINDOW);
+    expect(tuned.maxOutstanding).toBeLessThanOrEqual(max);
+    expect(tuned.maxOutstanding).toBeLessThanOrEqual(MAX_WINDOW);
+    expect(tuned.logs.some((l) => /channel 0: window 2097152 -> \d+/.test(l))).toBe(true);
+    // Near the link rate (60 MB/s over 1.5 s, less the first round trips), and well above fixed.
+    expect(tuned.delivered).toBeGreaterThan(fixed.delivered * 1.25);
+    expect(tuned.delivered).toBeGreaterThan(0.75 * 60_000 * 1500);
+  });
+
+  it('a tight cap holds: the window never exceeds it', () => {
+    const max = 3 * 1024 * 1024;
+    const o = simulate({ ...lfn, oneWayMs: 50, autoTune: { max } });
+    expect(o.maxOutstanding).toBeGreaterThan(DEFAULT_WINDOW);
+    expect(o.maxOutstanding).toBeLessThanOrEqual(max);
+  });
+
+  it('a slow reader does not grow the window and stalls the sender at it', () => {
+    // Reader at 5 MB/s on a 60 MB/s link: the window is not what limits.
+    const o = simulate({ ...lfn, autoTune: { max: 64 * 1024 * 1024 }, readerBytesPerMs: 5_000 });
+    expect(o.maxOutstanding).toBeLessThanOrEqual(DEFAULT_WINDOW);
+    expect(o.maxUnread).toBeLessThanOrEqual(DEFAULT_WINDOW);
+    expect(o.logs.filter((l) => / window \d+ -> /.test(l))).toEqual([]);
+    expect(o.delivered).toBeLessThan(5_000 * 1500 + DEFAULT_WINDOW);
+  });
+});
+
+describe('WindowTuner', () => {
+  it('takes the RTT from an adjust to the first byte past its edge, keeping the minimum', () => {
+    const t = new WindowTuner(1000);
+    t.granted(1000, 10);
+    t.consumed(100, 40, 1000, 1000, 0); // not past the edge yet
+    expect(t.rttMin).toBe(Infinity);
+    t.consumed(100, 61, 1001, 1000, 0);
+    expect(t.rttMin).toBe(51);
+    t.granted(2000, 70);
+    t.consumed(100, 200, 2500, 1000, 0); // a late sample (queueing, slow reader) does not raise it
+    expect(t.rttMin).toBe(51);
+  });
+
+  it('grows when a third of the window or more is delivered per RTT, shrinks after 4 RTTs under an eighth with the reader behind, never below the start', () => {
+    const t = new WindowTuner(1000);
+    t.granted(1000, 0);
+    t.consumed(1, 10, 1001, 1000, 0); // rtt 10
+    t.consumed(0, 10, 1001, 1000, 0); // interval starts
+    expect(t.consumed(900, 20, 1901, 1000, 0)).toEqual({ kind: 'resize', window: 1900 });
+    expect(t.consumed(900, 30, 2801, 1000, 600)).toEqual({ kind: 'keep' }); // the reader is behind
+    expect(t.consumed(100, 40, 2901, 4000, 1000)).toEqual({ kind: 'keep' }); // one slow interval
+    expect(t.consumed(600, 50, 3501, 4000, 1000)).toEqual({ kind: 'keep' }); // a normal one resets the count
+    for (const now of [60, 70, 80]) expect(t.consumed(100, now, 4000, 4000, 1000)).toEqual({ kind: 'keep' });
+    expect(t.consumed(100, 90, 4000, 4000, 1000)).toEqual({ kind: 'resize', window: 2000 });
+    // Slow, but nothing unread: the sender or the path, not the reader.
+    for (const now of [100, 110, 120, 130, 140]) expect(t.consumed(10, now, 4000, 1500, 0)).toEqual({ kind: 'keep' });
+    for (const now of [150, 160, 170]) expect(t.consumed(10, now, 4000, 1500, 400)).toEqual({ kind: 'keep' });
+    expect(t.consumed(10, 180, 4000, 1500, 400)).toEqual({ kind: 'resize', window: 1000 });
+  });
+});
