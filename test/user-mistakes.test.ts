@@ -59,6 +59,16 @@ describeInterop('library mistakes against sshd', () => {
     }
   });
 
+  it('PURE_SSH_CRYPTO with an unknown value is an error naming it, not a silent default', () => {
+    const r = spawnSync(process.execPath, [CLI, '-F', 'none', '-N', '-p', String(sshd.port), '-i', sshd.clientKeyPath, '-o', `UserKnownHostsFile=${sshd.knownHostsPath}`, '-o', 'BatchMode=yes', `${sshd.user}@127.0.0.1`], {
+      encoding: 'utf8',
+      env: { ...process.env, PURE_SSH_CRYPTO: 'bogus' },
+      timeout: 15_000,
+    });
+    expect(r.status).toBe(255);
+    expect(r.stderr).toContain(`PURE_SSH_CRYPTO must be 'pure' or 'runtime', got "bogus"`);
+  });
+
   it("the CLI's -c '' and -m '' are errors as in ssh (Unknown cipher type '')", () => {
     for (const [flag, word] of [['-c', 'cipher'], ['-m', 'mac']]) {
       const r = spawnSync(process.execPath, [CLI, '-F', 'none', flag!, '', '-N', 'h'], { encoding: 'utf8' });

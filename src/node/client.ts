@@ -451,7 +451,11 @@ async function addCertificates(
 
 /** The provider `options.crypto` (or PURE_SSH_CRYPTO) asks for, runtime where available. */
 export function cryptoProviderFor(choice: ConnectOptions['crypto']): CryptoProvider {
-  const wanted = choice ?? (process.env.PURE_SSH_CRYPTO === 'pure' ? 'pure' : 'runtime');
+  const env = process.env.PURE_SSH_CRYPTO;
+  if (choice === undefined && env !== undefined && env !== '' && env !== 'pure' && env !== 'runtime') {
+    throw new UsageError(`PURE_SSH_CRYPTO must be 'pure' or 'runtime', got ${JSON.stringify(env)}`);
+  }
+  const wanted = choice ?? (env === 'pure' ? 'pure' : 'runtime');
   if (wanted !== 'pure' && wanted !== 'runtime') {
     throw new UsageError(`crypto must be 'runtime' or 'pure', got ${String(wanted)}`);
   }
