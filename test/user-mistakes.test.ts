@@ -78,6 +78,16 @@ describeInterop('library mistakes against sshd', () => {
   });
 });
 
+describe('-4 / -6 with an address literal of the other family (ssh refuses, as getaddrinfo does)', () => {
+  it('exits 255 with ssh\'s message instead of connecting anyway', () => {
+    for (const [flag, host] of [['-6', '127.0.0.1'], ['-4', '::1']]) {
+      const r = spawnSync(process.execPath, [CLI, flag!, '-F', 'none', '-N', '-o', 'BatchMode=yes', host!], { encoding: 'utf8', timeout: 15_000 });
+      expect(r.status).toBe(255);
+      expect(r.stderr).toContain(`ssh: Could not resolve hostname ${host}: Address family for hostname not supported`);
+    }
+  });
+});
+
 describe('pure-ssh-check against a closed port', () => {
   it('says Connection refused at once (not a timeout after seconds)', async () => {
     const { createServer } = await import('node:net');

@@ -8,7 +8,7 @@
  */
 import { openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
-import { connect as netConnect, type Socket } from 'node:net';
+import { connect as netConnect, isIP, Socket } from 'node:net';
 import { spawnSync } from 'node:child_process';
 import { homedir, hostname as osHostname, userInfo, constants as osConstants } from 'node:os';
 import {
@@ -367,6 +367,9 @@ async function describeFatal(err: unknown, cfg: ResolvedConfig, log: Log, establ
     if (cause?.code === 'ENOTFOUND' || cause?.code === 'EAI_AGAIN') {
       return `ssh: Could not resolve hostname ${cfg.hostName}: Name or service not known`;
     }
+    if (cause?.code === 'EAI_ADDRFAMILY') {
+      return `ssh: Could not resolve hostname ${cfg.hostName}: Address family for hostname not supported`;
+    }
     const m = /^Connection to (.*) port \d+ closed by remote host\.$/.exec(err.message);
     if (m) return `Connection to ${m[1]} closed by remote host.`;
     // The library words every socket error as a connect error; once connected ssh(1) says this.
@@ -519,6 +522,15 @@ async function bindListeners<F extends { address: unknown }>(
 function openSocket(cfg: ResolvedConfig, log: Log): Socket {
   const family = cfg.addressFamily === 'inet' ? 4 : cfg.addressFamily === 'inet6' ? 6 : 0;
   log.debug1(`Connecting to ${cfg.hostName} port ${cfg.port}.`);
+  // Node ignores `family` for an address literal; ssh(1)'s getaddrinfo refuses the mismatch
+  // (-6 with 127.0.0.1, -4 with ::1): fail the same way instead of connecting anyway.
+  const literal = isIP(cfg.hostName);
+  if (family !== 0 && literal !== 0 && literal !== family) {
+    const sock = new Socket();
+    sock.on('error', () => {}); // reported by the SSH client
+    queueMicrotask(() => sock.destroy(Object.assign(new Error('Address family for hostname not supported'), { code: 'EAI_ADDRFAMILY' })));
+    return sock;
+  }
   const sock = netConnect({ host: cfg.hostName, port: cfg.port, family, noDelay: true });
   sock.on('error', () => {}); // reported by the SSH client
   sock.once('connect', () => log.debug1(`Connection established to ${sock.remoteAddress} port ${sock.remotePort}.`));
