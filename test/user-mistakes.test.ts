@@ -59,6 +59,19 @@ describeInterop('library mistakes against sshd', () => {
     }
   });
 
+  it('PureSshReconnect: SIGTERM ends the tunnel without talking about reconnecting', async () => {
+    const { spawn } = await import('node:child_process');
+    const child = spawn(process.execPath, [CLI, '-v', '-F', 'none', '-N', '-p', String(sshd.port), '-i', sshd.clientKeyPath, '-o', `UserKnownHostsFile=${sshd.knownHostsPath}`,
+      '-o', 'BatchMode=yes', '-o', 'PureSshReconnect=yes', '-L', '127.0.0.1:0:127.0.0.1:9', `${sshd.user}@127.0.0.1`], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+    for (let i = 0; i < 150 && !/Entering interactive session/.test(err); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(err).toMatch(/Entering interactive session/);
+    child.kill('SIGTERM');
+    await new Promise((r) => child.on('exit', r));
+    expect(err).not.toMatch(/reconnecting to/);
+  }, 30_000);
+
   it('PURE_SSH_CRYPTO with an unknown value is an error naming it, not a silent default', () => {
     const r = spawnSync(process.execPath, [CLI, '-F', 'none', '-N', '-p', String(sshd.port), '-i', sshd.clientKeyPath, '-o', `UserKnownHostsFile=${sshd.knownHostsPath}`, '-o', 'BatchMode=yes', `${sshd.user}@127.0.0.1`], {
       encoding: 'utf8',

@@ -812,7 +812,7 @@ async function run(cfg: ResolvedConfig): Promise<void> {
   }
 
   if (reconnecting) {
-    await runReconnecting(ssh, cfg, log, libs, () => (shuttingDown = true), (c) => (client = c));
+    await runReconnecting(ssh, cfg, log, libs, () => (shuttingDown = true), (c) => (client = c), () => shuttingDown);
   } else {
     let failures = 0;
     for (const spec of cfg.localForwards) {
@@ -889,6 +889,7 @@ async function runReconnecting(
   libs: Libraries,
   stop: () => void,
   setClient: (c: SshClient) => void,
+  stopping: () => boolean = () => false,
 ): Promise<void> {
   const { ReconnectingClient, ReconnectingForward } = await import('./reconnect.js');
   const rc = new ReconnectingClient(() => connectHost(cfg, log, libs), {
@@ -901,12 +902,14 @@ async function runReconnecting(
     setClient(c);
     log.info(`Reconnected to ${cfg.hostName} port ${cfg.port}.`);
   });
+  // A close we asked for (Ctrl-C, SIGTERM) is the end, not a dropped link to recover.
   rc.on('disconnected', async (err: SshError | undefined) => {
+    if (stopping()) return;
     log.info(err ? await describeFatal(err, cfg, log, true) : `Connection to ${cfg.hostName} closed.`);
   });
-  rc.on('reconnecting', ({ attempt, delay }: { attempt: number; delay: number }) =>
-    log.info(`pure-ssh: reconnecting to ${cfg.hostName} port ${cfg.port} in ${(delay / 1000).toFixed(1)} s (attempt ${attempt})`),
-  );
+  rc.on('reconnecting', ({ attempt, delay }: { attempt: number; delay: number }) => {
+    if (!stopping()) log.info(`pure-ssh: reconnecting to ${cfg.hostName} port ${cfg.port} in ${(delay / 1000).toFixed(1)} s (attempt ${attempt})`);
+  });
   rc.on('reconnect-failed', async ({ error }: { error: unknown }) => {
     const at = configOf(error, cfg);
     log.info(await describeFatal(error, at, log));
