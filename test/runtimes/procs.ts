@@ -12,6 +12,18 @@ export interface Helper {
 
 /** Spawn `cmd` (which listens on the port `args(port)` names) and wait until it accepts. */
 export async function startHelper(cmd: string, args: (port: number) => string[], opts: { cwd?: string } = {}): Promise<Helper> {
+  // freePort() then bind is a race with the other test files' servers: a helper that lost it
+  // exits (EADDRINUSE) while the port answers for someone else. Check it is ours; retry.
+  for (let attempt = 1; ; attempt++) {
+    const h = await startHelperOnce(cmd, args, opts);
+    await new Promise((r) => setTimeout(r, 150));
+    if (h.child.exitCode === null && h.child.signalCode === null) return h;
+    await h.stop();
+    if (attempt >= 3) throw new Error(`${cmd} exited right after starting: ${h.logs()}`);
+  }
+}
+
+async function startHelperOnce(cmd: string, args: (port: number) => string[], opts: { cwd?: string }): Promise<Helper> {
   const port = await freePort();
   const child = spawn(cmd, args(port), { stdio: ['ignore', 'pipe', 'pipe'], cwd: opts.cwd });
   const log = new LogBuffer();
