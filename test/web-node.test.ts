@@ -34,6 +34,18 @@ describeInterop('pure-ssh/web on Node web streams against sshd', () => {
     expect((err as HostKeyError).code).toBe('ERR_HOST_KEY_UNKNOWN');
   });
 
+  it('a verifyHostKey that returns false refuses the host, as in the Node library', async () => {
+    const err = await connect({
+      transport: dialTcp(f.sshd.port),
+      host: f.sshd.host,
+      port: f.sshd.port,
+      username: f.sshd.user,
+      privateKey: f.sshd.clientKey,
+      verifyHostKey: () => false,
+    }).catch((e: unknown) => e);
+    expect((err as HostKeyError).code).toBe('ERR_HOST_KEY_REJECTED');
+  });
+
   it('ConnectTimeout through the core timer: a silent server times out', async () => {
     const silent = net.createServer(() => {});
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));

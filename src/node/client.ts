@@ -2,6 +2,7 @@
  * The Node adapter: runs the sans-IO {@link ClientCore} over a `net.Socket` (or any Duplex),
  * with timers for ConnectTimeout and ServerAlive*, host key verification and channel streams.
  */
+import { hostKeyVerdict } from '../keys/host-key-verdict.js';
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { connect as netConnect, type Socket } from 'node:net';
@@ -16,7 +17,6 @@ import { ClientCore } from '../client-core.js';
 import type { DirectTcpipParams } from '../connection/connection.js';
 import {
   ConnectionLostError,
-  HostKeyError,
   KeyError,
   SshError,
   TimeoutError,
@@ -124,7 +124,7 @@ export interface ConnectOptions {
   hostKeyAlias?: string;
   /** With knownHosts: OpenSSH's StrictHostKeyChecking (default 'yes'). */
   strictHostKeyChecking?: StrictHostKeyChecking;
-  /** Or decide yourself: throw (e.g. a HostKeyError) to refuse. */
+  /** Or decide yourself: throw (e.g. a HostKeyError) or return false to refuse. */
   verifyHostKey?: HostKeyVerifier;
   /**
    * OpenSSH-style algorithm lists (replace, `+`append, `-`remove, `^`prepend; `*` and `?`
@@ -900,32 +900,15 @@ export class SshClient extends EventEmitter {
           keyBlob: e.keyBlob,
           fingerprint: e.fingerprint,
         };
-        Promise.resolve()
-          .then(() => this.verifier(info))
-          .then((verdict: unknown) => {
-            // A verifier that answers false (ssh2's hostVerifier style) refuses, as a throw does.
-            if (verdict === false) throw new Error('the verifyHostKey callback returned false');
-          })
-          .then(
-            () => {
-              this.log(`Host key for ${info.host} accepted (${e.fingerprint})`);
-              this.core.acceptHostKey();
-              this.pump();
-            },
-            (err: unknown) => {
-              const error =
-                err instanceof SshError
-                  ? err
-                  : new HostKeyError('rejected', {
-                      host: info.host,
-                      keyType: e.keyType,
-                      fingerprint: e.fingerprint,
-                      message: `Host key verification failed: ${(err as Error)?.message ?? err}`,
-                    });
-              this.core.rejectHostKey(error);
-              this.pump();
-            },
-          );
+        void hostKeyVerdict(() => this.verifier(info), info).then((error) => {
+          if (error) {
+            this.core.rejectHostKey(error);
+          } else {
+            this.log(`Host key for ${info.host} accepted (${e.fingerprint})`);
+            this.core.acceptHostKey();
+          }
+          this.pump();
+        });
         return;
       }
       case 'banner':

@@ -4,12 +4,13 @@
  * WebSocket through {@link webSocketStreams}, Node's web streams). Web APIs only: streams,
  * crypto.getRandomValues, setTimeout. One timer, armed at the core's getTimer().
  */
+import { hostKeyVerdict } from '../keys/host-key-verdict.js';
 import type { AlgorithmPreferences } from '../algorithms.js';
 import { ALGORITHM_CATEGORIES, applyAlgorithmSpec, defaultAlgorithms, preferKnownHostKeyTypes } from '../algorithms.js';
 import { ClientCore } from '../client-core.js';
 import type { DirectTcpipParams } from '../connection/connection.js';
 import { pureCryptoProvider } from '../crypto/pure.js';
-import { ConnectionLostError, HostKeyError, SshError, UsageError } from '../errors.js';
+import { ConnectionLostError, SshError, UsageError } from '../errors.js';
 import type { ClientEvent } from '../events.js';
 import type { Signer } from '../auth/signer.js';
 import { keyBlobType } from '../keys/hostkey.js';
@@ -61,7 +62,7 @@ export interface WebConnectOptions {
    * is accepted. With verifyHostKey as well, it only orders the host key algorithms.
    */
   knownHosts?: string;
-  /** Or decide yourself: throw (e.g. a HostKeyError) to refuse. */
+  /** Or decide yourself: throw (e.g. a HostKeyError) or return false to refuse. */
   verifyHostKey?: WebHostKeyVerifier;
   /** OpenSSH-style algorithm lists per category (see the Node `connect`). */
   algorithms?: { kex?: string | string[]; hostKey?: string | string[]; cipher?: string | string[]; mac?: string | string[] };
@@ -421,28 +422,15 @@ export class WebSshClient {
           keyBlob: e.keyBlob,
           fingerprint: e.fingerprint,
         };
-        Promise.resolve()
-          .then(() => this.verifier(info))
-          .then(
-            () => {
-              this.log(`Host key for ${info.host} accepted (${e.fingerprint})`);
-              this.core.acceptHostKey();
-              this.pump();
-            },
-            (err: unknown) => {
-              const error =
-                err instanceof SshError
-                  ? err
-                  : new HostKeyError('rejected', {
-                      host: info.host,
-                      keyType: e.keyType,
-                      fingerprint: e.fingerprint,
-                      message: `Host key verification failed: ${(err as Error)?.message ?? err}`,
-                    });
-              this.core.rejectHostKey(error);
-              this.pump();
-            },
-          );
+        void hostKeyVerdict(() => this.verifier(info), info).then((error) => {
+          if (error) {
+            this.core.rejectHostKey(error);
+          } else {
+            this.log(`Host key for ${info.host} accepted (${e.fingerprint})`);
+            this.core.acceptHostKey();
+          }
+          this.pump();
+        });
         return;
       }
       case 'banner':

@@ -16,8 +16,11 @@ export interface WebHostKeyInfo {
   fingerprint: string;
 }
 
-/** Accept by returning (or resolving); refuse by throwing (a {@link HostKeyError} is kept as is). */
-export type WebHostKeyVerifier = (info: WebHostKeyInfo) => void | Promise<void>;
+/**
+ * Accept by returning (or resolving); refuse by throwing (a {@link HostKeyError} is kept as is)
+ * or by returning `false`.
+ */
+export type WebHostKeyVerifier = (info: WebHostKeyInfo) => void | boolean | Promise<void | boolean>;
 
 /** Parsed known_hosts text plus the name used in messages. */
 export interface KnownHostsText {

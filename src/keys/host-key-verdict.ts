@@ -1,0 +1,34 @@
+/**
+ * The application's verdict on the server's host key, as every adapter asks for it (Node's
+ * `verifyHostKey`/known_hosts verifier, pure-ssh/web's): the verifier accepts by returning or
+ * resolving, and refuses by throwing, rejecting or returning `false` (ssh2's hostVerifier style).
+ * Runtime-neutral: no `node:*`.
+ */
+import { HostKeyError, SshError } from '../errors.js';
+
+/** What a refusal names. */
+export interface HostKeyVerdictInfo {
+  host: string;
+  keyType: string;
+  fingerprint: string;
+}
+
+/**
+ * Run `verify` and settle on undefined (accepted) or the SshError to close the connection with:
+ * the verifier's own SshError as is, anything else wrapped in a HostKeyError 'rejected'
+ * (RFC 4253 §8: the client must be able to refuse the server's key).
+ */
+export async function hostKeyVerdict(verify: () => unknown, info: HostKeyVerdictInfo): Promise<SshError | undefined> {
+  try {
+    if ((await verify()) === false) throw new Error('the verifyHostKey callback returned false');
+    return undefined;
+  } catch (err) {
+    if (err instanceof SshError) return err;
+    return new HostKeyError('rejected', {
+      host: info.host,
+      keyType: info.keyType,
+      fingerprint: info.fingerprint,
+      message: `Host key verification failed: ${(err as Error)?.message ?? err}`,
+    });
+  }
+}
