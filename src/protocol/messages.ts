@@ -371,10 +371,6 @@ export function encodeServiceRequest(service: string): Uint8Array {
 export function encodeNewKeys(): Uint8Array {
   return Uint8Array.of(MSG.NEWKEYS);
 }
-/** RFC 5656 §4 / RFC 8731 §3: Q_C */
-export function encodeKexEcdhInit(clientPublic: Uint8Array): Uint8Array {
-  return new SshWriter(40).byte(MSG.KEX_ECDH_INIT).string(clientPublic).toBytes();
-}
 /** RFC 4254 §4 */
 export function encodeGlobalRequest(name: string, wantReply: boolean, data?: Uint8Array): Uint8Array {
   const w = new SshWriter(32).byte(MSG.GLOBAL_REQUEST).string(name).boolean(wantReply);

@@ -1,7 +1,7 @@
 /**
  * An in-memory SSH SERVER for tests (never shipped): enough of RFC 4253/4252/4254 to drive
  * ClientCore through a whole session byte for byte, built from the same core pieces
- * (PacketEncoder/PacketDecoder, ChaCha20Poly1305Cipher, kex.ts) plus an ed25519 host key.
+ * (PacketEncoder/PacketDecoder, and every kex method, cipher and MAC from the registries) plus an ed25519 host key.
  * Every step can be made to misbehave through {@link FakeServerOptions} hooks, so the client's
  * reaction to a broken or hostile peer can be tested without a network.
  */
@@ -66,7 +66,6 @@ export function ed25519Key(seed: Uint8Array): Ed25519Key {
   };
 }
 
-const CHACHA = 'chacha20-poly1305@openssh.com';
 
 /** A USERAUTH_REQUEST as the server saw it (RFC 4252 §5). */
 export interface AuthRequest {
