@@ -2,8 +2,6 @@
  * The built `pure-ssh` command run as a user runs it (`node dist/node/cli.js ...`), against a
  * real sshd. Needs `npm run build` first (package.json's "test" script does it).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -12,66 +10,15 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, hashStream, startEchoServer, startSourceServer, type TestServer } from './harness/net.js';
 import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
+import { runCli as startCli, type CliRun } from './support/cli-run.js';
 
-const CLI = fileURLToPath(new URL('../dist/node/cli.js', import.meta.url));
 const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
 
-interface Run {
-  child: ChildProcess;
-  stderr(): string;
-  /** Resolves when stderr matches; rejects (with stderr) on timeout or exit. */
-  waitFor(re: RegExp, ms?: number): Promise<void>;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
+type Run = CliRun;
 
-const running = new Set<ChildProcess>();
-
+/** The built CLI with `env` added to this process's environment (test/support/cli-run.ts). */
 function runCli(args: string[], env: Record<string, string> = {}, opts: { detached?: boolean } = {}): Run {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
-  const child = spawn(process.execPath, [CLI, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...env },
-    // detached = a new session without a controlling terminal: /dev/tty cannot be opened.
-    detached: opts.detached ?? false,
-  });
-  running.add(child);
-  let err = '';
-  const listeners = new Set<() => void>();
-  child.stderr!.setEncoding('utf8');
-  child.stderr!.on('data', (d: string) => {
-    err += d;
-    for (const l of listeners) l();
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('exit', (code, signal) => {
-      running.delete(child);
-      resolve({ code, signal });
-      for (const l of listeners) l();
-    }),
-  );
-  return {
-    child,
-    stderr: () => err,
-    exited,
-    waitFor(re, ms = 15_000) {
-      return new Promise<void>((resolve, reject) => {
-        const check = () => {
-          if (re.test(err)) done(null);
-          else if (child.exitCode !== null || child.signalCode !== null)
-            done(new Error(`pure-ssh exited (${child.exitCode ?? child.signalCode}) before ${re}:\n${err}`));
-        };
-        const timer = setTimeout(() => done(new Error(`timed out waiting for ${re}; stderr:\n${err}`)), ms);
-        const done = (e: Error | null) => {
-          clearTimeout(timer);
-          listeners.delete(check);
-          if (e) reject(e);
-          else resolve();
-        };
-        listeners.add(check);
-        check();
-      });
-    },
-  };
+  return startCli(args, { env: { ...process.env, ...env }, detached: opts.detached });
 }
 
 /** Exit within `ms` or fail the test with what the CLI printed. */
@@ -106,9 +53,6 @@ async function until(cond: () => boolean, ms: number, what: () => string): Promi
   }
 }
 
-afterAll(() => {
-  for (const c of running) c.kill('SIGKILL');
-});
 
 describe('pure-ssh command line without a server', () => {
   it('no arguments: usage on stderr, exit 255', async () => {

@@ -26,12 +26,16 @@ process.once('exit', () => {
   for (const c of running) c.kill('SIGKILL');
 });
 
-/** Start `node dist/node/cli.js ...args` with stdin from /dev/null. */
-export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; execArgv?: string[] } = {}): CliRun {
+/**
+ * Start `node dist/node/cli.js ...args` with stdin from /dev/null. `detached`: a new session
+ * without a controlling terminal, so /dev/tty cannot be opened.
+ */
+export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; execArgv?: string[]; detached?: boolean } = {}): CliRun {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
   const child = spawn(process.execPath, [...(opts.execArgv ?? []), CLI, ...args], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: opts.env ?? process.env,
+    detached: opts.detached ?? false,
   });
   running.add(child);
   let err = '';
