@@ -111,7 +111,7 @@ async function pgbenchServer(opts: BenchOptions): Promise<{ server?: PgbenchServ
   const t0 = Date.now();
   log(`bench: pgbench: starting PostgreSQL and pgbench -i -s ${opts.pgbench.scale}`);
   try {
-    const setup = await preparePgbench(opts.pgbench, opts.docker);
+    const setup = await preparePgbench(opts.pgbench);
     if (setup.kind === 'skip') return { note: setup.note };
     log(`bench: pgbench: ready in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${setup.server.description}`);
     return { server: setup.server };
