@@ -26,6 +26,9 @@
 # Facts: ../../../shared/TESTING.md "Docker engine".
 set -euo pipefail
 
+# dockerd and debootstrap live in /usr/sbin, which a non-login PATH may lack.
+export PATH="$PATH:/usr/sbin:/sbin"
+
 exec 3>&1 1>&2
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -96,7 +99,7 @@ fi
 [ "$(id -u)" -eq 0 ] || die "--source debootstrap needs root (debootstrap chroots and creates device nodes)"
 
 # The Debian mirror the machine's apt already uses (a local mirror or snapshot stays in use):
-# the URIs of the deb822 stanza for $SUITE, else a one-line `deb URI $SUITE` entry, else Debian's.
+# the URIs of the deb822 stanza for $SUITE, else a one-line `deb URI $SUITE` entry.
 mirror="${PURE_SSH_DEBIAN_MIRROR:-}"
 if [ -z "$mirror" ]; then
   for f in /etc/apt/sources.list.d/*.sources; do
@@ -110,7 +113,7 @@ if [ -z "$mirror" ]; then
   mirror="$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
     sed 's/\[[^]]*\]//' | awk -v s="$SUITE" '$1 == "deb" && $3 == s { print $2; exit }')"
 fi
-mirror="${mirror:-http://deb.debian.org/debian}"
+[ -n "$mirror" ] || die "no $SUITE entry in the apt sources (/etc/apt/sources.list*) to take a Debian mirror from: set PURE_SSH_DEBIAN_MIRROR"
 
 if [ -s "$TARBALL" ]; then
   log "using the cached root filesystem $TARBALL"

@@ -18,6 +18,9 @@
 # Facts: ../../../shared/TESTING.md "Docker engine".
 set -euo pipefail
 
+# dockerd and debootstrap live in /usr/sbin, which a non-login PATH may lack.
+export PATH="$PATH:/usr/sbin:/sbin"
+
 exec 3>&1 1>&2
 
 CACHE="${PURE_SSH_CACHE:-$HOME/.cache/pure-ssh}"
