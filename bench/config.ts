@@ -363,11 +363,16 @@ export const BENCH_SSHD_CONFIG: Record<string, string> = {
   KexAlgorithms: [...new Set(ALGORITHM_SETS.map((a) => a.kex))].join(','),
 };
 
-/** The full sshd_config for the container: the harness defaults plus {@link BENCH_SSHD_CONFIG}. */
-export function dockerSshdConfig(): string {
+/**
+ * The full sshd_config for the container (bench/docker/entrypoint.sh runs `sshd -f` on it): the
+ * harness's defaults plus {@link BENCH_SSHD_CONFIG}, listening on 127.0.0.1:`port`; the
+ * container shares the host's network (`docker run --network host`), so that port is the
+ * host's. Keys and authorized_keys are the bench's, mounted at /bench.
+ */
+export function dockerSshdConfig(port: number): string {
   const config: Record<string, string> = {
-    Port: '22',
-    ListenAddress: '0.0.0.0',
+    Port: String(port),
+    ListenAddress: '127.0.0.1',
     HostKey: '/bench/host_ed25519',
     AuthorizedKeysFile: '/bench/authorized_keys',
     PidFile: '/run/sshd-bench.pid',
@@ -385,7 +390,7 @@ export function dockerSshdConfig(): string {
 
 /** What to serve. */
 export interface EndpointConfig {
-  /** Interface to listen on: loopback, or 0.0.0.0 when sshd runs in a container. */
+  /** Interface to listen on: loopback (a `--docker` container shares the host's network). */
   host: string;
   bulkBytes: number;
   smallBytes: number;

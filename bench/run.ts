@@ -111,7 +111,7 @@ async function pgbenchServer(opts: BenchOptions): Promise<{ server?: PgbenchServ
   const t0 = Date.now();
   log(`bench: pgbench: starting PostgreSQL and pgbench -i -s ${opts.pgbench.scale}`);
   try {
-    const setup = await preparePgbench(opts.pgbench, opts.docker);
+    const setup = await preparePgbench(opts.pgbench);
     if (setup.kind === 'skip') return { note: setup.note };
     log(`bench: pgbench: ready in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${setup.server.description}`);
     return { server: setup.server };
@@ -276,7 +276,15 @@ async function benchMain(opts: BenchOptions): Promise<void> {
         : ''),
   );
   log(`bench: pure-ssh runs as ${pureVariant()}`);
-  const server = opts.docker ? await startDockerServer() : await startLocalServer();
+  let server: BenchServer;
+  try {
+    server = opts.docker ? await startDockerServer() : await startLocalServer();
+  } catch (err) {
+    // --docker without an engine: say what is missing; never measure the local sshd instead.
+    if (!opts.docker) throw err;
+    log(`bench: ${(err as Error).message}`);
+    process.exit(2);
+  }
   const cleanup: Array<() => Promise<void> | void> = [() => server.stop()];
   const onSignal = async () => {
     for (const c of [...cleanup].reverse()) await c();

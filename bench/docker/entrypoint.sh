@@ -1,5 +1,7 @@
 #!/bin/sh
-# Runs sshd in the foreground with the bench's generated configuration (mounted at /bench).
+# The image's entrypoint: sshd in the foreground, logging to stderr (`docker logs`), with the
+# configuration the bench generated and mounted at /bench (bench/server.ts startDockerServer:
+# keys, authorized_keys, sshd_config listening on 127.0.0.1:PORT of the host's network).
 set -e
 mkdir -p /run/sshd
 if [ ! -f /bench/sshd_config ]; then
