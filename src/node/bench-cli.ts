@@ -226,7 +226,8 @@ async function pureConnect(b: Bench, a: PinnedAlgorithms, timeoutMs: number, log
 
 function record(b: Bench, run: Omit<BenchRun, 'metrics' | 'ok'>, outcome: { ok: true; value: number } | { ok: false; error: string }): void {
   if (outcome.ok) b.runs.push({ ...run, ok: true, metrics: { [run.metric]: outcome.value } });
-  else b.runs.push({ ...run, ok: false, metrics: {}, error: outcome.error });
+  // A run cut short by the --time-limit budget is left out, not failed (the report's notes say so).
+  else if (remaining(b) > 0) b.runs.push({ ...run, ok: false, metrics: {}, error: outcome.error });
 }
 
 function errorText(err: unknown): string {
