@@ -1,6 +1,7 @@
 /**
  * Turning runs into results: medians and ranges per tool, ratios to OpenSSH, and the three
- * outputs (a markdown table, JSON, a hand-written SVG bar chart).
+ * outputs (a markdown table, JSON, a hand-written SVG bar chart). The generic parts (stats, cells,
+ * the bar chart) live in src/bench/, shared with the `pure-ssh-bench` command.
  */
 import { TOOL_LABEL, type MatrixScenario, type RunTool, type Scenario, type Tool } from './config.js';
 import {

@@ -60,6 +60,7 @@ export interface BenchResultRow {
 export interface BenchReport {
   tool: 'pure-ssh-bench';
   version: string;
+  /** When the run started (ISO 8601). */
   date: string;
   destination: { host: string; port: number; user: string };
   server: { version: string };
@@ -130,7 +131,7 @@ export function renderBenchTable(rep: BenchReport): string {
   const out: string[] = [];
   const d = rep.destination;
   out.push(`# pure-ssh-bench: ${d.user}@${d.host} port ${d.port}`, '');
-  out.push(`- date: ${rep.date}; ${rep.elapsedSeconds.toFixed(0)} s`);
+  out.push(`- started: ${rep.date}; took ${rep.elapsedSeconds.toFixed(0)} s`);
   out.push(`- server: ${rep.server.version}`);
   out.push(`- clients: pure-ssh ${rep.clients.pure}${rep.clients.openssh ? `; ${rep.clients.openssh}` : '; no OpenSSH side'}`);
   out.push(`- machine: ${rep.machine.cpu}, ${rep.machine.cores} cores, ${rep.machine.os}, ${rep.machine.runtime}`);
@@ -189,9 +190,10 @@ export function renderBenchSvg(rep: BenchReport): string {
     const bars = tools
       .filter((t) => r[t])
       .map((t) => ({ name: BENCH_TOOL_LABEL[t], color: COLORS[t], stats: r[t]!, rel: ref?.values.length && r[t]!.values.length ? r[t]!.median / ref.median : Number.NaN }));
-    const what = r.metric === 'handshake' ? `handshake ${r.kex!.split('@')[0]} / ${r.hostKey}` : `${BENCH_METRICS[r.metric].label.split(' (')[0]} ${r.cipher!.split('@')[0]}${r.mac ? ` + ${r.mac.split('@')[0]}` : ''}`;
+    const what = r.metric === 'handshake' ? `${r.kex!.split('@')[0]} / ${r.hostKey}` : `${BENCH_METRICS[r.metric].label.split(' (')[0]} ${r.cipher!.split('@')[0]}${r.mac ? ` + ${r.mac.split('@')[0]}` : ''}`;
     const refName = ref === r.openssh ? 'OpenSSH' : 'pure-ssh';
-    return { label: what, sub: `${r.unit}, ${r.better === 'higher' ? '↑ higher' : '↓ lower'} is better, relative to ${refName}`, unit: r.unit, bars };
+    const kind = r.metric === 'handshake' ? 'handshake, ' : '';
+    return { label: what, sub: `${kind}${r.unit}, ${r.better === 'higher' ? '↑ higher' : '↓ lower'} is better, vs ${refName}`, unit: r.unit, bars };
   });
   const d = rep.destination;
   return barChart(

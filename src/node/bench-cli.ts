@@ -420,6 +420,7 @@ function readPlanOffer(kexinit: { kex: string[]; hostKey: string[]; cipherClient
 
 async function run(args: BenchArgs): Promise<number> {
   const started = performance.now();
+  const date = new Date().toISOString();
   const env = cliEnvironment();
   let outcome;
   try {
@@ -506,7 +507,7 @@ async function run(args: BenchArgs): Promise<number> {
     const report: BenchReport = {
       tool: 'pure-ssh-bench',
       version: version(),
-      date: new Date().toISOString(),
+      date,
       destination: { host: cfg.hostName, port: cfg.port, user: cfg.user },
       server: { version: offer.serverVersion },
       mode: args.target ? 'target' : 'loop',
