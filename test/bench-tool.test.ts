@@ -8,7 +8,7 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -107,7 +107,10 @@ describeInterop('pure-ssh-bench against sshd 9.2, with OpenSSH side by side', ()
   beforeAll(async () => {
     // OpenSSH's client must be there for the comparison: in CI a missing one fails the tests.
     if (inCI() && !existsSync('/usr/bin/ssh')) throw new Error('OpenSSH ssh is not installed: the bench tests need it in CI');
-    [sshd, work] = await Promise.all([startSshd({ hostKeyTypes: ['ed25519', 'rsa'] }), mkdtemp(join(tmpdir(), 'pure-ssh-bench-test-'))]);
+    work = await mkdtemp(join(tmpdir(), 'pure-ssh-bench-test-'));
+    // A banner (RFC 4252 §5.4): pure-ssh-bench shows it for its first login only, not per run.
+    await writeFile(join(work, 'banner'), 'bench-test banner\n');
+    sshd = await startSshd({ hostKeyTypes: ['ed25519', 'rsa'], config: { Banner: join(work, 'banner') } });
     // An echo service (RFC 862) for --target.
     echo = createServer({ allowHalfOpen: true }, (s) => {
       s.setNoDelay(true);
@@ -155,7 +158,8 @@ describeInterop('pure-ssh-bench against sshd 9.2, with OpenSSH side by side', ()
     expect(svg).toMatch(/^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
     expect(svg.match(/<rect x="300" y="\d+" width="[\d.]+" height="14"/g)).toHaveLength((report.handshake.length + report.data.length) * 2);
     expect(svg).toContain('OpenSSH ssh');
-    // The progress went to stderr, not into the report.
+    // The progress went to stderr, not into the report; the banner once, from the first login.
+    expect(stderr.split('bench-test banner')).toHaveLength(2);
     expect(stderr).toMatch(/pure-ssh-bench: handshakes/);
     expect(stderr).toMatch(/pure-ssh-bench: data 1\/2/);
   }, 180_000);

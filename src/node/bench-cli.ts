@@ -199,21 +199,24 @@ function budget(b: Bench, capMs: number): number {
   return Math.max(1, Math.min(capMs, remaining(b)));
 }
 
-/** The configuration with these algorithms pinned (the user's other options kept). */
-function pinnedConfig(cfg: ResolvedConfig, a: PinnedAlgorithms): ResolvedConfig {
+/**
+ * The configuration of a timed connection: these algorithms pinned, the user's other options
+ * kept; without -v, errors only (the banner and notices were shown by the first login).
+ */
+function pinnedConfig(cfg: ResolvedConfig, a: PinnedAlgorithms, quiet: boolean): ResolvedConfig {
   const algorithms = { ...cfg.algorithms };
   if (a.kex) algorithms.kex = a.kex;
   if (a.hostKey) algorithms.hostKey = a.hostKey;
   if (a.cipher) algorithms.cipher = a.cipher;
   if (a.mac) algorithms.mac = a.mac;
-  return { ...cfg, algorithms };
+  return { ...cfg, algorithms, ...(quiet ? { logLevel: 'ERROR' as const } : {}) };
 }
 
 /** A pure-ssh connection as the CLI makes it; ms from the TCP connect to authenticated. */
 async function pureConnect(b: Bench, a: PinnedAlgorithms, timeoutMs: number, log = b.quietLog): Promise<{ client: SshClient; ms: number }> {
   let t0 = performance.now();
   const route: RouteContext = { env: b.env, onSocket: () => (t0 = performance.now()) };
-  const client = await withTimeout(connectHost(pinnedConfig(b.cfg, a), log, b.libs, route), timeoutMs, 'pure-ssh connect', (c) => void closeQuietly(c));
+  const client = await withTimeout(connectHost(pinnedConfig(b.cfg, a, !log.verbose), log, b.libs, route), timeoutMs, 'pure-ssh connect', (c) => void closeQuietly(c));
   const ms = performance.now() - t0;
   const n = client.info.negotiated;
   const wrong = n && ((a.kex && n.kex !== a.kex) || (a.hostKey && n.hostKey !== a.hostKey) || (a.cipher && n.cipherServerToClient !== a.cipher));
