@@ -210,6 +210,19 @@ describeInterop('pure-ssh-bench against sshd 9.2, with OpenSSH side by side', ()
     expect(report.handshake[0]!.pure!.values.length).toBeLessThan(1000);
   }, 60_000);
 
+  it('a server that refuses remote forwarding: the loop\'s runs fail with the reason and the --target hint, exit 1', async () => {
+    const local = await startSshd({ config: { AllowTcpForwarding: 'local' } });
+    try {
+      const { code, stdout, stderr } = await runBench(['--only', 'data', '--reps', '1', '--size', '1M', '--ciphers', 'aes128-gcm@openssh.com', ...local.clientArgs, local.target]);
+      expect(code, stderr).toBe(1);
+      expect(stdout).toContain('## Failed runs');
+      expect(stdout).toMatch(/pure-ssh: remote port forwarding failed for listen port 0 \(the server refuses remote forwarding, which the loop through it needs: name an echo service it can reach with --target host:port\)/);
+      expect(stdout).toMatch(/OpenSSH ssh: .*remote port forwarding failed/);
+    } finally {
+      await local.stop();
+    }
+  }, 60_000);
+
   it('a closed port: ssh\'s "Connection refused", exit 255, no report', async () => {
     const port = await freePort();
     const { code, stdout, stderr } = await runBench(['--quick', ...sshd.clientArgs, '-p', String(port), sshd.target]);

@@ -363,6 +363,10 @@ async function dataPhase(b: Bench, rows: DataRow[], pin: PinnedAlgorithms, load:
       tunnels.pure = await pureTunnel(b, row, pin, load);
     } catch (err) {
       setupError.pure = await describeFatal(err, b.cfg, b.quietLog);
+      // RFC 4254 §7.1: a server may refuse tcpip-forward (sshd: AllowTcpForwarding no / local).
+      if ((err as { code?: string }).code === 'ERR_FORWARD_REFUSED') {
+        setupError.pure += ' (the server refuses remote forwarding, which the loop through it needs: name an echo service it can reach with --target host:port)';
+      }
     }
     if (b.login && !row.opensshMissing) {
       try {
