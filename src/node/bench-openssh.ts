@@ -134,6 +134,8 @@ export async function opensshHandshake(login: OpensshLogin, algs: PinnedAlgorith
   }
 }
 
+let controlCount = 0;
+
 /** A running ssh tunnel. */
 export interface OpensshTunnel {
   /** Local forward ports, one per requested target, in order. */
@@ -157,7 +159,9 @@ export async function opensshTunnel(
   freePort: () => Promise<number>,
   timeoutMs: number,
 ): Promise<OpensshTunnel> {
-  const ctl = join(ctlDir, `c${Date.now() % 100000}`);
+  // A fresh name each time: a master killed hard leaves its socket behind, and ssh then refuses
+  // to listen on that path ("ControlSocket ... already exists").
+  const ctl = join(ctlDir, `c${++controlCount}`);
   const loops = targets.flatMap((t) => ('loop' in t ? [t.loop] : []));
   const args = [
     '-v', '-N', '-M', '-S', ctl,
