@@ -1,6 +1,7 @@
 /**
  * Turning runs into results: medians and ranges per tool, ratios to OpenSSH, and the three
- * outputs (a markdown table, JSON, a hand-written SVG bar chart).
+ * outputs (a markdown table, JSON, a hand-written SVG bar chart). The generic parts (stats, cells,
+ * the bar chart) live in src/bench/, shared with the `pure-ssh-bench` command.
  */
 import { TOOL_LABEL, type MatrixScenario, type RunTool, type Scenario, type Tool } from './config.js';
 import {
@@ -14,20 +15,10 @@ import {
 } from './matrix.js';
 import { METRICS, type MetricInfo, type RunResult } from './scenarios.js';
 import type { Negotiated } from './tunnels.js';
+import { cell, fmt, statsOf, type ToolStats } from '../src/bench/stats.js';
+import { barChart, stackSvgs, type BarGroup } from '../src/bench/svg.js';
 
-/** Median and range of one tool's values for one metric. */
-export interface ToolStats {
-  median: number;
-  min: number;
-  max: number;
-  /** Quartiles (linear interpolation); with few runs they are close to min/max. */
-  q1: number;
-  q3: number;
-  values: number[];
-  /** Runs that failed (errors, hash mismatches, timeouts). */
-  failed: number;
-  errors: string[];
-}
+export { cell, statsOf, stackSvgs, type ToolStats };
 
 /** One row of the results: a metric of a scenario for one cipher. */
 export interface SummaryRow {
@@ -44,33 +35,8 @@ export interface SummaryRow {
   direct?: ToolStats;
 }
 
-function quantile(sorted: number[], q: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const pos = (sorted.length - 1) * q;
-  const lo = Math.floor(pos);
-  const hi = Math.ceil(pos);
-  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
-}
-
 function toolStats(runs: RunResult[], tool: RunTool, metric: string): ToolStats | undefined {
   return statsOf(runs.filter((r) => r.tool === tool), metric);
-}
-
-/** Median, range and failures of `metric` over `t` (undefined when there are no runs). */
-export function statsOf(t: RunResult[], metric: string): ToolStats | undefined {
-  if (t.length === 0) return undefined;
-  const values = t.filter((r) => r.ok && Number.isFinite(r.metrics[metric])).map((r) => r.metrics[metric]);
-  const sorted = [...values].sort((a, b) => a - b);
-  return {
-    median: quantile(sorted, 0.5),
-    min: sorted[0] ?? Number.NaN,
-    max: sorted[sorted.length - 1] ?? Number.NaN,
-    q1: quantile(sorted, 0.25),
-    q3: quantile(sorted, 0.75),
-    values,
-    failed: t.filter((r) => !r.ok).length,
-    errors: [...new Set(t.filter((r) => !r.ok).map((r) => r.error ?? 'unknown error'))],
-  };
 }
 
 /** Groups runs by cipher, scenario, metric and tool; `n` replaces the N in metric labels. */
@@ -98,24 +64,6 @@ export function summarize(runs: RunResult[], tools: Tool[], n: number): SummaryR
     }
   }
   return rows;
-}
-
-function fmt(n: number): string {
-  if (!Number.isFinite(n)) return '–';
-  const a = Math.abs(n);
-  if (a >= 1000) return n.toFixed(0);
-  if (a >= 100) return n.toFixed(1);
-  if (a >= 10) return n.toFixed(2);
-  return n.toFixed(3);
-}
-
-/** A table cell: median (min–max), FAILED counts; `n/a` when the tool did not run. */
-export function cell(s: ToolStats | undefined): string {
-  if (!s) return 'n/a';
-  if (s.values.length === 0) return `**FAILED** (${s.failed})`;
-  const range = s.values.length > 1 ? ` (${fmt(s.min)}–${fmt(s.max)})` : '';
-  const failed = s.failed ? ` **FAILED ${s.failed}×**` : '';
-  return `${fmt(s.median)}${range}${failed}`;
 }
 
 function ratio(r: number | undefined, info?: MetricInfo): string {
@@ -198,26 +146,6 @@ export function markdown(rows: SummaryRow[], env: Environment, tools: Tool[], no
 
 const COLORS: Record<Tool, string> = { pure: '#d9480f', openssh: '#1971c2', ssh2: '#2f9e44' };
 
-function esc(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
-
-/** One bar of a chart: a median, its length relative to the group's reference. */
-interface Bar {
-  name: string;
-  color: string;
-  stats: ToolStats;
-  rel: number;
-}
-
-/** A group of bars with a two-line label (what, then unit and reference). */
-interface BarGroup {
-  label: string;
-  sub: string;
-  unit: string;
-  bars: Bar[];
-}
-
 /**
  * A horizontal bar chart: one group per metric, one bar per tool, each bar the tool's median
  * relative to OpenSSH's (to ssh2's where OpenSSH has no figure), with the absolute median
@@ -245,57 +173,6 @@ export function svg(rows: SummaryRow[], env: Environment, tools: Tool[]): string
     tools.map((t) => ({ name: TOOL_LABEL[t], color: COLORS[t], width: 130 })),
     `${env.date} · ${env.cpu}, ${env.cores} cores · medians; bar length relative to the reference tool (dashed line = 1.0)`,
   );
-}
-
-/** Draws {@link BarGroup}s as a standalone SVG document. */
-function barChart(title: string, groups: BarGroup[], legend: Array<{ name: string; color: string; width: number }>, footer: string): string {
-  const barH = 14;
-  const gap = 4;
-  const groupGap = 16;
-  const left = 300;
-  const plotW = 420;
-  const right = 150;
-  const top = 60;
-  const maxRel = Math.max(1.5, ...groups.flatMap((g) => g.bars.map((b) => (Number.isFinite(b.rel) ? b.rel : 0))));
-  const scale = plotW / maxRel;
-  let y = top;
-  const parts: string[] = [];
-  for (const g of groups) {
-    const h = g.bars.length * (barH + gap);
-    parts.push(
-      `<text x="${left - 8}" y="${y + h / 2 - 2}" text-anchor="end" font-size="12">${esc(`${g.label}`)}</text>`,
-      `<text x="${left - 8}" y="${y + h / 2 + 11}" text-anchor="end" font-size="10" fill="#666">${esc(g.sub)}</text>`,
-    );
-    for (const b of g.bars) {
-      const w = Number.isFinite(b.rel) ? Math.max(1, b.rel * scale) : 0;
-      const label = b.stats.values.length ? `${fmt(b.stats.median)} ${g.unit}${b.stats.failed ? ` (FAILED ${b.stats.failed}×)` : ''}` : 'FAILED';
-      parts.push(
-        `<rect x="${left}" y="${y}" width="${w.toFixed(1)}" height="${barH}" fill="${b.color}"><title>${esc(`${b.name}: ${label}`)}</title></rect>`,
-        `<text x="${(left + w + 4).toFixed(1)}" y="${y + barH - 3}" font-size="10">${esc(label)}</text>`,
-      );
-      y += barH + gap;
-    }
-    y += groupGap;
-  }
-  const height = y + 30;
-  const width = left + plotW + right;
-  const oneX = left + scale;
-  let lx = left;
-  const legendParts = legend.map((l) => {
-    const item = `<rect x="${lx}" y="34" width="12" height="12" fill="${l.color}"/><text x="${lx + 16}" y="44" font-size="12">${esc(l.name)}</text>`;
-    lx += l.width;
-    return item;
-  });
-  return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif">`,
-    `<rect width="100%" height="100%" fill="white"/>`,
-    `<text x="10" y="20" font-size="14" font-weight="bold">${esc(title)}</text>`,
-    `<text x="10" y="${height - 10}" font-size="10" fill="#666">${esc(footer)}</text>`,
-    legendParts.join(''),
-    `<line x1="${oneX.toFixed(1)}" y1="${top - 6}" x2="${oneX.toFixed(1)}" y2="${y - groupGap + 4}" stroke="#444" stroke-dasharray="4 3"/>`,
-    ...parts,
-    `</svg>`,
-  ].join('\n');
 }
 
 /** The matrix's metrics: those of the bulk scenarios. */
@@ -494,24 +371,4 @@ export function matrixSvg(rows: MatrixSummaryRow[], env: Environment, clients: M
     clients.map((c) => ({ name: CLIENT_LABEL[c], color: MATRIX_COLORS[c], width: 150 })),
     `${env.date} · ${env.cpu}, ${env.cores} cores · medians; dashed line = OpenSSH (1.0)`,
   );
-}
-
-/** Stacks standalone SVG documents (from {@link svg}, {@link matrixSvg}) into one, top to bottom. */
-export function stackSvgs(docs: string[]): string {
-  if (docs.length === 1) return docs[0];
-  let y = 0;
-  let width = 0;
-  const inner = docs.map((d) => {
-    const m = /^<svg [^>]*width="(\d+)" height="(\d+)"/.exec(d);
-    if (!m) throw new Error('stackSvgs: not one of our SVG documents');
-    const placed = d.replace('<svg ', `<svg x="0" y="${y}" `);
-    y += Number(m[2]);
-    width = Math.max(width, Number(m[1]));
-    return placed;
-  });
-  return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y}" viewBox="0 0 ${width} ${y}" font-family="sans-serif">`,
-    ...inner,
-    '</svg>',
-  ].join('\n');
 }

@@ -22,6 +22,7 @@ const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
   version: string;
   license: string;
   dependencies: Record<string, string>;
+  bin: Record<string, string>;
 };
 
 async function run(cmd: string, args: string[], cwd: string): Promise<{ stdout: string; stderr: string }> {
@@ -94,6 +95,19 @@ describe('the packed package (issues 8.10, 8.11, 8.12)', () => {
     const { stderr } = await run(join(project, 'node_modules', '.bin', 'pure-ssh'), ['-V'], project);
     expect(stderr).toBe(`pure-ssh_${pkg.version}\n`);
   });
+
+  it('every bin of package.json is shipped, with what it loads, and runs: NAME -V', async () => {
+    expect(Object.keys(pkg.bin).sort()).toEqual(['pure-ssh', 'pure-ssh-bench', 'pure-ssh-check']);
+    const paths = packed.files.map((f) => f.path);
+    // pure-ssh-bench forks its load generator from beside itself.
+    for (const p of [...Object.values(pkg.bin).map((b) => b.replace(/^\.\//, '')), 'dist/node/bench-load.js']) expect(paths).toContain(p);
+    for (const name of Object.keys(pkg.bin)) {
+      const { stderr } = await run(join(project, 'node_modules', '.bin', name), ['-V'], project);
+      expect(stderr, name).toBe(`${name}_${pkg.version}\n`);
+    }
+    const { stdout } = await run(join(project, 'node_modules', '.bin', 'pure-ssh-bench'), ['--help'], project);
+    expect(stdout).toMatch(/^usage: pure-ssh-bench /);
+  }, 30_000);
 
   it('import works for pure-ssh and pure-ssh/core', async () => {
     const code = [

@@ -1,0 +1,429 @@
+/**
+ * Connecting as the `pure-ssh` command does, shared by its bins (`pure-ssh`, `pure-ssh-bench`):
+ * the route (TCP with AddressFamily and ConnectTimeout, ProxyCommand, ProxyJump), identity files
+ * and certificates as ssh(1) prepares them, known_hosts with StrictHostKeyChecking / BatchMode,
+ * password and passphrase prompts, and ssh(1)'s wording of each fatal error. Moved out of cli.ts
+ * unchanged so that every bin authenticates exactly like `pure-ssh`.
+ */
+import { spawnSync } from 'node:child_process';
+import { writeSync } from 'node:fs';
+import { connect as netConnect, isIP, Socket } from 'node:net';
+import { userInfo } from 'node:os';
+import type { Duplex } from 'node:stream';
+import { ConfigError, jumpHostArgv, resolveCommandLine, type CliEnvironment, type ResolvedConfig } from '../config/cli-args.js';
+import { LOG_LEVELS, type LogLevel } from '../config/ssh-config.js';
+import type { SshError } from '../errors.js';
+import type { SshClient } from './client.js';
+import type { IdentityFileEntry, UnlockOptions } from './identity-file.js';
+
+/** ssh(1)'s log levels over stderr (or the -E file's descriptor). */
+export class Log {
+  private readonly rank: number;
+  /** ssh -E: lines go to this descriptor (the file, opened for appending) instead of stderr. */
+  constructor(
+    level: LogLevel,
+    private readonly fd: number = 2,
+  ) {
+    this.rank = LOG_LEVELS.indexOf(level);
+  }
+  /** Raw text (a banner) to the log's destination. */
+  write(text: string): void {
+    if (this.fd === 2) process.stderr.write(text);
+    else writeSync(this.fd, text);
+  }
+  private at(level: LogLevel): boolean {
+    return this.rank >= LOG_LEVELS.indexOf(level);
+  }
+  /** Errors the user must see (suppressed only by -q). */
+  error(message: string): void {
+    if (this.at('ERROR')) this.write(`${message}\n`);
+  }
+  info(message: string): void {
+    if (this.at('INFO')) this.write(`${message}\n`);
+  }
+  /** ssh's verbose(): shown from LogLevel VERBOSE (and with -v), without a prefix. */
+  notice(message: string): void {
+    if (this.at('VERBOSE')) this.write(`${message}\n`);
+  }
+  debug1(message: string): void {
+    if (this.at('DEBUG1')) this.write(`debug1: ${message}\n`);
+  }
+  get verbose(): boolean {
+    return this.at('DEBUG1');
+  }
+}
+
+export function localUser(): string {
+  if (process.env.USER) return process.env.USER;
+  try {
+    return userInfo().username;
+  } catch {
+    return 'root';
+  }
+}
+
+/**
+ * ssh_config(5) Match exec (readconf.c execute_in_shell): `$SHELL -c command` (/bin/sh without
+ * SHELL), standard input and output on /dev/null, standard error kept; the exit status, or -1
+ * when the shell could not be run or died from a signal.
+ */
+export function matchExec(command: string): number {
+  const shell = process.env.SHELL || '/bin/sh';
+  const r = spawnSync(shell, ['-c', command], { stdio: ['ignore', 'ignore', 'inherit'] });
+  if (r.error || r.status === null) return -1;
+  return r.status;
+}
+
+
+/**
+ * Prepare the identity files the way ssh(1) does: missing default keys are silent, others are
+ * reported and skipped; a key whose public half is known stays encrypted until the server
+ * accepts it, the others are loaded (and their passphrase asked for) now.
+ */
+export async function loadIdentities(cfg: ResolvedConfig, log: Log, unlock: UnlockOptions): Promise<IdentityFileEntry[]> {
+  if (!cfg.pubkeyAuthentication) return [];
+  const [{ loadCertificateFile, prepareIdentityFile, unlockIdentityFile }, { KeyPermissionsError, formatMode }, { withCertificates }, { keyBlobType }] =
+    await Promise.all([import('./identity-file.js'), import('../errors.js'), import('../keys/certificate.js'), import('../keys/hostkey.js')]);
+  const entries: IdentityFileEntry[] = [];
+  // ssh.c load_public_identity_files(): without CertificateFile, "IDENTITY-cert.pub" is tried.
+  const certPaths = cfg.certificateFiles.map((path) => ({ path, explicit: true }));
+  for (const { path, explicit } of cfg.identityFiles) {
+    try {
+      const entry = await prepareIdentityFile(path, { ...unlock, explicit });
+      log.debug1(`identity file ${path} type ${keyBlobType(entry.publicKeyBlob)}`);
+      entries.push(entry);
+      if (cfg.certificateFiles.length === 0) certPaths.push({ path: `${path}-cert.pub`, explicit: false });
+    } catch (err) {
+      const e = err as SshError & { cause?: NodeJS.ErrnoException };
+      if (e.code === 'ERR_PRIVATE_KEY' && e.cause?.code === 'ENOENT') {
+        if (explicit) log.info(`Warning: Identity file ${path} not accessible: No such file or directory.`);
+        else log.debug1(`identity file ${path} type -1`);
+      } else if (e instanceof KeyPermissionsError) {
+        // ssh(1)'s block (authfile.c sshkey_perm_ok), then its load error; the key is skipped.
+        const bar = '@'.repeat(59);
+        log.error(bar);
+        log.error('@         WARNING: UNPROTECTED PRIVATE KEY FILE!          @');
+        log.error(bar);
+        log.error(`Permissions ${formatMode(e.mode)} for '${e.path}' are too open.`);
+        log.error('It is required that your private key files are NOT accessible by others.');
+        log.error('This private key will be ignored.');
+        log.error(`Load key "${path}": bad permissions`);
+      } else if (e.code === 'ERR_KEY_ENCRYPTED' || e.code === 'ERR_KEY_PASSPHRASE') {
+        log.debug1(`${e.message} (key skipped)`);
+      } else {
+        log.error(`Load key "${path}": ${e.message} (skipped)`);
+      }
+    }
+  }
+  const certs = [];
+  for (const { path, explicit } of certPaths) {
+    try {
+      const c = await loadCertificateFile(path, { optional: !explicit });
+      if (!c) continue;
+      log.debug1(`certificate file ${path} type ${c.certificate.certType}`);
+      certs.push(c);
+    } catch (err) {
+      log.error(`Load certificate "${path}": ${(err as Error).message} (skipped)`);
+    }
+  }
+  if (certs.length === 0) return entries;
+  // A certificate is signed for with its private key (PROTOCOL.certkeys): load the keys that have
+  // one now, and offer the certificate before the plain key, as ssh(1)'s pubkey_prepare() does.
+  const certified: IdentityFileEntry[] = [];
+  for (const entry of entries) {
+    const own = certs.filter((c) => sameBytes(c.certificate.publicKeyBlob, entry.publicKeyBlob));
+    if (own.length === 0) continue;
+    try {
+      entry.key ??= await unlockIdentityFile(entry.path, unlock);
+    } catch (err) {
+      log.debug1(`${(err as Error).message} (certificate skipped)`);
+      continue;
+    }
+    for (const key of withCertificates([entry.key], own, { now: () => Date.now() / 1000, skipped: (m) => log.debug1(m) })) {
+      if (key !== entry.key) certified.push({ path: entry.path, publicKeyBlob: key.publicKeyBlob, key, explicit: entry.explicit });
+    }
+  }
+  return [...certified, ...entries];
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+/** OpenSSH's short key type names, as in its host key messages. */
+function shortKeyType(keyType: string): string {
+  if (keyType.startsWith('ssh-ed25519')) return 'ED25519';
+  if (keyType.startsWith('ecdsa-sha2-')) return 'ECDSA';
+  if (keyType.startsWith('ssh-rsa')) return 'RSA';
+  return keyType;
+}
+
+/** The message ssh(1) prints for an error that ends the connection. */
+export async function describeFatal(err: unknown, cfg: ResolvedConfig, log: Log, established = false): Promise<string> {
+  const errors = await import('../errors.js');
+  if (err instanceof errors.AuthenticationError) {
+    log.debug1(err.message);
+    const allowed = err.methodsAllowed.length > 0 ? err.methodsAllowed.join(',') : err.methodsTried.join(',');
+    return `${cfg.user}@${cfg.hostName}: Permission denied (${allowed}).`;
+  }
+  if (err instanceof errors.NegotiationError) {
+    // ssh(1) kex.c kex_choose_conf: "Unable to negotiate with HOST port N: no matching X found. Their offer: ...".
+    const what = /^key exchange/.test(err.category)
+      ? 'key exchange method'
+      : /^host key/.test(err.category)
+        ? 'host key type'
+        : /^cipher/.test(err.category)
+          ? 'cipher'
+          : /^MAC/.test(err.category)
+            ? 'MAC'
+            : /^compression/.test(err.category)
+              ? 'compression method'
+              : err.category;
+    log.debug1(err.message);
+    return `Unable to negotiate with ${cfg.hostName} port ${cfg.port}: no matching ${what} found. Their offer: ${err.server.join(',')}`;
+  }
+  if (err instanceof errors.HostKeyError) {
+    const type = shortKeyType(err.keyType);
+    if (err.problem === 'changed') {
+      const bar = '@'.repeat(59);
+      return [
+        bar,
+        '@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @',
+        bar,
+        'IT IS POSSIBLE THAT SOMEONE IS DOING SOMETHING NASTY!',
+        'Someone could be eavesdropping on you right now (man-in-the-middle attack)!',
+        'It is also possible that a host key has just been changed.',
+        `The fingerprint for the ${type} key sent by the remote host is`,
+        `${err.fingerprint}.`,
+        'Please contact your system administrator.',
+        `Add correct host key in ${err.file ?? cfg.knownHostsFiles[0]} to get rid of this message.`,
+        `Offending ${type} key in ${err.file}:${err.line}`,
+        `  remove with:`,
+        `  ssh-keygen -f "${err.file}" -R "${err.host}"`,
+        `Host key for ${err.host} has changed and you have requested strict checking.`,
+        'Host key verification failed.',
+      ].join('\n');
+    }
+    if (err.problem === 'unknown' && (cfg.strictHostKeyChecking === 'yes' || cfg.batchMode)) {
+      return `No ${type} host key is known for ${err.host} and you have requested strict checking.\nHost key verification failed.`;
+    }
+    if (err.problem === 'unknown' || err.problem === 'rejected') {
+      // No terminal to ask, or the user said no: ssh(1) just says this.
+      log.debug1(err.message);
+      return 'Host key verification failed.';
+    }
+    return err.message;
+  }
+  if (err instanceof errors.ConnectionLostError) {
+    const cause = err.cause as NodeJS.ErrnoException | undefined;
+    if (cause?.code === 'ENOTFOUND' || cause?.code === 'EAI_AGAIN') {
+      return `ssh: Could not resolve hostname ${cfg.hostName}: Name or service not known`;
+    }
+    if (cause?.code === 'EAI_ADDRFAMILY') {
+      return `ssh: Could not resolve hostname ${cfg.hostName}: Address family for hostname not supported`;
+    }
+    const m = /^Connection to (.*) port \d+ closed by remote host\.$/.exec(err.message);
+    if (m) return `Connection to ${m[1]} closed by remote host.`;
+    // The library words every socket error as a connect error; once connected ssh(1) says this.
+    const read = /^ssh: connect to host .* port \d+: (.*)$/.exec(err.message);
+    if (established && read) return `Read from remote host ${cfg.hostName}: ${read[1]}`;
+  }
+  return (err as Error)?.message ?? String(err);
+}
+
+/** A socket we open ourselves: AddressFamily (-4/-6) and ConnectTimeout for connect + banner, as ssh(1). */
+function openSocket(cfg: ResolvedConfig, log: Log): Socket {
+  const family = cfg.addressFamily === 'inet' ? 4 : cfg.addressFamily === 'inet6' ? 6 : 0;
+  log.debug1(`Connecting to ${cfg.hostName} port ${cfg.port}.`);
+  // Node ignores `family` for an address literal; ssh(1)'s getaddrinfo refuses the mismatch
+  // (-6 with 127.0.0.1, -4 with ::1): fail the same way instead of connecting anyway.
+  const literal = isIP(cfg.hostName);
+  if (family !== 0 && literal !== 0 && literal !== family) {
+    const sock = new Socket();
+    sock.on('error', () => {}); // reported by the SSH client
+    queueMicrotask(() => sock.destroy(Object.assign(new Error('Address family for hostname not supported'), { code: 'EAI_ADDRFAMILY' })));
+    return sock;
+  }
+  const sock = netConnect({ host: cfg.hostName, port: cfg.port, family, noDelay: true });
+  sock.on('error', () => {}); // reported by the SSH client
+  sock.once('connect', () => log.debug1(`Connection established to ${sock.remoteAddress} port ${sock.remotePort}.`));
+  if (cfg.connectTimeout > 0) {
+    // ssh_config(5) ConnectTimeout: the TCP connect and the wait for the server's banner.
+    const timer = setTimeout(() => {
+      sock.destroy(Object.assign(new Error('Connection timed out'), { code: 'ETIMEDOUT' }));
+    }, cfg.connectTimeout * 1000);
+    // Only the TCP connect here: a 'data' listener would start the socket flowing and drop the
+    // server's banner if it came before the SSH client listens; connect() times the handshake.
+    sock.once('connect', () => clearTimeout(timer));
+    sock.once('close', () => clearTimeout(timer));
+  }
+  return sock;
+}
+
+/**
+ * What a route needs beyond the host's configuration: the environment the command line was
+ * resolved with (jump hosts resolve their own configuration with it), and who wants the
+ * destination's own TCP socket (the CLI counts its bytes for `Transferred:`).
+ */
+export interface RouteContext {
+  env: CliEnvironment;
+  onSocket?: (sock: Socket) => void;
+}
+
+export type Libraries = Awaited<ReturnType<typeof loadLibraries>>;
+
+export function loadLibraries() {
+  return Promise.all([import('./client.js'), import('./known-hosts-file.js'), import('../algorithms.js'), import('./prompt.js')]);
+}
+
+/** The configuration each failed connection belongs to (a jump host's, or the destination's). */
+const failedAt = new WeakMap<object, ResolvedConfig>();
+
+export function configOf(err: unknown, fallback: ResolvedConfig): ResolvedConfig {
+  return (err && typeof err === 'object' ? failedAt.get(err) : undefined) ?? fallback;
+}
+
+function tagged(err: unknown, cfg: ResolvedConfig): unknown {
+  if (err && typeof err === 'object' && !failedAt.has(err)) failedAt.set(err, cfg);
+  return err;
+}
+
+/**
+ * The transport to `cfg`'s host: a TCP socket, a ProxyCommand's stdio, or a direct-tcpip channel
+ * of the connection to the last jump host (ssh.c's implicit `ssh -W` ProxyCommand, made
+ * in-process). The jump host resolves its own configuration, as `ssh -J` does.
+ */
+export async function openRoute(cfg: ResolvedConfig, log: Log, libs: Libraries, route: RouteContext, depth: number): Promise<{ sock: Duplex; via?: SshClient }> {
+  if (cfg.proxy?.kind === 'command') {
+    const { proxyCommandStream } = await import('./proxy-command.js');
+    const sock = proxyCommandStream(cfg.proxy.command, { debug: (m) => log.debug1(m) });
+    sock.on('error', () => {}); // reported by the SSH client
+    return { sock };
+  }
+  if (cfg.proxy?.kind === 'jump') {
+    // readconf.c READCONF_MAX_DEPTH-like guard against a ProxyJump loop in the configuration.
+    if (depth >= 16) throw new ConfigError('pure-ssh: too many jump hosts (a ProxyJump loop in the configuration?)');
+    const outcome = resolveCommandLine(jumpHostArgv(cfg.proxy.hops, cfg), route.env);
+    if (outcome.kind !== 'run') throw new ConfigError(`Invalid ProxyJump: ${cfg.proxy.hops.map((h) => h.host).join(',')}`);
+    const hop = outcome.config;
+    for (const n of hop.notes) log.debug1(n);
+    log.debug1(`Connecting to jump host ${hop.hostName} port ${hop.port}.`);
+    const via = await connectHost(hop, log, libs, route, depth + 1);
+    try {
+      const sock = await via.openDirectTcpip({ host: cfg.hostName, port: cfg.port, originatorAddress: '127.0.0.1', originatorPort: 65535 });
+      return { sock, via };
+    } catch (err) {
+      await via.close().catch(() => {});
+      throw tagged(err, hop);
+    }
+  }
+  const sock = openSocket(cfg, log);
+  if (depth === 0) route.onSocket?.(sock);
+  return { sock };
+}
+
+/** Connect to `cfg`'s host over its route and authenticate; errors are tagged with the hop's config. */
+export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries, route: RouteContext, depth = 0): Promise<SshClient> {
+  const [{ connect }, { knownHostsVerifier }, , prompt] = libs;
+  const { sock, via } = await openRoute(cfg, log, libs, route, depth);
+  const askpass = prompt.askPassFor(process.env, process.stdin.isTTY === true || process.stderr.isTTY === true);
+  // ssh(1) load_identity_file: "Enter passphrase for key '%s': ", NumberOfPasswordPrompts times;
+  // with BatchMode it never asks.
+  const askPassphrase = async (path: string): Promise<string | null> => {
+    if (cfg.batchMode) {
+      log.debug1(`Key ${path} is encrypted and BatchMode is set: not asking for its passphrase, key skipped`);
+      return null;
+    }
+    const question = `Enter passphrase for key '${path}': `;
+    try {
+      return askpass ? await prompt.askPassProgram(askpass, question) : await prompt.readPassword(question);
+    } catch (err) {
+      log.debug1(`passphrase prompt: ${(err as Error).message}`);
+      return null;
+    }
+  };
+  const identityFiles = await loadIdentities(cfg, log, {
+    askPassphrase,
+    attempts: cfg.numberOfPasswordPrompts,
+    debug: (m) => log.debug1(m),
+  });
+
+  // BatchMode: never ask; an unknown host key is then refused as with StrictHostKeyChecking=yes.
+  const mode = cfg.batchMode && cfg.strictHostKeyChecking === 'ask' ? 'yes' : cfg.strictHostKeyChecking;
+  const verifyHostKey = knownHostsVerifier({
+    files: cfg.knownHostsFiles.length > 0 ? cfg.knownHostsFiles : ['/dev/null'],
+    mode,
+    hashKnownHosts: cfg.hashKnownHosts,
+    hostKeyAlias: cfg.hostKeyAlias,
+    prompt: prompt.askQuestion,
+    // ssh(1) prints a host certificate's rejection reason as an error, the rest as debug.
+    log: (line) =>
+      line.startsWith('Warning: Permanently added')
+        ? log.info(line)
+        : /^Certificate (invalid|lacks|contains)/.test(line)
+          ? log.error(line)
+          : log.debug1(line),
+  });
+
+  const canPrompt = !cfg.batchMode && (cfg.passwordAuthentication || cfg.kbdInteractiveAuthentication);
+  let prompts = 0;
+  const askPassword = canPrompt
+    ? async (question: string, context: { retry: boolean }): Promise<string | null> => {
+        // ssh_config(5) NumberOfPasswordPrompts.
+        if (++prompts > cfg.numberOfPasswordPrompts) return null;
+        // OpenSSH sshconnect2.c userauth_passwd: said before each prompt after a refusal.
+        if (context.retry) log.error('Permission denied, please try again.');
+        try {
+          return askpass ? await prompt.askPassProgram(askpass, question) : await prompt.readPassword(question);
+        } catch (err) {
+          log.debug1(`password prompt: ${(err as Error).message}`);
+          return null;
+        }
+      }
+    : undefined;
+
+  try {
+    const client = await connect({
+      host: cfg.hostName,
+      port: cfg.port,
+      username: cfg.user,
+      identityFiles,
+      agent: cfg.pubkeyAuthentication ? cfg.identityAgent : undefined,
+      identitiesOnly: cfg.identitiesOnly,
+      askPassphrase,
+      warn: (m) => log.error(m),
+      verifyHostKey,
+      // Also orders the host key algorithms by the types already known (ssh's order_hostkeyalgs).
+      knownHosts: cfg.knownHostsFiles,
+      hostKeyAlias: cfg.hostKeyAlias,
+      askPassword,
+      passwordAttempts: cfg.numberOfPasswordPrompts,
+      passwordAuthentication: cfg.passwordAuthentication,
+      kbdInteractiveAuthentication: cfg.kbdInteractiveAuthentication,
+      algorithms: cfg.algorithms,
+      compression: cfg.compression,
+      connectTimeout: cfg.connectTimeout * 1000,
+      keepaliveInterval: cfg.serverAliveInterval * 1000,
+      keepaliveCountMax: cfg.serverAliveCountMax,
+      rekeyBytes: cfg.rekeyLimit,
+      rekeyTime: cfg.rekeyLimitSeconds === undefined ? undefined : cfg.rekeyLimitSeconds * 1000,
+      sock,
+      debug: (m) => log.debug1(m),
+      onBanner: (m) => {
+        if (LOG_LEVELS.indexOf(cfg.logLevel) >= LOG_LEVELS.indexOf('INFO')) log.write(m);
+      },
+      // OpenSSH 10.1 ssh_login: no warning when KexAlgorithms was set explicitly; logged at INFO.
+      onWarning: (w) => {
+        if (w.code === 'weak-kex' && cfg.warnWeakCrypto && !cfg.algorithms.kex) for (const l of w.message.split('\n')) log.info(l);
+      },
+    });
+    log.debug1(`Authenticated to ${cfg.hostName} port ${cfg.port}${via ? ' via jump host' : ''}.`);
+    // The jump host's connection carries this one: it goes when this one does.
+    if (via) client.once('close', () => void via.close().catch(() => {}));
+    return client;
+  } catch (err) {
+    sock.destroy();
+    if (via) await via.close().catch(() => {});
+    throw tagged(err, cfg);
+  }
+}
