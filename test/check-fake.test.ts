@@ -35,7 +35,8 @@ type Fault =
   | 'max-packet-overrun'
   | 'data-after-eof'
   | 'global-out-of-order'
-  | 'no-close-answer';
+  | 'no-close-answer'
+  | 'corrupt-output';
 
 /** The user and key the fake server lets in (publickey, RFC 4252 §7). */
 const USER = 'tester';
@@ -119,7 +120,7 @@ function serve(socket: Socket, fault: Fault): void {
         if (fault === 'window-overrun') ch.clientWindow += 4096;
         if (fault === 'max-packet-overrun') ch.clientMaxPacket *= 2;
         if (fault === 'data-after-eof') s.sendEof(ch.id);
-        s.write(ch.id, new Uint8Array(Number(m[1])));
+        s.write(ch.id, new Uint8Array(Number(m[1])).fill(fault === 'corrupt-output' ? 0x41 : 0));
         running.push(ch.id);
         return true;
       }
@@ -278,20 +279,22 @@ describe('pure-ssh-check against the fake server', () => {
 });
 
 describe('pure-ssh-check after login against the fake server with one fault', () => {
-  const cases: [Fault, string, RegExp][] = [
-    ['window-overrun', 'connection.window', /bytes sent with \d+ bytes of window left/],
-    ['max-packet-overrun', 'connection.max-packet', /above the max packet of 512 \(largest 1024 bytes\)/],
-    ['data-after-eof', 'connection.eof', /^65536 bytes of data after EOF: EOF, data, exit-status 0, CLOSE$/],
-    ['global-out-of-order', 'connection.global-replies', /FAILURE, FAILURE, FAILURE, SUCCESS\(port 40000\): the forward's reply is not the third/],
-    ['no-close-answer', 'connection.close-answered', /no CLOSE back/],
+  // [fault, the finding that names it, its detail, exit status: 1 for a MUST, 0 for a SHOULD]
+  const cases: [Fault, string, RegExp, number][] = [
+    ['window-overrun', 'connection.window', /bytes sent with \d+ bytes of window left/, 1],
+    ['max-packet-overrun', 'connection.max-packet', /above the max packet of 512 \(largest 1024 bytes\)/, 1],
+    ['data-after-eof', 'connection.eof', /^65536 bytes of data after EOF: EOF, data, exit-status 0, CLOSE$/, 1],
+    ['global-out-of-order', 'connection.global-replies', /FAILURE, FAILURE, FAILURE, SUCCESS\(port 40000\): the forward's reply is not the third/, 1],
+    ['no-close-answer', 'connection.close-answered', /no CLOSE back/, 1],
+    ['corrupt-output', 'connection.window-adjust', /^65536 bytes, not all of them the zeros sent$/, 0],
   ];
-  for (const [fault, id, detail] of cases) {
-    it(`names ${fault} as ${id}, nothing else, and exits 1`, async () => {
+  for (const [fault, id, detail, exit] of cases) {
+    it(`names ${fault} as ${id}, nothing else, and exits ${exit}`, async () => {
       const port = await listen(fault);
       const { code, report } = await runCheckCli(['--json', '-t', '2', '-p', String(port), ...loginArgs(), `${USER}@127.0.0.1`]);
       expect(failed(report)).toEqual([id]);
       expect(report.findings.find((f) => f.id === id)?.detail).toMatch(detail);
-      expect(code).toBe(1);
+      expect(code).toBe(exit);
     }, 60_000);
   }
 

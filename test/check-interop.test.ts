@@ -105,6 +105,17 @@ describeInterop('pure-ssh-check against OpenSSH 9.2', () => {
     expect(code).toBe(0);
   }, 120_000);
 
+  it('--loop: the window probe reads its data through a remote forward and a direct-tcpip, no shell', async () => {
+    const { code, report } = await checkJson(sshd.port, { sshd, args: ['--loop'] });
+    const v = connectionVerdicts(report);
+    expect(v).toMatchObject({ 'connection.max-packet': 'pass', 'connection.window': 'pass', 'connection.window-adjust': 'pass', 'connection.eof': 'pass' });
+    // A direct-tcpip channel has no exit status (RFC 4254 §6.10 is for sessions).
+    expect(v['connection.exit-status']).toBeUndefined();
+    expect(byId(report, 'connection.window-adjust')?.detail).toMatch(/^65536 bytes looped through a remote forward \(all of it\)/);
+    expect(byId(report, 'connection.eof')?.detail).toBe('data, EOF, CLOSE');
+    expect(code).toBe(0);
+  }, 120_000);
+
   it('prints a table with the summary, and --inventory-only makes no probe', async () => {
     const { code, stdout } = await runCheckCli(['--inventory-only', '-p', String(sshd.port), LOOPBACK]);
     expect(code).toBe(0);

@@ -22,7 +22,7 @@ import { SshReader, SshWriter, fromUtf8 } from '../protocol/wire.js';
 import { isPseudoKex, type KexInit } from '../transport/kexinit.js';
 import { DEFAULT_CLIENT_VERSION } from '../transport/version.js';
 import { ProbeConnection, describeIncoming, isTermination, type Incoming, type LinkFactory } from './connection.js';
-import { DEFAULT_EXEC_BYTES, DEFAULT_EXEC_COMMAND, MSG_PING, MSG_PONG, channelProbes, globalRequestProbes, pingProbe, type ExecProbe } from './connection-probes.js';
+import { DEFAULT_EXEC_BYTES, DEFAULT_EXEC_COMMAND, MSG_PING, MSG_PONG, channelProbes, globalRequestProbes, pingProbe, type ExecProbe, type LoopProbe } from './connection-probes.js';
 import { authenticate, type Extensions, type ProbeLogin } from './login.js';
 import { KEX_STEPS, runInitialExchange, runRekey, type ExchangeDone, type ExchangeOutcome, type ExchangePlan, type KexStep } from './exchange.js';
 import { postureFindings } from './posture.js';
@@ -56,8 +56,11 @@ export interface CheckOptions {
   kex?: string[];
   /** Credentials: with them, the connection probes run after user authentication (RFC 4252). */
   login?: ProbeLogin;
-  /** The command of the window probe (default {@link DEFAULT_EXEC_COMMAND}). */
-  exec?: ExecProbe;
+  /**
+   * Where the window probe's data comes from: a command's output (default
+   * {@link DEFAULT_EXEC_COMMAND}) or bytes looped through a remote forward on the server.
+   */
+  source?: ExecProbe | LoopProbe;
   /** Progress lines for -v. */
   log?: (message: string) => void;
 }
@@ -333,8 +336,8 @@ async function connectionProbes(
       await body(conn, r.extensions);
       return true;
     });
-  const exec = o.exec ?? { command: DEFAULT_EXEC_COMMAND, expectBytes: DEFAULT_EXEC_BYTES };
-  if (!(await loggedIn((conn) => channelProbes(conn, exec, timeoutMs, add)))) return;
+  const source = o.source ?? { command: DEFAULT_EXEC_COMMAND, expectBytes: DEFAULT_EXEC_BYTES };
+  if (!(await loggedIn((conn) => channelProbes(conn, source, timeoutMs, add)))) return;
   await loggedIn(async (conn, extensions) => {
     await globalRequestProbes(conn, timeoutMs, add);
     await pingProbe(conn, extensions, timeoutMs, add);

@@ -13,7 +13,7 @@ import type { ProbeLink } from '../check/connection.js';
 const EXIT_MUST_VIOLATED = 1;
 const EXIT_ERROR = 255;
 
-const USAGE = `usage: pure-ssh-check [-v] [--json] [--inventory-only] [--kex list] [--command cmd]
+const USAGE = `usage: pure-ssh-check [-v] [--json] [--inventory-only] [--kex list] [--command cmd | --loop]
            [-t seconds] [-F configfile] [-i identity_file] [-l login_name]
            [-o option] [-p port] [user@]host
   -p port           server port (default 22)
@@ -24,6 +24,8 @@ const USAGE = `usage: pure-ssh-check [-v] [--json] [--inventory-only] [--kex lis
                     then every other method pure-ssh has)
   --command cmd     with a login: the command whose output the window probe reads
                     (default: ${'`'}head -c 65536 /dev/zero${'`'})
+  --loop            with a login: loop the window probe's data through a remote forward on the
+                    server's loopback and a direct-tcpip to it instead (no shell needed)
   -v                progress on stderr
   user@host, -l, -i, -o User=/IdentityFile=/IdentityAgent=: log in (as pure-ssh does: keys,
                     ssh-agent, password prompt; known_hosts checked) and run the connection probes
@@ -39,6 +41,7 @@ export interface CheckArgs {
   verbose: boolean;
   kex?: string[];
   command?: string;
+  loop: boolean;
   /** The ssh(1) options (-F -i -l -o -p) and the destination, for resolveCommandLine. */
   sshArgv: string[];
   /** A user or identity was named: log in and run the connection probes. */
@@ -54,7 +57,7 @@ const LOGIN_KEYWORDS = new Set(['user', 'identityfile', 'identityagent', 'certif
 
 /** Parse the command line: our long options and -t, ssh(1)'s -F -i -l -o -p, the destination. */
 export function parseCheckArgs(argv: string[]): CheckArgs | 'help' | 'version' {
-  const a: CheckArgs = { host: '', timeoutMs: 5000, json: false, inventoryOnly: false, verbose: false, sshArgv: [], login: false };
+  const a: CheckArgs = { host: '', timeoutMs: 5000, json: false, inventoryOnly: false, verbose: false, loop: false, sshArgv: [], login: false };
   let target: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -73,6 +76,7 @@ export function parseCheckArgs(argv: string[]): CheckArgs | 'help' | 'version' {
       a.kex = v.split(',');
       if (a.kex.some((k) => k === '')) throw new ArgError(`Bad kex list '${v}'`);
     } else if (arg === '--command') a.command = value();
+    else if (arg === '--loop') a.loop = true;
     else if (arg === '-t') {
       const v = value();
       const s = Number(v);
@@ -322,11 +326,12 @@ async function main(): Promise<number> {
     process.stderr.write(`pure-ssh-check_${version()}\n`);
     return 0;
   }
-  const [{ runCheck }, { renderJson, renderTable, mustViolations }, { cryptoProviderFor }, { kexMethods }] = await Promise.all([
+  const [{ runCheck }, { renderJson, renderTable, mustViolations }, { cryptoProviderFor }, { kexMethods }, { DEFAULT_EXEC_BYTES }] = await Promise.all([
     import('../check/check.js'),
     import('../check/report.js'),
     import('./client.js'),
     import('../kex/registry.js'),
+    import('../check/connection-probes.js'),
   ]);
   const log = args.verbose ? (m: string) => process.stderr.write(`debug1: ${m}\n`) : () => {};
   let cfg: Resolved;
@@ -336,7 +341,8 @@ async function main(): Promise<number> {
     cfg = await resolveSsh(args);
     // The probes connect straight to the server: a route the user configured cannot be honoured.
     if (cfg.proxy) throw new ArgError(`${cfg.proxy.kind === 'jump' ? 'ProxyJump' : 'ProxyCommand'} is not supported by pure-ssh-check: it connects directly to ${cfg.hostName} port ${cfg.port}`);
-    if (args.command !== undefined && !args.login) throw new ArgError('--command needs a login (user@host, -l or -i)');
+    if (args.command !== undefined && args.loop) throw new ArgError('--command and --loop exclude each other');
+    if ((args.command !== undefined || args.loop) && !args.login) throw new ArgError(`${args.loop ? '--loop' : '--command'} needs a login (user@host, -l or -i)`);
   } catch (err) {
     if (!(err instanceof ArgError)) throw err;
     process.stderr.write(`pure-ssh-check: ${err.message}\n`);
@@ -350,6 +356,7 @@ async function main(): Promise<number> {
   let prepared: Awaited<ReturnType<typeof prepareLogin>> | undefined;
   let report;
   try {
+    if (args.login && args.inventoryOnly) log('--inventory-only: no login, so no connection probes');
     if (args.login && !args.inventoryOnly) prepared = await prepareLogin(cfg, log);
     report = await runCheck({
       host,
@@ -358,7 +365,7 @@ async function main(): Promise<number> {
       inventoryOnly: args.inventoryOnly,
       kex: args.kex,
       login: prepared?.login,
-      exec: args.command !== undefined ? { command: args.command } : undefined,
+      source: args.loop ? { kind: 'loop', bytes: DEFAULT_EXEC_BYTES } : args.command !== undefined ? { command: args.command } : undefined,
       connect: () => tcpLink(host, port, timeoutMs),
       random: (n) => new Uint8Array(randomBytes(n)),
       crypto: cryptoProviderFor(undefined),
