@@ -105,6 +105,17 @@ describeInterop('pure-ssh-check against OpenSSH 9.2', () => {
     expect(code).toBe(0);
   }, 120_000);
 
+  it('logs in when known_hosts holds only the RSA key: the login connections offer that type first (order_hostkeyalgs)', async () => {
+    const rsaOnly = join(sshd.dir, 'known_hosts_rsa');
+    await writeFile(rsaOnly, sshd.hostKeyLines.filter((l) => l.includes(' ssh-rsa ')).join('\n') + '\n');
+    const { code, report } = await checkJson(sshd.port, {
+      args: ['-F', 'none', '-i', sshd.clientKeyPath, '-o', `UserKnownHostsFile=${rsaOnly}`, '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes', '-l', sshd.user],
+    });
+    expect(report.login).toEqual({ user: 'root', method: 'publickey' });
+    expect(connectionVerdicts(report)['connection.window']).toBe('pass');
+    expect(code).toBe(0);
+  }, 120_000);
+
   it('--loop: the window probe reads its data through a remote forward and a direct-tcpip, no shell', async () => {
     const { code, report } = await checkJson(sshd.port, { sshd, args: ['--loop'] });
     const v = connectionVerdicts(report);

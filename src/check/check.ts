@@ -319,9 +319,10 @@ async function connectionProbes(
       : undefined,
   };
   const user = login.auth.username;
+  const plan: ExchangePlan = { ...basePlan, hostKey: login.orderHostKeyAlgorithms?.(basePlan.hostKey) ?? basePlan.hostKey };
   /** Log in on a fresh connection and run `body`; false when logging in failed (reported once). */
   const loggedIn = (body: (conn: ProbeConnection, extensions: Extensions) => Promise<void>): Promise<boolean> =>
-    session(basePlan, async (conn, x) => {
+    session(plan, async (conn, x) => {
       if (!x.ok) {
         report.login = { user, error: `key exchange failed: ${x.error?.message ?? describeIncoming(x.event)}` };
         return false;

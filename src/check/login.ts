@@ -36,6 +36,12 @@ export interface ProbeLogin {
   auth: AuthOptions;
   /** Resolve to accept the host key; throw (with the reason a person reads) to refuse. */
   verifyHostKey(key: ProbeHostKey): Promise<void>;
+  /**
+   * The host key algorithms to offer on the login connections, reordered from the probes' list
+   * (ssh(1)'s order_hostkeyalgs: the key types known_hosts holds for the host first, so the key
+   * the server proves is one that can be checked).
+   */
+  orderHostKeyAlgorithms?(algorithms: string[]): string[];
   /** Signature blob for a key the core does not hold (agent, encrypted file); null: cannot sign. */
   sign?(request: SignRequest): Promise<Uint8Array | null>;
   /** A password for `prompt`; null gives up on passwords. Time spent here is not a server's. */

@@ -227,11 +227,12 @@ type Resolved = Awaited<ReturnType<typeof resolveSsh>>;
  * known_hosts with StrictHostKeyChecking. Returns the login and a function closing the agent.
  */
 async function prepareLogin(cfg: Resolved, log: (m: string) => void): Promise<{ login: import('../check/login.js').ProbeLogin; close: () => void }> {
-  const [{ prepareAuth }, { prepareIdentityFile }, prompt, { knownHostsVerifier }] = await Promise.all([
+  const [{ prepareAuth }, { prepareIdentityFile }, prompt, { knownHostsVerifier, knownHostKeyTypesFor }, { preferKnownHostKeyTypes }] = await Promise.all([
     import('./client.js'),
     import('./identity-file.js'),
     import('./prompt.js'),
     import('./known-hosts-file.js'),
+    import('../algorithms.js'),
   ]);
   const askpass = prompt.askPassFor(process.env, process.stdin.isTTY === true || process.stderr.isTTY === true);
   const ask = async (question: string): Promise<string | null> => {
@@ -275,6 +276,8 @@ async function prepareLogin(cfg: Resolved, log: (m: string) => void): Promise<{ 
     prompt: prompt.askQuestion,
     log: (line) => (line.startsWith('Warning: Permanently added') ? process.stderr.write(`${line}\n`) : log(line)),
   });
+  // ssh(1) order_hostkeyalgs(): with HostKeyAlias, by the alias's (port-less) entries.
+  const knownTypes = await knownHostKeyTypesFor(cfg.knownHostsFiles, cfg.hostKeyAlias ?? cfg.hostName, cfg.hostKeyAlias !== undefined ? 22 : cfg.port);
   let prompts = 0;
   const canPrompt = !cfg.batchMode && (cfg.passwordAuthentication || cfg.kbdInteractiveAuthentication);
   return {
@@ -293,6 +296,7 @@ async function prepareLogin(cfg: Resolved, log: (m: string) => void): Promise<{ 
       async verifyHostKey(key) {
         if ((await verify({ ...key, host: cfg.hostName, port: cfg.port })) === false) throw new Error('Host key verification failed.');
       },
+      orderHostKeyAlgorithms: (algorithms) => preferKnownHostKeyTypes(algorithms, knownTypes),
       async sign(req) {
         const signer = auth.signers.find((s) => s.publicKeyBlob.length === req.keyBlob.length && s.publicKeyBlob.every((b, i) => b === req.keyBlob[i]));
         return signer ? signer.sign(req.data, req.algorithm, req.flags) : null;
