@@ -292,7 +292,7 @@ export async function channelProbes(conn: ProbeConnection, source: ExecProbe | L
         'must',
         overWindow
           ? `${overWindow.bytes} bytes sent with ${overWindow.window} bytes of window left`
-          : `initial window ${PROBE_WINDOW}, then WINDOW_ADJUST ${PROBE_SECOND_GRANT}${grants > 1 ? ` and ${grants - 1} of ${LATER_GRANT}` : ''}: never exceeded; stopped at zero ${stallsAtZero} time(s)`,
+          : `initial window ${PROBE_WINDOW}${grants > 0 ? `, then WINDOW_ADJUST ${PROBE_SECOND_GRANT}` : ''}${grants > 1 ? ` and ${grants - 1} of ${LATER_GRANT}` : ''}: never exceeded; stopped at zero ${stallsAtZero} time(s)`,
       ),
     );
     const complete = exec.expectBytes === undefined ? closed : received === exec.expectBytes && !nonZero;
