@@ -309,6 +309,26 @@ describe('pure-ssh-check after login against the fake server with one fault', ()
 });
 
 describe('pure-ssh-check when it cannot run', () => {
+  it('refuses what it cannot honour, naming it, with exit 255 and no connection', async () => {
+    const run = (args: string[]) =>
+      new Promise<{ code: number; stderr: string }>((resolve) =>
+        execFile(process.execPath, [CHECK_CLI, ...args], (err, _stdout, stderr) => resolve({ code: typeof err?.code === 'number' ? err.code : 0, stderr })),
+      );
+    // Port 1 on loopback: nothing listens, and nothing may be attempted anyway.
+    for (const [args, message] of [
+      [['--kex', 'curve25519-sha256,no-such-kex', '127.0.0.1'], /unknown kex method 'no-such-kex'/],
+      [['--loop', '127.0.0.1'], /--loop needs a login/],
+      [['--command', 'true', '127.0.0.1'], /--command needs a login/],
+      [['--loop', '--command', 'true', 'u@127.0.0.1'], /--command and --loop exclude each other/],
+      [['-F', 'none', '-o', 'ProxyJump=u@127.0.0.1:1', 'u@127.0.0.1'], /ProxyJump is not supported by pure-ssh-check/],
+      [['-L', '1:a:2', '127.0.0.1'], /unknown option -- L/],
+    ] as [string[], RegExp][]) {
+      const { code, stderr } = await run(['-p', '1', ...args]);
+      expect(stderr, args.join(' ')).toMatch(message);
+      expect(code, args.join(' ')).toBe(255);
+    }
+  }, 60_000);
+
   it('exits 255 when the server closes before its identification', async () => {
     const srv = createServer((socket) => socket.destroy());
     servers.push(srv);

@@ -27,6 +27,7 @@ const USAGE = `usage: pure-ssh-check [-v] [--json] [--inventory-only] [--kex lis
   --loop            with a login: loop the window probe's data through a remote forward on the
                     server's loopback and a direct-tcpip to it instead (no shell needed)
   -v                progress on stderr
+  -F -i -l -o       as in ssh(1); ssh_config is read as pure-ssh reads it
   user@host, -l, -i, -o User=/IdentityFile=/IdentityAgent=: log in (as pure-ssh does: keys,
                     ssh-agent, password prompt; known_hosts checked) and run the connection probes
 exit status: 0 no MUST violated, 1 a MUST violated, 255 the check (or the login) could not run
