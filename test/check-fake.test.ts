@@ -18,6 +18,7 @@ import { DisconnectReason } from '../src/errors.js';
 import { base64Decode } from '../src/protocol/base64.js';
 import { MSG, encodeDisconnect, encodeUnimplemented } from '../src/protocol/messages.js';
 import { SshReader, SshWriter } from '../src/protocol/wire.js';
+import { MSG_PING, MSG_PONG } from '../src/check/connection-probes.js';
 import { KEX_STRICT_CLIENT } from '../src/transport/handshake.js';
 import { decodeKexInit, type KexInit } from '../src/transport/kexinit.js';
 import { FakeServer, type FakeServerOptions } from './support/fake-server.js';
@@ -36,7 +37,8 @@ type Fault =
   | 'data-after-eof'
   | 'global-out-of-order'
   | 'no-close-answer'
-  | 'corrupt-output';
+  | 'corrupt-output'
+  | 'pong-other-data';
 
 /** The user and key the fake server lets in (publickey, RFC 4252 §7). */
 const USER = 'tester';
@@ -80,6 +82,7 @@ function serve(socket: Socket, fault: Fault): void {
   const options: FakeServerOptions = {
     strict: fault !== 'terrapin',
     extInfo: true,
+    extInfoExtra: [['ping@openssh.com', '0']],
     authMethods: ['publickey'],
     authorizedKeys: [clientKeyBlob],
     authHook(req, s) {
@@ -107,6 +110,12 @@ function serve(socket: Socket, fault: Fault): void {
     lists: { kex: KEX, cipherClientToServer: SAFE_CIPHERS, cipherServerToClient: SAFE_CIPHERS, macClientToServer: SAFE_MACS, macServerToClient: SAFE_MACS },
     onPacket(payload, seq, s) {
       const type = payload[0]!;
+      if (type === MSG_PING && s.authenticated) {
+        // OpenSSH PROTOCOL §1.9: PONG with the same data (as OpenSSH, only after login).
+        const data = new SshReader(payload, 1).string();
+        s.send(new SshWriter(64).byte(MSG_PONG).string(fault === 'pong-other-data' ? data.map((b) => b ^ 1) : data).toBytes());
+        return true;
+      }
       if (type === MSG.CHANNEL_REQUEST) {
         // RFC 4254 §6.5 exec of `head -c N /dev/zero`: N zero bytes, then (see flush) EOF, exit-status, CLOSE.
         const r = new SshReader(payload, 1);
@@ -236,7 +245,7 @@ describe('pure-ssh-check against the fake server', () => {
       ['connection.keepalive', 'pass'],
       ['connection.global-replies', 'pass'],
       ['connection.cancel-tcpip-forward', 'pass'],
-      ['connection.ping', 'info'],
+      ['connection.ping', 'pass'],
     ]);
     expect(connection.find((f) => f.id === 'connection.global-replies')?.detail).toMatch(`SUCCESS(port ${FORWARD_PORT})`);
     expect(code).toBe(0);
@@ -287,6 +296,7 @@ describe('pure-ssh-check after login against the fake server with one fault', ()
     ['global-out-of-order', 'connection.global-replies', /FAILURE, FAILURE, FAILURE, SUCCESS\(port 40000\): the forward's reply is not the third/, 1],
     ['no-close-answer', 'connection.close-answered', /no CLOSE back/, 1],
     ['corrupt-output', 'connection.window-adjust', /^65536 bytes, not all of them the zeros sent$/, 0],
+    ['pong-other-data', 'connection.ping', /^PONG with other data: /, 1],
   ];
   for (const [fault, id, detail, exit] of cases) {
     it(`names ${fault} as ${id}, nothing else, and exits ${exit}`, async () => {

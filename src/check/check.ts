@@ -530,6 +530,9 @@ async function protocolProbes(
       P('ping', t, 'OpenSSH PROTOCOL, ping facility', echoed === data ? 'pass' : 'fail', 'must', echoed === data ? 'PONG with the same data' : `PONG with other data: ${echoed}`);
     } else if (e.kind === 'timeout') {
       P('ping', t, 'OpenSSH PROTOCOL, ping facility', 'info', 'none', `advertised, not answered within ${wait} ms before user authentication (OpenSSH answers only after it)`);
+    } else if (e.kind === 'packet' && e.type === MSG.UNIMPLEMENTED) {
+      // RFC 4253 §11.4 is an answer too: the facility may be kept for after login.
+      P('ping', t, 'OpenSSH PROTOCOL, ping facility', 'info', 'none', 'advertised, answered with UNIMPLEMENTED before user authentication');
     } else {
       P('ping', t, 'OpenSSH PROTOCOL, ping facility', 'fail', 'should', describeIncoming(e));
     }
