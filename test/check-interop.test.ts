@@ -202,6 +202,49 @@ describeInterop('pure-ssh-check logging in with a password (SSH_ASKPASS)', () =>
   }, 120_000);
 });
 
+describeInterop('pure-ssh-check logging in through ssh-agent', () => {
+  let sshd: SshdHandle;
+  let agent: ChildProcess | undefined;
+  let owned: Ownership | undefined;
+  let sock: string;
+  beforeAll(async () => {
+    sshd = await startSshd();
+    // An RSA key known only to the agent (its file removed), authorised on the server: the
+    // agent signs with rsa-sha2-512 (draft-miller-ssh-agent §3.6.1 flags) for the login.
+    const key = join(sshd.dir, 'agent_rsa');
+    await new Promise<void>((resolve, reject) =>
+      execFile('ssh-keygen', ['-q', '-t', 'rsa', '-b', '2048', '-N', '', '-f', key], (err) => (err ? reject(err) : resolve())),
+    );
+    await writeFile(join(sshd.dir, 'authorized_keys'), `${sshd.clientPublicKey}\n${await readFile(`${key}.pub`, 'utf8')}`);
+    sock = join(sshd.dir, 'agent.sock');
+    agent = spawn('ssh-agent', ['-a', sock, '-D'], { stdio: 'ignore' });
+    owned = own(agent.pid!);
+    for (let i = 0; i < 100 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 50));
+    await new Promise<void>((resolve, reject) =>
+      execFile('ssh-add', [key], { env: { ...process.env, SSH_AUTH_SOCK: sock } }, (err) => (err ? reject(err) : resolve())),
+    );
+    await rm(key);
+  });
+  afterAll(async () => {
+    agent?.kill('SIGKILL');
+    if (agent) await exited(agent);
+    owned?.release();
+    await sshd?.stop();
+  });
+
+  it('logs in with the key from SSH_AUTH_SOCK and runs the connection probes', async () => {
+    const { code, stdout, stderr } = await runCheckCli(
+      ['--json', '-v', '-F', 'none', '-o', `UserKnownHostsFile=${sshd.knownHostsPath}`, '-o', 'BatchMode=yes', '-p', String(sshd.port), `root@${LOOPBACK}`],
+      { SSH_AUTH_SOCK: sock },
+    );
+    const report = JSON.parse(stdout) as CheckReport;
+    expect(report.login, stderr).toEqual({ user: 'root', method: 'publickey' });
+    expect(stderr).toMatch(/^debug1: Server accepts key: \S+ RSA SHA256:\S+ agent$/m);
+    expect(connectionVerdicts(report)['connection.window']).toBe('pass');
+    expect(code).toBe(0);
+  }, 120_000);
+});
+
 describeInteropOpenssh10('pure-ssh-check against OpenSSH 10', () => {
   let sshd: SshdHandle;
   beforeAll(async () => {
