@@ -8,11 +8,17 @@
 import { execFile } from 'node:child_process';
 import { createServer, type Server, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { postureFindings, terrapinExposure } from '../src/check/posture.js';
 import type { CheckReport } from '../src/check/report.js';
 import { DisconnectReason } from '../src/errors.js';
+import { base64Decode } from '../src/protocol/base64.js';
 import { MSG, encodeDisconnect, encodeUnimplemented } from '../src/protocol/messages.js';
+import { SshReader, SshWriter } from '../src/protocol/wire.js';
+import { MSG_PING, MSG_PONG } from '../src/check/connection-probes.js';
 import { KEX_STRICT_CLIENT } from '../src/transport/handshake.js';
 import { decodeKexInit, type KexInit } from '../src/transport/kexinit.js';
 import { FakeServer, type FakeServerOptions } from './support/fake-server.js';
@@ -20,7 +26,39 @@ import { FakeServer, type FakeServerOptions } from './support/fake-server.js';
 const CHECK_CLI = fileURLToPath(new URL('../dist/node/check-cli.js', import.meta.url));
 
 /** A fault the listener injects. */
-type Fault = 'none' | 'terrapin' | 'accepts-ignore' | 'no-unimplemented';
+type Fault =
+  | 'none'
+  | 'terrapin'
+  | 'accepts-ignore'
+  | 'no-unimplemented'
+  // After login (RFC 4254):
+  | 'window-overrun'
+  | 'max-packet-overrun'
+  | 'data-after-eof'
+  | 'global-out-of-order'
+  | 'no-close-answer'
+  | 'corrupt-output'
+  | 'pong-other-data';
+
+/** The user and key the fake server lets in (publickey, RFC 4252 §7). */
+const USER = 'tester';
+let clientKeyPath = '';
+let clientKeyBlob: Uint8Array = new Uint8Array(0);
+let keyDir = '';
+beforeAll(async () => {
+  keyDir = await mkdtemp(join(tmpdir(), 'pure-ssh-check-fake-'));
+  clientKeyPath = join(keyDir, 'id_ed25519');
+  await new Promise<void>((resolve, reject) =>
+    execFile('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', clientKeyPath], (err) => (err ? reject(err) : resolve())),
+  );
+  clientKeyBlob = base64Decode((await readFile(`${clientKeyPath}.pub`, 'utf8')).split(' ')[1]!);
+});
+afterAll(async () => {
+  if (keyDir) await rm(keyDir, { recursive: true, force: true });
+});
+
+/** The bound port the fake's tcpip-forward reports (RFC 4254 §7.1). */
+const FORWARD_PORT = 40000;
 
 const SAFE_CIPHERS = ['chacha20-poly1305@openssh.com', 'aes128-gcm@openssh.com', 'aes256-gcm@openssh.com', 'aes128-ctr', 'aes256-ctr'];
 const SAFE_MACS = ['hmac-sha2-256-etm@openssh.com', 'hmac-sha2-512-etm@openssh.com', 'hmac-sha2-256', 'hmac-sha2-512'];
@@ -34,6 +72,8 @@ function known(type: number): boolean {
 
 /** One connection: the fake server plus the conformance rules, with `fault` breaking one. */
 function serve(socket: Socket, fault: Fault): void {
+  /** exec channels whose output is queued: EOF, exit-status and CLOSE follow once it is sent. */
+  const running: number[] = [];
   let initialKex = true;
   let beforeKexInit = 0;
   let skipGuessed = false;
@@ -42,9 +82,57 @@ function serve(socket: Socket, fault: Fault): void {
   const options: FakeServerOptions = {
     strict: fault !== 'terrapin',
     extInfo: true,
+    extInfoExtra: [['ping@openssh.com', '0']],
+    authMethods: ['publickey'],
+    authorizedKeys: [clientKeyBlob],
+    authHook(req, s) {
+      // RFC 4252 §7: a key offered without a signature gets PK_OK when it would be accepted.
+      const mine = req.keyBlob && req.keyBlob.length === clientKeyBlob.length && req.keyBlob.every((b, i) => b === clientKeyBlob[i]);
+      if (req.method !== 'publickey' || req.signatureValid !== undefined || !mine) return undefined;
+      s.send(new SshWriter(128).byte(MSG.USERAUTH_60).string(req.algorithm!).string(req.keyBlob!).toBytes());
+      return { kind: 'handled' };
+    },
+    autoClose: fault !== 'no-close-answer',
+    globalPolicy(name, _data, s) {
+      if (name === 'tcpip-forward') {
+        // RFC 4254 §4 broken on purpose: this reply is held back and sent after the next one's.
+        if (fault === 'global-out-of-order') return 'defer';
+        return { success: true, data: new SshWriter(4).uint32(FORWARD_PORT).toBytes() };
+      }
+      if (name === 'cancel-tcpip-forward') return { success: true };
+      if (fault === 'global-out-of-order' && s.deferredGlobals.length > 0) {
+        s.replyGlobal(false);
+        s.answerGlobal(true, new SshWriter(4).uint32(FORWARD_PORT).toBytes());
+        return 'defer';
+      }
+      return undefined;
+    },
     lists: { kex: KEX, cipherClientToServer: SAFE_CIPHERS, cipherServerToClient: SAFE_CIPHERS, macClientToServer: SAFE_MACS, macServerToClient: SAFE_MACS },
     onPacket(payload, seq, s) {
       const type = payload[0]!;
+      if (type === MSG_PING && s.authenticated) {
+        // OpenSSH PROTOCOL §1.9: PONG with the same data (as OpenSSH, only after login).
+        const data = new SshReader(payload, 1).string();
+        s.send(new SshWriter(64).byte(MSG_PONG).string(fault === 'pong-other-data' ? data.map((b) => b ^ 1) : data).toBytes());
+        return true;
+      }
+      if (type === MSG.CHANNEL_REQUEST) {
+        // RFC 4254 §6.5 exec of `head -c N /dev/zero`: N zero bytes, then (see flush) EOF, exit-status, CLOSE.
+        const r = new SshReader(payload, 1);
+        const ch = s.channels[r.uint32()]!;
+        const name = r.utf8();
+        const wantReply = r.boolean();
+        const m = name === 'exec' ? /^head -c (\d+) \/dev\/zero$/.exec(r.utf8()) : null;
+        if (wantReply) s.send(new SshWriter(8).byte(m ? MSG.CHANNEL_SUCCESS : MSG.CHANNEL_FAILURE).uint32(ch.clientId).toBytes());
+        if (!m) return true;
+        // The faults: the fake believes in a larger window or packet than the client granted.
+        if (fault === 'window-overrun') ch.clientWindow += 4096;
+        if (fault === 'max-packet-overrun') ch.clientMaxPacket *= 2;
+        if (fault === 'data-after-eof') s.sendEof(ch.id);
+        s.write(ch.id, new Uint8Array(Number(m[1])).fill(fault === 'corrupt-output' ? 0x41 : 0));
+        running.push(ch.id);
+        return true;
+      }
       const kill = (why: string) => {
         s.sendRaw(encodeDisconnect(DisconnectReason.PROTOCOL_ERROR, why));
         ended = true;
@@ -82,6 +170,13 @@ function serve(socket: Socket, fault: Fault): void {
   };
   const server = new FakeServer(options);
   const flush = () => {
+    for (const id of running.filter((i) => server.pendingFor(i) === 0)) {
+      running.splice(running.indexOf(id), 1);
+      const ch = server.channels[id]!;
+      if (!ch.eofSent) server.sendEof(id);
+      server.send(new SshWriter(32).byte(MSG.CHANNEL_REQUEST).uint32(ch.clientId).string('exit-status').boolean(false).uint32(0).toBytes());
+      server.sendClose(id);
+    }
     for (const b of server.takeOutput()) socket.write(b);
     if (ended || server.closed) socket.end();
   };
@@ -112,10 +207,15 @@ async function listen(fault: Fault): Promise<number> {
   return (srv.address() as { port: number }).port;
 }
 
+/** Options that log in to the fake server as {@link USER} with the generated key, no prompts. */
+const loginArgs = () => ['-F', 'none', '-i', clientKeyPath, '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null'];
+
 /** Run the built pure-ssh-check; resolves with its exit code and parsed JSON. */
 function runCheckCli(args: string[]): Promise<{ code: number; report: CheckReport; stderr: string }> {
+  const env = { ...process.env };
+  delete env.SSH_AUTH_SOCK;
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [CHECK_CLI, ...args], { timeout: 60_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [CHECK_CLI, ...args], { timeout: 60_000, env }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
       try {
         resolve({ code, report: JSON.parse(stdout) as CheckReport, stderr });
@@ -129,10 +229,25 @@ function runCheckCli(args: string[]): Promise<{ code: number; report: CheckRepor
 const failed = (r: CheckReport) => r.findings.filter((f) => f.verdict === 'fail').map((f) => f.id).sort();
 
 describe('pure-ssh-check against the fake server', () => {
-  it('finds nothing on the conformant server, and exits 0', async () => {
+  it('finds nothing on the conformant server, before and after login, and exits 0', async () => {
     const port = await listen('none');
-    const { code, report } = await runCheckCli(['--json', '-t', '3', '-p', String(port), '127.0.0.1']);
+    const { code, report } = await runCheckCli(['--json', '-t', '3', '-p', String(port), ...loginArgs(), `${USER}@127.0.0.1`]);
     expect(failed(report)).toEqual([]);
+    expect(report.login).toEqual({ user: USER, method: 'publickey' });
+    const connection = report.findings.filter((f) => f.group === 'connection');
+    expect(connection.map((f) => [f.id, f.verdict])).toEqual([
+      ['connection.max-packet', 'pass'],
+      ['connection.window', 'pass'],
+      ['connection.window-adjust', 'pass'],
+      ['connection.eof', 'pass'],
+      ['connection.exit-status', 'pass'],
+      ['connection.close-answered', 'pass'],
+      ['connection.keepalive', 'pass'],
+      ['connection.global-replies', 'pass'],
+      ['connection.cancel-tcpip-forward', 'pass'],
+      ['connection.ping', 'pass'],
+    ]);
+    expect(connection.find((f) => f.id === 'connection.global-replies')?.detail).toMatch(`SUCCESS(port ${FORWARD_PORT})`);
     expect(code).toBe(0);
     const byId = new Map(report.findings.map((f) => [f.id, f]));
     expect(byId.get('strict-kex.ignore.before-newkeys')?.verdict).toBe('pass');
@@ -172,7 +287,58 @@ describe('pure-ssh-check against the fake server', () => {
   });
 });
 
+describe('pure-ssh-check after login against the fake server with one fault', () => {
+  // [fault, the finding that names it, its detail, exit status: 1 for a MUST, 0 for a SHOULD]
+  const cases: [Fault, string, RegExp, number][] = [
+    ['window-overrun', 'connection.window', /bytes sent with \d+ bytes of window left/, 1],
+    ['max-packet-overrun', 'connection.max-packet', /above the max packet of 512 \(largest 1024 bytes\)/, 1],
+    ['data-after-eof', 'connection.eof', /^65536 bytes of data after EOF: EOF, data, exit-status 0, CLOSE$/, 1],
+    ['global-out-of-order', 'connection.global-replies', /FAILURE, FAILURE, FAILURE, SUCCESS\(port 40000\): the forward's reply is not the third/, 1],
+    ['no-close-answer', 'connection.close-answered', /no CLOSE back/, 1],
+    ['corrupt-output', 'connection.window-adjust', /^65536 bytes, not all of them the zeros sent$/, 0],
+    ['pong-other-data', 'connection.ping', /^PONG with other data: /, 1],
+  ];
+  for (const [fault, id, detail, exit] of cases) {
+    it(`names ${fault} as ${id}, nothing else, and exits ${exit}`, async () => {
+      const port = await listen(fault);
+      const { code, report } = await runCheckCli(['--json', '-t', '2', '-p', String(port), ...loginArgs(), `${USER}@127.0.0.1`]);
+      expect(failed(report)).toEqual([id]);
+      expect(report.findings.find((f) => f.id === id)?.detail).toMatch(detail);
+      expect(code).toBe(exit);
+    }, 60_000);
+  }
+
+  it('exits 255 and names the refusal when the login fails', async () => {
+    const port = await listen('none');
+    const { code, report, stderr } = await runCheckCli(['--json', '-t', '2', '-p', String(port), ...loginArgs(), 'nobody@127.0.0.1'].filter((a) => a !== clientKeyPath && a !== '-i'));
+    expect(report.login?.error).toMatch(/Permission denied/);
+    expect(report.findings.some((f) => f.group === 'connection')).toBe(false);
+    expect(stderr).toMatch(/login failed, connection probes not run/);
+    expect(code).toBe(255);
+  }, 60_000);
+});
+
 describe('pure-ssh-check when it cannot run', () => {
+  it('refuses what it cannot honour, naming it, with exit 255 and no connection', async () => {
+    const run = (args: string[]) =>
+      new Promise<{ code: number; stderr: string }>((resolve) =>
+        execFile(process.execPath, [CHECK_CLI, ...args], (err, _stdout, stderr) => resolve({ code: typeof err?.code === 'number' ? err.code : 0, stderr })),
+      );
+    // Port 1 on loopback: nothing listens, and nothing may be attempted anyway.
+    for (const [args, message] of [
+      [['--kex', 'curve25519-sha256,no-such-kex', '127.0.0.1'], /unknown kex method 'no-such-kex'/],
+      [['--loop', '127.0.0.1'], /--loop needs a login/],
+      [['--command', 'true', '127.0.0.1'], /--command needs a login/],
+      [['--loop', '--command', 'true', 'u@127.0.0.1'], /--command and --loop exclude each other/],
+      [['-F', 'none', '-o', 'ProxyJump=u@127.0.0.1:1', 'u@127.0.0.1'], /ProxyJump is not supported by pure-ssh-check/],
+      [['-L', '1:a:2', '127.0.0.1'], /unknown option -- L/],
+    ] as [string[], RegExp][]) {
+      const { code, stderr } = await run(['-p', '1', ...args]);
+      expect(stderr, args.join(' ')).toMatch(message);
+      expect(code, args.join(' ')).toBe(255);
+    }
+  }, 60_000);
+
   it('exits 255 when the server closes before its identification', async () => {
     const srv = createServer((socket) => socket.destroy());
     servers.push(srv);

@@ -5,7 +5,7 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,21 +15,51 @@ import { fingerprintSha256 } from '../src/keys/hostkey.js';
 import { base64Decode } from '../src/protocol/base64.js';
 import { freePort, LOOPBACK, waitForPort } from './harness/net.js';
 import { exited, own, type Ownership } from './harness/proc.js';
-import { describeIf, describeInterop, describeInteropOpenssh10, inCI, startSshd, type SshdHandle } from './harness/sshd.js';
+import { describeIf, describeInterop, describeInteropOpenssh10, ensurePasswordUser, inCI, startSshd, type SshdHandle } from './harness/sshd.js';
 
 const CHECK_CLI = fileURLToPath(new URL('../dist/node/check-cli.js', import.meta.url));
 
-function runCheckCli(args: string[]): Promise<{ code: number; stdout: string }> {
+function runCheckCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  // No agent of the machine's: the keys offered are the ones a test names.
+  const base = { ...process.env };
+  delete base.SSH_AUTH_SOCK;
   return new Promise((resolve) => {
-    execFile(process.execPath, [CHECK_CLI, ...args], { timeout: 120_000 }, (err, stdout) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout });
+    execFile(process.execPath, [CHECK_CLI, ...args], { timeout: 180_000, env: { ...base, ...env } }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
     });
   });
 }
 
-async function checkJson(port: number): Promise<{ code: number; report: CheckReport }> {
-  const { code, stdout } = await runCheckCli(['--json', '-p', String(port), LOOPBACK]);
-  return { code, report: JSON.parse(stdout) as CheckReport };
+/** `--json` run; `login` adds the harness's client key and known_hosts and logs in as its user. */
+async function checkJson(port: number, opts: { sshd?: SshdHandle; args?: string[] } = {}): Promise<{ code: number; report: CheckReport; stderr: string }> {
+  const login = opts.sshd
+    ? ['-F', 'none', '-i', opts.sshd.clientKeyPath, '-o', `UserKnownHostsFile=${opts.sshd.knownHostsPath}`, '-o', 'BatchMode=yes', `${opts.sshd.user}@${LOOPBACK}`]
+    : [LOOPBACK];
+  const { code, stdout, stderr } = await runCheckCli(['--json', ...(opts.args ?? []), '-p', String(port), ...login]);
+  return { code, report: JSON.parse(stdout) as CheckReport, stderr };
+}
+
+/** The connection probes' verdicts, by id. */
+const connectionVerdicts = (r: CheckReport) => Object.fromEntries(r.findings.filter((f) => f.group === 'connection').map((f) => [f.id, f.verdict]));
+
+/** What every OpenSSH shows after login: every connection probe passes (ping: `ping` when it has it). */
+function expectConnectionProbesPass(report: CheckReport, ping: 'pass' | 'info'): void {
+  expect(report.login).toEqual({ user: 'root', method: 'publickey' });
+  expect(connectionVerdicts(report)).toEqual({
+    'connection.max-packet': 'pass',
+    'connection.window': 'pass',
+    'connection.window-adjust': 'pass',
+    'connection.eof': 'pass',
+    'connection.exit-status': 'pass',
+    'connection.close-answered': 'pass',
+    'connection.keepalive': 'pass',
+    'connection.global-replies': 'pass',
+    'connection.cancel-tcpip-forward': 'pass',
+    'connection.ping': ping,
+  });
+  expect(byId(report, 'connection.window')?.detail).toMatch(/never exceeded; stopped at zero [1-9]/);
+  expect(byId(report, 'connection.window-adjust')?.detail).toMatch(/^65536 bytes of output \(all of it\)/);
+  expect(byId(report, 'connection.exit-status')?.detail).toMatch(/exit-status 0.*CLOSE$/);
 }
 
 const ids = (r: CheckReport, verdict: string) => r.findings.filter((f) => f.verdict === verdict).map((f) => f.id).sort();
@@ -64,13 +94,36 @@ describeInterop('pure-ssh-check against OpenSSH 9.2', () => {
   });
   afterAll(() => sshd?.stop());
 
-  it('passes every strict-kex and protocol probe and exits 0', async () => {
-    const { code, report } = await checkJson(sshd.port);
+  it('passes every strict-kex, protocol and (logged in) connection probe, and exits 0', async () => {
+    const { code, report } = await checkJson(sshd.port, { sshd });
     expect(report.serverVersion).toMatch(/^SSH-2\.0-OpenSSH_9\.2/);
     expectConformantOpenssh(report, sshd);
+    expectConnectionProbesPass(report, 'info');
     // 9.2 has sntrup761x25519 but no ML-KEM, and still offers SHA-1 MACs.
     expect(byId(report, 'posture.post-quantum-kex')?.detail).toMatch(/sntrup761x25519-sha512/);
     expect(byId(report, 'posture.weak-macs')?.detail).toMatch(/hmac-sha1 \(SHA-1\)/);
+    expect(code).toBe(0);
+  }, 120_000);
+
+  it('logs in when known_hosts holds only the RSA key: the login connections offer that type first (order_hostkeyalgs)', async () => {
+    const rsaOnly = join(sshd.dir, 'known_hosts_rsa');
+    await writeFile(rsaOnly, sshd.hostKeyLines.filter((l) => l.includes(' ssh-rsa ')).join('\n') + '\n');
+    const { code, report } = await checkJson(sshd.port, {
+      args: ['-F', 'none', '-i', sshd.clientKeyPath, '-o', `UserKnownHostsFile=${rsaOnly}`, '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes', '-l', sshd.user],
+    });
+    expect(report.login).toEqual({ user: 'root', method: 'publickey' });
+    expect(connectionVerdicts(report)['connection.window']).toBe('pass');
+    expect(code).toBe(0);
+  }, 120_000);
+
+  it('--loop: the window probe reads its data through a remote forward and a direct-tcpip, no shell', async () => {
+    const { code, report } = await checkJson(sshd.port, { sshd, args: ['--loop'] });
+    const v = connectionVerdicts(report);
+    expect(v).toMatchObject({ 'connection.max-packet': 'pass', 'connection.window': 'pass', 'connection.window-adjust': 'pass', 'connection.eof': 'pass' });
+    // A direct-tcpip channel has no exit status (RFC 4254 §6.10 is for sessions).
+    expect(v['connection.exit-status']).toBeUndefined();
+    expect(byId(report, 'connection.window-adjust')?.detail).toMatch(/^65536 bytes looped through a remote forward \(all of it\)/);
+    expect(byId(report, 'connection.eof')?.detail).toBe('data, EOF, CLOSE');
     expect(code).toBe(0);
   }, 120_000);
 
@@ -84,6 +137,114 @@ describeInterop('pure-ssh-check against OpenSSH 9.2', () => {
   }, 60_000);
 });
 
+// A server that offers no curve25519 is checked with what it has (RFC 4253 §7.1).
+for (const kex of ['ecdh-sha2-nistp256', 'diffie-hellman-group14-sha256']) {
+  describeInterop(`pure-ssh-check against OpenSSH 9.2 offering only ${kex}`, () => {
+    let sshd: SshdHandle;
+    beforeAll(async () => {
+      sshd = await startSshd({ hostKeyTypes: ['ed25519', 'ecdsa', 'rsa'], config: { KexAlgorithms: kex } });
+    });
+    afterAll(() => sshd?.stop());
+
+    it('runs inventory, every probe and the connection probes over it, and exits 0', async () => {
+      const { code, report } = await checkJson(sshd.port, { sshd });
+      expect(byId(report, 'inventory.kex')?.detail).toBe(kex);
+      expect(byId(report, 'inventory.negotiated')?.detail).toMatch(new RegExp(`^${kex}, `));
+      expectConformantOpenssh(report, sshd);
+      expectConnectionProbesPass(report, 'info');
+      expect(code).toBe(0);
+    }, 180_000);
+
+    it('--kex with a method the server lacks: the exchange fails and says which kex was offered', async () => {
+      const { code, report } = await checkJson(sshd.port, { args: ['--kex', 'curve25519-sha256'] });
+      expect(byId(report, 'inventory.exchange')?.detail).toMatch(/with kex curve25519-sha256$/);
+      expect(code).toBe(0);
+    }, 60_000);
+  });
+}
+
+describeInterop('pure-ssh-check logging in with a password (SSH_ASKPASS)', () => {
+  let sshd: SshdHandle;
+  let dir: string;
+  beforeAll(async () => {
+    sshd = await startSshd({ password: true });
+    dir = await mkdtemp(join(tmpdir(), 'pure-ssh-check-askpass-'));
+  });
+  afterAll(async () => {
+    await sshd?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('asks once through SSH_ASKPASS, reuses the password for the second connection, and passes', async () => {
+    const askpass = join(dir, 'askpass');
+    const count = join(dir, 'count');
+    // Prints the password and counts how often it was asked.
+    await writeFile(askpass, `#!/bin/sh\necho x >> ${count}\nprintf '%s\\n' '${sshd.password!.password}'\n`, { mode: 0o700 });
+    const { code, stdout, stderr } = await runCheckCli(
+      ['-F', 'none', '-o', `UserKnownHostsFile=${sshd.knownHostsPath}`, '-o', 'PubkeyAuthentication=no', '-p', String(sshd.port), `${sshd.password!.user}@${LOOPBACK}`],
+      { SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: 'force' },
+    );
+    expect(stderr).not.toMatch(/login failed/);
+    expect(stdout).toMatch(new RegExp(`^login: ${sshd.password!.user} \\(password\\)$`, 'm'));
+    expect(stdout).toMatch(/^\[PASS\] data within the window we grant /m);
+    expect((await readFile(count, 'utf8')).split('\n').filter(Boolean)).toHaveLength(1);
+    expect(code).toBe(0);
+  }, 180_000);
+
+  it('refuses an unknown host key with StrictHostKeyChecking=yes: exits 255, no connection probes', async () => {
+    const { code, report, stderr } = await checkJson(sshd.port, {
+      args: ['-F', 'none', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes', '-l', 'root'],
+    });
+    expect(report.login?.error).toMatch(/[Hh]ost key/);
+    expect(report.findings.some((f) => f.group === 'connection')).toBe(false);
+    expect(stderr).toMatch(/login failed/);
+    expect(code).toBe(255);
+  }, 120_000);
+});
+
+describeInterop('pure-ssh-check logging in through ssh-agent', () => {
+  let sshd: SshdHandle;
+  let agent: ChildProcess | undefined;
+  let owned: Ownership | undefined;
+  let sock: string;
+  beforeAll(async () => {
+    sshd = await startSshd();
+    // An RSA key known only to the agent (its file removed), authorised on the server: the
+    // agent signs with rsa-sha2-512 (draft-miller-ssh-agent §3.6.1 flags) for the login.
+    const key = join(sshd.dir, 'agent_rsa');
+    await new Promise<void>((resolve, reject) =>
+      execFile('ssh-keygen', ['-q', '-t', 'rsa', '-b', '2048', '-N', '', '-f', key], (err) => (err ? reject(err) : resolve())),
+    );
+    await writeFile(join(sshd.dir, 'authorized_keys'), `${sshd.clientPublicKey}\n${await readFile(`${key}.pub`, 'utf8')}`);
+    sock = join(sshd.dir, 'agent.sock');
+    agent = spawn('ssh-agent', ['-a', sock, '-D'], { stdio: 'ignore' });
+    owned = own(agent.pid!);
+    for (let i = 0; i < 100 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 50));
+    await new Promise<void>((resolve, reject) =>
+      execFile('ssh-add', [key], { env: { ...process.env, SSH_AUTH_SOCK: sock } }, (err) => (err ? reject(err) : resolve())),
+    );
+    await rm(key);
+  });
+  afterAll(async () => {
+    agent?.kill('SIGKILL');
+    if (agent) await exited(agent);
+    owned?.release();
+    await sshd?.stop();
+  });
+
+  it('logs in with the key from SSH_AUTH_SOCK and runs the connection probes', async () => {
+    const { code, stdout, stderr } = await runCheckCli(
+      ['--json', '-v', '-F', 'none', '-o', `UserKnownHostsFile=${sshd.knownHostsPath}`, '-o', 'BatchMode=yes', '-p', String(sshd.port), `root@${LOOPBACK}`],
+      { SSH_AUTH_SOCK: sock },
+    );
+    const report = JSON.parse(stdout) as CheckReport;
+    expect(report.login, stderr).toEqual({ user: 'root', method: 'publickey' });
+    expect(stderr).toMatch(/^debug1: Server accepts key: \S+ RSA SHA256:\S+ agent$/m);
+    expect(connectionVerdicts(report)['connection.window']).toBe('pass');
+    expect(code).toBe(0);
+  }, 120_000);
+});
+
 describeInteropOpenssh10('pure-ssh-check against OpenSSH 10', () => {
   let sshd: SshdHandle;
   beforeAll(async () => {
@@ -91,10 +252,12 @@ describeInteropOpenssh10('pure-ssh-check against OpenSSH 10', () => {
   });
   afterAll(() => sshd?.stop());
 
-  it('passes every probe, sees ML-KEM and ping@openssh.com, and exits 0', async () => {
-    const { code, report } = await checkJson(sshd.port);
+  it('passes every probe with --kex mlkem768x25519-sha256, answers ping after login, and exits 0', async () => {
+    const { code, report } = await checkJson(sshd.port, { sshd, args: ['--kex', 'mlkem768x25519-sha256'] });
     expect(report.serverVersion).toMatch(/^SSH-2\.0-OpenSSH_10\./);
+    expect(byId(report, 'inventory.negotiated')?.detail).toMatch(/^mlkem768x25519-sha256, /);
     expectConformantOpenssh(report, sshd);
+    expectConnectionProbesPass(report, 'pass');
     expect(byId(report, 'posture.post-quantum-kex')?.detail).toMatch(/mlkem768x25519-sha256/);
     expect(byId(report, 'inventory.ext-info')?.detail).toMatch(/ping@openssh\.com=0/);
     // OpenSSH answers PING only after user authentication.
@@ -134,7 +297,31 @@ describeDropbear('pure-ssh-check against Dropbear', () => {
   });
 
   it('finds the optional messages it lets through after its NEWKEYS, and exits 1', async () => {
-    const { code, report } = await checkJson(port);
+    // Logged in with the harness's password user, through SSH_ASKPASS.
+    const { user, password } = await ensurePasswordUser();
+    const askpass = join(dir, 'askpass');
+    await writeFile(askpass, `#!/bin/sh\nprintf '%s\\n' '${password}'\n`, { mode: 0o700 });
+    const { code, stdout } = await runCheckCli(
+      ['--json', '-F', 'none', '-o', 'StrictHostKeyChecking=no', '-o', `UserKnownHostsFile=${join(dir, 'known_hosts')}`, '-p', String(port), `${user}@${LOOPBACK}`],
+      { SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: 'force' },
+    );
+    const report = JSON.parse(stdout) as CheckReport;
+    expect(report.login).toEqual({ user, method: 'password' });
+    // After login Dropbear keeps every RFC 4254 rule probed, but 2022.83 refuses to cancel the
+    // port-0 forward it opened (a SHOULD: reported, not fatal; the forward ends with the connection).
+    expect(connectionVerdicts(report)).toEqual({
+      'connection.max-packet': 'pass',
+      'connection.window': 'pass',
+      'connection.window-adjust': 'pass',
+      'connection.eof': 'pass',
+      'connection.exit-status': 'pass',
+      'connection.close-answered': 'pass',
+      'connection.keepalive': 'pass',
+      'connection.global-replies': 'pass',
+      'connection.cancel-tcpip-forward': 'fail',
+      'connection.ping': 'info',
+    });
+    expect(byId(report, 'connection.cancel-tcpip-forward')).toMatchObject({ requirement: 'should', detail: expect.stringMatching(/^port \d+: FAILURE /) });
     expect(report.serverVersion).toMatch(/^SSH-2\.0-dropbear_/);
     const must = ids(report, 'fail').filter((id) => byId(report, id)!.requirement === 'must');
     expect(must).toEqual([

@@ -13,6 +13,7 @@ import { cipherAlgorithms } from '../cipher/registry.js';
 import type { CryptoProvider } from '../crypto/provider.js';
 import { DisconnectReason } from '../errors.js';
 import { KEX_CURVE25519 } from '../kex/curve25519.js';
+import { kexMethods } from '../kex/registry.js';
 import type { Random } from '../kex/kex.js';
 import { hostKeyAlgorithms, legacyHostKeyAlgorithms } from '../keys/hostkey.js';
 import { macAlgorithms } from '../mac/registry.js';
@@ -21,13 +22,13 @@ import { SshReader, SshWriter, fromUtf8 } from '../protocol/wire.js';
 import { isPseudoKex, type KexInit } from '../transport/kexinit.js';
 import { DEFAULT_CLIENT_VERSION } from '../transport/version.js';
 import { ProbeConnection, describeIncoming, isTermination, type Incoming, type LinkFactory } from './connection.js';
+import { DEFAULT_EXEC_BYTES, DEFAULT_EXEC_COMMAND, MSG_PING, MSG_PONG, channelProbes, globalRequestProbes, pingProbe, type ExecProbe, type LoopProbe } from './connection-probes.js';
+import { authenticate, type Extensions, type ProbeLogin } from './login.js';
 import { KEX_STEPS, runInitialExchange, runRekey, type ExchangeDone, type ExchangeOutcome, type ExchangePlan, type KexStep } from './exchange.js';
 import { postureFindings } from './posture.js';
 import type { CheckReport, Finding } from './report.js';
 
-/** OpenSSH PROTOCOL "ping facility": SSH2_MSG_PING / SSH2_MSG_PONG. */
-export const MSG_PING = 192;
-export const MSG_PONG = 193;
+export { MSG_PING, MSG_PONG } from './connection-probes.js';
 /** A message number RFC 4250 §4.1.2 leaves unassigned in the transport range (1–19). */
 export const MSG_UNASSIGNED = 15;
 
@@ -47,9 +48,29 @@ export interface CheckOptions {
   clientVersion?: string;
   /** Skip the strict-kex and protocol probes (inventory and posture only). */
   inventoryOnly?: boolean;
+  /**
+   * The kex methods every probe offers, in order (RFC 4253 §7.1: the first the server also
+   * lists is used). Default {@link PROBE_KEX}: curve25519 first, then every other method
+   * pure-ssh has, so a server without curve25519 (only NIST ECDH, only DH, ...) is checked too.
+   */
+  kex?: string[];
+  /** Credentials: with them, the connection probes run after user authentication (RFC 4252). */
+  login?: ProbeLogin;
+  /**
+   * Where the window probe's data comes from: a command's output (default
+   * {@link DEFAULT_EXEC_COMMAND}) or bytes looped through a remote forward on the server.
+   */
+  source?: ExecProbe | LoopProbe;
   /** Progress lines for -v. */
   log?: (message: string) => void;
 }
+
+/**
+ * The probes' default kex list: curve25519 (the common case, and fast), then every other method
+ * in registry order, legacy ones included (a server offering only diffie-hellman-group14-sha1
+ * is still checked; its posture names the weakness).
+ */
+export const PROBE_KEX: readonly string[] = [...KEX_CURVE25519, ...[...kexMethods.keys()].filter((k) => !KEX_CURVE25519.includes(k))];
 
 /** The message sent at each strict-kex step (OpenSSH PROTOCOL, strict kex a: all are forbidden). */
 const STRICT_MESSAGES: readonly { name: string; payload: () => Uint8Array }[] = [
@@ -117,7 +138,7 @@ export async function runCheck(o: CheckOptions): Promise<CheckReport> {
   };
   const basePlan: ExchangePlan = {
     clientVersion: o.clientVersion ?? DEFAULT_CLIENT_VERSION,
-    kex: [...KEX_CURVE25519],
+    kex: [...(o.kex ?? PROBE_KEX)],
     hostKey: [...hostKeyAlgorithms.keys(), ...legacyHostKeyAlgorithms.keys()],
     cipher: [...cipherAlgorithms.keys()],
     mac: [...macAlgorithms.keys()],
@@ -176,7 +197,7 @@ export async function runCheck(o: CheckOptions): Promise<CheckReport> {
       verdict: 'info',
       requirement: 'none',
       spec: 'RFC 4253 §7.1',
-      detail: `not possible (${b.error?.message ?? describeIncoming(b.event)}): the probes need ${KEX_CURVE25519.join(' or ')}`,
+      detail: `not possible (${b.error?.message ?? describeIncoming(b.event)}) with kex ${basePlan.kex.join(',')}`,
     });
     return report;
   }
@@ -267,7 +288,61 @@ export async function runCheck(o: CheckOptions): Promise<CheckReport> {
 
   // ---- protocol probes ----
   await protocolProbes(o, basePlan, session, add, server, timeoutMs, ext);
+  if (o.login) await connectionProbes(o, o.login, basePlan, session, add, report, timeoutMs, log);
   return report;
+}
+
+/**
+ * The probes after login (RFC 4254), each group on its own authenticated connection. A
+ * password typed once is reused for the next connection instead of asking again.
+ */
+async function connectionProbes(
+  o: CheckOptions,
+  login: ProbeLogin,
+  basePlan: ExchangePlan,
+  session: Session,
+  add: (f: Finding) => void,
+  report: CheckReport,
+  timeoutMs: number,
+  log: (message: string) => void,
+): Promise<void> {
+  let remembered: string | undefined;
+  const ask = login.askPassword;
+  const probeLogin: ProbeLogin = {
+    ...login,
+    askPassword: ask
+      ? async (prompt, retry) => {
+          const pw = await ask(prompt, retry);
+          if (pw !== null) remembered = pw;
+          return pw;
+        }
+      : undefined,
+  };
+  const user = login.auth.username;
+  const plan: ExchangePlan = { ...basePlan, hostKey: login.orderHostKeyAlgorithms?.(basePlan.hostKey) ?? basePlan.hostKey };
+  /** Log in on a fresh connection and run `body`; false when logging in failed (reported once). */
+  const loggedIn = (body: (conn: ProbeConnection, extensions: Extensions) => Promise<void>): Promise<boolean> =>
+    session(plan, async (conn, x) => {
+      if (!x.ok) {
+        report.login = { user, error: `key exchange failed: ${x.error?.message ?? describeIncoming(x.event)}` };
+        return false;
+      }
+      const auth = remembered !== undefined ? { ...login.auth, password: remembered } : login.auth;
+      const r = await authenticate(conn, x, { host: o.host, port: o.port }, { ...probeLogin, auth }, timeoutMs, log);
+      if (!r.ok) {
+        report.login = { user, error: r.error };
+        return false;
+      }
+      report.login = { user, method: r.method };
+      await body(conn, r.extensions);
+      return true;
+    });
+  const source = o.source ?? { command: DEFAULT_EXEC_COMMAND, expectBytes: DEFAULT_EXEC_BYTES };
+  if (!(await loggedIn((conn) => channelProbes(conn, source, timeoutMs, add)))) return;
+  await loggedIn(async (conn, extensions) => {
+    await globalRequestProbes(conn, timeoutMs, add);
+    await pingProbe(conn, extensions, timeoutMs, add);
+  });
 }
 
 type Session = <T>(plan: ExchangePlan, body: (conn: ProbeConnection, x: ExchangeOutcome) => Promise<T>) => Promise<T>;
@@ -455,6 +530,9 @@ async function protocolProbes(
       P('ping', t, 'OpenSSH PROTOCOL, ping facility', echoed === data ? 'pass' : 'fail', 'must', echoed === data ? 'PONG with the same data' : `PONG with other data: ${echoed}`);
     } else if (e.kind === 'timeout') {
       P('ping', t, 'OpenSSH PROTOCOL, ping facility', 'info', 'none', `advertised, not answered within ${wait} ms before user authentication (OpenSSH answers only after it)`);
+    } else if (e.kind === 'packet' && e.type === MSG.UNIMPLEMENTED) {
+      // RFC 4253 §11.4 is an answer too: the facility may be kept for after login.
+      P('ping', t, 'OpenSSH PROTOCOL, ping facility', 'info', 'none', 'advertised, answered with UNIMPLEMENTED before user authentication');
     } else {
       P('ping', t, 'OpenSSH PROTOCOL, ping facility', 'fail', 'should', describeIncoming(e));
     }

@@ -6,7 +6,7 @@
  * the exchange hash, host key signature check, and per-direction key derivation.
  */
 import { cipherAlgorithms } from '../cipher/registry.js';
-import { exchangeHash, type KexReply } from '../kex/kex.js';
+import { exchangeHash, type KexClient, type KexReply, type KexStep as KexMethodStep } from '../kex/kex.js';
 import { kexMethods } from '../kex/registry.js';
 import { fingerprintSha256, verifyHostKeySignature } from '../keys/hostkey.js';
 import { MSG, encodeNewKeys } from '../protocol/messages.js';
@@ -93,6 +93,30 @@ async function awaitPacket(
 }
 
 /**
+ * The method's messages (RFC 4250 §4.1.2: numbers 30–49) until its reply: one round trip for
+ * ECDH, the KEMs and fixed-group DH; two for group exchange (RFC 4419 §3: GROUP, then REPLY).
+ */
+async function kexReply(
+  conn: ProbeConnection,
+  client: KexClient,
+  timeoutMs: number,
+  extra: number[],
+): Promise<{ reply: KexReply; event: Incoming } | { failed: true; event: Incoming; error?: SshError }> {
+  for (;;) {
+    const event = await awaitPacket(conn, timeoutMs, (type) => type >= 30 && type <= 49, extra);
+    if (event.kind !== 'packet') return { failed: true, event };
+    let step: KexMethodStep;
+    try {
+      step = client.receive(event.payload);
+    } catch (error) {
+      return { failed: true, event, error: error as SshError };
+    }
+    if ('reply' in step) return { reply: step.reply, event };
+    conn.send(step.send);
+  }
+}
+
+/**
  * Run the initial exchange of `plan` on a fresh connection (identification not yet sent).
  * Stops at the first step where the server ends the connection.
  */
@@ -145,18 +169,16 @@ export async function runInitialExchange(conn: ProbeConnection, plan: ExchangePl
     return failed('kexinit', kexInitEvent, error as SshError);
   }
   const method = kexMethods.get(negotiated.kex)!;
-  const client = method.client(conn.random, conn.crypto);
+  const client = method.client(conn.random, conn.crypto, negotiated);
   try {
     inject('before-kex-init-message');
     conn.send(client.start());
-    const replyEvent = await awaitPacket(conn, t, (type) => type >= 30 && type <= 49, extra);
-    if (replyEvent.kind !== 'packet') return failed('reply', replyEvent);
-    let reply: KexReply;
+    const got = await kexReply(conn, client, t, extra);
+    if ('failed' in got) return failed('reply', got.event, got.error);
+    const replyEvent = got.event;
+    const reply: KexReply = got.reply;
     let h: Uint8Array;
     try {
-      const step = client.receive(replyEvent.payload);
-      if (!('reply' in step)) throw new SshError('ERR_PROTOCOL', `${negotiated.kex}: a multi-step exchange is not supported by the probes`);
-      reply = step.reply;
       h = exchangeHash(
         method.hash,
         conn.crypto,
@@ -231,17 +253,15 @@ export async function runRekey(conn: ProbeConnection, first: ExchangeDone, plan:
   const serverKexInit = decodeKexInit(serverPayload);
   const negotiated = negotiate(decodeKexInit(ourPayload), serverKexInit, (c) => cipherAlgorithms.get(c)?.aead ?? false);
   const method = kexMethods.get(negotiated.kex)!;
-  const client = method.client(conn.random, conn.crypto);
+  const client = method.client(conn.random, conn.crypto, negotiated);
   try {
     conn.send(client.start());
-    const replyEvent = await awaitPacket(conn, t, (type) => type >= 30 && type <= 49, extra);
-    if (replyEvent.kind !== 'packet') return { ok: false, stage: 'reply', event: replyEvent };
-    let reply: KexReply;
+    const got = await kexReply(conn, client, t, extra);
+    if ('failed' in got) return { ok: false, stage: 'reply', event: got.event, error: got.error };
+    const replyEvent = got.event;
+    const reply: KexReply = got.reply;
     let h: Uint8Array;
     try {
-      const step = client.receive(replyEvent.payload);
-      if (!('reply' in step)) throw new SshError('ERR_PROTOCOL', `${negotiated.kex}: a multi-step exchange is not supported by the probes`);
-      reply = step.reply;
       h = exchangeHash(
         method.hash,
         conn.crypto,

@@ -16,8 +16,8 @@ export type Requirement = 'must' | 'should' | 'none';
 export interface Finding {
   /** Stable identifier, e.g. `strict-kex.ignore.before-newkeys`. */
   id: string;
-  /** inventory, posture, strict-kex or protocol. */
-  group: 'inventory' | 'posture' | 'strict-kex' | 'protocol';
+  /** inventory, posture, strict-kex, protocol (before login) or connection (after login). */
+  group: 'inventory' | 'posture' | 'strict-kex' | 'protocol' | 'connection';
   title: string;
   verdict: Verdict;
   requirement: Requirement;
@@ -33,6 +33,11 @@ export interface CheckReport {
   serverVersion?: string;
   /** ISO 8601 time the check started (from the caller's clock). */
   startedAt: string;
+  /**
+   * With credentials: the user, and the method that logged in or why logging in failed (then
+   * the connection probes did not run).
+   */
+  login?: { user: string; method?: string; error?: string };
   findings: Finding[];
 }
 
@@ -51,6 +56,7 @@ const GROUP_TITLES: Record<Finding['group'], string> = {
   posture: 'Posture',
   'strict-kex': 'Strict key exchange enforcement',
   protocol: 'Protocol probes',
+  connection: 'Connection protocol probes (after login)',
 };
 
 /** The report as a plain-text table, one section per group. */
@@ -58,6 +64,7 @@ export function renderTable(report: CheckReport): string {
   const lines: string[] = [];
   lines.push(`pure-ssh-check ${report.target.host} port ${report.target.port}`);
   if (report.serverVersion) lines.push(`server: ${report.serverVersion}`);
+  if (report.login) lines.push(`login: ${report.login.user}${report.login.method ? ` (${report.login.method})` : ''}${report.login.error ? `: failed: ${report.login.error}` : ''}`);
   for (const group of Object.keys(GROUP_TITLES) as Finding['group'][]) {
     const fs = report.findings.filter((f) => f.group === group);
     if (fs.length === 0) continue;

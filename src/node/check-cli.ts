@@ -13,29 +13,52 @@ import type { ProbeLink } from '../check/connection.js';
 const EXIT_MUST_VIOLATED = 1;
 const EXIT_ERROR = 255;
 
-const USAGE = `usage: pure-ssh-check [-v] [--json] [--inventory-only] [-p port] [-t seconds] [user@]host
+const USAGE = `usage: pure-ssh-check [-v] [--json] [--inventory-only] [--kex list] [--command cmd | --loop]
+           [-t seconds] [-F configfile] [-i identity_file] [-l login_name]
+           [-o option] [-p port] [user@]host
   -p port           server port (default 22)
   -t seconds        budget of each wait for the server (default 5)
   --json            the report as JSON on stdout
   --inventory-only  inventory and posture only, no probes (one connection per host key type)
+  --kex list        kex methods the probes offer, comma-separated (default: curve25519 first,
+                    then every other method pure-ssh has)
+  --command cmd     with a login: the command whose output the window probe reads
+                    (default: ${'`'}head -c 65536 /dev/zero${'`'})
+  --loop            with a login: loop the window probe's data through a remote forward on the
+                    server's loopback and a direct-tcpip to it instead (no shell needed)
   -v                progress on stderr
-exit status: 0 no MUST violated, 1 a MUST violated, 255 the check could not run
+  -F -i -l -o       as in ssh(1); ssh_config is read as pure-ssh reads it
+  user@host, -l, -i, -o User=/IdentityFile=/IdentityAgent=: log in (as pure-ssh does: keys,
+                    ssh-agent, password prompt; known_hosts checked) and run the connection probes
+exit status: 0 no MUST violated, 1 a MUST violated, 255 the check (or the login) could not run
 `;
 
-interface Args {
+/** What the command line asks for; the ssh(1) options are resolved by pure-ssh's own parser. */
+export interface CheckArgs {
   host: string;
-  port: number;
   timeoutMs: number;
   json: boolean;
   inventoryOnly: boolean;
   verbose: boolean;
+  kex?: string[];
+  command?: string;
+  loop: boolean;
+  /** The ssh(1) options (-F -i -l -o -p) and the destination, for resolveCommandLine. */
+  sshArgv: string[];
+  /** A user or identity was named: log in and run the connection probes. */
+  login: boolean;
 }
 
 class ArgError extends Error {}
 
-/** Parse the command line (ssh(1)'s -p; the rest long options of our own). */
-export function parseCheckArgs(argv: string[]): Args | 'help' | 'version' {
-  const a: Args = { host: '', port: 22, timeoutMs: 5000, json: false, inventoryOnly: false, verbose: false };
+/** ssh(1) options pure-ssh-check takes, all with a value. */
+const SSH_OPTIONS = new Set(['-F', '-i', '-l', '-o', '-p']);
+/** -o keywords that ask for a login (ssh_config(5)). */
+const LOGIN_KEYWORDS = new Set(['user', 'identityfile', 'identityagent', 'certificatefile']);
+
+/** Parse the command line: our long options and -t, ssh(1)'s -F -i -l -o -p, the destination. */
+export function parseCheckArgs(argv: string[]): CheckArgs | 'help' | 'version' {
+  const a: CheckArgs = { host: '', timeoutMs: 5000, json: false, inventoryOnly: false, verbose: false, loop: false, sshArgv: [], login: false };
   let target: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -49,26 +72,35 @@ export function parseCheckArgs(argv: string[]): Args | 'help' | 'version' {
     if (arg === '--json') a.json = true;
     else if (arg === '--inventory-only') a.inventoryOnly = true;
     else if (arg === '-v') a.verbose = true;
-    else if (arg === '-p') {
+    else if (arg === '--kex') {
       const v = value();
-      const port = Number(v);
-      if (!/^\d+$/.test(v) || port < 1 || port > 65535) throw new ArgError(`Bad port '${v}'`);
-      a.port = port;
-    } else if (arg === '-t') {
+      a.kex = v.split(',');
+      if (a.kex.some((k) => k === '')) throw new ArgError(`Bad kex list '${v}'`);
+    } else if (arg === '--command') a.command = value();
+    else if (arg === '--loop') a.loop = true;
+    else if (arg === '-t') {
       const v = value();
       const s = Number(v);
       if (!(s > 0) || s > 600) throw new ArgError(`Bad timeout '${v}' (seconds, 0 < t <= 600)`);
       a.timeoutMs = Math.round(s * 1000);
+    } else if (SSH_OPTIONS.has(arg.slice(0, 2)) && !arg.startsWith('--')) {
+      // ssh(1) takes the value attached (-p22, -oUser=x) or as the next word.
+      const flag = arg.slice(0, 2);
+      const v = arg.length > 2 ? arg.slice(2) : value();
+      a.sshArgv.push(flag, v);
+      if (flag === '-l' || flag === '-i') a.login = true;
+      if (flag === '-o' && LOGIN_KEYWORDS.has(v.split(/[=\s]/, 1)[0]!.toLowerCase())) a.login = true;
     } else if (arg.startsWith('-')) throw new ArgError(`unknown option -- ${arg.replace(/^-+/, '')}`);
     else if (target === undefined) target = arg;
     else throw new ArgError(`unexpected argument: ${arg}`);
   }
   if (target === undefined) throw new ArgError('no host given');
-  // The user part is accepted for ssh(1)'s syntax; the pre-authentication probes do not log in.
+  if (target.includes('@')) a.login = true;
   let host = target.includes('@') ? target.slice(target.lastIndexOf('@') + 1) : target;
   if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
   if (host === '') throw new ArgError('no host given');
   a.host = host;
+  a.sshArgv.push(target);
   return a;
 }
 
@@ -142,6 +174,146 @@ function version(): string {
   }
 }
 
+/** The configuration pure-ssh would use for this destination (ssh_config files, -o, -l, -i...). */
+async function resolveSsh(args: CheckArgs) {
+  const [{ resolveCommandLine, ConfigError }, { homedir, hostname, userInfo }, { readdirSync }] = await Promise.all([
+    import('../config/cli-args.js'),
+    import('node:os'),
+    import('node:fs'),
+  ]);
+  let localUser = process.env.USER ?? '';
+  try {
+    localUser = userInfo().username;
+  } catch {
+    // no passwd entry: $USER
+  }
+  try {
+    // -N: pure-ssh's parser refuses a destination without forwards otherwise; the check runs no shell.
+    const outcome = resolveCommandLine(['-N', ...args.sshArgv], {
+      env: process.env,
+      home: process.env.HOME || homedir(),
+      localUser,
+      uid: process.getuid?.() ?? -1,
+      localHostName: hostname(),
+      fs: {
+        readFile: (p) => {
+          try {
+            return readFileSync(p, 'utf8');
+          } catch {
+            return undefined;
+          }
+        },
+        listDir: (p) => {
+          try {
+            return readdirSync(p);
+          } catch {
+            return undefined;
+          }
+        },
+      },
+    });
+    if (outcome.kind !== 'run') throw new ArgError(outcome.kind === 'usage' ? outcome.message ?? 'bad arguments' : 'bad arguments');
+    return outcome.config;
+  } catch (err) {
+    if (err instanceof ConfigError) throw new ArgError(err.message.replace(/^pure-ssh: /, ''));
+    throw err;
+  }
+}
+
+type Resolved = Awaited<ReturnType<typeof resolveSsh>>;
+
+/**
+ * Credentials and host key checking as pure-ssh's CLI has them: identity files (missing default
+ * ones skipped silently), certificates, the agent, password prompts (SSH_ASKPASS, BatchMode),
+ * known_hosts with StrictHostKeyChecking. Returns the login and a function closing the agent.
+ */
+async function prepareLogin(cfg: Resolved, log: (m: string) => void): Promise<{ login: import('../check/login.js').ProbeLogin; close: () => void }> {
+  const [{ prepareAuth }, { prepareIdentityFile }, prompt, { knownHostsVerifier, knownHostKeyTypesFor }, { preferKnownHostKeyTypes }] = await Promise.all([
+    import('./client.js'),
+    import('./identity-file.js'),
+    import('./prompt.js'),
+    import('./known-hosts-file.js'),
+    import('../algorithms.js'),
+  ]);
+  const askpass = prompt.askPassFor(process.env, process.stdin.isTTY === true || process.stderr.isTTY === true);
+  const ask = async (question: string): Promise<string | null> => {
+    if (cfg.batchMode) return null;
+    try {
+      return askpass ? await prompt.askPassProgram(askpass, question) : await prompt.readPassword(question);
+    } catch (err) {
+      log(`prompt: ${(err as Error).message}`);
+      return null;
+    }
+  };
+  const identityFiles = [];
+  if (cfg.pubkeyAuthentication) {
+    for (const { path, explicit } of cfg.identityFiles) {
+      try {
+        identityFiles.push(await prepareIdentityFile(path, { explicit, askPassphrase: (p) => ask(`Enter passphrase for key '${p}': `), attempts: cfg.numberOfPasswordPrompts, debug: log }));
+      } catch (err) {
+        const e = err as Error & { code?: string; cause?: NodeJS.ErrnoException };
+        // ssh(1): a missing default identity is silent, a missing explicit one a warning.
+        if (e.code === 'ERR_PRIVATE_KEY' && e.cause?.code === 'ENOENT' && !explicit) continue;
+        process.stderr.write(`Load key "${path}": ${e.message} (skipped)\n`);
+      }
+    }
+  }
+  const auth = await prepareAuth({
+    host: cfg.hostName,
+    port: cfg.port,
+    username: cfg.user,
+    identityFiles,
+    certificateFiles: cfg.certificateFiles.length > 0 ? cfg.certificateFiles : undefined,
+    agent: cfg.pubkeyAuthentication ? cfg.identityAgent : undefined,
+    identitiesOnly: cfg.identitiesOnly,
+    debug: log,
+  });
+  const mode = cfg.batchMode && cfg.strictHostKeyChecking === 'ask' ? 'yes' : cfg.strictHostKeyChecking;
+  const verify = knownHostsVerifier({
+    files: cfg.knownHostsFiles.length > 0 ? cfg.knownHostsFiles : ['/dev/null'],
+    mode,
+    hashKnownHosts: cfg.hashKnownHosts,
+    hostKeyAlias: cfg.hostKeyAlias,
+    prompt: prompt.askQuestion,
+    log: (line) => (line.startsWith('Warning: Permanently added') ? process.stderr.write(`${line}\n`) : log(line)),
+  });
+  // ssh(1) order_hostkeyalgs(): with HostKeyAlias, by the alias's (port-less) entries.
+  const knownTypes = await knownHostKeyTypesFor(cfg.knownHostsFiles, cfg.hostKeyAlias ?? cfg.hostName, cfg.hostKeyAlias !== undefined ? 22 : cfg.port);
+  let prompts = 0;
+  const canPrompt = !cfg.batchMode && (cfg.passwordAuthentication || cfg.kbdInteractiveAuthentication);
+  return {
+    close: () => auth.agent?.close(),
+    login: {
+      auth: {
+        username: cfg.user,
+        privateKeys: auth.privateKeys,
+        identities: auth.identities,
+        askPassword: canPrompt,
+        passwordAttempts: cfg.numberOfPasswordPrompts,
+        passwordPrompt: `${cfg.user}@${cfg.hostName}'s password: `,
+        passwordAuthentication: cfg.passwordAuthentication,
+        kbdInteractiveAuthentication: cfg.kbdInteractiveAuthentication,
+      },
+      async verifyHostKey(key) {
+        if ((await verify({ ...key, host: cfg.hostName, port: cfg.port })) === false) throw new Error('Host key verification failed.');
+      },
+      orderHostKeyAlgorithms: (algorithms) => preferKnownHostKeyTypes(algorithms, knownTypes),
+      async sign(req) {
+        const signer = auth.signers.find((s) => s.publicKeyBlob.length === req.keyBlob.length && s.publicKeyBlob.every((b, i) => b === req.keyBlob[i]));
+        return signer ? signer.sign(req.data, req.algorithm, req.flags) : null;
+      },
+      askPassword: canPrompt
+        ? async (question, retry) => {
+            // ssh_config(5) NumberOfPasswordPrompts; sshconnect2.c's line after a refusal.
+            if (++prompts > cfg.numberOfPasswordPrompts) return null;
+            if (retry) process.stderr.write('Permission denied, please try again.\n');
+            return ask(question);
+          }
+        : undefined,
+    },
+  };
+}
+
 async function main(): Promise<number> {
   let args;
   try {
@@ -159,31 +331,64 @@ async function main(): Promise<number> {
     process.stderr.write(`pure-ssh-check_${version()}\n`);
     return 0;
   }
-  const [{ runCheck }, { renderJson, renderTable, mustViolations }, { cryptoProviderFor }] = await Promise.all([
+  const [{ runCheck }, { renderJson, renderTable, mustViolations }, { cryptoProviderFor }, { kexMethods }, { DEFAULT_EXEC_BYTES }] = await Promise.all([
     import('../check/check.js'),
     import('../check/report.js'),
     import('./client.js'),
+    import('../kex/registry.js'),
+    import('../check/connection-probes.js'),
   ]);
-  const { host, port, timeoutMs } = args;
+  const log = args.verbose ? (m: string) => process.stderr.write(`debug1: ${m}\n`) : () => {};
+  let cfg: Resolved;
+  try {
+    const unknownKex = args.kex?.find((k) => !kexMethods.has(k));
+    if (unknownKex !== undefined) throw new ArgError(`unknown kex method '${unknownKex}' (pure-ssh has ${[...kexMethods.keys()].join(',')})`);
+    cfg = await resolveSsh(args);
+    // The probes connect straight to the server: a route the user configured cannot be honoured.
+    if (cfg.proxy) throw new ArgError(`${cfg.proxy.kind === 'jump' ? 'ProxyJump' : 'ProxyCommand'} is not supported by pure-ssh-check: it connects directly to ${cfg.hostName} port ${cfg.port}`);
+    if (args.command !== undefined && args.loop) throw new ArgError('--command and --loop exclude each other');
+    if ((args.command !== undefined || args.loop) && !args.login) throw new ArgError(`${args.loop ? '--loop' : '--command'} needs a login (user@host, -l or -i)`);
+  } catch (err) {
+    if (!(err instanceof ArgError)) throw err;
+    process.stderr.write(`pure-ssh-check: ${err.message}\n`);
+    return EXIT_ERROR;
+  }
+  // The probes offer every algorithm on purpose; ssh_config's lists do not apply to them.
+  for (const [k, v] of Object.entries(cfg.algorithms)) if (v) log(`${k} list '${v}' from the configuration is not used: the probes offer every algorithm (see --kex)`);
+  const host = cfg.hostName;
+  const port = cfg.port;
+  const { timeoutMs } = args;
+  let prepared: Awaited<ReturnType<typeof prepareLogin>> | undefined;
   let report;
   try {
+    if (args.login && args.inventoryOnly) log('--inventory-only: no login, so no connection probes');
+    if (args.login && !args.inventoryOnly) prepared = await prepareLogin(cfg, log);
     report = await runCheck({
       host,
       port,
       timeoutMs,
       inventoryOnly: args.inventoryOnly,
+      kex: args.kex,
+      login: prepared?.login,
+      source: args.loop ? { kind: 'loop', bytes: DEFAULT_EXEC_BYTES } : args.command !== undefined ? { command: args.command } : undefined,
       connect: () => tcpLink(host, port, timeoutMs),
       random: (n) => new Uint8Array(randomBytes(n)),
       crypto: cryptoProviderFor(undefined),
       now: () => new Date().toISOString(),
-      log: args.verbose ? (m) => process.stderr.write(`debug1: ${m}\n`) : undefined,
+      log: args.verbose ? log : undefined,
     });
   } catch (err) {
     process.stderr.write(`pure-ssh-check: ${(err as Error).message}\n`);
     return EXIT_ERROR;
+  } finally {
+    prepared?.close();
   }
   process.stdout.write(args.json ? renderJson(report) : renderTable(report));
   if (!report.serverVersion) return EXIT_ERROR;
+  if (report.login?.error) {
+    process.stderr.write(`pure-ssh-check: ${report.login.user}@${host}: login failed, connection probes not run: ${report.login.error}\n`);
+    return EXIT_ERROR;
+  }
   return mustViolations(report).length > 0 ? EXIT_MUST_VIOLATED : 0;
 }
 

@@ -282,7 +282,7 @@ function hostKeyVerifierFor(options: ConnectOptions): HostKeyVerifier {
 }
 
 /** A key offered without the core holding it, and how to get its signature. */
-interface ExternalSigner {
+export interface ExternalSigner {
   publicKeyBlob: Uint8Array;
   /** ssh(1)'s words for it in "signing failed for ...": `ED25519 "label" from agent`. */
   name: string;
@@ -290,14 +290,19 @@ interface ExternalSigner {
 }
 
 /** What the core is given to authenticate with, and who signs for the keys it does not hold. */
-interface PreparedAuth {
+export interface PreparedAuth {
   privateKeys: PrivateKey[];
   identities: AuthIdentity[];
   signers: ExternalSigner[];
   agent: AgentClient | undefined;
 }
 
-async function prepareAuth(options: ConnectOptions): Promise<PreparedAuth> {
+/**
+ * The keys, agent keys and external signers `options` names, in ssh(1)'s order (pubkey_prepare),
+ * ready for the core's user authentication. Used by connect() and by pure-ssh-check's login.
+ * The agent connection, if any, is the caller's to close.
+ */
+export async function prepareAuth(options: ConnectOptions): Promise<PreparedAuth> {
   const privateKeys: PrivateKey[] = [];
   const given = options.privateKey === undefined ? [] : Array.isArray(options.privateKey) ? options.privateKey : [options.privateKey];
   const { passphrase, askPassphrase } = options;

@@ -301,7 +301,8 @@ function sharedPassword(): string {
   return readFileSync(file, 'utf8').trim();
 }
 
-async function ensurePasswordUser(): Promise<{ user: string; password: string }> {
+/** Create (or reuse) {@link PASSWORD_USER} with the shared password; returns both (for servers other than sshd, e.g. Dropbear). */
+export async function ensurePasswordUser(): Promise<{ user: string; password: string }> {
   const password = sharedPassword();
   try {
     await execFileP('id', ['-u', PASSWORD_USER]);

@@ -140,6 +140,8 @@ export interface FakeServerOptions {
   badSignature?: boolean;
   /** Send EXT_INFO (server-sig-algs) after the first NEWKEYS. */
   extInfo?: boolean;
+  /** More extensions for that EXT_INFO after server-sig-algs (RFC 8308 §2.3), e.g. ping@openssh.com. */
+  extInfoExtra?: [name: string, value: string][];
   /** Methods allowed (answered to `none` and failures). */
   authMethods?: string[];
   /** Accepted publickey blobs. */
@@ -501,14 +503,10 @@ export class FakeServer {
     const queued = this.queued;
     this.queued = [];
     if (this.firstKex && this.options.extInfo) {
-      this.encoder.writePayload(
-        new SshWriter(64)
-          .byte(MSG.EXT_INFO)
-          .uint32(1)
-          .string('server-sig-algs')
-          .string('ssh-ed25519,rsa-sha2-256')
-          .toBytes(),
-      );
+      const extra = this.options.extInfoExtra ?? [];
+      const w = new SshWriter(64).byte(MSG.EXT_INFO).uint32(1 + extra.length).string('server-sig-algs').string('ssh-ed25519,rsa-sha2-256');
+      for (const [name, value] of extra) w.string(name).string(value);
+      this.encoder.writePayload(w.toBytes());
     }
     for (const p of queued) this.writeOut(p);
     this.kexMaybeDone();
