@@ -9,6 +9,9 @@ import type { AlgorithmPreferences } from '../algorithms.js';
 import { ALGORITHM_CATEGORIES, applyAlgorithmSpec, defaultAlgorithms, preferKnownHostKeyTypes } from '../algorithms.js';
 import { ClientCore } from '../client-core.js';
 import type { DirectTcpipParams } from '../connection/connection.js';
+import type { CompressionProvider } from '../compress/compressor.js';
+import { COMPRESSION_NO, COMPRESSION_YES } from '../compress/registry.js';
+import type { CryptoProvider } from '../crypto/provider.js';
 import { pureCryptoProvider } from '../crypto/pure.js';
 import { ConnectionLostError, SshError, UsageError } from '../errors.js';
 import type { ClientEvent } from '../events.js';
@@ -64,6 +67,20 @@ export interface WebConnectOptions {
   knownHosts?: string;
   /** Or decide yourself: throw (e.g. a HostKeyError) or return false to refuse. */
   verifyHostKey?: WebHostKeyVerifier;
+  /**
+   * The symmetric crypto (default: pure TypeScript, which runs everywhere). On runtimes with
+   * `node:crypto` (Bun, Deno, Node, workerd with nodejs_compat) pass `nodeCryptoProvider` from
+   * `pure-ssh/node-crypto`: AES-GCM then runs in the runtime's native code, and the default
+   * cipher order puts aes*-gcm first. WebCrypto cannot serve here: it is asynchronous, and the
+   * core decrypts packets synchronously.
+   */
+  crypto?: CryptoProvider;
+  /**
+   * Offer compression (ssh_config(5) `Compression yes`, `ssh -C`: zlib@openssh.com, zlib, none)
+   * with these zlib streams, e.g. `zlibCompression` from `pure-ssh/compress-zlib`. Absent: no
+   * compression, and no zlib in the bundle.
+   */
+  compression?: CompressionProvider;
   /** OpenSSH-style algorithm lists per category (see the Node `connect`). */
   algorithms?: { kex?: string | string[]; hostKey?: string | string[]; cipher?: string | string[]; mac?: string | string[] };
   /** Abort connecting, and later the connection (the error has code ERR_ABORTED). */
@@ -123,7 +140,7 @@ function keysFor(options: WebConnectOptions): PrivateKey[] {
 }
 
 function algorithmsFor(options: WebConnectOptions): Partial<AlgorithmPreferences> {
-  const d = defaultAlgorithms(pureCryptoProvider.name);
+  const d = defaultAlgorithms((options.crypto ?? pureCryptoProvider).name);
   const a = options.algorithms ?? {};
   const out: Partial<AlgorithmPreferences> = {};
   for (const { key } of ALGORITHM_CATEGORIES) {
@@ -135,6 +152,8 @@ function algorithmsFor(options: WebConnectOptions): Partial<AlgorithmPreferences
     const known = knownTypes(knownHostsFromText(options.knownHosts), options.host, options.port ?? 22);
     out.hostKey = preferKnownHostKeyTypes(out.hostKey, known);
   }
+  // ssh_config(5) Compression yes: the list OpenSSH's cipher.c compression_alg_list gives.
+  out.compression = [...(options.compression ? COMPRESSION_YES : COMPRESSION_NO)];
   return out;
 }
 
@@ -187,7 +206,8 @@ export class WebSshClient {
       passwordAuthentication: options.passwordAuthentication,
       kbdInteractiveAuthentication: options.kbdInteractiveAuthentication,
       algorithms,
-      crypto: pureCryptoProvider,
+      crypto: options.crypto ?? pureCryptoProvider,
+      compression: options.compression,
       rekeyBytes: options.rekeyBytes,
       rekeyPackets: options.rekeyPackets,
       now: Date.now,

@@ -12,6 +12,7 @@ import { Duplex } from 'node:stream';
 import { promisify } from 'node:util';
 import type { ByteStreamPair } from '../../src/web/index.js';
 import { launchChromium, WEBSOCKIFY } from './browser.js';
+import { nodeCryptoProvider } from '../../src/node/crypto-provider.js';
 import { bundle } from './bundle.js';
 import { startHelper } from './procs.js';
 import { runScenario, type ScenarioParams, type ScenarioResult } from './scenario.js';
@@ -46,10 +47,10 @@ async function withDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
 export async function runIn(runtime: RuntimeName, p: ScenarioParams): Promise<ScenarioResult> {
   switch (runtime) {
     case 'node':
-      return runScenario(() => dialNodeWeb(p.port), p, `Node.js ${process.version}`);
+      return runScenario(() => dialNodeWeb(p.port), p, `Node.js ${process.version}`, nodeCryptoProvider);
     case 'deno':
       return withDir(async (dir) => {
-        writeFileSync(join(dir, 'deno.mjs'), await bundle('deno-entry.ts'));
+        writeFileSync(join(dir, 'deno.mjs'), await bundle('deno-entry.ts', { external: ['node:*'] }));
         const { stdout } = await run(bin('deno'), ['run', '--no-prompt', '--allow-net=127.0.0.1', join(dir, 'deno.mjs'), JSON.stringify(p)], {
           env: { ...process.env, DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' },
           timeout: 120_000,
@@ -58,7 +59,7 @@ export async function runIn(runtime: RuntimeName, p: ScenarioParams): Promise<Sc
       });
     case 'bun':
       return withDir(async (dir) => {
-        writeFileSync(join(dir, 'bun.mjs'), await bundle('bun-entry.ts'));
+        writeFileSync(join(dir, 'bun.mjs'), await bundle('bun-entry.ts', { external: ['node:*'] }));
         const { stdout } = await run(bin('bun'), [join(dir, 'bun.mjs'), JSON.stringify(p)], { timeout: 120_000 });
         return JSON.parse(stdout) as ScenarioResult;
       });
@@ -91,7 +92,7 @@ export async function runIn(runtime: RuntimeName, p: ScenarioParams): Promise<Sc
       });
     case 'workerd':
       return withDir(async (dir) => {
-        writeFileSync(join(dir, 'worker.mjs'), await bundle('worker-entry.ts', { external: ['cloudflare:sockets'] }));
+        writeFileSync(join(dir, 'worker.mjs'), await bundle('worker-entry.ts', { external: ['cloudflare:sockets', 'node:*'] }));
         writeFileSync(join(dir, 'config.capnp'), workerdConfig());
         const workerd = await startHelper(WORKERD, (port) => ['serve', join(dir, 'config.capnp'), `--socket-addr=http=127.0.0.1:${port}`], { cwd: dir });
         try {
