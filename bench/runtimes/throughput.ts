@@ -22,7 +22,8 @@ const DOWN = 32 * MiB;
 const UP = 16 * MiB;
 const ROUNDS = 3;
 
-const mbps = (bytes: number, ms: number) => (ms > 0 ? (bytes / 1e6 / (ms / 1000)).toFixed(1) : '∞');
+/** PURE_SSH_BENCH_ONLY=bun,deno: only those runtimes (besides the Node library), results.md untouched. */
+const only = (process.env.PURE_SSH_BENCH_ONLY ?? '').split(',').filter(Boolean);
 
 /** The Node library (src/node) over a net.Socket: the baseline, with pure and node:crypto. */
 async function nodeLibrary(f: Awaited<ReturnType<typeof startRuntimeFixture>>, crypto: 'pure' | 'runtime', sourcePort: number, sinkPort: number) {
@@ -62,22 +63,46 @@ async function nodeLibrary(f: Awaited<ReturnType<typeof startRuntimeFixture>>, c
   return { downMs, upMs, cipher };
 }
 
+interface Row {
+  label: string;
+  cipher: string;
+  down: number;
+  up: number;
+  cpu?: number;
+  bridgeCpu?: number;
+}
+
 it('throughput per runtime', async () => {
   const f = await startRuntimeFixture();
   const source = await startSourceServer(DOWN, 9);
   const sink = await startSinkServer();
-  const rows: string[] = [];
+  const rows: Row[] = [];
+  const row = (label: string, cipher: string, downMs: number, upMs: number, cpu?: number, bridgeCpu?: number) =>
+    rows.push({ label, cipher, down: DOWN / 1e6 / (downMs / 1000), up: UP / 1e6 / (upMs / 1000), cpu, bridgeCpu });
   try {
     const params = { ...f.params, sourcePort: source.port, sourceBytes: DOWN, sinkPort: sink.port, sinkBytes: UP, rounds: ROUNDS };
     for (const crypto of ['runtime', 'pure'] as const) {
       const r = await nodeLibrary(f, crypto, source.port, sink.port);
-      rows.push(`| Node.js ${process.version}, library (\`pure-ssh\`, crypto: ${crypto}) | ${r.cipher} | ${mbps(DOWN, r.downMs)} | ${mbps(UP, r.upMs)} |`);
+      row(`Node.js ${process.version}, library (\`pure-ssh\`), crypto ${crypto === 'runtime' ? 'node' : 'pure'}`, r.cipher, r.downMs, r.upMs);
     }
-    for (const rt of ['node', 'bun', 'deno', 'chromium', 'workerd'] as RuntimeName[]) {
-      const r = await runIn(rt, params);
+    const cases: [RuntimeName, 'pure' | 'node'][] = [
+      ['node-process', 'pure'],
+      ['node-process', 'node'],
+      ['bun', 'pure'],
+      ['bun', 'node'],
+      ['deno', 'pure'],
+      ['deno', 'node'],
+      ['node-websockify', 'pure'],
+      ['chromium', 'pure'],
+      ['workerd', 'pure'],
+      ['workerd', 'node'],
+    ];
+    for (const [rt, crypto] of cases) {
+      if (only.length && !only.includes(rt)) continue;
+      const r = await runIn(rt, { ...params, crypto });
       if (r.downSha256 !== source.sha256) throw new Error(`${rt}: first round corrupted`);
-      const via = rt === 'chromium' ? ' via websockify' : '';
-      rows.push(`| ${r.runtime}, \`pure-ssh/web\`${via} | ${r.cipher} | ${mbps(DOWN, r.downMs)} | ${mbps(UP, r.upMs)} |`);
+      const via = rt === 'chromium' || rt === 'node-websockify' ? ' via websockify' : '';
+      row(`${r.runtime}, \`pure-ssh/web\`${via}, crypto ${r.cryptoProvider}`, r.cipher, r.downMs, r.upMs, r.cpuSeconds, r.bridgeCpuSeconds);
     }
   } finally {
     await Promise.all([source.close(), sink.close()]);
@@ -87,11 +112,15 @@ it('throughput per runtime', async () => {
     `Warm throughput, ${DOWN / MiB} MiB down / ${UP / MiB} MiB up per round, last of ${ROUNDS} rounds, sshd 9.2 on loopback,`,
     `${cpus()[0]?.model ?? 'CPU'} (${new Date().toISOString().slice(0, 10)}):`,
     '',
-    '| runtime | cipher | down MB/s | up MB/s |',
-    '|---|---|---|---|',
-    ...rows,
+    '| runtime | cipher | down MB/s | up MB/s | CPU s (runtime + bridge) |',
+    '|---|---|---|---|---|',
+    ...rows.map(
+      (r) =>
+        `| ${r.label} | ${r.cipher} | ${r.down.toFixed(1)} | ${r.up.toFixed(1)} | ${r.cpu === undefined ? '' : r.cpu.toFixed(2)}${r.bridgeCpu === undefined ? '' : ` + ${r.bridgeCpu.toFixed(2)}`} |`,
+    ),
     '',
   ].join('\n');
   console.log(table);
-  writeFileSync(new URL('./results.md', import.meta.url), table);
-}, 600_000);
+  console.log(JSON.stringify(rows));
+  if (!only.length) writeFileSync(new URL('./results.md', import.meta.url), table);
+}, 900_000);

@@ -20,7 +20,7 @@ import { keyBlobType } from '../keys/hostkey.js';
 import { parsePrivateKey, type PrivateKey } from '../keys/privatekey.js';
 import { constantTimeEqual } from '../protocol/wire.js';
 import type { TransportInfo } from '../transport/transport.js';
-import { CoalescingReader } from './coalesce.js';
+import { chunkReader, type ChunkReader } from './coalesce.js';
 import { WebChannel } from './channel.js';
 import { knownHostsFromText, knownHostsTextVerifier, knownTypes, type WebHostKeyVerifier } from './host-key.js';
 import { webRandom } from './random.js';
@@ -164,7 +164,7 @@ export class WebSshClient {
   /** Resolves when the connection is over, with the error that ended it (undefined: clean). */
   readonly closed: Promise<SshError | undefined>;
   private readonly core: ClientCore;
-  private readonly reader: CoalescingReader;
+  private readonly reader: ChunkReader;
   private readonly writer: WritableStreamDefaultWriter<Uint8Array>;
   private readonly channels = new Map<number, WebChannel>();
   private readonly opening = new Map<number, { resolve: (c: WebChannel) => void; reject: (e: Error) => void }>();
@@ -218,7 +218,7 @@ export class WebSshClient {
       host: options.host,
       port: options.port ?? 22,
     });
-    this.reader = new CoalescingReader(transport.readable.getReader());
+    this.reader = chunkReader(transport.readable);
     this.writer = transport.writable.getWriter();
     this.writer.closed.catch((err: unknown) => this.lost(err));
     if (options.signal) {

@@ -50,6 +50,10 @@ export interface ScenarioResult {
   upSha256: string;
   upMs: number;
   slowReaderBuffered: number;
+  /** CPU seconds (user + system) of the runtime's process for the whole run, where the runner can measure it. */
+  cpuSeconds?: number;
+  /** CPU seconds of the WebSocket bridge (websockify) during the run. */
+  bridgeCpuSeconds?: number;
 }
 
 /** A new byte stream to sshd, however the runtime makes one. */
