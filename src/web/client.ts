@@ -174,6 +174,8 @@ export class WebSshClient {
   private pumping = false;
   private flushScheduled = false;
   private outputPaused = false;
+  /** Bytes handed to the transport's writer whose write has not resolved. */
+  private inFlight = 0;
   private connected = false;
   private isDone = false;
   private timer: ReturnType<typeof setTimeout> | undefined;
@@ -376,24 +378,29 @@ export class WebSshClient {
     if (out) this.write(out);
   };
 
-  /** One write per batch (one WebSocket frame, one TCP send), then honour the writer's backpressure. */
+  /**
+   * One write per batch (one WebSocket frame, one TCP send). Backpressure counts the bytes whose
+   * write has not resolved yet: the streams we write to (Deno's, Node's Duplex.toWeb, workerd's)
+   * signal `desiredSize <= 0` after a single pending chunk, and pausing there would leave one
+   * batch in flight at a time; up to {@link OUTPUT_HIGH_WATER} bytes keep the socket busy.
+   */
   private write(chunks: Uint8Array[]): void {
     const data = chunks.length === 1 ? chunks[0]! : concat(chunks);
-    this.writer.write(data).catch((err: unknown) => this.lost(err));
-    if (this.outputPaused || this.isDone) return;
-    if ((this.writer.desiredSize ?? 1) <= 0) {
-      this.outputPaused = true;
-      this.core.setOutputPaused(true);
-      this.writer.ready.then(
-        () => {
-          this.outputPaused = false;
-          if (this.isDone) return;
-          this.core.setOutputPaused(false);
-          this.pump();
-        },
-        () => {},
-      );
-    }
+    this.inFlight += data.length;
+    this.writer.write(data).then(
+      () => {
+        this.inFlight -= data.length;
+        if (!this.outputPaused || this.inFlight > OUTPUT_LOW_WATER) return;
+        this.outputPaused = false;
+        if (this.isDone) return;
+        this.core.setOutputPaused(false);
+        this.pump();
+      },
+      (err: unknown) => this.lost(err),
+    );
+    if (this.outputPaused || this.isDone || this.inFlight <= OUTPUT_HIGH_WATER) return;
+    this.outputPaused = true;
+    this.core.setOutputPaused(true);
   }
 
   private armTimer(): void {
@@ -535,6 +542,11 @@ export class WebSshClient {
     this.resolveClosed(error);
   }
 }
+
+/** Output pauses above this many bytes written but not yet accepted by the transport... */
+const OUTPUT_HIGH_WATER = 1024 * 1024;
+/** ...and resumes once they fall to this. */
+const OUTPUT_LOW_WATER = 256 * 1024;
 
 function concat(chunks: Uint8Array[]): Uint8Array {
   let n = 0;

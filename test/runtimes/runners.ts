@@ -28,12 +28,21 @@ import { dialNodeWeb } from './dial-node.js';
 
 export { dialNodeWeb };
 
-/** CPU seconds (user + system) a live process has used so far (Linux /proc/PID/stat, in clock ticks of 1/100 s). */
+/**
+ * CPU seconds (user + system) a live process has used so far, with its children that have ended
+ * (websockify forks one per connection): Linux /proc/PID/stat, in clock ticks of 1/100 s.
+ */
 function cpuSecondsOf(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // proc(5): after "pid (comm) ", utime and stime are fields 14 and 15 (indices 11 and 12 here).
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;
+  // proc(5): after "pid (comm) ", utime, stime, cutime, cstime are fields 14 to 17 (indices 11 to 14 here).
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').slice(11, 15).map(Number);
+  return f.reduce((a, b) => a + b, 0) / 100;
+}
+
+/** The bridge's CPU for a run: its per-connection children are counted once they have ended and been reaped. */
+async function bridgeCpuAfter(pid: number, before: number): Promise<number> {
+  await new Promise((r) => setTimeout(r, 500));
+  return cpuSecondsOf(pid) - before;
 }
 
 /** Run `cmd` to completion; its stdout parsed as the scenario result, with its CPU seconds (GNU time). */
@@ -82,7 +91,7 @@ export async function runIn(runtime: RuntimeName, p: ScenarioParams): Promise<Sc
           const args = ['--experimental-websocket', '--no-warnings', join(dir, 'node-ws.mjs'), JSON.stringify(p), `ws://127.0.0.1:${bridge.port}/`];
           const bridgeCpu = cpuSecondsOf(bridge.child.pid!);
           const r = await runChild(dir, process.execPath, args);
-          return { ...r, bridgeCpuSeconds: cpuSecondsOf(bridge.child.pid!) - bridgeCpu };
+          return { ...r, bridgeCpuSeconds: await bridgeCpuAfter(bridge.child.pid!, bridgeCpu) };
         } finally {
           await bridge.stop();
         }
@@ -110,7 +119,7 @@ export async function runIn(runtime: RuntimeName, p: ScenarioParams): Promise<Sc
             .catch((err: unknown) => {
               throw new Error(`${String(err)}\nwebsockify: ${bridge.logs()}`);
             });
-          return { ...r, bridgeCpuSeconds: cpuSecondsOf(bridge.child.pid!) - bridgeCpu };
+          return { ...r, bridgeCpuSeconds: await bridgeCpuAfter(bridge.child.pid!, bridgeCpu) };
         } finally {
           await browser.close();
           await bridge.stop();
