@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['bench/runtimes/throughput.ts', 'bench/runtimes/micro.ts'],
-    testTimeout: 900_000,
+    testTimeout: 3_600_000,
     hookTimeout: 60_000,
     pool: 'forks',
     fileParallelism: false,
