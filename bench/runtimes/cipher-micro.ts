@@ -1,8 +1,9 @@
 /**
  * Microbenchmark of the packet ciphers alone (no IO): seal then open of 32 KiB packets, in
  * whatever runtime runs it. Bundled by bench/runtimes/cipher-micro-run.ts for Node, Bun, Deno,
- * Chromium and workerd; prints one JSON line per cipher and provider: MB/s of payload sealed and
- * opened (each byte counted once per direction).
+ * Chromium; prints one JSON line per cipher and provider: MB/s of payload sealed and opened, the
+ * best pass of 64 packets (2 MiB) of each kind (workerd is left out: its clock only advances
+ * on I/O, so CPU-only work cannot be timed inside it).
  */
 import { cipherAlgorithms } from '../../src/cipher/registry.js';
 import type { CryptoProvider } from '../../src/crypto/provider.js';
@@ -48,9 +49,11 @@ function bench(name: string, crypto: CryptoProvider, ms: number): MicroResult {
     pass(true, seq);
     seq += pkts.length;
   }
-  let sealT = 0;
-  let openT = 0;
-  let bytes = 0;
+  // On a shared machine other processes only ever slow a pass down: the fastest passes are the
+  // runtime's own speed. Report the best pass of each kind.
+  let sealBest = 0;
+  let openBest = 0;
+  const passBytes = pkts.length * PACKET;
   const end = performance.now() + ms;
   while (performance.now() < end) {
     const t0 = performance.now();
@@ -58,12 +61,11 @@ function bench(name: string, crypto: CryptoProvider, ms: number): MicroResult {
     const t1 = performance.now();
     pass(true, seq);
     const t2 = performance.now();
-    sealT += t1 - t0;
-    openT += t2 - t1;
-    bytes += pkts.length * PACKET;
+    if (t1 > t0) sealBest = Math.max(sealBest, passBytes / 1e3 / (t1 - t0));
+    if (t2 > t1) openBest = Math.max(openBest, passBytes / 1e3 / (t2 - t1));
     seq += pkts.length;
   }
-  return { cipher: name, provider: crypto.name, sealMBps: bytes / 1e3 / sealT, openMBps: bytes / 1e3 / openT };
+  return { cipher: name, provider: crypto.name, sealMBps: sealBest, openMBps: openBest };
 }
 
 /** Run every case for about `ms` each. */

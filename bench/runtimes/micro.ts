@@ -5,7 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
@@ -57,7 +57,15 @@ it('cipher microbenchmark per runtime', async () => {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  const table = ['| runtime | cipher | provider | seal MB/s | open MB/s |', '|---|---|---|---|---|', ...rows, ''].join('\n');
+  const table = [
+    `Packet ciphers alone (no IO), 32 KiB packets, the best 2 MiB pass of about 1.5 s of sealing and opening, one process per runtime,`,
+    `${cpus()[0]?.model ?? 'CPU'} (${new Date().toISOString().slice(0, 10)}); MB/s of payload:`,
+    '',
+    '| runtime | cipher | provider | seal MB/s | open MB/s |',
+    '|---|---|---|---|---|',
+    ...rows,
+    '',
+  ].join('\n');
   console.log(table);
   writeFileSync(new URL('./micro.md', import.meta.url), table);
 }, 600_000);
