@@ -1,7 +1,9 @@
 /**
  * pure-ssh for every JavaScript runtime: browsers (over a WebSocket bridge), Workers, Deno, Bun
  * and Node, through WHATWG streams. Web APIs only (streams, crypto.getRandomValues, setTimeout),
- * pure TypeScript crypto; no `node:*` import.
+ * pure TypeScript crypto by default; no `node:*` import. Opt-ins from subpaths of their own:
+ * `crypto: nodeCryptoProvider` (`pure-ssh/node-crypto`, the runtime's node:crypto) and
+ * `compression: zlibCompression` (`pure-ssh/compress-zlib`, zlib@openssh.com on pako).
  *
  * @example
  * ```ts
