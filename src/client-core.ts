@@ -16,6 +16,7 @@
  * ```
  */
 import type { AlgorithmPreferences } from './algorithms.js';
+import type { CompressionProvider } from './compress/compressor.js';
 import type { CryptoProvider } from './crypto/provider.js';
 import { pureCryptoProvider } from './crypto/pure.js';
 import { defaultAlgorithms } from './algorithms.js';
@@ -45,6 +46,12 @@ export interface ClientCoreOptions extends AuthOptions {
    * the Node adapter passes node:crypto's where available. The default algorithm order follows it.
    */
   crypto?: CryptoProvider;
+  /**
+   * zlib streams (RFC 4253 §6.2), e.g. `zlibCompression` from `pure-ssh/compress-zlib`; needed
+   * when `algorithms.compression` lists a zlib method. Injected so that a bundle without
+   * compression does not carry zlib.
+   */
+  compression?: CompressionProvider;
   clientVersion?: string;
   rekeyBytes?: number;
   rekeyPackets?: number;
@@ -111,6 +118,7 @@ export class ClientCore {
         random: options.random,
         algorithms,
         crypto,
+        compression: options.compression,
         borrowInput: options.borrowInput,
         clientVersion: options.clientVersion,
         rekeyBytes: options.rekeyBytes,

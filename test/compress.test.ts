@@ -8,7 +8,7 @@
 import zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { COMPRESSION_YES } from '../src/compress/registry.js';
-import { pakoCompression } from '../src/compress/zlib.js';
+import { zlibCompression } from '../src/compress/zlib.js';
 import { DisconnectReason, ProtocolError } from '../src/errors.js';
 import { MSG } from '../src/protocol/messages.js';
 import { SshWriter } from '../src/protocol/wire.js';
@@ -37,7 +37,7 @@ const ignore = (n: number) => new SshWriter(n + 16).byte(MSG.IGNORE).string(new 
 function authed(compression: string[], options: PairOptions = {}): Pair {
   const p = new Pair({
     ...options,
-    client: { algorithms: { compression }, ...options.client },
+    client: { algorithms: { compression }, compression: zlibCompression, ...options.client },
     server: {
       // The success and a DEBUG go out in one flight: the client must switch between the two packets.
       authHook: (_req, server) => {
@@ -191,7 +191,7 @@ describe('hostile compressed data', () => {
   });
 
   it('a bad zlib header at the start of the stream is a ProtocolError', () => {
-    const p = new Pair({ client: { algorithms: { compression: ['zlib', 'none'] } } });
+    const p = new Pair({ client: { algorithms: { compression: ['zlib', 'none'] }, compression: zlibCompression } });
     p.client.start();
     p.server.start();
     p.pump();
@@ -204,7 +204,7 @@ describe('hostile compressed data', () => {
 
   it('a compressed packet that decompresses to nothing is a ProtocolError', () => {
     const p = authed([...COMPRESSION_YES]);
-    const real = pakoCompression.deflater(6);
+    const real = zlibCompression.deflater(6);
     real.deflate(Uint8Array.of(MSG.IGNORE, 0, 0, 0, 0)); // the header, so the next flush stands alone
     corrupt(p.server, Uint8Array.of(0x00, 0x00, 0x00, 0xff, 0xff)); // an empty stored block only
     p.server.send(debugMessage('x'));
@@ -217,7 +217,7 @@ describe('the zlib streams against node:zlib (the zlib OpenSSH links)', () => {
   const packets = [text(100), text(100_000), noise(5000, 3), Uint8Array.of(94), text(40_000), noise(70_000, 4)];
 
   it('our deflate, flushed per packet, inflates packet by packet in zlib (Z_SYNC_FLUSH, as packet.c)', () => {
-    const d = pakoCompression.deflater(6);
+    const d = zlibCompression.deflater(6);
     const inflate = zlib.createInflate();
     const sent: Uint8Array[] = [];
     for (const payload of packets) {
@@ -231,7 +231,7 @@ describe('the zlib streams against node:zlib (the zlib OpenSSH links)', () => {
 
   it("zlib's deflate with Z_PARTIAL_FLUSH per packet (as packet.c) inflates packet by packet in ours", async () => {
     const deflate = zlib.createDeflate({ level: 6 });
-    const inflater = pakoCompression.inflater();
+    const inflater = zlibCompression.inflater();
     for (const payload of packets) {
       const chunks: Buffer[] = [];
       const onData = (c: Buffer) => chunks.push(c);
@@ -245,10 +245,10 @@ describe('the zlib streams against node:zlib (the zlib OpenSSH links)', () => {
   });
 
   it('inflate checks the cap as it goes, not after the whole packet', () => {
-    const d = pakoCompression.deflater(6);
+    const d = zlibCompression.deflater(6);
     const bomb = d.deflate(new Uint8Array(64 * 1024 * 1024));
     expect(bomb.length).toBeLessThan(MAX_PACKET_LENGTH);
-    const inflater = pakoCompression.inflater();
+    const inflater = zlibCompression.inflater();
     const t = performance.now();
     expectProtocolError(() => inflater.inflate(bomb, MAX_PACKET_LENGTH), 'ERR_PACKET_TOO_LARGE', DisconnectReason.COMPRESSION_ERROR);
     // Stopped early: far quicker than inflating 64 MiB.

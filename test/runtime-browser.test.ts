@@ -20,4 +20,8 @@ describeInterop('pure-ssh/web in Chromium through websockify against sshd', () =
   it('handshake, host key check, key login, hash-verified transfers, slow reader bounded', async () => {
     await checkResult(f, await runIn('chromium', f.params), /^Chromium \d+/);
   }, 60_000);
+
+  it('Node through the same bridge (webSocketStreams over Node\'s WebSocket; the benchmark\'s baseline for Chromium): same checks', async () => {
+    await checkResult(f, await runIn('node-websockify', f.params), /^Node\.js v20/);
+  }, 60_000);
 });

@@ -71,6 +71,8 @@ describeInterop('the pure-ssh CLI under Node, Bun and Deno', () => {
           });
         });
         expect(stderr).toMatch(rt.version);
+        // The runtime provider (node:crypto) in each: Bun lacks node:crypto's chacha20, not its AES-GCM.
+        expect(stderr).toMatch(/cipher: aes128-gcm@openssh\.com /);
         const sock = net.connect({ host: '127.0.0.1', port: lport });
         expect(await hashStream(sock)).toEqual({ bytes: source.bytes, sha256: source.sha256 });
       } finally {

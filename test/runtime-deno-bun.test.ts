@@ -1,8 +1,16 @@
 /**
  * pure-ssh/web in Deno (Deno.connect's streams) and Bun (Bun.connect wrapped into streams),
- * each a real process from the npm packages `deno` and `bun`, against the real sshd.
+ * each a real process from the npm packages `deno` and `bun`, against the real sshd: with the
+ * default pure TypeScript crypto, and with node:crypto injected from pure-ssh/node-crypto (both
+ * runtimes implement node:crypto; Bun has no chacha20 there, the provider falls back to ours).
  */
-import { afterAll, beforeAll, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeInterop } from './harness/sshd.js';
 import { checkResult, startRuntimeFixture, type RuntimeFixture } from './runtimes/fixture.js';
 import { runIn } from './runtimes/runners.js';
@@ -14,11 +22,56 @@ describeInterop('pure-ssh/web in Deno and Bun against sshd', () => {
   });
   afterAll(() => f?.close());
 
-  it('Deno: handshake, host key check, key login, hash-verified transfers, slow reader bounded', async () => {
-    await checkResult(f, await runIn('deno', f.params), /^Deno 2\./);
-  }, 60_000);
+  for (const [runtime, version] of [
+    ['deno', /^Deno 2\./],
+    ['bun', /^Bun 1\./],
+  ] as const) {
+    const name = runtime === 'deno' ? 'Deno' : 'Bun';
+    it(`${name}: handshake, host key check, key login, hash-verified transfers, slow reader bounded`, async () => {
+      const r = await runIn(runtime, f.params);
+      await checkResult(f, r, version);
+      expect([r.cryptoProvider, r.cipher]).toEqual(['pure', 'chacha20-poly1305@openssh.com']);
+    }, 60_000);
 
-  it('Bun: handshake, host key check, key login, hash-verified transfers, slow reader bounded', async () => {
-    await checkResult(f, await runIn('bun', f.params), /^Bun 1\./);
+    it(`${name} with node:crypto (pure-ssh/node-crypto): AES-GCM by default, same checks`, async () => {
+      const r = await runIn(runtime, { ...f.params, crypto: 'node' });
+      await checkResult(f, r, version);
+      expect([r.cryptoProvider, r.cipher]).toEqual(['node', 'aes128-gcm@openssh.com']);
+    }, 60_000);
+  }
+
+  it('the package subpaths pure-ssh/web, pure-ssh/node-crypto and pure-ssh/compress-zlib load unbundled in Deno and Bun (needs npm run build)', async () => {
+    const run = promisify(execFile);
+    const root = fileURLToPath(new URL('..', import.meta.url));
+    const dir = mkdtempSync(join(tmpdir(), 'pure-ssh-consumer-'));
+    try {
+      mkdirSync(join(dir, 'node_modules'));
+      symlinkSync(root, join(dir, 'node_modules', 'pure-ssh'));
+      writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'consumer', type: 'module', dependencies: { 'pure-ssh': '*' } }));
+      // AES-GCM seals in the runtime's node:crypto; ChaCha20 is the runtime's (Deno) or ours (Bun): same keystream.
+      writeFileSync(
+        join(dir, 'main.mjs'),
+        `import { nodeCryptoProvider } from 'pure-ssh/node-crypto';
+import { zlibCompression } from 'pure-ssh/compress-zlib';
+import { connect } from 'pure-ssh/web';
+const buf = new Uint8Array(4 + 32 + 16);
+nodeCryptoProvider.aesGcm(new Uint8Array(16).fill(1)).seal(new Uint8Array(12), buf, 0, 4, 36);
+const ks = new Uint8Array(4096);
+nodeCryptoProvider.chacha20(new Uint8Array(32).fill(2)).xor(new Uint8Array(8), 1, ks, 0, ks.length);
+const hex = (b) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+console.log([typeof connect, typeof zlibCompression.deflater, hex(buf.subarray(36)), hex(ks.subarray(4080))].join(' '));
+`,
+      );
+      const bin = (name: string) => fileURLToPath(new URL(`../node_modules/.bin/${name}`, import.meta.url));
+      const env = { ...process.env, DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' };
+      const node = (await run(process.execPath, ['main.mjs'], { cwd: dir })).stdout;
+      const bun = (await run(bin('bun'), ['main.mjs'], { cwd: dir })).stdout;
+      const deno = (await run(bin('deno'), ['run', '--no-prompt', '--allow-read', '--allow-env', 'main.mjs'], { cwd: dir, env })).stdout;
+      expect(node).toMatch(/^function function [0-9a-f]{32} [0-9a-f]{32}\n$/);
+      expect(bun).toBe(node);
+      expect(deno).toBe(node);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }, 60_000);
 });

@@ -94,7 +94,7 @@ describeInterop('examples/web against sshd and an HTTP service behind it', () =>
   it('worker.ts: the Worker in workerd serves the service from behind sshd', async () => {
     const wdir = join(dir, 'worker');
     mkdirSync(wdir);
-    await bundleExample('worker.ts', join(wdir, 'worker.mjs'), { external: ['cloudflare:sockets'] });
+    await bundleExample('worker.ts', join(wdir, 'worker.mjs'), { external: ['cloudflare:sockets', 'node:*'] });
     writeFileSync(
       join(wdir, 'config.capnp'),
       workerdConfig({

@@ -1,9 +1,10 @@
 /**
  * pure-ssh/web in workerd (Cloudflare's Workers runtime, npm `workerd`): the worker dials sshd
  * with connect() from cloudflare:sockets. workerd refuses loopback unless the worker's outbound
- * network service allows "local" (and "private"): see runtimes/workerd.ts.
+ * network service allows "local" (and "private"): see runtimes/workerd.ts. With the default pure
+ * TypeScript crypto, and with node:crypto (nodejs_compat) from pure-ssh/node-crypto.
  */
-import { afterAll, beforeAll, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeInterop } from './harness/sshd.js';
 import { checkResult, startRuntimeFixture, type RuntimeFixture } from './runtimes/fixture.js';
 import { runIn } from './runtimes/runners.js';
@@ -16,6 +17,14 @@ describeInterop('pure-ssh/web in workerd against sshd', () => {
   afterAll(() => f?.close());
 
   it('handshake, host key check, key login, hash-verified transfers, slow reader bounded', async () => {
-    await checkResult(f, await runIn('workerd', f.params), /^workerd/);
+    const r = await runIn('workerd', f.params);
+    await checkResult(f, r, /^workerd/);
+    expect([r.cryptoProvider, r.cipher]).toEqual(['pure', 'chacha20-poly1305@openssh.com']);
+  }, 60_000);
+
+  it('with node:crypto (nodejs_compat, pure-ssh/node-crypto): AES-GCM by default, same checks', async () => {
+    const r = await runIn('workerd', { ...f.params, crypto: 'node' });
+    await checkResult(f, r, /^workerd/);
+    expect([r.cryptoProvider, r.cipher]).toEqual(['node', 'aes128-gcm@openssh.com']);
   }, 60_000);
 });

@@ -4,7 +4,11 @@
  */
 import net from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { connect, HostKeyError, parsePrivateKey, TimeoutError, type Signer } from '../src/web/index.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex } from '@noble/hashes/utils.js';
+import { ClientCore } from '../src/client-core.js';
+import { zlibCompression } from '../src/compress/zlib.js';
+import { connect, HostKeyError, parsePrivateKey, TimeoutError, UsageError, type Signer } from '../src/web/index.js';
 import { describeInterop } from './harness/sshd.js';
 import { checkResult, startRuntimeFixture, type RuntimeFixture } from './runtimes/fixture.js';
 import { dialNodeWeb as dialTcp, runIn } from './runtimes/runners.js';
@@ -118,5 +122,37 @@ describeInterop('pure-ssh/web on Node web streams against sshd', () => {
       knownHosts: f.params.knownHosts,
     }).catch((e: unknown) => e);
     expect((err as Error & { code?: string }).code).toBe('ERR_AUTH_FAILED');
+  });
+
+  it('compression: off without a provider; with zlibCompression (pure-ssh/compress-zlib) zlib@openssh.com carries hash-verified data', async () => {
+    const base = { host: f.sshd.host, port: f.sshd.port, username: f.sshd.user, privateKey: f.sshd.clientKey, knownHosts: f.params.knownHosts };
+    const plain = await connect({ ...base, transport: dialTcp(f.sshd.port) });
+    expect(plain.info.negotiated?.compressionServerToClient).toBe('none');
+    await plain.close();
+    const logs: string[] = [];
+    const ssh = await connect({ ...base, transport: dialTcp(f.sshd.port), compression: zlibCompression, debug: (m) => logs.push(m) });
+    try {
+      expect(ssh.info.negotiated?.compressionServerToClient).toBe('zlib@openssh.com');
+      expect(ssh.info.negotiated?.compressionClientToServer).toBe('zlib@openssh.com');
+      expect(logs).toContain('Enabling compression at level 6.');
+      const ch = await ssh.openDirectTcpip({ host: '127.0.0.1', port: f.params.sourcePort });
+      const h = sha256.create();
+      let n = 0;
+      const r = ch.readable.getReader();
+      for (let c = await r.read(); !c.done; c = await r.read()) {
+        h.update(c.value);
+        n += c.value.length;
+      }
+      expect(n).toBe(f.params.sourceBytes);
+      expect(bytesToHex(h.digest())).toBe(f.source.sha256);
+    } finally {
+      await ssh.close();
+    }
+  }, 60_000);
+
+  it('the core refuses to offer zlib without a compression provider (a UsageError naming the fix)', () => {
+    const offer = () => new ClientCore({ username: 'u', random: (n) => new Uint8Array(n), algorithms: { compression: ['zlib@openssh.com', 'none'] } });
+    expect(offer).toThrow(UsageError);
+    expect(offer).toThrow(/compression zlib@openssh.com needs a compression provider.*pure-ssh\/compress-zlib/);
   });
 });

@@ -3,8 +3,8 @@ import { defineConfig } from 'vitest/config';
 /** `npm run bench:runtimes`: the runtime throughput benchmark, alone (not part of npm test). */
 export default defineConfig({
   test: {
-    include: ['bench/runtimes/throughput.ts'],
-    testTimeout: 600_000,
+    include: ['bench/runtimes/throughput.ts', 'bench/runtimes/micro.ts'],
+    testTimeout: 3_600_000,
     hookTimeout: 60_000,
     pool: 'forks',
     fileParallelism: false,

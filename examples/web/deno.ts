@@ -7,6 +7,11 @@
  * Settings: SSH_HOST, SSH_PORT (22), SSH_USER, SSH_KEY (key file), SSH_KNOWN_HOSTS (file),
  * TARGET_HOST (localhost, as sshd resolves it), TARGET_PORT (80), TARGET_PATH (/).
  * In an application, import from 'npm:pure-ssh/web'.
+ *
+ * The crypto stays the pure TypeScript default: Deno runs it well (chacha20-poly1305 at about
+ * Node's speed per CPU second), while Deno's node:crypto AES-GCM costs more CPU than that
+ * (bench/runtimes/results.md). `crypto: nodeCryptoProvider` from 'npm:pure-ssh/node-crypto' works
+ * too (tested), and pays off on Bun.
  */
 import { connect } from '../../src/web/index.js';
 import { httpGetOverSsh } from './http-over-ssh.js';

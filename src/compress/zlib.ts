@@ -99,8 +99,21 @@ class PakoInflater implements PayloadInflater {
   }
 }
 
-/** The default {@link CompressionProvider}: pako's streaming zlib. */
-export const pakoCompression: CompressionProvider = {
+/**
+ * zlib for `zlib@openssh.com` and `zlib` on pako's streaming zlib: what the Node library and CLI
+ * use for `-C`, and what `pure-ssh/web` users pass to turn compression on (the web adapter does
+ * not import it, so bundles without compression leave pako out).
+ *
+ * @example
+ * ```ts
+ * import { connect } from 'pure-ssh/web';
+ * import { zlibCompression } from 'pure-ssh/compress-zlib';
+ * const ssh = await connect({ transport, host, username, privateKey, knownHosts, compression: zlibCompression });
+ * ```
+ */
+export const zlibCompression: CompressionProvider = {
   deflater: (level) => new PakoDeflater(level),
   inflater: () => new PakoInflater(),
 };
+
+export type { CompressionProvider, PayloadDeflater, PayloadInflater } from './compressor.js';

@@ -10,6 +10,7 @@ import type { Duplex } from 'node:stream';
 import type { AlgorithmPreferences } from '../algorithms.js';
 import { ALGORITHM_CATEGORIES, applyAlgorithmSpec, defaultAlgorithms, preferKnownHostKeyTypes } from '../algorithms.js';
 import { COMPRESSION_NO, COMPRESSION_YES } from '../compress/registry.js';
+import { zlibCompression } from '../compress/zlib.js';
 import type { CryptoProvider } from '../crypto/provider.js';
 import { pureCryptoProvider } from '../crypto/pure.js';
 import { nodeCryptoProvider, runtimeCryptoAvailable } from './crypto-provider.js';
@@ -547,6 +548,8 @@ export class SshClient extends EventEmitter {
       kbdInteractiveAuthentication: options.kbdInteractiveAuthentication,
       algorithms,
       crypto,
+      // -C / Compression yes: zlib through pako (unused unless negotiated).
+      compression: zlibCompression,
       // Node hands each read its own fresh Buffer and never reuses it: decrypt in place.
       borrowInput: true,
       rekeyBytes: options.rekeyBytes,

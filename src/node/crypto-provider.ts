@@ -1,11 +1,21 @@
 /**
  * The runtime crypto provider: the same primitives as the pure provider, computed by the runtime's
- * `node:crypto` (OpenSSL on Node; Bun and Deno implement the same module). Synchronous, so it
- * fits the sans-IO core's packet path. Poly1305 stays ours (node:crypto has no Poly1305 of its
- * own); the ChaCha20 keystream comes from OpenSSL.
+ * `node:crypto` (OpenSSL on Node; Bun, Deno and workerd with nodejs_compat implement the same
+ * module). Synchronous, so it fits the sans-IO core's packet path. Poly1305 stays ours
+ * (node:crypto has no Poly1305 of its own); the ChaCha20 keystream comes from the runtime where
+ * it has one (Node, Deno) and from our own ChaCha20 where it does not (Bun, workerd).
  *
- * Choose it with {@link runtimeCryptoProvider}; force the pure one with
- * `connect({ crypto: 'pure' })`, `-o PureSshCrypto=pure` or `PURE_SSH_CRYPTO=pure`.
+ * The Node adapter picks it automatically; force the pure one with `connect({ crypto: 'pure' })`,
+ * `-o PureSshCrypto=pure` or `PURE_SSH_CRYPTO=pure`. `pure-ssh/web` users pass it themselves,
+ * from the subpath `pure-ssh/node-crypto` (this module):
+ *
+ * @example
+ * ```ts
+ * import { connect } from 'pure-ssh/web';
+ * import { nodeCryptoProvider } from 'pure-ssh/node-crypto';
+ * const conn = await Deno.connect({ hostname: 'foo.com', port: 22 });
+ * const ssh = await connect({ transport: conn, host: 'foo.com', username, privateKey, knownHosts, crypto: nodeCryptoProvider });
+ * ```
  */
 import { createCipheriv, createDecipheriv, createHash, createHmac, getCiphers, type Cipher, type Decipher } from 'node:crypto';
 import { ChaCha20 } from '../crypto/chacha20.js';
@@ -99,7 +109,7 @@ class NodeChaCha20 implements ChaCha20Stream {
     this.small = new ChaCha20(key, 0);
   }
   xor(nonce: Uint8Array, counter: number, buf: Uint8Array, start: number, end: number): void {
-    if (end - start <= SMALL_CHACHA) {
+    if (end - start <= SMALL_CHACHA || !runtimeHasChaCha20()) {
       this.small.xor(nonce, counter, buf, start, end);
       return;
     }
@@ -123,20 +133,29 @@ class NodeChaCha20 implements ChaCha20Stream {
 const SMALL_CHACHA = 1024;
 
 let available: boolean | undefined;
+let chacha20: boolean | undefined;
 
-/** Whether this runtime's node:crypto has every cipher the provider needs. */
+function runtimeCiphers(): Set<string> {
+  try {
+    return new Set(getCiphers());
+  } catch {
+    return new Set();
+  }
+}
+
+/** Whether this runtime's node:crypto has every AES mode the provider needs (ChaCha20 has a fallback). */
 export function runtimeCryptoAvailable(): boolean {
   if (available === undefined) {
-    try {
-      const have = new Set(getCiphers());
-      available = ['aes-128-gcm', 'aes-256-gcm', 'aes-128-ctr', 'aes-256-ctr', 'aes-128-cbc', 'chacha20'].every((c) =>
-        have.has(c),
-      );
-    } catch {
-      available = false;
-    }
+    const have = runtimeCiphers();
+    available = ['aes-128-gcm', 'aes-256-gcm', 'aes-128-ctr', 'aes-256-ctr', 'aes-128-cbc'].every((c) => have.has(c));
   }
   return available;
+}
+
+/** Node and Deno have OpenSSL's `chacha20`; Bun and workerd do not. */
+function runtimeHasChaCha20(): boolean {
+  chacha20 ??= runtimeCiphers().has('chacha20');
+  return chacha20;
 }
 
 /** The node:crypto provider (see the module comment). */

@@ -14,9 +14,8 @@ import type { AlgorithmPreferences } from '../algorithms.js';
 import { cipherAlgorithms } from '../cipher/registry.js';
 import type { CompressionProvider } from '../compress/compressor.js';
 import { COMPRESSION_LEVEL, compressionAlgorithms, type CompressionAlgorithm } from '../compress/registry.js';
-import { pakoCompression } from '../compress/zlib.js';
 import type { CryptoProvider } from '../crypto/provider.js';
-import { DisconnectReason, ProtocolError, UsageError } from '../errors.js';
+import { DisconnectReason, InternalError, ProtocolError, UsageError } from '../errors.js';
 import type { KexClient, KexMethod, Random } from '../kex/kex.js';
 import { exchangeHash } from '../kex/kex.js';
 import { kexMethods } from '../kex/registry.js';
@@ -70,7 +69,10 @@ export interface HandshakeOptions {
   crypto: CryptoProvider;
   algorithms: AlgorithmPreferences;
   clientVersion: string;
-  /** zlib streams for compression (default: pako, ../compress/zlib.ts). */
+  /**
+   * zlib streams for compression (../compress/zlib.ts on pako). Injected, so a bundle without
+   * compression leaves zlib out; required when `algorithms.compression` names a zlib method.
+   */
   compression?: CompressionProvider;
 }
 
@@ -100,7 +102,15 @@ export class Handshake {
     private readonly encoder: PacketEncoder,
     private readonly decoder: PacketDecoder,
     private readonly host: HandshakeHost,
-  ) {}
+  ) {
+    // Refuse up front rather than at NEWKEYS: offering zlib without the means to run it.
+    const zlib = options.algorithms.compression.filter((n) => compressionAlgorithms.get(n)?.zlib);
+    if (zlib.length > 0 && !options.compression) {
+      throw new UsageError(
+        `compression ${zlib.join(',')} needs a compression provider: pass \`compression\` (e.g. zlibCompression from 'pure-ssh/compress-zlib')`,
+      );
+    }
+  }
 
   /** Strict kex in force (OpenSSH PROTOCOL §1.9). */
   get strictKex(): boolean {
@@ -343,7 +353,9 @@ export class Handshake {
   private startCompression(direction: 'out' | 'in', algorithm: CompressionAlgorithm): void {
     // OpenSSH PROTOCOL §1.2: zlib@openssh.com waits for USERAUTH_SUCCESS; zlib starts at NEWKEYS.
     if (!algorithm.zlib || (algorithm.delayed && !this.afterAuthentication)) return;
-    const provider = this.options.compression ?? pakoCompression;
+    const provider = this.options.compression;
+    // The constructor refused zlib in our list without a provider, and we only negotiate our own.
+    if (!provider) throw new InternalError(`compression ${algorithm.name} negotiated without a provider`);
     if (direction === 'out') {
       this.encoder.setCompression(provider.deflater(COMPRESSION_LEVEL));
       this.host.log(`Enabling compression at level ${COMPRESSION_LEVEL}.`);

@@ -36,7 +36,7 @@ export interface TransportOptions {
   algorithms: AlgorithmPreferences;
   /** Symmetric primitives (default: pure TypeScript). */
   crypto?: CryptoProvider;
-  /** zlib streams for compression (default: pako). */
+  /** zlib streams for compression: required when `algorithms.compression` names a zlib method. */
   compression?: CompressionProvider;
   clientVersion?: string;
   /** Start a key exchange after this many bytes in either direction (default: from the cipher). */

@@ -9,6 +9,9 @@ import type { AlgorithmPreferences } from '../algorithms.js';
 import { ALGORITHM_CATEGORIES, applyAlgorithmSpec, defaultAlgorithms, preferKnownHostKeyTypes } from '../algorithms.js';
 import { ClientCore } from '../client-core.js';
 import type { DirectTcpipParams } from '../connection/connection.js';
+import type { CompressionProvider } from '../compress/compressor.js';
+import { COMPRESSION_NO, COMPRESSION_YES } from '../compress/registry.js';
+import type { CryptoProvider } from '../crypto/provider.js';
 import { pureCryptoProvider } from '../crypto/pure.js';
 import { ConnectionLostError, SshError, UsageError } from '../errors.js';
 import type { ClientEvent } from '../events.js';
@@ -17,7 +20,7 @@ import { keyBlobType } from '../keys/hostkey.js';
 import { parsePrivateKey, type PrivateKey } from '../keys/privatekey.js';
 import { constantTimeEqual } from '../protocol/wire.js';
 import type { TransportInfo } from '../transport/transport.js';
-import { CoalescingReader } from './coalesce.js';
+import { chunkReader, type ChunkReader } from './coalesce.js';
 import { WebChannel } from './channel.js';
 import { knownHostsFromText, knownHostsTextVerifier, knownTypes, type WebHostKeyVerifier } from './host-key.js';
 import { webRandom } from './random.js';
@@ -64,6 +67,20 @@ export interface WebConnectOptions {
   knownHosts?: string;
   /** Or decide yourself: throw (e.g. a HostKeyError) or return false to refuse. */
   verifyHostKey?: WebHostKeyVerifier;
+  /**
+   * The symmetric crypto (default: pure TypeScript, which runs everywhere). On runtimes with
+   * `node:crypto` (Bun, Deno, Node, workerd with nodejs_compat) pass `nodeCryptoProvider` from
+   * `pure-ssh/node-crypto`: AES-GCM then runs in the runtime's native code, and the default
+   * cipher order puts aes*-gcm first. WebCrypto cannot serve here: it is asynchronous, and the
+   * core decrypts packets synchronously.
+   */
+  crypto?: CryptoProvider;
+  /**
+   * Offer compression (ssh_config(5) `Compression yes`, `ssh -C`: zlib@openssh.com, zlib, none)
+   * with these zlib streams, e.g. `zlibCompression` from `pure-ssh/compress-zlib`. Absent: no
+   * compression, and no zlib in the bundle.
+   */
+  compression?: CompressionProvider;
   /** OpenSSH-style algorithm lists per category (see the Node `connect`). */
   algorithms?: { kex?: string | string[]; hostKey?: string | string[]; cipher?: string | string[]; mac?: string | string[] };
   /** Abort connecting, and later the connection (the error has code ERR_ABORTED). */
@@ -123,7 +140,7 @@ function keysFor(options: WebConnectOptions): PrivateKey[] {
 }
 
 function algorithmsFor(options: WebConnectOptions): Partial<AlgorithmPreferences> {
-  const d = defaultAlgorithms(pureCryptoProvider.name);
+  const d = defaultAlgorithms((options.crypto ?? pureCryptoProvider).name);
   const a = options.algorithms ?? {};
   const out: Partial<AlgorithmPreferences> = {};
   for (const { key } of ALGORITHM_CATEGORIES) {
@@ -135,6 +152,8 @@ function algorithmsFor(options: WebConnectOptions): Partial<AlgorithmPreferences
     const known = knownTypes(knownHostsFromText(options.knownHosts), options.host, options.port ?? 22);
     out.hostKey = preferKnownHostKeyTypes(out.hostKey, known);
   }
+  // ssh_config(5) Compression yes: the list OpenSSH's cipher.c compression_alg_list gives.
+  out.compression = [...(options.compression ? COMPRESSION_YES : COMPRESSION_NO)];
   return out;
 }
 
@@ -145,7 +164,7 @@ export class WebSshClient {
   /** Resolves when the connection is over, with the error that ended it (undefined: clean). */
   readonly closed: Promise<SshError | undefined>;
   private readonly core: ClientCore;
-  private readonly reader: CoalescingReader;
+  private readonly reader: ChunkReader;
   private readonly writer: WritableStreamDefaultWriter<Uint8Array>;
   private readonly channels = new Map<number, WebChannel>();
   private readonly opening = new Map<number, { resolve: (c: WebChannel) => void; reject: (e: Error) => void }>();
@@ -155,6 +174,8 @@ export class WebSshClient {
   private pumping = false;
   private flushScheduled = false;
   private outputPaused = false;
+  /** Bytes handed to the transport's writer whose write has not resolved. */
+  private inFlight = 0;
   private connected = false;
   private isDone = false;
   private timer: ReturnType<typeof setTimeout> | undefined;
@@ -187,7 +208,8 @@ export class WebSshClient {
       passwordAuthentication: options.passwordAuthentication,
       kbdInteractiveAuthentication: options.kbdInteractiveAuthentication,
       algorithms,
-      crypto: pureCryptoProvider,
+      crypto: options.crypto ?? pureCryptoProvider,
+      compression: options.compression,
       rekeyBytes: options.rekeyBytes,
       rekeyPackets: options.rekeyPackets,
       now: Date.now,
@@ -198,7 +220,7 @@ export class WebSshClient {
       host: options.host,
       port: options.port ?? 22,
     });
-    this.reader = new CoalescingReader(transport.readable.getReader());
+    this.reader = chunkReader(transport.readable);
     this.writer = transport.writable.getWriter();
     this.writer.closed.catch((err: unknown) => this.lost(err));
     if (options.signal) {
@@ -356,24 +378,29 @@ export class WebSshClient {
     if (out) this.write(out);
   };
 
-  /** One write per batch (one WebSocket frame, one TCP send), then honour the writer's backpressure. */
+  /**
+   * One write per batch (one WebSocket frame, one TCP send). Backpressure counts the bytes whose
+   * write has not resolved yet: the streams we write to (Deno's, Node's Duplex.toWeb, workerd's)
+   * signal `desiredSize <= 0` after a single pending chunk, and pausing there would leave one
+   * batch in flight at a time; up to {@link OUTPUT_HIGH_WATER} bytes keep the socket busy.
+   */
   private write(chunks: Uint8Array[]): void {
     const data = chunks.length === 1 ? chunks[0]! : concat(chunks);
-    this.writer.write(data).catch((err: unknown) => this.lost(err));
-    if (this.outputPaused || this.isDone) return;
-    if ((this.writer.desiredSize ?? 1) <= 0) {
-      this.outputPaused = true;
-      this.core.setOutputPaused(true);
-      this.writer.ready.then(
-        () => {
-          this.outputPaused = false;
-          if (this.isDone) return;
-          this.core.setOutputPaused(false);
-          this.pump();
-        },
-        () => {},
-      );
-    }
+    this.inFlight += data.length;
+    this.writer.write(data).then(
+      () => {
+        this.inFlight -= data.length;
+        if (!this.outputPaused || this.inFlight > OUTPUT_LOW_WATER) return;
+        this.outputPaused = false;
+        if (this.isDone) return;
+        this.core.setOutputPaused(false);
+        this.pump();
+      },
+      (err: unknown) => this.lost(err),
+    );
+    if (this.outputPaused || this.isDone || this.inFlight <= OUTPUT_HIGH_WATER) return;
+    this.outputPaused = true;
+    this.core.setOutputPaused(true);
   }
 
   private armTimer(): void {
@@ -515,6 +542,11 @@ export class WebSshClient {
     this.resolveClosed(error);
   }
 }
+
+/** Output pauses above this many bytes written but not yet accepted by the transport... */
+const OUTPUT_HIGH_WATER = 1024 * 1024;
+/** ...and resumes once they fall to this. */
+const OUTPUT_LOW_WATER = 256 * 1024;
 
 function concat(chunks: Uint8Array[]): Uint8Array {
   let n = 0;

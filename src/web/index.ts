@@ -1,7 +1,9 @@
 /**
  * pure-ssh for every JavaScript runtime: browsers (over a WebSocket bridge), Workers, Deno, Bun
  * and Node, through WHATWG streams. Web APIs only (streams, crypto.getRandomValues, setTimeout),
- * pure TypeScript crypto; no `node:*` import.
+ * pure TypeScript crypto by default; no `node:*` import. Opt-ins from subpaths of their own:
+ * `crypto: nodeCryptoProvider` (`pure-ssh/node-crypto`, the runtime's node:crypto) and
+ * `compression: zlibCompression` (`pure-ssh/compress-zlib`, zlib@openssh.com on pako).
  *
  * @example
  * ```ts
@@ -16,6 +18,9 @@ export { WebChannel } from './channel.js';
 export { webSocketStreams, type WebSocketStreamsOptions } from './websocket.js';
 export { knownHostsFromText, knownHostsTextVerifier, type WebHostKeyInfo, type WebHostKeyVerifier } from './host-key.js';
 export { webRandom } from './random.js';
+export type { CryptoProvider } from '../crypto/provider.js';
+export { pureCryptoProvider } from '../crypto/pure.js';
+export type { CompressionProvider } from '../compress/compressor.js';
 export * from '../errors.js';
 export { parsePrivateKey, parsePublicKeyLine, type PrivateKey } from '../keys/privatekey.js';
 export type { Signer } from '../auth/signer.js';

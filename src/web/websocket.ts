@@ -51,7 +51,11 @@ export function webSocketStreams(url: string | URL, options: WebSocketStreamsOpt
       start: (c) => {
         readController = c;
       },
-      cancel: () => ws.close(1000),
+      cancel: () => {
+        // The reader is gone: the close that follows must not touch the closed stream.
+        ended = true;
+        ws.close(1000);
+      },
     });
     const writable = new WritableStream<Uint8Array>({
       write: async (chunk) => {

@@ -1,5 +1,6 @@
 /** Bun: the scenario over Bun.connect wrapped into WHATWG streams. Params JSON in argv[2]. */
 import type { ByteStreamPair } from '../../src/web/index.js';
+import { nodeCryptoProvider } from '../../src/node/crypto-provider.js';
 import { runScenario, type ScenarioParams } from './scenario.js';
 
 interface BunSocket {
@@ -60,5 +61,5 @@ async function dial(port: number): Promise<ByteStreamPair> {
 }
 
 const p = JSON.parse(process.argv[2]!) as ScenarioParams;
-const r = await runScenario(() => dial(p.port), p, `Bun ${Bun.version}`);
+const r = await runScenario(() => dial(p.port), p, `Bun ${Bun.version}`, nodeCryptoProvider);
 console.log(JSON.stringify(r));

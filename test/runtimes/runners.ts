@@ -4,14 +4,12 @@
  * Shared by the runtime tests and bench/runtimes.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Duplex } from 'node:stream';
 import { promisify } from 'node:util';
-import type { ByteStreamPair } from '../../src/web/index.js';
 import { launchChromium, WEBSOCKIFY } from './browser.js';
+import { nodeCryptoProvider } from '../../src/node/crypto-provider.js';
 import { bundle } from './bundle.js';
 import { startHelper } from './procs.js';
 import { runScenario, type ScenarioParams, type ScenarioResult } from './scenario.js';
@@ -20,17 +18,39 @@ import { WORKERD, workerdConfig } from './workerd.js';
 const run = promisify(execFile);
 const bin = (name: string) => new URL(`../../node_modules/.bin/${name}`, import.meta.url).pathname;
 
-export type RuntimeName = 'node' | 'deno' | 'bun' | 'chromium' | 'workerd';
+/**
+ * `node`: in this process; `node-process`: a Node process of its own, measured as Bun and Deno
+ * are; `node-websockify`: Node through the same bridge as Chromium (the benchmark's baselines).
+ */
+export type RuntimeName = 'node' | 'node-process' | 'deno' | 'bun' | 'chromium' | 'workerd' | 'node-websockify';
 
-/** A net.Socket as WHATWG streams (Node's Duplex.toWeb). */
-export function dialNodeWeb(port: number): Promise<ByteStreamPair> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect({ host: '127.0.0.1', port, noDelay: true }, () => {
-      s.off('error', reject);
-      resolve(Duplex.toWeb(s) as unknown as ByteStreamPair);
-    });
-    s.once('error', reject);
-  });
+import { dialNodeWeb } from './dial-node.js';
+
+export { dialNodeWeb };
+
+/**
+ * CPU seconds (user + system) a live process has used so far, with its children that have ended
+ * (websockify forks one per connection): Linux /proc/PID/stat, in clock ticks of 1/100 s.
+ */
+function cpuSecondsOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // proc(5): after "pid (comm) ", utime, stime, cutime, cstime are fields 14 to 17 (indices 11 to 14 here).
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').slice(11, 15).map(Number);
+  return f.reduce((a, b) => a + b, 0) / 100;
+}
+
+/** The bridge's CPU for a run: its per-connection children are counted once they have ended and been reaped. */
+async function bridgeCpuAfter(pid: number, before: number): Promise<number> {
+  await new Promise((r) => setTimeout(r, 500));
+  return cpuSecondsOf(pid) - before;
+}
+
+/** Run `cmd` to completion; its stdout parsed as the scenario result, with its CPU seconds (GNU time). */
+async function runChild(dir: string, cmd: string, args: string[], env?: NodeJS.ProcessEnv): Promise<ScenarioResult> {
+  const times = join(dir, 'cpu.txt');
+  const { stdout } = await run('/usr/bin/time', ['-f', '%U %S', '-o', times, cmd, ...args], { env, timeout: 120_000 });
+  const [user, sys] = readFileSync(times, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
+  return { ...(JSON.parse(stdout) as ScenarioResult), cpuSeconds: user! + sys! };
 }
 
 async function withDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
@@ -46,21 +66,35 @@ async function withDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
 export async function runIn(runtime: RuntimeName, p: ScenarioParams): Promise<ScenarioResult> {
   switch (runtime) {
     case 'node':
-      return runScenario(() => dialNodeWeb(p.port), p, `Node.js ${process.version}`);
+      return runScenario(() => dialNodeWeb(p.port), p, `Node.js ${process.version}`, nodeCryptoProvider);
+    case 'node-process':
+      return withDir(async (dir) => {
+        writeFileSync(join(dir, 'node.mjs'), await bundle('node-entry.ts', { external: ['node:*'] }));
+        return runChild(dir, process.execPath, [join(dir, 'node.mjs'), JSON.stringify(p)]);
+      });
     case 'deno':
       return withDir(async (dir) => {
-        writeFileSync(join(dir, 'deno.mjs'), await bundle('deno-entry.ts'));
-        const { stdout } = await run(bin('deno'), ['run', '--no-prompt', '--allow-net=127.0.0.1', join(dir, 'deno.mjs'), JSON.stringify(p)], {
-          env: { ...process.env, DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' },
-          timeout: 120_000,
-        });
-        return JSON.parse(stdout) as ScenarioResult;
+        writeFileSync(join(dir, 'deno.mjs'), await bundle('deno-entry.ts', { external: ['node:*'] }));
+        const env = { ...process.env, DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' };
+        return runChild(dir, bin('deno'), ['run', '--no-prompt', '--allow-net=127.0.0.1', join(dir, 'deno.mjs'), JSON.stringify(p)], env);
       });
     case 'bun':
       return withDir(async (dir) => {
-        writeFileSync(join(dir, 'bun.mjs'), await bundle('bun-entry.ts'));
-        const { stdout } = await run(bin('bun'), [join(dir, 'bun.mjs'), JSON.stringify(p)], { timeout: 120_000 });
-        return JSON.parse(stdout) as ScenarioResult;
+        writeFileSync(join(dir, 'bun.mjs'), await bundle('bun-entry.ts', { external: ['node:*'] }));
+        return runChild(dir, bin('bun'), [join(dir, 'bun.mjs'), JSON.stringify(p)]);
+      });
+    case 'node-websockify':
+      return withDir(async (dir) => {
+        writeFileSync(join(dir, 'node-ws.mjs'), await bundle('node-ws-entry.ts', { external: ['node:*'] }));
+        const bridge = await startHelper(WEBSOCKIFY, (port) => [`127.0.0.1:${port}`, `127.0.0.1:${p.port}`]);
+        try {
+          const args = ['--experimental-websocket', '--no-warnings', join(dir, 'node-ws.mjs'), JSON.stringify(p), `ws://127.0.0.1:${bridge.port}/`];
+          const bridgeCpu = cpuSecondsOf(bridge.child.pid!);
+          const r = await runChild(dir, process.execPath, args);
+          return { ...r, bridgeCpuSeconds: await bridgeCpuAfter(bridge.child.pid!, bridgeCpu) };
+        } finally {
+          await bridge.stop();
+        }
       });
     case 'chromium':
       return withDir(async (dir) => {
@@ -76,7 +110,8 @@ export async function runIn(runtime: RuntimeName, p: ScenarioParams): Promise<Sc
           const page = await browser.newPage();
           await page.goto(`http://127.0.0.1:${bridge.port}/index.html`);
           type Run = (p: ScenarioParams, u: string) => Promise<ScenarioResult>;
-          return await page
+          const bridgeCpu = cpuSecondsOf(bridge.child.pid!);
+          const r = await page
             .evaluate(([params, url]) => (globalThis as unknown as { runScenarioOverWebSocket: Run }).runScenarioOverWebSocket(params as ScenarioParams, url as string), [
               p,
               `ws://127.0.0.1:${bridge.port}/`,
@@ -84,6 +119,7 @@ export async function runIn(runtime: RuntimeName, p: ScenarioParams): Promise<Sc
             .catch((err: unknown) => {
               throw new Error(`${String(err)}\nwebsockify: ${bridge.logs()}`);
             });
+          return { ...r, bridgeCpuSeconds: await bridgeCpuAfter(bridge.child.pid!, bridgeCpu) };
         } finally {
           await browser.close();
           await bridge.stop();
@@ -91,14 +127,15 @@ export async function runIn(runtime: RuntimeName, p: ScenarioParams): Promise<Sc
       });
     case 'workerd':
       return withDir(async (dir) => {
-        writeFileSync(join(dir, 'worker.mjs'), await bundle('worker-entry.ts', { external: ['cloudflare:sockets'] }));
+        writeFileSync(join(dir, 'worker.mjs'), await bundle('worker-entry.ts', { external: ['cloudflare:sockets', 'node:*'] }));
         writeFileSync(join(dir, 'config.capnp'), workerdConfig());
         const workerd = await startHelper(WORKERD, (port) => ['serve', join(dir, 'config.capnp'), `--socket-addr=http=127.0.0.1:${port}`], { cwd: dir });
         try {
+          const cpu = cpuSecondsOf(workerd.child.pid!);
           const res = await fetch(`http://127.0.0.1:${workerd.port}/`, { method: 'POST', body: JSON.stringify(p) });
           const text = await res.text();
           if (res.status !== 200) throw new Error(`worker: ${res.status} ${text}\nworkerd: ${workerd.logs()}`);
-          return JSON.parse(text) as ScenarioResult;
+          return { ...(JSON.parse(text) as ScenarioResult), cpuSeconds: cpuSecondsOf(workerd.child.pid!) - cpu };
         } finally {
           await workerd.stop();
         }

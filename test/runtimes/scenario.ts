@@ -6,7 +6,7 @@
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
-import { connect, type ByteStreamPair, type WebChannel } from '../../src/web/index.js';
+import { connect, type ByteStreamPair, type CryptoProvider, type WebChannel } from '../../src/web/index.js';
 
 export interface ScenarioParams {
   /** Host name and port as known_hosts knows them (`[127.0.0.1]:PORT`). */
@@ -30,6 +30,11 @@ export interface ScenarioParams {
    * only counted; timings are the last (warm) round's.
    */
   rounds?: number;
+  /**
+   * The crypto provider: `pure` (the default of pure-ssh/web) or `node` (node:crypto through
+   * pure-ssh/node-crypto, for the runtimes that have it; the entry passes it in).
+   */
+  crypto?: 'pure' | 'node';
 }
 
 export interface ScenarioResult {
@@ -37,6 +42,7 @@ export interface ScenarioResult {
   hostKeyRefusal: string;
   kex: string;
   cipher: string;
+  cryptoProvider: string;
   downBytes: number;
   downSha256: string;
   downMs: number;
@@ -44,13 +50,19 @@ export interface ScenarioResult {
   upSha256: string;
   upMs: number;
   slowReaderBuffered: number;
+  /** CPU seconds (user + system) of the runtime's process for the whole run, where the runner can measure it. */
+  cpuSeconds?: number;
+  /** CPU seconds of the WebSocket bridge (websockify) during the run. */
+  bridgeCpuSeconds?: number;
 }
 
 /** A new byte stream to sshd, however the runtime makes one. */
 export type Dial = () => ByteStreamPair | Promise<ByteStreamPair>;
 
-export async function runScenario(dial: Dial, p: ScenarioParams, runtime: string): Promise<ScenarioResult> {
-  const base = { host: p.host, port: p.port, username: p.username, privateKey: p.clientKey };
+export async function runScenario(dial: Dial, p: ScenarioParams, runtime: string, nodeCrypto?: CryptoProvider): Promise<ScenarioResult> {
+  if (p.crypto === 'node' && !nodeCrypto) throw new Error(`${runtime}: no node:crypto provider in this runtime`);
+  const crypto = p.crypto === 'node' ? nodeCrypto : undefined;
+  const base = { host: p.host, port: p.port, username: p.username, privateKey: p.clientKey, crypto };
   let hostKeyRefusal = 'accepted';
   try {
     const bad = await connect({ ...base, transport: dial(), knownHosts: p.wrongKnownHosts });
@@ -107,6 +119,7 @@ export async function runScenario(dial: Dial, p: ScenarioParams, runtime: string
       hostKeyRefusal,
       kex: info.negotiated?.kex ?? '',
       cipher: info.negotiated?.cipherServerToClient ?? '',
+      cryptoProvider: info.cryptoProvider,
       downBytes,
       downSha256,
       downMs,

@@ -2,6 +2,7 @@
 // @ts-expect-error resolved by workerd at run time
 import { connect } from 'cloudflare:sockets';
 import type { ByteStreamPair } from '../../src/web/index.js';
+import { nodeCryptoProvider } from '../../src/node/crypto-provider.js';
 import { runScenario, type ScenarioParams } from './scenario.js';
 
 export default {
@@ -9,7 +10,7 @@ export default {
     const p = (await request.json()) as ScenarioParams;
     const dial = () => connect({ hostname: '127.0.0.1', port: p.port }) as ByteStreamPair;
     try {
-      const r = await runScenario(dial, p, 'workerd');
+      const r = await runScenario(dial, p, 'workerd', nodeCryptoProvider);
       return Response.json(r);
     } catch (err) {
       return new Response(`${(err as Error).stack ?? err}`, { status: 500 });

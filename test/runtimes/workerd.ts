@@ -3,7 +3,8 @@ export const WORKERD = new URL('../../node_modules/.bin/workerd', import.meta.ur
 
 /**
  * A config serving `worker.mjs` on the socket "http". workerd's connect() refuses loopback
- * unless the worker's globalOutbound network allows "local" (and "private"). `bindings` become
+ * unless the worker's globalOutbound network allows "local" (and "private"). nodejs_compat gives
+ * the worker node:crypto (for pure-ssh/node-crypto). `bindings` become
  * text bindings (the Worker's `env`).
  */
 export function workerdConfig(bindings: Record<string, string> = {}): string {
@@ -21,6 +22,7 @@ const config :Workerd.Config = (
 const worker :Workerd.Worker = (
   modules = [ (name = "worker.mjs", esModule = embed "worker.mjs") ],
   compatibilityDate = "2025-06-01",
+  compatibilityFlags = ["nodejs_compat"],
   globalOutbound = "loopback",
   bindings = [ ${b} ],
 );

@@ -8,7 +8,7 @@
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { cipherAlgorithms } from '../../src/cipher/registry.js';
 import { COMPRESSION_LEVEL, compressionAlgorithms, type CompressionAlgorithm } from '../../src/compress/registry.js';
-import { pakoCompression } from '../../src/compress/zlib.js';
+import { zlibCompression } from '../../src/compress/zlib.js';
 import type { CryptoProvider } from '../../src/crypto/provider.js';
 import { pureCryptoProvider } from '../../src/crypto/pure.js';
 import { exchangeHash, type KexServer } from '../../src/kex/kex.js';
@@ -313,8 +313,8 @@ export class FakeServer {
 
   private startCompression(direction: 'out' | 'in', algorithm: CompressionAlgorithm | undefined): void {
     if (!algorithm?.zlib || (algorithm.delayed && !this.afterAuthentication)) return;
-    if (direction === 'out') this.encoder.setCompression(pakoCompression.deflater(COMPRESSION_LEVEL));
-    else this.decoder.setCompression(pakoCompression.inflater());
+    if (direction === 'out') this.encoder.setCompression(zlibCompression.deflater(COMPRESSION_LEVEL));
+    else this.decoder.setCompression(zlibCompression.inflater());
     this.compressionStarts[direction]++;
   }
 
