@@ -6,14 +6,17 @@
  * build` first (package.json's "test" script does it); the runtime dependencies come from
  * this checkout's node_modules, packed, so no registry is needed.
  */
-import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashStream, freePort, startSourceServer } from './harness/net.js';
+import { describeInterop, startSshd } from './harness/sshd.js';
 
 const execFileP = promisify(execFile);
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -80,7 +83,7 @@ describe('the packed package (issues 8.10, 8.11, 8.12)', () => {
 
   it('ships LICENSE (MIT, the pure-ssh developers), README, package.json and dist; no tests', () => {
     const paths = packed.files.map((f) => f.path);
-    for (const p of ['LICENSE', 'README.md', 'package.json', 'dist/index.js', 'dist/index.d.ts', 'dist/core.js', 'dist/core.d.ts', 'dist/node/cli.js']) {
+    for (const p of ['LICENSE', 'README.md', 'package.json', 'dist/index.js', 'dist/index.d.ts', 'dist/core.js', 'dist/core.d.ts', 'dist/node/cli.js', 'dist/node/cli-bundle.js']) {
       expect(paths).toContain(p);
     }
     expect(paths.filter((p) => /^(test|node_modules|dist-tools|bench)\//.test(p))).toEqual([]);
@@ -93,6 +96,52 @@ describe('the packed package (issues 8.10, 8.11, 8.12)', () => {
   it('the installed bin runs: pure-ssh -V', async () => {
     const { stderr } = await run(join(project, 'node_modules', '.bin', 'pure-ssh'), ['-V'], project);
     expect(stderr).toBe(`pure-ssh_${pkg.version}\n`);
+  });
+
+  it('the bin is the single-file bundle (dist/node/cli-bundle.js): nothing imported but node: built-ins', () => {
+    const bin = realpathSync(join(project, 'node_modules', '.bin', 'pure-ssh'));
+    expect(bin).toBe(realpathSync(join(project, 'node_modules', pkg.name, 'dist', 'node', 'cli-bundle.js')));
+    const text = readFileSync(bin, 'utf8');
+    expect(text.startsWith('#!/usr/bin/env node\n')).toBe(true);
+    // Static and dynamic imports alike: only node:* may be left for the runtime to resolve.
+    const patterns = [/^(?:import|export)\b[^;]*?\bfrom\s*["']([^"']+)["']/gm, /^import\s*["']([^"']+)["']/gm, /\bimport\(\s*["']([^"']+)["']\s*\)/g];
+    const specifiers = patterns.flatMap((re) => [...text.matchAll(re)].map((m) => m[1]));
+    expect(specifiers.length).toBeGreaterThan(0);
+    expect(specifiers.filter((s) => !s!.startsWith('node:'))).toEqual([]);
+  });
+
+  describeInterop('the installed bin against sshd', () => {
+    it('pure-ssh -N -L carries a transfer intact (sha256)', async () => {
+      const [sshd, source, lport] = await Promise.all([startSshd(), startSourceServer(4 * 1024 * 1024, 11), freePort()]);
+      // prettier-ignore
+      const args = [
+        '-N', '-v', '-F', 'none', '-p', String(sshd.port), '-i', sshd.clientKeyPath,
+        '-o', `UserKnownHostsFile=${sshd.knownHostsPath}`, '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes',
+        '-L', `127.0.0.1:${lport}:127.0.0.1:${source.port}`, 'root@127.0.0.1',
+      ];
+      const child = spawn(join(project, 'node_modules', '.bin', 'pure-ssh'), args, { cwd: project, stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+      try {
+        await new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error(`no listener after 20 s:\n${stderr}`)), 20_000);
+          const check = () => {
+            if (stderr.includes(`Local forwarding listening on 127.0.0.1 port ${lport}.`)) {
+              clearTimeout(timer);
+              resolve();
+            }
+          };
+          child.stderr.on('data', check);
+          child.once('exit', (code) => reject(new Error(`pure-ssh exited (${code}):\n${stderr}`)));
+        });
+        const got = await hashStream(net.connect({ host: '127.0.0.1', port: lport }));
+        expect(got.bytes).toBe(source.bytes);
+        expect(got.sha256).toBe(source.sha256);
+      } finally {
+        child.kill('SIGKILL');
+        await Promise.all([sshd.stop(), source.close()]);
+      }
+    }, 60_000);
   });
 
   it('import works for pure-ssh and pure-ssh/core', async () => {
