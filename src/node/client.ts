@@ -238,8 +238,8 @@ function watchEarlyFailure(sock: Duplex): EarlyWatch {
 
 async function connectWith(options: ConnectOptions, early: EarlyWatch | undefined): Promise<SshClient> {
   const verifier = hostKeyVerifierFor(options);
-  const auth = await prepareAuth(options);
   const crypto = cryptoProviderFor(options.crypto);
+  const auth = await prepareAuth(options, crypto);
   const algorithms = algorithmsFor(options, crypto);
   const knownFiles = options.knownHosts === undefined ? [] : Array.isArray(options.knownHosts) ? options.knownHosts : [options.knownHosts];
   if (knownFiles.length > 0 && !options.algorithms?.hostKey && algorithms.hostKey) {
@@ -297,7 +297,7 @@ interface PreparedAuth {
   agent: AgentClient | undefined;
 }
 
-async function prepareAuth(options: ConnectOptions): Promise<PreparedAuth> {
+async function prepareAuth(options: ConnectOptions, crypto: CryptoProvider): Promise<PreparedAuth> {
   const privateKeys: PrivateKey[] = [];
   const given = options.privateKey === undefined ? [] : Array.isArray(options.privateKey) ? options.privateKey : [options.privateKey];
   const { passphrase, askPassphrase } = options;
@@ -389,7 +389,7 @@ async function prepareAuth(options: ConnectOptions): Promise<PreparedAuth> {
           if (!constantTimeEqual(key.publicKeyBlob, f.publicKeyBlob)) {
             throw new SshError('ERR_PRIVATE_KEY', `${f.path} does not hold the private half of the public key offered for it (${f.path}.pub?)`);
           }
-          return key.sign(algorithm, data);
+          return key.sign(algorithm, data, crypto);
         } finally {
           key.dispose();
         }
