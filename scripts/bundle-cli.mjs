@@ -42,8 +42,10 @@ await build({
   define: { 'import.meta.url': '__pureSshBundleUrl' },
   // "use strict" first: tsc's ES modules are strict code, and a directive counts only at the top.
   banner: { js: '"use strict";\nvar __pureSshBundleUrl = require("node:url").pathToFileURL(__filename).href;' },
-  // tsc's source maps are followed back to src/*.ts for `node --enable-source-maps`.
+  // tsc's source maps are followed back to src/*.ts for `node --enable-source-maps`; the
+  // sources themselves are not copied in (src/ ships in the package).
   sourcemap: 'linked',
+  sourcesContent: false,
   // Minifying was measured: no CPU saved at start-up (V8 pre-parses either way), stack traces
   // lost.
   minify: false,
