@@ -6,14 +6,18 @@
  * build` first (package.json's "test" script does it); the runtime dependencies come from
  * this checkout's node_modules, packed, so no registry is needed.
  */
-import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { chmodSync, existsSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import module from 'node:module';
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashStream, freePort, startSourceServer } from './harness/net.js';
+import { describeInterop, startSshd } from './harness/sshd.js';
 
 const execFileP = promisify(execFile);
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -81,7 +85,7 @@ describe('the packed package (issues 8.10, 8.11, 8.12)', () => {
 
   it('ships LICENSE (MIT, the pure-ssh developers), README, package.json and dist; no tests', () => {
     const paths = packed.files.map((f) => f.path);
-    for (const p of ['LICENSE', 'README.md', 'package.json', 'dist/index.js', 'dist/index.d.ts', 'dist/core.js', 'dist/core.d.ts', 'dist/node/cli.js']) {
+    for (const p of ['LICENSE', 'README.md', 'package.json', 'dist/index.js', 'dist/index.d.ts', 'dist/core.js', 'dist/core.d.ts', 'dist/node/cli.js', 'dist/node/cli-bin.js', 'dist/node/cli-bundle.cjs']) {
       expect(paths).toContain(p);
     }
     expect(paths.filter((p) => /^(test|node_modules|dist-tools|bench)\//.test(p))).toEqual([]);
@@ -108,6 +112,111 @@ describe('the packed package (issues 8.10, 8.11, 8.12)', () => {
     const { stdout } = await run(join(project, 'node_modules', '.bin', 'pure-ssh-bench'), ['--help'], project);
     expect(stdout).toMatch(/^usage: pure-ssh-bench /);
   }, 30_000);
+
+  it('the bin (dist/node/cli-bin.js) runs the single-file bundle; both use nothing but node: built-ins', () => {
+    const bin = realpathSync(join(project, 'node_modules', '.bin', 'pure-ssh'));
+    const dist = join(project, 'node_modules', pkg.name, 'dist', 'node');
+    expect(bin).toBe(realpathSync(join(dist, 'cli-bin.js')));
+    expect(readFileSync(bin, 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
+    const imports = [...readFileSync(bin, 'utf8').matchAll(/^import\b[^;]*?\bfrom\s*'([^']+)'/gm)].map((m) => m[1]);
+    expect(imports.length).toBeGreaterThan(0);
+    expect(imports.filter((s) => !s!.startsWith('node:'))).toEqual([]);
+    // The bundle is CommonJS (for V8's code cache): every module it loads comes through require().
+    const bundle = readFileSync(join(dist, 'cli-bundle.cjs'), 'utf8');
+    const required = [...bundle.matchAll(/\brequire\(\s*([^)]*?)\s*\)/g)].map((m) => m[1]);
+    expect(required.length).toBeGreaterThan(0);
+    expect(required.filter((s) => !/^"node:[a-z_/]+"$/.test(s!))).toEqual([]);
+    expect(bundle).not.toMatch(/\bimport\s*\(/);
+  });
+
+  describeInterop('the installed bin against sshd', () => {
+    /** Runs the installed `pure-ssh` with its code cache in `cache`; resolves with stderr once `until` is printed, or at exit. */
+    function bin(args: string[], cache: string, until?: string): Promise<{ stderr: string; stop(): Promise<void> }> {
+      const child = spawn(join(project, 'node_modules', '.bin', 'pure-ssh'), args, {
+        cwd: project,
+        stdio: ['ignore', 'ignore', 'pipe'],
+        env: { ...process.env, XDG_CACHE_HOME: cache },
+      });
+      let stderr = '';
+      child.stderr.setEncoding('utf8');
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      const stop = async () => {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+        await exited;
+      };
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`pure-ssh: nothing after 20 s:\n${stderr}`)), 20_000);
+        child.stderr.on('data', (d: string) => {
+          stderr += d;
+          if (until !== undefined && stderr.includes(until)) {
+            clearTimeout(timer);
+            resolve({ stderr, stop });
+          }
+        });
+        void exited.then((code) => {
+          clearTimeout(timer);
+          if (until === undefined) resolve({ stderr, stop });
+          else reject(new Error(`pure-ssh exited (${code}):\n${stderr}`));
+        });
+      });
+    }
+    const hasNodeCompileCache = typeof (module as unknown as { enableCompileCache?: unknown }).enableCompileCache === 'function';
+    const v8cache = (cache: string) => join(cache, 'pure-ssh', `cli-${process.version}-${process.arch}.v8cache`);
+
+    it('pure-ssh -N -L carries a transfer intact (sha256), with its code cache written, reused, and rewritten when corrupt', async () => {
+      const [sshd, source, lport] = await Promise.all([startSshd(), startSourceServer(4 * 1024 * 1024, 11), freePort()]);
+      const cache = join(work, 'cache');
+      // prettier-ignore
+      const args = [
+        '-N', '-v', '-F', 'none', '-p', String(sshd.port), '-i', sshd.clientKeyPath,
+        '-o', `UserKnownHostsFile=${sshd.knownHostsPath}`, '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes',
+        '-L', `127.0.0.1:${lport}:127.0.0.1:${source.port}`, 'root@127.0.0.1',
+      ];
+      let written = 0;
+      try {
+        // Twice: the first run compiles and writes the cache, the second starts from it.
+        for (let round = 0; round < 2; round++) {
+          const run = await bin(args, cache, `Local forwarding listening on 127.0.0.1 port ${lport}.`);
+          try {
+            const got = await hashStream(net.connect({ host: '127.0.0.1', port: lport }));
+            expect(got.bytes).toBe(source.bytes);
+            expect(got.sha256).toBe(source.sha256);
+          } finally {
+            await run.stop();
+          }
+          expect(statSync(join(cache, 'pure-ssh')).mode & 0o777).toBe(0o700);
+          if (hasNodeCompileCache) expect(existsSync(join(cache, 'pure-ssh', 'node-compile-cache'))).toBe(true);
+          else {
+            const st = statSync(v8cache(cache));
+            expect(st.mode & 0o777).toBe(0o600);
+            // The second run used the first one's cache (accepted, complete): nothing rewritten.
+            if (round === 0) written = st.mtimeMs;
+            else expect(st.mtimeMs).toBe(written);
+          }
+        }
+      } finally {
+        await Promise.all([sshd.stop(), source.close()]);
+      }
+      if (hasNodeCompileCache) return;
+      // A corrupt cache file (one payload byte flipped) is not used: the run works and replaces it.
+      const good = readFileSync(v8cache(cache));
+      const bad = Buffer.from(good);
+      bad[bad.length - 100]! ^= 0xff;
+      writeFileSync(v8cache(cache), bad);
+      expect((await bin(['-V'], cache)).stderr).toBe(`pure-ssh_${pkg.version}\n`);
+      expect(readFileSync(v8cache(cache)).equals(bad)).toBe(false);
+      // One others may write is not used either (and is replaced by a private one).
+      chmodSync(v8cache(cache), 0o666);
+      expect((await bin(['-V'], cache)).stderr).toBe(`pure-ssh_${pkg.version}\n`);
+      expect(statSync(v8cache(cache)).mode & 0o777).toBe(0o600);
+    }, 90_000);
+
+    it('runs when the cache directory cannot be created (XDG_CACHE_HOME is a file)', async () => {
+      const notADir = join(work, 'not-a-dir');
+      await writeFile(notADir, 'x');
+      expect((await bin(['-V'], notADir)).stderr).toBe(`pure-ssh_${pkg.version}\n`);
+    });
+  });
 
   it('import works for pure-ssh and pure-ssh/core', async () => {
     const code = [

@@ -6,10 +6,15 @@
  */
 import { createCipheriv, createHmac, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { ed25519, x25519 } from '@noble/curves/ed25519.js';
 import { describe, expect, it } from 'vitest';
 import type { CryptoProvider, HashName } from '../src/crypto/provider.js';
 import { pureCryptoProvider } from '../src/crypto/pure.js';
 import { nodeCryptoProvider } from '../src/node/crypto-provider.js';
+import { curve25519GenerateKeyPair, curve25519SharedSecret } from '../src/kex/curve25519.js';
+import { ed25519KeyFromSeed, ed25519Signature, encodeEd25519PublicKey } from '../src/keys/ed25519.js';
+import { encodeSignatureBlob } from '../src/keys/signing.js';
+import { ProtocolError } from '../src/errors.js';
 
 const vectors = (name: string) => JSON.parse(readFileSync(new URL(`../vectors/${name}`, import.meta.url), 'utf8'));
 const hex = (s: string) => new Uint8Array(Buffer.from(s, 'hex'));
@@ -150,5 +155,105 @@ describe('pure and runtime providers produce identical bytes (property)', () => 
       nodeCryptoProvider.chacha20(ck).xor(nonce, 1 + (trial % 3), y, 3, 3 + n);
       expect(toHex(x)).toBe(toHex(y));
     }
+  });
+});
+
+/**
+ * X25519 and Ed25519 from node:crypto (the Node adapter's provider carries them so that a fresh
+ * process does not build noble's base-point tables): the RFC vectors, the same bytes as noble
+ * for random keys, low-order points and a non-canonical S refused.
+ */
+describe('node provider: X25519 and Ed25519 from node:crypto', () => {
+  const x = nodeCryptoProvider.x25519!;
+  const ed = nodeCryptoProvider.ed25519!;
+  const rnd = (n: number) => new Uint8Array(randomBytes(n));
+
+  it('is present on Node (its known-answer checks pass)', () => {
+    expect(x).toBeDefined();
+    expect(ed).toBeDefined();
+  });
+
+  it('X25519: RFC 7748 §5.2 and §6.1 vectors, through curve25519.ts with the provider', () => {
+    const v = vectors('x25519.json');
+    for (const t of v.scalarMult) expect(toHex(curve25519SharedSecret(hex(t.scalar), hex(t.u), nodeCryptoProvider)), t.name).toBe(t.out);
+    const alice = curve25519GenerateKeyPair(hex(v.dh.alicePrivate), nodeCryptoProvider);
+    const bob = curve25519GenerateKeyPair(hex(v.dh.bobPrivate), nodeCryptoProvider);
+    expect(toHex(alice.publicKey)).toBe(v.dh.alicePublic);
+    expect(toHex(bob.publicKey)).toBe(v.dh.bobPublic);
+    expect(toHex(curve25519SharedSecret(alice.privateKey, bob.publicKey, nodeCryptoProvider))).toBe(v.dh.shared);
+  });
+
+  it('X25519: the same bytes as noble for random keys (RFC 7748 §5 clamping included)', () => {
+    for (let i = 0; i < 50; i++) {
+      const a = rnd(32);
+      const peer = x25519.getPublicKey(rnd(32));
+      expect(toHex(x.publicKey(a))).toBe(toHex(x25519.getPublicKey(a)));
+      expect(toHex(x.sharedSecret(a, peer))).toBe(toHex(x25519.getSharedSecret(a, peer)));
+    }
+  });
+
+  it('X25519: a low-order server key is a ProtocolError (RFC 7748 §6.1 all-zero result)', () => {
+    // u = 0, u = 1 and the order-8 point of RFC 7748 §7's discussion (as libsodium's blocklist).
+    const lowOrder = [
+      '0000000000000000000000000000000000000000000000000000000000000000',
+      '0100000000000000000000000000000000000000000000000000000000000000',
+      'e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800',
+    ];
+    for (const u of lowOrder) {
+      expect(() => curve25519SharedSecret(rnd(32), hex(u), nodeCryptoProvider), u).toThrow(ProtocolError);
+      expect(() => curve25519SharedSecret(rnd(32), hex(u)), u).toThrow(ProtocolError);
+    }
+  });
+
+  it('Ed25519: RFC 8032 §7.1 vectors and the same bytes as noble for random seeds and messages', () => {
+    for (const v of vectors('ed25519.json').vectors) {
+      expect(toHex(ed.publicKey(hex(v.secret))), v.name).toBe(v.public);
+      expect(toHex(ed.sign(hex(v.secret), hex(v.message))), v.name).toBe(v.signature);
+      expect(ed.verify(hex(v.public), hex(v.signature), hex(v.message)), v.name).toBe(true);
+    }
+    for (let i = 0; i < 30; i++) {
+      const seed = rnd(32);
+      const msg = rnd(i * 7);
+      const sig = ed.sign(seed, msg);
+      expect(toHex(sig)).toBe(toHex(ed25519.sign(msg, seed)));
+      const pk = ed.publicKey(seed);
+      expect(ed.verify(pk, sig, msg)).toBe(true);
+      const bad = sig.slice();
+      bad[i % 64]! ^= 1 << (i % 8);
+      expect(ed.verify(pk, bad, msg)).toBe(false);
+      expect(ed25519.verify(bad, msg, pk, { zip215: false })).toBe(false);
+    }
+  });
+
+  it('Ed25519: a non-canonical S (S + L) is refused by both, as RFC 8032 §5.1.7 and OpenSSH do', () => {
+    const v = vectors('ed25519.json').vectors[0];
+    const sig = hex(v.signature);
+    const L = (1n << 252n) + 27742317777372353535851937790883648493n;
+    const s = BigInt('0x' + Buffer.from(sig.subarray(32)).reverse().toString('hex')) + L;
+    sig.set(Buffer.from(s.toString(16).padStart(64, '0'), 'hex').reverse(), 32);
+    expect(ed.verify(hex(v.public), sig, hex(v.message))).toBe(false);
+    expect(ed25519.verify(sig, hex(v.message), hex(v.public), { zip215: false })).toBe(false);
+  });
+
+  it('ssh-ed25519 keys: the public key of a seed (computed without noble tables) matches noble; signatures and host key checks agree with and without the provider', () => {
+    for (let i = 0; i < 20; i++) {
+      const seed = rnd(32);
+      const key = ed25519KeyFromSeed(seed);
+      const blob = encodeEd25519PublicKey(ed25519.getPublicKey(seed));
+      expect(toHex(key.publicKeyBlob)).toBe(toHex(blob));
+      const data = rnd(100);
+      const viaNode = key.sign('ssh-ed25519', data, nodeCryptoProvider);
+      expect(toHex(viaNode)).toBe(toHex(key.sign('ssh-ed25519', data)));
+      expect(toHex(viaNode)).toBe(toHex(encodeSignatureBlob('ssh-ed25519', ed25519.sign(data, seed))));
+      expect(ed25519Signature.verify(blob, viaNode, data, nodeCryptoProvider)).toBe(true);
+      expect(ed25519Signature.verify(blob, viaNode, data)).toBe(true);
+      data[0]! ^= 1;
+      expect(ed25519Signature.verify(blob, viaNode, data, nodeCryptoProvider)).toBe(false);
+      expect(ed25519Signature.verify(blob, viaNode, data)).toBe(false);
+    }
+    // The halves of a corrupted key file still disagree at load.
+    const seed = rnd(32);
+    const other = ed25519.getPublicKey(rnd(32));
+    expect(() => ed25519KeyFromSeed(seed, other)).toThrow(/halves do not match/);
   });
 });

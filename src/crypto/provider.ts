@@ -69,6 +69,34 @@ export interface Hmac {
   dispose(): void;
 }
 
+/**
+ * X25519 (RFC 7748 §5) over raw 32-byte little-endian strings. The private key is any 32 bytes
+ * (the function clamps it, §5).
+ */
+export interface X25519 {
+  /** X25519(privateKey, 9): the public key (RFC 7748 §6.1). */
+  publicKey(privateKey: Uint8Array): Uint8Array;
+  /**
+   * X25519(privateKey, peerPublic), 32 bytes. Throws when the runtime refuses `peerPublic` (a
+   * low-order point: the result would be all zero, which RFC 7748 §6.1 says to reject); callers
+   * check for zero as well.
+   */
+  sharedSecret(privateKey: Uint8Array, peerPublic: Uint8Array): Uint8Array;
+}
+
+/** Ed25519 (RFC 8032 §5.1) over raw keys: 32-byte seed, 32-byte public key, 64-byte signature. */
+export interface Ed25519 {
+  /** The public key ENC(A) of a 32-byte seed (RFC 8032 §5.1.5). */
+  publicKey(seed: Uint8Array): Uint8Array;
+  /** The deterministic signature of `message` (RFC 8032 §5.1.6). */
+  sign(seed: Uint8Array, message: Uint8Array): Uint8Array;
+  /**
+   * RFC 8032 §5.1.7 verification, rejecting a non-canonical S as OpenSSH does. False for a bad
+   * signature; may throw on a public key the runtime cannot decode.
+   */
+  verify(publicKey: Uint8Array, signature: Uint8Array, message: Uint8Array): boolean;
+}
+
 /** The primitives, synchronous, over Uint8Array. */
 export interface CryptoProvider {
   /** `pure` or `node` (shown by `-v`). */
@@ -82,4 +110,12 @@ export interface CryptoProvider {
   /** AES-CBC without padding; `encrypt` chooses the direction. */
   aesCbc(key: Uint8Array, iv: Uint8Array, encrypt: boolean): BlockStream;
   aesGcm(key: Uint8Array): AesGcm;
+  /**
+   * X25519 from the runtime, when it has one. Absent: callers compute it with @noble/curves.
+   * Present in the Node adapter's provider: OpenSSL's is far cheaper on a cold process than
+   * noble's first call, which builds its Ed25519 base-point tables (bench/README.md "Start-up").
+   */
+  readonly x25519?: X25519;
+  /** Ed25519 from the runtime, when it has one (as {@link x25519}). */
+  readonly ed25519?: Ed25519;
 }

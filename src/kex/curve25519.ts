@@ -5,6 +5,7 @@
  * Pure functions: randomness comes in as bytes, so a recorded session replays byte for byte.
  */
 import { x25519 } from '@noble/curves/ed25519.js';
+import type { CryptoProvider } from '../crypto/provider.js';
 import { DisconnectReason, ProtocolError, UsageError } from '../errors.js';
 import { encodeSharedMpint, type KexMethod } from './kex.js';
 import { kexgenMethod, type KeyAgreement } from './kexgen.js';
@@ -20,27 +21,29 @@ export interface Curve25519KeyPair {
 
 /**
  * The client's ephemeral key pair from 32 random bytes (RFC 8731 §3.1; clamping is part of the
- * X25519 function, RFC 7748 §5).
+ * X25519 function, RFC 7748 §5). With a `crypto` provider that has X25519 (the Node adapter's
+ * node:crypto one), the public key is computed there; otherwise by @noble/curves. Same bytes either way.
  *
  * @example
  * ```ts
  * const { privateKey, publicKey } = curve25519GenerateKeyPair(random(32)); // publicKey is Q_C
  * ```
  */
-export function curve25519GenerateKeyPair(random32: Uint8Array): Curve25519KeyPair {
+export function curve25519GenerateKeyPair(random32: Uint8Array, crypto?: CryptoProvider): Curve25519KeyPair {
   if (random32.length !== 32) {
     throw new UsageError(`curve25519 private key must be 32 random bytes, got ${random32.length}`);
   }
   const privateKey = random32.slice();
-  return { privateKey, publicKey: x25519.getPublicKey(privateKey) };
+  const publicKey = crypto?.x25519 ? crypto.x25519.publicKey(privateKey) : x25519.getPublicKey(privateKey);
+  return { privateKey, publicKey };
 }
 
 /**
  * The shared secret X25519(privateKey, Q_S) as 32 raw bytes (RFC 8731 §3). The server's key
  * comes off the wire, so anything wrong with it is the peer's fault: a ProtocolError with reason
- * KEY_EXCHANGE_FAILED.
+ * KEY_EXCHANGE_FAILED. `crypto` as for {@link curve25519GenerateKeyPair}.
  */
-export function curve25519SharedSecret(privateKey: Uint8Array, serverPublic: Uint8Array): Uint8Array {
+export function curve25519SharedSecret(privateKey: Uint8Array, serverPublic: Uint8Array, crypto?: CryptoProvider): Uint8Array {
   // RFC 8731 §3: public keys are exactly 32 bytes.
   if (serverPublic.length !== 32) {
     throw new ProtocolError(`curve25519: server public key is ${serverPublic.length} bytes, expected 32`, {
@@ -49,9 +52,9 @@ export function curve25519SharedSecret(privateKey: Uint8Array, serverPublic: Uin
   }
   let shared: Uint8Array;
   try {
-    shared = x25519.getSharedSecret(privateKey, serverPublic);
+    shared = crypto?.x25519 ? crypto.x25519.sharedSecret(privateKey, serverPublic) : x25519.getSharedSecret(privateKey, serverPublic);
   } catch (cause) {
-    // noble refuses low-order points (their result would be all zero).
+    // noble and OpenSSL refuse low-order points (their result would be all zero).
     throw new ProtocolError('curve25519: invalid server public key (low-order point)', {
       reason: DisconnectReason.KEY_EXCHANGE_FAILED,
       cause,
@@ -70,12 +73,12 @@ export function curve25519SharedSecret(privateKey: Uint8Array, serverPublic: Uin
 
 /** X25519 as a one-round key agreement; K is the mpint of the 32-byte output (RFC 8731 §3.1). */
 export const x25519Agreement: KeyAgreement = {
-  client(random) {
-    const kp = curve25519GenerateKeyPair(random(32));
+  client(random, crypto) {
+    const kp = curve25519GenerateKeyPair(random(32), crypto);
     return {
       publicValue: kp.publicKey,
       finish(serverValue) {
-        const shared = curve25519SharedSecret(kp.privateKey, serverValue);
+        const shared = curve25519SharedSecret(kp.privateKey, serverValue, crypto);
         const k = encodeSharedMpint(shared);
         shared.fill(0);
         return k;
@@ -83,9 +86,9 @@ export const x25519Agreement: KeyAgreement = {
       dispose: () => kp.privateKey.fill(0),
     };
   },
-  server(clientValue, random) {
-    const kp = curve25519GenerateKeyPair(random(32));
-    const shared = curve25519SharedSecret(kp.privateKey, clientValue);
+  server(clientValue, random, crypto) {
+    const kp = curve25519GenerateKeyPair(random(32), crypto);
+    const shared = curve25519SharedSecret(kp.privateKey, clientValue, crypto);
     kp.privateKey.fill(0);
     return { publicValue: kp.publicKey, sharedSecret: encodeSharedMpint(shared) };
   },

@@ -64,7 +64,7 @@ export function kemX25519Agreement(label: string, kem: Kem, hash: HashName): Key
   return {
     client(random, crypto) {
       const kemKeys = kem.keygen(random);
-      const x = curve25519GenerateKeyPair(random(X25519_LENGTH));
+      const x = curve25519GenerateKeyPair(random(X25519_LENGTH), crypto);
       const dispose = () => {
         kemKeys.secretKey.fill(0);
         x.privateKey.fill(0);
@@ -78,7 +78,7 @@ export function kemX25519Agreement(label: string, kem: Kem, hash: HashName): Key
           }
           // S_REPLY: the KEM ciphertext first, then the X25519 key.
           const cipherText = serverValue.subarray(0, kem.cipherTextLength);
-          const x25519Secret = curve25519SharedSecret(x.privateKey, serverValue.subarray(kem.cipherTextLength));
+          const x25519Secret = curve25519SharedSecret(x.privateKey, serverValue.subarray(kem.cipherTextLength), crypto);
           let kemSecret: Uint8Array;
           try {
             kemSecret = kem.decapsulate(cipherText, kemKeys.secretKey);
@@ -101,8 +101,8 @@ export function kemX25519Agreement(label: string, kem: Kem, hash: HashName): Key
       } catch (cause) {
         throw kexFailed(`${label}: the client's public key was refused`, cause);
       }
-      const x = curve25519GenerateKeyPair(random(X25519_LENGTH));
-      const x25519Secret = curve25519SharedSecret(x.privateKey, clientValue.subarray(kem.publicKeyLength));
+      const x = curve25519GenerateKeyPair(random(X25519_LENGTH), crypto);
+      const x25519Secret = curve25519SharedSecret(x.privateKey, clientValue.subarray(kem.publicKeyLength), crypto);
       x.privateKey.fill(0);
       return {
         publicValue: concat(encapsulated.cipherText, x.publicKey),

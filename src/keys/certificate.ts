@@ -10,6 +10,7 @@
  * Sans-IO: blobs in, no clock read here (callers pass the time).
  */
 import { sha256 } from '@noble/hashes/sha2.js';
+import type { CryptoProvider } from '../crypto/provider.js';
 import { KeyError } from '../errors.js';
 import { base64Decode, base64Encode } from '../protocol/base64.js';
 import { SshReader, SshWriter, constantTimeEqual, fromUtf8 } from '../protocol/wire.js';
@@ -373,10 +374,10 @@ export const certificateHostKeyAlgorithms: readonly HostKeyAlgorithm[] = [...CER
     return {
       name,
       keyType: certType,
-      verify(keyBlob: Uint8Array, signatureBlob: Uint8Array, data: Uint8Array): boolean {
+      verify(keyBlob: Uint8Array, signatureBlob: Uint8Array, data: Uint8Array, crypto?: CryptoProvider): boolean {
         const cert = parseCertificate(keyBlob);
         if (cert.certType !== certType) throw new Error(`key is ${cert.certType}, expected ${certType}`);
-        return inner.verify(cert.publicKeyBlob, signatureBlob, data);
+        return inner.verify(cert.publicKeyBlob, signatureBlob, data, crypto);
       },
     };
   },
@@ -430,11 +431,11 @@ export function certifiedKey(
     format: key.format,
     certificate: cert,
     certificateSource: source,
-    sign(algorithm: string, data: Uint8Array): Uint8Array {
+    sign(algorithm: string, data: Uint8Array, crypto?: CryptoProvider): Uint8Array {
       const plain = CERT_SIGNATURE_ALGORITHMS.get(algorithm);
-      if (!plain || !signatureAlgorithms.includes(algorithm)) return key.sign(algorithm, data);
+      if (!plain || !signatureAlgorithms.includes(algorithm)) return key.sign(algorithm, data, crypto);
       // PROTOCOL.certkeys: the signature is the certified key's, under the plain algorithm name.
-      return key.sign(plain.plain, data);
+      return key.sign(plain.plain, data, crypto);
     },
     dispose: () => key.dispose(),
     refusalDetail(): string {

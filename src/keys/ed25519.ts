@@ -3,6 +3,8 @@
  * key files, PKCS#8 (RFC 8410) and PuTTY files, and signing.
  */
 import { ed25519 } from '@noble/curves/ed25519.js';
+import { sha512 } from '@noble/hashes/sha2.js';
+import type { CryptoProvider } from '../crypto/provider.js';
 import { SshWriter, constantTimeEqual, type SshReader } from '../protocol/wire.js';
 import { DerReader } from './der.js';
 import { decodeSignatureBlob, keyFormatError, readKeyBlob, signingKey, type HostKeyAlgorithm, type SigningKey } from './signing.js';
@@ -35,15 +37,42 @@ export function encodeEd25519PublicKey(publicKey: Uint8Array): Uint8Array {
 export const ed25519Signature: HostKeyAlgorithm = {
   name: SSH_ED25519,
   keyType: SSH_ED25519,
-  verify(keyBlob, signatureBlob, data) {
+  verify(keyBlob, signatureBlob, data, crypto?: CryptoProvider) {
     const pk = decodeEd25519PublicKey(keyBlob);
     const sig = decodeSignatureBlob(SSH_ED25519, signatureBlob);
     // RFC 8709 §6: the 64-byte signature of RFC 8032 §5.1.6.
     if (sig.length !== SIGNATURE_BYTES) return false;
+    // The runtime's Ed25519 when the provider has one (it refuses a non-canonical S, checked
+    // when the provider is set up), else noble's.
+    if (crypto?.ed25519) return crypto.ed25519.verify(pk, sig, data);
     // RFC 8032 §5.1.7 strict checks (canonical S, no ZIP 215 leniency), as OpenSSH's ref10.
     return ed25519.verify(sig, data, pk, { zip215: false });
   },
 };
+
+/**
+ * ENC([s]B) for the seed's secret scalar s (RFC 8032 §5.1.5): the public key, computed on a copy
+ * of the base point. noble's own getPublicKey multiplies the shared BASE point, whose first use
+ * builds its precomputed tables (tens of ms of CPU in a fresh process); a key loaded for a
+ * connection needs one multiplication, and the signature itself may be made by the runtime
+ * (`crypto.ed25519`), so the tables would never pay off. Cross-checked against
+ * `ed25519.getPublicKey` in test/provider.test.ts.
+ */
+function publicKeyOfSeed(seed: Uint8Array): Uint8Array {
+  const { Point } = ed25519;
+  // RFC 8032 §5.1.5 steps 1-3: the first half of SHA-512(seed), pruned, read little-endian.
+  const h = sha512(seed);
+  const head = h.subarray(0, KEY_BYTES);
+  head[0]! &= 248;
+  head[31]! &= 127;
+  head[31]! |= 64;
+  let s = 0n;
+  for (let i = KEY_BYTES - 1; i >= 0; i--) s = (s << 8n) | BigInt(head[i]!);
+  h.fill(0);
+  const base = Point.BASE;
+  // A fresh Point object has no precomputed window: noble multiplies it in constant time without tables.
+  return new Point(base.X, base.Y, base.Z, base.T).multiply(Point.Fn.create(s)).toBytes();
+}
 
 /**
  * An Ed25519 signing key from its 32-byte seed (RFC 8032 §5.1.5 "private key"). The seed is
@@ -53,7 +82,7 @@ export const ed25519Signature: HostKeyAlgorithm = {
 export function ed25519KeyFromSeed(seed: Uint8Array, expectedPublic?: Uint8Array): SigningKey {
   if (seed.length !== KEY_BYTES) throw keyFormatError(`ssh-ed25519 private key is ${seed.length} bytes, expected ${KEY_BYTES}`);
   const secret = seed.slice();
-  const pk = ed25519.getPublicKey(secret);
+  const pk = publicKeyOfSeed(secret);
   if (expectedPublic && !constantTimeEqual(pk, expectedPublic)) {
     secret.fill(0);
     throw keyFormatError('ssh-ed25519 private and public halves do not match (corrupted key file)');
@@ -63,7 +92,7 @@ export function ed25519KeyFromSeed(seed: Uint8Array, expectedPublic?: Uint8Array
     publicKeyBlob: encodeEd25519PublicKey(pk),
     signatureAlgorithms: [SSH_ED25519],
     // RFC 8709 §6: the signature is the 64-byte Ed25519 signature of the data.
-    signBody: (_algorithm, data) => ed25519.sign(data, secret),
+    signBody: (_algorithm, data, crypto) => (crypto?.ed25519 ? crypto.ed25519.sign(secret, data) : ed25519.sign(data, secret)),
     wipe: () => secret.fill(0),
   });
 }

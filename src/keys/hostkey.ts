@@ -8,6 +8,7 @@
  * explicit request.
  */
 import { sha256 } from '@noble/hashes/sha2.js';
+import type { CryptoProvider } from '../crypto/provider.js';
 import { base64Encode } from '../protocol/base64.js';
 import { DisconnectReason, ProtocolError } from '../errors.js';
 import { SshReader, fromUtf8 } from '../protocol/wire.js';
@@ -62,6 +63,8 @@ export interface VerifyHostKeyOptions {
    * signatures can be forged at a cost within reach (SHA-1 chosen-prefix collisions, 2020).
    */
   legacyRsaSha1?: boolean;
+  /** The connection's crypto provider: its runtime Ed25519, if any, verifies instead of noble's. */
+  crypto?: CryptoProvider;
 }
 
 /**
@@ -90,7 +93,7 @@ export function verifyHostKeySignature(
   if (!alg) throw signatureError(`unsupported host key algorithm ${algorithm}`);
   let ok: boolean;
   try {
-    ok = alg.verify(keyBlob, signatureBlob, data);
+    ok = alg.verify(keyBlob, signatureBlob, data, options.crypto);
   } catch (cause) {
     const detail = cause instanceof Error ? cause.message : String(cause);
     throw signatureError(`host key signature (${algorithm}) could not be checked: ${detail}`, cause);

@@ -5,6 +5,7 @@
  * `privatekey.ts` assemble them into the host key registry and the key file parsers.
  */
 import { bytesToNumberBE } from '@noble/curves/utils.js';
+import type { CryptoProvider } from '../crypto/provider.js';
 import { KeyError, UsageError } from '../errors.js';
 import { SshReader, SshWriter, fromUtf8 } from '../protocol/wire.js';
 
@@ -16,9 +17,10 @@ export interface HostKeyAlgorithm {
   readonly keyType: string;
   /**
    * True iff `signatureBlob` is a valid signature of `data` under `keyBlob`. May throw on a
-   * malformed blob; `verifyHostKeySignature` turns any throw into a ProtocolError.
+   * malformed blob; `verifyHostKeySignature` turns any throw into a ProtocolError. `crypto`: a
+   * provider whose primitives (e.g. its `ed25519`) may be used instead of @noble/curves'.
    */
-  verify(keyBlob: Uint8Array, signatureBlob: Uint8Array, data: Uint8Array): boolean;
+  verify(keyBlob: Uint8Array, signatureBlob: Uint8Array, data: Uint8Array, crypto?: CryptoProvider): boolean;
 }
 
 /** The signing half of a private key, as each key type file builds it. */
@@ -32,9 +34,9 @@ export interface SigningKey {
   /**
    * Sign `data` with `algorithm` (one of {@link signatureAlgorithms}). Returns the signature
    * blob: `string algorithm || string signature` (RFC 4253 §6.6). Throws UsageError for another
-   * algorithm or after {@link dispose}.
+   * algorithm or after {@link dispose}. `crypto` as for {@link HostKeyAlgorithm.verify}.
    */
-  sign(algorithm: string, data: Uint8Array): Uint8Array;
+  sign(algorithm: string, data: Uint8Array, crypto?: CryptoProvider): Uint8Array;
   /** Wipe the secret key material this object holds; `sign` fails afterwards. */
   dispose(): void;
 }
@@ -84,7 +86,7 @@ export interface SignerSpec {
   publicKeyBlob: Uint8Array;
   signatureAlgorithms: string[];
   /** The signature body (RFC 4253 §6.6 "signature blob") of `data` under `algorithm`. */
-  signBody(algorithm: string, data: Uint8Array): Uint8Array;
+  signBody(algorithm: string, data: Uint8Array, crypto?: CryptoProvider): Uint8Array;
   /** Overwrite the secret material (noble's `clean`): called once, by dispose(). */
   wipe(): void;
 }
@@ -100,14 +102,14 @@ export function signingKey(spec: SignerSpec): SigningKey {
     keyType,
     publicKeyBlob: spec.publicKeyBlob,
     signatureAlgorithms,
-    sign(algorithm: string, data: Uint8Array): Uint8Array {
+    sign(algorithm: string, data: Uint8Array, crypto?: CryptoProvider): Uint8Array {
       if (!live) throw new UsageError(`this ${keyType} private key was disposed`);
       if (!signatureAlgorithms.includes(algorithm)) {
         throw new UsageError(
           `a ${keyType} key cannot make "${algorithm}" signatures (it makes ${signatureAlgorithms.join(', ')})`,
         );
       }
-      return encodeSignatureBlob(algorithm, spec.signBody(algorithm, data));
+      return encodeSignatureBlob(algorithm, spec.signBody(algorithm, data, crypto));
     },
     dispose(): void {
       if (!live) return;

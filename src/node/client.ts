@@ -239,8 +239,8 @@ function watchEarlyFailure(sock: Duplex): EarlyWatch {
 
 async function connectWith(options: ConnectOptions, early: EarlyWatch | undefined): Promise<SshClient> {
   const verifier = hostKeyVerifierFor(options);
-  const auth = await prepareAuth(options);
   const crypto = cryptoProviderFor(options.crypto);
+  const auth = await prepareAuth(options, crypto);
   const algorithms = algorithmsFor(options, crypto);
   const knownFiles = options.knownHosts === undefined ? [] : Array.isArray(options.knownHosts) ? options.knownHosts : [options.knownHosts];
   if (knownFiles.length > 0 && !options.algorithms?.hostKey && algorithms.hostKey) {
@@ -301,9 +301,10 @@ export interface PreparedAuth {
 /**
  * The keys, agent keys and external signers `options` names, in ssh(1)'s order (pubkey_prepare),
  * ready for the core's user authentication. Used by connect() and by pure-ssh-check's login.
- * The agent connection, if any, is the caller's to close.
+ * The agent connection, if any, is the caller's to close. Key files sign through `crypto` (its Ed25519 when
+ * the runtime passed the known-answer check).
  */
-export async function prepareAuth(options: ConnectOptions): Promise<PreparedAuth> {
+export async function prepareAuth(options: ConnectOptions, crypto: CryptoProvider = cryptoProviderFor(options.crypto)): Promise<PreparedAuth> {
   const privateKeys: PrivateKey[] = [];
   const given = options.privateKey === undefined ? [] : Array.isArray(options.privateKey) ? options.privateKey : [options.privateKey];
   const { passphrase, askPassphrase } = options;
@@ -395,7 +396,7 @@ export async function prepareAuth(options: ConnectOptions): Promise<PreparedAuth
           if (!constantTimeEqual(key.publicKeyBlob, f.publicKeyBlob)) {
             throw new SshError('ERR_PRIVATE_KEY', `${f.path} does not hold the private half of the public key offered for it (${f.path}.pub?)`);
           }
-          return key.sign(algorithm, data);
+          return key.sign(algorithm, data, crypto);
         } finally {
           key.dispose();
         }

@@ -3,7 +3,10 @@
  * `node:crypto` (OpenSSL on Node; Bun, Deno and workerd with nodejs_compat implement the same
  * module). Synchronous, so it fits the sans-IO core's packet path. Poly1305 stays ours
  * (node:crypto has no Poly1305 of its own); the ChaCha20 keystream comes from the runtime where
- * it has one (Node, Deno) and from our own ChaCha20 where it does not (Bun, workerd).
+ * it has one (Node, Deno) and from our own ChaCha20 where it does not (Bun, workerd). X25519 (the
+ * kex) and Ed25519 (host key and user key signatures) come from the runtime too when it passes a
+ * known-answer check: a fresh process otherwise spends tens of milliseconds in @noble/curves
+ * building its base-point tables before the first packet (bench/README.md "Start-up").
  *
  * The Node adapter picks it automatically; force the pure one with `connect({ crypto: 'pure' })`,
  * `-o PureSshCrypto=pure` or `PURE_SSH_CRYPTO=pure`. `pure-ssh/web` users pass it themselves,
@@ -17,9 +20,23 @@
  * const ssh = await connect({ transport: conn, host: 'foo.com', username, privateKey, knownHosts, crypto: nodeCryptoProvider });
  * ```
  */
-import { createCipheriv, createDecipheriv, createHash, createHmac, getCiphers, type Cipher, type Decipher } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  createHmac,
+  createPrivateKey,
+  createPublicKey,
+  diffieHellman,
+  getCiphers,
+  sign as nodeSign,
+  verify as nodeVerify,
+  type Cipher,
+  type Decipher,
+  type KeyObject,
+} from 'node:crypto';
 import { ChaCha20 } from '../crypto/chacha20.js';
-import type { AesGcm, BlockStream, ChaCha20Stream, CryptoProvider, HashName, Hmac } from '../crypto/provider.js';
+import type { AesGcm, BlockStream, ChaCha20Stream, CryptoProvider, Ed25519, HashName, Hmac, X25519 } from '../crypto/provider.js';
 
 const AES_BY_KEY_LENGTH: Readonly<Record<number, string>> = { 16: 'aes-128', 24: 'aes-192', 32: 'aes-256' };
 
@@ -132,6 +149,120 @@ class NodeChaCha20 implements ChaCha20Stream {
 /** Bytes up to which the JS ChaCha20 beats a fresh OpenSSL context (measured: ~1 KiB). */
 const SMALL_CHACHA = 1024;
 
+/**
+ * RFC 8410 §7 OneAsymmetricKey and §4 SubjectPublicKeyInfo headers (DER) for a raw 32-byte key:
+ * OpenSSL imports X25519 and Ed25519 keys this way. OIDs: id-X25519 1.3.101.110, id-Ed25519
+ * 1.3.101.112 (§3).
+ */
+const X25519_PKCS8 = Buffer.from('302e020100300506032b656e04220420', 'hex');
+const X25519_SPKI = Buffer.from('302a300506032b656e032100', 'hex');
+const ED25519_PKCS8 = Buffer.from('302e020100300506032b657004220420', 'hex');
+const ED25519_SPKI = Buffer.from('302a300506032b6570032100', 'hex');
+const RAW_KEY_BYTES = 32;
+
+function rawKey(length: number, key: Uint8Array, what: string): void {
+  if (key.length !== length) throw new RangeError(`${what} must be ${length} bytes, got ${key.length}`);
+}
+
+/** A private KeyObject from a raw 32-byte key; the DER copy holding it is wiped. */
+function privateKeyObject(header: Buffer, raw: Uint8Array, what: string): KeyObject {
+  rawKey(RAW_KEY_BYTES, raw, what);
+  const der = Buffer.concat([header, raw]);
+  try {
+    return createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
+  } finally {
+    der.fill(0);
+  }
+}
+
+function publicKeyObject(header: Buffer, raw: Uint8Array, what: string): KeyObject {
+  rawKey(RAW_KEY_BYTES, raw, what);
+  return createPublicKey({ key: Buffer.concat([header, raw]), format: 'der', type: 'spki' });
+}
+
+/** The raw 32 bytes of a public KeyObject (the end of its SPKI encoding, RFC 8410 §4). */
+function rawPublic(key: KeyObject): Uint8Array {
+  const der = key.export({ format: 'der', type: 'spki' });
+  return new Uint8Array(der.subarray(der.length - RAW_KEY_BYTES));
+}
+
+const nodeX25519: X25519 = {
+  publicKey: (privateKey) => rawPublic(createPublicKey(privateKeyObject(X25519_PKCS8, privateKey, 'X25519 private key'))),
+  sharedSecret(privateKey, peerPublic) {
+    const out = diffieHellman({
+      privateKey: privateKeyObject(X25519_PKCS8, privateKey, 'X25519 private key'),
+      publicKey: publicKeyObject(X25519_SPKI, peerPublic, 'X25519 public key'),
+    });
+    const shared = new Uint8Array(out);
+    out.fill(0);
+    return shared;
+  },
+};
+
+const nodeEd25519: Ed25519 = {
+  publicKey: (seed) => rawPublic(createPublicKey(privateKeyObject(ED25519_PKCS8, seed, 'Ed25519 seed'))),
+  sign: (seed, message) => new Uint8Array(nodeSign(null, message, privateKeyObject(ED25519_PKCS8, seed, 'Ed25519 seed'))),
+  verify: (publicKey, signature, message) =>
+    signature.length === 64 && nodeVerify(null, message, publicKeyObject(ED25519_SPKI, publicKey, 'Ed25519 public key'), signature),
+};
+
+const fromHex = (h: string) => new Uint8Array(Buffer.from(h, 'hex'));
+
+/**
+ * Whether this runtime's X25519 gives RFC 7748 §6.1's answers (Alice's public key, the shared
+ * secret) and refuses a low-order point (u = 0). Bun and Deno implement node:crypto too; one that
+ * does not, or differs, keeps the pure X25519.
+ */
+function x25519Works(): boolean {
+  try {
+    const alice = fromHex('77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a');
+    const bobPublic = fromHex('de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f');
+    if (Buffer.from(nodeX25519.publicKey(alice)).toString('hex') !== '8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a') return false;
+    const k = Buffer.from(nodeX25519.sharedSecret(alice, bobPublic)).toString('hex');
+    if (k !== '4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742') return false;
+    try {
+      nodeX25519.sharedSecret(alice, new Uint8Array(32));
+      return false;
+    } catch {
+      return true;
+    }
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Whether this runtime's Ed25519 gives RFC 8032 §7.1 TEST 2's public key and signature, verifies
+ * it, and refuses it with S + L (a non-canonical S, RFC 8032 §5.1.7, which OpenSSH refuses too).
+ */
+function ed25519Works(): boolean {
+  try {
+    const seed = fromHex('4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb');
+    const message = fromHex('72');
+    const pk = nodeEd25519.publicKey(seed);
+    if (Buffer.from(pk).toString('hex') !== '3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c') return false;
+    const sig = nodeEd25519.sign(seed, message);
+    const expected =
+      '92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da' +
+      '085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00';
+    if (Buffer.from(sig).toString('hex') !== expected || !nodeEd25519.verify(pk, sig, message)) return false;
+    // S + L, L = 2^252 + 27742317777372353535851937790883648493 (RFC 8032 §5.1), little-endian.
+    const s = BigInt('0x' + Buffer.from(sig.subarray(32)).reverse().toString('hex'));
+    const big = s + (1n << 252n) + 27742317777372353535851937790883648493n;
+    const mauled = sig.slice();
+    mauled.set(Buffer.from(big.toString(16).padStart(64, '0'), 'hex').reverse(), 32);
+    return !nodeEd25519.verify(pk, mauled, message);
+  } catch {
+    return false;
+  }
+}
+
+let curves: { x25519?: X25519; ed25519?: Ed25519 } | undefined;
+
+function checkCurves(): { x25519?: X25519; ed25519?: Ed25519 } {
+  return { x25519: x25519Works() ? nodeX25519 : undefined, ed25519: ed25519Works() ? nodeEd25519 : undefined };
+}
+
 let available: boolean | undefined;
 let chacha20: boolean | undefined;
 
@@ -172,4 +303,12 @@ export const nodeCryptoProvider: CryptoProvider = {
   aesCbc: (key, iv, encrypt) =>
     new NodeBlockStream(encrypt ? createCipheriv(aesName(key, 'cbc'), key, iv) : createDecipheriv(aesName(key, 'cbc'), key, iv)),
   aesGcm: (key) => new NodeGcm(key.slice()),
+  // Checked once, on first use (about a millisecond); undefined where the runtime fails the check.
+  get x25519() {
+    return (curves ??= checkCurves()).x25519;
+  },
+  get ed25519() {
+    return (curves ??= checkCurves()).ed25519;
+  },
 };
+

@@ -268,7 +268,7 @@ export class Handshake {
       reply.sharedSecret,
     );
     // RFC 4253 §8: the server proves possession of the host key by signing H.
-    verifyHostKeySignature(negotiated.hostKey, reply.hostKeyBlob, reply.signature, h);
+    verifyHostKeySignature(negotiated.hostKey, reply.hostKeyBlob, reply.signature, h, { crypto });
     // RFC 4253 §7.2: the first exchange hash is the session identifier, forever.
     const sessionId = this.sessionId ?? h;
     const keys: PendingKeys = { negotiated, secrets: { hash: method.hash, sharedSecret: reply.sharedSecret, exchangeHash: h, sessionId } };

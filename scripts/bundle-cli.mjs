@@ -1,0 +1,59 @@
+/**
+ * The `pure-ssh` command as one file: dist/node/cli-bundle.cjs, built by `npm run build` after tsc
+ * from tsc's own output (dist/node/cli.js and what it imports, @noble/* and pako included), so
+ * the bundle runs exactly the code the tests run. package.json's `bin.pure-ssh` is
+ * dist/node/cli-bin.js (src/node/cli-bin.ts), which runs this file with V8's code cache.
+ *
+ * Why: Node loads ES modules one file at a time (resolve, stat, read, compile, link), and the
+ * CLI's ~150 modules cost about 100 ms of CPU before the first packet. One file leaves only the
+ * compile, which the code cache then skips. esbuild keeps the CLI's lazy `import()`s lazy (a
+ * module is evaluated when first imported), so `-V` or `-G` still run almost nothing. Measured
+ * in bench/README.md ("Start-up").
+ *
+ * CommonJS, because Node 20 can hand V8's code cache only to a classic script (`vm.Script`), not
+ * to an ES module. So `import.meta.url` (the CLI finds package.json by it, for `-V`) becomes the
+ * bundle's own URL, and `import('node:…')` becomes `require`. The bundle sits beside cli.js, so
+ * `../../package.json` is the same file. dist/node/cli.js stays for the library and the tests.
+ *
+ * Usage: node scripts/bundle-cli.mjs  (from the package root; needs `tsc -p tsconfig.build.json` first)
+ */
+import { build } from 'esbuild';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const entry = 'dist/node/cli.js';
+if (!existsSync(`${root}/${entry}`)) {
+  process.stderr.write(`bundle-cli: ${entry} is missing: run tsc -p tsconfig.build.json first\n`);
+  process.exit(1);
+}
+
+const outfile = 'dist/node/cli-bundle.cjs';
+await build({
+  absWorkingDir: root,
+  entryPoints: [entry],
+  outfile,
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  // package.json "engines": node >= 20.19.
+  target: 'node20.19',
+  supported: { 'dynamic-import': false },
+  define: { 'import.meta.url': '__pureSshBundleUrl' },
+  // "use strict" first: tsc's ES modules are strict code, and a directive counts only at the top.
+  banner: { js: '"use strict";\nvar __pureSshBundleUrl = require("node:url").pathToFileURL(__filename).href;' },
+  // tsc's source maps are followed back to src/*.ts for `node --enable-source-maps`; the
+  // sources themselves are not copied in (src/ ships in the package).
+  sourcemap: 'linked',
+  sourcesContent: false,
+  // Minifying was measured: no CPU saved at start-up (V8 pre-parses either way), stack traces
+  // lost.
+  minify: false,
+  logLevel: 'warning',
+});
+
+// The entry's `#!/usr/bin/env node` line: the bundle is not run directly (cli-bin.js wraps it
+// in a function for vm.Script, where a hashbang is a syntax error).
+const path = `${root}/${outfile}`;
+const text = readFileSync(path, 'utf8');
+if (text.startsWith('#!')) writeFileSync(path, text.slice(text.indexOf('\n') + 1));
