@@ -14,7 +14,7 @@ import { homedir, hostname as osHostname, userInfo, constants as osConstants } f
 import {
   ConfigError,
   jumpHostArgv,
-  resolveCommandLine,
+  resolveCommandLineAsync,
   USAGE,
   type CliEnvironment,
   type DynamicForwardSpec,
@@ -161,8 +161,10 @@ async function main(): Promise<void> {
   const home = process.env.HOME || homedir();
   let outcome;
   try {
-    outcome = resolveCommandLine(process.argv.slice(2), (cliEnv = {
+    const { lookupHost } = await import('./host-lookup.js');
+    outcome = await resolveCommandLineAsync(process.argv.slice(2), (cliEnv = {
       env: process.env,
+      lookupHost,
       home,
       localUser: localUser(),
       uid: process.getuid?.() ?? -1,
@@ -580,7 +582,7 @@ async function openRoute(cfg: ResolvedConfig, log: Log, libs: Libraries, depth: 
   if (cfg.proxy?.kind === 'jump') {
     // readconf.c READCONF_MAX_DEPTH-like guard against a ProxyJump loop in the configuration.
     if (depth >= 16) throw new ConfigError('pure-ssh: too many jump hosts (a ProxyJump loop in the configuration?)');
-    const outcome = resolveCommandLine(jumpHostArgv(cfg.proxy.hops, cfg), cliEnv);
+    const outcome = await resolveCommandLineAsync(jumpHostArgv(cfg.proxy.hops, cfg), cliEnv);
     if (outcome.kind !== 'run') throw new ConfigError(`Invalid ProxyJump: ${cfg.proxy.hops.map((h) => h.host).join(',')}`);
     const hop = outcome.config;
     for (const n of hop.notes) log.debug1(n);
