@@ -126,6 +126,36 @@ describeInterop('ProxyCommand, -W, -f and -E against sshd', () => {
     expect(r.stdout).toMatch(new RegExp(`^via-pure-ssh 127\\.0\\.0\\.1 \\d+ 127\\.0\\.0\\.2 ${target.port}\\n$`));
   });
 
+  it('-v: the byte totals at exit for ProxyCommand and ProxyJump routes too (what crossed the hop)', async () => {
+    const ssh = `${bastion.openssh.ssh} ${bastion.clientArgs.join(' ')}`;
+    const routes = [
+      ['-o', `ProxyCommand=${ssh} -W %h:%p root@127.0.0.1`],
+      ['-J', 'bastion'],
+    ];
+    const payload = 'x'.repeat(200_000);
+    for (const route of routes) {
+      const lp = await freePort();
+      const child = spawn(process.execPath, [CLI, '-F', config, ...route, '-v', '-N', '-L', `${lp}:127.0.0.1:${echo.port}`, 'target'], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr!.setEncoding('utf8').on('data', (t: string) => (stderr += t));
+      const exited = new Promise((r) => child.on('exit', r));
+      try {
+        await expect.poll(() => stderr, { timeout: 15_000 }).toContain('Entering interactive session');
+        expect(await echoThrough(lp, payload)).toBe(payload);
+      } finally {
+        child.kill('SIGTERM');
+      }
+      await exited;
+      const m = /Transferred: sent (\d+), received (\d+) bytes, in (\d+\.\d) seconds\nBytes per second: sent (\d+\.\d), received (\d+\.\d)\n/.exec(stderr);
+      expect(m, `${route.join(' ')}: ${stderr}`).not.toBeNull();
+      // The payload went through the SSH transport each way, encrypted and framed.
+      expect(Number(m![1])).toBeGreaterThan(payload.length);
+      expect(Number(m![2])).toBeGreaterThan(payload.length);
+    }
+  });
+
   it('-W to a port nobody listens on: the refusal and "stdio forwarding failed", exit 255', async () => {
     const closed = await freePort();
     const r = await pureSsh(['-F', config, '-W', `127.0.0.1:${closed}`, 'bastion']);

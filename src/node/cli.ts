@@ -136,19 +136,39 @@ function matchExec(command: string): number {
   return r.status;
 }
 
-/** The destination's TCP socket (direct routes) and when the session began, for the byte totals. */
-const transfer: { sock?: Socket; start?: number } = {};
+/** How many bytes the destination's transport carried (every SSH byte), and when the session began. */
+const transfer: { count?: () => { sent: number; received: number }; start?: number } = {};
+
+/**
+ * Byte counters on a transport that is not a socket (a ProxyCommand's stdio, a jump host's
+ * direct-tcpip channel): what the SSH client writes, and what the stream pushes to it.
+ */
+function countStream(sock: Duplex): () => { sent: number; received: number } {
+  let sent = 0;
+  let received = 0;
+  const write = sock.write.bind(sock) as (chunk: unknown, ...rest: unknown[]) => boolean;
+  sock.write = ((chunk: unknown, ...rest: unknown[]) => {
+    if (chunk instanceof Uint8Array) sent += chunk.length;
+    return write(chunk, ...rest);
+  }) as typeof sock.write;
+  const push = sock.push.bind(sock);
+  sock.push = (chunk: unknown, encoding?: BufferEncoding) => {
+    if (chunk instanceof Uint8Array) received += chunk.length;
+    return push(chunk, encoding);
+  };
+  return () => ({ sent, received });
+}
 
 /**
  * clientloop.c at exit: `Transferred: sent N, received M bytes, in S seconds` and the rates,
- * counted on the connection's socket (every SSH byte, as ssh's packet counters).
+ * counted on the connection's transport (every SSH byte, as ssh's packet counters), whatever
+ * the route (TCP, ProxyCommand, ProxyJump).
  */
 function reportTransfer(log: Log): void {
-  const { sock, start } = transfer;
-  if (!sock || start === undefined) return;
+  const { count, start } = transfer;
+  if (!count || start === undefined) return;
   const seconds = (performance.now() - start) / 1000;
-  const sent = sock.bytesWritten;
-  const received = sock.bytesRead;
+  const { sent, received } = count();
   log.notice(`Transferred: sent ${sent}, received ${received} bytes, in ${seconds.toFixed(1)} seconds`);
   if (seconds > 0) log.notice(`Bytes per second: sent ${(sent / seconds).toFixed(1)}, received ${(received / seconds).toFixed(1)}`);
 }
@@ -577,6 +597,7 @@ async function openRoute(cfg: ResolvedConfig, log: Log, libs: Libraries, depth: 
     const { proxyCommandStream } = await import('./proxy-command.js');
     const sock = proxyCommandStream(cfg.proxy.command, { debug: (m) => log.debug1(m) });
     sock.on('error', () => {}); // reported by the SSH client
+    if (depth === 0) transfer.count = countStream(sock);
     return { sock };
   }
   if (cfg.proxy?.kind === 'jump') {
@@ -590,6 +611,7 @@ async function openRoute(cfg: ResolvedConfig, log: Log, libs: Libraries, depth: 
     const via = await connectHost(hop, log, libs, depth + 1);
     try {
       const sock = await via.openDirectTcpip({ host: cfg.hostName, port: cfg.port, originatorAddress: '127.0.0.1', originatorPort: 65535 });
+      if (depth === 0) transfer.count = countStream(sock);
       return { sock, via };
     } catch (err) {
       await via.close().catch(() => {});
@@ -597,7 +619,7 @@ async function openRoute(cfg: ResolvedConfig, log: Log, libs: Libraries, depth: 
     }
   }
   const sock = openSocket(cfg, log);
-  if (depth === 0) transfer.sock = sock;
+  if (depth === 0) transfer.count = () => ({ sent: sock.bytesWritten, received: sock.bytesRead });
   return { sock };
 }
 
