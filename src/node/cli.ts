@@ -922,21 +922,26 @@ async function runReconnecting(
     waitForConnection: 15_000,
   });
   await rc.start(first);
+  // The lines go out in the order of the events: ssh's own line for the drop (which needs an
+  // asynchronous look at the error) before pure-ssh's reconnect lines.
+  let said: Promise<void> = Promise.resolve();
+  const say = (line: () => string | Promise<string>) => {
+    said = said.then(async () => log.info(await line())).catch(() => {});
+  };
   rc.on('connected', (c: SshClient) => {
     setClient(c);
-    log.info(`Reconnected to ${cfg.hostName} port ${cfg.port}.`);
+    say(() => `Reconnected to ${cfg.hostName} port ${cfg.port}.`);
   });
   // A close we asked for (Ctrl-C, SIGTERM) is the end, not a dropped link to recover.
-  rc.on('disconnected', async (err: SshError | undefined) => {
+  rc.on('disconnected', (err: SshError | undefined) => {
     if (stopping()) return;
-    log.info(err ? await describeFatal(err, cfg, log, true) : `Connection to ${cfg.hostName} closed.`);
+    say(() => (err ? describeFatal(err, cfg, log, true) : `Connection to ${cfg.hostName} closed.`));
   });
   rc.on('reconnecting', ({ attempt, delay }: { attempt: number; delay: number }) => {
-    if (!stopping()) log.info(`pure-ssh: reconnecting to ${cfg.hostName} port ${cfg.port} in ${(delay / 1000).toFixed(1)} s (attempt ${attempt})`);
+    if (!stopping()) say(() => `pure-ssh: reconnecting to ${cfg.hostName} port ${cfg.port} in ${(delay / 1000).toFixed(1)} s (attempt ${attempt})`);
   });
-  rc.on('reconnect-failed', async ({ error }: { error: unknown }) => {
-    const at = configOf(error, cfg);
-    log.info(await describeFatal(error, at, log));
+  rc.on('reconnect-failed', ({ error }: { error: unknown }) => {
+    say(() => describeFatal(error, configOf(error, cfg), log));
   });
   rc.on('give-up', () => {
     stop();
