@@ -448,7 +448,7 @@ async function startDynamic(client: SshClient, spec: DynamicForwardSpec, cfg: Re
 }
 
 /** One -R: ssh(1)'s messages for port 0, a refusal, and ExitOnForwardFailure. */
-async function startRemote(client: SshClient, spec: ForwardSpec, cfg: ResolvedConfig, log: Log): Promise<RemoteForward | null> {
+async function startRemote(client: SshClient, spec: ForwardSpec, cfg: ResolvedConfig, log: Log, stop: () => void): Promise<RemoteForward | null> {
   const { ForwardRefusedError } = await import('../errors.js');
   const to = spec.to;
   const target = 'path' in to ? to.path : `${to.host}:${to.port}`;
@@ -469,6 +469,9 @@ async function startRemote(client: SshClient, spec: ForwardSpec, cfg: ResolvedCo
   } catch (err) {
     if (!(err instanceof ForwardRefusedError)) throw err;
     if (cfg.exitOnForwardFailure) {
+      // ssh.c ssh_confirm_remote_forward: fatal() - this line, exit 255, nothing about the
+      // connection's end (our close must not print "Connection to H closed." or the totals).
+      stop();
       log.error(`Error: ${err.message}`);
       await Promise.race([client.close(), new Promise((r) => setTimeout(r, 2000).unref())]);
       process.exit(EXIT_ERROR);
@@ -683,6 +686,7 @@ async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries, depth
       }
     : undefined;
 
+  let method = 'none';
   try {
     const client = await connect({
       host: cfg.hostName,
@@ -709,7 +713,13 @@ async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries, depth
       rekeyBytes: cfg.rekeyLimit,
       rekeyTime: cfg.rekeyLimitSeconds === undefined ? undefined : cfg.rekeyLimitSeconds * 1000,
       sock,
-      debug: (m) => log.debug1(m),
+      debug: (m) => {
+        // sshconnect2.c: the method that succeeded is in ssh's verbose line below.
+        const auth = /^Authenticated using "(.*)"\.$/.exec(m);
+        if (auth) method = auth[1]!;
+        // dispatch.c: a server's SSH_MSG_DEBUG is "Remote: MESSAGE".
+        else log.debug1(m.startsWith('server debug: ') ? `Remote: ${m.slice('server debug: '.length)}` : m);
+      },
       onBanner: (m) => {
         if (LOG_LEVELS.indexOf(cfg.logLevel) >= LOG_LEVELS.indexOf('INFO')) log.write(m);
       },
@@ -718,7 +728,9 @@ async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries, depth
         if (w.code === 'weak-kex' && cfg.warnWeakCrypto && !cfg.algorithms.kex) for (const l of w.message.split('\n')) log.info(l);
       },
     });
-    log.debug1(`Authenticated to ${cfg.hostName} port ${cfg.port}${via ? ' via jump host' : ''}.`);
+    // sshconnect2.c ssh_userauth2: verbose(), with the peer's address on a socket, else "(via proxy)".
+    const peer = sock instanceof Socket && sock.remoteAddress ? `[${sock.remoteAddress}]:${sock.remotePort}` : undefined;
+    log.notice(`Authenticated to ${cfg.hostName} (${peer ?? 'via proxy'}) using "${method}".`);
     // The jump host's connection carries this one: it goes when this one does.
     if (via) client.once('close', () => void via.close().catch(() => {}));
     return client;
@@ -754,8 +766,14 @@ async function run(cfg: ResolvedConfig): Promise<void> {
     shuttingDown = true;
     const num = osConstants.signals[name];
     const done = () => {
-      log.debug1(`Killed by signal ${num}.`);
-      reportTransfer(log);
+      // clientloop.c client_loop: with no session (-N, -W), SIGTERM is a deliberate end (exit 0,
+      // the byte totals); any other signal is "Killed by signal N." and 255, without totals.
+      if (name === 'SIGTERM' && (cfg.options.sessionType === 'none' || cfg.stdioForward)) {
+        reportTransfer(log);
+        log.debug1('Exit status 0');
+        process.exit(0);
+      }
+      log.notice(`Killed by signal ${num}.`);
       process.exit(EXIT_ERROR);
     };
     if (!client) return done();
@@ -771,7 +789,11 @@ async function run(cfg: ResolvedConfig): Promise<void> {
   const fail = async (err: unknown): Promise<never> => {
     const at = configOf(err, cfg);
     log.error(await describeFatal(err, at, log));
-    if (at !== cfg) log.error(`pure-ssh: jump host ${at.host} (${at.hostName} port ${at.port}) failed: ${cfg.host} was not reached`);
+    if (at !== cfg) {
+      // "jump host bastion (10.0.0.5 port 22)", but not "jump host 10.0.0.5 (10.0.0.5 port 22)".
+      const hop = at.host === at.hostName ? `${at.hostName} port ${at.port}` : `${at.host} (${at.hostName} port ${at.port})`;
+      log.error(`pure-ssh: jump host ${hop} failed: ${cfg.host} was not reached`);
+    }
     process.exit(EXIT_ERROR);
   };
 
@@ -892,7 +914,7 @@ async function run(cfg: ResolvedConfig): Promise<void> {
     const from = 'path' in l ? l.path : `${l.bindAddress ?? 'LOCALHOST'}:${l.port}`;
     log.debug1(`Remote connections from ${from} forwarded to local address ${target}`);
   }
-  await Promise.all(cfg.remoteForwards.map((spec) => startRemote(ssh, spec, cfg, log)));
+  await Promise.all(cfg.remoteForwards.map((spec) => startRemote(ssh, spec, cfg, log, () => (shuttingDown = true))));
   if (shuttingDown) return;
   // ssh -f: into the background only now, with every forward listening (ExitOnForwardFailure done).
   if (cfg.forkAfterAuthentication) {
