@@ -89,6 +89,25 @@ describe('pure-ssh command line without a server', () => {
     }
   });
 
+  it('a signal before the session (server silent) ends the process by that signal, as ssh', async () => {
+    const silent = net.createServer(() => {}); // accepts, never sends its banner
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const port = (silent.address() as net.AddressInfo).port;
+    try {
+      const ends: (string | null)[] = [];
+      for (const cmd of [[process.execPath, CLI], ['/usr/bin/ssh']]) {
+        const child = spawn(cmd[0]!, [...cmd.slice(1), '-F', 'none', '-N', '-o', 'BatchMode=yes', '-p', String(port), '127.0.0.1'], { stdio: 'ignore' });
+        const exited = new Promise<string | null>((r) => child.on('exit', (code, signal) => r(signal ?? `exit ${code}`)));
+        await new Promise((r) => setTimeout(r, 1500));
+        child.kill('SIGTERM');
+        ends.push(await exited);
+      }
+      expect(ends).toEqual(['SIGTERM', 'SIGTERM']);
+    } finally {
+      silent.close();
+    }
+  });
+
   it('connection refused: ssh\'s message, exit 255', async () => {
     const port = await freePort();
     const run = runCli(['-F', 'none', '-N', '-o', 'BatchMode=yes', '-p', String(port), '127.0.0.1']);
@@ -170,7 +189,8 @@ describeInterop('pure-ssh command line against sshd', () => {
         let err = '';
         child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
         const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-        await until(() => /Entering interactive session/.test(err), 15_000, () => `not forwarding:\n${err}`);
+        // sshd sends its key-options debug messages just after USERAUTH_SUCCESS: wait for them too.
+        await until(() => /Entering interactive session/.test(err) && /debug1: Remote: .*key options/.test(err), 15_000, () => `not forwarding:\n${err}`);
         child.kill(sig);
         const code = await exited;
         // The lines after the last channel line: what each prints on its way out.

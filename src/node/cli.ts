@@ -776,7 +776,12 @@ async function run(cfg: ResolvedConfig): Promise<void> {
       log.notice(`Killed by signal ${num}.`);
       process.exit(EXIT_ERROR);
     };
-    if (!client) return done();
+    if (!client) {
+      // ssh(1) sets its signal handlers only for the session: before that a signal kills it.
+      process.removeAllListeners(name);
+      process.kill(process.pid, name);
+      return;
+    }
     // Say goodbye (SSH_MSG_DISCONNECT) but do not hang on a dead peer.
     setTimeout(done, 2000).unref();
     client.close().then(done, done);
