@@ -2,6 +2,7 @@
  * The built `pure-ssh` command run as a user runs it (`node dist/node/cli.js ...`), against a
  * real sshd. Needs `npm run build` first (package.json's "test" script does it).
  */
+import { spawn } from 'node:child_process';
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -10,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, hashStream, startEchoServer, startSourceServer, type TestServer } from './harness/net.js';
 import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
-import { runCli as startCli, type CliRun } from './support/cli-run.js';
+import { CLI, runCli as startCli, type CliRun } from './support/cli-run.js';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
 
@@ -88,6 +89,25 @@ describe('pure-ssh command line without a server', () => {
     }
   });
 
+  it('a signal before the session (server silent) ends the process by that signal, as ssh', async () => {
+    const silent = net.createServer(() => {}); // accepts, never sends its banner
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const port = (silent.address() as net.AddressInfo).port;
+    try {
+      const ends: (string | null)[] = [];
+      for (const cmd of [[process.execPath, CLI], ['/usr/bin/ssh']]) {
+        const child = spawn(cmd[0]!, [...cmd.slice(1), '-F', 'none', '-N', '-o', 'BatchMode=yes', '-p', String(port), '127.0.0.1'], { stdio: 'ignore' });
+        const exited = new Promise<string | null>((r) => child.on('exit', (code, signal) => r(signal ?? `exit ${code}`)));
+        await new Promise((r) => setTimeout(r, 1500));
+        child.kill('SIGTERM');
+        ends.push(await exited);
+      }
+      expect(ends).toEqual(['SIGTERM', 'SIGTERM']);
+    } finally {
+      silent.close();
+    }
+  });
+
   it('connection refused: ssh\'s message, exit 255', async () => {
     const port = await freePort();
     const run = runCli(['-F', 'none', '-N', '-o', 'BatchMode=yes', '-p', String(port), '127.0.0.1']);
@@ -127,7 +147,7 @@ describeInterop('pure-ssh command line against sshd', () => {
   const cli = (args: string[], env: Record<string, string> = {}, opts: { detached?: boolean } = {}) =>
     runCli(args, { HOME: home, ...env }, opts);
 
-  it('-N -L carries a transfer intact (sha256); SIGTERM disconnects cleanly and exits 255', async () => {
+  it('-N -L carries a transfer intact (sha256); SIGTERM disconnects cleanly and exits 0 as ssh -N does', async () => {
     const source = await startSourceServer(8 * 1024 * 1024, 7);
     const lport = await freePort();
     const run = cli([...base(), '-N', '-v', '-L', `${lport}:127.0.0.1:${source.port}`, '127.0.0.1']);
@@ -142,8 +162,10 @@ describeInterop('pure-ssh command line against sshd', () => {
       expect(run.stderr()).not.toMatch(/BEGIN OPENSSH PRIVATE KEY|PRIVATE/);
 
       run.child.kill('SIGTERM');
-      expect(await exitOf(run)).toBe(255);
-      expect(run.stderr()).toContain('Killed by signal 15.');
+      // clientloop.c: with no session (-N) SIGTERM is a deliberate end: exit 0, the totals.
+      expect(await exitOf(run)).toBe(0);
+      expect(run.stderr()).not.toContain('Killed by signal');
+      expect(run.stderr()).toMatch(/\nTransferred: sent \d+, received \d+ bytes, in [\d.]+ seconds\n(Bytes per second: .*\n)?debug1: Exit status 0\n$/);
       await until(
         () => /Received disconnect from 127\.0\.0\.1 port \d+:11: disconnected by user/.test(sshd.logs()),
         5000,
@@ -153,6 +175,38 @@ describeInterop('pure-ssh command line against sshd', () => {
       run.child.kill('SIGKILL');
       await source.close();
     }
+  });
+
+  it('signals under -N as ssh: SIGTERM exit 0 with the totals, SIGHUP "Killed by signal 1." and 255 without them; -v lines as ssh -v', async () => {
+    const ends: Record<string, { code: number | null; tail: string }[]> = {};
+    const seen: string[][] = [];
+    for (const sig of ['SIGTERM', 'SIGHUP'] as const) {
+      for (const cmd of [[process.execPath, CLI], [sshd.openssh.ssh]]) {
+        const lport = await freePort();
+        const child = spawn(cmd[0]!, [...cmd.slice(1), ...base(), '-v', '-N', '-L', `${lport}:127.0.0.1:${echo.port}`, '127.0.0.1'], {
+          stdio: ['ignore', 'ignore', 'pipe'],
+        });
+        let err = '';
+        child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
+        const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+        // sshd sends its key-options debug messages just after USERAUTH_SUCCESS: wait for them too.
+        await until(() => /Entering interactive session/.test(err) && /debug1: Remote: .*key options/.test(err), 15_000, () => `not forwarding:\n${err}`);
+        child.kill(sig);
+        const code = await exited;
+        // The lines after the last channel line: what each prints on its way out.
+        const lines = err.replace(/\r/g, '').split('\n').filter((l) => /^(Killed by signal|Transferred:|Bytes per second:|debug1: Exit status)/.test(l));
+        (ends[sig] ??= []).push({ code, tail: lines.map((l) => l.replace(/\d+(\.\d+)?/g, 'N')).join('\n') });
+        // -v wording (sshconnect2.c, dispatch.c): the authentication line and the server's debug messages.
+        seen.push(err.replace(/\r/g, '').split('\n').filter((l) => /^(Authenticated to |debug1: Remote: )/.test(l)));
+      }
+    }
+    expect(seen[0]).toContain(`Authenticated to 127.0.0.1 ([127.0.0.1]:${sshd.port}) using "publickey".`);
+    expect(seen[0]!.some((l) => /^debug1: Remote: .*authorized_keys:1: key options: /.test(l)), seen[0]!.join('\n')).toBe(true);
+    expect(new Set(seen[0])).toEqual(new Set(seen[1]));
+    expect(ends.SIGTERM![0]).toEqual(ends.SIGTERM![1]);
+    expect(ends.SIGTERM![0]!.code).toBe(0);
+    expect(ends.SIGHUP![0]).toEqual(ends.SIGHUP![1]);
+    expect(ends.SIGHUP![0]).toEqual({ code: 255, tail: 'Killed by signal N.' });
   });
 
   it('-L without -N warns once and continues; several -L at once', async () => {

@@ -177,11 +177,11 @@ function cliUntilAuthenticated(sshd: SshdHandle, extra: string[]): Promise<strin
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (d: string) => {
       err += d;
-      if (/debug1: Authenticated to /.test(err)) child.kill('SIGTERM');
+      if (/^Authenticated to /m.test(err)) child.kill('SIGTERM');
     });
     child.on('exit', () => {
       clearTimeout(timer);
-      if (/debug1: Authenticated to /.test(err)) resolve(err);
+      if (/^Authenticated to /m.test(err)) resolve(err);
       else reject(new Error(`pure-ssh exited before authenticating:\n${err}`));
     });
   });
@@ -219,7 +219,7 @@ describeInterop('WarnWeakCrypto in the CLI, against an sshd 9.2 offering no post
     const err = await cliUntilAuthenticated(sshd, []);
     expect(err).toMatch(/debug1: kex: algorithm: curve25519-sha256;/);
     expect(err).toContain(WARNING_LINES);
-    expect(err.indexOf(WARNING_LINES)).toBeLessThan(err.indexOf('debug1: Authenticated to'));
+    expect(err.indexOf(WARNING_LINES)).toBeLessThan(err.indexOf("Authenticated to "));
   }, 20_000);
 
   it('-o WarnWeakCrypto=no (and no-pq-kex) silences it', async () => {

@@ -126,6 +126,58 @@ describeInterop('ProxyCommand, -W, -f and -E against sshd', () => {
     expect(r.stdout).toMatch(new RegExp(`^via-pure-ssh 127\\.0\\.0\\.1 \\d+ 127\\.0\\.0\\.2 ${target.port}\\n$`));
   });
 
+  it('-v: the byte totals at exit for ProxyCommand and ProxyJump routes too (what crossed the hop)', async () => {
+    const ssh = `${bastion.openssh.ssh} ${bastion.clientArgs.join(' ')}`;
+    const routes = [
+      ['-o', `ProxyCommand=${ssh} -W %h:%p root@127.0.0.1`],
+      ['-J', 'bastion'],
+    ];
+    const payload = 'x'.repeat(200_000);
+    for (const route of routes) {
+      const lp = await freePort();
+      const child = spawn(process.execPath, [CLI, '-F', config, ...route, '-v', '-N', '-L', `${lp}:127.0.0.1:${echo.port}`, 'target'], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr!.setEncoding('utf8').on('data', (t: string) => (stderr += t));
+      const exited = new Promise((r) => child.on('exit', r));
+      try {
+        await expect.poll(() => stderr, { timeout: 15_000 }).toContain('Entering interactive session');
+        expect(await echoThrough(lp, payload)).toBe(payload);
+      } finally {
+        child.kill('SIGTERM');
+      }
+      await exited;
+      const m = /Transferred: sent (\d+), received (\d+) bytes, in (\d+\.\d) seconds\nBytes per second: sent (\d+\.\d), received (\d+\.\d)\n/.exec(stderr);
+      expect(m, `${route.join(' ')}: ${stderr}`).not.toBeNull();
+      // The payload went through the SSH transport each way, encrypted and framed.
+      expect(Number(m![1])).toBeGreaterThan(payload.length);
+      expect(Number(m![2])).toBeGreaterThan(payload.length);
+    }
+  });
+
+  it("a jump host with an unknown host key (StrictHostKeyChecking yes): ssh's two lines, then the hop named once", async () => {
+    const empty = join(dir, 'empty_known_hosts');
+    await writeFile(empty, '');
+    const cfg = join(dir, 'unknown-hop');
+    // The hop is given by address, so its Host block is `Host 127.0.0.1`; its known_hosts is empty.
+    await writeFile(
+      cfg,
+      `Host 127.0.0.1\n  Port ${bastion.port}\n  User root\n  IdentityFile ${bastion.clientKeyPath}\n  UserKnownHostsFile ${empty}\n` +
+        '  GlobalKnownHostsFile /dev/null\n  BatchMode yes\n  StrictHostKeyChecking yes\n' +
+        (await readFile(config, 'utf8')),
+    );
+    const args = ['-F', cfg, '-N', '-J', '127.0.0.1', 'target'];
+    const ours = await pureSsh(args);
+    const theirs = await run(bastion.openssh.ssh, args);
+    expect(ours.code).toBe(255);
+    expect(theirs.code).toBe(255);
+    const expected = `No ED25519 host key is known for [127.0.0.1]:${bastion.port} and you have requested strict checking.\nHost key verification failed.\n`;
+    expect(theirs.stderr.replace(/\r\n/g, '\n').startsWith(expected), theirs.stderr).toBe(true);
+    // ssh ends with its outer connection's "Connection closed by UNKNOWN port 65535"; pure-ssh names the hop.
+    expect(ours.stderr).toBe(`${expected}pure-ssh: jump host 127.0.0.1 port ${bastion.port} failed: target was not reached\n`);
+  });
+
   it('-W to a port nobody listens on: the refusal and "stdio forwarding failed", exit 255', async () => {
     const closed = await freePort();
     const r = await pureSsh(['-F', config, '-W', `127.0.0.1:${closed}`, 'bastion']);
@@ -168,7 +220,7 @@ describeInterop('ProxyCommand, -W, -f and -E against sshd', () => {
     const pid = Number(/forking to background \(pid (\d+)\)/.exec(log)?.[1]);
     expect(pid).toBeGreaterThan(0);
     try {
-      expect(log).toContain(`debug1: Authenticated to 127.0.0.2 port ${target.port} via jump host.`);
+      expect(log).toContain('Authenticated to 127.0.0.2 (via proxy) using "publickey".');
       expect(log).toContain(`debug1: Local forwarding listening on 127.0.0.1 port ${lp}.`);
       expect(alive(pid)).toBe(true);
       expect(await echoThrough(lp, 'from the background')).toBe('from the background');

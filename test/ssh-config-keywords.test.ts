@@ -95,6 +95,11 @@ describe('every ssh_config(5) keyword is classified', () => {
 const SAMPLES: Record<string, { value: string; sets: Partial<SshOptions> }> = {
   AddressFamily: { value: 'inet', sets: { addressFamily: 'inet' } },
   BatchMode: { value: 'yes', sets: { batchMode: true } },
+  CanonicalDomains: { value: 'Corp.Example. lab.example', sets: { canonicalDomains: ['corp.example', 'lab.example'] } },
+  CanonicalizeFallbackLocal: { value: 'no', sets: { canonicalizeFallbackLocal: false } },
+  CanonicalizeHostname: { value: 'always', sets: { canonicalizeHostname: 'always' } },
+  CanonicalizeMaxDots: { value: '3', sets: { canonicalizeMaxDots: 3 } },
+  CanonicalizePermittedCNAMEs: { value: '*.A.example:*.cdn.example', sets: { canonicalizePermittedCnames: [{ source: '*.a.example', target: '*.cdn.example' }] } },
   Ciphers: { value: '+chacha20-poly1305@openssh.com', sets: { ciphers: '+chacha20-poly1305@openssh.com' } },
   CertificateFile: { value: '~/.ssh/id_ed25519-cert.pub', sets: { certificateFiles: ['~/.ssh/id_ed25519-cert.pub'] } },
   ClearAllForwardings: { value: 'yes', sets: { clearAllForwardings: true } },

@@ -25,10 +25,17 @@ import {
 } from './ssh-config.js';
 
 import { formatJumpSpec, type JumpSpec } from './jump-spec.js';
+import {
+  canonicalizeHost,
+  type CanonicalizeOptions,
+  type HostLookupRequest,
+  type HostLookupResult,
+} from './canonicalize.js';
 import { connectionTokens, percentExpand, pickTokens, tildeExpand, type LocalIdentity } from './tokens.js';
 
 export { ConfigError, parseForwardSpec, type DynamicForwardSpec, type ForwardSpec, type LogLevel } from './ssh-config.js';
 export { formatJumpSpec, parseJumpSpec, type JumpSpec } from './jump-spec.js';
+export type { CanonicalizeOptions, HostLookupRequest, HostLookupResult } from './canonicalize.js';
 
 /** What the parser may know about the process it runs in. */
 export interface CliEnvironment {
@@ -47,6 +54,13 @@ export interface CliEnvironment {
    * be run). Without it, a Match exec line that is reached is an error.
    */
   exec?: (command: string) => number;
+  /**
+   * CanonicalizeHostname and CanonicalizePermittedCNAMEs: resolve a name as getaddrinfo(3)
+   * would (a trailing `.` means no search domains); null when it does not resolve. Without it,
+   * a configuration that needs a look-up is an error. {@link resolveCommandLine} needs an
+   * answer at once; {@link resolveCommandLineAsync} awaits a promise.
+   */
+  lookupHost?: (request: HostLookupRequest) => HostLookupResult | Promise<HostLookupResult>;
 }
 
 /** Every option resolved to the value pure-ssh will use. */
@@ -129,6 +143,8 @@ export interface ResolvedConfig {
   userKnownHostsFiles: string[];
   /** GlobalKnownHostsFile entries (the rest of knownHostsFiles). */
   globalKnownHostsFiles: string[];
+  /** CanonicalizeHostname and its family with their defaults (readconf.c fill_default_options). */
+  canonicalize: CanonicalizeOptions;
 }
 
 /** The outcome of parsing: run, print the version, or print usage (exit 255). */
@@ -537,6 +553,34 @@ export function jumpHostArgv(hops: JumpSpec[], cfg: Pick<ResolvedConfig, 'config
  * if (out.kind === 'run') console.log(out.config.localForwards);
  */
 export function resolveCommandLine(argv: string[], cenv: CliEnvironment): CliOutcome {
+  const steps = resolveSteps(argv, cenv);
+  let r = steps.next();
+  while (!r.done) {
+    if (!cenv.lookupHost) throw new ConfigError(`pure-ssh: cannot resolve "${r.value.name}" for CanonicalizeHostname here`);
+    const answer = cenv.lookupHost(r.value);
+    if (answer instanceof Promise) throw new TypeError('lookupHost returned a promise: use resolveCommandLineAsync');
+    r = steps.next(answer);
+  }
+  return r.value;
+}
+
+/**
+ * {@link resolveCommandLine} with an asynchronous `lookupHost` (node:dns): the same outcome.
+ *
+ * @throws ConfigError as resolveCommandLine does, including the canonicalization errors.
+ */
+export async function resolveCommandLineAsync(argv: string[], cenv: CliEnvironment): Promise<CliOutcome> {
+  const steps = resolveSteps(argv, cenv);
+  let r = steps.next();
+  while (!r.done) {
+    if (!cenv.lookupHost) throw new ConfigError(`pure-ssh: cannot resolve "${r.value.name}" for CanonicalizeHostname here`);
+    r = steps.next(await cenv.lookupHost(r.value));
+  }
+  return r.value;
+}
+
+/** The body of resolveCommandLine: yields each DNS look-up canonicalization needs. */
+function* resolveSteps(argv: string[], cenv: CliEnvironment): Generator<HostLookupRequest, CliOutcome, HostLookupResult> {
   const o = emptyOptions();
   const notes: string[] = [];
   const parsed = parseArgv(argv, o, notes);
@@ -591,7 +635,28 @@ export function resolveCommandLine(argv: string[], cenv: CliEnvironment): CliOut
 
   // ssh.c: HostName (its %h expanded) replaces the host; names (not addresses) are lowercased.
   let hostName = o.hostName === undefined ? flags.host : percentExpand(o.hostName, { h: flags.host });
-  if (!isAddress(hostName)) hostName = hostName.toLowerCase();
+  const wasAddress = isAddress(hostName);
+  if (!wasAddress) hostName = hostName.toLowerCase();
+  // readconf.c fill_default_options_for_canonicalization, then ssh.c main()'s canonicalization
+  // (canonicalize.ts). Addresses are left as they are.
+  const permitted = o.canonicalizePermittedCnames ?? [];
+  const canonicalize: CanonicalizeOptions = {
+    mode: o.canonicalizeHostname ?? 'no',
+    domains: o.canonicalDomains ?? [],
+    fallbackLocal: o.canonicalizeFallbackLocal ?? true,
+    maxDots: o.canonicalizeMaxDots ?? 1,
+    // readconf.c config_has_permitted_cnames: `none` alone is no rule.
+    permittedCnames: permitted.length === 1 && permitted[0]!.target === '' ? [] : permitted,
+  };
+  if (!wasAddress) {
+    const direct = o.proxy === undefined || o.proxy.kind === 'none';
+    hostName = (yield* canonicalizeHost(hostName, canonicalize, direct, note)).host;
+  }
+  if (canonicalize.mode !== 'no' && !wantFinalPass) {
+    // ssh.c: new Host and Match blocks may apply to the canonical name.
+    notes.push('hostname canonicalisation enabled, will re-parse configuration');
+    wantFinalPass = true;
+  }
   if (wantFinalPass) {
     // ssh.c: the files are read again with the final host name; values already obtained stay.
     notes.push('re-parsing configuration');
@@ -738,6 +803,7 @@ export function resolveCommandLine(argv: string[], cenv: CliEnvironment): CliOut
       options: o,
       userKnownHostsFiles: userFiles,
       globalKnownHostsFiles: globalFiles,
+      canonicalize,
     },
   };
 }

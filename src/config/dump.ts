@@ -18,6 +18,9 @@ export interface EffectiveAlgorithms {
 
 const yesNo = (v: boolean) => (v ? 'yes' : 'no');
 
+/** readconf.c multistate_canonicalizehostname: the first name of each value is what -G prints. */
+const CANONICALIZE = { no: 'false', yes: 'true', always: 'always' } as const;
+
 /** readconf.c multistate_strict_hostkey: the first name of each value is what -G prints. */
 const STRICT = { yes: 'true', no: 'false', ask: 'ask', 'accept-new': 'accept-new' } as const;
 
@@ -52,6 +55,9 @@ export function dumpConfig(cfg: ResolvedConfig, algorithms: EffectiveAlgorithms)
   // Flag options.
   put('addressfamily', cfg.addressFamily);
   put('batchmode', yesNo(cfg.batchMode));
+  put('canonicalizefallbacklocal', yesNo(cfg.canonicalize.fallbackLocal));
+  // readconf.c multistate_canonicalizehostname: the first name of each value.
+  put('canonicalizehostname', CANONICALIZE[cfg.canonicalize.mode]);
   put('compression', yesNo(cfg.compression));
   put('clearallforwardings', yesNo(o.clearAllForwardings ?? false));
   put('exitonforwardfailure', yesNo(cfg.exitOnForwardFailure));
@@ -66,6 +72,7 @@ export function dumpConfig(cfg: ResolvedConfig, algorithms: EffectiveAlgorithms)
   put('forkafterauthentication', yesNo(cfg.forkAfterAuthentication));
   put('stricthostkeychecking', STRICT[cfg.strictHostKeyChecking]);
   // Integer options.
+  put('canonicalizemaxdots', cfg.canonicalize.maxDots);
   put('numberofpasswordprompts', cfg.numberOfPasswordPrompts);
   put('serveralivecountmax', cfg.serverAliveCountMax);
   put('serveraliveinterval', cfg.serverAliveInterval);
@@ -85,11 +92,16 @@ export function dumpConfig(cfg: ResolvedConfig, algorithms: EffectiveAlgorithms)
   // String arrays: IdentityFile and CertificateFile as written (ssh expands them later).
   const identities = o.identityFiles.length > 0 ? o.identityFiles : ['~/.ssh/id_ed25519', '~/.ssh/id_ecdsa', '~/.ssh/id_rsa'];
   for (const f of identities) put('identityfile', f);
+  // readconf.c dump_cfg_strarray_oneline.
+  put('canonicaldomains', o.canonicalDomains?.length ? o.canonicalDomains.join(' ') : 'none');
   for (const f of o.certificateFiles ?? []) put('certificatefile', f);
   put('globalknownhostsfile', cfg.globalKnownHostsFiles.length > 0 ? cfg.globalKnownHostsFiles.join(' ') : 'none');
   put('userknownhostsfile', cfg.userKnownHostsFiles.length > 0 ? cfg.userKnownHostsFiles.join(' ') : 'none');
   // Special cases.
   put('connecttimeout', cfg.connectTimeout > 0 ? cfg.connectTimeout : 'none');
+  // readconf.c prints this keyword with this capitalization.
+  const cnames = cfg.canonicalize.permittedCnames;
+  put('canonicalizePermittedcnames', cnames.length > 0 ? cnames.map((r) => `${r.source}:${r.target}`).join(' ') : 'none');
   put('rekeylimit', `${cfg.rekeyLimit ?? 0} ${cfg.rekeyLimitSeconds ?? 0}`);
   if (cfg.proxy?.kind === 'jump') put('proxyjump', cfg.proxy.hops.map(formatJumpSpec).join(','));
   else if (o.proxy?.kind === 'command') put('proxycommand', o.proxy.command);

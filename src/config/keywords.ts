@@ -32,6 +32,7 @@ import {
 } from './options.js';
 import { parseDynamicForwardSpec, parseForwardSpec } from './forward-spec.js';
 import { parseJumpSpec } from './jump-spec.js';
+import { validDomain, type CanonicalizeMode, type PermittedCname } from './canonicalize.js';
 import type { StrictHostKeyChecking } from '../node/known-hosts-file.js';
 
 /** Parse one line's arguments and store them (first value wins, lists accumulate). */
@@ -220,6 +221,44 @@ const applyProxyCommand: Apply = (o, args, ctx, kw) => {
   setFirst(o, 'proxy', command.toLowerCase() === 'none' ? { kind: 'none' } : { kind: 'command', command }, ctx);
 };
 
+/** readconf.c multistate_canonicalizehostname. */
+const CANONICALIZE_HOSTNAME: Record<string, CanonicalizeMode> = { yes: 'yes', true: 'yes', no: 'no', false: 'no', always: 'always' };
+
+/** readconf.c oCanonicalDomains: domains checked by misc.c valid_domain; `none` only alone. */
+const applyCanonicalDomains: Apply = (o, args, ctx, kw) => {
+  const domains: string[] = [];
+  for (const [i, arg] of args.entries()) {
+    if (arg.toLowerCase() === 'none' && (i > 0 || args.length > 1)) {
+      throw lineError(ctx, `keyword ${kw} "none" argument must appear alone.`);
+    }
+    const v = validDomain(arg);
+    if ('error' in v) throw lineError(ctx, v.error);
+    domains.push(v.domain);
+  }
+  if (domains.length === 0) throw lineError(ctx, `no ${kw} specified`);
+  setFirst(o, 'canonicalDomains', domains, ctx);
+};
+
+/** readconf.c oCanonicalizePermittedCNAMEs: `none` alone, `*`, or `source_list:target_list` (lowercased). */
+const applyPermittedCnames: Apply = (o, args, ctx, kw) => {
+  const rules: PermittedCname[] = [];
+  for (const [i, arg] of args.entries()) {
+    if (arg.toLowerCase() === 'none') {
+      if (i > 0 || args.length > 1) throw lineError(ctx, `keyword ${kw} "none" argument must appear alone.`);
+      rules.push({ source: arg, target: '' });
+    } else if (arg === '*') {
+      rules.push({ source: '*', target: '*' });
+    } else {
+      const lower = arg.toLowerCase();
+      const colon = lower.indexOf(':');
+      if (colon < 0 || colon === lower.length - 1) throw lineError(ctx, `Invalid permitted CNAME "${lower}"`);
+      rules.push({ source: lower.slice(0, colon), target: lower.slice(colon + 1) });
+    }
+  }
+  if (rules.length === 0) throw lineError(ctx, `no ${kw} specified`);
+  setFirst(o, 'canonicalizePermittedCnames', rules, ctx);
+};
+
 // ---- the table ------------------------------------------------------------------------------
 
 const implemented = (name: string, apply: Apply, origin?: Origin): KeywordEntry => ({ name, handling: 'implemented', apply, origin });
@@ -235,7 +274,6 @@ const deprecated = (name: string, reason: string, openssh: 'Deprecated' | 'Unsup
 
 const SESSION_ONLY = 'it applies to sessions, and pure-ssh opens none, like ssh -N';
 const NO_GSSAPI = 'it only applies to GSSAPI, which pure-ssh does not implement';
-const NO_CANONICALIZE = 'it only applies with CanonicalizeHostname, which pure-ssh refuses';
 const NO_MULTIPLEXING = 'connections are not shared: each run makes its own';
 const NO_X11 = 'X11 forwarding is requested on a session, and pure-ssh opens none, like ssh -N';
 const SSH1 = 'SSH protocol 1 only';
@@ -253,6 +291,21 @@ const ROWS: readonly KeywordEntry[] = [
     setFirst(o, 'addressFamily', v, ctx);
   }),
   implemented('BatchMode', flagInto('batchMode')),
+  // ssh_config(5) CanonicalizeHostname and its family: canonicalize.ts does what they ask.
+  implemented('CanonicalDomains', applyCanonicalDomains),
+  implemented('CanonicalizeFallbackLocal', flagInto('canonicalizeFallbackLocal')),
+  implemented('CanonicalizeHostname', (o, args, ctx, kw) => {
+    const v = single(kw, args, ctx).toLowerCase();
+    if (!(v in CANONICALIZE_HOSTNAME)) throw bad(ctx, kw, `unsupported option "${args[0]}".`);
+    setFirst(o, 'canonicalizeHostname', CANONICALIZE_HOSTNAME[v], ctx);
+  }),
+  implemented('CanonicalizeMaxDots', (o, args, ctx, kw) => {
+    const v = single(kw, args, ctx);
+    // readconf.c parse_int (atoi_err): a decimal integer.
+    if (!/^-?\d+$/.test(v)) throw lineError(ctx, `integer value invalid.`);
+    setFirst(o, 'canonicalizeMaxDots', Number(v), ctx);
+  }),
+  implemented('CanonicalizePermittedCNAMEs', applyPermittedCnames),
   implemented('Ciphers', stringInto('ciphers')),
   // Cumulative like IdentityFile (readconf.c add_certificate_file()); `none` adds nothing.
   implemented('CertificateFile', (o, args, ctx, kw) => {
@@ -330,7 +383,6 @@ const ROWS: readonly KeywordEntry[] = [
   // the authentication, or silently drop something the user asked for.
   refused('BindAddress', 'it sets the local address the connection leaves from'),
   refused('BindInterface', 'it sets the local interface the connection leaves from'),
-  refused('CanonicalizeHostname', 'it rewrites the host name before connecting', ['no', 'false']),
   refused('CheckHostIP', "it also checks the server's address in known_hosts", ['no']),
   refused('GSSAPIKeyExchange', 'it changes the key exchange and how the server is authenticated', ['no'], 'debian'),
   refused('HostbasedAuthentication', 'it adds host-based authentication', ['no']),
@@ -350,10 +402,6 @@ const ROWS: readonly KeywordEntry[] = [
 
   // Ignored: harmless to leave out.
   ignored('AddKeysToAgent', 'pure-ssh uses the keys an ssh-agent holds but does not add keys to it; authentication is unchanged', ['no']),
-  ignored('CanonicalDomains', NO_CANONICALIZE),
-  ignored('CanonicalizeFallbackLocal', NO_CANONICALIZE),
-  ignored('CanonicalizeMaxDots', NO_CANONICALIZE),
-  ignored('CanonicalizePermittedCNAMEs', NO_CANONICALIZE),
   ignored('CASignatureAlgorithms', "it restricts CA signature algorithms; pure-ssh applies OpenSSH's default (every supported one but SHA-1 ssh-rsa)"),
   ignored('ChannelTimeout', 'idle channels stay open until either end closes them', ['none']),
   ignored('ConnectionAttempts', 'the connection is tried once', ['1']),

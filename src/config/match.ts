@@ -18,7 +18,7 @@ export interface MatchContext {
   localUser: string;
   /** True while the configuration is read again after canonicalization or for `Match final`. */
   finalPass: boolean;
-  /** Called when `final` appears: ssh then reads the configuration a second time. */
+  /** Called when `final` appears without `!`: ssh then reads the configuration a second time. */
   wantFinalPass: () => void;
   /**
    * `Match exec`: the command after token expansion, run with /bin/sh -c; its exit status
@@ -80,10 +80,14 @@ export function evaluateMatch(args: readonly string[], m: MatchContext, ctx: Lin
     }
     attributes++;
     if (attrib === 'canonical' || attrib === 'final') {
-      if (attrib === 'final') m.wantFinalPass();
-      // Both hold exactly in the pass after canonicalization / the final pass.
-      if (m.finalPass === negate) result = false;
-      ctx.note(`${ctx.source} line ${ctx.line}: ${m.finalPass !== negate ? '' : 'not '}matched '${original}'`);
+      // ssh_config(5): `final` asks for the second reading of the files (only when not negated:
+      // readconf.c "*want_final_pass |= !negate"); that reading happens anyway when
+      // CanonicalizeHostname is on. Both criteria hold exactly in that second reading (readconf.c
+      // match_cfg_line: r = final_pass), whether or not the name was changed.
+      if (attrib === 'final' && !negate) m.wantFinalPass();
+      const holds = m.finalPass !== negate;
+      if (!holds) result = false;
+      ctx.note(`${ctx.source} line ${ctx.line}: ${holds ? '' : 'not '}matched '${original}'`);
       continue;
     }
     if (NOT_YET.has(attrib)) {

@@ -6,6 +6,7 @@ import { globMatch } from '../protocol/glob.js';
 import type { StrictHostKeyChecking } from '../node/known-hosts-file.js';
 import type { DynamicForwardSpec, ForwardSpec } from './forward-spec.js';
 import type { JumpSpec } from './jump-spec.js';
+import type { CanonicalizeMode, PermittedCname } from './canonicalize.js';
 
 /** ssh_config(5) LogLevel, quietest first. */
 export const LOG_LEVELS = ['QUIET', 'FATAL', 'ERROR', 'INFO', 'VERBOSE', 'DEBUG1', 'DEBUG2', 'DEBUG3'] as const;
@@ -79,6 +80,14 @@ export interface SshOptions {
   pureSshReconnect?: boolean;
   /** ssh_config(5) HostKeyAlias: the name host keys are looked up and recorded under. */
   hostKeyAlias?: string;
+  /** ssh_config(5) CanonicalizeHostname (readconf.c multistate: yes/true, no/false, always). */
+  canonicalizeHostname?: CanonicalizeMode;
+  /** ssh_config(5) CanonicalDomains, lowercased, without trailing dots; `['none']` = none. */
+  canonicalDomains?: string[];
+  canonicalizeFallbackLocal?: boolean;
+  canonicalizeMaxDots?: number;
+  /** ssh_config(5) CanonicalizePermittedCNAMEs; `none` is one rule with source `none`, target ''. */
+  canonicalizePermittedCnames?: PermittedCname[];
 }
 
 /** A fresh, empty {@link SshOptions}. */

@@ -26,7 +26,8 @@ import {
   type BenchRun,
   type BenchTool,
 } from '../bench/report.js';
-import { ConfigError, resolveCommandLine, type CliEnvironment, type ResolvedConfig } from '../config/cli-args.js';
+import { lookupHost } from './host-lookup.js';
+import { ConfigError, resolveCommandLineAsync, type CliEnvironment, type ResolvedConfig } from '../config/cli-args.js';
 import type { SshClient } from './client.js';
 import type { LoadReady, LoadReply, LoadRequest } from './bench-load.js';
 import { opensshHandshake, opensshSupport, opensshTunnel, type OpensshLogin, type OpensshTunnel, type PinnedAlgorithms } from './bench-openssh.js';
@@ -64,6 +65,7 @@ function cliEnvironment(): CliEnvironment {
     uid: process.getuid?.() ?? -1,
     localHostName: osHostname(),
     exec: matchExec,
+    lookupHost,
     fs: {
       readFile: (p) => {
         try {
@@ -217,7 +219,7 @@ function pinnedConfig(cfg: ResolvedConfig, a: PinnedAlgorithms, quiet: boolean):
 /** A pure-ssh connection as the CLI makes it; ms from the TCP connect to authenticated. */
 async function pureConnect(b: Bench, a: PinnedAlgorithms, timeoutMs: number, log = b.quietLog): Promise<{ client: SshClient; ms: number }> {
   let t0 = performance.now();
-  const route: RouteContext = { env: b.env, onSocket: () => (t0 = performance.now()) };
+  const route: RouteContext = { env: b.env, onTransport: () => (t0 = performance.now()) };
   const client = await withTimeout(connectHost(pinnedConfig(b.cfg, a, !log.verbose), log, b.libs, route), timeoutMs, 'pure-ssh connect', (c) => void closeQuietly(c));
   const ms = performance.now() - t0;
   const n = client.info.negotiated;
@@ -435,7 +437,7 @@ async function run(args: BenchArgs): Promise<number> {
   const env = cliEnvironment();
   let outcome;
   try {
-    outcome = resolveCommandLine(['-N', ...args.sshArgs, args.destination], env);
+    outcome = await resolveCommandLineAsync(['-N', ...args.sshArgs, args.destination], env);
   } catch (err) {
     if (err instanceof ConfigError) throw new FatalError(err.message);
     throw err;

@@ -176,10 +176,11 @@ function version(): string {
 
 /** The configuration pure-ssh would use for this destination (ssh_config files, -o, -l, -i...). */
 async function resolveSsh(args: CheckArgs) {
-  const [{ resolveCommandLine, ConfigError }, { homedir, hostname, userInfo }, { readdirSync }] = await Promise.all([
+  const [{ resolveCommandLineAsync, ConfigError }, { homedir, hostname, userInfo }, { readdirSync }, { lookupHost }] = await Promise.all([
     import('../config/cli-args.js'),
     import('node:os'),
     import('node:fs'),
+    import('./host-lookup.js'),
   ]);
   let localUser = process.env.USER ?? '';
   try {
@@ -189,8 +190,9 @@ async function resolveSsh(args: CheckArgs) {
   }
   try {
     // -N: pure-ssh's parser refuses a destination without forwards otherwise; the check runs no shell.
-    const outcome = resolveCommandLine(['-N', ...args.sshArgv], {
+    const outcome = await resolveCommandLineAsync(['-N', ...args.sshArgv], {
       env: process.env,
+      lookupHost,
       home: process.env.HOME || homedir(),
       localUser,
       uid: process.getuid?.() ?? -1,

@@ -7,11 +7,10 @@
  * and argument errors answer at once.
  */
 import { openSync, readdirSync, readFileSync } from 'node:fs';
-import type { Socket } from 'node:net';
 import { homedir, hostname as osHostname, constants as osConstants } from 'node:os';
 import {
   ConfigError,
-  resolveCommandLine,
+  resolveCommandLineAsync,
   USAGE,
   type CliEnvironment,
   type DynamicForwardSpec,
@@ -75,18 +74,19 @@ function runtimeName(): string {
   return `Node.js ${process.version}`;
 }
 
-const transfer: { sock?: Socket; start?: number } = {};
+/** How many bytes the destination's transport carried (every SSH byte), and when the session began. */
+const transfer: { count?: () => { sent: number; received: number }; start?: number } = {};
 
 /**
  * clientloop.c at exit: `Transferred: sent N, received M bytes, in S seconds` and the rates,
- * counted on the connection's socket (every SSH byte, as ssh's packet counters).
+ * counted on the connection's transport (every SSH byte, as ssh's packet counters), whatever
+ * the route (TCP, ProxyCommand, ProxyJump).
  */
 function reportTransfer(log: Log): void {
-  const { sock, start } = transfer;
-  if (!sock || start === undefined) return;
+  const { count, start } = transfer;
+  if (!count || start === undefined) return;
   const seconds = (performance.now() - start) / 1000;
-  const sent = sock.bytesWritten;
-  const received = sock.bytesRead;
+  const { sent, received } = count();
   log.notice(`Transferred: sent ${sent}, received ${received} bytes, in ${seconds.toFixed(1)} seconds`);
   if (seconds > 0) log.notice(`Bytes per second: sent ${(sent / seconds).toFixed(1)}, received ${(received / seconds).toFixed(1)}`);
 }
@@ -94,9 +94,9 @@ function reportTransfer(log: Log): void {
 /** What the command line was resolved with: jump hosts resolve their own configuration with it. */
 let cliEnv: CliEnvironment;
 
-/** The route context of this command's connections (jump hosts, the byte totals' socket). */
+/** The route context of this command's connections (jump hosts, the byte totals' counter). */
 function routeContext(): RouteContext {
-  return { env: cliEnv, onSocket: (sock: Socket) => (transfer.sock = sock) };
+  return { env: cliEnv, onTransport: (count) => (transfer.count = count) };
 }
 
 async function main(): Promise<void> {
@@ -104,8 +104,10 @@ async function main(): Promise<void> {
   const home = process.env.HOME || homedir();
   let outcome;
   try {
-    outcome = resolveCommandLine(process.argv.slice(2), (cliEnv = {
+    const { lookupHost } = await import('./host-lookup.js');
+    outcome = await resolveCommandLineAsync(process.argv.slice(2), (cliEnv = {
       env: process.env,
+      lookupHost,
       home,
       localUser: localUser(),
       uid: process.getuid?.() ?? -1,
@@ -213,7 +215,7 @@ async function startDynamic(client: SshClient, spec: DynamicForwardSpec, cfg: Re
 }
 
 /** One -R: ssh(1)'s messages for port 0, a refusal, and ExitOnForwardFailure. */
-async function startRemote(client: SshClient, spec: ForwardSpec, cfg: ResolvedConfig, log: Log): Promise<RemoteForward | null> {
+async function startRemote(client: SshClient, spec: ForwardSpec, cfg: ResolvedConfig, log: Log, stop: () => void): Promise<RemoteForward | null> {
   const { ForwardRefusedError } = await import('../errors.js');
   const to = spec.to;
   const target = 'path' in to ? to.path : `${to.host}:${to.port}`;
@@ -234,6 +236,9 @@ async function startRemote(client: SshClient, spec: ForwardSpec, cfg: ResolvedCo
   } catch (err) {
     if (!(err instanceof ForwardRefusedError)) throw err;
     if (cfg.exitOnForwardFailure) {
+      // ssh.c ssh_confirm_remote_forward: fatal() - this line, exit 255, nothing about the
+      // connection's end (our close must not print "Connection to H closed." or the totals).
+      stop();
       log.error(`Error: ${err.message}`);
       await Promise.race([client.close(), new Promise((r) => setTimeout(r, 2000).unref())]);
       process.exit(EXIT_ERROR);
@@ -330,11 +335,22 @@ async function run(cfg: ResolvedConfig): Promise<void> {
     shuttingDown = true;
     const num = osConstants.signals[name];
     const done = () => {
-      log.debug1(`Killed by signal ${num}.`);
-      reportTransfer(log);
+      // clientloop.c client_loop: with no session (-N, -W), SIGTERM is a deliberate end (exit 0,
+      // the byte totals); any other signal is "Killed by signal N." and 255, without totals.
+      if (name === 'SIGTERM' && (cfg.options.sessionType === 'none' || cfg.stdioForward)) {
+        reportTransfer(log);
+        log.debug1('Exit status 0');
+        process.exit(0);
+      }
+      log.notice(`Killed by signal ${num}.`);
       process.exit(EXIT_ERROR);
     };
-    if (!client) return done();
+    if (!client) {
+      // ssh(1) sets its signal handlers only for the session: before that a signal kills it.
+      process.removeAllListeners(name);
+      process.kill(process.pid, name);
+      return;
+    }
     // Say goodbye (SSH_MSG_DISCONNECT) but do not hang on a dead peer.
     setTimeout(done, 2000).unref();
     client.close().then(done, done);
@@ -347,7 +363,11 @@ async function run(cfg: ResolvedConfig): Promise<void> {
   const fail = async (err: unknown): Promise<never> => {
     const at = configOf(err, cfg);
     log.error(await describeFatal(err, at, log));
-    if (at !== cfg) log.error(`pure-ssh: jump host ${at.host} (${at.hostName} port ${at.port}) failed: ${cfg.host} was not reached`);
+    if (at !== cfg) {
+      // "jump host bastion (10.0.0.5 port 22)", but not "jump host 10.0.0.5 (10.0.0.5 port 22)".
+      const hop = at.host === at.hostName ? `${at.hostName} port ${at.port}` : `${at.host} (${at.hostName} port ${at.port})`;
+      log.error(`pure-ssh: jump host ${hop} failed: ${cfg.host} was not reached`);
+    }
     process.exit(EXIT_ERROR);
   };
 
@@ -468,7 +488,7 @@ async function run(cfg: ResolvedConfig): Promise<void> {
     const from = 'path' in l ? l.path : `${l.bindAddress ?? 'LOCALHOST'}:${l.port}`;
     log.debug1(`Remote connections from ${from} forwarded to local address ${target}`);
   }
-  await Promise.all(cfg.remoteForwards.map((spec) => startRemote(ssh, spec, cfg, log)));
+  await Promise.all(cfg.remoteForwards.map((spec) => startRemote(ssh, spec, cfg, log, () => (shuttingDown = true))));
   if (shuttingDown) return;
   // ssh -f: into the background only now, with every forward listening (ExitOnForwardFailure done).
   if (cfg.forkAfterAuthentication) {
@@ -498,21 +518,26 @@ async function runReconnecting(
     waitForConnection: 15_000,
   });
   await rc.start(first);
+  // The lines go out in the order of the events: ssh's own line for the drop (which needs an
+  // asynchronous look at the error) before pure-ssh's reconnect lines.
+  let said: Promise<void> = Promise.resolve();
+  const say = (line: () => string | Promise<string>) => {
+    said = said.then(async () => log.info(await line())).catch(() => {});
+  };
   rc.on('connected', (c: SshClient) => {
     setClient(c);
-    log.info(`Reconnected to ${cfg.hostName} port ${cfg.port}.`);
+    say(() => `Reconnected to ${cfg.hostName} port ${cfg.port}.`);
   });
   // A close we asked for (Ctrl-C, SIGTERM) is the end, not a dropped link to recover.
-  rc.on('disconnected', async (err: SshError | undefined) => {
+  rc.on('disconnected', (err: SshError | undefined) => {
     if (stopping()) return;
-    log.info(err ? await describeFatal(err, cfg, log, true) : `Connection to ${cfg.hostName} closed.`);
+    say(() => (err ? describeFatal(err, cfg, log, true) : `Connection to ${cfg.hostName} closed.`));
   });
   rc.on('reconnecting', ({ attempt, delay }: { attempt: number; delay: number }) => {
-    if (!stopping()) log.info(`pure-ssh: reconnecting to ${cfg.hostName} port ${cfg.port} in ${(delay / 1000).toFixed(1)} s (attempt ${attempt})`);
+    if (!stopping()) say(() => `pure-ssh: reconnecting to ${cfg.hostName} port ${cfg.port} in ${(delay / 1000).toFixed(1)} s (attempt ${attempt})`);
   });
-  rc.on('reconnect-failed', async ({ error }: { error: unknown }) => {
-    const at = configOf(error, cfg);
-    log.info(await describeFatal(error, at, log));
+  rc.on('reconnect-failed', ({ error }: { error: unknown }) => {
+    say(() => describeFatal(error, configOf(error, cfg), log));
   });
   rc.on('give-up', () => {
     stop();

@@ -1079,6 +1079,8 @@ function describeSocketError(err: NodeJS.ErrnoException): string {
       return 'Connection reset by peer';
     case 'EHOSTUNREACH':
       return 'No route to host';
+    case 'ENETUNREACH':
+      return 'Network is unreachable';
     default:
       return err.message;
   }

@@ -10,7 +10,7 @@ import { writeSync } from 'node:fs';
 import { connect as netConnect, isIP, Socket } from 'node:net';
 import { userInfo } from 'node:os';
 import type { Duplex } from 'node:stream';
-import { ConfigError, jumpHostArgv, resolveCommandLine, type CliEnvironment, type ResolvedConfig } from '../config/cli-args.js';
+import { ConfigError, jumpHostArgv, resolveCommandLineAsync, type CliEnvironment, type ResolvedConfig } from '../config/cli-args.js';
 import { LOG_LEVELS, type LogLevel } from '../config/ssh-config.js';
 import type { SshError } from '../errors.js';
 import type { SshClient } from './client.js';
@@ -262,12 +262,33 @@ function openSocket(cfg: ResolvedConfig, log: Log): Socket {
 
 /**
  * What a route needs beyond the host's configuration: the environment the command line was
- * resolved with (jump hosts resolve their own configuration with it), and who wants the
- * destination's own TCP socket (the CLI counts its bytes for `Transferred:`).
+ * resolved with (jump hosts resolve their own configuration with it), and who wants to count the
+ * bytes of the destination's transport (the CLI, for `Transferred:`): `onTransport` gets a counter
+ * of every SSH byte sent and received, whatever the route (TCP, ProxyCommand, ProxyJump).
  */
 export interface RouteContext {
   env: CliEnvironment;
-  onSocket?: (sock: Socket) => void;
+  onTransport?: (count: () => { sent: number; received: number }) => void;
+}
+
+/**
+ * Byte counters on a transport that is not a socket (a ProxyCommand's stdio, a jump host's
+ * direct-tcpip channel): what the SSH client writes, and what the stream pushes to it.
+ */
+function countStream(sock: Duplex): () => { sent: number; received: number } {
+  let sent = 0;
+  let received = 0;
+  const write = sock.write.bind(sock) as (chunk: unknown, ...rest: unknown[]) => boolean;
+  sock.write = ((chunk: unknown, ...rest: unknown[]) => {
+    if (chunk instanceof Uint8Array) sent += chunk.length;
+    return write(chunk, ...rest);
+  }) as typeof sock.write;
+  const push = sock.push.bind(sock);
+  sock.push = (chunk: unknown, encoding?: BufferEncoding) => {
+    if (chunk instanceof Uint8Array) received += chunk.length;
+    return push(chunk, encoding);
+  };
+  return () => ({ sent, received });
 }
 
 export type Libraries = Awaited<ReturnType<typeof loadLibraries>>;
@@ -298,12 +319,13 @@ export async function openRoute(cfg: ResolvedConfig, log: Log, libs: Libraries, 
     const { proxyCommandStream } = await import('./proxy-command.js');
     const sock = proxyCommandStream(cfg.proxy.command, { debug: (m) => log.debug1(m) });
     sock.on('error', () => {}); // reported by the SSH client
+    if (depth === 0) route.onTransport?.(countStream(sock));
     return { sock };
   }
   if (cfg.proxy?.kind === 'jump') {
     // readconf.c READCONF_MAX_DEPTH-like guard against a ProxyJump loop in the configuration.
     if (depth >= 16) throw new ConfigError('pure-ssh: too many jump hosts (a ProxyJump loop in the configuration?)');
-    const outcome = resolveCommandLine(jumpHostArgv(cfg.proxy.hops, cfg), route.env);
+    const outcome = await resolveCommandLineAsync(jumpHostArgv(cfg.proxy.hops, cfg), route.env);
     if (outcome.kind !== 'run') throw new ConfigError(`Invalid ProxyJump: ${cfg.proxy.hops.map((h) => h.host).join(',')}`);
     const hop = outcome.config;
     for (const n of hop.notes) log.debug1(n);
@@ -311,6 +333,7 @@ export async function openRoute(cfg: ResolvedConfig, log: Log, libs: Libraries, 
     const via = await connectHost(hop, log, libs, route, depth + 1);
     try {
       const sock = await via.openDirectTcpip({ host: cfg.hostName, port: cfg.port, originatorAddress: '127.0.0.1', originatorPort: 65535 });
+      if (depth === 0) route.onTransport?.(countStream(sock));
       return { sock, via };
     } catch (err) {
       await via.close().catch(() => {});
@@ -318,7 +341,7 @@ export async function openRoute(cfg: ResolvedConfig, log: Log, libs: Libraries, 
     }
   }
   const sock = openSocket(cfg, log);
-  if (depth === 0) route.onSocket?.(sock);
+  if (depth === 0) route.onTransport?.(() => ({ sent: sock.bytesWritten, received: sock.bytesRead }));
   return { sock };
 }
 
@@ -382,6 +405,7 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
       }
     : undefined;
 
+  let method = 'none';
   try {
     const client = await connect({
       host: cfg.hostName,
@@ -408,7 +432,13 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
       rekeyBytes: cfg.rekeyLimit,
       rekeyTime: cfg.rekeyLimitSeconds === undefined ? undefined : cfg.rekeyLimitSeconds * 1000,
       sock,
-      debug: (m) => log.debug1(m),
+      debug: (m) => {
+        // sshconnect2.c: the method that succeeded is in ssh's verbose line below.
+        const auth = /^Authenticated using "(.*)"\.$/.exec(m);
+        if (auth) method = auth[1]!;
+        // dispatch.c: a server's SSH_MSG_DEBUG is "Remote: MESSAGE".
+        else log.debug1(m.startsWith('server debug: ') ? `Remote: ${m.slice('server debug: '.length)}` : m);
+      },
       onBanner: (m) => {
         if (LOG_LEVELS.indexOf(cfg.logLevel) >= LOG_LEVELS.indexOf('INFO')) log.write(m);
       },
@@ -417,7 +447,9 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
         if (w.code === 'weak-kex' && cfg.warnWeakCrypto && !cfg.algorithms.kex) for (const l of w.message.split('\n')) log.info(l);
       },
     });
-    log.debug1(`Authenticated to ${cfg.hostName} port ${cfg.port}${via ? ' via jump host' : ''}.`);
+    // sshconnect2.c ssh_userauth2: verbose(), with the peer's address on a socket, else "(via proxy)".
+    const peer = sock instanceof Socket && sock.remoteAddress ? `[${sock.remoteAddress}]:${sock.remotePort}` : undefined;
+    log.notice(`Authenticated to ${cfg.hostName} (${peer ?? 'via proxy'}) using "${method}".`);
     // The jump host's connection carries this one: it goes when this one does.
     if (via) client.once('close', () => void via.close().catch(() => {}));
     return client;

@@ -167,6 +167,8 @@ function describeConnectError(err: NodeJS.ErrnoException): string {
       return 'Connection timed out';
     case 'EHOSTUNREACH':
       return 'No route to host';
+    case 'ENETUNREACH':
+      return 'Network is unreachable';
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
       return 'Name or service not known';
