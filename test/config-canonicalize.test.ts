@@ -142,6 +142,20 @@ function resolve(argv: string[], cfg: string, names: Record<string, string> = {}
 describe('the second reading of the files (ssh_config(5) Match canonical / final)', () => {
   const head = 'CanonicalizeHostname yes\nCanonicalDomains corp.example\n';
 
+  it('-4 / -6 / AddressFamily: each look-up asks for that family only (ssh.c resolve_host hints)', () => {
+    for (const [argv, cfg, family] of [
+      [['-4'], '', 'inet'],
+      [['-6'], '', 'inet6'],
+      [[], 'AddressFamily inet6\n', 'inet6'],
+      [[], '', 'any'],
+    ] as const) {
+      const e = env({ '/cfg': `${head}${cfg}` }, { 'web.corp.example': '' });
+      const out = resolveCommandLine(['-N', ...argv, '-F', '/cfg', 'web'], e);
+      expect(out.kind === 'run' && out.config.hostName).toBe('web.corp.example');
+      expect(e.asked.map((r) => r.family)).toEqual([family]);
+    }
+  });
+
   it('CanonicalizeHostname on: the files are read again with the canonical name; Host and Match canonical see it', () => {
     const cfg = `${head}Host web.corp.example\n  User fromhost\nMatch canonical host web.corp.example\n  Port 2201\nMatch !canonical\n  Port 1\n  IdentityFile ~/first\n`;
     const c = resolve(['web'], cfg, { 'web.corp.example': '' });
@@ -168,7 +182,7 @@ describe('the second reading of the files (ssh_config(5) Match canonical / final
 
   it('the keywords: first value wins, readconf.c errors', () => {
     const c = resolve(['x.y.z'], 'CanonicalizeMaxDots 3\nCanonicalizeMaxDots 0\nCanonicalizePermittedCNAMEs *.A:*.B *\nCanonicalDomains none\n', { 'x.y.z': '' });
-    expect(c.canonicalize).toEqual({ mode: 'no', domains: ['none'], fallbackLocal: true, maxDots: 3, permittedCnames: [{ source: '*.a', target: '*.b' }, { source: '*', target: '*' }] });
+    expect(c.canonicalize).toEqual({ mode: 'no', domains: ['none'], fallbackLocal: true, maxDots: 3, permittedCnames: [{ source: '*.a', target: '*.b' }, { source: '*', target: '*' }], family: 'any' });
     const err = (cfg: string) => {
       try {
         resolve(['h'], cfg);

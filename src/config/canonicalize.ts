@@ -32,6 +32,8 @@ export interface CanonicalizeOptions {
   maxDots: number;
   /** CanonicalizePermittedCNAMEs; empty = none. */
   permittedCnames: readonly PermittedCname[];
+  /** AddressFamily / -4 / -6: ssh.c resolve_host asks getaddrinfo(3) for this family only. */
+  family?: 'any' | 'inet' | 'inet6';
 }
 
 /**
@@ -41,6 +43,8 @@ export interface CanonicalizeOptions {
 export interface HostLookupRequest {
   name: string;
   wantCname: boolean;
+  /** Only addresses of this family count (AddressFamily, -4, -6); absent or `any`: both. */
+  family?: 'any' | 'inet' | 'inet6';
 }
 
 /** A successful look-up; `canonicalName` is the end of the CNAME chain, when asked for and known. */
@@ -87,7 +91,7 @@ export function* canonicalizeHost(
   // ssh.c: "If CanonicalizePermittedCNAMEs have been specified but other canonicalization did
   // not happen ... the hostname may still be changed as a result of CNAME following."
   if (!result.resolved && o.permittedCnames.length > 0 && (direct || o.mode === 'always')) {
-    const answer = yield { name: result.host, wantCname: true };
+    const answer = yield { name: result.host, wantCname: true, family: o.family };
     if (answer === null) {
       // ssh.c: a proxied name need not be in the DNS; a direct one must.
       if (direct) throw new ConfigError(`ssh: Could not resolve hostname ${result.host}: Name or service not known`);
@@ -118,7 +122,7 @@ function* resolveCanonicalize(
   if (host.endsWith('.')) {
     // ssh.c: an anchored name is resolved as it is.
     note(`${fn}: name is fully qualified`);
-    const answer = yield { name: host, wantCname };
+    const answer = yield { name: host, wantCname, family: o.family };
     if (answer !== null) return found(host, answer);
   } else {
     const dots = [...host].filter((c) => c === '.').length;
@@ -130,7 +134,7 @@ function* resolveCanonicalize(
       if (domain.toLowerCase() === 'none') break;
       const fullhost = `${host}.${domain}.`;
       note(`${fn}: attempting "${host}" => "${fullhost}"`);
-      const answer = yield { name: fullhost, wantCname };
+      const answer = yield { name: fullhost, wantCname, family: o.family };
       if (answer !== null) return found(fullhost, answer);
     }
   }

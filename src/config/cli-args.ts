@@ -647,6 +647,7 @@ function* resolveSteps(argv: string[], cenv: CliEnvironment): Generator<HostLook
     maxDots: o.canonicalizeMaxDots ?? 1,
     // readconf.c config_has_permitted_cnames: `none` alone is no rule.
     permittedCnames: permitted.length === 1 && permitted[0]!.target === '' ? [] : permitted,
+    family: flags.family ?? o.addressFamily ?? 'any',
   };
   if (!wasAddress) {
     const direct = o.proxy === undefined || o.proxy.kind === 'none';

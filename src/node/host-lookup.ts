@@ -16,7 +16,9 @@ const MAX_CNAME_CHAIN = 8;
  */
 export async function lookupHost(request: HostLookupRequest): Promise<HostLookupResult> {
   try {
-    await dns.lookup(request.name, { all: true });
+    // ssh.c resolve_host: hints.ai_family from AddressFamily (-4, -6).
+    const family = request.family === 'inet' ? 4 : request.family === 'inet6' ? 6 : 0;
+    await dns.lookup(request.name, { all: true, family });
   } catch {
     return null;
   }
