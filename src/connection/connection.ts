@@ -63,6 +63,8 @@ export class Connection {
   private readonly remoteListeners = new Set<string>();
   /** Cap on the sum of all receive windows with auto-tuning; undefined: fixed windows. */
   private readonly windowCap: number | undefined;
+  /** Channels in phase `opening` (see {@link pendingOpens}). */
+  private opening = 0;
 
   /** @param windowAutoTune receive-window auto-tuning (window-tuning.ts); false: OpenSSH's fixed windows. */
   constructor(
@@ -83,11 +85,12 @@ export class Connection {
     return this.channels.size;
   }
 
-  /** Channel opens sent and not yet answered. */
+  /**
+   * Channel opens sent and not yet answered. A count kept as opens go out and their answers
+   * come in: the client core asks on every read from the socket.
+   */
   get pendingOpens(): number {
-    let n = 0;
-    for (const ch of this.channels) if (ch.phase === 'opening') n++;
-    return n;
+    return this.opening;
   }
 
   /** Global requests sent with want_reply and not yet answered. */
@@ -147,6 +150,7 @@ export class Connection {
     const window = opts.window ?? DEFAULT_WINDOW;
     const maxPacket = opts.maxPacket ?? DEFAULT_MAX_PACKET;
     const ch = this.channels.allocate((id) => new ChannelState(id, channelType, window, maxPacket));
+    this.opening++;
     if (this.windowCap !== undefined) ch.tuner = new WindowTuner(window);
     // RFC 4254 §5.1: sender channel, initial window, maximum packet size, type-specific data.
     this.transport.send(encodeChannelOpen(channelType, ch.id, window, maxPacket, data));
@@ -159,6 +163,16 @@ export class Connection {
     if (!ch || ch.closeSent || ch.closeRequested || ch.phase === 'closed') throw new UsageError(`channel ${id} is closed`);
     if (ch.eofQueued) throw new UsageError(`channel ${id}: write after end`);
     if (data.length === 0) return true;
+    if (ch.pendingBytes === 0) {
+      // Nothing queued ahead: packetize straight from the caller's bytes and queue only what
+      // window, key exchange or socket hold back (the common case, one message, queues nothing).
+      const sent = this.sendFrom(ch, data, 0);
+      if (sent === data.length) return true;
+      ch.pending.push(data);
+      ch.pendingOffset = sent;
+      ch.pendingBytes = data.length - sent;
+      return false;
+    }
     ch.pending.push(data);
     ch.pendingBytes += data.length;
     this.flushChannel(ch);
@@ -289,6 +303,7 @@ export class Connection {
   abortAll(error: SshError): void {
     for (const ch of [...this.channels]) {
       const wasOpening = ch.phase === 'opening';
+      if (wasOpening) this.opening--;
       ch.phase = 'closed';
       this.channels.release(ch.id);
       if (wasOpening) this.emit({ type: 'channel-open-failed', channel: ch.id, error });
@@ -354,6 +369,7 @@ export class Connection {
       case MSG.CHANNEL_OPEN_CONFIRMATION: {
         const ch = this.channelFor(m.recipient, m.type);
         if (ch.phase !== 'opening') throw new ProtocolError(`channel ${ch.id}: duplicate open confirmation`);
+        this.opening--;
         ch.phase = 'open';
         ch.remoteId = m.sender;
         ch.remoteWindow = m.initialWindow;
@@ -371,6 +387,7 @@ export class Connection {
       case MSG.CHANNEL_OPEN_FAILURE: {
         const ch = this.channelFor(m.recipient, m.type);
         if (ch.phase !== 'opening') throw new ProtocolError(`channel ${ch.id}: open failure for an open channel`);
+        this.opening--;
         ch.phase = 'closed';
         this.channels.release(ch.id);
         this.emit({
@@ -466,22 +483,16 @@ export class Connection {
     const t = this.transport;
     if (t.isClosed || t.sendBlocked || this.outputPaused) return;
     const hadPending = ch.pendingBytes > 0;
-    while (ch.pendingBytes > 0 && ch.remoteWindow > 0) {
+    while (ch.pendingBytes > 0) {
       const buf = ch.pending[0]!;
-      const avail = buf.length - ch.pendingOffset;
-      // RFC 4254 §5.2: never more than the peer's window or maximum packet size.
-      const n = Math.min(avail, ch.remoteWindow, ch.remoteMaxPacket);
-      if (!t.sendChannelData(ch.remoteId, buf, ch.pendingOffset, n)) break;
-      ch.remoteWindow -= n;
-      ch.pendingBytes -= n;
-      ch.bytesSent += n;
-      if (n === avail) {
-        ch.pending.shift();
-        ch.pendingOffset = 0;
-      } else {
-        ch.pendingOffset += n;
+      const off = this.sendFrom(ch, buf, ch.pendingOffset);
+      ch.pendingBytes -= off - ch.pendingOffset;
+      if (off < buf.length) {
+        ch.pendingOffset = off;
+        break;
       }
-      if (t.sendBlocked) break; // the packets just sent triggered a rekey
+      ch.pending.shift();
+      ch.pendingOffset = 0;
     }
     if (ch.pendingBytes === 0) {
       if (ch.eofQueued && !ch.eofSent) {
@@ -490,6 +501,27 @@ export class Connection {
       }
       if (hadPending) this.emit({ type: 'channel-drain', channel: ch.id });
     }
+  }
+
+  /**
+   * CHANNEL_DATA packets from `buf[from..]` while window, kex and socket allow; returns the
+   * offset reached (`buf.length` when all went out).
+   */
+  private sendFrom(ch: Channel, buf: Uint8Array, from: number): number {
+    if (ch.phase !== 'open' || ch.closeSent) return from;
+    const t = this.transport;
+    if (t.isClosed || t.sendBlocked || this.outputPaused) return from;
+    let off = from;
+    while (off < buf.length && ch.remoteWindow > 0) {
+      // RFC 4254 §5.2: never more than the peer's window or maximum packet size.
+      const n = Math.min(buf.length - off, ch.remoteWindow, ch.remoteMaxPacket);
+      if (!t.sendChannelData(ch.remoteId, buf, off, n)) break;
+      ch.remoteWindow -= n;
+      ch.bytesSent += n;
+      off += n;
+      if (t.sendBlocked) break; // the packets just sent triggered a rekey
+    }
+    return off;
   }
 
   private sendClose(ch: Channel): void {
