@@ -10,7 +10,7 @@ import type { ClientEvent } from '../events.js';
 import type { DirectTcpipParams } from './channel-types.js';
 import { decodeChannelOpenParams, encodeDirectStreamlocal, encodeDirectTcpip } from './channel-types.js';
 import { decodeTcpipForwardReply, GlobalRequestName } from './global-requests.js';
-import { SshReader, SshWriter } from '../protocol/wire.js';
+import { SshReader, SshWriter, readUint32 } from '../protocol/wire.js';
 import {
   MSG,
   decodeMessage,
@@ -316,6 +316,24 @@ export class Connection {
     const type = payload[0]!;
     if (type < 80 || type > 127) return false;
     if (!this.active) throw new ProtocolError(`connection protocol message ${type} before authentication`);
+    // The data path, read in place when well formed (RFC 4254 §5.2: uint32 recipient channel,
+    // string data; uint32 recipient channel, uint32 bytes to add). Kept apart from the table
+    // below so that the per-channel messages a new connection brings (open, EOF, close) do not
+    // deoptimize the function every data packet runs through. Anything else, malformed data
+    // messages included, goes through the message table and its errors.
+    if (type === MSG.CHANNEL_DATA && payload.length >= 9 && readUint32(payload, 5) === payload.length - 9) {
+      this.channelData(readUint32(payload, 1), type, payload.subarray(9));
+      return true;
+    }
+    if (type === MSG.CHANNEL_WINDOW_ADJUST && payload.length === 9) {
+      this.windowAdjust(readUint32(payload, 1), readUint32(payload, 5));
+      return true;
+    }
+    return this.handleMessage(payload);
+  }
+
+  /** {@link handle} for every message but the well-formed data path. */
+  private handleMessage(payload: Uint8Array): boolean {
     const m = decodeMessage(payload);
     if (!m) return false;
     switch (m.type) {
@@ -397,43 +415,13 @@ export class Connection {
         });
         return true;
       }
-      case MSG.CHANNEL_WINDOW_ADJUST: {
-        const ch = this.openChannelFor(m.recipient, m.type);
-        // RFC 4254 §5.2: the window may grow up to 2^32 - 1.
-        if (ch.remoteWindow + m.bytes > MAX_WINDOW) {
-          throw new ProtocolError(`channel ${ch.id}: window adjust overflows 2^32`);
-        }
-        ch.remoteWindow += m.bytes;
-        this.flushChannel(ch);
+      case MSG.CHANNEL_WINDOW_ADJUST:
+        this.windowAdjust(m.recipient, m.bytes);
         return true;
-      }
       case MSG.CHANNEL_DATA:
-      case MSG.CHANNEL_EXTENDED_DATA: {
-        const ch = this.openChannelFor(m.recipient, m.type);
-        const n = m.data.length;
-        if (ch.phase !== 'open' || ch.eofReceived || ch.closeReceived) {
-          throw new ProtocolError(`channel ${ch.id}: data after EOF or CLOSE`);
-        }
-        // RFC 4254 §5.2: the peer must not exceed our window nor our maximum packet size.
-        if (n > ch.localWindow || n > ch.localMaxPacket) {
-          throw new ProtocolError(
-            `channel ${ch.id}: received ${n} bytes with ${ch.localWindow} bytes of window and max packet ${ch.localMaxPacket}`,
-          );
-        }
-        ch.localWindow -= n;
-        ch.windowReceived += n;
-        if (m.type === MSG.CHANNEL_EXTENDED_DATA) {
-          // stderr-like data has no meaning on a direct-tcpip channel; consume it so the window moves.
-          ch.localConsumed += n;
-          const grant = ch.windowAdjustDue();
-          if (grant > 0) this.transport.send(encodeWindowAdjust(ch.remoteId, grant));
-          return true;
-        }
-        ch.unconsumed += n;
-        ch.bytesReceived += n;
-        this.emit({ type: 'channel-data', channel: ch.id, data: m.data });
+      case MSG.CHANNEL_EXTENDED_DATA:
+        this.channelData(m.recipient, m.type, m.data);
         return true;
-      }
       case MSG.CHANNEL_EOF: {
         const ch = this.openChannelFor(m.recipient, m.type);
         ch.eofReceived = true;
@@ -462,6 +450,44 @@ export class Connection {
       default:
         return false;
     }
+  }
+
+  /** RFC 4254 §5.2 SSH_MSG_CHANNEL_WINDOW_ADJUST. */
+  private windowAdjust(recipient: number, bytes: number): void {
+    const ch = this.openChannelFor(recipient, MSG.CHANNEL_WINDOW_ADJUST);
+    // RFC 4254 §5.2: the window may grow up to 2^32 - 1.
+    if (ch.remoteWindow + bytes > MAX_WINDOW) {
+      throw new ProtocolError(`channel ${ch.id}: window adjust overflows 2^32`);
+    }
+    ch.remoteWindow += bytes;
+    this.flushChannel(ch);
+  }
+
+  /** RFC 4254 §5.2 SSH_MSG_CHANNEL_DATA and SSH_MSG_CHANNEL_EXTENDED_DATA. */
+  private channelData(recipient: number, type: number, data: Uint8Array): void {
+    const ch = this.openChannelFor(recipient, type);
+    const n = data.length;
+    if (ch.phase !== 'open' || ch.eofReceived || ch.closeReceived) {
+      throw new ProtocolError(`channel ${ch.id}: data after EOF or CLOSE`);
+    }
+    // RFC 4254 §5.2: the peer must not exceed our window nor our maximum packet size.
+    if (n > ch.localWindow || n > ch.localMaxPacket) {
+      throw new ProtocolError(
+        `channel ${ch.id}: received ${n} bytes with ${ch.localWindow} bytes of window and max packet ${ch.localMaxPacket}`,
+      );
+    }
+    ch.localWindow -= n;
+    ch.windowReceived += n;
+    if (type === MSG.CHANNEL_EXTENDED_DATA) {
+      // stderr-like data has no meaning on a direct-tcpip channel; consume it so the window moves.
+      ch.localConsumed += n;
+      const grant = ch.windowAdjustDue();
+      if (grant > 0) this.transport.send(encodeWindowAdjust(ch.remoteId, grant));
+      return;
+    }
+    ch.unconsumed += n;
+    ch.bytesReceived += n;
+    this.emit({ type: 'channel-data', channel: ch.id, data });
   }
 
   private channelFor(recipient: number, type: number): Channel {
