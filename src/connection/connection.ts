@@ -4,7 +4,7 @@
  * messages through the transport and reports to the client core through `emit`.
  */
 import type { Channel } from './channel.js';
-import { Channel as ChannelState, ChannelTable, DEFAULT_MAX_PACKET, DEFAULT_WINDOW, MAX_WINDOW } from './channel.js';
+import { Channel as ChannelState, ChannelTable, DEFAULT_RECEIVE_MAX_PACKET, DEFAULT_WINDOW, MAX_WINDOW } from './channel.js';
 import { ChannelOpenError, ChannelOpenFailureReason, ProtocolError, SshError, UsageError } from '../errors.js';
 import type { ClientEvent } from '../events.js';
 import type { DirectTcpipParams } from './channel-types.js';
@@ -27,10 +27,11 @@ import { DEFAULT_WINDOW_AUTOTUNE_MAX, WindowTuner, type WindowAutoTuneOptions } 
 
 export type { DirectTcpipParams } from './channel-types.js';
 
-/** Channel tuning (OpenSSH's defaults if omitted). */
+/** Channel tuning of our receiving side (RFC 4254 §5.1). */
 export interface ChannelOptions {
-  /** Initial receive window in bytes (auto-tuning, when on, starts from it). */
+  /** Initial receive window in bytes (default 2 MiB as ssh(1); auto-tuning, when on, starts from it). */
   window?: number;
+  /** The largest CHANNEL_DATA payload the peer may send us, bytes (default 128 KiB, see DEFAULT_RECEIVE_MAX_PACKET). */
   maxPacket?: number;
 }
 
@@ -118,7 +119,7 @@ export class Connection {
     const ch = this.offered(id);
     if (this.transport.isClosed) throw new UsageError('the connection is closed');
     ch.localWindow = ch.localWindowMax = opts.window ?? DEFAULT_WINDOW;
-    ch.localMaxPacket = opts.maxPacket ?? DEFAULT_MAX_PACKET;
+    ch.localMaxPacket = opts.maxPacket ?? DEFAULT_RECEIVE_MAX_PACKET;
     if (this.windowCap !== undefined) ch.tuner = new WindowTuner(ch.localWindowMax);
     ch.phase = 'open';
     // RFC 4254 §5.1: recipient channel, sender channel, initial window size, maximum packet size.
@@ -148,7 +149,7 @@ export class Connection {
     if (!this.active) throw new UsageError('channels can be opened only after authentication');
     if (this.transport.isClosed) throw new UsageError('the connection is closed');
     const window = opts.window ?? DEFAULT_WINDOW;
-    const maxPacket = opts.maxPacket ?? DEFAULT_MAX_PACKET;
+    const maxPacket = opts.maxPacket ?? DEFAULT_RECEIVE_MAX_PACKET;
     const ch = this.channels.allocate((id) => new ChannelState(id, channelType, window, maxPacket));
     this.opening++;
     if (this.windowCap !== undefined) ch.tuner = new WindowTuner(window);
