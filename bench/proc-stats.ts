@@ -1,8 +1,11 @@
 /**
  * What the kernel says about a client process: CPU time and memory, read from /proc so that
- * every tool (OpenSSH's C client, two Node processes) is measured the same way from outside.
+ * every tool (OpenSSH's C client, two Node processes) is measured the same way from outside;
+ * and, for the Node tools only, what V8 says about its heap (tools/heap-probe.ts).
  */
 import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 /** Clock ticks per second for utime/stime in /proc/PID/stat; 100 on every Linux we run on. */
 const CLK_TCK = 100;
@@ -54,4 +57,49 @@ export class RssSampler {
     this.sample();
     return this.peak;
   }
+}
+
+/** One sample of a Node process's memory, from tools/heap-probe.ts (bytes; `t` is Date.now()). */
+export interface HeapSample {
+  t: number;
+  rss: number;
+  heapTotal: number;
+  heapUsed: number;
+  external: number;
+  arrayBuffers: number;
+}
+
+/** tools/heap-probe.js, compiled next to the other tool children. */
+const HEAP_PROBE = join(dirname(fileURLToPath(import.meta.url)), 'tools', 'heap-probe.js');
+
+/**
+ * The `node` flags that make a Node tunnel process write its process.memoryUsage() to `file`
+ * every 20 ms (tools/heap-probe.ts). OpenSSH has no such thing: its memory is RSS only.
+ */
+export function heapProbeArgs(file: string): string[] {
+  return ['--import', `${pathToFileURL(HEAP_PROBE).href}?out=${encodeURIComponent(file)}`];
+}
+
+/** The samples in `file` taken from `from` to `to` (Date.now() ms), oldest first; [] if none. */
+export function readHeapSamples(file: string, from = 0, to = Infinity): HeapSample[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'latin1');
+  } catch {
+    return [];
+  }
+  const out: HeapSample[] = [];
+  for (const line of text.split('\n')) {
+    const f = line.split(' ').map(Number);
+    // The probe may be cut off mid-line when the process is killed.
+    if (f.length !== 6 || !f.every(Number.isFinite)) continue;
+    const [t, rss, heapTotal, heapUsed, external, arrayBuffers] = f as [number, number, number, number, number, number];
+    if (t >= from && t <= to) out.push({ t, rss, heapTotal, heapUsed, external, arrayBuffers });
+  }
+  return out;
+}
+
+/** The largest value of `field` over `samples`, or NaN when there are none. */
+export function peakOf(samples: HeapSample[], field: keyof Omit<HeapSample, 't'>): number {
+  return samples.length === 0 ? Number.NaN : Math.max(...samples.map((s) => s[field]));
 }

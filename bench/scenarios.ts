@@ -4,6 +4,8 @@
  * CPU and memory come from /proc, the data is verified by sha256 at the receiving end.
  */
 import { spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { connect as netConnect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -25,7 +27,7 @@ import {
 } from './config.js';
 import { writePattern } from './data.js';
 import { runPgbenchPair, type PgbenchServer } from './pgbench.js';
-import { cpuSeconds, RssSampler, statusBytes } from './proc-stats.js';
+import { cpuSeconds, heapProbeArgs, peakOf, readHeapSamples, RssSampler, statusBytes } from './proc-stats.js';
 import { parseNegotiated, spawnTunnel, TOOL_DIR, waitListening, type Negotiated, type SpawnExtras, type Tunnel } from './tunnels.js';
 
 const MiB = 1024 ** 2;
@@ -81,11 +83,15 @@ export const METRICS: Record<Scenario, Record<string, MetricInfo>> = {
     throughput: { label: 'bulk download throughput', unit: 'MiB/s', better: 'higher' },
     cpuPerGiB: { label: 'download client CPU per GiB', unit: 's/GiB', better: 'lower' },
     peakRss: { label: 'download client peak RSS', unit: 'MiB', better: 'lower' },
+    peakHeap: { label: 'download client peak V8 heap (committed; Node tools)', unit: 'MiB', better: 'lower' },
+    peakArrayBuffers: { label: 'download client peak ArrayBuffer memory (Node tools)', unit: 'MiB', better: 'lower' },
   },
   upload: {
     throughput: { label: 'bulk upload throughput', unit: 'MiB/s', better: 'higher' },
     cpuPerGiB: { label: 'upload client CPU per GiB', unit: 's/GiB', better: 'lower' },
     peakRss: { label: 'upload client peak RSS', unit: 'MiB', better: 'lower' },
+    peakHeap: { label: 'upload client peak V8 heap (committed; Node tools)', unit: 'MiB', better: 'lower' },
+    peakArrayBuffers: { label: 'upload client peak ArrayBuffer memory (Node tools)', unit: 'MiB', better: 'lower' },
   },
   concurrent: {
     totalMs: { label: 'concurrent connections, total time', unit: 'ms', better: 'lower' },
@@ -103,6 +109,8 @@ export const METRICS: Record<Scenario, Record<string, MetricInfo>> = {
   conns: {
     rssAfter10: { label: 'RSS after 10 sequential connections', unit: 'MiB', better: 'lower' },
     rssAfterN: { label: 'RSS after N sequential connections', unit: 'MiB', better: 'lower' },
+    heapAfter10: { label: 'V8 heap used after 10 connections (Node tools)', unit: 'MiB', better: 'lower' },
+    heapAfterN: { label: 'V8 heap used after N connections (Node tools)', unit: 'MiB', better: 'lower' },
     totalMs: { label: 'N sequential connections, total time', unit: 'ms', better: 'lower' },
   },
   pgbench: {
@@ -168,22 +176,34 @@ async function echoExchange(port: number, bytes: number): Promise<void> {
 }
 
 /** Time `fn` (ms) and the tunnel's CPU seconds and peak RSS while it ran. */
-async function measured<T>(tunnel: Tunnel, fn: () => Promise<T>): Promise<{ value: T; ms: number; cpu: number; peakRss: number }> {
+async function measured<T>(
+  tunnel: Tunnel,
+  fn: () => Promise<T>,
+): Promise<{ value: T; ms: number; cpu: number; peakRss: number; from: number; to: number }> {
   const sampler = new RssSampler(tunnel.pid);
   const cpu0 = cpuSeconds(tunnel.pid);
+  const from = Date.now();
   const t0 = performance.now();
   try {
     const value = await fn();
     const ms = performance.now() - t0;
     const cpu = cpuSeconds(tunnel.pid) - cpu0;
-    return { value, ms, cpu, peakRss: sampler.stop() };
+    return { value, ms, cpu, peakRss: sampler.stop(), from, to: Date.now() };
   } finally {
     sampler.stop();
   }
 }
 
-/** The body of one tunnel scenario: gets the tunnel and the local port forwarding to `target`. */
-type TunnelBody = (tunnel: Tunnel, port: number) => Promise<Metrics>;
+/**
+ * The body of one tunnel scenario: gets the tunnel, the local port forwarding to `target` and,
+ * for a Node tunnel in a scenario that reports memory, the file its heap probe writes to.
+ */
+type TunnelBody = (tunnel: Tunnel, port: number, heapFile: string | undefined) => Promise<Metrics>;
+
+/** Scenarios that report the V8 heap of the Node tools next to their RSS. */
+const HEAP_SCENARIOS: readonly Scenario[] = ['download', 'upload', 'conns'];
+
+let heapFiles = 0;
 
 /** Where the scenario's forward goes, as sshd sees it. */
 function target(ctx: BenchContext, scenario: Scenario): { host: string; port: number } {
@@ -224,7 +244,13 @@ async function withTunnel(
     { listenPort: warmPort, host: ctx.endpointHost, port: ctx.endpoints.ports.echo },
     { listenPort: mainPort, ...target(ctx, scenario) },
   ];
-  const tunnel = spawnTunnel(tool, ctx.login, forwards, ctx.spawnExtras);
+  const heapFile = tool !== 'openssh' && HEAP_SCENARIOS.includes(scenario)
+    ? join(tmpdir(), `pure-ssh-bench-heap-${process.pid}-${++heapFiles}.txt`)
+    : undefined;
+  const extras: SpawnExtras = heapFile
+    ? { ...ctx.spawnExtras, nodeArgs: [...(ctx.spawnExtras?.nodeArgs ?? []), ...heapProbeArgs(heapFile)] }
+    : (ctx.spawnExtras ?? {});
+  const tunnel = spawnTunnel(tool, ctx.login, forwards, extras);
   try {
     await waitListening(tunnel, warmPort);
     // Warm-up (not counted): the JIT sees the cipher and channel paths before the measurement.
@@ -237,7 +263,7 @@ async function withTunnel(
     );
     // On a timeout the finally below kills the tunnel, which unblocks the body's sockets.
     progressNote = '';
-    const metrics = await withTimeout(body(tunnel, mainPort), timeoutMs).catch((err: Error) => {
+    const metrics = await withTimeout(body(tunnel, mainPort, heapFile), timeoutMs).catch((err: Error) => {
       if (/timed out/.test(err.message) && progressNote) err.message += ` (${progressNote})`;
       throw err;
     });
@@ -251,15 +277,33 @@ async function withTunnel(
     throw err;
   } finally {
     await tunnel.stop();
+    if (heapFile) rmSync(heapFile, { force: true });
   }
 }
 
-function bulkMetrics(bytes: number, ms: number, cpu: number, peakRss: number): Metrics {
-  return {
-    throughput: bytes / MiB / (ms / 1000),
-    cpuPerGiB: cpu / (bytes / GiB),
-    peakRss: peakRss / MiB,
+function bulkMetrics(
+  bytes: number,
+  r: { ms: number; cpu: number; peakRss: number; from: number; to: number },
+  heapFile: string | undefined,
+): Metrics {
+  const m: Metrics = {
+    throughput: bytes / MiB / (r.ms / 1000),
+    cpuPerGiB: r.cpu / (bytes / GiB),
+    peakRss: r.peakRss / MiB,
   };
+  if (heapFile) {
+    const samples = readHeapSamples(heapFile, r.from, r.to);
+    m.peakHeap = peakOf(samples, 'heapTotal') / MiB;
+    m.peakArrayBuffers = peakOf(samples, 'arrayBuffers') / MiB;
+  }
+  return m;
+}
+
+/** heapUsed of the newest probe sample (MiB), or NaN without a probe. */
+function heapNow(heapFile: string | undefined): number {
+  if (!heapFile) return Number.NaN;
+  const s = readHeapSamples(heapFile);
+  return s.length === 0 ? Number.NaN : s[s.length - 1]!.heapUsed / MiB;
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -268,15 +312,15 @@ function percentile(sorted: number[], p: number): number {
 }
 
 const BODIES: Partial<Record<Scenario, (ctx: BenchContext) => TunnelBody>> = {
-  download: (ctx) => async (tunnel, port) => {
+  download: (ctx) => async (tunnel, port, heapFile) => {
     const size = ctx.opts.size;
     const r = await measured(tunnel, async () => hashCounting(await connectLocal(port), 'download', size));
     if (r.value.bytes !== size) throw new Error(`FAILED: received ${r.value.bytes} of ${size} bytes`);
     if (r.value.sha256 !== ctx.endpoints.sha256.bulk) throw new Error('FAILED: sha256 mismatch on download');
-    return bulkMetrics(size, r.ms, r.cpu, r.peakRss);
+    return bulkMetrics(size, r, heapFile);
   },
 
-  upload: (ctx) => async (tunnel, port) => {
+  upload: (ctx) => async (tunnel, port, heapFile) => {
     const size = ctx.opts.size;
     const index = ctx.sinkCount();
     const r = await measured(tunnel, async () => {
@@ -293,7 +337,7 @@ const BODIES: Partial<Record<Scenario, (ctx: BenchContext) => TunnelBody>> = {
     });
     if (r.value.bytes !== size) throw new Error(`FAILED: sink received ${r.value.bytes} of ${size} bytes`);
     if (r.value.sha256 !== ctx.uploadSha256) throw new Error('FAILED: sha256 mismatch at the sink');
-    return bulkMetrics(size, r.ms, r.cpu, r.peakRss);
+    return bulkMetrics(size, r, heapFile);
   },
 
   concurrent: (ctx) => async (tunnel, port) => {
@@ -344,9 +388,10 @@ const BODIES: Partial<Record<Scenario, (ctx: BenchContext) => TunnelBody>> = {
 
   // One short echo exchange per connection: a server-first endpoint would make every
   // connection wait ~40 ms for sshd's Nagle-delayed EOF, which measures sshd, not the client.
-  conns: (ctx) => async (tunnel, port) => {
+  conns: (ctx) => async (tunnel, port, heapFile) => {
     const n = ctx.opts.conns;
     let rssAfter10 = Number.NaN;
+    let heapAfter10 = Number.NaN;
     const t0 = performance.now();
     for (let i = 1; i <= n; i++) {
       const sock = await connectLocal(port);
@@ -366,10 +411,13 @@ const BODIES: Partial<Record<Scenario, (ctx: BenchContext) => TunnelBody>> = {
       });
       sock.destroy();
       if (!got.equals(msg)) throw new Error(`FAILED: connection ${i} echoed different bytes`);
-      if (i === 10) rssAfter10 = statusBytes(tunnel.pid, 'VmRSS') / MiB;
+      if (i === 10) {
+        rssAfter10 = statusBytes(tunnel.pid, 'VmRSS') / MiB;
+        heapAfter10 = heapNow(heapFile);
+      }
     }
     const totalMs = performance.now() - t0;
-    return { rssAfter10, rssAfterN: statusBytes(tunnel.pid, 'VmRSS') / MiB, totalMs };
+    return { rssAfter10, rssAfterN: statusBytes(tunnel.pid, 'VmRSS') / MiB, heapAfter10, heapAfterN: heapNow(heapFile), totalMs };
   },
 
   // pgbench connects to the tunnel's port over TCP (-h 127.0.0.1): 4 long-lived connections

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ChannelOpenError, DisconnectError, ProtocolError, UsageError } from '../src/errors.js';
 import { MSG } from '../src/protocol/messages.js';
-import { SshReader, SshWriter } from '../src/protocol/wire.js';
+import { SshReader, SshWriter, concatBytes } from '../src/protocol/wire.js';
 import { FakeServer } from './support/fake-server.js';
 import { Pair } from './support/pair.js';
 
@@ -27,9 +27,9 @@ describe('channel open (RFC 4254 §5.1, §7.2)', () => {
     const r = new SshReader(sch.openData);
     expect([r.utf8(), r.uint32(), r.utf8(), r.uint32()]).toEqual(['localhost', 5432, '127.0.0.1', 50123]);
     r.end();
-    // OpenSSH's defaults: 2 MiB window, 32 KiB packets.
+    // OpenSSH's 2 MiB window; 128 KiB packets, so that sshd moves more per turn of its loop (channel.ts).
     expect(sch.clientWindow).toBe(2 * 1024 * 1024);
-    expect(sch.clientMaxPacket).toBe(32 * 1024);
+    expect(sch.clientMaxPacket).toBe(128 * 1024);
   });
 
   it('failure: ChannelOpenError with OpenSSH wording; other channels unaffected', () => {
@@ -122,6 +122,30 @@ describe('flow control: sending (RFC 4254 §5.2)', () => {
     expect(same(FakeServer.joined(sch), data)).toBe(true);
     expect(p.server.violations).toEqual([]);
     expect(p.eventsOf('channel-drain')).toHaveLength(1);
+  });
+
+  it('a write within the window goes out at once (true, nothing queued, no channel-drain); later writes keep their order behind a partial one', () => {
+    const p = authed({ server: { openPolicy: () => ({ window: 100, maxPacket: 30 }), autoAdjust: false } });
+    const ch = p.openChannel();
+    const a = bytes(40, 1);
+    const b = bytes(90, 2);
+    const c = bytes(25, 3);
+    expect(p.client.channelWrite(ch, a)).toBe(true);
+    expect(p.client.channelPendingBytes(ch)).toBe(0);
+    p.pump();
+    expect(p.eventsOf('channel-drain')).toHaveLength(0);
+    // 60 bytes of window left: b goes out in part, c waits behind it.
+    expect(p.client.channelWrite(ch, b)).toBe(false);
+    expect(p.client.channelWrite(ch, c)).toBe(false);
+    expect(p.client.channelPendingBytes(ch)).toBe(30 + 25);
+    p.pump();
+    const sch = p.server.channelForClient(ch)!;
+    p.server.adjustWindow(sch.id, 1000);
+    p.pump();
+    expect(same(FakeServer.joined(sch), concatBytes(a, b, c))).toBe(true);
+    expect(p.client.channelPendingBytes(ch)).toBe(0);
+    expect(p.eventsOf('channel-drain')).toHaveLength(1);
+    expect(p.server.violations).toEqual([]);
   });
 
   it('EOF waits for queued data', () => {

@@ -63,7 +63,8 @@ export function fmt(n: number): string {
 /** A table cell: median (min–max), FAILED counts; `n/a` when the tool did not run. */
 export function cell(s: ToolStats | undefined): string {
   if (!s) return 'n/a';
-  if (s.values.length === 0) return `**FAILED** (${s.failed})`;
+  // A metric this tool does not have (the V8 heap of OpenSSH's C client): no value, no failure.
+  if (s.values.length === 0) return s.failed ? `**FAILED** (${s.failed})` : 'n/a';
   const range = s.values.length > 1 ? ` (${fmt(s.min)}–${fmt(s.max)})` : '';
   const failed = s.failed ? ` **FAILED ${s.failed}×**` : '';
   return `${fmt(s.median)}${range}${failed}`;

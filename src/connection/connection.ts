@@ -4,13 +4,13 @@
  * messages through the transport and reports to the client core through `emit`.
  */
 import type { Channel } from './channel.js';
-import { Channel as ChannelState, ChannelTable, DEFAULT_MAX_PACKET, DEFAULT_WINDOW, MAX_WINDOW } from './channel.js';
+import { Channel as ChannelState, ChannelTable, DEFAULT_RECEIVE_MAX_PACKET, DEFAULT_WINDOW, MAX_WINDOW } from './channel.js';
 import { ChannelOpenError, ChannelOpenFailureReason, ProtocolError, SshError, UsageError } from '../errors.js';
 import type { ClientEvent } from '../events.js';
 import type { DirectTcpipParams } from './channel-types.js';
 import { decodeChannelOpenParams, encodeDirectStreamlocal, encodeDirectTcpip } from './channel-types.js';
 import { decodeTcpipForwardReply, GlobalRequestName } from './global-requests.js';
-import { SshReader, SshWriter } from '../protocol/wire.js';
+import { SshReader, SshWriter, readUint32 } from '../protocol/wire.js';
 import {
   MSG,
   decodeMessage,
@@ -27,10 +27,11 @@ import { DEFAULT_WINDOW_AUTOTUNE_MAX, WindowTuner, type WindowAutoTuneOptions } 
 
 export type { DirectTcpipParams } from './channel-types.js';
 
-/** Channel tuning (OpenSSH's defaults if omitted). */
+/** Channel tuning of our receiving side (RFC 4254 §5.1). */
 export interface ChannelOptions {
-  /** Initial receive window in bytes (auto-tuning, when on, starts from it). */
+  /** Initial receive window in bytes (default 2 MiB as ssh(1); auto-tuning, when on, starts from it). */
   window?: number;
+  /** The largest CHANNEL_DATA payload the peer may send us, bytes (default 128 KiB, see DEFAULT_RECEIVE_MAX_PACKET). */
   maxPacket?: number;
 }
 
@@ -63,6 +64,8 @@ export class Connection {
   private readonly remoteListeners = new Set<string>();
   /** Cap on the sum of all receive windows with auto-tuning; undefined: fixed windows. */
   private readonly windowCap: number | undefined;
+  /** Channels in phase `opening` (see {@link pendingOpens}). */
+  private opening = 0;
 
   /** @param windowAutoTune receive-window auto-tuning (window-tuning.ts); false: OpenSSH's fixed windows. */
   constructor(
@@ -83,11 +86,12 @@ export class Connection {
     return this.channels.size;
   }
 
-  /** Channel opens sent and not yet answered. */
+  /**
+   * Channel opens sent and not yet answered. A count kept as opens go out and their answers
+   * come in: the client core asks on every read from the socket.
+   */
   get pendingOpens(): number {
-    let n = 0;
-    for (const ch of this.channels) if (ch.phase === 'opening') n++;
-    return n;
+    return this.opening;
   }
 
   /** Global requests sent with want_reply and not yet answered. */
@@ -115,7 +119,7 @@ export class Connection {
     const ch = this.offered(id);
     if (this.transport.isClosed) throw new UsageError('the connection is closed');
     ch.localWindow = ch.localWindowMax = opts.window ?? DEFAULT_WINDOW;
-    ch.localMaxPacket = opts.maxPacket ?? DEFAULT_MAX_PACKET;
+    ch.localMaxPacket = opts.maxPacket ?? DEFAULT_RECEIVE_MAX_PACKET;
     if (this.windowCap !== undefined) ch.tuner = new WindowTuner(ch.localWindowMax);
     ch.phase = 'open';
     // RFC 4254 §5.1: recipient channel, sender channel, initial window size, maximum packet size.
@@ -145,8 +149,9 @@ export class Connection {
     if (!this.active) throw new UsageError('channels can be opened only after authentication');
     if (this.transport.isClosed) throw new UsageError('the connection is closed');
     const window = opts.window ?? DEFAULT_WINDOW;
-    const maxPacket = opts.maxPacket ?? DEFAULT_MAX_PACKET;
+    const maxPacket = opts.maxPacket ?? DEFAULT_RECEIVE_MAX_PACKET;
     const ch = this.channels.allocate((id) => new ChannelState(id, channelType, window, maxPacket));
+    this.opening++;
     if (this.windowCap !== undefined) ch.tuner = new WindowTuner(window);
     // RFC 4254 §5.1: sender channel, initial window, maximum packet size, type-specific data.
     this.transport.send(encodeChannelOpen(channelType, ch.id, window, maxPacket, data));
@@ -159,6 +164,16 @@ export class Connection {
     if (!ch || ch.closeSent || ch.closeRequested || ch.phase === 'closed') throw new UsageError(`channel ${id} is closed`);
     if (ch.eofQueued) throw new UsageError(`channel ${id}: write after end`);
     if (data.length === 0) return true;
+    if (ch.pendingBytes === 0) {
+      // Nothing queued ahead: packetize straight from the caller's bytes and queue only what
+      // window, key exchange or socket hold back (the common case, one message, queues nothing).
+      const sent = this.sendFrom(ch, data, 0);
+      if (sent === data.length) return true;
+      ch.pending.push(data);
+      ch.pendingOffset = sent;
+      ch.pendingBytes = data.length - sent;
+      return false;
+    }
     ch.pending.push(data);
     ch.pendingBytes += data.length;
     this.flushChannel(ch);
@@ -289,6 +304,7 @@ export class Connection {
   abortAll(error: SshError): void {
     for (const ch of [...this.channels]) {
       const wasOpening = ch.phase === 'opening';
+      if (wasOpening) this.opening--;
       ch.phase = 'closed';
       this.channels.release(ch.id);
       if (wasOpening) this.emit({ type: 'channel-open-failed', channel: ch.id, error });
@@ -301,6 +317,24 @@ export class Connection {
     const type = payload[0]!;
     if (type < 80 || type > 127) return false;
     if (!this.active) throw new ProtocolError(`connection protocol message ${type} before authentication`);
+    // The data path, read in place when well formed (RFC 4254 §5.2: uint32 recipient channel,
+    // string data; uint32 recipient channel, uint32 bytes to add). Kept apart from the table
+    // below so that the per-channel messages a new connection brings (open, EOF, close) do not
+    // deoptimize the function every data packet runs through. Anything else, malformed data
+    // messages included, goes through the message table and its errors.
+    if (type === MSG.CHANNEL_DATA && payload.length >= 9 && readUint32(payload, 5) === payload.length - 9) {
+      this.channelData(readUint32(payload, 1), type, payload.subarray(9));
+      return true;
+    }
+    if (type === MSG.CHANNEL_WINDOW_ADJUST && payload.length === 9) {
+      this.windowAdjust(readUint32(payload, 1), readUint32(payload, 5));
+      return true;
+    }
+    return this.handleMessage(payload);
+  }
+
+  /** {@link handle} for every message but the well-formed data path. */
+  private handleMessage(payload: Uint8Array): boolean {
     const m = decodeMessage(payload);
     if (!m) return false;
     switch (m.type) {
@@ -354,6 +388,7 @@ export class Connection {
       case MSG.CHANNEL_OPEN_CONFIRMATION: {
         const ch = this.channelFor(m.recipient, m.type);
         if (ch.phase !== 'opening') throw new ProtocolError(`channel ${ch.id}: duplicate open confirmation`);
+        this.opening--;
         ch.phase = 'open';
         ch.remoteId = m.sender;
         ch.remoteWindow = m.initialWindow;
@@ -371,6 +406,7 @@ export class Connection {
       case MSG.CHANNEL_OPEN_FAILURE: {
         const ch = this.channelFor(m.recipient, m.type);
         if (ch.phase !== 'opening') throw new ProtocolError(`channel ${ch.id}: open failure for an open channel`);
+        this.opening--;
         ch.phase = 'closed';
         this.channels.release(ch.id);
         this.emit({
@@ -380,43 +416,13 @@ export class Connection {
         });
         return true;
       }
-      case MSG.CHANNEL_WINDOW_ADJUST: {
-        const ch = this.openChannelFor(m.recipient, m.type);
-        // RFC 4254 §5.2: the window may grow up to 2^32 - 1.
-        if (ch.remoteWindow + m.bytes > MAX_WINDOW) {
-          throw new ProtocolError(`channel ${ch.id}: window adjust overflows 2^32`);
-        }
-        ch.remoteWindow += m.bytes;
-        this.flushChannel(ch);
+      case MSG.CHANNEL_WINDOW_ADJUST:
+        this.windowAdjust(m.recipient, m.bytes);
         return true;
-      }
       case MSG.CHANNEL_DATA:
-      case MSG.CHANNEL_EXTENDED_DATA: {
-        const ch = this.openChannelFor(m.recipient, m.type);
-        const n = m.data.length;
-        if (ch.phase !== 'open' || ch.eofReceived || ch.closeReceived) {
-          throw new ProtocolError(`channel ${ch.id}: data after EOF or CLOSE`);
-        }
-        // RFC 4254 §5.2: the peer must not exceed our window nor our maximum packet size.
-        if (n > ch.localWindow || n > ch.localMaxPacket) {
-          throw new ProtocolError(
-            `channel ${ch.id}: received ${n} bytes with ${ch.localWindow} bytes of window and max packet ${ch.localMaxPacket}`,
-          );
-        }
-        ch.localWindow -= n;
-        ch.windowReceived += n;
-        if (m.type === MSG.CHANNEL_EXTENDED_DATA) {
-          // stderr-like data has no meaning on a direct-tcpip channel; consume it so the window moves.
-          ch.localConsumed += n;
-          const grant = ch.windowAdjustDue();
-          if (grant > 0) this.transport.send(encodeWindowAdjust(ch.remoteId, grant));
-          return true;
-        }
-        ch.unconsumed += n;
-        ch.bytesReceived += n;
-        this.emit({ type: 'channel-data', channel: ch.id, data: m.data });
+      case MSG.CHANNEL_EXTENDED_DATA:
+        this.channelData(m.recipient, m.type, m.data);
         return true;
-      }
       case MSG.CHANNEL_EOF: {
         const ch = this.openChannelFor(m.recipient, m.type);
         ch.eofReceived = true;
@@ -447,6 +453,44 @@ export class Connection {
     }
   }
 
+  /** RFC 4254 §5.2 SSH_MSG_CHANNEL_WINDOW_ADJUST. */
+  private windowAdjust(recipient: number, bytes: number): void {
+    const ch = this.openChannelFor(recipient, MSG.CHANNEL_WINDOW_ADJUST);
+    // RFC 4254 §5.2: the window may grow up to 2^32 - 1.
+    if (ch.remoteWindow + bytes > MAX_WINDOW) {
+      throw new ProtocolError(`channel ${ch.id}: window adjust overflows 2^32`);
+    }
+    ch.remoteWindow += bytes;
+    this.flushChannel(ch);
+  }
+
+  /** RFC 4254 §5.2 SSH_MSG_CHANNEL_DATA and SSH_MSG_CHANNEL_EXTENDED_DATA. */
+  private channelData(recipient: number, type: number, data: Uint8Array): void {
+    const ch = this.openChannelFor(recipient, type);
+    const n = data.length;
+    if (ch.phase !== 'open' || ch.eofReceived || ch.closeReceived) {
+      throw new ProtocolError(`channel ${ch.id}: data after EOF or CLOSE`);
+    }
+    // RFC 4254 §5.2: the peer must not exceed our window nor our maximum packet size.
+    if (n > ch.localWindow || n > ch.localMaxPacket) {
+      throw new ProtocolError(
+        `channel ${ch.id}: received ${n} bytes with ${ch.localWindow} bytes of window and max packet ${ch.localMaxPacket}`,
+      );
+    }
+    ch.localWindow -= n;
+    ch.windowReceived += n;
+    if (type === MSG.CHANNEL_EXTENDED_DATA) {
+      // stderr-like data has no meaning on a direct-tcpip channel; consume it so the window moves.
+      ch.localConsumed += n;
+      const grant = ch.windowAdjustDue();
+      if (grant > 0) this.transport.send(encodeWindowAdjust(ch.remoteId, grant));
+      return;
+    }
+    ch.unconsumed += n;
+    ch.bytesReceived += n;
+    this.emit({ type: 'channel-data', channel: ch.id, data });
+  }
+
   private channelFor(recipient: number, type: number): Channel {
     const ch = this.channels.get(recipient);
     if (!ch) throw new ProtocolError(`${messageName(type)} for unknown channel ${recipient}`);
@@ -466,22 +510,16 @@ export class Connection {
     const t = this.transport;
     if (t.isClosed || t.sendBlocked || this.outputPaused) return;
     const hadPending = ch.pendingBytes > 0;
-    while (ch.pendingBytes > 0 && ch.remoteWindow > 0) {
+    while (ch.pendingBytes > 0) {
       const buf = ch.pending[0]!;
-      const avail = buf.length - ch.pendingOffset;
-      // RFC 4254 §5.2: never more than the peer's window or maximum packet size.
-      const n = Math.min(avail, ch.remoteWindow, ch.remoteMaxPacket);
-      if (!t.sendChannelData(ch.remoteId, buf, ch.pendingOffset, n)) break;
-      ch.remoteWindow -= n;
-      ch.pendingBytes -= n;
-      ch.bytesSent += n;
-      if (n === avail) {
-        ch.pending.shift();
-        ch.pendingOffset = 0;
-      } else {
-        ch.pendingOffset += n;
+      const off = this.sendFrom(ch, buf, ch.pendingOffset);
+      ch.pendingBytes -= off - ch.pendingOffset;
+      if (off < buf.length) {
+        ch.pendingOffset = off;
+        break;
       }
-      if (t.sendBlocked) break; // the packets just sent triggered a rekey
+      ch.pending.shift();
+      ch.pendingOffset = 0;
     }
     if (ch.pendingBytes === 0) {
       if (ch.eofQueued && !ch.eofSent) {
@@ -490,6 +528,27 @@ export class Connection {
       }
       if (hadPending) this.emit({ type: 'channel-drain', channel: ch.id });
     }
+  }
+
+  /**
+   * CHANNEL_DATA packets from `buf[from..]` while window, kex and socket allow; returns the
+   * offset reached (`buf.length` when all went out).
+   */
+  private sendFrom(ch: Channel, buf: Uint8Array, from: number): number {
+    if (ch.phase !== 'open' || ch.closeSent) return from;
+    const t = this.transport;
+    if (t.isClosed || t.sendBlocked || this.outputPaused) return from;
+    let off = from;
+    while (off < buf.length && ch.remoteWindow > 0) {
+      // RFC 4254 §5.2: never more than the peer's window or maximum packet size.
+      const n = Math.min(buf.length - off, ch.remoteWindow, ch.remoteMaxPacket);
+      if (!t.sendChannelData(ch.remoteId, buf, off, n)) break;
+      ch.remoteWindow -= n;
+      ch.bytesSent += n;
+      off += n;
+      if (t.sendBlocked) break; // the packets just sent triggered a rekey
+    }
+    return off;
   }
 
   private sendClose(ch: Channel): void {
