@@ -31,6 +31,7 @@ import {
   type HostLookupRequest,
   type HostLookupResult,
 } from './canonicalize.js';
+import { canonicalAddress, isAddress } from './numeric-address.js';
 import { connectionTokens, percentExpand, pickTokens, tildeExpand, type LocalIdentity } from './tokens.js';
 
 export { ConfigError, parseForwardSpec, type DynamicForwardSpec, type ForwardSpec, type LogLevel } from './ssh-config.js';
@@ -635,8 +636,12 @@ function* resolveSteps(argv: string[], cenv: CliEnvironment): Generator<HostLook
 
   // ssh.c: HostName (its %h expanded) replaces the host; names (not addresses) are lowercased.
   let hostName = o.hostName === undefined ? flags.host : percentExpand(o.hostName, { h: flags.host });
-  const wasAddress = isAddress(hostName);
+  const family = flags.family ?? o.addressFamily ?? 'any';
+  const wasAddress = isAddress(hostName, family);
   if (!wasAddress) hostName = hostName.toLowerCase();
+  // ssh.c resolve_canonicalize(), whatever CanonicalizeHostname says: an address is rewritten
+  // into getnameinfo(3)'s numeric form (`::0001` -> `::1`, `0x7f.1` -> `127.0.0.1`).
+  else hostName = canonicalAddress(hostName, family) ?? hostName;
   // readconf.c fill_default_options_for_canonicalization, then ssh.c main()'s canonicalization
   // (canonicalize.ts). Addresses are left as they are.
   const permitted = o.canonicalizePermittedCnames ?? [];
@@ -647,7 +652,7 @@ function* resolveSteps(argv: string[], cenv: CliEnvironment): Generator<HostLook
     maxDots: o.canonicalizeMaxDots ?? 1,
     // readconf.c config_has_permitted_cnames: `none` alone is no rule.
     permittedCnames: permitted.length === 1 && permitted[0]!.target === '' ? [] : permitted,
-    family: flags.family ?? o.addressFamily ?? 'any',
+    family,
   };
   if (!wasAddress) {
     const direct = o.proxy === undefined || o.proxy.kind === 'none';
@@ -807,11 +812,6 @@ function* resolveSteps(argv: string[], cenv: CliEnvironment): Generator<HostLook
       canonicalize,
     },
   };
-}
-
-/** misc.c is_addr-like: an IPv4 or IPv6 literal (ssh.c does not lowercase or canonicalize those). */
-function isAddress(h: string): boolean {
-  return /^\d{1,3}(\.\d{1,3}){3}$/.test(h) || (h.includes(':') && /^[0-9a-fA-F:.%]+$/.test(h.split('%')[0]!));
 }
 
 /** ssh.c: the Unix socket paths of a forward get the tokens (TCP host names do not). */
