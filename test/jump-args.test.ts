@@ -26,6 +26,15 @@ function errorOf(fn: () => unknown): ConfigError {
 }
 
 describe('ProxyJump lists (readconf.c parse_jump)', () => {
+  it('ssh.c: the last hop being the destination (same port and user) is "jumphost loop via HOST"', () => {
+    const cfg = { '/cfg': 'Host a\n  ProxyJump a\n' };
+    expect(errorOf(() => resolve(['-N', '-F', '/cfg', 'a'], cfg)).message).toBe('jumphost loop via a');
+    expect(errorOf(() => resolve(['-N', '-J', 'x,joe@a:22', 'joe@a'])).message).toBe('jumphost loop via a');
+    // Another port or user is another connection (its own configuration may loop later).
+    expect(resolve(['-N', '-J', 'a:2222', 'a']).proxy).toMatchObject({ kind: 'jump' });
+    expect(resolve(['-N', '-J', 'bob@a', 'a']).proxy).toMatchObject({ kind: 'jump' });
+  });
+
   it('[user@]host[:port], IPv6 in brackets, ssh:// URIs, none', () => {
     expect(parseJumpSpec('alice@gw:2222,[::1]:22,ssh://bob@inner:23,plain')).toEqual([
       { user: 'alice', host: 'gw', port: 2222 },

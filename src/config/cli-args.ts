@@ -757,6 +757,11 @@ function* resolveSteps(argv: string[], cenv: CliEnvironment): Generator<HostLook
   let proxy: ResolvedConfig['proxy'];
   if (o.proxy?.kind === 'jump') {
     proxy = o.proxy;
+    // ssh.c: the last hop (jump_host) being the destination itself, same port and user, is a loop.
+    const last = o.proxy.hops[o.proxy.hops.length - 1]!;
+    if (last.host === hostName && (last.port ?? 22) === port && (last.user ?? user) === user) {
+      throw new ConfigError(`jumphost loop via ${last.host}`);
+    }
     notes.push(`Setting implicit ProxyCommand from ProxyJump: ${impliedJumpCommand(o.proxy.hops, flags)}`);
   } else if (o.proxy?.kind === 'command') {
     proxy = { kind: 'command', command: expandProxyCommand(o.proxy.command, { host: hostName, originalHost: flags.host, port, user }) };
