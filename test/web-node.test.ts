@@ -88,6 +88,43 @@ describeInterop('pure-ssh/web on Node web streams against sshd', () => {
     expect(err?.code).toBe('ERR_ABORTED');
   });
 
+  it('TCP_NODELAY: setNoDelay(true) is called on a transport that has one (as Deno.TcpConn), before the first byte; one that throws is used as it is', async () => {
+    for (const failing of [false, true]) {
+      const pair = await dialTcp(f.sshd.port);
+      const calls: { arg: unknown; bytesWritten: number }[] = [];
+      let bytesWritten = 0;
+      const inner = pair.writable.getWriter();
+      const writable = new WritableStream<Uint8Array>({
+        write: (c) => {
+          bytesWritten += c.length;
+          return inner.write(c);
+        },
+        close: () => inner.close(),
+      });
+      const lines: string[] = [];
+      const ssh = await connect({
+        transport: {
+          readable: pair.readable,
+          writable,
+          setNoDelay: (arg?: boolean) => {
+            calls.push({ arg, bytesWritten });
+            if (failing) throw new Error('not a TCP socket');
+          },
+        },
+        host: f.sshd.host,
+        port: f.sshd.port,
+        username: f.sshd.user,
+        privateKey: f.sshd.clientKey,
+        knownHosts: f.params.knownHosts,
+        debug: (m) => lines.push(m),
+      });
+      expect(calls).toEqual([{ arg: true, bytesWritten: 0 }]);
+      expect(lines).toContain(failing ? 'TCP_NODELAY not set: not a TCP socket' : 'TCP_NODELAY set on the transport');
+      expect(ssh.info.negotiated?.kex).toBeTruthy();
+      await ssh.close();
+    }
+  });
+
   it('a Signer (the key held outside the core, as a WebAuthn or KMS key would be) logs in: asked once, after the server accepted the key', async () => {
     const key = parsePrivateKey(f.sshd.clientKey);
     const asked: string[] = [];
