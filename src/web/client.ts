@@ -10,6 +10,7 @@ import { ALGORITHM_CATEGORIES, applyAlgorithmSpec, defaultAlgorithms, preferKnow
 import { ClientCore } from '../client-core.js';
 import type { DirectTcpipParams } from '../connection/connection.js';
 import type { CompressionProvider } from '../compress/compressor.js';
+import { runtimeCipherOrderNote } from '../cipher/registry.js';
 import { COMPRESSION_NO, COMPRESSION_YES } from '../compress/registry.js';
 import type { CryptoProvider } from '../crypto/provider.js';
 import { pureCryptoProvider } from '../crypto/pure.js';
@@ -150,8 +151,11 @@ function keysFor(options: WebConnectOptions): PrivateKey[] {
 }
 
 function algorithmsFor(options: WebConnectOptions): Partial<AlgorithmPreferences> {
-  const d = defaultAlgorithms((options.crypto ?? pureCryptoProvider).name);
+  const provider = (options.crypto ?? pureCryptoProvider).name;
+  const d = defaultAlgorithms(provider);
   const a = options.algorithms ?? {};
+  const orderNote = runtimeCipherOrderNote(provider);
+  if (orderNote && !a.cipher) options.debug?.(orderNote);
   const out: Partial<AlgorithmPreferences> = {};
   for (const { key } of ALGORITHM_CATEGORIES) {
     const spec = a[key];
