@@ -38,10 +38,10 @@ export function defaultCiphers(provider: string): string[] {
 /**
  * Why the runtime at hand changes the order {@link defaultCiphers} gives `provider`, for `-v`; or
  * undefined. Deno (feature-detected by `globalThis.Deno`): its node:crypto seals AES-GCM at about
- * 130 MB/s, against 450–530 MB/s for its ChaCha20 (OpenSSL's, with our Poly1305) and 360 MB/s
+ * 130–200 MB/s, against 450–550 MB/s for its ChaCha20 (OpenSSL's, with our Poly1305) and 360 MB/s
  * for the pure chacha20-poly1305 (bench/runtimes/micro.md), so the runtime provider keeps
  * chacha20-poly1305 first there, as the pure one does; AES-GCM in node:crypto stays the fallback
- * (still 6–8× the pure AES-GCM).
+ * (still about 4× the pure AES-GCM).
  */
 export function runtimeCipherOrderNote(provider: string): string | undefined {
   if (provider !== 'node') return undefined;
