@@ -9,6 +9,7 @@ import { bytesToHex } from '@noble/hashes/utils.js';
 import { ClientCore } from '../src/client-core.js';
 import { zlibCompression } from '../src/compress/zlib.js';
 import { connect, HostKeyError, parsePrivateKey, TimeoutError, UsageError, type Signer } from '../src/web/index.js';
+import { nodeCryptoProvider } from '../src/node/crypto-provider.js';
 import { describeInterop } from './harness/sshd.js';
 import { checkResult, startRuntimeFixture, type RuntimeFixture } from './runtimes/fixture.js';
 import { dialNodeWeb as dialTcp, runIn } from './runtimes/runners.js';
@@ -86,6 +87,72 @@ describeInterop('pure-ssh/web on Node web streams against sshd', () => {
     ac.abort();
     const err = await ssh.closed;
     expect(err?.code).toBe('ERR_ABORTED');
+  });
+
+  it('TCP_NODELAY: setNoDelay(true) is called on a transport that has one (as Deno.TcpConn), before the first byte; one that throws is used as it is', async () => {
+    for (const failing of [false, true]) {
+      const pair = await dialTcp(f.sshd.port);
+      const calls: { arg: unknown; bytesWritten: number }[] = [];
+      let bytesWritten = 0;
+      const inner = pair.writable.getWriter();
+      const writable = new WritableStream<Uint8Array>({
+        write: (c) => {
+          bytesWritten += c.length;
+          return inner.write(c);
+        },
+        close: () => inner.close(),
+      });
+      const lines: string[] = [];
+      const ssh = await connect({
+        transport: {
+          readable: pair.readable,
+          writable,
+          setNoDelay: (arg?: boolean) => {
+            calls.push({ arg, bytesWritten });
+            if (failing) throw new Error('not a TCP socket');
+          },
+        },
+        host: f.sshd.host,
+        port: f.sshd.port,
+        username: f.sshd.user,
+        privateKey: f.sshd.clientKey,
+        knownHosts: f.params.knownHosts,
+        debug: (m) => lines.push(m),
+      });
+      expect(calls).toEqual([{ arg: true, bytesWritten: 0 }]);
+      expect(lines).toContain(failing ? 'TCP_NODELAY not set: not a TCP socket' : 'TCP_NODELAY set on the transport');
+      expect(ssh.info.negotiated?.kex).toBeTruthy();
+      await ssh.close();
+    }
+  });
+
+  it('where globalThis.Deno is (Deno), the node:crypto provider puts chacha20-poly1305 first and -v says why; a cipher list given is kept as it is', async () => {
+    const note = 'Deno: chacha20-poly1305@openssh.com first (node:crypto AES-GCM is slower than ChaCha20 in Deno)';
+    const g = globalThis as { Deno?: unknown };
+    const run = async (cipher?: string) => {
+      const lines: string[] = [];
+      const ssh = await connect({
+        transport: dialTcp(f.sshd.port),
+        host: f.sshd.host,
+        port: f.sshd.port,
+        username: f.sshd.user,
+        privateKey: f.sshd.clientKey,
+        knownHosts: f.params.knownHosts,
+        crypto: nodeCryptoProvider,
+        algorithms: cipher ? { cipher } : undefined,
+        debug: (m) => lines.push(m),
+      });
+      await ssh.close();
+      return { cipher: ssh.info.negotiated?.cipherClientToServer, noted: lines.includes(note) };
+    };
+    expect(await run()).toEqual({ cipher: 'aes128-gcm@openssh.com', noted: false });
+    g.Deno = { version: { deno: '2.9.6' } };
+    try {
+      expect(await run()).toEqual({ cipher: 'chacha20-poly1305@openssh.com', noted: true });
+      expect(await run('aes128-gcm@openssh.com')).toEqual({ cipher: 'aes128-gcm@openssh.com', noted: false });
+    } finally {
+      delete g.Deno;
+    }
   });
 
   it('a Signer (the key held outside the core, as a WebAuthn or KMS key would be) logs in: asked once, after the server accepted the key', async () => {

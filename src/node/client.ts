@@ -13,6 +13,7 @@ import { COMPRESSION_NO, COMPRESSION_YES } from '../compress/registry.js';
 import { zlibCompression } from '../compress/zlib.js';
 import type { CryptoProvider } from '../crypto/provider.js';
 import { pureCryptoProvider } from '../crypto/pure.js';
+import { runtimeCipherOrderNote } from '../cipher/registry.js';
 import { nodeCryptoProvider, runtimeCryptoAvailable } from './crypto-provider.js';
 import { ClientCore } from '../client-core.js';
 import type { DirectTcpipParams } from '../connection/connection.js';
@@ -242,6 +243,8 @@ async function connectWith(options: ConnectOptions, early: EarlyWatch | undefine
   const crypto = cryptoProviderFor(options.crypto);
   const auth = await prepareAuth(options, crypto);
   const algorithms = algorithmsFor(options, crypto);
+  const orderNote = runtimeCipherOrderNote(crypto.name);
+  if (orderNote && !options.algorithms?.cipher) options.debug?.(orderNote);
   const knownFiles = options.knownHosts === undefined ? [] : Array.isArray(options.knownHosts) ? options.knownHosts : [options.knownHosts];
   if (knownFiles.length > 0 && !options.algorithms?.hostKey && algorithms.hostKey) {
     const files = knownFiles;

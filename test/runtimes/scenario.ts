@@ -50,6 +50,8 @@ export interface ScenarioResult {
   upSha256: string;
   upMs: number;
   slowReaderBuffered: number;
+  /** The adapter turned Nagle's algorithm off on the transport (its `-v` line "TCP_NODELAY set"). */
+  transportNoDelay: boolean;
   /** CPU seconds (user + system) of the runtime's process for the whole run, where the runner can measure it. */
   cpuSeconds?: number;
   /** CPU seconds of the WebSocket bridge (websockify) during the run. */
@@ -70,7 +72,9 @@ export async function runScenario(dial: Dial, p: ScenarioParams, runtime: string
   } catch (err) {
     hostKeyRefusal = (err as { code?: string }).code ?? String(err);
   }
-  const ssh = await connect({ ...base, transport: dial(), knownHosts: p.knownHosts, keepaliveInterval: 30_000 });
+  let transportNoDelay = false;
+  const debug = (m: string) => void (m === 'TCP_NODELAY set on the transport' && (transportNoDelay = true));
+  const ssh = await connect({ ...base, transport: dial(), knownHosts: p.knownHosts, keepaliveInterval: 30_000, debug });
   try {
     let downBytes = 0;
     let downSha256 = '';
@@ -127,6 +131,7 @@ export async function runScenario(dial: Dial, p: ScenarioParams, runtime: string
       upSha256,
       upMs,
       slowReaderBuffered,
+      transportNoDelay,
     };
   } finally {
     await ssh.close();
