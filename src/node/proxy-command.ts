@@ -39,7 +39,12 @@ export class ProxyCommandStream extends Duplex {
       this.received = true;
       if (!this.push(d)) out.pause();
     });
-    out.on('end', () => this.push(null));
+    // The end of its output before any byte is the same failure as its exit before any byte
+    // (whichever of the two events comes first: under load 'end' can win the race).
+    out.on('end', () => {
+      if (!this.received && !this.destroyed) this.destroy(new ConnectionLostError('kex_exchange_identification: Connection closed by remote host'));
+      else this.push(null);
+    });
     child.on('error', (err) => this.destroy(new ConnectionLostError(`proxy command failed: ${err.message}`, { cause: err })));
     child.on('exit', (code, signal) => {
       options.debug?.(`proxy command exited (${code ?? signal})`);
