@@ -330,7 +330,7 @@ describe('pure-ssh-check when it cannot run', () => {
       [['--loop', '127.0.0.1'], /--loop needs a login/],
       [['--command', 'true', '127.0.0.1'], /--command needs a login/],
       [['--loop', '--command', 'true', 'u@127.0.0.1'], /--command and --loop exclude each other/],
-      [['-F', 'none', '-o', 'ProxyJump=u@127.0.0.1:1', 'u@127.0.0.1'], /ProxyJump is not supported by pure-ssh-check/],
+      [['-F', 'none', '-o', 'ProxyJump=u@127.0.0.1:2', 'u@127.0.0.1'], /ProxyJump is not supported by pure-ssh-check/],
       [['-L', '1:a:2', '127.0.0.1'], /unknown option -- L/],
     ] as [string[], RegExp][]) {
       const { code, stderr } = await run(['-p', '1', ...args]);
