@@ -6,7 +6,7 @@
  * the time limit; and a bad host, a refused key and an unknown host key each ending with ssh's
  * message and exit status 255. Runs dist/node/bench-cli.js (`npm run build` first).
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
@@ -209,6 +209,44 @@ describeInterop('pure-ssh-bench against sshd 9.2, with OpenSSH side by side', ()
     expect(report.handshake[0]!.pure!.values.length).toBeGreaterThan(0);
     expect(report.handshake[0]!.pure!.values.length).toBeLessThan(1000);
   }, 60_000);
+
+  it('--time-limit spent during the warm-ups: the rows it cut are not reported as "could not connect"', async () => {
+    const { stdout, stderr } = await runBench(['--json', '--time-limit', '1', '--no-openssh', '--only', 'handshake', ...sshd.clientArgs, sshd.target]);
+    // The first login alone may outlast 1 s on a loaded machine: then there is no report at all.
+    if (stdout === '') return expect(stderr).toMatch(/timed out/);
+    const report = JSON.parse(stdout) as BenchReport;
+    expect(report.notes.join('\n')).toMatch(/time limit \(1 s, --time-limit\) ended the run early/);
+    expect(report.notes.join('\n')).not.toMatch(/could not connect/);
+  }, 60_000);
+
+  it('SIGINT in the data phase: "interrupted" is the last line, exit 255, no ssh or load process left', async () => {
+    const child = spawn(process.execPath, [BENCH_CLI, '--only', 'data', '--size', '256M', '--reps', '3', ...sshd.clientArgs, sshd.target], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8');
+    const started = new Promise<void>((resolve) => child.stderr.on('data', (t: string) => { stderr += t; if (/data 1\//.test(stderr)) resolve(); }));
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    await started;
+    // Mid-transfer: the load process and OpenSSH's master connection are running.
+    await new Promise((r) => setTimeout(r, 1500));
+    const pids = (): number[] => {
+      const out = readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim();
+      return out ? out.split(' ').map(Number) : [];
+    };
+    const kids = pids();
+    child.kill('SIGINT');
+    expect(await exited).toBe(255);
+    expect(stderr).toMatch(/pure-ssh-bench: interrupted\n$/);
+    expect(kids.length).toBeGreaterThan(0);
+    // Running, not a zombie waiting for whoever reaps orphans here.
+    const running = (pid: number): boolean => {
+      try {
+        return !/^\d+ \(.*\) [ZX]/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+      } catch {
+        return false;
+      }
+    };
+    await expect.poll(() => kids.filter(running), { timeout: 3000 }).toEqual([]);
+  }, 120_000);
 
   it('a server that refuses remote forwarding: the loop\'s runs fail with the reason and the --target hint, exit 1', async () => {
     const local = await startSshd({ config: { AllowTcpForwarding: 'local' } });

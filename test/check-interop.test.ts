@@ -160,6 +160,14 @@ for (const kex of ['ecdh-sha2-nistp256', 'diffie-hellman-group14-sha256']) {
       expect(byId(report, 'inventory.exchange')?.detail).toMatch(/with kex curve25519-sha256$/);
       expect(code).toBe(0);
     }, 60_000);
+
+    it('--kex with a method the server lacks and a login asked for: login failed on stderr, exit 255', async () => {
+      const { code, report, stderr } = await checkJson(sshd.port, { sshd, args: ['--kex', 'curve25519-sha256'] });
+      expect(byId(report, 'inventory.exchange')?.detail).toMatch(/with kex curve25519-sha256$/);
+      expect(report.login?.error).toMatch(/^key exchange failed: .*curve25519-sha256/);
+      expect(stderr).toMatch(/login failed, connection probes not run: key exchange failed/);
+      expect(code).toBe(255);
+    }, 60_000);
   });
 }
 

@@ -273,7 +273,7 @@ describe('-o options', () => {
       exitOnForwardFailure: true, hashKnownHosts: true, gatewayPorts: true,
     });
     expect(() => resolve(['-N', '-o', 'BatchMode=maybe', 'h'])).toThrow(/BatchMode/);
-    expect(() => resolve(['-N', '-o', 'ServerAliveCountMax=x', 'h'])).toThrow(/Bad number/);
+    expect(() => resolve(['-N', '-o', 'ServerAliveCountMax=x', 'h'])).toThrow(/integer value invalid/);
   });
 
   it('algorithm lists are kept as given (+/-/^ applied by the library)', () => {

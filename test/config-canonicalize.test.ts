@@ -195,6 +195,12 @@ describe('the second reading of the files (ssh_config(5) Match canonical / final
     expect(err('CanonicalizePermittedCNAMEs foo\n')).toBe('/cfg line 1: Invalid permitted CNAME "foo"');
     expect(err('CanonicalizeHostname maybe\n')).toBe('/cfg line 1: CanonicalizeHostname: unsupported option "maybe".');
     expect(err('CanonicalDomains -x\n')).toBe('/cfg line 1: domain name "-x" starts with invalid character');
+    // readconf.c parse_int: strtonum(0, INT_MAX), as `ssh -G` says it.
+    expect(err('CanonicalizeMaxDots -1\n')).toBe('/cfg line 1: integer value too small.');
+    expect(err('CanonicalizeMaxDots 99999999999\n')).toBe('/cfg line 1: integer value too large.');
+    expect(err('CanonicalizeMaxDots 1x\n')).toBe('/cfg line 1: integer value invalid.');
+    expect(err('ServerAliveCountMax -1\n')).toBe('/cfg line 1: integer value too small.');
+    expect(err('NumberOfPasswordPrompts 3000000000\n')).toBe('/cfg line 1: integer value too large.');
   });
 
   it('resolveCommandLineAsync awaits an asynchronous resolver; the synchronous one needs a resolver', async () => {

@@ -240,3 +240,20 @@ describeInterop('ProxyCommand, -W, -f and -E against sshd', () => {
     expect(r.stderr).toContain('Could not request local forwarding.');
   });
 });
+
+it('ProxyCommand runs under $SHELL (/bin/sh without it), as sshconnect.c ssh_proxy_connect', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'pure-ssh-proxy-shell-'));
+  try {
+    const shell = join(dir, 'myshell');
+    await writeFile(shell, '#!/bin/sh\necho "myshell $*" >&2\nexit 3\n', { mode: 0o755 });
+    const r = await new Promise<Run>((resolve) => {
+      execFile(process.execPath, [CLI, '-F', 'none', '-N', '-o', 'ProxyCommand=proxy-here %h', '-o', 'BatchMode=yes', 'somewhere'], { env: { ...process.env, SHELL: shell } }, (err, stdout, stderr) =>
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr }),
+      );
+    });
+    expect(r.stderr).toBe('myshell -c exec proxy-here somewhere\nkex_exchange_identification: Connection closed by remote host\n');
+    expect(r.code).toBe(255);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

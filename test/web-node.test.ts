@@ -222,4 +222,12 @@ describeInterop('pure-ssh/web on Node web streams against sshd', () => {
     expect(offer).toThrow(UsageError);
     expect(offer).toThrow(/compression zlib@openssh.com needs a compression provider.*pure-ssh\/compress-zlib/);
   });
+
+  it('connect() refuses an algorithms key it does not know instead of dropping it (compression is its own option)', async () => {
+    const base = { transport: new TransformStream<Uint8Array, Uint8Array>(), host: 'h', username: 'u', knownHosts: '' };
+    const bad = (algorithms: Record<string, string>) => connect({ ...base, algorithms } as Parameters<typeof connect>[0]);
+    await expect(bad({ compression: 'zlib@openssh.com' })).rejects.toThrow(UsageError);
+    await expect(bad({ compression: 'zlib@openssh.com' })).rejects.toThrow(/pass `compression` .*pure-ssh\/compress-zlib/);
+    await expect(bad({ ciphers: 'aes128-ctr' })).rejects.toThrow(/algorithms\.ciphers is not an algorithm list \(known: kex, hostKey, cipher, mac\)/);
+  });
 });

@@ -199,6 +199,9 @@ export async function runCheck(o: CheckOptions): Promise<CheckReport> {
       spec: 'RFC 4253 §7.1',
       detail: `not possible (${b.error?.message ?? describeIncoming(b.event)}) with kex ${basePlan.kex.join(',')}`,
     });
+    // A login was asked for and cannot happen without a key exchange: say so (the CLI exits 255),
+    // as ssh does when it finds no common kex method (RFC 4253 §7.1), rather than exiting 0.
+    if (o.login) report.login = { user: o.login.auth.username, error: `key exchange failed: ${b.error?.message ?? describeIncoming(b.event)}` };
     return report;
   }
   const strict = b.strict;

@@ -119,12 +119,22 @@ const timeInto =
     setFirst(o, key, t, ctx);
   };
 
+/**
+ * An integer keyword's value, 0 to INT_MAX, as readconf.c parse_int reads it (atoi_err, that is
+ * strtonum(s, 0, INT_MAX)) with its messages: "integer value invalid." / "too small." / "too large.".
+ */
+function intValue(ctx: LineContext, v: string): number {
+  if (!/^[-+]?\d+$/.test(v)) throw lineError(ctx, 'integer value invalid.');
+  const n = Number(v);
+  if (n < 0) throw lineError(ctx, 'integer value too small.');
+  if (n > 2147483647) throw lineError(ctx, 'integer value too large.');
+  return n;
+}
+
 const numberInto =
   (key: 'serverAliveCountMax' | 'numberOfPasswordPrompts'): Apply =>
   (o, args, ctx, kw) => {
-    const v = single(kw, args, ctx);
-    if (!/^\d+$/.test(v)) throw bad(ctx, kw, 'Bad number.');
-    setFirst(o, key, Number(v), ctx);
+    setFirst(o, key, intValue(ctx, single(kw, args, ctx)), ctx);
   };
 
 const STRICT_HOST_KEY_CHECKING: Record<string, StrictHostKeyChecking> = {
@@ -300,10 +310,7 @@ const ROWS: readonly KeywordEntry[] = [
     setFirst(o, 'canonicalizeHostname', CANONICALIZE_HOSTNAME[v], ctx);
   }),
   implemented('CanonicalizeMaxDots', (o, args, ctx, kw) => {
-    const v = single(kw, args, ctx);
-    // readconf.c parse_int (atoi_err): a decimal integer.
-    if (!/^-?\d+$/.test(v)) throw lineError(ctx, `integer value invalid.`);
-    setFirst(o, 'canonicalizeMaxDots', Number(v), ctx);
+    setFirst(o, 'canonicalizeMaxDots', intValue(ctx, single(kw, args, ctx)), ctx);
   }),
   implemented('CanonicalizePermittedCNAMEs', applyPermittedCnames),
   implemented('Ciphers', stringInto('ciphers')),

@@ -90,8 +90,11 @@ class Progress {
   private readonly tty = process.stderr.isTTY === true;
   private lastPhase = '';
   private shown = false;
+  private stopped = false;
   constructor(private readonly started: number, private readonly limitS: number) {}
   update(phase: string, step: string): void {
+    // After done() (the report, or "interrupted"), steps still unwinding say nothing more.
+    if (this.stopped) return;
     const elapsed = ((performance.now() - this.started) / 1000).toFixed(0);
     if (this.tty) {
       const line = `pure-ssh-bench: ${phase}: ${step} [${elapsed} s of at most ${this.limitS} s]`;
@@ -103,6 +106,7 @@ class Progress {
     this.lastPhase = phase;
   }
   done(): void {
+    this.stopped = true;
     if (this.tty && this.shown) process.stderr.write('\r\x1b[K');
   }
 }
@@ -255,6 +259,8 @@ async function handshakePhase(b: Bench, rows: HandshakeRow[]): Promise<Handshake
       await closeQuietly(client);
       kept.push(row);
     } catch (err) {
+      // Ended by the --time-limit budget: the time-limit note says so; this row is not at fault.
+      if (remaining(b) <= BUDGET_MARGIN_MS) break;
       b.notes.push(`handshake ${row.key}: left out, pure-ssh could not connect: ${await describeFatal(err, b.cfg, b.quietLog)}`);
       continue;
     }

@@ -1,7 +1,7 @@
 /**
  * ssh_config(5) ProxyCommand: the SSH connection runs over a command's standard input and
- * output instead of a TCP socket. The command runs as `/bin/sh -c 'exec COMMAND'`
- * (sshconnect.c ssh_proxy_connect); its standard error is the user's; when the connection ends
+ * output instead of a TCP socket. The command runs as `$SHELL -c 'exec COMMAND'` (/bin/sh when
+ * SHELL is unset or empty, sshconnect.c ssh_proxy_connect); its standard error is the user's; when the connection ends
  * the command gets SIGHUP, as OpenSSH does.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -22,14 +22,16 @@ export interface ProxyCommandOptions {
  * version line: `kex_exchange_identification: Connection closed by remote host`.
  */
 export class ProxyCommandStream extends Duplex {
-  /** The running command (`/bin/sh -c 'exec ...'`). */
+  /** The running command (`$SHELL -c 'exec ...'`). */
   readonly child: ChildProcess;
   private received = false;
 
   constructor(command: string, options: ProxyCommandOptions = {}) {
     super({ allowHalfOpen: false });
     options.debug?.(`Executing proxy command: exec ${command}`);
-    const child = spawn('/bin/sh', ['-c', `exec ${command}`], { stdio: ['pipe', 'pipe', options.stderr ?? 'inherit'] });
+    // sshconnect.c ssh_proxy_connect: the user's shell, as for Match exec (so bash syntax works).
+    const shell = process.env.SHELL || '/bin/sh';
+    const child = spawn(shell, ['-c', `exec ${command}`], { stdio: ['pipe', 'pipe', options.stderr ?? 'inherit'] });
     this.child = child;
     const out = child.stdout!;
     const input = child.stdin!;
@@ -39,11 +41,18 @@ export class ProxyCommandStream extends Duplex {
       this.received = true;
       if (!this.push(d)) out.pause();
     });
-    // The end of its output before any byte is the same failure as its exit before any byte
-    // (whichever of the two events comes first: under load 'end' can win the race).
     out.on('end', () => {
-      if (!this.received && !this.destroyed) this.destroy(new ConnectionLostError('kex_exchange_identification: Connection closed by remote host'));
-      else this.push(null);
+      if (this.received) return void this.push(null);
+      // Closed before the server's first byte: OpenSSH's words for it (kex_exchange_identification),
+      // said once the command has exited (or after a short grace), so what it wrote to stderr
+      // comes first and the error does not depend on which of 'end' and 'exit' Node reports first.
+      const fail = () => {
+        clearTimeout(grace);
+        if (!this.destroyed) this.destroy(new ConnectionLostError('kex_exchange_identification: Connection closed by remote host'));
+      };
+      const grace = setTimeout(fail, 1000);
+      if (child.exitCode !== null || child.signalCode !== null) fail();
+      else child.once('exit', fail);
     });
     child.on('error', (err) => this.destroy(new ConnectionLostError(`proxy command failed: ${err.message}`, { cause: err })));
     child.on('exit', (code, signal) => {

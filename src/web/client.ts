@@ -156,6 +156,16 @@ function algorithmsFor(options: WebConnectOptions): Partial<AlgorithmPreferences
   const a = options.algorithms ?? {};
   const orderNote = runtimeCipherOrderNote(provider);
   if (orderNote && !a.cipher) options.debug?.(orderNote);
+  // A list the options do not know (a typo, or `compression`, which is the `compression` provider
+  // option here) would otherwise be dropped without a word.
+  for (const key of Object.keys(a)) {
+    if (ALGORITHM_CATEGORIES.some((c) => c.key === key)) continue;
+    throw new UsageError(
+      key === 'compression'
+        ? "algorithms.compression is not an option: pass `compression` (zlibCompression from 'pure-ssh/compress-zlib') to offer zlib@openssh.com, zlib, none"
+        : `algorithms.${key} is not an algorithm list (known: ${ALGORITHM_CATEGORIES.map((c) => c.key).join(', ')})`,
+    );
+  }
   const out: Partial<AlgorithmPreferences> = {};
   for (const { key } of ALGORITHM_CATEGORIES) {
     const spec = a[key];
