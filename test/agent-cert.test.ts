@@ -13,6 +13,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { AuthenticationError, connect } from '../src/index.js';
 import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
+import { waitForAgentSocket } from './support/ssh-agent.js';
 
 const execFileP = promisify(execFile);
 
@@ -34,6 +35,7 @@ describeInterop('a user certificate held by ssh-agent, against sshd with Trusted
     sock = p('agent.sock');
     agent = spawn('/usr/bin/ssh-agent', ['-a', sock, '-D'], { stdio: 'ignore' });
     for (let i = 0; i < 100 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 50));
+    await waitForAgentSocket(sock);
     // ssh-add loads certified-cert.pub beside the key as well.
     await execFileP('/usr/bin/ssh-add', [p('certified')], { env: { ...process.env, SSH_AUTH_SOCK: sock } });
     const { stdout } = await execFileP('/usr/bin/ssh-add', ['-l'], { env: { ...process.env, SSH_AUTH_SOCK: sock } });

@@ -17,6 +17,7 @@ import { AgentClient, AuthenticationError, connect, parsePublicKeyFile, prepareI
 import { fingerprintSha256 } from '../src/keys/hostkey.js';
 import { SshWriter } from '../src/protocol/wire.js';
 import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
+import { waitForAgentSocket } from './support/ssh-agent.js';
 
 const execFileP = promisify(execFile);
 const CLI = fileURLToPath(new URL('../dist/node/cli.js', import.meta.url));
@@ -36,6 +37,7 @@ async function startAgent(dir: string, name: string): Promise<Agent> {
   children.add(child);
   for (let i = 0; i < 100 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 50));
   if (!existsSync(sock)) throw new Error(`ssh-agent did not create ${sock}`);
+  await waitForAgentSocket(sock);
   return { sock, child };
 }
 

@@ -16,6 +16,7 @@ import { base64Decode } from '../src/protocol/base64.js';
 import { freePort, LOOPBACK, waitForPort } from './harness/net.js';
 import { exited, own, type Ownership } from './harness/proc.js';
 import { describeIf, describeInterop, describeInteropOpenssh10, ensurePasswordUser, inCI, startSshd, type SshdHandle } from './harness/sshd.js';
+import { waitForAgentSocket } from './support/ssh-agent.js';
 
 const CHECK_CLI = fileURLToPath(new URL('../dist/node/check-cli.js', import.meta.url));
 
@@ -228,6 +229,7 @@ describeInterop('pure-ssh-check logging in through ssh-agent', () => {
     agent = spawn('ssh-agent', ['-a', sock, '-D'], { stdio: 'ignore' });
     owned = own(agent.pid!);
     for (let i = 0; i < 100 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 50));
+    await waitForAgentSocket(sock);
     await new Promise<void>((resolve, reject) =>
       execFile('ssh-add', [key], { env: { ...process.env, SSH_AUTH_SOCK: sock } }, (err) => (err ? reject(err) : resolve())),
     );

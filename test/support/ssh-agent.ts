@@ -1,0 +1,25 @@
+/**
+ * Waiting for OpenSSH's ssh-agent started by a test (`ssh-agent -a SOCKET -D`): ready once a
+ * connection to SOCKET is accepted. The socket file appears at bind(2), before listen(2): a
+ * client that connects in between is refused (seen under load in CI), so existence is not enough.
+ */
+import { connect } from 'node:net';
+
+/** Resolves once `sock` accepts a connection; rejects after `timeoutMs`. */
+export async function waitForAgentSocket(sock: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const c = connect(sock);
+      c.once('connect', () => {
+        c.destroy();
+        resolve(true);
+      });
+      c.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`ssh-agent did not accept connections on ${sock} within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
