@@ -35,7 +35,8 @@ export function requireBrowserTools(): void {
 /**
  * Run `script` (an IIFE bundle defining `globalThis[entry]`) in a headless Chromium page with no
  * DevTools client attached, and return what `entry(...args)` resolved to, with the CPU seconds
- * (user + system) of the whole browser (every Chromium process) until then.
+ * (user + system) of the whole browser (every Chromium process) from the page's start (its
+ * request for the arguments) until then: starting the browser is not counted.
  *
  * Why not playwright here: playwright enables the DevTools Network domain on every page, and
  * then Chromium copies each WebSocket frame, base64-encoded, into a `Network.webSocketFrame*`
@@ -48,6 +49,8 @@ export function requireBrowserTools(): void {
  */
 export async function runInPage<T>(script: string, entry: string, args: unknown[], profile: string, timeoutMs = 120_000): Promise<{ result: T; cpuSeconds: number }> {
   let settle!: (v: { result?: T; error?: string }) => void;
+  let cpuAtStart = 0;
+  const treeCpu = () => [child.pid!, ...descendants(child.pid!)].reduce((sum, pid) => sum + cpuSecondsOf(pid), 0);
   const outcome = new Promise<{ result?: T; error?: string }>((r) => (settle = r));
   const page = `<!doctype html><meta charset="utf-8"><script src="scenario.js"></script><script>
 fetch('args.json').then((r) => r.json()).then((a) => globalThis[${JSON.stringify(entry)}](...a))
@@ -64,6 +67,8 @@ fetch('args.json').then((r) => r.json()).then((a) => globalThis[${JSON.stringify
       });
       return;
     }
+    // The scenario starts now: the browser's CPU so far (starting up, loading the page) is not its work.
+    if (req.url === '/args.json') cpuAtStart = treeCpu();
     const body = req.url === '/' ? page : req.url === '/scenario.js' ? script : req.url === '/args.json' ? JSON.stringify(args) : undefined;
     if (body === undefined) {
       res.statusCode = 404;
@@ -86,7 +91,7 @@ fetch('args.json').then((r) => r.json()).then((a) => globalThis[${JSON.stringify
       new Promise<never>((_, reject) => child.once('exit', (code, sig) => reject(new Error(`chromium exited (${code ?? sig}) before the page reported:\n${log.text()}`)))),
       new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`the page did not report within ${timeoutMs} ms:\n${log.text()}`)), timeoutMs))),
     ]);
-    const cpuSeconds = [child.pid!, ...descendants(child.pid!)].reduce((sum, pid) => sum + cpuSecondsOf(pid), 0);
+    const cpuSeconds = treeCpu() - cpuAtStart;
     if (o.error !== undefined) throw new Error(`in the page: ${o.error}`);
     return { result: o.result as T, cpuSeconds };
   } finally {
