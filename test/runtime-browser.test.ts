@@ -1,5 +1,6 @@
 /**
- * pure-ssh/web in headless Chromium (Debian's chromium driven by playwright-core), through
+ * pure-ssh/web in headless Chromium (Debian's chromium, a page with no DevTools client attached:
+ * test/runtimes/browser.ts runInPage), through
  * websockify (WebSocket to TCP) to the real sshd: the page holds the keys and the encryption;
  * the bridge only carries TCP bytes.
  */

@@ -8,7 +8,9 @@
  * through direct-tcpip channels; the first round is hash-verified (warm-up), the last is timed.
  * Numbers are MB/s (10^6 bytes per second) of channel payload on loopback, the median of RUNS
  * runs (all runtimes in turn, then again) with the range, and the CPU seconds (user + system)
- * of each runtime's process for its whole run. The goals compare each runtime with Node running
+ * of each runtime's process for its whole run (Chromium: every Chromium process, from the page's
+ * start; its page runs with no DevTools client attached, see test/runtimes/browser.ts runInPage).
+ * The goals compare each runtime with Node running
  * the same `pure-ssh/web` scenario in a process of its own, same cipher and provider (Chromium:
  * with Node through the same websockify). On a shared machine read the ratios and the CPU
  * figures, not the absolute throughput.

@@ -4,11 +4,11 @@
  * Shared by the runtime tests and bench/runtimes.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { launchChromium, WEBSOCKIFY } from './browser.js';
+import { cpuSecondsOf, runInPage, WEBSOCKIFY } from './browser.js';
 import { nodeCryptoProvider } from '../../src/node/crypto-provider.js';
 import { bundle } from './bundle.js';
 import { startHelper } from './procs.js';
@@ -27,17 +27,6 @@ export type RuntimeName = 'node' | 'node-process' | 'deno' | 'bun' | 'chromium' 
 import { dialNodeWeb } from './dial-node.js';
 
 export { dialNodeWeb };
-
-/**
- * CPU seconds (user + system) a live process has used so far, with its children that have ended
- * (websockify forks one per connection): Linux /proc/PID/stat, in clock ticks of 1/100 s.
- */
-function cpuSecondsOf(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // proc(5): after "pid (comm) ", utime, stime, cutime, cstime are fields 14 to 17 (indices 11 to 14 here).
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').slice(11, 15).map(Number);
-  return f.reduce((a, b) => a + b, 0) / 100;
-}
 
 /** The bridge's CPU for a run: its per-connection children are counted once they have ended and been reaped. */
 async function bridgeCpuAfter(pid: number, before: number): Promise<number> {
@@ -98,30 +87,17 @@ export async function runIn(runtime: RuntimeName, p: ScenarioParams): Promise<Sc
       });
     case 'chromium':
       return withDir(async (dir) => {
-        // websockify serves the page too (--web): Chromium's Local Network Access checks refuse
-        // a public or opaque origin (about:blank) reaching 127.0.0.1; a page from 127.0.0.1 may.
-        const web = join(dir, 'web');
-        mkdirSync(web);
-        writeFileSync(join(web, 'scenario.js'), await bundle('browser-entry.ts', { format: 'iife', platform: 'browser' }));
-        writeFileSync(join(web, 'index.html'), '<!doctype html><meta charset="utf-8"><script src="scenario.js"></script>');
-        const bridge = await startHelper(WEBSOCKIFY, (port) => ['--web', web, `127.0.0.1:${port}`, `127.0.0.1:${p.port}`]);
-        const browser = await launchChromium(join(dir, 'profile'));
+        // A page with no DevTools client (runInPage): playwright's Network domain would copy
+        // every WebSocket frame into a DevTools event and slow the page to less than half.
+        const script = await bundle('browser-entry.ts', { format: 'iife', platform: 'browser' });
+        const bridge = await startHelper(WEBSOCKIFY, (port) => [`127.0.0.1:${port}`, `127.0.0.1:${p.port}`]);
         try {
-          const page = await browser.newPage();
-          await page.goto(`http://127.0.0.1:${bridge.port}/index.html`);
-          type Run = (p: ScenarioParams, u: string) => Promise<ScenarioResult>;
           const bridgeCpu = cpuSecondsOf(bridge.child.pid!);
-          const r = await page
-            .evaluate(([params, url]) => (globalThis as unknown as { runScenarioOverWebSocket: Run }).runScenarioOverWebSocket(params as ScenarioParams, url as string), [
-              p,
-              `ws://127.0.0.1:${bridge.port}/`,
-            ] as const)
-            .catch((err: unknown) => {
-              throw new Error(`${String(err)}\nwebsockify: ${bridge.logs()}`);
-            });
-          return { ...r, bridgeCpuSeconds: await bridgeCpuAfter(bridge.child.pid!, bridgeCpu) };
+          const r = await runInPage<ScenarioResult>(script, 'runScenarioOverWebSocket', [p, `ws://127.0.0.1:${bridge.port}/`], join(dir, 'profile')).catch((err: unknown) => {
+            throw new Error(`${String(err)}\nwebsockify: ${bridge.logs()}`);
+          });
+          return { ...r.result, cpuSeconds: r.cpuSeconds, bridgeCpuSeconds: await bridgeCpuAfter(bridge.child.pid!, bridgeCpu) };
         } finally {
-          await browser.close();
           await bridge.stop();
         }
       });
