@@ -187,6 +187,19 @@ export class ClientCore {
     this.transport.start();
   }
 
+  /**
+   * Optional, after {@link start} and once its output is on the wire: make the ephemeral key
+   * pair of our first-preference kex method now, while the server's KEXINIT is on its way, so
+   * that it is not made after the KEXINIT arrives (ML-KEM-768 keygen costs milliseconds). Used
+   * only if that method is negotiated, wiped otherwise; never carried to a rekey. Returns whether
+   * a key pair was made (false when the exchange has moved on or the method's key depends on the
+   * negotiated ciphers, as the finite-field groups' does). RFC 4253 §7.1 is unaffected: nothing
+   * is sent before negotiation.
+   */
+  prepareKex(): boolean {
+    return this.transport.prepareKex();
+  }
+
   /** Feed bytes received from the server. The core takes ownership (decrypts in place). */
   receive(data: Uint8Array): void {
     this.timers.received();

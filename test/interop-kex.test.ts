@@ -218,6 +218,9 @@ describeInterop('WarnWeakCrypto in the CLI, against an sshd 9.2 offering no post
   it('default: -v names the method, and the three warning lines come before authentication', async () => {
     const err = await cliUntilAuthenticated(sshd, []);
     expect(err).toMatch(/debug1: kex: algorithm: curve25519-sha256;/);
+    // The key pair made while waiting for the server's KEXINIT was for our first preference.
+    expect(err).toContain('debug1: kex: discarded the prepared mlkem768x25519-sha256 key pair (negotiated curve25519-sha256)');
+    expect(err).not.toContain('kex: using the');
     expect(err).toContain(WARNING_LINES);
     expect(err.indexOf(WARNING_LINES)).toBeLessThan(err.indexOf("Authenticated to "));
   }, 20_000);
@@ -246,9 +249,10 @@ describeInteropOpenssh10('WarnWeakCrypto in the CLI, against OpenSSH 10', () => 
     await sshd?.stop();
   });
 
-  it('mlkem768x25519-sha256 by default: no warning', async () => {
+  it('mlkem768x25519-sha256 by default: no warning; its key pair made while sshd prepared its KEXINIT', async () => {
     const err = await cliUntilAuthenticated(sshd, []);
     expect(err).toMatch(/debug1: kex: algorithm: mlkem768x25519-sha256;/);
+    expect(err).toContain("debug1: kex: using the mlkem768x25519-sha256 key pair made while waiting for the server's KEXINIT");
     expect(err).not.toContain('post-quantum');
   }, 20_000);
 });

@@ -73,6 +73,7 @@ export function curve25519SharedSecret(privateKey: Uint8Array, serverPublic: Uin
 
 /** X25519 as a one-round key agreement; K is the mpint of the 32-byte output (RFC 8731 §3.1). */
 export const x25519Agreement: KeyAgreement = {
+  negotiationFree: true,
   client(random, crypto) {
     const kp = curve25519GenerateKeyPair(random(32), crypto);
     return {

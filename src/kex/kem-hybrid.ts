@@ -62,6 +62,8 @@ export function kemX25519Agreement(label: string, kem: Kem, hash: HashName): Key
   const clientLength = kem.publicKeyLength + X25519_LENGTH;
   const serverLength = kem.cipherTextLength + X25519_LENGTH;
   return {
+    // The KEM and X25519 keys have fixed sizes: nothing depends on the negotiated ciphers.
+    negotiationFree: true,
     client(random, crypto) {
       const kemKeys = kem.keygen(random);
       const x = curve25519GenerateKeyPair(random(X25519_LENGTH), crypto);

@@ -73,6 +73,12 @@ export interface KexMethod {
   /** Never in the default list: enabled only with `+` (as OpenSSH keeps SHA-1 and group1 available). */
   readonly legacy: boolean;
   /**
+   * `client()` does not depend on `negotiated` (its ephemeral key has one size whatever the
+   * ciphers), so the client's key pair may be made before the server's KEXINIT arrives: see
+   * Handshake.prepareKex. Absent (false) for the finite-field groups, whose exponent is sized by the ciphers.
+   */
+  readonly preparable?: boolean;
+  /**
    * The client half of one exchange. `negotiated` (the whole outcome of KEXINIT) sizes what
    * depends on the ciphers and MACs, as OpenSSH's kex.c does with `we_need` / `dh_need`: the
    * group size requested by group exchange and the DH private exponent. Without it the

@@ -34,6 +34,11 @@ export interface KeyAgreement {
     crypto: CryptoProvider,
     negotiated?: Negotiated,
   ): { publicValue: Uint8Array; sharedSecret: Uint8Array };
+  /**
+   * `client()` ignores `negotiated` (X25519, the NIST curves, the KEM hybrids): the key pair can be
+   * made before negotiation ({@link KexMethod.preparable}). Absent for the finite-field groups.
+   */
+  readonly negotiationFree?: boolean;
 }
 
 /** Options of {@link kexgenMethod}. */
@@ -57,6 +62,7 @@ export function kexgenMethod(o: KexgenOptions): KexMethod {
     hash: o.hash,
     postQuantum: o.postQuantum ?? false,
     legacy: o.legacy ?? false,
+    preparable: agreement.negotiationFree === true,
     client(random, crypto, negotiated): KexClient {
       const ours = agreement.client(random, crypto, negotiated);
       let done = false;

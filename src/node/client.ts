@@ -622,10 +622,29 @@ export class SshClient extends EventEmitter {
     }
     this.core.start();
     this.pump();
+    this.schedulePrepareKex(sock);
     // The socket may have failed before we were listening (it was opened by the caller).
     const earlyError = early?.error ?? (sock.errored as Error | null) ?? undefined;
     if (earlyError) sock.emit('error', earlyError);
     else if (early?.closed || sock.destroyed) sock.emit('close');
+  }
+
+  /**
+   * Our version line and KEXINIT go out first (the flush above is a microtask; a connecting
+   * socket sends them on 'connect'); then, in a later turn of the loop, the kex key pair is made
+   * while the server works towards its KEXINIT (ClientCore.prepareKex; sshd spends tens of ms
+   * there, ML-KEM-768 keygen a few to 20 ms here).
+   */
+  private schedulePrepareKex(sock: Duplex): void {
+    const prepare = (): void => {
+      setImmediate(() => {
+        if (this.isDone) return;
+        this.core.prepareKex();
+        this.pump();
+      });
+    };
+    if ((sock as { connecting?: boolean }).connecting) sock.once('connect', prepare);
+    else prepare();
   }
 
   /** Negotiated algorithms, server version, session id. */

@@ -45,9 +45,15 @@ interface PendingKeys {
   secrets: ExchangeSecrets;
 }
 
+/** A client half made before negotiation (see {@link Handshake.prepareKex}); belongs to one exchange. */
+interface Prepared {
+  method: KexMethod;
+  client: KexClient;
+}
+
 type KexState =
   | { kind: 'idle' }
-  | { kind: 'sent-kexinit'; ours: Sent }
+  | { kind: 'sent-kexinit'; ours: Sent; prepared?: Prepared }
   | { kind: 'exchanging'; ours: Sent; theirs: Uint8Array; negotiated: Negotiated; method: KexMethod; client: KexClient }
   | { kind: 'verifying'; keys: PendingKeys }
   | { kind: 'newkeys'; keys: PendingKeys; sent: boolean; received: boolean };
@@ -164,6 +170,27 @@ export class Handshake {
   }
 
   /**
+   * Make the client's ephemeral key pair for our first-preference kex method now, while the
+   * server's KEXINIT is on its way (an optional call, for the time between our KEXINIT leaving
+   * and theirs arriving; sshd spends tens of ms there). Only between {@link start} and the
+   * server's KEXINIT, and only for a method whose key does not depend on the negotiated ciphers
+   * ({@link KexMethod.preparable}). The key belongs to this exchange only: used if the server's
+   * KEXINIT negotiates that method, otherwise wiped and a fresh one made for the method
+   * negotiated; a later exchange (rekey) never sees it. Nothing is sent: the message goes out
+   * only after negotiation, as RFC 4253 §7.1 orders (we never set first_kex_packet_follows).
+   * Returns whether a key pair was made.
+   */
+  prepareKex(): boolean {
+    const s = this.state;
+    if (s.kind !== 'sent-kexinit' || s.prepared) return false;
+    const name = this.options.algorithms.kex[0];
+    const method = name === undefined ? undefined : kexMethods.get(name);
+    if (!method?.preparable) return false;
+    s.prepared = { method, client: method.client(this.options.random, this.options.crypto) };
+    return true;
+  }
+
+  /**
    * Every packet from the server passes here first, for the rules that depend on where in the
    * exchange we are. Throws ProtocolError (ERR_STRICT_KEX) on a strict-kex violation. Returns
    * false when the packet must be dropped (a wrong first_kex_packet_follows guess).
@@ -246,7 +273,18 @@ export class Handshake {
     );
     const method = kexMethods.get(negotiated.kex);
     if (!method) throw new UsageError(`negotiated a key exchange method that is not registered: ${negotiated.kex}`);
-    const client = method.client(this.options.random, this.options.crypto, negotiated);
+    let client: KexClient;
+    if (s.prepared && s.prepared.method === method) {
+      client = s.prepared.client;
+      this.host.log(`kex: using the ${method.name} key pair made while waiting for the server's KEXINIT`);
+    } else {
+      if (s.prepared) {
+        s.prepared.client.dispose();
+        this.host.log(`kex: discarded the prepared ${s.prepared.method.name} key pair (negotiated ${method.name})`);
+      }
+      client = method.client(this.options.random, this.options.crypto, negotiated);
+    }
+    s.prepared = undefined;
     this.state = { kind: 'exchanging', ours: s.ours, theirs: payload.slice(), negotiated, method, client };
     this.encoder.writePayload(client.start());
   }
@@ -382,6 +420,7 @@ export class Handshake {
   dispose(): void {
     const s = this.state;
     if (s.kind === 'exchanging') s.client.dispose();
+    if (s.kind === 'sent-kexinit') s.prepared?.client.dispose();
     if (s.kind === 'verifying' || s.kind === 'newkeys') s.keys.secrets.sharedSecret.fill(0);
   }
 }

@@ -144,6 +144,17 @@ export class Transport {
     this.handshake.start();
   }
 
+  /** See {@link Handshake.prepareKex}: the client's kex key pair made ahead of the server's KEXINIT. */
+  prepareKex(): boolean {
+    if (this.phase === 'closed') return false;
+    try {
+      return this.handshake.prepareKex();
+    } catch (err) {
+      this.fail(err);
+      return false;
+    }
+  }
+
   get info(): TransportInfo {
     const h = this.handshake;
     return {
