@@ -10,9 +10,9 @@
  * Exit status: 0 every run succeeded, 1 some runs failed, 255 the bench could not run.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
-import { cpus, homedir, hostname as osHostname, release, tmpdir, type as osType } from 'node:os';
+import { cpus, release, tmpdir, type as osType } from 'node:os';
 import { join } from 'node:path';
 import { BENCH_USAGE, BenchArgError, parseBenchArgs, type BenchArgs } from '../bench/args.js';
 import { planRows, type BenchPlan, type DataRow, type HandshakeRow, type ServerOffer } from '../bench/plan.js';
@@ -26,13 +26,12 @@ import {
   type BenchRun,
   type BenchTool,
 } from '../bench/report.js';
-import { lookupHost } from './host-lookup.js';
 import { ConfigError, resolveCommandLineAsync, type CliEnvironment, type ResolvedConfig } from '../config/cli-args.js';
 import type { SshClient } from './client.js';
 import type { LoadReady, LoadReply, LoadRequest } from './bench-load.js';
 import { opensshHandshake, opensshSupport, opensshTunnel, type OpensshLogin, type OpensshTunnel, type PinnedAlgorithms } from './bench-openssh.js';
 import { readServerOffer } from './bench-offer.js';
-import { connectHost, describeFatal, loadLibraries, localUser, Log, matchExec, openRoute, type Libraries, type RouteContext } from './connect-host.js';
+import { connectHost, describeFatal, loadLibraries, Log, openRoute, processCliEnvironment, type Libraries, type RouteContext } from './connect-host.js';
 
 const EXIT_RUNS_FAILED = 1;
 const EXIT_ERROR = 255;
@@ -55,34 +54,6 @@ function version(): string {
   } catch {
     return 'unknown';
   }
-}
-
-function cliEnvironment(): CliEnvironment {
-  return {
-    env: process.env,
-    home: process.env.HOME || homedir(),
-    localUser: localUser(),
-    uid: process.getuid?.() ?? -1,
-    localHostName: osHostname(),
-    exec: matchExec,
-    lookupHost,
-    fs: {
-      readFile: (p) => {
-        try {
-          return readFileSync(p, 'utf8');
-        } catch {
-          return undefined;
-        }
-      },
-      listDir: (p) => {
-        try {
-          return readdirSync(p);
-        } catch {
-          return undefined;
-        }
-      },
-    },
-  };
 }
 
 /** The progress line on stderr: rewritten in place on a terminal, one line per phase otherwise. */
@@ -440,7 +411,7 @@ function readPlanOffer(kexinit: { kex: string[]; hostKey: string[]; cipherClient
 async function run(args: BenchArgs): Promise<number> {
   const started = performance.now();
   const date = new Date().toISOString();
-  const env = cliEnvironment();
+  const env = processCliEnvironment();
   let outcome;
   try {
     outcome = await resolveCommandLineAsync(['-N', ...args.sshArgs, args.destination], env);

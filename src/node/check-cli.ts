@@ -176,44 +176,14 @@ function version(): string {
 
 /** The configuration pure-ssh would use for this destination (ssh_config files, -o, -l, -i...). */
 async function resolveSsh(args: CheckArgs) {
-  const [{ resolveCommandLineAsync, ConfigError }, { homedir, hostname, userInfo }, { readdirSync }, { lookupHost }] = await Promise.all([
+  const [{ resolveCommandLineAsync, ConfigError }, { processCliEnvironment }] = await Promise.all([
     import('../config/cli-args.js'),
-    import('node:os'),
-    import('node:fs'),
-    import('./host-lookup.js'),
+    import('./connect-host.js'),
   ]);
-  let localUser = process.env.USER ?? '';
-  try {
-    localUser = userInfo().username;
-  } catch {
-    // no passwd entry: $USER
-  }
   try {
     // -N: pure-ssh's parser refuses a destination without forwards otherwise; the check runs no shell.
-    const outcome = await resolveCommandLineAsync(['-N', ...args.sshArgv], {
-      env: process.env,
-      lookupHost,
-      home: process.env.HOME || homedir(),
-      localUser,
-      uid: process.getuid?.() ?? -1,
-      localHostName: hostname(),
-      fs: {
-        readFile: (p) => {
-          try {
-            return readFileSync(p, 'utf8');
-          } catch {
-            return undefined;
-          }
-        },
-        listDir: (p) => {
-          try {
-            return readdirSync(p);
-          } catch {
-            return undefined;
-          }
-        },
-      },
-    });
+    // No Match exec: the check runs no commands of the configuration (an error names the line).
+    const outcome = await resolveCommandLineAsync(['-N', ...args.sshArgv], { ...processCliEnvironment(), exec: undefined });
     if (outcome.kind !== 'run') throw new ArgError(outcome.kind === 'usage' ? outcome.message ?? 'bad arguments' : 'bad arguments');
     return outcome.config;
   } catch (err) {

@@ -6,8 +6,8 @@
  * The SSH library is imported only once the command line is known to be good, so `-h`, `-V`
  * and argument errors answer at once.
  */
-import { openSync, readdirSync, readFileSync } from 'node:fs';
-import { homedir, hostname as osHostname, constants as osConstants } from 'node:os';
+import { openSync, readFileSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
 import {
   ConfigError,
   resolveCommandLineAsync,
@@ -18,7 +18,7 @@ import {
   type ResolvedConfig,
 } from '../config/cli-args.js';
 import type { SshClient } from './client.js';
-import { configOf, connectHost, describeFatal, loadLibraries, localUser, Log, matchExec, type Libraries, type RouteContext } from './connect-host.js';
+import { configOf, connectHost, describeFatal, loadLibraries, Log, processCliEnvironment, type Libraries, type RouteContext } from './connect-host.js';
 import type { ForwardOptions, LocalForward } from './forward.js';
 import type { DynamicForward } from './forward-dynamic.js';
 import type { RemoteForward } from './forward-remote.js';
@@ -101,35 +101,9 @@ function routeContext(): RouteContext {
 
 async function main(): Promise<void> {
   await closeInspector();
-  const home = process.env.HOME || homedir();
   let outcome;
   try {
-    const { lookupHost } = await import('./host-lookup.js');
-    outcome = await resolveCommandLineAsync(process.argv.slice(2), (cliEnv = {
-      env: process.env,
-      lookupHost,
-      home,
-      localUser: localUser(),
-      uid: process.getuid?.() ?? -1,
-      localHostName: osHostname(),
-      exec: matchExec,
-      fs: {
-        readFile: (p) => {
-          try {
-            return readFileSync(p, 'utf8');
-          } catch {
-            return undefined;
-          }
-        },
-        listDir: (p) => {
-          try {
-            return readdirSync(p);
-          } catch {
-            return undefined;
-          }
-        },
-      },
-    }));
+    outcome = await resolveCommandLineAsync(process.argv.slice(2), (cliEnv = processCliEnvironment()));
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);

@@ -6,14 +6,15 @@
  * unchanged so that every bin authenticates exactly like `pure-ssh`.
  */
 import { spawnSync } from 'node:child_process';
-import { writeSync } from 'node:fs';
+import { readdirSync, readFileSync, writeSync } from 'node:fs';
 import { connect as netConnect, isIP, Socket } from 'node:net';
-import { userInfo } from 'node:os';
+import { homedir, hostname as osHostname, userInfo } from 'node:os';
 import type { Duplex } from 'node:stream';
 import { ConfigError, jumpHostArgv, resolveCommandLineAsync, type CliEnvironment, type ResolvedConfig } from '../config/cli-args.js';
 import { LOG_LEVELS, type LogLevel } from '../config/ssh-config.js';
 import type { SshError } from '../errors.js';
 import type { SshClient } from './client.js';
+import { lookupHost } from './host-lookup.js';
 import type { IdentityFileEntry, UnlockOptions } from './identity-file.js';
 
 /** ssh(1)'s log levels over stderr (or the -E file's descriptor). */
@@ -72,6 +73,34 @@ export function matchExec(command: string): number {
   const r = spawnSync(shell, ['-c', command], { stdio: ['ignore', 'ignore', 'inherit'] });
   if (r.error || r.status === null) return -1;
   return r.status;
+}
+
+/**
+ * What this process gives the ssh_config resolution (config/cli-args.ts): its environment, home,
+ * local user and host name, the files it can read, Match exec and the DNS look-ups
+ * CanonicalizeHostname needs. One for every bin, so each resolves a destination as `pure-ssh` does.
+ */
+export function processCliEnvironment(): CliEnvironment {
+  const orUndefined = <T>(read: () => T): T | undefined => {
+    try {
+      return read();
+    } catch {
+      return undefined;
+    }
+  };
+  return {
+    env: process.env,
+    home: process.env.HOME || homedir(),
+    localUser: localUser(),
+    uid: process.getuid?.() ?? -1,
+    localHostName: osHostname(),
+    exec: matchExec,
+    lookupHost,
+    fs: {
+      readFile: (p) => orUndefined(() => readFileSync(p, 'utf8')),
+      listDir: (p) => orUndefined(() => readdirSync(p)),
+    },
+  };
 }
 
 
