@@ -32,3 +32,34 @@ export async function hostKeyVerdict(verify: () => unknown, info: HostKeyVerdict
     });
   }
 }
+
+/** The parts of a core's `host-key` event the verdict needs (ClientEvent, type 'host-key'). */
+export interface HostKeyEventFields {
+  algorithm: string;
+  keyType: string;
+  keyBlob: Uint8Array;
+  fingerprint: string;
+}
+
+/**
+ * One adapter step for the core's `host-key` event: ask `verifier` about the key presented for
+ * `host`:`port` (the info every adapter's verifier receives), then tell the core
+ * (`acceptHostKey()` with a log line, or `rejectHostKey(error)`). Resolves once the core is told;
+ * the adapter then flushes what the core has to send.
+ */
+export async function settleHostKey(
+  core: { acceptHostKey(): void; rejectHostKey(error: SshError): void },
+  e: HostKeyEventFields,
+  target: { host: string; port: number },
+  verifier: (info: HostKeyEventFields & { host: string; port: number }) => unknown,
+  log: (message: string) => void,
+): Promise<void> {
+  const info = { host: target.host, port: target.port, algorithm: e.algorithm, keyType: e.keyType, keyBlob: e.keyBlob, fingerprint: e.fingerprint };
+  const error = await hostKeyVerdict(() => verifier(info), info);
+  if (error) {
+    core.rejectHostKey(error);
+  } else {
+    log(`Host key for ${info.host} accepted (${e.fingerprint})`);
+    core.acceptHostKey();
+  }
+}

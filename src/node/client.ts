@@ -2,7 +2,7 @@
  * The Node adapter: runs the sans-IO {@link ClientCore} over a `net.Socket` (or any Duplex),
  * with timers for ConnectTimeout and ServerAlive*, host key verification and channel streams.
  */
-import { hostKeyVerdict } from '../keys/host-key-verdict.js';
+import { settleHostKey } from '../keys/host-key-verdict.js';
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { connect as netConnect, type Socket } from 'node:net';
@@ -927,26 +927,9 @@ export class SshClient extends EventEmitter {
       case 'log':
         this.log(e.message);
         return;
-      case 'host-key': {
-        const info = {
-          host: this.options.host,
-          port: this.options.port ?? 22,
-          algorithm: e.algorithm,
-          keyType: e.keyType,
-          keyBlob: e.keyBlob,
-          fingerprint: e.fingerprint,
-        };
-        void hostKeyVerdict(() => this.verifier(info), info).then((error) => {
-          if (error) {
-            this.core.rejectHostKey(error);
-          } else {
-            this.log(`Host key for ${info.host} accepted (${e.fingerprint})`);
-            this.core.acceptHostKey();
-          }
-          this.pump();
-        });
+      case 'host-key':
+        void settleHostKey(this.core, e, { host: this.options.host, port: this.options.port ?? 22 }, this.verifier, (m) => this.log(m)).then(() => this.pump());
         return;
-      }
       case 'banner':
         this.options.onBanner?.(e.message);
         this.emit('banner', e.message);

@@ -4,7 +4,7 @@
  * WebSocket through {@link webSocketStreams}, Node's web streams). Web APIs only: streams,
  * crypto.getRandomValues, setTimeout. One timer, armed at the core's getTimer().
  */
-import { hostKeyVerdict } from '../keys/host-key-verdict.js';
+import { settleHostKey } from '../keys/host-key-verdict.js';
 import type { AlgorithmPreferences } from '../algorithms.js';
 import { ALGORITHM_CATEGORIES, applyAlgorithmSpec, defaultAlgorithms, preferKnownHostKeyTypes } from '../algorithms.js';
 import { ClientCore } from '../client-core.js';
@@ -465,26 +465,9 @@ export class WebSshClient {
         );
         return;
       }
-      case 'host-key': {
-        const info = {
-          host: this.options.host,
-          port: this.options.port ?? 22,
-          algorithm: e.algorithm,
-          keyType: e.keyType,
-          keyBlob: e.keyBlob,
-          fingerprint: e.fingerprint,
-        };
-        void hostKeyVerdict(() => this.verifier(info), info).then((error) => {
-          if (error) {
-            this.core.rejectHostKey(error);
-          } else {
-            this.log(`Host key for ${info.host} accepted (${e.fingerprint})`);
-            this.core.acceptHostKey();
-          }
-          this.pump();
-        });
+      case 'host-key':
+        void settleHostKey(this.core, e, { host: this.options.host, port: this.options.port ?? 22 }, this.verifier, (m) => this.log(m)).then(() => this.pump());
         return;
-      }
       case 'banner':
         return this.options.onBanner?.(e.message);
       case 'password-needed': {
