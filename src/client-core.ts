@@ -85,8 +85,8 @@ export interface ClientCoreOptions extends AuthOptions {
   /**
    * Receive-window auto-tuning (connection/window-tuning.ts): windows grow with the measured
    * bandwidth-delay product, up to `max` bytes for all channels together (default 32 MiB).
-   * It acts only when {@link ClientCore.channelConsumed} is given the time. false: OpenSSH's
-   * fixed 2 MiB windows.
+   * It acts only with a clock: `now` above, or the time given to {@link ClientCore.channelConsumed}
+   * (which must then be on the same clock). false: OpenSSH's fixed 2 MiB windows.
    */
   windowAutoTune?: WindowAutoTuneOptions | false;
 }
@@ -105,10 +105,13 @@ export class ClientCore {
   private pingSupported = false;
   private closeError: SshError | undefined;
   private readonly timers: CoreTimers;
+  /** The `now` option: the clock of window tuning's RTT samples (undefined: none given). */
+  private readonly clock: (() => number) | undefined;
 
   constructor(options: ClientCoreOptions) {
     if (!options.username) throw new UsageError('a username is required');
     this.timers = new CoreTimers(options);
+    this.clock = options.now;
     const crypto = options.crypto ?? pureCryptoProvider;
     const algorithms = { ...defaultAlgorithms(crypto.name), ...options.algorithms };
     const emit = (e: ClientEvent) => this.events.push(e);
@@ -178,7 +181,7 @@ export class ClientCore {
         this.transport.close(DisconnectReason.NO_MORE_AUTH_METHODS_AVAILABLE, 'no more authentication methods', error),
       log,
     });
-    this.connection = new Connection(this.transport, emit, options.windowAutoTune);
+    this.connection = new Connection(this.transport, emit, options.windowAutoTune, options.now);
   }
 
   /** Queue our identification and KEXINIT; the ConnectTimeout starts counting. */
@@ -381,10 +384,11 @@ export class ClientCore {
   }
 
   /**
-   * Report that `n` received bytes were consumed locally (drives WINDOW_ADJUST). `now`, in ms
-   * on a monotonic clock, lets the window auto-tune (see `windowAutoTune`).
+   * Report that `n` received bytes were consumed locally (drives WINDOW_ADJUST). `now`, in ms on
+   * the `now` option's clock (read from it when omitted), lets the window auto-tune (see
+   * `windowAutoTune`).
    */
-  channelConsumed(channel: number, n: number, now?: number): void {
+  channelConsumed(channel: number, n: number, now: number | undefined = this.clock?.()): void {
     this.connection.consumed(channel, n, now);
   }
 

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_WINDOW, MAX_WINDOW } from '../src/connection/channel.js';
-import { WindowTuner } from '../src/connection/window-tuning.js';
+import { RttEstimator, WindowTuner } from '../src/connection/window-tuning.js';
 import { nodeCryptoProvider } from '../src/node/crypto-provider.js';
 import { Pair } from './support/pair.js';
 import { seededRandom } from './support/fake-server.js';
@@ -34,6 +34,12 @@ interface Link {
   autoTune: false | { max?: number };
   /** Reader speed in bytes per ms (undefined: consumes everything at once). */
   readerBytesPerMs?: number;
+  /**
+   * Give the client core the simulated clock (`now`, as the adapters do), so the channel open's
+   * round trip is timed too. False: only WINDOW_ADJUST turnarounds are (the time is passed to
+   * channelConsumed alone).
+   */
+  clock?: boolean;
 }
 
 interface Outcome {
@@ -46,17 +52,20 @@ interface Outcome {
 }
 
 function simulate(link: Link): Outcome {
+  let now = 0;
   const p = new Pair({
-    client: { crypto: nodeCryptoProvider, windowAutoTune: link.autoTune },
+    client: { crypto: nodeCryptoProvider, windowAutoTune: link.autoTune, ...(link.clock === false ? {} : { now: () => now }) },
     server: { crypto: nodeCryptoProvider },
   }).start();
   expect(p.client.isAuthenticated).toBe(true);
-  const ch = p.openChannel();
+  // The open goes out at 0 and its confirmation arrives one round trip later.
+  const ch = p.client.openDirectTcpip({ host: 'localhost', port: 5432, originatorAddress: '127.0.0.1', originatorPort: 50000 });
+  now = 2 * link.oneWayMs;
+  p.pump();
   const sch = p.server.channelForClient(ch)!;
   const initialEdge = sch.clientWindow;
   expect(initialEdge).toBe(DEFAULT_WINDOW);
 
-  let now = 0;
   let linkFree = 0;
   const toClient: { at: number; bytes: Uint8Array }[] = [];
   const toServer: { at: number; bytes: Uint8Array }[] = [];
@@ -168,6 +177,52 @@ describe('receive-window auto-tuning on a delayed link (simulated clock)', () =>
     expect(o.maxUnread).toBeLessThanOrEqual(DEFAULT_WINDOW);
     expect(o.logs.filter((l) => / window \d+ -> /.test(l))).toEqual([]);
     expect(o.delivered).toBeLessThan(5_000 * 1500 + DEFAULT_WINDOW);
+  });
+});
+
+describe('receive-window auto-tuning on loopback, the receiver the bottleneck (simulated clock)', () => {
+  // 0.1 ms RTT; the "link" at 150 MB/s stands for the client's CPU: what it cannot decrypt yet
+  // waits in the kernel, so every byte granted is queued ahead of the next adjust's turnaround.
+  const loopback = { oneWayMs: 0.05, bytesPerMs: 150_000, durationMs: 300, autoTune: {} };
+
+  it("keeps the initial window: the open's round trip shows the queue is not the path", () => {
+    const o = simulate(loopback);
+    expect(o.logs.filter((l) => / window \d+ -> /.test(l))).toEqual([]);
+    expect(o.maxOutstanding).toBeLessThanOrEqual(DEFAULT_WINDOW);
+    // The window never limits: the link runs at its rate.
+    expect(o.delivered).toBeGreaterThan(0.9 * 150_000 * 300);
+  });
+
+  it('timed by WINDOW_ADJUST turnarounds alone, the queue looks like a long path and the window grows for nothing', () => {
+    // What the CLI did before the open was timed: 2 MiB queued at 150 MB/s ≈ 14 ms "RTT".
+    const o = simulate({ ...loopback, clock: false });
+    expect(o.logs.some((l) => /channel 0: window 2097152 -> \d+ \(rtt 1\d\.\d ms/.test(l))).toBe(true);
+    expect(o.maxOutstanding).toBeGreaterThan(2 * DEFAULT_WINDOW);
+  });
+});
+
+describe('RttEstimator', () => {
+  it('keeps the smallest sample for good, floors clock resolution, ignores nonsense', () => {
+    const r = new RttEstimator();
+    expect(r.min).toBe(Infinity);
+    r.sample(12);
+    r.sample(0.3);
+    r.sample(40); // a queued sample never raises it, however old the minimum
+    expect(r.min).toBe(0.3);
+    r.sample(-5);
+    r.sample(NaN);
+    expect(r.min).toBe(0.3);
+    r.sample(0);
+    expect(r.min).toBe(0.05);
+  });
+
+  it("is the connection's: a second channel's tuner starts from the first one's samples", () => {
+    const shared = new RttEstimator();
+    const a = new WindowTuner(1000, shared);
+    a.granted(1000, 10);
+    a.consumed(100, 30, 1001, 1000, 0);
+    const b = new WindowTuner(1000, shared);
+    expect(b.rttMin).toBe(20);
   });
 });
 

@@ -48,6 +48,8 @@ export class Channel {
   windowReceived = 0;
   /** Receive-window auto-tuning (window-tuning.ts); undefined: a fixed window, as OpenSSH. */
   tuner: WindowTuner | undefined;
+  /** When our CHANNEL_OPEN went out, ms on the connection's clock (-1: no clock, or not ours). */
+  openSentAt = -1;
   /** Bytes delivered to the local side and not yet reported consumed. */
   unconsumed = 0;
   /** Data waiting for window (or for a key exchange to end), in order. */

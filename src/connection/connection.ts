@@ -23,7 +23,7 @@ import {
   encodeWindowAdjust,
 } from '../protocol/messages.js';
 import type { Transport } from '../transport/transport.js';
-import { DEFAULT_WINDOW_AUTOTUNE_MAX, WindowTuner, type WindowAutoTuneOptions } from './window-tuning.js';
+import { DEFAULT_WINDOW_AUTOTUNE_MAX, RttEstimator, WindowTuner, type WindowAutoTuneOptions } from './window-tuning.js';
 
 export type { DirectTcpipParams } from './channel-types.js';
 
@@ -55,7 +55,7 @@ export class Connection {
   /** The adapter's socket is congested: hold channel data until it drains. */
   private outputPaused = false;
   /** RFC 4254 §4: replies come in request order; one entry per request sent with want_reply. */
-  private readonly pendingGlobal: { id: number; name: string; data: Uint8Array | undefined }[] = [];
+  private readonly pendingGlobal: { id: number; name: string; data: Uint8Array | undefined; sentAt: number }[] = [];
   private nextGlobalId = 1;
   /**
    * Forwards the server agreed to (`tcpip <address> <bound port>`, `streamlocal <path>`): only
@@ -67,11 +67,23 @@ export class Connection {
   /** Channels in phase `opening` (see {@link pendingOpens}). */
   private opening = 0;
 
-  /** @param windowAutoTune receive-window auto-tuning (window-tuning.ts); false: OpenSSH's fixed windows. */
+  /**
+   * The path's round-trip time, shared by the channels' window tuners (window-tuning.ts): fed
+   * by each CHANNEL_OPEN → answer and global request → reply turnaround when a clock is given,
+   * and by the tuners' WINDOW_ADJUST samples.
+   */
+  readonly rtt = new RttEstimator();
+
+  /**
+   * @param windowAutoTune receive-window auto-tuning (window-tuning.ts); false: OpenSSH's fixed windows.
+   * @param clock milliseconds on a monotonic clock, the one `consumed()` is given; without it
+   *   only WINDOW_ADJUST turnarounds are timed.
+   */
   constructor(
     private readonly transport: Transport,
     private readonly emit: (e: ClientEvent) => void,
     windowAutoTune: WindowAutoTuneOptions | false = {},
+    private readonly clock?: () => number,
   ) {
     // RFC 4254 §5.2: no window beyond 2^32 - 1.
     this.windowCap = windowAutoTune === false ? undefined : Math.min(MAX_WINDOW, windowAutoTune.max ?? DEFAULT_WINDOW_AUTOTUNE_MAX);
@@ -120,7 +132,7 @@ export class Connection {
     if (this.transport.isClosed) throw new UsageError('the connection is closed');
     ch.localWindow = ch.localWindowMax = opts.window ?? DEFAULT_WINDOW;
     ch.localMaxPacket = opts.maxPacket ?? DEFAULT_RECEIVE_MAX_PACKET;
-    if (this.windowCap !== undefined) ch.tuner = new WindowTuner(ch.localWindowMax);
+    if (this.windowCap !== undefined) ch.tuner = new WindowTuner(ch.localWindowMax, this.rtt);
     ch.phase = 'open';
     // RFC 4254 §5.1: recipient channel, sender channel, initial window size, maximum packet size.
     this.transport.send(encodeChannelOpenConfirmation(ch.remoteId, ch.id, ch.localWindow, ch.localMaxPacket));
@@ -152,9 +164,10 @@ export class Connection {
     const maxPacket = opts.maxPacket ?? DEFAULT_RECEIVE_MAX_PACKET;
     const ch = this.channels.allocate((id) => new ChannelState(id, channelType, window, maxPacket));
     this.opening++;
-    if (this.windowCap !== undefined) ch.tuner = new WindowTuner(window);
+    if (this.windowCap !== undefined) ch.tuner = new WindowTuner(window, this.rtt);
     // RFC 4254 §5.1: sender channel, initial window, maximum packet size, type-specific data.
     this.transport.send(encodeChannelOpen(channelType, ch.id, window, maxPacket, data));
+    if (this.clock) ch.openSentAt = this.clock();
     return ch.id;
   }
 
@@ -283,7 +296,7 @@ export class Connection {
     }
     if (!wantReply) return undefined;
     const id = this.nextGlobalId++;
-    this.pendingGlobal.push({ id, name, data });
+    this.pendingGlobal.push({ id, name, data, sentAt: this.clock ? this.clock() : -1 });
     return id;
   }
 
@@ -347,6 +360,7 @@ export class Connection {
         // RFC 4254 §4: the reply belongs to the oldest request still waiting for one.
         const req = this.pendingGlobal.shift();
         if (!req) throw new ProtocolError(`${messageName(m.type)} without a pending global request`);
+        if (req.sentAt >= 0) this.rtt.sample(this.clock!() - req.sentAt);
         if (m.type === MSG.REQUEST_SUCCESS) this.noteForwardReply(req, payload.subarray(1));
         this.emit({ type: 'global-reply', id: req.id, name: req.name, success: m.type === MSG.REQUEST_SUCCESS, data: payload.subarray(1) });
         return true;
@@ -389,6 +403,8 @@ export class Connection {
         const ch = this.channelFor(m.recipient, m.type);
         if (ch.phase !== 'opening') throw new ProtocolError(`channel ${ch.id}: duplicate open confirmation`);
         this.opening--;
+        // The server answers after connecting to the target (direct-tcpip): still an upper bound.
+        if (ch.openSentAt >= 0) this.rtt.sample(this.clock!() - ch.openSentAt);
         ch.phase = 'open';
         ch.remoteId = m.sender;
         ch.remoteWindow = m.initialWindow;

@@ -7,10 +7,18 @@
  * and Linux's receive-buffer tuning (tcp_rcv_space_adjust, "dynamic right-sizing") grow the
  * window from what the application actually read per round trip; this follows the same idea:
  *
- * - RTT: the time from a WINDOW_ADJUST we send to the first byte that only that adjust allowed
- *   the peer to send (a byte past the right edge of the window at the time of the grant). By
- *   causality a sample is never below the true RTT; queueing and a slow reader only inflate it,
- *   so the minimum over recent samples is kept (as BBR's min_rtt).
+ * - RTT: the smallest turnaround seen on the connection ({@link RttEstimator}, shared by its
+ *   channels: one TCP path). Samples: a CHANNEL_OPEN to its answer, a global request to its reply,
+ *   and a WINDOW_ADJUST we send to the first byte that only that adjust allowed the peer to send
+ *   (a byte past the right edge of the window at the time of the grant). By causality no sample
+ *   is below the true RTT; queueing only inflates it. A busy channel's samples include every
+ *   byte queued ahead of them (in the peer, the kernels, our reader): on loopback, with the
+ *   client's CPU the bottleneck, that is window / rate ≈ 10–20 ms instead of 0.1 ms, and a window
+ *   grown from it only grows the queue (sshd then spends its time moving a 20 MiB buffer). So
+ *   the minimum is kept for the life of the connection, where BBR expires its min_rtt after 10 s
+ *   and drains the queue to measure again: a receiver cannot drain the peer's queue without
+ *   stalling it. A path whose RTT later grows keeps the older, smaller estimate: its window then
+ *   grows less than it could, never more.
  * - Delivery rate: bytes the local reader consumed over an interval of at least one RTT,
  *   scaled to one RTT (`perRtt`). Measured on consumption, not arrival, so a slow reader slows
  *   the estimate and never makes the window grow.
@@ -39,8 +47,6 @@ export interface WindowAutoTuneOptions {
 /** Default cap on a connection's total receive window with auto-tuning: 32 MiB. */
 export const DEFAULT_WINDOW_AUTOTUNE_MAX = 32 * 1024 * 1024;
 
-/** A minimum RTT older than this may be replaced by a larger sample (the path may have changed). */
-const RTT_MIN_LIFETIME_MS = 10_000;
 /** Samples below this are clock resolution, not a path: treat them as this. */
 const RTT_FLOOR_MS = 0.05;
 /** Consecutive slow intervals (each at least one RTT) before the window halves. */
@@ -51,11 +57,24 @@ export type WindowDecision = { kind: 'keep' } | { kind: 'resize'; window: number
 
 const KEEP: WindowDecision = { kind: 'keep' };
 
+/**
+ * A connection's round-trip time estimate: the smallest turnaround sample seen, in ms (see the
+ * file comment for why it never expires). Every sample is an upper bound of the true RTT.
+ */
+export class RttEstimator {
+  /** Smallest sample so far, ms (Infinity until the first one). */
+  min = Infinity;
+
+  /** Record a turnaround of `ms` milliseconds (negative or NaN samples are ignored). */
+  sample(ms: number): void {
+    if (!(ms >= 0)) return;
+    const rtt = Math.max(RTT_FLOOR_MS, ms);
+    if (rtt < this.min) this.min = rtt;
+  }
+}
+
 /** Per-channel measurement state. All times in ms, all sizes in bytes. */
 export class WindowTuner {
-  /** Smallest recent RTT sample (Infinity until the first one). */
-  rttMin = Infinity;
-  private rttStamp = 0;
   /** Right edge of the window when the timed WINDOW_ADJUST was sent (-1: none in flight). */
   private sampleEdge = -1;
   private sampleSentAt = 0;
@@ -65,8 +84,19 @@ export class WindowTuner {
   /** Last delivery estimate, bytes per RTT (for diagnostics and tests). */
   perRtt = 0;
 
-  /** @param initialWindow the window the channel opened with: the floor of any shrink. */
-  constructor(readonly initialWindow: number) {}
+  /**
+   * @param initialWindow the window the channel opened with: the floor of any shrink.
+   * @param rtt the connection's estimate, shared with its other channels (one of its own when omitted).
+   */
+  constructor(
+    readonly initialWindow: number,
+    readonly rtt: RttEstimator = new RttEstimator(),
+  ) {}
+
+  /** The RTT estimate in use, ms (Infinity until the first sample). */
+  get rttMin(): number {
+    return this.rtt.min;
+  }
 
   /**
    * We sent a WINDOW_ADJUST at `now`; `edge` is how many bytes the peer could have sent in
@@ -86,14 +116,11 @@ export class WindowTuner {
    */
   consumed(n: number, now: number, received: number, window: number, unread: number): WindowDecision {
     if (this.sampleEdge >= 0 && received > this.sampleEdge) {
-      const rtt = Math.max(RTT_FLOOR_MS, now - this.sampleSentAt);
-      if (rtt <= this.rttMin || now - this.rttStamp > RTT_MIN_LIFETIME_MS) {
-        this.rttMin = rtt;
-        this.rttStamp = now;
-      }
+      this.rtt.sample(now - this.sampleSentAt);
       this.sampleEdge = -1;
     }
-    if (this.rttMin === Infinity) return KEEP;
+    const rttMin = this.rtt.min;
+    if (rttMin === Infinity) return KEEP;
     if (this.intervalStart < 0) {
       this.intervalStart = now;
       this.intervalConsumed = 0;
@@ -101,8 +128,8 @@ export class WindowTuner {
     }
     this.intervalConsumed += n;
     const elapsed = now - this.intervalStart;
-    if (elapsed < this.rttMin) return KEEP;
-    const perRtt = (this.intervalConsumed * this.rttMin) / elapsed;
+    if (elapsed < rttMin) return KEEP;
+    const perRtt = (this.intervalConsumed * rttMin) / elapsed;
     this.perRtt = perRtt;
     this.intervalStart = now;
     this.intervalConsumed = 0;

@@ -561,7 +561,9 @@ export class SshClient extends EventEmitter {
       borrowInput: true,
       rekeyBytes: options.rekeyBytes,
       rekeyPackets: options.rekeyPackets,
-      now: Date.now,
+      // Monotonic: keepalive, ConnectTimeout and RekeyLimit's time are intervals, and window
+      // tuning times round trips in fractions of a millisecond with it.
+      now: () => performance.now(),
       connectTimeout: Math.max(0, options.connectTimeout ?? 0),
       keepaliveInterval: Math.max(0, options.keepaliveInterval ?? 0),
       keepaliveCountMax: options.keepaliveCountMax,
@@ -820,7 +822,7 @@ export class SshClient extends EventEmitter {
   }
   /** @internal */
   channelConsumed(channel: number, n: number): void {
-    this.core.channelConsumed(channel, n, performance.now());
+    this.core.channelConsumed(channel, n);
     if (!this.pumping) this.pump();
   }
   /** @internal for -v logs of the forwarder. */
@@ -891,14 +893,14 @@ export class SshClient extends EventEmitter {
     this.timer = undefined;
     this.timerAt = at;
     if (at === undefined) return;
-    this.timer = setTimeout(this.onTimer, Math.max(0, at - Date.now()));
+    this.timer = setTimeout(this.onTimer, Math.max(0, at - performance.now()));
     this.timer.unref?.();
   }
 
   private readonly onTimer = (): void => {
     this.timer = undefined;
     this.timerAt = undefined;
-    this.core.handleTimer(Date.now());
+    this.core.handleTimer(performance.now());
     this.pump();
   };
 
