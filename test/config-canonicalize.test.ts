@@ -118,6 +118,9 @@ describe('canonicalization decisions (ssh.c resolve_canonicalize, check_follow_c
     expect(validDomain('-bad')).toEqual({ error: 'domain name "-bad" starts with invalid character' });
     expect(validDomain('a..b')).toEqual({ error: 'domain name "a..b" contains consecutive separators' });
     expect(validDomain('a b')).toEqual({ error: 'domain name "a b" contains invalid characters' });
+    // `ssh -G -o CanonicalDomains=_x h`: "domain name "_x" starts with invalid character".
+    expect(validDomain('_x')).toEqual({ error: 'domain name "_x" starts with invalid character' });
+    expect(validDomain('a_b')).toEqual({ domain: 'a_b' });
   });
 });
 
