@@ -196,7 +196,7 @@ describe('the second reading of the files (ssh_config(5) Match canonical / final
     };
     expect(err('CanonicalDomains a none\n')).toBe('/cfg line 1: keyword CanonicalDomains "none" argument must appear alone.');
     expect(err('CanonicalizePermittedCNAMEs foo\n')).toBe('/cfg line 1: Invalid permitted CNAME "foo"');
-    expect(err('CanonicalizeHostname maybe\n')).toBe('/cfg line 1: CanonicalizeHostname: unsupported option "maybe".');
+    expect(err('CanonicalizeHostname maybe\n')).toBe('/cfg line 1: unsupported option "maybe".');
     expect(err('CanonicalDomains -x\n')).toBe('/cfg line 1: domain name "-x" starts with invalid character');
     // readconf.c parse_int: strtonum(0, INT_MAX), as `ssh -G` says it.
     expect(err('CanonicalizeMaxDots -1\n')).toBe('/cfg line 1: integer value too small.');

@@ -10,6 +10,7 @@
 import type { StrictHostKeyChecking } from '../node/known-hosts-file.js';
 import {
   applyOption,
+  bareKeyword,
   ConfigError,
   emptyOptions,
   LOG_LEVELS,
@@ -380,6 +381,8 @@ function applyFlag(c: string, value: string | undefined, o: SshOptions, flags: F
       return;
     }
     case 'o': {
+      const bare = bareKeyword(value!);
+      if (bare !== undefined) throw new ConfigError(`command-line line 0: no argument after keyword "${bare}"`);
       const line = splitOption(value!);
       if (!line) throw new ConfigError(`command-line line 0: Missing argument.`);
       applyOption(o, line.keyword, line.args, ctx);
