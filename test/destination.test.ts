@@ -175,6 +175,56 @@ describe.skipIf(!haveSsh)('[user@]host[:port] as /usr/bin/ssh -G splits it', () 
   });
 });
 
+/** ssh -G -F none ARGS: its error lines when it fails, else null. */
+function sshRefusal(args: string[]): string[] | null {
+  const r = spawnSync(SSH, ['-G', '-F', 'none', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  if (r.status === 0) return null;
+  return r.stderr.split(/\r?\n/).filter((l) => l !== '');
+}
+
+/** pure-ssh's ConfigError lines for the same, else null. */
+function ourRefusal(args: string[]): string[] | null {
+  try {
+    resolveCommandLine(['-G', '-F', 'none', ...args], cenv);
+    return null;
+  } catch (err) {
+    return (err as Error).message.split('\n');
+  }
+}
+
+describe.skipIf(!haveSsh)('names from the command line that would reach %h / %r (CVE-2023-51385), as /usr/bin/ssh refuses them', () => {
+  it.each([
+    [['-l', '-x', 'h']],
+    [['x;y@h']],
+    [['--', '-h']],
+    [["a'b"]],
+    [['h$(id)']],
+    [['h,i']],
+    [['-o', 'User=x|y', 'h']],
+    [['ssh://-x@h']],
+    [['u\\@h']],
+    [['a -b@h']],
+    [['-J', '-host', 't']],
+    [['-J', 'a;b', 't']],
+    [['-J', 'x;y@h', 't']],
+    [['-J', 'ok,-bad', 't']],
+    [['-J', 'bad;1,bad;2', 't']],
+    [['-J', 'ssh://-x@h', 't']],
+  ])('%j is refused in ssh\'s words', (args) => {
+    const theirs = sshRefusal(args);
+    expect(theirs).not.toBeNull();
+    expect(ourRefusal(args)).toEqual(theirs);
+  });
+
+  it('what ssh lets through, pure-ssh lets through', () => {
+    for (const args of [['a b@h'], ['a-b@h-1'], ['-J', 'u.x@gw_1,b', 't'], ['h.example']]) {
+      expect(sshRefusal(args), args.join(' ')).toBeNull();
+      expect(ourRefusal(args), args.join(' ')).toBeNull();
+    }
+    expect(ourLines(['a b@h'])![0]).toBe('user a b');
+  });
+});
+
 describe('splitUserHostPort', () => {
   it('the three forms', () => {
     expect(splitUserHostPort('a@b@h', 'destination')).toEqual({ user: 'a@b', host: 'h' });

@@ -25,8 +25,8 @@ import {
   type SshOptions,
 } from './ssh-config.js';
 
-import { splitUserHostPort } from './destination.js';
-import { formatJumpSpec, type JumpSpec } from './jump-spec.js';
+import { splitUserHostPort, validCommandLineHost, validCommandLineUser } from './destination.js';
+import { formatJumpSpec, parseJumpSpec, type JumpSpec } from './jump-spec.js';
 import {
   canonicalizeHost,
   type CanonicalizeOptions,
@@ -345,6 +345,12 @@ function applyFlag(c: string, value: string | undefined, o: SshOptions, flags: F
       } catch {
         throw new ConfigError('Invalid -J argument');
       }
+      // readconf.c parse_jump (strict on the command line), last hop first: as for the destination.
+      const hops = parseJumpSpec(value!);
+      for (const hop of Array.isArray(hops) ? [...hops].reverse() : []) {
+        if (!validCommandLineHost(hop.host)) throw new ConfigError(`parse_jump: invalid hostname "${hop.host}"\nInvalid -J argument`);
+        if (hop.user !== undefined && !validCommandLineUser(hop.user)) throw new ConfigError(`parse_jump: invalid username "${hop.user}"\nInvalid -J argument`);
+      }
       return;
     }
     case 'W': {
@@ -550,6 +556,9 @@ function* resolveSteps(argv: string[], cenv: CliEnvironment): Generator<HostLook
   // ssh.c lowercases the host name before matching and connecting.
   const host = flags.host.toLowerCase();
   if (flags.login !== undefined) o.user = flags.login; // -l beats user@host (ssh.c)
+  // ssh.c: the command line's user and host end up in %r and %h (ProxyCommand, Match exec).
+  if (o.user !== undefined && !validCommandLineUser(o.user)) throw new ConfigError('remote username contains invalid characters');
+  if (!validCommandLineHost(flags.host)) throw new ConfigError('hostname contains invalid characters');
   if (flags.port !== undefined) o.port = flags.port;
   if (flags.ciphers !== undefined) o.ciphers = flags.ciphers;
   if (flags.macs !== undefined) o.macs = flags.macs;

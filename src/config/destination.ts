@@ -150,6 +150,23 @@ export function splitUserHostPort(text: string, plain: PlainForm): UserHostPort 
 }
 
 /**
+ * readconf.c ssh_valid_hostname (CVE-2023-51385, fixed in OpenSSH 9.6 and in Debian 12's 9.2):
+ * a host name from the command line ends up in %h (ProxyCommand, Match exec), so it may not
+ * start with `-` nor hold shell metacharacters, blanks or control characters.
+ */
+export function validCommandLineHost(host: string): boolean {
+  return !host.startsWith('-') && !/['`"$\\;&<>|(){}, \t\n\v\f\r\x00-\x1f\x7f]/.test(host);
+}
+
+/**
+ * readconf.c ssh_valid_ruser: the same for a user name from the command line (%r), which may
+ * also hold blanks, but not a `-` after one, nor end in `\`.
+ */
+export function validCommandLineUser(user: string): boolean {
+  return !user.startsWith('-') && !/['`";&<>|(){}\x00-\x1f\x7f]|[ \t\n\v\f\r]-|\\$/.test(user);
+}
+
+/**
  * misc.c urldecode: RFC 3986 §2.1 `%XX` escapes, and `+` as a blank (as ssh reads it). The bytes
  * must be UTF-8 without NUL; undefined otherwise.
  */
