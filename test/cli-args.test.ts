@@ -272,7 +272,7 @@ describe('-o options', () => {
       pubkeyAuthentication: false, kbdInteractiveAuthentication: false, numberOfPasswordPrompts: 1,
       exitOnForwardFailure: true, hashKnownHosts: true, gatewayPorts: true,
     });
-    expect(() => resolve(['-N', '-o', 'BatchMode=maybe', 'h'])).toThrow(/BatchMode/);
+    expect(() => resolve(['-N', '-o', 'BatchMode=maybe', 'h'])).toThrow('command-line line 0: unsupported option "maybe".');
     expect(() => resolve(['-N', '-o', 'ServerAliveCountMax=x', 'h'])).toThrow(/integer value invalid/);
   });
 
@@ -292,7 +292,7 @@ describe('-o options', () => {
     // ssh.c assigns -c and -m directly: the last one wins, and they beat -o and the files.
     const c = resolve(['-N', '-o', 'MACs=a', '-m', 'b', '-m', 'c', '-c', 'x', '-o', 'Ciphers=y', '-c', 'z', 'h'], files);
     expect(c.algorithms).toMatchObject({ mac: 'c', cipher: 'z' });
-    expect(() => resolve(['-N', '-o', 'MACs', 'h'])).toThrow('command-line line 0: MACs: Missing argument.');
+    expect(() => resolve(['-N', '-o', 'MACs', 'h'])).toThrow('command-line line 0: no argument after keyword "macs"');
   });
 
   it('the + - ^ list forms pass through from config files too, for every algorithm keyword', () => {
@@ -328,7 +328,7 @@ describe('-o options', () => {
       /^command-line line 0: unsupported option "SessionType subsystem": /,
     );
     expect(() => resolve(['-o', 'SessionType=default', 'h'])).toThrow(/shells are not supported/);
-    expect(() => resolve(['-o', 'SessionType=maybe', 'h'])).toThrow(/SessionType: unsupported option "maybe"/);
+    expect(() => resolve(['-o', 'SessionType=maybe', 'h'])).toThrow('command-line line 0: unsupported option "maybe".');
   });
 
   it('RefuseConnection ends with its message when it applies (OpenSSH 10)', () => {
@@ -356,11 +356,13 @@ describe('-o options', () => {
     expect(resolve(['-N', '-o', 'RekeyLimit=1G', 'h']).rekeyLimit).toBe(1024 ** 3);
     expect(resolve(['-N', '-o', 'RekeyLimit=500M', 'h']).rekeyLimit).toBe(500 * 1024 ** 2);
     expect(resolve(['-N', '-o', 'RekeyLimit=default', 'h']).rekeyLimit).toBeUndefined();
+    // readconf.c oRekeyLimit: 0 is the default too (`ssh -G -o RekeyLimit=0` prints "rekeylimit 0 0").
+    expect(resolve(['-N', '-o', 'RekeyLimit=0', 'h']).rekeyLimit).toBeUndefined();
     const c = resolve(['-N', '-o', 'RekeyLimit 1G 1h', 'h']);
     expect(c.rekeyLimit).toBe(1024 ** 3);
     expect(c.rekeyLimitSeconds).toBe(3600);
     expect(c.notes.join('\n')).not.toMatch(/ignored/);
-    expect(() => resolve(['-N', '-o', 'RekeyLimit=lots', 'h'])).toThrow(/RekeyLimit/);
+    expect(() => resolve(['-N', '-o', 'RekeyLimit=lots', 'h'])).toThrow("command-line line 0: Bad number 'lots': Invalid argument");
   });
 });
 

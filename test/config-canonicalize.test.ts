@@ -118,6 +118,9 @@ describe('canonicalization decisions (ssh.c resolve_canonicalize, check_follow_c
     expect(validDomain('-bad')).toEqual({ error: 'domain name "-bad" starts with invalid character' });
     expect(validDomain('a..b')).toEqual({ error: 'domain name "a..b" contains consecutive separators' });
     expect(validDomain('a b')).toEqual({ error: 'domain name "a b" contains invalid characters' });
+    // `ssh -G -o CanonicalDomains=_x h`: "domain name "_x" starts with invalid character".
+    expect(validDomain('_x')).toEqual({ error: 'domain name "_x" starts with invalid character' });
+    expect(validDomain('a_b')).toEqual({ domain: 'a_b' });
   });
 });
 
@@ -193,7 +196,7 @@ describe('the second reading of the files (ssh_config(5) Match canonical / final
     };
     expect(err('CanonicalDomains a none\n')).toBe('/cfg line 1: keyword CanonicalDomains "none" argument must appear alone.');
     expect(err('CanonicalizePermittedCNAMEs foo\n')).toBe('/cfg line 1: Invalid permitted CNAME "foo"');
-    expect(err('CanonicalizeHostname maybe\n')).toBe('/cfg line 1: CanonicalizeHostname: unsupported option "maybe".');
+    expect(err('CanonicalizeHostname maybe\n')).toBe('/cfg line 1: unsupported option "maybe".');
     expect(err('CanonicalDomains -x\n')).toBe('/cfg line 1: domain name "-x" starts with invalid character');
     // readconf.c parse_int: strtonum(0, INT_MAX), as `ssh -G` says it.
     expect(err('CanonicalizeMaxDots -1\n')).toBe('/cfg line 1: integer value too small.');

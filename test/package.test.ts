@@ -58,12 +58,13 @@ describe('the packed package (issues 8.10, 8.11, 8.12)', () => {
   let work: string;
   let project: string;
   let packed: { filename: string; files: { path: string }[] };
+  let installOutput: { stdout: string; stderr: string };
 
   beforeAll(async () => {
     if (!existsSync(join(ROOT, 'dist', 'index.js'))) throw new Error('dist/ is missing: run `npm run build` first');
     work = await mkdtemp(join(tmpdir(), 'pure-ssh-pack-'));
     project = join(work, 'consumer');
-    // --ignore-scripts: dist/ is already built; "prepare" would build it again.
+    // --ignore-scripts: dist/ is already built; "prepack" would build it again.
     // Copies of the dependencies, not links: an install must never write into this checkout.
     const [ours, deps] = await Promise.all([
       run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], ROOT),
@@ -73,11 +74,8 @@ describe('the packed package (issues 8.10, 8.11, 8.12)', () => {
     const depTarballs = (JSON.parse(deps.stdout) as { filename: string }[]).map((d) => join(work, d.filename));
     await run('mkdir', [project], work);
     await writeFile(join(project, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }));
-    await run(
-      'npm',
-      ['install', '--offline', '--no-audit', '--no-fund', '--ignore-scripts', '--no-package-lock', ...depTarballs, join(work, packed.filename)],
-      project,
-    );
+    // Scripts allowed, as a user installs: npm 11 warns about any install-time script it finds.
+    installOutput = await run('npm', ['install', '--offline', '--no-audit', '--no-fund', '--no-package-lock', ...depTarballs, join(work, packed.filename)], project);
   }, 60_000);
   afterAll(async () => {
     if (work) await rm(work, { recursive: true, force: true });
@@ -93,6 +91,19 @@ describe('the packed package (issues 8.10, 8.11, 8.12)', () => {
     const license = readFileSync(join(project, 'node_modules', pkg.name, 'LICENSE'), 'utf8');
     expect(license).toMatch(/^MIT License\n\nCopyright \(c\) \d{4} the pure-ssh developers\n/);
     expect(license).toContain('THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND');
+  });
+
+  it('has no install-time scripts: installing it runs nothing and npm warns of nothing', () => {
+    // npm's install scripts (docs/cli/using-npm/scripts "npm install"): these run, or with npm
+    // 11 are warned about, in a user's install. The build runs at `npm pack` (prepack) and, in a
+    // clone, at `npm ci` (the "dependencies" script runs only for the project being installed).
+    const installed = JSON.parse(readFileSync(join(project, 'node_modules', pkg.name, 'package.json'), 'utf8')) as { scripts?: Record<string, string> };
+    for (const script of ['preinstall', 'install', 'postinstall', 'preprepare', 'prepare', 'postprepare']) {
+      expect(installed.scripts?.[script], script).toBeUndefined();
+    }
+    expect(installed.scripts?.prepack).toBe('npm run build');
+    expect(installOutput.stderr).not.toMatch(/install.scripts/i);
+    expect(existsSync(join(project, 'node_modules', pkg.name, 'dist-tools'))).toBe(false);
   });
 
   it('the installed bin runs: pure-ssh -V', async () => {

@@ -84,7 +84,7 @@ describe('reading files', () => {
   });
 
   it('bad values are errors too', () => {
-    expect(() => read('Port abc\n', 'h')).toThrow(/\/cfg line 1: Badly formatted port number/);
+    expect(() => read('Port abc\n', 'h')).toThrow("/cfg line 1: Bad port 'abc'.");
   });
 
   it('harmless OpenSSH keywords pure-ssh does not implement are skipped with a note giving the reason', () => {
@@ -121,10 +121,11 @@ describe('reading files', () => {
     expect(() => read('Port 1\nMatch tagged x\n  Port 1\n', 'h')).toThrow(
       new ConfigError('/cfg line 2: unsupported option "Match tagged": pure-ssh does not evaluate this Match criterion yet'),
     );
-    expect(() => read('Match frob x\n', 'h')).toThrow('/cfg line 1: Unsupported Match attribute frob');
-    expect(() => read('Match all user x\n', 'h')).toThrow("/cfg line 1: 'all' cannot be combined with other Match attributes");
-    expect(() => read('Match\n', 'h')).toThrow('/cfg line 1: One or more attributes required for Match');
-    expect(() => read('Match host\n', 'h')).toThrow('/cfg line 1: Missing Match criteria for host');
+    expect(() => read('Match frob x\n', 'h')).toThrow(new ConfigError('Unsupported Match attribute frob\n/cfg line 1: Bad Match condition'));
+    expect(() => read('Match all user x\n', 'h')).toThrow(new ConfigError("/cfg line 1: 'all' cannot be combined with other Match attributes\n/cfg line 1: Bad Match condition"));
+    expect(() => read('Match\n', 'h')).toThrow(new ConfigError('/cfg line 1: no argument after keyword "match"'));
+    expect(() => read('Match # nothing\n', 'h')).toThrow(new ConfigError('One or more attributes required for Match\n/cfg line 1: Bad Match condition'));
+    expect(() => read('Match host\n', 'h')).toThrow(new ConfigError('Missing Match criteria for host\n/cfg line 1: Bad Match condition'));
     // Without a way to run commands (the pure reader's default), a Match exec reached is an error.
     expect(() => read('Match exec true\n', 'h')).toThrow('/cfg line 1: unsupported option "Match exec": commands cannot be run here');
   });

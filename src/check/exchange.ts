@@ -117,6 +117,25 @@ async function kexReply(
 }
 
 /**
+ * RFC 4253 §7.1 name-lists of one KEXINIT: the plan's algorithms both ways, no compression, no
+ * languages; `kex` as given (the first KEXINIT adds the ext-info and strict-kex markers).
+ */
+function kexInitLists(plan: ExchangePlan, kex: string[]): AlgorithmLists {
+  return {
+    kex,
+    hostKey: plan.hostKey,
+    cipherClientToServer: plan.cipher,
+    cipherServerToClient: plan.cipher,
+    macClientToServer: plan.mac,
+    macServerToClient: plan.mac,
+    compressionClientToServer: ['none'],
+    compressionServerToClient: ['none'],
+    languagesClientToServer: [],
+    languagesServerToClient: [],
+  };
+}
+
+/**
  * Run the initial exchange of `plan` on a fresh connection (identification not yet sent).
  * Stops at the first step where the server ends the connection.
  */
@@ -128,18 +147,7 @@ export async function runInitialExchange(conn: ProbeConnection, plan: ExchangePl
   conn.sendVersion(plan.clientVersion);
   inject('before-kexinit');
   // OpenSSH PROTOCOL / RFC 8308 §2.1: the markers go in the first KEXINIT only.
-  const lists: AlgorithmLists = {
-    kex: [...plan.kex, EXT_INFO_CLIENT, KEX_STRICT_CLIENT],
-    hostKey: plan.hostKey,
-    cipherClientToServer: plan.cipher,
-    cipherServerToClient: plan.cipher,
-    macClientToServer: plan.mac,
-    macServerToClient: plan.mac,
-    compressionClientToServer: ['none'],
-    compressionServerToClient: ['none'],
-    languagesClientToServer: [],
-    languagesServerToClient: [],
-  };
+  const lists = kexInitLists(plan, [...plan.kex, EXT_INFO_CLIENT, KEX_STRICT_CLIENT]);
   const ourPayload = encodeKexInit(conn.random(16), lists, plan.wrongGuess !== undefined);
   conn.send(ourPayload);
   if (plan.wrongGuess) conn.send(plan.wrongGuess);
@@ -231,18 +239,7 @@ export async function runInitialExchange(conn: ProbeConnection, plan: ExchangePl
  */
 export async function runRekey(conn: ProbeConnection, first: ExchangeDone, plan: ExchangePlan): Promise<ExchangeOutcome> {
   const t = plan.timeoutMs;
-  const lists: AlgorithmLists = {
-    kex: plan.kex,
-    hostKey: plan.hostKey,
-    cipherClientToServer: plan.cipher,
-    cipherServerToClient: plan.cipher,
-    macClientToServer: plan.mac,
-    macServerToClient: plan.mac,
-    compressionClientToServer: ['none'],
-    compressionServerToClient: ['none'],
-    languagesClientToServer: [],
-    languagesServerToClient: [],
-  };
+  const lists = kexInitLists(plan, plan.kex);
   const ourPayload = encodeKexInit(conn.random(16), lists);
   conn.send(ourPayload);
   const extra: number[] = [];

@@ -8,6 +8,7 @@
 import type { AuthOptions, SignRequest } from '../auth/userauth.js';
 import { UserAuth } from '../auth/userauth.js';
 import { SshError } from '../errors.js';
+import type { HostKeyInfo } from '../keys/host-key-verdict.js';
 import { keyBlobType } from '../keys/hostkey.js';
 import { MSG, decodeMessage, encodeRequestReply } from '../protocol/messages.js';
 import { SshReader } from '../protocol/wire.js';
@@ -15,17 +16,7 @@ import { describeIncoming, type ProbeConnection } from './connection.js';
 import type { ExchangeDone } from './exchange.js';
 
 /** What the server's host key looked like, for the embedder's verdict (ssh's known_hosts check). */
-export interface ProbeHostKey {
-  host: string;
-  port: number;
-  /** The negotiated host key signature algorithm, e.g. `rsa-sha2-256`. */
-  algorithm: string;
-  /** The key's own type, e.g. `ssh-rsa`. */
-  keyType: string;
-  keyBlob: Uint8Array;
-  /** `SHA256:...` as ssh-keygen -l prints it. */
-  fingerprint: string;
-}
+export type ProbeHostKey = HostKeyInfo;
 
 /**
  * Credentials and the decisions that need a person or a file. Secrets never reach the report

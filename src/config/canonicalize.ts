@@ -173,7 +173,8 @@ export function followCname(
  */
 export function validDomain(name: string): { domain: string } | { error: string } {
   if (name === '') return { error: 'empty domain name' };
-  if (!/^[A-Za-z0-9_]/.test(name)) return { error: `domain name "${name}" starts with invalid character` };
+  // misc.c valid_domain: `_` may appear inside a name, but a name starts with a letter or digit.
+  if (!/^[A-Za-z0-9]/.test(name)) return { error: `domain name "${name}" starts with invalid character` };
   const lower = name.toLowerCase();
   for (let i = 0; i < lower.length; i++) {
     const c = lower[i]!;

@@ -10,6 +10,7 @@
 import type { StrictHostKeyChecking } from '../node/known-hosts-file.js';
 import {
   applyOption,
+  bareKeyword,
   ConfigError,
   emptyOptions,
   LOG_LEVELS,
@@ -24,7 +25,8 @@ import {
   type SshOptions,
 } from './ssh-config.js';
 
-import { formatJumpSpec, type JumpSpec } from './jump-spec.js';
+import { splitUserHostPort, validCommandLineHost, validCommandLineUser } from './destination.js';
+import { formatJumpSpec, parseJumpSpec, type JumpSpec } from './jump-spec.js';
 import {
   canonicalizeHost,
   type CanonicalizeOptions,
@@ -210,42 +212,6 @@ function commandLineContext(notes: string[]): LineContext {
   return { source: 'command-line', line: 0, active: true, note: (m) => notes.push(m) };
 }
 
-/** ssh.c parse_ssh_uri: `ssh://[user@]host[:port]`, host possibly `[v6]`. */
-function parseSshUri(uri: string): { user?: string; host: string; port?: number } | null {
-  let rest = uri.slice('ssh://'.length);
-  if (rest.endsWith('/')) rest = rest.slice(0, -1);
-  if (rest.includes('/') || rest.includes('?')) return null;
-  let user: string | undefined;
-  const at = rest.lastIndexOf('@');
-  if (at >= 0) {
-    user = decodeURIComponent(rest.slice(0, at));
-    // draft-ietf-secsh-scp-sftp-ssh-uri §3.3 connection parameters (";fingerprint=") are not supported.
-    if (user.includes(';') || user === '') return null;
-    rest = rest.slice(at + 1);
-  }
-  let host: string;
-  let portText: string | undefined;
-  if (rest.startsWith('[')) {
-    const end = rest.indexOf(']');
-    if (end < 0) return null;
-    host = rest.slice(1, end);
-    const after = rest.slice(end + 1);
-    if (after !== '' && !after.startsWith(':')) return null;
-    portText = after === '' ? undefined : after.slice(1);
-  } else {
-    const colon = rest.indexOf(':');
-    host = colon < 0 ? rest : rest.slice(0, colon);
-    portText = colon < 0 ? undefined : rest.slice(colon + 1);
-  }
-  if (host === '') return null;
-  let port: number | undefined;
-  if (portText !== undefined) {
-    if (!/^\d{1,5}$/.test(portText) || Number(portText) <= 0 || Number(portText) > 65535) return null;
-    port = Number(portText);
-  }
-  return { user, host, port };
-}
-
 /**
  * Parse argv (without `node` and the script) with ssh(1)'s rules: clustered flags (`-Nv`),
  * attached values (`-p2222`), options before and after the destination, then the command.
@@ -295,23 +261,14 @@ function parseArgv(argv: string[], o: SshOptions, notes: string[]): Flags | CliO
 }
 
 function applyDestination(dest: string, o: SshOptions, flags: Flags, ctx: LineContext): CliOutcome | undefined {
-  if (dest.startsWith('ssh://')) {
-    const uri = parseSshUri(dest);
-    if (!uri) return { kind: 'usage', message: `invalid ssh:// destination '${dest}'` };
-    if (uri.user !== undefined) applyOption(o, 'User', [uri.user], ctx);
-    if (uri.port !== undefined) applyOption(o, 'Port', [String(uri.port)], ctx);
-    flags.host = uri.host;
-    return undefined;
+  // ssh.c: an ssh:// URI first, else `[user@]hostname`; a bad one is a usage error.
+  const d = splitUserHostPort(dest, 'destination');
+  if ('error' in d) {
+    return { kind: 'usage', message: dest.startsWith('ssh://') ? `invalid ssh:// destination '${dest}': ${d.error}` : undefined };
   }
-  const at = dest.lastIndexOf('@');
-  if (at === 0) return { kind: 'usage' };
-  if (at > 0) {
-    applyOption(o, 'User', [dest.slice(0, at)], ctx);
-    flags.host = dest.slice(at + 1);
-  } else {
-    flags.host = dest;
-  }
-  if (flags.host === '') return { kind: 'usage' };
+  if (d.user !== undefined) applyOption(o, 'User', [d.user], ctx);
+  if (d.port !== undefined) applyOption(o, 'Port', [String(d.port)], ctx);
+  flags.host = d.host;
   return undefined;
 }
 
@@ -388,6 +345,12 @@ function applyFlag(c: string, value: string | undefined, o: SshOptions, flags: F
       } catch {
         throw new ConfigError('Invalid -J argument');
       }
+      // readconf.c parse_jump (strict on the command line), last hop first: as for the destination.
+      const hops = parseJumpSpec(value!);
+      for (const hop of Array.isArray(hops) ? [...hops].reverse() : []) {
+        if (!validCommandLineHost(hop.host)) throw new ConfigError(`parse_jump: invalid hostname "${hop.host}"\nInvalid -J argument`);
+        if (hop.user !== undefined && !validCommandLineUser(hop.user)) throw new ConfigError(`parse_jump: invalid username "${hop.user}"\nInvalid -J argument`);
+      }
       return;
     }
     case 'W': {
@@ -424,6 +387,8 @@ function applyFlag(c: string, value: string | undefined, o: SshOptions, flags: F
       return;
     }
     case 'o': {
+      const bare = bareKeyword(value!);
+      if (bare !== undefined) throw new ConfigError(`command-line line 0: no argument after keyword "${bare}"`);
       const line = splitOption(value!);
       if (!line) throw new ConfigError(`command-line line 0: Missing argument.`);
       applyOption(o, line.keyword, line.args, ctx);
@@ -591,6 +556,9 @@ function* resolveSteps(argv: string[], cenv: CliEnvironment): Generator<HostLook
   // ssh.c lowercases the host name before matching and connecting.
   const host = flags.host.toLowerCase();
   if (flags.login !== undefined) o.user = flags.login; // -l beats user@host (ssh.c)
+  // ssh.c: the command line's user and host end up in %r and %h (ProxyCommand, Match exec).
+  if (o.user !== undefined && !validCommandLineUser(o.user)) throw new ConfigError('remote username contains invalid characters');
+  if (!validCommandLineHost(flags.host)) throw new ConfigError('hostname contains invalid characters');
   if (flags.port !== undefined) o.port = flags.port;
   if (flags.ciphers !== undefined) o.ciphers = flags.ciphers;
   if (flags.macs !== undefined) o.macs = flags.macs;

@@ -6,7 +6,7 @@
  */
 import type { ResolvedConfig } from './cli-args.js';
 import type { DynamicForwardSpec, ForwardSpec } from './forward-spec.js';
-import { formatJumpSpec } from './jump-spec.js';
+import { formatHop, type JumpSpec } from './jump-spec.js';
 
 /** The algorithm lists a connection would offer, in order (the library resolves `+`/`-`/`^`). */
 export interface EffectiveAlgorithms {
@@ -32,6 +32,15 @@ function forwardListen(l: ForwardSpec['listen'] | DynamicForwardSpec): string {
 
 function forwardTarget(t: ForwardSpec['to']): string {
   return 'path' in t ? t.path : `[${t.host}]:${t.port}`;
+}
+
+/**
+ * readconf.c dump_client_config: the hops before the last as given, then the last one (the
+ * jump_host ssh connects through) with its host in brackets when it looks numeric, e.g.
+ * `u@gw:2,[10.0.0.1]:22`.
+ */
+function proxyJumpLine(hops: readonly JumpSpec[]): string {
+  return hops.map((hop, i) => formatHop(hop, i === hops.length - 1 ? 'numeric' : 'ipv6')).join(',');
 }
 
 /**
@@ -103,7 +112,7 @@ export function dumpConfig(cfg: ResolvedConfig, algorithms: EffectiveAlgorithms)
   const cnames = cfg.canonicalize.permittedCnames;
   put('canonicalizePermittedcnames', cnames.length > 0 ? cnames.map((r) => `${r.source}:${r.target}`).join(' ') : 'none');
   put('rekeylimit', `${cfg.rekeyLimit ?? 0} ${cfg.rekeyLimitSeconds ?? 0}`);
-  if (cfg.proxy?.kind === 'jump') put('proxyjump', cfg.proxy.hops.map(formatJumpSpec).join(','));
+  if (cfg.proxy?.kind === 'jump') put('proxyjump', proxyJumpLine(cfg.proxy.hops));
   else if (o.proxy?.kind === 'command') put('proxycommand', o.proxy.command);
   return lines;
 }

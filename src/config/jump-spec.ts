@@ -1,54 +1,12 @@
 /**
  * ssh(1) -J and ssh_config(5) ProxyJump: a comma-separated list of jump hosts, each
- * `[user@]host[:port]` or `ssh://[user@]host[:port]` (readconf.c parse_jump). Pure.
+ * `[user@]host[:port]` or `ssh://[user@]host[:port]` (readconf.c parse_jump), split by
+ * destination.ts. Pure.
  */
+import { splitUserHostPort, type UserHostPort } from './destination.js';
 
 /** One hop of a ProxyJump list; unset fields come from that hop's own configuration. */
-export interface JumpSpec {
-  user?: string;
-  host: string;
-  port?: number;
-}
-
-/** `[user@]host[:port]`, `[v6]:port`, or `ssh://[user@]host[:port]`; null when malformed. */
-function parseHop(text: string): JumpSpec | null {
-  let rest = text;
-  if (rest.startsWith('ssh://')) {
-    rest = rest.slice('ssh://'.length);
-    if (rest.endsWith('/')) rest = rest.slice(0, -1);
-  }
-  if (rest === '' || /[\s/]/.test(rest)) return null;
-  let user: string | undefined;
-  const at = rest.lastIndexOf('@');
-  if (at >= 0) {
-    user = rest.slice(0, at);
-    if (user === '') return null;
-    rest = rest.slice(at + 1);
-  }
-  let host: string;
-  let portText: string | undefined;
-  if (rest.startsWith('[')) {
-    const end = rest.indexOf(']');
-    if (end < 0) return null;
-    host = rest.slice(1, end);
-    const after = rest.slice(end + 1);
-    if (after !== '' && !after.startsWith(':')) return null;
-    portText = after === '' ? undefined : after.slice(1);
-  } else {
-    // misc.c parse_user_host_port: the port follows the last ':' (a bare IPv6 needs brackets).
-    const colon = rest.indexOf(':');
-    if (colon >= 0 && rest.indexOf(':', colon + 1) >= 0) return null;
-    host = colon < 0 ? rest : rest.slice(0, colon);
-    portText = colon < 0 ? undefined : rest.slice(colon + 1);
-  }
-  if (host === '') return null;
-  let port: number | undefined;
-  if (portText !== undefined) {
-    if (!/^\d{1,5}$/.test(portText) || Number(portText) <= 0 || Number(portText) > 65535) return null;
-    port = Number(portText);
-  }
-  return { user, host, port };
-}
+export type JumpSpec = UserHostPort;
 
 /**
  * Parse a ProxyJump / `-J` value into its hops, first hop first. Returns null when any hop is
@@ -61,8 +19,8 @@ export function parseJumpSpec(text: string): JumpSpec[] | 'none' | null {
   if (text.toLowerCase() === 'none') return 'none';
   const hops: JumpSpec[] = [];
   for (const part of text.split(',')) {
-    const hop = parseHop(part);
-    if (!hop) return null;
+    const hop = splitUserHostPort(part, 'hop');
+    if ('error' in hop) return null;
     hops.push(hop);
   }
   return hops.length > 0 ? hops : null;
@@ -70,6 +28,16 @@ export function parseJumpSpec(text: string): JumpSpec[] | 'none' | null {
 
 /** A hop written back in `[user@]host[:port]` form (brackets for IPv6), as -J takes it. */
 export function formatJumpSpec(hop: JumpSpec): string {
-  const host = hop.host.includes(':') ? `[${hop.host}]` : hop.host;
+  return formatHop(hop, 'ipv6');
+}
+
+/**
+ * {@link formatJumpSpec} with the choice of brackets: around an IPv6 host only (`'ipv6'`), or
+ * around any host that looks numeric, a `:` or only digits and dots (`'numeric'`, as readconf.c
+ * dump_client_config prints its jump_host).
+ */
+export function formatHop(hop: JumpSpec, brackets: 'ipv6' | 'numeric'): string {
+  const bracket = hop.host.includes(':') || (brackets === 'numeric' && /^[0-9.]*$/.test(hop.host));
+  const host = bracket ? `[${hop.host}]` : hop.host;
   return `${hop.user !== undefined ? `${hop.user}@` : ''}${host}${hop.port !== undefined ? `:${hop.port}` : ''}`;
 }

@@ -69,19 +69,15 @@ export type KeywordHandling = KeywordEntry['handling'];
 
 // ---- value parsing, with readconf.c's messages -------------------------------------------
 
-function bad(ctx: LineContext, keyword: string, what: string): ConfigError {
-  return lineError(ctx, `${keyword}: ${what}`);
-}
-
 /** Exactly one argument (readconf.c: "Missing argument." / "extra arguments at end of line"). */
 function single(keyword: string, args: string[], ctx: LineContext): string {
-  if (args.length === 0 || args[0] === '') throw bad(ctx, keyword, 'Missing argument.');
+  if (args.length === 0 || args[0] === '') throw lineError(ctx, 'Missing argument.');
   if (args.length > 1) throw lineError(ctx, `keyword ${keyword} extra arguments at end of line`);
   return args[0]!;
 }
 
 function atLeastOne(keyword: string, args: string[], ctx: LineContext): string[] {
-  if (args.length === 0 || args[0] === '') throw bad(ctx, keyword, 'Missing argument.');
+  if (args.length === 0 || args[0] === '') throw lineError(ctx, 'Missing argument.');
   return args;
 }
 
@@ -91,7 +87,7 @@ function flag(keyword: string, args: string[], ctx: LineContext, extra: Record<s
   if (v === 'yes' || v === 'true') return true;
   if (v === 'no' || v === 'false') return false;
   if (v in extra) return extra[v]!;
-  throw bad(ctx, keyword, `unsupported option "${args[0]}".`);
+  throw lineError(ctx, `unsupported option "${args[0]}".`);
 }
 
 function setFirst<K extends keyof SshOptions>(o: SshOptions, key: K, value: SshOptions[K], ctx: LineContext): void {
@@ -115,7 +111,7 @@ const timeInto =
   (o, args, ctx, kw) => {
     const v = single(kw, args, ctx);
     const t = v.toLowerCase() === 'none' ? 0 : parseTime(v);
-    if (t < 0) throw bad(ctx, kw, 'invalid time value.');
+    if (t < 0) throw lineError(ctx, 'invalid time value.');
     setFirst(o, key, t, ctx);
   };
 
@@ -153,14 +149,16 @@ const applyRekeyLimit: Apply = (o, args, ctx, kw) => {
   if (v.toLowerCase() === 'default' || v.toLowerCase() === 'none') bytes = null;
   else {
     bytes = parseBytes(v);
-    // readconf.c: "RekeyLimit too small" below 16 bytes.
-    if (bytes < 16) throw bad(ctx, kw, 'Bad RekeyLimit.');
+    // readconf.c oRekeyLimit: scan_scaled's failure (EINVAL), then below 16 bytes.
+    if (bytes < 0) throw lineError(ctx, `Bad number '${v}': Invalid argument`);
+    if (bytes > 0 && bytes < 16) throw lineError(ctx, 'RekeyLimit too small');
+    if (bytes === 0) bytes = null; // 0 is the default, as `default`
   }
   let seconds: number | undefined;
   if (args[1] !== undefined) {
     // ssh_config(5): the optional second value is the maximum time between rekeys (none = 0).
     const t = args[1].toLowerCase() === 'none' || args[1].toLowerCase() === 'default' ? 0 : parseTime(args[1]);
-    if (t < 0) throw bad(ctx, kw, 'invalid time value.');
+    if (t < 0) throw lineError(ctx, 'invalid time value.');
     seconds = t;
   }
   if (ctx.active && o.rekeyLimit === undefined && seconds !== undefined) o.rekeyLimitSeconds = seconds;
@@ -209,7 +207,7 @@ const applySessionType: Apply = (o, args, ctx, kw) => {
     }
     return;
   }
-  throw bad(ctx, kw, `unsupported option "${args[0]}".`);
+  throw lineError(ctx, `unsupported option "${args[0]}".`);
 };
 
 /** readconf.c oProxyJump / parse_jump: ignored once ProxyCommand or ProxyJump was obtained. */
@@ -297,7 +295,7 @@ const ROWS: readonly KeywordEntry[] = [
   // Implemented.
   implemented('AddressFamily', (o, args, ctx, kw) => {
     const v = single(kw, args, ctx).toLowerCase();
-    if (v !== 'any' && v !== 'inet' && v !== 'inet6') throw bad(ctx, kw, `unsupported option "${args[0]}".`);
+    if (v !== 'any' && v !== 'inet' && v !== 'inet6') throw lineError(ctx, `unsupported option "${args[0]}".`);
     setFirst(o, 'addressFamily', v, ctx);
   }),
   implemented('BatchMode', flagInto('batchMode')),
@@ -306,7 +304,7 @@ const ROWS: readonly KeywordEntry[] = [
   implemented('CanonicalizeFallbackLocal', flagInto('canonicalizeFallbackLocal')),
   implemented('CanonicalizeHostname', (o, args, ctx, kw) => {
     const v = single(kw, args, ctx).toLowerCase();
-    if (!(v in CANONICALIZE_HOSTNAME)) throw bad(ctx, kw, `unsupported option "${args[0]}".`);
+    if (!(v in CANONICALIZE_HOSTNAME)) throw lineError(ctx, `unsupported option "${args[0]}".`);
     setFirst(o, 'canonicalizeHostname', CANONICALIZE_HOSTNAME[v], ctx);
   }),
   implemented('CanonicalizeMaxDots', (o, args, ctx, kw) => {
@@ -361,7 +359,7 @@ const ROWS: readonly KeywordEntry[] = [
   implemented('ProxyJump', applyProxyJump),
   implemented('Port', (o, args, ctx, kw) => {
     const p = parsePort(single(kw, args, ctx));
-    if (p <= 0) throw lineError(ctx, 'Badly formatted port number.');
+    if (p <= 0) throw lineError(ctx, `Bad port '${args[0]}'.`);
     setFirst(o, 'port', p, ctx);
   }),
   // OpenSSH 8.9+: unbound / host-bound both mean yes here.
@@ -377,7 +375,7 @@ const ROWS: readonly KeywordEntry[] = [
   implemented('SessionType', applySessionType),
   implemented('StrictHostKeyChecking', (o, args, ctx, kw) => {
     const v = single(kw, args, ctx).toLowerCase();
-    if (!(v in STRICT_HOST_KEY_CHECKING)) throw bad(ctx, kw, `unsupported option "${args[0]}".`);
+    if (!(v in STRICT_HOST_KEY_CHECKING)) throw lineError(ctx, `unsupported option "${args[0]}".`);
     setFirst(o, 'strictHostKeyChecking', STRICT_HOST_KEY_CHECKING[v], ctx);
   }),
   implemented('User', stringInto('user')),

@@ -4,7 +4,7 @@
  *
  * Pure: `Match exec` runs through an injected function (the Node adapter uses /bin/sh -c).
  */
-import { lineError, matchPattern, type LineContext } from './options.js';
+import { ConfigError, lineError, matchPattern, type LineContext } from './options.js';
 
 /** What a Match line is evaluated against. */
 export interface MatchContext {
@@ -55,26 +55,36 @@ export function matchPatternList(text: string, list: string, foldCase: boolean):
 const NOT_YET = new Set(['tagged', 'localnetwork', 'version', 'sessiontype', 'command']);
 
 /**
+ * A syntax error of a Match line as ssh prints it: match_cfg_line's own line, then
+ * process_config_line's `FILE line N: Bad Match condition`.
+ */
+function badMatch(ctx: LineContext, detail: string): ConfigError {
+  return new ConfigError(`${detail}\n${ctx.source} line ${ctx.line}: Bad Match condition`);
+}
+
+/**
  * Evaluate one Match line's criteria (readconf.c match_cfg_line). Returns whether the block
  * applies. `exec` commands run only while every earlier criterion matched.
  *
  * @throws ConfigError naming the file and line: no criteria, `all` combined with others, a
- *   criterion without its argument, an unknown criterion, `exec` without a way to run it or a
- *   command that could not be run.
+ *   criterion without its argument, an unknown criterion (these four in ssh's two lines, the
+ *   second `FILE line N: Bad Match condition`), `exec` without a way to run it or a command that
+ *   could not be run.
  */
 export function evaluateMatch(args: readonly string[], m: MatchContext, ctx: LineContext): boolean {
-  if (args.length === 0) throw lineError(ctx, 'One or more attributes required for Match');
+  if (args.length === 0) throw badMatch(ctx, 'One or more attributes required for Match');
   let result = true;
   let attributes = 0;
   for (let i = 0; i < args.length; i++) {
     const original = args[i]!;
     const negate = original.startsWith('!');
-    const attrib = (negate ? original.slice(1) : original).toLowerCase();
+    const name = negate ? original.slice(1) : original;
+    const attrib = name.toLowerCase();
     // readconf.c: "all" takes no argument and ends the line; only "canonical" or "final" may
     // come before it ("Match canonical all").
     if (attrib === 'all') {
       if (attributes > 1 || i + 1 < args.length) {
-        throw lineError(ctx, `'${original}' cannot be combined with other Match attributes`);
+        throw badMatch(ctx, `${ctx.source} line ${ctx.line}: '${original}' cannot be combined with other Match attributes`);
       }
       return result && !negate;
     }
@@ -90,14 +100,16 @@ export function evaluateMatch(args: readonly string[], m: MatchContext, ctx: Lin
       ctx.note(`${ctx.source} line ${ctx.line}: ${holds ? '' : 'not '}matched '${original}'`);
       continue;
     }
+    // readconf.c: every other criterion takes an argument, checked before the criterion's name
+    // (`Match canonical foo`: "Missing Match criteria for foo").
+    const arg = args[++i];
+    if (arg === undefined || arg === '') throw badMatch(ctx, `Missing Match criteria for ${name}`);
     if (NOT_YET.has(attrib)) {
       throw lineError(ctx, `unsupported option "Match ${original}": pure-ssh does not evaluate this Match criterion yet`);
     }
     if (!['host', 'originalhost', 'user', 'localuser', 'exec'].includes(attrib)) {
-      throw lineError(ctx, `Unsupported Match attribute ${original}`);
+      throw badMatch(ctx, `Unsupported Match attribute ${name}`);
     }
-    const arg = args[++i];
-    if (arg === undefined || arg === '') throw lineError(ctx, `Missing Match criteria for ${attrib}`);
     let r: boolean;
     let criteria: string;
     switch (attrib) {

@@ -63,6 +63,15 @@ export function splitConfigLine(line: string): { keyword: string; args: string[]
 }
 
 /**
+ * readconf.c process_config_line: a line (or a -o value) with nothing after its keyword is
+ * refused before the keyword is even looked up. Returns that keyword, lowercased, or undefined.
+ */
+export function bareKeyword(line: string): string | undefined {
+  const m = /^\s*([^\s=]+)\s*(?:=\s*)?$/.exec(line);
+  return m ? m[1]!.toLowerCase() : undefined;
+}
+
+/**
  * ssh_config(5) Host: the block applies when some pattern matches the host and no negated
  * (`!pattern`) one does. Host names compare case-insensitively (match_hostname lowercases).
  */
@@ -162,6 +171,8 @@ function readConfigText(o: SshOptions, text: string, source: string, c: ReadConf
       throw lineError(ctx, (err as Error).message);
     }
     if (!parsed) continue;
+    const bare = bareKeyword(lines[i]!);
+    if (bare !== undefined) throw lineError(ctx, `no argument after keyword "${bare}"`);
     const { keyword, args } = parsed;
     const k = keyword.toLowerCase();
     if (k === 'host') {

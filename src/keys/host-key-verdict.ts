@@ -35,10 +35,24 @@ export async function hostKeyVerdict(verify: () => unknown, info: HostKeyVerdict
 
 /** The parts of a core's `host-key` event the verdict needs (ClientEvent, type 'host-key'). */
 export interface HostKeyEventFields {
+  /** The negotiated host key signature algorithm, e.g. `rsa-sha2-256`. */
   algorithm: string;
+  /** The key's own type, e.g. `ssh-rsa`. */
   keyType: string;
+  /** RFC 4253 §6.6 public key blob. */
   keyBlob: Uint8Array;
+  /** `SHA256:...` as ssh-keygen -l prints it. */
   fingerprint: string;
+}
+
+/**
+ * What a host key verifier is shown: the Node client's `verifyHostKey` and known_hosts verifier,
+ * pure-ssh-check's probes.
+ */
+export interface HostKeyInfo extends HostKeyEventFields {
+  /** The host name as the user gave it (not resolved). */
+  host: string;
+  port: number;
 }
 
 /**
@@ -51,7 +65,7 @@ export async function settleHostKey(
   core: { acceptHostKey(): void; rejectHostKey(error: SshError): void },
   e: HostKeyEventFields,
   target: { host: string; port: number },
-  verifier: (info: HostKeyEventFields & { host: string; port: number }) => unknown,
+  verifier: (info: HostKeyInfo) => unknown,
   log: (message: string) => void,
 ): Promise<void> {
   const info = { host: target.host, port: target.port, algorithm: e.algorithm, keyType: e.keyType, keyBlob: e.keyBlob, fingerprint: e.fingerprint };

@@ -408,9 +408,15 @@ async function run(cfg: ResolvedConfig): Promise<void> {
   if (reconnecting) {
     await runReconnecting(ssh, cfg, log, libs, () => (shuttingDown = true), (c) => (client = c), () => shuttingDown);
   } else {
+    // Every -L, then every -D: OpenSSH keeps -D among its local forwards, so both count alike
+    // towards ExitOnForwardFailure and "Could not request local forwarding.".
+    const starts = [
+      ...cfg.localForwards.map((spec) => () => startForward(ssh, spec, cfg, log)),
+      ...cfg.dynamicForwards.map((spec) => () => startDynamic(ssh, spec, cfg, log)),
+    ];
     let failures = 0;
-    for (const spec of cfg.localForwards) {
-      const fwds = await startForward(ssh, spec, cfg, log);
+    for (const start of starts) {
+      const fwds = await start();
       if (shuttingDown) return;
       if (!fwds) {
         failures++;
@@ -430,28 +436,7 @@ async function run(cfg: ResolvedConfig): Promise<void> {
         });
       }
     }
-    for (const spec of cfg.dynamicForwards) {
-      const fwds = await startDynamic(ssh, spec, cfg, log);
-      if (shuttingDown) return;
-      if (!fwds) {
-        failures++;
-        if (cfg.exitOnForwardFailure) {
-          log.error('Could not request local forwarding.');
-          shuttingDown = true;
-          await Promise.race([ssh.close(), new Promise((r) => setTimeout(r, 2000).unref())]);
-          process.exit(EXIT_ERROR);
-        }
-        continue;
-      }
-      for (const fwd of fwds) {
-        fwd.on('connection-error', (e: SshError) => {
-          if (e.code === 'ERR_CHANNEL_OPEN_FAILED') log.error(e.message);
-          else log.debug1(e.message);
-        });
-      }
-    }
-    const localCount = cfg.localForwards.length + cfg.dynamicForwards.length;
-    if (localCount > 0 && failures === localCount) {
+    if (starts.length > 0 && failures === starts.length) {
       log.error('Could not request local forwarding.');
     }
   }

@@ -5,11 +5,11 @@
  * for the server's answer, so a refused channel reaches the SOCKS client as a refusal with its
  * reason (SOCKS5 0x02 / 0x05 / 0x01, SOCKS4 91) instead of a connection that closes at once.
  */
-import { EventEmitter } from 'node:events';
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { socks5ReplyForOpenFailure, SocksHandshake, type SocksConnectRequest } from '../connection/socks.js';
 import { ChannelOpenError, SshError } from '../errors.js';
-import type { ForwardCounters, ForwardHost } from './forward.js';
+import type { ForwardHost } from './forward.js';
+import { ForwardListener } from './forward-listener.js';
 
 /** Options of {@link SshClient.forwardDynamic}: where the SOCKS listener binds (loopback by default). */
 export interface DynamicForwardOptions {
@@ -20,39 +20,17 @@ export interface DynamicForwardOptions {
  * A running SOCKS listener. Emits 'request' (SocksConnectRequest) per CONNECT,
  * 'connection-error' (SshError) when a request fails, and 'close'.
  */
-export class DynamicForward extends EventEmitter {
-  readonly counters: ForwardCounters = { connections: 0, active: 0, failed: 0, bytesOut: 0, bytesIn: 0 };
-  private readonly sockets = new Set<Socket>();
-  private closing: Promise<void> | undefined;
-
+export class DynamicForward extends ForwardListener {
   constructor(
-    private readonly server: Server,
+    server: Server,
     readonly options: DynamicForwardOptions,
   ) {
-    super();
+    super(server, options.listen);
   }
 
   /** The bound address (the chosen port when 0 was asked). */
-  get address(): { host: string; port: number } {
-    const a = this.server.address() as AddressInfo;
-    return { host: a.address, port: a.port };
-  }
-
-  /** @internal */
-  _track(sock: Socket): void {
-    this.sockets.add(sock);
-    sock.once('close', () => this.sockets.delete(sock));
-  }
-
-  /** Stop listening and end the connections it carries. */
-  close(): Promise<void> {
-    this.closing ??= new Promise<void>((resolve) => {
-      this.server.close(() => resolve());
-      for (const s of this.sockets) s.destroy();
-    }).then(() => {
-      this.emit('close');
-    });
-    return this.closing;
+  override get address(): { host: string; port: number } {
+    return super.address as { host: string; port: number };
   }
 }
 

@@ -3,11 +3,10 @@
  * becomes a direct-tcpip (or direct-streamlocal) channel. Opens never wait on each other: each
  * accepted socket gets its channel at once and the server answers when its own connect is done.
  */
-import { EventEmitter } from 'node:events';
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { unlinkSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
 import { SshError, UsageError } from '../errors.js';
 import type { ChannelStream } from './channel-stream.js';
+import { ForwardListener } from './forward-listener.js';
 
 /** Where to listen: TCP host/port (loopback unless told otherwise) or a Unix socket path. */
 export type ListenSpec = { host?: string; port: number } | { path: string };
@@ -41,49 +40,12 @@ export interface ForwardHost {
 }
 
 /** A running local forward. Emits 'connection-error' (SshError) when a channel fails, 'close'. */
-export class LocalForward extends EventEmitter {
-  readonly counters: ForwardCounters = { connections: 0, active: 0, failed: 0, bytesOut: 0, bytesIn: 0 };
-  private readonly sockets = new Set<Socket>();
-  private closing: Promise<void> | undefined;
-
+export class LocalForward extends ForwardListener {
   constructor(
-    private readonly server: Server,
+    server: Server,
     readonly options: ForwardOptions,
   ) {
-    super();
-  }
-
-  /** The bound address: `{ host, port }` for TCP, `{ path }` for a Unix socket. */
-  get address(): { host: string; port: number } | { path: string } {
-    const a = this.server.address();
-    if (typeof a === 'string') return { path: a };
-    const info = a as AddressInfo;
-    return { host: info.address, port: info.port };
-  }
-
-  /** @internal */
-  _track(sock: Socket): void {
-    this.sockets.add(sock);
-    sock.once('close', () => this.sockets.delete(sock));
-  }
-
-  /** Stop listening and end the connections it carries. */
-  close(): Promise<void> {
-    this.closing ??= new Promise<void>((resolve) => {
-      this.server.close(() => resolve());
-      for (const s of this.sockets) s.destroy();
-      const listen = this.options.listen;
-      if ('path' in listen) {
-        try {
-          unlinkSync(listen.path);
-        } catch {
-          // already gone
-        }
-      }
-    }).then(() => {
-      this.emit('close');
-    });
-    return this.closing;
+    super(server, options.listen);
   }
 }
 

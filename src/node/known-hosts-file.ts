@@ -23,24 +23,14 @@ import {
   parseKnownHosts,
   type KnownHostsEntry,
 } from '../keys/knownhosts.js';
+import type { HostKeyInfo } from '../keys/host-key-verdict.js';
 import { expandHome } from './identity-file.js';
 
 /** ssh_config(5) StrictHostKeyChecking. `'no'` here still refuses changed and revoked keys. */
 export type StrictHostKeyChecking = 'yes' | 'accept-new' | 'no' | 'ask';
 
 /** What the transport knows about the server's host key when it asks for a verdict. */
-export interface HostKeyInfo {
-  /** The host name as the user gave it (not resolved). */
-  host: string;
-  port: number;
-  /** The negotiated host key signature algorithm, e.g. `rsa-sha2-256`. */
-  algorithm: string;
-  /** The key's own type, e.g. `ssh-rsa`. */
-  keyType: string;
-  keyBlob: Uint8Array;
-  /** `SHA256:...` as ssh-keygen -l prints it. */
-  fingerprint: string;
-}
+export type { HostKeyInfo };
 
 /**
  * Decides on the server's host key: resolve (or return) to accept; throw, reject or return

@@ -7,11 +7,11 @@
  * a clean end would pass a truncated stream off as complete. Nothing is replayed.
  */
 import { EventEmitter } from 'node:events';
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { unlinkSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
 import { AuthenticationError, ConnectionLostError, HostKeyError, SshError, TimeoutError, UsageError } from '../errors.js';
 import { connect, type ConnectOptions, type SshClient } from './client.js';
-import type { ForwardCounters, ForwardOptions, ListenSpec } from './forward.js';
+import type { ForwardOptions, ListenSpec } from './forward.js';
+import { ForwardListener } from './forward-listener.js';
 
 /** Backoff and waiting limits of {@link ReconnectingClient}. Times in milliseconds. */
 export interface ReconnectOptions {
@@ -176,16 +176,12 @@ export class ReconnectingClient extends EventEmitter {
  * the connection is down. Emits 'connection-error' (SshError) per failed local connection and
  * 'close'.
  */
-export class ReconnectingForward extends EventEmitter {
-  readonly counters: ForwardCounters = { connections: 0, active: 0, failed: 0, bytesOut: 0, bytesIn: 0 };
-  private readonly sockets = new Set<Socket>();
-  private closing: Promise<void> | undefined;
-
+export class ReconnectingForward extends ForwardListener {
   private constructor(
-    private readonly server: Server,
+    server: Server,
     readonly options: ForwardOptions,
   ) {
-    super();
+    super(server, options.listen);
   }
 
   /** Listen on `options.listen`; every accepted connection takes the connection of the moment. */
@@ -206,14 +202,6 @@ export class ReconnectingForward extends EventEmitter {
     server.on('error', () => {});
     rc.once('close', () => void fwd.close());
     return fwd;
-  }
-
-  /** The bound address: `{ host, port }` for TCP, `{ path }` for a Unix socket. */
-  get address(): { host: string; port: number } | { path: string } {
-    const a = this.server.address();
-    if (typeof a === 'string') return { path: a };
-    const info = a as AddressInfo;
-    return { host: info.address, port: info.port };
   }
 
   private accept(rc: ReconnectingClient, sock: Socket): void {
@@ -269,24 +257,6 @@ export class ReconnectingForward extends EventEmitter {
     );
   }
 
-  /** Stop listening and reset the connections it carries. */
-  close(): Promise<void> {
-    this.closing ??= new Promise<void>((resolve) => {
-      this.server.close(() => resolve());
-      for (const s of this.sockets) s.destroy();
-      const l = this.options.listen;
-      if ('path' in l) {
-        try {
-          unlinkSync(l.path);
-        } catch {
-          // already gone
-        }
-      }
-    }).then(() => {
-      this.emit('close');
-    });
-    return this.closing;
-  }
 }
 
 function describeListen(l: ListenSpec): string {
