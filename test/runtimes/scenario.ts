@@ -52,6 +52,11 @@ export interface ScenarioResult {
   slowReaderBuffered: number;
   /** The adapter turned Nagle's algorithm off on the transport (its `-v` line "TCP_NODELAY set"). */
   transportNoDelay: boolean;
+  /**
+   * What became of the kex key pair made while the server's KEXINIT was on its way
+   * (ClientCore.prepareKex): its `kex:` debug line ("using the ..." / "discarded the prepared ..."), or ''.
+   */
+  kexPrepared: string;
   /** CPU seconds (user + system) of the runtime's process for the whole run, where the runner can measure it. */
   cpuSeconds?: number;
   /** CPU seconds of the WebSocket bridge (websockify) during the run. */
@@ -73,7 +78,11 @@ export async function runScenario(dial: Dial, p: ScenarioParams, runtime: string
     hostKeyRefusal = (err as { code?: string }).code ?? String(err);
   }
   let transportNoDelay = false;
-  const debug = (m: string) => void (m === 'TCP_NODELAY set on the transport' && (transportNoDelay = true));
+  let kexPrepared = '';
+  const debug = (m: string) => {
+    if (m === 'TCP_NODELAY set on the transport') transportNoDelay = true;
+    if (/^kex: (using the .* key pair made while waiting|discarded the prepared)/.test(m)) kexPrepared = m;
+  };
   const ssh = await connect({ ...base, transport: dial(), knownHosts: p.knownHosts, keepaliveInterval: 30_000, debug });
   try {
     let downBytes = 0;
@@ -132,6 +141,7 @@ export async function runScenario(dial: Dial, p: ScenarioParams, runtime: string
       upMs,
       slowReaderBuffered,
       transportNoDelay,
+      kexPrepared,
     };
   } finally {
     await ssh.close();
