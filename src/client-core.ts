@@ -208,8 +208,15 @@ export class ClientCore {
     // While we wait for an open confirmation, answer what the server sent with a few bytes
     // (RFC 4253 §11.2 IGNORE) so our TCP ACK leaves at once: sshd sends small packets after
     // authentication (hostkeys-00, DEBUG) and Nagle would hold its confirmation behind our
-    // delayed ACK for ~40 ms.
-    if (this.stage === 'authenticated' && !this.transport.outputPending && !this.transport.sendBlocked && this.connection.pendingOpens > 0) {
+    // delayed ACK for ~40 ms. The same after our EOF, until the server's EOF or CLOSE: its
+    // WINDOW_ADJUST for our last data sits unacknowledged, and its EOF (once the forwarded
+    // socket ends) waited behind our delayed ACK: 40-45 ms at the end of most uploads.
+    if (
+      this.stage === 'authenticated' &&
+      !this.transport.outputPending &&
+      !this.transport.sendBlocked &&
+      (this.connection.pendingOpens > 0 || this.connection.awaitingPeerEof)
+    ) {
       this.transport.send(encodeIgnore());
     }
   }
