@@ -35,6 +35,8 @@ export interface ScenarioParams {
    * pure-ssh/node-crypto, for the runtimes that have it; the entry passes it in).
    */
   crypto?: 'pure' | 'node';
+  /** An experiment's switch (bench/runtimes/ab.ts), set as globalThis.__pureSshVariant; nothing reads it by default. */
+  variant?: string;
 }
 
 export interface ScenarioResult {
@@ -69,6 +71,7 @@ export type Dial = () => ByteStreamPair | Promise<ByteStreamPair>;
 export async function runScenario(dial: Dial, p: ScenarioParams, runtime: string, nodeCrypto?: CryptoProvider): Promise<ScenarioResult> {
   if (p.crypto === 'node' && !nodeCrypto) throw new Error(`${runtime}: no node:crypto provider in this runtime`);
   const crypto = p.crypto === 'node' ? nodeCrypto : undefined;
+  (globalThis as { __pureSshVariant?: string }).__pureSshVariant = p.variant;
   const base = { host: p.host, port: p.port, username: p.username, privateKey: p.clientKey, crypto };
   let hostKeyRefusal = 'accepted';
   try {
