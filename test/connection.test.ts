@@ -474,6 +474,10 @@ describe('prompt ACKs while an open is pending', () => {
     p.server.send(debugMsg());
     p.pump();
     expect(ignores()).toBe(ended + 2);
+    // A download after our EOF: data comes in full segments, acknowledged at once; no IGNORE.
+    p.server.sendData(p.server.channelForClient(ch)!.id, bytes(8192));
+    p.pump();
+    expect(ignores()).toBe(ended + 2);
     p.server.sendEof(p.server.channelForClient(ch)!.id);
     p.pump();
     p.server.send(debugMsg());
