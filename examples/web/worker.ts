@@ -9,8 +9,8 @@
  * 'pure-ssh/node-crypto'.
  *
  * The crypto runs in workerd's node:crypto, the faster provider there (AES-GCM in native code:
- * 910 MB per CPU second against 344 for the pure chacha20-poly1305, bench/runtimes/micro.md;
- * 224 against 139 MB/s down in bench/runtimes/results.md), which needs the `nodejs_compat`
+ * about 900 MB per CPU second against 350 for the pure chacha20-poly1305, bench/runtimes/micro.md;
+ * 264 against 165 MB/s down in bench/runtimes/results.md), which needs the `nodejs_compat`
  * compatibility flag (wrangler.toml `compatibility_flags = ["nodejs_compat"]`). Without the
  * flag, leave `crypto` out: the pure TypeScript default runs anywhere.
  */
