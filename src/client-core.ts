@@ -93,6 +93,12 @@ export interface ClientCoreOptions extends AuthOptions {
 
 type Stage = 'handshake' | 'auth' | 'authenticated' | 'closed';
 
+/**
+ * A read from the socket up to this many bytes is "small" (a few control packets, such as a
+ * WINDOW_ADJUST or an EOF): TCP delays its ACK, where a read of full segments is ACKed at once.
+ */
+const SMALL_READ = 1024;
+
 /** The whole client protocol engine. */
 export class ClientCore {
   private readonly transport: Transport;
@@ -211,8 +217,17 @@ export class ClientCore {
     // While we wait for an open confirmation, answer what the server sent with a few bytes
     // (RFC 4253 §11.2 IGNORE) so our TCP ACK leaves at once: sshd sends small packets after
     // authentication (hostkeys-00, DEBUG) and Nagle would hold its confirmation behind our
-    // delayed ACK for ~40 ms.
-    if (this.stage === 'authenticated' && !this.transport.outputPending && !this.transport.sendBlocked && this.connection.pendingOpens > 0) {
+    // delayed ACK for ~40 ms. The same after our EOF, until the server's EOF or CLOSE: its
+    // WINDOW_ADJUST for our last data sits unacknowledged, and its EOF (once the forwarded
+    // socket ends) waited behind our delayed ACK: 40-45 ms at the end of most uploads. Only
+    // for small reads there: a download after our EOF arrives in full segments, which TCP
+    // acknowledges at once, and needs no IGNORE per read.
+    if (
+      this.stage === 'authenticated' &&
+      !this.transport.outputPending &&
+      !this.transport.sendBlocked &&
+      (this.connection.pendingOpens > 0 || (data.length <= SMALL_READ && this.connection.awaitingPeerEof))
+    ) {
       this.transport.send(encodeIgnore());
     }
   }

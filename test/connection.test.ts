@@ -454,6 +454,37 @@ describe('prompt ACKs while an open is pending', () => {
     expect(p.server.receivedOfType(MSG.IGNORE).length).toBe(before + 1);
   });
 
+  it("TestIgnoreAnswersPacketsAfterOurEof: after our EOF, until the server's EOF or CLOSE, an IGNORE answers each packet received", () => {
+    // sshd's WINDOW_ADJUST for our last data sits unacknowledged; its EOF (sent once the
+    // forwarded socket ends) would wait behind our delayed ACK: 40-45 ms at the end of uploads.
+    const p = authed({ server: { autoClose: false } });
+    const ch = p.openChannel();
+    const ignores = () => p.server.receivedOfType(MSG.IGNORE).length;
+    p.client.channelWrite(ch, bytes(1000));
+    p.pump();
+    const open = ignores();
+    p.server.send(debugMsg());
+    p.pump();
+    expect(ignores()).toBe(open);
+    p.client.channelEnd(ch);
+    p.pump();
+    const ended = ignores();
+    p.server.send(debugMsg());
+    p.pump();
+    p.server.send(debugMsg());
+    p.pump();
+    expect(ignores()).toBe(ended + 2);
+    // A download after our EOF: data comes in full segments, acknowledged at once; no IGNORE.
+    p.server.sendData(p.server.channelForClient(ch)!.id, bytes(8192));
+    p.pump();
+    expect(ignores()).toBe(ended + 2);
+    p.server.sendEof(p.server.channelForClient(ch)!.id);
+    p.pump();
+    p.server.send(debugMsg());
+    p.pump();
+    expect(ignores()).toBe(ended + 2);
+  });
+
   it('sends nothing extra when no open is pending', () => {
     const p = authed();
     const before = p.server.received.length;

@@ -126,6 +126,55 @@ describeInterop('pure-ssh/web on Node web streams against sshd', () => {
     }
   });
 
+  it("prepareKex: once our version line and KEXINIT are written, the kex key pair is made while the server's KEXINIT is on its way", async () => {
+    // The server's bytes are held until 150 ms after our first write, so the server's KEXINIT
+    // cannot come first however loaded the machine is.
+    for (const [kex, line] of [
+      ['curve25519-sha256', "kex: using the curve25519-sha256 key pair made while waiting for the server's KEXINIT"],
+      // sshd 9.2 has no ML-KEM: our first preference is made, then wiped for what was negotiated.
+      [undefined, 'kex: discarded the prepared mlkem768x25519-sha256 key pair (negotiated sntrup761x25519-sha512)'],
+    ] as const) {
+      const pair = await dialTcp(f.sshd.port);
+      let firstWrite: (() => void) | undefined;
+      const written = new Promise<void>((r) => (firstWrite = r));
+      const gate = written.then(() => new Promise((r) => setTimeout(r, 150)));
+      const inner = pair.writable.getWriter();
+      const innerReader = pair.readable.getReader();
+      const transport = {
+        readable: new ReadableStream<Uint8Array>({
+          async pull(c) {
+            await gate;
+            const r = await innerReader.read();
+            if (r.done) c.close();
+            else c.enqueue(r.value);
+          },
+          cancel: (reason) => innerReader.cancel(reason),
+        }),
+        writable: new WritableStream<Uint8Array>({
+          write: async (c) => {
+            await inner.write(c);
+            firstWrite?.();
+          },
+          close: () => inner.close(),
+        }),
+      };
+      const lines: string[] = [];
+      const ssh = await connect({
+        transport,
+        host: f.sshd.host,
+        port: f.sshd.port,
+        username: f.sshd.user,
+        privateKey: f.sshd.clientKey,
+        knownHosts: f.params.knownHosts,
+        algorithms: kex ? { kex } : undefined,
+        debug: (m) => lines.push(m),
+      });
+      expect(lines).toContain(line);
+      expect(lines.filter((m) => /^kex: (using the|discarded the prepared)/.test(m))).toHaveLength(1);
+      await ssh.close();
+    }
+  });
+
   it('where globalThis.Deno is (Deno), the node:crypto provider puts chacha20-poly1305 first and -v says why; a cipher list given is kept as it is', async () => {
     const note = 'Deno: chacha20-poly1305@openssh.com first (node:crypto AES-GCM is slower than ChaCha20 in Deno)';
     const g = globalThis as { Deno?: unknown };

@@ -2,8 +2,9 @@
  * Microbenchmark of the packet ciphers alone (no IO): seal then open of 32 KiB packets, in
  * whatever runtime runs it. Bundled by bench/runtimes/cipher-micro-run.ts for Node, Bun, Deno,
  * Chromium; prints one JSON line per cipher and provider: MB/s of payload sealed and opened, the
- * best pass of 64 packets (2 MiB) of each kind (workerd is left out: its clock only advances
- * on I/O, so CPU-only work cannot be timed inside it).
+ * best pass of 64 packets (2 MiB) of each kind. workerd's clock only advances on I/O, so CPU-only
+ * work cannot be timed inside it: there {@link cpuWork} does a fixed amount of work, timed from
+ * outside by the process's CPU seconds (bench/runtimes/micro.ts).
  */
 import { cipherAlgorithms } from '../../src/cipher/registry.js';
 import type { CryptoProvider } from '../../src/crypto/provider.js';
@@ -17,6 +18,39 @@ export interface MicroResult {
 }
 
 const PACKET = 32768;
+
+function packetsFor(name: string, crypto: CryptoProvider) {
+  const alg = cipherAlgorithms.get(name)!;
+  const key = new Uint8Array(alg.keyLength).fill(7);
+  const iv = new Uint8Array(alg.ivLength).fill(9);
+  const enc = alg.create(key, iv, undefined, crypto, true);
+  const dec = alg.create(key, iv, undefined, crypto, false);
+  const pkts: Uint8Array[] = [];
+  for (let i = 0; i < 64; i++) pkts.push(new Uint8Array(4 + PACKET + enc.macLength));
+  return { enc, dec, pkts };
+}
+
+/**
+ * A fixed amount of work, to be timed by CPU seconds from outside: `passes` passes of 64 packets
+ * of 32 KiB sealed, each opened again when `open` (open alone = the difference of two runs).
+ * Returns the payload bytes processed per direction.
+ */
+export function cpuWork(name: string, crypto: CryptoProvider, passes: number, open: boolean): number {
+  const { enc, dec, pkts } = packetsFor(name, crypto);
+  let seq = 0;
+  for (let p = 0; p < passes; p++) {
+    for (const b of pkts) {
+      new DataView(b.buffer).setUint32(0, PACKET);
+      enc.seal(seq, b, 0, PACKET);
+      if (open) {
+        dec.decryptLength(seq, b, 0);
+        dec.open(seq, b, 0, PACKET);
+      }
+      seq++;
+    }
+  }
+  return passes * pkts.length * PACKET;
+}
 
 function bench(name: string, crypto: CryptoProvider, ms: number): MicroResult {
   const alg = cipherAlgorithms.get(name)!;

@@ -106,6 +106,17 @@ export class Connection {
     return this.opening;
   }
 
+  /**
+   * Whether a channel has sent its EOF and waits for the server's EOF or CLOSE (RFC 4254 §5.3).
+   * Asked by the client core on a read from the socket, only when it has nothing else to send.
+   */
+  get awaitingPeerEof(): boolean {
+    for (const ch of this.channels) {
+      if (ch.phase === 'open' && ch.eofSent && !ch.eofReceived && !ch.closeReceived) return true;
+    }
+    return false;
+  }
+
   /** Global requests sent with want_reply and not yet answered. */
   get outstandingGlobalRequests(): number {
     return this.pendingGlobal.length;

@@ -202,6 +202,8 @@ export class WebSshClient {
   private inFlight = 0;
   private connected = false;
   private isDone = false;
+  /** The kex key pair is made once our first write (version line and KEXINIT) has gone out. */
+  private kexPrepareArmed = true;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private timerAt: number | undefined;
   private readonly abortListener: (() => void) | undefined;
@@ -412,9 +414,12 @@ export class WebSshClient {
   private write(chunks: Uint8Array[]): void {
     const data = chunks.length === 1 ? chunks[0]! : concat(chunks);
     this.inFlight += data.length;
+    const prepareKex = this.kexPrepareArmed;
+    this.kexPrepareArmed = false;
     this.writer.write(data).then(
       () => {
         this.inFlight -= data.length;
+        if (prepareKex) this.prepareKex();
         if (!this.outputPaused || this.inFlight > OUTPUT_LOW_WATER) return;
         this.outputPaused = false;
         if (this.isDone) return;
@@ -426,6 +431,17 @@ export class WebSshClient {
     if (this.outputPaused || this.isDone || this.inFlight <= OUTPUT_HIGH_WATER) return;
     this.outputPaused = true;
     this.core.setOutputPaused(true);
+  }
+
+  /**
+   * Our version line and KEXINIT are on their way (the first write resolved): make the kex key
+   * pair now, while the server works towards its KEXINIT (ClientCore.prepareKex, as the Node
+   * adapter does; sshd spends tens of ms there, ML-KEM-768 keygen a few to 20 ms).
+   */
+  private prepareKex(): void {
+    if (this.isDone) return;
+    this.core.prepareKex();
+    this.pump();
   }
 
   private armTimer(): void {

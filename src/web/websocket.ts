@@ -19,7 +19,10 @@ export interface WebSocketStreamsOptions {
   WebSocket?: typeof WebSocket;
 }
 
-// WebSocket has no 'drain' event (WHATWG WebSockets §bufferedAmount): poll while congested.
+// WebSocket has no 'drain' event (WHATWG WebSockets §bufferedAmount): poll while congested, and
+// look again whenever a message arrives. A hidden tab's timers may run once a second (browsers
+// throttle them), its message events are not: during an upload the server's WINDOW_ADJUSTs keep
+// arriving (RFC 4254 §5.2), so the writer goes on at their pace rather than the throttled timer's.
 const DRAIN_POLL_MS = 4;
 
 /**
@@ -42,6 +45,18 @@ export function webSocketStreams(url: string | URL, options: WebSocketStreamsOpt
     let readController!: ReadableStreamDefaultController<Uint8Array>;
     let opened = false;
     let ended = false;
+    /** Wakes a write waiting for bufferedAmount to fall (on a message, or the close). */
+    let wakeWriter: (() => void) | undefined;
+    const drainWait = () =>
+      new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          wakeWriter = undefined;
+          resolve();
+        };
+        const timer = setTimeout(done, DRAIN_POLL_MS);
+        wakeWriter = done;
+      });
     const onAbort = () => {
       ws.close();
       reject(options.signal!.reason);
@@ -61,9 +76,7 @@ export function webSocketStreams(url: string | URL, options: WebSocketStreamsOpt
       write: async (chunk) => {
         if (ws.readyState !== WS.OPEN) throw new ConnectionLostError(`WebSocket ${String(url)} is closed`);
         ws.send(chunk);
-        while (ws.bufferedAmount > highWater && ws.readyState === WS.OPEN) {
-          await new Promise((r) => setTimeout(r, DRAIN_POLL_MS));
-        }
+        while (ws.bufferedAmount > highWater && ws.readyState === WS.OPEN) await drainWait();
       },
       close: () => ws.close(1000),
       abort: () => ws.close(1000),
@@ -74,6 +87,7 @@ export function webSocketStreams(url: string | URL, options: WebSocketStreamsOpt
       resolve({ readable, writable });
     };
     ws.onmessage = (ev: MessageEvent) => {
+      wakeWriter?.();
       if (ended) return;
       const d = ev.data;
       if (d instanceof ArrayBuffer) readController.enqueue(new Uint8Array(d));
@@ -86,6 +100,7 @@ export function webSocketStreams(url: string | URL, options: WebSocketStreamsOpt
       if (!opened) reject(new ConnectionLostError(`WebSocket connection to ${String(url)} failed`));
     };
     ws.onclose = (ev: { code: number }) => {
+      wakeWriter?.();
       if (!opened) {
         reject(new ConnectionLostError(`WebSocket connection to ${String(url)} failed (close code ${ev.code})`));
         return;

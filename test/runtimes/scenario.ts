@@ -35,6 +35,8 @@ export interface ScenarioParams {
    * pure-ssh/node-crypto, for the runtimes that have it; the entry passes it in).
    */
   crypto?: 'pure' | 'node';
+  /** An experiment's switch (bench/runtimes/ab.ts), set as globalThis.__pureSshVariant; nothing reads it by default. */
+  variant?: string;
 }
 
 export interface ScenarioResult {
@@ -52,6 +54,11 @@ export interface ScenarioResult {
   slowReaderBuffered: number;
   /** The adapter turned Nagle's algorithm off on the transport (its `-v` line "TCP_NODELAY set"). */
   transportNoDelay: boolean;
+  /**
+   * What became of the kex key pair made while the server's KEXINIT was on its way
+   * (ClientCore.prepareKex): its `kex:` debug line ("using the ..." / "discarded the prepared ..."), or ''.
+   */
+  kexPrepared: string;
   /** CPU seconds (user + system) of the runtime's process for the whole run, where the runner can measure it. */
   cpuSeconds?: number;
   /** CPU seconds of the WebSocket bridge (websockify) during the run. */
@@ -64,6 +71,7 @@ export type Dial = () => ByteStreamPair | Promise<ByteStreamPair>;
 export async function runScenario(dial: Dial, p: ScenarioParams, runtime: string, nodeCrypto?: CryptoProvider): Promise<ScenarioResult> {
   if (p.crypto === 'node' && !nodeCrypto) throw new Error(`${runtime}: no node:crypto provider in this runtime`);
   const crypto = p.crypto === 'node' ? nodeCrypto : undefined;
+  (globalThis as { __pureSshVariant?: string }).__pureSshVariant = p.variant;
   const base = { host: p.host, port: p.port, username: p.username, privateKey: p.clientKey, crypto };
   let hostKeyRefusal = 'accepted';
   try {
@@ -73,7 +81,11 @@ export async function runScenario(dial: Dial, p: ScenarioParams, runtime: string
     hostKeyRefusal = (err as { code?: string }).code ?? String(err);
   }
   let transportNoDelay = false;
-  const debug = (m: string) => void (m === 'TCP_NODELAY set on the transport' && (transportNoDelay = true));
+  let kexPrepared = '';
+  const debug = (m: string) => {
+    if (m === 'TCP_NODELAY set on the transport') transportNoDelay = true;
+    if (/^kex: (using the .* key pair made while waiting|discarded the prepared)/.test(m)) kexPrepared = m;
+  };
   const ssh = await connect({ ...base, transport: dial(), knownHosts: p.knownHosts, keepaliveInterval: 30_000, debug });
   try {
     let downBytes = 0;
@@ -132,6 +144,7 @@ export async function runScenario(dial: Dial, p: ScenarioParams, runtime: string
       upMs,
       slowReaderBuffered,
       transportNoDelay,
+      kexPrepared,
     };
   } finally {
     await ssh.close();
