@@ -588,8 +588,7 @@ export class SshClient extends EventEmitter {
       this.core.receive(d);
       this.pump();
     };
-    if (lentReads) lentReads.attach(onRead);
-    else sock.on('data', onRead);
+    if (!lentReads) sock.on('data', onRead);
     sock.on('drain', () => {
       if (!this.outputPaused) return;
       this.outputPaused = false;
@@ -628,6 +627,8 @@ export class SshClient extends EventEmitter {
     }
     this.core.start();
     this.pump();
+    // What the server sent before we listened is handed over now, before a close noted below.
+    lentReads?.attach(onRead);
     this.schedulePrepareKex(sock);
     // The socket may have failed before we were listening (it was opened by the caller).
     const earlyError = early?.error ?? (sock.errored as Error | null) ?? undefined;

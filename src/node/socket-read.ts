@@ -26,9 +26,8 @@ const lentReads = Symbol('pure-ssh.lentReads');
 /** A socket made by {@link connectLendingReads}: its reads go to whoever {@link LentReads.attach}es. */
 export interface LentReads {
   /**
-   * Receive every read from now on, and those that came before (copied, since they arrived with
-   * no one to lend them to: they follow on the next tick, in order, never inside this call).
-   * `bytes` is valid only during the call.
+   * Receive every read from now on, and first, within this call, those that came before (copied,
+   * since they arrived with no one to lend them to). `bytes` is valid only during the call.
    */
   attach(onRead: (bytes: Uint8Array) => void): void;
 }
@@ -36,6 +35,7 @@ export interface LentReads {
 /**
  * `net.connect(options)` reading into the shared buffer. Until someone {@link LentReads.attach}es,
  * reads are copied and kept (the server may send its version line before the client listens).
+ * A 'data' listener added before that attaches one that emits each read as a new Buffer.
  */
 export function connectLendingReads(options: NetConnectOpts): Socket {
   shared ??= new Uint8Array(READ_BUFFER_SIZE);
@@ -53,23 +53,34 @@ export function connectLendingReads(options: NetConnectOpts): Socket {
       },
     },
   });
-  const reads: LentReads = {
-    attach(onRead) {
-      if (!early || early.length === 0) {
-        early = undefined;
-        sink = onRead;
-        return;
-      }
-      // Reads that arrive meanwhile still queue behind these.
-      process.nextTick(() => {
-        const before = early ?? [];
-        early = undefined;
-        sink = onRead;
-        for (const b of before) onRead(b);
-      });
-    },
+  /** From now on reads go to `onRead`; the early ones first, now or (`later`) on the next tick. */
+  const take = (onRead: (bytes: Uint8Array) => void, later: boolean): void => {
+    if (!early || early.length === 0) {
+      early = undefined;
+      sink = onRead;
+      return;
+    }
+    const replay = (): void => {
+      const before = early ?? [];
+      early = undefined;
+      sink = onRead;
+      for (const b of before) onRead(b);
+    };
+    // Reads that arrive meanwhile still queue behind these.
+    if (later) process.nextTick(replay);
+    else replay();
   };
+  const reads: LentReads = { attach: (onRead) => take(onRead, false) };
   (sock as Socket & { [lentReads]?: LentReads })[lentReads] = reads;
+  // A caller that reads the socket itself ('data', e.g. pure-ssh-bench's probe of the server's
+  // offer) gets each read as its own Buffer, as from any socket, the early ones included.
+  const onListener = (event: string | symbol): void => {
+    if (event !== 'data' || sink !== undefined) return;
+    sock.off('newListener', onListener);
+    // On the next tick: the listener being added is not in place yet.
+    take((bytes) => sock.emit('data', Buffer.from(bytes)), true);
+  };
+  sock.on('newListener', onListener);
   return sock;
 }
 
