@@ -57,8 +57,9 @@ export interface ClientCoreOptions extends AuthOptions {
   rekeyPackets?: number;
   /**
    * Zero copy on input (see TransportOptions.borrowInput): `receive()` then owns the buffers it
-   * is given and events are views into them. Default false: every byte received is copied once,
-   * so a transport may reuse its read buffer (a BYOB reader, a `Deno.Conn.read(buf)` loop).
+   * is given and events are views into them. Default false: a transport may reuse its read
+   * buffer (a BYOB reader, a `Deno.Conn.read(buf)` loop, Node's `onread`) once `receive()`
+   * returns; the core copies only what it keeps, and never writes into the caller's bytes.
    */
   borrowInput?: boolean;
   /**

@@ -16,6 +16,7 @@ class AesGcmCipher implements PacketCipher {
   readonly macLength = 16;
   readonly excludesLength = true;
   readonly lengthBytes = 4;
+  readonly outOfPlace: boolean;
   private readonly iv: Uint8Array;
 
   constructor(
@@ -24,6 +25,7 @@ class AesGcmCipher implements PacketCipher {
     iv: Uint8Array,
   ) {
     this.iv = iv.slice(0, 12);
+    this.outOfPlace = gcm.openCopy !== undefined;
   }
 
   // RFC 5647 §7.1: the invocation counter is the IV's last 8 bytes, a 64-bit big-endian integer.
@@ -45,9 +47,16 @@ class AesGcmCipher implements PacketCipher {
     return readUint32(buf, off);
   }
 
-  open(seq: number, buf: Uint8Array, off: number, packetLength: number): void {
+  open(seq: number, buf: Uint8Array, off: number, packetLength: number): Uint8Array | undefined {
+    if (this.gcm.openCopy) {
+      const plain = this.gcm.openCopy(this.iv, buf, off, off + 4, off + 4 + packetLength);
+      if (plain === null) throw macError(seq);
+      this.nextIv();
+      return plain;
+    }
     if (!this.gcm.open(this.iv, buf, off, off + 4, off + 4 + packetLength)) throw macError(seq);
     this.nextIv();
+    return undefined;
   }
 
   dispose(): void {

@@ -35,6 +35,8 @@ export class ChaCha20Poly1305Cipher implements PacketCipher {
   readonly macLength = 16;
   readonly excludesLength = true;
   readonly lengthBytes = 4;
+  /** With a runtime ChaCha20 that writes new memory (node:crypto), received payloads are decrypted out of place. */
+  readonly outOfPlace: boolean;
 
   // PROTOCOL.chacha20poly1305: K_2 = first 32 bytes (payload + Poly1305 key), K_1 = last 32 (length).
   private readonly main: ChaCha20Stream;
@@ -56,6 +58,7 @@ export class ChaCha20Poly1305Cipher implements PacketCipher {
     }
     this.main = crypto.chacha20(key.subarray(0, 32));
     this.header = crypto.chacha20(key.subarray(32, 64));
+    this.outOfPlace = this.main.xorCopy !== undefined;
   }
 
   private setNonce(seq: number): void {
@@ -100,15 +103,17 @@ export class ChaCha20Poly1305Cipher implements PacketCipher {
     return readUint32(len, 0);
   }
 
-  open(seq: number, buf: Uint8Array, off: number, packetLength: number): void {
+  open(seq: number, buf: Uint8Array, off: number, packetLength: number): Uint8Array | undefined {
     this.setNonce(seq);
     this.makePolyKey();
     const end = off + 4 + packetLength;
     if (this.isAligned(buf, off)) {
       poly1305Into(this.polyKey, 0, buf, off, end, this.tag, 0, this.views.of(buf.buffer));
       this.verify(seq, buf, end);
+      // PROTOCOL.chacha20poly1305: payload under K_2 from block counter 1.
+      if (this.main.xorCopy) return this.main.xorCopy(this.nonce, 1, buf, off + 4, end);
       this.main.xor(this.nonce, 1, buf, off + 4, end);
-      return;
+      return undefined;
     }
     const n = 4 + packetLength;
     if (this.scratch.length < n) {
@@ -119,8 +124,10 @@ export class ChaCha20Poly1305Cipher implements PacketCipher {
     s.set(buf.subarray(off, end));
     poly1305Into(this.polyKey, 0, s, 0, n, this.tag, 0, this.scratchWords);
     this.verify(seq, buf, end);
+    if (this.main.xorCopy) return this.main.xorCopy(this.nonce, 1, s, 4, n);
     this.main.xor(this.nonce, 1, s, 4, n);
     buf.set(s.subarray(4, n), off + 4);
+    return undefined;
   }
 
   // PROTOCOL.chacha20poly1305: verify (in constant time) before decrypting anything.

@@ -44,10 +44,18 @@ export interface PacketCipher {
    */
   decryptLength(seq: number, buf: Uint8Array, off: number): number;
   /**
-   * Phase 2: verify the tag at `buf[off + 4 + packetLength]`, throwing a ProtocolError with code
-   * ERR_MAC on mismatch, and decrypt the rest of `buf[off + 4, off + 4 + packetLength)` in place.
+   * True when {@link open} leaves `buf` untouched and returns the plaintext in a new buffer: the
+   * runtime's primitives (node:crypto) write their output to new memory anyway, so decrypting
+   * "in place" would only add a copy back. False: {@link open} decrypts in place.
    */
-  open(seq: number, buf: Uint8Array, off: number, packetLength: number): void;
+  readonly outOfPlace: boolean;
+  /**
+   * Phase 2: verify the tag at `buf[off + 4 + packetLength]`, throwing a ProtocolError with code
+   * ERR_MAC on mismatch, and decrypt the rest of `buf[off + 4, off + 4 + packetLength)`: in place
+   * (returns undefined), or, when {@link outOfPlace}, into a new buffer the caller owns, holding
+   * that plaintext from index 0 (`padding_length || payload || padding`).
+   */
+  open(seq: number, buf: Uint8Array, off: number, packetLength: number): Uint8Array | undefined;
   /** Wipe key material. */
   dispose(): void;
 }
@@ -88,10 +96,13 @@ export class NoneCipher implements PacketCipher {
   readonly macLength = 0;
   readonly excludesLength = false;
   readonly lengthBytes = 4;
+  readonly outOfPlace = false;
   seal(): void {}
   decryptLength(_seq: number, buf: Uint8Array, off: number): number {
     return readUint32(buf, off);
   }
-  open(): void {}
+  open(): undefined {
+    return undefined;
+  }
   dispose(): void {}
 }

@@ -33,6 +33,7 @@ export class CipherWithMac implements PacketCipher {
   readonly macLength: number;
   readonly excludesLength: boolean;
   readonly lengthBytes: number;
+  readonly outOfPlace = false;
   private readonly expected: Uint8Array;
 
   private readonly etm: boolean;
@@ -70,7 +71,7 @@ export class CipherWithMac implements PacketCipher {
     return readUint32(buf, off);
   }
 
-  open(seq: number, buf: Uint8Array, off: number, packetLength: number): void {
+  open(seq: number, buf: Uint8Array, off: number, packetLength: number): undefined {
     const end = off + 4 + packetLength;
     const e = this.expected;
     if (this.etm) {
@@ -78,12 +79,13 @@ export class CipherWithMac implements PacketCipher {
       this.mac.compute(seq, buf, off, end, e, 0);
       if (!rangesEqual(e, 0, buf, end, e.length)) throw macError(seq);
       this.stream.update(buf, off + 4, end);
-      return;
+      return undefined;
     }
     // RFC 4253 §6.4: the first block was decrypted by decryptLength; the MAC covers the plaintext.
     this.stream.update(buf, off + this.blockSize, end);
     this.mac.compute(seq, buf, off, end, e, 0);
     if (!rangesEqual(e, 0, buf, end, e.length)) throw macError(seq);
+    return undefined;
   }
 
   dispose(): void {

@@ -26,6 +26,12 @@ export const HASH_LENGTH: Readonly<Record<HashName, number>> = { sha1: 20, sha25
 export interface ChaCha20Stream {
   /** XOR the keystream for `nonce` (8 bytes) from block `counter` into `buf[start, end)`. */
   xor(nonce: Uint8Array, counter: number, buf: Uint8Array, start: number, end: number): void;
+  /**
+   * Optional: as {@link xor}, but `buf` is left untouched and the result is a new buffer of
+   * `end - start` bytes that the caller owns. For primitives that write new memory anyway
+   * (node:crypto), where an in-place {@link xor} costs an extra copy back.
+   */
+  xorCopy?(nonce: Uint8Array, counter: number, buf: Uint8Array, start: number, end: number): Uint8Array;
   /** Wipe the key. */
   dispose(): void;
 }
@@ -54,6 +60,12 @@ export interface AesGcm {
    * buffer untouched) when the tag does not match.
    */
   open(iv: Uint8Array, buf: Uint8Array, aadStart: number, start: number, end: number): boolean;
+  /**
+   * Optional: as {@link open}, but `buf` is left untouched and the plaintext of `buf[start, end)`
+   * is returned in a new buffer the caller owns; null when the tag does not match. For
+   * primitives that write new memory anyway (node:crypto), saving the copy back.
+   */
+  openCopy?(iv: Uint8Array, buf: Uint8Array, aadStart: number, start: number, end: number): Uint8Array | null;
   dispose(): void;
 }
 

@@ -5,7 +5,7 @@
 import { settleHostKey } from '../keys/host-key-verdict.js';
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { connect as netConnect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { AlgorithmPreferences } from '../algorithms.js';
 import { ALGORITHM_CATEGORIES, applyAlgorithmSpec, defaultAlgorithms, preferKnownHostKeyTypes } from '../algorithms.js';
@@ -36,6 +36,7 @@ import {
 } from '../keys/certificate.js';
 import type { TransportInfo } from '../transport/transport.js';
 import { ChannelStream } from './channel-stream.js';
+import { connectLendingReads, lendingReadsOf } from './socket-read.js';
 import { expandHome, loadCertificateFile, loadIdentityFile, prepareIdentityFile, unlockIdentityFile, type IdentityFileEntry } from './identity-file.js';
 import { AgentClient } from './agent.js';
 import { orderIdentities, sshKeyTypeLabel, type AuthIdentity } from '../auth/identity.js';
@@ -542,6 +543,16 @@ export class SshClient extends EventEmitter {
     });
     this.ready.catch(() => {});
     this.closed = new Promise((res) => (this.resolveClosed = res));
+    const port = options.port ?? 22;
+    if (options.sock) {
+      this.socket = options.sock;
+    } else {
+      const s: Socket = connectLendingReads({ host: options.host, port, noDelay: true });
+      this.socket = s;
+      s.on('connect', () => this.log(`Connection established to ${s.remoteAddress} port ${s.remotePort}.`));
+    }
+    const lentReads = lendingReadsOf(this.socket);
+    const lendsReads = lentReads !== undefined;
     this.core = new ClientCore({
       username: options.username,
       random: (n) => new Uint8Array(randomBytes(n)),
@@ -557,8 +568,9 @@ export class SshClient extends EventEmitter {
       crypto,
       // -C / Compression yes: zlib through pako (unused unless negotiated).
       compression: zlibCompression,
-      // Node hands each read its own fresh Buffer and never reuses it: decrypt in place.
-      borrowInput: true,
+      // A socket of ours reads into one reused buffer (socket-read.ts): its bytes are only lent.
+      // Any other stream's 'data' hands each read its own Buffer, never reused: decrypt in place.
+      borrowInput: !lendsReads,
       rekeyBytes: options.rekeyBytes,
       rekeyPackets: options.rekeyPackets,
       // Monotonic: keepalive, ConnectTimeout and RekeyLimit's time are intervals, and window
@@ -572,20 +584,13 @@ export class SshClient extends EventEmitter {
       port: options.port ?? 22,
       windowAutoTune: options.windowAutoTune === false ? false : options.windowAutoTune === true ? {} : options.windowAutoTune,
     });
-    const port = options.port ?? 22;
-    if (options.sock) {
-      this.socket = options.sock;
-    } else {
-      const s: Socket = netConnect({ host: options.host, port, noDelay: true });
-      this.socket = s;
-      s.on('connect', () => this.log(`Connection established to ${s.remoteAddress} port ${s.remotePort}.`));
-    }
     const sock = this.socket;
-    sock.on('data', (d: Buffer) => {
+    const onRead = (d: Uint8Array): void => {
       this.connected = true;
       this.core.receive(d);
       this.pump();
-    });
+    };
+    if (!lentReads) sock.on('data', onRead);
     sock.on('drain', () => {
       if (!this.outputPaused) return;
       this.outputPaused = false;
@@ -624,6 +629,8 @@ export class SshClient extends EventEmitter {
     }
     this.core.start();
     this.pump();
+    // What the server sent before we listened is handed over now, before a close noted below.
+    lentReads?.attach(onRead);
     this.schedulePrepareKex(sock);
     // The socket may have failed before we were listening (it was opened by the caller).
     const earlyError = early?.error ?? (sock.errored as Error | null) ?? undefined;

@@ -7,7 +7,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeSync } from 'node:fs';
-import { connect as netConnect, isIP, Socket } from 'node:net';
+import { isIP, Socket } from 'node:net';
 import { homedir, hostname as osHostname, userInfo } from 'node:os';
 import type { Duplex } from 'node:stream';
 import { ConfigError, jumpHostArgv, resolveCommandLineAsync, type CliEnvironment, type ResolvedConfig } from '../config/cli-args.js';
@@ -15,6 +15,7 @@ import { LOG_LEVELS, type LogLevel } from '../config/ssh-config.js';
 import type { SshError } from '../errors.js';
 import type { SshClient } from './client.js';
 import { lookupHost } from './host-lookup.js';
+import { connectLendingReads } from './socket-read.js';
 import type { IdentityFileEntry, UnlockOptions } from './identity-file.js';
 
 /** ssh(1)'s log levels over stderr (or the -E file's descriptor). */
@@ -273,7 +274,8 @@ function openSocket(cfg: ResolvedConfig, log: Log): Socket {
     queueMicrotask(() => sock.destroy(Object.assign(new Error('Address family for hostname not supported'), { code: 'EAI_ADDRFAMILY' })));
     return sock;
   }
-  const sock = netConnect({ host: cfg.hostName, port: cfg.port, family, noDelay: true });
+  // Reads into one reused buffer (socket-read.ts), which the SSH client takes over.
+  const sock = connectLendingReads({ host: cfg.hostName, port: cfg.port, family, noDelay: true });
   sock.on('error', () => {}); // reported by the SSH client
   sock.once('connect', () => log.debug1(`Connection established to ${sock.remoteAddress} port ${sock.remotePort}.`));
   if (cfg.connectTimeout > 0) {

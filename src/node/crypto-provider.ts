@@ -78,6 +78,13 @@ class NodeGcm implements AesGcm {
     put(buf, end, c.getAuthTag());
   }
   open(iv: Uint8Array, buf: Uint8Array, aadStart: number, start: number, end: number): boolean {
+    const out = this.openCopy(iv, buf, aadStart, start, end);
+    if (out === null) return false;
+    put(buf, start, out);
+    return true;
+  }
+  /** OpenSSL writes the plaintext to a new Buffer: that Buffer is the result (no copy back). */
+  openCopy(iv: Uint8Array, buf: Uint8Array, aadStart: number, start: number, end: number): Uint8Array | null {
     const d = createDecipheriv(this.alg as 'aes-128-gcm', this.key, iv, { authTagLength: 16 });
     d.setAAD(buf.subarray(aadStart, start));
     d.setAuthTag(buf.subarray(end, end + 16));
@@ -86,10 +93,9 @@ class NodeGcm implements AesGcm {
       d.final();
     } catch {
       out.fill(0);
-      return false;
+      return null;
     }
-    put(buf, start, out);
-    return true;
+    return out;
   }
   dispose(): void {
     this.key.fill(0);
@@ -130,14 +136,25 @@ class NodeChaCha20 implements ChaCha20Stream {
       this.small.xor(nonce, counter, buf, start, end);
       return;
     }
+    put(buf, start, this.keystreamXor(nonce, counter, buf, start, end));
+  }
+  xorCopy(nonce: Uint8Array, counter: number, buf: Uint8Array, start: number, end: number): Uint8Array {
+    if (end - start <= SMALL_CHACHA || !runtimeHasChaCha20()) {
+      const out = new Uint8Array(buf.subarray(start, end));
+      this.small.xor(nonce, counter, out, 0, out.length);
+      return out;
+    }
+    return this.keystreamXor(nonce, counter, buf, start, end);
+  }
+  /** OpenSSL's result, a new Buffer. */
+  private keystreamXor(nonce: Uint8Array, counter: number, buf: Uint8Array, start: number, end: number): Uint8Array {
     const iv = this.iv;
     iv[0] = counter;
     iv[1] = counter >>> 8;
     iv[2] = counter >>> 16;
     iv[3] = counter >>> 24;
     iv.set(nonce.subarray(0, 8), 8);
-    const c = createCipheriv('chacha20', this.key, iv);
-    put(buf, start, c.update(buf.subarray(start, end)));
+    return createCipheriv('chacha20', this.key, iv).update(buf.subarray(start, end));
   }
   dispose(): void {
     this.small.dispose();

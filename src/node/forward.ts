@@ -201,33 +201,39 @@ const TASK_END = Promise.resolve();
  * syscall instead of one per packet. Backpressure and EOF behave as with pipe().
  */
 function pipeBatched(from: ChannelStream, to: Socket, counters: ForwardCounters): void {
-  // The first chunk of a task goes out at once (latency); the rest of the task's chunks are
-  // corked and leave together when the task ends (throughput).
-  let inTask = false;
+  // A task's chunks are corked and leave together when the task ends: one write per socket
+  // read, as ssh(1) writes a channel's output once per pass of its loop (a 256 MiB download
+  // made ~1.7 local writes per read when the first chunk went out alone). The microtask runs
+  // as soon as the read's packets are handled, so a lone small message is not held back.
   let corked = false;
+  let paused = false;
+  const resume = () => {
+    paused = false;
+    from.resume();
+  };
   const endTask = () => {
-    inTask = false;
-    if (corked) {
-      corked = false;
-      to.uncork();
+    corked = false;
+    to.uncork();
+    // Backpressure once per batch, after it went out: bytes the kernel did not take wait in the
+    // socket, so stop taking the channel's data (and granting its window) until they drain.
+    // (While corked every large chunk "fills" the socket's buffer; that says nothing yet.)
+    if (to.writableLength > 0 && !paused && !to.destroyed) {
+      paused = true;
+      from.pause();
+      to.once('drain', resume);
     }
   };
   // The one 'data' listener (it also counts): with two, every chunk costs an emit with a copied listener list.
   from.on('data', (chunk: Buffer) => {
     counters.bytesIn += chunk.length;
     if (to.destroyed) return;
-    if (!inTask) {
-      inTask = true;
-      // A reaction on a settled promise: a microtask without queueMicrotask's AsyncResource.
-      void TASK_END.then(endTask);
-    } else if (!corked) {
+    if (!corked) {
       corked = true;
       to.cork();
+      // A reaction on a settled promise: a microtask without queueMicrotask's AsyncResource.
+      void TASK_END.then(endTask);
     }
-    if (!to.write(chunk)) {
-      from.pause();
-      to.once('drain', () => from.resume());
-    }
+    to.write(chunk);
   });
   from.once('end', () => {
     if (!to.destroyed) to.end();

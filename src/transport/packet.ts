@@ -170,6 +170,19 @@ export class PacketEncoder {
 }
 
 /**
+ * Who owns the bytes given to {@link PacketDecoder.push}:
+ * - `copy`: the decoder copies them at once; the caller may do anything with its buffer after.
+ * - `borrow`: the decoder takes ownership and decrypts in place (zero copy); the caller never
+ *   reuses or modifies a buffer it pushed, and payloads are views into it.
+ * - `transient`: the caller's bytes stay valid and unmodified until {@link PacketDecoder.release},
+ *   after which the caller reuses its buffer (one read buffer for every socket read). The decoder
+ *   never writes into them: a cipher that decrypts into a new buffer reads straight from them,
+ *   an in-place cipher gets a copy of its packet; the tail of an incomplete packet goes to the
+ *   decoder's own reassembly buffer, and `release` copies anything else still unread.
+ */
+export type InputOwnership = 'copy' | 'borrow' | 'transient';
+
+/**
  * Reassembles and opens incoming packets. Feed socket bytes with {@link push}, then call
  * {@link next} until it returns null. A payload returned by `next` is a view into memory
  * that is never reused, so it may be retained (e.g. pushed to a stream) without copying.
@@ -191,15 +204,22 @@ export class PacketDecoder {
   /** A packet that spans chunks, assembled here. */
   private partial: Uint8Array | null = null;
   private partialFill = 0;
+  /**
+   * Reassembly buffer reused from packet to packet when the cipher decrypts into a new buffer
+   * (nothing then points into it once the packet is opened); grows to the largest packet seen.
+   */
+  private reassembly = new Uint8Array(0);
   private inflater: PayloadInflater | null = null;
 
   /**
-   * @param borrowInput When true, {@link push} takes ownership of the caller's bytes and decrypts
-   * them in place (zero copy); the caller must never reuse or modify a buffer it pushed, and
-   * payloads returned by {@link next} are views into it. When false (the default), pushed bytes
-   * are copied first, so a transport that reuses its read buffer is safe.
+   * @param input who owns pushed bytes (see {@link InputOwnership}); `true`/`false` are the older
+   * spelling of `borrow`/`copy`. Default `copy`, safe for any caller.
    */
-  constructor(private readonly borrowInput = false) {}
+  constructor(input: InputOwnership | boolean = 'copy') {
+    this.input = input === true ? 'borrow' : input === false ? 'copy' : input;
+  }
+
+  private readonly input: InputOwnership;
 
   setCipher(cipher: PacketCipher): void {
     this.cipher.dispose();
@@ -241,7 +261,23 @@ export class PacketDecoder {
     if (data.length === 0) return;
     // A subclass (Node's Buffer) may give `slice()` view semantics: keep plain Uint8Arrays inside,
     // so a copy is a copy and a view a view.
-    this.chunks.push(this.borrowInput ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : new Uint8Array(data));
+    this.chunks.push(this.input === 'copy' ? new Uint8Array(data) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  }
+
+  /**
+   * In `transient` mode, the end of the caller's lending: bytes pushed and not yet read (a caller
+   * that stopped calling {@link next} early, e.g. while a host key verdict is awaited) are copied,
+   * so the caller may reuse its buffer. A no-op in the other modes and when all was read.
+   */
+  release(): void {
+    if (this.input !== 'transient') return;
+    const chunks = this.chunks;
+    for (let i = 0; i < chunks.length; i++) {
+      const c = chunks[i]!;
+      const from = i === 0 ? this.chunkOff : 0;
+      chunks[i] = c.slice(from);
+    }
+    this.chunkOff = 0;
   }
 
   /** Bytes received but not yet returned as packets. */
@@ -265,7 +301,9 @@ export class PacketDecoder {
       if (this.packetLength < 0) {
         // RFC 4253 §6: the length is in the first 4 bytes, or in the first encrypted block.
         const need = this.cipher.lengthBytes;
-        if (this.headFill === 0 && avail >= need) {
+        // An encrypt-and-MAC cipher (lengthBytes > 4) decrypts the first block where it lies:
+        // never in bytes that are only lent to us.
+        if (this.headFill === 0 && avail >= need && (need === 4 || this.input !== 'transient')) {
           this.packetLength = this.checkLength(this.cipher.decryptLength(this.seq, chunk, this.chunkOff));
         } else {
           const n = Math.min(need - this.headFill, avail);
@@ -274,7 +312,7 @@ export class PacketDecoder {
           this.chunkOff += n;
           if (this.headFill < need) continue;
           this.packetLength = this.checkLength(this.cipher.decryptLength(this.seq, this.head, 0));
-          this.partial = new Uint8Array(4 + this.packetLength + this.cipher.macLength);
+          this.partial = this.reassemblyBuffer(4 + this.packetLength + this.cipher.macLength);
           this.partial.set(this.head.subarray(0, need));
           this.partialFill = need;
           this.headFill = 0;
@@ -286,9 +324,12 @@ export class PacketDecoder {
         if (avail >= total) {
           const off = this.chunkOff;
           this.chunkOff += total;
+          // Lent bytes are only read: a cipher that decrypts in place gets its own copy (which
+          // its payload is then a view into).
+          if (this.input === 'transient' && !this.cipher.outOfPlace) return this.open(chunk.slice(off, off + total), 0);
           return this.open(chunk, off);
         }
-        this.partial = new Uint8Array(total);
+        this.partial = this.reassemblyBuffer(total);
         this.partialFill = 0;
       }
       const n = Math.min(total - this.partialFill, chunk.length - this.chunkOff);
@@ -302,6 +343,16 @@ export class PacketDecoder {
         return this.open(buf, 0);
       }
     }
+  }
+
+  /**
+   * Where a packet spanning chunks is assembled: the reused buffer when the cipher decrypts into a
+   * new one, else fresh memory (the payload will be a view into it). Only `n` bytes are used.
+   */
+  private reassemblyBuffer(n: number): Uint8Array {
+    if (!this.cipher.outOfPlace) return new Uint8Array(n);
+    if (this.reassembly.length < n) this.reassembly = new Uint8Array(Math.max(n, this.reassembly.length * 2));
+    return this.reassembly;
   }
 
   private checkLength(length: number): number {
@@ -326,7 +377,13 @@ export class PacketDecoder {
     const packetLength = this.packetLength;
     this.packetLength = -1;
     // PROTOCOL.chacha20poly1305: verify the tag before decrypting anything (throws ERR_MAC).
-    this.cipher.open(this.seq, buf, off, packetLength);
+    // The plaintext `padding_length || payload || padding` is in place at off + 4, or at 0 of
+    // the new buffer a cipher that decrypts out of place returns.
+    const out = this.cipher.open(this.seq, buf, off, packetLength);
+    if (out !== undefined) {
+      buf = out;
+      off = -4;
+    }
     const padding = buf[off + 4]!;
     // RFC 4253 §6: at least 4 bytes of padding, and a non-empty payload.
     if (padding < 4 || padding > packetLength - 2) {
@@ -356,6 +413,7 @@ export class PacketDecoder {
     this.cipher.dispose();
     this.chunks.length = 0;
     this.partial = null;
+    this.reassembly = new Uint8Array(0);
   }
 }
 

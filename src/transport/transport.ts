@@ -46,7 +46,9 @@ export interface TransportOptions {
   /**
    * Zero copy on input: `receive()` takes ownership of the caller's buffers and decrypts them in
    * place, and events hand out views into them. Only for transports that never reuse a buffer
-   * they passed in (Node's sockets do not). Default false: input is copied.
+   * they passed in. Default false: the caller may reuse its buffer as soon as `receive()`
+   * returns; packets are read out of it without writing to it, and only what must outlive the
+   * call is copied (the tail of an incomplete packet, payloads of in-place ciphers).
    */
   borrowInput?: boolean;
 }
@@ -106,7 +108,8 @@ export class Transport {
     checkClientVersion(this.clientVersion);
     this.crypto = options.crypto ?? pureCryptoProvider;
     this.encoder = new PacketEncoder(options.random);
-    this.decoder = new PacketDecoder(options.borrowInput ?? false);
+    // Not borrowing: the caller's bytes are lent for the duration of receive() (see receive).
+    this.decoder = new PacketDecoder(options.borrowInput ? 'borrow' : 'transient');
     this.version = new VersionReader((m) => handler.log(m));
     this.handshake = new Handshake(
       {
@@ -243,6 +246,9 @@ export class Transport {
       this.pump();
     } catch (err) {
       this.fail(err);
+    } finally {
+      // Without borrowInput the caller may reuse its buffer once we return.
+      this.decoder.release();
     }
   }
 
