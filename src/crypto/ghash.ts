@@ -154,12 +154,21 @@ export class Ghash {
 /**
  * AES-GCM (SP 800-38D §7.1, §7.2) with 12-byte IVs and 16-byte tags from an AES block function
  * and GHASH, for short inputs; the same interface shape as the providers' AesGcm.
+ *
+ * SSH's IVs are predictable (RFC 5647 §7.1: the last 8 bytes count packets), so the keystream
+ * of {@link BATCH} packets of up to {@link BATCH_BYTES} bytes is made by one call of the block
+ * function and used while the IVs come in that order; anything else is computed on its own.
  */
 export class BlockGcm {
   private readonly ghash: Ghash;
-  /** J0 then the counter blocks inc32(J0), inc32²(J0)... for one message; grown as needed. */
-  private counters = new Uint8Array(16 * 9);
+  /** Counter blocks for one block-function call; grown as needed. */
+  private counters = new Uint8Array(BATCH * BATCH_STRIDE);
   private readonly tag = new Uint8Array(16);
+  /** Keystream of the batch: per packet E(J0) then the first blocks of text. */
+  private batch: Uint8Array | null = null;
+  /** Next unused packet of the batch, and the IV it was made for. */
+  private batchNext = BATCH;
+  private readonly batchIv = new Uint8Array(12);
 
   constructor(private readonly aes: AesBlocks) {
     // SP 800-38D §6.4: H = CIPH_K(0^128).
@@ -171,52 +180,106 @@ export class BlockGcm {
   /** Encrypt `buf[start, end)` in place, `buf[aadStart, start)` as AAD, the tag to `buf[end, end + 16)`. */
   seal(iv: Uint8Array, buf: Uint8Array, aadStart: number, start: number, end: number): void {
     const ks = this.keystream(iv, end - start);
-    for (let i = start, k = 16; i < end; i++, k++) buf[i] ^= ks[k]!;
-    this.computeTag(ks, buf, aadStart, start, end, buf, end);
+    const at = this.ksAt;
+    for (let i = start, k = at + 16; i < end; i++, k++) buf[i] ^= ks[k]!;
+    this.computeTag(ks, at, buf, aadStart, start, end, buf, end);
   }
 
   /** Verify the tag at `buf[end, end + 16)`; only then decrypt in place. False: `buf` untouched. */
   open(iv: Uint8Array, buf: Uint8Array, aadStart: number, start: number, end: number): boolean {
     const ks = this.keystream(iv, end - start);
+    const at = this.ksAt;
     const tag = this.tag;
-    this.computeTag(ks, buf, aadStart, start, end, tag, 0);
+    this.computeTag(ks, at, buf, aadStart, start, end, tag, 0);
     // Constant time: every byte compared whatever the first difference.
     let diff = 0;
     for (let i = 0; i < 16; i++) diff |= tag[i]! ^ buf[end + i]!;
     if (diff !== 0) return false;
-    for (let i = start, k = 16; i < end; i++, k++) buf[i] ^= ks[k]!;
+    for (let i = start, k = at + 16; i < end; i++, k++) buf[i] ^= ks[k]!;
     return true;
   }
 
-  /** E(J0) then the keystream for `length` bytes, from one call of the block function. */
+  /** Where in the array {@link keystream} returned this message's E(J0) starts. */
+  private ksAt = 0;
+
+  /** E(J0) then the keystream for `length` bytes (at {@link ksAt} in the array returned). */
   private keystream(iv: Uint8Array, length: number): Uint8Array {
+    if (length <= BATCH_BYTES) {
+      if (this.batchNext >= BATCH || !sameIv(iv, this.batchIv)) this.makeBatch(iv);
+      this.ksAt = this.batchNext * BATCH_STRIDE;
+      this.batchNext++;
+      nextIv(this.batchIv);
+      return this.batch!;
+    }
     const blocks = 1 + ((length + 15) >>> 4);
     if (this.counters.length < blocks * 16) this.counters = new Uint8Array(blocks * 16);
-    const c = this.counters;
-    // SP 800-38D §7.1 step 2: J0 = IV || 0^31 || 1 for a 96-bit IV; then inc32 per block.
-    for (let b = 0; b < blocks; b++) {
-      const o = b * 16;
-      c.set(iv, o);
-      writeWord(c, o + 12, b + 1);
-    }
-    return this.aes(c.subarray(0, blocks * 16));
+    fillCounters(this.counters, 0, iv, blocks);
+    this.ksAt = 0;
+    return this.aes(this.counters.subarray(0, blocks * 16));
   }
 
-  /** Tag = GHASH(A, C) ^ E(J0) (SP 800-38D §7.1 steps 5-6). */
-  private computeTag(ks: Uint8Array, buf: Uint8Array, aadStart: number, start: number, end: number, out: Uint8Array, at: number): void {
+  /** The keystream of the next BATCH packets from `iv` on, in one call of the block function. */
+  private makeBatch(iv: Uint8Array): void {
+    const c = this.counters;
+    const next = this.batchIv;
+    next.set(iv);
+    for (let p = 0; p < BATCH; p++) {
+      fillCounters(c, p * BATCH_STRIDE, next, BATCH_STRIDE / 16);
+      nextIv(next);
+    }
+    this.batch?.fill(0);
+    this.batch = this.aes(c.subarray(0, BATCH * BATCH_STRIDE));
+    next.set(iv);
+    this.batchNext = 0;
+  }
+
+  /** Tag = GHASH(A, C) ^ E(J0) (SP 800-38D §7.1 steps 5-6), E(J0) at `ks[ksAt, ksAt + 16)`. */
+  private computeTag(ks: Uint8Array, ksAt: number, buf: Uint8Array, aadStart: number, start: number, end: number, out: Uint8Array, at: number): void {
     const g = this.ghash;
     g.reset();
     if (start > aadStart) g.update(buf, aadStart, start);
     g.update(buf, start, end);
     g.finish(start - aadStart, end - start, out, at);
-    for (let i = 0; i < 16; i++) out[at + i] ^= ks[i]!;
+    for (let i = 0; i < 16; i++) out[at + i] ^= ks[ksAt + i]!;
   }
 
   dispose(): void {
     this.ghash.dispose();
     this.counters.fill(0);
     this.tag.fill(0);
+    this.batch?.fill(0);
+    this.batch = null;
+    this.batchNext = BATCH;
   }
+}
+
+/** Packets whose keystream one block-function call makes (see {@link BlockGcm}). */
+const BATCH = 8;
+/** Text bytes per packet covered by the batch: the runtime provider's small-packet limit. */
+export const BATCH_BYTES = 256;
+/** Bytes of keystream per packet in the batch: E(J0) and the text's blocks. */
+const BATCH_STRIDE = 16 + BATCH_BYTES;
+
+/** SP 800-38D §7.1 step 2: J0 = IV || 0^31 || 1 for a 96-bit IV, then inc32 per block. */
+function fillCounters(c: Uint8Array, at: number, iv: Uint8Array, blocks: number): void {
+  for (let b = 0; b < blocks; b++) {
+    const o = at + b * 16;
+    c.set(iv, o);
+    writeWord(c, o + 12, b + 1);
+  }
+}
+
+/** RFC 5647 §7.1: the invocation counter, the IV's last 8 bytes, a 64-bit big-endian integer. */
+function nextIv(iv: Uint8Array): void {
+  for (let i = 11; i >= 4; i--) {
+    iv[i] = (iv[i]! + 1) & 0xff;
+    if (iv[i] !== 0) break;
+  }
+}
+
+function sameIv(a: Uint8Array, b: Uint8Array): boolean {
+  for (let i = 0; i < 12; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function readWord(b: Uint8Array, at: number): number {

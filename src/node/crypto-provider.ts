@@ -36,7 +36,7 @@ import {
   type KeyObject,
 } from 'node:crypto';
 import { ChaCha20 } from '../crypto/chacha20.js';
-import { BlockGcm } from '../crypto/ghash.js';
+import { BATCH_BYTES, BlockGcm } from '../crypto/ghash.js';
 import type { AesGcm, BlockStream, ChaCha20Stream, CryptoProvider, Ed25519, HashName, Hmac, X25519 } from '../crypto/provider.js';
 
 const AES_BY_KEY_LENGTH: Readonly<Record<number, string>> = { 16: 'aes-128', 24: 'aes-192', 32: 'aes-256' };
@@ -112,7 +112,7 @@ class NodeGcm implements AesGcm {
  * 3.4–3.5 against 4.4–5.3, 384 bytes 4.7–6.2 against 3.9; on a cold process OpenSSL's context
  * costs 8–10 µs per packet.
  */
-const SMALL_GCM = 256;
+const SMALL_GCM = BATCH_BYTES;
 
 class NodeHmac implements Hmac {
   readonly length: number;
