@@ -498,9 +498,13 @@ class CoreTimers {
     if (this.rekeyTime) this.rekeyAt = this.now() + this.rekeyTime;
   }
 
+  /** The earliest deadline. Asked after every call into the core: no allocation, no clock. */
   next(): number | undefined {
-    let t: number | undefined;
-    for (const d of [this.connectDeadline, this.keepaliveAt, this.rekeyAt]) if (d !== undefined && (t === undefined || d < t)) t = d;
+    let t = this.connectDeadline;
+    const k = this.keepaliveAt;
+    if (k !== undefined && (t === undefined || k < t)) t = k;
+    const r = this.rekeyAt;
+    if (r !== undefined && (t === undefined || r < t)) t = r;
     return t;
   }
 

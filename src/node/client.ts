@@ -924,6 +924,13 @@ export class SshClient extends EventEmitter {
 
   private handle(e: ClientEvent): void {
     switch (e.type) {
+      // The per-message events first: a switch on strings tests its cases in order.
+      case 'channel-data':
+        this.streams.get(e.channel)?._data(e.data);
+        return;
+      case 'channel-drain':
+        this.streams.get(e.channel)?._drain();
+        return;
       case 'log':
         this.log(e.message);
         return;
@@ -1000,15 +1007,9 @@ export class SshClient extends EventEmitter {
         s?.destroy(e.error);
         return;
       }
-      case 'channel-data':
-        this.streams.get(e.channel)?._data(e.data);
-        return;
       case 'channel-eof':
         this.log(`channel ${e.channel}: rcvd eof`);
         this.streams.get(e.channel)?._eof();
-        return;
-      case 'channel-drain':
-        this.streams.get(e.channel)?._drain();
         return;
       case 'channel-closed': {
         const s = this.streams.get(e.channel);
