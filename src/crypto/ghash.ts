@@ -163,6 +163,13 @@ export class BlockGcm {
   private readonly ghash: Ghash;
   /** Counter blocks for one block-function call; grown as needed. */
   private counters = new Uint8Array(BATCH * BATCH_STRIDE);
+  /**
+   * The batch's counter blocks as words: the block numbers (bytes 12..15 of each block) are set
+   * once, only the IV words change per batch (three stores per block, native byte order).
+   */
+  private readonly batchCounters = new Uint32Array(BATCH * BATCH_STRIDE / 4);
+  private readonly ivWords = new Uint32Array(3);
+  private readonly ivBytes = new Uint8Array(this.ivWords.buffer);
   private readonly tag = new Uint8Array(16);
   /** Keystream of the batch: per packet E(J0) then the first blocks of text. */
   private batch: Uint8Array | null = null;
@@ -171,6 +178,8 @@ export class BlockGcm {
   private readonly batchIv = new Uint8Array(12);
 
   constructor(private readonly aes: AesBlocks) {
+    const bytes = new Uint8Array(this.batchCounters.buffer);
+    for (let p = 0; p < BATCH; p++) fillCounters(bytes, p * BATCH_STRIDE, new Uint8Array(12), BATCH_STRIDE / 16);
     // SP 800-38D §6.4: H = CIPH_K(0^128).
     const h = aes(new Uint8Array(16)).slice(0, 16);
     this.ghash = new Ghash(h);
@@ -220,16 +229,24 @@ export class BlockGcm {
 
   /** The keystream of the next BATCH packets from `iv` on, in one call of the block function. */
   private makeBatch(iv: Uint8Array): void {
-    const c = this.counters;
-    const next = this.batchIv;
-    next.set(iv);
+    const c = this.batchCounters;
+    const w = this.ivWords;
+    const ivBytes = this.ivBytes;
+    ivBytes.set(iv);
     for (let p = 0; p < BATCH; p++) {
-      fillCounters(c, p * BATCH_STRIDE, next, BATCH_STRIDE / 16);
-      nextIv(next);
+      const a = w[0]!;
+      const b = w[1]!;
+      const d = w[2]!;
+      for (let o = (p * BATCH_STRIDE) >>> 2, end = o + (BATCH_STRIDE >>> 2); o < end; o += 4) {
+        c[o] = a;
+        c[o + 1] = b;
+        c[o + 2] = d;
+      }
+      nextIv(ivBytes);
     }
     this.batch?.fill(0);
-    this.batch = this.aes(c.subarray(0, BATCH * BATCH_STRIDE));
-    next.set(iv);
+    this.batch = this.aes(new Uint8Array(c.buffer));
+    this.batchIv.set(iv);
     this.batchNext = 0;
   }
 
@@ -246,6 +263,8 @@ export class BlockGcm {
   dispose(): void {
     this.ghash.dispose();
     this.counters.fill(0);
+    this.batchCounters.fill(0);
+    this.ivWords.fill(0);
     this.tag.fill(0);
     this.batch?.fill(0);
     this.batch = null;
