@@ -487,8 +487,9 @@ class CoreTimers {
   }
 
   received(): void {
-    this.lastReceived = this.now();
     this.unanswered = 0;
+    // Only ServerAliveInterval reads it: no clock call per packet without it.
+    if (this.interval) this.lastReceived = this.now();
   }
 
   /** RekeyLimit time counts from the end of the last key exchange, whoever started it. */
