@@ -22,7 +22,6 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Script } from 'node:vm';
-import { restoreV8Defaults } from './v8-tuning.js';
 
 const BUNDLE = fileURLToPath(new URL('./cli-bundle.cjs', import.meta.url));
 const bundleRequire = nodeModule.createRequire(BUNDLE);
@@ -127,8 +126,8 @@ function run(): void {
   if (file && (!accepted || cached.length < source.length * PARTIAL_SHARE)) {
     // At exit the cache also holds every function this run compiled, not just the top level.
     process.once('exit', () => {
-      // The flags in force when the cache is made must be those of the next start (v8-tuning.ts).
-      restoreV8Defaults();
+      // V8 ties a cache to the flags in force; the CLI's own flag (v8-tuning.ts) is undone by
+      // then: its exit listener comes first.
       const data = script.createCachedData();
       if (!accepted || data.length > cached.length * 1.25) writeCache(file, sourceHash, data);
     });

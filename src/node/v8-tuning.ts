@@ -29,13 +29,17 @@ function defaultBudget(): number | undefined {
   return minor === undefined ? undefined : DEFAULT_INTERRUPT_BUDGET[minor];
 }
 
-/** The connection is up: optimize the hot paths sooner (see the module comment). No-op elsewhere. */
-export function tuneV8ForForwarding(): void {
-  if (defaultBudget() !== undefined) setFlagsFromString(`--interrupt-budget=${FORWARDING_INTERRUPT_BUDGET}`);
-}
+let tuned = false;
 
-/** Back to V8's default, so that a code cache written now is valid for the next process. */
-export function restoreV8Defaults(): void {
+/**
+ * The connection is up: optimize the hot paths sooner (see the module comment). No-op elsewhere.
+ * At exit V8's default comes back before any other exit listener runs (cli-bin.ts writes the code
+ * cache in one), so that a cache written then is valid for the next process.
+ */
+export function tuneV8ForForwarding(): void {
   const d = defaultBudget();
-  if (d !== undefined) setFlagsFromString(`--interrupt-budget=${d}`);
+  if (d === undefined || tuned) return;
+  tuned = true;
+  setFlagsFromString(`--interrupt-budget=${FORWARDING_INTERRUPT_BUDGET}`);
+  process.prependOnceListener('exit', () => setFlagsFromString(`--interrupt-budget=${d}`));
 }
