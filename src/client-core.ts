@@ -209,7 +209,7 @@ export class ClientCore {
     // (RFC 4253 §11.2 IGNORE) so our TCP ACK leaves at once: sshd sends small packets after
     // authentication (hostkeys-00, DEBUG) and Nagle would hold its confirmation behind our
     // delayed ACK for ~40 ms.
-    if (this.stage === 'authenticated' && !this.transport.outputPending && !this.transport.sendBlocked && this.connection.pendingOpens > 0) {
+    if (this.connection.pendingOpens > 0 && this.stage === 'authenticated' && !this.transport.outputPending && !this.transport.sendBlocked) {
       this.transport.send(encodeIgnore());
     }
   }

@@ -913,7 +913,7 @@ export class SshClient extends EventEmitter {
     if (sock.destroyed || !sock.writable) return;
     let ok = true;
     if (chunks.length > 1 && 'cork' in sock) sock.cork();
-    for (const c of chunks) ok = sock.write(c);
+    for (let i = 0; i < chunks.length; i++) ok = sock.write(chunks[i]!);
     if (chunks.length > 1 && 'uncork' in sock) sock.uncork();
     if (!ok && !this.outputPaused) {
       // The socket is congested: stop packetizing channel data until 'drain'.
