@@ -222,12 +222,13 @@ export class ClientCore {
     // WINDOW_ADJUST for our last data sits unacknowledged, and its EOF (once the forwarded
     // socket ends) waited behind our delayed ACK: 40-45 ms at the end of most uploads. Only
     // for small reads there: a download after our EOF arrives in full segments, which TCP
-    // acknowledges at once, and needs no IGNORE per read.
+    // acknowledges at once, and needs no IGNORE per read. Cheapest checks first: this runs
+    // for every read.
     if (
+      (this.connection.pendingOpens > 0 || (data.length <= SMALL_READ && this.connection.awaitingPeerEof)) &&
       this.stage === 'authenticated' &&
       !this.transport.outputPending &&
-      !this.transport.sendBlocked &&
-      (this.connection.pendingOpens > 0 || (data.length <= SMALL_READ && this.connection.awaitingPeerEof))
+      !this.transport.sendBlocked
     ) {
       this.transport.send(encodeIgnore());
     }
@@ -507,8 +508,9 @@ class CoreTimers {
   }
 
   received(): void {
-    this.lastReceived = this.now();
     this.unanswered = 0;
+    // Only ServerAliveInterval reads it: no clock call per packet without it.
+    if (this.interval) this.lastReceived = this.now();
   }
 
   /** RekeyLimit time counts from the end of the last key exchange, whoever started it. */
@@ -518,9 +520,13 @@ class CoreTimers {
     if (this.rekeyTime) this.rekeyAt = this.now() + this.rekeyTime;
   }
 
+  /** The earliest deadline. Asked after every call into the core: no allocation, no clock. */
   next(): number | undefined {
-    let t: number | undefined;
-    for (const d of [this.connectDeadline, this.keepaliveAt, this.rekeyAt]) if (d !== undefined && (t === undefined || d < t)) t = d;
+    let t = this.connectDeadline;
+    const k = this.keepaliveAt;
+    if (k !== undefined && (t === undefined || k < t)) t = k;
+    const r = this.rekeyAt;
+    if (r !== undefined && (t === undefined || r < t)) t = r;
     return t;
   }
 

@@ -64,6 +64,43 @@ export class ChannelStream extends Duplex {
     else this.writeCallback = callback;
   }
 
+  /** Bytes written by {@link forwardWrite} wait in the core for window: 'drain' follows. */
+  private forwardWaiting = false;
+
+  /**
+   * @internal The local forwarders' write (forward.ts). Whenever the Writable side holds nothing,
+   * the bytes go straight to the channel without its per-write bookkeeping (a callback and a
+   * nextTick per write, paid on every message of a request/response protocol); otherwise, and
+   * once ended, this is `write()`. Returns false when the caller should wait for 'drain' (the
+   * bytes wait for the server's window, or for the open confirmation).
+   */
+  forwardWrite(chunk: Uint8Array): boolean {
+    if (
+      this.forwardWaiting ||
+      this.writeCallback !== undefined ||
+      this.writableLength > 0 ||
+      this.writableCorked > 0 ||
+      this.writableEnded ||
+      this.destroyed ||
+      this.remoteGone
+    ) {
+      return this.write(chunk);
+    }
+    let done: boolean;
+    try {
+      done = this.host.channelWrite(this.channel, chunk);
+    } catch (err) {
+      if (!(err instanceof UsageError)) throw err;
+      // As in _write: the server's CLOSE was handled before this stream heard of it.
+      this.remoteGone = true;
+      return true;
+    }
+    this.bytesSent += chunk.length;
+    if (done) return true;
+    this.forwardWaiting = true;
+    return false;
+  }
+
   override _final(callback: (error?: Error | null) => void): void {
     // RFC 4254 §5.3: our side is done sending: CHANNEL_EOF (after the queued data).
     if (!this.remoteGone) this.host.channelEnd(this.channel);
@@ -115,6 +152,10 @@ export class ChannelStream extends Duplex {
     const cb = this.writeCallback;
     this.writeCallback = undefined;
     cb?.();
+    if (this.forwardWaiting) {
+      this.forwardWaiting = false;
+      this.emit('drain');
+    }
   }
 
   /** @internal the channel is gone (CLOSE both ways), or the connection died (`error`). */

@@ -126,6 +126,8 @@ function run(): void {
   if (file && (!accepted || cached.length < source.length * PARTIAL_SHARE)) {
     // At exit the cache also holds every function this run compiled, not just the top level.
     process.once('exit', () => {
+      // V8 ties a cache to the flags in force; the CLI's own flag (v8-tuning.ts) is undone by
+      // then: its exit listener comes first.
       const data = script.createCachedData();
       if (!accepted || data.length > cached.length * 1.25) writeCache(file, sourceHash, data);
     });

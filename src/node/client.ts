@@ -922,7 +922,7 @@ export class SshClient extends EventEmitter {
     if (sock.destroyed || !sock.writable) return;
     let ok = true;
     if (chunks.length > 1 && 'cork' in sock) sock.cork();
-    for (const c of chunks) ok = sock.write(c);
+    for (let i = 0; i < chunks.length; i++) ok = sock.write(chunks[i]!);
     if (chunks.length > 1 && 'uncork' in sock) sock.uncork();
     if (!ok && !this.outputPaused) {
       // The socket is congested: stop packetizing channel data until 'drain'.
@@ -933,6 +933,13 @@ export class SshClient extends EventEmitter {
 
   private handle(e: ClientEvent): void {
     switch (e.type) {
+      // The per-message events first: a switch on strings tests its cases in order.
+      case 'channel-data':
+        this.streams.get(e.channel)?._data(e.data);
+        return;
+      case 'channel-drain':
+        this.streams.get(e.channel)?._drain();
+        return;
       case 'log':
         this.log(e.message);
         return;
@@ -1009,15 +1016,9 @@ export class SshClient extends EventEmitter {
         s?.destroy(e.error);
         return;
       }
-      case 'channel-data':
-        this.streams.get(e.channel)?._data(e.data);
-        return;
       case 'channel-eof':
         this.log(`channel ${e.channel}: rcvd eof`);
         this.streams.get(e.channel)?._eof();
-        return;
-      case 'channel-drain':
-        this.streams.get(e.channel)?._drain();
         return;
       case 'channel-closed': {
         const s = this.streams.get(e.channel);

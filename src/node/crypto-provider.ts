@@ -36,6 +36,7 @@ import {
   type KeyObject,
 } from 'node:crypto';
 import { ChaCha20 } from '../crypto/chacha20.js';
+import { BATCH_BYTES, BlockGcm } from '../crypto/ghash.js';
 import type { AesGcm, BlockStream, ChaCha20Stream, CryptoProvider, Ed25519, HashName, Hmac, X25519 } from '../crypto/provider.js';
 
 const AES_BY_KEY_LENGTH: Readonly<Record<number, string>> = { 16: 'aes-128', 24: 'aes-192', 32: 'aes-256' };
@@ -66,10 +67,16 @@ class NodeBlockStream implements BlockStream {
 
 class NodeGcm implements AesGcm {
   private readonly alg: string;
+  /** Short messages: one ECB context for the key's lifetime and GHASH in TypeScript (crypto/ghash.ts). */
+  private readonly small: BlockGcm;
   constructor(private readonly key: Uint8Array) {
     this.alg = aesName(key, 'gcm');
+    const ecb = createCipheriv(aesName(key, 'ecb') as 'aes-128-ecb', key, null);
+    ecb.setAutoPadding(false);
+    this.small = new BlockGcm((blocks) => ecb.update(blocks));
   }
   seal(iv: Uint8Array, buf: Uint8Array, aadStart: number, start: number, end: number): void {
+    if (end - start <= SMALL_GCM) return this.small.seal(iv, buf, aadStart, start, end);
     const c = createCipheriv(this.alg as 'aes-128-gcm', this.key, iv, { authTagLength: 16 });
     c.setAAD(buf.subarray(aadStart, start));
     const out = c.update(buf.subarray(start, end));
@@ -78,6 +85,7 @@ class NodeGcm implements AesGcm {
     put(buf, end, c.getAuthTag());
   }
   open(iv: Uint8Array, buf: Uint8Array, aadStart: number, start: number, end: number): boolean {
+    if (end - start <= SMALL_GCM) return this.small.open(iv, buf, aadStart, start, end);
     const out = this.openCopy(iv, buf, aadStart, start, end);
     if (out === null) return false;
     put(buf, start, out);
@@ -85,6 +93,12 @@ class NodeGcm implements AesGcm {
   }
   /** OpenSSL writes the plaintext to a new Buffer: that Buffer is the result (no copy back). */
   openCopy(iv: Uint8Array, buf: Uint8Array, aadStart: number, start: number, end: number): Uint8Array | null {
+    if (end - start <= SMALL_GCM) {
+      // The small-packet path works in place: on a copy of AAD, ciphertext and tag, so `buf`
+      // (possibly a read buffer only lent to us) stays untouched.
+      const copy = buf.slice(aadStart, end + 16);
+      return this.small.open(iv, copy, 0, start - aadStart, end - aadStart) ? copy.subarray(start - aadStart, end - aadStart) : null;
+    }
     const d = createDecipheriv(this.alg as 'aes-128-gcm', this.key, iv, { authTagLength: 16 });
     d.setAAD(buf.subarray(aadStart, start));
     d.setAuthTag(buf.subarray(end, end + 16));
@@ -98,9 +112,19 @@ class NodeGcm implements AesGcm {
     return out;
   }
   dispose(): void {
+    this.small.dispose();
     this.key.fill(0);
   }
 }
+
+/**
+ * Bytes (padding length, payload and padding) up to which an AES-GCM packet is sealed and opened
+ * with {@link BlockGcm} rather than a new OpenSSL GCM context per packet. Measured (CPU per seal,
+ * warm, Node 20, loaded 2-core machine): 80 bytes 1.8 µs against OpenSSL's 3.5 µs, 256 bytes
+ * 3.4–3.5 against 4.4–5.3, 384 bytes 4.7–6.2 against 3.9; on a cold process OpenSSL's context
+ * costs 8–10 µs per packet.
+ */
+const SMALL_GCM = BATCH_BYTES;
 
 class NodeHmac implements Hmac {
   readonly length: number;

@@ -141,7 +141,7 @@ function pipeToChannel(from: Socket, to: ChannelStream, counters: ForwardCounter
   from.on('data', (chunk: Buffer) => {
     if (to.writableEnded || to.destroyed) return;
     counters.bytesOut += chunk.length;
-    if (!to.write(chunk)) {
+    if (!to.forwardWrite(chunk)) {
       from.pause();
       to.once('drain', () => from.resume());
     }

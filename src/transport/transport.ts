@@ -321,17 +321,42 @@ export class Transport {
     this.checkLimits();
   }
 
-  /** RFC 4253 §9: rekey after the cipher's volume limit or the packet limit, either direction. */
+  /**
+   * RFC 4253 §9: rekey after the cipher's volume limit or the packet limit, either direction.
+   * Runs after every packet sent and every batch received: the limits are worked out once per
+   * cipher (block size), not per packet.
+   */
   private checkLimits(): void {
     if (this.phase !== 'running' || this.handshake.inProgress) return;
     const s = this.encoder.counters;
     const r = this.decoder.counters;
-    const sendLimit = Math.min(this.options.rekeyBytes ?? Infinity, rekeyLimitBytes(this.encoder.blockSize));
-    const recvLimit = Math.min(this.options.rekeyBytes ?? Infinity, rekeyLimitBytes(this.decoder.blockSize));
     const packets = this.options.rekeyPackets ?? DEFAULT_REKEY_PACKETS;
-    if (s.bytes >= sendLimit || r.bytes >= recvLimit || s.packets >= packets || r.packets >= packets) {
+    if (s.bytes >= this.sendLimit() || r.bytes >= this.recvLimit() || s.packets >= packets || r.packets >= packets) {
       this.handshake.start();
     }
+  }
+
+  private sendLimitBlockSize = -1;
+  private sendLimitBytes = 0;
+  private recvLimitBlockSize = -1;
+  private recvLimitBytes = 0;
+
+  private sendLimit(): number {
+    const bs = this.encoder.blockSize;
+    if (bs !== this.sendLimitBlockSize) {
+      this.sendLimitBlockSize = bs;
+      this.sendLimitBytes = Math.min(this.options.rekeyBytes ?? Infinity, rekeyLimitBytes(bs));
+    }
+    return this.sendLimitBytes;
+  }
+
+  private recvLimit(): number {
+    const bs = this.decoder.blockSize;
+    if (bs !== this.recvLimitBlockSize) {
+      this.recvLimitBlockSize = bs;
+      this.recvLimitBytes = Math.min(this.options.rekeyBytes ?? Infinity, rekeyLimitBytes(bs));
+    }
+    return this.recvLimitBytes;
   }
 
   private dispatch(payload: Uint8Array): void {
