@@ -47,7 +47,8 @@ it('pure-ssh/web bundles for browsers without Node built-ins or polyfills; size 
   const gz = gzipKiB(code);
   console.log(`pure-ssh/web browser bundle: ${(code.length / KiB).toFixed(1)} KiB minified, ${gz.toFixed(1)} KiB gzip`);
   // The budget the README states; raise it deliberately, never by accident (97 KiB gzip since
-  // compression became opt-in; pako adds about 13 KiB when imported).
+  // compression became opt-in, 99 KiB after the reused-read-buffer packet decoder, the RTT
+  // estimate and prepareKex; pako adds about 13 KiB when imported).
   expect(gz).toBeLessThan(100);
 });
 
@@ -59,7 +60,8 @@ it('compression is opt-in: pako is absent from the default bundle and comes with
   const gz = gzipKiB(zlib.code);
   console.log(`pure-ssh/web + pure-ssh/compress-zlib: ${(zlib.code.length / KiB).toFixed(1)} KiB minified, ${gz.toFixed(1)} KiB gzip`);
   expect(gz - gzipKiB(plain.code)).toBeGreaterThan(5);
-  expect(gz).toBeLessThan(112);
+  // 110 KiB when compression became opt-in, 112.2 KiB with the core's growth since (see above).
+  expect(gz).toBeLessThan(114);
 });
 
 it('the package exports pure-ssh/web to import and require, with its types (needs npm run build)', async () => {
