@@ -28,8 +28,54 @@ if (!existsSync(`${root}/${entry}`)) {
   process.exit(1);
 }
 
+/**
+ * @noble modules that do real work when imported, deferred in the bundle until first used:
+ * @noble/ciphers' AES builds its lookup tables (about 10 ms of CPU in a fresh process, even
+ * when node:crypto's AES is the one used), ML-KEM its NTT tables, the NIST curves their fields.
+ * Our modules import them statically (an ES module cannot import synchronously later, and the
+ * sans-IO core is synchronous), so in the bundle each such import is answered by a stand-in
+ * module whose exports load the real one on first call or property read. Every export of the
+ * real module is stood in for (listed here at build time), so the bundle's code sees the same
+ * names; a function is called through, an object is reached through a Proxy (`get`, `has`).
+ * Only our own imports go through the stand-in; noble's imports among its own files do not.
+ */
+const LAZY_MODULES = ['@noble/ciphers/aes.js', '@noble/post-quantum/ml-kem.js', '@noble/curves/nist.js'];
+
+/** The stand-in's source for `spec` (see LAZY_MODULES). */
+async function lazyModuleSource(spec) {
+  const real = await import(spec);
+  const lines = [
+    `let real;`,
+    `const load = () => (real ??= require(${JSON.stringify(spec)}));`,
+    `const object = (name) => new Proxy(Object.create(null), {`,
+    `  get: (_, key) => load()[name][key],`,
+    `  has: (_, key) => key in load()[name],`,
+    `});`,
+  ];
+  for (const [name, value] of Object.entries(real)) {
+    if (name === 'default') continue;
+    if (typeof value === 'function') lines.push(`export function ${name}(...args) { return load().${name}(...args); }`);
+    else if (value !== null && typeof value === 'object') lines.push(`export const ${name} = object(${JSON.stringify(name)});`);
+    else lines.push(`export const ${name} = ${JSON.stringify(value)};`);
+  }
+  return lines.join('\n');
+}
+
+const lazyNoble = {
+  name: 'lazy-noble',
+  setup(b) {
+    const filter = new RegExp(`^(${LAZY_MODULES.map((m) => m.replace(/[./]/g, '\\$&')).join('|')})$`);
+    b.onResolve({ filter }, (args) => {
+      if (args.namespace === 'lazy-noble' || /[\\/]node_modules[\\/]/.test(args.importer)) return undefined;
+      return { path: args.path, namespace: 'lazy-noble' };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'lazy-noble' }, async (args) => ({ contents: await lazyModuleSource(args.path), resolveDir: root, loader: 'js' }));
+  },
+};
+
 const outfile = 'dist/node/cli-bundle.cjs';
 await build({
+  plugins: [lazyNoble],
   absWorkingDir: root,
   entryPoints: [entry],
   outfile,

@@ -132,11 +132,11 @@ describe('the packed package (issues 8.10, 8.11, 8.12)', () => {
 
   describeInterop('the installed bin against sshd', () => {
     /** Runs the installed `pure-ssh` with its code cache in `cache`; resolves with stderr once `until` is printed, or at exit. */
-    function bin(args: string[], cache: string, until?: string): Promise<{ stderr: string; stop(): Promise<void> }> {
+    function bin(args: string[], cache: string, until?: string, env: NodeJS.ProcessEnv = {}): Promise<{ stderr: string; stop(): Promise<void> }> {
       const child = spawn(join(project, 'node_modules', '.bin', 'pure-ssh'), args, {
         cwd: project,
         stdio: ['ignore', 'ignore', 'pipe'],
-        env: { ...process.env, XDG_CACHE_HOME: cache },
+        env: { ...process.env, XDG_CACHE_HOME: cache, ...env },
       });
       let stderr = '';
       child.stderr.setEncoding('utf8');
@@ -217,6 +217,37 @@ describe('the packed package (issues 8.10, 8.11, 8.12)', () => {
       expect((await bin(['-V'], cache)).stderr).toBe(`pure-ssh_${pkg.version}\n`);
       expect(statSync(v8cache(cache)).mode & 0o777).toBe(0o600);
     }, 90_000);
+
+    it('the bundle loads deferred @noble modules on first use: pure AES-GCM, AES-CTR + UMAC, NIST ECDH (scripts/bundle-cli.mjs LAZY_MODULES)', async () => {
+      const [sshd, source] = await Promise.all([startSshd(), startSourceServer(256 * 1024, 12)]);
+      const cache = join(work, 'cache-lazy');
+      try {
+        // prettier-ignore
+        for (const algs of [
+          ['-o', 'KexAlgorithms=ecdh-sha2-nistp256', '-c', 'aes128-gcm@openssh.com'],
+          ['-o', 'KexAlgorithms=ecdh-sha2-nistp384', '-c', 'aes256-ctr', '-m', 'umac-64-etm@openssh.com'],
+        ]) {
+          const lport = await freePort();
+          // prettier-ignore
+          const args = [
+            '-N', '-v', '-F', 'none', '-p', String(sshd.port), '-i', sshd.clientKeyPath,
+            '-o', `UserKnownHostsFile=${sshd.knownHostsPath}`, '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes', ...algs,
+            '-L', `127.0.0.1:${lport}:127.0.0.1:${source.port}`, 'root@127.0.0.1',
+          ];
+          const run = await bin(args, cache, `Local forwarding listening on 127.0.0.1 port ${lport}.`, { PURE_SSH_CRYPTO: 'pure' });
+          try {
+            expect(run.stderr).toContain('crypto provider: pure');
+            expect(run.stderr).toContain(`kex: algorithm: ${algs[1]!.split('=')[1]};`);
+            const got = await hashStream(net.connect({ host: '127.0.0.1', port: lport }));
+            expect(got.sha256).toBe(source.sha256);
+          } finally {
+            await run.stop();
+          }
+        }
+      } finally {
+        await Promise.all([sshd.stop(), source.close()]);
+      }
+    }, 60_000);
 
     it('runs when the cache directory cannot be created (XDG_CACHE_HOME is a file)', async () => {
       const notADir = join(work, 'not-a-dir');
