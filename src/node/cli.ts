@@ -331,8 +331,7 @@ async function run(cfg: ResolvedConfig): Promise<void> {
   };
   for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(s, () => onSignal(s));
 
-  const libs = await loadLibraries();
-  const [, , { ALGORITHM_CATEGORIES, applyAlgorithmSpec, defaultAlgorithms }] = libs;
+  const { ALGORITHM_CATEGORIES, applyAlgorithmSpec, defaultAlgorithms } = await import('../algorithms.js');
 
   const fail = async (err: unknown): Promise<never> => {
     const at = configOf(err, cfg);
@@ -357,7 +356,8 @@ async function run(cfg: ResolvedConfig): Promise<void> {
   }
 
   try {
-    client = await connectHost(cfg, log, libs, routeContext());
+    // The client's modules load while the connection is being set up (connectHost).
+    client = await connectHost(cfg, log, undefined, routeContext());
   } catch (err) {
     if (err instanceof ConfigError) {
       log.error(err.message);
@@ -406,7 +406,7 @@ async function run(cfg: ResolvedConfig): Promise<void> {
   }
 
   if (reconnecting) {
-    await runReconnecting(ssh, cfg, log, libs, () => (shuttingDown = true), (c) => (client = c), () => shuttingDown);
+    await runReconnecting(ssh, cfg, log, await loadLibraries(), () => (shuttingDown = true), (c) => (client = c), () => shuttingDown);
   } else {
     let failures = 0;
     for (const spec of cfg.localForwards) {
