@@ -36,7 +36,8 @@ if (!existsSync(`${root}/${entry}`)) {
  * sans-IO core is synchronous), so in the bundle each such import is answered by a stand-in
  * module whose exports load the real one on first call or property read. Every export of the
  * real module is stood in for (listed here at build time), so the bundle's code sees the same
- * names; a function is called through, an object is reached through a Proxy (`get`, `has`).
+ * names; a function is called (or constructed) through, an object is reached through a Proxy
+ * (`get`, `has`).
  * Only our own imports go through the stand-in; noble's imports among its own files do not.
  */
 const LAZY_MODULES = ['@noble/ciphers/aes.js', '@noble/post-quantum/ml-kem.js', '@noble/curves/nist.js'];
@@ -54,7 +55,8 @@ async function lazyModuleSource(spec) {
   ];
   for (const [name, value] of Object.entries(real)) {
     if (name === 'default') continue;
-    if (typeof value === 'function') lines.push(`export function ${name}(...args) { return load().${name}(...args); }`);
+    // A class export is constructed through, should one of ours ever `new` it.
+    if (typeof value === 'function') lines.push(`export function ${name}(...args) { return new.target ? Reflect.construct(load().${name}, args) : load().${name}(...args); }`);
     else if (value !== null && typeof value === 'object') lines.push(`export const ${name} = object(${JSON.stringify(name)});`);
     else lines.push(`export const ${name} = ${JSON.stringify(value)};`);
   }
