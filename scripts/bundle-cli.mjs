@@ -31,7 +31,9 @@ if (!existsSync(`${root}/${entry}`)) {
 /**
  * @noble modules that do real work when imported, deferred in the bundle until first used:
  * @noble/ciphers' AES builds its lookup tables (about 10 ms of CPU in a fresh process, even
- * when node:crypto's AES is the one used), ML-KEM its NTT tables, the NIST curves their fields.
+ * when node:crypto's AES is the one used), ML-KEM its NTT tables, the NIST curves and
+ * Curve25519 their fields (Ed25519 is then set up when a key file is read, after the connect;
+ * X25519 not at all while node:crypto provides it).
  * Our modules import them statically (an ES module cannot import synchronously later, and the
  * sans-IO core is synchronous), so in the bundle each such import is answered by a stand-in
  * module whose exports load the real one on first call or property read. Every export of the
@@ -40,7 +42,7 @@ if (!existsSync(`${root}/${entry}`)) {
  * (`get`, `has`).
  * Only our own imports go through the stand-in; noble's imports among its own files do not.
  */
-const LAZY_MODULES = ['@noble/ciphers/aes.js', '@noble/post-quantum/ml-kem.js', '@noble/curves/nist.js'];
+const LAZY_MODULES = ['@noble/ciphers/aes.js', '@noble/post-quantum/ml-kem.js', '@noble/curves/nist.js', '@noble/curves/ed25519.js'];
 
 /** The stand-in's source for `spec` (see LAZY_MODULES). */
 async function lazyModuleSource(spec) {
