@@ -349,7 +349,7 @@ export function kexHow(reps: number): string[] {
     `${reps} repetitions; per repetition every (row, client) once, in turn, against the same two sshd processes (sshd 9.2 offering exactly the measured methods; OpenSSH 10 with its stock algorithms)`,
     `pinned rows: both clients get \`-o KexAlgorithms=K -c ${pinned.cipher} -o HostKeyAlgorithms=${pinned.hostKey}\` (\`connect()\`: \`algorithms\`); ` +
       'the defaults row: no algorithm options at all (what a user gets)',
-    `pure-ssh CLI: ${pureVariant() === 'cli' ? '`node dist/node/cli-bin.js -N -L …` (the bin: one bundled file, V8 code cache)' : 'the library stand-in (CLI not built)'}, runtime crypto provider; ` +
+    `pure-ssh CLI: ${pureVariant() === 'cli' ? '`node dist/node/cli-bin.cjs -N -L …` (the bin: one bundled file, V8 code cache)' : 'the library stand-in (CLI not built)'}, runtime crypto provider; ` +
       'OpenSSH: `ssh -N -L …` of the server\'s release (Debian\'s 9.2 against sshd 9.2, OpenSSH 10\'s own against sshd 10); ' +
       'CLI times run from spawn to the first byte of a server-first endpoint through the tunnel (Node start and module loading included for pure-ssh)',
     'pure-ssh connect(): a fresh Node process with pure-ssh already imported times `connect()` + `openDirectTcpip()` to the first byte (the `startup-lib` scenario); OpenSSH has no library form, so its ratio is to the ssh process',

@@ -65,7 +65,7 @@ async function environment(opts: object, serverDescription: string, extraVersion
       'pure-ssh': `${pkg.version} (git ${gitRev})`,
       ...extraVersions,
     },
-    pureProgram: pureVariant() === 'cli' ? 'dist/node/cli-bin.js (the CLI, as its bin runs it: one bundled file, V8 code cache)' : 'bench/tools/pure-forward.ts (library stand-in; CLI not built)',
+    pureProgram: pureVariant() === 'cli' ? 'dist/node/cli-bin.cjs (the CLI, as its bin runs it: one bundled file, V8 code cache)' : 'bench/tools/pure-forward.ts (library stand-in; CLI not built)',
     ssh2Crypto,
     server: serverDescription,
     options: opts as Record<string, unknown>,

@@ -13,11 +13,11 @@ const here = dirname(fileURLToPath(import.meta.url));
 /** The repository root (this file runs from dist-bench/bench/). */
 export const REPO_ROOT = resolve(here, '..', '..');
 /**
- * The real pure-ssh CLI as package.json's `bin` runs it: dist/node/cli-bin.js, which runs the
+ * The real pure-ssh CLI as package.json's `bin` runs it: dist/node/cli-bin.cjs, which runs the
  * single-file bundle `npm run build` makes, with its code cache in ~/.cache/pure-ssh (the first
  * run writes it).
  */
-export const PURE_CLI = join(REPO_ROOT, 'dist', 'node', 'cli-bin.js');
+export const PURE_CLI = join(REPO_ROOT, 'dist', 'node', 'cli-bin.cjs');
 /** Compiled tool children next to this file. */
 export const TOOL_DIR = join(here, 'tools');
 

@@ -2,7 +2,7 @@
  * The `pure-ssh` command as one file: dist/node/cli-bundle.cjs, built by `npm run build` after tsc
  * from tsc's own output (dist/node/cli.js and what it imports, @noble/* and pako included), so
  * the bundle runs exactly the code the tests run. package.json's `bin.pure-ssh` is
- * dist/node/cli-bin.js (src/node/cli-bin.ts), which runs this file with V8's code cache.
+ * dist/node/cli-bin.cjs (src/node/cli-bin.cts), which runs this file with V8's code cache.
  *
  * Why: Node loads ES modules one file at a time (resolve, stat, read, compile, link), and the
  * CLI's ~150 modules cost about 100 ms of CPU before the first packet. One file leaves only the
@@ -17,7 +17,7 @@
  *
  * Usage: node scripts/bundle-cli.mjs  (from the package root; needs `tsc -p tsconfig.build.json` first)
  */
-import { build } from 'esbuild';
+import { build, transform } from 'esbuild';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
@@ -28,8 +28,58 @@ if (!existsSync(`${root}/${entry}`)) {
   process.exit(1);
 }
 
+/**
+ * @noble modules that do real work when imported, deferred in the bundle until first used:
+ * @noble/ciphers' AES builds its lookup tables (about 10 ms of CPU in a fresh process, even
+ * when node:crypto's AES is the one used), ML-KEM its NTT tables, the NIST curves and
+ * Curve25519 their fields (Ed25519 is then set up when a key file is read, after the connect;
+ * X25519 not at all while node:crypto provides it).
+ * Our modules import them statically (an ES module cannot import synchronously later, and the
+ * sans-IO core is synchronous), so in the bundle each such import is answered by a stand-in
+ * module whose exports load the real one on first call or property read. Every export of the
+ * real module is stood in for (listed here at build time), so the bundle's code sees the same
+ * names; a function is called (or constructed) through, an object is reached through a Proxy
+ * (`get`, `has`).
+ * Only our own imports go through the stand-in; noble's imports among its own files do not.
+ */
+const LAZY_MODULES = ['@noble/ciphers/aes.js', '@noble/post-quantum/ml-kem.js', '@noble/curves/nist.js', '@noble/curves/ed25519.js'];
+
+/** The stand-in's source for `spec` (see LAZY_MODULES). */
+async function lazyModuleSource(spec) {
+  const real = await import(spec);
+  const lines = [
+    `let real;`,
+    `const load = () => (real ??= require(${JSON.stringify(spec)}));`,
+    `const object = (name) => new Proxy(Object.create(null), {`,
+    `  get: (_, key) => load()[name][key],`,
+    `  has: (_, key) => key in load()[name],`,
+    `});`,
+  ];
+  for (const [name, value] of Object.entries(real)) {
+    if (name === 'default') continue;
+    // A class export is constructed through, should one of ours ever `new` it.
+    if (typeof value === 'function') lines.push(`export function ${name}(...args) { return new.target ? Reflect.construct(load().${name}, args) : load().${name}(...args); }`);
+    else if (value !== null && typeof value === 'object') lines.push(`export const ${name} = object(${JSON.stringify(name)});`);
+    else lines.push(`export const ${name} = ${JSON.stringify(value)};`);
+  }
+  return lines.join('\n');
+}
+
+const lazyNoble = {
+  name: 'lazy-noble',
+  setup(b) {
+    const filter = new RegExp(`^(${LAZY_MODULES.map((m) => m.replace(/[./]/g, '\\$&')).join('|')})$`);
+    b.onResolve({ filter }, (args) => {
+      if (args.namespace === 'lazy-noble' || /[\\/]node_modules[\\/]/.test(args.importer)) return undefined;
+      return { path: args.path, namespace: 'lazy-noble' };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'lazy-noble' }, async (args) => ({ contents: await lazyModuleSource(args.path), resolveDir: root, loader: 'js' }));
+  },
+};
+
 const outfile = 'dist/node/cli-bundle.cjs';
 await build({
+  plugins: [lazyNoble],
   absWorkingDir: root,
   entryPoints: [entry],
   outfile,
@@ -52,8 +102,30 @@ await build({
   logLevel: 'warning',
 });
 
-// The entry's `#!/usr/bin/env node` line: the bundle is not run directly (cli-bin.js wraps it
+// The entry's `#!/usr/bin/env node` line: the bundle is not run directly (cli-bin.cjs wraps it
 // in a function for vm.Script, where a hashbang is a syntax error).
 const path = `${root}/${outfile}`;
-const text = readFileSync(path, 'utf8');
-if (text.startsWith('#!')) writeFileSync(path, text.slice(text.indexOf('\n') + 1));
+let text = readFileSync(path, 'utf8');
+if (text.startsWith('#!')) text = text.slice(text.indexOf('\n') + 1);
+writeFileSync(path, await asciiOnly(text));
+
+/**
+ * The bundle as pure ASCII, so that Node reads it into a one-byte string: esbuild escapes
+ * non-ASCII characters in code (its default `charset: 'ascii'`) but keeps them in comments (`§`,
+ * `—`, `⋅` in our doc comments and noble's), and one such character makes the whole 0.9 MB
+ * source a two-byte string: about 5 ms more to decode at every start, twice the memory, a slower
+ * scan by V8. Each UTF-16 unit above 0x7f becomes `?`, which keeps every column of the source
+ * map. Proof that only comments changed: esbuild's whitespace minifier (which drops comments)
+ * gives the same output for both texts; the build fails otherwise.
+ */
+async function asciiOnly(source) {
+  // eslint-disable-next-line no-control-regex
+  const ascii = source.replace(/[^\x00-\x7f]/g, '?');
+  if (ascii === source) return source;
+  const strip = async (code) => (await transform(code, { minifyWhitespace: true, format: 'cjs', logLevel: 'silent' })).code;
+  if ((await strip(ascii)) !== (await strip(source))) {
+    process.stderr.write('bundle-cli: a non-ASCII character outside a comment; cannot make the bundle ASCII\n');
+    process.exit(1);
+  }
+  return ascii;
+}

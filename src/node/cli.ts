@@ -332,8 +332,7 @@ async function run(cfg: ResolvedConfig): Promise<void> {
   };
   for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(s, () => onSignal(s));
 
-  const libs = await loadLibraries();
-  const [, , { ALGORITHM_CATEGORIES, applyAlgorithmSpec, defaultAlgorithms }] = libs;
+  const { ALGORITHM_CATEGORIES, applyAlgorithmSpec, defaultAlgorithms } = await import('../algorithms.js');
 
   const fail = async (err: unknown): Promise<never> => {
     const at = configOf(err, cfg);
@@ -358,7 +357,8 @@ async function run(cfg: ResolvedConfig): Promise<void> {
   }
 
   try {
-    client = await connectHost(cfg, log, libs, routeContext());
+    // The client's modules load while the connection is being set up (connectHost).
+    client = await connectHost(cfg, log, undefined, routeContext());
   } catch (err) {
     if (err instanceof ConfigError) {
       log.error(err.message);
@@ -408,7 +408,7 @@ async function run(cfg: ResolvedConfig): Promise<void> {
   }
 
   if (reconnecting) {
-    await runReconnecting(ssh, cfg, log, libs, () => (shuttingDown = true), (c) => (client = c), () => shuttingDown);
+    await runReconnecting(ssh, cfg, log, await loadLibraries(), () => (shuttingDown = true), (c) => (client = c), () => shuttingDown);
   } else {
     // Every -L, then every -D: OpenSSH keeps -D among its local forwards, so both count alike
     // towards ExitOnForwardFailure and "Could not request local forwarding.".

@@ -345,7 +345,7 @@ function tagged(err: unknown, cfg: ResolvedConfig): unknown {
  * of the connection to the last jump host (ssh.c's implicit `ssh -W` ProxyCommand, made
  * in-process). The jump host resolves its own configuration, as `ssh -J` does.
  */
-export async function openRoute(cfg: ResolvedConfig, log: Log, libs: Libraries, route: RouteContext, depth: number): Promise<{ sock: Duplex; via?: SshClient }> {
+export async function openRoute(cfg: ResolvedConfig, log: Log, libs: Libraries | undefined, route: RouteContext, depth: number): Promise<{ sock: Duplex; via?: SshClient }> {
   if (cfg.proxy?.kind === 'command') {
     const { proxyCommandStream } = await import('./proxy-command.js');
     const sock = proxyCommandStream(cfg.proxy.command, { debug: (m) => log.debug1(m) });
@@ -376,10 +376,26 @@ export async function openRoute(cfg: ResolvedConfig, log: Log, libs: Libraries, 
   return { sock };
 }
 
-/** Connect to `cfg`'s host over its route and authenticate; errors are tagged with the hop's config. */
-export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries, route: RouteContext, depth = 0): Promise<SshClient> {
-  const [{ connect }, { knownHostsVerifier }, , prompt] = libs;
-  const { sock, via } = await openRoute(cfg, log, libs, route, depth);
+/**
+ * Connect to `cfg`'s host over its route and authenticate; errors are tagged with the hop's config.
+ * Without `libs` (the client's modules, {@link loadLibraries}), they are loaded once the route is
+ * under way: the server's side of a new connection (sshd forks and execs itself, reads its keys)
+ * then overlaps our loading of the client, instead of following it.
+ */
+export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries | undefined, route: RouteContext, depth = 0): Promise<SshClient> {
+  const routed = openRoute(cfg, log, libs, route, depth);
+  // Rejections are handled where `routed` is awaited, below; this only stops Node from calling
+  // one unhandled while the modules load.
+  routed.catch(() => {});
+  // net.connect makes its connect(2) for an address literal on the next tick; loading first would
+  // put the modules' evaluation (synchronous) before it.
+  let loaded: Libraries | undefined = libs;
+  if (!loaded) {
+    await new Promise<void>((resolve) => process.nextTick(resolve));
+    loaded = await loadLibraries();
+  }
+  const [{ connect }, { knownHostsVerifier }, , prompt] = loaded;
+  const { sock, via } = await routed;
   const askpass = prompt.askPassFor(process.env, process.stdin.isTTY === true || process.stderr.isTTY === true);
   // ssh(1) load_identity_file: "Enter passphrase for key '%s': ", NumberOfPasswordPrompts times;
   // with BatchMode it never asks.

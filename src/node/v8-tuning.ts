@@ -32,14 +32,36 @@ function defaultBudget(): number | undefined {
 let tuned = false;
 
 /**
+ * The key under which {@link tuneV8ForForwarding} leaves, on globalThis, a function that runs
+ * its argument under V8's default flags: the bin (cli-bin.cts, outside the bundle) makes the
+ * code cache with it, since V8 rejects a cache made under other flags.
+ */
+export const V8_DEFAULTS_HOOK = Symbol.for('pure-ssh.v8-defaults');
+
+/**
  * The connection is up: optimize the hot paths sooner (see the module comment). No-op elsewhere.
- * At exit V8's default comes back before any other exit listener runs (cli-bin.ts writes the code
- * cache in one), so that a cache written then is valid for the next process.
+ * At exit V8's default comes back before any other exit listener runs (cli-bin.cts writes the
+ * code cache in one), and the bin's timed cache write runs under the default through
+ * {@link V8_DEFAULTS_HOOK}, so that a cache written either way is valid for the next process.
  */
 export function tuneV8ForForwarding(): void {
   const d = defaultBudget();
   if (d === undefined || tuned) return;
   tuned = true;
-  setFlagsFromString(`--interrupt-budget=${FORWARDING_INTERRUPT_BUDGET}`);
-  process.prependOnceListener('exit', () => setFlagsFromString(`--interrupt-budget=${d}`));
+  const forwarding = `--interrupt-budget=${FORWARDING_INTERRUPT_BUDGET}`;
+  const defaults = `--interrupt-budget=${d}`;
+  let exiting = false;
+  setFlagsFromString(forwarding);
+  (globalThis as Record<symbol, unknown>)[V8_DEFAULTS_HOOK] = <T>(fn: () => T): T => {
+    setFlagsFromString(defaults);
+    try {
+      return fn();
+    } finally {
+      if (!exiting) setFlagsFromString(forwarding);
+    }
+  };
+  process.prependOnceListener('exit', () => {
+    exiting = true;
+    setFlagsFromString(defaults);
+  });
 }

@@ -5,25 +5,40 @@
  * The same command as dist/node/cli.js, started faster:
  *
  * - One file instead of ~150 ES modules: no per-module resolve, read, compile and link.
+ * - CommonJS itself (this file is cli-bin.cts, built to cli-bin.cjs): an ES module entry point
+ *   makes Node set up its ES module loader first, about 6 ms of CPU before our first line.
  * - Compiled code reused: on Node >= 22.1 through Node's own compile cache
  *   (`module.enableCompileCache`); on older Node through V8's code cache (`vm.Script` with
- *   `cachedData`), written once after a run and reused while the bundle and Node are the same.
+ *   `cachedData`), written once a run has compiled what a connection needs, and reused while the
+ *   bundle and Node are the same.
  *
  * The cache lives in `$XDG_CACHE_HOME/pure-ssh` (default `~/.cache/pure-ssh`), a directory of
  * mode 0700; a file is used only if this user owns it and no one else can write it, and only if
  * its checksums match (the bundle's sha256 and the payload's): a missing, stale, corrupt or
- * unwritable cache just means compiling as usual. `PURE_SSH_CODE_CACHE=off` turns it off.
- * Figures: bench/README.md "Start-up".
+ * unwritable cache just means compiling as usual. One file per Node version and bundle (its name
+ * carries a prefix of the bundle's sha256), so two installed versions do not overwrite each
+ * other's; the oldest beyond {@link KEEP} are removed when one is written.
+ * `PURE_SSH_CODE_CACHE=off` turns it off. Figures: bench/README.md "Start-up".
  */
 import { createHash } from 'node:crypto';
-import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
-import * as nodeModule from 'node:module';
+import {
+  closeSync,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import nodeModule = require('node:module');
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Script } from 'node:vm';
 
-const BUNDLE = fileURLToPath(new URL('./cli-bundle.cjs', import.meta.url));
+const BUNDLE = join(__dirname, 'cli-bundle.cjs');
 const bundleRequire = nodeModule.createRequire(BUNDLE);
 
 /** Our cache file: magic, sha256 of the bundle source, sha256 of the payload, V8's payload. */
@@ -32,13 +47,29 @@ const HEADER = MAGIC.length + 32 + 32;
 
 /**
  * A cache smaller than this share of the bundle's source was written by a run that compiled
- * little beyond the top level (`-V`, `-G`); one that connected compiles most of the CLI (its
- * cache: ~0.8 of the source). Until such a run replaces it, each run checks at exit whether its
- * own cache would be larger (about 1 ms).
+ * little beyond the top level (`-V`, `-G`, the foreground half of `-f`); one that connected
+ * compiles most of the CLI (its cache: ~0.8 of the source). Until such a run replaces it, each
+ * run checks whether its own cache would be larger.
  */
 const PARTIAL_SHARE = 0.5;
 
-function sha256(data: string | Uint8Array): Buffer {
+/**
+ * When a run without a (complete) cache writes its own: this long after start, by then past
+ * authentication and the first forwarded connection on any ordinary network, and long before a
+ * session that runs for hours (`-f`, `-N`) might be killed without an exit handler. A run that
+ * ends sooner writes it at exit. Creating the cache takes about 10 ms of CPU.
+ */
+const WRITE_AFTER_MS = 3000;
+/**
+ * Where src/node/v8-tuning.ts (inside the bundle) leaves a function that runs its argument under
+ * V8's default flags, once the CLI has changed one (the same Symbol.for key on both sides).
+ */
+const V8_DEFAULTS_HOOK = Symbol.for('pure-ssh.v8-defaults');
+
+/** Cache files kept per Node version: this one and the most recently written others. */
+const KEEP = 3;
+
+function sha256(data: Uint8Array): Buffer {
   return createHash('sha256').update(data).digest();
 }
 
@@ -96,6 +127,19 @@ function writeCache(file: string, sourceHash: Buffer, data: Buffer): void {
   }
 }
 
+/** Remove this Node version's cache files of other bundles beyond the {@link KEEP} newest. */
+function pruneCaches(dir: string, prefix: string, keep: string): void {
+  try {
+    const others = readdirSync(dir)
+      .filter((f) => f.startsWith(prefix) && f.endsWith('.v8cache') && join(dir, f) !== keep)
+      .map((f) => ({ path: join(dir, f), mtime: statSync(join(dir, f)).mtimeMs }))
+      .sort((a, b) => b.mtime - a.mtime);
+    for (const { path } of others.slice(KEEP - 1)) unlinkSync(path);
+  } catch {
+    // Another run pruned them first, or the directory is not ours to clean: harmless.
+  }
+}
+
 /** Node >= 22.1: Node's compile cache covers the bundle (CommonJS) by itself. */
 type EnableCompileCache = (dir?: string) => unknown;
 
@@ -115,25 +159,40 @@ function run(): void {
     return;
   }
   // Node 20: the V8 code cache by hand, keyed by the bundle's content and Node's version.
-  const source = readFileSync(BUNDLE, 'utf8');
+  // The bundle is ASCII (scripts/bundle-cli.mjs makes sure), so latin1 is its exact text and
+  // the cheapest decoding: a one-byte string, no UTF-8 validation.
+  const bytes = readFileSync(BUNDLE);
+  const sourceHash = sha256(bytes);
+  const source = bytes.toString('latin1');
   const dir = cacheDir();
-  const sourceHash = sha256(source);
-  const file = dir && join(dir, `cli-${process.version}-${process.arch}.v8cache`);
+  const prefix = `cli-${process.version}-${process.arch}-`;
+  const file = dir && join(dir, `${prefix}${sourceHash.toString('hex', 0, 8)}.v8cache`);
   const cached = file ? readCache(file, sourceHash) : undefined;
   const wrapped = `(function (exports, require, module, __filename, __dirname) {${source}\n})`;
   const script = new Script(wrapped, { filename: BUNDLE, cachedData: cached });
   const accepted = cached !== undefined && !script.cachedDataRejected;
-  if (file && (!accepted || cached.length < source.length * PARTIAL_SHARE)) {
-    // At exit the cache also holds every function this run compiled, not just the top level.
-    process.once('exit', () => {
-      // V8 ties a cache to the flags in force; the CLI's own flag (v8-tuning.ts) is undone by
-      // then: its exit listener comes first.
-      const data = script.createCachedData();
-      if (!accepted || data.length > cached.length * 1.25) writeCache(file, sourceHash, data);
-    });
+  if (dir && file && (!accepted || cached.length < source.length * PARTIAL_SHARE)) {
+    // Written once: when a connection is surely up (a timer that does not keep the process
+    // alive), or at exit if that comes first. By then the cache also holds every function the
+    // run compiled, not just the top level.
+    let done = false;
+    const write = () => {
+      if (done) return;
+      done = true;
+      // V8 ties a cache to the flags in force: the CLI's own flag (src/node/v8-tuning.ts) is set
+      // back to V8's default while the cache is made (and at exit, before this listener).
+      const underDefaults = (globalThis as Record<symbol, unknown>)[V8_DEFAULTS_HOOK] as ((fn: () => Buffer) => Buffer) | undefined;
+      const data = underDefaults ? underDefaults(() => script.createCachedData()) : script.createCachedData();
+      if (!accepted || data.length > cached.length * 1.25) {
+        writeCache(file, sourceHash, data);
+        pruneCaches(dir, prefix, file);
+      }
+    };
+    setTimeout(write, WRITE_AFTER_MS).unref();
+    process.once('exit', write);
   }
   const mod = { exports: {} };
-  (script.runInThisContext() as (...args: unknown[]) => void)(mod.exports, bundleRequire, mod, BUNDLE, join(BUNDLE, '..'));
+  (script.runInThisContext() as (...args: unknown[]) => void)(mod.exports, bundleRequire, mod, BUNDLE, __dirname);
 }
 
 run();
