@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_WINDOW, MAX_WINDOW } from '../src/connection/channel.js';
-import { RttEstimator, WindowTuner } from '../src/connection/window-tuning.js';
+import { FULL_PIPE_HOLD_MS, RttEstimator, WindowTuner } from '../src/connection/window-tuning.js';
 import { nodeCryptoProvider } from '../src/node/crypto-provider.js';
 import { Pair } from './support/pair.js';
 import { seededRandom } from './support/fake-server.js';
@@ -193,11 +193,15 @@ describe('receive-window auto-tuning on loopback, the receiver the bottleneck (s
     expect(o.delivered).toBeGreaterThan(0.9 * 150_000 * 300);
   });
 
-  it('timed by WINDOW_ADJUST turnarounds alone, the queue looks like a long path and the window grows for nothing', () => {
-    // What the CLI did before the open was timed: 2 MiB queued at 150 MB/s ≈ 14 ms "RTT".
+  it('timed by WINDOW_ADJUST turnarounds alone, the queue looks like a long path: the probe raises nothing and is undone', () => {
+    // 2 MiB queued at 150 MB/s ≈ 14 ms "RTT" (as the first opens read on a busy process start).
     const o = simulate({ ...loopback, clock: false });
-    expect(o.logs.some((l) => /channel 0: window 2097152 -> \d+ \(rtt 1\d\.\d ms/.test(l))).toBe(true);
-    expect(o.maxOutstanding).toBeGreaterThan(2 * DEFAULT_WINDOW);
+    const resizes = o.logs.filter((l) => / window \d+ -> /.test(l));
+    expect(resizes[0]).toMatch(/^channel 0: window 2097152 -> \d+ \(probe; rtt 1\d\.\d ms/);
+    expect(resizes[1]).toMatch(/^channel 0: window \d+ -> 2097152 \(the larger window did not raise the delivery rate;/);
+    // Held: no second probe within the run.
+    expect(resizes).toHaveLength(2);
+    expect(o.delivered).toBeGreaterThan(0.9 * 150_000 * 300);
   });
 });
 
@@ -239,20 +243,40 @@ describe('WindowTuner', () => {
     expect(t.rttMin).toBe(51);
   });
 
-  it('grows when a third of the window or more is delivered per RTT, shrinks after 4 RTTs under an eighth with the reader behind, never below the start', () => {
+  it('grows when a third of the window or more is delivered per RTT, keeps a growth that raised the rate, undoes one that did not, then holds', () => {
     const t = new WindowTuner(1000);
     t.granted(1000, 0);
     t.consumed(1, 10, 1001, 1000, 0); // rtt 10
-    t.consumed(0, 10, 1001, 1000, 0); // interval starts
-    expect(t.consumed(900, 20, 1901, 1000, 0)).toEqual({ kind: 'resize', window: 1900 });
-    expect(t.consumed(900, 30, 2801, 1000, 600)).toEqual({ kind: 'keep' }); // the reader is behind
-    expect(t.consumed(100, 40, 2901, 4000, 1000)).toEqual({ kind: 'keep' }); // one slow interval
+    t.consumed(0, 10, 1001, 1000, 0); // the first interval starts
+    // Three intervals at 1000 (450 bytes per RTT), then a probe.
+    expect(t.consumed(450, 20, 1451, 1000, 0)).toEqual({ kind: 'keep' });
+    expect(t.consumed(450, 30, 1901, 1000, 0)).toEqual({ kind: 'keep' });
+    expect(t.consumed(450, 40, 2351, 1000, 0)).toEqual({ kind: 'resize', window: 1450, reason: 'probe' });
+    // At 1450 the rate rises to 700 per RTT (≥ 1.2 × 450): kept, and the next probe follows.
+    expect(t.consumed(700, 50, 3051, 1450, 0)).toEqual({ kind: 'keep' });
+    expect(t.consumed(700, 60, 3751, 1450, 0)).toEqual({ kind: 'keep' });
+    expect(t.consumed(700, 70, 4451, 1450, 0)).toEqual({ kind: 'resize', window: 2150, reason: 'probe' });
+    // At 2150 it stays at 700: undone, back to 1450.
+    expect(t.consumed(700, 80, 5151, 2150, 0)).toEqual({ kind: 'keep' });
+    expect(t.consumed(700, 90, 5851, 2150, 0)).toEqual({ kind: 'keep' });
+    expect(t.consumed(700, 100, 6551, 2150, 0)).toEqual({ kind: 'resize', window: 1450, reason: 'the larger window did not raise the delivery rate' });
+    // Held for FULL_PIPE_HOLD_MS, however full the window looks.
+    for (let now = 110; now < 100 + FULL_PIPE_HOLD_MS; now += 10) expect(t.consumed(700, now, 7000, 1450, 0)).toEqual({ kind: 'keep' });
+    expect(t.consumed(700, 100 + FULL_PIPE_HOLD_MS, 7000, 1450, 0)).toEqual({ kind: 'resize', window: 2150, reason: 'probe' });
+  });
+
+  it('shrinks after 4 RTTs under an eighth of the window with the reader behind, never below the start; not when nothing waits unread', () => {
+    const t = new WindowTuner(1000);
+    t.granted(1000, 0);
+    t.consumed(1, 10, 1001, 4000, 0); // rtt 10
+    t.consumed(0, 10, 1001, 4000, 0);
+    for (const now of [20, 30, 40]) expect(t.consumed(100, now, 4000, 4000, 1000)).toEqual({ kind: 'keep' });
     expect(t.consumed(600, 50, 3501, 4000, 1000)).toEqual({ kind: 'keep' }); // a normal one resets the count
     for (const now of [60, 70, 80]) expect(t.consumed(100, now, 4000, 4000, 1000)).toEqual({ kind: 'keep' });
-    expect(t.consumed(100, 90, 4000, 4000, 1000)).toEqual({ kind: 'resize', window: 2000 });
+    expect(t.consumed(100, 90, 4000, 4000, 1000)).toEqual({ kind: 'resize', window: 2000, reason: 'the reader fell behind' });
     // Slow, but nothing unread: the sender or the path, not the reader.
     for (const now of [100, 110, 120, 130, 140]) expect(t.consumed(10, now, 4000, 1500, 0)).toEqual({ kind: 'keep' });
     for (const now of [150, 160, 170]) expect(t.consumed(10, now, 4000, 1500, 400)).toEqual({ kind: 'keep' });
-    expect(t.consumed(10, 180, 4000, 1500, 400)).toEqual({ kind: 'resize', window: 1000 });
+    expect(t.consumed(10, 180, 4000, 1500, 400)).toEqual({ kind: 'resize', window: 1000, reason: 'the reader fell behind' });
   });
 });

@@ -263,7 +263,7 @@ export class Connection {
     if (size === ch.localWindowMax) return;
     this.emit({
       type: 'log',
-      message: `channel ${ch.id}: window ${ch.localWindowMax} -> ${size} (rtt ${tuner.rttMin.toFixed(1)} ms, ${Math.round(tuner.perRtt)} bytes per rtt)`,
+      message: `channel ${ch.id}: window ${ch.localWindowMax} -> ${size} (${d.reason}; rtt ${tuner.rttMin.toFixed(1)} ms, ${Math.round(tuner.perRtt)} bytes per rtt)`,
     });
     ch.resizeWindow(size);
   }

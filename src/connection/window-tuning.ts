@@ -18,13 +18,22 @@
  *   the minimum is kept for the life of the connection, where BBR expires its min_rtt after 10 s
  *   and drains the queue to measure again: a receiver cannot drain the peer's queue without
  *   stalling it. A path whose RTT later grows keeps the older, smaller estimate: its window then
- *   grows less than it could, never more.
+ *   grows less than it could, never more. The estimate can still be too large: the first opens
+ *   run while our own process is busiest (loading code, the JIT), and on loopback they read
+ *   5–6 ms where the path takes 0.1 ms. Hence the probe below.
  * - Delivery rate: bytes the local reader consumed over an interval of at least one RTT,
  *   scaled to one RTT (`perRtt`). Measured on consumption, not arrival, so a slow reader slows
  *   the estimate and never makes the window grow.
  * - Growth: while `perRtt` is at least a third of the window (the window, not the path, is what
- *   limits) and little is waiting unread, the window grows by `perRtt` (doubling per RTT at
- *   best, like slow start). Shrink: when `perRtt` stays under an eighth of the window while
+ *   limits) and little is waiting unread, the window grows by `perRtt` (doubling at best, like
+ *   slow start). Each growth is a probe, judged {@link PROBE_INTERVALS} intervals later, as
+ *   BBR's full-pipe test: kept if the best delivery rate at the new window beats the best at the
+ *   old one by {@link PROBE_GAIN}, else undone, with no new probe for {@link FULL_PIPE_HOLD_MS}.
+ *   On a long path a larger window raises the rate until the path is full; when the receiver's
+ *   own CPU is the limit (loopback) it raises nothing and only queues more in the sender, so the
+ *   window goes back (measured before the probe: sshd buffering a 20 MiB window spent a third
+ *   of its CPU in memmove and the download ran at a third of OpenSSH's).
+ *   Shrink: when `perRtt` stays under an eighth of the window while
  *   a quarter of it or more waits unread, for {@link SHRINK_AFTER_INTERVALS} intervals in a row
  *   (one slow interval is often a GC pause or a busy CPU), halve, never below the initial
  *   window. A slow interval with nothing unread is the sender or the path, not the reader:
@@ -51,9 +60,17 @@ export const DEFAULT_WINDOW_AUTOTUNE_MAX = 32 * 1024 * 1024;
 const RTT_FLOOR_MS = 0.05;
 /** Consecutive slow intervals (each at least one RTT) before the window halves. */
 export const SHRINK_AFTER_INTERVALS = 4;
+/** Intervals (each at least one RTT) after a growth before it is judged. */
+export const PROBE_INTERVALS = 3;
+/** A growth is kept when it raised the best delivery rate by this factor (BBR's full-pipe test uses 1.25). */
+export const PROBE_GAIN = 1.2;
+/** After a growth that raised nothing, no new growth for this long, ms (the path may change). */
+export const FULL_PIPE_HOLD_MS = 10_000;
+/** Rate intervals last at least this long, ms: shorter ones measure timer and GC noise. */
+const MIN_INTERVAL_MS = 2;
 
 /** What the channel should do with its window after a consumption report. */
-export type WindowDecision = { kind: 'keep' } | { kind: 'resize'; window: number };
+export type WindowDecision = { kind: 'keep' } | { kind: 'resize'; window: number; reason: string };
 
 const KEEP: WindowDecision = { kind: 'keep' };
 
@@ -81,6 +98,14 @@ export class WindowTuner {
   private intervalStart = -1;
   private intervalConsumed = 0;
   private slowIntervals = 0;
+  /** Best delivery rate, bytes per ms, over the intervals at the current window. */
+  private bestRate = 0;
+  /** Intervals measured at the current window. */
+  private intervalsAtWindow = 0;
+  /** The growth being judged: the window before it and the best rate there. */
+  private probe: { from: number; rateBefore: number } | undefined;
+  /** No growth before this time, ms (after a probe that raised nothing). */
+  private holdUntil = -Infinity;
   /** Last delivery estimate, bytes per RTT (for diagnostics and tests). */
   perRtt = 0;
 
@@ -128,17 +153,40 @@ export class WindowTuner {
     }
     this.intervalConsumed += n;
     const elapsed = now - this.intervalStart;
-    if (elapsed < rttMin) return KEEP;
-    const perRtt = (this.intervalConsumed * rttMin) / elapsed;
+    if (elapsed < Math.max(rttMin, MIN_INTERVAL_MS)) return KEEP;
+    const rate = this.intervalConsumed / elapsed;
+    const perRtt = rate * rttMin;
     this.perRtt = perRtt;
     this.intervalStart = now;
     this.intervalConsumed = 0;
+    if (rate > this.bestRate) this.bestRate = rate;
+    this.intervalsAtWindow++;
     this.slowIntervals = perRtt * 8 < window && unread >= window / 4 ? this.slowIntervals + 1 : 0;
-    if (perRtt * 3 >= window && unread <= window / 4) return { kind: 'resize', window: window + Math.ceil(perRtt) };
     if (this.slowIntervals >= SHRINK_AFTER_INTERVALS && window > this.initialWindow) {
       this.slowIntervals = 0;
-      return { kind: 'resize', window: Math.max(this.initialWindow, Math.floor(window / 2)) };
+      this.probe = undefined;
+      return this.resize(Math.max(this.initialWindow, Math.floor(window / 2)), 'the reader fell behind');
+    }
+    if (this.intervalsAtWindow < PROBE_INTERVALS) return KEEP;
+    if (this.probe) {
+      const { from, rateBefore } = this.probe;
+      this.probe = undefined;
+      if (this.bestRate < rateBefore * PROBE_GAIN) {
+        this.holdUntil = now + FULL_PIPE_HOLD_MS;
+        if (from < window) return this.resize(from, 'the larger window did not raise the delivery rate');
+      }
+    }
+    if (now >= this.holdUntil && perRtt * 3 >= window && unread <= window / 4) {
+      this.probe = { from: window, rateBefore: this.bestRate };
+      return this.resize(window + Math.ceil(perRtt), 'probe');
     }
     return KEEP;
+  }
+
+  /** A new window: its rate is measured afresh. */
+  private resize(window: number, reason: string): WindowDecision {
+    this.bestRate = 0;
+    this.intervalsAtWindow = 0;
+    return { kind: 'resize', window, reason };
   }
 }
