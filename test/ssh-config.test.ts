@@ -33,6 +33,16 @@ describe('ssh_config line syntax', () => {
     expect(splitConfigLine('# comment')).toBeNull();
     expect(splitConfigLine('   ')).toBeNull();
   });
+
+  it('a quote left open is "invalid quotes" (misc.c argv_split), in an inactive block too; closed or escaped ones pass (compared with ssh -G)', () => {
+    for (const line of ["User 'a", 'User a"b', "ProxyCommand echo 'x", "User a#'", "User a\\\\'b", "User 'a b' 'c"]) {
+      expect(() => read(`Host *\n  ${line}\n`, 'h'), line).toThrow('/cfg line 2: invalid quotes');
+      expect(() => read(`Host nothere\n  ${line}\n`, 'h'), line).toThrow('/cfg line 2: invalid quotes');
+    }
+    for (const line of ["User a\\'b", 'User a # it\'s', "ProxyCommand sh -c 'echo \"hi\"'", 'IdentityFile C:\\x']) {
+      expect(() => read(`Host nothere\n  ${line}\n`, 'h'), line).not.toThrow();
+    }
+  });
 });
 
 describe('Host matching (ssh_config(5) PATTERNS)', () => {
