@@ -95,6 +95,13 @@ describe('reading files', () => {
 
   it('bad values are errors too', () => {
     expect(() => read('Port abc\n', 'h')).toThrow("/cfg line 1: Bad port 'abc'.");
+    // readconf.c: an empty algorithm list after + or ^ (it was taken as "the defaults").
+    expect(() => read('Ciphers +\n', 'h')).toThrow("/cfg line 1: Bad SSH2 cipher spec '+'.");
+    expect(() => read('Ciphers ^\n', 'h')).toThrow("/cfg line 1: Bad SSH2 cipher spec '^'.");
+    expect(() => read('MACs +\n', 'h')).toThrow("/cfg line 1: Bad SSH2 MAC spec '+'.");
+    expect(() => read('KexAlgorithms +\n', 'h')).toThrow("/cfg line 1: Bad SSH2 KexAlgorithms '+'.");
+    expect(() => read('HostKeyAlgorithms +\n', 'h')).toThrow("/cfg line 1: Bad key types '+'.");
+    expect(read('Ciphers aes128-ctr,,aes256-ctr\n', 'h').o.ciphers).toBe('aes128-ctr,,aes256-ctr');
   });
 
   it('harmless OpenSSH keywords pure-ssh does not implement are skipped with a note giving the reason', () => {
