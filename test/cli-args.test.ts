@@ -217,6 +217,10 @@ describe('-o options', () => {
     expect(c).toMatchObject({ port: 2022, user: 'alice', connectTimeout: 7 });
   });
 
+  it('a quote left open: "invalid quotes", as ssh -o says', () => {
+    expect(errorOf(() => resolveCommandLine(['-o', "User 'a", 'h'], env())).message).toBe('command-line line 0: invalid quotes');
+  });
+
   it('unknown keyword: OpenSSH\'s message, exit 255', () => {
     const e = errorOf(() => resolveCommandLine(['-o', 'Foo=bar', 'h'], env()));
     expect(e.message).toBe('command-line line 0: Bad configuration option: foo');

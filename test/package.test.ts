@@ -8,7 +8,7 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { chmodSync, existsSync, readdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -157,7 +157,10 @@ describe('the packed package (issues 8.10, 8.11, 8.12)', () => {
         await exited;
       };
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`pure-ssh: nothing after 20 s:\n${stderr}`)), 20_000);
+        const timer = setTimeout(() => {
+          child.kill('SIGKILL');
+          reject(new Error(`pure-ssh: nothing after 20 s:\n${stderr}`));
+        }, 20_000);
         child.stderr.on('data', (d: string) => {
           stderr += d;
           if (until !== undefined && stderr.includes(until)) {
@@ -265,6 +268,18 @@ describe('the packed package (issues 8.10, 8.11, 8.12)', () => {
       await writeFile(notADir, 'x');
       expect((await bin(['-V'], notADir)).stderr).toBe(`pure-ssh_${pkg.version}\n`);
     });
+
+    it('runs when mkdir under XDG_CACHE_HOME fails with ENOENT (/proc/self: Node\'s recursive mkdir never returned)', async () => {
+      expect((await bin(['-V'], '/proc/self')).stderr).toBe(`pure-ssh_${pkg.version}\n`);
+    }, 30_000);
+
+    it('ignores a relative XDG_CACHE_HOME (XDG Base Directory Specification): nothing written under the working directory', async () => {
+      const home = join(work, 'home-rel');
+      await mkdir(home);
+      expect((await bin(['-V'], 'relative-cache', undefined, { HOME: home })).stderr).toBe(`pure-ssh_${pkg.version}\n`);
+      expect(existsSync(join(project, 'relative-cache'))).toBe(false);
+      expect(statSync(join(home, '.cache', 'pure-ssh')).mode & 0o777).toBe(0o700);
+    }, 30_000);
   });
 
   it('import works for pure-ssh and pure-ssh/core', async () => {

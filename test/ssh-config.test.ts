@@ -33,6 +33,16 @@ describe('ssh_config line syntax', () => {
     expect(splitConfigLine('# comment')).toBeNull();
     expect(splitConfigLine('   ')).toBeNull();
   });
+
+  it('a quote left open is "invalid quotes" (misc.c argv_split), in an inactive block too; closed or escaped ones pass (compared with ssh -G)', () => {
+    for (const line of ["User 'a", 'User a"b', "ProxyCommand echo 'x", "User a#'", "User a\\\\'b", "User 'a b' 'c"]) {
+      expect(() => read(`Host *\n  ${line}\n`, 'h'), line).toThrow('/cfg line 2: invalid quotes');
+      expect(() => read(`Host nothere\n  ${line}\n`, 'h'), line).toThrow('/cfg line 2: invalid quotes');
+    }
+    for (const line of ["User a\\'b", 'User a # it\'s', "ProxyCommand sh -c 'echo \"hi\"'", 'IdentityFile C:\\x']) {
+      expect(() => read(`Host nothere\n  ${line}\n`, 'h'), line).not.toThrow();
+    }
+  });
 });
 
 describe('Host matching (ssh_config(5) PATTERNS)', () => {
@@ -85,6 +95,13 @@ describe('reading files', () => {
 
   it('bad values are errors too', () => {
     expect(() => read('Port abc\n', 'h')).toThrow("/cfg line 1: Bad port 'abc'.");
+    // readconf.c: an empty algorithm list after + or ^ (it was taken as "the defaults").
+    expect(() => read('Ciphers +\n', 'h')).toThrow("/cfg line 1: Bad SSH2 cipher spec '+'.");
+    expect(() => read('Ciphers ^\n', 'h')).toThrow("/cfg line 1: Bad SSH2 cipher spec '^'.");
+    expect(() => read('MACs +\n', 'h')).toThrow("/cfg line 1: Bad SSH2 MAC spec '+'.");
+    expect(() => read('KexAlgorithms +\n', 'h')).toThrow("/cfg line 1: Bad SSH2 KexAlgorithms '+'.");
+    expect(() => read('HostKeyAlgorithms +\n', 'h')).toThrow("/cfg line 1: Bad key types '+'.");
+    expect(read('Ciphers aes128-ctr,,aes256-ctr\n', 'h').o.ciphers).toBe('aes128-ctr,,aes256-ctr');
   });
 
   it('harmless OpenSSH keywords pure-ssh does not implement are skipped with a note giving the reason', () => {

@@ -4,7 +4,7 @@
  * The end-to-end path through websockify and sshd is test/runtime-browser.test.ts.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { webSocketStreams } from '../src/web/index.js';
+import { UsageError, webSocketStreams } from '../src/web/index.js';
 
 /** The parts of a WebSocket webSocketStreams uses; `bufferedAmount` is set by the test. */
 class StandInWebSocket {
@@ -74,5 +74,18 @@ describe('webSocketStreams writer', () => {
     ws.bufferedAmount = 5;
     await vi.advanceTimersByTimeAsync(5);
     expect(await settled(w)).toBe(true);
+  });
+});
+
+describe('webSocketStreams without a WebSocket', () => {
+  afterEach(() => {
+    vi.unstubAllGlobals();
+  });
+
+  it('rejects with a UsageError that says what to pass (Node 20 has no global WebSocket), not "WS is not a constructor"', async () => {
+    vi.stubGlobal('WebSocket', undefined);
+    const err = await webSocketStreams('ws://bridge.invalid/').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UsageError);
+    expect((err as Error).message).toContain('pass options.WebSocket');
   });
 });

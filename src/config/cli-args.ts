@@ -16,6 +16,7 @@ import {
   LOG_LEVELS,
   parseForwardSpec,
   parseDynamicForwardSpec,
+  quotesBalanced,
   readConfig,
   type ConfigFileSystem,
   type DynamicForwardSpec,
@@ -435,6 +436,7 @@ function splitOption(text: string): { keyword: string; args: string[] } | null {
   const m = /^\s*([^\s=]+)\s*(?:=\s*)?(.*)$/s.exec(text);
   if (!m) return null;
   const rest = m[2]!.trim();
+  if (!quotesBalanced(rest)) throw new ConfigError('command-line line 0: invalid quotes');
   const args: string[] = [];
   const re = /"([^"]*)"|(\S+)/g;
   for (const a of rest.matchAll(re)) args.push(a[1] ?? a[2]!);

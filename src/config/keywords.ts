@@ -102,9 +102,32 @@ const flagInto =
     setFirst(o, key, flag(kw, args, ctx, extra), ctx);
 
 const stringInto =
-  (key: 'user' | 'hostName' | 'ciphers' | 'macs' | 'kexAlgorithms' | 'hostKeyAlgorithms'): Apply =>
+  (key: 'user' | 'hostName'): Apply =>
   (o, args, ctx, kw) =>
     setFirst(o, key, single(kw, args, ctx), ctx);
+
+/** readconf.c: each algorithm list keyword's message for a list it cannot use. */
+const BAD_ALGORITHM_LIST: Record<'ciphers' | 'macs' | 'kexAlgorithms' | 'hostKeyAlgorithms', string> = {
+  ciphers: 'Bad SSH2 cipher spec',
+  macs: 'Bad SSH2 MAC spec',
+  kexAlgorithms: 'Bad SSH2 KexAlgorithms',
+  hostKeyAlgorithms: 'Bad key types',
+};
+
+/**
+ * An algorithm list (ssh_config(5) Ciphers, MACs, KexAlgorithms, HostKeyAlgorithms): readconf.c
+ * refuses at once an empty list after `+` or `^` (ciphers_valid and its kin: an empty string is
+ * no list; empty names between commas are skipped); a `-` list is only checked when applied. Names are checked against what pure-ssh supports when
+ * connecting (algorithms.ts applyAlgorithmSpec).
+ */
+const algorithmsInto =
+  (key: 'ciphers' | 'macs' | 'kexAlgorithms' | 'hostKeyAlgorithms'): Apply =>
+  (o, args, ctx, kw) => {
+    const v = single(kw, args, ctx);
+    const list = v.startsWith('+') || v.startsWith('^') ? v.slice(1) : v;
+    if (!v.startsWith('-') && list === '') throw lineError(ctx, `${BAD_ALGORITHM_LIST[key]} '${v}'.`);
+    setFirst(o, key, v, ctx);
+  };
 
 const timeInto =
   (key: 'connectTimeout' | 'serverAliveInterval'): Apply =>
@@ -311,7 +334,7 @@ const ROWS: readonly KeywordEntry[] = [
     setFirst(o, 'canonicalizeMaxDots', intValue(ctx, single(kw, args, ctx)), ctx);
   }),
   implemented('CanonicalizePermittedCNAMEs', applyPermittedCnames),
-  implemented('Ciphers', stringInto('ciphers')),
+  implemented('Ciphers', algorithmsInto('ciphers')),
   // Cumulative like IdentityFile (readconf.c add_certificate_file()); `none` adds nothing.
   implemented('CertificateFile', (o, args, ctx, kw) => {
     const path = single(kw, args, ctx);
@@ -326,7 +349,7 @@ const ROWS: readonly KeywordEntry[] = [
   implemented('GatewayPorts', flagInto('gatewayPorts')),
   implemented('GlobalKnownHostsFile', (o, args, ctx, kw) => setFirst(o, 'globalKnownHostsFiles', [...atLeastOne(kw, args, ctx)], ctx)),
   implemented('HashKnownHosts', flagInto('hashKnownHosts')),
-  implemented('HostKeyAlgorithms', stringInto('hostKeyAlgorithms')),
+  implemented('HostKeyAlgorithms', algorithmsInto('hostKeyAlgorithms')),
   // ssh_config(5) HostKeyAlias: known_hosts lookups and writes use this name (lowercased, ssh.c).
   implemented('HostKeyAlias', (o, args, ctx, kw) => setFirst(o, 'hostKeyAlias', single(kw, args, ctx), ctx)),
   implemented('Hostname', stringInto('hostName')),
@@ -340,7 +363,7 @@ const ROWS: readonly KeywordEntry[] = [
   }),
   implemented('IgnoreUnknown', (o, args, ctx, kw) => setFirst(o, 'ignoreUnknown', single(kw, args, ctx).split(','), ctx)),
   implemented('KbdInteractiveAuthentication', flagInto('kbdInteractiveAuthentication')),
-  implemented('KexAlgorithms', stringInto('kexAlgorithms')),
+  implemented('KexAlgorithms', algorithmsInto('kexAlgorithms')),
   // OpenSSH 10.1 ssh_config(5): yes (default), no; no-pq-kex turns off the post-quantum warning.
   implemented('WarnWeakCrypto', flagInto('warnWeakCrypto', { 'no-pq-kex': false })),
   implemented('LocalForward', applyLocalForward),
@@ -352,7 +375,7 @@ const ROWS: readonly KeywordEntry[] = [
     if (!(LOG_LEVELS as readonly string[]).includes(v)) throw lineError(ctx, `unsupported log level '${args[0]}'`);
     setFirst(o, 'logLevel', v as LogLevel, ctx);
   }),
-  implemented('MACs', stringInto('macs')),
+  implemented('MACs', algorithmsInto('macs')),
   implemented('NumberOfPasswordPrompts', numberInto('numberOfPasswordPrompts')),
   implemented('PasswordAuthentication', flagInto('passwordAuthentication')),
   implemented('ProxyCommand', applyProxyCommand),

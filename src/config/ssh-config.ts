@@ -46,6 +46,7 @@ export function splitConfigLine(line: string): { keyword: string; args: string[]
   const keyword = m[1]!;
   const args: string[] = [];
   let rest = s.slice(m[0].length).replace(/\s+$/, '');
+  if (!quotesBalanced(rest)) throw new ConfigError('invalid quotes');
   while (rest !== '') {
     if (rest.startsWith('#')) break; // ssh_config(5): a trailing comment
     if (rest.startsWith('"')) {
@@ -60,6 +61,37 @@ export function splitConfigLine(line: string): { keyword: string; args: string[]
     }
   }
   return { keyword, args };
+}
+
+/**
+ * Whether misc.c argv_split, which readconf.c process_config_line runs on every line's
+ * arguments (active or not, and on -o values), accepts their quoting: a `'` or `"` opened
+ * outside quotes (at the start of a word or inside one) must be closed on the same line; a
+ * backslash escapes `'`, `"`, `\` (and a space outside quotes); a `#` starting a word ends the
+ * line. OpenSSH refuses the line otherwise: "invalid quotes".
+ */
+export function quotesBalanced(s: string): boolean {
+  let i = 0;
+  while (i < s.length) {
+    const c = s[i];
+    if (c === ' ' || c === '\t') {
+      i++;
+      continue;
+    }
+    if (c === '#') return true;
+    let quote = '';
+    for (; i < s.length; i++) {
+      const ch = s[i];
+      if (ch === '\\') {
+        const next = s[i + 1];
+        if (next === "'" || next === '"' || next === '\\' || (quote === '' && next === ' ')) i++;
+      } else if (quote === '' && (ch === ' ' || ch === '\t')) break;
+      else if (quote === '' && (ch === '"' || ch === "'")) quote = ch;
+      else if (quote !== '' && ch === quote) quote = '';
+    }
+    if (i >= s.length) return quote === '';
+  }
+  return true;
 }
 
 /**

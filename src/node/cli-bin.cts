@@ -35,7 +35,7 @@ import {
 } from 'node:fs';
 import nodeModule = require('node:module');
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { Script } from 'node:vm';
 
 const BUNDLE = join(__dirname, 'cli-bundle.cjs');
@@ -76,12 +76,27 @@ function sha256(data: Uint8Array): Buffer {
 /** The cache directory, created 0700 if missing; undefined if it cannot be had or is not ours alone. */
 function cacheDir(): string | undefined {
   try {
-    const base = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
+    // XDG Base Directory Specification: a relative XDG_CACHE_HOME is invalid and ignored (else
+    // the cache would land in whatever directory the command runs from).
+    const xdg = process.env.XDG_CACHE_HOME;
+    const base = xdg && isAbsolute(xdg) ? xdg : join(homedir(), '.cache');
     const dir = join(base, 'pure-ssh');
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    // Two plain mkdir calls, not `recursive: true`: Node's recursive mkdir loops forever where
+    // mkdir says ENOENT under an existing parent (XDG_CACHE_HOME=/proc/self), and the CLI hung.
+    mkdirIfMissing(base);
+    mkdirIfMissing(dir);
     return privateToUs(statSync(dir)) ? dir : undefined;
   } catch {
     return undefined;
+  }
+}
+
+/** mkdir(2) with mode 0700; an existing entry is left as it is (the caller checks what it is). */
+function mkdirIfMissing(path: string): void {
+  try {
+    mkdirSync(path, { mode: 0o700 });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
   }
 }
 

@@ -4,7 +4,7 @@
  * the bridge forwards frame payloads as TCP bytes. It only ever sees SSH's encrypted packets:
  * keys, passwords and channel data stay end to end between this page and sshd.
  */
-import { ConnectionLostError } from '../errors.js';
+import { ConnectionLostError, UsageError } from '../errors.js';
 import type { ByteStreamPair } from './client.js';
 
 /** Options of {@link webSocketStreams}. */
@@ -15,7 +15,7 @@ export interface WebSocketStreamsOptions {
   highWaterMark?: number;
   /** Abort opening. */
   signal?: AbortSignal;
-  /** A WebSocket constructor other than the global one. */
+  /** A WebSocket constructor other than the global one (required where there is none: Node 20). */
   WebSocket?: typeof WebSocket;
 }
 
@@ -38,6 +38,12 @@ const DRAIN_POLL_MS = 4;
  */
 export function webSocketStreams(url: string | URL, options: WebSocketStreamsOptions = {}): Promise<ByteStreamPair> {
   const WS = options.WebSocket ?? globalThis.WebSocket;
+  if (typeof WS !== 'function') {
+    // Node 20 has no global WebSocket (Node 21 behind --experimental-websocket, 22 by default).
+    return Promise.reject(
+      new UsageError('webSocketStreams: this runtime has no global WebSocket: pass options.WebSocket (Node 20: run with --experimental-websocket)'),
+    );
+  }
   const highWater = options.highWaterMark ?? 1024 * 1024;
   return new Promise((resolve, reject) => {
     const ws = new WS(url, options.protocols);
