@@ -99,6 +99,14 @@ type Stage = 'handshake' | 'auth' | 'authenticated' | 'closed';
  * WINDOW_ADJUST or an EOF): TCP delays its ACK, where a read of full segments is ACKed at once.
  */
 const SMALL_READ = 1024;
+/**
+ * IGNOREs answering small reads after our EOF, per EOF we send: the first one or two are what
+ * frees the server's EOF; a server that keeps a half-closed channel busy with small writes gets no
+ * IGNORE per write beyond these (OpenSSH's ssh sends none).
+ */
+const IGNORES_PER_EOF = 4;
+/** Cap on the unused allowance of {@link IGNORES_PER_EOF} across many EOFs. */
+const MAX_EOF_IGNORES = 64;
 
 /** The whole client protocol engine. */
 export class ClientCore {
@@ -224,15 +232,25 @@ export class ClientCore {
     // for small reads there: a download after our EOF arrives in full segments, which TCP
     // acknowledges at once, and needs no IGNORE per read. Cheapest checks first: this runs
     // for every read.
+    const eofs = this.connection.eofsSent;
+    if (eofs !== this.eofsSeen) {
+      this.eofIgnores = Math.min(MAX_EOF_IGNORES, this.eofIgnores + IGNORES_PER_EOF * (eofs - this.eofsSeen));
+      this.eofsSeen = eofs;
+    }
+    const opening = this.connection.pendingOpens > 0;
     if (
-      (this.connection.pendingOpens > 0 || (data.length <= SMALL_READ && this.connection.awaitingPeerEof)) &&
+      (opening || (data.length <= SMALL_READ && this.eofIgnores > 0 && this.connection.awaitingPeerEof)) &&
       this.stage === 'authenticated' &&
       !this.transport.outputPending &&
       !this.transport.sendBlocked
     ) {
       this.transport.send(encodeIgnore());
+      if (!opening) this.eofIgnores--;
     }
   }
+  /** EOFs seen sent (Connection.eofsSent) and the IGNOREs they still allow (see IGNORES_PER_EOF). */
+  private eofsSeen = 0;
+  private eofIgnores = 0;
 
   /**
    * When the adapter must call {@link handleTimer}: an absolute time in ms on the `now` clock,

@@ -485,6 +485,30 @@ describe('prompt ACKs while an open is pending', () => {
     expect(ignores()).toBe(ended + 2);
   });
 
+  it('TestIgnoresAfterEofAreBounded: a server that keeps a half-closed channel busy with small packets gets 4 IGNOREs per EOF we sent, then none', () => {
+    const p = authed({ server: { autoClose: false } });
+    const ch = p.openChannel();
+    const ignores = () => p.server.receivedOfType(MSG.IGNORE).length;
+    p.client.channelEnd(ch);
+    p.pump();
+    const ended = ignores();
+    for (let i = 0; i < 20; i++) {
+      p.server.send(debugMsg());
+      p.pump();
+    }
+    expect(ignores()).toBe(ended + 4);
+    // A second channel's EOF brings 4 more.
+    const ch2 = p.openChannel();
+    p.client.channelEnd(ch2);
+    p.pump();
+    const ended2 = ignores();
+    for (let i = 0; i < 20; i++) {
+      p.server.send(debugMsg());
+      p.pump();
+    }
+    expect(ignores()).toBe(ended2 + 4);
+  });
+
   it('sends nothing extra when no open is pending', () => {
     const p = authed();
     const before = p.server.received.length;

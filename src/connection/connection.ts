@@ -106,6 +106,9 @@ export class Connection {
     return this.opening;
   }
 
+  /** CHANNEL_EOFs sent on this connection so far (RFC 4254 §5.3), a count for the client core. */
+  eofsSent = 0;
+
   /**
    * Whether a channel has sent its EOF and waits for the server's EOF or CLOSE (RFC 4254 §5.3).
    * Asked by the client core on a read from the socket, only when it has nothing else to send.
@@ -551,6 +554,7 @@ export class Connection {
     if (ch.pendingBytes === 0) {
       if (ch.eofQueued && !ch.eofSent) {
         ch.eofSent = true;
+        this.eofsSent++;
         t.send(encodeChannelSimple(MSG.CHANNEL_EOF, ch.remoteId));
       }
       if (hadPending) this.emit({ type: 'channel-drain', channel: ch.id });
