@@ -50,7 +50,7 @@ export interface AlgorithmSet extends TunnelAlgorithms {
   tools: readonly Tool[];
 }
 
-/** The algorithm sets measured; pure-ssh implements only chacha20-poly1305 so far. */
+/** The algorithm set of the classic scenarios: OpenSSH's default cipher, pinned for every client so they compare like for like (the cipher matrix, --matrix, measures the others and each tool's defaults). */
 export const ALGORITHM_SETS: readonly AlgorithmSet[] = [
   {
     cipher: 'chacha20-poly1305@openssh.com',
