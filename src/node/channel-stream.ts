@@ -48,20 +48,27 @@ export class ChannelStream extends Duplex {
       callback();
       return;
     }
+    if (this.toChannel(chunk) === false) this.writeCallback = callback;
+    else callback();
+  }
+
+  /**
+   * Hands `chunk` to the channel: true when all of it was packetized, false when it waits for
+   * window (or the open confirmation), undefined when the channel is gone. The core handles the
+   * server's CLOSE before this stream hears of it (events are delivered after the whole packet
+   * batch): a write in between is dropped as one after the CLOSE.
+   */
+  private toChannel(chunk: Uint8Array): boolean | undefined {
     let done: boolean;
     try {
       done = this.host.channelWrite(this.channel, chunk);
     } catch (err) {
       if (!(err instanceof UsageError)) throw err;
-      // The core handles the server's CLOSE before this stream hears of it (events are delivered
-      // after the whole packet batch): a write in between is dropped as one after the CLOSE.
       this.remoteGone = true;
-      callback();
-      return;
+      return undefined;
     }
     this.bytesSent += chunk.length;
-    if (done) callback();
-    else this.writeCallback = callback;
+    return done;
   }
 
   /** Bytes written by {@link forwardWrite} wait in the core for window: 'drain' follows. */
@@ -86,17 +93,7 @@ export class ChannelStream extends Duplex {
     ) {
       return this.write(chunk);
     }
-    let done: boolean;
-    try {
-      done = this.host.channelWrite(this.channel, chunk);
-    } catch (err) {
-      if (!(err instanceof UsageError)) throw err;
-      // As in _write: the server's CLOSE was handled before this stream heard of it.
-      this.remoteGone = true;
-      return true;
-    }
-    this.bytesSent += chunk.length;
-    if (done) return true;
+    if (this.toChannel(chunk) !== false) return true;
     this.forwardWaiting = true;
     return false;
   }
