@@ -53,17 +53,8 @@ export function cpuWork(name: string, crypto: CryptoProvider, passes: number, op
 }
 
 function bench(name: string, crypto: CryptoProvider, ms: number): MicroResult {
-  const alg = cipherAlgorithms.get(name)!;
-  const key = new Uint8Array(alg.keyLength).fill(7);
-  const iv = new Uint8Array(alg.ivLength).fill(9);
-  const enc = alg.create(key, iv, undefined, crypto, true);
-  const dec = alg.create(key, iv, undefined, crypto, false);
-  const pkts: Uint8Array[] = [];
-  for (let i = 0; i < 64; i++) {
-    const b = new Uint8Array(4 + PACKET + enc.macLength);
-    new DataView(b.buffer).setUint32(0, PACKET);
-    pkts.push(b);
-  }
+  // The length field is written before each seal (in `pass`), as in cpuWork.
+  const { enc, dec, pkts } = packetsFor(name, crypto);
   // Warm up, then time seal and open separately over the same packets.
   let seq = 0;
   const pass = (open: boolean, seq0: number) => {
