@@ -10,6 +10,7 @@
  * inet_ntop does (RFC 5952 §4: lowercase, no leading zeros, the longest run of two or more zero
  * groups as `::`, the first on a tie; `::ffff:a.b.c.d` and `::a.b.c.d` for embedded IPv4).
  */
+import { formatIpv6 as formatIpv6Text } from '../protocol/ipv6-text.js';
 
 /** Address families as AddressFamily / -4 / -6 name them. */
 export type AddressFamilyOption = 'any' | 'inet' | 'inet6';
@@ -87,35 +88,7 @@ export function parseIpv6(text: string): number[] | undefined {
 
 /** glibc inet_ntop(AF_INET6) (RFC 5952 §4), with its embedded-IPv4 forms. */
 export function formatIpv6(words: readonly number[]): string {
-  let best = { base: -1, len: 0 };
-  for (let i = 0; i < 8; ) {
-    if (words[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && words[j] === 0) j++;
-    if (j - i > best.len) best = { base: i, len: j - i };
-    i = j;
-  }
-  if (best.len < 2) best = { base: -1, len: 0 };
-  const embedded =
-    best.base === 0 && (best.len === 6 || (best.len === 7 && words[7] !== 0x0001) || (best.len === 5 && words[5] === 0xffff));
-  let out = '';
-  for (let i = 0; i < 8; i++) {
-    if (best.base !== -1 && i >= best.base && i < best.base + best.len) {
-      if (i === best.base) out += ':';
-      continue;
-    }
-    if (i !== 0) out += ':';
-    if (i === 6 && embedded) {
-      out += formatIpv4(words[6]! * 65536 + words[7]!);
-      break;
-    }
-    out += words[i]!.toString(16);
-  }
-  if (best.base !== -1 && best.base + best.len === 8) out += ':';
-  return out;
+  return formatIpv6Text(words, true);
 }
 
 /**

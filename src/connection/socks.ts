@@ -7,6 +7,7 @@
  * bytes, names are printable ASCII, anything else fails with the reply the protocol defines.
  */
 import { ChannelOpenFailureReason } from '../errors.js';
+import { formatIpv6 as formatIpv6Text } from '../protocol/ipv6-text.js';
 
 /** No valid handshake is longer (SOCKS4a: 8 + 255 user id + 1 + 255 host + 1). */
 export const MAX_SOCKS_HANDSHAKE = 1024;
@@ -58,26 +59,9 @@ export function socks5ReplyForOpenFailure(reason: number | undefined): number {
 
 /** RFC 5952 §4 text of a 16-byte IPv6 address: lowercase, no leading zeros, longest zero run as `::`. */
 export function formatIpv6(b: Uint8Array): string {
-  const g: number[] = [];
-  for (let i = 0; i < 16; i += 2) g.push((b[i]! << 8) | b[i + 1]!);
-  let bestStart = -1;
-  let bestLen = 1; // RFC 5952 §4.2.2: a single zero group is not shortened
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = (xs: number[]) => xs.map((x) => x.toString(16)).join(':');
-  if (bestStart < 0) return hex(g);
-  return `${hex(g.slice(0, bestStart))}::${hex(g.slice(bestStart + bestLen))}`;
+  const words: number[] = [];
+  for (let i = 0; i < 16; i += 2) words.push((b[i]! << 8) | b[i + 1]!);
+  return formatIpv6Text(words, false);
 }
 
 function printableName(bytes: Uint8Array): string | undefined {
