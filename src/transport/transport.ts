@@ -331,32 +331,27 @@ export class Transport {
     const s = this.encoder.counters;
     const r = this.decoder.counters;
     const packets = this.options.rekeyPackets ?? DEFAULT_REKEY_PACKETS;
-    if (s.bytes >= this.sendLimit() || r.bytes >= this.recvLimit() || s.packets >= packets || r.packets >= packets) {
+    if (
+      s.bytes >= this.volumeLimit(this.sendLimit, this.encoder.blockSize) ||
+      r.bytes >= this.volumeLimit(this.recvLimit, this.decoder.blockSize) ||
+      s.packets >= packets ||
+      r.packets >= packets
+    ) {
       this.handshake.start();
     }
   }
 
-  private sendLimitBlockSize = -1;
-  private sendLimitBytes = 0;
-  private recvLimitBlockSize = -1;
-  private recvLimitBytes = 0;
+  /** Each direction's volume limit, bytes, and the block size it was worked out for. */
+  private readonly sendLimit = { blockSize: -1, bytes: 0 };
+  private readonly recvLimit = { blockSize: -1, bytes: 0 };
 
-  private sendLimit(): number {
-    const bs = this.encoder.blockSize;
-    if (bs !== this.sendLimitBlockSize) {
-      this.sendLimitBlockSize = bs;
-      this.sendLimitBytes = Math.min(this.options.rekeyBytes ?? Infinity, rekeyLimitBytes(bs));
+  /** `limit` for a cipher of `blockSize`: RekeyLimit's volume or the cipher's, the smaller. */
+  private volumeLimit(limit: { blockSize: number; bytes: number }, blockSize: number): number {
+    if (blockSize !== limit.blockSize) {
+      limit.blockSize = blockSize;
+      limit.bytes = Math.min(this.options.rekeyBytes ?? Infinity, rekeyLimitBytes(blockSize));
     }
-    return this.sendLimitBytes;
-  }
-
-  private recvLimit(): number {
-    const bs = this.decoder.blockSize;
-    if (bs !== this.recvLimitBlockSize) {
-      this.recvLimitBlockSize = bs;
-      this.recvLimitBytes = Math.min(this.options.rekeyBytes ?? Infinity, rekeyLimitBytes(bs));
-    }
-    return this.recvLimitBytes;
+    return limit.bytes;
   }
 
   private dispatch(payload: Uint8Array): void {
