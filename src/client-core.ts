@@ -233,9 +233,17 @@ export class ClientCore {
     // acknowledges at once, and needs no IGNORE per read. Cheapest checks first: this runs
     // for every read.
     const eofs = this.connection.eofsSent;
-    if (eofs !== this.eofsSeen) {
-      this.eofIgnores = Math.min(MAX_EOF_IGNORES, this.eofIgnores + IGNORES_PER_EOF * (eofs - this.eofsSeen));
+    const answered = this.connection.eofsAnswered;
+    if (eofs !== this.eofsSeen || answered !== this.eofsAnsweredSeen) {
+      // The allowance is for the channels still waiting: what answered channels left unused is
+      // dropped, not spent on a later channel's chatty server.
+      this.eofIgnores = Math.min(
+        MAX_EOF_IGNORES,
+        this.eofIgnores + IGNORES_PER_EOF * (eofs - this.eofsSeen),
+        IGNORES_PER_EOF * (eofs - answered),
+      );
       this.eofsSeen = eofs;
+      this.eofsAnsweredSeen = answered;
     }
     const opening = this.connection.pendingOpens > 0;
     if (
@@ -248,8 +256,9 @@ export class ClientCore {
       if (!opening) this.eofIgnores--;
     }
   }
-  /** EOFs seen sent (Connection.eofsSent) and the IGNOREs they still allow (see IGNORES_PER_EOF). */
+  /** EOFs seen sent and answered (Connection.eofsSent, eofsAnswered) and the IGNOREs the waiting ones still allow (see IGNORES_PER_EOF). */
   private eofsSeen = 0;
+  private eofsAnsweredSeen = 0;
   private eofIgnores = 0;
 
   /**

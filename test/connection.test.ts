@@ -509,6 +509,30 @@ describe('prompt ACKs while an open is pending', () => {
     expect(ignores()).toBe(ended2 + 4);
   });
 
+  it("TestEofIgnoreAllowanceNotCarriedOver: channels whose server answered our EOF at once leave no allowance for a later half-closed channel's chatty server", () => {
+    const p = authed({ server: { autoClose: false } });
+    const ignores = () => p.server.receivedOfType(MSG.IGNORE).length;
+    // Short-lived forwards: our EOF, the server's EOF and CLOSE straight back (their 4 unused).
+    for (let i = 0; i < 10; i++) {
+      const ch = p.openChannel();
+      p.client.channelEnd(ch);
+      p.pump();
+      const id = p.server.channelForClient(ch)!.id;
+      p.server.sendEof(id);
+      p.server.sendClose(id);
+      p.pump();
+    }
+    const ch = p.openChannel();
+    p.client.channelEnd(ch);
+    p.pump();
+    const ended = ignores();
+    for (let i = 0; i < 30; i++) {
+      p.server.send(debugMsg());
+      p.pump();
+    }
+    expect(ignores()).toBe(ended + 4);
+  });
+
   it('sends nothing extra when no open is pending', () => {
     const p = authed();
     const before = p.server.received.length;

@@ -298,4 +298,16 @@ describeInterop('dynamic forwarding (SOCKS) against sshd', () => {
       await strict.stop();
     }
   });
+
+  it("an IPv4-mapped ATYP 4 target is sent as ssh sends it (::ffff:a.b.c.d), so sshd's PermitOpen text matches", async () => {
+    const mapped = await startSshd({ config: { PermitOpen: `[::ffff:127.0.0.1]:${httpPort}` } });
+    const ssh3 = await connectTo(mapped);
+    try {
+      const f3 = await ssh3.forwardDynamic({ listen: { port: 0 } });
+      expect(await curl(`--socks5=127.0.0.1:${f3.address.port}`, `http://[::ffff:127.0.0.1]:${httpPort}/`)).toBe(body);
+    } finally {
+      await ssh3.close();
+      await mapped.stop();
+    }
+  });
 });

@@ -66,6 +66,8 @@ describe.skipIf(!haveSsh)('pure-ssh -G hostname for numeric destinations is ssh 
     ['127.0.0.1'], ['127.1'], ['0x7f.1'], ['0177.0.0.01'], ['2130706433'], ['::0001'], ['0:0:0:0:0:0:0:1'],
     ['2001:DB8:0:0:8:800:200C:417A'], ['::ffff:7f00:1'], ['[::0001]'], ['-4', '::0001'], ['-6', '0x7f.1'],
     ['1.2.3.4.5'], ['Web.Example'],
+    // resolve_canonicalize() rewrites only when strcasecmp() sees a difference: case alone is kept.
+    ['FE80::1'], ['ABCD::'], ['::FFFF:1.2.3.4'], ['FE80::1%lo'], ['::Ffff:7F00:1'], ['FE80::0001'],
   ];
   it.each(cases)('%s', (...argv) => {
     if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);

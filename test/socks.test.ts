@@ -131,5 +131,9 @@ describe('SOCKS refusals', () => {
     expect(formatIpv6(new Uint8Array(16))).toBe('::');
     expect(formatIpv6(hex('20010db8000100000001000100010001'))).toBe('2001:db8:1:0:1:1:1:1');
     expect(formatIpv6(hex('fe800000000000000000000000000001'))).toBe('fe80::1');
+    // inet_ntop's dotted tails, as ssh's channel_decode_socks5() sends them (PermitOpen is text).
+    expect(formatIpv6(hex('00000000000000000000ffff7f000001'))).toBe('::ffff:127.0.0.1');
+    expect(formatIpv6(hex('0000000000000000000000000a000001'))).toBe('::10.0.0.1');
+    expect(formatIpv6(hex('00000000000000000000000000000001'))).toBe('::1');
   });
 });

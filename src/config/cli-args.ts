@@ -610,8 +610,12 @@ function* resolveSteps(argv: string[], cenv: CliEnvironment): Generator<HostLook
   const wasAddress = isAddress(hostName, family);
   if (!wasAddress) hostName = hostName.toLowerCase();
   // ssh.c resolve_canonicalize(), whatever CanonicalizeHostname says: an address is rewritten
-  // into getnameinfo(3)'s numeric form (`::0001` -> `::1`, `0x7f.1` -> `127.0.0.1`).
-  else hostName = canonicalAddress(hostName, family) ?? hostName;
+  // into getnameinfo(3)'s numeric form (`::0001` -> `::1`, `0x7f.1` -> `127.0.0.1`), but only when
+  // the two differ by more than case (its strcasecmp test): `FE80::1` stays as written.
+  else {
+    const numeric = canonicalAddress(hostName, family);
+    if (numeric !== undefined && numeric.toLowerCase() !== hostName.toLowerCase()) hostName = numeric;
+  }
   // readconf.c fill_default_options_for_canonicalization, then ssh.c main()'s canonicalization
   // (canonicalize.ts). Addresses are left as they are.
   const permitted = o.canonicalizePermittedCnames ?? [];

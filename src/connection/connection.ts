@@ -108,6 +108,11 @@ export class Connection {
 
   /** CHANNEL_EOFs sent on this connection so far (RFC 4254 §5.3), a count for the client core. */
   eofsSent = 0;
+  /**
+   * Of {@link eofsSent}, those whose channel has the server's EOF or CLOSE (received before or
+   * after ours): `eofsSent - eofsAnswered` channels wait, as {@link awaitingPeerEof} scans for.
+   */
+  eofsAnswered = 0;
 
   /**
    * Whether a channel has sent its EOF and waits for the server's EOF or CLOSE (RFC 4254 §5.3).
@@ -455,6 +460,7 @@ export class Connection {
         return true;
       case MSG.CHANNEL_EOF: {
         const ch = this.openChannelFor(m.recipient, m.type);
+        if (ch.eofSent && !ch.eofReceived && !ch.closeReceived) this.eofsAnswered++;
         ch.eofReceived = true;
         this.emit({ type: 'channel-eof', channel: ch.id });
         return true;
@@ -462,6 +468,7 @@ export class Connection {
       case MSG.CHANNEL_CLOSE: {
         const ch = this.openChannelFor(m.recipient, m.type);
         if (ch.closeReceived) throw new ProtocolError(`channel ${ch.id}: duplicate CLOSE`);
+        if (ch.eofSent && !ch.eofReceived) this.eofsAnswered++;
         ch.closeReceived = true;
         // RFC 4254 §5.3: answer CLOSE with CLOSE, unless we sent one already.
         this.sendClose(ch);
@@ -555,6 +562,7 @@ export class Connection {
       if (ch.eofQueued && !ch.eofSent) {
         ch.eofSent = true;
         this.eofsSent++;
+        if (ch.eofReceived || ch.closeReceived) this.eofsAnswered++;
         t.send(encodeChannelSimple(MSG.CHANNEL_EOF, ch.remoteId));
       }
       if (hadPending) this.emit({ type: 'channel-drain', channel: ch.id });

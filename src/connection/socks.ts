@@ -57,11 +57,16 @@ export function socks5ReplyForOpenFailure(reason: number | undefined): number {
   return Socks5Reply.GENERAL_FAILURE;
 }
 
-/** RFC 5952 §4 text of a 16-byte IPv6 address: lowercase, no leading zeros, longest zero run as `::`. */
+/**
+ * RFC 5952 §4 text of a 16-byte IPv6 address: lowercase, no leading zeros, longest zero run as
+ * `::`, and IPv4-mapped / -compatible addresses with a dotted tail (`::ffff:127.0.0.1`): the
+ * host ssh's channel_decode_socks5() writes with inet_ntop(3) into the direct-tcpip open, which
+ * sshd's PermitOpen compares as text (a `[::ffff:127.0.0.1]:80` rule refused `::ffff:7f00:1`).
+ */
 export function formatIpv6(b: Uint8Array): string {
   const words: number[] = [];
   for (let i = 0; i < 16; i += 2) words.push((b[i]! << 8) | b[i + 1]!);
-  return formatIpv6Text(words, false);
+  return formatIpv6Text(words, true);
 }
 
 function printableName(bytes: Uint8Array): string | undefined {
