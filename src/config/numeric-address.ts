@@ -88,7 +88,7 @@ export function parseIpv6(text: string): number[] | undefined {
 
 /** glibc inet_ntop(AF_INET6) (RFC 5952 §4), with its embedded-IPv4 forms. */
 export function formatIpv6(words: readonly number[]): string {
-  return formatIpv6Text(words, true);
+  return formatIpv6Text(words);
 }
 
 /**

@@ -66,7 +66,7 @@ export function socks5ReplyForOpenFailure(reason: number | undefined): number {
 export function formatIpv6(b: Uint8Array): string {
   const words: number[] = [];
   for (let i = 0; i < 16; i += 2) words.push((b[i]! << 8) | b[i + 1]!);
-  return formatIpv6Text(words, true);
+  return formatIpv6Text(words);
 }
 
 function printableName(bytes: Uint8Array): string | undefined {

@@ -5,11 +5,11 @@
  */
 
 /**
- * `words`: the eight 16-bit groups. With `embeddedIpv4`, the forms glibc's inet_ntop(AF_INET6)
- * writes with a dotted-decimal tail are used too: IPv4-compatible `::a.b.c.d` (but not `::1`)
- * and IPv4-mapped `::ffff:a.b.c.d` (RFC 4291 §2.5.5, RFC 5952 §5), as ssh prints them.
+ * `words`: the eight 16-bit groups. The forms glibc's inet_ntop(AF_INET6) writes with a
+ * dotted-decimal tail are used too: IPv4-compatible `::a.b.c.d` (but not `::1`) and IPv4-mapped
+ * `::ffff:a.b.c.d` (RFC 4291 §2.5.5, RFC 5952 §5), as ssh prints and sends them.
  */
-export function formatIpv6(words: readonly number[], embeddedIpv4: boolean): string {
+export function formatIpv6(words: readonly number[]): string {
   let best = { base: -1, len: 0 };
   for (let i = 0; i < 8; ) {
     if (words[i] !== 0) {
@@ -23,7 +23,6 @@ export function formatIpv6(words: readonly number[], embeddedIpv4: boolean): str
   }
   if (best.len < 2) best = { base: -1, len: 0 };
   const embedded =
-    embeddedIpv4 &&
     best.base === 0 &&
     (best.len === 6 || (best.len === 7 && words[7] !== 0x0001) || (best.len === 5 && words[5] === 0xffff));
   let out = '';
