@@ -73,6 +73,15 @@ function ratio(r: number | undefined, info?: MetricInfo): string {
   return `${r.toFixed(2)}× (goal ${goalText(info)}: ${met ? 'met' : '**not met**'})`;
 }
 
+/** Whether pure-ssh's median keeps the metric's absolute limit ({@link MetricInfo.limit}), as a cell suffix. */
+function limitText(r: SummaryRow): string {
+  const limit = r.info.limit;
+  const pure = r.tools.pure;
+  if (limit === undefined || !pure || pure.failed) return '';
+  const met = r.info.better === 'higher' ? pure.median >= limit : pure.median <= limit;
+  return ` (pure-ssh goal ${r.info.better === 'higher' ? '≥' : '≤'} ${limit} ${r.info.unit}: ${met ? 'met' : '**not met**'})`;
+}
+
 function goalText(info: MetricInfo): string {
   return `${info.better === 'higher' ? '≥' : '≤'} ${info.goal!.toFixed(2)}×`;
 }
@@ -118,7 +127,7 @@ export function markdown(rows: SummaryRow[], env: Environment, tools: Tool[], no
     out.push(`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`);
     for (const r of rows.filter((x) => x.cipher === cipher)) {
       const line = [r.scenario, r.info.label, r.info.unit, r.info.better === 'higher' ? '↑ higher' : '↓ lower', ...tools.map((t) => cell(r.tools[t]))];
-      if (tools.includes('pure') && tools.includes('openssh')) line.push(ratio(r.ratioVsOpenssh, r.info));
+      if (tools.includes('pure') && tools.includes('openssh')) line.push(ratio(r.ratioVsOpenssh, r.info) + limitText(r));
       if (tools.includes('pure') && tools.includes('ssh2')) line.push(ratio(r.ratioVsSsh2));
       out.push(`| ${line.join(' | ')} |`);
     }

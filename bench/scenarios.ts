@@ -75,6 +75,12 @@ export interface MetricInfo {
   better: 'higher' | 'lower';
   /** The pure / OpenSSH ratio the project aims for (in the `better` direction), if any. */
   goal?: number;
+  /**
+   * An absolute bound on pure-ssh's median, in `unit` (in the `better` direction), if the project
+   * sets one: issue 14's memory targets are MiB, not ratios (OpenSSH's 10 MiB is no yardstick for a
+   * JavaScript runtime whose own floor is ~45 MiB).
+   */
+  limit?: number;
 }
 
 /** Every metric a scenario reports, in table order. */
@@ -82,14 +88,14 @@ export const METRICS: Record<Scenario, Record<string, MetricInfo>> = {
   download: {
     throughput: { label: 'bulk download throughput', unit: 'MiB/s', better: 'higher' },
     cpuPerGiB: { label: 'download client CPU per GiB', unit: 's/GiB', better: 'lower' },
-    peakRss: { label: 'download client peak RSS', unit: 'MiB', better: 'lower' },
+    peakRss: { label: 'download client peak RSS', unit: 'MiB', better: 'lower', limit: 64 },
     peakHeap: { label: 'download client peak V8 heap (committed; Node tools)', unit: 'MiB', better: 'lower' },
     peakArrayBuffers: { label: 'download client peak ArrayBuffer memory (Node tools)', unit: 'MiB', better: 'lower' },
   },
   upload: {
     throughput: { label: 'bulk upload throughput', unit: 'MiB/s', better: 'higher' },
     cpuPerGiB: { label: 'upload client CPU per GiB', unit: 's/GiB', better: 'lower' },
-    peakRss: { label: 'upload client peak RSS', unit: 'MiB', better: 'lower' },
+    peakRss: { label: 'upload client peak RSS', unit: 'MiB', better: 'lower', limit: 64 },
     peakHeap: { label: 'upload client peak V8 heap (committed; Node tools)', unit: 'MiB', better: 'lower' },
     peakArrayBuffers: { label: 'upload client peak ArrayBuffer memory (Node tools)', unit: 'MiB', better: 'lower' },
   },
@@ -97,11 +103,11 @@ export const METRICS: Record<Scenario, Record<string, MetricInfo>> = {
     totalMs: { label: 'concurrent connections, total time', unit: 'ms', better: 'lower' },
   },
   latency: {
-    rttMedianUs: { label: 'echo round trip, median', unit: 'µs', better: 'lower' },
+    rttMedianUs: { label: 'echo round trip, median', unit: 'µs', better: 'lower', goal: 1.0 },
     rttP99Us: { label: 'echo round trip, p99', unit: 'µs', better: 'lower' },
   },
   startup: {
-    firstByteMs: { label: 'process start to first forwarded byte', unit: 'ms', better: 'lower' },
+    firstByteMs: { label: 'process start to first forwarded byte', unit: 'ms', better: 'lower', goal: 1.2 },
   },
   'startup-lib': {
     firstByteMs: { label: 'in-process connect() to first byte', unit: 'ms', better: 'lower' },
@@ -114,7 +120,7 @@ export const METRICS: Record<Scenario, Record<string, MetricInfo>> = {
     totalMs: { label: 'N sequential connections, total time', unit: 'ms', better: 'lower' },
   },
   pgbench: {
-    roTps: { label: 'pgbench -S (read-only) throughput', unit: 'tps', better: 'higher', goal: 0.95 },
+    roTps: { label: 'pgbench -S (read-only) throughput', unit: 'tps', better: 'higher', goal: 1.0 },
     rwTps: { label: 'pgbench TPC-B-like (writes) throughput', unit: 'tps', better: 'higher', goal: 0.95 },
   },
 };
