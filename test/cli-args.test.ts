@@ -223,7 +223,7 @@ describe('-o options', () => {
 
   it('unknown keyword: OpenSSH\'s message, exit 255', () => {
     const e = errorOf(() => resolveCommandLine(['-o', 'Foo=bar', 'h'], env()));
-    expect(e.message).toBe('command-line line 0: Bad configuration option: foo');
+    expect(e.message).toBe('command-line: line 0: Bad configuration option: foo');
     expect(e.exitCode).toBe(255);
   });
 
@@ -338,7 +338,7 @@ describe('-o options', () => {
   it('RefuseConnection ends with its message when it applies (OpenSSH 10)', () => {
     const files = { '/home/joe/.ssh/config': 'Host old\n  RefuseConnection "use new.example instead"\n' };
     expect(() => resolve(['-N', 'old'], files)).toThrow(
-      new ConfigError('/home/joe/.ssh/config line 2: RefuseConnection: use new.example instead'),
+      new ConfigError('/home/joe/.ssh/config line 2: RefuseConnection: use new.example instead', 255, true),
     );
     expect(resolve(['-N', 'new'], files).host).toBe('new');
   });

@@ -56,7 +56,7 @@ describe('pure-ssh refuses what it cannot honour, before connecting', () => {
     expect(r.code).toBe(255);
     expect(r.stderr).toBe(
       `${cfg} line 6: unsupported option "BindAddress": pure-ssh does not implement it yet ` +
-        '(it sets the local address the connection leaves from)\n',
+        `(it sets the local address the connection leaves from)\n${cfg}: terminating, 1 bad configuration options\n`,
     );
     expect(connections).toBe(0);
   });

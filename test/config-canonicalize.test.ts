@@ -194,16 +194,16 @@ describe('the second reading of the files (ssh_config(5) Match canonical / final
       }
       return '';
     };
-    expect(err('CanonicalDomains a none\n')).toBe('/cfg line 1: keyword CanonicalDomains "none" argument must appear alone.');
-    expect(err('CanonicalizePermittedCNAMEs foo\n')).toBe('/cfg line 1: Invalid permitted CNAME "foo"');
-    expect(err('CanonicalizeHostname maybe\n')).toBe('/cfg line 1: unsupported option "maybe".');
-    expect(err('CanonicalDomains -x\n')).toBe('/cfg line 1: domain name "-x" starts with invalid character');
+    expect(err('CanonicalDomains a none\n')).toBe('/cfg line 1: keyword CanonicalDomains "none" argument must appear alone.\n/cfg: terminating, 1 bad configuration options');
+    expect(err('CanonicalizePermittedCNAMEs foo\n')).toBe('/cfg line 1: Invalid permitted CNAME "foo"\n/cfg: terminating, 1 bad configuration options');
+    expect(err('CanonicalizeHostname maybe\n')).toBe('/cfg line 1: unsupported option "maybe".\n/cfg: terminating, 1 bad configuration options');
+    expect(err('CanonicalDomains -x\n')).toBe('/cfg line 1: domain name "-x" starts with invalid character\n/cfg: terminating, 1 bad configuration options');
     // readconf.c parse_int: strtonum(0, INT_MAX), as `ssh -G` says it.
-    expect(err('CanonicalizeMaxDots -1\n')).toBe('/cfg line 1: integer value too small.');
-    expect(err('CanonicalizeMaxDots 99999999999\n')).toBe('/cfg line 1: integer value too large.');
-    expect(err('CanonicalizeMaxDots 1x\n')).toBe('/cfg line 1: integer value invalid.');
-    expect(err('ServerAliveCountMax -1\n')).toBe('/cfg line 1: integer value too small.');
-    expect(err('NumberOfPasswordPrompts 3000000000\n')).toBe('/cfg line 1: integer value too large.');
+    expect(err('CanonicalizeMaxDots -1\n')).toBe('/cfg line 1: integer value too small.\n/cfg: terminating, 1 bad configuration options');
+    expect(err('CanonicalizeMaxDots 99999999999\n')).toBe('/cfg line 1: integer value too large.\n/cfg: terminating, 1 bad configuration options');
+    expect(err('CanonicalizeMaxDots 1x\n')).toBe('/cfg line 1: integer value invalid.\n/cfg: terminating, 1 bad configuration options');
+    expect(err('ServerAliveCountMax -1\n')).toBe('/cfg line 1: integer value too small.\n/cfg: terminating, 1 bad configuration options');
+    expect(err('NumberOfPasswordPrompts 3000000000\n')).toBe('/cfg line 1: integer value too large.\n/cfg: terminating, 1 bad configuration options');
   });
 
   it('resolveCommandLineAsync awaits an asynchronous resolver; the synchronous one needs a resolver', async () => {

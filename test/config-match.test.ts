@@ -104,9 +104,9 @@ describe('Match criteria (readconf.c match_cfg_line)', () => {
 
   it('errors name the file and line', () => {
     const e = (text: string) => errorOf(() => resolve(['h'], { '/cfg': text })).message;
-    expect(e('Port 1\nMatch\n')).toBe('/cfg line 2: no argument after keyword "match"');
-    expect(e('Match user\n')).toBe('Missing Match criteria for user\n/cfg line 1: Bad Match condition');
-    expect(e('Match host h user joe all\n')).toBe("/cfg line 1: 'all' cannot be combined with other Match attributes\n/cfg line 1: Bad Match condition");
+    expect(e('Port 1\nMatch\n')).toBe('/cfg line 2: no argument after keyword "match"\n/cfg: terminating, 1 bad configuration options');
+    expect(e('Match user\n')).toBe('Missing Match criteria for user\n/cfg line 1: Bad Match condition\n/cfg: terminating, 1 bad configuration options');
+    expect(e('Match host h user joe all\n')).toBe("/cfg line 1: 'all' cannot be combined with other Match attributes\n/cfg line 1: Bad Match condition\n/cfg: terminating, 1 bad configuration options");
     expect(e('Match localnetwork 10.0.0.0/8\n')).toMatch(/^\/cfg line 1: unsupported option "Match localnetwork"/);
   });
 });
@@ -134,7 +134,7 @@ describe('Include (readconf.c oInclude)', () => {
     const c = resolve(['h'], files);
     expect(c).toMatchObject({ port: 3, user: 'after-include', connectTimeout: 0 });
     // A bad line in an include of an inactive block is still an error (readconf.c reads it).
-    expect(errorOf(() => resolve(['h'], { ...files, '/bad/1.conf': 'Frobnicate 1\n' })).message).toBe('/bad/1.conf line 1: Bad configuration option: frobnicate');
+    expect(errorOf(() => resolve(['h'], { ...files, '/bad/1.conf': 'Frobnicate 1\n' })).message).toBe('/bad/1.conf: line 1: Bad configuration option: frobnicate\n/bad/1.conf: terminating, 1 bad configuration options');
   });
 
   it('recursion stops at depth 16', () => {

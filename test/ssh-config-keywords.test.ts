@@ -158,6 +158,9 @@ function commandLine(keyword: string, args: string[]) {
   return { o, notes };
 }
 
+/** readconf.c's last line for /cfg with one bad line. */
+const TERMINATING_1 = '\n/cfg: terminating, 1 bad configuration options';
+
 function thrown(fn: () => unknown): ConfigError | undefined {
   try {
     fn();
@@ -195,7 +198,7 @@ describe('the parser follows the table', () => {
   it.each(named('refused'))('refused: %s', (name, e) => {
     if (e.handling !== 'refused') return;
     const message = `unsupported option "${name}": pure-ssh does not implement it yet (${e.reason})`;
-    expect(thrown(() => readText(`Port 1\n  ${oddCase(name)} some-value\n`))?.message).toBe(`/cfg line 2: ${message}`);
+    expect(thrown(() => readText(`Port 1\n  ${oddCase(name)} some-value\n`))?.message).toBe(`/cfg line 2: ${message}${TERMINATING_1}`);
     expect(thrown(() => commandLine(name, ['some-value']))?.message).toBe(`command-line line 0: ${message}`);
     // Only when the line applies.
     expect(readText(`Host other\n  ${name} some-value\n`).notes).toEqual([]);
@@ -231,7 +234,7 @@ describe('the parser follows the table', () => {
   });
 
   it('unknown keywords stay "Bad configuration option", IgnoreUnknown does not cover known ones', () => {
-    expect(thrown(() => readText('Frobnicate yes\n'))?.message).toBe('/cfg line 1: Bad configuration option: frobnicate');
+    expect(thrown(() => readText('Frobnicate yes\n'))?.message).toBe(`/cfg: line 1: Bad configuration option: frobnicate${TERMINATING_1}`);
     expect(readText('IgnoreUnknown Frob*\nFrobnicate yes\n').notes).toEqual(['/cfg line 2: Ignored unknown option "Frobnicate"']);
     expect(thrown(() => readText('IgnoreUnknown BindAddress\nBindAddress 127.0.0.2\n'))?.message).toMatch(/line 2: unsupported option "BindAddress"/);
   });

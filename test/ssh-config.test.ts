@@ -90,7 +90,7 @@ describe('reading files', () => {
 
   it('unknown keywords are an error naming file and line, even in a block that does not match', () => {
     expect(() => read('Host nothere\n  Bogus yes\n', 'web')).toThrow(ConfigError);
-    expect(() => read('Host nothere\n  Bogus yes\n', 'web')).toThrow('/cfg line 2: Bad configuration option: bogus');
+    expect(() => read('Host nothere\n  Bogus yes\n', 'web')).toThrow('/cfg: line 2: Bad configuration option: bogus');
   });
 
   it('bad values are errors too', () => {
@@ -117,7 +117,10 @@ describe('reading files', () => {
     expect(() => read('Host *\n  User u\n  BindAddress 127.0.0.2\n', 'h')).toThrow(
       new ConfigError(
         '/cfg line 3: unsupported option "BindAddress": pure-ssh does not implement it yet ' +
-          '(it sets the local address the connection leaves from)',
+          '(it sets the local address the connection leaves from)' +
+          '\n/cfg: terminating, 1 bad configuration options',
+        255,
+        true,
       ),
     );
     expect(() => read('preferredauthentications password\n', 'h')).toThrow(/^\/cfg line 1: unsupported option "PreferredAuthentications": /);
@@ -136,13 +139,13 @@ describe('reading files', () => {
     const { o } = read('Match all\n  User u\n', 'h');
     expect(o.user).toBe('u');
     expect(() => read('Port 1\nMatch tagged x\n  Port 1\n', 'h')).toThrow(
-      new ConfigError('/cfg line 2: unsupported option "Match tagged": pure-ssh does not evaluate this Match criterion yet'),
+      new ConfigError('/cfg line 2: unsupported option "Match tagged": pure-ssh does not evaluate this Match criterion yet\n/cfg: terminating, 1 bad configuration options', 255, true),
     );
-    expect(() => read('Match frob x\n', 'h')).toThrow(new ConfigError('Unsupported Match attribute frob\n/cfg line 1: Bad Match condition'));
-    expect(() => read('Match all user x\n', 'h')).toThrow(new ConfigError("/cfg line 1: 'all' cannot be combined with other Match attributes\n/cfg line 1: Bad Match condition"));
-    expect(() => read('Match\n', 'h')).toThrow(new ConfigError('/cfg line 1: no argument after keyword "match"'));
-    expect(() => read('Match # nothing\n', 'h')).toThrow(new ConfigError('One or more attributes required for Match\n/cfg line 1: Bad Match condition'));
-    expect(() => read('Match host\n', 'h')).toThrow(new ConfigError('Missing Match criteria for host\n/cfg line 1: Bad Match condition'));
+    expect(() => read('Match frob x\n', 'h')).toThrow(new ConfigError('Unsupported Match attribute frob\n/cfg line 1: Bad Match condition\n/cfg: terminating, 1 bad configuration options', 255, true));
+    expect(() => read('Match all user x\n', 'h')).toThrow(new ConfigError("/cfg line 1: 'all' cannot be combined with other Match attributes\n/cfg line 1: Bad Match condition\n/cfg: terminating, 1 bad configuration options", 255, true));
+    expect(() => read('Match\n', 'h')).toThrow(new ConfigError('/cfg line 1: no argument after keyword "match"\n/cfg: terminating, 1 bad configuration options', 255, true));
+    expect(() => read('Match # nothing\n', 'h')).toThrow(new ConfigError('One or more attributes required for Match\n/cfg line 1: Bad Match condition\n/cfg: terminating, 1 bad configuration options', 255, true));
+    expect(() => read('Match host\n', 'h')).toThrow(new ConfigError('Missing Match criteria for host\n/cfg line 1: Bad Match condition\n/cfg: terminating, 1 bad configuration options', 255, true));
     // Without a way to run commands (the pure reader's default), a Match exec reached is an error.
     expect(() => read('Match exec true\n', 'h')).toThrow('/cfg line 1: unsupported option "Match exec": commands cannot be run here');
   });

@@ -597,7 +597,8 @@ function* resolveSteps(argv: string[], cenv: CliEnvironment): Generator<HostLook
         }
       }
     } else {
-      readConfig(o, `${cenv.home}/.ssh/config`, readCtx(`${cenv.home}/.ssh`));
+      // ssh.c: SSHCONF_CHECKPERM for the user's own file only (not -F, not the system file).
+      readConfig(o, `${cenv.home}/.ssh/config`, readCtx(`${cenv.home}/.ssh`), 0, true);
       readConfig(o, '/etc/ssh/ssh_config', readCtx('/etc/ssh'));
     }
   };

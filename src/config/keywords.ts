@@ -19,6 +19,7 @@
  */
 import {
   ConfigError,
+  fatalLineError,
   fromCommandLine,
   LOG_LEVELS,
   lineError,
@@ -387,10 +388,11 @@ const ROWS: readonly KeywordEntry[] = [
   }),
   // OpenSSH 8.9+: unbound / host-bound both mean yes here.
   implemented('PubkeyAuthentication', flagInto('pubkeyAuthentication', { unbound: true, 'host-bound': true })),
-  // ssh_config(5): "terminate the connection with the given message" when the line applies.
+  // ssh_config(5): "terminate the connection with the given message" when the line applies
+  // (readconf.c: fatal() at once, the rest of the file unread).
   implemented('RefuseConnection', (_o, args, ctx, kw) => {
     const message = single(kw, args, ctx);
-    if (ctx.active) throw lineError(ctx, `RefuseConnection: ${message}`);
+    if (ctx.active) throw fatalLineError(ctx, `RefuseConnection: ${message}`);
   }),
   implemented('RekeyLimit', applyRekeyLimit),
   implemented('ServerAliveCountMax', numberInto('serverAliveCountMax')),
@@ -552,7 +554,8 @@ export function applyOption(o: SshOptions, keyword: string, args: string[], ctx:
       ctx.note(`${ctx.source} line ${ctx.line}: Ignored unknown option "${keyword}"`);
       return;
     }
-    throw lineError(ctx, `Bad configuration option: ${k}`);
+    // readconf.c process_config_line_depth: this one message has a colon after the file name.
+    throw new ConfigError(`${ctx.source}: line ${ctx.line}: Bad configuration option: ${k}`);
   }
   switch (entry.handling) {
     case 'implemented':

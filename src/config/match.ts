@@ -4,7 +4,7 @@
  *
  * Pure: `Match exec` runs through an injected function (the Node adapter uses /bin/sh -c).
  */
-import { ConfigError, lineError, matchPattern, type LineContext } from './options.js';
+import { ConfigError, fatalLineError, lineError, matchPattern, type LineContext } from './options.js';
 
 /** What a Match line is evaluated against. */
 export interface MatchContext {
@@ -138,7 +138,8 @@ export function evaluateMatch(args: readonly string[], m: MatchContext, ctx: Lin
         }
         if (!m.exec) throw lineError(ctx, `unsupported option "Match exec": commands cannot be run here`);
         const status = m.exec(cmd);
-        if (status < 0) throw lineError(ctx, `match exec '${cmd}' error`);
+        // readconf.c match_cfg_line: fatal(), not a counted bad line.
+        if (status < 0) throw fatalLineError(ctx, `match exec '${cmd}' error`);
         criteria = cmd;
         r = status === 0;
       }

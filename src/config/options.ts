@@ -98,10 +98,17 @@ export function emptyOptions(): SshOptions {
 /** A configuration or command-line error: ssh(1) prints it and exits 255. */
 export class ConfigError extends Error {
   readonly exitCode: number;
-  constructor(message: string, exitCode = 255) {
+  /**
+   * True when reading must stop here (readconf.c calls fatal()): a file's `terminating, N bad
+   * configuration options`, bad permissions, too deep an Include. Other errors about one line
+   * are counted and reading goes on, as process_config_line's error returns are.
+   */
+  readonly fatal: boolean;
+  constructor(message: string, exitCode = 255, fatal = false) {
     super(message);
     this.name = 'ConfigError';
     this.exitCode = exitCode;
+    this.fatal = fatal;
   }
 }
 
@@ -125,6 +132,11 @@ export function fromCommandLine(ctx: LineContext): boolean {
 /** `FILE line N: what` (readconf.c's prefix for every message about a line). */
 export function lineError(ctx: LineContext, what: string): ConfigError {
   return new ConfigError(`${ctx.source} line ${ctx.line}: ${what}`);
+}
+
+/** Like {@link lineError}, for what readconf.c fatal()s on at once instead of counting. */
+export function fatalLineError(ctx: LineContext, what: string): ConfigError {
+  return new ConfigError(`${ctx.source} line ${ctx.line}: ${what}`, 255, true);
 }
 
 /** OpenSSH match_pattern(): `*` any run, `?` one character, case-sensitive on the given case. */

@@ -29,6 +29,12 @@ export {
 /** How the parser reads files; `readFile` returns undefined when the file does not exist. */
 export interface ConfigFileSystem {
   readFile(path: string): string | undefined;
+  /**
+   * The file's owner and mode bits (stat(2) st_uid, st_mode), for readconf.c's permission check
+   * of the user's own config and of included files; undefined when it cannot be stat'ed. Without
+   * it the check is not made (unit tests with in-memory files).
+   */
+  stat?(path: string): { uid: number; mode: number } | undefined;
   /** Names in a directory (for `Include` globs); undefined when it cannot be read. */
   listDir?(path: string): string[] | undefined;
 }
@@ -151,14 +157,31 @@ export interface ReadConfigContext {
 
 /**
  * Read one ssh_config file into `o` (first value wins). Returns false when the file does not
- * exist. Throws ConfigError on bad lines, naming the file and line.
+ * exist. `checkPermissions`: readconf.c SSHCONF_CHECKPERM, set by ssh.c for ~/.ssh/config (not for
+ * `-F` or the system file) and always for included files: the file must be owned by root or the
+ * local user and not writable by group or others.
+ *
+ * Throws ConfigError naming the file and line. As readconf.c read_config_file_depth does, every
+ * bad line is reported (one message line each, in order) and the file is refused at its end:
+ * `FILE: terminating, N bad configuration options`.
  */
-export function readConfig(o: SshOptions, path: string, c: ReadConfigContext, depth = 0): boolean {
+export function readConfig(o: SshOptions, path: string, c: ReadConfigContext, depth = 0, checkPermissions = false): boolean {
   const text = c.fs.readFile(path);
   if (text === undefined) return false;
+  if (checkPermissions) checkOwnerAndMode(path, c);
   c.note(`Reading configuration data ${path}`);
   readConfigText(o, text, path, c, depth, { active: true, neverMatch: false });
   return true;
+}
+
+/** readconf.c read_config_file_depth, SSHCONF_CHECKPERM: another user could write ProxyCommand lines. */
+function checkOwnerAndMode(path: string, c: ReadConfigContext): void {
+  const st = c.fs.stat?.(path);
+  if (st === undefined) return;
+  const uid = c.local?.uid ?? -1;
+  if ((st.uid !== 0 && uid >= 0 && st.uid !== uid) || (st.mode & 0o022) !== 0) {
+    throw new ConfigError(`Bad owner or permissions on ${path}`, 255, true);
+  }
 }
 
 /** readconf.c: the Host/Match state, shared by a file and the files it includes. */
@@ -194,59 +217,80 @@ function matchContext(o: SshOptions, c: ReadConfigContext): MatchContext {
 
 function readConfigText(o: SshOptions, text: string, source: string, c: ReadConfigContext, depth: number, state: BlockState): void {
   const lines = text.split(/\r?\n/);
+  // A trailing newline ends the last line; it does not start another (getline(3)).
+  if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
+  const errors: string[] = [];
   for (let i = 0; i < lines.length; i++) {
-    const ctx: LineContext = { source, line: i + 1, active: state.active, note: c.note };
-    let parsed;
     try {
-      parsed = splitConfigLine(lines[i]!);
+      readConfigLine(o, lines[i]!, i + 1, source, c, depth, state);
     } catch (err) {
-      throw lineError(ctx, (err as Error).message);
+      if (!(err instanceof ConfigError)) throw err;
+      // What ssh has printed so far comes first: this file's bad lines, then the fatal message.
+      if (err.fatal) throw new ConfigError([...errors, err.message].join('\n'), err.exitCode, true);
+      errors.push(err.message);
     }
-    if (!parsed) continue;
-    const bare = bareKeyword(lines[i]!);
-    if (bare !== undefined) throw lineError(ctx, `no argument after keyword "${bare}"`);
-    const { keyword, args } = parsed;
-    const k = keyword.toLowerCase();
-    if (k === 'host') {
-      if (args.length === 0) throw lineError(ctx, `${keyword}: Missing argument.`);
-      state.active = !state.neverMatch && hostMatches(args, c.host);
-      if (state.active) c.note(`${source} line ${i + 1}: Applying options for ${args.join(' ')}`);
-    } else if (k === 'match') {
-      // readconf.c: a Match line is evaluated whatever the state before it (exec commands run),
-      // except inside an Include of an inactive block, where pure-ssh runs no command.
-      const m = matchContext(o, c);
-      if (state.neverMatch) m.exec = () => 1;
-      const value = evaluateMatch(args, m, ctx);
-      state.active = !state.neverMatch && value;
-      c.note(`${source} line ${i + 1}: match ${value ? '' : 'not '}found`);
-    } else if (k === 'include') {
-      if (args.length === 0) throw lineError(ctx, `${keyword}: Missing argument.`);
-      const userConfig = c.includeDir !== '/etc/ssh';
-      for (const a of args) {
-        let files: string[];
-        try {
-          files = expandIncludePath(a, { home: c.home, dir: c.includeDir, userConfig, listDir: c.fs.listDir });
-        } catch (err) {
-          throw lineError(ctx, (err as Error).message);
-        }
-        const outer = state.active;
-        let any = false;
-        for (const file of files) {
-          const inc = c.fs.readFile(file);
-          if (inc === undefined) continue;
-          any = true;
-          // readconf.c READCONF_MAX_DEPTH 16: the top file is depth 0.
-          if (depth + 1 > 16) throw lineError(ctx, 'Too many recursive configuration includes');
-          c.note(`${source} line ${i + 1}: Including file ${file} depth ${depth + 1}${outer ? '' : ' (parse only)'}`);
-          // An included file starts in the including block's state; its Host/Match lines do not
-          // change the including file's state.
-          readConfigText(o, inc, file, c, depth + 1, { active: outer, neverMatch: state.neverMatch || !outer });
-          state.active = outer;
-        }
-        if (!any) c.note(`${source} line ${i + 1}: include ${a} matched no files`);
+  }
+  if (errors.length > 0) {
+    errors.push(`${source}: terminating, ${errors.length} bad configuration options`);
+    throw new ConfigError(errors.join('\n'), 255, true);
+  }
+}
+
+/** readconf.c process_config_line_depth: one line; throws ConfigError when it is bad. */
+function readConfigLine(o: SshOptions, line: string, lineNumber: number, source: string, c: ReadConfigContext, depth: number, state: BlockState): void {
+  const ctx: LineContext = { source, line: lineNumber, active: state.active, note: c.note };
+  let parsed;
+  try {
+    parsed = splitConfigLine(line);
+  } catch (err) {
+    throw lineError(ctx, (err as Error).message);
+  }
+  if (!parsed) return;
+  const bare = bareKeyword(line);
+  if (bare !== undefined) throw lineError(ctx, `no argument after keyword "${bare}"`);
+  const { keyword, args } = parsed;
+  const k = keyword.toLowerCase();
+  if (k === 'host') {
+    if (args.length === 0) throw lineError(ctx, `${keyword}: Missing argument.`);
+    state.active = !state.neverMatch && hostMatches(args, c.host);
+    if (state.active) c.note(`${source} line ${lineNumber}: Applying options for ${args.join(' ')}`);
+  } else if (k === 'match') {
+    // readconf.c: a Match line is evaluated whatever the state before it (exec commands run),
+    // except inside an Include of an inactive block, where pure-ssh runs no command.
+    const m = matchContext(o, c);
+    if (state.neverMatch) m.exec = () => 1;
+    const value = evaluateMatch(args, m, ctx);
+    state.active = !state.neverMatch && value;
+    c.note(`${source} line ${lineNumber}: match ${value ? '' : 'not '}found`);
+  } else if (k === 'include') {
+    if (args.length === 0) throw lineError(ctx, `${keyword}: Missing argument.`);
+    const userConfig = c.includeDir !== '/etc/ssh';
+    for (const a of args) {
+      let files: string[];
+      try {
+        files = expandIncludePath(a, { home: c.home, dir: c.includeDir, userConfig, listDir: c.fs.listDir });
+      } catch (err) {
+        throw lineError(ctx, (err as Error).message);
       }
-    } else {
-      applyOption(o, keyword, args, ctx);
+      const outer = state.active;
+      let any = false;
+      for (const file of files) {
+        const inc = c.fs.readFile(file);
+        if (inc === undefined) continue;
+        any = true;
+        // readconf.c READCONF_MAX_DEPTH 16: the top file is depth 0.
+        if (depth + 1 > 16) throw new ConfigError(`${source} line ${lineNumber}: Too many recursive configuration includes`, 255, true);
+        // readconf.c: included files are read with SSHCONF_CHECKPERM, whoever includes them.
+        checkOwnerAndMode(file, c);
+        c.note(`${source} line ${lineNumber}: Including file ${file} depth ${depth + 1}${outer ? '' : ' (parse only)'}`);
+        // An included file starts in the including block's state; its Host/Match lines do not
+        // change the including file's state.
+        readConfigText(o, inc, file, c, depth + 1, { active: outer, neverMatch: state.neverMatch || !outer });
+        state.active = outer;
+      }
+      if (!any) c.note(`${source} line ${lineNumber}: include ${a} matched no files`);
     }
+  } else {
+    applyOption(o, keyword, args, ctx);
   }
 }

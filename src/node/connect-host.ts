@@ -6,7 +6,7 @@
  * unchanged so that every bin authenticates exactly like `pure-ssh`.
  */
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, writeSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { isIP, Socket } from 'node:net';
 import { homedir, hostname as osHostname, userInfo } from 'node:os';
 import type { Duplex } from 'node:stream';
@@ -99,6 +99,7 @@ export function processCliEnvironment(): CliEnvironment {
     lookupHost,
     fs: {
       readFile: (p) => orUndefined(() => readFileSync(p, 'utf8')),
+      stat: (p) => orUndefined(() => statSync(p)),
       listDir: (p) => orUndefined(() => readdirSync(p)),
     },
   };
