@@ -91,6 +91,25 @@ describe('pure-ssh command line without a server', () => {
     }
   });
 
+  it('an algorithm pure-ssh does not implement names where it was asked for (file and line, -c, -o)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pure-ssh-cli-'));
+    try {
+      const cfg = join(dir, 'cfg');
+      await writeFile(cfg, 'Host *\n  Ciphers 3des-cbc\n');
+      const fromFile = runCli(['-F', cfg, '-N', 'h']);
+      expect(await exitOf(fromFile)).toBe(255);
+      expect(fromFile.stderr()).toMatch(new RegExp(`^${cfg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} line 2: unsupported cipher algorithm\\(s\\): 3des-cbc \\(pure-ssh supports: chacha20-poly1305@openssh.com,`));
+      const dump = runCli(['-G', '-F', 'none', '-c', 'foo', 'h']);
+      expect(await exitOf(dump)).toBe(255);
+      expect(dump.stderr()).toMatch(/^-c: unsupported cipher algorithm\(s\): foo /);
+      const option = runCli(['-F', 'none', '-o', 'MACs=+foo', '-N', 'h']);
+      expect(await exitOf(option)).toBe(255);
+      expect(option.stderr()).toMatch(/^command-line line 0: unsupported mac algorithm\(s\): foo /);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('~/.ssh/config writable by others is refused as ssh does; -F is not checked', async () => {
     const home = await mkdtemp(join(tmpdir(), 'pure-ssh-cli-home-'));
     try {

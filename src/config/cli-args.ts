@@ -100,6 +100,8 @@ export interface ResolvedConfig {
   connectTimeout: number;
   /** OpenSSH list specs as given (`+`, `-`, `^` prefixes), validated later by the library. */
   algorithms: { cipher?: string; mac?: string; kex?: string; hostKey?: string };
+  /** Where each of `algorithms` was set (`FILE line N`, `command-line line 0`, `-c`, `-m`), for errors. */
+  algorithmOrigins: { cipher?: string; mac?: string; kex?: string; hostKey?: string };
   localForwards: ForwardSpec[];
   /** -R / RemoteForward: `listen` is on the server, `to` here. */
   remoteForwards: ForwardSpec[];
@@ -562,8 +564,14 @@ function* resolveSteps(argv: string[], cenv: CliEnvironment): Generator<HostLook
   if (o.user !== undefined && !validCommandLineUser(o.user)) throw new ConfigError('remote username contains invalid characters');
   if (!validCommandLineHost(flags.host)) throw new ConfigError('hostname contains invalid characters');
   if (flags.port !== undefined) o.port = flags.port;
-  if (flags.ciphers !== undefined) o.ciphers = flags.ciphers;
-  if (flags.macs !== undefined) o.macs = flags.macs;
+  if (flags.ciphers !== undefined) {
+    o.ciphers = flags.ciphers;
+    (o.algorithmOrigins ??= {}).ciphers = '-c';
+  }
+  if (flags.macs !== undefined) {
+    o.macs = flags.macs;
+    (o.algorithmOrigins ??= {}).macs = '-m';
+  }
   if (flags.compression) o.compression = true;
 
   const note = (m: string) => notes.push(m);
@@ -765,6 +773,12 @@ function* resolveSteps(argv: string[], cenv: CliEnvironment): Generator<HostLook
       serverAliveCountMax: o.serverAliveCountMax ?? 3,
       connectTimeout: o.connectTimeout ?? 0,
       algorithms: { cipher: o.ciphers, mac: o.macs, kex: o.kexAlgorithms, hostKey: o.hostKeyAlgorithms },
+      algorithmOrigins: {
+        cipher: o.algorithmOrigins?.ciphers,
+        mac: o.algorithmOrigins?.macs,
+        kex: o.algorithmOrigins?.kexAlgorithms,
+        hostKey: o.algorithmOrigins?.hostKeyAlgorithms,
+      },
       localForwards,
       remoteForwards,
       dynamicForwards,

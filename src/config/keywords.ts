@@ -127,6 +127,7 @@ const algorithmsInto =
     const v = single(kw, args, ctx);
     const list = v.startsWith('+') || v.startsWith('^') ? v.slice(1) : v;
     if (!v.startsWith('-') && list === '') throw lineError(ctx, `${BAD_ALGORITHM_LIST[key]} '${v}'.`);
+    if (ctx.active && o[key] === undefined) (o.algorithmOrigins ??= {})[key] = `${ctx.source} line ${ctx.line}`;
     setFirst(o, key, v, ctx);
   };
 

@@ -46,6 +46,12 @@ export interface SshOptions {
   macs?: string;
   kexAlgorithms?: string;
   hostKeyAlgorithms?: string;
+  /**
+   * Where each algorithm list above came from (`FILE line N`, `command-line line 0`, `-c`, `-m`):
+   * its names are checked against what pure-ssh implements only once the lists are applied, and
+   * that error must still point at the line.
+   */
+  algorithmOrigins?: Partial<Record<'ciphers' | 'macs' | 'kexAlgorithms' | 'hostKeyAlgorithms', string>>;
   /** Cumulative, command line first. */
   localForwards: ForwardSpec[];
   /** Cumulative, command line first (ssh -R, RemoteForward): `listen` is on the server. */

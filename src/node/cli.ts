@@ -24,6 +24,7 @@ import type { ForwardOptions, LocalForward } from './forward.js';
 import type { DynamicForward } from './forward-dynamic.js';
 import type { RemoteForward } from './forward-remote.js';
 import type { SshError } from '../errors.js';
+import type { AlgorithmPreferences } from '../algorithms.js';
 
 /** ssh(1): "ssh exits with the exit status of the remote command or with 255 if an error occurred." */
 const EXIT_ERROR = 255;
@@ -100,6 +101,30 @@ function routeContext(): RouteContext {
   return { env: cliEnv, onTransport: (count) => (transfer.count = count) };
 }
 
+/**
+ * The algorithm lists the configuration asks for, applied to pure-ssh's defaults (ssh_config(5)
+ * `+`, `-`, `^`). Throws UsageError naming where a list came from (`FILE line N: ...`, `-c: ...`)
+ * when it names an algorithm pure-ssh does not implement or leaves a category empty.
+ */
+async function appliedAlgorithms(cfg: ResolvedConfig): Promise<AlgorithmPreferences> {
+  const { ALGORITHM_CATEGORIES, applyAlgorithmSpec, defaultAlgorithms } = await import('../algorithms.js');
+  const { UsageError } = await import('../errors.js');
+  const d = defaultAlgorithms();
+  const algorithms = { ...d };
+  for (const { key } of ALGORITHM_CATEGORIES) {
+    const spec = cfg.algorithms[key];
+    if (!spec) continue;
+    try {
+      algorithms[key] = applyAlgorithmSpec(key, d[key], spec);
+    } catch (err) {
+      const origin = cfg.algorithmOrigins[key];
+      if (origin === undefined || !(err instanceof UsageError)) throw err;
+      throw new UsageError(`${origin}: ${err.message}`);
+    }
+  }
+  return algorithms;
+}
+
 async function main(): Promise<void> {
   await closeInspector();
   let outcome;
@@ -119,15 +144,10 @@ async function main(): Promise<void> {
   }
   if (outcome.kind === 'dump') {
     // ssh -G: the configuration on stdout, exit 0, no connection.
-    const { ALGORITHM_CATEGORIES, applyAlgorithmSpec, defaultAlgorithms } = await import('../algorithms.js');
     const { dumpConfig } = await import('../config/dump.js');
-    const d = defaultAlgorithms();
-    const algorithms = { ...d };
+    let algorithms;
     try {
-      for (const { key } of ALGORITHM_CATEGORIES) {
-        const spec = outcome.config.algorithms[key];
-        if (spec) algorithms[key] = applyAlgorithmSpec(key, d[key], spec);
-      }
+      algorithms = await appliedAlgorithms(outcome.config);
     } catch (err) {
       process.stderr.write(`${(err as Error).message}\n`);
       process.exit(EXIT_ERROR);
@@ -332,8 +352,6 @@ async function run(cfg: ResolvedConfig): Promise<void> {
   };
   for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(s, () => onSignal(s));
 
-  const { ALGORITHM_CATEGORIES, applyAlgorithmSpec, defaultAlgorithms } = await import('../algorithms.js');
-
   const fail = async (err: unknown): Promise<never> => {
     const at = configOf(err, cfg);
     log.error(await describeFatal(err, at, log));
@@ -346,12 +364,8 @@ async function run(cfg: ResolvedConfig): Promise<void> {
   };
 
   // Check algorithm lists before connecting, so a typo is a config error, not a network one.
-  const d = defaultAlgorithms();
   try {
-    for (const { key } of ALGORITHM_CATEGORIES) {
-      const spec = cfg.algorithms[key];
-      if (spec) applyAlgorithmSpec(key, d[key], spec);
-    }
+    await appliedAlgorithms(cfg);
   } catch (err) {
     return fail(err);
   }
