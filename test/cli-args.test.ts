@@ -311,10 +311,10 @@ describe('-o options', () => {
 
   it('a single-valued keyword with more arguments is an error, not a silent truncation', () => {
     expect(() => resolve(['-N', '-o', 'Ciphers aes128-ctr aes256-ctr', 'h'])).toThrow(
-      'command-line line 0: keyword Ciphers extra arguments at end of line',
+      'command-line line 0: keyword ciphers extra arguments at end of line',
     );
     const files = { '/home/joe/.ssh/config': 'Port 22\nUser a b\n' };
-    expect(() => resolve(['-N', 'h'], files)).toThrow('/home/joe/.ssh/config line 2: keyword User extra arguments at end of line');
+    expect(() => resolve(['-N', 'h'], files)).toThrow('/home/joe/.ssh/config line 2: keyword user extra arguments at end of line\n/home/joe/.ssh/config: terminating, 1 bad configuration options');
   });
 
   it('ClearAllForwardings drops the forwards of every source', () => {
@@ -346,7 +346,7 @@ describe('-o options', () => {
   it('LocalForward via -o', () => {
     const c = resolve(['-o', 'LocalForward 127.0.0.1:9000 db:5432', 'h']);
     expect(c.localForwards).toEqual([{ listen: { bindAddress: '127.0.0.1', port: 9000 }, to: { host: 'db', port: 5432 } }]);
-    expect(() => resolve(['-o', 'LocalForward 9000', 'h'])).toThrow(/Bad forwarding specification/);
+    expect(() => resolve(['-o', 'LocalForward 9000', 'h'])).toThrow('command-line line 0: Missing target argument.');
   });
 
   it('LogLevel, and -v overriding it', () => {

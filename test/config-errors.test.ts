@@ -96,6 +96,17 @@ const FILE_LINES = [
   'RekeyLimit x',
   'RekeyLimit 8',
   'ServerAliveCountMax x',
+  'Port 1 2',
+  'RekeyLimit 1G 2 3',
+  // readconf.c oLocalForward / oRemoteForward / oDynamicForward.
+  'LocalForward 1',
+  'LocalForward a:b',
+  'LocalForward 1 2',
+  'LocalForward 1 h:2 x',
+  'RemoteForward 1 h:2 x',
+  'RemoteForward 1 h',
+  'DynamicForward 1 2',
+  'DynamicForward x',
   // match_cfg_line: its own line, then "FILE line N: Bad Match condition".
   'Match canonical foo',
   'Match canonical Foo',

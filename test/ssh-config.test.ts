@@ -166,7 +166,7 @@ describe('reading files', () => {
       { listen: { port: 63333 }, to: { host: 'localhost', port: 5432 } },
       { listen: { bindAddress: '::1', port: 1 }, to: { path: '/run/s.sock' } },
     ]);
-    expect(() => read('LocalForward 63333\n', 'h')).toThrow(/line 1: Bad forwarding specification/);
+    expect(() => read('LocalForward 63333\n', 'h')).toThrow(/line 1: Missing target argument\./);
   });
 });
 

@@ -70,10 +70,15 @@ export type KeywordHandling = KeywordEntry['handling'];
 
 // ---- value parsing, with readconf.c's messages -------------------------------------------
 
+/** readconf.c process_config_line_depth: arguments left over, with the keyword lowercased as it prints it. */
+function extraArguments(keyword: string, ctx: LineContext): ConfigError {
+  return lineError(ctx, `keyword ${keyword.toLowerCase()} extra arguments at end of line`);
+}
+
 /** Exactly one argument (readconf.c: "Missing argument." / "extra arguments at end of line"). */
 function single(keyword: string, args: string[], ctx: LineContext): string {
   if (args.length === 0 || args[0] === '') throw lineError(ctx, 'Missing argument.');
-  if (args.length > 1) throw lineError(ctx, `keyword ${keyword} extra arguments at end of line`);
+  if (args.length > 1) throw extraArguments(keyword, ctx);
   return args[0]!;
 }
 
@@ -169,7 +174,7 @@ const directive: Apply = (_o, _args, ctx, kw) => {
 
 const applyRekeyLimit: Apply = (o, args, ctx, kw) => {
   const v = atLeastOne(kw, args, ctx)[0]!;
-  if (args.length > 2) throw lineError(ctx, `keyword ${kw} extra arguments at end of line`);
+  if (args.length > 2) throw extraArguments(kw, ctx);
   let bytes: number | null;
   if (v.toLowerCase() === 'default' || v.toLowerCase() === 'none') bytes = null;
   else {
@@ -196,18 +201,21 @@ function pushForward<F>(list: F[], fwd: F): void {
   if (!list.some((f) => JSON.stringify(f) === key)) list.push(fwd);
 }
 
-const applyLocalForward: Apply = (o, args, ctx) => {
+const applyLocalForward: Apply = (o, args, ctx, kw) => {
   // readconf.c: "LocalForward [bind:]port host:hostport" → the two joined with ':'.
-  if (args.length < 1 || args.length > 2) throw lineError(ctx, 'Missing target argument.');
-  const fwd = args.length === 2 ? parseForwardSpec(`${args[0]}:${args[1]}`) : null;
+  if (args.length < 1 || args[0] === '') throw lineError(ctx, 'Missing port argument.');
+  if (args.length < 2 || args[1] === '') throw lineError(ctx, 'Missing target argument.');
+  if (args.length > 2) throw extraArguments(kw, ctx);
+  const fwd = parseForwardSpec(`${args[0]}:${args[1]}`);
   if (!fwd) throw lineError(ctx, 'Bad forwarding specification.');
   if (ctx.active) pushForward(o.localForwards, fwd);
 };
 
-const applyRemoteForward: Apply = (o, args, ctx) => {
+const applyRemoteForward: Apply = (o, args, ctx, kw) => {
   // readconf.c: "RemoteForward [bind:]port host:hostport" → joined with ':'; one argument is the
   // server-side SOCKS form, which pure-ssh does not provide.
-  if (args.length < 1 || args.length > 2) throw lineError(ctx, 'Missing target argument.');
+  if (args.length < 1 || args[0] === '') throw lineError(ctx, 'Missing port argument.');
+  if (args.length > 2) throw extraArguments(kw, ctx);
   if (args.length === 1 && parseDynamicForwardSpec(args[0]!)) {
     throw lineError(ctx, 'RemoteForward without a target (a SOCKS proxy on the server) is not supported by pure-ssh.');
   }
@@ -216,8 +224,9 @@ const applyRemoteForward: Apply = (o, args, ctx) => {
   if (ctx.active) pushForward(o.remoteForwards, fwd);
 };
 
-const applyDynamicForward: Apply = (o, args, ctx) => {
-  if (args.length !== 1) throw lineError(ctx, 'Missing port argument.');
+const applyDynamicForward: Apply = (o, args, ctx, kw) => {
+  if (args.length < 1 || args[0] === '') throw lineError(ctx, 'Missing port argument.');
+  if (args.length > 1) throw extraArguments(kw, ctx);
   const fwd = parseDynamicForwardSpec(args[0]!);
   if (!fwd) throw lineError(ctx, 'Bad forwarding specification.');
   if (ctx.active) pushForward(o.dynamicForwards, fwd);
