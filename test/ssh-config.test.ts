@@ -26,10 +26,11 @@ function read(text: string, host: string, more: Record<string, string> = {}, dir
 
 describe('ssh_config line syntax', () => {
   it('keyword and arguments, = optional, quotes, comments', () => {
-    expect(splitConfigLine('  Port 22')).toEqual({ keyword: 'Port', args: ['22'] });
-    expect(splitConfigLine('Port=22')).toEqual({ keyword: 'Port', args: ['22'] });
-    expect(splitConfigLine('Port = 22')).toEqual({ keyword: 'Port', args: ['22'] });
-    expect(splitConfigLine('IdentityFile "/a b/key"  # mine')).toEqual({ keyword: 'IdentityFile', args: ['/a b/key'] });
+    expect(splitConfigLine('  Port 22')).toEqual({ keyword: 'Port', args: ['22'], rest: '22' });
+    expect(splitConfigLine('Port=22')).toEqual({ keyword: 'Port', args: ['22'], rest: '22' });
+    expect(splitConfigLine('Port = 22')).toEqual({ keyword: 'Port', args: ['22'], rest: '22' });
+    expect(splitConfigLine('IdentityFile "/a b/key"  # mine')).toEqual({ keyword: 'IdentityFile', args: ['/a b/key'], rest: '"/a b/key"  # mine' });
+    expect(splitConfigLine("User 'a b'")).toEqual({ keyword: 'User', args: ['a b'], rest: "'a b'" });
     expect(splitConfigLine('# comment')).toBeNull();
     expect(splitConfigLine('   ')).toBeNull();
   });

@@ -16,7 +16,7 @@ import {
   LOG_LEVELS,
   parseForwardSpec,
   parseDynamicForwardSpec,
-  quotesBalanced,
+  splitConfigLine,
   readConfig,
   type ConfigFileSystem,
   type DynamicForwardSpec,
@@ -394,7 +394,7 @@ function applyFlag(c: string, value: string | undefined, o: SshOptions, flags: F
       if (bare !== undefined) throw new ConfigError(`command-line line 0: no argument after keyword "${bare}"`);
       const line = splitOption(value!);
       if (!line) throw new ConfigError(`command-line line 0: Missing argument.`);
-      applyOption(o, line.keyword, line.args, ctx);
+      applyOption(o, line.keyword, line.args, { ...ctx, rest: line.rest });
       return;
     }
   }
@@ -434,15 +434,14 @@ export function expandProxyCommand(command: string, t: { host: string; originalH
   });
 }
 
-function splitOption(text: string): { keyword: string; args: string[] } | null {
-  const m = /^\s*([^\s=]+)\s*(?:=\s*)?(.*)$/s.exec(text);
-  if (!m) return null;
-  const rest = m[2]!.trim();
-  if (!quotesBalanced(rest)) throw new ConfigError('command-line line 0: invalid quotes');
-  const args: string[] = [];
-  const re = /"([^"]*)"|(\S+)/g;
-  for (const a of rest.matchAll(re)) args.push(a[1] ?? a[2]!);
-  return { keyword: m[1]!, args };
+/** A `-o` value: the same split as a config file line (ssh.c hands it to process_config_line). */
+function splitOption(text: string): { keyword: string; args: string[]; rest: string } | null {
+  try {
+    return splitConfigLine(text);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new ConfigError(`command-line line 0: ${err.message}`);
+    throw err;
+  }
 }
 
 /**

@@ -253,13 +253,14 @@ const applyProxyJump: Apply = (o, args, ctx, kw) => {
 };
 
 /**
- * readconf.c oProxyCommand: the rest of the line; ignored once ProxyJump was obtained. The line
- * splitter took double quotes off: an argument holding spaces gets them back for /bin/sh.
+ * readconf.c oProxyCommand (parse_command): the rest of the line as written, quotes and all, for
+ * /bin/sh; ignored once ProxyJump was obtained.
  */
 const applyProxyCommand: Apply = (o, args, ctx, kw) => {
-  const command = atLeastOne(kw, args, ctx)
-    .map((a) => (/\s/.test(a) ? `"${a}"` : a))
-    .join(' ');
+  atLeastOne(kw, args, ctx);
+  // Leading whitespace and `=` skipped (strspn(str, WHITESPACE "=")); callers without the raw
+  // text (the library's option objects) get the arguments joined.
+  const command = (ctx.rest ?? args.join(' ')).replace(/^[\s=]+/, '');
   setFirst(o, 'proxy', command.toLowerCase() === 'none' ? { kind: 'none' } : { kind: 'command', command }, ctx);
 };
 

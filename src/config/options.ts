@@ -128,6 +128,11 @@ export interface LineContext {
   active: boolean;
   /** Debug notes (printed with -v). */
   note: (message: string) => void;
+  /**
+   * The line's text after its keyword as written (quotes and escapes kept, trailing whitespace
+   * removed), for the keywords readconf.c takes raw rather than split (ProxyCommand).
+   */
+  rest?: string;
 }
 
 /** True for `-o` options, which OpenSSH reports as "command-line line 0". */

@@ -6,6 +6,7 @@
  * Pure: files are read through an injected {@link ConfigFileSystem}, so everything here is
  * unit-testable without touching the machine's ~/.ssh.
  */
+import { argvSplit } from './argv-split.js';
 import { expandIncludePath } from './include.js';
 import { applyOption } from './keywords.js';
 import { evaluateMatch, type MatchContext } from './match.js';
@@ -40,64 +41,24 @@ export interface ConfigFileSystem {
 }
 
 /**
- * Split one config line into keyword and arguments: the keyword ends at whitespace or a single
- * `=` (readconf.c strdelim); arguments are whitespace-separated, `"double quoted"` when they
- * hold spaces. Returns null for blank and comment lines.
+ * Split one config line (or a `-o` value) into keyword and arguments, as readconf.c
+ * process_config_line_depth does: the keyword ends at whitespace or a single `=` (misc.c
+ * strdelim); the rest, trailing whitespace removed, is kept as written in `rest` (ProxyCommand
+ * takes it raw) and split by misc.c argv_split rules into `args` (see argv-split.ts: `"` and `'`
+ * quoting anywhere in an argument, backslash escapes, a trailing `#` comment).
+ * Returns null for blank and comment lines; throws ConfigError('invalid quotes') for a quote
+ * left open.
  */
-export function splitConfigLine(line: string): { keyword: string; args: string[] } | null {
+export function splitConfigLine(line: string): { keyword: string; args: string[]; rest: string } | null {
   const s = line.replace(/^[\s]+/, '');
   if (s === '' || s.startsWith('#')) return null;
   const m = /^([^\s=]+)\s*(?:=\s*)?/.exec(s);
   if (!m) return null;
   const keyword = m[1]!;
-  const args: string[] = [];
-  let rest = s.slice(m[0].length).replace(/\s+$/, '');
-  if (!quotesBalanced(rest)) throw new ConfigError('invalid quotes');
-  while (rest !== '') {
-    if (rest.startsWith('#')) break; // ssh_config(5): a trailing comment
-    if (rest.startsWith('"')) {
-      const end = rest.indexOf('"', 1);
-      if (end < 0) throw new ConfigError('no matching quote');
-      args.push(rest.slice(1, end));
-      rest = rest.slice(end + 1).replace(/^\s+/, '');
-    } else {
-      const w = /^\S+/.exec(rest)![0];
-      args.push(w);
-      rest = rest.slice(w.length).replace(/^\s+/, '');
-    }
-  }
-  return { keyword, args };
-}
-
-/**
- * Whether misc.c argv_split, which readconf.c process_config_line runs on every line's
- * arguments (active or not, and on -o values), accepts their quoting: a `'` or `"` opened
- * outside quotes (at the start of a word or inside one) must be closed on the same line; a
- * backslash escapes `'`, `"`, `\` (and a space outside quotes); a `#` starting a word ends the
- * line. OpenSSH refuses the line otherwise: "invalid quotes".
- */
-export function quotesBalanced(s: string): boolean {
-  let i = 0;
-  while (i < s.length) {
-    const c = s[i];
-    if (c === ' ' || c === '\t') {
-      i++;
-      continue;
-    }
-    if (c === '#') return true;
-    let quote = '';
-    for (; i < s.length; i++) {
-      const ch = s[i];
-      if (ch === '\\') {
-        const next = s[i + 1];
-        if (next === "'" || next === '"' || next === '\\' || (quote === '' && next === ' ')) i++;
-      } else if (quote === '' && (ch === ' ' || ch === '\t')) break;
-      else if (quote === '' && (ch === '"' || ch === "'")) quote = ch;
-      else if (quote !== '' && ch === quote) quote = '';
-    }
-    if (i >= s.length) return quote === '';
-  }
-  return true;
+  const rest = s.slice(m[0].length).replace(/\s+$/, '');
+  const args = argvSplit(rest);
+  if (args === null) throw new ConfigError('invalid quotes');
+  return { keyword, args, rest };
 }
 
 /**
@@ -249,6 +210,7 @@ function readConfigLine(o: SshOptions, line: string, lineNumber: number, source:
   const bare = bareKeyword(line);
   if (bare !== undefined) throw lineError(ctx, `no argument after keyword "${bare}"`);
   const { keyword, args } = parsed;
+  ctx.rest = parsed.rest;
   const k = keyword.toLowerCase();
   if (k === 'host') {
     if (args.length === 0) throw lineError(ctx, `${keyword}: Missing argument.`);

@@ -1,0 +1,75 @@
+/**
+ * Config line quoting as OpenSSH reads it (misc.c argv_split, readconf.c's raw ProxyCommand):
+ * each line goes into a `-F` file read by /usr/bin/ssh -G and by pure-ssh -G (the built CLI),
+ * and the values they print must be the same. CI=true: a missing /usr/bin/ssh fails.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { argvSplit } from '../src/config/argv-split.js';
+import { CLI } from './support/cli-run.js';
+
+const SSH = '/usr/bin/ssh';
+const haveSsh = existsSync(SSH);
+if (!haveSsh && process.env.CI === 'true') throw new Error('OpenSSH client (/usr/bin/ssh) is missing');
+
+const dir = mkdtempSync(join(tmpdir(), 'pure-ssh-config-quoting-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** The `-G` lines for `keys` (lowercase keyword, then its value as printed). */
+function dump(program: string[], file: string, keys: string[]): string[] {
+  const r = spawnSync(program[0]!, [...program.slice(1), '-G', '-F', file, 'target'], { encoding: 'utf8' });
+  expect(r.status, r.stderr).toBe(0);
+  return r.stdout.split('\n').filter((l) => keys.includes(l.split(' ')[0]!));
+}
+
+const LINES: Array<[string, string]> = [
+  ['User "a b"', 'user'],
+  ["User 'a b'", 'user'],
+  ['User a"b c"d', 'user'],
+  ["User it\\'s", 'user'],
+  ['User a\\ b', 'user'],
+  ['User "a \\" b"', 'user'],
+  ['User a\\x', 'user'],
+  ['User a#b', 'user'],
+  ['User a # trailing comment', 'user'],
+  ['User "#notacomment"', 'user'],
+  ['HostName "example.org"', 'hostname'],
+  ['ProxyCommand nc "%h" %p', 'proxycommand'],
+  ["ProxyCommand sh -c 'exec nc %h %p'", 'proxycommand'],
+  ['ProxyCommand  =  nc  %h   %p', 'proxycommand'],
+  ['ProxyCommand nc %h %p # comment', 'proxycommand'],
+  ['ProxyCommand printf "a\\"b" %h', 'proxycommand'],
+  ['IdentityFile "/tmp/a b/key"', 'identityfile'],
+  ["IdentityFile '/tmp/c d/key'", 'identityfile'],
+];
+
+describe.skipIf(!haveSsh)('config line quoting as /usr/bin/ssh -G reads it', () => {
+  it.each(LINES)('%s', (line, key) => {
+    const file = join(dir, `cfg-${LINES.findIndex(([l]) => l === line)}`);
+    writeFileSync(file, `Host target\n  ${line}\n`);
+    const theirs = dump([SSH], file, [key]);
+    expect(theirs.length).toBeGreaterThan(0);
+    expect(dump([process.execPath, CLI], file, [key])).toEqual(theirs);
+  });
+});
+
+describe('argvSplit (misc.c argv_split)', () => {
+  it('quotes anywhere, escapes, comments, open quotes', () => {
+    expect(argvSplit('a "b c" d')).toEqual(['a', 'b c', 'd']);
+    expect(argvSplit("x'y z'w")).toEqual(['xy zw']);
+    expect(argvSplit('"a\'b"')).toEqual(["a'b"]);
+    expect(argvSplit('a\\ b c')).toEqual(['a b', 'c']);
+    expect(argvSplit('"a\\ b"')).toEqual(['a\\ b']);
+    expect(argvSplit('C:\\x')).toEqual(['C:\\x']);
+    expect(argvSplit('a\\\\b')).toEqual(['a\\b']);
+    expect(argvSplit('a #b c')).toEqual(['a']);
+    expect(argvSplit('a#b')).toEqual(['a#b']);
+    expect(argvSplit('""')).toEqual(['']);
+    expect(argvSplit('   ')).toEqual([]);
+    expect(argvSplit("'a")).toBeNull();
+    expect(argvSplit('a"b')).toBeNull();
+  });
+});
