@@ -74,7 +74,7 @@ describe('-R, -D, RemoteForward, DynamicForward parsing', () => {
     expect(c.dynamicForwards).toEqual([{ bindAddress: '127.0.0.1', port: 1080 }]);
     expect(c.warnNoShell).toBe(true);
     expect(errorOf(() => resolve(['-F', '/cfg', 'h'], { '/cfg': 'RemoteForward 8080\n' })).message).toMatch(/\/cfg line 1: RemoteForward without a target/);
-    expect(errorOf(() => resolve(['-F', '/cfg', 'h'], { '/cfg': 'DynamicForward a:b:c\n' })).message).toBe('/cfg line 1: Bad forwarding specification.');
+    expect(errorOf(() => resolve(['-F', '/cfg', 'h'], { '/cfg': 'DynamicForward a:b:c\n' })).message).toBe('/cfg line 1: Bad forwarding specification.\n/cfg: terminating, 1 bad configuration options');
     const cleared = resolve(['-F', '/cfg', '-o', 'ClearAllForwardings=yes', '-N', '-D', '1', 'h'], { '/cfg': cfg });
     expect([cleared.remoteForwards, cleared.dynamicForwards]).toEqual([[], []]);
   });
