@@ -25,7 +25,7 @@ const WRAP = 20;
 const HIBIT = 1 << 18;
 // Messages of at least this many whole blocks absorb four blocks per step; shorter ones one at a
 // time, where computing r², r³, r⁴ would cost more than it saves (measured on Node 20).
-const POWERS_MIN_BLOCKS = 8;
+const POWERS_MIN_BLOCKS = 16;
 // Misaligned messages are copied through this many bytes of aligned scratch.
 const BOUNCE_BYTES = 2048;
 
