@@ -3,8 +3,8 @@
  *
  * ChaCha20 is the specialised original-variant implementation in ../crypto/chacha20.ts (or the
  * runtime's, through the crypto provider, for the payload) and Poly1305 the allocation-free one in
- * ../crypto/poly1305.ts; this file is only the SSH construction. Cross-checked against noble, OpenSSL and the RFC 8439 vectors in
- * test/chacha20.test.ts and test/cipher.test.ts.
+ * ../crypto/poly1305.ts; this file is only the SSH construction. Cross-checked against noble,
+ * OpenSSL and the RFC 8439 vectors in test/chacha20.test.ts and test/cipher.test.ts.
  */
 import type { CipherAlgorithm, PacketCipher } from './cipher.js';
 import { ChaCha20, LITTLE_ENDIAN, WordViews } from '../crypto/chacha20.js';
