@@ -10,7 +10,8 @@
  * bytecode size, and code after a loop that an on-stack-replaced (OSR) compile has no type
  * feedback for deoptimises on every call. The single large function this replaced was OSR-compiled
  * during a bulk transfer and then deoptimised on every later small packet (measured: ~1,400
- * deoptimisations over 1,000 64-byte round trips after a 2 MiB warm-up).
+ * deoptimisations over 1,000 64-byte round trips after a 2 MiB warm-up, when the bulk data came
+ * before any short packet).
  */
 import { LITTLE_ENDIAN } from './chacha20.js';
 
