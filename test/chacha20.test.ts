@@ -131,6 +131,44 @@ describe('ChaCha20 (original 64-bit counter / 64-bit nonce variant)', () => {
     }
   });
 
+  it('keystream() writes the bytes xor() would XOR in, for any count up to 64 and across the 2^32 carry', () => {
+    const key = rand(32);
+    const nonce = rand(8);
+    const c = new ChaCha20(key);
+    for (const counter of [0, 1, 7, 0xffffffff, 0x1_00000000]) {
+      for (const n of [0, 1, 4, 31, 32, 33, 63, 64]) {
+        const expected = new Uint8Array(64);
+        c.xor(nonce, counter, expected, 0, 64);
+        const out = rand(n + 10);
+        const before = out.slice();
+        c.keystream(nonce, counter, out, 5, n);
+        expect(toHex(out.subarray(5, 5 + n))).toBe(toHex(expected.subarray(0, n)));
+        expect(toHex(out.subarray(0, 5))).toBe(toHex(before.subarray(0, 5)));
+        expect(toHex(out.subarray(5 + n))).toBe(toHex(before.subarray(5 + n)));
+      }
+    }
+    expect(() => c.keystream(new Uint8Array(12), 0, new Uint8Array(64), 0, 32)).toThrow(/8-byte nonce/);
+    expect(() => c.keystream(nonce, 0, new Uint8Array(64), 0, 65)).toThrow(UsageError);
+    expect(() => c.keystream(nonce, 0, new Uint8Array(40), 10, 32)).toThrow(UsageError);
+    expect(() => c.keystream(nonce, -1, new Uint8Array(64), 0, 32)).toThrow(UsageError);
+  });
+
+  it('a short tail after whole blocks, aligned or not, matches OpenSSL (the tail is XORed word by word when aligned)', () => {
+    const key = rand(32);
+    const nonce = rand(8);
+    const c = new ChaCha20(key);
+    for (let len = 0; len <= 200; len++) {
+      for (const off of [0, 1, 2, 3, 4]) {
+        const pt = rand(len);
+        const buf = placed(pt, 0, off);
+        const before = buf.slice();
+        c.xor(nonce, 3, buf, off, off + len);
+        expect(toHex(buf.subarray(off, off + len))).toBe(toHex(openssl(key, nonce, 3n, pt)));
+        expect(toHex(buf.subarray(off + len))).toBe(toHex(before.subarray(off + len)));
+      }
+    }
+  });
+
   it('uses only the 32 key bytes at keyOff', () => {
     const material = rand(70);
     const nonce = rand(8);

@@ -4,6 +4,7 @@ import { chacha20orig } from '@noble/ciphers/chacha.js';
 import { poly1305 } from '@noble/ciphers/_poly1305.js';
 import { describe, expect, it } from 'vitest';
 import { ChaCha20Poly1305Cipher } from '../src/cipher/chacha20-poly1305.js';
+import { nodeCryptoProvider } from '../src/node/crypto-provider.js';
 import { poly1305Into } from '../src/crypto/poly1305.js';
 import { DisconnectReason, ProtocolError } from '../src/errors.js';
 import { expectProtocolError } from './support/expect-protocol-error.js';
@@ -130,6 +131,49 @@ describe('poly1305Into', () => {
 });
 
 describe('poly1305Into fast paths', () => {
+  it('matches noble for every length 0-2000 at every alignment, with and without a word view', () => {
+    const key = rand(32);
+    const data = rand(2000 + 8);
+    const words = new Int32Array(data.buffer, 0, data.length >>> 2);
+    const out = new Uint8Array(16);
+    for (let len = 0; len <= 2000; len++) {
+      if (len % 97 === 0) key.set(rand(32));
+      for (const off of [0, 1, 2, 3, 4]) {
+        const expected = toHex(poly1305(data.subarray(off, off + len), key));
+        poly1305Into(key, 0, data, off, off + len, out, 0);
+        expect(toHex(out)).toBe(expected);
+        if (off % 4 === 0) {
+          out.fill(0);
+          poly1305Into(key, 0, data, off, off + len, out, 0, words);
+          expect(toHex(out)).toBe(expected);
+        }
+      }
+    }
+  });
+
+  it('keeps no state between calls: bulk and short messages interleaved give the tags of fresh calls', () => {
+    // The implementation keeps r, its powers and the accumulator in module scratch.
+    const cases = [32784, 88, 0, 15, 4096 + 7, 16, 255, 256, 70000, 1].map((len) => ({ key: rand(32), msg: rand(len) }));
+    const fresh = cases.map(({ key, msg }) => toHex(poly1305(msg, key)));
+    for (let round = 0; round < 3; round++) {
+      cases.forEach(({ key, msg }, i) => {
+        const out = new Uint8Array(16);
+        poly1305Into(key, 0, msg, 0, msg.length, out, 0);
+        expect(toHex(out)).toBe(fresh[i]);
+      });
+    }
+  });
+
+  it('writes the tag right after the message in the same buffer (as seal does)', () => {
+    for (const len of [0, 5, 16, 100, 1000]) {
+      const key = rand(32);
+      const buf = rand(len + 16);
+      const expected = toHex(poly1305(buf.subarray(0, len), key));
+      poly1305Into(key, 0, buf, 0, len, buf, len);
+      expect(toHex(buf.subarray(len))).toBe(expected);
+    }
+  });
+
   it('reads 32-bit words through a caller-supplied view and agrees with the byte path', () => {
     for (let i = 0; i < 200; i++) {
       const len = i < 100 ? i * 13 : Math.floor(Math.random() * 70000);
@@ -212,6 +256,31 @@ describe('ChaCha20Poly1305Cipher (chacha20-poly1305@openssh.com)', () => {
       expect(toHex(sealed.subarray(4, 4 + packetLength))).toBe(p.plaintext.slice(8));
     });
   }
+
+  it('the pure and node:crypto providers seal the same bytes and open each other\'s packets', () => {
+    // The cipher takes the length and Poly1305-key blocks from our ChaCha20 and the payload from the
+    // provider: both must be the same keystream.
+    const k = rand(64);
+    const sizes = [0, 1, 11, 63, 64, 84, 1000, 1100, 4096, 32768 + 12, 35000];
+    for (const [i, size] of sizes.entries()) {
+      for (const off of [0, 3]) {
+        const seq = 0xfffffffe + i;
+        const payload = rand(size);
+        const a = makePacket(payload, off);
+        const b = { buf: a.buf.slice(), packetLength: a.packetLength };
+        const plain = a.buf.slice(off + 4, off + 4 + a.packetLength);
+        new ChaCha20Poly1305Cipher(k).seal(seq >>> 0, a.buf, off, a.packetLength);
+        new ChaCha20Poly1305Cipher(k, nodeCryptoProvider).seal(seq >>> 0, b.buf, off, b.packetLength);
+        expect(toHex(b.buf)).toBe(toHex(a.buf));
+        const rx = new ChaCha20Poly1305Cipher(k, nodeCryptoProvider);
+        expect(rx.decryptLength(seq >>> 0, a.buf, off)).toBe(a.packetLength);
+        const out = rx.open(seq >>> 0, a.buf, off, a.packetLength) ?? a.buf.subarray(off + 4, off + 4 + a.packetLength);
+        expect(toHex(out)).toBe(toHex(plain));
+        new ChaCha20Poly1305Cipher(k).open(seq >>> 0, b.buf, off, b.packetLength);
+        expect(toHex(b.buf.subarray(off + 4, off + 4 + b.packetLength))).toBe(toHex(plain));
+      }
+    }
+  });
 
   it('round-trips many packet sizes at several buffer offsets and sequence numbers', () => {
     const k = rand(64);

@@ -1,13 +1,13 @@
 /**
  * chacha20-poly1305@openssh.com (OpenSSH PROTOCOL.chacha20poly1305), the transport's hot path.
  *
- * ChaCha20 is the specialised original-variant implementation in ../crypto/chacha20.ts and
- * Poly1305 the allocation-free one in ../crypto/poly1305.ts; this file is only the SSH
- * construction. Cross-checked against noble, OpenSSL and the RFC 8439 vectors in
- * test/chacha20.test.ts and test/cipher.test.ts.
+ * ChaCha20 is the specialised original-variant implementation in ../crypto/chacha20.ts (or the
+ * runtime's, through the crypto provider, for the payload) and Poly1305 the allocation-free one in
+ * ../crypto/poly1305.ts; this file is only the SSH construction. Cross-checked against noble,
+ * OpenSSL and the RFC 8439 vectors in test/chacha20.test.ts and test/cipher.test.ts.
  */
 import type { CipherAlgorithm, PacketCipher } from './cipher.js';
-import { LITTLE_ENDIAN, WordViews } from '../crypto/chacha20.js';
+import { ChaCha20, LITTLE_ENDIAN, WordViews } from '../crypto/chacha20.js';
 import { poly1305Into } from '../crypto/poly1305.js';
 import type { ChaCha20Stream, CryptoProvider } from '../crypto/provider.js';
 import { pureCryptoProvider } from '../crypto/pure.js';
@@ -39,8 +39,13 @@ export class ChaCha20Poly1305Cipher implements PacketCipher {
   readonly outOfPlace: boolean;
 
   // PROTOCOL.chacha20poly1305: K_2 = first 32 bytes (payload + Poly1305 key), K_1 = last 32 (length).
+  // The payload goes through the provider (a runtime ChaCha20 pays off on large packets); the
+  // length and the Poly1305 key are one block each per packet, which our ChaCha20 computes for
+  // less than any runtime call costs (node:crypto's own provider hands such short ranges back to
+  // it too), so those two are always ours.
   private readonly main: ChaCha20Stream;
-  private readonly header: ChaCha20Stream;
+  private readonly header: ChaCha20;
+  private readonly polyKeyStream: ChaCha20;
   // PROTOCOL.chacha20poly1305: nonce = sequence number as a big-endian uint64; the high half is
   // always 0 because seq is a uint32.
   private readonly nonce = new Uint8Array(8);
@@ -57,7 +62,8 @@ export class ChaCha20Poly1305Cipher implements PacketCipher {
       throw new UsageError(`chacha20-poly1305@openssh.com needs a 64-byte key, got ${key.length}`);
     }
     this.main = crypto.chacha20(key.subarray(0, 32));
-    this.header = crypto.chacha20(key.subarray(32, 64));
+    this.polyKeyStream = new ChaCha20(key, 0);
+    this.header = new ChaCha20(key, 32);
     this.outOfPlace = this.main.xorCopy !== undefined;
   }
 
@@ -71,8 +77,7 @@ export class ChaCha20Poly1305Cipher implements PacketCipher {
 
   // PROTOCOL.chacha20poly1305: the Poly1305 key is K_2's keystream block 0, first 32 bytes.
   private makePolyKey(): void {
-    this.polyKey.fill(0);
-    this.main.xor(this.nonce, 0, this.polyKey, 0, 32);
+    this.polyKeyStream.keystream(this.nonce, 0, this.polyKey, 0, 32);
   }
 
   private isAligned(buf: Uint8Array, off: number): boolean {
@@ -137,6 +142,7 @@ export class ChaCha20Poly1305Cipher implements PacketCipher {
 
   dispose(): void {
     this.main.dispose();
+    this.polyKeyStream.dispose();
     this.header.dispose();
     this.polyKey.fill(0);
     this.tag.fill(0);

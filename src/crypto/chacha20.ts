@@ -475,7 +475,8 @@ function xorBlocks(
 export class ChaCha20 {
   // RFC 8439 §2.3: state words 4–11 are the key as little-endian words.
   private readonly key = new Int32Array(8);
-  // One keystream block for the tail of a buffer (and for every block on big-endian hosts).
+  // One keystream block for the tail of a buffer (and for every block on big-endian hosts); all
+  // zeros between calls.
   private readonly ks = new Int32Array(16);
   // Aligned bounce buffer for data whose address is not a multiple of 4; made on first need.
   private bounce: Int32Array | null = null;
@@ -535,18 +536,44 @@ export class ChaCha20 {
         }
       }
     }
-    // The tail (and every block on a big-endian host): one keystream block at a time, byte by
-    // byte, reading bytes out of the words arithmetically so host byte order does not matter.
+    // The tail (and every block on a big-endian host): one keystream block at a time into `ks`
+    // (all zeros between calls, so XORing into it gives the keystream), then into the data.
     const ks = this.ks;
     while (pos < end) {
-      ks.fill(0);
       xorBlocks(this.key, n0, n1, block >>> 0, hi32(block), ks, 0, 1);
       const n = Math.min(end - pos, 64);
-      for (let i = 0; i < n; i++) buf[pos + i] ^= ks[i >>> 2]! >>> ((i & 3) << 3);
+      let i = 0;
+      if (LITTLE_ENDIAN && ((buf.byteOffset + pos) & 3) === 0) {
+        // Whole words straight into the data, as above; the last 0–3 bytes one at a time.
+        const w = this.views.of(buf.buffer);
+        const at = (buf.byteOffset + pos) >>> 2;
+        for (; i + 4 <= n; i += 4) w[at + (i >>> 2)] ^= ks[i >>> 2]!;
+      }
+      // Bytes are read out of the words arithmetically, so host byte order does not matter here.
+      for (; i < n; i++) buf[pos + i] ^= ks[i >>> 2]! >>> ((i & 3) << 3);
+      wipe16(ks);
       pos += n;
       block++;
     }
-    ks.fill(0);
+  }
+
+  /**
+   * Write the first `n` (at most 64) bytes of keystream block `counter` for `nonce` (8 bytes) to
+   * `out[outOff, outOff + n)`, overwriting what was there: the same bytes {@link xor} would XOR
+   * in. chacha20-poly1305@openssh.com takes its Poly1305 key this way (block 0, 32 bytes).
+   */
+  keystream(nonce: Uint8Array, counter: number, out: Uint8Array, outOff: number, n: number): void {
+    if (nonce.length !== 8) throw new UsageError(`ChaCha20 (original variant) needs an 8-byte nonce, got ${nonce.length}`);
+    if (!(n >= 0 && n <= 64 && outOff >= 0 && outOff + n <= out.length)) {
+      throw new UsageError(`ChaCha20: cannot write ${n} keystream bytes at ${outOff} of a ${out.length}-byte buffer`);
+    }
+    if (!(Number.isInteger(counter) && counter >= 0 && counter < Number.MAX_SAFE_INTEGER)) {
+      throw new UsageError(`ChaCha20: block counter ${counter} is not an integer in [0, 2^53)`);
+    }
+    const ks = this.ks;
+    xorBlocks(this.key, le32(nonce, 0), le32(nonce, 4), counter >>> 0, hi32(counter), ks, 0, 1);
+    for (let i = 0; i < n; i++) out[outOff + i] = ks[i >>> 2]! >>> ((i & 3) << 3);
+    wipe16(ks);
   }
 
   /** Wipe the key and any keystream left in scratch. */
@@ -556,6 +583,11 @@ export class ChaCha20 {
     this.bounce?.fill(0);
     this.views.clear();
   }
+}
+
+/** Zero the 16 words of a keystream block (a loop the JIT inlines; `fill` is a builtin call). */
+function wipe16(ks: Int32Array): void {
+  for (let i = 0; i < 16; i++) ks[i] = 0;
 }
 
 /**
