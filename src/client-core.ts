@@ -324,6 +324,15 @@ export class ClientCore {
     return this.stage === 'authenticated';
   }
 
+  /**
+   * Whether the `none` request that asks the server for its authentication methods (RFC 4252
+   * §5.2) is on its way and unanswered: time the server spends on it (sshd 9.2: 5-10 ms) that
+   * an adapter may use to load local key files (see src/node/client.ts ExternalSigner.prepare).
+   */
+  get awaitingAuthMethods(): boolean {
+    return this.stage === 'auth' && this.userauth.awaitingMethods;
+  }
+
   get isClosed(): boolean {
     return this.stage === 'closed';
   }
