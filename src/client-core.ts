@@ -224,18 +224,17 @@ export class ClientCore {
     const wasOpening = this.connection.pendingOpens > 0;
     this.transport.receive(data);
     if (this.timers.rekeyTime) this.timers.kexSeen(this.transport.info.kexCount);
-    // While we wait for an open confirmation, answer what the server sent with a few bytes
-    // (RFC 4253 §11.2 IGNORE) so our TCP ACK leaves at once: sshd sends small packets after
-    // authentication (hostkeys-00, DEBUG) and Nagle would hold its confirmation behind our
-    // delayed ACK for ~40 ms. The read that carries the confirmation is answered too: a
-    // server-first endpoint's first bytes (a greeting) follow the confirmation at once, and
-    // sshd's Nagle held them behind our delayed ACK of it (40 ms of the first forwarded byte
-    // on loopback, seen with tcpdump; ssh(1) waits the same). The same after our EOF, until the server's EOF or CLOSE: its
-    // WINDOW_ADJUST for our last data sits unacknowledged, and its EOF (once the forwarded
-    // socket ends) waited behind our delayed ACK: 40-45 ms at the end of most uploads. Only
-    // for small reads there: a download after our EOF arrives in full segments, which TCP
-    // acknowledges at once, and needs no IGNORE per read. Cheapest checks first: this runs
-    // for every read.
+    // While we wait for an open confirmation, answer what the server sent with a few bytes (RFC
+    // 4253 §11.2 IGNORE) so our TCP ACK leaves at once: sshd sends small packets after
+    // authentication (hostkeys-00, DEBUG) and Nagle would hold its confirmation behind our delayed
+    // ACK for ~40 ms. The read that carries the confirmation is answered too: a server-first
+    // endpoint's first bytes (a greeting) follow the confirmation at once, and sshd's Nagle held
+    // them behind our delayed ACK of it (40 ms of the first forwarded byte on loopback, seen with
+    // tcpdump; ssh(1) waits the same). The same after our EOF, until the server's EOF or CLOSE: its
+    // WINDOW_ADJUST for our last data sits unacknowledged, and its EOF (once the forwarded socket
+    // ends) waited behind our delayed ACK: 40-45 ms at the end of most uploads. Only for small
+    // reads there: a download after our EOF arrives in full segments, which TCP acknowledges at
+    // once, and needs no IGNORE per read. Cheapest checks first: this runs for every read.
     const eofs = this.connection.eofsSent;
     const answered = this.connection.eofsAnswered;
     if (eofs !== this.eofsSeen || answered !== this.eofsAnsweredSeen) {

@@ -296,9 +296,10 @@ export interface ExternalSigner {
    * Called once, while the server answers our `none` request: a key file without a passphrase
    * is read and parsed now (no prompt, no log line, nothing sent), so that its first signature
    * does not pay for the parse, @noble/curves' Ed25519 set-up and the first run of that code
-   * (~8 ms of CPU in a fresh CLI) after the server accepted the key. ssh(1) loads the key at the
-   * same protocol step as before (after the server's PK_OK, RFC 4252 §7); only the local work
-   * moved. A key that needs a passphrase, or fails to load, is left to {@link sign} as before.
+   * (~8 ms of CPU in a fresh CLI) after the server accepted the key. The key is still offered
+   * and signed at ssh(1)'s protocol steps (the signature after the server's PK_OK, RFC 4252 §7);
+   * only the local parse moved. A key that needs a passphrase, or fails to load, is left to
+   * {@link sign} as before.
    */
   prepare?(): void;
   /** Authentication is over: wipe what {@link prepare} loaded and {@link sign} did not use. */
