@@ -55,7 +55,7 @@ describe('ExternalSigner.prepare for key files', () => {
   it('an unencrypted key loaded by prepare() signs once without the file, with the same signature as a fresh load', async () => {
     const path = await keyFile('plain');
     const signer = await signerFor(path);
-    signer.prepare!();
+    await signer.prepare!();
     const early = await withoutFile(path, async () => {
       const sig = await signer.sign(DATA, 'ssh-ed25519', 0);
       // Used once: the next signature loads the file again, which is away.
@@ -70,7 +70,7 @@ describe('ExternalSigner.prepare for key files', () => {
   it('discard() drops the key prepare() loaded', async () => {
     const path = await keyFile('discarded');
     const signer = await signerFor(path);
-    signer.prepare!();
+    await signer.prepare!();
     signer.discard!();
     await withoutFile(path, () => expect(signer.sign(DATA, 'ssh-ed25519', 0)).rejects.toThrow());
   });
@@ -82,8 +82,7 @@ describe('ExternalSigner.prepare for key files', () => {
       asked.push(p);
       return 'open sesame';
     });
-    signer.prepare!();
-    await new Promise((r) => setTimeout(r, 50));
+    await signer.prepare!();
     expect(asked).toEqual([]);
     const sig = await signer.sign(DATA, 'ssh-ed25519', 0);
     expect(asked).toEqual([path]);

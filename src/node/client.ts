@@ -299,9 +299,9 @@ export interface ExternalSigner {
    * (~8 ms of CPU in a fresh CLI) after the server accepted the key. The key is still offered
    * and signed at ssh(1)'s protocol steps (the signature after the server's PK_OK, RFC 4252 §7);
    * only the local parse moved. A key that needs a passphrase, or fails to load, is left to
-   * {@link sign} as before.
+   * {@link sign} as before. Resolves once the key is loaded or left (never rejects).
    */
-  prepare?(): void;
+  prepare?(): Promise<void>;
   /** Authentication is over: wipe what {@link prepare} loaded and {@link sign} did not use. */
   discard?(): void;
 }
@@ -399,9 +399,10 @@ export async function prepareAuth(options: ConnectOptions, crypto: CryptoProvide
     signers.push({
       publicKeyBlob: f.publicKeyBlob,
       name: `${sshKeyTypeLabel(keyBlobType(f.publicKeyBlob))} "${f.path}"`,
-      prepare() {
+      async prepare() {
         // No passphrase: an encrypted key fails at once (before any KDF) and is left to sign().
         early ??= unlockIdentityFile(f.path, { allowUnprotectedKeyFiles }).catch(() => undefined);
+        await early;
       },
       discard() {
         const e = early;
@@ -916,7 +917,7 @@ export class SshClient extends EventEmitter {
       this.signersPrepared = true;
       setImmediate(() => {
         if (this.isDone || this.core.isAuthenticated) return;
-        this.auth.signers.find((s) => s.prepare)?.prepare!();
+        void this.auth.signers.find((s) => s.prepare)?.prepare!();
       });
     }
     // One socket write per task: everything the current callback produced (several packets,
