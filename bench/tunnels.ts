@@ -42,6 +42,8 @@ export interface Tunnel {
 export interface SpawnExtras {
   /** Flags for `node` itself, before the script (e.g. `--cpu-prof`); ignored for OpenSSH. */
   nodeArgs?: string[];
+  /** Environment variables the tunnel process is started without (the bench's own stay set). */
+  unsetEnv?: string[];
 }
 
 /**
@@ -148,7 +150,9 @@ function childArgs(login: LoginSpec, forwards: ForwardSpec[]): string {
 
 /** Spawns the tunnel process; it is listening once {@link waitListening} resolves. */
 export function spawnTunnel(tool: Tool, login: LoginSpec, forwards: ForwardSpec[], extras: SpawnExtras = {}): Tunnel {
-  const { cmd, args, env } = tunnelCommand(tool, login, forwards, extras);
+  const { cmd, args, env: given } = tunnelCommand(tool, login, forwards, extras);
+  const env = extras.unsetEnv?.length ? { ...given } : given;
+  for (const name of extras.unsetEnv ?? []) delete env[name];
   const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], env });
   let stderr = '';
   child.stderr!.setEncoding('utf8');

@@ -221,17 +221,20 @@ export class ClientCore {
   /** Feed bytes received from the server. The core takes ownership (decrypts in place). */
   receive(data: Uint8Array): void {
     this.timers.received();
+    const wasOpening = this.connection.pendingOpens > 0;
     this.transport.receive(data);
     if (this.timers.rekeyTime) this.timers.kexSeen(this.transport.info.kexCount);
-    // While we wait for an open confirmation, answer what the server sent with a few bytes
-    // (RFC 4253 §11.2 IGNORE) so our TCP ACK leaves at once: sshd sends small packets after
-    // authentication (hostkeys-00, DEBUG) and Nagle would hold its confirmation behind our
-    // delayed ACK for ~40 ms. The same after our EOF, until the server's EOF or CLOSE: its
-    // WINDOW_ADJUST for our last data sits unacknowledged, and its EOF (once the forwarded
-    // socket ends) waited behind our delayed ACK: 40-45 ms at the end of most uploads. Only
-    // for small reads there: a download after our EOF arrives in full segments, which TCP
-    // acknowledges at once, and needs no IGNORE per read. Cheapest checks first: this runs
-    // for every read.
+    // While we wait for an open confirmation, answer what the server sent with a few bytes (RFC
+    // 4253 §11.2 IGNORE) so our TCP ACK leaves at once: sshd sends small packets after
+    // authentication (hostkeys-00, DEBUG) and Nagle would hold its confirmation behind our delayed
+    // ACK for ~40 ms. The read that carries the confirmation is answered too: a server-first
+    // endpoint's first bytes (a greeting) follow the confirmation at once, and sshd's Nagle held
+    // them behind our delayed ACK of it (40 ms of the first forwarded byte on loopback, seen with
+    // tcpdump; ssh(1) waits the same). The same after our EOF, until the server's EOF or CLOSE: its
+    // WINDOW_ADJUST for our last data sits unacknowledged, and its EOF (once the forwarded socket
+    // ends) waited behind our delayed ACK: 40-45 ms at the end of most uploads. Only for small
+    // reads there: a download after our EOF arrives in full segments, which TCP acknowledges at
+    // once, and needs no IGNORE per read. Cheapest checks first: this runs for every read.
     const eofs = this.connection.eofsSent;
     const answered = this.connection.eofsAnswered;
     if (eofs !== this.eofsSeen || answered !== this.eofsAnsweredSeen) {
@@ -245,7 +248,7 @@ export class ClientCore {
       this.eofsSeen = eofs;
       this.eofsAnsweredSeen = answered;
     }
-    const opening = this.connection.pendingOpens > 0;
+    const opening = wasOpening || this.connection.pendingOpens > 0;
     if (
       (opening || (data.length <= SMALL_READ && this.eofIgnores > 0 && this.connection.awaitingPeerEof)) &&
       this.stage === 'authenticated' &&
@@ -318,6 +321,15 @@ export class ClientCore {
 
   get isAuthenticated(): boolean {
     return this.stage === 'authenticated';
+  }
+
+  /**
+   * Whether the `none` request that asks the server for its authentication methods (RFC 4252
+   * §5.2) is on its way and unanswered: time the server spends on it (sshd 9.2: 5-10 ms) that
+   * an adapter may use to load local key files (see src/node/client.ts ExternalSigner.prepare).
+   */
+  get awaitingAuthMethods(): boolean {
+    return this.stage === 'auth' && this.userauth.awaitingMethods;
   }
 
   get isClosed(): boolean {

@@ -454,6 +454,23 @@ describe('prompt ACKs while an open is pending', () => {
     expect(p.server.receivedOfType(MSG.IGNORE).length).toBe(before + 1);
   });
 
+  it('TestIgnoreAnswersTheOpenConfirmation: the read carrying OPEN_CONFIRMATION is answered too, then nothing more', () => {
+    // A server-first endpoint's greeting follows the confirmation at once; sshd's Nagle held it
+    // behind our delayed ACK of the confirmation (40 ms to the first forwarded byte).
+    const p = authed({ server: { openPolicy: () => 'defer' } });
+    const ch = p.client.openDirectTcpip({ host: 'db', port: 5432 });
+    p.pump();
+    const ignores = () => p.server.receivedOfType(MSG.IGNORE).length;
+    const before = ignores();
+    p.server.confirm(p.server.channelForClient(ch)!, 65536, 32768);
+    p.pump();
+    expect(ignores()).toBe(before + 1);
+    // Open and idle: the server's small packets are not answered any more.
+    p.server.send(debugMsg());
+    p.pump();
+    expect(ignores()).toBe(before + 1);
+  });
+
   it("TestIgnoreAnswersPacketsAfterOurEof: after our EOF, until the server's EOF or CLOSE, an IGNORE answers each packet received", () => {
     // sshd's WINDOW_ADJUST for our last data sits unacknowledged; its EOF (sent once the
     // forwarded socket ends) would wait behind our delayed ACK: 40-45 ms at the end of uploads.

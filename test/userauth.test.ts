@@ -25,6 +25,23 @@ describe('user authentication (RFC 4252) against the fake server', () => {
     expect(pk!.keyBlob).toEqual(fixtureKey().publicKeyBlob);
   });
 
+  it('awaitingAuthMethods is true exactly while our none request is unanswered (the adapter loads key files then)', () => {
+    const p = new Pair();
+    const seen: { awaiting: boolean; authRequests: number }[] = [];
+    p.toServer = (b) => {
+      seen.push({ awaiting: p.client.awaitingAuthMethods, authRequests: p.server.authRequests.length });
+      return b;
+    };
+    p.start();
+    expect(p.client.isAuthenticated).toBe(true);
+    expect(p.client.awaitingAuthMethods).toBe(false);
+    // True only for the output that carries the none request: nothing answered yet then.
+    const awaiting = seen.filter((s) => s.awaiting);
+    expect(awaiting).toHaveLength(1);
+    expect(awaiting[0]!.authRequests).toBe(0);
+    expect(seen.indexOf(awaiting[0]!)).toBeLessThan(seen.length - 1);
+  });
+
   it('a refused key is followed by the next one', () => {
     const ecdsa = fixture('id_ecdsa256');
     const ed = fixtureKey();

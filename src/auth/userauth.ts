@@ -114,6 +114,11 @@ export class UserAuth {
     return this.tried;
   }
 
+  /** Whether our `none` request (RFC 4252 §5.2) is out and its answer not yet in. */
+  get awaitingMethods(): boolean {
+    return this.state.kind === 'trying' && this.state.attempt.method === 'none';
+  }
+
   /** RFC 4253 §10: ask for the ssh-userauth service. */
   start(): void {
     this.state = { kind: 'service-requested' };

@@ -292,6 +292,18 @@ export interface ExternalSigner {
   /** ssh(1)'s words for it in "signing failed for ...": `ED25519 "label" from agent`. */
   name: string;
   sign(data: Uint8Array, algorithm: string, flags: number): Promise<Uint8Array>;
+  /**
+   * Called once, while the server answers our `none` request: a key file without a passphrase
+   * is read and parsed now (no prompt, no log line, nothing sent), so that its first signature
+   * does not pay for the parse, @noble/curves' Ed25519 set-up and the first run of that code
+   * (~8 ms of CPU in a fresh CLI) after the server accepted the key. The key is still offered
+   * and signed at ssh(1)'s protocol steps (the signature after the server's PK_OK, RFC 4252 §7);
+   * only the local parse moved. A key that needs a passphrase, or fails to load, is left to
+   * {@link sign} as before. Resolves once the key is loaded or left (never rejects).
+   */
+  prepare?(): Promise<void>;
+  /** Authentication is over: wipe what {@link prepare} loaded and {@link sign} did not use. */
+  discard?(): void;
 }
 
 /** What the core is given to authenticate with, and who signs for the keys it does not hold. */
@@ -382,13 +394,27 @@ export async function prepareAuth(options: ConnectOptions, crypto: CryptoProvide
       continue;
     }
     identities.push({ publicKeyBlob: f.publicKeyBlob, label: f.path, note });
+    // The key prepare() loaded, for the next signature only (it is disposed after it).
+    let early: Promise<PrivateKey | undefined> | undefined;
     signers.push({
       publicKeyBlob: f.publicKeyBlob,
       name: `${sshKeyTypeLabel(keyBlobType(f.publicKeyBlob))} "${f.path}"`,
+      async prepare() {
+        // No passphrase: an encrypted key fails at once (before any KDF) and is left to sign().
+        early ??= unlockIdentityFile(f.path, { allowUnprotectedKeyFiles }).catch(() => undefined);
+        await early;
+      },
+      discard() {
+        const e = early;
+        early = undefined;
+        void e?.then((k) => k?.dispose());
+      },
       sign: async (data, algorithm) => {
-        let key: PrivateKey;
+        const prepared = early;
+        early = undefined;
+        let key: PrivateKey | undefined = await prepared;
         try {
-          key = await unlockIdentityFile(f.path, { passphrase, askPassphrase, attempts, debug, allowUnprotectedKeyFiles });
+          key ??= await unlockIdentityFile(f.path, { passphrase, askPassphrase, attempts, debug, allowUnprotectedKeyFiles });
         } catch (err) {
           // The message names the file; the core's "signing failed for TYPE "path"" does already.
           if (err instanceof KeyError && err.message.startsWith(`${f.path}: `)) {
@@ -512,6 +538,8 @@ export class SshClient extends EventEmitter {
   private outputPaused = false;
   private connected = false;
   private pumping = false;
+  /** ExternalSigner.prepare has been scheduled (once per connection). */
+  private signersPrepared = false;
   private flushScheduled = false;
   private resolveReady!: () => void;
   private rejectReady!: (e: Error) => void;
@@ -882,6 +910,16 @@ export class SshClient extends EventEmitter {
     } finally {
       this.pumping = false;
     }
+    if (!this.signersPrepared && this.core.awaitingAuthMethods) {
+      // In a later turn of the loop, once the `none` request is written (the flush below is a
+      // microtask): the first key file to be offered loads while the server answers it
+      // (ExternalSigner.prepare). Only the first: the others may never be needed.
+      this.signersPrepared = true;
+      setImmediate(() => {
+        if (this.isDone || this.core.isAuthenticated) return;
+        void this.auth.signers.find((s) => s.prepare)?.prepare!();
+      });
+    }
     // One socket write per task: everything the current callback produced (several packets,
     // window adjusts) goes out in one write, without waiting for the next loop turn (latency).
     if (!this.flushScheduled && this.core.outputPending) {
@@ -998,9 +1036,11 @@ export class SshClient extends EventEmitter {
         return;
       }
       case 'authenticated':
+        for (const s of this.auth.signers) s.discard?.();
         this.resolveReady();
         return;
       case 'closed':
+        for (const s of this.auth.signers) s.discard?.();
         this.finish(e.error);
         return;
       case 'channel-open': {
