@@ -10,8 +10,8 @@
  *
  * `--impl` loads another compiled ghash module (exporting BlockGcm) to compare two versions in
  * the same process; without it the tree's own module is measured. `cold` starts a fresh Node per
- * sample and reports the first packet's cost (key set-up included, then the first seal) and the
- * second's.
+ * sample and reports the first packets of a new key while V8 still interprets the code: the first
+ * (key set-up included), then the mean of packets 2-10, 11-100 and 101-1000, in wall-clock µs.
  */
 import { execFileSync } from 'node:child_process';
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
@@ -133,24 +133,40 @@ async function warm(): Promise<void> {
   }
 }
 
-/** One fresh process: the first packet of a new key (set-up included) and the second, µs CPU and wall. */
+/** Packet ranges a cold process is timed over: [first, last] (1-based), one figure each. */
+const COLD_RANGES: ReadonlyArray<readonly [number, number]> = [
+  [1, 1],
+  [2, 10],
+  [11, 100],
+  [101, 1000],
+];
+
+/**
+ * One fresh process: OpenSSL's ciphers loaded first (a GCM and an ECB context on another key:
+ * a one-off ~1 ms every path pays alike), then a new key and its first 1,000 packets sealed in
+ * order, µs per packet over each of COLD_RANGES (the first includes the key set-up): CPU time of
+ * the process (V8's compiler threads included: optimizing the code is part of the cold cost) and
+ * wall-clock time (on a loaded machine, waits for a core included).
+ */
 async function coldChild(): Promise<void> {
   const [, , , which, url, sizeText] = process.argv as [string, string, string, string, string, string];
   const size = Number(sizeText);
+  const make = which === 'openssl' ? opensslGcm : await loadBlockGcm(url);
+  for (const mode of ['aes-128-gcm', 'aes-128-ecb'] as const) createCipheriv(mode, randomBytes(16), mode === 'aes-128-gcm' ? randomBytes(12) : null).final();
   const key = new Uint8Array(randomBytes(16));
   const iv = new Uint8Array(randomBytes(12));
-  const bufs = [0, 1].map(() => new Uint8Array(randomBytes(AAD + size + 16)));
-  const make = which === 'openssl' ? opensslGcm : await loadBlockGcm(url);
-  const c0 = cpuMicros();
-  const w0 = performance.now();
+  const last = COLD_RANGES[COLD_RANGES.length - 1]![1];
+  const bufs = Array.from({ length: last }, () => new Uint8Array(randomBytes(AAD + size + 16)));
+  const wall: number[] = [performance.now()];
+  const cpu: number[] = [cpuMicros()];
   const g = make(key);
-  g.seal(iv, bufs[0]!, 0, AAD, AAD + size);
-  const w1 = performance.now();
-  const c1 = cpuMicros();
-  nextIv(iv);
-  g.seal(iv, bufs[1]!, 0, AAD, AAD + size);
-  const c2 = cpuMicros();
-  process.stdout.write(JSON.stringify({ first: c1 - c0, firstWall: (w1 - w0) * 1000, second: c2 - c1 }));
+  for (let p = 0; p < last; p++, nextIv(iv)) {
+    g.seal(iv, bufs[p]!, 0, AAD, AAD + size);
+    cpu.push(cpuMicros());
+    wall.push(performance.now());
+  }
+  const per = (at: number[], scale: number) => COLD_RANGES.map(([from, to]) => ((at[to]! - at[from - 1]!) * scale) / (to - from + 1));
+  process.stdout.write(JSON.stringify([...per(cpu, 1), ...per(wall, 1000)]));
 }
 
 function cold(): void {
@@ -159,18 +175,23 @@ function cold(): void {
   const self = fileURLToPath(import.meta.url);
   const variants: Array<[string, string, string]> = impls().map(([name, url]) => [name, 'block', url]);
   variants.push(['openssl-per-packet', 'openssl', '']);
-  console.log(`cold: first packet in a fresh process (key set-up + first seal), then the second seal; µs CPU (min / median / max of ${runs})`);
+  console.log(`cold: a new key in a fresh process (OpenSSL already loaded), µs per seal, CPU then wall clock (min / median / max of ${runs} processes)`);
   for (const size of sizes) {
-    const first = new Map<string, number[]>();
-    const second = new Map<string, number[]>();
+    const figures = new Map<string, number[][]>();
     for (let r = 0; r < runs; r++) {
-      for (const [name, which, url] of variants) {
-        const out = JSON.parse(execFileSync(process.execPath, [self, 'cold-child', which, url, String(size)], { encoding: 'utf8' })) as { first: number; second: number };
-        (first.get(name) ?? first.set(name, []).get(name)!).push(out.first);
-        (second.get(name) ?? second.set(name, []).get(name)!).push(out.second);
+      for (const [name, which, url] of r % 2 === 0 ? variants : [...variants].reverse()) {
+        const out = JSON.parse(execFileSync(process.execPath, [self, 'cold-child', which, url, String(size)], { encoding: 'utf8' })) as number[];
+        const rows = figures.get(name) ?? figures.set(name, out.map(() => [])).get(name)!;
+        out.forEach((v, i) => rows[i]!.push(v));
       }
     }
-    for (const [name] of variants) console.log(`${String(size).padStart(4)} B  ${name.padEnd(20)} first ${stats(first.get(name)!)}   second ${stats(second.get(name)!)}`);
+    for (const [name] of variants) {
+      const rows = figures.get(name)!;
+      for (const [kind, offset] of [['cpu', 0], ['wall', COLD_RANGES.length]] as const) {
+        const cells = COLD_RANGES.map(([from, to], i) => `${from === to ? `#${from}` : `#${from}-${to}`} ${stats(rows[offset + i]!)}`);
+        console.log(`${String(size).padStart(4)} B  ${name.padEnd(20)} ${kind.padEnd(4)} ${cells.join('   ')}`);
+      }
+    }
   }
 }
 

@@ -22,10 +22,13 @@
  * instructions, which V8, JavaScriptCore and SpiderMonkey do for int32 values.
  *
  * Aggregated reduction: GHASH is Horner's rule, Y_i = (Y_{i-1} ^ X_i)·H, which is also
- * X_1·H^n ^ X_2·H^(n-1) ^ … ^ X_n·H; with H^1..H^8 kept (their masked limbs: plain values, each
- * read at an offset that depends only on the block's position in the message) up to 8 blocks are
- * multiplied, summed unreduced, and reduced once. Cross-checked against node:crypto, @noble/ciphers
- * and the GCM specification's test cases, and the multiplication against a bit-by-bit one
+ * X_1·H^n ^ X_2·H^(n-1) ^ … ^ X_n·H; with H^1..H^18 kept (their masked limbs: plain values, each
+ * read at an offset that depends only on the block's position in the message) the blocks of a
+ * small SSH packet (4 bytes of AAD, up to {@link BATCH_BYTES} of text, the length block) are
+ * multiplied, summed unreduced and reduced once. The work depends on the lengths only: a word
+ * of zero padding (known from the lengths) is left out, never a word found to be zero.
+ * Cross-checked against node:crypto, @noble/ciphers and the GCM specification's test cases, and
+ * the multiplication against a bit-by-bit one
  * (SP 800-38D §6.3 Algorithm 1), in test/ghash.test.ts and test/provider.test.ts.
  */
 
@@ -35,6 +38,8 @@
  */
 export type AesBlocks = (blocks: Uint8Array) => Uint8Array;
 
+/** A 32×32 → low 32-bit integer multiplication; held once, which spares the interpreter a lookup per product. */
+const imul = Math.imul;
 /** The bits of a 16-bit limb at positions ≡ 0, 1, 2 (mod 3). */
 const M0 = 0x9249;
 const M1 = 0x2492;
@@ -43,10 +48,13 @@ const M2 = 0x4924;
 const N0 = 0x49249249;
 const N1 = 0x12492492;
 const N2 = 0x24924924;
-/** Powers of H kept, the most blocks reduced at once. */
-const POWERS = 8;
-/** Masked limbs per operand: 9 Karatsuba operands of 32 bits, 3 limbs of 16 bits each, 3 masks each. */
+/** Masked limbs per power of H: 9 Karatsuba operands of 32 bits, 3 limbs of 16 bits each, 3 masks each. */
 const LIMBS = 81;
+/**
+ * For each Karatsuba operand (see {@link Ghash.block}), the words of the block it is made of
+ * (bit k: word k), so that an operand made only of zero padding is skipped.
+ */
+const OPERAND_WORDS = [0b1000, 0b0100, 0b1100, 0b0010, 0b0001, 0b0011, 0b1010, 0b0101, 0b1111] as const;
 
 /**
  * GHASH_H (SP 800-38D §6.4). Elements are held as four big-endian 32-bit words in GCM's
@@ -55,16 +63,16 @@ const LIMBS = 81;
  * is the reversed product, one bit short of 256 (see {@link Ghash.fold}).
  *
  * Use: {@link begin} with the number of blocks, {@link update} for the data, then {@link finish}
- * (GCM's length block and the result) or {@link digest} (the bare hash).
+ * (GCM's length block and the result) or {@link digest} (the bare hash). Errors: `Error` when
+ * more or fewer blocks come than announced.
  */
 export class Ghash {
   /** For H^1..H^POWERS: the masked limbs of the 9 Karatsuba operands (see {@link split}). */
   private readonly powers = new Int32Array(POWERS * LIMBS);
-  /**
-   * The 27 16×16 carry-less products of the current group, summed; each as three words, one per
-   * column residue, still to be masked (masking commutes with the sums).
-   */
-  private readonly acc = new Int32Array(LIMBS);
+  /** Powers of H computed so far (the others on first need: a short first message costs less). */
+  private ready = 0;
+  /** The 27 16×16 carry-less products of the current group, summed. */
+  private readonly acc = new Int32Array(27);
   /** A block's 9 Karatsuba operands of 32 bits. */
   private readonly ops = new Int32Array(9);
   /** The 9 32×32 products (low, high word), then the 3 64×64 ones (4 words each). */
@@ -79,45 +87,48 @@ export class Ghash {
   /** Blocks announced by {@link begin} not yet absorbed, and those of the current group. */
   private left = 0;
   private group = 0;
+  /** No block absorbed since {@link begin}: Y is still 0 (§6.4 step 2). */
+  private fresh = true;
 
   /** @param h the hash subkey H = AES_K(0^128), 16 bytes. */
   constructor(h: Uint8Array) {
-    let h0 = readWord(h, 0);
-    let h1 = readWord(h, 4);
-    let h2 = readWord(h, 8);
-    let h3 = readWord(h, 12);
-    this.split(0, h0, h1, h2, h3);
-    // H^(k+1) = H^k·H: one block through the group of H^1.
-    for (let k = 1; k < POWERS; k++) {
-      this.begin(1);
-      this.block(h0, h1, h2, h3);
-      h0 = this.y0;
-      h1 = this.y1;
-      h2 = this.y2;
-      h3 = this.y3;
-      this.split(k, h0, h1, h2, h3);
-    }
-    this.y0 = this.y1 = this.y2 = this.y3 = 0;
+    this.split(0, readWord(h, 0), readWord(h, 4), readWord(h, 8), readWord(h, 12));
+    this.ready = 1;
   }
 
   /** Start a new hash (Y_0 = 0, SP 800-38D §6.4 step 2) of `blocks` blocks (at least 1). */
   begin(blocks: number): void {
+    const need = Math.min(blocks, POWERS);
+    // H^(k+1) = H^k·H: H^k as one block through the group of H^1.
+    for (let k = this.ready; k < need; k++) {
+      this.y0 = this.y1 = this.y2 = this.y3 = 0;
+      this.left = 1;
+      this.group = 0;
+      this.fresh = true;
+      const w = this.wide;
+      this.unsplit(k - 1, w);
+      this.block(w[0]!, w[1]!, w[2]!, w[3]!, 0b1111);
+      this.split(k, this.y0, this.y1, this.y2, this.y3);
+      this.ready = k + 1;
+    }
     this.y0 = this.y1 = this.y2 = this.y3 = 0;
     this.left = blocks;
     this.group = 0;
+    this.fresh = true;
   }
 
   /** Absorb `buf[start, end)`, zero-padded to a whole block (SP 800-38D §7.1 step 5: A and C each padded). */
   update(buf: Uint8Array, start: number, end: number): void {
     let i = start;
     for (; i + 16 <= end; i += 16) {
-      this.block(readWord(buf, i), readWord(buf, i + 4), readWord(buf, i + 8), readWord(buf, i + 12));
+      this.block(readWord(buf, i), readWord(buf, i + 4), readWord(buf, i + 8), readWord(buf, i + 12), 0b1111);
     }
     if (i < end) {
       const last = this.last;
       last.fill(0);
       last.set(buf.subarray(i, end));
-      this.block(readWord(last, 0), readWord(last, 4), readWord(last, 8), readWord(last, 12));
+      // The words past the data are padding: zero whatever the data.
+      this.block(readWord(last, 0), readWord(last, 4), readWord(last, 8), readWord(last, 12), (1 << ((end - i + 3) >>> 2)) - 1);
       last.fill(0);
     }
   }
@@ -125,7 +136,9 @@ export class Ghash {
   /** Absorb the length block `[len(A)]64 || [len(C)]64` (in bits, SP 800-38D §7.1 step 5) and write the hash to `out[at, at + 16)`. */
   finish(aadBytes: number, textBytes: number, out: Uint8Array, at: number): void {
     // Lengths of SSH packets fit in 32 bits of bytes; the high words carry the bits above 2^32.
-    this.block(Math.floor(aadBytes / 0x20000000), (aadBytes * 8) | 0, Math.floor(textBytes / 0x20000000), (textBytes * 8) | 0);
+    const a0 = Math.floor(aadBytes / 0x20000000);
+    const c0 = Math.floor(textBytes / 0x20000000);
+    this.block(a0, (aadBytes * 8) | 0, c0, (textBytes * 8) | 0, (a0 === 0 ? 0 : 0b0001) | 0b0010 | (c0 === 0 ? 0 : 0b0100) | 0b1000);
     this.digest(out, at);
   }
 
@@ -141,16 +154,24 @@ export class Ghash {
   /**
    * Add X·H^g to the group's sum, g the number of blocks left in the group (the group's first
    * block is X ^ Y: Horner's rule, SP 800-38D §6.4 step 3); reduce when the group is complete.
+   * `live` (bit k for word k) says which words may be non-zero: the others are zero padding, known
+   * from the lengths alone, and the products made only of them are skipped, so the time taken
+   * depends on the lengths and never on the data.
    */
-  private block(x0: number, x1: number, x2: number, x3: number): void {
+  private block(x0: number, x1: number, x2: number, x3: number, live: number): void {
     if (this.left === 0) throw new Error('GHASH: more blocks than announced');
     // Groups of POWERS blocks, the first one shorter: the last block of the message gets H^1.
-    if (this.group === 0) this.group = ((this.left - 1) % POWERS) + 1;
-    x0 ^= this.y0;
-    x1 ^= this.y1;
-    x2 ^= this.y2;
-    x3 ^= this.y3;
-    this.y0 = this.y1 = this.y2 = this.y3 = 0;
+    if (this.group === 0) {
+      this.group = ((this.left - 1) % POWERS) + 1;
+      if (!this.fresh) {
+        x0 ^= this.y0;
+        x1 ^= this.y1;
+        x2 ^= this.y2;
+        x3 ^= this.y3;
+        live = 0b1111;
+      }
+    }
+    this.fresh = false;
     // Karatsuba over the 128-bit integer x0‖x1‖x2‖x3: halves (x2‖x3 low, x0‖x1 high, their
     // sum), then each half's 32-bit halves and their sum; split() orders H^g's limbs alike.
     const ops = this.ops;
@@ -167,39 +188,14 @@ export class Ghash {
     ops[8] = s0 ^ s1;
     const h = this.powers;
     const acc = this.acc;
-    for (let i = 0, j = 0, p = (this.group - 1) * LIMBS; i < 9; i++, j += 9, p += 9) {
-      // The operand's 16-bit halves and their sum, each against H^g's, residue by residue.
-      const y = ops[i]!;
-      const lo = y & 0xffff;
-      const hi = y >>> 16;
-      const mid = lo ^ hi;
-      let a0 = lo & M0;
-      let a1 = lo & M1;
-      let a2 = lo & M2;
-      let b0 = h[p]!;
-      let b1 = h[p + 1]!;
-      let b2 = h[p + 2]!;
-      acc[j] ^= Math.imul(a0, b0) ^ Math.imul(a1, b2) ^ Math.imul(a2, b1);
-      acc[j + 1] ^= Math.imul(a0, b1) ^ Math.imul(a1, b0) ^ Math.imul(a2, b2);
-      acc[j + 2] ^= Math.imul(a0, b2) ^ Math.imul(a1, b1) ^ Math.imul(a2, b0);
-      a0 = hi & M0;
-      a1 = hi & M1;
-      a2 = hi & M2;
-      b0 = h[p + 3]!;
-      b1 = h[p + 4]!;
-      b2 = h[p + 5]!;
-      acc[j + 3] ^= Math.imul(a0, b0) ^ Math.imul(a1, b2) ^ Math.imul(a2, b1);
-      acc[j + 4] ^= Math.imul(a0, b1) ^ Math.imul(a1, b0) ^ Math.imul(a2, b2);
-      acc[j + 5] ^= Math.imul(a0, b2) ^ Math.imul(a1, b1) ^ Math.imul(a2, b0);
-      a0 = mid & M0;
-      a1 = mid & M1;
-      a2 = mid & M2;
-      b0 = h[p + 6]!;
-      b1 = h[p + 7]!;
-      b2 = h[p + 8]!;
-      acc[j + 6] ^= Math.imul(a0, b0) ^ Math.imul(a1, b2) ^ Math.imul(a2, b1);
-      acc[j + 7] ^= Math.imul(a0, b1) ^ Math.imul(a1, b0) ^ Math.imul(a2, b2);
-      acc[j + 8] ^= Math.imul(a0, b2) ^ Math.imul(a1, b1) ^ Math.imul(a2, b0);
+    for (let i = 0, j = 0, p = (this.group - 1) * LIMBS; i < 9; i++, j += 3, p += 9) {
+      if ((live & OPERAND_WORDS[i]) === 0) continue;
+      // The operand's 16-bit halves and their sum, each against H^g's.
+      const lo = ops[i]! & 0xffff;
+      const hi = ops[i]! >>> 16;
+      acc[j] ^= clmul16(lo, h, p);
+      acc[j + 1] ^= clmul16(hi, h, p + 3);
+      acc[j + 2] ^= clmul16(lo ^ hi, h, p + 6);
     }
     this.left--;
     if (--this.group === 0) this.fold();
@@ -212,11 +208,11 @@ export class Ghash {
   private fold(): void {
     const acc = this.acc;
     const w = this.wide;
-    // 32×32 products from their three 16×16 ones (residues masked, then combined).
-    for (let j = 0, o = 0; j < 81; j += 9, o += 2) {
-      const lo = (acc[j]! & N0) | (acc[j + 1]! & N1) | (acc[j + 2]! & N2);
-      const hi = (acc[j + 3]! & N0) | (acc[j + 4]! & N1) | (acc[j + 5]! & N2);
-      const m = ((acc[j + 6]! & N0) | (acc[j + 7]! & N1) | (acc[j + 8]! & N2)) ^ lo ^ hi;
+    // 32×32 products (low word, high word) from their three 16×16 ones.
+    for (let j = 0, o = 0; j < 27; j += 3, o += 2) {
+      const lo = acc[j]!;
+      const hi = acc[j + 1]!;
+      const m = acc[j + 2]! ^ lo ^ hi;
       w[o] = lo ^ (m << 16);
       w[o + 1] = hi ^ (m >>> 16);
     }
@@ -268,28 +264,75 @@ export class Ghash {
   private split(k: number, h0: number, h1: number, h2: number, h3: number): void {
     const s0 = h0 ^ h2;
     const s1 = h1 ^ h3;
-    const ops = [h3, h2, h2 ^ h3, h1, h0, h0 ^ h1, s1, s0, s0 ^ s1];
+    const ops = this.ops;
+    ops[0] = h3;
+    ops[1] = h2;
+    ops[2] = h2 ^ h3;
+    ops[3] = h1;
+    ops[4] = h0;
+    ops[5] = h0 ^ h1;
+    ops[6] = s1;
+    ops[7] = s0;
+    ops[8] = s0 ^ s1;
     const out = this.powers;
     for (let j = 0, p = k * LIMBS; j < 9; j++, p += 9) {
       const lo = ops[j]! & 0xffff;
       const hi = ops[j]! >>> 16;
-      const limbs = [lo, hi, lo ^ hi];
-      for (let v = 0; v < 3; v++) {
-        out[p + v * 3] = limbs[v]! & M0;
-        out[p + v * 3 + 1] = limbs[v]! & M1;
-        out[p + v * 3 + 2] = limbs[v]! & M2;
-      }
+      const mid = lo ^ hi;
+      out[p] = lo & M0;
+      out[p + 1] = lo & M1;
+      out[p + 2] = lo & M2;
+      out[p + 3] = hi & M0;
+      out[p + 4] = hi & M1;
+      out[p + 5] = hi & M2;
+      out[p + 6] = mid & M0;
+      out[p + 7] = mid & M1;
+      out[p + 8] = mid & M2;
     }
+  }
+
+  /** H^(k+1)'s four words back from its limbs (operands 4, 3, 1, 0: x0, x1, x2, x3) into `out[0..4)`. */
+  private unsplit(k: number, out: Int32Array): void {
+    const h = this.powers;
+    const word = (p: number) => (h[p]! | h[p + 1]! | h[p + 2]!) | ((h[p + 3]! | h[p + 4]! | h[p + 5]!) << 16);
+    const base = k * LIMBS;
+    out[0] = word(base + 4 * 9);
+    out[1] = word(base + 3 * 9);
+    out[2] = word(base + 9);
+    out[3] = word(base);
   }
 
   /** Wipe H's powers and every intermediate value. */
   dispose(): void {
     this.powers.fill(0);
+    this.ready = 0;
     this.acc.fill(0);
     this.ops.fill(0);
     this.wide.fill(0);
-    this.begin(0);
+    this.y0 = this.y1 = this.y2 = this.y3 = 0;
+    this.left = 0;
+    this.group = 0;
   }
+}
+
+/**
+ * The carry-less product of the 16-bit `x` and the 16-bit limb masked at `h[p, p + 3)` (its bits
+ * ≡ 0, 1, 2 mod 3), 31 bits. Nine integer products of one residue class by another: each column of
+ * one of them sums at most 6 one-bits, so its count fits in the column and the two above it, of
+ * the other classes; a column's bit, the XOR of its classes' products, is kept by its mask.
+ */
+function clmul16(x: number, h: Int32Array, p: number): number {
+  const a0 = x & M0;
+  const a1 = x & M1;
+  const a2 = x & M2;
+  const b0 = h[p]!;
+  const b1 = h[p + 1]!;
+  const b2 = h[p + 2]!;
+  return (
+    ((imul(a0, b0) ^ imul(a1, b2) ^ imul(a2, b1)) & N0) |
+    ((imul(a0, b1) ^ imul(a1, b0) ^ imul(a2, b2)) & N1) |
+    ((imul(a0, b2) ^ imul(a1, b1) ^ imul(a2, b0)) & N2)
+  );
 }
 
 /**
@@ -419,6 +462,11 @@ const BATCH = 8;
 export const BATCH_BYTES = 256;
 /** Bytes of keystream per packet in the batch: E(J0) and the text's blocks. */
 const BATCH_STRIDE = 16 + BATCH_BYTES;
+/**
+ * Powers of H kept, the most blocks reduced at once: an SSH packet of up to {@link BATCH_BYTES}
+ * (its 4 bytes of AAD, its text, the length block) in one reduction.
+ */
+const POWERS = BATCH_BYTES / 16 + 2;
 
 /** SP 800-38D §7.1 step 2: J0 = IV || 0^31 || 1 for a 96-bit IV, then inc32 per block. */
 function fillCounters(c: Uint8Array, at: number, iv: Uint8Array, blocks: number): void {
