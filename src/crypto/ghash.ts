@@ -3,11 +3,33 @@
  * messages: the runtime's node:crypto seals each GCM packet with a new OpenSSL context (the
  * cipher looked up, the key expanded: ~4 µs warm, ~10 µs on a cold process), which dominates the
  * cost of a small SSH packet. Here the key is expanded once (a long-lived AES-ECB context makes
- * the counter blocks' keystream) and GHASH runs in TypeScript with an 8-bit table per key
- * (Shoup's method, as in the GCM specification by McGrew & Viega, §4.1), so a 100-byte packet
- * costs one ECB call and a few table lookups per byte. Large packets stay with OpenSSL's GCM,
- * whose carry-less multiply beats any table. Cross-checked against node:crypto, @noble/ciphers
- * and the GCM specification's test cases in test/provider.test.ts.
+ * the counter blocks' keystream) and GHASH runs in TypeScript. Large packets stay with OpenSSL's
+ * GCM, whose carry-less multiply instruction beats any portable one.
+ *
+ * Constant time. GHASH's secrets are the hash subkey H and the running hash Y, and nothing here
+ * branches on them or uses them to pick a memory address (no tables indexed by data, unlike the
+ * 4- and 8-bit table methods of the GCM specification, whose lookups leak H and Y through the
+ * cache). The field multiplication (SP 800-38D §6.3) is made of integer multiplications with
+ * holes: a carry-less product is the integer product without carries, so each 16-bit operand is
+ * split into three masks of the bits at positions ≡ 0, 1, 2 (mod 3); two such masks have at most
+ * 6 bits each, so any column of their integer product counts at most 6 < 8 one-bits and its
+ * carries stay inside the two columns above it, which belong to the other residues and are
+ * masked away. Nine Math.imul (a 32×32 → low 32-bit multiply, its 16×16 products exact) give
+ * one 16×16 carry-less product; Karatsuba makes a 128×128 product of 27 of them. This assumes
+ * what every constant-time integer multiplication does: that the CPU's multiplier takes the same
+ * time whatever its operands (true of the 32-bit multiply on x86-64 and ARM64 cores) and that
+ * Math.imul, bitwise operators and typed-array accesses at public offsets compile to plain
+ * instructions, which V8, JavaScriptCore and SpiderMonkey do for int32 values.
+ *
+ * Aggregated reduction: GHASH is Horner's rule, Y_i = (Y_{i-1} ^ X_i)·H, which is also
+ * X_1·H^n ^ X_2·H^(n-1) ^ … ^ X_n·H; with H^1..H^18 kept (their masked limbs: plain values, each
+ * read at an offset that depends only on the block's position in the message) the blocks of a
+ * small SSH packet (4 bytes of AAD, up to {@link BATCH_BYTES} of text, the length block) are
+ * multiplied, summed unreduced and reduced once. The work depends on the lengths only: a word
+ * of zero padding (known from the lengths) is left out, never a word found to be zero.
+ * Cross-checked against node:crypto, @noble/ciphers and the GCM specification's test cases, and
+ * the multiplication against a bit-by-bit one
+ * (SP 800-38D §6.3 Algorithm 1), in test/ghash.test.ts and test/provider.test.ts.
  */
 
 /**
@@ -16,139 +38,301 @@
  */
 export type AesBlocks = (blocks: Uint8Array) => Uint8Array;
 
-/** SP 800-38D §6.3: R = 11100001 || 0^120, the reduction of x^128 (bit 0 is the leftmost). */
-const R = 0xe1000000;
+/** A 32×32 → low 32-bit integer multiplication; held once, which spares the interpreter a lookup per product. */
+const imul = Math.imul;
+/** The bits of a 16-bit limb at positions ≡ 0, 1, 2 (mod 3). */
+const M0 = 0x9249;
+const M1 = 0x2492;
+const M2 = 0x4924;
+/** The columns ≡ 0, 1, 2 (mod 3) of a 16×16 product (31 bits: columns 0..30). */
+const N0 = 0x49249249;
+const N1 = 0x12492492;
+const N2 = 0x24924924;
+/** Masked limbs per power of H: 9 Karatsuba operands of 32 bits, 3 limbs of 16 bits each, 3 masks each. */
+const LIMBS = 81;
+/**
+ * For each Karatsuba operand (see {@link Ghash.block}), the words of the block it is made of
+ * (bit k: word k), so that an operand made only of zero padding is skipped.
+ */
+const OPERAND_WORDS = [0b1000, 0b0100, 0b1100, 0b0010, 0b0001, 0b0011, 0b1010, 0b0101, 0b1111] as const;
 
 /**
- * GHASH_H (SP 800-38D §6.4) with a 256-entry table of byte·H and a 256-entry reduction table,
- * elements held as four big-endian 32-bit words (word 0 holds bits 0..31, bit 0 the coefficient
- * of x^0).
+ * GHASH_H (SP 800-38D §6.4). Elements are held as four big-endian 32-bit words in GCM's
+ * bit order (§6.3: bit 0, the leftmost, is the coefficient of x^0), so read as a 128-bit integer
+ * an element is its polynomial with the bits reversed; a carry-less product of two such integers
+ * is the reversed product, one bit short of 256 (see {@link Ghash.fold}).
+ *
+ * Use: {@link begin} with the number of blocks, {@link update} for the data, then {@link finish}
+ * (GCM's length block and the result) or {@link digest} (the bare hash). Errors: `Error` when
+ * more or fewer blocks come than announced.
  */
 export class Ghash {
-  /** M[b] = b·H for each byte b as the first byte of an element (4 words per entry). */
-  private readonly m = new Uint32Array(256 * 4);
-  /** The 8 bits shifted out of an element multiplied by x^8, reduced: XORed into word 0. */
-  private static readonly reduce = Ghash.reductionTable();
-  /** Y, the running hash. */
+  /** For H^1..H^POWERS: the masked limbs of the 9 Karatsuba operands (see {@link split}). */
+  private readonly powers = new Int32Array(POWERS * LIMBS);
+  /** Powers of H computed so far (the others on first need: a short first message costs less). */
+  private ready = 0;
+  /** The 27 16×16 carry-less products of the current group, summed. */
+  private readonly acc = new Int32Array(27);
+  /** A block's 9 Karatsuba operands of 32 bits. */
+  private readonly ops = new Int32Array(9);
+  /** The 9 32×32 products (low, high word), then the 3 64×64 ones (4 words each). */
+  private readonly wide = new Int32Array(18 + 12);
+  /** A zero-padded last block. */
+  private readonly last = new Uint8Array(16);
+  /** Y, the running hash, as of the last reduction; carried into the next group's first block. */
   private y0 = 0;
   private y1 = 0;
   private y2 = 0;
   private y3 = 0;
+  /** Blocks announced by {@link begin} not yet absorbed, and those of the current group. */
+  private left = 0;
+  private group = 0;
+  /** No block absorbed since {@link begin}: Y is still 0 (§6.4 step 2). */
+  private fresh = true;
 
   /** @param h the hash subkey H = AES_K(0^128), 16 bytes. */
   constructor(h: Uint8Array) {
-    const m = this.m;
-    // The byte 0x80 is x^0, so M[0x80] = H; each lower bit is one more factor x.
-    let a = readWord(h, 0);
-    let b = readWord(h, 4);
-    let c = readWord(h, 8);
-    let d = readWord(h, 12);
-    for (let bit = 0x80; bit > 0; bit >>>= 1) {
-      m[bit * 4] = a;
-      m[bit * 4 + 1] = b;
-      m[bit * 4 + 2] = c;
-      m[bit * 4 + 3] = d;
-      // Multiply by x: shift towards higher degrees, reduce what leaves x^127.
-      const carry = d & 1;
-      d = (d >>> 1) | (c << 31);
-      c = (c >>> 1) | (b << 31);
-      b = (b >>> 1) | (a << 31);
-      a = (a >>> 1) ^ (carry ? R : 0);
-    }
-    // Linearity: M[i ^ j] = M[i] ^ M[j].
-    for (let i = 2; i < 256; i <<= 1) {
-      for (let j = 1; j < i; j++) {
-        for (let k = 0; k < 4; k++) m[(i + j) * 4 + k] = m[i * 4 + k]! ^ m[j * 4 + k]!;
-      }
-    }
+    this.split(0, readWord(h, 0), readWord(h, 4), readWord(h, 8), readWord(h, 12));
+    this.ready = 1;
   }
 
-  private static reductionTable(): Uint32Array {
-    // For the byte b leaving position 15, b·x^128 reduced lands in the first 16 bits.
-    const t = new Uint32Array(256);
-    for (let byte = 0; byte < 256; byte++) {
-      let a = 0;
-      let b = 0;
-      let c = 0;
-      let d = byte;
-      for (let i = 0; i < 8; i++) {
-        const carry = d & 1;
-        d = (d >>> 1) | (c << 31);
-        c = (c >>> 1) | (b << 31);
-        b = (b >>> 1) | (a << 31);
-        a = (a >>> 1) ^ (carry ? R : 0);
-      }
-      t[byte] = a;
+  /** Start a new hash (Y_0 = 0, SP 800-38D §6.4 step 2) of `blocks` blocks (at least 1). */
+  begin(blocks: number): void {
+    const need = Math.min(blocks, POWERS);
+    // H^(k+1) = H^k·H: H^k as one block through the group of H^1.
+    for (let k = this.ready; k < need; k++) {
+      this.y0 = this.y1 = this.y2 = this.y3 = 0;
+      this.left = 1;
+      this.group = 0;
+      this.fresh = true;
+      const w = this.wide;
+      this.unsplit(k - 1, w);
+      this.block(w[0]!, w[1]!, w[2]!, w[3]!, 0b1111);
+      this.split(k, this.y0, this.y1, this.y2, this.y3);
+      this.ready = k + 1;
     }
-    return t;
-  }
-
-  /** Start a new hash (Y_0 = 0). */
-  reset(): void {
     this.y0 = this.y1 = this.y2 = this.y3 = 0;
+    this.left = blocks;
+    this.group = 0;
+    this.fresh = true;
   }
 
   /** Absorb `buf[start, end)`, zero-padded to a whole block (SP 800-38D §7.1 step 5: A and C each padded). */
   update(buf: Uint8Array, start: number, end: number): void {
     let i = start;
     for (; i + 16 <= end; i += 16) {
-      this.block(readWord(buf, i), readWord(buf, i + 4), readWord(buf, i + 8), readWord(buf, i + 12));
+      this.block(readWord(buf, i), readWord(buf, i + 4), readWord(buf, i + 8), readWord(buf, i + 12), 0b1111);
     }
     if (i < end) {
-      const last = new Uint8Array(16);
+      const last = this.last;
+      last.fill(0);
       last.set(buf.subarray(i, end));
-      this.block(readWord(last, 0), readWord(last, 4), readWord(last, 8), readWord(last, 12));
+      // The words past the data are padding: zero whatever the data.
+      this.block(readWord(last, 0), readWord(last, 4), readWord(last, 8), readWord(last, 12), (1 << ((end - i + 3) >>> 2)) - 1);
+      last.fill(0);
     }
   }
 
-  /** Absorb the length block `[len(A)]64 || [len(C)]64` (in bits) and write the hash to `out[at, at + 16)`. */
+  /** Absorb the length block `[len(A)]64 || [len(C)]64` (in bits, SP 800-38D §7.1 step 5) and write the hash to `out[at, at + 16)`. */
   finish(aadBytes: number, textBytes: number, out: Uint8Array, at: number): void {
     // Lengths of SSH packets fit in 32 bits of bytes; the high words carry the bits above 2^32.
-    this.block(Math.floor(aadBytes / 0x20000000), (aadBytes * 8) >>> 0, Math.floor(textBytes / 0x20000000), (textBytes * 8) >>> 0);
+    const a0 = Math.floor(aadBytes / 0x20000000);
+    const c0 = Math.floor(textBytes / 0x20000000);
+    this.block(a0, (aadBytes * 8) | 0, c0, (textBytes * 8) | 0, (a0 === 0 ? 0 : 0b0001) | 0b0010 | (c0 === 0 ? 0 : 0b0100) | 0b1000);
+    this.digest(out, at);
+  }
+
+  /** Write Y_m, the hash of all the blocks announced, to `out[at, at + 16)`. */
+  digest(out: Uint8Array, at: number): void {
+    if (this.left !== 0) throw new Error(`GHASH: ${this.left} announced blocks not absorbed`);
     writeWord(out, at, this.y0);
     writeWord(out, at + 4, this.y1);
     writeWord(out, at + 8, this.y2);
     writeWord(out, at + 12, this.y3);
   }
 
-  /** Y = (Y ^ X)·H, Horner's rule over the 16 bytes from the last (SP 800-38D §6.4, with the table). */
-  private block(x0: number, x1: number, x2: number, x3: number): void {
-    const m = this.m;
-    const red = Ghash.reduce;
-    const w0 = this.y0 ^ x0;
-    const w1 = this.y1 ^ x1;
-    const w2 = this.y2 ^ x2;
-    const w3 = this.y3 ^ x3;
-    let z0 = 0;
-    let z1 = 0;
-    let z2 = 0;
-    let z3 = 0;
-    for (let i = 15; i >= 0; i--) {
-      const w = i < 4 ? w0 : i < 8 ? w1 : i < 12 ? w2 : w3;
-      const byte = (w >>> ((3 - (i & 3)) * 8)) & 0xff;
-      // Z·x^8: shift one byte towards higher degrees, the byte leaving x^127 reduced into word 0.
-      const out = z3 & 0xff;
-      z3 = (z3 >>> 8) | (z2 << 24);
-      z2 = (z2 >>> 8) | (z1 << 24);
-      z1 = (z1 >>> 8) | (z0 << 24);
-      z0 = (z0 >>> 8) ^ red[out]!;
-      const e = byte * 4;
-      z0 ^= m[e]!;
-      z1 ^= m[e + 1]!;
-      z2 ^= m[e + 2]!;
-      z3 ^= m[e + 3]!;
+  /**
+   * Add X·H^g to the group's sum, g the number of blocks left in the group (the group's first
+   * block is X ^ Y: Horner's rule, SP 800-38D §6.4 step 3); reduce when the group is complete.
+   * `live` (bit k for word k) says which words may be non-zero: the others are zero padding, known
+   * from the lengths alone, and the products made only of them are skipped, so the time taken
+   * depends on the lengths and never on the data.
+   */
+  private block(x0: number, x1: number, x2: number, x3: number, live: number): void {
+    if (this.left === 0) throw new Error('GHASH: more blocks than announced');
+    // Groups of POWERS blocks, the first one shorter: the last block of the message gets H^1.
+    if (this.group === 0) {
+      this.group = ((this.left - 1) % POWERS) + 1;
+      if (!this.fresh) {
+        x0 ^= this.y0;
+        x1 ^= this.y1;
+        x2 ^= this.y2;
+        x3 ^= this.y3;
+        live = 0b1111;
+      }
     }
-    this.y0 = z0;
-    this.y1 = z1;
-    this.y2 = z2;
-    this.y3 = z3;
+    this.fresh = false;
+    // Karatsuba over the 128-bit integer x0‖x1‖x2‖x3: halves (x2‖x3 low, x0‖x1 high, their
+    // sum), then each half's 32-bit halves and their sum; split() orders H^g's limbs alike.
+    const ops = this.ops;
+    ops[0] = x3;
+    ops[1] = x2;
+    ops[2] = x2 ^ x3;
+    ops[3] = x1;
+    ops[4] = x0;
+    ops[5] = x0 ^ x1;
+    const s0 = x0 ^ x2;
+    const s1 = x1 ^ x3;
+    ops[6] = s1;
+    ops[7] = s0;
+    ops[8] = s0 ^ s1;
+    const h = this.powers;
+    const acc = this.acc;
+    for (let i = 0, j = 0, p = (this.group - 1) * LIMBS; i < 9; i++, j += 3, p += 9) {
+      if ((live & OPERAND_WORDS[i]) === 0) continue;
+      // The operand's 16-bit halves and their sum, each against H^g's.
+      const lo = ops[i]! & 0xffff;
+      const hi = ops[i]! >>> 16;
+      acc[j] ^= clmul16(lo, h, p);
+      acc[j + 1] ^= clmul16(hi, h, p + 3);
+      acc[j + 2] ^= clmul16(lo ^ hi, h, p + 6);
+    }
+    this.left--;
+    if (--this.group === 0) this.fold();
   }
 
-  /** Wipe the key-dependent table. */
-  dispose(): void {
-    this.m.fill(0);
-    this.reset();
+  /**
+   * Y = the group's sum of products, reduced: Karatsuba's recombination, then modulo
+   * x^128 + x^7 + x^2 + x + 1 (SP 800-38D §6.3: R = 11100001 || 0^120).
+   */
+  private fold(): void {
+    const acc = this.acc;
+    const w = this.wide;
+    // 32×32 products (low word, high word) from their three 16×16 ones.
+    for (let j = 0, o = 0; j < 27; j += 3, o += 2) {
+      const lo = acc[j]!;
+      const hi = acc[j + 1]!;
+      const m = acc[j + 2]! ^ lo ^ hi;
+      w[o] = lo ^ (m << 16);
+      w[o + 1] = hi ^ (m >>> 16);
+    }
+    acc.fill(0);
+    // 64×64 products (words least significant first) from their three 32×32 ones.
+    for (let t = 0; t < 3; t++) {
+      const o = t * 6;
+      const m0 = w[o + 4]! ^ w[o]! ^ w[o + 2]!;
+      const m1 = w[o + 5]! ^ w[o + 1]! ^ w[o + 3]!;
+      w[18 + t * 4] = w[o]!;
+      w[19 + t * 4] = w[o + 1]! ^ m0;
+      w[20 + t * 4] = w[o + 2]! ^ m1;
+      w[21 + t * 4] = w[o + 3]!;
+    }
+    // The 255-bit product p7..p0 from the low halves' product, the high halves' and the sums'.
+    const m0 = w[26]! ^ w[18]! ^ w[22]!;
+    const m1 = w[27]! ^ w[19]! ^ w[23]!;
+    const m2 = w[28]! ^ w[20]! ^ w[24]!;
+    const m3 = w[29]! ^ w[21]! ^ w[25]!;
+    const p0 = w[18]!;
+    const p1 = w[19]!;
+    const p2 = w[20]! ^ m0;
+    const p3 = w[21]! ^ m1;
+    const p4 = w[22]! ^ m2;
+    const p5 = w[23]! ^ m3;
+    const p6 = w[24]!;
+    const p7 = w[25]!;
+    // Bit k of the product of two reversed elements is the coefficient of x^(254-k): shifted
+    // left by one, the high 128 bits are x^0..x^127 in GCM's order, the low 128 bits (l0..l3)
+    // x^128..x^255, the part to reduce.
+    const z0 = (p7 << 1) | (p6 >>> 31);
+    const z1 = (p6 << 1) | (p5 >>> 31);
+    const z2 = (p5 << 1) | (p4 >>> 31);
+    const z3 = (p4 << 1) | (p3 >>> 31);
+    const l1 = (p2 << 1) | (p1 >>> 31);
+    const l2 = (p1 << 1) | (p0 >>> 31);
+    const l3 = p0 << 1;
+    // x^128 = x^7 + x^2 + x + 1: L·x^128 = L ^ L·x ^ L·x^2 ^ L·x^7, a multiplication by x being a
+    // shift right in this order. The bits shifted out (x^128..x^133) fold back the same way, in
+    // the top 7 bits of the first word, from where they no longer overflow.
+    const l0 = ((p3 << 1) | (p2 >>> 31)) ^ (l3 << 31) ^ (l3 << 30) ^ (l3 << 25);
+    this.y0 = z0 ^ l0 ^ (l0 >>> 1) ^ (l0 >>> 2) ^ (l0 >>> 7);
+    this.y1 = z1 ^ l1 ^ (l1 >>> 1) ^ (l1 >>> 2) ^ (l1 >>> 7) ^ (l0 << 31) ^ (l0 << 30) ^ (l0 << 25);
+    this.y2 = z2 ^ l2 ^ (l2 >>> 1) ^ (l2 >>> 2) ^ (l2 >>> 7) ^ (l1 << 31) ^ (l1 << 30) ^ (l1 << 25);
+    this.y3 = z3 ^ l3 ^ (l3 >>> 1) ^ (l3 >>> 2) ^ (l3 >>> 7) ^ (l2 << 31) ^ (l2 << 30) ^ (l2 << 25);
   }
+
+  /** Keep H^(k+1)'s operands as block() reads them: 9 Karatsuba operands × 3 limbs × 3 masks. */
+  private split(k: number, h0: number, h1: number, h2: number, h3: number): void {
+    const s0 = h0 ^ h2;
+    const s1 = h1 ^ h3;
+    const ops = this.ops;
+    ops[0] = h3;
+    ops[1] = h2;
+    ops[2] = h2 ^ h3;
+    ops[3] = h1;
+    ops[4] = h0;
+    ops[5] = h0 ^ h1;
+    ops[6] = s1;
+    ops[7] = s0;
+    ops[8] = s0 ^ s1;
+    const out = this.powers;
+    for (let j = 0, p = k * LIMBS; j < 9; j++, p += 9) {
+      const lo = ops[j]! & 0xffff;
+      const hi = ops[j]! >>> 16;
+      const mid = lo ^ hi;
+      out[p] = lo & M0;
+      out[p + 1] = lo & M1;
+      out[p + 2] = lo & M2;
+      out[p + 3] = hi & M0;
+      out[p + 4] = hi & M1;
+      out[p + 5] = hi & M2;
+      out[p + 6] = mid & M0;
+      out[p + 7] = mid & M1;
+      out[p + 8] = mid & M2;
+    }
+  }
+
+  /** H^(k+1)'s four words back from its limbs (operands 4, 3, 1, 0: x0, x1, x2, x3) into `out[0..4)`. */
+  private unsplit(k: number, out: Int32Array): void {
+    const h = this.powers;
+    const word = (p: number) => (h[p]! | h[p + 1]! | h[p + 2]!) | ((h[p + 3]! | h[p + 4]! | h[p + 5]!) << 16);
+    const base = k * LIMBS;
+    out[0] = word(base + 4 * 9);
+    out[1] = word(base + 3 * 9);
+    out[2] = word(base + 9);
+    out[3] = word(base);
+  }
+
+  /** Wipe H's powers and every intermediate value. */
+  dispose(): void {
+    this.powers.fill(0);
+    this.ready = 0;
+    this.acc.fill(0);
+    this.ops.fill(0);
+    this.wide.fill(0);
+    this.y0 = this.y1 = this.y2 = this.y3 = 0;
+    this.left = 0;
+    this.group = 0;
+  }
+}
+
+/**
+ * The carry-less product of the 16-bit `x` and the 16-bit limb masked at `h[p, p + 3)` (its bits
+ * ≡ 0, 1, 2 mod 3), 31 bits. Nine integer products of one residue class by another: each column of
+ * one of them sums at most 6 one-bits, so its count fits in the column and the two above it, of
+ * the other classes; a column's bit, the XOR of its classes' products, is kept by its mask.
+ */
+function clmul16(x: number, h: Int32Array, p: number): number {
+  const a0 = x & M0;
+  const a1 = x & M1;
+  const a2 = x & M2;
+  const b0 = h[p]!;
+  const b1 = h[p + 1]!;
+  const b2 = h[p + 2]!;
+  return (
+    ((imul(a0, b0) ^ imul(a1, b2) ^ imul(a2, b1)) & N0) |
+    ((imul(a0, b1) ^ imul(a1, b0) ^ imul(a2, b2)) & N1) |
+    ((imul(a0, b2) ^ imul(a1, b1) ^ imul(a2, b0)) & N2)
+  );
 }
 
 /**
@@ -253,7 +437,7 @@ export class BlockGcm {
   /** Tag = GHASH(A, C) ^ E(J0) (SP 800-38D §7.1 steps 5-6), E(J0) at `ks[ksAt, ksAt + 16)`. */
   private computeTag(ks: Uint8Array, ksAt: number, buf: Uint8Array, aadStart: number, start: number, end: number, out: Uint8Array, at: number): void {
     const g = this.ghash;
-    g.reset();
+    g.begin(blocksOf(start - aadStart) + blocksOf(end - start) + 1);
     if (start > aadStart) g.update(buf, aadStart, start);
     g.update(buf, start, end);
     g.finish(start - aadStart, end - start, out, at);
@@ -278,6 +462,11 @@ const BATCH = 8;
 export const BATCH_BYTES = 256;
 /** Bytes of keystream per packet in the batch: E(J0) and the text's blocks. */
 const BATCH_STRIDE = 16 + BATCH_BYTES;
+/**
+ * Powers of H kept, the most blocks reduced at once: an SSH packet of up to {@link BATCH_BYTES}
+ * (its 4 bytes of AAD, its text, the length block) in one reduction.
+ */
+const POWERS = BATCH_BYTES / 16 + 2;
 
 /** SP 800-38D §7.1 step 2: J0 = IV || 0^31 || 1 for a 96-bit IV, then inc32 per block. */
 function fillCounters(c: Uint8Array, at: number, iv: Uint8Array, blocks: number): void {
@@ -301,8 +490,14 @@ function sameIv(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
+/** SP 800-38D §7.1 step 5: A and C are each padded to whole blocks. */
+function blocksOf(bytes: number): number {
+  return (bytes + 15) >>> 4;
+}
+
+/** A big-endian word as a signed 32-bit integer (what the bitwise operators and Int32Array hold). */
 function readWord(b: Uint8Array, at: number): number {
-  return ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
+  return (b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!;
 }
 
 function writeWord(b: Uint8Array, at: number, v: number): void {
