@@ -129,12 +129,35 @@ export class ChannelStream extends Duplex {
     this.emit('open');
   }
 
+  /** The local forwarders' receiver of the server's data: see {@link _setDataSink}. */
+  private dataSink: ((chunk: Uint8Array) => void) | undefined;
+
+  /**
+   * @internal The local forwarders' reader (forward.ts): `sink` becomes this stream's 'data'
+   * listener, and while the stream flows with nothing buffered, {@link _data} hands it each
+   * chunk itself, without the Readable's push, 'data' emit and the read-ahead nextTick that
+   * every message of a request/response protocol pays. Anything else (the sink paused the
+   * stream, chunks queued before) goes through the Readable as before and reaches the sink by
+   * 'data', so the chunks keep their order. Window is granted as for a chunk the Readable
+   * passes on at once: when the sink has taken it.
+   */
+  _setDataSink(sink: (chunk: Uint8Array) => void): void {
+    this.dataSink = sink;
+    this.on('data', sink);
+  }
+
   /** @internal data from the server. */
   _data(data: Uint8Array): void {
-    this.bytesReceived += data.length;
+    const n = data.length;
+    this.bytesReceived += n;
+    const sink = this.dataSink;
+    if (sink !== undefined && this.readableFlowing === true && this.readableLength === 0 && !this.destroyed) {
+      sink(data);
+      this.host.channelConsumed(this.channel, n);
+      return;
+    }
     // Window is granted as the consumer takes data: at once while the readable buffer has room,
     // later (in _read) once it drains. A slow reader so stalls the server at the window.
-    const n = data.length;
     if (this.push(data)) this.host.channelConsumed(this.channel, n);
     else this.deferredConsumed += n;
   }

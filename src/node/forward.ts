@@ -91,13 +91,14 @@ export async function startLocalForward(host: ForwardHost, options: ForwardOptio
     });
     // Half-closes propagate: local EOF → CHANNEL_EOF; CHANNEL_EOF → local shutdown(SHUT_WR).
     pipeToChannel(sock, ch, fwd.counters);
-    pipeBatched(ch, sock, fwd.counters);
+    const flushToLocal = pipeFromChannel(ch, sock, fwd.counters);
     sock.on('close', () => {
       if (!ch.destroyed) ch.destroy();
       finish();
     });
     ch.on('close', () => {
       finish();
+      flushToLocal();
       closeAfterFlush(sock);
     });
   });
@@ -197,23 +198,39 @@ const TASK_END = Promise.resolve();
 
 /**
  * `from.pipe(to)` for the server→client direction, with the writes of one task gathered into a
- * single writev: the packets decrypted from one socket read reach the local socket in one
- * syscall instead of one per packet. Backpressure and EOF behave as with pipe().
+ * single write: the packets decrypted from one socket read reach the local socket in one
+ * syscall instead of one per packet. Backpressure and EOF behave as with pipe(). Returns
+ * `flush`, which hands the local socket what the current task has gathered so far: called
+ * before the socket is ended, so that nothing is written after its end.
  */
-function pipeBatched(from: ChannelStream, to: Socket, counters: ForwardCounters): void {
-  // A task's chunks are corked and leave together when the task ends: one write per socket
-  // read, as ssh(1) writes a channel's output once per pass of its loop (a 256 MiB download
-  // made ~1.7 local writes per read when the first chunk went out alone). The microtask runs
-  // as soon as the read's packets are handled, so a lone small message is not held back.
+function pipeFromChannel(from: ChannelStream, to: Socket, counters: ForwardCounters): () => void {
+  // A task's chunks leave together when the task ends: one write per socket read, as ssh(1)
+  // writes a channel's output once per pass of its loop (a 256 MiB download made ~1.7 local
+  // writes per read when the first chunk went out alone). The microtask runs as soon as the
+  // read's packets are handled, so a lone small message is not held back. The first chunk of a
+  // task waits on its own and goes out with a plain write (a request/response protocol's usual
+  // case: one message per read); a second one corks the socket, so that all go in one writev.
+  let held: Uint8Array | undefined;
   let corked = false;
+  let scheduled = false;
   let paused = false;
   const resume = () => {
     paused = false;
     from.resume();
   };
+  const flush = () => {
+    const chunk = held;
+    held = undefined;
+    if (chunk !== undefined) {
+      if (!to.destroyed) to.write(chunk);
+    } else if (corked) {
+      corked = false;
+      to.uncork();
+    }
+  };
   const endTask = () => {
-    corked = false;
-    to.uncork();
+    scheduled = false;
+    flush();
     // Backpressure once per batch, after it went out: bytes the kernel did not take wait in the
     // socket, so stop taking the channel's data (and granting its window) until they drain.
     // (While corked every large chunk "fills" the socket's buffer; that says nothing yet.)
@@ -223,21 +240,32 @@ function pipeBatched(from: ChannelStream, to: Socket, counters: ForwardCounters)
       to.once('drain', resume);
     }
   };
-  // The one 'data' listener (it also counts): with two, every chunk costs an emit with a copied listener list.
-  from.on('data', (chunk: Buffer) => {
+  // The one 'data' listener (it also counts), which the channel also calls directly while
+  // nothing is queued in it (ChannelStream._setDataSink). The channel's chunks are its own
+  // (ClientCore hands out buffers it does not reuse), so one may wait for the task's end.
+  from._setDataSink((chunk: Uint8Array) => {
     counters.bytesIn += chunk.length;
     if (to.destroyed) return;
-    if (!corked) {
-      corked = true;
-      to.cork();
+    if (!scheduled) {
+      scheduled = true;
+      held = chunk;
       // A reaction on a settled promise: a microtask without queueMicrotask's AsyncResource.
       void TASK_END.then(endTask);
+      return;
+    }
+    if (held !== undefined) {
+      corked = true;
+      to.cork();
+      to.write(held);
+      held = undefined;
     }
     to.write(chunk);
   });
   from.once('end', () => {
+    flush();
     if (!to.destroyed) to.end();
   });
+  return flush;
 }
 
 /** A TCP port as RFC 4254 §7.2 carries it: an integer 0..65535 (a string from the environment is refused, not guessed). */
