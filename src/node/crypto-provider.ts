@@ -38,6 +38,7 @@ import {
 import { ChaCha20 } from '../crypto/chacha20.js';
 import { BATCH_BYTES, BlockGcm } from '../crypto/ghash.js';
 import type { AesGcm, BlockStream, ChaCha20Stream, CryptoProvider, Ed25519, HashName, Hmac, X25519 } from '../crypto/provider.js';
+import { noteArrayBufferBytes } from './array-buffer-cap.js';
 
 const AES_BY_KEY_LENGTH: Readonly<Record<number, string>> = { 16: 'aes-128', 24: 'aes-192', 32: 'aes-256' };
 
@@ -178,6 +179,7 @@ class NodeChaCha20 implements ChaCha20Stream {
     iv[2] = counter >>> 16;
     iv[3] = counter >>> 24;
     iv.set(nonce.subarray(0, 8), 8);
+    noteArrayBufferBytes(end - start);
     return createCipheriv('chacha20', this.key, iv).update(buf.subarray(start, end));
   }
   dispose(): void {
