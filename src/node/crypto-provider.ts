@@ -59,6 +59,7 @@ class NodeBlockStream implements BlockStream {
   }
   update(buf: Uint8Array, start: number, end: number): void {
     if (end === start) return;
+    noteArrayBufferBytes(end - start);
     put(buf, start, this.c.update(buf.subarray(start, end)));
   }
   dispose(): void {
@@ -78,6 +79,7 @@ class NodeGcm implements AesGcm {
   }
   seal(iv: Uint8Array, buf: Uint8Array, aadStart: number, start: number, end: number): void {
     if (end - start <= SMALL_GCM) return this.small.seal(iv, buf, aadStart, start, end);
+    noteArrayBufferBytes(end - start);
     const c = createCipheriv(this.alg as 'aes-128-gcm', this.key, iv, { authTagLength: 16 });
     c.setAAD(buf.subarray(aadStart, start));
     const out = c.update(buf.subarray(start, end));
@@ -100,6 +102,7 @@ class NodeGcm implements AesGcm {
       const copy = buf.slice(aadStart, end + 16);
       return this.small.open(iv, copy, 0, start - aadStart, end - aadStart) ? copy.subarray(start - aadStart, end - aadStart) : null;
     }
+    noteArrayBufferBytes(end - start);
     const d = createDecipheriv(this.alg as 'aes-128-gcm', this.key, iv, { authTagLength: 16 });
     d.setAAD(buf.subarray(aadStart, start));
     d.setAuthTag(buf.subarray(end, end + 16));
