@@ -21,19 +21,18 @@
  * live data never makes it scavenge in a loop.
  *
  * Only the CLI turns it on (its own process, as src/node/v8-tuning.ts): it needs V8's `gc`
- * function, which a library must not take from its host. Off: {@link noteArrayBufferBytes} is a
- * counter and a comparison.
+ * function (./v8-gc.ts), which a library must not take from its host. Off: {@link noteArrayBufferBytes}
+ * is a counter and a comparison. This module imports nothing: the node:crypto provider, which
+ * also runs in Bun, Deno and workerd (no node:v8 there), calls it.
  */
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
-
 /** ArrayBuffer growth, bytes, after which the CLI asks for a scavenge. */
 export const DEFAULT_ARRAY_BUFFER_CAP = 8 * 1024 * 1024;
 
 /** Bytes noted between two looks at the real ArrayBuffer figure. */
 export const CHECK_BYTES = 1024 * 1024;
 
-type Gc = (options?: { type?: 'minor' | 'major'; execution?: 'sync' | 'async' }) => void;
+/** V8's `gc` function (the `--expose-gc` extension). */
+export type Gc = (options?: { type?: 'minor' | 'major'; execution?: 'sync' | 'async' }) => void;
 
 let gc: Gc | undefined;
 let cap = 0;
@@ -46,32 +45,12 @@ let nextLook = CHECK_BYTES;
 export let capScavenges = 0;
 
 /**
- * V8's `gc` function, obtained without `--expose-gc` on the command line: the flag is set only
- * while a fresh context is made (its global gets `gc`), then cleared, so the flags in force
- * afterwards (which V8's code cache checks) are the ones the process started with.
+ * Cap the ArrayBuffer memory left for V8 to collect at about `bytes` (see the module comment),
+ * collecting with `collect` (./v8-gc.ts takeGc). Returns false without one (the cap stays off).
  */
-function takeGc(): Gc | undefined {
-  if (process.execArgv.some((a) => /^--expose[-_]gc$/.test(a))) return (globalThis as { gc?: Gc }).gc;
-  try {
-    setFlagsFromString('--expose-gc');
-    return runInNewContext('gc') as Gc;
-  } catch {
-    return undefined;
-  } finally {
-    setFlagsFromString('--no-expose-gc');
-  }
-}
-
-/**
- * Cap the ArrayBuffer memory left for V8 to collect at about `bytes` (see the module comment).
- * Returns false where V8's `gc` cannot be had (the cap then stays off).
- */
-export function enableArrayBufferCap(bytes: number = DEFAULT_ARRAY_BUFFER_CAP): boolean {
-  gc ??= takeGc();
-  if (typeof gc !== 'function') {
-    gc = undefined;
-    return false;
-  }
+export function enableArrayBufferCap(collect: Gc | undefined, bytes: number = DEFAULT_ARRAY_BUFFER_CAP): boolean {
+  if (typeof collect !== 'function') return false;
+  gc = collect;
   cap = bytes;
   noted = 0;
   nextLook = Math.max(CHECK_BYTES, cap / 4);

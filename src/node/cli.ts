@@ -20,6 +20,7 @@ import {
 import type { SshClient } from './client.js';
 import { tuneV8ForForwarding } from './v8-tuning.js';
 import { enableArrayBufferCap } from './array-buffer-cap.js';
+import { takeGc } from './v8-gc.js';
 import { configOf, connectHost, describeFatal, loadLibraries, Log, processCliEnvironment, type Libraries, type RouteContext } from './connect-host.js';
 import type { ForwardOptions, LocalForward } from './forward.js';
 import type { DynamicForward } from './forward-dynamic.js';
@@ -372,7 +373,7 @@ async function run(cfg: ResolvedConfig): Promise<void> {
 
   const ssh = client;
   tuneV8ForForwarding();
-  enableArrayBufferCap();
+  enableArrayBufferCap(takeGc());
   // clientloop.c: the session's clock starts once authenticated.
   transfer.start = performance.now();
   const reconnecting = cfg.reconnect && cfg.localForwards.length > 0 && !cfg.stdioForward;
