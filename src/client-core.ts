@@ -63,6 +63,12 @@ export interface ClientCoreOptions extends AuthOptions {
    */
   borrowInput?: boolean;
   /**
+   * Reuse output buffers (see TransportOptions.recycleOutput): the adapter then reports every
+   * buffer {@link ClientCore.takeOutput} returned, in order, with {@link ClientCore.outputWritten}
+   * once its socket write completed. Default false: every returned buffer stays valid for good.
+   */
+  recycleOutput?: boolean;
+  /**
    * The clock, in milliseconds (any monotonic or wall clock: `Date.now`, `performance.now`).
    * Required when one of the timers below is on; the core never reads a clock of its own
    * (aioquic's shape: the adapter arms one timer at {@link ClientCore.getTimer} and calls
@@ -138,6 +144,7 @@ export class ClientCore {
         crypto,
         compression: options.compression,
         borrowInput: options.borrowInput,
+        recycleOutput: options.recycleOutput,
         clientVersion: options.clientVersion,
         rekeyBytes: options.rekeyBytes,
         rekeyPackets: options.rekeyPackets,
@@ -300,6 +307,14 @@ export class ClientCore {
   /** Bytes to write to the server, or null. */
   takeOutput(): Uint8Array[] | null {
     return this.transport.takeOutput();
+  }
+
+  /**
+   * With `recycleOutput`: the oldest buffer from {@link takeOutput} not yet reported is written
+   * (`ok`), or its write failed (`ok` false). Until then the core does not reuse it.
+   */
+  outputWritten(ok = true): void {
+    this.transport.outputWritten(ok);
   }
 
   /** Whether {@link takeOutput} has bytes. */

@@ -19,6 +19,8 @@ import {
 } from '../config/cli-args.js';
 import type { SshClient } from './client.js';
 import { tuneV8ForForwarding } from './v8-tuning.js';
+import { enableArrayBufferCap } from './array-buffer-cap.js';
+import { takeGc } from './v8-gc.js';
 import { configOf, connectHost, describeFatal, loadLibraries, Log, processCliEnvironment, type Libraries, type RouteContext } from './connect-host.js';
 import type { ForwardOptions, LocalForward } from './forward.js';
 import type { DynamicForward } from './forward-dynamic.js';
@@ -385,6 +387,7 @@ async function run(cfg: ResolvedConfig): Promise<void> {
 
   const ssh = client;
   tuneV8ForForwarding();
+  enableArrayBufferCap(takeGc());
   // clientloop.c: the session's clock starts once authenticated.
   transfer.start = performance.now();
   const reconnecting = cfg.reconnect && cfg.localForwards.length > 0 && !cfg.stdioForward;

@@ -599,6 +599,9 @@ export class SshClient extends EventEmitter {
       // A socket of ours reads into one reused buffer (socket-read.ts): its bytes are only lent.
       // Any other stream's 'data' hands each read its own Buffer, never reused: decrypt in place.
       borrowInput: !lendsReads,
+      // Our own TCP socket: a completed write means the kernel has the bytes, so the core may
+      // refill the buffer (the write callback reports it). Not for a stream given by the caller.
+      recycleOutput: lendsReads,
       rekeyBytes: options.rekeyBytes,
       rekeyPackets: options.rekeyPackets,
       // Monotonic: keepalive, ConnectTimeout and RekeyLimit's time are intervals, and window
@@ -955,12 +958,21 @@ export class SshClient extends EventEmitter {
     if (out) this.write(out);
   };
 
+  /** A write of a buffer from takeOutput() completed: the core may reuse it (recycleOutput). */
+  private readonly onWritten = (err?: Error | null): void => {
+    this.core.outputWritten(!err);
+  };
+
   private write(chunks: Uint8Array[]): void {
     const sock = this.socket;
-    if (sock.destroyed || !sock.writable) return;
+    if (sock.destroyed || !sock.writable) {
+      // Never written, never reported: the core stops reusing output buffers.
+      this.core.outputWritten(false);
+      return;
+    }
     let ok = true;
     if (chunks.length > 1 && 'cork' in sock) sock.cork();
-    for (let i = 0; i < chunks.length; i++) ok = sock.write(chunks[i]!);
+    for (let i = 0; i < chunks.length; i++) ok = sock.write(chunks[i]!, this.onWritten);
     if (chunks.length > 1 && 'uncork' in sock) sock.uncork();
     if (!ok && !this.outputPaused) {
       // The socket is congested: stop packetizing channel data until 'drain'.

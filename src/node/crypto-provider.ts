@@ -38,6 +38,7 @@ import {
 import { ChaCha20 } from '../crypto/chacha20.js';
 import { BATCH_BYTES, BlockGcm } from '../crypto/ghash.js';
 import type { AesGcm, BlockStream, ChaCha20Stream, CryptoProvider, Ed25519, HashName, Hmac, X25519 } from '../crypto/provider.js';
+import { noteArrayBufferBytes } from './array-buffer-cap.js';
 
 const AES_BY_KEY_LENGTH: Readonly<Record<number, string>> = { 16: 'aes-128', 24: 'aes-192', 32: 'aes-256' };
 
@@ -58,6 +59,7 @@ class NodeBlockStream implements BlockStream {
   }
   update(buf: Uint8Array, start: number, end: number): void {
     if (end === start) return;
+    noteArrayBufferBytes(end - start);
     put(buf, start, this.c.update(buf.subarray(start, end)));
   }
   dispose(): void {
@@ -77,6 +79,7 @@ class NodeGcm implements AesGcm {
   }
   seal(iv: Uint8Array, buf: Uint8Array, aadStart: number, start: number, end: number): void {
     if (end - start <= SMALL_GCM) return this.small.seal(iv, buf, aadStart, start, end);
+    noteArrayBufferBytes(end - start);
     const c = createCipheriv(this.alg as 'aes-128-gcm', this.key, iv, { authTagLength: 16 });
     c.setAAD(buf.subarray(aadStart, start));
     const out = c.update(buf.subarray(start, end));
@@ -99,6 +102,7 @@ class NodeGcm implements AesGcm {
       const copy = buf.slice(aadStart, end + 16);
       return this.small.open(iv, copy, 0, start - aadStart, end - aadStart) ? copy.subarray(start - aadStart, end - aadStart) : null;
     }
+    noteArrayBufferBytes(end - start);
     const d = createDecipheriv(this.alg as 'aes-128-gcm', this.key, iv, { authTagLength: 16 });
     d.setAAD(buf.subarray(aadStart, start));
     d.setAuthTag(buf.subarray(end, end + 16));
@@ -178,6 +182,7 @@ class NodeChaCha20 implements ChaCha20Stream {
     iv[2] = counter >>> 16;
     iv[3] = counter >>> 24;
     iv.set(nonce.subarray(0, 8), 8);
+    noteArrayBufferBytes(end - start);
     return createCipheriv('chacha20', this.key, iv).update(buf.subarray(start, end));
   }
   dispose(): void {

@@ -12,8 +12,19 @@ import { writeUint32 } from '../protocol/wire.js';
 
 /** OpenSSH's PACKET_MAX_SIZE (packet.c): larger lengths are rejected before allocating. */
 export const MAX_PACKET_LENGTH = 256 * 1024;
-const OUTPUT_CHUNK = 256 * 1024;
+/** Bytes of an output chunk: packets are framed and sealed into these. */
+export const OUTPUT_CHUNK = 256 * 1024;
+/** Written chunks kept for reuse when the writer reports its writes (see {@link PacketEncoder.recycle}). */
+export const OUTPUT_POOL_CHUNKS = 4;
 const PADDING_POOL = 256;
+
+/** An output chunk and the views of it not yet written (queued in the encoder or being written). */
+interface OutputChunk {
+  readonly bytes: Uint8Array;
+  views: number;
+  /** No more packets go into it (a newer chunk took over). */
+  retired: boolean;
+}
 
 /** Counters used to decide when to rekey (RFC 4253 §9). */
 export interface PacketCounters {
@@ -31,10 +42,19 @@ export class PacketEncoder {
   /** Set when `seq` wrapped to 0 since the flag was last cleared (strict kex, OpenSSH PROTOCOL §1.9). */
   wrapped = false;
   readonly counters: PacketCounters = { packets: 0, bytes: 0 };
-  private chunk = new Uint8Array(OUTPUT_CHUNK);
+  private current: OutputChunk = { bytes: new Uint8Array(OUTPUT_CHUNK), views: 0, retired: false };
+  private chunk = this.current.bytes;
   private start = 0;
   private used = 0;
   private readonly full: Uint8Array[] = [];
+  /** The chunk of each view in {@link full}, in the same order. */
+  private readonly fullChunks: OutputChunk[] = [];
+  /** With {@link recycle} on: the chunk of each view handed out and not yet written, oldest first. */
+  private readonly writing: (OutputChunk | undefined)[] = [];
+  private writingHead = 0;
+  private recycling = false;
+  /** Written chunks ready for reuse, at most {@link OUTPUT_POOL_CHUNKS}. */
+  private readonly spare: Uint8Array[] = [];
   private readonly pad = new Uint8Array(PADDING_POOL);
   private padPos = 0;
   private deflater: PayloadDeflater | null = null;
@@ -121,12 +141,32 @@ export class PacketEncoder {
   private begin(payloadLength: number): number {
     const total = 4 + 1 + payloadLength + this.paddingFor(payloadLength) + this.cipher.macLength;
     if (this.used + total > this.chunk.length) {
-      if (this.used > this.start) this.full.push(this.chunk.subarray(this.start, this.used));
-      this.chunk = new Uint8Array(Math.max(OUTPUT_CHUNK, total));
+      this.queueCurrent();
+      const old = this.current;
+      old.retired = true;
+      this.reuse(old);
+      const bytes = total <= OUTPUT_CHUNK ? this.spare.pop() ?? new Uint8Array(OUTPUT_CHUNK) : new Uint8Array(total);
+      this.current = { bytes, views: 0, retired: false };
+      this.chunk = bytes;
       this.start = 0;
       this.used = 0;
     }
     return this.used;
+  }
+
+  /** Move the current chunk's packets not yet queued into {@link full}. */
+  private queueCurrent(): void {
+    if (this.used <= this.start) return;
+    this.full.push(this.chunk.subarray(this.start, this.used));
+    this.fullChunks.push(this.current);
+    this.current.views++;
+    this.start = this.used;
+  }
+
+  /** A retired chunk none of whose views is queued or being written goes back to the pool. */
+  private reuse(c: OutputChunk): void {
+    if (!this.recycling || !c.retired || c.views > 0 || c.bytes.length !== OUTPUT_CHUNK) return;
+    if (this.spare.length < OUTPUT_POOL_CHUNKS) this.spare.push(c.bytes);
   }
 
   private finish(off: number, payloadLength: number): void {
@@ -149,14 +189,60 @@ export class PacketEncoder {
     this.counters.bytes += packetLength + 4;
   }
 
-  /** Bytes ready for the socket, or null. The returned views stay valid (chunks are never reused). */
+  /**
+   * Bytes ready for the socket, or null. The returned views stay valid for good, unless
+   * {@link recycle} is on: then each stays valid until {@link written} reports it written.
+   */
   take(): Uint8Array[] | null {
-    if (this.used > this.start) {
-      this.full.push(this.chunk.subarray(this.start, this.used));
-      this.start = this.used;
-    }
+    this.queueCurrent();
     if (this.full.length === 0) return null;
+    const chunks = this.fullChunks;
+    if (this.recycling) {
+      for (let i = 0; i < chunks.length; i++) this.writing.push(chunks[i]!);
+    } else {
+      // Handed out for good: these chunks are never reused.
+      for (let i = 0; i < chunks.length; i++) chunks[i]!.views = Number.POSITIVE_INFINITY;
+    }
+    chunks.length = 0;
     return this.full.splice(0, this.full.length);
+  }
+
+  /**
+   * Reuse output chunks once written: from now on the caller reports, in order, each view
+   * {@link take} returns once the bytes are no longer needed (its socket write completed) with
+   * {@link written}. Up to {@link OUTPUT_POOL_CHUNKS} chunks are then kept and refilled instead of
+   * allocating a new one per 256 KiB of output.
+   */
+  recycle(): void {
+    this.recycling = true;
+  }
+
+  /**
+   * The oldest view handed out by {@link take} and not yet reported is written (`ok`), or its
+   * write failed (`ok` false: nothing is reused from then on, since the writer may no longer
+   * report in order). Its chunk may be overwritten afterwards.
+   */
+  written(ok = true): void {
+    if (!this.recycling) return;
+    if (!ok) {
+      this.recycling = false;
+      this.writing.length = 0;
+      this.writingHead = 0;
+      this.spare.length = 0;
+      return;
+    }
+    const c = this.writing[this.writingHead];
+    if (c === undefined) return;
+    this.writing[this.writingHead++] = undefined;
+    if (this.writingHead === this.writing.length) {
+      this.writing.length = 0;
+      this.writingHead = 0;
+    } else if (this.writingHead >= 1024) {
+      this.writing.splice(0, this.writingHead);
+      this.writingHead = 0;
+    }
+    c.views--;
+    this.reuse(c);
   }
 
   /** Whether any bytes are waiting in {@link take}. */
@@ -164,8 +250,17 @@ export class PacketEncoder {
     return this.used > this.start || this.full.length > 0;
   }
 
+  /** Chunks waiting in the pool (tests). */
+  get spareChunks(): number {
+    return this.spare.length;
+  }
+
   dispose(): void {
     this.cipher.dispose();
+    this.recycling = false;
+    this.spare.length = 0;
+    this.writing.length = 0;
+    this.writingHead = 0;
   }
 }
 

@@ -51,6 +51,15 @@ export interface TransportOptions {
    * call is copied (the tail of an incomplete packet, payloads of in-place ciphers).
    */
   borrowInput?: boolean;
+  /**
+   * Reuse output buffers: the caller reports each buffer {@link Transport.takeOutput} returned,
+   * in order, with {@link Transport.outputWritten} once its write completed (a Node socket's
+   * write callback), and the packet encoder refills written chunks instead of allocating new ones.
+   * Only for writers whose completion means the bytes were copied out (a socket: the kernel has
+   * them), not one that keeps the buffer after (a PassThrough). Default false: every buffer
+   * returned stays valid for good.
+   */
+  recycleOutput?: boolean;
 }
 
 /** What the transport tells the layers above it. */
@@ -108,6 +117,7 @@ export class Transport {
     checkClientVersion(this.clientVersion);
     this.crypto = options.crypto ?? pureCryptoProvider;
     this.encoder = new PacketEncoder(options.random);
+    if (options.recycleOutput) this.encoder.recycle();
     // Not borrowing: the caller's bytes are lent for the duration of receive() (see receive).
     this.decoder = new PacketDecoder(options.borrowInput ? 'borrow' : 'transient');
     this.version = new VersionReader((m) => handler.log(m));
@@ -191,14 +201,33 @@ export class Transport {
     return this.preamble.length > 0 || this.encoder.pending;
   }
 
-  /** Bytes to write to the socket, in order, or null. */
+  /**
+   * Bytes to write to the socket, in order, or null. With `recycleOutput`, each stays valid until
+   * reported by {@link outputWritten}.
+   */
   takeOutput(): Uint8Array[] | null {
     const packets = this.encoder.take();
     if (this.preamble.length === 0) return packets;
     const out = this.preamble;
     this.preamble = [];
+    this.preambleWriting += out.length;
     if (packets) out.push(...packets);
     return out;
+  }
+
+  /** Buffers from {@link takeOutput} written before the encoder's (the identification line). */
+  private preambleWriting = 0;
+
+  /**
+   * With `recycleOutput`: the oldest buffer {@link takeOutput} returned and not yet reported was
+   * written (`ok`), or its write failed (`ok` false: reuse stops, since the order is lost).
+   */
+  outputWritten(ok = true): void {
+    if (this.preambleWriting > 0 && ok) {
+      this.preambleWriting--;
+      return;
+    }
+    this.encoder.written(ok);
   }
 
   /**
