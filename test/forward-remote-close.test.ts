@@ -18,7 +18,13 @@ const MiB = 1024 * 1024;
 const CONNECTIONS = 20;
 const REPLY_BYTES = 4 * MiB;
 const REPLY_SEED = 81;
-const LINGER_MS = 300;
+/**
+ * How long the careful test server keeps reading before close(). Its kernel still holds part of
+ * the 4 MiB reply until sshd reads it (sshd reads only as our channel window allows), and a
+ * close() with data unsent resets the connection and drops that tail: 300 ms was too short on a
+ * loaded 2-core machine (the reply arrived cut at 2.4–4.0 MiB in ~1 run in 6).
+ */
+const LINGER_MS = 2000;
 
 /**
  * Reads one chunk, answers `reply`, then closes the connection (not a half-close). With
