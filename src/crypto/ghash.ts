@@ -175,17 +175,7 @@ export class Ghash {
     // Karatsuba over the 128-bit integer x0‖x1‖x2‖x3: halves (x2‖x3 low, x0‖x1 high, their
     // sum), then each half's 32-bit halves and their sum; split() orders H^g's limbs alike.
     const ops = this.ops;
-    ops[0] = x3;
-    ops[1] = x2;
-    ops[2] = x2 ^ x3;
-    ops[3] = x1;
-    ops[4] = x0;
-    ops[5] = x0 ^ x1;
-    const s0 = x0 ^ x2;
-    const s1 = x1 ^ x3;
-    ops[6] = s1;
-    ops[7] = s0;
-    ops[8] = s0 ^ s1;
+    karatsubaOperands(ops, x0, x1, x2, x3);
     const h = this.powers;
     const acc = this.acc;
     for (let i = 0, j = 0, p = (this.group - 1) * LIMBS; i < 9; i++, j += 3, p += 9) {
@@ -262,18 +252,8 @@ export class Ghash {
 
   /** Keep H^(k+1)'s operands as block() reads them: 9 Karatsuba operands × 3 limbs × 3 masks. */
   private split(k: number, h0: number, h1: number, h2: number, h3: number): void {
-    const s0 = h0 ^ h2;
-    const s1 = h1 ^ h3;
     const ops = this.ops;
-    ops[0] = h3;
-    ops[1] = h2;
-    ops[2] = h2 ^ h3;
-    ops[3] = h1;
-    ops[4] = h0;
-    ops[5] = h0 ^ h1;
-    ops[6] = s1;
-    ops[7] = s0;
-    ops[8] = s0 ^ s1;
+    karatsubaOperands(ops, h0, h1, h2, h3);
     const out = this.powers;
     for (let j = 0, p = k * LIMBS; j < 9; j++, p += 9) {
       const lo = ops[j]! & 0xffff;
@@ -505,4 +485,24 @@ function writeWord(b: Uint8Array, at: number, v: number): void {
   b[at + 1] = v >>> 16;
   b[at + 2] = v >>> 8;
   b[at + 3] = v;
+}
+
+/**
+ * The nine 32-bit operands of a two-level Karatsuba product of the 128-bit integer w0‖w1‖w2‖w3
+ * (w0 most significant), into `ops`: the low half's words and their sum (w3, w2, w2⊕w3), the
+ * high half's (w1, w0, w0⊕w1), then the halves' sum (w1⊕w3, w0⊕w2) and its words' sum. The
+ * block and each power of H are laid out alike, so operand i of one meets operand i of the other.
+ */
+function karatsubaOperands(ops: Int32Array, w0: number, w1: number, w2: number, w3: number): void {
+  ops[0] = w3;
+  ops[1] = w2;
+  ops[2] = w2 ^ w3;
+  ops[3] = w1;
+  ops[4] = w0;
+  ops[5] = w0 ^ w1;
+  const s0 = w0 ^ w2;
+  const s1 = w1 ^ w3;
+  ops[6] = s1;
+  ops[7] = s0;
+  ops[8] = s0 ^ s1;
 }
