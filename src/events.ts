@@ -4,6 +4,7 @@
  */
 import type { ChannelOpenParams } from './connection/channel-types.js';
 import type { SshError } from './errors.js';
+import type { AuthIdentity } from './auth/identity.js';
 
 /**
  * Stable codes of {@link ClientEvent} `warning`s (OpenSSH 10.1's WarnWeakCrypto warnings):
@@ -37,7 +38,7 @@ export type ClientEvent =
    * key of `keyBlob` using `algorithm` and call provideSignature(id, signatureBlob | null, reason?).
    * `flags` are the ssh-agent SIGN_REQUEST flags for that algorithm (draft-miller-ssh-agent-14 §3.6.1).
    */
-  | { type: 'sign-request'; id: number; keyBlob: Uint8Array; algorithm: string; data: Uint8Array; flags: number }
+  | { type: 'sign-request'; id: number; keyBlob: Uint8Array; algorithm: string; data: Uint8Array; flags: number; identity: AuthIdentity }
   /** RFC 4252 §5.1 success: channels may be opened. */
   | { type: 'authenticated' }
   /** Diagnostics for -v; never contains secrets. */

@@ -67,6 +67,12 @@ export interface SignRequest {
   data: Uint8Array;
   /** The SSH_AGENTC_SIGN_REQUEST flags for this algorithm (draft-miller-ssh-agent-14 §3.6.1). */
   flags: number;
+  /**
+   * The identity offered (the object given in {@link AuthOptions.identities}): two identity
+   * files may hold the same public key (a stale FILE.pub beside another key), and the one the
+   * server accepted is the one that must sign (ssh(1) signs with the identity it offered).
+   */
+  identity: AuthIdentity;
 }
 
 type Attempt =
@@ -285,7 +291,7 @@ export class UserAuth {
       const id = ++this.signId;
       this.state = { kind: 'awaiting-signature', id, identity: attempt.identity, algorithm: attempt.algorithm, signed };
       const format = signatureFormatOf(attempt.algorithm);
-      this.handler.signRequest({ id, keyBlob: attempt.identity.publicKeyBlob, algorithm: format, data: signed, flags: agentSignFlags(format) });
+      this.handler.signRequest({ id, keyBlob: attempt.identity.publicKeyBlob, algorithm: format, data: signed, flags: agentSignFlags(format), identity: attempt.identity });
       return true;
     }
     // A signed publickey request is answered with SUCCESS or FAILURE, never PK_OK (RFC 4252 §7).

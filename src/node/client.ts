@@ -289,6 +289,11 @@ function hostKeyVerifierFor(options: ConnectOptions): HostKeyVerifier {
 /** A key offered without the core holding it, and how to get its signature. */
 export interface ExternalSigner {
   publicKeyBlob: Uint8Array;
+  /**
+   * The identity this signer signs for, when several may hold the same public key (two identity
+   * files with one stale FILE.pub): the sign request names the identity the server accepted.
+   */
+  identity?: AuthIdentity;
   /** ssh(1)'s words for it in "signing failed for ...": `ED25519 "label" from agent`. */
   name: string;
   sign(data: Uint8Array, algorithm: string, flags: number): Promise<Uint8Array>;
@@ -374,9 +379,11 @@ export async function prepareAuth(options: ConnectOptions, crypto: CryptoProvide
       const { keyBlob, comment } = o.agent;
       const note = o.file?.explicit ? 'explicit agent' : 'agent';
       const label = o.file ? o.file.path : comment;
-      identities.push({ publicKeyBlob: keyBlob, label, note });
+      const identity: AuthIdentity = { publicKeyBlob: keyBlob, label, note };
+      identities.push(identity);
       signers.push({
         publicKeyBlob: keyBlob,
+        identity,
         name: `${sshKeyTypeLabel(keyBlobType(keyBlob))} "${label}" from agent`,
         sign: async (data, _algorithm, flags) => {
           const sig = await a.sign(keyBlob, data, flags);
@@ -393,11 +400,13 @@ export async function prepareAuth(options: ConnectOptions, crypto: CryptoProvide
       identities.push({ publicKeyBlob: f.publicKeyBlob, label: f.path, note, key: f.key });
       continue;
     }
-    identities.push({ publicKeyBlob: f.publicKeyBlob, label: f.path, note });
+    const identity: AuthIdentity = { publicKeyBlob: f.publicKeyBlob, label: f.path, note };
+    identities.push(identity);
     // The key prepare() loaded, for the next signature only (it is disposed after it).
     let early: Promise<PrivateKey | undefined> | undefined;
     signers.push({
       publicKeyBlob: f.publicKeyBlob,
+      identity,
       name: `${sshKeyTypeLabel(keyBlobType(f.publicKeyBlob))} "${f.path}"`,
       async prepare() {
         // No passphrase: an encrypted key fails at once (before any KDF) and is left to sign().
@@ -1005,7 +1014,11 @@ export class SshClient extends EventEmitter {
         this.emit('warning', { code: e.code, message: e.message });
         return;
       case 'sign-request': {
-        const signer = this.auth.signers.find((s) => constantTimeEqual(s.publicKeyBlob, e.keyBlob));
+        // The signer of the identity offered: another identity file may hold the same public key
+        // (a stale FILE.pub), and ssh(1) signs with the one the server accepted.
+        const signer =
+          this.auth.signers.find((s) => s.identity === e.identity) ??
+          this.auth.signers.find((s) => s.identity === undefined && constantTimeEqual(s.publicKeyBlob, e.keyBlob));
         if (!signer) {
           this.core.provideSignature(e.id, null, 'no signer for this key');
           return;

@@ -39,7 +39,12 @@ export async function stdioForward(
     ch.on('error', () => {});
     ch.once('close', () => {
       io.input.unpipe(ch);
-      resolve({ sent: ch.bytesSent, received: ch.bytesReceived });
+      const done = () => resolve({ sent: ch.bytesSent, received: ch.bytesReceived });
+      // Writes to a pipe the reader has not emptied yet are still queued in Node: the CLI exits
+      // once this resolves, which would drop the tail of the data. An empty write's callback
+      // runs after every earlier chunk has been handed to the OS (or the stream failed).
+      if (io.output.writableLength === 0 || io.output.destroyed || io.output.writableEnded) done();
+      else io.output.write(new Uint8Array(0), () => done());
     });
   });
 }
