@@ -64,6 +64,11 @@ export function supportedAlgorithms(): AlgorithmPreferences {
   };
 }
 
+/** What a person calls a category in messages ("host key", not "hostKey"). */
+function categoryLabel(category: keyof AlgorithmPreferences): string {
+  return ALGORITHM_CATEGORIES.find((c) => c.key === category)?.label ?? category;
+}
+
 /**
  * Apply an OpenSSH-style list spec (ssh_config(5) "Ciphers"): a plain list replaces the
  * defaults; `+list` appends (the way to enable legacy algorithms), `-list` removes, `^list` puts
@@ -88,7 +93,7 @@ export function applyAlgorithmSpec(
     const unknown = expanded.filter((n) => !supported.includes(n));
     if (unknown.length > 0) {
       throw new UsageError(
-        `unsupported ${category} algorithm(s): ${unknown.join(',')} (pure-ssh supports: ${supported.join(',') || 'none'})`,
+        `unsupported ${categoryLabel(category)} algorithm(s): ${unknown.join(',')} (pure-ssh supports: ${supported.join(',') || 'none'})`,
       );
     }
     const unique = [...new Set(expanded)];
@@ -97,7 +102,7 @@ export function applyAlgorithmSpec(
     else result = unique;
   }
   if (result.length === 0) {
-    throw new UsageError(`no ${category} algorithm left after applying "${raw}"`);
+    throw new UsageError(`no ${categoryLabel(category)} algorithm left after applying "${raw}"`);
   }
   return result;
 }

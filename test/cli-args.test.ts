@@ -285,7 +285,7 @@ describe('-o options', () => {
     expect(c.algorithms).toEqual({ cipher: '^chacha20-poly1305@openssh.com', kex: '-sntrup*', hostKey: '+ssh-rsa' });
   });
 
-  it('MACs and -m reach the resolved config as given, like Ciphers and -c (names are checked by the library)', () => {
+  it('MACs and -m reach the resolved config as given, like Ciphers and -c (names OpenSSH knows; what pure-ssh implements is checked by the library)', () => {
     // Deliberately independent of which MAC names pure-ssh implements.
     expect(resolve(['-N', '-m', 'hmac-sha2-256-etm@openssh.com', 'h']).algorithms.mac).toBe('hmac-sha2-256-etm@openssh.com');
     expect(resolve(['-N', '-o', 'MACs=^umac-128-etm@openssh.com', 'h']).algorithms.mac).toBe('^umac-128-etm@openssh.com');
@@ -294,8 +294,14 @@ describe('-o options', () => {
     const files = { '/home/joe/.ssh/config': 'Host h\n  MACs +hmac-sha2-512\n' };
     expect(resolve(['-N', 'h'], files).algorithms.mac).toBe('+hmac-sha2-512');
     // ssh.c assigns -c and -m directly: the last one wins, and they beat -o and the files.
-    const c = resolve(['-N', '-o', 'MACs=a', '-m', 'b', '-m', 'c', '-c', 'x', '-o', 'Ciphers=y', '-c', 'z', 'h'], files);
-    expect(c.algorithms).toMatchObject({ mac: 'c', cipher: 'z' });
+    const c = resolve(
+      ['-N', '-o', 'MACs=hmac-sha1', '-m', 'hmac-md5', '-m', 'hmac-sha2-256', '-c', 'aes128-ctr', '-o', 'Ciphers=aes256-ctr', '-c', '3des-cbc', 'h'],
+      files,
+    );
+    expect(c.algorithms).toMatchObject({ mac: 'hmac-sha2-256', cipher: '3des-cbc' });
+    // Names OpenSSH does not know are refused at once, as ssh.c does.
+    expect(() => resolve(['-N', '-m', 'b', 'h'])).toThrow("Unknown mac type 'b'");
+    expect(() => resolve(['-N', '-c', 'z', 'h'])).toThrow("Unknown cipher type 'z'");
     expect(() => resolve(['-N', '-o', 'MACs', 'h'])).toThrow('command-line line 0: no argument after keyword "macs"');
   });
 

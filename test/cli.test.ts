@@ -99,12 +99,15 @@ describe('pure-ssh command line without a server', () => {
       const fromFile = runCli(['-F', cfg, '-N', 'h']);
       expect(await exitOf(fromFile)).toBe(255);
       expect(fromFile.stderr()).toMatch(new RegExp(`^${cfg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} line 2: unsupported cipher algorithm\\(s\\): 3des-cbc \\(pure-ssh supports: chacha20-poly1305@openssh.com,`));
-      const dump = runCli(['-G', '-F', 'none', '-c', 'foo', 'h']);
+      const dump = runCli(['-G', '-F', 'none', '-c', '3des-cbc', 'h']);
       expect(await exitOf(dump)).toBe(255);
-      expect(dump.stderr()).toMatch(/^-c: unsupported cipher algorithm\(s\): foo /);
-      const option = runCli(['-F', 'none', '-o', 'MACs=+foo', '-N', 'h']);
+      expect(dump.stderr()).toMatch(/^-c: unsupported cipher algorithm\(s\): 3des-cbc /);
+      const option = runCli(['-F', 'none', '-o', 'MACs=+hmac-md5', '-N', 'h']);
       expect(await exitOf(option)).toBe(255);
-      expect(option.stderr()).toMatch(/^command-line line 0: unsupported mac algorithm\(s\): foo /);
+      expect(option.stderr()).toMatch(/^command-line line 0: unsupported MAC algorithm\(s\): hmac-md5 /);
+      const hostKey = runCli(['-G', '-F', 'none', '-o', 'HostKeyAlgorithms=ssh-dss', 'h']);
+      expect(await exitOf(hostKey)).toBe(255);
+      expect(hostKey.stderr()).toMatch(/^command-line line 0: unsupported host key algorithm\(s\): ssh-dss /);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

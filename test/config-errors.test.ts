@@ -96,6 +96,14 @@ const FILE_LINES = [
   'RekeyLimit x',
   'RekeyLimit 8',
   'ServerAliveCountMax x',
+  // readconf.c: an algorithm list naming what OpenSSH does not know, at its line.
+  'Ciphers foo',
+  'Ciphers aes*',
+  'Ciphers aes128-ctr,foo',
+  'Ciphers +foo',
+  'MACs foo',
+  'KexAlgorithms ^foo',
+  'HostKeyAlgorithms foo*',
   'Port 1 2',
   'RekeyLimit 1G 2 3',
   // readconf.c oLocalForward / oRemoteForward / oDynamicForward.
@@ -122,7 +130,7 @@ const FILE_LINES = [
   'Match all all',
 ];
 
-const OPTIONS = ['NoSuch=1', 'CanonicalizeHostname=maybe', 'BatchMode=maybe', 'Port=', 'MACs', 'Port=x', 'SessionType=maybe', 'RekeyLimit=lots', 'ConnectTimeout=x'];
+const OPTIONS = ['NoSuch=1', 'Ciphers=foo', 'HostKeyAlgorithms=bar', 'CanonicalizeHostname=maybe', 'BatchMode=maybe', 'Port=', 'MACs', 'Port=x', 'SessionType=maybe', 'RekeyLimit=lots', 'ConnectTimeout=x'];
 
 describe.skipIf(!haveSsh)('configuration errors as /usr/bin/ssh prints them', () => {
   it.each(FILE_LINES)('a file with "%s"', (line) => {
@@ -133,11 +141,15 @@ describe.skipIf(!haveSsh)('configuration errors as /usr/bin/ssh prints them', ()
     expect(ourErrors(['-F', file])).toEqual(theirs);
   });
 
+  it.each([['-c', 'foo'], ['-c', '-aes128-ctr'], ['-c', 'aes*'], ['-m', 'foo'], ['-m', '']])('%s %s', (flag, value) => {
+    expect(ourErrors(['-F', 'none', flag, value])).toEqual(sshErrors(['-F', 'none', flag, value]));
+  });
+
   it('a file with several bad lines: each is reported, in order, then the count', () => {
     const file = join(dir, 'cfg-several');
-    writeFileSync(file, ['Port x', 'User joe', 'NoSuchKeyword 1', 'Host other', '  BatchMode maybe', 'Match Host', 'Host *', 'Compression maybe', ''].join('\n'));
+    writeFileSync(file, ['Port x', 'User joe', 'NoSuchKeyword 1', 'Host other', '  BatchMode maybe', 'Match Host', 'Host *', 'Compression maybe', 'Ciphers foo', ''].join('\n'));
     const theirs = sshErrors(['-F', file]);
-    expect(theirs.at(-1)).toBe(`${file}: terminating, 5 bad configuration options`);
+    expect(theirs.at(-1)).toBe(`${file}: terminating, 6 bad configuration options`);
     expect(ourErrors(['-F', file])).toEqual(theirs);
   });
 

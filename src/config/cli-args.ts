@@ -27,6 +27,7 @@ import {
 } from './ssh-config.js';
 
 import { splitUserHostPort, validCommandLineHost, validCommandLineUser } from './destination.js';
+import { opensshAcceptsList } from './openssh-names.js';
 import { formatJumpSpec, parseJumpSpec, type JumpSpec } from './jump-spec.js';
 import {
   canonicalizeHost,
@@ -318,12 +319,13 @@ function applyFlag(c: string, value: string | undefined, o: SshOptions, flags: F
       applyOption(o, 'IdentityFile', [value!], ctx);
       return;
     case 'c':
-      // ssh.c: an empty list is no list ("Unknown cipher type ''").
-      if (value === '') throw new ConfigError(`Unknown cipher type '${value}'`);
+      // ssh.c: ciphers_valid() on the list (a leading + or ^ allowed), else "Unknown cipher type".
+      if (value!.startsWith('-') || !opensshAcceptsList('ciphers', value!)) throw new ConfigError(`Unknown cipher type '${value}'`);
       flags.ciphers = value!;
       return;
     case 'm':
-      if (value === '') throw new ConfigError(`Unknown mac type '${value}'`);
+      // ssh.c: mac_valid() likewise, else "Unknown mac type".
+      if (value!.startsWith('-') || !opensshAcceptsList('macs', value!)) throw new ConfigError(`Unknown mac type '${value}'`);
       flags.macs = value!;
       return;
     case 'C':

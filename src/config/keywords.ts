@@ -33,6 +33,7 @@ import {
 } from './options.js';
 import { parseDynamicForwardSpec, parseForwardSpec } from './forward-spec.js';
 import { parseJumpSpec } from './jump-spec.js';
+import { badListMessage, type AlgorithmListKind } from './openssh-names.js';
 import { validDomain, type CanonicalizeMode, type PermittedCname } from './canonicalize.js';
 import type { StrictHostKeyChecking } from '../node/known-hosts-file.js';
 
@@ -112,26 +113,19 @@ const stringInto =
   (o, args, ctx, kw) =>
     setFirst(o, key, single(kw, args, ctx), ctx);
 
-/** readconf.c: each algorithm list keyword's message for a list it cannot use. */
-const BAD_ALGORITHM_LIST: Record<'ciphers' | 'macs' | 'kexAlgorithms' | 'hostKeyAlgorithms', string> = {
-  ciphers: 'Bad SSH2 cipher spec',
-  macs: 'Bad SSH2 MAC spec',
-  kexAlgorithms: 'Bad SSH2 KexAlgorithms',
-  hostKeyAlgorithms: 'Bad key types',
-};
-
 /**
  * An algorithm list (ssh_config(5) Ciphers, MACs, KexAlgorithms, HostKeyAlgorithms): readconf.c
- * refuses at once an empty list after `+` or `^` (ciphers_valid and its kin: an empty string is
- * no list; empty names between commas are skipped); a `-` list is only checked when applied. Names are checked against what pure-ssh supports when
- * connecting (algorithms.ts applyAlgorithmSpec).
+ * refuses at its line a list naming what OpenSSH does not know (openssh-names.ts: an empty list
+ * after `+` or `^`, a pattern, a typo), as a counted bad line; a `-` list is only checked when
+ * applied. Names OpenSSH knows but pure-ssh does not implement are refused when the lists are
+ * applied (algorithms.ts applyAlgorithmSpec), with this line named (`algorithmOrigins`).
  */
 const algorithmsInto =
-  (key: 'ciphers' | 'macs' | 'kexAlgorithms' | 'hostKeyAlgorithms'): Apply =>
+  (key: AlgorithmListKind): Apply =>
   (o, args, ctx, kw) => {
     const v = single(kw, args, ctx);
-    const list = v.startsWith('+') || v.startsWith('^') ? v.slice(1) : v;
-    if (!v.startsWith('-') && list === '') throw lineError(ctx, `${BAD_ALGORITHM_LIST[key]} '${v}'.`);
+    const bad = badListMessage(key, v, `${ctx.source} line ${ctx.line}`);
+    if (bad !== undefined) throw new ConfigError(bad);
     if (ctx.active && o[key] === undefined) (o.algorithmOrigins ??= {})[key] = `${ctx.source} line ${ctx.line}`;
     setFirst(o, key, v, ctx);
   };

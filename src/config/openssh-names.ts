@@ -1,0 +1,93 @@
+/**
+ * The algorithm names OpenSSH's ssh knows (`ssh -Q cipher|mac|kex|key|HostKeyAlgorithms` of
+ * OpenSSH 9.2 and 10, united), for readconf.c's checks of an algorithm list at its config line:
+ * ciphers_valid(), mac_valid(), kex_names_valid() and sshkey_names_valid2() refuse a list naming
+ * anything else ("Bad SSH2 cipher spec 'LIST'." and kin), as a counted bad line. Whether pure-ssh
+ * implements a name OpenSSH knows is a separate question, answered when the lists are applied
+ * (src/algorithms.ts applyAlgorithmSpec), with the line named.
+ *
+ * A `-` list is not checked (readconf.c skips it: its names may be patterns); in the others each
+ * comma-separated name must be known as written, with no pattern characters, and empty names
+ * between commas are skipped.
+ */
+
+export type AlgorithmListKind = 'ciphers' | 'macs' | 'kexAlgorithms' | 'hostKeyAlgorithms';
+
+const CIPHERS = [
+  '3des-cbc', 'aes128-cbc', 'aes192-cbc', 'aes256-cbc', 'aes128-ctr', 'aes192-ctr', 'aes256-ctr',
+  'aes128-gcm@openssh.com', 'aes256-gcm@openssh.com', 'chacha20-poly1305@openssh.com',
+];
+
+const MACS = [
+  'hmac-sha1', 'hmac-sha1-96', 'hmac-sha2-256', 'hmac-sha2-512', 'hmac-md5', 'hmac-md5-96',
+  'umac-64@openssh.com', 'umac-128@openssh.com', 'hmac-sha1-etm@openssh.com',
+  'hmac-sha1-96-etm@openssh.com', 'hmac-sha2-256-etm@openssh.com', 'hmac-sha2-512-etm@openssh.com',
+  'hmac-md5-etm@openssh.com', 'hmac-md5-96-etm@openssh.com', 'umac-64-etm@openssh.com',
+  'umac-128-etm@openssh.com',
+];
+
+const KEX = [
+  'diffie-hellman-group1-sha1', 'diffie-hellman-group14-sha1', 'diffie-hellman-group14-sha256',
+  'diffie-hellman-group16-sha512', 'diffie-hellman-group18-sha512', 'diffie-hellman-group-exchange-sha1',
+  'diffie-hellman-group-exchange-sha256', 'ecdh-sha2-nistp256', 'ecdh-sha2-nistp384', 'ecdh-sha2-nistp521',
+  'curve25519-sha256', 'curve25519-sha256@libssh.org', 'sntrup761x25519-sha512',
+  'sntrup761x25519-sha512@openssh.com', 'mlkem768x25519-sha256',
+];
+
+/** Key types and signature algorithms (sshkey_names_valid2 with plain and certificate types). */
+const KEY_TYPES = [
+  'ssh-ed25519', 'ssh-ed25519-cert-v01@openssh.com', 'sk-ssh-ed25519@openssh.com',
+  'sk-ssh-ed25519-cert-v01@openssh.com', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp256-cert-v01@openssh.com',
+  'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp384-cert-v01@openssh.com', 'ecdsa-sha2-nistp521',
+  'ecdsa-sha2-nistp521-cert-v01@openssh.com', 'sk-ecdsa-sha2-nistp256@openssh.com',
+  'sk-ecdsa-sha2-nistp256-cert-v01@openssh.com', 'webauthn-sk-ecdsa-sha2-nistp256@openssh.com',
+  'ssh-dss', 'ssh-dss-cert-v01@openssh.com', 'ssh-rsa', 'ssh-rsa-cert-v01@openssh.com',
+  'rsa-sha2-256', 'rsa-sha2-256-cert-v01@openssh.com', 'rsa-sha2-512', 'rsa-sha2-512-cert-v01@openssh.com',
+];
+
+const KNOWN: Readonly<Record<AlgorithmListKind, ReadonlySet<string>>> = {
+  ciphers: new Set(CIPHERS),
+  macs: new Set(MACS),
+  kexAlgorithms: new Set(KEX),
+  hostKeyAlgorithms: new Set(KEY_TYPES),
+};
+
+/** readconf.c: the message for a list of `kind` that names an algorithm OpenSSH does not know. */
+export const BAD_ALGORITHM_LIST: Readonly<Record<AlgorithmListKind, string>> = {
+  ciphers: 'Bad SSH2 cipher spec',
+  macs: 'Bad SSH2 MAC spec',
+  kexAlgorithms: 'Bad SSH2 KexAlgorithms',
+  hostKeyAlgorithms: 'Bad key types',
+};
+
+/**
+ * Whether OpenSSH's ssh accepts `spec` (an ssh_config(5) algorithm list with its optional `+`,
+ * `-` or `^`) for `kind` at its config line: a `-` list always; an empty list never; otherwise
+ * each name up to the first empty one must be known (ciphers_valid and its kin stop their strsep
+ * loop at an empty name). What follows an empty name is checked when the lists are applied.
+ */
+export function opensshAcceptsList(kind: AlgorithmListKind, spec: string): boolean {
+  return listProblem(kind, spec) === undefined;
+}
+
+/**
+ * readconf.c's message lines for a list OpenSSH refuses (`where` is `FILE line N`), or undefined
+ * when it accepts it. kex_names_valid() also prints `Unsupported KEX algorithm "NAME"` first.
+ */
+export function badListMessage(kind: AlgorithmListKind, spec: string, where: string): string | undefined {
+  const problem = listProblem(kind, spec);
+  if (problem === undefined) return undefined;
+  const line = `${where}: ${BAD_ALGORITHM_LIST[kind]} '${spec}'.`;
+  return kind === 'kexAlgorithms' && problem.unknown !== undefined ? `Unsupported KEX algorithm "${problem.unknown}"\n${line}` : line;
+}
+
+function listProblem(kind: AlgorithmListKind, spec: string): { unknown?: string } | undefined {
+  if (spec.startsWith('-')) return undefined;
+  const list = spec.startsWith('+') || spec.startsWith('^') ? spec.slice(1) : spec;
+  if (list === '') return {};
+  for (const name of list.split(',')) {
+    if (name === '') return undefined;
+    if (!KNOWN[kind].has(name)) return { unknown: name };
+  }
+  return undefined;
+}
