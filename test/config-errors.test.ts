@@ -104,7 +104,11 @@ const FILE_LINES = [
   'MACs foo',
   'KexAlgorithms ^foo',
   'HostKeyAlgorithms foo*',
+  // Keywords pure-ssh ignores still have their values checked, as readconf.c does.
+  'CASignatureAlgorithms foo',
+  'HostbasedAcceptedAlgorithms ssh-ed25519,bar',
   'Port 1 2',
+  '"User"  =  joe',
   'RekeyLimit 1G 2 3',
   // readconf.c oLocalForward / oRemoteForward / oDynamicForward.
   'LocalForward 1',
@@ -130,7 +134,7 @@ const FILE_LINES = [
   'Match all all',
 ];
 
-const OPTIONS = ['NoSuch=1', 'Ciphers=foo', 'HostKeyAlgorithms=bar', 'CanonicalizeHostname=maybe', 'BatchMode=maybe', 'Port=', 'MACs', 'Port=x', 'SessionType=maybe', 'RekeyLimit=lots', 'ConnectTimeout=x'];
+const OPTIONS = ['NoSuch=1', 'Ciphers=foo', 'HostKeyAlgorithms=bar', 'CASignatureAlgorithms=foo', 'CanonicalizeHostname=maybe', 'BatchMode=maybe', 'Port=', 'MACs', 'Port=x', 'SessionType=maybe', 'RekeyLimit=lots', 'ConnectTimeout=x'];
 
 describe.skipIf(!haveSsh)('configuration errors as /usr/bin/ssh prints them', () => {
   it.each(FILE_LINES)('a file with "%s"', (line) => {

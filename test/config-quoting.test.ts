@@ -1,7 +1,8 @@
 /**
  * Config line quoting as OpenSSH reads it (misc.c argv_split, readconf.c's raw ProxyCommand):
  * each line goes into a `-F` file read by /usr/bin/ssh -G and by pure-ssh -G (the built CLI),
- * and the values they print must be the same. CI=true: a missing /usr/bin/ssh fails.
+ * and the values they print must be the same (the keyword too may be double-quoted, misc.c
+ * strdelim). CI=true: a missing /usr/bin/ssh fails.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -37,6 +38,10 @@ const LINES: Array<[string, string]> = [
   ['User a # trailing comment', 'user'],
   ['User "#notacomment"', 'user'],
   ['HostName "example.org"', 'hostname'],
+  // misc.c strdelim: a keyword in double quotes.
+  ['"User" joe', 'user'],
+  ['"User"=joe', 'user'],
+  ['"Port" 2222', 'port'],
   ['ProxyCommand nc "%h" %p', 'proxycommand'],
   ["ProxyCommand sh -c 'exec nc %h %p'", 'proxycommand'],
   ['ProxyCommand  =  nc  %h   %p', 'proxycommand'],
@@ -53,6 +58,16 @@ describe.skipIf(!haveSsh)('config line quoting as /usr/bin/ssh -G reads it', () 
     const theirs = dump([SSH], file, [key]);
     expect(theirs.length).toBeGreaterThan(0);
     expect(dump([process.execPath, CLI], file, [key])).toEqual(theirs);
+  });
+});
+
+describe('a keyword whose quote is never closed', () => {
+  it('is refused ("invalid quotes"), where ssh skips the line without a word', () => {
+    const file = join(dir, 'cfg-open-keyword-quote');
+    writeFileSync(file, 'Host target\n  "User joe\n');
+    const r = spawnSync(process.execPath, [CLI, '-G', '-F', file, 'target'], { encoding: 'utf8' });
+    expect(r.status).toBe(255);
+    expect(r.stderr).toBe(`${file} line 2: invalid quotes\n${file}: terminating, 1 bad configuration options\n`);
   });
 });
 

@@ -52,6 +52,11 @@ export type KeywordEntry =
       readonly noop?: readonly string[];
       readonly aliasOf?: string;
       readonly origin?: Origin;
+      /**
+       * readconf.c's check of the value, made whether or not the line applies and before the
+       * keyword is ignored or refused: a value ssh would refuse is refused here too.
+       */
+      readonly check?: (args: string[], ctx: LineContext, keyword: string) => void;
     }
   | {
       readonly name: string;
@@ -302,9 +307,22 @@ const implemented = (name: string, apply: Apply, origin?: Origin): KeywordEntry 
 const refused = (name: string, reason: string, noop?: readonly string[], origin?: Origin): KeywordEntry => ({
   name, handling: 'refused', reason, noop, origin,
 });
-const ignored = (name: string, reason: string, noop?: readonly string[], origin?: Origin): KeywordEntry => ({
-  name, handling: 'ignored', reason, noop, origin,
+const ignored = (
+  name: string,
+  reason: string,
+  noop?: readonly string[],
+  origin?: Origin,
+  check?: (args: string[], ctx: LineContext, keyword: string) => void,
+): KeywordEntry => ({
+  name, handling: 'ignored', reason, noop, origin, check,
 });
+
+/** readconf.c sshkey_names_valid2() on a key type list (`+`, `-`, `^` as for HostKeyAlgorithms). */
+const keyTypeList = (args: string[], ctx: LineContext, keyword: string): void => {
+  const v = single(keyword, args, ctx);
+  const bad = badListMessage('hostKeyAlgorithms', v, `${ctx.source} line ${ctx.line}`);
+  if (bad !== undefined) throw new ConfigError(bad);
+};
 const deprecated = (name: string, reason: string, openssh: 'Deprecated' | 'Unsupported' = 'Deprecated', origin?: Origin): KeywordEntry => ({
   name, handling: 'deprecated', reason, openssh, origin,
 });
@@ -437,7 +455,13 @@ const ROWS: readonly KeywordEntry[] = [
 
   // Ignored: harmless to leave out.
   ignored('AddKeysToAgent', 'pure-ssh uses the keys an ssh-agent holds but does not add keys to it; authentication is unchanged', ['no']),
-  ignored('CASignatureAlgorithms', "it restricts CA signature algorithms; pure-ssh applies OpenSSH's default (every supported one but SHA-1 ssh-rsa)"),
+  ignored(
+    'CASignatureAlgorithms',
+    "it restricts CA signature algorithms; pure-ssh applies OpenSSH's default (every supported one but SHA-1 ssh-rsa)",
+    undefined,
+    undefined,
+    keyTypeList,
+  ),
   ignored('ChannelTimeout', 'idle channels stay open until either end closes them', ['none']),
   ignored('ConnectionAttempts', 'the connection is tried once', ['1']),
   ignored('ControlMaster', NO_MULTIPLEXING, ['no']),
@@ -462,7 +486,7 @@ const ROWS: readonly KeywordEntry[] = [
   ignored('GSSAPIRenewalForcesRekey', NO_GSSAPI, ['no'], 'debian'),
   ignored('GSSAPIServerIdentity', NO_GSSAPI, undefined, 'debian'),
   ignored('GSSAPITrustDns', NO_GSSAPI, ['no'], 'debian'),
-  ignored('HostbasedAcceptedAlgorithms', 'it only applies to host-based authentication, which pure-ssh refuses'),
+  ignored('HostbasedAcceptedAlgorithms', 'it only applies to host-based authentication, which pure-ssh refuses', undefined, undefined, keyTypeList),
   ignored('IPQoS', 'the type of service is left to the system'),
   ignored('LocalCommand', 'it only runs with PermitLocalCommand, which pure-ssh refuses', ['none']),
   ignored('LogVerbose', 'there is no per-function debug logging; use -v', ['none']),
@@ -571,6 +595,7 @@ export function applyOption(o: SshOptions, keyword: string, args: string[], ctx:
       return;
     case 'refused':
     case 'ignored': {
+      entry.check?.(args, ctx, entry.name);
       const value = args[0]?.toLowerCase();
       if (value !== undefined && args.length === 1 && entry.noop?.includes(value)) return;
       if (!ctx.active) return;

@@ -52,10 +52,23 @@ export interface ConfigFileSystem {
 export function splitConfigLine(line: string): { keyword: string; args: string[]; rest: string } | null {
   const s = line.replace(/^[\s]+/, '');
   if (s === '' || s.startsWith('#')) return null;
-  const m = /^([^\s=]+)\s*(?:=\s*)?/.exec(s);
-  if (!m) return null;
-  const keyword = m[1]!;
-  const rest = s.slice(m[0].length).replace(/\s+$/, '');
+  let keyword: string;
+  let rest: string;
+  if (s.startsWith('"')) {
+    // misc.c strdelim: a keyword in double quotes ends at the closing quote, then whitespace
+    // (no `=`) is skipped. ssh skips a line whose quote is never closed without a word; pure-ssh
+    // says so instead of ignoring what the user wrote.
+    const end = s.indexOf('"', 1);
+    if (end < 0) throw new ConfigError('invalid quotes');
+    keyword = s.slice(1, end);
+    rest = s.slice(end + 1).replace(/^\s+/, '');
+  } else {
+    const m = /^([^\s=]+)\s*(?:=\s*)?/.exec(s);
+    if (!m) return null;
+    keyword = m[1]!;
+    rest = s.slice(m[0].length);
+  }
+  rest = rest.replace(/\s+$/, '');
   const args = argvSplit(rest);
   if (args === null) throw new ConfigError('invalid quotes');
   return { keyword, args, rest };
