@@ -108,6 +108,7 @@ const FILE_LINES = [
   'CASignatureAlgorithms foo',
   'HostbasedAcceptedAlgorithms ssh-ed25519,bar',
   'Port 1 2',
+  '"User"',
   '"User"  =  joe',
   'RekeyLimit 1G 2 3',
   // readconf.c oLocalForward / oRemoteForward / oDynamicForward.

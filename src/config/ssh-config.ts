@@ -79,8 +79,9 @@ export function splitConfigLine(line: string): { keyword: string; args: string[]
  * refused before the keyword is even looked up. Returns that keyword, lowercased, or undefined.
  */
 export function bareKeyword(line: string): string | undefined {
-  const m = /^\s*([^\s=]+)\s*(?:=\s*)?$/.exec(line);
-  return m ? m[1]!.toLowerCase() : undefined;
+  // misc.c strdelim: a keyword may be in double quotes.
+  const m = /^\s*(?:"([^"]*)"|([^\s=]+))\s*(?:=\s*)?$/.exec(line);
+  return m ? (m[1] ?? m[2]!).toLowerCase() : undefined;
 }
 
 /**
