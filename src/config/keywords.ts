@@ -23,6 +23,7 @@ import {
   fromCommandLine,
   LOG_LEVELS,
   lineError,
+  lineWhere,
   matchPattern,
   parseBytes,
   parsePort,
@@ -129,10 +130,13 @@ const algorithmsInto =
   (key: AlgorithmListKind): Apply =>
   (o, args, ctx, kw) => {
     const v = single(kw, args, ctx);
-    const bad = badListMessage(key, v, `${ctx.source} line ${ctx.line}`);
+    const bad = badListMessage(key, v, lineWhere(ctx));
     if (bad !== undefined) throw new ConfigError(bad);
-    if (ctx.active && o[key] === undefined) (o.algorithmOrigins ??= {})[key] = `${ctx.source} line ${ctx.line}`;
-    setFirst(o, key, v, ctx);
+    // setFirst, keeping where the value came from.
+    if (ctx.active && o[key] === undefined) {
+      o[key] = v;
+      (o.algorithmOrigins ??= {})[key] = lineWhere(ctx);
+    }
   };
 
 const timeInto =
@@ -320,7 +324,7 @@ const ignored = (
 /** readconf.c sshkey_names_valid2() on a key type list (`+`, `-`, `^` as for HostKeyAlgorithms). */
 const keyTypeList = (args: string[], ctx: LineContext, keyword: string): void => {
   const v = single(keyword, args, ctx);
-  const bad = badListMessage('hostKeyAlgorithms', v, `${ctx.source} line ${ctx.line}`);
+  const bad = badListMessage('hostKeyAlgorithms', v, lineWhere(ctx));
   if (bad !== undefined) throw new ConfigError(bad);
 };
 const deprecated = (name: string, reason: string, openssh: 'Deprecated' | 'Unsupported' = 'Deprecated', origin?: Origin): KeywordEntry => ({

@@ -53,7 +53,7 @@ const KNOWN: Readonly<Record<AlgorithmListKind, ReadonlySet<string>>> = {
 };
 
 /** readconf.c: the message for a list of `kind` that names an algorithm OpenSSH does not know. */
-export const BAD_ALGORITHM_LIST: Readonly<Record<AlgorithmListKind, string>> = {
+const BAD_ALGORITHM_LIST: Readonly<Record<AlgorithmListKind, string>> = {
   ciphers: 'Bad SSH2 cipher spec',
   macs: 'Bad SSH2 MAC spec',
   kexAlgorithms: 'Bad SSH2 KexAlgorithms',

@@ -140,14 +140,19 @@ export function fromCommandLine(ctx: LineContext): boolean {
   return ctx.line === 0;
 }
 
+/** `FILE line N` (`command-line line 0` for -o): where readconf.c says a line is. */
+export function lineWhere(ctx: LineContext): string {
+  return `${ctx.source} line ${ctx.line}`;
+}
+
 /** `FILE line N: what` (readconf.c's prefix for every message about a line). */
 export function lineError(ctx: LineContext, what: string): ConfigError {
-  return new ConfigError(`${ctx.source} line ${ctx.line}: ${what}`);
+  return new ConfigError(`${lineWhere(ctx)}: ${what}`);
 }
 
 /** Like {@link lineError}, for what readconf.c fatal()s on at once instead of counting. */
 export function fatalLineError(ctx: LineContext, what: string): ConfigError {
-  return new ConfigError(`${ctx.source} line ${ctx.line}: ${what}`, 255, true);
+  return new ConfigError(`${lineWhere(ctx)}: ${what}`, 255, true);
 }
 
 /** OpenSSH match_pattern(): `*` any run, `?` one character, case-sensitive on the given case. */
