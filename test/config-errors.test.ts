@@ -146,9 +146,19 @@ describe.skipIf(!haveSsh)('configuration errors as /usr/bin/ssh prints them', ()
     expect(ourErrors(['-F', file])).toEqual(theirs);
   });
 
-  it.each([['-c', 'foo'], ['-c', '-aes128-ctr'], ['-c', 'aes*'], ['-m', 'foo'], ['-m', '']])('%s %s', (flag, value) => {
+  it.each([['-c', 'foo'], ['-c', '-aes128-ctr'], ['-c', 'aes*'], ['-m', 'foo'], ['-m', ''], ['-m', '+hmac-sha1'], ['-m', '^hmac-sha1']])('%s %s', (flag, value) => {
     expect(ourErrors(['-F', 'none', flag, value])).toEqual(sshErrors(['-F', 'none', flag, value]));
   });
+
+  it.each(['HostKeyAlgorithms ssh-ed25519*', 'HostKeyAlgorithms ^ecdsa*', 'CASignatureAlgorithms +rsa-sha2-*'])(
+    'a key type pattern that matches known types is accepted, as by ssh: %s',
+    (line) => {
+      const file = join(dir, `cfg-keytype-${line.replace(/[^a-z0-9]/gi, '_')}`);
+      writeFileSync(file, `${line}\n`);
+      expect(spawnSync(SSH, ['-G', '-F', file, 'x'], { encoding: 'utf8' }).status).toBe(0);
+      expect(resolveCommandLine(['-G', '-F', file, 'x'], cenv).kind).toBe('dump');
+    },
+  );
 
   it('a file with several bad lines: each is reported, in order, then the count', () => {
     const file = join(dir, 'cfg-several');

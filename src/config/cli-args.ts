@@ -324,8 +324,8 @@ function applyFlag(c: string, value: string | undefined, o: SshOptions, flags: F
       flags.ciphers = value!;
       return;
     case 'm':
-      // ssh.c: mac_valid() likewise, else "Unknown mac type".
-      if (value!.startsWith('-') || !opensshAcceptsList('macs', value!)) throw new ConfigError(`Unknown mac type '${value}'`);
+      // ssh.c: mac_valid() on the value as given (no + or ^ here, unlike -c), else "Unknown mac type".
+      if (/^[-+^]/.test(value!) || !opensshAcceptsList('macs', value!)) throw new ConfigError(`Unknown mac type '${value}'`);
       flags.macs = value!;
       return;
     case 'C':

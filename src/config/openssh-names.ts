@@ -7,9 +7,11 @@
  * (src/algorithms.ts applyAlgorithmSpec), with the line named.
  *
  * A `-` list is not checked (readconf.c skips it: its names may be patterns); in the others each
- * comma-separated name must be known as written, with no pattern characters, and empty names
- * between commas are skipped.
+ * comma-separated name must be known as written (key type lists may also hold patterns that match
+ * a known type, as sshkey_names_valid2() allows), up to the first empty name.
  */
+
+import { globMatch } from '../protocol/glob.js';
 
 export type AlgorithmListKind = 'ciphers' | 'macs' | 'kexAlgorithms' | 'hostKeyAlgorithms';
 
@@ -85,9 +87,13 @@ function listProblem(kind: AlgorithmListKind, spec: string): { unknown?: string 
   if (spec.startsWith('-')) return undefined;
   const list = spec.startsWith('+') || spec.startsWith('^') ? spec.slice(1) : spec;
   if (list === '') return {};
+  const known = KNOWN[kind];
   for (const name of list.split(',')) {
     if (name === '') return undefined;
-    if (!KNOWN[kind].has(name)) return { unknown: name };
+    if (known.has(name)) continue;
+    // sshkey_names_valid2(): a key type list may hold patterns, each matching a known type.
+    if (kind === 'hostKeyAlgorithms' && /[*?]/.test(name) && [...known].some((k) => globMatch(k, name))) continue;
+    return { unknown: name };
   }
   return undefined;
 }
