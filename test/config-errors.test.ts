@@ -110,6 +110,9 @@ const FILE_LINES = [
   'Port 1 2',
   '"User"',
   '"User"  =  joe',
+  // misc.c strdelim: an empty first word is skipped, so the keyword is the next one.
+  '"" joe',
+  'Us"er"',
   'RekeyLimit 1G 2 3',
   // readconf.c oLocalForward / oRemoteForward / oDynamicForward.
   'LocalForward 1',
@@ -135,7 +138,7 @@ const FILE_LINES = [
   'Match all all',
 ];
 
-const OPTIONS = ['NoSuch=1', 'Ciphers=foo', 'HostKeyAlgorithms=bar', 'CASignatureAlgorithms=foo', 'CanonicalizeHostname=maybe', 'BatchMode=maybe', 'Port=', 'MACs', 'Port=x', 'SessionType=maybe', 'RekeyLimit=lots', 'ConnectTimeout=x'];
+const OPTIONS = ['"" joe', 'Us"er"', 'NoSuch=1', 'Ciphers=foo', 'HostKeyAlgorithms=bar', 'CASignatureAlgorithms=foo', 'CanonicalizeHostname=maybe', 'BatchMode=maybe', 'Port=', 'MACs', 'Port=x', 'SessionType=maybe', 'RekeyLimit=lots', 'ConnectTimeout=x'];
 
 describe.skipIf(!haveSsh)('configuration errors as /usr/bin/ssh prints them', () => {
   it.each(FILE_LINES)('a file with "%s"', (line) => {

@@ -42,6 +42,12 @@ const LINES: Array<[string, string]> = [
   ['"User" joe', 'user'],
   ['"User"=joe', 'user'],
   ['"Port" 2222', 'port'],
+  // The word also ends at a quote inside it: `Us"er"` and `"User"joe` are User.
+  ['Us"er" joe', 'user'],
+  ['"User"joe', 'user'],
+  ['User"" joe', 'user'],
+  ['=User joe', 'user'],
+  ['User = joe', 'user'],
   ['ProxyCommand nc "%h" %p', 'proxycommand'],
   ["ProxyCommand sh -c 'exec nc %h %p'", 'proxycommand'],
   ['ProxyCommand  =  nc  %h   %p', 'proxycommand'],
@@ -58,6 +64,22 @@ describe.skipIf(!haveSsh)('config line quoting as /usr/bin/ssh -G reads it', () 
     const theirs = dump([SSH], file, [key]);
     expect(theirs.length).toBeGreaterThan(0);
     expect(dump([process.execPath, CLI], file, [key])).toEqual(theirs);
+  });
+});
+
+describe.skipIf(!haveSsh)('lines and -o values that ask for nothing', () => {
+  it('a line of only "" is skipped, as by ssh -G', () => {
+    const file = join(dir, 'cfg-empty-word');
+    writeFileSync(file, 'Host target\n  ""\n  User joe\n');
+    expect(dump([process.execPath, CLI], file, ['user'])).toEqual(dump([SSH], file, ['user']));
+  });
+
+  it.each(['', '""', '#comment', '   '])('-o %j is accepted, as by ssh -G', (value) => {
+    for (const program of [[SSH], [process.execPath, CLI]]) {
+      const r = spawnSync(program[0]!, [...program.slice(1), '-G', '-o', value, 'target'], { encoding: 'utf8' });
+      expect(r.status, `${program.join(' ')}: ${r.stderr}`).toBe(0);
+      expect(r.stdout).toMatch(/^hostname target$/m);
+    }
   });
 });
 

@@ -26,13 +26,20 @@ function read(text: string, host: string, more: Record<string, string> = {}, dir
 
 describe('ssh_config line syntax', () => {
   it('keyword and arguments, = optional, quotes, comments', () => {
-    expect(splitConfigLine('  Port 22')).toEqual({ keyword: 'Port', args: ['22'], rest: '22' });
-    expect(splitConfigLine('Port=22')).toEqual({ keyword: 'Port', args: ['22'], rest: '22' });
-    expect(splitConfigLine('Port = 22')).toEqual({ keyword: 'Port', args: ['22'], rest: '22' });
-    expect(splitConfigLine('IdentityFile "/a b/key"  # mine')).toEqual({ keyword: 'IdentityFile', args: ['/a b/key'], rest: '"/a b/key"  # mine' });
-    expect(splitConfigLine("User 'a b'")).toEqual({ keyword: 'User', args: ['a b'], rest: "'a b'" });
+    expect(splitConfigLine('  Port 22')).toEqual({ keyword: 'Port', args: ['22'], rest: '22', bare: false });
+    expect(splitConfigLine('Port=22')).toEqual({ keyword: 'Port', args: ['22'], rest: '22', bare: false });
+    expect(splitConfigLine('Port = 22')).toEqual({ keyword: 'Port', args: ['22'], rest: '22', bare: false });
+    expect(splitConfigLine('IdentityFile "/a b/key"  # mine')).toEqual({ keyword: 'IdentityFile', args: ['/a b/key'], rest: '"/a b/key"  # mine', bare: false });
+    expect(splitConfigLine("User 'a b'")).toEqual({ keyword: 'User', args: ['a b'], rest: "'a b'", bare: false });
     expect(splitConfigLine('# comment')).toBeNull();
     expect(splitConfigLine('   ')).toBeNull();
+    // misc.c strdelim: the keyword also ends at a quote, whose text up to the next one it takes.
+    expect(splitConfigLine('Us"er" joe')).toEqual({ keyword: 'User', args: ['joe'], rest: 'joe', bare: false });
+    expect(splitConfigLine('"User"joe')).toEqual({ keyword: 'User', args: ['joe'], rest: 'joe', bare: false });
+    expect(splitConfigLine('"" joe')).toEqual({ keyword: 'joe', args: [], rest: '', bare: true });
+    expect(splitConfigLine('""')).toBeNull();
+    expect(splitConfigLine('Port \f')).toEqual({ keyword: 'Port', args: [], rest: '', bare: true });
+    expect(() => splitConfigLine('"User joe')).toThrow('invalid quotes');
   });
 
   it('a quote left open is "invalid quotes" (misc.c argv_split), in an inactive block too; closed or escaped ones pass (compared with ssh -G)', () => {

@@ -10,13 +10,13 @@
 import type { StrictHostKeyChecking } from '../node/known-hosts-file.js';
 import {
   applyOption,
-  bareKeyword,
   ConfigError,
   emptyOptions,
   LOG_LEVELS,
   parseForwardSpec,
   parseDynamicForwardSpec,
   splitConfigLine,
+  type ConfigLine,
   readConfig,
   type ConfigFileSystem,
   type DynamicForwardSpec,
@@ -392,10 +392,10 @@ function applyFlag(c: string, value: string | undefined, o: SshOptions, flags: F
       return;
     }
     case 'o': {
-      const bare = bareKeyword(value!);
-      if (bare !== undefined) throw new ConfigError(`command-line line 0: no argument after keyword "${bare}"`);
       const line = splitOption(value!);
-      if (!line) throw new ConfigError(`command-line line 0: Missing argument.`);
+      // readconf.c: an empty value or a comment asks for nothing; ssh accepts it without a word.
+      if (!line) return;
+      if (line.bare) throw new ConfigError(`command-line line 0: no argument after keyword "${line.keyword.toLowerCase()}"`);
       applyOption(o, line.keyword, line.args, { ...ctx, rest: line.rest });
       return;
     }
@@ -437,7 +437,7 @@ export function expandProxyCommand(command: string, t: { host: string; originalH
 }
 
 /** A `-o` value: the same split as a config file line (ssh.c hands it to process_config_line). */
-function splitOption(text: string): { keyword: string; args: string[]; rest: string } | null {
+function splitOption(text: string): ConfigLine | null {
   try {
     return splitConfigLine(text);
   } catch (err) {

@@ -40,48 +40,75 @@ export interface ConfigFileSystem {
   listDir?(path: string): string[] | undefined;
 }
 
-/**
- * Split one config line (or a `-o` value) into keyword and arguments, as readconf.c
- * process_config_line_depth does: the keyword ends at whitespace or a single `=` (misc.c
- * strdelim); the rest, trailing whitespace removed, is kept as written in `rest` (ProxyCommand
- * takes it raw) and split by misc.c argv_split rules into `args` (see argv-split.ts: `"` and `'`
- * quoting anywhere in an argument, backslash escapes, a trailing `#` comment).
- * Returns null for blank and comment lines; throws ConfigError('invalid quotes') for a quote
- * left open.
- */
-export function splitConfigLine(line: string): { keyword: string; args: string[]; rest: string } | null {
-  const s = line.replace(/^[\s]+/, '');
-  if (s === '' || s.startsWith('#')) return null;
-  let keyword: string;
-  let rest: string;
-  if (s.startsWith('"')) {
-    // misc.c strdelim: a keyword in double quotes ends at the closing quote, then whitespace
-    // (no `=`) is skipped. ssh skips a line whose quote is never closed without a word; pure-ssh
-    // says so instead of ignoring what the user wrote.
-    const end = s.indexOf('"', 1);
-    if (end < 0) throw new ConfigError('invalid quotes');
-    keyword = s.slice(1, end);
-    rest = s.slice(end + 1).replace(/^\s+/, '');
-  } else {
-    const m = /^([^\s=]+)\s*(?:=\s*)?/.exec(s);
-    if (!m) return null;
-    keyword = m[1]!;
-    rest = s.slice(m[0].length);
-  }
-  rest = rest.replace(/\s+$/, '');
-  const args = argvSplit(rest);
-  if (args === null) throw new ConfigError('invalid quotes');
-  return { keyword, args, rest };
+/** misc.h WHITESPACE: what separates words in ssh_config (not every Unicode space). */
+const WHITESPACE = ' \t\r\n';
+
+/** Index of the first non-WHITESPACE character of `s` at or after `at` (`s.length` if none). */
+function skipWhitespace(s: string, at: number): number {
+  while (at < s.length && WHITESPACE.includes(s[at]!)) at++;
+  return at;
 }
 
 /**
- * readconf.c process_config_line: a line (or a -o value) with nothing after its keyword is
- * refused before the keyword is even looked up. Returns that keyword, lowercased, or undefined.
+ * misc.c strdelim (split_equals): the word of `s` starting at `at`. It ends at whitespace, a
+ * single `=` or a double quote; from a quote on, the text up to the next quote belongs to the
+ * word without the quotes (`Us"er"` and `"User"` are both `User`), and only whitespace is
+ * skipped after it. `next` is where the rest starts, undefined when the word ran to the end of
+ * `s`. Null when a quote is never closed.
  */
-export function bareKeyword(line: string): string | undefined {
-  // misc.c strdelim: a keyword may be in double quotes.
-  const m = /^\s*(?:"([^"]*)"|([^\s=]+))\s*(?:=\s*)?$/.exec(line);
-  return m ? (m[1] ?? m[2]!).toLowerCase() : undefined;
+function strdelim(s: string, at: number): { word: string; next: number | undefined } | null {
+  let i = at;
+  while (i < s.length && !(WHITESPACE.includes(s[i]!) || s[i] === '"' || s[i] === '=')) i++;
+  if (i === s.length) return { word: s.slice(at), next: undefined };
+  if (s[i] === '"') {
+    const close = s.indexOf('"', i + 1);
+    if (close < 0) return null;
+    return { word: s.slice(at, i) + s.slice(i + 1, close), next: skipWhitespace(s, close + 1) };
+  }
+  let next = skipWhitespace(s, i + 1);
+  // "Allow only one '=' to be skipped": `Port = 22` and `Port=22`, not `Port = = 22`.
+  if (s[i] !== '=' && s[next] === '=') next = skipWhitespace(s, next + 1);
+  return { word: s.slice(at, i), next };
+}
+
+/** One config line split into its keyword and what follows (see {@link splitConfigLine}). */
+export interface ConfigLine {
+  /** As written (quotes removed); readconf.c lowercases it to look it up. */
+  keyword: string;
+  /** The arguments, split as misc.c argv_split does. */
+  args: string[];
+  /** The text after the keyword, trailing whitespace removed, quotes kept (ProxyCommand takes it raw). */
+  rest: string;
+  /** Nothing follows the keyword: readconf.c refuses the line ("no argument after keyword"). */
+  bare: boolean;
+}
+
+/**
+ * Split one config line (or a `-o` value) into keyword and arguments, as readconf.c
+ * process_config_line_depth does: trailing whitespace (and form feeds) removed, the keyword is
+ * the first misc.c strdelim word, or the second when the line starts with whitespace or an empty
+ * `""`; the rest is kept as written in `rest` and split by misc.c argv_split rules into `args`
+ * (argv-split.ts: `"` and `'` quoting anywhere in an argument, backslash escapes, a trailing `#`
+ * comment). Returns null for blank and comment lines (and, as ssh, for a line that is only `""`).
+ * Throws ConfigError('invalid quotes') for a quote left open, also in the keyword, where ssh
+ * skips the line without a word: pure-ssh says so instead of ignoring what the user wrote.
+ */
+export function splitConfigLine(line: string): ConfigLine | null {
+  const s = line.replace(/[ \t\r\n\f]+$/, '');
+  let first = strdelim(s, 0);
+  if (first === null) throw new ConfigError('invalid quotes');
+  // readconf.c: "Ignore leading whitespace" (an empty first word): the keyword is the next one.
+  if (first.word === '' && first.next !== undefined) {
+    first = strdelim(s, first.next);
+    if (first === null) throw new ConfigError('invalid quotes');
+  }
+  const keyword = first.word;
+  if (keyword === '' || keyword.startsWith('#')) return null;
+  const at = first.next === undefined ? s.length : skipWhitespace(s, first.next);
+  const rest = s.slice(at);
+  const args = argvSplit(rest);
+  if (args === null) throw new ConfigError('invalid quotes');
+  return { keyword, args, rest, bare: rest === '' };
 }
 
 /**
@@ -221,8 +248,7 @@ function readConfigLine(o: SshOptions, line: string, lineNumber: number, source:
     throw lineError(ctx, (err as Error).message);
   }
   if (!parsed) return;
-  const bare = bareKeyword(line);
-  if (bare !== undefined) throw lineError(ctx, `no argument after keyword "${bare}"`);
+  if (parsed.bare) throw lineError(ctx, `no argument after keyword "${parsed.keyword.toLowerCase()}"`);
   const { keyword, args } = parsed;
   ctx.rest = parsed.rest;
   const k = keyword.toLowerCase();
