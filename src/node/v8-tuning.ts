@@ -20,13 +20,49 @@ import { setFlagsFromString } from 'node:v8';
 /** The interrupt budget while forwarding, bytes of bytecode. */
 export const FORWARDING_INTERRUPT_BUDGET = 8 * 1024;
 
-/** V8's default interrupt budget by V8 minor version (`node --v8-options`). */
-const DEFAULT_INTERRUPT_BUDGET: Readonly<Record<string, number>> = { '11.3': 66 * 1024 };
+/**
+ * The V8 flags the CLI sets once forwarding, by name (without `--`), as `--name=value` (a
+ * number) or `--name` / `--no-name` (a boolean). Each comment says why.
+ */
+export const FORWARDING_FLAGS: Readonly<Record<string, number | boolean>> = {
+  // See the module comment.
+  'interrupt-budget': FORWARDING_INTERRUPT_BUDGET,
+  // V8's young generation doubles (up to 16 MiB per semi-space) each time as much as its size
+  // has survived scavenges since it last grew, however little survives each one: through a
+  // transfer, with the scavenges of ./array-buffer-cap.ts, the CLI's went from 2 to 4 and 8
+  // MiB per semi-space (both committed), with nothing to show for it but fewer scavenges. Read
+  // by V8 at each growth (heap/new-spaces.cc Grow); 1 keeps the size reached at login.
+  'semi-space-growth-factor': 1,
+};
 
-function defaultBudget(): number | undefined {
-  if (process.execArgv.some((a) => /^--interrupt[-_]budget(=|$)/.test(a))) return undefined;
+/** V8's defaults for {@link FORWARDING_FLAGS} by V8 minor version (`node --v8-options`). */
+const V8_DEFAULTS: Readonly<Record<string, Readonly<Record<string, number | boolean>>>> = {
+  '11.3': { 'interrupt-budget': 66 * 1024, 'semi-space-growth-factor': 2 },
+};
+
+function flagText(name: string, value: number | boolean): string {
+  return typeof value === 'boolean' ? `--${value ? '' : 'no-'}${name}` : `--${name}=${value}`;
+}
+
+/**
+ * The flags to set while forwarding and the defaults to restore, as setFlagsFromString text;
+ * undefined on a V8 whose defaults are not known. A flag given on node's command line is left
+ * as it is.
+ */
+function tuning(): { forwarding: string; defaults: string } | undefined {
   const minor = /^(\d+\.\d+)\./.exec(process.versions.v8)?.[1];
-  return minor === undefined ? undefined : DEFAULT_INTERRUPT_BUDGET[minor];
+  const known = minor === undefined ? undefined : V8_DEFAULTS[minor];
+  if (known === undefined) return undefined;
+  const given = (name: string) => {
+    const re = new RegExp(`^--(no-)?${name.replace(/-/g, '[-_]')}(=|$)`);
+    return process.execArgv.some((a) => re.test(a));
+  };
+  const names = Object.keys(FORWARDING_FLAGS).filter((n) => known[n] !== undefined && !given(n));
+  if (names.length === 0) return undefined;
+  return {
+    forwarding: names.map((n) => flagText(n, FORWARDING_FLAGS[n]!)).join(' '),
+    defaults: names.map((n) => flagText(n, known[n]!)).join(' '),
+  };
 }
 
 let tuned = false;
@@ -45,11 +81,10 @@ export const V8_DEFAULTS_HOOK = Symbol.for('pure-ssh.v8-defaults');
  * {@link V8_DEFAULTS_HOOK}, so that a cache written either way is valid for the next process.
  */
 export function tuneV8ForForwarding(): void {
-  const d = defaultBudget();
-  if (d === undefined || tuned) return;
+  const t = tuned ? undefined : tuning();
+  if (t === undefined) return;
   tuned = true;
-  const forwarding = `--interrupt-budget=${FORWARDING_INTERRUPT_BUDGET}`;
-  const defaults = `--interrupt-budget=${d}`;
+  const { forwarding, defaults } = t;
   let exiting = false;
   setFlagsFromString(forwarding);
   (globalThis as Record<symbol, unknown>)[V8_DEFAULTS_HOOK] = <T>(fn: () => T): T => {
