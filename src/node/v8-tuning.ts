@@ -1,5 +1,7 @@
 /**
- * The pure-ssh CLI's one V8 setting: an earlier tier-up once the connection forwards data.
+ * The pure-ssh CLI's V8 settings once the connection forwards data ({@link FORWARDING_FLAGS}):
+ * an earlier tier-up, a young generation that stops growing, and ArrayBuffers freed within the
+ * scavenge that finds them dead. The first in detail:
  *
  * V8 optimizes a function (TurboFan) after it has run about 3 + size/150 "interrupt budgets" of
  * its own bytecode, 66 KiB a budget in V8 11.3 (Node 20). The forwarding path is many small
@@ -12,8 +14,8 @@
  * costs ~30 ms more CPU before the first forwarded byte.
  *
  * Only for the CLI's own process (the library leaves its host's V8 alone), only on the V8 whose
- * default is known (the default is restored before the code cache is written, whose validity V8
- * ties to the flags in force), and never over an `--interrupt-budget` given on node's command line.
+ * defaults are known (they are restored before the code cache is written, whose validity V8
+ * ties to the flags in force), and never over one of these flags given on node's command line.
  */
 import { setFlagsFromString } from 'node:v8';
 
@@ -33,11 +35,16 @@ export const FORWARDING_FLAGS: Readonly<Record<string, number | boolean>> = {
   // MiB per semi-space (both committed), with nothing to show for it but fewer scavenges. Read
   // by V8 at each growth (heap/new-spaces.cc Grow); 1 keeps the size reached at login.
   'semi-space-growth-factor': 1,
+  // The ArrayBuffers a scavenge found dead are freed inside it, not later on a helper thread:
+  // ./array-buffer-cap.ts then sees their memory gone as soon as it collected, instead of
+  // counting it for a few more MiB of traffic, and glibc gets them back before the next
+  // node:crypto results are allocated. Read at each sweep (heap/array-buffer-sweeper.cc).
+  'concurrent-array-buffer-sweeping': false,
 };
 
 /** V8's defaults for {@link FORWARDING_FLAGS} by V8 minor version (`node --v8-options`). */
 const V8_DEFAULTS: Readonly<Record<string, Readonly<Record<string, number | boolean>>>> = {
-  '11.3': { 'interrupt-budget': 66 * 1024, 'semi-space-growth-factor': 2 },
+  '11.3': { 'interrupt-budget': 66 * 1024, 'semi-space-growth-factor': 2, 'concurrent-array-buffer-sweeping': true },
 };
 
 function flagText(name: string, value: number | boolean): string {
