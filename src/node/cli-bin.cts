@@ -27,7 +27,6 @@ import {
   mkdirSync,
   openSync,
   readdirSync,
-  readFileSync,
   readSync,
   renameSync,
   statSync,
@@ -45,30 +44,24 @@ const bundleRequire = nodeModule.createRequire(BUNDLE);
 /**
  * Our cache file: magic, sha256 of the bundle source, sha256 of the payload, V8's payload. The
  * magic is padded to 24 bytes so that the payload starts 8-aligned in the buffer read: V8 copies
- * a misaligned payload before deserializing it (AlignedCachedData), a 0.8 MB malloc'd copy that,
- * freed, raises glibc's mmap threshold (see {@link PIECE}).
+ * a misaligned payload before deserializing it (AlignedCachedData), a 0.8 MB malloc'd copy
+ * (see "Memory" below).
  */
 const MAGIC = Buffer.from('pure-ssh v8 cache 3\n\0\0\0\0');
 const HEADER = MAGIC.length + 32 + 32;
 
-/**
- * The bundle is read in pieces of this size, not in one Buffer (bytes).
- *
- * glibc serves a malloc of 128 KiB or more with its own mmap, and when such a block is freed it
- * raises its mmap threshold to that size and its trim threshold to twice that (mallopt(3),
- * M_MMAP_THRESHOLD "dynamic"): from then on every block up to that size comes from the heaps,
- * which are given back to the kernel only when twice that much is free at their top. A 1.1 MB
- * bundle Buffer (and the 1.1 MB external string Node makes of it) freed after start-up set
- * them to 1.1 and 2.2 MB for the rest of the run; V8's compiler threads then kept ~6 MiB of
- * their arenas resident through a transfer, and the main heap 1–2 MiB more.
- * Pieces above V8's 128 KiB regular-object size go to its large-object space, never copied
- * through the young generation; their read buffer is freed once, at this size.
+/*
+ * Memory (issue 14): no malloc'd block of 128 KiB or more may be freed here. glibc serves such a
+ * block with its own mmap, and freeing one raises its mmap threshold to that size and its trim
+ * threshold to twice that (mallopt(3), M_MMAP_THRESHOLD "dynamic"): from then on every block up
+ * to that size comes from the heaps, given back to the kernel only when twice that much is free
+ * at their top. The 1.1 MB bundle read into a Buffer, the external string Node made of it (V8
+ * compiled a wrapped copy) and the 0.8 MB code cache, freed after start-up, set them to 1.1 and 2.2 MB for the rest of the run: V8's
+ * compiler threads then kept ~6 MiB of their arenas resident through a transfer, and the main
+ * heap more. So the files are read into WebAssembly memory ({@link pageBuffer}), the bundle's
+ * text is compiled as read (scripts/bundle-cli.mjs makes the file evaluate to its function), and
+ * that string, the one malloc'd copy, lives as long as the process.
  */
-const PIECE = 160 * 1024;
-
-/** The function the bundle's text is wrapped in, as Node's CommonJS loader does. */
-const WRAP_HEAD = '(function (exports, require, module, __filename, __dirname) {';
-const WRAP_TAIL = '\n})';
 
 /**
  * A cache smaller than this share of the bundle's source was written by a run that compiled
@@ -95,25 +88,29 @@ const V8_DEFAULTS_HOOK = Symbol.for('pure-ssh.v8-defaults');
 const KEEP = 3;
 
 /**
- * The bundle's text wrapped in {@link WRAP_HEAD} and {@link WRAP_TAIL}, as one flat string, and
- * the sha256 of its bytes, read in {@link PIECE}s. The bundle is ASCII (scripts/bundle-cli.mjs
- * makes sure), so latin1 is its exact text and the cheapest decoding: one-byte strings, no UTF-8
- * validation.
+ * The bundle's text and the sha256 of its bytes. The bundle is ASCII (scripts/bundle-cli.mjs
+ * makes sure), so latin1 is its exact text and the cheapest decoding: a one-byte string, no UTF-8
+ * validation; Node makes one this size an external string (a malloc'd copy, outside V8's heap),
+ * which V8 compiles in place.
  */
 function readBundle(): { source: string; hash: Buffer } {
-  const fd = openSync(BUNDLE, 'r');
+  const bytes = readWhole(BUNDLE);
+  if (bytes === undefined) throw new Error(`${BUNDLE}: changed while being read`);
+  return { source: bytes.toString('latin1'), hash: sha256(bytes) };
+}
+
+/** The whole of file or descriptor `f`, read into a {@link pageBuffer}; undefined if it shrank meanwhile. */
+function readWhole(f: string | number): Buffer | undefined {
+  const fd = typeof f === 'number' ? f : openSync(f, 'r');
   try {
-    const piece = Buffer.allocUnsafeSlow(PIECE);
-    const hash = createHash('sha256');
-    const parts = [WRAP_HEAD];
-    for (let n; (n = readSync(fd, piece, 0, PIECE, null)) > 0; ) {
-      hash.update(piece.subarray(0, n));
-      parts.push(piece.toString('latin1', 0, n));
+    const buf = pageBuffer(fstatSync(fd).size);
+    for (let at = 0, n; at < buf.length; at += n) {
+      n = readSync(fd, buf, at, buf.length - at, at);
+      if (n === 0) return undefined;
     }
-    parts.push(WRAP_TAIL);
-    return { source: parts.join(''), hash: hash.digest() };
+    return buf;
   } finally {
-    closeSync(fd);
+    if (fd !== f) closeSync(fd);
   }
 }
 
@@ -164,10 +161,9 @@ const WASM_PAGE = 65536;
 
 /**
  * A zero-filled Buffer of `size` bytes whose memory is mapped for it alone and unmapped when it
- * is collected, not malloc'd: a WebAssembly memory. The code cache (~0.8 MB) is read into one,
- * since a malloc'd block that size, freed, would raise glibc's mmap threshold to 0.8 MB for the
- * rest of the run (see {@link PIECE}). A plain Buffer where WebAssembly is missing (`--jitless`)
- * or refuses (its address-space reservation under `ulimit -v`).
+ * is collected, not malloc'd: a WebAssembly memory (see "Memory" above). A plain Buffer where
+ * WebAssembly is missing (`--jitless`) or refuses (its address-space reservation under
+ * `ulimit -v`).
  */
 function pageBuffer(size: number): Buffer {
   try {
@@ -183,14 +179,9 @@ function readCache(file: string, sourceHash: Buffer): Buffer | undefined {
   let fd: number | undefined;
   try {
     fd = openSync(file, 'r');
-    const st = fstatSync(fd);
-    if (!privateToUs(st)) return undefined;
-    const buf = pageBuffer(st.size);
-    for (let at = 0, n; at < buf.length; at += n) {
-      n = readSync(fd, buf, at, buf.length - at, at);
-      if (n === 0) return undefined;
-    }
-    if (buf.length <= HEADER || !buf.subarray(0, MAGIC.length).equals(MAGIC)) return undefined;
+    if (!privateToUs(fstatSync(fd))) return undefined;
+    const buf = readWhole(fd);
+    if (buf === undefined || buf.length <= HEADER || !buf.subarray(0, MAGIC.length).equals(MAGIC)) return undefined;
     let at = MAGIC.length;
     if (!buf.subarray(at, at + 32).equals(sourceHash)) return undefined;
     at += 32;
@@ -251,14 +242,14 @@ function run(): void {
     return;
   }
   // Node 20: the V8 code cache by hand, keyed by the bundle's content and Node's version.
-  const { source: wrapped, hash: sourceHash } = readBundle();
+  const { source, hash: sourceHash } = readBundle();
   const dir = cacheDir();
   const prefix = `cli-${process.version}-${process.arch}-`;
   const file = dir && join(dir, `${prefix}${sourceHash.toString('hex', 0, 8)}.v8cache`);
   const cached = file ? readCache(file, sourceHash) : undefined;
-  const script = new Script(wrapped, { filename: BUNDLE, cachedData: cached });
+  const script = new Script(source, { filename: BUNDLE, cachedData: cached });
   const accepted = cached !== undefined && !script.cachedDataRejected;
-  if (dir && file && (!accepted || cached.length < wrapped.length * PARTIAL_SHARE)) {
+  if (dir && file && (!accepted || cached.length < source.length * PARTIAL_SHARE)) {
     // Written once: when a connection is surely up (a timer that does not keep the process
     // alive), or at exit if that comes first. By then the cache also holds every function the
     // run compiled, not just the top level.
