@@ -102,12 +102,30 @@ await build({
   logLevel: 'warning',
 });
 
-// The entry's `#!/usr/bin/env node` line: the bundle is not run directly (cli-bin.cjs wraps it
-// in a function for vm.Script, where a hashbang is a syntax error).
+/**
+ * The bundle's code runs inside a function with CommonJS's parameters, and the file is one
+ * expression that works both ways the bin runs it (src/node/cli-bin.cts): required by Node's
+ * CommonJS loader (Node >= 22.1, its compile cache), where `module` is in scope, it calls that
+ * function with the loader's own; compiled with vm.Script (Node 20, V8's code cache), where
+ * there is no `module`, it is the function, which the bin calls. So the bin compiles the file's
+ * text as it is read, without adding a wrapper around it: a string V8 would have to copy whole
+ * into its heap (1.1 MB kept for the whole run) and whose original, freed, raised glibc's mmap
+ * threshold (see cli-bin.cts). On the first line, so that no line of the source map moves.
+ */
+const WRAP_HEAD =
+  '(function (main) { return typeof module === "object" && module !== null ? main.call(exports, exports, require, module, __filename, __dirname) : main; })' +
+  '(function (exports, require, module, __filename, __dirname) {';
+const WRAP_TAIL = '\n})';
+
+// The entry's `#!/usr/bin/env node` line: the bundle is not run directly (its code is in a
+// function, where a hashbang is a syntax error).
 const path = `${root}/${outfile}`;
 let text = readFileSync(path, 'utf8');
 if (text.startsWith('#!')) text = text.slice(text.indexOf('\n') + 1);
-writeFileSync(path, await asciiOnly(text));
+// The source map comment stays last.
+const mapComment = text.lastIndexOf('\n//# sourceMappingURL=');
+const [code, comment] = mapComment < 0 ? [text, ''] : [text.slice(0, mapComment), text.slice(mapComment)];
+writeFileSync(path, await asciiOnly(WRAP_HEAD + code + WRAP_TAIL + comment));
 
 /**
  * The bundle as pure ASCII, so that Node reads it into a one-byte string: esbuild escapes

@@ -263,6 +263,12 @@ describe('the packed package (issues 8.10, 8.11, 8.12)', () => {
       }
     }, 60_000);
 
+    it('PURE_SSH_CODE_CACHE=off runs the bundle through Node\'s CommonJS loader (the path Node >= 22.1 takes), no cache written', async () => {
+      const cache = join(work, 'cache-off');
+      expect((await bin(['-V'], cache, undefined, { PURE_SSH_CODE_CACHE: 'off' })).stderr).toBe(`pure-ssh_${pkg.version}\n`);
+      expect(existsSync(join(cache, 'pure-ssh'))).toBe(false);
+    });
+
     it('runs when the cache directory cannot be created (XDG_CACHE_HOME is a file)', async () => {
       const notADir = join(work, 'not-a-dir');
       await writeFile(notADir, 'x');

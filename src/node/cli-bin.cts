@@ -27,7 +27,7 @@ import {
   mkdirSync,
   openSync,
   readdirSync,
-  readFileSync,
+  readSync,
   renameSync,
   statSync,
   unlinkSync,
@@ -41,9 +41,27 @@ import { Script } from 'node:vm';
 const BUNDLE = join(__dirname, 'cli-bundle.cjs');
 const bundleRequire = nodeModule.createRequire(BUNDLE);
 
-/** Our cache file: magic, sha256 of the bundle source, sha256 of the payload, V8's payload. */
-const MAGIC = Buffer.from('pure-ssh v8 cache 2\n');
+/**
+ * Our cache file: magic, sha256 of the bundle source, sha256 of the payload, V8's payload. The
+ * magic is padded to 24 bytes so that the payload starts 8-aligned in the buffer read: V8 copies
+ * a misaligned payload before deserializing it (AlignedCachedData), a 0.8 MB malloc'd copy
+ * (see "Memory" below).
+ */
+const MAGIC = Buffer.from('pure-ssh v8 cache 3\n\0\0\0\0');
 const HEADER = MAGIC.length + 32 + 32;
+
+/*
+ * Memory (issue 14): no malloc'd block of 128 KiB or more may be freed here. glibc serves such a
+ * block with its own mmap, and freeing one raises its mmap threshold to that size and its trim
+ * threshold to twice that (mallopt(3), M_MMAP_THRESHOLD "dynamic"): from then on every block up
+ * to that size comes from the heaps, given back to the kernel only when twice that much is free
+ * at their top. The 1.1 MB bundle read into a Buffer, the external string Node made of it (V8
+ * compiled a wrapped copy) and the 0.8 MB code cache, freed after start-up, set them to 1.1 and 2.2 MB for the rest of the run: V8's
+ * compiler threads then kept ~6 MiB of their arenas resident through a transfer, and the main
+ * heap more. So the files are read into WebAssembly memory ({@link pageBuffer}), the bundle's
+ * text is compiled as read (scripts/bundle-cli.mjs makes the file evaluate to its function), and
+ * that string, the one malloc'd copy, lives as long as the process.
+ */
 
 /**
  * A cache smaller than this share of the bundle's source was written by a run that compiled
@@ -68,6 +86,33 @@ const V8_DEFAULTS_HOOK = Symbol.for('pure-ssh.v8-defaults');
 
 /** Cache files kept per Node version: this one and the most recently written others. */
 const KEEP = 3;
+
+/**
+ * The bundle's text and the sha256 of its bytes. The bundle is ASCII (scripts/bundle-cli.mjs
+ * makes sure), so latin1 is its exact text and the cheapest decoding: a one-byte string, no UTF-8
+ * validation; Node makes one this size an external string (a malloc'd copy, outside V8's heap),
+ * which V8 compiles in place.
+ */
+function readBundle(): { source: string; hash: Buffer } {
+  const bytes = readWhole(BUNDLE);
+  if (bytes === undefined) throw new Error(`${BUNDLE}: changed while being read`);
+  return { source: bytes.toString('latin1'), hash: sha256(bytes) };
+}
+
+/** The whole of file or descriptor `f`, read into a {@link pageBuffer}; undefined if it shrank meanwhile. */
+function readWhole(f: string | number): Buffer | undefined {
+  const fd = typeof f === 'number' ? f : openSync(f, 'r');
+  try {
+    const buf = pageBuffer(fstatSync(fd).size);
+    for (let at = 0, n; at < buf.length; at += n) {
+      n = readSync(fd, buf, at, buf.length - at, at);
+      if (n === 0) return undefined;
+    }
+    return buf;
+  } finally {
+    if (fd !== f) closeSync(fd);
+  }
+}
 
 function sha256(data: Uint8Array): Buffer {
   return createHash('sha256').update(data).digest();
@@ -106,14 +151,37 @@ function privateToUs(st: { uid: number; mode: number }): boolean {
   return (uid === undefined || st.uid === uid) && (st.mode & 0o022) === 0;
 }
 
+/** The part of the WebAssembly JS API used here (not in the TypeScript libraries this builds with). */
+interface WasmApi {
+  Memory: new (descriptor: { initial: number; maximum: number }) => { buffer: ArrayBuffer };
+}
+
+/** A WebAssembly page, bytes. */
+const WASM_PAGE = 65536;
+
+/**
+ * A zero-filled Buffer of `size` bytes whose memory is mapped for it alone and unmapped when it
+ * is collected, not malloc'd: a WebAssembly memory (see "Memory" above). A plain Buffer where
+ * WebAssembly is missing (`--jitless`) or refuses (its address-space reservation under
+ * `ulimit -v`).
+ */
+function pageBuffer(size: number): Buffer {
+  try {
+    const pages = Math.ceil(size / WASM_PAGE);
+    return Buffer.from(new (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly.Memory({ initial: pages, maximum: pages }).buffer, 0, size);
+  } catch {
+    return Buffer.alloc(size);
+  }
+}
+
 /** V8's cached data from `file` if it is ours, intact and made from this very bundle. */
 function readCache(file: string, sourceHash: Buffer): Buffer | undefined {
   let fd: number | undefined;
   try {
     fd = openSync(file, 'r');
     if (!privateToUs(fstatSync(fd))) return undefined;
-    const buf = readFileSync(fd);
-    if (buf.length <= HEADER || !buf.subarray(0, MAGIC.length).equals(MAGIC)) return undefined;
+    const buf = readWhole(fd);
+    if (buf === undefined || buf.length <= HEADER || !buf.subarray(0, MAGIC.length).equals(MAGIC)) return undefined;
     let at = MAGIC.length;
     if (!buf.subarray(at, at + 32).equals(sourceHash)) return undefined;
     at += 32;
@@ -174,17 +242,12 @@ function run(): void {
     return;
   }
   // Node 20: the V8 code cache by hand, keyed by the bundle's content and Node's version.
-  // The bundle is ASCII (scripts/bundle-cli.mjs makes sure), so latin1 is its exact text and
-  // the cheapest decoding: a one-byte string, no UTF-8 validation.
-  const bytes = readFileSync(BUNDLE);
-  const sourceHash = sha256(bytes);
-  const source = bytes.toString('latin1');
+  const { source, hash: sourceHash } = readBundle();
   const dir = cacheDir();
   const prefix = `cli-${process.version}-${process.arch}-`;
   const file = dir && join(dir, `${prefix}${sourceHash.toString('hex', 0, 8)}.v8cache`);
   const cached = file ? readCache(file, sourceHash) : undefined;
-  const wrapped = `(function (exports, require, module, __filename, __dirname) {${source}\n})`;
-  const script = new Script(wrapped, { filename: BUNDLE, cachedData: cached });
+  const script = new Script(source, { filename: BUNDLE, cachedData: cached });
   const accepted = cached !== undefined && !script.cachedDataRejected;
   if (dir && file && (!accepted || cached.length < source.length * PARTIAL_SHARE)) {
     // Written once: when a connection is surely up (a timer that does not keep the process

@@ -1,5 +1,7 @@
 /**
- * The pure-ssh CLI's one V8 setting: an earlier tier-up once the connection forwards data.
+ * The pure-ssh CLI's V8 settings once the connection forwards data ({@link FORWARDING_FLAGS}):
+ * an earlier tier-up, a young generation that stops growing, and ArrayBuffers freed within the
+ * scavenge that finds them dead. The first in detail:
  *
  * V8 optimizes a function (TurboFan) after it has run about 3 + size/150 "interrupt budgets" of
  * its own bytecode, 66 KiB a budget in V8 11.3 (Node 20). The forwarding path is many small
@@ -12,21 +14,62 @@
  * costs ~30 ms more CPU before the first forwarded byte.
  *
  * Only for the CLI's own process (the library leaves its host's V8 alone), only on the V8 whose
- * default is known (the default is restored before the code cache is written, whose validity V8
- * ties to the flags in force), and never over an `--interrupt-budget` given on node's command line.
+ * defaults are known (they are restored before the code cache is written, whose validity V8
+ * ties to the flags in force), and never over one of these flags given on node's command line.
  */
 import { setFlagsFromString } from 'node:v8';
 
 /** The interrupt budget while forwarding, bytes of bytecode. */
 export const FORWARDING_INTERRUPT_BUDGET = 8 * 1024;
 
-/** V8's default interrupt budget by V8 minor version (`node --v8-options`). */
-const DEFAULT_INTERRUPT_BUDGET: Readonly<Record<string, number>> = { '11.3': 66 * 1024 };
+/**
+ * The V8 flags the CLI sets once forwarding, by name (without `--`), as `--name=value` (a
+ * number) or `--name` / `--no-name` (a boolean). Each comment says why.
+ */
+export const FORWARDING_FLAGS: Readonly<Record<string, number | boolean>> = {
+  // See the module comment.
+  'interrupt-budget': FORWARDING_INTERRUPT_BUDGET,
+  // V8's young generation doubles (up to 16 MiB per semi-space) each time as much as its size
+  // has survived scavenges since it last grew, however little survives each one: through a
+  // transfer, with the scavenges of ./array-buffer-cap.ts, the CLI's went from 2 to 4 and 8
+  // MiB per semi-space (both committed), with nothing to show for it but fewer scavenges. Read
+  // by V8 at each growth (heap/new-spaces.cc Grow); 1 keeps the size reached at login.
+  'semi-space-growth-factor': 1,
+  // The ArrayBuffers a scavenge found dead are freed inside it, not later on a helper thread:
+  // ./array-buffer-cap.ts then sees their memory gone as soon as it collected, instead of
+  // counting it for a few more MiB of traffic, and glibc gets them back before the next
+  // node:crypto results are allocated. Read at each sweep (heap/array-buffer-sweeper.cc).
+  'concurrent-array-buffer-sweeping': false,
+};
 
-function defaultBudget(): number | undefined {
-  if (process.execArgv.some((a) => /^--interrupt[-_]budget(=|$)/.test(a))) return undefined;
+/** V8's defaults for {@link FORWARDING_FLAGS} by V8 minor version (`node --v8-options`). */
+const V8_DEFAULTS: Readonly<Record<string, Readonly<Record<string, number | boolean>>>> = {
+  '11.3': { 'interrupt-budget': 66 * 1024, 'semi-space-growth-factor': 2, 'concurrent-array-buffer-sweeping': true },
+};
+
+function flagText(name: string, value: number | boolean): string {
+  return typeof value === 'boolean' ? `--${value ? '' : 'no-'}${name}` : `--${name}=${value}`;
+}
+
+/**
+ * The flags to set while forwarding and the defaults to restore, as setFlagsFromString text;
+ * undefined on a V8 whose defaults are not known. A flag given on node's command line is left
+ * as it is.
+ */
+function tuning(): { forwarding: string; defaults: string } | undefined {
   const minor = /^(\d+\.\d+)\./.exec(process.versions.v8)?.[1];
-  return minor === undefined ? undefined : DEFAULT_INTERRUPT_BUDGET[minor];
+  const known = minor === undefined ? undefined : V8_DEFAULTS[minor];
+  if (known === undefined) return undefined;
+  const given = (name: string) => {
+    const re = new RegExp(`^--(no-)?${name.replace(/-/g, '[-_]')}(=|$)`);
+    return process.execArgv.some((a) => re.test(a));
+  };
+  const names = Object.keys(FORWARDING_FLAGS).filter((n) => known[n] !== undefined && !given(n));
+  if (names.length === 0) return undefined;
+  return {
+    forwarding: names.map((n) => flagText(n, FORWARDING_FLAGS[n]!)).join(' '),
+    defaults: names.map((n) => flagText(n, known[n]!)).join(' '),
+  };
 }
 
 let tuned = false;
@@ -45,11 +88,10 @@ export const V8_DEFAULTS_HOOK = Symbol.for('pure-ssh.v8-defaults');
  * {@link V8_DEFAULTS_HOOK}, so that a cache written either way is valid for the next process.
  */
 export function tuneV8ForForwarding(): void {
-  const d = defaultBudget();
-  if (d === undefined || tuned) return;
+  const t = tuned ? undefined : tuning();
+  if (t === undefined) return;
   tuned = true;
-  const forwarding = `--interrupt-budget=${FORWARDING_INTERRUPT_BUDGET}`;
-  const defaults = `--interrupt-budget=${d}`;
+  const { forwarding, defaults } = t;
   let exiting = false;
   setFlagsFromString(forwarding);
   (globalThis as Record<symbol, unknown>)[V8_DEFAULTS_HOOK] = <T>(fn: () => T): T => {
