@@ -439,9 +439,13 @@ export class ClientCore {
     return this.connection.globalRequest(GlobalRequestName.CANCEL_STREAMLOCAL_FORWARD, true, encodeStreamlocalForward(socketPath))!;
   }
 
-  /** Write to a channel. True if all bytes were packetized now; otherwise wait for `channel-drain`. */
-  channelWrite(channel: number, data: Uint8Array): boolean {
-    return this.connection.write(channel, data);
+  /**
+   * Write to a channel. True if all bytes were packetized now; otherwise wait for `channel-drain`.
+   * `lent`: `data` is reused by the caller after the call (e.g. a socket's read buffer); the core
+   * then copies whatever it cannot packetize at once. Default false: the core keeps `data` as is.
+   */
+  channelWrite(channel: number, data: Uint8Array, lent = false): boolean {
+    return this.connection.write(channel, data, lent);
   }
 
   /** EOF after queued data (RFC 4254 §5.3). */
