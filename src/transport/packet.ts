@@ -46,12 +46,21 @@ export class PacketEncoder {
   private chunk = this.current.bytes;
   private start = 0;
   private used = 0;
-  private readonly full: Uint8Array[] = [];
-  /** The chunk of each view in {@link full}, in the same order. */
-  private readonly fullChunks: OutputChunk[] = [];
-  /** With {@link recycle} on: the chunk of each view handed out and not yet written, oldest first. */
+  private full: Uint8Array[] = [];
+  /**
+   * The chunk of each view in {@link full}, in the same order, at [0, fullCount): entries past it
+   * are stale. Reset by the count, not `length = 0` (a V8 runtime call that also frees the
+   * backing store the next packet allocates again: per message on a request/response path).
+   */
+  private readonly fullChunks: (OutputChunk | undefined)[] = [];
+  private fullCount = 0;
+  /**
+   * With {@link recycle} on: the chunk of each view handed out and not yet written, oldest first,
+   * at [writingHead, writingTail) (moved by index, as {@link fullChunks}).
+   */
   private readonly writing: (OutputChunk | undefined)[] = [];
   private writingHead = 0;
+  private writingTail = 0;
   private recycling = false;
   /** Written chunks ready for reuse, at most {@link OUTPUT_POOL_CHUNKS}. */
   private readonly spare: Uint8Array[] = [];
@@ -158,7 +167,7 @@ export class PacketEncoder {
   private queueCurrent(): void {
     if (this.used <= this.start) return;
     this.full.push(this.chunk.subarray(this.start, this.used));
-    this.fullChunks.push(this.current);
+    this.fullChunks[this.fullCount++] = this.current;
     this.current.views++;
     this.start = this.used;
   }
@@ -197,14 +206,24 @@ export class PacketEncoder {
     this.queueCurrent();
     if (this.full.length === 0) return null;
     const chunks = this.fullChunks;
+    const n = this.fullCount;
     if (this.recycling) {
-      for (let i = 0; i < chunks.length; i++) this.writing.push(chunks[i]!);
+      for (let i = 0; i < n; i++) {
+        this.writing[this.writingTail++] = chunks[i]!;
+        chunks[i] = undefined;
+      }
     } else {
       // Handed out for good: these chunks are never reused.
-      for (let i = 0; i < chunks.length; i++) chunks[i]!.views = Number.POSITIVE_INFINITY;
+      for (let i = 0; i < n; i++) {
+        chunks[i]!.views = Number.POSITIVE_INFINITY;
+        chunks[i] = undefined;
+      }
     }
-    chunks.length = 0;
-    return this.full.splice(0, this.full.length);
+    this.fullCount = 0;
+    // The array itself goes to the caller: a new one (empty, without a backing store until used).
+    const out = this.full;
+    this.full = [];
+    return out;
   }
 
   /**
@@ -227,18 +246,18 @@ export class PacketEncoder {
     if (!ok) {
       this.recycling = false;
       this.writing.length = 0;
-      this.writingHead = 0;
+      this.writingHead = this.writingTail = 0;
       this.spare.length = 0;
       return;
     }
-    const c = this.writing[this.writingHead];
-    if (c === undefined) return;
+    if (this.writingHead >= this.writingTail) return;
+    const c = this.writing[this.writingHead]!;
     this.writing[this.writingHead++] = undefined;
-    if (this.writingHead === this.writing.length) {
-      this.writing.length = 0;
-      this.writingHead = 0;
+    if (this.writingHead === this.writingTail) {
+      this.writingHead = this.writingTail = 0;
     } else if (this.writingHead >= 1024) {
       this.writing.splice(0, this.writingHead);
+      this.writingTail -= this.writingHead;
       this.writingHead = 0;
     }
     c.views--;
@@ -260,7 +279,7 @@ export class PacketEncoder {
     this.recycling = false;
     this.spare.length = 0;
     this.writing.length = 0;
-    this.writingHead = 0;
+    this.writingHead = this.writingTail = 0;
   }
 }
 
@@ -355,8 +374,9 @@ export class PacketDecoder {
   push(data: Uint8Array): void {
     if (data.length === 0) return;
     // A subclass (Node's Buffer) may give `slice()` view semantics: keep plain Uint8Arrays inside,
-    // so a copy is a copy and a view a view.
-    this.chunks.push(this.input === 'copy' ? new Uint8Array(data) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    // so a copy is a copy and a view a view. A plain one (a lent read) is kept as it is.
+    if (this.input === 'copy') this.chunks.push(new Uint8Array(data));
+    else this.chunks.push(data.constructor === Uint8Array ? data : new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
   }
 
   /**
