@@ -119,7 +119,12 @@ export class ClientCore {
   private readonly transport: Transport;
   private readonly userauth: UserAuth;
   private readonly connection: Connection;
-  private readonly events: ClientEvent[] = [];
+  /**
+   * Events not yet taken, from eventHead on. Emptied by taking a new array, never by
+   * `length = 0`: that is a V8 runtime call (~400 instructions, per message in a callgrind
+   * profile of the -L echo path).
+   */
+  private events: ClientEvent[] = [];
   private eventHead = 0;
   private stage: Stage = 'handshake';
   private serverSigAlgs: string[] | undefined;
@@ -326,7 +331,7 @@ export class ClientCore {
   nextEvent(): ClientEvent | undefined {
     if (this.eventHead >= this.events.length) {
       if (this.eventHead > 0) {
-        this.events.length = 0;
+        this.events = [];
         this.eventHead = 0;
       }
       return undefined;
@@ -439,9 +444,13 @@ export class ClientCore {
     return this.connection.globalRequest(GlobalRequestName.CANCEL_STREAMLOCAL_FORWARD, true, encodeStreamlocalForward(socketPath))!;
   }
 
-  /** Write to a channel. True if all bytes were packetized now; otherwise wait for `channel-drain`. */
-  channelWrite(channel: number, data: Uint8Array): boolean {
-    return this.connection.write(channel, data);
+  /**
+   * Write to a channel. True if all bytes were packetized now; otherwise wait for `channel-drain`.
+   * `lent`: `data` is reused by the caller after the call (e.g. a socket's read buffer); the core
+   * then copies whatever it cannot packetize at once. Default false: the core keeps `data` as is.
+   */
+  channelWrite(channel: number, data: Uint8Array, lent = false): boolean {
+    return this.connection.write(channel, data, lent);
   }
 
   /** EOF after queued data (RFC 4254 §5.3). */

@@ -190,8 +190,12 @@ export class Connection {
     return ch.id;
   }
 
-  /** Queue bytes on a channel. Returns true if all were packetized at once (else wait for drain). */
-  write(id: number, data: Uint8Array): boolean {
+  /**
+   * Queue bytes on a channel. Returns true if all were packetized at once (else wait for drain).
+   * `lent`: the caller reuses `data` once this returns (a read buffer), so what has to wait for
+   * window is copied; otherwise the bytes not yet sent are kept as given, without a copy.
+   */
+  write(id: number, data: Uint8Array, lent = false): boolean {
     const ch = this.channels.get(id);
     if (!ch || ch.closeSent || ch.closeRequested || ch.phase === 'closed') throw new UsageError(`channel ${id} is closed`);
     if (ch.eofQueued) throw new UsageError(`channel ${id}: write after end`);
@@ -201,12 +205,12 @@ export class Connection {
       // window, key exchange or socket hold back (the common case, one message, queues nothing).
       const sent = this.sendFrom(ch, data, 0);
       if (sent === data.length) return true;
-      ch.pending.push(data);
-      ch.pendingOffset = sent;
+      ch.pending.push(lent ? data.slice(sent) : data);
+      ch.pendingOffset = lent ? 0 : sent;
       ch.pendingBytes = data.length - sent;
       return false;
     }
-    ch.pending.push(data);
+    ch.pending.push(lent ? data.slice() : data);
     ch.pendingBytes += data.length;
     this.flushChannel(ch);
     return ch.pendingBytes === 0;

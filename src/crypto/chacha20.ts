@@ -510,10 +510,12 @@ export class ChaCha20 {
     let pos = start;
     let block = counter;
     const whole = (end - start) >>> 6;
+    // Read once: `buffer` is a call into the runtime on every access.
+    const words = LITTLE_ENDIAN && ((buf.byteOffset + start) & 3) === 0 ? this.views.of(buf.buffer) : undefined;
     if (LITTLE_ENDIAN && whole > 0) {
       const abs = buf.byteOffset + start;
-      if ((abs & 3) === 0) {
-        xorBlocks(this.key, n0, n1, block >>> 0, hi32(block), this.views.of(buf.buffer), abs >>> 2, whole);
+      if (words !== undefined) {
+        xorBlocks(this.key, n0, n1, block >>> 0, hi32(block), words, abs >>> 2, whole);
         pos += whole * 64;
         block += whole;
       } else {
@@ -545,7 +547,7 @@ export class ChaCha20 {
       let i = 0;
       if (LITTLE_ENDIAN && ((buf.byteOffset + pos) & 3) === 0) {
         // Whole words straight into the data, as above; the last 0–3 bytes one at a time.
-        const w = this.views.of(buf.buffer);
+        const w = words ?? this.views.of(buf.buffer);
         const at = (buf.byteOffset + pos) >>> 2;
         for (; i + 4 <= n; i += 4) w[at + (i >>> 2)] ^= ks[i >>> 2]!;
       }

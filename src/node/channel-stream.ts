@@ -8,7 +8,8 @@ import { SshError, UsageError } from '../errors.js';
 
 /** What a ChannelStream needs from its connection (implemented by SshClient). */
 export interface ChannelHost {
-  channelWrite(channel: number, data: Uint8Array): boolean;
+  /** `lent`: `data` is reused once this returns; what waits for window must be copied. */
+  channelWrite(channel: number, data: Uint8Array, lent?: boolean): boolean;
   channelEnd(channel: number): void;
   channelClose(channel: number): void;
   channelConsumed(channel: number, n: number): void;
@@ -48,7 +49,7 @@ export class ChannelStream extends Duplex {
       callback();
       return;
     }
-    if (this.toChannel(chunk) === false) this.writeCallback = callback;
+    if (this.toChannel(chunk, false) === false) this.writeCallback = callback;
     else callback();
   }
 
@@ -58,10 +59,10 @@ export class ChannelStream extends Duplex {
    * server's CLOSE before this stream hears of it (events are delivered after the whole packet
    * batch): a write in between is dropped as one after the CLOSE.
    */
-  private toChannel(chunk: Uint8Array): boolean | undefined {
+  private toChannel(chunk: Uint8Array, lent: boolean): boolean | undefined {
     let done: boolean;
     try {
-      done = this.host.channelWrite(this.channel, chunk);
+      done = this.host.channelWrite(this.channel, chunk, lent);
     } catch (err) {
       if (!(err instanceof UsageError)) throw err;
       this.remoteGone = true;
@@ -79,9 +80,10 @@ export class ChannelStream extends Duplex {
    * the bytes go straight to the channel without its per-write bookkeeping (a callback and a
    * nextTick per write, paid on every message of a request/response protocol); otherwise, and
    * once ended, this is `write()`. Returns false when the caller should wait for 'drain' (the
-   * bytes wait for the server's window, or for the open confirmation).
+   * bytes wait for the server's window, or for the open confirmation). `lent`: the caller reuses
+   * `chunk` once this returns (its socket's read buffer): whatever is kept is copied first.
    */
-  forwardWrite(chunk: Uint8Array): boolean {
+  forwardWrite(chunk: Uint8Array, lent = false): boolean {
     if (
       this.forwardWaiting ||
       this.writeCallback !== undefined ||
@@ -91,9 +93,9 @@ export class ChannelStream extends Duplex {
       this.destroyed ||
       this.remoteGone
     ) {
-      return this.write(chunk);
+      return this.write(lent ? chunk.slice() : chunk);
     }
-    if (this.toChannel(chunk) !== false) return true;
+    if (this.toChannel(chunk, lent) !== false) return true;
     this.forwardWaiting = true;
     return false;
   }

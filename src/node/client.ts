@@ -851,8 +851,8 @@ export class SshClient extends EventEmitter {
   // ---- ChannelHost (used by ChannelStream) ----
 
   /** @internal */
-  channelWrite(channel: number, data: Uint8Array): boolean {
-    const done = this.core.channelWrite(channel, data);
+  channelWrite(channel: number, data: Uint8Array, lent = false): boolean {
+    const done = this.core.channelWrite(channel, data, lent);
     this.pump();
     return done || this.core.channelPendingBytes(channel) === 0;
   }

@@ -37,6 +37,7 @@ import {
 } from 'node:crypto';
 import { ChaCha20 } from '../crypto/chacha20.js';
 import { BATCH_BYTES, BlockGcm } from '../crypto/ghash.js';
+import { copyToSlab } from '../crypto/slab.js';
 import type { AesGcm, BlockStream, ChaCha20Stream, CryptoProvider, Ed25519, HashName, Hmac, X25519 } from '../crypto/provider.js';
 import { noteArrayBufferBytes } from './array-buffer-cap.js';
 
@@ -98,8 +99,9 @@ class NodeGcm implements AesGcm {
   openCopy(iv: Uint8Array, buf: Uint8Array, aadStart: number, start: number, end: number): Uint8Array | null {
     if (end - start <= SMALL_GCM) {
       // The small-packet path works in place: on a copy of AAD, ciphertext and tag, so `buf`
-      // (possibly a read buffer only lent to us) stays untouched.
-      const copy = buf.slice(aadStart, end + 16);
+      // (possibly a read buffer only lent to us) stays untouched; the copy is carved from a slab
+      // (crypto/slab.ts), not an ArrayBuffer of its own per packet.
+      const copy = copyToSlab(buf, aadStart, end + 16);
       return this.small.open(iv, copy, 0, start - aadStart, end - aadStart) ? copy.subarray(start - aadStart, end - aadStart) : null;
     }
     noteArrayBufferBytes(end - start);
@@ -168,7 +170,7 @@ class NodeChaCha20 implements ChaCha20Stream {
   }
   xorCopy(nonce: Uint8Array, counter: number, buf: Uint8Array, start: number, end: number): Uint8Array {
     if (end - start <= SMALL_CHACHA || !runtimeHasChaCha20()) {
-      const out = new Uint8Array(buf.subarray(start, end));
+      const out = copyToSlab(buf, start, end);
       this.small.xor(nonce, counter, out, 0, out.length);
       return out;
     }

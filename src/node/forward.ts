@@ -7,6 +7,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { SshError, UsageError } from '../errors.js';
 import type { ChannelStream } from './channel-stream.js';
 import { ForwardListener } from './forward-listener.js';
+import { lendAcceptedReads } from './socket-read.js';
 
 /** Where to listen: TCP host/port (loopback unless told otherwise) or a Unix socket path. */
 export type ListenSpec = { host?: string; port: number } | { path: string };
@@ -53,10 +54,16 @@ export class LocalForward extends ForwardListener {
 export async function startLocalForward(host: ForwardHost, options: ForwardOptions): Promise<LocalForward> {
   checkForwardOptions(options);
   // allowHalfOpen: a local client that shuts down its write side still gets the reply.
-  const server = createServer({ allowHalfOpen: true, noDelay: true });
+  // pauseOnConnect: nothing is read before the socket is set to read into the shared buffer.
+  const server = createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: true });
   const fwd = new LocalForward(server, options);
   const target = 'path' in options.to ? options.to.path : `${options.to.host}:${options.to.port}`;
-  server.on('connection', (sock) => {
+  server.on('connection', (accepted) => {
+    // Reads arrive in a reused buffer (socket-read.ts), where Node allows it; until the channel
+    // is set up below no read can arrive (the handle starts reading on a later turn of the loop).
+    let onBytes: (bytes: Uint8Array) => void = ignoreBytes;
+    const lent = lendAcceptedReads(accepted, (bytes) => onBytes(bytes), { allowHalfOpen: true });
+    const sock = lent ?? accepted;
     fwd._track(sock);
     fwd.counters.connections++;
     fwd.counters.active++;
@@ -90,7 +97,8 @@ export async function startLocalForward(host: ForwardHost, options: ForwardOptio
       finish();
     });
     // Half-closes propagate: local EOF → CHANNEL_EOF; CHANNEL_EOF → local shutdown(SHUT_WR).
-    pipeToChannel(sock, ch, fwd.counters);
+    onBytes = pipeToChannel(sock, ch, fwd.counters, lent !== undefined);
+    if (lent === undefined) sock.resume();
     const flushToLocal = pipeFromChannel(ch, sock, fwd.counters);
     sock.on('close', () => {
       if (!ch.destroyed) ch.destroy();
@@ -135,24 +143,33 @@ function describeListen(l: ListenSpec): string {
  * has ended (our EOF, or the server's CLOSE): from then on the local bytes are read and dropped,
  * as ssh(1) does once it has shut down the read side of a channel's socket (channels.c
  * chan_rcvd_oclose), so a client still uploading neither stalls nor makes the channel fail.
+ * `lent`: `from` reads into a reused buffer (socket-read.ts lendAcceptedReads) and hands its reads
+ * to the returned function, whose bytes the channel copies if it must keep them; otherwise the
+ * function is `from`'s 'data' listener.
  */
-function pipeToChannel(from: Socket, to: ChannelStream, counters: ForwardCounters): void {
+function pipeToChannel(from: Socket, to: ChannelStream, counters: ForwardCounters, lent: boolean): (chunk: Uint8Array) => void {
   // Counted through the shared counters object, not a callback made per connection: a new
   // closure at a call site V8 has optimized for another one deoptimizes the hot path.
-  from.on('data', (chunk: Buffer) => {
+  const onData = (chunk: Uint8Array): void => {
     if (to.writableEnded || to.destroyed) return;
     counters.bytesOut += chunk.length;
-    if (!to.forwardWrite(chunk)) {
+    if (!to.forwardWrite(chunk, lent)) {
+      // For a socket with lent reads too: Node's pause() stops its handle's reading.
       from.pause();
       to.once('drain', () => from.resume());
     }
-  });
+  };
+  if (!lent) from.on('data', onData);
   // A write still waiting for window when the server closed never gets 'drain': resume to drop.
   to.once('finish', () => from.resume());
   from.once('end', () => {
     if (!to.writableEnded && !to.destroyed) to.end();
   });
+  return onData;
 }
+
+/** Reads before the channel is set up: none arrive (see startLocalForward). */
+function ignoreBytes(): void {}
 
 /**
  * How long a local socket may stay half-closed after its channel is gone, for a client that
