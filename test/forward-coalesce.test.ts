@@ -130,23 +130,36 @@ describeInterop('one SSH socket write per turn of the event loop', () => {
     expect(await echoRounds(ssh, counted, echo, 4, rounds, 100)).toBe(rounds);
   }, 60_000);
 
-  it('a small channel write waits for the end of the turn; a bulk one goes out at the end of its task', async () => {
-    const stream = await ssh.openDirectTcpip({ host: '127.0.0.1', port: echo.port });
+  it('a lone channel flushes at the end of its task; with two, a small write waits for the end of the turn, a bulk one does not', async () => {
+    const a = await ssh.openDirectTcpip({ host: '127.0.0.1', port: echo.port });
+    const streams = [a];
     try {
-      stream.resume();
-      // Let the open's own traffic settle.
-      await new Promise((r) => setTimeout(r, 50));
-      const before = counted.flushes;
-      stream.write(Buffer.alloc(100, 1));
+      a.resume();
+      // The first test's channels are gone, and the open's own traffic settled.
+      for (let i = 0; i < 100 && ssh.channelCount !== 1; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(ssh.channelCount).toBe(1);
+      await new Promise((r) => setTimeout(r, 20));
+      let before = counted.flushes;
+      a.write(Buffer.alloc(100, 1));
+      await Promise.resolve();
+      expect(counted.flushes).toBe(before + 1);
+
+      const b = await ssh.openDirectTcpip({ host: '127.0.0.1', port: echo.port });
+      streams.push(b);
+      b.resume();
+      await new Promise((r) => setTimeout(r, 20));
+      before = counted.flushes;
+      a.write(Buffer.alloc(100, 2));
+      b.write(Buffer.alloc(100, 3));
       await Promise.resolve();
       expect(counted.flushes).toBe(before);
       await new Promise((r) => setImmediate(r));
       expect(counted.flushes).toBe(before + 1);
-      stream.write(Buffer.alloc(64 * 1024, 2));
+      a.write(Buffer.alloc(64 * 1024, 4));
       await Promise.resolve();
       expect(counted.flushes).toBe(before + 2);
     } finally {
-      stream.destroy();
+      for (const s of streams) s.destroy();
     }
   });
 });

@@ -945,21 +945,22 @@ export class SshClient extends EventEmitter {
       });
     }
     if (this.core.outputPending) {
-      if (this.unflushedChannelBytes <= COALESCE_MAX_BYTES && this.core.isAuthenticated) {
+      if (this.unflushedChannelBytes <= COALESCE_MAX_BYTES && this.core.channelCount > 1 && this.core.isAuthenticated) {
         // One socket write per turn of the event loop, as ssh(1) writes once per pass of its
         // poll loop: the messages of every callback of this turn's poll phase (several local
         // sockets readable at once: a channel each) leave together when it ends (the check
         // phase, before the loop waits again), in one segment instead of one per channel.
         // pgbench -S -c 4 through -L: 1.22 messages per segment to sshd instead of 1.00 (ssh(1):
         // 1.41), 1.69 write calls per transaction instead of 2.00, and sshd's syscalls per
-        // transaction 11.6 instead of 13.3 (with ssh(1): 11.9).
+        // transaction 11.6 instead of 13.3 (with ssh(1): 11.9). Only with two channels or more:
+        // a lone channel has nothing to wait for, and its round trip keeps the per-task flush.
         if (!this.turnFlushScheduled) {
           this.turnFlushScheduled = true;
           setImmediate(this.flushTurn);
         }
       } else if (!this.flushScheduled) {
-        // Bulk data and the handshake: one socket write per task, without waiting for the end
-        // of the turn (what a task produced is already a batch; the handshake is latency).
+        // Bulk data, a lone channel and the handshake: one socket write per task, without
+        // waiting for the end of the turn (what a task produced is already a batch).
         this.flushScheduled = true;
         // A reaction on a settled promise is the same microtask as queueMicrotask's, without the
         // AsyncResource Node allocates for each queueMicrotask (this runs for every message).
