@@ -1000,6 +1000,8 @@ export class SshClient extends EventEmitter {
 
   private writeOutput(): void {
     this.unflushedChannelBytes = 0;
+    // finish() wrote the last of it (a DISCONNECT) and disposed of the core.
+    if (this.isDone) return;
     const out = this.core.takeOutput();
     if (out) this.write(out);
   }
