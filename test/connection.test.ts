@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { Channel, ChannelTable } from '../src/connection/channel.js';
 import { ChannelOpenError, DisconnectError, ProtocolError, UsageError } from '../src/errors.js';
 import { MSG } from '../src/protocol/messages.js';
 import { SshReader, SshWriter, concatBytes } from '../src/protocol/wire.js';
@@ -556,5 +557,22 @@ describe('prompt ACKs while an open is pending', () => {
     p.server.send(debugMsg());
     p.pump();
     expect(p.server.received.length).toBe(before);
+  });
+});
+
+describe('ChannelTable', () => {
+  it('counts its channels through allocations, releases (twice over) and reused slots', () => {
+    const t = new ChannelTable();
+    const make = (id: number) => new Channel(id, 'direct-tcpip');
+    const [a, b, c] = [t.allocate(make), t.allocate(make), t.allocate(make)];
+    expect(t.size).toBe(3);
+    t.release(b.id);
+    t.release(b.id);
+    expect(t.size).toBe(2);
+    expect(t.allocate(make).id).toBe(b.id);
+    t.release(c.id);
+    t.release(a.id);
+    expect(t.size).toBe(1);
+    expect([...t].length).toBe(1);
   });
 });

@@ -114,12 +114,14 @@ export class Channel {
  */
 export class ChannelTable {
   private readonly slots: (Channel | undefined)[] = [];
+  private count = 0;
 
   allocate(make: (id: number) => Channel): Channel {
     let id = this.slots.indexOf(undefined);
     if (id < 0) id = this.slots.length;
     const ch = make(id);
     this.slots[id] = ch;
+    this.count++;
     return ch;
   }
 
@@ -128,7 +130,9 @@ export class ChannelTable {
   }
 
   release(id: number): void {
+    if (this.slots[id] === undefined) return;
     this.slots[id] = undefined;
+    this.count--;
     while (this.slots.length > 0 && this.slots[this.slots.length - 1] === undefined) this.slots.pop();
   }
 
@@ -136,9 +140,8 @@ export class ChannelTable {
     for (const c of this.slots) if (c) yield c;
   }
 
+  /** Channels in the table (any phase). Kept as a count: the Node adapter asks on every flush. */
   get size(): number {
-    let n = 0;
-    for (const c of this.slots) if (c) n++;
-    return n;
+    return this.count;
   }
 }

@@ -535,6 +535,13 @@ function algorithmsFor(options: ConnectOptions, crypto: CryptoProvider): Partial
 /** Settled once: `.then` on it schedules a microtask (see SshClient.pump). */
 const FLUSH_SOON = Promise.resolve();
 
+/**
+ * Channel data up to this many bytes waits for the end of the event loop's turn before it is
+ * written (see SshClient.pump); more goes out at the end of the task that wrote it: a bulk
+ * upload's 64 KiB reads are a batch already, and holding them would only delay them.
+ */
+const COALESCE_MAX_BYTES = 16 * 1024;
+
 /** An authenticated SSH connection. Emits 'close' (error?), 'banner' and 'warning' ({ code, message }). */
 export class SshClient extends EventEmitter {
   /** Resolves once authenticated; rejects with the reason the connection failed. */
@@ -550,6 +557,10 @@ export class SshClient extends EventEmitter {
   /** ExternalSigner.prepare has been scheduled (once per connection). */
   private signersPrepared = false;
   private flushScheduled = false;
+  /** A flush at the end of this turn of the event loop is scheduled (see {@link pump}). */
+  private turnFlushScheduled = false;
+  /** Channel bytes handed to the core since the last socket write. */
+  private unflushedChannelBytes = 0;
   private resolveReady!: () => void;
   private rejectReady!: (e: Error) => void;
   private resolveClosed!: (e: SshError | undefined) => void;
@@ -853,6 +864,7 @@ export class SshClient extends EventEmitter {
   /** @internal */
   channelWrite(channel: number, data: Uint8Array, lent = false): boolean {
     const done = this.core.channelWrite(channel, data, lent);
+    this.unflushedChannelBytes += data.length;
     this.pump();
     return done || this.core.channelPendingBytes(channel) === 0;
   }
@@ -932,13 +944,28 @@ export class SshClient extends EventEmitter {
         void this.auth.signers.find((s) => s.prepare)?.prepare!();
       });
     }
-    // One socket write per task: everything the current callback produced (several packets,
-    // window adjusts) goes out in one write, without waiting for the next loop turn (latency).
-    if (!this.flushScheduled && this.core.outputPending) {
-      this.flushScheduled = true;
-      // A reaction on a settled promise is the same microtask as queueMicrotask's, without the
-      // AsyncResource Node allocates for each queueMicrotask (this runs for every message).
-      void FLUSH_SOON.then(this.flush);
+    if (this.core.outputPending) {
+      if (this.unflushedChannelBytes <= COALESCE_MAX_BYTES && this.core.channelCount > 1 && this.core.isAuthenticated) {
+        // One socket write per turn of the event loop, as ssh(1) writes once per pass of its
+        // poll loop: the messages of every callback of this turn's poll phase (several local
+        // sockets readable at once: a channel each) leave together when it ends (the check
+        // phase, before the loop waits again), in one segment instead of one per channel.
+        // pgbench -S -c 4 through -L: 1.22 messages per segment to sshd instead of 1.00 (ssh(1):
+        // 1.41), 1.69 write calls per transaction instead of 2.00, and sshd's syscalls per
+        // transaction 11.6 instead of 13.3 (with ssh(1): 11.9). Only with two channels or more:
+        // a lone channel has nothing to wait for, and its round trip keeps the per-task flush.
+        if (!this.turnFlushScheduled) {
+          this.turnFlushScheduled = true;
+          setImmediate(this.flushTurn);
+        }
+      } else if (!this.flushScheduled) {
+        // Bulk data, a lone channel and the handshake: one socket write per task, without
+        // waiting for the end of the turn (what a task produced is already a batch).
+        this.flushScheduled = true;
+        // A reaction on a settled promise is the same microtask as queueMicrotask's, without the
+        // AsyncResource Node allocates for each queueMicrotask (this runs for every message).
+        void FLUSH_SOON.then(this.flush);
+      }
     }
     this.armTimer();
   }
@@ -963,9 +990,21 @@ export class SshClient extends EventEmitter {
 
   private readonly flush = (): void => {
     this.flushScheduled = false;
+    this.writeOutput();
+  };
+
+  private readonly flushTurn = (): void => {
+    this.turnFlushScheduled = false;
+    this.writeOutput();
+  };
+
+  private writeOutput(): void {
+    this.unflushedChannelBytes = 0;
+    // finish() wrote the last of it (a DISCONNECT) and disposed of the core.
+    if (this.isDone) return;
     const out = this.core.takeOutput();
     if (out) this.write(out);
-  };
+  }
 
   /** A write of a buffer from takeOutput() completed: the core may reuse it (recycleOutput). */
   private readonly onWritten = (err?: Error | null): void => {
