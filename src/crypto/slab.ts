@@ -1,6 +1,6 @@
 /**
  * Fresh memory for small, short-lived byte arrays (the plaintext of a small received packet,
- * decrypted out of place), carved from 64 KiB slabs. Each `new Uint8Array(n)` of more than a few
+ * decrypted out of place), carved from 8 KiB slabs. Each `new Uint8Array(n)` of more than a few
  * dozen bytes is its own ArrayBuffer with an off-heap backing store: an allocator call, a V8
  * extension to sweep and external-memory accounting, measured at several hundred nanoseconds per
  * packet on the `-L` echo path (perf: BackingStore::Allocate, malloc, AppendArrayBufferExtension
@@ -9,11 +9,14 @@
  * Carved memory is never handed out twice: a full slab is dropped, not refilled, and lives on
  * only while a view of it is referenced. So a carve has the guarantee of `new Uint8Array(n)`
  * (memory no one else writes), which is what PacketDecoder promises of its payloads. A view that
- * is kept pins at most one slab beside the bytes it holds (views are carved in order).
+ * is kept pins at most one slab beside the bytes it holds (views are carved in order). That is
+ * why slabs are small, the size of Node's Buffer pool (`Buffer.poolSize`, whose carves are also
+ * at most half of it): a caller who keeps one small payload in a thousand pins 8 KiB for it,
+ * not 64; a new slab every ~80 echo-sized packets costs nothing measurable.
  */
 
 /** Bytes per slab. */
-export const SLAB_BYTES = 64 * 1024;
+export const SLAB_BYTES = 8 * 1024;
 /** Larger requests get their own array: a slab is meant to serve many. */
 export const SLAB_MAX_CARVE = 4 * 1024;
 
