@@ -5,6 +5,18 @@
 import type { TargetSpec } from '../node/forward.js';
 import { parsePort } from './options.js';
 
+/**
+ * readconf.c parse_forward: a Unix socket path of PATH_MAX_SUN (the size of sockaddr_un's
+ * sun_path: 108 bytes on Linux) or more is a bad specification; libuv would bind a path cut
+ * short without a word (104 bytes on macOS and the BSDs: there the listener's bind refuses it).
+ */
+export const PATH_MAX_SUN = 108;
+
+/** Whether `path`, in UTF-8, is too long for sun_path (see {@link PATH_MAX_SUN}). */
+export function unixPathTooLong(path: string): boolean {
+  return new TextEncoder().encode(path).length >= PATH_MAX_SUN;
+}
+
 /** A parsed `-L` / `LocalForward`: where to listen and what the server should connect to. */
 export interface ForwardSpec {
   /**
@@ -110,9 +122,9 @@ function parseColonForm(s: string): ForwardSpec | null {
   }
   if (!out) return null;
   if ('port' in out.listen && out.listen.port < 0) return null;
-  if ('path' in out.listen && out.listen.path === '') return null;
+  if ('path' in out.listen && (out.listen.path === '' || unixPathTooLong(out.listen.path))) return null;
   if ('port' in out.to && (out.to.port <= 0 || out.to.host === '')) return null;
-  if ('path' in out.to && out.to.path === '') return null;
+  if ('path' in out.to && (out.to.path === '' || unixPathTooLong(out.to.path))) return null;
   return out;
 }
 

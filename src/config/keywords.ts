@@ -453,7 +453,7 @@ const ROWS: readonly KeywordEntry[] = [
   refused('RemoteCommand', 'it asks for a command on the server, and pure-ssh only forwards ports', ['none']),
   refused('RequiredRSASize', "it changes the smallest RSA key accepted; pure-ssh's minimum is 1024 bits", ['1024']),
   refused('RevokedHostKeys', 'it adds a list of revoked host keys to the host key check', ['none']),
-  refused('StreamLocalBindMask', 'forwarded Unix sockets get the permissions of the process umask instead'),
+  refused('StreamLocalBindMask', 'forwarded Unix sockets are always bound with the default mask, 0177 (mode 0600)'),
   refused('Tunnel', 'it asks for tun/tap device forwarding, which pure-ssh does not provide', ['no']),
   refused('VerifyHostKeyDNS', 'it checks the host key against SSHFP records in DNS', ['no']),
 

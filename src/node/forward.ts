@@ -3,7 +3,9 @@
  * becomes a direct-tcpip (or direct-streamlocal) channel. Opens never wait on each other: each
  * accepted socket gets its channel at once and the server answers when its own connect is done.
  */
+import { chmodSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
+import { PATH_MAX_SUN, unixPathTooLong } from '../config/forward-spec.js';
 import { SshError, UsageError } from '../errors.js';
 import type { ChannelStream } from './channel-stream.js';
 import { ForwardListener } from './forward-listener.js';
@@ -127,7 +129,7 @@ export async function startLocalForward(host: ForwardHost, options: ForwardOptio
       server.off('error', onError);
       resolve();
     };
-    if ('path' in listen) server.listen(listen.path, cb);
+    if ('path' in listen) listenPrivate(server, listen.path, cb);
     else server.listen({ host: listen.host ?? '127.0.0.1', port: listen.port }, cb);
   });
   server.on('error', (err) => host.log(`forward listener error: ${err.message}`));
@@ -290,18 +292,48 @@ function isPort(v: unknown, allowZero: boolean): boolean {
   return typeof v === 'number' && Number.isInteger(v) && v >= (allowZero ? 0 : 1) && v <= 65535;
 }
 
+/**
+ * Listen on a Unix socket only its owner may use: ssh(1) binds forwarded Unix sockets under
+ * StreamLocalBindMask, 0177 by default (ssh_config(5); channels.c), so the socket is 0600
+ * whatever the umask, and no other local user can reach the server through the tunnel. The
+ * bind is synchronous in `listen()`, so the umask is in force for it alone; where the umask
+ * cannot be set (a worker thread), the mode is set right after the bind.
+ */
+function listenPrivate(server: Server, path: string, cb: () => void): void {
+  let old: number | undefined;
+  try {
+    old = process.umask(0o177);
+  } catch {
+    old = undefined;
+  }
+  try {
+    server.listen(path, () => {
+      try {
+        chmodSync(path, 0o600);
+      } catch {
+        // Gone already (closed at once): nothing to protect.
+      }
+      cb();
+    });
+  } finally {
+    if (old !== undefined) process.umask(old);
+  }
+}
+
 /** Refuse a malformed forward at the call, never at the first connection (UsageError). */
 export function checkForwardOptions(options: ForwardOptions): void {
   const { listen, to } = options ?? ({} as ForwardOptions);
   if (!listen || typeof listen !== 'object') throw new UsageError('forwardLocal: listen must be { host?, port } or { path }');
   if ('path' in listen) {
     if (typeof listen.path !== 'string' || listen.path === '') throw new UsageError('forwardLocal: listen.path must be a non-empty string');
+    if (unixPathTooLong(listen.path)) throw new UsageError(`forwardLocal: listen.path is ${PATH_MAX_SUN} bytes or longer (a Unix socket path must fit sun_path)`);
   } else if (!isPort(listen.port, true)) {
     throw new UsageError(`forwardLocal: listen.port must be an integer 0..65535, got ${JSON.stringify(listen.port)}`);
   }
   if (!to || typeof to !== 'object') throw new UsageError('forwardLocal: to must be { host, port } or { path }');
   if ('path' in to) {
     if (typeof to.path !== 'string' || to.path === '') throw new UsageError('forwardLocal: to.path must be a non-empty string');
+    if (unixPathTooLong(to.path)) throw new UsageError(`forwardLocal: to.path is ${PATH_MAX_SUN} bytes or longer (a Unix socket path must fit sun_path)`);
   } else {
     if (typeof to.host !== 'string' || to.host === '') throw new UsageError('forwardLocal: to.host must be a non-empty string');
     if (!isPort(to.port, false)) throw new UsageError(`forwardLocal: to.port must be an integer 1..65535, got ${JSON.stringify(to.port)}`);
