@@ -6,8 +6,8 @@
  * build` first (package.json's "test" script does it); the runtime dependencies come from
  * this checkout's node_modules, packed, so no registry is needed.
  */
-import { execFile, spawn } from 'node:child_process';
-import { chmodSync, existsSync, readdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { chmodSync, existsSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -267,6 +267,15 @@ describe('the packed package (issues 8.10, 8.11, 8.12)', () => {
       const cache = join(work, 'cache-off');
       expect((await bin(['-V'], cache, undefined, { PURE_SSH_CODE_CACHE: 'off' })).stderr).toBe(`pure-ssh_${pkg.version}\n`);
       expect(existsSync(join(cache, 'pure-ssh'))).toBe(false);
+    });
+
+    it('a FIFO where the cache file goes does not hold the start-up: it is not read, and a file replaces it', async () => {
+      const cache = join(work, 'cache-fifo');
+      expect((await bin(['-V'], cache)).stderr).toBe(`pure-ssh_${pkg.version}\n`);
+      const file = v8cache(cache);
+      rmSync(file);
+      execFileSync('mkfifo', ['-m', '600', file]);
+      expect((await bin(['-V'], cache)).stderr).toBe(`pure-ssh_${pkg.version}\n`);
     });
 
     it('runs when the cache directory cannot be created (XDG_CACHE_HOME is a file)', async () => {

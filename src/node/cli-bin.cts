@@ -25,6 +25,7 @@ import {
   closeSync,
   fstatSync,
   mkdirSync,
+  constants as fsConstants,
   openSync,
   readdirSync,
   readSync,
@@ -178,8 +179,11 @@ function pageBuffer(size: number): Buffer {
 function readCache(file: string, sourceHash: Buffer): Buffer | undefined {
   let fd: number | undefined;
   try {
-    fd = openSync(file, 'r');
-    if (!privateToUs(fstatSync(fd))) return undefined;
+    // Non-blocking: a FIFO put there would otherwise hold the start-up forever; only a regular
+    // file is a cache (O_NONBLOCK changes nothing for one).
+    fd = openSync(file, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+    const st = fstatSync(fd);
+    if (!st.isFile() || !privateToUs(st)) return undefined;
     const buf = readWhole(fd);
     if (buf === undefined || buf.length <= HEADER || !buf.subarray(0, MAGIC.length).equals(MAGIC)) return undefined;
     let at = MAGIC.length;
