@@ -8,7 +8,7 @@ import { parsePort } from './options.js';
 /**
  * readconf.c parse_forward: a Unix socket path of PATH_MAX_SUN (the size of sockaddr_un's
  * sun_path: 108 bytes on Linux) or more is a bad specification; libuv would bind a path cut
- * short without a word (104 bytes on macOS and the BSDs: there the listener's bind refuses it).
+ * short without a word. (macOS and the BSDs have 104 bytes; this is Linux's figure, as ssh's there.)
  */
 export const PATH_MAX_SUN = 108;
 
