@@ -8,7 +8,7 @@ import { mkdtempSync, statSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseForwardSpec } from '../src/config/cli-args.js';
-import { startLocalForward, type ForwardHost } from '../src/node/forward.js';
+import { checkForwardOptions, startLocalForward, type ForwardHost } from '../src/node/forward.js';
 
 describe('-L Unix socket paths', () => {
   // readconf.c parse_forward: a listen or connect path of PATH_MAX_SUN (sizeof sun_path, 108)
@@ -23,6 +23,15 @@ describe('-L Unix socket paths', () => {
     // 107 bytes still fit.
     const fits = '/tmp/' + 'b'.repeat(102);
     expect(parseForwardSpec(`${fits}:h:22`)).toEqual({ listen: { path: fits }, to: { host: 'h', port: 22 } });
+  });
+  it('forwardLocal() refuses an empty or too long path, listen or target, at the call', () => {
+    const long = '/tmp/' + 'a'.repeat(120);
+    const tcp = { host: 'h', port: 1 };
+    expect(() => checkForwardOptions({ listen: { path: '' }, to: tcp })).toThrow('forwardLocal: listen.path must be a non-empty string');
+    expect(() => checkForwardOptions({ listen: { path: long }, to: tcp })).toThrow('forwardLocal: listen.path is 108 bytes or longer');
+    expect(() => checkForwardOptions({ listen: { port: 0 }, to: { path: '' } })).toThrow('forwardLocal: to.path must be a non-empty string');
+    expect(() => checkForwardOptions({ listen: { port: 0 }, to: { path: long } })).toThrow('forwardLocal: to.path is 108 bytes or longer');
+    expect(() => checkForwardOptions({ listen: { path: '/tmp/ok.sock' }, to: { path: '/run/x.sock' } })).not.toThrow();
   });
   // ssh(1) binds -L sockets under StreamLocalBindMask (default 0177): mode 0600, whatever the umask.
   it('creates the listening socket 0600 under umask 022', async () => {

@@ -320,20 +320,24 @@ function listenPrivate(server: Server, path: string, cb: () => void): void {
   }
 }
 
+/** A Unix socket path given to forwardLocal(): a non-empty string that fits sun_path (UsageError). */
+function checkUnixPath(what: 'listen.path' | 'to.path', path: unknown): void {
+  if (typeof path !== 'string' || path === '') throw new UsageError(`forwardLocal: ${what} must be a non-empty string`);
+  if (unixPathTooLong(path)) throw new UsageError(`forwardLocal: ${what} is ${PATH_MAX_SUN} bytes or longer (a Unix socket path must fit sun_path)`);
+}
+
 /** Refuse a malformed forward at the call, never at the first connection (UsageError). */
 export function checkForwardOptions(options: ForwardOptions): void {
   const { listen, to } = options ?? ({} as ForwardOptions);
   if (!listen || typeof listen !== 'object') throw new UsageError('forwardLocal: listen must be { host?, port } or { path }');
   if ('path' in listen) {
-    if (typeof listen.path !== 'string' || listen.path === '') throw new UsageError('forwardLocal: listen.path must be a non-empty string');
-    if (unixPathTooLong(listen.path)) throw new UsageError(`forwardLocal: listen.path is ${PATH_MAX_SUN} bytes or longer (a Unix socket path must fit sun_path)`);
+    checkUnixPath('listen.path', listen.path);
   } else if (!isPort(listen.port, true)) {
     throw new UsageError(`forwardLocal: listen.port must be an integer 0..65535, got ${JSON.stringify(listen.port)}`);
   }
   if (!to || typeof to !== 'object') throw new UsageError('forwardLocal: to must be { host, port } or { path }');
   if ('path' in to) {
-    if (typeof to.path !== 'string' || to.path === '') throw new UsageError('forwardLocal: to.path must be a non-empty string');
-    if (unixPathTooLong(to.path)) throw new UsageError(`forwardLocal: to.path is ${PATH_MAX_SUN} bytes or longer (a Unix socket path must fit sun_path)`);
+    checkUnixPath('to.path', to.path);
   } else {
     if (typeof to.host !== 'string' || to.host === '') throw new UsageError('forwardLocal: to.host must be a non-empty string');
     if (!isPort(to.port, false)) throw new UsageError(`forwardLocal: to.port must be an integer 1..65535, got ${JSON.stringify(to.port)}`);
