@@ -2,10 +2,11 @@
  * The fixed finite-field groups SSH uses (generator 2 for all): the 1024-bit Oakley Group 2 of
  * RFC 2409 §6.2 (diffie-hellman-group1-sha1, RFC 4253 §8.1) and the MODP groups 14, 16 and 18 of
  * RFC 3526 §3, §5, §7 (RFC 4253 §8.2, RFC 8268). Each prime is computed, on first use, from the
- * formula the RFCs give for it (the binary digits of π and the RFC's offset) instead of carried as
+ * formula the RFCs give for it (the binary digits of π, ../crypto/pi.ts, and the RFC's offset) instead of carried as
  * its hexadecimal value (3.5 KiB of digits that gzip cannot shrink, in every browser bundle);
  * test/kex-vectors.test.ts checks each against OpenSSL's copy (node:crypto getDiffieHellman).
  */
+import { piBits } from '../crypto/pi.js';
 
 /** A prime-order-subgroup DH group: safe prime p and generator g. */
 export interface ModpGroup {
@@ -15,24 +16,6 @@ export interface ModpGroup {
   readonly bits: number;
   readonly p: bigint;
   readonly g: bigint;
-}
-
-/**
- * ⌊2^bits · π⌋, from Machin's formula π = 16·atan(1/5) − 4·atan(1/239) in fixed point with 32 guard
- * bits (each of the ~bits/2 truncated series terms is off by less than one unit of the last guard
- * bit, far below 2^32). About 2 ms for the 8 062 bits of group 18.
- */
-function piBits(bits: number): bigint {
-  const guard = 32n;
-  const one = 1n << (BigInt(bits) + guard);
-  // atan(1/x) = Σ (−1)^k / ((2k+1)·x^(2k+1)).
-  const atanInv = (x: bigint): bigint => {
-    let sum = 0n;
-    const x2 = x * x;
-    for (let term = one / x, n = 1n, sign = 1n; term !== 0n; term /= x2, n += 2n, sign = -sign) sum += (sign * term) / n;
-    return sum;
-  };
-  return (16n * atanInv(5n) - 4n * atanInv(239n)) >> guard;
 }
 
 /**
