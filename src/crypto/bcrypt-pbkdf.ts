@@ -10,6 +10,7 @@
  * clarity first, with the Blowfish rounds unrolled only where the time goes.
  */
 import { sha512 } from '@noble/hashes/sha2.js';
+import { piBits } from './pi.js';
 
 // Blowfish (Schneier, "Description of a New Variable-Length Key, 64-Bit Block Cipher", 1993):
 // 16 rounds, an 18-word P-array and four 256-word S-boxes.
@@ -23,27 +24,13 @@ let initialState: Uint32Array | undefined;
  * Blowfish's initial P-array then S-boxes: the fractional part of π in hex, 1042 words
  * (Schneier 1993, "Initialize first the P-array and then the four S-boxes, in order, with a fixed
  * string. This string consists of the hexadecimal digits of pi"). Computed once, on first use,
- * with Machin's formula π = 16·atan(1/5) − 4·atan(1/239) in fixed point, rather than transcribed.
+ * from π's binary digits (./pi.ts, shared with the MODP primes), rather than transcribed.
  */
 function blowfishInitialState(): Uint32Array {
   if (initialState) return initialState;
   const words = P_WORDS + S_WORDS;
-  const guard = 64n;
-  const bits = BigInt(words * 32) + guard;
-  const one = 1n << bits;
-  // atan(1/x)·2^bits by its Taylor series; each term's truncation costs < 1 ulp, far below the guard.
-  const atanInverse = (x: bigint): bigint => {
-    const x2 = x * x;
-    let power = one / x;
-    let sum = power;
-    for (let n = 3n, sign = -1n; power !== 0n; n += 2n, sign = -sign) {
-      power /= x2;
-      sum += (sign * power) / n;
-    }
-    return sum;
-  };
-  const pi = 16n * atanInverse(5n) - 4n * atanInverse(239n);
-  let fraction = (pi - 3n * one) >> guard;
+  const bits = words * 32;
+  let fraction = piBits(bits) - (3n << BigInt(bits));
   const state = new Uint32Array(words);
   for (let i = words - 1; i >= 0; i--) {
     state[i] = Number(fraction & 0xffffffffn);

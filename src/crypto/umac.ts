@@ -18,7 +18,7 @@
  * (or copied into scratch when misaligned). Cross-checked in test/umac.test.ts against the RFC 4418
  * appendix vectors and tags computed by OpenSSH's own umac.c / umac128.c.
  */
-import { unsafe as aesRaw } from '@noble/ciphers/aes.js';
+import { ctr, ecb } from '@noble/ciphers/aes.js';
 import { UsageError } from '../errors.js';
 import { LITTLE_ENDIAN, WordViews } from './chacha20.js';
 
@@ -32,6 +32,8 @@ const L1_KEY_LEN = 1024;
 const POLY64_CHUNKS = 16384;
 // 32 NH products of < 2^48 each stay below 2^53: flush the double accumulators every 8 blocks.
 const NH_FLUSH_BLOCKS = 8;
+// PDF blocks computed per AES call (see pdfXor): noble's per-call cost is ~20 blocks' worth.
+const PDF_BATCH = 16;
 
 const TWO16 = 65536;
 const TWO18 = 262144;
@@ -54,42 +56,17 @@ function le32(b: Uint8Array, i: number): number {
   return b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24);
 }
 
-function putLe32(b: Uint8Array, i: number, v: number): void {
-  b[i] = v;
-  b[i + 1] = v >>> 8;
-  b[i + 2] = v >>> 16;
-  b[i + 3] = v >>> 24;
-}
-
-/** AES-128 of the block `src[s, s + 16)` into `dst[d, d + 16)` under the expanded key `xk`. */
-function aesBlock(xk: Uint32Array, src: Uint8Array, s: number, dst: Uint8Array, d: number): void {
-  // noble's raw round function takes and returns the state as little-endian column words.
-  const r = aesRaw.encrypt(xk, le32(src, s), le32(src, s + 4), le32(src, s + 8), le32(src, s + 12));
-  putLe32(dst, d, r.s0);
-  putLe32(dst, d + 4, r.s1);
-  putLe32(dst, d + 8, r.s2);
-  putLe32(dst, d + 12, r.s3);
-}
-
 /**
  * RFC 4418 §3.2.1 KDF(K, index, numbytes): AES_K(uint2str(index, 8) || uint2str(i, 8)) for
- * i = 1, 2, ..., truncated to `numbytes`. `xk` is K expanded.
+ * i = 1, 2, ..., truncated to `numbytes`: AES-CTR's keystream from the counter block
+ * (index || 1), which is what @noble/ciphers' ctr computes (with its own, already bundled, code
+ * instead of noble's `unsafe` raw-block API, which would bring its CMAC and SIV along).
  */
-function kdf(xk: Uint32Array, index: number, numbytes: number): Uint8Array {
-  const out = new Uint8Array(numbytes);
-  const block = new Uint8Array(BLOCKLEN);
-  const t = new Uint8Array(BLOCKLEN);
-  block[7] = index;
-  for (let i = 1, at = 0; at < numbytes; i++, at += BLOCKLEN) {
-    block[12] = i >>> 24;
-    block[13] = i >>> 16;
-    block[14] = i >>> 8;
-    block[15] = i;
-    aesBlock(xk, block, 0, t, 0);
-    out.set(t.subarray(0, Math.min(BLOCKLEN, numbytes - at)), at);
-  }
-  t.fill(0);
-  return out;
+function kdf(key: Uint8Array, index: number, numbytes: number): Uint8Array {
+  const counter = new Uint8Array(BLOCKLEN);
+  counter[7] = index;
+  counter[15] = 1;
+  return ctr(key, counter).encrypt(new Uint8Array(numbytes));
 }
 
 /**
@@ -228,13 +205,16 @@ export class Umac {
   private readonly l3Key1: Float64Array;
   // RFC 4418 §5.4.1: L3Key2, one 32-bit word per iteration.
   private readonly l3Key2: Uint32Array;
-  // RFC 4418 §3.3.1: the expanded PDF key K' = KDF(K, 0, 16).
-  private readonly pdfKey: Uint32Array;
-  // The last PDF input block and its AES output: consecutive sequence numbers differing only in
-  // the low bit share one AES call for UMAC-64 (as OpenSSH's umac.c does).
-  private readonly pdfIn = new Uint8Array(BLOCKLEN);
-  private readonly pdfOut = new Uint8Array(BLOCKLEN);
-  private pdfValid = false;
+  // RFC 4418 §3.3.1: the PDF key K' = KDF(K, 0, 16).
+  private readonly pdfKey: Uint8Array;
+  // PDF_BATCH input blocks Nonce' || 0^64 for consecutive Nonce' values (step 2 for UMAC-64, whose
+  // two sequence numbers differing only in the low bit share a block, as in OpenSSH's umac.c) and
+  // their AES outputs; the first Nonce' as two 32-bit halves, and how many outputs are valid.
+  private readonly pdfIn = new Uint8Array(BLOCKLEN * PDF_BATCH);
+  private readonly pdfOut = new Uint8Array(BLOCKLEN * PDF_BATCH);
+  private pdfHi = 0;
+  private pdfLo = 0;
+  private pdfCount = 0;
   // Per iteration: NH sum (high, low word) of the current chunk.
   private readonly nh: Float64Array;
   // Per iteration: POLY64 accumulator as four 16-bit limbs.
@@ -258,16 +238,15 @@ export class Umac {
     }
     this.tagLength = tagLength;
     const iters = (this.iters = tagLength / 4);
-    const xk = aesRaw.expandKeyLE(key);
 
     // RFC 4418 §5.1: L1Key = KDF(K, 1, 1024 + (iters - 1)·16).
-    const l1 = kdf(xk, 1, L1_KEY_LEN + (iters - 1) * 16);
+    const l1 = kdf(key, 1, L1_KEY_LEN + (iters - 1) * 16);
     this.l1Key = new Int32Array(l1.length / 4);
     for (let i = 0; i < this.l1Key.length; i++) this.l1Key[i] = be32(l1, 4 * i);
 
     // RFC 4418 §5.1: L2Key = KDF(K, 2, iters·24); §5.3.1: k64 = str2uint(K[1..8]) & 0x01ffffff01ffffff,
     // k128 = str2uint(K[9..24]) & 0x01ffffff01ffffff01ffffff01ffffff.
-    const l2 = kdf(xk, 2, iters * 24);
+    const l2 = kdf(key, 2, iters * 24);
     this.k64 = new Float64Array(4 * iters);
     this.k128 = new Uint8Array(16 * iters);
     for (let j = 0; j < iters; j++) {
@@ -279,7 +258,7 @@ export class Umac {
 
     // RFC 4418 §5.1: L3Key1 = KDF(K, 3, iters·64), L3Key2 = KDF(K, 4, iters·4); §5.4.1: each 8-byte
     // piece of L3Key1 is taken mod p36.
-    const l3a = kdf(xk, 3, iters * 64);
+    const l3a = kdf(key, 3, iters * 64);
     this.l3Key1 = new Float64Array(16 * iters);
     for (let i = 0; i < 8 * iters; i++) {
       const hi = be32(l3a, 8 * i);
@@ -291,17 +270,16 @@ export class Umac {
       this.l3Key1[2 * i] = vh;
       this.l3Key1[2 * i + 1] = v - vh * TWO18;
     }
-    const l3b = kdf(xk, 4, iters * 4);
+    const l3b = kdf(key, 4, iters * 4);
     this.l3Key2 = new Uint32Array(iters);
     for (let j = 0; j < iters; j++) this.l3Key2[j] = be32(l3b, 4 * j);
 
     // RFC 4418 §3.3.1: K' = KDF(K, 0, KEYLEN) keys the PDF's AES.
-    const kPrime = kdf(xk, 0, KEYLEN);
-    this.pdfKey = aesRaw.expandKeyLE(kPrime);
+    this.pdfKey = kdf(key, 0, KEYLEN);
 
     this.nh = new Float64Array(2 * iters);
     this.poly = new Float64Array(4 * iters);
-    for (const b of [xk, l1, l2, l3a, l3b, kPrime]) b.fill(0);
+    for (const b of [l1, l2, l3a, l3b]) b.fill(0);
   }
 
   /**
@@ -411,7 +389,7 @@ export class Umac {
     this.pdfKey.fill(0);
     this.pdfIn.fill(0);
     this.pdfOut.fill(0);
-    this.pdfValid = false;
+    this.pdfCount = 0;
     this.nh.fill(0);
     this.poly.fill(0);
     this.scratch.fill(0);
@@ -509,21 +487,35 @@ export class Umac {
    * into `out[outOff, outOff + tagLength)`.
    */
   private pdfXor(nonce: Uint8Array, out: Uint8Array, outOff: number): void {
-    const index = this.tagLength === 8 ? nonce[7]! & 1 : 0;
-    const p = this.pdfIn;
-    let same = this.pdfValid;
-    for (let i = 0; i < 8; i++) {
-      const b = i === 7 ? nonce[7]! ^ index : nonce[i]!;
-      if (p[i] !== b) {
-        same = false;
-        p[i] = b;
+    const step = this.tagLength === 8 ? 2 : 1;
+    const index = step === 2 ? nonce[7]! & 1 : 0;
+    const hi = be32(nonce, 0);
+    const lo = (be32(nonce, 4) - index) >>> 0;
+    let k = ((lo - this.pdfLo) >>> 0) / step;
+    if (hi !== this.pdfHi || k >= this.pdfCount) {
+      // SSH's nonces are consecutive sequence numbers (OpenSSH mac.c), so AES the next PDF_BATCH
+      // Nonce' values in one call: noble's per-call cost (key schedule, checks) dwarfs one block's.
+      const b = this.pdfIn;
+      // Block j is (hi, lo + j·step mod 2^32), the nonce the lookup above expects at k = j (SSH's
+      // 32-bit sequence number wraps to 0 with the high half unchanged).
+      for (let j = 0, l = lo; j < PDF_BATCH; j++) {
+        b[16 * j] = hi >>> 24;
+        b[16 * j + 1] = hi >>> 16;
+        b[16 * j + 2] = hi >>> 8;
+        b[16 * j + 3] = hi;
+        b[16 * j + 4] = l >>> 24;
+        b[16 * j + 5] = l >>> 16;
+        b[16 * j + 6] = l >>> 8;
+        b[16 * j + 7] = l;
+        l = (l + step) >>> 0;
       }
+      ecb(this.pdfKey, { disablePadding: true }).encrypt(b, this.pdfOut);
+      this.pdfHi = hi;
+      this.pdfLo = lo;
+      this.pdfCount = PDF_BATCH;
+      k = 0;
     }
-    if (!same) {
-      aesBlock(this.pdfKey, p, 0, this.pdfOut, 0);
-      this.pdfValid = true;
-    }
-    const from = index * this.tagLength;
+    const from = BLOCKLEN * k + index * this.tagLength;
     for (let i = 0; i < this.tagLength; i++) out[outOff + i] ^= this.pdfOut[from + i]!;
   }
 

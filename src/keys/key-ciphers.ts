@@ -2,11 +2,12 @@
  * Ciphers that protect private key files: the names OpenSSH accepts in an openssh-key-v1
  * "ciphername" (OpenSSH cipher.c; `ssh-keygen -Z`), and the AES-CBC decryption with PKCS#7
  * padding that the PEM and PKCS#8 formats use. Decryption only: this library reads key files,
- * it does not write them. Every primitive comes from @noble/ciphers.
+ * it does not write them. AES comes from @noble/ciphers; ChaCha20 and Poly1305 are the transport's
+ * own (../crypto/chacha20.ts, ../crypto/poly1305.ts), so a bundle carries one copy of each.
  */
 import { cbc, ctr, gcm } from '@noble/ciphers/aes.js';
-import { chacha20orig } from '@noble/ciphers/chacha.js';
-import { poly1305 } from '@noble/ciphers/_poly1305.js';
+import { ChaCha20 } from '../crypto/chacha20.js';
+import { poly1305Into } from '../crypto/poly1305.js';
 import { constantTimeEqual } from '../protocol/wire.js';
 
 /** One openssh-key-v1 cipher: sizes (bytes) as in OpenSSH's cipher table, and its decryption. */
@@ -81,13 +82,21 @@ const chacha20Poly1305: KeyFileCipher = {
   blockSize: 8,
   tagLength: 16,
   decrypt(key, _iv, ciphertext, tag) {
-    const k2 = key.subarray(0, 32);
+    const k2 = new ChaCha20(key, 0);
     const nonce = new Uint8Array(8);
-    const polyKey = chacha20orig(k2, nonce, new Uint8Array(32), undefined, 0);
-    const ok = constantTimeEqual(poly1305(ciphertext, polyKey), tag);
+    const polyKey = new Uint8Array(32);
+    const mac = new Uint8Array(16);
+    k2.keystream(nonce, 0, polyKey, 0, 32);
+    poly1305Into(polyKey, 0, ciphertext, 0, ciphertext.length, mac, 0);
     polyKey.fill(0);
     // PROTOCOL.chacha20poly1305: verify the tag before decrypting anything.
-    return ok ? chacha20orig(k2, nonce, ciphertext, undefined, 1) : undefined;
+    let plain: Uint8Array | undefined;
+    if (constantTimeEqual(mac, tag)) {
+      plain = ciphertext.slice();
+      k2.xor(nonce, 1, plain, 0, plain.length);
+    }
+    k2.dispose();
+    return plain;
   },
 };
 
