@@ -8,7 +8,7 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { isIP, Socket } from 'node:net';
-import { homedir, hostname as osHostname, userInfo } from 'node:os';
+import { hostname as osHostname, userInfo } from 'node:os';
 import type { Duplex } from 'node:stream';
 import { ConfigError, jumpHostArgv, resolveCommandLineAsync, type CliEnvironment, type ResolvedConfig } from '../config/cli-args.js';
 import { LOG_LEVELS, type LogLevel } from '../config/ssh-config.js';
@@ -17,6 +17,7 @@ import type { SshClient } from './client.js';
 import { lookupHost } from './host-lookup.js';
 import { connectLendingReads } from './socket-read.js';
 import type { IdentityFileEntry, UnlockOptions } from './identity-file.js';
+import { passwdHome } from './identity-file.js';
 
 /** ssh(1)'s log levels over stderr (or the -E file's descriptor). */
 export class Log {
@@ -56,11 +57,11 @@ export class Log {
 }
 
 export function localUser(): string {
-  if (process.env.USER) return process.env.USER;
+  // ssh.c: the passwd entry's name (getpwuid), not $USER; $USER only without one.
   try {
     return userInfo().username;
   } catch {
-    return 'root';
+    return process.env.USER || 'root';
   }
 }
 
@@ -91,7 +92,8 @@ export function processCliEnvironment(): CliEnvironment {
   };
   return {
     env: process.env,
-    home: process.env.HOME || homedir(),
+    // ssh.c: the passwd entry's home (getpwuid), not $HOME (identity-file.ts passwdHome).
+    home: passwdHome(),
     localUser: localUser(),
     uid: process.getuid?.() ?? -1,
     localHostName: osHostname(),
