@@ -345,9 +345,12 @@ function applyFlag(c: string, value: string | undefined, o: SshOptions, flags: F
       return;
     }
     case 'J': {
-      // ssh.c: one -J only, never with ProxyCommand; it also sets ProxyCommand none.
-      if (flags.jumpGiven) throw new ConfigError('Only a single -J option is permitted');
-      if (o.proxy?.kind === 'command') throw new ConfigError('Cannot specify -J with ProxyCommand');
+      // ssh.c: one -J only, and none after -o ProxyJump (jump_host set, `none` included); never
+      // with ProxyCommand (`none` included); it also sets ProxyCommand none.
+      if (flags.jumpGiven || o.proxy?.kind === 'jump' || (o.proxy?.kind === 'none' && o.proxy.via === 'ProxyJump')) {
+        throw new ConfigError('Only a single -J option is permitted (use commas to separate multiple jump hops)');
+      }
+      if (o.proxy?.kind === 'command' || o.proxy?.kind === 'none') throw new ConfigError('Cannot specify -J with ProxyCommand');
       flags.jumpGiven = true;
       try {
         applyOption(o, 'ProxyJump', [value!], ctx);

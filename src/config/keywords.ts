@@ -263,7 +263,7 @@ const applyProxyJump: Apply = (o, args, ctx, kw) => {
   const text = single(kw, args, ctx);
   const hops = parseJumpSpec(text);
   if (!hops) throw lineError(ctx, `Invalid ProxyJump "${text}"`);
-  setFirst(o, 'proxy', hops === 'none' ? { kind: 'none' } : { kind: 'jump', hops }, ctx);
+  setFirst(o, 'proxy', hops === 'none' ? { kind: 'none', via: 'ProxyJump' } : { kind: 'jump', hops }, ctx);
 };
 
 /**
@@ -275,7 +275,7 @@ const applyProxyCommand: Apply = (o, args, ctx, kw) => {
   // Leading whitespace and `=` skipped (strspn(str, WHITESPACE "=")); callers without the raw
   // text (the library's option objects) get the arguments joined.
   const command = (ctx.rest ?? args.join(' ')).replace(/^[\s=]+/, '');
-  setFirst(o, 'proxy', command.toLowerCase() === 'none' ? { kind: 'none' } : { kind: 'command', command }, ctx);
+  setFirst(o, 'proxy', command.toLowerCase() === 'none' ? { kind: 'none', via: 'ProxyCommand' } : { kind: 'command', command }, ctx);
 };
 
 /** readconf.c multistate_canonicalizehostname. */
