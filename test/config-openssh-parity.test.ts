@@ -7,11 +7,13 @@
  * OpenSSH's client (CI=true: a missing `ssh` fails).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CLI } from './support/cli-run.js';
+import { resolveCommandLine } from '../src/config/cli-args.js';
+import { processCliEnvironment } from '../src/node/connect-host.js';
 
 const SSH = '/usr/bin/ssh';
 const haveSsh = existsSync(SSH);
@@ -160,5 +162,37 @@ describe.skipIf(!haveSsh)('pure-ssh -G and ssh -G on the same corner cases', () 
     expect(ours(['-F', ok, 'h']).status).toBe(0);
     // In a block that does not apply, the value is never assembled: no error for either.
     expectSame(['-F', conf('Host other\n  CASignatureAlgorithms ssh-ed25519-cert-v01@openssh.com\n'), 'h'], 'port');
+  });
+});
+
+describe('the user\'s own ~/.ssh/config (the passwd home, so checked in process with a home of the test\'s own)', () => {
+  // Moved from test/cli.test.ts, which set $HOME: pure-ssh, as ssh, no longer takes the home
+  // from $HOME, so the process environment is used with its home replaced.
+  it('~/.ssh/config writable by others is refused as ssh does; -F is not checked', () => {
+    const home = mkdtempSync(join(tmpdir(), 'pure-ssh-cli-home-'));
+    try {
+      mkdirSync(join(home, '.ssh'), { mode: 0o700 });
+      const config = join(home, '.ssh', 'config');
+      writeFileSync(config, 'Host *\n  Port 1\n');
+      chmodSync(config, 0o666);
+      const cenv = { ...processCliEnvironment(), home };
+      expect(() => resolveCommandLine(['-G', 'h'], cenv)).toThrow(`Bad owner or permissions on ${config}`);
+      expect(resolveCommandLine(['-G', '-F', config, 'h'], cenv).kind).toBe('dump');
+      chmodSync(config, 0o600);
+      const fixed = resolveCommandLine(['-G', 'h'], cenv);
+      expect(fixed.kind).toBe('dump');
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+
+  it('the CLI\'s home is the passwd entry\'s, whatever $HOME says', () => {
+    const saved = process.env.HOME;
+    process.env.HOME = join(dir, 'elsewhere');
+    try {
+      expect(processCliEnvironment().home).toBe(userInfo().homedir);
+    } finally {
+      process.env.HOME = saved;
+    }
   });
 });

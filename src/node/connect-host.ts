@@ -8,7 +8,7 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { isIP, Socket } from 'node:net';
-import { hostname as osHostname, userInfo } from 'node:os';
+import { homedir, hostname as osHostname, userInfo } from 'node:os';
 import type { Duplex } from 'node:stream';
 import { ConfigError, jumpHostArgv, resolveCommandLineAsync, type CliEnvironment, type ResolvedConfig } from '../config/cli-args.js';
 import { LOG_LEVELS, type LogLevel } from '../config/ssh-config.js';
@@ -17,7 +17,6 @@ import type { SshClient } from './client.js';
 import { lookupHost } from './host-lookup.js';
 import { connectLendingReads } from './socket-read.js';
 import type { IdentityFileEntry, UnlockOptions } from './identity-file.js';
-import { passwdHome } from './identity-file.js';
 
 /** ssh(1)'s log levels over stderr (or the -E file's descriptor). */
 export class Log {
@@ -56,6 +55,23 @@ export class Log {
   }
 }
 
+/**
+ * The user's home directory as ssh(1) takes it: the passwd entry's (getpwuid(getuid())->pw_dir,
+ * through os.userInfo()), not $HOME: `~/.ssh/config`, `~` in file names and %d. ssh exits when
+ * the uid has no passwd entry; pure-ssh then falls back to $HOME, as on runtimes without
+ * getpwuid. (The library's own `~` expansion, identity-file.ts expandHome, keeps Node's
+ * os.homedir(), $HOME first; the CLI hands it paths already expanded.)
+ */
+export function passwdHome(): string {
+  try {
+    const home = userInfo().homedir;
+    if (home) return home;
+  } catch {
+    // no passwd entry for this uid, or no getpwuid in this runtime
+  }
+  return process.env.HOME || homedir();
+}
+
 export function localUser(): string {
   // ssh.c: the passwd entry's name (getpwuid), not $USER; $USER only without one.
   try {
@@ -92,7 +108,7 @@ export function processCliEnvironment(): CliEnvironment {
   };
   return {
     env: process.env,
-    // ssh.c: the passwd entry's home (getpwuid), not $HOME (identity-file.ts passwdHome).
+    // ssh.c: the passwd entry's home (getpwuid), not $HOME.
     home: passwdHome(),
     localUser: localUser(),
     uid: process.getuid?.() ?? -1,

@@ -5,32 +5,17 @@
  * (CertificateFile, `KEY-cert.pub`).
  */
 import { open, readFile, stat } from 'node:fs/promises';
-import { homedir, userInfo } from 'node:os';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { publicKeyOfPrivateKeyFile } from '../auth/identity.js';
 import { KeyError, KeyPermissionsError, SshError } from '../errors.js';
 import { parseCertificateFile, type CertificateSource } from '../keys/certificate.js';
 import { parsePrivateKey, parsePublicKeyFile, type PrivateKey } from '../keys/privatekey.js';
 
-/**
- * The user's home directory as ssh(1) takes it: the passwd entry's (getpwuid(getuid())->pw_dir,
- * through os.userInfo()), not $HOME. ssh exits when the uid has no passwd entry; pure-ssh then
- * falls back to $HOME (os.homedir()), as it does on runtimes without getpwuid.
- */
-export function passwdHome(): string {
-  try {
-    const home = userInfo().homedir;
-    if (home) return home;
-  } catch {
-    // no passwd entry for this uid, or no getpwuid in this runtime
-  }
-  return process.env.HOME || homedir();
-}
-
-/** Expand a leading `~/` (or a lone `~`) to the user's home directory ({@link passwdHome}), as ssh(1) does. */
+/** Expand a leading `~/` (or a lone `~`) to the user's home directory, as ssh_config(5) does. */
 export function expandHome(path: string): string {
-  if (path === '~') return passwdHome();
-  if (path.startsWith('~/')) return join(passwdHome(), path.slice(2));
+  if (path === '~') return homedir();
+  if (path.startsWith('~/')) return join(homedir(), path.slice(2));
   return path;
 }
 
