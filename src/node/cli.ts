@@ -126,8 +126,8 @@ async function appliedAlgorithms(cfg: ResolvedConfig): Promise<AlgorithmPreferen
       // (`Ciphers ,`). OpenSSH 9.2 prints this line and goes on with a half-filled
       // configuration; 10.4 exits 255 after it, as pure-ssh does, naming the line.
       const sshName = { cipher: 'ciphers', mac: 'macs', kex: 'kex_algorithms' }[key as string];
-      const noName = !spec.startsWith('-') && spec.replace(/^[+^]/, '').split(',').every((n) => n === '');
-      const first = sshName !== undefined && noName && !/^[+^]/.test(spec) ? `fill_default_options: ${sshName}: invalid argument\n` : '';
+      const noName = spec.split(',').every((n) => n === '');
+      const first = sshName !== undefined && noName ? `fill_default_options: ${sshName}: invalid argument\n` : '';
       throw new UsageError(`${first}${origin}: ${err.message}`);
     }
   }
