@@ -160,6 +160,11 @@ describe.skipIf(!haveSsh)('pure-ssh -G and ssh -G on the same corner cases', () 
     const ok = conf('CASignatureAlgorithms ssh-ed25519,rsa-sha2-256-cert-v01@openssh.com\n');
     expect(theirs(['-F', ok, 'h']).stderr).toEqual([]);
     expect(ours(['-F', ok, 'h']).status).toBe(0);
+    // HostbasedAcceptedAlgorithms ',' the same (certificate types are fine there).
+    const hb = conf('HostbasedAcceptedAlgorithms ,\n');
+    expect(theirs(['-F', hb, 'h']).stderr).toEqual(['fill_default_options: hostbased_accepted_algos: invalid argument']);
+    expect(ours(['-F', hb, 'h']).stderr[0]).toContain(`${hb} line 1: fill_default_options: hostbased_accepted_algos: invalid argument`);
+    expect(expectSame(['-F', conf('HostbasedAcceptedAlgorithms ssh-ed25519-cert-v01@openssh.com\n'), 'h']).status).toBe(0);
     // In a block that does not apply, the value is never assembled: no error for either.
     expectSame(['-F', conf('Host other\n  CASignatureAlgorithms ssh-ed25519-cert-v01@openssh.com\n'), 'h'], 'port');
   });

@@ -34,7 +34,7 @@ import {
 } from './options.js';
 import { parseDynamicForwardSpec, parseForwardSpec } from './forward-spec.js';
 import { parseJumpSpec } from './jump-spec.js';
-import { badListMessage, caSignatureListFails, type AlgorithmListKind } from './openssh-names.js';
+import { assembledListFails, badListMessage, type AlgorithmListKind } from './openssh-names.js';
 import { validDomain, type CanonicalizeMode, type PermittedCname } from './canonicalize.js';
 import type { StrictHostKeyChecking } from '../node/known-hosts-file.js';
 
@@ -486,7 +486,7 @@ const ROWS: readonly KeywordEntry[] = [
       keyTypeList(args, ctx, kw);
       // readconf.c fill_default_options: no signature algorithm left. OpenSSH 9.2 says so and
       // goes on with no restriction on CA signatures (10.4 exits): refused here, with the line.
-      if (ctx.active && caSignatureListFails(args[0]!)) {
+      if (ctx.active && assembledListFails(args[0]!, 'signatures')) {
         throw lineError(ctx, `fill_default_options: ca_sign_algorithms: invalid argument (no CA signature algorithm in "${args[0]}": certificate types are not signature algorithms)`);
       }
     },
@@ -515,7 +515,13 @@ const ROWS: readonly KeywordEntry[] = [
   ignored('GSSAPIRenewalForcesRekey', NO_GSSAPI, ['no'], 'debian'),
   ignored('GSSAPIServerIdentity', NO_GSSAPI, undefined, 'debian'),
   ignored('GSSAPITrustDns', NO_GSSAPI, ['no'], 'debian'),
-  ignored('HostbasedAcceptedAlgorithms', 'it only applies to host-based authentication, which pure-ssh refuses', undefined, undefined, keyTypeList),
+  ignored('HostbasedAcceptedAlgorithms', 'it only applies to host-based authentication, which pure-ssh refuses', undefined, undefined, (args, ctx, kw) => {
+    keyTypeList(args, ctx, kw);
+    // readconf.c fill_default_options: a list with no name (`,`); 9.2 goes on, 10.4 exits.
+    if (ctx.active && assembledListFails(args[0]!, 'keys')) {
+      throw lineError(ctx, `fill_default_options: hostbased_accepted_algos: invalid argument (no algorithm in "${args[0]}")`);
+    }
+  }),
   ignored('IPQoS', 'the type of service is left to the system'),
   ignored('LocalCommand', 'it only runs with PermitLocalCommand, which pure-ssh refuses', ['none']),
   ignored('LogVerbose', 'there is no per-function debug logging; use -v', ['none']),
