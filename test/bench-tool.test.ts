@@ -263,7 +263,8 @@ describeInterop('pure-ssh-bench against sshd 9.2, with OpenSSH side by side', ()
 
   it('a closed port: ssh\'s "Connection refused", exit 255, no report', async () => {
     const port = await freePort();
-    const { code, stdout, stderr } = await runBench(['--quick', ...sshd.clientArgs, '-p', String(port), sshd.target]);
+    // Before clientArgs' own -p: the first -p wins, in ssh as in pure-ssh (ssh.c).
+    const { code, stdout, stderr } = await runBench(['--quick', '-p', String(port), ...sshd.clientArgs, sshd.target]);
     expect(code).toBe(255);
     expect(stdout).toBe('');
     expect(stderr).toContain(`ssh: connect to host 127.0.0.1 port ${port}: Connection refused`);

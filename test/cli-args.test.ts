@@ -244,9 +244,25 @@ describe('-o options', () => {
     );
   });
 
-  it('first value obtained wins; -p beats -o Port (ssh.c assigns it directly)', () => {
+  it('first value obtained wins, between -p and -o Port too (ssh.c: -p only when options.port is unset)', () => {
     expect(resolve(['-N', '-o', 'Port=1', '-o', 'Port=2', 'h']).port).toBe(1);
-    expect(resolve(['-N', '-o', 'Port=1', '-p', '3', 'h']).port).toBe(3);
+    // OpenSSH 9.2: `ssh -G -o Port=5 -p 6 h` prints `port 5`; `-p 6 -o Port=5` prints `port 6`.
+    expect(resolve(['-N', '-o', 'Port=1', '-p', '3', 'h']).port).toBe(1);
+    expect(resolve(['-N', '-p', '3', '-o', 'Port=1', 'h']).port).toBe(3);
+    expect(resolve(['-N', '-p', '3', '-p', '4', 'h']).port).toBe(3);
+    // A later -p is not even checked (ssh.c skips a2port once the port is set).
+    expect(resolve(['-N', '-p', '3', '-p', 'bad', 'h']).port).toBe(3);
+  });
+
+  it('-p and Port read the number as misc.c a2port (strtonum): leading spaces and a sign are allowed', () => {
+    expect(resolve(['-N', '-p', ' 22', 'h']).port).toBe(22);
+    expect(resolve(['-N', '-p', '+2022', 'h']).port).toBe(2022);
+    expect(resolve(['-N', '-o', 'Port +23', 'h']).port).toBe(23);
+    expect(resolve(['-N', '-o', 'Port " 24"', 'h']).port).toBe(24);
+    expect(() => resolve(['-N', '-p', '22 ', 'h'])).toThrow("Bad port '22 '");
+    expect(() => resolve(['-N', '-p', '-0', 'h'])).toThrow("Bad port '-0'");
+    expect(() => resolve(['-N', '-o', 'Port -1', 'h'])).toThrow("command-line line 0: Bad port '-1'.");
+    expect(() => resolve(['-N', '-o', 'Port 65536', 'h'])).toThrow("command-line line 0: Bad port '65536'.");
   });
 
   it('StrictHostKeyChecking values, off = no', () => {

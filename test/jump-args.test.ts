@@ -51,7 +51,18 @@ describe('ProxyJump lists (readconf.c parse_jump)', () => {
       kind: 'jump',
       hops: [{ user: 'a', host: 'gw', port: 2 }, { user: undefined, host: 'b', port: undefined }],
     });
-    expect(errorOf(() => resolve(['-N', '-J', 'a', '-J', 'b', 'h'])).message).toBe('Only a single -J option is permitted');
+    const single = 'Only a single -J option is permitted (use commas to separate multiple jump hops)';
+    expect(errorOf(() => resolve(['-N', '-J', 'a', '-J', 'b', 'h'])).message).toBe(single);
+    // ssh.c: -J after -o ProxyJump (none included) is a second one; after ProxyCommand none, a ProxyCommand.
+    // (OpenSSH 9.2: `ssh -G -o ProxyJump=a -J b h` fails so; pure-ssh kept `a` and dropped `b`.)
+    expect(errorOf(() => resolve(['-N', '-o', 'ProxyJump=a', '-J', 'b', 'h'])).message).toBe(single);
+    expect(errorOf(() => resolve(['-N', '-o', 'ProxyJump=none', '-J', 'b', 'h'])).message).toBe(single);
+    expect(errorOf(() => resolve(['-N', '-o', 'ProxyCommand=none', '-J', 'b', 'h'])).message).toBe('Cannot specify -J with ProxyCommand');
+    // A host name with a space is refused, in -J and in files (OpenSSH 10 readconf.c parse_jump:
+    // "invalid hostname"; 9.2 silently jumps through "a" for `-J 'a b'`, and through a host
+    // named `"a` for `ProxyJump "a b"` in a file).
+    expect(errorOf(() => resolve(['-N', '-J', 'a b', 'h'])).message).toBe('Invalid -J argument');
+    expect(errorOf(() => resolve(['-N', '-o', 'ProxyJump "a b"', 'h'])).message).toBe('command-line line 0: Invalid ProxyJump "a b"');
     expect(errorOf(() => resolve(['-N', '-o', 'ProxyCommand=nc %h %p', '-J', 'b', 'h'])).message).toBe('Cannot specify -J with ProxyCommand');
     expect(errorOf(() => resolve(['-N', '-J', 'gw:0', 'h'])).message).toBe('Invalid -J argument');
     expect(errorOf(() => resolve(['-N', '-o', 'ProxyJump=a:b:c', 'h'])).message).toBe('command-line line 0: Invalid ProxyJump "a:b:c"');

@@ -25,6 +25,7 @@ import {
   type LogLevel,
   type SshOptions,
 } from './ssh-config.js';
+import { parsePort } from './options.js';
 
 import { splitUserHostPort, validCommandLineHost, validCommandLineUser } from './destination.js';
 import { opensshAcceptsList } from './openssh-names.js';
@@ -99,6 +100,8 @@ export interface ResolvedConfig {
   serverAliveCountMax: number;
   /** Seconds, 0 = the system's. */
   connectTimeout: number;
+  /** ConnectTimeout was given a number (0 included): ssh -G prints it rather than `none`. */
+  connectTimeoutSet: boolean;
   /** OpenSSH list specs as given (`+`, `-`, `^` prefixes), validated later by the library. */
   algorithms: { cipher?: string; mac?: string; kex?: string; hostKey?: string };
   /** Where each of `algorithms` was set (`FILE line N`, `command-line line 0`, `-c`, `-m`), for errors. */
@@ -305,11 +308,12 @@ function applyFlag(c: string, value: string | undefined, o: SshOptions, flags: F
       flags.configFile = value!;
       return;
     case 'p': {
-      // ssh.c: -p is assigned directly (the last one wins) and checked at once.
-      if (!/^\d{1,5}$/.test(value!) || Number(value) <= 0 || Number(value) > 65535) {
-        throw new ConfigError(`Bad port '${value}'`);
-      }
-      flags.port = Number(value);
+      // ssh.c: the first of -p and -o Port wins; a later -p is not even checked. The port is
+      // read by misc.c a2port, as for Port: `-p ' 22'` and `-p +22` are port 22.
+      if (flags.port !== undefined || o.port !== undefined) return;
+      const port = parsePort(value!);
+      if (port <= 0) throw new ConfigError(`Bad port '${value}'`);
+      flags.port = port;
       return;
     }
     case 'l':
@@ -341,9 +345,12 @@ function applyFlag(c: string, value: string | undefined, o: SshOptions, flags: F
       return;
     }
     case 'J': {
-      // ssh.c: one -J only, never with ProxyCommand; it also sets ProxyCommand none.
-      if (flags.jumpGiven) throw new ConfigError('Only a single -J option is permitted');
-      if (o.proxy?.kind === 'command') throw new ConfigError('Cannot specify -J with ProxyCommand');
+      // ssh.c: one -J only, and none after -o ProxyJump (jump_host set, `none` included); never
+      // with ProxyCommand (`none` included); it also sets ProxyCommand none.
+      if (flags.jumpGiven || o.proxy?.kind === 'jump' || (o.proxy?.kind === 'none' && o.proxy.via === 'ProxyJump')) {
+        throw new ConfigError('Only a single -J option is permitted (use commas to separate multiple jump hops)');
+      }
+      if (o.proxy?.kind === 'command' || o.proxy?.kind === 'none') throw new ConfigError('Cannot specify -J with ProxyCommand');
       flags.jumpGiven = true;
       try {
         applyOption(o, 'ProxyJump', [value!], ctx);
@@ -602,7 +609,11 @@ function* resolveSteps(argv: string[], cenv: CliEnvironment): Generator<HostLook
       if (flags.configFile !== 'none') {
         const path = tildeExpand(flags.configFile, cenv.home);
         if (!readConfig(o, path, readCtx(`${cenv.home}/.ssh`))) {
-          throw new ConfigError(`Can't open user config file ${path}: No such file or directory`);
+          // ssh.c: fopen(3) opens a directory and getline(3) reads no line from it (EISDIR):
+          // `-F /etc` is an empty configuration.
+          const st = cenv.fs.stat?.(path);
+          if (st !== undefined && (st.mode & 0o170000) === 0o040000) note(`Reading configuration data ${path}`);
+          else throw new ConfigError(`Can't open user config file ${path}: No such file or directory`);
         }
       }
     } else {
@@ -772,7 +783,8 @@ function* resolveSteps(argv: string[], cenv: CliEnvironment): Generator<HostLook
       exitOnForwardFailure: o.exitOnForwardFailure ?? false,
       serverAliveInterval: o.serverAliveInterval ?? 0,
       serverAliveCountMax: o.serverAliveCountMax ?? 3,
-      connectTimeout: o.connectTimeout ?? 0,
+      connectTimeout: Math.max(0, o.connectTimeout ?? 0),
+      connectTimeoutSet: (o.connectTimeout ?? -1) >= 0,
       algorithms: { cipher: o.ciphers, mac: o.macs, kex: o.kexAlgorithms, hostKey: o.hostKeyAlgorithms },
       algorithmOrigins: {
         cipher: o.algorithmOrigins?.ciphers,

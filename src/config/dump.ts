@@ -107,7 +107,7 @@ export function dumpConfig(cfg: ResolvedConfig, algorithms: EffectiveAlgorithms)
   put('globalknownhostsfile', cfg.globalKnownHostsFiles.length > 0 ? cfg.globalKnownHostsFiles.join(' ') : 'none');
   put('userknownhostsfile', cfg.userKnownHostsFiles.length > 0 ? cfg.userKnownHostsFiles.join(' ') : 'none');
   // Special cases.
-  put('connecttimeout', cfg.connectTimeout > 0 ? cfg.connectTimeout : 'none');
+  put('connecttimeout', cfg.connectTimeoutSet ? cfg.connectTimeout : 'none');
   // readconf.c prints this keyword with this capitalization.
   const cnames = cfg.canonicalize.permittedCnames;
   put('canonicalizePermittedcnames', cnames.length > 0 ? cnames.map((r) => `${r.source}:${r.target}`).join(' ') : 'none');

@@ -34,7 +34,7 @@ import {
 } from './options.js';
 import { parseDynamicForwardSpec, parseForwardSpec } from './forward-spec.js';
 import { parseJumpSpec } from './jump-spec.js';
-import { badListMessage, type AlgorithmListKind } from './openssh-names.js';
+import { assembledListFails, badListMessage, type AlgorithmListKind } from './openssh-names.js';
 import { validDomain, type CanonicalizeMode, type PermittedCname } from './canonicalize.js';
 import type { StrictHostKeyChecking } from '../node/known-hosts-file.js';
 
@@ -87,6 +87,14 @@ function single(keyword: string, args: string[], ctx: LineContext): string {
   if (args.length === 0 || args[0] === '') throw lineError(ctx, 'Missing argument.');
   if (args.length > 1) throw extraArguments(keyword, ctx);
   return args[0]!;
+}
+
+/**
+ * readconf.c's loop over a list keyword's arguments (Host, Include, UserKnownHostsFile,
+ * GlobalKnownHostsFile, CanonicalDomains, LogVerbose): an empty one (`""`) is refused.
+ */
+export function noEmptyArgument(keyword: string, args: readonly string[], ctx: LineContext): void {
+  if (args.includes('')) throw lineError(ctx, `keyword ${keyword.toLowerCase()} empty argument`);
 }
 
 function atLeastOne(keyword: string, args: string[], ctx: LineContext): string[] {
@@ -143,9 +151,12 @@ const timeInto =
   (key: 'connectTimeout' | 'serverAliveInterval'): Apply =>
   (o, args, ctx, kw) => {
     const v = single(kw, args, ctx);
-    const t = v.toLowerCase() === 'none' ? 0 : parseTime(v);
+    const none = v.toLowerCase() === 'none';
+    const t = none ? 0 : parseTime(v);
     if (t < 0) throw lineError(ctx, 'invalid time value.');
-    setFirst(o, key, t, ctx);
+    // readconf.c keeps ConnectTimeout `none` (-1, no timeout) apart from 0 (also no timeout):
+    // ssh -G prints `none` and `0`.
+    setFirst(o, key, none && key === 'connectTimeout' ? -1 : t, ctx);
   };
 
 /**
@@ -252,7 +263,7 @@ const applyProxyJump: Apply = (o, args, ctx, kw) => {
   const text = single(kw, args, ctx);
   const hops = parseJumpSpec(text);
   if (!hops) throw lineError(ctx, `Invalid ProxyJump "${text}"`);
-  setFirst(o, 'proxy', hops === 'none' ? { kind: 'none' } : { kind: 'jump', hops }, ctx);
+  setFirst(o, 'proxy', hops === 'none' ? { kind: 'none', via: 'ProxyJump' } : { kind: 'jump', hops }, ctx);
 };
 
 /**
@@ -264,7 +275,7 @@ const applyProxyCommand: Apply = (o, args, ctx, kw) => {
   // Leading whitespace and `=` skipped (strspn(str, WHITESPACE "=")); callers without the raw
   // text (the library's option objects) get the arguments joined.
   const command = (ctx.rest ?? args.join(' ')).replace(/^[\s=]+/, '');
-  setFirst(o, 'proxy', command.toLowerCase() === 'none' ? { kind: 'none' } : { kind: 'command', command }, ctx);
+  setFirst(o, 'proxy', command.toLowerCase() === 'none' ? { kind: 'none', via: 'ProxyCommand' } : { kind: 'command', command }, ctx);
 };
 
 /** readconf.c multistate_canonicalizehostname. */
@@ -272,6 +283,7 @@ const CANONICALIZE_HOSTNAME: Record<string, CanonicalizeMode> = { yes: 'yes', tr
 
 /** readconf.c oCanonicalDomains: domains checked by misc.c valid_domain; `none` only alone. */
 const applyCanonicalDomains: Apply = (o, args, ctx, kw) => {
+  noEmptyArgument(kw, args, ctx);
   const domains: string[] = [];
   for (const [i, arg] of args.entries()) {
     if (arg.toLowerCase() === 'none' && (i > 0 || args.length > 1)) {
@@ -375,7 +387,10 @@ const ROWS: readonly KeywordEntry[] = [
   implemented('ExitOnForwardFailure', flagInto('exitOnForwardFailure')),
   implemented('ForkAfterAuthentication', flagInto('forkAfterAuthentication')),
   implemented('GatewayPorts', flagInto('gatewayPorts')),
-  implemented('GlobalKnownHostsFile', (o, args, ctx, kw) => setFirst(o, 'globalKnownHostsFiles', [...atLeastOne(kw, args, ctx)], ctx)),
+  implemented('GlobalKnownHostsFile', (o, args, ctx, kw) => {
+    if (args.length > 0) noEmptyArgument(kw, args, ctx);
+    setFirst(o, 'globalKnownHostsFiles', [...atLeastOne(kw, args, ctx)], ctx);
+  }),
   implemented('HashKnownHosts', flagInto('hashKnownHosts')),
   implemented('HostKeyAlgorithms', algorithmsInto('hostKeyAlgorithms')),
   // ssh_config(5) HostKeyAlias: known_hosts lookups and writes use this name (lowercased, ssh.c).
@@ -431,7 +446,10 @@ const ROWS: readonly KeywordEntry[] = [
     setFirst(o, 'strictHostKeyChecking', STRICT_HOST_KEY_CHECKING[v], ctx);
   }),
   implemented('User', stringInto('user')),
-  implemented('UserKnownHostsFile', (o, args, ctx, kw) => setFirst(o, 'userKnownHostsFiles', [...atLeastOne(kw, args, ctx)], ctx)),
+  implemented('UserKnownHostsFile', (o, args, ctx, kw) => {
+    if (args.length > 0) noEmptyArgument(kw, args, ctx);
+    setFirst(o, 'userKnownHostsFiles', [...atLeastOne(kw, args, ctx)], ctx);
+  }),
 
   // pure-ssh's own (not OpenSSH's): -L listeners survive a dropped connection and reconnect.
   implemented('PureSshReconnect', flagInto('pureSshReconnect'), 'pure-ssh'),
@@ -464,7 +482,14 @@ const ROWS: readonly KeywordEntry[] = [
     "it restricts CA signature algorithms; pure-ssh applies OpenSSH's default (every supported one but SHA-1 ssh-rsa)",
     undefined,
     undefined,
-    keyTypeList,
+    (args, ctx, kw) => {
+      keyTypeList(args, ctx, kw);
+      // readconf.c fill_default_options: no signature algorithm left. OpenSSH 9.2 says so and
+      // goes on with no restriction on CA signatures (10.4 exits): refused here, with the line.
+      if (ctx.active && assembledListFails(args[0]!, 'signatures')) {
+        throw lineError(ctx, `fill_default_options: ca_sign_algorithms: invalid argument (no CA signature algorithm in "${args[0]}": certificate types are not signature algorithms)`);
+      }
+    },
   ),
   ignored('ChannelTimeout', 'idle channels stay open until either end closes them', ['none']),
   ignored('ConnectionAttempts', 'the connection is tried once', ['1']),
@@ -490,7 +515,13 @@ const ROWS: readonly KeywordEntry[] = [
   ignored('GSSAPIRenewalForcesRekey', NO_GSSAPI, ['no'], 'debian'),
   ignored('GSSAPIServerIdentity', NO_GSSAPI, undefined, 'debian'),
   ignored('GSSAPITrustDns', NO_GSSAPI, ['no'], 'debian'),
-  ignored('HostbasedAcceptedAlgorithms', 'it only applies to host-based authentication, which pure-ssh refuses', undefined, undefined, keyTypeList),
+  ignored('HostbasedAcceptedAlgorithms', 'it only applies to host-based authentication, which pure-ssh refuses', undefined, undefined, (args, ctx, kw) => {
+    keyTypeList(args, ctx, kw);
+    // readconf.c fill_default_options: a list with no name (`,`); 9.2 goes on, 10.4 exits.
+    if (ctx.active && assembledListFails(args[0]!, 'keys')) {
+      throw lineError(ctx, `fill_default_options: hostbased_accepted_algos: invalid argument (no algorithm in "${args[0]}")`);
+    }
+  }),
   ignored('IPQoS', 'the type of service is left to the system'),
   ignored('LocalCommand', 'it only runs with PermitLocalCommand, which pure-ssh refuses', ['none']),
   ignored('LogVerbose', 'there is no per-function debug logging; use -v', ['none']),
@@ -590,6 +621,9 @@ export function applyOption(o: SshOptions, keyword: string, args: string[], ctx:
     // readconf.c process_config_line_depth: this one message has a colon after the file name.
     throw new ConfigError(`${ctx.source}: line ${ctx.line}: Bad configuration option: ${k}`);
   }
+  // readconf.c oLogVerbose: an empty argument is a bad line, also for this ignored keyword (the
+  // implemented list keywords make the same check in their own apply).
+  if (entry.name === 'LogVerbose') noEmptyArgument(keyword, args, ctx);
   switch (entry.handling) {
     case 'implemented':
       return entry.apply(o, args, ctx, entry.name);

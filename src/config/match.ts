@@ -51,6 +51,9 @@ export function matchPatternList(text: string, list: string, foldCase: boolean):
   return matched;
 }
 
+/** readconf.c match_cfg_line: the criteria that may be written `NAME=ARGUMENT` in one word. */
+const EQUALS_FORM = new Set(['host', 'originalhost', 'user', 'localuser', 'localnetwork', 'version', 'tagged', 'command', 'exec']);
+
 /** OpenSSH 10 criteria pure-ssh does not evaluate yet: an error rather than a guess. */
 const NOT_YET = new Set(['tagged', 'localnetwork', 'version', 'sessiontype', 'command']);
 
@@ -77,13 +80,17 @@ export function evaluateMatch(args: readonly string[], m: MatchContext, ctx: Lin
   let attributes = 0;
   for (let i = 0; i < args.length; i++) {
     const original = args[i]!;
+    // readconf.c match_cfg_line: a word starting with `#` ends the line (a comment).
+    if (original.startsWith('#')) break;
     const negate = original.startsWith('!');
-    const name = negate ? original.slice(1) : original;
-    const attrib = name.toLowerCase();
+    let name = negate ? original.slice(1) : original;
+    let attrib = name.toLowerCase();
     // readconf.c: "all" takes no argument and ends the line; only "canonical" or "final" may
-    // come before it ("Match canonical all").
+    // come before it ("Match canonical all"). An empty word or a comment may follow it
+    // (`Match all ""`, `Match all # note`).
     if (attrib === 'all') {
-      if (attributes > 1 || i + 1 < args.length) {
+      const after = args[i + 1];
+      if (attributes > 1 || (after !== undefined && after !== '' && !after.startsWith('#'))) {
         throw badMatch(ctx, `${ctx.source} line ${ctx.line}: '${original}' cannot be combined with other Match attributes`);
       }
       return result && !negate;
@@ -102,8 +109,16 @@ export function evaluateMatch(args: readonly string[], m: MatchContext, ctx: Lin
     }
     // readconf.c: every other criterion takes an argument, checked before the criterion's name
     // (`Match canonical foo`: "Missing Match criteria for foo").
-    const arg = args[++i];
-    if (arg === undefined || arg === '') throw badMatch(ctx, `Missing Match criteria for ${name}`);
+    // OpenSSH 10 readconf.c: `host=PATTERNS` and its kin carry their argument in the same word
+    // (the names match case-insensitively; `host=` alone is a missing argument).
+    const eq = name.indexOf('=');
+    let arg: string | undefined;
+    if (eq > 0 && EQUALS_FORM.has(attrib.slice(0, eq))) {
+      arg = name.slice(eq + 1);
+      name = name.slice(0, eq);
+      attrib = attrib.slice(0, eq);
+    } else arg = args[++i];
+    if (arg === undefined || arg === '' || arg.startsWith('#')) throw badMatch(ctx, `Missing Match criteria for ${name}`);
     if (NOT_YET.has(attrib)) {
       throw lineError(ctx, `unsupported option "Match ${original}": pure-ssh does not evaluate this Match criterion yet`);
     }

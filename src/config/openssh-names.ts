@@ -97,3 +97,20 @@ function listProblem(kind: AlgorithmListKind, spec: string): { unknown?: string 
   }
   return undefined;
 }
+
+/**
+ * readconf.c fill_default_options, kex_assemble_names() on CASignatureAlgorithms (`signatures`:
+ * matched against the signature algorithms, sshkey_alg_list without certificate types) or
+ * HostbasedAcceptedAlgorithms (`keys`: every key type and signature algorithm): an explicit list
+ * (no `+`, `-` or `^`) fails when no name of it matches (`,`; for CA signatures, a list of
+ * certificate types only) or when a name is negated. True in those cases. OpenSSH 9.2 then
+ * prints `fill_default_options: ca_sign_algorithms: invalid argument` (or
+ * `hostbased_accepted_algos`) and goes on with the list unset; OpenSSH 10.4 exits there.
+ */
+export function assembledListFails(spec: string, against: 'signatures' | 'keys'): boolean {
+  if (spec.startsWith('+') || spec.startsWith('-') || spec.startsWith('^')) return false;
+  const names = spec.split(',');
+  if (names.some((n) => n.startsWith('!'))) return true;
+  const all = against === 'keys' ? KEY_TYPES : KEY_TYPES.filter((k) => !k.includes('-cert-'));
+  return !names.some((n) => n !== '' && all.some((k) => globMatch(k, n)));
+}

@@ -32,7 +32,7 @@ export interface SshOptions {
   /** Seconds; 0 = off. */
   serverAliveInterval?: number;
   serverAliveCountMax?: number;
-  /** Seconds; 0 = none. */
+  /** Seconds; 0 (as written) and -1 (`none`) both mean no timeout, told apart by -G. */
   connectTimeout?: number;
   batchMode?: boolean;
   /** OpenSSH 10.1 WarnWeakCrypto: warn when the key exchange is not post-quantum (default yes). */
@@ -79,7 +79,7 @@ export interface SshOptions {
    * other is set); `none` for either keyword means a direct connection. The command is kept
    * unexpanded (its %-tokens are expanded once the host is known).
    */
-  proxy?: { kind: 'jump'; hops: JumpSpec[] } | { kind: 'command'; command: string } | { kind: 'none' };
+  proxy?: { kind: 'jump'; hops: JumpSpec[] } | { kind: 'command'; command: string } | { kind: 'none'; via: 'ProxyJump' | 'ProxyCommand' };
   /** ssh_config(5) ForkAfterAuthentication (-f). */
   forkAfterAuthentication?: boolean;
   /** pure-ssh's own PureSshReconnect: local forwards reconnect when the connection drops. */
@@ -161,10 +161,17 @@ export function matchPattern(text: string, pattern: string): boolean {
   return globMatch(text, pattern);
 }
 
-/** misc.c a2port: a decimal port 0-65535, or -1. */
+/**
+ * misc.c a2port: a port 0-65535, or -1. The number is read as strtonum(3) reads it (strtoll base
+ * 10): leading isspace(3) characters and one `+` or `-` sign are allowed (`" 22"`, `+22` and
+ * `-0` are ports), nothing may follow the digits. a2port's fallback to a service name
+ * (getservbyname, `ssh` = 22) is not made: such a name stays an error naming it.
+ */
 export function parsePort(s: string): number {
-  if (!/^\d{1,5}$/.test(s)) return -1;
-  const n = Number(s);
+  const m = /^[ \t\n\v\f\r]*([-+]?)(\d+)$/.exec(s);
+  if (!m) return -1;
+  const n = Number(m[2]);
+  if (m[1] === '-' && n !== 0) return -1;
   return n <= 65535 ? n : -1;
 }
 

@@ -8,7 +8,7 @@
  */
 import { argvSplit } from './argv-split.js';
 import { expandIncludePath } from './include.js';
-import { applyOption } from './keywords.js';
+import { applyOption, noEmptyArgument } from './keywords.js';
 import { evaluateMatch, type MatchContext } from './match.js';
 import { ConfigError, lineError, matchPattern, type LineContext, type SshOptions } from './options.js';
 import { connectionTokens, percentExpand, pickTokens, type LocalIdentity } from './tokens.js';
@@ -223,8 +223,16 @@ function readConfigText(o: SshOptions, text: string, source: string, c: ReadConf
   if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
   const errors: string[] = [];
   for (let i = 0; i < lines.length; i++) {
+    let line = lines[i]!;
+    // readconf.c reads each line as a C string: a NUL byte ends it, what follows is not read.
+    // pure-ssh does the same and says so with -v.
+    const nul = line.indexOf('\0');
+    if (nul >= 0) {
+      c.note(`${source} line ${i + 1}: text after a NUL byte ignored, as ssh does`);
+      line = line.slice(0, nul);
+    }
     try {
-      readConfigLine(o, lines[i]!, i + 1, source, c, depth, state);
+      readConfigLine(o, line, i + 1, source, c, depth, state);
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
       // What ssh has printed so far comes first: this file's bad lines, then the fatal message.
@@ -254,6 +262,9 @@ function readConfigLine(o: SshOptions, line: string, lineNumber: number, source:
   const k = keyword.toLowerCase();
   if (k === 'host') {
     if (args.length === 0) throw lineError(ctx, `${keyword}: Missing argument.`);
+    // readconf.c: the block is inactive from the Host line on, also when the line is refused.
+    state.active = false;
+    noEmptyArgument(keyword, args, ctx);
     state.active = !state.neverMatch && hostMatches(args, c.host);
     if (state.active) c.note(`${source} line ${lineNumber}: Applying options for ${args.join(' ')}`);
   } else if (k === 'match') {
@@ -266,6 +277,7 @@ function readConfigLine(o: SshOptions, line: string, lineNumber: number, source:
     c.note(`${source} line ${lineNumber}: match ${value ? '' : 'not '}found`);
   } else if (k === 'include') {
     if (args.length === 0) throw lineError(ctx, `${keyword}: Missing argument.`);
+    noEmptyArgument(keyword, args, ctx);
     const userConfig = c.includeDir !== '/etc/ssh';
     for (const a of args) {
       let files: string[];

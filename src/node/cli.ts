@@ -6,7 +6,8 @@
  * The SSH library is imported only once the command line is known to be good, so `-h`, `-V`
  * and argument errors answer at once.
  */
-import { openSync, readFileSync } from 'node:fs';
+import { openSync, readFileSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { constants as osConstants } from 'node:os';
 import {
   ConfigError,
@@ -121,7 +122,13 @@ async function appliedAlgorithms(cfg: ResolvedConfig): Promise<AlgorithmPreferen
     } catch (err) {
       const origin = cfg.algorithmOrigins[key];
       if (origin === undefined || !(err instanceof UsageError)) throw err;
-      throw new UsageError(`${origin}: ${err.message}`);
+      // readconf.c fill_default_options: kex_assemble_names() fails on a list with no name
+      // (`Ciphers ,`). OpenSSH 9.2 prints this line and goes on with a half-filled
+      // configuration; 10.4 exits 255 after it, as pure-ssh does, naming the line.
+      const sshName = { cipher: 'ciphers', mac: 'macs', kex: 'kex_algorithms' }[key as string];
+      const noName = spec.split(',').every((n) => n === '');
+      const first = sshName !== undefined && noName ? `fill_default_options: ${sshName}: invalid argument\n` : '';
+      throw new UsageError(`${first}${origin}: ${err.message}`);
     }
   }
   return algorithms;
@@ -190,6 +197,26 @@ function describeBindError(err: unknown): { code: string | undefined; text: stri
   return { code: cause.code, text: (cause.code && texts[cause.code]) || cause.message };
 }
 
+/**
+ * strerror(3) of a failed bind(2) of a Unix socket, as misc.c unix_listener prints it. libuv turns
+ * ENOENT (a missing directory on the path) into EACCES; bind(2)'s own ENOENT is put back by
+ * looking at the directory, so `-L /nonexistent/dir/sock:h:p` says what ssh says.
+ */
+function describeUnixBindError(err: unknown, path: string): string {
+  const { code, text } = describeBindError(err);
+  if (code === 'EACCES') {
+    try {
+      statSync(dirname(path));
+    } catch (e) {
+      const c = (e as NodeJS.ErrnoException).code;
+      if (c === 'ENOENT') return 'No such file or directory';
+      if (c === 'ENOTDIR') return 'Not a directory';
+    }
+  }
+  if (code === 'ENOTDIR') return 'Not a directory';
+  return text;
+}
+
 /** Every listener we started, closed when the connection ends. */
 const forwards = new Set<LocalForward | DynamicForward>();
 
@@ -254,7 +281,7 @@ async function startForward(client: SshClient, spec: ForwardSpec, cfg: ResolvedC
     try {
       return [await openForward(client, { listen: { path: spec.listen.path }, to })];
     } catch (err) {
-      log.error(`unix_listener: cannot bind to path ${spec.listen.path}: ${describeBindError(err).text}`);
+      log.error(`unix_listener: cannot bind to path ${spec.listen.path}: ${describeUnixBindError(err, spec.listen.path)}`);
       return null;
     }
   }

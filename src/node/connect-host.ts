@@ -55,12 +55,29 @@ export class Log {
   }
 }
 
+/**
+ * The user's home directory as ssh(1) takes it: the passwd entry's (getpwuid(getuid())->pw_dir,
+ * through os.userInfo()), not $HOME: `~/.ssh/config`, `~` in file names and %d. ssh exits when
+ * the uid has no passwd entry; pure-ssh then falls back to $HOME, as on runtimes without
+ * getpwuid. (The library's own `~` expansion, identity-file.ts expandHome, keeps Node's
+ * os.homedir(), $HOME first; the CLI hands it paths already expanded.)
+ */
+export function passwdHome(): string {
+  try {
+    const home = userInfo().homedir;
+    if (home) return home;
+  } catch {
+    // no passwd entry for this uid, or no getpwuid in this runtime
+  }
+  return process.env.HOME || homedir();
+}
+
 export function localUser(): string {
-  if (process.env.USER) return process.env.USER;
+  // ssh.c: the passwd entry's name (getpwuid), not $USER; $USER only without one.
   try {
     return userInfo().username;
   } catch {
-    return 'root';
+    return process.env.USER || 'root';
   }
 }
 
@@ -91,7 +108,8 @@ export function processCliEnvironment(): CliEnvironment {
   };
   return {
     env: process.env,
-    home: process.env.HOME || homedir(),
+    // ssh.c: the passwd entry's home (getpwuid), not $HOME.
+    home: passwdHome(),
     localUser: localUser(),
     uid: process.getuid?.() ?? -1,
     localHostName: osHostname(),

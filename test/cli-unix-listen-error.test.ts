@@ -1,0 +1,56 @@
+/**
+ * `-L PATH:host:port` whose listening socket cannot be made: pure-ssh prints misc.c
+ * unix_listener's line as ssh does, with bind(2)'s own reason. libuv reports a missing directory
+ * (bind's ENOENT) as EACCES, which read "Permission denied" where ssh says "No such file or
+ * directory". Both clients run against the same sshd; needs `npm run build` first.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
+import { CLI } from './support/cli-run.js';
+
+describeInterop('-L to a Unix socket path that cannot be bound: the same line as ssh', () => {
+  let sshd: SshdHandle;
+  let dir: string;
+  beforeAll(async () => {
+    sshd = await startSshd();
+    dir = await mkdtemp(join(tmpdir(), 'pure-ssh-unix-listen-'));
+  });
+  afterAll(async () => {
+    await Promise.all([sshd?.stop(), dir && rm(dir, { recursive: true, force: true })]);
+  });
+
+  /** Run one client with ExitOnForwardFailure (it exits once the listener failed); its stderr lines. */
+  function run(cmd: string[], listen: string): Promise<{ code: number | null; lines: string[] }> {
+    const args = [
+      '-F', 'none', '-p', String(sshd.port), '-i', sshd.clientKeyPath, '-l', 'root',
+      '-o', `UserKnownHostsFile=${sshd.knownHostsPath}`, '-o', 'GlobalKnownHostsFile=/dev/null',
+      '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes', '-o', 'ExitOnForwardFailure=yes',
+      '-N', '-L', `${listen}:127.0.0.1:1`, '127.0.0.1',
+    ];
+    const child = spawn(cmd[0]!, [...cmd.slice(1), ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    return new Promise((resolve) =>
+      child.on('exit', (code) => {
+        clearTimeout(timer);
+        resolve({ code, lines: err.split(/\r?\n/).filter((l) => l.startsWith('unix_listener')) });
+      }),
+    );
+  }
+
+  it('a missing directory and a file in the path: "No such file or directory", "Not a directory"', async () => {
+    const file = join(dir, 'a-file');
+    await writeFile(file, '');
+    for (const listen of [join(dir, 'no-such-dir', 'sock'), join(file, 'sock')]) {
+      const [ours, theirs] = await Promise.all([run([process.execPath, CLI], listen), run([sshd.openssh.ssh], listen)]);
+      expect(theirs.lines.length, listen).toBe(1);
+      expect(ours.lines, listen).toEqual(theirs.lines);
+      expect(ours.code, listen).toBe(theirs.code);
+    }
+  });
+});
