@@ -8,8 +8,9 @@
 import { createHash } from 'node:crypto';
 import net from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { connect, type SshClient } from '../src/index.js';
+import type { SshClient } from '../src/index.js';
 import { runCli } from './support/cli-run.js';
+import { connectTo } from './harness/client.js';
 import { startEchoServer, type TestServer } from './harness/net.js';
 import { describeInterop, describeInteropOpenssh10, startSshd, type OpenSshRelease, type SshdHandle } from './harness/sshd.js';
 
@@ -73,13 +74,8 @@ function compressionSuite(release: OpenSshRelease) {
   it('text and random data both ways, hash-verified, across server rekeys; the text shrinks on the wire', async () => {
     const logs: string[] = [];
     const sock = net.connect(sshd.port, sshd.host);
-    const ssh = await connect({
-      host: sshd.host,
-      port: sshd.port,
+    const ssh = await connectTo(sshd, {
       sock,
-      username: sshd.user,
-      privateKey: sshd.clientKey,
-      knownHosts: sshd.knownHostsPath,
       strictHostKeyChecking: 'yes',
       compression: true,
       debug: (m) => logs.push(m),
@@ -146,15 +142,7 @@ describeInterop('compression refused by sshd (Compression no)', () => {
     const echo = await startEchoServer();
     const logs: string[] = [];
     try {
-      const ssh = await connect({
-        host: sshd.host,
-        port: sshd.port,
-        username: sshd.user,
-        privateKey: sshd.clientKey,
-        knownHosts: sshd.knownHostsPath,
-        compression: true,
-        debug: (m) => logs.push(m),
-      });
+      const ssh = await connectTo(sshd, { compression: true, debug: (m) => logs.push(m) });
       expect(ssh.info.negotiated?.compressionClientToServer).toBe('none');
       expect(ssh.info.negotiated?.compressionServerToClient).toBe('none');
       const r = await echoThrough(ssh, echo.port, [textChunk(MiB)]);

@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { connect, ForwardRefusedError, type SshClient } from '../src/index.js';
+import { ForwardRefusedError, type SshClient } from '../src/index.js';
+import { connectTo } from './harness/client.js';
 import {
   deterministicChunks,
   deterministicSha256,
@@ -27,10 +28,6 @@ import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
 
 const MiB = 1024 * 1024;
 const run = promisify(execFile);
-
-function connectTo(sshd: SshdHandle, extra: Partial<Parameters<typeof connect>[0]> = {}) {
-  return connect({ host: sshd.host, port: sshd.port, username: sshd.user, privateKey: sshd.clientKey, knownHosts: sshd.knownHostsPath, ...extra });
-}
 
 function dial(opts: net.NetConnectOpts): Promise<net.Socket> {
   return new Promise((resolve, reject) => {

@@ -9,9 +9,10 @@ import net from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { connect, type SshClient } from '../src/index.js';
+import type { SshClient } from '../src/index.js';
 import { HostKeyError } from '../src/errors.js';
 import { defaultAlgorithms } from '../src/algorithms.js';
+import { connectTo } from './harness/client.js';
 import {
   deterministicChunks,
   deterministicSha256,
@@ -27,18 +28,6 @@ import { describeInteropOpenssh10, startSshd, type SshdHandle } from './harness/
 
 const execFileP = promisify(execFile);
 const MiB = 1024 * 1024;
-
-function connectTo(sshd: SshdHandle, extra: Partial<Parameters<typeof connect>[0]> = {}): Promise<SshClient> {
-  return connect({
-    host: sshd.host,
-    port: sshd.port,
-    username: sshd.user,
-    privateKey: sshd.clientKey,
-    knownHosts: sshd.knownHostsPath,
-    strictHostKeyChecking: 'yes',
-    ...extra,
-  });
-}
 
 /** The server's effective algorithm lists, from `sshd -T` on its own config. */
 async function serverAlgorithms(sshd: SshdHandle): Promise<{ kex: string[]; ciphers: string[] }> {
@@ -77,7 +66,7 @@ describeInteropOpenssh10('OpenSSH 10 sshd', () => {
   let echo: TestServer;
   beforeAll(async () => {
     sshd = await startSshd({ openssh: '10' });
-    ssh = await connectTo(sshd);
+    ssh = await connectTo(sshd, { strictHostKeyChecking: 'yes' });
     source = await startSourceServer(16 * MiB, 21);
     sink = await startSinkServer();
     echo = await startEchoServer();
@@ -117,7 +106,7 @@ describeInteropOpenssh10('OpenSSH 10 sshd', () => {
     } finally {
       await other.stop();
     }
-    const err = await connectTo(sshd, { knownHosts: file }).catch((e: unknown) => e);
+    const err = await connectTo(sshd, { knownHosts: file, strictHostKeyChecking: 'yes' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(HostKeyError);
     expect((err as HostKeyError).code).toBe('ERR_HOST_KEY_CHANGED');
     expect((err as HostKeyError).file).toBe(file);
@@ -183,7 +172,7 @@ describeInteropOpenssh10('rekeying against OpenSSH 10 sshd', () => {
 
   it('keeps working across server-initiated rekeys, data intact', async () => {
     const logs: string[] = [];
-    const ssh = await connectTo(sshd, { debug: (m) => logs.push(m) });
+    const ssh = await connectTo(sshd, { strictHostKeyChecking: 'yes', debug: (m) => logs.push(m) });
     try {
       expect(ssh.info.serverVersion).toMatch(/^SSH-2\.0-OpenSSH_10\./);
       const sessionId = ssh.info.sessionId;

@@ -12,8 +12,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect, KeyPermissionsError, loadIdentityFile } from '../src/index.js';
+import { KeyPermissionsError, loadIdentityFile } from '../src/index.js';
 import { checkKeyFilePermissions } from '../src/node/identity-file.js';
+import { connectTo } from './harness/client.js';
 import { freePort, startEchoServer, type TestServer } from './harness/net.js';
 import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
 import { runCli } from './support/cli-run.js';
@@ -77,8 +78,9 @@ describeInterop('private key files readable by others (issue 8.7)', () => {
     await Promise.all([echo?.close(), sshd?.stop(), dir && rm(dir, { recursive: true, force: true })]);
   });
 
+  /** Only the files given: the harness key (the same key, at 0600) must not log in instead. */
   const connectWith = (identityFiles: string[], extra: { allowUnprotectedKeyFiles?: boolean } = {}) =>
-    connect({ host: sshd.host, port: sshd.port, username: sshd.user, knownHosts: sshd.knownHostsPath, identityFiles, ...extra });
+    connectTo(sshd, { privateKey: undefined, identityFiles, ...extra });
 
   it('library: 0644 and 0640 are refused with ERR_KEY_PERMISSIONS before connecting; the error names file and mode', async () => {
     for (const [name, mode, text] of [['k644', 0o644, '0644'], ['k640', 0o640, '0640']] as const) {
