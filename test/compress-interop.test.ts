@@ -10,6 +10,7 @@ import net from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { SshClient } from '../src/index.js';
 import { runCli } from './support/cli-run.js';
+import { noise } from './support/noise.js';
 import { connectTo } from './harness/client.js';
 import { startEchoServer, type TestServer } from './harness/net.js';
 import { describeInterop, describeInteropOpenssh10, startSshd, type OpenSshRelease, type SshdHandle } from './harness/sshd.js';
@@ -20,20 +21,9 @@ const LINE = Buffer.from('2026-11-30T10:00:00Z INFO request served path=/api/v1/
 function textChunk(n: number): Buffer {
   return Buffer.alloc(n, LINE);
 }
-function noiseChunk(n: number, seed: number): Buffer {
-  const out = Buffer.alloc(n);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    out[i] = s & 0xff;
-  }
-  return out;
-}
 
 /** Writes `chunks` into a channel to the echo server while hashing what comes back. */
-async function echoThrough(ssh: SshClient, echoPort: number, chunks: Buffer[]): Promise<{ sent: string; got: string; bytes: number }> {
+async function echoThrough(ssh: SshClient, echoPort: number, chunks: Uint8Array[]): Promise<{ sent: string; got: string; bytes: number }> {
   const ch = await ssh.openDirectTcpip({ host: '127.0.0.1', port: echoPort });
   const sent = createHash('sha256');
   const got = createHash('sha256');
@@ -96,7 +86,7 @@ function compressionSuite(release: OpenSshRelease) {
     // text again on the streams each rekey started afresh.
     const kexBefore = ssh.info.kexCount;
     const mixed = await echoThrough(ssh, echo.port, [
-      ...Array.from({ length: 6 }, (_, i) => noiseChunk(MiB, i + 1)),
+      ...Array.from({ length: 6 }, (_, i) => noise(MiB, i + 1)),
       ...Array.from({ length: 4 }, () => textChunk(MiB)),
     ]);
     expect(mixed.bytes).toBe(10 * MiB);

@@ -16,6 +16,7 @@ import { connectTo } from './harness/client.js';
 import {
   deterministicChunks,
   deterministicSha256,
+  dial,
   hashStream,
   startEchoServer,
   startSinkServer,
@@ -43,13 +44,6 @@ async function serverAlgorithms(sshd: SshdHandle): Promise<{ kex: string[]; ciph
 /** RFC 4253 §7.1: the chosen algorithm is the client's first one that the server also supports. */
 function expectedChoice(client: readonly string[], server: readonly string[]): string | undefined {
   return client.find((a) => server.includes(a));
-}
-
-function localClient(port: number): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect({ host: '127.0.0.1', port }, () => resolve(s));
-    s.once('error', reject);
-  });
 }
 
 async function writeDeterministic(s: net.Socket, n: number, seed: number): Promise<void> {
@@ -117,12 +111,12 @@ describeInteropOpenssh10('OpenSSH 10 sshd', () => {
     const down = await ssh.forwardLocal({ listen: { port: 0 }, to: { host: '127.0.0.1', port: source.port } });
     const up = await ssh.forwardLocal({ listen: { port: 0 }, to: { host: '127.0.0.1', port: sink.port } });
     try {
-      const c1 = await localClient((down.address as { port: number }).port);
+      const c1 = await dial((down.address as { port: number }).port);
       const got = await hashStream(c1);
       expect(got.bytes).toBe(16 * MiB);
       expect(got.sha256).toBe(source.sha256);
 
-      const c2 = await localClient((up.address as { port: number }).port);
+      const c2 = await dial((up.address as { port: number }).port);
       const result = sink.next();
       await writeDeterministic(c2, 16 * MiB, 22);
       c2.end();

@@ -8,14 +8,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { HostKeyError, ChannelOpenError } from '../src/index.js';
 import { clientOptions, connectTo } from './harness/client.js';
-import { freePort } from './harness/net.js';
+import { freePort, listening } from './harness/net.js';
 import { describePostgres, startPostgres, type PostgresHandle } from './harness/postgres.js';
 import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
 import { psqlAt } from './postgres-helpers.js';
@@ -50,12 +49,7 @@ async function startTunnel(args: string[], port: number): Promise<{ child: Child
   const deadline = Date.now() + 15_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`pure-ssh exited (${child.exitCode}):\n${stderr}`);
-    const up = await new Promise<boolean>((resolve) => {
-      const s = netConnect({ host: '127.0.0.1', port });
-      s.once('connect', () => (s.destroy(), resolve(true)));
-      s.once('error', () => resolve(false));
-    });
-    if (up) return { child, stderr: () => stderr, stop };
+    if (await listening(port)) return { child, stderr: () => stderr, stop };
     if (Date.now() > deadline) {
       await stop();
       throw new Error(`pure-ssh did not start forwarding:\n${stderr}`);

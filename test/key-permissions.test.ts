@@ -7,7 +7,6 @@
  */
 import { execFile } from 'node:child_process';
 import { chmod, chown, copyFile, mkdtemp, rm } from 'node:fs/promises';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -15,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KeyPermissionsError, loadIdentityFile } from '../src/index.js';
 import { checkKeyFilePermissions } from '../src/node/identity-file.js';
 import { connectTo } from './harness/client.js';
-import { freePort, startEchoServer, type TestServer } from './harness/net.js';
+import { echoVia, freePort, startEchoServer, type TestServer } from './harness/net.js';
 import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
 import { runCli } from './support/cli-run.js';
 
@@ -158,14 +157,7 @@ describeInterop('private key files readable by others (issue 8.7)', () => {
     try {
       await run.waitFor(/Entering interactive session/);
       expect(run.stderr()).toContain(sshWarning(bad, '0644'));
-      const reply = await new Promise<string>((resolve, reject) => {
-        const s = net.connect({ host: '127.0.0.1', port: lport }, () => s.end('through'));
-        let got = '';
-        s.on('data', (d: Buffer) => (got += d));
-        s.on('end', () => resolve(got));
-        s.on('error', reject);
-      });
-      expect(reply).toBe('through');
+      expect(await echoVia(lport, 'through')).toBe('through');
     } finally {
       await run.kill();
     }

@@ -6,7 +6,7 @@
  * `ssh-keygen -Y verify` accepts; one key of each format logs in to the real sshd.
  */
 import { execFileSync } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +17,7 @@ import { fingerprintSha256 } from '../src/keys/hostkey.js';
 import { parsePrivateKey, parsePublicKeyFile, type PrivateKey } from '../src/keys/privatekey.js';
 import { SshWriter } from '../src/protocol/wire.js';
 import { connectTo } from './harness/client.js';
-import { describeIf, inCI, requireSshd, sshdAvailable, startSshd, type SshdHandle } from './harness/sshd.js';
+import { describeIf, executable, inCI, requireSshd, sshdAvailable, startSshd, type SshdHandle } from './harness/sshd.js';
 
 const hex = (s: string) => new Uint8Array(Buffer.from(s, 'hex'));
 const toHex = (b: Uint8Array) => Buffer.from(b).toString('hex');
@@ -52,15 +52,6 @@ const SSH_KEYGEN = '/usr/bin/ssh-keygen';
 const PUTTYGEN = '/usr/bin/puttygen';
 const OPENSSL = '/usr/bin/openssl';
 const TOOLS = [SSH_KEYGEN, PUTTYGEN, OPENSSL];
-
-function executable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function requireTools(): void {
   const missing = TOOLS.filter((t) => !executable(t));

@@ -7,13 +7,12 @@
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { connectTo } from './harness/client.js';
-import { freePort, startEchoServer, type TestServer } from './harness/net.js';
+import { echoVia, freePort, startEchoServer, type TestServer } from './harness/net.js';
 import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
 
 const CLI = fileURLToPath(new URL('../dist/node/cli.js', import.meta.url));
@@ -56,14 +55,7 @@ async function cliForward(args: string[], lport: number, home: string): Promise<
         reject(new Error(`pure-ssh exited (${code}):\n${stderr}`));
       });
     });
-    const echoed = await new Promise<string>((resolve, reject) => {
-      const s = net.connect({ host: '127.0.0.1', port: lport }, () => s.end('through the tunnel'));
-      let got = '';
-      s.on('data', (d: Buffer) => (got += d.toString()));
-      s.once('end', () => resolve(got));
-      s.once('error', reject);
-    });
-    expect(echoed).toBe('through the tunnel');
+    expect(await echoVia(lport, 'through the tunnel')).toBe('through the tunnel');
     return stderr;
   } finally {
     child.kill('SIGKILL');
