@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { AuthenticationError, connect } from '../src/index.js';
+import { AuthenticationError } from '../src/index.js';
+import { connectTo } from './harness/client.js';
 import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
 import { waitForAgentSocket } from './support/ssh-agent.js';
 
@@ -51,21 +52,15 @@ describeInterop('a user certificate held by ssh-agent, against sshd with Trusted
 
   it('logs in with the certificate from the agent (no key file present)', async () => {
     const lines: string[] = [];
-    const ssh = await connect({
-      host: sshd.host,
-      port: sshd.port,
-      username: sshd.user,
-      knownHosts: sshd.knownHostsPath,
-      agent: sock,
-      debug: (m) => lines.push(m),
-    });
+    // No key but the agent's: the harness key is not authorised here (AuthorizedKeysFile /dev/null).
+    const ssh = await connectTo(sshd, { privateKey: undefined, agent: sock, debug: (m) => lines.push(m) });
     await ssh.close();
     expect(lines.some((l) => /Offering public key: .*ED25519-CERT/.test(l))).toBe(true);
     await expect.poll(() => sshd.logs(), { timeout: 5000 }).toMatch(/Accepted publickey for root .*ED25519-CERT .*ID agent cert/);
   });
 
   it('without the agent the same server refuses: the certificate is what logged in', async () => {
-    const err = await connect({ host: sshd.host, port: sshd.port, username: sshd.user, knownHosts: sshd.knownHostsPath, agent: false }).catch((e) => e);
+    const err = await connectTo(sshd, { privateKey: undefined, agent: false }).catch((e) => e);
     expect(err).toBeInstanceOf(AuthenticationError);
   });
 });

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, hashStream, startEchoServer, startSourceServer, type TestServer } from './harness/net.js';
+import { dial, echoVia, freePort, hashStream, startEchoServer, startSourceServer, type TestServer } from './harness/net.js';
 import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
 import { CLI, runCli as startCli, type CliRun } from './support/cli-run.js';
 
@@ -28,22 +28,6 @@ async function exitOf(run: Run, ms = 15_000): Promise<number | null> {
     setTimeout(() => reject(new Error(`pure-ssh did not exit within ${ms} ms; stderr:\n${run.stderr()}`)), ms).unref(),
   );
   return (await Promise.race([run.exited, timeout])).code;
-}
-
-function connectTo(port: number): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect({ host: '127.0.0.1', port });
-    s.once('connect', () => resolve(s));
-    s.once('error', reject);
-  });
-}
-
-async function echoRoundTrip(port: number, text: string): Promise<string> {
-  const s = await connectTo(port);
-  s.end(text);
-  const chunks: Buffer[] = [];
-  for await (const c of s) chunks.push(c as Buffer);
-  return Buffer.concat(chunks).toString();
 }
 
 async function until(cond: () => boolean, ms: number, what: () => string): Promise<void> {
@@ -178,7 +162,7 @@ describeInterop('pure-ssh command line against sshd', () => {
     try {
       await run.waitFor(new RegExp(`Local forwarding listening on 127\\.0\\.0\\.1 port ${lport}\\.`));
       expect(run.stderr()).toContain(`debug1: Local connections to LOCALHOST:${lport} forwarded to remote address 127.0.0.1:${source.port}`);
-      const sock = await connectTo(lport);
+      const sock = await dial(lport);
       const digest = await hashStream(sock);
       expect(digest).toEqual({ bytes: source.bytes, sha256: source.sha256 });
       // Loopback means both families, like OpenSSH.
@@ -238,8 +222,8 @@ describeInterop('pure-ssh command line against sshd', () => {
     const run = cli([...base(), '-v', '-L', `${p1}:127.0.0.1:${echo.port}`, '-L', `127.0.0.1:${p2}:127.0.0.1:${echo.port}`, '127.0.0.1']);
     try {
       await run.waitFor(new RegExp(`listening on 127\\.0\\.0\\.1 port ${p2}\\.`));
-      expect(await echoRoundTrip(p1, 'one')).toBe('one');
-      expect(await echoRoundTrip(p2, 'two')).toBe('two');
+      expect(await echoVia(p1, 'one')).toBe('one');
+      expect(await echoVia(p2, 'two')).toBe('two');
       const warnings = run.stderr().match(/remote commands and shells are not supported; continuing as with -N/g);
       expect(warnings).toHaveLength(1);
     } finally {
@@ -271,7 +255,7 @@ describeInterop('pure-ssh command line against sshd', () => {
     try {
       await run.waitFor(new RegExp(`listening on 127\\.0\\.0\\.1 port ${good}\\.`));
       expect(run.stderr()).toContain(`bind [127.0.0.1]:${busy.port}: Address already in use`);
-      expect(await echoRoundTrip(good, 'still here')).toBe('still here');
+      expect(await echoVia(good, 'still here')).toBe('still here');
       expect(run.child.exitCode).toBeNull();
     } finally {
       run.child.kill('SIGKILL');
@@ -286,7 +270,7 @@ describeInterop('pure-ssh command line against sshd', () => {
     try {
       await waitListening(lport, run);
       const attempt = async () => {
-        const s = await connectTo(lport);
+        const s = await dial(lport);
         s.resume();
         await new Promise((r) => s.once('close', r));
       };
@@ -379,7 +363,7 @@ describeInterop('pure-ssh command line against sshd', () => {
     const run = cli(['-F', cfg, '-N', '-v', '-L', `127.0.0.1:${lport}:127.0.0.1:${echo.port}`, 'myalias']);
     try {
       await waitListening(lport, run);
-      expect(await echoRoundTrip(lport, 'via alias')).toBe('via alias');
+      expect(await echoVia(lport, 'via alias')).toBe('via alias');
       expect(run.stderr()).toContain(`${cfg} line 10: ignoring unsupported option "ForwardAgent"`);
     } finally {
       run.child.kill('SIGKILL');
@@ -407,7 +391,7 @@ describeInterop('pure-ssh command line against sshd', () => {
     const run = cli([...base(), '-N', '-v', '-L', `127.0.0.1:${lport}:127.0.0.1:${source.port}`, '127.0.0.1']);
     try {
       await waitListening(lport, run);
-      const sock = await connectTo(lport);
+      const sock = await dial(lport);
       const closed = new Promise<void>((r) => sock.once('close', () => r()));
       sock.on('error', () => {});
       let got = 0;
@@ -449,7 +433,7 @@ describeInterop('pure-ssh command line against sshd', () => {
       const run = cli(args, env);
       try {
         await waitListening(lport, run);
-        expect(await echoRoundTrip(lport, 'pw')).toBe('pw');
+        expect(await echoVia(lport, 'pw')).toBe('pw');
         expect(await readFile(promptFile, 'utf8')).toBe(`${pw.password!.user}@127.0.0.1's password: `);
         expect(run.stderr()).not.toContain(pw.password!.password);
       } finally {

@@ -8,8 +8,10 @@
 import { createHash } from 'node:crypto';
 import net from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { connect, type SshClient } from '../src/index.js';
+import type { SshClient } from '../src/index.js';
 import { runCli } from './support/cli-run.js';
+import { noise } from './support/noise.js';
+import { connectTo } from './harness/client.js';
 import { startEchoServer, type TestServer } from './harness/net.js';
 import { describeInterop, describeInteropOpenssh10, startSshd, type OpenSshRelease, type SshdHandle } from './harness/sshd.js';
 
@@ -19,20 +21,9 @@ const LINE = Buffer.from('2026-11-30T10:00:00Z INFO request served path=/api/v1/
 function textChunk(n: number): Buffer {
   return Buffer.alloc(n, LINE);
 }
-function noiseChunk(n: number, seed: number): Buffer {
-  const out = Buffer.alloc(n);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    out[i] = s & 0xff;
-  }
-  return out;
-}
 
 /** Writes `chunks` into a channel to the echo server while hashing what comes back. */
-async function echoThrough(ssh: SshClient, echoPort: number, chunks: Buffer[]): Promise<{ sent: string; got: string; bytes: number }> {
+async function echoThrough(ssh: SshClient, echoPort: number, chunks: Uint8Array[]): Promise<{ sent: string; got: string; bytes: number }> {
   const ch = await ssh.openDirectTcpip({ host: '127.0.0.1', port: echoPort });
   const sent = createHash('sha256');
   const got = createHash('sha256');
@@ -73,13 +64,8 @@ function compressionSuite(release: OpenSshRelease) {
   it('text and random data both ways, hash-verified, across server rekeys; the text shrinks on the wire', async () => {
     const logs: string[] = [];
     const sock = net.connect(sshd.port, sshd.host);
-    const ssh = await connect({
-      host: sshd.host,
-      port: sshd.port,
+    const ssh = await connectTo(sshd, {
       sock,
-      username: sshd.user,
-      privateKey: sshd.clientKey,
-      knownHosts: sshd.knownHostsPath,
       strictHostKeyChecking: 'yes',
       compression: true,
       debug: (m) => logs.push(m),
@@ -100,7 +86,7 @@ function compressionSuite(release: OpenSshRelease) {
     // text again on the streams each rekey started afresh.
     const kexBefore = ssh.info.kexCount;
     const mixed = await echoThrough(ssh, echo.port, [
-      ...Array.from({ length: 6 }, (_, i) => noiseChunk(MiB, i + 1)),
+      ...Array.from({ length: 6 }, (_, i) => noise(MiB, i + 1)),
       ...Array.from({ length: 4 }, () => textChunk(MiB)),
     ]);
     expect(mixed.bytes).toBe(10 * MiB);
@@ -146,15 +132,7 @@ describeInterop('compression refused by sshd (Compression no)', () => {
     const echo = await startEchoServer();
     const logs: string[] = [];
     try {
-      const ssh = await connect({
-        host: sshd.host,
-        port: sshd.port,
-        username: sshd.user,
-        privateKey: sshd.clientKey,
-        knownHosts: sshd.knownHostsPath,
-        compression: true,
-        debug: (m) => logs.push(m),
-      });
+      const ssh = await connectTo(sshd, { compression: true, debug: (m) => logs.push(m) });
       expect(ssh.info.negotiated?.compressionClientToServer).toBe('none');
       expect(ssh.info.negotiated?.compressionServerToClient).toBe('none');
       const r = await echoThrough(ssh, echo.port, [textChunk(MiB)]);

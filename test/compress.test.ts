@@ -14,21 +14,11 @@ import { MSG } from '../src/protocol/messages.js';
 import { SshWriter } from '../src/protocol/wire.js';
 import { MAX_PACKET_LENGTH } from '../src/transport/packet.js';
 import { expectProtocolError } from './support/expect-protocol-error.js';
+import { noise } from './support/noise.js';
 import type { FakeServer } from './support/fake-server.js';
 import { Pair, type PairOptions } from './support/pair.js';
 
 const text = (n: number) => new TextEncoder().encode('All work and no play makes Jack a dull boy. '.repeat(Math.ceil(n / 44))).subarray(0, n);
-function noise(n: number, seed: number): Uint8Array {
-  const out = new Uint8Array(n);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    out[i] = s & 0xff;
-  }
-  return out;
-}
 const same = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((v, i) => v === b[i]);
 const debugMessage = (m: string) => new SshWriter(64).byte(MSG.DEBUG).boolean(false).string(m).string('').toBytes();
 const ignore = (n: number) => new SshWriter(n + 16).byte(MSG.IGNORE).string(new Uint8Array(n)).toBytes();

@@ -6,25 +6,14 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import net from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { beforeAll, expect, it } from 'vitest';
+import { listening } from './harness/net.js';
 import { describeInterop } from './harness/sshd.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect({ host: '127.0.0.1', port });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
 
 describeInterop('npm start without a terminal (issue 8.13)', () => {
   beforeAll(async () => {

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, resolveCommandLine, type CliEnvironment, type ResolvedConfig } from '../src/config/cli-args.js';
-import { freePort, hashStream, startEchoServer, startSourceServer, type SourceServer, type TestServer } from './harness/net.js';
+import { dial, echoVia, freePort, hashStream, startEchoServer, startSourceServer, type SourceServer, type TestServer } from './harness/net.js';
 import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
 
 const CLI = fileURLToPath(new URL('../dist/node/cli.js', import.meta.url));
@@ -125,21 +125,6 @@ function runCli(args: string[], home: string): Run {
 async function exitOf(run: Run, ms = 15_000): Promise<number | null> {
   const t = new Promise<never>((_, j) => setTimeout(() => j(new Error(`no exit within ${ms} ms:\n${run.stderr()}`)), ms).unref());
   return Promise.race([run.exited, t]);
-}
-
-function dial(opts: net.NetConnectOpts): Promise<net.Socket> {
-  return new Promise((res, rej) => {
-    const s = net.connect(opts, () => res(s));
-    s.once('error', rej);
-  });
-}
-
-async function echoVia(opts: net.NetConnectOpts, text: string): Promise<string> {
-  const s = await dial(opts);
-  s.end(text);
-  const parts: Buffer[] = [];
-  for await (const c of s) parts.push(c as Buffer);
-  return Buffer.concat(parts).toString();
 }
 
 describeInterop('pure-ssh -R and -D against sshd', () => {

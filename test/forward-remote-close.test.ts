@@ -8,7 +8,8 @@
 import { createHash } from 'node:crypto';
 import net from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { connect, type SshClient } from '../src/index.js';
+import type { SshClient } from '../src/index.js';
+import { connectTo } from './harness/client.js';
 import { deterministicChunks, deterministicSha256, freePort, type TestServer } from './harness/net.js';
 import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
 import { runCli } from './support/cli-run.js';
@@ -179,13 +180,7 @@ describeInterop('a channel closed by the server while the local client still sen
   }
 
   it('forwardLocal: the local socket is closed after the reply; no descriptor or FIN-WAIT-2 socket is left', async () => {
-    const ssh: SshClient = await connect({
-      host: sshd.host,
-      port: sshd.port,
-      username: sshd.user,
-      privateKey: sshd.clientKey,
-      knownHosts: sshd.knownHostsPath,
-    });
+    const ssh: SshClient = await connectTo(sshd);
     try {
       const fwd = await ssh.forwardLocal({ listen: { port: 0 }, to: { host: '127.0.0.1', port: bye.port } });
       const port = (fwd.address as { port: number }).port;
@@ -208,13 +203,7 @@ describeInterop('a channel closed by the server while the local client still sen
   }, 60_000);
 
   it('forwardLocal: a 4 MiB reply reaches the uploading client whole before the close (sha256)', async () => {
-    const ssh = await connect({
-      host: sshd.host,
-      port: sshd.port,
-      username: sshd.user,
-      privateKey: sshd.clientKey,
-      knownHosts: sshd.knownHostsPath,
-    });
+    const ssh = await connectTo(sshd);
     try {
       const fwd = await ssh.forwardLocal({ listen: { port: 0 }, to: { host: '127.0.0.1', port: big.port } });
       const port = (fwd.address as { port: number }).port;
@@ -230,13 +219,7 @@ describeInterop('a channel closed by the server while the local client still sen
   }, 60_000);
 
   it('openDirectTcpip: writes pending when the server closes complete, the reply stays readable, no error', async () => {
-    const ssh = await connect({
-      host: sshd.host,
-      port: sshd.port,
-      username: sshd.user,
-      privateKey: sshd.clientKey,
-      knownHosts: sshd.knownHostsPath,
-    });
+    const ssh = await connectTo(sshd);
     try {
       for (let i = 0; i < 3; i++) {
         const ch = await ssh.openDirectTcpip({ host: '127.0.0.1', port: bye.port });

@@ -10,10 +10,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { connect, ForwardRefusedError, type SshClient } from '../src/index.js';
+import { ForwardRefusedError, type SshClient } from '../src/index.js';
+import { connectTo } from './harness/client.js';
 import {
   deterministicChunks,
   deterministicSha256,
+  dial,
+  echoVia,
   freePort,
   hashStream,
   startEchoServer,
@@ -28,29 +31,9 @@ import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
 const MiB = 1024 * 1024;
 const run = promisify(execFile);
 
-function connectTo(sshd: SshdHandle, extra: Partial<Parameters<typeof connect>[0]> = {}) {
-  return connect({ host: sshd.host, port: sshd.port, username: sshd.user, privateKey: sshd.clientKey, knownHosts: sshd.knownHostsPath, ...extra });
-}
-
-function dial(opts: net.NetConnectOpts): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect(opts, () => resolve(s));
-    s.once('error', reject);
-  });
-}
-
 async function writeDeterministic(s: net.Socket, n: number, seed: number): Promise<void> {
   for (const chunk of deterministicChunks(n, seed)) if (!s.write(chunk)) await new Promise((r) => s.once('drain', r));
   s.end();
-}
-
-/** Connect, send `text`, half-close, read the echo. */
-async function echoVia(opts: net.NetConnectOpts, text: string): Promise<string> {
-  const s = await dial(opts);
-  s.end(text);
-  const parts: Buffer[] = [];
-  for await (const c of s) parts.push(c as Buffer);
-  return Buffer.concat(parts).toString();
 }
 
 describeInterop('remote forwarding against sshd', () => {

@@ -1,13 +1,15 @@
 import { spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   deterministicSha256,
   deterministicStream,
+  dial,
+  echoVia,
   freePort,
   hashStream,
+  listening,
   sha256Of,
   startEchoServer,
   startServerFirst,
@@ -35,13 +37,6 @@ function run(cmd: string, args: string[], timeoutMs = 15_000): Promise<{ code: n
   });
 }
 
-function connect(port: number): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect({ host: '127.0.0.1', port }, () => resolve(s));
-    s.once('error', reject);
-  });
-}
-
 describe('net helpers', () => {
   it('deterministicStream is reproducible, seed-dependent and exactly n bytes', async () => {
     const a = await hashStream(deterministicStream(100_003, 7));
@@ -62,18 +57,18 @@ describe('net helpers', () => {
     const echo = await startEchoServer();
     const greet = await startServerFirst('220 hello\r\n');
     try {
-      const received = await hashStream(await connect(source.port));
+      const received = await hashStream(await dial(source.port));
       expect(received).toEqual({ bytes: 1_000_000, sha256: source.sha256 });
 
-      const toSink = await connect(sink.port);
+      const toSink = await dial(sink.port);
       deterministicStream(300_000, 5).pipe(toSink);
       expect(await sink.next()).toEqual({ bytes: 300_000, sha256: deterministicSha256(300_000, 5) });
 
-      const toEcho = await connect(echo.port);
+      const toEcho = await dial(echo.port);
       deterministicStream(200_000, 9).pipe(toEcho);
       expect(await sha256Of(toEcho)).toBe(deterministicSha256(200_000, 9));
 
-      const greeted = await connect(greet.port);
+      const greeted = await dial(greet.port);
       let text = '';
       for await (const chunk of greeted) text += chunk.toString();
       expect(text).toBe('220 hello\r\n');
@@ -88,6 +83,21 @@ describe('net helpers', () => {
     const echo = await startEchoServer();
     await waitForPort('127.0.0.1', echo.port, 2000);
     await echo.close();
+  });
+
+  it('listening, dial and echoVia: refused when nothing listens, one round trip when an echo does', async () => {
+    const port = await freePort();
+    expect(await listening(port)).toBe(false);
+    await expect(dial(port)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    await expect(echoVia({ host: '127.0.0.1', port }, 'x')).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    const echo = await startEchoServer();
+    try {
+      expect(await listening(echo.port)).toBe(true);
+      expect(await echoVia(echo.port, 'round trip')).toBe('round trip');
+      expect(await echoVia({ host: '127.0.0.1', port: echo.port }, '')).toBe('');
+    } finally {
+      await echo.close();
+    }
   });
 });
 
@@ -132,7 +142,7 @@ describeInterop('sshd harness', () => {
     );
     try {
       await waitForPort('127.0.0.1', localPort, 10_000);
-      const received = await hashStream(await connect(localPort));
+      const received = await hashStream(await dial(localPort));
       expect(received).toEqual({ bytes: 4_000_000, sha256: source.sha256 });
     } finally {
       tunnel.kill('SIGKILL');

@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { cipherAlgorithms } from '../src/cipher/registry.js';
 import { macAlgorithms } from '../src/mac/registry.js';
-import { connect } from '../src/index.js';
+import { connectTo } from './harness/client.js';
 import { deterministicChunks, deterministicSha256, freePort, startEchoServer, waitForPort, type TestServer } from './harness/net.js';
 import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
 
@@ -64,12 +64,7 @@ describeInterop('every cipher and MAC against sshd, rekeying every 1M', () => {
         const sshd = row.sshd!;
         const log: string[] = [];
         const cipherRow = cipherAlgorithms.get(row.cipher)!;
-        const ssh = await connect({
-          host: sshd.host,
-          port: sshd.port,
-          username: sshd.user,
-          privateKey: sshd.clientKey,
-          knownHosts: sshd.knownHostsPath,
+        const ssh = await connectTo(sshd, {
           crypto,
           algorithms: {
             cipher: spec(row.cipher, cipherRow.legacy),

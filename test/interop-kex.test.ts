@@ -11,10 +11,11 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect, type ConnectOptions, type SshClient } from '../src/index.js';
+import type { ConnectOptions, SshClient } from '../src/index.js';
 import { ConfigError, applyOption, emptyOptions } from '../src/config/ssh-config.js';
 import { WEAK_KEX_WARNING } from '../src/events.js';
 import { DEFAULT_KEX, kexMethods } from '../src/kex/registry.js';
+import { connectTo } from './harness/client.js';
 import { deterministicChunks, deterministicSha256, hashStream, startEchoServer, type TestServer } from './harness/net.js';
 import {
   describeInterop,
@@ -39,17 +40,6 @@ function supportedBy(ssh: () => string, available: () => boolean): string[] {
   return execFileSync(ssh(), ['-Q', 'kex'], { encoding: 'utf8' }).trim().split('\n');
 }
 
-function options(sshd: SshdHandle, extra: Partial<ConnectOptions> = {}): ConnectOptions {
-  return {
-    host: sshd.host,
-    port: sshd.port,
-    username: sshd.user,
-    privateKey: sshd.clientKey,
-    knownHosts: sshd.knownHostsPath,
-    ...extra,
-  };
-}
-
 /** Echo ECHO_BYTES through a direct-tcpip channel and check the hash of what came back. */
 async function echoVerified(ssh: SshClient, echo: TestServer, seed: number): Promise<void> {
   const ch = await ssh.openDirectTcpip({ host: '127.0.0.1', port: echo.port });
@@ -66,7 +56,7 @@ async function echoVerified(ssh: SshClient, echo: TestServer, seed: number): Pro
 /** Connect with `kex`, check the negotiation, echo, rekeys; returns the negotiated method. */
 async function exercise(sshd: SshdHandle, echo: TestServer, kex: ConnectOptions['algorithms'], seed: number): Promise<string> {
   const warnings: string[] = [];
-  const ssh = await connect(options(sshd, { algorithms: kex, onWarning: (w) => warnings.push(w.code) }));
+  const ssh = await connectTo(sshd, { algorithms: kex, onWarning: (w) => warnings.push(w.code) });
   try {
     const info = ssh.info;
     const name = info.negotiated!.kex;

@@ -9,12 +9,14 @@ import net from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { connect, type SshClient } from '../src/index.js';
+import type { SshClient } from '../src/index.js';
 import { HostKeyError } from '../src/errors.js';
 import { defaultAlgorithms } from '../src/algorithms.js';
+import { connectTo } from './harness/client.js';
 import {
   deterministicChunks,
   deterministicSha256,
+  dial,
   hashStream,
   startEchoServer,
   startSinkServer,
@@ -27,18 +29,6 @@ import { describeInteropOpenssh10, startSshd, type SshdHandle } from './harness/
 
 const execFileP = promisify(execFile);
 const MiB = 1024 * 1024;
-
-function connectTo(sshd: SshdHandle, extra: Partial<Parameters<typeof connect>[0]> = {}): Promise<SshClient> {
-  return connect({
-    host: sshd.host,
-    port: sshd.port,
-    username: sshd.user,
-    privateKey: sshd.clientKey,
-    knownHosts: sshd.knownHostsPath,
-    strictHostKeyChecking: 'yes',
-    ...extra,
-  });
-}
 
 /** The server's effective algorithm lists, from `sshd -T` on its own config. */
 async function serverAlgorithms(sshd: SshdHandle): Promise<{ kex: string[]; ciphers: string[] }> {
@@ -56,13 +46,6 @@ function expectedChoice(client: readonly string[], server: readonly string[]): s
   return client.find((a) => server.includes(a));
 }
 
-function localClient(port: number): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect({ host: '127.0.0.1', port }, () => resolve(s));
-    s.once('error', reject);
-  });
-}
-
 async function writeDeterministic(s: net.Socket, n: number, seed: number): Promise<void> {
   for (const chunk of deterministicChunks(n, seed)) {
     if (!s.write(chunk)) await new Promise((r) => s.once('drain', r));
@@ -77,7 +60,7 @@ describeInteropOpenssh10('OpenSSH 10 sshd', () => {
   let echo: TestServer;
   beforeAll(async () => {
     sshd = await startSshd({ openssh: '10' });
-    ssh = await connectTo(sshd);
+    ssh = await connectTo(sshd, { strictHostKeyChecking: 'yes' });
     source = await startSourceServer(16 * MiB, 21);
     sink = await startSinkServer();
     echo = await startEchoServer();
@@ -117,7 +100,7 @@ describeInteropOpenssh10('OpenSSH 10 sshd', () => {
     } finally {
       await other.stop();
     }
-    const err = await connectTo(sshd, { knownHosts: file }).catch((e: unknown) => e);
+    const err = await connectTo(sshd, { knownHosts: file, strictHostKeyChecking: 'yes' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(HostKeyError);
     expect((err as HostKeyError).code).toBe('ERR_HOST_KEY_CHANGED');
     expect((err as HostKeyError).file).toBe(file);
@@ -128,12 +111,12 @@ describeInteropOpenssh10('OpenSSH 10 sshd', () => {
     const down = await ssh.forwardLocal({ listen: { port: 0 }, to: { host: '127.0.0.1', port: source.port } });
     const up = await ssh.forwardLocal({ listen: { port: 0 }, to: { host: '127.0.0.1', port: sink.port } });
     try {
-      const c1 = await localClient((down.address as { port: number }).port);
+      const c1 = await dial((down.address as { port: number }).port);
       const got = await hashStream(c1);
       expect(got.bytes).toBe(16 * MiB);
       expect(got.sha256).toBe(source.sha256);
 
-      const c2 = await localClient((up.address as { port: number }).port);
+      const c2 = await dial((up.address as { port: number }).port);
       const result = sink.next();
       await writeDeterministic(c2, 16 * MiB, 22);
       c2.end();
@@ -183,7 +166,7 @@ describeInteropOpenssh10('rekeying against OpenSSH 10 sshd', () => {
 
   it('keeps working across server-initiated rekeys, data intact', async () => {
     const logs: string[] = [];
-    const ssh = await connectTo(sshd, { debug: (m) => logs.push(m) });
+    const ssh = await connectTo(sshd, { strictHostKeyChecking: 'yes', debug: (m) => logs.push(m) });
     try {
       expect(ssh.info.serverVersion).toMatch(/^SSH-2\.0-OpenSSH_10\./);
       const sessionId = ssh.info.sessionId;

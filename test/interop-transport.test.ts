@@ -7,13 +7,14 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { connect, type ConnectOptions } from '../src/index.js';
+import type { SshClient } from '../src/index.js';
 import { AuthenticationError, HostKeyError, SshError } from '../src/errors.js';
 import { parsePrivateKey } from '../src/keys/privatekey.js';
+import { connectTo } from './harness/client.js';
 import { startEchoServer, startSourceServer, type TestServer } from './harness/net.js';
 import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
 
-async function download(ssh: Awaited<ReturnType<typeof connect>>, port: number) {
+async function download(ssh: SshClient, port: number) {
   const ch = await ssh.openDirectTcpip({ host: '127.0.0.1', port });
   const h = createHash('sha256');
   let bytes = 0;
@@ -31,24 +32,16 @@ function countRekeys(logs: string[]): number {
 describeInterop('transport and authentication against sshd', () => {
   let sshd: SshdHandle;
   let tmp: string;
-  let base: ConnectOptions;
   beforeAll(async () => {
     sshd = await startSshd({ password: true });
     tmp = await mkdtemp(join(tmpdir(), 'pure-ssh-t-'));
-    base = {
-      host: sshd.host,
-      port: sshd.port,
-      username: sshd.user,
-      privateKey: sshd.clientKey,
-      knownHosts: sshd.knownHostsPath,
-    };
   });
   afterAll(async () => {
     await sshd?.stop();
   });
 
   it('connects with ed25519 publickey, strict kex on, sntrup761x25519-sha512 (9.2 has no mlkem); runtime crypto picks aes128-gcm first', async () => {
-    const ssh = await connect(base);
+    const ssh = await connectTo(sshd);
     const info = ssh.info;
     expect(info.strictKex).toBe(true);
     // Debian's OpenSSH 9.2 lists sntrup761x25519-sha512 (no mlkem): our first post-quantum match.
@@ -62,7 +55,7 @@ describeInterop('transport and authentication against sshd', () => {
   });
 
   it('with the pure provider forced, chacha20-poly1305 comes first', async () => {
-    const ssh = await connect({ ...base, crypto: 'pure' });
+    const ssh = await connectTo(sshd, { crypto: 'pure' });
     expect(ssh.info.cryptoProvider).toBe('pure');
     expect(ssh.info.negotiated?.cipherClientToServer).toBe('chacha20-poly1305@openssh.com');
     await ssh.close();
@@ -70,7 +63,7 @@ describeInterop('transport and authentication against sshd', () => {
 
   it('authenticates by password', async () => {
     const pw = sshd.password!;
-    const ssh = await connect({ host: sshd.host, port: sshd.port, username: pw.user, password: pw.password, knownHosts: sshd.knownHostsPath });
+    const ssh = await connectTo(sshd, { username: pw.user, privateKey: undefined, password: pw.password });
     // The session id is H of the first exchange: SHA-512 for sntrup761x25519-sha512.
     expect(ssh.info.sessionId?.length).toBe(64);
     await ssh.close();
@@ -80,16 +73,14 @@ describeInterop('transport and authentication against sshd', () => {
   it('asks for a password through the callback after a wrong one, like NumberOfPasswordPrompts', async () => {
     const pw = sshd.password!;
     const prompts: string[] = [];
-    const ssh = await connect({
-      host: sshd.host,
-      port: sshd.port,
+    const ssh = await connectTo(sshd, {
       username: pw.user,
+      privateKey: undefined,
       password: 'wrong-password',
       askPassword: async (p) => {
         prompts.push(p);
         return pw.password;
       },
-      knownHosts: sshd.knownHostsPath,
     });
     expect(prompts).toEqual([`${pw.user}@${sshd.host}'s password: `]);
     await ssh.close();
@@ -97,7 +88,7 @@ describeInterop('transport and authentication against sshd', () => {
 
   it('refuses a wrong user key and names the methods tried and allowed', async () => {
     const other = await readFile(new URL('./fixtures/id_ed25519', import.meta.url), 'utf8');
-    const err = await connect({ ...base, privateKey: other }).catch((e) => e);
+    const err = await connectTo(sshd, { privateKey: other }).catch((e) => e);
     expect(err).toBeInstanceOf(AuthenticationError);
     expect(err.code).toBe('ERR_AUTH_FAILED');
     expect(err.methodsTried).toEqual(['publickey']);
@@ -110,7 +101,7 @@ describeInterop('transport and authentication against sshd', () => {
     const fixture = (await readFile(new URL('./fixtures/host_a.pub', import.meta.url), 'utf8')).trim().split(/\s+/);
     await writeFile(file, `# comment\n[127.0.0.1]:${sshd.port} ${fixture[0]} ${fixture[1]}\n`);
     for (const mode of ['yes', 'accept-new', 'no'] as const) {
-      const err = await connect({ ...base, knownHosts: file, strictHostKeyChecking: mode }).catch((e) => e);
+      const err = await connectTo(sshd, { knownHosts: file, strictHostKeyChecking: mode }).catch((e) => e);
       expect(err).toBeInstanceOf(HostKeyError);
       expect(err.code).toBe('ERR_HOST_KEY_CHANGED');
       expect(err.file).toBe(file);
@@ -124,27 +115,26 @@ describeInterop('transport and authentication against sshd', () => {
 
   it('handles an unknown host key per StrictHostKeyChecking', async () => {
     const file = join(tmp, 'known_hosts_empty');
-    const err = await connect({ ...base, knownHosts: file, strictHostKeyChecking: 'yes' }).catch((e) => e);
+    const err = await connectTo(sshd, { knownHosts: file, strictHostKeyChecking: 'yes' }).catch((e) => e);
     expect(err).toBeInstanceOf(HostKeyError);
     expect(err.code).toBe('ERR_HOST_KEY_UNKNOWN');
-    const ssh = await connect({ ...base, knownHosts: file, strictHostKeyChecking: 'accept-new' });
+    const ssh = await connectTo(sshd, { knownHosts: file, strictHostKeyChecking: 'accept-new' });
     await ssh.close();
     const added = await readFile(file, 'utf8');
     expect(added).toContain(`[127.0.0.1]:${sshd.port} ssh-ed25519 `);
     // Now known: 'yes' accepts it.
-    const again = await connect({ ...base, knownHosts: file, strictHostKeyChecking: 'yes' });
+    const again = await connectTo(sshd, { knownHosts: file, strictHostKeyChecking: 'yes' });
     await again.close();
   });
 
   it('requires a host key decision from library callers', async () => {
-    const err = await connect({ host: sshd.host, port: sshd.port, username: 'root', privateKey: sshd.clientKey }).catch((e) => e);
+    const err = await connectTo(sshd, { knownHosts: undefined }).catch((e) => e);
     expect(err).toBeInstanceOf(SshError);
     expect(err.code).toBe('ERR_USAGE');
   });
 
   it('a verifier callback that throws refuses the key', async () => {
-    const err = await connect({
-      ...base,
+    const err = await connectTo(sshd, {
       knownHosts: undefined,
       verifyHostKey: () => {
         throw new Error('not this one');
@@ -158,7 +148,7 @@ describeInterop('transport and authentication against sshd', () => {
     // CBC is legacy: not offered unless asked for with `+` (as OpenSSH).
     const sshd2 = await startSshd({ config: { Ciphers: 'aes128-cbc' } });
     try {
-      const err = await connect({ ...base, port: sshd2.port, knownHosts: sshd2.knownHostsPath, privateKey: sshd2.clientKey }).catch((e) => e);
+      const err = await connectTo(sshd2).catch((e) => e);
       expect(err.code).toBe('ERR_NEGOTIATION');
       expect(err.message).toContain('chacha20-poly1305@openssh.com');
       expect(err.message).toContain('aes128-cbc');
@@ -174,7 +164,7 @@ describeInterop('transport and authentication against sshd', () => {
       for (const [i, alg] of [[1, 'ecdsa-sha2-nistp256'], [2, 'rsa-sha2-512']] as const) {
         const file = join(tmp, `known_hosts_only_${i}`);
         await writeFile(file, multi.hostKeyLines[i] + '\n');
-        const ssh = await connect({ ...base, port: multi.port, privateKey: multi.clientKey, knownHosts: file });
+        const ssh = await connectTo(multi, { knownHosts: file });
         expect(ssh.info.negotiated?.hostKey).toBe(alg);
         await ssh.close();
       }
@@ -186,7 +176,7 @@ describeInterop('transport and authentication against sshd', () => {
   it('parses the harness key with parsePrivateKey and connects with it', async () => {
     const key = parsePrivateKey(sshd.clientKey, sshd.clientKeyPath);
     expect(key.keyType).toBe('ssh-ed25519');
-    const ssh = await connect({ ...base, privateKey: key });
+    const ssh = await connectTo(sshd, { privateKey: key });
     await ssh.close();
   });
 });
@@ -209,14 +199,7 @@ describeInterop('rekeying against sshd', () => {
 
   it('keeps working across server-initiated rekeys, data intact', async () => {
     const logs: string[] = [];
-    const ssh = await connect({
-      host: sshd.host,
-      port: sshd.port,
-      username: sshd.user,
-      privateKey: sshd.clientKey,
-      knownHosts: sshd.knownHostsPath,
-      debug: (m) => logs.push(m),
-    });
+    const ssh = await connectTo(sshd, { debug: (m) => logs.push(m) });
     const got = await download(ssh, source.port);
     expect(got.bytes).toBe(source.bytes);
     expect(got.sha256).toBe(source.sha256);
@@ -229,15 +212,7 @@ describeInterop('rekeying against sshd', () => {
     const sshd2 = await startSshd();
     try {
       const logs: string[] = [];
-      const ssh = await connect({
-        host: sshd2.host,
-        port: sshd2.port,
-        username: sshd2.user,
-        privateKey: sshd2.clientKey,
-        knownHosts: sshd2.knownHostsPath,
-        rekeyBytes: 512 * 1024,
-        debug: (m) => logs.push(m),
-      });
+      const ssh = await connectTo(sshd2, { rekeyBytes: 512 * 1024, debug: (m) => logs.push(m) });
       const ch = await ssh.openDirectTcpip({ host: '127.0.0.1', port: echo.port });
       const total = 8 * 1024 * 1024;
       const sent = createHash('sha256');

@@ -8,13 +8,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { connect, HostKeyError, ChannelOpenError } from '../src/index.js';
-import { freePort } from './harness/net.js';
+import { HostKeyError, ChannelOpenError } from '../src/index.js';
+import { clientOptions, connectTo } from './harness/client.js';
+import { freePort, listening } from './harness/net.js';
 import { describePostgres, startPostgres, type PostgresHandle } from './harness/postgres.js';
 import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
 import { psqlAt } from './postgres-helpers.js';
@@ -49,12 +49,7 @@ async function startTunnel(args: string[], port: number): Promise<{ child: Child
   const deadline = Date.now() + 15_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`pure-ssh exited (${child.exitCode}):\n${stderr}`);
-    const up = await new Promise<boolean>((resolve) => {
-      const s = netConnect({ host: '127.0.0.1', port });
-      s.once('connect', () => (s.destroy(), resolve(true)));
-      s.once('error', () => resolve(false));
-    });
-    if (up) return { child, stderr: () => stderr, stop };
+    if (await listening(port)) return { child, stderr: () => stderr, stop };
     if (Date.now() > deadline) {
       await stop();
       throw new Error(`pure-ssh did not start forwarding:\n${stderr}`);
@@ -104,16 +99,8 @@ describeInterop('jump hosts against sshd', () => {
       if (dir) await rm(dir, { recursive: true, force: true });
     });
 
-    const libraryOptions = (s: SshdHandle) => ({
-      host: s.host,
-      port: s.port,
-      username: s.user,
-      privateKey: s.clientKey,
-      knownHosts: s.knownHostsPath,
-    });
-
     it('the bastion opens only the route: a channel to PostgreSQL through it is refused', async () => {
-      const ssh = await connect(libraryOptions(bastion));
+      const ssh = await connectTo(bastion);
       try {
         await expect(ssh.openDirectTcpip({ host: '127.0.0.1', port: pg.port })).rejects.toBeInstanceOf(ChannelOpenError);
       } finally {
@@ -123,7 +110,7 @@ describeInterop('jump hosts against sshd', () => {
 
     it('library: one hop, then psql through a local forward on the target', async () => {
       const lines: string[] = [];
-      const ssh = await connect({ ...libraryOptions(target), jump: [libraryOptions(bastion)], debug: (m) => lines.push(m) });
+      const ssh = await connectTo(target, { jump: [clientOptions(bastion)], debug: (m) => lines.push(m) });
       try {
         const fwd = await ssh.forwardLocal({ listen: { port: 0 }, to: { host: '127.0.0.1', port: pg.port } });
         const { port } = fwd.address as { port: number };
@@ -138,7 +125,7 @@ describeInterop('jump hosts against sshd', () => {
     });
 
     it('library: two hops, each with its own key and known_hosts; closing the client closes the hops', async () => {
-      const ssh = await connect({ ...libraryOptions(target), jump: [libraryOptions(bastion), libraryOptions(bastion2)] });
+      const ssh = await connectTo(target, { jump: [clientOptions(bastion), clientOptions(bastion2)] });
       const stream = await ssh.openDirectTcpip({ host: '127.0.0.1', port: pg.port });
       stream.destroy();
       const before = bastion2.logs().length;
@@ -151,7 +138,7 @@ describeInterop('jump hosts against sshd', () => {
       const wrong = join(dir, 'wrong_known_hosts');
       // The target's key recorded for the bastion's name and port: a changed key for the bastion.
       await writeFile(wrong, `[127.0.0.1]:${bastion.port} ${target.hostKeys[0]!.publicKey}\n`);
-      const err = await connect({ ...libraryOptions(target), jump: [{ ...libraryOptions(bastion), knownHosts: wrong }] }).catch((e: unknown) => e);
+      const err = await connectTo(target, { jump: [clientOptions(bastion, { knownHosts: wrong })] }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(HostKeyError);
       expect((err as HostKeyError).problem).toBe('changed');
       expect((err as HostKeyError).message).toMatch(new RegExp(`^jump host \\[127\\.0\\.0\\.1\\]:${bastion.port}: `));

@@ -7,14 +7,14 @@
  */
 import { execFile } from 'node:child_process';
 import { chmod, chown, copyFile, mkdtemp, rm } from 'node:fs/promises';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect, KeyPermissionsError, loadIdentityFile } from '../src/index.js';
+import { KeyPermissionsError, loadIdentityFile } from '../src/index.js';
 import { checkKeyFilePermissions } from '../src/node/identity-file.js';
-import { freePort, startEchoServer, type TestServer } from './harness/net.js';
+import { connectTo } from './harness/client.js';
+import { echoVia, freePort, startEchoServer, type TestServer } from './harness/net.js';
 import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
 import { runCli } from './support/cli-run.js';
 
@@ -77,8 +77,9 @@ describeInterop('private key files readable by others (issue 8.7)', () => {
     await Promise.all([echo?.close(), sshd?.stop(), dir && rm(dir, { recursive: true, force: true })]);
   });
 
+  /** Only the files given: the harness key (the same key, at 0600) must not log in instead. */
   const connectWith = (identityFiles: string[], extra: { allowUnprotectedKeyFiles?: boolean } = {}) =>
-    connect({ host: sshd.host, port: sshd.port, username: sshd.user, knownHosts: sshd.knownHostsPath, identityFiles, ...extra });
+    connectTo(sshd, { privateKey: undefined, identityFiles, ...extra });
 
   it('library: 0644 and 0640 are refused with ERR_KEY_PERMISSIONS before connecting; the error names file and mode', async () => {
     for (const [name, mode, text] of [['k644', 0o644, '0644'], ['k640', 0o640, '0640']] as const) {
@@ -156,14 +157,7 @@ describeInterop('private key files readable by others (issue 8.7)', () => {
     try {
       await run.waitFor(/Entering interactive session/);
       expect(run.stderr()).toContain(sshWarning(bad, '0644'));
-      const reply = await new Promise<string>((resolve, reject) => {
-        const s = net.connect({ host: '127.0.0.1', port: lport }, () => s.end('through'));
-        let got = '';
-        s.on('data', (d: Buffer) => (got += d));
-        s.on('end', () => resolve(got));
-        s.on('error', reject);
-      });
-      expect(reply).toBe('through');
+      expect(await echoVia(lport, 'through')).toBe('through');
     } finally {
       await run.kill();
     }

@@ -6,18 +6,18 @@
  * `ssh-keygen -Y verify` accepts; one key of each format logs in to the real sshd.
  */
 import { execFileSync } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bcryptPbkdf } from '../src/crypto/bcrypt-pbkdf.js';
 import { KeyError } from '../src/errors.js';
-import { connect } from '../src/index.js';
 import { fingerprintSha256 } from '../src/keys/hostkey.js';
 import { parsePrivateKey, parsePublicKeyFile, type PrivateKey } from '../src/keys/privatekey.js';
 import { SshWriter } from '../src/protocol/wire.js';
-import { describeIf, inCI, requireSshd, sshdAvailable, startSshd, type SshdHandle } from './harness/sshd.js';
+import { connectTo } from './harness/client.js';
+import { describeIf, executable, inCI, requireSshd, sshdAvailable, startSshd, type SshdHandle } from './harness/sshd.js';
 
 const hex = (s: string) => new Uint8Array(Buffer.from(s, 'hex'));
 const toHex = (b: Uint8Array) => Buffer.from(b).toString('hex');
@@ -52,15 +52,6 @@ const SSH_KEYGEN = '/usr/bin/ssh-keygen';
 const PUTTYGEN = '/usr/bin/puttygen';
 const OPENSSL = '/usr/bin/openssl';
 const TOOLS = [SSH_KEYGEN, PUTTYGEN, OPENSSL];
-
-function executable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function requireTools(): void {
   const missing = TOOLS.filter((t) => !executable(t));
@@ -456,14 +447,7 @@ describeInteropTools('every key format logs in to sshd through connect({ private
       const fingerprint = fingerprintSha256(parsed.publicKeyBlob);
       appendFileSync(join(sshd.dir, 'authorized_keys'), `${publicLine(parsed)}\n`);
       parsed.dispose();
-      const ssh = await connect({
-        host: sshd.host,
-        port: sshd.port,
-        username: sshd.user,
-        knownHosts: sshd.knownHostsPath,
-        privateKey: text,
-        passphrase: login.passphrase,
-      });
+      const ssh = await connectTo(sshd, { privateKey: text, passphrase: login.passphrase });
       await ssh.close();
       // sshd names the key that logged in by its fingerprint.
       await expect.poll(() => sshd.logs(), { timeout: 5000 }).toContain(`Accepted publickey for root from 127.0.0.1`);
@@ -473,15 +457,6 @@ describeInteropTools('every key format logs in to sshd through connect({ private
 
   it('a wrong passphrase → connect rejects with ERR_KEY_PASSPHRASE', async () => {
     const file = recode(baseKey(TYPES[0]!).path, 'i-wrong', ['-N', PASS, '-a', '2']);
-    await expect(
-      connect({
-        host: sshd.host,
-        port: sshd.port,
-        username: sshd.user,
-        knownHosts: sshd.knownHostsPath,
-        identityFiles: [file],
-        passphrase: WRONG,
-      }),
-    ).rejects.toMatchObject({ code: 'ERR_KEY_PASSPHRASE', source: file });
+    await expect(connectTo(sshd, { privateKey: undefined, identityFiles: [file], passphrase: WRONG })).rejects.toMatchObject({ code: 'ERR_KEY_PASSPHRASE', source: file });
   }, 30_000);
 });

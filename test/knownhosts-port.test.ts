@@ -7,13 +7,12 @@
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { connect } from '../src/index.js';
-import { freePort, startEchoServer, type TestServer } from './harness/net.js';
+import { connectTo } from './harness/client.js';
+import { echoVia, freePort, startEchoServer, type TestServer } from './harness/net.js';
 import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
 
 const CLI = fileURLToPath(new URL('../dist/node/cli.js', import.meta.url));
@@ -56,14 +55,7 @@ async function cliForward(args: string[], lport: number, home: string): Promise<
         reject(new Error(`pure-ssh exited (${code}):\n${stderr}`));
       });
     });
-    const echoed = await new Promise<string>((resolve, reject) => {
-      const s = net.connect({ host: '127.0.0.1', port: lport }, () => s.end('through the tunnel'));
-      let got = '';
-      s.on('data', (d: Buffer) => (got += d.toString()));
-      s.once('end', () => resolve(got));
-      s.once('error', reject);
-    });
-    expect(echoed).toBe('through the tunnel');
+    expect(await echoVia(lport, 'through the tunnel')).toBe('through the tunnel');
     return stderr;
   } finally {
     child.kill('SIGKILL');
@@ -100,11 +92,8 @@ describeInterop('known_hosts without a port, against sshd on a non-22 port', () 
   it('library: the port-less line is accepted with StrictHostKeyChecking yes, logged as OpenSSH does, the file untouched', async () => {
     const kh = await file('lib_plain', `${plainLine}\n`);
     const debug: string[] = [];
-    const client = await connect({
+    const client = await connectTo(sshd, {
       host: '127.0.0.1',
-      port: sshd.port,
-      username: sshd.user,
-      privateKey: sshd.clientKey,
       knownHosts: kh,
       strictHostKeyChecking: 'yes',
       debug: (m) => debug.push(m),
@@ -123,9 +112,9 @@ describeInterop('known_hosts without a port, against sshd on a non-22 port', () 
 
   it('library: a different port-less key is "unknown" (not "changed"); accept-new records [host]:port', async () => {
     const kh = await file('lib_other', `${otherLine}\n`);
-    const opts = { host: '127.0.0.1', port: sshd.port, username: sshd.user, privateKey: sshd.clientKey, knownHosts: kh };
-    await expect(connect({ ...opts, strictHostKeyChecking: 'yes' })).rejects.toMatchObject({ code: 'ERR_HOST_KEY_UNKNOWN' });
-    const client = await connect({ ...opts, strictHostKeyChecking: 'accept-new' });
+    const opts = { host: '127.0.0.1', knownHosts: kh };
+    await expect(connectTo(sshd, { ...opts, strictHostKeyChecking: 'yes' })).rejects.toMatchObject({ code: 'ERR_HOST_KEY_UNKNOWN' });
+    const client = await connectTo(sshd, { ...opts, strictHostKeyChecking: 'accept-new' });
     await client.close();
     expect(await readFile(kh, 'utf8')).toBe(`${otherLine}\n${sshd.hostKeyLines[0]}\n`);
   });
@@ -184,10 +173,7 @@ describeInterop('known_hosts without a port, against sshd on a non-22 port', () 
     await copyFile(forOpenssh, forPure);
     const added = await run('ssh', sshArgs(forOpenssh, 'accept-new'), { HOME: dir });
     expect(added.code, added.stderr).toBe(0);
-    const client = await connect({
-      host: '127.0.0.1', port: sshd.port, username: sshd.user, privateKey: sshd.clientKey,
-      knownHosts: forPure, strictHostKeyChecking: 'accept-new',
-    });
+    const client = await connectTo(sshd, { host: '127.0.0.1', knownHosts: forPure, strictHostKeyChecking: 'accept-new' });
     await client.close();
     expect(await readFile(forPure, 'utf8')).toBe(await readFile(forOpenssh, 'utf8'));
   });

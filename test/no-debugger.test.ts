@@ -7,24 +7,11 @@
  * --inspect-port=P with a free P (9229 may be taken on a shared machine) and checks P.
  */
 import { spawn } from 'node:child_process';
-import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, startEchoServer, type TestServer } from './harness/net.js';
+import { echoVia, freePort, listening, startEchoServer, type TestServer } from './harness/net.js';
 import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
 import { runCli, type CliRun } from './support/cli-run.js';
 import { tcpSocketsOf } from './support/proc-sockets.js';
-
-/** Whether anything accepts a TCP connection on 127.0.0.1:port right now. */
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect({ host: '127.0.0.1', port });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
 
 /** The process has a LISTEN socket on `port`. */
 function holdsListener(pid: number, port: number): boolean {
@@ -38,16 +25,6 @@ async function eventually(cond: () => Promise<boolean> | boolean, ms: number): P
     if (Date.now() > deadline) return false;
     await new Promise((r) => setTimeout(r, 50));
   }
-}
-
-function roundTrip(port: number, text: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect({ host: '127.0.0.1', port }, () => s.end(text));
-    let got = '';
-    s.on('data', (d: Buffer) => (got += d));
-    s.on('end', () => resolve(got));
-    s.on('error', reject);
-  });
 }
 
 describe('SIGUSR1 on this Node (the control)', () => {
@@ -105,7 +82,7 @@ describeInterop('pure-ssh is not open to debuggers (issue 8.8)', () => {
       expect(holdsListener(run.pid, 9229)).toBe(false);
       expect(run.child.exitCode).toBe(null);
       expect(run.child.signalCode).toBe(null);
-      expect(await roundTrip(lport, 'still here')).toBe('still here');
+      expect(await echoVia(lport, 'still here')).toBe('still here');
       expect(run.stderr()).not.toMatch(/Debugger listening/);
     } finally {
       await run.kill();
@@ -127,7 +104,7 @@ describeInterop('pure-ssh is not open to debuggers (issue 8.8)', () => {
       run.child.kill('SIGUSR1');
       await new Promise((r) => setTimeout(r, 500));
       expect(await listening(port)).toBe(false);
-      expect(await roundTrip(lport, 'ok')).toBe('ok');
+      expect(await echoVia(lport, 'ok')).toBe('ok');
     } finally {
       await run.kill();
     }
@@ -140,7 +117,7 @@ describeInterop('pure-ssh is not open to debuggers (issue 8.8)', () => {
       expect(run.stderr()).toContain(`closed the Node.js inspector opened by --inspect=127.0.0.1:${port}:`);
       expect(await listening(port)).toBe(false);
       expect(holdsListener(run.pid, port)).toBe(false);
-      expect(await roundTrip(lport, 'ok')).toBe('ok');
+      expect(await echoVia(lport, 'ok')).toBe('ok');
     } finally {
       await run.kill();
     }

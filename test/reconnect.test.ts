@@ -8,7 +8,8 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { ConnectionLostError, connect, tunnel, type ReconnectAttempt, type SshClient } from '../src/index.js';
+import { ConnectionLostError, tunnel, type ReconnectAttempt, type SshClient } from '../src/index.js';
+import { clientOptions, connectTo } from './harness/client.js';
 import { freePort } from './harness/net.js';
 import { describePostgres, startPostgres, type PostgresHandle } from './harness/postgres.js';
 import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
@@ -28,11 +29,9 @@ describeInterop('reconnecting tunnels against sshd', () => {
       await Promise.all([pg?.stop(), sshd?.stop()]);
     });
 
-    const options = () => ({ host: sshd.host, port: sshd.port, username: sshd.user, privateKey: sshd.clientKey, knownHosts: sshd.knownHostsPath });
-
     it('library: in-flight psql fails, a psql started while down waits, then works; events reported', async () => {
       const events: string[] = [];
-      const t = await tunnel(options(), { listen: { port: 0 }, to: { host: '127.0.0.1', port: pg.port } }, {
+      const t = await tunnel(clientOptions(sshd), { listen: { port: 0 }, to: { host: '127.0.0.1', port: pg.port } }, {
         initialDelay: 1500,
         maxDelay: 4000,
         jitter: 0,
@@ -72,7 +71,7 @@ describeInterop('reconnecting tunnels against sshd', () => {
     it('library: bounded attempts give up with an error; an AbortSignal stops the tunnel', async () => {
       let calls = 0;
       const factory = async (): Promise<SshClient> => {
-        if (++calls === 1) return connect(options());
+        if (++calls === 1) return connectTo(sshd);
         throw new ConnectionLostError(`ssh: connect to host ${sshd.host} port 1: Connection refused`);
       };
       const t = await tunnel(factory, { listen: { port: 0 }, to: { host: '127.0.0.1', port: pg.port } }, {
@@ -94,7 +93,7 @@ describeInterop('reconnecting tunnels against sshd', () => {
       await t.close();
 
       const ac = new AbortController();
-      const t2 = await tunnel(options(), { listen: { port: 0 }, to: { host: '127.0.0.1', port: pg.port } }, { signal: ac.signal });
+      const t2 = await tunnel(clientOptions(sshd), { listen: { port: 0 }, to: { host: '127.0.0.1', port: pg.port } }, { signal: ac.signal });
       const closed = new Promise((r) => t2.forward.once('close', r));
       ac.abort();
       await closed;

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { connect } from '../src/index.js';
+import { connectTo } from './harness/client.js';
 import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
 
 const CLI = fileURLToPath(new URL('../dist/node/cli.js', import.meta.url));
@@ -20,14 +20,7 @@ describeInterop('RekeyLimit time', () => {
   afterAll(() => sshd?.stop());
 
   it('library: rekeyTime starts key exchanges on time with no traffic', async () => {
-    const ssh = await connect({
-      host: sshd.host,
-      port: sshd.port,
-      username: sshd.user,
-      privateKey: sshd.clientKey,
-      knownHosts: sshd.knownHostsPath,
-      rekeyTime: 400,
-    });
+    const ssh = await connectTo(sshd, { rekeyTime: 400 });
     await new Promise((r) => setTimeout(r, 1500));
     expect(ssh.info.kexCount).toBeGreaterThanOrEqual(3);
     await ssh.close();

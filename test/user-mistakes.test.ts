@@ -9,8 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect, UsageError, type SshClient } from '../src/index.js';
+import { UsageError, type SshClient } from '../src/index.js';
 import { Pair } from './support/pair.js';
+import { connectTo } from './harness/client.js';
 import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
 
 const CLI = fileURLToPath(new URL('../dist/node/cli.js', import.meta.url));
@@ -22,14 +23,13 @@ describeInterop('library mistakes against sshd', () => {
   beforeAll(async () => {
     sshd = await startSshd();
     dir = await mkdtemp(join(tmpdir(), 'pure-ssh-mistakes-'));
-    ssh = await connect({ host: sshd.host, port: sshd.port, username: sshd.user, privateKey: sshd.clientKey, knownHosts: sshd.knownHostsPath });
+    ssh = await connectTo(sshd);
   });
   afterAll(async () => {
     await ssh?.close();
     await sshd?.stop();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
-  const base = () => ({ host: sshd.host, port: sshd.port, username: sshd.user, privateKey: sshd.clientKey });
 
   it('forwardLocal with a missing or string port is refused at the call, not by a crash at the first connection', async () => {
     for (const to of [{ host: '127.0.0.1' }, { host: '127.0.0.1', port: '5432' }, { host: '', port: 5432 }, { host: 'x', port: 70000 }]) {
@@ -42,19 +42,19 @@ describeInterop('library mistakes against sshd', () => {
     const kh = join(dir, 'empty_known_hosts');
     await writeFile(kh, '');
     for (const mode of ['bogus', 'No', 'YES', true, false]) {
-      const err = await connect({ ...base(), knownHosts: kh, strictHostKeyChecking: mode as never }).catch((e) => e);
+      const err = await connectTo(sshd, { knownHosts: kh, strictHostKeyChecking: mode as never }).catch((e) => e);
       expect(err, String(mode)).toBeInstanceOf(UsageError);
     }
   });
 
   it('a verifyHostKey callback that returns false refuses the host (as ssh2 users expect)', async () => {
-    const err = await connect({ ...base(), verifyHostKey: () => false }).catch((e) => e);
+    const err = await connectTo(sshd, { knownHosts: undefined, verifyHostKey: () => false }).catch((e) => e);
     expect(err?.code).toBe('ERR_HOST_KEY_REJECTED');
   });
 
   it('algorithms: a misspelt category, an empty list or a non-string is an error', async () => {
     for (const algorithms of [{ ciphers: 'aes128-ctr' }, { cipher: '' }, { cipher: 42 }, { mac: [] }]) {
-      const err = await connect({ ...base(), knownHosts: sshd.knownHostsPath, algorithms: algorithms as never }).catch((e) => e);
+      const err = await connectTo(sshd, { algorithms: algorithms as never }).catch((e) => e);
       expect(err, JSON.stringify(algorithms)).toBeInstanceOf(UsageError);
     }
   });

@@ -1,6 +1,6 @@
 /**
  * Loopback TCP endpoints and helpers for tests and benchmarks: a free-port finder, a port
- * waiter, and servers that produce, absorb, echo or greet, with content verified by sha256
+ * waiter and probe, a client that dials or runs one echo round trip, and servers that produce, absorb, echo or greet, with content verified by sha256
  * (../shared/TESTING.md "Data endpoints": a transfer that is fast but wrong must fail).
  *
  * Every server listens on 127.0.0.1 port 0 unless told otherwise, reports the port the kernel
@@ -62,6 +62,40 @@ export async function waitForPort(host: string, port: number, timeoutMs = 10_000
   throw new Error(`port ${host}:${port} did not accept a connection within ${timeoutMs} ms`, {
     cause: lastError,
   });
+}
+
+/** Whether anything accepts a TCP connection on host:port right now (the probe is closed at once). */
+export function listening(port: number, host: string = LOOPBACK): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host, port });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+/**
+ * A connected client socket: `port` is a TCP port on {@link LOOPBACK}, or give full
+ * `net.connect` options (`{ path }` for a Unix socket). Rejects with the connect error
+ * (`code: 'ECONNREFUSED'` when nothing listens); later socket errors are swallowed.
+ */
+export function dial(to: number | net.NetConnectOpts): Promise<net.Socket> {
+  const opts = typeof to === 'number' ? { host: LOOPBACK, port: to } : to;
+  return new Promise((resolve, reject) => {
+    const s = net.connect(opts, () => resolve(s));
+    s.once('error', reject);
+  });
+}
+
+/** {@link dial}, send `text`, half-close, and resolve with everything read until the peer's end (an echo's reply). */
+export async function echoVia(to: number | net.NetConnectOpts, text: string): Promise<string> {
+  const s = await dial(to);
+  s.end(text);
+  const parts: Buffer[] = [];
+  for await (const c of s) parts.push(c as Buffer);
+  return Buffer.concat(parts).toString();
 }
 
 /** xorshift32 needs a non-zero state; mixing in the golden ratio keeps seed 0 usable. */

@@ -133,7 +133,8 @@ export interface SshdHandle {
   stop(): Promise<void>;
 }
 
-function executable(path: string): boolean {
+/** Whether `path` exists and this process may execute it (tools a suite needs, e.g. puttygen). */
+export function executable(path: string): boolean {
   try {
     accessSync(path, constants.X_OK);
     return true;
