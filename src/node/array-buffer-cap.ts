@@ -48,7 +48,7 @@ export type Gc = (options?: { type?: 'minor' | 'major'; execution?: 'sync' | 'as
 
 let gc: Gc | undefined;
 let cap = 0;
-/** ArrayBuffer memory the last scavenge left (or at enabling), bytes. */
+/** ArrayBuffer memory alive, bytes: the lowest figure seen since the last scavenge (or since enabling). */
 let live = 0;
 /** Bytes noted since the last scavenge the cap ran (or since it was enabled). */
 let noted = 0;
