@@ -23,7 +23,7 @@ export function cpuSeconds(pid: number): number {
 }
 
 /** A `VmXXX:` line of /proc/PID/status in bytes (the kernel prints kB), or NaN. */
-export function statusBytes(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+export function statusBytes(pid: number, field: 'VmRSS' | 'VmHWM' | 'RssAnon' | 'RssFile' | 'RssShmem'): number {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'latin1');
     const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status);
@@ -34,11 +34,39 @@ export function statusBytes(pid: number, field: 'VmRSS' | 'VmHWM'): number {
 }
 
 /**
- * Samples VmRSS every `intervalMs` until stopped; VmHWM alone would also count the start-up
- * peak, the sampler shows the peak while the measured work runs.
+ * VmRSS of `pid` split as the kernel counts it (proc(5) /proc/PID/status, bytes): `anon` is
+ * RssAnon (the process's own memory: V8's heap, malloc, thread stacks), `file` is RssFile +
+ * RssShmem (pages of mapped files: the node or ssh binary, shared libraries, ICU data). NaN
+ * fields once it has exited.
+ */
+export interface RssSplit {
+  total: number;
+  anon: number;
+  file: number;
+}
+
+/** One read of /proc/PID/status as an {@link RssSplit}. */
+export function rssSplit(pid: number): RssSplit {
+  let status: string;
+  try {
+    status = readFileSync(`/proc/${pid}/status`, 'latin1');
+  } catch {
+    return { total: Number.NaN, anon: Number.NaN, file: Number.NaN };
+  }
+  const kb = (field: string) => {
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status);
+    return m ? Number(m[1]) * 1024 : Number.NaN;
+  };
+  return { total: kb('VmRSS'), anon: kb('RssAnon'), file: kb('RssFile') + kb('RssShmem') };
+}
+
+/**
+ * Samples VmRSS (with its anonymous and file-backed parts) every `intervalMs` until stopped;
+ * VmHWM alone would also count the start-up peak, the sampler shows the peak while the measured
+ * work runs.
  */
 export class RssSampler {
-  private peak = 0;
+  private peak: RssSplit = { total: 0, anon: Number.NaN, file: Number.NaN };
   private readonly timer: NodeJS.Timeout;
 
   constructor(private readonly pid: number, intervalMs = 20) {
@@ -47,12 +75,20 @@ export class RssSampler {
   }
 
   private sample(): void {
-    const rss = statusBytes(this.pid, 'VmRSS');
-    if (rss > this.peak) this.peak = rss;
+    const s = rssSplit(this.pid);
+    if (s.total > this.peak.total) this.peak = s;
   }
 
   /** Stops sampling and returns the largest RSS seen (bytes). */
   stop(): number {
+    return this.stopSplit().total;
+  }
+
+  /**
+   * Stops sampling and returns the sample with the largest RSS (bytes), with its anonymous and
+   * file-backed parts as they were in that same sample (so they add up to the total).
+   */
+  stopSplit(): RssSplit {
     clearInterval(this.timer);
     this.sample();
     return this.peak;

@@ -119,6 +119,14 @@ export function markdown(rows: SummaryRow[], env: Environment, tools: Tool[], no
     'the "better" column says which direction wins (throughput: higher is better; times, CPU, memory: lower is better).',
     'The machine is shared: absolute numbers are noise, the ratios from one interleaved run are what matter.',
   );
+  if (rows.some((r) => r.metric === 'peakRssAnon')) {
+    out.push(
+      '',
+      'Peak RSS is split as /proc/PID/status counts the same peak sample: anonymous (RssAnon: the V8 heap, malloc arenas,',
+      'thread stacks: what the process allocated) and file-backed (RssFile + RssShmem: pages of the node or ssh binary',
+      'and its libraries, which a bare `node` process touches too). The ≤ 64 MiB goal is on the total.',
+    );
+  }
   for (const cipher of [...new Set(rows.map((r) => r.cipher))]) {
     out.push('', `## ${cipher}`, '');
     const head = ['scenario', 'metric', 'unit', 'better', ...tools.map((t) => TOOL_LABEL[t])];

@@ -27,7 +27,7 @@ import {
 } from './config.js';
 import { writePattern } from './data.js';
 import { runPgbenchPair, type PgbenchServer } from './pgbench.js';
-import { cpuSeconds, heapProbeArgs, peakOf, readHeapSamples, RssSampler, statusBytes } from './proc-stats.js';
+import { cpuSeconds, heapProbeArgs, peakOf, readHeapSamples, RssSampler, statusBytes, type RssSplit } from './proc-stats.js';
 import { parseNegotiated, spawnTunnel, TOOL_DIR, waitListening, type Negotiated, type SpawnExtras, type Tunnel } from './tunnels.js';
 
 const MiB = 1024 ** 2;
@@ -89,6 +89,10 @@ export const METRICS: Record<Scenario, Record<string, MetricInfo>> = {
     throughput: { label: 'bulk download throughput', unit: 'MiB/s', better: 'higher' },
     cpuPerGiB: { label: 'download client CPU per GiB', unit: 's/GiB', better: 'lower' },
     peakRss: { label: 'download client peak RSS', unit: 'MiB', better: 'lower', limit: 64 },
+    // The same peak sample split as /proc/PID/status counts it: what the process allocated
+    // (V8 heap, malloc, stacks) against pages of mapped files (the node or ssh binary, libraries).
+    peakRssAnon: { label: 'download client peak RSS: anonymous (RssAnon)', unit: 'MiB', better: 'lower' },
+    peakRssFile: { label: 'download client peak RSS: file-backed (RssFile + RssShmem)', unit: 'MiB', better: 'lower' },
     peakHeap: { label: 'download client peak V8 heap (committed; Node tools)', unit: 'MiB', better: 'lower' },
     peakArrayBuffers: { label: 'download client peak ArrayBuffer memory (Node tools)', unit: 'MiB', better: 'lower' },
   },
@@ -96,6 +100,10 @@ export const METRICS: Record<Scenario, Record<string, MetricInfo>> = {
     throughput: { label: 'bulk upload throughput', unit: 'MiB/s', better: 'higher' },
     cpuPerGiB: { label: 'upload client CPU per GiB', unit: 's/GiB', better: 'lower' },
     peakRss: { label: 'upload client peak RSS', unit: 'MiB', better: 'lower', limit: 64 },
+    // The same peak sample split as /proc/PID/status counts it: what the process allocated
+    // (V8 heap, malloc, stacks) against pages of mapped files (the node or ssh binary, libraries).
+    peakRssAnon: { label: 'upload client peak RSS: anonymous (RssAnon)', unit: 'MiB', better: 'lower' },
+    peakRssFile: { label: 'upload client peak RSS: file-backed (RssFile + RssShmem)', unit: 'MiB', better: 'lower' },
     peakHeap: { label: 'upload client peak V8 heap (committed; Node tools)', unit: 'MiB', better: 'lower' },
     peakArrayBuffers: { label: 'upload client peak ArrayBuffer memory (Node tools)', unit: 'MiB', better: 'lower' },
   },
@@ -193,11 +201,11 @@ async function echoExchange(port: number, bytes: number): Promise<void> {
   if (!got.equals(sent)) throw new Error('warm-up echo came back different');
 }
 
-/** Time `fn` (ms) and the tunnel's CPU seconds and peak RSS while it ran. */
+/** Time `fn` (ms) and the tunnel's CPU seconds and peak RSS (with its split) while it ran. */
 async function measured<T>(
   tunnel: Tunnel,
   fn: () => Promise<T>,
-): Promise<{ value: T; ms: number; cpu: number; peakRss: number; from: number; to: number }> {
+): Promise<{ value: T; ms: number; cpu: number; peakRss: RssSplit; from: number; to: number }> {
   const sampler = new RssSampler(tunnel.pid);
   const cpu0 = cpuSeconds(tunnel.pid);
   const from = Date.now();
@@ -206,7 +214,7 @@ async function measured<T>(
     const value = await fn();
     const ms = performance.now() - t0;
     const cpu = cpuSeconds(tunnel.pid) - cpu0;
-    return { value, ms, cpu, peakRss: sampler.stop(), from, to: Date.now() };
+    return { value, ms, cpu, peakRss: sampler.stopSplit(), from, to: Date.now() };
   } finally {
     sampler.stop();
   }
@@ -301,13 +309,15 @@ async function withTunnel(
 
 function bulkMetrics(
   bytes: number,
-  r: { ms: number; cpu: number; peakRss: number; from: number; to: number },
+  r: { ms: number; cpu: number; peakRss: RssSplit; from: number; to: number },
   heapFile: string | undefined,
 ): Metrics {
   const m: Metrics = {
     throughput: bytes / MiB / (r.ms / 1000),
     cpuPerGiB: r.cpu / (bytes / GiB),
-    peakRss: r.peakRss / MiB,
+    peakRss: r.peakRss.total / MiB,
+    peakRssAnon: r.peakRss.anon / MiB,
+    peakRssFile: r.peakRss.file / MiB,
   };
   if (heapFile) {
     const samples = readHeapSamples(heapFile, r.from, r.to);

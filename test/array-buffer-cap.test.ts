@@ -66,6 +66,24 @@ describe('ArrayBuffer cap (issue 14)', () => {
     c.dispose();
   });
 
+  it('the cap is on garbage over what is alive: live bytes above the cap do not make it collect at every check', () => {
+    gc!({ type: 'major' }); // what earlier tests kept alive
+    const base = process.memoryUsage().arrayBuffers;
+    cap.enableArrayBufferCap(gc, 4 * MiB);
+    // 8 MiB kept alive first (twice the cap, as an upload's queued output and a reader's backlog
+    // can be), then 64 MiB of garbage.
+    const { kept } = churn(8 * MiB, () => true);
+    const before = cap.capScavenges;
+    const { peak } = churn(64 * MiB);
+    const n = cap.capScavenges - before;
+    // An absolute cap would collect at every 1 MiB check (~64); over the live figure, once per
+    // ~4 MiB of garbage (fewer where V8 frees the dead buffers late, on a helper thread).
+    expect(n).toBeGreaterThan(2);
+    expect(n).toBeLessThanOrEqual(20);
+    expect(peak - base).toBeLessThan(8 * MiB + 12 * MiB);
+    expect(kept.length).toBeGreaterThan(200);
+  });
+
   it('off: nothing is collected on its account', () => {
     cap.disableArrayBufferCap();
     const before = cap.capScavenges;
