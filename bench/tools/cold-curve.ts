@@ -1,0 +1,228 @@
+/**
+ * The JIT warm-up curve of the `latency` scenario (bench/README.md "Latency"): a fresh tunnel
+ * per run, the bench's warm-up (2 MiB echoed and three 64-byte exchanges on a second forward),
+ * 10 uncounted exchanges, then `--blocks` blocks of `--block` sequential 64-byte echo round
+ * trips on one connection. Per block: the median round trip (µs) and the tunnel's CPU per round
+ * trip (µs) on its main thread and on all its threads (from /proc/PID/task/TID/schedstat, so the
+ * difference is V8's background threads: TurboFan compiles, GC helpers).
+ *
+ * Variants run interleaved (A B C A B C …), so that a loaded machine's drift hits each alike:
+ *
+ * ```sh
+ * npm run build && npx tsc -p bench/tsconfig.json
+ * node dist-bench/bench/tools/cold-curve.js --runs 6 --block 100 --blocks 20 \
+ *   --variant base=/path/to/other/checkout --variant this=. --variant openssh
+ * ```
+ *
+ * `NAME=DIR` runs DIR/dist/node/cli-bin.cjs (each variant its own XDG_CACHE_HOME, so code
+ * caches do not replace one another); `NAME=DIR:--flag,--flag` passes node flags first;
+ * `openssh` runs ssh(1). sshd is the test harness's with the bench's config; the echo endpoint
+ * is the bench's, in its own process.
+ */
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { startSshd } from '../../test/harness/sshd.js';
+import { freePort } from '../../test/harness/net.js';
+import { ALGORITHM_SETS, BENCH_SSHD_CONFIG, type EndpointsReady, type LoginSpec } from '../config.js';
+import { tunnelCommand, TOOL_DIR } from '../tunnels.js';
+
+interface Variant {
+  name: string;
+  /** A checkout whose dist/ holds a built CLI; undefined for OpenSSH. */
+  dir?: string;
+  nodeArgs: string[];
+}
+
+interface Block {
+  medianUs: number;
+  mainCpuUs: number;
+  allCpuUs: number;
+}
+
+function parseArgs(argv: string[]): { runs: number; block: number; blocks: number; variants: Variant[] } {
+  const o = { runs: 4, block: 1000, blocks: 2, variants: [] as Variant[] };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const v = argv[++i];
+    if (v === undefined) throw new Error(`${a} needs a value`);
+    if (a === '--runs') o.runs = Number(v);
+    else if (a === '--block') o.block = Number(v);
+    else if (a === '--blocks') o.blocks = Number(v);
+    else if (a === '--variant') {
+      if (v === 'openssh') o.variants.push({ name: 'openssh', nodeArgs: [] });
+      else {
+        const [name, rest] = v.split(/=(.*)/s) as [string, string];
+        const [dir, flags] = rest.split(/:(.*)/s) as [string, string | undefined];
+        o.variants.push({ name, dir: resolve(dir), nodeArgs: flags ? flags.split(',') : [] });
+      }
+    } else throw new Error(`unknown option ${a}`);
+  }
+  if (o.variants.length === 0) throw new Error('give at least one --variant');
+  return o;
+}
+
+/** CPU ns of every thread of `pid`, and of its main thread. */
+function cpuNs(pid: number): { all: number; main: number } {
+  let all = 0;
+  let main = 0;
+  for (const t of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const ns = Number(readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8').split(' ')[0]);
+      all += ns;
+      if (t === String(pid)) main = ns;
+    } catch {
+      // The thread ended meanwhile.
+    }
+  }
+  return { all, main };
+}
+
+async function connectRetry(port: number, child: ChildProcess): Promise<Socket> {
+  for (;;) {
+    try {
+      return await new Promise<Socket>((res, rej) => {
+        const s = connect({ host: '127.0.0.1', port, noDelay: true });
+        s.once('connect', () => {
+          s.off('error', rej);
+          res(s);
+        });
+        s.once('error', rej);
+      });
+    } catch {
+      if (child.exitCode !== null) throw new Error('tunnel exited');
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+}
+
+async function echoBytes(port: number, child: ChildProcess, bytes: number): Promise<void> {
+  const s = await connectRetry(port, child);
+  const sent = Buffer.alloc(bytes);
+  for (let i = 0; i < bytes; i++) sent[i] = (i * 31 + 7) & 0xff;
+  const parts: Buffer[] = [];
+  await new Promise<void>((res) => {
+    let n = 0;
+    s.on('data', (d: Buffer) => {
+      parts.push(d);
+      n += d.length;
+      if (n >= bytes) res();
+    });
+    s.write(sent);
+  });
+  s.destroy();
+  if (!Buffer.concat(parts).equals(sent)) throw new Error('warm-up echo came back different');
+}
+
+async function runOnce(v: Variant, login: LoginSpec, echoPort: number, block: number, blocks: number, cacheDir: string): Promise<Block[]> {
+  const [warmPort, mainPort] = await Promise.all([freePort(), freePort()]);
+  const forwards = [
+    { listenPort: warmPort, host: '127.0.0.1', port: echoPort },
+    { listenPort: mainPort, host: '127.0.0.1', port: echoPort },
+  ];
+  const base = tunnelCommand(v.dir ? 'pure' : 'openssh', login, forwards);
+  const args = v.dir ? [...v.nodeArgs, join(v.dir, 'dist', 'node', 'cli-bin.cjs'), ...base.args.slice(base.args.indexOf('-N'))] : base.args;
+  const child = spawn(v.dir ? process.execPath : base.cmd, args, {
+    stdio: ['ignore', 'ignore', 'ignore'],
+    env: { ...base.env, XDG_CACHE_HOME: join(cacheDir, v.name) },
+  });
+  try {
+    // The bench's warm-up (bench/scenarios.ts withTunnel).
+    await echoBytes(warmPort, child, 2 * 1024 * 1024);
+    for (let i = 0; i < 3; i++) await echoBytes(warmPort, child, 64);
+    const sock = await connectRetry(mainPort, child);
+    let pending: { resolve: () => void; n: number } | undefined;
+    sock.on('data', (d: Buffer) => {
+      if (!pending) return;
+      pending.n += d.length;
+      if (pending.n >= 64) pending.resolve();
+    });
+    const msg = Buffer.alloc(64);
+    const exchange = async (i: number): Promise<number> => {
+      msg.fill(i & 0xff);
+      msg.writeInt32BE(i, 0);
+      const t0 = performance.now();
+      await new Promise<void>((resolve) => {
+        pending = { resolve, n: 0 };
+        sock.write(msg);
+      });
+      pending = undefined;
+      return (performance.now() - t0) * 1000;
+    };
+    for (let i = -10; i < 0; i++) await exchange(i);
+    const out: Block[] = [];
+    for (let b = 0; b < blocks; b++) {
+      const c0 = cpuNs(child.pid!);
+      const rtts: number[] = [];
+      for (let i = 0; i < block; i++) rtts.push(await exchange(b * block + i));
+      const c1 = cpuNs(child.pid!);
+      rtts.sort((x, y) => x - y);
+      out.push({ medianUs: rtts[rtts.length >> 1]!, mainCpuUs: (c1.main - c0.main) / block / 1000, allCpuUs: (c1.all - c0.all) / block / 1000 });
+    }
+    sock.destroy();
+    return out;
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => (child.exitCode !== null ? r(undefined) : child.once('exit', r)));
+  }
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[s.length >> 1]!;
+};
+
+async function main(): Promise<void> {
+  const opts = parseArgs(process.argv.slice(2));
+  const set = ALGORITHM_SETS[0]!;
+  const sshd = await startSshd({ config: BENCH_SSHD_CONFIG });
+  const ep = fork(join(TOOL_DIR, '..', 'endpoints.js'), [JSON.stringify({ host: '127.0.0.1', bulkBytes: 1, smallBytes: 1 })], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const cacheDir = mkdtempSync(join(tmpdir(), 'pure-ssh-cold-'));
+  try {
+    const ready = await new Promise<EndpointsReady>((res) => ep.on('message', (m: EndpointsReady) => m.kind === 'ready' && res(m)));
+    const login: LoginSpec = {
+      host: sshd.host,
+      port: sshd.port,
+      user: sshd.user,
+      keyPath: sshd.clientKeyPath,
+      knownHostsPath: sshd.knownHostsPath,
+      algorithms: { cipher: set.cipher, kex: set.kex, hostKey: set.hostKey },
+    };
+    // One unmeasured run each: writes each variant's code cache, as the bench's earlier runs do.
+    for (const v of opts.variants) await runOnce(v, login, ready.ports.echo, 10, 1, cacheDir);
+    const results = new Map<string, Block[][]>(opts.variants.map((v) => [v.name, []]));
+    for (let r = 0; r < opts.runs; r++) {
+      for (const v of opts.variants) {
+        results.get(v.name)!.push(await runOnce(v, login, ready.ports.echo, opts.block, opts.blocks, cacheDir));
+        process.stderr.write('.');
+      }
+    }
+    process.stderr.write('\n');
+    const cols = Array.from({ length: opts.blocks }, (_, b) => `${b * opts.block}–${(b + 1) * opts.block - 1}`);
+    console.log(`medians over ${opts.runs} runs; per block of ${opts.block} round trips: median round trip µs / main-thread CPU µs per round trip / all threads`);
+    console.log(['variant', ...cols].join(' | '));
+    for (const [name, runs] of results) {
+      const cells = cols.map((_, b) => {
+        const m = median(runs.map((x) => x[b]!.medianUs));
+        const c = median(runs.map((x) => x[b]!.mainCpuUs));
+        const a = median(runs.map((x) => x[b]!.allCpuUs));
+        return `${m.toFixed(0)} / ${c.toFixed(0)} / ${a.toFixed(0)}`;
+      });
+      console.log([name, ...cells].join(' | '));
+    }
+  } finally {
+    ep.kill();
+    await sshd.stop();
+    rmSync(cacheDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
