@@ -69,6 +69,12 @@ const queuedDirect = Symbol('pure-ssh.queuedDirectWrite');
 
 let binding: StreamWrapBinding | null | undefined;
 
+/**
+ * A WriteWrap no write holds (making one is a V8 API object instantiation, ~1k instructions):
+ * the one thread makes one write at a time, and only a queued write keeps its request.
+ */
+let spareReq: WriteReq | undefined;
+
 function streamWrap(): StreamWrapBinding | null {
   if (binding !== undefined) return binding;
   binding = null;
@@ -150,14 +156,22 @@ export function handleWriterFor(sock: Socket): HandleWriter | undefined {
     ) {
       return WRITE_REFUSED;
     }
-    const req = new WriteWrap();
+    let req = spareReq;
+    if (req === undefined) {
+      req = new WriteWrap();
+      req.oncomplete = onQueuedWriteComplete;
+      req.async = false;
+      req.bytes = 0;
+      req.buffer = null;
+    } else {
+      spareReq = undefined;
+    }
     req.handle = handle;
-    req.oncomplete = onQueuedWriteComplete;
-    req.async = false;
-    req.bytes = 0;
-    req.buffer = null;
     const err = handle.writeBuffer(req, chunk);
-    const queued = streamBaseState[kLastWriteWasAsync] !== 0;
+    const queued = err === 0 && streamBaseState[kLastWriteWasAsync] !== 0;
+    // Node's StreamBase::Write binds the request object to a libuv request only when the
+    // kernel did not take everything: otherwise it is left untouched, free for the next write.
+    if (!queued) spareReq = req;
     if (err !== 0) {
       const e = writeError(err);
       s.destroy(e);
@@ -166,6 +180,7 @@ export function handleWriterFor(sock: Socket): HandleWriter | undefined {
     }
     if (!queued) return WRITE_DONE;
     // libuv holds a pointer into chunk until the write completes.
+    req.async = true;
     req.buffer = chunk;
     req.owner = s;
     req.callback = done;
