@@ -120,12 +120,13 @@ export class ClientCore {
   private readonly userauth: UserAuth;
   private readonly connection: Connection;
   /**
-   * Events not yet taken, from eventHead on. Emptied by taking a new array, never by
-   * `length = 0`: that is a V8 runtime call (~400 instructions, per message in a callgrind
-   * profile of the -L echo path).
+   * Events not yet taken: slots eventHead..eventTail-1. The array is kept and its slots reused
+   * (a taken slot is cleared, so nothing outlives its event): neither `length = 0` (a V8 runtime
+   * call, ~400 instructions) nor a new array that grows again per batch of messages.
    */
-  private events: ClientEvent[] = [];
+  private readonly events: (ClientEvent | undefined)[] = [];
   private eventHead = 0;
+  private eventTail = 0;
   private stage: Stage = 'handshake';
   private serverSigAlgs: string[] | undefined;
   private pingSupported = false;
@@ -140,7 +141,7 @@ export class ClientCore {
     this.clock = options.now;
     const crypto = options.crypto ?? pureCryptoProvider;
     const algorithms = { ...defaultAlgorithms(crypto.name), ...options.algorithms };
-    const emit = (e: ClientEvent) => this.events.push(e);
+    const emit = (e: ClientEvent): void => void (this.events[this.eventTail++] = e);
     const log = (message: string) => emit({ type: 'log', message });
     this.transport = new Transport(
       {
@@ -303,7 +304,7 @@ export class ClientCore {
     } else {
       if (action.keepalive) this.sendKeepalive();
       if (action.rekey) {
-        this.events.push({ type: 'log', message: 'rekeying: RekeyLimit time reached' });
+        this.events[this.eventTail++] = { type: 'log', message: 'rekeying: RekeyLimit time reached' };
         this.transport.rekey();
       }
     }
@@ -329,15 +330,13 @@ export class ClientCore {
 
   /** The next event, or undefined when there are none. */
   nextEvent(): ClientEvent | undefined {
-    if (this.eventHead >= this.events.length) {
-      if (this.eventHead > 0) {
-        this.events = [];
-        this.eventHead = 0;
-      }
-      return undefined;
-    }
-    return this.events[this.eventHead++];
+    const head = this.eventHead++;
+    if (head >= this.eventTail) return void (this.eventHead = this.eventTail = 0);
+    const e = this.events[head];
+    this.events[head] = undefined;
+    return e;
   }
+
 
   get isAuthenticated(): boolean {
     return this.stage === 'authenticated';

@@ -37,6 +37,7 @@ import {
 import type { TransportInfo } from '../transport/transport.js';
 import { ChannelStream } from './channel-stream.js';
 import { connectLendingReads, lendingReadsOf } from './socket-read.js';
+import { handleWriterFor, WRITE_DONE, WRITE_REFUSED, type HandleWriter } from './socket-write.js';
 import { expandHome, loadCertificateFile, loadIdentityFile, prepareIdentityFile, unlockIdentityFile, type IdentityFileEntry } from './identity-file.js';
 import { AgentClient } from './agent.js';
 import { orderIdentities, sshKeyTypeLabel, type AuthIdentity } from '../auth/identity.js';
@@ -574,6 +575,8 @@ export class SshClient extends EventEmitter {
   /** Global requests sent with want_reply, by the core's request id. */
   private readonly globalWaiters = new Map<number, (reply: { success: boolean; data: Uint8Array } | undefined) => void>();
   private readonly abortListener: (() => void) | undefined;
+  /** Writes to our own TCP socket's handle past its Writable (socket-write.ts), where Node allows it. */
+  private readonly directWrite: HandleWriter | undefined;
 
   /** @internal use {@link connect}. */
   constructor(
@@ -636,6 +639,7 @@ export class SshClient extends EventEmitter {
       windowAutoTune: options.windowAutoTune === false ? false : options.windowAutoTune === true ? {} : options.windowAutoTune,
     });
     const sock = this.socket;
+    this.directWrite = lendsReads ? handleWriterFor(sock as Socket) : undefined;
     const onRead = (d: Uint8Array): void => {
       this.connected = true;
       this.core.receive(d);
@@ -1011,6 +1015,18 @@ export class SshClient extends EventEmitter {
     this.core.outputWritten(!err);
   };
 
+  /**
+   * A direct write (socket-write.ts) that waited in libuv completed: it is reported, and output
+   * paused for it resumes unless the socket's Writable holds enough to emit 'drain' itself.
+   */
+  private readonly onDirectWritten = (err: Error | null): void => {
+    this.core.outputWritten(!err);
+    if (err || !this.outputPaused || this.socket.writableNeedDrain) return;
+    this.outputPaused = false;
+    this.core.setOutputPaused(false);
+    this.pump();
+  };
+
   private write(chunks: Uint8Array[]): void {
     const sock = this.socket;
     if (sock.destroyed || !sock.writable) {
@@ -1019,11 +1035,33 @@ export class SshClient extends EventEmitter {
       return;
     }
     let ok = true;
-    if (chunks.length > 1 && 'cork' in sock) sock.cork();
-    for (let i = 0; i < chunks.length; i++) ok = sock.write(chunks[i]!, this.onWritten);
-    if (chunks.length > 1 && 'uncork' in sock) sock.uncork();
+    let i = 0;
+    const direct = this.directWrite;
+    if (direct !== undefined) {
+      // While the kernel takes each chunk whole; the rest follows through the Writable, behind
+      // a chunk left waiting in libuv (which writes in order).
+      for (; i < chunks.length; i++) {
+        const r = direct(chunks[i]!, this.onDirectWritten);
+        if (r === WRITE_REFUSED) break;
+        if (r === WRITE_DONE) {
+          this.core.outputWritten(true);
+          continue;
+        }
+        // The socket is congested (or failed): pause until that chunk is written.
+        ok = false;
+        i++;
+        break;
+      }
+    }
+    const rest = chunks.length - i;
+    if (rest > 1 && 'cork' in sock) sock.cork();
+    for (; i < chunks.length; i++) {
+      if (!sock.write(chunks[i]!, this.onWritten)) ok = false;
+    }
+    if (rest > 1 && 'uncork' in sock) sock.uncork();
     if (!ok && !this.outputPaused) {
-      // The socket is congested: stop packetizing channel data until 'drain'.
+      // The socket is congested: stop packetizing channel data until 'drain' (or the direct
+      // write's completion).
       this.outputPaused = true;
       this.core.setOutputPaused(true);
     }

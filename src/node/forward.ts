@@ -10,6 +10,7 @@ import { SshError, UsageError } from '../errors.js';
 import type { ChannelStream } from './channel-stream.js';
 import { ForwardListener } from './forward-listener.js';
 import { lendAcceptedReads } from './socket-read.js';
+import { handleWriterFor, WRITE_DONE, WRITE_QUEUED } from './socket-write.js';
 
 /** Where to listen: TCP host/port (loopback unless told otherwise) or a Unix socket path. */
 export type ListenSpec = { host?: string; port: number } | { path: string };
@@ -237,11 +238,34 @@ function pipeFromChannel(from: ChannelStream, to: Socket, counters: ForwardCount
     paused = false;
     from.resume();
   };
+  // A lone chunk goes straight to the socket's handle where Node allows it (socket-write.ts):
+  // no Writable state machine and nextTick per message. One the kernel did not take whole
+  // waits in libuv (`queued`); the channel is paused until it is written, as for 'drain'.
+  const direct = handleWriterFor(to);
+  let queued = false;
+  let pausedForQueued = false;
+  const onDirectWritten = (err: Error | null): void => {
+    queued = false;
+    if (!pausedForQueued) return;
+    pausedForQueued = false;
+    if (!err) resume();
+  };
+  const writeLone = (chunk: Uint8Array): void => {
+    if (direct !== undefined) {
+      const r = direct(chunk, onDirectWritten);
+      if (r === WRITE_DONE) return;
+      if (r === WRITE_QUEUED) {
+        queued = true;
+        return;
+      }
+    }
+    to.write(chunk);
+  };
   const flush = () => {
     const chunk = held;
     held = undefined;
     if (chunk !== undefined) {
-      if (!to.destroyed) to.write(chunk);
+      if (!to.destroyed) writeLone(chunk);
     } else if (corked) {
       corked = false;
       to.uncork();
@@ -253,7 +277,12 @@ function pipeFromChannel(from: ChannelStream, to: Socket, counters: ForwardCount
     // Backpressure once per batch, after it went out: bytes the kernel did not take wait in the
     // socket, so stop taking the channel's data (and granting its window) until they drain.
     // (While corked every large chunk "fills" the socket's buffer; that says nothing yet.)
-    if (to.writableLength > 0 && !paused && !to.destroyed) {
+    if (paused || to.destroyed) return;
+    if (queued) {
+      paused = true;
+      pausedForQueued = true;
+      from.pause();
+    } else if (to.writableLength > 0) {
       paused = true;
       from.pause();
       to.once('drain', resume);
