@@ -282,7 +282,11 @@ function pipeFromChannel(from: ChannelStream, to: Socket, counters: ForwardCount
       paused = true;
       pausedForQueued = true;
       from.pause();
-    } else if (to.writableLength > 0) {
+    } else if (to.writableNeedDrain ?? to.writableLength >= to.writableHighWaterMark) {
+      // Only once write() has said "full": Node emits 'drain' only then. Bytes queued below the
+      // high-water mark that complete later emit nothing, and waiting for 'drain' there kept
+      // the channel paused (and its window closed) for good; the socket holds at most the
+      // high-water mark plus one task's batch, as with stream.pipe().
       paused = true;
       from.pause();
       to.once('drain', resume);
