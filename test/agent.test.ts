@@ -16,6 +16,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { AgentClient, AuthenticationError, connect, parsePublicKeyFile, prepareIdentityFile, type ConnectOptions } from '../src/index.js';
 import { fingerprintSha256 } from '../src/keys/hostkey.js';
 import { SshWriter } from '../src/protocol/wire.js';
+import { cliEnv, itWithHome } from './harness/home.js';
 import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
 import { waitForAgentSocket } from './support/ssh-agent.js';
 
@@ -61,11 +62,11 @@ interface CliRun {
   stderr: string;
 }
 
-/** Run the built CLI until it authenticates (then stop it) or exits. */
-function runCli(args: string[], env: Record<string, string>): Promise<CliRun> {
+/** Run the built CLI in `env` until it authenticates (then stop it) or exits. */
+function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<CliRun> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env }, detached: true });
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env, detached: true });
     children.add(child);
     let stderr = '';
     child.stderr!.setEncoding('utf8');
@@ -137,10 +138,10 @@ describeInterop('ssh-agent, signers and passphrases against sshd', () => {
     });
   }
 
-  it('CLI: logs in through SSH_AUTH_SOCK and names the agent key under -v', async () => {
+  itWithHome('CLI: logs in through SSH_AUTH_SOCK and names the agent key under -v', async () => {
     const r = await runCli(
       ['-F', 'none', '-N', '-v', '-p', String(sshd.port), '-l', 'root', '-o', `UserKnownHostsFile=${sshd.knownHostsPath}`, '-o', 'BatchMode=yes', '127.0.0.1'],
-      { HOME: home, SSH_AUTH_SOCK: agents.ed25519.sock },
+      cliEnv(home, { SSH_AUTH_SOCK: agents.ed25519.sock }),
     );
     const fp = fingerprintSha256(blobOf(agentPubs.ed25519));
     expect(r.stderr).toContain(`debug1: Offering public key: agent_ed25519@test ED25519 ${fp} agent`);
@@ -149,7 +150,7 @@ describeInterop('ssh-agent, signers and passphrases against sshd', () => {
     // IdentityAgent none wins over SSH_AUTH_SOCK: no key, permission denied.
     const none = await runCli(
       ['-F', 'none', '-N', '-p', String(sshd.port), '-l', 'root', '-o', `UserKnownHostsFile=${sshd.knownHostsPath}`, '-o', 'BatchMode=yes', '-o', 'IdentityAgent=none', '127.0.0.1'],
-      { HOME: home, SSH_AUTH_SOCK: agents.ed25519.sock },
+      cliEnv(home, { SSH_AUTH_SOCK: agents.ed25519.sock }),
     );
     expect(none.code).toBe(255);
     expect(none.stderr).toContain('root@127.0.0.1: Permission denied (publickey,password).');
@@ -283,7 +284,7 @@ describeInterop('ssh-agent, signers and passphrases against sshd', () => {
     expect(asked).toEqual([accepted.path]);
   });
 
-  it('CLI: passphrase through SSH_ASKPASS (SSH_ASKPASS_REQUIRE=force), wrong then right; BatchMode skips the key', async () => {
+  itWithHome('CLI: passphrase through SSH_ASKPASS (SSH_ASKPASS_REQUIRE=force), wrong then right; BatchMode skips the key', async () => {
     const k = await keygen(dir, 'cli_enc', 'ecdsa', 'letmein');
     await appendFile(join(sshd.dir, 'authorized_keys'), `${k.pub}\n`);
     const askpass = join(dir, 'askpass.sh');
@@ -296,21 +297,21 @@ describeInterop('ssh-agent, signers and passphrases against sshd', () => {
     );
     await chmod(askpass, 0o755);
     const args = ['-F', 'none', '-N', '-v', '-p', String(sshd.port), '-l', 'root', '-i', k.path, '-o', `UserKnownHostsFile=${sshd.knownHostsPath}`, '-o', 'PasswordAuthentication=no', '-o', 'KbdInteractiveAuthentication=no'];
-    const r = await runCli([...args, '127.0.0.1'], { HOME: home, SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: 'force', SSH_AUTH_SOCK: '' });
+    const r = await runCli([...args, '127.0.0.1'], cliEnv(home, { SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: 'force', SSH_AUTH_SOCK: '' }));
     expect(r.stderr).toContain('Authenticated to 127.0.0.1');
     expect((await readFile(prompts, 'utf8')).split('\n').filter(Boolean)).toEqual([
       `Enter passphrase for key '${k.path}': `,
       `Enter passphrase for key '${k.path}': `,
     ]);
     expect(r.stderr).toMatch(new RegExp(`debug1: Offering public key: ${k.path} ECDSA SHA256:\\S+ explicit`));
-    const batch = await runCli([...args, '-o', 'BatchMode=yes', '127.0.0.1'], { HOME: home, SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: 'force', SSH_AUTH_SOCK: '' });
+    const batch = await runCli([...args, '-o', 'BatchMode=yes', '127.0.0.1'], cliEnv(home, { SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: 'force', SSH_AUTH_SOCK: '' }));
     expect(batch.code).toBe(255);
     expect(batch.stderr).toContain(`debug1: Key ${k.path} is encrypted and BatchMode is set: not asking for its passphrase, key skipped`);
     expect(batch.stderr).toContain('root@127.0.0.1: Permission denied (publickey,password).');
     expect((await readFile(prompts, 'utf8')).split('\n').filter(Boolean).length).toBe(2);
   }, 40_000);
 
-  it('CLI: "Permission denied, please try again." between password prompts, as ssh prints it', async () => {
+  itWithHome('CLI: "Permission denied, please try again." between password prompts, as ssh prints it', async () => {
     const pw = sshd.password!;
     const askpass = join(dir, 'askpw.sh');
     const count = join(dir, 'askpw.count');
@@ -319,7 +320,7 @@ describeInterop('ssh-agent, signers and passphrases against sshd', () => {
     await chmod(askpass, 0o755);
     const r = await runCli(
       ['-F', 'none', '-N', '-p', String(sshd.port), '-l', pw.user, '-o', `UserKnownHostsFile=${sshd.knownHostsPath}`, '-o', 'PubkeyAuthentication=no', '-o', 'KbdInteractiveAuthentication=no', '-v', '127.0.0.1'],
-      { HOME: home, SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: 'force', SSH_AUTH_SOCK: '' },
+      cliEnv(home, { SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: 'force', SSH_AUTH_SOCK: '' }),
     );
     expect(r.stderr).toContain('Authenticated to 127.0.0.1');
     expect(r.stderr.split('\n').filter((l) => l === 'Permission denied, please try again.').length).toBe(1);

@@ -10,20 +10,21 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { cliEnv, describeWithHome } from './harness/home.js';
 
 const CLI = fileURLToPath(new URL('../dist/node/cli.js', import.meta.url));
 
 function pureSsh(args: string[], home: string): Promise<{ code: number | null; stderr: string }> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { env: { ...process.env, HOME: home }, timeout: 15_000 }, (err, _out, stderr) =>
+    execFile(process.execPath, [CLI, ...args], { env: cliEnv(home), timeout: 15_000 }, (err, _out, stderr) =>
       resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stderr }),
     );
   });
 }
 
-describe('pure-ssh refuses what it cannot honour, before connecting', () => {
+describeWithHome('pure-ssh refuses what it cannot honour, before connecting', () => {
   let home: string;
   let server: net.Server;
   let port: number;

@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dial, echoVia, freePort, hashStream, startEchoServer, startSourceServer, type TestServer } from './harness/net.js';
-import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
+import { cliEnv, describeInteropWithHome } from './harness/home.js';
+import { startSshd, type SshdHandle } from './harness/sshd.js';
 import { CLI, runCli as startCli, type CliRun } from './support/cli-run.js';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
@@ -127,7 +128,7 @@ describe('pure-ssh command line without a server', () => {
   });
 });
 
-describeInterop('pure-ssh command line against sshd', () => {
+describeInteropWithHome('pure-ssh command line against sshd', () => {
   let sshd: SshdHandle;
   let home: string;
   let echo: TestServer;
@@ -152,8 +153,9 @@ describeInterop('pure-ssh command line against sshd', () => {
     '-o', 'BatchMode=yes',
     ...extra,
   ];
+  /** The CLI with `home` as its passwd home and $HOME (test/harness/home.ts), `env` added. */
   const cli = (args: string[], env: Record<string, string> = {}, opts: { detached?: boolean } = {}) =>
-    runCli(args, { HOME: home, ...env }, opts);
+    startCli(args, { env: cliEnv(home, env), detached: opts.detached });
 
   it('-N -L carries a transfer intact (sha256); SIGTERM disconnects cleanly and exits 0 as ssh -N does', async () => {
     const source = await startSourceServer(8 * 1024 * 1024, 7);
@@ -193,6 +195,7 @@ describeInterop('pure-ssh command line against sshd', () => {
         const lport = await freePort();
         const child = spawn(cmd[0]!, [...cmd.slice(1), ...base(), '-v', '-N', '-L', `${lport}:127.0.0.1:${echo.port}`, '127.0.0.1'], {
           stdio: ['ignore', 'ignore', 'pipe'],
+          env: cliEnv(home),
         });
         let err = '';
         child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));

@@ -19,7 +19,8 @@ function env(files: Record<string, string>, extra: Partial<CliEnvironment> = {})
     }
   }
   return {
-    env: { HOME: '/home/joe', SOCKDIR: '/run/joe' },
+    // $HOME set apart from the passwd entry's home: ~ and %d take the latter, ${HOME} the former.
+    env: { HOME: '/env/home', SOCKDIR: '/run/joe' },
     home: '/home/joe',
     localUser: 'joe',
     uid: 1000,
@@ -151,7 +152,7 @@ describe('%-tokens and ${VAR} (ssh_config(5) TOKENS, ENVIRONMENT VARIABLES)', ()
       'UserKnownHostsFile %d/kh_%C\nLocalForward ${SOCKDIR}/%h.sock /run/%r.sock\n';
     const c = resolve(['Nick'], { '/cfg': cfg });
     expect(c.identityFiles).toEqual([{ path: '/home/joe/.ssh/real.example_rem_2222', explicit: true }]);
-    expect(c.certificateFiles).toEqual(['/home/joe/c_Nick_alias']);
+    expect(c.certificateFiles).toEqual(['/env/home/c_Nick_alias']);
     expect(c.knownHostsFiles[0]).toBe(`/home/joe/kh_${connectionHash('box.example.net', 'real.example', '2222', 'rem')}`);
     expect(c.localForwards[0]).toEqual({ listen: { path: '/run/joe/real.example.sock' }, to: { path: '/run/rem.sock' } });
     expect(c.hostKeyAlias).toBe('alias');

@@ -11,6 +11,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } 
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { cliEnv, itWithHome } from './harness/home.js';
 import { CLI } from './support/cli-run.js';
 import { resolveCommandLine } from '../src/config/cli-args.js';
 import { processCliEnvironment } from '../src/node/connect-host.js';
@@ -120,11 +121,13 @@ describe.skipIf(!haveSsh)('pure-ssh -G and ssh -G on the same corner cases', () 
     expect(expectSame(['-F', conf('Po\0rt 3\n'), 'h']).status).toBe(255);
   });
 
-  it('~ and %d are the passwd entry\'s home, not $HOME (ssh.c getpwuid)', () => {
-    const env = { ...process.env, HOME: join(dir, 'not-home') };
+  itWithHome('~ and %d are the passwd entry\'s home, not $HOME (ssh.c getpwuid)', () => {
+    // Both run under nss_wrapper (test/harness/home.ts): the passwd entry's home is `home`.
+    const home = join(dir, 'passwd-home');
+    const env = cliEnv(home, { HOME: join(dir, 'not-home') });
     const args = ['-F', 'none', '-o', 'UserKnownHostsFile ~/kh %d/kh2', '-o', 'GlobalKnownHostsFile ~/gkh', 'h'];
     const a = expectSame(args, 'userknownhostsfile', env);
-    expect(lines(a, 'userknownhostsfile')).toEqual([`userknownhostsfile ${userInfo().homedir}/kh ${userInfo().homedir}/kh2`]);
+    expect(lines(a, 'userknownhostsfile')).toEqual([`userknownhostsfile ${home}/kh ${home}/kh2`]);
     expectSame(args, 'globalknownhostsfile', env);
     // %u and Match localuser: the passwd entry's name, not $USER.
     expectSame(['-F', conf('Match localuser nobody-at-all\n  Port 9\n'), '-o', 'User %u', 'h'], 'user', { ...env, USER: 'nobody-at-all' });

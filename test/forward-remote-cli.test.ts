@@ -14,7 +14,8 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, resolveCommandLine, type CliEnvironment, type ResolvedConfig } from '../src/config/cli-args.js';
 import { dial, echoVia, freePort, hashStream, startEchoServer, startSourceServer, type SourceServer, type TestServer } from './harness/net.js';
-import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
+import { cliEnv, describeInteropWithHome } from './harness/home.js';
+import { startSshd, type SshdHandle } from './harness/sshd.js';
 
 const CLI = fileURLToPath(new URL('../dist/node/cli.js', import.meta.url));
 
@@ -94,7 +95,7 @@ afterAll(() => {
 
 function runCli(args: string[], home: string): Run {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HOME: home } });
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: cliEnv(home) });
   running.add(child);
   let err = '';
   child.stderr!.setEncoding('utf8');
@@ -127,7 +128,7 @@ async function exitOf(run: Run, ms = 15_000): Promise<number | null> {
   return Promise.race([run.exited, t]);
 }
 
-describeInterop('pure-ssh -R and -D against sshd', () => {
+describeInteropWithHome('pure-ssh -R and -D against sshd', () => {
   let sshd: SshdHandle;
   let echo: TestServer;
   let source: SourceServer;
@@ -194,7 +195,7 @@ describeInterop('pure-ssh -R and -D against sshd', () => {
       expect(await exitOf(run2)).toBe(255);
       // Exactly what OpenSSH's ssh prints with the same arguments: no "Connection ... closed." after it.
       const args = [...base(strict), '-N', '-o', 'ExitOnForwardFailure=yes', '-R', `${port}:127.0.0.1:${echo.port}`, '127.0.0.1'];
-      const theirs = await promisify(execFile)(strict.openssh.ssh, args, { timeout: 15_000 }).then(
+      const theirs = await promisify(execFile)(strict.openssh.ssh, args, { timeout: 15_000, env: cliEnv(home) }).then(
         () => ({ code: 0, stderr: '' }),
         (e: { code: number; stderr: string }) => ({ code: e.code, stderr: e.stderr }),
       );

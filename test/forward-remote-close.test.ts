@@ -11,6 +11,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { SshClient } from '../src/index.js';
 import { connectTo } from './harness/client.js';
 import { deterministicChunks, deterministicSha256, freePort, type TestServer } from './harness/net.js';
+import { cliEnv, itWithHome } from './harness/home.js';
 import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
 import { runCli } from './support/cli-run.js';
 import { fdCount, tcpSocketsOf, type HeldSocket } from './support/proc-sockets.js';
@@ -243,14 +244,14 @@ describeInterop('a channel closed by the server while the local client still sen
     }
   }, 60_000);
 
-  it('pure-ssh -N -L: the same 20 connections leave the process with no extra descriptor and no FIN-WAIT-2 socket', async () => {
+  itWithHome('pure-ssh -N -L: the same 20 connections leave the process with no extra descriptor and no FIN-WAIT-2 socket', async () => {
     const lport = await freePort();
     const run = runCli([
       '-F', 'none', '-N', '-v',
       '-p', String(sshd.port), '-i', sshd.clientKeyPath, '-l', sshd.user,
       '-o', `UserKnownHostsFile=${sshd.knownHostsPath}`, '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes',
       '-L', `127.0.0.1:${lport}:127.0.0.1:${bye.port}`, sshd.host,
-    ], { env: { ...process.env, HOME: sshd.dir } });
+    ], { env: cliEnv(sshd.dir) });
     try {
       await run.waitFor(/Entering interactive session/);
       const baseline = fdCount(run.pid);

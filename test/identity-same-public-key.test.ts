@@ -13,12 +13,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
+import { cliEnv, describeInteropWithHome } from './harness/home.js';
+import { startSshd, type SshdHandle } from './harness/sshd.js';
 import { runCli } from './support/cli-run.js';
 
 const execFileP = promisify(execFile);
 
-describeInterop('identity files with the same public key (a stale FILE.pub)', () => {
+describeInteropWithHome('identity files with the same public key (a stale FILE.pub)', () => {
   let sshd: SshdHandle;
   let dir: string;
   let stale: string;
@@ -45,7 +46,7 @@ describeInterop('identity files with the same public key (a stale FILE.pub)', ()
       '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes',
       '-o', `UserKnownHostsFile=${sshd.knownHostsPath}`, '-o', 'StrictHostKeyChecking=yes',
     ];
-    const run = runCli([...args, '-N', '-v', sshd.host], { env: { ...process.env, HOME: dir } });
+    const run = runCli([...args, '-N', '-v', sshd.host], { env: cliEnv(dir) });
     try {
       await run.waitFor(/Authenticated to |Permission denied/);
       const err = run.stderr();
@@ -56,7 +57,7 @@ describeInterop('identity files with the same public key (a stale FILE.pub)', ()
       await run.kill();
     }
     // OpenSSH's client with the same files logs in with the second one.
-    const { stderr } = await execFileP('ssh', [...args, '-v', sshd.host, 'true']);
+    const { stderr } = await execFileP('ssh', [...args, '-v', sshd.host, 'true'], { env: cliEnv(dir) });
     expect(stderr).toContain(`identity_sign: private key ${stale} contents do not match public`);
     expect(stderr).toMatch(/Authenticated to .* using "publickey"/);
   });

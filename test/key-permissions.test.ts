@@ -15,6 +15,7 @@ import { KeyPermissionsError, loadIdentityFile } from '../src/index.js';
 import { checkKeyFilePermissions } from '../src/node/identity-file.js';
 import { connectTo } from './harness/client.js';
 import { echoVia, freePort, startEchoServer, type TestServer } from './harness/net.js';
+import { cliEnv, itWithHome } from './harness/home.js';
 import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
 import { runCli } from './support/cli-run.js';
 
@@ -129,17 +130,17 @@ describeInterop('private key files readable by others (issue 8.7)', () => {
     ...extra, sshd.host,
   ];
 
-  it('CLI: 0644 and 0640 print ssh\'s warning block word for word (compared with the real ssh), the key is ignored, exit 255', async () => {
+  itWithHome('CLI: 0644 and 0640 print ssh\'s warning block word for word (compared with the real ssh), the key is ignored, exit 255', async () => {
     for (const [name, mode, text] of [['c644', 0o644, '0644'], ['c640', 0o640, '0640']] as const) {
       const path = await keyWithMode(name, mode);
-      const run = runCli([...cliArgs([path]), '-N'], { env: { ...process.env, HOME: dir } });
+      const run = runCli([...cliArgs([path]), '-N'], { env: cliEnv(dir) });
       const { code } = await run.exited;
       expect(code).toBe(255);
       const ours = run.stderr();
       expect(ours).toContain(sshWarning(path, text));
       expect(ours).toContain(`${sshd.user}@${sshd.host}: Permission denied (publickey).`);
       // OpenSSH's own client, same file: the same lines.
-      const theirs = await execFileP('ssh', [...cliArgs([path]), 'true'], { env: { ...process.env, HOME: dir } }).then(
+      const theirs = await execFileP('ssh', [...cliArgs([path]), 'true'], { env: cliEnv(dir) }).then(
         () => '',
         (e: { stderr: string }) => e.stderr.replace(/\r\n/g, '\n'), // ssh ends its log lines with CRLF
       );
@@ -147,12 +148,12 @@ describeInterop('private key files readable by others (issue 8.7)', () => {
     }
   });
 
-  it('CLI: an unprotected key is skipped and a good one after it is used: the tunnel works', async () => {
+  itWithHome('CLI: an unprotected key is skipped and a good one after it is used: the tunnel works', async () => {
     const bad = await keyWithMode('c644-first', 0o644);
     const good = await keyWithMode('c600-second', 0o600);
     const lport = await freePort();
     const run = runCli([...cliArgs([bad, good], ['-L', `${lport}:127.0.0.1:${echo.port}`]), '-N', '-v'], {
-      env: { ...process.env, HOME: dir },
+      env: cliEnv(dir),
     });
     try {
       await run.waitFor(/Entering interactive session/);

@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { connectTo } from './harness/client.js';
 import { echoVia, freePort, startEchoServer, type TestServer } from './harness/net.js';
+import { cliEnv, itWithHome } from './harness/home.js';
 import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
 
 const CLI = fileURLToPath(new URL('../dist/node/cli.js', import.meta.url));
@@ -23,10 +24,10 @@ interface Exit {
   stderr: string;
 }
 
-/** Run a command to its end (killed after `ms`), collecting stderr. */
-function run(cmd: string, args: string[], env: Record<string, string> = {}, ms = 20_000): Promise<Exit> {
+/** Run a command to its end (killed after `ms`) in `env`, collecting stderr. */
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, ms = 20_000): Promise<Exit> {
   return new Promise((resolve, reject) => {
-    execFile(cmd, args, { env: { ...process.env, ...env }, timeout: ms }, (err, _stdout, stderr) => {
+    execFile(cmd, args, { env, timeout: ms }, (err, _stdout, stderr) => {
       const code = err ? ((err as { code?: unknown }).code as number | null) : 0;
       if (err && typeof code !== 'number') reject(new Error(`${cmd} did not finish: ${err.message}\n${stderr}`));
       else resolve({ code, stderr });
@@ -37,7 +38,7 @@ function run(cmd: string, args: string[], env: Record<string, string> = {}, ms =
 /** Start the CLI with a forward, wait until it listens, send one line through, stop it. */
 async function cliForward(args: string[], lport: number, home: string): Promise<string> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, HOME: home } });
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: cliEnv(home) });
   let stderr = '';
   child.stderr.setEncoding('utf8');
   try {
@@ -119,7 +120,7 @@ describeInterop('known_hosts without a port, against sshd on a non-22 port', () 
     expect(await readFile(kh, 'utf8')).toBe(`${otherLine}\n${sshd.hostKeyLines[0]}\n`);
   });
 
-  it('CLI -v: connects and forwards through the port-less entry, with the debug lines, writing nothing', async () => {
+  itWithHome('CLI -v: connects and forwards through the port-less entry, with the debug lines, writing nothing', async () => {
     const kh = await file('cli_plain', `# plain name only\n${plainLine}\n`);
     const lport = await freePort();
     const stderr = await cliForward(
@@ -140,29 +141,29 @@ describeInterop('known_hosts without a port, against sshd on a non-22 port', () 
     expect(await readFile(kh, 'utf8')).toBe(`# plain name only\n${plainLine}\n`);
   });
 
-  it('CLI: a different port-less key with strict checking is "No ED25519 host key is known for [127.0.0.1]:PORT", as OpenSSH says', async () => {
+  itWithHome('CLI: a different port-less key with strict checking is "No ED25519 host key is known for [127.0.0.1]:PORT", as OpenSSH says', async () => {
     const kh = await file('cli_other', `${otherLine}\n`);
     const args = ['-F', 'none', '-p', String(sshd.port), '-i', sshd.clientKeyPath, '-l', 'root', '-o', `UserKnownHostsFile=${kh}`,
       '-o', 'GlobalKnownHostsFile=/dev/null', '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes', '-N', '127.0.0.1'];
-    const pure = await run(process.execPath, [CLI, ...args], { HOME: dir });
+    const pure = await run(process.execPath, [CLI, ...args], cliEnv(dir));
     expect(pure.code).toBe(255);
     const expected = `No ED25519 host key is known for [127.0.0.1]:${sshd.port} and you have requested strict checking.`;
     expect(pure.stderr).toContain(expected);
     expect(pure.stderr).not.toContain('CHANGED');
     // OpenSSH's ssh takes the very same arguments.
-    const openssh = await run('ssh', args, { HOME: dir });
+    const openssh = await run('ssh', args, cliEnv(dir));
     expect(openssh.code).toBe(255);
     expect(openssh.stderr).toContain(expected);
   });
 
-  it("OpenSSH's ssh, same files: accepts the port-less line, and accept-new leaves the same known_hosts as pure-ssh", async () => {
+  itWithHome("OpenSSH's ssh, same files: accepts the port-less line, and accept-new leaves the same known_hosts as pure-ssh", async () => {
     const sshArgs = (kh: string, strict: string) => [
       '-F', '/dev/null', '-v', '-p', String(sshd.port), '-i', sshd.clientKeyPath, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes',
       '-o', `UserKnownHostsFile=${kh}`, '-o', 'GlobalKnownHostsFile=/dev/null', '-o', `StrictHostKeyChecking=${strict}`,
       'root@127.0.0.1', 'true',
     ];
     const plain = await file('ossh_plain', `${plainLine}\n`);
-    const ok = await run('ssh', sshArgs(plain, 'yes'), { HOME: dir });
+    const ok = await run('ssh', sshArgs(plain, 'yes'), cliEnv(dir));
     expect(ok.code, ok.stderr).toBe(0);
     expect(ok.stderr).toContain('debug1: checking without port identifier');
     expect(ok.stderr).toContain('debug1: found matching key w/out port');
@@ -171,7 +172,7 @@ describeInterop('known_hosts without a port, against sshd on a non-22 port', () 
     const forOpenssh = await file('ossh_other', `${otherLine}\n`);
     const forPure = join(dir, 'pure_other');
     await copyFile(forOpenssh, forPure);
-    const added = await run('ssh', sshArgs(forOpenssh, 'accept-new'), { HOME: dir });
+    const added = await run('ssh', sshArgs(forOpenssh, 'accept-new'), cliEnv(dir));
     expect(added.code, added.stderr).toBe(0);
     const client = await connectTo(sshd, { host: '127.0.0.1', knownHosts: forPure, strictHostKeyChecking: 'accept-new' });
     await client.close();

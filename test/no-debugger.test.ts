@@ -9,7 +9,8 @@
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { echoVia, freePort, listening, startEchoServer, type TestServer } from './harness/net.js';
-import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
+import { cliEnv, describeInteropWithHome } from './harness/home.js';
+import { startSshd, type SshdHandle } from './harness/sshd.js';
 import { runCli, type CliRun } from './support/cli-run.js';
 import { tcpSocketsOf } from './support/proc-sockets.js';
 
@@ -44,7 +45,7 @@ describe('SIGUSR1 on this Node (the control)', () => {
   });
 });
 
-describeInterop('pure-ssh is not open to debuggers (issue 8.8)', () => {
+describeInteropWithHome('pure-ssh is not open to debuggers (issue 8.8)', () => {
   let sshd: SshdHandle;
   let echo: TestServer;
   beforeAll(async () => {
@@ -62,7 +63,7 @@ describeInterop('pure-ssh is not open to debuggers (issue 8.8)', () => {
         '-o', `UserKnownHostsFile=${sshd.knownHostsPath}`, '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes',
         '-L', `127.0.0.1:${lport}:127.0.0.1:${echo.port}`, sshd.host,
       ],
-      { env: { ...process.env, HOME: sshd.dir, ...opts.env }, execArgv: opts.execArgv },
+      { env: cliEnv(sshd.dir, opts.env), execArgv: opts.execArgv },
     );
     await run.waitFor(/Entering interactive session/);
     return { run, lport };

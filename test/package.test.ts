@@ -17,7 +17,8 @@ import module from 'node:module';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashStream, freePort, startSourceServer } from './harness/net.js';
-import { describeInterop, startSshd } from './harness/sshd.js';
+import { cliEnv, describeInteropWithHome } from './harness/home.js';
+import { startSshd } from './harness/sshd.js';
 
 const execFileP = promisify(execFile);
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -141,13 +142,17 @@ describe('the packed package (issues 8.10, 8.11, 8.12)', () => {
     expect(bundle).not.toMatch(/\bimport\s*\(/);
   });
 
-  describeInterop('the installed bin against sshd', () => {
-    /** Runs the installed `pure-ssh` with its code cache in `cache`; resolves with stderr once `until` is printed, or at exit. */
+  describeInteropWithHome('the installed bin against sshd', () => {
+    /**
+     * Runs the installed `pure-ssh` with its code cache in `cache`, `work`/home as its passwd home
+     * and $HOME (test/harness/home.ts), `env` added; resolves with stderr once `until` is printed,
+     * or at exit.
+     */
     function bin(args: string[], cache: string, until?: string, env: NodeJS.ProcessEnv = {}): Promise<{ stderr: string; stop(): Promise<void> }> {
       const child = spawn(join(project, 'node_modules', '.bin', 'pure-ssh'), args, {
         cwd: project,
         stdio: ['ignore', 'ignore', 'pipe'],
-        env: { ...process.env, XDG_CACHE_HOME: cache, ...env },
+        env: cliEnv(join(work, 'home'), { XDG_CACHE_HOME: cache, ...env }),
       });
       let stderr = '';
       child.stderr.setEncoding('utf8');
@@ -288,12 +293,14 @@ describe('the packed package (issues 8.10, 8.11, 8.12)', () => {
       expect((await bin(['-V'], '/proc/self')).stderr).toBe(`pure-ssh_${pkg.version}\n`);
     }, 30_000);
 
-    it('ignores a relative XDG_CACHE_HOME (XDG Base Directory Specification): nothing written under the working directory', async () => {
+    it('ignores a relative XDG_CACHE_HOME (XDG Base Directory Specification): nothing written under the working directory; $HOME/.cache, not the passwd home\'s', async () => {
       const home = join(work, 'home-rel');
       await mkdir(home);
+      // The XDG default is $HOME/.cache, so $HOME is set apart from the passwd home (bin's `work`/home).
       expect((await bin(['-V'], 'relative-cache', undefined, { HOME: home })).stderr).toBe(`pure-ssh_${pkg.version}\n`);
       expect(existsSync(join(project, 'relative-cache'))).toBe(false);
       expect(statSync(join(home, '.cache', 'pure-ssh')).mode & 0o777).toBe(0o700);
+      expect(existsSync(join(work, 'home', '.cache'))).toBe(false);
     }, 30_000);
   });
 

@@ -245,13 +245,26 @@ export function requireSshd(): void {
 /** A `describe` for suites needing a server: runs, fails in CI if missing, skips otherwise. */
 export type ServerDescribe = (name: string, fn: () => void) => void;
 
-/** Builds a {@link ServerDescribe} from an availability check and its requirement error. */
+/**
+ * Builds a {@link ServerDescribe} from an availability check and its requirement error; a
+ * skipped suite's name carries that error's message, so the report says what to install.
+ */
 export function describeIf(available: () => boolean, require: () => void): ServerDescribe {
   return (name, fn) => {
     if (available()) describe(name, fn);
     else if (inCI()) describe(name, () => it('has its server installed', () => require()));
-    else describe.skip(name, fn);
+    else describe.skip(`${name} (skipped: ${missing(require)})`, fn);
   };
+}
+
+/** The message `require` throws, for a skipped suite's name. */
+function missing(require: () => void): string {
+  try {
+    require();
+  } catch (err) {
+    return (err as Error).message;
+  }
+  return 'not available';
 }
 
 /**
