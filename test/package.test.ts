@@ -107,9 +107,10 @@ describe('the packed package (issues 8.10, 8.11, 8.12)', () => {
     expect(existsSync(join(project, 'node_modules', pkg.name, 'dist-tools'))).toBe(false);
   });
 
-  // The bins under a temporary passwd home (test/harness/home.ts) and $HOME, as in 'the installed bin against sshd'.
+  // The bins under a temporary passwd home and $HOME of their own (test/harness/home.ts); not
+  // `work`/home, whose .cache 'the installed bin against sshd' expects untouched.
   itWithHome('the installed bin runs: pure-ssh -V', async () => {
-    const { stderr } = await run(join(project, 'node_modules', '.bin', 'pure-ssh'), ['-V'], project, cliEnv(join(work, 'home')));
+    const { stderr } = await run(join(project, 'node_modules', '.bin', 'pure-ssh'), ['-V'], project, cliEnv(join(work, 'home-bins')));
     expect(stderr).toBe(`pure-ssh_${pkg.version}\n`);
   });
 
@@ -119,10 +120,10 @@ describe('the packed package (issues 8.10, 8.11, 8.12)', () => {
     // pure-ssh-bench forks its load generator from beside itself.
     for (const p of [...Object.values(pkg.bin).map((b) => b.replace(/^\.\//, '')), 'dist/node/bench-load.js']) expect(paths).toContain(p);
     for (const name of Object.keys(pkg.bin)) {
-      const { stderr } = await run(join(project, 'node_modules', '.bin', name), ['-V'], project, cliEnv(join(work, 'home')));
+      const { stderr } = await run(join(project, 'node_modules', '.bin', name), ['-V'], project, cliEnv(join(work, 'home-bins')));
       expect(stderr, name).toBe(`${name}_${pkg.version}\n`);
     }
-    const { stdout } = await run(join(project, 'node_modules', '.bin', 'pure-ssh-bench'), ['--help'], project, cliEnv(join(work, 'home')));
+    const { stdout } = await run(join(project, 'node_modules', '.bin', 'pure-ssh-bench'), ['--help'], project, cliEnv(join(work, 'home-bins')));
     expect(stdout).toMatch(/^usage: pure-ssh-bench /);
   }, 30_000);
 
