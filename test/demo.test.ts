@@ -11,13 +11,11 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { beforeAll, expect, it } from 'vitest';
 import { listening } from './harness/net.js';
-import { cliEnv, describeInteropWithHome, suiteHome } from './harness/home.js';
+import { describeInterop } from './harness/sshd.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
-describeInteropWithHome('npm start without a terminal (issue 8.13)', () => {
-  // The demo's pure-ssh runs inherit this: a temporary passwd home (harness/home.ts), never the real user's ~/.ssh.
-  const home = suiteHome();
+describeInterop('npm start without a terminal (issue 8.13)', () => {
   beforeAll(async () => {
     if (!existsSync(join(ROOT, 'dist', 'node', 'cli.js'))) throw new Error('dist/ is missing: run `npm run build` first');
     // npm test builds dist/ only; the demo is compiled apart (dist-tools/), so build it here.
@@ -27,7 +25,7 @@ describeInteropWithHome('npm start without a terminal (issue 8.13)', () => {
   }, 60_000);
 
   it('prints every line it promises, exits 0, and leaves no sshd, tunnel or service behind', async () => {
-    const child = spawn('npm', ['start'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: cliEnv(home) });
+    const child = spawn('npm', ['start'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout!.on('data', (d: Buffer) => (out += d));
     child.stderr!.on('data', (d: Buffer) => (out += d));
