@@ -21,9 +21,17 @@ import {
   type SinkServer,
   type SourceServer,
 } from './harness/net.js';
+import { nssWrapperAvailable, requireNssWrapper } from './harness/home.js';
 import { describeIf } from './harness/sshd.js';
 
-const describeDocker = describeIf(() => dockerEngineStatus().ok, requireDockerEngine);
+// The tunnel is the CLI under a temporary passwd home (support/cli-run.ts), so nss_wrapper too.
+const describeDocker = describeIf(
+  () => dockerEngineStatus().ok && nssWrapperAvailable(),
+  () => {
+    requireDockerEngine();
+    requireNssWrapper();
+  },
+);
 
 const MiB = 1024 * 1024;
 const SIZE = 16 * MiB;

@@ -18,14 +18,15 @@ import { BenchArgError, parseBenchArgs, parseSize } from '../src/bench/args.js';
 import { planRows } from '../src/bench/plan.js';
 import type { BenchReport, BenchResultRow } from '../src/bench/report.js';
 import { freePort } from './harness/net.js';
-import { describeInterop, inCI, startSshd, type SshdHandle } from './harness/sshd.js';
+import { cliEnv, describeInteropWithHome, processHome } from './harness/home.js';
+import { inCI, startSshd, type SshdHandle } from './harness/sshd.js';
 
 const BENCH_CLI = fileURLToPath(new URL('../dist/node/bench-cli.js', import.meta.url));
 
 function runBench(args: string[], timeoutMs = 170_000): Promise<{ code: number; stdout: string; stderr: string }> {
   if (!existsSync(BENCH_CLI)) throw new Error(`${BENCH_CLI} is missing: run \`npm run build\` first`);
   return new Promise((resolve) => {
-    execFile(process.execPath, [BENCH_CLI, ...args], { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [BENCH_CLI, ...args], { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024, env: cliEnv(processHome()) }, (err, stdout, stderr) => {
       resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
     });
   });
@@ -98,7 +99,7 @@ function expectFigures(r: BenchResultRow, reps: number, withSsh: boolean): void 
   else expect(r.openssh).toBeUndefined();
 }
 
-describeInterop('pure-ssh-bench against sshd 9.2, with OpenSSH side by side', () => {
+describeInteropWithHome('pure-ssh-bench against sshd 9.2, with OpenSSH side by side', () => {
   let sshd: SshdHandle;
   let work: string;
   let echo: Server;
@@ -220,7 +221,7 @@ describeInterop('pure-ssh-bench against sshd 9.2, with OpenSSH side by side', ()
   }, 60_000);
 
   it('SIGINT in the data phase: "interrupted" is the last line, exit 255, no ssh or load process left', async () => {
-    const child = spawn(process.execPath, [BENCH_CLI, '--only', 'data', '--size', '256M', '--reps', '3', ...sshd.clientArgs, sshd.target], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [BENCH_CLI, '--only', 'data', '--size', '256M', '--reps', '3', ...sshd.clientArgs, sshd.target], { stdio: ['ignore', 'ignore', 'pipe'], env: cliEnv(processHome()) });
     let stderr = '';
     child.stderr.setEncoding('utf8');
     const started = new Promise<void>((resolve) => child.stderr.on('data', (t: string) => { stderr += t; if (/data 1\//.test(stderr)) resolve(); }));

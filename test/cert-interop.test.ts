@@ -12,6 +12,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { connect, type ConnectOptions } from '../src/index.js';
 import { AuthenticationError, HostKeyError } from '../src/errors.js';
 import { knownHostsVerifier } from '../src/node/known-hosts-file.js';
+import { cliEnv, itWithHome, processHome } from './harness/home.js';
 import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
 
 const execFileP = promisify(execFile);
@@ -164,14 +165,14 @@ describeInterop('certificates against sshd', () => {
     await ssh.close();
   });
 
-  it('CLI: -o CertificateFile, -v lines as ssh prints them, and exit 255 for an expired certificate', async () => {
+  itWithHome('CLI: -o CertificateFile, -v lines as ssh prints them, and exit 255 for an expired certificate', async () => {
     const kh = await knownHosts(`@cert-authority * ${caLine}\n`);
     const args = (cert: string) => [
       CLI, '-v', '-N', '-p', String(sshd.port), '-F', '/dev/null', '-i', join(dir, 'user'),
       '-o', `CertificateFile=${join(dir, cert)}`, '-o', `UserKnownHostsFile=${kh}`, '-o', 'BatchMode=yes',
       '-o', 'ConnectTimeout=5', '-L', '0:127.0.0.1:9', 'root@127.0.0.1',
     ];
-    const child = spawn(process.execPath, args('good-cert.pub'), { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, args('good-cert.pub'), { stdio: ['ignore', 'ignore', 'pipe'], env: cliEnv(processHome()) });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     try {
@@ -182,7 +183,7 @@ describeInterop('certificates against sshd', () => {
     expect(stderr).toMatch(/debug1: Server host certificate: ssh-ed25519-cert-v01@openssh\.com SHA256:\S+, serial 42 ID "test host" CA ssh-ed25519/);
     expect(stderr).toContain(`debug1: Host '[127.0.0.1]:${sshd.port}' is known and matches the ED25519-CERT host certificate.`);
     expect(stderr).toMatch(/debug1: Offering public key: \S+good-cert\.pub ED25519-CERT SHA256:/);
-    const failed = await execFileP(process.execPath, args('expired-cert.pub').filter((a) => a !== '-v')).catch((e: { code: number; stderr: string }) => e);
+    const failed = await execFileP(process.execPath, args('expired-cert.pub').filter((a) => a !== '-v'), { env: cliEnv(processHome()) }).catch((e: { code: number; stderr: string }) => e);
     expect((failed as { code: number }).code).toBe(255);
     expect((failed as { stderr: string }).stderr).toContain('root@127.0.0.1: Permission denied (publickey).');
   });

@@ -22,6 +22,7 @@ import { MSG_PING, MSG_PONG } from '../src/check/connection-probes.js';
 import { KEX_STRICT_CLIENT } from '../src/transport/handshake.js';
 import { decodeKexInit, type KexInit } from '../src/transport/kexinit.js';
 import { FakeServer, type FakeServerOptions } from './support/fake-server.js';
+import { cliEnv, describeWithHome, processHome } from './harness/home.js';
 
 const CHECK_CLI = fileURLToPath(new URL('../dist/node/check-cli.js', import.meta.url));
 
@@ -212,7 +213,8 @@ const loginArgs = () => ['-F', 'none', '-i', clientKeyPath, '-o', 'BatchMode=yes
 
 /** Run the built pure-ssh-check; resolves with its exit code and parsed JSON. */
 function runCheckCli(args: string[]): Promise<{ code: number; report: CheckReport; stderr: string }> {
-  const env = { ...process.env };
+  // A temporary passwd home (harness/home.ts), never the real user's ~/.ssh; no agent of the machine's.
+  const env = cliEnv(processHome());
   delete env.SSH_AUTH_SOCK;
   return new Promise((resolve, reject) => {
     execFile(process.execPath, [CHECK_CLI, ...args], { timeout: 60_000, env }, (err, stdout, stderr) => {
@@ -228,7 +230,7 @@ function runCheckCli(args: string[]): Promise<{ code: number; report: CheckRepor
 
 const failed = (r: CheckReport) => r.findings.filter((f) => f.verdict === 'fail').map((f) => f.id).sort();
 
-describe('pure-ssh-check against the fake server', () => {
+describeWithHome('pure-ssh-check against the fake server', () => {
   it('finds nothing on the conformant server, before and after login, and exits 0', async () => {
     const port = await listen('none');
     const { code, report } = await runCheckCli(['--json', '-t', '3', '-p', String(port), ...loginArgs(), `${USER}@127.0.0.1`]);
@@ -287,7 +289,7 @@ describe('pure-ssh-check against the fake server', () => {
   });
 });
 
-describe('pure-ssh-check after login against the fake server with one fault', () => {
+describeWithHome('pure-ssh-check after login against the fake server with one fault', () => {
   // [fault, the finding that names it, its detail, exit status: 1 for a MUST, 0 for a SHOULD]
   const cases: [Fault, string, RegExp, number][] = [
     ['window-overrun', 'connection.window', /bytes sent with \d+ bytes of window left/, 1],
@@ -318,11 +320,11 @@ describe('pure-ssh-check after login against the fake server with one fault', ()
   }, 60_000);
 });
 
-describe('pure-ssh-check when it cannot run', () => {
+describeWithHome('pure-ssh-check when it cannot run', () => {
   it('refuses what it cannot honour, naming it, with exit 255 and no connection', async () => {
     const run = (args: string[]) =>
       new Promise<{ code: number; stderr: string }>((resolve) =>
-        execFile(process.execPath, [CHECK_CLI, ...args], (err, _stdout, stderr) => resolve({ code: typeof err?.code === 'number' ? err.code : 0, stderr })),
+        execFile(process.execPath, [CHECK_CLI, ...args], { env: cliEnv(processHome()) }, (err, _stdout, stderr) => resolve({ code: typeof err?.code === 'number' ? err.code : 0, stderr })),
       );
     // Port 1 on loopback: nothing listens, and nothing may be attempted anyway.
     for (const [args, message] of [

@@ -15,14 +15,25 @@ import { fingerprintSha256 } from '../src/keys/hostkey.js';
 import { base64Decode } from '../src/protocol/base64.js';
 import { freePort, LOOPBACK, waitForPort } from './harness/net.js';
 import { exited, own, type Ownership } from './harness/proc.js';
-import { describeIf, describeInterop, describeInteropOpenssh10, ensurePasswordUser, inCI, startSshd, type SshdHandle } from './harness/sshd.js';
+import { cliEnv, describeInteropWithHome, nssWrapperAvailable, processHome, requireNssWrapper } from './harness/home.js';
+import { describeIf, ensurePasswordUser, inCI, openssh10Available, requireOpenssh10, startSshd, type SshdHandle } from './harness/sshd.js';
 import { waitForAgentSocket } from './support/ssh-agent.js';
+
+/** {@link describeInteropOpenssh10} for suites that also need nss_wrapper (harness/home.ts). */
+const describeOpenssh10WithHome = describeIf(
+  () => openssh10Available() && nssWrapperAvailable(),
+  () => {
+    requireOpenssh10();
+    requireNssWrapper();
+  },
+);
 
 const CHECK_CLI = fileURLToPath(new URL('../dist/node/check-cli.js', import.meta.url));
 
 function runCheckCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  // No agent of the machine's: the keys offered are the ones a test names.
-  const base = { ...process.env };
+  // No agent of the machine's: the keys offered are the ones a test names. A temporary passwd
+  // home (harness/home.ts), never the real user's ~/.ssh.
+  const base = cliEnv(processHome());
   delete base.SSH_AUTH_SOCK;
   return new Promise((resolve) => {
     execFile(process.execPath, [CHECK_CLI, ...args], { timeout: 180_000, env: { ...base, ...env } }, (err, stdout, stderr) => {
@@ -88,7 +99,7 @@ function expectConformantOpenssh(report: CheckReport, sshd: SshdHandle): void {
   expect(ids(report, 'fail').filter((id) => byId(report, id)!.requirement === 'must')).toEqual([]);
 }
 
-describeInterop('pure-ssh-check against OpenSSH 9.2', () => {
+describeInteropWithHome('pure-ssh-check against OpenSSH 9.2', () => {
   let sshd: SshdHandle;
   beforeAll(async () => {
     sshd = await startSshd({ hostKeyTypes: ['ed25519', 'ecdsa', 'rsa'] });
@@ -140,7 +151,7 @@ describeInterop('pure-ssh-check against OpenSSH 9.2', () => {
 
 // A server that offers no curve25519 is checked with what it has (RFC 4253 §7.1).
 for (const kex of ['ecdh-sha2-nistp256', 'diffie-hellman-group14-sha256']) {
-  describeInterop(`pure-ssh-check against OpenSSH 9.2 offering only ${kex}`, () => {
+  describeInteropWithHome(`pure-ssh-check against OpenSSH 9.2 offering only ${kex}`, () => {
     let sshd: SshdHandle;
     beforeAll(async () => {
       sshd = await startSshd({ hostKeyTypes: ['ed25519', 'ecdsa', 'rsa'], config: { KexAlgorithms: kex } });
@@ -172,7 +183,7 @@ for (const kex of ['ecdh-sha2-nistp256', 'diffie-hellman-group14-sha256']) {
   });
 }
 
-describeInterop('pure-ssh-check logging in with a password (SSH_ASKPASS)', () => {
+describeInteropWithHome('pure-ssh-check logging in with a password (SSH_ASKPASS)', () => {
   let sshd: SshdHandle;
   let dir: string;
   beforeAll(async () => {
@@ -211,7 +222,7 @@ describeInterop('pure-ssh-check logging in with a password (SSH_ASKPASS)', () =>
   }, 120_000);
 });
 
-describeInterop('pure-ssh-check logging in through ssh-agent', () => {
+describeInteropWithHome('pure-ssh-check logging in through ssh-agent', () => {
   let sshd: SshdHandle;
   let agent: ChildProcess | undefined;
   let owned: Ownership | undefined;
@@ -255,7 +266,7 @@ describeInterop('pure-ssh-check logging in through ssh-agent', () => {
   }, 120_000);
 });
 
-describeInteropOpenssh10('pure-ssh-check against OpenSSH 10', () => {
+describeOpenssh10WithHome('pure-ssh-check against OpenSSH 10', () => {
   let sshd: SshdHandle;
   beforeAll(async () => {
     sshd = await startSshd({ openssh: '10', hostKeyTypes: ['ed25519', 'ecdsa', 'rsa'] });
@@ -279,7 +290,8 @@ describeInteropOpenssh10('pure-ssh-check against OpenSSH 10', () => {
 const DROPBEAR = '/usr/sbin/dropbear';
 const DROPBEARKEY = '/usr/bin/dropbearkey';
 const dropbearAvailable = () => existsSync(DROPBEAR) && existsSync(DROPBEARKEY);
-const describeDropbear = describeIf(dropbearAvailable, () => {
+const describeDropbear = describeIf(() => dropbearAvailable() && nssWrapperAvailable(), () => {
+  requireNssWrapper();
   throw new Error(`dropbear is not installed: run \`apt-get install -y dropbear-bin\`${inCI() ? ' (CI=true: interop tests never skip)' : ''}`);
 });
 

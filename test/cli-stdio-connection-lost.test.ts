@@ -7,7 +7,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { afterEach, expect, it } from 'vitest';
 import { runCli } from './support/cli-run.js';
-import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
+import { describeInteropWithHome } from './harness/home.js';
+import { startSshd, type SshdHandle } from './harness/sshd.js';
 
 /**
  * A TCP port where connect(2) hangs: a listener in a stopped process whose accept queue
@@ -38,7 +39,7 @@ async function blackholePort(): Promise<{ port: number; stop(): void }> {
   };
 }
 
-describeInterop('pure-ssh -W, connection lost during the open', () => {
+describeInteropWithHome('pure-ssh -W, connection lost during the open', () => {
   let sshd: SshdHandle | undefined;
   let hole: { stop(): void } | undefined;
   afterEach(async () => {

@@ -8,12 +8,13 @@ import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
+import { cliEnv, describeInteropWithHome, processHome } from './harness/home.js';
+import { startSshd, type SshdHandle } from './harness/sshd.js';
 import { CLI } from './support/cli-run.js';
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
-describeInterop('pure-ssh -W: the tail of the data reaches a slow stdout pipe', () => {
+describeInteropWithHome('pure-ssh -W: the tail of the data reaches a slow stdout pipe', () => {
   let sshd: SshdHandle;
   let source: net.Server;
   const payload = randomBytes(8 * 1024 * 1024);
@@ -36,7 +37,7 @@ describeInterop('pure-ssh -W: the tail of the data reaches a slow stdout pipe', 
       const cmd = [process.execPath, CLI, '-F', 'none', '-p', String(sshd.port), '-i', sshd.clientKeyPath, '-o', 'BatchMode=yes',
         '-o', `UserKnownHostsFile=${sshd.knownHostsPath}`, '-W', `127.0.0.1:${port}`, `${sshd.user}@${sshd.host}`]
         .map((a) => `'${a}'`).join(' ');
-      const child = spawn('sh', ['-c', `${cmd} | (sleep 0.3; cat)`], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn('sh', ['-c', `${cmd} | (sleep 0.3; cat)`], { stdio: ['ignore', 'pipe', 'pipe'], env: cliEnv(processHome()) });
       let err = '';
       child.stderr!.on('data', (d: Buffer) => (err += d));
       const chunks: Buffer[] = [];

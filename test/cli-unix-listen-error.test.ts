@@ -9,10 +9,11 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
+import { cliEnv, describeInteropWithHome, processHome } from './harness/home.js';
+import { startSshd, type SshdHandle } from './harness/sshd.js';
 import { CLI } from './support/cli-run.js';
 
-describeInterop('-L to a Unix socket path that cannot be bound: the same line as ssh', () => {
+describeInteropWithHome('-L to a Unix socket path that cannot be bound: the same line as ssh', () => {
   let sshd: SshdHandle;
   let dir: string;
   beforeAll(async () => {
@@ -31,7 +32,7 @@ describeInterop('-L to a Unix socket path that cannot be bound: the same line as
       '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes', '-o', 'ExitOnForwardFailure=yes',
       '-N', '-L', `${listen}:127.0.0.1:1`, '127.0.0.1',
     ];
-    const child = spawn(cmd[0]!, [...cmd.slice(1), ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(cmd[0]!, [...cmd.slice(1), ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: cliEnv(processHome()) });
     let err = '';
     child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
     const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);

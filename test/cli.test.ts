@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dial, echoVia, freePort, hashStream, startEchoServer, startSourceServer, type TestServer } from './harness/net.js';
-import { cliEnv, describeInteropWithHome } from './harness/home.js';
+import { cliEnv, describeInteropWithHome, describeWithHome, suiteHome } from './harness/home.js';
 import { startSshd, type SshdHandle } from './harness/sshd.js';
 import { CLI, runCli as startCli, type CliRun } from './support/cli-run.js';
 
@@ -18,9 +18,12 @@ const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
 
 type Run = CliRun;
 
-/** The built CLI with `env` added to this process's environment (test/support/cli-run.ts). */
-function runCli(args: string[], env: Record<string, string> = {}, opts: { detached?: boolean } = {}): Run {
-  return startCli(args, { env: { ...process.env, ...env }, detached: opts.detached });
+/**
+ * The built CLI with `env` added to this process's environment and `home` as its passwd home
+ * (test/support/cli-run.ts, harness/home.ts cliEnv).
+ */
+function runCli(home: string, args: string[], env: Record<string, string> = {}, opts: { detached?: boolean } = {}): Run {
+  return startCli(args, { env: cliEnv(home, env), detached: opts.detached });
 }
 
 /** Exit within `ms` or fail the test with what the CLI printed. */
@@ -40,24 +43,26 @@ async function until(cond: () => boolean, ms: number, what: () => string): Promi
 }
 
 
-describe('pure-ssh command line without a server', () => {
+describeWithHome('pure-ssh command line without a server', () => {
+  const home = suiteHome();
+
   it('no arguments: usage on stderr, exit 255', async () => {
-    const run = runCli([]);
+    const run = runCli(home, []);
     expect(await exitOf(run)).toBe(255);
     expect(run.stderr()).toMatch(/^usage: pure-ssh /);
   });
 
   it('-V prints the version, exit 0', async () => {
-    const run = runCli(['-V']);
+    const run = runCli(home, ['-V']);
     expect(await exitOf(run)).toBe(0);
     expect(run.stderr()).toMatch(/^pure-ssh_\d+\.\d+\.\d+/);
   });
 
   it('a bad -L and an unknown -o are ssh\'s messages, exit 255', async () => {
-    const bad = runCli(['-N', '-L', 'nope', 'h']);
+    const bad = runCli(home, ['-N', '-L', 'nope', 'h']);
     expect(await exitOf(bad)).toBe(255);
     expect(bad.stderr()).toBe("Bad local forwarding specification 'nope'\n");
-    const unknown = runCli(['-o', 'Frob=1', 'h']);
+    const unknown = runCli(home, ['-o', 'Frob=1', 'h']);
     expect(await exitOf(unknown)).toBe(255);
     expect(unknown.stderr()).toBe('command-line: line 0: Bad configuration option: frob\n');
   });
@@ -66,7 +71,7 @@ describe('pure-ssh command line without a server', () => {
     const dir = await mkdtemp(join(tmpdir(), 'pure-ssh-cli-'));
     try {
       await writeFile(join(dir, 'cfg'), 'Host *\n  Port 22\n  NoSuchThing 1\n');
-      const run = runCli(['-F', join(dir, 'cfg'), '-N', 'h']);
+      const run = runCli(home, ['-F', join(dir, 'cfg'), '-N', 'h']);
       expect(await exitOf(run)).toBe(255);
       expect(run.stderr()).toBe(
         `${join(dir, 'cfg')}: line 3: Bad configuration option: nosuchthing\n${join(dir, 'cfg')}: terminating, 1 bad configuration options\n`,
@@ -81,16 +86,16 @@ describe('pure-ssh command line without a server', () => {
     try {
       const cfg = join(dir, 'cfg');
       await writeFile(cfg, 'Host *\n  Ciphers 3des-cbc\n');
-      const fromFile = runCli(['-F', cfg, '-N', 'h']);
+      const fromFile = runCli(home, ['-F', cfg, '-N', 'h']);
       expect(await exitOf(fromFile)).toBe(255);
       expect(fromFile.stderr()).toMatch(new RegExp(`^${cfg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} line 2: unsupported cipher algorithm\\(s\\): 3des-cbc \\(pure-ssh supports: chacha20-poly1305@openssh.com,`));
-      const dump = runCli(['-G', '-F', 'none', '-c', '3des-cbc', 'h']);
+      const dump = runCli(home, ['-G', '-F', 'none', '-c', '3des-cbc', 'h']);
       expect(await exitOf(dump)).toBe(255);
       expect(dump.stderr()).toMatch(/^-c: unsupported cipher algorithm\(s\): 3des-cbc /);
-      const option = runCli(['-F', 'none', '-o', 'MACs=+hmac-md5', '-N', 'h']);
+      const option = runCli(home, ['-F', 'none', '-o', 'MACs=+hmac-md5', '-N', 'h']);
       expect(await exitOf(option)).toBe(255);
       expect(option.stderr()).toMatch(/^command-line line 0: unsupported MAC algorithm\(s\): hmac-md5 /);
-      const hostKey = runCli(['-G', '-F', 'none', '-o', 'HostKeyAlgorithms=ssh-dss', 'h']);
+      const hostKey = runCli(home, ['-G', '-F', 'none', '-o', 'HostKeyAlgorithms=ssh-dss', 'h']);
       expect(await exitOf(hostKey)).toBe(255);
       expect(hostKey.stderr()).toMatch(/^command-line line 0: unsupported host key algorithm\(s\): ssh-dss /);
     } finally {
@@ -105,7 +110,7 @@ describe('pure-ssh command line without a server', () => {
     try {
       const ends: (string | null)[] = [];
       for (const cmd of [[process.execPath, CLI], ['/usr/bin/ssh']]) {
-        const child = spawn(cmd[0]!, [...cmd.slice(1), '-F', 'none', '-N', '-o', 'BatchMode=yes', '-p', String(port), '127.0.0.1'], { stdio: 'ignore' });
+        const child = spawn(cmd[0]!, [...cmd.slice(1), '-F', 'none', '-N', '-o', 'BatchMode=yes', '-p', String(port), '127.0.0.1'], { stdio: 'ignore', env: cliEnv(home) });
         const exited = new Promise<string | null>((r) => child.on('exit', (code, signal) => r(signal ?? `exit ${code}`)));
         await new Promise((r) => setTimeout(r, 1500));
         child.kill('SIGTERM');
@@ -119,10 +124,10 @@ describe('pure-ssh command line without a server', () => {
 
   it('connection refused: ssh\'s message, exit 255', async () => {
     const port = await freePort();
-    const run = runCli(['-F', 'none', '-N', '-o', 'BatchMode=yes', '-p', String(port), '127.0.0.1']);
+    const run = runCli(home, ['-F', 'none', '-N', '-o', 'BatchMode=yes', '-p', String(port), '127.0.0.1']);
     expect(await exitOf(run)).toBe(255);
     expect(run.stderr()).toContain(`ssh: connect to host 127.0.0.1 port ${port}: Connection refused`);
-    const quiet = runCli(['-q', '-F', 'none', '-N', '-o', 'BatchMode=yes', '-p', String(port), '127.0.0.1']);
+    const quiet = runCli(home, ['-q', '-F', 'none', '-N', '-o', 'BatchMode=yes', '-p', String(port), '127.0.0.1']);
     expect(await exitOf(quiet)).toBe(255);
     expect(quiet.stderr()).toBe('');
   });

@@ -12,6 +12,7 @@ import type { SshClient } from '../src/index.js';
 import { runCli } from './support/cli-run.js';
 import { noise } from './support/noise.js';
 import { connectTo } from './harness/client.js';
+import { itWithHome } from './harness/home.js';
 import { startEchoServer, type TestServer } from './harness/net.js';
 import { describeInterop, describeInteropOpenssh10, startSshd, type OpenSshRelease, type SshdHandle } from './harness/sshd.js';
 
@@ -96,7 +97,7 @@ function compressionSuite(release: OpenSshRelease) {
     await ssh.close();
   });
 
-  it('pure-ssh -C -v names zlib@openssh.com in the kex line', async () => {
+  itWithHome('pure-ssh -C -v names zlib@openssh.com in the kex line', async () => {
     const run = runCli([
       '-C', '-v', '-N',
       '-p', String(sshd.port),

@@ -23,6 +23,7 @@ import {
 } from '../src/config/canonicalize.js';
 import { ConfigError, resolveCommandLine, resolveCommandLineAsync, type CliEnvironment, type ResolvedConfig } from '../src/config/cli-args.js';
 import { CLI } from './support/cli-run.js';
+import { cliEnv, describeWithHome } from './harness/home.js';
 
 /** A resolver that knows `names` (name without trailing dot → CNAME target or ''), and logs every request. */
 function table(names: Record<string, string>) {
@@ -227,6 +228,9 @@ if (!ready && process.env.CI === 'true') throw new Error('the CanonicalizeHostna
 
 const dir = mkdtempSync(join(tmpdir(), 'pure-ssh-canon-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+// The passwd home of every ssh and pure-ssh run in the namespace (harness/home.ts; the environment
+// reaches them through unshare and support/dns-netns.mjs): never the real user's ~/.ssh.
+const home = join(dir, 'home');
 
 // Both sides print their own defaults for these unless the file sets them.
 const FIXED = `
@@ -257,13 +261,14 @@ interface Job {
 function inNamespace(jobs: string[][]): Job[] {
   const r = spawnSync('unshare', ['-m', '-n', process.execPath, NETNS, JSON.stringify(ZONE), JSON.stringify(jobs)], {
     encoding: 'utf8',
+    env: cliEnv(home),
     timeout: 120_000,
   });
   if (r.status !== 0) throw new Error(`dns-netns exited ${r.status}: ${r.stderr}`);
   return JSON.parse(r.stdout) as Job[];
 }
 
-describe.skipIf(!ready)('pure-ssh -G canonicalizes as ssh -G does, through a real resolver', () => {
+(ready ? describeWithHome : describe.skip)('pure-ssh -G canonicalizes as ssh -G does, through a real resolver', () => {
   it('domains, max dots, CNAMEs, fallback, ProxyJump / ProxyCommand with yes and always, Match canonical', () => {
     const cfgFile = (name: string, text: string) => {
       const p = join(dir, name);

@@ -11,6 +11,7 @@ import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CLI } from './support/cli-run.js';
+import { cliEnv, describeWithHome } from './harness/home.js';
 
 const SSH = '/usr/bin/ssh';
 const haveSsh = existsSync(SSH);
@@ -18,6 +19,8 @@ if (!haveSsh && process.env.CI === 'true') throw new Error('OpenSSH client (/usr
 
 const dir = mkdtempSync(join(tmpdir(), 'pure-ssh-dump-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+// The passwd home of every ssh and pure-ssh run here (harness/home.ts): never the real user's ~/.ssh.
+const home = join(dir, 'home');
 
 function file(name: string, text: string): string {
   const path = join(dir, name);
@@ -36,10 +39,10 @@ Host *
   IdentityFile ~/.ssh/id_test_%r
 `;
 
-const env = { ...process.env, PURE_DUMP_VAR: 'from-env' };
+const env = () => cliEnv(home, { PURE_DUMP_VAR: 'from-env' });
 
 function run(cmd: string, args: string[]): string[] {
-  const r = spawnSync(cmd, args, { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const r = spawnSync(cmd, args, { env: env(), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
   return r.stdout.split('\n').filter((l) => l !== '');
 }
@@ -60,7 +63,7 @@ function compare(args: string[]): { ours: string[]; theirs: string[] } {
   return { ours, theirs };
 }
 
-describe.skipIf(!haveSsh)('pure-ssh -G prints what ssh -G prints, line by line', () => {
+(haveSsh ? describeWithHome : describe.skip)('pure-ssh -G prints what ssh -G prints, line by line', () => {
   it('Host blocks, first value wins, cumulative and duplicate lines, forwards, tokens in file names', () => {
     const cfg = file(
       'hosts.conf',
@@ -188,7 +191,7 @@ ${FIXED}`,
   });
 
   it('exits 0 without connecting, even for a host that does not exist', () => {
-    const out = execFileSync(process.execPath, [CLI, '-G', '-F', 'none', 'no-such-host.invalid'], { encoding: 'utf8' });
+    const out = execFileSync(process.execPath, [CLI, '-G', '-F', 'none', 'no-such-host.invalid'], { encoding: 'utf8', env: env() });
     expect(out.split('\n')[0]).toBe('host no-such-host.invalid');
   });
 });

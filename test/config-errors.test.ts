@@ -7,9 +7,10 @@
  */
 import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { homedir, tmpdir, userInfo } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { cliEnv, describeWithHome } from './harness/home.js';
 import { ConfigError, resolveCommandLine, type CliEnvironment } from '../src/config/cli-args.js';
 
 const SSH = '/usr/bin/ssh';
@@ -18,10 +19,12 @@ if (!haveSsh && process.env.CI === 'true') throw new Error('OpenSSH client (/usr
 
 const dir = mkdtempSync(join(tmpdir(), 'pure-ssh-config-errors-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+// The passwd home of every ssh and pure-ssh run here (harness/home.ts): never the real user's ~/.ssh.
+const home = join(dir, 'home');
 
 const cenv: CliEnvironment = {
   env: {},
-  home: homedir(),
+  home,
   localUser: userInfo().username,
   fs: {
     readFile: (p) => {
@@ -45,7 +48,7 @@ const cenv: CliEnvironment = {
 
 /** ssh -G's stderr lines (it must fail); its log lines end in CR LF. */
 function sshErrors(args: string[]): string[] {
-  const r = spawnSync(SSH, ['-G', ...args, 'x'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const r = spawnSync(SSH, ['-G', ...args, 'x'], { encoding: 'utf8', env: cliEnv(home), stdio: ['ignore', 'pipe', 'pipe'] });
   expect(r.status, `ssh -G ${args.join(' ')} should fail`).toBe(255);
   return r.stderr.split(/\r?\n/).filter((l) => l !== '');
 }
@@ -140,7 +143,7 @@ const FILE_LINES = [
 
 const OPTIONS = ['"" joe', 'Us"er"', 'NoSuch=1', 'Ciphers=foo', 'HostKeyAlgorithms=bar', 'CASignatureAlgorithms=foo', 'CanonicalizeHostname=maybe', 'BatchMode=maybe', 'Port=', 'MACs', 'Port=x', 'SessionType=maybe', 'RekeyLimit=lots', 'ConnectTimeout=x'];
 
-describe.skipIf(!haveSsh)('configuration errors as /usr/bin/ssh prints them', () => {
+(haveSsh ? describeWithHome : describe.skip)('configuration errors as /usr/bin/ssh prints them', () => {
   it.each(FILE_LINES)('a file with "%s"', (line) => {
     const file = join(dir, `cfg-${FILE_LINES.indexOf(line)}`);
     writeFileSync(file, `${line}\n`);
@@ -158,7 +161,7 @@ describe.skipIf(!haveSsh)('configuration errors as /usr/bin/ssh prints them', ()
     (line) => {
       const file = join(dir, `cfg-keytype-${line.replace(/[^a-z0-9]/gi, '_')}`);
       writeFileSync(file, `${line}\n`);
-      expect(spawnSync(SSH, ['-G', '-F', file, 'x'], { encoding: 'utf8' }).status).toBe(0);
+      expect(spawnSync(SSH, ['-G', '-F', file, 'x'], { encoding: 'utf8', env: cliEnv(home) }).status).toBe(0);
       expect(resolveCommandLine(['-G', '-F', file, 'x'], cenv).kind).toBe('dump');
     },
   );
@@ -192,7 +195,7 @@ describe.skipIf(!haveSsh)('configuration errors as /usr/bin/ssh prints them', ()
     const file = includeWithMode(0o620);
     // Debian's user-group-modes patch lets a group-writable file through when the group has
     // the owner as its only member (root here); upstream readconf.c refuses any mode & 022.
-    expect(spawnSync(SSH, ['-G', '-F', file, 'x'], { encoding: 'utf8' }).stderr).not.toContain('Bad owner or permissions');
+    expect(spawnSync(SSH, ['-G', '-F', file, 'x'], { encoding: 'utf8', env: cliEnv(home) }).stderr).not.toContain('Bad owner or permissions');
     expect(ourErrors(['-F', file]).at(-1)).toBe(`Bad owner or permissions on ${file.replace('cfg-include-mode', 'inc-mode')}`);
   });
 
@@ -200,7 +203,7 @@ describe.skipIf(!haveSsh)('configuration errors as /usr/bin/ssh prints them', ()
     const file = join(dir, 'cfg-world-writable');
     writeFileSync(file, 'User joe\n');
     chmodSync(file, 0o666);
-    const r = spawnSync(SSH, ['-G', '-F', file, 'x'], { encoding: 'utf8' });
+    const r = spawnSync(SSH, ['-G', '-F', file, 'x'], { encoding: 'utf8', env: cliEnv(home) });
     expect(r.status).toBe(0);
     expect(resolveCommandLine(['-G', '-F', file, 'x'], cenv).kind).toBe('dump');
   });

@@ -10,12 +10,13 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { freePort } from './harness/net.js';
-import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
+import { cliEnv, describeInteropWithHome, processHome } from './harness/home.js';
+import { startSshd, type SshdHandle } from './harness/sshd.js';
 import { runCli } from './support/cli-run.js';
 
 const execFileP = promisify(execFile);
 
-describeInterop('ssh_config features against sshd', () => {
+describeInteropWithHome('ssh_config features against sshd', () => {
   let sshd: SshdHandle;
   let key: string;
   beforeAll(async () => {
@@ -50,7 +51,7 @@ describeInterop('ssh_config features against sshd', () => {
       ...['-o', `UserKnownHostsFile=${theirs}`, '-o', 'GlobalKnownHostsFile=none', '-o', 'StrictHostKeyChecking=accept-new'],
       `${sshd.user}@127.0.0.1`,
       'true',
-    ]);
+    ], { env: cliEnv(processHome()) });
     const line = readFileSync(ours, 'utf8');
     expect(line).toBe(readFileSync(theirs, 'utf8'));
     expect(line).toBe(`build-box ${sshd.hostKeys[0]!.publicKey}\n`);

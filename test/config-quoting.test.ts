@@ -11,17 +11,21 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { argvSplit } from '../src/config/argv-split.js';
 import { CLI } from './support/cli-run.js';
+import { cliEnv, describeWithHome, suiteHome } from './harness/home.js';
 
 const SSH = '/usr/bin/ssh';
 const haveSsh = existsSync(SSH);
 if (!haveSsh && process.env.CI === 'true') throw new Error('OpenSSH client (/usr/bin/ssh) is missing');
+
+// The passwd home of every ssh and pure-ssh run here (harness/home.ts): never the real user's ~/.ssh.
+const home = suiteHome();
 
 const dir = mkdtempSync(join(tmpdir(), 'pure-ssh-config-quoting-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** The `-G` lines for `keys` (lowercase keyword, then its value as printed). */
 function dump(program: string[], file: string, keys: string[]): string[] {
-  const r = spawnSync(program[0]!, [...program.slice(1), '-G', '-F', file, 'target'], { encoding: 'utf8' });
+  const r = spawnSync(program[0]!, [...program.slice(1), '-G', '-F', file, 'target'], { encoding: 'utf8', env: cliEnv(home) });
   expect(r.status, r.stderr).toBe(0);
   return r.stdout.split('\n').filter((l) => keys.includes(l.split(' ')[0]!));
 }
@@ -57,7 +61,7 @@ const LINES: Array<[string, string]> = [
   ["IdentityFile '/tmp/c d/key'", 'identityfile'],
 ];
 
-describe.skipIf(!haveSsh)('config line quoting as /usr/bin/ssh -G reads it', () => {
+(haveSsh ? describeWithHome : describe.skip)('config line quoting as /usr/bin/ssh -G reads it', () => {
   it.each(LINES)('%s', (line, key) => {
     const file = join(dir, `cfg-${LINES.findIndex(([l]) => l === line)}`);
     writeFileSync(file, `Host target\n  ${line}\n`);
@@ -67,7 +71,7 @@ describe.skipIf(!haveSsh)('config line quoting as /usr/bin/ssh -G reads it', () 
   });
 });
 
-describe.skipIf(!haveSsh)('lines and -o values that ask for nothing', () => {
+(haveSsh ? describeWithHome : describe.skip)('lines and -o values that ask for nothing', () => {
   it('a line of only "" is skipped, as by ssh -G', () => {
     const file = join(dir, 'cfg-empty-word');
     writeFileSync(file, 'Host target\n  ""\n  User joe\n');
@@ -76,18 +80,18 @@ describe.skipIf(!haveSsh)('lines and -o values that ask for nothing', () => {
 
   it.each(['', '""', '#comment', '   '])('-o %j is accepted, as by ssh -G', (value) => {
     for (const program of [[SSH], [process.execPath, CLI]]) {
-      const r = spawnSync(program[0]!, [...program.slice(1), '-G', '-o', value, 'target'], { encoding: 'utf8' });
+      const r = spawnSync(program[0]!, [...program.slice(1), '-G', '-o', value, 'target'], { encoding: 'utf8', env: cliEnv(home) });
       expect(r.status, `${program.join(' ')}: ${r.stderr}`).toBe(0);
       expect(r.stdout).toMatch(/^hostname target$/m);
     }
   });
 });
 
-describe('a keyword whose quote is never closed', () => {
+describeWithHome('a keyword whose quote is never closed', () => {
   it('is refused ("invalid quotes"), where ssh skips the line without a word', () => {
     const file = join(dir, 'cfg-open-keyword-quote');
     writeFileSync(file, 'Host target\n  "User joe\n');
-    const r = spawnSync(process.execPath, [CLI, '-G', '-F', file, 'target'], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [CLI, '-G', '-F', file, 'target'], { encoding: 'utf8', env: cliEnv(home) });
     expect(r.status).toBe(255);
     expect(r.stderr).toBe(`${file} line 2: invalid quotes\n${file}: terminating, 1 bad configuration options\n`);
   });

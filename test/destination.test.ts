@@ -7,8 +7,9 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { homedir, userInfo } from 'node:os';
+import { userInfo } from 'node:os';
 import { describe, expect, it } from 'vitest';
+import { cliEnv, describeWithHome, suiteHome } from './harness/home.js';
 import { resolveCommandLine, type CliEnvironment } from '../src/config/cli-args.js';
 import { splitUserHostPort } from '../src/config/destination.js';
 import { dumpConfig } from '../src/config/dump.js';
@@ -19,14 +20,17 @@ if (!haveSsh && process.env.CI === 'true') throw new Error('OpenSSH client (/usr
 
 const KEYWORDS = ['user', 'hostname', 'port', 'proxyjump'];
 
+// The passwd home of every ssh and pure-ssh run here (harness/home.ts): never the real user's ~/.ssh.
+const home = suiteHome();
+
 /** The user/hostname/port/proxyjump lines of `ssh -G -F none ARGS`, or null when ssh refuses. */
 function sshLines(args: string[]): string[] | null {
-  const r = spawnSync(SSH, ['-G', '-F', 'none', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const r = spawnSync(SSH, ['-G', '-F', 'none', ...args], { encoding: 'utf8', env: cliEnv(home), stdio: ['ignore', 'pipe', 'pipe'] });
   if (r.status !== 0) return null;
   return r.stdout.split('\n').filter((l) => KEYWORDS.includes(l.split(' ')[0]!));
 }
 
-const cenv: CliEnvironment = { env: {}, home: homedir(), localUser: userInfo().username, fs: { readFile: () => undefined, listDir: () => [] } };
+const cenv: CliEnvironment = { env: {}, home, localUser: userInfo().username, fs: { readFile: () => undefined, listDir: () => [] } };
 
 /** The same lines from pure-ssh's resolver and -G printer, or null when it refuses. */
 function ourLines(args: string[]): string[] | null {
@@ -122,7 +126,7 @@ const JUMPS = [
   'x,@y',
 ];
 
-describe.skipIf(!haveSsh)('[user@]host[:port] as /usr/bin/ssh -G splits it', () => {
+(haveSsh ? describeWithHome : describe.skip)('[user@]host[:port] as /usr/bin/ssh -G splits it', () => {
   it.each(DESTINATIONS)('destination %s', (dest) => {
     expect(ourLines([dest])).toEqual(sshLines([dest]));
   });
@@ -177,7 +181,7 @@ describe.skipIf(!haveSsh)('[user@]host[:port] as /usr/bin/ssh -G splits it', () 
 
 /** ssh -G -F none ARGS: its error lines when it fails, else null. */
 function sshRefusal(args: string[]): string[] | null {
-  const r = spawnSync(SSH, ['-G', '-F', 'none', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const r = spawnSync(SSH, ['-G', '-F', 'none', ...args], { encoding: 'utf8', env: cliEnv(home), stdio: ['ignore', 'pipe', 'pipe'] });
   if (r.status === 0) return null;
   return r.stderr.split(/\r?\n/).filter((l) => l !== '');
 }
@@ -192,7 +196,7 @@ function ourRefusal(args: string[]): string[] | null {
   }
 }
 
-describe.skipIf(!haveSsh)('names from the command line that would reach %h / %r (CVE-2023-51385), as /usr/bin/ssh refuses them', () => {
+(haveSsh ? describeWithHome : describe.skip)('names from the command line that would reach %h / %r (CVE-2023-51385), as /usr/bin/ssh refuses them', () => {
   it.each([
     [['-l', '-x', 'h']],
     [['x;y@h']],

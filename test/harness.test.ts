@@ -19,6 +19,7 @@ import {
 } from './harness/net.js';
 import { describePostgres, startPostgres, type PostgresHandle } from './harness/postgres.js';
 import { descendants } from './harness/proc.js';
+import { cliEnv, itWithHome, processHome } from './harness/home.js';
 import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
 
 /** Runs a command, resolving with its exit code and output. */
@@ -119,11 +120,11 @@ describeInterop('sshd harness', () => {
     }
   }
 
-  it('OpenSSH ssh logs in with the client key and the pinned host key', async () => {
+  itWithHome('OpenSSH ssh logs in with the client key and the pinned host key', async () => {
     expect(sshd.hostKeyLines[0]).toMatch(new RegExp(`^\\[127\\.0\\.0\\.1\\]:${sshd.port} ssh-ed25519 AAAA`));
     expect(sshd.clientKey).toContain('BEGIN OPENSSH PRIVATE KEY');
     const before = sshd.logs().split('Accepted publickey for root').length - 1;
-    const session = spawn('ssh', [...sshd.clientArgs, '-N', sshd.target], { stdio: 'ignore' });
+    const session = spawn('ssh', [...sshd.clientArgs, '-N', sshd.target], { stdio: 'ignore', env: cliEnv(processHome()) });
     try {
       await logins(before + 1);
       expect(sshd.logs().split('Accepted publickey for root').length - 1).toBe(before + 1);
@@ -132,13 +133,13 @@ describeInterop('sshd harness', () => {
     }
   });
 
-  it('ssh -N -L to a source server delivers the right sha256', async () => {
+  itWithHome('ssh -N -L to a source server delivers the right sha256', async () => {
     const source = await startSourceServer(4_000_000, 11);
     const localPort = await freePort();
     const tunnel = spawn(
       'ssh',
       [...sshd.clientArgs, '-N', '-o', 'ExitOnForwardFailure=yes', '-L', `127.0.0.1:${localPort}:127.0.0.1:${source.port}`, sshd.target],
-      { stdio: 'ignore' },
+      { stdio: 'ignore', env: cliEnv(processHome()) },
     );
     try {
       await waitForPort('127.0.0.1', localPort, 10_000);
@@ -150,9 +151,9 @@ describeInterop('sshd harness', () => {
     }
   });
 
-  it('killConnections kills the session but the listener keeps accepting', async () => {
+  itWithHome('killConnections kills the session but the listener keeps accepting', async () => {
     const before = sshd.logs().split('Accepted publickey for root').length - 1;
-    const session = spawn('ssh', [...sshd.clientArgs, '-N', sshd.target], { stdio: 'ignore' });
+    const session = spawn('ssh', [...sshd.clientArgs, '-N', sshd.target], { stdio: 'ignore', env: cliEnv(processHome()) });
     const ended = new Promise<number | null>((resolve) => session.on('exit', (code) => resolve(code)));
     // Wait until this session is authenticated, so its sshd processes exist.
     await logins(before + 1);
@@ -163,7 +164,7 @@ describeInterop('sshd harness', () => {
     await waitForPort(sshd.host, sshd.port, 2000);
   });
 
-  it('password mode: pssh_test logs in with its password through OpenSSH askpass', async () => {
+  itWithHome('password mode: pssh_test logs in with its password through OpenSSH askpass', async () => {
     const pw = await startSshd({ password: true });
     try {
       expect(pw.password?.user).toBe('pssh_test');
@@ -178,7 +179,7 @@ describeInterop('sshd harness', () => {
       const r = await new Promise<{ code: number | null; out: string }>((resolve) => {
         const child = spawn('ssh', args, {
           stdio: ['ignore', 'pipe', 'pipe'],
-          env: { ...process.env, SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: 'force', DISPLAY: ':0' },
+          env: cliEnv(processHome(), { SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: 'force', DISPLAY: ':0' }),
         });
         let out = '';
         child.stdout.on('data', (d: Buffer) => (out += d.toString()));

@@ -16,6 +16,7 @@ import { cipherAlgorithms } from '../src/cipher/registry.js';
 import { macAlgorithms } from '../src/mac/registry.js';
 import { connectTo } from './harness/client.js';
 import { deterministicChunks, deterministicSha256, freePort, startEchoServer, waitForPort, type TestServer } from './harness/net.js';
+import { cliEnv, describeInteropWithHome, processHome } from './harness/home.js';
 import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
 
 const SIZE = 2 * 1024 * 1024;
@@ -109,7 +110,7 @@ describeInterop('every cipher and MAC against sshd, rekeying every 1M', () => {
 
 const CLI = fileURLToPath(new URL('../dist/node/cli.js', import.meta.url));
 
-describeInterop('the CLI: -c and -m as ssh(1) takes them', () => {
+describeInteropWithHome('the CLI: -c and -m as ssh(1) takes them', () => {
   let sshd: SshdHandle;
   let echo: TestServer;
   beforeAll(async () => {
@@ -132,7 +133,7 @@ describeInterop('the CLI: -c and -m as ssh(1) takes them', () => {
         process.execPath,
         [CLI, '-v', '-N', '-F', 'none', '-p', String(sshd.port), '-i', sshd.clientKeyPath, '-o', 'BatchMode=yes',
           '-o', `UserKnownHostsFile=${sshd.knownHostsPath}`, ...flags, '-L', `127.0.0.1:${port}:127.0.0.1:${echo.port}`, `${sshd.user}@127.0.0.1`],
-        { stdio: ['ignore', 'ignore', 'pipe'] },
+        { stdio: ['ignore', 'ignore', 'pipe'], env: cliEnv(processHome()) },
       );
       let err = '';
       child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));

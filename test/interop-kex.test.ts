@@ -16,6 +16,7 @@ import { ConfigError, applyOption, emptyOptions } from '../src/config/ssh-config
 import { WEAK_KEX_WARNING } from '../src/events.js';
 import { DEFAULT_KEX, kexMethods } from '../src/kex/registry.js';
 import { connectTo } from './harness/client.js';
+import { cliEnv, itWithHome, processHome } from './harness/home.js';
 import { deterministicChunks, deterministicSha256, hashStream, startEchoServer, type TestServer } from './harness/net.js';
 import {
   describeInterop,
@@ -157,7 +158,7 @@ function cliUntilAuthenticated(sshd: SshdHandle, extra: string[]): Promise<strin
     '-o', `UserKnownHostsFile=${sshd.knownHostsPath}`, '-o', 'GlobalKnownHostsFile=/dev/null',
     '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes', ...extra, '-N', '-v', '127.0.0.1',
   ];
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: cliEnv(processHome()) });
   let err = '';
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -205,7 +206,7 @@ describeInterop('WarnWeakCrypto in the CLI, against an sshd 9.2 offering no post
     await sshd?.stop();
   });
 
-  it('default: -v names the method, and the three warning lines come before authentication', async () => {
+  itWithHome('default: -v names the method, and the three warning lines come before authentication', async () => {
     const err = await cliUntilAuthenticated(sshd, []);
     expect(err).toMatch(/debug1: kex: algorithm: curve25519-sha256;/);
     // The key pair made while waiting for the server's KEXINIT was for our first preference.
@@ -215,7 +216,7 @@ describeInterop('WarnWeakCrypto in the CLI, against an sshd 9.2 offering no post
     expect(err.indexOf(WARNING_LINES)).toBeLessThan(err.indexOf("Authenticated to "));
   }, 20_000);
 
-  it('-o WarnWeakCrypto=no (and no-pq-kex) silences it', async () => {
+  itWithHome('-o WarnWeakCrypto=no (and no-pq-kex) silences it', async () => {
     for (const v of ['no', 'no-pq-kex']) {
       const err = await cliUntilAuthenticated(sshd, ['-o', `WarnWeakCrypto=${v}`]);
       expect(err).toMatch(/debug1: kex: algorithm: curve25519-sha256;/);
@@ -223,7 +224,7 @@ describeInterop('WarnWeakCrypto in the CLI, against an sshd 9.2 offering no post
     }
   }, 20_000);
 
-  it('an explicit KexAlgorithms silences it, as in OpenSSH (kex_algorithms_set)', async () => {
+  itWithHome('an explicit KexAlgorithms silences it, as in OpenSSH (kex_algorithms_set)', async () => {
     const err = await cliUntilAuthenticated(sshd, ['-o', 'KexAlgorithms=ecdh-sha2-nistp256']);
     expect(err).toMatch(/debug1: kex: algorithm: ecdh-sha2-nistp256;/);
     expect(err).not.toContain('post-quantum');
@@ -239,7 +240,7 @@ describeInteropOpenssh10('WarnWeakCrypto in the CLI, against OpenSSH 10', () => 
     await sshd?.stop();
   });
 
-  it('mlkem768x25519-sha256 by default: no warning; its key pair made while sshd prepared its KEXINIT', async () => {
+  itWithHome('mlkem768x25519-sha256 by default: no warning; its key pair made while sshd prepared its KEXINIT', async () => {
     const err = await cliUntilAuthenticated(sshd, []);
     expect(err).toMatch(/debug1: kex: algorithm: mlkem768x25519-sha256;/);
     expect(err).toContain("debug1: kex: using the mlkem768x25519-sha256 key pair made while waiting for the server's KEXINIT");

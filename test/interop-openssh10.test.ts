@@ -13,6 +13,7 @@ import type { SshClient } from '../src/index.js';
 import { HostKeyError } from '../src/errors.js';
 import { defaultAlgorithms } from '../src/algorithms.js';
 import { connectTo } from './harness/client.js';
+import { cliEnv, itWithHome, processHome } from './harness/home.js';
 import {
   deterministicChunks,
   deterministicSha256,
@@ -144,8 +145,8 @@ describeInteropOpenssh10('OpenSSH 10 sshd', () => {
     expect(r.sha256).toBe(deterministicSha256(4 * MiB, 23));
   });
 
-  it('its own ssh client (for side-by-side runs) negotiates mlkem768x25519-sha256 with it', async () => {
-    const { stderr } = await execFileP(sshd.openssh.ssh, [...sshd.clientArgs, '-v', sshd.target, 'true']);
+  itWithHome('its own ssh client (for side-by-side runs) negotiates mlkem768x25519-sha256 with it', async () => {
+    const { stderr } = await execFileP(sshd.openssh.ssh, [...sshd.clientArgs, '-v', sshd.target, 'true'], { env: cliEnv(processHome()) });
     expect(stderr).toMatch(/kex: algorithm: mlkem768x25519-sha256/);
     expect(stderr).toMatch(/Remote protocol version 2\.0, remote software version OpenSSH_10\./);
   });

@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI } from './support/cli-run.js';
+import { cliEnv, describeWithHome } from './harness/home.js';
 
 const SSHD = '/usr/sbin/sshd';
 const SSH = '/usr/bin/ssh';
@@ -35,6 +36,8 @@ const ip = (...args: string[]) => execFileSync('ip', args, { stdio: ['ignore', '
 const inNs = (ns: string, ...args: string[]) => ip('netns', 'exec', ns, 'ip', ...args);
 
 const dir = mkdtempSync(join(tmpdir(), 'pure-ssh-netns-'));
+// The passwd home of the client runs (harness/home.ts): never the real user's ~/.ssh.
+const home = join(dir, 'home');
 const children: ChildProcess[] = [];
 
 /** sshd in `ns`, listening on `addr` port 22; resolves once it says so. */
@@ -73,11 +76,11 @@ function startSshd(ns: string, name: string, addr: string): Promise<void> {
 }
 
 function run(ns: string, cmd: string[], input = ''): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync('ip', ['netns', 'exec', ns, ...cmd], { input, encoding: 'utf8', timeout: 30_000 });
+  const r = spawnSync('ip', ['netns', 'exec', ns, ...cmd], { input, encoding: 'utf8', env: cliEnv(home), timeout: 30_000 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr.replace(/\r\n/g, '\n') };
 }
 
-describe.skipIf(!ready)('-J through network namespaces: the target is reachable only from the bastion', () => {
+(ready ? describeWithHome : describe.skip)('-J through network namespaces: the target is reachable only from the bastion', () => {
   beforeAll(async () => {
     for (const ns of Object.values(NS)) ip('netns', 'add', ns);
     // client <-> bastion, bastion <-> target; no other links, no default routes.

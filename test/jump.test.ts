@@ -16,6 +16,7 @@ import { HostKeyError, ChannelOpenError } from '../src/index.js';
 import { clientOptions, connectTo } from './harness/client.js';
 import { freePort, listening } from './harness/net.js';
 import { describePostgres, startPostgres, type PostgresHandle } from './harness/postgres.js';
+import { cliEnv, itWithHome, processHome } from './harness/home.js';
 import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
 import { psqlAt } from './postgres-helpers.js';
 
@@ -25,7 +26,7 @@ const CLI = fileURLToPath(new URL('../dist/node/cli.js', import.meta.url));
 function pureSsh(args: string[], timeoutMs = 20_000): Promise<{ code: number | null; stderr: string }> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: cliEnv(processHome()) });
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (t: string) => (stderr += t));
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
@@ -38,7 +39,7 @@ function pureSsh(args: string[], timeoutMs = 20_000): Promise<{ code: number | n
 
 /** A running `pure-ssh -N -L ...`, ready once the local port accepts connections. */
 async function startTunnel(args: string[], port: number): Promise<{ child: ChildProcess; stderr: () => string; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: cliEnv(processHome()) });
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (t: string) => (stderr += t));
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
@@ -144,7 +145,7 @@ describeInterop('jump hosts against sshd', () => {
       expect((err as HostKeyError).message).toMatch(new RegExp(`^jump host \\[127\\.0\\.0\\.1\\]:${bastion.port}: `));
     });
 
-    it('CLI: -J bastion and ProxyJump bastion,bastion2 (string form), psql through each', async () => {
+    itWithHome('CLI: -J bastion and ProxyJump bastion,bastion2 (string form), psql through each', async () => {
       for (const [i, route] of [['-J', 'bastion'], ['-J', 'bastion,bastion2'], ['-o', 'ProxyJump=bastion,bastion2']].entries()) {
         const lp = await freePort();
         const t = await startTunnel(['-F', config, '-v', '-N', ...route, '-L', `${lp}:127.0.0.1:${pg.port}`, 'target'], lp);
@@ -160,7 +161,7 @@ describeInterop('jump hosts against sshd', () => {
       }
     });
 
-    it('CLI: ProxyJump in the target\'s Host block; the first of ProxyJump/ProxyCommand wins', async () => {
+    itWithHome('CLI: ProxyJump in the target\'s Host block; the first of ProxyJump/ProxyCommand wins', async () => {
       const cfg = join(dir, 'first_wins');
       await writeFile(
         cfg,
@@ -176,7 +177,7 @@ describeInterop('jump hosts against sshd', () => {
       }
     });
 
-    it("CLI: a hop's changed host key: exit 255, OpenSSH's warning for that hop, the hop named", async () => {
+    itWithHome("CLI: a hop's changed host key: exit 255, OpenSSH's warning for that hop, the hop named", async () => {
       const wrong = join(dir, 'cli_wrong_known_hosts');
       await writeFile(wrong, `[127.0.0.1]:${bastion.port} ${target.hostKeys[0]!.publicKey}\n`);
       const cfg = join(dir, 'changed');
@@ -188,7 +189,7 @@ describeInterop('jump hosts against sshd', () => {
       expect(r.stderr).toContain(`pure-ssh: jump host bastion (127.0.0.1 port ${bastion.port}) failed: target was not reached`);
     });
 
-    it('CLI: a bastion that may not reach the destination: the refusal, exit 255', async () => {
+    itWithHome('CLI: a bastion that may not reach the destination: the refusal, exit 255', async () => {
       const r = await pureSsh(['-F', config, '-N', '-J', 'bastion2', '-L', `0:127.0.0.1:${pg.port}`, 'bastion']);
       expect(r.code).toBe(255);
       expect(r.stderr).toMatch(/open failed: administratively prohibited/);

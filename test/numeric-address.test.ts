@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { canonicalAddress, formatIpv6, isAddress, parseIpv4, parseIpv6 } from '../src/config/numeric-address.js';
 import { CLI } from './support/cli-run.js';
+import { cliEnv, describeWithHome, suiteHome } from './harness/home.js';
 
 const SSH = '/usr/bin/ssh';
 const haveSsh = existsSync(SSH);
@@ -57,9 +58,11 @@ describe('numeric addresses (inet_aton, RFC 4291 §2.2, RFC 5952 §4)', () => {
   });
 });
 
-describe.skipIf(!haveSsh)('pure-ssh -G hostname for numeric destinations is ssh -G\'s', () => {
+(haveSsh ? describeWithHome : describe.skip)('pure-ssh -G hostname for numeric destinations is ssh -G\'s', () => {
+  // The passwd home of every ssh and pure-ssh run here (harness/home.ts): never the real user's ~/.ssh.
+  const home = suiteHome();
   function hostname(cmd: string, args: string[]): { status: number | null; line: string | undefined } {
-    const r = spawnSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const r = spawnSync(cmd, args, { encoding: 'utf8', env: cliEnv(home), stdio: ['ignore', 'pipe', 'pipe'] });
     return { status: r.status, line: r.stdout.split('\n').find((l) => l.startsWith('hostname ')) };
   }
   const cases: string[][] = [

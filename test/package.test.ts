@@ -17,7 +17,7 @@ import module from 'node:module';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashStream, freePort, startSourceServer } from './harness/net.js';
-import { cliEnv, describeInteropWithHome } from './harness/home.js';
+import { cliEnv, describeInteropWithHome, itWithHome } from './harness/home.js';
 import { startSshd } from './harness/sshd.js';
 
 const execFileP = promisify(execFile);
@@ -30,9 +30,9 @@ const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
   bin: Record<string, string>;
 };
 
-async function run(cmd: string, args: string[], cwd: string): Promise<{ stdout: string; stderr: string }> {
+async function run(cmd: string, args: string[], cwd: string, env?: NodeJS.ProcessEnv): Promise<{ stdout: string; stderr: string }> {
   try {
-    return await execFileP(cmd, args, { cwd, maxBuffer: 16 * 1024 * 1024 });
+    return await execFileP(cmd, args, { cwd, maxBuffer: 16 * 1024 * 1024, env });
   } catch (err) {
     const e = err as { stdout?: string; stderr?: string; message: string };
     throw new Error(`${cmd} ${args.join(' ')} failed in ${cwd}: ${e.message}\n${e.stdout ?? ''}\n${e.stderr ?? ''}`);
@@ -107,21 +107,23 @@ describe('the packed package (issues 8.10, 8.11, 8.12)', () => {
     expect(existsSync(join(project, 'node_modules', pkg.name, 'dist-tools'))).toBe(false);
   });
 
-  it('the installed bin runs: pure-ssh -V', async () => {
-    const { stderr } = await run(join(project, 'node_modules', '.bin', 'pure-ssh'), ['-V'], project);
+  // The bins under a temporary passwd home and $HOME of their own (test/harness/home.ts); not
+  // `work`/home, whose .cache 'the installed bin against sshd' expects untouched.
+  itWithHome('the installed bin runs: pure-ssh -V', async () => {
+    const { stderr } = await run(join(project, 'node_modules', '.bin', 'pure-ssh'), ['-V'], project, cliEnv(join(work, 'home-bins')));
     expect(stderr).toBe(`pure-ssh_${pkg.version}\n`);
   });
 
-  it('every bin of package.json is shipped, with what it loads, and runs: NAME -V', async () => {
+  itWithHome('every bin of package.json is shipped, with what it loads, and runs: NAME -V', async () => {
     expect(Object.keys(pkg.bin).sort()).toEqual(['pure-ssh', 'pure-ssh-bench', 'pure-ssh-check']);
     const paths = packed.files.map((f) => f.path);
     // pure-ssh-bench forks its load generator from beside itself.
     for (const p of [...Object.values(pkg.bin).map((b) => b.replace(/^\.\//, '')), 'dist/node/bench-load.js']) expect(paths).toContain(p);
     for (const name of Object.keys(pkg.bin)) {
-      const { stderr } = await run(join(project, 'node_modules', '.bin', name), ['-V'], project);
+      const { stderr } = await run(join(project, 'node_modules', '.bin', name), ['-V'], project, cliEnv(join(work, 'home-bins')));
       expect(stderr, name).toBe(`${name}_${pkg.version}\n`);
     }
-    const { stdout } = await run(join(project, 'node_modules', '.bin', 'pure-ssh-bench'), ['--help'], project);
+    const { stdout } = await run(join(project, 'node_modules', '.bin', 'pure-ssh-bench'), ['--help'], project, cliEnv(join(work, 'home-bins')));
     expect(stdout).toMatch(/^usage: pure-ssh-bench /);
   }, 30_000);
 

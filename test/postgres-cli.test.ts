@@ -19,7 +19,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { freePort, waitForPort } from './harness/net.js';
 import { describePostgres, startPostgres, type PostgresHandle } from './harness/postgres.js';
-import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
+import { cliEnv, describeInteropWithHome, processHome } from './harness/home.js';
+import { startSshd, type SshdHandle } from './harness/sshd.js';
 import { copyRoundTrip, parsePgbench, psqlAt, runPgTool } from './postgres-helpers.js';
 
 const CLI = fileURLToPath(new URL('../dist/node/cli.js', import.meta.url));
@@ -61,7 +62,7 @@ async function startTunnel(sshd: SshdHandle, forward: string, ready: { port: num
       '-L', forward,
       `${sshd.user}@${sshd.host}`,
     ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
+    { stdio: ['ignore', 'ignore', 'pipe'], env: cliEnv(processHome()) },
   );
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (t: string) => (stderr += t));
@@ -114,7 +115,7 @@ async function withTunnel<T>(
   }
 }
 
-describeInterop('PostgreSQL through the pure-ssh CLI', () => {
+describeInteropWithHome('PostgreSQL through the pure-ssh CLI', () => {
   describePostgres('the SSH tunnels chapter, as typed', () => {
     let sshd: SshdHandle;
     /** listen_addresses = 'localhost', PostgreSQL's default. */
@@ -228,7 +229,7 @@ describeInterop('PostgreSQL through the pure-ssh CLI', () => {
   });
 });
 
-describeInterop('PostgreSQL through the pure-ssh CLI when sshd dies', () => {
+describeInteropWithHome('PostgreSQL through the pure-ssh CLI when sshd dies', () => {
   describePostgres('killed mid-query', () => {
     let sshd: SshdHandle;
     let db: PostgresHandle;

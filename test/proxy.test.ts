@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { freePort, startEchoServer, type TestServer } from './harness/net.js';
-import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
+import { cliEnv, describeInteropWithHome, itWithHome, processHome } from './harness/home.js';
+import { startSshd, type SshdHandle } from './harness/sshd.js';
 
 const CLI = fileURLToPath(new URL('../dist/node/cli.js', import.meta.url));
 
@@ -26,7 +27,7 @@ interface Run {
 /** Runs a command to its exit ('exit', not 'close': a -f background copy keeps stderr open). */
 function run(file: string, args: string[], timeoutMs = 20_000): Promise<Run> {
   return new Promise((resolve) => {
-    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'], env: cliEnv(processHome()) });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (t: string) => (stdout += t));
@@ -70,7 +71,7 @@ function alive(pid: number): boolean {
   }
 }
 
-describeInterop('ProxyCommand, -W, -f and -E against sshd', () => {
+describeInteropWithHome('ProxyCommand, -W, -f and -E against sshd', () => {
   let bastion: SshdHandle;
   let target: SshdHandle;
   let echo: TestServer;
@@ -101,6 +102,7 @@ describeInterop('ProxyCommand, -W, -f and -E against sshd', () => {
     const lp = await freePort();
     const child = spawn(process.execPath, [CLI, '-F', cfg, '-v', '-N', '-L', `${lp}:127.0.0.1:${echo.port}`, 'target'], {
       stdio: ['ignore', 'ignore', 'pipe'],
+      env: cliEnv(processHome()),
     });
     let stderr = '';
     child.stderr!.setEncoding('utf8').on('data', (t: string) => (stderr += t));
@@ -137,6 +139,7 @@ describeInterop('ProxyCommand, -W, -f and -E against sshd', () => {
       const lp = await freePort();
       const child = spawn(process.execPath, [CLI, '-F', config, ...route, '-v', '-N', '-L', `${lp}:127.0.0.1:${echo.port}`, 'target'], {
         stdio: ['ignore', 'ignore', 'pipe'],
+        env: cliEnv(processHome()),
       });
       let stderr = '';
       child.stderr!.setEncoding('utf8').on('data', (t: string) => (stderr += t));
@@ -197,7 +200,7 @@ describeInterop('ProxyCommand, -W, -f and -E against sshd', () => {
     const child = spawn(
       process.execPath,
       [CLI, '-F', config, '-J', 'none', '-o', 'ProxyCommand=none', '-v', '-N', '-L', `${lp}:127.0.0.1:${echo.port}`, 'target'],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
+      { stdio: ['ignore', 'ignore', 'pipe'], env: cliEnv(processHome()) },
     );
     let stderr = '';
     child.stderr!.setEncoding('utf8').on('data', (t: string) => (stderr += t));
@@ -241,13 +244,13 @@ describeInterop('ProxyCommand, -W, -f and -E against sshd', () => {
   });
 });
 
-it('ProxyCommand runs under $SHELL (/bin/sh without it), as sshconnect.c ssh_proxy_connect', async () => {
+itWithHome('ProxyCommand runs under $SHELL (/bin/sh without it), as sshconnect.c ssh_proxy_connect', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'pure-ssh-proxy-shell-'));
   try {
     const shell = join(dir, 'myshell');
     await writeFile(shell, '#!/bin/sh\necho "myshell $*" >&2\nexit 3\n', { mode: 0o755 });
     const r = await new Promise<Run>((resolve) => {
-      execFile(process.execPath, [CLI, '-F', 'none', '-N', '-o', 'ProxyCommand=proxy-here %h', '-o', 'BatchMode=yes', 'somewhere'], { env: { ...process.env, SHELL: shell } }, (err, stdout, stderr) =>
+      execFile(process.execPath, [CLI, '-F', 'none', '-N', '-o', 'ProxyCommand=proxy-here %h', '-o', 'BatchMode=yes', 'somewhere'], { env: cliEnv(processHome(), { SHELL: shell }) }, (err, stdout, stderr) =>
         resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr }),
       );
     });

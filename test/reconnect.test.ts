@@ -12,6 +12,7 @@ import { ConnectionLostError, tunnel, type ReconnectAttempt, type SshClient } fr
 import { clientOptions, connectTo } from './harness/client.js';
 import { freePort } from './harness/net.js';
 import { describePostgres, startPostgres, type PostgresHandle } from './harness/postgres.js';
+import { cliEnv, itWithHome, processHome } from './harness/home.js';
 import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
 import { psqlAt } from './postgres-helpers.js';
 
@@ -100,7 +101,7 @@ describeInterop('reconnecting tunnels against sshd', () => {
       expect(t2.connection.client).toBeUndefined();
     });
 
-    it('CLI: -o PureSshReconnect=yes keeps the -L port across a killed connection', async () => {
+    itWithHome('CLI: -o PureSshReconnect=yes keeps the -L port across a killed connection', async () => {
       if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
       const lp = await freePort();
       const child = spawn(
@@ -110,7 +111,7 @@ describeInterop('reconnecting tunnels against sshd', () => {
           '-o', `UserKnownHostsFile=${sshd.knownHostsPath}`, '-o', 'PureSshReconnect=yes', '-o', 'ExitOnForwardFailure=yes',
           '-L', `${lp}:127.0.0.1:${pg.port}`, `root@${sshd.host}`,
         ],
-        { stdio: ['ignore', 'ignore', 'pipe'] },
+        { stdio: ['ignore', 'ignore', 'pipe'], env: cliEnv(processHome()) },
       );
       let stderr = '';
       child.stderr!.setEncoding('utf8').on('data', (t: string) => (stderr += t));

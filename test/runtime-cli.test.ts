@@ -9,7 +9,8 @@ import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { freePort, hashStream, startSourceServer, type SourceServer } from './harness/net.js';
-import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
+import { cliEnv, describeInteropWithHome, processHome } from './harness/home.js';
+import { startSshd, type SshdHandle } from './harness/sshd.js';
 
 const CLI = fileURLToPath(new URL('../dist/node/cli.js', import.meta.url));
 const bin = (name: string) => fileURLToPath(new URL(`../node_modules/.bin/${name}`, import.meta.url));
@@ -25,7 +26,7 @@ export const RUNTIME_COMMANDS: Record<string, { cmd: string; args: string[]; ver
   },
 };
 
-describeInterop('the pure-ssh CLI under Node, Bun and Deno', () => {
+describeInteropWithHome('the pure-ssh CLI under Node, Bun and Deno', () => {
   let sshd: SshdHandle;
   let source: SourceServer;
   const children = new Set<ChildProcess>();
@@ -50,7 +51,7 @@ describeInterop('the pure-ssh CLI under Node, Bun and Deno', () => {
           '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes',
           '-N', '-v', '-L', `127.0.0.1:${lport}:127.0.0.1:${source.port}`, '127.0.0.1',
         ],
-        { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' } },
+        { stdio: ['ignore', 'ignore', 'pipe'], env: cliEnv(processHome(), { DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' }) },
       );
       children.add(child);
       let stderr = '';

@@ -12,9 +12,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UsageError, type SshClient } from '../src/index.js';
 import { Pair } from './support/pair.js';
 import { connectTo } from './harness/client.js';
+import { cliEnv, describeWithHome, itWithHome, suiteHome } from './harness/home.js';
 import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
 
 const CLI = fileURLToPath(new URL('../dist/node/cli.js', import.meta.url));
+// The passwd home of every pure-ssh run here (harness/home.ts): never the real user's ~/.ssh.
+const home = suiteHome();
 
 describeInterop('library mistakes against sshd', () => {
   let sshd: SshdHandle;
@@ -59,10 +62,10 @@ describeInterop('library mistakes against sshd', () => {
     }
   });
 
-  it('PureSshReconnect: SIGTERM ends the tunnel without talking about reconnecting', async () => {
+  itWithHome('PureSshReconnect: SIGTERM ends the tunnel without talking about reconnecting', async () => {
     const { spawn } = await import('node:child_process');
     const child = spawn(process.execPath, [CLI, '-v', '-F', 'none', '-N', '-p', String(sshd.port), '-i', sshd.clientKeyPath, '-o', `UserKnownHostsFile=${sshd.knownHostsPath}`,
-      '-o', 'BatchMode=yes', '-o', 'PureSshReconnect=yes', '-L', '127.0.0.1:0:127.0.0.1:9', `${sshd.user}@127.0.0.1`], { stdio: ['ignore', 'ignore', 'pipe'] });
+      '-o', 'BatchMode=yes', '-o', 'PureSshReconnect=yes', '-L', '127.0.0.1:0:127.0.0.1:9', `${sshd.user}@127.0.0.1`], { stdio: ['ignore', 'ignore', 'pipe'], env: cliEnv(home) });
     let err = '';
     child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
     for (let i = 0; i < 150 && !/Entering interactive session/.test(err); i++) await new Promise((r) => setTimeout(r, 100));
@@ -72,43 +75,43 @@ describeInterop('library mistakes against sshd', () => {
     expect(err).not.toMatch(/reconnecting to/);
   }, 30_000);
 
-  it('PURE_SSH_CRYPTO with an unknown value is an error naming it, not a silent default', () => {
+  itWithHome('PURE_SSH_CRYPTO with an unknown value is an error naming it, not a silent default', () => {
     const r = spawnSync(process.execPath, [CLI, '-F', 'none', '-N', '-p', String(sshd.port), '-i', sshd.clientKeyPath, '-o', `UserKnownHostsFile=${sshd.knownHostsPath}`, '-o', 'BatchMode=yes', `${sshd.user}@127.0.0.1`], {
       encoding: 'utf8',
-      env: { ...process.env, PURE_SSH_CRYPTO: 'bogus' },
+      env: cliEnv(home, { PURE_SSH_CRYPTO: 'bogus' }),
       timeout: 15_000,
     });
     expect(r.status).toBe(255);
     expect(r.stderr).toContain(`PURE_SSH_CRYPTO must be 'pure' or 'runtime', got "bogus"`);
   });
 
-  it("the CLI's -c '' and -m '' are errors as in ssh (Unknown cipher type '')", () => {
+  itWithHome("the CLI's -c '' and -m '' are errors as in ssh (Unknown cipher type '')", () => {
     for (const [flag, word] of [['-c', 'cipher'], ['-m', 'mac']]) {
-      const r = spawnSync(process.execPath, [CLI, '-F', 'none', flag!, '', '-N', 'h'], { encoding: 'utf8' });
+      const r = spawnSync(process.execPath, [CLI, '-F', 'none', flag!, '', '-N', 'h'], { encoding: 'utf8', env: cliEnv(home) });
       expect(r.status).toBe(255);
       expect(r.stderr).toContain(`Unknown ${word} type ''`);
     }
   });
 });
 
-describe('-4 / -6 with an address literal of the other family (ssh refuses, as getaddrinfo does)', () => {
+describeWithHome('-4 / -6 with an address literal of the other family (ssh refuses, as getaddrinfo does)', () => {
   it('exits 255 with ssh\'s message instead of connecting anyway', () => {
     for (const [flag, host] of [['-6', '127.0.0.1'], ['-4', '::1']]) {
-      const r = spawnSync(process.execPath, [CLI, flag!, '-F', 'none', '-N', '-o', 'BatchMode=yes', host!], { encoding: 'utf8', timeout: 15_000 });
+      const r = spawnSync(process.execPath, [CLI, flag!, '-F', 'none', '-N', '-o', 'BatchMode=yes', host!], { encoding: 'utf8', env: cliEnv(home), timeout: 15_000 });
       expect(r.status).toBe(255);
       expect(r.stderr).toContain(`ssh: Could not resolve hostname ${host}: Address family for hostname not supported`);
     }
   });
 });
 
-describe('pure-ssh-check against a closed port', () => {
+describeWithHome('pure-ssh-check against a closed port', () => {
   it('says Connection refused at once (not a timeout after seconds)', async () => {
     const { createServer } = await import('node:net');
     const srv = createServer();
     const port = await new Promise<number>((r) => srv.listen(0, '127.0.0.1', () => r((srv.address() as { port: number }).port)));
     await new Promise((r) => srv.close(r));
     const t0 = Date.now();
-    const r = spawnSync(process.execPath, [fileURLToPath(new URL('../dist/node/check-cli.js', import.meta.url)), '-p', String(port), '127.0.0.1'], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [fileURLToPath(new URL('../dist/node/check-cli.js', import.meta.url)), '-p', String(port), '127.0.0.1'], { encoding: 'utf8', env: cliEnv(home) });
     expect(r.stderr).toContain(`connect to host 127.0.0.1 port ${port}: Connection refused`);
     expect(r.status).toBe(255);
     expect(Date.now() - t0).toBeLessThan(3000);

@@ -37,10 +37,10 @@
  * });
  * ```
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { userInfo } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
-import { it } from 'vitest';
+import { afterAll, it } from 'vitest';
 import { describeIf, inCI, requireSshd, sshdAvailable, type ServerDescribe } from './sshd.js';
 
 /** The Debian package that ships libnss_wrapper.so; named in every "missing" message. */
@@ -188,4 +188,30 @@ export const describeInteropWithHome: ServerDescribe = describeIf(
 export function itWithHome(name: string, fn: () => Promise<void> | void, timeout?: number): void {
   if (nssWrapperAvailable() || inCI()) it(name, fn, timeout);
   else it.skip(`${name} (skipped: ${LIBRARY} not installed; apt-get install -y ${NSS_WRAPPER_PACKAGE})`, fn, timeout);
+}
+
+/**
+ * A new empty directory under the system temp dir to serve as a suite's passwd home with
+ * {@link cliEnv}, removed (recursively) after the enclosing suite's tests (`afterAll`): call it at
+ * a test file's top level or inside a `describe` callback, not inside a test.
+ */
+export function suiteHome(prefix = 'pure-ssh-home-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+let processHomeDir: string | undefined;
+
+/**
+ * One temporary passwd home for every CLI run of this test process that names none of its own
+ * (the default of the harness runners): made on first use, removed when the process exits.
+ */
+export function processHome(): string {
+  if (processHomeDir === undefined) {
+    const dir = mkdtempSync(join(tmpdir(), 'pure-ssh-home-'));
+    processHomeDir = dir;
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  }
+  return processHomeDir;
 }

@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { cliEnv, processHome } from '../harness/home.js';
 
 /** The built command. */
 export const CLI = fileURLToPath(new URL('../../dist/node/cli.js', import.meta.url));
@@ -28,13 +29,15 @@ process.once('exit', () => {
 
 /**
  * Start `node dist/node/cli.js ...args` with stdin from /dev/null. `detached`: a new session
- * without a controlling terminal, so /dev/tty cannot be opened.
+ * without a controlling terminal, so /dev/tty cannot be opened. `env` defaults to
+ * `cliEnv(processHome())`: a temporary passwd home, never the real user's ~/.ssh (throws when
+ * nss_wrapper is missing, see ../harness/home.ts).
  */
 export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; execArgv?: string[]; detached?: boolean } = {}): CliRun {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
   const child = spawn(process.execPath, [...(opts.execArgv ?? []), CLI, ...args], {
     stdio: ['ignore', 'ignore', 'pipe'],
-    env: opts.env ?? process.env,
+    env: opts.env ?? cliEnv(processHome()),
     detached: opts.detached ?? false,
   });
   running.add(child);
