@@ -5,7 +5,7 @@
  * directory". Both clients run against the same sshd; needs `npm run build` first.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -53,5 +53,15 @@ describeInteropWithHome('-L to a Unix socket path that cannot be bound: the same
       expect(ours.lines, listen).toEqual(theirs.lines);
       expect(ours.code, listen).toBe(theirs.code);
     }
+  });
+
+  it('a symbolic link loop in the path: strerror\'s "Too many levels of symbolic links", not Node\'s text', async () => {
+    const loop = join(dir, 'loop');
+    await symlink(loop, loop);
+    const listen = join(loop, 'sock');
+    const [ours, theirs] = await Promise.all([run([process.execPath, CLI], listen), run([sshd.openssh.ssh], listen)]);
+    expect(theirs.lines, listen).toEqual([`unix_listener: cannot bind to path ${listen}: Too many levels of symbolic links`]);
+    expect(ours.lines, listen).toEqual(theirs.lines);
+    expect(ours.code, listen).toBe(theirs.code);
   });
 });

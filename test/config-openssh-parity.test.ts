@@ -84,6 +84,17 @@ function expectSame(args: string[], keyword?: string, env?: NodeJS.ProcessEnv): 
     }
     // And one that the previous code got right and must still refuse, as ssh does.
     expect(expectSame(['-F', conf('Match all host h\n'), 'h']).status).toBe(255);
+    // A word after `all ""` is left over: readconf.c's "keyword match extra arguments at end of line".
+    for (const text of ['Match all "" x\nPort 3\n', 'Match all "" ""\nPort 3\n']) {
+      expect(expectSame(['-F', conf(text), 'h']).status, text).toBe(255);
+    }
+  });
+
+  it('forward socket paths get % tokens and ${VAR}, not ~ (ssh.c default_client_percent_expand, readconf.c parse_forward)', () => {
+    const text = 'Host *\nLocalForward ~/s 127.0.0.1:1\nLocalForward ${HOME}/t 127.0.0.1:2\nLocalForward /tmp/%h.sock 127.0.0.1:3\n';
+    const a = expectSame(['-F', conf(text), 'h'], 'localforward');
+    expect(a.status).toBe(0);
+    expect(lines(a, 'localforward')[0]).toBe('localforward ~/s [127.0.0.1]:1');
   });
 
   it('Port and -p read as misc.c a2port (strtonum): leading spaces and a + sign; the first of -p and -o Port wins', () => {

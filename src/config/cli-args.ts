@@ -718,8 +718,11 @@ function* resolveSteps(argv: string[], cenv: CliEnvironment): Generator<HostLook
     );
   }
   // readconf.c fill_default_options: ClearAllForwardings drops the forwards of every source.
-  const localForwards = o.clearAllForwardings ? [] : o.localForwards.map((f) => expandForwardPaths(f, expandFile));
-  const remoteForwards = o.clearAllForwardings ? [] : o.remoteForwards.map((f) => expandForwardPaths(f, expandFile));
+  // ssh.c: forward socket paths get the % tokens (default_client_percent_expand) and, from
+  // readconf.c parse_forward's dollar_expand, ${VAR}; not `~` (`LocalForward ~/s` stays relative).
+  const expandForwardPath = (s: string) => percentExpand(s, fileTokens, cenv.env);
+  const localForwards = o.clearAllForwardings ? [] : o.localForwards.map((f) => expandForwardPaths(f, expandForwardPath));
+  const remoteForwards = o.clearAllForwardings ? [] : o.remoteForwards.map((f) => expandForwardPaths(f, expandForwardPath));
   const dynamicForwards = o.clearAllForwardings ? [] : o.dynamicForwards;
   if (o.clearAllForwardings && o.localForwards.length > 0) {
     notes.push(`ClearAllForwardings: ${o.localForwards.length} local forward(s) cleared`);

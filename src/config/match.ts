@@ -93,6 +93,13 @@ export function evaluateMatch(args: readonly string[], m: MatchContext, ctx: Lin
       if (attributes > 1 || (after !== undefined && after !== '' && !after.startsWith('#'))) {
         throw badMatch(ctx, `${ctx.source} line ${ctx.line}: '${original}' cannot be combined with other Match attributes`);
       }
+      // readconf.c process_config_line_depth: match_cfg_line took `all` and the word after it
+      // (a comment's first word ends the line there); a word left is "extra arguments at end of
+      // line" (`Match all "" x`, `Match all "" ""`: ssh 9.2 and 10). ssh also refuses
+      // `Match all "" # note`, whose comment the line splitter has already dropped here.
+      if (after !== undefined && !after.startsWith('#') && args[i + 2] !== undefined) {
+        throw lineError(ctx, 'keyword match extra arguments at end of line');
+      }
       return result && !negate;
     }
     attributes++;

@@ -193,6 +193,16 @@ function describeBindError(err: unknown): { code: string | undefined; text: stri
     EACCES: 'Permission denied',
     EADDRNOTAVAIL: 'Cannot assign requested address',
     EAFNOSUPPORT: 'Address family not supported by protocol',
+    // strerror(3) (glibc) for what a Unix socket's bind can also meet, as misc.c unix_listener prints it.
+    EPERM: 'Operation not permitted',
+    ELOOP: 'Too many levels of symbolic links',
+    ENOENT: 'No such file or directory',
+    ENOTDIR: 'Not a directory',
+    EROFS: 'Read-only file system',
+    ENAMETOOLONG: 'File name too long',
+    EISDIR: 'Is a directory',
+    ENOSPC: 'No space left on device',
+    EINVAL: 'Invalid argument',
   };
   return { code: cause.code, text: (cause.code && texts[cause.code]) || cause.message };
 }
