@@ -141,7 +141,7 @@ export class ClientCore {
     this.clock = options.now;
     const crypto = options.crypto ?? pureCryptoProvider;
     const algorithms = { ...defaultAlgorithms(crypto.name), ...options.algorithms };
-    const emit = (e: ClientEvent): void => void (this.events[this.eventTail++] = e);
+    const emit = (e: ClientEvent): void => this.queueEvent(e);
     const log = (message: string) => emit({ type: 'log', message });
     this.transport = new Transport(
       {
@@ -304,7 +304,7 @@ export class ClientCore {
     } else {
       if (action.keepalive) this.sendKeepalive();
       if (action.rekey) {
-        this.events[this.eventTail++] = { type: 'log', message: 'rekeying: RekeyLimit time reached' };
+        this.queueEvent({ type: 'log', message: 'rekeying: RekeyLimit time reached' });
         this.transport.rekey();
       }
     }
@@ -337,6 +337,10 @@ export class ClientCore {
     return e;
   }
 
+  /** Appends an event for {@link nextEvent} (into a slot the queue reuses). */
+  private queueEvent(e: ClientEvent): void {
+    this.events[this.eventTail++] = e;
+  }
 
   get isAuthenticated(): boolean {
     return this.stage === 'authenticated';
