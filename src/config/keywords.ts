@@ -278,6 +278,14 @@ const applyProxyCommand: Apply = (o, args, ctx, kw) => {
   setFirst(o, 'proxy', command.toLowerCase() === 'none' ? { kind: 'none', via: 'ProxyCommand' } : { kind: 'command', command }, ctx);
 };
 
+/** UserKnownHostsFile / GlobalKnownHostsFile: one or more files, none of them `""`. */
+const knownHostsFilesInto =
+  (key: 'userKnownHostsFiles' | 'globalKnownHostsFiles'): Apply =>
+  (o, args, ctx, kw) => {
+    noEmptyArgument(kw, args, ctx);
+    setFirst(o, key, [...atLeastOne(kw, args, ctx)], ctx);
+  };
+
 /** readconf.c multistate_canonicalizehostname. */
 const CANONICALIZE_HOSTNAME: Record<string, CanonicalizeMode> = { yes: 'yes', true: 'yes', no: 'no', false: 'no', always: 'always' };
 
@@ -387,10 +395,7 @@ const ROWS: readonly KeywordEntry[] = [
   implemented('ExitOnForwardFailure', flagInto('exitOnForwardFailure')),
   implemented('ForkAfterAuthentication', flagInto('forkAfterAuthentication')),
   implemented('GatewayPorts', flagInto('gatewayPorts')),
-  implemented('GlobalKnownHostsFile', (o, args, ctx, kw) => {
-    if (args.length > 0) noEmptyArgument(kw, args, ctx);
-    setFirst(o, 'globalKnownHostsFiles', [...atLeastOne(kw, args, ctx)], ctx);
-  }),
+  implemented('GlobalKnownHostsFile', knownHostsFilesInto('globalKnownHostsFiles')),
   implemented('HashKnownHosts', flagInto('hashKnownHosts')),
   implemented('HostKeyAlgorithms', algorithmsInto('hostKeyAlgorithms')),
   // ssh_config(5) HostKeyAlias: known_hosts lookups and writes use this name (lowercased, ssh.c).
@@ -446,10 +451,7 @@ const ROWS: readonly KeywordEntry[] = [
     setFirst(o, 'strictHostKeyChecking', STRICT_HOST_KEY_CHECKING[v], ctx);
   }),
   implemented('User', stringInto('user')),
-  implemented('UserKnownHostsFile', (o, args, ctx, kw) => {
-    if (args.length > 0) noEmptyArgument(kw, args, ctx);
-    setFirst(o, 'userKnownHostsFiles', [...atLeastOne(kw, args, ctx)], ctx);
-  }),
+  implemented('UserKnownHostsFile', knownHostsFilesInto('userKnownHostsFiles')),
 
   // pure-ssh's own (not OpenSSH's): -L listeners survive a dropped connection and reconnect.
   implemented('PureSshReconnect', flagInto('pureSshReconnect'), 'pure-ssh'),
@@ -622,7 +624,8 @@ export function applyOption(o: SshOptions, keyword: string, args: string[], ctx:
     throw new ConfigError(`${ctx.source}: line ${ctx.line}: Bad configuration option: ${k}`);
   }
   // readconf.c oLogVerbose: an empty argument is a bad line, also for this ignored keyword (the
-  // implemented list keywords make the same check in their own apply).
+  // implemented list keywords make the same check in their own apply; an ignored entry's `check`
+  // is the key-type check the table test expects of it).
   if (entry.name === 'LogVerbose') noEmptyArgument(keyword, args, ctx);
   switch (entry.handling) {
     case 'implemented':

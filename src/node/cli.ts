@@ -223,7 +223,6 @@ function describeUnixBindError(err: unknown, path: string): string {
       if (c === 'ENOTDIR') return 'Not a directory';
     }
   }
-  if (code === 'ENOTDIR') return 'Not a directory';
   return text;
 }
 
