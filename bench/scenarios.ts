@@ -161,7 +161,7 @@ async function hashCounting(stream: AsyncIterable<Uint8Array>, what: string, exp
 }
 
 /** Connects to the tunnel's local port, retrying while it is not listening yet. */
-async function connectLocal(port: number, timeoutMs = 10_000): Promise<Socket> {
+export async function connectLocal(port: number, timeoutMs = 10_000): Promise<Socket> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
@@ -181,7 +181,7 @@ async function connectLocal(port: number, timeoutMs = 10_000): Promise<Socket> {
 }
 
 /** Sends `bytes` through the echo forward and checks they come back unchanged. */
-async function echoExchange(port: number, bytes: number): Promise<void> {
+export async function echoExchange(port: number, bytes: number): Promise<void> {
   const sock = await connectLocal(port);
   const sent = Buffer.alloc(bytes);
   for (let i = 0; i < bytes; i++) sent[i] = (i * 31 + 7) & 0xff;

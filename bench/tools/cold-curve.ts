@@ -19,15 +19,15 @@
  * `openssh` runs ssh(1). sshd is the test harness's with the bench's config; the echo endpoint
  * is the bench's, in its own process.
  */
-import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { fork, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { startSshd } from '../../test/harness/sshd.js';
 import { freePort } from '../../test/harness/net.js';
 import { ALGORITHM_SETS, BENCH_SSHD_CONFIG, type EndpointsReady, type LoginSpec } from '../config.js';
+import { connectLocal, echoExchange } from '../scenarios.js';
 import { tunnelCommand, TOOL_DIR } from '../tunnels.js';
 
 interface Variant {
@@ -81,42 +81,6 @@ function cpuNs(pid: number): { all: number; main: number } {
   return { all, main };
 }
 
-async function connectRetry(port: number, child: ChildProcess): Promise<Socket> {
-  for (;;) {
-    try {
-      return await new Promise<Socket>((res, rej) => {
-        const s = connect({ host: '127.0.0.1', port, noDelay: true });
-        s.once('connect', () => {
-          s.off('error', rej);
-          res(s);
-        });
-        s.once('error', rej);
-      });
-    } catch {
-      if (child.exitCode !== null) throw new Error('tunnel exited');
-      await new Promise((r) => setTimeout(r, 5));
-    }
-  }
-}
-
-async function echoBytes(port: number, child: ChildProcess, bytes: number): Promise<void> {
-  const s = await connectRetry(port, child);
-  const sent = Buffer.alloc(bytes);
-  for (let i = 0; i < bytes; i++) sent[i] = (i * 31 + 7) & 0xff;
-  const parts: Buffer[] = [];
-  await new Promise<void>((res) => {
-    let n = 0;
-    s.on('data', (d: Buffer) => {
-      parts.push(d);
-      n += d.length;
-      if (n >= bytes) res();
-    });
-    s.write(sent);
-  });
-  s.destroy();
-  if (!Buffer.concat(parts).equals(sent)) throw new Error('warm-up echo came back different');
-}
-
 async function runOnce(v: Variant, login: LoginSpec, echoPort: number, block: number, blocks: number, cacheDir: string): Promise<Block[]> {
   const [warmPort, mainPort] = await Promise.all([freePort(), freePort()]);
   const forwards = [
@@ -131,9 +95,9 @@ async function runOnce(v: Variant, login: LoginSpec, echoPort: number, block: nu
   });
   try {
     // The bench's warm-up (bench/scenarios.ts withTunnel).
-    await echoBytes(warmPort, child, 2 * 1024 * 1024);
-    for (let i = 0; i < 3; i++) await echoBytes(warmPort, child, 64);
-    const sock = await connectRetry(mainPort, child);
+    await echoExchange(warmPort, 2 * 1024 * 1024);
+    for (let i = 0; i < 3; i++) await echoExchange(warmPort, 64);
+    const sock = await connectLocal(mainPort);
     let pending: { resolve: () => void; n: number } | undefined;
     sock.on('data', (d: Buffer) => {
       if (!pending) return;
