@@ -6,16 +6,16 @@
  * `npm run build` first and OpenSSH's client (CI=true: a missing `ssh` fails).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CLI } from './support/cli-run.js';
 import { cliEnv, describeWithHome } from './harness/home.js';
+import { SSH_CLIENT_PATH, sshClientAvailable } from './harness/sshd.js';
 
-const SSH = '/usr/bin/ssh';
-const haveSsh = existsSync(SSH);
-if (!haveSsh && process.env.CI === 'true') throw new Error('OpenSSH client (/usr/bin/ssh) is missing');
+const SSH = SSH_CLIENT_PATH;
+const haveSsh = sshClientAvailable();
 
 const dir = mkdtempSync(join(tmpdir(), 'pure-ssh-dump-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -6,16 +6,16 @@
  * permissions on an included file). CI=true: a missing /usr/bin/ssh fails.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cliEnv, describeWithHome } from './harness/home.js';
 import { ConfigError, resolveCommandLine, type CliEnvironment } from '../src/config/cli-args.js';
+import { SSH_CLIENT_PATH, sshClientAvailable } from './harness/sshd.js';
 
-const SSH = '/usr/bin/ssh';
-const haveSsh = existsSync(SSH);
-if (!haveSsh && process.env.CI === 'true') throw new Error('OpenSSH client (/usr/bin/ssh) is missing');
+const SSH = SSH_CLIENT_PATH;
+const haveSsh = sshClientAvailable();
 
 const dir = mkdtempSync(join(tmpdir(), 'pure-ssh-config-errors-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

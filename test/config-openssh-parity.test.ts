@@ -7,7 +7,7 @@
  * OpenSSH's client (CI=true: a missing `ssh` fails).
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -15,10 +15,10 @@ import { cliEnv, describeWithHome, itWithHome } from './harness/home.js';
 import { CLI } from './support/cli-run.js';
 import { resolveCommandLine } from '../src/config/cli-args.js';
 import { processCliEnvironment } from '../src/node/connect-host.js';
+import { SSH_CLIENT_PATH, sshClientAvailable } from './harness/sshd.js';
 
-const SSH = '/usr/bin/ssh';
-const haveSsh = existsSync(SSH);
-if (!haveSsh && process.env.CI === 'true') throw new Error('OpenSSH client (/usr/bin/ssh) is missing');
+const SSH = SSH_CLIENT_PATH;
+const haveSsh = sshClientAvailable();
 
 const dir = mkdtempSync(join(tmpdir(), 'pure-ssh-parity-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -5,17 +5,17 @@
  * strdelim). CI=true: a missing /usr/bin/ssh fails.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { argvSplit } from '../src/config/argv-split.js';
 import { CLI } from './support/cli-run.js';
 import { cliEnv, describeWithHome, suiteHome } from './harness/home.js';
+import { SSH_CLIENT_PATH, sshClientAvailable } from './harness/sshd.js';
 
-const SSH = '/usr/bin/ssh';
-const haveSsh = existsSync(SSH);
-if (!haveSsh && process.env.CI === 'true') throw new Error('OpenSSH client (/usr/bin/ssh) is missing');
+const SSH = SSH_CLIENT_PATH;
+const haveSsh = sshClientAvailable();
 
 // The passwd home of every ssh and pure-ssh run here (harness/home.ts): never the real user's ~/.ssh.
 const home = suiteHome();

@@ -6,17 +6,16 @@
  * asserted too, so a change on either side shows. CI=true: a missing /usr/bin/ssh fails.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { cliEnv, describeWithHome, suiteHome } from './harness/home.js';
 import { resolveCommandLine, type CliEnvironment } from '../src/config/cli-args.js';
 import { splitUserHostPort } from '../src/config/destination.js';
 import { dumpConfig } from '../src/config/dump.js';
+import { SSH_CLIENT_PATH, sshClientAvailable } from './harness/sshd.js';
 
-const SSH = '/usr/bin/ssh';
-const haveSsh = existsSync(SSH);
-if (!haveSsh && process.env.CI === 'true') throw new Error('OpenSSH client (/usr/bin/ssh) is missing');
+const SSH = SSH_CLIENT_PATH;
+const haveSsh = sshClientAvailable();
 
 const KEYWORDS = ['user', 'hostname', 'port', 'proxyjump'];
 

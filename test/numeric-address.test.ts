@@ -11,10 +11,10 @@ import { describe, expect, it } from 'vitest';
 import { canonicalAddress, formatIpv6, isAddress, parseIpv4, parseIpv6 } from '../src/config/numeric-address.js';
 import { CLI } from './support/cli-run.js';
 import { cliEnv, describeWithHome, suiteHome } from './harness/home.js';
+import { SSH_CLIENT_PATH, sshClientAvailable } from './harness/sshd.js';
 
-const SSH = '/usr/bin/ssh';
-const haveSsh = existsSync(SSH);
-if (!haveSsh && process.env.CI === 'true') throw new Error('OpenSSH client (/usr/bin/ssh) is missing');
+const SSH = SSH_CLIENT_PATH;
+const haveSsh = sshClientAvailable();
 
 describe('numeric addresses (inet_aton, RFC 4291 §2.2, RFC 5952 §4)', () => {
   it('IPv4: one to four parts, decimal, octal (leading 0) or hex (0x); the last part fills the rest', () => {

@@ -153,6 +153,16 @@ export function inCI(): boolean {
   return process.env.CI === 'true';
 }
 
+/** OpenSSH's client, which the configuration tests run beside pure-ssh (`ssh -G` and others). */
+export const SSH_CLIENT_PATH = '/usr/bin/ssh';
+
+/** Whether {@link SSH_CLIENT_PATH} is there; under CI its absence throws (a comparison must not skip). */
+export function sshClientAvailable(): boolean {
+  const have = existsSync(SSH_CLIENT_PATH);
+  if (!have && inCI()) throw new Error(`OpenSSH client (${SSH_CLIENT_PATH}) is missing`);
+  return have;
+}
+
 /** The binaries of Debian's openssh-server and openssh-client packages. */
 export function systemOpenssh(): OpenSshPaths {
   return { sshd: SSHD_PATH, ssh: SSH_PATH, sshKeygen: SSH_KEYGEN };
