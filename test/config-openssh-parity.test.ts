@@ -90,6 +90,14 @@ function expectSame(args: string[], keyword?: string, env?: NodeJS.ProcessEnv): 
     }
   });
 
+  it('UserKnownHostsFile / GlobalKnownHostsFile: "none" only alone, as readconf.c allows it', () => {
+    for (const line of ['UserKnownHostsFile none a', 'UserKnownHostsFile a none', 'GlobalKnownHostsFile None a', 'UserKnownHostsFile none']) {
+      const alone = line === 'UserKnownHostsFile none';
+      const a = expectSame(['-F', conf(`${line}\nPort 2\n`), 'h'], alone ? 'userknownhostsfile' : undefined);
+      expect(a.status, line).toBe(alone ? 0 : 255);
+    }
+  });
+
   it('forward socket paths get % tokens and ${VAR}, not ~ (ssh.c default_client_percent_expand, readconf.c parse_forward)', () => {
     const text = 'Host *\nLocalForward ~/s 127.0.0.1:1\nLocalForward ${HOME}/t 127.0.0.1:2\nLocalForward /tmp/%h.sock 127.0.0.1:3\n';
     const a = expectSame(['-F', conf(text), 'h'], 'localforward');

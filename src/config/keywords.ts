@@ -278,11 +278,17 @@ const applyProxyCommand: Apply = (o, args, ctx, kw) => {
   setFirst(o, 'proxy', command.toLowerCase() === 'none' ? { kind: 'none', via: 'ProxyCommand' } : { kind: 'command', command }, ctx);
 };
 
-/** UserKnownHostsFile / GlobalKnownHostsFile: one or more files, none of them `""`. */
+/**
+ * readconf.c oUserKnownHostsFile / oGlobalKnownHostsFile: one or more files, none of them `""`,
+ * and `none` ("Allow "none" only in first position") only alone.
+ */
 const knownHostsFilesInto =
   (key: 'userKnownHostsFiles' | 'globalKnownHostsFiles'): Apply =>
   (o, args, ctx, kw) => {
     noEmptyArgument(kw, args, ctx);
+    if (args.length > 1 && args.some((a) => a.toLowerCase() === 'none')) {
+      throw lineError(ctx, `keyword ${kw.toLowerCase()} "none" argument must appear alone.`);
+    }
     setFirst(o, key, [...atLeastOne(kw, args, ctx)], ctx);
   };
 
