@@ -15,7 +15,7 @@ import { cliEnv, describeWithHome, itWithHome } from './harness/home.js';
 import { CLI } from './support/cli-run.js';
 import { resolveCommandLine } from '../src/config/cli-args.js';
 import { processCliEnvironment } from '../src/node/connect-host.js';
-import { SSH_CLIENT_PATH, sshClientAvailable } from './harness/sshd.js';
+import { openssh10, openssh10Available, SSH_CLIENT_PATH, sshClientAvailable } from './harness/sshd.js';
 
 const SSH = SSH_CLIENT_PATH;
 const haveSsh = sshClientAvailable();
@@ -126,6 +126,59 @@ function expectSame(args: string[], keyword?: string, env?: NodeJS.ProcessEnv): 
     for (const text of ['ConnectTimeout 0\n', 'ConnectTimeout 0s\n', 'ConnectTimeout none\n', 'ConnectTimeout 7\n', '\n']) {
       expectSame(['-F', conf(text), 'h'], 'connecttimeout');
     }
+  });
+
+  it('RekeyLimit: scan_scaled amounts (fractions, T/P/E, sign, range), convtime times, and readconf.c\'s messages', () => {
+    const ok = [
+      'default', '1G 1h', 'default none', '1.5M', '1k', '1K 5m', '1M 1h30m', '0', '+1M', '1T', '7E', '7.9999E', '0.5K',
+      '" 1M"', 'M', '-0', '1M-x', '1.123456789012345678901234M', '9223372036854775807', '9007199254740993',
+      '1M 2147483647', '1M 1h5', '1M 0', '1M\nRekeyLimit 2M 5s', '1M none\nRekeyLimit 2M 5s', 'default 5\nRekeyLimit 1M',
+    ];
+    for (const v of ok) {
+      expect(expectSame(['-F', conf(`RekeyLimit ${v}\n`), 'h'], 'rekeylimit').status, v).toBe(0);
+    }
+    const bad: [string, string][] = [
+      ['none', "Bad number 'none': Invalid argument"],
+      ['DEFAULT', "Bad number 'DEFAULT': Invalid argument"],
+      ['1KB', "Bad number '1KB': Invalid argument"],
+      ['99999999999999999999', "Bad number '99999999999999999999': Numerical result out of range"],
+      ['16E', "Bad number '16E': Numerical result out of range"],
+      ['-1', 'RekeyLimit too small'],
+      ['1.5', 'RekeyLimit too small'],
+      ['1M ""', 'missing time value.'],
+      ['1M NONE', 'invalid time value.'],
+      ['1M default', 'invalid time value.'],
+      ['1G 99999999999', 'invalid time value.'],
+      ['1M 2147483647s1s', 'invalid time value.'],
+      ['1M 1.5', 'invalid time value.'],
+      ['1M 1h x', 'keyword rekeylimit extra arguments at end of line'],
+      ['1M none x', 'keyword rekeylimit extra arguments at end of line'],
+    ];
+    for (const [v, message] of bad) {
+      const path = conf(`RekeyLimit ${v}\n`);
+      const a = expectSame(['-F', path, 'h']);
+      expect(a.status, v).toBe(255);
+      expect(a.stderr[0], v).toBe(`${path} line 1: ${message}`);
+    }
+    // The same parser behind -o.
+    expectSame(['-F', 'none', '-o', 'RekeyLimit=1.5M 1h', 'h'], 'rekeylimit');
+    expect(expectSame(['-F', 'none', '-o', 'RekeyLimit=none', 'h']).status).toBe(255);
+  });
+
+  it('ConnectTimeout and ServerAliveInterval: `none` only in lower case, INT_MAX, "missing time value."', () => {
+    for (const text of ['ConnectTimeout NONE', 'ServerAliveInterval NONE', 'ConnectTimeout ""', 'ServerAliveInterval ""', 'ConnectTimeout 5x x', 'ServerAliveInterval 99999999999', 'ConnectTimeout 2147483648']) {
+      expect(expectSame(['-F', conf(`${text}\n`), 'h']).status, text).toBe(255);
+    }
+    expectSame(['-F', conf('ServerAliveInterval 2147483647\n'), 'h'], 'serveraliveinterval');
+  });
+
+  (openssh10Available() ? it : it.skip)('a time with a sign (`+5`): OpenSSH 9.2 took it (strtol), OpenSSH 10 refuses it, and so does pure-ssh', () => {
+    const path = conf('RekeyLimit 1M +5\n');
+    const b = run(openssh10().ssh, ['-G', '-F', path, 'h']);
+    const a = ours(['-F', path, 'h']);
+    expect(b.stderr[0]).toBe(`${path} line 1: invalid time value.`);
+    expect({ status: a.status, stderr: a.stderr }).toEqual({ status: b.status, stderr: b.stderr });
+    expect(theirs(['-F', path, 'h']).status).toBe(0);
   });
 
   it('-F naming a directory is read as an empty file, as ssh reads it (getline fails with EISDIR)', () => {

@@ -741,7 +741,6 @@ function* resolveSteps(argv: string[], cenv: CliEnvironment): Generator<HostLook
     warnNoShell = true;
   }
 
-  const rekey = o.rekeyLimit ?? undefined;
   const forkAfterAuthentication = flags.fork || (o.forkAfterAuthentication ?? false);
   if (forkAfterAuthentication && flags.command.length === 0 && !flags.noShell && o.sessionType !== 'none' && !flags.dump) {
     // ssh.c's wording; pure-ssh runs no command, so -N (or -W) is what makes -f meaningful.
@@ -801,7 +800,7 @@ function* resolveSteps(argv: string[], cenv: CliEnvironment): Generator<HostLook
       gatewayPorts: o.gatewayPorts ?? false,
       compression: o.compression ?? false,
       logLevel,
-      rekeyLimit: rekey === null ? undefined : rekey,
+      rekeyLimit: o.rekeyLimit ? Number(o.rekeyLimit) : undefined,
       rekeyLimitSeconds: o.rekeyLimitSeconds || undefined,
       addressFamily: flags.family ?? o.addressFamily ?? 'any',
       warnNoShell,
