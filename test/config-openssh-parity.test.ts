@@ -90,6 +90,18 @@ function expectSame(args: string[], keyword?: string, env?: NodeJS.ProcessEnv): 
     }
   });
 
+  (openssh10Available() ? it : it.skip)('Match lines where OpenSSH 10 differs from 9.2 (argv_split drops the comment first): pure-ssh follows 10', () => {
+    const ssh10 = openssh10().ssh;
+    for (const text of ['Match all "" # note', 'Match all ""# note', 'Match host h "" # x', 'Match host', 'Match !host # x', 'Match canonical foo', 'Match host ""', 'Match host "#x"']) {
+      const path = conf(`${text}\nPort 3\n`);
+      const a = ours(['-F', path, 'h']);
+      const b = run(ssh10, ['-G', '-F', path, 'h']);
+      expect({ status: a.status, stderr: a.stderr, port: lines(a, 'port') }, text).toEqual({ status: b.status, stderr: b.stderr, port: lines(b, 'port') });
+    }
+    // ssh 9.2 refused the first one ("keyword match extra arguments at end of line").
+    expect(theirs(['-F', conf('Match all "" # note\nPort 3\n'), 'h']).status).toBe(255);
+  });
+
   it('UserKnownHostsFile / GlobalKnownHostsFile: "none" only alone, as readconf.c allows it', () => {
     for (const line of ['UserKnownHostsFile none a', 'UserKnownHostsFile a none', 'GlobalKnownHostsFile None a', 'UserKnownHostsFile none']) {
       const alone = line === 'UserKnownHostsFile none';

@@ -154,7 +154,7 @@ describe('reading files', () => {
     expect(() => read('Match all user x\n', 'h')).toThrow(new ConfigError("/cfg line 1: 'all' cannot be combined with other Match attributes\n/cfg line 1: Bad Match condition\n/cfg: terminating, 1 bad configuration options", 255, true));
     expect(() => read('Match\n', 'h')).toThrow(new ConfigError('/cfg line 1: no argument after keyword "match"\n/cfg: terminating, 1 bad configuration options', 255, true));
     expect(() => read('Match # nothing\n', 'h')).toThrow(new ConfigError('One or more attributes required for Match\n/cfg line 1: Bad Match condition\n/cfg: terminating, 1 bad configuration options', 255, true));
-    expect(() => read('Match host\n', 'h')).toThrow(new ConfigError('Missing Match criteria for host\n/cfg line 1: Bad Match condition\n/cfg: terminating, 1 bad configuration options', 255, true));
+    expect(() => read('Match host\n', 'h')).toThrow(new ConfigError("/cfg line 1: missing argument for Match 'host'\n/cfg line 1: Bad Match condition\n/cfg: terminating, 1 bad configuration options", 255, true));
     // Without a way to run commands (the pure reader's default), a Match exec reached is an error.
     expect(() => read('Match exec true\n', 'h')).toThrow('/cfg line 1: unsupported option "Match exec": commands cannot be run here');
   });
