@@ -7,7 +7,7 @@
  * OpenSSH's client (CI=true: a missing `ssh` fails).
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -131,6 +131,29 @@ function expectSame(args: string[], keyword?: string, env?: NodeJS.ProcessEnv): 
     }
     for (const args of [['-F', conf('Port -0\n'), 'h'], ['-F', conf('Port "22 "\n'), 'h'], ['-F', 'none', '-p', '22 ', 'h']]) {
       expect(expectSame(args).status, args.join(' ')).toBe(255);
+    }
+  });
+
+  it('service names as ports (misc.c a2port: getservbyname(name, "tcp") from /etc/services), case-sensitive', () => {
+    expect(existsSync('/etc/services'), 'this machine has services(5)').toBe(true);
+    for (const [args, keyword] of [
+      [['-p', 'ssh'], 'port'],
+      [['-p', 'www'], 'port'],
+      [['-o', 'Port=ssh'], 'port'],
+      [['-F', conf('Port domain\n')], 'port'],
+      [['-L', '8080:h:http'], 'localforward'],
+      [['-L', 'http:h:22'], 'localforward'],
+      [['-R', 'http:h:ssh'], 'remoteforward'],
+      [['-D', 'socks'], 'dynamicforward'],
+      [['-J', 'u@j:ssh'], 'proxyjump'],
+      [['-W', 'h:http'], 'port'],
+    ] as const) {
+      const full = args[0] === '-F' ? [...args, 'h'] : ['-F', 'none', ...args, 'h'];
+      expect(expectSame(full, keyword).status, args.join(' ')).toBe(0);
+    }
+    expect(expectSame(['-F', 'none', 'ssh://u@h:http'], 'port').status).toBe(0);
+    for (const args of [['-p', 'SSH'], ['-p', 'no-such-service'], ['-L', '8080:h:no-such-service'], ['-J', 'j:no-such-service']]) {
+      expect(expectSame(['-F', 'none', ...args, 'h']).status, args.join(' ')).toBe(255);
     }
   });
 

@@ -25,7 +25,7 @@ import {
   type LogLevel,
   type SshOptions,
 } from './ssh-config.js';
-import { parsePort } from './options.js';
+import { parsePort, setServicePortLookup } from './options.js';
 
 import { splitUserHostPort, validCommandLineHost, validCommandLineUser } from './destination.js';
 import { opensshAcceptsList } from './openssh-names.js';
@@ -67,6 +67,12 @@ export interface CliEnvironment {
    * answer at once; {@link resolveCommandLineAsync} awaits a promise.
    */
   lookupHost?: (request: HostLookupRequest) => HostLookupResult | Promise<HostLookupResult>;
+  /**
+   * getservbyname(name, "tcp"): the port of a service name, which misc.c a2port falls back to
+   * for `-p ssh`, `Port ssh`, `-L 8080:host:http` and the like; undefined when unknown. Without
+   * it, ports are numeric only.
+   */
+  servicePort?: (name: string) => number | undefined;
 }
 
 /** Every option resolved to the value pure-ssh will use. */
@@ -413,10 +419,10 @@ function applyFlag(c: string, value: string | undefined, o: SshOptions, flags: F
 
 /** ssh.c -W: `host:port` (IPv6 in brackets), parsed like a forward's connect half. */
 function parseStdioForward(text: string): { host: string; port: number } | null {
-  const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(text);
+  const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):([^:]+)$/.exec(text);
   if (!m) return null;
-  const port = Number(m[3]);
-  if (port <= 0 || port > 65535) return null;
+  const port = parsePort(m[3]!);
+  if (port <= 0) return null;
   return { host: m[1] ?? m[2]!, port };
 }
 
@@ -559,6 +565,7 @@ export async function resolveCommandLineAsync(argv: string[], cenv: CliEnvironme
 
 /** The body of resolveCommandLine: yields each DNS look-up canonicalization needs. */
 function* resolveSteps(argv: string[], cenv: CliEnvironment): Generator<HostLookupRequest, CliOutcome, HostLookupResult> {
+  setServicePortLookup(cenv.servicePort);
   const o = emptyOptions();
   const notes: string[] = [];
   const parsed = parseArgv(argv, o, notes);

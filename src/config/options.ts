@@ -163,17 +163,34 @@ export function matchPattern(text: string, pattern: string): boolean {
 }
 
 /**
+ * getservbyname(name, "tcp") as the platform answers it, installed by {@link setServicePortLookup};
+ * none by default (numeric ports only: the core has no services(5)).
+ */
+let servicePortLookup: ((name: string) => number | undefined) | undefined;
+
+/**
+ * Install (or remove, with undefined) the service-name look-up {@link parsePort} falls back to,
+ * as misc.c a2port calls getservbyname(3): the Node CLI passes its services(5) reader
+ * (src/node/services.ts) through CliEnvironment.servicePort.
+ */
+export function setServicePortLookup(lookup: ((name: string) => number | undefined) | undefined): void {
+  servicePortLookup = lookup;
+}
+
+/**
  * misc.c a2port: a port 0-65535, or -1. The number is read as strtonum(3) reads it (strtoll base
  * 10): leading isspace(3) characters and one `+` or `-` sign are allowed (`" 22"`, `+22` and
- * `-0` are ports), nothing may follow the digits. a2port's fallback to a service name
- * (getservbyname, `ssh` = 22) is not made: such a name stays an error naming it.
+ * `-0` are ports), nothing may follow the digits. Anything else is looked up as a tcp service
+ * name (getservbyname: `ssh` = 22, case-sensitive) when a look-up is installed
+ * ({@link setServicePortLookup}); -1 when there is none or the name is unknown.
  */
 export function parsePort(s: string): number {
   const m = /^[ \t\n\v\f\r]*([-+]?)(\d+)$/.exec(s);
-  if (!m) return -1;
-  const n = Number(m[2]);
-  if (m[1] === '-' && n !== 0) return -1;
-  return n <= 65535 ? n : -1;
+  if (m) {
+    const n = Number(m[2]);
+    if (!(m[1] === '-' && n !== 0) && n <= 65535) return n;
+  }
+  return servicePortLookup?.(s) ?? -1;
 }
 
 /**

@@ -15,6 +15,7 @@ import { LOG_LEVELS, type LogLevel } from '../config/ssh-config.js';
 import type { SshError } from '../errors.js';
 import type { SshClient } from './client.js';
 import { lookupHost } from './host-lookup.js';
+import { tcpServicePort } from './services.js';
 import { connectLendingReads } from './socket-read.js';
 import type { IdentityFileEntry, UnlockOptions } from './identity-file.js';
 
@@ -115,6 +116,7 @@ export function processCliEnvironment(): CliEnvironment {
     localHostName: osHostname(),
     exec: matchExec,
     lookupHost,
+    servicePort: (name) => tcpServicePort(name),
     fs: {
       readFile: (p) => orUndefined(() => readFileSync(p, 'utf8')),
       stat: (p) => orUndefined(() => statSync(p)),
