@@ -157,6 +157,18 @@ function expectSame(args: string[], keyword?: string, env?: NodeJS.ProcessEnv): 
     }
   });
 
+  it('-i FILE that cannot be reached: ssh.c\'s warning (after ~ expansion), even with -q, and the file is not used', () => {
+    const present = conf('not a key, but there\n');
+    const args = ['-F', 'none', '-q', '-i', '~/missing', '-i', `${present}/x`, '-i', present, 'h'];
+    const a = expectSame(args, 'identityfile');
+    expect(a.status).toBe(0);
+    expect(a.stderr).toEqual([
+      `Warning: Identity file ${defaultHome}/missing not accessible: No such file or directory.`,
+      `Warning: Identity file ${present}/x not accessible: Not a directory.`,
+    ]);
+    expect(lines(a, 'identityfile')).toEqual([`identityfile ${present}`]);
+  });
+
   it('ConnectTimeout 0 is printed as 0, none and no value as none', () => {
     for (const text of ['ConnectTimeout 0\n', 'ConnectTimeout 0s\n', 'ConnectTimeout none\n', 'ConnectTimeout 7\n', '\n']) {
       expectSame(['-F', conf(text), 'h'], 'connecttimeout');

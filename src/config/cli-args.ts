@@ -73,6 +73,13 @@ export interface CliEnvironment {
    * it, ports are numeric only.
    */
   servicePort?: (name: string) => number | undefined;
+  /**
+   * stat(2) of an `-i` file: undefined when it can be reached, else strerror(errno) (`No such
+   * file or directory`). Without it, `-i` files are not checked here.
+   */
+  statError?: (path: string) => string | undefined;
+  /** ssh.c's messages printed straight to stderr while reading the options (the `-i` warning). */
+  warn?: (message: string) => void;
 }
 
 /** Every option resolved to the value pure-ssh will use. */
@@ -230,7 +237,7 @@ function commandLineContext(notes: string[]): LineContext {
  * attached values (`-p2222`), options before and after the destination, then the command.
  * Options go to `o` in order (first value wins); returns the flags that are not config options.
  */
-function parseArgv(argv: string[], o: SshOptions, notes: string[]): Flags | CliOutcome {
+function parseArgv(argv: string[], o: SshOptions, notes: string[], cenv: CliEnvironment): Flags | CliOutcome {
   const flags: Flags = { noShell: false, quiet: false, verbose: 0, command: [], fork: false, jumpGiven: false, dump: false };
   const ctx = commandLineContext(notes);
   let i = 0;
@@ -256,7 +263,7 @@ function parseArgv(argv: string[], o: SshOptions, notes: string[]): Flags | CliO
           else return { kind: 'usage', message: `option requires an argument -- ${c}` };
           j = a.length;
         }
-        const out = applyFlag(c, value, o, flags, ctx);
+        const out = applyFlag(c, value, o, flags, ctx, cenv);
         if (out) return out;
       }
     }
@@ -285,7 +292,7 @@ function applyDestination(dest: string, o: SshOptions, flags: Flags, ctx: LineCo
   return undefined;
 }
 
-function applyFlag(c: string, value: string | undefined, o: SshOptions, flags: Flags, ctx: LineContext): CliOutcome | undefined {
+function applyFlag(c: string, value: string | undefined, o: SshOptions, flags: Flags, ctx: LineContext, cenv: CliEnvironment): CliOutcome | undefined {
   switch (c) {
     case 'V':
       return { kind: 'version' };
@@ -325,9 +332,18 @@ function applyFlag(c: string, value: string | undefined, o: SshOptions, flags: F
     case 'l':
       flags.login = value!;
       return;
-    case 'i':
-      applyOption(o, 'IdentityFile', [value!], ctx);
+    case 'i': {
+      // ssh.c: -i is tilde-expanded and stat(2)ed at once; a file it cannot reach is a warning
+      // (printed whatever -q says) and is not added.
+      const path = tildeExpand(value!, cenv.home);
+      const error = cenv.statError?.(path);
+      if (error !== undefined) {
+        cenv.warn?.(`Warning: Identity file ${path} not accessible: ${error}.`);
+        return;
+      }
+      applyOption(o, 'IdentityFile', [path], ctx);
       return;
+    }
     case 'c':
       // ssh.c: ciphers_valid() on the list (a leading + or ^ allowed), else "Unknown cipher type".
       if (value!.startsWith('-') || !opensshAcceptsList('ciphers', value!)) throw new ConfigError(`Unknown cipher type '${value}'`);
@@ -568,7 +584,7 @@ function* resolveSteps(argv: string[], cenv: CliEnvironment): Generator<HostLook
   setServicePortLookup(cenv.servicePort);
   const o = emptyOptions();
   const notes: string[] = [];
-  const parsed = parseArgv(argv, o, notes);
+  const parsed = parseArgv(argv, o, notes, cenv);
   if ('kind' in parsed) return parsed;
   const flags = parsed;
   if (flags.host === undefined) return { kind: 'usage' };

@@ -94,10 +94,21 @@ export function matchExec(command: string): number {
   return r.status;
 }
 
+/** strerror(3) (glibc) of what stat(2) of a path can fail with. */
+const STAT_STRERROR: Record<string, string> = {
+  ENOENT: 'No such file or directory',
+  ENOTDIR: 'Not a directory',
+  EACCES: 'Permission denied',
+  ELOOP: 'Too many levels of symbolic links',
+  ENAMETOOLONG: 'File name too long',
+  EOVERFLOW: 'Value too large for defined data type',
+};
+
 /**
  * What this process gives the ssh_config resolution (config/cli-args.ts): its environment, home,
  * local user and host name, the files it can read, Match exec and the DNS look-ups
- * CanonicalizeHostname needs. One for every bin, so each resolves a destination as `pure-ssh` does.
+ * CanonicalizeHostname needs, services(5),
+ * the -i check and its warning. One for every bin, so each resolves a destination as `pure-ssh` does.
  */
 export function processCliEnvironment(): CliEnvironment {
   const orUndefined = <T>(read: () => T): T | undefined => {
@@ -117,6 +128,17 @@ export function processCliEnvironment(): CliEnvironment {
     exec: matchExec,
     lookupHost,
     servicePort: (name) => tcpServicePort(name),
+    statError: (path) => {
+      try {
+        statSync(path);
+        return undefined;
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code ?? '';
+        return STAT_STRERROR[code] ?? (e as Error).message;
+      }
+    },
+    // ssh.c fprintf(stderr, ...): a plain newline, not the log's "\r\n".
+    warn: (message) => process.stderr.write(`${message}\n`),
     fs: {
       readFile: (p) => orUndefined(() => readFileSync(p, 'utf8')),
       stat: (p) => orUndefined(() => statSync(p)),
