@@ -169,7 +169,9 @@ export async function loadIdentities(cfg: ResolvedConfig, log: Log, unlock: Unlo
     } catch (err) {
       const e = err as SshError & { cause?: NodeJS.ErrnoException };
       if (e.code === 'ERR_PRIVATE_KEY' && e.cause?.code === 'ENOENT') {
-        if (explicit) log.info(`Warning: Identity file ${path} not accessible: No such file or directory.`);
+        // sshconnect2.c load_identity_file: at INFO for a file the user named (IdentityFile; -i
+        // files it cannot reach were dropped with ssh.c's warning while reading the options).
+        if (explicit) log.info(`no such identity: ${path}: No such file or directory`);
         else log.debug1(`identity file ${path} type -1`);
       } else if (e instanceof KeyPermissionsError) {
         // ssh(1)'s block (authfile.c sshkey_perm_ok), then its load error; the key is skipped.
