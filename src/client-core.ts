@@ -236,7 +236,12 @@ export class ClientCore {
     this.timers.received();
     const wasOpening = this.connection.pendingOpens > 0;
     this.transport.receive(data);
-    if (this.timers.rekeyTime) this.timers.kexSeen(this.transport.info.kexCount);
+    if (this.timers.rekeyTime) {
+      this.timers.kexSeen(this.transport.info.kexCount);
+      // packet.c ssh_packet_read_poll2 checks after each packet read: past the time, a packet
+      // received after an idle stretch starts the rekey at once.
+      if (this.timers.rekeyOverdue) this.rekeyForTime();
+    }
     // While we wait for an open confirmation, answer what the server sent with a few bytes (RFC
     // 4253 §11.2 IGNORE) so our TCP ACK leaves at once: sshd sends small packets after
     // authentication (hostkeys-00, DEBUG) and Nagle would hold its confirmation behind our delayed
@@ -303,11 +308,24 @@ export class ClientCore {
       this.transport.connectionLost(new TimeoutError(`Timeout, server ${this.timers.host} not responding.`, 'ERR_KEEPALIVE_TIMEOUT'));
     } else {
       if (action.keepalive) this.sendKeepalive();
-      if (action.rekey) {
-        this.queueEvent({ type: 'log', message: 'rekeying: RekeyLimit time reached' });
-        this.transport.rekey();
-      }
+      if (action.rekey) this.rekeyForTime();
     }
+  }
+
+  /**
+   * RekeyLimit's time has passed. OpenSSH packet.c ssh_packet_need_rekeying rekeys only after
+   * authentication and once a packet has gone either way under the current keys: an idle
+   * connection is re-keyed once, not every interval. Until then clientloop.c checks again at
+   * least every second (ssh_packet_get_rekey_timeout) and after each packet read (see receive).
+   */
+  private rekeyForTime(): void {
+    if (this.stage !== 'authenticated' || this.transport.packetsSinceNewKeys === 0) {
+      this.timers.rekeyDeferred();
+      return;
+    }
+    this.timers.rekeyStarted();
+    this.queueEvent({ type: 'log', message: 'rekeying: RekeyLimit time reached' });
+    this.transport.rekey();
   }
 
   /** Bytes to write to the server, or null. */
@@ -526,6 +544,9 @@ export class ClientCore {
   }
 }
 
+/** packet.c ssh_packet_get_rekey_timeout: once RekeyLimit's time has passed, ssh polls every second. */
+const REKEY_RECHECK_MS = 1000;
+
 type TimerAction = 'connect-timeout' | 'keepalive-timeout' | { keepalive: boolean; rekey: boolean };
 
 /**
@@ -583,7 +604,23 @@ class CoreTimers {
   kexSeen(kexCount: number): void {
     if (kexCount === this.kexCount) return;
     this.kexCount = kexCount;
+    this.rekeyOverdue = false;
     if (this.rekeyTime) this.rekeyAt = this.now() + this.rekeyTime;
+  }
+
+  /** RekeyLimit's time has passed but the rekey waits (see ClientCore.rekeyForTime). */
+  rekeyOverdue = false;
+
+  /** The time-based rekey waits: look again in a second, as clientloop.c's poll timeout does. */
+  rekeyDeferred(): void {
+    this.rekeyOverdue = true;
+    this.rekeyAt = this.now() + REKEY_RECHECK_MS;
+  }
+
+  /** The time-based rekey started: no deadline until it completes (kexSeen). */
+  rekeyStarted(): void {
+    this.rekeyOverdue = false;
+    this.rekeyAt = undefined;
   }
 
   /** The earliest deadline. Asked after every call into the core: no allocation, no clock. */
@@ -609,10 +646,7 @@ class CoreTimers {
         action.keepalive = true;
       }
     }
-    if (this.rekeyAt !== undefined && now >= this.rekeyAt) {
-      this.rekeyAt = undefined;
-      action.rekey = true;
-    }
+    if (this.rekeyAt !== undefined && now >= this.rekeyAt) action.rekey = true;
     return action;
   }
 }

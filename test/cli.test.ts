@@ -239,6 +239,20 @@ describeInteropWithHome('pure-ssh command line against sshd', () => {
     }
   });
 
+  it('identity files that are not there: -i warns while reading the options and is dropped (ssh.c); IdentityFile says "no such identity" (sshconnect2.c)', async () => {
+    const missingI = join(home, 'no-such-key-i');
+    const missingCfg = join(home, 'no-such-key-cfg');
+    const run = cli([...base(), '-N', '-i', missingI, '-o', `IdentityFile=${missingCfg}`, '127.0.0.1']);
+    try {
+      await run.waitFor(/no such identity: /);
+      expect(run.stderr()).toContain(`Warning: Identity file ${missingI} not accessible: No such file or directory.\n`);
+      expect(run.stderr()).toContain(`no such identity: ${missingCfg}: No such file or directory`);
+      expect(run.stderr()).not.toContain(`no such identity: ${missingI}`);
+    } finally {
+      run.child.kill('SIGKILL');
+    }
+  });
+
   it('ExitOnForwardFailure=yes and an occupied port: the bind error, "Could not request local forwarding.", 255', async () => {
     const busy = await startEchoServer();
     try {

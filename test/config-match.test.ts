@@ -106,7 +106,7 @@ describe('Match criteria (readconf.c match_cfg_line)', () => {
   it('errors name the file and line', () => {
     const e = (text: string) => errorOf(() => resolve(['h'], { '/cfg': text })).message;
     expect(e('Port 1\nMatch\n')).toBe('/cfg line 2: no argument after keyword "match"\n/cfg: terminating, 1 bad configuration options');
-    expect(e('Match user\n')).toBe('Missing Match criteria for user\n/cfg line 1: Bad Match condition\n/cfg: terminating, 1 bad configuration options');
+    expect(e('Match user\n')).toBe("/cfg line 1: missing argument for Match 'user'\n/cfg line 1: Bad Match condition\n/cfg: terminating, 1 bad configuration options");
     expect(e('Match host h user joe all\n')).toBe("/cfg line 1: 'all' cannot be combined with other Match attributes\n/cfg line 1: Bad Match condition\n/cfg: terminating, 1 bad configuration options");
     expect(e('Match localnetwork 10.0.0.0/8\n')).toMatch(/^\/cfg line 1: unsupported option "Match localnetwork"/);
   });

@@ -7,7 +7,7 @@
  * OpenSSH's client (CI=true: a missing `ssh` fails).
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -15,7 +15,7 @@ import { cliEnv, describeWithHome, itWithHome } from './harness/home.js';
 import { CLI } from './support/cli-run.js';
 import { resolveCommandLine } from '../src/config/cli-args.js';
 import { processCliEnvironment } from '../src/node/connect-host.js';
-import { SSH_CLIENT_PATH, sshClientAvailable } from './harness/sshd.js';
+import { openssh10, openssh10Available, SSH_CLIENT_PATH, sshClientAvailable } from './harness/sshd.js';
 
 const SSH = SSH_CLIENT_PATH;
 const haveSsh = sshClientAvailable();
@@ -90,6 +90,18 @@ function expectSame(args: string[], keyword?: string, env?: NodeJS.ProcessEnv): 
     }
   });
 
+  (openssh10Available() ? it : it.skip)('Match lines where OpenSSH 10 differs from 9.2 (argv_split drops the comment first): pure-ssh follows 10', () => {
+    const ssh10 = openssh10().ssh;
+    for (const text of ['Match all "" # note', 'Match all ""# note', 'Match host h "" # x', 'Match host', 'Match !host # x', 'Match canonical foo', 'Match host ""', 'Match host "#x"']) {
+      const path = conf(`${text}\nPort 3\n`);
+      const a = ours(['-F', path, 'h']);
+      const b = run(ssh10, ['-G', '-F', path, 'h']);
+      expect({ status: a.status, stderr: a.stderr, port: lines(a, 'port') }, text).toEqual({ status: b.status, stderr: b.stderr, port: lines(b, 'port') });
+    }
+    // ssh 9.2 refused the first one ("keyword match extra arguments at end of line").
+    expect(theirs(['-F', conf('Match all "" # note\nPort 3\n'), 'h']).status).toBe(255);
+  });
+
   it('UserKnownHostsFile / GlobalKnownHostsFile: "none" only alone, as readconf.c allows it', () => {
     for (const line of ['UserKnownHostsFile none a', 'UserKnownHostsFile a none', 'GlobalKnownHostsFile None a', 'UserKnownHostsFile none']) {
       const alone = line === 'UserKnownHostsFile none';
@@ -122,10 +134,98 @@ function expectSame(args: string[], keyword?: string, env?: NodeJS.ProcessEnv): 
     }
   });
 
+  it('service names as ports (misc.c a2port: getservbyname(name, "tcp") from /etc/services), case-sensitive', () => {
+    expect(existsSync('/etc/services'), 'this machine has services(5)').toBe(true);
+    for (const [args, keyword] of [
+      [['-p', 'ssh'], 'port'],
+      [['-p', 'www'], 'port'],
+      [['-o', 'Port=ssh'], 'port'],
+      [['-F', conf('Port domain\n')], 'port'],
+      [['-L', '8080:h:http'], 'localforward'],
+      [['-L', 'http:h:22'], 'localforward'],
+      [['-R', 'http:h:ssh'], 'remoteforward'],
+      [['-D', 'socks'], 'dynamicforward'],
+      [['-J', 'u@j:ssh'], 'proxyjump'],
+      [['-W', 'h:http'], 'port'],
+    ] as const) {
+      const full = args[0] === '-F' ? [...args, 'h'] : ['-F', 'none', ...args, 'h'];
+      expect(expectSame(full, keyword).status, args.join(' ')).toBe(0);
+    }
+    expect(expectSame(['-F', 'none', 'ssh://u@h:http'], 'port').status).toBe(0);
+    for (const args of [['-p', 'SSH'], ['-p', 'no-such-service'], ['-L', '8080:h:no-such-service'], ['-J', 'j:no-such-service']]) {
+      expect(expectSame(['-F', 'none', ...args, 'h']).status, args.join(' ')).toBe(255);
+    }
+  });
+
+  it('-i FILE that cannot be reached: ssh.c\'s warning (after ~ expansion), even with -q, and the file is not used', () => {
+    const present = conf('not a key, but there\n');
+    const args = ['-F', 'none', '-q', '-i', '~/missing', '-i', `${present}/x`, '-i', present, 'h'];
+    const a = expectSame(args, 'identityfile');
+    expect(a.status).toBe(0);
+    expect(a.stderr).toEqual([
+      `Warning: Identity file ${defaultHome}/missing not accessible: No such file or directory.`,
+      `Warning: Identity file ${present}/x not accessible: Not a directory.`,
+    ]);
+    expect(lines(a, 'identityfile')).toEqual([`identityfile ${present}`]);
+  });
+
   it('ConnectTimeout 0 is printed as 0, none and no value as none', () => {
     for (const text of ['ConnectTimeout 0\n', 'ConnectTimeout 0s\n', 'ConnectTimeout none\n', 'ConnectTimeout 7\n', '\n']) {
       expectSame(['-F', conf(text), 'h'], 'connecttimeout');
     }
+  });
+
+  it('RekeyLimit: scan_scaled amounts (fractions, T/P/E, sign, range), convtime times, and readconf.c\'s messages', () => {
+    const ok = [
+      'default', '1G 1h', 'default none', '1.5M', '1k', '1K 5m', '1M 1h30m', '0', '+1M', '1T', '7E', '7.9999E', '0.5K',
+      '" 1M"', 'M', '-0', '1M-x', '1.123456789012345678901234M', '9223372036854775807', '9007199254740993',
+      '1M 2147483647', '1M 1h5', '1M 0', '1M\nRekeyLimit 2M 5s', '1M none\nRekeyLimit 2M 5s', 'default 5\nRekeyLimit 1M',
+    ];
+    for (const v of ok) {
+      expect(expectSame(['-F', conf(`RekeyLimit ${v}\n`), 'h'], 'rekeylimit').status, v).toBe(0);
+    }
+    const bad: [string, string][] = [
+      ['none', "Bad number 'none': Invalid argument"],
+      ['DEFAULT', "Bad number 'DEFAULT': Invalid argument"],
+      ['1KB', "Bad number '1KB': Invalid argument"],
+      ['99999999999999999999', "Bad number '99999999999999999999': Numerical result out of range"],
+      ['16E', "Bad number '16E': Numerical result out of range"],
+      ['-1', 'RekeyLimit too small'],
+      ['1.5', 'RekeyLimit too small'],
+      ['1M ""', 'missing time value.'],
+      ['1M NONE', 'invalid time value.'],
+      ['1M default', 'invalid time value.'],
+      ['1G 99999999999', 'invalid time value.'],
+      ['1M 2147483647s1s', 'invalid time value.'],
+      ['1M 1.5', 'invalid time value.'],
+      ['1M 1h x', 'keyword rekeylimit extra arguments at end of line'],
+      ['1M none x', 'keyword rekeylimit extra arguments at end of line'],
+    ];
+    for (const [v, message] of bad) {
+      const path = conf(`RekeyLimit ${v}\n`);
+      const a = expectSame(['-F', path, 'h']);
+      expect(a.status, v).toBe(255);
+      expect(a.stderr[0], v).toBe(`${path} line 1: ${message}`);
+    }
+    // The same parser behind -o.
+    expectSame(['-F', 'none', '-o', 'RekeyLimit=1.5M 1h', 'h'], 'rekeylimit');
+    expect(expectSame(['-F', 'none', '-o', 'RekeyLimit=none', 'h']).status).toBe(255);
+  });
+
+  it('ConnectTimeout and ServerAliveInterval: `none` only in lower case, INT_MAX, "missing time value."', () => {
+    for (const text of ['ConnectTimeout NONE', 'ServerAliveInterval NONE', 'ConnectTimeout ""', 'ServerAliveInterval ""', 'ConnectTimeout 5x x', 'ServerAliveInterval 99999999999', 'ConnectTimeout 2147483648']) {
+      expect(expectSame(['-F', conf(`${text}\n`), 'h']).status, text).toBe(255);
+    }
+    expectSame(['-F', conf('ServerAliveInterval 2147483647\n'), 'h'], 'serveraliveinterval');
+  });
+
+  (openssh10Available() ? it : it.skip)('a time with a sign (`+5`): OpenSSH 9.2 took it (strtol), OpenSSH 10 refuses it, and so does pure-ssh', () => {
+    const path = conf('RekeyLimit 1M +5\n');
+    const b = run(openssh10().ssh, ['-G', '-F', path, 'h']);
+    const a = ours(['-F', path, 'h']);
+    expect(b.stderr[0]).toBe(`${path} line 1: invalid time value.`);
+    expect({ status: a.status, stderr: a.stderr }).toEqual({ status: b.status, stderr: b.stderr });
+    expect(theirs(['-F', path, 'h']).status).toBe(0);
   });
 
   it('-F naming a directory is read as an empty file, as ssh reads it (getline fails with EISDIR)', () => {

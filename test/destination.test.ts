@@ -242,7 +242,7 @@ describe('splitUserHostPort', () => {
     expect(splitUserHostPort('@h', 'destination')).toEqual({ error: 'empty user name' });
     expect(splitUserHostPort('u@', 'destination')).toEqual({ error: 'empty host name' });
     expect(splitUserHostPort('::1', 'hop')).toEqual({ error: 'empty host name' });
-    expect(splitUserHostPort('h:ssh', 'hop')).toEqual({ error: 'bad port "ssh" (service names are not supported: give the number)' });
+    expect(splitUserHostPort('h:ssh', 'hop')).toEqual({ error: 'bad port "ssh"' }); // no services(5) look-up installed: numeric only
     expect(splitUserHostPort('h:0', 'hop')).toEqual({ error: 'bad port "0"' });
     expect(splitUserHostPort('h/', 'hop')).toEqual({ error: '"/" after the host' });
     expect(splitUserHostPort('ssh://h/x', 'hop')).toEqual({ error: 'a path ("/x") is not allowed' });

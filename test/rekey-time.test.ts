@@ -1,7 +1,9 @@
 /**
  * ssh_config(5) RekeyLimit's time part (`RekeyLimit default 1`): the client starts a key
- * exchange when that much time has passed, from the core's timer, against the real sshd and
- * through the built CLI. Also `-G` prints it as ssh does.
+ * exchange when that much time has passed and a packet has gone either way under the current
+ * keys (OpenSSH packet.c ssh_packet_need_rekeying: an idle connection is re-keyed once), from the
+ * core's timer, against the real sshd and through the built CLI, beside ssh. Also `-G` prints it
+ * as ssh does.
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -9,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { connectTo } from './harness/client.js';
 import { cliEnv, itWithHome, suiteHome } from './harness/home.js';
-import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
+import { describeInterop, SSH_CLIENT_PATH, sshClientAvailable, startSshd, type SshdHandle } from './harness/sshd.js';
 
 const CLI = fileURLToPath(new URL('../dist/node/cli.js', import.meta.url));
 
@@ -22,34 +24,51 @@ describeInterop('RekeyLimit time', () => {
   // The passwd home of every pure-ssh run here (harness/home.ts): never the real user's ~/.ssh.
   const home = suiteHome();
 
-  it('library: rekeyTime starts key exchanges on time with no traffic', async () => {
+  it('library: rekeyTime re-keys an idle connection once, then again only after traffic (packet.c ssh_packet_need_rekeying)', async () => {
     const ssh = await connectTo(sshd, { rekeyTime: 400 });
+    // Authentication's packets went under the first keys: one rekey; nothing since, no other.
     await new Promise((r) => setTimeout(r, 1500));
-    expect(ssh.info.kexCount).toBeGreaterThanOrEqual(3);
+    expect(ssh.info.kexCount).toBe(2);
+    // A keepalive and its answer: the overdue rekey starts on the reply.
+    ssh.ping();
+    const deadline = Date.now() + 3000;
+    while (ssh.info.kexCount < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(ssh.info.kexCount).toBe(3);
     await ssh.close();
   });
 
-  itWithHome('CLI: -o "RekeyLimit default 1" rekeys every second (-v says so); -G prints the time part', async () => {
+  itWithHome('CLI: -o "RekeyLimit default 1": idle, one rekey (as ssh -vvv shows); with ServerAliveInterval 1 traffic, one every second; -G prints the time part', async () => {
     if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
-    const args = ['-v', '-N', '-F', 'none', '-p', String(sshd.port), '-i', sshd.clientKeyPath, '-o', 'BatchMode=yes',
-      '-o', `UserKnownHostsFile=${sshd.knownHostsPath}`, '-o', 'RekeyLimit=default 1', `${sshd.user}@127.0.0.1`];
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: cliEnv(home) });
-    let err = '';
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
-    // Two rekeys one second apart after authentication; the wait is counted from the
-    // authentication line, not from process start (start-up time varies with the machine's load).
-    const rekeys = () => err.match(/rekey done/g)?.length ?? 0;
-    const deadline = Date.now() + 15_000;
-    let authenticatedAt: number | undefined;
-    while (Date.now() < deadline && rekeys() < 2) {
-      if (authenticatedAt === undefined && /Authenticated to /.test(err)) authenticatedAt = Date.now();
-      await new Promise((r) => setTimeout(r, 50));
+    // pure-ssh says "rekey done" per rekey; ssh -v "SSH2_MSG_KEXINIT sent" per key exchange, the first included.
+    const run = async (extra: string[], waitAfterAuth: number, client: 'pure-ssh' | 'ssh' = 'pure-ssh'): Promise<{ rekeys: number; err: string }> => {
+      const args = ['-v', '-N', '-F', 'none', '-p', String(sshd.port), '-i', sshd.clientKeyPath, '-o', 'BatchMode=yes',
+        '-o', `UserKnownHostsFile=${sshd.knownHostsPath}`, '-o', 'RekeyLimit=default 1', ...extra, `${sshd.user}@127.0.0.1`];
+      const child = client === 'ssh'
+        ? spawn(SSH_CLIENT_PATH, args, { stdio: ['ignore', 'ignore', 'pipe'], env: cliEnv(home) })
+        : spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: cliEnv(home) });
+      let err = '';
+      child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+      // Counted from the authentication line, not from process start (start-up time varies with load).
+      const deadline = Date.now() + 15_000;
+      let authenticatedAt: number | undefined;
+      while (Date.now() < deadline && (authenticatedAt === undefined || Date.now() - authenticatedAt < waitAfterAuth)) {
+        if (authenticatedAt === undefined && /Authenticated to /.test(err)) authenticatedAt = Date.now();
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      child.kill('SIGTERM');
+      await new Promise((r) => child.on('exit', r));
+      expect(authenticatedAt, err).toBeDefined();
+      const rekeys = client === 'ssh' ? (err.match(/SSH2_MSG_KEXINIT sent/g)?.length ?? 0) - 1 : err.match(/rekey done/g)?.length ?? 0;
+      return { rekeys, err };
+    };
+    const idle = await run([], 3500);
+    expect(idle.rekeys, idle.err).toBe(1);
+    if (sshClientAvailable()) {
+      const theirs = await run([], 3500, 'ssh');
+      expect(theirs.rekeys, theirs.err).toBe(1);
     }
-    child.kill('SIGTERM');
-    expect(rekeys(), err).toBeGreaterThanOrEqual(2);
-    // Every second: two rekeys well within 4 s of authentication (the default limit is 1 hour).
-    expect(authenticatedAt).toBeDefined();
-    expect(Date.now() - authenticatedAt!).toBeLessThan(4000);
+    const busy = await run(['-o', 'ServerAliveInterval=1'], 3500);
+    expect(busy.rekeys, busy.err).toBeGreaterThanOrEqual(2);
     const g = spawn(process.execPath, [CLI, '-G', '-F', 'none', '-o', 'RekeyLimit=1G 1h', 'example.com'], { stdio: ['ignore', 'pipe', 'pipe'], env: cliEnv(home) });
     let out = '';
     g.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));

@@ -131,7 +131,7 @@ const SAMPLES: Record<string, { value: string; sets: Partial<SshOptions> }> = {
   PasswordAuthentication: { value: 'no', sets: { passwordAuthentication: false } },
   Port: { value: '2222', sets: { port: 2222 } },
   PubkeyAuthentication: { value: 'host-bound', sets: { pubkeyAuthentication: true } },
-  RekeyLimit: { value: '1G', sets: { rekeyLimit: 2 ** 30 } },
+  RekeyLimit: { value: '1G', sets: { rekeyLimit: 2n ** 30n } },
   ServerAliveCountMax: { value: '5', sets: { serverAliveCountMax: 5 } },
   ServerAliveInterval: { value: '15', sets: { serverAliveInterval: 15 } },
   SessionType: { value: 'none', sets: { sessionType: 'none' } },

@@ -9,6 +9,7 @@ import {
   splitConfigLine,
   type SshOptions,
 } from '../src/config/ssh-config.js';
+import { scanScaled } from '../src/config/scan-scaled.js';
 
 function read(text: string, host: string, more: Record<string, string> = {}, dirs: Record<string, string[]> = {}) {
   const o: SshOptions = emptyOptions();
@@ -153,7 +154,7 @@ describe('reading files', () => {
     expect(() => read('Match all user x\n', 'h')).toThrow(new ConfigError("/cfg line 1: 'all' cannot be combined with other Match attributes\n/cfg line 1: Bad Match condition\n/cfg: terminating, 1 bad configuration options", 255, true));
     expect(() => read('Match\n', 'h')).toThrow(new ConfigError('/cfg line 1: no argument after keyword "match"\n/cfg: terminating, 1 bad configuration options', 255, true));
     expect(() => read('Match # nothing\n', 'h')).toThrow(new ConfigError('One or more attributes required for Match\n/cfg line 1: Bad Match condition\n/cfg: terminating, 1 bad configuration options', 255, true));
-    expect(() => read('Match host\n', 'h')).toThrow(new ConfigError('Missing Match criteria for host\n/cfg line 1: Bad Match condition\n/cfg: terminating, 1 bad configuration options', 255, true));
+    expect(() => read('Match host\n', 'h')).toThrow(new ConfigError("/cfg line 1: missing argument for Match 'host'\n/cfg line 1: Bad Match condition\n/cfg: terminating, 1 bad configuration options", 255, true));
     // Without a way to run commands (the pure reader's default), a Match exec reached is an error.
     expect(() => read('Match exec true\n', 'h')).toThrow('/cfg line 1: unsupported option "Match exec": commands cannot be run here');
   });
@@ -185,12 +186,41 @@ describe('value formats', () => {
     expect(parseTime('2h')).toBe(7200);
     expect(parseTime('1x')).toBe(-1);
     expect(parseTime('')).toBe(-1);
+    // OpenSSH 10.0: no sign, each part and the sum at most INT_MAX.
+    expect(parseTime('+5')).toBe(-1);
+    expect(parseTime('1h5')).toBe(3605);
+    expect(parseTime('2147483647')).toBe(2147483647);
+    expect(parseTime('2147483647s1s')).toBe(-1);
+    expect(parseTime('36000000h')).toBe(-1);
+    expect(parseTime('m')).toBe(-1);
   });
 
   it('byte sizes', () => {
     expect(parseBytes('1G')).toBe(2 ** 30);
     expect(parseBytes('500M')).toBe(500 * 2 ** 20);
     expect(parseBytes('64K')).toBe(65536);
-    expect(parseBytes('1T')).toBe(-1);
+    expect(parseBytes('1T')).toBe(2 ** 40);
+    expect(parseBytes('1.5M')).toBe(1572864);
+    expect(parseBytes('-1')).toBe(-1);
+    expect(parseBytes('1KB')).toBe(-1);
+  });
+
+  it('scan_scaled (fmt_scaled.c): fractions, signs, range, as OpenSSH 9.2 and 10.0 read them', () => {
+    expect(scanScaled('1.5M')).toBe(1572864n);
+    expect(scanScaled(' +1.5k')).toBe(1536n);
+    expect(scanScaled('1.5')).toBe(1n);
+    expect(scanScaled('M')).toBe(0n);
+    expect(scanScaled('1M-x')).toBe(1048576n);
+    expect(scanScaled('1Mx')).toBe('EINVAL');
+    expect(scanScaled('--1')).toBe('EINVAL');
+    expect(scanScaled('1..5M')).toBe('EINVAL');
+    expect(scanScaled('-1.5M')).toBe(-1572864n);
+    expect(scanScaled('7E')).toBe(7n * 2n ** 60n);
+    expect(scanScaled('7.9999E')).toBe(7n * 2n ** 60n);
+    expect(scanScaled('1.123456789012345678901234M')).toBe(1178029n);
+    expect(scanScaled('9223372036854775807')).toBe(2n ** 63n - 1n);
+    expect(scanScaled('8E')).toBe('ERANGE');
+    expect(scanScaled('99999999999999999999')).toBe('ERANGE');
+    expect(scanScaled('1.9999999999999999999M')).toBe('ERANGE');
   });
 });

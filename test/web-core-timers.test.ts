@@ -93,4 +93,26 @@ describe('core timers', () => {
     expect(p.client.info.kexCount).toBe(2);
     expect(p.client.getTimer()).toBe(121_000);
   });
+
+  it('RekeyLimit time on an idle connection: no rekey until a packet goes either way (packet.c ssh_packet_need_rekeying)', () => {
+    const c = clock();
+    const p = new Pair({ client: { now: c.now, rekeyTime: 60_000 } }).start();
+    // Authentication's packets went under the first keys: the first interval rekeys.
+    c.t = 61_000;
+    p.client.handleTimer(c.t);
+    p.pump();
+    expect(p.client.info.kexCount).toBe(2);
+    // Nothing since: no rekey, checked again every second as clientloop.c does.
+    for (const t of [121_000, 122_000, 123_000]) {
+      expect(p.client.getTimer()).toBe(t);
+      c.t = t;
+      p.client.handleTimer(c.t);
+      p.pump();
+      expect(p.client.info.kexCount).toBe(2);
+    }
+    // A packet each way (a channel opened): the overdue rekey starts on the answer.
+    p.openChannel();
+    expect(p.client.info.kexCount).toBe(3);
+    expect(p.client.getTimer()).toBe(c.t + 60_000);
+  });
 });

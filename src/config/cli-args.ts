@@ -25,7 +25,7 @@ import {
   type LogLevel,
   type SshOptions,
 } from './ssh-config.js';
-import { parsePort } from './options.js';
+import { parsePort, setServicePortLookup } from './options.js';
 
 import { splitUserHostPort, validCommandLineHost, validCommandLineUser } from './destination.js';
 import { opensshAcceptsList } from './openssh-names.js';
@@ -67,6 +67,19 @@ export interface CliEnvironment {
    * answer at once; {@link resolveCommandLineAsync} awaits a promise.
    */
   lookupHost?: (request: HostLookupRequest) => HostLookupResult | Promise<HostLookupResult>;
+  /**
+   * getservbyname(name, "tcp"): the port of a service name, which misc.c a2port falls back to
+   * for `-p ssh`, `Port ssh`, `-L 8080:host:http` and the like; undefined when unknown. Without
+   * it, ports are numeric only.
+   */
+  servicePort?: (name: string) => number | undefined;
+  /**
+   * stat(2) of an `-i` file: undefined when it can be reached, else strerror(errno) (`No such
+   * file or directory`). Without it, `-i` files are not checked here.
+   */
+  statError?: (path: string) => string | undefined;
+  /** ssh.c's messages printed straight to stderr while reading the options (the `-i` warning). */
+  warn?: (message: string) => void;
 }
 
 /** Every option resolved to the value pure-ssh will use. */
@@ -224,7 +237,7 @@ function commandLineContext(notes: string[]): LineContext {
  * attached values (`-p2222`), options before and after the destination, then the command.
  * Options go to `o` in order (first value wins); returns the flags that are not config options.
  */
-function parseArgv(argv: string[], o: SshOptions, notes: string[]): Flags | CliOutcome {
+function parseArgv(argv: string[], o: SshOptions, notes: string[], cenv: CliEnvironment): Flags | CliOutcome {
   const flags: Flags = { noShell: false, quiet: false, verbose: 0, command: [], fork: false, jumpGiven: false, dump: false };
   const ctx = commandLineContext(notes);
   let i = 0;
@@ -250,7 +263,7 @@ function parseArgv(argv: string[], o: SshOptions, notes: string[]): Flags | CliO
           else return { kind: 'usage', message: `option requires an argument -- ${c}` };
           j = a.length;
         }
-        const out = applyFlag(c, value, o, flags, ctx);
+        const out = applyFlag(c, value, o, flags, ctx, cenv);
         if (out) return out;
       }
     }
@@ -279,7 +292,7 @@ function applyDestination(dest: string, o: SshOptions, flags: Flags, ctx: LineCo
   return undefined;
 }
 
-function applyFlag(c: string, value: string | undefined, o: SshOptions, flags: Flags, ctx: LineContext): CliOutcome | undefined {
+function applyFlag(c: string, value: string | undefined, o: SshOptions, flags: Flags, ctx: LineContext, cenv: CliEnvironment): CliOutcome | undefined {
   switch (c) {
     case 'V':
       return { kind: 'version' };
@@ -319,9 +332,18 @@ function applyFlag(c: string, value: string | undefined, o: SshOptions, flags: F
     case 'l':
       flags.login = value!;
       return;
-    case 'i':
-      applyOption(o, 'IdentityFile', [value!], ctx);
+    case 'i': {
+      // ssh.c: -i is tilde-expanded and stat(2)ed at once; a file it cannot reach is a warning
+      // (printed whatever -q says) and is not added.
+      const path = tildeExpand(value!, cenv.home);
+      const error = cenv.statError?.(path);
+      if (error !== undefined) {
+        cenv.warn?.(`Warning: Identity file ${path} not accessible: ${error}.`);
+        return;
+      }
+      applyOption(o, 'IdentityFile', [path], ctx);
       return;
+    }
     case 'c':
       // ssh.c: ciphers_valid() on the list (a leading + or ^ allowed), else "Unknown cipher type".
       if (value!.startsWith('-') || !opensshAcceptsList('ciphers', value!)) throw new ConfigError(`Unknown cipher type '${value}'`);
@@ -413,10 +435,10 @@ function applyFlag(c: string, value: string | undefined, o: SshOptions, flags: F
 
 /** ssh.c -W: `host:port` (IPv6 in brackets), parsed like a forward's connect half. */
 function parseStdioForward(text: string): { host: string; port: number } | null {
-  const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(text);
+  const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):([^:]+)$/.exec(text);
   if (!m) return null;
-  const port = Number(m[3]);
-  if (port <= 0 || port > 65535) return null;
+  const port = parsePort(m[3]!);
+  if (port <= 0) return null;
   return { host: m[1] ?? m[2]!, port };
 }
 
@@ -559,9 +581,10 @@ export async function resolveCommandLineAsync(argv: string[], cenv: CliEnvironme
 
 /** The body of resolveCommandLine: yields each DNS look-up canonicalization needs. */
 function* resolveSteps(argv: string[], cenv: CliEnvironment): Generator<HostLookupRequest, CliOutcome, HostLookupResult> {
+  setServicePortLookup(cenv.servicePort);
   const o = emptyOptions();
   const notes: string[] = [];
-  const parsed = parseArgv(argv, o, notes);
+  const parsed = parseArgv(argv, o, notes, cenv);
   if ('kind' in parsed) return parsed;
   const flags = parsed;
   if (flags.host === undefined) return { kind: 'usage' };
@@ -741,7 +764,6 @@ function* resolveSteps(argv: string[], cenv: CliEnvironment): Generator<HostLook
     warnNoShell = true;
   }
 
-  const rekey = o.rekeyLimit ?? undefined;
   const forkAfterAuthentication = flags.fork || (o.forkAfterAuthentication ?? false);
   if (forkAfterAuthentication && flags.command.length === 0 && !flags.noShell && o.sessionType !== 'none' && !flags.dump) {
     // ssh.c's wording; pure-ssh runs no command, so -N (or -W) is what makes -f meaningful.
@@ -801,7 +823,7 @@ function* resolveSteps(argv: string[], cenv: CliEnvironment): Generator<HostLook
       gatewayPorts: o.gatewayPorts ?? false,
       compression: o.compression ?? false,
       logLevel,
-      rekeyLimit: rekey === null ? undefined : rekey,
+      rekeyLimit: o.rekeyLimit ? Number(o.rekeyLimit) : undefined,
       rekeyLimitSeconds: o.rekeyLimitSeconds || undefined,
       addressFamily: flags.family ?? o.addressFamily ?? 'any',
       warnNoShell,

@@ -28,6 +28,7 @@
  */
 import { validDomain } from './canonicalize.js';
 import { parseIpv6 } from './numeric-address.js';
+import { parsePort } from './options.js';
 
 /** A host with the user and port written next to it; unset fields come from configuration. */
 export interface UserHostPort {
@@ -141,11 +142,10 @@ export function splitUserHostPort(text: string, plain: PlainForm): UserHostPort 
   if (delim === '/' && !rules.slash) return { error: `"/" after the host` };
   if (after !== '') return { error: `a path ("/${after}") is not allowed` };
 
-  // misc.c a2port: an empty port is no port; strtonum(3) takes an optional `+`.
+  // misc.c a2port (a number, else a tcp service name): an empty port is no port.
   if (portText === '') return { user, host, port: undefined };
-  if (!/^\+?\d+$/.test(portText)) return { error: `bad port "${portText}" (service names are not supported: give the number)` };
-  const port = Number(portText);
-  if (port < 1 || port > 65535) return { error: `bad port "${portText}"` };
+  const port = parsePort(portText);
+  if (port <= 0) return { error: `bad port "${portText}"` };
   return { user, host, port };
 }
 

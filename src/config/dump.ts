@@ -111,7 +111,8 @@ export function dumpConfig(cfg: ResolvedConfig, algorithms: EffectiveAlgorithms)
   // readconf.c prints this keyword with this capitalization.
   const cnames = cfg.canonicalize.permittedCnames;
   put('canonicalizePermittedcnames', cnames.length > 0 ? cnames.map((r) => `${r.source}:${r.target}`).join(' ') : 'none');
-  put('rekeylimit', `${cfg.rekeyLimit ?? 0} ${cfg.rekeyLimitSeconds ?? 0}`);
+  // The amount exact (a long long in ssh), beyond what a number holds.
+  put('rekeylimit', `${o.rekeyLimit ?? 0n} ${cfg.rekeyLimitSeconds ?? 0}`);
   if (cfg.proxy?.kind === 'jump') put('proxyjump', proxyJumpLine(cfg.proxy.hops));
   else if (o.proxy?.kind === 'command') put('proxycommand', o.proxy.command);
   return lines;

@@ -25,7 +25,6 @@ import {
   lineError,
   lineWhere,
   matchPattern,
-  parseBytes,
   parsePort,
   parseTime,
   type LineContext,
@@ -34,6 +33,7 @@ import {
 } from './options.js';
 import { parseDynamicForwardSpec, parseForwardSpec } from './forward-spec.js';
 import { parseJumpSpec } from './jump-spec.js';
+import { SCAN_SCALED_STRERROR, scanScaled } from './scan-scaled.js';
 import { assembledListFails, badListMessage, type AlgorithmListKind } from './openssh-names.js';
 import { validDomain, type CanonicalizeMode, type PermittedCname } from './canonicalize.js';
 import type { StrictHostKeyChecking } from '../node/known-hosts-file.js';
@@ -150,10 +150,13 @@ const algorithmsInto =
 const timeInto =
   (key: 'connectTimeout' | 'serverAliveInterval'): Apply =>
   (o, args, ctx, kw) => {
-    const v = single(kw, args, ctx);
-    const none = v.toLowerCase() === 'none';
+    // readconf.c parse_time: the value's own messages first, then extra arguments.
+    const v = args[0] ?? '';
+    if (v === '') throw lineError(ctx, 'missing time value.');
+    const none = v === 'none'; // strcmp: `NONE` is an invalid time
     const t = none ? 0 : parseTime(v);
     if (t < 0) throw lineError(ctx, 'invalid time value.');
+    if (args.length > 1) throw extraArguments(kw, ctx);
     // readconf.c keeps ConnectTimeout `none` (-1, no timeout) apart from 0 (also no timeout):
     // ssh -G prints `none` and `0`.
     setFirst(o, key, none && key === 'connectTimeout' ? -1 : t, ctx);
@@ -186,27 +189,33 @@ const directive: Apply = (_o, _args, ctx, kw) => {
   throw lineError(ctx, `${kw} directive not supported as a command-line option`);
 };
 
+/**
+ * readconf.c oRekeyLimit: `default` or a scan_scaled amount (0 = default; 1 to 15 and negative
+ * amounts are "too small"), then optionally the time: `none` (which leaves it unset), or a
+ * convtime value set on its own, first one wins, whichever line set the amount. `default` and
+ * `none` are matched case-sensitively, as strcmp does.
+ */
 const applyRekeyLimit: Apply = (o, args, ctx, kw) => {
   const v = atLeastOne(kw, args, ctx)[0]!;
-  if (args.length > 2) throw extraArguments(kw, ctx);
-  let bytes: number | null;
-  if (v.toLowerCase() === 'default' || v.toLowerCase() === 'none') bytes = null;
-  else {
-    bytes = parseBytes(v);
-    // readconf.c oRekeyLimit: scan_scaled's failure (EINVAL), then below 16 bytes.
-    if (bytes < 0) throw lineError(ctx, `Bad number '${v}': Invalid argument`);
-    if (bytes > 0 && bytes < 16) throw lineError(ctx, 'RekeyLimit too small');
-    if (bytes === 0) bytes = null; // 0 is the default, as `default`
+  let bytes = 0n;
+  if (v !== 'default') {
+    const r = scanScaled(v);
+    if (typeof r === 'string') throw lineError(ctx, `Bad number '${v}': ${SCAN_SCALED_STRERROR[r]}`);
+    if (r !== 0n && r < 16n) throw lineError(ctx, 'RekeyLimit too small');
+    bytes = r;
   }
-  let seconds: number | undefined;
-  if (args[1] !== undefined) {
-    // ssh_config(5): the optional second value is the maximum time between rekeys (none = 0).
-    const t = args[1].toLowerCase() === 'none' || args[1].toLowerCase() === 'default' ? 0 : parseTime(args[1]);
-    if (t < 0) throw lineError(ctx, 'invalid time value.');
-    seconds = t;
-  }
-  if (ctx.active && o.rekeyLimit === undefined && seconds !== undefined) o.rekeyLimitSeconds = seconds;
   setFirst(o, 'rekeyLimit', bytes, ctx);
+  if (args.length === 1) return;
+  if (args[1] === 'none') {
+    if (args.length > 2) throw extraArguments(kw, ctx);
+    return;
+  }
+  // readconf.c parse_time's messages.
+  if (args[1] === '') throw lineError(ctx, 'missing time value.');
+  const t = parseTime(args[1]!);
+  if (t < 0) throw lineError(ctx, 'invalid time value.');
+  if (args.length > 2) throw extraArguments(kw, ctx);
+  setFirst(o, 'rekeyLimitSeconds', t, ctx);
 };
 
 /** readconf.c add_local_forward / add_remote_forward: a forward already listed is not added again. */

@@ -95,8 +95,9 @@ export function evaluateMatch(args: readonly string[], m: MatchContext, ctx: Lin
       }
       // readconf.c process_config_line_depth: match_cfg_line took `all` and the word after it
       // (a comment's first word ends the line there); a word left is "extra arguments at end of
-      // line" (`Match all "" x`, `Match all "" ""`: ssh 9.2 and 10). ssh also refuses
-      // `Match all "" # note`, whose comment the line splitter has already dropped here.
+      // line" (`Match all "" x`, `Match all "" ""`: ssh 9.2 and 10). OpenSSH 10 reads the line
+      // with argv_split, which drops a trailing comment first, so `Match all "" # note` is
+      // accepted; ssh 9.2, which cut words from the raw line (strdelim), refused it.
       if (after !== undefined && !after.startsWith('#') && args[i + 2] !== undefined) {
         throw lineError(ctx, 'keyword match extra arguments at end of line');
       }
@@ -124,8 +125,13 @@ export function evaluateMatch(args: readonly string[], m: MatchContext, ctx: Lin
       arg = name.slice(eq + 1);
       name = name.slice(0, eq);
       attrib = attrib.slice(0, eq);
-    } else arg = args[++i];
-    if (arg === undefined || arg === '' || arg.startsWith('#')) throw badMatch(ctx, `Missing Match criteria for ${name}`);
+    } else {
+      arg = args[++i];
+      // OpenSSH 10 readconf.c: no word left (a comment already dropped) has its own message;
+      // ssh 9.2 said "Missing Match criteria" here too.
+      if (arg === undefined) throw badMatch(ctx, `${ctx.source} line ${ctx.line}: missing argument for Match '${original}'`);
+    }
+    if (arg === '' || arg.startsWith('#')) throw badMatch(ctx, `Missing Match criteria for ${name}`);
     if (NOT_YET.has(attrib)) {
       throw lineError(ctx, `unsupported option "Match ${original}": pure-ssh does not evaluate this Match criterion yet`);
     }

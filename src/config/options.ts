@@ -3,6 +3,7 @@
  * raises, and the value formats shared by several keywords (misc.c a2port, convtime). Pure.
  */
 import { globMatch } from '../protocol/glob.js';
+import { scanScaled } from './scan-scaled.js';
 import type { StrictHostKeyChecking } from '../node/known-hosts-file.js';
 import type { DynamicForwardSpec, ForwardSpec } from './forward-spec.js';
 import type { JumpSpec } from './jump-spec.js';
@@ -64,8 +65,8 @@ export interface SshOptions {
   /** ssh_config(5) Compression (ssh -C): offer zlib@openssh.com first. */
   compression?: boolean;
   logLevel?: LogLevel;
-  /** Bytes; null = `default`. */
-  rekeyLimit?: number | null;
+  /** RekeyLimit's amount in bytes, exact as ssh -G prints it; 0n = `default`. */
+  rekeyLimit?: bigint;
   /** RekeyLimit's time part in seconds (0 = none). */
   rekeyLimitSeconds?: number;
   hashKnownHosts?: boolean;
@@ -162,40 +163,71 @@ export function matchPattern(text: string, pattern: string): boolean {
 }
 
 /**
+ * getservbyname(name, "tcp") as the platform answers it, installed by {@link setServicePortLookup};
+ * none by default (numeric ports only: the core has no services(5)).
+ */
+let servicePortLookup: ((name: string) => number | undefined) | undefined;
+
+/**
+ * Install (or remove, with undefined) the service-name look-up {@link parsePort} falls back to,
+ * as misc.c a2port calls getservbyname(3): the Node CLI passes its services(5) reader
+ * (src/node/services.ts) through CliEnvironment.servicePort.
+ */
+export function setServicePortLookup(lookup: ((name: string) => number | undefined) | undefined): void {
+  servicePortLookup = lookup;
+}
+
+/**
  * misc.c a2port: a port 0-65535, or -1. The number is read as strtonum(3) reads it (strtoll base
  * 10): leading isspace(3) characters and one `+` or `-` sign are allowed (`" 22"`, `+22` and
- * `-0` are ports), nothing may follow the digits. a2port's fallback to a service name
- * (getservbyname, `ssh` = 22) is not made: such a name stays an error naming it.
+ * `-0` are ports), nothing may follow the digits. Anything else is looked up as a tcp service
+ * name (getservbyname: `ssh` = 22, case-sensitive) when a look-up is installed
+ * ({@link setServicePortLookup}); -1 when there is none or the name is unknown.
  */
 export function parsePort(s: string): number {
   const m = /^[ \t\n\v\f\r]*([-+]?)(\d+)$/.exec(s);
-  if (!m) return -1;
-  const n = Number(m[2]);
-  if (m[1] === '-' && n !== 0) return -1;
-  return n <= 65535 ? n : -1;
+  if (m) {
+    const n = Number(m[2]);
+    if (!(m[1] === '-' && n !== 0) && n <= 65535) return n;
+  }
+  return servicePortLookup?.(s) ?? -1;
 }
 
-/** misc.c convtime: `90`, `1m30s`, `2h` → seconds; -1 when malformed. */
+/**
+ * misc.c convtime as OpenSSH 10.0 reads it: `90`, `1m30s`, `2h` → seconds; -1 when malformed or
+ * beyond INT_MAX (each part, and the sum). Each part is digits and one optional unit letter (s m h
+ * d w, either case); no sign, no space (OpenSSH 9.2's strtol also took `+5`, 10.0 refuses it).
+ */
 export function parseTime(s: string): number {
   if (s === '') return -1;
   const units: Record<string, number> = { '': 1, s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
   let total = 0;
-  const re = /(\d+)([smhdwSMHDW]?)/y;
+  const re = /(\d*)([smhdwSMHDW]?)/y;
   let i = 0;
   while (i < s.length) {
     re.lastIndex = i;
-    const m = re.exec(s);
-    if (!m) return -1;
-    total += Number(m[1]) * units[m[2]!.toLowerCase()]!;
+    const m = re.exec(s)!;
+    // strtonum(digits, 0, INT_MAX): no digits, or too many, fails.
+    const secs = m[1] === '' ? NaN : Number(m[1]);
+    if (!(secs <= INT_MAX)) return -1;
+    const multiplier = units[m[2]!.toLowerCase()]!;
+    if (m[2] === '' && re.lastIndex < s.length) return -1;
+    if (secs > Math.trunc(INT_MAX / multiplier)) return -1;
+    total += secs * multiplier;
+    if (total > INT_MAX) return -1;
     i = re.lastIndex;
   }
   return total;
 }
 
-/** ssh_config(5) RekeyLimit's amount: bytes with an optional K, M or G suffix. */
+const INT_MAX = 2147483647;
+
+/**
+ * ssh_config(5) RekeyLimit's amount as readconf.c reads it (scan-scaled.ts): bytes with an
+ * optional fraction and K, M, G, T, P or E suffix (`1.5M` = 1572864). -1 when malformed, out of
+ * range or negative.
+ */
 export function parseBytes(s: string): number {
-  const m = /^(\d+)([KMG]?)$/i.exec(s);
-  if (!m) return -1;
-  const mult = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 }[m[2]!.toUpperCase()]!;
-  return Number(m[1]) * mult;
+  const v = scanScaled(s);
+  return typeof v === 'bigint' && v >= 0n ? Number(v) : -1;
 }

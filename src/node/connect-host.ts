@@ -15,6 +15,7 @@ import { LOG_LEVELS, type LogLevel } from '../config/ssh-config.js';
 import type { SshError } from '../errors.js';
 import type { SshClient } from './client.js';
 import { lookupHost } from './host-lookup.js';
+import { tcpServicePort } from './services.js';
 import { connectLendingReads } from './socket-read.js';
 import type { IdentityFileEntry, UnlockOptions } from './identity-file.js';
 
@@ -93,10 +94,21 @@ export function matchExec(command: string): number {
   return r.status;
 }
 
+/** strerror(3) (glibc) of what stat(2) of a path can fail with. */
+const STAT_STRERROR: Record<string, string> = {
+  ENOENT: 'No such file or directory',
+  ENOTDIR: 'Not a directory',
+  EACCES: 'Permission denied',
+  ELOOP: 'Too many levels of symbolic links',
+  ENAMETOOLONG: 'File name too long',
+  EOVERFLOW: 'Value too large for defined data type',
+};
+
 /**
  * What this process gives the ssh_config resolution (config/cli-args.ts): its environment, home,
  * local user and host name, the files it can read, Match exec and the DNS look-ups
- * CanonicalizeHostname needs. One for every bin, so each resolves a destination as `pure-ssh` does.
+ * CanonicalizeHostname needs, services(5),
+ * the -i check and its warning. One for every bin, so each resolves a destination as `pure-ssh` does.
  */
 export function processCliEnvironment(): CliEnvironment {
   const orUndefined = <T>(read: () => T): T | undefined => {
@@ -115,6 +127,18 @@ export function processCliEnvironment(): CliEnvironment {
     localHostName: osHostname(),
     exec: matchExec,
     lookupHost,
+    servicePort: (name) => tcpServicePort(name),
+    statError: (path) => {
+      try {
+        statSync(path);
+        return undefined;
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code ?? '';
+        return STAT_STRERROR[code] ?? (e as Error).message;
+      }
+    },
+    // ssh.c fprintf(stderr, ...): a plain newline, not the log's "\r\n".
+    warn: (message) => process.stderr.write(`${message}\n`),
     fs: {
       readFile: (p) => orUndefined(() => readFileSync(p, 'utf8')),
       stat: (p) => orUndefined(() => statSync(p)),
@@ -145,7 +169,9 @@ export async function loadIdentities(cfg: ResolvedConfig, log: Log, unlock: Unlo
     } catch (err) {
       const e = err as SshError & { cause?: NodeJS.ErrnoException };
       if (e.code === 'ERR_PRIVATE_KEY' && e.cause?.code === 'ENOENT') {
-        if (explicit) log.info(`Warning: Identity file ${path} not accessible: No such file or directory.`);
+        // sshconnect2.c load_identity_file: at INFO for a file the user named (IdentityFile; -i
+        // files it cannot reach were dropped with ssh.c's warning while reading the options).
+        if (explicit) log.info(`no such identity: ${path}: No such file or directory`);
         else log.debug1(`identity file ${path} type -1`);
       } else if (e instanceof KeyPermissionsError) {
         // ssh(1)'s block (authfile.c sshkey_perm_ok), then its load error; the key is skipped.

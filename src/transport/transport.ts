@@ -307,6 +307,14 @@ export class Transport {
     this.handshake.userauthSuccess();
   }
 
+  /**
+   * Packets sent plus received since each direction's keys last changed (the counters NEWKEYS
+   * resets): OpenSSH packet.c ssh_packet_need_rekeying starts no rekey while both are 0.
+   */
+  get packetsSinceNewKeys(): number {
+    return this.encoder.counters.packets + this.decoder.counters.packets;
+  }
+
   /** Start a key exchange now (RFC 4253 §9); a no-op while one is under way. */
   rekey(): void {
     if (this.phase === 'running') this.handshake.start();
