@@ -1,16 +1,17 @@
 /**
- * Issue 14: the V8 flags the CLI sets once it forwards (src/node/v8-tuning.ts), seen by their
- * effects in this process (a forked test worker of its own): the young generation stops growing,
+ * Issue 14: the V8 flags the CLI sets for the login and once it forwards (src/node/v8-tuning.ts),
+ * seen by their effects in this process (a forked test worker of its own): nothing is optimized
+ * during the login and a hot function is soon after, the young generation stops growing,
  * a scavenge frees the ArrayBuffers it finds dead before it returns, and the code cache, which
  * V8 ties to the flags in force, is made and checked under V8's defaults through the hook the
  * bin uses (src/node/cli-bin.cts).
  */
 import { execFileSync } from 'node:child_process';
-import { getHeapSpaceStatistics } from 'node:v8';
+import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 import { Script } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { takeGc } from '../src/node/v8-gc.js';
-import { FORWARDING_FLAGS, tuneV8ForForwarding, V8_DEFAULTS_HOOK } from '../src/node/v8-tuning.js';
+import { FORWARDING_FLAGS, tuneV8ForForwarding, tuneV8ForLogin, V8_DEFAULTS_HOOK } from '../src/node/v8-tuning.js';
 
 const gc = takeGc()!;
 const MiB = 1024 * 1024;
@@ -51,10 +52,45 @@ function acceptedByFreshNode(source: string, cache: Buffer): boolean {
 
 const source = 'function double(x) { return x * 2 } double(21)';
 
+/** V8's %GetOptimizationStatus (runtime/runtime-test.cc), compiled with natives syntax on only meanwhile. */
+function optimizationStatus(): (f: unknown) => number {
+  setFlagsFromString('--allow-natives-syntax');
+  try {
+    return new Function('f', 'return %GetOptimizationStatus(f)') as (f: unknown) => number;
+  } finally {
+    setFlagsFromString('--no-allow-natives-syntax');
+  }
+}
+/** OptimizationStatus::kTurboFanned (V8 11.3: after kIsFunction, kNeverOptimize, kAlwaysOptimize, kMaybeDeopted, kOptimized, kMaglevved). */
+const TURBOFANNED = 1 << 6;
+
+/** Calls `f` until `done()` or `ms` have passed, letting V8's compiler thread finish meanwhile. */
+async function runUntil(f: (x: number) => number, done: () => boolean, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (!done() && Date.now() < end) {
+    for (let i = 0; i < 10_000; i++) f(i);
+    await new Promise((r) => setTimeout(r, 1));
+  }
+}
+
 describe.runIf(knownV8)('V8 flags while forwarding (issue 14)', () => {
   it('before: a code cache made here is good for a fresh node', () => {
     expect(acceptedByFreshNode(source, cacheFor(source))).toBe(true);
-    expect(Object.keys(FORWARDING_FLAGS)).toEqual(['interrupt-budget', 'semi-space-growth-factor', 'concurrent-array-buffer-sweeping']);
+    expect(Object.keys(FORWARDING_FLAGS)).toEqual(['interrupt-budget', 'semi-space-growth-factor', 'concurrent-array-buffer-sweeping', 'ticks-before-optimization']);
+  });
+
+  it('login: a hot function stays unoptimized, and is optimized soon once forwarding', async () => {
+    const status = optimizationStatus();
+    tuneV8ForLogin();
+    const hot = new Function('x', 'let s = 0; for (let i = 0; i < 4; i++) s += (x + i) * 3; return s;') as (x: number) => number;
+    await runUntil(hot, () => false, 300);
+    expect(status(hot) & TURBOFANNED).toBe(0);
+    // A code cache made through the hook during the login is good for the next process too.
+    const underDefaults = (globalThis as Record<symbol, unknown>)[V8_DEFAULTS_HOOK] as <T>(fn: () => T) => T;
+    expect(acceptedByFreshNode(source, underDefaults(() => cacheFor(source)))).toBe(true);
+    tuneV8ForForwarding();
+    await runUntil(hot, () => (status(hot) & TURBOFANNED) !== 0, 5000);
+    expect(status(hot) & TURBOFANNED).not.toBe(0);
   });
 
   it('after: the young generation keeps its size, dead ArrayBuffers are freed within the scavenge', () => {
