@@ -64,6 +64,10 @@ function optimizationStatus(): (f: unknown) => number {
 /** OptimizationStatus::kTurboFanned (V8 11.3: after kIsFunction, kNeverOptimize, kAlwaysOptimize, kMaybeDeopted, kOptimized, kMaglevved). */
 const TURBOFANNED = 1 << 6;
 
+/** Calls of the test function during the login and after (~200 bytes of bytecode run each). */
+const CALLS_LOGIN = 150;
+const CALLS_FORWARDING = 60;
+
 /** Calls `f` until `done()` or `ms` have passed, letting V8's compiler thread finish meanwhile. */
 async function runUntil(f: (x: number) => number, done: () => boolean, ms: number): Promise<void> {
   const end = Date.now() + ms;
@@ -79,18 +83,24 @@ describe.runIf(knownV8)('V8 flags while forwarding (issue 14)', () => {
     expect(Object.keys(FORWARDING_FLAGS)).toEqual(['interrupt-budget', 'semi-space-growth-factor', 'concurrent-array-buffer-sweeping', 'ticks-before-optimization']);
   });
 
-  it('login: a hot function stays unoptimized, and is optimized soon once forwarding', async () => {
+  it('login: a function counts its ticks at the forwarding budget, and is optimized within a few calls once forwarding', async () => {
     const status = optimizationStatus();
     tuneV8ForLogin();
-    const hot = new Function('x', 'let s = 0; for (let i = 0; i < 4; i++) s += (x + i) * 3; return s;') as (x: number) => number;
-    await runUntil(hot, () => false, 300);
-    expect(status(hot) & TURBOFANNED).toBe(0);
+    // Over 81 bytes of bytecode: not optimized for being small (max-bytecode-size-for-early-opt).
+    const warm = new Function('x', 'let s = 0; for (let i = 0; i < 4; i++) { s += (x + i) * 3; s ^= i << 2; s = (s + x) | 0; } return s + (x & 7) * 5 - (x >> 1);') as (x: number) => number;
+    // A few ticks of 8 KiB during the login, far from TurboFan's 24 (by default, half of one tick of 66 KiB).
+    for (let i = 0; i < CALLS_LOGIN; i++) warm(i);
+    await runUntil(() => 0, () => false, 100);
+    expect(status(warm) & TURBOFANNED).toBe(0);
     // A code cache made through the hook during the login is good for the next process too.
     const underDefaults = (globalThis as Record<symbol, unknown>)[V8_DEFAULTS_HOOK] as <T>(fn: () => T) => T;
     expect(acceptedByFreshNode(source, underDefaults(() => cacheFor(source)))).toBe(true);
     tuneV8ForForwarding();
-    await runUntil(hot, () => (status(hot) & TURBOFANNED) !== 0, 5000);
-    expect(status(hot) & TURBOFANNED).not.toBe(0);
+    // One more tick: marked at once, as the ticks counted during the login are enough. Without
+    // the login's flags the function would still be using up its first 66 KiB here.
+    for (let i = 0; i < CALLS_FORWARDING; i++) warm(i);
+    await runUntil(() => 0, () => (status(warm) & TURBOFANNED) !== 0, 3000);
+    expect(status(warm) & TURBOFANNED).not.toBe(0);
   });
 
   it('after: the young generation keeps its size, dead ArrayBuffers are freed within the scavenge', () => {

@@ -14,6 +14,7 @@
  *   --variant base=/path/to/other/checkout --variant this=. --variant openssh
  * ```
  *
+ * `--kex NAME` uses that key exchange (sshd's KexAlgorithms too) instead of the bench's.
  * `--startup` times start-up instead (spawn to the first byte of the bench's server-first endpoint,
  * and the tunnel's CPU by then), `--runs` times per variant, interleaved alike.
  *
@@ -56,6 +57,8 @@ interface Options {
   block: number;
   blocks: number;
   variants: Variant[];
+  /** `--kex NAME`: the key exchange instead of the bench's (sshd offers it too). */
+  kex?: string;
   /** `--startup`: instead of the echo curve, time each variant's start-up (see startupOnce). */
   startup?: boolean;
   /** `--json FILE`: every run's blocks, by variant name, for a paired comparison. */
@@ -79,6 +82,7 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--blocks') o.blocks = Number(v);
     else if (a === '--stdout') o.stdout = v;
     else if (a === '--json') o.json = v;
+    else if (a === '--kex') o.kex = v;
     else if (a === '--variant') {
       if (v === 'openssh') o.variants.push({ name: 'openssh', nodeArgs: [] });
       else {
@@ -229,7 +233,7 @@ const median = (xs: number[]): number => {
 async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));
   const set = ALGORITHM_SETS[0]!;
-  const sshd = await startSshd({ config: BENCH_SSHD_CONFIG });
+  const sshd = await startSshd({ config: opts.kex ? { ...BENCH_SSHD_CONFIG, KexAlgorithms: opts.kex } : BENCH_SSHD_CONFIG });
   const ep = fork(join(TOOL_DIR, '..', 'endpoints.js'), [JSON.stringify({ host: '127.0.0.1', bulkBytes: 1, smallBytes: 1 })], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -242,7 +246,7 @@ async function main(): Promise<void> {
       user: sshd.user,
       keyPath: sshd.clientKeyPath,
       knownHostsPath: sshd.knownHostsPath,
-      algorithms: { cipher: set.cipher, kex: set.kex, hostKey: set.hostKey },
+      algorithms: { cipher: set.cipher, kex: opts.kex ?? set.kex, hostKey: set.hostKey },
     };
     // One unmeasured run each: writes each variant's code cache, as the bench's earlier runs do.
     for (const v of opts.variants) await runOnce(v, login, ready.ports.echo, 10, 1, cacheDir);

@@ -18,15 +18,16 @@
  * the login at the default, kept up to 66 KiB of it to use up first, so that `receive`, say,
  * ticked for the first time ~430 round trips into the bench's echo (`--trace-opt-verbose`), and
  * TurboFan took a third of the hot path only during the first 1,000 round trips, 300–950 in. So
- * the login runs with the 8 KiB budget already ({@link LOGIN_FLAGS}) but optimizes nothing: the
- * functions count their ticks, and those hot since the key exchange are marked at their first
- * tick once forwarding. Measured with bench/tools/cold-curve.ts (40 interleaved runs, 2 cores
- * at load 6–8), first 1,000 round trips: paired median round trip −5.5 µs (28 of 40 runs
- * faster), main-thread CPU −2.6 µs per round trip (with FORWARDING_FLAGS' two ticks); the next 1,000
- * unchanged (−0.2 µs). Start-up (spawn to the
- * first forwarded byte, 25–40 interleaved runs, ~80 ms of CPU): main-thread CPU +0.3, +1.1 and
- * +2.4 ms (paired medians, three rounds), within the noise, once Node's own modules the login
- * loads are loaded first ({@link loadLoginModules}; without, +3.7 ms).
+ * the login runs with the 8 KiB budget already ({@link LOGIN_FLAGS}), with 8 times the ticks
+ * before TurboFan so that it optimizes as by default: the functions count their ticks, and those
+ * hot since the key exchange are marked at their next tick once forwarding. Measured with
+ * bench/tools/cold-curve.ts (40 interleaved runs, 2 cores at load 6–8), first 1,000 round trips,
+ * with FORWARDING_FLAGS' two ticks: paired median round trip −6.0 µs of ~105 (28 of 40 runs
+ * faster), main-thread CPU −2.7 µs per round trip, all threads −3.1; the next 1,000 unchanged
+ * (−0.3 µs). Start-up (spawn to the first forwarded byte, `--startup`, 25–40 interleaved runs):
+ * main-thread CPU +2.2 ms of ~80 with curve25519, +1.2 ms of ~120 with sntrup761x25519 (paired
+ * medians), within the noise, once Node's own modules the login loads are loaded first
+ * ({@link loadLoginModules}; without, +3.7 ms).
  *
  * Only for the CLI's own process (the library leaves its host's V8 alone), only on the V8 whose
  * defaults are known (they are restored before the code cache is written, whose validity V8
@@ -71,10 +72,16 @@ export const FORWARDING_FLAGS: Readonly<Record<string, number | boolean>> = {
 export const LOGIN_FLAGS: Readonly<Record<string, number | boolean>> = {
   // See the module comment: each function's budget is the forwarding one from the start...
   'interrupt-budget': FORWARDING_INTERRUPT_BUDGET,
-  // ...but TurboFan optimizes nothing before forwarding (more ticks than any function reaches;
-  // read at each tick, tiering-manager.cc ShouldOptimize), not even on a function's first tick
-  // for being small. Both back once forwarding (ticks: see FORWARDING_FLAGS; the other: 81).
-  'ticks-before-optimization': 1_000_000,
+  // ...but TurboFan takes a function after as much of its bytecode as with V8's defaults: 3
+  // budgets of 66 KiB plus one per 150 bytes of bytecode is 24 of 8 KiB plus one per 19 bytes.
+  // Nothing then optimizes sooner than by default (from the start, the 8 KiB budget alone cost
+  // ~30 ms of CPU before the first forwarded byte, see above), and nothing later: the key
+  // exchange's own loops (sntrup761's in TypeScript) kept from TurboFan for the whole login cost
+  // +230 ms. Read at each tick (tiering-manager.cc ShouldOptimize).
+  'ticks-before-optimization': 24,
+  'bytecode-size-allowance-per-tick': 19,
+  // Not even on a function's first tick for being small (V8 does so for one under 81 bytes of
+  // bytecode when no inline cache changed since the last tick: 8 times as soon at 8 KiB).
   'max-bytecode-size-for-early-opt': 0,
 };
 
@@ -85,6 +92,7 @@ const V8_DEFAULTS: Readonly<Record<string, Readonly<Record<string, number | bool
     'semi-space-growth-factor': 2,
     'concurrent-array-buffer-sweeping': true,
     'ticks-before-optimization': 3,
+    'bytecode-size-allowance-per-tick': 150,
     'max-bytecode-size-for-early-opt': 81,
   },
 };
@@ -172,8 +180,8 @@ function enter(next: 'login' | 'forwarding'): void {
 }
 
 /**
- * The login is about to start (before the connection to the host): the forwarding budget, no
- * optimization yet (see the module comment). No-op once called, or after
+ * The login is about to start (before the connection to the host): the forwarding budget, with
+ * V8's default pace of optimization (see the module comment). No-op once called, or after
  * {@link tuneV8ForForwarding}, or where that one is.
  */
 export function tuneV8ForLogin(): void {
