@@ -1,16 +1,17 @@
 /**
- * Issue 14: the V8 flags the CLI sets once it forwards (src/node/v8-tuning.ts), seen by their
- * effects in this process (a forked test worker of its own): the young generation stops growing,
+ * Issue 14: the V8 flags the CLI sets for the login and once it forwards (src/node/v8-tuning.ts),
+ * seen by their effects in this process (a forked test worker of its own): nothing is optimized
+ * during the login and a hot function is soon after, the young generation stops growing,
  * a scavenge frees the ArrayBuffers it finds dead before it returns, and the code cache, which
  * V8 ties to the flags in force, is made and checked under V8's defaults through the hook the
  * bin uses (src/node/cli-bin.cts).
  */
 import { execFileSync } from 'node:child_process';
-import { getHeapSpaceStatistics } from 'node:v8';
+import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 import { Script } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { takeGc } from '../src/node/v8-gc.js';
-import { FORWARDING_FLAGS, tuneV8ForForwarding, V8_DEFAULTS_HOOK } from '../src/node/v8-tuning.js';
+import { FORWARDING_FLAGS, tuneV8ForForwarding, tuneV8ForLogin, V8_DEFAULTS_HOOK } from '../src/node/v8-tuning.js';
 
 const gc = takeGc()!;
 const MiB = 1024 * 1024;
@@ -51,10 +52,55 @@ function acceptedByFreshNode(source: string, cache: Buffer): boolean {
 
 const source = 'function double(x) { return x * 2 } double(21)';
 
+/** V8's %GetOptimizationStatus (runtime/runtime-test.cc), compiled with natives syntax on only meanwhile. */
+function optimizationStatus(): (f: unknown) => number {
+  setFlagsFromString('--allow-natives-syntax');
+  try {
+    return new Function('f', 'return %GetOptimizationStatus(f)') as (f: unknown) => number;
+  } finally {
+    setFlagsFromString('--no-allow-natives-syntax');
+  }
+}
+/** OptimizationStatus::kTurboFanned (V8 11.3: after kIsFunction, kNeverOptimize, kAlwaysOptimize, kMaybeDeopted, kOptimized, kMaglevved). */
+const TURBOFANNED = 1 << 6;
+
+/** Calls of the test function during the login and after (~200 bytes of bytecode run each). */
+const CALLS_LOGIN = 150;
+const CALLS_FORWARDING = 60;
+
+/** Calls `f` until `done()` or `ms` have passed, letting V8's compiler thread finish meanwhile. */
+async function runUntil(f: (x: number) => number, done: () => boolean, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (!done() && Date.now() < end) {
+    for (let i = 0; i < 10_000; i++) f(i);
+    await new Promise((r) => setTimeout(r, 1));
+  }
+}
+
 describe.runIf(knownV8)('V8 flags while forwarding (issue 14)', () => {
   it('before: a code cache made here is good for a fresh node', () => {
     expect(acceptedByFreshNode(source, cacheFor(source))).toBe(true);
-    expect(Object.keys(FORWARDING_FLAGS)).toEqual(['interrupt-budget', 'semi-space-growth-factor', 'concurrent-array-buffer-sweeping']);
+    expect(Object.keys(FORWARDING_FLAGS)).toEqual(['interrupt-budget', 'semi-space-growth-factor', 'concurrent-array-buffer-sweeping', 'ticks-before-optimization']);
+  });
+
+  it('login: a function counts its ticks at the forwarding budget, and is optimized within a few calls once forwarding', async () => {
+    const status = optimizationStatus();
+    tuneV8ForLogin();
+    // Over 81 bytes of bytecode: not optimized for being small (max-bytecode-size-for-early-opt).
+    const warm = new Function('x', 'let s = 0; for (let i = 0; i < 4; i++) { s += (x + i) * 3; s ^= i << 2; s = (s + x) | 0; } return s + (x & 7) * 5 - (x >> 1);') as (x: number) => number;
+    // A few ticks of 8 KiB during the login, far from TurboFan's 24 (by default, half of one tick of 66 KiB).
+    for (let i = 0; i < CALLS_LOGIN; i++) warm(i);
+    await runUntil(() => 0, () => false, 100);
+    expect(status(warm) & TURBOFANNED).toBe(0);
+    // A code cache made through the hook during the login is good for the next process too.
+    const underDefaults = (globalThis as Record<symbol, unknown>)[V8_DEFAULTS_HOOK] as <T>(fn: () => T) => T;
+    expect(acceptedByFreshNode(source, underDefaults(() => cacheFor(source)))).toBe(true);
+    tuneV8ForForwarding();
+    // One more tick: marked at once, as the ticks counted during the login are enough. Without
+    // the login's flags the function would still be using up its first 66 KiB here.
+    for (let i = 0; i < CALLS_FORWARDING; i++) warm(i);
+    await runUntil(() => 0, () => (status(warm) & TURBOFANNED) !== 0, 3000);
+    expect(status(warm) & TURBOFANNED).not.toBe(0);
   });
 
   it('after: the young generation keeps its size, dead ArrayBuffers are freed within the scavenge', () => {

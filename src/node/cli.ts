@@ -19,7 +19,7 @@ import {
   type ResolvedConfig,
 } from '../config/cli-args.js';
 import type { SshClient } from './client.js';
-import { tuneV8ForForwarding } from './v8-tuning.js';
+import { tuneV8ForForwarding, tuneV8ForLogin } from './v8-tuning.js';
 import { enableArrayBufferCap } from './array-buffer-cap.js';
 import { takeGc } from './v8-gc.js';
 import { configOf, connectHost, describeFatal, loadLibraries, Log, processCliEnvironment, type Libraries, type RouteContext } from './connect-host.js';
@@ -410,6 +410,7 @@ async function run(cfg: ResolvedConfig): Promise<void> {
 
   try {
     // The client's modules load while the connection is being set up (connectHost).
+    tuneV8ForLogin();
     client = await connectHost(cfg, log, undefined, routeContext());
   } catch (err) {
     if (err instanceof ConfigError) {
