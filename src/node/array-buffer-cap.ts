@@ -29,16 +29,22 @@
  */
 /**
  * ArrayBuffer memory, bytes, that may grow past what the last scavenge left alive before the CLI
- * asks for the next one. 4 MiB over the live figure. The cap was first an absolute 8 MiB of
+ * asks for the next one. 2 MiB over the live figure. The cap was first an absolute 8 MiB of
  * ArrayBuffers, which let the garbage depend on what was live: a 256 MiB download kept ~4 MiB
  * alive (the 2 MiB channel window of plaintext queued to the local socket, the read buffer,
  * output chunks), so 4 MiB of garbage, 53 scavenges; an upload kept 1.4 MiB alive, so 7.3 MiB of
  * garbage, 36 scavenges, and glibc's main heap as much larger. Measured as an absolute figure, 6
  * MiB cost up to 0.4 s more CPU per GiB in downloads and 4 MiB scavenged at every check in an
  * upload (the buffers queued for the SSH socket alone are near 4 MiB); over the live figure the
- * download scavenges as before and the upload as often as the download.
+ * download scavenges as before and the upload as often as the download. 4 MiB over the live
+ * figure, then 2 (bench/tools/rss-peak.ts, 256 MiB, 4 runs each, --trace-gc): glibc's main heap
+ * at the peak 6.6 → 4.6 MiB, anonymous RSS outside the thread arenas 21.6 → 19.4 MiB (download)
+ * and 21.8 → 19.5 (upload); scavenges per process 85 → 152, at a median 0.3 ms each about 20 ms
+ * more CPU per 256 MiB (~2 %, under the runs' spread); the full collections stayed at the one
+ * the cap asks for, and old space used at the peak at 5.9–6.3 MiB (nothing in
+ * flight was promoted for lack of garbage between scavenges). 3 MiB saved half as much.
  */
-export const DEFAULT_ARRAY_BUFFER_CAP = 4 * 1024 * 1024;
+export const DEFAULT_ARRAY_BUFFER_CAP = 2 * 1024 * 1024;
 
 /** Bytes noted between two looks at the real ArrayBuffer figure. */
 export const CHECK_BYTES = 1024 * 1024;
