@@ -159,6 +159,9 @@ export function classify(maps: Mapping[]): Record<string, number> {
 interface RunResult {
   peak: { total: number; anon: number; file: number };
   peakAt: number;
+  /** ms from the transfer's start to the peak sample, and the transfer's length. */
+  peakAfterMs: number;
+  ms: number;
   cpuPerGiB: number;
   mibs: number;
   classes?: Record<string, number>;
@@ -244,9 +247,17 @@ async function runOnce(v: Variant, opts: Opts, login: LoginSpec, ready: Endpoint
     let peak = { total: 0, anon: 0, file: 0 };
     let peakAt = 0;
     let smaps = '';
+    let samples = 0;
+    const startedAt = Date.now();
     const timer = setInterval(() => {
       try {
         const s = status(pid);
+        // RSS_PEAK_SERIES=1: every 5th sample, the classes of anonymous memory to stderr (time series).
+        if (process.env.RSS_PEAK_SERIES && ++samples % 5 === 0) {
+          const c = classify(parseSmaps(readFileSync(`/proc/${pid}/smaps`, 'latin1')));
+          const g = (k: string) => ((c[k] ?? 0) / MiB).toFixed(1);
+          process.stderr.write(`  t=${Date.now() - startedAt} anon ${(s.anon / MiB).toFixed(1)} thread arenas ${g('glibc thread arenas')} main ${g('glibc main arena [heap]')} v8 ${g('anon 256K-aligned (V8 heap pages)')}\n`);
+        }
         if (s.total > peak.total) {
           peak = s;
           peakAt = Date.now();
@@ -280,7 +291,7 @@ async function runOnce(v: Variant, opts: Opts, login: LoginSpec, ready: Endpoint
     const cpu = cpuSec(pid) - cpu0;
     clearInterval(timer);
     sock.destroy();
-    const out: RunResult = { peak, peakAt, cpuPerGiB: cpu / (size / (1024 * MiB)), mibs: size / MiB / (ms / 1000) };
+    const out: RunResult = { peak, peakAt, peakAfterMs: peakAt - startedAt, ms, cpuPerGiB: cpu / (size / (1024 * MiB)), mibs: size / MiB / (ms / 1000) };
     if (smaps) out.classes = classify(parseSmaps(smaps));
     // RSS_PEAK_DUMP=DIR keeps each run's smaps at the peak, for a closer look.
     if (smaps && process.env.RSS_PEAK_DUMP) writeFileSync(join(process.env.RSS_PEAK_DUMP, `${v.name}-${peakAt}.smaps`), smaps);
@@ -359,7 +370,7 @@ async function main(): Promise<void> {
         const c = res.classes ?? {};
         process.stderr.write(
           `${v.name}: ${(res.peak.total / MiB).toFixed(1)} (anon ${(res.peak.anon / MiB).toFixed(1)}; thread arenas ${((c['glibc thread arenas'] ?? 0) / MiB).toFixed(1)}, ` +
-            `main arena ${((c['glibc main arena [heap]'] ?? 0) / MiB).toFixed(1)}, wasm ${((c['WebAssembly memories'] ?? 0) / MiB).toFixed(1)}) ${res.mibs.toFixed(0)} MiB/s ${res.cpuPerGiB.toFixed(2)} s/GiB\n`,
+            `main arena ${((c['glibc main arena [heap]'] ?? 0) / MiB).toFixed(1)}, wasm ${((c['WebAssembly memories'] ?? 0) / MiB).toFixed(1)}) at ${res.peakAfterMs.toFixed(0)} of ${res.ms.toFixed(0)} ms, ${res.mibs.toFixed(0)} MiB/s ${res.cpuPerGiB.toFixed(2)} s/GiB\n`,
         );
       }
     }
