@@ -84,6 +84,26 @@ describe('ArrayBuffer cap (issue 14)', () => {
     expect(kept.length).toBeGreaterThan(200);
   });
 
+  it('the first look after enabling runs one full collection, whatever the figure; then scavenges only', () => {
+    const calls: (string | undefined)[] = [];
+    const spy: cap.Gc = (options) => {
+      calls.push(options?.type);
+      gc!(options);
+    };
+    cap.enableArrayBufferCap(spy, 4 * MiB);
+    // Less than the cap: no scavenge is due, yet the first look collects in full.
+    cap.noteArrayBufferBytes(cap.CHECK_BYTES);
+    expect(calls).toEqual([undefined]);
+    churn(32 * MiB);
+    expect(calls.length).toBeGreaterThan(2);
+    expect(calls.slice(1).every((t) => t === 'minor')).toBe(true);
+    // Enabling again makes the next first look a full one again.
+    cap.enableArrayBufferCap(spy, 4 * MiB);
+    calls.length = 0;
+    cap.noteArrayBufferBytes(cap.CHECK_BYTES);
+    expect(calls).toEqual([undefined]);
+  });
+
   it('off: nothing is collected on its account', () => {
     cap.disableArrayBufferCap();
     const before = cap.capScavenges;

@@ -2,7 +2,8 @@
  * Issue 14: the V8 flags the CLI sets for the login and once it forwards (src/node/v8-tuning.ts),
  * seen by their effects in this process (a forked test worker of its own): nothing is optimized
  * during the login and a hot function is soon after, the young generation stops growing,
- * a scavenge frees the ArrayBuffers it finds dead before it returns, and the code cache, which
+ * a scavenge frees the ArrayBuffers it finds dead before it returns, a full collection compacts
+ * the old generation, and the code cache, which
  * V8 ties to the flags in force, is made and checked under V8's defaults through the hook the
  * bin uses (src/node/cli-bin.cts).
  */
@@ -19,6 +20,10 @@ const knownV8 = process.versions.v8.startsWith('11.3.');
 
 function newSpaceBytes(): number {
   return getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')!.space_size;
+}
+
+function oldSpaceCommitted(): number {
+  return getHeapSpaceStatistics().find((s) => s.space_name === 'old_space')!.physical_space_size;
 }
 
 /** Short-lived objects, a few surviving each scavenge: what makes V8 grow its young generation. */
@@ -80,7 +85,13 @@ async function runUntil(f: (x: number) => number, done: () => boolean, ms: numbe
 describe.runIf(knownV8)('V8 flags while forwarding (issue 14)', () => {
   it('before: a code cache made here is good for a fresh node', () => {
     expect(acceptedByFreshNode(source, cacheFor(source))).toBe(true);
-    expect(Object.keys(FORWARDING_FLAGS)).toEqual(['interrupt-budget', 'semi-space-growth-factor', 'concurrent-array-buffer-sweeping', 'ticks-before-optimization']);
+    expect(Object.keys(FORWARDING_FLAGS)).toEqual([
+      'interrupt-budget',
+      'semi-space-growth-factor',
+      'concurrent-array-buffer-sweeping',
+      'ticks-before-optimization',
+      'compact-on-every-full-gc',
+    ]);
   });
 
   it('login: a function counts its ticks at the forwarding budget, and is optimized within a few calls once forwarding', async () => {
@@ -111,6 +122,20 @@ describe.runIf(knownV8)('V8 flags while forwarding (issue 14)', () => {
     expect(newSpaceBytes()).toBe(young);
     // With the sweeping on a helper thread most of 32 MiB would still be counted here.
     expect(afterScavenge(32)).toBeLessThan(4 * MiB);
+  });
+
+  it('after: a full collection compacts the old generation, giving back the pages it leaves part-empty', () => {
+    // 16 MiB of small objects moved to the old generation, then every other one dropped: each of
+    // their pages half empty, which a full collection without compaction keeps committed.
+    let objs: object[] | undefined = Array.from({ length: 200_000 }, (_, i) => ({ i, pad: [i, i, i, i, i, i, i, i, i, i] }));
+    gc();
+    gc();
+    const kept = objs.filter((_, i) => i % 2 === 0);
+    objs = undefined;
+    const before = oldSpaceCommitted();
+    gc();
+    expect(before - oldSpaceCommitted()).toBeGreaterThan(4 * MiB);
+    expect(kept.length).toBe(100_000);
   });
 
   it('the code cache is made under the defaults through the hook (cli-bin.cts), and only then good for the next process', () => {

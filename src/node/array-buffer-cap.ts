@@ -29,16 +29,22 @@
  */
 /**
  * ArrayBuffer memory, bytes, that may grow past what the last scavenge left alive before the CLI
- * asks for the next one. 4 MiB over the live figure. The cap was first an absolute 8 MiB of
+ * asks for the next one. 2 MiB over the live figure. The cap was first an absolute 8 MiB of
  * ArrayBuffers, which let the garbage depend on what was live: a 256 MiB download kept ~4 MiB
  * alive (the 2 MiB channel window of plaintext queued to the local socket, the read buffer,
  * output chunks), so 4 MiB of garbage, 53 scavenges; an upload kept 1.4 MiB alive, so 7.3 MiB of
  * garbage, 36 scavenges, and glibc's main heap as much larger. Measured as an absolute figure, 6
  * MiB cost up to 0.4 s more CPU per GiB in downloads and 4 MiB scavenged at every check in an
  * upload (the buffers queued for the SSH socket alone are near 4 MiB); over the live figure the
- * download scavenges as before and the upload as often as the download.
+ * download scavenges as before and the upload as often as the download. 4 MiB over the live
+ * figure, then 2 (bench/tools/rss-peak.ts, 256 MiB, 4 runs each, --trace-gc): glibc's main heap
+ * at the peak 6.6 → 4.6 MiB, anonymous RSS outside the thread arenas 21.6 → 19.4 MiB (download)
+ * and 21.8 → 19.5 (upload); scavenges per process 85 → 152, at a median 0.3 ms each about 20 ms
+ * more CPU per 256 MiB (~2 %, under the runs' spread); the full collections stayed at the one
+ * the cap asks for, and old space used at the peak at 5.9–6.3 MiB (nothing in
+ * flight was promoted for lack of garbage between scavenges). 3 MiB saved half as much.
  */
-export const DEFAULT_ARRAY_BUFFER_CAP = 4 * 1024 * 1024;
+export const DEFAULT_ARRAY_BUFFER_CAP = 2 * 1024 * 1024;
 
 /** Bytes noted between two looks at the real ArrayBuffer figure. */
 export const CHECK_BYTES = 1024 * 1024;
@@ -55,6 +61,22 @@ let noted = 0;
 /** Bytes noted when the real figure is next looked at. */
 let nextLook = CHECK_BYTES;
 
+/**
+ * The first look at the real figure after {@link enableArrayBufferCap} (once {@link CHECK_BYTES}
+ * or a quarter of the cap was noted: the first MiB of traffic) runs a full collection (`gc()`
+ * without options) whatever the figure. What start-up and login left in V8's old generation is
+ * garbage no scavenge frees, and a forwarding process, whose old generation hardly grows, may
+ * never run a full collection of its own (none in a 256 MiB download, `--trace-gc`): above all
+ * the bin's two file buffers (src/node/cli-bin.cts reads the bundle and its code cache into
+ * WebAssembly memories, 1.1 and 0.8 MB, which V8 puts in the old generation), then the key
+ * exchange's and the CLI's start-up objects (old space at a download's peak: 6.2–7.2 MiB used
+ * without, 6.2–6.3 with). At the peak of a 256 MiB download (bench/tools/rss-peak.ts, 6 runs
+ * each): anonymous RSS outside glibc's thread arenas 23.4 → 21.1 MiB, for one collection of
+ * 7–13 ms at the first MiB of traffic (the bench's warm-up), not at start-up. `gc({ type:
+ * 'major' })` is not enough: in V8 11.3 it left the dead WebAssembly memories mapped (measured).
+ */
+let fullCollectionDue = false;
+
 /** Scavenges run by the cap so far (diagnostics, tests). */
 export let capScavenges = 0;
 
@@ -70,6 +92,7 @@ export function enableArrayBufferCap(collect: Gc | undefined, bytes: number = DE
   live = process.memoryUsage().arrayBuffers;
   noted = 0;
   nextLook = Math.max(CHECK_BYTES, cap / 4);
+  fullCollectionDue = true;
   return true;
 }
 
@@ -91,14 +114,19 @@ export function noteArrayBufferBytes(n: number): void {
   if (noted < nextLook) return;
   nextLook = noted + CHECK_BYTES;
   if (cap === 0 || gc === undefined) return;
-  const now = process.memoryUsage().arrayBuffers;
-  // Where a helper thread frees the dead buffers after the scavenge (V8's default; the CLI frees
-  // them inside it, src/node/v8-tuning.ts), the figure taken just after it still counts them:
-  // the lowest figure seen since is the live one, or the garbage allowed would grow by the
-  // lagging part at every scavenge.
-  if (now < live) live = now;
-  if (now < live + cap) return;
-  gc({ type: 'minor' });
+  if (fullCollectionDue) {
+    fullCollectionDue = false;
+    gc();
+  } else {
+    const now = process.memoryUsage().arrayBuffers;
+    // Where a helper thread frees the dead buffers after the scavenge (V8's default; the CLI frees
+    // them inside it, src/node/v8-tuning.ts), the figure taken just after it still counts them:
+    // the lowest figure seen since is the live one, or the garbage allowed would grow by the
+    // lagging part at every scavenge.
+    if (now < live) live = now;
+    if (now < live + cap) return;
+    gc({ type: 'minor' });
+  }
   live = process.memoryUsage().arrayBuffers;
   capScavenges++;
   noted = 0;

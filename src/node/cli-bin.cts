@@ -253,7 +253,10 @@ function run(): void {
   const cached = file ? readCache(file, sourceHash) : undefined;
   const script = new Script(source, { filename: BUNDLE, cachedData: cached });
   const accepted = cached !== undefined && !script.cachedDataRejected;
-  if (dir && file && (!accepted || cached.length < source.length * PARTIAL_SHARE)) {
+  // Its length only, for the write below: a closure that kept the buffer itself (a WebAssembly
+  // memory, 0.8 MB, see "Memory" above) would keep it mapped for the whole run.
+  const cachedLength = accepted ? cached.length : 0;
+  if (dir && file && (!accepted || cachedLength < source.length * PARTIAL_SHARE)) {
     // Written once: when a connection is surely up (a timer that does not keep the process
     // alive), or at exit if that comes first. By then the cache also holds every function the
     // run compiled, not just the top level.
@@ -265,7 +268,7 @@ function run(): void {
       // back to V8's default while the cache is made (and at exit, before this listener).
       const underDefaults = (globalThis as Record<symbol, unknown>)[V8_DEFAULTS_HOOK] as ((fn: () => Buffer) => Buffer) | undefined;
       const data = underDefaults ? underDefaults(() => script.createCachedData()) : script.createCachedData();
-      if (!accepted || data.length > cached.length * 1.25) {
+      if (!accepted || data.length > cachedLength * 1.25) {
         writeCache(file, sourceHash, data);
         pruneCaches(dir, prefix, file);
       }

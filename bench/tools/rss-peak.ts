@@ -1,0 +1,415 @@
+/**
+ * Peak RSS of tunnel variants in the bench's `download` / `upload` scenario, measured alike and
+ * interleaved (A B A B …), with a breakdown of the anonymous memory at the peak (issue 14):
+ *
+ * ```sh
+ * npm run build && npx tsc -p bench/tsconfig.json
+ * env -u NODE_EXTRA_CA_CERTS node dist-bench/bench/tools/rss-peak.js --runs 4 --size 268435456 \
+ *   --scenario download --variant 'base=/path/to/checkout' --variant 'this=.|--single-threaded-gc|MALLOC_ARENA_MAX=2'
+ * ```
+ *
+ * A variant is `NAME=DIR[|NODE FLAGS separated by spaces[|ENV=VALUE ...]]`; `openssh` runs ssh(1).
+ * Each variant gets its own XDG_CACHE_HOME (code caches), warmed by one unmeasured run. The
+ * tunnel's /proc/PID/status is sampled every 10 ms during the transfer (as bench/proc-stats.ts
+ * RssSampler, but twice as often); at each new peak of VmRSS /proc/PID/smaps is read, and the
+ * last one is classified: glibc's main heap ([heap]), glibc's other arenas (anonymous rw-p
+ * mappings on a 64 MiB boundary that, with the PROT_NONE rest above, span HEAP_MAX_SIZE),
+ * WebAssembly memories (rw-p below a reservation of 1 GiB or more), thread stacks (rw-p right above a 4 KiB ---p
+ * guard), executable anonymous mappings (V8's code), other anonymous mappings on a 256 KiB
+ * boundary and a multiple of it (V8's heap pages), the rest (malloc's own mmap'd blocks, V8's
+ * large and odd mappings), and anonymous pages inside file mappings (data/bss, relocations).
+ * `--probe` loads ./rss-probe.js, whose V8 heap-space figures at the sample nearest the peak
+ * are printed beside it (the probe itself allocates: leave it off for A/B figures).
+ */
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect as netConnect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { performance } from 'node:perf_hooks';
+import { startSshd } from '../../test/harness/sshd.js';
+import { freePort } from '../../test/harness/net.js';
+import { ALGORITHM_SETS, BENCH_SSHD_CONFIG, SEED, type EndpointsReady, type LoginSpec, type SinkResult } from '../config.js';
+import { connectLocal, echoExchange } from '../scenarios.js';
+import { tunnelCommand, TOOL_DIR } from '../tunnels.js';
+import { writePattern } from '../data.js';
+
+const MiB = 1024 * 1024;
+
+interface Variant {
+  name: string;
+  dir?: string;
+  nodeArgs: string[];
+  env: Record<string, string>;
+}
+
+interface Opts {
+  runs: number;
+  size: number;
+  scenario: 'download' | 'upload' | 'startup';
+  probe: boolean;
+  smaps: boolean;
+  variants: Variant[];
+}
+
+function parseArgs(argv: string[]): Opts {
+  const o: Opts = { runs: 3, size: 256 * MiB, scenario: 'download', probe: false, smaps: true, variants: [] };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--probe') {
+      o.probe = true;
+      continue;
+    }
+    if (a === '--no-smaps') {
+      o.smaps = false;
+      continue;
+    }
+    const v = argv[++i];
+    if (v === undefined) throw new Error(`${a} needs a value`);
+    if (a === '--runs') o.runs = Number(v);
+    else if (a === '--size') o.size = Number(v);
+    else if (a === '--scenario') o.scenario = v as Opts['scenario'];
+    else if (a === '--variant') {
+      if (v === 'openssh') o.variants.push({ name: 'openssh', nodeArgs: [], env: {} });
+      else {
+        const [name, rest] = v.split(/=(.*)/s) as [string, string];
+        const [dir, flags = '', envs = ''] = rest.split('|');
+        const env: Record<string, string> = {};
+        for (const kv of envs.split(' ').filter(Boolean)) {
+          const [k, val] = kv.split(/=(.*)/s) as [string, string];
+          env[k] = val;
+        }
+        o.variants.push({ name, dir: resolve(dir!), nodeArgs: flags.split(' ').filter(Boolean), env });
+      }
+    } else throw new Error(`unknown option ${a}`);
+  }
+  if (o.variants.length === 0) throw new Error('give at least one --variant');
+  return o;
+}
+
+function status(pid: number): { total: number; anon: number; file: number } {
+  const text = readFileSync(`/proc/${pid}/status`, 'latin1');
+  const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(text)?.[1] ?? NaN) * 1024;
+  return { total: kb('VmRSS'), anon: kb('RssAnon'), file: kb('RssFile') + kb('RssShmem') };
+}
+
+function cpuSec(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
+  return (Number(rest[11]) + Number(rest[12])) / 100;
+}
+
+interface Mapping {
+  start: number;
+  end: number;
+  perms: string;
+  path: string;
+  rss: number;
+  anon: number;
+}
+
+function parseSmaps(text: string): Mapping[] {
+  const out: Mapping[] = [];
+  let cur: Mapping | undefined;
+  for (const line of text.split('\n')) {
+    const m = /^([0-9a-f]+)-([0-9a-f]+) (\S+) \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (m) {
+      cur = { start: parseInt(m[1]!, 16), end: parseInt(m[2]!, 16), perms: m[3]!, path: m[4]!, rss: 0, anon: 0 };
+      out.push(cur);
+      continue;
+    }
+    const f = /^(Rss|Anonymous):\s+(\d+) kB/.exec(line);
+    if (f && cur) cur[f[1] === 'Rss' ? 'rss' : 'anon'] = Number(f[2]) * 1024;
+  }
+  return out;
+}
+
+/** Anonymous bytes at the peak, by class (see the module comment). */
+export function classify(maps: Mapping[]): Record<string, number> {
+  const c: Record<string, number> = {};
+  const add = (k: string, n: number) => (c[k] = (c[k] ?? 0) + n);
+  const ARENA = 64 * MiB;
+  const PAGE = 256 * 1024;
+  for (let i = 0; i < maps.length; i++) {
+    const m = maps[i]!;
+    if (m.anon === 0) continue;
+    const prev = maps[i - 1];
+    const next = maps[i + 1];
+    const size = m.end - m.start;
+    if (m.path === '[heap]') add('glibc main arena [heap]', m.anon);
+    else if (m.path === '[stack]') add('main thread stack', m.anon);
+    else if (m.path !== '' && !m.path.startsWith('[anon')) add('anon pages in file mappings', m.anon);
+    else if (m.perms.includes('x')) add('executable anon (V8 code)', m.anon);
+    else if (m.perms.startsWith('rw') && next?.start === m.end && next.perms.startsWith('---') && next.end - next.start >= 1024 * MiB) {
+      add('WebAssembly memories', m.anon);
+      add('WebAssembly memories: count', 1);
+    } else if (m.perms.startsWith('rw') && m.start % ARENA === 0 && (size === ARENA || (next?.start === m.end && next.perms.startsWith('---') && next.end - m.start === ARENA))) {
+      add('glibc thread arenas', m.anon);
+      add('glibc thread arenas: count', 1);
+    } else if (m.perms.startsWith('rw') && prev && prev.end === m.start && prev.perms.startsWith('---') && prev.end - prev.start === 4096) {
+      add('thread stacks', m.anon);
+      add('thread stacks: count', 1);
+    } else if (m.start % PAGE === 0 && size % PAGE === 0) add('anon 256K-aligned (V8 heap pages)', m.anon);
+    else add('other anon (malloc mmap, V8 large/misc)', m.anon);
+  }
+  return c;
+}
+
+interface RunResult {
+  peak: { total: number; anon: number; file: number };
+  peakAt: number;
+  /** ms from the transfer's start to the peak sample, and the transfer's length. */
+  peakAfterMs: number;
+  ms: number;
+  cpuPerGiB: number;
+  mibs: number;
+  classes?: Record<string, number>;
+  probe?: Record<string, unknown>;
+}
+
+/** CPU seconds of all threads of `pid` (schedstat, ns). */
+function threadsCpuSec(pid: number): number {
+  let ns = 0;
+  for (const t of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'latin1').split(' ')[0]);
+    } catch {
+      // The thread ended meanwhile.
+    }
+  }
+  return ns / 1e9;
+}
+
+/**
+ * The bench's `startup` measurement (bench/scenarios.ts startupTimed): spawn, poll-connect to the
+ * forward to the server-first endpoint until its first byte; ms, and CPU of all threads then.
+ */
+async function startupOnce(v: Variant, login: LoginSpec, ready: EndpointsReady, cacheDir: string): Promise<{ ms: number; cpu: number }> {
+  const port = await freePort();
+  const base = tunnelCommand(v.dir ? 'pure' : 'openssh', login, [{ listenPort: port, host: '127.0.0.1', port: ready.ports.first }]);
+  const args = v.dir ? [...v.nodeArgs, join(v.dir, 'dist', 'node', 'cli-bin.cjs'), ...base.args.slice(base.args.indexOf('-N'))] : base.args;
+  const env: NodeJS.ProcessEnv = { ...base.env, XDG_CACHE_HOME: join(cacheDir, v.name), ...v.env };
+  delete env.NODE_EXTRA_CA_CERTS;
+  const t0 = performance.now();
+  const child = spawn(v.dir ? process.execPath : base.cmd, args, { stdio: ['ignore', 'ignore', 'inherit'], env });
+  try {
+    for (;;) {
+      if (child.exitCode !== null) throw new Error('tunnel exited');
+      const got = await new Promise<boolean>((res) => {
+        const s = netConnect({ host: '127.0.0.1', port, noDelay: true });
+        s.once('data', () => {
+          s.destroy();
+          res(true);
+        });
+        s.once('error', () => res(false));
+        s.once('close', () => res(false));
+      });
+      if (got) return { ms: performance.now() - t0, cpu: threadsCpuSec(child.pid!) };
+      await new Promise((r) => setTimeout(r, 2));
+    }
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r(undefined) : child.once('exit', r)));
+  }
+}
+
+let sinkWaiters: ((r: SinkResult) => void)[] = [];
+
+async function runOnce(v: Variant, opts: Opts, login: LoginSpec, ready: EndpointsReady, cacheDir: string, size: number): Promise<RunResult> {
+  const [warmPort, mainPort] = await Promise.all([freePort(), freePort()]);
+  const forwards = [
+    { listenPort: warmPort, host: '127.0.0.1', port: ready.ports.echo },
+    { listenPort: mainPort, host: '127.0.0.1', port: opts.scenario === 'download' ? ready.ports.bulk : ready.ports.sink },
+  ];
+  const base = tunnelCommand(v.dir ? 'pure' : 'openssh', login, forwards);
+  const probeFile = join(cacheDir, `probe-${process.pid}-${Date.now()}.jsonl`);
+  const probeArgs = opts.probe && v.dir ? ['--import', `${pathToFileURL(join(TOOL_DIR, 'rss-probe.js')).href}?out=${encodeURIComponent(probeFile)}`] : [];
+  const args = v.dir ? [...v.nodeArgs, ...probeArgs, join(v.dir, 'dist', 'node', 'cli-bin.cjs'), ...base.args.slice(base.args.indexOf('-N'))] : base.args;
+  const env: NodeJS.ProcessEnv = { ...base.env, XDG_CACHE_HOME: join(cacheDir, v.name), ...v.env };
+  delete env.NODE_EXTRA_CA_CERTS;
+  // RSS_PEAK_GCLOG=DIR: the tunnel's stdout (where `--trace-gc` writes) appended to DIR/NAME.log.
+  const gcLog = process.env.RSS_PEAK_GCLOG ? openSync(join(process.env.RSS_PEAK_GCLOG, `${v.name}.log`), 'a') : 'ignore';
+  const child: ChildProcess = spawn(v.dir ? process.execPath : base.cmd, args, { stdio: ['ignore', gcLog, 'inherit'], env });
+  if (typeof gcLog === 'number') closeSync(gcLog);
+  const pid = child.pid!;
+  try {
+    for (let i = 0; ; i++) {
+      try {
+        await echoExchange(warmPort, 2 * MiB);
+        break;
+      } catch (e) {
+        if (i > 100) throw e;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    for (let i = 0; i < 3; i++) await echoExchange(warmPort, 64);
+    let peak = { total: 0, anon: 0, file: 0 };
+    let peakAt = 0;
+    let smaps = '';
+    let samples = 0;
+    const startedAt = Date.now();
+    const timer = setInterval(() => {
+      try {
+        const s = status(pid);
+        // RSS_PEAK_SERIES=1: every 5th sample, the classes of anonymous memory to stderr (time series).
+        if (process.env.RSS_PEAK_SERIES && ++samples % 5 === 0) {
+          const c = classify(parseSmaps(readFileSync(`/proc/${pid}/smaps`, 'latin1')));
+          const g = (k: string) => ((c[k] ?? 0) / MiB).toFixed(1);
+          process.stderr.write(`  t=${Date.now() - startedAt} anon ${(s.anon / MiB).toFixed(1)} thread arenas ${g('glibc thread arenas')} main ${g('glibc main arena [heap]')} v8 ${g('anon 256K-aligned (V8 heap pages)')}\n`);
+        }
+        if (s.total > peak.total) {
+          peak = s;
+          peakAt = Date.now();
+          if (opts.smaps) smaps = readFileSync(`/proc/${pid}/smaps`, 'latin1');
+        }
+      } catch {
+        // exited
+      }
+    }, 10);
+    const cpu0 = cpuSec(pid);
+    const t0 = performance.now();
+    const sock = await connectLocal(mainPort);
+    if (opts.scenario === 'download') {
+      let n = 0;
+      await new Promise<void>((res, rej) => {
+        sock.on('data', (d: Buffer) => (n += d.length));
+        sock.once('end', () => res());
+        sock.once('error', rej);
+      });
+      if (n !== size) throw new Error(`received ${n} of ${size}`);
+    } else {
+      sock.resume();
+      sock.on('error', () => {});
+      const result = new Promise<SinkResult>((r) => sinkWaiters.push(r));
+      await writePattern(sock, size, SEED.upload);
+      sock.end();
+      const r = await result;
+      if (r.bytes !== size) throw new Error(`sink got ${r.bytes} of ${size}`);
+    }
+    const ms = performance.now() - t0;
+    const cpu = cpuSec(pid) - cpu0;
+    clearInterval(timer);
+    sock.destroy();
+    const out: RunResult = { peak, peakAt, peakAfterMs: peakAt - startedAt, ms, cpuPerGiB: cpu / (size / (1024 * MiB)), mibs: size / MiB / (ms / 1000) };
+    if (smaps) out.classes = classify(parseSmaps(smaps));
+    // RSS_PEAK_DUMP=DIR keeps each run's smaps at the peak, for a closer look.
+    if (smaps && process.env.RSS_PEAK_DUMP) writeFileSync(join(process.env.RSS_PEAK_DUMP, `${v.name}-${peakAt}.smaps`), smaps);
+    if (opts.probe && existsSync(probeFile)) {
+      let best: Record<string, unknown> | undefined;
+      let bestD = Infinity;
+      for (const line of readFileSync(probeFile, 'utf8').split('\n')) {
+        if (!line) continue;
+        const s = JSON.parse(line) as { t: number };
+        const d = Math.abs(s.t - peakAt);
+        if (d < bestD) {
+          bestD = d;
+          best = s;
+        }
+      }
+      out.probe = best;
+    }
+    return out;
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r(undefined) : child.once('exit', r)));
+    rmSync(probeFile, { force: true });
+  }
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const h = s.length >> 1;
+  return s.length % 2 ? s[h]! : (s[h - 1]! + s[h]!) / 2;
+};
+
+async function main(): Promise<void> {
+  const opts = parseArgs(process.argv.slice(2));
+  const set = ALGORITHM_SETS[0]!;
+  const sshd = await startSshd({ config: BENCH_SSHD_CONFIG });
+  const ep = fork(join(TOOL_DIR, '..', 'endpoints.js'), [JSON.stringify({ host: '127.0.0.1', bulkBytes: opts.size, smallBytes: 1 })], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  ep.on('message', (m: SinkResult) => {
+    if (m.kind !== 'sink') return;
+    const w = sinkWaiters;
+    sinkWaiters = [];
+    for (const f of w) f(m);
+  });
+  const cacheDir = mkdtempSync(join(tmpdir(), 'pure-ssh-rss-'));
+  try {
+    const ready = await new Promise<EndpointsReady>((res) => ep.on('message', (m: EndpointsReady) => m.kind === 'ready' && res(m)));
+    const login: LoginSpec = {
+      host: sshd.host,
+      port: sshd.port,
+      user: sshd.user,
+      keyPath: sshd.clientKeyPath,
+      knownHostsPath: sshd.knownHostsPath,
+      algorithms: { cipher: set.cipher, kex: set.kex, hostKey: set.hostKey },
+    };
+    if (opts.scenario === 'startup') {
+      for (const v of opts.variants) await startupOnce(v, login, ready, cacheDir);
+      const st = new Map<string, { ms: number; cpu: number }[]>(opts.variants.map((v) => [v.name, []]));
+      for (let r = 0; r < opts.runs; r++) for (const v of opts.variants) st.get(v.name)!.push(await startupOnce(v, login, ready, cacheDir));
+      console.log(`startup, ${opts.runs} runs interleaved; medians (min–max)`);
+      console.log('variant | ms to first byte | CPU ms, all threads');
+      for (const [name, rs] of st) {
+        const col = (g: (r: { ms: number; cpu: number }) => number) =>
+          `${median(rs.map(g)).toFixed(1)} (${Math.min(...rs.map(g)).toFixed(1)}–${Math.max(...rs.map(g)).toFixed(1)})`;
+        console.log(`${name} | ${col((r) => r.ms)} | ${col((r) => r.cpu * 1000)}`);
+      }
+      return;
+    }
+    // One unmeasured run each: writes each variant's code cache, as the bench's earlier runs do.
+    for (const v of opts.variants) await runOnce(v, { ...opts, probe: false, smaps: false }, login, ready, cacheDir, opts.size);
+    const results = new Map<string, RunResult[]>(opts.variants.map((v) => [v.name, []]));
+    for (let r = 0; r < opts.runs; r++) {
+      for (const v of opts.variants) {
+        const res = await runOnce(v, opts, login, ready, cacheDir, opts.size);
+        results.get(v.name)!.push(res);
+        const c = res.classes ?? {};
+        process.stderr.write(
+          `${v.name}: ${(res.peak.total / MiB).toFixed(1)} (anon ${(res.peak.anon / MiB).toFixed(1)}; thread arenas ${((c['glibc thread arenas'] ?? 0) / MiB).toFixed(1)}, ` +
+            `main arena ${((c['glibc main arena [heap]'] ?? 0) / MiB).toFixed(1)}, wasm ${((c['WebAssembly memories'] ?? 0) / MiB).toFixed(1)}) at ${res.peakAfterMs.toFixed(0)} of ${res.ms.toFixed(0)} ms, ${res.mibs.toFixed(0)} MiB/s ${res.cpuPerGiB.toFixed(2)} s/GiB\n`,
+        );
+      }
+    }
+    const f = (n: number) => (n / MiB).toFixed(1);
+    console.log(`${opts.scenario}, ${opts.size / MiB} MiB, ${opts.runs} runs interleaved; medians (min–max)`);
+    console.log('variant | peak RSS MiB | anon | file | anon − thread arenas | MiB/s | CPU s/GiB');
+    for (const [name, rs] of results) {
+      const col = (g: (r: RunResult) => number, fmt: (n: number) => string) =>
+        `${fmt(median(rs.map(g)))} (${fmt(Math.min(...rs.map(g)))}–${fmt(Math.max(...rs.map(g))) })`;
+      console.log(
+        [name, col((r) => r.peak.total, f), col((r) => r.peak.anon, f), col((r) => r.peak.file, f), col((r) => r.peak.anon - (r.classes?.['glibc thread arenas'] ?? 0), f), col((r) => r.mibs, (n) => n.toFixed(0)), col((r) => r.cpuPerGiB, (n) => n.toFixed(2))].join(' | '),
+      );
+    }
+    if (opts.smaps) {
+      console.log('\nanonymous RSS at the peak, MiB, by class (median over runs):');
+      for (const [name, rs] of results) {
+        const keys = [...new Set(rs.flatMap((r) => Object.keys(r.classes ?? {})))].sort();
+        console.log(`${name}: ` + keys.map((k) => `${k} ${k.endsWith('count') ? median(rs.map((r) => r.classes?.[k] ?? 0)) : f(median(rs.map((r) => r.classes?.[k] ?? 0)))}`).join('; '));
+      }
+    }
+    if (opts.probe) {
+      console.log('\nV8 at the probe sample nearest the peak (committed / used MiB), per run:');
+      for (const [name, rs] of results) {
+        for (const r of rs) {
+          const p = r.probe as { heapTotal: number; arrayBuffers: number; external: number; spaces: Record<string, [number, number]> } | undefined;
+          if (!p) continue;
+          const sp = Object.entries(p.spaces).filter(([, [c]]) => c > 0).map(([k, [c, u]]) => `${k} ${f(c)}/${f(u)}`).join(', ');
+          console.log(`${name}: heapTotal ${f(p.heapTotal)}, arrayBuffers ${f(p.arrayBuffers)}, external ${f(p.external)}; ${sp}`);
+        }
+      }
+    }
+  } finally {
+    ep.kill();
+    await sshd.stop();
+    rmSync(cacheDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
