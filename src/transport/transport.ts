@@ -107,7 +107,6 @@ export class Transport {
   private preamble: Uint8Array[] = [];
   /** Payloads held while a key exchange blocks sending (RFC 4253 §7.1). */
   private queued: Uint8Array[] = [];
-  private readonly channelDataHead = new Uint8Array(9);
 
   constructor(
     private readonly options: TransportOptions,
@@ -251,11 +250,7 @@ export class Transport {
    */
   sendChannelData(recipient: number, data: Uint8Array, from: number, length: number): boolean {
     if (this.sendBlocked) return false;
-    const head = this.channelDataHead;
-    head[0] = MSG.CHANNEL_DATA;
-    writeU32(head, 1, recipient);
-    writeU32(head, 5, length);
-    this.encoder.writeParts(head, data, from, length);
+    this.encoder.writeChannelData(recipient, data, from, length);
     this.checkLimits();
     return true;
   }
@@ -440,9 +435,3 @@ export class Transport {
   }
 }
 
-function writeU32(b: Uint8Array, at: number, v: number): void {
-  b[at] = v >>> 24;
-  b[at + 1] = v >>> 16;
-  b[at + 2] = v >>> 8;
-  b[at + 3] = v;
-}
