@@ -430,8 +430,29 @@ export class PacketDecoder {
     return n - this.chunkOff;
   }
 
+  /**
+   * Where the payload is in the buffer {@link nextInPlace} returned last: `[payloadStart,
+   * payloadEnd)`. (Numbers only: a buffer kept in a field would cost a write barrier per message.)
+   */
+  payloadStart = 0;
+  payloadEnd = 0;
+
   /** The next complete, verified, decrypted payload, or null when more bytes are needed. */
   next(): Uint8Array | null {
+    const buf = this.nextInPlace();
+    if (buf === null) return null;
+    const start = this.payloadStart;
+    const end = this.payloadEnd;
+    return start === 0 && end === buf.length ? buf : buf.subarray(start, end);
+  }
+
+  /**
+   * {@link next} without a view of the payload (a new typed array per message): the buffer that
+   * holds the next payload at `[payloadStart, payloadEnd)` (memory that is never reused, as
+   * {@link next}'s views), or null when more bytes are needed. For a caller that reads a message
+   * in place (the transport's CHANNEL_DATA path).
+   */
+  nextInPlace(): Uint8Array | null {
     for (;;) {
       const chunk = this.chunks[0];
       if (chunk === undefined) return null;
@@ -516,6 +537,7 @@ export class PacketDecoder {
     return length;
   }
 
+  /** Verify and decrypt the packet at `buf[off..]`: the buffer that holds its payload (see {@link nextInPlace}). */
   private open(buf: Uint8Array, off: number): Uint8Array {
     const packetLength = this.packetLength;
     this.packetLength = -1;
@@ -539,16 +561,21 @@ export class PacketDecoder {
     if (this.seq === 0) this.wrapped = true;
     this.counters.packets++;
     this.counters.bytes += packetLength + 4;
-    const payload = buf.subarray(off + 5, off + 4 + packetLength - padding);
-    if (this.inflater === null) return payload;
+    const start = off + 5;
+    const end = off + 4 + packetLength - padding;
+    this.payloadStart = start;
+    this.payloadEnd = end;
+    if (this.inflater === null) return buf;
     // RFC 4253 §6.2: decompressed after decryption; OpenSSH PACKET_MAX_SIZE caps the result.
-    const plain = this.inflater.inflate(payload, MAX_PACKET_LENGTH);
+    const plain = this.inflater.inflate(buf.subarray(start, end), MAX_PACKET_LENGTH);
     if (plain.length === 0) {
       throw new ProtocolError('a compressed packet from the server holds no message', {
         code: 'ERR_MALFORMED_PACKET',
         reason: DisconnectReason.COMPRESSION_ERROR,
       });
     }
+    this.payloadStart = 0;
+    this.payloadEnd = plain.length;
     return plain;
   }
 
