@@ -89,23 +89,23 @@ export class ChaCha20Poly1305Cipher implements PacketCipher {
   }
 
   /**
-   * An Int32Array over all of `buf`'s memory when `buf[off]` is 4-byte aligned on a little-endian
-   * host (word access, see WordViews), else undefined. The answer for the last buffer is kept,
-   * unless its memory is resizable (it could shrink under the view).
+   * An Int32Array over `buf`'s memory, for word access to `buf[off, end)` (see WordViews), when
+   * `buf[off]` is 4-byte aligned on a little-endian host; else undefined. The answer for the last
+   * buffer is kept while its words still cover the range (the memory of a resizable ArrayBuffer
+   * can shrink under a view: an Int32Array left out of bounds has length 0).
    */
-  private wordsFor(buf: Uint8Array, off: number): Int32Array | undefined {
+  private wordsFor(buf: Uint8Array, off: number, end: number): Int32Array | undefined {
     if (!LITTLE_ENDIAN) return undefined;
-    if (buf === this.lastView) return ((this.lastOffset + off) & 3) === 0 ? this.lastWords : undefined;
+    const cached = this.lastWords;
+    if (buf === this.lastView && cached !== undefined && this.lastOffset + end <= cached.length * 4) {
+      return ((this.lastOffset + off) & 3) === 0 ? cached : undefined;
+    }
     const byteOffset = buf.byteOffset;
     if (((byteOffset + off) & 3) !== 0) return undefined;
-    const ab = buf.buffer;
-    const words = this.views.of(ab);
-    const r = ab as { resizable?: boolean; growable?: boolean };
-    if (r.resizable !== true && r.growable !== true) {
-      this.lastView = buf;
-      this.lastOffset = byteOffset;
-      this.lastWords = words;
-    }
+    const words = this.views.of(buf.buffer);
+    this.lastView = buf;
+    this.lastOffset = byteOffset;
+    this.lastWords = words;
     return words;
   }
 
@@ -131,7 +131,7 @@ export class ChaCha20Poly1305Cipher implements PacketCipher {
     this.main.xor(this.nonce, 1, buf, off + 4, end);
     this.makePolyKey();
     // PROTOCOL.chacha20poly1305: the tag covers the encrypted length and payload, and follows them.
-    poly1305Into(this.polyKey, 0, buf, off, end, buf, end, this.wordsFor(buf, off));
+    poly1305Into(this.polyKey, 0, buf, off, end, buf, end, this.wordsFor(buf, off, end));
   }
 
   decryptLength(seq: number, buf: Uint8Array, off: number): number {
@@ -147,7 +147,9 @@ export class ChaCha20Poly1305Cipher implements PacketCipher {
     this.setNonce(seq);
     this.makePolyKey();
     const end = off + 4 + packetLength;
-    const words = this.wordsFor(buf, off);
+    // Not kept: received packets come in a new view per socket read (keeping it costs a write
+    // barrier per packet and holds the read's memory).
+    const words = LITTLE_ENDIAN && ((buf.byteOffset + off) & 3) === 0 ? this.views.of(buf.buffer) : undefined;
     if (words !== undefined) {
       poly1305Into(this.polyKey, 0, buf, off, end, this.tag, 0, words);
       this.verify(seq, buf, end);

@@ -211,12 +211,16 @@ export class PacketEncoder {
     c[off + 4] = padding;
     // RFC 4253 §6: random padding; a pool refreshed at each key change keeps this allocation-free.
     let p = off + 5 + payloadLength;
+    const pad = this.pad;
+    let at = this.padPos;
     for (let i = 0; i < padding; i++) {
-      c[p++] = this.pad[this.padPos]!;
-      this.padPos = (this.padPos + 1) & (PADDING_POOL - 1);
+      c[p++] = pad[at]!;
+      at = (at + 1) & (PADDING_POOL - 1);
     }
-    this.cipher.seal(this.seq, c, off, packetLength);
-    this.used = off + 4 + packetLength + this.cipher.macLength;
+    this.padPos = at;
+    const cipher = this.cipher;
+    cipher.seal(this.seq, c, off, packetLength);
+    this.used = off + 4 + packetLength + cipher.macLength;
     this.seq = (this.seq + 1) >>> 0;
     if (this.seq === 0) this.wrapped = true;
     this.counters.packets++;
