@@ -9,9 +9,15 @@
  * node dist-bench/bench/tools/pgbench-cpu.js --variant base=/path/to/other/checkout \
  *   --variant this=. --variant openssh --rounds 5 --seconds 5
  * ```
+ *
+ * `--callgrind N`: instead, each pure-ssh variant runs under valgrind's callgrind and the figure
+ * is user-space instructions per transaction over `pgbench -S -c 4 -j 2 -t N` (after a warm-up
+ * of the same size; the four connections' opens are counted too), deterministic enough to
+ * compare builds on a loaded machine.
  */
-import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startSshd } from '../../test/harness/sshd.js';
 import { freePort } from '../../test/harness/net.js';
@@ -26,8 +32,8 @@ interface Variant {
   dir?: string;
 }
 
-function parseArgs(argv: string[]): { variants: Variant[]; rounds: number; seconds: number } {
-  const o = { variants: [] as Variant[], rounds: 5, seconds: 5 };
+function parseArgs(argv: string[]): { variants: Variant[]; rounds: number; seconds: number; callgrind: number } {
+  const o = { variants: [] as Variant[], rounds: 5, seconds: 5, callgrind: 0 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const v = argv[++i];
@@ -40,6 +46,7 @@ function parseArgs(argv: string[]): { variants: Variant[]; rounds: number; secon
       }
     } else if (a === '--rounds') o.rounds = Number(v);
     else if (a === '--seconds') o.seconds = Number(v);
+    else if (a === '--callgrind') o.callgrind = Number(v);
     else throw new Error(`unknown option ${a}`);
   }
   if (o.variants.length === 0) throw new Error('give at least one --variant');
@@ -74,6 +81,34 @@ async function main(): Promise<void> {
   };
   const results = new Map<string, { user: number; sys: number; tps: number }[]>(o.variants.map((v) => [v.name, []]));
   try {
+    if (o.callgrind > 0) {
+      const work = mkdtempSync(join(tmpdir(), 'pure-ssh-pgcg-'));
+      for (let r = 0; r < o.rounds; r++) {
+        for (const v of o.variants) {
+          if (!v.dir) continue;
+          const port = await freePort();
+          const base = tunnelCommand('pure', login, [{ listenPort: port, host: pg.target.host, port: pg.target.port }]);
+          const out = join(work, `${v.name}-${r}.callgrind`);
+          const args = ['--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${out}`, process.execPath, '--perf-basic-prof', join(v.dir, 'dist', 'node', 'cli-bin.cjs'), ...base.args.slice(base.args.indexOf('-N'))];
+          const child = spawn('valgrind', args, { stdio: 'ignore', env: base.env });
+          try {
+            (await connectLocal(port, 180_000)).destroy();
+            const common = ['-S', '-c', '4', '-j', '2', '-n', '-h', '127.0.0.1', '-p', String(port), '-t', String(o.callgrind)];
+            const target = { host: '127.0.0.1', port };
+            await runPgTool(pg.pg, 'pgbench', common, target, { timeoutMs: 600_000 });
+            execFileSync('callgrind_control', ['-i', 'on', String(child.pid)], { stdio: 'ignore' });
+            await runPgTool(pg.pg, 'pgbench', common, target, { timeoutMs: 600_000 });
+            execFileSync('callgrind_control', ['-i', 'off', String(child.pid)], { stdio: 'ignore' });
+          } finally {
+            child.kill('SIGTERM');
+            await new Promise((res) => (child.exitCode !== null ? res(undefined) : child.once('exit', res)));
+          }
+          const total = Number(/^totals:\s+(\d+)/m.exec(readFileSync(out, 'utf8'))?.[1]);
+          console.log(`${v.name} round ${r}: ${(total / (4 * o.callgrind)).toFixed(0)} Ir per transaction (${out})`);
+        }
+      }
+      return;
+    }
     for (let r = 0; r < o.rounds; r++) {
       for (const v of o.variants) {
         const port = await freePort();
