@@ -11,6 +11,9 @@
  * node dist-bench/bench/tools/echo-callgrind.js --variant base=/path/to/other/checkout \
  *   --variant this=. --warm 3000 --count 2000 --runs 2 --top 40
  * ```
+ *
+ * `--download BYTES`: instead, instructions per MiB of the bench's bulk download (one download
+ * of BYTES to warm up, the next one counted).
  */
 import { execFileSync, fork, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -30,10 +33,12 @@ interface Options {
   runs: number;
   top: number;
   out: string | undefined;
+  /** Instead of echoes: instructions per MiB of a download of this many bytes (0: echoes). */
+  download: number;
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { variants: [], warm: 3000, count: 2000, runs: 1, top: 0, out: undefined };
+  const o: Options = { variants: [], warm: 3000, count: 2000, runs: 1, top: 0, out: undefined, download: 0 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const v = argv[++i];
@@ -46,6 +51,7 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--runs') o.runs = Number(v);
     else if (a === '--top') o.top = Number(v);
     else if (a === '--out') o.out = v;
+    else if (a === '--download') o.download = Number(v);
     else throw new Error(`unknown option ${a}`);
   }
   if (o.variants.length === 0) throw new Error('give at least one --variant NAME=DIR');
@@ -117,11 +123,23 @@ function topFunctions(file: string, pid: number, n: number, per: number): string
     .map(([name, ir]) => `${(ir / per).toFixed(0).padStart(7)}  ${name.slice(0, 150)}`);
 }
 
-async function runOnce(v: { name: string; dir: string }, login: LoginSpec, echoPort: number, o: Options, work: string, run: number): Promise<number> {
+/** Reads the bulk source's stream through the tunnel to its end; returns the bytes. */
+async function download(port: number): Promise<number> {
+  const sock = await connectLocal(port, 120_000);
+  return new Promise((resolve, reject) => {
+    let n = 0;
+    sock.on('data', (d: Buffer) => (n += d.length));
+    sock.once('error', reject);
+    sock.once('end', () => resolve(n));
+  });
+}
+
+async function runOnce(v: { name: string; dir: string }, login: LoginSpec, ports: EndpointsReady['ports'], o: Options, work: string, run: number): Promise<number> {
+  const echoPort = ports.echo;
   const [warmPort, mainPort] = await Promise.all([freePort(), freePort()]);
   const forwards = [
     { listenPort: warmPort, host: '127.0.0.1', port: echoPort },
-    { listenPort: mainPort, host: '127.0.0.1', port: echoPort },
+    { listenPort: mainPort, host: '127.0.0.1', port: o.download > 0 ? ports.bulk : echoPort },
   ];
   const base = tunnelCommand('pure', login, forwards);
   const out = join(work, `${v.name}-${run}.callgrind`);
@@ -143,12 +161,21 @@ async function runOnce(v: { name: string; dir: string }, login: LoginSpec, echoP
     (await connectLocal(warmPort, 180_000)).destroy();
     await echoExchange(warmPort, 256 * 1024);
     for (let i = 0; i < 3; i++) await echoExchange(warmPort, 64);
-    const sock = await connectLocal(mainPort, 120_000);
-    await roundTrips(sock, o.warm, 0);
-    execFileSync('callgrind_control', ['-i', 'on', String(pid)], { stdio: 'ignore' });
-    await roundTrips(sock, o.count, o.warm);
-    execFileSync('callgrind_control', ['-i', 'off', String(pid)], { stdio: 'ignore' });
-    sock.destroy();
+    if (o.download > 0) {
+      // One download warms, the next is counted.
+      await download(mainPort);
+      execFileSync('callgrind_control', ['-i', 'on', String(pid)], { stdio: 'ignore' });
+      const n = await download(mainPort);
+      execFileSync('callgrind_control', ['-i', 'off', String(pid)], { stdio: 'ignore' });
+      if (n !== o.download) throw new Error(`downloaded ${n} of ${o.download} bytes`);
+    } else {
+      const sock = await connectLocal(mainPort, 120_000);
+      await roundTrips(sock, o.warm, 0);
+      execFileSync('callgrind_control', ['-i', 'on', String(pid)], { stdio: 'ignore' });
+      await roundTrips(sock, o.count, o.warm);
+      execFileSync('callgrind_control', ['-i', 'off', String(pid)], { stdio: 'ignore' });
+      sock.destroy();
+    }
   } catch (err) {
     process.stderr.write(stderr.slice(-2000));
     throw err;
@@ -156,9 +183,11 @@ async function runOnce(v: { name: string; dir: string }, login: LoginSpec, echoP
     child.kill('SIGTERM');
     await new Promise((r) => (child.exitCode !== null ? r(undefined) : child.once('exit', r)));
   }
-  const ir = totalIr(out) / o.count;
-  console.log(`${v.name} run ${run}: ${ir.toFixed(0)} Ir per round trip (${out})`);
-  if (o.top > 0) for (const l of topFunctions(out, pid, o.top, o.count)) console.log(l);
+  const per = o.download > 0 ? o.download / 2 ** 20 : o.count;
+  const unit = o.download > 0 ? 'MiB downloaded' : 'round trip';
+  const ir = totalIr(out) / per;
+  console.log(`${v.name} run ${run}: ${ir.toFixed(0)} Ir per ${unit} (${out})`);
+  if (o.top > 0) for (const l of topFunctions(out, pid, o.top, per)) console.log(l);
   return ir;
 }
 
@@ -166,7 +195,7 @@ async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
   const set = ALGORITHM_SETS[0]!;
   const sshd = await startSshd({ config: BENCH_SSHD_CONFIG });
-  const ep = fork(join(TOOL_DIR, '..', 'endpoints.js'), [JSON.stringify({ host: '127.0.0.1', bulkBytes: 1, smallBytes: 1 })], {
+  const ep = fork(join(TOOL_DIR, '..', 'endpoints.js'), [JSON.stringify({ host: '127.0.0.1', bulkBytes: Math.max(1, o.download), smallBytes: 1 })], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const work = o.out ?? mkdtempSync(join(tmpdir(), 'pure-ssh-cg-'));
@@ -183,9 +212,10 @@ async function main(): Promise<void> {
     };
     const results = new Map<string, number[]>(o.variants.map((v) => [v.name, []]));
     for (let r = 0; r < o.runs; r++) {
-      for (const v of o.variants) results.get(v.name)!.push(await runOnce(v, login, ready.ports.echo, o, work, r));
+      for (const v of o.variants) results.get(v.name)!.push(await runOnce(v, login, ready.ports, o, work, r));
     }
-    for (const [name, irs] of results) console.log(`${name}: ${irs.map((x) => x.toFixed(0)).join(' ')} Ir per round trip`);
+    const unit = o.download > 0 ? 'MiB downloaded' : 'round trip';
+    for (const [name, irs] of results) console.log(`${name}: ${irs.map((x) => x.toFixed(0)).join(' ')} Ir per ${unit}`);
   } finally {
     ep.kill();
     await sshd.stop();
