@@ -550,7 +550,10 @@ export class PacketDecoder {
     // the new buffer a cipher that decrypts out of place returns.
     const out = this.cipher.open(this.seq, buf, off, packetLength);
     if (out !== undefined) {
-      buf = out;
+      // A runtime cipher's output may be a subclass (Node's Buffer from OpenSSL, for big packets;
+      // small ones come from slabs): hand the layers above plain Uint8Arrays only, as push()
+      // does, so that their code sees one map (two deoptimized the data path once each).
+      buf = out.constructor === Uint8Array ? out : new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
       off = -4;
     }
     const padding = buf[off + 4]!;
