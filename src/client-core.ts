@@ -173,6 +173,7 @@ export class ClientCore {
           if (type >= 80) return this.connection.handle(payload);
           return this.userauth.handle(payload);
         },
+        channelData: (buf, start, end) => this.connection.receiveChannelData(buf, start, end),
         resumed: () => this.connection.flushAll(),
         extInfo: (ext) => {
           const sigAlgs = ext.get('server-sig-algs');

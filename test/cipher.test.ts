@@ -282,6 +282,44 @@ describe('ChaCha20Poly1305Cipher (chacha20-poly1305@openssh.com)', () => {
     }
   });
 
+  it('packets sealed one after another into one buffer (its word view kept) match a fresh cipher each, also on a resizable buffer that grows and shrinks', () => {
+    const k = rand(64);
+    const reference = (seq: number, bytes: Uint8Array, off: number, packetLength: number): string => {
+      const copy = bytes.slice();
+      new ChaCha20Poly1305Cipher(k).seal(seq, copy, off, packetLength);
+      return toHex(copy.subarray(off, off + 4 + packetLength + 16));
+    };
+    type Resizable = ArrayBuffer & { resize(n: number): void };
+    const rab = new (ArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => Resizable)(4096, { maxByteLength: 65536 });
+    for (const buf of [new Uint8Array(65536), new Uint8Array(rab, 8, 4000), new Uint8Array(rab)]) {
+      const tx = new ChaCha20Poly1305Cipher(k);
+      const rx = new ChaCha20Poly1305Cipher(k);
+      let seq = 0;
+      for (const [size, off, bytes] of [
+        [73, 0, 4096],
+        [73, 100, 4096],
+        [1000, 4, 2048],
+        [200, 1, 2048],
+        [3000, 8, 60000],
+        [5000, 40000, 60000],
+        [64, 12, 1024],
+      ] as const) {
+        rab.resize(bytes);
+        if (off + 4 + 16 + size + 16 > buf.length) continue; // a fixed-length view now out of bounds
+        const p = makePacket(rand(size), 0);
+        buf.set(p.buf.subarray(0, 4 + p.packetLength), off);
+        const plain = buf.slice(off + 4, off + 4 + p.packetLength);
+        const want = reference(seq, buf, off, p.packetLength);
+        tx.seal(seq, buf, off, p.packetLength);
+        expect(toHex(buf.subarray(off, off + 4 + p.packetLength + 16))).toBe(want);
+        expect(rx.decryptLength(seq, buf, off)).toBe(p.packetLength);
+        const out = rx.open(seq, buf, off, p.packetLength) ?? buf.subarray(off + 4, off + 4 + p.packetLength);
+        expect(toHex(out)).toBe(toHex(plain));
+        seq++;
+      }
+    }
+  });
+
   it('round-trips many packet sizes at several buffer offsets and sequence numbers', () => {
     const k = rand(64);
     const tx = new ChaCha20Poly1305Cipher(k);

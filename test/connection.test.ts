@@ -357,6 +357,18 @@ describe('EOF and CLOSE (RFC 4254 §5.3)', () => {
     expect(p.eventsOf('closed')[0]!.error).toBeInstanceOf(ProtocolError);
   });
 
+  it('a CHANNEL_DATA whose string length does not match the packet is refused with the decoder message (the in-place data path falls back)', () => {
+    const p = authed({ server: { autoClose: false } });
+    const ch = p.openChannel();
+    const sch = p.server.channelForClient(ch)!;
+    p.server.send(new SshWriter().byte(MSG.CHANNEL_DATA).uint32(sch.clientId).uint32(5).raw(bytes(3)).toBytes());
+    p.pump();
+    const err = p.eventsOf('closed')[0]!.error;
+    expect(err).toBeInstanceOf(ProtocolError);
+    expect(err!.message).toMatch(/channel data|SSH_MSG_CHANNEL_DATA/i);
+    expect(p.eventsOf('channel-data')).toEqual([]);
+  });
+
   it('data after the server EOF is a protocol error', () => {
     const p = authed({ server: { autoClose: false } });
     const ch = p.openChannel();

@@ -103,6 +103,29 @@ describe.each(['none', 'chacha'] as CipherKind[])('PacketEncoder → PacketDecod
     expect(p!.subarray(9)).toEqual(data.subarray(100, 400));
   });
 
+  it('writeChannelData frames the same bytes as writeParts, for part or all of the data', () => {
+    const data = rnd(500);
+    for (const [from, length] of [
+      [0, 500],
+      [100, 300],
+      [0, 1],
+      [499, 1],
+    ] as const) {
+      const a = pairOf(kind, 7);
+      const b = pairOf(kind, 7);
+      for (let i = 0; i < 3; i++) {
+        a.enc.writeParts(Uint8Array.of(94, 0, 0, 0, 9, length >>> 24, length >>> 16, length >>> 8, length), data, from, length);
+        b.enc.writeChannelData(9, data, from, length);
+      }
+      const wa = wire(a.enc);
+      expect(wire(b.enc)).toEqual(wa);
+      b.dec.push(wa);
+      const got = drain(b.dec);
+      expect(got.length).toBe(3);
+      for (const p of got) expect(p.subarray(9)).toEqual(data.subarray(from, from + length));
+    }
+  });
+
   it('padding: >= 4 bytes and a multiple of the block size (length excluded for chacha)', () => {
     for (let n = 1; n <= 64; n++) {
       const { enc: enc2 } = pairOf(kind);

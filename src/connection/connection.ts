@@ -369,6 +369,17 @@ export class Connection {
     return this.handleMessage(payload);
   }
 
+  /**
+   * The data path read in place: SSH_MSG_CHANNEL_DATA (RFC 4254 §5.2) at `buf[start, end)`.
+   * Returns false, having done nothing, unless it is well formed and after authentication:
+   * {@link handle} then takes it, errors included.
+   */
+  receiveChannelData(buf: Uint8Array, start: number, end: number): boolean {
+    if (!this.active || end - start < 9 || readUint32(buf, start + 5) !== end - start - 9) return false;
+    this.channelData(readUint32(buf, start + 1), MSG.CHANNEL_DATA, buf.subarray(start + 9, end));
+    return true;
+  }
+
   /** {@link handle} for every message but the well-formed data path. */
   private handleMessage(payload: Uint8Array): boolean {
     const m = decodeMessage(payload);

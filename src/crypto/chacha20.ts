@@ -510,10 +510,11 @@ export class ChaCha20 {
     let pos = start;
     let block = counter;
     const whole = (end - start) >>> 6;
-    // Read once: `buffer` is a call into the runtime on every access.
-    const words = LITTLE_ENDIAN && ((buf.byteOffset + start) & 3) === 0 ? this.views.of(buf.buffer) : undefined;
+    // Read once: `buffer` and `byteOffset` are calls into the runtime on every access.
+    const byteOffset = buf.byteOffset;
+    const words = LITTLE_ENDIAN && ((byteOffset + start) & 3) === 0 ? this.views.of(buf.buffer) : undefined;
     if (LITTLE_ENDIAN && whole > 0) {
-      const abs = buf.byteOffset + start;
+      const abs = byteOffset + start;
       if (words !== undefined) {
         xorBlocks(this.key, n0, n1, block >>> 0, hi32(block), words, abs >>> 2, whole);
         pos += whole * 64;
@@ -545,10 +546,10 @@ export class ChaCha20 {
       xorBlocks(this.key, n0, n1, block >>> 0, hi32(block), ks, 0, 1);
       const n = Math.min(end - pos, 64);
       let i = 0;
-      if (LITTLE_ENDIAN && ((buf.byteOffset + pos) & 3) === 0) {
+      if (LITTLE_ENDIAN && ((byteOffset + pos) & 3) === 0) {
         // Whole words straight into the data, as above; the last 0–3 bytes one at a time.
         const w = words ?? this.views.of(buf.buffer);
-        const at = (buf.byteOffset + pos) >>> 2;
+        const at = (byteOffset + pos) >>> 2;
         for (; i + 4 <= n; i += 4) w[at + (i >>> 2)] ^= ks[i >>> 2]!;
       }
       // Bytes are read out of the words arithmetically, so host byte order does not matter here.

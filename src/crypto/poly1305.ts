@@ -394,9 +394,11 @@ export function poly1305Into(
   }
   let pos = start;
   if (full > 0) {
-    if (LITTLE_ENDIAN && ((msg.byteOffset + start) & 3) === 0) {
+    // Read once: `byteOffset` is a call into the runtime on every access.
+    const byteOffset = msg.byteOffset;
+    if (LITTLE_ENDIAN && ((byteOffset + start) & 3) === 0) {
       const w = words ?? new Int32Array(msg.buffer, 0, msg.buffer.byteLength >>> 2);
-      absorb(w, (msg.byteOffset + start) >>> 2, full, powers);
+      absorb(w, (byteOffset + start) >>> 2, full, powers);
       pos += 16 * full;
     } else {
       // Word reads need 4-byte alignment (and little-endian words): copy through aligned scratch.

@@ -8,6 +8,7 @@ import type { PacketCipher } from '../cipher/cipher.js';
 import { NoneCipher } from '../cipher/cipher.js';
 import type { PayloadDeflater, PayloadInflater } from '../compress/compressor.js';
 import { DisconnectReason, ProtocolError } from '../errors.js';
+import { MSG } from '../protocol/messages.js';
 import { writeUint32 } from '../protocol/wire.js';
 
 /** OpenSSH's PACKET_MAX_SIZE (packet.c): larger lengths are rejected before allocating. */
@@ -46,14 +47,18 @@ export class PacketEncoder {
   private chunk = this.current.bytes;
   private start = 0;
   private used = 0;
-  // These queues are emptied by taking a new array, never by `length = 0`: that is a V8 runtime
-  // call (~400 instructions, seen per message in a callgrind profile of the -L echo path).
-  private full: Uint8Array[] = [];
-  /** The chunk of each view in {@link full}, in the same order. */
-  private fullChunks: OutputChunk[] = [];
-  /** With {@link recycle} on: the chunk of each view handed out and not yet written, oldest first. */
-  private writing: (OutputChunk | undefined)[] = [];
+  // No queue here is emptied by `length = 0`: that is a V8 runtime call (~400 instructions, seen
+  // per message in a callgrind profile of the -L echo path), which also frees the backing store
+  // the next message grows again. `full` is handed out by take() (a new array per batch, made
+  // with its first view); the others keep their arrays and count their slots.
+  private full: Uint8Array[] | null = null;
+  /** The chunk of each view in {@link full}, in the same order: slots 0..fullCount-1. */
+  private readonly fullChunks: (OutputChunk | undefined)[] = [];
+  private fullCount = 0;
+  /** With {@link recycle} on: the chunk of each view handed out and not yet written, oldest first (slots writingHead..writingTail-1). */
+  private readonly writing: (OutputChunk | undefined)[] = [];
   private writingHead = 0;
+  private writingTail = 0;
   private recycling = false;
   /** Written chunks ready for reuse, at most {@link OUTPUT_POOL_CHUNKS}. */
   private readonly spare: Uint8Array[] = [];
@@ -122,6 +127,30 @@ export class PacketEncoder {
     this.finish(off, payloadLength);
   }
 
+  /**
+   * {@link writeParts} for SSH_MSG_CHANNEL_DATA (RFC 4254 §5.2: byte 94, uint32 recipient
+   * channel, string data) with its fields written straight into the packet: no header array to
+   * copy, and no view of `data` when all of it goes (a new typed array per message otherwise).
+   */
+  writeChannelData(recipient: number, data: Uint8Array, from: number, length: number): void {
+    if (this.deflater) {
+      const head = new Uint8Array(9);
+      head[0] = MSG.CHANNEL_DATA;
+      writeUint32(head, 1, recipient);
+      writeUint32(head, 5, length);
+      return this.writeParts(head, data, from, length);
+    }
+    const payloadLength = 9 + length;
+    const off = this.begin(payloadLength);
+    const c = this.chunk;
+    const p = off + 5;
+    c[p] = MSG.CHANNEL_DATA;
+    writeUint32(c, p + 1, recipient);
+    writeUint32(c, p + 5, length);
+    c.set(from === 0 && length === data.length ? data : data.subarray(from, from + length), p + 9);
+    this.finish(off, payloadLength);
+  }
+
   /** OpenSSH PROTOCOL §1.9: strict kex resets the sequence number after each NEWKEYS. */
   resetSequence(): void {
     this.seq = 0;
@@ -159,8 +188,11 @@ export class PacketEncoder {
   /** Move the current chunk's packets not yet queued into {@link full}. */
   private queueCurrent(): void {
     if (this.used <= this.start) return;
-    this.full.push(this.chunk.subarray(this.start, this.used));
-    this.fullChunks.push(this.current);
+    const view = this.chunk.subarray(this.start, this.used);
+    // An array literal holds its first view without growing (a push into [] is a runtime call).
+    if (this.full === null) this.full = [view];
+    else this.full.push(view);
+    this.fullChunks[this.fullCount++] = this.current;
     this.current.views++;
     this.start = this.used;
   }
@@ -179,12 +211,16 @@ export class PacketEncoder {
     c[off + 4] = padding;
     // RFC 4253 §6: random padding; a pool refreshed at each key change keeps this allocation-free.
     let p = off + 5 + payloadLength;
+    const pad = this.pad;
+    let at = this.padPos;
     for (let i = 0; i < padding; i++) {
-      c[p++] = this.pad[this.padPos]!;
-      this.padPos = (this.padPos + 1) & (PADDING_POOL - 1);
+      c[p++] = pad[at]!;
+      at = (at + 1) & (PADDING_POOL - 1);
     }
-    this.cipher.seal(this.seq, c, off, packetLength);
-    this.used = off + 4 + packetLength + this.cipher.macLength;
+    this.padPos = at;
+    const cipher = this.cipher;
+    cipher.seal(this.seq, c, off, packetLength);
+    this.used = off + 4 + packetLength + cipher.macLength;
     this.seq = (this.seq + 1) >>> 0;
     if (this.seq === 0) this.wrapped = true;
     this.counters.packets++;
@@ -197,17 +233,25 @@ export class PacketEncoder {
    */
   take(): Uint8Array[] | null {
     this.queueCurrent();
-    if (this.full.length === 0) return null;
+    const out = this.full;
+    if (out === null) return null;
     const chunks = this.fullChunks;
+    const n = this.fullCount;
     if (this.recycling) {
-      for (let i = 0; i < chunks.length; i++) this.writing.push(chunks[i]!);
+      const writing = this.writing;
+      for (let i = 0; i < n; i++) {
+        writing[this.writingTail++] = chunks[i];
+        chunks[i] = undefined;
+      }
     } else {
       // Handed out for good: these chunks are never reused.
-      for (let i = 0; i < chunks.length; i++) chunks[i]!.views = Number.POSITIVE_INFINITY;
+      for (let i = 0; i < n; i++) {
+        chunks[i]!.views = Number.POSITIVE_INFINITY;
+        chunks[i] = undefined;
+      }
     }
-    this.fullChunks = [];
-    const out = this.full;
-    this.full = [];
+    this.fullCount = 0;
+    this.full = null;
     return out;
   }
 
@@ -232,17 +276,19 @@ export class PacketEncoder {
       this.recycling = false;
       this.writing.length = 0;
       this.writingHead = 0;
+      this.writingTail = 0;
       this.spare.length = 0;
       return;
     }
-    const c = this.writing[this.writingHead];
-    if (c === undefined) return;
+    if (this.writingHead === this.writingTail) return;
+    const c = this.writing[this.writingHead]!;
     this.writing[this.writingHead++] = undefined;
-    if (this.writingHead === this.writing.length) {
-      this.writing = [];
+    if (this.writingHead === this.writingTail) {
       this.writingHead = 0;
+      this.writingTail = 0;
     } else if (this.writingHead >= 1024) {
       this.writing.splice(0, this.writingHead);
+      this.writingTail -= this.writingHead;
       this.writingHead = 0;
     }
     c.views--;
@@ -251,7 +297,7 @@ export class PacketEncoder {
 
   /** Whether any bytes are waiting in {@link take}. */
   get pending(): boolean {
-    return this.used > this.start || this.full.length > 0;
+    return this.used > this.start || this.full !== null;
   }
 
   /** Chunks waiting in the pool (tests). */
@@ -265,6 +311,7 @@ export class PacketEncoder {
     this.spare.length = 0;
     this.writing.length = 0;
     this.writingHead = 0;
+    this.writingTail = 0;
   }
 }
 
@@ -387,8 +434,29 @@ export class PacketDecoder {
     return n - this.chunkOff;
   }
 
+  /**
+   * Where the payload is in the buffer {@link nextInPlace} returned last: `[payloadStart,
+   * payloadEnd)`. (Numbers only: a buffer kept in a field would cost a write barrier per message.)
+   */
+  payloadStart = 0;
+  payloadEnd = 0;
+
   /** The next complete, verified, decrypted payload, or null when more bytes are needed. */
   next(): Uint8Array | null {
+    const buf = this.nextInPlace();
+    if (buf === null) return null;
+    const start = this.payloadStart;
+    const end = this.payloadEnd;
+    return start === 0 && end === buf.length ? buf : buf.subarray(start, end);
+  }
+
+  /**
+   * {@link next} without a view of the payload (a new typed array per message): the buffer that
+   * holds the next payload at `[payloadStart, payloadEnd)` (memory that is never reused, as
+   * {@link next}'s views), or null when more bytes are needed. For a caller that reads a message
+   * in place (the transport's CHANNEL_DATA path).
+   */
+  nextInPlace(): Uint8Array | null {
     for (;;) {
       const chunk = this.chunks[0];
       if (chunk === undefined) return null;
@@ -473,6 +541,7 @@ export class PacketDecoder {
     return length;
   }
 
+  /** Verify and decrypt the packet at `buf[off..]`: the buffer that holds its payload (see {@link nextInPlace}). */
   private open(buf: Uint8Array, off: number): Uint8Array {
     const packetLength = this.packetLength;
     this.packetLength = -1;
@@ -481,7 +550,10 @@ export class PacketDecoder {
     // the new buffer a cipher that decrypts out of place returns.
     const out = this.cipher.open(this.seq, buf, off, packetLength);
     if (out !== undefined) {
-      buf = out;
+      // A runtime cipher's output may be a subclass (Node's Buffer from OpenSSL, for big packets;
+      // small ones come from slabs): hand the layers above plain Uint8Arrays only, as push()
+      // does, so that their code sees one map (two deoptimized the data path once each).
+      buf = out.constructor === Uint8Array ? out : new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
       off = -4;
     }
     const padding = buf[off + 4]!;
@@ -496,16 +568,21 @@ export class PacketDecoder {
     if (this.seq === 0) this.wrapped = true;
     this.counters.packets++;
     this.counters.bytes += packetLength + 4;
-    const payload = buf.subarray(off + 5, off + 4 + packetLength - padding);
-    if (this.inflater === null) return payload;
+    const start = off + 5;
+    const end = off + 4 + packetLength - padding;
+    this.payloadStart = start;
+    this.payloadEnd = end;
+    if (this.inflater === null) return buf;
     // RFC 4253 §6.2: decompressed after decryption; OpenSSH PACKET_MAX_SIZE caps the result.
-    const plain = this.inflater.inflate(payload, MAX_PACKET_LENGTH);
+    const plain = this.inflater.inflate(buf.subarray(start, end), MAX_PACKET_LENGTH);
     if (plain.length === 0) {
       throw new ProtocolError('a compressed packet from the server holds no message', {
         code: 'ERR_MALFORMED_PACKET',
         reason: DisconnectReason.COMPRESSION_ERROR,
       });
     }
+    this.payloadStart = 0;
+    this.payloadEnd = plain.length;
     return plain;
   }
 

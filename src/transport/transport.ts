@@ -70,6 +70,13 @@ export interface TransportHandler {
   ready(): void;
   /** A message for a layer above (SERVICE_ACCEPT and numbers >= 50). Return false if unknown. */
   message(payload: Uint8Array): boolean;
+  /**
+   * Optional, the data path: SSH_MSG_CHANNEL_DATA (RFC 4254 §5.2) as `buf[start, end)`, read in
+   * place (the memory is never reused, as `message`'s payloads). Return false, having done
+   * nothing, to have it go to `message` as a payload instead (e.g. a malformed one, whose error
+   * `message` words).
+   */
+  channelData?(buf: Uint8Array, start: number, end: number): boolean;
   /** A key exchange ended (our NEWKEYS is out): queued traffic may flow again. */
   resumed(): void;
   /** RFC 8308 EXT_INFO. */
@@ -107,7 +114,6 @@ export class Transport {
   private preamble: Uint8Array[] = [];
   /** Payloads held while a key exchange blocks sending (RFC 4253 §7.1). */
   private queued: Uint8Array[] = [];
-  private readonly channelDataHead = new Uint8Array(9);
 
   constructor(
     private readonly options: TransportOptions,
@@ -251,11 +257,7 @@ export class Transport {
    */
   sendChannelData(recipient: number, data: Uint8Array, from: number, length: number): boolean {
     if (this.sendBlocked) return false;
-    const head = this.channelDataHead;
-    head[0] = MSG.CHANNEL_DATA;
-    writeU32(head, 1, recipient);
-    writeU32(head, 5, length);
-    this.encoder.writeParts(head, data, from, length);
+    this.encoder.writeChannelData(recipient, data, from, length);
     this.checkLimits();
     return true;
   }
@@ -350,10 +352,20 @@ export class Transport {
   }
 
   private pump(): void {
+    const d = this.decoder;
     while (this.phase === 'running' && !this.handshake.awaitingVerdict) {
-      const payload = this.decoder.next();
-      if (payload === null) break;
-      this.dispatch(payload);
+      const buf = d.nextInPlace();
+      if (buf === null) break;
+      const start = d.payloadStart;
+      const end = d.payloadEnd;
+      // The data path reads CHANNEL_DATA where it lies: one view fewer per message.
+      if (buf[start] === MSG.CHANNEL_DATA && this.handler.channelData !== undefined) {
+        if (!this.handshake.screen(MSG.CHANNEL_DATA)) continue;
+        if (this.handshake.sessionId !== undefined && this.handshake.kexCount > 0 && this.handler.channelData(buf, start, end)) continue;
+        this.route(buf.subarray(start, end), MSG.CHANNEL_DATA);
+        continue;
+      }
+      this.dispatch(buf.subarray(start, end));
     }
     this.checkLimits();
   }
@@ -394,7 +406,11 @@ export class Transport {
   private dispatch(payload: Uint8Array): void {
     const type = payload[0]!;
     if (!this.handshake.screen(type)) return;
+    this.route(payload, type);
+  }
 
+  /** {@link dispatch} once the handshake has screened the message. */
+  private route(payload: Uint8Array, type: number): void {
     if (type >= 20 && type <= 49) return this.handshake.receive(payload);
 
     switch (type) {
@@ -448,9 +464,3 @@ export class Transport {
   }
 }
 
-function writeU32(b: Uint8Array, at: number, v: number): void {
-  b[at] = v >>> 24;
-  b[at + 1] = v >>> 16;
-  b[at + 2] = v >>> 8;
-  b[at + 3] = v;
-}

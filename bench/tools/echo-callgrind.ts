@@ -1,0 +1,229 @@
+/**
+ * User-space instructions per 64-byte echo round trip of the `-L` tunnel, counted by valgrind's
+ * callgrind (deterministic within a few per cent on a loaded machine, unlike wall-clock time).
+ * A tunnel per variant runs under `valgrind --tool=callgrind --instr-atstart=no`; after the
+ * bench's warm-up and `--warm` round trips, instrumentation is switched on (callgrind_control)
+ * for `--count` round trips, then off. Prints Ir per round trip, and with `--top N` the N
+ * costliest functions (exclusive), JIT code named from node's --perf-basic-prof map.
+ *
+ * ```sh
+ * npm run build && npx tsc -p bench/tsconfig.json
+ * node dist-bench/bench/tools/echo-callgrind.js --variant base=/path/to/other/checkout \
+ *   --variant this=. --warm 3000 --count 2000 --runs 2 --top 40
+ * ```
+ *
+ * `--download BYTES`: instead, instructions per MiB of the bench's bulk download (one download
+ * of BYTES to warm up, the next one counted).
+ */
+import { execFileSync, fork, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { Socket } from 'node:net';
+import { startSshd } from '../../test/harness/sshd.js';
+import { freePort } from '../../test/harness/net.js';
+import { ALGORITHM_SETS, BENCH_SSHD_CONFIG, type EndpointsReady, type LoginSpec } from '../config.js';
+import { connectLocal, echoExchange } from '../scenarios.js';
+import { tunnelCommand, TOOL_DIR } from '../tunnels.js';
+
+interface Options {
+  variants: { name: string; dir: string }[];
+  warm: number;
+  count: number;
+  runs: number;
+  top: number;
+  out: string | undefined;
+  /** Instead of echoes: instructions per MiB of a download of this many bytes (0: echoes). */
+  download: number;
+}
+
+function parseArgs(argv: string[]): Options {
+  const o: Options = { variants: [], warm: 3000, count: 2000, runs: 1, top: 0, out: undefined, download: 0 };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const v = argv[++i];
+    if (v === undefined) throw new Error(`${a} needs a value`);
+    if (a === '--variant') {
+      const [name, dir] = v.split(/=(.*)/s) as [string, string];
+      o.variants.push({ name, dir: resolve(dir) });
+    } else if (a === '--warm') o.warm = Number(v);
+    else if (a === '--count') o.count = Number(v);
+    else if (a === '--runs') o.runs = Number(v);
+    else if (a === '--top') o.top = Number(v);
+    else if (a === '--out') o.out = v;
+    else if (a === '--download') o.download = Number(v);
+    else throw new Error(`unknown option ${a}`);
+  }
+  if (o.variants.length === 0) throw new Error('give at least one --variant NAME=DIR');
+  return o;
+}
+
+/** Sequential 64-byte round trips on `sock`, each checked byte for byte. */
+async function roundTrips(sock: Socket, n: number, start: number): Promise<void> {
+  const msg = Buffer.alloc(64);
+  let got = 0;
+  let resolveOne: (() => void) | undefined;
+  let expect = -1;
+  const onData = (d: Buffer): void => {
+    if (got === 0 && d.readInt32BE(0) !== expect) throw new Error('echo mismatch');
+    got += d.length;
+    if (got >= 64) resolveOne?.();
+  };
+  sock.on('data', onData);
+  for (let i = start; i < start + n; i++) {
+    msg.fill(i & 0xff);
+    msg.writeInt32BE(i, 0);
+    expect = i;
+    got = 0;
+    await new Promise<void>((r) => {
+      resolveOne = r;
+      sock.write(msg);
+    });
+  }
+  sock.off('data', onData);
+}
+
+function totalIr(file: string): number {
+  const m = /^totals:\s+(\d+)/m.exec(readFileSync(file, 'utf8'));
+  if (!m) throw new Error(`no totals in ${file}`);
+  return Number(m[1]);
+}
+
+/** callgrind_annotate's exclusive list, JIT addresses named from /tmp/perf-PID.map. */
+function topFunctions(file: string, pid: number, n: number, per: number): string[] {
+  const text = execFileSync('callgrind_annotate', ['--threshold=100', file], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const mapFile = `/tmp/perf-${pid}.map`;
+  const map: { start: number; end: number; name: string }[] = [];
+  if (existsSync(mapFile)) {
+    for (const line of readFileSync(mapFile, 'utf8').split('\n')) {
+      const m = /^([0-9a-f]+) ([0-9a-f]+) (.*)$/.exec(line);
+      if (m) map.push({ start: parseInt(m[1]!, 16), end: parseInt(m[1]!, 16) + parseInt(m[2]!, 16), name: m[3]! });
+    }
+  }
+  const byName = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    const m = /^\s*([\d,]+)\s+\([^)]*\)\s+(.*)$/.exec(line) ?? /^\s*([\d,]+)\s+(\S.*)$/.exec(line);
+    if (!m) continue;
+    const ir = Number(m[1]!.replace(/,/g, ''));
+    let name = m[2]!.trim();
+    if (/PROGRAM TOTALS/.test(name)) continue;
+    const addr = /0x([0-9a-f]+)/.exec(name);
+    if (addr && map.length > 0) {
+      const a = parseInt(addr[1]!, 16);
+      // The last mapping wins: V8 may reuse code space.
+      let found: string | undefined;
+      for (const e of map) if (a >= e.start && a < e.end) found = e.name;
+      if (found) name = found;
+    }
+    byName.set(name, (byName.get(name) ?? 0) + ir);
+  }
+  return [...byName.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, n)
+    .map(([name, ir]) => `${(ir / per).toFixed(0).padStart(7)}  ${name.slice(0, 150)}`);
+}
+
+/** Reads the bulk source's stream through the tunnel to its end; returns the bytes. */
+async function download(port: number): Promise<number> {
+  const sock = await connectLocal(port, 120_000);
+  return new Promise((resolve, reject) => {
+    let n = 0;
+    sock.on('data', (d: Buffer) => (n += d.length));
+    sock.once('error', reject);
+    sock.once('end', () => resolve(n));
+  });
+}
+
+async function runOnce(v: { name: string; dir: string }, login: LoginSpec, ports: EndpointsReady['ports'], o: Options, work: string, run: number): Promise<number> {
+  const echoPort = ports.echo;
+  const [warmPort, mainPort] = await Promise.all([freePort(), freePort()]);
+  const forwards = [
+    { listenPort: warmPort, host: '127.0.0.1', port: echoPort },
+    { listenPort: mainPort, host: '127.0.0.1', port: o.download > 0 ? ports.bulk : echoPort },
+  ];
+  const base = tunnelCommand('pure', login, forwards);
+  const out = join(work, `${v.name}-${run}.callgrind`);
+  const args = [
+    '--tool=callgrind',
+    '--instr-atstart=no',
+    `--callgrind-out-file=${out}`,
+    process.execPath,
+    '--perf-basic-prof',
+    join(v.dir, 'dist', 'node', 'cli-bin.cjs'),
+    ...base.args.slice(base.args.indexOf('-N')),
+  ];
+  const child = spawn('valgrind', args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...base.env, XDG_CACHE_HOME: join(work, v.name) } });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const pid = child.pid!;
+  try {
+    // valgrind starts node slowly: wait for the listener before the bench's warm-up.
+    (await connectLocal(warmPort, 180_000)).destroy();
+    await echoExchange(warmPort, 256 * 1024);
+    for (let i = 0; i < 3; i++) await echoExchange(warmPort, 64);
+    if (o.download > 0) {
+      // One download warms, the next is counted.
+      await download(mainPort);
+      execFileSync('callgrind_control', ['-i', 'on', String(pid)], { stdio: 'ignore' });
+      const n = await download(mainPort);
+      execFileSync('callgrind_control', ['-i', 'off', String(pid)], { stdio: 'ignore' });
+      if (n !== o.download) throw new Error(`downloaded ${n} of ${o.download} bytes`);
+    } else {
+      const sock = await connectLocal(mainPort, 120_000);
+      await roundTrips(sock, o.warm, 0);
+      execFileSync('callgrind_control', ['-i', 'on', String(pid)], { stdio: 'ignore' });
+      await roundTrips(sock, o.count, o.warm);
+      execFileSync('callgrind_control', ['-i', 'off', String(pid)], { stdio: 'ignore' });
+      sock.destroy();
+    }
+  } catch (err) {
+    process.stderr.write(stderr.slice(-2000));
+    throw err;
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => (child.exitCode !== null ? r(undefined) : child.once('exit', r)));
+  }
+  const per = o.download > 0 ? o.download / 2 ** 20 : o.count;
+  const unit = o.download > 0 ? 'MiB downloaded' : 'round trip';
+  const ir = totalIr(out) / per;
+  console.log(`${v.name} run ${run}: ${ir.toFixed(0)} Ir per ${unit} (${out})`);
+  if (o.top > 0) for (const l of topFunctions(out, pid, o.top, per)) console.log(l);
+  return ir;
+}
+
+async function main(): Promise<void> {
+  const o = parseArgs(process.argv.slice(2));
+  const set = ALGORITHM_SETS[0]!;
+  const sshd = await startSshd({ config: BENCH_SSHD_CONFIG });
+  const ep = fork(join(TOOL_DIR, '..', 'endpoints.js'), [JSON.stringify({ host: '127.0.0.1', bulkBytes: Math.max(1, o.download), smallBytes: 1 })], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const work = o.out ?? mkdtempSync(join(tmpdir(), 'pure-ssh-cg-'));
+  mkdirSync(work, { recursive: true });
+  try {
+    const ready = await new Promise<EndpointsReady>((res) => ep.on('message', (m: EndpointsReady) => m.kind === 'ready' && res(m)));
+    const login: LoginSpec = {
+      host: sshd.host,
+      port: sshd.port,
+      user: sshd.user,
+      keyPath: sshd.clientKeyPath,
+      knownHostsPath: sshd.knownHostsPath,
+      algorithms: { cipher: set.cipher, kex: set.kex, hostKey: set.hostKey },
+    };
+    const results = new Map<string, number[]>(o.variants.map((v) => [v.name, []]));
+    for (let r = 0; r < o.runs; r++) {
+      for (const v of o.variants) results.get(v.name)!.push(await runOnce(v, login, ready.ports, o, work, r));
+    }
+    const unit = o.download > 0 ? 'MiB downloaded' : 'round trip';
+    for (const [name, irs] of results) console.log(`${name}: ${irs.map((x) => x.toFixed(0)).join(' ')} Ir per ${unit}`);
+  } finally {
+    ep.kill();
+    await sshd.stop();
+    if (o.out === undefined) rmSync(work, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,155 @@
+/**
+ * Client CPU per `pgbench -S -c 4 -j 2` transaction through the `-L` tunnel, from
+ * /proc/PID/stat (user and system time of all the tunnel's threads), for pure-ssh builds and
+ * ssh(1), interleaved round by round (A B C A B C …) so that a loaded machine's drift hits each
+ * alike. A fresh tunnel per run, warmed with a 1-second pgbench first (not counted).
+ *
+ * ```sh
+ * npm run build && npx tsc -p bench/tsconfig.json
+ * node dist-bench/bench/tools/pgbench-cpu.js --variant base=/path/to/other/checkout \
+ *   --variant this=. --variant openssh --rounds 5 --seconds 5
+ * ```
+ *
+ * `--callgrind N`: instead, each pure-ssh variant runs under valgrind's callgrind and the figure
+ * is user-space instructions per transaction over `pgbench -S -c 4 -j 2 -t N` (after a warm-up
+ * of the same size; the four connections' opens are counted too), deterministic enough to
+ * compare builds on a loaded machine.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { startSshd } from '../../test/harness/sshd.js';
+import { freePort } from '../../test/harness/net.js';
+import { runPgTool } from '../../test/postgres-helpers.js';
+import { ALGORITHM_SETS, BENCH_SSHD_CONFIG, type LoginSpec } from '../config.js';
+import { preparePgbench } from '../pgbench.js';
+import { connectLocal } from '../scenarios.js';
+import { tunnelCommand } from '../tunnels.js';
+
+interface Variant {
+  name: string;
+  dir?: string;
+}
+
+function parseArgs(argv: string[]): { variants: Variant[]; rounds: number; seconds: number; callgrind: number } {
+  const o = { variants: [] as Variant[], rounds: 5, seconds: 5, callgrind: 0 };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const v = argv[++i];
+    if (v === undefined) throw new Error(`${a} needs a value`);
+    if (a === '--variant') {
+      if (v === 'openssh') o.variants.push({ name: 'openssh' });
+      else {
+        const [name, dir] = v.split(/=(.*)/s) as [string, string];
+        o.variants.push({ name, dir: resolve(dir) });
+      }
+    } else if (a === '--rounds') o.rounds = Number(v);
+    else if (a === '--seconds') o.seconds = Number(v);
+    else if (a === '--callgrind') o.callgrind = Number(v);
+    else throw new Error(`unknown option ${a}`);
+  }
+  if (o.variants.length === 0) throw new Error('give at least one --variant');
+  return o;
+}
+
+const TICK_US = 1e6 / 100; // USER_HZ
+
+/** utime and stime of the whole process (all threads), µs. */
+function cpuUs(pid: number): { user: number; sys: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { user: Number(f[11]) * TICK_US, sys: Number(f[12]) * TICK_US };
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+
+async function main(): Promise<void> {
+  const o = parseArgs(process.argv.slice(2));
+  const set = ALGORITHM_SETS[0]!;
+  const sshd = await startSshd({ config: BENCH_SSHD_CONFIG });
+  const setup = await preparePgbench({ scale: 10, clients: 4, threads: 2, seconds: o.seconds, transactions: 100 });
+  if (setup.kind !== 'ready') throw new Error(setup.note);
+  const pg = setup.server;
+  const login: LoginSpec = {
+    host: sshd.host,
+    port: sshd.port,
+    user: sshd.user,
+    keyPath: sshd.clientKeyPath,
+    knownHostsPath: sshd.knownHostsPath,
+    algorithms: { cipher: set.cipher, kex: set.kex, hostKey: set.hostKey },
+  };
+  const results = new Map<string, { user: number; sys: number; tps: number }[]>(o.variants.map((v) => [v.name, []]));
+  try {
+    if (o.callgrind > 0) {
+      const work = mkdtempSync(join(tmpdir(), 'pure-ssh-pgcg-'));
+      for (let r = 0; r < o.rounds; r++) {
+        for (const v of o.variants) {
+          if (!v.dir) continue;
+          const port = await freePort();
+          const base = tunnelCommand('pure', login, [{ listenPort: port, host: pg.target.host, port: pg.target.port }]);
+          const out = join(work, `${v.name}-${r}.callgrind`);
+          const args = ['--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${out}`, process.execPath, '--perf-basic-prof', join(v.dir, 'dist', 'node', 'cli-bin.cjs'), ...base.args.slice(base.args.indexOf('-N'))];
+          const child = spawn('valgrind', args, { stdio: 'ignore', env: base.env });
+          try {
+            (await connectLocal(port, 180_000)).destroy();
+            const common = ['-S', '-c', '4', '-j', '2', '-n', '-h', '127.0.0.1', '-p', String(port), '-t', String(o.callgrind)];
+            const target = { host: '127.0.0.1', port };
+            await runPgTool(pg.pg, 'pgbench', common, target, { timeoutMs: 600_000 });
+            execFileSync('callgrind_control', ['-i', 'on', String(child.pid)], { stdio: 'ignore' });
+            await runPgTool(pg.pg, 'pgbench', common, target, { timeoutMs: 600_000 });
+            execFileSync('callgrind_control', ['-i', 'off', String(child.pid)], { stdio: 'ignore' });
+          } finally {
+            child.kill('SIGTERM');
+            await new Promise((res) => (child.exitCode !== null ? res(undefined) : child.once('exit', res)));
+          }
+          const total = Number(/^totals:\s+(\d+)/m.exec(readFileSync(out, 'utf8'))?.[1]);
+          console.log(`${v.name} round ${r}: ${(total / (4 * o.callgrind)).toFixed(0)} Ir per transaction (${out})`);
+        }
+      }
+      return;
+    }
+    for (let r = 0; r < o.rounds; r++) {
+      for (const v of o.variants) {
+        const port = await freePort();
+        const base = tunnelCommand(v.dir ? 'pure' : 'openssh', login, [{ listenPort: port, host: pg.target.host, port: pg.target.port }]);
+        const args = v.dir ? [join(v.dir, 'dist', 'node', 'cli-bin.cjs'), ...base.args.slice(base.args.indexOf('-N'))] : base.args;
+        const child = spawn(v.dir ? process.execPath : base.cmd, args, { stdio: 'ignore', env: base.env });
+        try {
+          (await connectLocal(port, 20_000)).destroy();
+          const common = ['-S', '-c', '4', '-j', '2', '-n', '-h', '127.0.0.1', '-p', String(port)];
+          const target = { host: '127.0.0.1', port };
+          await runPgTool(pg.pg, 'pgbench', ['-T', '1', ...common], target, { timeoutMs: 60_000 });
+          const c0 = cpuUs(child.pid!);
+          const run = await runPgTool(pg.pg, 'pgbench', ['-T', String(o.seconds), ...common], target, { timeoutMs: o.seconds * 1000 + 60_000 });
+          const c1 = cpuUs(child.pid!);
+          // -T prints "processed: N" without the "/expected" parsePgbench wants.
+          const m = /actually processed: (\d+)/.exec(run.stdout);
+          if (!m) throw new Error(`pgbench printed no processed count: ${run.stdout}${run.stderr}`);
+          const n = Number(m[1]);
+          const s = { tps: Number(/tps = ([\d.]+)/.exec(run.stdout)?.[1] ?? 0) };
+          results.get(v.name)!.push({ user: (c1.user - c0.user) / n, sys: (c1.sys - c0.sys) / n, tps: s.tps ?? 0 });
+          process.stderr.write(`${v.name}: ${((c1.user - c0.user) / n).toFixed(1)} µs user, ${((c1.sys - c0.sys) / n).toFixed(1)} µs sys per transaction, ${s.tps?.toFixed(0)} tps\n`);
+        } finally {
+          child.kill('SIGTERM');
+          await new Promise((res) => (child.exitCode !== null ? res(undefined) : child.once('exit', res)));
+        }
+      }
+    }
+    console.log(`medians over ${o.rounds} rounds of pgbench -S -c 4 -j 2 -T ${o.seconds}: user µs / system µs per transaction, tps`);
+    for (const [name, xs] of results) {
+      console.log(
+        `${name}: ${median(xs.map((x) => x.user)).toFixed(1)} / ${median(xs.map((x) => x.sys)).toFixed(1)} µs, ${median(xs.map((x) => x.tps)).toFixed(0)} tps` +
+          ` (user: ${xs.map((x) => x.user.toFixed(1)).join(' ')})`,
+      );
+    }
+  } finally {
+    await pg.stop();
+    await sshd.stop();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
