@@ -37,7 +37,7 @@ describeInterop('RekeyLimit time', () => {
     await ssh.close();
   });
 
-  itWithHome('CLI: -o "RekeyLimit default 1": idle, one rekey (as ssh -vvv shows); with ServerAliveInterval 1 traffic, one every second; -G prints the time part', async () => {
+  itWithHome('CLI: -o "RekeyLimit default 1": idle for 5 s, one or two rekeys like ssh -vvv (not one a second); with ServerAliveInterval 1 traffic, one about every second; -G prints the time part', async () => {
     if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
     // pure-ssh says "rekey done" per rekey; ssh -v "SSH2_MSG_KEXINIT sent" per key exchange, the first included.
     const run = async (extra: string[], waitAfterAuth: number, client: 'pure-ssh' | 'ssh' = 'pure-ssh'): Promise<{ rekeys: number; err: string }> => {
@@ -61,18 +61,24 @@ describeInterop('RekeyLimit time', () => {
       const rekeys = client === 'ssh' ? (err.match(/SSH2_MSG_KEXINIT sent/g)?.length ?? 0) - 1 : err.match(/rekey done/g)?.length ?? 0;
       return { rekeys, err };
     };
-    const idle = await run([], 3500);
-    expect(idle.rekeys, idle.err).toBe(1);
+    // Idle for 5 s at a 1 s limit: the old rule (every interval) gave 5. One rekey is due after
+    // the first second; a second one only when packets crossed after it (sshd's post-auth
+    // hostkeys-00 and its reply can come after the first rekey on a loaded machine, as ssh's own
+    // -vvv shows), then none.
+    const idle = await run([], 5000);
+    expect(idle.rekeys, idle.err).toBeGreaterThanOrEqual(1);
+    expect(idle.rekeys, idle.err).toBeLessThanOrEqual(2);
     if (sshClientAvailable()) {
-      const theirs = await run([], 3500, 'ssh');
-      expect(theirs.rekeys, theirs.err).toBe(1);
+      const theirs = await run([], 5000, 'ssh');
+      expect(theirs.rekeys, theirs.err).toBeGreaterThanOrEqual(1);
+      expect(theirs.rekeys, theirs.err).toBeLessThanOrEqual(2);
     }
-    const busy = await run(['-o', 'ServerAliveInterval=1'], 3500);
-    expect(busy.rekeys, busy.err).toBeGreaterThanOrEqual(2);
+    const busy = await run(['-o', 'ServerAliveInterval=1'], 5000);
+    expect(busy.rekeys, busy.err).toBeGreaterThanOrEqual(3);
     const g = spawn(process.execPath, [CLI, '-G', '-F', 'none', '-o', 'RekeyLimit=1G 1h', 'example.com'], { stdio: ['ignore', 'pipe', 'pipe'], env: cliEnv(home) });
     let out = '';
     g.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
     await new Promise((r) => g.on('exit', r));
     expect(out).toMatch(/^rekeylimit 1073741824 3600$/m);
-  }, 30_000);
+  }, 45_000);
 });
