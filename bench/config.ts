@@ -440,6 +440,17 @@ export interface LoginSpec {
   verbose?: boolean;
 }
 
+/**
+ * The {@link LoginSpec} for a test-harness sshd (test/harness/sshd.ts startSshd): its address,
+ * user, client key and known_hosts, with these algorithms. For the tools in bench/tools/.
+ */
+export function loginOf(
+  sshd: { host: string; port: number; user: string; clientKeyPath: string; knownHostsPath: string },
+  algorithms: TunnelAlgorithms,
+): LoginSpec {
+  return { host: sshd.host, port: sshd.port, user: sshd.user, keyPath: sshd.clientKeyPath, knownHostsPath: sshd.knownHostsPath, algorithms };
+}
+
 /** pure-ssh's two crypto providers (`connect({ crypto })`, `PURE_SSH_CRYPTO`). */
 export type CryptoChoice = 'runtime' | 'pure';
 

@@ -493,6 +493,25 @@ function threadsCpuSeconds(pid: number): number {
 }
 
 /**
+ * One try at the tunnel's first forwarded bytes: connects to 127.0.0.1:`port` and resolves with
+ * the first chunk that arrives (latin1), or undefined when the connection is refused or closes
+ * first (the tunnel is not listening or not logged in yet). The start-up scenario and the
+ * start-up modes of bench/tools/ poll with it.
+ */
+export function firstBytes(port: number): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const s = netConnect({ host: '127.0.0.1', port, noDelay: true });
+    s.setEncoding('latin1');
+    s.once('data', (d: string) => {
+      s.destroy();
+      resolve(d);
+    });
+    s.once('error', () => resolve(undefined));
+    s.once('close', () => resolve(undefined));
+  });
+}
+
+/**
  * The `startup` measurement with what else the kex matrix reads: spawns `tool`'s tunnel
  * forwarding to the server-first endpoint (without the environment variables in `unsetEnv`),
  * polls its port until a connection yields the greeting; resolves with ms from spawn to that
@@ -519,16 +538,7 @@ export async function startupTimed(
         throw new Error(`tunnel exited: ${tunnel.stderr().trim()}`);
       }
       if (Date.now() > deadline) throw new Error(`no forwarded byte within 20 s: ${tunnel.stderr().trim()}`);
-      const first = await new Promise<string | undefined>((resolve) => {
-        const s = netConnect({ host: '127.0.0.1', port, noDelay: true });
-        s.setEncoding('latin1');
-        s.once('data', (d: string) => {
-          s.destroy();
-          resolve(d);
-        });
-        s.once('error', () => resolve(undefined));
-        s.once('close', () => resolve(undefined));
-      });
+      const first = await firstBytes(port);
       if (first !== undefined) {
         const ms = performance.now() - t0;
         const cpu = cpuSeconds(tunnel.pid);

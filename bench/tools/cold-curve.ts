@@ -30,13 +30,12 @@
 import { fork, spawn } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { connect as netConnect } from 'node:net';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { startSshd } from '../../test/harness/sshd.js';
 import { freePort } from '../../test/harness/net.js';
-import { ALGORITHM_SETS, BENCH_SSHD_CONFIG, type EndpointsReady, type LoginSpec } from '../config.js';
-import { connectLocal, echoExchange } from '../scenarios.js';
+import { ALGORITHM_SETS, BENCH_SSHD_CONFIG, loginOf, type EndpointsReady, type LoginSpec } from '../config.js';
+import { connectLocal, echoExchange, firstBytes } from '../scenarios.js';
 import { tunnelCommand, TOOL_DIR } from '../tunnels.js';
 
 interface Variant {
@@ -203,15 +202,7 @@ async function startupOnce(v: Variant, login: LoginSpec, firstPort: number, cach
   try {
     for (;;) {
       if (child.exitCode !== null) throw new Error(`${v.name}: tunnel exited`);
-      const got = await new Promise<boolean>((res) => {
-        const s = netConnect({ host: '127.0.0.1', port, noDelay: true });
-        s.once('data', () => {
-          s.destroy();
-          res(true);
-        });
-        s.once('error', () => res(false));
-        s.once('close', () => res(false));
-      });
+      const got = (await firstBytes(port)) !== undefined;
       if (got) {
         const ms = performance.now() - t0;
         const c = cpuNs(child.pid!);
@@ -240,14 +231,7 @@ async function main(): Promise<void> {
   const cacheDir = mkdtempSync(join(tmpdir(), 'pure-ssh-cold-'));
   try {
     const ready = await new Promise<EndpointsReady>((res) => ep.on('message', (m: EndpointsReady) => m.kind === 'ready' && res(m)));
-    const login: LoginSpec = {
-      host: sshd.host,
-      port: sshd.port,
-      user: sshd.user,
-      keyPath: sshd.clientKeyPath,
-      knownHostsPath: sshd.knownHostsPath,
-      algorithms: { cipher: set.cipher, kex: opts.kex ?? set.kex, hostKey: set.hostKey },
-    };
+    const login: LoginSpec = loginOf(sshd, { cipher: set.cipher, kex: opts.kex ?? set.kex, hostKey: set.hostKey });
     // One unmeasured run each: writes each variant's code cache, as the bench's earlier runs do.
     for (const v of opts.variants) await runOnce(v, login, ready.ports.echo, 10, 1, cacheDir);
     if (opts.startup) {

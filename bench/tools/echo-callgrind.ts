@@ -22,7 +22,7 @@ import { join, resolve } from 'node:path';
 import type { Socket } from 'node:net';
 import { startSshd } from '../../test/harness/sshd.js';
 import { freePort } from '../../test/harness/net.js';
-import { ALGORITHM_SETS, BENCH_SSHD_CONFIG, type EndpointsReady, type LoginSpec } from '../config.js';
+import { ALGORITHM_SETS, BENCH_SSHD_CONFIG, loginOf, type EndpointsReady, type LoginSpec } from '../config.js';
 import { connectLocal, echoExchange } from '../scenarios.js';
 import { tunnelCommand, TOOL_DIR } from '../tunnels.js';
 
@@ -202,14 +202,7 @@ async function main(): Promise<void> {
   mkdirSync(work, { recursive: true });
   try {
     const ready = await new Promise<EndpointsReady>((res) => ep.on('message', (m: EndpointsReady) => m.kind === 'ready' && res(m)));
-    const login: LoginSpec = {
-      host: sshd.host,
-      port: sshd.port,
-      user: sshd.user,
-      keyPath: sshd.clientKeyPath,
-      knownHostsPath: sshd.knownHostsPath,
-      algorithms: { cipher: set.cipher, kex: set.kex, hostKey: set.hostKey },
-    };
+    const login: LoginSpec = loginOf(sshd, { cipher: set.cipher, kex: set.kex, hostKey: set.hostKey });
     const results = new Map<string, number[]>(o.variants.map((v) => [v.name, []]));
     for (let r = 0; r < o.runs; r++) {
       for (const v of o.variants) results.get(v.name)!.push(await runOnce(v, login, ready.ports, o, work, r));

@@ -22,7 +22,7 @@ import { join, resolve } from 'node:path';
 import { startSshd } from '../../test/harness/sshd.js';
 import { freePort } from '../../test/harness/net.js';
 import { runPgTool } from '../../test/postgres-helpers.js';
-import { ALGORITHM_SETS, BENCH_SSHD_CONFIG, type LoginSpec } from '../config.js';
+import { ALGORITHM_SETS, BENCH_SSHD_CONFIG, loginOf, type LoginSpec } from '../config.js';
 import { preparePgbench } from '../pgbench.js';
 import { connectLocal } from '../scenarios.js';
 import { tunnelCommand } from '../tunnels.js';
@@ -71,14 +71,7 @@ async function main(): Promise<void> {
   const setup = await preparePgbench({ scale: 10, clients: 4, threads: 2, seconds: o.seconds, transactions: 100 });
   if (setup.kind !== 'ready') throw new Error(setup.note);
   const pg = setup.server;
-  const login: LoginSpec = {
-    host: sshd.host,
-    port: sshd.port,
-    user: sshd.user,
-    keyPath: sshd.clientKeyPath,
-    knownHostsPath: sshd.knownHostsPath,
-    algorithms: { cipher: set.cipher, kex: set.kex, hostKey: set.hostKey },
-  };
+  const login: LoginSpec = loginOf(sshd, { cipher: set.cipher, kex: set.kex, hostKey: set.hostKey });
   const results = new Map<string, { user: number; sys: number; tps: number }[]>(o.variants.map((v) => [v.name, []]));
   try {
     if (o.callgrind > 0) {

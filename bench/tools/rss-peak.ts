@@ -23,15 +23,14 @@
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { startSshd } from '../../test/harness/sshd.js';
 import { freePort } from '../../test/harness/net.js';
-import { ALGORITHM_SETS, BENCH_SSHD_CONFIG, SEED, type EndpointsReady, type LoginSpec, type SinkResult } from '../config.js';
-import { connectLocal, echoExchange } from '../scenarios.js';
+import { ALGORITHM_SETS, BENCH_SSHD_CONFIG, loginOf, SEED, type EndpointsReady, type LoginSpec, type SinkResult } from '../config.js';
+import { connectLocal, echoExchange, firstBytes } from '../scenarios.js';
 import { tunnelCommand, TOOL_DIR } from '../tunnels.js';
 import { writePattern } from '../data.js';
 
@@ -196,15 +195,7 @@ async function startupOnce(v: Variant, login: LoginSpec, ready: EndpointsReady, 
   try {
     for (;;) {
       if (child.exitCode !== null) throw new Error('tunnel exited');
-      const got = await new Promise<boolean>((res) => {
-        const s = netConnect({ host: '127.0.0.1', port, noDelay: true });
-        s.once('data', () => {
-          s.destroy();
-          res(true);
-        });
-        s.once('error', () => res(false));
-        s.once('close', () => res(false));
-      });
+      const got = (await firstBytes(port)) !== undefined;
       if (got) return { ms: performance.now() - t0, cpu: threadsCpuSec(child.pid!) };
       await new Promise((r) => setTimeout(r, 2));
     }
@@ -339,14 +330,7 @@ async function main(): Promise<void> {
   const cacheDir = mkdtempSync(join(tmpdir(), 'pure-ssh-rss-'));
   try {
     const ready = await new Promise<EndpointsReady>((res) => ep.on('message', (m: EndpointsReady) => m.kind === 'ready' && res(m)));
-    const login: LoginSpec = {
-      host: sshd.host,
-      port: sshd.port,
-      user: sshd.user,
-      keyPath: sshd.clientKeyPath,
-      knownHostsPath: sshd.knownHostsPath,
-      algorithms: { cipher: set.cipher, kex: set.kex, hostKey: set.hostKey },
-    };
+    const login: LoginSpec = loginOf(sshd, { cipher: set.cipher, kex: set.kex, hostKey: set.hostKey });
     if (opts.scenario === 'startup') {
       for (const v of opts.variants) await startupOnce(v, login, ready, cacheDir);
       const st = new Map<string, { ms: number; cpu: number }[]>(opts.variants.map((v) => [v.name, []]));
