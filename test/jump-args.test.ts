@@ -108,11 +108,12 @@ describe('-W, -f, -E, -n, -T', () => {
     expect(errorOf(() => resolve(['-W', 'a:1', '-W', 'b:2', 'gw'])).message).toBe('stdio forward already specified');
   });
 
-  it('-f needs -N (no command to run otherwise); ForkAfterAuthentication in a file; -E expands ~', () => {
+  it('-f needs -N (no command to run otherwise); ForkAfterAuthentication in a file; -E is opened as written (ssh.c log_redirect_stderr_to: no ~, no tokens)', () => {
     expect(resolve(['-f', '-N', 'h']).forkAfterAuthentication).toBe(true);
     expect(resolve(['-N', 'h'], { '/home/joe/.ssh/config': 'ForkAfterAuthentication yes\n' }).forkAfterAuthentication).toBe(true);
     expect(errorOf(() => resolve(['-f', '-L', '1:a:2', 'h'])).message).toBe('Cannot fork into background without a command to execute.');
-    expect(resolve(['-N', '-E', '~/ssh.log', '-nT', 'h']).logFile).toBe('/home/joe/ssh.log');
+    expect(resolve(['-N', '-E', '~/ssh.log', '-nT', 'h']).logFile).toBe('~/ssh.log');
+    expect(resolve(['-N', '-E', '%d/ssh.log', '-nT', 'h']).logFile).toBe('%d/ssh.log');
     expect(resolve(['-N', '-o', 'PureSshReconnect=yes', 'h']).reconnect).toBe(true);
   });
 });

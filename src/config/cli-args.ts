@@ -37,7 +37,7 @@ import {
   type HostLookupResult,
 } from './canonicalize.js';
 import { canonicalAddress, isAddress } from './numeric-address.js';
-import { connectionTokens, percentExpand, pickTokens, tildeExpand, type LocalIdentity } from './tokens.js';
+import { connectionTokens, percentExpand, pickTokens, tildeExpand, type LocalIdentity, type UserHomeLookup } from './tokens.js';
 
 export { ConfigError, parseForwardSpec, type DynamicForwardSpec, type ForwardSpec, type LogLevel } from './ssh-config.js';
 export { formatJumpSpec, parseJumpSpec, type JumpSpec } from './jump-spec.js';
@@ -80,6 +80,12 @@ export interface CliEnvironment {
   statError?: (path: string) => string | undefined;
   /** ssh.c's messages printed straight to stderr while reading the options (the `-i` warning). */
   warn?: (message: string) => void;
+  /**
+   * getpwnam(3) for `~user` in file names (misc.c tilde_expand): the home directory of user
+   * `name`, undefined when there is no such user. Without it, every `~user` is ssh's
+   * `tilde_expand: No such user USER`.
+   */
+  userHome?: UserHomeLookup;
 }
 
 /** Every option resolved to the value pure-ssh will use. */
@@ -90,7 +96,10 @@ export interface ResolvedConfig {
   hostName: string;
   port: number;
   user: string;
-  /** Identity files, `~` and tokens expanded; `explicit` ones warn when missing. */
+  /**
+   * Identity files, `~` and tokens expanded; `explicit` ones warn when missing. One whose `~user`
+   * names no user is left as written and {@link ResolvedConfig.connectedError} is set.
+   */
   identityFiles: { path: string; explicit: boolean }[];
   /** CertificateFile entries, `~` and tokens expanded; empty: `IDENTITY-cert.pub` is tried. */
   certificateFiles: string[];
@@ -104,8 +113,15 @@ export interface ResolvedConfig {
   batchMode: boolean;
   numberOfPasswordPrompts: number;
   strictHostKeyChecking: StrictHostKeyChecking;
-  /** UserKnownHostsFile entries then GlobalKnownHostsFile ones; new keys go to the first. */
+  /** UserKnownHostsFile entries then GlobalKnownHostsFile ones (`~` expanded); new keys go to the first. */
   knownHostsFiles: string[];
+  /**
+   * What ssh(1) reports only once connected, as ssh.c load_public_identity_files and
+   * tilde_expand_paths do after ssh_connect: the first `~user` naming no user in IdentityFile,
+   * CertificateFile or GlobalKnownHostsFile (`tilde_expand: No such user USER`, exit 255).
+   * `ssh -G` never sees it; the connection is made, then this ends the run.
+   */
+  connectedError?: ConfigError;
   hashKnownHosts: boolean;
   exitOnForwardFailure: boolean;
   /** Seconds, 0 = off. */
@@ -333,9 +349,9 @@ function applyFlag(c: string, value: string | undefined, o: SshOptions, flags: F
       flags.login = value!;
       return;
     case 'i': {
-      // ssh.c: -i is tilde-expanded and stat(2)ed at once; a file it cannot reach is a warning
-      // (printed whatever -q says) and is not added.
-      const path = tildeExpand(value!, cenv.home);
+      // ssh.c: -i is tilde-expanded and stat(2)ed at once (`~user` naming no user ends ssh here,
+      // exit 255); a file it cannot reach is a warning (printed whatever -q says) and is not added.
+      const path = tildeExpand(value!, cenv.home, cenv.userHome);
       const error = cenv.statError?.(path);
       if (error !== undefined) {
         cenv.warn?.(`Warning: Identity file ${path} not accessible: ${error}.`);
@@ -477,8 +493,8 @@ function splitOption(text: string): ConfigLine | null {
 
 /**
  * ssh_config(5) IdentityAgent: `none` disables the agent, `SSH_AUTH_SOCK` (the default) reads
- * that variable, a value starting with `$` names another variable; otherwise a path with `~`
- * and %-tokens expanded (ssh.c: environment variables in `${VAR}` form too).
+ * that variable, a value starting with `$` names another variable; otherwise a path whose
+ * `${VAR}` are replaced, then `expand`ed (%-tokens; the caller expands `~` first, as ssh.c does).
  */
 export function resolveIdentityAgent(
   value: string | undefined,
@@ -496,12 +512,15 @@ export function resolveIdentityAgent(
   return expand(withEnv);
 }
 
-/** ssh_config(5) TOKENS: %% %d %h %p %r %u (and %n, the host as typed), plus a leading `~`. */
+/**
+ * ssh_config(5) TOKENS: %% %d %h %p %r %u (and %n, the host as typed), plus a leading `~` or
+ * `~user` ({@link tildeExpand}, which throws for a user that does not exist).
+ */
 export function expandTokens(
   text: string,
-  t: { home: string; host: string; originalHost: string; port: number; user: string; localUser: string },
+  t: { home: string; host: string; originalHost: string; port: number; user: string; localUser: string; userHome?: UserHomeLookup },
 ): string {
-  return percentExpand(tildeExpand(text, t.home), {
+  return percentExpand(tildeExpand(text, t.home, t.userHome), {
     d: t.home,
     h: t.host,
     n: t.originalHost,
@@ -627,11 +646,14 @@ function* resolveSteps(argv: string[], cenv: CliEnvironment): Generator<HostLook
       wantFinalPass: () => (wantFinalPass = true),
       exec: cenv.exec,
       env: cenv.env,
+      userHome: cenv.userHome,
     });
     if (flags.configFile !== undefined) {
       if (flags.configFile !== 'none') {
-        const path = tildeExpand(flags.configFile, cenv.home);
-        if (!readConfig(o, path, readCtx(`${cenv.home}/.ssh`))) {
+        // ssh.c: -F is opened as written, `~` included.
+        const path = flags.configFile;
+        // readconf.c: relative Include paths get "~/.ssh/" before glob(3) expands the `~`.
+        if (!readConfig(o, path, readCtx('~/.ssh'))) {
           // ssh.c: fopen(3) opens a directory and getline(3) reads no line from it (EISDIR):
           // `-F /etc` is an empty configuration.
           const st = cenv.fs.stat?.(path);
@@ -641,7 +663,7 @@ function* resolveSteps(argv: string[], cenv: CliEnvironment): Generator<HostLook
       }
     } else {
       // ssh.c: SSHCONF_CHECKPERM for the user's own file only (not -F, not the system file).
-      readConfig(o, `${cenv.home}/.ssh/config`, readCtx(`${cenv.home}/.ssh`), 0, true);
+      readConfig(o, `${cenv.home}/.ssh/config`, readCtx('~/.ssh'), 0, true);
       readConfig(o, '/etc/ssh/ssh_config', readCtx('/etc/ssh'));
     }
   };
@@ -696,8 +718,6 @@ function* resolveSteps(argv: string[], cenv: CliEnvironment): Generator<HostLook
   const port = o.port ?? 22;
   const user = o.user ?? cenv.localUser;
   const hostKeyAlias = o.hostKeyAlias?.toLowerCase();
-  const tokens = { home: cenv.home, host: hostName, originalHost: flags.host, port, user, localUser: cenv.localUser };
-  const expand = (s: string) => expandTokens(s, tokens);
   // ssh_config(5) TOKENS and ENVIRONMENT VARIABLES for IdentityFile, CertificateFile,
   // UserKnownHostsFile and forwarded socket paths (ssh.c default_client_percent_dollar_expand).
   const connTokens = connectionTokens({
@@ -710,21 +730,28 @@ function* resolveSteps(argv: string[], cenv: CliEnvironment): Generator<HostLook
     jump: o.proxy?.kind === 'jump' ? o.proxy.hops.map(formatJumpSpec).join(',') : '',
   });
   const fileTokens = pickTokens(connTokens, 'CdhijkLlnpru');
-  const expandFile = (s: string) => percentExpand(tildeExpand(s, cenv.home), fileTokens, cenv.env);
+  // misc.c tilde_expand_filename, then the tokens and ${VAR} (ssh.c default_client_percent_dollar_expand).
+  const tilde = (s: string) => tildeExpand(s, cenv.home, cenv.userHome);
+  // ssh.c expands IdentityFile and CertificateFile in load_public_identity_files and
+  // GlobalKnownHostsFile in tilde_expand_paths, both after ssh_connect: `~user` naming no user
+  // fails there, not under -G.
+  let connectedError: ConfigError | undefined;
+  const tildeOnceConnected = (s: string): string => {
+    try {
+      return tilde(s);
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      connectedError ??= err;
+      return s;
+    }
+  };
 
   // readconf.c fill_default_options: the default identities only when none was configured.
   const identityFiles =
     o.identityFiles.length > 0
-      ? o.identityFiles.map((p) => ({ path: expandFile(p), explicit: true }))
+      ? o.identityFiles.map((p) => ({ path: percentExpand(tildeOnceConnected(p), fileTokens, cenv.env), explicit: true }))
       : ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((n) => ({ path: `${cenv.home}/.ssh/${n}`, explicit: false }));
-
-  const userFiles = (o.userKnownHostsFiles ?? ['~/.ssh/known_hosts', '~/.ssh/known_hosts2'])
-    .filter((f) => f !== 'none')
-    .map(expandFile);
-  // ssh.c expands UserKnownHostsFile only; GlobalKnownHostsFile is used as written.
-  const globalFiles = (o.globalKnownHostsFiles ?? ['/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2']).filter(
-    (f) => f !== 'none',
-  );
+  const certificateFiles = (o.certificateFiles ?? []).map((p) => percentExpand(tildeOnceConnected(p), fileTokens, cenv.env));
 
   let logLevel: LogLevel = o.logLevel ?? 'INFO';
   if (flags.verbose > 0) {
@@ -732,6 +759,29 @@ function* resolveSteps(argv: string[], cenv: CliEnvironment): Generator<HostLook
     logLevel = LOG_LEVELS[Math.min(LOG_LEVELS.indexOf('DEBUG1') + flags.verbose - 1, LOG_LEVELS.length - 1)]!;
   }
   if (flags.quiet) logLevel = 'QUIET';
+
+  // ssh.c, before -G prints: IdentityAgent's `~` first, then the tokens and ${VAR}; then
+  // UserKnownHostsFile's (so a `~user` naming no user fails -G too). Its log is set up by then:
+  // at LogLevel QUIET or FATAL (-q) tilde_expand's error() says nothing, and ssh still exits 255
+  // (a ConfigError without a message, which the CLI does not print).
+  const tildeNow = (s: string): string => {
+    try {
+      return tilde(s);
+    } catch (err) {
+      if (err instanceof ConfigError && (logLevel === 'QUIET' || logLevel === 'FATAL')) throw new ConfigError('', err.exitCode);
+      throw err;
+    }
+  };
+  const identityAgent = resolveIdentityAgent(o.identityAgent && tildeNow(o.identityAgent), cenv.env, (s) => percentExpand(s, fileTokens));
+  const userFiles = (o.userKnownHostsFiles ?? ['~/.ssh/known_hosts', '~/.ssh/known_hosts2'])
+    .filter((f) => f !== 'none')
+    .map((s) => percentExpand(tildeNow(s), fileTokens, cenv.env));
+  // ssh.c: GlobalKnownHostsFile gets no tokens, only `~` (as written under -G, which prints it
+  // before tilde_expand_paths).
+  const globalFiles = (o.globalKnownHostsFiles ?? ['/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2']).filter(
+    (f) => f !== 'none',
+  );
+  const globalFilesExpanded = globalFiles.map(tildeOnceConnected);
 
   // ssh -G prints the configuration whatever else the command line asks for.
   if (flags.command.length > 0 && !flags.dump) {
@@ -794,16 +844,17 @@ function* resolveSteps(argv: string[], cenv: CliEnvironment): Generator<HostLook
       port,
       user,
       identityFiles,
-      certificateFiles: (o.certificateFiles ?? []).map(expandFile),
+      certificateFiles,
       identitiesOnly: o.identitiesOnly ?? false,
-      identityAgent: resolveIdentityAgent(o.identityAgent, cenv.env, expand),
+      identityAgent,
       pubkeyAuthentication: o.pubkeyAuthentication ?? true,
       passwordAuthentication: o.passwordAuthentication ?? true,
       kbdInteractiveAuthentication: o.kbdInteractiveAuthentication ?? true,
       batchMode: o.batchMode ?? false,
       numberOfPasswordPrompts: o.numberOfPasswordPrompts ?? 3,
       strictHostKeyChecking: o.strictHostKeyChecking ?? 'ask',
-      knownHostsFiles: [...userFiles, ...globalFiles],
+      knownHostsFiles: [...userFiles, ...globalFilesExpanded],
+      connectedError,
       hashKnownHosts: o.hashKnownHosts ?? false,
       exitOnForwardFailure: o.exitOnForwardFailure ?? false,
       serverAliveInterval: o.serverAliveInterval ?? 0,
@@ -832,7 +883,8 @@ function* resolveSteps(argv: string[], cenv: CliEnvironment): Generator<HostLook
       proxy,
       stdioForward: flags.stdioForward,
       forkAfterAuthentication,
-      logFile: flags.logFile === undefined ? undefined : expand(flags.logFile),
+      // ssh.c log_redirect_stderr_to: -E is opened as written, no `~` nor tokens.
+      logFile: flags.logFile,
       configFile: flags.configFile,
       verbose: flags.verbose,
       reconnect: o.pureSshReconnect ?? false,

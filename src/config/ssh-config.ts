@@ -11,7 +11,7 @@ import { expandIncludePath } from './include.js';
 import { applyOption, noEmptyArgument } from './keywords.js';
 import { evaluateMatch, type MatchContext } from './match.js';
 import { ConfigError, lineError, matchPattern, type LineContext, type SshOptions } from './options.js';
-import { connectionTokens, percentExpand, pickTokens, type LocalIdentity } from './tokens.js';
+import { connectionTokens, percentExpand, pickTokens, type LocalIdentity, type UserHomeLookup } from './tokens.js';
 
 export { applyOption, SSH_CONFIG_KEYWORDS, type KeywordEntry, type KeywordHandling } from './keywords.js';
 export { parseDynamicForwardSpec, parseForwardSpec, type DynamicForwardSpec, type ForwardSpec } from './forward-spec.js';
@@ -142,8 +142,10 @@ export interface ReadConfigContext {
   fs: ConfigFileSystem;
   /** Directory relative Include paths resolve against (~/.ssh for the user file, /etc/ssh for the system one). */
   includeDir: string;
-  /** The user's home, for `~` in Include. */
+  /** The user's home (the passwd entry's), for `~` in Include when $HOME is unset or empty. */
   home: string;
+  /** getpwnam for `~user` in Include paths; without it no user is known. */
+  userHome?: UserHomeLookup;
   note: (message: string) => void;
   /** The local user (Match localuser, default remote user, Match exec tokens). */
   local?: LocalIdentity;
@@ -282,7 +284,7 @@ function readConfigLine(o: SshOptions, line: string, lineNumber: number, source:
     for (const a of args) {
       let files: string[];
       try {
-        files = expandIncludePath(a, { home: c.home, dir: c.includeDir, userConfig, listDir: c.fs.listDir });
+        files = expandIncludePath(a, { home: c.home, dir: c.includeDir, userConfig, listDir: c.fs.listDir, envHome: c.env?.HOME, userHome: c.userHome });
       } catch (err) {
         throw lineError(ctx, (err as Error).message);
       }

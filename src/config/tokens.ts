@@ -108,11 +108,42 @@ export function percentExpand(
   return out;
 }
 
-/** misc.c tilde_expand_filename for the current user: a leading `~` or `~/` is the home directory. */
-export function tildeExpand(path: string, home: string): string {
-  if (path === '~') return home;
-  if (path.startsWith('~/')) return home.endsWith('/') ? home + path.slice(2) : `${home}/${path.slice(2)}`;
-  return path;
+/**
+ * getpwnam(3)'s answer for `~user`: the home directory (pw_dir) of user `name`, undefined when
+ * there is no such user (src/node/user-home.ts gives the CLI's).
+ */
+export type UserHomeLookup = (name: string) => string | undefined;
+
+/** Linux PATH_MAX: misc.c tilde_expand refuses a result this long or longer (bytes). */
+const PATH_MAX = 4096;
+
+/**
+ * misc.c tilde_expand_filename: a leading `~` or `~/` is the current user's home (`home`, the
+ * passwd entry's), `~user` or `~user/` the home of `user` (`userHome`, getpwnam); the slashes
+ * after the name are dropped and one `/` joins the home to the rest, so `~` is `HOME/`,
+ * `~//x` is `HOME/x`. Anything else is returned as it is.
+ *
+ * @param userHome without it, no user is known: every `~user` is an error.
+ * @throws ConfigError `tilde_expand: No such user USER` (ssh then exits 255, as
+ *   tilde_expand_filename's cleanup_exit does), `tilde_expand: Path too long`.
+ * @example
+ * tildeExpand('~/.ssh/id_ed25519', '/home/joe') // '/home/joe/.ssh/id_ed25519'
+ * tildeExpand('~root/k', '/home/joe', () => '/root') // '/root/k'
+ */
+export function tildeExpand(path: string, home: string, userHome?: UserHomeLookup): string {
+  if (!path.startsWith('~')) return path;
+  const slash = path.indexOf('/');
+  const user = slash < 0 ? path.slice(1) : path.slice(1, slash);
+  const rest = slash < 0 ? '' : path.slice(slash).replace(/^\/+/, '');
+  let dir = home;
+  if (user !== '') {
+    const found = userHome?.(user);
+    if (found === undefined) throw new ConfigError(`tilde_expand: No such user ${user}`);
+    dir = found;
+  }
+  const out = `${dir}${dir.endsWith('/') ? '' : '/'}${rest}`;
+  if (utf8ToBytes(out).length >= PATH_MAX) throw new ConfigError('tilde_expand: Path too long');
+  return out;
 }
 
 /** Only the given token letters of `all` (ssh_config(5): each keyword accepts its own set). */

@@ -141,7 +141,8 @@ async function main(): Promise<void> {
     outcome = await resolveCommandLineAsync(process.argv.slice(2), (cliEnv = processCliEnvironment()));
   } catch (err) {
     if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
+      // No message: ssh's error() said nothing at the LogLevel asked for (-q).
+      if (err.message !== '') process.stderr.write(`${err.message}\n`);
       process.exit(err.exitCode);
     }
     throw err;

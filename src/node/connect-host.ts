@@ -16,6 +16,7 @@ import type { SshError } from '../errors.js';
 import type { SshClient } from './client.js';
 import { lookupHost } from './host-lookup.js';
 import { tcpServicePort } from './services.js';
+import { userHome } from './user-home.js';
 import { connectLendingReads } from './socket-read.js';
 import type { IdentityFileEntry, UnlockOptions } from './identity-file.js';
 
@@ -128,6 +129,7 @@ export function processCliEnvironment(): CliEnvironment {
     exec: matchExec,
     lookupHost,
     servicePort: (name) => tcpServicePort(name),
+    userHome: (name) => userHome(name),
     statError: (path) => {
       try {
         statSync(path);
@@ -421,6 +423,15 @@ export async function openRoute(cfg: ResolvedConfig, log: Log, libs: Libraries |
   return { sock };
 }
 
+/** Whether a socket still connecting (TCP) gets connected; true at once for other streams. */
+function connected(sock: Duplex): Promise<boolean> {
+  if (!(sock as { connecting?: boolean }).connecting) return Promise.resolve(!sock.destroyed);
+  return new Promise((resolve) => {
+    sock.once('connect', () => resolve(true));
+    sock.once('close', () => resolve(false));
+  });
+}
+
 /**
  * Connect to `cfg`'s host over its route and authenticate; errors are tagged with the hop's config.
  * Without `libs` (the client's modules, {@link loadLibraries}), they are loaded once the route is
@@ -441,6 +452,12 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
   }
   const [{ connect }, { knownHostsVerifier }, , prompt] = loaded;
   const { sock, via } = await routed;
+  // ssh.c load_public_identity_files and tilde_expand_paths, once ssh_connect has succeeded (a
+  // TCP connect that fails is reported as such by the client, below): `~user` naming no user.
+  if (cfg.connectedError && (await connected(sock))) {
+    sock.destroy();
+    throw cfg.connectedError;
+  }
   const askpass = prompt.askPassFor(process.env, process.stdin.isTTY === true || process.stderr.isTTY === true);
   // ssh(1) load_identity_file: "Enter passphrase for key '%s': ", NumberOfPasswordPrompts times;
   // with BatchMode it never asks.
@@ -457,7 +474,8 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
       return null;
     }
   };
-  const identityFiles = await loadIdentities(cfg, log, {
+  // (With connectedError left, the connection failed: the client reports that; no key is read.)
+  const identityFiles = cfg.connectedError ? [] : await loadIdentities(cfg, log, {
     askPassphrase,
     attempts: cfg.numberOfPasswordPrompts,
     debug: (m) => log.debug1(m),

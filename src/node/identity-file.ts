@@ -8,15 +8,28 @@ import { open, readFile, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { publicKeyOfPrivateKeyFile } from '../auth/identity.js';
-import { KeyError, KeyPermissionsError, SshError } from '../errors.js';
+import { KeyError, KeyPermissionsError, SshError, UsageError } from '../errors.js';
 import { parseCertificateFile, type CertificateSource } from '../keys/certificate.js';
 import { parsePrivateKey, parsePublicKeyFile, type PrivateKey } from '../keys/privatekey.js';
+import { userHome } from './user-home.js';
 
-/** Expand a leading `~/` (or a lone `~`) to the user's home directory, as ssh_config(5) does. */
+/**
+ * Expand a leading `~/` (or a lone `~`) to the user's home directory (Node's os.homedir(), $HOME
+ * first), and `~user/` (or a lone `~user`) to that user's, as ssh_config(5) does (getpwnam(3),
+ * see ./user-home.ts). Any other path is returned as it is.
+ *
+ * @throws UsageError (`ERR_USAGE`) `PATH: tilde_expand: No such user USER` when `~user` names no
+ *   user: the path is not used as written (a known_hosts file would be created under `./~user`).
+ */
 export function expandHome(path: string): string {
   if (path === '~') return homedir();
   if (path.startsWith('~/')) return join(homedir(), path.slice(2));
-  return path;
+  if (!path.startsWith('~')) return path;
+  const slash = path.indexOf('/');
+  const name = slash < 0 ? path.slice(1) : path.slice(1, slash);
+  const home = userHome(name);
+  if (home === undefined) throw new UsageError(`${path}: tilde_expand: No such user ${name}`);
+  return slash < 0 ? home : join(home, path.slice(slash + 1));
 }
 
 /** Options of {@link loadIdentityFile}. */
