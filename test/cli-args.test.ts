@@ -87,16 +87,37 @@ describe('-L forwarding specifications (readconf.c parse_forward)', () => {
     });
   });
 
-  it('the historical / separator form', () => {
-    expect(parseForwardSpec('8080/localhost/80')).toEqual({ listen: { port: 8080 }, to: { host: 'localhost', port: 80 } });
-    expect(parseForwardSpec('::1/8080/::1/80')).toEqual({
-      listen: { bindAddress: '::1', port: 8080 },
-      to: { host: '::1', port: 80 },
-    });
+  it('the / separator of ssh before 6.7 is refused, as ssh 9 refuses it', () => {
+    expect(parseForwardSpec('8080/localhost/80')).toBeNull();
+    expect(parseForwardSpec('1.2.3.4/8080/h/80')).toBeNull();
+    expect(errorOf(() => resolveCommandLine(['-N', '-L', '8080/h/80', 'host'], env())).message).toBe("Bad local forwarding specification '8080/h/80'");
   });
 
-  it('port 0 is allowed for the listener (a free port is picked)', () => {
-    expect(parseForwardSpec('0:127.0.0.1:22')!.listen).toEqual({ port: 0 });
+  it('listening port 0 only for -R / RemoteForward (readconf.c parse_forward), with ssh 9.2\'s messages', () => {
+    expect(parseForwardSpec('0:127.0.0.1:22')).toBeNull();
+    expect(parseForwardSpec('0:127.0.0.1:22', true)!.listen).toEqual({ port: 0 });
+    for (const [args, message] of [
+      [['-L', '0:h:22'], "Bad local forwarding specification '0:h:22'"],
+      [['-L', 'localhost:0:h:22'], "Bad local forwarding specification 'localhost:0:h:22'"],
+      [['-D', '0'], "Bad dynamic forwarding specification '0'"],
+      [['-D', 'localhost:0'], "Bad dynamic forwarding specification 'localhost:0'"],
+      [['-o', 'LocalForward 0 h:22'], 'command-line line 0: Bad forwarding specification.'],
+      [['-o', 'DynamicForward 0'], 'command-line line 0: Bad forwarding specification.'],
+    ] as const) {
+      const e = errorOf(() => resolveCommandLine(['-N', ...args, 'host'], env()));
+      expect(e.message, args.join(' ')).toBe(message);
+      expect(e.exitCode).toBe(255);
+    }
+    const c = resolve(['-N', '-R', '0:h:22', '-o', 'RemoteForward 0 h:23', 'host']);
+    expect(c.remoteForwards.map((f) => f.listen)).toEqual([{ port: 0 }, { port: 0 }]);
+  });
+
+  it('the same -L, -R or -D twice is one forward (readconf.c add_local_forward / add_remote_forward)', () => {
+    const c = resolve(['-N', '-L', '5:h:22', '-L', '5:h:22', '-o', 'LocalForward 5 h:22', '-L', '6:h:22',
+      '-R', '7:h:22', '-R', '7:h:22', '-D', '1080', '-D', '1080', 'host']);
+    expect(c.localForwards.map((f) => f.listen)).toEqual([{ port: 5 }, { port: 6 }]);
+    expect(c.remoteForwards).toHaveLength(1);
+    expect(c.dynamicForwards).toEqual([{ port: 1080 }]);
   });
 
   it.each([

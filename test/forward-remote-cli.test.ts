@@ -54,12 +54,14 @@ describe('-R, -D, RemoteForward, DynamicForward parsing', () => {
   });
 
   it('-D forms; bad specs with ssh\'s messages; the server-side SOCKS form of -R is refused by name', () => {
-    expect(resolve(['-N', '-D', '1080', '-D', '127.0.0.1:0', '-D', '[::1]:1081', 'host']).dynamicForwards).toEqual([
+    expect(resolve(['-N', '-D', '1080', '-D', '127.0.0.1:1082', '-D', '[::1]:1081', 'host']).dynamicForwards).toEqual([
       { port: 1080 },
-      { bindAddress: '127.0.0.1', port: 0 },
+      { bindAddress: '127.0.0.1', port: 1082 },
       { bindAddress: '::1', port: 1081 },
     ]);
     expect(errorOf(() => resolveCommandLine(['-D', 'x', 'host'], env())).message).toBe("Bad dynamic forwarding specification 'x'");
+    // readconf.c parse_forward: a local listener on port 0 is refused.
+    expect(errorOf(() => resolveCommandLine(['-D', '127.0.0.1:0', 'host'], env())).message).toBe("Bad dynamic forwarding specification '127.0.0.1:0'");
     expect(errorOf(() => resolveCommandLine(['-D', '/tmp/s', 'host'], env())).message).toBe("Bad dynamic forwarding specification '/tmp/s'");
     expect(errorOf(() => resolveCommandLine(['-R', '1:2:3:4:5', 'host'], env())).message).toBe("Bad remote forwarding specification '1:2:3:4:5'");
     expect(errorOf(() => resolveCommandLine(['-R', '8080', 'host'], env())).message).toMatch(/-R 8080 without a target .* not supported/);

@@ -182,7 +182,7 @@ describeInterop('jump hosts against sshd', () => {
       await writeFile(wrong, `[127.0.0.1]:${bastion.port} ${target.hostKeys[0]!.publicKey}\n`);
       const cfg = join(dir, 'changed');
       await writeFile(cfg, `Host bastion\n  UserKnownHostsFile ${wrong}\n` + hostBlock('bastion', bastion) + hostBlock('target', target));
-      const r = await pureSsh(['-F', cfg, '-N', '-J', 'bastion', '-L', `0:127.0.0.1:${pg.port}`, 'target']);
+      const r = await pureSsh(['-F', cfg, '-N', '-J', 'bastion', 'target']);
       expect(r.code).toBe(255);
       expect(r.stderr).toContain('@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @');
       expect(r.stderr).toContain(`Offending ED25519 key in ${wrong}:1`);
@@ -190,7 +190,7 @@ describeInterop('jump hosts against sshd', () => {
     });
 
     itWithHome('CLI: a bastion that may not reach the destination: the refusal, exit 255', async () => {
-      const r = await pureSsh(['-F', config, '-N', '-J', 'bastion2', '-L', `0:127.0.0.1:${pg.port}`, 'bastion']);
+      const r = await pureSsh(['-F', config, '-N', '-J', 'bastion2', 'bastion']);
       expect(r.code).toBe(255);
       expect(r.stderr).toMatch(/open failed: administratively prohibited/);
       expect(r.stderr).toContain(`pure-ssh: jump host bastion2 (127.0.0.1 port ${bastion2.port}) failed: bastion was not reached`);

@@ -14,6 +14,7 @@ import { Pair } from './support/pair.js';
 import { connectTo } from './harness/client.js';
 import { cliEnv, describeWithHome, itWithHome, suiteHome } from './harness/home.js';
 import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
+import { freePort } from './harness/net.js';
 
 const CLI = fileURLToPath(new URL('../dist/node/cli.js', import.meta.url));
 // The passwd home of every pure-ssh run here (harness/home.ts): never the real user's ~/.ssh.
@@ -64,8 +65,10 @@ describeInterop('library mistakes against sshd', () => {
 
   itWithHome('PureSshReconnect: SIGTERM ends the tunnel without talking about reconnecting', async () => {
     const { spawn } = await import('node:child_process');
+    // A local listener needs a real port: ssh refuses -L with port 0.
+    const port = await freePort();
     const child = spawn(process.execPath, [CLI, '-v', '-F', 'none', '-N', '-p', String(sshd.port), '-i', sshd.clientKeyPath, '-o', `UserKnownHostsFile=${sshd.knownHostsPath}`,
-      '-o', 'BatchMode=yes', '-o', 'PureSshReconnect=yes', '-L', '127.0.0.1:0:127.0.0.1:9', `${sshd.user}@127.0.0.1`], { stdio: ['ignore', 'ignore', 'pipe'], env: cliEnv(home) });
+      '-o', 'BatchMode=yes', '-o', 'PureSshReconnect=yes', '-L', `127.0.0.1:${port}:127.0.0.1:9`, `${sshd.user}@127.0.0.1`], { stdio: ['ignore', 'ignore', 'pipe'], env: cliEnv(home) });
     let err = '';
     child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
     for (let i = 0; i < 150 && !/Entering interactive session/.test(err); i++) await new Promise((r) => setTimeout(r, 100));

@@ -8,6 +8,7 @@
  * {@link ConfigError} carrying the exit status. The IO lives in cli.ts.
  */
 import type { StrictHostKeyChecking } from '../node/known-hosts-file.js';
+import { addForward } from './forward-spec.js';
 import {
   applyOption,
   ConfigError,
@@ -379,7 +380,7 @@ function applyFlag(c: string, value: string | undefined, o: SshOptions, flags: F
     case 'L': {
       const fwd = parseForwardSpec(value!);
       if (!fwd) throw new ConfigError(`Bad local forwarding specification '${value}'`);
-      o.localForwards.push(fwd);
+      addForward(o.localForwards, fwd);
       return;
     }
     case 'J': {
@@ -420,20 +421,20 @@ function applyFlag(c: string, value: string | undefined, o: SshOptions, flags: F
       flags.logFile = value!;
       return;
     case 'R': {
-      const fwd = parseForwardSpec(value!);
+      const fwd = parseForwardSpec(value!, true);
       if (!fwd) {
-        if (parseDynamicForwardSpec(value!)) {
+        if (parseDynamicForwardSpec(value!, true)) {
           throw new ConfigError(`pure-ssh: -R ${value} without a target (a SOCKS proxy on the server) is not supported yet`);
         }
         throw new ConfigError(`Bad remote forwarding specification '${value}'`);
       }
-      o.remoteForwards.push(fwd);
+      addForward(o.remoteForwards, fwd);
       return;
     }
     case 'D': {
       const fwd = parseDynamicForwardSpec(value!);
       if (!fwd) throw new ConfigError(`Bad dynamic forwarding specification '${value}'`);
-      o.dynamicForwards.push(fwd);
+      addForward(o.dynamicForwards, fwd);
       return;
     }
     case 'o': {

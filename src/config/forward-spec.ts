@@ -61,33 +61,31 @@ function nextField(s: string): { field: FwdField; rest: string | null } | null {
 }
 
 /**
- * Parse a local forwarding specification as ssh(1) -L does (readconf.c parse_forward):
+ * Parse a forwarding specification as ssh(1) -L and -R do (readconf.c parse_forward):
  * `[bind_address:]port:host:hostport`, `[bind_address:]port:remote_socket`,
  * `local_socket:host:hostport`, `local_socket:remote_socket`; IPv6 addresses in `[...]`.
- * A spec that fails those may use the historical `/` separator (`[bind/]port/host/hostport`).
+ * Listening port 0 (the server picks one) is for `remote` (-R, RemoteForward) only, as in
+ * OpenSSH; the `/` separator of ssh before 6.7 (`8080/host/80`) is refused as ssh 9 refuses it.
  * Returns null when the spec is invalid.
  *
  * @example
  * parseForwardSpec('63333:localhost:5432')
  * // { listen: { port: 63333 }, to: { host: 'localhost', port: 5432 } }
  */
-export function parseForwardSpec(spec: string): ForwardSpec | null {
-  const s = spec.replace(/^\s+/, '');
-  return parseColonForm(s) ?? parseSlashForm(s);
+export function parseForwardSpec(spec: string, remote = false): ForwardSpec | null {
+  const out = parseColonForm(spec.replace(/^\s+/, ''));
+  // readconf.c parse_forward: `!remotefwd && listen_port == 0` is a bad specification.
+  if (out && !remote && 'port' in out.listen && out.listen.port === 0) return null;
+  return out;
 }
 
-/** ssh(1) before 6.7: "IPv6 addresses can be specified with an alternative syntax" using `/`. */
-function parseSlashForm(s: string): ForwardSpec | null {
-  const parts = s.split('/');
-  if (parts.length !== 3 && parts.length !== 4) return null;
-  const [bind, lp, host, hp] = parts.length === 4 ? parts : [undefined, ...parts];
-  const listenPort = parsePort(lp!);
-  const port = parsePort(hp!);
-  if (listenPort < 0 || port <= 0 || !host) return null;
-  return {
-    listen: bind === undefined ? { port: listenPort } : { bindAddress: bind, port: listenPort },
-    to: { host, port },
-  };
+/**
+ * readconf.c add_local_forward / add_remote_forward: a forward already listed (-L twice, or -L
+ * and LocalForward alike) is not added again.
+ */
+export function addForward<F>(list: F[], fwd: F): void {
+  const key = JSON.stringify(fwd);
+  if (!list.some((f) => JSON.stringify(f) === key)) list.push(fwd);
 }
 
 function parseColonForm(s: string): ForwardSpec | null {
@@ -137,12 +135,12 @@ export interface DynamicForwardSpec {
 /**
  * Parse a dynamic forwarding specification as ssh(1) -D does (readconf.c parse_forward with
  * dynamicfwd): `[bind_address:]port`, IPv6 addresses in `[...]`. Unix socket paths are refused.
- * Returns null when the spec is invalid.
+ * Port 0 is for `remote` (-R port) only. Returns null when the spec is invalid.
  *
  * @example
  * parseDynamicForwardSpec('127.0.0.1:1080') // { bindAddress: '127.0.0.1', port: 1080 }
  */
-export function parseDynamicForwardSpec(spec: string): DynamicForwardSpec | null {
+export function parseDynamicForwardSpec(spec: string, remote = false): DynamicForwardSpec | null {
   const s = spec.replace(/^\s+/, '');
   const fields: FwdField[] = [];
   let rest = s;
@@ -154,6 +152,7 @@ export function parseDynamicForwardSpec(spec: string): DynamicForwardSpec | null
   }
   if (rest !== '' || fields.length === 0 || fields.length > 2 || fields.some((f) => f.isPath)) return null;
   const port = parsePort(fields[fields.length - 1]!.arg);
-  if (port < 0) return null;
+  // readconf.c parse_forward: port 0 only for the server's side (-R port, a SOCKS proxy there).
+  if (port < 0 || (port === 0 && !remote)) return null;
   return fields.length === 2 ? { bindAddress: fields[0]!.arg, port } : { port };
 }

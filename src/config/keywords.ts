@@ -31,7 +31,7 @@ import {
   type LogLevel,
   type SshOptions,
 } from './options.js';
-import { parseDynamicForwardSpec, parseForwardSpec } from './forward-spec.js';
+import { addForward, parseDynamicForwardSpec, parseForwardSpec } from './forward-spec.js';
 import { parseJumpSpec } from './jump-spec.js';
 import { SCAN_SCALED_STRERROR, scanScaled } from './scan-scaled.js';
 import { assembledListFails, badListMessage, type AlgorithmListKind } from './openssh-names.js';
@@ -218,12 +218,6 @@ const applyRekeyLimit: Apply = (o, args, ctx, kw) => {
   setFirst(o, 'rekeyLimitSeconds', t, ctx);
 };
 
-/** readconf.c add_local_forward / add_remote_forward: a forward already listed is not added again. */
-function pushForward<F>(list: F[], fwd: F): void {
-  const key = JSON.stringify(fwd);
-  if (!list.some((f) => JSON.stringify(f) === key)) list.push(fwd);
-}
-
 const applyLocalForward: Apply = (o, args, ctx, kw) => {
   // readconf.c: "LocalForward [bind:]port host:hostport" → the two joined with ':'.
   if (args.length < 1 || args[0] === '') throw lineError(ctx, 'Missing port argument.');
@@ -231,7 +225,7 @@ const applyLocalForward: Apply = (o, args, ctx, kw) => {
   if (args.length > 2) throw extraArguments(kw, ctx);
   const fwd = parseForwardSpec(`${args[0]}:${args[1]}`);
   if (!fwd) throw lineError(ctx, 'Bad forwarding specification.');
-  if (ctx.active) pushForward(o.localForwards, fwd);
+  if (ctx.active) addForward(o.localForwards, fwd);
 };
 
 const applyRemoteForward: Apply = (o, args, ctx, kw) => {
@@ -239,12 +233,12 @@ const applyRemoteForward: Apply = (o, args, ctx, kw) => {
   // server-side SOCKS form, which pure-ssh does not provide.
   if (args.length < 1 || args[0] === '') throw lineError(ctx, 'Missing port argument.');
   if (args.length > 2) throw extraArguments(kw, ctx);
-  if (args.length === 1 && parseDynamicForwardSpec(args[0]!)) {
+  if (args.length === 1 && parseDynamicForwardSpec(args[0]!, true)) {
     throw lineError(ctx, 'RemoteForward without a target (a SOCKS proxy on the server) is not supported by pure-ssh.');
   }
-  const fwd = args.length === 2 ? parseForwardSpec(`${args[0]}:${args[1]}`) : null;
+  const fwd = args.length === 2 ? parseForwardSpec(`${args[0]}:${args[1]}`, true) : null;
   if (!fwd) throw lineError(ctx, 'Bad forwarding specification.');
-  if (ctx.active) pushForward(o.remoteForwards, fwd);
+  if (ctx.active) addForward(o.remoteForwards, fwd);
 };
 
 const applyDynamicForward: Apply = (o, args, ctx, kw) => {
@@ -252,7 +246,7 @@ const applyDynamicForward: Apply = (o, args, ctx, kw) => {
   if (args.length > 1) throw extraArguments(kw, ctx);
   const fwd = parseDynamicForwardSpec(args[0]!);
   if (!fwd) throw lineError(ctx, 'Bad forwarding specification.');
-  if (ctx.active) pushForward(o.dynamicForwards, fwd);
+  if (ctx.active) addForward(o.dynamicForwards, fwd);
 };
 
 const applySessionType: Apply = (o, args, ctx, kw) => {

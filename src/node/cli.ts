@@ -135,6 +135,11 @@ async function appliedAlgorithms(cfg: ResolvedConfig): Promise<AlgorithmPreferen
 }
 
 async function main(): Promise<void> {
+  // ssh(1) ignores SIGPIPE and failed writes of its log and -G output (a reader that went away,
+  // `ssh -v ... 2>&1 | head`): without a listener Node would crash on the stream's 'error'
+  // event. -W handles its own stdout (stdio-forward.ts).
+  process.stderr.on('error', () => {});
+  process.stdout.on('error', () => {});
   await closeInspector();
   let outcome;
   try {

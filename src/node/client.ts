@@ -55,6 +55,7 @@ import type { DynamicForward, DynamicForwardOptions } from './forward-dynamic.js
 import { startDynamicForward } from './forward-dynamic.js';
 import { decodeTcpipForwardReply } from '../connection/global-requests.js';
 import { ChannelOpenFailureReason } from '../errors.js';
+import { MAX_TIMER_DELAY_MS } from '../long-timeout.js';
 
 /** Options of {@link connect}. A host key decision is required: knownHosts or verifyHostKey. */
 export interface ConnectOptions {
@@ -981,7 +982,8 @@ export class SshClient extends EventEmitter {
     this.timer = undefined;
     this.timerAt = at;
     if (at === undefined) return;
-    this.timer = setTimeout(this.onTimer, Math.max(0, at - performance.now()));
+    // A deadline past setTimeout's range fires early and is re-armed (long-timeout.ts).
+    this.timer = setTimeout(this.onTimer, Math.min(MAX_TIMER_DELAY_MS, Math.max(0, at - performance.now())));
     this.timer.unref?.();
   }
 

@@ -19,6 +19,7 @@ import { tcpServicePort } from './services.js';
 import { userHome } from './user-home.js';
 import { connectLendingReads } from './socket-read.js';
 import type { IdentityFileEntry, UnlockOptions } from './identity-file.js';
+import { setLongTimeout } from '../long-timeout.js';
 
 /** ssh(1)'s log levels over stderr (or the -E file's descriptor). */
 export class Log {
@@ -327,13 +328,13 @@ function openSocket(cfg: ResolvedConfig, log: Log): Socket {
   sock.once('connect', () => log.debug1(`Connection established to ${sock.remoteAddress} port ${sock.remotePort}.`));
   if (cfg.connectTimeout > 0) {
     // ssh_config(5) ConnectTimeout: the TCP connect and the wait for the server's banner.
-    const timer = setTimeout(() => {
+    const timer = setLongTimeout(() => {
       sock.destroy(Object.assign(new Error('Connection timed out'), { code: 'ETIMEDOUT' }));
     }, cfg.connectTimeout * 1000);
     // Only the TCP connect here: a 'data' listener would start the socket flowing and drop the
     // server's banner if it came before the SSH client listens; connect() times the handshake.
-    sock.once('connect', () => clearTimeout(timer));
-    sock.once('close', () => clearTimeout(timer));
+    sock.once('connect', () => timer.clear());
+    sock.once('close', () => timer.clear());
   }
   return sock;
 }

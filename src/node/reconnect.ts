@@ -12,6 +12,7 @@ import { AuthenticationError, ConnectionLostError, HostKeyError, SshError, Timeo
 import { connect, type ConnectOptions, type SshClient } from './client.js';
 import type { ForwardOptions, ListenSpec } from './forward.js';
 import { ForwardListener } from './forward-listener.js';
+import { setLongTimeout, type LongTimeout } from '../long-timeout.js';
 
 /** Backoff and waiting limits of {@link ReconnectingClient}. Times in milliseconds. */
 export interface ReconnectOptions {
@@ -49,9 +50,9 @@ function isPermanent(err: unknown): boolean {
  */
 export class ReconnectingClient extends EventEmitter {
   private current: SshClient | undefined;
-  private waiters = new Set<{ resolve: (c: SshClient) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
+  private waiters = new Set<{ resolve: (c: SshClient) => void; reject: (e: Error) => void; timer: LongTimeout }>();
   private closed = false;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: LongTimeout | undefined;
   private readonly opts: Required<Omit<ReconnectOptions, 'signal'>> & { signal?: AbortSignal };
 
   /** @param factory makes a new authenticated connection (e.g. `() => connect(options)`). */
@@ -95,7 +96,7 @@ export class ReconnectingClient extends EventEmitter {
       const w = {
         resolve,
         reject,
-        timer: setTimeout(() => {
+        timer: setLongTimeout(() => {
           this.waiters.delete(w);
           reject(new TimeoutError(`no SSH connection within ${this.opts.waitForConnection} ms (reconnecting)`));
         }, this.opts.waitForConnection),
@@ -108,7 +109,7 @@ export class ReconnectingClient extends EventEmitter {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.timer) clearTimeout(this.timer);
+    this.timer?.clear();
     this.rejectWaiters(new SshError('ERR_CONNECTION_CLOSED', 'the tunnel is closed'));
     const c = this.current;
     this.current = undefined;
@@ -120,7 +121,7 @@ export class ReconnectingClient extends EventEmitter {
     this.current = client;
     this.emit('connected', client);
     for (const w of this.waiters) {
-      clearTimeout(w.timer);
+      w.timer.clear();
       w.resolve(client);
     }
     this.waiters.clear();
@@ -134,7 +135,7 @@ export class ReconnectingClient extends EventEmitter {
 
   private rejectWaiters(err: Error): void {
     for (const w of this.waiters) {
-      clearTimeout(w.timer);
+      w.timer.clear();
       w.reject(err);
     }
     this.waiters.clear();
@@ -146,7 +147,7 @@ export class ReconnectingClient extends EventEmitter {
     const base = Math.min(maxDelay, initialDelay * 2 ** (attempt - 1));
     const delay = Math.round(base * (1 - jitter * random()));
     this.emit('reconnecting', { attempt, delay } satisfies ReconnectAttempt);
-    this.timer = setTimeout(() => {
+    this.timer = setLongTimeout(() => {
       this.timer = undefined;
       if (this.closed) return;
       this.factory().then(

@@ -30,7 +30,28 @@ export async function stdioForward(
   return new Promise((resolve) => {
     // Local EOF → CHANNEL_EOF; the channel's data reaches stdout with backpressure.
     io.input.pipe(ch);
+    // OpenSSH channels.c chan_read_failed: a read error on the input is its end (EOF).
+    io.input.on('error', () => {
+      io.input.unpipe(ch);
+      ch.end();
+    });
+    // OpenSSH channels.c chan_write_failed: a write error on the output (EPIPE: its reader went
+    // away, `ssh -W ... | head -c 5`) closes that side alone; data still arriving is dropped, and
+    // the channel closes once the input is done too (chan_is_dead), exiting 0.
+    let outputFailed = false;
+    let inputDone = false;
+    ch.once('finish', () => {
+      inputDone = true;
+      if (outputFailed) ch.destroy();
+    });
+    io.output.on('error', () => {
+      if (outputFailed) return;
+      outputFailed = true;
+      ch.resume();
+      if (inputDone) ch.destroy();
+    });
     ch.on('data', (d: Buffer) => {
+      if (outputFailed) return;
       if (!io.output.write(d)) {
         ch.pause();
         io.output.once('drain', () => ch.resume());

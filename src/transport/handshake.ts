@@ -103,6 +103,11 @@ export class Handshake {
   /** OpenSSH packet.c after_authentication: USERAUTH_SUCCESS was received. */
   private afterAuthentication = false;
 
+  /** USERAUTH_SUCCESS was received (OpenSSH packet.c after_authentication). */
+  get authenticated(): boolean {
+    return this.afterAuthentication;
+  }
+
   constructor(
     private readonly options: HandshakeOptions,
     private readonly encoder: PacketEncoder,

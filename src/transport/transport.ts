@@ -373,10 +373,13 @@ export class Transport {
   /**
    * RFC 4253 §9: rekey after the cipher's volume limit or the packet limit, either direction.
    * Runs after every packet sent and every batch received: the limits are worked out once per
-   * cipher (block size), not per packet.
+   * cipher (block size), not per packet. OpenSSH packet.c ssh_packet_need_rekeying: never before
+   * authentication, and at least one packet either way per key exchange, so a tiny RekeyLimit
+   * still makes progress.
    */
   private checkLimits(): void {
-    if (this.phase !== 'running' || this.handshake.inProgress) return;
+    if (this.phase !== 'running' || this.handshake.inProgress || !this.handshake.authenticated) return;
+    if (this.packetsSinceNewKeys === 0) return;
     const s = this.encoder.counters;
     const r = this.decoder.counters;
     const packets = this.options.rekeyPackets ?? DEFAULT_REKEY_PACKETS;

@@ -25,6 +25,7 @@ import { chunkReader, type ChunkReader } from './coalesce.js';
 import { WebChannel } from './channel.js';
 import { knownHostsFromText, knownHostsTextVerifier, knownTypes, type WebHostKeyVerifier } from './host-key.js';
 import { webRandom } from './random.js';
+import { MAX_TIMER_DELAY_MS } from '../long-timeout.js';
 
 /** A bidirectional byte stream, e.g. `Deno.connect()`'s conn or `connect()` from cloudflare:sockets. */
 export interface ByteStreamPair {
@@ -451,7 +452,8 @@ export class WebSshClient {
     this.timer = undefined;
     this.timerAt = at;
     if (at === undefined) return;
-    this.timer = setTimeout(this.onTimer, Math.max(0, at - Date.now()));
+    // A deadline past setTimeout's range fires early and is re-armed (long-timeout.ts).
+    this.timer = setTimeout(this.onTimer, Math.min(MAX_TIMER_DELAY_MS, Math.max(0, at - Date.now())));
   }
 
   private readonly onTimer = (): void => {
