@@ -22,6 +22,7 @@ import {
   type AgentReply,
 } from '../auth/agent-protocol.js';
 import type { Signer } from '../auth/signer.js';
+import { strerror } from './strerror.js';
 
 export type { AgentIdentity } from '../auth/agent-protocol.js';
 
@@ -30,20 +31,6 @@ interface Pending {
   reject(err: Error): void;
 }
 
-function describeErrno(err: NodeJS.ErrnoException): string {
-  switch (err.code) {
-    case 'ENOENT':
-      return 'No such file or directory';
-    case 'ECONNREFUSED':
-      return 'Connection refused';
-    case 'EACCES':
-      return 'Permission denied';
-    case 'ENOTSOCK':
-      return 'Socket operation on non-socket';
-    default:
-      return err.message;
-  }
-}
 
 /** A connection to an ssh-agent. Errors are SshError `ERR_AGENT`. */
 export class AgentClient {
@@ -78,7 +65,7 @@ export class AgentClient {
       }
     });
     socket.on('error', (err: NodeJS.ErrnoException) =>
-      this.fail(new SshError('ERR_AGENT', `ssh-agent ${path}: ${describeErrno(err)}`, { cause: err })),
+      this.fail(new SshError('ERR_AGENT', `ssh-agent ${path}: ${strerror(err)}`, { cause: err })),
     );
     socket.on('close', () => this.fail(new SshError('ERR_AGENT', `ssh-agent ${path}: the agent closed the connection`)));
   }
@@ -91,7 +78,7 @@ export class AgentClient {
     return new Promise((resolve, reject) => {
       const socket = netConnect({ path });
       const onError = (err: NodeJS.ErrnoException) =>
-        reject(new SshError('ERR_AGENT', `Error connecting to agent ${path}: ${describeErrno(err)}`, { cause: err }));
+        reject(new SshError('ERR_AGENT', `Error connecting to agent ${path}: ${strerror(err)}`, { cause: err }));
       socket.once('error', onError);
       socket.once('connect', () => {
         socket.off('error', onError);

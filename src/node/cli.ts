@@ -28,6 +28,7 @@ import type { DynamicForward } from './forward-dynamic.js';
 import type { RemoteForward } from './forward-remote.js';
 import type { SshError } from '../errors.js';
 import type { AlgorithmPreferences } from '../algorithms.js';
+import { strerror } from './strerror.js';
 
 /** ssh(1): "ssh exits with the exit status of the remote command or with 255 if an error occurred." */
 const EXIT_ERROR = 255;
@@ -194,23 +195,7 @@ function bindAddresses(spec: ForwardSpec, cfg: ResolvedConfig): { hosts: string[
 
 function describeBindError(err: unknown): { code: string | undefined; text: string } {
   const cause = ((err as { cause?: NodeJS.ErrnoException }).cause ?? err) as NodeJS.ErrnoException;
-  const texts: Record<string, string> = {
-    EADDRINUSE: 'Address already in use',
-    EACCES: 'Permission denied',
-    EADDRNOTAVAIL: 'Cannot assign requested address',
-    EAFNOSUPPORT: 'Address family not supported by protocol',
-    // strerror(3) (glibc) for what a Unix socket's bind can also meet, as misc.c unix_listener prints it.
-    EPERM: 'Operation not permitted',
-    ELOOP: 'Too many levels of symbolic links',
-    ENOENT: 'No such file or directory',
-    ENOTDIR: 'Not a directory',
-    EROFS: 'Read-only file system',
-    ENAMETOOLONG: 'File name too long',
-    EISDIR: 'Is a directory',
-    ENOSPC: 'No space left on device',
-    EINVAL: 'Invalid argument',
-  };
-  return { code: cause.code, text: (cause.code && texts[cause.code]) || cause.message };
+  return { code: cause.code, text: strerror(cause) };
 }
 
 /**
@@ -225,8 +210,7 @@ function describeUnixBindError(err: unknown, path: string): string {
       statSync(dirname(path));
     } catch (e) {
       const c = (e as NodeJS.ErrnoException).code;
-      if (c === 'ENOENT') return 'No such file or directory';
-      if (c === 'ENOTDIR') return 'Not a directory';
+      if (c === 'ENOENT' || c === 'ENOTDIR') return strerror(e as NodeJS.ErrnoException);
     }
   }
   return text;

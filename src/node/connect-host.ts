@@ -20,6 +20,7 @@ import { userHome } from './user-home.js';
 import { connectLendingReads } from './socket-read.js';
 import type { IdentityFileEntry, UnlockOptions } from './identity-file.js';
 import { setLongTimeout } from '../long-timeout.js';
+import { strerror } from './strerror.js';
 
 /** ssh(1)'s log levels over stderr (or the -E file's descriptor). */
 export class Log {
@@ -96,15 +97,6 @@ export function matchExec(command: string): number {
   return r.status;
 }
 
-/** strerror(3) (glibc) of what stat(2) of a path can fail with. */
-const STAT_STRERROR: Record<string, string> = {
-  ENOENT: 'No such file or directory',
-  ENOTDIR: 'Not a directory',
-  EACCES: 'Permission denied',
-  ELOOP: 'Too many levels of symbolic links',
-  ENAMETOOLONG: 'File name too long',
-  EOVERFLOW: 'Value too large for defined data type',
-};
 
 /**
  * What this process gives the ssh_config resolution (config/cli-args.ts): its environment, home,
@@ -136,8 +128,7 @@ export function processCliEnvironment(): CliEnvironment {
         statSync(path);
         return undefined;
       } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code ?? '';
-        return STAT_STRERROR[code] ?? (e as Error).message;
+        return strerror(e as NodeJS.ErrnoException);
       }
     },
     // ssh.c fprintf(stderr, ...): a plain newline, not the log's "\r\n".

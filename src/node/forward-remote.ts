@@ -11,6 +11,7 @@ import type { ChannelOpenParams } from '../connection/channel-types.js';
 import { ChannelOpenFailureReason, ForwardRefusedError, SshError, UsageError } from '../errors.js';
 import type { ChannelStream } from './channel-stream.js';
 import type { ForwardCounters, TargetSpec } from './forward.js';
+import { strerror } from './strerror.js';
 
 /**
  * Where the server listens: `host` as sent in tcpip-forward (default `'localhost'`, loopback as
@@ -156,23 +157,7 @@ function describeRemote(a: { host: string; port: number } | { path: string }): s
 
 /** strerror(3) wording for the usual connect errors, as OpenSSH sends them in OPEN_FAILURE. */
 function describeConnectError(err: NodeJS.ErrnoException): string {
-  switch (err.code) {
-    case 'ECONNREFUSED':
-      return 'Connection refused';
-    case 'ENOENT':
-      return 'No such file or directory';
-    case 'EACCES':
-      return 'Permission denied';
-    case 'ETIMEDOUT':
-      return 'Connection timed out';
-    case 'EHOSTUNREACH':
-      return 'No route to host';
-    case 'ENETUNREACH':
-      return 'Network is unreachable';
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-      return 'Name or service not known';
-    default:
-      return err.message;
-  }
+  // getaddrinfo's failures are gai_strerror(3)'s, not errno's.
+  if (err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN') return 'Name or service not known';
+  return strerror(err);
 }

@@ -1,0 +1,37 @@
+/**
+ * strerror(3) as glibc words it, for the errno codes Node reports (`err.code`): OpenSSH prints
+ * these texts (unix_listener's bind errors, connect_to's OPEN_FAILURE reason, the agent's socket,
+ * the `-i` stat warning), where Node's own messages read `connect ECONNREFUSED 127.0.0.1:22`.
+ * One table for every such place in the Node adapter.
+ */
+
+/** glibc's strerror(3) text by errno name. */
+const STRERROR: Readonly<Record<string, string>> = {
+  EPERM: 'Operation not permitted',
+  ENOENT: 'No such file or directory',
+  EACCES: 'Permission denied',
+  ENOTDIR: 'Not a directory',
+  EISDIR: 'Is a directory',
+  EINVAL: 'Invalid argument',
+  ENOSPC: 'No space left on device',
+  EROFS: 'Read-only file system',
+  ENAMETOOLONG: 'File name too long',
+  ELOOP: 'Too many levels of symbolic links',
+  EOVERFLOW: 'Value too large for defined data type',
+  ENOTSOCK: 'Socket operation on non-socket',
+  EAFNOSUPPORT: 'Address family not supported by protocol',
+  EADDRINUSE: 'Address already in use',
+  EADDRNOTAVAIL: 'Cannot assign requested address',
+  ENETUNREACH: 'Network is unreachable',
+  ETIMEDOUT: 'Connection timed out',
+  ECONNREFUSED: 'Connection refused',
+  EHOSTUNREACH: 'No route to host',
+};
+
+/**
+ * strerror(3) of `err`'s errno code (`No such file or directory` for ENOENT); the error's own
+ * message when its code is not a known errno (or it has none).
+ */
+export function strerror(err: { code?: string; message: string }): string {
+  return (err.code !== undefined && STRERROR[err.code]) || err.message;
+}
