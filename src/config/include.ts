@@ -8,7 +8,7 @@
  * Pure: directories are listed through the injected function.
  */
 import { ConfigError } from './options.js';
-import type { UserHomeLookup } from './tokens.js';
+import { tildeParts, type UserHomeLookup } from './tokens.js';
 
 const MAGIC = /[*?[]/;
 
@@ -43,12 +43,10 @@ export function globMatch(name: string, pattern: string): boolean {
  * as written.
  */
 export function globTilde(path: string, home: string, envHome: string | undefined, userHome?: UserHomeLookup): string {
-  if (!path.startsWith('~')) return path;
-  const slash = path.indexOf('/');
-  const user = slash < 0 ? path.slice(1) : path.slice(1, slash);
-  const rest = slash < 0 ? '' : path.slice(slash);
-  const dir = user === '' ? envHome || home : userHome?.(user);
-  return dir === undefined ? path : dir + rest;
+  const parts = tildeParts(path);
+  if (parts === undefined) return path;
+  const dir = parts.user === '' ? envHome || home : userHome?.(parts.user);
+  return dir === undefined ? path : dir + parts.rest;
 }
 
 /**

@@ -114,6 +114,18 @@ export function percentExpand(
  */
 export type UserHomeLookup = (name: string) => string | undefined;
 
+/**
+ * A leading `~` split as misc.c tilde_expand and glob(3)'s GLOB_TILDE split it: the user name
+ * (`''` for the current user) and the rest of the path from its first `/` (`''` when there is
+ * none); undefined for a path that does not start with `~`.
+ * `tildeParts('~joe/.ssh/id')` → `{ user: 'joe', rest: '/.ssh/id' }`.
+ */
+export function tildeParts(path: string): { user: string; rest: string } | undefined {
+  if (!path.startsWith('~')) return undefined;
+  const slash = path.indexOf('/');
+  return slash < 0 ? { user: path.slice(1), rest: '' } : { user: path.slice(1, slash), rest: path.slice(slash) };
+}
+
 /** Linux PATH_MAX: misc.c tilde_expand refuses a result this long or longer (bytes). */
 const PATH_MAX = 4096;
 
@@ -131,10 +143,10 @@ const PATH_MAX = 4096;
  * tildeExpand('~root/k', '/home/joe', () => '/root') // '/root/k'
  */
 export function tildeExpand(path: string, home: string, userHome?: UserHomeLookup): string {
-  if (!path.startsWith('~')) return path;
-  const slash = path.indexOf('/');
-  const user = slash < 0 ? path.slice(1) : path.slice(1, slash);
-  const rest = slash < 0 ? '' : path.slice(slash).replace(/^\/+/, '');
+  const parts = tildeParts(path);
+  if (parts === undefined) return path;
+  const { user } = parts;
+  const rest = parts.rest.replace(/^\/+/, '');
   let dir = home;
   if (user !== '') {
     const found = userHome?.(user);

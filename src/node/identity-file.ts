@@ -11,6 +11,7 @@ import { publicKeyOfPrivateKeyFile } from '../auth/identity.js';
 import { KeyError, KeyPermissionsError, SshError, UsageError } from '../errors.js';
 import { parseCertificateFile, type CertificateSource } from '../keys/certificate.js';
 import { parsePrivateKey, parsePublicKeyFile, type PrivateKey } from '../keys/privatekey.js';
+import { tildeParts } from '../config/tokens.js';
 import { userHome } from './user-home.js';
 
 /**
@@ -24,12 +25,11 @@ import { userHome } from './user-home.js';
 export function expandHome(path: string): string {
   if (path === '~') return homedir();
   if (path.startsWith('~/')) return join(homedir(), path.slice(2));
-  if (!path.startsWith('~')) return path;
-  const slash = path.indexOf('/');
-  const name = slash < 0 ? path.slice(1) : path.slice(1, slash);
-  const home = userHome(name);
-  if (home === undefined) throw new UsageError(`${path}: tilde_expand: No such user ${name}`);
-  return slash < 0 ? home : join(home, path.slice(slash + 1));
+  const parts = tildeParts(path);
+  if (parts === undefined) return path;
+  const home = userHome(parts.user);
+  if (home === undefined) throw new UsageError(`${path}: tilde_expand: No such user ${parts.user}`);
+  return parts.rest === '' ? home : join(home, parts.rest.slice(1));
 }
 
 /** Options of {@link loadIdentityFile}. */
