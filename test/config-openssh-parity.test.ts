@@ -102,6 +102,27 @@ function expectSame(args: string[], keyword?: string, env?: NodeJS.ProcessEnv): 
     expect(theirs(['-F', conf('Match all "" # note\nPort 3\n'), 'h']).status).toBe(255);
   });
 
+  (openssh10Available() ? it : it.skip)('Match tagged and Match command, "" included, with Tag, -P and a command line (OpenSSH 10; 9.2 knew neither)', () => {
+    const ssh10 = openssh10().ssh;
+    const text =
+      'Match tagged ""\nPort 3\nMatch command ""\nPort 4\nMatch tagged t*,!tx\nPort 5\nMatch command "ls -l,x"\nPort 6\nMatch !tagged ""\nUser u\nHost *\nTag ty\n';
+    const path = conf(text);
+    const cases = [[], ['-P', 'tz'], ['-P', 'tx'], ['-P', 'a', '-P', 'tz'], ['h', 'ls', '-l'], ['h', 'x']];
+    for (const extra of cases) {
+      const args = ['-G', '-F', path, ...(extra[0] === 'h' ? extra : [...extra, 'h'])];
+      const a = run(process.execPath, [CLI, ...args]);
+      const b = run(ssh10, args);
+      const pick = (o: Out) => o.stdout.filter((l) => /^(port|user|tag) /.test(l));
+      expect({ status: a.status, stderr: a.stderr, out: pick(a) }, extra.join(' ')).toEqual({ status: b.status, stderr: b.stderr, out: pick(b) });
+    }
+    // The criteria were evaluated: no tag matches `tagged ""` (port 3); with -P tz and a command
+    // neither empty criterion holds and `tagged t*,!tx` does (port 5).
+    expect(lines(ours(['-F', path, 'h']), 'port')).toEqual(['port 3']);
+    expect(lines(ours(['-F', path, '-P', 'tz', 'h', 'x']), 'port')).toEqual(['port 5']);
+    // ssh 9.2 refuses both criteria.
+    expect(theirs(['-F', conf('Match tagged ""\n'), 'h']).status).toBe(255);
+  });
+
   it('UserKnownHostsFile / GlobalKnownHostsFile: "none" only alone, as readconf.c allows it', () => {
     for (const line of ['UserKnownHostsFile none a', 'UserKnownHostsFile a none', 'GlobalKnownHostsFile None a', 'UserKnownHostsFile none']) {
       const alone = line === 'UserKnownHostsFile none';

@@ -216,7 +216,7 @@ const HONOURED = new Set(['T', 'n', 'x', 'a', 'k', '2']);
 const UNSUPPORTED_FLAGS: Record<string, string> = {
   A: 'agent forwarding', B: 'binding to an interface',
   I: 'PKCS#11 keys', K: 'GSSAPI',
-  M: 'connection multiplexing', O: 'connection multiplexing', P: 'tags', Q: 'queries',
+  M: 'connection multiplexing', O: 'connection multiplexing', Q: 'queries',
   S: 'connection multiplexing', X: 'X11 forwarding', Y: 'X11 forwarding',
   Z: 'listing the keys to offer', b: 'binding to an address', e: 'escape characters',
   s: 'subsystems', t: 'pseudo-terminals', w: 'tunnel devices', y: 'logging to syslog',
@@ -419,6 +419,10 @@ function applyFlag(c: string, value: string | undefined, o: SshOptions, flags: F
       return;
     case 'E':
       flags.logFile = value!;
+      return;
+    case 'P':
+      // OpenSSH 10 ssh.c: -P sets Tag; the first -P wins and beats the files (read later).
+      if (o.tag === undefined) o.tag = value!;
       return;
     case 'R': {
       const fwd = parseForwardSpec(value!, true);
@@ -646,6 +650,8 @@ function* resolveSteps(argv: string[], cenv: CliEnvironment): Generator<HostLook
       finalPass,
       wantFinalPass: () => (wantFinalPass = true),
       exec: cenv.exec,
+      // ssh.c: the command's words joined by single spaces, before the files are read.
+      command: flags.command.join(' '),
       env: cenv.env,
       userHome: cenv.userHome,
     });

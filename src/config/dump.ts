@@ -90,6 +90,8 @@ export function dumpConfig(cfg: ResolvedConfig, algorithms: EffectiveAlgorithms)
   put('hostkeyalgorithms', algorithms.hostKey.join(','));
   put('hostkeyalias', cfg.hostKeyAlias);
   put('ignoreunknown', o.ignoreUnknown?.join(','));
+  // OpenSSH 10 readconf.c dump_client_config: printed when set.
+  put('tag', o.tag);
   put('kexalgorithms', algorithms.kex.join(','));
   // log.c log_level_name(): the first name of the level, DEBUG for DEBUG1.
   put('loglevel', cfg.logLevel === 'DEBUG1' ? 'DEBUG' : cfg.logLevel);

@@ -408,6 +408,8 @@ const ROWS: readonly KeywordEntry[] = [
   implemented('HashKnownHosts', flagInto('hashKnownHosts')),
   implemented('HostKeyAlgorithms', algorithmsInto('hostKeyAlgorithms')),
   // ssh_config(5) HostKeyAlias: known_hosts lookups and writes use this name (lowercased, ssh.c).
+  // readconf.c oTag: a string, the first one obtained wins; only `Match tagged` reads it.
+  implemented('Tag', (o, args, ctx, kw) => setFirst(o, 'tag', single(kw, args, ctx), ctx)),
   implemented('HostKeyAlias', (o, args, ctx, kw) => setFirst(o, 'hostKeyAlias', single(kw, args, ctx), ctx)),
   implemented('Hostname', stringInto('hostName')),
   // ssh_config(5): only the agent keys that match an IdentityFile are offered.
@@ -546,7 +548,6 @@ const ROWS: readonly KeywordEntry[] = [
   ignored('StdinNull', 'standard input is never read', ['yes', 'no']),
   ignored('StreamLocalBindUnlink', 'an existing socket file makes the listener fail with an error instead', ['no']),
   ignored('SyslogFacility', 'logs go to standard error only'),
-  ignored('Tag', 'tags only select Match tagged blocks, which pure-ssh refuses'),
   ignored('TCPKeepAlive', 'no TCP keepalives are sent; ServerAliveInterval detects a dead server', ['no']),
   ignored('TunnelDevice', 'it only applies to Tunnel, which pure-ssh refuses'),
   ignored('UpdateHostKeys', 'no extra host keys are learnt after authentication; known_hosts keeps what it has', ['no']),

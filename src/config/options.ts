@@ -73,6 +73,8 @@ export interface SshOptions {
   addressFamily?: 'any' | 'inet' | 'inet6';
   /** ssh_config(5) SessionType: `none` is what -N asks for; `subsystem` is refused. */
   sessionType?: 'none' | 'default';
+  /** ssh_config(5) Tag (ssh -P): the name `Match tagged` compares with. */
+  tag?: string;
   /** IgnoreUnknown patterns. */
   ignoreUnknown?: string[];
   /**

@@ -155,6 +155,8 @@ export interface ReadConfigContext {
   wantFinalPass?: () => void;
   /** Runs a Match exec command with /bin/sh -c and returns its exit status (-1: could not run). */
   exec?: (command: string) => number;
+  /** The remote command given on the command line, words joined by spaces (Match command). */
+  command?: string;
   /** The environment, for ${VAR} in Match exec commands. */
   env?: Readonly<Record<string, string | undefined>>;
 }
@@ -210,6 +212,8 @@ function matchContext(o: SshOptions, c: ReadConfigContext): MatchContext {
     finalPass: c.finalPass ?? false,
     wantFinalPass: () => c.wantFinalPass?.(),
     exec: c.exec,
+    tag: o.tag,
+    command: c.command ?? '',
     execTokens: () =>
       pickTokens(
         connectionTokens({ local, host, originalHost, port: o.port ?? 22, user, hostKeyAlias: o.hostKeyAlias }),
