@@ -167,6 +167,10 @@ function expectSame(args: string[], keyword?: string, env?: NodeJS.ProcessEnv): 
       [['-R', 'http:h:ssh'], 'remoteforward'],
       [['-D', 'socks'], 'dynamicforward'],
       [['-J', 'u@j:ssh'], 'proxyjump'],
+      // readconf.c parse_jump: hops before the last are printed as written (jump_extra).
+      [['-J', 'j:http,k'], 'proxyjump'],
+      [['-J', 'j,k:http'], 'proxyjump'],
+      [['-o', 'ProxyJump=u@j:http,ssh://v@k:ssh'], 'proxyjump'],
       [['-W', 'h:http'], 'port'],
     ] as const) {
       const full = args[0] === '-F' ? [...args, 'h'] : ['-F', 'none', ...args, 'h'];

@@ -107,6 +107,12 @@ const JUMPS = [
   'x,a@b@host',
   'u@gw:2,10.0.0.1',
   'a/b@host',
+  // The hops before the last are printed as written (parse_jump's jump_extra), the last parsed.
+  'j:0022,k',
+  'J:80,K:010',
+  'ssh://u@j:22/,ssh://v@k:23',
+  'a:+22,b:0022,c',
+  '[::1]:22,1.2.3.4',
   // Refused by both.
   '::1',
   'fe80::1:22',

@@ -160,7 +160,7 @@ export interface ResolvedConfig {
    * The route: ProxyJump hops (first hop first; each hop resolves its own configuration), a
    * ProxyCommand with its %-tokens expanded, or undefined for a direct TCP connection.
    */
-  proxy?: { kind: 'jump'; hops: JumpSpec[] } | { kind: 'command'; command: string };
+  proxy?: { kind: 'jump'; hops: JumpSpec[]; extra?: string } | { kind: 'command'; command: string };
   /** -W host:port: standard input and output forwarded to this address on the server side. */
   stdioForward?: { host: string; port: number };
   /** -f / ForkAfterAuthentication: go to the background once authenticated and forwarding. */

@@ -266,7 +266,11 @@ const applyProxyJump: Apply = (o, args, ctx, kw) => {
   const text = single(kw, args, ctx);
   const hops = parseJumpSpec(text);
   if (!hops) throw lineError(ctx, `Invalid ProxyJump "${text}"`);
-  setFirst(o, 'proxy', hops === 'none' ? { kind: 'none', via: 'ProxyJump' } : { kind: 'jump', hops }, ctx);
+  // readconf.c parse_jump keeps the hops before the last one as written (jump_extra), which is
+  // what ssh -G prints for them.
+  const comma = text.lastIndexOf(',');
+  const extra = comma > 0 ? text.slice(0, comma) : undefined;
+  setFirst(o, 'proxy', hops === 'none' ? { kind: 'none', via: 'ProxyJump' } : { kind: 'jump', hops, ...(extra !== undefined ? { extra } : {}) }, ctx);
 };
 
 /**
