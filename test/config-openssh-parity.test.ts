@@ -123,6 +123,23 @@ function expectSame(args: string[], keyword?: string, env?: NodeJS.ProcessEnv): 
     expect(theirs(['-F', conf('Match tagged ""\n'), 'h']).status).toBe(255);
   });
 
+  it('an ssh:// destination ssh cannot parse (an IPv6 address in brackets included) is the usage text alone, exit 255', () => {
+    for (const dest of ['ssh://[::1]:22', 'ssh://[::1]', 'ssh://u@[fe80::1]/', 'ssh://a@b@host', 'ssh://host/path', 'ssh://host:0', 'ssh://@host']) {
+      const a = ours(['-F', 'none', dest]);
+      const b = theirs(['-F', 'none', dest]);
+      expect(b.status, dest).toBe(255);
+      expect(b.stderr[0], dest).toMatch(/^usage: ssh /);
+      expect(a.status, dest).toBe(255);
+      expect(a.stderr[0], dest).toMatch(/^usage: pure-ssh /);
+      expect(a.stdout, dest).toEqual([]);
+    }
+    // A bracketed domain name is still one (cleanhostname drops the brackets).
+    expect(expectSame(['-F', 'none', 'ssh://[h.example]:23'], 'hostname').status).toBe(0);
+    // In a jump list: "Invalid -J argument" / the file's "Invalid ProxyJump".
+    expect(expectSame(['-F', 'none', '-J', 'ssh://[::1]:22', 'h']).stderr).toEqual(['Invalid -J argument']);
+    expect(expectSame(['-F', conf('ProxyJump x,ssh://[::1]\n'), 'h']).status).toBe(255);
+  });
+
   it('UserKnownHostsFile / GlobalKnownHostsFile: "none" only alone, as readconf.c allows it', () => {
     for (const line of ['UserKnownHostsFile none a', 'UserKnownHostsFile a none', 'GlobalKnownHostsFile None a', 'UserKnownHostsFile none']) {
       const alone = line === 'UserKnownHostsFile none';

@@ -301,7 +301,10 @@ function applyDestination(dest: string, o: SshOptions, flags: Flags, ctx: LineCo
   // ssh.c: an ssh:// URI first, else `[user@]hostname`; a bad one is a usage error.
   const d = splitUserHostPort(dest, 'destination');
   if ('error' in d) {
-    return { kind: 'usage', message: dest.startsWith('ssh://') ? `invalid ssh:// destination '${dest}': ${d.error}` : undefined };
+    // ssh.c: a destination ssh cannot parse is usage() alone. Connection parameters, which ssh
+    // drops and pure-ssh refuses (destination.ts), are named, since ssh would have gone on.
+    const params = dest.startsWith('ssh://') && d.error.startsWith('connection parameters');
+    return { kind: 'usage', message: params ? `invalid ssh:// destination '${dest}': ${d.error}` : undefined };
   }
   if (d.user !== undefined) applyOption(o, 'User', [d.user], ctx);
   if (d.port !== undefined) applyOption(o, 'Port', [String(d.port)], ctx);
