@@ -7,7 +7,7 @@
  * OpenSSH's client (CI=true: a missing `ssh` fails).
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -138,6 +138,29 @@ function expectSame(args: string[], keyword?: string, env?: NodeJS.ProcessEnv): 
     // In a jump list: "Invalid -J argument" / the file's "Invalid ProxyJump".
     expect(expectSame(['-F', 'none', '-J', 'ssh://[::1]:22', 'h']).stderr).toEqual(['Invalid -J argument']);
     expect(expectSame(['-F', conf('ProxyJump x,ssh://[::1]\n'), 'h']).status).toBe(255);
+  });
+
+  it('-G -E FILE: ssh opens the log file (0600, appending) before reading the files, whose errors go there; one it cannot open is exit 1', () => {
+    const bad = conf('Port x\n');
+    for (const [name, cmd] of [['pure-ssh', ours], ['ssh', theirs]] as const) {
+      const log = join(dir, `e-${name}.log`);
+      // Opened, even with nothing to log, and with the mode log.c gives it.
+      const ok = cmd(['-F', 'none', '-E', log, 'h']);
+      expect(ok.status, name).toBe(0);
+      expect(existsSync(log), name).toBe(true);
+      expect(statSync(log).mode & 0o777, name).toBe(0o600);
+      // The file's bad line and the summary in the log, nothing on stderr.
+      writeFileSync(log, 'before\n');
+      const r = cmd(['-F', bad, '-E', log, 'h']);
+      expect({ status: r.status, stderr: r.stderr }, name).toEqual({ status: 255, stderr: [] });
+      expect(readFileSync(log, 'utf8').split(/\r?\n/), name).toEqual(['before', `${bad} line 1: Bad port 'x'.`, `${bad}: terminating, 1 bad configuration options`, '']);
+      // A command-line error comes before the log is opened: stderr, no file.
+      const early = join(dir, `e-${name}-early.log`);
+      expect(cmd(['-F', 'none', '-E', early, '-o', 'Port=x', 'h']).stderr, name).toEqual(["command-line line 0: Bad port 'x'."]);
+      expect(existsSync(early), name).toBe(false);
+    }
+    expect(expectSame(['-F', 'none', '-E', join(dir, 'no-such-dir', 'log'), 'h']).status).toBe(1);
+    expect(ours(['-F', 'none', '-E', join(dir, 'no-such-dir', 'log'), 'h']).stderr).toEqual([`Couldn't open logfile ${join(dir, 'no-such-dir', 'log')}: No such file or directory`]);
   });
 
   it('UserKnownHostsFile / GlobalKnownHostsFile: "none" only alone, as readconf.c allows it', () => {

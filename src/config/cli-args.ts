@@ -79,6 +79,12 @@ export interface CliEnvironment {
    * file or directory`). Without it, `-i` files are not checked here.
    */
   statError?: (path: string) => string | undefined;
+  /**
+   * ssh.c log_redirect_stderr_to for `-E FILE`: called once the command line is read and before
+   * any configuration file (whose errors then go to the file), also under -G. It may exit, as
+   * ssh does when the file cannot be opened.
+   */
+  openLog?: (path: string) => void;
   /** ssh.c's messages printed straight to stderr while reading the options (the `-i` warning). */
   warn?: (message: string) => void;
   /**
@@ -621,6 +627,8 @@ function* resolveSteps(argv: string[], cenv: CliEnvironment): Generator<HostLook
   // ssh.c: the command line's user and host end up in %r and %h (ProxyCommand, Match exec).
   if (o.user !== undefined && !validCommandLineUser(o.user)) throw new ConfigError('remote username contains invalid characters');
   if (!validCommandLineHost(flags.host)) throw new ConfigError('hostname contains invalid characters');
+  // ssh.c: -E takes effect after the command line (its errors stay on stderr), before the files.
+  if (flags.logFile !== undefined) cenv.openLog?.(flags.logFile);
   if (flags.port !== undefined) o.port = flags.port;
   if (flags.ciphers !== undefined) {
     o.ciphers = flags.ciphers;

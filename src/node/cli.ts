@@ -6,7 +6,7 @@
  * The SSH library is imported only once the command line is known to be good, so `-h`, `-V`
  * and argument errors answer at once.
  */
-import { openSync, readFileSync, statSync } from 'node:fs';
+import { openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { constants as osConstants } from 'node:os';
 import {
@@ -144,11 +144,12 @@ async function main(): Promise<void> {
   await closeInspector();
   let outcome;
   try {
-    outcome = await resolveCommandLineAsync(process.argv.slice(2), (cliEnv = processCliEnvironment()));
+    cliEnv = { ...processCliEnvironment(), openLog };
+    outcome = await resolveCommandLineAsync(process.argv.slice(2), cliEnv);
   } catch (err) {
     if (err instanceof ConfigError) {
       // No message: ssh's error() said nothing at the LogLevel asked for (-q).
-      if (err.message !== '') process.stderr.write(`${err.message}\n`);
+      if (err.message !== '') writeLog(`${err.message}\n`);
       process.exit(err.exitCode);
     }
     throw err;
@@ -165,7 +166,7 @@ async function main(): Promise<void> {
     try {
       algorithms = await appliedAlgorithms(outcome.config);
     } catch (err) {
-      process.stderr.write(`${(err as Error).message}\n`);
+      writeLog(`${(err as Error).message}\n`);
       process.exit(EXIT_ERROR);
     }
     process.stdout.write(dumpConfig(outcome.config, algorithms).map((l) => `${l}\n`).join(''));
@@ -333,17 +334,32 @@ async function bindListeners<F extends { address: unknown }>(
   return started;
 }
 
-async function run(cfg: ResolvedConfig): Promise<void> {
-  let logFd = 2;
-  if (cfg.logFile !== undefined) {
-    try {
-      logFd = openSync(cfg.logFile, 'a');
-    } catch (err) {
-      // ssh.c: "Couldn't open logfile %s: %s".
-      process.stderr.write(`Couldn't open logfile ${cfg.logFile}: ${(err as Error).message}\n`);
-      process.exit(EXIT_ERROR);
-    }
+/** Where log lines go: stderr, or the -E file once {@link openLog} opened it. */
+let logFd = 2;
+
+/**
+ * ssh -E (log.c log_redirect_stderr_to): the file opened for appending, created 0600; when it
+ * cannot be, ssh's message on stderr and exit status 1. Called by the configuration resolution
+ * before the files are read, -G included, so their errors land in the file as ssh's do.
+ */
+function openLog(path: string): void {
+  if (logFd !== 2) return;
+  try {
+    logFd = openSync(path, 'a', 0o600);
+  } catch (err) {
+    process.stderr.write(`Couldn't open logfile ${path}: ${strerror(err as NodeJS.ErrnoException)}\n`);
+    process.exit(1);
   }
+}
+
+/** Text to the log's destination (stderr or the -E file), as {@link Log.write}. */
+function writeLog(text: string): void {
+  if (logFd === 2) process.stderr.write(text);
+  else writeSync(logFd, text);
+}
+
+async function run(cfg: ResolvedConfig): Promise<void> {
+  if (cfg.logFile !== undefined) openLog(cfg.logFile);
   const log = new Log(cfg.logLevel, logFd);
   const background = await import('./background.js');
   if (cfg.forkAfterAuthentication && !background.isBackgroundCopy()) return background.goBackground();
