@@ -206,6 +206,10 @@ function expectSame(args: string[], keyword?: string, env?: NodeJS.ProcessEnv): 
       [['-L', 'http:h:22'], 'localforward'],
       [['-R', 'http:h:ssh'], 'remoteforward'],
       [['-D', 'socks'], 'dynamicforward'],
+      // readconf.c parse_forward: a single field with a `/` is a Unix socket to listen on.
+      [['-D', '/tmp/socks.sock'], 'dynamicforward'],
+      [['-D', '1080/x'], 'dynamicforward'],
+      [['-F', conf('DynamicForward [/tmp/s]\n')], 'dynamicforward'],
       [['-J', 'u@j:ssh'], 'proxyjump'],
       // readconf.c parse_jump: hops before the last are printed as written (jump_extra).
       [['-J', 'j:http,k'], 'proxyjump'],

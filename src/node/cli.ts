@@ -23,7 +23,7 @@ import { tuneV8ForForwarding, tuneV8ForLogin } from './v8-tuning.js';
 import { enableArrayBufferCap } from './array-buffer-cap.js';
 import { takeGc } from './v8-gc.js';
 import { configOf, connectHost, describeFatal, loadLibraries, Log, processCliEnvironment, type Libraries, type RouteContext } from './connect-host.js';
-import type { ForwardOptions, LocalForward } from './forward.js';
+import type { ForwardOptions, ListenSpec, LocalForward } from './forward.js';
 import type { DynamicForward } from './forward-dynamic.js';
 import type { RemoteForward } from './forward-remote.js';
 import type { SshError } from '../errors.js';
@@ -218,7 +218,7 @@ function describeUnixBindError(err: unknown, path: string): string {
 }
 
 /** Every listener we started, closed when the connection ends. */
-const forwards = new Set<LocalForward | DynamicForward>();
+const forwards = new Set<LocalForward | DynamicForward<ListenSpec>>();
 
 /** SshClient.forwardLocal, keeping every listener so the connection's end can close them all. */
 async function openForward(client: SshClient, options: ForwardOptions): Promise<LocalForward> {
@@ -228,8 +228,19 @@ async function openForward(client: SshClient, options: ForwardOptions): Promise<
 }
 
 /** Start the listeners of one -D (a SOCKS proxy); null when none could be bound. */
-async function startDynamic(client: SshClient, spec: DynamicForwardSpec, cfg: ResolvedConfig, log: Log): Promise<DynamicForward[] | null> {
+async function startDynamic(client: SshClient, spec: DynamicForwardSpec, cfg: ResolvedConfig, log: Log): Promise<DynamicForward<ListenSpec>[] | null> {
   // OpenSSH keeps -D among the local forwards, with "socks" as the remote address.
+  if ('path' in spec) {
+    log.debug1(`Local connections to ${spec.path} forwarded to remote address socks:0`);
+    try {
+      const fwd = await client.forwardDynamic({ listen: { path: spec.path } });
+      forwards.add(fwd);
+      return [fwd];
+    } catch (err) {
+      log.error(`unix_listener: cannot bind to path ${spec.path}: ${describeUnixBindError(err, spec.path)}`);
+      return null;
+    }
+  }
   log.debug1(`Local connections to ${bindAddresses({ listen: spec } as ForwardSpec, cfg).label}:${spec.port} forwarded to remote address socks:0`);
   return bindListeners({ listen: spec } as ForwardSpec, cfg, log, 'socks', async (host, port) => {
     const fwd = await client.forwardDynamic({ listen: { host, port } });
