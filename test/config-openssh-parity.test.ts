@@ -163,6 +163,19 @@ function expectSame(args: string[], keyword?: string, env?: NodeJS.ProcessEnv): 
     expect(ours(['-F', 'none', '-E', join(dir, 'no-such-dir', 'log'), 'h']).stderr).toEqual([`Couldn't open logfile ${join(dir, 'no-such-dir', 'log')}: No such file or directory`]);
   });
 
+  it('Include: the "matched no files" and "Including file" debug lines as ssh -vvv prints them (relative patterns after ~/.ssh/, depth of the including file)', () => {
+    const inner = conf('User x\n');
+    const mid = conf(`Include ${inner}\n`);
+    const path = conf(`Include nothere*\nInclude ${join(dir, 'nope')}\nInclude ~/x\nInclude sub/z\nInclude ${mid}\n`);
+    const pick = (o: Out) => o.stderr.map((l) => l.replace(/^debug\d: /, '')).filter((l) => /: include .* matched no files$|: Including file /.test(l));
+    const b = pick(run(SSH, ['-vvv', '-G', '-F', path, 'h']));
+    // pure-ssh prints its notes with -v when it runs (here a refused connection), not under -G.
+    const a = pick(run(process.execPath, [CLI, '-v', '-F', path, '-N', '-p', '1', '127.0.0.1']));
+    expect(b).toContain(`${path} line 1: include ~/.ssh/nothere* matched no files`);
+    expect(b).toContain(`${mid} line 1: Including file ${inner} depth 1`);
+    expect(a).toEqual(b);
+  });
+
   it('UserKnownHostsFile / GlobalKnownHostsFile: "none" only alone, as readconf.c allows it', () => {
     for (const line of ['UserKnownHostsFile none a', 'UserKnownHostsFile a none', 'GlobalKnownHostsFile None a', 'UserKnownHostsFile none']) {
       const alone = line === 'UserKnownHostsFile none';
