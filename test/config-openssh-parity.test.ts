@@ -176,6 +176,14 @@ function expectSame(args: string[], keyword?: string, env?: NodeJS.ProcessEnv): 
     expect(a).toEqual(b);
   });
 
+  it('-o Host / Match / Include: readconf.c\'s "Host directive not supported as a command-line option" (Match says Host too), exit 255', () => {
+    for (const o of ['Host x', 'host=a', 'Match all', 'Match=host h', 'Include x', 'Match', 'Host']) {
+      const a = expectSame(['-F', 'none', '-o', o, 'h']);
+      expect(a.status, o).toBe(255);
+    }
+    expect(ours(['-F', 'none', '-o', 'Match all', 'h']).stderr).toEqual(['Host directive not supported as a command-line option']);
+  });
+
   it('UserKnownHostsFile / GlobalKnownHostsFile: "none" only alone, as readconf.c allows it', () => {
     for (const line of ['UserKnownHostsFile none a', 'UserKnownHostsFile a none', 'GlobalKnownHostsFile None a', 'UserKnownHostsFile none']) {
       const alone = line === 'UserKnownHostsFile none';

@@ -184,9 +184,12 @@ const STRICT_HOST_KEY_CHECKING: Record<string, StrictHostKeyChecking> = {
   yes: 'yes', true: 'yes', no: 'no', false: 'no', off: 'no', 'accept-new': 'accept-new', ask: 'ask',
 };
 
-/** `Host`, `Match` and `Include` shape the file; readConfig handles them, never a `-o`. */
-const directive: Apply = (_o, _args, ctx, kw) => {
-  throw lineError(ctx, `${kw} directive not supported as a command-line option`);
+/**
+ * `Host`, `Match` and `Include` shape the file; readConfig handles them, never a `-o`.
+ * readconf.c words it without the `command-line line 0` prefix, and says "Host" for `Match` too.
+ */
+const directive: Apply = (_o, _args, _ctx, kw) => {
+  throw new ConfigError(`${kw.toLowerCase() === 'include' ? 'Include' : 'Host'} directive not supported as a command-line option`);
 };
 
 /**
