@@ -29,6 +29,7 @@ import type { RemoteForward } from './forward-remote.js';
 import type { SshError } from '../errors.js';
 import type { AlgorithmPreferences } from '../algorithms.js';
 import { strerror } from './strerror.js';
+import { visLogText } from './log-vis.js';
 
 /** ssh(1): "ssh exits with the exit status of the remote command or with 255 if an error occurred." */
 const EXIT_ERROR = 255;
@@ -149,7 +150,7 @@ async function main(): Promise<void> {
   } catch (err) {
     if (err instanceof ConfigError) {
       // No message: ssh's error() said nothing at the LogLevel asked for (-q).
-      if (err.message !== '') writeLog(`${err.message}\n`);
+      if (err.message !== '') writeLog(`${visLogText(err.message)}\n`);
       process.exit(err.exitCode);
     }
     throw err;
@@ -166,7 +167,7 @@ async function main(): Promise<void> {
     try {
       algorithms = await appliedAlgorithms(outcome.config);
     } catch (err) {
-      writeLog(`${(err as Error).message}\n`);
+      writeLog(`${visLogText((err as Error).message)}\n`);
       process.exit(EXIT_ERROR);
     }
     process.stdout.write(dumpConfig(outcome.config, algorithms).map((l) => `${l}\n`).join(''));
