@@ -7,7 +7,7 @@
  * OpenSSH's client (CI=true: a missing `ssh` fails).
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -102,6 +102,88 @@ function expectSame(args: string[], keyword?: string, env?: NodeJS.ProcessEnv): 
     expect(theirs(['-F', conf('Match all "" # note\nPort 3\n'), 'h']).status).toBe(255);
   });
 
+  (openssh10Available() ? it : it.skip)('Match tagged and Match command, "" included, with Tag, -P and a command line (OpenSSH 10; 9.2 knew neither)', () => {
+    const ssh10 = openssh10().ssh;
+    const text =
+      'Match tagged ""\nPort 3\nMatch command ""\nPort 4\nMatch tagged t*,!tx\nPort 5\nMatch command "ls -l,x"\nPort 6\nMatch !tagged ""\nUser u\nHost *\nTag ty\n';
+    const path = conf(text);
+    const cases = [[], ['-P', 'tz'], ['-P', 'tx'], ['-P', 'a', '-P', 'tz'], ['h', 'ls', '-l'], ['h', 'x']];
+    for (const extra of cases) {
+      const args = ['-G', '-F', path, ...(extra[0] === 'h' ? extra : [...extra, 'h'])];
+      const a = run(process.execPath, [CLI, ...args]);
+      const b = run(ssh10, args);
+      const pick = (o: Out) => o.stdout.filter((l) => /^(port|user|tag) /.test(l));
+      expect({ status: a.status, stderr: a.stderr, out: pick(a) }, extra.join(' ')).toEqual({ status: b.status, stderr: b.stderr, out: pick(b) });
+    }
+    // The criteria were evaluated: no tag matches `tagged ""` (port 3); with -P tz and a command
+    // neither empty criterion holds and `tagged t*,!tx` does (port 5).
+    expect(lines(ours(['-F', path, 'h']), 'port')).toEqual(['port 3']);
+    expect(lines(ours(['-F', path, '-P', 'tz', 'h', 'x']), 'port')).toEqual(['port 5']);
+    // ssh 9.2 refuses both criteria.
+    expect(theirs(['-F', conf('Match tagged ""\n'), 'h']).status).toBe(255);
+  });
+
+  it('an ssh:// destination ssh cannot parse (an IPv6 address in brackets included) is the usage text alone, exit 255', () => {
+    for (const dest of ['ssh://[::1]:22', 'ssh://[::1]', 'ssh://u@[fe80::1]/', 'ssh://a@b@host', 'ssh://host/path', 'ssh://host:0', 'ssh://@host']) {
+      const a = ours(['-F', 'none', dest]);
+      const b = theirs(['-F', 'none', dest]);
+      expect(b.status, dest).toBe(255);
+      expect(b.stderr[0], dest).toMatch(/^usage: ssh /);
+      expect(a.status, dest).toBe(255);
+      expect(a.stderr[0], dest).toMatch(/^usage: pure-ssh /);
+      expect(a.stdout, dest).toEqual([]);
+    }
+    // A bracketed domain name is still one (cleanhostname drops the brackets).
+    expect(expectSame(['-F', 'none', 'ssh://[h.example]:23'], 'hostname').status).toBe(0);
+    // In a jump list: "Invalid -J argument" / the file's "Invalid ProxyJump".
+    expect(expectSame(['-F', 'none', '-J', 'ssh://[::1]:22', 'h']).stderr).toEqual(['Invalid -J argument']);
+    expect(expectSame(['-F', conf('ProxyJump x,ssh://[::1]\n'), 'h']).status).toBe(255);
+  });
+
+  it('-G -E FILE: ssh opens the log file (0600, appending) before reading the files, whose errors go there; one it cannot open is exit 1', () => {
+    const bad = conf('Port x\n');
+    for (const [name, cmd] of [['pure-ssh', ours], ['ssh', theirs]] as const) {
+      const log = join(dir, `e-${name}.log`);
+      // Opened, even with nothing to log, and with the mode log.c gives it.
+      const ok = cmd(['-F', 'none', '-E', log, 'h']);
+      expect(ok.status, name).toBe(0);
+      expect(existsSync(log), name).toBe(true);
+      expect(statSync(log).mode & 0o777, name).toBe(0o600);
+      // The file's bad line and the summary in the log, nothing on stderr.
+      writeFileSync(log, 'before\n');
+      const r = cmd(['-F', bad, '-E', log, 'h']);
+      expect({ status: r.status, stderr: r.stderr }, name).toEqual({ status: 255, stderr: [] });
+      expect(readFileSync(log, 'utf8').split(/\r?\n/), name).toEqual(['before', `${bad} line 1: Bad port 'x'.`, `${bad}: terminating, 1 bad configuration options`, '']);
+      // A command-line error comes before the log is opened: stderr, no file.
+      const early = join(dir, `e-${name}-early.log`);
+      expect(cmd(['-F', 'none', '-E', early, '-o', 'Port=x', 'h']).stderr, name).toEqual(["command-line line 0: Bad port 'x'."]);
+      expect(existsSync(early), name).toBe(false);
+    }
+    expect(expectSame(['-F', 'none', '-E', join(dir, 'no-such-dir', 'log'), 'h']).status).toBe(1);
+    expect(ours(['-F', 'none', '-E', join(dir, 'no-such-dir', 'log'), 'h']).stderr).toEqual([`Couldn't open logfile ${join(dir, 'no-such-dir', 'log')}: No such file or directory`]);
+  });
+
+  it('Include: the "matched no files" and "Including file" debug lines as ssh -vvv prints them (relative patterns after ~/.ssh/, depth of the including file)', () => {
+    const inner = conf('User x\n');
+    const mid = conf(`Include ${inner}\n`);
+    const path = conf(`Include nothere*\nInclude ${join(dir, 'nope')}\nInclude ~/x\nInclude sub/z\nInclude ${mid}\n`);
+    const pick = (o: Out) => o.stderr.map((l) => l.replace(/^debug\d: /, '')).filter((l) => /: include .* matched no files$|: Including file /.test(l));
+    const b = pick(run(SSH, ['-vvv', '-G', '-F', path, 'h']));
+    // pure-ssh prints its notes with -v when it runs (here a refused connection), not under -G.
+    const a = pick(run(process.execPath, [CLI, '-v', '-F', path, '-N', '-p', '1', '127.0.0.1']));
+    expect(b).toContain(`${path} line 1: include ~/.ssh/nothere* matched no files`);
+    expect(b).toContain(`${mid} line 1: Including file ${inner} depth 1`);
+    expect(a).toEqual(b);
+  });
+
+  it('-o Host / Match / Include: readconf.c\'s "Host directive not supported as a command-line option" (Match says Host too), exit 255', () => {
+    for (const o of ['Host x', 'host=a', 'Match all', 'Match=host h', 'Include x', 'Match', 'Host']) {
+      const a = expectSame(['-F', 'none', '-o', o, 'h']);
+      expect(a.status, o).toBe(255);
+    }
+    expect(ours(['-F', 'none', '-o', 'Match all', 'h']).stderr).toEqual(['Host directive not supported as a command-line option']);
+  });
+
   it('UserKnownHostsFile / GlobalKnownHostsFile: "none" only alone, as readconf.c allows it', () => {
     for (const line of ['UserKnownHostsFile none a', 'UserKnownHostsFile a none', 'GlobalKnownHostsFile None a', 'UserKnownHostsFile none']) {
       const alone = line === 'UserKnownHostsFile none';
@@ -145,7 +227,15 @@ function expectSame(args: string[], keyword?: string, env?: NodeJS.ProcessEnv): 
       [['-L', 'http:h:22'], 'localforward'],
       [['-R', 'http:h:ssh'], 'remoteforward'],
       [['-D', 'socks'], 'dynamicforward'],
+      // readconf.c parse_forward: a single field with a `/` is a Unix socket to listen on.
+      [['-D', '/tmp/socks.sock'], 'dynamicforward'],
+      [['-D', '1080/x'], 'dynamicforward'],
+      [['-F', conf('DynamicForward [/tmp/s]\n')], 'dynamicforward'],
       [['-J', 'u@j:ssh'], 'proxyjump'],
+      // readconf.c parse_jump: hops before the last are printed as written (jump_extra).
+      [['-J', 'j:http,k'], 'proxyjump'],
+      [['-J', 'j,k:http'], 'proxyjump'],
+      [['-o', 'ProxyJump=u@j:http,ssh://v@k:ssh'], 'proxyjump'],
       [['-W', 'h:http'], 'port'],
     ] as const) {
       const full = args[0] === '-F' ? [...args, 'h'] : ['-F', 'none', ...args, 'h'];

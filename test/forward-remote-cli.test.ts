@@ -4,7 +4,7 @@
  * the remote port closed after exit, a SOCKS listener used by curl, keepalives alongside.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -62,7 +62,11 @@ describe('-R, -D, RemoteForward, DynamicForward parsing', () => {
     expect(errorOf(() => resolveCommandLine(['-D', 'x', 'host'], env())).message).toBe("Bad dynamic forwarding specification 'x'");
     // readconf.c parse_forward: a local listener on port 0 is refused.
     expect(errorOf(() => resolveCommandLine(['-D', '127.0.0.1:0', 'host'], env())).message).toBe("Bad dynamic forwarding specification '127.0.0.1:0'");
-    expect(errorOf(() => resolveCommandLine(['-D', '/tmp/s', 'host'], env())).message).toBe("Bad dynamic forwarding specification '/tmp/s'");
+    // readconf.c parse_forward: one field with a `/` is a Unix socket to listen on (not for -R).
+    expect(resolve(['-N', '-D', '/tmp/s', '-D', '1080/x', '-D', '[/tmp/y]', 'host']).dynamicForwards).toEqual([{ path: '/tmp/s' }, { path: '1080/x' }, { path: '/tmp/y' }]);
+    expect(errorOf(() => resolveCommandLine(['-R', '/tmp/s', 'host'], env())).message).toBe("Bad remote forwarding specification '/tmp/s'");
+    // Two fields with a socket path second: ssh quietly makes it a local forward; pure-ssh refuses.
+    expect(errorOf(() => resolveCommandLine(['-D', '1080:/tmp/b', 'host'], env())).message).toBe("Bad dynamic forwarding specification '1080:/tmp/b'");
     expect(errorOf(() => resolveCommandLine(['-R', '1:2:3:4:5', 'host'], env())).message).toBe("Bad remote forwarding specification '1:2:3:4:5'");
     expect(errorOf(() => resolveCommandLine(['-R', '8080', 'host'], env())).message).toMatch(/-R 8080 without a target .* not supported/);
   });
@@ -207,6 +211,31 @@ describeInteropWithHome('pure-ssh -R and -D against sshd', () => {
     } finally {
       await strict.stop();
     }
+  });
+
+  it('-D PATH: a SOCKS listener on a Unix socket (0600) that curl uses, as ssh(1) offers it', async () => {
+    const path = join(home, 'socks.sock');
+    const run = runCli([...base(), '-N', '-v', '-D', path, '127.0.0.1'], home);
+    try {
+      await run.waitFor(new RegExp(`Local connections to ${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} forwarded to remote address socks:0`));
+      for (let i = 0; i < 100 && !existsSync(path); i++) await new Promise((r) => setTimeout(r, 50));
+      expect(statSync(path).mode & 0o777).toBe(0o600);
+      const http = net.createServer((s) => s.once('data', () => s.end('HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello')));
+      await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+      const hp = (http.address() as net.AddressInfo).port;
+      try {
+        // curl 7.84+: a SOCKS proxy at a Unix socket path.
+        const { stdout } = await promisify(execFile)('curl', ['-sS', '--max-time', '10', '-x', `socks5h://localhost${path}`, `http://localhost:${hp}/`]);
+        expect(stdout).toBe('hello');
+      } finally {
+        http.close();
+      }
+    } finally {
+      run.child.kill('SIGTERM');
+      await exitOf(run);
+    }
+    // The socket file is removed when pure-ssh ends, as ssh unlinks the listeners it created.
+    expect(existsSync(path)).toBe(false);
   });
 
   it('-D: a SOCKS listener on loopback that curl uses (socks5-hostname and socks4a)', async () => {

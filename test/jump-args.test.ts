@@ -50,6 +50,7 @@ describe('ProxyJump lists (readconf.c parse_jump)', () => {
     expect(resolve(['-N', '-J', 'a@gw:2,b', 'h']).proxy).toEqual({
       kind: 'jump',
       hops: [{ user: 'a', host: 'gw', port: 2 }, { user: undefined, host: 'b', port: undefined }],
+      extra: 'a@gw:2',
     });
     const single = 'Only a single -J option is permitted (use commas to separate multiple jump hops)';
     expect(errorOf(() => resolve(['-N', '-J', 'a', '-J', 'b', 'h'])).message).toBe(single);

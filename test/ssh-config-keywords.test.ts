@@ -115,6 +115,7 @@ const SAMPLES: Record<string, { value: string; sets: Partial<SshOptions> }> = {
   HashKnownHosts: { value: 'yes', sets: { hashKnownHosts: true } },
   HostKeyAlgorithms: { value: '^ssh-ed25519', sets: { hostKeyAlgorithms: '^ssh-ed25519' } },
   HostKeyAlias: { value: 'Gw.Example', sets: { hostKeyAlias: 'Gw.Example' } },
+  Tag: { value: 'Work', sets: { tag: 'Work' } },
   Hostname: { value: 'real.example', sets: { hostName: 'real.example' } },
   IdentitiesOnly: { value: 'yes', sets: { identitiesOnly: true } },
   IdentityAgent: { value: '~/.ssh/agent.sock', sets: { identityAgent: '~/.ssh/agent.sock' } },

@@ -79,6 +79,12 @@ export interface CliEnvironment {
    * file or directory`). Without it, `-i` files are not checked here.
    */
   statError?: (path: string) => string | undefined;
+  /**
+   * ssh.c log_redirect_stderr_to for `-E FILE`: called once the command line is read and before
+   * any configuration file (whose errors then go to the file), also under -G. It may exit, as
+   * ssh does when the file cannot be opened.
+   */
+  openLog?: (path: string) => void;
   /** ssh.c's messages printed straight to stderr while reading the options (the `-i` warning). */
   warn?: (message: string) => void;
   /**
@@ -160,7 +166,7 @@ export interface ResolvedConfig {
    * The route: ProxyJump hops (first hop first; each hop resolves its own configuration), a
    * ProxyCommand with its %-tokens expanded, or undefined for a direct TCP connection.
    */
-  proxy?: { kind: 'jump'; hops: JumpSpec[] } | { kind: 'command'; command: string };
+  proxy?: { kind: 'jump'; hops: JumpSpec[]; extra?: string } | { kind: 'command'; command: string };
   /** -W host:port: standard input and output forwarded to this address on the server side. */
   stdioForward?: { host: string; port: number };
   /** -f / ForkAfterAuthentication: go to the background once authenticated and forwarding. */
@@ -216,7 +222,7 @@ const HONOURED = new Set(['T', 'n', 'x', 'a', 'k', '2']);
 const UNSUPPORTED_FLAGS: Record<string, string> = {
   A: 'agent forwarding', B: 'binding to an interface',
   I: 'PKCS#11 keys', K: 'GSSAPI',
-  M: 'connection multiplexing', O: 'connection multiplexing', P: 'tags', Q: 'queries',
+  M: 'connection multiplexing', O: 'connection multiplexing', Q: 'queries',
   S: 'connection multiplexing', X: 'X11 forwarding', Y: 'X11 forwarding',
   Z: 'listing the keys to offer', b: 'binding to an address', e: 'escape characters',
   s: 'subsystems', t: 'pseudo-terminals', w: 'tunnel devices', y: 'logging to syslog',
@@ -301,7 +307,10 @@ function applyDestination(dest: string, o: SshOptions, flags: Flags, ctx: LineCo
   // ssh.c: an ssh:// URI first, else `[user@]hostname`; a bad one is a usage error.
   const d = splitUserHostPort(dest, 'destination');
   if ('error' in d) {
-    return { kind: 'usage', message: dest.startsWith('ssh://') ? `invalid ssh:// destination '${dest}': ${d.error}` : undefined };
+    // ssh.c: a destination ssh cannot parse is usage() alone. Connection parameters, which ssh
+    // drops and pure-ssh refuses (destination.ts), are named, since ssh would have gone on.
+    const params = dest.startsWith('ssh://') && d.error.startsWith('connection parameters');
+    return { kind: 'usage', message: params ? `invalid ssh:// destination '${dest}': ${d.error}` : undefined };
   }
   if (d.user !== undefined) applyOption(o, 'User', [d.user], ctx);
   if (d.port !== undefined) applyOption(o, 'Port', [String(d.port)], ctx);
@@ -419,6 +428,10 @@ function applyFlag(c: string, value: string | undefined, o: SshOptions, flags: F
       return;
     case 'E':
       flags.logFile = value!;
+      return;
+    case 'P':
+      // OpenSSH 10 ssh.c: -P sets Tag; the first -P wins and beats the files (read later).
+      if (o.tag === undefined) o.tag = value!;
       return;
     case 'R': {
       const fwd = parseForwardSpec(value!, true);
@@ -614,6 +627,8 @@ function* resolveSteps(argv: string[], cenv: CliEnvironment): Generator<HostLook
   // ssh.c: the command line's user and host end up in %r and %h (ProxyCommand, Match exec).
   if (o.user !== undefined && !validCommandLineUser(o.user)) throw new ConfigError('remote username contains invalid characters');
   if (!validCommandLineHost(flags.host)) throw new ConfigError('hostname contains invalid characters');
+  // ssh.c: -E takes effect after the command line (its errors stay on stderr), before the files.
+  if (flags.logFile !== undefined) cenv.openLog?.(flags.logFile);
   if (flags.port !== undefined) o.port = flags.port;
   if (flags.ciphers !== undefined) {
     o.ciphers = flags.ciphers;
@@ -646,6 +661,8 @@ function* resolveSteps(argv: string[], cenv: CliEnvironment): Generator<HostLook
       finalPass,
       wantFinalPass: () => (wantFinalPass = true),
       exec: cenv.exec,
+      // ssh.c: the command's words joined by single spaces, before the files are read.
+      command: flags.command.join(' '),
       env: cenv.env,
       userHome: cenv.userHome,
     });

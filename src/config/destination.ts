@@ -10,7 +10,8 @@
  * - `uri`: `ssh://[user[;c-param]@]host[:port][/]` (ssh(1) DESTINATION; RFC 3986 §3.2 authority;
  *   draft-ietf-secsh-scp-sftp-ssh-uri-04 §3; misc.c parse_uri): the first `@` ends the user (an
  *   `@` inside it is written `%40`, RFC 3986 §3.2.1), the user is percent-decoded, the host must be
- *   a domain name (misc.c valid_domain) and a path is refused.
+ *   a domain name (misc.c valid_domain, also inside brackets: no IPv6 address) and a path is
+ *   refused.
  *
  * Both callers (the destination and every ProxyJump hop) try `ssh://` first, as ssh.c and
  * readconf.c parse_jump do. Where pure-ssh parts from OpenSSH 9.2, on purpose (test/destination
@@ -19,7 +20,6 @@
  *   drops them, which would leave a host key fingerprint the user asked for unchecked.
  * - Service names as ports (`host:ssh`, a2port's getservbyname) are refused: there is no services
  *   database in this pure layer.
- * - `ssh://[v6]:port` is accepted (an RFC 3986 §3.2.2 IP-literal); ssh's valid_domain refuses it.
  * - Whitespace in a hop is refused (Debian's ssh ends the `-J` value at the first blank); an empty
  *   host (`user@`) is refused (ssh goes on with an empty name); a `%00` or a percent-encoded user
  *   that is not UTF-8 is refused (ssh keeps the raw bytes; `%00` cuts the name short).
@@ -116,8 +116,11 @@ export function splitUserHostPort(text: string, plain: PlainForm): UserHostPort 
     delim = rest.charAt(close + 1);
     if (delim !== '' && delim !== ':' && delim !== '/') return { error: `"${rest.slice(close + 1)}" after "]"` };
     after = rest.slice(close + 2);
-    if (rules.domainHost && parseIpv6(host) === undefined && !('domain' in validDomain(host))) {
-      return { error: `"${host}" is neither a domain name nor an IPv6 address` };
+    // misc.c parse_uri: cleanhostname drops the brackets, then valid_domain refuses an IPv6
+    // address (its `:`), as ssh 9.2 and 10 do: `ssh://[::1]:22` is a usage error there.
+    if (rules.domainHost) {
+      const checked = validDomain(host);
+      if ('error' in checked) return { error: parseIpv6(host) !== undefined ? `an IPv6 address ("${host}") is not allowed` : checked.error };
     }
   } else {
     const end = rest.search(/[:/]/);

@@ -35,12 +35,14 @@ function forwardTarget(t: ForwardSpec['to']): string {
 }
 
 /**
- * readconf.c dump_client_config: the hops before the last as given, then the last one (the
- * jump_host ssh connects through) with its host in brackets when it looks numeric, e.g.
+ * readconf.c dump_client_config: the hops before the last exactly as written (parse_jump keeps
+ * them as jump_extra: `-J j:http,k` prints `j:http,k`), then the last one (the jump_host ssh
+ * connects through) from its parsed parts, its host in brackets when it looks numeric, e.g.
  * `u@gw:2,[10.0.0.1]:22`.
  */
-function proxyJumpLine(hops: readonly JumpSpec[]): string {
-  return hops.map((hop, i) => formatHop(hop, i === hops.length - 1 ? 'numeric' : 'ipv6')).join(',');
+function proxyJumpLine(hops: readonly JumpSpec[], extra: string | undefined): string {
+  const last = formatHop(hops[hops.length - 1]!, 'numeric');
+  return extra !== undefined ? `${extra},${last}` : last;
 }
 
 /**
@@ -90,6 +92,8 @@ export function dumpConfig(cfg: ResolvedConfig, algorithms: EffectiveAlgorithms)
   put('hostkeyalgorithms', algorithms.hostKey.join(','));
   put('hostkeyalias', cfg.hostKeyAlias);
   put('ignoreunknown', o.ignoreUnknown?.join(','));
+  // OpenSSH 10 readconf.c dump_client_config: printed when set.
+  put('tag', o.tag);
   put('kexalgorithms', algorithms.kex.join(','));
   // log.c log_level_name(): the first name of the level, DEBUG for DEBUG1.
   put('loglevel', cfg.logLevel === 'DEBUG1' ? 'DEBUG' : cfg.logLevel);
@@ -113,7 +117,7 @@ export function dumpConfig(cfg: ResolvedConfig, algorithms: EffectiveAlgorithms)
   put('canonicalizePermittedcnames', cnames.length > 0 ? cnames.map((r) => `${r.source}:${r.target}`).join(' ') : 'none');
   // The amount exact (a long long in ssh), beyond what a number holds.
   put('rekeylimit', `${o.rekeyLimit ?? 0n} ${cfg.rekeyLimitSeconds ?? 0}`);
-  if (cfg.proxy?.kind === 'jump') put('proxyjump', proxyJumpLine(cfg.proxy.hops));
+  if (cfg.proxy?.kind === 'jump') put('proxyjump', proxyJumpLine(cfg.proxy.hops, cfg.proxy.extra));
   else if (o.proxy?.kind === 'command') put('proxycommand', o.proxy.command);
   return lines;
 }

@@ -126,15 +126,16 @@ function parseColonForm(s: string): ForwardSpec | null {
   return out;
 }
 
-/** A parsed `-D` / `DynamicForward`: where the SOCKS listener binds (as {@link ForwardSpec}'s listen). */
-export interface DynamicForwardSpec {
-  bindAddress?: string;
-  port: number;
-}
+/**
+ * A parsed `-D` / `DynamicForward`: where the SOCKS listener binds (as {@link ForwardSpec}'s
+ * listen), a TCP address or a local Unix socket path.
+ */
+export type DynamicForwardSpec = { bindAddress?: string; port: number } | { path: string };
 
 /**
  * Parse a dynamic forwarding specification as ssh(1) -D does (readconf.c parse_forward with
- * dynamicfwd): `[bind_address:]port`, IPv6 addresses in `[...]`. Unix socket paths are refused.
+ * dynamicfwd): `[bind_address:]port`, IPv6 addresses in `[...]`, or a Unix socket path (any
+ * single field with a `/`: `-D /tmp/socks`, `-D 1080/x`).
  * Port 0 is for `remote` (-R port) only. Returns null when the spec is invalid.
  *
  * @example
@@ -150,7 +151,17 @@ export function parseDynamicForwardSpec(spec: string, remote = false): DynamicFo
     fields.push(r.field);
     rest = r.rest ?? '';
   }
-  if (rest !== '' || fields.length === 0 || fields.length > 2 || fields.some((f) => f.isPath)) return null;
+  if (rest !== '' || fields.length === 0 || fields.length > 2) return null;
+  // readconf.c parse_forward: one field holding a `/` is a Unix socket path to listen on (a
+  // SOCKS proxy there, channels.c's streamlocal listener). Not for the server's side: ssh
+  // refuses `-R /path` too.
+  if (fields.length === 1 && fields[0]!.isPath) {
+    const path = fields[0]!.arg;
+    return remote || path === '' || unixPathTooLong(path) ? null : { path };
+  }
+  // Two fields with a path in the second are a local forward to a socket in ssh (a -D that
+  // quietly becomes an -L); pure-ssh refuses them as a bad specification.
+  if (fields[1]?.isPath) return null;
   const port = parsePort(fields[fields.length - 1]!.arg);
   // readconf.c parse_forward: port 0 only for the server's side (-R port, a SOCKS proxy there).
   if (port < 0 || (port === 0 && !remote)) return null;

@@ -184,9 +184,12 @@ const STRICT_HOST_KEY_CHECKING: Record<string, StrictHostKeyChecking> = {
   yes: 'yes', true: 'yes', no: 'no', false: 'no', off: 'no', 'accept-new': 'accept-new', ask: 'ask',
 };
 
-/** `Host`, `Match` and `Include` shape the file; readConfig handles them, never a `-o`. */
-const directive: Apply = (_o, _args, ctx, kw) => {
-  throw lineError(ctx, `${kw} directive not supported as a command-line option`);
+/**
+ * `Host`, `Match` and `Include` shape the file; readConfig handles them, never a `-o`.
+ * readconf.c words it without the `command-line line 0` prefix, and says "Host" for `Match` too.
+ */
+const directive: Apply = (_o, _args, _ctx, kw) => {
+  throw new ConfigError(`${kw.toLowerCase() === 'include' ? 'Include' : 'Host'} directive not supported as a command-line option`);
 };
 
 /**
@@ -266,7 +269,11 @@ const applyProxyJump: Apply = (o, args, ctx, kw) => {
   const text = single(kw, args, ctx);
   const hops = parseJumpSpec(text);
   if (!hops) throw lineError(ctx, `Invalid ProxyJump "${text}"`);
-  setFirst(o, 'proxy', hops === 'none' ? { kind: 'none', via: 'ProxyJump' } : { kind: 'jump', hops }, ctx);
+  // readconf.c parse_jump keeps the hops before the last one as written (jump_extra), which is
+  // what ssh -G prints for them.
+  const comma = text.lastIndexOf(',');
+  const extra = comma > 0 ? text.slice(0, comma) : undefined;
+  setFirst(o, 'proxy', hops === 'none' ? { kind: 'none', via: 'ProxyJump' } : { kind: 'jump', hops, ...(extra !== undefined ? { extra } : {}) }, ctx);
 };
 
 /**
@@ -408,6 +415,8 @@ const ROWS: readonly KeywordEntry[] = [
   implemented('HashKnownHosts', flagInto('hashKnownHosts')),
   implemented('HostKeyAlgorithms', algorithmsInto('hostKeyAlgorithms')),
   // ssh_config(5) HostKeyAlias: known_hosts lookups and writes use this name (lowercased, ssh.c).
+  // readconf.c oTag: a string, the first one obtained wins; only `Match tagged` reads it.
+  implemented('Tag', (o, args, ctx, kw) => setFirst(o, 'tag', single(kw, args, ctx), ctx)),
   implemented('HostKeyAlias', (o, args, ctx, kw) => setFirst(o, 'hostKeyAlias', single(kw, args, ctx), ctx)),
   implemented('Hostname', stringInto('hostName')),
   // ssh_config(5): only the agent keys that match an IdentityFile are offered.
@@ -546,7 +555,6 @@ const ROWS: readonly KeywordEntry[] = [
   ignored('StdinNull', 'standard input is never read', ['yes', 'no']),
   ignored('StreamLocalBindUnlink', 'an existing socket file makes the listener fail with an error instead', ['no']),
   ignored('SyslogFacility', 'logs go to standard error only'),
-  ignored('Tag', 'tags only select Match tagged blocks, which pure-ssh refuses'),
   ignored('TCPKeepAlive', 'no TCP keepalives are sent; ServerAliveInterval detects a dead server', ['no']),
   ignored('TunnelDevice', 'it only applies to Tunnel, which pure-ssh refuses'),
   ignored('UpdateHostKeys', 'no extra host keys are learnt after authentication; known_hosts keeps what it has', ['no']),

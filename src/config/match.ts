@@ -27,6 +27,10 @@ export interface MatchContext {
   exec?: (command: string) => number;
   /** The tokens `Match exec` accepts (%C %d %h %i %k %L %l %n %p %r %u), as they stand now. */
   execTokens: () => Record<string, string>;
+  /** `Match tagged`: Tag (ssh -P) as obtained so far. */
+  tag?: string;
+  /** `Match command`: the command line's remote command, its words joined by spaces ("" for none). */
+  command: string;
   /** `percentExpand`, passed in to keep this file free of the token table. */
   expand: (text: string, tokens: Record<string, string>) => string;
 }
@@ -55,7 +59,10 @@ export function matchPatternList(text: string, list: string, foldCase: boolean):
 const EQUALS_FORM = new Set(['host', 'originalhost', 'user', 'localuser', 'localnetwork', 'version', 'tagged', 'command', 'exec']);
 
 /** OpenSSH 10 criteria pure-ssh does not evaluate yet: an error rather than a guess. */
-const NOT_YET = new Set(['tagged', 'localnetwork', 'version', 'sessiontype', 'command']);
+const NOT_YET = new Set(['localnetwork', 'version', 'sessiontype']);
+
+/** OpenSSH 10 readconf.c match_cfg_line: the criteria whose argument may be the empty string. */
+const EMPTY_ALLOWED = new Set(['tagged', 'command']);
 
 /**
  * A syntax error of a Match line as ssh prints it: match_cfg_line's own line, then
@@ -131,11 +138,12 @@ export function evaluateMatch(args: readonly string[], m: MatchContext, ctx: Lin
       // ssh 9.2 said "Missing Match criteria" here too.
       if (arg === undefined) throw badMatch(ctx, `${ctx.source} line ${ctx.line}: missing argument for Match '${original}'`);
     }
-    if (arg === '' || arg.startsWith('#')) throw badMatch(ctx, `Missing Match criteria for ${name}`);
+    // OpenSSH 10 readconf.c: `tagged ""` and `command ""` are valid (they match no tag, no command).
+    if ((arg === '' && !EMPTY_ALLOWED.has(attrib)) || arg.startsWith('#')) throw badMatch(ctx, `Missing Match criteria for ${name}`);
     if (NOT_YET.has(attrib)) {
       throw lineError(ctx, `unsupported option "Match ${original}": pure-ssh does not evaluate this Match criterion yet`);
     }
-    if (!['host', 'originalhost', 'user', 'localuser', 'exec'].includes(attrib)) {
+    if (!['host', 'originalhost', 'user', 'localuser', 'tagged', 'command', 'exec'].includes(attrib)) {
       throw badMatch(ctx, `Unsupported Match attribute ${name}`);
     }
     let r: boolean;
@@ -156,6 +164,13 @@ export function evaluateMatch(args: readonly string[], m: MatchContext, ctx: Lin
       case 'localuser':
         criteria = m.localUser;
         r = matchPatternList(m.localUser, arg, false);
+        break;
+      case 'tagged':
+      case 'command':
+        // OpenSSH 10 readconf.c: an empty value matches only the empty argument, else the
+        // comma-separated patterns (case-sensitive).
+        criteria = attrib === 'tagged' ? (m.tag ?? '') : m.command;
+        r = criteria === '' ? arg === '' : matchPatternList(criteria, arg, false);
         break;
       default: {
         const cmd = m.expand(arg, m.execTokens());

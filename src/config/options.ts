@@ -73,6 +73,8 @@ export interface SshOptions {
   addressFamily?: 'any' | 'inet' | 'inet6';
   /** ssh_config(5) SessionType: `none` is what -N asks for; `subsystem` is refused. */
   sessionType?: 'none' | 'default';
+  /** ssh_config(5) Tag (ssh -P): the name `Match tagged` compares with. */
+  tag?: string;
   /** IgnoreUnknown patterns. */
   ignoreUnknown?: string[];
   /**
@@ -80,7 +82,7 @@ export interface SshOptions {
    * other is set); `none` for either keyword means a direct connection. The command is kept
    * unexpanded (its %-tokens are expanded once the host is known).
    */
-  proxy?: { kind: 'jump'; hops: JumpSpec[] } | { kind: 'command'; command: string } | { kind: 'none'; via: 'ProxyJump' | 'ProxyCommand' };
+  proxy?: { kind: 'jump'; hops: JumpSpec[]; extra?: string } | { kind: 'command'; command: string } | { kind: 'none'; via: 'ProxyJump' | 'ProxyCommand' };
   /** ssh_config(5) ForkAfterAuthentication (-f). */
   forkAfterAuthentication?: boolean;
   /** pure-ssh's own PureSshReconnect: local forwards reconnect when the connection drops. */

@@ -155,6 +155,8 @@ export interface ReadConfigContext {
   wantFinalPass?: () => void;
   /** Runs a Match exec command with /bin/sh -c and returns its exit status (-1: could not run). */
   exec?: (command: string) => number;
+  /** The remote command given on the command line, words joined by spaces (Match command). */
+  command?: string;
   /** The environment, for ${VAR} in Match exec commands. */
   env?: Readonly<Record<string, string | undefined>>;
 }
@@ -210,6 +212,8 @@ function matchContext(o: SshOptions, c: ReadConfigContext): MatchContext {
     finalPass: c.finalPass ?? false,
     wantFinalPass: () => c.wantFinalPass?.(),
     exec: c.exec,
+    tag: o.tag,
+    command: c.command ?? '',
     execTokens: () =>
       pickTokens(
         connectionTokens({ local, host, originalHost, port: o.port ?? 22, user, hostKeyAlias: o.hostKeyAlias }),
@@ -298,13 +302,17 @@ function readConfigLine(o: SshOptions, line: string, lineNumber: number, source:
         if (depth + 1 > 16) throw new ConfigError(`${source} line ${lineNumber}: Too many recursive configuration includes`, 255, true);
         // readconf.c: included files are read with SSHCONF_CHECKPERM, whoever includes them.
         checkOwnerAndMode(file, c);
-        c.note(`${source} line ${lineNumber}: Including file ${file} depth ${depth + 1}${outer ? '' : ' (parse only)'}`);
+        // readconf.c: the depth printed is the including file's (0 for the top file).
+        c.note(`${source} line ${lineNumber}: Including file ${file} depth ${depth}${outer ? '' : ' (parse only)'}`);
         // An included file starts in the including block's state; its Host/Match lines do not
         // change the including file's state.
         readConfigText(o, inc, file, c, depth + 1, { active: outer, neverMatch: state.neverMatch || !outer });
         state.active = outer;
       }
-      if (!any) c.note(`${source} line ${lineNumber}: include ${a} matched no files`);
+      // readconf.c names the pattern as it globbed it: a relative one after "~/.ssh/" (user
+      // configuration) or "/etc/ssh/" (system), before the `~` is expanded.
+      const shown = a.startsWith('/') || a.startsWith('~') ? a : `${c.includeDir}/${a}`;
+      if (!any) c.note(`${source} line ${lineNumber}: include ${shown} matched no files`);
     }
   } else {
     applyOption(o, keyword, args, ctx);

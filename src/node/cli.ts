@@ -6,7 +6,7 @@
  * The SSH library is imported only once the command line is known to be good, so `-h`, `-V`
  * and argument errors answer at once.
  */
-import { openSync, readFileSync, statSync } from 'node:fs';
+import { openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { constants as osConstants } from 'node:os';
 import {
@@ -23,12 +23,13 @@ import { tuneV8ForForwarding, tuneV8ForLogin } from './v8-tuning.js';
 import { enableArrayBufferCap } from './array-buffer-cap.js';
 import { takeGc } from './v8-gc.js';
 import { configOf, connectHost, describeFatal, loadLibraries, Log, processCliEnvironment, type Libraries, type RouteContext } from './connect-host.js';
-import type { ForwardOptions, LocalForward } from './forward.js';
+import type { ForwardOptions, ListenSpec, LocalForward } from './forward.js';
 import type { DynamicForward } from './forward-dynamic.js';
 import type { RemoteForward } from './forward-remote.js';
 import type { SshError } from '../errors.js';
 import type { AlgorithmPreferences } from '../algorithms.js';
 import { strerror } from './strerror.js';
+import { visLogText } from './log-vis.js';
 
 /** ssh(1): "ssh exits with the exit status of the remote command or with 255 if an error occurred." */
 const EXIT_ERROR = 255;
@@ -144,11 +145,12 @@ async function main(): Promise<void> {
   await closeInspector();
   let outcome;
   try {
-    outcome = await resolveCommandLineAsync(process.argv.slice(2), (cliEnv = processCliEnvironment()));
+    cliEnv = { ...processCliEnvironment(), openLog };
+    outcome = await resolveCommandLineAsync(process.argv.slice(2), cliEnv);
   } catch (err) {
     if (err instanceof ConfigError) {
       // No message: ssh's error() said nothing at the LogLevel asked for (-q).
-      if (err.message !== '') process.stderr.write(`${err.message}\n`);
+      if (err.message !== '') writeLog(`${visLogText(err.message)}\n`);
       process.exit(err.exitCode);
     }
     throw err;
@@ -165,7 +167,7 @@ async function main(): Promise<void> {
     try {
       algorithms = await appliedAlgorithms(outcome.config);
     } catch (err) {
-      process.stderr.write(`${(err as Error).message}\n`);
+      writeLog(`${visLogText((err as Error).message)}\n`);
       process.exit(EXIT_ERROR);
     }
     process.stdout.write(dumpConfig(outcome.config, algorithms).map((l) => `${l}\n`).join(''));
@@ -217,7 +219,7 @@ function describeUnixBindError(err: unknown, path: string): string {
 }
 
 /** Every listener we started, closed when the connection ends. */
-const forwards = new Set<LocalForward | DynamicForward>();
+const forwards = new Set<LocalForward | DynamicForward<ListenSpec>>();
 
 /** SshClient.forwardLocal, keeping every listener so the connection's end can close them all. */
 async function openForward(client: SshClient, options: ForwardOptions): Promise<LocalForward> {
@@ -227,8 +229,19 @@ async function openForward(client: SshClient, options: ForwardOptions): Promise<
 }
 
 /** Start the listeners of one -D (a SOCKS proxy); null when none could be bound. */
-async function startDynamic(client: SshClient, spec: DynamicForwardSpec, cfg: ResolvedConfig, log: Log): Promise<DynamicForward[] | null> {
+async function startDynamic(client: SshClient, spec: DynamicForwardSpec, cfg: ResolvedConfig, log: Log): Promise<DynamicForward<ListenSpec>[] | null> {
   // OpenSSH keeps -D among the local forwards, with "socks" as the remote address.
+  if ('path' in spec) {
+    log.debug1(`Local connections to ${spec.path} forwarded to remote address socks:0`);
+    try {
+      const fwd = await client.forwardDynamic({ listen: { path: spec.path } });
+      forwards.add(fwd);
+      return [fwd];
+    } catch (err) {
+      log.error(`unix_listener: cannot bind to path ${spec.path}: ${describeUnixBindError(err, spec.path)}`);
+      return null;
+    }
+  }
   log.debug1(`Local connections to ${bindAddresses({ listen: spec } as ForwardSpec, cfg).label}:${spec.port} forwarded to remote address socks:0`);
   return bindListeners({ listen: spec } as ForwardSpec, cfg, log, 'socks', async (host, port) => {
     const fwd = await client.forwardDynamic({ listen: { host, port } });
@@ -333,17 +346,32 @@ async function bindListeners<F extends { address: unknown }>(
   return started;
 }
 
-async function run(cfg: ResolvedConfig): Promise<void> {
-  let logFd = 2;
-  if (cfg.logFile !== undefined) {
-    try {
-      logFd = openSync(cfg.logFile, 'a');
-    } catch (err) {
-      // ssh.c: "Couldn't open logfile %s: %s".
-      process.stderr.write(`Couldn't open logfile ${cfg.logFile}: ${(err as Error).message}\n`);
-      process.exit(EXIT_ERROR);
-    }
+/** Where log lines go: stderr, or the -E file once {@link openLog} opened it. */
+let logFd = 2;
+
+/**
+ * ssh -E (log.c log_redirect_stderr_to): the file opened for appending, created 0600; when it
+ * cannot be, ssh's message on stderr and exit status 1. Called by the configuration resolution
+ * before the files are read, -G included, so their errors land in the file as ssh's do.
+ */
+function openLog(path: string): void {
+  if (logFd !== 2) return;
+  try {
+    logFd = openSync(path, 'a', 0o600);
+  } catch (err) {
+    process.stderr.write(`Couldn't open logfile ${path}: ${strerror(err as NodeJS.ErrnoException)}\n`);
+    process.exit(1);
   }
+}
+
+/** Text to the log's destination (stderr or the -E file), as {@link Log.write}. */
+function writeLog(text: string): void {
+  if (logFd === 2) process.stderr.write(text);
+  else writeSync(logFd, text);
+}
+
+async function run(cfg: ResolvedConfig): Promise<void> {
+  if (cfg.logFile !== undefined) openLog(cfg.logFile);
   const log = new Log(cfg.logLevel, logFd);
   const background = await import('./background.js');
   if (cfg.forkAfterAuthentication && !background.isBackgroundCopy()) return background.goBackground();

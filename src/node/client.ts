@@ -46,7 +46,7 @@ import { keyBlobType } from '../keys/hostkey.js';
 import { constantTimeEqual } from '../protocol/wire.js';
 import type { HostKeyVerifier, StrictHostKeyChecking } from './known-hosts-file.js';
 import { certAuthorityKnownFor, knownHostKeyTypesFor, knownHostsVerifier } from './known-hosts-file.js';
-import type { ForwardOptions, LocalForward } from './forward.js';
+import type { ForwardOptions, ListenSpec, LocalForward } from './forward.js';
 import { startLocalForward } from './forward.js';
 import { connectThroughJumps, jumpHostsOf, type JumpHost } from './jump.js';
 import type { RemoteForward, RemoteForwardOptions } from './forward-remote.js';
@@ -570,7 +570,7 @@ export class SshClient extends EventEmitter {
   /** The one timer, armed at the core's getTimer() (ConnectTimeout, ServerAlive*, RekeyLimit time). */
   private timer: NodeJS.Timeout | undefined;
   private timerAt: number | undefined;
-  private readonly forwards = new Set<LocalForward | DynamicForward>();
+  private readonly forwards = new Set<LocalForward | DynamicForward<ListenSpec>>();
   /** Remote forwards by where the server listens (`tcpip HOST PORT`, `streamlocal PATH`). */
   private readonly remoteForwards = new Map<string, RemoteForward>();
   /** Global requests sent with want_reply, by the core's request id. */
@@ -820,7 +820,7 @@ export class SshClient extends EventEmitter {
   /**
    * Dynamic port forwarding, like `ssh -D`: a SOCKS4/4a/5 listener (CONNECT, no authentication)
    * on loopback unless told otherwise; each request becomes a direct-tcpip channel, host names
-   * resolved by the server. `port: 0` picks a free port.
+   * resolved by the server. `port: 0` picks a free port; `{ path }` listens on a Unix socket (0600).
    *
    * @example
    * ```ts
@@ -828,7 +828,7 @@ export class SshClient extends EventEmitter {
    * // curl --socks5-hostname 127.0.0.1:1080 http://intranet/
    * ```
    */
-  async forwardDynamic(options: DynamicForwardOptions): Promise<DynamicForward> {
+  async forwardDynamic<L extends ListenSpec = { host?: string; port: number }>(options: DynamicForwardOptions<L>): Promise<DynamicForward<L>> {
     this.assertUsable();
     const fwd = await startDynamicForward(this, options);
     this.forwards.add(fwd);

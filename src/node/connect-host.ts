@@ -21,6 +21,7 @@ import { connectLendingReads } from './socket-read.js';
 import type { IdentityFileEntry, UnlockOptions } from './identity-file.js';
 import { setLongTimeout } from '../long-timeout.js';
 import { strerror } from './strerror.js';
+import { visLogText } from './log-vis.js';
 
 /** ssh(1)'s log levels over stderr (or the -E file's descriptor). */
 export class Log {
@@ -37,22 +38,26 @@ export class Log {
     if (this.fd === 2) process.stderr.write(text);
     else writeSync(this.fd, text);
   }
+  /** One log line, its unsafe bytes escaped as ssh's log.c does (log-vis.ts). */
+  private line(message: string): void {
+    this.write(`${visLogText(message)}\n`);
+  }
   private at(level: LogLevel): boolean {
     return this.rank >= LOG_LEVELS.indexOf(level);
   }
   /** Errors the user must see (suppressed only by -q). */
   error(message: string): void {
-    if (this.at('ERROR')) this.write(`${message}\n`);
+    if (this.at('ERROR')) this.line(message);
   }
   info(message: string): void {
-    if (this.at('INFO')) this.write(`${message}\n`);
+    if (this.at('INFO')) this.line(message);
   }
   /** ssh's verbose(): shown from LogLevel VERBOSE (and with -v), without a prefix. */
   notice(message: string): void {
-    if (this.at('VERBOSE')) this.write(`${message}\n`);
+    if (this.at('VERBOSE')) this.line(message);
   }
   debug1(message: string): void {
-    if (this.at('DEBUG1')) this.write(`debug1: ${message}\n`);
+    if (this.at('DEBUG1')) this.line(`debug1: ${message}`);
   }
   get verbose(): boolean {
     return this.at('DEBUG1');

@@ -8,34 +8,37 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { socks5ReplyForOpenFailure, SocksHandshake, type SocksConnectRequest } from '../connection/socks.js';
 import { ChannelOpenError, SshError } from '../errors.js';
-import type { ForwardHost } from './forward.js';
+import { listenPrivate, type ForwardHost, type ListenSpec } from './forward.js';
 import { ForwardListener } from './forward-listener.js';
 
-/** Options of {@link SshClient.forwardDynamic}: where the SOCKS listener binds (loopback by default). */
-export interface DynamicForwardOptions {
-  listen: { host?: string; port: number };
+/**
+ * Options of {@link SshClient.forwardDynamic}: where the SOCKS listener binds (loopback by
+ * default), or a local Unix socket path (ssh -D /path, channels.c streamlocal listener).
+ */
+export interface DynamicForwardOptions<L extends ListenSpec = ListenSpec> {
+  listen: L;
 }
 
 /**
  * A running SOCKS listener. Emits 'request' (SocksConnectRequest) per CONNECT,
  * 'connection-error' (SshError) when a request fails, and 'close'.
  */
-export class DynamicForward extends ForwardListener {
+export class DynamicForward<L extends ListenSpec = { host?: string; port: number }> extends ForwardListener {
   constructor(
     server: Server,
-    readonly options: DynamicForwardOptions,
+    readonly options: DynamicForwardOptions<L>,
   ) {
     super(server, options.listen);
   }
 
-  /** The bound address (the chosen port when 0 was asked). */
-  override get address(): { host: string; port: number } {
-    return super.address as { host: string; port: number };
+  /** The bound address: the chosen port when 0 was asked, or the socket's path. */
+  override get address(): L extends { path: string } ? { path: string } : { host: string; port: number } {
+    return super.address as L extends { path: string } ? { path: string } : { host: string; port: number };
   }
 }
 
 /** Start the SOCKS listener. Rejects (ERR_FORWARD_BIND) if the address cannot be bound. */
-export async function startDynamicForward(host: ForwardHost, options: DynamicForwardOptions): Promise<DynamicForward> {
+export async function startDynamicForward<L extends ListenSpec>(host: ForwardHost, options: DynamicForwardOptions<L>): Promise<DynamicForward<L>> {
   const server = createServer({ allowHalfOpen: true, noDelay: true });
   const fwd = new DynamicForward(server, options);
   server.on('connection', (sock) => {
@@ -61,7 +64,8 @@ export async function startDynamicForward(host: ForwardHost, options: DynamicFor
     sock.on('data', onData);
   });
   await new Promise<void>((resolve, reject) => {
-    const where = `${options.listen.host ?? '127.0.0.1'}:${options.listen.port}`;
+    const l = options.listen;
+    const where = 'path' in l ? l.path : `${l.host ?? '127.0.0.1'}:${l.port}`;
     const onError = (err: NodeJS.ErrnoException) =>
       reject(
         new SshError('ERR_FORWARD_BIND', `bind ${where}: ${err.code === 'EADDRINUSE' ? 'Address already in use' : err.message} (could not request dynamic forwarding)`, {
@@ -69,16 +73,19 @@ export async function startDynamicForward(host: ForwardHost, options: DynamicFor
         }),
       );
     server.once('error', onError);
-    server.listen({ host: options.listen.host ?? '127.0.0.1', port: options.listen.port }, () => {
+    const listening = () => {
       server.off('error', onError);
       resolve();
-    });
+    };
+    // A Unix socket is made 0600, as for -L (channels.c: StreamLocalBindMask 0177).
+    if ('path' in l) listenPrivate(server, l.path, listening);
+    else server.listen({ host: l.host ?? '127.0.0.1', port: l.port }, listening);
   });
   server.on('error', (err) => host.log(`dynamic forward listener error: ${err.message}`));
   return fwd;
 }
 
-function connectThrough(host: ForwardHost, fwd: DynamicForward, sock: Socket, h: SocksHandshake, req: SocksConnectRequest): void {
+function connectThrough(host: ForwardHost, fwd: DynamicForward<ListenSpec>, sock: Socket, h: SocksHandshake, req: SocksConnectRequest): void {
   // Hold what the client sent after its request until the channel is open.
   sock.pause();
   const rest: Buffer[] = [];

@@ -332,7 +332,7 @@ function isPort(v: unknown, allowZero: boolean): boolean {
  * bind is synchronous in `listen()`, so the umask is in force for it alone; where the umask
  * cannot be set (a worker thread), the mode is set right after the bind.
  */
-function listenPrivate(server: Server, path: string, cb: () => void): void {
+export function listenPrivate(server: Server, path: string, cb: () => void): void {
   let old: number | undefined;
   try {
     old = process.umask(0o177);

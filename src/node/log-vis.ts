@@ -1,0 +1,35 @@
+/**
+ * How ssh(1) makes a log message safe for a terminal before writing it to stderr or the -E file
+ * (log.c do_log: strnvis(3) with VIS_SAFE | VIS_OCTAL). Printable ASCII, space, tab, newline,
+ * backspace, bell and carriage return pass; a backslash is doubled; every other byte (control
+ * characters, DEL, and each byte of a UTF-8 character, whatever the locale) becomes `\ooo`.
+ * Checked against /usr/bin/ssh 9.2: `-o Port="a<01>é"` prints `Bad port 'a\001\303\251'.`
+ */
+
+const encoder = new TextEncoder();
+
+/**
+ * openbsd-compat/vis.c isvisible() under VIS_SAFE (VIS_SP, VIS_TAB and VIS_NL unset), in the C
+ * locale's isgraph: the bytes written as they are.
+ */
+function visible(b: number): boolean {
+  return (b > 0x20 && b < 0x7f) || b === 0x20 || b === 0x09 || b === 0x0a || b === 0x08 || b === 0x07 || b === 0x0d;
+}
+
+/**
+ * `text` as ssh's log would show it (a JavaScript string's UTF-8 bytes, escaped).
+ *
+ * @example
+ * visLogText('a\u0001b\\c'); // 'a\\001b\\\\c'
+ */
+export function visLogText(text: string): string {
+  // The common case (printable ASCII, no backslash) needs no copy.
+  if (!/[^\x20-\x5b\x5d-\x7e\t\n]/.test(text)) return text;
+  let out = '';
+  for (const b of encoder.encode(text)) {
+    if (b === 0x5c) out += '\\\\';
+    else if (visible(b)) out += String.fromCharCode(b);
+    else out += `\\${(b >> 6).toString(8)}${((b >> 3) & 7).toString(8)}${(b & 7).toString(8)}`;
+  }
+  return out;
+}
