@@ -42,6 +42,7 @@ export type SshErrorCode =
   | 'ERR_CONNECTION_CLOSED'
   | 'ERR_TIMEOUT'
   | 'ERR_KEEPALIVE_TIMEOUT'
+  | 'ERR_BANNER_TIMEOUT'
   | 'ERR_ABORTED'
   | 'ERR_USAGE'
   | 'ERR_INTERNAL'

@@ -436,6 +436,10 @@ function connected(sock: Duplex): Promise<boolean> {
  * then overlaps our loading of the client, instead of following it.
  */
 export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries | undefined, route: RouteContext, depth = 0): Promise<SshClient> {
+  // ssh.c: one ConnectTimeout budget for the TCP connect (or from the ProxyCommand's start, which
+  // for -J includes the jump host's connection) and then the banner exchange (kex.c
+  // kex_exchange_identification gets what is left); the key exchange and authentication are not timed.
+  const routeStarted = performance.now();
   const routed = openRoute(cfg, log, libs, route, depth);
   // Rejections are handled where `routed` is awaited, below; this only stops Node from calling
   // one unhandled while the modules load.
@@ -449,6 +453,17 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
   }
   const [{ connect }, { knownHostsVerifier }, , prompt] = loaded;
   const { sock, via } = await routed;
+  // packet.c ssh_remote_ipaddr/ssh_remote_port in ssh's fatal messages: "UNKNOWN port 65535" when
+  // the transport is not a socket (ProxyCommand, and ssh -J's ssh -W).
+  let remoteId = 'UNKNOWN port 65535';
+  const tcp = sock instanceof Socket ? sock : undefined;
+  if (tcp) {
+    const note = (): void => {
+      if (tcp.remoteAddress) remoteId = `${tcp.remoteAddress} port ${tcp.remotePort}`;
+    };
+    if (tcp.connecting) tcp.once('connect', note);
+    else note();
+  }
   // ssh.c load_public_identity_files and tilde_expand_paths, once ssh_connect has succeeded (a
   // TCP connect that fails is reported as such by the client, below): `~user` naming no user.
   if (cfg.connectedError && (await connected(sock))) {
@@ -533,7 +548,7 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
       kbdInteractiveAuthentication: cfg.kbdInteractiveAuthentication,
       algorithms: cfg.algorithms,
       compression: cfg.compression,
-      connectTimeout: cfg.connectTimeout * 1000,
+      bannerTimeout: cfg.connectTimeout > 0 ? Math.max(1, cfg.connectTimeout * 1000 - (performance.now() - routeStarted)) : 0,
       keepaliveInterval: cfg.serverAliveInterval * 1000,
       keepaliveCountMax: cfg.serverAliveCountMax,
       rekeyBytes: cfg.rekeyLimit,
@@ -561,6 +576,14 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
     if (via) client.once('close', () => void via.close().catch(() => {}));
     return client;
   } catch (err) {
+    const code = (err as Partial<SshError> | undefined)?.code;
+    if (code === 'ERR_BANNER_TIMEOUT') {
+      // ssh(1): a TCP connect still under way when the time is up is a connect timeout
+      // (sshconnect.c); otherwise kex.c's line, then sshpkt_fatal's for SSH_ERR_CONN_TIMEOUT.
+      (err as Error).message = tcp?.connecting
+        ? `ssh: connect to host ${cfg.hostName} port ${cfg.port}: Connection timed out`
+        : `Connection timed out during banner exchange\nConnection to ${remoteId} timed out`;
+    }
     sock.destroy();
     if (via) await via.close().catch(() => {});
     throw tagged(err, cfg);
