@@ -291,7 +291,9 @@ async function startForward(client: SshClient, spec: ForwardSpec, cfg: ResolvedC
   if ('path' in spec.listen) {
     log.debug1(`Local connections to ${spec.listen.path} forwarded to remote ${'path' in to ? 'socket' : 'address'} ${target}`);
     try {
-      return [await openForward(client, { listen: { path: spec.listen.path }, to })];
+      const fwd = await openForward(client, { listen: { path: spec.listen.path }, to });
+      log.listenerChannels++; // a channel in ssh(1) too (see Log.listenerChannels)
+      return [fwd];
     } catch (err) {
       log.error(`unix_listener: cannot bind to path ${spec.listen.path}: ${describeUnixBindError(err, spec.listen.path)}`);
       return null;
@@ -323,6 +325,7 @@ async function bindListeners<F extends { address: unknown }>(
           log.debug1(`Allocated port ${port} for local forward to ${target}`);
         }
         log.debug1(`Local forwarding listening on ${host} port ${port}.`);
+        log.listenerChannels++;
         started.push(fwd);
       } catch (err) {
         const { code, text } = describeBindError(err);
@@ -594,6 +597,7 @@ async function runReconnecting(
         fwd.on('connection-error', (e: SshError) => log.error(e.message));
         log.debug1(`Local forwarding listening on ${'path' in listen ? listen.path : `${host} port ${listen.port}`} (reconnecting).`);
         started++;
+        log.listenerChannels++;
       } catch (err) {
         // The IPv6 half of "loopback" may be missing on this machine, as in startForward.
         if (i > 0) {

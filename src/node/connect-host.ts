@@ -45,9 +45,22 @@ export class Log {
   private at(level: LogLevel): boolean {
     return this.rank >= LOG_LEVELS.indexOf(level);
   }
+  /**
+   * Listeners bound so far (-L, -D: one per address). In ssh(1) each is a channel (channels.c
+   * channel_new: lowest free slot), so its first forwarded connection is "channel 2" after the two
+   * loopback listeners; the library numbers only its SSH channels. Messages are shown with ssh's
+   * numbers: the library's plus this count (the channel ids on the wire are not changed).
+   */
+  listenerChannels = 0;
+  /** "channel N: ..." and "... (channel N)" with ssh's numbering (see listenerChannels). */
+  private channelNumbers(message: string): string {
+    if (this.listenerChannels === 0 || !message.includes('channel ')) return message;
+    const shift = (n: string): string => String(Number(n) + this.listenerChannels);
+    return message.replace(/^channel (\d+)(?=:)/, (_, n: string) => `channel ${shift(n)}`).replace(/\(channel (\d+)\)$/, (_, n: string) => `(channel ${shift(n)})`);
+  }
   /** Errors the user must see (suppressed only by -q). */
   error(message: string): void {
-    if (this.at('ERROR')) this.line(message);
+    if (this.at('ERROR')) this.line(this.channelNumbers(message));
   }
   info(message: string): void {
     if (this.at('INFO')) this.line(message);
@@ -57,7 +70,7 @@ export class Log {
     if (this.at('VERBOSE')) this.line(message);
   }
   debug1(message: string): void {
-    if (this.at('DEBUG1')) this.line(`debug1: ${message}`);
+    if (this.at('DEBUG1')) this.line(`debug1: ${this.channelNumbers(message)}`);
   }
   get verbose(): boolean {
     return this.at('DEBUG1');
