@@ -22,7 +22,7 @@ import type { SshClient } from './client.js';
 import { tuneV8ForForwarding, tuneV8ForLogin } from './v8-tuning.js';
 import { enableArrayBufferCap } from './array-buffer-cap.js';
 import { takeGc } from './v8-gc.js';
-import { configOf, connectHost, describeFatal, loadLibraries, Log, processCliEnvironment, type Libraries, type RouteContext } from './connect-host.js';
+import { configOf, connectHost, describeFatal, jumpFailureLines, loadLibraries, Log, processCliEnvironment, type Libraries, type RouteContext } from './connect-host.js';
 import type { ForwardOptions, ListenSpec, LocalForward } from './forward.js';
 import type { DynamicForward } from './forward-dynamic.js';
 import type { RemoteForward } from './forward-remote.js';
@@ -414,11 +414,8 @@ async function run(cfg: ResolvedConfig): Promise<void> {
   const fail = async (err: unknown): Promise<never> => {
     const at = configOf(err, cfg);
     log.error(await describeFatal(err, at, log));
-    if (at !== cfg) {
-      // "jump host bastion (10.0.0.5 port 22)", but not "jump host 10.0.0.5 (10.0.0.5 port 22)".
-      const hop = at.host === at.hostName ? `${at.hostName} port ${at.port}` : `${at.host} (${at.hostName} port ${at.port})`;
-      log.error(`pure-ssh: jump host ${hop} failed: ${cfg.host} was not reached`);
-    }
+    // A jump host's failure: what each ssh(1) process of the -J chain above it says.
+    for (const line of jumpFailureLines(err)) log.error(line);
     process.exit(EXIT_ERROR);
   };
 
@@ -436,7 +433,10 @@ async function run(cfg: ResolvedConfig): Promise<void> {
   } catch (err) {
     if (err instanceof ConfigError) {
       log.error(err.message);
-      process.exit(err.exitCode);
+      // A jump host's configuration refused: ssh's outer processes then see their proxy close.
+      const more = jumpFailureLines(err);
+      for (const line of more) log.error(line);
+      process.exit(more.length > 0 ? EXIT_ERROR : err.exitCode);
     }
     if (shuttingDown) return;
     return fail(err);

@@ -392,9 +392,34 @@ export function configOf(err: unknown, fallback: ResolvedConfig): ResolvedConfig
   return (err && typeof err === 'object' ? failedAt.get(err) : undefined) ?? fallback;
 }
 
-function tagged(err: unknown, cfg: ResolvedConfig): unknown {
-  if (err && typeof err === 'object' && !failedAt.has(err)) failedAt.set(err, cfg);
+/** How many connections were to be carried over the failed one (0: the destination's own). */
+const failedDepth = new WeakMap<object, number>();
+/** Failures of a jump host's channel to the next host (ssh -W's "stdio forwarding failed"). */
+const stdioFailed = new WeakSet<object>();
+
+function tagged(err: unknown, cfg: ResolvedConfig, depth: number): unknown {
+  if (err && typeof err === 'object' && !failedAt.has(err)) {
+    failedAt.set(err, cfg);
+    failedDepth.set(err, depth);
+  }
   return err;
+}
+
+/**
+ * What ssh(1) prints after a jump host's own error: -J is a ProxyCommand `ssh -W` per hop, so the
+ * hop whose channel to the next host failed says "stdio forwarding failed" (ssh.c), then each
+ * ssh process above it sees its proxy close before any banner and says kex.c's
+ * "kex_exchange_identification: Connection closed by remote host" and packet.c's "Connection
+ * closed by UNKNOWN port 65535" (no socket: no address). Empty for the destination's own errors.
+ */
+export function jumpFailureLines(err: unknown): string[] {
+  if (!err || typeof err !== 'object') return [];
+  const lines: string[] = [];
+  if (stdioFailed.has(err)) lines.push('stdio forwarding failed');
+  for (let i = failedDepth.get(err) ?? 0; i > 0; i--) {
+    lines.push('kex_exchange_identification: Connection closed by remote host', 'Connection closed by UNKNOWN port 65535');
+  }
+  return lines;
 }
 
 /**
@@ -413,8 +438,11 @@ export async function openRoute(cfg: ResolvedConfig, log: Log, libs: Libraries |
   if (cfg.proxy?.kind === 'jump') {
     // readconf.c READCONF_MAX_DEPTH-like guard against a ProxyJump loop in the configuration.
     if (depth >= 16) throw new ConfigError('pure-ssh: too many jump hosts (a ProxyJump loop in the configuration?)');
-    const outcome = await resolveCommandLineAsync(jumpHostArgv(cfg.proxy.hops, cfg), route.env);
-    if (outcome.kind !== 'run') throw new ConfigError(`Invalid ProxyJump: ${cfg.proxy.hops.map((h) => h.host).join(',')}`);
+    // The hop's configuration is the hop's ssh process's to refuse (its error, then this level's lines).
+    const outcome = await resolveCommandLineAsync(jumpHostArgv(cfg.proxy.hops, cfg), route.env).catch((err: unknown) => {
+      throw tagged(err, cfg, depth + 1);
+    });
+    if (outcome.kind !== 'run') throw tagged(new ConfigError(`Invalid ProxyJump: ${cfg.proxy.hops.map((h) => h.host).join(',')}`), cfg, depth + 1);
     const hop = outcome.config;
     for (const n of hop.notes) log.debug1(n);
     log.debug1(`Connecting to jump host ${hop.hostName} port ${hop.port}.`);
@@ -425,12 +453,40 @@ export async function openRoute(cfg: ResolvedConfig, log: Log, libs: Libraries |
       return { sock, via };
     } catch (err) {
       await via.close().catch(() => {});
-      throw tagged(err, hop);
+      if (err && typeof err === 'object') stdioFailed.add(err);
+      throw tagged(err, hop, depth + 1);
     }
   }
   const sock = openSocket(cfg, log);
   if (depth === 0) route.onTransport?.(() => ({ sent: sock.bytesWritten, received: sock.bytesRead }));
   return { sock };
+}
+
+/**
+ * A -J route within ConnectTimeout: ssh(1) runs the hop as its ProxyCommand and starts the banner
+ * wait at once, so the jump host's whole connection counts against the destination's
+ * ConnectTimeout; past it, ssh says kex.c's and sshpkt_fatal's lines with no peer address. The
+ * hop's connection, if it comes later, is closed. Other routes: timed by the socket and connect().
+ */
+async function routeWithin(routed: ReturnType<typeof openRoute>, cfg: ResolvedConfig, started: number, depth: number): ReturnType<typeof openRoute> {
+  if (cfg.proxy?.kind !== 'jump' || !(cfg.connectTimeout > 0)) return routed;
+  const left = cfg.connectTimeout * 1000 - (performance.now() - started);
+  let timer: { clear(): void } | undefined;
+  const expired = new Promise<'expired'>((resolve) => {
+    timer = setLongTimeout(() => resolve('expired'), Math.max(0, left));
+  });
+  try {
+    const first = await Promise.race([routed, expired]);
+    if (first !== 'expired') return first;
+  } finally {
+    timer?.clear();
+  }
+  routed.then(({ sock, via }) => {
+    sock.destroy();
+    void via?.close().catch(() => {});
+  }, () => {});
+  const { TimeoutError } = await import('../errors.js');
+  throw tagged(new TimeoutError('Connection timed out during banner exchange\nConnection to UNKNOWN port 65535 timed out', 'ERR_BANNER_TIMEOUT'), cfg, depth);
 }
 
 /** Whether a socket still connecting (TCP) gets connected; true at once for other streams. */
@@ -465,7 +521,7 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
     loaded = await loadLibraries();
   }
   const [{ connect }, { knownHostsVerifier }, , prompt] = loaded;
-  const { sock, via } = await routed;
+  const { sock, via } = await routeWithin(routed, cfg, routeStarted, depth);
   // packet.c ssh_remote_ipaddr/ssh_remote_port in ssh's fatal messages: "UNKNOWN port 65535" when
   // the transport is not a socket (ProxyCommand, and ssh -J's ssh -W).
   let remoteId = 'UNKNOWN port 65535';
@@ -599,6 +655,6 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
     }
     sock.destroy();
     if (via) await via.close().catch(() => {});
-    throw tagged(err, cfg);
+    throw tagged(err, cfg, depth);
   }
 }
