@@ -464,8 +464,9 @@ async function run(cfg: ResolvedConfig): Promise<void> {
 
   if (cfg.stdioForward) {
     const { stdioForward } = await import('./stdio-forward.js');
-    const { host, port } = cfg.stdioForward;
-    log.debug1(`channel_connect_stdio_fwd: ${host}:${port}`);
+    const w = cfg.stdioForward;
+    // channels.c: a socket path is shown with PORT_STREAMLOCAL (-2) as its port.
+    log.debug1(`channel_connect_stdio_fwd: ${'path' in w ? `${w.path}:-2` : `${w.host}:${w.port}`}`);
     try {
       const n = await stdioForward(ssh, cfg.stdioForward);
       log.debug1(`Transferred: sent ${n.sent}, received ${n.received} bytes`);
