@@ -6,7 +6,7 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { connect as netConnect, createServer as netServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -213,6 +213,26 @@ describeInteropWithHome('ProxyCommand, -W, -f and -E against sshd', () => {
       await new Promise((r) => silent.close(r));
     }
   }, 60_000);
+
+  it("-E: a log file that cannot be opened is ssh's message and exit 1 (log.c), before connecting; a new one is made mode 0600", async () => {
+    for (const bad of [join(dir, 'no-such-dir', 'ssh.log'), dir]) {
+      const args = ['-F', config, '-N', '-E', bad, 'bastion'];
+      const [ours, theirs] = await Promise.all([pureSsh(args), run(bastion.openssh.ssh, args)]);
+      expect(theirs.code, theirs.stderr).toBe(1);
+      expect(ours.code, ours.stderr).toBe(1);
+      expect(ours.stderr).toBe(theirs.stderr.replace(/\r\n/g, '\n'));
+      expect(ours.stderr).toMatch(/^Couldn't open logfile .*: (No such file or directory|Is a directory)\n$/);
+    }
+    const closed = await freePort();
+    for (const [client, file] of [['pure-ssh', join(dir, 'ours.log')], ['ssh', join(dir, 'theirs.log')]] as const) {
+      const args = ['-F', 'none', '-N', '-E', file, '-p', String(closed), '127.0.0.1'];
+      const r = client === 'ssh' ? await run(bastion.openssh.ssh, args) : await pureSsh(args);
+      expect(r.code).toBe(255);
+      expect(r.stderr).toBe('');
+      expect((await stat(file)).mode & 0o777, client).toBe(0o600);
+      expect((await readFile(file, 'utf8')).replace(/\r\n/g, '\n'), client).toBe(`ssh: connect to host 127.0.0.1 port ${closed}: Connection refused\n`);
+    }
+  });
 
   it('-W to a port nobody listens on: the refusal and "stdio forwarding failed", exit 255', async () => {
     const closed = await freePort();
