@@ -167,6 +167,7 @@ export class ClientCore {
         hostKey: ({ algorithm, keyBlob, fingerprint }) => {
           // ssh(1): ConnectTimeout covers reaching the server, not the host key prompt.
           this.timers.connectDeadline = undefined;
+          this.timers.userWait(1);
           emit({ type: 'host-key', algorithm, keyType: keyBlobType(keyBlob), keyBlob, fingerprint });
         },
         ready: () => {
@@ -203,8 +204,14 @@ export class ClientCore {
       sessionId: () => this.transport.info.sessionId!,
       serverSigAlgs: () => this.serverSigAlgs,
       banner: (message) => emit({ type: 'banner', message }),
-      passwordNeeded: (prompt, retry) => emit({ type: 'password-needed', prompt, retry }),
-      signRequest: (r) => emit({ type: 'sign-request', ...r }),
+      passwordNeeded: (prompt, retry) => {
+        this.timers.userWait(1);
+        emit({ type: 'password-needed', prompt, retry });
+      },
+      signRequest: (r) => {
+        this.timers.userWait(1);
+        emit({ type: 'sign-request', ...r });
+      },
       success: () => {
         // OpenSSH PROTOCOL §1.2: zlib@openssh.com starts right after USERAUTH_SUCCESS, both ways.
         this.transport.userauthSuccess();
@@ -247,6 +254,9 @@ export class ClientCore {
     this.transport.receive(data);
     // The banner's deadline ends with the server's identification line (kex.c).
     if (this.timers.bannerDeadline !== undefined && this.transport.info.serverVersion !== undefined) this.timers.bannerDeadline = undefined;
+    // packet.c ssh_packet_set_timeout: before the session, every wait for the server's next
+    // packet is limited to ServerAliveInterval × ServerAliveCountMax.
+    if (this.timers.packetTimeout && this.stage !== 'authenticated' && this.transport.info.serverVersion !== undefined) this.timers.serverHeard();
     if (this.timers.rekeyTime) {
       this.timers.kexSeen(this.transport.info.kexCount);
       // packet.c ssh_packet_read_poll2 checks after each packet read: past the time, a packet
@@ -318,6 +328,10 @@ export class ClientCore {
     } else if (action === 'banner-timeout') {
       // kex.c kex_exchange_identification: what ssh(1) logs when no identification line came in time.
       this.transport.connectionLost(new TimeoutError('Connection timed out during banner exchange', 'ERR_BANNER_TIMEOUT'));
+    } else if (action === 'packet-timeout') {
+      // packet.c sshpkt_fatal, SSH_ERR_CONN_TIMEOUT.
+      const t = this.timers;
+      this.transport.connectionLost(new TimeoutError(`Connection to ${t.host} port ${t.port} timed out`, 'ERR_PACKET_TIMEOUT'));
     } else if (action === 'keepalive-timeout') {
       this.transport.connectionLost(new TimeoutError(`Timeout, server ${this.timers.host} not responding.`, 'ERR_KEEPALIVE_TIMEOUT'));
     } else {
@@ -402,15 +416,18 @@ export class ClientCore {
   }
 
   acceptHostKey(): void {
+    this.timers.userWait(-1);
     this.transport.acceptHostKey();
   }
 
   rejectHostKey(error: SshError): void {
+    this.timers.userWait(-1);
     this.transport.rejectHostKey(error);
   }
 
   /** Answer `password-needed`; null gives up on that method. */
   providePassword(password: string | null): void {
+    this.timers.userWait(-1);
     this.userauth.providePassword(password);
   }
 
@@ -421,6 +438,7 @@ export class ClientCore {
    * reason ends up in the AuthenticationError if nothing else works.
    */
   provideSignature(id: number, signature: Uint8Array | null, reason?: string): void {
+    this.timers.userWait(-1);
     this.userauth.provideSignature(id, signature, reason);
   }
 
@@ -561,7 +579,7 @@ export class ClientCore {
 /** packet.c ssh_packet_get_rekey_timeout: once RekeyLimit's time has passed, ssh polls every second. */
 const REKEY_RECHECK_MS = 1000;
 
-type TimerAction = 'connect-timeout' | 'banner-timeout' | 'keepalive-timeout' | { keepalive: boolean; rekey: boolean };
+type TimerAction = 'connect-timeout' | 'banner-timeout' | 'packet-timeout' | 'keepalive-timeout' | { keepalive: boolean; rekey: boolean };
 
 /**
  * The core's deadlines (ConnectTimeout, ServerAlive*, RekeyLimit time), all on the injected clock.
@@ -581,6 +599,12 @@ class CoreTimers {
   readonly rekeyTime: number;
   connectDeadline: number | undefined;
   bannerDeadline: number | undefined;
+  /** ServerAliveInterval × ServerAliveCountMax (packet.c ssh_packet_set_timeout), 0: off. */
+  readonly packetTimeout: number;
+  private packetDeadline: number | undefined;
+  /** Host key, password and signature questions not answered yet: ssh is not reading then. */
+  private userWaits = 0;
+  private packetArmed = false;
   private keepaliveAt: number | undefined;
   private rekeyAt: number | undefined;
   private lastReceived = 0;
@@ -593,6 +617,7 @@ class CoreTimers {
     this.interval = positive(o.keepaliveInterval, 'keepaliveInterval');
     this.rekeyTime = positive(o.rekeyTime, 'rekeyTime');
     this.countMax = o.keepaliveCountMax ?? 3;
+    this.packetTimeout = this.countMax > 0 ? this.interval * this.countMax : 0;
     this.host = o.host ?? 'server';
     this.port = o.port ?? 22;
     const clock = o.now;
@@ -612,7 +637,26 @@ class CoreTimers {
   authenticated(): void {
     this.connectDeadline = undefined;
     this.bannerDeadline = undefined;
+    this.packetDeadline = undefined;
+    this.packetArmed = false;
     if (this.interval) this.keepaliveAt = this.now() + this.interval;
+  }
+
+  /**
+   * Before the session: a packet came (or the user answered), the wait for the next one starts
+   * (packet.c ssh_packet_read_seqnr polls with the whole timeout per read).
+   */
+  serverHeard(): void {
+    this.packetArmed = true;
+    this.packetDeadline = this.userWaits > 0 ? undefined : this.now() + this.packetTimeout;
+  }
+
+  /** A question for the user asked (+1) or answered (-1): no packet timeout while one is open. */
+  userWait(delta: 1 | -1): void {
+    this.userWaits = Math.max(0, this.userWaits + delta);
+    // Only between the server's banner (serverHeard) and authentication.
+    if (!this.packetTimeout || !this.packetArmed) return;
+    this.packetDeadline = this.userWaits > 0 ? undefined : this.now() + this.packetTimeout;
   }
 
   received(): void {
@@ -649,6 +693,8 @@ class CoreTimers {
     let t = this.connectDeadline;
     const b = this.bannerDeadline;
     if (b !== undefined && (t === undefined || b < t)) t = b;
+    const p = this.packetDeadline;
+    if (p !== undefined && (t === undefined || p < t)) t = p;
     const k = this.keepaliveAt;
     if (k !== undefined && (t === undefined || k < t)) t = k;
     const r = this.rekeyAt;
@@ -659,6 +705,7 @@ class CoreTimers {
   fire(now: number): TimerAction {
     if (this.connectDeadline !== undefined && now >= this.connectDeadline) return 'connect-timeout';
     if (this.bannerDeadline !== undefined && now >= this.bannerDeadline) return 'banner-timeout';
+    if (this.packetDeadline !== undefined && now >= this.packetDeadline) return 'packet-timeout';
     const action = { keepalive: false, rekey: false };
     if (this.keepaliveAt !== undefined && now >= this.keepaliveAt) {
       // clientloop.c schedule_server_alive_check: the check is due ServerAliveInterval after

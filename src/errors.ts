@@ -43,6 +43,7 @@ export type SshErrorCode =
   | 'ERR_TIMEOUT'
   | 'ERR_KEEPALIVE_TIMEOUT'
   | 'ERR_BANNER_TIMEOUT'
+  | 'ERR_PACKET_TIMEOUT'
   | 'ERR_ABORTED'
   | 'ERR_USAGE'
   | 'ERR_INTERNAL'

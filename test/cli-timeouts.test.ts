@@ -147,6 +147,17 @@ sys.stdin.read()
     }
   }, 30_000);
 
+  it('ServerAliveInterval × ServerAliveCountMax before the session (packet.c ssh_packet_set_timeout): a server that stalls after its banner, "Connection to ADDR port P timed out", exit 255', async () => {
+    const port = (bannerOnly.address() as net.AddressInfo).port;
+    for (const client of clients()) {
+      const r = await run(client, port, ['-o', 'ServerAliveInterval=1', '-o', 'ServerAliveCountMax=2'], 10_000);
+      expect(r.alive, `${client}: ${r.err}`).toBe(false);
+      expect(r.code, `${client}: ${r.err}`).toBe(255);
+      expect(r.err, client).toBe(`Connection to 127.0.0.1 port ${port} timed out\n`);
+      expect(r.elapsed, client).toBeGreaterThanOrEqual(2000);
+    }
+  }, 30_000);
+
   it('ServerAliveInterval 3 with RekeyLimit default 3: the probe due 3 s after the last read makes the connection used, so it re-keys every ~3 s as ssh does (the grid gave ~4 s)', async () => {
     for (const client of clients()) {
       const r = await run(client, sshd.port, ['-v', '-o', 'ServerAliveInterval=3', '-o', 'RekeyLimit=default 3'], 14_000);

@@ -105,6 +105,26 @@ describe('core timers', () => {
     expect(answered.getTimer()).toBeUndefined();
   });
 
+  it('ServerAlive before the session: Interval × CountMax without a packet ends it (packet.c ssh_packet_set_timeout), not while the host key question is open', () => {
+    const c = clock();
+    const p = new Pair({ client: { now: c.now, keepaliveInterval: 1000, keepaliveCountMax: 2, host: 'h.example', port: 2222 }, autoAccept: false }).start();
+    expect(p.eventsOf('host-key')).toHaveLength(1);
+    // The question is open: ssh is not reading then.
+    expect(p.client.getTimer()).toBeUndefined();
+    c.t = 60_000;
+    p.client.acceptHostKey();
+    // The server is silent from here on: 2 s after the answer.
+    p.toClient = () => null;
+    p.pump();
+    expect(p.client.getTimer()).toBe(62_000);
+    p.client.handleTimer(61_999);
+    expect(p.client.isClosed).toBe(false);
+    p.client.handleTimer(62_000);
+    expect(p.client.isClosed).toBe(true);
+    expect(p.client.error?.code).toBe('ERR_PACKET_TIMEOUT');
+    expect(p.client.error?.message).toBe('Connection to h.example port 2222 timed out');
+  });
+
   it('RekeyLimit time: a key exchange after rekeyTime since the last one, re-armed after it', () => {
     const c = clock();
     const p = new Pair({ client: { now: c.now, rekeyTime: 60_000 } }).start();

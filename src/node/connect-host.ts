@@ -652,6 +652,9 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
       (err as Error).message = tcp?.connecting
         ? `ssh: connect to host ${cfg.hostName} port ${cfg.port}: Connection timed out`
         : `Connection timed out during banner exchange\nConnection to ${remoteId} timed out`;
+    } else if (code === 'ERR_PACKET_TIMEOUT') {
+      // ServerAliveInterval × ServerAliveCountMax without a packet before the session: sshpkt_fatal.
+      (err as Error).message = `Connection to ${remoteId} timed out`;
     }
     sock.destroy();
     if (via) await via.close().catch(() => {});
