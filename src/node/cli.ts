@@ -236,6 +236,7 @@ async function startDynamic(client: SshClient, spec: DynamicForwardSpec, cfg: Re
     try {
       const fwd = await client.forwardDynamic({ listen: { path: spec.path } });
       forwards.add(fwd);
+      log.listenerChannels++; // a channel in ssh(1) too (see Log.listenerChannels)
       return [fwd];
     } catch (err) {
       log.error(`unix_listener: cannot bind to path ${spec.path}: ${describeUnixBindError(err, spec.path)}`);
