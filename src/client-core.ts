@@ -80,6 +80,14 @@ export interface ClientCoreOptions extends AuthOptions {
    * host key (the time a person takes to answer a prompt is not counted). 0 or absent: off.
    */
   connectTimeout?: number;
+  /**
+   * ssh(1)'s scope of ConnectTimeout, in ms: counted from {@link ClientCore.start} until the
+   * server's identification line has arrived (OpenSSH kex.c kex_exchange_identification waits
+   * with what is left of ConnectTimeout after the TCP connect); the key exchange and
+   * authentication are not timed. On expiry the connection ends with a TimeoutError
+   * (ERR_BANNER_TIMEOUT) "Connection timed out during banner exchange". 0 or absent: off.
+   */
+  bannerTimeout?: number;
   /** ssh_config(5) ServerAliveInterval, in ms, from authentication on. 0 or absent: off. */
   keepaliveInterval?: number;
   /** ssh_config(5) ServerAliveCountMax (default 3). */
@@ -159,6 +167,7 @@ export class ClientCore {
         hostKey: ({ algorithm, keyBlob, fingerprint }) => {
           // ssh(1): ConnectTimeout covers reaching the server, not the host key prompt.
           this.timers.connectDeadline = undefined;
+          this.timers.userWait(1);
           emit({ type: 'host-key', algorithm, keyType: keyBlobType(keyBlob), keyBlob, fingerprint });
         },
         ready: () => {
@@ -195,8 +204,14 @@ export class ClientCore {
       sessionId: () => this.transport.info.sessionId!,
       serverSigAlgs: () => this.serverSigAlgs,
       banner: (message) => emit({ type: 'banner', message }),
-      passwordNeeded: (prompt, retry) => emit({ type: 'password-needed', prompt, retry }),
-      signRequest: (r) => emit({ type: 'sign-request', ...r }),
+      passwordNeeded: (prompt, retry) => {
+        this.timers.userWait(1);
+        emit({ type: 'password-needed', prompt, retry });
+      },
+      signRequest: (r) => {
+        this.timers.userWait(1);
+        emit({ type: 'sign-request', ...r });
+      },
       success: () => {
         // OpenSSH PROTOCOL §1.2: zlib@openssh.com starts right after USERAUTH_SUCCESS, both ways.
         this.transport.userauthSuccess();
@@ -237,6 +252,11 @@ export class ClientCore {
     this.timers.received();
     const wasOpening = this.connection.pendingOpens > 0;
     this.transport.receive(data);
+    // The banner's deadline ends with the server's identification line (kex.c).
+    if (this.timers.bannerDeadline !== undefined && this.transport.info.serverVersion !== undefined) this.timers.bannerDeadline = undefined;
+    // packet.c ssh_packet_set_timeout: before the session, every wait for the server's next
+    // packet is limited to ServerAliveInterval × ServerAliveCountMax.
+    if (this.timers.packetTimeout && this.stage !== 'authenticated' && this.transport.info.serverVersion !== undefined) this.timers.serverHeard();
     if (this.timers.rekeyTime) {
       this.timers.kexSeen(this.transport.info.kexCount);
       // packet.c ssh_packet_read_poll2 checks after each packet read: past the time, a packet
@@ -305,6 +325,13 @@ export class ClientCore {
       this.transport.connectionLost(
         new TimeoutError(`ssh: connect to host ${t.host} port ${t.port}: Connection timed out during handshake (ConnectTimeout ${t.connectTimeout} ms)`),
       );
+    } else if (action === 'banner-timeout') {
+      // kex.c kex_exchange_identification: what ssh(1) logs when no identification line came in time.
+      this.transport.connectionLost(new TimeoutError('Connection timed out during banner exchange', 'ERR_BANNER_TIMEOUT'));
+    } else if (action === 'packet-timeout') {
+      // packet.c sshpkt_fatal, SSH_ERR_CONN_TIMEOUT.
+      const t = this.timers;
+      this.transport.connectionLost(new TimeoutError(`Connection to ${t.host} port ${t.port} timed out`, 'ERR_PACKET_TIMEOUT'));
     } else if (action === 'keepalive-timeout') {
       this.transport.connectionLost(new TimeoutError(`Timeout, server ${this.timers.host} not responding.`, 'ERR_KEEPALIVE_TIMEOUT'));
     } else {
@@ -389,15 +416,18 @@ export class ClientCore {
   }
 
   acceptHostKey(): void {
+    this.timers.userWait(-1);
     this.transport.acceptHostKey();
   }
 
   rejectHostKey(error: SshError): void {
+    this.timers.userWait(-1);
     this.transport.rejectHostKey(error);
   }
 
   /** Answer `password-needed`; null gives up on that method. */
   providePassword(password: string | null): void {
+    this.timers.userWait(-1);
     this.userauth.providePassword(password);
   }
 
@@ -408,6 +438,7 @@ export class ClientCore {
    * reason ends up in the AuthenticationError if nothing else works.
    */
   provideSignature(id: number, signature: Uint8Array | null, reason?: string): void {
+    this.timers.userWait(-1);
     this.userauth.provideSignature(id, signature, reason);
   }
 
@@ -548,22 +579,32 @@ export class ClientCore {
 /** packet.c ssh_packet_get_rekey_timeout: once RekeyLimit's time has passed, ssh polls every second. */
 const REKEY_RECHECK_MS = 1000;
 
-type TimerAction = 'connect-timeout' | 'keepalive-timeout' | { keepalive: boolean; rekey: boolean };
+type TimerAction = 'connect-timeout' | 'banner-timeout' | 'packet-timeout' | 'keepalive-timeout' | { keepalive: boolean; rekey: boolean };
 
 /**
  * The core's deadlines (ConnectTimeout, ServerAlive*, RekeyLimit time), all on the injected clock.
- * ssh_config(5): ServerAliveInterval probes only after that long without hearing from the server;
- * anything received resets the count of unanswered probes; ServerAliveCountMax unanswered ends it.
+ * ssh_config(5): ServerAliveInterval probes only after that long without hearing from the server
+ * (and that long after the previous probe); anything received resets the count of unanswered
+ * probes (packet.c resets keep_alive_timeouts per packet read); ServerAliveCountMax unanswered
+ * ends it, on the next check.
  */
 class CoreTimers {
   readonly now: () => number;
   readonly host: string;
   readonly port: number;
   readonly connectTimeout: number;
+  private readonly bannerTimeout: number;
   private readonly interval: number;
   private readonly countMax: number;
   readonly rekeyTime: number;
   connectDeadline: number | undefined;
+  bannerDeadline: number | undefined;
+  /** ServerAliveInterval × ServerAliveCountMax (packet.c ssh_packet_set_timeout), 0: off. */
+  readonly packetTimeout: number;
+  private packetDeadline: number | undefined;
+  /** Host key, password and signature questions not answered yet: ssh is not reading then. */
+  private userWaits = 0;
+  private packetArmed = false;
   private keepaliveAt: number | undefined;
   private rekeyAt: number | undefined;
   private lastReceived = 0;
@@ -572,14 +613,16 @@ class CoreTimers {
 
   constructor(o: ClientCoreOptions) {
     this.connectTimeout = positive(o.connectTimeout, 'connectTimeout');
+    this.bannerTimeout = positive(o.bannerTimeout, 'bannerTimeout');
     this.interval = positive(o.keepaliveInterval, 'keepaliveInterval');
     this.rekeyTime = positive(o.rekeyTime, 'rekeyTime');
     this.countMax = o.keepaliveCountMax ?? 3;
+    this.packetTimeout = this.countMax > 0 ? this.interval * this.countMax : 0;
     this.host = o.host ?? 'server';
     this.port = o.port ?? 22;
     const clock = o.now;
-    if (!clock && (this.connectTimeout || this.interval || this.rekeyTime)) {
-      throw new UsageError('connectTimeout, keepaliveInterval and rekeyTime need a clock: pass now (e.g. () => Date.now())');
+    if (!clock && (this.connectTimeout || this.bannerTimeout || this.interval || this.rekeyTime)) {
+      throw new UsageError('connectTimeout, bannerTimeout, keepaliveInterval and rekeyTime need a clock: pass now (e.g. () => Date.now())');
     }
     this.now = clock ?? (() => 0);
   }
@@ -588,11 +631,32 @@ class CoreTimers {
     const now = this.now();
     this.lastReceived = now;
     if (this.connectTimeout) this.connectDeadline = now + this.connectTimeout;
+    if (this.bannerTimeout) this.bannerDeadline = now + this.bannerTimeout;
   }
 
   authenticated(): void {
     this.connectDeadline = undefined;
+    this.bannerDeadline = undefined;
+    this.packetDeadline = undefined;
+    this.packetArmed = false;
     if (this.interval) this.keepaliveAt = this.now() + this.interval;
+  }
+
+  /**
+   * Before the session: a packet came (or the user answered), the wait for the next one starts
+   * (packet.c ssh_packet_read_seqnr polls with the whole timeout per read).
+   */
+  serverHeard(): void {
+    this.packetArmed = true;
+    this.packetDeadline = this.userWaits > 0 ? undefined : this.now() + this.packetTimeout;
+  }
+
+  /** A question for the user asked (+1) or answered (-1): no packet timeout while one is open. */
+  userWait(delta: 1 | -1): void {
+    this.userWaits = Math.max(0, this.userWaits + delta);
+    // Only between the server's banner (serverHeard) and authentication.
+    if (!this.packetTimeout || !this.packetArmed) return;
+    this.packetDeadline = this.userWaits > 0 ? undefined : this.now() + this.packetTimeout;
   }
 
   received(): void {
@@ -627,6 +691,10 @@ class CoreTimers {
   /** The earliest deadline. Asked after every call into the core: no allocation, no clock. */
   next(): number | undefined {
     let t = this.connectDeadline;
+    const b = this.bannerDeadline;
+    if (b !== undefined && (t === undefined || b < t)) t = b;
+    const p = this.packetDeadline;
+    if (p !== undefined && (t === undefined || p < t)) t = p;
     const k = this.keepaliveAt;
     if (k !== undefined && (t === undefined || k < t)) t = k;
     const r = this.rekeyAt;
@@ -636,15 +704,21 @@ class CoreTimers {
 
   fire(now: number): TimerAction {
     if (this.connectDeadline !== undefined && now >= this.connectDeadline) return 'connect-timeout';
+    if (this.bannerDeadline !== undefined && now >= this.bannerDeadline) return 'banner-timeout';
+    if (this.packetDeadline !== undefined && now >= this.packetDeadline) return 'packet-timeout';
     const action = { keepalive: false, rekey: false };
     if (this.keepaliveAt !== undefined && now >= this.keepaliveAt) {
-      this.keepaliveAt += this.interval * Math.max(1, Math.floor((now - this.keepaliveAt) / this.interval) + 1);
-      if (now - this.lastReceived < this.interval) {
-        this.unanswered = 0;
+      // clientloop.c schedule_server_alive_check: the check is due ServerAliveInterval after
+      // the last read from the server or the last probe sent, whichever is later (not on a grid
+      // from authentication): a connection that keeps hearing from the server sends none.
+      const quietUntil = this.lastReceived + this.interval;
+      if (quietUntil > now) {
+        this.keepaliveAt = quietUntil;
       } else {
-        if (this.unanswered >= this.countMax) return 'keepalive-timeout';
-        this.unanswered++;
+        // server_alive_check: count the probe first; more than ServerAliveCountMax unanswered ends it.
+        if (++this.unanswered > this.countMax) return 'keepalive-timeout';
         action.keepalive = true;
+        this.keepaliveAt = now + this.interval;
       }
     }
     if (this.rekeyAt !== undefined && now >= this.rekeyAt) action.rekey = true;

@@ -285,31 +285,65 @@ describeInteropWithHome('pure-ssh command line against sshd', () => {
     }
   });
 
-  it('a refused channel (PermitOpen) is reported as OpenSSH does and the tunnel stays up', async () => {
+  it('a refused channel (PermitOpen) is reported as OpenSSH does, numbered as ssh numbers it (its listeners are channels), and the tunnel stays up', async () => {
     const strict = await startSshd({ config: { PermitOpen: '127.0.0.1:1' } });
-    const lport = await freePort();
-    const run = cli([...base(strict), '-N', '-v', '-L', `127.0.0.1:${lport}:127.0.0.1:${echo.port}`, '127.0.0.1']);
+    /** The first "channel N: open failed" line of pure-ssh or ssh with this -L listen part, after one connection. */
+    const refusedLine = async (client: 'pure-ssh' | 'ssh', listen: (port: number) => string): Promise<string> => {
+      const lport = await freePort();
+      const args = [...base(strict), '-N', '-L', `${listen(lport)}:127.0.0.1:${echo.port}`, '127.0.0.1'];
+      const child = client === 'ssh'
+        ? spawn(strict.openssh.ssh, args, { stdio: ['ignore', 'ignore', 'pipe'], env: cliEnv(home) })
+        : spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: cliEnv(home) });
+      let err = '';
+      child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
+      try {
+        // Dial until the listener is up; the first connection that gets through is refused by sshd.
+        const deadline = Date.now() + 10_000;
+        while (!(await dial(lport).then((s) => (s.destroy(), true), () => false))) {
+          if (Date.now() > deadline) throw new Error(err);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        await until(() => /open failed/.test(err), 5000, () => err);
+        return /^channel \d+: open failed: .*$/m.exec(err.replace(/\r\n/g, '\n'))?.[0] ?? err;
+      } finally {
+        child.kill('SIGKILL');
+      }
+    };
     try {
-      await waitListening(lport, run);
-      const attempt = async () => {
-        const s = await dial(lport);
-        s.resume();
-        await new Promise((r) => s.once('close', r));
-      };
-      await attempt();
-      await run.waitFor(/channel \d+: open failed: administratively prohibited: open failed/);
-      await attempt();
-      await until(
-        () => (run.stderr().match(/open failed: administratively prohibited: open failed/g) ?? []).length >= 2,
-        5000,
-        () => run.stderr(),
-      );
-      expect(run.child.exitCode).toBeNull();
+      // One listener (an explicit address): ssh's listener is channel 0, the connection channel 1.
+      const one = (p: number) => `127.0.0.1:${p}`;
+      expect(await refusedLine('pure-ssh', one)).toBe('channel 1: open failed: administratively prohibited: open failed');
+      expect(await refusedLine('ssh', one)).toBe('channel 1: open failed: administratively prohibited: open failed');
+      // localhost: a listener per loopback address (two where ::1 exists), as ssh.
+      const both = (p: number) => String(p);
+      expect(await refusedLine('pure-ssh', both)).toBe(await refusedLine('ssh', both));
+
+      const lport = await freePort();
+      const run = cli([...base(strict), '-N', '-v', '-L', `127.0.0.1:${lport}:127.0.0.1:${echo.port}`, '127.0.0.1']);
+      try {
+        await waitListening(lport, run);
+        const attempt = async () => {
+          const s = await dial(lport);
+          s.resume();
+          await new Promise((r) => s.once('close', r));
+        };
+        await attempt();
+        await run.waitFor(/channel 1: open failed: administratively prohibited: open failed/);
+        expect(run.stderr()).toMatch(new RegExp(`Connection to forward 127\\.0\\.0\\.1:${lport} -> 127\\.0\\.0\\.1:${echo.port} \\(channel 1\\)`));
+        await attempt();
+        await until(
+          () => (run.stderr().match(/open failed: administratively prohibited: open failed/g) ?? []).length >= 2,
+          5000,
+          () => run.stderr(),
+        );
+        expect(run.child.exitCode).toBeNull();
+      } finally {
+        run.child.kill('SIGKILL');
+      }
     } finally {
-      run.child.kill('SIGKILL');
       await strict.stop();
     }
-  });
+  }, 45_000);
 
   it('a changed host key: exit 255, the warning names the known_hosts file and line', async () => {
     const kh = join(home, 'kh_changed');

@@ -6,8 +6,8 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { connect as netConnect } from 'node:net';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { connect as netConnect, createServer as netServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -159,7 +159,7 @@ describeInteropWithHome('ProxyCommand, -W, -f and -E against sshd', () => {
     }
   });
 
-  it("a jump host with an unknown host key (StrictHostKeyChecking yes): ssh's two lines, then the hop named once", async () => {
+  it("a jump host with an unknown host key (StrictHostKeyChecking yes): ssh's two lines, then what ssh's outer process says", async () => {
     const empty = join(dir, 'empty_known_hosts');
     await writeFile(empty, '');
     const cfg = join(dir, 'unknown-hop');
@@ -177,8 +177,61 @@ describeInteropWithHome('ProxyCommand, -W, -f and -E against sshd', () => {
     expect(theirs.code).toBe(255);
     const expected = `No ED25519 host key is known for [127.0.0.1]:${bastion.port} and you have requested strict checking.\nHost key verification failed.\n`;
     expect(theirs.stderr.replace(/\r\n/g, '\n').startsWith(expected), theirs.stderr).toBe(true);
-    // ssh ends with its outer connection's "Connection closed by UNKNOWN port 65535"; pure-ssh names the hop.
-    expect(ours.stderr).toBe(`${expected}pure-ssh: jump host 127.0.0.1 port ${bastion.port} failed: target was not reached\n`);
+    // Then ssh's outer connection, whose ProxyCommand (ssh -W) closed before any banner.
+    expect(ours.stderr).toBe(`${expected}kex_exchange_identification: Connection closed by remote host\nConnection closed by UNKNOWN port 65535\n`);
+    expect(ours.stderr).toBe(theirs.stderr.replace(/\r\n/g, '\n'));
+  });
+
+  it('a failed -J hop: the same lines and exit as ssh (refused hop, hop that cannot reach the target, silent hop within ConnectTimeout, two hops)', async () => {
+    const closed = await freePort();
+    // (ssh's inner `ssh -W` to it outlives the outer one, waiting for a banner: the sockets are closed at the end.)
+    const held: import('node:net').Socket[] = [];
+    const silent = netServer((s) => void held.push(s.on('error', () => {})));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const silentPort = (silent.address() as { port: number }).port;
+    try {
+      const cases: string[][] = [
+        // ssh: connect to host … refused; then the outer's two lines.
+        ['-J', `127.0.0.1:${closed}`, 'target'],
+        // The hop is up but its channel to the target is refused: "channel 0: open failed", "stdio forwarding failed", the two lines.
+        ['-J', 'bastion', '-p', String(closed), 'target'],
+        // The hop never speaks: the destination's ConnectTimeout covers it (banner exchange, no peer address).
+        ['-o', 'ConnectTimeout=1', '-J', `127.0.0.1:${silentPort}`, 'target'],
+        // Two hops, the first refused: the two lines once per ssh process above it.
+        ['-J', `127.0.0.1:${closed},bastion`, 'target'],
+      ];
+      for (const c of cases) {
+        const args = ['-F', config, '-N', ...c];
+        const [ours, theirs] = await Promise.all([pureSsh(args), run(bastion.openssh.ssh, args)]);
+        expect(theirs.code, theirs.stderr).toBe(255);
+        expect(ours.code, ours.stderr).toBe(255);
+        expect(ours.stderr, c.join(' ')).toBe(theirs.stderr.replace(/\r\n/g, '\n'));
+        expect(ours.stderr).toMatch(/\nConnection (closed by|to) UNKNOWN port 65535( timed out)?\n$/);
+      }
+    } finally {
+      for (const s of held) s.destroy();
+      await new Promise((r) => silent.close(r));
+    }
+  }, 60_000);
+
+  it("-E: a log file that cannot be opened is ssh's message and exit 1 (log.c), before connecting; a new one is made mode 0600", async () => {
+    for (const bad of [join(dir, 'no-such-dir', 'ssh.log'), dir]) {
+      const args = ['-F', config, '-N', '-E', bad, 'bastion'];
+      const [ours, theirs] = await Promise.all([pureSsh(args), run(bastion.openssh.ssh, args)]);
+      expect(theirs.code, theirs.stderr).toBe(1);
+      expect(ours.code, ours.stderr).toBe(1);
+      expect(ours.stderr).toBe(theirs.stderr.replace(/\r\n/g, '\n'));
+      expect(ours.stderr).toMatch(/^Couldn't open logfile .*: (No such file or directory|Is a directory)\n$/);
+    }
+    const closed = await freePort();
+    for (const [client, file] of [['pure-ssh', join(dir, 'ours.log')], ['ssh', join(dir, 'theirs.log')]] as const) {
+      const args = ['-F', 'none', '-N', '-E', file, '-p', String(closed), '127.0.0.1'];
+      const r = client === 'ssh' ? await run(bastion.openssh.ssh, args) : await pureSsh(args);
+      expect(r.code).toBe(255);
+      expect(r.stderr).toBe('');
+      expect((await stat(file)).mode & 0o777, client).toBe(0o600);
+      expect((await readFile(file, 'utf8')).replace(/\r\n/g, '\n'), client).toBe(`ssh: connect to host 127.0.0.1 port ${closed}: Connection refused\n`);
+    }
   });
 
   it('-W to a port nobody listens on: the refusal and "stdio forwarding failed", exit 255', async () => {

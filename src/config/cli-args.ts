@@ -8,7 +8,8 @@
  * {@link ConfigError} carrying the exit status. The IO lives in cli.ts.
  */
 import type { StrictHostKeyChecking } from '../node/known-hosts-file.js';
-import { addForward } from './forward-spec.js';
+import { addForward, parseStdioForwardSpec } from './forward-spec.js';
+import type { TargetSpec } from '../node/forward.js';
 import {
   applyOption,
   ConfigError,
@@ -168,7 +169,7 @@ export interface ResolvedConfig {
    */
   proxy?: { kind: 'jump'; hops: JumpSpec[]; extra?: string } | { kind: 'command'; command: string };
   /** -W host:port: standard input and output forwarded to this address on the server side. */
-  stdioForward?: { host: string; port: number };
+  stdioForward?: TargetSpec;
   /** -f / ForkAfterAuthentication: go to the background once authenticated and forwarding. */
   forkAfterAuthentication: boolean;
   /** -E log_file: log lines are appended to this file instead of standard error. */
@@ -243,7 +244,7 @@ interface Flags {
   compression?: boolean;
   host?: string;
   command: string[];
-  stdioForward?: { host: string; port: number };
+  stdioForward?: TargetSpec;
   fork: boolean;
   logFile?: string;
   jumpGiven: boolean;
@@ -463,13 +464,9 @@ function applyFlag(c: string, value: string | undefined, o: SshOptions, flags: F
   throw new ConfigError(`pure-ssh: option -${c} is not supported yet (${UNSUPPORTED_FLAGS[c] ?? 'not implemented'})`);
 }
 
-/** ssh.c -W: `host:port` (IPv6 in brackets), parsed like a forward's connect half. */
-function parseStdioForward(text: string): { host: string; port: number } | null {
-  const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):([^:]+)$/.exec(text);
-  if (!m) return null;
-  const port = parsePort(m[3]!);
-  if (port <= 0) return null;
-  return { host: m[1] ?? m[2]!, port };
+/** ssh.c -W: `host:port` (IPv6 in brackets) or a socket path (forward-spec.ts). */
+function parseStdioForward(text: string): TargetSpec | null {
+  return parseStdioForwardSpec(text);
 }
 
 /**

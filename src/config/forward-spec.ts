@@ -167,3 +167,30 @@ export function parseDynamicForwardSpec(spec: string, remote = false): DynamicFo
   if (port < 0 || (port === 0 && !remote)) return null;
   return fields.length === 2 ? { bindAddress: fields[0]!.arg, port } : { port };
 }
+
+/**
+ * Parse ssh(1) -W (ssh.c: readconf.c parse_forward with dynamicfwd, as for -D): `host:port`
+ * (`[v6]:port`, an empty host allowed as ssh sends it), or a Unix socket path on the server
+ * (OpenSSH 9.4+: a field with a `/`, or `path:path`). Port 0, a missing port and a bare port are
+ * refused: ssh 9.2 and 10 take `-W 22` and `-W 22:/path` without a host and then forward nothing
+ * (silently a -N session); pure-ssh says the specification is bad instead.
+ */
+export function parseStdioForwardSpec(spec: string): TargetSpec | null {
+  const fields: FwdField[] = [];
+  let rest = spec.replace(/^\s+/, '');
+  while (fields.length < 4 && rest !== '') {
+    const r = nextField(rest);
+    if (!r) return null;
+    fields.push(r.field);
+    rest = r.rest ?? '';
+  }
+  if (rest !== '') return null;
+  const [a, b] = fields;
+  if (fields.length === 1 && a!.isPath) return a!.arg === '' || unixPathTooLong(a!.arg) ? null : { path: a!.arg };
+  if (fields.length !== 2) return null;
+  if (a!.isPath && b!.isPath) return unixPathTooLong(a!.arg) ? null : { path: a!.arg };
+  if (b!.isPath) return null;
+  const port = parsePort(b!.arg);
+  // readconf.c: the port must be 1..65535; the host shorter than NI_MAXHOST (1025).
+  return port > 0 && a!.arg.length < 1025 ? { host: a!.arg, port } : null;
+}

@@ -320,6 +320,14 @@ async function main(): Promise<number> {
     if (cfg.proxy) throw new ArgError(`${cfg.proxy.kind === 'jump' ? 'ProxyJump' : 'ProxyCommand'} is not supported by pure-ssh-check: it connects directly to ${cfg.hostName} port ${cfg.port}`);
     if (args.command !== undefined && args.loop) throw new ArgError('--command and --loop exclude each other');
     if ((args.command !== undefined || args.loop) && !args.login) throw new ArgError(`${args.loop ? '--loop' : '--command'} needs a login (user@host, -l or -i)`);
+    // What pure-ssh and ssh(1) report once connected (cli-args.ts connectedError: `~user` naming
+    // no user in IdentityFile, CertificateFile or GlobalKnownHostsFile), ending the run: a login
+    // would use those files, so it is refused the same way; without one they are not read.
+    const late = cfg.connectedError?.message.replace(/^pure-ssh: /, '');
+    if (late !== undefined) {
+      if (args.login && !args.inventoryOnly) throw new ArgError(late);
+      process.stderr.write(`pure-ssh-check: warning: ${late} (pure-ssh would stop there once connected; no login here, so those files are not read)\n`);
+    }
   } catch (err) {
     if (!(err instanceof ArgError)) throw err;
     process.stderr.write(`pure-ssh-check: ${err.message}\n`);

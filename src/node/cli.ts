@@ -22,7 +22,7 @@ import type { SshClient } from './client.js';
 import { tuneV8ForForwarding, tuneV8ForLogin } from './v8-tuning.js';
 import { enableArrayBufferCap } from './array-buffer-cap.js';
 import { takeGc } from './v8-gc.js';
-import { configOf, connectHost, describeFatal, loadLibraries, Log, processCliEnvironment, type Libraries, type RouteContext } from './connect-host.js';
+import { configOf, connectHost, describeFatal, jumpFailureLines, loadLibraries, Log, processCliEnvironment, type Libraries, type RouteContext } from './connect-host.js';
 import type { ForwardOptions, ListenSpec, LocalForward } from './forward.js';
 import type { DynamicForward } from './forward-dynamic.js';
 import type { RemoteForward } from './forward-remote.js';
@@ -236,6 +236,7 @@ async function startDynamic(client: SshClient, spec: DynamicForwardSpec, cfg: Re
     try {
       const fwd = await client.forwardDynamic({ listen: { path: spec.path } });
       forwards.add(fwd);
+      log.listenerChannels++; // a channel in ssh(1) too (see Log.listenerChannels)
       return [fwd];
     } catch (err) {
       log.error(`unix_listener: cannot bind to path ${spec.path}: ${describeUnixBindError(err, spec.path)}`);
@@ -291,7 +292,9 @@ async function startForward(client: SshClient, spec: ForwardSpec, cfg: ResolvedC
   if ('path' in spec.listen) {
     log.debug1(`Local connections to ${spec.listen.path} forwarded to remote ${'path' in to ? 'socket' : 'address'} ${target}`);
     try {
-      return [await openForward(client, { listen: { path: spec.listen.path }, to })];
+      const fwd = await openForward(client, { listen: { path: spec.listen.path }, to });
+      log.listenerChannels++; // a channel in ssh(1) too (see Log.listenerChannels)
+      return [fwd];
     } catch (err) {
       log.error(`unix_listener: cannot bind to path ${spec.listen.path}: ${describeUnixBindError(err, spec.listen.path)}`);
       return null;
@@ -323,6 +326,7 @@ async function bindListeners<F extends { address: unknown }>(
           log.debug1(`Allocated port ${port} for local forward to ${target}`);
         }
         log.debug1(`Local forwarding listening on ${host} port ${port}.`);
+        log.listenerChannels++;
         started.push(fwd);
       } catch (err) {
         const { code, text } = describeBindError(err);
@@ -411,11 +415,8 @@ async function run(cfg: ResolvedConfig): Promise<void> {
   const fail = async (err: unknown): Promise<never> => {
     const at = configOf(err, cfg);
     log.error(await describeFatal(err, at, log));
-    if (at !== cfg) {
-      // "jump host bastion (10.0.0.5 port 22)", but not "jump host 10.0.0.5 (10.0.0.5 port 22)".
-      const hop = at.host === at.hostName ? `${at.hostName} port ${at.port}` : `${at.host} (${at.hostName} port ${at.port})`;
-      log.error(`pure-ssh: jump host ${hop} failed: ${cfg.host} was not reached`);
-    }
+    // A jump host's failure: what each ssh(1) process of the -J chain above it says.
+    for (const line of jumpFailureLines(err)) log.error(line);
     process.exit(EXIT_ERROR);
   };
 
@@ -433,7 +434,10 @@ async function run(cfg: ResolvedConfig): Promise<void> {
   } catch (err) {
     if (err instanceof ConfigError) {
       log.error(err.message);
-      process.exit(err.exitCode);
+      // A jump host's configuration refused: ssh's outer processes then see their proxy close.
+      const more = jumpFailureLines(err);
+      for (const line of more) log.error(line);
+      process.exit(more.length > 0 ? EXIT_ERROR : err.exitCode);
     }
     if (shuttingDown) return;
     return fail(err);
@@ -461,8 +465,9 @@ async function run(cfg: ResolvedConfig): Promise<void> {
 
   if (cfg.stdioForward) {
     const { stdioForward } = await import('./stdio-forward.js');
-    const { host, port } = cfg.stdioForward;
-    log.debug1(`channel_connect_stdio_fwd: ${host}:${port}`);
+    const w = cfg.stdioForward;
+    // channels.c: a socket path is shown with PORT_STREAMLOCAL (-2) as its port.
+    log.debug1(`channel_connect_stdio_fwd: ${'path' in w ? `${w.path}:-2` : `${w.host}:${w.port}`}`);
     try {
       const n = await stdioForward(ssh, cfg.stdioForward);
       log.debug1(`Transferred: sent ${n.sent}, received ${n.received} bytes`);
@@ -594,6 +599,7 @@ async function runReconnecting(
         fwd.on('connection-error', (e: SshError) => log.error(e.message));
         log.debug1(`Local forwarding listening on ${'path' in listen ? listen.path : `${host} port ${listen.port}`} (reconnecting).`);
         started++;
+        log.listenerChannels++;
       } catch (err) {
         // The IPv6 half of "loopback" may be missing on this machine, as in startForward.
         if (i > 0) {

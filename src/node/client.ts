@@ -153,6 +153,13 @@ export interface ConnectOptions {
   signal?: AbortSignal;
   /** ConnectTimeout in ms: TCP connect and the SSH handshake up to the host key (not user prompts). */
   connectTimeout?: number;
+  /**
+   * ConnectTimeout as ssh(1) applies it, in ms: from connect() until the server's identification
+   * line (a socket opened here: its TCP connect too); the key exchange and authentication are not
+   * timed. Expiry: TimeoutError ERR_BANNER_TIMEOUT "Connection timed out during banner exchange".
+   * The CLI uses this one; `connectTimeout` keeps its wider scope for library callers.
+   */
+  bannerTimeout?: number;
   /** ServerAliveInterval in ms (0 = off). */
   keepaliveInterval?: number;
   /** ServerAliveCountMax (default 3). */
@@ -632,6 +639,7 @@ export class SshClient extends EventEmitter {
       // tuning times round trips in fractions of a millisecond with it.
       now: () => performance.now(),
       connectTimeout: Math.max(0, options.connectTimeout ?? 0),
+      bannerTimeout: Math.max(0, options.bannerTimeout ?? 0),
       keepaliveInterval: Math.max(0, options.keepaliveInterval ?? 0),
       keepaliveCountMax: options.keepaliveCountMax,
       rekeyTime: Math.max(0, options.rekeyTime ?? 0),

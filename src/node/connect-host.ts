@@ -45,9 +45,22 @@ export class Log {
   private at(level: LogLevel): boolean {
     return this.rank >= LOG_LEVELS.indexOf(level);
   }
+  /**
+   * Listeners bound so far (-L, -D: one per address). In ssh(1) each is a channel (channels.c
+   * channel_new: lowest free slot), so its first forwarded connection is "channel 2" after the two
+   * loopback listeners; the library numbers only its SSH channels. Messages are shown with ssh's
+   * numbers: the library's plus this count (the channel ids on the wire are not changed).
+   */
+  listenerChannels = 0;
+  /** "channel N: ..." and "... (channel N)" with ssh's numbering (see listenerChannels). */
+  private channelNumbers(message: string): string {
+    if (this.listenerChannels === 0 || !message.includes('channel ')) return message;
+    const shift = (n: string): string => String(Number(n) + this.listenerChannels);
+    return message.replace(/^channel (\d+)(?=:)/, (_, n: string) => `channel ${shift(n)}`).replace(/\(channel (\d+)\)$/, (_, n: string) => `(channel ${shift(n)})`);
+  }
   /** Errors the user must see (suppressed only by -q). */
   error(message: string): void {
-    if (this.at('ERROR')) this.line(message);
+    if (this.at('ERROR')) this.line(this.channelNumbers(message));
   }
   info(message: string): void {
     if (this.at('INFO')) this.line(message);
@@ -57,7 +70,7 @@ export class Log {
     if (this.at('VERBOSE')) this.line(message);
   }
   debug1(message: string): void {
-    if (this.at('DEBUG1')) this.line(`debug1: ${message}`);
+    if (this.at('DEBUG1')) this.line(`debug1: ${this.channelNumbers(message)}`);
   }
   get verbose(): boolean {
     return this.at('DEBUG1');
@@ -379,9 +392,34 @@ export function configOf(err: unknown, fallback: ResolvedConfig): ResolvedConfig
   return (err && typeof err === 'object' ? failedAt.get(err) : undefined) ?? fallback;
 }
 
-function tagged(err: unknown, cfg: ResolvedConfig): unknown {
-  if (err && typeof err === 'object' && !failedAt.has(err)) failedAt.set(err, cfg);
+/** How many connections were to be carried over the failed one (0: the destination's own). */
+const failedDepth = new WeakMap<object, number>();
+/** Failures of a jump host's channel to the next host (ssh -W's "stdio forwarding failed"). */
+const stdioFailed = new WeakSet<object>();
+
+function tagged(err: unknown, cfg: ResolvedConfig, depth: number): unknown {
+  if (err && typeof err === 'object' && !failedAt.has(err)) {
+    failedAt.set(err, cfg);
+    failedDepth.set(err, depth);
+  }
   return err;
+}
+
+/**
+ * What ssh(1) prints after a jump host's own error: -J is a ProxyCommand `ssh -W` per hop, so the
+ * hop whose channel to the next host failed says "stdio forwarding failed" (ssh.c), then each
+ * ssh process above it sees its proxy close before any banner and says kex.c's
+ * "kex_exchange_identification: Connection closed by remote host" and packet.c's "Connection
+ * closed by UNKNOWN port 65535" (no socket: no address). Empty for the destination's own errors.
+ */
+export function jumpFailureLines(err: unknown): string[] {
+  if (!err || typeof err !== 'object') return [];
+  const lines: string[] = [];
+  if (stdioFailed.has(err)) lines.push('stdio forwarding failed');
+  for (let i = failedDepth.get(err) ?? 0; i > 0; i--) {
+    lines.push('kex_exchange_identification: Connection closed by remote host', 'Connection closed by UNKNOWN port 65535');
+  }
+  return lines;
 }
 
 /**
@@ -400,8 +438,11 @@ export async function openRoute(cfg: ResolvedConfig, log: Log, libs: Libraries |
   if (cfg.proxy?.kind === 'jump') {
     // readconf.c READCONF_MAX_DEPTH-like guard against a ProxyJump loop in the configuration.
     if (depth >= 16) throw new ConfigError('pure-ssh: too many jump hosts (a ProxyJump loop in the configuration?)');
-    const outcome = await resolveCommandLineAsync(jumpHostArgv(cfg.proxy.hops, cfg), route.env);
-    if (outcome.kind !== 'run') throw new ConfigError(`Invalid ProxyJump: ${cfg.proxy.hops.map((h) => h.host).join(',')}`);
+    // The hop's configuration is the hop's ssh process's to refuse (its error, then this level's lines).
+    const outcome = await resolveCommandLineAsync(jumpHostArgv(cfg.proxy.hops, cfg), route.env).catch((err: unknown) => {
+      throw tagged(err, cfg, depth + 1);
+    });
+    if (outcome.kind !== 'run') throw tagged(new ConfigError(`Invalid ProxyJump: ${cfg.proxy.hops.map((h) => h.host).join(',')}`), cfg, depth + 1);
     const hop = outcome.config;
     for (const n of hop.notes) log.debug1(n);
     log.debug1(`Connecting to jump host ${hop.hostName} port ${hop.port}.`);
@@ -412,12 +453,40 @@ export async function openRoute(cfg: ResolvedConfig, log: Log, libs: Libraries |
       return { sock, via };
     } catch (err) {
       await via.close().catch(() => {});
-      throw tagged(err, hop);
+      if (err && typeof err === 'object') stdioFailed.add(err);
+      throw tagged(err, hop, depth + 1);
     }
   }
   const sock = openSocket(cfg, log);
   if (depth === 0) route.onTransport?.(() => ({ sent: sock.bytesWritten, received: sock.bytesRead }));
   return { sock };
+}
+
+/**
+ * A -J route within ConnectTimeout: ssh(1) runs the hop as its ProxyCommand and starts the banner
+ * wait at once, so the jump host's whole connection counts against the destination's
+ * ConnectTimeout; past it, ssh says kex.c's and sshpkt_fatal's lines with no peer address. The
+ * hop's connection, if it comes later, is closed. Other routes: timed by the socket and connect().
+ */
+async function routeWithin(routed: ReturnType<typeof openRoute>, cfg: ResolvedConfig, started: number, depth: number): ReturnType<typeof openRoute> {
+  if (cfg.proxy?.kind !== 'jump' || !(cfg.connectTimeout > 0)) return routed;
+  const left = cfg.connectTimeout * 1000 - (performance.now() - started);
+  let timer: { clear(): void } | undefined;
+  const expired = new Promise<'expired'>((resolve) => {
+    timer = setLongTimeout(() => resolve('expired'), Math.max(0, left));
+  });
+  try {
+    const first = await Promise.race([routed, expired]);
+    if (first !== 'expired') return first;
+  } finally {
+    timer?.clear();
+  }
+  routed.then(({ sock, via }) => {
+    sock.destroy();
+    void via?.close().catch(() => {});
+  }, () => {});
+  const { TimeoutError } = await import('../errors.js');
+  throw tagged(new TimeoutError('Connection timed out during banner exchange\nConnection to UNKNOWN port 65535 timed out', 'ERR_BANNER_TIMEOUT'), cfg, depth);
 }
 
 /** Whether a socket still connecting (TCP) gets connected; true at once for other streams. */
@@ -436,6 +505,10 @@ function connected(sock: Duplex): Promise<boolean> {
  * then overlaps our loading of the client, instead of following it.
  */
 export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries | undefined, route: RouteContext, depth = 0): Promise<SshClient> {
+  // ssh.c: one ConnectTimeout budget for the TCP connect (or from the ProxyCommand's start, which
+  // for -J includes the jump host's connection) and then the banner exchange (kex.c
+  // kex_exchange_identification gets what is left); the key exchange and authentication are not timed.
+  const routeStarted = performance.now();
   const routed = openRoute(cfg, log, libs, route, depth);
   // Rejections are handled where `routed` is awaited, below; this only stops Node from calling
   // one unhandled while the modules load.
@@ -448,7 +521,18 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
     loaded = await loadLibraries();
   }
   const [{ connect }, { knownHostsVerifier }, , prompt] = loaded;
-  const { sock, via } = await routed;
+  const { sock, via } = await routeWithin(routed, cfg, routeStarted, depth);
+  // packet.c ssh_remote_ipaddr/ssh_remote_port in ssh's fatal messages: "UNKNOWN port 65535" when
+  // the transport is not a socket (ProxyCommand, and ssh -J's ssh -W).
+  let remoteId = 'UNKNOWN port 65535';
+  const tcp = sock instanceof Socket ? sock : undefined;
+  if (tcp) {
+    const note = (): void => {
+      if (tcp.remoteAddress) remoteId = `${tcp.remoteAddress} port ${tcp.remotePort}`;
+    };
+    if (tcp.connecting) tcp.once('connect', note);
+    else note();
+  }
   // ssh.c load_public_identity_files and tilde_expand_paths, once ssh_connect has succeeded (a
   // TCP connect that fails is reported as such by the client, below): `~user` naming no user.
   if (cfg.connectedError && (await connected(sock))) {
@@ -533,7 +617,7 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
       kbdInteractiveAuthentication: cfg.kbdInteractiveAuthentication,
       algorithms: cfg.algorithms,
       compression: cfg.compression,
-      connectTimeout: cfg.connectTimeout * 1000,
+      bannerTimeout: cfg.connectTimeout > 0 ? Math.max(1, cfg.connectTimeout * 1000 - (performance.now() - routeStarted)) : 0,
       keepaliveInterval: cfg.serverAliveInterval * 1000,
       keepaliveCountMax: cfg.serverAliveCountMax,
       rekeyBytes: cfg.rekeyLimit,
@@ -561,8 +645,19 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
     if (via) client.once('close', () => void via.close().catch(() => {}));
     return client;
   } catch (err) {
+    const code = (err as Partial<SshError> | undefined)?.code;
+    if (code === 'ERR_BANNER_TIMEOUT') {
+      // ssh(1): a TCP connect still under way when the time is up is a connect timeout
+      // (sshconnect.c); otherwise kex.c's line, then sshpkt_fatal's for SSH_ERR_CONN_TIMEOUT.
+      (err as Error).message = tcp?.connecting
+        ? `ssh: connect to host ${cfg.hostName} port ${cfg.port}: Connection timed out`
+        : `Connection timed out during banner exchange\nConnection to ${remoteId} timed out`;
+    } else if (code === 'ERR_PACKET_TIMEOUT') {
+      // ServerAliveInterval × ServerAliveCountMax without a packet before the session: sshpkt_fatal.
+      (err as Error).message = `Connection to ${remoteId} timed out`;
+    }
     sock.destroy();
     if (via) await via.close().catch(() => {});
-    throw tagged(err, cfg);
+    throw tagged(err, cfg, depth);
   }
 }

@@ -14,7 +14,7 @@ import { connect, type ConnectOptions, type SshClient } from './client.js';
  * One jump host. `host` is what the previous hop (or this machine, for the first) connects to.
  * Fields not given are taken from the final connection's options: `username`, `privateKey`,
  * `identityFiles`, `passphrase`, `askPassword`, `knownHosts`, `strictHostKeyChecking`,
- * `verifyHostKey`, `crypto`, `connectTimeout`, `keepaliveInterval`, `keepaliveCountMax`.
+ * `verifyHostKey`, `crypto`, `connectTimeout`, `bannerTimeout`, `keepaliveInterval`, `keepaliveCountMax`.
  * A `password` or `algorithms` of the final host are never sent to a hop: give them per hop.
  */
 export type JumpHost = Omit<ConnectOptions, 'jump' | 'sock' | 'signal' | 'debug' | 'username'> & { username?: string };
@@ -31,6 +31,7 @@ const INHERITED = [
   'verifyHostKey',
   'crypto',
   'connectTimeout',
+  'bannerTimeout',
   'keepaliveInterval',
   'keepaliveCountMax',
 ] as const;

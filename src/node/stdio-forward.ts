@@ -1,6 +1,7 @@
 /**
  * ssh(1) -W host:port: standard input and output joined to one direct-tcpip channel
- * (RFC 4254 §7.2), e.g. as another ssh's ProxyCommand. Nothing else may write to stdout.
+ * (RFC 4254 §7.2), e.g. as another ssh's ProxyCommand; -W /path (OpenSSH 9.4+) to one
+ * direct-streamlocal@openssh.com channel (OpenSSH PROTOCOL §2.4). Nothing else may write to stdout.
  */
 import type { Readable, Writable } from 'node:stream';
 import type { SshClient } from './client.js';
@@ -12,7 +13,7 @@ export interface StdioStreams {
 }
 
 /**
- * Open a direct-tcpip channel to `target` and copy `input` into it and its data to `output`.
+ * Open a direct-tcpip channel to `target` (a direct-streamlocal one for `{ path }`) and copy `input` into it and its data to `output`.
  * Rejects with the ChannelOpenError when the server refuses the open; resolves with the byte
  * counts once the channel has closed (the server's end and ours both done).
  *
@@ -23,10 +24,13 @@ export interface StdioStreams {
  */
 export async function stdioForward(
   client: SshClient,
-  target: { host: string; port: number },
+  target: { host: string; port: number } | { path: string },
   io: StdioStreams = { input: process.stdin, output: process.stdout },
 ): Promise<{ sent: number; received: number }> {
-  const ch = await client.openDirectTcpip({ host: target.host, port: target.port, originatorAddress: '127.0.0.1', originatorPort: 65535 });
+  const ch =
+    'path' in target
+      ? await client.openDirectStreamlocal(target.path)
+      : await client.openDirectTcpip({ host: target.host, port: target.port, originatorAddress: '127.0.0.1', originatorPort: 65535 });
   return new Promise((resolve) => {
     // Local EOF → CHANNEL_EOF; the channel's data reaches stdout with backpressure.
     io.input.pipe(ch);

@@ -1,0 +1,207 @@
+/**
+ * ConnectTimeout and ServerAliveInterval through the built CLI, beside ssh(1) 9.2:
+ * - ConnectTimeout covers the TCP connect (sshconnect.c: "ssh: connect to host H port P:
+ *   Connection timed out") and the wait for the server's identification line (kex.c
+ *   kex_exchange_identification: "Connection timed out during banner exchange", then packet.c
+ *   sshpkt_fatal's "Connection to ADDR port P timed out"), exit 255; not the key exchange.
+ * - ServerAliveInterval is scheduled from the last read from the server or the last probe
+ *   (clientloop.c schedule_server_alive_check), not on a grid: with RekeyLimit's time part and
+ *   keepalives as the only traffic the rekeys come every RekeyLimit seconds (they came every ~4 s
+ *   at 3 s on the grid), and a connection that keeps hearing from the server sends none.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import net from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { cliEnv, describeInteropWithHome, suiteHome } from './harness/home.js';
+import { freePort, startEchoServer, type TestServer } from './harness/net.js';
+import { SSH_CLIENT_PATH, sshClientAvailable, startSshd, type SshdHandle } from './harness/sshd.js';
+
+const CLI = fileURLToPath(new URL('../dist/node/cli.js', import.meta.url));
+
+interface Run {
+  code: number | null;
+  err: string;
+  /** Each stderr line with the time it arrived (ms since the start). */
+  lines: { at: number; text: string }[];
+  elapsed: number;
+  alive: boolean;
+}
+
+describeInteropWithHome('CLI ConnectTimeout and ServerAliveInterval as ssh(1)', () => {
+  let sshd: SshdHandle;
+  let silent: net.Server;
+  let bannerOnly: net.Server;
+  let echo: TestServer;
+  let fullBacklog: ChildProcess;
+  let fullPort: number;
+  const held: net.Socket[] = [];
+  const home = suiteHome();
+
+  beforeAll(async () => {
+    if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
+    sshd = await startSshd();
+    echo = await startEchoServer();
+    // Accepts and says nothing.
+    silent = net.createServer((s) => void held.push(s));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    // Sends an identification line, then nothing: the key exchange never completes.
+    bannerOnly = net.createServer((s) => {
+      held.push(s);
+      s.on('error', () => {});
+      s.write('SSH-2.0-OpenSSH_9.2\r\n');
+    });
+    await new Promise<void>((r) => bannerOnly.listen(0, '127.0.0.1', r));
+    // Never accepts: a listener whose backlog is full drops further SYNs, so connect(2) hangs.
+    // (Node accepts on its own; python3 listens without accepting.)
+    fullPort = await freePort();
+    fullBacklog = spawn('python3', ['-c', `
+import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('127.0.0.1', ${fullPort})); s.listen(0)
+held = []
+for _ in range(3):
+    c = socket.socket(); c.setblocking(False)
+    try: c.connect(('127.0.0.1', ${fullPort}))
+    except BlockingIOError: pass
+    held.append(c)
+time.sleep(0.3)
+print('ready', flush=True)
+sys.stdin.read()
+`], { stdio: ['pipe', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve, reject) => {
+      fullBacklog.once('error', reject);
+      fullBacklog.once('exit', (c) => reject(new Error(`python3 exited (${c}): it holds the full-backlog listener`)));
+      fullBacklog.stdout!.once('data', () => resolve());
+    });
+  }, 30_000);
+
+  afterAll(async () => {
+    for (const s of held) s.destroy();
+    fullBacklog?.stdin?.end();
+    fullBacklog?.kill();
+    await Promise.all([sshd?.stop(), echo?.close(), new Promise((r) => silent?.close(r)), new Promise((r) => bannerOnly?.close(r))]);
+  });
+
+  /** pure-ssh (or ssh) -N with these options; SIGTERM after `limit` ms if still running. */
+  const run = async (client: 'pure-ssh' | 'ssh', port: number, extra: string[], limit: number, during?: (lines: Run['lines']) => Promise<void>): Promise<Run> => {
+    const args = ['-N', '-F', 'none', '-p', String(port), '-i', sshd.clientKeyPath, '-o', 'BatchMode=yes',
+      '-o', `UserKnownHostsFile=${sshd.knownHostsPath}`, ...extra, `${sshd.user}@127.0.0.1`];
+    const t0 = Date.now();
+    const child = client === 'ssh'
+      ? spawn(SSH_CLIENT_PATH, args, { stdio: ['ignore', 'ignore', 'pipe'], env: cliEnv(home) })
+      : spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: cliEnv(home) });
+    let err = '';
+    let partial = '';
+    const lines: Run['lines'] = [];
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+      err += d;
+      partial += d;
+      const parts = partial.split('\n');
+      partial = parts.pop()!;
+      for (const text of parts) lines.push({ at: Date.now() - t0, text: text.replace(/\r$/, '') });
+    });
+    let code: number | null = null;
+    let alive = true;
+    const exited = new Promise<void>((r) => child.on('exit', (c) => ((code = c), (alive = false), r())));
+    const timer = new Promise<void>((r) => setTimeout(r, limit));
+    // With `during`, the run lasts as long as it does (`limit` unused).
+    await (during ? during(lines) : Promise.race([exited, timer]));
+    const wasAlive = alive;
+    const elapsed = Date.now() - t0;
+    if (alive) child.kill('SIGTERM');
+    await exited;
+    // ssh ends its log lines with CRLF (log.c), pure-ssh with LF.
+    return { code, err: err.replace(/\r\n/g, '\n'), lines, elapsed, alive: wasAlive };
+  };
+
+  const clients = (): ('pure-ssh' | 'ssh')[] => (sshClientAvailable() ? ['pure-ssh', 'ssh'] : ['pure-ssh']);
+
+  it('ConnectTimeout with a server that accepts and says nothing: "Connection timed out during banner exchange", then "Connection to ADDR port P timed out", exit 255', async () => {
+    const port = (silent.address() as net.AddressInfo).port;
+    for (const client of clients()) {
+      const r = await run(client, port, ['-o', 'ConnectTimeout=1'], 10_000);
+      expect(r.alive, `${client}: ${r.err}`).toBe(false);
+      expect(r.code, `${client}: ${r.err}`).toBe(255);
+      expect(r.err, client).toBe(`Connection timed out during banner exchange\nConnection to 127.0.0.1 port ${port} timed out\n`);
+      expect(r.elapsed, client).toBeGreaterThanOrEqual(1000);
+    }
+  }, 30_000);
+
+  it('ConnectTimeout with a listener that never accepts: "ssh: connect to host H port P: Connection timed out", exit 255', async () => {
+    for (const client of clients()) {
+      const r = await run(client, fullPort, ['-o', 'ConnectTimeout=1'], 10_000);
+      expect(r.alive, `${client}: ${r.err}`).toBe(false);
+      expect(r.code, `${client}: ${r.err}`).toBe(255);
+      expect(r.err, client).toBe(`ssh: connect to host 127.0.0.1 port ${fullPort}: Connection timed out\n`);
+    }
+  }, 30_000);
+
+  it('ConnectTimeout does not cover the key exchange: a server that sends its banner and then stalls is still waited for', async () => {
+    const port = (bannerOnly.address() as net.AddressInfo).port;
+    for (const client of clients()) {
+      const r = await run(client, port, ['-o', 'ConnectTimeout=1'], 2500);
+      expect(r.alive, `${client}: ${r.err}`).toBe(true);
+      expect(r.err, client).not.toMatch(/timed out/);
+    }
+  }, 30_000);
+
+  it('ServerAliveInterval × ServerAliveCountMax before the session (packet.c ssh_packet_set_timeout): a server that stalls after its banner, "Connection to ADDR port P timed out", exit 255', async () => {
+    const port = (bannerOnly.address() as net.AddressInfo).port;
+    for (const client of clients()) {
+      const r = await run(client, port, ['-o', 'ServerAliveInterval=1', '-o', 'ServerAliveCountMax=2'], 10_000);
+      expect(r.alive, `${client}: ${r.err}`).toBe(false);
+      expect(r.code, `${client}: ${r.err}`).toBe(255);
+      expect(r.err, client).toBe(`Connection to 127.0.0.1 port ${port} timed out\n`);
+      expect(r.elapsed, client).toBeGreaterThanOrEqual(2000);
+    }
+  }, 30_000);
+
+  it('ServerAliveInterval 3 with RekeyLimit default 3: the probe due 3 s after the last read makes the connection used, so it re-keys every ~3 s as ssh does (the grid gave ~4 s)', async () => {
+    for (const client of clients()) {
+      const r = await run(client, sshd.port, ['-v', '-o', 'ServerAliveInterval=3', '-o', 'RekeyLimit=default 3'], 14_000);
+      expect(r.alive, `${client}: ${r.err}`).toBe(true);
+      expect(r.lines.some((l) => /Authenticated to /.test(l.text)), r.err).toBe(true);
+      // pure-ssh says why it re-keys; ssh -v says "SSH2_MSG_KEXINIT sent" per key exchange (the first one included).
+      const starts = r.lines.filter((l) => (client === 'ssh' ? /SSH2_MSG_KEXINIT sent/ : /rekeying: RekeyLimit time reached/).test(l.text)).map((l) => l.at);
+      const rekeys = client === 'ssh' ? starts.slice(1) : starts;
+      // About 12 s after authentication: at 3, 6 and 9 s at least.
+      expect(rekeys.length, `${client}: ${r.err}`).toBeGreaterThanOrEqual(3);
+      const gaps = rekeys.slice(1).map((t, i) => t - rekeys[i]!);
+      for (const g of gaps) expect(g, `${client}: gaps ${gaps.join(', ')} ms\n${r.err}`).toBeLessThan(3600);
+    }
+  }, 45_000);
+
+  it('ServerAliveInterval 1: a connection that keeps hearing from the server sends no keepalive; once idle it does', async () => {
+    const lport = await freePort();
+    const probes = (): number => sshd.logs().match(/rtype keepalive@openssh\.com/g)?.length ?? 0;
+    const before = probes();
+    let busyProbes = -1;
+    let idleProbes = -1;
+    const r = await run('pure-ssh', sshd.port, ['-v', '-o', 'ServerAliveInterval=1', '-L', `127.0.0.1:${lport}:127.0.0.1:${echo.port}`], 0, async (lines) => {
+      const deadline = Date.now() + 10_000;
+      while (!lines.some((l) => /Local forwarding listening on /.test(l.text)) && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
+      // A line through the forward every 300 ms for 3.5 s: the echo keeps the server talking.
+      const s = net.connect(lport, '127.0.0.1');
+      await new Promise<void>((res, rej) => s.once('connect', res).once('error', rej));
+      let echoed = '';
+      s.setEncoding('utf8').on('data', (d: string) => (echoed += d));
+      for (let i = 0; i < 12; i++) {
+        s.write(`line ${i}\n`);
+        await new Promise((res) => setTimeout(res, 300));
+      }
+      expect(echoed).toContain('line 11\n');
+      busyProbes = probes() - before;
+      s.destroy();
+      // Then idle: a probe about a second after the last read from the server.
+      const idleDeadline = Date.now() + 5000;
+      while (probes() - before === busyProbes && Date.now() < idleDeadline) await new Promise((res) => setTimeout(res, 100));
+      idleProbes = probes() - before - busyProbes;
+    });
+    expect(r.alive, r.err).toBe(true);
+    expect(busyProbes, sshd.logs()).toBe(0);
+    // Idle afterwards: probes went out (ServerAliveInterval is on).
+    expect(idleProbes, r.err).toBeGreaterThanOrEqual(1);
+  }, 30_000);
+});

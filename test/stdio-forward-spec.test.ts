@@ -1,0 +1,94 @@
+/**
+ * ssh(1) -W forms (ssh.c: readconf.c parse_forward with dynamicfwd): what is accepted and what is
+ * "Bad stdio forwarding specification", and -W /path (OpenSSH 9.4+) through a
+ * direct-streamlocal channel, against the real sshd, beside ssh.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseStdioForwardSpec } from '../src/config/forward-spec.js';
+import { cliEnv, describeInteropWithHome, suiteHome } from './harness/home.js';
+import { SSH_CLIENT_PATH, startSshd, type SshdHandle } from './harness/sshd.js';
+
+const CLI = fileURLToPath(new URL('../dist/node/cli.js', import.meta.url));
+
+describe('parseStdioForwardSpec', () => {
+  it('host:port, [v6]:port, an empty host, escapes and socket paths; refuses what ssh refuses', () => {
+    expect(parseStdioForwardSpec('db.internal:5432')).toEqual({ host: 'db.internal', port: 5432 });
+    expect(parseStdioForwardSpec('[::1]:22')).toEqual({ host: '::1', port: 22 });
+    expect(parseStdioForwardSpec(':22')).toEqual({ host: '', port: 22 });
+    expect(parseStdioForwardSpec('a\\:b:22')).toEqual({ host: 'a:b', port: 22 });
+    expect(parseStdioForwardSpec('/run/app.sock')).toEqual({ path: '/run/app.sock' });
+    expect(parseStdioForwardSpec('host/22')).toEqual({ path: 'host/22' });
+    expect(parseStdioForwardSpec('/a:/b')).toEqual({ path: '/a' });
+    // ssh: Bad stdio forwarding specification.
+    for (const bad of ['', 'localhost', '127.0.0.1', '127.0.0.1:', '127.0.0.1:0', '127.0.0.1:70000', '::1:22', 'h:22:x', '[::1]', `/${'x'.repeat(120)}`]) {
+      expect(parseStdioForwardSpec(bad), bad).toBeNull();
+    }
+    // ssh takes these with no host and then forwards nothing (a -N session): refused here.
+    expect(parseStdioForwardSpec('22')).toBeNull();
+    expect(parseStdioForwardSpec('22:/x')).toBeNull();
+  });
+});
+
+describeInteropWithHome('-W forms against sshd', () => {
+  let sshd: SshdHandle;
+  let dir: string;
+  let unixEcho: net.Server;
+  let sockPath: string;
+  const home = suiteHome();
+
+  beforeAll(async () => {
+    if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
+    sshd = await startSshd();
+    dir = await mkdtemp(join(tmpdir(), 'pure-ssh-w-'));
+    sockPath = join(dir, 'echo.sock');
+    unixEcho = net.createServer((s) => s.pipe(s));
+    await new Promise<void>((r) => unixEcho.listen(sockPath, r));
+  });
+  afterAll(async () => {
+    await Promise.all([sshd?.stop(), new Promise((r) => unixEcho?.close(r))]);
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  const run = (client: 'pure-ssh' | 'ssh', w: string, input: string): Promise<{ code: number | null; stdout: string; stderr: string }> => {
+    const args = ['-F', 'none', '-p', String(sshd.port), '-i', sshd.clientKeyPath, '-o', 'BatchMode=yes',
+      '-o', `UserKnownHostsFile=${sshd.knownHostsPath}`, '-W', w, `${sshd.user}@127.0.0.1`];
+    const child = client === 'ssh'
+      ? spawn(SSH_CLIENT_PATH, args, { stdio: ['pipe', 'pipe', 'pipe'], env: cliEnv(home) })
+      : spawn(process.execPath, [CLI, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: cliEnv(home) });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.stdin.end(input);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    return new Promise((resolve) =>
+      child.on('close', (code) => {
+        clearTimeout(timer);
+        resolve({ code, stdout, stderr: stderr.replace(/\r\n/g, '\n') });
+      }),
+    );
+  };
+
+  it('-W /path: a direct-streamlocal channel to the server\'s Unix socket carries the data both ways', async () => {
+    const r = await run('pure-ssh', sockPath, 'through a unix socket\n');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe('through a unix socket\n');
+    expect(sshd.logs()).toMatch(/direct-streamlocal/);
+  });
+
+  it('-W :port and a bad form: the same messages and exits as ssh 9.2', async () => {
+    for (const w of [`:${sshd.port}`, 'localhost', `127.0.0.1:${sshd.port}:x`]) {
+      const [ours, theirs] = await Promise.all([run('pure-ssh', w, ''), run('ssh', w, '')]);
+      expect(theirs.code, theirs.stderr).toBe(255);
+      expect(ours.code, ours.stderr).toBe(255);
+      expect(ours.stderr, w).toBe(theirs.stderr);
+    }
+  }, 30_000);
+});
