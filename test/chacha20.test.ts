@@ -2,7 +2,7 @@ import { createCipheriv, randomBytes, randomInt } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { chacha20orig } from '@noble/ciphers/chacha.js';
 import { describe, expect, it } from 'vitest';
-import { ChaCha20, LITTLE_ENDIAN, WordViews } from '../src/crypto/chacha20.js';
+import { ChaCha20, LITTLE_ENDIAN, ViewCache, WordViews } from '../src/crypto/chacha20.js';
 import { UsageError } from '../src/errors.js';
 
 const vectors = (name: string) => JSON.parse(readFileSync(new URL(`../vectors/${name}`, import.meta.url), 'utf8'));
@@ -169,6 +169,52 @@ describe('ChaCha20 (original 64-bit counter / 64-bit nonce variant)', () => {
     }
   });
 
+  it('keystreamWords() and keystreamWord0() give the keystream bytes as little-endian words', () => {
+    const c = new ChaCha20(rand(32));
+    const nonce = rand(8);
+    for (const counter of [0, 5, 0xffffffff]) {
+      const bytes = new Uint8Array(64);
+      c.keystream(nonce, counter, bytes, 0, 64);
+      const le = (i: number) => (bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24)) | 0;
+      const w = new Int32Array(17).fill(-1);
+      c.keystreamWords(nonce, counter, w, 16);
+      for (let i = 0; i < 16; i++) expect(w[i]).toBe(le(4 * i));
+      expect(w[16]).toBe(-1);
+      const part = new Int32Array(3).fill(-1);
+      c.keystreamWords(nonce, counter, part, 2);
+      expect([...part]).toEqual([le(0), le(4), -1]);
+      expect(c.keystreamWord0(nonce, counter)).toBe(le(0));
+    }
+    expect(() => c.keystreamWords(nonce, 0, new Int32Array(4), 5)).toThrow(UsageError);
+    expect(() => c.keystreamWords(nonce, 0, new Int32Array(32), 17)).toThrow(UsageError);
+    expect(() => c.keystreamWord0(new Uint8Array(7), 0)).toThrow(/8-byte nonce/);
+  });
+
+  it('xorToSlab() returns what xor() computes, in fresh memory, leaving the source alone', () => {
+    const key = rand(32);
+    const nonce = rand(8);
+    const c = new ChaCha20(key);
+    const outs: Uint8Array[] = [];
+    for (let len = 0; len <= 300; len += 7) {
+      for (const off of [0, 1, 2, 3, 4, 8]) {
+        const pt = rand(len);
+        const src = placed(pt, 3, off);
+        const before = src.slice();
+        const out = c.xorToSlab(nonce, 9, src, off, off + len);
+        expect(toHex(out)).toBe(toHex(openssl(key, nonce, 9n, pt)));
+        expect(toHex(src)).toBe(toHex(before));
+        outs.push(out);
+      }
+    }
+    // Beyond a slab's largest carve: its own array, still right.
+    const big = rand(5000);
+    expect(toHex(c.xorToSlab(nonce, 2, big, 4, 4996))).toBe(toHex(openssl(key, nonce, 2n, big.subarray(4, 4996))));
+    // No two results share memory: overwriting each leaves every other as it was.
+    outs.forEach((o, i) => o.fill(i % 251));
+    outs.forEach((o, i) => expect(o.every((b) => b === i % 251)).toBe(true));
+    expect(() => c.xorToSlab(nonce, 0, new Uint8Array(8), 4, 9)).toThrow(UsageError);
+  });
+
   it('uses only the 32 key bytes at keyOff', () => {
     const material = rand(70);
     const nonce = rand(8);
@@ -201,6 +247,40 @@ describe('ChaCha20 (original 64-bit counter / 64-bit nonce variant)', () => {
     const b = new Uint8Array(64);
     new ChaCha20(new Uint8Array(32)).xor(nonce, 0, b, 0, 64);
     expect(toHex(a)).toBe(toHex(b));
+  });
+});
+
+describe('ViewCache (one remembered view)', () => {
+  it('answers for each array in turn, not for the one before', () => {
+    const c = new ViewCache();
+    const byteOffsetOf = (b: Uint8Array) => c.offsetOf(b);
+    const wordsOf = (b: Uint8Array, end: number) => c.wordsOf(b, end);
+    const ab = new ArrayBuffer(64);
+    const a = new Uint8Array(ab, 8, 16);
+    const b = new Uint8Array(ab, 20, 16);
+    const other = new Uint8Array(32);
+    expect(byteOffsetOf(a)).toBe(8);
+    expect(byteOffsetOf(b)).toBe(20);
+    expect(byteOffsetOf(a)).toBe(8);
+    expect(wordsOf(a, 16).buffer).toBe(ab);
+    expect(wordsOf(other, 32).buffer).toBe(other.buffer);
+    expect(byteOffsetOf(other)).toBe(0);
+  });
+
+  it('a view of a resizable ArrayBuffer that shrank and grew again gets words that cover it', () => {
+    type Resizable = ArrayBuffer & { resize(n: number): void };
+    const ab = new (ArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => Resizable)(64, {
+      maxByteLength: 256,
+    });
+    const c = new ViewCache();
+    const view = new Uint8Array(ab); // length-tracking
+    expect(c.wordsOf(view, 64).length).toBe(16);
+    ab.resize(8);
+    ab.resize(200);
+    const w = c.wordsOf(view, 200);
+    expect(w.length).toBe(50);
+    w[49] = 0x01020304;
+    expect(view[196]).toBe(LITTLE_ENDIAN ? 4 : 1);
   });
 });
 

@@ -4,7 +4,7 @@
  * later packet), aligned starts; large copies get arrays of their own.
  */
 import { describe, expect, it } from 'vitest';
-import { SLAB_BYTES, SLAB_MAX_CARVE, copyToSlab } from '../src/crypto/slab.js';
+import { SLAB_BYTES, SLAB_MAX_CARVE, carve, copyToSlab, slabBytes, slabWords } from '../src/crypto/slab.js';
 
 describe('copyToSlab', () => {
   it('copies like slice, never hands out the same bytes twice, and starts views on 8-byte boundaries', () => {
@@ -44,5 +44,29 @@ describe('copyToSlab', () => {
     expect(a.byteOffset).toBe(0);
     expect(a.buffer.byteLength).toBe(src.length);
     expect(a).toEqual(src);
+  });
+
+  it('carve() reserves aligned bytes of the current slab that no later carve or copy overlaps', () => {
+    const seen: { slab: Uint8Array; a: number; b: number }[] = [];
+    for (let i = 0; i < 200; i++) {
+      const n = 1 + ((i * 389) % 300);
+      const at = i % 2 === 0 ? carve(n) : -1;
+      if (at >= 0) {
+        const slab = slabBytes();
+        expect(at % 8).toBe(0);
+        expect(at + n).toBeLessThanOrEqual(slab.length);
+        expect(slabWords().buffer).toBe(slab.buffer);
+        seen.push({ slab, a: at, b: at + n });
+      } else {
+        const v = copyToSlab(new Uint8Array(n), 0, n);
+        seen.push({ slab: new Uint8Array(v.buffer), a: v.byteOffset, b: v.byteOffset + n });
+      }
+    }
+    for (let i = 1; i < seen.length; i++) {
+      const p = seen[i - 1]!;
+      const q = seen[i]!;
+      if (p.slab.buffer === q.slab.buffer) expect(q.a).toBeGreaterThanOrEqual(p.b);
+    }
+    expect(() => carve(SLAB_MAX_CARVE + 1)).toThrow(RangeError);
   });
 });

@@ -123,6 +123,26 @@ describe('direct handle writes (socket-write.ts)', () => {
     expect(write(randomBytes(10), () => {})).toBe(WRITE_REFUSED);
   });
 
+  it('reads the Writable state live: refuses while write() data is pending, after destroy(), and after end()', async () => {
+    const { client, peer } = await pair();
+    const write = handleWriterFor(client)!;
+    const never = () => expect.unreachable('done is only for queued writes');
+    expect(write(randomBytes(10), never)).toBe(WRITE_DONE);
+    // More than the kernel takes at once while the peer reads nothing: write() keeps some queued.
+    client.write(randomBytes(8 * 1024 * 1024));
+    expect(client.writableLength).toBeGreaterThan(0);
+    expect(write(randomBytes(10), never)).toBe(WRITE_REFUSED);
+    client.destroy();
+    expect(write(randomBytes(10), never)).toBe(WRITE_REFUSED);
+    peer.destroy();
+    server!.close();
+    const second = await pair();
+    const w2 = handleWriterFor(second.client)!;
+    second.client.end();
+    expect(w2(randomBytes(10), never)).toBe(WRITE_REFUSED);
+    second.peer.destroy();
+  });
+
   it('refuses a connecting socket and one with an idle timeout', async () => {
     const { client } = await pair();
     client.setTimeout(10_000);

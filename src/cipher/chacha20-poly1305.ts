@@ -7,7 +7,7 @@
  * OpenSSL and the RFC 8439 vectors in test/chacha20.test.ts and test/cipher.test.ts.
  */
 import type { CipherAlgorithm, PacketCipher } from './cipher.js';
-import { ChaCha20, LITTLE_ENDIAN, WordViews } from '../crypto/chacha20.js';
+import { ChaCha20, LITTLE_ENDIAN, ViewCache } from '../crypto/chacha20.js';
 import { poly1305Into } from '../crypto/poly1305.js';
 import type { ChaCha20Stream, CryptoProvider } from '../crypto/provider.js';
 import { pureCryptoProvider } from '../crypto/pure.js';
@@ -48,19 +48,12 @@ export class ChaCha20Poly1305Cipher implements PacketCipher {
   // PROTOCOL.chacha20poly1305: nonce = sequence number as a big-endian uint64; the high half is
   // always 0 because seq is a uint32.
   private readonly nonce = new Uint8Array(8);
-  private readonly polyKey = new Uint8Array(32);
+  /** The Poly1305 key; on a little-endian host written as words through {@link polyKeyWords}. */
+  private readonly polyKeyWords = new Int32Array(8);
+  private readonly polyKey = new Uint8Array(this.polyKeyWords.buffer);
   private readonly tag = new Uint8Array(16);
-  /** K_1's keystream for the 4-byte length, wiped after each use. */
-  private readonly lenKs = new Uint8Array(4);
-  private readonly views = new WordViews();
-  /**
-   * The last packet buffer seen and its word view (see {@link wordsFor}): the encoder seals packet
-   * after packet into one output chunk, and `byteOffset` and `buffer` are calls into V8's runtime
-   * on every access (Node 20's optimizing compiler does not inline them: ~150-250 instructions).
-   */
-  private lastView: Uint8Array | null = null;
-  private lastOffset = 0;
-  private lastWords: Int32Array | undefined = undefined;
+  /** `byteOffset` and the word view of the packet buffers seen (see ViewCache). */
+  private readonly views = new ViewCache();
   // Aligned scratch for misaligned received packets; grows to the largest such packet seen.
   private scratch = new Uint8Array(0);
   private scratchWords = new Int32Array(0);
@@ -85,35 +78,25 @@ export class ChaCha20Poly1305Cipher implements PacketCipher {
 
   // PROTOCOL.chacha20poly1305: the Poly1305 key is K_2's keystream block 0, first 32 bytes.
   private makePolyKey(): void {
-    this.polyKeyStream.keystream(this.nonce, 0, this.polyKey, 0, 32);
+    // Words on a little-endian host, where the key's bytes are then the keystream's.
+    if (LITTLE_ENDIAN) this.polyKeyStream.keystreamWords(this.nonce, 0, this.polyKeyWords, 8);
+    else this.polyKeyStream.keystream(this.nonce, 0, this.polyKey, 0, 32);
   }
 
   /**
    * An Int32Array over `buf`'s memory, for word access to `buf[off, end)` (see WordViews), when
-   * `buf[off]` is 4-byte aligned on a little-endian host; else undefined. The answer for the last
-   * buffer is kept while its words still cover the range (the memory of a resizable ArrayBuffer
-   * can shrink under a view: an Int32Array left out of bounds has length 0).
+   * `buf[off]` is 4-byte aligned on a little-endian host; else undefined. `byteOffset` and
+   * `buffer` are looked up through a ViewCache (the encoder seals packet after packet into one
+   * output chunk; a socket read holds several packets).
    */
   private wordsFor(buf: Uint8Array, off: number, end: number): Int32Array | undefined {
-    if (!LITTLE_ENDIAN) return undefined;
-    const cached = this.lastWords;
-    if (buf === this.lastView && cached !== undefined && this.lastOffset + end <= cached.length * 4) {
-      return ((this.lastOffset + off) & 3) === 0 ? cached : undefined;
-    }
-    const byteOffset = buf.byteOffset;
-    if (((byteOffset + off) & 3) !== 0) return undefined;
-    const words = this.views.of(buf.buffer);
-    this.lastView = buf;
-    this.lastOffset = byteOffset;
-    this.lastWords = words;
-    return words;
+    if (!LITTLE_ENDIAN || ((this.views.offsetOf(buf) + off) & 3) !== 0) return undefined;
+    return this.views.wordsOf(buf, end);
   }
 
-  /** `ks[0, 4)` = K_1's keystream block 0 for the current nonce, the length's (see below). */
-  private lengthKeystream(): Uint8Array {
-    const ks = this.lenKs;
-    this.header.keystream(this.nonce, 0, ks, 0, 4);
-    return ks;
+  /** K_1's keystream block 0 for the current nonce, bytes 0–3 as a little-endian word: the length's (see below). */
+  private lengthKeystream(): number {
+    return this.header.keystreamWord0(this.nonce, 0);
   }
 
   seal(seq: number, buf: Uint8Array, off: number, packetLength: number): void {
@@ -122,36 +105,32 @@ export class ChaCha20Poly1305Cipher implements PacketCipher {
     // PROTOCOL.chacha20poly1305: length under K_1 at block counter 0 (XORed here from the
     // keystream: xor() would look up the alignment of a 4-byte range it does not need).
     const ks = this.lengthKeystream();
-    buf[off] ^= ks[0]!;
-    buf[off + 1] ^= ks[1]!;
-    buf[off + 2] ^= ks[2]!;
-    buf[off + 3] ^= ks[3]!;
-    ks[0] = ks[1] = ks[2] = ks[3] = 0;
+    buf[off] ^= ks;
+    buf[off + 1] ^= ks >>> 8;
+    buf[off + 2] ^= ks >>> 16;
+    buf[off + 3] ^= ks >>> 24;
     // PROTOCOL.chacha20poly1305: payload under K_2 from block counter 1.
     this.main.xor(this.nonce, 1, buf, off + 4, end);
     this.makePolyKey();
     // PROTOCOL.chacha20poly1305: the tag covers the encrypted length and payload, and follows them.
-    poly1305Into(this.polyKey, 0, buf, off, end, buf, end, this.wordsFor(buf, off, end));
+    const words = this.wordsFor(buf, off, end);
+    poly1305Into(this.polyKey, 0, buf, off, end, buf, end, words, words === undefined ? undefined : this.views.offsetOf(buf));
   }
 
   decryptLength(seq: number, buf: Uint8Array, off: number): number {
     this.setNonce(seq);
     // PROTOCOL.chacha20poly1305: length under K_1 at block counter 0; RFC 4253 §6: uint32, big-endian.
     const ks = this.lengthKeystream();
-    const len = (((buf[off]! ^ ks[0]!) << 24) | ((buf[off + 1]! ^ ks[1]!) << 16) | ((buf[off + 2]! ^ ks[2]!) << 8) | (buf[off + 3]! ^ ks[3]!)) >>> 0;
-    ks[0] = ks[1] = ks[2] = ks[3] = 0;
-    return len;
+    return (((buf[off]! ^ (ks & 0xff)) << 24) | ((buf[off + 1]! ^ ((ks >>> 8) & 0xff)) << 16) | ((buf[off + 2]! ^ ((ks >>> 16) & 0xff)) << 8) | (buf[off + 3]! ^ (ks >>> 24))) >>> 0;
   }
 
   open(seq: number, buf: Uint8Array, off: number, packetLength: number): Uint8Array | undefined {
     this.setNonce(seq);
     this.makePolyKey();
     const end = off + 4 + packetLength;
-    // Not kept: received packets come in a new view per socket read (keeping it costs a write
-    // barrier per packet and holds the read's memory).
-    const words = LITTLE_ENDIAN && ((buf.byteOffset + off) & 3) === 0 ? this.views.of(buf.buffer) : undefined;
+    const words = this.wordsFor(buf, off, end);
     if (words !== undefined) {
-      poly1305Into(this.polyKey, 0, buf, off, end, this.tag, 0, words);
+      poly1305Into(this.polyKey, 0, buf, off, end, this.tag, 0, words, this.views.offsetOf(buf));
       this.verify(seq, buf, end);
       // PROTOCOL.chacha20poly1305: payload under K_2 from block counter 1.
       if (this.main.xorCopy) return this.main.xorCopy(this.nonce, 1, buf, off + 4, end);
@@ -184,11 +163,8 @@ export class ChaCha20Poly1305Cipher implements PacketCipher {
     this.header.dispose();
     this.polyKey.fill(0);
     this.tag.fill(0);
-    this.lenKs.fill(0);
     this.scratch.fill(0);
     this.views.clear();
-    this.lastView = null;
-    this.lastWords = undefined;
   }
 }
 

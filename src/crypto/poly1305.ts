@@ -369,7 +369,8 @@ function addWord(out: Uint8Array, at: number, a: number, b: number, carry: numbe
  * written to `out[outOff, outOff + 16)` (which may follow the message in the same buffer).
  * Allocates nothing when the message is not 4-byte aligned; when it is, it makes one Int32Array
  * view unless the caller passes `words` (an Int32Array over the whole of `msg.buffer`, see
- * {@link WordViews}) to read the message 32 bits at a time.
+ * {@link WordViews}) to read the message 32 bits at a time, and then may pass `msg.byteOffset`
+ * it knows (`msgByteOffset`: reading it is a call into the runtime).
  *
  * Arithmetic is modulo p = 2^130 - 5 in radix 2^22; see {@link blocks4} for the bounds.
  */
@@ -382,6 +383,7 @@ export function poly1305Into(
   out: Uint8Array,
   outOff: number,
   words?: Int32Array,
+  msgByteOffset?: number,
 ): void {
   clampR(key, keyOff);
   zero(H, 6);
@@ -394,8 +396,8 @@ export function poly1305Into(
   }
   let pos = start;
   if (full > 0) {
-    // Read once: `byteOffset` is a call into the runtime on every access.
-    const byteOffset = msg.byteOffset;
+    // Read once, or given: `byteOffset` is a call into the runtime on every access.
+    const byteOffset = msgByteOffset ?? msg.byteOffset;
     if (LITTLE_ENDIAN && ((byteOffset + start) & 3) === 0) {
       const w = words ?? new Int32Array(msg.buffer, 0, msg.buffer.byteLength >>> 2);
       absorb(w, (byteOffset + start) >>> 2, full, powers);

@@ -21,7 +21,37 @@ export const SLAB_BYTES = 8 * 1024;
 export const SLAB_MAX_CARVE = 4 * 1024;
 
 let slab = new Uint8Array(0);
+/** The slab's memory as 32-bit words, made once per slab (not per carve). */
+let words = new Int32Array(0);
 let used = 0;
+
+/**
+ * Reserve `n` (at most {@link SLAB_MAX_CARVE}) bytes of fresh memory: their offset in
+ * {@link slabBytes} (a multiple of 8; word access stays aligned), valid until the next call. For
+ * a caller that writes the bytes itself (e.g. ChaCha20 decrypting straight into the slab) and
+ * makes the one view it hands out, rather than copying into a view made here.
+ */
+export function carve(n: number): number {
+  if (n > SLAB_MAX_CARVE) throw new RangeError(`slab carve of ${n} bytes (at most ${SLAB_MAX_CARVE})`);
+  if (used + n > slab.length) {
+    slab = new Uint8Array(SLAB_BYTES);
+    words = new Int32Array(slab.buffer);
+    used = 0;
+  }
+  const at = used;
+  used = (used + n + 7) & ~7;
+  return at;
+}
+
+/** The slab the last {@link carve} came from. */
+export function slabBytes(): Uint8Array {
+  return slab;
+}
+
+/** {@link slabBytes} as 32-bit words (host order). */
+export function slabWords(): Int32Array {
+  return words;
+}
 
 /**
  * A copy of `src[start, end)` in fresh memory: a view of a slab for up to {@link SLAB_MAX_CARVE}
@@ -30,12 +60,8 @@ let used = 0;
 export function copyToSlab(src: Uint8Array, start: number, end: number): Uint8Array {
   const n = end - start;
   if (n > SLAB_MAX_CARVE) return src.slice(start, end);
-  if (used + n > slab.length) {
-    slab = new Uint8Array(SLAB_BYTES);
-    used = 0;
-  }
-  const out = slab.subarray(used, used + n);
-  used = (used + n + 7) & ~7;
-  out.set(src.subarray(start, end));
-  return out;
+  const at = carve(n);
+  const s = slab;
+  s.set(src.subarray(start, end), at);
+  return s.subarray(at, at + n);
 }

@@ -169,11 +169,8 @@ class NodeChaCha20 implements ChaCha20Stream {
     put(buf, start, this.keystreamXor(nonce, counter, buf, start, end));
   }
   xorCopy(nonce: Uint8Array, counter: number, buf: Uint8Array, start: number, end: number): Uint8Array {
-    if (end - start <= SMALL_CHACHA || !runtimeHasChaCha20()) {
-      const out = copyToSlab(buf, start, end);
-      this.small.xor(nonce, counter, out, 0, out.length);
-      return out;
-    }
+    // Decrypted straight into a slab (one view made per packet, no copy to XOR afterwards).
+    if (end - start <= SMALL_CHACHA || !runtimeHasChaCha20()) return this.small.xorToSlab(nonce, counter, buf, start, end);
     return this.keystreamXor(nonce, counter, buf, start, end);
   }
   /** OpenSSL's result, a new Buffer. */
