@@ -22,7 +22,7 @@
  * are printed beside it (the probe itself allocates: leave it off for A/B figures).
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -33,6 +33,7 @@ import { ALGORITHM_SETS, BENCH_SSHD_CONFIG, loginOf, SEED, type EndpointsReady, 
 import { connectLocal, echoExchange, firstBytes } from '../scenarios.js';
 import { tunnelCommand, TOOL_DIR } from '../tunnels.js';
 import { writePattern } from '../data.js';
+import { residentFilePages } from './rss-pages.js';
 
 const MiB = 1024 * 1024;
 
@@ -280,6 +281,11 @@ async function runOnce(v: Variant, opts: Opts, login: LoginSpec, ready: Endpoint
     }
     const ms = performance.now() - t0;
     const cpu = cpuSec(pid) - cpu0;
+    // RSS_PEAK_PAGES=DIR: the node binary's resident pages now (file-backed RSS only grows), for ./rss-pages.ts.
+    if (process.env.RSS_PEAK_PAGES && v.dir) {
+      const bin = realpathSync(process.execPath);
+      writeFileSync(join(process.env.RSS_PEAK_PAGES, `${v.name}-${Date.now()}.pages.json`), JSON.stringify({ path: bin, pages: residentFilePages(pid, bin) }));
+    }
     clearInterval(timer);
     sock.destroy();
     const out: RunResult = { peak, peakAt, peakAfterMs: peakAt - startedAt, ms, cpuPerGiB: cpu / (size / (1024 * MiB)), mibs: size / MiB / (ms / 1000) };
