@@ -4,7 +4,8 @@
  * young ArrayBuffers are collected every few MiB, live bytes (a slow reader's backlog) never make
  * it collect in a loop, and V8's `gc` stays out of the main context.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { setFlagsFromString } from 'node:v8';
+import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import * as cap from '../src/node/array-buffer-cap.js';
 import { nodeCryptoProvider } from '../src/node/crypto-provider.js';
 import { takeGc } from '../src/node/v8-gc.js';
@@ -102,6 +103,42 @@ describe('ArrayBuffer cap (issue 14)', () => {
     calls.length = 0;
     cap.noteArrayBufferBytes(cap.CHECK_BYTES);
     expect(calls).toEqual([undefined]);
+  });
+
+  it('dead buffers that reached the old generation (a slow reader\'s backlog, once written) are freed by a full collection, not left to V8 for 64 MiB', () => {
+    // As in the CLI (src/node/v8-tuning.ts): dead buffers freed within the scavenge, so that the
+    // figure after one is what it left alive (with V8's default, a helper thread frees them a
+    // little later and the floor check may see them once: one full collection too many).
+    setFlagsFromString('--no-concurrent-array-buffer-sweeping');
+    onTestFinished(() => setFlagsFromString('--concurrent-array-buffer-sweeping'));
+    gc!(); // what earlier tests kept alive
+    const base = process.memoryUsage().arrayBuffers;
+    const calls: (string | undefined)[] = [];
+    const spy: cap.Gc = (options) => {
+      calls.push(options?.type);
+      gc!(options);
+    };
+    cap.enableArrayBufferCap(spy, 2 * MiB);
+    cap.noteArrayBufferBytes(cap.CHECK_BYTES); // the first look's full collection
+    // 8 MiB alive through two scavenges (moved to the old generation with their JSArrayBuffers),
+    // then dropped, as data queued for a slow local reader once written out.
+    let backlog: Uint8Array[] | undefined = churn(8 * MiB, () => true).kept;
+    gc!({ type: 'minor' });
+    gc!({ type: 'minor' });
+    expect(backlog.length).toBeGreaterThan(200);
+    backlog = undefined;
+    const before = cap.capFullCollections;
+    calls.length = 0;
+    churn(cap.FULL_COLLECTION_BYTES + 16 * MiB);
+    // Scavenges leave them counted (more than twice the cap over what the first look left): the
+    // cap ran a full collection once FULL_COLLECTION_BYTES were noted, which freed them.
+    expect(cap.capFullCollections - before).toBe(1);
+    expect(calls).toContain(undefined);
+    expect(process.memoryUsage().arrayBuffers - base).toBeLessThan(6 * MiB);
+    // Garbage alone afterwards: scavenges only.
+    const full = cap.capFullCollections;
+    churn(32 * MiB);
+    expect(cap.capFullCollections).toBe(full);
   });
 
   it('off: nothing is collected on its account', () => {

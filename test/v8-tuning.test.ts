@@ -91,6 +91,8 @@ describe.runIf(knownV8)('V8 flags while forwarding (issue 14)', () => {
       'concurrent-array-buffer-sweeping',
       'ticks-before-optimization',
       'compact-on-every-full-gc',
+      'turbo-loop-peeling',
+      'max-inlined-bytecode-size-cumulative',
     ]);
   });
 

@@ -18,11 +18,13 @@
  * guard), executable anonymous mappings (V8's code), other anonymous mappings on a 256 KiB
  * boundary and a multiple of it (V8's heap pages), the rest (malloc's own mmap'd blocks, V8's
  * large and odd mappings), and anonymous pages inside file mappings (data/bss, relocations).
- * `--probe` loads ./rss-probe.js, whose V8 heap-space figures at the sample nearest the peak
+ * `--hash` makes the download's reader hash what it reads (sha256), as the bench's does: slower, so
+ * that a backlog builds up in the tunnel. `--probe` loads ./rss-probe.js, whose V8 heap-space figures at the sample nearest the peak
  * are printed beside it (the probe itself allocates: leave it off for A/B figures).
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -33,6 +35,7 @@ import { ALGORITHM_SETS, BENCH_SSHD_CONFIG, loginOf, SEED, type EndpointsReady, 
 import { connectLocal, echoExchange, firstBytes } from '../scenarios.js';
 import { tunnelCommand, TOOL_DIR } from '../tunnels.js';
 import { writePattern } from '../data.js';
+import { residentFilePages } from './rss-pages.js';
 
 const MiB = 1024 * 1024;
 
@@ -49,11 +52,13 @@ interface Opts {
   scenario: 'download' | 'upload' | 'startup';
   probe: boolean;
   smaps: boolean;
+  /** Download: hash what is read (sha256), as the bench's reader does: a slower reader, a backlog in the tunnel. */
+  hash: boolean;
   variants: Variant[];
 }
 
 function parseArgs(argv: string[]): Opts {
-  const o: Opts = { runs: 3, size: 256 * MiB, scenario: 'download', probe: false, smaps: true, variants: [] };
+  const o: Opts = { runs: 3, size: 256 * MiB, scenario: 'download', probe: false, smaps: true, hash: false, variants: [] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--probe') {
@@ -62,6 +67,10 @@ function parseArgs(argv: string[]): Opts {
     }
     if (a === '--no-smaps') {
       o.smaps = false;
+      continue;
+    }
+    if (a === '--hash') {
+      o.hash = true;
       continue;
     }
     const v = argv[++i];
@@ -264,7 +273,11 @@ async function runOnce(v: Variant, opts: Opts, login: LoginSpec, ready: Endpoint
     if (opts.scenario === 'download') {
       let n = 0;
       await new Promise<void>((res, rej) => {
-        sock.on('data', (d: Buffer) => (n += d.length));
+        const h = opts.hash ? createHash('sha256') : undefined;
+        sock.on('data', (d: Buffer) => {
+          n += d.length;
+          h?.update(d);
+        });
         sock.once('end', () => res());
         sock.once('error', rej);
       });
@@ -280,6 +293,11 @@ async function runOnce(v: Variant, opts: Opts, login: LoginSpec, ready: Endpoint
     }
     const ms = performance.now() - t0;
     const cpu = cpuSec(pid) - cpu0;
+    // RSS_PEAK_PAGES=DIR: the node binary's resident pages now (file-backed RSS only grows), for ./rss-pages.ts.
+    if (process.env.RSS_PEAK_PAGES && v.dir) {
+      const bin = realpathSync(process.execPath);
+      writeFileSync(join(process.env.RSS_PEAK_PAGES, `${v.name}-${Date.now()}.pages.json`), JSON.stringify({ path: bin, pages: residentFilePages(pid, bin) }));
+    }
     clearInterval(timer);
     sock.destroy();
     const out: RunResult = { peak, peakAt, peakAfterMs: peakAt - startedAt, ms, cpuPerGiB: cpu / (size / (1024 * MiB)), mibs: size / MiB / (ms / 1000) };

@@ -77,8 +77,35 @@ let nextLook = CHECK_BYTES;
  */
 let fullCollectionDue = false;
 
-/** Scavenges run by the cap so far (diagnostics, tests). */
+/**
+ * What the first look's full collection left: the process's own ArrayBuffers, before any
+ * backlog. A buffer alive at two scavenges in a row (bytes in flight to a slow local reader: the
+ * bench's, which hashes what it reads, or any reader slower than the server) is moved to V8's
+ * old generation with its JSArrayBuffer, and its memory is freed only by a full collection,
+ * which V8 starts for external memory only after 64 MiB more of it (heap.cc
+ * external_memory_limit). The figure a scavenge leaves then counts those dead buffers as live,
+ * and it crept up: in the bench's 256 MiB downloads on a loaded machine, 0.9 -> 5.8 -> 9.2 -> 11
+ * MiB within a second, up to 20-40 MiB, peak ArrayBuffer memory 17-69 MiB and peak RSS 78-135
+ * MiB (a debug log of each look, 3 runs). When a scavenge left more than twice the cap above
+ * this base, the cap runs a full collection instead ({@link capFullCollections}), at most once
+ * per {@link FULL_COLLECTION_BYTES} noted: a backlog that is really alive stays above the base
+ * however often it collects, and a full collection (compacting, src/node/v8-tuning.ts) costs
+ * 10-50 ms. Twice the cap: a live backlog comes and goes by up to the channel window (2 MiB)
+ * plus a socket read.
+ */
+let base = 0;
+
+/** Bytes noted, at least, between two of the full collections {@link base} describes. */
+export const FULL_COLLECTION_BYTES = 32 * 1024 * 1024;
+
+/** Bytes noted since the last full collection. */
+let sinceFull = 0;
+
+/** Collections run by the cap so far, scavenges and full ones (diagnostics, tests). */
 export let capScavenges = 0;
+
+/** Full collections run by the cap after the first, for dead buffers in the old generation (see `base`). */
+export let capFullCollections = 0;
 
 /**
  * Cap the ArrayBuffer memory left for V8 to collect at about `bytes` over what is alive (see the
@@ -89,7 +116,8 @@ export function enableArrayBufferCap(collect: Gc | undefined, bytes: number = DE
   if (typeof collect !== 'function') return false;
   gc = collect;
   cap = bytes;
-  live = process.memoryUsage().arrayBuffers;
+  live = base = process.memoryUsage().arrayBuffers;
+  sinceFull = 0;
   noted = 0;
   nextLook = Math.max(CHECK_BYTES, cap / 4);
   fullCollectionDue = true;
@@ -114,9 +142,13 @@ export function noteArrayBufferBytes(n: number): void {
   if (noted < nextLook) return;
   nextLook = noted + CHECK_BYTES;
   if (cap === 0 || gc === undefined) return;
+  let full = false;
   if (fullCollectionDue) {
     fullCollectionDue = false;
     gc();
+    // The first look's collection: what it leaves is the base (see `base`).
+    sinceFull = 0;
+    live = base = process.memoryUsage().arrayBuffers;
   } else {
     const now = process.memoryUsage().arrayBuffers;
     // Where a helper thread frees the dead buffers after the scavenge (V8's default; the CLI frees
@@ -125,9 +157,17 @@ export function noteArrayBufferBytes(n: number): void {
     // lagging part at every scavenge.
     if (now < live) live = now;
     if (now < live + cap) return;
-    gc({ type: 'minor' });
+    // What the last collection left, more than twice the cap above the base: dead buffers in
+    // the old generation, which only a full collection frees (see `base`).
+    full = live > base + 2 * cap && sinceFull >= FULL_COLLECTION_BYTES;
+    if (full) {
+      gc();
+      capFullCollections++;
+    } else gc({ type: 'minor' });
   }
   live = process.memoryUsage().arrayBuffers;
+  if (full) sinceFull = 0;
+  else sinceFull += noted;
   capScavenges++;
   noted = 0;
   nextLook = Math.max(CHECK_BYTES, cap / 4);

@@ -70,6 +70,22 @@ export const FORWARDING_FLAGS: Readonly<Record<string, number | boolean>> = {
   // longer pause of that one collection (15-20 -> 20-50 ms on a loaded 2-core machine,
   // --trace-gc). Read at each full collection (heap/mark-compact.cc).
   'compact-on-every-full-gc': true,
+  // Smaller TurboFan compiles, for RSS (issue 14): each compile job's zone memory is malloc'd on
+  // the V8 worker thread that runs it, and glibc keeps what a worker's arena reached for that
+  // thread (bench/README.md "Memory"). The forwarding path's compiles all start within the
+  // first few hundred messages, on up to four workers at once, so the peak RSS of a transfer
+  // held 1.5-7 MiB of such arenas, depending on how the jobs overlapped. Measured with
+  // --trace-zone-stats under --no-concurrent-recompilation (one job at a time, 64 MiB
+  // download): poly1305's blocks4, the largest, 3.45 -> 2.29 MiB of zone; the ten largest
+  // jobs 15.3 -> 13.3 MiB. Peak RSS of a 256 MiB download (bench/tools/rss-peak.ts, 5
+  // interleaved runs, both flags): thread arenas at the peak, median 3.7 -> 1.5 MiB, peak RSS
+  // median 62.7 -> 61.5, highest 65.5 -> 62.1. CPU of the cipher path unchanged (seal + open
+  // of 32 KiB and of 64-byte packets, 3 interleaved runs each, within +-5 %).
+  // No loop peeling: TurboFan's copy of each innermost loop's first iteration doubled the graph
+  // of blocks4's and chacha20's block loops (turbo-loop-peeling, read per compile job).
+  'turbo-loop-peeling': false,
+  // Half V8's budget of bytecode inlined into one function in total (920 bytes by default).
+  'max-inlined-bytecode-size-cumulative': 460,
 };
 
 /**
@@ -102,6 +118,8 @@ const V8_DEFAULTS: Readonly<Record<string, Readonly<Record<string, number | bool
     'bytecode-size-allowance-per-tick': 150,
     'max-bytecode-size-for-early-opt': 81,
     'compact-on-every-full-gc': false,
+    'turbo-loop-peeling': true,
+    'max-inlined-bytecode-size-cumulative': 920,
   },
 };
 
