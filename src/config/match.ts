@@ -119,7 +119,7 @@ export function evaluateMatch(args: readonly string[], m: MatchContext, ctx: Lin
       if (attrib === 'final' && !negate) m.wantFinalPass();
       const holds = m.finalPass !== negate;
       if (!holds) result = false;
-      ctx.note(`${ctx.source} line ${ctx.line}: ${holds ? '' : 'not '}matched '${original}'`);
+      ctx.note(`${ctx.source} line ${ctx.line}: ${holds ? '' : 'not '}matched '${original}'`, 3);
       continue;
     }
     // readconf.c: every other criterion takes an argument, checked before the criterion's name
@@ -176,7 +176,7 @@ export function evaluateMatch(args: readonly string[], m: MatchContext, ctx: Lin
         const cmd = m.expand(arg, m.execTokens());
         if (!result) {
           // readconf.c: skip execution if a prior criterion failed.
-          ctx.note(`${ctx.source} line ${ctx.line}: skipped exec "${cmd}"`);
+          ctx.note(`${ctx.source} line ${ctx.line}: skipped exec "${cmd}"`, 3);
           continue;
         }
         if (!m.exec) throw lineError(ctx, `unsupported option "Match exec": commands cannot be run here`);
@@ -188,7 +188,8 @@ export function evaluateMatch(args: readonly string[], m: MatchContext, ctx: Lin
       }
     }
     if (r === negate) result = false;
-    ctx.note(`${ctx.source} line ${ctx.line}: ${r !== negate ? '' : 'not '}matched '${original} "${criteria}"'`);
+    // readconf.c match_cfg_line's debug3 line, the blank at its end included.
+    ctx.note(`${ctx.source} line ${ctx.line}: ${r !== negate ? '' : 'not '}matched '${original} "${criteria}"' `, 3);
   }
   return result;
 }
