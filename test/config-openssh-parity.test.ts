@@ -178,13 +178,13 @@ function expectSame(args: string[], keyword?: string, env?: NodeJS.ProcessEnv): 
     expect(connecting).toEqual(b);
   });
 
-  it('-v, -vv, -vvv under -G: ssh\'s configuration debug lines on stderr at their levels, in its order (Include, Host, Match, IgnoreUnknown, UserKnownHostsFile), stdout unchanged', () => {
+  it('-v, -vv, -vvv under -G: ssh\'s configuration debug lines on stderr at their levels, in its order (Include, Host, Match, Match exec, IgnoreUnknown, UserKnownHostsFile), stdout unchanged', () => {
     const incDir = join(dir, 'inc-v');
     mkdirSync(incDir, { recursive: true });
     writeFileSync(join(incDir, 'a.conf'), 'Port 2222\n');
     writeFileSync(join(incDir, 'b.conf'), 'Host other\n  User nobody\n');
     chmodSync(join(incDir, 'a.conf'), 0o644);
-    const path = conf(`Include ${incDir}/*.conf\nInclude nomatch_*\nHost *\n  User bob\nMatch host h\n  Compression yes\nMatch !host h\nFrobnicate 1\n`);
+    const path = conf(`Include ${incDir}/*.conf\nInclude nomatch_*\nHost *\n  User bob\nMatch host h\n  Compression yes\nMatch !host h\nMatch exec "exit 3"\nFrobnicate 1\n`);
     // The first line is each program's version (ssh 9.2 prints it without "debug1: ").
     const strip = (o: Out) => ({ status: o.status, stderr: o.stderr.slice(1), stdout: o.stdout });
     const quiet = theirs(['-F', path, '-o', 'IgnoreUnknown=Frob*', 'h']);
@@ -205,6 +205,7 @@ function expectSame(args: string[], keyword?: string, env?: NodeJS.ProcessEnv): 
     expect(vvv).toContain(`debug3: ${path} line 1: Including file ${incDir}/a.conf depth 0`);
     expect(vvv).toContain(`debug1: Reading configuration data ${incDir}/b.conf`);
     expect(vvv).toContain('debug2: match found');
+    expect(vvv).toContain('debug3: command returned status 3');
     expect(vvv.some((l) => l.startsWith('debug3: expanded UserKnownHostsFile'))).toBe(true);
     // Without -v, nothing on stderr.
     expect(ours(['-F', path, '-o', 'IgnoreUnknown=Frob*', 'h']).stderr).toEqual([]);

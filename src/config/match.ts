@@ -180,9 +180,12 @@ export function evaluateMatch(args: readonly string[], m: MatchContext, ctx: Lin
           continue;
         }
         if (!m.exec) throw lineError(ctx, `unsupported option "Match exec": commands cannot be run here`);
+        // readconf.c execute_in_shell's debug lines around the command.
+        ctx.note(`Executing command: '${cmd}'`);
         const status = m.exec(cmd);
         // readconf.c match_cfg_line: fatal(), not a counted bad line.
         if (status < 0) throw fatalLineError(ctx, `match exec '${cmd}' error`);
+        ctx.note(`command returned status ${status}`, 3);
         criteria = cmd;
         r = status === 0;
       }
