@@ -169,11 +169,61 @@ function expectSame(args: string[], keyword?: string, env?: NodeJS.ProcessEnv): 
     const path = conf(`Include nothere*\nInclude ${join(dir, 'nope')}\nInclude ~/x\nInclude sub/z\nInclude ${mid}\n`);
     const pick = (o: Out) => o.stderr.map((l) => l.replace(/^debug\d: /, '')).filter((l) => /: include .* matched no files$|: Including file /.test(l));
     const b = pick(run(SSH, ['-vvv', '-G', '-F', path, 'h']));
-    // pure-ssh prints its notes with -v when it runs (here a refused connection), not under -G.
-    const a = pick(run(process.execPath, [CLI, '-v', '-F', path, '-N', '-p', '1', '127.0.0.1']));
+    // pure-ssh prints its notes under -G as ssh does (and when it runs, here a refused connection).
+    const a = pick(ours(['-vvv', '-F', path, 'h']));
+    const connecting = pick(run(process.execPath, [CLI, '-vvv', '-F', path, '-N', '-p', '1', '127.0.0.1']));
     expect(b).toContain(`${path} line 1: include ~/.ssh/nothere* matched no files`);
     expect(b).toContain(`${mid} line 1: Including file ${inner} depth 1`);
     expect(a).toEqual(b);
+    expect(connecting).toEqual(b);
+  });
+
+  it('-v, -vv, -vvv under -G: ssh\'s configuration debug lines on stderr at their levels, in its order (Include, Host, Match, Match exec, IgnoreUnknown, UserKnownHostsFile), stdout unchanged', () => {
+    const incDir = join(dir, 'inc-v');
+    mkdirSync(incDir, { recursive: true });
+    writeFileSync(join(incDir, 'a.conf'), 'Port 2222\n');
+    writeFileSync(join(incDir, 'b.conf'), 'Host other\n  User nobody\n');
+    chmodSync(join(incDir, 'a.conf'), 0o644);
+    const path = conf(`Include ${incDir}/*.conf\nInclude nomatch_*\nHost *\n  User bob\nMatch host h\n  Compression yes\nMatch !host h\nMatch exec "exit 3"\nFrobnicate 1\n`);
+    // The first line is each program's version (ssh 9.2 prints it without "debug1: ").
+    const strip = (o: Out) => ({ status: o.status, stderr: o.stderr.slice(1), stdout: o.stdout });
+    const quiet = theirs(['-F', path, '-o', 'IgnoreUnknown=Frob*', 'h']);
+    for (const v of ['-v', '-vv', '-vvv']) {
+      const args = [v, '-F', path, '-o', 'IgnoreUnknown=Frob*', 'h'];
+      const a = ours(args);
+      const b = theirs(args);
+      expect(a.stderr[0], v).toMatch(/^debug1: pure-ssh_/);
+      expect(b.stderr[0], v).toMatch(/^OpenSSH_/);
+      expect(strip(a).stderr, v).toEqual(strip(b).stderr);
+      expect(a.status, v).toBe(0);
+      // The configuration itself is what -G prints without -v.
+      expect(lines(a, 'port'), v).toEqual(lines(quiet, 'port'));
+      expect(lines(a, 'user'), v).toEqual(['user bob']);
+      expect(lines(a, 'compression'), v).toEqual(lines(b, 'compression'));
+    }
+    const vvv = ours(['-vvv', '-F', path, '-o', 'IgnoreUnknown=Frob*', 'h']).stderr;
+    expect(vvv).toContain(`debug3: ${path} line 1: Including file ${incDir}/a.conf depth 0`);
+    expect(vvv).toContain(`debug1: Reading configuration data ${incDir}/b.conf`);
+    expect(vvv).toContain('debug2: match found');
+    expect(vvv).toContain('debug3: command returned status 3');
+    expect(vvv.some((l) => l.startsWith('debug3: expanded UserKnownHostsFile'))).toBe(true);
+    // Without -v, nothing on stderr.
+    expect(ours(['-F', path, '-o', 'IgnoreUnknown=Frob*', 'h']).stderr).toEqual([]);
+  });
+
+  it('ProxyJump with an invalid host or user name: refused from -o as ssh 9.2 refuses it (parse_jump), let through from a file', () => {
+    for (const v of ['h\x01', 'u\x01@h', 'a,h\x01', 'h\x01,a', 'ssh://h\x01', 'a,b;c']) {
+      const a = expectSame(['-F', 'none', '-o', `ProxyJump=${v}`, 'h']);
+      expect(a.status, JSON.stringify(v)).toBe(255);
+      expect(a.stderr[a.stderr.length - 1], JSON.stringify(v)).toMatch(/^command-line line 0: Invalid ProxyJump /);
+    }
+    expect(ours(['-F', 'none', '-o', 'ProxyJump=h\x01', 'h']).stderr).toEqual(['parse_jump: invalid hostname "h\\001"', 'command-line line 0: Invalid ProxyJump "h\\001"']);
+    // Also when an earlier -o already set ProxyJump, and with -J still its own line.
+    expectSame(['-F', 'none', '-o', 'ProxyJump=a', '-o', 'ProxyJump=h\x01', 'h']);
+    expect(expectSame(['-F', 'none', '-J', 'h\x01', 'h']).stderr).toEqual(['parse_jump: invalid hostname "h\\001"', 'Invalid -J argument']);
+    // ssh 9.2 checks a file's ProxyJump only in the hop's own ssh: -G prints it.
+    const a = expectSame(['-F', conf('ProxyJump h\x01\n'), 'h'], 'proxyjump');
+    expect(a.status).toBe(0);
   });
 
   it('-o Host / Match / Include: readconf.c\'s "Host directive not supported as a command-line option" (Match says Host too), exit 255', () => {

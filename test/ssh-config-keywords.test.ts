@@ -239,7 +239,7 @@ describe('the parser follows the table', () => {
 
   it('unknown keywords stay "Bad configuration option", IgnoreUnknown does not cover known ones', () => {
     expect(thrown(() => readText('Frobnicate yes\n'))?.message).toBe(`/cfg: line 1: Bad configuration option: frobnicate${TERMINATING_1}`);
-    expect(readText('IgnoreUnknown Frob*\nFrobnicate yes\n').notes).toEqual(['/cfg line 2: Ignored unknown option "Frobnicate"']);
+    expect(readText('IgnoreUnknown Frob*\nFrobnicate yes\n').notes).toEqual(['/cfg line 2: Ignored unknown option "frobnicate"']);
     expect(thrown(() => readText('IgnoreUnknown BindAddress\nBindAddress 127.0.0.2\n'))?.message).toMatch(/line 2: unsupported option "BindAddress"/);
   });
 

@@ -9,7 +9,7 @@
  * The generator returns the host name to use from then on, or throws {@link ConfigError} with
  * ssh's wording when ssh would exit.
  */
-import { ConfigError } from './options.js';
+import { ConfigError, type DebugLevel } from './options.js';
 import { matchPatternList } from './match.js';
 
 /** ssh_config(5) CanonicalizeHostname: `no`, `yes` (direct connections only) or `always`. */
@@ -84,7 +84,7 @@ export function* canonicalizeHost(
   host: string,
   o: CanonicalizeOptions,
   direct: boolean,
-  note: (message: string) => void,
+  note: (message: string, level?: DebugLevel) => void,
 ): Generator<HostLookupRequest, CanonicalizeResult, HostLookupResult> {
   let result: CanonicalizeResult = { host, resolved: false };
   if (o.mode !== 'no') result = yield* resolveCanonicalize(host, o, direct, note);
@@ -107,7 +107,7 @@ function* resolveCanonicalize(
   host: string,
   o: CanonicalizeOptions,
   direct: boolean,
-  note: (message: string) => void,
+  note: (message: string, level?: DebugLevel) => void,
 ): Generator<HostLookupRequest, CanonicalizeResult, HostLookupResult> {
   const fn = 'resolve_canonicalize';
   // ssh.c: names a proxy or jump host will resolve are left alone, unless `always`.
@@ -121,25 +121,25 @@ function* resolveCanonicalize(
   };
   if (host.endsWith('.')) {
     // ssh.c: an anchored name is resolved as it is.
-    note(`${fn}: name is fully qualified`);
+    note(`${fn}: name is fully qualified`, 3);
     const answer = yield { name: host, wantCname, family: o.family };
     if (answer !== null) return found(host, answer);
   } else {
     const dots = [...host].filter((c) => c === '.').length;
     if (dots > o.maxDots) {
-      note(`${fn}: not canonicalizing hostname "${host}" (max dots ${o.maxDots})`);
+      note(`${fn}: not canonicalizing hostname "${host}" (max dots ${o.maxDots})`, 3);
       return { host, resolved: false };
     }
     for (const domain of o.domains) {
       if (domain.toLowerCase() === 'none') break;
       const fullhost = `${host}.${domain}.`;
-      note(`${fn}: attempting "${host}" => "${fullhost}"`);
+      note(`${fn}: attempting "${host}" => "${fullhost}"`, 3);
       const answer = yield { name: fullhost, wantCname, family: o.family };
       if (answer !== null) return found(fullhost, answer);
     }
   }
   if (!o.fallbackLocal) throw new ConfigError(`ssh: Could not resolve host "${host}"`);
-  note(`${fn}: host ${host} not found in any suffix`);
+  note(`${fn}: host ${host} not found in any suffix`, 2);
   return { host, resolved: false };
 }
 
@@ -153,12 +153,12 @@ export function followCname(
   name: string,
   cname: string | undefined,
   o: CanonicalizeOptions,
-  note: (message: string) => void = () => {},
+  note: (message: string, level?: DebugLevel) => void = () => {},
 ): string | undefined {
   if (cname === undefined || cname === '' || o.permittedCnames.length === 0 || cname === name) return undefined;
   if (o.mode === 'no') return undefined;
   if (!direct && o.mode !== 'always') return undefined;
-  note(`check_follow_cname: check "${name}" CNAME "${cname}"`);
+  note(`check_follow_cname: check "${name}" CNAME "${cname}"`, 3);
   for (const rule of o.permittedCnames) {
     if (!matchPatternList(name, rule.source, true) || !matchPatternList(cname, rule.target, true)) continue;
     note(`Canonicalized DNS aliased hostname "${name}" => "${cname}"`);

@@ -23,6 +23,7 @@ import {
   type ConfigFileSystem,
   type DynamicForwardSpec,
   type ForwardSpec,
+  type DebugLevel,
   type LineContext,
   type LogLevel,
   type SshOptions,
@@ -159,8 +160,10 @@ export interface ResolvedConfig {
   addressFamily: 'any' | 'inet' | 'inet6';
   /** True when shells/commands were implied but pure-ssh continues as with -N (warn once). */
   warnNoShell: boolean;
-  /** Debug notes gathered while reading the configuration (printed with -v). */
+  /** Debug notes gathered while reading the configuration (printed with -v), their text. */
   notes: string[];
+  /** The same notes with ssh's debug level each (-v shows 1, -vv 2, -vvv 3), in ssh's order. */
+  debugNotes: DebugNote[];
   /** OpenSSH 10.1 WarnWeakCrypto (default yes). */
   warnWeakCrypto: boolean;
   /**
@@ -252,8 +255,14 @@ interface Flags {
   dump: boolean;
 }
 
-function commandLineContext(notes: string[]): LineContext {
-  return { source: 'command-line', line: 0, active: true, note: (m) => notes.push(m) };
+/** One of ssh's debug lines: its text and level (log.c debug, debug2, debug3). */
+export interface DebugNote {
+  level: DebugLevel;
+  text: string;
+}
+
+function commandLineContext(notes: DebugNote[]): LineContext {
+  return { source: 'command-line', line: 0, active: true, note: (text, level = 1) => notes.push({ level, text }) };
 }
 
 /**
@@ -261,7 +270,7 @@ function commandLineContext(notes: string[]): LineContext {
  * attached values (`-p2222`), options before and after the destination, then the command.
  * Options go to `o` in order (first value wins); returns the flags that are not config options.
  */
-function parseArgv(argv: string[], o: SshOptions, notes: string[], cenv: CliEnvironment): Flags | CliOutcome {
+function parseArgv(argv: string[], o: SshOptions, notes: DebugNote[], cenv: CliEnvironment): Flags | CliOutcome {
   const flags: Flags = { noShell: false, quiet: false, verbose: 0, command: [], fork: false, jumpGiven: false, dump: false };
   const ctx = commandLineContext(notes);
   let i = 0;
@@ -403,14 +412,11 @@ function applyFlag(c: string, value: string | undefined, o: SshOptions, flags: F
       flags.jumpGiven = true;
       try {
         applyOption(o, 'ProxyJump', [value!], ctx);
-      } catch {
-        throw new ConfigError('Invalid -J argument');
-      }
-      // readconf.c parse_jump (strict on the command line), last hop first: as for the destination.
-      const hops = parseJumpSpec(value!);
-      for (const hop of Array.isArray(hops) ? [...hops].reverse() : []) {
-        if (!validCommandLineHost(hop.host)) throw new ConfigError(`parse_jump: invalid hostname "${hop.host}"\nInvalid -J argument`);
-        if (hop.user !== undefined && !validCommandLineUser(hop.user)) throw new ConfigError(`parse_jump: invalid username "${hop.user}"\nInvalid -J argument`);
+      } catch (err) {
+        // readconf.c parse_jump (strict on the command line, keywords.ts) says which hop name is
+        // invalid; ssh.c then fails with its own line for -J.
+        const first = (err as Error).message.split('\n')[0]!;
+        throw new ConfigError(`${first.startsWith('parse_jump: ') ? `${first}\n` : ''}Invalid -J argument`);
       }
       return;
     }
@@ -613,7 +619,7 @@ export async function resolveCommandLineAsync(argv: string[], cenv: CliEnvironme
 function* resolveSteps(argv: string[], cenv: CliEnvironment): Generator<HostLookupRequest, CliOutcome, HostLookupResult> {
   setServicePortLookup(cenv.servicePort);
   const o = emptyOptions();
-  const notes: string[] = [];
+  const notes: DebugNote[] = [];
   const parsed = parseArgv(argv, o, notes, cenv);
   if ('kind' in parsed) return parsed;
   const flags = parsed;
@@ -637,7 +643,7 @@ function* resolveSteps(argv: string[], cenv: CliEnvironment): Generator<HostLook
   }
   if (flags.compression) o.compression = true;
 
-  const note = (m: string) => notes.push(m);
+  const note = (text: string, level: DebugLevel = 1) => notes.push({ level, text });
   const local: LocalIdentity = {
     user: cenv.localUser,
     home: cenv.home,
@@ -683,7 +689,7 @@ function* resolveSteps(argv: string[], cenv: CliEnvironment): Generator<HostLook
     }
   };
   readFiles(flags.host, false);
-  if (wantFinalPass) notes.push('configuration requests final Match pass');
+  if (wantFinalPass) note('configuration requests final Match pass');
 
   // ssh.c: HostName (its %h expanded) replaces the host; names (not addresses) are lowercased.
   let hostName = o.hostName === undefined ? flags.host : percentExpand(o.hostName, { h: flags.host });
@@ -715,12 +721,12 @@ function* resolveSteps(argv: string[], cenv: CliEnvironment): Generator<HostLook
   }
   if (canonicalize.mode !== 'no' && !wantFinalPass) {
     // ssh.c: new Host and Match blocks may apply to the canonical name.
-    notes.push('hostname canonicalisation enabled, will re-parse configuration');
+    note('hostname canonicalisation enabled, will re-parse configuration');
     wantFinalPass = true;
   }
   if (wantFinalPass) {
     // ssh.c: the files are read again with the final host name; values already obtained stay.
-    notes.push('re-parsing configuration');
+    note('re-parsing configuration');
     o.hostName = hostName;
     readFiles(hostName, true);
   }
@@ -788,9 +794,8 @@ function* resolveSteps(argv: string[], cenv: CliEnvironment): Generator<HostLook
     }
   };
   const identityAgent = resolveIdentityAgent(o.identityAgent && tildeNow(o.identityAgent), cenv.env, (s) => percentExpand(s, fileTokens));
-  const userFiles = (o.userKnownHostsFiles ?? ['~/.ssh/known_hosts', '~/.ssh/known_hosts2'])
-    .filter((f) => f !== 'none')
-    .map((s) => percentExpand(tildeNow(s), fileTokens, cenv.env));
+  const userFilesAsWritten = (o.userKnownHostsFiles ?? ['~/.ssh/known_hosts', '~/.ssh/known_hosts2']).filter((f) => f !== 'none');
+  const userFiles = userFilesAsWritten.map((s) => percentExpand(tildeNow(s), fileTokens, cenv.env));
   // ssh.c: GlobalKnownHostsFile gets no tokens, only `~` (as written under -G, which prints it
   // before tilde_expand_paths).
   const globalFiles = (o.globalKnownHostsFiles ?? ['/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2']).filter(
@@ -813,10 +818,10 @@ function* resolveSteps(argv: string[], cenv: CliEnvironment): Generator<HostLook
   const remoteForwards = o.clearAllForwardings ? [] : o.remoteForwards.map((f) => expandForwardPaths(f, expandForwardPath));
   const dynamicForwards = o.clearAllForwardings ? [] : o.dynamicForwards;
   if (o.clearAllForwardings && o.localForwards.length > 0) {
-    notes.push(`ClearAllForwardings: ${o.localForwards.length} local forward(s) cleared`);
+    note(`ClearAllForwardings: ${o.localForwards.length} local forward(s) cleared`);
   }
   if (o.clearAllForwardings && o.remoteForwards.length + o.dynamicForwards.length > 0) {
-    notes.push(`ClearAllForwardings: ${o.remoteForwards.length} remote and ${o.dynamicForwards.length} dynamic forward(s) cleared`);
+    note(`ClearAllForwardings: ${o.remoteForwards.length} remote and ${o.dynamicForwards.length} dynamic forward(s) cleared`);
   }
   let warnNoShell = false;
   // ssh.c: -N is SessionType none.
@@ -847,10 +852,14 @@ function* resolveSteps(argv: string[], cenv: CliEnvironment): Generator<HostLook
     if (last.host === hostName && (last.port ?? 22) === port && (last.user ?? user) === user) {
       throw new ConfigError(`jumphost loop via ${last.host}`);
     }
-    notes.push(`Setting implicit ProxyCommand from ProxyJump: ${impliedJumpCommand(o.proxy.hops, flags)}`);
+    note(`Setting implicit ProxyCommand from ProxyJump: ${impliedJumpCommand(o.proxy.hops, flags)}`);
   } else if (o.proxy?.kind === 'command') {
     proxy = { kind: 'command', command: expandProxyCommand(o.proxy.command, { host: hostName, originalHost: flags.host, port, user }) };
   }
+  // ssh.c: debug3 for each UserKnownHostsFile its expansion changed (after the ProxyJump line).
+  userFilesAsWritten.forEach((f, i) => {
+    if (f !== userFiles[i]) note(`expanded UserKnownHostsFile '${f}' -> '${userFiles[i]}'`, 3);
+  });
   return {
     kind: flags.dump ? 'dump' : 'run',
     config: {
@@ -893,7 +902,8 @@ function* resolveSteps(argv: string[], cenv: CliEnvironment): Generator<HostLook
       rekeyLimitSeconds: o.rekeyLimitSeconds || undefined,
       addressFamily: flags.family ?? o.addressFamily ?? 'any',
       warnNoShell,
-      notes,
+      notes: notes.map((n) => n.text),
+      debugNotes: notes,
       warnWeakCrypto: o.warnWeakCrypto ?? true,
       proxy,
       stdioForward: flags.stdioForward,

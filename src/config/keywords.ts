@@ -33,6 +33,7 @@ import {
 } from './options.js';
 import { addForward, parseDynamicForwardSpec, parseForwardSpec } from './forward-spec.js';
 import { parseJumpSpec } from './jump-spec.js';
+import { validCommandLineHost, validCommandLineUser } from './destination.js';
 import { SCAN_SCALED_STRERROR, scanScaled } from './scan-scaled.js';
 import { assembledListFails, badListMessage, type AlgorithmListKind } from './openssh-names.js';
 import { validDomain, type CanonicalizeMode, type PermittedCname } from './canonicalize.js';
@@ -269,6 +270,19 @@ const applyProxyJump: Apply = (o, args, ctx, kw) => {
   const text = single(kw, args, ctx);
   const hops = parseJumpSpec(text);
   if (!hops) throw lineError(ctx, `Invalid ProxyJump "${text}"`);
+  // readconf.c parse_jump as Debian 12's ssh 9.2 has it (the CVE-2023-51385 fix): from the
+  // command line (-o, -J) every hop, last first, must be a valid host and user name, whether or
+  // not the option takes effect; a config file's hops are checked only by the hop's own ssh.
+  if (hops !== 'none' && ctx.source === 'command-line') {
+    for (const hop of [...hops].reverse()) {
+      const bad = !validCommandLineHost(hop.host)
+        ? `invalid hostname "${hop.host}"`
+        : hop.user !== undefined && !validCommandLineUser(hop.user)
+          ? `invalid username "${hop.user}"`
+          : undefined;
+      if (bad !== undefined) throw new ConfigError(`parse_jump: ${bad}\n${lineError(ctx, `Invalid ProxyJump "${text}"`).message}`);
+    }
+  }
   // readconf.c parse_jump keeps the hops before the last one as written (jump_extra), which is
   // what ssh -G prints for them.
   const comma = text.lastIndexOf(',');
@@ -634,7 +648,7 @@ export function applyOption(o: SshOptions, keyword: string, args: string[], ctx:
   const entry = SSH_CONFIG_KEYWORDS.get(k);
   if (!entry) {
     if (o.ignoreUnknown?.some((p) => matchPattern(k, p.toLowerCase()))) {
-      ctx.note(`${ctx.source} line ${ctx.line}: Ignored unknown option "${keyword}"`);
+      ctx.note(`${ctx.source} line ${ctx.line}: Ignored unknown option "${keyword.toLowerCase()}"`);
       return;
     }
     // readconf.c process_config_line_depth: this one message has a colon after the file name.

@@ -119,7 +119,7 @@ export function evaluateMatch(args: readonly string[], m: MatchContext, ctx: Lin
       if (attrib === 'final' && !negate) m.wantFinalPass();
       const holds = m.finalPass !== negate;
       if (!holds) result = false;
-      ctx.note(`${ctx.source} line ${ctx.line}: ${holds ? '' : 'not '}matched '${original}'`);
+      ctx.note(`${ctx.source} line ${ctx.line}: ${holds ? '' : 'not '}matched '${original}'`, 3);
       continue;
     }
     // readconf.c: every other criterion takes an argument, checked before the criterion's name
@@ -176,19 +176,23 @@ export function evaluateMatch(args: readonly string[], m: MatchContext, ctx: Lin
         const cmd = m.expand(arg, m.execTokens());
         if (!result) {
           // readconf.c: skip execution if a prior criterion failed.
-          ctx.note(`${ctx.source} line ${ctx.line}: skipped exec "${cmd}"`);
+          ctx.note(`${ctx.source} line ${ctx.line}: skipped exec "${cmd}"`, 3);
           continue;
         }
         if (!m.exec) throw lineError(ctx, `unsupported option "Match exec": commands cannot be run here`);
+        // readconf.c execute_in_shell's debug lines around the command.
+        ctx.note(`Executing command: '${cmd}'`);
         const status = m.exec(cmd);
         // readconf.c match_cfg_line: fatal(), not a counted bad line.
         if (status < 0) throw fatalLineError(ctx, `match exec '${cmd}' error`);
+        ctx.note(`command returned status ${status}`, 3);
         criteria = cmd;
         r = status === 0;
       }
     }
     if (r === negate) result = false;
-    ctx.note(`${ctx.source} line ${ctx.line}: ${r !== negate ? '' : 'not '}matched '${original} "${criteria}"'`);
+    // readconf.c match_cfg_line's debug3 line, the blank at its end included.
+    ctx.note(`${ctx.source} line ${ctx.line}: ${r !== negate ? '' : 'not '}matched '${original} "${criteria}"' `, 3);
   }
   return result;
 }

@@ -121,6 +121,9 @@ export class ConfigError extends Error {
   }
 }
 
+/** ssh's debug levels as -v, -vv and -vvv show them (log.c debug, debug2, debug3). */
+export type DebugLevel = 1 | 2 | 3;
+
 /** Where a line comes from, for error messages and for deciding whether it applies. */
 export interface LineContext {
   /** `command-line` or the file's path. */
@@ -129,8 +132,8 @@ export interface LineContext {
   line: number;
   /** False inside a Host block that does not match: the line is checked but not applied. */
   active: boolean;
-  /** Debug notes (printed with -v). */
-  note: (message: string) => void;
+  /** Debug notes: ssh's debug lines, at its level (1: -v, the default; 2: -vv; 3: -vvv). */
+  note: (message: string, level?: DebugLevel) => void;
   /**
    * The line's text after its keyword as written (quotes and escapes kept, trailing whitespace
    * removed), for the keywords readconf.c takes raw rather than split (ProxyCommand).

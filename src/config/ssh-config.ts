@@ -10,7 +10,7 @@ import { argvSplit } from './argv-split.js';
 import { expandIncludePath } from './include.js';
 import { applyOption, noEmptyArgument } from './keywords.js';
 import { evaluateMatch, type MatchContext } from './match.js';
-import { ConfigError, lineError, matchPattern, type LineContext, type SshOptions } from './options.js';
+import { ConfigError, lineError, matchPattern, type DebugLevel, type LineContext, type SshOptions } from './options.js';
 import { connectionTokens, percentExpand, pickTokens, type LocalIdentity, type UserHomeLookup } from './tokens.js';
 
 export { applyOption, SSH_CONFIG_KEYWORDS, type KeywordEntry, type KeywordHandling } from './keywords.js';
@@ -22,6 +22,7 @@ export {
   matchPattern,
   parseBytes,
   parseTime,
+  type DebugLevel,
   type LineContext,
   type LogLevel,
   type SshOptions,
@@ -146,7 +147,8 @@ export interface ReadConfigContext {
   home: string;
   /** getpwnam for `~user` in Include paths; without it no user is known. */
   userHome?: UserHomeLookup;
-  note: (message: string) => void;
+  /** ssh's debug lines (level 1 when not given: -v). */
+  note: (message: string, level?: DebugLevel) => void;
   /** The local user (Match localuser, default remote user, Match exec tokens). */
   local?: LocalIdentity;
   /** True in the second reading (Match canonical / final hold). */
@@ -278,9 +280,11 @@ function readConfigLine(o: SshOptions, line: string, lineNumber: number, source:
     // except inside an Include of an inactive block, where pure-ssh runs no command.
     const m = matchContext(o, c);
     if (state.neverMatch) m.exec = () => 1;
+    // readconf.c match_cfg_line's debug2 lines around the criteria's debug3 ones (match.ts).
+    c.note(`checking match for '${parsed.rest}' host ${m.host} originally ${m.originalHost}`, 2);
     const value = evaluateMatch(args, m, ctx);
     state.active = !state.neverMatch && value;
-    c.note(`${source} line ${lineNumber}: match ${value ? '' : 'not '}found`);
+    c.note(`match ${value ? '' : 'not '}found`, 2);
   } else if (k === 'include') {
     if (args.length === 0) throw lineError(ctx, `${keyword}: Missing argument.`);
     noEmptyArgument(keyword, args, ctx);
@@ -298,12 +302,15 @@ function readConfigLine(o: SshOptions, line: string, lineNumber: number, source:
         const inc = c.fs.readFile(file);
         if (inc === undefined) continue;
         any = true;
+        // readconf.c process_config_line_depth: debug3, the depth printed is the including
+        // file's (0 for the top file); then read_config_file_depth checks the depth and the
+        // file's owner and mode, and prints its debug1 line for the file.
+        c.note(`${source} line ${lineNumber}: Including file ${file} depth ${depth}${outer ? '' : ' (parse only)'}`, 3);
         // readconf.c READCONF_MAX_DEPTH 16: the top file is depth 0.
         if (depth + 1 > 16) throw new ConfigError(`${source} line ${lineNumber}: Too many recursive configuration includes`, 255, true);
         // readconf.c: included files are read with SSHCONF_CHECKPERM, whoever includes them.
         checkOwnerAndMode(file, c);
-        // readconf.c: the depth printed is the including file's (0 for the top file).
-        c.note(`${source} line ${lineNumber}: Including file ${file} depth ${depth}${outer ? '' : ' (parse only)'}`);
+        c.note(`Reading configuration data ${file}`);
         // An included file starts in the including block's state; its Host/Match lines do not
         // change the including file's state.
         readConfigText(o, inc, file, c, depth + 1, { active: outer, neverMatch: state.neverMatch || !outer });

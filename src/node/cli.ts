@@ -163,6 +163,12 @@ async function main(): Promise<void> {
   if (outcome.kind === 'dump') {
     // ssh -G: the configuration on stdout, exit 0, no connection.
     const { dumpConfig } = await import('../config/dump.js');
+    // ssh.c prints its configuration-reading debug lines (-v, -vv, -vvv) under -G as well, on
+    // its log (stderr or -E), before the configuration on stdout (and
+    // before readconf.c fill_default_options refuses an algorithm list).
+    const log = new Log(outcome.config.logLevel, logFd);
+    log.debug1(`pure-ssh_${version()}, ${runtimeName()}`);
+    for (const n of outcome.config.debugNotes) log.debug(n.level, n.text);
     let algorithms;
     try {
       algorithms = await appliedAlgorithms(outcome.config);
@@ -380,7 +386,7 @@ async function run(cfg: ResolvedConfig): Promise<void> {
   const background = await import('./background.js');
   if (cfg.forkAfterAuthentication && !background.isBackgroundCopy()) return background.goBackground();
   log.debug1(`pure-ssh_${version()}, ${runtimeName()}`);
-  for (const n of cfg.notes) log.debug1(n);
+  for (const n of cfg.debugNotes) log.debug(n.level, n.text);
   if (cfg.warnNoShell) log.error('pure-ssh: remote commands and shells are not supported; continuing as with -N');
 
   let client: SshClient | undefined;

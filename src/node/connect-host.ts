@@ -75,6 +75,10 @@ export class Log {
   get verbose(): boolean {
     return this.at('DEBUG1');
   }
+  /** ssh's debug, debug2 and debug3 (log.c): shown from -v, -vv and -vvv. */
+  debug(level: 1 | 2 | 3, message: string): void {
+    if (this.at(`DEBUG${level}`)) this.line(`debug${level}: ${message}`);
+  }
 }
 
 /**
@@ -444,7 +448,7 @@ export async function openRoute(cfg: ResolvedConfig, log: Log, libs: Libraries |
     });
     if (outcome.kind !== 'run') throw tagged(new ConfigError(`Invalid ProxyJump: ${cfg.proxy.hops.map((h) => h.host).join(',')}`), cfg, depth + 1);
     const hop = outcome.config;
-    for (const n of hop.notes) log.debug1(n);
+    for (const n of hop.debugNotes) log.debug(n.level, n.text);
     log.debug1(`Connecting to jump host ${hop.hostName} port ${hop.port}.`);
     const via = await connectHost(hop, log, libs, route, depth + 1);
     try {
