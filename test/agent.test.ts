@@ -323,6 +323,6 @@ describeInterop('ssh-agent, signers and passphrases against sshd', () => {
       cliEnv(home, { SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: 'force', SSH_AUTH_SOCK: '' }),
     );
     expect(r.stderr).toContain('Authenticated to 127.0.0.1');
-    expect(r.stderr.split('\n').filter((l) => l === 'Permission denied, please try again.').length).toBe(1);
+    expect(r.stderr.split('\r\n').filter((l) => l === 'Permission denied, please try again.').length).toBe(1);
   }, 30_000);
 });

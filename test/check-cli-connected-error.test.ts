@@ -46,7 +46,7 @@ describeInteropWithHome('pure-ssh-check: an IdentityFile ~user naming no user', 
     // pure-ssh itself, for comparison: the same words once connected.
     const ours = await run(CLI, ['-N', ...args([])]);
     expect(ours.code).toBe(255);
-    expect(ours.stderr).toBe(`tilde_expand: No such user ${NO_USER}\n`);
+    expect(ours.stderr).toBe(`tilde_expand: No such user ${NO_USER}\r\n`);
   }, 60_000);
 
   it('--inventory-only (no login, the files are not read): the report, and a warning naming the problem', async () => {

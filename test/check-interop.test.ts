@@ -260,7 +260,7 @@ describeInteropWithHome('pure-ssh-check logging in through ssh-agent', () => {
     );
     const report = JSON.parse(stdout) as CheckReport;
     expect(report.login, stderr).toEqual({ user: 'root', method: 'publickey' });
-    expect(stderr).toMatch(/^debug1: Server accepts key: \S+ RSA SHA256:\S+ agent$/m);
+    expect(stderr).toMatch(/^debug1: Server accepts key: \S+ RSA SHA256:\S+ agent\r$/m);
     expect(connectionVerdicts(report)['connection.window']).toBe('pass');
     expect(code).toBe(0);
   }, 120_000);

@@ -57,7 +57,7 @@ describeWithHome('pure-ssh refuses what it cannot honour, before connecting', ()
     expect(r.code).toBe(255);
     expect(r.stderr).toBe(
       `${cfg} line 6: unsupported option "BindAddress": pure-ssh does not implement it yet ` +
-        `(it sets the local address the connection leaves from)\n${cfg}: terminating, 1 bad configuration options\n`,
+        `(it sets the local address the connection leaves from)\r\n${cfg}: terminating, 1 bad configuration options\r\n`,
     );
     expect(connections).toBe(0);
   });
@@ -76,7 +76,7 @@ describeWithHome('pure-ssh refuses what it cannot honour, before connecting', ()
     expect(runs[0]!.stderr).toMatch(new RegExp(`^${inc} line 1: unsupported option "PreferredAuthentications": `));
     expect(runs[1]!.stderr).toMatch(new RegExp(`^${matchExec} line 3: unsupported option "BindAddress": `));
     expect(runs[2]!.stderr).toMatch(/^command-line line 0: unsupported option "BindAddress": /);
-    expect(runs[3]!.stderr).toBe('pure-ssh: option -A is not supported yet (agent forwarding)\n');
+    expect(runs[3]!.stderr).toBe('pure-ssh: option -A is not supported yet (agent forwarding)\r\n');
     expect(connections).toBe(0);
   });
 

@@ -113,7 +113,7 @@ sys.stdin.read()
     if (alive) child.kill('SIGTERM');
     await exited;
     // ssh ends its log lines with CRLF (log.c), pure-ssh with LF.
-    return { code, err: err.replace(/\r\n/g, '\n'), lines, elapsed, alive: wasAlive };
+    return { code, err, lines, elapsed, alive: wasAlive };
   };
 
   const clients = (): ('pure-ssh' | 'ssh')[] => (sshClientAvailable() ? ['pure-ssh', 'ssh'] : ['pure-ssh']);
@@ -124,7 +124,7 @@ sys.stdin.read()
       const r = await run(client, port, ['-o', 'ConnectTimeout=1'], 10_000);
       expect(r.alive, `${client}: ${r.err}`).toBe(false);
       expect(r.code, `${client}: ${r.err}`).toBe(255);
-      expect(r.err, client).toBe(`Connection timed out during banner exchange\nConnection to 127.0.0.1 port ${port} timed out\n`);
+      expect(r.err, client).toBe(`Connection timed out during banner exchange\r\nConnection to 127.0.0.1 port ${port} timed out\r\n`);
       expect(r.elapsed, client).toBeGreaterThanOrEqual(1000);
     }
   }, 30_000);
@@ -134,7 +134,7 @@ sys.stdin.read()
       const r = await run(client, fullPort, ['-o', 'ConnectTimeout=1'], 10_000);
       expect(r.alive, `${client}: ${r.err}`).toBe(false);
       expect(r.code, `${client}: ${r.err}`).toBe(255);
-      expect(r.err, client).toBe(`ssh: connect to host 127.0.0.1 port ${fullPort}: Connection timed out\n`);
+      expect(r.err, client).toBe(`ssh: connect to host 127.0.0.1 port ${fullPort}: Connection timed out\r\n`);
     }
   }, 30_000);
 
@@ -153,7 +153,7 @@ sys.stdin.read()
       const r = await run(client, port, ['-o', 'ServerAliveInterval=1', '-o', 'ServerAliveCountMax=2'], 10_000);
       expect(r.alive, `${client}: ${r.err}`).toBe(false);
       expect(r.code, `${client}: ${r.err}`).toBe(255);
-      expect(r.err, client).toBe(`Connection to 127.0.0.1 port ${port} timed out\n`);
+      expect(r.err, client).toBe(`Connection to 127.0.0.1 port ${port} timed out\r\n`);
       expect(r.elapsed, client).toBeGreaterThanOrEqual(2000);
     }
   }, 30_000);

@@ -64,7 +64,7 @@ describeWithHome('pure-ssh command line without a server', () => {
     expect(bad.stderr()).toBe("Bad local forwarding specification 'nope'\n");
     const unknown = runCli(home, ['-o', 'Frob=1', 'h']);
     expect(await exitOf(unknown)).toBe(255);
-    expect(unknown.stderr()).toBe('command-line: line 0: Bad configuration option: frob\n');
+    expect(unknown.stderr()).toBe('command-line: line 0: Bad configuration option: frob\r\n');
   });
 
   it('a config file error names file and line', async () => {
@@ -74,7 +74,7 @@ describeWithHome('pure-ssh command line without a server', () => {
       const run = runCli(home, ['-F', join(dir, 'cfg'), '-N', 'h']);
       expect(await exitOf(run)).toBe(255);
       expect(run.stderr()).toBe(
-        `${join(dir, 'cfg')}: line 3: Bad configuration option: nosuchthing\n${join(dir, 'cfg')}: terminating, 1 bad configuration options\n`,
+        `${join(dir, 'cfg')}: line 3: Bad configuration option: nosuchthing\r\n${join(dir, 'cfg')}: terminating, 1 bad configuration options\r\n`,
       );
     } finally {
       await rm(dir, { recursive: true, force: true });
@@ -180,7 +180,7 @@ describeInteropWithHome('pure-ssh command line against sshd', () => {
       // clientloop.c: with no session (-N) SIGTERM is a deliberate end: exit 0, the totals.
       expect(await exitOf(run)).toBe(0);
       expect(run.stderr()).not.toContain('Killed by signal');
-      expect(run.stderr()).toMatch(/\nTransferred: sent \d+, received \d+ bytes, in [\d.]+ seconds\n(Bytes per second: .*\n)?debug1: Exit status 0\n$/);
+      expect(run.stderr()).toMatch(/\r\nTransferred: sent \d+, received \d+ bytes, in [\d.]+ seconds\r\n(Bytes per second: .*\r\n)?debug1: Exit status 0\r\n$/);
       await until(
         () => /Received disconnect from 127\.0\.0\.1 port \d+:11: disconnected by user/.test(sshd.logs()),
         5000,

@@ -95,7 +95,7 @@ describeInteropWithHome('ssh_config features against sshd', () => {
     await run.waitFor(new RegExp(`Local forwarding listening on 127\\.0\\.0\\.1 port ${lport}\\.`));
     run.child.kill('SIGTERM');
     await run.exited;
-    const m = /Transferred: sent (\d+), received (\d+) bytes, in (\d+\.\d) seconds\nBytes per second: sent (\d+\.\d), received (\d+\.\d)\n/.exec(run.stderr());
+    const m = /Transferred: sent (\d+), received (\d+) bytes, in (\d+\.\d) seconds\r\nBytes per second: sent (\d+\.\d), received (\d+\.\d)\r\n/.exec(run.stderr());
     expect(m, run.stderr()).not.toBeNull();
     // The handshake alone is a few kilobytes each way.
     expect(Number(m![1])).toBeGreaterThan(1000);
@@ -106,7 +106,7 @@ describeInteropWithHome('ssh_config features against sshd', () => {
     for (const [flag, what] of [['-A', 'agent forwarding'], ['-X', 'X11 forwarding'], ['-t', 'pseudo-terminals']]) {
       const run = runCli(['-F', 'none', flag, '-N', '-p', String(sshd.port), '127.0.0.1']);
       expect((await run.exited).code).toBe(255);
-      expect(run.stderr()).toBe(`pure-ssh: option ${flag} is not supported yet (${what})\n`);
+      expect(run.stderr()).toBe(`pure-ssh: option ${flag} is not supported yet (${what})\r\n`);
     }
   });
 });

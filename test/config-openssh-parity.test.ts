@@ -153,7 +153,7 @@ function expectSame(args: string[], keyword?: string, env?: NodeJS.ProcessEnv): 
       writeFileSync(log, 'before\n');
       const r = cmd(['-F', bad, '-E', log, 'h']);
       expect({ status: r.status, stderr: r.stderr }, name).toEqual({ status: 255, stderr: [] });
-      expect(readFileSync(log, 'utf8').split(/\r?\n/), name).toEqual(['before', `${bad} line 1: Bad port 'x'.`, `${bad}: terminating, 1 bad configuration options`, '']);
+      expect(readFileSync(log, 'utf8'), name).toBe(`before\n${bad} line 1: Bad port 'x'.\r\n${bad}: terminating, 1 bad configuration options\r\n`);
       // A command-line error comes before the log is opened: stderr, no file.
       const early = join(dir, `e-${name}-early.log`);
       expect(cmd(['-F', 'none', '-E', early, '-o', 'Port=x', 'h']).stderr, name).toEqual(["command-line line 0: Bad port 'x'."]);

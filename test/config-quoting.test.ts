@@ -93,7 +93,7 @@ describeWithHome('a keyword whose quote is never closed', () => {
     writeFileSync(file, 'Host target\n  "User joe\n');
     const r = spawnSync(process.execPath, [CLI, '-G', '-F', file, 'target'], { encoding: 'utf8', env: cliEnv(home) });
     expect(r.status).toBe(255);
-    expect(r.stderr).toBe(`${file} line 2: invalid quotes\n${file}: terminating, 1 bad configuration options\n`);
+    expect(r.stderr).toBe(`${file} line 2: invalid quotes\r\n${file}: terminating, 1 bad configuration options\r\n`);
   });
 });
 

@@ -206,8 +206,8 @@ describeInteropWithHome('pure-ssh -R and -D against sshd', () => {
         (e: { code: number; stderr: string }) => ({ code: e.code, stderr: e.stderr }),
       );
       expect(theirs.code).toBe(255);
-      expect(run2.stderr()).toBe(theirs.stderr.replace(/\r\n/g, '\n'));
-      expect(run2.stderr()).toBe(`Error: remote port forwarding failed for listen port ${port}\n`);
+      expect(run2.stderr()).toBe(theirs.stderr);
+      expect(run2.stderr()).toBe(`Error: remote port forwarding failed for listen port ${port}\r\n`);
     } finally {
       await strict.stop();
     }

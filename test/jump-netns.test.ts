@@ -77,7 +77,7 @@ function startSshd(ns: string, name: string, addr: string): Promise<void> {
 
 function run(ns: string, cmd: string[], input = ''): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync('ip', ['netns', 'exec', ns, ...cmd], { input, encoding: 'utf8', env: cliEnv(home), timeout: 30_000 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr.replace(/\r\n/g, '\n') };
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 (ready ? describeWithHome : describe.skip)('-J through network namespaces: the target is reachable only from the bastion', () => {
@@ -138,7 +138,7 @@ function run(ns: string, cmd: string[], input = ''): { status: number | null; st
     const ours = run(NS.client, [process.execPath, CLI, '-F', cfg(), '-W', '127.0.0.1:7007', 'target']);
     const theirs = run(NS.client, [SSH, '-F', cfg(), '-W', '127.0.0.1:7007', 'target']);
     expect(theirs.status).toBe(255);
-    expect(theirs.stderr).toBe(`ssh: connect to host ${ADDR.target} port 22: Network is unreachable\n`);
+    expect(theirs.stderr).toBe(`ssh: connect to host ${ADDR.target} port 22: Network is unreachable\r\n`);
     expect(ours.status).toBe(255);
     expect(ours.stderr).toBe(theirs.stderr);
   });

@@ -186,7 +186,7 @@ describeInterop('jump hosts against sshd', () => {
       expect(r.code).toBe(255);
       expect(r.stderr).toContain('@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @');
       expect(r.stderr).toContain(`Offending ED25519 key in ${wrong}:1`);
-      expect(r.stderr).toMatch(/Host key verification failed\.\nkex_exchange_identification: Connection closed by remote host\nConnection closed by UNKNOWN port 65535\n$/);
+      expect(r.stderr).toMatch(/Host key verification failed\.\r\nkex_exchange_identification: Connection closed by remote host\r\nConnection closed by UNKNOWN port 65535\r\n$/);
     });
 
     itWithHome('CLI: a bastion that may not reach the destination: the refusal, exit 255', async () => {
@@ -194,7 +194,7 @@ describeInterop('jump hosts against sshd', () => {
       expect(r.code).toBe(255);
       expect(r.stderr).toMatch(/open failed: administratively prohibited/);
       // ssh -J: the hop's ssh -W says "stdio forwarding failed", the outer ssh its two lines.
-      expect(r.stderr).toMatch(/open failed: administratively prohibited: open failed\nstdio forwarding failed\nkex_exchange_identification: Connection closed by remote host\nConnection closed by UNKNOWN port 65535\n$/);
+      expect(r.stderr).toMatch(/open failed: administratively prohibited: open failed\r\nstdio forwarding failed\r\nkex_exchange_identification: Connection closed by remote host\r\nConnection closed by UNKNOWN port 65535\r\n$/);
     });
   });
 });

@@ -31,7 +31,7 @@ function sshWarning(path: string, mode: string): string {
     'It is required that your private key files are NOT accessible by others.',
     'This private key will be ignored.',
     `Load key "${path}": bad permissions`,
-  ].join('\n');
+  ].join('\r\n');
 }
 
 describe('checkKeyFilePermissions (OpenSSH sshkey_perm_ok)', () => {
@@ -142,7 +142,7 @@ describeInterop('private key files readable by others (issue 8.7)', () => {
       // OpenSSH's own client, same file: the same lines.
       const theirs = await execFileP('ssh', [...cliArgs([path]), 'true'], { env: cliEnv(dir) }).then(
         () => '',
-        (e: { stderr: string }) => e.stderr.replace(/\r\n/g, '\n'), // ssh ends its log lines with CRLF
+        (e: { stderr: string }) => e.stderr, // ssh ends its log lines with CRLF, as pure-ssh does
       );
       expect(theirs).toContain(sshWarning(path, text));
     }

@@ -1,11 +1,15 @@
 /**
- * src/node/log-vis.ts: ssh's log.c escaping (strnvis VIS_SAFE | VIS_OCTAL), unit cases and the
- * built pure-ssh next to /usr/bin/ssh on a message carrying every kind of byte (needs
- * `npm run build`; CI=true: a missing ssh fails).
+ * src/node/log-vis.ts: ssh's log.c escaping (strnvis VIS_SAFE | VIS_OCTAL) and line ending
+ * ("\r\n"), unit cases and the built pure-ssh next to /usr/bin/ssh on a message carrying every
+ * kind of byte and on messages of both endings (needs `npm run build`; CI=true: a missing ssh
+ * fails).
  */
 import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { visLogText } from '../src/node/log-vis.js';
+import { logLines, visLogText } from '../src/node/log-vis.js';
 import { CLI } from './support/cli-run.js';
 import { cliEnv, describeWithHome, suiteHome } from './harness/home.js';
 import { SSH_CLIENT_PATH, sshClientAvailable } from './harness/sshd.js';
@@ -19,6 +23,13 @@ describe('visLogText', () => {
   });
 });
 
+describe('logLines', () => {
+  it('escapes each line and ends it with \\r\\n', () => {
+    expect(logLines('Host key verification failed.')).toBe('Host key verification failed.\r\n');
+    expect(logLines('a\u0001\nb')).toBe('a\\001\r\nb\r\n');
+  });
+});
+
 (sshClientAvailable() ? describeWithHome : describe.skip)('log lines escaped as /usr/bin/ssh escapes them', () => {
   it('a Bad port message holding control bytes, a backslash and UTF-8', () => {
     const home = suiteHome();
@@ -28,6 +39,88 @@ describe('visLogText', () => {
     const theirs = run(SSH_CLIENT_PATH, args);
     const ours = run(process.execPath, [CLI, ...args]);
     expect(theirs.stderr).toContain("Bad port 'a\\001b\tc\\\\d\\303\\251e\\177f\rg\bh\u0007i j'.");
-    expect({ status: ours.status, stderr: ours.stderr.replace(/\r\n/g, '\n') }).toEqual({ status: theirs.status, stderr: theirs.stderr.replace(/\r\n/g, '\n') });
+    expect({ status: ours.status, stderr: ours.stderr }).toEqual({ status: theirs.status, stderr: theirs.stderr });
+  });
+});
+
+/** A TCP port nothing listens on (bound, then closed). */
+async function closedPort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+(sshClientAvailable() ? describeWithHome : describe.skip)('line endings byte for byte as /usr/bin/ssh (log.c "\\r\\n", fprintf "\\n")', () => {
+  const home = suiteHome();
+  const run = (cmd: string, a: string[]) => spawnSync(cmd, a, { env: cliEnv(home), encoding: 'latin1', stdio: ['ignore', 'pipe', 'pipe'], timeout: 20_000 });
+  const both = (args: string[]) => {
+    const theirs = run(SSH_CLIENT_PATH, args);
+    const ours = run(process.execPath, [CLI, ...args]);
+    return { ours: { status: ours.status, stderr: ours.stderr }, theirs: { status: theirs.status, stderr: theirs.stderr } };
+  };
+
+  it('log lines: -o and config-file errors, -J twice, an invalid user, a missing -F file', () => {
+    const cfg = join(home, 'bad_config');
+    writeFileSync(cfg, 'Host x\n  Foo bar\n  Port abc\n');
+    const cases: [string[], string][] = [
+      [['-o', 'Foo=bar', 'h'], 'command-line: line 0: Bad configuration option: foo\r\n'],
+      [['-F', cfg, 'x'], `${cfg}: line 2: Bad configuration option: foo\r\n${cfg} line 3: Bad port 'abc'.\r\n${cfg}: terminating, 2 bad configuration options\r\n`],
+      [['-J', 'a', '-J', 'b', 'h'], 'Only a single -J option is permitted (use commas to separate multiple jump hops)\r\n'],
+      [['-l', 'a;b', 'h'], 'remote username contains invalid characters\r\n'],
+      [['-F', join(home, 'missing'), 'h'], `Can't open user config file ${join(home, 'missing')}: No such file or directory\r\n`],
+    ];
+    for (const [args, stderr] of cases) {
+      const { ours, theirs } = both(args);
+      expect(theirs, args.join(' ')).toEqual({ status: 255, stderr });
+      expect(ours, args.join(' ')).toEqual(theirs);
+    }
+  });
+
+  it("plain lines: ssh.c's fprintf errors for -p, -c, -m, -L, -R, -D, -W and -E", () => {
+    const cases: [string[], string][] = [
+      [['-p', 'abc', 'h'], "Bad port 'abc'\n"],
+      [['-c', 'nope', 'h'], "Unknown cipher type 'nope'\n"],
+      [['-m', 'nope', 'h'], "Unknown mac type 'nope'\n"],
+      [['-L', 'foo', 'h'], "Bad local forwarding specification 'foo'\n"],
+      [['-R', 'foo', 'h'], "Bad remote forwarding specification 'foo'\n"],
+      [['-D', 'a:b:c', 'h'], "Bad dynamic forwarding specification 'a:b:c'\n"],
+      [['-W', 'foo', 'h'], "Bad stdio forwarding specification 'foo'\n"],
+      [['-E', join(home, 'no/such/dir/log'), 'h'], `Couldn't open logfile ${join(home, 'no/such/dir/log')}: No such file or directory\n`],
+    ];
+    for (const [args, stderr] of cases) {
+      const { ours, theirs } = both(args);
+      expect(theirs.stderr, args.join(' ')).toBe(stderr);
+      expect(ours, args.join(' ')).toEqual(theirs);
+    }
+  });
+
+  it('both kinds in one run: the -i warning (fprintf) then a refused connection (log), and the same line in an -E file', async () => {
+    const port = String(await closedPort());
+    const key = join(home, 'no_such_key');
+    const base = ['-N', '-F', 'none', '-o', 'BatchMode=yes', '-p', port];
+    const { ours, theirs } = both([...base, '-i', key, '127.0.0.1']);
+    expect(theirs).toEqual({
+      status: 255,
+      stderr: `Warning: Identity file ${key} not accessible: No such file or directory.\nssh: connect to host 127.0.0.1 port ${port}: Connection refused\r\n`,
+    });
+    expect(ours).toEqual(theirs);
+    const logs = ['ssh', 'ours'].map((n) => join(home, `${n}.log`));
+    expect(run(SSH_CLIENT_PATH, [...base, '-E', logs[0]!, '127.0.0.1']).stderr).toBe('');
+    expect(run(process.execPath, [CLI, ...base, '-E', logs[1]!, '127.0.0.1']).stderr).toBe('');
+    const [theirLog, ourLog] = logs.map((f) => readFileSync(f, 'latin1'));
+    expect(theirLog).toBe(`ssh: connect to host 127.0.0.1 port ${port}: Connection refused\r\n`);
+    expect(ourLog).toBe(theirLog);
+  });
+
+  it("getopt's complaint is a log line, the usage text and -V plain lines", () => {
+    const { ours, theirs } = both(['-%']);
+    expect(theirs.stderr.split('\n')[0]).toBe('unknown option -- %\r');
+    expect(ours.stderr.split('\n')[0]).toBe(theirs.stderr.split('\n')[0]);
+    // The usage lists differ (pure-ssh has fewer options); both end each of its lines with "\n".
+    for (const r of [ours, theirs]) expect(r.stderr.split('\n').slice(1).join('\n')).not.toContain('\r');
+    const versions = [run(SSH_CLIENT_PATH, ['-V']), run(process.execPath, [CLI, '-V'])];
+    for (const v of versions) expect(v.stderr).toMatch(/^[^\r\n]+\n$/);
   });
 });

@@ -123,7 +123,7 @@ describeInterop('reconnecting tunnels against sshd', () => {
         // ssh's line for the drop comes first, then pure-ssh's own. A killed sshd process closes
         // its socket with a FIN, or with a RST when our data was still unread in it: ssh words
         // the two differently, and so do we.
-        expect(stderr).toMatch(/^(Connection to 127\.0\.0\.1 closed by remote host\.|Read from remote host 127\.0\.0\.1: Connection reset by peer)\npure-ssh: reconnecting to 127\.0\.0\.1 port \d+ in [\d.]+ s \(attempt 1\)\n/m);
+        expect(stderr).toMatch(/^(Connection to 127\.0\.0\.1 closed by remote host\.|Read from remote host 127\.0\.0\.1: Connection reset by peer)\r\npure-ssh: reconnecting to 127\.0\.0\.1 port \d+ in [\d.]+ s \(attempt 1\)\r\n/m);
         const r = await psqlAt(pg, at, ['-c', 'select 6']);
         expect(r.stdout.trim(), stderr).toBe('6');
         expect(stderr).toContain('Reconnected to 127.0.0.1');

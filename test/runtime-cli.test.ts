@@ -75,7 +75,7 @@ describeInteropWithHome('the pure-ssh CLI under Node, Bun and Deno', () => {
         // The runtime provider (node:crypto) in each: Bun lacks node:crypto's chacha20, not its
         // AES-GCM. Deno's node:crypto AES-GCM is slower than its ChaCha20 (bench/runtimes/micro.md):
         // there chacha20-poly1305 comes first, and -v says why.
-        expect(stderr).toMatch(/crypto provider: node\n/);
+        expect(stderr).toMatch(/crypto provider: node\r\n/);
         const deno = 'Deno: chacha20-poly1305@openssh.com first (node:crypto AES-GCM is slower than ChaCha20 in Deno)';
         if (name === 'Deno') {
           expect(stderr).toContain(deno);

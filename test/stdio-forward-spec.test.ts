@@ -71,7 +71,7 @@ describeInteropWithHome('-W forms against sshd', () => {
     return new Promise((resolve) =>
       child.on('close', (code) => {
         clearTimeout(timer);
-        resolve({ code, stdout, stderr: stderr.replace(/\r\n/g, '\n') });
+        resolve({ code, stdout, stderr });
       }),
     );
   };

@@ -361,7 +361,7 @@ function applyFlag(c: string, value: string | undefined, o: SshOptions, flags: F
       // read by misc.c a2port, as for Port: `-p ' 22'` and `-p +22` are port 22.
       if (flags.port !== undefined || o.port !== undefined) return;
       const port = parsePort(value!);
-      if (port <= 0) throw new ConfigError(`Bad port '${value}'`);
+      if (port <= 0) throw ConfigError.plain(`Bad port '${value}'`);
       flags.port = port;
       return;
     }
@@ -382,12 +382,12 @@ function applyFlag(c: string, value: string | undefined, o: SshOptions, flags: F
     }
     case 'c':
       // ssh.c: ciphers_valid() on the list (a leading + or ^ allowed), else "Unknown cipher type".
-      if (value!.startsWith('-') || !opensshAcceptsList('ciphers', value!)) throw new ConfigError(`Unknown cipher type '${value}'`);
+      if (value!.startsWith('-') || !opensshAcceptsList('ciphers', value!)) throw ConfigError.plain(`Unknown cipher type '${value}'`);
       flags.ciphers = value!;
       return;
     case 'm':
       // ssh.c: mac_valid() on the value as given (no + or ^ here, unlike -c), else "Unknown mac type".
-      if (/^[-+^]/.test(value!) || !opensshAcceptsList('macs', value!)) throw new ConfigError(`Unknown mac type '${value}'`);
+      if (/^[-+^]/.test(value!) || !opensshAcceptsList('macs', value!)) throw ConfigError.plain(`Unknown mac type '${value}'`);
       flags.macs = value!;
       return;
     case 'C':
@@ -398,7 +398,7 @@ function applyFlag(c: string, value: string | undefined, o: SshOptions, flags: F
       throw new ConfigError('SSH protocol v.1 is no longer supported');
     case 'L': {
       const fwd = parseForwardSpec(value!);
-      if (!fwd) throw new ConfigError(`Bad local forwarding specification '${value}'`);
+      if (!fwd) throw ConfigError.plain(`Bad local forwarding specification '${value}'`);
       addForward(o.localForwards, fwd);
       return;
     }
@@ -424,7 +424,7 @@ function applyFlag(c: string, value: string | undefined, o: SshOptions, flags: F
       // ssh.c: -W host:port implies no session (SessionType none) and no tty.
       if (flags.stdioForward) throw new ConfigError('stdio forward already specified');
       const w = parseStdioForward(value!);
-      if (!w) throw new ConfigError(`Bad stdio forwarding specification '${value}'`);
+      if (!w) throw ConfigError.plain(`Bad stdio forwarding specification '${value}'`);
       flags.stdioForward = w;
       flags.noShell = true;
       return;
@@ -446,14 +446,14 @@ function applyFlag(c: string, value: string | undefined, o: SshOptions, flags: F
         if (parseDynamicForwardSpec(value!, true)) {
           throw new ConfigError(`pure-ssh: -R ${value} without a target (a SOCKS proxy on the server) is not supported yet`);
         }
-        throw new ConfigError(`Bad remote forwarding specification '${value}'`);
+        throw ConfigError.plain(`Bad remote forwarding specification '${value}'`);
       }
       addForward(o.remoteForwards, fwd);
       return;
     }
     case 'D': {
       const fwd = parseDynamicForwardSpec(value!);
-      if (!fwd) throw new ConfigError(`Bad dynamic forwarding specification '${value}'`);
+      if (!fwd) throw ConfigError.plain(`Bad dynamic forwarding specification '${value}'`);
       addForward(o.dynamicForwards, fwd);
       return;
     }

@@ -113,11 +113,26 @@ export class ConfigError extends Error {
    * are counted and reading goes on, as process_config_line's error returns are.
    */
   readonly fatal: boolean;
+  /**
+   * True for the command-line errors ssh.c prints with fprintf(stderr, ...) rather than its log
+   * (a line ended by "\n", not the log's "\r\n", and not escaped): see {@link ConfigError.plain}.
+   */
+  plain = false;
   constructor(message: string, exitCode = 255, fatal = false) {
     super(message);
     this.name = 'ConfigError';
     this.exitCode = exitCode;
     this.fatal = fatal;
+  }
+  /**
+   * An error ssh.c reports with fprintf(stderr, ...) and exit(255) while reading its arguments
+   * (`Bad port`, `Unknown cipher type`, `Bad local forwarding specification`, ...), not through
+   * log.c: checked with `ssh -p x h 2>&1 | cat -A` on ssh 9.2 (no `^M`).
+   */
+  static plain(message: string): ConfigError {
+    const err = new ConfigError(message);
+    err.plain = true;
+    return err;
   }
 }
 

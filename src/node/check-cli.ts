@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { connect as netConnect } from 'node:net';
 import type { ProbeLink } from '../check/connection.js';
+import { logLines } from './log-vis.js';
 
 const EXIT_MUST_VIOLATED = 1;
 const EXIT_ERROR = 255;
@@ -226,7 +227,7 @@ async function prepareLogin(cfg: Resolved, log: (m: string) => void): Promise<{ 
         const e = err as Error & { code?: string; cause?: NodeJS.ErrnoException };
         // ssh(1): a missing default identity is silent, a missing explicit one a warning.
         if (e.code === 'ERR_PRIVATE_KEY' && e.cause?.code === 'ENOENT' && !explicit) continue;
-        process.stderr.write(`Load key "${path}": ${e.message} (skipped)\n`);
+        process.stderr.write(logLines(`Load key "${path}": ${e.message} (skipped)`));
       }
     }
   }
@@ -247,7 +248,7 @@ async function prepareLogin(cfg: Resolved, log: (m: string) => void): Promise<{ 
     hashKnownHosts: cfg.hashKnownHosts,
     hostKeyAlias: cfg.hostKeyAlias,
     prompt: prompt.askQuestion,
-    log: (line) => (line.startsWith('Warning: Permanently added') ? process.stderr.write(`${line}\n`) : log(line)),
+    log: (line) => (line.startsWith('Warning: Permanently added') ? process.stderr.write(logLines(line)) : log(line)),
   });
   // ssh(1) order_hostkeyalgs(): with HostKeyAlias, by the alias's (port-less) entries.
   const knownTypes = await knownHostKeyTypesFor(cfg.knownHostsFiles, cfg.hostKeyAlias ?? cfg.hostName, cfg.hostKeyAlias !== undefined ? 22 : cfg.port);
@@ -278,7 +279,7 @@ async function prepareLogin(cfg: Resolved, log: (m: string) => void): Promise<{ 
         ? async (question, retry) => {
             // ssh_config(5) NumberOfPasswordPrompts; sshconnect2.c's line after a refusal.
             if (++prompts > cfg.numberOfPasswordPrompts) return null;
-            if (retry) process.stderr.write('Permission denied, please try again.\n');
+            if (retry) process.stderr.write(logLines('Permission denied, please try again.'));
             return ask(question);
           }
         : undefined,
@@ -310,7 +311,9 @@ async function main(): Promise<number> {
     import('../kex/registry.js'),
     import('../check/connection-probes.js'),
   ]);
-  const log = args.verbose ? (m: string) => process.stderr.write(`debug1: ${m}\n`) : () => {};
+  // The lines ssh(1) would log (debug1, the known_hosts and password ones) end as its log.c ends
+  // them, "\r\n" (log-vis.ts); pure-ssh-check's own messages are plain lines.
+  const log = args.verbose ? (m: string) => process.stderr.write(logLines(`debug1: ${m}`)) : () => {};
   let cfg: Resolved;
   try {
     const unknownKex = args.kex?.find((k) => !kexMethods.has(k));

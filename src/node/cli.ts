@@ -29,7 +29,7 @@ import type { RemoteForward } from './forward-remote.js';
 import type { SshError } from '../errors.js';
 import type { AlgorithmPreferences } from '../algorithms.js';
 import { strerror } from './strerror.js';
-import { visLogText } from './log-vis.js';
+import { logLines } from './log-vis.js';
 
 /** ssh(1): "ssh exits with the exit status of the remote command or with 255 if an error occurred." */
 const EXIT_ERROR = 255;
@@ -149,8 +149,10 @@ async function main(): Promise<void> {
     outcome = await resolveCommandLineAsync(process.argv.slice(2), cliEnv);
   } catch (err) {
     if (err instanceof ConfigError) {
-      // No message: ssh's error() said nothing at the LogLevel asked for (-q).
-      if (err.message !== '') writeLog(`${visLogText(err.message)}\n`);
+      // ssh.c's fprintf(stderr) errors: as given, "\n". No message: ssh's error() said nothing at
+      // the LogLevel asked for (-q).
+      if (err.plain) process.stderr.write(`${err.message}\n`);
+      else if (err.message !== '') writeLog(logLines(err.message));
       process.exit(err.exitCode);
     }
     throw err;
@@ -173,14 +175,16 @@ async function main(): Promise<void> {
     try {
       algorithms = await appliedAlgorithms(outcome.config);
     } catch (err) {
-      writeLog(`${visLogText((err as Error).message)}\n`);
+      writeLog(logLines((err as Error).message));
       process.exit(EXIT_ERROR);
     }
     process.stdout.write(dumpConfig(outcome.config, algorithms).map((l) => `${l}\n`).join(''));
     process.exit(0);
   }
   if (outcome.kind === 'usage') {
-    if (outcome.message) process.stderr.write(`pure-ssh: ${outcome.message}\n`);
+    // getopt's complaint goes through ssh's log (openbsd-compat/getopt_long.c: warnx is logit),
+    // without a program name; the usage text is a plain fprintf.
+    if (outcome.message) writeLog(logLines(outcome.message.startsWith('invalid ssh://') ? `pure-ssh: ${outcome.message}` : outcome.message));
     process.stderr.write(USAGE);
     process.exit(EXIT_ERROR);
   }

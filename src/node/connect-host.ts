@@ -21,7 +21,7 @@ import { connectLendingReads } from './socket-read.js';
 import type { IdentityFileEntry, UnlockOptions } from './identity-file.js';
 import { setLongTimeout } from '../long-timeout.js';
 import { strerror } from './strerror.js';
-import { visLogText } from './log-vis.js';
+import { logLines } from './log-vis.js';
 
 /** ssh(1)'s log levels over stderr (or the -E file's descriptor). */
 export class Log {
@@ -38,9 +38,9 @@ export class Log {
     if (this.fd === 2) process.stderr.write(text);
     else writeSync(this.fd, text);
   }
-  /** One log line, its unsafe bytes escaped as ssh's log.c does (log-vis.ts). */
+  /** One log line (or several, split at `\n`), escaped and ended with "\r\n" as ssh's log.c does (log-vis.ts). */
   private line(message: string): void {
-    this.write(`${visLogText(message)}\n`);
+    this.write(logLines(message));
   }
   private at(level: LogLevel): boolean {
     return this.rank >= LOG_LEVELS.indexOf(level);

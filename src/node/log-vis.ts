@@ -4,6 +4,11 @@
  * backspace, bell and carriage return pass; a backslash is doubled; every other byte (control
  * characters, DEL, and each byte of a UTF-8 character, whatever the locale) becomes `\ooo`.
  * Checked against /usr/bin/ssh 9.2: `-o Port="a<01>é"` prints `Bad port 'a\001\303\251'.`
+ *
+ * Each line it logs ends with "\r\n" (log.c do_log writes `"%s\r\n"` to its stderr descriptor),
+ * on a terminal or not, and in the -E file alike; what ssh.c prints with a plain fprintf(stderr)
+ * (usage, -V, the -p/-c/-m/-L/-R/-D/-W/-e argument errors, the -i and -E file messages) ends
+ * with "\n" only. Checked with `ssh ... 2>&1 | cat -A` on /usr/bin/ssh 9.2.
  */
 
 const encoder = new TextEncoder();
@@ -32,4 +37,21 @@ export function visLogText(text: string): string {
     else out += `\\${(b >> 6).toString(8)}${((b >> 3) & 7).toString(8)}${(b & 7).toString(8)}`;
   }
   return out;
+}
+
+/**
+ * The bytes ssh's log writes for `message`: each line escaped ({@link visLogText}) and ended with
+ * "\r\n". A `\n` in `message` separates lines that ssh logs with one call each (pure-ssh builds
+ * some messages, such as the changed-host-key block, as one string), so every line gets the
+ * log's ending.
+ *
+ * @example
+ * logLines('Host key verification failed.'); // 'Host key verification failed.\r\n'
+ */
+export function logLines(message: string): string {
+  if (!message.includes('\n')) return `${visLogText(message)}\r\n`;
+  return message
+    .split('\n')
+    .map((l) => `${visLogText(l)}\r\n`)
+    .join('');
 }
