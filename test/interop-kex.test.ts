@@ -178,8 +178,11 @@ function cliUntilAuthenticated(sshd: SshdHandle, extra: string[]): Promise<strin
   });
 }
 
-/** The warning's three lines at INFO level: on stderr without a `debug1:` prefix, as ssh prints them. */
-const WARNING_LINES = WEAK_KEX_WARNING.split('\n').map((l) => `${l}\n`).join('');
+/**
+ * The warning's three lines at INFO level: on stderr without a `debug1:` prefix, each ended with
+ * \r\n as log.c writes logit() lines (sshconnect.c warn_nonpq_kex), as ssh prints them.
+ */
+const WARNING_LINES = WEAK_KEX_WARNING.split('\n').map((l) => `${l}\r\n`).join('');
 
 describe('WarnWeakCrypto in ssh_config (OpenSSH 10.1 readconf.c)', () => {
   const ctx = { source: 'command-line', line: 0, active: true, note: () => {} };

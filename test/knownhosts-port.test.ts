@@ -136,7 +136,7 @@ describeInterop('known_hosts without a port, against sshd on a non-22 port', () 
         "debug1: Host '127.0.0.1' is known and matches the ED25519 host key.",
         `debug1: Found key in ${kh}:2`,
         'debug1: found matching key w/out port',
-      ].join('\n'),
+      ].join('\r\n'),
     );
     expect(await readFile(kh, 'utf8')).toBe(`# plain name only\n${plainLine}\n`);
   });
