@@ -4,8 +4,8 @@
  * early, and a tunnel sent to the background. A bastion sshd on 127.0.0.1, a target sshd on
  * 127.0.0.2. Needs `npm run build` first (dist/node/cli.js).
  */
-import { execFile, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { existsSync, readlinkSync } from 'node:fs';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { connect as netConnect, createServer as netServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -281,6 +281,42 @@ describeInteropWithHome('ProxyCommand, -W, -f and -E against sshd', () => {
       expect(alive(pid)).toBe(true);
       expect(await echoThrough(lp, 'from the background')).toBe('from the background');
       expect(await echoThrough(lp, 'and again')).toBe('and again');
+    } finally {
+      if (alive(pid)) process.kill(pid, 'SIGTERM');
+    }
+    await expect.poll(() => alive(pid), { timeout: 5000 }).toBe(false);
+  });
+
+  it('-f: the background copy\'s stdout and stderr are /dev/null (ssh.c fork_postauth), so the caller\'s pipes close at once; a warning before it is ready still reaches the caller', async () => {
+    const lp = await freePort();
+    const kh = join(dir, 'known_hosts_f');
+    await writeFile(kh, '');
+    const child = spawn(process.execPath, [CLI, '-f', '-F', config, '-N', '-o', `UserKnownHostsFile=${kh}`, '-o', 'StrictHostKeyChecking=accept-new', '-L', `${lp}:127.0.0.1:${echo.port}`, 'bastion'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: cliEnv(processHome()),
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (t: string) => (stdout += t));
+    child.stderr.setEncoding('utf8').on('data', (t: string) => (stderr += t));
+    // 'close' waits for every holder of the pipes: with the background copy holding them, it never came.
+    const code = await new Promise<number | null>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`the pipes stayed open; stderr so far: ${stderr}`)), 15_000);
+      child.on('close', (c) => {
+        clearTimeout(timer);
+        resolve(c);
+      });
+    });
+    expect(code).toBe(0);
+    expect(stdout).toBe('');
+    // Written by the background copy before it was ready, relayed by the foreground copy.
+    expect(stderr).toBe(`Warning: Permanently added '[127.0.0.1]:${bastion.port}' (ED25519) to the list of known hosts.\r\n`);
+    const pid = Number(execFileSync('pgrep', ['-f', `${lp}:127.0.0.1:${echo.port}`], { encoding: 'utf8' }).trim().split('\n')[0]);
+    expect(pid).toBeGreaterThan(0);
+    try {
+      expect(readlinkSync(`/proc/${pid}/fd/1`)).toBe('/dev/null');
+      expect(readlinkSync(`/proc/${pid}/fd/2`)).toBe('/dev/null');
+      expect(await echoThrough(lp, 'still serving')).toBe('still serving');
     } finally {
       if (alive(pid)) process.kill(pid, 'SIGTERM');
     }

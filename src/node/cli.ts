@@ -388,7 +388,9 @@ async function run(cfg: ResolvedConfig): Promise<void> {
   if (cfg.logFile !== undefined) openLog(cfg.logFile);
   const log = new Log(cfg.logLevel, logFd);
   const background = await import('./background.js');
-  if (cfg.forkAfterAuthentication && !background.isBackgroundCopy()) return background.goBackground();
+  // ssh.c fork_postauth: stderr stays the caller's only with -v and the log on stderr.
+  if (cfg.forkAfterAuthentication && !background.isBackgroundCopy()) return background.goBackground(cfg.verbose > 0 && cfg.logFile === undefined);
+  background.relayStderrUntilReady();
   log.debug1(`pure-ssh_${version()}, ${runtimeName()}`);
   for (const n of cfg.debugNotes) log.debug(n.level, n.text);
   if (cfg.warnNoShell) log.error('pure-ssh: remote commands and shells are not supported; continuing as with -N');
