@@ -88,6 +88,17 @@ describeInterop('library mistakes against sshd', () => {
     expect(r.stderr).toContain(`PURE_SSH_CRYPTO must be 'pure' or 'runtime', got "bogus"`);
   });
 
+  itWithHome('-G prints the cipher list the connection offers: the runtime provider\'s order by default, the pure one\'s with PURE_SSH_CRYPTO=pure', async () => {
+    const { defaultCiphers } = await import('../src/cipher/registry.js');
+    for (const [env, provider] of [[{}, 'node'], [{ PURE_SSH_CRYPTO: 'pure' }, 'pure']] as const) {
+      const r = spawnSync(process.execPath, [CLI, '-F', 'none', '-G', 'h'], { encoding: 'utf8', env: cliEnv(home, env) });
+      expect(r.status).toBe(0);
+      expect(r.stdout.split('\n').find((l) => l.startsWith('ciphers '))).toBe(`ciphers ${defaultCiphers(provider).join(',')}`);
+    }
+    // The two orders differ on Node (AES-GCM first on node:crypto), which is what -G got wrong.
+    expect(defaultCiphers('node')[0]).not.toBe(defaultCiphers('pure')[0]);
+  });
+
   itWithHome("the CLI's -c '' and -m '' are errors as in ssh (Unknown cipher type '')", () => {
     for (const [flag, word] of [['-c', 'cipher'], ['-m', 'mac']]) {
       const r = spawnSync(process.execPath, [CLI, '-F', 'none', flag!, '', '-N', 'h'], { encoding: 'utf8', env: cliEnv(home) });

@@ -114,7 +114,11 @@ function routeContext(): RouteContext {
 async function appliedAlgorithms(cfg: ResolvedConfig): Promise<AlgorithmPreferences> {
   const { ALGORITHM_CATEGORIES, applyAlgorithmSpec, defaultAlgorithms } = await import('../algorithms.js');
   const { UsageError } = await import('../errors.js');
-  const d = defaultAlgorithms();
+  // The defaults of the provider the connection would use (PURE_SSH_CRYPTO, node:crypto where it
+  // works): their cipher order differs (src/cipher/registry.ts defaultCiphers), and -G prints
+  // the list the connection offers.
+  const { cryptoProviderFor } = await import('./client.js');
+  const d = defaultAlgorithms(cryptoProviderFor(undefined).name);
   const algorithms = { ...d };
   for (const { key } of ALGORITHM_CATEGORIES) {
     const spec = cfg.algorithms[key];

@@ -8,8 +8,8 @@
  * known-answer check: a fresh process otherwise spends tens of milliseconds in @noble/curves
  * building its base-point tables before the first packet (bench/README.md "Start-up").
  *
- * The Node adapter picks it automatically; force the pure one with `connect({ crypto: 'pure' })`,
- * `-o PureSshCrypto=pure` or `PURE_SSH_CRYPTO=pure`. `pure-ssh/web` users pass it themselves,
+ * The Node adapter picks it automatically; force the pure one with `connect({ crypto: 'pure' })`
+ * or `PURE_SSH_CRYPTO=pure` (the CLI too). `pure-ssh/web` users pass it themselves,
  * from the subpath `pure-ssh/node-crypto` (this module):
  *
  * @example
