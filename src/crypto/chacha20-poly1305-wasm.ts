@@ -1,0 +1,241 @@
+/**
+ * chacha20-poly1305@openssh.com (PROTOCOL.chacha20poly1305) in WebAssembly: the original ChaCha20
+ * (64-bit nonce, 64-bit block counter; RFC 8439 §2.3 with Bernstein's original state layout) and
+ * Poly1305 (RFC 8439 §2.5), compiled once per process.
+ *
+ * Why: JavaScript starts in V8's interpreter, so the first thousand packets of a connection paid
+ * ~70 ms of crypto warm-up (bench/README.md "Echo"), and Poly1305 in doubles was ~1.3 s of CPU per
+ * GiB of a bulk download. WebAssembly is compiled before its first call and has 64-bit integer
+ * multiplies: Poly1305 here is the 26-bit-limb form (5 limbs, 25 products per block).
+ *
+ * One call per packet: {@link WasmChaChaPoly.seal} encrypts the length with K_1, the payload with
+ * K_2 from block 1, and appends the Poly1305 tag keyed by K_2's block 0; {@link WasmChaChaPoly.open}
+ * verifies the tag (compared in constant time) before it decrypts anything. Each instance has its
+ * own memory: the 64-byte key lives there, packets are copied in and out, and dispose() zeroes all
+ * of it. No branch depends on key or data, only on lengths (which the wire shows anyway) and on
+ * whether the tag matched (which the peer learns anyway).
+ *
+ * The module is written in ./chacha20-poly1305-wasm-module.ts with the emitter of ./wasm.ts; its
+ * bytes are committed, generated, in ./chacha20-poly1305-wasm-bytes.ts (`npm run gen:wasm`;
+ * test/chacha20-poly1305-wasm.test.ts checks that they are what the source builds), because
+ * running the emitter on a cold process cost ~25 ms.
+ *
+ * Where WebAssembly is missing or refuses to compile from bytes (Cloudflare workerd, pages with a
+ * strict Content-Security-Policy), {@link wasmChaChaPolyModule} says why and the cipher keeps the
+ * TypeScript ChaCha20 and Poly1305.
+ */
+import { UsageError } from '../errors.js';
+import { CHACHA20_POLY1305_WASM } from './chacha20-poly1305-wasm-bytes.js';
+import type { ChaChaPolyEngine, CryptoProvider } from './provider.js';
+
+// Memory layout (bytes). The key: K_2 (payload, Poly1305 key) then K_1 (length), as the KDF gives them.
+export const KEY_MAIN = 0;
+export const KEY_HEADER = 32;
+/** One keystream block; zeroed after each use. */
+export const BLOCK = 64;
+/** The last partial Poly1305 block, padded (RFC 8439 §2.5); zeroed after each use. */
+export const PAD = 128;
+/** A computed tag, for comparison; zeroed after each use. */
+export const TAG = 144;
+/** Packets are copied here (memory grows to fit the largest). */
+export const PACKET = 256;
+const PAGE = 65536;
+
+/** The module's bytes (built from ./chacha20-poly1305-wasm-module.ts; see the generated file). */
+export function moduleBytes(): Uint8Array {
+  const s = atob(CHACHA20_POLY1305_WASM);
+  const out = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+  return out;
+}
+
+
+/**
+ * The part of the WebAssembly JavaScript API used here (declared locally: the project compiles
+ * without the DOM library, and @types/node does not declare it).
+ */
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => WasmModule;
+  Instance: new (module: WasmModule, imports: object) => { readonly exports: object };
+}
+/** A compiled module (WebAssembly.Module). */
+export interface WasmModule {
+  readonly __wasmModule?: never;
+}
+
+/** The exports of {@link buildModule}'s module. */
+interface Exports {
+  readonly memory: { readonly buffer: ArrayBuffer; grow(pages: number): number };
+  xor(key: number, n0: number, n1: number, lo: number, hi: number, ptr: number, len: number): void;
+  lengthKeystream(seq: number): number;
+  mac(seq: number, ptr: number, n: number, out: number): void;
+  seal(seq: number, ptr: number, n: number): void;
+  verify(seq: number, ptr: number, n: number): number;
+  open(seq: number, ptr: number, n: number): number;
+}
+
+let compiled: WasmModule | Error | undefined;
+
+/**
+ * The compiled module, compiled on first call and kept; an Error saying why where this runtime
+ * cannot (no `WebAssembly`, or compiling from bytes forbidden: Cloudflare workerd, a page whose
+ * Content-Security-Policy lacks 'wasm-unsafe-eval').
+ */
+export function wasmChaChaPolyModule(): WasmModule | Error {
+  if (compiled === undefined) {
+    try {
+      const api = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
+      if (typeof api !== 'object' || api === null) throw new Error('this runtime has no WebAssembly');
+      compiled = new api.Module(moduleBytes());
+    } catch (e) {
+      compiled = e instanceof Error ? e : new Error(String(e));
+    }
+  }
+  return compiled;
+}
+
+/**
+ * One direction's chacha20-poly1305@openssh.com key (64 bytes: K_2 || K_1) in its own WebAssembly
+ * instance. Methods mirror PacketCipher's, on caller buffers: the bytes are copied into the
+ * instance's memory and the results copied out.
+ *
+ * @example
+ * ```ts
+ * const m = wasmChaChaPolyModule();
+ * if (!(m instanceof Error)) {
+ *   const c = new WasmChaChaPoly(m, key64);
+ *   c.seal(seq, buf, off, packetLength); // buf[off + 4 + packetLength, + 16) gets the tag
+ * }
+ * ```
+ */
+export class WasmChaChaPoly implements ChaChaPolyEngine {
+  private readonly x: Exports;
+  private mem: Uint8Array;
+
+  constructor(module: WasmModule, key: Uint8Array) {
+    if (key.length !== 64) throw new RangeError(`chacha20-poly1305@openssh.com needs a 64-byte key, got ${key.length}`);
+    const api = (globalThis as { WebAssembly?: WasmApi }).WebAssembly!;
+    this.x = new api.Instance(module, {}).exports as Exports;
+    this.mem = new Uint8Array(this.x.memory.buffer);
+    this.mem.set(key, KEY_MAIN);
+  }
+
+  /** Memory for a packet of `n` bytes plus its tag at {@link PACKET}, grown as needed. */
+  private room(n: number): Uint8Array {
+    const need = PACKET + n + 16;
+    if (need > this.mem.length) {
+      this.x.memory.grow(Math.ceil((need - this.mem.length) / PAGE));
+      this.mem = new Uint8Array(this.x.memory.buffer);
+    }
+    return this.mem;
+  }
+
+  /** K_1's keystream block 0 for `seq`, bytes 0–3 as a little-endian word (the length's mask). */
+  lengthKeystream(seq: number): number {
+    return this.x.lengthKeystream(seq);
+  }
+
+  /** Encrypt `buf[off, off + 4 + packetLength)` in place and write the tag after it. */
+  seal(seq: number, buf: Uint8Array, off: number, packetLength: number): void {
+    const n = 4 + packetLength;
+    const mem = this.room(n);
+    mem.set(buf.subarray(off, off + n), PACKET);
+    this.x.seal(seq, PACKET, n);
+    buf.set(mem.subarray(PACKET, PACKET + n + 16), off);
+  }
+
+  /**
+   * Verify the tag after `buf[off, off + 4 + packetLength)` and decrypt: the plaintext of
+   * `buf[off + 4, off + 4 + packetLength)` is then `memory()[PACKET + 4, PACKET + 4 + packetLength)`,
+   * valid until the next call. False when the tag does not match. `buf` is not changed.
+   */
+  open(seq: number, buf: Uint8Array, off: number, packetLength: number): boolean {
+    const n = 4 + packetLength;
+    const mem = this.room(n);
+    mem.set(buf.subarray(off, off + n + 16), PACKET);
+    return this.x.open(seq, PACKET, n) === 1;
+  }
+
+  /** The last {@link open}'s plaintext: a view of the instance's memory, valid until the next call. */
+  plaintext(packetLength: number): Uint8Array {
+    return this.mem.subarray(PACKET + 4, PACKET + 4 + packetLength);
+  }
+
+  /** The tag of `buf[off, off + n)` (encrypted length and payload) into `buf[off + n, + 16)`. */
+  mac(seq: number, buf: Uint8Array, off: number, n: number): void {
+    const mem = this.room(n);
+    mem.set(buf.subarray(off, off + n), PACKET);
+    this.x.mac(seq, PACKET, n, PACKET + n);
+    buf.set(mem.subarray(PACKET + n, PACKET + n + 16), off + n);
+  }
+
+  /** Whether the tag after `buf[off, off + n)` is right (for a caller that decrypts elsewhere). */
+  verify(seq: number, buf: Uint8Array, off: number, n: number): boolean {
+    const mem = this.room(n);
+    mem.set(buf.subarray(off, off + n + 16), PACKET);
+    return this.x.verify(seq, PACKET, n) === 1;
+  }
+
+  /**
+   * XOR `buf[start, end)` with the keystream of K_2 (`header` false) or K_1 (true) for nonce
+   * words `n0`, `n1` (the 8 nonce bytes as two little-endian words) from block `counter` (< 2^53).
+   */
+  xor(header: boolean, n0: number, n1: number, counter: number, buf: Uint8Array, start: number, end: number): void {
+    const mem = this.room(end - start);
+    mem.set(buf.subarray(start, end), PACKET);
+    this.x.xor(header ? KEY_HEADER : KEY_MAIN, n0, n1, counter >>> 0, Math.floor(counter / 2 ** 32), PACKET, end - start);
+    buf.set(mem.subarray(PACKET, PACKET + end - start), start);
+  }
+
+  /** The instance's memory as bytes (the last {@link open}'s plaintext is at PACKET + 4). */
+  memory(): Uint8Array {
+    return this.mem;
+  }
+
+  /** Zero all of the instance's memory: the key, and the last packets' bytes. */
+  dispose(): void {
+    this.mem.fill(0);
+  }
+}
+
+/**
+ * Whether chacha20-poly1305@openssh.com uses WebAssembly: `auto` where it compiles (else the
+ * TypeScript ChaCha20 and Poly1305), `on` always (an error where it cannot), `off` never.
+ */
+export type WasmChoice = 'auto' | 'on' | 'off';
+
+/**
+ * `base` with chacha20-poly1305@openssh.com in WebAssembly per `choice` (the other primitives,
+ * lazy getters included, stay `base`'s). `on` compiles the module now and throws a UsageError
+ * saying why where it cannot.
+ *
+ * @example
+ * ```ts
+ * const tsOnly = withWasm(pureCryptoProvider, 'off'); // e.g. to compare, or for a strict CSP
+ * ```
+ */
+export function withWasm(base: CryptoProvider, choice: WasmChoice): CryptoProvider {
+  if (choice === 'on') {
+    const m = wasmChaChaPolyModule();
+    if (m instanceof Error) throw new UsageError(`WebAssembly was required for chacha20-poly1305@openssh.com but cannot be used here: ${m.message}`);
+  }
+  const p = Object.create(base) as { -readonly [K in keyof CryptoProvider]: CryptoProvider[K] };
+  if (choice === 'off') {
+    Object.defineProperty(p, 'chachaPoly', { value: undefined });
+    Object.defineProperty(p, 'chachaPolyImpl', { value: 'TypeScript (WebAssembly off)' });
+    return p;
+  }
+  Object.defineProperty(p, 'chachaPoly', {
+    value(key: Uint8Array): ChaChaPolyEngine | undefined {
+      const m = wasmChaChaPolyModule();
+      return m instanceof Error ? undefined : new WasmChaChaPoly(m, key);
+    },
+  });
+  Object.defineProperty(p, 'chachaPolyImpl', {
+    get(): string {
+      const m = wasmChaChaPolyModule();
+      return m instanceof Error ? `TypeScript (WebAssembly: ${m.message})` : 'WebAssembly';
+    },
+  });
+  return p;
+}
