@@ -22,12 +22,12 @@ describeInterop('pure-ssh/web in Chromium through websockify against sshd', () =
     const r = await runIn('chromium', f.params);
     await checkResult(f, r, /^Chromium \d+/);
     // The page compiles the chacha20-poly1305 module (no Content-Security-Policy forbids it).
-    expect([r.cipher, r.chachaPoly]).toEqual(['chacha20-poly1305@openssh.com', 'WebAssembly']);
+    expect([r.cipher, r.chachaPoly]).toEqual(['chacha20-poly1305@openssh.com', 'WebAssembly SIMD']);
   }, 60_000);
 
   it('Node through the same bridge (webSocketStreams over Node\'s WebSocket; the benchmark\'s baseline for Chromium): same checks', async () => {
     const r = await runIn('node-websockify', f.params);
     await checkResult(f, r, /^Node\.js v20/);
-    expect([r.cipher, r.chachaPoly]).toEqual(['chacha20-poly1305@openssh.com', 'WebAssembly']);
+    expect([r.cipher, r.chachaPoly]).toEqual(['chacha20-poly1305@openssh.com', 'WebAssembly SIMD']);
   }, 60_000);
 });

@@ -8,10 +8,17 @@
  * `xor`, `poly1305`, `lengthKeystream`, `mac`, `seal`, `verify`, `open`, and `memory`.
  */
 import { BLOCK, KEY_HEADER, KEY_MAIN, PAD, TAG } from './chacha20-poly1305-wasm.js';
-import { call, block, br, brIf, get, i32, i64, I32, I64, if_, loop, ModuleBuilder, ret, seq, set, tee, type Code, type Local } from './wasm.js';
+import { call, block, br, brIf, get, i32, i32x4, i64, I32, I64, if_, loop, ModuleBuilder, ret, seq, set, tee, v128, V128, type Code, type Func, type Local } from './wasm.js';
 
-/** The module's bytes. */
-export function buildModule(): Uint8Array {
+/** RFC 8439 §2.3: the first four state words, "expand 32-byte k". */
+const SIGMA = [0x61707865, 0x3320646e, 0x79622d32, 0x6b206574];
+
+/**
+ * The module's bytes. With `simd`, ChaCha20 also has a four-blocks-at-once path in 128-bit
+ * vectors (WebAssembly SIMD) for every whole 256 bytes; engines without SIMD refuse that module,
+ * and get the one without.
+ */
+export function buildModule(simd: boolean): Uint8Array {
   const m = new ModuleBuilder();
   const c32 = i32.const;
   const c64 = i64.const;
@@ -27,7 +34,7 @@ export function buildModule(): Uint8Array {
     const rounds = f.local(I32);
     // RFC 8439 §2.3: "expand 32-byte k", then the key, then counter and nonce.
     const initial = (k: number): Code =>
-      k < 4 ? c32([0x61707865, 0x3320646e, 0x79622d32, 0x6b206574][k]!) : k < 12 ? i32.load(get(key), 4 * (k - 4)) : get([lo, hi, n0, n1][k - 12]!);
+      k < 4 ? c32(SIGMA[k]!) : k < 12 ? i32.load(get(key), 4 * (k - 4)) : get([lo, hi, n0, n1][k - 12]!);
     // RFC 8439 §2.1: the quarter round.
     const step = (a: Local, b: Local, d: Local, r: number): Code =>
       seq(set(a, i32.add(get(a), get(b))), set(d, i32.rotl(i32.xor(get(d), get(a)), c32(r))));
@@ -56,6 +63,76 @@ export function buildModule(): Uint8Array {
 
   const wipe = (at: number, bytes: number): Code => seq(...Array.from({ length: bytes / 8 }, (_, i) => i64.store(c32(at), c64(0), 8 * i)));
 
+  // --- chacha4(key, n0, n1, lo, hi, ptr): XOR [ptr, ptr + 256) with keystream blocks
+  // (hi·2^32 + lo) .. + 3, computed together: vector x[k] holds state word k of the four blocks,
+  // one per lane (the same rounds as chachaBlock, lane-wise), then each block's words are
+  // gathered from the lanes by shuffles (a 4×4 transpose per four words).
+  let chacha4: Func | undefined;
+  if (simd) {
+    const f = (chacha4 = m.func([I32, I32, I32, I32, I32, I32], undefined));
+    const [key, n0, n1, lo, hi, ptr] = f.params as [Local, Local, Local, Local, Local, Local];
+    const x = f.locals(V128, 16);
+    const t = f.locals(V128, 4);
+    const rounds = f.local(I32);
+    // Lane j's counter is lo + j, carrying into hi where it wraps (lt_u gives -1 there).
+    const counterLo = (): Code => i32x4.add(i32x4.splat(get(lo)), v128.constI32x4([0, 1, 2, 3]));
+    const initial = (k: number): Code =>
+      k < 4
+        ? i32x4.splat(c32(SIGMA[k]!))
+        : k < 12
+          ? i32x4.splat(i32.load(get(key), 4 * (k - 4)))
+          : k === 12
+            ? counterLo()
+            : k === 13
+              ? i32x4.sub(i32x4.splat(get(hi)), i32x4.ltU(counterLo(), i32x4.splat(get(lo))))
+              : i32x4.splat(get(k === 14 ? n0 : n1));
+    // Rotations by 16 and 8 move whole bytes within each lane: one byte shuffle (little-endian
+    // lanes: result byte k of a lane is byte (k - r/8) mod 4 of the source lane).
+    const byteRotl = (l: Local, r: number): Code =>
+      v128.shuffleBytes(get(l), get(l), Array.from({ length: 16 }, (_, k) => (k & ~3) + (((k & 3) - r / 8 + 4) & 3)));
+    const rotl = (l: Local, r: number): Code =>
+      r % 8 === 0 ? byteRotl(l, r) : v128.or(i32x4.shl(get(l), c32(r)), i32x4.shrU(get(l), c32(32 - r)));
+    const step = (a: Local, b: Local, d: Local, r: number): Code =>
+      seq(set(a, i32x4.add(get(a), get(b))), set(d, v128.xor(get(d), get(a))), set(d, rotl(d, r)));
+    const quarter = (a: number, b: number, c: number, d: number): Code =>
+      seq(step(x[a]!, x[b]!, x[d]!, 16), step(x[c]!, x[d]!, x[b]!, 12), step(x[a]!, x[b]!, x[d]!, 8), step(x[c]!, x[d]!, x[b]!, 7));
+    // Words 4g..4g+3 of the four blocks: transpose x[4g..4g+3] and XOR each block's 16 bytes in.
+    const output = (g: number): Code => {
+      const [a, b, c, d] = [x[4 * g]!, x[4 * g + 1]!, x[4 * g + 2]!, x[4 * g + 3]!];
+      const xorInto = (blk: number, v: Code): Code => v128.store(get(ptr), v128.xor(v128.load(get(ptr), 64 * blk + 16 * g), v), 64 * blk + 16 * g);
+      return seq(
+        set(t[0]!, v128.shuffleI32(get(a), get(b), [0, 4, 1, 5])), // a0 b0 a1 b1
+        set(t[1]!, v128.shuffleI32(get(a), get(b), [2, 6, 3, 7])), // a2 b2 a3 b3
+        set(t[2]!, v128.shuffleI32(get(c), get(d), [0, 4, 1, 5])), // c0 d0 c1 d1
+        set(t[3]!, v128.shuffleI32(get(c), get(d), [2, 6, 3, 7])), // c2 d2 c3 d3
+        xorInto(0, v128.shuffleI32(get(t[0]!), get(t[2]!), [0, 1, 4, 5])),
+        xorInto(1, v128.shuffleI32(get(t[0]!), get(t[2]!), [2, 3, 6, 7])),
+        xorInto(2, v128.shuffleI32(get(t[1]!), get(t[3]!), [0, 1, 4, 5])),
+        xorInto(3, v128.shuffleI32(get(t[1]!), get(t[3]!), [2, 3, 6, 7])),
+      );
+    };
+    f.body = seq(
+      ...x.map((l, k) => set(l, initial(k))),
+      set(rounds, c32(10)),
+      loop(
+        quarter(0, 4, 8, 12),
+        quarter(1, 5, 9, 13),
+        quarter(2, 6, 10, 14),
+        quarter(3, 7, 11, 15),
+        quarter(0, 5, 10, 15),
+        quarter(1, 6, 11, 12),
+        quarter(2, 7, 8, 13),
+        quarter(3, 4, 9, 14),
+        brIf(0, tee(rounds, i32.sub(get(rounds), c32(1)))),
+      ),
+      ...x.map((l, k) => set(l, i32x4.add(get(l), initial(k)))),
+      output(0),
+      output(1),
+      output(2),
+      output(3),
+    );
+  }
+
   // --- xor(key, n0, n1, lo, hi, ptr, len): XOR memory [ptr, ptr + len) with the keystream from
   // block (hi·2^32 + lo); encryption and decryption alike (RFC 8439 §2.4).
   const xor = m.func([I32, I32, I32, I32, I32, I32, I32], undefined, 'xor');
@@ -64,6 +141,20 @@ export function buildModule(): Uint8Array {
     const [key, n0, n1, lo, hi, ptr, len] = f.params as Local[] as [Local, Local, Local, Local, Local, Local, Local];
     const i = f.local(I32);
     f.body = seq(
+      // Whole 256-byte runs four blocks at a time where the module has SIMD.
+      chacha4 === undefined
+        ? []
+        : block(
+            loop(
+              brIf(1, i32.ltU(get(len), c32(256))),
+              call(chacha4, get(key), get(n0), get(n1), get(lo), get(hi), get(ptr)),
+              set(ptr, i32.add(get(ptr), c32(256))),
+              set(len, i32.sub(get(len), c32(256))),
+              set(lo, i32.add(get(lo), c32(4))),
+              set(hi, i32.add(get(hi), i32.ltU(get(lo), c32(4)))),
+              br(0),
+            ),
+          ),
       block(
         loop(
           brIf(1, i32.eqz(get(len))),

@@ -25,7 +25,7 @@
  * TypeScript ChaCha20 and Poly1305.
  */
 import { UsageError } from '../errors.js';
-import { CHACHA20_POLY1305_WASM } from './chacha20-poly1305-wasm-bytes.js';
+import { chacha20Poly1305Wasm, chacha20Poly1305WasmSimd } from './chacha20-poly1305-wasm-bytes.js';
 import type { ChaChaPolyEngine, CryptoProvider } from './provider.js';
 
 // Memory layout (bytes). The key: K_2 (payload, Poly1305 key) then K_1 (length), as the KDF gives them.
@@ -42,13 +42,9 @@ export const PACKET = 256;
 const PAGE = 65536;
 
 /** The module's bytes (built from ./chacha20-poly1305-wasm-module.ts; see the generated file). */
-export function moduleBytes(): Uint8Array {
-  const s = atob(CHACHA20_POLY1305_WASM);
-  const out = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
-  return out;
+export function moduleBytes(simd: boolean): Uint8Array {
+  return simd ? chacha20Poly1305WasmSimd() : chacha20Poly1305Wasm();
 }
-
 
 /**
  * The part of the WebAssembly JavaScript API used here (declared locally: the project compiles
@@ -75,23 +71,38 @@ interface Exports {
 }
 
 let compiled: WasmModule | Error | undefined;
+let compiledSimd = false;
+
+/** The module built with or without SIMD, compiled; an Error where this runtime refuses it. */
+export function compileModule(simd: boolean): WasmModule | Error {
+  try {
+    const api = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
+    if (typeof api !== 'object' || api === null) throw new Error('this runtime has no WebAssembly');
+    return new api.Module(moduleBytes(simd));
+  } catch (e) {
+    return e instanceof Error ? e : new Error(String(e));
+  }
+}
 
 /**
- * The compiled module, compiled on first call and kept; an Error saying why where this runtime
- * cannot (no `WebAssembly`, or compiling from bytes forbidden: Cloudflare workerd, a page whose
+ * The compiled module, compiled on first call and kept: the SIMD one where the engine has
+ * WebAssembly SIMD, else the one without; an Error saying why where this runtime compiles
+ * neither (no `WebAssembly`, or compiling from bytes forbidden: Cloudflare workerd, a page whose
  * Content-Security-Policy lacks 'wasm-unsafe-eval').
  */
 export function wasmChaChaPolyModule(): WasmModule | Error {
   if (compiled === undefined) {
-    try {
-      const api = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
-      if (typeof api !== 'object' || api === null) throw new Error('this runtime has no WebAssembly');
-      compiled = new api.Module(moduleBytes());
-    } catch (e) {
-      compiled = e instanceof Error ? e : new Error(String(e));
-    }
+    compiled = compileModule(true);
+    compiledSimd = !(compiled instanceof Error);
+    if (compiled instanceof Error) compiled = compileModule(false);
   }
   return compiled;
+}
+
+/** What {@link wasmChaChaPolyModule} gives, for `-v`: `WebAssembly SIMD`, `WebAssembly`, or why not. */
+function wasmDescription(): string {
+  const m = wasmChaChaPolyModule();
+  return m instanceof Error ? `TypeScript (WebAssembly: ${m.message})` : compiledSimd ? 'WebAssembly SIMD' : 'WebAssembly';
 }
 
 /**
@@ -232,10 +243,7 @@ export function withWasm(base: CryptoProvider, choice: WasmChoice): CryptoProvid
     },
   });
   Object.defineProperty(p, 'chachaPolyImpl', {
-    get(): string {
-      const m = wasmChaChaPolyModule();
-      return m instanceof Error ? `TypeScript (WebAssembly: ${m.message})` : 'WebAssembly';
-    },
+    get: wasmDescription,
   });
   return p;
 }

@@ -173,8 +173,10 @@ export interface CryptoProvider {
    */
   chachaPoly?(key: Uint8Array): ChaChaPolyEngine | undefined;
   /**
-   * What computes chacha20-poly1305@openssh.com, for `-v` (e.g. `WebAssembly`, or `TypeScript
-   * (WebAssembly: <why not>)`). Absent: the TypeScript ChaCha20 and Poly1305.
+   * What computes chacha20-poly1305@openssh.com, for `-v` (e.g. `WebAssembly SIMD`, or
+   * `TypeScript (WebAssembly: <why not>)`); reading it may compile the WebAssembly module, so the
+   * handshake logs it only once chacha20-poly1305 is negotiated. Absent: the TypeScript ChaCha20
+   * and Poly1305.
    */
   readonly chachaPolyImpl?: string;
 }

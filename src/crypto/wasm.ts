@@ -8,7 +8,7 @@
  * `i32.add(get(a), i32.const(1))` reads as the expression it computes (spec §5.4: instructions
  * are a prefix opcode, then immediates). Only what that module needs is here: i32/i64 arithmetic,
  * loads and stores, locals, blocks, loops, branches and calls; one memory, functions exported by
- * name, no imports, no tables, no globals.
+ * name, no imports, no tables, no globals; and a few 128-bit SIMD instructions (WebAssembly 2.0).
  */
 
 /** Bytes of an instruction sequence (or of any part of the module). */
@@ -17,7 +17,9 @@ export type Code = number[];
 /** Value types (spec §5.3.1). */
 export const I32 = 0x7f;
 export const I64 = 0x7e;
-export type ValType = typeof I32 | typeof I64;
+/** The 128-bit vector type of the SIMD proposal (WebAssembly 2.0, spec §5.3.2). */
+export const V128 = 0x7b;
+export type ValType = typeof I32 | typeof I64 | typeof V128;
 
 /** Unsigned LEB128 (spec §5.2.2), for sizes, counts and indices (< 2^32). */
 export function uleb(n: number): Code {
@@ -141,6 +143,38 @@ export const i64 = {
   extendU: unary(0xad),
 };
 
+/** A SIMD instruction (spec §5.4.8): the prefix 0xfd, then the opcode as an unsigned LEB128. */
+const simd = (op: number): Code => [0xfd, ...uleb(op)];
+const simdUnary = (op: number) => (a: Code): Code => [...a, ...simd(op)];
+const simdBinary = (op: number) => (a: Code, b: Code): Code => [...a, ...b, ...simd(op)];
+
+/** v128 and i32x4 instructions (spec §5.4.8); loads and stores make no alignment promise. */
+export const v128 = {
+  load: (addr: Code, offset = 0): Code => [...addr, ...simd(0x00), ...memarg(0, offset)],
+  store: (addr: Code, v: Code, offset = 0): Code => [...addr, ...v, ...simd(0x0b), ...memarg(0, offset)],
+  /** Four i32 lanes, lane 0 first (little-endian bytes). */
+  constI32x4: (lanes: [number, number, number, number]): Code => [...simd(0x0c), ...lanes.flatMap((n) => [n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, (n >>> 24) & 0xff])],
+  /**
+   * i8x16.shuffle with i32 lanes: lane k of the result is lane `lanes[k]` of `a` (0–3) or of
+   * `b` (4–7).
+   */
+  shuffleI32: (a: Code, b: Code, lanes: [number, number, number, number]): Code => [...a, ...b, ...simd(0x0d), ...lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3])],
+  /** i8x16.shuffle: byte k of the result is byte `bytes[k]` of `a` (0–15) or of `b` (16–31). */
+  shuffleBytes: (a: Code, b: Code, bytes: number[]): Code => [...a, ...b, ...simd(0x0d), ...bytes],
+  or: simdBinary(0x50),
+  xor: simdBinary(0x51),
+};
+export const i32x4 = {
+  splat: simdUnary(0x11),
+  /** Lane-wise unsigned a < b: all ones or zero. */
+  ltU: simdBinary(0x3a),
+  /** Shifts take the count as an i32 (mod 32). */
+  shl: simdBinary(0xab),
+  shrU: simdBinary(0xad),
+  add: simdBinary(0xae),
+  sub: simdBinary(0xb1),
+};
+
 /**
  * A function being defined: its signature, its locals and its body. `index` is its place in the
  * module's function index space (definition order, spec §2.5.1: no imported functions here).
@@ -205,6 +239,8 @@ export class ModuleBuilder {
    * of functions), one memory of `memoryPages` 64-KiB pages exported as `memory`, the functions.
    */
   bytes(memoryPages: number): Uint8Array {
+    // (Code sections with SIMD need no feature flag in the binary: an engine without SIMD refuses
+    // the module at compile time, which callers treat as "compile the module without it".)
     const exported = this.funcs.filter((f) => f.exportName !== undefined);
     return new Uint8Array([
       // Magic "\0asm" and version 1 (spec §5.5.16).

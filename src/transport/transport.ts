@@ -159,9 +159,7 @@ export class Transport {
   start(): void {
     // RFC 4253 §4.2: identification string terminated by CR LF.
     this.preamble.push(utf8(this.clientVersion + '\r\n'));
-    // The name first and alone before any space: bench/tunnels.ts reads `crypto provider: (\S+)`.
-    const chachaPoly = this.crypto.chachaPolyImpl;
-    this.handler.log(`crypto provider: ${this.crypto.name}${chachaPoly === undefined ? '' : ` (chacha20-poly1305@openssh.com: ${chachaPoly})`}`);
+    this.handler.log(`crypto provider: ${this.crypto.name}`);
     this.handshake.start();
   }
 

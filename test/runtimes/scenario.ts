@@ -59,7 +59,7 @@ export interface ScenarioResult {
    * (ClientCore.prepareKex): its `kex:` debug line ("using the ..." / "discarded the prepared ..."), or ''.
    */
   kexPrepared: string;
-  /** What computed chacha20-poly1305@openssh.com, from the `crypto provider: P (chacha20-poly1305@openssh.com: X)` debug line: X, or ''. */
+  /** What computed chacha20-poly1305@openssh.com, from the `chacha20-poly1305@openssh.com: X` debug line: X, or ''. */
   chachaPoly: string;
   /** CPU seconds (user + system) of the runtime's process for the whole run, where the runner can measure it. */
   cpuSeconds?: number;
@@ -86,7 +86,7 @@ export async function runScenario(dial: Dial, p: ScenarioParams, runtime: string
   let kexPrepared = '';
   let chachaPoly = '';
   const debug = (m: string) => {
-    const impl = /^crypto provider: \S+ \(chacha20-poly1305@openssh\.com: (.*)\)$/.exec(m);
+    const impl = /^chacha20-poly1305@openssh\.com: (.*)$/.exec(m);
     if (impl) chachaPoly = impl[1]!;
     if (m === 'TCP_NODELAY set on the transport') transportNoDelay = true;
     if (/^kex: (using the .* key pair made while waiting|discarded the prepared)/.test(m)) kexPrepared = m;
