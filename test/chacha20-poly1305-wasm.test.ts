@@ -5,7 +5,9 @@
  * noble and OpenSSL.
  */
 import { createCipheriv, randomBytes, randomInt } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { chacha20orig } from '@noble/ciphers/chacha.js';
 import { poly1305 } from '@noble/ciphers/_poly1305.js';
 import { describe, expect, it } from 'vitest';
@@ -234,3 +236,37 @@ for (const [label, simd] of [['without SIMD', false], ['SIMD', true]] as const) 
     });
   });
 }
+
+describe('without WebAssembly (node --jitless has none; needs npm run build)', () => {
+  const dist = (p: string) => fileURLToPath(new URL(`../dist/${p}`, import.meta.url));
+  const run = (args: string[], env: NodeJS.ProcessEnv = {}) =>
+    spawnSync(process.execPath, ['--jitless', ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
+
+  it('the default falls back to TypeScript, says why, and still seals what the WebAssembly path seals', () => {
+    if (!existsSync(dist('crypto/pure.js'))) throw new Error('dist is missing: run `npm run build` first');
+    const key = rand(64);
+    const plain = rand(4 + 80);
+    const script = `
+      const { pureCryptoProvider } = await import(${JSON.stringify(dist('crypto/pure.js'))});
+      const { ChaCha20Poly1305Cipher } = await import(${JSON.stringify(dist('cipher/chacha20-poly1305.js'))});
+      const c = new ChaCha20Poly1305Cipher(Uint8Array.from(Buffer.from('${toHex(key)}', 'hex')), pureCryptoProvider);
+      const b = new Uint8Array(100);
+      b.set(Buffer.from('${toHex(plain)}', 'hex'));
+      c.seal(7, b, 0, 80);
+      console.log(pureCryptoProvider.chachaPolyImpl + '|' + Buffer.from(b).toString('hex'));`;
+    const r = run(['--input-type=module', '-e', script]);
+    const [impl, sealed] = r.stdout.trim().split('|');
+    expect(impl).toBe('TypeScript (WebAssembly: this runtime has no WebAssembly)');
+    const b = new Uint8Array(100);
+    b.set(plain);
+    new WasmChaChaPoly(module(true), key).seal(7, b, 0, 80);
+    expect(sealed).toBe(toHex(b));
+  });
+
+  it('PURE_SSH_WASM=on is refused with a message naming why (exit 255)', () => {
+    if (!existsSync(dist('node/cli.js'))) throw new Error('dist is missing: run `npm run build` first');
+    const r = run([dist('node/cli.js'), '-F', 'none', '-G', 'example.com'], { PURE_SSH_WASM: 'on' });
+    expect(r.stderr).toContain('PURE_SSH_WASM=on: WebAssembly was required for chacha20-poly1305@openssh.com but cannot be used here: this runtime has no WebAssembly');
+    expect(r.status).toBe(255);
+  });
+});
