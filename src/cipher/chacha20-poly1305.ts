@@ -48,8 +48,8 @@ export class ChaCha20Poly1305Cipher implements PacketCipher {
   // less than any runtime call costs (node:crypto's own provider hands such short ranges back to
   // it too), so those two are always ours.
   private readonly main: ChaCha20Stream;
-  private readonly header: ChaCha20;
-  private readonly polyKeyStream: ChaCha20;
+  private readonly header: ChaCha20 | undefined;
+  private readonly polyKeyStream: ChaCha20 | undefined;
   // PROTOCOL.chacha20poly1305: nonce = sequence number as a big-endian uint64; the high half is
   // always 0 because seq is a uint32.
   private readonly nonce = new Uint8Array(8);
@@ -63,7 +63,7 @@ export class ChaCha20Poly1305Cipher implements PacketCipher {
   private scratch = new Uint8Array(0);
   private scratchWords = new Int32Array(0);
 
-  /** The provider's engine (one call per packet), when it has one; then header and polyKeyStream are unused. */
+  /** The provider's engine (one call per packet), when it has one; then there is no header or polyKeyStream (the key stays in the engine). */
   private readonly engine: ChaChaPolyEngine | undefined;
   /** Payload bytes from which {@link main} (native) encrypts and the engine only authenticates. */
   private readonly nativeFrom: number;
@@ -74,8 +74,10 @@ export class ChaCha20Poly1305Cipher implements PacketCipher {
     }
     this.main = crypto.chacha20(key.subarray(0, 32));
     this.engine = crypto.chachaPoly?.(key);
-    this.polyKeyStream = new ChaCha20(key, 0);
-    this.header = new ChaCha20(key, 32);
+    if (this.engine === undefined) {
+      this.polyKeyStream = new ChaCha20(key, 0);
+      this.header = new ChaCha20(key, 32);
+    }
     this.nativeFrom = this.main.nativeFrom ?? Infinity;
     // The engine decrypts into its own memory, so its plaintext is copied out to fresh memory anyway.
     this.outOfPlace = this.engine !== undefined || this.main.xorCopy !== undefined;
@@ -92,8 +94,8 @@ export class ChaCha20Poly1305Cipher implements PacketCipher {
   // PROTOCOL.chacha20poly1305: the Poly1305 key is K_2's keystream block 0, first 32 bytes.
   private makePolyKey(): void {
     // Words on a little-endian host, where the key's bytes are then the keystream's.
-    if (LITTLE_ENDIAN) this.polyKeyStream.keystreamWords(this.nonce, 0, this.polyKeyWords, 8);
-    else this.polyKeyStream.keystream(this.nonce, 0, this.polyKey, 0, 32);
+    if (LITTLE_ENDIAN) this.polyKeyStream!.keystreamWords(this.nonce, 0, this.polyKeyWords, 8);
+    else this.polyKeyStream!.keystream(this.nonce, 0, this.polyKey, 0, 32);
   }
 
   /**
@@ -109,7 +111,7 @@ export class ChaCha20Poly1305Cipher implements PacketCipher {
 
   /** K_1's keystream block 0 for the current nonce, bytes 0–3 as a little-endian word: the length's (see below). */
   private lengthKeystream(): number {
-    return this.header.keystreamWord0(this.nonce, 0);
+    return this.header!.keystreamWord0(this.nonce, 0);
   }
 
   seal(seq: number, buf: Uint8Array, off: number, packetLength: number): void {
@@ -203,8 +205,8 @@ export class ChaCha20Poly1305Cipher implements PacketCipher {
   dispose(): void {
     this.engine?.dispose();
     this.main.dispose();
-    this.polyKeyStream.dispose();
-    this.header.dispose();
+    this.polyKeyStream?.dispose();
+    this.header?.dispose();
     this.polyKey.fill(0);
     this.tag.fill(0);
     this.scratch.fill(0);
