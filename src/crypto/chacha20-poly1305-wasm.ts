@@ -1,12 +1,14 @@
 /**
  * chacha20-poly1305@openssh.com (PROTOCOL.chacha20poly1305) in WebAssembly: the original ChaCha20
  * (64-bit nonce, 64-bit block counter; RFC 8439 §2.3 with Bernstein's original state layout) and
- * Poly1305 (RFC 8439 §2.5), compiled once per process.
+ * Poly1305 (RFC 8439 §2.5), compiled once per process: with ChaCha20 four blocks at a time in
+ * 128-bit SIMD where the engine has WebAssembly SIMD, else a module without.
  *
- * Why: JavaScript starts in V8's interpreter, so the first thousand packets of a connection paid
- * ~70 ms of crypto warm-up (bench/README.md "Echo"), and Poly1305 in doubles was ~1.3 s of CPU per
- * GiB of a bulk download. WebAssembly is compiled before its first call and has 64-bit integer
- * multiplies: Poly1305 here is the 26-bit-limb form (5 limbs, 25 products per block).
+ * Why (measured, bench/README.md "chacha20-poly1305 in WebAssembly"): JavaScript starts in V8's
+ * interpreter, so the first thousand packets of a connection paid ~70-90 ms of crypto warm-up
+ * (~13 ms here), and Poly1305 in doubles was ~1.3 s of CPU per GiB of a bulk download (2.4×
+ * faster here). WebAssembly is compiled before its first call and has 64-bit integer multiplies:
+ * Poly1305 here is the 26-bit-limb form (5 limbs, 25 products per block).
  *
  * One call per packet: {@link WasmChaChaPoly.seal} encrypts the length with K_1, the payload with
  * K_2 from block 1, and appends the Poly1305 tag keyed by K_2's block 0; {@link WasmChaChaPoly.open}
@@ -59,7 +61,7 @@ export interface WasmModule {
   readonly __wasmModule?: never;
 }
 
-/** The exports of {@link buildModule}'s module. */
+/** The module's exports (see ./chacha20-poly1305-wasm-module.ts). */
 interface Exports {
   readonly memory: { readonly buffer: ArrayBuffer; grow(pages: number): number };
   xor(key: number, n0: number, n1: number, lo: number, hi: number, ptr: number, len: number): void;
