@@ -12,7 +12,7 @@ import { chacha20orig } from '@noble/ciphers/chacha.js';
 import { poly1305 } from '@noble/ciphers/_poly1305.js';
 import { describe, expect, it } from 'vitest';
 import { ChaCha20Poly1305Cipher } from '../src/cipher/chacha20-poly1305.js';
-import { compileModule, moduleBytes, PACKET, WasmChaChaPoly, wasmChaChaPolyModule, withWasm, type WasmModule } from '../src/crypto/chacha20-poly1305-wasm.js';
+import { compileModule, KEY_SLOTS, moduleBytes, PACKET, SLOT_COUNT, WasmChaChaPoly, wasmChaChaPolyModule, withWasm, type WasmModule } from '../src/crypto/chacha20-poly1305-wasm.js';
 import { buildModule } from '../src/crypto/chacha20-poly1305-wasm-module.js';
 import { bytesFile } from '../scripts/gen-wasm.js';
 import { pureTsCryptoProvider } from '../src/crypto/pure.js';
@@ -52,10 +52,11 @@ function raw(simd: boolean): { memory: { buffer: ArrayBuffer }; poly1305(key: nu
 function wasmPoly1305(simd: boolean, key: Uint8Array, msg: Uint8Array, msgOff = 0): string {
   const x = raw(simd);
   const mem = new Uint8Array(x.memory.buffer);
-  mem.set(key, PACKET);
-  mem.set(msg, PACKET + 64 + msgOff);
-  x.poly1305(PACKET, PACKET + 64 + msgOff, msg.length, PACKET + 32);
-  return toHex(mem.slice(PACKET + 32, PACKET + 48));
+  // A fresh instance: its key slots are free memory (up to 64 KiB).
+  mem.set(key, KEY_SLOTS);
+  mem.set(msg, KEY_SLOTS + 64 + msgOff);
+  x.poly1305(KEY_SLOTS, KEY_SLOTS + 64 + msgOff, msg.length, KEY_SLOTS + 32);
+  return toHex(mem.slice(KEY_SLOTS + 32, KEY_SLOTS + 48));
 }
 
 
@@ -222,17 +223,44 @@ for (const [label, simd] of [['without SIMD', false], ['SIMD', true]] as const) 
       expect(wasm.open(6, a, 0, len)).toBe(false); // wrong sequence number
     });
 
-    it('dispose() zeroes the whole memory, the key included', () => {
+    it('dispose() zeroes the key and the packet area, leaves other ciphers\' keys, and frees the slot', () => {
       const key = rand(64);
+      const other = rand(64);
       const wasm = new WasmChaChaPoly(module(simd), key);
+      const neighbour = new WasmChaChaPoly(module(simd), other);
       const a = new Uint8Array(4 + 64 + 16);
       wasm.seal(1, a, 0, 64);
       const mem = wasm.memory();
-      expect(toHex(mem.subarray(0, 64))).toBe(toHex(key));
+      const slot = wasm.keySlot();
+      expect(toHex(mem.subarray(slot, slot + 64))).toBe(toHex(key));
       // Scratch (keystream block, pad, computed tag) is zeroed after each call.
-      expect(mem.subarray(64, PACKET).every((b) => b === 0)).toBe(true);
+      expect(mem.subarray(0, KEY_SLOTS).every((b) => b === 0)).toBe(true);
       wasm.dispose();
-      expect(mem.every((b) => b === 0)).toBe(true);
+      expect(mem.subarray(slot, slot + 64).every((b) => b === 0)).toBe(true);
+      expect(mem.subarray(PACKET).every((b) => b === 0)).toBe(true);
+      expect(toHex(mem.subarray(neighbour.keySlot(), neighbour.keySlot() + 64))).toBe(toHex(other));
+      // A disposed cipher refuses to run (its slot may hold another cipher's key by now).
+      expect(() => wasm.seal(2, a, 0, 64)).toThrow(/disposed/);
+      // The slot is handed out again.
+      const next = new WasmChaChaPoly(module(simd), rand(64));
+      expect(next.keySlot()).toBe(slot);
+      next.dispose();
+      neighbour.dispose();
+    });
+
+    it('more live ciphers than one instance has key slots get a further instance, and stay correct', () => {
+      const live = Array.from({ length: SLOT_COUNT + 3 }, () => ({ key: rand(64), c: undefined as WasmChaChaPoly | undefined }));
+      for (const l of live) l.c = new WasmChaChaPoly(module(simd), l.key);
+      for (const l of [live[0]!, live[SLOT_COUNT - 1]!, live[SLOT_COUNT]!, live[SLOT_COUNT + 2]!]) {
+        const a = new Uint8Array(4 + 100 + 16);
+        a.set(rand(104));
+        const b = a.slice();
+        l.c!.seal(3, a, 0, 100);
+        new ChaCha20Poly1305Cipher(l.key, pureTsCryptoProvider).seal(3, b, 0, 100);
+        expect(toHex(a)).toBe(toHex(b));
+      }
+      expect(live[SLOT_COUNT]!.c!.memory()).not.toBe(live[0]!.c!.memory());
+      for (const l of live) l.c!.dispose();
     });
   });
 }

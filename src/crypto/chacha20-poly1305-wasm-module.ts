@@ -7,7 +7,7 @@
  * Exports (all offsets are into the module's own memory; layout in ./chacha20-poly1305-wasm.ts):
  * `xor`, `poly1305`, `lengthKeystream`, `mac`, `seal`, `verify`, `open`, and `memory`.
  */
-import { BLOCK, KEY_HEADER, KEY_MAIN, PAD, TAG } from './chacha20-poly1305-wasm.js';
+import { BLOCK, PAD, TAG } from './chacha20-poly1305-wasm.js';
 import { call, block, br, brIf, get, i32, i32x4, i64, I32, I64, if_, loop, ModuleBuilder, ret, seq, set, tee, v128, V128, type Code, type Func, type Local } from './wasm.js';
 
 /** RFC 8439 §2.3: the first four state words, "expand 32-byte k". */
@@ -295,45 +295,47 @@ export function buildModule(simd: boolean): Uint8Array {
   // (PROTOCOL.chacha20poly1305): state word 14 is 0, word 15 the byte-swapped seq.
   const nonceWord = (sq: Local): Code => i32.or(i32.rotl(i32.and(get(sq), c32(0xff00ff00)), c32(8)), i32.rotr(i32.and(get(sq), c32(0x00ff00ff)), c32(8)));
 
-  // lengthKeystream(seq): K_1's keystream block 0, bytes 0–3 as a little-endian word.
-  const lengthKeystream = m.func([I32], I32, 'lengthKeystream');
+  // lengthKeystream(key, seq): K_1's keystream block 0, bytes 0–3 as a little-endian word.
+  // The packet functions take `key`: the address of a cipher's 64-byte key, K_2 (payload and
+  // Poly1305 key) then K_1 (length) as the KDF gives them.
+  const lengthKeystream = m.func([I32, I32], I32, 'lengthKeystream');
   {
-    const [sq] = lengthKeystream.params as [Local];
+    const [key, sq] = lengthKeystream.params as [Local, Local];
     const w = lengthKeystream.local(I32);
-    lengthKeystream.body = seq(call(chachaBlock, c32(KEY_HEADER), c32(0), nonceWord(sq), c32(0), c32(0)), set(w, i32.load(c32(BLOCK))), wipe(BLOCK, 64), get(w));
+    lengthKeystream.body = seq(call(chachaBlock, i32.add(get(key), c32(32)), c32(0), nonceWord(sq), c32(0), c32(0)), set(w, i32.load(c32(BLOCK))), wipe(BLOCK, 64), get(w));
   }
 
-  // mac(seq, ptr, n, out): the tag over [ptr, ptr + n) (encrypted length || payload) under the
+  // mac(key, seq, ptr, n, out): the tag over [ptr, ptr + n) (encrypted length || payload) under the
   // Poly1305 key = first 32 bytes of K_2's keystream block 0.
-  const mac = m.func([I32, I32, I32, I32], undefined, 'mac');
+  const mac = m.func([I32, I32, I32, I32, I32], undefined, 'mac');
   {
-    const [sq, ptr, n, out] = mac.params as [Local, Local, Local, Local];
-    mac.body = seq(call(chachaBlock, c32(KEY_MAIN), c32(0), nonceWord(sq), c32(0), c32(0)), call(poly1305, c32(BLOCK), get(ptr), get(n), get(out)), wipe(BLOCK, 64));
+    const [key, sq, ptr, n, out] = mac.params as [Local, Local, Local, Local, Local];
+    mac.body = seq(call(chachaBlock, get(key), c32(0), nonceWord(sq), c32(0), c32(0)), call(poly1305, c32(BLOCK), get(ptr), get(n), get(out)), wipe(BLOCK, 64));
   }
 
-  // seal(seq, ptr, n): [ptr, ptr + 4) is the plaintext length, [ptr + 4, ptr + n) the rest of the
+  // seal(key, seq, ptr, n): [ptr, ptr + 4) is the plaintext length, [ptr + 4, ptr + n) the rest of the
   // packet; both encrypted in place and the tag written to [ptr + n, ptr + n + 16).
-  const seal = m.func([I32, I32, I32], undefined, 'seal');
+  const seal = m.func([I32, I32, I32, I32], undefined, 'seal');
   {
-    const [sq, ptr, n] = seal.params as [Local, Local, Local];
+    const [key, sq, ptr, n] = seal.params as [Local, Local, Local, Local];
     seal.body = seq(
       // PROTOCOL.chacha20poly1305: the length under K_1 from block 0, the payload under K_2 from block 1.
-      call(chachaBlock, c32(KEY_HEADER), c32(0), nonceWord(sq), c32(0), c32(0)),
+      call(chachaBlock, i32.add(get(key), c32(32)), c32(0), nonceWord(sq), c32(0), c32(0)),
       i32.store(get(ptr), i32.xor(i32.load(get(ptr)), i32.load(c32(BLOCK)))),
-      call(xor, c32(KEY_MAIN), c32(0), nonceWord(sq), c32(1), c32(0), i32.add(get(ptr), c32(4)), i32.sub(get(n), c32(4))),
-      call(mac, get(sq), get(ptr), get(n), i32.add(get(ptr), get(n))),
+      call(xor, get(key), c32(0), nonceWord(sq), c32(1), c32(0), i32.add(get(ptr), c32(4)), i32.sub(get(n), c32(4))),
+      call(mac, get(key), get(sq), get(ptr), get(n), i32.add(get(ptr), get(n))),
     );
   }
 
-  // verify(seq, ptr, n) → 1 when the tag at [ptr + n, ptr + n + 16) is right, else 0; compared
+  // verify(key, seq, ptr, n) → 1 when the tag at [ptr + n, ptr + n + 16) is right, else 0; compared
   // without a data-dependent branch.
-  const verify = m.func([I32, I32, I32], I32, 'verify');
+  const verify = m.func([I32, I32, I32, I32], I32, 'verify');
   {
-    const [sq, ptr, n] = verify.params as [Local, Local, Local];
+    const [key, sq, ptr, n] = verify.params as [Local, Local, Local, Local];
     const diff = verify.local(I64);
     const at = verify.local(I32);
     verify.body = seq(
-      call(mac, get(sq), get(ptr), get(n), c32(TAG)),
+      call(mac, get(key), get(sq), get(ptr), get(n), c32(TAG)),
       set(at, i32.add(get(ptr), get(n))),
       set(diff, i64.or(i64.xor(i64.load(c32(TAG)), i64.load(get(at))), i64.xor(i64.load(c32(TAG), 8), i64.load(get(at), 8)))),
       wipe(TAG, 16),
@@ -342,14 +344,14 @@ export function buildModule(simd: boolean): Uint8Array {
     );
   }
 
-  // open(seq, ptr, n) → 1 and [ptr + 4, ptr + n) decrypted when the tag verifies; 0 and nothing
+  // open(key, seq, ptr, n) → 1 and [ptr + 4, ptr + n) decrypted when the tag verifies; 0 and nothing
   // changed otherwise (PROTOCOL.chacha20poly1305: check the tag before decrypting).
-  const open = m.func([I32, I32, I32], I32, 'open');
+  const open = m.func([I32, I32, I32, I32], I32, 'open');
   {
-    const [sq, ptr, n] = open.params as [Local, Local, Local];
+    const [key, sq, ptr, n] = open.params as [Local, Local, Local, Local];
     open.body = seq(
-      if_(i32.eqz(call(verify, get(sq), get(ptr), get(n))), [ret(c32(0))]),
-      call(xor, c32(KEY_MAIN), c32(0), nonceWord(sq), c32(1), c32(0), i32.add(get(ptr), c32(4)), i32.sub(get(n), c32(4))),
+      if_(i32.eqz(call(verify, get(key), get(sq), get(ptr), get(n))), [ret(c32(0))]),
+      call(xor, get(key), c32(0), nonceWord(sq), c32(1), c32(0), i32.add(get(ptr), c32(4)), i32.sub(get(n), c32(4))),
       c32(1),
     );
   }
