@@ -23,7 +23,7 @@ export function buildModule(simd: boolean): Uint8Array {
   const c32 = i32.const;
   const c64 = i64.const;
 
-  // --- ChaCha20 block function (RFC 8439 §2.3), original layout: words 12–13 the 64-bit block
+  // ChaCha20 block function (RFC 8439 §2.3), original layout: words 12–13 the 64-bit block
   // counter, 14–15 the nonce. block(key, n0, n1, lo, hi) writes keystream block (hi·2^32 + lo)
   // for key at `key` and nonce words n0, n1 to BLOCK.
   const chachaBlock = m.func([I32, I32, I32, I32, I32], undefined);
@@ -63,7 +63,7 @@ export function buildModule(simd: boolean): Uint8Array {
 
   const wipe = (at: number, bytes: number): Code => seq(...Array.from({ length: bytes / 8 }, (_, i) => i64.store(c32(at), c64(0), 8 * i)));
 
-  // --- chacha4(key, n0, n1, lo, hi, ptr): XOR [ptr, ptr + 256) with keystream blocks
+  // chacha4(key, n0, n1, lo, hi, ptr): XOR [ptr, ptr + 256) with keystream blocks
   // (hi·2^32 + lo) .. + 3, computed together: vector x[k] holds state word k of the four blocks,
   // one per lane (the same rounds as chachaBlock, lane-wise), then each block's words are
   // gathered from the lanes by shuffles (a 4×4 transpose per four words).
@@ -133,7 +133,7 @@ export function buildModule(simd: boolean): Uint8Array {
     );
   }
 
-  // --- xor(key, n0, n1, lo, hi, ptr, len): XOR memory [ptr, ptr + len) with the keystream from
+  // xor(key, n0, n1, lo, hi, ptr, len): XOR memory [ptr, ptr + len) with the keystream from
   // block (hi·2^32 + lo); encryption and decryption alike (RFC 8439 §2.4).
   const xor = m.func([I32, I32, I32, I32, I32, I32, I32], undefined, 'xor');
   {
@@ -186,7 +186,7 @@ export function buildModule(simd: boolean): Uint8Array {
     );
   }
 
-  // --- poly1305(key, msg, len, out): the 16-byte tag of memory [msg, msg + len) under the
+  // poly1305(key, msg, len, out): the 16-byte tag of memory [msg, msg + len) under the
   // one-time key at `key` (r || s, RFC 8439 §2.5), written to `out`. h, r in radix 2^26, as in
   // poly1305-donna's 32-bit form; products are i64 (limbs < 2^27, 5·r < 2^29: sums < 2^59).
   const poly1305 = m.func([I32, I32, I32, I32], undefined, 'poly1305');
@@ -291,7 +291,7 @@ export function buildModule(simd: boolean): Uint8Array {
     );
   }
 
-  // --- The SSH construction. The nonce is the sequence number as a big-endian uint64
+  // The SSH construction. The nonce is the sequence number as a big-endian uint64
   // (PROTOCOL.chacha20poly1305): state word 14 is 0, word 15 the byte-swapped seq.
   const nonceWord = (sq: Local): Code => i32.or(i32.rotl(i32.and(get(sq), c32(0xff00ff00)), c32(8)), i32.rotr(i32.and(get(sq), c32(0x00ff00ff)), c32(8)));
 

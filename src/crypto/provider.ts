@@ -141,7 +141,7 @@ export interface ChaChaPolyEngine {
   mac(seq: number, buf: Uint8Array, off: number, n: number): void;
   /** Whether the tag after `buf[off, off + n)` is right, constant time (for a caller that decrypts elsewhere). */
   verify(seq: number, buf: Uint8Array, off: number, n: number): boolean;
-  /** Wipe the key and every byte the engine holds. */
+  /** Wipe the key and the packet bytes the engine holds; the engine refuses to run afterwards. */
   dispose(): void;
 }
 
