@@ -295,7 +295,9 @@ export async function describeFatal(err: unknown, cfg: ResolvedConfig, log: Log,
         'Host key verification failed.',
       ].join('\n');
     }
-    if (err.problem === 'unknown' && (cfg.strictHostKeyChecking === 'yes' || cfg.batchMode)) {
+    // sshconnect.c check_host_key: this line only for StrictHostKeyChecking=yes; with BatchMode
+    // and ask, confirm() answers no at once and ssh says only "Host key verification failed.".
+    if (err.problem === 'unknown' && cfg.strictHostKeyChecking === 'yes') {
       return `No ${type} host key is known for ${err.host} and you have requested strict checking.\nHost key verification failed.`;
     }
     if (err.problem === 'unknown' || err.problem === 'rejected') {
