@@ -81,6 +81,19 @@ describeWithHome('pure-ssh command line without a server', () => {
     }
   });
 
+  it('-f without -N or a command: ssh\'s line and exit, before -G prints and before our refusal of a shell', async () => {
+    for (const args of [['-f', 'h'], ['-G', '-f', 'h'], ['-o', 'ForkAfterAuthentication=yes', '-L', '1:a:2', 'h']]) {
+      const ours = runCli(home, ['-F', 'none', ...args]);
+      const theirs = spawn('/usr/bin/ssh', ['-F', 'none', ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: cliEnv(home) });
+      let stderr = '';
+      theirs.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const code = await new Promise<number | null>((r) => theirs.on('exit', (c) => r(c)));
+      expect(code, args.join(' ')).toBe(255);
+      expect(await exitOf(ours)).toBe(255);
+      expect(ours.stderr(), args.join(' ')).toBe(stderr);
+    }
+  });
+
   it('an algorithm pure-ssh does not implement names where it was asked for (file and line, -c, -o)', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'pure-ssh-cli-'));
     try {

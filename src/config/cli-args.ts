@@ -823,6 +823,12 @@ function* resolveSteps(argv: string[], cenv: CliEnvironment): Generator<HostLook
   if (o.clearAllForwardings && o.remoteForwards.length + o.dynamicForwards.length > 0) {
     note(`ClearAllForwardings: ${o.remoteForwards.length} remote and ${o.dynamicForwards.length} dynamic forward(s) cleared`);
   }
+  const forkAfterAuthentication = flags.fork || (o.forkAfterAuthentication ?? false);
+  // ssh.c main, before it connects and before -G prints anything: -f needs a command or
+  // SessionType none (-N, -W). It comes before our own refusal of a shell, as ssh's check does.
+  if (forkAfterAuthentication && flags.command.length === 0 && !flags.noShell && o.sessionType !== 'none') {
+    throw new ConfigError('Cannot fork into background without a command to execute.');
+  }
   let warnNoShell = false;
   // ssh.c: -N is SessionType none.
   if (!flags.noShell && o.sessionType !== 'none' && !flags.dump) {
@@ -834,11 +840,6 @@ function* resolveSteps(argv: string[], cenv: CliEnvironment): Generator<HostLook
     warnNoShell = true;
   }
 
-  const forkAfterAuthentication = flags.fork || (o.forkAfterAuthentication ?? false);
-  if (forkAfterAuthentication && flags.command.length === 0 && !flags.noShell && o.sessionType !== 'none' && !flags.dump) {
-    // ssh.c's wording; pure-ssh runs no command, so -N (or -W) is what makes -f meaningful.
-    throw new ConfigError('Cannot fork into background without a command to execute.');
-  }
   if (forkAfterAuthentication && flags.stdioForward) {
     throw new ConfigError('pure-ssh: -f cannot be combined with -W: the background process would have no standard input and output to forward');
   }
