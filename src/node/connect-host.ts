@@ -629,7 +629,8 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
       rekeyBytes: cfg.rekeyLimit,
       rekeyTime: cfg.rekeyLimitSeconds === undefined ? undefined : cfg.rekeyLimitSeconds * 1000,
       sock,
-      debug: (m) => {
+      debug: (m, level) => {
+        if (level) return log.debug(level, m);
         // sshconnect2.c: the method that succeeded is in ssh's verbose line below.
         const auth = /^Authenticated using "(.*)"\.$/.exec(m);
         if (auth) method = auth[1]!;
