@@ -142,6 +142,39 @@ sys.stdin.read()
     }
   }, 30_000);
 
+  it('a server that closes before its identification line, or after it: ssh 9.2\'s lines (kex.c, then packet.c at INFO) byte for byte', async () => {
+    const sockets: net.Socket[] = [];
+    const closer = net.createServer((s) => {
+      sockets.push(s);
+      s.on('error', () => {});
+      s.end();
+    });
+    const bannerThenClose = net.createServer((s) => {
+      sockets.push(s);
+      s.on('error', () => {});
+      s.write('SSH-2.0-OpenSSH_9.2\r\n');
+      setTimeout(() => s.end(), 100);
+    });
+    await Promise.all([closer, bannerThenClose].map((srv) => new Promise<void>((r) => srv.listen(0, '127.0.0.1', r))));
+    try {
+      for (const [srv, level, expected] of [
+        [closer, 'INFO', 'kex_exchange_identification: Connection closed by remote host\r\nConnection closed by 127.0.0.1 port PORT\r\n'],
+        [closer, 'ERROR', 'kex_exchange_identification: Connection closed by remote host\r\n'],
+        [bannerThenClose, 'INFO', 'Connection closed by 127.0.0.1 port PORT\r\n'],
+        [bannerThenClose, 'ERROR', ''],
+      ] as const) {
+        const port = (srv.address() as net.AddressInfo).port;
+        for (const client of clients()) {
+          const r = await run(client, port, ['-o', `LogLevel=${level}`], 10_000);
+          expect({ code: r.code, err: r.err }, `${client} ${level}`).toEqual({ code: 255, err: expected.replace('PORT', String(port)) });
+        }
+      }
+    } finally {
+      for (const s of sockets) s.destroy();
+      await Promise.all([closer, bannerThenClose].map((srv) => new Promise((r) => srv.close(r))));
+    }
+  }, 60_000);
+
   it('ConnectTimeout with a listener that never accepts: "ssh: connect to host H port P: Connection timed out", exit 255', async () => {
     for (const client of clients()) {
       const r = await run(client, fullPort, ['-o', 'ConnectTimeout=1'], 10_000);

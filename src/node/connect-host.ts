@@ -64,6 +64,8 @@ export class Log {
   }
   /** Errors the user must see (suppressed only by -q). */
   error(message: string): void {
+    // An error ssh shows only at a level above this one (describeFatal) leaves nothing to print.
+    if (message === '') return;
     // channels.c channel_input_open_failure: one call, the server's description included.
     if (/^channel \d+: open failed: /.test(message)) message = oneLogCall(message);
     if (this.at('ERROR')) this.line(this.channelNumbers(message));
@@ -328,6 +330,15 @@ export async function describeFatal(err: unknown, cfg: ResolvedConfig, log: Log,
     if (cause?.code === 'EAI_ADDRFAMILY') {
       return `ssh: Could not resolve hostname ${cfg.hostName}: Address family for hostname not supported`;
     }
+    // Closed before authentication (ssh 9.2): kex.c's error before the server's identification
+    // line, then packet.c sshpkt_fatal's logdie("Connection closed by %s") at INFO.
+    const peer = peerOf.get(err);
+    if (!established && peer !== undefined) {
+      const early = err.message === KEX_IDENTIFICATION_CLOSED || (beforeBanner.has(err) && /^Connection to .* closed by remote host\.$/.test(err.message));
+      const closed = `Connection closed by ${peer}`;
+      if (early) return log.shows('INFO') ? `${KEX_IDENTIFICATION_CLOSED}\n${closed}` : KEX_IDENTIFICATION_CLOSED;
+      if (/^Connection to .* closed by remote host\.$/.test(err.message)) return log.shows('INFO') ? closed : '';
+    }
     const m = /^Connection to (.*) port \d+ closed by remote host\.$/.exec(err.message);
     if (m) return `Connection to ${m[1]} closed by remote host.`;
     // The library words every socket error as a connect error; once connected ssh(1) says this.
@@ -413,6 +424,10 @@ export function configOf(err: unknown, fallback: ResolvedConfig): ResolvedConfig
 
 /** packet.c's remote id of the connection an error ended: "ADDRESS port N", or "UNKNOWN port 65535" without a socket. */
 const peerOf = new WeakMap<object, string>();
+/** Connection errors that came before the server's identification line. */
+const beforeBanner = new WeakSet<object>();
+/** ssh 9.2 kex.c kex_exchange_identification, the peer closing before its identification line. */
+const KEX_IDENTIFICATION_CLOSED = 'kex_exchange_identification: Connection closed by remote host';
 
 /** How many connections were to be carried over the failed one (0: the destination's own). */
 const failedDepth = new WeakMap<object, number>();
@@ -619,6 +634,7 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
     : undefined;
 
   let method = 'none';
+  let bannerSeen = false;
   try {
     const client = await connect({
       host: cfg.hostName,
@@ -647,6 +663,8 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
       sock,
       debug: (m, level) => {
         if (level) return log.debug(level, m);
+        // transport/version.ts: the server's identification line arrived.
+        if (m.startsWith('Remote protocol version ')) bannerSeen = true;
         // sshconnect2.c: the method that succeeded is in ssh's verbose line below.
         const auth = /^Authenticated using "(.*)"\.$/.exec(m);
         if (auth) method = auth[1]!;
@@ -683,7 +701,10 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
       // ServerAliveInterval × ServerAliveCountMax without a packet before the session: sshpkt_fatal.
       (err as Error).message = `Connection to ${remoteId} timed out`;
     }
-    if (err && typeof err === 'object') peerOf.set(err, remoteId);
+    if (err && typeof err === 'object') {
+      peerOf.set(err, remoteId);
+      if (!bannerSeen) beforeBanner.add(err);
+    }
     sock.destroy();
     if (via) await via.close().catch(() => {});
     throw tagged(err, cfg, depth);
