@@ -186,8 +186,11 @@ export interface ConnectOptions {
    * `'none'` or an empty list: connect directly. Not with `sock`.
    */
   jump?: string | JumpHost[];
-  /** Diagnostic lines (like ssh -v). Never receives secrets. */
-  debug?: (message: string) => void;
+  /**
+   * Diagnostic lines (like ssh -v). Never receives secrets. `level` is ssh's debug level of the
+   * line when above 1 (2 for -vv, 3 for -vvv), e.g. the KEXINIT proposals at 2.
+   */
+  debug?: (message: string, level?: 2 | 3) => void;
   /** Called with the server's banner (RFC 4252 §5.4). */
   onBanner?: (message: string) => void;
   /**
@@ -898,8 +901,9 @@ export class SshClient extends EventEmitter {
     if (!this.pumping) this.pump();
   }
   /** @internal for -v logs of the forwarder. */
-  log(message: string): void {
-    this.options.debug?.(message);
+  log(message: string, level?: 2 | 3): void {
+    if (level) this.options.debug?.(message, level);
+    else this.options.debug?.(message);
   }
 
   // ---- the IO loop ----
@@ -1087,7 +1091,7 @@ export class SshClient extends EventEmitter {
         this.streams.get(e.channel)?._drain();
         return;
       case 'log':
-        this.log(e.message);
+        this.log(e.message, e.level);
         return;
       case 'host-key':
         void settleHostKey(this.core, e, { host: this.options.host, port: this.options.port ?? 22 }, this.verifier, (m) => this.log(m)).then(() => this.pump());
