@@ -12,6 +12,7 @@ import { homedir, hostname as osHostname, userInfo } from 'node:os';
 import type { Duplex } from 'node:stream';
 import { ConfigError, jumpHostArgv, resolveCommandLineAsync, type CliEnvironment, type ResolvedConfig } from '../config/cli-args.js';
 import { LOG_LEVELS, type LogLevel } from '../config/ssh-config.js';
+import type { CryptoProvider } from '../crypto/provider.js';
 import type { SshError } from '../errors.js';
 import type { SshClient } from './client.js';
 import { lookupHost } from './host-lookup.js';
@@ -243,6 +244,19 @@ export async function loadIdentities(cfg: ResolvedConfig, log: Log, unlock: Unlo
     }
   }
   return [...certified, ...entries];
+}
+
+/**
+ * The provider connect() will pick (PURE_SSH_CRYPTO), for the identity files loaded before it: its
+ * Ed25519 checks an Ed25519 key's public half. Undefined (noble does it) when the variable is
+ * invalid: connect() reports that with its UsageError, as before.
+ */
+function providerOrUndefined(pick: (choice: undefined) => CryptoProvider): CryptoProvider | undefined {
+  try {
+    return pick(undefined);
+  } catch {
+    return undefined;
+  }
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
@@ -557,7 +571,7 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
     await new Promise<void>((resolve) => process.nextTick(resolve));
     loaded = await loadLibraries();
   }
-  const [{ connect }, { knownHostsVerifier }, , prompt] = loaded;
+  const [{ connect, cryptoProviderFor }, { knownHostsVerifier }, , prompt] = loaded;
   const { sock, via } = await routeWithin(routed, cfg, routeStarted, depth);
   // packet.c ssh_remote_ipaddr/ssh_remote_port in ssh's fatal messages: "UNKNOWN port 65535" when
   // the transport is not a socket (ProxyCommand, and ssh -J's ssh -W).
@@ -597,6 +611,7 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
     askPassphrase,
     attempts: cfg.numberOfPasswordPrompts,
     debug: (m) => log.debug1(m),
+    crypto: providerOrUndefined(cryptoProviderFor),
   });
 
   // BatchMode: never ask; an unknown host key is then refused as with StrictHostKeyChecking=yes.
