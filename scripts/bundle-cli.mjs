@@ -42,7 +42,16 @@ if (!existsSync(`${root}/${entry}`)) {
  * (`get`, `has`).
  * Only our own imports go through the stand-in; noble's imports among its own files do not.
  */
-const LAZY_MODULES = ['@noble/ciphers/aes.js', '@noble/post-quantum/ml-kem.js', '@noble/curves/nist.js', '@noble/curves/ed25519.js'];
+const LAZY_MODULES = [
+  '@noble/ciphers/aes.js',
+  '@noble/post-quantum/ml-kem.js',
+  '@noble/curves/nist.js',
+  '@noble/curves/ed25519.js',
+  // Argon2 (and the BLAKE2 it imports): PuTTY v3 key files only.
+  '@noble/hashes/argon2.js',
+  // zlib in JavaScript: compression only (`-C`, `Compression yes`).
+  'pako',
+];
 
 /** The stand-in's source for `spec` (see LAZY_MODULES). */
 async function lazyModuleSource(spec) {

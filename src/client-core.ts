@@ -150,7 +150,7 @@ export class ClientCore {
     const crypto = options.crypto ?? pureCryptoProvider;
     const algorithms = { ...defaultAlgorithms(crypto.name), ...options.algorithms };
     const emit = (e: ClientEvent): void => this.queueEvent(e);
-    const log = (message: string) => emit({ type: 'log', message });
+    const log = (message: string, level?: 2 | 3) => emit(level ? { type: 'log', message, level } : { type: 'log', message });
     this.transport = new Transport(
       {
         random: options.random,

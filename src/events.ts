@@ -41,8 +41,11 @@ export type ClientEvent =
   | { type: 'sign-request'; id: number; keyBlob: Uint8Array; algorithm: string; data: Uint8Array; flags: number; identity: AuthIdentity }
   /** RFC 4252 §5.1 success: channels may be opened. */
   | { type: 'authenticated' }
-  /** Diagnostics for -v; never contains secrets. */
-  | { type: 'log'; message: string }
+  /**
+   * Diagnostics for -v; never contains secrets. `level`: ssh's debug level (log.c debug2, debug3:
+   * shown from -vv, -vvv), 1 when absent.
+   */
+  | { type: 'log'; message: string; level?: 2 | 3 }
   /**
    * Something the user should know about the connection's security, once per occurrence: with
    * code `weak-kex`, emitted once after the first key exchange when the method is not

@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import {
   ConfigError,
+  USAGE,
   expandTokens,
   parseForwardSpec,
   resolveCommandLine,
@@ -33,6 +34,36 @@ function errorOf(fn: () => unknown): ConfigError {
   }
   throw new Error('expected a ConfigError');
 }
+
+describe('usage text', () => {
+  // OpenSSH 10's usage (ssh.c usage()): the flags, then the options with an argument; -Q aside.
+  const OPENSSH10_FLAGS = '46AaCfGgKkMNnqsTtVvXxYy';
+  const OPENSSH10_WITH_ARG: Record<string, string> = {
+    B: 'eth0', b: '127.0.0.1', c: 'aes128-ctr', D: '1080', E: '/tmp/pure-ssh-usage.log', e: '~', F: 'none', I: 'p11.so',
+    i: '/tmp/id', J: 'jump', L: '1:h:2', l: 'joe', m: 'hmac-sha2-256', O: 'check', o: 'Port=22', P: 'tag', p: '22',
+    R: '1:h:2', S: '/tmp/ctl', W: 'h:1', w: '1',
+  };
+  /** Whether pure-ssh's parser takes `-X` (errors other than "not supported" count as taken). */
+  const accepted = (letter: string): boolean => {
+    const arg = OPENSSH10_WITH_ARG[letter];
+    try {
+      resolveCommandLine(['-N', `-${letter}`, ...(arg === undefined ? [] : [arg]), 'h'], env());
+      return true;
+    } catch (err) {
+      return !/not supported/.test((err as Error).message);
+    }
+  };
+
+  it("lists exactly the options of OpenSSH 10's usage that pure-ssh accepts (-P tag among them), in ssh's order", () => {
+    const flags = /^usage: pure-ssh \[-([0-9A-Za-z]+)\]/.exec(USAGE)![1]!;
+    expect(flags).toBe([...OPENSSH10_FLAGS].filter(accepted).join(''));
+    const withArg = [...USAGE.matchAll(/\[-([A-Za-z]) /g)].map((m) => m[1]).join('');
+    expect(withArg).toBe(Object.keys(OPENSSH10_WITH_ARG).filter(accepted).join(''));
+    expect(USAGE).toContain('[-P tag]');
+    // ssh wraps its usage within 80 columns.
+    for (const line of USAGE.split('\n')) expect(line.length, line).toBeLessThanOrEqual(80);
+  });
+});
 
 describe('-L forwarding specifications (readconf.c parse_forward)', () => {
   it('port:host:hostport listens on the default (loopback) address', () => {

@@ -43,8 +43,14 @@ describeInteropWithHome('CLI ConnectTimeout and ServerAliveInterval as ssh(1)', 
     if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
     sshd = await startSshd();
     echo = await startEchoServer();
-    // Accepts and says nothing.
-    silent = net.createServer((s) => void held.push(s));
+    // Accepts and says nothing; keeps what each client sent.
+    silent = net.createServer((s) => {
+      held.push(s);
+      const got: Buffer[] = [];
+      silentReceived.push(got);
+      s.on('data', (d: Buffer) => got.push(d));
+      s.on('error', () => {});
+    });
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
     // Sends an identification line, then nothing: the key exchange never completes.
     bannerOnly = net.createServer((s) => {
@@ -116,6 +122,8 @@ sys.stdin.read()
     return { code, err, lines, elapsed, alive: wasAlive };
   };
 
+  /** What the silent server received, per connection. */
+  const silentReceived: Buffer[][] = [];
   const clients = (): ('pure-ssh' | 'ssh')[] => (sshClientAvailable() ? ['pure-ssh', 'ssh'] : ['pure-ssh']);
 
   it('ConnectTimeout with a server that accepts and says nothing: "Connection timed out during banner exchange", then "Connection to ADDR port P timed out", exit 255', async () => {
@@ -126,8 +134,46 @@ sys.stdin.read()
       expect(r.code, `${client}: ${r.err}`).toBe(255);
       expect(r.err, client).toBe(`Connection timed out during banner exchange\r\nConnection to 127.0.0.1 port ${port} timed out\r\n`);
       expect(r.elapsed, client).toBeGreaterThanOrEqual(1000);
+      // kex.c send_error ("Timed out waiting for SSH identification string.") is the server's
+      // only: the client sent its identification (and, pure-ssh, its KEXINIT), no text after.
+      const sent = Buffer.concat(silentReceived.at(-1) ?? []).toString('latin1');
+      expect(sent, client).toMatch(/^SSH-2\.0-\S+( [^\r\n]*)?\r\n/);
+      expect(sent, client).not.toContain('Timed out');
     }
   }, 30_000);
+
+  it('a server that closes before its identification line, or after it: ssh 9.2\'s lines (kex.c, then packet.c at INFO) byte for byte', async () => {
+    const sockets: net.Socket[] = [];
+    const closer = net.createServer((s) => {
+      sockets.push(s);
+      s.on('error', () => {});
+      s.end();
+    });
+    const bannerThenClose = net.createServer((s) => {
+      sockets.push(s);
+      s.on('error', () => {});
+      s.write('SSH-2.0-OpenSSH_9.2\r\n');
+      setTimeout(() => s.end(), 100);
+    });
+    await Promise.all([closer, bannerThenClose].map((srv) => new Promise<void>((r) => srv.listen(0, '127.0.0.1', r))));
+    try {
+      for (const [srv, level, expected] of [
+        [closer, 'INFO', 'kex_exchange_identification: Connection closed by remote host\r\nConnection closed by 127.0.0.1 port PORT\r\n'],
+        [closer, 'ERROR', 'kex_exchange_identification: Connection closed by remote host\r\n'],
+        [bannerThenClose, 'INFO', 'Connection closed by 127.0.0.1 port PORT\r\n'],
+        [bannerThenClose, 'ERROR', ''],
+      ] as const) {
+        const port = (srv.address() as net.AddressInfo).port;
+        for (const client of clients()) {
+          const r = await run(client, port, ['-o', `LogLevel=${level}`], 10_000);
+          expect({ code: r.code, err: r.err }, `${client} ${level}`).toEqual({ code: 255, err: expected.replace('PORT', String(port)) });
+        }
+      }
+    } finally {
+      for (const s of sockets) s.destroy();
+      await Promise.all([closer, bannerThenClose].map((srv) => new Promise((r) => srv.close(r))));
+    }
+  }, 60_000);
 
   it('ConnectTimeout with a listener that never accepts: "ssh: connect to host H port P: Connection timed out", exit 255', async () => {
     for (const client of clients()) {

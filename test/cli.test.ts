@@ -2,7 +2,7 @@
  * The built `pure-ssh` command run as a user runs it (`node dist/node/cli.js ...`), against a
  * real sshd. Needs `npm run build` first (package.json's "test" script does it).
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -78,6 +78,19 @@ describeWithHome('pure-ssh command line without a server', () => {
       );
     } finally {
       await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('-f without -N or a command: ssh\'s line and exit, before -G prints and before our refusal of a shell', async () => {
+    for (const args of [['-f', 'h'], ['-G', '-f', 'h'], ['-o', 'ForkAfterAuthentication=yes', '-L', '1:a:2', 'h']]) {
+      const ours = runCli(home, ['-F', 'none', ...args]);
+      const theirs = spawn('/usr/bin/ssh', ['-F', 'none', ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: cliEnv(home) });
+      let stderr = '';
+      theirs.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const code = await new Promise<number | null>((r) => theirs.on('exit', (c) => r(c)));
+      expect(code, args.join(' ')).toBe(255);
+      expect(await exitOf(ours)).toBe(255);
+      expect(ours.stderr(), args.join(' ')).toBe(stderr);
     }
   });
 
@@ -344,6 +357,41 @@ describeInteropWithHome('pure-ssh command line against sshd', () => {
       await strict.stop();
     }
   }, 45_000);
+
+  it("the server's disconnect: ssh's two lines (packet.c), the second at INFO only, byte for byte with ssh, directly and through a ProxyCommand", async () => {
+    // MaxAuthTries 1: the second key offered ends the connection with reason 2 and sshd's text.
+    const strict = await startSshd({ config: { MaxAuthTries: '1' } });
+    try {
+      const keys = [1, 2].map((i) => join(home, `unauthorised_${i}`));
+      for (const k of keys) execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', k]);
+      const args = (extra: string[]) => [
+        '-F', 'none', '-p', String(strict.port), ...keys.flatMap((k) => ['-i', k]), '-l', 'root', '-o', 'IdentitiesOnly=yes',
+        '-o', `UserKnownHostsFile=${strict.knownHostsPath}`, '-o', 'GlobalKnownHostsFile=/dev/null', '-o', 'BatchMode=yes', ...extra, '-N', '127.0.0.1',
+      ];
+      const run = (cmd: string[], a: string[]) =>
+        new Promise<{ code: number | null; stderr: string }>((resolve) => {
+          const child = spawn(cmd[0]!, [...cmd.slice(1), ...a], { stdio: ['ignore', 'ignore', 'pipe'], env: cliEnv(home) });
+          let stderr = '';
+          child.stderr.on('data', (d: Buffer) => (stderr += d.toString('latin1')));
+          child.on('exit', (code) => resolve({ code, stderr }));
+        });
+      const proxy = `ProxyCommand=${process.execPath} -e "const s=require('net').connect(${strict.port},'127.0.0.1');process.stdin.pipe(s);s.pipe(process.stdout)"`;
+      const peer = `127.0.0.1 port ${strict.port}`;
+      for (const [extra, expected] of [
+        [[], `Received disconnect from ${peer}:2: Too many authentication failures\r\nDisconnected from ${peer}\r\n`],
+        [['-o', 'LogLevel=ERROR'], `Received disconnect from ${peer}:2: Too many authentication failures\r\n`],
+        [['-q'], ''],
+        [['-o', proxy], 'Received disconnect from UNKNOWN port 65535:2: Too many authentication failures\r\nDisconnected from UNKNOWN port 65535\r\n'],
+      ] as const) {
+        const ours = await run([process.execPath, CLI], args([...extra]));
+        const theirs = await run([strict.openssh.ssh], args([...extra]));
+        expect(theirs).toEqual({ code: 255, stderr: expected });
+        expect(ours).toEqual(theirs);
+      }
+    } finally {
+      await strict.stop();
+    }
+  }, 60_000);
 
   it('a changed host key: exit 255, the warning names the known_hosts file and line', async () => {
     const kh = join(home, 'kh_changed');

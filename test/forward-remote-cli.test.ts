@@ -99,9 +99,10 @@ afterAll(() => {
   for (const c of running) c.kill('SIGKILL');
 });
 
-function runCli(args: string[], home: string): Run {
+/** The built CLI (or, with `cmd`, another client such as OpenSSH's ssh) with `home` as its home. */
+function runCli(args: string[], home: string, cmd: string[] = [process.execPath, CLI]): Run {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: cliEnv(home) });
+  const child = spawn(cmd[0]!, [...cmd.slice(1), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: cliEnv(home) });
   running.add(child);
   let err = '';
   child.stderr!.setEncoding('utf8');
@@ -236,6 +237,54 @@ describeInteropWithHome('pure-ssh -R and -D against sshd', () => {
     }
     // The socket file is removed when pure-ssh ends, as ssh unlinks the listeners it created.
     expect(existsSync(path)).toBe(false);
+  });
+
+  it('-D, a target that refuses: ssh\'s "open failed" line, and a SOCKS failure reply where ssh only closes (README); success replies as ssh\'s', async () => {
+    /** One SOCKS CONNECT to 127.0.0.1:`target`; every byte the proxy sent after the SOCKS5 method choice, until it closed. */
+    const socks = (port: number, version: 4 | 5, target: number) =>
+      new Promise<string>((resolve, reject) => {
+        const s = net.connect(port, '127.0.0.1');
+        let got = Buffer.alloc(0);
+        let chose = version === 4;
+        const request = Buffer.from([1, 0, 1, 127, 0, 0, 1, target >> 8, target & 255]);
+        s.on('connect', () => s.write(version === 5 ? Buffer.from([5, 1, 0]) : Buffer.from([4, 1, target >> 8, target & 255, 127, 0, 0, 1, 0])));
+        s.on('data', (d: Buffer) => {
+          got = Buffer.concat([got, d]);
+          if (!chose && got.length >= 2) {
+            chose = true;
+            got = got.subarray(2);
+            s.write(Buffer.concat([Buffer.from([5]), request]));
+          }
+          // A granted request: the reply is all there is to compare.
+          if ((version === 5 && got[1] === 0 && got.length >= 10) || (version === 4 && got[1] === 90 && got.length >= 8)) s.destroy();
+        });
+        s.on('close', () => resolve(got.toString('hex')));
+        s.on('error', reject);
+        setTimeout(() => reject(new Error('SOCKS exchange did not end')), 10_000).unref();
+      });
+    const closed = await freePort();
+    const seen: Record<string, { refused: string[]; granted: string[]; lines: string[] }> = {};
+    for (const [name, cmd] of [['pure-ssh', [process.execPath, CLI]], ['ssh', ['/usr/bin/ssh']]] as const) {
+      const port = await freePort();
+      const run = runCli([...base(), '-N', '-v', '-D', String(port), '127.0.0.1'], home, [...cmd]);
+      try {
+        await run.waitFor(new RegExp(`Local forwarding listening on 127\\.0\\.0\\.1 port ${port}\\.`));
+        const refused = [await socks(port, 5, closed), await socks(port, 4, closed)];
+        const granted = [await socks(port, 5, echo.port), await socks(port, 4, echo.port)];
+        await run.waitFor(/(open failed: .*\r\n[^]*){2}/);
+        seen[name] = { refused, granted, lines: run.stderr().match(/^channel \d+: open failed: .*$/gm) ?? [] };
+      } finally {
+        run.child.kill('SIGKILL');
+      }
+    }
+    expect(seen['ssh']!.lines).toEqual(['channel 2: open failed: connect failed: Connection refused', 'channel 2: open failed: connect failed: Connection refused']);
+    expect(seen['pure-ssh']!.lines).toEqual(seen['ssh']!.lines);
+    expect(seen['pure-ssh']!.granted).toEqual(seen['ssh']!.granted);
+    expect(seen['ssh']!.granted).toEqual(['05000001000000000000', '005a000000000000']);
+    // ssh: the connection closes with no reply (channels.c answers only once the channel opens).
+    expect(seen['ssh']!.refused).toEqual(['', '']);
+    // pure-ssh: RFC 1928 §6's reply, 0x05 connection refused; SOCKS4 91 rejected. Then it closes.
+    expect(seen['pure-ssh']!.refused).toEqual(['05050001000000000000', '005b000000000000']);
   });
 
   it('-D: a SOCKS listener on loopback that curl uses (socks5-hostname and socks4a)', async () => {

@@ -151,14 +151,14 @@ function describeDefault(): void {
 const CLI = fileURLToPath(new URL('../dist/node/cli.js', import.meta.url));
 
 /** Runs `pure-ssh -N -v` until authenticated, then SIGTERM; returns its stderr. */
-function cliUntilAuthenticated(sshd: SshdHandle, extra: string[]): Promise<string> {
+function cliUntilAuthenticated(sshd: SshdHandle, extra: string[], cmd: string[] = [process.execPath, CLI]): Promise<string> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
   const args = [
     '-F', 'none', '-p', String(sshd.port), '-i', sshd.clientKeyPath, '-l', 'root',
     '-o', `UserKnownHostsFile=${sshd.knownHostsPath}`, '-o', 'GlobalKnownHostsFile=/dev/null',
     '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes', ...extra, '-N', '-v', '127.0.0.1',
   ];
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: cliEnv(processHome()) });
+  const child = spawn(cmd[0]!, [...cmd.slice(1), ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: cliEnv(processHome()) });
   let err = '';
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -218,6 +218,39 @@ describeInterop('WarnWeakCrypto in the CLI, against an sshd 9.2 offering no post
     expect(err).toContain(WARNING_LINES);
     expect(err.indexOf(WARNING_LINES)).toBeLessThan(err.indexOf("Authenticated to "));
   }, 20_000);
+
+  itWithHome("-vv: both KEXINIT proposals at debug2 as ssh prints them (kex.c kex_buf2prop), the server's identical to ssh's", async () => {
+    /** The lines from `debug2: WHO KEXINIT proposal` through its `reserved` line. */
+    const block = (err: string, who: string): string[] => {
+      const lines = err.split('\r\n');
+      const from = lines.indexOf(`debug2: ${who} KEXINIT proposal`);
+      expect(from, err).toBeGreaterThanOrEqual(0);
+      return lines.slice(from, from + 13);
+    };
+    const ours = await cliUntilAuthenticated(sshd, ['-v', '-c', 'aes256-ctr', '-m', 'hmac-sha2-256']);
+    const theirs = await cliUntilAuthenticated(sshd, ['-v', '-c', 'aes256-ctr', '-m', 'hmac-sha2-256'], ['/usr/bin/ssh']);
+    expect(block(ours, 'peer server')).toEqual(block(theirs, 'peer server'));
+    const local = block(ours, 'local client');
+    expect(local.map((l) => l.replace(/:.*/, ''))).toEqual(block(theirs, 'local client').map((l) => l.replace(/:.*/, '')));
+    expect(local[1]).toBe(`debug2: KEX algorithms: ${DEFAULT_KEX.join(',')},ext-info-c,kex-strict-c-v00@openssh.com`);
+    expect(local.slice(3, 13)).toEqual([
+      'debug2: ciphers ctos: aes256-ctr',
+      'debug2: ciphers stoc: aes256-ctr',
+      'debug2: MACs ctos: hmac-sha2-256',
+      'debug2: MACs stoc: hmac-sha2-256',
+      'debug2: compression ctos: none',
+      'debug2: compression stoc: none',
+      'debug2: languages ctos: ',
+      'debug2: languages stoc: ',
+      'debug2: first_kex_follows 0 ',
+      'debug2: reserved 0 ',
+    ]);
+    // Ours, then the server's, then the outcome, as ssh orders them.
+    expect(ours.indexOf('debug2: local client KEXINIT proposal')).toBeLessThan(ours.indexOf('debug2: peer server KEXINIT proposal'));
+    expect(ours.indexOf('debug2: reserved 0 \r\ndebug1: kex: algorithm: curve25519-sha256;')).toBeGreaterThan(0);
+    // -v alone (debug1) shows none of it.
+    expect(await cliUntilAuthenticated(sshd, [])).not.toContain('KEXINIT proposal');
+  }, 30_000);
 
   itWithHome('-o WarnWeakCrypto=no (and no-pq-kex) silences it', async () => {
     for (const v of ['no', 'no-pq-kex']) {

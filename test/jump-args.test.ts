@@ -113,6 +113,11 @@ describe('-W, -f, -E, -n, -T', () => {
     expect(resolve(['-f', '-N', 'h']).forkAfterAuthentication).toBe(true);
     expect(resolve(['-N', 'h'], { '/home/joe/.ssh/config': 'ForkAfterAuthentication yes\n' }).forkAfterAuthentication).toBe(true);
     expect(errorOf(() => resolve(['-f', '-L', '1:a:2', 'h'])).message).toBe('Cannot fork into background without a command to execute.');
+    // ssh.c main checks -f before anything else about the session, and before -G prints.
+    expect(errorOf(() => resolve(['-f', 'h'])).message).toBe('Cannot fork into background without a command to execute.');
+    expect(errorOf(() => resolve(['-o', 'ForkAfterAuthentication=yes', 'h'])).message).toBe('Cannot fork into background without a command to execute.');
+    expect(errorOf(() => resolveCommandLine(['-G', '-f', 'h'], env())).message).toBe('Cannot fork into background without a command to execute.');
+    expect(resolveCommandLine(['-G', '-f', '-N', 'h'], env()).kind).toBe('dump');
     expect(resolve(['-N', '-E', '~/ssh.log', '-nT', 'h']).logFile).toBe('~/ssh.log');
     expect(resolve(['-N', '-E', '%d/ssh.log', '-nT', 'h']).logFile).toBe('%d/ssh.log');
     expect(resolve(['-N', '-o', 'PureSshReconnect=yes', 'h']).reconnect).toBe(true);

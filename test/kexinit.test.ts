@@ -6,6 +6,7 @@ import {
   encodeKexInit,
   guessWasWrong,
   isPseudoKex,
+  kexInitProposalLines,
   negotiate,
   type AlgorithmLists,
   type KexInit,
@@ -93,6 +94,27 @@ describe('KEXINIT encode/decode (RFC 4253 §7.1)', () => {
     expect(d.cipherClientToServer).toEqual(['aes128-ctr']);
     expect(d.cipherServerToClient).toEqual(['aes128-ctr']);
     expect(d.emptyNamesIn).toEqual(['kex', 'cipherClientToServer', 'cipherServerToClient']);
+  });
+
+  it("ssh -vv's proposal lines (kex.c kex_buf2prop): each list as sent, empty names kept; first_kex_follows and reserved with a blank at the end", () => {
+    const w = new SshWriter().byte(MSG.KEXINIT).raw(new Uint8Array(16)).string('a,,b');
+    w.string('ssh-ed25519').string('aes128-ctr,').string(',aes128-ctr');
+    for (let i = 0; i < 4; i++) w.string('x');
+    w.string('').string('');
+    expect(kexInitProposalLines(w.boolean(true).uint32(7).toBytes())).toEqual([
+      'KEX algorithms: a,,b',
+      'host key algorithms: ssh-ed25519',
+      'ciphers ctos: aes128-ctr,',
+      'ciphers stoc: ,aes128-ctr',
+      'MACs ctos: x',
+      'MACs stoc: x',
+      'compression ctos: x',
+      'compression stoc: x',
+      'languages ctos: ',
+      'languages stoc: ',
+      'first_kex_follows 1 ',
+      'reserved 7 ',
+    ]);
   });
 
   it('still rejects a name-list with a non-printable character', () => {

@@ -7,12 +7,15 @@
  * ssh-keygen; the file is moved away after prepare() to see which path signed.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, rename, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CryptoProvider } from '../src/crypto/provider.js';
+import { pureCryptoProvider } from '../src/crypto/pure.js';
 import { prepareAuth, type ExternalSigner } from '../src/node/client.js';
+import { nodeCryptoProvider } from '../src/node/crypto-provider.js';
 import { prepareIdentityFile } from '../src/node/identity-file.js';
 
 const execFileP = promisify(execFile);
@@ -33,10 +36,10 @@ async function keyFile(name: string, passphrase = ''): Promise<string> {
   return path;
 }
 
-async function signerFor(path: string, askPassphrase?: (p: string) => Promise<string | null>): Promise<ExternalSigner> {
+async function signerFor(path: string, askPassphrase?: (p: string) => Promise<string | null>, crypto?: CryptoProvider): Promise<ExternalSigner> {
   const entry = await prepareIdentityFile(path);
   expect(entry.key).toBeUndefined();
-  const auth = await prepareAuth({ host: '127.0.0.1', username: 'nobody', identityFiles: [entry], askPassphrase });
+  const auth = await prepareAuth({ host: '127.0.0.1', username: 'nobody', identityFiles: [entry], askPassphrase }, crypto);
   expect(auth.signers).toHaveLength(1);
   return auth.signers[0]!;
 }
@@ -88,4 +91,53 @@ describe('ExternalSigner.prepare for key files', () => {
     expect(asked).toEqual([path]);
     expect(sig.length).toBeGreaterThan(64);
   });
+});
+
+/** An unencrypted OpenSSH ssh-ed25519 key file with the first byte of its seed flipped (the public key fields left). */
+function flipSeedByte(text: string): string {
+  const raw = Buffer.from(text.replace(/-----[A-Z ]+-----/g, '').replace(/\s+/g, ''), 'base64');
+  // PROTOCOL.key: magic, string cipher, string kdf, string kdfoptions, uint32 N, string public
+  // key, uint32 section length; then checkint×2, string type, string pk, string sk (k || ENC(A)).
+  let at = 'openssh-key-v1\0'.length;
+  const skip = () => (at += 4 + raw.readUInt32BE(at));
+  skip();
+  skip();
+  skip();
+  at += 4;
+  skip();
+  at += 4 + 8;
+  skip();
+  skip();
+  raw[at + 4]! ^= 1;
+  return `-----BEGIN OPENSSH PRIVATE KEY-----\n${raw.toString('base64')}\n-----END OPENSSH PRIVATE KEY-----\n`;
+}
+
+describe('ExternalSigner.prepare: the Ed25519 public half checked with the provider', () => {
+  it("prepare() computes the key's public half with the provider's Ed25519 (node:crypto), once", async () => {
+    const path = await keyFile('counted');
+    let calls = 0;
+    const ed = nodeCryptoProvider.ed25519!;
+    const counting: CryptoProvider = Object.create(nodeCryptoProvider, {
+      ed25519: { value: { ...ed, publicKey: (s: Uint8Array) => (calls++, ed.publicKey(s)) } },
+    });
+    const signer = await signerFor(path, undefined, counting);
+    await signer.prepare!();
+    expect(calls).toBe(1);
+    expect((await signer.sign(DATA, 'ssh-ed25519', 0)).length).toBeGreaterThan(64);
+    expect(calls).toBe(1);
+  });
+
+  for (const crypto of [nodeCryptoProvider, pureCryptoProvider]) {
+    it(`a key file whose halves disagree (its .pub intact) is refused when it signs, as before (${crypto.name} provider)`, async () => {
+      const path = await keyFile(`halves-${crypto.name}`);
+      await writeFile(path, flipSeedByte(await readFile(path, 'utf8')), { mode: 0o600 });
+      const signer = await signerFor(path, undefined, crypto);
+      await signer.prepare!();
+      await expect(signer.sign(DATA, 'ssh-ed25519', 0)).rejects.toMatchObject({
+        code: 'ERR_KEY_FORMAT',
+        source: path,
+        message: 'ssh-ed25519 private and public halves do not match (corrupted key file)',
+      });
+    });
+  }
 });

@@ -156,6 +156,35 @@ describeInterop('known_hosts without a port, against sshd on a non-22 port', () 
     expect(openssh.stderr).toContain(expected);
   });
 
+  itWithHome('CLI BatchMode, unknown host key: the same stderr and exit as ssh for StrictHostKeyChecking unset, ask, yes, accept-new, no', async () => {
+    // sshconnect.c check_host_key: only "yes" says "No ... key is known ... strict checking."; with
+    // ask, BatchMode's confirm() answers no and ssh says only "Host key verification failed.";
+    // accept-new and no add the key and go on (here to a -W target that refuses).
+    const closed = await freePort();
+    for (const strict of [undefined, 'ask', 'yes', 'accept-new', 'no']) {
+      const args = (kh: string) => [
+        '-F', 'none', '-p', String(sshd.port), '-i', sshd.clientKeyPath, '-l', 'root', '-o', `UserKnownHostsFile=${kh}`,
+        '-o', 'GlobalKnownHostsFile=/dev/null', '-o', 'BatchMode=yes', ...(strict ? ['-o', `StrictHostKeyChecking=${strict}`] : []),
+        '-W', `127.0.0.1:${closed}`, '127.0.0.1',
+      ];
+      const khPure = await file(`batch_pure_${strict}`, '');
+      const khOssh = await file(`batch_ossh_${strict}`, '');
+      const [pure, openssh] = await Promise.all([run(process.execPath, [CLI, ...args(khPure)], cliEnv(dir)), run('ssh', args(khOssh), cliEnv(dir))]);
+      expect(openssh.code, `${strict}: ${openssh.stderr}`).toBe(255);
+      expect(pure.code, `${strict}: ${pure.stderr}`).toBe(255);
+      expect(pure.stderr, String(strict)).toBe(openssh.stderr);
+      expect(await readFile(khPure, 'utf8')).toBe(await readFile(khOssh, 'utf8'));
+    }
+    const known = `No ED25519 host key is known for [127.0.0.1]:${sshd.port} and you have requested strict checking.\r\nHost key verification failed.\r\n`;
+    const ask = await run(process.execPath, [CLI, '-F', 'none', '-p', String(sshd.port), '-i', sshd.clientKeyPath, '-l', 'root',
+      '-o', `UserKnownHostsFile=${await file('batch_ask', '')}`, '-o', 'GlobalKnownHostsFile=/dev/null', '-o', 'BatchMode=yes', '-N', '127.0.0.1'], cliEnv(dir));
+    expect(ask.stderr).toBe('Host key verification failed.\r\n');
+    const yes = await run(process.execPath, [CLI, '-F', 'none', '-p', String(sshd.port), '-i', sshd.clientKeyPath, '-l', 'root',
+      '-o', `UserKnownHostsFile=${await file('batch_yes', '')}`, '-o', 'GlobalKnownHostsFile=/dev/null', '-o', 'BatchMode=yes',
+      '-o', 'StrictHostKeyChecking=yes', '-N', '127.0.0.1'], cliEnv(dir));
+    expect(yes.stderr).toBe(known);
+  }, 60_000);
+
   itWithHome("OpenSSH's ssh, same files: accepts the port-less line, and accept-new leaves the same known_hosts as pure-ssh", async () => {
     const sshArgs = (kh: string, strict: string) => [
       '-F', '/dev/null', '-v', '-p', String(sshd.port), '-i', sshd.clientKeyPath, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes',

@@ -9,7 +9,10 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { logLines, visLogText } from '../src/node/log-vis.js';
+import { logLines, oneLogCall, visLogText } from '../src/node/log-vis.js';
+import { describeFatal, Log } from '../src/node/connect-host.js';
+import { resolveCommandLine } from '../src/config/cli-args.js';
+import { DisconnectError } from '../src/errors.js';
 import { CLI } from './support/cli-run.js';
 import { cliEnv, describeWithHome, suiteHome } from './harness/home.js';
 import { SSH_CLIENT_PATH, sshClientAvailable } from './harness/sshd.js';
@@ -27,6 +30,23 @@ describe('logLines', () => {
   it('escapes each line and ends it with \\r\\n', () => {
     expect(logLines('Host key verification failed.')).toBe('Host key verification failed.\r\n');
     expect(logLines('a\u0001\nb')).toBe('a\\001\r\nb\r\n');
+  });
+
+  it("a server's text (one ssh log call): its newlines kept inside the line, only the last ended with \\r\\n; still escaped", () => {
+    expect(logLines(`Remote: ${oneLogCall('first\nsecond\u0001\n')}`)).toBe('Remote: first\nsecond\\001\n\r\n');
+    expect(logLines(`Received: ${oneLogCall('a\nb')}\nDisconnected from h`)).toBe('Received: a\nb\r\nDisconnected from h\r\n');
+    // U+FFFD (what decoding makes of bad bytes) is still escaped as its UTF-8 bytes.
+    expect(logLines('x\uFFFDy')).toBe('x\\357\\277\\275y\r\n');
+  });
+
+  it("describeFatal: a DISCONNECT whose text has newlines is packet.c's one line for it, then \"Disconnected from\"", async () => {
+    const out = resolveCommandLine(['-F', 'none', '-N', '-p', '2222', 'example.org'], {
+      env: {}, home: '/home/joe', localUser: 'joe', fs: { readFile: () => undefined, listDir: () => [] },
+    });
+    if (out.kind !== 'run') throw new Error(out.kind);
+    const text = await describeFatal(new DisconnectError(11, 'going down\nfor maintenance'), out.config, new Log('INFO'));
+    expect(logLines(text)).toBe('Received disconnect from example.org port 2222:11: going down\nfor maintenance\r\nDisconnected from example.org port 2222\r\n');
+    expect(logLines(await describeFatal(new DisconnectError(11, 'x'), out.config, new Log('ERROR')))).toBe('Received disconnect from example.org port 2222:11: x\r\n');
   });
 });
 

@@ -239,7 +239,7 @@ describe('the packed package (issues 8.10, 8.11, 8.12)', () => {
       expect(statSync(v8cache(cache)).mode & 0o777).toBe(0o600);
     }, 90_000);
 
-    it('the bundle loads deferred @noble modules on first use: pure AES-GCM, AES-CTR + UMAC, NIST ECDH (scripts/bundle-cli.mjs LAZY_MODULES)', async () => {
+    it('the bundle loads deferred modules on first use: pure AES-GCM, AES-CTR + UMAC, NIST ECDH, zlib (scripts/bundle-cli.mjs LAZY_MODULES)', async () => {
       const [sshd, source] = await Promise.all([startSshd(), startSourceServer(256 * 1024, 12)]);
       const cache = join(work, 'cache-lazy');
       try {
@@ -247,6 +247,8 @@ describe('the packed package (issues 8.10, 8.11, 8.12)', () => {
         for (const algs of [
           ['-o', 'KexAlgorithms=ecdh-sha2-nistp256', '-c', 'aes128-gcm@openssh.com'],
           ['-o', 'KexAlgorithms=ecdh-sha2-nistp384', '-c', 'aes256-ctr', '-m', 'umac-64-etm@openssh.com'],
+          // pako (zlib), deferred too.
+          ['-o', 'KexAlgorithms=ecdh-sha2-nistp256', '-c', 'aes128-ctr', '-m', 'hmac-sha1', '-C'],
         ]) {
           const lport = await freePort();
           // prettier-ignore
@@ -259,6 +261,7 @@ describe('the packed package (issues 8.10, 8.11, 8.12)', () => {
           try {
             expect(run.stderr).toContain('crypto provider: pure');
             expect(run.stderr).toContain(`kex: algorithm: ${algs[1]!.split('=')[1]};`);
+            if (algs.includes('-C')) expect(run.stderr).toMatch(/MAC: hmac-sha1 \(s2c\); compression: zlib@openssh\.com;/);
             const got = await hashStream(net.connect({ host: '127.0.0.1', port: lport }));
             expect(got.sha256).toBe(source.sha256);
           } finally {

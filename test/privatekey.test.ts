@@ -1,8 +1,11 @@
-import { createPublicKey, verify, type KeyObject } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHmac, createPublicKey, verify, type KeyObject } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { CryptoProvider } from '../src/crypto/provider.js';
+import { pureCryptoProvider } from '../src/crypto/pure.js';
+import { nodeCryptoProvider } from '../src/node/crypto-provider.js';
 import { loadIdentityFile } from '../src/node/identity-file.js';
 import { parsePrivateKey, parsePublicKeyLine, type PrivateKey } from '../src/keys/privatekey.js';
 import { SshReader, SshWriter } from '../src/protocol/wire.js';
@@ -309,5 +312,112 @@ describe('loadIdentityFile', () => {
     const key = await loadIdentityFile(path, { ...fixtureFile, passphrase: 'secret' });
     expect(key.keyType).toBe('ssh-ed25519');
     await expect(loadIdentityFile(path, { ...fixtureFile, passphrase: 'nope' })).rejects.toMatchObject({ code: 'ERR_KEY_PASSPHRASE' });
+  });
+});
+
+/**
+ * An ssh-ed25519 key's public half is recomputed from its seed at load and compared with the
+ * file's (OpenSSH, PKCS#8 v2, PuTTY): with the provider's Ed25519 when it has one (node:crypto,
+ * src/node/crypto-provider.ts), else with @noble/curves. Either way a file whose halves disagree
+ * is refused at load with the same KeyError.
+ */
+describe('parsePrivateKey: an ssh-ed25519 public half checked with the provider or noble', () => {
+  const HALVES = 'ssh-ed25519 private and public halves do not match (corrupted key file)';
+  const raw = unarmour(fixture('id_ed25519'));
+  // checkint×2, string "ssh-ed25519" (4+11), string pk (4+32), string sk (4+64): k || ENC(A).
+  const skAt = privateSectionOffset(raw) + 8 + 15 + 36 + 4;
+  const seed = raw.slice(skAt, skAt + 32);
+  const pk = raw.slice(skAt + 32, skAt + 64);
+  const blob = new SshWriter().string('ssh-ed25519').string(pk).toBytes();
+  const otherSeed = seed.map((b, i) => (i === 0 ? b ^ 1 : b));
+
+  /** OpenSSH format with `s` as the seed (the public key fields unchanged). */
+  const openssh = (s: Uint8Array) => {
+    const copy = raw.slice();
+    copy.set(s, skAt);
+    return rearmour(copy);
+  };
+  /** PKCS#8 v2 (RFC 5958 §2, RFC 8410 §7): version 1, id-Ed25519, the seed, [1] publicKey. */
+  const pkcs8 = (s: Uint8Array) => {
+    const der = Buffer.concat([
+      Buffer.from('3051020101300506032b657004220420', 'hex'),
+      s,
+      Buffer.from('812100', 'hex'),
+      pk,
+    ]);
+    return `-----BEGIN PRIVATE KEY-----\n${der.toString('base64')}\n-----END PRIVATE KEY-----\n`;
+  };
+  /** An unencrypted PuTTY v3 file (PuTTY manual appendix C: MAC = HMAC-SHA-256 with an empty key). */
+  const ppk = (s: Uint8Array) => {
+    const priv = new SshWriter().string(s).toBytes();
+    const mac = createHmac('sha256', Buffer.alloc(0))
+      .update(new SshWriter().string('ssh-ed25519').string('none').string('k').string(blob).string(priv).toBytes())
+      .digest('hex');
+    return [
+      'PuTTY-User-Key-File-3: ssh-ed25519',
+      'Encryption: none',
+      'Comment: k',
+      'Public-Lines: 1',
+      Buffer.from(blob).toString('base64'),
+      'Private-Lines: 1',
+      Buffer.from(priv).toString('base64'),
+      `Private-MAC: ${mac}`,
+      '',
+    ].join('\n');
+  };
+
+  /** nodeCryptoProvider, counting the calls of its Ed25519 publicKey. */
+  function countingNode(): { provider: CryptoProvider; calls: () => number } {
+    let n = 0;
+    const ed = nodeCryptoProvider.ed25519!;
+    const provider: CryptoProvider = Object.create(nodeCryptoProvider, {
+      ed25519: { value: { ...ed, publicKey: (s: Uint8Array) => (n++, ed.publicKey(s)) } },
+    });
+    return { provider, calls: () => n };
+  }
+
+  it('the node provider has a runtime Ed25519 here; the pure one has none (noble computes it)', () => {
+    expect(nodeCryptoProvider.ed25519).toBeDefined();
+    expect(pureCryptoProvider.ed25519).toBeUndefined();
+  });
+
+  for (const [format, make] of [
+    ['OpenSSH', openssh],
+    ['PKCS#8 v2', pkcs8],
+    ['PuTTY v3', ppk],
+  ] as const) {
+    it(`${format}: loads with either provider (and none), the node one computing the public half once`, () => {
+      for (const crypto of [undefined, pureCryptoProvider, nodeCryptoProvider]) {
+        const key = parsePrivateKey(make(seed), { source: 'k', crypto });
+        expect(Buffer.from(key.publicKeyBlob).toString('hex')).toBe(Buffer.from(blob).toString('hex'));
+        key.dispose();
+      }
+      const { provider, calls } = countingNode();
+      parsePrivateKey(make(seed), { source: 'k', crypto: provider }).dispose();
+      expect(calls()).toBe(1);
+    });
+
+    it(`${format}: halves that disagree → ERR_KEY_FORMAT at load, with the node provider, the pure one and none`, () => {
+      const { provider, calls } = countingNode();
+      for (const crypto of [undefined, pureCryptoProvider, nodeCryptoProvider, provider]) {
+        expectCode(() => parsePrivateKey(make(otherSeed), { source: 'k6', crypto }), 'ERR_KEY_FORMAT', [`k6: ${HALVES}`]);
+      }
+      expect(calls()).toBe(1);
+    });
+  }
+
+  it('loadIdentityFile with the node provider refuses a file whose halves disagree, naming it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pure-ssh-halves-'));
+    const path = join(dir, 'id_ed25519');
+    try {
+      writeFileSync(path, openssh(otherSeed), { mode: 0o600 });
+      for (const crypto of [nodeCryptoProvider, pureCryptoProvider]) {
+        await expect(loadIdentityFile(path, { crypto })).rejects.toMatchObject({ code: 'ERR_KEY_FORMAT', message: `${path}: ${HALVES}` });
+      }
+      writeFileSync(path, openssh(seed), { mode: 0o600 });
+      expect((await loadIdentityFile(path, { crypto: nodeCryptoProvider })).publicKeyBlob).toEqual(blob);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -220,12 +220,13 @@ describe('node provider: X25519 and Ed25519 from node:crypto', () => {
     expect(ed25519.verify(sig, hex(v.message), hex(v.public), { zip215: false })).toBe(false);
   });
 
-  it('ssh-ed25519 keys: the public key of a seed (computed without noble tables) matches noble; signatures and host key checks agree with and without the provider', () => {
+  it('ssh-ed25519 keys: the public key of a seed (computed without noble tables, or by node:crypto) matches noble; signatures and host key checks agree with and without the provider', () => {
     for (let i = 0; i < 20; i++) {
       const seed = rnd(32);
       const key = ed25519KeyFromSeed(seed);
       const blob = encodeEd25519PublicKey(ed25519.getPublicKey(seed));
       expect(toHex(key.publicKeyBlob)).toBe(toHex(blob));
+      expect(toHex(ed25519KeyFromSeed(seed, undefined, nodeCryptoProvider).publicKeyBlob)).toBe(toHex(blob));
       const data = rnd(100);
       const viaNode = key.sign('ssh-ed25519', data, nodeCryptoProvider);
       expect(toHex(viaNode)).toBe(toHex(key.sign('ssh-ed25519', data)));
@@ -240,5 +241,8 @@ describe('node provider: X25519 and Ed25519 from node:crypto', () => {
     const seed = rnd(32);
     const other = ed25519.getPublicKey(rnd(32));
     expect(() => ed25519KeyFromSeed(seed, other)).toThrow(/halves do not match/);
+    expect(() => ed25519KeyFromSeed(seed, other, nodeCryptoProvider)).toThrow(/halves do not match/);
+    expect(() => ed25519KeyFromSeed(seed, other, pureCryptoProvider)).toThrow(/halves do not match/);
+    expect(ed25519KeyFromSeed(seed, ed25519.getPublicKey(seed), nodeCryptoProvider).keyType).toBe('ssh-ed25519');
   });
 });

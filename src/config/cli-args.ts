@@ -205,13 +205,16 @@ export type CliOutcome =
   | { kind: 'dump'; config: ResolvedConfig }
   | { kind: 'usage'; message?: string };
 
-/** ssh(1) usage text, limited to what pure-ssh implements. */
+/**
+ * ssh(1) usage text (OpenSSH 10's, whose options pure-ssh takes: -P), limited to what pure-ssh
+ * accepts, -a, -k and -x included (they ask for what it does anyway), wrapped as ssh's is.
+ */
 export const USAGE =
-  'usage: pure-ssh [-46CfGgNnqTVv] [-c cipher_spec] [-D [bind_address:]port] [-E log_file]\n' +
-  '           [-F configfile] [-i identity_file] [-J destination]\n' +
-  '           [-L [bind_address:]port:host:hostport] [-l login_name] [-m mac_spec] [-o option]\n' +
-  '           [-p port] [-R [bind_address:]port:host:hostport] [-W host:port]\n' +
-  '           destination\n';
+  'usage: pure-ssh [-46aCfGgkNnqTVvx] [-c cipher_spec] [-D [bind_address:]port]\n' +
+  '           [-E log_file] [-F configfile] [-i identity_file] [-J destination]\n' +
+  '           [-L [bind_address:]port:host:hostport] [-l login_name] [-m mac_spec]\n' +
+  '           [-o option] [-P tag] [-p port] [-R [bind_address:]port:host:hostport]\n' +
+  '           [-W host:port] destination\n';
 
 // OpenSSH 10.5 ssh.c's getopt string: options followed by ':' take an argument.
 const OPTSTRING = '1246ACGKMNTVXYZafgknqstvxyB:D:E:F:I:J:L:O:P:Q:R:S:W:b:c:e:i:l:m:o:p:w:';
@@ -823,6 +826,12 @@ function* resolveSteps(argv: string[], cenv: CliEnvironment): Generator<HostLook
   if (o.clearAllForwardings && o.remoteForwards.length + o.dynamicForwards.length > 0) {
     note(`ClearAllForwardings: ${o.remoteForwards.length} remote and ${o.dynamicForwards.length} dynamic forward(s) cleared`);
   }
+  const forkAfterAuthentication = flags.fork || (o.forkAfterAuthentication ?? false);
+  // ssh.c main, before it connects and before -G prints anything: -f needs a command or
+  // SessionType none (-N, -W). It comes before our own refusal of a shell, as ssh's check does.
+  if (forkAfterAuthentication && flags.command.length === 0 && !flags.noShell && o.sessionType !== 'none') {
+    throw new ConfigError('Cannot fork into background without a command to execute.');
+  }
   let warnNoShell = false;
   // ssh.c: -N is SessionType none.
   if (!flags.noShell && o.sessionType !== 'none' && !flags.dump) {
@@ -834,11 +843,6 @@ function* resolveSteps(argv: string[], cenv: CliEnvironment): Generator<HostLook
     warnNoShell = true;
   }
 
-  const forkAfterAuthentication = flags.fork || (o.forkAfterAuthentication ?? false);
-  if (forkAfterAuthentication && flags.command.length === 0 && !flags.noShell && o.sessionType !== 'none' && !flags.dump) {
-    // ssh.c's wording; pure-ssh runs no command, so -N (or -W) is what makes -f meaningful.
-    throw new ConfigError('Cannot fork into background without a command to execute.');
-  }
   if (forkAfterAuthentication && flags.stdioForward) {
     throw new ConfigError('pure-ssh: -f cannot be combined with -W: the background process would have no standard input and output to forward');
   }

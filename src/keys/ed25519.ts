@@ -51,14 +51,18 @@ export const ed25519Signature: HostKeyAlgorithm = {
 };
 
 /**
- * ENC([s]B) for the seed's secret scalar s (RFC 8032 §5.1.5): the public key, computed on a copy
- * of the base point. noble's own getPublicKey multiplies the shared BASE point, whose first use
- * builds its precomputed tables (tens of ms of CPU in a fresh process); a key loaded for a
- * connection needs one multiplication, and the signature itself may be made by the runtime
- * (`crypto.ed25519`), so the tables would never pay off. Cross-checked against
+ * ENC([s]B) for the seed's secret scalar s (RFC 8032 §5.1.5): the public key. With the
+ * provider's Ed25519 (the runtime's, known-answer-checked before it is offered), that one
+ * computes it: ~2 ms of CPU in a fresh process against tens for the BigInt arithmetic below
+ * (bench/README.md "Start-up"). Otherwise it is computed on a copy of the base point: noble's
+ * own getPublicKey multiplies the shared BASE point, whose first use builds its precomputed
+ * tables (tens of ms of CPU in a fresh process); a key loaded for a connection needs one
+ * multiplication, so the tables would never pay off. Both cross-checked against
  * `ed25519.getPublicKey` in test/provider.test.ts.
  */
-function publicKeyOfSeed(seed: Uint8Array): Uint8Array {
+function publicKeyOfSeed(seed: Uint8Array, crypto: CryptoProvider | undefined): Uint8Array {
+  const runtime = crypto?.ed25519;
+  if (runtime) return runtime.publicKey(seed);
   const { Point } = ed25519;
   // RFC 8032 §5.1.5 steps 1-3: the first half of SHA-512(seed), pruned, read little-endian.
   const h = sha512(seed);
@@ -77,12 +81,13 @@ function publicKeyOfSeed(seed: Uint8Array): Uint8Array {
 /**
  * An Ed25519 signing key from its 32-byte seed (RFC 8032 §5.1.5 "private key"). The seed is
  * copied; when `expectedPublic` is given it must be the seed's public key, or a KeyError
- * ERR_KEY_FORMAT says the halves disagree.
+ * ERR_KEY_FORMAT says the halves disagree. The public key is computed with `crypto`'s Ed25519
+ * when it has one, else with @noble/curves.
  */
-export function ed25519KeyFromSeed(seed: Uint8Array, expectedPublic?: Uint8Array): SigningKey {
+export function ed25519KeyFromSeed(seed: Uint8Array, expectedPublic?: Uint8Array, crypto?: CryptoProvider): SigningKey {
   if (seed.length !== KEY_BYTES) throw keyFormatError(`ssh-ed25519 private key is ${seed.length} bytes, expected ${KEY_BYTES}`);
   const secret = seed.slice();
-  const pk = publicKeyOfSeed(secret);
+  const pk = publicKeyOfSeed(secret, crypto);
   if (expectedPublic && !constantTimeEqual(pk, expectedPublic)) {
     secret.fill(0);
     throw keyFormatError('ssh-ed25519 private and public halves do not match (corrupted key file)');
@@ -99,34 +104,37 @@ export function ed25519KeyFromSeed(seed: Uint8Array, expectedPublic?: Uint8Array
 
 /**
  * The ssh-ed25519 fields of an OpenSSH private key (PROTOCOL.key §3, the agent encoding of
- * draft-miller-ssh-agent §3.2.3): `string ENC(A)`, `string k || ENC(A)`.
+ * draft-miller-ssh-agent §3.2.3): `string ENC(A)`, `string k || ENC(A)`. `crypto` as in
+ * {@link ed25519KeyFromSeed}.
  */
-export function readEd25519OpenSsh(r: SshReader): SigningKey {
+export function readEd25519OpenSsh(r: SshReader, crypto?: CryptoProvider): SigningKey {
   const pk = r.string('ed25519 public key');
   const sk = r.string('ed25519 private key');
   if (pk.length !== KEY_BYTES || sk.length !== 2 * KEY_BYTES) throw keyFormatError('malformed ssh-ed25519 private key');
   if (!constantTimeEqual(sk.subarray(KEY_BYTES), pk)) {
     throw keyFormatError('ssh-ed25519 private and public halves do not match (corrupted key file)');
   }
-  return ed25519KeyFromSeed(sk.subarray(0, KEY_BYTES), pk);
+  return ed25519KeyFromSeed(sk.subarray(0, KEY_BYTES), pk, crypto);
 }
 
 /**
  * The PuTTY private blob of an ssh-ed25519 key (PuTTY manual, appendix C.3.4): the 32-byte
- * secret as a string, checked against the public blob stored beside it.
+ * secret as a string, checked against the public blob stored beside it (`crypto` as in
+ * {@link ed25519KeyFromSeed}).
  */
-export function readEd25519Ppk(r: SshReader, publicKeyBlob: Uint8Array): SigningKey {
+export function readEd25519Ppk(r: SshReader, publicKeyBlob: Uint8Array, crypto?: CryptoProvider): SigningKey {
   const seed = r.string('ed25519 private key');
-  return ed25519KeyFromSeed(seed, decodeEd25519PublicKey(publicKeyBlob));
+  return ed25519KeyFromSeed(seed, decodeEd25519PublicKey(publicKeyBlob), crypto);
 }
 
 /**
  * An Ed25519 key from PKCS#8's `privateKey` octets (RFC 8410 §7: `CurvePrivateKey ::= OCTET
- * STRING`, the 32-byte seed), checked against PKCS#8 v2's `publicKey` when present.
+ * STRING`, the 32-byte seed), checked against PKCS#8 v2's `publicKey` when present (`crypto` as
+ * in {@link ed25519KeyFromSeed}).
  */
-export function ed25519KeyFromPkcs8(privateKey: Uint8Array, publicKey?: Uint8Array): SigningKey {
+export function ed25519KeyFromPkcs8(privateKey: Uint8Array, publicKey?: Uint8Array, crypto?: CryptoProvider): SigningKey {
   const r = new DerReader(privateKey, 'Ed25519 CurvePrivateKey');
   const seed = r.octetString('CurvePrivateKey');
   r.end('CurvePrivateKey');
-  return ed25519KeyFromSeed(seed, publicKey);
+  return ed25519KeyFromSeed(seed, publicKey, crypto);
 }

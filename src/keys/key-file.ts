@@ -2,6 +2,7 @@
  * What the private key file parsers share (privatekey.ts for OpenSSH, pem.ts, pkcs8.ts, ppk.ts):
  * the parse context, the text of the file, and the errors for a missing or wrong passphrase.
  */
+import type { CryptoProvider } from '../crypto/provider.js';
 import { KeyError } from '../errors.js';
 import { MalformedDerError } from './der.js';
 import type { SigningKey } from './signing.js';
@@ -15,6 +16,8 @@ export interface KeyFileContext {
   readonly source: string;
   /** The passphrase as bytes (UTF-8 for a string); undefined or empty when none was given. */
   readonly passphrase: Uint8Array | undefined;
+  /** Computes an Ed25519 key's public half with its runtime Ed25519, when it has one. */
+  readonly crypto?: CryptoProvider;
 }
 
 /** What a format parser returns: the key, its comment (empty if the format has none) and format. */

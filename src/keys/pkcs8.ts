@@ -8,6 +8,7 @@ import { sha1 } from '@noble/hashes/legacy.js';
 import { pbkdf2 } from '@noble/hashes/pbkdf2.js';
 import { sha224, sha256, sha384, sha512 } from '@noble/hashes/sha2.js';
 import type { CHash } from '@noble/hashes/utils.js';
+import type { CryptoProvider } from '../crypto/provider.js';
 import { DerReader, DerTag, algorithmIdentifier, bitStringOctets, contextTag } from './der.js';
 import { EC_PUBLIC_KEY_OID, ecdsaKeyFromSec1 } from './ecdsa.js';
 import { ED25519_OID, ed25519KeyFromPkcs8 } from './ed25519.js';
@@ -28,9 +29,10 @@ const UNSUPPORTED_KEY_ALGORITHMS: Record<string, string> = {
 /**
  * The key inside a DER PrivateKeyInfo / OneAsymmetricKey (RFC 5958 §2):
  * `SEQUENCE { version 0|1, privateKeyAlgorithm AlgorithmIdentifier, privateKey OCTET STRING,
- * [0] attributes OPTIONAL, [1] publicKey BIT STRING OPTIONAL }`.
+ * [0] attributes OPTIONAL, [1] publicKey BIT STRING OPTIONAL }`. An Ed25519 key's public half
+ * is computed with `crypto`'s Ed25519 when it has one.
  */
-export function keyFromPkcs8(der: Uint8Array): SigningKey {
+export function keyFromPkcs8(der: Uint8Array, crypto?: CryptoProvider): SigningKey {
   const r = new DerReader(der, 'PKCS#8 PrivateKeyInfo');
   const seq = r.sequence('PrivateKeyInfo');
   r.end('PrivateKeyInfo');
@@ -59,7 +61,7 @@ export function keyFromPkcs8(der: Uint8Array): SigningKey {
     case ED25519_OID:
       // RFC 8410 §3: the parameters MUST be absent.
       params.end('Ed25519 parameters');
-      return ed25519KeyFromPkcs8(privateKey, publicKey);
+      return ed25519KeyFromPkcs8(privateKey, publicKey, crypto);
     default: {
       const name = UNSUPPORTED_KEY_ALGORITHMS[oid];
       throw keyFormatError(
@@ -175,7 +177,7 @@ export function keyFromEncryptedPkcs8(der: Uint8Array, ctx: KeyFileContext): Sig
   key.fill(0);
   if (!plain) throw wrongPassphrase(ctx, FORMAT, `${detail}: bad padding after decryption`);
   try {
-    return parseDecrypted(ctx, FORMAT, () => keyFromPkcs8(plain));
+    return parseDecrypted(ctx, FORMAT, () => keyFromPkcs8(plain, ctx.crypto));
   } finally {
     plain.fill(0);
   }

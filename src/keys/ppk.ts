@@ -110,10 +110,10 @@ function v3Keys(kdf: Argon2Params | undefined, passphrase: Uint8Array | undefine
   return { cipherKey: out.subarray(0, 32), iv: out.subarray(32, 48), macKey: out.subarray(48, 80) };
 }
 
-function readPrivateBlob(keyType: string, blob: Uint8Array, publicKeyBlob: Uint8Array): SigningKey {
+function readPrivateBlob(keyType: string, blob: Uint8Array, publicKeyBlob: Uint8Array, ctx: KeyFileContext): SigningKey {
   // Appendix C.3: the private fields only; random padding may follow and is ignored.
   const r = new SshReader(blob);
-  if (keyType === SSH_ED25519) return readEd25519Ppk(r, publicKeyBlob);
+  if (keyType === SSH_ED25519) return readEd25519Ppk(r, publicKeyBlob, ctx.crypto);
   if (ECDSA_CURVES.has(keyType)) return readEcdsaPpk(keyType, r, publicKeyBlob);
   if (keyType === SSH_RSA) return readRsaPpk(r, publicKeyBlob);
   throw keyFormatError(`key type "${keyType}" is not supported (supported: ssh-ed25519, ecdsa-sha2-nistp256/384/521, ssh-rsa)`);
@@ -175,7 +175,7 @@ export function parsePpk(file: KeyFileText, ctx: KeyFileContext): ParsedKeyFile 
       if (encrypted) throw wrongPassphrase(ctx, format, 'the MAC does not verify');
       throw keyFormatError(`${format}: the MAC does not verify (the file was damaged or edited)`);
     }
-    return { key: readPrivateBlob(algorithm, privateBlob, publicKeyBlob), comment, format: 'ppk' };
+    return { key: readPrivateBlob(algorithm, privateBlob, publicKeyBlob, ctx), comment, format: 'ppk' };
   } finally {
     if (encrypted) privateBlob.fill(0);
     keys.cipherKey.fill(0);

@@ -9,6 +9,7 @@
  * rsa-sha2-256/512 signatures (RFC 8332).
  */
 import { bcryptPbkdf } from '../crypto/bcrypt-pbkdf.js';
+import type { CryptoProvider } from '../crypto/provider.js';
 import { KeyError } from '../errors.js';
 import { base64Decode } from '../protocol/base64.js';
 import { SshReader, constantTimeEqual, utf8 } from '../protocol/wire.js';
@@ -48,6 +49,12 @@ export interface ParsePrivateKeyOptions {
   passphrase?: string | Uint8Array;
   /** Names the key in error messages, e.g. its path. Default "private key". */
   source?: string;
+  /**
+   * The provider whose Ed25519 (when it has one, e.g. the Node adapter's node:crypto) computes
+   * an ssh-ed25519 key's public half to check it against the file's; without one @noble/curves
+   * does. The check and its error are the same either way.
+   */
+  crypto?: CryptoProvider;
 }
 
 // PROTOCOL.key §1: the armour lines around the base64 body.
@@ -78,7 +85,7 @@ export function parsePrivateKey(input: string | Uint8Array, options?: string | P
   const given = opts.passphrase;
   // A copy we own and wipe, whatever the caller passed.
   const passphrase = given === undefined ? undefined : typeof given === 'string' ? utf8(given) : given.slice();
-  const ctx: KeyFileContext = { source, passphrase };
+  const ctx: KeyFileContext = { source, passphrase, crypto: opts.crypto };
   const file = keyFileText(input);
   const { text } = file;
   let formatName = 'private key';
@@ -217,7 +224,7 @@ function parsePrivateList(plain: Uint8Array, headerPublic: Uint8Array, encryptio
     throw keyFormatError('check integers do not match (corrupted key file)');
   }
   const keyType = latin(p.string('key type'));
-  const key = readKeyFields(keyType, p);
+  const key = readKeyFields(keyType, p, ctx);
   try {
     const commentBytes = p.string('comment');
     let comment: string;
@@ -239,8 +246,8 @@ function parsePrivateList(plain: Uint8Array, headerPublic: Uint8Array, encryptio
 }
 
 /** The key type's fields (PROTOCOL.key §3: "encoded using the same rules as used for SSH agent"). */
-function readKeyFields(keyType: string, p: SshReader): SigningKey {
-  if (keyType === SSH_ED25519) return readEd25519OpenSsh(p);
+function readKeyFields(keyType: string, p: SshReader, ctx: KeyFileContext): SigningKey {
+  if (keyType === SSH_ED25519) return readEd25519OpenSsh(p, ctx.crypto);
   if (ECDSA_CURVES.has(keyType)) return readEcdsaOpenSsh(keyType, p);
   if (keyType === SSH_RSA) return readRsaOpenSsh(p);
   throw keyFormatError(`key type "${keyType}" is not supported (supported: ssh-ed25519, ecdsa-sha2-nistp256/384/521, ssh-rsa)`);

@@ -214,6 +214,15 @@ function record(b: Bench, run: Omit<BenchRun, 'metrics' | 'ok'>, outcome: { ok: 
   else if (remaining(b) > BUDGET_MARGIN_MS) b.runs.push({ ...run, ok: false, metrics: {}, error: outcome.error });
 }
 
+/**
+ * What the CLI would print for a failure to connect, for a note or a row. The CLI prints nothing
+ * for some failures at LogLevel ERROR (a connection closed after the banner, before login: ssh
+ * says that at INFO only); a bench row still needs words, so the library's message stands in.
+ */
+async function fatalText(err: unknown, b: { cfg: Parameters<typeof describeFatal>[1]; quietLog: Log }): Promise<string> {
+  return (await describeFatal(err, b.cfg, b.quietLog)) || errorText(err);
+}
+
 function errorText(err: unknown): string {
   return (err as Error)?.message ?? String(err);
 }
@@ -232,7 +241,7 @@ async function handshakePhase(b: Bench, rows: HandshakeRow[]): Promise<Handshake
     } catch (err) {
       // Ended by the --time-limit budget: the time-limit note says so; this row is not at fault.
       if (remaining(b) <= BUDGET_MARGIN_MS) break;
-      b.notes.push(`handshake ${row.key}: left out, pure-ssh could not connect: ${await describeFatal(err, b.cfg, b.quietLog)}`);
+      b.notes.push(`handshake ${row.key}: left out, pure-ssh could not connect: ${await fatalText(err, b)}`);
       continue;
     }
     if (b.login && !row.opensshMissing) {
@@ -266,7 +275,7 @@ async function handshakePhase(b: Bench, rows: HandshakeRow[]): Promise<Handshake
           }
           record(b, run, { ok: true, value: ms });
         } catch (err) {
-          record(b, run, { ok: false, error: tool === 'pure' ? await describeFatal(err, b.cfg, b.quietLog) : errorText(err) });
+          record(b, run, { ok: false, error: tool === 'pure' ? await fatalText(err, b) : errorText(err) });
         }
       }
     }
@@ -341,7 +350,7 @@ async function dataPhase(b: Bench, rows: DataRow[], pin: PinnedAlgorithms, load:
     try {
       tunnels.pure = await pureTunnel(b, row, pin, load);
     } catch (err) {
-      setupError.pure = await describeFatal(err, b.cfg, b.quietLog);
+      setupError.pure = await fatalText(err, b);
       // RFC 4254 §7.1: a server may refuse tcpip-forward (sshd: AllowTcpForwarding no / local).
       if ((err as { code?: string }).code === 'ERR_FORWARD_REFUSED') {
         setupError.pure += ' (the server refuses remote forwarding, which the loop through it needs: name an echo service it can reach with --target host:port)';

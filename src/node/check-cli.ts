@@ -201,7 +201,7 @@ type Resolved = Awaited<ReturnType<typeof resolveSsh>>;
  * known_hosts with StrictHostKeyChecking. Returns the login and a function closing the agent.
  */
 async function prepareLogin(cfg: Resolved, log: (m: string) => void): Promise<{ login: import('../check/login.js').ProbeLogin; close: () => void }> {
-  const [{ prepareAuth }, { prepareIdentityFile }, prompt, { knownHostsVerifier, knownHostKeyTypesFor }, { preferKnownHostKeyTypes }] = await Promise.all([
+  const [{ prepareAuth, cryptoProviderFor }, { prepareIdentityFile }, prompt, { knownHostsVerifier, knownHostKeyTypesFor }, { preferKnownHostKeyTypes }] = await Promise.all([
     import('./client.js'),
     import('./identity-file.js'),
     import('./prompt.js'),
@@ -218,11 +218,13 @@ async function prepareLogin(cfg: Resolved, log: (m: string) => void): Promise<{ 
       return null;
     }
   };
+  // The login's provider (PURE_SSH_CRYPTO): it signs, and its Ed25519 checks an Ed25519 key file's public half.
+  const crypto = cryptoProviderFor(undefined);
   const identityFiles = [];
   if (cfg.pubkeyAuthentication) {
     for (const { path, explicit } of cfg.identityFiles) {
       try {
-        identityFiles.push(await prepareIdentityFile(path, { explicit, askPassphrase: (p) => ask(`Enter passphrase for key '${p}': `), attempts: cfg.numberOfPasswordPrompts, debug: log }));
+        identityFiles.push(await prepareIdentityFile(path, { explicit, askPassphrase: (p) => ask(`Enter passphrase for key '${p}': `), attempts: cfg.numberOfPasswordPrompts, debug: log, crypto }));
       } catch (err) {
         const e = err as Error & { code?: string; cause?: NodeJS.ErrnoException };
         // ssh(1): a missing default identity is silent, a missing explicit one a warning.
@@ -240,7 +242,7 @@ async function prepareLogin(cfg: Resolved, log: (m: string) => void): Promise<{ 
     agent: cfg.pubkeyAuthentication ? cfg.identityAgent : undefined,
     identitiesOnly: cfg.identitiesOnly,
     debug: log,
-  });
+  }, crypto);
   const mode = cfg.batchMode && cfg.strictHostKeyChecking === 'ask' ? 'yes' : cfg.strictHostKeyChecking;
   const verify = knownHostsVerifier({
     files: cfg.knownHostsFiles.length > 0 ? cfg.knownHostsFiles : ['/dev/null'],

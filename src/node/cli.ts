@@ -107,6 +107,19 @@ function routeContext(): RouteContext {
 }
 
 /**
+ * The name of the crypto provider the connection will use, as client.ts `cryptoProviderFor(undefined)`
+ * picks it, without loading client.js: that comes before the connect, and the client's modules
+ * (~10 ms of CPU) are meant to load while sshd starts (connect-host.ts `connectHost`). A value of
+ * PURE_SSH_CRYPTO that function refuses is left to it, for its UsageError.
+ */
+async function providerName(): Promise<string> {
+  const env = process.env.PURE_SSH_CRYPTO;
+  if (env === 'pure') return 'pure';
+  if (env === undefined || env === '' || env === 'runtime') return (await import('./crypto-provider.js')).runtimeCryptoAvailable() ? 'node' : 'pure';
+  return (await import('./client.js')).cryptoProviderFor(undefined).name;
+}
+
+/**
  * The algorithm lists the configuration asks for, applied to pure-ssh's defaults (ssh_config(5)
  * `+`, `-`, `^`). Throws UsageError naming where a list came from (`FILE line N: ...`, `-c: ...`)
  * when it names an algorithm pure-ssh does not implement or leaves a category empty.
@@ -117,8 +130,7 @@ async function appliedAlgorithms(cfg: ResolvedConfig): Promise<AlgorithmPreferen
   // The defaults of the provider the connection would use (PURE_SSH_CRYPTO, node:crypto where it
   // works): their cipher order differs (src/cipher/registry.ts defaultCiphers), and -G prints
   // the list the connection offers.
-  const { cryptoProviderFor } = await import('./client.js');
-  const d = defaultAlgorithms(cryptoProviderFor(undefined).name);
+  const d = defaultAlgorithms(await providerName());
   const algorithms = { ...d };
   for (const { key } of ALGORITHM_CATEGORIES) {
     const spec = cfg.algorithms[key];
@@ -445,7 +457,7 @@ async function run(cfg: ResolvedConfig): Promise<void> {
 
   try {
     // The client's modules load while the connection is being set up (connectHost).
-    tuneV8ForLogin();
+    tuneV8ForLogin(cfg.localForwards.length + cfg.dynamicForwards.length > 0);
     client = await connectHost(cfg, log, undefined, routeContext());
   } catch (err) {
     if (err instanceof ConfigError) {

@@ -189,8 +189,11 @@ export interface ConnectOptions {
    * `'none'` or an empty list: connect directly. Not with `sock`.
    */
   jump?: string | JumpHost[];
-  /** Diagnostic lines (like ssh -v). Never receives secrets. */
-  debug?: (message: string) => void;
+  /**
+   * Diagnostic lines (like ssh -v). Never receives secrets. `level` is ssh's debug level of the
+   * line when above 1 (2 for -vv, 3 for -vvv), e.g. the KEXINIT proposals at 2.
+   */
+  debug?: (message: string, level?: 2 | 3) => void;
   /** Called with the server's banner (RFC 4252 §5.4). */
   onBanner?: (message: string) => void;
   /**
@@ -334,8 +337,9 @@ export interface PreparedAuth {
 /**
  * The keys, agent keys and external signers `options` names, in ssh(1)'s order (pubkey_prepare),
  * ready for the core's user authentication. Used by connect() and by pure-ssh-check's login.
- * The agent connection, if any, is the caller's to close. Key files sign through `crypto` (its Ed25519 when
- * the runtime passed the known-answer check).
+ * The agent connection, if any, is the caller's to close. Key files sign through `crypto`, and
+ * an Ed25519 key file's public half is checked with it (its Ed25519 when the runtime passed the
+ * known-answer check).
  */
 export async function prepareAuth(options: ConnectOptions, crypto: CryptoProvider = cryptoProviderFor(options.crypto)): Promise<PreparedAuth> {
   const privateKeys: PrivateKey[] = [];
@@ -344,19 +348,19 @@ export async function prepareAuth(options: ConnectOptions, crypto: CryptoProvide
   const attempts = options.passwordAttempts;
   const debug = options.debug;
   const allowUnprotectedKeyFiles = options.allowUnprotectedKeyFiles;
-  for (const k of given) privateKeys.push(typeof k === 'string' || k instanceof Uint8Array ? parsePrivateKey(k, { passphrase }) : k);
+  for (const k of given) privateKeys.push(typeof k === 'string' || k instanceof Uint8Array ? parsePrivateKey(k, { passphrase, crypto }) : k);
   const files: IdentityFileEntry[] = [];
   for (const f of options.identityFiles ?? []) {
     if (typeof f !== 'string') files.push(f);
     // Only a prompt is worth deferring for; a given passphrase is checked now, so a wrong one
     // fails connect() with KeyError ERR_KEY_PASSPHRASE.
-    else if (askPassphrase) files.push(await prepareIdentityFile(f, { passphrase, askPassphrase, attempts, debug, allowUnprotectedKeyFiles }));
+    else if (askPassphrase) files.push(await prepareIdentityFile(f, { passphrase, askPassphrase, attempts, debug, allowUnprotectedKeyFiles, crypto }));
     else {
-      const key = await loadIdentityFile(f, { passphrase, allowUnprotectedKeyFiles });
+      const key = await loadIdentityFile(f, { passphrase, allowUnprotectedKeyFiles, crypto });
       files.push({ path: expandHome(f), publicKeyBlob: key.publicKeyBlob, key });
     }
   }
-  await addCertificates(options, privateKeys, files, { passphrase, askPassphrase, attempts, debug, allowUnprotectedKeyFiles });
+  await addCertificates(options, privateKeys, files, { passphrase, askPassphrase, attempts, debug, allowUnprotectedKeyFiles, crypto });
   const identities: AuthIdentity[] = [];
   const signers: ExternalSigner[] = [];
   for (const s of options.signers ?? []) {
@@ -422,7 +426,7 @@ export async function prepareAuth(options: ConnectOptions, crypto: CryptoProvide
       name: `${sshKeyTypeLabel(keyBlobType(f.publicKeyBlob))} "${f.path}"`,
       async prepare() {
         // No passphrase: an encrypted key fails at once (before any KDF) and is left to sign().
-        early ??= unlockIdentityFile(f.path, { allowUnprotectedKeyFiles }).catch(() => undefined);
+        early ??= unlockIdentityFile(f.path, { allowUnprotectedKeyFiles, crypto }).catch(() => undefined);
         await early;
       },
       discard() {
@@ -435,7 +439,7 @@ export async function prepareAuth(options: ConnectOptions, crypto: CryptoProvide
         early = undefined;
         let key: PrivateKey | undefined = await prepared;
         try {
-          key ??= await unlockIdentityFile(f.path, { passphrase, askPassphrase, attempts, debug, allowUnprotectedKeyFiles });
+          key ??= await unlockIdentityFile(f.path, { passphrase, askPassphrase, attempts, debug, allowUnprotectedKeyFiles, crypto });
         } catch (err) {
           // The message names the file; the core's "signing failed for TYPE "path"" does already.
           if (err instanceof KeyError && err.message.startsWith(`${f.path}: `)) {
@@ -913,8 +917,9 @@ export class SshClient extends EventEmitter {
     if (!this.pumping) this.pump();
   }
   /** @internal for -v logs of the forwarder. */
-  log(message: string): void {
-    this.options.debug?.(message);
+  log(message: string, level?: 2 | 3): void {
+    if (level) this.options.debug?.(message, level);
+    else this.options.debug?.(message);
   }
 
   // ---- the IO loop ----
@@ -1102,7 +1107,7 @@ export class SshClient extends EventEmitter {
         this.streams.get(e.channel)?._drain();
         return;
       case 'log':
-        this.log(e.message);
+        this.log(e.message, e.level);
         return;
       case 'host-key':
         void settleHostKey(this.core, e, { host: this.options.host, port: this.options.port ?? 22 }, this.verifier, (m) => this.log(m)).then(() => this.pump());

@@ -12,6 +12,7 @@ import { homedir, hostname as osHostname, userInfo } from 'node:os';
 import type { Duplex } from 'node:stream';
 import { ConfigError, jumpHostArgv, resolveCommandLineAsync, type CliEnvironment, type ResolvedConfig } from '../config/cli-args.js';
 import { LOG_LEVELS, type LogLevel } from '../config/ssh-config.js';
+import type { CryptoProvider } from '../crypto/provider.js';
 import type { SshError } from '../errors.js';
 import type { SshClient } from './client.js';
 import { lookupHost } from './host-lookup.js';
@@ -21,7 +22,7 @@ import { connectLendingReads } from './socket-read.js';
 import type { IdentityFileEntry, UnlockOptions } from './identity-file.js';
 import { setLongTimeout } from '../long-timeout.js';
 import { strerror } from './strerror.js';
-import { logLines } from './log-vis.js';
+import { logLines, oneLogCall } from './log-vis.js';
 
 /** ssh(1)'s log levels over stderr (or the -E file's descriptor). */
 export class Log {
@@ -45,6 +46,10 @@ export class Log {
   private at(level: LogLevel): boolean {
     return this.rank >= LOG_LEVELS.indexOf(level);
   }
+  /** Whether lines of `level` are shown (LogLevel, -v, -q). */
+  shows(level: LogLevel): boolean {
+    return this.at(level);
+  }
   /**
    * Listeners bound so far (-L, -D: one per address). In ssh(1) each is a channel (channels.c
    * channel_new: lowest free slot), so its first forwarded connection is "channel 2" after the two
@@ -60,6 +65,10 @@ export class Log {
   }
   /** Errors the user must see (suppressed only by -q). */
   error(message: string): void {
+    // An error ssh shows only at a level above this one (describeFatal) leaves nothing to print.
+    if (message === '') return;
+    // channels.c channel_input_open_failure: one call, the server's description included.
+    if (/^channel \d+: open failed: /.test(message)) message = oneLogCall(message);
     if (this.at('ERROR')) this.line(this.channelNumbers(message));
   }
   info(message: string): void {
@@ -237,6 +246,19 @@ export async function loadIdentities(cfg: ResolvedConfig, log: Log, unlock: Unlo
   return [...certified, ...entries];
 }
 
+/**
+ * The provider connect() will pick (PURE_SSH_CRYPTO), for the identity files loaded before it: its
+ * Ed25519 checks an Ed25519 key's public half. Undefined (noble does it) when the variable is
+ * invalid: connect() reports that with its UsageError, as before.
+ */
+function providerOrUndefined(pick: (choice: undefined) => CryptoProvider): CryptoProvider | undefined {
+  try {
+    return pick(undefined);
+  } catch {
+    return undefined;
+  }
+}
+
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((v, i) => v === b[i]);
 }
@@ -273,6 +295,13 @@ export async function describeFatal(err: unknown, cfg: ResolvedConfig, log: Log,
     log.debug1(err.message);
     return `Unable to negotiate with ${cfg.hostName} port ${cfg.port}: no matching ${what} found. Their offer: ${err.server.join(',')}`;
   }
+  if (err instanceof errors.DisconnectError) {
+    // packet.c ssh_packet_read_poll_seqnr: error("Received disconnect from %s:%u: %.400s") (one
+    // call, the server's newlines kept), then sshpkt_fatal's logdie("Disconnected from %s") at INFO.
+    const peer = peerOf.get(err) ?? `${cfg.hostName} port ${cfg.port}`;
+    const received = `Received disconnect from ${peer}:${err.reason}: ${oneLogCall(err.description.slice(0, 400))}`;
+    return log.shows('INFO') ? `${received}\nDisconnected from ${peer}` : received;
+  }
   if (err instanceof errors.HostKeyError) {
     const type = shortKeyType(err.keyType);
     if (err.problem === 'changed') {
@@ -295,7 +324,9 @@ export async function describeFatal(err: unknown, cfg: ResolvedConfig, log: Log,
         'Host key verification failed.',
       ].join('\n');
     }
-    if (err.problem === 'unknown' && (cfg.strictHostKeyChecking === 'yes' || cfg.batchMode)) {
+    // sshconnect.c check_host_key: this line only for StrictHostKeyChecking=yes; with BatchMode
+    // and ask, confirm() answers no at once and ssh says only "Host key verification failed.".
+    if (err.problem === 'unknown' && cfg.strictHostKeyChecking === 'yes') {
       return `No ${type} host key is known for ${err.host} and you have requested strict checking.\nHost key verification failed.`;
     }
     if (err.problem === 'unknown' || err.problem === 'rejected') {
@@ -312,6 +343,15 @@ export async function describeFatal(err: unknown, cfg: ResolvedConfig, log: Log,
     }
     if (cause?.code === 'EAI_ADDRFAMILY') {
       return `ssh: Could not resolve hostname ${cfg.hostName}: Address family for hostname not supported`;
+    }
+    // Closed before authentication (ssh 9.2): kex.c's error before the server's identification
+    // line, then packet.c sshpkt_fatal's logdie("Connection closed by %s") at INFO.
+    const peer = peerOf.get(err);
+    if (!established && peer !== undefined) {
+      const early = err.message === KEX_IDENTIFICATION_CLOSED || (beforeBanner.has(err) && /^Connection to .* closed by remote host\.$/.test(err.message));
+      const closed = `Connection closed by ${peer}`;
+      if (early) return log.shows('INFO') ? `${KEX_IDENTIFICATION_CLOSED}\n${closed}` : KEX_IDENTIFICATION_CLOSED;
+      if (/^Connection to .* closed by remote host\.$/.test(err.message)) return log.shows('INFO') ? closed : '';
     }
     const m = /^Connection to (.*) port \d+ closed by remote host\.$/.exec(err.message);
     if (m) return `Connection to ${m[1]} closed by remote host.`;
@@ -395,6 +435,13 @@ const failedAt = new WeakMap<object, ResolvedConfig>();
 export function configOf(err: unknown, fallback: ResolvedConfig): ResolvedConfig {
   return (err && typeof err === 'object' ? failedAt.get(err) : undefined) ?? fallback;
 }
+
+/** packet.c's remote id of the connection an error ended: "ADDRESS port N", or "UNKNOWN port 65535" without a socket. */
+const peerOf = new WeakMap<object, string>();
+/** Connection errors that came before the server's identification line. */
+const beforeBanner = new WeakSet<object>();
+/** ssh 9.2 kex.c kex_exchange_identification, the peer closing before its identification line. */
+const KEX_IDENTIFICATION_CLOSED = 'kex_exchange_identification: Connection closed by remote host';
 
 /** How many connections were to be carried over the failed one (0: the destination's own). */
 const failedDepth = new WeakMap<object, number>();
@@ -524,7 +571,7 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
     await new Promise<void>((resolve) => process.nextTick(resolve));
     loaded = await loadLibraries();
   }
-  const [{ connect }, { knownHostsVerifier }, , prompt] = loaded;
+  const [{ connect, cryptoProviderFor }, { knownHostsVerifier }, , prompt] = loaded;
   const { sock, via } = await routeWithin(routed, cfg, routeStarted, depth);
   // packet.c ssh_remote_ipaddr/ssh_remote_port in ssh's fatal messages: "UNKNOWN port 65535" when
   // the transport is not a socket (ProxyCommand, and ssh -J's ssh -W).
@@ -564,6 +611,7 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
     askPassphrase,
     attempts: cfg.numberOfPasswordPrompts,
     debug: (m) => log.debug1(m),
+    crypto: providerOrUndefined(cryptoProviderFor),
   });
 
   // BatchMode: never ask; an unknown host key is then refused as with StrictHostKeyChecking=yes.
@@ -601,6 +649,7 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
     : undefined;
 
   let method = 'none';
+  let bannerSeen = false;
   try {
     const client = await connect({
       host: cfg.hostName,
@@ -627,12 +676,15 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
       rekeyBytes: cfg.rekeyLimit,
       rekeyTime: cfg.rekeyLimitSeconds === undefined ? undefined : cfg.rekeyLimitSeconds * 1000,
       sock,
-      debug: (m) => {
+      debug: (m, level) => {
+        if (level) return log.debug(level, m);
+        // transport/version.ts: the server's identification line arrived.
+        if (m.startsWith('Remote protocol version ')) bannerSeen = true;
         // sshconnect2.c: the method that succeeded is in ssh's verbose line below.
         const auth = /^Authenticated using "(.*)"\.$/.exec(m);
         if (auth) method = auth[1]!;
-        // dispatch.c: a server's SSH_MSG_DEBUG is "Remote: MESSAGE".
-        else log.debug1(m.startsWith('server debug: ') ? `Remote: ${m.slice('server debug: '.length)}` : m);
+        // packet.c: a server's SSH_MSG_DEBUG is "Remote: MESSAGE", one log call whatever its newlines.
+        else log.debug1(m.startsWith('server debug: ') ? `Remote: ${oneLogCall(m.slice('server debug: '.length))}` : m);
       },
       onBanner: (m) => {
         if (LOG_LEVELS.indexOf(cfg.logLevel) >= LOG_LEVELS.indexOf('INFO')) log.write(m);
@@ -647,6 +699,10 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
     log.notice(`Authenticated to ${cfg.hostName} (${peer ?? 'via proxy'}) using "${method}".`);
     // The jump host's connection carries this one: it goes when this one does.
     if (via) client.once('close', () => void via.close().catch(() => {}));
+    // Registered before the caller's 'close' listener: its describeFatal finds the peer.
+    client.once('close', (e: unknown) => {
+      if (e && typeof e === 'object') peerOf.set(e, remoteId);
+    });
     return client;
   } catch (err) {
     const code = (err as Partial<SshError> | undefined)?.code;
@@ -659,6 +715,10 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
     } else if (code === 'ERR_PACKET_TIMEOUT') {
       // ServerAliveInterval × ServerAliveCountMax without a packet before the session: sshpkt_fatal.
       (err as Error).message = `Connection to ${remoteId} timed out`;
+    }
+    if (err && typeof err === 'object') {
+      peerOf.set(err, remoteId);
+      if (!bannerSeen) beforeBanner.add(err);
     }
     sock.destroy();
     if (via) await via.close().catch(() => {});

@@ -1,9 +1,10 @@
 /**
  * Dynamic port forwarding, `ssh -D` (ssh(1)): a local SOCKS4/4a/5 listener (the handshake is
  * src/connection/socks.ts) whose every CONNECT becomes a direct-tcpip channel (RFC 4254 §7.2).
- * Host names are passed to the server unresolved, as ssh does. Unlike ssh, the SOCKS reply waits
- * for the server's answer, so a refused channel reaches the SOCKS client as a refusal with its
- * reason (SOCKS5 0x02 / 0x05 / 0x01, SOCKS4 91) instead of a connection that closes at once.
+ * Host names are passed to the server unresolved, as ssh does. As in ssh (channels.c keeps its
+ * reply in the channel's output until the open is confirmed), the SOCKS reply waits for the
+ * server's answer. Unlike ssh, which then just closes, a refused channel reaches the SOCKS client
+ * as RFC 1928 §6's failure reply with its reason (SOCKS5 0x02 / 0x05 / 0x01, SOCKS4 91).
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { socks5ReplyForOpenFailure, SocksHandshake, type SocksConnectRequest } from '../connection/socks.js';

@@ -8,6 +8,7 @@ import { open, readFile, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { publicKeyOfPrivateKeyFile } from '../auth/identity.js';
+import type { CryptoProvider } from '../crypto/provider.js';
 import { KeyError, KeyPermissionsError, SshError, UsageError } from '../errors.js';
 import { parseCertificateFile, type CertificateSource } from '../keys/certificate.js';
 import { parsePrivateKey, parsePublicKeyFile, type PrivateKey } from '../keys/privatekey.js';
@@ -41,6 +42,8 @@ export interface LoadIdentityOptions {
   allowUnprotectedKeyFiles?: boolean;
   /** Passphrase for an encrypted key (see parsePrivateKey). */
   passphrase?: string | Uint8Array;
+  /** Computes an Ed25519 key's public half when it has a runtime Ed25519 (see parsePrivateKey). */
+  crypto?: CryptoProvider;
 }
 
 /**
@@ -71,7 +74,7 @@ export function checkKeyFilePermissions(
 export async function loadIdentityFile(path: string, options: LoadIdentityOptions = {}): Promise<PrivateKey> {
   const { full, bytes } = await readKeyBytes(path, options);
   try {
-    return parsePrivateKey(bytes, { source: full, passphrase: options.passphrase });
+    return parsePrivateKey(bytes, { source: full, passphrase: options.passphrase, crypto: options.crypto });
   } finally {
     bytes.fill(0);
   }
@@ -154,6 +157,8 @@ export interface UnlockOptions {
   debug?: (message: string) => void;
   /** Use a key file even when others can read it (see {@link LoadIdentityOptions}). */
   allowUnprotectedKeyFiles?: boolean;
+  /** Computes an Ed25519 key's public half when it has a runtime Ed25519 (see parsePrivateKey). */
+  crypto?: CryptoProvider;
 }
 
 /**
@@ -205,7 +210,7 @@ export async function unlockIdentityFile(path: string, options: UnlockOptions = 
   try {
     let lastError: KeyError;
     try {
-      return parsePrivateKey(bytes, { source: full, passphrase: options.passphrase });
+      return parsePrivateKey(bytes, { source: full, passphrase: options.passphrase, crypto: options.crypto });
     } catch (err) {
       if (!(err instanceof KeyError) || err.code === 'ERR_KEY_FORMAT' || !options.askPassphrase) throw err;
       lastError = err;
@@ -218,7 +223,7 @@ export async function unlockIdentityFile(path: string, options: UnlockOptions = 
         throw new KeyError('ERR_KEY_ENCRYPTED', `${full}: no passphrase given`, { source: full });
       }
       try {
-        return parsePrivateKey(bytes, { source: full, passphrase: answer });
+        return parsePrivateKey(bytes, { source: full, passphrase: answer, crypto: options.crypto });
       } catch (err) {
         if (!(err instanceof KeyError) || err.code !== 'ERR_KEY_PASSPHRASE') throw err;
         lastError = err;

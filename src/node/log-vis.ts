@@ -40,18 +40,41 @@ export function visLogText(text: string): string {
 }
 
 /**
+ * Stands in a message for a newline inside what ssh logs with ONE call (a server's text): a lone
+ * surrogate, which no decoded text can hold, so it never collides with a character of the text.
+ */
+const INNER_NEWLINE = '\uDFFF';
+
+/**
+ * `text` (a server's DEBUG, DISCONNECT or channel-open-failure text) marked as logged by ssh in
+ * one call: {@link logLines} keeps its newlines as they are and ends only the last line with
+ * "\r\n" (log.c do_log: VIS_SAFE leaves `\n` alone, one `\r\n` per call).
+ *
+ * @example
+ * logLines(`Remote: ${oneLogCall('a\nb')}`); // 'Remote: a\nb\r\n'
+ */
+export function oneLogCall(text: string): string {
+  return text.includes('\n') ? text.replaceAll('\n', INNER_NEWLINE) : text;
+}
+
+/** One ssh log call's text escaped, its inner newlines ({@link oneLogCall}) back as `\n`. */
+function visCall(line: string): string {
+  return line.includes(INNER_NEWLINE) ? line.split(INNER_NEWLINE).map(visLogText).join('\n') : visLogText(line);
+}
+
+/**
  * The bytes ssh's log writes for `message`: each line escaped ({@link visLogText}) and ended with
  * "\r\n". A `\n` in `message` separates lines that ssh logs with one call each (pure-ssh builds
  * some messages, such as the changed-host-key block, as one string), so every line gets the
- * log's ending.
+ * log's ending; text marked with {@link oneLogCall} keeps its newlines inside one line.
  *
  * @example
  * logLines('Host key verification failed.'); // 'Host key verification failed.\r\n'
  */
 export function logLines(message: string): string {
-  if (!message.includes('\n')) return `${visLogText(message)}\r\n`;
+  if (!message.includes('\n')) return `${visCall(message)}\r\n`;
   return message
     .split('\n')
-    .map((l) => `${visLogText(l)}\r\n`)
+    .map((l) => `${visCall(l)}\r\n`)
     .join('');
 }

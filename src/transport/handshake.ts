@@ -23,7 +23,7 @@ import { describeServerHostKey, fingerprintSha256, verifyHostKeySignature } from
 import { MSG, encodeNewKeys, messageName } from '../protocol/messages.js';
 import { constantTimeEqual } from '../protocol/wire.js';
 import type { KexInit, Negotiated } from './kexinit.js';
-import { decodeKexInit, encodeKexInit, guessWasWrong, negotiate } from './kexinit.js';
+import { decodeKexInit, encodeKexInit, guessWasWrong, kexInitProposalLines, negotiate } from './kexinit.js';
 import { newDirection, type ExchangeSecrets } from './keys.js';
 import type { PacketDecoder, PacketEncoder } from './packet.js';
 
@@ -66,7 +66,8 @@ export interface HandshakeHost {
   resumed(): void;
   /** Both NEWKEYS done; `first` for the initial exchange. */
   finished(first: boolean): void;
-  log(message: string): void;
+  /** A diagnostic line; `level` is ssh's debug level (log.c debug2, debug3), 1 when absent. */
+  log(message: string, level?: 2 | 3): void;
 }
 
 /** Options of the handshake. */
@@ -251,6 +252,12 @@ export class Handshake {
     const s = this.state;
     if (s.kind !== 'sent-kexinit') throw new ProtocolError('a second KEXINIT during one key exchange');
     const theirs = decodeKexInit(payload);
+    // OpenSSH kex.c kex_choose_conf: both proposals at debug2, before negotiating (so a failed
+    // negotiation shows them too), at every exchange.
+    this.host.log('local client KEXINIT proposal', 2);
+    for (const line of kexInitProposalLines(s.ours.payload)) this.host.log(line, 2);
+    this.host.log('peer server KEXINIT proposal', 2);
+    for (const line of kexInitProposalLines(payload)) this.host.log(line, 2);
     if (theirs.emptyNamesIn.length > 0) {
       this.host.log(`server KEXINIT: skipped empty names in ${theirs.emptyNamesIn.join(', ')}`);
     }

@@ -80,6 +80,33 @@ export function decodeKexInit(payload: Uint8Array): KexInit {
   return { cookie, firstKexPacketFollows, emptyNamesIn, ...lists };
 }
 
+/** OpenSSH kex.c proposal_names: how ssh names the ten lists in its debug output. */
+const PROPOSAL_NAMES = [
+  'KEX algorithms',
+  'host key algorithms',
+  'ciphers ctos',
+  'ciphers stoc',
+  'MACs ctos',
+  'MACs stoc',
+  'compression ctos',
+  'compression stoc',
+  'languages ctos',
+  'languages stoc',
+];
+
+/**
+ * A KEXINIT as ssh(1) -vv shows it (OpenSSH kex.c kex_buf2prop's debug2 lines): each name-list
+ * as sent, then first_kex_follows and the reserved word (each line ending with a blank, as
+ * ssh's do). For a payload {@link decodeKexInit} accepted (printable name-lists).
+ */
+export function kexInitProposalLines(payload: Uint8Array): string[] {
+  const r = new SshReader(payload, 1);
+  r.raw(16, 'KEXINIT cookie');
+  const lines = PROPOSAL_NAMES.map((name) => `${name}: ${String.fromCharCode(...r.string(name))}`);
+  lines.push(`first_kex_follows ${r.byte()} `, `reserved ${r.uint32()} `);
+  return lines;
+}
+
 /** RFC 4253 §7.1: the first algorithm on the client's list that the server also supports. */
 function choose(category: string, client: readonly string[], server: readonly string[]): string {
   for (const name of client) if (server.includes(name)) return name;

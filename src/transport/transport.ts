@@ -81,8 +81,8 @@ export interface TransportHandler {
   resumed(): void;
   /** RFC 8308 EXT_INFO. */
   extInfo(extensions: Map<string, Uint8Array>): void;
-  /** Diagnostics for -v (never secrets). */
-  log(message: string): void;
+  /** Diagnostics for -v (never secrets); `level` is ssh's debug level (2, 3), 1 when absent. */
+  log(message: string, level?: 2 | 3): void;
   /** The transport closed: `error` unless it was a clean close we asked for. */
   closed(error: SshError | undefined): void;
 }
@@ -150,7 +150,7 @@ export class Transport {
           if (first) handler.ready();
           else handler.log(`rekey done (key exchange #${this.handshake.kexCount})`);
         },
-        log: (m) => handler.log(m),
+        log: (m, level) => handler.log(m, level),
       },
     );
   }

@@ -151,7 +151,7 @@ function verifierFor(options: WebConnectOptions): WebHostKeyVerifier {
 function keysFor(options: WebConnectOptions): PrivateKey[] {
   const given = options.privateKey === undefined ? [] : Array.isArray(options.privateKey) ? options.privateKey : [options.privateKey];
   const { passphrase } = options;
-  return given.map((k) => (typeof k === 'string' || k instanceof Uint8Array ? parsePrivateKey(k, { passphrase }) : k));
+  return given.map((k) => (typeof k === 'string' || k instanceof Uint8Array ? parsePrivateKey(k, { passphrase, crypto: options.crypto }) : k));
 }
 
 function algorithmsFor(options: WebConnectOptions): Partial<AlgorithmPreferences> {
