@@ -79,6 +79,9 @@ describeInterop('every cipher and MAC against sshd, rekeying every 1M', () => {
           expect(n.cipherServerToClient).toBe(row.cipher);
           if (row.mac) expect(n.macClientToServer).toBe(row.mac);
           expect(ssh.info.cryptoProvider).toBe(crypto === 'pure' ? 'pure' : 'node');
+          // -v names what computes chacha20-poly1305 (WebAssembly here, where it compiles), and only when negotiated.
+          if (row.cipher === 'chacha20-poly1305@openssh.com') expect(log).toContain('chacha20-poly1305@openssh.com: WebAssembly SIMD');
+          else expect(log.join('\n')).not.toContain('chacha20-poly1305@openssh.com: ');
           // -v names the negotiated algorithms.
           expect(log.join('\n')).toContain(`cipher: ${row.cipher} MAC: ${row.mac ?? (cipherRow.aead ? '<implicit>' : '')}`);
           const stream = await ssh.openDirectTcpip({ host: '127.0.0.1', port: echo.port });
@@ -108,6 +111,54 @@ describeInterop('every cipher and MAC against sshd, rekeying every 1M', () => {
   }
 });
 
+describeInterop('chacha20-poly1305@openssh.com in TypeScript (PURE_SSH_WASM=off) against sshd', () => {
+  let sshd: SshdHandle;
+  let echo: TestServer;
+  const saved = process.env.PURE_SSH_WASM;
+  beforeAll(async () => {
+    echo = await startEchoServer();
+    sshd = await startSshd({ config: { Ciphers: 'chacha20-poly1305@openssh.com', RekeyLimit: '1M' } });
+    process.env.PURE_SSH_WASM = 'off';
+  });
+  afterAll(async () => {
+    if (saved === undefined) delete process.env.PURE_SSH_WASM;
+    else process.env.PURE_SSH_WASM = saved;
+    await sshd?.stop();
+    await echo?.close();
+  });
+
+  for (const crypto of ['runtime', 'pure'] as const) {
+    it(`[${crypto}]: ${SIZE / 1048576} MiB each way, hash-verified, across server rekeys; -v says TypeScript`, async () => {
+      const log: string[] = [];
+      const ssh = await connectTo(sshd, { crypto, debug: (m) => log.push(m) });
+      try {
+        expect(ssh.info.negotiated!.cipherServerToClient).toBe('chacha20-poly1305@openssh.com');
+        expect(log).toContain('chacha20-poly1305@openssh.com: TypeScript (WebAssembly off)');
+        const stream = await ssh.openDirectTcpip({ host: '127.0.0.1', port: echo.port });
+        const h = createHash('sha256');
+        let got = 0;
+        const done = new Promise<void>((resolve, reject) => {
+          stream.on('data', (d: Buffer) => {
+            h.update(d);
+            got += d.length;
+            if (got === SIZE) resolve();
+          });
+          stream.on('error', reject);
+        });
+        for (const chunk of deterministicChunks(SIZE, 3)) {
+          if (!stream.write(chunk)) await new Promise((r) => stream.once('drain', r));
+        }
+        await done;
+        expect(h.digest('hex')).toBe(deterministicSha256(SIZE, 3));
+        stream.end();
+        expect(ssh.info.kexCount).toBeGreaterThanOrEqual(3);
+      } finally {
+        await ssh.close();
+      }
+    }, 60_000);
+  }
+});
+
 const CLI = fileURLToPath(new URL('../dist/node/cli.js', import.meta.url));
 
 describeInteropWithHome('the CLI: -c and -m as ssh(1) takes them', () => {
@@ -115,7 +166,7 @@ describeInteropWithHome('the CLI: -c and -m as ssh(1) takes them', () => {
   let echo: TestServer;
   beforeAll(async () => {
     echo = await startEchoServer();
-    sshd = await startSshd({ config: { Ciphers: 'aes128-cbc,aes256-ctr', MACs: 'hmac-sha2-512,hmac-sha1' } });
+    sshd = await startSshd({ config: { Ciphers: 'aes128-cbc,aes256-ctr,chacha20-poly1305@openssh.com', MACs: 'hmac-sha2-512,hmac-sha1' } });
   });
   afterAll(async () => {
     await sshd?.stop();
@@ -154,6 +205,35 @@ describeInteropWithHome('the CLI: -c and -m as ssh(1) takes them', () => {
       } finally {
         child.kill('SIGTERM');
       }
+    }, 30_000);
+  }
+
+  for (const [wasm, expected] of [
+    ['on', 'chacha20-poly1305@openssh.com: WebAssembly SIMD'],
+    ['off', 'chacha20-poly1305@openssh.com: TypeScript (WebAssembly off)'],
+    ['bogus', `PURE_SSH_WASM must be 'auto', 'on' or 'off', got "bogus"`],
+  ] as const) {
+    it(`PURE_SSH_WASM=${wasm}: ${wasm === 'bogus' ? 'refused with a message, exit 255' : '-v names the chacha20-poly1305 implementation'}`, async () => {
+      if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
+      const child = spawn(
+        process.execPath,
+        [CLI, '-v', '-F', 'none', '-p', String(sshd.port), '-i', sshd.clientKeyPath, '-o', 'BatchMode=yes',
+          '-o', `UserKnownHostsFile=${sshd.knownHostsPath}`, '-c', 'chacha20-poly1305@openssh.com', '-N', `${sshd.user}@127.0.0.1`],
+        { stdio: ['ignore', 'ignore', 'pipe'], env: { ...cliEnv(processHome()), PURE_SSH_WASM: wasm } },
+      );
+      let err = '';
+      const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+      // -N runs until killed: wait for authentication (or the exit of a refused start).
+      const seen = new Promise<void>((resolve) =>
+        child.stderr.setEncoding('utf8').on('data', (d: string) => {
+          err += d;
+          if (err.includes('Authenticated to')) resolve();
+        }),
+      );
+      const code = await Promise.race([exited, seen.then(() => 'running' as const)]);
+      child.kill('SIGTERM');
+      expect(err).toContain(expected);
+      expect(code).toBe(wasm === 'bogus' ? 255 : 'running');
     }, 30_000);
   }
 });

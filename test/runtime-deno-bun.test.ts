@@ -30,7 +30,7 @@ describeInterop('pure-ssh/web in Deno and Bun against sshd', () => {
     it(`${name}: handshake, host key check, key login, hash-verified transfers, slow reader bounded`, async () => {
       const r = await runIn(runtime, f.params);
       await checkResult(f, r, version);
-      expect([r.cryptoProvider, r.cipher]).toEqual(['pure', 'chacha20-poly1305@openssh.com']);
+      expect([r.cryptoProvider, r.cipher, r.chachaPoly]).toEqual(['pure', 'chacha20-poly1305@openssh.com', 'WebAssembly SIMD']);
       // Deno.connect leaves Nagle on; the adapter turns it off through Deno.TcpConn.setNoDelay
       // (a channel opened after an upload waited ~40 ms for the delayed ACK). Bun's wrapper has none.
       expect(r.transportNoDelay).toBe(runtime === 'deno');
@@ -41,6 +41,8 @@ describeInterop('pure-ssh/web in Deno and Bun against sshd', () => {
       await checkResult(f, r, version);
       // Deno's node:crypto AES-GCM is slower than its ChaCha20 (bench/runtimes/micro.md).
       expect([r.cryptoProvider, r.cipher]).toEqual(['node', runtime === 'deno' ? 'chacha20-poly1305@openssh.com' : 'aes128-gcm@openssh.com']);
+      // -v names the chacha20-poly1305 implementation only when it is negotiated.
+      expect(r.chachaPoly).toBe(runtime === 'deno' ? 'WebAssembly SIMD' : '');
     }, 60_000);
   }
 

@@ -50,8 +50,10 @@ it('pure-ssh/web bundles for browsers without Node built-ins or polyfills; size 
   // compression became opt-in, 99 KiB after the reused-read-buffer packet decoder, the RTT
   // estimate and prepareKex, 94.7 KiB once key files, UMAC and the MODP groups stopped bringing
   // their own copies of ChaCha20/Poly1305, noble's raw-AES helpers and 3.5 KiB of hex digits;
-  // pako adds about 13 KiB when imported).
-  expect(gz).toBeLessThan(100);
+  // pako adds about 13 KiB when imported; raised to 102 KiB for chacha20-poly1305 in WebAssembly:
+  // +4.4 KiB gzip, 2.7 of them the two modules' bytes, for 1.6× the bulk speed and a seventh of
+  // the first packets' cost in browsers; measured 100.7 KiB).
+  expect(gz).toBeLessThan(102);
 });
 
 it('compression is opt-in: pako is absent from the default bundle and comes with pure-ssh/compress-zlib', async () => {
@@ -62,8 +64,9 @@ it('compression is opt-in: pako is absent from the default bundle and comes with
   const gz = gzipKiB(zlib.code);
   console.log(`pure-ssh/web + pure-ssh/compress-zlib: ${(zlib.code.length / KiB).toFixed(1)} KiB minified, ${gz.toFixed(1)} KiB gzip`);
   expect(gz - gzipKiB(plain.code)).toBeGreaterThan(5);
-  // 110 KiB when compression became opt-in, 112.2 KiB with the core's growth since (see above).
-  expect(gz).toBeLessThan(114);
+  // 110 KiB when compression became opt-in, 112.2 KiB with the core's growth since (see above),
+  // 113.9 KiB with chacha20-poly1305 in WebAssembly.
+  expect(gz).toBeLessThan(116);
 });
 
 it('the package exports pure-ssh/web to import and require, with its types (needs npm run build)', async () => {

@@ -20,7 +20,9 @@ import { poly1305 } from '@noble/ciphers/_poly1305.js';
 import { ChaCha20, WordViews } from '../../src/crypto/chacha20.js';
 import { poly1305Into } from '../../src/crypto/poly1305.js';
 import { ChaCha20Poly1305Cipher } from '../../src/cipher/chacha20-poly1305.js';
-import { nodeCryptoProvider } from '../../src/node/crypto-provider.js';
+import { pureTsCryptoProvider } from '../../src/crypto/pure.js';
+import { WasmChaChaPoly, wasmChaChaPolyModule } from '../../src/crypto/chacha20-poly1305-wasm.js';
+import { nodeCryptoProvider, nodeCryptoProviderNoWasm } from '../../src/node/crypto-provider.js';
 
 const BULK = 32768;
 const SMALL = 88;
@@ -60,8 +62,23 @@ function cases(size: number): Case[] {
     { name: `noble chacha20orig ${size}`, bytes: size, run: () => chacha20orig(key, nonce, msg.subarray(0, size), msg.subarray(0, size), 1) },
     { name: `node:crypto chacha20 ${size}`, bytes: size, run: () => createCipheriv('chacha20', key, nodeIv).update(msg.subarray(0, size)) },
   ];
-  // A whole packet: seal then open (two passes over the data), with each provider.
-  for (const [label, provider] of [['pure', undefined], ['node', nodeCryptoProvider]] as const) {
+  const wasmModule = wasmChaChaPolyModule();
+  if (!(wasmModule instanceof Error)) {
+    // The WebAssembly engine's parts, each with its copy into (and out of) the instance's memory.
+    const wasm = new WasmChaChaPoly(wasmModule, key64);
+    list.push(
+      { name: `wasm Poly1305 (mac) ${size}`, bytes: size, run: () => wasm.mac(0, msg, 0, size) },
+      { name: `wasm ChaCha20 (xor) ${size}`, bytes: size, run: () => wasm.xor(false, 0, 0, 1, msg, 0, size) },
+    );
+  }
+  // A whole packet: seal then open (two passes over the data), with each provider, with and
+  // without the WebAssembly engine (src/crypto/chacha20-poly1305-wasm.ts; the defaults use it).
+  for (const [label, provider] of [
+    ['pure', undefined],
+    ['pure-ts', pureTsCryptoProvider],
+    ['node', nodeCryptoProvider],
+    ['node-ts', nodeCryptoProviderNoWasm],
+  ] as const) {
     const tx = new ChaCha20Poly1305Cipher(key64, provider);
     const rx = new ChaCha20Poly1305Cipher(key64, provider);
     const buf = new Uint8Array(4 + size + 16 + 4);

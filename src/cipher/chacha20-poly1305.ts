@@ -1,16 +1,21 @@
 /**
  * chacha20-poly1305@openssh.com (OpenSSH PROTOCOL.chacha20poly1305), the transport's hot path.
  *
- * ChaCha20 is the specialised original-variant implementation in ../crypto/chacha20.ts (or the
- * runtime's, through the crypto provider, for the payload) and Poly1305 the allocation-free one in
- * ../crypto/poly1305.ts; this file is only the SSH construction. Cross-checked against noble,
- * OpenSSL and the RFC 8439 vectors in test/chacha20.test.ts and test/cipher.test.ts.
+ * Where the crypto provider has an engine for it (WebAssembly, ../crypto/chacha20-poly1305-wasm.ts)
+ * each packet is one call into the engine, except that a payload of at least the provider's
+ * `nativeFrom` bytes is encrypted by the runtime's ChaCha20 (OpenSSL) and only authenticated by
+ * the engine. Otherwise ChaCha20 is the specialised original-variant implementation in
+ * ../crypto/chacha20.ts (or the runtime's, for the payload) and Poly1305 the allocation-free one
+ * in ../crypto/poly1305.ts. This file is only the SSH construction. Cross-checked against noble,
+ * OpenSSL and the RFC 8439 vectors in test/chacha20.test.ts, test/cipher.test.ts and
+ * test/chacha20-poly1305-wasm.test.ts.
  */
 import type { CipherAlgorithm, PacketCipher } from './cipher.js';
 import { ChaCha20, LITTLE_ENDIAN, ViewCache } from '../crypto/chacha20.js';
 import { poly1305Into } from '../crypto/poly1305.js';
-import type { ChaCha20Stream, CryptoProvider } from '../crypto/provider.js';
+import type { ChaCha20Stream, ChaChaPolyEngine, CryptoProvider } from '../crypto/provider.js';
 import { pureCryptoProvider } from '../crypto/pure.js';
+import { copyToSlab } from '../crypto/slab.js';
 import { UsageError } from '../errors.js';
 import { macError, rangesEqual } from './with-mac.js';
 
@@ -43,8 +48,8 @@ export class ChaCha20Poly1305Cipher implements PacketCipher {
   // less than any runtime call costs (node:crypto's own provider hands such short ranges back to
   // it too), so those two are always ours.
   private readonly main: ChaCha20Stream;
-  private readonly header: ChaCha20;
-  private readonly polyKeyStream: ChaCha20;
+  private readonly header: ChaCha20 | undefined;
+  private readonly polyKeyStream: ChaCha20 | undefined;
   // PROTOCOL.chacha20poly1305: nonce = sequence number as a big-endian uint64; the high half is
   // always 0 because seq is a uint32.
   private readonly nonce = new Uint8Array(8);
@@ -58,14 +63,24 @@ export class ChaCha20Poly1305Cipher implements PacketCipher {
   private scratch = new Uint8Array(0);
   private scratchWords = new Int32Array(0);
 
+  /** The provider's engine (one call per packet), when it has one; then there is no header or polyKeyStream (the key stays in the engine). */
+  private readonly engine: ChaChaPolyEngine | undefined;
+  /** Payload bytes from which {@link main} (native) encrypts and the engine only authenticates. */
+  private readonly nativeFrom: number;
+
   constructor(key: Uint8Array, crypto: CryptoProvider = pureCryptoProvider) {
     if (key.length !== 64) {
       throw new UsageError(`chacha20-poly1305@openssh.com needs a 64-byte key, got ${key.length}`);
     }
     this.main = crypto.chacha20(key.subarray(0, 32));
-    this.polyKeyStream = new ChaCha20(key, 0);
-    this.header = new ChaCha20(key, 32);
-    this.outOfPlace = this.main.xorCopy !== undefined;
+    this.engine = crypto.chachaPoly?.(key);
+    if (this.engine === undefined) {
+      this.polyKeyStream = new ChaCha20(key, 0);
+      this.header = new ChaCha20(key, 32);
+    }
+    this.nativeFrom = this.main.nativeFrom ?? Infinity;
+    // The engine decrypts into its own memory, so its plaintext is copied out to fresh memory anyway.
+    this.outOfPlace = this.engine !== undefined || this.main.xorCopy !== undefined;
   }
 
   private setNonce(seq: number): void {
@@ -79,8 +94,8 @@ export class ChaCha20Poly1305Cipher implements PacketCipher {
   // PROTOCOL.chacha20poly1305: the Poly1305 key is K_2's keystream block 0, first 32 bytes.
   private makePolyKey(): void {
     // Words on a little-endian host, where the key's bytes are then the keystream's.
-    if (LITTLE_ENDIAN) this.polyKeyStream.keystreamWords(this.nonce, 0, this.polyKeyWords, 8);
-    else this.polyKeyStream.keystream(this.nonce, 0, this.polyKey, 0, 32);
+    if (LITTLE_ENDIAN) this.polyKeyStream!.keystreamWords(this.nonce, 0, this.polyKeyWords, 8);
+    else this.polyKeyStream!.keystream(this.nonce, 0, this.polyKey, 0, 32);
   }
 
   /**
@@ -96,12 +111,26 @@ export class ChaCha20Poly1305Cipher implements PacketCipher {
 
   /** K_1's keystream block 0 for the current nonce, bytes 0–3 as a little-endian word: the length's (see below). */
   private lengthKeystream(): number {
-    return this.header.keystreamWord0(this.nonce, 0);
+    return this.header!.keystreamWord0(this.nonce, 0);
   }
 
   seal(seq: number, buf: Uint8Array, off: number, packetLength: number): void {
+    const engine = this.engine;
+    if (engine !== undefined && packetLength < this.nativeFrom) return engine.seal(seq, buf, off, packetLength);
     this.setNonce(seq);
     const end = off + 4 + packetLength;
+    if (engine !== undefined) {
+      // PROTOCOL.chacha20poly1305: the length under K_1, the payload under K_2 from block 1 (here
+      // by the runtime), then the tag over both.
+      const ks = engine.lengthKeystream(seq);
+      buf[off] ^= ks;
+      buf[off + 1] ^= ks >>> 8;
+      buf[off + 2] ^= ks >>> 16;
+      buf[off + 3] ^= ks >>> 24;
+      this.main.xor(this.nonce, 1, buf, off + 4, end);
+      engine.mac(seq, buf, off, 4 + packetLength);
+      return;
+    }
     // PROTOCOL.chacha20poly1305: length under K_1 at block counter 0 (XORed here from the
     // keystream: xor() would look up the alignment of a 4-byte range it does not need).
     const ks = this.lengthKeystream();
@@ -118,13 +147,29 @@ export class ChaCha20Poly1305Cipher implements PacketCipher {
   }
 
   decryptLength(seq: number, buf: Uint8Array, off: number): number {
-    this.setNonce(seq);
+    let ks: number;
+    if (this.engine !== undefined) ks = this.engine.lengthKeystream(seq);
+    else {
+      this.setNonce(seq);
+      ks = this.lengthKeystream();
+    }
     // PROTOCOL.chacha20poly1305: length under K_1 at block counter 0; RFC 4253 §6: uint32, big-endian.
-    const ks = this.lengthKeystream();
     return (((buf[off]! ^ (ks & 0xff)) << 24) | ((buf[off + 1]! ^ ((ks >>> 8) & 0xff)) << 16) | ((buf[off + 2]! ^ ((ks >>> 16) & 0xff)) << 8) | (buf[off + 3]! ^ (ks >>> 24))) >>> 0;
   }
 
   open(seq: number, buf: Uint8Array, off: number, packetLength: number): Uint8Array | undefined {
+    const engine = this.engine;
+    if (engine !== undefined) {
+      // PROTOCOL.chacha20poly1305: verify (in constant time, in the engine) before decrypting.
+      if (packetLength < this.nativeFrom || this.main.xorCopy === undefined) {
+        if (!engine.open(seq, buf, off, packetLength)) throw macError(seq);
+        const plain = engine.plaintext(packetLength);
+        return copyToSlab(plain, 0, plain.length);
+      }
+      if (!engine.verify(seq, buf, off, 4 + packetLength)) throw macError(seq);
+      this.setNonce(seq);
+      return this.main.xorCopy(this.nonce, 1, buf, off + 4, off + 4 + packetLength);
+    }
     this.setNonce(seq);
     this.makePolyKey();
     const end = off + 4 + packetLength;
@@ -158,9 +203,10 @@ export class ChaCha20Poly1305Cipher implements PacketCipher {
   }
 
   dispose(): void {
+    this.engine?.dispose();
     this.main.dispose();
-    this.polyKeyStream.dispose();
-    this.header.dispose();
+    this.polyKeyStream?.dispose();
+    this.header?.dispose();
     this.polyKey.fill(0);
     this.tag.fill(0);
     this.scratch.fill(0);

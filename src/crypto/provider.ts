@@ -6,6 +6,9 @@
  *   Poly1305), on every runtime;
  * - the runtime provider (src/node/crypto-provider.ts): `node:crypto` (OpenSSL) on Node, Bun and
  *   Deno, chosen automatically by the Node adapter.
+ * Both run chacha20-poly1305@openssh.com through WebAssembly where it compiles
+ * ({@link ChaChaPolyEngine}, ./chacha20-poly1305-wasm.ts), else through the TypeScript ChaCha20
+ * and Poly1305; `withWasm` there makes a provider that never or always uses it.
  *
  * Everything here is synchronous on purpose: the sans-IO core never awaits, so WebCrypto (async
  * only) cannot sit on the per-packet path.
@@ -32,6 +35,12 @@ export interface ChaCha20Stream {
    * (node:crypto), where an in-place {@link xor} costs an extra copy back.
    */
   xorCopy?(nonce: Uint8Array, counter: number, buf: Uint8Array, start: number, end: number): Uint8Array;
+  /**
+   * Set when this stream runs in the runtime's native code (OpenSSL) and beats a
+   * {@link ChaChaPolyEngine}'s own ChaCha20 on ranges of at least this many bytes: the
+   * chacha20-poly1305 cipher then encrypts such payloads here and leaves only Poly1305 to the engine.
+   */
+  readonly nativeFrom?: number;
   /** Wipe the key. */
   dispose(): void;
 }
@@ -109,6 +118,33 @@ export interface Ed25519 {
   verify(publicKey: Uint8Array, signature: Uint8Array, message: Uint8Array): boolean;
 }
 
+/**
+ * chacha20-poly1305@openssh.com's per-packet work for one direction, one call per packet
+ * (PROTOCOL.chacha20poly1305; the key is 64 bytes, K_2 || K_1). Implemented in WebAssembly
+ * (./chacha20-poly1305-wasm.ts); the cipher (src/cipher/chacha20-poly1305.ts) uses it when the
+ * provider offers one.
+ */
+export interface ChaChaPolyEngine {
+  /** K_1's keystream block 0 for `seq`, bytes 0–3 as a little-endian word (XORed over the length). */
+  lengthKeystream(seq: number): number;
+  /** Encrypt `buf[off, off + 4 + packetLength)` in place and write the 16-byte tag after it. */
+  seal(seq: number, buf: Uint8Array, off: number, packetLength: number): void;
+  /**
+   * Verify the tag after `buf[off, off + 4 + packetLength)`, then decrypt `buf[off + 4, …)` into
+   * the engine's own memory: {@link plaintext} until the next call. False (nothing decrypted)
+   * when the tag does not match. `buf` is never changed.
+   */
+  open(seq: number, buf: Uint8Array, off: number, packetLength: number): boolean;
+  /** The last {@link open}'s plaintext (`padding_length || payload || padding`), valid until the next call. */
+  plaintext(packetLength: number): Uint8Array;
+  /** The tag of `buf[off, off + n)` (encrypted length and payload) into `buf[off + n, + 16)`. */
+  mac(seq: number, buf: Uint8Array, off: number, n: number): void;
+  /** Whether the tag after `buf[off, off + n)` is right, constant time (for a caller that decrypts elsewhere). */
+  verify(seq: number, buf: Uint8Array, off: number, n: number): boolean;
+  /** Wipe the key and the packet bytes the engine holds; the engine refuses to run afterwards. */
+  dispose(): void;
+}
+
 /** The primitives, synchronous, over Uint8Array. */
 export interface CryptoProvider {
   /** `pure` or `node` (shown by `-v`). */
@@ -130,4 +166,17 @@ export interface CryptoProvider {
   readonly x25519?: X25519;
   /** Ed25519 from the runtime, when it has one (as {@link x25519}). */
   readonly ed25519?: Ed25519;
+  /**
+   * chacha20-poly1305@openssh.com's engine for a 64-byte key, when this provider has one that
+   * works on this runtime; undefined: the cipher composes {@link chacha20} with the TypeScript
+   * Poly1305.
+   */
+  chachaPoly?(key: Uint8Array): ChaChaPolyEngine | undefined;
+  /**
+   * What computes chacha20-poly1305@openssh.com, for `-v` (e.g. `WebAssembly SIMD`, or
+   * `TypeScript (WebAssembly: <why not>)`); reading it may compile the WebAssembly module, so the
+   * handshake logs it only once chacha20-poly1305 is negotiated. Absent: the TypeScript ChaCha20
+   * and Poly1305.
+   */
+  readonly chachaPolyImpl?: string;
 }

@@ -1,6 +1,8 @@
 /**
  * The pure-TypeScript crypto provider: @noble/ciphers for AES, @noble/hashes for SHA and HMAC,
- * and our own packet-path ChaCha20 (./chacha20.ts). Runs on every JavaScript runtime.
+ * and our own packet-path ChaCha20 (./chacha20.ts) and Poly1305 (./poly1305.ts); with
+ * chacha20-poly1305@openssh.com in WebAssembly (./chacha20-poly1305-wasm.ts) where the runtime
+ * compiles it. Runs on every JavaScript runtime.
  */
 import { cbc, ctr, gcm } from '@noble/ciphers/aes.js';
 import { hmac } from '@noble/hashes/hmac.js';
@@ -8,6 +10,7 @@ import { sha1 } from '@noble/hashes/legacy.js';
 import { sha256, sha384, sha512 } from '@noble/hashes/sha2.js';
 import type { CHash } from '@noble/hashes/utils.js';
 import { ChaCha20 } from './chacha20.js';
+import { withWasm } from './chacha20-poly1305-wasm.js';
 import type { AesGcm, BlockStream, CryptoProvider, HashName, Hmac } from './provider.js';
 
 type NobleHash = CHash;
@@ -123,8 +126,8 @@ class PureHmac implements Hmac {
   }
 }
 
-/** Pure TypeScript, on every runtime. */
-export const pureCryptoProvider: CryptoProvider = {
+/** Pure TypeScript, on every runtime, without WebAssembly. */
+export const pureTsCryptoProvider: CryptoProvider = {
   name: 'pure',
   hash(name: HashName, ...parts: Uint8Array[]): Uint8Array {
     const h = HASHES[name].create();
@@ -137,3 +140,10 @@ export const pureCryptoProvider: CryptoProvider = {
   aesCbc: (key, iv, encrypt) => new PureCbc(key.slice(), iv, encrypt),
   aesGcm: (key) => new PureGcm(key.slice()),
 };
+
+/**
+ * The default provider of `pure-ssh/web` and the core: {@link pureTsCryptoProvider}, with
+ * chacha20-poly1305@openssh.com in WebAssembly where this runtime compiles it (TypeScript where
+ * it does not: Cloudflare workerd, pages whose Content-Security-Policy forbids it).
+ */
+export const pureCryptoProvider: CryptoProvider = withWasm(pureTsCryptoProvider, 'auto');

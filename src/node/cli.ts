@@ -110,12 +110,16 @@ function routeContext(): RouteContext {
  * The name of the crypto provider the connection will use, as client.ts `cryptoProviderFor(undefined)`
  * picks it, without loading client.js: that comes before the connect, and the client's modules
  * (~10 ms of CPU) are meant to load while sshd starts (connect-host.ts `connectHost`). A value of
- * PURE_SSH_CRYPTO that function refuses is left to it, for its UsageError.
+ * PURE_SSH_CRYPTO that function refuses is left to it, for its UsageError, and so is any
+ * PURE_SSH_WASM but the default (`on` where WebAssembly cannot be had is refused there too).
  */
 async function providerName(): Promise<string> {
   const env = process.env.PURE_SSH_CRYPTO;
-  if (env === 'pure') return 'pure';
-  if (env === undefined || env === '' || env === 'runtime') return (await import('./crypto-provider.js')).runtimeCryptoAvailable() ? 'node' : 'pure';
+  const wasm = process.env.PURE_SSH_WASM;
+  if (wasm === undefined || wasm === '' || wasm === 'auto') {
+    if (env === 'pure') return 'pure';
+    if (env === undefined || env === '' || env === 'runtime') return (await import('./crypto-provider.js')).runtimeCryptoAvailable() ? 'node' : 'pure';
+  }
   return (await import('./client.js')).cryptoProviderFor(undefined).name;
 }
 

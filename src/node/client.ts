@@ -12,6 +12,7 @@ import { ALGORITHM_CATEGORIES, applyAlgorithmSpec, defaultAlgorithms, preferKnow
 import { COMPRESSION_NO, COMPRESSION_YES } from '../compress/registry.js';
 import { zlibCompression } from '../compress/zlib.js';
 import type { CryptoProvider } from '../crypto/provider.js';
+import { withWasm } from '../crypto/chacha20-poly1305-wasm.js';
 import { pureCryptoProvider } from '../crypto/pure.js';
 import { runtimeCipherOrderNote } from '../cipher/registry.js';
 import { nodeCryptoProvider, runtimeCryptoAvailable } from './crypto-provider.js';
@@ -147,6 +148,8 @@ export interface ConnectOptions {
    * The symmetric crypto: 'runtime' (node:crypto, i.e. OpenSSL, when this runtime has it; the
    * default) or 'pure' (pure TypeScript, the same code as in browsers). The environment variable
    * PURE_SSH_CRYPTO=pure forces pure when this option is not given. `-v` names the one in use.
+   * Both run chacha20-poly1305@openssh.com in WebAssembly where it compiles; PURE_SSH_WASM=off
+   * keeps it in TypeScript, PURE_SSH_WASM=on makes WebAssembly a requirement.
    */
   crypto?: 'runtime' | 'pure';
   /** Abort connecting (and later, the connection). */
@@ -508,7 +511,11 @@ async function addCertificates(
   if (forGiven.length > 0) privateKeys.splice(0, privateKeys.length, ...withCertificates(privateKeys, forGiven, { now, skipped }));
 }
 
-/** The provider `options.crypto` (or PURE_SSH_CRYPTO) asks for, runtime where available. */
+/**
+ * The provider `options.crypto` (or PURE_SSH_CRYPTO) asks for, runtime where available, with
+ * chacha20-poly1305@openssh.com in WebAssembly as PURE_SSH_WASM says: `auto` (the default: where
+ * it compiles), `off` (TypeScript ChaCha20 and Poly1305), `on` (a UsageError where it cannot).
+ */
 export function cryptoProviderFor(choice: ConnectOptions['crypto']): CryptoProvider {
   const env = process.env.PURE_SSH_CRYPTO;
   if (choice === undefined && env !== undefined && env !== '' && env !== 'pure' && env !== 'runtime') {
@@ -518,7 +525,15 @@ export function cryptoProviderFor(choice: ConnectOptions['crypto']): CryptoProvi
   if (wanted !== 'pure' && wanted !== 'runtime') {
     throw new UsageError(`crypto must be 'runtime' or 'pure', got ${String(wanted)}`);
   }
-  return wanted === 'runtime' && runtimeCryptoAvailable() ? nodeCryptoProvider : pureCryptoProvider;
+  const provider = wanted === 'runtime' && runtimeCryptoAvailable() ? nodeCryptoProvider : pureCryptoProvider;
+  const wasm = process.env.PURE_SSH_WASM;
+  if (wasm === undefined || wasm === '' || wasm === 'auto') return provider;
+  if (wasm !== 'on' && wasm !== 'off') throw new UsageError(`PURE_SSH_WASM must be 'auto', 'on' or 'off', got ${JSON.stringify(wasm)}`);
+  try {
+    return withWasm(provider, wasm);
+  } catch (e) {
+    throw new UsageError(`PURE_SSH_WASM=on: ${(e as Error).message}`);
+  }
 }
 
 function algorithmsFor(options: ConnectOptions, crypto: CryptoProvider): Partial<AlgorithmPreferences> {

@@ -36,6 +36,7 @@ import {
   type KeyObject,
 } from 'node:crypto';
 import { ChaCha20 } from '../crypto/chacha20.js';
+import { withWasm } from '../crypto/chacha20-poly1305-wasm.js';
 import { BATCH_BYTES, BlockGcm } from '../crypto/ghash.js';
 import { copyToSlab } from '../crypto/slab.js';
 import type { AesGcm, BlockStream, ChaCha20Stream, CryptoProvider, Ed25519, HashName, Hmac, X25519 } from '../crypto/provider.js';
@@ -158,8 +159,11 @@ class NodeChaCha20 implements ChaCha20Stream {
   private readonly iv = new Uint8Array(16);
   /** Short ranges (the length, the Poly1305 key) are cheaper in JS than a new OpenSSL context (~5 µs). */
   private readonly small: ChaCha20;
+  /** See ChaCha20Stream.nativeFrom: where OpenSSL has chacha20. */
+  readonly nativeFrom: number | undefined;
   constructor(private readonly key: Uint8Array) {
     this.small = new ChaCha20(key, 0);
+    this.nativeFrom = runtimeHasChaCha20() ? NATIVE_CHACHA : undefined;
   }
   xor(nonce: Uint8Array, counter: number, buf: Uint8Array, start: number, end: number): void {
     if (end - start <= SMALL_CHACHA || !runtimeHasChaCha20()) {
@@ -193,6 +197,8 @@ class NodeChaCha20 implements ChaCha20Stream {
 
 /** Bytes up to which the JS ChaCha20 beats a fresh OpenSSL context (measured: ~1 KiB). */
 const SMALL_CHACHA = 1024;
+/** Payload bytes from which OpenSSL's ChaCha20 beats the WebAssembly one (one call per packet included). */
+const NATIVE_CHACHA = 3072;
 
 /**
  * RFC 8410 §7 OneAsymmetricKey and §4 SubjectPublicKeyInfo headers (DER) for a raw 32-byte key:
@@ -334,8 +340,8 @@ function runtimeHasChaCha20(): boolean {
   return chacha20;
 }
 
-/** The node:crypto provider (see the module comment). */
-export const nodeCryptoProvider: CryptoProvider = {
+/** node:crypto without the WebAssembly chacha20-poly1305 engine. */
+export const nodeCryptoProviderNoWasm: CryptoProvider = {
   name: 'node',
   hash(name: HashName, ...parts: Uint8Array[]): Uint8Array {
     const h = createHash(name);
@@ -357,3 +363,9 @@ export const nodeCryptoProvider: CryptoProvider = {
   },
 };
 
+
+/**
+ * The node:crypto provider (see the module comment), with chacha20-poly1305@openssh.com's
+ * Poly1305 (and ChaCha20 below {@link NATIVE_CHACHA} bytes) in WebAssembly where it compiles.
+ */
+export const nodeCryptoProvider: CryptoProvider = withWasm(nodeCryptoProviderNoWasm, 'auto');

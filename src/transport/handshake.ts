@@ -283,6 +283,12 @@ export class Handshake {
           : '') +
         (this.firstKex ? `; strict kex: ${this.strict ? 'on' : 'off (server does not support it)'}` : ''),
     );
+    // Which code computes chacha20-poly1305 (WebAssembly, or TypeScript and why): asked only once
+    // it is negotiated, since the answer compiles the WebAssembly module.
+    const chachaPoly = 'chacha20-poly1305@openssh.com';
+    if ((negotiated.cipherClientToServer === chachaPoly || negotiated.cipherServerToClient === chachaPoly) && this.options.crypto.chachaPolyImpl !== undefined) {
+      this.host.log(`${chachaPoly}: ${this.options.crypto.chachaPolyImpl}`);
+    }
     const method = kexMethods.get(negotiated.kex);
     if (!method) throw new UsageError(`negotiated a key exchange method that is not registered: ${negotiated.kex}`);
     let client: KexClient;

@@ -80,7 +80,10 @@ export interface WebConnectOptions {
   /** Or decide yourself: throw (e.g. a HostKeyError) or return false to refuse. */
   verifyHostKey?: WebHostKeyVerifier;
   /**
-   * The symmetric crypto (default: pure TypeScript, which runs everywhere). On runtimes with
+   * The symmetric crypto (default: pure TypeScript, which runs everywhere, with
+   * chacha20-poly1305@openssh.com in WebAssembly where the runtime compiles it: Cloudflare workerd
+   * and pages whose Content-Security-Policy lacks 'wasm-unsafe-eval' keep TypeScript; pass
+   * `withWasm(pureCryptoProvider, 'on')` to require it, `'off'` to never use it). On runtimes with
    * `node:crypto` (Bun, Deno, Node, workerd with nodejs_compat) pass `nodeCryptoProvider` from
    * `pure-ssh/node-crypto`: AES-GCM then runs in the runtime's native code, and the default
    * cipher order puts aes*-gcm first. WebCrypto cannot serve here: it is asynchronous, and the

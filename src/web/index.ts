@@ -1,7 +1,9 @@
 /**
  * pure-ssh for every JavaScript runtime: browsers (over a WebSocket bridge), Workers, Deno, Bun
  * and Node, through WHATWG streams. Web APIs only (streams, crypto.getRandomValues, setTimeout),
- * pure TypeScript crypto by default; no `node:*` import. Opt-ins from subpaths of their own:
+ * pure TypeScript crypto by default (chacha20-poly1305@openssh.com in WebAssembly where the runtime
+ * compiles it; `withWasm(pureCryptoProvider, 'off')` never uses it); no `node:*` import. Opt-ins
+ * from subpaths of their own:
  * `crypto: nodeCryptoProvider` (`pure-ssh/node-crypto`, the runtime's node:crypto) and
  * `compression: zlibCompression` (`pure-ssh/compress-zlib`, zlib@openssh.com on pako).
  *
@@ -19,7 +21,8 @@ export { webSocketStreams, type WebSocketStreamsOptions } from './websocket.js';
 export { knownHostsFromText, knownHostsTextVerifier, type WebHostKeyInfo, type WebHostKeyVerifier } from './host-key.js';
 export { webRandom } from './random.js';
 export type { CryptoProvider } from '../crypto/provider.js';
-export { pureCryptoProvider } from '../crypto/pure.js';
+export { pureCryptoProvider, pureTsCryptoProvider } from '../crypto/pure.js';
+export { withWasm, type WasmChoice } from '../crypto/chacha20-poly1305-wasm.js';
 export type { CompressionProvider } from '../compress/compressor.js';
 export * from '../errors.js';
 export { parsePrivateKey, parsePublicKeyLine, type PrivateKey } from '../keys/privatekey.js';

@@ -59,6 +59,8 @@ export interface ScenarioResult {
    * (ClientCore.prepareKex): its `kex:` debug line ("using the ..." / "discarded the prepared ..."), or ''.
    */
   kexPrepared: string;
+  /** What computed chacha20-poly1305@openssh.com, from the `chacha20-poly1305@openssh.com: X` debug line: X, or ''. */
+  chachaPoly: string;
   /** CPU seconds (user + system) of the runtime's process for the whole run, where the runner can measure it. */
   cpuSeconds?: number;
   /** CPU seconds of the WebSocket bridge (websockify) during the run. */
@@ -82,7 +84,10 @@ export async function runScenario(dial: Dial, p: ScenarioParams, runtime: string
   }
   let transportNoDelay = false;
   let kexPrepared = '';
+  let chachaPoly = '';
   const debug = (m: string) => {
+    const impl = /^chacha20-poly1305@openssh\.com: (.*)$/.exec(m);
+    if (impl) chachaPoly = impl[1]!;
     if (m === 'TCP_NODELAY set on the transport') transportNoDelay = true;
     if (/^kex: (using the .* key pair made while waiting|discarded the prepared)/.test(m)) kexPrepared = m;
   };
@@ -145,6 +150,7 @@ export async function runScenario(dial: Dial, p: ScenarioParams, runtime: string
       slowReaderBuffered,
       transportNoDelay,
       kexPrepared,
+      chachaPoly,
     };
   } finally {
     await ssh.close();
