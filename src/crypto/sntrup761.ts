@@ -90,39 +90,92 @@ function nonzeroMask(x: number): number {
 
 // ---- polynomials in R = Z[x]/(x^p - x - 1) ----
 
+// Products are taken on p coefficients padded to 768 = 8·96: three Karatsuba levels over a 96×96
+// schoolbook (27 small products, 43% of the schoolbook's 761^2 multiplications).
+const MUL_N = 768;
+const MUL_LEVELS = 3;
+
 /**
- * fg += f·g as integer polynomials (2p - 1 coefficients), schoolbook: every coefficient is touched
- * whatever the values, so the time does not depend on f or g. One small monomorphic loop, so that
- * V8 optimizes it early in a fresh process; the products stay far below 2^31.
+ * out[o + i + j] += a[ao + i]·b[bo + j] for i, j < n: the schoolbook base case. Every coefficient
+ * is touched whatever the values, so the time does not depend on a or b. One small monomorphic
+ * loop, so that V8 optimizes it early in a fresh process.
  */
-function multiplyAdd(fg: Int32Array, f: Int16Array, g: Int8Array): void {
-  for (let i = 0; i < p; i++) {
-    const fi = f[i]!;
-    for (let j = 0; j < p; j++) fg[i + j] += Math.imul(fi, g[j]!);
+function schoolbookAdd(out: Int32Array, o: number, a: Int16Array, ao: number, b: Int8Array, bo: number, n: number): void {
+  for (let i = 0; i < n; i++) {
+    const ai = a[ao + i]!;
+    const oi = o + i;
+    for (let j = 0; j < n; j++) out[oi + j] += Math.imul(ai, b[bo + j]!);
   }
 }
 
-/** Spec "Parameter space": x^p = x + 1, so x^(p+k) folds onto x^k and x^(k+1). */
-function foldModXpX1(fg: Int32Array): void {
+/**
+ * out[o ..] += A·B for the n coefficients of a and b from ao and bo (n a multiple of
+ * 2^levels), by Karatsuba: with A = A0 + A1·x^h and B = B0 + B1·x^h, A·B = P0 + (P1 - P0 - P2)·x^h +
+ * P2·x^2h where P0 = A0·B0, P2 = A1·B1, P1 = (A0 + A1)(B0 + B1). The bounds hold for the callers'
+ * inputs: |a| ≤ q12 so the sums of a stay below 2^3·q12 < 2^15 (Int16Array), |b| ≤ 1 so those of b
+ * below 2^3 (Int8Array), and every product coefficient below 2^31.
+ */
+function karatsubaAdd(out: Int32Array, o: number, a: Int16Array, ao: number, b: Int8Array, bo: number, n: number, levels: number): void {
+  if (levels === 0) {
+    schoolbookAdd(out, o, a, ao, b, bo, n);
+    return;
+  }
+  const h = n >> 1;
+  const aSum = new Int16Array(h);
+  const bSum = new Int8Array(h);
+  for (let i = 0; i < h; i++) {
+    aSum[i] = a[ao + i]! + a[ao + h + i]!;
+    bSum[i] = b[bo + i]! + b[bo + h + i]!;
+  }
+  const p0 = new Int32Array(2 * h - 1);
+  const p1 = new Int32Array(2 * h - 1);
+  const p2 = new Int32Array(2 * h - 1);
+  karatsubaAdd(p0, 0, a, ao, b, bo, h, levels - 1);
+  karatsubaAdd(p2, 0, a, ao + h, b, bo + h, h, levels - 1);
+  karatsubaAdd(p1, 0, aSum, 0, bSum, 0, h, levels - 1);
+  for (let i = 0; i < 2 * h - 1; i++) {
+    const lo = p0[i]!;
+    const hi = p2[i]!;
+    out[o + i] += lo;
+    out[o + h + i] += p1[i]! - lo - hi;
+    out[o + 2 * h + i] += hi;
+  }
+  aSum.fill(0);
+  bSum.fill(0);
+  p0.fill(0);
+  p1.fill(0);
+  p2.fill(0);
+}
+
+/**
+ * f·g mod x^p - x - 1 as unreduced integer coefficients (p of them, below 2^31 in magnitude), for
+ * |f| ≤ q12 and g small. Spec "Parameter space": x^p = x + 1, so x^(p+k) folds onto x^k and x^(k+1).
+ */
+function multiply(f: Int16Array, g: Int8Array): Int32Array {
+  const a = new Int16Array(MUL_N);
+  const b = new Int8Array(MUL_N);
+  a.set(f);
+  b.set(g);
+  const fg = new Int32Array(2 * MUL_N - 1);
+  karatsubaAdd(fg, 0, a, 0, b, 0, MUL_N, MUL_LEVELS);
   for (let i = p; i < 2 * p - 1; i++) fg[i - p] += fg[i]!;
   for (let i = p; i < 2 * p - 1; i++) fg[i - p + 1] += fg[i]!;
+  a.fill(0);
+  b.fill(0);
+  return fg;
 }
 
 /** h = f·g in R/q, for f in R/q and g small. */
 function rqMultSmall(h: Int16Array, f: Int16Array, g: Int8Array): void {
-  const fg = new Int32Array(2 * p - 1);
-  multiplyAdd(fg, f, g);
-  foldModXpX1(fg);
+  const fg = multiply(f, g);
   for (let i = 0; i < p; i++) h[i] = fqFreeze(fg[i]!);
   fg.fill(0);
 }
 
-/** h = f·g in R/3, for f and g small (f widened to Int16Array so that one multiply loop serves both rings). */
+/** h = f·g in R/3, for f and g small (f widened to Int16Array so that one multiply serves both rings). */
 function r3Mult(h: Int8Array, f: Int8Array, g: Int8Array): void {
-  const fg = new Int32Array(2 * p - 1);
   const f16 = Int16Array.from(f);
-  multiplyAdd(fg, f16, g);
-  foldModXpX1(fg);
+  const fg = multiply(f16, g);
   for (let i = 0; i < p; i++) h[i] = f3Freeze(fg[i]!);
   fg.fill(0);
   f16.fill(0);
