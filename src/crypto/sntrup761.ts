@@ -332,21 +332,21 @@ function r3Recip(out: Int8Array, input: Int8Array): number {
   return result;
 }
 
-// q^-1 mod 2^16, for the Montgomery reduction in the R/q divsteps.
-const QINV = 15631;
-
 /**
  * One divstep's f and g in R/q from index 1 to `length` - 1: swap under `swap`, then
  * g ← (f0·g - g0·f)·2^-16 / x, with f0 and g0 the constant terms after the swap. Index `length` - 1
  * of the new g is set to 0 (it is g's top coefficient while the length is p + 1, and no longer
  * matters after).
  *
- * The reduction is Montgomery's, signed: t ≡ x/q mod 2^16, so x - t·q is an exact multiple of
- * 2^16, and the result is in (-q, q) for |x| < q·2^15 (here |x| < 2q^2). Every product is exact
- * in a double and within a small integer, so plain `*` does (no Math.imul call, cheaper while V8
- * still interprets): (x mod 2^16)·QINV < 2^30.
+ * Coefficients are stored plus q, in (0, 2q), and f0, g0 are passed as F, G in [0, q), so that
+ * every product has non-negative factors: then plain `*` never yields -0 and always stays a small
+ * integer, which keeps V8's integer fast paths both while it still interprets this loop (no
+ * Math.imul call) and once it optimizes it (a -0 would switch the multiplications to doubles).
+ * x = F·(g + q) - G·(f + q) + C with C = q·(G - F) is f0·g - g0·f mod q, |x| < 3q^2. The reduction
+ * is Montgomery's, signed: m ≡ x/q mod 2^16 ((x mod 2^16)·15631 < 2^30, 15631 = q^-1 mod 2^16), so
+ * x - m·q is an exact multiple of 2^16, and the result is in (-q, q) for |x| < q·2^15.
  */
-function rqStepFG(f: Int16Array, g: Int16Array, swap: number, f0: number, g0: number, length: number): void {
+function rqStepFG(f: Int16Array, g: Int16Array, swap: number, F: number, G: number, C: number, length: number): void {
   for (let i = 1; i < length; i++) {
     let fi = f[i]!;
     let gi = g[i]!;
@@ -354,16 +354,16 @@ function rqStepFG(f: Int16Array, g: Int16Array, swap: number, f0: number, g0: nu
     fi ^= t;
     gi ^= t;
     f[i] = fi;
-    const x = Math.imul(f0, gi) - Math.imul(g0, fi);
-    const m = (Math.imul(x, 15631) << 16) >> 16;
-    g[i - 1] = (x - Math.imul(m, 4591)) >> 16;
+    const x = (F * gi - G * fi + C) | 0;
+    const m = (((x & 0xffff) * 15631) << 16) >> 16;
+    g[i - 1] = ((x - m * 4591) >> 16) + 4591;
   }
-  g[length - 1] = 0;
+  g[length - 1] = 4591;
 }
 
-/** One divstep's v and r in R/q, indices 0 to `last`: v *= x, swap, r ← (f0·r - g0·v)·2^-16. */
-function rqStepVR(v: Int16Array, r: Int16Array, swap: number, f0: number, g0: number, last: number): void {
-  let vPrev = 0;
+/** One divstep's v and r in R/q (stored plus q, as above), indices 0 to `last`: v *= x, swap, r ← (f0·r - g0·v)·2^-16. */
+function rqStepVR(v: Int16Array, r: Int16Array, swap: number, F: number, G: number, C: number, last: number): void {
+  let vPrev = 4591;
   for (let i = 0; i <= last; i++) {
     let vi = vPrev;
     vPrev = v[i]!;
@@ -372,9 +372,9 @@ function rqStepVR(v: Int16Array, r: Int16Array, swap: number, f0: number, g0: nu
     vi ^= t;
     ri ^= t;
     v[i] = vi;
-    const x = Math.imul(f0, ri) - Math.imul(g0, vi);
-    const m = (Math.imul(x, 15631) << 16) >> 16;
-    r[i] = (x - Math.imul(m, 4591)) >> 16;
+    const x = (F * ri - G * vi + C) | 0;
+    const m = (((x & 0xffff) * 15631) << 16) >> 16;
+    r[i] = ((x - m * 4591) >> 16) + 4591;
   }
 }
 
@@ -382,34 +382,38 @@ function rqStepVR(v: Int16Array, r: Int16Array, swap: number, f0: number, g0: nu
  * out = 1/(3·input) in R/q (always exists: q is prime and x^p - x - 1 is irreducible mod q).
  * The divsteps above, with the elimination g ← f(0)·g - g(0)·f in F_q; (g, r) are scaled
  * together by 2^-16 at every step (Montgomery reduction instead of a full one), which rescales
- * their linear relation only: the final division by f(0) cancels it.
+ * their linear relation only: the final division by f(0) cancels it. Coefficients are kept plus q
+ * (see {@link rqStepFG}).
  */
 function rqRecip3(out: Int16Array, input: Int8Array): void {
-  const f = new Int16Array(p + 1);
-  const g = new Int16Array(p + 1);
-  const v = new Int16Array(p + 1);
-  const r = new Int16Array(p + 1);
-  r[0] = fqRecip(3);
-  f[0] = 1;
-  f[p - 1] = -1;
-  f[p] = -1;
-  for (let i = 0; i < p; i++) g[p - 1 - i] = input[i]!;
+  const f = new Int16Array(p + 1).fill(q);
+  const g = new Int16Array(p + 1).fill(q);
+  const v = new Int16Array(p + 1).fill(q);
+  const r = new Int16Array(p + 1).fill(q);
+  r[0] = fqRecip(3) + q;
+  f[0] = 1 + q;
+  f[p - 1] = -1 + q;
+  f[p] = -1 + q;
+  for (let i = 0; i < p; i++) g[p - 1 - i] = input[i]! + q;
   let delta = 1;
   for (let n = 0; n < 2 * p - 1; n++) {
-    let g0 = g[0]!;
-    let f0 = f[0]!;
+    let g0 = g[0]! - q;
+    let f0 = f[0]! - q;
     const swap = (-delta >> 31) & nonzeroMask(g0);
     delta ^= swap & (delta ^ -delta);
     delta += 1;
     const t = swap & (f0 ^ g0);
     f0 ^= t;
     g0 ^= t;
-    f[0] = f0;
-    rqStepVR(v, r, swap, f0, g0, Math.min(n, p));
-    rqStepFG(f, g, swap, f0, g0, divstepLength(n));
+    f[0] = f0 + q;
+    const F = f0 + (q & (f0 >> 31));
+    const G = g0 + (q & (g0 >> 31));
+    const C = Math.imul(q, G - F);
+    rqStepVR(v, r, swap, F, G, C, Math.min(n, p));
+    rqStepFG(f, g, swap, F, G, C, divstepLength(n));
   }
-  const scale = fqRecip(f[0]!);
-  for (let i = 0; i < p; i++) out[i] = fqFreeze(Math.imul(scale, v[p - 1 - i]!));
+  const scale = fqRecip(f[0]! - q);
+  for (let i = 0; i < p; i++) out[i] = fqFreeze(Math.imul(scale, v[p - 1 - i]! - q));
   f.fill(0);
   g.fill(0);
   v.fill(0);
