@@ -338,43 +338,48 @@ function r3Recip(out: Int8Array, input: Int8Array): number {
  * of the new g is set to 0 (it is g's top coefficient while the length is p + 1, and no longer
  * matters after).
  *
- * Coefficients are stored plus q, in (0, 2q), and f0, g0 are passed as F, G in [0, q), so that
- * every product has non-negative factors: then plain `*` never yields -0 and always stays a small
- * integer, which keeps V8's integer fast paths both while it still interprets this loop (no
- * Math.imul call) and once it optimizes it (a -0 would switch the multiplications to doubles).
- * x = F·(g + q) - G·(f + q) + C with C = q·(G - F) is f0·g - g0·f mod q, |x| < 3q^2. The reduction
- * is Montgomery's, signed: m ≡ x/q mod 2^16 ((x mod 2^16)·15631 < 2^30, 15631 = q^-1 mod 2^16), so
- * x - m·q is an exact multiple of 2^16, and the result is in (-q, q) for |x| < q·2^15.
+ * Coefficient i of f and of g share word i of `fg`: f + q in the low 16 bits, g + q in the high
+ * ones (both in (0, 2q), so the word stays below 2^30): one load and one store per index, and the
+ * masked swap is a masked exchange of the two halves. With values plus q and f0, g0 passed as
+ * F, G in [0, q), every product has non-negative factors: plain `*` never yields -0 and always
+ * stays a small integer, which keeps V8's integer fast paths both while it still interprets this
+ * loop (no Math.imul call) and once it optimizes it (a -0 would switch the multiplications to
+ * doubles). x = F·(g + q) - G·(f + q) + C with C = q·(G - F) is f0·g - g0·f mod q, |x| < 3q^2. The
+ * reduction is Montgomery's, signed: m ≡ x/q mod 2^16 ((x mod 2^16)·15631 < 2^30, 15631 =
+ * q^-1 mod 2^16), so x - m·q is an exact multiple of 2^16, and the result is in (-q, q) for
+ * |x| < q·2^15.
  */
-function rqStepFG(f: Int16Array, g: Int16Array, swap: number, F: number, G: number, C: number, length: number): void {
+function rqStepFG(fg: Int32Array, swap: number, F: number, G: number, C: number, length: number): void {
+  let fPrev = fg[0]! & 0xffff;
   for (let i = 1; i < length; i++) {
-    let fi = f[i]!;
-    let gi = g[i]!;
-    const t = swap & (fi ^ gi);
-    fi ^= t;
-    gi ^= t;
-    f[i] = fi;
-    const x = (F * gi - G * fi + C) | 0;
+    let w = fg[i]!;
+    w ^= swap & (w ^ ((w >>> 16) | ((w & 0xffff) << 16)));
+    const fi = w & 0xffff;
+    const x = (F * (w >>> 16) - G * fi + C) | 0;
     const m = (((x & 0xffff) * 15631) << 16) >> 16;
-    g[i - 1] = ((x - m * 4591) >> 16) + 4591;
+    fg[i - 1] = fPrev | ((((x - m * 4591) >> 16) + 4591) << 16);
+    fPrev = fi;
   }
-  g[length - 1] = 4591;
+  fg[length - 1] = fPrev | (4591 << 16);
 }
 
-/** One divstep's v and r in R/q (stored plus q, as above), indices 0 to `last`: v *= x, swap, r ← (f0·r - g0·v)·2^-16. */
-function rqStepVR(v: Int16Array, r: Int16Array, swap: number, F: number, G: number, C: number, last: number): void {
+/**
+ * One divstep's v and r in R/q, indices 0 to `last`: v *= x, swap, r ← (f0·r - g0·v)·2^-16.
+ * Packed and offset as f and g in {@link rqStepFG}: v + q low, r + q high.
+ */
+function rqStepVR(vr: Int32Array, swap: number, F: number, G: number, C: number, last: number): void {
   let vPrev = 4591;
   for (let i = 0; i <= last; i++) {
+    const w = vr[i]!;
     let vi = vPrev;
-    vPrev = v[i]!;
-    let ri = r[i]!;
+    vPrev = w & 0xffff;
+    let ri = w >>> 16;
     const t = swap & (vi ^ ri);
     vi ^= t;
     ri ^= t;
-    v[i] = vi;
     const x = (F * ri - G * vi + C) | 0;
     const m = (((x & 0xffff) * 15631) << 16) >> 16;
-    r[i] = ((x - m * 4591) >> 16) + 4591;
+    vr[i] = vi | ((((x - m * 4591) >> 16) + 4591) << 16);
   }
 }
 
@@ -382,42 +387,41 @@ function rqStepVR(v: Int16Array, r: Int16Array, swap: number, F: number, G: numb
  * out = 1/(3·input) in R/q (always exists: q is prime and x^p - x - 1 is irreducible mod q).
  * The divsteps above, with the elimination g ← f(0)·g - g(0)·f in F_q; (g, r) are scaled
  * together by 2^-16 at every step (Montgomery reduction instead of a full one), which rescales
- * their linear relation only: the final division by f(0) cancels it. Coefficients are kept plus q
- * (see {@link rqStepFG}).
+ * their linear relation only: the final division by f(0) cancels it. Coefficients are kept plus q,
+ * two to a word (see {@link rqStepFG}).
  */
 function rqRecip3(out: Int16Array, input: Int8Array): void {
-  const f = new Int16Array(p + 1).fill(q);
-  const g = new Int16Array(p + 1).fill(q);
-  const v = new Int16Array(p + 1).fill(q);
-  const r = new Int16Array(p + 1).fill(q);
-  r[0] = fqRecip(3) + q;
-  f[0] = 1 + q;
-  f[p - 1] = -1 + q;
-  f[p] = -1 + q;
-  for (let i = 0; i < p; i++) g[p - 1 - i] = input[i]! + q;
+  const fg = new Int32Array(p + 1);
+  const vr = new Int32Array(p + 1);
+  const packed = (lo: number, hi: number) => (lo + q) | ((hi + q) << 16);
+  for (let i = 0; i <= p; i++) {
+    // f = x^p - x - 1 reversed; g = the input reversed (g(p) = 0); v = 0; r = 1/3.
+    const fi = i === 0 ? 1 : i >= p - 1 ? -1 : 0;
+    fg[i] = packed(fi, i < p ? input[p - 1 - i]! : 0);
+    vr[i] = packed(0, i === 0 ? fqRecip(3) : 0);
+  }
   let delta = 1;
   for (let n = 0; n < 2 * p - 1; n++) {
-    let g0 = g[0]! - q;
-    let f0 = f[0]! - q;
+    const w0 = fg[0]!;
+    let f0 = (w0 & 0xffff) - q;
+    let g0 = (w0 >>> 16) - q;
     const swap = (-delta >> 31) & nonzeroMask(g0);
     delta ^= swap & (delta ^ -delta);
     delta += 1;
     const t = swap & (f0 ^ g0);
     f0 ^= t;
     g0 ^= t;
-    f[0] = f0 + q;
+    fg[0] = f0 + q;
     const F = f0 + (q & (f0 >> 31));
     const G = g0 + (q & (g0 >> 31));
     const C = Math.imul(q, G - F);
-    rqStepVR(v, r, swap, F, G, C, Math.min(n, p));
-    rqStepFG(f, g, swap, F, G, C, divstepLength(n));
+    rqStepVR(vr, swap, F, G, C, Math.min(n, p));
+    rqStepFG(fg, swap, F, G, C, divstepLength(n));
   }
-  const scale = fqRecip(f[0]! - q);
-  for (let i = 0; i < p; i++) out[i] = fqFreeze(Math.imul(scale, v[p - 1 - i]! - q));
-  f.fill(0);
-  g.fill(0);
-  v.fill(0);
-  r.fill(0);
+  const scale = fqRecip((fg[0]! & 0xffff) - q);
+  for (let i = 0; i < p; i++) out[i] = fqFreeze(Math.imul(scale, (vr[p - 1 - i]! & 0xffff) - q));
+  fg.fill(0);
+  vr.fill(0);
 }
 
 // ---- sampling (spec "Parameter space": Short and Small; Short_fromlist) ----
