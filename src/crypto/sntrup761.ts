@@ -17,14 +17,21 @@
  *
  * Constant time, as far as JavaScript allows: in keygen, encapsulate and decapsulate no branch and
  * no array index depends on secret data (f, g, 1/g, r, ρ, or whether a ciphertext is valid). The
- * inversions run a fixed 2p − 1 divstep iterations with masked swaps, the sort of Short_fromlist is
- * a fixed bitonic network with masked min/max, the weight check, the re-encryption comparison and
- * the implicit-rejection selection are masks. Not constant time: the keygen retry when g is not
- * invertible (as in the reference, the retry reveals only a discarded candidate), and decoding of
- * public keys and ciphertexts (public data) with `%` and division. Not guaranteed by the language:
- * V8 may compile any of this to code with secret-dependent timing (JIT tiers, deoptimisation,
- * typed-array stores), and SHA-512 is @noble/hashes'. No BigInt is used; integer arithmetic stays in
- * int32 (Math.imul and shifts on typed-array values).
+ * inversions run a fixed 2p − 1 divstep iterations with masked swaps, each over a number of
+ * coefficients that depends on the step number only; the sort of Short_fromlist is a fixed
+ * bitonic network with masked min/max; products are a fixed Karatsuba/schoolbook schedule; the
+ * weight check, the re-encryption comparison and the implicit-rejection selection are masks. Not
+ * constant time: the keygen retry when g is not invertible (as in the reference, the retry reveals
+ * only a discarded candidate), and decoding of public keys and ciphertexts (public data) with `%`
+ * and division. Not guaranteed by the language: V8 may compile any of this to code with
+ * secret-dependent timing (JIT tiers, deoptimisation, typed-array stores), and SHA-512 is
+ * @noble/hashes'. No BigInt is used; integer arithmetic stays in int32 (Math.imul, shifts, and
+ * plain `*` where both factors are non-negative and the product below 2^30).
+ *
+ * Speed (bench/README.md "Start-up"): the client runs keygen on the critical path of a fresh
+ * process, so the hot loops are small monomorphic functions over typed arrays that V8 optimizes
+ * within the first few divsteps, and their arithmetic keeps to small integers (a product -0 or a
+ * value past 2^30 would put V8 on doubles or heap numbers).
  */
 import { sha512 } from '@noble/hashes/sha2.js';
 import { UsageError } from '../errors.js';
