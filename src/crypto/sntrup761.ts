@@ -17,14 +17,21 @@
  *
  * Constant time, as far as JavaScript allows: in keygen, encapsulate and decapsulate no branch and
  * no array index depends on secret data (f, g, 1/g, r, ρ, or whether a ciphertext is valid). The
- * inversions run a fixed 2p − 1 divstep iterations with masked swaps, the sort of Short_fromlist is
- * a fixed bitonic network with masked min/max, the weight check, the re-encryption comparison and
- * the implicit-rejection selection are masks. Not constant time: the keygen retry when g is not
- * invertible (as in the reference, the retry reveals only a discarded candidate), and decoding of
- * public keys and ciphertexts (public data) with `%` and division. Not guaranteed by the language:
- * V8 may compile any of this to code with secret-dependent timing (JIT tiers, deoptimisation,
- * typed-array stores), and SHA-512 is @noble/hashes'. No BigInt is used; integer arithmetic stays in
- * int32 (Math.imul and shifts on typed-array values).
+ * inversions run a fixed 2p − 1 divstep iterations with masked swaps, each over a number of
+ * coefficients that depends on the step number only; the sort of Short_fromlist is a fixed
+ * bitonic network with masked min/max; products are a fixed Karatsuba/schoolbook schedule; the
+ * weight check, the re-encryption comparison and the implicit-rejection selection are masks. Not
+ * constant time: the keygen retry when g is not invertible (as in the reference, the retry reveals
+ * only a discarded candidate), and decoding of public keys and ciphertexts (public data) with `%`
+ * and division. Not guaranteed by the language: V8 may compile any of this to code with
+ * secret-dependent timing (JIT tiers, deoptimisation, typed-array stores), and SHA-512 is
+ * @noble/hashes'. No BigInt is used; integer arithmetic stays in int32 (Math.imul, shifts, and
+ * plain `*` where both factors are non-negative and the product below 2^30).
+ *
+ * Speed (bench/README.md "Start-up"): the client runs keygen on the critical path of a fresh
+ * process, so the hot loops are small monomorphic functions over typed arrays that V8 optimizes
+ * within the first few divsteps, and their arithmetic keeps to small integers (a product -0 or a
+ * value past 2^30 would put V8 on doubles or heap numbers).
  */
 import { sha512 } from '@noble/hashes/sha2.js';
 import { UsageError } from '../errors.js';
@@ -90,42 +97,118 @@ function nonzeroMask(x: number): number {
 
 // ---- polynomials in R = Z[x]/(x^p - x - 1) ----
 
+// Products are taken on p coefficients padded to 768 = 8·96: three Karatsuba levels over a 96×96
+// schoolbook (27 small products, 43% of the schoolbook's 761^2 multiplications).
+const MUL_N = 768;
+const MUL_LEVELS = 3;
+
 /**
- * Schoolbook product f·g reduced mod x^p - x - 1, unreduced coefficients in `fg` (2p - 1 entries):
- * every coefficient is touched whatever the values, so the time does not depend on f or g.
+ * out[o + i + j] += a[ao + i]·b[bo + j] for i, j < n: the schoolbook base case. Every coefficient
+ * is touched whatever the values, so the time does not depend on a or b. One small monomorphic
+ * loop, so that V8 optimizes it early in a fresh process.
  */
-function multiply(fg: Int32Array, f: Int16Array | Int8Array, g: Int8Array): void {
-  fg.fill(0);
-  for (let i = 0; i < p; i++) {
-    const fi = f[i]!;
-    for (let j = 0; j < p; j++) fg[i + j] += Math.imul(fi, g[j]!);
+function schoolbookAdd(out: Int32Array, o: number, a: Int16Array, ao: number, b: Int8Array, bo: number, n: number): void {
+  for (let i = 0; i < n; i++) {
+    const ai = a[ao + i]!;
+    const oi = o + i;
+    for (let j = 0; j < n; j++) out[oi + j] += Math.imul(ai, b[bo + j]!);
   }
-  // Spec "Parameter space": x^p = x + 1, so x^(p+k) folds onto x^k and x^(k+1).
+}
+
+/**
+ * out[o ..] += A·B for the n coefficients of a and b from ao and bo (n a multiple of
+ * 2^levels), by Karatsuba: with A = A0 + A1·x^h and B = B0 + B1·x^h, A·B = P0 + (P1 - P0 - P2)·x^h +
+ * P2·x^2h where P0 = A0·B0, P2 = A1·B1, P1 = (A0 + A1)(B0 + B1). The bounds hold for the callers'
+ * inputs: |a| ≤ q12 so the sums of a stay below 2^3·q12 < 2^15 (Int16Array), |b| ≤ 1 so those of b
+ * below 2^3 (Int8Array), and every product coefficient below 2^31.
+ */
+function karatsubaAdd(out: Int32Array, o: number, a: Int16Array, ao: number, b: Int8Array, bo: number, n: number, levels: number): void {
+  if (levels === 0) {
+    schoolbookAdd(out, o, a, ao, b, bo, n);
+    return;
+  }
+  const h = n >> 1;
+  const aSum = new Int16Array(h);
+  const bSum = new Int8Array(h);
+  for (let i = 0; i < h; i++) {
+    aSum[i] = a[ao + i]! + a[ao + h + i]!;
+    bSum[i] = b[bo + i]! + b[bo + h + i]!;
+  }
+  const p0 = new Int32Array(2 * h - 1);
+  const p1 = new Int32Array(2 * h - 1);
+  const p2 = new Int32Array(2 * h - 1);
+  karatsubaAdd(p0, 0, a, ao, b, bo, h, levels - 1);
+  karatsubaAdd(p2, 0, a, ao + h, b, bo + h, h, levels - 1);
+  karatsubaAdd(p1, 0, aSum, 0, bSum, 0, h, levels - 1);
+  for (let i = 0; i < 2 * h - 1; i++) {
+    const lo = p0[i]!;
+    const hi = p2[i]!;
+    out[o + i] += lo;
+    out[o + h + i] += p1[i]! - lo - hi;
+    out[o + 2 * h + i] += hi;
+  }
+  aSum.fill(0);
+  bSum.fill(0);
+  p0.fill(0);
+  p1.fill(0);
+  p2.fill(0);
+}
+
+/**
+ * f·g mod x^p - x - 1 as unreduced integer coefficients (p of them, below 2^31 in magnitude), for
+ * |f| ≤ q12 and g small. Spec "Parameter space": x^p = x + 1, so x^(p+k) folds onto x^k and x^(k+1).
+ */
+function multiply(f: Int16Array, g: Int8Array): Int32Array {
+  const a = new Int16Array(MUL_N);
+  const b = new Int8Array(MUL_N);
+  a.set(f);
+  b.set(g);
+  const fg = new Int32Array(2 * MUL_N - 1);
+  karatsubaAdd(fg, 0, a, 0, b, 0, MUL_N, MUL_LEVELS);
   for (let i = p; i < 2 * p - 1; i++) fg[i - p] += fg[i]!;
   for (let i = p; i < 2 * p - 1; i++) fg[i - p + 1] += fg[i]!;
+  a.fill(0);
+  b.fill(0);
+  return fg;
 }
 
 /** h = f·g in R/q, for f in R/q and g small. */
 function rqMultSmall(h: Int16Array, f: Int16Array, g: Int8Array): void {
-  const fg = new Int32Array(2 * p - 1);
-  multiply(fg, f, g);
+  const fg = multiply(f, g);
   for (let i = 0; i < p; i++) h[i] = fqFreeze(fg[i]!);
   fg.fill(0);
 }
 
-/** h = f·g in R/3, for f and g small. */
+/** h = f·g in R/3, for f and g small (f widened to Int16Array so that one multiply serves both rings). */
 function r3Mult(h: Int8Array, f: Int8Array, g: Int8Array): void {
-  const fg = new Int32Array(2 * p - 1);
-  multiply(fg, f, g);
+  const f16 = Int16Array.from(f);
+  const fg = multiply(f16, g);
   for (let i = 0; i < p; i++) h[i] = f3Freeze(fg[i]!);
   fg.fill(0);
+  f16.fill(0);
+}
+
+// ---- reciprocals: constant-time divsteps (Bernstein–Yang), shared shape of r3Recip and rqRecip3 ----
+//
+// Both run 2p - 1 steps on f = x^p - x - 1 and g = the input, both reversed (coefficient i is that
+// of x^(p-i)), with Bezout coefficients v (of f) and r (of g): each step multiplies v by x, swaps
+// (f, v) with (g, r) under a mask when delta > 0 and g(0) ≠ 0, cancels g's constant term with f's
+// (and r with v alike), then divides g by x. Two public bounds keep the loops short, independent
+// of the data: (1) v and r start as 0 and a constant and gain at most one coefficient per step, so
+// before step n they are zero from index n on; (2) coefficient i of f or g first reaches index 0
+// after i more steps, so at step n only indices below 2p - 1 - n can still affect f(0), g(0) and
+// delta, which are all the remaining steps read of f and g; the rest is left stale. Each step is a
+// call to a small loop-only function, which V8 optimizes within the first few steps of a fresh
+// process instead of interpreting a large function until on-stack replacement.
+
+/** Coefficients of f and g that step n still needs: 2p - 1 - n, at most the p + 1 they have. */
+function divstepLength(n: number): number {
+  return Math.min(p + 1, 2 * p - 1 - n);
 }
 
 // R/3 elements in the inversion are bit-sliced: coefficient i is bit i % 32 of word i / 32 in two
 // planes, "m" (nonzero) and "s" (negative, only where m is set): 1 = (1, 0), -1 = (1, 1), 0 = (0, 0).
 const R3_WORDS = (p + 1 + 31) >> 5;
-// Bits of the last word that hold coefficients (indices up to p).
-const R3_TOP = (1 << ((p + 1) & 31)) - 1;
 
 /** Coefficient i of a bit-sliced vector as -1, 0 or 1. */
 function r3Get(m: Int32Array, s: Int32Array, i: number): number {
@@ -141,14 +224,85 @@ function r3Set(m: Int32Array, s: Int32Array, i: number, c: number): void {
 }
 
 /**
- * out = 1/input in R/3; returns 0 if input is invertible, -1 if not (then out is garbage).
+ * One divstep's f and g words in R/3: swap under `swap`, g += sign·f, g /= x, 32 coefficients a
+ * word, over the first `words` words (the word after them counts as 0: its coefficients no longer
+ * matter). sign = (signM, signS) is -g(0)·f(0) as all-ones or all-zero masks.
  *
- * Constant-time extended GCD of x^p - x - 1 and the reversed input by 2p - 1 "divsteps"
- * (Bernstein–Yang, as the spec's reference code does): f and g hold the two polynomials reversed,
- * v and r their Bezout coefficients; each step multiplies v by x, swaps (f, v) with (g, r) under a
- * mask when delta > 0 and g(0) ≠ 0, cancels g's constant term with f's (g += sign·f, r += sign·v),
- * then divides g by x. Bit-sliced, so a step is a few dozen word operations instead of p + 1
- * coefficient updates.
+ * In F_3, where exactly one of g and c = sign·f is nonzero the sum is that one (sign s_g ^ s_c,
+ * the other's s being 0); where both are nonzero with equal signs it is their negation
+ * (1 + 1 = -1); else 0.
+ */
+function r3StepFG(fm: Int32Array, fs: Int32Array, gm: Int32Array, gs: Int32Array, swap: number, signM: number, signS: number, words: number): void {
+  let prevM = 0;
+  let prevS = 0;
+  for (let k = 0; k < words; k++) {
+    let am = fm[k]!;
+    let as = fs[k]!;
+    let bm = gm[k]!;
+    let bs = gs[k]!;
+    let t = swap & (am ^ bm);
+    am ^= t;
+    bm ^= t;
+    t = swap & (as ^ bs);
+    as ^= t;
+    bs ^= t;
+    fm[k] = am;
+    fs[k] = as;
+    const cm = am & signM;
+    const one = bm ^ cm;
+    const d = bs ^ ((as ^ signS) & cm);
+    const same = bm & cm & ~d;
+    const nm = one | same;
+    const ns = (one & d) | (same & ~bs);
+    // Division by x: bit 0 of word k (g's constant term, 0 after the elimination) moves out.
+    if (k > 0) {
+      gm[k - 1] = (prevM >>> 1) | (nm << 31);
+      gs[k - 1] = (prevS >>> 1) | (ns << 31);
+    }
+    prevM = nm;
+    prevS = ns;
+  }
+  gm[words - 1] = prevM >>> 1;
+  gs[words - 1] = prevS >>> 1;
+}
+
+/**
+ * One divstep's v and r words in R/3: v *= x, swap under `swap`, r += sign·v, over the first
+ * `words` words (those holding indices up to the step number; the bit shifted out of the last one
+ * is 0, and what moves past index p is never read: the result uses indices below p).
+ */
+function r3StepVR(vm: Int32Array, vs: Int32Array, rm: Int32Array, rs: Int32Array, swap: number, signM: number, signS: number, words: number): void {
+  let carryM = 0;
+  let carryS = 0;
+  for (let k = 0; k < words; k++) {
+    const om = vm[k]!;
+    const os = vs[k]!;
+    let am = (om << 1) | carryM;
+    let as = (os << 1) | carryS;
+    carryM = om >>> 31;
+    carryS = os >>> 31;
+    let bm = rm[k]!;
+    let bs = rs[k]!;
+    let t = swap & (am ^ bm);
+    am ^= t;
+    bm ^= t;
+    t = swap & (as ^ bs);
+    as ^= t;
+    bs ^= t;
+    vm[k] = am;
+    vs[k] = as;
+    const cm = am & signM;
+    const one = bm ^ cm;
+    const d = bs ^ ((as ^ signS) & cm);
+    const same = bm & cm & ~d;
+    rm[k] = one | same;
+    rs[k] = (one & d) | (same & ~bs);
+  }
+}
+
+/**
+ * out = 1/input in R/3; returns 0 if input is invertible, -1 if not (then out is garbage).
+ * The divsteps above, bit-sliced, so a step is a few word operations per 32 coefficients.
  */
 function r3Recip(out: Int8Array, input: Int8Array): number {
   const fm = new Int32Array(R3_WORDS);
@@ -165,7 +319,7 @@ function r3Recip(out: Int8Array, input: Int8Array): number {
   r3Set(fm, fs, p, -1);
   for (let i = 0; i < p; i++) r3Set(gm, gs, p - 1 - i, input[i]!);
   let delta = 1;
-  for (let loop = 0; loop < 2 * p - 1; loop++) {
+  for (let n = 0; n < 2 * p - 1; n++) {
     const g0m = gm[0]! & 1;
     const f0m = fm[0]! & 1;
     // sign = -g(0)·f(0): nonzero when both are, negative when their signs agree.
@@ -174,65 +328,10 @@ function r3Recip(out: Int8Array, input: Int8Array): number {
     const swap = (-delta >> 31) & -g0m;
     delta ^= swap & (delta ^ -delta);
     delta += 1;
-    // v ← x·v, dropping the coefficient shifted past index p.
-    for (let k = R3_WORDS - 1; k > 0; k--) {
-      vm[k] = (vm[k]! << 1) | (vm[k - 1]! >>> 31);
-      vs[k] = (vs[k]! << 1) | (vs[k - 1]! >>> 31);
-    }
-    vm[0] = vm[0]! << 1;
-    vs[0] = vs[0]! << 1;
-    vm[R3_WORDS - 1] &= R3_TOP;
-    vs[R3_WORDS - 1] &= R3_TOP;
-    for (let k = 0; k < R3_WORDS; k++) {
-      let am = fm[k]!, as = fs[k]!, bm = gm[k]!, bs = gs[k]!;
-      let t = swap & (am ^ bm);
-      am ^= t;
-      bm ^= t;
-      t = swap & (as ^ bs);
-      as ^= t;
-      bs ^= t;
-      fm[k] = am;
-      fs[k] = as;
-      // g += sign·f in F_3, 32 coefficients at once (c = sign·f: f, or f with its signs flipped).
-      // Where exactly one of g, c is nonzero the sum is that one, sign s_g ^ s_c (the other's s is
-      // 0); where both are nonzero with equal signs it is their negation (1 + 1 = -1); else 0.
-      let cm = am & signM;
-      let cs = (as ^ signS) & cm;
-      let one = bm ^ cm;
-      let d = bs ^ cs;
-      let same = bm & cm & ~d;
-      gm[k] = one | same;
-      gs[k] = (one & d) | (same & ~bs);
-      am = vm[k]!;
-      as = vs[k]!;
-      bm = rm[k]!;
-      bs = rs[k]!;
-      t = swap & (am ^ bm);
-      am ^= t;
-      bm ^= t;
-      t = swap & (as ^ bs);
-      as ^= t;
-      bs ^= t;
-      vm[k] = am;
-      vs[k] = as;
-      // r += sign·v.
-      cm = am & signM;
-      cs = (as ^ signS) & cm;
-      one = bm ^ cm;
-      d = bs ^ cs;
-      same = bm & cm & ~d;
-      rm[k] = one | same;
-      rs[k] = (one & d) | (same & ~bs);
-    }
-    // g ← g/x (its constant term is now 0).
-    for (let k = 0; k < R3_WORDS - 1; k++) {
-      gm[k] = (gm[k]! >>> 1) | (gm[k + 1]! << 31);
-      gs[k] = (gs[k]! >>> 1) | (gs[k + 1]! << 31);
-    }
-    gm[R3_WORDS - 1] = gm[R3_WORDS - 1]! >>> 1;
-    gs[R3_WORDS - 1] = gs[R3_WORDS - 1]! >>> 1;
+    r3StepVR(vm, vs, rm, rs, swap, signM, signS, Math.min(R3_WORDS, (n >> 5) + 1));
+    r3StepFG(fm, fs, gm, gs, swap, signM, signS, (divstepLength(n) + 31) >> 5);
   }
-  // f is now ±1 (when invertible): out = v/f(0), reversed back.
+  // f(0) is now ±1 (when invertible): out = v/f(0), reversed back.
   const scale = r3Get(fm, fs, 0);
   for (let i = 0; i < p; i++) out[i] = Math.imul(scale, r3Get(vm, vs, p - 1 - i));
   const result = nonzeroMask(delta);
@@ -240,92 +339,96 @@ function r3Recip(out: Int8Array, input: Int8Array): number {
   return result;
 }
 
-// q^-1 mod 2^16, for the Montgomery-style reduction in rqRecip3.
-const QINV = 15631;
+/**
+ * One divstep's f and g in R/q from index 1 to `length` - 1: swap under `swap`, then
+ * g ← (f0·g - g0·f)·2^-16 / x, with f0 and g0 the constant terms after the swap. Index `length` - 1
+ * of the new g is set to 0 (it is g's top coefficient while the length is p + 1, and no longer
+ * matters after).
+ *
+ * Coefficient i of f and of g share word i of `fg`: f + q in the low 16 bits, g + q in the high
+ * ones (both in (0, 2q), so the word stays below 2^30): one load and one store per index, and the
+ * masked swap is a masked exchange of the two halves. With values plus q and f0, g0 passed as
+ * F, G in [0, q), every product has non-negative factors: plain `*` never yields -0 and always
+ * stays a small integer, which keeps V8's integer fast paths both while it still interprets this
+ * loop (no Math.imul call) and once it optimizes it (a -0 would switch the multiplications to
+ * doubles). x = F·(g + q) - G·(f + q) + C with C = q·(G - F) is f0·g - g0·f mod q, |x| < 3q^2. The
+ * reduction is Montgomery's, signed: m ≡ x/q mod 2^16 ((x mod 2^16)·15631 < 2^30, 15631 =
+ * q^-1 mod 2^16), so x - m·q is an exact multiple of 2^16, and the result is in (-q, q) for
+ * |x| < q·2^15.
+ */
+function rqStepFG(fg: Int32Array, swap: number, F: number, G: number, C: number, length: number): void {
+  let fPrev = fg[0]! & 0xffff;
+  for (let i = 1; i < length; i++) {
+    let w = fg[i]!;
+    w ^= swap & (w ^ ((w >>> 16) | ((w & 0xffff) << 16)));
+    const fi = w & 0xffff;
+    const x = (F * (w >>> 16) - G * fi + C) | 0;
+    const m = (((x & 0xffff) * 15631) << 16) >> 16;
+    fg[i - 1] = fPrev | ((((x - m * 4591) >> 16) + 4591) << 16);
+    fPrev = fi;
+  }
+  fg[length - 1] = fPrev | (4591 << 16);
+}
 
 /**
- * x·2^-16 mod q in (-q, q) for |x| < q·2^15 (signed Montgomery reduction): t ≡ x/q mod 2^16,
- * so x - t·q is an exact multiple of 2^16.
+ * One divstep's v and r in R/q, indices 0 to `last`: v *= x, swap, r ← (f0·r - g0·v)·2^-16.
+ * Packed and offset as f and g in {@link rqStepFG}: v + q low, r + q high.
  */
-function montgomeryReduce(x: number): number {
-  const t = (Math.imul(x, QINV) << 16) >> 16;
-  return (x - Math.imul(t, q)) >> 16;
+function rqStepVR(vr: Int32Array, swap: number, F: number, G: number, C: number, last: number): void {
+  let vPrev = 4591;
+  for (let i = 0; i <= last; i++) {
+    const w = vr[i]!;
+    let vi = vPrev;
+    vPrev = w & 0xffff;
+    let ri = w >>> 16;
+    const t = swap & (vi ^ ri);
+    vi ^= t;
+    ri ^= t;
+    const x = (F * ri - G * vi + C) | 0;
+    const m = (((x & 0xffff) * 15631) << 16) >> 16;
+    vr[i] = vi | ((((x - m * 4591) >> 16) + 4591) << 16);
+  }
 }
 
 /**
  * out = 1/(3·input) in R/q (always exists: q is prime and x^p - x - 1 is irreducible mod q).
- * The same divsteps as {@link r3Recip}, with the elimination g ← f(0)·g - g(0)·f in F_q.
- *
- * Two shortcuts that leave the result unchanged: (g, r) are scaled together by 2^-16 at every step
- * (Montgomery reduction instead of a full one); that rescales the pair's linear relation only, and
- * the final division by f(0) cancels it. And v and r start as 0 and 1 and gain at most one
- * coefficient per step (v's shift by x), so step n ≥ 1 finds them zero from index n on and only
- * touches their first n + 1 coefficients: a bound on the step count, not on data.
+ * The divsteps above, with the elimination g ← f(0)·g - g(0)·f in F_q; (g, r) are scaled
+ * together by 2^-16 at every step (Montgomery reduction instead of a full one), which rescales
+ * their linear relation only: the final division by f(0) cancels it. Coefficients are kept plus q,
+ * two to a word (see {@link rqStepFG}).
  */
 function rqRecip3(out: Int16Array, input: Int8Array): void {
-  const f = new Int16Array(p + 1);
-  const g = new Int16Array(p + 1);
-  const v = new Int16Array(p + 1);
-  const r = new Int16Array(p + 1);
-  r[0] = fqRecip(3);
-  f[0] = 1;
-  f[p - 1] = -1;
-  f[p] = -1;
-  for (let i = 0; i < p; i++) g[p - 1 - i] = input[i]!;
+  const fg = new Int32Array(p + 1);
+  const vr = new Int32Array(p + 1);
+  const packed = (lo: number, hi: number) => (lo + q) | ((hi + q) << 16);
+  for (let i = 0; i <= p; i++) {
+    // f = x^p - x - 1 reversed; g = the input reversed (g(p) = 0); v = 0; r = 1/3.
+    const fi = i === 0 ? 1 : i >= p - 1 ? -1 : 0;
+    fg[i] = packed(fi, i < p ? input[p - 1 - i]! : 0);
+    vr[i] = packed(0, i === 0 ? fqRecip(3) : 0);
+  }
   let delta = 1;
-  for (let loop = 0; loop < 2 * p - 1; loop++) {
-    let g0 = g[0]!;
-    let f0 = f[0]!;
+  for (let n = 0; n < 2 * p - 1; n++) {
+    const w0 = fg[0]!;
+    let f0 = (w0 & 0xffff) - q;
+    let g0 = (w0 >>> 16) - q;
     const swap = (-delta >> 31) & nonzeroMask(g0);
     delta ^= swap & (delta ^ -delta);
     delta += 1;
-    let t = swap & (f0 ^ g0);
+    const t = swap & (f0 ^ g0);
     f0 ^= t;
     g0 ^= t;
-    f[0] = f0;
-    // Index 0: v(0) after the shift is 0; g's new constant term is dropped by the division by x.
-    let vPrev = v[0]!;
-    let ri = r[0]!;
-    t = swap & ri;
-    v[0] = t;
-    ri ^= t;
-    r[0] = montgomeryReduce(Math.imul(f0, ri) - Math.imul(g0, t));
-    const vrEnd = loop < p ? loop : p;
-    let i = 1;
-    for (; i <= vrEnd; i++) {
-      let fi = f[i]!;
-      let gi = g[i]!;
-      let vi = vPrev;
-      vPrev = v[i]!;
-      ri = r[i]!;
-      t = swap & (fi ^ gi);
-      fi ^= t;
-      gi ^= t;
-      t = swap & (vi ^ ri);
-      vi ^= t;
-      ri ^= t;
-      f[i] = fi;
-      v[i] = vi;
-      g[i - 1] = montgomeryReduce(Math.imul(f0, gi) - Math.imul(g0, fi));
-      r[i] = montgomeryReduce(Math.imul(f0, ri) - Math.imul(g0, vi));
-    }
-    for (; i <= p; i++) {
-      let fi = f[i]!;
-      let gi = g[i]!;
-      t = swap & (fi ^ gi);
-      fi ^= t;
-      gi ^= t;
-      f[i] = fi;
-      g[i - 1] = montgomeryReduce(Math.imul(f0, gi) - Math.imul(g0, fi));
-    }
-    g[p] = 0;
+    fg[0] = f0 + q;
+    const F = f0 + (q & (f0 >> 31));
+    const G = g0 + (q & (g0 >> 31));
+    const C = Math.imul(q, G - F);
+    rqStepVR(vr, swap, F, G, C, Math.min(n, p));
+    rqStepFG(fg, swap, F, G, C, divstepLength(n));
   }
-  const scale = fqRecip(f[0]!);
-  for (let i = 0; i < p; i++) out[i] = fqFreeze(Math.imul(scale, v[p - 1 - i]!));
-  f.fill(0);
-  g.fill(0);
-  v.fill(0);
-  r.fill(0);
+  const scale = fqRecip((fg[0]! & 0xffff) - q);
+  for (let i = 0; i < p; i++) out[i] = fqFreeze(Math.imul(scale, (vr[p - 1 - i]! & 0xffff) - q));
+  fg.fill(0);
+  vr.fill(0);
 }
 
 // ---- sampling (spec "Parameter space": Short and Small; Short_fromlist) ----
@@ -336,22 +439,46 @@ function word(b: Uint8Array, i: number): number {
   return b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24);
 }
 
-/** Ascending order at (lo, hi) in x, without a branch: the signed-overflow-safe sign of x[hi] - x[lo]. */
-function minmax(x: Int32Array, lo: number, hi: number): void {
-  const a = x[lo]!;
-  const b = x[hi]!;
-  let d = (b - a) | 0;
-  d ^= (a ^ b) & (d ^ b);
-  const t = (d >> 31) & (a ^ b);
-  x[lo] = a ^ t;
-  x[hi] = b ^ t;
+/**
+ * Ascending order at (i, i + d) in x, for every i in [lo, hi), without a branch on the values:
+ * the signed-overflow-safe sign of x[i + d] - x[i] decides a masked exchange.
+ */
+function compareExchange(x: Int32Array, lo: number, hi: number, d: number): void {
+  for (let i = lo; i < hi; i++) {
+    const a = x[i]!;
+    const b = x[i + d]!;
+    let t = (b - a) | 0;
+    t ^= (a ^ b) & (t ^ b);
+    t = (t >> 31) & (a ^ b);
+    x[i] = a ^ t;
+    x[i + d] = b ^ t;
+  }
+}
+
+/**
+ * Ascending order at (lo + i, hi - i) for i in [0, (hi - lo + 1) / 2): the first merge stage of a
+ * block of the bitonic network written with every comparator ascending (the block's second half
+ * is compared in reverse instead of being sorted descending). Same masked exchange as above.
+ */
+function compareExchangeMirrored(x: Int32Array, lo: number, hi: number): void {
+  for (let i = lo, l = hi; i < l; i++, l--) {
+    const a = x[i]!;
+    const b = x[l]!;
+    let t = (b - a) | 0;
+    t ^= (a ^ b) & (t ^ b);
+    t = (t >> 31) & (a ^ b);
+    x[i] = a ^ t;
+    x[l] = b ^ t;
+  }
 }
 
 /**
  * Spec "Short_fromlist": the first w of p 32-bit words get their low bit cleared (they become ±1),
  * the others get low bits 01 (they become 0); sorting the words then shuffles these by the random
  * high bits, giving a uniform element of Short (exactly w nonzero coefficients ±1).
- * Sorting is a bitonic network over 1024 words, compared as unsigned via the sign-bit flip.
+ * Sorting is a bitonic network over 1024 words (a fixed sequence of compare-exchanges), compared
+ * as unsigned via the sign-bit flip. A sort's result does not depend on the network, so this one
+ * matches the reference's.
  */
 function shortFromList(out: Int8Array, random: Uint8Array): void {
   const L = new Int32Array(SORT_N);
@@ -360,13 +487,9 @@ function shortFromList(out: Int8Array, random: Uint8Array): void {
   // Padding 0xffffffff is above every real word (whose bit 0 or bit 1 is clear).
   for (let i = p; i < SORT_N; i++) L[i] = 0x7fffffff;
   for (let k = 2; k <= SORT_N; k <<= 1) {
-    for (let j = k >> 1; j > 0; j >>= 1) {
-      for (let i = 0; i < SORT_N; i++) {
-        const l = i ^ j;
-        if (l <= i) continue;
-        if ((i & k) === 0) minmax(L, i, l);
-        else minmax(L, l, i);
-      }
+    for (let base = 0; base < SORT_N; base += k) compareExchangeMirrored(L, base, base + k - 1);
+    for (let j = k >> 2; j > 0; j >>= 1) {
+      for (let base = 0; base < SORT_N; base += 2 * j) compareExchange(L, base, base + j, j);
     }
   }
   for (let i = 0; i < p; i++) out[i] = (L[i]! & 3) - 1;
