@@ -210,8 +210,16 @@ export async function loadIdentities(cfg: ResolvedConfig, log: Log, unlock: Unlo
         log.error(`Load key "${path}": bad permissions`);
       } else if (e.code === 'ERR_KEY_ENCRYPTED' || e.code === 'ERR_KEY_PASSPHRASE') {
         log.debug1(`${e.message} (key skipped)`);
+      } else if (e.code === 'ERR_PRIVATE_KEY' && e.cause?.code !== undefined) {
+        // sshconnect2.c load_identity_file: a file it cannot read (mode 000, a directory) is
+        // error()'d with strerror(3) alone: `Load key "PATH": Permission denied`.
+        log.error(`Load key "${path}": ${strerror(e.cause)}`);
+      } else if (e.code === 'ERR_KEY_FORMAT') {
+        // Not a key ssh(1) can parse: it says ssherr.c's "invalid format"; why, at -v.
+        log.debug1(e.message.includes(path) ? e.message : `${path}: ${e.message}`);
+        log.error(`Load key "${path}": invalid format`);
       } else {
-        log.error(`Load key "${path}": ${e.message} (skipped)`);
+        log.error(`Load key "${path}": ${e.message}`);
       }
     }
   }
