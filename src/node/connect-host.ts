@@ -255,6 +255,36 @@ export async function loadIdentities(cfg: ResolvedConfig, log: Log, unlock: Unlo
 }
 
 /**
+ * The known_hosts check as pure-ssh makes it (and pure-ssh-check, so both say the same): the
+ * files of UserKnownHostsFile (none: /dev/null), StrictHostKeyChecking, BatchMode, HashKnownHosts,
+ * HostKeyAlias, and ssh(1)'s levels for the verifier's lines. Its refusals are worded by
+ * {@link describeFatal}.
+ */
+export function hostKeyVerifier(
+  cfg: ResolvedConfig,
+  log: Log,
+  knownHostsVerifier: Libraries[1]['knownHostsVerifier'],
+  askQuestion: Libraries[3]['askQuestion'],
+): ReturnType<Libraries[1]['knownHostsVerifier']> {
+  // BatchMode: never ask; an unknown host key is then refused as with StrictHostKeyChecking=yes.
+  const mode = cfg.batchMode && cfg.strictHostKeyChecking === 'ask' ? 'yes' : cfg.strictHostKeyChecking;
+  return knownHostsVerifier({
+    files: cfg.knownHostsFiles.length > 0 ? cfg.knownHostsFiles : ['/dev/null'],
+    mode,
+    hashKnownHosts: cfg.hashKnownHosts,
+    hostKeyAlias: cfg.hostKeyAlias,
+    prompt: askQuestion,
+    // ssh(1) prints a host certificate's rejection reason as an error, the rest as debug.
+    log: (line) =>
+      line.startsWith('Warning: Permanently added')
+        ? log.info(line)
+        : /^Certificate (invalid|lacks|contains)/.test(line)
+          ? log.error(line)
+          : log.debug1(line),
+  });
+}
+
+/**
  * The provider connect() will pick (PURE_SSH_CRYPTO), for the identity files loaded before it: its
  * Ed25519 checks an Ed25519 key's public half. Undefined (noble does it) when the variable is
  * invalid: connect() reports that with its UsageError, as before.
@@ -622,22 +652,7 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
     crypto: providerOrUndefined(cryptoProviderFor),
   });
 
-  // BatchMode: never ask; an unknown host key is then refused as with StrictHostKeyChecking=yes.
-  const mode = cfg.batchMode && cfg.strictHostKeyChecking === 'ask' ? 'yes' : cfg.strictHostKeyChecking;
-  const verifyHostKey = knownHostsVerifier({
-    files: cfg.knownHostsFiles.length > 0 ? cfg.knownHostsFiles : ['/dev/null'],
-    mode,
-    hashKnownHosts: cfg.hashKnownHosts,
-    hostKeyAlias: cfg.hostKeyAlias,
-    prompt: prompt.askQuestion,
-    // ssh(1) prints a host certificate's rejection reason as an error, the rest as debug.
-    log: (line) =>
-      line.startsWith('Warning: Permanently added')
-        ? log.info(line)
-        : /^Certificate (invalid|lacks|contains)/.test(line)
-          ? log.error(line)
-          : log.debug1(line),
-  });
+  const verifyHostKey = hostKeyVerifier(cfg, log, knownHostsVerifier, prompt.askQuestion);
 
   const canPrompt = !cfg.batchMode && (cfg.passwordAuthentication || cfg.kbdInteractiveAuthentication);
   let prompts = 0;
