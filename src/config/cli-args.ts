@@ -854,7 +854,8 @@ function* resolveSteps(argv: string[], cenv: CliEnvironment): Generator<HostLook
     // ssh.c: the last hop (jump_host) being the destination itself, same port and user, is a loop.
     const last = o.proxy.hops[o.proxy.hops.length - 1]!;
     if (last.host === hostName && (last.port ?? 22) === port && (last.user ?? user) === user) {
-      throw new ConfigError(`jumphost loop via ${last.host}`);
+      // fatal(): said from LogLevel FATAL up, so not with -q or LogLevel QUIET (exit 255 still).
+      throw new ConfigError(logLevel === 'QUIET' ? '' : `jumphost loop via ${last.host}`);
     }
     note(`Setting implicit ProxyCommand from ProxyJump: ${impliedJumpCommand(o.proxy.hops, flags)}`);
   } else if (o.proxy?.kind === 'command') {

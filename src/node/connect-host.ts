@@ -483,6 +483,8 @@ const KEX_IDENTIFICATION_CLOSED = 'kex_exchange_identification: Connection close
 
 /** How many connections were to be carried over the failed one (0: the destination's own). */
 const failedDepth = new WeakMap<object, number>();
+/** A jump host's configuration refused (its failedAt is the host above it): the hop's log level. */
+const refusedHopLevel = new WeakMap<object, LogLevel>();
 /** Failures of a jump host's channel to the next host (ssh -W's "stdio forwarding failed"). */
 const stdioFailed = new WeakSet<object>();
 
@@ -495,20 +497,37 @@ function tagged(err: unknown, cfg: ResolvedConfig, depth: number): unknown {
 }
 
 /**
- * What ssh(1) prints after a jump host's own error: -J is a ProxyCommand `ssh -W` per hop, so the
- * hop whose channel to the next host failed says "stdio forwarding failed" (ssh.c), then each
- * ssh process above it sees its proxy close before any banner and says kex.c's
- * "kex_exchange_identification: Connection closed by remote host" and packet.c's "Connection
- * closed by UNKNOWN port 65535" (no socket: no address). Empty for the destination's own errors.
+ * The log of the ssh(1) process that reports `err` itself: for a jump host's failure its `ssh -W`
+ * process, which ssh.c starts with only -F and the -v flags (no -q, -E or -o LogLevel), so the
+ * hop's own LogLevel on stderr; otherwise `log`.
  */
-export function jumpFailureLines(err: unknown): string[] {
-  if (!err || typeof err !== 'object') return [];
-  const lines: string[] = [];
-  if (stdioFailed.has(err)) lines.push('stdio forwarding failed');
-  for (let i = failedDepth.get(err) ?? 0; i > 0; i--) {
-    lines.push('kex_exchange_identification: Connection closed by remote host', 'Connection closed by UNKNOWN port 65535');
+export function failureLog(err: unknown, log: Log): Log {
+  if (!err || typeof err !== 'object' || (failedDepth.get(err) ?? 0) === 0) return log;
+  const level = refusedHopLevel.get(err) ?? failedAt.get(err)?.logLevel;
+  return level ? new Log(level) : log;
+}
+
+/**
+ * What ssh(1) prints after a jump host's own error, each line at its process's level: -J is a
+ * ProxyCommand `ssh -W` per hop, so the hop whose channel to the next host failed says "stdio
+ * forwarding failed" (ssh.c, error), then each ssh process above it sees its proxy close before
+ * any banner: kex.c's "kex_exchange_identification: Connection closed by remote host" (error) and
+ * packet.c's "Connection closed by UNKNOWN port 65535" (sshpkt_fatal's logdie, INFO; no socket:
+ * no address). The command itself logs at `log`'s level (-q, LogLevel); a hop in between at its
+ * own, taken to be the failed hop's (ssh 9.2 passes neither -q nor LogLevel down the chain).
+ * Returns whether `err` was a jump host's (false: nothing printed).
+ */
+export function logJumpFailure(err: unknown, log: Log): boolean {
+  if (!err || typeof err !== 'object') return false;
+  const depth = failedDepth.get(err) ?? 0;
+  const hopLog = failureLog(err, log);
+  if (stdioFailed.has(err)) hopLog.error('stdio forwarding failed');
+  for (let i = depth; i > 0; i--) {
+    const above = i === 1 ? log : hopLog;
+    above.error(KEX_IDENTIFICATION_CLOSED);
+    above.info('Connection closed by UNKNOWN port 65535');
   }
-  return lines;
+  return depth > 0 || stdioFailed.has(err);
 }
 
 /**
@@ -529,6 +548,8 @@ export async function openRoute(cfg: ResolvedConfig, log: Log, libs: Libraries |
     if (depth >= 16) throw new ConfigError('pure-ssh: too many jump hosts (a ProxyJump loop in the configuration?)');
     // The hop's configuration is the hop's ssh process's to refuse (its error, then this level's lines).
     const outcome = await resolveCommandLineAsync(jumpHostArgv(cfg.proxy.hops, cfg), route.env).catch((err: unknown) => {
+      // Said by the hop's process, whose configuration is what failed: INFO, or its -v level.
+      if (err && typeof err === 'object') refusedHopLevel.set(err, cfg.verbose > 0 ? LOG_LEVELS[Math.min(LOG_LEVELS.indexOf('DEBUG1') + cfg.verbose - 1, LOG_LEVELS.length - 1)]! : 'INFO');
       throw tagged(err, cfg, depth + 1);
     });
     if (outcome.kind !== 'run') throw tagged(new ConfigError(`Invalid ProxyJump: ${cfg.proxy.hops.map((h) => h.host).join(',')}`), cfg, depth + 1);
