@@ -194,6 +194,11 @@ async function main(): Promise<void> {
       writeLog(logLines((err as Error).message));
       process.exit(EXIT_ERROR);
     }
+    // ssh.c main decides on a pseudo-terminal before -G prints: its logit() at INFO when one
+    // would be allocated by default but stdin is not a terminal (or -n).
+    if (outcome.config.ttyByDefault && (outcome.config.stdinNull || !process.stdin.isTTY)) {
+      log.info('Pseudo-terminal will not be allocated because stdin is not a terminal.');
+    }
     process.stdout.write(dumpConfig(outcome.config, algorithms).map((l) => `${l}\n`).join(''));
     process.exit(0);
   }
