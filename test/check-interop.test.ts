@@ -9,6 +9,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { CheckReport } from '../src/check/report.js';
 import { fingerprintSha256 } from '../src/keys/hostkey.js';
@@ -17,7 +18,10 @@ import { freePort, LOOPBACK, waitForPort } from './harness/net.js';
 import { exited, own, type Ownership } from './harness/proc.js';
 import { cliEnv, describeInteropWithHome, nssWrapperAvailable, processHome, requireNssWrapper } from './harness/home.js';
 import { describeIf, ensurePasswordUser, inCI, openssh10Available, requireOpenssh10, startSshd, type SshdHandle } from './harness/sshd.js';
+import { CLI } from './support/cli-run.js';
 import { waitForAgentSocket } from './support/ssh-agent.js';
+
+const execFileP = promisify(execFile);
 
 /** {@link describeInteropOpenssh10} for suites that also need nss_wrapper (harness/home.ts). */
 const describeOpenssh10WithHome = describeIf(
@@ -220,6 +224,34 @@ describeInteropWithHome('pure-ssh-check logging in with a password (SSH_ASKPASS)
     expect(stderr).toMatch(/login failed/);
     expect(code).toBe(255);
   }, 120_000);
+  it('says what pure-ssh says for host keys it refuses (unknown with StrictHostKeyChecking=yes, BatchMode, changed) and keys it cannot load: its lines, then its own', async () => {
+    const notKey = join(dir, 'not-a-key');
+    await writeFile(notKey, 'not a key\n', { mode: 0o600 });
+    const changed = join(dir, 'changed_known_hosts');
+    await execFileP('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'other_host')]);
+    await writeFile(changed, `[${LOOPBACK}]:${sshd.port} ${(await readFile(join(dir, 'other_host.pub'), 'utf8')).split(' ').slice(0, 2).join(' ')}\n`);
+    for (const opts of [
+      ['-o', 'UserKnownHostsFile=/dev/null', '-o', 'StrictHostKeyChecking=yes'],
+      ['-o', 'UserKnownHostsFile=/dev/null', '-o', 'BatchMode=yes'],
+      ['-o', `UserKnownHostsFile=${changed}`, '-o', 'BatchMode=yes'],
+    ]) {
+      const args = ['-F', 'none', ...opts, '-o', 'IdentitiesOnly=yes', '-i', notKey, '-p', String(sshd.port), `root@${LOOPBACK}`];
+      const cli = await new Promise<{ code: number; stderr: string }>((resolve) => {
+        const base = cliEnv(processHome());
+        delete base.SSH_AUTH_SOCK;
+        execFile(process.execPath, [CLI, '-N', ...args], { timeout: 60_000, env: base }, (err, _out, stderr) =>
+          resolve({ code: err && typeof err.code === 'number' ? err.code : 0, stderr }),
+        );
+      });
+      expect(cli.code).toBe(255);
+      expect(cli.stderr).toContain(`Load key "${notKey}": invalid format\r\n`);
+      expect(cli.stderr).toMatch(/\r\nHost key verification failed\.\r\n$/);
+      const { code, stderr } = await runCheckCli(args);
+      expect(code).toBe(255);
+      // pure-ssh's lines but its fatal one, which is the check's closing line.
+      expect(stderr).toBe(`${cli.stderr.replace(/Host key verification failed\.\r\n$/, '')}pure-ssh-check: root@${LOOPBACK}: login failed, connection probes not run: Host key verification failed.\n`);
+    }
+  }, 180_000);
 });
 
 describeInteropWithHome('pure-ssh-check logging in through ssh-agent', () => {

@@ -44,7 +44,8 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = cliEnv(defaul
   return {
     status: r.status,
     stdout: r.stdout.split('\n').filter((l) => l !== ''),
-    // ssh's own notice about its stdin, which says nothing about the configuration.
+    // ssh's own notice about its stdin, which says nothing about the configuration (compared on
+    // its own below).
     stderr: r.stderr.split(/\r?\n/).filter((l) => l !== '' && !l.startsWith('Pseudo-terminal will not be allocated')),
   };
 }
@@ -68,6 +69,19 @@ function expectSame(args: string[], keyword?: string, env?: NodeJS.ProcessEnv): 
 }
 
 (haveSsh ? describeWithHome : describe.skip)('pure-ssh -G and ssh -G on the same corner cases', () => {
+  it('"Pseudo-terminal will not be allocated because stdin is not a terminal." when ssh would want one (no command, no -N/-W/-T, SessionType not none) and LogLevel shows INFO', () => {
+    const note = 'Pseudo-terminal will not be allocated because stdin is not a terminal.';
+    const raw = (cmd: string, args: string[]) => spawnSync(cmd, args, { env: cliEnv(defaultHome), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    for (const extra of [[], ['-n'], ['-T'], ['-N'], ['-W', 'h:1'], ['-q'], ['-o', 'SessionType=none'], ['-o', 'LogLevel=ERROR'], ['-f'], ['cmd']]) {
+      const args = ['-G', '-F', 'none', ...extra.filter((a) => a !== 'cmd'), 'h', ...extra.filter((a) => a === 'cmd')];
+      const a = raw(process.execPath, [CLI, ...args]);
+      const b = raw(SSH, args);
+      // stdin is /dev/null here: the note for the first two, ssh -f's refusal without a command.
+      expect({ status: a.status, stderr: a.stderr }, args.join(' ')).toEqual({ status: b.status, stderr: b.stderr });
+      expect(a.stderr.includes(note), args.join(' ')).toBe(extra.length === 0 || extra[0] === '-n');
+    }
+  });
+
   it('an empty argument ("") to Host, Include and the list keywords is refused with ssh\'s message', () => {
     for (const line of ['Host ""', 'Host a ""', 'Include ""', 'Include a ""', 'UserKnownHostsFile a ""', 'GlobalKnownHostsFile ""', 'CanonicalDomains a ""', 'LogVerbose ""']) {
       const path = conf(`${line}\nPort 2\n`);

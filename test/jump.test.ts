@@ -5,7 +5,7 @@
  * block). The bastions may only open what the route needs (PermitOpen). CLI cases need
  * `npm run build` first.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -196,5 +196,50 @@ describeInterop('jump hosts against sshd', () => {
       // ssh -J: the hop's ssh -W says "stdio forwarding failed", the outer ssh its two lines.
       expect(r.stderr).toMatch(/open failed: administratively prohibited: open failed\r\nstdio forwarding failed\r\nkex_exchange_identification: Connection closed by remote host\r\nConnection closed by UNKNOWN port 65535\r\n$/);
     });
+  });
+});
+
+describeInterop('jump host failures under -q and LogLevel, against ssh 9.2', () => {
+  let bastion: SshdHandle;
+  let dir: string;
+  let config: string;
+  beforeAll(async () => {
+    bastion = await startSshd();
+    dir = await mkdtemp(join(tmpdir(), 'pure-ssh-jump-quiet-'));
+    config = join(dir, 'config');
+    await writeFile(config, hostBlock('bastion', bastion) + 'Host *\n  IdentitiesOnly yes\n  IdentityAgent none\n');
+  });
+  afterAll(async () => {
+    await bastion?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  /** ssh 9.2's exit code and stderr for the same arguments and passwd home. */
+  const openssh = (args: string[]) =>
+    new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      execFile('ssh', args, { env: cliEnv(processHome()), timeout: 20_000 }, (err, _out, stderr) =>
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, stderr }),
+      );
+    });
+
+  itWithHome("the hop's own lines at its level (ssh.c passes only -v down), the outer process's at -q / LogLevel's", async () => {
+    const closed = await freePort();
+    const routes = [
+      ['-J', 'bastion', '-p', String(closed), '127.0.0.1'], // the bastion's channel to the next hop is refused
+      ['-J', `127.0.0.1:${closed}`, 'bastion'], // the hop itself cannot be reached
+      ['-J', 'bastion,bastion', '-p', String(closed), '127.0.0.1'], // the second hop's own "jumphost loop"
+      ['-J', `127.0.0.1:${closed},bastion`, 'bastion'], // the command's own "jumphost loop" (fatal)
+    ];
+    for (const level of [[], ['-q'], ['-o', 'LogLevel=ERROR'], ['-o', 'LogLevel=FATAL'], ['-o', 'LogLevel=QUIET']]) {
+      for (const route of routes) {
+        const args = ['-F', config, ...level, '-N', ...route];
+        const [ours, theirs] = await Promise.all([pureSsh(args), openssh(args)]);
+        expect(ours.code, args.join(' ')).toBe(255);
+        expect(ours.stderr, `${args.join(' ')}\nssh 9.2 (exit ${theirs.code}):\n${theirs.stderr}`).toBe(theirs.stderr);
+      }
+    }
+    // What the comparison covers: the hop's lines survive -q, the outer ones do not.
+    const quiet = await pureSsh(['-F', config, '-q', '-N', ...routes[0]!]);
+    expect(quiet.stderr).toBe(`channel 0: open failed: connect failed: Connection refused\r\nstdio forwarding failed\r\n`);
   });
 });

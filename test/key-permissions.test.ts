@@ -6,7 +6,7 @@
  * `allowUnprotectedKeyFiles: true`. Real files chmod'ed 0644 / 0640 / 0600 / 0400, real sshd.
  */
 import { execFile } from 'node:child_process';
-import { chmod, chown, copyFile, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, chown, copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -16,8 +16,8 @@ import { checkKeyFilePermissions } from '../src/node/identity-file.js';
 import { connectTo } from './harness/client.js';
 import { echoVia, freePort, startEchoServer, type TestServer } from './harness/net.js';
 import { cliEnv, itWithHome } from './harness/home.js';
-import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
-import { runCli } from './support/cli-run.js';
+import { describeInterop, ensurePasswordUser, SSH_CLIENT_PATH, startSshd, type SshdHandle } from './harness/sshd.js';
+import { CLI, runCli } from './support/cli-run.js';
 
 const execFileP = promisify(execFile);
 
@@ -161,6 +161,55 @@ describeInterop('private key files readable by others (issue 8.7)', () => {
       expect(await echoVia(lport, 'through')).toBe('through');
     } finally {
       await run.kill();
+    }
+  });
+  it('CLI: identity files it cannot load (mode 000, directories, not a key, missing) print what ssh 9.2 prints, byte for byte, as -i and as IdentityFile', async () => {
+    // Mode 000 stops only a user other than root: as root, both clients run as the harness's
+    // unprivileged user, who owns the files (sshkey_perm_ok judges only the user's own files).
+    const asRoot = process.getuid?.() === 0;
+    const ids = asRoot ? await ensurePasswordUser().then(({ user }) => execFileP('id', ['-u', user])).then(async ({ stdout }) => {
+      const uid = Number(stdout.trim());
+      const { stdout: gid } = await execFileP('id', ['-g', String(uid)]);
+      return { uid, gid: Number(gid.trim()) };
+    }) : undefined;
+    const base = join(dir, 'unloadable');
+    await mkdir(base, { mode: 0o755 });
+    await chmod(dir, 0o755);
+    const unreadable = await keyWithMode('unloadable/k000', 0o000);
+    const openDir = join(base, 'dir755');
+    const closedDir = join(base, 'dir700');
+    await mkdir(openDir, { mode: 0o755 });
+    await mkdir(closedDir, { mode: 0o700 });
+    const notKey = join(base, 'notkey');
+    await writeFile(notKey, 'not a key\n', { mode: 0o600 });
+    const badPem = join(base, 'badpem');
+    await writeFile(badPem, '-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----\n', { mode: 0o600 });
+    const missing = join(base, 'missing');
+    const knownHosts = join(base, 'known_hosts');
+    await copyFile(sshd.knownHostsPath, knownHosts);
+    await chmod(knownHosts, 0o644);
+    if (ids) for (const p of [base, unreadable, openDir, closedDir, notKey, badPem, knownHosts]) await chown(p, ids.uid, ids.gid);
+    const files = [unreadable, openDir, closedDir, notKey, badPem, missing];
+    const common = [
+      '-F', 'none', '-p', String(sshd.port), '-l', sshd.user, '-N', '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes',
+      '-o', 'IdentityAgent=none', '-o', `UserKnownHostsFile=${knownHosts}`, '-o', 'StrictHostKeyChecking=yes',
+    ];
+    const stderrOf = (file: string, args: string[]) =>
+      execFileP(file, args, { env: { ...process.env, HOME: base }, ...ids }).then(
+        () => 'exit 0',
+        (e: { stderr: string }) => e.stderr,
+      );
+    for (const how of [files.flatMap((f) => ['-i', f]), files.map((f) => `-oIdentityFile=${f}`)]) {
+      const args = [...common, ...how, sshd.host];
+      const ours = await stderrOf(process.execPath, [CLI, ...args]);
+      // ssh 9.2 parses a file that is no key at all with libcrypto last and says so; the
+      // "invalid format" it gives a malformed PEM file is the words for both here.
+      const theirs = (await stderrOf(SSH_CLIENT_PATH, args)).replaceAll('error in libcrypto', 'invalid format');
+      expect(ours).toContain(`Load key "${unreadable}": Permission denied\r\n`);
+      expect(ours).toContain(sshWarning(openDir, '0755'));
+      expect(ours).toContain(`Load key "${closedDir}": Is a directory\r\n`);
+      expect(ours).toContain(`Load key "${notKey}": invalid format\r\n`);
+      expect(ours).toBe(theirs);
     }
   });
 });

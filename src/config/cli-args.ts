@@ -160,6 +160,13 @@ export interface ResolvedConfig {
   addressFamily: 'any' | 'inet' | 'inet6';
   /** True when shells/commands were implied but pure-ssh continues as with -N (warn once). */
   warnNoShell: boolean;
+  /**
+   * ssh.c would allocate a pseudo-terminal by default: no command, a session (not -N, -W or
+   * SessionType none) and no -T. With stdin not a terminal (or -n) it says it will not.
+   */
+  ttyByDefault: boolean;
+  /** -n: stdin as if from /dev/null (ssh.c stdin_null_flag). */
+  stdinNull: boolean;
   /** Debug notes gathered while reading the configuration (printed with -v), their text. */
   notes: string[];
   /** The same notes with ssh's debug level each (-v shows 1, -vv 2, -vvv 3), in ssh's order. */
@@ -252,6 +259,9 @@ interface Flags {
   command: string[];
   stdioForward?: TargetSpec;
   fork: boolean;
+  /** -T (RequestTTY no) and -n (stdin from /dev/null): recorded for ssh -G's pseudo-terminal note. */
+  noTty: boolean;
+  stdinNull: boolean;
   logFile?: string;
   jumpGiven: boolean;
   /** -G: print the configuration instead of connecting. */
@@ -274,7 +284,7 @@ function commandLineContext(notes: DebugNote[]): LineContext {
  * Options go to `o` in order (first value wins); returns the flags that are not config options.
  */
 function parseArgv(argv: string[], o: SshOptions, notes: DebugNote[], cenv: CliEnvironment): Flags | CliOutcome {
-  const flags: Flags = { noShell: false, quiet: false, verbose: 0, command: [], fork: false, jumpGiven: false, dump: false };
+  const flags: Flags = { noShell: false, quiet: false, verbose: 0, command: [], fork: false, jumpGiven: false, dump: false, noTty: false, stdinNull: false };
   const ctx = commandLineContext(notes);
   let i = 0;
   let optionsDone = false;
@@ -469,6 +479,8 @@ function applyFlag(c: string, value: string | undefined, o: SshOptions, flags: F
       return;
     }
   }
+  if (c === 'T') flags.noTty = true;
+  if (c === 'n') flags.stdinNull = true;
   if (HONOURED.has(c)) return;
   throw new ConfigError(`pure-ssh: option -${c} is not supported yet (${UNSUPPORTED_FLAGS[c] ?? 'not implemented'})`);
 }
@@ -854,7 +866,8 @@ function* resolveSteps(argv: string[], cenv: CliEnvironment): Generator<HostLook
     // ssh.c: the last hop (jump_host) being the destination itself, same port and user, is a loop.
     const last = o.proxy.hops[o.proxy.hops.length - 1]!;
     if (last.host === hostName && (last.port ?? 22) === port && (last.user ?? user) === user) {
-      throw new ConfigError(`jumphost loop via ${last.host}`);
+      // fatal(): said from LogLevel FATAL up, so not with -q or LogLevel QUIET (exit 255 still).
+      throw new ConfigError(logLevel === 'QUIET' ? '' : `jumphost loop via ${last.host}`);
     }
     note(`Setting implicit ProxyCommand from ProxyJump: ${impliedJumpCommand(o.proxy.hops, flags)}`);
   } else if (o.proxy?.kind === 'command') {
@@ -906,6 +919,8 @@ function* resolveSteps(argv: string[], cenv: CliEnvironment): Generator<HostLook
       rekeyLimitSeconds: o.rekeyLimitSeconds || undefined,
       addressFamily: flags.family ?? o.addressFamily ?? 'any',
       warnNoShell,
+      ttyByDefault: flags.command.length === 0 && o.sessionType !== 'none' && !flags.noTty,
+      stdinNull: flags.stdinNull,
       notes: notes.map((n) => n.text),
       debugNotes: notes,
       warnWeakCrypto: o.warnWeakCrypto ?? true,

@@ -200,14 +200,17 @@ type Resolved = Awaited<ReturnType<typeof resolveSsh>>;
  * ones skipped silently), certificates, the agent, password prompts (SSH_ASKPASS, BatchMode),
  * known_hosts with StrictHostKeyChecking. Returns the login and a function closing the agent.
  */
-async function prepareLogin(cfg: Resolved, log: (m: string) => void): Promise<{ login: import('../check/login.js').ProbeLogin; close: () => void }> {
-  const [{ prepareAuth, cryptoProviderFor }, { prepareIdentityFile }, prompt, { knownHostsVerifier, knownHostKeyTypesFor }, { preferKnownHostKeyTypes }] = await Promise.all([
+async function prepareLogin(cfg: Resolved, log: (m: string) => void, verbose: boolean): Promise<{ login: import('../check/login.js').ProbeLogin; close: () => void }> {
+  const [{ prepareAuth, cryptoProviderFor }, prompt, { knownHostsVerifier, knownHostKeyTypesFor }, { preferKnownHostKeyTypes }, { describeFatal, hostKeyVerifier, loadIdentities, Log }, { LOG_LEVELS }] = await Promise.all([
     import('./client.js'),
-    import('./identity-file.js'),
     import('./prompt.js'),
     import('./known-hosts-file.js'),
     import('../algorithms.js'),
+    import('./connect-host.js'),
+    import('../config/ssh-config.js'),
   ]);
+  // pure-ssh's log for the lines it shares with the CLI (LogLevel; -v shows its debug1 lines too).
+  const sshLog = new Log(verbose && LOG_LEVELS.indexOf(cfg.logLevel) < LOG_LEVELS.indexOf('DEBUG1') ? 'DEBUG1' : cfg.logLevel);
   const askpass = prompt.askPassFor(process.env, process.stdin.isTTY === true || process.stderr.isTTY === true);
   const ask = async (question: string): Promise<string | null> => {
     if (cfg.batchMode) return null;
@@ -220,38 +223,26 @@ async function prepareLogin(cfg: Resolved, log: (m: string) => void): Promise<{ 
   };
   // The login's provider (PURE_SSH_CRYPTO): it signs, and its Ed25519 checks an Ed25519 key file's public half.
   const crypto = cryptoProviderFor(undefined);
-  const identityFiles = [];
-  if (cfg.pubkeyAuthentication) {
-    for (const { path, explicit } of cfg.identityFiles) {
-      try {
-        identityFiles.push(await prepareIdentityFile(path, { explicit, askPassphrase: (p) => ask(`Enter passphrase for key '${p}': `), attempts: cfg.numberOfPasswordPrompts, debug: log, crypto }));
-      } catch (err) {
-        const e = err as Error & { code?: string; cause?: NodeJS.ErrnoException };
-        // ssh(1): a missing default identity is silent, a missing explicit one a warning.
-        if (e.code === 'ERR_PRIVATE_KEY' && e.cause?.code === 'ENOENT' && !explicit) continue;
-        process.stderr.write(logLines(`Load key "${path}": ${e.message} (skipped)`));
-      }
-    }
-  }
+  // The identity files as pure-ssh loads them and words their failures (connect-host.ts).
+  const identityFiles = await loadIdentities(cfg, sshLog, {
+    askPassphrase: (p) => ask(`Enter passphrase for key '${p}': `),
+    attempts: cfg.numberOfPasswordPrompts,
+    debug: log,
+    crypto,
+  });
   const auth = await prepareAuth({
     host: cfg.hostName,
     port: cfg.port,
     username: cfg.user,
     identityFiles,
-    certificateFiles: cfg.certificateFiles.length > 0 ? cfg.certificateFiles : undefined,
+    // loadIdentities paired the certificates (CertificateFile or KEY-cert.pub) with their keys.
+    certificateFiles: [],
     agent: cfg.pubkeyAuthentication ? cfg.identityAgent : undefined,
     identitiesOnly: cfg.identitiesOnly,
     debug: log,
   }, crypto);
-  const mode = cfg.batchMode && cfg.strictHostKeyChecking === 'ask' ? 'yes' : cfg.strictHostKeyChecking;
-  const verify = knownHostsVerifier({
-    files: cfg.knownHostsFiles.length > 0 ? cfg.knownHostsFiles : ['/dev/null'],
-    mode,
-    hashKnownHosts: cfg.hashKnownHosts,
-    hostKeyAlias: cfg.hostKeyAlias,
-    prompt: prompt.askQuestion,
-    log: (line) => (line.startsWith('Warning: Permanently added') ? process.stderr.write(logLines(line)) : log(line)),
-  });
+  // The known_hosts check as pure-ssh makes it, its refusals in pure-ssh's words (connect-host.ts).
+  const verify = hostKeyVerifier(cfg, sshLog, knownHostsVerifier, prompt.askQuestion);
   // ssh(1) order_hostkeyalgs(): with HostKeyAlias, by the alias's (port-less) entries.
   const knownTypes = await knownHostKeyTypesFor(cfg.knownHostsFiles, cfg.hostKeyAlias ?? cfg.hostName, cfg.hostKeyAlias !== undefined ? 22 : cfg.port);
   let prompts = 0;
@@ -270,7 +261,17 @@ async function prepareLogin(cfg: Resolved, log: (m: string) => void): Promise<{ 
         kbdInteractiveAuthentication: cfg.kbdInteractiveAuthentication,
       },
       async verifyHostKey(key) {
-        if ((await verify({ ...key, host: cfg.hostName, port: cfg.port })) === false) throw new Error('Host key verification failed.');
+        try {
+          if ((await verify({ ...key, host: cfg.hostName, port: cfg.port })) === false) throw new Error('Host key verification failed.');
+        } catch (err) {
+          // pure-ssh's words (describeFatal): the lines before its last on stderr as it logs them
+          // ("No ED25519 host key is known ...", the changed-key block); the last, "Host key
+          // verification failed.", is the report's (and the check's closing line).
+          const lines = (await describeFatal(err, cfg, sshLog)).split('\n');
+          const last = lines.pop();
+          if (lines.length > 0) sshLog.error(lines.join('\n'));
+          throw new Error(last || 'Host key verification failed.');
+        }
       },
       orderHostKeyAlgorithms: (algorithms) => preferKnownHostKeyTypes(algorithms, knownTypes),
       async sign(req) {
@@ -347,7 +348,7 @@ async function main(): Promise<number> {
   let report;
   try {
     if (args.login && args.inventoryOnly) log('--inventory-only: no login, so no connection probes');
-    if (args.login && !args.inventoryOnly) prepared = await prepareLogin(cfg, log);
+    if (args.login && !args.inventoryOnly) prepared = await prepareLogin(cfg, log, args.verbose);
     report = await runCheck({
       host,
       port,

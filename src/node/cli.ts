@@ -22,7 +22,7 @@ import type { SshClient } from './client.js';
 import { tuneV8ForForwarding, tuneV8ForLogin } from './v8-tuning.js';
 import { enableArrayBufferCap } from './array-buffer-cap.js';
 import { takeGc } from './v8-gc.js';
-import { configOf, connectHost, describeFatal, jumpFailureLines, loadLibraries, Log, processCliEnvironment, type Libraries, type RouteContext } from './connect-host.js';
+import { configOf, connectHost, describeFatal, failureLog, loadLibraries, Log, logJumpFailure, processCliEnvironment, type Libraries, type RouteContext } from './connect-host.js';
 import type { ForwardOptions, ListenSpec, LocalForward } from './forward.js';
 import type { DynamicForward } from './forward-dynamic.js';
 import type { RemoteForward } from './forward-remote.js';
@@ -197,6 +197,11 @@ async function main(): Promise<void> {
     } catch (err) {
       writeLog(logLines((err as Error).message));
       process.exit(EXIT_ERROR);
+    }
+    // ssh.c main decides on a pseudo-terminal before -G prints: its logit() at INFO when one
+    // would be allocated by default but stdin is not a terminal (or -n).
+    if (outcome.config.ttyByDefault && (outcome.config.stdinNull || !process.stdin.isTTY)) {
+      log.info('Pseudo-terminal will not be allocated because stdin is not a terminal.');
     }
     process.stdout.write(dumpConfig(outcome.config, algorithms).map((l) => `${l}\n`).join(''));
     process.exit(0);
@@ -446,9 +451,11 @@ async function run(cfg: ResolvedConfig): Promise<void> {
 
   const fail = async (err: unknown): Promise<never> => {
     const at = configOf(err, cfg);
-    log.error(await describeFatal(err, at, log));
-    // A jump host's failure: what each ssh(1) process of the -J chain above it says.
-    for (const line of jumpFailureLines(err)) log.error(line);
+    // A jump host's failure is its own process's line, at its level (not -q's); then what each
+    // ssh(1) process of the -J chain above it says.
+    const said = failureLog(err, log);
+    said.error(await describeFatal(err, at, said));
+    logJumpFailure(err, log);
     process.exit(EXIT_ERROR);
   };
 
@@ -465,11 +472,9 @@ async function run(cfg: ResolvedConfig): Promise<void> {
     client = await connectHost(cfg, log, undefined, routeContext());
   } catch (err) {
     if (err instanceof ConfigError) {
-      log.error(err.message);
+      failureLog(err, log).error(err.message);
       // A jump host's configuration refused: ssh's outer processes then see their proxy close.
-      const more = jumpFailureLines(err);
-      for (const line of more) log.error(line);
-      process.exit(more.length > 0 ? EXIT_ERROR : err.exitCode);
+      process.exit(logJumpFailure(err, log) ? EXIT_ERROR : err.exitCode);
     }
     if (shuttingDown) return;
     return fail(err);

@@ -210,8 +210,16 @@ export async function loadIdentities(cfg: ResolvedConfig, log: Log, unlock: Unlo
         log.error(`Load key "${path}": bad permissions`);
       } else if (e.code === 'ERR_KEY_ENCRYPTED' || e.code === 'ERR_KEY_PASSPHRASE') {
         log.debug1(`${e.message} (key skipped)`);
+      } else if (e.code === 'ERR_PRIVATE_KEY' && e.cause?.code !== undefined) {
+        // sshconnect2.c load_identity_file: a file it cannot read (mode 000, a directory) is
+        // error()'d with strerror(3) alone: `Load key "PATH": Permission denied`.
+        log.error(`Load key "${path}": ${strerror(e.cause)}`);
+      } else if (e.code === 'ERR_KEY_FORMAT') {
+        // Not a key ssh(1) can parse: it says ssherr.c's "invalid format"; why, at -v.
+        log.debug1(e.message.includes(path) ? e.message : `${path}: ${e.message}`);
+        log.error(`Load key "${path}": invalid format`);
       } else {
-        log.error(`Load key "${path}": ${e.message} (skipped)`);
+        log.error(`Load key "${path}": ${e.message}`);
       }
     }
   }
@@ -244,6 +252,36 @@ export async function loadIdentities(cfg: ResolvedConfig, log: Log, unlock: Unlo
     }
   }
   return [...certified, ...entries];
+}
+
+/**
+ * The known_hosts check as pure-ssh makes it (and pure-ssh-check, so both say the same): the
+ * files of UserKnownHostsFile (none: /dev/null), StrictHostKeyChecking, BatchMode, HashKnownHosts,
+ * HostKeyAlias, and ssh(1)'s levels for the verifier's lines. Its refusals are worded by
+ * {@link describeFatal}.
+ */
+export function hostKeyVerifier(
+  cfg: ResolvedConfig,
+  log: Log,
+  knownHostsVerifier: Libraries[1]['knownHostsVerifier'],
+  askQuestion: Libraries[3]['askQuestion'],
+): ReturnType<Libraries[1]['knownHostsVerifier']> {
+  // BatchMode: never ask; an unknown host key is then refused as with StrictHostKeyChecking=yes.
+  const mode = cfg.batchMode && cfg.strictHostKeyChecking === 'ask' ? 'yes' : cfg.strictHostKeyChecking;
+  return knownHostsVerifier({
+    files: cfg.knownHostsFiles.length > 0 ? cfg.knownHostsFiles : ['/dev/null'],
+    mode,
+    hashKnownHosts: cfg.hashKnownHosts,
+    hostKeyAlias: cfg.hostKeyAlias,
+    prompt: askQuestion,
+    // ssh(1) prints a host certificate's rejection reason as an error, the rest as debug.
+    log: (line) =>
+      line.startsWith('Warning: Permanently added')
+        ? log.info(line)
+        : /^Certificate (invalid|lacks|contains)/.test(line)
+          ? log.error(line)
+          : log.debug1(line),
+  });
 }
 
 /**
@@ -445,6 +483,8 @@ const KEX_IDENTIFICATION_CLOSED = 'kex_exchange_identification: Connection close
 
 /** How many connections were to be carried over the failed one (0: the destination's own). */
 const failedDepth = new WeakMap<object, number>();
+/** A jump host's configuration refused (its failedAt is the host above it): the hop's log level. */
+const refusedHopLevel = new WeakMap<object, LogLevel>();
 /** Failures of a jump host's channel to the next host (ssh -W's "stdio forwarding failed"). */
 const stdioFailed = new WeakSet<object>();
 
@@ -457,20 +497,37 @@ function tagged(err: unknown, cfg: ResolvedConfig, depth: number): unknown {
 }
 
 /**
- * What ssh(1) prints after a jump host's own error: -J is a ProxyCommand `ssh -W` per hop, so the
- * hop whose channel to the next host failed says "stdio forwarding failed" (ssh.c), then each
- * ssh process above it sees its proxy close before any banner and says kex.c's
- * "kex_exchange_identification: Connection closed by remote host" and packet.c's "Connection
- * closed by UNKNOWN port 65535" (no socket: no address). Empty for the destination's own errors.
+ * The log of the ssh(1) process that reports `err` itself: for a jump host's failure its `ssh -W`
+ * process, which ssh.c starts with only -F and the -v flags (no -q, -E or -o LogLevel), so the
+ * hop's own LogLevel on stderr; otherwise `log`.
  */
-export function jumpFailureLines(err: unknown): string[] {
-  if (!err || typeof err !== 'object') return [];
-  const lines: string[] = [];
-  if (stdioFailed.has(err)) lines.push('stdio forwarding failed');
-  for (let i = failedDepth.get(err) ?? 0; i > 0; i--) {
-    lines.push('kex_exchange_identification: Connection closed by remote host', 'Connection closed by UNKNOWN port 65535');
+export function failureLog(err: unknown, log: Log): Log {
+  if (!err || typeof err !== 'object' || (failedDepth.get(err) ?? 0) === 0) return log;
+  const level = refusedHopLevel.get(err) ?? failedAt.get(err)?.logLevel;
+  return level ? new Log(level) : log;
+}
+
+/**
+ * What ssh(1) prints after a jump host's own error, each line at its process's level: -J is a
+ * ProxyCommand `ssh -W` per hop, so the hop whose channel to the next host failed says "stdio
+ * forwarding failed" (ssh.c, error), then each ssh process above it sees its proxy close before
+ * any banner: kex.c's "kex_exchange_identification: Connection closed by remote host" (error) and
+ * packet.c's "Connection closed by UNKNOWN port 65535" (sshpkt_fatal's logdie, INFO; no socket:
+ * no address). The command itself logs at `log`'s level (-q, LogLevel); a hop in between at its
+ * own, taken to be the failed hop's (ssh 9.2 passes neither -q nor LogLevel down the chain).
+ * Returns whether `err` was a jump host's (false: nothing printed).
+ */
+export function logJumpFailure(err: unknown, log: Log): boolean {
+  if (!err || typeof err !== 'object') return false;
+  const depth = failedDepth.get(err) ?? 0;
+  const hopLog = failureLog(err, log);
+  if (stdioFailed.has(err)) hopLog.error('stdio forwarding failed');
+  for (let i = depth; i > 0; i--) {
+    const above = i === 1 ? log : hopLog;
+    above.error(KEX_IDENTIFICATION_CLOSED);
+    above.info('Connection closed by UNKNOWN port 65535');
   }
-  return lines;
+  return depth > 0 || stdioFailed.has(err);
 }
 
 /**
@@ -491,6 +548,8 @@ export async function openRoute(cfg: ResolvedConfig, log: Log, libs: Libraries |
     if (depth >= 16) throw new ConfigError('pure-ssh: too many jump hosts (a ProxyJump loop in the configuration?)');
     // The hop's configuration is the hop's ssh process's to refuse (its error, then this level's lines).
     const outcome = await resolveCommandLineAsync(jumpHostArgv(cfg.proxy.hops, cfg), route.env).catch((err: unknown) => {
+      // Said by the hop's process, whose configuration is what failed: INFO, or its -v level.
+      if (err && typeof err === 'object') refusedHopLevel.set(err, cfg.verbose > 0 ? LOG_LEVELS[Math.min(LOG_LEVELS.indexOf('DEBUG1') + cfg.verbose - 1, LOG_LEVELS.length - 1)]! : 'INFO');
       throw tagged(err, cfg, depth + 1);
     });
     if (outcome.kind !== 'run') throw tagged(new ConfigError(`Invalid ProxyJump: ${cfg.proxy.hops.map((h) => h.host).join(',')}`), cfg, depth + 1);
@@ -614,22 +673,7 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
     crypto: providerOrUndefined(cryptoProviderFor),
   });
 
-  // BatchMode: never ask; an unknown host key is then refused as with StrictHostKeyChecking=yes.
-  const mode = cfg.batchMode && cfg.strictHostKeyChecking === 'ask' ? 'yes' : cfg.strictHostKeyChecking;
-  const verifyHostKey = knownHostsVerifier({
-    files: cfg.knownHostsFiles.length > 0 ? cfg.knownHostsFiles : ['/dev/null'],
-    mode,
-    hashKnownHosts: cfg.hashKnownHosts,
-    hostKeyAlias: cfg.hostKeyAlias,
-    prompt: prompt.askQuestion,
-    // ssh(1) prints a host certificate's rejection reason as an error, the rest as debug.
-    log: (line) =>
-      line.startsWith('Warning: Permanently added')
-        ? log.info(line)
-        : /^Certificate (invalid|lacks|contains)/.test(line)
-          ? log.error(line)
-          : log.debug1(line),
-  });
+  const verifyHostKey = hostKeyVerifier(cfg, log, knownHostsVerifier, prompt.askQuestion);
 
   const canPrompt = !cfg.batchMode && (cfg.passwordAuthentication || cfg.kbdInteractiveAuthentication);
   let prompts = 0;

@@ -267,8 +267,11 @@ export async function prepareIdentityFile(path: string, options: UnlockOptions &
   const full = expandHome(path);
   // ssh(1) refuses a private key others can read when it loads it; checking now skips the key
   // before it is offered (same outcome, no offer the server might accept for a key we won't use).
-  if (!options.allowUnprotectedKeyFiles && (await holdsPrivateKey(full))) {
-    checkKeyFilePermissions(full, await stat(full));
+  // A directory too: ssh(1) judges whatever it opened (authfile.c sshkey_perm_ok on the
+  // descriptor) before reading it, so a 0755 directory gets the warning, a 0700 one EISDIR.
+  if (!options.allowUnprotectedKeyFiles) {
+    const st = await stat(full).catch(() => undefined);
+    if (st && (st.isDirectory() || (await holdsPrivateKey(full)))) checkKeyFilePermissions(full, st);
   }
   const publicKeyBlob = await readIdentityPublicKey(path);
   if (publicKeyBlob) return { path: full, publicKeyBlob, explicit: options.explicit };
