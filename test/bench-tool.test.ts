@@ -7,6 +7,7 @@
  * message and exit status 255. Runs dist/node/bench-cli.js (`npm run build` first).
  */
 import { execFile, spawn } from 'node:child_process';
+import { Duplex } from 'node:stream';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
@@ -16,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BenchArgError, parseBenchArgs, parseSize } from '../src/bench/args.js';
 import { planRows } from '../src/bench/plan.js';
+import { readServerOffer } from '../src/node/bench-offer.js';
 import type { BenchReport, BenchResultRow } from '../src/bench/report.js';
 import { freePort } from './harness/net.js';
 import { cliEnv, describeInteropWithHome, processHome } from './harness/home.js';
@@ -47,6 +49,12 @@ describe('pure-ssh-bench command line', () => {
     expect(parseBenchArgs(['h'])).toMatchObject({ quick: false, size: 64 * 1024 * 1024, reps: 5, openssh: true, handshake: true, data: true });
     expect(parseBenchArgs(['--only', 'data', '--no-openssh', '--target', '[::1]:7', 'h'])).toMatchObject({ handshake: false, openssh: false, target: { host: '::1', port: 7 } });
     expect(parseSize('1G')).toBe(1024 ** 3);
+  });
+
+  it('a server that sends no algorithm offer: "timed out after", in tenths of a second below 10 s (a budget cut short by --time-limit)', async () => {
+    const silent = new Duplex({ read() {}, write(_c, _e, cb) { cb(); } });
+    await expect(readServerOffer(silent, 300)).rejects.toThrow(/^no key exchange offer from the server: timed out after 0\.3 s$/);
+    expect(silent.destroyed).toBe(true);
   });
 
   it('refuses what it does not know, naming it', () => {

@@ -30,7 +30,7 @@ import { ConfigError, resolveCommandLineAsync, type CliEnvironment, type Resolve
 import type { SshClient } from './client.js';
 import type { LoadReady, LoadReply, LoadRequest } from './bench-load.js';
 import { opensshHandshake, opensshSupport, opensshTunnel, type OpensshLogin, type OpensshTunnel, type PinnedAlgorithms } from './bench-openssh.js';
-import { readServerOffer } from './bench-offer.js';
+import { readServerOffer, secondsText } from './bench-offer.js';
 import { connectHost, describeFatal, loadLibraries, Log, openRoute, processCliEnvironment, type Libraries, type RouteContext } from './connect-host.js';
 
 const EXIT_RUNS_FAILED = 1;
@@ -94,7 +94,7 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string, onLate?: (v: T)
     new Promise<never>((_, rej) => {
       timer = setTimeout(() => {
         timedOut = true;
-        rej(new Error(`${what}: timed out after ${(ms / 1000).toFixed(0)} s`));
+        rej(new Error(`${what}: timed out after ${secondsText(ms)}`));
       }, ms);
     }),
   ]).finally(() => clearTimeout(timer));

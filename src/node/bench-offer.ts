@@ -13,6 +13,11 @@ const MAX_PACKET = 256 * 1024;
 /** SSH_MSG_KEXINIT (RFC 4253 §12). */
 const MSG_KEXINIT = 20;
 
+/** A timeout for a message: whole seconds, or tenths below 10 s (a budget the time limit cut to 0.3 s is not "0 s"). */
+export function secondsText(ms: number): string {
+  return `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
+}
+
 /**
  * Sends an identification line on `sock`, reads the server's and its KEXINIT, destroys `sock`.
  * Rejects on a close, a timeout, or a first packet that is not a KEXINIT.
@@ -28,7 +33,7 @@ export function readServerOffer(sock: Duplex, timeoutMs: number): Promise<{ serv
       if (err) reject(err);
       else resolve(value!);
     };
-    const timer = setTimeout(() => done(new Error(`no key exchange offer from the server within ${(timeoutMs / 1000).toFixed(0)} s`)), timeoutMs);
+    const timer = setTimeout(() => done(new Error(`no key exchange offer from the server: timed out after ${secondsText(timeoutMs)}`)), timeoutMs);
     const onData = (d: Buffer) => {
       buf = Buffer.concat([buf, d]);
       try {
