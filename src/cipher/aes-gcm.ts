@@ -50,11 +50,11 @@ class AesGcmCipher implements PacketCipher {
   open(seq: number, buf: Uint8Array, off: number, packetLength: number): Uint8Array | undefined {
     if (this.gcm.openCopy) {
       const plain = this.gcm.openCopy(this.iv, buf, off, off + 4, off + 4 + packetLength);
-      if (plain === null) throw macError(seq);
+      if (plain === null) throw macError(seq, true);
       this.nextIv();
       return plain;
     }
-    if (!this.gcm.open(this.iv, buf, off, off + 4, off + 4 + packetLength)) throw macError(seq);
+    if (!this.gcm.open(this.iv, buf, off, off + 4, off + 4 + packetLength)) throw macError(seq, true);
     this.nextIv();
     return undefined;
   }

@@ -162,11 +162,11 @@ export class ChaCha20Poly1305Cipher implements PacketCipher {
     if (engine !== undefined) {
       // PROTOCOL.chacha20poly1305: verify (in constant time, in the engine) before decrypting.
       if (packetLength < this.nativeFrom || this.main.xorCopy === undefined) {
-        if (!engine.open(seq, buf, off, packetLength)) throw macError(seq);
+        if (!engine.open(seq, buf, off, packetLength)) throw macError(seq, true);
         const plain = engine.plaintext(packetLength);
         return copyToSlab(plain, 0, plain.length);
       }
-      if (!engine.verify(seq, buf, off, 4 + packetLength)) throw macError(seq);
+      if (!engine.verify(seq, buf, off, 4 + packetLength)) throw macError(seq, true);
       this.setNonce(seq);
       return this.main.xorCopy(this.nonce, 1, buf, off + 4, off + 4 + packetLength);
     }
@@ -199,7 +199,7 @@ export class ChaCha20Poly1305Cipher implements PacketCipher {
 
   // PROTOCOL.chacha20poly1305: verify (in constant time) before decrypting anything.
   private verify(seq: number, buf: Uint8Array, at: number): void {
-    if (!rangesEqual(this.tag, 0, buf, at, 16)) throw macError(seq);
+    if (!rangesEqual(this.tag, 0, buf, at, 16)) throw macError(seq, true);
   }
 
   dispose(): void {

@@ -12,9 +12,15 @@ import type { Mac } from '../mac/mac.js';
 import { readUint32 } from '../protocol/wire.js';
 import type { PacketCipher } from './cipher.js';
 
-/** The MAC mismatch error, OpenSSH's wording (packet.c "Corrupted MAC on input"). */
-export function macError(seq: number): ProtocolError {
-  return new ProtocolError(`Corrupted MAC on input: message authentication code mismatch (packet ${seq})`, {
+/**
+ * The error for a packet whose MAC or AEAD tag does not verify (ERR_MAC), worded as OpenSSH's
+ * ssherr.c SSH_ERR_MAC_INVALID, "message authentication code incorrect". With a separate MAC
+ * (`aead` false) packet.c also logs "Corrupted MAC on input." first; an AEAD cipher's failure
+ * comes from cipher_crypt without that line. The CLI words it as ssh(1) does (describeFatal).
+ */
+export function macError(seq: number, aead = false): ProtocolError {
+  const what = `message authentication code incorrect (packet ${seq})`;
+  return new ProtocolError(aead ? what : `Corrupted MAC on input: ${what}`, {
     code: 'ERR_MAC',
     reason: DisconnectReason.MAC_ERROR,
   });

@@ -340,6 +340,14 @@ export async function describeFatal(err: unknown, cfg: ResolvedConfig, log: Log,
     const received = `Received disconnect from ${peer}:${err.reason}: ${oneLogCall(err.description.slice(0, 400))}`;
     return log.shows('INFO') ? `${received}\nDisconnected from ${peer}` : received;
   }
+  if ((err as { code?: unknown } | undefined)?.code === 'ERR_MAC') {
+    // packet.c: with a separate MAC, logit("Corrupted MAC on input.") (INFO); then, for every
+    // cipher, ssh_dispatch_run_fatal's sshpkt_fatal: "Connection to HOST port N: " and
+    // ssh_err(SSH_ERR_MAC_INVALID).
+    const peer = peerOf.get(err as object) ?? `${cfg.hostName} port ${cfg.port}`;
+    const fatal = `ssh_dispatch_run_fatal: Connection to ${peer}: message authentication code incorrect`;
+    return /^Corrupted MAC on input/.test((err as Error).message) && log.shows('INFO') ? `Corrupted MAC on input.\n${fatal}` : fatal;
+  }
   if (err instanceof errors.HostKeyError) {
     const type = shortKeyType(err.keyType);
     if (err.problem === 'changed') {
