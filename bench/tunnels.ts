@@ -113,8 +113,8 @@ export interface Negotiated {
 
 /**
  * Reads the negotiated algorithms from a verbose tunnel's stderr: OpenSSH's
- * `kex: algorithm: K` and `kex: server->client cipher: C MAC: M compression: none`, pure-ssh's
- * `kex: algorithm: K; … C MAC: M (s2c)` and `crypto provider: P`, ssh2's `Handshake: KEX
+ * and pure-ssh's `kex: algorithm: K` and `kex: server->client cipher: C MAC: M compression: none`
+ * (pure-ssh also `crypto provider: P`), ssh2's `Handshake: KEX
  * algorithm: K` and `Handshake: S->C cipher: C`.
  */
 export function parseNegotiated(tool: Tool, stderr: string): Negotiated {
@@ -122,18 +122,12 @@ export function parseNegotiated(tool: Tool, stderr: string): Negotiated {
   const pick = (re: RegExp): string | undefined => re.exec(stderr)?.[1];
   switch (tool) {
     case 'openssh':
+    case 'pure':
       out.kex = pick(/kex: algorithm: (\S+)/);
       out.cipher = pick(/kex: server->client cipher: (\S+)/);
       out.mac = pick(/kex: server->client cipher: \S+ MAC: (\S+)/);
+      if (tool === 'pure') out.provider = pick(/crypto provider: (\S+)/);
       break;
-    case 'pure': {
-      const m = /(\S+) MAC: (\S+) \(s2c\)/.exec(stderr);
-      out.cipher = m?.[1];
-      out.mac = m?.[2];
-      out.provider = pick(/crypto provider: (\S+)/);
-      out.kex = pick(/kex: algorithm: ([^\s;]+)/);
-      break;
-    }
     case 'ssh2':
       out.kex = pick(/Handshake: KEX algorithm: (\S+)/i);
       out.cipher = pick(/Handshake: S->C cipher: (\S+)/i);

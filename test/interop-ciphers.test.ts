@@ -201,7 +201,7 @@ describeInteropWithHome('the CLI: -c and -m as ssh(1) takes them', () => {
         s.write('hello tunnel');
         expect(await reply).toBe('hello tunnel');
         s.destroy();
-        expect(err).toContain(`cipher: ${cipher} MAC: ${mac} (c2s)`);
+        expect(err).toContain(`kex: client->server cipher: ${cipher} MAC: ${mac} compression: none`);
       } finally {
         child.kill('SIGTERM');
       }

@@ -211,7 +211,7 @@ describeInterop('WarnWeakCrypto in the CLI, against an sshd 9.2 offering no post
 
   itWithHome('default: -v names the method, and the three warning lines come before authentication', async () => {
     const err = await cliUntilAuthenticated(sshd, []);
-    expect(err).toMatch(/debug1: kex: algorithm: curve25519-sha256;/);
+    expect(err).toMatch(/debug1: kex: algorithm: curve25519-sha256\r\n/);
     // The key pair made while waiting for the server's KEXINIT was for our first preference.
     expect(err).toContain('debug1: kex: discarded the prepared mlkem768x25519-sha256 key pair (negotiated curve25519-sha256)');
     expect(err).not.toContain('kex: using the');
@@ -247,7 +247,11 @@ describeInterop('WarnWeakCrypto in the CLI, against an sshd 9.2 offering no post
     ]);
     // Ours, then the server's, then the outcome, as ssh orders them.
     expect(ours.indexOf('debug2: local client KEXINIT proposal')).toBeLessThan(ours.indexOf('debug2: peer server KEXINIT proposal'));
-    expect(ours.indexOf('debug2: reserved 0 \r\ndebug1: kex: algorithm: curve25519-sha256;')).toBeGreaterThan(0);
+    expect(ours.indexOf('debug2: reserved 0 \r\ndebug1: kex: algorithm: curve25519-sha256\r\n')).toBeGreaterThan(0);
+    // The outcome in kex.c kex_choose_conf's four debug1 lines, the same as ssh's.
+    const outcome = (err: string) => err.split('\r\n').filter((l) => /^debug1: kex: (algorithm|host key algorithm|server->client cipher|client->server cipher): /.test(l));
+    expect(outcome(ours)).toHaveLength(4);
+    expect(outcome(ours)).toEqual(outcome(theirs));
     // -v alone (debug1) shows none of it.
     expect(await cliUntilAuthenticated(sshd, [])).not.toContain('KEXINIT proposal');
   }, 30_000);
@@ -255,14 +259,14 @@ describeInterop('WarnWeakCrypto in the CLI, against an sshd 9.2 offering no post
   itWithHome('-o WarnWeakCrypto=no (and no-pq-kex) silences it', async () => {
     for (const v of ['no', 'no-pq-kex']) {
       const err = await cliUntilAuthenticated(sshd, ['-o', `WarnWeakCrypto=${v}`]);
-      expect(err).toMatch(/debug1: kex: algorithm: curve25519-sha256;/);
+      expect(err).toMatch(/debug1: kex: algorithm: curve25519-sha256\r\n/);
       expect(err).not.toContain('post-quantum');
     }
   }, 20_000);
 
   itWithHome('an explicit KexAlgorithms silences it, as in OpenSSH (kex_algorithms_set)', async () => {
     const err = await cliUntilAuthenticated(sshd, ['-o', 'KexAlgorithms=ecdh-sha2-nistp256']);
-    expect(err).toMatch(/debug1: kex: algorithm: ecdh-sha2-nistp256;/);
+    expect(err).toMatch(/debug1: kex: algorithm: ecdh-sha2-nistp256\r\n/);
     expect(err).not.toContain('post-quantum');
   }, 20_000);
 });
@@ -278,7 +282,7 @@ describeInteropOpenssh10('WarnWeakCrypto in the CLI, against OpenSSH 10', () => 
 
   itWithHome('mlkem768x25519-sha256 by default: no warning; its key pair made while sshd prepared its KEXINIT', async () => {
     const err = await cliUntilAuthenticated(sshd, []);
-    expect(err).toMatch(/debug1: kex: algorithm: mlkem768x25519-sha256;/);
+    expect(err).toMatch(/debug1: kex: algorithm: mlkem768x25519-sha256\r\n/);
     expect(err).toContain("debug1: kex: using the mlkem768x25519-sha256 key pair made while waiting for the server's KEXINIT");
     expect(err).not.toContain('post-quantum');
   }, 20_000);

@@ -273,15 +273,20 @@ export class Handshake {
     const negotiated = negotiate(s.ours.decoded, theirs, (c) => cipherAlgorithms.get(c)?.aead ?? false);
     this.ignoreNextKexPacket = guessWasWrong(s.ours.decoded, theirs);
     const mac = (m: string | undefined) => m ?? '<implicit>';
+    // kex.c kex_choose_conf, at debug1 as ssh(1): the method, the host key algorithm, strict kex
+    // (debug3 when on; ours at debug1 when the server does not offer it), then each direction's
+    // cipher, MAC and compression, the server's first (a client's MODE_IN).
+    this.host.log(`kex: algorithm: ${negotiated.kex}`);
+    this.host.log(`kex: host key algorithm: ${negotiated.hostKey}`);
+    if (this.firstKex) {
+      if (this.strict) this.host.log('kex_choose_conf: will use strict KEX ordering', 3);
+      else this.host.log('kex: strict kex: off (the server does not offer it)');
+    }
     this.host.log(
-      `kex: algorithm: ${negotiated.kex}; host key algorithm: ${negotiated.hostKey}; ` +
-        `cipher: ${negotiated.cipherClientToServer} MAC: ${mac(negotiated.macClientToServer)} (c2s), ` +
-        `${negotiated.cipherServerToClient} MAC: ${mac(negotiated.macServerToClient)} (s2c); ` +
-        `compression: ${negotiated.compressionClientToServer}` +
-        (negotiated.compressionServerToClient !== negotiated.compressionClientToServer
-          ? ` (c2s), ${negotiated.compressionServerToClient} (s2c)`
-          : '') +
-        (this.firstKex ? `; strict kex: ${this.strict ? 'on' : 'off (server does not support it)'}` : ''),
+      `kex: server->client cipher: ${negotiated.cipherServerToClient} MAC: ${mac(negotiated.macServerToClient)} compression: ${negotiated.compressionServerToClient}`,
+    );
+    this.host.log(
+      `kex: client->server cipher: ${negotiated.cipherClientToServer} MAC: ${mac(negotiated.macClientToServer)} compression: ${negotiated.compressionClientToServer}`,
     );
     // Which code computes chacha20-poly1305 (WebAssembly, or TypeScript and why): asked only once
     // it is negotiated, since the answer compiles the WebAssembly module.
