@@ -14,6 +14,30 @@ import { call, block, br, brIf, get, i32, i32x4, i64, I32, I64, if_, loop, Modul
 const SIGMA = [0x61707865, 0x3320646e, 0x79622d32, 0x6b206574];
 
 /**
+ * RFC 8439 §2.3: the 20 rounds, as 10 column rounds each followed by a diagonal round, over the
+ * sixteen state words `x` (scalar words or four blocks' words in vectors): `step` is one line of
+ * the quarter round (§2.1: a += b; d ^= a; d <<<= r), `rounds` the counter local.
+ */
+function twentyRounds(x: Local[], rounds: Local, step: (a: Local, b: Local, d: Local, r: number) => Code): Code {
+  const quarter = (a: number, b: number, c: number, d: number): Code =>
+    seq(step(x[a]!, x[b]!, x[d]!, 16), step(x[c]!, x[d]!, x[b]!, 12), step(x[a]!, x[b]!, x[d]!, 8), step(x[c]!, x[d]!, x[b]!, 7));
+  return seq(
+    set(rounds, i32.const(10)),
+    loop(
+      quarter(0, 4, 8, 12),
+      quarter(1, 5, 9, 13),
+      quarter(2, 6, 10, 14),
+      quarter(3, 7, 11, 15),
+      quarter(0, 5, 10, 15),
+      quarter(1, 6, 11, 12),
+      quarter(2, 7, 8, 13),
+      quarter(3, 4, 9, 14),
+      brIf(0, tee(rounds, i32.sub(get(rounds), i32.const(1)))),
+    ),
+  );
+}
+
+/**
  * The module's bytes. With `simd`, ChaCha20 also has a four-blocks-at-once path in 128-bit
  * vectors (WebAssembly SIMD) for every whole 256 bytes; engines without SIMD refuse that module,
  * and get the one without.
@@ -38,23 +62,9 @@ export function buildModule(simd: boolean): Uint8Array {
     // RFC 8439 §2.1: the quarter round.
     const step = (a: Local, b: Local, d: Local, r: number): Code =>
       seq(set(a, i32.add(get(a), get(b))), set(d, i32.rotl(i32.xor(get(d), get(a)), c32(r))));
-    const quarter = (a: number, b: number, c: number, d: number): Code =>
-      seq(step(x[a]!, x[b]!, x[d]!, 16), step(x[c]!, x[d]!, x[b]!, 12), step(x[a]!, x[b]!, x[d]!, 8), step(x[c]!, x[d]!, x[b]!, 7));
     f.body = seq(
       ...x.map((l, k) => set(l, initial(k))),
-      set(rounds, c32(10)),
-      // RFC 8439 §2.3: 20 rounds, as 10 column rounds each followed by a diagonal round.
-      loop(
-        quarter(0, 4, 8, 12),
-        quarter(1, 5, 9, 13),
-        quarter(2, 6, 10, 14),
-        quarter(3, 7, 11, 15),
-        quarter(0, 5, 10, 15),
-        quarter(1, 6, 11, 12),
-        quarter(2, 7, 8, 13),
-        quarter(3, 4, 9, 14),
-        brIf(0, tee(rounds, i32.sub(get(rounds), c32(1)))),
-      ),
+      twentyRounds(x, rounds, step),
       // RFC 8439 §2.3: the block is the working state plus the initial state, word by word
       // (serialized little-endian, which WebAssembly memory is).
       ...x.map((l, k) => i32.store(c32(BLOCK), i32.add(get(l), initial(k)), 4 * k)),
@@ -94,8 +104,6 @@ export function buildModule(simd: boolean): Uint8Array {
       r % 8 === 0 ? byteRotl(l, r) : v128.or(i32x4.shl(get(l), c32(r)), i32x4.shrU(get(l), c32(32 - r)));
     const step = (a: Local, b: Local, d: Local, r: number): Code =>
       seq(set(a, i32x4.add(get(a), get(b))), set(d, v128.xor(get(d), get(a))), set(d, rotl(d, r)));
-    const quarter = (a: number, b: number, c: number, d: number): Code =>
-      seq(step(x[a]!, x[b]!, x[d]!, 16), step(x[c]!, x[d]!, x[b]!, 12), step(x[a]!, x[b]!, x[d]!, 8), step(x[c]!, x[d]!, x[b]!, 7));
     // Words 4g..4g+3 of the four blocks: transpose x[4g..4g+3] and XOR each block's 16 bytes in.
     const output = (g: number): Code => {
       const [a, b, c, d] = [x[4 * g]!, x[4 * g + 1]!, x[4 * g + 2]!, x[4 * g + 3]!];
@@ -113,18 +121,7 @@ export function buildModule(simd: boolean): Uint8Array {
     };
     f.body = seq(
       ...x.map((l, k) => set(l, initial(k))),
-      set(rounds, c32(10)),
-      loop(
-        quarter(0, 4, 8, 12),
-        quarter(1, 5, 9, 13),
-        quarter(2, 6, 10, 14),
-        quarter(3, 7, 11, 15),
-        quarter(0, 5, 10, 15),
-        quarter(1, 6, 11, 12),
-        quarter(2, 7, 8, 13),
-        quarter(3, 4, 9, 14),
-        brIf(0, tee(rounds, i32.sub(get(rounds), c32(1)))),
-      ),
+      twentyRounds(x, rounds, step),
       ...x.map((l, k) => set(l, i32x4.add(get(l), initial(k)))),
       output(0),
       output(1),
