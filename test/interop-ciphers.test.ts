@@ -20,6 +20,27 @@ import { cliEnv, describeInteropWithHome, processHome } from './harness/home.js'
 import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
 
 const SIZE = 2 * 1024 * 1024;
+
+/** SIZE bytes (deterministicChunks of `seed`) echoed through one direct-tcpip channel, hash-checked. */
+async function echoHashed(ssh: Awaited<ReturnType<typeof connectTo>>, port: number, seed: number): Promise<void> {
+  const stream = await ssh.openDirectTcpip({ host: '127.0.0.1', port });
+  const h = createHash('sha256');
+  let got = 0;
+  const done = new Promise<void>((resolve, reject) => {
+    stream.on('data', (d: Buffer) => {
+      h.update(d);
+      got += d.length;
+      if (got === SIZE) resolve();
+    });
+    stream.on('error', reject);
+  });
+  for (const chunk of deterministicChunks(SIZE, seed)) {
+    if (!stream.write(chunk)) await new Promise((r) => stream.once('drain', r));
+  }
+  await done;
+  expect(h.digest('hex')).toBe(deterministicSha256(SIZE, seed));
+  stream.end();
+}
 const ALL_MACS = [...macAlgorithms.keys()].join(',');
 
 interface Row {
@@ -84,23 +105,7 @@ describeInterop('every cipher and MAC against sshd, rekeying every 1M', () => {
           else expect(log.join('\n')).not.toContain('chacha20-poly1305@openssh.com: ');
           // -v names the negotiated algorithms.
           expect(log.join('\n')).toContain(`cipher: ${row.cipher} MAC: ${row.mac ?? (cipherRow.aead ? '<implicit>' : '')}`);
-          const stream = await ssh.openDirectTcpip({ host: '127.0.0.1', port: echo.port });
-          const h = createHash('sha256');
-          let got = 0;
-          const done = new Promise<void>((resolve, reject) => {
-            stream.on('data', (d: Buffer) => {
-              h.update(d);
-              got += d.length;
-              if (got === SIZE) resolve();
-            });
-            stream.on('error', reject);
-          });
-          for (const chunk of deterministicChunks(SIZE, 7)) {
-            if (!stream.write(chunk)) await new Promise((r) => stream.once('drain', r));
-          }
-          await done;
-          expect(h.digest('hex')).toBe(deterministicSha256(SIZE, 7));
-          stream.end();
+          await echoHashed(ssh, echo.port, 7);
           // The server rekeyed under traffic (RekeyLimit 1M): 2 MiB each way is several exchanges.
           expect(ssh.info.kexCount).toBeGreaterThanOrEqual(3);
         } finally {
@@ -134,23 +139,7 @@ describeInterop('chacha20-poly1305@openssh.com in TypeScript (PURE_SSH_WASM=off)
       try {
         expect(ssh.info.negotiated!.cipherServerToClient).toBe('chacha20-poly1305@openssh.com');
         expect(log).toContain('chacha20-poly1305@openssh.com: TypeScript (WebAssembly off)');
-        const stream = await ssh.openDirectTcpip({ host: '127.0.0.1', port: echo.port });
-        const h = createHash('sha256');
-        let got = 0;
-        const done = new Promise<void>((resolve, reject) => {
-          stream.on('data', (d: Buffer) => {
-            h.update(d);
-            got += d.length;
-            if (got === SIZE) resolve();
-          });
-          stream.on('error', reject);
-        });
-        for (const chunk of deterministicChunks(SIZE, 3)) {
-          if (!stream.write(chunk)) await new Promise((r) => stream.once('drain', r));
-        }
-        await done;
-        expect(h.digest('hex')).toBe(deterministicSha256(SIZE, 3));
-        stream.end();
+        await echoHashed(ssh, echo.port, 3);
         expect(ssh.info.kexCount).toBeGreaterThanOrEqual(3);
       } finally {
         await ssh.close();

@@ -15,26 +15,15 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { cliEnv, describeInteropWithHome } from './harness/home.js';
 import { startSshd, type SshdHandle } from './harness/sshd.js';
 import { runCli } from './support/cli-run.js';
+import { ed25519SeedOffset, openSshKeyBytes, openSshKeyText } from './harness/key-file.js';
 
 const execFileP = promisify(execFile);
 const HALVES = 'ssh-ed25519 private and public halves do not match (corrupted key file)';
 
 /** The seed and public key of an unencrypted OpenSSH ssh-ed25519 file, and where the seed is. */
 function ed25519Fields(text: string): { raw: Buffer; seedAt: number; seed: Buffer; pk: Buffer } {
-  const raw = Buffer.from(text.replace(/-----[A-Z ]+-----/g, '').replace(/\s+/g, ''), 'base64');
-  // PROTOCOL.key: magic, string cipher, string kdf, string kdfoptions, uint32 N, string public
-  // key, uint32 section length; then checkint×2, string type, string pk, string sk (k || ENC(A)).
-  let at = 'openssh-key-v1\0'.length;
-  const skip = () => (at += 4 + raw.readUInt32BE(at));
-  skip();
-  skip();
-  skip();
-  at += 4;
-  skip();
-  at += 4 + 8;
-  skip();
-  skip();
-  const seedAt = at + 4;
+  const raw = openSshKeyBytes(text);
+  const seedAt = ed25519SeedOffset(raw);
   return { raw, seedAt, seed: raw.subarray(seedAt, seedAt + 32), pk: raw.subarray(seedAt + 32, seedAt + 64) };
 }
 
@@ -59,7 +48,7 @@ describeInteropWithHome('an ssh-ed25519 key file whose halves disagree', () => {
     const flipped = Buffer.from(raw);
     otherSeed.copy(flipped, seedAt);
     badOpenSsh = join(dir, 'bad_openssh');
-    await writeFile(badOpenSsh, `-----BEGIN OPENSSH PRIVATE KEY-----\n${flipped.toString('base64')}\n-----END OPENSSH PRIVATE KEY-----\n`, { mode: 0o600 });
+    await writeFile(badOpenSsh, openSshKeyText(flipped), { mode: 0o600 });
     // PKCS#8 v2 (RFC 5958 §2, RFC 8410 §7) with the same flipped seed and the authorised public key.
     const der = Buffer.concat([Buffer.from('3051020101300506032b657004220420', 'hex'), otherSeed, Buffer.from('812100', 'hex'), pk]);
     badPkcs8 = join(dir, 'bad_pkcs8');

@@ -17,6 +17,7 @@ import { pureCryptoProvider } from '../src/crypto/pure.js';
 import { prepareAuth, type ExternalSigner } from '../src/node/client.js';
 import { nodeCryptoProvider } from '../src/node/crypto-provider.js';
 import { prepareIdentityFile } from '../src/node/identity-file.js';
+import { ed25519SeedOffset, openSshKeyBytes, openSshKeyText } from './harness/key-file.js';
 
 const execFileP = promisify(execFile);
 const DATA = new TextEncoder().encode('session id and USERAUTH_REQUEST');
@@ -95,21 +96,9 @@ describe('ExternalSigner.prepare for key files', () => {
 
 /** An unencrypted OpenSSH ssh-ed25519 key file with the first byte of its seed flipped (the public key fields left). */
 function flipSeedByte(text: string): string {
-  const raw = Buffer.from(text.replace(/-----[A-Z ]+-----/g, '').replace(/\s+/g, ''), 'base64');
-  // PROTOCOL.key: magic, string cipher, string kdf, string kdfoptions, uint32 N, string public
-  // key, uint32 section length; then checkint×2, string type, string pk, string sk (k || ENC(A)).
-  let at = 'openssh-key-v1\0'.length;
-  const skip = () => (at += 4 + raw.readUInt32BE(at));
-  skip();
-  skip();
-  skip();
-  at += 4;
-  skip();
-  at += 4 + 8;
-  skip();
-  skip();
-  raw[at + 4]! ^= 1;
-  return `-----BEGIN OPENSSH PRIVATE KEY-----\n${raw.toString('base64')}\n-----END OPENSSH PRIVATE KEY-----\n`;
+  const raw = openSshKeyBytes(text);
+  raw[ed25519SeedOffset(raw)]! ^= 1;
+  return openSshKeyText(raw);
 }
 
 describe('ExternalSigner.prepare: the Ed25519 public half checked with the provider', () => {
