@@ -119,27 +119,17 @@ export class ChaCha20Poly1305Cipher implements PacketCipher {
     if (engine !== undefined && packetLength < this.nativeFrom) return engine.seal(seq, buf, off, packetLength);
     this.setNonce(seq);
     const end = off + 4 + packetLength;
-    if (engine !== undefined) {
-      // PROTOCOL.chacha20poly1305: the length under K_1, the payload under K_2 from block 1 (here
-      // by the runtime), then the tag over both.
-      const ks = engine.lengthKeystream(seq);
-      buf[off] ^= ks;
-      buf[off + 1] ^= ks >>> 8;
-      buf[off + 2] ^= ks >>> 16;
-      buf[off + 3] ^= ks >>> 24;
-      this.main.xor(this.nonce, 1, buf, off + 4, end);
-      engine.mac(seq, buf, off, 4 + packetLength);
-      return;
-    }
     // PROTOCOL.chacha20poly1305: length under K_1 at block counter 0 (XORed here from the
     // keystream: xor() would look up the alignment of a 4-byte range it does not need).
-    const ks = this.lengthKeystream();
+    const ks = engine !== undefined ? engine.lengthKeystream(seq) : this.lengthKeystream();
     buf[off] ^= ks;
     buf[off + 1] ^= ks >>> 8;
     buf[off + 2] ^= ks >>> 16;
     buf[off + 3] ^= ks >>> 24;
-    // PROTOCOL.chacha20poly1305: payload under K_2 from block counter 1.
+    // PROTOCOL.chacha20poly1305: payload under K_2 from block counter 1 (with an engine, a payload
+    // this long by the runtime's ChaCha20, the tag by the engine).
     this.main.xor(this.nonce, 1, buf, off + 4, end);
+    if (engine !== undefined) return engine.mac(seq, buf, off, 4 + packetLength);
     this.makePolyKey();
     // PROTOCOL.chacha20poly1305: the tag covers the encrypted length and payload, and follows them.
     const words = this.wordsFor(buf, off, end);
