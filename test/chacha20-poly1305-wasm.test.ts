@@ -4,7 +4,7 @@
  * OpenSSH construction's vectors, and random cross-checks against the TypeScript implementations,
  * noble and OpenSSL.
  */
-import { createCipheriv, randomBytes, randomInt } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -16,19 +16,13 @@ import { compileModule, KEY_SLOTS, moduleBytes, PACKET, SLOT_COUNT, WasmChaChaPo
 import { buildModule } from '../src/crypto/chacha20-poly1305-wasm-module.js';
 import { bytesFile } from '../scripts/gen-wasm.js';
 import { pureTsCryptoProvider } from '../src/crypto/pure.js';
+import { openssl } from './harness/chacha20-reference.js';
 
 const vectors = (name: string) => JSON.parse(readFileSync(new URL(`../vectors/${name}`, import.meta.url), 'utf8'));
 const hex = (s: string) => new Uint8Array(Buffer.from(s, 'hex'));
 const toHex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const rand = (n: number) => new Uint8Array(randomBytes(n));
 
-/** Original ChaCha20 via OpenSSL: IV = 64-bit little-endian counter || 8-byte nonce. */
-function openssl(key: Uint8Array, nonce8: Uint8Array, counter: bigint, data: Uint8Array): Uint8Array {
-  const iv = Buffer.alloc(16);
-  iv.writeBigUInt64LE(counter, 0);
-  Buffer.from(nonce8).copy(iv, 8);
-  return new Uint8Array(createCipheriv('chacha20', key, iv).update(data));
-}
 
 const le32 = (b: Uint8Array, i: number) => (b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24)) >>> 0;
 

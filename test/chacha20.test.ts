@@ -1,25 +1,16 @@
-import { createCipheriv, randomBytes, randomInt } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { chacha20orig } from '@noble/ciphers/chacha.js';
 import { describe, expect, it } from 'vitest';
 import { ChaCha20, LITTLE_ENDIAN, ViewCache, WordViews } from '../src/crypto/chacha20.js';
 import { UsageError } from '../src/errors.js';
+import { openssl } from './harness/chacha20-reference.js';
 
 const vectors = (name: string) => JSON.parse(readFileSync(new URL(`../vectors/${name}`, import.meta.url), 'utf8'));
 const hex = (s: string) => new Uint8Array(Buffer.from(s, 'hex'));
 const toHex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const rand = (n: number) => new Uint8Array(randomBytes(n));
 
-/**
- * Original ChaCha20 via OpenSSL: its 16-byte IV is the state's words 12-15, i.e. the 64-bit
- * little-endian block counter followed by the 8-byte nonce.
- */
-function openssl(key: Uint8Array, nonce8: Uint8Array, counter: bigint, data: Uint8Array): Uint8Array {
-  const iv = Buffer.alloc(16);
-  iv.writeBigUInt64LE(counter, 0);
-  Buffer.from(nonce8).copy(iv, 8);
-  return new Uint8Array(createCipheriv('chacha20', key, iv).update(data));
-}
 
 /** `data` placed at `off` inside a larger buffer that is itself a view at `viewOff` of an ArrayBuffer. */
 function placed(data: Uint8Array, viewOff: number, off: number): Uint8Array {
