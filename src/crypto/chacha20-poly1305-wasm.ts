@@ -44,6 +44,7 @@ export const SLOT_COUNT = 512;
 /** Packets are copied here (memory grows to fit the largest). */
 export const PACKET = KEY_SLOTS + 64 * SLOT_COUNT;
 const PAGE = 65536;
+const NO_BYTES = new Uint8Array(0);
 
 /** The module's bytes (built from ./chacha20-poly1305-wasm-module.ts; see the generated file). */
 export function moduleBytes(simd: boolean): Uint8Array {
@@ -188,6 +189,15 @@ export class WasmChaChaPoly implements ChaChaPolyEngine {
   private readonly inst: SharedInstance;
   /** The address of this cipher's key slot; -1 once disposed. */
   private key: number;
+  // The views of the instance's memory that the last seal copied out (`mem[PACKET, + n + 16)`)
+  // and the last plaintext was (`mem[PACKET + 4, + packetLength)`), each with the memory it is of
+  // (a grown memory is a new one): made again only when the length changes. A `subarray()` is a
+  // typed-array construction V8 does not inline, ~550 instructions; consecutive packets of a
+  // request/response protocol mostly have one length per direction.
+  private sealed: Uint8Array = NO_BYTES;
+  private sealedOf: Uint8Array = NO_BYTES;
+  private opened: Uint8Array = NO_BYTES;
+  private openedOf: Uint8Array = NO_BYTES;
 
   constructor(module: WasmModule, key: Uint8Array) {
     if (key.length !== 64) throw new RangeError(`chacha20-poly1305@openssh.com needs a 64-byte key, got ${key.length}`);
@@ -206,7 +216,13 @@ export class WasmChaChaPoly implements ChaChaPolyEngine {
     const mem = this.inst.room(n);
     mem.set(buf.subarray(off, off + n), PACKET);
     this.inst.x.seal(this.live(), seq, PACKET, n);
-    buf.set(mem.subarray(PACKET, PACKET + n + 16), off);
+    let sealed = this.sealed;
+    if (sealed.length !== n + 16 || this.sealedOf !== mem) {
+      sealed = mem.subarray(PACKET, PACKET + n + 16);
+      this.sealed = sealed;
+      this.sealedOf = mem;
+    }
+    buf.set(sealed, off);
   }
 
   /**
@@ -223,7 +239,14 @@ export class WasmChaChaPoly implements ChaChaPolyEngine {
 
   /** The last {@link open}'s plaintext: a view of the instance's memory, valid until the next call. */
   plaintext(packetLength: number): Uint8Array {
-    return this.inst.mem.subarray(PACKET + 4, PACKET + 4 + packetLength);
+    const mem = this.inst.mem;
+    let plain = this.opened;
+    if (plain.length !== packetLength || this.openedOf !== mem) {
+      plain = mem.subarray(PACKET + 4, PACKET + 4 + packetLength);
+      this.opened = plain;
+      this.openedOf = mem;
+    }
+    return plain;
   }
 
   /** The tag of `buf[off, off + n)` (encrypted length and payload) into `buf[off + n, + 16)`. */
@@ -267,6 +290,7 @@ export class WasmChaChaPoly implements ChaChaPolyEngine {
     if (this.key < 0) return;
     this.inst.release(this.key);
     this.key = -1;
+    this.sealed = this.sealedOf = this.opened = this.openedOf = NO_BYTES;
   }
 
   private live(): number {
