@@ -21,27 +21,6 @@ export const READ_BUFFER_SIZE = 256 * 1024;
 
 let shared: Uint8Array | undefined;
 
-/**
- * The view of a read's bytes handed to the reader: the last one again when a read is as long as
- * the one before (a request/response protocol's usual case), else a new one. `subarray()` is a
- * typed-array construction V8 does not inline (~550 instructions with CreateTypedArray, two per
- * echo round trip in a callgrind profile of the -L path). Readers already may not keep the bytes
- * past the call (the buffer is reused), so neither may they keep the view.
- */
-class ReadView {
-  private buf: Uint8Array | undefined;
-  private bytes: Uint8Array | undefined;
-
-  of(buf: Uint8Array, n: number): Uint8Array {
-    let bytes = this.bytes;
-    if (bytes === undefined || bytes.length !== n || this.buf !== buf) {
-      bytes = buf.subarray(0, n);
-      this.bytes = bytes;
-      this.buf = buf;
-    }
-    return bytes;
-  }
-}
 
 const lentReads = Symbol('pure-ssh.lentReads');
 
@@ -63,13 +42,21 @@ export function connectLendingReads(options: NetConnectOpts): Socket {
   shared ??= new Uint8Array(READ_BUFFER_SIZE);
   let sink: ((bytes: Uint8Array) => void) | undefined;
   let early: Uint8Array[] | undefined = [];
-  const view = new ReadView();
+  // The view of a read's bytes is made again only when the length changes (a request/response
+  // protocol's reads mostly repeat theirs): `subarray()` is a typed-array construction V8 does not
+  // inline (~550 instructions with CreateTypedArray, one per read in a callgrind profile of the
+  // -L echo path). Readers already may not keep the bytes past the call, so neither the view.
+  // Kept in the callback itself: a helper function would be one more TurboFan compile (~5M
+  // instructions) within the first thousand messages.
+  let view: Uint8Array | undefined;
+  let viewOf: Uint8Array | undefined;
   const sock = netConnect({
     ...options,
     onread: {
       buffer: shared,
       callback: (n: number, buf: Uint8Array): boolean => {
-        const bytes = view.of(buf, n);
+        let bytes = view;
+        if (bytes === undefined || bytes.length !== n || viewOf !== buf) view = bytes = (viewOf = buf).subarray(0, n);
         if (sink) sink(bytes);
         else early?.push(bytes.slice());
         return true;
@@ -155,7 +142,9 @@ export function lendAcceptedReads(accepted: Socket, onRead: (bytes: Uint8Array) 
     return undefined;
   }
   sharedAccepted ??= new Uint8Array(ACCEPTED_READ_BUFFER_SIZE);
-  const view = new ReadView();
+  // One view per read length, as in connectLendingReads.
+  let view: Uint8Array | undefined;
+  let viewOf: Uint8Array | undefined;
   old._handle = null;
   const sock = new NetSocket({
     handle,
@@ -163,7 +152,9 @@ export function lendAcceptedReads(accepted: Socket, onRead: (bytes: Uint8Array) 
     onread: {
       buffer: sharedAccepted,
       callback: (n: number, buf: Uint8Array): boolean => {
-        onRead(view.of(buf, n));
+        let bytes = view;
+        if (bytes === undefined || bytes.length !== n || viewOf !== buf) view = bytes = (viewOf = buf).subarray(0, n);
+        onRead(bytes);
         return true;
       },
     },
