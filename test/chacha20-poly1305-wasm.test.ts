@@ -197,6 +197,36 @@ for (const [label, simd] of [['without SIMD', false], ['SIMD', true]] as const) 
       expect(wasm.open(9, a, 0, len)).toBe(true);
     });
 
+    it('packets of one length in a row, then after another cipher of the instance grew its memory, still seal and open right (the views it keeps follow the memory)', () => {
+      const key = rand(64);
+      const wasm = new WasmChaChaPoly(module(simd), key);
+      const ts = new ChaCha20Poly1305Cipher(key, pureTsCryptoProvider);
+      const check = (seq: number, len: number): void => {
+        const plain = rand(4 + len);
+        const a = new Uint8Array(3 + 4 + len + 16);
+        a.set(plain, 3);
+        const b = a.slice();
+        wasm.seal(seq, a, 3, len);
+        ts.seal(seq, b, 3, len);
+        expect(toHex(a)).toBe(toHex(b));
+        expect(wasm.open(seq, a, 3, len)).toBe(true);
+        expect(toHex(wasm.plaintext(len))).toBe(toHex(plain.subarray(4)));
+      };
+      for (let seq = 0; seq < 4; seq++) check(seq, 76);
+      check(4, 36);
+      check(5, 76);
+      // A second cipher shares the instance (one key slot each) and grows its memory.
+      const other = new WasmChaChaPoly(module(simd), rand(64));
+      const before = wasm.memory().length;
+      const big = new Uint8Array(4 + 300 * 1024 + 16);
+      other.seal(1, big, 0, 300 * 1024);
+      expect(wasm.memory().length).toBeGreaterThan(before);
+      check(6, 76);
+      check(7, 76);
+      other.dispose();
+      wasm.dispose();
+    });
+
     it('rejects a bad tag (any bit of tag or data flipped) and leaves the buffer untouched', () => {
       const key = rand(64);
       const wasm = new WasmChaChaPoly(module(simd), key);

@@ -62,6 +62,7 @@ export function copyToSlab(src: Uint8Array, start: number, end: number): Uint8Ar
   if (n > SLAB_MAX_CARVE) return src.slice(start, end);
   const at = carve(n);
   const s = slab;
-  s.set(src.subarray(start, end), at);
+  // A whole source is copied as it is: a view of it would be another typed array per call.
+  s.set(start === 0 && end === src.length ? src : src.subarray(start, end), at);
   return s.subarray(at, at + n);
 }

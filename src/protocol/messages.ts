@@ -194,21 +194,25 @@ const MAX_EXTENSIONS = 64;
 
 type Decoder = (r: SshReader) => Message;
 
-const recipientOnly =
-  (type: ChannelSimpleMsg['type']): Decoder =>
-  (r) => {
+// The name for the trailing-bytes error is looked up once per message type, not per message
+// (messageName walks the MSG table: an array of entries per call).
+const recipientOnly = (type: ChannelSimpleMsg['type']): Decoder => {
+  let name: string | undefined;
+  return (r) => {
     const m: ChannelSimpleMsg = { type, recipient: r.uint32() };
-    r.end(messageName(type));
+    r.end((name ??= messageName(type)));
     return m;
   };
+};
 
-const bare =
-  (type: BareMsg['type'], strict: boolean): Decoder =>
-  (r) => {
+const bare = (type: BareMsg['type'], strict: boolean): Decoder => {
+  let name: string | undefined;
+  return (r) => {
     // RFC 4253 §11.2: IGNORE carries an arbitrary string; the others are empty.
-    if (strict) r.end(messageName(type));
+    if (strict) r.end((name ??= messageName(type)));
     return { type };
   };
+};
 
 /** The decode table (message number → decoder). Messages not in it are handled by their layer. */
 const decoders: Record<number, Decoder> = {
