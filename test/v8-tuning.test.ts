@@ -3,7 +3,8 @@
  * seen by their effects in this process (a forked test worker of its own): nothing is optimized
  * during the login and a hot function is soon after, the young generation stops growing,
  * a scavenge frees the ArrayBuffers it finds dead before it returns, a full collection compacts
- * the old generation, and the code cache, which
+ * the old generation until the ArrayBuffer cap's first one and no longer after it, and the code
+ * cache, which
  * V8 ties to the flags in force, is made and checked under V8's defaults through the hook the
  * bin uses (src/node/cli-bin.cts).
  */
@@ -11,6 +12,7 @@ import { execFileSync } from 'node:child_process';
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 import { Script } from 'node:vm';
 import { describe, expect, it } from 'vitest';
+import { CHECK_BYTES, disableArrayBufferCap, enableArrayBufferCap, noteArrayBufferBytes } from '../src/node/array-buffer-cap.js';
 import { takeGc } from '../src/node/v8-gc.js';
 import { FORWARDING_FLAGS, tuneV8ForForwarding, tuneV8ForLogin, V8_DEFAULTS_HOOK } from '../src/node/v8-tuning.js';
 
@@ -148,5 +150,25 @@ describe.runIf(knownV8)('V8 flags while forwarding (issue 14)', () => {
     expect(acceptedByFreshNode(source, underDefaults(() => cacheFor(source)))).toBe(true);
     // The forwarding flags are back in force afterwards.
     expect(acceptedByFreshNode(source, cacheFor(source))).toBe(false);
+  });
+
+  it('after the cap\'s first full collection, later ones do not compact (no 3-4 MiB of new pages for their length)', () => {
+    enableArrayBufferCap(gc);
+    try {
+      // The first look runs the one compacting collection (array-buffer-cap.ts), then the flags change.
+      noteArrayBufferBytes(CHECK_BYTES);
+      // As in the test above: half-empty old-space pages, which only a compacting collection gives back.
+      let objs: object[] | undefined = Array.from({ length: 200_000 }, (_, i) => ({ i, pad: [i, i, i, i, i, i, i, i, i, i] }));
+      gc();
+      gc();
+      const kept = objs.filter((_, i) => i % 2 === 0);
+      objs = undefined;
+      const before = oldSpaceCommitted();
+      gc();
+      expect(before - oldSpaceCommitted()).toBeLessThan(1 * MiB);
+      expect(kept.length).toBe(100_000);
+    } finally {
+      disableArrayBufferCap();
+    }
   });
 });

@@ -225,7 +225,9 @@ async function runOnce(v: Variant, opts: Opts, login: LoginSpec, ready: Endpoint
   const base = tunnelCommand(v.dir ? 'pure' : 'openssh', login, forwards);
   const probeFile = join(cacheDir, `probe-${process.pid}-${Date.now()}.jsonl`);
   const probeArgs = opts.probe && v.dir ? ['--import', `${pathToFileURL(join(TOOL_DIR, 'rss-probe.js')).href}?out=${encodeURIComponent(probeFile)}`] : [];
-  const args = v.dir ? [...v.nodeArgs, ...probeArgs, join(v.dir, 'dist', 'node', 'cli-bin.cjs'), ...base.args.slice(base.args.indexOf('-N'))] : base.args;
+  // RSS_PEAK_ARGS: more arguments for the tunnel (e.g. -vv to see the window's tuning).
+  const extra = (process.env.RSS_PEAK_ARGS ?? '').split(' ').filter(Boolean);
+  const args = v.dir ? [...v.nodeArgs, ...probeArgs, join(v.dir, 'dist', 'node', 'cli-bin.cjs'), ...extra, ...base.args.slice(base.args.indexOf('-N'))] : base.args;
   const env: NodeJS.ProcessEnv = { ...base.env, XDG_CACHE_HOME: join(cacheDir, v.name), ...v.env };
   delete env.NODE_EXTRA_CA_CERTS;
   // RSS_PEAK_GCLOG=DIR: the tunnel's stdout (where `--trace-gc` writes) appended to DIR/NAME.log.
@@ -252,11 +254,11 @@ async function runOnce(v: Variant, opts: Opts, login: LoginSpec, ready: Endpoint
     const timer = setInterval(() => {
       try {
         const s = status(pid);
-        // RSS_PEAK_SERIES=1: every 5th sample, the classes of anonymous memory to stderr (time series).
-        if (process.env.RSS_PEAK_SERIES && ++samples % 5 === 0) {
+        // RSS_PEAK_SERIES=N: every Nth sample, the classes of anonymous memory to stderr (time series).
+        if (process.env.RSS_PEAK_SERIES && ++samples % Number(process.env.RSS_PEAK_SERIES) === 0) {
           const c = classify(parseSmaps(readFileSync(`/proc/${pid}/smaps`, 'latin1')));
           const g = (k: string) => ((c[k] ?? 0) / MiB).toFixed(1);
-          process.stderr.write(`  t=${Date.now() - startedAt} anon ${(s.anon / MiB).toFixed(1)} thread arenas ${g('glibc thread arenas')} main ${g('glibc main arena [heap]')} v8 ${g('anon 256K-aligned (V8 heap pages)')}\n`);
+          process.stderr.write(`  t=${Date.now() - startedAt} at=${Date.now()} anon ${(s.anon / MiB).toFixed(1)} thread arenas ${g('glibc thread arenas')} main ${g('glibc main arena [heap]')} v8 ${g('anon 256K-aligned (V8 heap pages)')}\n`);
         }
         if (s.total > peak.total) {
           peak = s;
@@ -304,6 +306,7 @@ async function runOnce(v: Variant, opts: Opts, login: LoginSpec, ready: Endpoint
     if (smaps) out.classes = classify(parseSmaps(smaps));
     // RSS_PEAK_DUMP=DIR keeps each run's smaps at the peak, for a closer look.
     if (smaps && process.env.RSS_PEAK_DUMP) writeFileSync(join(process.env.RSS_PEAK_DUMP, `${v.name}-${peakAt}.smaps`), smaps);
+    if (process.env.RSS_PEAK_DUMP && existsSync(probeFile)) writeFileSync(join(process.env.RSS_PEAK_DUMP, `${v.name}-${peakAt}.probe.jsonl`), readFileSync(probeFile));
     if (opts.probe && existsSync(probeFile)) {
       let best: Record<string, unknown> | undefined;
       let bestD = Infinity;

@@ -124,6 +124,21 @@ export function enableArrayBufferCap(collect: Gc | undefined, bytes: number = DE
   return true;
 }
 
+/** Run once the first look's full collection is done (see {@link onFirstFullCollection}). */
+let afterFirst: (() => void) | undefined;
+
+/**
+ * `fn` runs right after the first look's full collection: src/node/v8-tuning.ts turns V8's
+ * compaction at every full collection off there, which that one collection needs (it gives back
+ * the pages start-up left part-empty) and the later ones do not: each compacting collection
+ * first moves the live objects to new pages, and the V8 heap's RSS rose by 3–4 MiB for its
+ * length, a download's peak when it came at the top of the main heap (bench/tools/rss-peak.ts,
+ * loaded machine).
+ */
+export function onFirstFullCollection(fn: () => void): void {
+  afterFirst = fn;
+}
+
 /** Turn the cap off (tests). */
 export function disableArrayBufferCap(): void {
   cap = 0;
@@ -146,6 +161,7 @@ export function noteArrayBufferBytes(n: number): void {
   if (fullCollectionDue) {
     fullCollectionDue = false;
     gc();
+    afterFirst?.();
     // The first look's collection: what it leaves is the base (see `base`).
     sinceFull = 0;
     live = base = process.memoryUsage().arrayBuffers;

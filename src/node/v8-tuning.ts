@@ -35,6 +35,7 @@
  */
 import { createRequire } from 'node:module';
 import { setFlagsFromString } from 'node:v8';
+import { onFirstFullCollection } from './array-buffer-cap.js';
 
 /** The interrupt budget while forwarding, bytes of bytecode. */
 export const FORWARDING_INTERRUPT_BUDGET = 8 * 1024;
@@ -89,6 +90,17 @@ export const FORWARDING_FLAGS: Readonly<Record<string, number | boolean>> = {
 };
 
 /**
+ * Once ./array-buffer-cap.ts ran its first full collection (the compacting one, see
+ * `compact-on-every-full-gc` above), the later full collections it runs (for a slow reader's
+ * dead buffers in the old generation) do not compact: compacting moves the live objects to new
+ * pages first, and the V8 heap's RSS rose by 3–4 MiB for the length of each, which made a
+ * download's peak on a loaded machine (bench/tools/rss-peak.ts --hash beside a CPU hog).
+ */
+export const STEADY_FLAGS: Readonly<Record<string, number | boolean>> = {
+  'compact-on-every-full-gc': false,
+};
+
+/**
  * The V8 flags the CLI sets for the login (key exchange, authentication), as
  * {@link FORWARDING_FLAGS}; one not in that table goes back to V8's default once forwarding.
  */
@@ -132,7 +144,7 @@ function flagText(name: string, value: number | boolean): string {
  * setFlagsFromString text; undefined on a V8 whose defaults are not known. A flag given on
  * node's command line is left as it is.
  */
-function tuning(): { login: string; forwarding: string; defaults: string } | undefined {
+function tuning(): { login: string; forwarding: string; steady: string; defaults: string } | undefined {
   const minor = /^(\d+\.\d+)\./.exec(process.versions.v8)?.[1];
   const known = minor === undefined ? undefined : V8_DEFAULTS[minor];
   if (known === undefined) return undefined;
@@ -150,6 +162,7 @@ function tuning(): { login: string; forwarding: string; defaults: string } | und
     login: text(login, (n) => LOGIN_FLAGS[n]!),
     // The login's flags not in the forwarding table are set back to V8's default.
     forwarding: text(all, (n) => FORWARDING_FLAGS[n] ?? known[n]!),
+    steady: text(all, (n) => (n in STEADY_FLAGS ? STEADY_FLAGS[n]! : (FORWARDING_FLAGS[n] ?? known[n]!))),
     defaults: text(all, (n) => known[n]!),
   };
 }
@@ -172,8 +185,8 @@ function loadLoginModules(listens: boolean): void {
   void process.stderr;
 }
 
-/** Where the CLI is: nothing set yet, the login's flags, the forwarding ones. */
-let phase: 'none' | 'login' | 'forwarding' = 'none';
+/** Where the CLI is: nothing set yet, the login's flags, the forwarding ones, those after the first full collection. */
+let phase: 'none' | 'login' | 'forwarding' | 'steady' = 'none';
 
 /**
  * The key under which the CLI leaves, on globalThis, a function that runs its argument under
@@ -187,7 +200,7 @@ export const V8_DEFAULTS_HOOK = Symbol.for('pure-ssh.v8-defaults');
  * defaults back at exit, before any other exit listener runs (cli-bin.cts writes the code cache
  * in one).
  */
-function enter(next: 'login' | 'forwarding'): void {
+function enter(next: 'login' | 'forwarding' | 'steady'): void {
   const t = tuning();
   if (t === undefined) return;
   const first = phase === 'none';
@@ -200,7 +213,7 @@ function enter(next: 'login' | 'forwarding'): void {
     try {
       return fn();
     } finally {
-      if (!exiting) setFlagsFromString(t[phase as 'login' | 'forwarding']);
+      if (!exiting) setFlagsFromString(t[phase as 'login' | 'forwarding' | 'steady']);
     }
   };
   process.prependOnceListener('exit', () => {
@@ -228,5 +241,8 @@ export function tuneV8ForLogin(listens = false): void {
  * {@link V8_DEFAULTS_HOOK}, so that a cache written either way is valid for the next process.
  */
 export function tuneV8ForForwarding(): void {
-  if (phase !== 'forwarding') enter('forwarding');
+  if (phase !== 'forwarding' && phase !== 'steady') enter('forwarding');
+  onFirstFullCollection(() => {
+    if (phase === 'forwarding') enter('steady');
+  });
 }
