@@ -8,7 +8,7 @@
  * {@link ConfigError} carrying the exit status. The IO lives in cli.ts.
  */
 import type { StrictHostKeyChecking } from '../node/known-hosts-file.js';
-import { addForward, parseStdioForwardSpec } from './forward-spec.js';
+import { addForward, dynamicAsLocalForward, parseStdioForwardSpec } from './forward-spec.js';
 import type { TargetSpec } from '../node/forward.js';
 import {
   applyOption,
@@ -40,7 +40,7 @@ import {
   type HostLookupResult,
 } from './canonicalize.js';
 import { canonicalAddress, isAddress } from './numeric-address.js';
-import { connectionTokens, percentExpand, pickTokens, tildeExpand, type LocalIdentity, type UserHomeLookup } from './tokens.js';
+import { connectionTokens, dollarExpand, percentExpand, pickTokens, tildeExpand, type LocalIdentity, type UserHomeLookup } from './tokens.js';
 
 export { ConfigError, parseForwardSpec, type DynamicForwardSpec, type ForwardSpec, type LogLevel } from './ssh-config.js';
 export { formatJumpSpec, parseJumpSpec, type JumpSpec } from './jump-spec.js';
@@ -274,8 +274,8 @@ export interface DebugNote {
   text: string;
 }
 
-function commandLineContext(notes: DebugNote[]): LineContext {
-  return { source: 'command-line', line: 0, active: true, note: (text, level = 1) => notes.push({ level, text }) };
+function commandLineContext(notes: DebugNote[], env: Readonly<Record<string, string | undefined>>): LineContext {
+  return { source: 'command-line', line: 0, active: true, env, note: (text, level = 1) => notes.push({ level, text }) };
 }
 
 /**
@@ -285,7 +285,7 @@ function commandLineContext(notes: DebugNote[]): LineContext {
  */
 function parseArgv(argv: string[], o: SshOptions, notes: DebugNote[], cenv: CliEnvironment): Flags | CliOutcome {
   const flags: Flags = { noShell: false, quiet: false, verbose: 0, command: [], fork: false, jumpGiven: false, dump: false, noTty: false, stdinNull: false };
-  const ctx = commandLineContext(notes);
+  const ctx = commandLineContext(notes, cenv.env);
   let i = 0;
   let optionsDone = false;
   for (;;) {
@@ -410,8 +410,10 @@ function applyFlag(c: string, value: string | undefined, o: SshOptions, flags: F
       // ssh.c's wording.
       throw new ConfigError('SSH protocol v.1 is no longer supported');
     case 'L': {
-      const fwd = parseForwardSpec(value!);
-      if (!fwd) throw ConfigError.plain(`Bad local forwarding specification '${value}'`);
+      // readconf.c parse_forward expands ${VAR} first, as for -R, -D and -W.
+      const spec = dollarExpand(value!, ctx.env ?? {});
+      const fwd = spec.value === undefined ? null : parseForwardSpec(spec.value);
+      if (!fwd) throw ConfigError.plain(`Bad local forwarding specification '${value}'`, spec.errors);
       addForward(o.localForwards, fwd);
       return;
     }
@@ -436,10 +438,13 @@ function applyFlag(c: string, value: string | undefined, o: SshOptions, flags: F
     case 'W': {
       // ssh.c: -W host:port implies no session (SessionType none) and no tty.
       if (flags.stdioForward) throw new ConfigError('stdio forward already specified');
-      const w = parseStdioForward(value!);
-      if (!w) throw ConfigError.plain(`Bad stdio forwarding specification '${value}'`);
-      flags.stdioForward = w;
+      const spec = dollarExpand(value!, ctx.env ?? {});
+      const w = spec.value === undefined ? null : parseStdioForwardSpec(spec.value);
+      if (!w) throw ConfigError.plain(`Bad stdio forwarding specification '${value}'`, spec.errors);
+      // A bare port names no host: ssh forwards nothing and goes on as with -N -T.
+      if (w !== 'none') flags.stdioForward = w;
       flags.noShell = true;
+      flags.noTty = true;
       return;
     }
     case 'f':
@@ -454,19 +459,27 @@ function applyFlag(c: string, value: string | undefined, o: SshOptions, flags: F
       if (o.tag === undefined) o.tag = value!;
       return;
     case 'R': {
-      const fwd = parseForwardSpec(value!, true);
+      const spec = dollarExpand(value!, ctx.env ?? {});
+      const fwd = spec.value === undefined ? null : parseForwardSpec(spec.value, true);
       if (!fwd) {
-        if (parseDynamicForwardSpec(value!, true)) {
+        if (spec.value !== undefined && parseDynamicForwardSpec(spec.value, true)) {
           throw new ConfigError(`pure-ssh: -R ${value} without a target (a SOCKS proxy on the server) is not supported yet`);
         }
-        throw ConfigError.plain(`Bad remote forwarding specification '${value}'`);
+        // ssh.c -R tries parse_forward twice (with a target, then the SOCKS form): each expands.
+        throw ConfigError.plain(`Bad remote forwarding specification '${value}'`, [...spec.errors, ...spec.errors]);
       }
       addForward(o.remoteForwards, fwd);
       return;
     }
     case 'D': {
-      const fwd = parseDynamicForwardSpec(value!);
-      if (!fwd) throw ConfigError.plain(`Bad dynamic forwarding specification '${value}'`);
+      const spec = dollarExpand(value!, ctx.env ?? {});
+      const local = spec.value === undefined ? null : dynamicAsLocalForward(spec.value);
+      if (local) {
+        addForward(o.localForwards, local);
+        return;
+      }
+      const fwd = spec.value === undefined ? null : parseDynamicForwardSpec(spec.value);
+      if (!fwd) throw ConfigError.plain(`Bad dynamic forwarding specification '${value}'`, spec.errors);
       addForward(o.dynamicForwards, fwd);
       return;
     }
@@ -483,11 +496,6 @@ function applyFlag(c: string, value: string | undefined, o: SshOptions, flags: F
   if (c === 'n') flags.stdinNull = true;
   if (HONOURED.has(c)) return;
   throw new ConfigError(`pure-ssh: option -${c} is not supported yet (${UNSUPPORTED_FLAGS[c] ?? 'not implemented'})`);
-}
-
-/** ssh.c -W: `host:port` (IPv6 in brackets) or a socket path (forward-spec.ts). */
-function parseStdioForward(text: string): TargetSpec | null {
-  return parseStdioForwardSpec(text);
 }
 
 /**

@@ -31,8 +31,9 @@ import {
   type LogLevel,
   type SshOptions,
 } from './options.js';
-import { addForward, parseDynamicForwardSpec, parseForwardSpec } from './forward-spec.js';
+import { addForward, dynamicAsLocalForward, parseDynamicForwardSpec, parseForwardSpec } from './forward-spec.js';
 import { parseJumpSpec } from './jump-spec.js';
+import { dollarExpand } from './tokens.js';
 import { validCommandLineHost, validCommandLineUser } from './destination.js';
 import { SCAN_SCALED_STRERROR, scanScaled } from './scan-scaled.js';
 import { assembledListFails, badListMessage, type AlgorithmListKind } from './openssh-names.js';
@@ -227,8 +228,9 @@ const applyLocalForward: Apply = (o, args, ctx, kw) => {
   if (args.length < 1 || args[0] === '') throw lineError(ctx, 'Missing port argument.');
   if (args.length < 2 || args[1] === '') throw lineError(ctx, 'Missing target argument.');
   if (args.length > 2) throw extraArguments(kw, ctx);
-  const fwd = parseForwardSpec(`${args[0]}:${args[1]}`);
-  if (!fwd) throw lineError(ctx, 'Bad forwarding specification.');
+  const spec = forwardText(`${args[0]}:${args[1]}`, ctx);
+  const fwd = spec.value === undefined ? null : parseForwardSpec(spec.value);
+  if (!fwd) throw badForward(spec.errors, ctx);
   if (ctx.active) addForward(o.localForwards, fwd);
 };
 
@@ -237,21 +239,39 @@ const applyRemoteForward: Apply = (o, args, ctx, kw) => {
   // server-side SOCKS form, which pure-ssh does not provide.
   if (args.length < 1 || args[0] === '') throw lineError(ctx, 'Missing port argument.');
   if (args.length > 2) throw extraArguments(kw, ctx);
-  if (args.length === 1 && parseDynamicForwardSpec(args[0]!, true)) {
+  const spec = forwardText(args.join(':'), ctx);
+  if (args.length === 1 && spec.value !== undefined && parseDynamicForwardSpec(spec.value, true)) {
     throw lineError(ctx, 'RemoteForward without a target (a SOCKS proxy on the server) is not supported by pure-ssh.');
   }
-  const fwd = args.length === 2 ? parseForwardSpec(`${args[0]}:${args[1]}`, true) : null;
-  if (!fwd) throw lineError(ctx, 'Bad forwarding specification.');
+  const fwd = args.length === 2 && spec.value !== undefined ? parseForwardSpec(spec.value, true) : null;
+  if (!fwd) throw badForward(spec.errors, ctx);
   if (ctx.active) addForward(o.remoteForwards, fwd);
 };
 
 const applyDynamicForward: Apply = (o, args, ctx, kw) => {
   if (args.length < 1 || args[0] === '') throw lineError(ctx, 'Missing port argument.');
   if (args.length > 1) throw extraArguments(kw, ctx);
-  const fwd = parseDynamicForwardSpec(args[0]!);
-  if (!fwd) throw lineError(ctx, 'Bad forwarding specification.');
+  const spec = forwardText(args[0]!, ctx);
+  // readconf.c parse_forward: `port:/path` here is a local forward to the server's socket.
+  const local = spec.value === undefined ? null : dynamicAsLocalForward(spec.value);
+  if (local) {
+    if (ctx.active) addForward(o.localForwards, local);
+    return;
+  }
+  const fwd = spec.value === undefined ? null : parseDynamicForwardSpec(spec.value);
+  if (!fwd) throw badForward(spec.errors, ctx);
   if (ctx.active) addForward(o.dynamicForwards, fwd);
 };
+
+/** readconf.c parse_forward: `${VAR}` expanded before the fields are read (tokens.ts dollarExpand). */
+function forwardText(text: string, ctx: LineContext): { value: string | undefined; errors: string[] } {
+  return dollarExpand(text, ctx.env ?? {});
+}
+
+/** readconf.c: a *Forward line parse_forward refused, after misc.c's lines about variables. */
+function badForward(errors: string[], ctx: LineContext): ConfigError {
+  return new ConfigError([...errors, lineError(ctx, 'Bad forwarding specification.').message].join('\n'));
+}
 
 const applySessionType: Apply = (o, args, ctx, kw) => {
   const v = single(kw, args, ctx).toLowerCase();

@@ -256,7 +256,7 @@ function readConfigText(o: SshOptions, text: string, source: string, c: ReadConf
 
 /** readconf.c process_config_line_depth: one line; throws ConfigError when it is bad. */
 function readConfigLine(o: SshOptions, line: string, lineNumber: number, source: string, c: ReadConfigContext, depth: number, state: BlockState): void {
-  const ctx: LineContext = { source, line: lineNumber, active: state.active, note: c.note };
+  const ctx: LineContext = { source, line: lineNumber, active: state.active, note: c.note, env: c.env };
   let parsed;
   try {
     parsed = splitConfigLine(line);

@@ -171,7 +171,10 @@ async function main(): Promise<void> {
     if (err instanceof ConfigError) {
       // ssh.c's fprintf(stderr) errors: as given, "\n". No message: ssh's error() said nothing at
       // the LogLevel asked for (-q).
-      if (err.plain) process.stderr.write(`${err.message}\n`);
+      if (err.plain) {
+        if (err.logged.length > 0) writeLog(logLines(err.logged.join('\n')));
+        process.stderr.write(`${err.message}\n`);
+      }
       else if (err.message !== '') writeLog(logLines(err.message));
       process.exit(err.exitCode);
     }
