@@ -287,20 +287,29 @@ const applySessionType: Apply = (o, args, ctx, kw) => {
 
 /** readconf.c oProxyJump / parse_jump: ignored once ProxyCommand or ProxyJump was obtained. */
 const applyProxyJump: Apply = (o, args, ctx, kw) => {
-  const text = single(kw, args, ctx);
-  const hops = parseJumpSpec(text);
-  if (!hops) throw lineError(ctx, `Invalid ProxyJump "${text}"`);
+  // readconf.c parse_jump: a `#` ends the value, trailing whitespace goes. (ssh 9.2 and 10.0 cut
+  // at the first blank instead, misc.c's rtrim bug fixed in 10.1, and so quietly drop the hops
+  // after it; pure-ssh trims as 10.1 does and names a blank inside a hop below.)
+  const commandLine = ctx.source === 'command-line';
+  // readconf.c oProxyJump takes the rest of the line as written (quotes included), not a word;
+  // from the command line (-o) pure-ssh does too, so parse_jump's check names a blank hop.
+  const raw = commandLine && ctx.rest !== undefined
+    ? (args.length === 0 || args[0] === '' ? single(kw, args, ctx) : ctx.rest.replace(/^[\s=]+/, ''))
+    : single(kw, args, ctx);
+  const text = raw.replace(/#.*$/s, '').replace(/\s+$/, '');
+  const hops = parseJumpSpec(text, commandLine);
+  if (!hops) throw lineError(ctx, `Invalid ProxyJump "${raw}"`);
   // readconf.c parse_jump as Debian 12's ssh 9.2 has it (the CVE-2023-51385 fix): from the
   // command line (-o, -J) every hop, last first, must be a valid host and user name, whether or
   // not the option takes effect; a config file's hops are checked only by the hop's own ssh.
-  if (hops !== 'none' && ctx.source === 'command-line') {
+  if (hops !== 'none' && commandLine) {
     for (const hop of [...hops].reverse()) {
       const bad = !validCommandLineHost(hop.host)
         ? `invalid hostname "${hop.host}"`
         : hop.user !== undefined && !validCommandLineUser(hop.user)
           ? `invalid username "${hop.user}"`
           : undefined;
-      if (bad !== undefined) throw new ConfigError(`parse_jump: ${bad}\n${lineError(ctx, `Invalid ProxyJump "${text}"`).message}`);
+      if (bad !== undefined) throw new ConfigError(`parse_jump: ${bad}\n${lineError(ctx, `Invalid ProxyJump "${raw}"`).message}`);
     }
   }
   // readconf.c parse_jump keeps the hops before the last one as written (jump_extra), which is
