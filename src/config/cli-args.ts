@@ -32,6 +32,7 @@ import { parsePort, setServicePortLookup } from './options.js';
 
 import { splitUserHostPort, validCommandLineHost, validCommandLineUser } from './destination.js';
 import { opensshAcceptsList } from './openssh-names.js';
+import type { LocalInterfaceAddress } from './match.js';
 import { formatJumpSpec, parseJumpSpec, type JumpSpec } from './jump-spec.js';
 import {
   canonicalizeHost,
@@ -81,6 +82,8 @@ export interface CliEnvironment {
    * file or directory`). Without it, `-i` files are not checked here.
    */
   statError?: (path: string) => string | undefined;
+  /** getifaddrs(3) for `Match localnetwork`: the addresses of the interfaces that are up. */
+  interfaces?: () => readonly LocalInterfaceAddress[];
   /**
    * ssh.c log_redirect_stderr_to for `-E FILE`: called once the command line is read and before
    * any configuration file (whose errors then go to the file), also under -G. It may exit, as
@@ -691,6 +694,9 @@ function* resolveSteps(argv: string[], cenv: CliEnvironment): Generator<HostLook
       command: flags.command.join(' '),
       env: cenv.env,
       userHome: cenv.userHome,
+      // ssh.c: -N and -W set SessionType none before the files are read (Match sessiontype).
+      sessionType: flags.noShell ? ('none' as const) : undefined,
+      interfaces: cenv.interfaces,
     });
     if (flags.configFile !== undefined) {
       if (flags.configFile !== 'none') {

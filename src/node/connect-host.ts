@@ -8,12 +8,13 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { isIP, Socket } from 'node:net';
-import { homedir, hostname as osHostname, userInfo } from 'node:os';
+import { homedir, hostname as osHostname, networkInterfaces, userInfo } from 'node:os';
 import type { Duplex } from 'node:stream';
 import { ConfigError, jumpHostArgv, resolveCommandLineAsync, type CliEnvironment, type ResolvedConfig } from '../config/cli-args.js';
 import { LOG_LEVELS, type LogLevel } from '../config/ssh-config.js';
 import type { CryptoProvider } from '../crypto/provider.js';
 import type { SshError } from '../errors.js';
+import type { LocalInterfaceAddress } from '../config/match.js';
 import type { SshClient } from './client.js';
 import { lookupHost } from './host-lookup.js';
 import { tcpServicePort } from './services.js';
@@ -135,6 +136,22 @@ export function matchExec(command: string): number {
  * CanonicalizeHostname needs, services(5),
  * the -i check and its warning. One for every bin, so each resolves a destination as `pure-ssh` does.
  */
+/**
+ * getifaddrs(3) as OpenSSH's check_match_ifaddrs reads it (Match localnetwork): the interfaces
+ * that are up, in order; an IPv6 link-local address named with `%interface` as getnameinfo(3)
+ * prints it.
+ */
+function localInterfaceAddresses(): LocalInterfaceAddress[] {
+  const out: LocalInterfaceAddress[] = [];
+  for (const [name, addrs] of Object.entries(networkInterfaces())) {
+    for (const a of addrs ?? []) {
+      const scoped = a.family === 'IPv6' && (a.scopeid ?? 0) !== 0 ? `${a.address}%${name}` : a.address;
+      out.push({ name, family: a.family, address: scoped });
+    }
+  }
+  return out;
+}
+
 export function processCliEnvironment(): CliEnvironment {
   const orUndefined = <T>(read: () => T): T | undefined => {
     try {
@@ -151,6 +168,7 @@ export function processCliEnvironment(): CliEnvironment {
     uid: process.getuid?.() ?? -1,
     localHostName: osHostname(),
     exec: matchExec,
+    interfaces: localInterfaceAddresses,
     lookupHost,
     servicePort: (name) => tcpServicePort(name),
     userHome: (name) => userHome(name),
