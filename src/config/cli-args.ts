@@ -174,6 +174,11 @@ export interface ResolvedConfig {
   notes: string[];
   /** The same notes with ssh's debug level each (-v shows 1, -vv 2, -vvv 3), in ssh's order. */
   debugNotes: DebugNote[];
+  /**
+   * How many of {@link debugNotes} ssh prints before it decides on a pseudo-terminal (its
+   * "Pseudo-terminal will not be allocated" line goes there, ahead of the later debug3 lines).
+   */
+  ttyDecisionAt: number;
   /** OpenSSH 10.1 WarnWeakCrypto (default yes). */
   warnWeakCrypto: boolean;
   /**
@@ -887,6 +892,9 @@ function* resolveSteps(argv: string[], cenv: CliEnvironment): Generator<HostLook
   } else if (o.proxy?.kind === 'command') {
     proxy = { kind: 'command', command: expandProxyCommand(o.proxy.command, { host: hostName, originalHost: flags.host, port, user }) };
   }
+  // ssh.c main decides on a pseudo-terminal here, after the ProxyJump line and before the
+  // UserKnownHostsFile expansions (its logit, which the caller prints, falls between them).
+  const ttyDecisionAt = notes.length;
   // ssh.c: debug3 for each UserKnownHostsFile its expansion changed (after the ProxyJump line).
   userFilesAsWritten.forEach((f, i) => {
     if (f !== userFiles[i]) note(`expanded UserKnownHostsFile '${f}' -> '${userFiles[i]}'`, 3);
@@ -937,6 +945,7 @@ function* resolveSteps(argv: string[], cenv: CliEnvironment): Generator<HostLook
       stdinNull: flags.stdinNull,
       notes: notes.map((n) => n.text),
       debugNotes: notes,
+      ttyDecisionAt,
       warnWeakCrypto: o.warnWeakCrypto ?? true,
       proxy,
       stdioForward: flags.stdioForward,
