@@ -92,6 +92,14 @@ export interface ClientCoreOptions extends AuthOptions {
   keepaliveInterval?: number;
   /** ssh_config(5) ServerAliveCountMax (default 3). */
   keepaliveCountMax?: number;
+  /**
+   * What to add to `now()` to read OpenSSH's monotime() clock in ms (Linux: CLOCK_BOOTTIME,
+   * CLOCK_MONOTONIC's twin). When given, keepalives fall on that clock's whole seconds as
+   * clientloop.c schedules them (server_alive_time = monotime() + ServerAliveInterval, in whole
+   * seconds): between interval − 1 s and interval after the last read, as ssh(1) sends them.
+   * Absent: exactly the interval after it.
+   */
+  monotimeOffset?: number;
   /** ssh_config(5) RekeyLimit's time part, in ms: a key exchange this long after the last one. */
   rekeyTime?: number;
   /** The server's name and port, used in timeout messages only (ssh(1) wording). */
@@ -606,6 +614,7 @@ class CoreTimers {
   private userWaits = 0;
   private packetArmed = false;
   private keepaliveAt: number | undefined;
+  private readonly monotimeOffset: number | undefined;
   private rekeyAt: number | undefined;
   private lastReceived = 0;
   private unanswered = 0;
@@ -617,6 +626,7 @@ class CoreTimers {
     this.interval = positive(o.keepaliveInterval, 'keepaliveInterval');
     this.rekeyTime = positive(o.rekeyTime, 'rekeyTime');
     this.countMax = o.keepaliveCountMax ?? 3;
+    this.monotimeOffset = o.monotimeOffset;
     this.packetTimeout = this.countMax > 0 ? this.interval * this.countMax : 0;
     this.host = o.host ?? 'server';
     this.port = o.port ?? 22;
@@ -639,7 +649,16 @@ class CoreTimers {
     this.bannerDeadline = undefined;
     this.packetDeadline = undefined;
     this.packetArmed = false;
-    if (this.interval) this.keepaliveAt = this.now() + this.interval;
+    if (this.interval) this.keepaliveAt = this.aliveAt(this.now());
+  }
+
+  /**
+   * clientloop.c schedule_server_alive_check: ServerAliveInterval after `t`, counted from the
+   * start of monotime()'s whole second when the clock is known (ClientCoreOptions.monotimeOffset).
+   */
+  private aliveAt(t: number): number {
+    const off = this.monotimeOffset;
+    return (off === undefined ? t : Math.floor((t + off) / 1000) * 1000 - off) + this.interval;
   }
 
   /**
@@ -711,14 +730,14 @@ class CoreTimers {
       // clientloop.c schedule_server_alive_check: the check is due ServerAliveInterval after
       // the last read from the server or the last probe sent, whichever is later (not on a grid
       // from authentication): a connection that keeps hearing from the server sends none.
-      const quietUntil = this.lastReceived + this.interval;
+      const quietUntil = this.aliveAt(this.lastReceived);
       if (quietUntil > now) {
         this.keepaliveAt = quietUntil;
       } else {
         // server_alive_check: count the probe first; more than ServerAliveCountMax unanswered ends it.
         if (++this.unanswered > this.countMax) return 'keepalive-timeout';
         action.keepalive = true;
-        this.keepaliveAt = now + this.interval;
+        this.keepaliveAt = this.aliveAt(now);
       }
     }
     if (this.rekeyAt !== undefined && now >= this.rekeyAt) action.rekey = true;

@@ -219,13 +219,15 @@ sys.stdin.read()
     }
   }, 45_000);
 
-  it('ServerAliveInterval 1: a connection that keeps hearing from the server sends no keepalive; once idle it does', async () => {
+  it('ServerAliveInterval 2: a connection that keeps hearing from the server sends no keepalive; once idle it does', async () => {
     const lport = await freePort();
     const probes = (): number => sshd.logs().match(/rtype keepalive@openssh\.com/g)?.length ?? 0;
     const before = probes();
     let busyProbes = -1;
     let idleProbes = -1;
-    const r = await run('pure-ssh', sshd.port, ['-v', '-o', 'ServerAliveInterval=1', '-L', `127.0.0.1:${lport}:127.0.0.1:${echo.port}`], 0, async (lines) => {
+    // (Interval 2: with ssh's whole-second clock a read 0.9 s into a second is followed by a
+    // probe at the next second under interval 1, busy or not, as ssh(1) does.)
+    const r = await run('pure-ssh', sshd.port, ['-v', '-o', 'ServerAliveInterval=2', '-L', `127.0.0.1:${lport}:127.0.0.1:${echo.port}`], 0, async (lines) => {
       const deadline = Date.now() + 10_000;
       while (!lines.some((l) => /Local forwarding listening on /.test(l.text)) && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
       // A line through the forward every 300 ms for 3.5 s: the echo keeps the server talking.
@@ -240,7 +242,7 @@ sys.stdin.read()
       expect(echoed).toContain('line 11\n');
       busyProbes = probes() - before;
       s.destroy();
-      // Then idle: a probe about a second after the last read from the server.
+      // Then idle: a probe one to two seconds after the last read from the server.
       const idleDeadline = Date.now() + 5000;
       while (probes() - before === busyProbes && Date.now() < idleDeadline) await new Promise((res) => setTimeout(res, 100));
       idleProbes = probes() - before - busyProbes;
@@ -249,5 +251,39 @@ sys.stdin.read()
     expect(busyProbes, sshd.logs()).toBe(0);
     // Idle afterwards: probes went out (ServerAliveInterval is on).
     expect(idleProbes, r.err).toBeGreaterThanOrEqual(1);
+  }, 30_000);
+  it('ServerAliveInterval probes fall on whole seconds of the monotonic clock, as ssh(1)\'s (clientloop.c: server_alive_time = monotime() + interval)', async () => {
+    // A proxy between client and sshd stamps each client-to-server chunk with the monotonic
+    // clock (process.hrtime: CLOCK_MONOTONIC, ssh's CLOCK_BOOTTIME on a machine never suspended).
+    const stamps: number[] = [];
+    const proxy = net.createServer((c) => {
+      const up = net.connect(sshd.port, '127.0.0.1');
+      c.on('data', (d: Buffer) => {
+        stamps.push(Number(process.hrtime.bigint() / 1000n) / 1000);
+        up.write(d);
+      });
+      up.pipe(c);
+      c.on('error', () => up.destroy());
+      up.on('error', () => c.destroy());
+      c.on('close', () => up.destroy());
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    const port = (proxy.address() as net.AddressInfo).port;
+    try {
+      for (const client of clients()) {
+        stamps.length = 0;
+        const r = await run(client, port, ['-o', `HostKeyAlias=[127.0.0.1]:${sshd.port}`, '-o', 'ServerAliveInterval=1', '-o', 'ServerAliveCountMax=100'], 6_500);
+        expect(r.alive, `${client}: ${r.err}`).toBe(true);
+        // The probes of the idle connection: what the client sent from 2.5 s to 5.2 s (before SIGTERM).
+        const idle = stamps.filter((t) => t - stamps[0]! > 2_500 && t - stamps[0]! < 5_200);
+        expect(idle.length, client).toBeGreaterThanOrEqual(2);
+        // Each within a moment after a whole second (the timer's own latency); exactly one
+        // interval after the last read, the phase would be anywhere in the second.
+        const phases = idle.map((t) => Math.round(t % 1000));
+        expect(phases.every((p) => p < 150), `${client}: ${phases.join(' ')} ms into the second`).toBe(true);
+      }
+    } finally {
+      await new Promise((r) => proxy.close(r));
+    }
   }, 30_000);
 });

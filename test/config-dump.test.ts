@@ -190,6 +190,23 @@ ${FIXED}`,
     }
   });
 
+  it('-vvv: "Pseudo-terminal will not be allocated" where ssh.c main says it, before the later debug3 lines', () => {
+    const cfg = file('tty.conf', `${FIXED}\nHost *\n  UserKnownHostsFile ~/.ssh/kh_%h ~/.ssh/kh2\n`);
+    const stderrOf = (cmd: string, args: string[]) => {
+      const r = spawnSync(cmd, args, { env: env(), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+      expect(r.status, r.stderr).toBe(0);
+      // Each side's version line, and the program named in the ProxyJump line, are its own;
+      // ssh's KexAlgorithms check (kex names ok) has no counterpart line in pure-ssh.
+      return r.stderr.split(/\r?\n/).filter((l) => l !== '' && !/^(OpenSSH_|debug1: pure-ssh_|debug3: kex names ok)/.test(l)).map((l) => l.replace(/ProxyJump: \S+ /, 'ProxyJump: '));
+    };
+    for (const extra of [[], ['-J', 'a,b']]) {
+      const args = ['-G', '-vvv', '-F', cfg, ...extra, 'h'];
+      const theirs = stderrOf(SSH, args);
+      expect(theirs.some((l) => l.startsWith('Pseudo-terminal will not be allocated')), 'ssh says it').toBe(true);
+      expect(stderrOf(process.execPath, [CLI, ...args]), extra.join(' ')).toEqual(theirs);
+    }
+  });
+
   it('exits 0 without connecting, even for a host that does not exist', () => {
     const out = execFileSync(process.execPath, [CLI, '-G', '-F', 'none', 'no-such-host.invalid'], { encoding: 'utf8', env: env() });
     expect(out.split('\n')[0]).toBe('host no-such-host.invalid');

@@ -108,7 +108,12 @@ describe('Match criteria (readconf.c match_cfg_line)', () => {
     expect(e('Port 1\nMatch\n')).toBe('/cfg line 2: no argument after keyword "match"\n/cfg: terminating, 1 bad configuration options');
     expect(e('Match user\n')).toBe("/cfg line 1: missing argument for Match 'user'\n/cfg line 1: Bad Match condition\n/cfg: terminating, 1 bad configuration options");
     expect(e('Match host h user joe all\n')).toBe("/cfg line 1: 'all' cannot be combined with other Match attributes\n/cfg line 1: Bad Match condition\n/cfg: terminating, 1 bad configuration options");
+    // Without a way to list the interfaces (the pure resolver, no `interfaces`), localnetwork is an error.
     expect(e('Match localnetwork 10.0.0.0/8\n')).toMatch(/^\/cfg line 1: unsupported option "Match localnetwork"/);
+    expect(e('Match localnetwork 10.0.0.1/8\n')).toBe('Inconsistent mask length for network "10.0.0.1/8"\n/cfg line 1: Bad Match condition\n/cfg: terminating, 1 bad configuration options');
+    const ifs = () => [{ name: 'lo', family: 'IPv4' as const, address: '127.0.0.1' }, { name: 'eth0', family: 'IPv6' as const, address: 'fd00::2' }];
+    expect(resolve(['h'], { '/cfg': 'Match localnetwork fd00::/8\nPort 7\n' }, { interfaces: ifs }).port).toBe(7);
+    expect(resolve(['h'], { '/cfg': 'Match localnetwork 10.0.0.0/8\nPort 7\n' }, { interfaces: ifs }).port).toBe(22);
   });
 });
 

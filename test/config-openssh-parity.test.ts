@@ -16,6 +16,7 @@ import { CLI } from './support/cli-run.js';
 import { resolveCommandLine } from '../src/config/cli-args.js';
 import { processCliEnvironment } from '../src/node/connect-host.js';
 import { openssh10, openssh10Available, SSH_CLIENT_PATH, sshClientAvailable } from './harness/sshd.js';
+import { PURE_SSH_VERSION } from '../src/transport/version.js';
 
 const SSH = SSH_CLIENT_PATH;
 const haveSsh = sshClientAvailable();
@@ -135,6 +136,47 @@ function expectSame(args: string[], keyword?: string, env?: NodeJS.ProcessEnv): 
     expect(lines(ours(['-F', path, '-P', 'tz', 'h', 'x']), 'port')).toEqual(['port 5']);
     // ssh 9.2 refuses both criteria.
     expect(theirs(['-F', conf('Match tagged ""\n'), 'h']).status).toBe(255);
+  });
+
+  (openssh10Available() ? it : it.skip)('Match localnetwork and Match sessiontype as OpenSSH 10 evaluates them (9.2 knew neither), bad address lists named as ssh names them', () => {
+    const ssh10 = openssh10().ssh;
+    // The lines of -vvv that are about the Match (check_match_ifaddrs lists the interfaces).
+    // (With a bad configuration, pure-ssh drops the debug lines it had gathered: only the error
+    // lines are compared then.)
+    const about = (o: Out) =>
+      o.stderr.filter((l) => /check_match_ifaddrs|matched '|match (not )?found|^addr_match|network|Bad Match|terminating/.test(l) && (o.status === 0 || !l.startsWith('debug')));
+    const lists = ['127.0.0.0/8', '10.0.0.0/8,::1/128', 'fe80::/10', '127.1/32', '10.0.0.0/8', '1.2.3.4/8', '1.2.3.0/33', '10.0.0.0/8x', '!x', 'zz,1.0.0.0/8',
+      '10.0.0.0/8,,1.2.3.0/24', `${'1'.repeat(50)}`];
+    for (const list of lists) {
+      const path = conf(`Match localnetwork ${list}\nPort 3\nMatch !localnetwork=${list.split(',')[0]}\nUser nobody\n`);
+      const a = ours(['-vvv', '-F', path, 'h']);
+      const b = run(ssh10, ['-G', '-vvv', '-F', path, 'h']);
+      const pick = (o: Out) => o.stdout.filter((l) => /^(port|user) /.test(l));
+      expect({ status: a.status, stderr: about(a), out: pick(a) }, list).toEqual({ status: b.status, stderr: about(b), out: pick(b) });
+    }
+    // The loopback network holds here, an unused one does not.
+    expect(lines(ours(['-F', conf('Match localnetwork 127.0.0.0/8\nPort 3\n'), 'h']), 'port')).toEqual(['port 3']);
+    expect(lines(ours(['-F', conf('Match localnetwork 203.0.113.0/24\nPort 3\n'), 'h']), 'port')).toEqual(['port 22']);
+
+    const st = conf('Match sessiontype none\nPort 3\nMatch sessiontype exec\nPort 4\nMatch sessiontype shell\nPort 5\nMatch !sessiontype shell,exec\nUser nn\n');
+    const st2 = conf('SessionType none\nMatch sessiontype none\nPort 6\n');
+    for (const args of [['-F', st, 'h'], ['-N', '-F', st, 'h'], ['-F', st, 'h', 'ls'], ['-W', 'a:1', '-F', st, 'h'], ['-F', st2, 'h'], ['-o', 'SessionType=none', '-F', st, 'h']]) {
+      const a = run(process.execPath, [CLI, '-G', ...args]);
+      const b = run(ssh10, ['-G', ...args]);
+      const pick = (o: Out) => o.stdout.filter((l) => /^(port|user) /.test(l));
+      expect({ status: a.status, stderr: a.stderr, out: pick(a) }, args.join(' ')).toEqual({ status: b.status, stderr: b.stderr, out: pick(b) });
+    }
+    expect(lines(ours(['-N', '-F', st, 'h']), 'port')).toEqual(['port 3']);
+    expect(lines(ours(['-F', st, 'h', 'ls']), 'port')).toEqual(['port 4']);
+  });
+
+  (openssh10Available() ? it : it.skip)('Match version: ssh 10 matches its own release, pure-ssh its own (pure-ssh_VERSION, as -V prints it)', () => {
+    const path = conf('Match version OpenSSH_*\nPort 3\nMatch version pure-ssh_*\nPort 4\nMatch !version=pure-ssh_*\nUser u\n');
+    expect(lines(run(openssh10().ssh, ['-G', '-F', path, 'h']), 'port')).toEqual(['port 3']);
+    const a = ours(['-vvv', '-F', path, 'h']);
+    expect(a.status).toBe(0);
+    expect(lines(a, 'port')).toEqual(['port 4']);
+    expect(a.stderr).toContain(`debug3: ${path} line 3: matched 'version "pure-ssh_${PURE_SSH_VERSION}"' `);
   });
 
   it('an ssh:// destination ssh cannot parse (an IPv6 address in brackets included) is the usage text alone, exit 255', () => {

@@ -174,9 +174,17 @@ const JUMPS = [
     expect(sshLines(['-J', 'host:ssh', 'target'])).toContain('proxyjump host:22');
     expect(ourLines(['-J', 'host:ssh', 'target'])).toBeNull();
 
-    // A blank in a hop: Debian's ssh keeps what precedes it, pure-ssh refuses the value.
+    // A blank in a hop: ssh 9.2 and 10.0 keep what precedes it (misc.c rtrim cuts at the first
+    // blank, fixed in 10.1), dropping the hops after it; pure-ssh refuses the value, naming the
+    // hop as 10.1's parse_jump does.
     expect(sshLines(['-J', 'a b', 'target'])).toContain('proxyjump a');
+    expect(sshLines(['-J', 'a b,c', 'target'])).toContain('proxyjump a');
     expect(ourLines(['-J', 'a b', 'target'])).toBeNull();
+    // What parse_jump trims (a `#` comment, trailing blanks) is trimmed alike.
+    for (const hops of ['gw:2222 ', 'gw#comment', 'a,b #c d', 'a,b\t']) {
+      expect(ourLines(['-J', hops, 'target']), hops).toEqual(sshLines(['-J', hops, 'target']));
+      expect(ourLines(['-J', hops, 'target']), hops).not.toBeNull();
+    }
 
     // No host after the user: ssh goes on with an empty name, pure-ssh refuses.
     expect(sshLines(['user@'])).toContain('hostname ');

@@ -65,8 +65,10 @@ describe('-R, -D, RemoteForward, DynamicForward parsing', () => {
     // readconf.c parse_forward: one field with a `/` is a Unix socket to listen on (not for -R).
     expect(resolve(['-N', '-D', '/tmp/s', '-D', '1080/x', '-D', '[/tmp/y]', 'host']).dynamicForwards).toEqual([{ path: '/tmp/s' }, { path: '1080/x' }, { path: '/tmp/y' }]);
     expect(errorOf(() => resolveCommandLine(['-R', '/tmp/s', 'host'], env())).message).toBe("Bad remote forwarding specification '/tmp/s'");
-    // Two fields with a socket path second: ssh quietly makes it a local forward; pure-ssh refuses.
-    expect(errorOf(() => resolveCommandLine(['-D', '1080:/tmp/b', 'host'], env())).message).toBe("Bad dynamic forwarding specification '1080:/tmp/b'");
+    // Two fields with a socket path second: a local forward to that socket, as ssh makes it.
+    const d = resolve(['-N', '-D', '1080:/tmp/b', 'host']);
+    expect(d.dynamicForwards).toEqual([]);
+    expect(d.localForwards).toEqual([{ listen: { port: 1080 }, to: { path: '/tmp/b' } }]);
     expect(errorOf(() => resolveCommandLine(['-R', '1:2:3:4:5', 'host'], env())).message).toBe("Bad remote forwarding specification '1:2:3:4:5'");
     expect(errorOf(() => resolveCommandLine(['-R', '8080', 'host'], env())).message).toMatch(/-R 8080 without a target .* not supported/);
   });

@@ -59,11 +59,19 @@ describe('ProxyJump lists (readconf.c parse_jump)', () => {
     expect(errorOf(() => resolve(['-N', '-o', 'ProxyJump=a', '-J', 'b', 'h'])).message).toBe(single);
     expect(errorOf(() => resolve(['-N', '-o', 'ProxyJump=none', '-J', 'b', 'h'])).message).toBe(single);
     expect(errorOf(() => resolve(['-N', '-o', 'ProxyCommand=none', '-J', 'b', 'h'])).message).toBe('Cannot specify -J with ProxyCommand');
-    // A host name with a space is refused, in -J and in files (OpenSSH 10 readconf.c parse_jump:
-    // "invalid hostname"; 9.2 silently jumps through "a" for `-J 'a b'`, and through a host
-    // named `"a` for `ProxyJump "a b"` in a file).
-    expect(errorOf(() => resolve(['-N', '-J', 'a b', 'h'])).message).toBe('Invalid -J argument');
-    expect(errorOf(() => resolve(['-N', '-o', 'ProxyJump "a b"', 'h'])).message).toBe('command-line line 0: Invalid ProxyJump "a b"');
+    // A host name with a space is refused, in -J and in files, and from the command line named as
+    // OpenSSH 10.1's readconf.c parse_jump names it ("invalid hostname"; 9.2 and 10.0 silently
+    // jump through "a" for `-J 'a b'` or `-J 'a b,c'`, misc.c's rtrim bug, and through a host
+    // named `"a` for `ProxyJump "a b"` in a file). -o takes the rest of the line, quotes and all.
+    expect(errorOf(() => resolve(['-N', '-J', 'a b', 'h'])).message).toBe('parse_jump: invalid hostname "a b"\nInvalid -J argument');
+    expect(errorOf(() => resolve(['-N', '-J', 'a, b', 'h'])).message).toBe('parse_jump: invalid hostname " b"\nInvalid -J argument');
+    expect(errorOf(() => resolve(['-N', '-J', ' a', 'h'])).message).toBe('parse_jump: invalid hostname " a"\nInvalid -J argument');
+    expect(errorOf(() => resolve(['-N', '-o', 'ProxyJump "a b"', 'h'])).message).toBe('parse_jump: invalid hostname ""a b""\ncommand-line line 0: Invalid ProxyJump ""a b""');
+    expect(errorOf(() => resolve(['-N', '-o', 'ProxyJump=x,a b', 'h'])).message).toBe('parse_jump: invalid hostname "a b"\ncommand-line line 0: Invalid ProxyJump "x,a b"');
+    expect(errorOf(() => resolve(['-N', 'h'], { '/home/joe/.ssh/config': 'ProxyJump "a b"\n' })).message).toMatch(/line 1: Invalid ProxyJump "a b"/);
+    // Trailing blanks and a `#` comment end the value, in every OpenSSH.
+    expect(resolve(['-N', '-J', 'a:2 #c', 'h']).proxy).toEqual({ kind: 'jump', hops: [{ user: undefined, host: 'a', port: 2 }] });
+    expect(resolve(['-N', '-o', 'ProxyJump=x,a#c', 'h']).proxy).toMatchObject({ kind: 'jump', extra: 'x' });
     expect(errorOf(() => resolve(['-N', '-o', 'ProxyCommand=nc %h %p', '-J', 'b', 'h'])).message).toBe('Cannot specify -J with ProxyCommand');
     expect(errorOf(() => resolve(['-N', '-J', 'gw:0', 'h'])).message).toBe('Invalid -J argument');
     expect(errorOf(() => resolve(['-N', '-o', 'ProxyJump=a:b:c', 'h'])).message).toBe('command-line line 0: Invalid ProxyJump "a:b:c"');
@@ -106,6 +114,9 @@ describe('-W, -f, -E, -n, -T', () => {
     expect(resolve(['-W', 'db:5432', 'gw'])).toMatchObject({ stdioForward: { host: 'db', port: 5432 }, warnNoShell: false });
     expect(resolve(['-W', '[::1]:22', 'gw']).stdioForward).toEqual({ host: '::1', port: 22 });
     expect(errorOf(() => resolve(['-W', 'db', 'gw'])).message).toBe("Bad stdio forwarding specification 'db'");
+    // A bare port names no host: ssh forwards nothing, a -N -T session (ssh.c stdio_forward_host NULL).
+    expect(resolve(['-W', '22', 'gw'])).toMatchObject({ stdioForward: undefined, warnNoShell: false });
+    expect(resolve(['-W', '22', '-W', 'db:5432', 'gw']).stdioForward).toEqual({ host: 'db', port: 5432 });
     expect(errorOf(() => resolve(['-W', 'a:1', '-W', 'b:2', 'gw'])).message).toBe('stdio forward already specified');
   });
 

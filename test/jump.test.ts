@@ -242,4 +242,19 @@ describeInterop('jump host failures under -q and LogLevel, against ssh 9.2', () 
     const quiet = await pureSsh(['-F', config, '-q', '-N', ...routes[0]!]);
     expect(quiet.stderr).toBe(`channel 0: open failed: connect failed: Connection refused\r\nstdio forwarding failed\r\n`);
   });
+
+  itWithHome('a 3-hop chain: each ssh process in between logs at its own host\'s LogLevel, not the failed hop\'s', async () => {
+    const closed = await freePort();
+    // A chain failing at its first hop's channel: each ssh process in between says its
+    // lines at its own host's LogLevel (from the file), not at the failed hop's.
+    const chain = join(dir, 'chain');
+    for (const quiet of ['', 'bastion', '127.0.0.1', 'b3']) {
+      await writeFile(chain, (quiet ? `Host ${quiet}\n  LogLevel QUIET\n` : '') + hostBlock('bastion', bastion) + hostBlock('b3', bastion) +
+        hostBlock('b4', bastion) + 'Host *\n  IdentitiesOnly yes\n  IdentityAgent none\n');
+      const args = ['-F', chain, '-N', '-J', `bastion,127.0.0.1:${closed},b3`, 'b4'];
+      const [ours, theirs] = await Promise.all([pureSsh(args), openssh(args)]);
+      expect(ours.code, quiet).toBe(255);
+      expect(ours.stderr, `LogLevel QUIET for ${quiet || 'none'}\nssh 9.2 (exit ${theirs.code}):\n${theirs.stderr}`).toBe(theirs.stderr);
+    }
+  }, 120_000);
 });

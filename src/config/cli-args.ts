@@ -8,7 +8,7 @@
  * {@link ConfigError} carrying the exit status. The IO lives in cli.ts.
  */
 import type { StrictHostKeyChecking } from '../node/known-hosts-file.js';
-import { addForward, parseStdioForwardSpec } from './forward-spec.js';
+import { addForward, dynamicAsLocalForward, parseStdioForwardSpec } from './forward-spec.js';
 import type { TargetSpec } from '../node/forward.js';
 import {
   applyOption,
@@ -32,6 +32,7 @@ import { parsePort, setServicePortLookup } from './options.js';
 
 import { splitUserHostPort, validCommandLineHost, validCommandLineUser } from './destination.js';
 import { opensshAcceptsList } from './openssh-names.js';
+import type { LocalInterfaceAddress } from './match.js';
 import { formatJumpSpec, parseJumpSpec, type JumpSpec } from './jump-spec.js';
 import {
   canonicalizeHost,
@@ -40,7 +41,7 @@ import {
   type HostLookupResult,
 } from './canonicalize.js';
 import { canonicalAddress, isAddress } from './numeric-address.js';
-import { connectionTokens, percentExpand, pickTokens, tildeExpand, type LocalIdentity, type UserHomeLookup } from './tokens.js';
+import { connectionTokens, dollarExpand, percentExpand, pickTokens, tildeExpand, type LocalIdentity, type UserHomeLookup } from './tokens.js';
 
 export { ConfigError, parseForwardSpec, type DynamicForwardSpec, type ForwardSpec, type LogLevel } from './ssh-config.js';
 export { formatJumpSpec, parseJumpSpec, type JumpSpec } from './jump-spec.js';
@@ -81,6 +82,8 @@ export interface CliEnvironment {
    * file or directory`). Without it, `-i` files are not checked here.
    */
   statError?: (path: string) => string | undefined;
+  /** getifaddrs(3) for `Match localnetwork`: the addresses of the interfaces that are up. */
+  interfaces?: () => readonly LocalInterfaceAddress[];
   /**
    * ssh.c log_redirect_stderr_to for `-E FILE`: called once the command line is read and before
    * any configuration file (whose errors then go to the file), also under -G. It may exit, as
@@ -171,6 +174,11 @@ export interface ResolvedConfig {
   notes: string[];
   /** The same notes with ssh's debug level each (-v shows 1, -vv 2, -vvv 3), in ssh's order. */
   debugNotes: DebugNote[];
+  /**
+   * How many of {@link debugNotes} ssh prints before it decides on a pseudo-terminal (its
+   * "Pseudo-terminal will not be allocated" line goes there, ahead of the later debug3 lines).
+   */
+  ttyDecisionAt: number;
   /** OpenSSH 10.1 WarnWeakCrypto (default yes). */
   warnWeakCrypto: boolean;
   /**
@@ -274,8 +282,8 @@ export interface DebugNote {
   text: string;
 }
 
-function commandLineContext(notes: DebugNote[]): LineContext {
-  return { source: 'command-line', line: 0, active: true, note: (text, level = 1) => notes.push({ level, text }) };
+function commandLineContext(notes: DebugNote[], env: Readonly<Record<string, string | undefined>>): LineContext {
+  return { source: 'command-line', line: 0, active: true, env, note: (text, level = 1) => notes.push({ level, text }) };
 }
 
 /**
@@ -285,7 +293,7 @@ function commandLineContext(notes: DebugNote[]): LineContext {
  */
 function parseArgv(argv: string[], o: SshOptions, notes: DebugNote[], cenv: CliEnvironment): Flags | CliOutcome {
   const flags: Flags = { noShell: false, quiet: false, verbose: 0, command: [], fork: false, jumpGiven: false, dump: false, noTty: false, stdinNull: false };
-  const ctx = commandLineContext(notes);
+  const ctx = commandLineContext(notes, cenv.env);
   let i = 0;
   let optionsDone = false;
   for (;;) {
@@ -410,8 +418,10 @@ function applyFlag(c: string, value: string | undefined, o: SshOptions, flags: F
       // ssh.c's wording.
       throw new ConfigError('SSH protocol v.1 is no longer supported');
     case 'L': {
-      const fwd = parseForwardSpec(value!);
-      if (!fwd) throw ConfigError.plain(`Bad local forwarding specification '${value}'`);
+      // readconf.c parse_forward expands ${VAR} first, as for -R, -D and -W.
+      const spec = dollarExpand(value!, ctx.env ?? {});
+      const fwd = spec.value === undefined ? null : parseForwardSpec(spec.value);
+      if (!fwd) throw ConfigError.plain(`Bad local forwarding specification '${value}'`, spec.errors);
       addForward(o.localForwards, fwd);
       return;
     }
@@ -436,10 +446,13 @@ function applyFlag(c: string, value: string | undefined, o: SshOptions, flags: F
     case 'W': {
       // ssh.c: -W host:port implies no session (SessionType none) and no tty.
       if (flags.stdioForward) throw new ConfigError('stdio forward already specified');
-      const w = parseStdioForward(value!);
-      if (!w) throw ConfigError.plain(`Bad stdio forwarding specification '${value}'`);
-      flags.stdioForward = w;
+      const spec = dollarExpand(value!, ctx.env ?? {});
+      const w = spec.value === undefined ? null : parseStdioForwardSpec(spec.value);
+      if (!w) throw ConfigError.plain(`Bad stdio forwarding specification '${value}'`, spec.errors);
+      // A bare port names no host: ssh forwards nothing and goes on as with -N -T.
+      if (w !== 'none') flags.stdioForward = w;
       flags.noShell = true;
+      flags.noTty = true;
       return;
     }
     case 'f':
@@ -454,19 +467,27 @@ function applyFlag(c: string, value: string | undefined, o: SshOptions, flags: F
       if (o.tag === undefined) o.tag = value!;
       return;
     case 'R': {
-      const fwd = parseForwardSpec(value!, true);
+      const spec = dollarExpand(value!, ctx.env ?? {});
+      const fwd = spec.value === undefined ? null : parseForwardSpec(spec.value, true);
       if (!fwd) {
-        if (parseDynamicForwardSpec(value!, true)) {
+        if (spec.value !== undefined && parseDynamicForwardSpec(spec.value, true)) {
           throw new ConfigError(`pure-ssh: -R ${value} without a target (a SOCKS proxy on the server) is not supported yet`);
         }
-        throw ConfigError.plain(`Bad remote forwarding specification '${value}'`);
+        // ssh.c -R tries parse_forward twice (with a target, then the SOCKS form): each expands.
+        throw ConfigError.plain(`Bad remote forwarding specification '${value}'`, [...spec.errors, ...spec.errors]);
       }
       addForward(o.remoteForwards, fwd);
       return;
     }
     case 'D': {
-      const fwd = parseDynamicForwardSpec(value!);
-      if (!fwd) throw ConfigError.plain(`Bad dynamic forwarding specification '${value}'`);
+      const spec = dollarExpand(value!, ctx.env ?? {});
+      const local = spec.value === undefined ? null : dynamicAsLocalForward(spec.value);
+      if (local) {
+        addForward(o.localForwards, local);
+        return;
+      }
+      const fwd = spec.value === undefined ? null : parseDynamicForwardSpec(spec.value);
+      if (!fwd) throw ConfigError.plain(`Bad dynamic forwarding specification '${value}'`, spec.errors);
       addForward(o.dynamicForwards, fwd);
       return;
     }
@@ -483,11 +504,6 @@ function applyFlag(c: string, value: string | undefined, o: SshOptions, flags: F
   if (c === 'n') flags.stdinNull = true;
   if (HONOURED.has(c)) return;
   throw new ConfigError(`pure-ssh: option -${c} is not supported yet (${UNSUPPORTED_FLAGS[c] ?? 'not implemented'})`);
-}
-
-/** ssh.c -W: `host:port` (IPv6 in brackets) or a socket path (forward-spec.ts). */
-function parseStdioForward(text: string): TargetSpec | null {
-  return parseStdioForwardSpec(text);
 }
 
 /**
@@ -683,6 +699,9 @@ function* resolveSteps(argv: string[], cenv: CliEnvironment): Generator<HostLook
       command: flags.command.join(' '),
       env: cenv.env,
       userHome: cenv.userHome,
+      // ssh.c: -N and -W set SessionType none before the files are read (Match sessiontype).
+      sessionType: flags.noShell ? ('none' as const) : undefined,
+      interfaces: cenv.interfaces,
     });
     if (flags.configFile !== undefined) {
       if (flags.configFile !== 'none') {
@@ -873,6 +892,9 @@ function* resolveSteps(argv: string[], cenv: CliEnvironment): Generator<HostLook
   } else if (o.proxy?.kind === 'command') {
     proxy = { kind: 'command', command: expandProxyCommand(o.proxy.command, { host: hostName, originalHost: flags.host, port, user }) };
   }
+  // ssh.c main decides on a pseudo-terminal here, after the ProxyJump line and before the
+  // UserKnownHostsFile expansions (its logit, which the caller prints, falls between them).
+  const ttyDecisionAt = notes.length;
   // ssh.c: debug3 for each UserKnownHostsFile its expansion changed (after the ProxyJump line).
   userFilesAsWritten.forEach((f, i) => {
     if (f !== userFiles[i]) note(`expanded UserKnownHostsFile '${f}' -> '${userFiles[i]}'`, 3);
@@ -923,6 +945,7 @@ function* resolveSteps(argv: string[], cenv: CliEnvironment): Generator<HostLook
       stdinNull: flags.stdinNull,
       notes: notes.map((n) => n.text),
       debugNotes: notes,
+      ttyDecisionAt,
       warnWeakCrypto: o.warnWeakCrypto ?? true,
       proxy,
       stdioForward: flags.stdioForward,

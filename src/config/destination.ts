@@ -20,7 +20,9 @@
  *   drops them, which would leave a host key fingerprint the user asked for unchecked.
  * - Service names as ports (`host:ssh`, a2port's getservbyname) are refused: there is no services
  *   database in this pure layer.
- * - Whitespace in a hop is refused (Debian's ssh ends the `-J` value at the first blank); an empty
+ * - Whitespace in a hop is refused (ssh 9.2 and 10.0 end a ProxyJump value at its first blank, a
+ *   misc.c rtrim bug fixed in 10.1, silently dropping the hops after it; from the command line
+ *   pure-ssh names the hop as 10.1 does, keywords.ts); an empty
  *   host (`user@`) is refused (ssh goes on with an empty name); a `%00` or a percent-encoded user
  *   that is not UTF-8 is refused (ssh keeps the raw bytes; `%00` cuts the name short).
  *
@@ -74,11 +76,12 @@ const URI_SCHEME = 'ssh://';
  * splitUserHostPort('alice@[::1]:2222', 'hop'); // { user: 'alice', host: '::1', port: 2222 }
  * splitUserHostPort('ssh://b%40x@h.example:22/', 'destination'); // { user: 'b@x', host: 'h.example', port: 22 }
  */
-export function splitUserHostPort(text: string, plain: PlainForm): UserHostPort | { error: string } {
+export function splitUserHostPort(text: string, plain: PlainForm, blanks = false): UserHostPort | { error: string } {
   const uri = text.startsWith(URI_SCHEME);
   const rules = FORMS[uri ? 'uri' : plain];
   let rest = uri ? text.slice(URI_SCHEME.length) : text;
-  if (plain === 'hop' && /\s/.test(rest)) return { error: 'blank in a jump host' };
+  // `blanks`: the caller checks the names itself (readconf.c parse_jump's strict check names them).
+  if (plain === 'hop' && !blanks && /\s/.test(rest)) return { error: 'blank in a jump host' };
 
   let user: string | undefined;
   const at = rules.userEndsAt === 'last' ? rest.lastIndexOf('@') : rest.indexOf('@');

@@ -159,8 +159,7 @@ export function parseDynamicForwardSpec(spec: string, remote = false): DynamicFo
     const path = fields[0]!.arg;
     return remote || path === '' || unixPathTooLong(path) ? null : { path };
   }
-  // Two fields with a path in the second are a local forward to a socket in ssh (a -D that
-  // quietly becomes an -L); pure-ssh refuses them as a bad specification.
+  // Two fields with a path in the second: a local forward, see dynamicAsLocalForward.
   if (fields[1]?.isPath) return null;
   const port = parsePort(fields[fields.length - 1]!.arg);
   // readconf.c parse_forward: port 0 only for the server's side (-R port, a SOCKS proxy there).
@@ -169,13 +168,36 @@ export function parseDynamicForwardSpec(spec: string, remote = false): DynamicFo
 }
 
 /**
+ * readconf.c parse_forward with dynamicfwd takes two fields with a path in the second
+ * (`-D 1080:/run/app.sock`, `-D /tmp/in:/run/app.sock`, DynamicForward alike) and fills in a
+ * target, so ssh.c / channels.c set up no SOCKS proxy but a local forward to that socket on the
+ * server, as -L would. Returns that forward, or null for any other text (then
+ * {@link parseDynamicForwardSpec} decides).
+ *
+ * @example
+ * dynamicAsLocalForward('1080:/run/app.sock') // { listen: { port: 1080 }, to: { path: '/run/app.sock' } }
+ */
+export function dynamicAsLocalForward(spec: string): ForwardSpec | null {
+  const fields: FwdField[] = [];
+  let rest = spec.replace(/^\s+/, '');
+  while (fields.length < 3 && rest !== '') {
+    const r = nextField(rest);
+    if (!r) return null;
+    fields.push(r.field);
+    rest = r.rest ?? '';
+  }
+  if (rest !== '' || fields.length !== 2 || !fields[1]!.isPath) return null;
+  return parseForwardSpec(spec);
+}
+
+/**
  * Parse ssh(1) -W (ssh.c: readconf.c parse_forward with dynamicfwd, as for -D): `host:port`
  * (`[v6]:port`, an empty host allowed as ssh sends it), or a Unix socket path on the server
- * (OpenSSH 9.4+: a field with a `/`, or `path:path`). Port 0, a missing port and a bare port are
- * refused: ssh 9.2 and 10 take `-W 22` and `-W 22:/path` without a host and then forward nothing
- * (silently a -N session); pure-ssh says the specification is bad instead.
+ * (OpenSSH 9.4+: a field with a `/`, or `path:path`). Port 0 and a missing port are refused.
+ * A bare port (`-W 22`, and `-W 22:/path`) is valid but names no host: ssh.c keeps no stdio
+ * forward then (its stdio_forward_host stays NULL) and the session is a -N one; that is `'none'`.
  */
-export function parseStdioForwardSpec(spec: string): TargetSpec | null {
+export function parseStdioForwardSpec(spec: string): TargetSpec | 'none' | null {
   const fields: FwdField[] = [];
   let rest = spec.replace(/^\s+/, '');
   while (fields.length < 4 && rest !== '') {
@@ -187,9 +209,14 @@ export function parseStdioForwardSpec(spec: string): TargetSpec | null {
   if (rest !== '') return null;
   const [a, b] = fields;
   if (fields.length === 1 && a!.isPath) return a!.arg === '' || unixPathTooLong(a!.arg) ? null : { path: a!.arg };
+  // readconf.c parse_forward: one field, or a port and a path, leave listen_host NULL; the port
+  // must still be 1..65535 and the path short enough for sun_path.
+  if (fields.length === 1 || (fields.length === 2 && !a!.isPath && b!.isPath)) {
+    if (b !== undefined && (b.arg === '' || unixPathTooLong(b.arg))) return null;
+    return parsePort(a!.arg) > 0 ? 'none' : null;
+  }
   if (fields.length !== 2) return null;
   if (a!.isPath && b!.isPath) return unixPathTooLong(a!.arg) ? null : { path: a!.arg };
-  if (b!.isPath) return null;
   const port = parsePort(b!.arg);
   // readconf.c: the port must be 1..65535; the host shorter than NI_MAXHOST (1025).
   return port > 0 && a!.arg.length < 1025 ? { host: a!.arg, port } : null;

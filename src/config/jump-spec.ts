@@ -11,15 +11,16 @@ export type JumpSpec = UserHostPort;
 /**
  * Parse a ProxyJump / `-J` value into its hops, first hop first. Returns null when any hop is
  * malformed (readconf.c parse_jump fails as a whole), and `'none'` for the keyword `none`.
+ * `blanks`: whitespace inside a hop is kept for the caller to judge (see splitUserHostPort).
  *
  * @example
  * parseJumpSpec('alice@bastion:2222,inner'); // [{ user: 'alice', host: 'bastion', port: 2222 }, { host: 'inner' }]
  */
-export function parseJumpSpec(text: string): JumpSpec[] | 'none' | null {
+export function parseJumpSpec(text: string, blanks = false): JumpSpec[] | 'none' | null {
   if (text.toLowerCase() === 'none') return 'none';
   const hops: JumpSpec[] = [];
   for (const part of text.split(',')) {
-    const hop = splitUserHostPort(part, 'hop');
+    const hop = splitUserHostPort(part, 'hop', blanks);
     if ('error' in hop) return null;
     hops.push(hop);
   }

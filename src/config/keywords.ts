@@ -31,8 +31,9 @@ import {
   type LogLevel,
   type SshOptions,
 } from './options.js';
-import { addForward, parseDynamicForwardSpec, parseForwardSpec } from './forward-spec.js';
+import { addForward, dynamicAsLocalForward, parseDynamicForwardSpec, parseForwardSpec } from './forward-spec.js';
 import { parseJumpSpec } from './jump-spec.js';
+import { dollarExpand } from './tokens.js';
 import { validCommandLineHost, validCommandLineUser } from './destination.js';
 import { SCAN_SCALED_STRERROR, scanScaled } from './scan-scaled.js';
 import { assembledListFails, badListMessage, type AlgorithmListKind } from './openssh-names.js';
@@ -227,8 +228,9 @@ const applyLocalForward: Apply = (o, args, ctx, kw) => {
   if (args.length < 1 || args[0] === '') throw lineError(ctx, 'Missing port argument.');
   if (args.length < 2 || args[1] === '') throw lineError(ctx, 'Missing target argument.');
   if (args.length > 2) throw extraArguments(kw, ctx);
-  const fwd = parseForwardSpec(`${args[0]}:${args[1]}`);
-  if (!fwd) throw lineError(ctx, 'Bad forwarding specification.');
+  const spec = forwardText(`${args[0]}:${args[1]}`, ctx);
+  const fwd = spec.value === undefined ? null : parseForwardSpec(spec.value);
+  if (!fwd) throw badForward(spec.errors, ctx);
   if (ctx.active) addForward(o.localForwards, fwd);
 };
 
@@ -237,21 +239,39 @@ const applyRemoteForward: Apply = (o, args, ctx, kw) => {
   // server-side SOCKS form, which pure-ssh does not provide.
   if (args.length < 1 || args[0] === '') throw lineError(ctx, 'Missing port argument.');
   if (args.length > 2) throw extraArguments(kw, ctx);
-  if (args.length === 1 && parseDynamicForwardSpec(args[0]!, true)) {
+  const spec = forwardText(args.join(':'), ctx);
+  if (args.length === 1 && spec.value !== undefined && parseDynamicForwardSpec(spec.value, true)) {
     throw lineError(ctx, 'RemoteForward without a target (a SOCKS proxy on the server) is not supported by pure-ssh.');
   }
-  const fwd = args.length === 2 ? parseForwardSpec(`${args[0]}:${args[1]}`, true) : null;
-  if (!fwd) throw lineError(ctx, 'Bad forwarding specification.');
+  const fwd = args.length === 2 && spec.value !== undefined ? parseForwardSpec(spec.value, true) : null;
+  if (!fwd) throw badForward(spec.errors, ctx);
   if (ctx.active) addForward(o.remoteForwards, fwd);
 };
 
 const applyDynamicForward: Apply = (o, args, ctx, kw) => {
   if (args.length < 1 || args[0] === '') throw lineError(ctx, 'Missing port argument.');
   if (args.length > 1) throw extraArguments(kw, ctx);
-  const fwd = parseDynamicForwardSpec(args[0]!);
-  if (!fwd) throw lineError(ctx, 'Bad forwarding specification.');
+  const spec = forwardText(args[0]!, ctx);
+  // readconf.c parse_forward: `port:/path` here is a local forward to the server's socket.
+  const local = spec.value === undefined ? null : dynamicAsLocalForward(spec.value);
+  if (local) {
+    if (ctx.active) addForward(o.localForwards, local);
+    return;
+  }
+  const fwd = spec.value === undefined ? null : parseDynamicForwardSpec(spec.value);
+  if (!fwd) throw badForward(spec.errors, ctx);
   if (ctx.active) addForward(o.dynamicForwards, fwd);
 };
+
+/** readconf.c parse_forward: `${VAR}` expanded before the fields are read (tokens.ts dollarExpand). */
+function forwardText(text: string, ctx: LineContext): { value: string | undefined; errors: string[] } {
+  return dollarExpand(text, ctx.env ?? {});
+}
+
+/** readconf.c: a *Forward line parse_forward refused, after misc.c's lines about variables. */
+function badForward(errors: string[], ctx: LineContext): ConfigError {
+  return new ConfigError([...errors, lineError(ctx, 'Bad forwarding specification.').message].join('\n'));
+}
 
 const applySessionType: Apply = (o, args, ctx, kw) => {
   const v = single(kw, args, ctx).toLowerCase();
@@ -267,20 +287,29 @@ const applySessionType: Apply = (o, args, ctx, kw) => {
 
 /** readconf.c oProxyJump / parse_jump: ignored once ProxyCommand or ProxyJump was obtained. */
 const applyProxyJump: Apply = (o, args, ctx, kw) => {
-  const text = single(kw, args, ctx);
-  const hops = parseJumpSpec(text);
-  if (!hops) throw lineError(ctx, `Invalid ProxyJump "${text}"`);
+  // readconf.c parse_jump: a `#` ends the value, trailing whitespace goes. (ssh 9.2 and 10.0 cut
+  // at the first blank instead, misc.c's rtrim bug fixed in 10.1, and so quietly drop the hops
+  // after it; pure-ssh trims as 10.1 does and names a blank inside a hop below.)
+  const commandLine = ctx.source === 'command-line';
+  // readconf.c oProxyJump takes the rest of the line as written (quotes included), not a word;
+  // from the command line (-o) pure-ssh does too, so parse_jump's check names a blank hop.
+  const raw = commandLine && ctx.rest !== undefined
+    ? (args.length === 0 || args[0] === '' ? single(kw, args, ctx) : ctx.rest.replace(/^[\s=]+/, ''))
+    : single(kw, args, ctx);
+  const text = raw.replace(/#.*$/s, '').replace(/\s+$/, '');
+  const hops = parseJumpSpec(text, commandLine);
+  if (!hops) throw lineError(ctx, `Invalid ProxyJump "${raw}"`);
   // readconf.c parse_jump as Debian 12's ssh 9.2 has it (the CVE-2023-51385 fix): from the
   // command line (-o, -J) every hop, last first, must be a valid host and user name, whether or
   // not the option takes effect; a config file's hops are checked only by the hop's own ssh.
-  if (hops !== 'none' && ctx.source === 'command-line') {
+  if (hops !== 'none' && commandLine) {
     for (const hop of [...hops].reverse()) {
       const bad = !validCommandLineHost(hop.host)
         ? `invalid hostname "${hop.host}"`
         : hop.user !== undefined && !validCommandLineUser(hop.user)
           ? `invalid username "${hop.user}"`
           : undefined;
-      if (bad !== undefined) throw new ConfigError(`parse_jump: ${bad}\n${lineError(ctx, `Invalid ProxyJump "${text}"`).message}`);
+      if (bad !== undefined) throw new ConfigError(`parse_jump: ${bad}\n${lineError(ctx, `Invalid ProxyJump "${raw}"`).message}`);
     }
   }
   // readconf.c parse_jump keeps the hops before the last one as written (jump_extra), which is

@@ -1,9 +1,11 @@
 /**
  * ssh_config(5) Match: the criteria `all`, `canonical`, `final`, `exec`, `host`, `originalhost`,
- * `user` and `localuser`, each negatable with `!`, all of them ANDed (readconf.c match_cfg_line).
+ * `user`, `localuser`, and OpenSSH 10's `localnetwork`, `version`, `tagged`, `command` and
+ * `sessiontype`, each negatable with `!`, all of them ANDed (readconf.c match_cfg_line).
  *
  * Pure: `Match exec` runs through an injected function (the Node adapter uses /bin/sh -c).
  */
+import { cidrListMatches, parseCidrList } from './cidr.js';
 import { ConfigError, fatalLineError, lineError, matchPattern, type LineContext } from './options.js';
 
 /** What a Match line is evaluated against. */
@@ -31,8 +33,29 @@ export interface MatchContext {
   tag?: string;
   /** `Match command`: the command line's remote command, its words joined by spaces ("" for none). */
   command: string;
+  /**
+   * `Match sessiontype`: SessionType as obtained so far (-N and -W give `none`); with `default`
+   * or nothing, `exec` when there is a remote command, else `shell`.
+   */
+  sessionType?: 'none' | 'default';
+  /** `Match version`: this program's release as -V prints it (ssh: SSH_RELEASE). */
+  version: string;
+  /**
+   * `Match localnetwork`: the addresses of the interfaces that are up, as getifaddrs(3) lists
+   * them (IPv6 link-local with `%interface`). Undefined when the embedding cannot list them.
+   */
+  interfaces?: () => readonly LocalInterfaceAddress[];
   /** `percentExpand`, passed in to keep this file free of the token table. */
   expand: (text: string, tokens: Record<string, string>) => string;
+}
+
+/** One address of a local interface, for `Match localnetwork`. */
+export interface LocalInterfaceAddress {
+  /** The interface's name (`lo`, `eth0`). */
+  name: string;
+  family: 'IPv4' | 'IPv6';
+  /** Numeric, as getnameinfo(3) prints it. */
+  address: string;
 }
 
 /**
@@ -57,9 +80,6 @@ export function matchPatternList(text: string, list: string, foldCase: boolean):
 
 /** readconf.c match_cfg_line: the criteria that may be written `NAME=ARGUMENT` in one word. */
 const EQUALS_FORM = new Set(['host', 'originalhost', 'user', 'localuser', 'localnetwork', 'version', 'tagged', 'command', 'exec']);
-
-/** OpenSSH 10 criteria pure-ssh does not evaluate yet: an error rather than a guess. */
-const NOT_YET = new Set(['localnetwork', 'version', 'sessiontype']);
 
 /** OpenSSH 10 readconf.c match_cfg_line: the criteria whose argument may be the empty string. */
 const EMPTY_ALLOWED = new Set(['tagged', 'command']);
@@ -128,10 +148,13 @@ export function evaluateMatch(args: readonly string[], m: MatchContext, ctx: Lin
     // (the names match case-insensitively; `host=` alone is a missing argument).
     const eq = name.indexOf('=');
     let arg: string | undefined;
+    // What the debug3 line names: the word, or in the `=` form what precedes the `=` (`!` kept).
+    let shown = original;
     if (eq > 0 && EQUALS_FORM.has(attrib.slice(0, eq))) {
       arg = name.slice(eq + 1);
       name = name.slice(0, eq);
       attrib = attrib.slice(0, eq);
+      shown = `${negate ? '!' : ''}${name}`;
     } else {
       arg = args[++i];
       // OpenSSH 10 readconf.c: no word left (a comment already dropped) has its own message;
@@ -140,15 +163,32 @@ export function evaluateMatch(args: readonly string[], m: MatchContext, ctx: Lin
     }
     // OpenSSH 10 readconf.c: `tagged ""` and `command ""` are valid (they match no tag, no command).
     if ((arg === '' && !EMPTY_ALLOWED.has(attrib)) || arg.startsWith('#')) throw badMatch(ctx, `Missing Match criteria for ${name}`);
-    if (NOT_YET.has(attrib)) {
-      throw lineError(ctx, `unsupported option "Match ${original}": pure-ssh does not evaluate this Match criterion yet`);
-    }
-    if (!['host', 'originalhost', 'user', 'localuser', 'tagged', 'command', 'exec'].includes(attrib)) {
+    if (!['host', 'originalhost', 'user', 'localuser', 'localnetwork', 'version', 'tagged', 'command', 'sessiontype', 'exec'].includes(attrib)) {
       throw badMatch(ctx, `Unsupported Match attribute ${name}`);
     }
     let r: boolean;
-    let criteria: string;
+    let criteria: string | undefined;
     switch (attrib) {
+      case 'localnetwork': {
+        // OpenSSH 10 readconf.c: the list is checked first (addrmatch.c's lines, then the Match
+        // line is bad), then check_match_ifaddrs looks for an interface address in it.
+        const list = parseCidrList(arg);
+        if (!list.networks) throw badMatch(ctx, list.errors.join('\n'));
+        if (!m.interfaces) throw lineError(ctx, 'unsupported option "Match localnetwork": the local interfaces cannot be listed here');
+        r = localNetworkMatches(m.interfaces(), arg, list.networks, ctx);
+        criteria = undefined;
+        break;
+      }
+      case 'version':
+        criteria = m.version;
+        r = matchPatternList(m.version, arg, false);
+        break;
+      case 'sessiontype':
+        // OpenSSH 10 readconf.c: subsystem (-s, which pure-ssh lacks), none, exec with a remote
+        // command, else shell.
+        criteria = m.sessionType === 'none' ? 'none' : m.command !== '' ? 'exec' : 'shell';
+        r = matchPatternList(criteria, arg, false);
+        break;
       case 'host':
         criteria = m.host;
         r = matchPatternList(m.host, arg, true);
@@ -192,7 +232,26 @@ export function evaluateMatch(args: readonly string[], m: MatchContext, ctx: Lin
     }
     if (r === negate) result = false;
     // readconf.c match_cfg_line's debug3 line, the blank at its end included.
-    ctx.note(`${ctx.source} line ${ctx.line}: ${r !== negate ? '' : 'not '}matched '${original} "${criteria}"' `, 3);
+    ctx.note(`${ctx.source} line ${ctx.line}: ${r !== negate ? '' : 'not '}matched '${shown}${criteria === undefined ? '' : ` "${criteria}"`}' `, 3);
   }
   return result;
+}
+
+/**
+ * OpenSSH 10 readconf.c check_match_ifaddrs: whether an address of an interface that is up lies
+ * in `networks`, with its debug lines. getifaddrs(3) on Linux lists each interface's link-layer
+ * entry (AF_PACKET, family 17, which ssh skips) first, then the IPv4 addresses, then the IPv6 ones.
+ */
+function localNetworkMatches(addrs: readonly LocalInterfaceAddress[], list: string, networks: Parameters<typeof cidrListMatches>[1], ctx: LineContext): boolean {
+  const fn = 'check_match_ifaddrs';
+  for (const name of new Set(addrs.map((a) => a.name))) ctx.note(`${fn}: interface ${name}: unsupported address family 17`, 2);
+  const ordered = [...addrs.filter((a) => a.family === 'IPv4'), ...addrs.filter((a) => a.family === 'IPv6')];
+  for (const a of ordered) {
+    ctx.note(`${fn}: interface ${a.name} addr ${a.address}`, 3);
+    if (cidrListMatches(a.address, networks)) {
+      ctx.note(`${fn}: matched interface ${a.name}: address ${a.address} in ${list}`, 3);
+      return true;
+    }
+  }
+  return false;
 }

@@ -129,11 +129,17 @@ export class ConfigError extends Error {
    * (`Bad port`, `Unknown cipher type`, `Bad local forwarding specification`, ...), not through
    * log.c: checked with `ssh -p x h 2>&1 | cat -A` on ssh 9.2 (no `^M`).
    */
-  static plain(message: string): ConfigError {
+  static plain(message: string, logged: string[] = []): ConfigError {
     const err = new ConfigError(message);
     err.plain = true;
+    err.logged = logged;
     return err;
   }
+  /**
+   * Lines ssh's log (error()) said before a plain message, e.g. misc.c's `env var ${X} has no
+   * value` before `Bad local forwarding specification`: "\r\n"-ended, as log.c writes them.
+   */
+  logged: string[] = [];
 }
 
 /** ssh's debug levels as -v, -vv and -vvv show them (log.c debug, debug2, debug3). */
@@ -149,6 +155,8 @@ export interface LineContext {
   active: boolean;
   /** Debug notes: ssh's debug lines, at its level (1: -v, the default; 2: -vv; 3: -vvv). */
   note: (message: string, level?: DebugLevel) => void;
+  /** The environment, for `${VAR}` in forwarding specifications (readconf.c parse_forward). */
+  env?: Readonly<Record<string, string | undefined>>;
   /**
    * The line's text after its keyword as written (quotes and escapes kept, trailing whitespace
    * removed), for the keywords readconf.c takes raw rather than split (ProxyCommand).

@@ -9,9 +9,10 @@
 import { argvSplit } from './argv-split.js';
 import { expandIncludePath } from './include.js';
 import { applyOption, noEmptyArgument } from './keywords.js';
-import { evaluateMatch, type MatchContext } from './match.js';
+import { evaluateMatch, type LocalInterfaceAddress, type MatchContext } from './match.js';
 import { ConfigError, lineError, matchPattern, type DebugLevel, type LineContext, type SshOptions } from './options.js';
 import { connectionTokens, percentExpand, pickTokens, type LocalIdentity, type UserHomeLookup } from './tokens.js';
+import { PURE_SSH_VERSION } from '../transport/version.js';
 
 export { applyOption, SSH_CONFIG_KEYWORDS, type KeywordEntry, type KeywordHandling } from './keywords.js';
 export { parseDynamicForwardSpec, parseForwardSpec, type DynamicForwardSpec, type ForwardSpec } from './forward-spec.js';
@@ -161,6 +162,10 @@ export interface ReadConfigContext {
   command?: string;
   /** The environment, for ${VAR} in Match exec commands. */
   env?: Readonly<Record<string, string | undefined>>;
+  /** `none` when the command line asked for no session (-N, -W): Match sessiontype. */
+  sessionType?: 'none';
+  /** Match localnetwork: the local interfaces' addresses (none known without it: an error). */
+  interfaces?: () => readonly LocalInterfaceAddress[];
 }
 
 /**
@@ -216,6 +221,10 @@ function matchContext(o: SshOptions, c: ReadConfigContext): MatchContext {
     exec: c.exec,
     tag: o.tag,
     command: c.command ?? '',
+    sessionType: c.sessionType ?? o.sessionType,
+    // OpenSSH 10 readconf.c: ssh's SSH_RELEASE; pure-ssh's own, as -V prints it.
+    version: `pure-ssh_${PURE_SSH_VERSION}`,
+    interfaces: c.interfaces,
     execTokens: () =>
       pickTokens(
         connectionTokens({ local, host, originalHost, port: o.port ?? 22, user, hostKeyAlias: o.hostKeyAlias }),
@@ -256,7 +265,7 @@ function readConfigText(o: SshOptions, text: string, source: string, c: ReadConf
 
 /** readconf.c process_config_line_depth: one line; throws ConfigError when it is bad. */
 function readConfigLine(o: SshOptions, line: string, lineNumber: number, source: string, c: ReadConfigContext, depth: number, state: BlockState): void {
-  const ctx: LineContext = { source, line: lineNumber, active: state.active, note: c.note };
+  const ctx: LineContext = { source, line: lineNumber, active: state.active, note: c.note, env: c.env };
   let parsed;
   try {
     parsed = splitConfigLine(line);

@@ -109,6 +109,40 @@ export function percentExpand(
 }
 
 /**
+ * misc.c dollar_expand: each `${VAR}` replaced by the variable's value, as readconf.c
+ * parse_forward does first for -L, -R, -D, -W and the *Forward keywords (so a variable that
+ * holds a path makes a path field). Every variable that is not set is named, then the whole text
+ * fails; an unclosed or empty `${}` fails at once. `errors` holds OpenSSH's error() lines for the
+ * log (misc.c names its function, `vdollar_percent_expand`, in 9.2 and 10).
+ *
+ * @example
+ * dollarExpand('${PORT}:db:5432', { PORT: '6000' }) // { value: '6000:db:5432', errors: [] }
+ */
+export function dollarExpand(
+  text: string,
+  env: Readonly<Record<string, string | undefined>>,
+): { value: string | undefined; errors: string[] } {
+  const fn = 'vdollar_percent_expand';
+  const errors: string[] = [];
+  let out = '';
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] !== '$' || text[i + 1] !== '{') {
+      out += text[i];
+      continue;
+    }
+    const end = text.indexOf('}', i + 2);
+    if (end < 0) return { value: undefined, errors: [...errors, `${fn}: environment variable '${text.slice(i + 2)}' missing closing '}'`] };
+    const name = text.slice(i + 2, end);
+    if (name === '') return { value: undefined, errors: [...errors, `${fn}: zero-length environment variable`] };
+    const value = env[name];
+    if (value === undefined) errors.push(`${fn}: env var \${${name}} has no value`);
+    else out += value;
+    i = end;
+  }
+  return { value: errors.length > 0 ? undefined : out, errors };
+}
+
+/**
  * getpwnam(3)'s answer for `~user`: the home directory (pw_dir) of user `name`, undefined when
  * there is no such user (src/node/user-home.ts gives the CLI's).
  */

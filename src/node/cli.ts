@@ -171,7 +171,10 @@ async function main(): Promise<void> {
     if (err instanceof ConfigError) {
       // ssh.c's fprintf(stderr) errors: as given, "\n". No message: ssh's error() said nothing at
       // the LogLevel asked for (-q).
-      if (err.plain) process.stderr.write(`${err.message}\n`);
+      if (err.plain) {
+        if (err.logged.length > 0) writeLog(logLines(err.logged.join('\n')));
+        process.stderr.write(`${err.message}\n`);
+      }
       else if (err.message !== '') writeLog(logLines(err.message));
       process.exit(err.exitCode);
     }
@@ -190,19 +193,22 @@ async function main(): Promise<void> {
     // before readconf.c fill_default_options refuses an algorithm list).
     const log = new Log(outcome.config.logLevel, logFd);
     log.debug1(`pure-ssh_${version()}, ${runtimeName()}`);
-    for (const n of outcome.config.debugNotes) log.debug(n.level, n.text);
+    const { debugNotes, ttyDecisionAt } = outcome.config;
     let algorithms;
     try {
       algorithms = await appliedAlgorithms(outcome.config);
     } catch (err) {
+      for (const n of debugNotes) log.debug(n.level, n.text);
       writeLog(logLines((err as Error).message));
       process.exit(EXIT_ERROR);
     }
-    // ssh.c main decides on a pseudo-terminal before -G prints: its logit() at INFO when one
-    // would be allocated by default but stdin is not a terminal (or -n).
+    for (const n of debugNotes.slice(0, ttyDecisionAt)) log.debug(n.level, n.text);
+    // ssh.c main decides on a pseudo-terminal before -G prints, amid its debug lines: its logit()
+    // at INFO when one would be allocated by default but stdin is not a terminal (or -n).
     if (outcome.config.ttyByDefault && (outcome.config.stdinNull || !process.stdin.isTTY)) {
       log.info('Pseudo-terminal will not be allocated because stdin is not a terminal.');
     }
+    for (const n of debugNotes.slice(ttyDecisionAt)) log.debug(n.level, n.text);
     process.stdout.write(dumpConfig(outcome.config, algorithms).map((l) => `${l}\n`).join(''));
     process.exit(0);
   }

@@ -661,6 +661,9 @@ export class SshClient extends EventEmitter {
       bannerTimeout: Math.max(0, options.bannerTimeout ?? 0),
       keepaliveInterval: Math.max(0, options.keepaliveInterval ?? 0),
       keepaliveCountMax: options.keepaliveCountMax,
+      // OpenSSH's monotime() (CLOCK_BOOTTIME; Node's hrtime is CLOCK_MONOTONIC, the same clock
+      // unless the machine was suspended): keepalives on its whole seconds, as ssh(1) sends them.
+      monotimeOffset: Number(process.hrtime.bigint() / 1000n) / 1000 - performance.now(),
       rekeyTime: Math.max(0, options.rekeyTime ?? 0),
       host: options.host,
       port: options.port ?? 22,

@@ -8,12 +8,13 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { isIP, Socket } from 'node:net';
-import { homedir, hostname as osHostname, userInfo } from 'node:os';
+import { homedir, hostname as osHostname, networkInterfaces, userInfo } from 'node:os';
 import type { Duplex } from 'node:stream';
 import { ConfigError, jumpHostArgv, resolveCommandLineAsync, type CliEnvironment, type ResolvedConfig } from '../config/cli-args.js';
 import { LOG_LEVELS, type LogLevel } from '../config/ssh-config.js';
 import type { CryptoProvider } from '../crypto/provider.js';
 import type { SshError } from '../errors.js';
+import type { LocalInterfaceAddress } from '../config/match.js';
 import type { SshClient } from './client.js';
 import { lookupHost } from './host-lookup.js';
 import { tcpServicePort } from './services.js';
@@ -135,6 +136,22 @@ export function matchExec(command: string): number {
  * CanonicalizeHostname needs, services(5),
  * the -i check and its warning. One for every bin, so each resolves a destination as `pure-ssh` does.
  */
+/**
+ * getifaddrs(3) as OpenSSH's check_match_ifaddrs reads it (Match localnetwork): the interfaces
+ * that are up, in order; an IPv6 link-local address named with `%interface` as getnameinfo(3)
+ * prints it.
+ */
+function localInterfaceAddresses(): LocalInterfaceAddress[] {
+  const out: LocalInterfaceAddress[] = [];
+  for (const [name, addrs] of Object.entries(networkInterfaces())) {
+    for (const a of addrs ?? []) {
+      const scoped = a.family === 'IPv6' && (a.scopeid ?? 0) !== 0 ? `${a.address}%${name}` : a.address;
+      out.push({ name, family: a.family, address: scoped });
+    }
+  }
+  return out;
+}
+
 export function processCliEnvironment(): CliEnvironment {
   const orUndefined = <T>(read: () => T): T | undefined => {
     try {
@@ -151,6 +168,7 @@ export function processCliEnvironment(): CliEnvironment {
     uid: process.getuid?.() ?? -1,
     localHostName: osHostname(),
     exec: matchExec,
+    interfaces: localInterfaceAddresses,
     lookupHost,
     servicePort: (name) => tcpServicePort(name),
     userHome: (name) => userHome(name),
@@ -495,6 +513,19 @@ const failedDepth = new WeakMap<object, number>();
 const refusedHopLevel = new WeakMap<object, LogLevel>();
 /** Failures of a jump host's channel to the next host (ssh -W's "stdio forwarding failed"). */
 const stdioFailed = new WeakSet<object>();
+/**
+ * The configuration of each connection a failure passed through on its way up, by depth (0: the
+ * destination's): ssh(1) runs one process per host, each logging at its own host's LogLevel.
+ */
+const routeLevels = new WeakMap<object, ResolvedConfig[]>();
+
+/** Note that `err` went up through the connection to `cfg` at `depth` (see routeLevels). */
+function passedThrough(err: unknown, cfg: ResolvedConfig, depth: number): void {
+  if (!err || typeof err !== 'object') return;
+  let levels = routeLevels.get(err);
+  if (!levels) routeLevels.set(err, (levels = []));
+  levels[depth] ??= cfg;
+}
 
 function tagged(err: unknown, cfg: ResolvedConfig, depth: number): unknown {
   if (err && typeof err === 'object' && !failedAt.has(err)) {
@@ -522,16 +553,20 @@ export function failureLog(err: unknown, log: Log): Log {
  * any banner: kex.c's "kex_exchange_identification: Connection closed by remote host" (error) and
  * packet.c's "Connection closed by UNKNOWN port 65535" (sshpkt_fatal's logdie, INFO; no socket:
  * no address). The command itself logs at `log`'s level (-q, LogLevel); a hop in between at its
- * own, taken to be the failed hop's (ssh 9.2 passes neither -q nor LogLevel down the chain).
+ * own host's LogLevel, as its `ssh -W` process reads it from the configuration (ssh 9.2 passes
+ * neither -q nor LogLevel down the chain, only -F and -v).
  * Returns whether `err` was a jump host's (false: nothing printed).
  */
 export function logJumpFailure(err: unknown, log: Log): boolean {
   if (!err || typeof err !== 'object') return false;
   const depth = failedDepth.get(err) ?? 0;
   const hopLog = failureLog(err, log);
+  const levels = routeLevels.get(err) ?? [];
   if (stdioFailed.has(err)) hopLog.error('stdio forwarding failed');
   for (let i = depth; i > 0; i--) {
-    const above = i === 1 ? log : hopLog;
+    // The process of the host at depth i - 1, which connected through the one that failed.
+    const own = levels[i - 1];
+    const above = i === 1 ? log : own ? new Log(own.logLevel) : hopLog;
     above.error(KEX_IDENTIFICATION_CLOSED);
     above.info('Connection closed by UNKNOWN port 65535');
   }
@@ -558,13 +593,17 @@ export async function openRoute(cfg: ResolvedConfig, log: Log, libs: Libraries |
     const outcome = await resolveCommandLineAsync(jumpHostArgv(cfg.proxy.hops, cfg), route.env).catch((err: unknown) => {
       // Said by the hop's process, whose configuration is what failed: INFO, or its -v level.
       if (err && typeof err === 'object') refusedHopLevel.set(err, cfg.verbose > 0 ? LOG_LEVELS[Math.min(LOG_LEVELS.indexOf('DEBUG1') + cfg.verbose - 1, LOG_LEVELS.length - 1)]! : 'INFO');
+      passedThrough(err, cfg, depth);
       throw tagged(err, cfg, depth + 1);
     });
     if (outcome.kind !== 'run') throw tagged(new ConfigError(`Invalid ProxyJump: ${cfg.proxy.hops.map((h) => h.host).join(',')}`), cfg, depth + 1);
     const hop = outcome.config;
     for (const n of hop.debugNotes) log.debug(n.level, n.text);
     log.debug1(`Connecting to jump host ${hop.hostName} port ${hop.port}.`);
-    const via = await connectHost(hop, log, libs, route, depth + 1);
+    const via = await connectHost(hop, log, libs, route, depth + 1).catch((err: unknown) => {
+      passedThrough(err, cfg, depth);
+      throw err;
+    });
     try {
       const sock = await via.openDirectTcpip({ host: cfg.hostName, port: cfg.port, originatorAddress: '127.0.0.1', originatorPort: 65535 });
       if (depth === 0) route.onTransport?.(countStream(sock));
@@ -572,6 +611,7 @@ export async function openRoute(cfg: ResolvedConfig, log: Log, libs: Libraries |
     } catch (err) {
       await via.close().catch(() => {});
       if (err && typeof err === 'object') stdioFailed.add(err);
+      passedThrough(err, cfg, depth);
       throw tagged(err, hop, depth + 1);
     }
   }
