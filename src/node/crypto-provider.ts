@@ -262,17 +262,19 @@ const fromHex = (h: string) => new Uint8Array(Buffer.from(h, 'hex'));
 /**
  * Whether this runtime's X25519 gives RFC 7748 §6.1's answers (Alice's public key, the shared
  * secret) and refuses a low-order point (u = 0). Bun and Deno implement node:crypto too; one that
- * does not, or differs, keeps the pure X25519.
+ * does not, or differs, keeps the pure X25519. Alice's private key is imported once (through the
+ * same PKCS#8 path as every key, {@link privateKeyObject}) and used for all three answers: each
+ * PKCS#8 import costs OpenSSL ~0.5 ms of CPU, and these checks run at every start.
  */
 function x25519Works(): boolean {
   try {
-    const alice = fromHex('77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a');
-    const bobPublic = fromHex('de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f');
-    if (Buffer.from(nodeX25519.publicKey(alice)).toString('hex') !== '8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a') return false;
-    const k = Buffer.from(nodeX25519.sharedSecret(alice, bobPublic)).toString('hex');
+    const alice = privateKeyObject(X25519_PKCS8, fromHex('77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a'), 'X25519 private key');
+    const agree = (peer: Uint8Array) => diffieHellman({ privateKey: alice, publicKey: publicKeyObject(X25519_SPKI, peer, 'X25519 public key') });
+    if (Buffer.from(rawPublic(createPublicKey(alice))).toString('hex') !== '8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a') return false;
+    const k = agree(fromHex('de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f')).toString('hex');
     if (k !== '4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742') return false;
     try {
-      nodeX25519.sharedSecret(alice, new Uint8Array(32));
+      agree(new Uint8Array(32));
       return false;
     } catch {
       return true;
@@ -283,26 +285,31 @@ function x25519Works(): boolean {
 }
 
 /**
+ * RFC 8032 §7.1 TEST 2's signature with S replaced by S + L (L = 2^252 +
+ * 27742317777372353535851937790883648493, RFC 8032 §5.1): a non-canonical S, which RFC 8032
+ * §5.1.7 and OpenSSH refuse. Computed once from the vector (test/provider.test.ts checks it).
+ */
+export const ED25519_TEST2_MAULED_SIGNATURE =
+  '92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da' +
+  'f52db7415978abc61b2c2eb6aeebfca0387b2eaeb4302aeeb00d291612bb0c10';
+
+/**
  * Whether this runtime's Ed25519 gives RFC 8032 §7.1 TEST 2's public key and signature, verifies
- * it, and refuses it with S + L (a non-canonical S, RFC 8032 §5.1.7, which OpenSSH refuses too).
+ * it, and refuses it with S + L ({@link ED25519_TEST2_MAULED_SIGNATURE}). The seed is imported
+ * once for the public key and the signature (see {@link x25519Works}).
  */
 function ed25519Works(): boolean {
   try {
-    const seed = fromHex('4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb');
+    const seed = privateKeyObject(ED25519_PKCS8, fromHex('4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb'), 'Ed25519 seed');
     const message = fromHex('72');
-    const pk = nodeEd25519.publicKey(seed);
+    const pk = rawPublic(createPublicKey(seed));
     if (Buffer.from(pk).toString('hex') !== '3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c') return false;
-    const sig = nodeEd25519.sign(seed, message);
+    const sig = new Uint8Array(nodeSign(null, message, seed));
     const expected =
       '92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da' +
       '085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00';
     if (Buffer.from(sig).toString('hex') !== expected || !nodeEd25519.verify(pk, sig, message)) return false;
-    // S + L, L = 2^252 + 27742317777372353535851937790883648493 (RFC 8032 §5.1), little-endian.
-    const s = BigInt('0x' + Buffer.from(sig.subarray(32)).reverse().toString('hex'));
-    const big = s + (1n << 252n) + 27742317777372353535851937790883648493n;
-    const mauled = sig.slice();
-    mauled.set(Buffer.from(big.toString(16).padStart(64, '0'), 'hex').reverse(), 32);
-    return !nodeEd25519.verify(pk, mauled, message);
+    return !nodeEd25519.verify(pk, fromHex(ED25519_TEST2_MAULED_SIGNATURE), message);
   } catch {
     return false;
   }
