@@ -123,10 +123,10 @@ export type EcdsaCurveName = 'nistp256' | 'nistp384' | 'nistp521';
 
 /**
  * ECDSA on one NIST curve (RFC 5656) with raw keys: the private scalar d big-endian at the
- * curve's size (32, 48, 66 bytes), already checked by the caller to lie in [1, n−1].
+ * curve's size (32, 48, 66 bytes).
  */
 export interface EcdsaCurveOps {
-  /** Q = d·G as an uncompressed SEC1 point (0x04 || X || Y, SEC1 §2.3.3). */
+  /** Q = d·G as an uncompressed SEC1 point (0x04 || X || Y, SEC1 §2.3.3); throws unless d is in [1, n−1] (SEC1 §3.2.1). */
   publicKey(d: Uint8Array): Uint8Array;
   /**
    * The signature of `data` hashed with the curve's SHA-2 (RFC 5656 §6.2.1: SHA-256, -384,

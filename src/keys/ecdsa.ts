@@ -30,13 +30,9 @@ export interface EcdsaCurve {
   readonly scalarBytes: number;
   /** RFC 5480 §2.1.1.1 namedCurve OID. */
   readonly oid: string;
-  /** The group order n, big-endian at {@link scalarBytes} (FIPS 186-4 §D.1.2), lowercase hex. */
-  readonly order: string;
 }
 
 // RFC 5656 §6.2.1: the hash follows the curve size (noble's curves prehash with exactly these).
-// The orders are written out (checked against noble's in test/ecdsa-provider.test.ts) so that a
-// key checked and used through the runtime's ECDSA never loads noble's NIST curves.
 const CURVES: EcdsaCurve[] = [
   {
     keyType: 'ecdsa-sha2-nistp256',
@@ -44,7 +40,6 @@ const CURVES: EcdsaCurve[] = [
     curve: p256,
     scalarBytes: 32,
     oid: '1.2.840.10045.3.1.7',
-    order: 'ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551',
   },
   {
     keyType: 'ecdsa-sha2-nistp384',
@@ -52,7 +47,6 @@ const CURVES: EcdsaCurve[] = [
     curve: p384,
     scalarBytes: 48,
     oid: '1.3.132.0.34',
-    order: 'ffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973',
   },
   {
     keyType: 'ecdsa-sha2-nistp521',
@@ -60,7 +54,6 @@ const CURVES: EcdsaCurve[] = [
     curve: p521,
     scalarBytes: 66,
     oid: '1.3.132.0.35',
-    order: '01fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffa51868783bf2f966b7fcc0148f709a5d03bb5c9b8899c47aebb6fb71e91386409',
   },
 ];
 
@@ -141,18 +134,6 @@ function ecdsaSignature(c: EcdsaCurve): HostKeyAlgorithm {
 /** ecdsa-sha2-nistp256/384/521 signature verification (RFC 5656 §3.1.2, §6.2.1), in that order. */
 export const ecdsaSignatures: readonly HostKeyAlgorithm[] = CURVES.map(ecdsaSignature);
 
-/** Whether the big-endian `d` (the curve's size) lies in [1, n−1] (SEC1 §3.2.1). */
-function scalarInRange(d: Uint8Array, c: EcdsaCurve): boolean {
-  let nonZero = 0;
-  // The sign of d − n, from the most significant byte that differs.
-  let cmp = 0;
-  for (let i = 0; i < d.length; i++) {
-    nonZero |= d[i]!;
-    if (cmp === 0) cmp = d[i]! - parseInt(c.order.slice(2 * i, 2 * i + 2), 16);
-  }
-  return nonZero !== 0 && cmp < 0;
-}
-
 /**
  * An ECDSA signing key from its private scalar `d` (big-endian, at most the curve's size). `d` is
  * copied; it must be in [1, n−1], and when `expectedQ` is given it must be d·G, or a KeyError
@@ -168,8 +149,7 @@ export function ecdsaKeyFromScalar(keyType: string, d: Uint8Array, expectedQ?: U
   secret.set(d, scalarBytes - d.length);
   let q: Uint8Array;
   try {
-    // SEC1 §3.2.1: d must be in [1, n−1] (noble checks too; the runtime may not).
-    if (!scalarInRange(secret, c)) throw new RangeError(`${keyType} private scalar is not in [1, n-1]`);
+    // SEC1 §3.2.1: d must be in [1, n−1]; noble and the provider throw otherwise.
     const runtime = crypto?.ecdsa?.(identifier);
     q = runtime ? runtime.publicKey(secret) : curve.getPublicKey(secret, false);
   } catch (cause) {

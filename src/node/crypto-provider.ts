@@ -320,6 +320,8 @@ export interface NodeEcCurve {
   /** RFC 5480 §2.1.1.1 namedCurve, the OBJECT IDENTIFIER's DER encoding. */
   readonly oid: Buffer;
   readonly size: number;
+  /** The group order n (FIPS 186-4 §D.1.2), big-endian at {@link size}, lowercase hex. */
+  readonly order: string;
   /** RFC 5656 §6.2.1. */
   readonly hash: 'sha256' | 'sha384' | 'sha512';
   /** A private scalar and its public point (uncompressed), for the check on first use. */
@@ -336,6 +338,7 @@ export const NODE_EC_CURVES: Readonly<Record<EcdsaCurveName, NodeEcCurve>> = {
   nistp256: {
     oid: Buffer.from('06082a8648ce3d030107', 'hex'),
     size: 32,
+    order: 'ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551',
     hash: 'sha256',
     knownD: 'c9afa9d845ba75166b5c215767b1d6934e50c3db36e89b127b8a622b120f6721',
     knownQ:
@@ -344,6 +347,7 @@ export const NODE_EC_CURVES: Readonly<Record<EcdsaCurveName, NodeEcCurve>> = {
   nistp384: {
     oid: Buffer.from('06052b81040022', 'hex'),
     size: 48,
+    order: 'ffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973',
     hash: 'sha384',
     knownD: '6b9d3dad2e1b8c1c05b19875b6659f4de23c3b667bf297ba9aa47740787137d896d5724e4c70a825f872c9ea60d2edf5',
     knownQ:
@@ -353,6 +357,7 @@ export const NODE_EC_CURVES: Readonly<Record<EcdsaCurveName, NodeEcCurve>> = {
   nistp521: {
     oid: Buffer.from('06052b81040023', 'hex'),
     size: 66,
+    order: '01fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffa51868783bf2f966b7fcc0148f709a5d03bb5c9b8899c47aebb6fb71e91386409',
     hash: 'sha512',
     knownD: '0000000000000000000000000000000000000000000000000000000000000000000043c97eae59687576d288156104e80d6916ac61bf99c38af7fe4ec94fb8759b16',
     knownQ:
@@ -368,12 +373,28 @@ function tlv(tag: number, ...parts: Buffer[]): Buffer {
 }
 
 /**
+ * Whether the big-endian `d` (the curve's size) lies in [1, n−1] (SEC1 §3.2.1): OpenSSL 3.0 imports
+ * 0, n and n + 1 alike (the last as the key of G), so the check is ours.
+ */
+function scalarInRange(c: NodeEcCurve, d: Uint8Array): boolean {
+  let nonZero = 0;
+  // The sign of d − n, from the most significant byte that differs.
+  let cmp = 0;
+  for (let i = 0; i < d.length; i++) {
+    nonZero |= d[i]!;
+    if (cmp === 0) cmp = d[i]! - parseInt(c.order.slice(2 * i, 2 * i + 2), 16);
+  }
+  return nonZero !== 0 && cmp < 0;
+}
+
+/**
  * A private KeyObject from the raw scalar: RFC 5915 §3 ECPrivateKey `SEQUENCE { version 1,
  * privateKey OCTET STRING, [0] namedCurve }` without the optional public key, which OpenSSL
  * computes. The DER copies holding `d` are wiped.
  */
 function ecPrivateKeyObject(c: NodeEcCurve, d: Uint8Array): KeyObject {
   if (d.length !== c.size) throw new RangeError(`EC private scalar must be ${c.size} bytes, got ${d.length}`);
+  if (!scalarInRange(c, d)) throw new RangeError('EC private scalar is not in [1, n-1]');
   const octets = tlv(0x04, Buffer.from(d));
   const der = tlv(0x30, Buffer.from('020101', 'hex'), octets, tlv(0xa0, c.oid));
   try {
