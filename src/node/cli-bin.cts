@@ -41,6 +41,12 @@ import { Script } from 'node:vm';
 
 const BUNDLE = join(__dirname, 'cli-bundle.cjs');
 const bundleRequire = nodeModule.createRequire(BUNDLE);
+/**
+ * The bundle's second file (scripts/bundle-cli.mjs LAZY_MODULES): the modules it loads on first
+ * use, required by the bundle as `./cli-lazy.cjs`, compiled here with a code cache of its own.
+ */
+const LAZY = join(__dirname, 'cli-lazy.cjs');
+const LAZY_REQUEST = './cli-lazy.cjs';
 
 /**
  * Our cache file: magic, sha256 of the bundle source, sha256 of the payload, V8's payload. The
@@ -89,15 +95,15 @@ const V8_DEFAULTS_HOOK = Symbol.for('pure-ssh.v8-defaults');
 const KEEP = 3;
 
 /**
- * The bundle's text, the sha256 of its bytes, and the buffer they were read into (free once this
- * returns: {@link readCache} reads the code cache into it). The bundle is ASCII
- * (scripts/bundle-cli.mjs makes sure), so latin1 is its exact text and the cheapest decoding: a
- * one-byte string, no UTF-8 validation; Node makes one this size an external string (a malloc'd
- * copy, outside V8's heap), which V8 compiles in place.
+ * The text of `path` (the bundle or its lazy file), the sha256 of its bytes, and the buffer they
+ * were read into (free once this returns: {@link readCache} reads the code cache into it). Both
+ * files are ASCII (scripts/bundle-cli.mjs makes sure), so latin1 is the exact text and the
+ * cheapest decoding: a one-byte string, no UTF-8 validation; Node makes one this size an external
+ * string (a malloc'd copy, outside V8's heap), which V8 compiles in place.
  */
-function readBundle(): { source: string; hash: Buffer; spare: Buffer } {
-  const bytes = readWhole(BUNDLE);
-  if (bytes === undefined) throw new Error(`${BUNDLE}: changed while being read`);
+function readSource(path: string): { source: string; hash: Buffer; spare: Buffer } {
+  const bytes = readWhole(path);
+  if (bytes === undefined) throw new Error(`${path}: changed while being read`);
   return { source: bytes.toString('latin1'), hash: sha256(bytes), spare: bytes };
 }
 
@@ -252,13 +258,25 @@ function run(): void {
     bundleRequire(BUNDLE);
     return;
   }
-  // Node 20: the V8 code cache by hand, keyed by the bundle's content and Node's version.
-  const { source, hash: sourceHash, spare } = readBundle();
+  // Node 20: the V8 code cache by hand, keyed by each file's content and Node's version.
   const dir = cacheDir();
-  const prefix = `cli-${process.version}-${process.arch}-`;
+  let lazy: unknown;
+  const scriptRequire = ((id: string) =>
+    id === LAZY_REQUEST ? (lazy ??= runCached(LAZY, 'lazy', bundleRequire, dir)) : bundleRequire(id)) as NodeJS.Require;
+  runCached(BUNDLE, 'cli', scriptRequire, dir);
+}
+
+/**
+ * Compile `path` with V8's code cache from `dir` (files named `NAME-NODEVERSION-ARCH-HASH`), run
+ * it as a CommonJS module with `require`, and return its exports; the cache is written (once, see
+ * below) when it was missing, stale or partial.
+ */
+function runCached(path: string, name: string, require: NodeJS.Require, dir: string | undefined): unknown {
+  const { source, hash: sourceHash, spare } = readSource(path);
+  const prefix = `${name}-${process.version}-${process.arch}-`;
   const file = dir && join(dir, `${prefix}${sourceHash.toString('hex', 0, 8)}.v8cache`);
   const cached = file ? readCache(file, sourceHash, spare) : undefined;
-  const script = new Script(source, { filename: BUNDLE, cachedData: cached });
+  const script = new Script(source, { filename: path, cachedData: cached });
   const accepted = cached !== undefined && !script.cachedDataRejected;
   // Its length only, for the write below: a closure that kept the buffer itself (a WebAssembly
   // memory, 0.8 MB, see "Memory" above) would keep it mapped for the whole run.
@@ -284,7 +302,8 @@ function run(): void {
     process.once('exit', write);
   }
   const mod = { exports: {} };
-  (script.runInThisContext() as (...args: unknown[]) => void)(mod.exports, bundleRequire, mod, BUNDLE, __dirname);
+  (script.runInThisContext() as (...args: unknown[]) => void)(mod.exports, require, mod, path, __dirname);
+  return mod.exports;
 }
 
 run();
