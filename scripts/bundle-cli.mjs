@@ -1,8 +1,9 @@
 /**
  * The `pure-ssh` command as one file: dist/node/cli-bundle.cjs, built by `npm run build` after tsc
  * from tsc's own output (dist/node/cli.js and what it imports, @noble/* and pako included), so
- * the bundle runs exactly the code the tests run. package.json's `bin.pure-ssh` is
- * dist/node/cli-bin.cjs (src/node/cli-bin.cts), which runs this file with V8's code cache.
+ * the bundle runs exactly the code the tests run, plus a second file for the modules it loads on
+ * first use (dist/node/cli-lazy.cjs, see LAZY_MODULES). package.json's `bin.pure-ssh` is
+ * dist/node/cli-bin.cjs (src/node/cli-bin.cts), which runs these files with V8's code cache.
  *
  * Why: Node loads ES modules one file at a time (resolve, stat, read, compile, link), and the
  * CLI's ~150 modules cost about 100 ms of CPU before the first packet. One file leaves only the
@@ -44,7 +45,7 @@ if (!existsSync(`${root}/${entry}`)) {
  *
  * The real modules, and whatever of their package only they import, are not in the bundle but in
  * a second file beside it, dist/node/cli-lazy.cjs ({@link LAZY_FILE}), which the stand-in
- * requires on first use (the bin compiles it with a code cache of its own): 0.42 of the 1.25 MB
+ * requires on first use (the bin compiles it with a code cache of its own): 0.42 MB of the 1.25 MB
  * the bundle was, which every start read, copied into a string and hashed although a tunnel with
  * node:crypto's X25519/Ed25519 never runs it (bench/results/startup.md, fifth pass).
  */

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * The `pure-ssh` bin (package.json "bin"): runs the whole CLI from one bundled file,
- * dist/node/cli-bundle.cjs (scripts/bundle-cli.mjs), with V8's compiled code cached between runs.
+ * dist/node/cli-bundle.cjs (scripts/bundle-cli.mjs; the modules it loads on first use are in a
+ * second one, dist/node/cli-lazy.cjs), with V8's compiled code cached between runs.
  * The same command as dist/node/cli.js, started faster:
  *
  * - One file instead of ~150 ES modules: no per-module resolve, read, compile and link.
@@ -276,7 +277,12 @@ function runCached(path: string, name: string, require: NodeJS.Require, dir: str
   const prefix = `${name}-${process.version}-${process.arch}-`;
   const file = dir && join(dir, `${prefix}${sourceHash.toString('hex', 0, 8)}.v8cache`);
   const cached = file ? readCache(file, sourceHash, spare) : undefined;
-  const script = new Script(source, { filename: path, cachedData: cached });
+  // V8 accepts a cache only under the flags it was made with, V8's defaults (see the write
+  // below): the lazy file is compiled during the login, under the CLI's own flags
+  // (src/node/v8-tuning.ts), so under V8's defaults again for this moment.
+  const underDefaults = (globalThis as Record<symbol, unknown>)[V8_DEFAULTS_HOOK] as (<T>(fn: () => T) => T) | undefined;
+  const compile = () => new Script(source, { filename: path, cachedData: cached });
+  const script = underDefaults ? underDefaults(compile) : compile();
   const accepted = cached !== undefined && !script.cachedDataRejected;
   // Its length only, for the write below: a closure that kept the buffer itself (a WebAssembly
   // memory, 0.8 MB, see "Memory" above) would keep it mapped for the whole run.
