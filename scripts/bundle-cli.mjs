@@ -1,8 +1,9 @@
 /**
  * The `pure-ssh` command as one file: dist/node/cli-bundle.cjs, built by `npm run build` after tsc
  * from tsc's own output (dist/node/cli.js and what it imports, @noble/* and pako included), so
- * the bundle runs exactly the code the tests run. package.json's `bin.pure-ssh` is
- * dist/node/cli-bin.cjs (src/node/cli-bin.cts), which runs this file with V8's code cache.
+ * the bundle runs exactly the code the tests run, plus a second file for the modules it loads on
+ * first use (dist/node/cli-lazy.cjs, see LAZY_MODULES). package.json's `bin.pure-ssh` is
+ * dist/node/cli-bin.cjs (src/node/cli-bin.cts), which runs these files with V8's code cache.
  *
  * Why: Node loads ES modules one file at a time (resolve, stat, read, compile, link), and the
  * CLI's ~150 modules cost about 100 ms of CPU before the first packet. One file leaves only the
@@ -41,6 +42,12 @@ if (!existsSync(`${root}/${entry}`)) {
  * names; a function is called (or constructed) through, an object is reached through a Proxy
  * (`get`, `has`).
  * Only our own imports go through the stand-in; noble's imports among its own files do not.
+ *
+ * The real modules, and whatever of their package only they import, are not in the bundle but in
+ * a second file beside it, dist/node/cli-lazy.cjs ({@link LAZY_FILE}), which the stand-in
+ * requires on first use (the bin compiles it with a code cache of its own): 0.42 MB of the 1.25 MB
+ * the bundle was, which every start read, copied into a string and hashed although a tunnel with
+ * node:crypto's X25519/Ed25519 never runs it (bench/results/startup.md, fifth pass).
  */
 const LAZY_MODULES = [
   '@noble/ciphers/aes.js',
@@ -53,12 +60,16 @@ const LAZY_MODULES = [
   'pako',
 ];
 
+/** The second file, required by the stand-ins as `./cli-lazy.cjs` (the bundle's own directory). */
+const LAZY_FILE = 'dist/node/cli-lazy.cjs';
+const LAZY_REQUEST = './cli-lazy.cjs';
+
 /** The stand-in's source for `spec` (see LAZY_MODULES). */
 async function lazyModuleSource(spec) {
   const real = await import(spec);
   const lines = [
     `let real;`,
-    `const load = () => (real ??= require(${JSON.stringify(spec)}));`,
+    `const load = () => (real ??= require(${JSON.stringify(LAZY_REQUEST)})(${JSON.stringify(spec)}));`,
     `const object = (name) => new Proxy(Object.create(null), {`,
     `  get: (_, key) => load()[name][key],`,
     `  has: (_, key) => key in load()[name],`,
@@ -83,10 +94,24 @@ const lazyNoble = {
       return { path: args.path, namespace: 'lazy-noble' };
     });
     b.onLoad({ filter: /.*/, namespace: 'lazy-noble' }, async (args) => ({ contents: await lazyModuleSource(args.path), resolveDir: root, loader: 'js' }));
+    b.onResolve({ filter: new RegExp(`^${LAZY_REQUEST.replace(/[./]/g, '\\$&')}$`) }, (args) => ({ path: args.path, external: true }));
   },
 };
 
 const outfile = 'dist/node/cli-bundle.cjs';
+/** What both files share: CommonJS for Node 20.19, source maps to src/ (see below). */
+const common = {
+  absWorkingDir: root,
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  // package.json "engines": node >= 20.19.
+  target: 'node20.19',
+  sourcemap: 'linked',
+  sourcesContent: false,
+  minify: false,
+  logLevel: 'warning',
+};
 await build({
   plugins: [lazyNoble],
   absWorkingDir: root,
@@ -126,15 +151,38 @@ const WRAP_HEAD =
   '(function (exports, require, module, __filename, __dirname) {';
 const WRAP_TAIL = '\n})';
 
-// The entry's `#!/usr/bin/env node` line: the bundle is not run directly (its code is in a
-// function, where a hashbang is a syntax error).
-const path = `${root}/${outfile}`;
-let text = readFileSync(path, 'utf8');
-if (text.startsWith('#!')) text = text.slice(text.indexOf('\n') + 1);
-// The source map comment stays last.
-const mapComment = text.lastIndexOf('\n//# sourceMappingURL=');
-const [code, comment] = mapComment < 0 ? [text, ''] : [text.slice(0, mapComment), text.slice(mapComment)];
-writeFileSync(path, await asciiOnly(WRAP_HEAD + code + WRAP_TAIL + comment));
+/**
+ * The lazy file: one function from a LAZY_MODULES name to that module's exports, each module
+ * evaluated on its first request (esbuild wraps a required ES module in an init function).
+ */
+await build({
+  ...common,
+  stdin: {
+    contents:
+      'module.exports = function lazyModule(spec) {\n  switch (spec) {\n' +
+      LAZY_MODULES.map((m) => `    case ${JSON.stringify(m)}: return require(${JSON.stringify(m)});\n`).join('') +
+      '  }\n  throw new Error(`pure-ssh: ${spec} is not in ' + LAZY_FILE + '`);\n};\n',
+    resolveDir: root,
+    sourcefile: 'cli-lazy-entry.cjs',
+    loader: 'js',
+  },
+  outfile: LAZY_FILE,
+  banner: { js: '"use strict";' },
+});
+
+for (const file of [outfile, LAZY_FILE]) await wrap(`${root}/${file}`);
+
+/** Rewrite the built `path` into the form the bin runs (see WRAP_HEAD) and ASCII ({@link asciiOnly}). */
+async function wrap(path) {
+  let text = readFileSync(path, 'utf8');
+  // The entry's `#!/usr/bin/env node` line: the bundle is not run directly (its code is in a
+  // function, where a hashbang is a syntax error).
+  if (text.startsWith('#!')) text = text.slice(text.indexOf('\n') + 1);
+  // The source map comment stays last.
+  const mapComment = text.lastIndexOf('\n//# sourceMappingURL=');
+  const [code, comment] = mapComment < 0 ? [text, ''] : [text.slice(0, mapComment), text.slice(mapComment)];
+  writeFileSync(path, await asciiOnly(WRAP_HEAD + code + WRAP_TAIL + comment));
+}
 
 /**
  * The bundle as pure ASCII, so that Node reads it into a one-byte string: esbuild escapes

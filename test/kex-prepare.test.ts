@@ -5,6 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { defaultAlgorithms } from '../src/algorithms.js';
+import { kexToPrepare } from '../src/kex/prepare-guess.js';
+import { DEFAULT_KEX } from '../src/kex/registry.js';
 import { SshReader } from '../src/protocol/wire.js';
 import { Pair } from './support/pair.js';
 
@@ -97,5 +99,53 @@ describe('prepareKex', () => {
     expect(values).toHaveLength(4);
     expect(new Set(values).size).toBe(4);
     expect(logs(p).filter((m) => m.startsWith('kex: using the'))).toHaveLength(2);
+  });
+
+  it('against an OpenSSH 9.0-9.8 version line, the key pair made is the one our list negotiates there (sntrup761x25519), and it is used', () => {
+    const p = new Pair({ server: { version: 'SSH-2.0-OpenSSH_9.6', lists: { kex: ['sntrup761x25519-sha512@openssh.com', 'curve25519-sha256'] } } });
+    p.client.start();
+    // The version line has not arrived yet: the key pair is made when it does.
+    expect(p.client.prepareKex()).toBe(true);
+    expect(p.client.prepareKex()).toBe(false);
+    p.server.start();
+    p.pump();
+    expect(p.client.isAuthenticated).toBe(true);
+    expect(p.client.info.negotiated?.kex).toBe('sntrup761x25519-sha512@openssh.com');
+    expect(logs(p)).toContain('kex: making a sntrup761x25519-sha512@openssh.com key pair: the first of ours that SSH-2.0-OpenSSH_9.6 offers by default');
+    expect(logs(p)).toContain("kex: using the sntrup761x25519-sha512@openssh.com key pair made while waiting for the server's KEXINIT");
+    expect(logs(p).some((m) => m.startsWith('kex: discarded'))).toBe(false);
+  });
+
+  it('a wrong guess (the 9.x server configured otherwise) is discarded as before; negotiation is unchanged', () => {
+    const p = new Pair({ server: { version: 'SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u10', lists: { kex: ['curve25519-sha256'] } } });
+    p.client.start();
+    p.client.prepareKex();
+    p.server.start();
+    p.pump();
+    expect(p.client.info.negotiated?.kex).toBe('curve25519-sha256');
+    expect(logs(p)).toContain('kex: discarded the prepared sntrup761x25519-sha512 key pair (negotiated curve25519-sha256)');
+  });
+});
+
+describe('kexToPrepare (kex/prepare-guess.ts)', () => {
+  it('our first preference unless the version line names OpenSSH 9.0-9.8', () => {
+    expect(kexToPrepare(DEFAULT_KEX, undefined)).toBe('mlkem768x25519-sha256');
+    for (const v of ['SSH-2.0-OpenSSH_10.0', 'SSH-2.0-OpenSSH_9.9p1 Ubuntu-3', 'SSH-2.0-OpenSSH_9.10', 'SSH-2.0-OpenSSH_8.9p1', 'SSH-2.0-dropbear_2022.83', 'SSH-2.0-OpenSSH_90.1']) {
+      expect(kexToPrepare(DEFAULT_KEX, v)).toBe('mlkem768x25519-sha256');
+    }
+    for (const v of ['SSH-2.0-OpenSSH_9.0', 'SSH-2.0-OpenSSH_9.3p1', 'SSH-2.0-OpenSSH_9.8p1 Debian-1', 'SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3']) {
+      expect(kexToPrepare(DEFAULT_KEX, v)).toBe('sntrup761x25519-sha512@openssh.com');
+    }
+  });
+
+  it("Debian 12's 9.2p1 from deb12u4 on takes the suffix-less sntrup761x25519-sha512 (its changelog)", () => {
+    expect(kexToPrepare(DEFAULT_KEX, 'SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u4')).toBe('sntrup761x25519-sha512');
+    expect(kexToPrepare(DEFAULT_KEX, 'SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u10')).toBe('sntrup761x25519-sha512');
+  });
+
+  it('follows our list: the first of it the 9.x defaults have (curve25519 pinned stays curve25519; none: nothing)', () => {
+    expect(kexToPrepare(['mlkem768x25519-sha256', 'curve25519-sha256'], 'SSH-2.0-OpenSSH_9.6')).toBe('curve25519-sha256');
+    expect(kexToPrepare(['curve25519-sha256'], 'SSH-2.0-OpenSSH_9.6')).toBe('curve25519-sha256');
+    expect(kexToPrepare(['mlkem768x25519-sha256'], 'SSH-2.0-OpenSSH_9.6')).toBeUndefined();
   });
 });

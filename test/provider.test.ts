@@ -10,7 +10,7 @@ import { ed25519, x25519 } from '@noble/curves/ed25519.js';
 import { describe, expect, it } from 'vitest';
 import type { CryptoProvider, HashName } from '../src/crypto/provider.js';
 import { pureCryptoProvider } from '../src/crypto/pure.js';
-import { nodeCryptoProvider } from '../src/node/crypto-provider.js';
+import { ED25519_TEST2_MAULED_SIGNATURE, nodeCryptoProvider } from '../src/node/crypto-provider.js';
 import { curve25519GenerateKeyPair, curve25519SharedSecret } from '../src/kex/curve25519.js';
 import { ed25519KeyFromSeed, ed25519Signature, encodeEd25519PublicKey } from '../src/keys/ed25519.js';
 import { encodeSignatureBlob } from '../src/keys/signing.js';
@@ -217,6 +217,16 @@ describe('node provider: X25519 and Ed25519 from node:crypto', () => {
     const s = BigInt('0x' + Buffer.from(sig.subarray(32)).reverse().toString('hex')) + L;
     sig.set(Buffer.from(s.toString(16).padStart(64, '0'), 'hex').reverse(), 32);
     expect(ed.verify(hex(v.public), sig, hex(v.message))).toBe(false);
+    expect(ed25519.verify(sig, hex(v.message), hex(v.public), { zip215: false })).toBe(false);
+  });
+
+  it("Ed25519: the provider's start-up check refuses RFC 8032 TEST 2 with S + L (the constant is that signature)", () => {
+    const v = vectors('ed25519.json').vectors.find((x: { message: string }) => x.message === '72');
+    const sig = hex(v.signature);
+    const L = (1n << 252n) + 27742317777372353535851937790883648493n;
+    const s = BigInt('0x' + Buffer.from(sig.subarray(32)).reverse().toString('hex')) + L;
+    sig.set(Buffer.from(s.toString(16).padStart(64, '0'), 'hex').reverse(), 32);
+    expect(toHex(sig)).toBe(ED25519_TEST2_MAULED_SIGNATURE);
     expect(ed25519.verify(sig, hex(v.message), hex(v.public), { zip215: false })).toBe(false);
   });
 

@@ -52,8 +52,9 @@ it('pure-ssh/web bundles for browsers without Node built-ins or polyfills; size 
   // their own copies of ChaCha20/Poly1305, noble's raw-AES helpers and 3.5 KiB of hex digits;
   // pako adds about 13 KiB when imported; raised to 102 KiB for chacha20-poly1305 in WebAssembly:
   // +4.4 KiB gzip, 2.7 of them the two modules' bytes, for 1.6× the bulk speed and a seventh of
-  // the first packets' cost in browsers; measured 100.7 KiB).
-  expect(gz).toBeLessThan(102);
+  // the first packets' cost in browsers; measured 100.7 KiB; 102.5 KiB for the kex key pair
+  // prepared from the server's version line, kex/prepare-guess.ts: measured 101.6 -> 102.0 KiB).
+  expect(gz).toBeLessThan(102.5);
 });
 
 it('compression is opt-in: pako is absent from the default bundle and comes with pure-ssh/compress-zlib', async () => {

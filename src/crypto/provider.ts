@@ -118,6 +118,23 @@ export interface Ed25519 {
   verify(publicKey: Uint8Array, signature: Uint8Array, message: Uint8Array): boolean;
 }
 
+/** The NIST curves by their RFC 5656 §6.1 identifiers. */
+export type EcdsaCurveName = 'nistp256' | 'nistp384' | 'nistp521';
+
+/**
+ * ECDSA on one NIST curve (RFC 5656) with raw keys: the private scalar d big-endian at the
+ * curve's size (32, 48, 66 bytes).
+ */
+export interface EcdsaCurveOps {
+  /** Q = d·G as an uncompressed SEC1 point (0x04 || X || Y, SEC1 §2.3.3); throws unless d is in [1, n−1] (SEC1 §3.2.1). */
+  publicKey(d: Uint8Array): Uint8Array;
+  /**
+   * The signature of `data` hashed with the curve's SHA-2 (RFC 5656 §6.2.1: SHA-256, -384,
+   * -512) as r || s, each at the curve's size, big-endian.
+   */
+  sign(d: Uint8Array, data: Uint8Array): Uint8Array;
+}
+
 /**
  * chacha20-poly1305@openssh.com's per-packet work for one direction, one call per packet
  * (PROTOCOL.chacha20poly1305; the key is 64 bytes, K_2 || K_1). Implemented in WebAssembly
@@ -166,6 +183,12 @@ export interface CryptoProvider {
   readonly x25519?: X25519;
   /** Ed25519 from the runtime, when it has one (as {@link x25519}). */
   readonly ed25519?: Ed25519;
+  /**
+   * ECDSA signing keys on `curve` from the runtime, when it has them (as {@link x25519});
+   * undefined: callers use @noble/curves, which spends ~100 ms of CPU on its first NIST-curve
+   * multiplication in a fresh process.
+   */
+  ecdsa?(curve: EcdsaCurveName): EcdsaCurveOps | undefined;
   /**
    * chacha20-poly1305@openssh.com's engine for a 64-byte key, when this provider has one that
    * works on this runtime; undefined: the cipher composes {@link chacha20} with the TypeScript

@@ -4,6 +4,7 @@
  */
 import { p256, p384, p521 } from '@noble/curves/nist.js';
 import { numberToBytesBE } from '@noble/curves/utils.js';
+import type { CryptoProvider, EcdsaCurveName } from '../crypto/provider.js';
 import { SshReader, SshWriter, constantTimeEqual, fromUtf8 } from '../protocol/wire.js';
 import { DerReader, DerTag, contextTag } from './der.js';
 import {
@@ -23,7 +24,7 @@ export interface EcdsaCurve {
   /** Key type and signature algorithm: `ecdsa-sha2-[identifier]` (RFC 5656 §3.1, §6.2). */
   readonly keyType: string;
   /** RFC 5656 §6.1 curve identifier, e.g. `nistp256`. */
-  readonly identifier: string;
+  readonly identifier: EcdsaCurveName;
   readonly curve: Curve;
   /** Bytes of a field element and of the private scalar (32, 48, 66). */
   readonly scalarBytes: number;
@@ -33,9 +34,27 @@ export interface EcdsaCurve {
 
 // RFC 5656 §6.2.1: the hash follows the curve size (noble's curves prehash with exactly these).
 const CURVES: EcdsaCurve[] = [
-  { keyType: 'ecdsa-sha2-nistp256', identifier: 'nistp256', curve: p256, scalarBytes: 32, oid: '1.2.840.10045.3.1.7' },
-  { keyType: 'ecdsa-sha2-nistp384', identifier: 'nistp384', curve: p384, scalarBytes: 48, oid: '1.3.132.0.34' },
-  { keyType: 'ecdsa-sha2-nistp521', identifier: 'nistp521', curve: p521, scalarBytes: 66, oid: '1.3.132.0.35' },
+  {
+    keyType: 'ecdsa-sha2-nistp256',
+    identifier: 'nistp256',
+    curve: p256,
+    scalarBytes: 32,
+    oid: '1.2.840.10045.3.1.7',
+  },
+  {
+    keyType: 'ecdsa-sha2-nistp384',
+    identifier: 'nistp384',
+    curve: p384,
+    scalarBytes: 48,
+    oid: '1.3.132.0.34',
+  },
+  {
+    keyType: 'ecdsa-sha2-nistp521',
+    identifier: 'nistp521',
+    curve: p521,
+    scalarBytes: 66,
+    oid: '1.3.132.0.35',
+  },
 ];
 
 /** The supported curves by key type (`ecdsa-sha2-nistp256`, ...). */
@@ -118,18 +137,21 @@ export const ecdsaSignatures: readonly HostKeyAlgorithm[] = CURVES.map(ecdsaSign
 /**
  * An ECDSA signing key from its private scalar `d` (big-endian, at most the curve's size). `d` is
  * copied; it must be in [1, n−1], and when `expectedQ` is given it must be d·G, or a KeyError
- * ERR_KEY_FORMAT says the halves disagree.
+ * ERR_KEY_FORMAT says the halves disagree. Q is computed, and signatures made, with `crypto`'s
+ * ECDSA when it has one (the runtime's: a few ms in a fresh process against ~100 ms for
+ * @noble/curves' first NIST-curve multiplication, bench/results/startup.md), else with noble.
  */
-export function ecdsaKeyFromScalar(keyType: string, d: Uint8Array, expectedQ?: Uint8Array): SigningKey {
+export function ecdsaKeyFromScalar(keyType: string, d: Uint8Array, expectedQ?: Uint8Array, crypto?: CryptoProvider): SigningKey {
   const c = curveOf(keyType);
-  const { curve, scalarBytes } = c;
+  const { curve, scalarBytes, identifier } = c;
   if (d.length > scalarBytes) throw keyFormatError(`${keyType} private scalar is too large (corrupted key file)`);
   const secret = new Uint8Array(scalarBytes);
   secret.set(d, scalarBytes - d.length);
   let q: Uint8Array;
   try {
-    // SEC1 §3.2.1: d must be in [1, n−1]; noble throws otherwise.
-    q = curve.getPublicKey(secret, false);
+    // SEC1 §3.2.1: d must be in [1, n−1]; noble and the provider throw otherwise.
+    const runtime = crypto?.ecdsa?.(identifier);
+    q = runtime ? runtime.publicKey(secret) : curve.getPublicKey(secret, false);
   } catch (cause) {
     secret.fill(0);
     throw keyFormatError(`${keyType} private scalar is invalid (corrupted key file)`, cause);
@@ -142,9 +164,11 @@ export function ecdsaKeyFromScalar(keyType: string, d: Uint8Array, expectedQ?: U
     keyType,
     publicKeyBlob: encodeEcdsaPublicKey(keyType, q),
     signatureAlgorithms: [keyType],
-    signBody(_algorithm, data) {
-      // Deterministic k (RFC 6979), since this core has no RNG; compact = r || s, fixed width.
-      const rs = curve.sign(data, secret, { prehash: true });
+    signBody(_algorithm, data, crypto) {
+      // The runtime's ECDSA (its own random k, as OpenSSH's through libcrypto), or noble's with a
+      // deterministic k (RFC 6979), since this core has no RNG; compact = r || s, fixed width.
+      const runtime = crypto?.ecdsa?.(identifier);
+      const rs = runtime ? runtime.sign(secret, data) : curve.sign(data, secret, { prehash: true });
       // RFC 5656 §3.1.2: the signature blob is mpint r, mpint s.
       return new SshWriter().mpint(rs.subarray(0, scalarBytes)).mpint(rs.subarray(scalarBytes)).toBytes();
     },
@@ -156,18 +180,18 @@ export function ecdsaKeyFromScalar(keyType: string, d: Uint8Array, expectedQ?: U
  * The ecdsa fields of an OpenSSH private key (PROTOCOL.key §3, draft-miller-ssh-agent §3.2.2):
  * `string curve identifier`, `string Q`, `mpint d`.
  */
-export function readEcdsaOpenSsh(keyType: string, r: SshReader): SigningKey {
+export function readEcdsaOpenSsh(keyType: string, r: SshReader, crypto?: CryptoProvider): SigningKey {
   const c = curveOf(keyType);
   const id = fromUtf8(r.string('curve name'));
   if (id !== c.identifier) throw keyFormatError(`${keyType} key names curve "${id}"`);
   const q = r.string('ecdsa public point');
-  return ecdsaKeyFromScalar(keyType, scalarBytesOf(r.mpint('ecdsa private scalar'), c), q);
+  return ecdsaKeyFromScalar(keyType, scalarBytesOf(r.mpint('ecdsa private scalar'), c), q, crypto);
 }
 
 /** The PuTTY private blob of an ECDSA key (PuTTY manual, appendix C.3.3): `mpint d`. */
-export function readEcdsaPpk(keyType: string, r: SshReader, publicKeyBlob: Uint8Array): SigningKey {
+export function readEcdsaPpk(keyType: string, r: SshReader, publicKeyBlob: Uint8Array, crypto?: CryptoProvider): SigningKey {
   const c = curveOf(keyType);
-  return ecdsaKeyFromScalar(keyType, scalarBytesOf(r.mpint('ecdsa private scalar'), c), decodeEcdsaPublicKey(keyType, publicKeyBlob));
+  return ecdsaKeyFromScalar(keyType, scalarBytesOf(r.mpint('ecdsa private scalar'), c), decodeEcdsaPublicKey(keyType, publicKeyBlob), crypto);
 }
 
 function scalarBytesOf(mpint: Uint8Array, c: EcdsaCurve): Uint8Array {
@@ -185,7 +209,7 @@ function scalarBytesOf(mpint: Uint8Array, c: EcdsaCurve): Uint8Array {
  * [1] publicKey BIT STRING OPTIONAL }`. Inside PKCS#8 the curve comes from the
  * AlgorithmIdentifier (`pkcs8CurveOid`); when both name it, they must agree.
  */
-export function ecdsaKeyFromSec1(der: Uint8Array, pkcs8CurveOid?: string): SigningKey {
+export function ecdsaKeyFromSec1(der: Uint8Array, pkcs8CurveOid?: string, crypto?: CryptoProvider): SigningKey {
   const r = new DerReader(der, 'ECPrivateKey');
   const seq = r.sequence('ECPrivateKey');
   r.end('ECPrivateKey');
@@ -214,5 +238,5 @@ export function ecdsaKeyFromSec1(der: Uint8Array, pkcs8CurveOid?: string): Signi
     q = p.bitString('publicKey');
     p.end('publicKey');
   }
-  return ecdsaKeyFromScalar(c.keyType, d, q);
+  return ecdsaKeyFromScalar(c.keyType, d, q, crypto);
 }

@@ -144,7 +144,7 @@ export function parsePemPrivateKey(block: PemBlock, ctx: KeyFileContext): Parsed
     key = keyFromEncryptedPkcs8(block.body, ctx);
   } else {
     const parse = (der: Uint8Array): SigningKey =>
-      block.label === 'RSA PRIVATE KEY' ? rsaKeyFromPkcs1(der) : block.label === 'EC PRIVATE KEY' ? ecdsaKeyFromSec1(der) : keyFromPkcs8(der, ctx.crypto);
+      block.label === 'RSA PRIVATE KEY' ? rsaKeyFromPkcs1(der) : block.label === 'EC PRIVATE KEY' ? ecdsaKeyFromSec1(der, undefined, ctx.crypto) : keyFromPkcs8(der, ctx.crypto);
     const { der, decrypted } = legacyDecrypt(block, known.name, ctx);
     try {
       key = decrypted ? parseDecrypted(ctx, known.name, () => parse(der)) : parse(der);

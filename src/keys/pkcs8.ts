@@ -29,8 +29,8 @@ const UNSUPPORTED_KEY_ALGORITHMS: Record<string, string> = {
 /**
  * The key inside a DER PrivateKeyInfo / OneAsymmetricKey (RFC 5958 §2):
  * `SEQUENCE { version 0|1, privateKeyAlgorithm AlgorithmIdentifier, privateKey OCTET STRING,
- * [0] attributes OPTIONAL, [1] publicKey BIT STRING OPTIONAL }`. An Ed25519 key's public half
- * is computed with `crypto`'s Ed25519 when it has one.
+ * [0] attributes OPTIONAL, [1] publicKey BIT STRING OPTIONAL }`. An Ed25519 or ECDSA key's
+ * public half is computed with `crypto`'s Ed25519 or ECDSA when it has one.
  */
 export function keyFromPkcs8(der: Uint8Array, crypto?: CryptoProvider): SigningKey {
   const r = new DerReader(der, 'PKCS#8 PrivateKeyInfo');
@@ -56,7 +56,7 @@ export function keyFromPkcs8(der: Uint8Array, crypto?: CryptoProvider): SigningK
       // RFC 5480 §2.1.1: the parameters name the curve.
       const curve = params.objectIdentifier('namedCurve');
       params.end('ecPublicKey parameters');
-      return ecdsaKeyFromSec1(privateKey, curve);
+      return ecdsaKeyFromSec1(privateKey, curve, crypto);
     }
     case ED25519_OID:
       // RFC 8410 §3: the parameters MUST be absent.

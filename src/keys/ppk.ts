@@ -114,7 +114,7 @@ function readPrivateBlob(keyType: string, blob: Uint8Array, publicKeyBlob: Uint8
   // Appendix C.3: the private fields only; random padding may follow and is ignored.
   const r = new SshReader(blob);
   if (keyType === SSH_ED25519) return readEd25519Ppk(r, publicKeyBlob, ctx.crypto);
-  if (ECDSA_CURVES.has(keyType)) return readEcdsaPpk(keyType, r, publicKeyBlob);
+  if (ECDSA_CURVES.has(keyType)) return readEcdsaPpk(keyType, r, publicKeyBlob, ctx.crypto);
   if (keyType === SSH_RSA) return readRsaPpk(r, publicKeyBlob);
   throw keyFormatError(`key type "${keyType}" is not supported (supported: ssh-ed25519, ecdsa-sha2-nistp256/384/521, ssh-rsa)`);
 }

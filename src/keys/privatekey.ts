@@ -248,7 +248,7 @@ function parsePrivateList(plain: Uint8Array, headerPublic: Uint8Array, encryptio
 /** The key type's fields (PROTOCOL.key §3: "encoded using the same rules as used for SSH agent"). */
 function readKeyFields(keyType: string, p: SshReader, ctx: KeyFileContext): SigningKey {
   if (keyType === SSH_ED25519) return readEd25519OpenSsh(p, ctx.crypto);
-  if (ECDSA_CURVES.has(keyType)) return readEcdsaOpenSsh(keyType, p);
+  if (ECDSA_CURVES.has(keyType)) return readEcdsaOpenSsh(keyType, p, ctx.crypto);
   if (keyType === SSH_RSA) return readRsaOpenSsh(p);
   throw keyFormatError(`key type "${keyType}" is not supported (supported: ssh-ed25519, ecdsa-sha2-nistp256/384/521, ssh-rsa)`);
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * The `pure-ssh` bin (package.json "bin"): runs the whole CLI from one bundled file,
- * dist/node/cli-bundle.cjs (scripts/bundle-cli.mjs), with V8's compiled code cached between runs.
+ * dist/node/cli-bundle.cjs (scripts/bundle-cli.mjs; the modules it loads on first use are in a
+ * second one, dist/node/cli-lazy.cjs), with V8's compiled code cached between runs.
  * The same command as dist/node/cli.js, started faster:
  *
  * - One file instead of ~150 ES modules: no per-module resolve, read, compile and link.
@@ -41,6 +42,12 @@ import { Script } from 'node:vm';
 
 const BUNDLE = join(__dirname, 'cli-bundle.cjs');
 const bundleRequire = nodeModule.createRequire(BUNDLE);
+/**
+ * The bundle's second file (scripts/bundle-cli.mjs LAZY_MODULES): the modules it loads on first
+ * use, required by the bundle as `./cli-lazy.cjs`, compiled here with a code cache of its own.
+ */
+const LAZY = join(__dirname, 'cli-lazy.cjs');
+const LAZY_REQUEST = './cli-lazy.cjs';
 
 /**
  * Our cache file: magic, sha256 of the bundle source, sha256 of the payload, V8's payload. The
@@ -89,22 +96,29 @@ const V8_DEFAULTS_HOOK = Symbol.for('pure-ssh.v8-defaults');
 const KEEP = 3;
 
 /**
- * The bundle's text and the sha256 of its bytes. The bundle is ASCII (scripts/bundle-cli.mjs
- * makes sure), so latin1 is its exact text and the cheapest decoding: a one-byte string, no UTF-8
- * validation; Node makes one this size an external string (a malloc'd copy, outside V8's heap),
- * which V8 compiles in place.
+ * The text of `path` (the bundle or its lazy file), the sha256 of its bytes, and the buffer they
+ * were read into (free once this returns: {@link readCache} reads the code cache into it). Both
+ * files are ASCII (scripts/bundle-cli.mjs makes sure), so latin1 is the exact text and the
+ * cheapest decoding: a one-byte string, no UTF-8 validation; Node makes one this size an external
+ * string (a malloc'd copy, outside V8's heap), which V8 compiles in place.
  */
-function readBundle(): { source: string; hash: Buffer } {
-  const bytes = readWhole(BUNDLE);
-  if (bytes === undefined) throw new Error(`${BUNDLE}: changed while being read`);
-  return { source: bytes.toString('latin1'), hash: sha256(bytes) };
+function readSource(path: string): { source: string; hash: Buffer; spare: Buffer } {
+  const bytes = readWhole(path);
+  if (bytes === undefined) throw new Error(`${path}: changed while being read`);
+  return { source: bytes.toString('latin1'), hash: sha256(bytes), spare: bytes };
 }
 
-/** The whole of file or descriptor `f`, read into a {@link pageBuffer}; undefined if it shrank meanwhile. */
-function readWhole(f: string | number): Buffer | undefined {
+/**
+ * The whole of file or descriptor `f`, read into the start of `spare` when it is large enough,
+ * else into a new {@link pageBuffer}; undefined if it shrank meanwhile. Reusing the bundle's
+ * buffer for the code cache spares touching 0.7 MB of fresh pages: a page fault costs ~20 µs of
+ * CPU on the VMs measured (bench/results/startup.md, fifth pass), ~3.5 ms for the cache.
+ */
+function readWhole(f: string | number, spare?: Buffer): Buffer | undefined {
   const fd = typeof f === 'number' ? f : openSync(f, 'r');
   try {
-    const buf = pageBuffer(fstatSync(fd).size);
+    const size = fstatSync(fd).size;
+    const buf = spare !== undefined && spare.length >= size ? spare.subarray(0, size) : pageBuffer(size);
     for (let at = 0, n; at < buf.length; at += n) {
       n = readSync(fd, buf, at, buf.length - at, at);
       if (n === 0) return undefined;
@@ -175,8 +189,8 @@ function pageBuffer(size: number): Buffer {
   }
 }
 
-/** V8's cached data from `file` if it is ours, intact and made from this very bundle. */
-function readCache(file: string, sourceHash: Buffer): Buffer | undefined {
+/** V8's cached data from `file` if it is ours, intact and made from this very bundle; read into `spare` if it fits (see {@link readWhole}). */
+function readCache(file: string, sourceHash: Buffer, spare: Buffer): Buffer | undefined {
   let fd: number | undefined;
   try {
     // Non-blocking: a FIFO put there would otherwise hold the start-up forever; only a regular
@@ -184,7 +198,7 @@ function readCache(file: string, sourceHash: Buffer): Buffer | undefined {
     fd = openSync(file, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
     const st = fstatSync(fd);
     if (!st.isFile() || !privateToUs(st)) return undefined;
-    const buf = readWhole(fd);
+    const buf = readWhole(fd, spare);
     if (buf === undefined || buf.length <= HEADER || !buf.subarray(0, MAGIC.length).equals(MAGIC)) return undefined;
     let at = MAGIC.length;
     if (!buf.subarray(at, at + 32).equals(sourceHash)) return undefined;
@@ -245,13 +259,30 @@ function run(): void {
     bundleRequire(BUNDLE);
     return;
   }
-  // Node 20: the V8 code cache by hand, keyed by the bundle's content and Node's version.
-  const { source, hash: sourceHash } = readBundle();
+  // Node 20: the V8 code cache by hand, keyed by each file's content and Node's version.
   const dir = cacheDir();
-  const prefix = `cli-${process.version}-${process.arch}-`;
+  let lazy: unknown;
+  const scriptRequire = ((id: string) =>
+    id === LAZY_REQUEST ? (lazy ??= runCached(LAZY, 'lazy', bundleRequire, dir)) : bundleRequire(id)) as NodeJS.Require;
+  runCached(BUNDLE, 'cli', scriptRequire, dir);
+}
+
+/**
+ * Compile `path` with V8's code cache from `dir` (files named `NAME-NODEVERSION-ARCH-HASH`), run
+ * it as a CommonJS module with `require`, and return its exports; the cache is written (once, see
+ * below) when it was missing, stale or partial.
+ */
+function runCached(path: string, name: string, require: NodeJS.Require, dir: string | undefined): unknown {
+  const { source, hash: sourceHash, spare } = readSource(path);
+  const prefix = `${name}-${process.version}-${process.arch}-`;
   const file = dir && join(dir, `${prefix}${sourceHash.toString('hex', 0, 8)}.v8cache`);
-  const cached = file ? readCache(file, sourceHash) : undefined;
-  const script = new Script(source, { filename: BUNDLE, cachedData: cached });
+  const cached = file ? readCache(file, sourceHash, spare) : undefined;
+  // V8 accepts a cache only under the flags it was made with, V8's defaults (see the write
+  // below): the lazy file is compiled during the login, under the CLI's own flags
+  // (src/node/v8-tuning.ts), so under V8's defaults again for this moment.
+  const underDefaults = (globalThis as Record<symbol, unknown>)[V8_DEFAULTS_HOOK] as (<T>(fn: () => T) => T) | undefined;
+  const compile = () => new Script(source, { filename: path, cachedData: cached });
+  const script = underDefaults ? underDefaults(compile) : compile();
   const accepted = cached !== undefined && !script.cachedDataRejected;
   // Its length only, for the write below: a closure that kept the buffer itself (a WebAssembly
   // memory, 0.8 MB, see "Memory" above) would keep it mapped for the whole run.
@@ -277,7 +308,8 @@ function run(): void {
     process.once('exit', write);
   }
   const mod = { exports: {} };
-  (script.runInThisContext() as (...args: unknown[]) => void)(mod.exports, bundleRequire, mod, BUNDLE, __dirname);
+  (script.runInThisContext() as (...args: unknown[]) => void)(mod.exports, require, mod, path, __dirname);
+  return mod.exports;
 }
 
 run();

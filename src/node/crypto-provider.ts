@@ -39,7 +39,7 @@ import { ChaCha20 } from '../crypto/chacha20.js';
 import { withWasm } from '../crypto/chacha20-poly1305-wasm.js';
 import { BATCH_BYTES, BlockGcm } from '../crypto/ghash.js';
 import { copyToSlab } from '../crypto/slab.js';
-import type { AesGcm, BlockStream, ChaCha20Stream, CryptoProvider, Ed25519, HashName, Hmac, X25519 } from '../crypto/provider.js';
+import type { AesGcm, BlockStream, ChaCha20Stream, CryptoProvider, EcdsaCurveName, EcdsaCurveOps, Ed25519, HashName, Hmac, X25519 } from '../crypto/provider.js';
 import { noteArrayBufferBytes } from './array-buffer-cap.js';
 
 const AES_BY_KEY_LENGTH: Readonly<Record<number, string>> = { 16: 'aes-128', 24: 'aes-192', 32: 'aes-256' };
@@ -262,17 +262,19 @@ const fromHex = (h: string) => new Uint8Array(Buffer.from(h, 'hex'));
 /**
  * Whether this runtime's X25519 gives RFC 7748 §6.1's answers (Alice's public key, the shared
  * secret) and refuses a low-order point (u = 0). Bun and Deno implement node:crypto too; one that
- * does not, or differs, keeps the pure X25519.
+ * does not, or differs, keeps the pure X25519. Alice's private key is imported once (through the
+ * same PKCS#8 path as every key, {@link privateKeyObject}) and used for all three answers: each
+ * PKCS#8 import costs OpenSSL ~0.5 ms of CPU, and these checks run at every start.
  */
 function x25519Works(): boolean {
   try {
-    const alice = fromHex('77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a');
-    const bobPublic = fromHex('de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f');
-    if (Buffer.from(nodeX25519.publicKey(alice)).toString('hex') !== '8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a') return false;
-    const k = Buffer.from(nodeX25519.sharedSecret(alice, bobPublic)).toString('hex');
+    const alice = privateKeyObject(X25519_PKCS8, fromHex('77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a'), 'X25519 private key');
+    const agree = (peer: Uint8Array) => diffieHellman({ privateKey: alice, publicKey: publicKeyObject(X25519_SPKI, peer, 'X25519 public key') });
+    if (Buffer.from(rawPublic(createPublicKey(alice))).toString('hex') !== '8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a') return false;
+    const k = agree(fromHex('de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f')).toString('hex');
     if (k !== '4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742') return false;
     try {
-      nodeX25519.sharedSecret(alice, new Uint8Array(32));
+      agree(new Uint8Array(32));
       return false;
     } catch {
       return true;
@@ -283,29 +285,180 @@ function x25519Works(): boolean {
 }
 
 /**
+ * RFC 8032 §7.1 TEST 2's signature with S replaced by S + L (L = 2^252 +
+ * 27742317777372353535851937790883648493, RFC 8032 §5.1): a non-canonical S, which RFC 8032
+ * §5.1.7 and OpenSSH refuse. Computed once from the vector (test/provider.test.ts checks it).
+ */
+export const ED25519_TEST2_MAULED_SIGNATURE =
+  '92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da' +
+  'f52db7415978abc61b2c2eb6aeebfca0387b2eaeb4302aeeb00d291612bb0c10';
+
+/**
  * Whether this runtime's Ed25519 gives RFC 8032 §7.1 TEST 2's public key and signature, verifies
- * it, and refuses it with S + L (a non-canonical S, RFC 8032 §5.1.7, which OpenSSH refuses too).
+ * it, and refuses it with S + L ({@link ED25519_TEST2_MAULED_SIGNATURE}). The seed is imported
+ * once for the public key and the signature (see {@link x25519Works}).
  */
 function ed25519Works(): boolean {
   try {
-    const seed = fromHex('4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb');
+    const seed = privateKeyObject(ED25519_PKCS8, fromHex('4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb'), 'Ed25519 seed');
     const message = fromHex('72');
-    const pk = nodeEd25519.publicKey(seed);
+    const pk = rawPublic(createPublicKey(seed));
     if (Buffer.from(pk).toString('hex') !== '3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c') return false;
-    const sig = nodeEd25519.sign(seed, message);
+    const sig = new Uint8Array(nodeSign(null, message, seed));
     const expected =
       '92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da' +
       '085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00';
     if (Buffer.from(sig).toString('hex') !== expected || !nodeEd25519.verify(pk, sig, message)) return false;
-    // S + L, L = 2^252 + 27742317777372353535851937790883648493 (RFC 8032 §5.1), little-endian.
-    const s = BigInt('0x' + Buffer.from(sig.subarray(32)).reverse().toString('hex'));
-    const big = s + (1n << 252n) + 27742317777372353535851937790883648493n;
-    const mauled = sig.slice();
-    mauled.set(Buffer.from(big.toString(16).padStart(64, '0'), 'hex').reverse(), 32);
-    return !nodeEd25519.verify(pk, mauled, message);
+    return !nodeEd25519.verify(pk, fromHex(ED25519_TEST2_MAULED_SIGNATURE), message);
   } catch {
     return false;
   }
+}
+
+/** One NIST curve for node:crypto: its namedCurve OID (DER), sizes, hash, and a known answer. */
+export interface NodeEcCurve {
+  /** RFC 5480 §2.1.1.1 namedCurve, the OBJECT IDENTIFIER's DER encoding. */
+  readonly oid: Buffer;
+  readonly size: number;
+  /** The group order n (FIPS 186-4 §D.1.2), big-endian at {@link size}, lowercase hex. */
+  readonly order: string;
+  /** RFC 5656 §6.2.1. */
+  readonly hash: 'sha256' | 'sha384' | 'sha512';
+  /** A private scalar and its public point (uncompressed), for the check on first use. */
+  readonly knownD: string;
+  readonly knownQ: string;
+}
+
+/**
+ * Known answers: RFC 6979 §A.2.5 (P-256) and §A.2.6 (P-384) key pairs; for P-521 a scalar of our
+ * own and the point @noble/curves gives for it (test/ecdsa-provider.test.ts checks all three
+ * against noble).
+ */
+export const NODE_EC_CURVES: Readonly<Record<EcdsaCurveName, NodeEcCurve>> = {
+  nistp256: {
+    oid: Buffer.from('06082a8648ce3d030107', 'hex'),
+    size: 32,
+    order: 'ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551',
+    hash: 'sha256',
+    knownD: 'c9afa9d845ba75166b5c215767b1d6934e50c3db36e89b127b8a622b120f6721',
+    knownQ:
+      '0460fed4ba255a9d31c961eb74c6356d68c049b8923b61fa6ce669622e60f29fb6' + '7903fe1008b8bc99a41ae9e95628bc64f2f1b20c2d7e9f5177a3c294d4462299',
+  },
+  nistp384: {
+    oid: Buffer.from('06052b81040022', 'hex'),
+    size: 48,
+    order: 'ffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973',
+    hash: 'sha384',
+    knownD: '6b9d3dad2e1b8c1c05b19875b6659f4de23c3b667bf297ba9aa47740787137d896d5724e4c70a825f872c9ea60d2edf5',
+    knownQ:
+      '04ec3a4e415b4e19a4568618029f427fa5da9a8bc4ae92e02e06aae5286b300c64def8f0ea9055866064a254515480bc13' +
+      '8015d9b72d7d57244ea8ef9ac0c621896708a59367f9dfb9f54ca84b3f1c9db1288b231c3ae0d4fe7344fd2533264720',
+  },
+  nistp521: {
+    oid: Buffer.from('06052b81040023', 'hex'),
+    size: 66,
+    order: '01fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffa51868783bf2f966b7fcc0148f709a5d03bb5c9b8899c47aebb6fb71e91386409',
+    hash: 'sha512',
+    knownD: '0000000000000000000000000000000000000000000000000000000000000000000043c97eae59687576d288156104e80d6916ac61bf99c38af7fe4ec94fb8759b16',
+    knownQ:
+      '0400145f055ac7c2095f95ba5cb35c684e7decf15b098bae0b3bf61562bf9a1a817f99b574ea9b929422a066bb642d1be0da0f1c520b29d28c568f2c2286b689c19efa' +
+      '0083295815e0218c1ff27f1f21266afb4b660b50fa4036c931ec5cac7ba63c79b798772ae056ef336856dd345bed2790b2b7e85ab94359e385c8d643ff30e0c41ad9',
+  },
+};
+
+/** DER tag-length-value with a short-form length (every structure here is under 128 bytes). */
+function tlv(tag: number, ...parts: Buffer[]): Buffer {
+  const body = Buffer.concat(parts);
+  return Buffer.concat([Buffer.from([tag, body.length]), body]);
+}
+
+/**
+ * Whether the big-endian `d` (the curve's size) lies in [1, n−1] (SEC1 §3.2.1): OpenSSL 3.0 imports
+ * 0, n and n + 1 alike (the last as the key of G), so the check is ours.
+ */
+function scalarInRange(c: NodeEcCurve, d: Uint8Array): boolean {
+  let nonZero = 0;
+  // The sign of d − n, from the most significant byte that differs.
+  let cmp = 0;
+  for (let i = 0; i < d.length; i++) {
+    nonZero |= d[i]!;
+    if (cmp === 0) cmp = d[i]! - parseInt(c.order.slice(2 * i, 2 * i + 2), 16);
+  }
+  return nonZero !== 0 && cmp < 0;
+}
+
+/**
+ * A private KeyObject from the raw scalar: RFC 5915 §3 ECPrivateKey `SEQUENCE { version 1,
+ * privateKey OCTET STRING, [0] namedCurve }` without the optional public key, which OpenSSL
+ * computes. The DER copies holding `d` are wiped.
+ */
+function ecPrivateKeyObject(c: NodeEcCurve, d: Uint8Array): KeyObject {
+  if (d.length !== c.size) throw new RangeError(`EC private scalar must be ${c.size} bytes, got ${d.length}`);
+  if (!scalarInRange(c, d)) throw new RangeError('EC private scalar is not in [1, n-1]');
+  const octets = tlv(0x04, Buffer.from(d));
+  const der = tlv(0x30, Buffer.from('020101', 'hex'), octets, tlv(0xa0, c.oid));
+  try {
+    return createPrivateKey({ key: der, format: 'der', type: 'sec1' });
+  } finally {
+    octets.fill(0);
+    der.fill(0);
+  }
+}
+
+/** The uncompressed point of a public KeyObject: the end of its SPKI's BIT STRING (RFC 5480 §2.2). */
+function ecRawPublic(c: NodeEcCurve, key: KeyObject): Uint8Array {
+  const der = key.export({ format: 'der', type: 'spki' });
+  const q = new Uint8Array(der.subarray(der.length - (1 + 2 * c.size)));
+  if (q[0] !== 4) throw new Error('the runtime did not export an uncompressed EC point');
+  return q;
+}
+
+/** The runtime's ECDSA on one curve, unchecked. */
+function nodeEcdsaOps(c: NodeEcCurve): EcdsaCurveOps {
+  return {
+    publicKey: (d) => ecRawPublic(c, createPublicKey(ecPrivateKeyObject(c, d))),
+    sign(d, data) {
+      // IEEE P1363: r || s, each at the curve's size.
+      const sig = nodeSign(c.hash, data, { key: ecPrivateKeyObject(c, d), dsaEncoding: 'ieee-p1363' });
+      if (sig.length !== 2 * c.size) throw new Error(`the runtime's ECDSA signature is ${sig.length} bytes, expected ${2 * c.size}`);
+      return new Uint8Array(sig);
+    },
+  };
+}
+
+/**
+ * Whether this runtime's ECDSA on `c` gives the known public point, and a signature that its own
+ * verification accepts over the message and refuses over another (k is random: there is no
+ * fixed signature to compare).
+ */
+function ecdsaWorks(c: NodeEcCurve, ops: EcdsaCurveOps): boolean {
+  try {
+    const d = fromHex(c.knownD);
+    if (Buffer.from(ops.publicKey(d)).toString('hex') !== c.knownQ) return false;
+    const message = fromHex('73616d706c65'); // "sample", RFC 6979 §A.2's message
+    const sig = ops.sign(d, message);
+    const pub = createPublicKey(ecPrivateKeyObject(c, d));
+    const verify = (m: Uint8Array) => nodeVerify(c.hash, m, { key: pub, dsaEncoding: 'ieee-p1363' }, sig);
+    return verify(message) && !verify(fromHex('73616d706c66'));
+  } catch {
+    return false;
+  }
+}
+
+/** Per curve: the checked operations, or undefined where the runtime failed the check. */
+const ecdsaByCurve = new Map<EcdsaCurveName, EcdsaCurveOps | undefined>();
+
+/**
+ * The runtime's ECDSA on `curve`, checked on its first use (about a millisecond once OpenSSL is
+ * warm): only ECDSA key files need it, so the check is not made at every start.
+ */
+function nodeEcdsa(curve: EcdsaCurveName): EcdsaCurveOps | undefined {
+  if (!ecdsaByCurve.has(curve)) {
+    const c = NODE_EC_CURVES[curve];
+    const ops = c === undefined ? undefined : nodeEcdsaOps(c);
+    ecdsaByCurve.set(curve, ops !== undefined && ecdsaWorks(c!, ops) ? ops : undefined);
+  }
+  return ecdsaByCurve.get(curve);
 }
 
 let curves: { x25519?: X25519; ed25519?: Ed25519 } | undefined;
@@ -361,6 +514,7 @@ export const nodeCryptoProviderNoWasm: CryptoProvider = {
   get ed25519() {
     return (curves ??= checkCurves()).ed25519;
   },
+  ecdsa: nodeEcdsa,
 };
 
 

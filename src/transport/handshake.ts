@@ -18,6 +18,7 @@ import type { CryptoProvider } from '../crypto/provider.js';
 import { DisconnectReason, InternalError, ProtocolError, UsageError } from '../errors.js';
 import type { KexClient, KexMethod, Random } from '../kex/kex.js';
 import { exchangeHash } from '../kex/kex.js';
+import { kexToPrepare, versionGuidesPreparation } from '../kex/prepare-guess.js';
 import { kexMethods } from '../kex/registry.js';
 import { describeServerHostKey, fingerprintSha256, verifyHostKeySignature } from '../keys/hostkey.js';
 import { MSG, encodeNewKeys, messageName } from '../protocol/messages.js';
@@ -53,7 +54,7 @@ interface Prepared {
 
 type KexState =
   | { kind: 'idle' }
-  | { kind: 'sent-kexinit'; ours: Sent; prepared?: Prepared }
+  | { kind: 'sent-kexinit'; ours: Sent; prepared?: Prepared; prepareOnVersion?: true }
   | { kind: 'exchanging'; ours: Sent; theirs: Uint8Array; negotiated: Negotiated; method: KexMethod; client: KexClient }
   | { kind: 'verifying'; keys: PendingKeys }
   | { kind: 'newkeys'; keys: PendingKeys; sent: boolean; received: boolean };
@@ -150,6 +151,11 @@ export class Handshake {
   /** The server's identification line arrived (V_S of H). */
   setServerVersion(version: string): void {
     this.serverVersion = version;
+    const s = this.state;
+    if (s.kind === 'sent-kexinit' && s.prepareOnVersion) {
+      s.prepareOnVersion = undefined;
+      this.makePrepared(s);
+    }
   }
 
   /** Send our KEXINIT (RFC 4253 §7.1, §9); a no-op while an exchange is under way. */
@@ -176,22 +182,40 @@ export class Handshake {
   }
 
   /**
-   * Make the client's ephemeral key pair for our first-preference kex method now, while the
-   * server's KEXINIT is on its way (an optional call, for the time between our KEXINIT leaving
-   * and theirs arriving; sshd spends tens of ms there). Only between {@link start} and the
-   * server's KEXINIT, and only for a method whose key does not depend on the negotiated ciphers
+   * Make the client's ephemeral key pair for the kex method negotiation will likely pick, while
+   * the server's KEXINIT is on its way (an optional call, for the time between our KEXINIT
+   * leaving and theirs arriving; sshd spends tens of ms there). The method is a guess from the
+   * server's version line (kex/prepare-guess.ts: our first preference, or what OpenSSH 9.0–9.8
+   * would negotiate with our list), so before that line has arrived the key pair is made when it
+   * does (in {@link setServerVersion}). Only between {@link start} and the server's KEXINIT, and
+   * only for a method whose key does not depend on the negotiated ciphers
    * ({@link KexMethod.preparable}). The key belongs to this exchange only: used if the server's
    * KEXINIT negotiates that method, otherwise wiped and a fresh one made for the method
    * negotiated; a later exchange (rekey) never sees it. Nothing is sent: the message goes out
    * only after negotiation, as RFC 4253 §7.1 orders (we never set first_kex_packet_follows).
-   * Returns whether a key pair was made.
+   * Returns whether a key pair was made, or will be when the server's version line arrives.
    */
   prepareKex(): boolean {
     const s = this.state;
-    if (s.kind !== 'sent-kexinit' || s.prepared) return false;
-    const name = this.options.algorithms.kex[0];
+    if (s.kind !== 'sent-kexinit' || s.prepared || s.prepareOnVersion) return false;
+    const ours = this.options.algorithms.kex;
+    if (this.serverVersion === undefined && versionGuidesPreparation(ours)) {
+      if (!ours.some((name) => kexMethods.get(name)?.preparable)) return false;
+      s.prepareOnVersion = true;
+      // The provider's lazy set-up (node:crypto's X25519 known-answer checks, ~5 ms in a fresh
+      // process) runs now, in this wait, rather than after the version line, closer to the KEXINIT.
+      void this.options.crypto.x25519;
+      return true;
+    }
+    return this.makePrepared(s);
+  }
+
+  private makePrepared(s: Extract<KexState, { kind: 'sent-kexinit' }>): boolean {
+    const ours = this.options.algorithms.kex;
+    const name = kexToPrepare(ours, this.serverVersion);
     const method = name === undefined ? undefined : kexMethods.get(name);
     if (!method?.preparable) return false;
+    if (name !== ours[0]) this.host.log(`kex: making a ${name} key pair: the first of ours that ${this.serverVersion} offers by default`);
     s.prepared = { method, client: method.client(this.options.random, this.options.crypto) };
     return true;
   }
