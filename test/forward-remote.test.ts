@@ -22,6 +22,7 @@ import {
   startEchoServer,
   startSinkServer,
   startSourceServer,
+  startUnixEchoServer,
   type SinkServer,
   type SourceServer,
   type TestServer,
@@ -112,15 +113,14 @@ describeInterop('remote forwarding against sshd', () => {
     await fwd.close();
 
     const localPath = join(dir, 'local.sock');
-    const local = net.createServer((s) => s.pipe(s));
-    await new Promise<void>((r) => local.listen(localPath, r));
+    const local = await startUnixEchoServer(localPath);
     try {
       const port = await freePort();
       const f2 = await ssh.forwardRemote({ listen: { port }, to: { path: localPath } });
       expect(await echoVia({ host: '127.0.0.1', port }, 'to a local socket')).toBe('to a local socket');
       await f2.close();
     } finally {
-      local.close();
+      await local.close();
     }
   });
 

@@ -7,14 +7,13 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dynamicAsLocalForward, parseDynamicForwardSpec } from '../src/config/forward-spec.js';
 import { dollarExpand } from '../src/config/tokens.js';
 import { cliEnv, describeInteropWithHome, suiteHome } from './harness/home.js';
-import { echoVia, freePort, waitForPort } from './harness/net.js';
+import { echoVia, freePort, startUnixEchoServer, waitForPort } from './harness/net.js';
 import { SSH_CLIENT_PATH, startSshd, type SshdHandle } from './harness/sshd.js';
 import { CLI, runCli } from './support/cli-run.js';
 
@@ -43,7 +42,7 @@ describe('dollarExpand and dynamicAsLocalForward', () => {
 describeInteropWithHome('forwarding specifications against sshd, beside ssh', () => {
   let sshd: SshdHandle;
   let dir: string;
-  let unixEcho: net.Server;
+  let unixEcho: { close(): Promise<void> } | undefined;
   let sockPath: string;
   const home = suiteHome();
 
@@ -51,11 +50,10 @@ describeInteropWithHome('forwarding specifications against sshd, beside ssh', ()
     sshd = await startSshd();
     dir = await mkdtemp(join(tmpdir(), 'pure-ssh-fwdforms-'));
     sockPath = join(dir, 'echo.sock');
-    unixEcho = net.createServer((s) => s.pipe(s));
-    await new Promise<void>((r) => unixEcho.listen(sockPath, r));
+    unixEcho = await startUnixEchoServer(sockPath);
   });
   afterAll(async () => {
-    await Promise.all([sshd?.stop(), new Promise((r) => unixEcho?.close(r))]);
+    await Promise.all([sshd?.stop(), unixEcho?.close()]);
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 

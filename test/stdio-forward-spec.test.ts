@@ -7,13 +7,13 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseStdioForwardSpec } from '../src/config/forward-spec.js';
 import { cliEnv, describeInteropWithHome, suiteHome } from './harness/home.js';
+import { startUnixEchoServer } from './harness/net.js';
 import { SSH_CLIENT_PATH, startSshd, type SshdHandle } from './harness/sshd.js';
 
 const CLI = fileURLToPath(new URL('../dist/node/cli.js', import.meta.url));
@@ -43,7 +43,7 @@ describe('parseStdioForwardSpec', () => {
 describeInteropWithHome('-W forms against sshd', () => {
   let sshd: SshdHandle;
   let dir: string;
-  let unixEcho: net.Server;
+  let unixEcho: { close(): Promise<void> } | undefined;
   let sockPath: string;
   const home = suiteHome();
 
@@ -52,11 +52,10 @@ describeInteropWithHome('-W forms against sshd', () => {
     sshd = await startSshd();
     dir = await mkdtemp(join(tmpdir(), 'pure-ssh-w-'));
     sockPath = join(dir, 'echo.sock');
-    unixEcho = net.createServer((s) => s.pipe(s));
-    await new Promise<void>((r) => unixEcho.listen(sockPath, r));
+    unixEcho = await startUnixEchoServer(sockPath);
   });
   afterAll(async () => {
-    await Promise.all([sshd?.stop(), new Promise((r) => unixEcho?.close(r))]);
+    await Promise.all([sshd?.stop(), unixEcho?.close()]);
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 

@@ -184,11 +184,14 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-async function listen(
-  host: string,
-  port: number,
-  onConnection: (socket: net.Socket) => void,
-): Promise<TestServer> {
+/** What `listenOn` gives back: the server's address and a close that also ends its connections. */
+interface Listening {
+  address: net.AddressInfo | string;
+  readonly accepted: number;
+  close(): Promise<void>;
+}
+
+async function listenOn(options: net.ListenOptions, onConnection: (socket: net.Socket) => void): Promise<Listening> {
   const sockets = new Set<net.Socket>();
   let accepted = 0;
   const server = net.createServer((socket) => {
@@ -201,16 +204,14 @@ async function listen(
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen({ host, port }, () => {
+    server.listen(options, () => {
       server.off('error', reject);
       resolve();
     });
   });
-  const address = server.address() as net.AddressInfo;
   let closed: Promise<void> | undefined;
   return {
-    host,
-    port: address.port,
+    address: server.address() as net.AddressInfo | string,
     get accepted() {
       return accepted;
     },
@@ -221,6 +222,22 @@ async function listen(
       });
       return closed;
     },
+  };
+}
+
+async function listen(
+  host: string,
+  port: number,
+  onConnection: (socket: net.Socket) => void,
+): Promise<TestServer> {
+  const l = await listenOn({ host, port }, onConnection);
+  return {
+    host,
+    port: (l.address as net.AddressInfo).port,
+    get accepted() {
+      return l.accepted;
+    },
+    close: () => l.close(),
   };
 }
 
@@ -311,6 +328,15 @@ export async function startSourceServer(
 /** Echoes every byte back on the same connection; ends when the client ends. */
 export async function startEchoServer(opts: ServerOptions = {}): Promise<TestServer> {
   return listen(opts.host ?? LOOPBACK, opts.port ?? 0, (socket) => socket.pipe(socket));
+}
+
+/**
+ * Echoes every byte back, listening on the Unix-domain socket `path` (its directory must exist;
+ * the socket file is removed by `close`).
+ */
+export async function startUnixEchoServer(path: string): Promise<{ path: string; close(): Promise<void> }> {
+  const l = await listenOn({ path }, (socket) => socket.pipe(socket));
+  return { path, close: () => l.close() };
 }
 
 /**
