@@ -143,6 +143,33 @@ describe('direct handle writes (socket-write.ts)', () => {
     second.peer.destroy();
   });
 
+  it('a writer made while connecting writes through the handle the connection ended on (Node tries each address of a lookup on a fresh handle)', async () => {
+    const received = new Promise<Buffer>((resolve) => {
+      server = createServer((s) => collect(s).then(resolve));
+    });
+    await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
+    const port = (server!.address() as AddressInfo).port;
+    // A name with two addresses, the first of which refuses (nothing listens on ::1 here): the
+    // socket's first handle is closed and the connection is made on a second one.
+    const lookup = (_h: string, _o: object, cb: (e: null, a: { address: string; family: number }[]) => void) =>
+      cb(null, [{ address: '::1', family: 6 }, { address: '127.0.0.1', family: 4 }]);
+    const client = connect({ host: 'dual.invalid', port, lookup: lookup as never, autoSelectFamily: true });
+    const first = (client as unknown as { _handle: unknown })._handle;
+    const write = handleWriterFor(client);
+    expect(write).toBeDefined();
+    await new Promise((r) => client.once('connect', r));
+    expect((client as unknown as { _handle: unknown })._handle).not.toBe(first);
+    const data = randomBytes(1000);
+    const outcome = await new Promise<string>((resolve) => {
+      const r = write!(data, (e) => resolve(e ? e.message : 'written'));
+      if (r === WRITE_DONE) resolve('done');
+      else if (r === WRITE_REFUSED) resolve('refused');
+    });
+    expect(outcome).toBe('done');
+    client.end();
+    expect(sha(await received)).toBe(sha(data));
+  });
+
   it('refuses a connecting socket and one with an idle timeout', async () => {
     const { client } = await pair();
     client.setTimeout(10_000);

@@ -21,7 +21,6 @@ export const READ_BUFFER_SIZE = 256 * 1024;
 
 let shared: Uint8Array | undefined;
 
-
 const lentReads = Symbol('pure-ssh.lentReads');
 
 /** A socket made by {@link connectLendingReads}: its reads go to whoever {@link LentReads.attach}es. */

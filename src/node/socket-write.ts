@@ -191,12 +191,17 @@ export function handleWriterFor(sock: Socket): HandleWriter | undefined {
   const ws = writableStateOf(s);
   // Node's `_handle` is a getter (`this[kHandle]`) shared by every socket, server and pipe of
   // the process: inlined here it is a megamorphic keyed load (~200 instructions per write in a
-  // callgrind profile of the -L echo path). The handle is the socket's for its life (set when it
-  // is made or connected, before this writer; null once destroyed, which `ws.destroyed` says
-  // first), so it is kept here while the Writable's state is at hand.
-  const kept = ws !== undefined ? h : undefined;
+  // callgrind profile of the -L echo path). So the handle is kept once the socket is connected:
+  // from then on it is the socket's for its life (null once destroyed, which `ws.destroyed` says
+  // first). Not before: while connecting, Node closes the handle of each address of a lookup
+  // that fails and tries the next on a fresh one (net.js internalConnectMultiple).
+  let kept: StreamHandle | undefined;
   return (chunk, done) => {
-    const handle = kept ?? s._handle;
+    let handle: StreamHandle | null | undefined = kept;
+    if (handle === undefined) {
+      handle = s._handle;
+      if (ws !== undefined && handle !== null && !s.connecting) kept = handle;
+    }
     if (
       handle === null ||
       state.queued ||
