@@ -21,7 +21,7 @@ import { passwdHomeOf, userHome } from '../src/node/user-home.js';
 import { expandHome } from '../src/node/identity-file.js';
 import { UsageError } from '../src/errors.js';
 import { cliEnv, describeInteropWithHome, describeWithHome } from './harness/home.js';
-import { SSH_CLIENT_PATH, sshClientAvailable, startSshd, type SshdHandle } from './harness/sshd.js';
+import { inCI, SSH_CLIENT_PATH, sshClientAvailable, startSshd, type SshdHandle } from './harness/sshd.js';
 import { CLI } from './support/cli-run.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pure-ssh-tilde-'));
@@ -143,7 +143,7 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv) {
 type Out = ReturnType<typeof run>;
 const lines = (o: Out, keyword: string) => o.stdout.filter((l) => l.startsWith(`${keyword} `));
 
-(sshClientAvailable() ? describeWithHome : describe.skip)('pure-ssh -G and ssh -G with ~user', () => {
+(sshClientAvailable() || inCI() ? describeWithHome : describe.skip)('pure-ssh -G and ssh -G with ~user', () => {
   const home = join(dir, 'g-home');
   let env: NodeJS.ProcessEnv;
   beforeAll(() => {

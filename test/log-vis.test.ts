@@ -15,7 +15,7 @@ import { resolveCommandLine } from '../src/config/cli-args.js';
 import { DisconnectError } from '../src/errors.js';
 import { CLI } from './support/cli-run.js';
 import { cliEnv, describeWithHome, suiteHome } from './harness/home.js';
-import { SSH_CLIENT_PATH, sshClientAvailable } from './harness/sshd.js';
+import { inCI, SSH_CLIENT_PATH, sshClientAvailable } from './harness/sshd.js';
 
 describe('visLogText', () => {
   it('keeps printable ASCII, space, tab, newline, \\b, \\a, \\r; doubles \\\\; octal for the rest', () => {
@@ -50,7 +50,7 @@ describe('logLines', () => {
   });
 });
 
-(sshClientAvailable() ? describeWithHome : describe.skip)('log lines escaped as /usr/bin/ssh escapes them', () => {
+(sshClientAvailable() || inCI() ? describeWithHome : describe.skip)('log lines escaped as /usr/bin/ssh escapes them', () => {
   it('a Bad port message holding control bytes, a backslash and UTF-8', () => {
     const home = suiteHome();
     const value = 'a\u0001b\tc\\d\u00e9e\u007ff\rg\bh\u0007i j';
@@ -72,7 +72,7 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-(sshClientAvailable() ? describeWithHome : describe.skip)('line endings byte for byte as /usr/bin/ssh (log.c "\\r\\n", fprintf "\\n")', () => {
+(sshClientAvailable() || inCI() ? describeWithHome : describe.skip)('line endings byte for byte as /usr/bin/ssh (log.c "\\r\\n", fprintf "\\n")', () => {
   const home = suiteHome();
   const run = (cmd: string, a: string[]) => spawnSync(cmd, a, { env: cliEnv(home), encoding: 'latin1', stdio: ['ignore', 'pipe', 'pipe'], timeout: 20_000 });
   const both = (args: string[]) => {
