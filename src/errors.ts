@@ -270,6 +270,12 @@ function defaultHostKeyMessage(
 
 /** The connection went away (socket error, EOF, dead server). */
 export class ConnectionLostError extends SshError {
+  /**
+   * Set when the connection ended while a failed packet's data was being discarded (CBC with an
+   * encrypt-and-MAC MAC, see PacketDecoder): the line OpenSSH's packet.c logged for that packet,
+   * e.g. "Corrupted MAC on input.".
+   */
+  discarding?: string;
   constructor(message: string, options?: { cause?: unknown; code?: SshErrorCode }) {
     super(options?.code ?? 'ERR_CONNECTION_LOST', message, options);
   }

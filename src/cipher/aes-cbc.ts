@@ -19,7 +19,7 @@ function cbcRow(bits: 128 | 192 | 256): CipherAlgorithm {
     legacy: true,
     create(key, iv, mac, crypto, sending) {
       if (!mac) throw new UsageError(`${name} needs a MAC`);
-      return new CipherWithMac(name, 16, crypto.aesCbc(key, iv, sending), mac);
+      return new CipherWithMac(name, 16, crypto.aesCbc(key, iv, sending), mac, true);
     },
   };
 }

@@ -56,6 +56,20 @@ export interface PacketCipher {
    * that plaintext from index 0 (`padding_length || payload || padding`).
    */
   open(seq: number, buf: Uint8Array, off: number, packetLength: number): Uint8Array | undefined;
+  /**
+   * True for a CBC cipher with an encrypt-and-MAC MAC (RFC 4253 §6.4): a packet that fails
+   * (bad length, length not a block multiple, MAC mismatch) must not end the connection at once,
+   * or the time of the failure tells the peer's attacker how many bytes the decrypted length asked
+   * for (Albrecht, Paterson, Watson 2009, CVE-2008-5161). OpenSSH packet.c ssh_packet_start_discard
+   * then reads on up to PACKET_MAX_SIZE bytes first; {@link PacketDecoder} does the same.
+   */
+  readonly discardOnError?: boolean;
+  /**
+   * With {@link discardOnError}: compute and drop the MAC of `uint32 seq || buf[0, n)`, so that
+   * the MAC work done for a failed packet is the same whatever its length (OpenSSH packet.c
+   * ssh_packet_stop_discard). The result is thrown away.
+   */
+  discardMac?(seq: number, buf: Uint8Array, n: number): void;
   /** Wipe key material. */
   dispose(): void;
 }

@@ -40,6 +40,7 @@ export class CipherWithMac implements PacketCipher {
   readonly excludesLength: boolean;
   readonly lengthBytes: number;
   readonly outOfPlace = false;
+  readonly discardOnError: boolean;
   private readonly expected: Uint8Array;
 
   private readonly etm: boolean;
@@ -49,6 +50,7 @@ export class CipherWithMac implements PacketCipher {
     readonly blockSize: number,
     private readonly stream: BlockStream,
     private readonly mac: Mac,
+    cbc = false,
   ) {
     this.name = `${cipherName}+${mac.name}`;
     this.etm = mac.etm;
@@ -56,6 +58,13 @@ export class CipherWithMac implements PacketCipher {
     this.excludesLength = mac.etm;
     this.lengthBytes = mac.etm ? 4 : blockSize;
     this.expected = new Uint8Array(mac.length);
+    // OpenSSH packet.c ssh_packet_start_discard: discard mode for CBC without encrypt-then-MAC
+    // only (with EtM the length and MAC are checked before any decryption: nothing to time).
+    this.discardOnError = cbc && !mac.etm;
+  }
+
+  discardMac(seq: number, buf: Uint8Array, n: number): void {
+    this.mac.compute(seq, buf, 0, n, this.expected, 0);
   }
 
   seal(seq: number, buf: Uint8Array, off: number, packetLength: number): void {

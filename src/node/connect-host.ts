@@ -364,6 +364,14 @@ export async function describeFatal(err: unknown, cfg: ResolvedConfig, log: Log,
     // ssh_err(SSH_ERR_MAC_INVALID).
     const peer = peerOf.get(err as object) ?? `${cfg.hostName} port ${cfg.port}`;
     const fatal = `ssh_dispatch_run_fatal: Connection to ${peer}: message authentication code incorrect`;
+    // packet.c discard mode (CBC, encrypt-and-MAC; see PacketDecoder): the failed check's line,
+    // then ssh_packet_stop_discard's logit("Finished discarding for ADDR port P") (INFO).
+    // The count completed by a later read fails in clientloop.c's read instead (quit_message).
+    const discarded = err as { detected?: unknown; afterRead?: unknown };
+    if (typeof discarded.detected === 'string') {
+      const last = discarded.afterRead === true ? `Read from remote host ${cfg.hostName}: message authentication code incorrect` : fatal;
+      return log.shows('INFO') ? `${discarded.detected}\nFinished discarding for ${peer}\n${last}` : last;
+    }
     return /^Corrupted MAC on input/.test((err as Error).message) && log.shows('INFO') ? `Corrupted MAC on input.\n${fatal}` : fatal;
   }
   if (err instanceof errors.HostKeyError) {
@@ -399,6 +407,17 @@ export async function describeFatal(err: unknown, cfg: ResolvedConfig, log: Log,
       return 'Host key verification failed.';
     }
     return err.message;
+  }
+  if (err instanceof errors.ConnectionLostError && err.discarding !== undefined && log.shows('INFO')) {
+    // packet.c logged the failed CBC packet at once; its discard mode ended with the connection.
+    const detected = err.discarding;
+    err.discarding = undefined;
+    try {
+      const rest = await describeFatal(err, cfg, log, established);
+      return rest === '' ? detected : `${detected}\n${rest}`;
+    } finally {
+      err.discarding = detected;
+    }
   }
   if (err instanceof errors.ConnectionLostError) {
     const cause = err.cause as NodeJS.ErrnoException | undefined;

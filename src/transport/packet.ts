@@ -316,6 +316,36 @@ export class PacketEncoder {
 }
 
 /**
+ * The failure that ends discard mode (see {@link PacketDecoder}): code ERR_MAC, as OpenSSH's
+ * packet.c ssh_packet_stop_discard returns SSH_ERR_MAC_INVALID whichever check failed.
+ */
+export class DiscardedPacketError extends ProtocolError {
+  /**
+   * @param detected the line packet.c logs (logit, INFO) when the packet fails, before its
+   * "Finished discarding for ADDR port P" and the fatal line
+   * @param seq the sequence number of the failed packet
+   * @param cause the check that failed
+   */
+  /**
+   * True when the bytes that completed the count arrived after the failure was detected: OpenSSH
+   * then fails in its read (clientloop.c "Read from remote host HOST: ..."), otherwise while
+   * processing the packets already read (ssh_dispatch_run_fatal's "Connection to ADDR port P: ...").
+   */
+  afterRead = false;
+  constructor(
+    readonly detected: string,
+    seq: number,
+    cause: ProtocolError,
+  ) {
+    super(`message authentication code incorrect (packet ${seq}: ${cause.message}; failed after discarding ${MAX_PACKET_LENGTH} bytes)`, {
+      code: 'ERR_MAC',
+      reason: DisconnectReason.MAC_ERROR,
+      cause,
+    });
+  }
+}
+
+/**
  * Who owns the bytes given to {@link PacketDecoder.push}:
  * - `copy`: the decoder copies them at once; the caller may do anything with its buffer after.
  * - `borrow`: the decoder takes ownership and decrypts in place (zero copy); the caller never
@@ -356,6 +386,16 @@ export class PacketDecoder {
    */
   private reassembly = new Uint8Array(0);
   private inflater: PayloadInflater | null = null;
+  /**
+   * Discard mode (see {@link enterDiscard}): bytes still to drop before failing, or -1 when not
+   * discarding. At 0 the MAC has been computed and {@link discardError} is thrown from then on.
+   */
+  private discardLeft = -1;
+  private discardError: DiscardedPacketError | null = null;
+  /** The failed packet's decrypted bytes (what OpenSSH's discard MAC starts with). */
+  private discardPlain: Uint8Array | null = null;
+  /** Bytes the discard MAC covers. */
+  private discardMacBytes = 0;
 
   /**
    * @param input who owns pushed bytes (see {@link InputOwnership}); `true`/`false` are the older
@@ -457,6 +497,7 @@ export class PacketDecoder {
    * in place (the transport's CHANNEL_DATA path).
    */
   nextInPlace(): Uint8Array | null {
+    if (this.discardLeft >= 0) return this.discard(true);
     for (;;) {
       const chunk = this.chunks[0];
       if (chunk === undefined) return null;
@@ -472,18 +513,21 @@ export class PacketDecoder {
         // An encrypt-and-MAC cipher (lengthBytes > 4) decrypts the first block where it lies:
         // never in bytes that are only lent to us.
         if (this.headFill === 0 && avail >= need && (need === 4 || this.input !== 'transient')) {
-          this.packetLength = this.checkLength(this.cipher.decryptLength(this.seq, chunk, this.chunkOff));
+          const off = this.chunkOff;
+          this.packetLength = this.checkLength(this.cipher.decryptLength(this.seq, chunk, off), chunk, off, 0);
+          if (this.packetLength < 0) return this.discard(false);
         } else {
           const n = Math.min(need - this.headFill, avail);
           this.head.set(chunk.subarray(this.chunkOff, this.chunkOff + n), this.headFill);
           this.headFill += n;
           this.chunkOff += n;
           if (this.headFill < need) continue;
-          this.packetLength = this.checkLength(this.cipher.decryptLength(this.seq, this.head, 0));
+          this.packetLength = this.checkLength(this.cipher.decryptLength(this.seq, this.head, 0), this.head, 0, need);
+          this.headFill = 0;
+          if (this.packetLength < 0) return this.discard(false);
           this.partial = this.reassemblyBuffer(4 + this.packetLength + this.cipher.macLength);
           this.partial.set(this.head.subarray(0, need));
           this.partialFill = need;
-          this.headFill = 0;
           continue;
         }
       }
@@ -523,32 +567,124 @@ export class PacketDecoder {
     return this.reassembly;
   }
 
-  private checkLength(length: number): number {
-    // OpenSSH packet.c: reject lengths < 5 or > PACKET_MAX_SIZE before allocating anything, and
-    // lengths shorter than what was already read to learn them.
-    if (length < 5 || length > MAX_PACKET_LENGTH || length + 4 < this.cipher.lengthBytes) {
-      throw new ProtocolError(`bad packet length ${length} (allowed 5..${MAX_PACKET_LENGTH})`, {
+  /**
+   * The packet length, or -1 when it is bad and the cipher discards (then {@link discard} is
+   * next); otherwise a bad length throws. `buf[off..]` holds the bytes decrypted to learn it
+   * ({@link PacketCipher.lengthBytes}), of which `consumed` were taken from the input already.
+   */
+  private checkLength(length: number, buf: Uint8Array, off: number, consumed: number): number {
+    // OpenSSH packet.c: reject lengths < 5 or > PACKET_MAX_SIZE before allocating anything
+    // (logit "Bad packet length %u.").
+    if (length < 5 || length > MAX_PACKET_LENGTH) {
+      const error = new ProtocolError(`bad packet length ${length} (allowed 5..${MAX_PACKET_LENGTH})`, {
         code: length > MAX_PACKET_LENGTH ? 'ERR_PACKET_TOO_LARGE' : 'ERR_MALFORMED_PACKET',
       });
+      return this.enterDiscard(error, `Bad packet length ${length}.`, buf, off, this.cipher.lengthBytes, 0, consumed);
     }
-    // RFC 4253 §6: the framed packet is a multiple of the cipher block size.
+    // RFC 4253 §6: the framed packet is a multiple of the cipher block size; and no shorter than
+    // what was already read to learn its length.
+    const bs = this.cipher.blockSize;
     const framed = length + (this.cipher.excludesLength ? 0 : 4);
-    if (framed % this.cipher.blockSize !== 0) {
-      throw new ProtocolError(`packet length ${length} is not a multiple of the block size ${this.cipher.blockSize}`, {
+    if (framed % bs !== 0 || length + 4 < this.cipher.lengthBytes) {
+      const error = new ProtocolError(`packet length ${length} is not a multiple of the block size ${bs}`, {
         code: 'ERR_MALFORMED_PACKET',
       });
+      // packet.c words it by the bytes still to read after the first block, as a C int.
+      const need = (this.cipher.excludesLength ? length : 4 + length - bs) >>> 0;
+      return this.enterDiscard(error, `padding error: need ${need | 0} block ${bs} mod ${need % bs}`, buf, off, this.cipher.lengthBytes, 0, consumed);
     }
     return length;
   }
 
-  /** Verify and decrypt the packet at `buf[off..]`: the buffer that holds its payload (see {@link nextInPlace}). */
-  private open(buf: Uint8Array, off: number): Uint8Array {
+  /**
+   * A packet failed (bad length, bad block multiple, MAC mismatch). Without
+   * {@link PacketCipher.discardOnError} its error is thrown at once. With it (CBC and an
+   * encrypt-and-MAC MAC), OpenSSH packet.c ssh_packet_start_discard's discard mode: the
+   * connection fails only once PACKET_MAX_SIZE bytes counted from the start of the failed packet
+   * have arrived (or it closes first), and a MAC is computed over PACKET_MAX_SIZE bytes less
+   * those the failed check already MACed, so neither the time of the failure nor the MAC work
+   * reveals the decrypted length field (Albrecht, Paterson, Watson 2009; RFC 4253 §6 leaves the
+   * length encrypted in CBC mode). Nothing received meanwhile is decrypted or delivered.
+   * `buf[off, off + n)` is the failed packet's decrypted bytes, `macAlready` how many of them the
+   * MAC covered, `consumed` how many bytes of the packet were taken from the input. Returns -1.
+   */
+  private enterDiscard(error: ProtocolError, logged: string, buf: Uint8Array, off: number, n: number, macAlready: number, consumed: number): -1 {
+    if (!this.cipher.discardOnError) throw error;
+    this.discardError = new DiscardedPacketError(logged, this.seq, error);
+    this.discardPlain = buf.slice(off, off + n);
+    this.discardMacBytes = MAX_PACKET_LENGTH > macAlready ? MAX_PACKET_LENGTH - macAlready : MAX_PACKET_LENGTH;
+    this.discardLeft = Math.max(0, MAX_PACKET_LENGTH - consumed);
+    this.packetLength = -1;
+    this.headFill = 0;
+    this.partial = null;
+    this.partialFill = 0;
+    return -1;
+  }
+
+  /**
+   * The line OpenSSH logged for the packet that failed, while its discard mode goes on (the
+   * connection may end first: ssh(1) then says only that it closed); else null.
+   */
+  get discarding(): string | null {
+    return this.discardLeft > 0 ? this.discardError!.detected : null;
+  }
+
+  /**
+   * In discard mode: drop what was received; fail once the count is reached (else null).
+   * `afterRead`: called for bytes pushed since the failure was detected.
+   */
+  private discard(afterRead: boolean): null {
+    const chunks = this.chunks;
+    while (this.discardLeft > 0 && chunks.length > 0) {
+      const chunk = chunks[0]!;
+      const n = Math.min(chunk.length - this.chunkOff, this.discardLeft);
+      this.discardLeft -= n;
+      this.chunkOff += n;
+      if (this.chunkOff === chunk.length) {
+        chunks.shift();
+        this.chunkOff = 0;
+      }
+    }
+    if (this.discardLeft > 0) return null;
+    const plain = this.discardPlain;
+    if (plain !== null) {
+      // packet.c ssh_packet_stop_discard: the MAC over the failed packet's plaintext filled out
+      // with 'a' bytes to the count; the result is dropped, the failure is the same either way.
+      this.discardPlain = null;
+      this.discardError!.afterRead = afterRead;
+      const n = this.discardMacBytes;
+      const buf = new Uint8Array(Math.max(n, plain.length)).fill(0x61);
+      buf.set(plain);
+      this.cipher.discardMac?.(this.seq, buf, n);
+    }
+    throw this.discardError!;
+  }
+
+  /**
+   * Verify and decrypt the packet at `buf[off..]`: the buffer that holds its payload (see
+   * {@link nextInPlace}), or null when a MAC failure entered discard mode.
+   */
+  private open(buf: Uint8Array, off: number): Uint8Array | null {
     const packetLength = this.packetLength;
     this.packetLength = -1;
     // PROTOCOL.chacha20poly1305: verify the tag before decrypting anything (throws ERR_MAC).
     // The plaintext `padding_length || payload || padding` is in place at off + 4, or at 0 of
     // the new buffer a cipher that decrypts out of place returns.
-    const out = this.cipher.open(this.seq, buf, off, packetLength);
+    let out: Uint8Array | undefined;
+    if (this.cipher.discardOnError) {
+      try {
+        out = this.cipher.open(this.seq, buf, off, packetLength);
+      } catch (e) {
+        if ((e as ProtocolError | undefined)?.code !== 'ERR_MAC') throw e;
+        // packet.c: logit("Corrupted MAC on input."), then discard mode, the MAC having covered
+        // the whole decrypted packet, which (with its MAC) was taken from the input.
+        const total = 4 + packetLength;
+        this.enterDiscard(e as ProtocolError, 'Corrupted MAC on input.', buf, off, total, total, total + this.cipher.macLength);
+        return this.discard(false);
+      }
+    } else {
+      out = this.cipher.open(this.seq, buf, off, packetLength);
+    }
     if (out !== undefined) {
       // A runtime cipher's output may be a subclass (Node's Buffer from OpenSSL, for big packets;
       // small ones come from slabs): hand the layers above plain Uint8Arrays only, as push()

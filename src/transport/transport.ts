@@ -11,7 +11,7 @@ import { rekeyLimitBytes } from '../cipher/cipher.js';
 import type { CompressionProvider } from '../compress/compressor.js';
 import type { CryptoProvider } from '../crypto/provider.js';
 import { pureCryptoProvider } from '../crypto/pure.js';
-import { DisconnectError, DisconnectReason, InternalError, ProtocolError, SshError, UsageError } from '../errors.js';
+import { ConnectionLostError, DisconnectError, DisconnectReason, InternalError, ProtocolError, SshError, UsageError } from '../errors.js';
 import { MSG, decodeMessage, encodeDisconnect, encodeUnimplemented, messageName } from '../protocol/messages.js';
 import { utf8 } from '../protocol/wire.js';
 import { Handshake } from './handshake.js';
@@ -336,6 +336,9 @@ export class Transport {
   /** The socket went away under us. */
   connectionLost(error: SshError): void {
     if (this.phase === 'closed') return;
+    // OpenSSH packet.c: a CBC packet that failed was logged at once; the discard was cut short.
+    const discarding = this.decoder.discarding;
+    if (discarding !== null && error instanceof ConnectionLostError) error.discarding ??= discarding;
     this.shut(error);
   }
 
