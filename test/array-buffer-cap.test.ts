@@ -42,6 +42,21 @@ describe('ArrayBuffer cap (issue 14)', () => {
     expect(cap.enableArrayBufferCap(undefined)).toBe(false);
   });
 
+  it('{ take }: V8 gc is taken at the first look (the first MiB of traffic), not when enabled; nothing taken turns the cap off', () => {
+    let takes = 0;
+    expect(cap.enableArrayBufferCap({ take: () => (takes++, gc) }, 4 * MiB)).toBe(true);
+    expect(takes).toBe(0);
+    const before = cap.capScavenges;
+    churn(8 * MiB);
+    expect(takes).toBe(1);
+    expect(cap.capScavenges - before).toBeGreaterThan(0);
+    expect(cap.enableArrayBufferCap({ take: () => (takes++, undefined) }, 4 * MiB)).toBe(true);
+    const after = cap.capScavenges;
+    churn(8 * MiB);
+    expect(takes).toBe(2);
+    expect(cap.capScavenges).toBe(after);
+  });
+
   it('node:crypto results are collected every few MiB instead of at 32 MiB', () => {
     cap.enableArrayBufferCap(gc, 4 * MiB);
     const before = cap.capScavenges;

@@ -110,19 +110,33 @@ export let capFullCollections = 0;
 /**
  * Cap the ArrayBuffer memory left for V8 to collect at about `bytes` over what is alive (see the
  * module comment), collecting with `collect` (./v8-gc.ts takeGc). Returns false without one (the
- * cap stays off).
+ * cap stays off). `collect` may also be `{ take }`, a function that gives it: it is then called at
+ * the first look (the first MiB of traffic), not now, so that taking V8's `gc` (a fresh context,
+ * ~1.7 ms) is not on the way from login to the first forwarded byte; if it gives nothing the cap
+ * turns itself off there. Nothing is measured here either: that first look runs a full collection
+ * and takes the live figure and the base from what it leaves.
  */
-export function enableArrayBufferCap(collect: Gc | undefined, bytes: number = DEFAULT_ARRAY_BUFFER_CAP): boolean {
-  if (typeof collect !== 'function') return false;
-  gc = collect;
+export function enableArrayBufferCap(
+  collect: Gc | { take: () => Gc | undefined } | undefined,
+  bytes: number = DEFAULT_ARRAY_BUFFER_CAP,
+): boolean {
+  if (typeof collect === 'function') {
+    gc = collect;
+    takeLater = undefined;
+  } else if (collect !== undefined && typeof collect.take === 'function') {
+    gc = undefined;
+    takeLater = collect.take;
+  } else return false;
   cap = bytes;
-  live = base = process.memoryUsage().arrayBuffers;
   sinceFull = 0;
   noted = 0;
   nextLook = Math.max(CHECK_BYTES, cap / 4);
   fullCollectionDue = true;
   return true;
 }
+
+/** What gives V8's `gc` at the first look, when {@link enableArrayBufferCap} was given `{ take }`. */
+let takeLater: (() => Gc | undefined) | undefined;
 
 /** Run once the first look's full collection is done (see {@link onFirstFullCollection}). */
 let afterFirst: (() => void) | undefined;
@@ -156,7 +170,16 @@ export function noteArrayBufferBytes(n: number): void {
   noted += n;
   if (noted < nextLook) return;
   nextLook = noted + CHECK_BYTES;
-  if (cap === 0 || gc === undefined) return;
+  if (cap === 0) return;
+  if (gc === undefined) {
+    const take = takeLater;
+    takeLater = undefined;
+    gc = take?.();
+    if (gc === undefined) {
+      cap = 0;
+      return;
+    }
+  }
   let full = false;
   if (fullCollectionDue) {
     fullCollectionDue = false;

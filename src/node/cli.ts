@@ -489,7 +489,8 @@ async function run(cfg: ResolvedConfig): Promise<void> {
 
   const ssh = client;
   tuneV8ForForwarding();
-  enableArrayBufferCap(takeGc());
+  // V8's `gc` is taken at the cap's first look (the first MiB of traffic), not before the first byte.
+  enableArrayBufferCap({ take: takeGc });
   // clientloop.c: the session's clock starts once authenticated.
   transfer.start = performance.now();
   const reconnecting = cfg.reconnect && cfg.localForwards.length > 0 && !cfg.stdioForward;
