@@ -51,8 +51,7 @@ export function connectionHash(thisHost: string, host: string, port: string, use
 export function connectionTokens(t: ConnectionTokenValues): Record<string, string> {
   const port = String(t.port);
   const jump = t.jump ?? '';
-  return {
-    C: connectionHash(t.local.hostName, t.host, port, t.user, jump),
+  const tokens: Record<string, string> = {
     d: t.local.home,
     h: t.host,
     i: String(t.local.uid),
@@ -65,6 +64,13 @@ export function connectionTokens(t: ConnectionTokenValues): Record<string, strin
     r: t.user,
     u: t.local.user,
   };
+  // %C is a SHA-1: computed when a text first uses it (most runs expand none), not at every start.
+  let c: string | undefined;
+  Object.defineProperty(tokens, 'C', {
+    enumerable: true,
+    get: () => (c ??= connectionHash(t.local.hostName, t.host, port, t.user, jump)),
+  });
+  return tokens;
 }
 
 /**
@@ -195,6 +201,10 @@ export function tildeExpand(path: string, home: string, userHome?: UserHomeLooku
 /** Only the given token letters of `all` (ssh_config(5): each keyword accepts its own set). */
 export function pickTokens(all: Readonly<Record<string, string>>, letters: string): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const l of letters) if (all[l] !== undefined) out[l] = all[l];
+  // Descriptors, not values: a token computed on first use (%C) stays so in the copy.
+  for (const l of letters) {
+    const d = Object.getOwnPropertyDescriptor(all, l);
+    if (d !== undefined && (d.get !== undefined || d.value !== undefined)) Object.defineProperty(out, l, d);
+  }
   return out;
 }
