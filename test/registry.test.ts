@@ -139,6 +139,8 @@ describe('every cipher and MAC through the pair (both providers, crossed)', () =
       roundTrip(p, 3000, 5);
     });
 
+    // A CBC cipher with a MAC over the plaintext (not encrypt-then-MAC) fails in discard mode.
+    const discards = cipher.endsWith('-cbc') && mac !== undefined && !mac.endsWith('-etm@openssh.com');
     it(`${label}: a flipped bit after the handshake ends in a protocol error, never accepted data`, () => {
       for (const bit of [0, 7, 40, 200]) {
         const p = pairFor(cipher, mac, pureCryptoProvider, pureCryptoProvider).start();
@@ -152,10 +154,18 @@ describe('every cipher and MAC through the pair (both providers, crossed)', () =
         };
         p.server.sendData(sch.id, bytes(500, bit));
         p.pump();
+        if (discards) {
+          // OpenSSH packet.c's discard mode (src/transport/packet.ts): no failure until 256 KiB
+          // counted from the bad packet have arrived, and nothing of them delivered.
+          expect(p.closedError, `bit ${bit}`).toBeUndefined();
+          for (let i = 0; i < 9; i++) p.server.sendData(sch.id, bytes(32 * 1024, i));
+          p.pump();
+        }
         expect(p.clientData(ch).length, `bit ${bit}`).toBe(0);
         const err = p.closedError;
         expect(err, `bit ${bit}`).toBeInstanceOf(SshError);
         expect(err).not.toBeInstanceOf(InternalError);
+        if (discards) expect((err as SshError).code).toBe('ERR_MAC');
       }
     });
   }

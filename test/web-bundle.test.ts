@@ -53,8 +53,11 @@ it('pure-ssh/web bundles for browsers without Node built-ins or polyfills; size 
   // pako adds about 13 KiB when imported; raised to 102 KiB for chacha20-poly1305 in WebAssembly:
   // +4.4 KiB gzip, 2.7 of them the two modules' bytes, for 1.6× the bulk speed and a seventh of
   // the first packets' cost in browsers; measured 100.7 KiB; 102.5 KiB for the kex key pair
-  // prepared from the server's version line, kex/prepare-guess.ts: measured 101.6 -> 102.0 KiB).
-  expect(gz).toBeLessThan(102.5);
+  // prepared from the server's version line, kex/prepare-guess.ts: measured 101.6 -> 102.0 KiB;
+  // 103 KiB for OpenSSH's discard mode on a bad CBC packet, transport/packet.ts, a safety
+  // measure against the 2009 CBC plaintext-recovery attack, with the session's parity fixes:
+  // measured 102.8 KiB).
+  expect(gz).toBeLessThan(103);
 });
 
 it('compression is opt-in: pako is absent from the default bundle and comes with pure-ssh/compress-zlib', async () => {
@@ -66,8 +69,8 @@ it('compression is opt-in: pako is absent from the default bundle and comes with
   console.log(`pure-ssh/web + pure-ssh/compress-zlib: ${(zlib.code.length / KiB).toFixed(1)} KiB minified, ${gz.toFixed(1)} KiB gzip`);
   expect(gz - gzipKiB(plain.code)).toBeGreaterThan(5);
   // 110 KiB when compression became opt-in, 112.2 KiB with the core's growth since (see above),
-  // 113.9 KiB with chacha20-poly1305 in WebAssembly.
-  expect(gz).toBeLessThan(116);
+  // 113.9 KiB with chacha20-poly1305 in WebAssembly, 116.07 with CBC's discard mode (see above).
+  expect(gz).toBeLessThan(116.5);
 });
 
 it('the package exports pure-ssh/web to import and require, with its types (needs npm run build)', async () => {
