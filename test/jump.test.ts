@@ -257,4 +257,16 @@ describeInterop('jump host failures under -q and LogLevel, against ssh 9.2', () 
       expect(ours.stderr, `LogLevel QUIET for ${quiet || 'none'}\nssh 9.2 (exit ${theirs.code}):\n${theirs.stderr}`).toBe(theirs.stderr);
     }
   }, 120_000);
+
+  itWithHome("a destination's LogLevel is not its jump hosts': with VERBOSE on the destination only, the hops' Authenticated lines stay hidden, as ssh's hop processes read their own", async () => {
+    const closed = await freePort();
+    const chain = join(dir, 'chain-verbose');
+    await writeFile(chain, `Host bv\n  HostName 127.0.0.1\n  Port ${closed}\n  LogLevel VERBOSE\n` + hostBlock('bastion', bastion) + hostBlock('b3', bastion) +
+      'Host *\n  IdentitiesOnly yes\n  IdentityAgent none\n');
+    const args = ['-F', chain, '-N', '-J', 'bastion,b3', 'bv'];
+    const [ours, theirs] = await Promise.all([pureSsh(args), openssh(args)]);
+    expect(ours.code).toBe(255);
+    expect(ours.stderr, `ssh 9.2 (exit ${theirs.code}):\n${theirs.stderr}`).toBe(theirs.stderr);
+    expect(ours.stderr).not.toContain('Authenticated to');
+  }, 60_000);
 });

@@ -51,6 +51,10 @@ export class Log {
   shows(level: LogLevel): boolean {
     return this.at(level);
   }
+  /** The same destination at another level (a jump host's own LogLevel, see openRoute). */
+  withLevel(level: LogLevel): Log {
+    return new Log(level, this.fd);
+  }
   /**
    * Listeners bound so far (-L, -D: one per address). In ssh(1) each is a channel (channels.c
    * channel_new: lowest free slot), so its first forwarded connection is "channel 2" after the two
@@ -617,9 +621,13 @@ export async function openRoute(cfg: ResolvedConfig, log: Log, libs: Libraries |
     });
     if (outcome.kind !== 'run') throw tagged(new ConfigError(`Invalid ProxyJump: ${cfg.proxy.hops.map((h) => h.host).join(',')}`), cfg, depth + 1);
     const hop = outcome.config;
-    for (const n of hop.debugNotes) log.debug(n.level, n.text);
+    // ssh(1) runs the hop as its own `ssh -W` process, given only -F and the -v flags: the hop's
+    // lines (its configuration, host key, authentication) come at the hop's own LogLevel, not
+    // this host's (ssh.c, the ProxyCommand made from ProxyJump).
+    const hopLog = hop.logLevel === cfg.logLevel ? log : log.withLevel(hop.logLevel);
+    for (const n of hop.debugNotes) hopLog.debug(n.level, n.text);
     log.debug1(`Connecting to jump host ${hop.hostName} port ${hop.port}.`);
-    const via = await connectHost(hop, log, libs, route, depth + 1).catch((err: unknown) => {
+    const via = await connectHost(hop, hopLog, libs, route, depth + 1).catch((err: unknown) => {
       passedThrough(err, cfg, depth);
       throw err;
     });
