@@ -20,9 +20,9 @@ import {
 } from '../config/cli-args.js';
 import type { SshClient } from './client.js';
 import { tuneV8ForForwarding, tuneV8ForLogin } from './v8-tuning.js';
-import { enableArrayBufferCap } from './array-buffer-cap.js';
+import { enableArrayBufferCap, scavengeByTraffic } from './array-buffer-cap.js';
 import { enableArrayBufferRelease } from './array-buffer-release.js';
-import { takeGc, takeTransfer } from './v8-gc.js';
+import { takeGcAndTransfer } from './v8-gc.js';
 import { configOf, connectHost, describeFatal, failureLog, loadLibraries, Log, logJumpFailure, processCliEnvironment, type Libraries, type RouteContext } from './connect-host.js';
 import type { ForwardOptions, ListenSpec, LocalForward } from './forward.js';
 import type { DynamicForward } from './forward-dynamic.js';
@@ -495,8 +495,11 @@ async function run(cfg: ResolvedConfig): Promise<void> {
   // as they are copied or written to the local socket (array-buffer-release.ts).
   enableArrayBufferCap({
     take: () => {
-      enableArrayBufferRelease(takeTransfer());
-      return takeGc();
+      const { gc, transfer } = takeGcAndTransfer();
+      // Freed at once, node:crypto's results no longer make the ArrayBuffer figure grow: the cap
+      // then scavenges by traffic, as often as before (see scavengeByTraffic).
+      if (enableArrayBufferRelease(transfer)) scavengeByTraffic(true);
+      return gc;
     },
   });
   // clientloop.c: the session's clock starts once authenticated.
