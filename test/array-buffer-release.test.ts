@@ -21,7 +21,7 @@ import * as release from '../src/node/array-buffer-release.js';
 import { takeTransfer } from '../src/node/v8-gc.js';
 import { markingExclusivePayloads, takeExclusive } from '../src/transport/exclusive-payload.js';
 import { cliEnv, describeInteropWithHome, processHome } from './harness/home.js';
-import { freePort, startSourceServer, type SourceServer } from './harness/net.js';
+import { deterministicStream, freePort, startSinkServer, startSourceServer, type SinkServer, type SourceServer } from './harness/net.js';
 import { startSshd, type SshdHandle } from './harness/sshd.js';
 import { CLI } from './support/cli-run.js';
 import { FakeServer, seededRandom } from './support/fake-server.js';
@@ -234,15 +234,58 @@ function download(port: number, slow: boolean): Promise<{ sha256: string; bytes:
   });
 }
 
+/** {@link download} through a SOCKS5 proxy at `proxy`, CONNECT to 127.0.0.1:`target`. */
+function socksDownload(proxy: number, target: number, slow: boolean): Promise<{ sha256: string; bytes: number }> {
+  return new Promise((resolve, reject) => {
+    const h = createHash('sha256');
+    let bytes = 0;
+    let sinceBreak = 0;
+    let head = Buffer.alloc(0);
+    let stage = 0;
+    const s = net.connect({ host: '127.0.0.1', port: proxy }, () => s.write(Buffer.from([5, 1, 0])));
+    const take = (d: Buffer) => {
+      h.update(d);
+      bytes += d.length;
+      sinceBreak += d.length;
+      if (slow && sinceBreak >= 256 * 1024) {
+        sinceBreak = 0;
+        s.pause();
+        setTimeout(() => s.resume(), 2);
+      }
+    };
+    s.on('data', (d: Buffer) => {
+      if (stage === 2) return take(d);
+      head = Buffer.concat([head, d]);
+      if (stage === 0 && head.length >= 2) {
+        if (head[0] !== 5 || head[1] !== 0) return reject(new Error('SOCKS method refused'));
+        head = head.subarray(2);
+        stage = 1;
+        s.write(Buffer.from([5, 1, 0, 1, 127, 0, 0, 1, target >> 8, target & 0xff]));
+      }
+      // The reply to CONNECT: VER REP RSV ATYP=1 BND.ADDR(4) BND.PORT(2).
+      if (stage === 1 && head.length >= 10) {
+        if (head[1] !== 0) return reject(new Error(`SOCKS CONNECT failed: ${head[1]}`));
+        stage = 2;
+        if (head.length > 10) take(head.subarray(10));
+      }
+    });
+    s.on('end', () => resolve({ sha256: h.digest('hex'), bytes }));
+    s.on('error', reject);
+  });
+}
+
 describeInteropWithHome('a -L download with plaintexts freed once written (issue 14)', () => {
   let sshd: SshdHandle;
   let source: SourceServer;
+  let sink: SinkServer;
   beforeAll(async () => {
     sshd = await startSshd();
     source = await startSourceServer(24 * MiB, 41);
+    sink = await startSinkServer();
   });
   afterAll(async () => {
     await source?.close();
+    await sink?.close();
     await sshd?.stop();
   });
 
@@ -270,12 +313,15 @@ describeInteropWithHome('a -L download with plaintexts freed once written (issue
     }, 60_000);
   }
 
-  it('through the CLI (-L, node:crypto, the release on after the first MiB): fast and slow readers get every byte', async () => {
+  it('through the CLI (-L, -D, -R; node:crypto, the release on after the first MiB): fast and slow readers get every byte', async () => {
     const port = await freePort();
+    const socksPort = await freePort();
+    const remotePort = await freePort();
     const child = spawn(
       process.execPath,
       [CLI, '-F', 'none', '-N', '-p', String(sshd.port), '-i', sshd.clientKeyPath, '-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${sshd.knownHostsPath}`,
-        '-o', 'ExitOnForwardFailure=yes', '-L', `127.0.0.1:${port}:127.0.0.1:${source.port}`, `${sshd.user}@${sshd.host}`],
+        '-o', 'ExitOnForwardFailure=yes', '-L', `127.0.0.1:${port}:127.0.0.1:${source.port}`, '-D', `127.0.0.1:${socksPort}`,
+        '-R', `127.0.0.1:${remotePort}:127.0.0.1:${sink.port}`, `${sshd.user}@${sshd.host}`],
       { stdio: ['ignore', 'ignore', 'pipe'], env: cliEnv(processHome()) },
     );
     let err = '';
@@ -295,6 +341,25 @@ describeInteropWithHome('a -L download with plaintexts freed once written (issue
         expect(got.bytes).toBe(source.bytes);
         expect(got.sha256).toBe(source.sha256);
       }
+      // -D: the same download through a SOCKS5 CONNECT (RFC 1928 §4) to the source.
+      for (const slow of [false, true]) {
+        const got = await socksDownload(socksPort, source.port, slow);
+        expect(got.bytes).toBe(source.bytes);
+        expect(got.sha256).toBe(source.sha256);
+      }
+      // -R: what a client sends to sshd's listener reaches the local sink through the CLI.
+      let s: net.Socket | undefined;
+      for (let i = 0; i < 100 && s === undefined; i++) {
+        const c = net.connect({ host: '127.0.0.1', port: remotePort });
+        if (await new Promise<boolean>((r) => (c.once('connect', () => r(true)), c.once('error', () => r(false))))) s = c;
+        else await sleep(50);
+      }
+      if (s === undefined) throw new Error(`sshd's -R listener ${remotePort} never came up`);
+      deterministicStream(source.bytes, 41).pipe(s);
+      const got = await sink.next();
+      s.destroy();
+      expect(got.bytes).toBe(source.bytes);
+      expect(got.sha256).toBe(source.sha256);
       expect(err).toBe('');
     } finally {
       child.kill('SIGKILL');
