@@ -181,7 +181,9 @@ describe('which buffers are detached (issue 14)', () => {
       release.releaseScratch(whole);
       expect(whole.length).toBe(0);
       // A WebAssembly memory cannot be detached: left alone, no exception.
-      const mem = new WebAssembly.Memory({ initial: 1 });
+      // (`WebAssembly` is not in this project's type libraries: the global, typed here.)
+      const wasm = (globalThis as unknown as { WebAssembly: { Memory: new (d: { initial: number }) => { buffer: ArrayBuffer } } }).WebAssembly;
+      const mem = new wasm.Memory({ initial: 1 });
       release.releaseScratch(new Uint8Array(mem.buffer));
       expect(mem.buffer.byteLength).toBe(65536);
     }));
