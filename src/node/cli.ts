@@ -20,8 +20,9 @@ import {
 } from '../config/cli-args.js';
 import type { SshClient } from './client.js';
 import { tuneV8ForForwarding, tuneV8ForLogin } from './v8-tuning.js';
-import { enableArrayBufferCap } from './array-buffer-cap.js';
-import { takeGc } from './v8-gc.js';
+import { enableArrayBufferCap, scavengeByTraffic } from './array-buffer-cap.js';
+import { enableArrayBufferRelease } from './array-buffer-release.js';
+import { takeGcAndTransfer } from './v8-gc.js';
 import { configOf, connectHost, describeFatal, failureLog, loadLibraries, Log, logJumpFailure, processCliEnvironment, type Libraries, type RouteContext } from './connect-host.js';
 import type { ForwardOptions, ListenSpec, LocalForward } from './forward.js';
 import type { DynamicForward } from './forward-dynamic.js';
@@ -489,8 +490,18 @@ async function run(cfg: ResolvedConfig): Promise<void> {
 
   const ssh = client;
   tuneV8ForForwarding();
-  // V8's `gc` is taken at the cap's first look (the first MiB of traffic), not before the first byte.
-  enableArrayBufferCap({ take: takeGc });
+  // V8's `gc` is taken at the cap's first look (the first MiB of traffic), not before the first
+  // byte; so is ArrayBuffer.prototype.transfer, with which node:crypto's results are freed as soon
+  // as they are copied or written to the local socket (array-buffer-release.ts).
+  enableArrayBufferCap({
+    take: () => {
+      const { gc, transfer } = takeGcAndTransfer();
+      // Freed at once, node:crypto's results no longer make the ArrayBuffer figure grow: the cap
+      // then scavenges by traffic, as often as before (see scavengeByTraffic).
+      if (enableArrayBufferRelease(transfer)) scavengeByTraffic(true);
+      return gc;
+    },
+  });
   // clientloop.c: the session's clock starts once authenticated.
   transfer.start = performance.now();
   const reconnecting = cfg.reconnect && cfg.localForwards.length > 0 && !cfg.stdioForward;

@@ -41,6 +41,7 @@ import { BATCH_BYTES, BlockGcm } from '../crypto/ghash.js';
 import { copyToSlab } from '../crypto/slab.js';
 import type { AesGcm, BlockStream, ChaCha20Stream, CryptoProvider, EcdsaCurveName, EcdsaCurveOps, Ed25519, HashName, Hmac, X25519 } from '../crypto/provider.js';
 import { noteArrayBufferBytes } from './array-buffer-cap.js';
+import { releaseScratch } from './array-buffer-release.js';
 
 const AES_BY_KEY_LENGTH: Readonly<Record<number, string>> = { 16: 'aes-128', 24: 'aes-192', 32: 'aes-256' };
 
@@ -55,6 +56,15 @@ function put(buf: Uint8Array, at: number, src: Uint8Array): void {
   buf.set(src, at);
 }
 
+/**
+ * {@link put} for a node:crypto result dropped right after: its memory is freed at once where the
+ * CLI turned that on (./array-buffer-release.ts), not at V8's next collection.
+ */
+function putAndRelease(buf: Uint8Array, at: number, src: Uint8Array): void {
+  buf.set(src, at);
+  releaseScratch(src);
+}
+
 class NodeBlockStream implements BlockStream {
   constructor(private readonly c: Cipher | Decipher) {
     c.setAutoPadding(false);
@@ -62,7 +72,7 @@ class NodeBlockStream implements BlockStream {
   update(buf: Uint8Array, start: number, end: number): void {
     if (end === start) return;
     noteArrayBufferBytes(end - start);
-    put(buf, start, this.c.update(buf.subarray(start, end)));
+    putAndRelease(buf, start, this.c.update(buf.subarray(start, end)));
   }
   dispose(): void {
     // node:crypto cannot wipe its context; dropping it lets OpenSSL free (and clear) it.
@@ -86,14 +96,14 @@ class NodeGcm implements AesGcm {
     c.setAAD(buf.subarray(aadStart, start));
     const out = c.update(buf.subarray(start, end));
     c.final();
-    put(buf, start, out);
+    putAndRelease(buf, start, out);
     put(buf, end, c.getAuthTag());
   }
   open(iv: Uint8Array, buf: Uint8Array, aadStart: number, start: number, end: number): boolean {
     if (end - start <= SMALL_GCM) return this.small.open(iv, buf, aadStart, start, end);
     const out = this.openCopy(iv, buf, aadStart, start, end);
     if (out === null) return false;
-    put(buf, start, out);
+    putAndRelease(buf, start, out);
     return true;
   }
   /** OpenSSL writes the plaintext to a new Buffer: that Buffer is the result (no copy back). */
@@ -170,7 +180,7 @@ class NodeChaCha20 implements ChaCha20Stream {
       this.small.xor(nonce, counter, buf, start, end);
       return;
     }
-    put(buf, start, this.keystreamXor(nonce, counter, buf, start, end));
+    putAndRelease(buf, start, this.keystreamXor(nonce, counter, buf, start, end));
   }
   xorCopy(nonce: Uint8Array, counter: number, buf: Uint8Array, start: number, end: number): Uint8Array {
     // Decrypted straight into a slab (one view made per packet, no copy to XOR afterwards).

@@ -9,7 +9,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { socks5ReplyForOpenFailure, SocksHandshake, type SocksConnectRequest } from '../connection/socks.js';
 import { ChannelOpenError, SshError } from '../errors.js';
-import { listenPrivate, type ForwardHost, type ListenSpec } from './forward.js';
+import { listenPrivate, pipeFromChannel, type ForwardHost, type ListenSpec } from './forward.js';
 import { ForwardListener } from './forward-listener.js';
 
 /**
@@ -96,6 +96,7 @@ function connectThrough(host: ForwardHost, fwd: DynamicForward<ListenSpec>, sock
   host.log(`channel ${ch.channel}: dynamic request: socks${req.version} host ${req.host} port ${req.port}`);
   let opened = false;
   let done = false;
+  let flushToLocal = (): void => {};
   const finish = () => {
     if (done) return;
     done = true;
@@ -111,9 +112,9 @@ function connectThrough(host: ForwardHost, fwd: DynamicForward<ListenSpec>, sock
     if (first.length > 0) ch.write(first);
     for (const d of rest) ch.write(d);
     sock.on('data', (d: Buffer) => (fwd.counters.bytesOut += d.length));
-    ch.on('data', (d: Buffer) => (fwd.counters.bytesIn += d.length));
     sock.pipe(ch);
-    ch.pipe(sock);
+    // As -L's: the writes of one task in one, and each plaintext freed once written (CLI).
+    flushToLocal = pipeFromChannel(ch, sock, fwd.counters);
     sock.resume();
   });
   ch.on('error', (err: Error) => {
@@ -132,7 +133,10 @@ function connectThrough(host: ForwardHost, fwd: DynamicForward<ListenSpec>, sock
     finish();
   });
   ch.on('close', () => {
-    if (!sock.destroyed) sock.end();
+    if (!sock.destroyed) {
+      flushToLocal();
+      sock.end();
+    }
     finish();
   });
 }

@@ -10,7 +10,7 @@ import { connect as netConnect, type Socket } from 'node:net';
 import type { ChannelOpenParams } from '../connection/channel-types.js';
 import { ChannelOpenFailureReason, ForwardRefusedError, SshError, UsageError } from '../errors.js';
 import type { ChannelStream } from './channel-stream.js';
-import type { ForwardCounters, TargetSpec } from './forward.js';
+import { pipeFromChannel, type ForwardCounters, type TargetSpec } from './forward.js';
 import { strerror } from './strerror.js';
 
 /**
@@ -94,7 +94,6 @@ export class RemoteForward extends EventEmitter {
         this.counters.active--;
       };
       sock.on('data', (d: Buffer) => (this.counters.bytesOut += d.length));
-      ch.on('data', (d: Buffer) => (this.counters.bytesIn += d.length));
       sock.on('error', () => {
         ch.destroy();
         finish();
@@ -105,13 +104,17 @@ export class RemoteForward extends EventEmitter {
       });
       // Half-closes propagate both ways (RFC 4254 §5.3 EOF ↔ TCP FIN).
       sock.pipe(ch);
-      ch.pipe(sock);
+      // As -L's: the writes of one task in one, and each plaintext freed once written (CLI).
+      const flushToLocal = pipeFromChannel(ch, sock, this.counters);
       sock.on('close', () => {
         if (!ch.destroyed) ch.destroy();
         finish();
       });
       ch.on('close', () => {
-        if (!sock.destroyed) sock.end();
+        if (!sock.destroyed) {
+          flushToLocal();
+          sock.end();
+        }
         finish();
       });
     });

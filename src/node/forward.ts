@@ -8,6 +8,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { PATH_MAX_SUN, unixPathTooLong } from '../config/forward-spec.js';
 import { SshError, UsageError } from '../errors.js';
 import type { ChannelStream } from './channel-stream.js';
+import { detachWritten, releasableAfterWrite, releaseWritten } from './array-buffer-release.js';
 import { ForwardListener } from './forward-listener.js';
 import { lendAcceptedReads } from './socket-read.js';
 import { handleWriterFor, WRITE_DONE, WRITE_QUEUED } from './socket-write.js';
@@ -221,9 +222,10 @@ const TASK_END = Promise.resolve();
  * single write: the packets decrypted from one socket read reach the local socket in one
  * syscall instead of one per packet. Backpressure and EOF behave as with pipe(). Returns
  * `flush`, which hands the local socket what the current task has gathered so far: called
- * before the socket is ended, so that nothing is written after its end.
+ * before the socket is ended, so that nothing is written after its end. Also -D's and -R's
+ * (forward-dynamic.ts, forward-remote.ts): the channel's data is counted in `counters.bytesIn`.
  */
-function pipeFromChannel(from: ChannelStream, to: Socket, counters: ForwardCounters): () => void {
+export function pipeFromChannel(from: ChannelStream, to: Socket, counters: ForwardCounters): () => void {
   // A task's chunks leave together when the task ends: one write per socket read, as ssh(1)
   // writes a channel's output once per pass of its loop (a 256 MiB download made ~1.7 local
   // writes per read when the first chunk went out alone). The microtask runs as soon as the
@@ -244,22 +246,45 @@ function pipeFromChannel(from: ChannelStream, to: Socket, counters: ForwardCount
   const direct = handleWriterFor(to);
   let queued = false;
   let pausedForQueued = false;
+  // The chunk of the direct write queued in libuv, until it completes.
+  let queuedChunk: Uint8Array | undefined;
   const onDirectWritten = (err: Error | null): void => {
+    const chunk = queuedChunk;
+    queuedChunk = undefined;
+    // libuv is done with its bytes: freed now if it was the packet's alone (see writeOut).
+    if (!err && chunk !== undefined) releaseWritten(chunk);
     queued = false;
     if (!pausedForQueued) return;
     pausedForQueued = false;
     if (!err) resume();
   };
+  // A chunk is the channel's data from the core, which keeps no reference to it, and this sink
+  // is the channel's only consumer: once the local socket has the bytes (the kernel took them,
+  // or the write completed), no one reads that memory again. Where the packet decoder marked it
+  // as the packet's own memory (a node:crypto result), it is detached, which frees it at once
+  // (array-buffer-release.ts, CLI only): a plaintext that waited for a slow reader would
+  // otherwise wait in V8's old generation for a full collection, and glibc's heap grew with it.
+  const writeOut = (chunk: Uint8Array): void => {
+    const ab = releasableAfterWrite(chunk);
+    if (ab === undefined) to.write(chunk);
+    else to.write(chunk, (err) => err ?? detachWritten(ab));
+  };
   const writeLone = (chunk: Uint8Array): void => {
     if (direct !== undefined) {
+      queuedChunk = chunk;
       const r = direct(chunk, onDirectWritten);
-      if (r === WRITE_DONE) return;
+      if (r === WRITE_DONE) {
+        queuedChunk = undefined;
+        releaseWritten(chunk);
+        return;
+      }
       if (r === WRITE_QUEUED) {
         queued = true;
         return;
       }
+      queuedChunk = undefined;
     }
-    to.write(chunk);
+    writeOut(chunk);
   };
   const flush = () => {
     const chunk = held;
@@ -308,10 +333,10 @@ function pipeFromChannel(from: ChannelStream, to: Socket, counters: ForwardCount
     if (held !== undefined) {
       corked = true;
       to.cork();
-      to.write(held);
+      writeOut(held);
       held = undefined;
     }
-    to.write(chunk);
+    writeOut(chunk);
   });
   from.once('end', () => {
     flush();

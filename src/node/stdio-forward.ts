@@ -4,6 +4,7 @@
  * direct-streamlocal@openssh.com channel (OpenSSH PROTOCOL §2.4). Nothing else may write to stdout.
  */
 import type { Readable, Writable } from 'node:stream';
+import { detachWritten, releasableAfterWrite } from './array-buffer-release.js';
 import type { SshClient } from './client.js';
 
 /** The two ends -W joins, process.stdin/stdout by default. */
@@ -54,9 +55,15 @@ export async function stdioForward(
       ch.resume();
       if (inputDone) ch.destroy();
     });
+    // Our own stdout ("nothing else may write to stdout") is this channel's only consumer: a
+    // chunk the packet decoder marked as its packet's own memory is detached once written, which
+    // frees it at once (array-buffer-release.ts, CLI only). A caller's stream may keep chunks.
+    const ownOutput = io.output === process.stdout;
     ch.on('data', (d: Buffer) => {
       if (outputFailed) return;
-      if (!io.output.write(d)) {
+      const ab = ownOutput ? releasableAfterWrite(d) : undefined;
+      const written = ab === undefined ? io.output.write(d) : io.output.write(d, (err) => err ?? detachWritten(ab));
+      if (!written) {
         ch.pause();
         io.output.once('drain', () => ch.resume());
       }

@@ -10,6 +10,7 @@ import type { PayloadDeflater, PayloadInflater } from '../compress/compressor.js
 import { DisconnectReason, ProtocolError } from '../errors.js';
 import { MSG } from '../protocol/messages.js';
 import { writeUint32 } from '../protocol/wire.js';
+import { markIfExclusive } from './exclusive-payload.js';
 
 /** OpenSSH's PACKET_MAX_SIZE (packet.c): larger lengths are rejected before allocating. */
 export const MAX_PACKET_LENGTH = 256 * 1024;
@@ -538,8 +539,8 @@ export class PacketDecoder {
           this.chunkOff += total;
           // Lent bytes are only read: a cipher that decrypts in place gets its own copy (which
           // its payload is then a view into).
-          if (this.input === 'transient' && !this.cipher.outOfPlace) return this.open(chunk.slice(off, off + total), 0);
-          return this.open(chunk, off);
+          if (this.input === 'transient' && !this.cipher.outOfPlace) return this.open(chunk.slice(off, off + total), 0, true);
+          return this.open(chunk, off, false);
         }
         this.partial = this.reassemblyBuffer(total);
         this.partialFill = 0;
@@ -552,7 +553,8 @@ export class PacketDecoder {
         const buf = this.partial;
         this.partial = null;
         this.partialFill = 0;
-        return this.open(buf, 0);
+        // An in-place cipher's reassembly buffer is fresh memory for this packet alone.
+        return this.open(buf, 0, !this.cipher.outOfPlace);
       }
     }
   }
@@ -662,9 +664,11 @@ export class PacketDecoder {
 
   /**
    * Verify and decrypt the packet at `buf[off..]`: the buffer that holds its payload (see
-   * {@link nextInPlace}), or null when a MAC failure entered discard mode.
+   * {@link nextInPlace}), or null when a MAC failure entered discard mode. `own`: `buf` is the
+   * decoder's own copy of this one packet (an in-place cipher's), so its payload may be marked
+   * exclusive as an out-of-place cipher's result is (exclusive-payload.ts).
    */
-  private open(buf: Uint8Array, off: number): Uint8Array | null {
+  private open(buf: Uint8Array, off: number, own: boolean): Uint8Array | null {
     const packetLength = this.packetLength;
     this.packetLength = -1;
     // PROTOCOL.chacha20poly1305: verify the tag before decrypting anything (throws ERR_MAC).
@@ -691,7 +695,9 @@ export class PacketDecoder {
       // does, so that their code sees one map (two deoptimized the data path once each).
       buf = out.constructor === Uint8Array ? out : new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
       off = -4;
-    }
+      // This packet's plaintext alone in memory the cipher gave us: see exclusive-payload.ts.
+      if (this.inflater === null) markIfExclusive(buf);
+    } else if (own && this.inflater === null) markIfExclusive(buf);
     const padding = buf[off + 4]!;
     // RFC 4253 §6: at least 4 bytes of padding, and a non-empty payload.
     if (padding < 4 || padding > packetLength - 2) {
