@@ -474,9 +474,10 @@ async function run(cfg: ResolvedConfig): Promise<void> {
   }
 
   try {
-    // The client's modules load while the connection is being set up (connectHost).
-    tuneV8ForLogin(cfg.localForwards.length + cfg.dynamicForwards.length > 0);
-    client = await connectHost(cfg, log, undefined, routeContext());
+    // The client's modules load while the connection is being set up (connectHost), and so do
+    // the Node modules and V8 flags of the login, once the connect is under way.
+    const listens = cfg.localForwards.length + cfg.dynamicForwards.length > 0;
+    client = await connectHost(cfg, log, undefined, { ...routeContext(), connecting: () => tuneV8ForLogin(listens) });
   } catch (err) {
     if (err instanceof ConfigError) {
       failureLog(err, log).error(err.message);

@@ -488,6 +488,12 @@ function openSocket(cfg: ResolvedConfig, log: Log): Socket {
 export interface RouteContext {
   env: CliEnvironment;
   onTransport?: (count: () => { sent: number; received: number }) => void;
+  /**
+   * Called by each {@link connectHost} that loads the client's modules, once its connect is under
+   * way and before they load: work only the login needs goes here, after the connect, while the
+   * server forks for the connection (the CLI's V8 tuning, src/node/v8-tuning.ts).
+   */
+  connecting?: () => void;
 }
 
 /**
@@ -703,6 +709,7 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
   let loaded: Libraries | undefined = libs;
   if (!loaded) {
     await new Promise<void>((resolve) => process.nextTick(resolve));
+    route.connecting?.();
     loaded = await loadLibraries();
   }
   const [{ connect, cryptoProviderFor }, { knownHostsVerifier }, , prompt] = loaded;

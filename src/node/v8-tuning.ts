@@ -223,7 +223,8 @@ function enter(next: 'login' | 'forwarding' | 'steady'): void {
 }
 
 /**
- * The login is about to start (before the connection to the host): the forwarding budget, with
+ * The login is about to start (the CLI calls this once the TCP connect is issued, before the
+ * client's modules load: connect-host.ts `RouteContext.connecting`): the forwarding budget, with
  * V8's default pace of optimization (see the module comment). `listens`: the CLI will open a
  * local listener (-L, -D). No-op once called, or after {@link tuneV8ForForwarding}, or where
  * that one is.
