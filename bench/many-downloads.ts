@@ -5,11 +5,16 @@
  * hold live: the sum of the receive windows granted, the bytes received and not yet consumed.
  *
  *   node --expose-gc dist-bench/bench/many-downloads.js [--conns 100] [--mib 12] [--gc-every 250]
- *     [--max BYTES] [--budget BYTES] [--slow MIB_PER_S]
+ *     [--max BYTES] [--budget BYTES] [--window BYTES] [--delay MS] [--stagger]
+ *     [--slow MIB_PER_S] [--slow-after MIB]
  *
  * With --expose-gc the script also runs a full GC every --gc-every ms and records what is left:
  * the live ArrayBuffers (as opposed to garbage not yet collected). --slow limits each reader
- * to that rate (pausing the stream), as a consumer slower than the network would be.
+ * to that rate (pausing the stream) once it has read --slow-after MiB, as a consumer slower than
+ * the network would be. --budget sets the shared window budget's limit (bytes), --window the
+ * initial window of each channel (`channelWindow`), --max the per-connection cap, --delay a
+ * delay each way through bench/delay-proxy.ts, --stagger starts each download as soon as its
+ * connection logs in (default: all log in first). The figures: README "Memory", many connections.
  */
 import { fork, spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
@@ -35,6 +40,7 @@ const max = arg('max', 0);
 const budget = arg('budget', -1);
 const slow = arg('slow', 0) * MiB;
 const delay = arg('delay', 0);
+const channelWindow = arg('window', 0);
 const slowAfter = arg('slow-after', 0) * MiB;
 const stagger = process.argv.includes('--stagger');
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -155,7 +161,7 @@ async function main(): Promise<void> {
   };
   const state = new Map<number, string>();
   const watchdog = setInterval(() => {
-    console.error([...state].map(([i, s]) => `${i}:${s}`).join(' '));
+    if (process.env.MANY_DEBUG) console.error([...state].map(([i, s]) => `${i}:${s}`).join(' '));
   }, 5000);
 
   let peakUnreadSum = 0;
@@ -169,6 +175,7 @@ async function main(): Promise<void> {
         privateKey: await import('node:fs/promises').then((f) => f.readFile(server.keyPath, 'utf8')),
         knownHosts,
         ...(windowAutoTune ? { windowAutoTune } : {}),
+        ...(channelWindow > 0 ? { channelWindow } : {}),
       });
       clients.push(ssh);
       state.set(i, 'opening');
