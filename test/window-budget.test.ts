@@ -20,6 +20,7 @@ import {
   type ConnectOptions,
   type SshClient,
 } from '../src/index.js';
+import { connectTo } from './harness/client.js';
 import { startSourceServer, type SourceServer } from './harness/net.js';
 import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
 
@@ -75,14 +76,16 @@ describeInterop('window budget shared by connections, against sshd behind a dela
   let proxy: DelayProxy;
   let source: SourceServer;
   let bigSource: SourceServer;
+  let smallSource: SourceServer;
   beforeAll(async () => {
+    smallSource = await startSourceServer(1 * MiB, 13);
     sshd = await startSshd({ config: { MaxStartups: '100' } });
     proxy = await startDelayProxy({ targetHost: sshd.host, targetPort: sshd.port, delayMs: DELAY_MS });
     source = await startSourceServer(3 * MiB, 11);
     bigSource = await startSourceServer(12 * MiB, 12);
   });
   afterAll(async () => {
-    await Promise.all([proxy?.close(), source?.close(), bigSource?.close()]);
+    await Promise.all([proxy?.close(), source?.close(), bigSource?.close(), smallSource?.close()]);
     await sshd?.stop();
   });
 
@@ -186,5 +189,31 @@ describeInterop('window budget shared by connections, against sshd behind a dela
       await ssh.close();
     }
     expect(budget.inUse).toBe(0);
+  });
+
+  it('a closed channel read late grants no window to the channel that reuses its number', async () => {
+    const ssh = await connectTo(sshd);
+    const until = async (cond: () => boolean) => {
+      for (let i = 0; i < 300 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
+    };
+    try {
+      // A: 1 MiB arrives and is not read; the server's EOF and CLOSE free channel number 0.
+      const a = await ssh.openDirectTcpip({ host: smallSource.host, port: smallSource.port });
+      a.end();
+      await until(() => ssh.channelCount === 0);
+      expect(ssh.channelCount).toBe(0);
+      // B takes number 0 and is not read either: sshd stops at its 2 MiB window.
+      const b = await ssh.openDirectTcpip({ host: bigSource.host, port: bigSource.port });
+      expect(b.channel).toBe(a.channel);
+      await until(() => b.bytesReceived >= DEFAULT_WINDOW - STREAM_HWM);
+      // Reading A now reports its bytes consumed: they must not count as B's.
+      expect(await drain(a)).toEqual({ bytes: smallSource.bytes, sha256: smallSource.sha256 });
+      await new Promise((r) => setTimeout(r, 300));
+      if (process.env.WIN_DEBUG) console.log('B received', b.bytesReceived, 'A', a.bytesReceived, a.channel, b.channel);
+      expect(b.bytesReceived).toBeLessThanOrEqual(DEFAULT_WINDOW + STREAM_HWM);
+      expect(await drain(b)).toEqual({ bytes: bigSource.bytes, sha256: bigSource.sha256 });
+    } finally {
+      await ssh.close();
+    }
   });
 });
