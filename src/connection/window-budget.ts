@@ -16,6 +16,10 @@
  * read, and when its channel closes. What a process may buffer is then the initial windows
  * (channels × 2 MiB, as OpenSSH) plus the budget.
  *
+ * One gap: a channel gone (CLOSE both ways) gives back all it borrowed at once, while bytes it
+ * received before the server's EOF may still wait in its stream to be read; they count against
+ * no budget from then on (at most one window per channel closed with unread data).
+ *
  * Sans-IO and synchronous: one budget may serve connections on any event loop turn.
  *
  * @example
