@@ -71,6 +71,16 @@ it('the default budget lets one connection grow to the default per-connection ca
   expect(() => new WindowBudget(-1)).toThrow(RangeError);
 });
 
+it('connect() refuses a channelWindow that is no uint32 window before opening any socket', async () => {
+  for (const channelWindow of [0, 1.5, 2 ** 32]) {
+    // Port 1 on loopback refuses: a socket opened first would fail with ECONNREFUSED instead.
+    await expect(connect({ host: '127.0.0.1', port: 1, username: 'x', knownHosts: '/dev/null', channelWindow })).rejects.toMatchObject({
+      code: 'ERR_USAGE',
+      message: expect.stringContaining('channelWindow must be a whole number of bytes'),
+    });
+  }
+});
+
 describeInterop('window budget shared by connections, against sshd behind a delaying proxy', () => {
   let sshd: SshdHandle;
   let proxy: DelayProxy;

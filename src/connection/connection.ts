@@ -92,7 +92,7 @@ export class Connection {
     private readonly defaultWindow: number = DEFAULT_WINDOW,
   ) {
     // RFC 4254 §5.2: a window is a uint32; a zero window would let nothing through.
-    if (!(defaultWindow >= 1 && defaultWindow <= MAX_WINDOW)) throw new UsageError(`channel window ${defaultWindow}`);
+    if (!(Number.isInteger(defaultWindow) && defaultWindow >= 1 && defaultWindow <= MAX_WINDOW)) throw new UsageError(`channelWindow must be 1 to ${MAX_WINDOW} bytes, got ${defaultWindow}`);
     // RFC 4254 §5.2: no window beyond 2^32 - 1.
     this.windowCap = windowAutoTune === false ? undefined : Math.min(MAX_WINDOW, windowAutoTune.max ?? DEFAULT_WINDOW_AUTOTUNE_MAX);
     this.windowBudget = (windowAutoTune === false ? undefined : windowAutoTune.budget) ?? sharedWindowBudget;

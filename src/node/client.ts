@@ -19,6 +19,7 @@ import { nodeCryptoProvider, runtimeCryptoAvailable } from './crypto-provider.js
 import { ClientCore } from '../client-core.js';
 import type { DirectTcpipParams } from '../connection/connection.js';
 import type { WindowBudget } from '../connection/window-budget.js';
+import { MAX_WINDOW } from '../connection/channel.js';
 import {
   ConnectionLostError,
   KeyError,
@@ -237,6 +238,11 @@ export interface ConnectOptions {
  * ```
  */
 export async function connect(options: ConnectOptions): Promise<SshClient> {
+  // Before any socket: RFC 4254 §5.2 windows are uint32, and an empty one lets nothing through.
+  const w = options.channelWindow;
+  if (w !== undefined && !(Number.isInteger(w) && w >= 1 && w <= MAX_WINDOW)) {
+    throw new UsageError(`channelWindow must be a whole number of bytes from 1 to ${MAX_WINDOW}, got ${w}`);
+  }
   if (options.jump !== undefined && jumpHostsOf(options).length > 0) {
     if (options.sock) throw new UsageError('connect(): give either jump or sock, not both');
     return connectThroughJumps(options);
