@@ -107,11 +107,19 @@ export interface ClientCoreOptions extends AuthOptions {
   port?: number;
   /**
    * Receive-window auto-tuning (connection/window-tuning.ts): windows grow with the measured
-   * bandwidth-delay product, up to `max` bytes for all channels together (default 32 MiB).
+   * bandwidth-delay product, up to `max` bytes for all channels together (default 32 MiB), the
+   * growth beyond the initial windows taken from `budget`, shared with other connections
+   * (default the process's `sharedWindowBudget`, 64 MiB).
    * It acts only with a clock: `now` above, or the time given to {@link ClientCore.channelConsumed}
    * (which must then be on the same clock). false: OpenSSH's fixed 2 MiB windows.
    */
   windowAutoTune?: WindowAutoTuneOptions | false;
+  /**
+   * Initial receive window of each channel, bytes (RFC 4254 §5.1; default 2 MiB, OpenSSH's
+   * CHAN_TCP_WINDOW_DEFAULT): what a channel may buffer for a slow reader before auto-tuning
+   * grows it, and so the floor of a process's memory per open channel.
+   */
+  channelWindow?: number;
 }
 
 type Stage = 'handshake' | 'auth' | 'authenticated' | 'closed';
@@ -233,7 +241,7 @@ export class ClientCore {
         this.transport.close(DisconnectReason.NO_MORE_AUTH_METHODS_AVAILABLE, 'no more authentication methods', error),
       log,
     });
-    this.connection = new Connection(this.transport, emit, options.windowAutoTune, options.now);
+    this.connection = new Connection(this.transport, emit, options.windowAutoTune, options.now, options.channelWindow);
   }
 
   /** Queue our identification and KEXINIT; the ConnectTimeout starts counting. */
@@ -543,6 +551,11 @@ export class ClientCore {
 
   get channelCount(): number {
     return this.connection.channelCount;
+  }
+
+  /** The receive windows of all channels, bytes (see Connection.receiveWindows). */
+  get receiveWindows(): { windows: number; committed: number; borrowed: number } {
+    return this.connection.receiveWindows;
   }
 
   /** The socket is congested (true) or drained (false): holds channel data meanwhile. */

@@ -3,6 +3,7 @@
  * no `node:*` imports. Bring your own byte transport, RNG and timers.
  */
 export { ClientCore, type ClientCoreOptions } from './client-core.js';
+export { WindowBudget, sharedWindowBudget, DEFAULT_WINDOW_BUDGET } from './connection/window-budget.js';
 export type { ClientEvent } from './events.js';
 export type { AuthIdentity } from './auth/identity.js';
 export { encodeSignatureBlob, type Signer } from './auth/signer.js';

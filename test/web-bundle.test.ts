@@ -56,8 +56,10 @@ it('pure-ssh/web bundles for browsers without Node built-ins or polyfills; size 
   // prepared from the server's version line, kex/prepare-guess.ts: measured 101.6 -> 102.0 KiB;
   // 103 KiB for OpenSSH's discard mode on a bad CBC packet, transport/packet.ts, a safety
   // measure against the 2009 CBC plaintext-recovery attack, with the session's parity fixes:
-  // measured 102.8 KiB).
-  expect(gz).toBeLessThan(103);
+  // measured 102.8 KiB; 103.5 KiB for the receive-window budget shared by connections,
+  // connection/window-budget.ts, the bound on what many connections buffer for slow readers:
+  // measured 102.83 -> 103.27 KiB).
+  expect(gz).toBeLessThan(103.5);
 });
 
 it('compression is opt-in: pako is absent from the default bundle and comes with pure-ssh/compress-zlib', async () => {
@@ -69,8 +71,9 @@ it('compression is opt-in: pako is absent from the default bundle and comes with
   console.log(`pure-ssh/web + pure-ssh/compress-zlib: ${(zlib.code.length / KiB).toFixed(1)} KiB minified, ${gz.toFixed(1)} KiB gzip`);
   expect(gz - gzipKiB(plain.code)).toBeGreaterThan(5);
   // 110 KiB when compression became opt-in, 112.2 KiB with the core's growth since (see above),
-  // 113.9 KiB with chacha20-poly1305 in WebAssembly, 116.07 with CBC's discard mode (see above).
-  expect(gz).toBeLessThan(116.5);
+  // 113.9 KiB with chacha20-poly1305 in WebAssembly, 116.07 with CBC's discard mode, 116.5 with
+  // the receive-window budget (see above).
+  expect(gz).toBeLessThan(117);
 });
 
 it('the package exports pure-ssh/web to import and require, with its types (needs npm run build)', async () => {

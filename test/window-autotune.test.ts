@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_WINDOW, MAX_WINDOW } from '../src/connection/channel.js';
-import { FULL_PIPE_HOLD_MS, RttEstimator, WindowTuner } from '../src/connection/window-tuning.js';
+import { WindowBudget } from '../src/connection/window-budget.js';
+import { FULL_PIPE_HOLD_MS, RttEstimator, WindowTuner, type WindowAutoTuneOptions } from '../src/connection/window-tuning.js';
 import { nodeCryptoProvider } from '../src/node/crypto-provider.js';
 import { Pair } from './support/pair.js';
 import { seededRandom } from './support/fake-server.js';
@@ -31,7 +32,7 @@ interface Link {
   bytesPerMs: number;
   /** Simulated duration of the transfer, ms. */
   durationMs: number;
-  autoTune: false | { max?: number };
+  autoTune: false | WindowAutoTuneOptions;
   /** Reader speed in bytes per ms (undefined: consumes everything at once). */
   readerBytesPerMs?: number;
   /**
@@ -168,6 +169,15 @@ describe('receive-window auto-tuning on a delayed link (simulated clock)', () =>
     const o = simulate({ ...lfn, oneWayMs: 50, autoTune: { max } });
     expect(o.maxOutstanding).toBeGreaterThan(DEFAULT_WINDOW);
     expect(o.maxOutstanding).toBeLessThanOrEqual(max);
+  });
+
+  it('a window budget holds the growth: initial window + the budget, all of it lent and no more', () => {
+    const budget = new WindowBudget(512 * 1024);
+    const o = simulate({ ...lfn, autoTune: { max: 8 * 1024 * 1024, budget } });
+    expect(o.maxOutstanding).toBeGreaterThan(DEFAULT_WINDOW);
+    expect(o.maxOutstanding).toBeLessThanOrEqual(DEFAULT_WINDOW + budget.limit);
+    expect(budget.peak).toBe(budget.limit);
+    expect(o.logs.some((l) => /; window budget;/.test(l))).toBe(true);
   });
 
   it('a slow reader does not grow the window and stalls the sender at it', () => {

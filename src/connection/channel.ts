@@ -48,6 +48,11 @@ export class Channel {
   windowReceived = 0;
   /** Receive-window auto-tuning (window-tuning.ts); undefined: a fixed window, as OpenSSH. */
   tuner: WindowTuner | undefined;
+  /**
+   * Bytes taken from the connection's window budget (window-budget.ts) for window beyond the
+   * initial one; given back as {@link windowCommitted} falls and when the channel goes.
+   */
+  windowBorrowed = 0;
   /** When our CHANNEL_OPEN went out, ms on the connection's clock (-1: no clock, or not ours). */
   openSentAt = -1;
   /** Bytes delivered to the local side and not yet reported consumed. */
@@ -94,6 +99,16 @@ export class Channel {
       return grant;
     }
     return 0;
+  }
+
+  /**
+   * The most this channel may still hold, bytes: what was delivered and not consumed plus what
+   * the peer may send. After a shrink the window already granted may exceed the new size until
+   * consumption repays it; after the peer's EOF or CLOSE nothing more may come (RFC 4254 §5.3).
+   */
+  get windowCommitted(): number {
+    if (this.eofReceived || this.closeReceived) return Math.max(0, this.unconsumed);
+    return Math.max(this.localWindowMax, this.localWindow + this.unconsumed);
   }
 
   /**

@@ -23,6 +23,7 @@ import {
   encodeWindowAdjust,
 } from '../protocol/messages.js';
 import type { Transport } from '../transport/transport.js';
+import { sharedWindowBudget, type WindowBudget } from './window-budget.js';
 import { DEFAULT_WINDOW_AUTOTUNE_MAX, RttEstimator, WindowTuner, type WindowAutoTuneOptions } from './window-tuning.js';
 
 export type { DirectTcpipParams } from './channel-types.js';
@@ -64,6 +65,8 @@ export class Connection {
   private readonly remoteListeners = new Set<string>();
   /** Cap on the sum of all receive windows with auto-tuning; undefined: fixed windows. */
   private readonly windowCap: number | undefined;
+  /** Where window beyond the initial windows comes from (window-budget.ts), shared with other connections. */
+  readonly windowBudget: WindowBudget;
   /** Channels in phase `opening` (see {@link pendingOpens}). */
   private opening = 0;
 
@@ -78,15 +81,21 @@ export class Connection {
    * @param windowAutoTune receive-window auto-tuning (window-tuning.ts); false: OpenSSH's fixed windows.
    * @param clock milliseconds on a monotonic clock, the one `consumed()` is given; without it
    *   only WINDOW_ADJUST turnarounds are timed.
+   * @param defaultWindow initial receive window of a channel opened without its own, bytes
+   *   (RFC 4254 §5.1; default OpenSSH's CHAN_TCP_WINDOW_DEFAULT, 2 MiB).
    */
   constructor(
     private readonly transport: Transport,
     private readonly emit: (e: ClientEvent) => void,
     windowAutoTune: WindowAutoTuneOptions | false = {},
     private readonly clock?: () => number,
+    private readonly defaultWindow: number = DEFAULT_WINDOW,
   ) {
+    // RFC 4254 §5.2: a window is a uint32; a zero window would let nothing through.
+    if (!(Number.isInteger(defaultWindow) && defaultWindow >= 1 && defaultWindow <= MAX_WINDOW)) throw new UsageError(`channelWindow must be 1 to ${MAX_WINDOW} bytes, got ${defaultWindow}`);
     // RFC 4254 §5.2: no window beyond 2^32 - 1.
     this.windowCap = windowAutoTune === false ? undefined : Math.min(MAX_WINDOW, windowAutoTune.max ?? DEFAULT_WINDOW_AUTOTUNE_MAX);
+    this.windowBudget = (windowAutoTune === false ? undefined : windowAutoTune.budget) ?? sharedWindowBudget;
   }
 
   /** RFC 4254 §1: usable only after USERAUTH_SUCCESS. */
@@ -149,7 +158,7 @@ export class Connection {
   acceptChannel(id: number, opts: ChannelOptions = {}): void {
     const ch = this.offered(id);
     if (this.transport.isClosed) throw new UsageError('the connection is closed');
-    ch.localWindow = ch.localWindowMax = opts.window ?? DEFAULT_WINDOW;
+    ch.localWindow = ch.localWindowMax = opts.window ?? this.defaultWindow;
     ch.localMaxPacket = opts.maxPacket ?? DEFAULT_RECEIVE_MAX_PACKET;
     if (this.windowCap !== undefined) ch.tuner = new WindowTuner(ch.localWindowMax, this.rtt);
     ch.phase = 'open';
@@ -166,7 +175,7 @@ export class Connection {
   rejectChannel(id: number, reason: number, description: string): void {
     const ch = this.offered(id);
     ch.phase = 'closed';
-    this.channels.release(ch.id);
+    this.releaseChannel(ch);
     if (!this.transport.isClosed) this.transport.send(encodeChannelOpenFailure(ch.remoteId, reason, description));
   }
 
@@ -179,7 +188,7 @@ export class Connection {
   private open(channelType: string, data: Uint8Array, opts: ChannelOptions): number {
     if (!this.active) throw new UsageError('channels can be opened only after authentication');
     if (this.transport.isClosed) throw new UsageError('the connection is closed');
-    const window = opts.window ?? DEFAULT_WINDOW;
+    const window = opts.window ?? this.defaultWindow;
     const maxPacket = opts.maxPacket ?? DEFAULT_RECEIVE_MAX_PACKET;
     const ch = this.channels.allocate((id) => new ChannelState(id, channelType, window, maxPacket));
     this.opening++;
@@ -254,6 +263,7 @@ export class Connection {
     ch.unconsumed -= n;
     ch.localConsumed += n;
     if (now !== undefined && ch.tuner && ch.phase === 'open') this.tuneWindow(ch, ch.tuner, n, now);
+    if (ch.windowBorrowed > 0) this.settleBorrowed(ch);
     const edge = ch.windowReceived + ch.localWindow;
     const grant = ch.windowAdjustDue();
     if (grant > 0) {
@@ -262,22 +272,75 @@ export class Connection {
     }
   }
 
-  /** Apply the tuner's verdict, growing only within the connection's cap on all windows. */
+  /**
+   * Apply the tuner's verdict, growing only within the connection's cap on all windows and with
+   * bytes taken from the shared budget (window-budget.ts) for what exceeds the initial window.
+   */
   private tuneWindow(ch: Channel, tuner: WindowTuner, n: number, now: number): void {
     const d = tuner.consumed(n, now, ch.windowReceived, ch.localWindowMax, ch.unconsumed);
     if (d.kind === 'keep') return;
     let size = d.window;
+    let limited = '';
     if (size > ch.localWindowMax) {
       let total = 0;
       for (const c of this.channels) total += c.localWindowMax;
       size = Math.min(size, ch.localWindowMax + Math.max(0, this.windowCap! - total));
+      // Invariant: windowBorrowed ≥ windowCommitted - initial window. Growth takes the rest
+      // from the budget, and is cut to what the budget gave.
+      const initial = tuner.initialWindow;
+      const need = Math.max(size, ch.windowCommitted) - initial - ch.windowBorrowed;
+      if (need > 0) {
+        const got = this.windowBudget.take(need);
+        ch.windowBorrowed += got;
+        if (got < need) {
+          size = Math.min(size, initial + ch.windowBorrowed);
+          limited = '; window budget';
+        }
+      }
     }
     if (size === ch.localWindowMax) return;
     this.emit({
       type: 'log',
-      message: `channel ${ch.id}: window ${ch.localWindowMax} -> ${size} (${d.reason}; rtt ${tuner.rttMin.toFixed(1)} ms, ${Math.round(tuner.perRtt)} bytes per rtt)`,
+      message: `channel ${ch.id}: window ${ch.localWindowMax} -> ${size} (${d.reason}${limited}; rtt ${tuner.rttMin.toFixed(1)} ms, ${Math.round(tuner.perRtt)} bytes per rtt)`,
     });
     ch.resizeWindow(size);
+  }
+
+  /**
+   * Give the budget back what the channel no longer needs: the part of its borrowed bytes above
+   * what it may still hold beyond its initial window.
+   */
+  private settleBorrowed(ch: Channel): void {
+    const initial = ch.tuner?.initialWindow ?? ch.localWindowMax;
+    const need = ch.phase === 'closed' ? 0 : Math.max(0, ch.windowCommitted - initial);
+    if (ch.windowBorrowed > need) {
+      this.windowBudget.give(ch.windowBorrowed - need);
+      ch.windowBorrowed = need;
+    }
+  }
+
+  /** The channel is gone (phase `closed`): whatever it borrowed goes back to the budget. */
+  private releaseChannel(ch: Channel): void {
+    this.channels.release(ch.id);
+    this.settleBorrowed(ch);
+  }
+
+  /**
+   * The receive windows of this connection's channels, bytes: `windows`, the sum of the window
+   * sizes of the channels the peer may still send on (no EOF or CLOSE from it yet); `committed`,
+   * the most all channels may hold (delivered and not consumed, plus what the peer may still
+   * send); `borrowed`, the part taken from the window budget.
+   */
+  get receiveWindows(): { windows: number; committed: number; borrowed: number } {
+    let windows = 0;
+    let committed = 0;
+    let borrowed = 0;
+    for (const ch of this.channels) {
+      if (!ch.eofReceived && !ch.closeReceived) windows += ch.localWindowMax;
+      committed += ch.windowCommitted;
+      borrowed += ch.windowBorrowed;
+    }
+    return { windows, committed, borrowed };
   }
 
   /** Bytes written but not yet packetized. */
@@ -342,7 +405,7 @@ export class Connection {
       const wasOpening = ch.phase === 'opening';
       if (wasOpening) this.opening--;
       ch.phase = 'closed';
-      this.channels.release(ch.id);
+      this.releaseChannel(ch);
       if (wasOpening) this.emit({ type: 'channel-open-failed', channel: ch.id, error });
       else this.emit({ type: 'channel-closed', channel: ch.id, error });
     }
@@ -458,7 +521,7 @@ export class Connection {
         if (ch.phase !== 'opening') throw new ProtocolError(`channel ${ch.id}: open failure for an open channel`);
         this.opening--;
         ch.phase = 'closed';
-        this.channels.release(ch.id);
+        this.releaseChannel(ch);
         this.emit({
           type: 'channel-open-failed',
           channel: ch.id,
@@ -615,7 +678,7 @@ export class Connection {
     // RFC 4254 §5.3: the channel is gone once CLOSE went both ways.
     if (!ch.closeSent || !ch.closeReceived) return;
     ch.phase = 'closed';
-    this.channels.release(ch.id);
+    this.releaseChannel(ch);
     this.emit({ type: 'channel-closed', channel: ch.id, error: undefined });
   }
 }

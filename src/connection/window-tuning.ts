@@ -38,10 +38,13 @@
  *   (one slow interval is often a GC pause or a busy CPU), halve, never below the initial
  *   window. A slow interval with nothing unread is the sender or the path, not the reader:
  *   shrinking then would only withhold grants, stall the sender and look slower still. The
- *   connection caps the sum of all windows (see Connection).
+ *   connection caps the sum of its windows (`max`), and growth beyond the initial windows is
+ *   taken from a budget shared by the process's connections (window-budget.ts).
  *
  * Sans-IO: `now` comes from the caller, in milliseconds on any monotonic clock.
  */
+
+import type { WindowBudget } from './window-budget.js';
 
 /** Options of receive-window auto-tuning (see {@link WindowTuner}). */
 export interface WindowAutoTuneOptions {
@@ -51,6 +54,14 @@ export interface WindowAutoTuneOptions {
    * clamped to 2^32 - 1 (RFC 4254 §5.2). Channels always get their initial window.
    */
   max?: number;
+  /**
+   * Where the growth beyond each channel's initial window comes from, shared with other
+   * connections (window-budget.ts): a window grows only while the budget has bytes left and
+   * gives them back as it shrinks, drains or closes. Default: {@link sharedWindowBudget}, one
+   * per process (64 MiB). So a process buffers at most its channels' initial windows plus the
+   * budget, however many connections it holds.
+   */
+  budget?: WindowBudget;
 }
 
 /** Default cap on a connection's total receive window with auto-tuning: 32 MiB. */

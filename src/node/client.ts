@@ -18,6 +18,8 @@ import { runtimeCipherOrderNote } from '../cipher/registry.js';
 import { nodeCryptoProvider, runtimeCryptoAvailable } from './crypto-provider.js';
 import { ClientCore } from '../client-core.js';
 import type { DirectTcpipParams } from '../connection/connection.js';
+import type { WindowBudget } from '../connection/window-budget.js';
+import { MAX_WINDOW } from '../connection/channel.js';
 import {
   ConnectionLostError,
   KeyError,
@@ -174,11 +176,28 @@ export interface ConnectOptions {
   /**
    * Receive-window auto-tuning (default on): each channel's window grows from OpenSSH's 2 MiB
    * with the measured bandwidth × round-trip time while its reader keeps up, and shrinks when
-   * the reader falls behind; `max` caps the windows of all channels together, in bytes
-   * (default 32 MiB, at most 2^32 - 1), which bounds what a connection buffers. `false`: fixed
-   * 2 MiB windows, as ssh(1).
+   * the reader falls behind. `max` caps the windows of all channels of this connection
+   * together, in bytes (default 32 MiB, at most 2^32 - 1). `budget` bounds the growth beyond
+   * the initial 2 MiB windows of every connection sharing it ({@link WindowBudget}; default
+   * {@link sharedWindowBudget}: 64 MiB for the whole process), so that a process holding many
+   * connections buffers at most channels × 2 MiB + the budget for its slow readers, however
+   * many connections there are. `false`: fixed 2 MiB windows, as ssh(1).
+   *
+   * @example
+   * ```ts
+   * // 500 downloads on their own budget of 256 MiB (2 MiB windows each, 256 MiB of growth in all):
+   * const budget = new WindowBudget(256 * 1024 * 1024);
+   * const ssh = await connect({ host, username, privateKey, windowAutoTune: { budget } });
+   * ```
    */
-  windowAutoTune?: boolean | { max?: number };
+  windowAutoTune?: boolean | { max?: number; budget?: WindowBudget };
+  /**
+   * Initial receive window of each channel, in bytes (default 2 MiB, as ssh(1)): what one
+   * channel buffers for a reader that stopped, before any auto-tuned growth. A process with
+   * many channels buffers up to channels × this (plus the window budget); a smaller window
+   * lowers that at the cost of throughput on long paths with auto-tuning off.
+   */
+  channelWindow?: number;
   /** Use this stream instead of opening a TCP connection (e.g. `sshd -i`, a proxy). */
   sock?: Duplex;
   /**
@@ -219,6 +238,11 @@ export interface ConnectOptions {
  * ```
  */
 export async function connect(options: ConnectOptions): Promise<SshClient> {
+  // Before any socket: RFC 4254 §5.2 windows are uint32, and an empty one lets nothing through.
+  const w = options.channelWindow;
+  if (w !== undefined && !(Number.isInteger(w) && w >= 1 && w <= MAX_WINDOW)) {
+    throw new UsageError(`channelWindow must be a whole number of bytes from 1 to ${MAX_WINDOW}, got ${w}`);
+  }
   if (options.jump !== undefined && jumpHostsOf(options).length > 0) {
     if (options.sock) throw new UsageError('connect(): give either jump or sock, not both');
     return connectThroughJumps(options);
@@ -668,6 +692,7 @@ export class SshClient extends EventEmitter {
       host: options.host,
       port: options.port ?? 22,
       windowAutoTune: options.windowAutoTune === false ? false : options.windowAutoTune === true ? {} : options.windowAutoTune,
+      channelWindow: options.channelWindow,
     });
     const sock = this.socket;
     this.directWrite = lendsReads ? handleWriterFor(sock as Socket) : undefined;
@@ -892,6 +917,16 @@ export class SshClient extends EventEmitter {
   /** Number of open channels. */
   get channelCount(): number {
     return this.core.channelCount;
+  }
+
+  /**
+   * This connection's receive windows (RFC 4254 §5.2), in bytes: `windows`, the sum of the
+   * window sizes its channels maintain; `committed`, the most they may hold (received and not
+   * yet read, plus what the server may still send); `borrowed`, the part taken from the window
+   * budget (`windowAutoTune.budget`) beyond the channels' initial windows.
+   */
+  get receiveWindows(): { windows: number; committed: number; borrowed: number } {
+    return this.core.receiveWindows;
   }
 
   // ---- ChannelHost (used by ChannelStream) ----
