@@ -184,7 +184,13 @@ export class ChannelStream extends Duplex {
   _closed(error: SshError | undefined): void {
     this.remoteGone = true;
     if (error) {
-      this.destroy(error);
+      // The connection went (closed by the caller, or lost). A stream that loses nothing by it
+      // (its reader already had 'end': all the server sent was read; no write waits) closes
+      // as a finished stream does, without 'error': a reader done with its 'end' need not listen
+      // for errors to survive a later `close()` (Node throws an 'error' no one listens to).
+      // Otherwise the error says what was cut off.
+      if (this.readableEnded && this.writeCallback === undefined && !this.forwardWaiting && this.writableLength === 0) this.destroy();
+      else this.destroy(error);
       return;
     }
     // RFC 4254 §5.3: nothing more is sent on a closed channel. Bytes still waiting for window
