@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { UsageError, type SshClient } from '../src/index.js';
+import { connect, UsageError, type SshClient } from '../src/index.js';
 import { Pair } from './support/pair.js';
 import { connectTo } from './harness/client.js';
 import { cliEnv, describeWithHome, itWithHome, suiteHome } from './harness/home.js';
@@ -105,6 +105,27 @@ describeInterop('library mistakes against sshd', () => {
       expect(r.status).toBe(255);
       expect(r.stderr).toContain(`Unknown ${word} type ''`);
     }
+  });
+});
+
+describe('an option the core refuses, with a port that refuses the connection', () => {
+  // The client opened its socket before the core refused the option: that socket's own
+  // ECONNREFUSED then came as an 'error' no one listened to and crashed the process.
+  it('rejects connect() with the UsageError and nothing else follows', async () => {
+    const port = await freePort();
+    const uncaught: unknown[] = [];
+    const onUncaught = (err: unknown) => uncaught.push(err);
+    process.prependListener('uncaughtException', onUncaught);
+    try {
+      for (const mistake of [{ username: '' }, { username: 'x', keepaliveInterval: Infinity }]) {
+        await expect(connect({ host: '127.0.0.1', port, knownHosts: '/dev/null', ...mistake } as never)).rejects.toBeInstanceOf(UsageError);
+      }
+      // A refused connect on loopback fails within milliseconds: time for it to surface.
+      await new Promise((r) => setTimeout(r, 300));
+    } finally {
+      process.off('uncaughtException', onUncaught);
+    }
+    expect(uncaught).toEqual([]);
   });
 });
 

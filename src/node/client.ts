@@ -16,7 +16,7 @@ import { withWasm } from '../crypto/chacha20-poly1305-wasm.js';
 import { pureCryptoProvider } from '../crypto/pure.js';
 import { runtimeCipherOrderNote } from '../cipher/registry.js';
 import { nodeCryptoProvider, runtimeCryptoAvailable } from './crypto-provider.js';
-import { ClientCore } from '../client-core.js';
+import { ClientCore, type ClientCoreOptions } from '../client-core.js';
 import type { DirectTcpipParams } from '../connection/connection.js';
 import type { WindowBudget } from '../connection/window-budget.js';
 import { MAX_WINDOW } from '../connection/channel.js';
@@ -630,6 +630,21 @@ export class SshClient extends EventEmitter {
   private readonly directWrite: HandleWriter | undefined;
 
   /** @internal use {@link connect}. */
+
+  /**
+   * The core, made once the socket exists (whether its reads are lent decides its input mode).
+   * An option the core refuses (UsageError) is thrown to `connect()`'s caller; the socket this
+   * client opened for it is destroyed first, so that its own failure (a refused connect) cannot
+   * follow as an 'error' no one listens to. A caller's `sock` is left as it is: it is theirs.
+   */
+  private makeCore(options: ConnectOptions, coreOptions: ClientCoreOptions): ClientCore {
+    try {
+      return new ClientCore(coreOptions);
+    } catch (err) {
+      if (!options.sock) (this.socket as Socket).destroy();
+      throw err;
+    }
+  }
   constructor(
     private readonly options: ConnectOptions,
     private readonly auth: PreparedAuth,
@@ -655,7 +670,7 @@ export class SshClient extends EventEmitter {
     }
     const lentReads = lendingReadsOf(this.socket);
     const lendsReads = lentReads !== undefined;
-    this.core = new ClientCore({
+    this.core = this.makeCore(options, {
       username: options.username,
       random: (n) => new Uint8Array(randomBytes(n)),
       privateKeys: auth.privateKeys,
