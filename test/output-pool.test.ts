@@ -10,7 +10,7 @@ import { defaultAlgorithms } from '../src/algorithms.js';
 import { ChaCha20Poly1305Cipher } from '../src/cipher/chacha20-poly1305.js';
 import { nodeCryptoProvider } from '../src/node/crypto-provider.js';
 import { concatBytes } from '../src/protocol/wire.js';
-import { OUTPUT_CHUNK, OUTPUT_POOL_CHUNKS, PacketDecoder, PacketEncoder } from '../src/transport/packet.js';
+import { FIRST_OUTPUT_CHUNK, OUTPUT_CHUNK, OUTPUT_POOL_CHUNKS, PacketDecoder, PacketEncoder } from '../src/transport/packet.js';
 import { Transport } from '../src/transport/transport.js';
 import { seededRandom } from './support/fake-server.js';
 
@@ -142,6 +142,31 @@ describe('PacketEncoder output pool (issue 14)', () => {
       enc.written();
     }
     out.forEach((v, i) => expect(Buffer.from(v).equals(Buffer.from(copies[i]!))).toBe(true));
+  });
+
+  it('chunks start small and double to full size: an idle connection holds 16 KiB, not 256', () => {
+    const enc = encoder(true);
+    // The byte length of each chunk in the order the encoder took them up.
+    const chunks: number[] = [];
+    let last: ArrayBufferLike | undefined;
+    const copies: Uint8Array[] = [];
+    const sent: Uint8Array[] = [];
+    for (let i = 0; i < 700; i++) {
+      const p = payload(i, 1000);
+      sent.push(p);
+      enc.writePayload(p);
+      for (const v of enc.take()!) {
+        if (v.buffer !== last) chunks.push(v.buffer.byteLength);
+        last = v.buffer;
+        copies.push(v.slice());
+        enc.written();
+      }
+    }
+    expect(FIRST_OUTPUT_CHUNK).toBe(16 * 1024);
+    expect(chunks.slice(0, 5)).toEqual([16, 32, 64, 128, 256].map((k) => k * 1024));
+    // Then full chunks only (here the one written chunk, taken back from the pool each time).
+    expect(chunks.slice(5).every((n) => n === OUTPUT_CHUNK)).toBe(true);
+    expect(decodeAll(copies).map(sha)).toEqual(sent.map(sha));
   });
 
   it('packets larger than a chunk get their own buffer, never pooled', () => {

@@ -16,6 +16,13 @@ import { markIfExclusive } from './exclusive-payload.js';
 export const MAX_PACKET_LENGTH = 256 * 1024;
 /** Bytes of an output chunk: packets are framed and sealed into these. */
 export const OUTPUT_CHUNK = 256 * 1024;
+/**
+ * Bytes of a connection's first output chunk; each chunk after it is twice the one before, up to
+ * {@link OUTPUT_CHUNK}. The handshake and a quiet session fit in it: an idle connection holds
+ * 16 KiB here instead of 256 (a process with 1,000 idle connections: 16 instead of 256 MiB),
+ * while a transfer reaches full chunks within its first ~240 KiB sent.
+ */
+export const FIRST_OUTPUT_CHUNK = 16 * 1024;
 /** Written chunks kept for reuse when the writer reports its writes (see {@link PacketEncoder.recycle}). */
 export const OUTPUT_POOL_CHUNKS = 4;
 const PADDING_POOL = 256;
@@ -44,7 +51,7 @@ export class PacketEncoder {
   /** Set when `seq` wrapped to 0 since the flag was last cleared (strict kex, OpenSSH PROTOCOL §1.9). */
   wrapped = false;
   readonly counters: PacketCounters = { packets: 0, bytes: 0 };
-  private current: OutputChunk = { bytes: new Uint8Array(OUTPUT_CHUNK), views: 0, retired: false };
+  private current: OutputChunk = { bytes: new Uint8Array(FIRST_OUTPUT_CHUNK), views: 0, retired: false };
   private chunk = this.current.bytes;
   private start = 0;
   private used = 0;
@@ -177,7 +184,13 @@ export class PacketEncoder {
       const old = this.current;
       old.retired = true;
       this.reuse(old);
-      const bytes = total <= OUTPUT_CHUNK ? this.spare.pop() ?? new Uint8Array(OUTPUT_CHUNK) : new Uint8Array(total);
+      // Chunks grow from FIRST_OUTPUT_CHUNK by doubling; a packet larger than a full chunk gets
+      // a buffer of its own; only full chunks are pooled (see reuse).
+      const grown = Math.min(OUTPUT_CHUNK, old.bytes.length * 2);
+      let bytes: Uint8Array;
+      if (total > OUTPUT_CHUNK) bytes = new Uint8Array(total);
+      else if (grown < OUTPUT_CHUNK && total <= grown) bytes = new Uint8Array(grown);
+      else bytes = this.spare.pop() ?? new Uint8Array(OUTPUT_CHUNK);
       this.current = { bytes, views: 0, retired: false };
       this.chunk = bytes;
       this.start = 0;
