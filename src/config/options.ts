@@ -145,6 +145,19 @@ export class ConfigError extends Error {
 /** ssh's debug levels as -v, -vv and -vvv show them (log.c debug, debug2, debug3). */
 export type DebugLevel = 1 | 2 | 3;
 
+/**
+ * The level of a line ssh's log says while it reads the configuration: a debug level, `'error'`
+ * for readconf.c's error() about a bad line (shown from LogLevel ERROR), `'fatal'` for the
+ * fatal() that ends the run (shown from LogLevel FATAL).
+ */
+export type NoteLevel = DebugLevel | 'error' | 'fatal';
+
+/** One line of ssh's log from the reading of the configuration: its text and level. */
+export interface LogNote {
+  level: NoteLevel;
+  text: string;
+}
+
 /** Where a line comes from, for error messages and for deciding whether it applies. */
 export interface LineContext {
   /** `command-line` or the file's path. */

@@ -11,7 +11,7 @@ import { isIP, Socket } from 'node:net';
 import { homedir, hostname as osHostname, networkInterfaces, userInfo } from 'node:os';
 import type { Duplex } from 'node:stream';
 import { ConfigError, jumpHostArgv, resolveCommandLineAsync, type CliEnvironment, type ResolvedConfig } from '../config/cli-args.js';
-import { LOG_LEVELS, type LogLevel } from '../config/ssh-config.js';
+import { LOG_LEVELS, type LogLevel, type LogNote } from '../config/ssh-config.js';
 import type { CryptoProvider } from '../crypto/provider.js';
 import type { SshError } from '../errors.js';
 import type { LocalInterfaceAddress } from '../config/match.js';
@@ -93,6 +93,28 @@ export class Log {
   debug(level: 1 | 2 | 3, message: string): void {
     if (this.at(`DEBUG${level}`)) this.line(`debug${level}: ${message}`);
   }
+  /** ssh's fatal() (log.c): shown from LogLevel FATAL, so silenced only by -q / QUIET. */
+  fatal(message: string): void {
+    if (message !== '' && this.at('FATAL')) this.line(message);
+  }
+  /** A line of the configuration's reading ({@link LogNote}) at its level. */
+  note(n: LogNote): void {
+    if (n.level === 'error') this.error(n.text);
+    else if (n.level === 'fatal') this.fatal(n.text);
+    else this.debug(n.level, n.text);
+  }
+}
+
+/**
+ * The configuration's debug lines as ssh says them: those before its second log_init at the
+ * command line's level, the rest at the files' ({@link ResolvedConfig.ttyDecisionAt}). `log` is
+ * at `cfg.logLevel`; `from` and `to` pick a part of the notes.
+ */
+export function logConfigNotes(log: Log, cfg: Pick<ResolvedConfig, 'debugNotes' | 'ttyDecisionAt' | 'startLogLevel' | 'logLevel'>, from = 0, to = cfg.debugNotes.length): void {
+  const early = cfg.startLogLevel === cfg.logLevel ? log : log.withLevel(cfg.startLogLevel);
+  cfg.debugNotes.forEach((n, i) => {
+    if (i >= from && i < to) (i < cfg.ttyDecisionAt ? early : log).note(n);
+  });
 }
 
 /**
@@ -625,7 +647,7 @@ export async function openRoute(cfg: ResolvedConfig, log: Log, libs: Libraries |
     // lines (its configuration, host key, authentication) come at the hop's own LogLevel, not
     // this host's (ssh.c, the ProxyCommand made from ProxyJump).
     const hopLog = hop.logLevel === cfg.logLevel ? log : log.withLevel(hop.logLevel);
-    for (const n of hop.debugNotes) hopLog.debug(n.level, n.text);
+    logConfigNotes(hopLog, hop);
     log.debug1(`Connecting to jump host ${hop.hostName} port ${hop.port}.`);
     const via = await connectHost(hop, hopLog, libs, route, depth + 1).catch((err: unknown) => {
       passedThrough(err, cfg, depth);
