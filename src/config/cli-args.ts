@@ -8,7 +8,7 @@
  * {@link ConfigError} carrying the exit status. The IO lives in cli.ts.
  */
 import type { StrictHostKeyChecking } from '../node/known-hosts-file.js';
-import { addForward, dynamicAsLocalForward, parseStdioForwardSpec } from './forward-spec.js';
+import { addForward, addLocalForward, dynamicAsLocalForward, parseStdioForwardSpec } from './forward-spec.js';
 import type { TargetSpec } from '../node/forward.js';
 import {
   applyOption,
@@ -445,7 +445,7 @@ function applyFlag(c: string, value: string | undefined, o: SshOptions, flags: F
       const spec = dollarExpand(value!, ctx.env ?? {});
       const fwd = spec.value === undefined ? null : parseForwardSpec(spec.value);
       if (!fwd) throw ConfigError.plain(`Bad local forwarding specification '${value}'`, spec.errors);
-      addForward(o.localForwards, fwd);
+      addLocalForward(o, fwd, false);
       return;
     }
     case 'J': {
@@ -506,12 +506,12 @@ function applyFlag(c: string, value: string | undefined, o: SshOptions, flags: F
       const spec = dollarExpand(value!, ctx.env ?? {});
       const local = spec.value === undefined ? null : dynamicAsLocalForward(spec.value);
       if (local) {
-        addForward(o.localForwards, local);
+        addLocalForward(o, local, false);
         return;
       }
       const fwd = spec.value === undefined ? null : parseDynamicForwardSpec(spec.value);
       if (!fwd) throw ConfigError.plain(`Bad dynamic forwarding specification '${value}'`, spec.errors);
-      addForward(o.dynamicForwards, fwd);
+      addLocalForward(o, fwd, true);
       return;
     }
     case 'o': {

@@ -59,6 +59,12 @@ export interface SshOptions {
   remoteForwards: ForwardSpec[];
   /** Cumulative, command line first (ssh -D, DynamicForward). */
   dynamicForwards: DynamicForwardSpec[];
+  /**
+   * readconf.c keeps -L and -D in one list (local_forwards, a SOCKS one's target is "socks"):
+   * the order they were added in across {@link localForwards} and {@link dynamicForwards}, as
+   * indices into them, for `-G` (forward-spec.ts addLocalForward).
+   */
+  localForwardOrder?: { dynamic: boolean; index: number }[];
   /** ssh_config(5) ClearAllForwardings: drop every forward, wherever it was given. */
   clearAllForwardings?: boolean;
   gatewayPorts?: boolean;
