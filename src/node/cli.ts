@@ -23,7 +23,7 @@ import type { SshClient } from './client.js';
 import { tuneV8ForForwarding, tuneV8ForLogin } from './v8-tuning.js';
 import { enableArrayBufferCap } from './array-buffer-cap.js';
 import { takeGc } from './v8-gc.js';
-import { configOf, connectHost, describeFatal, failureLog, loadLibraries, Log, logConfigNotes, logJumpFailure, processCliEnvironment, type Libraries, type RouteContext } from './connect-host.js';
+import { configOf, connectHost, describeFatal, failureLog, loadLibraries, Log, logConfigNotes, logHopsKilled, logJumpFailure, processCliEnvironment, type HopSession, type Libraries, type RouteContext } from './connect-host.js';
 import type { ForwardOptions, ListenSpec, LocalForward } from './forward.js';
 import type { DynamicForward } from './forward-dynamic.js';
 import type { RemoteForward } from './forward-remote.js';
@@ -102,9 +102,15 @@ function reportTransfer(log: Log): void {
 /** What the command line was resolved with: jump hosts resolve their own configuration with it. */
 let cliEnv: CliEnvironment;
 
+/** The jump hosts of the latest route in their session (ssh's `ssh -W` processes), for the exit. */
+let hopSessions: HopSession[] = [];
+
 /** The route context of this command's connections (jump hosts, the byte totals' counter). */
 function routeContext(): RouteContext {
-  return { env: cliEnv, onTransport: (count) => (transfer.count = count) };
+  // A new route (PureSshReconnect) replaces the last one, whose hops went with it.
+  const sessions: HopSession[] = [];
+  hopSessions = sessions;
+  return { env: cliEnv, onTransport: (count) => (transfer.count = count), onHopSession: (s) => sessions.push(s) };
 }
 
 /**
@@ -430,6 +436,8 @@ async function run(cfg: ResolvedConfig): Promise<void> {
   // ssh.c fork_postauth: stderr stays the caller's only with -v and the log on stderr.
   if (cfg.forkAfterAuthentication && !background.isBackgroundCopy()) return background.goBackground(cfg.verbose > 0 && cfg.logFile === undefined);
   background.relayStderrUntilReady();
+  // ssh.c / clientloop.c cleanup_exit: however ssh ends, its -J hops are sent SIGHUP, and say so.
+  process.once('exit', () => logHopsKilled(hopSessions));
   log.withLevel(cfg.startLogLevel).debug1(`pure-ssh_${version()}, ${runtimeName()}`);
   logConfigNotes(log, cfg);
   if (cfg.warnNoShell) log.error('pure-ssh: remote commands and shells are not supported; continuing as with -N');

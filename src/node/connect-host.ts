@@ -510,6 +510,37 @@ function openSocket(cfg: ResolvedConfig, log: Log): Socket {
 export interface RouteContext {
   env: CliEnvironment;
   onTransport?: (count: () => { sent: number; received: number }) => void;
+  /** Each jump host once it carries the next connection (see {@link HopSession}). */
+  onHopSession?: (session: HopSession) => void;
+}
+
+/**
+ * A jump host in its session: what ssh(1) runs as an `ssh -W` ProxyCommand process that has
+ * opened its stdio channel and entered clientloop.c client_loop, where SIGHUP is caught. When
+ * ssh exits, for whatever reason, it sends its ProxyCommand SIGHUP (sshconnect.c
+ * ssh_kill_proxy_command, from cleanup_exit and main's end); the hop's client_loop then says
+ * "Killed by signal 1." (verbose(), so at its own LogLevel VERBOSE or with -v) and, exiting,
+ * does the same to its own ProxyCommand: the hop next to the destination first. See
+ * {@link logHopsKilled}.
+ */
+export interface HopSession {
+  /** 1 for the hop next to the destination, 2 for the one before it, ... */
+  depth: number;
+  /** The hop's log, at its own level. */
+  log: Log;
+  /**
+   * The hop's connection ended on its own (its server or link went away, with an error) before
+   * this process exits: its `ssh -W` would have exited already, with nothing to kill.
+   */
+  ended: boolean;
+}
+
+/**
+ * At exit: each jump host still in its session says what its `ssh -W` process says when ssh
+ * kills it ({@link HopSession}), after every line of this process, the nearest hop first.
+ */
+export function logHopsKilled(sessions: readonly HopSession[]): void {
+  for (const s of [...sessions].sort((a, b) => a.depth - b.depth)) if (!s.ended) s.log.notice('Killed by signal 1.');
 }
 
 /**
@@ -655,6 +686,18 @@ export async function openRoute(cfg: ResolvedConfig, log: Log, libs: Libraries |
     });
     try {
       const sock = await via.openDirectTcpip({ host: cfg.hostName, port: cfg.port, originatorAddress: '127.0.0.1', originatorPort: 65535 });
+      // ssh -W: the channel's EOF (the next host's server went away) closes the hop's stdout,
+      // which ssh reads as its connection closed; here the stream ends and the client must see
+      // its transport close, or it would wait on a channel no one closes.
+      sock.once('end', () => sock.destroy());
+      if (route.onHopSession) {
+        const session: HopSession = { depth: depth + 1, log: hopLog, ended: false };
+        // Closed by us (this connection went, or we exit): still "running" for ssh's SIGHUP.
+        via.once('close', (err: unknown) => {
+          if (err) session.ended = true;
+        });
+        route.onHopSession(session);
+      }
       if (depth === 0) route.onTransport?.(countStream(sock));
       return { sock, via };
     } catch (err) {
