@@ -384,6 +384,14 @@ export async function describeFatal(err: unknown, cfg: ResolvedConfig, log: Log,
     const received = `Received disconnect from ${peer}:${err.reason}: ${oneLogCall(err.description.slice(0, 400))}`;
     return log.shows('INFO') ? `${received}\nDisconnected from ${peer}` : received;
   }
+  // transport/packet.ts PacketFramingError: packet.c's logit line for the bad length or padding
+  // (INFO), then sshpkt_fatal with SSH_ERR_CONN_CORRUPT or SSH_ERR_MAC_INVALID.
+  const framing = err as { detected?: unknown; corrupt?: unknown } | undefined;
+  if (typeof framing?.detected === 'string' && typeof framing.corrupt === 'boolean') {
+    const peer = peerOf.get(err as object) ?? `${cfg.hostName} port ${cfg.port}`;
+    const fatal = `ssh_dispatch_run_fatal: Connection to ${peer}: ${framing.corrupt ? 'Connection corrupted' : 'message authentication code incorrect'}`;
+    return log.shows('INFO') ? `${framing.detected}\n${fatal}` : fatal;
+  }
   if ((err as { code?: unknown } | undefined)?.code === 'ERR_MAC') {
     // packet.c: with a separate MAC, logit("Corrupted MAC on input.") (INFO); then, for every
     // cipher, ssh_dispatch_run_fatal's sshpkt_fatal: "Connection to HOST port N: " and
