@@ -12,9 +12,11 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CLI } from './support/cli-run.js';
 import { cliEnv, describeWithHome } from './harness/home.js';
-import { SSH_CLIENT_PATH, sshClientAvailable } from './harness/sshd.js';
+import { inCI, openssh10, openssh10Available, SSH_CLIENT_PATH, sshClientAvailable } from './harness/sshd.js';
 
 const SSH = SSH_CLIENT_PATH;
+/** OpenSSH 10's client where a case checks it too (CI=true: a missing build fails). */
+const SSH10 = openssh10Available() || inCI() ? openssh10().ssh : undefined;
 const haveSsh = sshClientAvailable();
 
 const dir = mkdtempSync(join(tmpdir(), 'pure-ssh-dump-'));
@@ -48,16 +50,12 @@ function run(cmd: string, args: string[]): string[] {
 }
 
 /** The lines of `ssh -G` for the keywords pure-ssh printed, in ssh's order, next to pure-ssh's. */
-function compare(args: string[]): { ours: string[]; theirs: string[] } {
+function compare(args: string[], ssh = SSH): { ours: string[]; theirs: string[] } {
   const ours = run(process.execPath, [CLI, '-G', ...args]);
   const keywords = new Set(ours.map((l) => l.split(' ')[0]!));
-  const all = run(SSH, ['-G', ...args]);
-  // readconf.c dump_cfg_forwards also lists a LocalForward whose listener is a Unix socket as
-  // "dynamicforward PATH" (its connect host is not "socks" but unset): pure-ssh prints it once.
-  const socketListeners = new Set(all.filter((l) => /^localforward \//.test(l)).map((l) => l.split(' ')[1]));
+  const all = run(ssh, ['-G', ...args]);
   const theirs = all
     .filter((l) => keywords.has(l.split(' ')[0]!))
-    .filter((l) => !(l.startsWith('dynamicforward ') && socketListeners.has(l.split(' ')[1])))
     // Debian's 9.2 names the -q level SILENT; OpenSSH 10 prints QUIET, as pure-ssh does.
     .map((l) => (l === 'loglevel SILENT' ? 'loglevel QUIET' : l));
   return { ours, theirs };
@@ -112,6 +110,24 @@ ${FIXED}`,
     const b = compare(['-F', cfg, '-p', '2300', '-l', 'cli', '-o', 'Port=1', '-N', '-L', '7000:x:70', 'web-old']);
     expect(b.ours).toEqual(b.theirs);
     expect(b.ours).toContain('port 2300');
+  });
+
+  it('-D port:/path and -L to a Unix socket are also `dynamicforward` lines, in the order -L and -D came (readconf.c dump_cfg_forwards; OpenSSH 9.2 and 10 alike)', () => {
+    const cfg = file('forward-order.conf', `Host *\n  DynamicForward 1082:${dir}/dyn-file.sock\n  LocalForward 127.0.0.1:3000 ${dir}/z.sock\n${FIXED}`);
+    const args = ['-F', cfg, '-L', `2000:${dir}/x.sock`, '-D', '1080', '-D', `1081:${dir}/y.sock`, '-L', `${dir}/l.sock:${dir}/m.sock`, '-L', `${dir}/n.sock:h:1`, '-D', '1080', 'host'];
+    const a = compare(args);
+    expect(a.ours).toEqual(a.theirs);
+    expect(a.ours.filter((l) => l.startsWith('dynamicforward '))).toEqual([
+      'dynamicforward 2000',
+      'dynamicforward 1080',
+      'dynamicforward 1081',
+      `dynamicforward ${dir}/l.sock`,
+      'dynamicforward 1082',
+      'dynamicforward [127.0.0.1]:3000',
+    ]);
+    // OpenSSH 10's build has its own sysconfdir (globalknownhostsfile): its forward lines only.
+    const forwards = (lines: string[]) => lines.filter((l) => /^(dynamic|local)forward /.test(l));
+    if (SSH10 !== undefined) expect(forwards(a.ours)).toEqual(forwards(compare(args, SSH10).theirs));
   });
 
   it('Match: host (after HostName), originalhost, user, localuser, exec with tokens, negation, all, final', () => {

@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cliEnv, describeWithHome } from './harness/home.js';
 import { ConfigError, resolveCommandLine, type CliEnvironment } from '../src/config/cli-args.js';
@@ -229,5 +230,56 @@ const OPTIONS = ['"" joe', 'Us"er"', 'NoSuch=1', 'Ciphers=foo', 'HostKeyAlgorith
 
   it.each(OPTIONS)('-o %s', (option) => {
     expect(ourErrors(['-F', 'none', '-o', option])).toEqual(sshErrors(['-F', 'none', '-o', option]));
+  });
+});
+
+/** The built command (`npm run build`), for what it prints around a refused file. */
+const CLI = fileURLToPath(new URL('../dist/node/cli.js', import.meta.url));
+
+/**
+ * A failing `-G` run's log: its stderr lines without the version line (ssh 9.2's bare
+ * `OpenSSH_…` under -v, 10's `debug1: OpenSSH_…` and its debug3 `Running on` / `Started with`,
+ * pure-ssh's `debug1: pure-ssh_…`), and whether there was one.
+ */
+function runLog(cmd: string[], args: string[], status = 255): { lines: string[]; version: boolean } {
+  const r = spawnSync(cmd[0]!, [...cmd.slice(1), '-G', ...args, 'foo'], { encoding: 'utf8', env: cliEnv(home), stdio: ['ignore', 'pipe', 'pipe'] });
+  expect(r.status, `${cmd.join(' ')} -G ${args.join(' ')}`).toBe(status);
+  const all = r.stderr.split(/\r?\n/).filter((l) => l !== '');
+  const isVersion = (l: string) => /^(OpenSSH_|debug1: OpenSSH_|debug1: pure-ssh_|debug3: Running on |debug3: Started with: )/.test(l);
+  return { lines: all.filter((l) => !isVersion(l)), version: all.some(isVersion) };
+}
+
+(haveSsh ? describeWithHome : describe.skip)('a refused file with -v, -q and LogLevel: the log as ssh says it', () => {
+  // Bad lines in two blocks, a Match (debug2 and debug3 lines): ssh's log says the debug lines
+  // read before each bad line, the bad line (error()), then the fatal `terminating` line, each
+  // at the level of the command line (the files' LogLevel comes into force only after them).
+  const file = join(dir, 'cfg-log-order');
+  writeFileSync(file, ['LogLevel DEBUG3', 'Host foo', '  Port 22', '  Bogus1 x', 'Match host foo user root', '  Compression maybe', 'Host *', '  User joe', ''].join('\n'));
+  const levels = [['-v'], ['-vv'], ['-vvv'], ['-vvvv'], [], ['-q'], ['-o', 'LogLevel=fatal'], ['-o', 'LogLevel=error'], ['-o', 'LogLevel=debug2'], ['-q', '-v'], ['-v', '-q'], ['-o', 'LogLevel=quiet', '-vv']];
+  it.each(levels.map((f) => [f.join(' ') || 'no flag', f] as const))('%s', (_, flags) => {
+    const args = [...flags, '-F', file];
+    const theirs = runLog([SSH], args);
+    const ours = runLog([process.execPath, CLI], args);
+    if (flags.length === 0) expect(theirs.lines).toEqual([`${file}: line 4: Bad configuration option: bogus1`, `${file} line 6: unsupported option "maybe".`, `${file}: terminating, 2 bad configuration options`]);
+    if (flags[0] === '-vvv') expect(theirs.lines).toContain("debug2: checking match for 'host foo user root' host foo originally foo");
+    expect(ours.lines).toEqual(theirs.lines);
+    // OpenSSH 10 logs its version with debug() (9.2 printed it only for -v); pure-ssh as 10.
+    if (SSH10 !== undefined) {
+      const ten = runLog([SSH10], args);
+      expect(ten.lines).toEqual(theirs.lines);
+      expect(ours.version).toBe(ten.version);
+    }
+  });
+});
+
+(haveSsh ? describeWithHome : describe.skip)('a file\'s own LogLevel', () => {
+  it('DEBUG3 in the file: none of the reading\'s debug lines (said before it took effect), the later ones', () => {
+    const file = join(dir, 'cfg-loglevel-debug3');
+    writeFileSync(file, 'Host foo\n  LogLevel DEBUG3\n  UserKnownHostsFile ~/kh\n');
+    const theirs = runLog([SSH], ['-F', file], 0);
+    expect(theirs.lines.some((l) => l.startsWith('debug3: expanded UserKnownHostsFile'))).toBe(true);
+    expect(theirs.lines.some((l) => l.includes('Reading configuration data'))).toBe(false);
+    const ours = runLog([process.execPath, CLI], ['-F', file], 0);
+    expect(ours).toEqual(theirs);
   });
 });

@@ -258,6 +258,39 @@ describeInterop('jump host failures under -q and LogLevel, against ssh 9.2', () 
     }
   }, 120_000);
 
+  /** Exit code and whole stderr (read to its end: ssh's hop processes write after it exits), stdin from /dev/null. */
+  const runToEnd = (cmd: string, args: string[]) =>
+    new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], env: cliEnv(processHome()) });
+      let stderr = '';
+      child.stderr.setEncoding('utf8').on('data', (t: string) => (stderr += t));
+      const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+      child.on('close', (code) => {
+        clearTimeout(timer);
+        resolve({ code, stderr });
+      });
+    });
+
+  itWithHome('a jump host at LogLevel VERBOSE says "Killed by signal 1." when the command ends, as ssh\'s hop process does on the SIGHUP ssh sends its ProxyCommand at exit; the nearest hop first', async () => {
+    const chain = join(dir, 'chain-killed');
+    await writeFile(chain, `Host jv jv2\n  LogLevel VERBOSE\nHost nokey\n  PubkeyAuthentication no\n` + hostBlock('jv', bastion) + hostBlock('jv2', bastion) +
+      hostBlock('jq', bastion) + hostBlock('bastion', bastion) + hostBlock('nokey', bastion) + 'Host *\n  IdentitiesOnly yes\n  IdentityAgent none\n');
+    const to = ['-W', `${bastion.host}:${bastion.port}`];
+    const cases = [
+      [...to, '-J', 'jv', 'bastion'], // -W ends at its standard input's EOF: exit 0
+      [...to, '-J', 'jq,jv', 'bastion'], // only the VERBOSE hop says it
+      [...to, '-J', 'jv,jv2', 'bastion'], // each hop, jv2 (next to the destination) first
+      ['-N', '-J', 'jv', 'nokey'], // the destination refuses the login: exit 255, then the hop's line
+    ];
+    for (const route of cases) {
+      const args = ['-F', chain, ...route];
+      const [ours, theirs] = await Promise.all([runToEnd(process.execPath, [CLI, ...args]), runToEnd('ssh', args)]);
+      expect(theirs.stderr, args.join(' ')).toMatch(/Killed by signal 1\.\r\n$/);
+      expect(ours.code, args.join(' ')).toBe(theirs.code);
+      expect(ours.stderr, `${args.join(' ')}\nssh 9.2 (exit ${theirs.code}):\n${theirs.stderr}`).toBe(theirs.stderr);
+    }
+  }, 120_000);
+
   itWithHome("a destination's LogLevel is not its jump hosts': with VERBOSE on the destination only, the hops' Authenticated lines stay hidden, as ssh's hop processes read their own", async () => {
     const closed = await freePort();
     const chain = join(dir, 'chain-verbose');

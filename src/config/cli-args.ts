@@ -8,7 +8,7 @@
  * {@link ConfigError} carrying the exit status. The IO lives in cli.ts.
  */
 import type { StrictHostKeyChecking } from '../node/known-hosts-file.js';
-import { addForward, dynamicAsLocalForward, parseStdioForwardSpec } from './forward-spec.js';
+import { addForward, addLocalForward, dynamicAsLocalForward, parseStdioForwardSpec } from './forward-spec.js';
 import type { TargetSpec } from '../node/forward.js';
 import {
   applyOption,
@@ -26,6 +26,8 @@ import {
   type DebugLevel,
   type LineContext,
   type LogLevel,
+  type LogNote,
+  type NoteLevel,
   type SshOptions,
 } from './ssh-config.js';
 import { parsePort, setServicePortLookup } from './options.js';
@@ -177,8 +179,15 @@ export interface ResolvedConfig {
   /**
    * How many of {@link debugNotes} ssh prints before it decides on a pseudo-terminal (its
    * "Pseudo-terminal will not be allocated" line goes there, ahead of the later debug3 lines).
+   * These are said at {@link startLogLevel}, the rest at {@link logLevel}.
    */
   ttyDecisionAt: number;
+  /**
+   * The level of ssh's log while it reads the configuration (ssh.c log_init before
+   * process_config_files): the command line's -v, -q and -o LogLevel, not the files' LogLevel
+   * (`LogLevel DEBUG3` in a file shows no "Reading configuration data" line).
+   */
+  startLogLevel: LogLevel;
   /** OpenSSH 10.1 WarnWeakCrypto (default yes). */
   warnWeakCrypto: boolean;
   /**
@@ -276,11 +285,11 @@ interface Flags {
   dump: boolean;
 }
 
-/** One of ssh's debug lines: its text and level (log.c debug, debug2, debug3). */
-export interface DebugNote {
-  level: DebugLevel;
-  text: string;
-}
+/**
+ * One of ssh's debug lines: its text and level (log.c debug, debug2, debug3); while the files are
+ * read, also readconf.c's error() and fatal() lines (options.ts {@link LogNote}).
+ */
+export type DebugNote = LogNote;
 
 function commandLineContext(notes: DebugNote[], env: Readonly<Record<string, string | undefined>>): LineContext {
   return { source: 'command-line', line: 0, active: true, env, note: (text, level = 1) => notes.push({ level, text }) };
@@ -357,13 +366,27 @@ function applyFlag(c: string, value: string | undefined, o: SshOptions, flags: F
       flags.noShell = true;
       return;
     case 'q':
+      // ssh.c: -q sets the level at once, whatever came before (`-v -q` is QUIET).
       flags.quiet = true;
+      o.logLevel = 'QUIET';
       return;
     case 'G':
       flags.dump = true;
       return;
     case 'v':
-      flags.verbose++;
+      // ssh.c: the first -v sets DEBUG1 whatever came before (`-q -v` is DEBUG1, `-o LogLevel=`
+      // before it is overridden); each further one raises the level by one, up to DEBUG3 (so
+      // `-v -q -v` is FATAL). flags.verbose counts them as ssh's debug_flag does (-J passes it on).
+      if (flags.verbose === 0) {
+        flags.verbose = 1;
+        o.logLevel = 'DEBUG1';
+      } else {
+        const rank = LOG_LEVELS.indexOf(o.logLevel ?? 'INFO');
+        if (rank < LOG_LEVELS.indexOf('DEBUG3')) {
+          flags.verbose++;
+          o.logLevel = LOG_LEVELS[rank + 1]!;
+        }
+      }
       return;
     case '4':
       flags.family = 'inet';
@@ -422,7 +445,7 @@ function applyFlag(c: string, value: string | undefined, o: SshOptions, flags: F
       const spec = dollarExpand(value!, ctx.env ?? {});
       const fwd = spec.value === undefined ? null : parseForwardSpec(spec.value);
       if (!fwd) throw ConfigError.plain(`Bad local forwarding specification '${value}'`, spec.errors);
-      addForward(o.localForwards, fwd);
+      addLocalForward(o, fwd, false);
       return;
     }
     case 'J': {
@@ -483,12 +506,12 @@ function applyFlag(c: string, value: string | undefined, o: SshOptions, flags: F
       const spec = dollarExpand(value!, ctx.env ?? {});
       const local = spec.value === undefined ? null : dynamicAsLocalForward(spec.value);
       if (local) {
-        addForward(o.localForwards, local);
+        addLocalForward(o, local, false);
         return;
       }
       const fwd = spec.value === undefined ? null : parseDynamicForwardSpec(spec.value);
       if (!fwd) throw ConfigError.plain(`Bad dynamic forwarding specification '${value}'`, spec.errors);
-      addForward(o.dynamicForwards, fwd);
+      addLocalForward(o, fwd, true);
       return;
     }
     case 'o': {
@@ -646,11 +669,56 @@ export async function resolveCommandLineAsync(argv: string[], cenv: CliEnvironme
   return r.value;
 }
 
-/** The body of resolveCommandLine: yields each DNS look-up canonicalization needs. */
+/** Where {@link resolveStepsLogged} stands: the notes said so far and the log's level, once set. */
+interface LogState {
+  notes: DebugNote[];
+  /** Undefined until ssh.c's first log_init (after the command line); then its level. */
+  level?: LogLevel;
+}
+
+/** ssh's log as it stood when an error ended the reading of the configuration (see {@link configErrorLog}). */
+export interface ConfigErrorLog {
+  /** The level then in force: the command line's while the files are read, then the files'. */
+  level: LogLevel;
+  /** What it said up to the error: the debug lines, each bad line's error(), then the fatal(). */
+  notes: DebugNote[];
+}
+
+const errorLogs = new WeakMap<ConfigError, ConfigErrorLog>();
+
+/**
+ * For a ConfigError thrown by {@link resolveCommandLine} after ssh.c's log_init (from the reading
+ * of the files on): ssh's log as it stood, to print instead of the message. Undefined for the
+ * errors of the command line itself, which ssh prints whatever the level.
+ */
+export function configErrorLog(err: ConfigError): ConfigErrorLog | undefined {
+  return errorLogs.get(err);
+}
+
+/**
+ * The body of resolveCommandLine: yields each DNS look-up canonicalization needs. An error after
+ * ssh.c's log_init gets the log as it stood ({@link configErrorLog}): the lines said so far,
+ * then the error as fatal(), less its first lines when they are the bad lines already said.
+ */
 function* resolveSteps(argv: string[], cenv: CliEnvironment): Generator<HostLookupRequest, CliOutcome, HostLookupResult> {
+  const state: LogState = { notes: [] };
+  try {
+    return yield* resolveStepsLogged(argv, cenv, state);
+  } catch (err) {
+    if (err instanceof ConfigError && !errorLogs.has(err) && state.level !== undefined) {
+      // Each error() note is one of the message's first lines (ssh-config.ts readConfigText).
+      const said = state.notes.reduce((k, n) => k + (n.level === 'error' ? n.text.split('\n').length : 0), 0);
+      const rest = err.message.split('\n').slice(said).join('\n');
+      errorLogs.set(err, { level: state.level, notes: rest === '' ? [...state.notes] : [...state.notes, { level: 'fatal', text: rest }] });
+    }
+    throw err;
+  }
+}
+
+function* resolveStepsLogged(argv: string[], cenv: CliEnvironment, state: LogState): Generator<HostLookupRequest, CliOutcome, HostLookupResult> {
   setServicePortLookup(cenv.servicePort);
   const o = emptyOptions();
-  const notes: DebugNote[] = [];
+  const notes = state.notes;
   const parsed = parseArgv(argv, o, notes, cenv);
   if ('kind' in parsed) return parsed;
   const flags = parsed;
@@ -663,6 +731,10 @@ function* resolveSteps(argv: string[], cenv: CliEnvironment): Generator<HostLook
   if (!validCommandLineHost(flags.host)) throw new ConfigError('hostname contains invalid characters');
   // ssh.c: -E takes effect after the command line (its errors stay on stderr), before the files.
   if (flags.logFile !== undefined) cenv.openLog?.(flags.logFile);
+  // ssh.c log_init: the command line's level (-v, -q, -o LogLevel) while the files are read;
+  // the files' LogLevel takes effect only once they all have been (see ttyDecisionAt).
+  const startLogLevel: LogLevel = o.logLevel ?? 'INFO';
+  state.level = startLogLevel;
   if (flags.port !== undefined) o.port = flags.port;
   if (flags.ciphers !== undefined) {
     o.ciphers = flags.ciphers;
@@ -674,7 +746,7 @@ function* resolveSteps(argv: string[], cenv: CliEnvironment): Generator<HostLook
   }
   if (flags.compression) o.compression = true;
 
-  const note = (text: string, level: DebugLevel = 1) => notes.push({ level, text });
+  const note = (text: string, level: NoteLevel = 1) => notes.push({ level, text });
   const local: LocalIdentity = {
     user: cenv.localUser,
     home: cenv.home,
@@ -808,12 +880,9 @@ function* resolveSteps(argv: string[], cenv: CliEnvironment): Generator<HostLook
       : ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((n) => ({ path: `${cenv.home}/.ssh/${n}`, explicit: false }));
   const certificateFiles = (o.certificateFiles ?? []).map((p) => percentExpand(tildeOnceConnected(p), fileTokens, cenv.env));
 
-  let logLevel: LogLevel = o.logLevel ?? 'INFO';
-  if (flags.verbose > 0) {
-    // ssh.c: the first -v means DEBUG1, each further one a level more, up to DEBUG3.
-    logLevel = LOG_LEVELS[Math.min(LOG_LEVELS.indexOf('DEBUG1') + flags.verbose - 1, LOG_LEVELS.length - 1)]!;
-  }
-  if (flags.quiet) logLevel = 'QUIET';
+  // readconf.c fill_default_options: the first value obtained (-v and -q set it on the command
+  // line, parseArgv), else INFO.
+  const logLevel: LogLevel = o.logLevel ?? 'INFO';
 
   // ssh.c, before -G prints: IdentityAgent's `~` first, then the tokens and ${VAR}; then
   // UserKnownHostsFile's (so a `~user` naming no user fails -G too). Its log is set up by then:
@@ -885,8 +954,8 @@ function* resolveSteps(argv: string[], cenv: CliEnvironment): Generator<HostLook
     // ssh.c: the last hop (jump_host) being the destination itself, same port and user, is a loop.
     const last = o.proxy.hops[o.proxy.hops.length - 1]!;
     if (last.host === hostName && (last.port ?? 22) === port && (last.user ?? user) === user) {
-      // fatal(): said from LogLevel FATAL up, so not with -q or LogLevel QUIET (exit 255 still).
-      throw new ConfigError(logLevel === 'QUIET' ? '' : `jumphost loop via ${last.host}`);
+      // fatal(), at the command line's level (resolveSteps): not said with -q (exit 255 still).
+      throw new ConfigError(`jumphost loop via ${last.host}`);
     }
     note(`Setting implicit ProxyCommand from ProxyJump: ${impliedJumpCommand(o.proxy.hops, flags)}`);
   } else if (o.proxy?.kind === 'command') {
@@ -895,6 +964,8 @@ function* resolveSteps(argv: string[], cenv: CliEnvironment): Generator<HostLook
   // ssh.c main decides on a pseudo-terminal here, after the ProxyJump line and before the
   // UserKnownHostsFile expansions (its logit, which the caller prints, falls between them).
   const ttyDecisionAt = notes.length;
+  // ssh.c: log_init again, with the level the files gave.
+  state.level = logLevel;
   // ssh.c: debug3 for each UserKnownHostsFile its expansion changed (after the ProxyJump line).
   userFilesAsWritten.forEach((f, i) => {
     if (f !== userFiles[i]) note(`expanded UserKnownHostsFile '${f}' -> '${userFiles[i]}'`, 3);
@@ -946,6 +1017,7 @@ function* resolveSteps(argv: string[], cenv: CliEnvironment): Generator<HostLook
       notes: notes.map((n) => n.text),
       debugNotes: notes,
       ttyDecisionAt,
+      startLogLevel,
       warnWeakCrypto: o.warnWeakCrypto ?? true,
       proxy,
       stdioForward: flags.stdioForward,

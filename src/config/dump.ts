@@ -99,7 +99,18 @@ export function dumpConfig(cfg: ResolvedConfig, algorithms: EffectiveAlgorithms)
   put('loglevel', cfg.logLevel === 'DEBUG1' ? 'DEBUG' : cfg.logLevel);
   put('macs', algorithms.mac.join(','));
   // Forwards.
-  for (const d of cfg.dynamicForwards) put('dynamicforward', forwardListen(d));
+  // readconf.c dump_cfg_forwards walks its one list of -L and -D twice: `dynamicforward` for each
+  // SOCKS listener and, as its test is "no connect host or `socks`", for each -L whose target
+  // is a Unix socket too (its listen side only; OpenSSH 9.2 and 10 alike), in the order added;
+  // then `localforward` for every -L.
+  const order = o.localForwardOrder ?? [
+    ...cfg.dynamicForwards.map((_, index) => ({ dynamic: true, index })),
+    ...cfg.localForwards.map((_, index) => ({ dynamic: false, index })),
+  ];
+  for (const { dynamic, index } of order) {
+    const f = dynamic ? cfg.dynamicForwards[index] : cfg.localForwards[index];
+    if (f !== undefined && (dynamic || 'path' in (f as ForwardSpec).to)) put('dynamicforward', forwardListen(dynamic ? (f as DynamicForwardSpec) : (f as ForwardSpec).listen));
+  }
   for (const f of cfg.localForwards) put('localforward', `${forwardListen(f.listen)} ${forwardTarget(f.to)}`);
   for (const f of cfg.remoteForwards) put('remoteforward', `${forwardListen(f.listen)} ${forwardTarget(f.to)}`);
   // String arrays: IdentityFile and CertificateFile as written (ssh expands them later).

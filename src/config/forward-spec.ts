@@ -3,7 +3,7 @@
  * into where to listen and what the server should connect to. Pure.
  */
 import type { TargetSpec } from '../node/forward.js';
-import { parsePort } from './options.js';
+import { parsePort, type SshOptions } from './options.js';
 
 /**
  * readconf.c parse_forward: a Unix socket path of PATH_MAX_SUN (the size of sockaddr_un's
@@ -86,6 +86,18 @@ export function parseForwardSpec(spec: string, remote = false): ForwardSpec | nu
 export function addForward<F>(list: F[], fwd: F): void {
   const key = JSON.stringify(fwd);
   if (!list.some((f) => JSON.stringify(f) === key)) list.push(fwd);
+}
+
+/**
+ * readconf.c add_local_forward for -L / LocalForward (`dynamic` false) and -D / DynamicForward
+ * (true, a SOCKS listener): added to its list unless already there, and its place in ssh's one
+ * list of both recorded in `o.localForwardOrder` (`ssh -G` prints in that order).
+ */
+export function addLocalForward(o: SshOptions, fwd: ForwardSpec | DynamicForwardSpec, dynamic: boolean): void {
+  const list: (ForwardSpec | DynamicForwardSpec)[] = dynamic ? o.dynamicForwards : o.localForwards;
+  const index = list.length;
+  addForward(list, fwd);
+  if (list.length > index) (o.localForwardOrder ??= []).push({ dynamic, index });
 }
 
 function parseColonForm(s: string): ForwardSpec | null {

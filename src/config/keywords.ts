@@ -31,7 +31,7 @@ import {
   type LogLevel,
   type SshOptions,
 } from './options.js';
-import { addForward, dynamicAsLocalForward, parseDynamicForwardSpec, parseForwardSpec } from './forward-spec.js';
+import { addForward, addLocalForward, dynamicAsLocalForward, parseDynamicForwardSpec, parseForwardSpec } from './forward-spec.js';
 import { parseJumpSpec } from './jump-spec.js';
 import { dollarExpand } from './tokens.js';
 import { validCommandLineHost, validCommandLineUser } from './destination.js';
@@ -231,7 +231,7 @@ const applyLocalForward: Apply = (o, args, ctx, kw) => {
   const spec = forwardText(`${args[0]}:${args[1]}`, ctx);
   const fwd = spec.value === undefined ? null : parseForwardSpec(spec.value);
   if (!fwd) throw badForward(spec.errors, ctx);
-  if (ctx.active) addForward(o.localForwards, fwd);
+  if (ctx.active) addLocalForward(o, fwd, false);
 };
 
 const applyRemoteForward: Apply = (o, args, ctx, kw) => {
@@ -255,12 +255,12 @@ const applyDynamicForward: Apply = (o, args, ctx, kw) => {
   // readconf.c parse_forward: `port:/path` here is a local forward to the server's socket.
   const local = spec.value === undefined ? null : dynamicAsLocalForward(spec.value);
   if (local) {
-    if (ctx.active) addForward(o.localForwards, local);
+    if (ctx.active) addLocalForward(o, local, false);
     return;
   }
   const fwd = spec.value === undefined ? null : parseDynamicForwardSpec(spec.value);
   if (!fwd) throw badForward(spec.errors, ctx);
-  if (ctx.active) addForward(o.dynamicForwards, fwd);
+  if (ctx.active) addLocalForward(o, fwd, true);
 };
 
 /** readconf.c parse_forward: `${VAR}` expanded before the fields are read (tokens.ts dollarExpand). */

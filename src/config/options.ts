@@ -59,6 +59,12 @@ export interface SshOptions {
   remoteForwards: ForwardSpec[];
   /** Cumulative, command line first (ssh -D, DynamicForward). */
   dynamicForwards: DynamicForwardSpec[];
+  /**
+   * readconf.c keeps -L and -D in one list (local_forwards, a SOCKS one's target is "socks"):
+   * the order they were added in across {@link localForwards} and {@link dynamicForwards}, as
+   * indices into them, for `-G` (forward-spec.ts addLocalForward).
+   */
+  localForwardOrder?: { dynamic: boolean; index: number }[];
   /** ssh_config(5) ClearAllForwardings: drop every forward, wherever it was given. */
   clearAllForwardings?: boolean;
   gatewayPorts?: boolean;
@@ -144,6 +150,19 @@ export class ConfigError extends Error {
 
 /** ssh's debug levels as -v, -vv and -vvv show them (log.c debug, debug2, debug3). */
 export type DebugLevel = 1 | 2 | 3;
+
+/**
+ * The level of a line ssh's log says while it reads the configuration: a debug level, `'error'`
+ * for readconf.c's error() about a bad line (shown from LogLevel ERROR), `'fatal'` for the
+ * fatal() that ends the run (shown from LogLevel FATAL).
+ */
+export type NoteLevel = DebugLevel | 'error' | 'fatal';
+
+/** One line of ssh's log from the reading of the configuration: its text and level. */
+export interface LogNote {
+  level: NoteLevel;
+  text: string;
+}
 
 /** Where a line comes from, for error messages and for deciding whether it applies. */
 export interface LineContext {

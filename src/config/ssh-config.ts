@@ -10,7 +10,7 @@ import { argvSplit } from './argv-split.js';
 import { expandIncludePath } from './include.js';
 import { applyOption, noEmptyArgument } from './keywords.js';
 import { evaluateMatch, type LocalInterfaceAddress, type MatchContext } from './match.js';
-import { ConfigError, lineError, matchPattern, type DebugLevel, type LineContext, type SshOptions } from './options.js';
+import { ConfigError, lineError, matchPattern, type LineContext, type NoteLevel, type SshOptions } from './options.js';
 import { connectionTokens, percentExpand, pickTokens, type LocalIdentity, type UserHomeLookup } from './tokens.js';
 import { PURE_SSH_VERSION } from '../transport/version.js';
 
@@ -26,6 +26,8 @@ export {
   type DebugLevel,
   type LineContext,
   type LogLevel,
+  type LogNote,
+  type NoteLevel,
   type SshOptions,
 } from './options.js';
 
@@ -148,8 +150,8 @@ export interface ReadConfigContext {
   home: string;
   /** getpwnam for `~user` in Include paths; without it no user is known. */
   userHome?: UserHomeLookup;
-  /** ssh's debug lines (level 1 when not given: -v). */
-  note: (message: string, level?: DebugLevel) => void;
+  /** ssh's debug lines (level 1 when not given: -v), and its error() lines for bad lines. */
+  note: (message: string, level?: NoteLevel) => void;
   /** The local user (Match localuser, default remote user, Match exec tokens). */
   local?: LocalIdentity;
   /** True in the second reading (Match canonical / final hold). */
@@ -254,10 +256,13 @@ function readConfigText(o: SshOptions, text: string, source: string, c: ReadConf
       if (!(err instanceof ConfigError)) throw err;
       // What ssh has printed so far comes first: this file's bad lines, then the fatal message.
       if (err.fatal) throw new ConfigError([...errors, err.message].join('\n'), err.exitCode, true);
+      // readconf.c: error() for the line, among the debug lines (-v) read so far; reading goes on.
       errors.push(err.message);
+      c.note(err.message, 'error');
     }
   }
   if (errors.length > 0) {
+    // readconf.c read_config_file_depth: fatal() once the whole file has been read.
     errors.push(`${source}: terminating, ${errors.length} bad configuration options`);
     throw new ConfigError(errors.join('\n'), 255, true);
   }

@@ -11,6 +11,7 @@ import { dirname } from 'node:path';
 import { constants as osConstants } from 'node:os';
 import {
   ConfigError,
+  configErrorLog,
   resolveCommandLineAsync,
   USAGE,
   type CliEnvironment,
@@ -23,7 +24,7 @@ import { tuneV8ForForwarding, tuneV8ForLogin } from './v8-tuning.js';
 import { enableArrayBufferCap, scavengeByTraffic } from './array-buffer-cap.js';
 import { enableArrayBufferRelease } from './array-buffer-release.js';
 import { takeGcAndTransfer } from './v8-gc.js';
-import { configOf, connectHost, describeFatal, failureLog, loadLibraries, Log, logJumpFailure, processCliEnvironment, type Libraries, type RouteContext } from './connect-host.js';
+import { configOf, connectHost, describeFatal, failureLog, loadLibraries, Log, logConfigNotes, logHopsKilled, logJumpFailure, processCliEnvironment, type HopSession, type Libraries, type RouteContext } from './connect-host.js';
 import type { ForwardOptions, ListenSpec, LocalForward } from './forward.js';
 import type { DynamicForward } from './forward-dynamic.js';
 import type { RemoteForward } from './forward-remote.js';
@@ -102,9 +103,15 @@ function reportTransfer(log: Log): void {
 /** What the command line was resolved with: jump hosts resolve their own configuration with it. */
 let cliEnv: CliEnvironment;
 
+/** The jump hosts of the latest route in their session (ssh's `ssh -W` processes), for the exit. */
+let hopSessions: HopSession[] = [];
+
 /** The route context of this command's connections (jump hosts, the byte totals' counter). */
 function routeContext(): RouteContext {
-  return { env: cliEnv, onTransport: (count) => (transfer.count = count) };
+  // A new route (PureSshReconnect) replaces the last one, whose hops went with it.
+  const sessions: HopSession[] = [];
+  hopSessions = sessions;
+  return { env: cliEnv, onTransport: (count) => (transfer.count = count), onHopSession: (s) => sessions.push(s) };
 }
 
 /**
@@ -170,13 +177,19 @@ async function main(): Promise<void> {
     outcome = await resolveCommandLineAsync(process.argv.slice(2), cliEnv);
   } catch (err) {
     if (err instanceof ConfigError) {
+      const said = configErrorLog(err);
       // ssh.c's fprintf(stderr) errors: as given, "\n". No message: ssh's error() said nothing at
       // the LogLevel asked for (-q).
       if (err.plain) {
         if (err.logged.length > 0) writeLog(logLines(err.logged.join('\n')));
         process.stderr.write(`${err.message}\n`);
-      }
-      else if (err.message !== '') writeLog(logLines(err.message));
+      } else if (said) {
+        // After ssh.c's log_init: what its log said up to the error, at the level then in force
+        // (the version line, the files' debug lines with their bad lines among them, the fatal).
+        const log = new Log(said.level, logFd);
+        log.debug1(`pure-ssh_${version()}, ${runtimeName()}`);
+        for (const n of said.notes) log.note(n);
+      } else if (err.message !== '') writeLog(logLines(err.message));
       process.exit(err.exitCode);
     }
     throw err;
@@ -193,23 +206,24 @@ async function main(): Promise<void> {
     // its log (stderr or -E), before the configuration on stdout (and
     // before readconf.c fill_default_options refuses an algorithm list).
     const log = new Log(outcome.config.logLevel, logFd);
-    log.debug1(`pure-ssh_${version()}, ${runtimeName()}`);
-    const { debugNotes, ttyDecisionAt } = outcome.config;
+    log.withLevel(outcome.config.startLogLevel).debug1(`pure-ssh_${version()}, ${runtimeName()}`);
+    const { ttyDecisionAt } = outcome.config;
     let algorithms;
     try {
       algorithms = await appliedAlgorithms(outcome.config);
     } catch (err) {
-      for (const n of debugNotes) log.debug(n.level, n.text);
+      // readconf.c fill_default_options comes before ssh.c's pseudo-terminal decision.
+      logConfigNotes(log, outcome.config, 0, ttyDecisionAt);
       writeLog(logLines((err as Error).message));
       process.exit(EXIT_ERROR);
     }
-    for (const n of debugNotes.slice(0, ttyDecisionAt)) log.debug(n.level, n.text);
+    logConfigNotes(log, outcome.config, 0, ttyDecisionAt);
     // ssh.c main decides on a pseudo-terminal before -G prints, amid its debug lines: its logit()
     // at INFO when one would be allocated by default but stdin is not a terminal (or -n).
     if (outcome.config.ttyByDefault && (outcome.config.stdinNull || !process.stdin.isTTY)) {
       log.info('Pseudo-terminal will not be allocated because stdin is not a terminal.');
     }
-    for (const n of debugNotes.slice(ttyDecisionAt)) log.debug(n.level, n.text);
+    logConfigNotes(log, outcome.config, ttyDecisionAt);
     process.stdout.write(dumpConfig(outcome.config, algorithms).map((l) => `${l}\n`).join(''));
     process.exit(0);
   }
@@ -423,8 +437,10 @@ async function run(cfg: ResolvedConfig): Promise<void> {
   // ssh.c fork_postauth: stderr stays the caller's only with -v and the log on stderr.
   if (cfg.forkAfterAuthentication && !background.isBackgroundCopy()) return background.goBackground(cfg.verbose > 0 && cfg.logFile === undefined);
   background.relayStderrUntilReady();
-  log.debug1(`pure-ssh_${version()}, ${runtimeName()}`);
-  for (const n of cfg.debugNotes) log.debug(n.level, n.text);
+  // ssh.c / clientloop.c cleanup_exit: however ssh ends, its -J hops are sent SIGHUP, and say so.
+  process.once('exit', () => logHopsKilled(hopSessions));
+  log.withLevel(cfg.startLogLevel).debug1(`pure-ssh_${version()}, ${runtimeName()}`);
+  logConfigNotes(log, cfg);
   if (cfg.warnNoShell) log.error('pure-ssh: remote commands and shells are not supported; continuing as with -N');
 
   let client: SshClient | undefined;
@@ -480,7 +496,13 @@ async function run(cfg: ResolvedConfig): Promise<void> {
     client = await connectHost(cfg, log, undefined, { ...routeContext(), connecting: () => tuneV8ForLogin(listens) });
   } catch (err) {
     if (err instanceof ConfigError) {
-      failureLog(err, log).error(err.message);
+      const said = configErrorLog(err);
+      if (said) {
+        // A jump host's configuration refused: its ssh -W process's log, at its own level.
+        const hopLog = new Log(said.level, logFd);
+        hopLog.debug1(`pure-ssh_${version()}, ${runtimeName()}`);
+        for (const n of said.notes) hopLog.note(n);
+      } else failureLog(err, log).error(err.message);
       // A jump host's configuration refused: ssh's outer processes then see their proxy close.
       process.exit(logJumpFailure(err, log) ? EXIT_ERROR : err.exitCode);
     }

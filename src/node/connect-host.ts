@@ -11,7 +11,7 @@ import { isIP, Socket } from 'node:net';
 import { homedir, hostname as osHostname, networkInterfaces, userInfo } from 'node:os';
 import type { Duplex } from 'node:stream';
 import { ConfigError, jumpHostArgv, resolveCommandLineAsync, type CliEnvironment, type ResolvedConfig } from '../config/cli-args.js';
-import { LOG_LEVELS, type LogLevel } from '../config/ssh-config.js';
+import { LOG_LEVELS, type LogLevel, type LogNote } from '../config/ssh-config.js';
 import type { CryptoProvider } from '../crypto/provider.js';
 import type { SshError } from '../errors.js';
 import type { LocalInterfaceAddress } from '../config/match.js';
@@ -93,6 +93,28 @@ export class Log {
   debug(level: 1 | 2 | 3, message: string): void {
     if (this.at(`DEBUG${level}`)) this.line(`debug${level}: ${message}`);
   }
+  /** ssh's fatal() (log.c): shown from LogLevel FATAL, so silenced only by -q / QUIET. */
+  fatal(message: string): void {
+    if (message !== '' && this.at('FATAL')) this.line(message);
+  }
+  /** A line of the configuration's reading ({@link LogNote}) at its level. */
+  note(n: LogNote): void {
+    if (n.level === 'error') this.error(n.text);
+    else if (n.level === 'fatal') this.fatal(n.text);
+    else this.debug(n.level, n.text);
+  }
+}
+
+/**
+ * The configuration's debug lines as ssh says them: those before its second log_init at the
+ * command line's level, the rest at the files' ({@link ResolvedConfig.ttyDecisionAt}). `log` is
+ * at `cfg.logLevel`; `from` and `to` pick a part of the notes.
+ */
+export function logConfigNotes(log: Log, cfg: Pick<ResolvedConfig, 'debugNotes' | 'ttyDecisionAt' | 'startLogLevel' | 'logLevel'>, from = 0, to = cfg.debugNotes.length): void {
+  const early = cfg.startLogLevel === cfg.logLevel ? log : log.withLevel(cfg.startLogLevel);
+  cfg.debugNotes.forEach((n, i) => {
+    if (i >= from && i < to) (i < cfg.ttyDecisionAt ? early : log).note(n);
+  });
 }
 
 /**
@@ -362,6 +384,14 @@ export async function describeFatal(err: unknown, cfg: ResolvedConfig, log: Log,
     const received = `Received disconnect from ${peer}:${err.reason}: ${oneLogCall(err.description.slice(0, 400))}`;
     return log.shows('INFO') ? `${received}\nDisconnected from ${peer}` : received;
   }
+  // transport/packet.ts PacketFramingError: packet.c's logit line for the bad length or padding
+  // (INFO), then sshpkt_fatal with SSH_ERR_CONN_CORRUPT or SSH_ERR_MAC_INVALID.
+  const framing = err as { detected?: unknown; corrupt?: unknown } | undefined;
+  if (typeof framing?.detected === 'string' && typeof framing.corrupt === 'boolean') {
+    const peer = peerOf.get(err as object) ?? `${cfg.hostName} port ${cfg.port}`;
+    const fatal = `ssh_dispatch_run_fatal: Connection to ${peer}: ${framing.corrupt ? 'Connection corrupted' : 'message authentication code incorrect'}`;
+    return log.shows('INFO') ? `${framing.detected}\n${fatal}` : fatal;
+  }
   if ((err as { code?: unknown } | undefined)?.code === 'ERR_MAC') {
     // packet.c: with a separate MAC, logit("Corrupted MAC on input.") (INFO); then, for every
     // cipher, ssh_dispatch_run_fatal's sshpkt_fatal: "Connection to HOST port N: " and
@@ -494,6 +524,37 @@ export interface RouteContext {
    * server forks for the connection (the CLI's V8 tuning, src/node/v8-tuning.ts).
    */
   connecting?: () => void;
+  /** Each jump host once it carries the next connection (see {@link HopSession}). */
+  onHopSession?: (session: HopSession) => void;
+}
+
+/**
+ * A jump host in its session: what ssh(1) runs as an `ssh -W` ProxyCommand process that has
+ * opened its stdio channel and entered clientloop.c client_loop, where SIGHUP is caught. When
+ * ssh exits, for whatever reason, it sends its ProxyCommand SIGHUP (sshconnect.c
+ * ssh_kill_proxy_command, from cleanup_exit and main's end); the hop's client_loop then says
+ * "Killed by signal 1." (verbose(), so at its own LogLevel VERBOSE or with -v) and, exiting,
+ * does the same to its own ProxyCommand: the hop next to the destination first. See
+ * {@link logHopsKilled}.
+ */
+export interface HopSession {
+  /** 1 for the hop next to the destination, 2 for the one before it, ... */
+  depth: number;
+  /** The hop's log, at its own level. */
+  log: Log;
+  /**
+   * The hop's connection ended on its own (its server or link went away, with an error) before
+   * this process exits: its `ssh -W` would have exited already, with nothing to kill.
+   */
+  ended: boolean;
+}
+
+/**
+ * At exit: each jump host still in its session says what its `ssh -W` process says when ssh
+ * kills it ({@link HopSession}), after every line of this process, the nearest hop first.
+ */
+export function logHopsKilled(sessions: readonly HopSession[]): void {
+  for (const s of [...sessions].sort((a, b) => a.depth - b.depth)) if (!s.ended) s.log.notice('Killed by signal 1.');
 }
 
 /**
@@ -631,7 +692,7 @@ export async function openRoute(cfg: ResolvedConfig, log: Log, libs: Libraries |
     // lines (its configuration, host key, authentication) come at the hop's own LogLevel, not
     // this host's (ssh.c, the ProxyCommand made from ProxyJump).
     const hopLog = hop.logLevel === cfg.logLevel ? log : log.withLevel(hop.logLevel);
-    for (const n of hop.debugNotes) hopLog.debug(n.level, n.text);
+    logConfigNotes(hopLog, hop);
     log.debug1(`Connecting to jump host ${hop.hostName} port ${hop.port}.`);
     const via = await connectHost(hop, hopLog, libs, route, depth + 1).catch((err: unknown) => {
       passedThrough(err, cfg, depth);
@@ -639,6 +700,18 @@ export async function openRoute(cfg: ResolvedConfig, log: Log, libs: Libraries |
     });
     try {
       const sock = await via.openDirectTcpip({ host: cfg.hostName, port: cfg.port, originatorAddress: '127.0.0.1', originatorPort: 65535 });
+      // ssh -W: the channel's EOF (the next host's server went away) closes the hop's stdout,
+      // which ssh reads as its connection closed; here the stream ends and the client must see
+      // its transport close, or it would wait on a channel no one closes.
+      sock.once('end', () => sock.destroy());
+      if (route.onHopSession) {
+        const session: HopSession = { depth: depth + 1, log: hopLog, ended: false };
+        // Closed by us (this connection went, or we exit): still "running" for ssh's SIGHUP.
+        via.once('close', (err: unknown) => {
+          if (err) session.ended = true;
+        });
+        route.onHopSession(session);
+      }
       if (depth === 0) route.onTransport?.(countStream(sock));
       return { sock, via };
     } catch (err) {

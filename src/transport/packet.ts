@@ -330,6 +330,31 @@ export class PacketEncoder {
 }
 
 /**
+ * A packet whose length fails OpenSSH's packet.c checks (RFC 4253 §6: at most
+ * {@link MAX_PACKET_LENGTH}, at least 5, a multiple of the block size) where no discard mode
+ * applies: the cause's code (ERR_PACKET_TOO_LARGE, ERR_MALFORMED_PACKET) and message, with what
+ * OpenSSH says of it, for a client that words failures as ssh(1) does.
+ */
+export class PacketFramingError extends ProtocolError {
+  /**
+   * @param detected the line packet.c logs (logit, INFO): "Bad packet length N." or its
+   * "padding error: ..." line
+   * @param corrupt true where packet.c returns SSH_ERR_CONN_CORRUPT ("Connection corrupted": a
+   * bad length read outside the encryption, AEAD or EtM), false where ssh_packet_start_discard
+   * returns SSH_ERR_MAC_INVALID ("message authentication code incorrect": before the first
+   * NEWKEYS, a non-CBC cipher, a padding error)
+   * @param cause the check that failed
+   */
+  constructor(
+    readonly detected: string,
+    readonly corrupt: boolean,
+    cause: ProtocolError,
+  ) {
+    super(cause.message, { code: cause.code, reason: cause.reason, cause });
+  }
+}
+
+/**
  * The failure that ends discard mode (see {@link PacketDecoder}): code ERR_MAC, as OpenSSH's
  * packet.c ssh_packet_stop_discard returns SSH_ERR_MAC_INVALID whichever check failed.
  */
@@ -594,7 +619,10 @@ export class PacketDecoder {
       const error = new ProtocolError(`bad packet length ${length} (allowed 5..${MAX_PACKET_LENGTH})`, {
         code: length > MAX_PACKET_LENGTH ? 'ERR_PACKET_TOO_LARGE' : 'ERR_MALFORMED_PACKET',
       });
-      return this.enterDiscard(error, `Bad packet length ${length}.`, buf, off, this.cipher.lengthBytes, 0, consumed);
+      // packet.c: with the length outside the encryption (AEAD, EtM: its aadlen), this check
+      // fails the connection as corrupt (SSH_ERR_CONN_CORRUPT); otherwise through
+      // ssh_packet_start_discard (SSH_ERR_MAC_INVALID, or discard mode for CBC with E&M).
+      return this.enterDiscard(error, `Bad packet length ${length}.`, buf, off, this.cipher.lengthBytes, 0, consumed, this.cipher.excludesLength);
     }
     // RFC 4253 §6: the framed packet is a multiple of the cipher block size; and no shorter than
     // what was already read to learn its length.
@@ -623,8 +651,8 @@ export class PacketDecoder {
    * `buf[off, off + n)` is the failed packet's decrypted bytes, `macAlready` how many of them the
    * MAC covered, `consumed` how many bytes of the packet were taken from the input. Returns -1.
    */
-  private enterDiscard(error: ProtocolError, logged: string, buf: Uint8Array, off: number, n: number, macAlready: number, consumed: number): -1 {
-    if (!this.cipher.discardOnError) throw error;
+  private enterDiscard(error: ProtocolError, logged: string, buf: Uint8Array, off: number, n: number, macAlready: number, consumed: number, corrupt = false): -1 {
+    if (!this.cipher.discardOnError) throw error.code === 'ERR_MAC' ? error : new PacketFramingError(logged, corrupt, error);
     this.discardError = new DiscardedPacketError(logged, this.seq, error);
     this.discardPlain = buf.slice(off, off + n);
     this.discardMacBytes = MAX_PACKET_LENGTH > macAlready ? MAX_PACKET_LENGTH - macAlready : MAX_PACKET_LENGTH;
