@@ -270,7 +270,11 @@ export function pipeFromChannel(from: ChannelStream, to: Socket, counters: Forwa
     else to.write(chunk, (err) => err ?? detachWritten(ab));
   };
   const writeLone = (chunk: Uint8Array): void => {
-    if (direct !== undefined) {
+    // One direct write at a time: `queuedChunk` names the chunk libuv still holds, which must not
+    // be released before its own completion. (The channel is paused while one is queued, so a
+    // second does not come here in the usual flow; if one ever does, Node's queue takes it,
+    // behind the first in libuv.)
+    if (direct !== undefined && queuedChunk === undefined) {
       queuedChunk = chunk;
       const r = direct(chunk, onDirectWritten);
       if (r === WRITE_DONE) {
