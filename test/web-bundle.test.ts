@@ -58,8 +58,11 @@ it('pure-ssh/web bundles for browsers without Node built-ins or polyfills; size 
   // measure against the 2009 CBC plaintext-recovery attack, with the session's parity fixes:
   // measured 102.8 KiB; 103.5 KiB for the receive-window budget shared by connections,
   // connection/window-budget.ts, the bound on what many connections buffer for slow readers:
-  // measured 102.83 -> 103.27 KiB).
-  expect(gz).toBeLessThan(103.5);
+  // measured 102.83 -> 103.27 KiB; 104 KiB for the checks of windowAutoTune and the budget's
+  // limit (a bad value is an error naming it, never a silent default), the budget given back at
+  // the server's EOF and output chunks that start at 16 KiB (idle connections 6x smaller):
+  // measured 103.66 KiB).
+  expect(gz).toBeLessThan(104);
 });
 
 it('compression is opt-in: pako is absent from the default bundle and comes with pure-ssh/compress-zlib', async () => {
@@ -72,8 +75,8 @@ it('compression is opt-in: pako is absent from the default bundle and comes with
   expect(gz - gzipKiB(plain.code)).toBeGreaterThan(5);
   // 110 KiB when compression became opt-in, 112.2 KiB with the core's growth since (see above),
   // 113.9 KiB with chacha20-poly1305 in WebAssembly, 116.07 with CBC's discard mode, 116.5 with
-  // the receive-window budget (see above).
-  expect(gz).toBeLessThan(117);
+  // the receive-window budget (see above), 116.9 with its option checks (see above).
+  expect(gz).toBeLessThan(117.5);
 });
 
 it('the package exports pure-ssh/web to import and require, with its types (needs npm run build)', async () => {

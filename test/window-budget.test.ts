@@ -15,6 +15,7 @@ import {
   connect,
   DEFAULT_WINDOW_BUDGET,
   sharedWindowBudget,
+  UsageError,
   WindowBudget,
   type ChannelStream,
   type ConnectOptions,
@@ -68,7 +69,20 @@ it('the default budget lets one connection grow to the default per-connection ca
   expect([b.inUse, b.peak]).toEqual([3, 10]);
   b.limit = 2;
   expect([b.take(5), b.inUse]).toEqual([0, 3]);
-  expect(() => new WindowBudget(-1)).toThrow(RangeError);
+  for (const bad of [-1, 1.5, NaN, '1000']) expect(() => new WindowBudget(bad as number)).toThrow(UsageError);
+  expect(new WindowBudget(Infinity).take(5)).toBe(5);
+  // A bad limit set later is refused too: a NaN would spread into every connection sharing it.
+  expect(() => (b.limit = NaN)).toThrow(UsageError);
+  expect(b.limit).toBe(2);
+});
+
+it('connect() refuses windowAutoTune values that are not what they say, before any login', async () => {
+  const cases: unknown[] = ['yes', null, 1, { max: -1 }, { max: 0 }, { max: 'x' }, { budget: {} }, { budget: 1000 }, { budget: null }];
+  for (const windowAutoTune of cases) {
+    await expect(
+      connect({ host: '127.0.0.1', port: 1, username: 'x', knownHosts: '/dev/null', windowAutoTune: windowAutoTune as never }),
+    ).rejects.toMatchObject({ code: 'ERR_USAGE', message: expect.stringContaining('windowAutoTune') });
+  }
 });
 
 it('connect() refuses a channelWindow that is no uint32 window before opening any socket', async () => {
@@ -199,6 +213,25 @@ describeInterop('window budget shared by connections, against sshd behind a dela
       await ssh.close();
     }
     expect(budget.inUse).toBe(0);
+  });
+
+  it('a channel read to its end and never ended gives its borrowed window back at the server\'s EOF', async () => {
+    // The tester's case: the stream is read to 'end' but the caller never calls end(), so the
+    // channel stays open (our side has not sent EOF) and its CLOSE never comes.
+    const budget = new WindowBudget(4 * MiB);
+    const ssh = await connectVia(sshd, proxy, { channelWindow: 32 * KiB, windowAutoTune: { budget } });
+    try {
+      for (let i = 0; i < 2; i++) {
+        const ch = await ssh.openDirectTcpip({ host: smallSource.host, port: smallSource.port });
+        expect(await drain(ch)).toEqual({ bytes: smallSource.bytes, sha256: smallSource.sha256 });
+        expect(ch.destroyed).toBe(false);
+        expect(budget.peak).toBeGreaterThan(0);
+        expect(ssh.receiveWindows.borrowed).toBe(0);
+        expect(budget.inUse).toBe(0);
+      }
+    } finally {
+      await ssh.close();
+    }
   });
 
   it('a closed channel read late grants no window to the channel that reuses its number', async () => {

@@ -93,6 +93,7 @@ export class Connection {
   ) {
     // RFC 4254 §5.2: a window is a uint32; a zero window would let nothing through.
     if (!(Number.isInteger(defaultWindow) && defaultWindow >= 1 && defaultWindow <= MAX_WINDOW)) throw new UsageError(`channelWindow must be 1 to ${MAX_WINDOW} bytes, got ${defaultWindow}`);
+    checkWindowAutoTune(windowAutoTune);
     // RFC 4254 §5.2: no window beyond 2^32 - 1.
     this.windowCap = windowAutoTune === false ? undefined : Math.min(MAX_WINDOW, windowAutoTune.max ?? DEFAULT_WINDOW_AUTOTUNE_MAX);
     this.windowBudget = (windowAutoTune === false ? undefined : windowAutoTune.budget) ?? sharedWindowBudget;
@@ -312,7 +313,10 @@ export class Connection {
    */
   private settleBorrowed(ch: Channel): void {
     const initial = ch.tuner?.initialWindow ?? ch.localWindowMax;
-    const need = ch.phase === 'closed' ? 0 : Math.max(0, ch.windowCommitted - initial);
+    // After the peer's EOF or CLOSE nothing more arrives: all of it goes back, as when the channel
+    // is gone (the bytes already delivered and not yet read are window-budget.ts's one gap).
+    const over = ch.phase === 'closed' || ch.eofReceived || ch.closeReceived;
+    const need = over ? 0 : Math.max(0, ch.windowCommitted - initial);
     if (ch.windowBorrowed > need) {
       this.windowBudget.give(ch.windowBorrowed - need);
       ch.windowBorrowed = need;
@@ -540,6 +544,8 @@ export class Connection {
         const ch = this.openChannelFor(m.recipient, m.type);
         if (ch.eofSent && !ch.eofReceived && !ch.closeReceived) this.eofsAnswered++;
         ch.eofReceived = true;
+        // Nothing more may come (RFC 4254 §5.3): what it borrowed goes back (window-budget.ts).
+        if (ch.windowBorrowed > 0) this.settleBorrowed(ch);
         this.emit({ type: 'channel-eof', channel: ch.id });
         return true;
       }
@@ -680,5 +686,22 @@ export class Connection {
     ch.phase = 'closed';
     this.releaseChannel(ch);
     this.emit({ type: 'channel-closed', channel: ch.id, error: undefined });
+  }
+}
+
+/**
+ * `windowAutoTune` as the caller gave it: false, or an object whose `max` (bytes, ≥ 1; above
+ * 2^32 - 1 it is clamped) and `budget` (a {@link WindowBudget}) are what they say. Anything else
+ * is a UsageError naming it, not a default silently put in its place.
+ */
+function checkWindowAutoTune(o: unknown): void {
+  if (o === false) return;
+  if (typeof o !== 'object' || o === null) throw new UsageError(`windowAutoTune must be true, false or { max, budget }, got ${String(o)}`);
+  const { max, budget } = o as WindowAutoTuneOptions;
+  if (max !== undefined && !(typeof max === 'number' && max >= 1)) throw new UsageError(`windowAutoTune.max must be a number of bytes >= 1, got ${String(max)}`);
+  // By shape, not instanceof: a second copy of the library (ESM beside CommonJS) has its own class.
+  const b = budget as Partial<WindowBudget> | undefined;
+  if (b !== undefined && !(typeof b === 'object' && b !== null && typeof b.take === 'function' && typeof b.give === 'function')) {
+    throw new UsageError(`windowAutoTune.budget must be a WindowBudget, got ${String(budget)}`);
   }
 }

@@ -16,9 +16,11 @@
  * read, and when its channel closes. What a process may buffer is then the initial windows
  * (channels × 2 MiB, as OpenSSH) plus the budget.
  *
- * One gap: a channel gone (CLOSE both ways) gives back all it borrowed at once, while bytes it
- * received before the server's EOF may still wait in its stream to be read; they count against
- * no budget from then on (at most one window per channel closed with unread data).
+ * One gap: a channel the server ended (its EOF or CLOSE: nothing more may come) gives back all
+ * it borrowed at once, while bytes it received before may still wait in its stream to be read;
+ * they count against no budget from then on (at most one window per channel ended with unread
+ * data). Given back at the EOF, not the CLOSE: a caller who reads a channel to its end and never
+ * ends its own side keeps the channel open, and the budget would otherwise stay lent.
  *
  * Sans-IO and synchronous: one budget may serve connections on any event loop turn.
  *
@@ -30,6 +32,8 @@
  * const clients = await Promise.all(hosts.map((host) => connect({ host, username, privateKey, windowAutoTune: { budget } })));
  * ```
  */
+
+import { UsageError } from '../errors.js';
 
 /** Default limit of {@link sharedWindowBudget}: 64 MiB, two connections grown to the default 32 MiB cap. */
 export const DEFAULT_WINDOW_BUDGET = 64 * 1024 * 1024;
@@ -47,8 +51,26 @@ export class WindowBudget {
    *   later; lowering it takes nothing back from windows already grown (a window granted cannot
    *   be withdrawn, RFC 4254 §5.2): it stops further growth until they shrink.
    */
-  constructor(public limit: number) {
-    if (!(limit >= 0)) throw new RangeError(`window budget: ${limit}`);
+  constructor(limit: number) {
+    this.limit = limit;
+  }
+
+  private limitBytes = 0;
+
+  /**
+   * Bytes all windows sharing this budget may hold beyond their initial windows: a whole number
+   * ≥ 0, or Infinity. Setting anything else throws a UsageError (a NaN would otherwise spread
+   * into every connection of the process sharing it).
+   */
+  get limit(): number {
+    return this.limitBytes;
+  }
+
+  set limit(bytes: number) {
+    if (!(bytes === Infinity || (Number.isInteger(bytes) && bytes >= 0))) {
+      throw new UsageError(`window budget limit must be a whole number of bytes >= 0 (or Infinity), got ${String(bytes)}`);
+    }
+    this.limitBytes = bytes;
   }
 
   /** Take up to `bytes`; returns how many were taken (0 when the budget is spent). */
