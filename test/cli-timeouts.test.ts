@@ -272,18 +272,20 @@ sys.stdin.read()
     try {
       for (const client of clients()) {
         stamps.length = 0;
-        const r = await run(client, port, ['-o', `HostKeyAlias=[127.0.0.1]:${sshd.port}`, '-o', 'ServerAliveInterval=1', '-o', 'ServerAliveCountMax=100'], 6_500);
+        const r = await run(client, port, ['-o', `HostKeyAlias=[127.0.0.1]:${sshd.port}`, '-o', 'ServerAliveInterval=1', '-o', 'ServerAliveCountMax=100'], 9_500);
         expect(r.alive, `${client}: ${r.err}`).toBe(true);
-        // The probes of the idle connection: what the client sent from 2.5 s to 5.2 s (before SIGTERM).
-        const idle = stamps.filter((t) => t - stamps[0]! > 2_500 && t - stamps[0]! < 5_200);
-        expect(idle.length, client).toBeGreaterThanOrEqual(2);
+        // The probes of the idle connection: what the client sent from 2.5 s to 8.2 s (before SIGTERM).
+        const idle = stamps.filter((t) => t - stamps[0]! > 2_500 && t - stamps[0]! < 8_200);
+        expect(idle.length, client).toBeGreaterThanOrEqual(4);
         // Each within a moment after a whole second (the timer's own latency); exactly one
-        // interval after the last read, the phase would be anywhere in the second.
+        // interval after the last read, the phase would be anywhere in the second. One probe may
+        // be late on a loaded machine (a CI run saw one timer 816 ms late): all but one must be
+        // on time, which a phase spread at random over the second passes with p < 0.003.
         const phases = idle.map((t) => Math.round(t % 1000));
-        expect(phases.every((p) => p < 150), `${client}: ${phases.join(' ')} ms into the second`).toBe(true);
+        expect(phases.filter((p) => p < 150).length, `${client}: ${phases.join(' ')} ms into the second`).toBeGreaterThanOrEqual(phases.length - 1);
       }
     } finally {
       await new Promise((r) => proxy.close(r));
     }
-  }, 30_000);
+  }, 40_000);
 });
