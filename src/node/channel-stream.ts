@@ -100,6 +100,29 @@ export class ChannelStream extends Duplex {
     return false;
   }
 
+  /**
+   * @internal A local socket's clean close (forward.ts, forward-dynamic.ts, forward-remote.ts):
+   * what was read from it is still sent. The write side ends (CHANNEL_EOF after the queued data,
+   * RFC 4254 §5.3) and the channel is closed once everything written has been packetized, as
+   * OpenSSH's channels.c does (chan_read_failed: the input drains, then EOF; nstates.c: the
+   * channel closes once its input and output are closed). A destroy at once would discard the
+   * bytes still waiting in the Writable or for the server's window. If the server's CLOSE comes
+   * first, the stream closes by itself; if the server never opens its window, the stream is
+   * closed with the connection (`_closed`), so nothing waits longer than the connection lives.
+   */
+  _closeWhenSent(): void {
+    if (this.destroyed) return;
+    if (!this.writableEnded) this.end();
+    const close = (): void => {
+      if (this.destroyed) return;
+      // forwardWrite's bytes wait in the core, outside the Writable: 'drain' says they went out.
+      if (this.forwardWaiting) this.once('drain', close);
+      else this.destroy();
+    };
+    if (this.writableFinished) close();
+    else this.once('finish', close);
+  }
+
   override _final(callback: (error?: Error | null) => void): void {
     // RFC 4254 §5.3: our side is done sending: CHANNEL_EOF (after the queued data).
     if (!this.remoteGone) this.host.channelEnd(this.channel);

@@ -9,7 +9,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { socks5ReplyForOpenFailure, SocksHandshake, type SocksConnectRequest } from '../connection/socks.js';
 import { ChannelOpenError, SshError } from '../errors.js';
-import { listenPrivate, pipeFromChannel, type ForwardHost, type ListenSpec } from './forward.js';
+import { closeChannelAfterSocket, listenPrivate, pipeFromChannel, type ForwardHost, type ListenSpec } from './forward.js';
 import { ForwardListener } from './forward-listener.js';
 
 /**
@@ -128,8 +128,8 @@ function connectThrough(host: ForwardHost, fwd: DynamicForward<ListenSpec>, sock
     }
     finish();
   });
-  sock.on('close', () => {
-    if (!ch.destroyed) ch.destroy();
+  sock.on('close', (hadError) => {
+    closeChannelAfterSocket(sock, ch, hadError);
     finish();
   });
   ch.on('close', () => {

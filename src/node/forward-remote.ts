@@ -10,7 +10,7 @@ import { connect as netConnect, type Socket } from 'node:net';
 import type { ChannelOpenParams } from '../connection/channel-types.js';
 import { ChannelOpenFailureReason, ForwardRefusedError, SshError, UsageError } from '../errors.js';
 import type { ChannelStream } from './channel-stream.js';
-import { pipeFromChannel, type ForwardCounters, type TargetSpec } from './forward.js';
+import { closeChannelAfterSocket, pipeFromChannel, type ForwardCounters, type TargetSpec } from './forward.js';
 import { strerror } from './strerror.js';
 
 /**
@@ -106,10 +106,7 @@ export class RemoteForward extends EventEmitter {
       sock.pipe(ch);
       // As -L's: the writes of one task in one, and each plaintext freed once written (CLI).
       const flushToLocal = pipeFromChannel(ch, sock, this.counters);
-      sock.on('close', () => {
-        if (!ch.destroyed) ch.destroy();
-        finish();
-      });
+      sock.on('close', (hadError) => closeChannelAfterSocket(sock, ch, hadError, finish));
       ch.on('close', () => {
         if (!sock.destroyed) {
           flushToLocal();

@@ -104,10 +104,7 @@ export async function startLocalForward(host: ForwardHost, options: ForwardOptio
     onBytes = pipeToChannel(sock, ch, fwd.counters, lent !== undefined);
     if (lent === undefined) sock.resume();
     const flushToLocal = pipeFromChannel(ch, sock, fwd.counters);
-    sock.on('close', () => {
-      if (!ch.destroyed) ch.destroy();
-      finish();
-    });
+    sock.on('close', (hadError) => closeChannelAfterSocket(sock, ch, hadError, finish));
     ch.on('close', () => {
       finish();
       flushToLocal();
@@ -170,6 +167,23 @@ function pipeToChannel(from: Socket, to: ChannelStream, counters: ForwardCounter
     if (!to.writableEnded && !to.destroyed) to.end();
   });
   return onData;
+}
+
+/**
+ * A forwarded connection's local socket closed. On a clean close after its EOF, what was read
+ * from it still goes out: the channel ends (EOF after the queued data) and closes once all was
+ * sent (ChannelStream._closeWhenSent; OpenSSH channels.c chan_read_failed → CHAN_INPUT_WAIT_DRAIN),
+ * so a target that answers and closes at once never loses its answer. On an error (a reset) or
+ * a close without EOF (we destroyed the socket), the channel is closed at once, as ssh(1) does on
+ * a read error. Data for the closed socket from the server is dropped, as ssh drops it. Also -R's
+ * and -D's (forward-remote.ts, forward-dynamic.ts). `finish` (the counters) runs at once.
+ */
+export function closeChannelAfterSocket(sock: Socket, ch: ChannelStream, hadError: boolean, finish?: () => void): void {
+  if (!ch.destroyed) {
+    if (hadError || !sock.readableEnded) ch.destroy();
+    else ch._closeWhenSent();
+  }
+  finish?.();
 }
 
 /** Reads before the channel is set up: none arrive (see startLocalForward). */
