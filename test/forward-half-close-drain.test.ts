@@ -153,7 +153,9 @@ describeInteropWithHome('the CLI\'s -R: a target closed right after its reply', 
     child.stderr!.setEncoding('utf8');
     child.stderr!.on('data', (d: string) => (err += d));
     try {
-      for (const deadline = Date.now() + 15_000; !err.includes('Entering interactive session'); ) {
+      // The listener exists once sshd answered the tcpip-forward request ('Entering interactive
+      // session' can come first: connecting then is refused).
+      for (const deadline = Date.now() + 15_000; !err.includes('remote forward success for: listen'); ) {
         if (child.exitCode !== null || Date.now() > deadline) throw new Error(`no session:\n${err}`);
         await new Promise((r) => setTimeout(r, 25));
       }
