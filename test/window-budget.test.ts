@@ -4,9 +4,6 @@
  * grow windows). Small initial windows (128 KiB) so that growth, and so the budget, matters at
  * the rates two shared cores reach; every transfer is sha256-verified (44 MiB in all).
  */
-import { createHash } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startDelayProxy, type DelayProxy } from '../bench/delay-proxy.js';
 import { DEFAULT_WINDOW_AUTOTUNE_MAX } from '../src/connection/window-tuning.js';
@@ -17,13 +14,11 @@ import {
   sharedWindowBudget,
   UsageError,
   WindowBudget,
-  type ChannelStream,
-  type ConnectOptions,
-  type SshClient,
 } from '../src/index.js';
 import { connectTo } from './harness/client.js';
 import { startSourceServer, type SourceServer } from './harness/net.js';
 import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
+import { connectVia, drain, windowSizes } from './harness/window.js';
 
 const MiB = 1024 * 1024;
 const KiB = 1024;
@@ -31,33 +26,6 @@ const DELAY_MS = 15;
 const INITIAL = 128 * KiB;
 /** ChannelStream's highWaterMark: bytes below it count as consumed while still in its buffer. */
 const STREAM_HWM = 64 * KiB;
-
-async function connectVia(sshd: SshdHandle, proxy: DelayProxy, extra: Partial<ConnectOptions>): Promise<SshClient> {
-  const knownHosts = join(sshd.dir, `known_hosts_proxy_${proxy.port}`);
-  await writeFile(knownHosts, sshd.hostKeys.map((k) => `[127.0.0.1]:${proxy.port} ${k.publicKey}\n`).join(''));
-  return connect({ host: '127.0.0.1', port: proxy.port, username: sshd.user, privateKey: sshd.clientKey, knownHosts, ...extra });
-}
-
-/** Reads `stream` to the end, hashing; `onData` runs after each chunk (it may pause the stream). */
-function drain(stream: ChannelStream, onData?: (read: number) => void): Promise<{ bytes: number; sha256: string }> {
-  return new Promise((resolve, reject) => {
-    const h = createHash('sha256');
-    let bytes = 0;
-    stream.on('data', (d: Buffer) => {
-      h.update(d);
-      bytes += d.length;
-      onData?.(bytes);
-    });
-    stream.once('end', () => resolve({ bytes, sha256: h.digest('hex') }));
-    stream.once('error', reject);
-  });
-}
-
-const windowSizes = (logs: string[]) =>
-  logs.flatMap((l) => {
-    const m = / window \d+ -> (\d+) /.exec(l);
-    return m ? [Number(m[1])] : [];
-  });
 
 it('the default budget lets one connection grow to the default per-connection cap', () => {
   // One download alone must still reach the long-fat-pipe window (README "Long fat pipes").

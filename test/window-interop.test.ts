@@ -5,44 +5,14 @@
  */
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { connect, type ChannelStream, type ConnectOptions, type SshClient } from '../src/index.js';
 import { startDelayProxy, type DelayProxy } from '../bench/delay-proxy.js';
 import { deterministicChunks, startSinkServer, startSourceServer, type SinkServer, type SourceServer } from './harness/net.js';
 import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { connectVia, drain, windowSizes } from './harness/window.js';
 
 const MiB = 1024 * 1024;
 const DELAY_MS = 15;
 const ch64k = 64 * 1024;
-
-async function connectVia(sshd: SshdHandle, proxy: DelayProxy, extra: Partial<ConnectOptions>): Promise<SshClient> {
-  // The proxy listens on another port: a known_hosts line for it with sshd's host key.
-  const knownHosts = join(sshd.dir, `known_hosts_proxy_${proxy.port}`);
-  await writeFile(knownHosts, sshd.hostKeys.map((k) => `[127.0.0.1]:${proxy.port} ${k.publicKey}\n`).join(''));
-  return connect({ host: '127.0.0.1', port: proxy.port, username: sshd.user, privateKey: sshd.clientKey, knownHosts, ...extra });
-}
-
-/** Reads `stream` to the end, hashing; `onProgress` may pause and resume it. */
-function drain(stream: ChannelStream, onProgress?: (read: number) => void): Promise<{ bytes: number; sha256: string }> {
-  return new Promise((resolve, reject) => {
-    const h = createHash('sha256');
-    let bytes = 0;
-    stream.on('data', (d: Buffer) => {
-      h.update(d);
-      bytes += d.length;
-      onProgress?.(bytes);
-    });
-    stream.once('end', () => resolve({ bytes, sha256: h.digest('hex') }));
-    stream.once('error', reject);
-  });
-}
-
-const windowSizes = (logs: string[]) =>
-  logs.flatMap((l) => {
-    const m = / window \d+ -> (\d+) /.exec(l);
-    return m ? [Number(m[1])] : [];
-  });
 
 describeInterop('receive-window auto-tuning against sshd behind a delaying proxy', () => {
   let sshd: SshdHandle;
