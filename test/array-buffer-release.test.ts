@@ -214,47 +214,45 @@ describe('which buffers are detached (issue 14)', () => {
   });
 });
 
+type Digest = { sha256: string; bytes: number };
+
+/**
+ * The reader of {@link download} and {@link socksDownload}: `take` hashes what it is given from
+ * `s`, pausing `s` 2 ms every 256 KiB when `slow`; the digest is resolved at `s`'s end.
+ */
+function hashingReader(s: net.Socket, slow: boolean, resolve: (d: Digest) => void, reject: (e: Error) => void): (d: Buffer) => void {
+  const h = createHash('sha256');
+  let bytes = 0;
+  let sinceBreak = 0;
+  s.on('end', () => resolve({ sha256: h.digest('hex'), bytes }));
+  s.on('error', reject);
+  return (d: Buffer) => {
+    h.update(d);
+    bytes += d.length;
+    sinceBreak += d.length;
+    if (slow && sinceBreak >= 256 * 1024) {
+      sinceBreak = 0;
+      s.pause();
+      setTimeout(() => s.resume(), 2);
+    }
+  };
+}
+
 /** Reads `port` to the end, pausing 2 ms every 256 KiB when `slow`; sha256 and length. */
-function download(port: number, slow: boolean): Promise<{ sha256: string; bytes: number }> {
+function download(port: number, slow: boolean): Promise<Digest> {
   return new Promise((resolve, reject) => {
-    const h = createHash('sha256');
-    let bytes = 0;
-    let sinceBreak = 0;
     const s = net.connect({ host: '127.0.0.1', port });
-    s.on('data', (d: Buffer) => {
-      h.update(d);
-      bytes += d.length;
-      sinceBreak += d.length;
-      if (slow && sinceBreak >= 256 * 1024) {
-        sinceBreak = 0;
-        s.pause();
-        setTimeout(() => s.resume(), 2);
-      }
-    });
-    s.on('end', () => resolve({ sha256: h.digest('hex'), bytes }));
-    s.on('error', reject);
+    s.on('data', hashingReader(s, slow, resolve, reject));
   });
 }
 
 /** {@link download} through a SOCKS5 proxy at `proxy`, CONNECT to 127.0.0.1:`target`. */
-function socksDownload(proxy: number, target: number, slow: boolean): Promise<{ sha256: string; bytes: number }> {
+function socksDownload(proxy: number, target: number, slow: boolean): Promise<Digest> {
   return new Promise((resolve, reject) => {
-    const h = createHash('sha256');
-    let bytes = 0;
-    let sinceBreak = 0;
     let head = Buffer.alloc(0);
     let stage = 0;
     const s = net.connect({ host: '127.0.0.1', port: proxy }, () => s.write(Buffer.from([5, 1, 0])));
-    const take = (d: Buffer) => {
-      h.update(d);
-      bytes += d.length;
-      sinceBreak += d.length;
-      if (slow && sinceBreak >= 256 * 1024) {
-        sinceBreak = 0;
-        s.pause();
-        setTimeout(() => s.resume(), 2);
-      }
-    };
+    const take = hashingReader(s, slow, resolve, reject);
     s.on('data', (d: Buffer) => {
       if (stage === 2) return take(d);
       head = Buffer.concat([head, d]);
@@ -271,8 +269,6 @@ function socksDownload(proxy: number, target: number, slow: boolean): Promise<{ 
         if (head.length > 10) take(head.subarray(10));
       }
     });
-    s.on('end', () => resolve({ sha256: h.digest('hex'), bytes }));
-    s.on('error', reject);
   });
 }
 
