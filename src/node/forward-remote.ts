@@ -106,7 +106,10 @@ export class RemoteForward extends EventEmitter {
       sock.pipe(ch);
       // As -L's: the writes of one task in one, and each plaintext freed once written (CLI).
       const flushToLocal = pipeFromChannel(ch, sock, this.counters);
-      sock.on('close', (hadError) => closeChannelAfterSocket(sock, ch, hadError, finish));
+      sock.on('close', (hadError) => {
+        closeChannelAfterSocket(sock, ch, hadError);
+        finish();
+      });
       ch.on('close', () => {
         if (!sock.destroyed) {
           flushToLocal();

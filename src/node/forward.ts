@@ -104,7 +104,10 @@ export async function startLocalForward(host: ForwardHost, options: ForwardOptio
     onBytes = pipeToChannel(sock, ch, fwd.counters, lent !== undefined);
     if (lent === undefined) sock.resume();
     const flushToLocal = pipeFromChannel(ch, sock, fwd.counters);
-    sock.on('close', (hadError) => closeChannelAfterSocket(sock, ch, hadError, finish));
+    sock.on('close', (hadError) => {
+      closeChannelAfterSocket(sock, ch, hadError);
+      finish();
+    });
     ch.on('close', () => {
       finish();
       flushToLocal();
@@ -176,14 +179,12 @@ function pipeToChannel(from: Socket, to: ChannelStream, counters: ForwardCounter
  * so a target that answers and closes at once never loses its answer. On an error (a reset) or
  * a close without EOF (we destroyed the socket), the channel is closed at once, as ssh(1) does on
  * a read error. Data for the closed socket from the server is dropped, as ssh drops it. Also -R's
- * and -D's (forward-remote.ts, forward-dynamic.ts). `finish` (the counters) runs at once.
+ * and -D's (forward-remote.ts, forward-dynamic.ts).
  */
-export function closeChannelAfterSocket(sock: Socket, ch: ChannelStream, hadError: boolean, finish?: () => void): void {
-  if (!ch.destroyed) {
-    if (hadError || !sock.readableEnded) ch.destroy();
-    else ch._closeWhenSent();
-  }
-  finish?.();
+export function closeChannelAfterSocket(sock: Socket, ch: ChannelStream, hadError: boolean): void {
+  if (ch.destroyed) return;
+  if (hadError || !sock.readableEnded) ch.destroy();
+  else ch._closeWhenSent();
 }
 
 /** Reads before the channel is set up: none arrive (see startLocalForward). */
