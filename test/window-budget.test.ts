@@ -4,12 +4,15 @@
  * grow windows). Small initial windows (128 KiB) so that growth, and so the budget, matters at
  * the rates two shared cores reach; every transfer is sha256-verified (44 MiB in all).
  */
+import { createHash } from 'node:crypto';
+import net from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startDelayProxy, type DelayProxy } from '../bench/delay-proxy.js';
 import { DEFAULT_WINDOW_AUTOTUNE_MAX } from '../src/connection/window-tuning.js';
 import { DEFAULT_WINDOW } from '../src/connection/channel.js';
 import {
   connect,
+  type ChannelStream,
   DEFAULT_WINDOW_BUDGET,
   sharedWindowBudget,
   UsageError,
@@ -62,6 +65,72 @@ it('connect() refuses a channelWindow that is no uint32 window before opening an
     });
   }
 });
+
+/**
+ * A target that sends on demand: each line `N` asks for N more bytes (a repeating pattern), the
+ * line `end` ends the connection. `sent[i]`: bytes and sha256 of all that connection i was sent.
+ */
+async function startOnDemandSource(): Promise<{ port: number; sent: { bytes: number; sha256: string }[]; close(): Promise<void> }> {
+  const pattern = Buffer.from(Array.from({ length: 64 * KiB + 1 }, (_, i) => (i * 31 + (i >> 9)) & 0xff));
+  const sent: { bytes: number; sha256: string }[] = [];
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+    s.on('error', () => {});
+    const i = sent.length;
+    sent.push({ bytes: 0, sha256: '' });
+    const hash = createHash('sha256');
+    let offset = 0;
+    let line = '';
+    s.on('data', (d: Buffer) => {
+      line += d.toString('latin1');
+      for (let nl = line.indexOf('\n'); nl >= 0; nl = line.indexOf('\n')) {
+        const cmd = line.slice(0, nl);
+        line = line.slice(nl + 1);
+        if (cmd === 'end') {
+          sent[i] = { bytes: offset, sha256: hash.digest('hex') };
+          s.end();
+          continue;
+        }
+        for (let n = Number(cmd); n > 0; ) {
+          const start = offset % pattern.length;
+          const chunk = pattern.subarray(start, Math.min(pattern.length, start + n));
+          hash.update(chunk);
+          s.write(chunk);
+          offset += chunk.length;
+          n -= chunk.length;
+        }
+      }
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    sent,
+    close: () =>
+      new Promise<void>((r) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => r());
+      }),
+  };
+}
+
+/** Reads `ch` as it comes, hashing: `bytes` so far, `done` at its end. */
+function readCounting(ch: ChannelStream): { bytes: number; done: Promise<{ bytes: number; sha256: string }> } {
+  const r = { bytes: 0, done: undefined as unknown as Promise<{ bytes: number; sha256: string }> };
+  const hash = createHash('sha256');
+  r.done = new Promise((resolve, reject) => {
+    ch.on('data', (d: Buffer) => {
+      hash.update(d);
+      r.bytes += d.length;
+    });
+    ch.once('end', () => resolve({ bytes: r.bytes, sha256: hash.digest('hex') }));
+    ch.once('error', reject);
+  });
+  r.done.catch(() => {});
+  return r;
+}
 
 describeInterop('window budget shared by connections, against sshd behind a delaying proxy', () => {
   let sshd: SshdHandle;
@@ -200,6 +269,73 @@ describeInterop('window budget shared by connections, against sshd behind a dela
     } finally {
       await ssh.close();
     }
+  });
+
+  it('bytes received before the server\'s EOF and not read stay lent until read or closed: unread windows stay within the budget', async () => {
+    // Channel after channel downloads until its window grew from the budget, stops reading, and
+    // gets half a window more and the server's EOF unread. What all of them hold unread never
+    // exceeds the budget plus each one's initial window (and stream read-ahead), though each
+    // one's EOF came: a channel may not give back at its EOF the budget its unread bytes still
+    // use (window-budget.ts).
+    const budget = new WindowBudget(1 * MiB);
+    const ssh = await connectVia(sshd, proxy, { channelWindow: INITIAL, windowAutoTune: { budget } });
+    const perChannel = (held: number) => Math.max(0, held - INITIAL - STREAM_HWM);
+    // Half of it unread is more than an initial window and the read-ahead.
+    const GROWN = 512 * KiB;
+    const onDemand = await startOnDemandSource();
+    try {
+      const channels: { ch: ChannelStream; reader: ReturnType<typeof readCounting>; held: number }[] = [];
+      // Three channels, or more (five at most) until one window grew past GROWN.
+      for (let i = 0; i < 3 || (i < 5 && !channels.some((c) => perChannel(c.held) > 0)); i++) {
+        const ch = await ssh.openDirectTcpip({ host: '127.0.0.1', port: onDemand.port });
+        const reader = readCounting(ch);
+        // Rounds of 4 MiB read at once until the window grew (it grows while the reader keeps
+        // up; four rounds at most), then half a window more and the end, not read: sshd may send
+        // all of it (everything before was read), then EOF.
+        for (let round = 0; round < 4 && ssh.receiveWindows.windows < GROWN; round++) {
+          const want = reader.bytes + 4 * MiB;
+          ch.write(`${4 * MiB}\n`);
+          for (let t = 0; t < 2000 && reader.bytes < want; t++) await new Promise((r) => setTimeout(r, 5));
+          expect(reader.bytes).toBe(want);
+        }
+        ch.pause();
+        const readBeforeStop = reader.bytes;
+        const tail = Math.floor(ssh.receiveWindows.windows / 2);
+        ch.write(`${tail}\nend\n`);
+        for (let t = 0; t < 1000 && ssh.receiveWindows.windows > 0; t++) await new Promise((r) => setTimeout(r, 10));
+        // The server's EOF came (its window is no longer counted) after the tail, all unread.
+        expect(ssh.receiveWindows.windows).toBe(0);
+        expect(ch.bytesReceived).toBe(readBeforeStop + tail);
+        channels.push({ ch, reader, held: tail });
+        const held = channels.map((c) => c.held);
+        if (process.env.WIN_DEBUG) console.log('held', held, 'inUse', budget.inUse, 'committed', ssh.receiveWindows.committed);
+        // The unread bytes beyond each initial window (and read-ahead) are still lent...
+        expect(budget.inUse).toBeGreaterThanOrEqual(held.reduce((a, h) => a + perChannel(h), 0));
+        // ...so all that is held unread stays within the budget plus the initial windows.
+        expect(held.reduce((a, h) => a + h, 0)).toBeLessThanOrEqual(budget.limit + channels.length * (INITIAL + STREAM_HWM));
+        expect(budget.inUse).toBeLessThanOrEqual(budget.limit);
+      }
+      // Windows did grow from the budget, so the case says something.
+      expect(channels.some((c) => perChannel(c.held) > 0)).toBe(true);
+      // Read to the end (our side never ended: no CLOSE comes): what they borrowed comes back.
+      for (const [i, c] of channels.slice(0, -1).entries()) {
+        c.ch.resume();
+        const got = await c.reader.done;
+        expect(got).toEqual(onDemand.sent[i]);
+        expect(c.ch.destroyed).toBe(false);
+      }
+      const last = channels[channels.length - 1]!;
+      expect(budget.inUse).toBe(ssh.receiveWindows.borrowed);
+      expect(budget.inUse).toBeGreaterThanOrEqual(perChannel(last.held));
+      // The last one is closed unread: once it is gone, nothing is lent.
+      last.ch.destroy();
+      for (let t = 0; t < 500 && ssh.channelCount >= channels.length; t++) await new Promise((r) => setTimeout(r, 10));
+      expect(ssh.channelCount).toBe(channels.length - 1);
+      expect(budget.inUse).toBe(0);
+    } finally {
+      await Promise.all([ssh.close(), onDemand.close()]);
+    }
+    expect(budget.inUse).toBe(0);
   });
 
   it('a closed channel read late grants no window to the channel that reuses its number', async () => {

@@ -263,7 +263,8 @@ export class Connection {
     if (!ch || n <= 0) return;
     ch.unconsumed -= n;
     ch.localConsumed += n;
-    if (now !== undefined && ch.tuner && ch.phase === 'open') this.tuneWindow(ch, ch.tuner, n, now);
+    // After the peer's EOF or CLOSE nothing more may arrive (RFC 4254 §5.3): no window to tune.
+    if (now !== undefined && ch.tuner && ch.phase === 'open' && !ch.eofReceived && !ch.closeReceived) this.tuneWindow(ch, ch.tuner, n, now);
     if (ch.windowBorrowed > 0) this.settleBorrowed(ch);
     const edge = ch.windowReceived + ch.localWindow;
     const grant = ch.windowAdjustDue();
@@ -309,14 +310,16 @@ export class Connection {
 
   /**
    * Give the budget back what the channel no longer needs: the part of its borrowed bytes above
-   * what it may still hold beyond its initial window.
+   * what it may still hold beyond its initial window. After the peer's EOF or CLOSE that is what
+   * was delivered and not yet read ({@link Channel.windowCommitted}): those bytes are still held
+   * by the process (RFC 4254 §5.2: the window bounds what the receiver buffers, read or not), so
+   * they stay lent until read, as OpenSSH keeps a channel's unwritten output counted against the
+   * window it re-grants only as it drains (channels.c channel_check_window). All goes back once
+   * the channel is gone (CLOSE both ways, or the connection).
    */
   private settleBorrowed(ch: Channel): void {
     const initial = ch.tuner?.initialWindow ?? ch.localWindowMax;
-    // After the peer's EOF or CLOSE nothing more arrives: all of it goes back, as when the channel
-    // is gone (the bytes already delivered and not yet read are window-budget.ts's one gap).
-    const over = ch.phase === 'closed' || ch.eofReceived || ch.closeReceived;
-    const need = over ? 0 : Math.max(0, ch.windowCommitted - initial);
+    const need = ch.phase === 'closed' ? 0 : Math.max(0, ch.windowCommitted - initial);
     if (ch.windowBorrowed > need) {
       this.windowBudget.give(ch.windowBorrowed - need);
       ch.windowBorrowed = need;
@@ -544,7 +547,8 @@ export class Connection {
         const ch = this.openChannelFor(m.recipient, m.type);
         if (ch.eofSent && !ch.eofReceived && !ch.closeReceived) this.eofsAnswered++;
         ch.eofReceived = true;
-        // Nothing more may come (RFC 4254 §5.3): what it borrowed goes back (window-budget.ts).
+        // Nothing more may come (RFC 4254 §5.3): what it borrowed goes back, but for what it
+        // received and was not read yet, which goes back as it is read (window-budget.ts).
         if (ch.windowBorrowed > 0) this.settleBorrowed(ch);
         this.emit({ type: 'channel-eof', channel: ch.id });
         return true;

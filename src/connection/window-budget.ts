@@ -16,11 +16,14 @@
  * read, and when its channel closes. What a process may buffer is then the initial windows
  * (channels × 2 MiB, as OpenSSH) plus the budget.
  *
- * One gap: a channel the server ended (its EOF or CLOSE: nothing more may come) gives back all
- * it borrowed at once, while bytes it received before may still wait in its stream to be read;
- * they count against no budget from then on (at most one window per channel ended with unread
- * data). Given back at the EOF, not the CLOSE: a caller who reads a channel to its end and never
- * ends its own side keeps the channel open, and the budget would otherwise stay lent.
+ * A channel the server ended (its EOF or CLOSE: nothing more may come, RFC 4254 §5.3) gives back
+ * at once what it borrowed for window it will no longer use, but keeps what covers the bytes it
+ * received and that were not read yet: they are still memory of the process. Those go back as
+ * they are read (so a caller who reads a channel to its end and never ends its own side, and so
+ * never sees its CLOSE, leaves nothing lent), and all of it when the channel is gone (CLOSE both
+ * ways, or the connection). Not counted: a stream's read-ahead (the Node ChannelStream counts
+ * bytes below its 64 KiB highWaterMark as read), and what a channel closed both ways still holds
+ * unread in its stream (the core has let the channel go; at most its last window).
  *
  * Sans-IO and synchronous: one budget may serve connections on any event loop turn.
  *

@@ -130,11 +130,29 @@ export class ChannelStream extends Duplex {
   }
 
   override _read(): void {
-    if (this.deferredConsumed > 0) {
-      const n = this.deferredConsumed;
-      this.deferredConsumed = 0;
-      this.host.channelConsumed(this.channel, n);
-    }
+    this.reportDeferred();
+  }
+
+  /**
+   * Reports as consumed what was held back while the buffer was full. Before the server's EOF,
+   * the Readable calls _read once its buffer falls below the highWaterMark; after it, never
+   * again, so {@link read} does it: bytes received before the EOF and read later are counted
+   * until then (window-budget.ts). Not once the channel is gone (CLOSE both ways): the core has
+   * let it go and its number may already be another channel's.
+   */
+  private reportDeferred(): void {
+    if (this.deferredConsumed <= 0 || this.remoteGone) return;
+    const n = this.deferredConsumed;
+    this.deferredConsumed = 0;
+    this.host.channelConsumed(this.channel, n);
+  }
+
+  private eofReceived = false;
+
+  override read(size?: number): ReturnType<Duplex['read']> {
+    const chunk: unknown = super.read(size);
+    if (this.eofReceived && this.readableLength < this.readableHighWaterMark) this.reportDeferred();
+    return chunk;
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
@@ -189,6 +207,7 @@ export class ChannelStream extends Duplex {
 
   /** @internal the server sent EOF: end the readable side (a half-close, not a destroy). */
   _eof(): void {
+    this.eofReceived = true;
     this.push(null);
   }
 

@@ -47,22 +47,33 @@ export async function startDynamicForward<L extends ListenSpec>(host: ForwardHos
     fwd.counters.connections++;
     sock.on('error', () => sock.destroy());
     const h = new SocksHandshake();
+    // The client's EOF before its request is complete: nothing will complete it, so the
+    // connection is closed, as ssh(1) closes a dynamic channel whose socket reads EOF (or fails)
+    // before it is open (channels.c channel_handle_rfd: not open → chan_mark_dead). Without this
+    // the half-closed socket stayed open for the forward's life.
+    const onEarlyEnd = () => {
+      sock.off('data', onData);
+      sock.end();
+    };
     const onData = (d: Buffer) => {
       h.receive(d);
       for (const out of h.takeOutput()) sock.write(out);
       const st = h.state;
       if (st.kind === 'failed') {
         sock.off('data', onData);
+        sock.off('end', onEarlyEnd);
         host.log(`channel_decode_socks: ${st.message}`);
         fwd.counters.failed++;
         sock.end();
       } else if (st.kind === 'request') {
         sock.off('data', onData);
+        sock.off('end', onEarlyEnd);
         fwd.emit('request', st.request);
         connectThrough(host, fwd, sock, h, st.request);
       }
     };
     sock.on('data', onData);
+    sock.once('end', onEarlyEnd);
   });
   await new Promise<void>((resolve, reject) => {
     const l = options.listen;
