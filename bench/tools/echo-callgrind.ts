@@ -14,6 +14,10 @@
  *
  * `--download BYTES`: instead, instructions per MiB of the bench's bulk download (one download
  * of BYTES to warm up, the next one counted).
+ *
+ * `--warm-bytes N`: the warm-up echo's size (256 KiB by default, the bench's own is 2 MiB: it
+ * decides, for one, which WebAssembly functions are in TurboFan when counting starts).
+ * `--variant NAME=DIR:--flag,--flag` passes node flags before the CLI (e.g. `--no-liftoff`).
  */
 import { execFileSync, fork, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -27,8 +31,11 @@ import { connectLocal, echoExchange } from '../scenarios.js';
 import { tunnelCommand, TOOL_DIR } from '../tunnels.js';
 
 interface Options {
-  variants: { name: string; dir: string }[];
+  /** `NAME=DIR`, or `NAME=DIR:--flag,--flag` to pass node flags before the CLI (as cold-curve.ts). */
+  variants: { name: string; dir: string; nodeArgs: string[] }[];
   warm: number;
+  /** `--warm-bytes N`: the warm-up echo's size (256 KiB; the bench's own is 2 MiB). */
+  warmBytes: number;
   count: number;
   runs: number;
   top: number;
@@ -38,15 +45,17 @@ interface Options {
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { variants: [], warm: 3000, count: 2000, runs: 1, top: 0, out: undefined, download: 0 };
+  const o: Options = { variants: [], warm: 3000, warmBytes: 256 * 1024, count: 2000, runs: 1, top: 0, out: undefined, download: 0 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const v = argv[++i];
     if (v === undefined) throw new Error(`${a} needs a value`);
     if (a === '--variant') {
-      const [name, dir] = v.split(/=(.*)/s) as [string, string];
-      o.variants.push({ name, dir: resolve(dir) });
+      const [name, spec] = v.split(/=(.*)/s) as [string, string];
+      const [dir, flags] = spec.split(/:(.*)/s) as [string, string | undefined];
+      o.variants.push({ name, dir: resolve(dir), nodeArgs: flags ? flags.split(',') : [] });
     } else if (a === '--warm') o.warm = Number(v);
+    else if (a === '--warm-bytes') o.warmBytes = Number(v);
     else if (a === '--count') o.count = Number(v);
     else if (a === '--runs') o.runs = Number(v);
     else if (a === '--top') o.top = Number(v);
@@ -134,7 +143,7 @@ async function download(port: number): Promise<number> {
   });
 }
 
-async function runOnce(v: { name: string; dir: string }, login: LoginSpec, ports: EndpointsReady['ports'], o: Options, work: string, run: number): Promise<number> {
+async function runOnce(v: Options['variants'][number], login: LoginSpec, ports: EndpointsReady['ports'], o: Options, work: string, run: number): Promise<number> {
   const echoPort = ports.echo;
   const [warmPort, mainPort] = await Promise.all([freePort(), freePort()]);
   const forwards = [
@@ -149,6 +158,7 @@ async function runOnce(v: { name: string; dir: string }, login: LoginSpec, ports
     `--callgrind-out-file=${out}`,
     process.execPath,
     '--perf-basic-prof',
+    ...v.nodeArgs,
     join(v.dir, 'dist', 'node', 'cli-bin.cjs'),
     ...base.args.slice(base.args.indexOf('-N')),
   ];
@@ -159,7 +169,7 @@ async function runOnce(v: { name: string; dir: string }, login: LoginSpec, ports
   try {
     // valgrind starts node slowly: wait for the listener before the bench's warm-up.
     (await connectLocal(warmPort, 180_000)).destroy();
-    await echoExchange(warmPort, 256 * 1024);
+    await echoExchange(warmPort, o.warmBytes);
     for (let i = 0; i < 3; i++) await echoExchange(warmPort, 64);
     if (o.download > 0) {
       // One download warms, the next is counted.
