@@ -345,14 +345,6 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((v, i) => v === b[i]);
 }
 
-/** OpenSSH's short key type names, as in its host key messages. */
-function shortKeyType(keyType: string): string {
-  if (keyType.startsWith('ssh-ed25519')) return 'ED25519';
-  if (keyType.startsWith('ecdsa-sha2-')) return 'ECDSA';
-  if (keyType.startsWith('ssh-rsa')) return 'RSA';
-  return keyType;
-}
-
 /** The message ssh(1) prints for an error that ends the connection. */
 export async function describeFatal(err: unknown, cfg: ResolvedConfig, log: Log, established = false): Promise<string> {
   const errors = await import('../errors.js');
@@ -409,9 +401,11 @@ export async function describeFatal(err: unknown, cfg: ResolvedConfig, log: Log,
     return /^Corrupted MAC on input/.test((err as Error).message) && log.shows('INFO') ? `Corrupted MAC on input.\n${fatal}` : fatal;
   }
   if (err instanceof errors.HostKeyError) {
+    // Loaded already: the host key was checked by it.
+    const { shortKeyType } = await import('./known-hosts-file.js');
     const type = shortKeyType(err.keyType);
+    const bar = '@'.repeat(59);
     if (err.problem === 'changed') {
-      const bar = '@'.repeat(59);
       return [
         bar,
         '@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @',
@@ -419,14 +413,31 @@ export async function describeFatal(err: unknown, cfg: ResolvedConfig, log: Log,
         'IT IS POSSIBLE THAT SOMEONE IS DOING SOMETHING NASTY!',
         'Someone could be eavesdropping on you right now (man-in-the-middle attack)!',
         'It is also possible that a host key has just been changed.',
-        `The fingerprint for the ${type} key sent by the remote host is`,
-        `${err.fingerprint}.`,
+        // sshconnect.c warn_changed_key: the fingerprint follows a newline inside ONE error()
+        // call, so only the call's end gets log.c's "\r\n" (the line before it ends in "\n").
+        oneLogCall(`The fingerprint for the ${type} key sent by the remote host is\n${err.fingerprint}.`),
         'Please contact your system administrator.',
         `Add correct host key in ${err.file ?? cfg.knownHostsFiles[0]} to get rid of this message.`,
         `Offending ${type} key in ${err.file}:${err.line}`,
         `  remove with:`,
         `  ssh-keygen -f "${err.file}" -R "${err.host}"`,
         `Host key for ${err.host} has changed and you have requested strict checking.`,
+        'Host key verification failed.',
+      ].join('\n');
+    }
+    if (err.problem === 'revoked') {
+      // sshconnect.c check_host_key, HOST_REVOKED: the key type and name are the key the server
+      // showed (a certificate's is `ED25519-CERT`, when its CA or its key is @revoked). ssh(1)
+      // goes on without passwords under StrictHostKeyChecking=no; pure-ssh refuses in every mode,
+      // as it does a changed key, with the strict-checking wording.
+      return [
+        bar,
+        '@       WARNING: REVOKED HOST KEY DETECTED!               @',
+        bar,
+        `The ${type} host key for ${err.host} is marked as revoked.`,
+        'This could mean that a stolen key is being used to',
+        'impersonate this host.',
+        `${type} host key for ${err.host} was revoked and you have requested strict checking.`,
         'Host key verification failed.',
       ].join('\n');
     }
