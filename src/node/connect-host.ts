@@ -76,7 +76,15 @@ export class Log {
   write(text: string): void {
     const fd = this.fd === HOP_STDERR ? hopStderrFd : this.fd;
     if (fd === 2) process.stderr.write(text);
-    else writeSync(fd, text);
+    else if (this.fd !== HOP_STDERR) writeSync(fd, text);
+    else {
+      try {
+        writeSync(fd, text);
+      } catch {
+        // The caller's stderr is gone (a closed pipe): ssh ignores SIGPIPE and log.c a failed
+        // write, so its hop goes on; so does the tunnel here.
+      }
+    }
   }
   /** One log line (or several, split at `\n`), escaped and ended with "\r\n" as ssh's log.c does (log-vis.ts). */
   private line(message: string): void {
