@@ -112,7 +112,7 @@ function routeContext(): RouteContext {
     env: cliEnv,
     onTransport: (count) => (transfer.count = count),
     onHopSession: (s) => sessions.push(s),
-    versionLine: `pure-ssh_${version()}, ${runtimeName()}`,
+    versionLine: () => `pure-ssh_${version()}, ${runtimeName()}`,
   };
 }
 

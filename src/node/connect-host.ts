@@ -590,7 +590,7 @@ export interface RouteContext {
   /** Each jump host once it carries the next connection (see {@link HopSession}). */
   onHopSession?: (session: HopSession) => void;
   /** The command's version line (`pure-ssh_0.1.0, Node.js v20.19.0`), which each hop says under -v. */
-  versionLine?: string;
+  versionLine?: () => string;
 }
 
 /**
@@ -770,7 +770,8 @@ export async function openRoute(cfg: ResolvedConfig, log: Log, libs: Libraries |
     // ssh.c's "Executing proxy command" comes before anything its hop process says; the hop then
     // starts as ssh does, with its version line under -v (pure-ssh's own, as for this command).
     log.debug1(`Connecting to jump host ${hop.hostName} port ${hop.port}.`);
-    if (route.versionLine) hopLog.withLevel(hop.startLogLevel).debug1(route.versionLine);
+    const start = hopLog.withLevel(hop.startLogLevel);
+    if (route.versionLine && start.verbose) start.debug1(route.versionLine());
     logConfigNotes(hopLog, hop);
     const via = await connectHost(hop, hopLog, libs, route, depth + 1).catch((err: unknown) => {
       passedThrough(err, cfg, depth);
