@@ -243,7 +243,8 @@ describeInterop('jump host failures under -q and LogLevel, against ssh 9.2', () 
     // What the comparison covers: the hop's lines survive -q, the outer ones do not.
     const quiet = await pureSsh(['-F', config, '-q', '-N', ...routes[0]!]);
     expect(quiet.stderr).toBe(`channel 0: open failed: connect failed: Connection refused\r\nstdio forwarding failed\r\n`);
-  });
+    // 20 runs of each client, one after the other: 38-51 s alone, over 60 s on a loaded machine.
+  }, 180_000);
 
   itWithHome('a 3-hop chain: each ssh process in between logs at its own host\'s LogLevel, not the failed hop\'s', async () => {
     const closed = await freePort();
