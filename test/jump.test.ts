@@ -6,7 +6,7 @@
  * `npm run build` first.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +18,8 @@ import { freePort, listening } from './harness/net.js';
 import { describePostgres, startPostgres, type PostgresHandle } from './harness/postgres.js';
 import { cliEnv, itWithHome, processHome } from './harness/home.js';
 import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
+import { descendants } from './harness/proc.js';
+import { tcpSocketsOf } from './support/proc-sockets.js';
 import { psqlAt } from './postgres-helpers.js';
 
 const CLI = fileURLToPath(new URL('../dist/node/cli.js', import.meta.url));
@@ -241,7 +243,8 @@ describeInterop('jump host failures under -q and LogLevel, against ssh 9.2', () 
     // What the comparison covers: the hop's lines survive -q, the outer ones do not.
     const quiet = await pureSsh(['-F', config, '-q', '-N', ...routes[0]!]);
     expect(quiet.stderr).toBe(`channel 0: open failed: connect failed: Connection refused\r\nstdio forwarding failed\r\n`);
-  });
+    // 20 runs of each client, one after the other: 38-51 s alone, over 60 s on a loaded machine.
+  }, 180_000);
 
   itWithHome('a 3-hop chain: each ssh process in between logs at its own host\'s LogLevel, not the failed hop\'s', async () => {
     const closed = await freePort();
@@ -290,6 +293,98 @@ describeInterop('jump host failures under -q and LogLevel, against ssh 9.2', () 
       expect(ours.stderr, `${args.join(' ')}\nssh 9.2 (exit ${theirs.code}):\n${theirs.stderr}`).toBe(theirs.stderr);
     }
   }, 120_000);
+
+  /** The process with a listening TCP socket on `port` (a -f background copy, ssh's forked ssh). */
+  const listenerPid = (port: number): number | undefined => {
+    for (const name of readdirSync('/proc')) {
+      if (!/^\d+$/.test(name)) continue;
+      try {
+        if (tcpSocketsOf(Number(name)).some((s) => s.state === 'LISTEN' && s.localPort === port)) return Number(name);
+      } catch {
+        // gone, or not ours to read
+      }
+    }
+    return undefined;
+  };
+
+  /**
+   * `cmd ...args` with -f: once it went to the background, its listener on `port` is sent SIGTERM;
+   * resolves with the foreground's exit code and everything written to its stderr by any process
+   * that kept it (read to its end).
+   */
+  const forkedThenTerminated = async (cmd: string, args: string[], port: number) => {
+    const ended = runToEnd(cmd, args);
+    const deadline = Date.now() + 15_000;
+    let pid: number | undefined;
+    while ((pid = listenerPid(port)) === undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    if (pid !== undefined) process.kill(pid, 'SIGTERM');
+    return ended;
+  };
+
+  itWithHome("-f: a jump host keeps the caller's stderr after the fork, as ssh's hop process does (its \"Killed by signal 1.\" when the background ssh ends)", async () => {
+    const chain = join(dir, 'chain-forked');
+    await writeFile(chain, `Host jv\n  LogLevel VERBOSE\n` + hostBlock('jv', bastion) + hostBlock('bastion', bastion) + 'Host *\n  IdentitiesOnly yes\n  IdentityAgent none\n');
+    for (const extra of [[], ['-E', join(dir, 'forked-log')]]) {
+      const [ourPort, theirPort] = [await freePort(), await freePort()];
+      const args = (port: number) => ['-F', chain, ...extra, '-f', '-N', '-J', 'jv', '-L', `127.0.0.1:${port}:127.0.0.1:${bastion.port}`, 'bastion'];
+      const theirs = await forkedThenTerminated('ssh', args(theirPort), theirPort);
+      const ours = await forkedThenTerminated(process.execPath, [CLI, ...args(ourPort)], ourPort);
+      // Before the fork, the hop's Authenticated line (VERBOSE); after it, the hop's last words.
+      expect(theirs, extra.join(' ')).toEqual({ code: 0, stderr: `Authenticated to 127.0.0.1 ([127.0.0.1]:${bastion.port}) using "publickey".\r\nKilled by signal 1.\r\n` });
+      expect(ours, extra.join(' ')).toEqual(theirs);
+    }
+  }, 60_000);
+
+  itWithHome('-v: each jump host says its version line first and, SIGHUP\'d at the end, frees its stdio channel before "Killed by signal 1.", as ssh\'s hop process', async () => {
+    const args = ['-F', config, '-v', '-W', `127.0.0.1:${bastion.port}`, '-J', 'bastion,bastion', 'bastion'];
+    const [ours, theirs] = await Promise.all([runToEnd(process.execPath, [CLI, ...args]), runToEnd('ssh', args)]);
+    expect(ours.code).toBe(theirs.code);
+    // One version line per ssh process: the command and its two hops.
+    expect(theirs.stderr.match(/^OpenSSH_[^,\r\n]+, /gm), theirs.stderr).toHaveLength(3);
+    expect(ours.stderr.match(/^debug1: pure-ssh_\S+, /gm), ours.stderr).toHaveLength(3);
+    // Each hop's version line comes before anything else it says (its configuration).
+    const lines = ours.stderr.split('\r\n');
+    for (const [i, l] of lines.entries()) {
+      if (/^debug1: Connecting to jump host /.test(l)) expect(lines[i + 1]).toMatch(/^debug1: pure-ssh_/);
+    }
+    // The hop's -W, in ssh.c's words, once authenticated.
+    for (const out of [ours.stderr, theirs.stderr]) {
+      expect(out).toContain(`Authenticated to 127.0.0.1 ([127.0.0.1]:${bastion.port}) using "publickey".\r\ndebug1: channel_connect_stdio_fwd: 127.0.0.1:${bastion.port}\r\n`);
+    }
+    // The hops' last lines, the nearest first: the same as ssh's.
+    const free = `debug1: channel 0: free: direct-tcpip: listening port 0 for 127.0.0.1 port ${bastion.port}, connect from 127.0.0.1 port 65535 to UNKNOWN port 65536, nchannels 1\r\nKilled by signal 1.\r\n`;
+    expect(theirs.stderr.endsWith(free + free), theirs.stderr).toBe(true);
+    expect(ours.stderr.endsWith(free + free), ours.stderr).toBe(true);
+  }, 60_000);
+
+  itWithHome("a jump host whose own connection is lost says so, as ssh's hop process: its line and its byte totals (VERBOSE), before the command's", async () => {
+    const target = await startSshd();
+    try {
+      const chain = join(dir, 'chain-hop-lost');
+      await writeFile(chain, `Host jv\n  LogLevel VERBOSE\n` + hostBlock('jv', bastion) + hostBlock('target', target) + 'Host *\n  IdentitiesOnly yes\n  IdentityAgent none\n');
+      // ssh's hop process prints the same when it sees the loss first; the command, reading its
+      // proxy's EOF, can also be first and SIGHUP it ("Killed by signal 1."): not compared here.
+      for (const cmd of [[process.execPath, CLI]]) {
+        const port = await freePort();
+        const before = new Set(descendants(bastion.pid));
+        const ended = runToEnd(cmd[0]!, [...cmd.slice(1), '-F', chain, '-N', '-J', 'jv', '-L', `127.0.0.1:${port}:127.0.0.1:${target.port}`, 'target']);
+        const deadline = Date.now() + 15_000;
+        while (!(await listening(port)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+        // This run's connection to the jump host only (the suite's other runs are over).
+        for (const pid of descendants(bastion.pid)) if (!before.has(pid)) process.kill(pid, 'SIGKILL');
+        const r = await ended;
+        expect(r.code, cmd.join(' ')).toBe(255);
+        // Then the command's own line (ssh: the proxy's EOF, or EPIPE writing to it).
+        expect(r.stderr, cmd.join(' ')).toMatch(
+          new RegExp(`^Authenticated to 127\\.0\\.0\\.1 \\(\\[127\\.0\\.0\\.1\\]:${bastion.port}\\) using "publickey"\\.\r\n` +
+            'Connection to 127\\.0\\.0\\.1 closed by remote host\\.\r\nTransferred: sent \\d+, received \\d+ bytes, in [\\d.]+ seconds\r\n' +
+            'Bytes per second: sent [\\d.]+, received [\\d.]+\r\n'),
+        );
+      }
+    } finally {
+      await target.stop();
+    }
+  }, 60_000);
 
   itWithHome("a destination's LogLevel is not its jump hosts': with VERBOSE on the destination only, the hops' Authenticated lines stay hidden, as ssh's hop processes read their own", async () => {
     const closed = await freePort();

@@ -267,13 +267,17 @@ describeInteropWithHome('ProxyCommand, -W, -f and -E against sshd', () => {
     }
   });
 
-  it('-f: the command exits 0 once the forward listens, the tunnel keeps serving; -E gets the log', async () => {
+  it('-f: the command exits 0 once the forward listens, the tunnel keeps serving; -E gets the log, the jump host\'s stays on stderr', async () => {
     const lp = await freePort();
     const logFile = join(dir, 'pure-ssh.log');
     const r = await pureSsh(['-f', '-F', config, '-J', 'bastion', '-E', logFile, '-v', '-N', '-o', 'ExitOnForwardFailure=yes', '-L', `${lp}:127.0.0.1:${echo.port}`, 'target']);
     expect(r.code).toBe(0);
-    expect(r.stderr).toBe('');
+    // ssh.c gives its hop's `ssh -W` only -F and -v, never -E: the hop logs to stderr.
+    expect(r.stderr).toMatch(/^debug1: pure-ssh_/);
+    expect(r.stderr).toContain(`Authenticated to 127.0.0.1 ([127.0.0.1]:${bastion.port}) using "publickey".`);
+    expect(r.stderr).not.toContain('via proxy');
     const log = await readFile(logFile, 'utf8');
+    expect(log).not.toContain(`([127.0.0.1]:${bastion.port})`);
     const pid = Number(/forking to background \(pid (\d+)\)/.exec(log)?.[1]);
     expect(pid).toBeGreaterThan(0);
     try {

@@ -22,6 +22,12 @@ export const BACKGROUND_ENV = 'PURE_SSH_BACKGROUND_FD';
 const RELAY_ENV = 'PURE_SSH_BACKGROUND_RELAY';
 
 /**
+ * Set with {@link RELAY_ENV} for a proxied route: the descriptor holding the caller's stderr, which
+ * the jump hosts' lines and a ProxyCommand keep (ssh starts them before its fork, with its stderr).
+ */
+const CALLER_STDERR_ENV = 'PURE_SSH_BACKGROUND_STDERR_FD';
+
+/**
  * Frames on the ready pipe, one per line: `e` + base64 of bytes written to stderr, or `ready`.
  * (Lines, so a frame split across reads is put together by the reader.)
  */
@@ -35,13 +41,17 @@ export function isBackgroundCopy(): boolean {
 /**
  * Start the background copy with the same arguments and wait for its verdict: exits 0 once it
  * reported ready, or with its exit status (255 if it died from a signal). Never returns.
+ * `proxied`: the route starts processes of its own (ProxyJump's hops, a ProxyCommand), which
+ * ssh(1) starts before its fork with its stderr: the copy is then given the caller's stderr as
+ * well ({@link callerStderrFd}), and holds it as long as ssh's hop processes would.
  */
-export function goBackground(keepStderr: boolean): Promise<never> {
+export function goBackground(keepStderr: boolean, proxied = false): Promise<never> {
+  const giveStderr = !keepStderr && proxied;
   return new Promise<never>(() => {
     const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
       detached: true,
-      stdio: ['ignore', 'ignore', keepStderr ? 'inherit' : 'ignore', 'pipe'],
-      env: { ...process.env, [BACKGROUND_ENV]: '3', ...(keepStderr ? {} : { [RELAY_ENV]: '1' }) },
+      stdio: ['ignore', 'ignore', keepStderr ? 'inherit' : 'ignore', 'pipe', ...(giveStderr ? [2] : [])],
+      env: { ...process.env, [BACKGROUND_ENV]: '3', ...(keepStderr ? {} : { [RELAY_ENV]: '1' }), ...(giveStderr ? { [CALLER_STDERR_ENV]: '4' } : {}) },
     });
     const pipe = child.stdio[3] as NodeJS.ReadableStream;
     let text = '';
@@ -82,6 +92,9 @@ export function relayStderrUntilReady(): void {
   const fd = Number(process.env[BACKGROUND_ENV]);
   if (!Number.isInteger(fd) || process.env[RELAY_ENV] === undefined) return;
   delete process.env[RELAY_ENV];
+  const caller = Number(process.env[CALLER_STDERR_ENV]);
+  delete process.env[CALLER_STDERR_ENV];
+  if (Number.isInteger(caller)) callerStderr = caller;
   const stderr = process.stderr;
   const original = stderr.write;
   relayed = { stderr, original };
@@ -99,6 +112,16 @@ export function relayStderrUntilReady(): void {
 }
 
 let relayed: { stderr: NodeJS.WriteStream; original: NodeJS.WriteStream['write'] } | undefined;
+
+let callerStderr: number | undefined;
+
+/**
+ * In the background copy whose own stderr is /dev/null: the descriptor of the caller's stderr
+ * (what ssh's jump host processes keep writing to after its fork). Undefined in any other process.
+ */
+export function callerStderrFd(): number | undefined {
+  return callerStderr;
+}
 
 /** In the background copy: tell the foreground copy that everything is up, once. */
 export function reportReady(): void {

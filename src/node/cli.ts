@@ -24,7 +24,7 @@ import { tuneV8ForForwarding, tuneV8ForLogin } from './v8-tuning.js';
 import { enableArrayBufferCap, scavengeByTraffic } from './array-buffer-cap.js';
 import { enableArrayBufferRelease } from './array-buffer-release.js';
 import { takeGcAndTransfer } from './v8-gc.js';
-import { configOf, connectHost, describeFatal, failureLog, loadLibraries, Log, logConfigNotes, logHopsKilled, logJumpFailure, processCliEnvironment, type HopSession, type Libraries, type RouteContext } from './connect-host.js';
+import { configOf, connectHost, describeFatal, failureLog, loadLibraries, Log, logConfigNotes, logHopsKilled, logJumpFailure, processCliEnvironment, reportTransferTotals, setHopStderr, setProxyCommandStderr, type HopSession, type Libraries, type RouteContext } from './connect-host.js';
 import type { ForwardOptions, ListenSpec, LocalForward } from './forward.js';
 import type { DynamicForward } from './forward-dynamic.js';
 import type { RemoteForward } from './forward-remote.js';
@@ -94,10 +94,7 @@ const transfer: { count?: () => { sent: number; received: number }; start?: numb
 function reportTransfer(log: Log): void {
   const { count, start } = transfer;
   if (!count || start === undefined) return;
-  const seconds = (performance.now() - start) / 1000;
-  const { sent, received } = count();
-  log.notice(`Transferred: sent ${sent}, received ${received} bytes, in ${seconds.toFixed(1)} seconds`);
-  if (seconds > 0) log.notice(`Bytes per second: sent ${(sent / seconds).toFixed(1)}, received ${(received / seconds).toFixed(1)}`);
+  reportTransferTotals(log, count(), (performance.now() - start) / 1000);
 }
 
 /** What the command line was resolved with: jump hosts resolve their own configuration with it. */
@@ -111,7 +108,12 @@ function routeContext(): RouteContext {
   // A new route (PureSshReconnect) replaces the last one, whose hops went with it.
   const sessions: HopSession[] = [];
   hopSessions = sessions;
-  return { env: cliEnv, onTransport: (count) => (transfer.count = count), onHopSession: (s) => sessions.push(s) };
+  return {
+    env: cliEnv,
+    onTransport: (count) => (transfer.count = count),
+    onHopSession: (s) => sessions.push(s),
+    versionLine: () => `pure-ssh_${version()}, ${runtimeName()}`,
+  };
 }
 
 /**
@@ -435,8 +437,11 @@ async function run(cfg: ResolvedConfig): Promise<void> {
   const log = new Log(cfg.logLevel, logFd);
   const background = await import('./background.js');
   // ssh.c fork_postauth: stderr stays the caller's only with -v and the log on stderr.
-  if (cfg.forkAfterAuthentication && !background.isBackgroundCopy()) return background.goBackground(cfg.verbose > 0 && cfg.logFile === undefined);
+  if (cfg.forkAfterAuthentication && !background.isBackgroundCopy()) return background.goBackground(cfg.verbose > 0 && cfg.logFile === undefined, cfg.proxy !== undefined);
   background.relayStderrUntilReady();
+  // -f: a ProxyCommand writes to the caller's stderr, as ssh's, started before its fork.
+  const callerStderr = background.callerStderrFd();
+  if (callerStderr !== undefined) setProxyCommandStderr(callerStderr);
   // ssh.c / clientloop.c cleanup_exit: however ssh ends, its -J hops are sent SIGHUP, and say so.
   process.once('exit', () => logHopsKilled(hopSessions));
   log.withLevel(cfg.startLogLevel).debug1(`pure-ssh_${version()}, ${runtimeName()}`);
@@ -499,7 +504,7 @@ async function run(cfg: ResolvedConfig): Promise<void> {
       const said = configErrorLog(err);
       if (said) {
         // A jump host's configuration refused: its ssh -W process's log, at its own level.
-        const hopLog = new Log(said.level, logFd);
+        const hopLog = Log.forHop(said.level);
         hopLog.debug1(`pure-ssh_${version()}, ${runtimeName()}`);
         for (const n of said.notes) hopLog.note(n);
       } else failureLog(err, log).error(err.message);
@@ -616,6 +621,8 @@ async function run(cfg: ResolvedConfig): Promise<void> {
   if (cfg.forkAfterAuthentication) {
     log.debug1(`forking to background (pid ${process.pid})`);
     background.reportReady();
+    // The jump hosts' lines keep the caller's stderr (see setHopStderr), this copy's own is /dev/null.
+    if (callerStderr !== undefined) setHopStderr(callerStderr);
   }
   log.debug1('Entering interactive session (forwarding only).');
 }

@@ -25,6 +25,36 @@ import { setLongTimeout } from '../long-timeout.js';
 import { strerror } from './strerror.js';
 import { logLines, oneLogCall } from './log-vis.js';
 
+/**
+ * The descriptor {@link Log.forHop} stands for: the standard error ssh(1) gives its ProxyJump
+ * `ssh -W` processes (see {@link setHopStderr}).
+ */
+const HOP_STDERR = -1;
+
+/** Where jump hosts' lines go: stderr, or the caller's stderr kept by a -f background copy. */
+let hopStderrFd = 2;
+
+/**
+ * Jump hosts' lines go to `fd` from now on. ssh(1) starts each hop's `ssh -W` (ProxyJump) with its
+ * own standard error before it forks for -f (ssh.c fork_postauth: daemon(1, 1), then
+ * stdfd_devnull() for ssh itself only), so a hop keeps writing to the caller's stderr after ssh's
+ * own has become /dev/null; and it is never given -E (ssh.c passes only -F and -v down).
+ */
+export function setHopStderr(fd: number): void {
+  hopStderrFd = fd;
+}
+
+/** A ProxyCommand's standard error: this process's, or the descriptor {@link setProxyCommandStderr} gave. */
+let proxyCommandStderr: number | 'inherit' = 'inherit';
+
+/**
+ * ProxyCommands started from now on write their stderr to `fd`: the caller's, in a -f background
+ * copy whose own is /dev/null (ssh(1) starts its ProxyCommand before it forks).
+ */
+export function setProxyCommandStderr(fd: number): void {
+  proxyCommandStderr = fd;
+}
+
 /** ssh(1)'s log levels over stderr (or the -E file's descriptor). */
 export class Log {
   private readonly rank: number;
@@ -35,14 +65,36 @@ export class Log {
   ) {
     this.rank = LOG_LEVELS.indexOf(level);
   }
+  /**
+   * The log of a jump host at its own `level`: what ssh(1)'s `ssh -W` process for that hop
+   * writes, on its standard error whatever -E and -f did to this one's ({@link setHopStderr}).
+   */
+  static forHop(level: LogLevel): Log {
+    return new Log(level, HOP_STDERR);
+  }
   /** Raw text (a banner) to the log's destination. */
   write(text: string): void {
-    if (this.fd === 2) process.stderr.write(text);
-    else writeSync(this.fd, text);
+    const fd = this.fd === HOP_STDERR ? hopStderrFd : this.fd;
+    if (fd === 2) process.stderr.write(text);
+    else if (this.fd !== HOP_STDERR) writeSync(fd, text);
+    else {
+      try {
+        writeSync(fd, text);
+      } catch {
+        // The caller's stderr is gone (a closed pipe): ssh ignores SIGPIPE and log.c a failed
+        // write, so its hop goes on; so does the tunnel here.
+      }
+    }
   }
   /** One log line (or several, split at `\n`), escaped and ended with "\r\n" as ssh's log.c does (log-vis.ts). */
   private line(message: string): void {
-    this.write(logLines(message));
+    if (!this.silenced) this.write(logLines(message));
+  }
+  /** Set by {@link silence}. */
+  silenced = false;
+  /** No more lines from this log (a jump host's, once the connection it carried is gone). */
+  silence(): void {
+    this.silenced = true;
   }
   private at(level: LogLevel): boolean {
     return this.rank >= LOG_LEVELS.indexOf(level);
@@ -345,14 +397,6 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((v, i) => v === b[i]);
 }
 
-/** OpenSSH's short key type names, as in its host key messages. */
-function shortKeyType(keyType: string): string {
-  if (keyType.startsWith('ssh-ed25519')) return 'ED25519';
-  if (keyType.startsWith('ecdsa-sha2-')) return 'ECDSA';
-  if (keyType.startsWith('ssh-rsa')) return 'RSA';
-  return keyType;
-}
-
 /** The message ssh(1) prints for an error that ends the connection. */
 export async function describeFatal(err: unknown, cfg: ResolvedConfig, log: Log, established = false): Promise<string> {
   const errors = await import('../errors.js');
@@ -409,9 +453,11 @@ export async function describeFatal(err: unknown, cfg: ResolvedConfig, log: Log,
     return /^Corrupted MAC on input/.test((err as Error).message) && log.shows('INFO') ? `Corrupted MAC on input.\n${fatal}` : fatal;
   }
   if (err instanceof errors.HostKeyError) {
+    // Loaded already: the host key was checked by it.
+    const { shortKeyType } = await import('./known-hosts-file.js');
     const type = shortKeyType(err.keyType);
+    const bar = '@'.repeat(59);
     if (err.problem === 'changed') {
-      const bar = '@'.repeat(59);
       return [
         bar,
         '@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @',
@@ -419,14 +465,31 @@ export async function describeFatal(err: unknown, cfg: ResolvedConfig, log: Log,
         'IT IS POSSIBLE THAT SOMEONE IS DOING SOMETHING NASTY!',
         'Someone could be eavesdropping on you right now (man-in-the-middle attack)!',
         'It is also possible that a host key has just been changed.',
-        `The fingerprint for the ${type} key sent by the remote host is`,
-        `${err.fingerprint}.`,
+        // sshconnect.c warn_changed_key: the fingerprint follows a newline inside ONE error()
+        // call, so only the call's end gets log.c's "\r\n" (the line before it ends in "\n").
+        oneLogCall(`The fingerprint for the ${type} key sent by the remote host is\n${err.fingerprint}.`),
         'Please contact your system administrator.',
         `Add correct host key in ${err.file ?? cfg.knownHostsFiles[0]} to get rid of this message.`,
         `Offending ${type} key in ${err.file}:${err.line}`,
         `  remove with:`,
         `  ssh-keygen -f "${err.file}" -R "${err.host}"`,
         `Host key for ${err.host} has changed and you have requested strict checking.`,
+        'Host key verification failed.',
+      ].join('\n');
+    }
+    if (err.problem === 'revoked') {
+      // sshconnect.c check_host_key, HOST_REVOKED: the key type and name are the key the server
+      // showed (a certificate's is `ED25519-CERT`, when its CA or its key is @revoked). ssh(1)
+      // goes on without passwords under StrictHostKeyChecking=no; pure-ssh refuses in every mode,
+      // as it does a changed key, with the strict-checking wording.
+      return [
+        bar,
+        '@       WARNING: REVOKED HOST KEY DETECTED!               @',
+        bar,
+        `The ${type} host key for ${err.host} is marked as revoked.`,
+        'This could mean that a stolen key is being used to',
+        'impersonate this host.',
+        `${type} host key for ${err.host} was revoked and you have requested strict checking.`,
         'Host key verification failed.',
       ].join('\n');
     }
@@ -526,6 +589,8 @@ export interface RouteContext {
   connecting?: () => void;
   /** Each jump host once it carries the next connection (see {@link HopSession}). */
   onHopSession?: (session: HopSession) => void;
+  /** The command's version line (`pure-ssh_0.1.0, Node.js v20.19.0`), which each hop says under -v. */
+  versionLine?: () => string;
 }
 
 /**
@@ -540,8 +605,10 @@ export interface RouteContext {
 export interface HopSession {
   /** 1 for the hop next to the destination, 2 for the one before it, ... */
   depth: number;
-  /** The hop's log, at its own level. */
-  log: Log;
+  /** The hop's own LogLevel. */
+  level: LogLevel;
+  /** The host its channel goes to (its `ssh -W` argument). */
+  next: { host: string; port: number };
   /**
    * The hop's connection ended on its own (its server or link went away, with an error) before
    * this process exits: its `ssh -W` would have exited already, with nothing to kill.
@@ -554,7 +621,15 @@ export interface HopSession {
  * kills it ({@link HopSession}), after every line of this process, the nearest hop first.
  */
 export function logHopsKilled(sessions: readonly HopSession[]): void {
-  for (const s of [...sessions].sort((a, b) => a.depth - b.depth)) if (!s.ended) s.log.notice('Killed by signal 1.');
+  for (const s of [...sessions].sort((a, b) => a.depth - b.depth)) {
+    if (s.ended) continue;
+    const log = Log.forHop(s.level);
+    // clientloop.c client_loop, leaving at the signal: channels.c channel_free_all frees the stdio
+    // channel (its name as channel_connect_stdio_fwd set it), then the signal's verbose().
+    const { host, port } = s.next;
+    log.debug1(`channel 0: free: direct-tcpip: listening port 0 for ${host} port ${port}, connect from 127.0.0.1 port 65535 to UNKNOWN port 65536, nchannels 1`);
+    log.notice('Killed by signal 1.');
+  }
 }
 
 /**
@@ -633,7 +708,7 @@ function tagged(err: unknown, cfg: ResolvedConfig, depth: number): unknown {
 export function failureLog(err: unknown, log: Log): Log {
   if (!err || typeof err !== 'object' || (failedDepth.get(err) ?? 0) === 0) return log;
   const level = refusedHopLevel.get(err) ?? failedAt.get(err)?.logLevel;
-  return level ? new Log(level) : log;
+  return level ? Log.forHop(level) : log;
 }
 
 /**
@@ -656,7 +731,7 @@ export function logJumpFailure(err: unknown, log: Log): boolean {
   for (let i = depth; i > 0; i--) {
     // The process of the host at depth i - 1, which connected through the one that failed.
     const own = levels[i - 1];
-    const above = i === 1 ? log : own ? new Log(own.logLevel) : hopLog;
+    const above = i === 1 ? log : own ? Log.forHop(own.logLevel) : hopLog;
     above.error(KEX_IDENTIFICATION_CLOSED);
     above.info('Connection closed by UNKNOWN port 65535');
   }
@@ -668,10 +743,10 @@ export function logJumpFailure(err: unknown, log: Log): boolean {
  * of the connection to the last jump host (ssh.c's implicit `ssh -W` ProxyCommand, made
  * in-process). The jump host resolves its own configuration, as `ssh -J` does.
  */
-export async function openRoute(cfg: ResolvedConfig, log: Log, libs: Libraries | undefined, route: RouteContext, depth: number): Promise<{ sock: Duplex; via?: SshClient }> {
+export async function openRoute(cfg: ResolvedConfig, log: Log, libs: Libraries | undefined, route: RouteContext, depth: number): Promise<{ sock: Duplex; via?: SshClient; viaLog?: Log }> {
   if (cfg.proxy?.kind === 'command') {
     const { proxyCommandStream } = await import('./proxy-command.js');
-    const sock = proxyCommandStream(cfg.proxy.command, { debug: (m) => log.debug1(m) });
+    const sock = proxyCommandStream(cfg.proxy.command, { debug: (m) => log.debug1(m), stderr: proxyCommandStderr });
     sock.on('error', () => {}); // reported by the SSH client
     if (depth === 0) route.onTransport?.(countStream(sock));
     return { sock };
@@ -691,29 +766,47 @@ export async function openRoute(cfg: ResolvedConfig, log: Log, libs: Libraries |
     // ssh(1) runs the hop as its own `ssh -W` process, given only -F and the -v flags: the hop's
     // lines (its configuration, host key, authentication) come at the hop's own LogLevel, not
     // this host's (ssh.c, the ProxyCommand made from ProxyJump).
-    const hopLog = hop.logLevel === cfg.logLevel ? log : log.withLevel(hop.logLevel);
-    logConfigNotes(hopLog, hop);
+    const hopLog = Log.forHop(hop.logLevel);
+    // ssh.c's "Executing proxy command" comes before anything its hop process says; the hop then
+    // starts as ssh does, with its version line under -v (pure-ssh's own, as for this command).
     log.debug1(`Connecting to jump host ${hop.hostName} port ${hop.port}.`);
+    const start = hopLog.withLevel(hop.startLogLevel);
+    if (route.versionLine && start.verbose) start.debug1(route.versionLine());
+    logConfigNotes(hopLog, hop);
     const via = await connectHost(hop, hopLog, libs, route, depth + 1).catch((err: unknown) => {
       passedThrough(err, cfg, depth);
       throw err;
     });
     try {
+      // ssh.c ssh_init_stdio_forwarding (the hop's -W), as `pure-ssh -W` says it.
+      hopLog.debug1(`channel_connect_stdio_fwd: ${cfg.hostName}:${cfg.port}`);
       const sock = await via.openDirectTcpip({ host: cfg.hostName, port: cfg.port, originatorAddress: '127.0.0.1', originatorPort: 65535 });
       // ssh -W: the channel's EOF (the next host's server went away) closes the hop's stdout,
       // which ssh reads as its connection closed; here the stream ends and the client must see
       // its transport close, or it would wait on a channel no one closes.
       sock.once('end', () => sock.destroy());
       if (route.onHopSession) {
-        const session: HopSession = { depth: depth + 1, log: hopLog, ended: false };
-        // Closed by us (this connection went, or we exit): still "running" for ssh's SIGHUP.
+        const session: HopSession = { depth: depth + 1, level: hop.logLevel, next: { host: cfg.hostName, port: cfg.port }, ended: false };
+        const started = performance.now();
+        const count = transportCount.get(via);
         via.once('close', (err: unknown) => {
-          if (err) session.ended = true;
+          // Closed by us (this connection went, or we exit): still "running" for ssh's SIGHUP.
+          if (!err) return;
+          session.ended = true;
+          // The hop's connection ended first: its `ssh -W` says so, as `ssh` does at a lost
+          // connection (clientloop.c: the error, then the VERBOSE byte totals), and exits. Unless
+          // this connection went first and its hop is only being closed behind it (silenced).
+          if (hopLog.silenced) return;
+          const said = Log.forHop(hop.logLevel);
+          void describeFatal(err, hop, said, true).then((text) => {
+            said.error(text);
+            if (count) reportTransferTotals(said, count(), (performance.now() - started) / 1000);
+          });
         });
         route.onHopSession(session);
       }
       if (depth === 0) route.onTransport?.(countStream(sock));
-      return { sock, via };
+      return { sock, via, viaLog: hopLog };
     } catch (err) {
       await via.close().catch(() => {});
       if (err && typeof err === 'object') stdioFailed.add(err);
@@ -724,6 +817,19 @@ export async function openRoute(cfg: ResolvedConfig, log: Log, libs: Libraries |
   const sock = openSocket(cfg, log);
   if (depth === 0) route.onTransport?.(() => ({ sent: sock.bytesWritten, received: sock.bytesRead }));
   return { sock };
+}
+
+/** Each jump host's transport byte counter, for its `Transferred:` line when it ends on its own. */
+const transportCount = new WeakMap<SshClient, () => { sent: number; received: number }>();
+
+/**
+ * clientloop.c at the end of a session: `Transferred: sent N, received M bytes, in S seconds` and
+ * the rates (VERBOSE), counted on the connection's transport (every SSH byte, as ssh's packet
+ * counters).
+ */
+export function reportTransferTotals(log: Log, { sent, received }: { sent: number; received: number }, seconds: number): void {
+  log.notice(`Transferred: sent ${sent}, received ${received} bytes, in ${seconds.toFixed(1)} seconds`);
+  if (seconds > 0) log.notice(`Bytes per second: sent ${(sent / seconds).toFixed(1)}, received ${(received / seconds).toFixed(1)}`);
 }
 
 /**
@@ -786,7 +892,9 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
     loaded = await loadLibraries();
   }
   const [{ connect, cryptoProviderFor }, { knownHostsVerifier }, , prompt] = loaded;
-  const { sock, via } = await routeWithin(routed, cfg, routeStarted, depth);
+  const { sock, via, viaLog } = await routeWithin(routed, cfg, routeStarted, depth);
+  // A jump host's `Transferred:` (see openRoute): every byte of its transport.
+  const count = depth === 0 ? undefined : sock instanceof Socket ? () => ({ sent: sock.bytesWritten, received: sock.bytesRead }) : countStream(sock);
   // packet.c ssh_remote_ipaddr/ssh_remote_port in ssh's fatal messages: "UNKNOWN port 65535" when
   // the transport is not a socket (ProxyCommand, and ssh -J's ssh -W).
   let remoteId = 'UNKNOWN port 65535';
@@ -896,8 +1004,15 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
     // sshconnect2.c ssh_userauth2: verbose(), with the peer's address on a socket, else "(via proxy)".
     const peer = sock instanceof Socket && sock.remoteAddress ? `[${sock.remoteAddress}]:${sock.remotePort}` : undefined;
     log.notice(`Authenticated to ${cfg.hostName} (${peer ?? 'via proxy'}) using "${method}".`);
-    // The jump host's connection carries this one: it goes when this one does.
-    if (via) client.once('close', () => void via.close().catch(() => {}));
+    if (count) transportCount.set(client, count);
+    // The jump host's connection carries this one: it goes when this one does, without a word
+    // (ssh's hop process is still running until ssh's exit sends it SIGHUP: logHopsKilled).
+    if (via) {
+      client.once('close', () => {
+        viaLog?.silence();
+        void via.close().catch(() => {});
+      });
+    }
     // Registered before the caller's 'close' listener: its describeFatal finds the peer.
     client.once('close', (e: unknown) => {
       if (e && typeof e === 'object') peerOf.set(e, remoteId);

@@ -38,8 +38,8 @@ export type { HostKeyInfo };
  */
 export type HostKeyVerifier = (info: HostKeyInfo) => Promise<void | boolean> | void | boolean;
 
-/** OpenSSH's short key type names (sshkey.c keytypes[]), used in its messages. */
-function shortKeyType(keyType: string): string {
+/** OpenSSH's short key type names (sshkey.c keytypes[]), used in its messages: `ED25519-CERT`. */
+export function shortKeyType(keyType: string): string {
   const cert = keyType.includes('-cert-v01@openssh.com') ? '-CERT' : '';
   if (keyType.startsWith('sk-ssh-ed25519')) return `ED25519-SK${cert}`;
   if (keyType.startsWith('sk-ecdsa-')) return `ECDSA-SK${cert}`;

@@ -10,8 +10,8 @@ import { ConnectionLostError } from '../errors.js';
 
 /** Options of {@link proxyCommandStream}. */
 export interface ProxyCommandOptions {
-  /** Where the command's standard error goes: the user's (default) or discarded. */
-  stderr?: 'inherit' | 'ignore';
+  /** Where the command's standard error goes: the user's (default), discarded, or this descriptor. */
+  stderr?: 'inherit' | 'ignore' | number;
   /** Diagnostic lines (like ssh -v). */
   debug?: (message: string) => void;
 }

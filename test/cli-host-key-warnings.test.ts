@@ -1,0 +1,98 @@
+/**
+ * ssh(1)'s "@@@ WARNING" blocks, byte for byte: the built `pure-ssh` and OpenSSH's `ssh` run with
+ * the same arguments against one sshd serving a host certificate, and their stderr and exit
+ * status compared. Each block is error() calls in sshconnect.c (check_host_key, warn_changed_key)
+ * or authfile.c (sshkey_perm_ok), so each line ends with log.c's "\r\n", except where one call
+ * holds a newline (the changed key's fingerprint).
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { chmod, copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { cliEnv, describeInteropWithHome, suiteHome } from './harness/home.js';
+import { startSshd, type SshdHandle } from './harness/sshd.js';
+import { CLI } from './support/cli-run.js';
+
+function keygen(...args: string[]): void {
+  execFileSync('/usr/bin/ssh-keygen', ['-q', ...args], { stdio: 'pipe' });
+}
+
+describeInteropWithHome('host key and key file warnings, side by side with ssh', () => {
+  const home = suiteHome();
+  let sshd: SshdHandle;
+  let dir: string;
+  const p = (n: string) => join(dir, n);
+  const pub = async (n: string) => (await readFile(p(`${n}.pub`), 'utf8')).trim().split(/\s+/).slice(0, 2).join(' ');
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'pure-ssh-warnings-'));
+    for (const n of ['host_ca', 'host', 'other']) keygen('-t', 'ed25519', '-N', '', '-C', n, '-f', p(n));
+    keygen('-s', p('host_ca'), '-I', 'test host', '-h', '-n', '127.0.0.1', '-V', '-5m:+1h', p('host.pub'));
+    sshd = await startSshd({ config: { HostKey: p('host'), HostCertificate: p('host-cert.pub') } });
+  });
+  afterAll(async () => {
+    await sshd?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  function run(cmd: string[], args: string[]): Promise<{ code: number | null; stderr: string }> {
+    return new Promise((resolve) => {
+      const child = spawn(cmd[0]!, [...cmd.slice(1), ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: cliEnv(home) });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString('latin1')));
+      child.on('exit', (code) => resolve({ code, stderr }));
+    });
+  }
+
+  /** Both clients with a known_hosts file of `lines` (another key file, more options); ssh's stderr. */
+  async function sideBySide(lines: string[], identity?: string, extra: string[] = []): Promise<string> {
+    const kh = p(`kh-${Math.random().toString(36).slice(2)}`);
+    await writeFile(kh, lines.map((l) => `${l}\n`).join(''));
+    const args = ['-F', '/dev/null', '-p', String(sshd.port), '-i', identity ?? sshd.clientKeyPath, '-o', 'IdentitiesOnly=yes',
+      '-o', `UserKnownHostsFile=${kh}`, '-o', 'GlobalKnownHostsFile=/dev/null', '-o', 'BatchMode=yes',
+      ...extra, '-N', 'root@127.0.0.1'];
+    const theirs = await run([sshd.openssh.ssh], args);
+    const ours = await run([process.execPath, CLI], args);
+    expect(theirs.code).toBe(255);
+    expect(ours).toEqual(theirs);
+    return theirs.stderr;
+  }
+
+  it('a changed host key: the whole block, the fingerprint after a bare "\\n" (one error() call)', async () => {
+    const theirs = await sideBySide([`[127.0.0.1]:${sshd.port} ${await pub('other')}`]);
+    expect(theirs).toContain('@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @\r\n');
+    expect(theirs).toMatch(/The fingerprint for the ED25519 key sent by the remote host is\nSHA256:\S+\.\r\n/);
+  });
+
+  it('a @revoked host key: the REVOKED HOST KEY block', async () => {
+    // The plain key: ssh(1) would take the certificate (its default list offers certificates).
+    const lines = [`@revoked * ${await pub('host')}`, `[127.0.0.1]:${sshd.port} ${await pub('host')}`];
+    const theirs = await sideBySide(lines, undefined, ['-o', 'HostKeyAlgorithms=ssh-ed25519']);
+    expect(theirs).toContain('@       WARNING: REVOKED HOST KEY DETECTED!               @\r\n');
+  });
+
+  it('a host certificate whose CA is @revoked: the same block, for ED25519-CERT', async () => {
+    const theirs = await sideBySide([`@cert-authority * ${await pub('host_ca')}`, `@revoked * ${await pub('host_ca')}`]);
+    expect(theirs).toContain(`The ED25519-CERT host key for [127.0.0.1]:${sshd.port} is marked as revoked.\r\n`);
+  });
+
+  it('a host certificate of a @revoked key: the same block', async () => {
+    const theirs = await sideBySide([`@cert-authority * ${await pub('host_ca')}`, `@revoked * ${await pub('host')}`]);
+    expect(theirs).toContain('was revoked and you have requested strict checking.\r\n');
+  });
+
+  it('a CA that is not the certificate\'s, and a certificate for another name', async () => {
+    expect(await sideBySide([`@cert-authority * ${await pub('other')}`])).toBe('Host key verification failed.\r\n');
+    expect(await sideBySide([`@cert-authority otherhost ${await pub('host_ca')}`])).toBe('Host key verification failed.\r\n');
+  });
+
+  it('a private key readable by others: the UNPROTECTED PRIVATE KEY FILE block', async () => {
+    const open = p('open_key');
+    await copyFile(sshd.clientKeyPath, open);
+    await chmod(open, 0o644);
+    const theirs = await sideBySide([`[127.0.0.1]:${sshd.port} ${await pub('host')}`], open);
+    expect(theirs).toContain('@         WARNING: UNPROTECTED PRIVATE KEY FILE!          @\r\n');
+    expect(theirs).toContain(`Permissions 0644 for '${open}' are too open.\r\n`);
+  });
+});
