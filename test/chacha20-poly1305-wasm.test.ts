@@ -12,8 +12,8 @@ import { chacha20orig } from '@noble/ciphers/chacha.js';
 import { poly1305 } from '@noble/ciphers/_poly1305.js';
 import { describe, expect, it } from 'vitest';
 import { ChaCha20Poly1305Cipher } from '../src/cipher/chacha20-poly1305.js';
-import { compileModule, KEY_SLOTS, moduleBytes, PACKET, SLOT_COUNT, WasmChaChaPoly, wasmChaChaPolyModule, withWasm, type WasmModule } from '../src/crypto/chacha20-poly1305-wasm.js';
-import { buildModule } from '../src/crypto/chacha20-poly1305-wasm-module.js';
+import { BLOCK, compileModule, KEY_SLOTS, KEYSTREAM4, moduleBytes, PACKET, PAD, SLOT_COUNT, TAG, WasmChaChaPoly, wasmChaChaPolyModule, withWasm, type WasmModule } from '../src/crypto/chacha20-poly1305-wasm.js';
+import { buildModule, SMALL_REST } from '../src/crypto/chacha20-poly1305-wasm-module.js';
 import { bytesFile } from '../scripts/gen-wasm.js';
 import { pureTsCryptoProvider } from '../src/crypto/pure.js';
 import { openssl } from './harness/chacha20-reference.js';
@@ -181,6 +181,37 @@ for (const [label, simd] of [['without SIMD', false], ['SIMD', true]] as const) 
         wasm.mac(seq, c, off, 4 + len);
         expect(toHex(c)).toBe(toHex(sealed));
       }
+    });
+
+    it('around the limit of the small packets\' four-block pass, every length seals as the TypeScript cipher does and opens; no keystream, block or tag is left in memory, failed opens included', () => {
+      const key = rand(64);
+      const wasm = new WasmChaChaPoly(module(simd), key);
+      const ts = new ChaCha20Poly1305Cipher(key, pureTsCryptoProvider);
+      const scratchZero = (): void => {
+        const mem = wasm.memory();
+        for (const [at, n] of [[BLOCK, 64], [PAD, 16], [TAG, 16], [KEYSTREAM4, 256]] as const) expect(mem.subarray(at, at + n).every((b) => b === 0)).toBe(true);
+      };
+      for (let len = SMALL_REST - 70; len <= SMALL_REST + 70; len++) {
+        const seq = randomInt(0, 2 ** 32);
+        const off = len % 5;
+        const plain = rand(4 + len);
+        const a = new Uint8Array(off + 4 + len + 16 + 3);
+        a.set(plain, off);
+        const b = a.slice();
+        wasm.seal(seq, a, off, len);
+        scratchZero();
+        ts.seal(seq, b, off, len);
+        expect(toHex(a)).toBe(toHex(b));
+        expect(wasm.open(seq, a, off, len)).toBe(true);
+        scratchZero();
+        expect(toHex(wasm.plaintext(len))).toBe(toHex(plain.subarray(4)));
+        const bad = a.slice();
+        bad[off + 4 + randomInt(0, len + 16)]! ^= 1 << randomInt(0, 8);
+        expect(wasm.open(seq, bad, off, len)).toBe(false);
+        scratchZero();
+        expect(toHex(wasm.memory().subarray(PACKET, PACKET + 4 + len + 16))).toBe(toHex(bad.subarray(off, off + 4 + len + 16)));
+      }
+      wasm.dispose();
     });
 
     it('grows its memory for packets beyond the first page (256 KiB + a tail)', () => {

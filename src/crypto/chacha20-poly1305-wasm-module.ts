@@ -7,8 +7,14 @@
  * Exports (all offsets are into the module's own memory; layout in ./chacha20-poly1305-wasm.ts):
  * `xor`, `poly1305`, `lengthKeystream`, `mac`, `seal`, `verify`, `open`, and `memory`.
  */
-import { BLOCK, PAD, TAG } from './chacha20-poly1305-wasm.js';
+import { BLOCK, KEYSTREAM4, PAD, TAG } from './chacha20-poly1305-wasm.js';
 import { call, block, br, brIf, get, i32, i32x4, i64, I32, I64, if_, loop, ModuleBuilder, ret, seq, set, tee, v128, V128, type Code, type Func, type Local } from './wasm.js';
+
+/**
+ * The longest rest of a packet (after its 4-byte length) the SIMD module seals and opens with one
+ * four-block pass: K_2's block 0 is the Poly1305 key, blocks 1–3 cover 192 bytes.
+ */
+export const SMALL_REST = 192;
 
 /** RFC 8439 §2.3: the first four state words, "expand 32-byte k". */
 const SIGMA = [0x61707865, 0x3320646e, 0x79622d32, 0x6b206574];
@@ -39,8 +45,12 @@ function twentyRounds(x: Local[], rounds: Local, step: (a: Local, b: Local, d: L
 
 /**
  * The module's bytes. With `simd`, ChaCha20 also has a four-blocks-at-once path in 128-bit
- * vectors (WebAssembly SIMD) for every whole 256 bytes; engines without SIMD refuse that module,
- * and get the one without.
+ * vectors (WebAssembly SIMD) for every whole 256 bytes, and `seal`/`open` of a packet whose rest
+ * after the length is at most {@link SMALL_REST} bytes (a request/response protocol's messages)
+ * take the Poly1305 key and the payload's keystream from one such pass instead of three or four
+ * scalar blocks: callgrind, `pgbench -S -c 4` through -L, ~5.5k fewer instructions per
+ * transaction (one packet each way) of ~37k. Engines without SIMD refuse that module, and get
+ * the one without.
  */
 export function buildModule(simd: boolean): Uint8Array {
   const m = new ModuleBuilder();
@@ -292,6 +302,64 @@ export function buildModule(simd: boolean): Uint8Array {
   // (PROTOCOL.chacha20poly1305): state word 14 is 0, word 15 the byte-swapped seq.
   const nonceWord = (sq: Local): Code => i32.or(i32.rotl(i32.and(get(sq), c32(0xff00ff00)), c32(8)), i32.rotr(i32.and(get(sq), c32(0x00ff00ff)), c32(8)));
 
+  // tagMatches(at) → 1 when the 16 bytes at `at` equal the tag at TAG, else 0, compared without a
+  // data-dependent branch (i64.eqz compiles to a compare and a flag-to-register move); TAG is wiped.
+  const tagMatches = m.func([I32], I32);
+  {
+    const [at] = tagMatches.params as [Local];
+    const diff = tagMatches.local(I64);
+    tagMatches.body = seq(
+      set(diff, i64.or(i64.xor(i64.load(c32(TAG)), i64.load(get(at))), i64.xor(i64.load(c32(TAG), 8), i64.load(get(at), 8)))),
+      wipe(TAG, 16),
+      i64.eqz(get(diff)),
+    );
+  }
+
+  // The SIMD module's small packets (rest after the length at most SMALL_REST bytes): K_2's
+  // blocks 0–3 in one four-block pass instead of three or four scalar blocks (block 0's first 32
+  // bytes are the Poly1305 key, blocks 1–3 the payload's keystream, PROTOCOL.chacha20poly1305).
+  // keystream(key, seq) writes them to KEYSTREAM4 (chacha4 XORs into that area, zero between
+  // uses); xorRest(ptr, n) XORs [ptr + 4, ptr + n) with blocks 1–3.
+  let small: { keystream: Func; xorRest: Func; tagMatches: Func } | undefined;
+  const isSmall = (n: Local): Code => i32.ltU(get(n), c32(4 + SMALL_REST + 1));
+  if (chacha4 !== undefined) {
+    const keystream = m.func([I32, I32], undefined);
+    {
+      const [key, sq] = keystream.params as [Local, Local];
+      keystream.body = call(chacha4, get(key), c32(0), nonceWord(sq), c32(0), c32(0), c32(KEYSTREAM4));
+    }
+    const xorRest = m.func([I32, I32], undefined);
+    {
+      const [ptr, n] = xorRest.params as [Local, Local];
+      const i = xorRest.local(I32);
+      const len = xorRest.local(I32);
+      const at = (): Code => i32.add(i32.add(get(ptr), c32(4)), get(i));
+      const ks = (): Code => i32.add(c32(KEYSTREAM4 + 64), get(i));
+      xorRest.body = seq(
+        set(len, i32.sub(get(n), c32(4))),
+        set(i, c32(0)),
+        // Eight bytes at a time while whole words remain, then byte by byte.
+        block(
+          loop(
+            brIf(1, i32.ltU(i32.sub(get(len), get(i)), c32(8))),
+            i64.store(at(), i64.xor(i64.load(at()), i64.load(ks()))),
+            set(i, i32.add(get(i), c32(8))),
+            br(0),
+          ),
+        ),
+        block(
+          loop(
+            brIf(1, i32.eq(get(i), get(len))),
+            i32.store8(at(), i32.xor(i32.load8u(at()), i32.load8u(ks()))),
+            set(i, i32.add(get(i), c32(1))),
+            br(0),
+          ),
+        ),
+      );
+    }
+    small = { keystream, xorRest, tagMatches };
+  }
+
   // lengthKeystream(key, seq): K_1's keystream block 0, bytes 0–3 as a little-endian word.
   // The packet functions take `key`: the address of a cipher's 64-byte key, K_2 (payload and
   // Poly1305 key) then K_1 (length) as the KDF gives them.
@@ -315,12 +383,29 @@ export function buildModule(simd: boolean): Uint8Array {
   const seal = m.func([I32, I32, I32, I32], undefined, 'seal');
   {
     const [key, sq, ptr, n] = seal.params as [Local, Local, Local, Local];
+    const large = seq(
+      call(xor, get(key), c32(0), nonceWord(sq), c32(1), c32(0), i32.add(get(ptr), c32(4)), i32.sub(get(n), c32(4))),
+      call(mac, get(key), get(sq), get(ptr), get(n), i32.add(get(ptr), get(n))),
+    );
     seal.body = seq(
       // PROTOCOL.chacha20poly1305: the length under K_1 from block 0, the payload under K_2 from block 1.
       call(chachaBlock, i32.add(get(key), c32(32)), c32(0), nonceWord(sq), c32(0), c32(0)),
       i32.store(get(ptr), i32.xor(i32.load(get(ptr)), i32.load(c32(BLOCK)))),
-      call(xor, get(key), c32(0), nonceWord(sq), c32(1), c32(0), i32.add(get(ptr), c32(4)), i32.sub(get(n), c32(4))),
-      call(mac, get(key), get(sq), get(ptr), get(n), i32.add(get(ptr), get(n))),
+      wipe(BLOCK, 64),
+      small === undefined
+        ? large
+        : if_(
+            isSmall(n),
+            [
+              // The same bytes from one four-block pass: payload XORed with blocks 1–3, then the
+              // tag under block 0's first 32 bytes over the encrypted length and payload.
+              call(small.keystream, get(key), get(sq)),
+              call(small.xorRest, get(ptr), get(n)),
+              call(poly1305, c32(KEYSTREAM4), get(ptr), get(n), i32.add(get(ptr), get(n))),
+              wipe(KEYSTREAM4, 256),
+            ],
+            [large],
+          ),
     );
   }
 
@@ -346,10 +431,30 @@ export function buildModule(simd: boolean): Uint8Array {
   const open = m.func([I32, I32, I32, I32], I32, 'open');
   {
     const [key, sq, ptr, n] = open.params as [Local, Local, Local, Local];
-    open.body = seq(
+    const ok = open.local(I32);
+    const large = seq(
       if_(i32.eqz(call(verify, get(key), get(sq), get(ptr), get(n))), [ret(c32(0))]),
       call(xor, get(key), c32(0), nonceWord(sq), c32(1), c32(0), i32.add(get(ptr), c32(4)), i32.sub(get(n), c32(4))),
-      c32(1),
+      ret(c32(1)),
+    );
+    open.body = seq(
+      small === undefined
+        ? large
+        : if_(
+            isSmall(n),
+            [
+              // One four-block pass: the tag checked under block 0's key (in constant time, as
+              // verify does), then, only if it matches, the payload XORed with blocks 1–3.
+              call(small.keystream, get(key), get(sq)),
+              call(poly1305, c32(KEYSTREAM4), get(ptr), get(n), c32(TAG)),
+              set(ok, call(small.tagMatches, i32.add(get(ptr), get(n)))),
+              if_(get(ok), [call(small.xorRest, get(ptr), get(n))]),
+              wipe(KEYSTREAM4, 256),
+              ret(get(ok)),
+            ],
+            [large],
+          ),
+      c32(0),
     );
   }
 

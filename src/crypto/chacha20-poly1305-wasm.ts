@@ -37,8 +37,13 @@ export const BLOCK = 64;
 export const PAD = 128;
 /** A computed tag, for comparison; zeroed after each use. */
 export const TAG = 144;
+/**
+ * K_2's keystream blocks 0–3 of one small packet (SIMD module: the Poly1305 key and the payload's
+ * first three blocks in one four-block pass); zeroed after each use.
+ */
+export const KEYSTREAM4 = 256;
 /** The ciphers' keys: one 64-byte slot each (K_2 then K_1, as the KDF gives them). */
-export const KEY_SLOTS = 256;
+export const KEY_SLOTS = 512;
 /** Key slots per instance; more live ciphers than this get a further instance. */
 export const SLOT_COUNT = 512;
 /** Packets are copied here (memory grows to fit the largest). */
