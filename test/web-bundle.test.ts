@@ -61,8 +61,10 @@ it('pure-ssh/web bundles for browsers without Node built-ins or polyfills; size 
   // measured 102.83 -> 103.27 KiB; 104 KiB for the checks of windowAutoTune and the budget's
   // limit (a bad value is an error naming it, never a silent default), the budget given back at
   // the server's EOF and output chunks that start at 16 KiB (idle connections 6x smaller):
-  // measured 103.66 KiB).
-  expect(gz).toBeLessThan(104);
+  // measured 103.66 KiB; 104.5 KiB for the SIMD module's small-packet path, one four-block pass
+  // per packet of a request/response protocol instead of three or four scalar blocks, ~1.4k of
+  // the module's bytes for ~15% of the CLI's CPU per pgbench transaction: measured 104.21 KiB).
+  expect(gz).toBeLessThan(104.5);
 });
 
 it('compression is opt-in: pako is absent from the default bundle and comes with pure-ssh/compress-zlib', async () => {

@@ -38,8 +38,15 @@ export const PAD = 128;
 /** A computed tag, for comparison; zeroed after each use. */
 export const TAG = 144;
 /**
- * K_2's keystream blocks 0–3 of one small packet (SIMD module: the Poly1305 key and the payload's
- * first three blocks in one four-block pass); zeroed after each use.
+ * SIMD module: the key slot and sequence number (two 32-bit words) whose keystream
+ * `lengthKeystream` kept in {@link KEYSTREAM4} for the packet's `open`; zero when none is kept.
+ */
+export const KEYSTREAM4_FOR = 160;
+/**
+ * SIMD module: the four keystream blocks of one small packet (the Poly1305 key, the payload's
+ * first blocks, and K_1's length mask where it fits), from one four-block pass; zeroed after each
+ * use, except that a receiver's `lengthKeystream` keeps them for the packet's `open` (see
+ * {@link KEYSTREAM4_FOR}).
  */
 export const KEYSTREAM4 = 256;
 /** The ciphers' keys: one 64-byte slot each (K_2 then K_1, as the KDF gives them). */
@@ -149,6 +156,8 @@ class SharedInstance {
   /** Zero the slot and the packet area, and make the slot free. */
   release(slot: number): void {
     this.mem.fill(0, slot, slot + 64);
+    // A keystream kept for a packet not opened (the area then holds nothing, as its tag says).
+    this.mem.fill(0, KEYSTREAM4_FOR, KEYSTREAM4 + 256);
     this.mem.fill(0, PACKET, PACKET + this.used);
     this.used = 0;
     this.free.push(slot);
