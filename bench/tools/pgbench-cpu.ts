@@ -23,7 +23,8 @@
  * N costliest functions (exclusive instructions per transaction).
  *
  * `--window S` (with `--callgrind N`): the counted run is one long `pgbench -T` on the same four
- * connections instead, instrumented for S seconds once `--skip` seconds (default 15) have passed,
+ * connections instead, instrumented for S seconds once `--skip` seconds (default 15) have passed
+ * and 4,000 transactions are done,
  * so that the re-optimizations that follow each pgbench run's new connections (a few deopts
  * on code paths the first connections' setup never took) fall outside the window; transactions
  * are those pgbench's per-transaction log (`-l`) shows completed inside the window.
@@ -34,7 +35,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startSshd } from '../../test/harness/sshd.js';
 import { freePort } from '../../test/harness/net.js';
-import { runPgTool } from '../../test/postgres-helpers.js';
+import { pgEnv, runPgTool } from '../../test/postgres-helpers.js';
 import { ALGORITHM_SETS, BENCH_SSHD_CONFIG, loginOf, type LoginSpec } from '../config.js';
 import { preparePgbench } from '../pgbench.js';
 import { connectLocal } from '../scenarios.js';
@@ -181,14 +182,28 @@ async function main(): Promise<void> {
             if (o.window > 0) {
               const logs = join(work, `${v.name}-${r}-log`);
               mkdirSync(logs);
-              const long = [...common.slice(0, -2), '-T', String(o.skip + o.window + 5), '-l', '--log-prefix', join(logs, 'pgbench')];
-              const run = runPgTool(pg.pg, 'pgbench', long, target, { timeoutMs: (o.skip + o.window) * 1000 + 600_000 });
-              await new Promise((res) => setTimeout(res, o.skip * 1000));
+              const long = [...common.slice(0, -2), '-T', String(o.skip + o.window + 130), '-l', '--log-prefix', join(logs, 'pgbench')];
+              // Spawned here, not with runPgTool: it is stopped 5 s after the window (by then its
+              // buffered log has written every transaction of the window).
+              const bench = spawn(join(pg.pg.binDir, 'pgbench'), long, { env: pgEnv(target), stdio: 'ignore' });
+              const run = new Promise((res) => bench.once('exit', res));
+              // At least --skip seconds, and until 4,000 transactions are logged (pgbench's log is
+              // buffered: a lower bound): on a loaded machine the re-optimizations take longer.
+              const started = Date.now();
+              for (;;) {
+                await new Promise((res) => setTimeout(res, 500));
+                if (Date.now() - started < o.skip * 1000) continue;
+                let lines = 0;
+                for (const f of readdirSync(logs)) lines += readFileSync(join(logs, f), 'utf8').split('\n').length - 1;
+                if (lines >= 4000 || Date.now() - started > (o.skip + 120) * 1000) break;
+              }
               execFileSync('callgrind_control', ['-i', 'on', String(child.pid)], { stdio: 'ignore' });
               const on = Date.now() * 1000;
               await new Promise((res) => setTimeout(res, o.window * 1000));
               execFileSync('callgrind_control', ['-i', 'off', String(child.pid)], { stdio: 'ignore' });
               const off = Date.now() * 1000;
+              await new Promise((res) => setTimeout(res, 5000));
+              bench.kill('SIGTERM');
               await run;
               // Each line: client_id transaction_no latency_us script_no epoch_s epoch_us (completion).
               for (const f of readdirSync(logs)) {
