@@ -19,7 +19,7 @@ import { connect, type SshClient } from '../src/index.js';
 import { nodeCryptoProvider } from '../src/node/crypto-provider.js';
 import * as release from '../src/node/array-buffer-release.js';
 import { takeTransfer } from '../src/node/v8-gc.js';
-import { markingExclusivePayloads, takeExclusive } from '../src/transport/exclusive-payload.js';
+import { EXCLUSIVE_MIN_BYTES, markingExclusivePayloads, takeExclusive } from '../src/transport/exclusive-payload.js';
 import { cliEnv, describeInteropWithHome, processHome } from './harness/home.js';
 import { deterministicStream, freePort, startSinkServer, startSourceServer, type SinkServer, type SourceServer } from './harness/net.js';
 import { startSshd, type SshdHandle } from './harness/sshd.js';
@@ -138,6 +138,10 @@ describe('which buffers are detached (issue 14)', () => {
         // Every large packet's buffer was freed (OpenSSL's result, or aes128-ctr's own copy).
         expect(marked.length).toBeGreaterThanOrEqual(5);
         for (const c of r.chunks) if (c.length >= 4096) expect(c.marked).toBe(true);
+        // Small payloads are never marked or taken (not even aes128-ctr's own copies): no
+        // bookkeeping on the per-message path of a request/response protocol.
+        expect(r.chunks.some((c) => c.length < EXCLUSIVE_MIN_BYTES)).toBe(true);
+        for (const c of r.chunks) if (c.length < EXCLUSIVE_MIN_BYTES) expect(c.marked).toBe(false);
         for (const c of marked) {
           expect(c.buffer.byteLength).toBe(0); // detached
           expect(c.view.length).toBe(0);

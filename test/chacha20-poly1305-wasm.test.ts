@@ -12,8 +12,8 @@ import { chacha20orig } from '@noble/ciphers/chacha.js';
 import { poly1305 } from '@noble/ciphers/_poly1305.js';
 import { describe, expect, it } from 'vitest';
 import { ChaCha20Poly1305Cipher } from '../src/cipher/chacha20-poly1305.js';
-import { compileModule, KEY_SLOTS, moduleBytes, PACKET, SLOT_COUNT, WasmChaChaPoly, wasmChaChaPolyModule, withWasm, type WasmModule } from '../src/crypto/chacha20-poly1305-wasm.js';
-import { buildModule } from '../src/crypto/chacha20-poly1305-wasm-module.js';
+import { BLOCK, compileModule, KEY_SLOTS, KEYSTREAM4, KEYSTREAM4_FOR, moduleBytes, PACKET, PAD, SLOT_COUNT, TAG, WasmChaChaPoly, wasmChaChaPolyModule, withWasm, type WasmModule } from '../src/crypto/chacha20-poly1305-wasm.js';
+import { buildModule, SMALL_REST } from '../src/crypto/chacha20-poly1305-wasm-module.js';
 import { bytesFile } from '../scripts/gen-wasm.js';
 import { pureTsCryptoProvider } from '../src/crypto/pure.js';
 import { openssl } from './harness/chacha20-reference.js';
@@ -181,6 +181,91 @@ for (const [label, simd] of [['without SIMD', false], ['SIMD', true]] as const) 
         wasm.mac(seq, c, off, 4 + len);
         expect(toHex(c)).toBe(toHex(sealed));
       }
+    });
+
+    it('around the limit of the small packets\' four-block pass, every length seals as the TypeScript cipher does and opens; no keystream, block or tag is left in memory, failed opens included', () => {
+      const key = rand(64);
+      const wasm = new WasmChaChaPoly(module(simd), key);
+      const ts = new ChaCha20Poly1305Cipher(key, pureTsCryptoProvider);
+      const scratchZero = (): void => {
+        const mem = wasm.memory();
+        for (const [at, n] of [[BLOCK, 64], [PAD, 16], [TAG, 16], [KEYSTREAM4, 256]] as const) expect(mem.subarray(at, at + n).every((b) => b === 0)).toBe(true);
+      };
+      for (let len = SMALL_REST - 70; len <= SMALL_REST + 70; len++) {
+        const seq = randomInt(0, 2 ** 32);
+        const off = len % 5;
+        const plain = rand(4 + len);
+        const a = new Uint8Array(off + 4 + len + 16 + 3);
+        a.set(plain, off);
+        const b = a.slice();
+        wasm.seal(seq, a, off, len);
+        scratchZero();
+        ts.seal(seq, b, off, len);
+        expect(toHex(a)).toBe(toHex(b));
+        expect(wasm.open(seq, a, off, len)).toBe(true);
+        scratchZero();
+        expect(toHex(wasm.plaintext(len))).toBe(toHex(plain.subarray(4)));
+        const bad = a.slice();
+        bad[off + 4 + randomInt(0, len + 16)]! ^= 1 << randomInt(0, 8);
+        expect(wasm.open(seq, bad, off, len)).toBe(false);
+        scratchZero();
+        expect(toHex(wasm.memory().subarray(PACKET, PACKET + 4 + len + 16))).toBe(toHex(bad.subarray(off, off + 4 + len + 16)));
+      }
+      wasm.dispose();
+    });
+
+    it('a receiver\'s length keystream then its open, with other calls in between (another cipher sealing, another seq, a large packet), all stay right; nothing kept after the open or a dispose', () => {
+      const key = rand(64);
+      const rx = new WasmChaChaPoly(module(simd), key);
+      const tx = new WasmChaChaPoly(module(simd), rand(64));
+      const ts = new ChaCha20Poly1305Cipher(key, pureTsCryptoProvider);
+      const sealed = (seq: number, len: number): { buf: Uint8Array; plain: Uint8Array } => {
+        const plain = rand(4 + len);
+        new DataView(plain.buffer).setUint32(0, len);
+        const buf = new Uint8Array(4 + len + 16);
+        buf.set(plain);
+        ts.seal(seq, buf, 0, len);
+        return { buf, plain };
+      };
+      const kept = (): boolean => !rx.memory().subarray(KEYSTREAM4_FOR, KEYSTREAM4 + 256).every((b) => b === 0);
+      // As ChaCha20Poly1305Cipher.decryptLength: keystream byte i masks byte i of the big-endian length.
+      const lengthOf = (seq: number, buf: Uint8Array): number => {
+        const ks = rx.lengthKeystream(seq);
+        return (((buf[0]! ^ (ks & 0xff)) << 24) | ((buf[1]! ^ ((ks >>> 8) & 0xff)) << 16) | ((buf[2]! ^ ((ks >>> 16) & 0xff)) << 8) | (buf[3]! ^ (ks >>> 24))) >>> 0;
+      };
+      const between: ((seq: number) => void)[] = [
+        () => {},
+        () => tx.seal(1, new Uint8Array(4 + 60 + 16), 0, 60),
+        (seq) => rx.lengthKeystream(seq + 1),
+        () => tx.seal(2, new Uint8Array(4 + 3000 + 16), 0, 3000),
+        () => rx.verify(7, new Uint8Array(4 + 40 + 16), 0, 4 + 40),
+      ];
+      let seq = 100;
+      for (const len of [8, 60, 124, 125, 130, 180, 190, 500]) {
+        for (const step of between) {
+          seq++;
+          const { buf, plain } = sealed(seq, len);
+          expect(lengthOf(seq, buf)).toBe(len);
+          step(seq);
+          expect(rx.open(seq, buf, 0, len)).toBe(true);
+          expect(toHex(rx.plaintext(len))).toBe(toHex(plain.subarray(4)));
+          expect(kept()).toBe(false);
+          // A bad tag after the length: refused, nothing decrypted, nothing kept.
+          seq++;
+          const bad = sealed(seq, len).buf;
+          expect(lengthOf(seq, bad)).toBe(len);
+          bad[4 + len + 3]! ^= 0x40;
+          expect(rx.open(seq, bad, 0, len)).toBe(false);
+          expect(toHex(rx.memory().subarray(PACKET, PACKET + 4 + len + 16))).toBe(toHex(bad));
+          expect(kept()).toBe(false);
+        }
+      }
+      // Kept for a packet never opened: gone with the cipher.
+      rx.lengthKeystream(5);
+      if (simd) expect(kept()).toBe(true);
+      rx.dispose();
+      expect(tx.memory().subarray(KEYSTREAM4_FOR, KEYSTREAM4 + 256).every((b) => b === 0)).toBe(true);
+      tx.dispose();
     });
 
     it('grows its memory for packets beyond the first page (256 KiB + a tail)', () => {

@@ -20,7 +20,7 @@
  * `--variant NAME=DIR:--flag,--flag` passes node flags before the CLI (e.g. `--no-liftoff`).
  */
 import { execFileSync, fork, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Socket } from 'node:net';
@@ -29,6 +29,7 @@ import { freePort } from '../../test/harness/net.js';
 import { ALGORITHM_SETS, BENCH_SSHD_CONFIG, loginOf, type EndpointsReady, type LoginSpec } from '../config.js';
 import { connectLocal, echoExchange } from '../scenarios.js';
 import { tunnelCommand, TOOL_DIR } from '../tunnels.js';
+import { topFunctions } from './callgrind-top.js';
 
 interface Options {
   /** `NAME=DIR`, or `NAME=DIR:--flag,--flag` to pass node flags before the CLI (as cold-curve.ts). */
@@ -96,40 +97,6 @@ function totalIr(file: string): number {
   const m = /^totals:\s+(\d+)/m.exec(readFileSync(file, 'utf8'));
   if (!m) throw new Error(`no totals in ${file}`);
   return Number(m[1]);
-}
-
-/** callgrind_annotate's exclusive list, JIT addresses named from /tmp/perf-PID.map. */
-function topFunctions(file: string, pid: number, n: number, per: number): string[] {
-  const text = execFileSync('callgrind_annotate', ['--threshold=100', file], { encoding: 'utf8', maxBuffer: 64 << 20 });
-  const mapFile = `/tmp/perf-${pid}.map`;
-  const map: { start: number; end: number; name: string }[] = [];
-  if (existsSync(mapFile)) {
-    for (const line of readFileSync(mapFile, 'utf8').split('\n')) {
-      const m = /^([0-9a-f]+) ([0-9a-f]+) (.*)$/.exec(line);
-      if (m) map.push({ start: parseInt(m[1]!, 16), end: parseInt(m[1]!, 16) + parseInt(m[2]!, 16), name: m[3]! });
-    }
-  }
-  const byName = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    const m = /^\s*([\d,]+)\s+\([^)]*\)\s+(.*)$/.exec(line) ?? /^\s*([\d,]+)\s+(\S.*)$/.exec(line);
-    if (!m) continue;
-    const ir = Number(m[1]!.replace(/,/g, ''));
-    let name = m[2]!.trim();
-    if (/PROGRAM TOTALS/.test(name)) continue;
-    const addr = /0x([0-9a-f]+)/.exec(name);
-    if (addr && map.length > 0) {
-      const a = parseInt(addr[1]!, 16);
-      // The last mapping wins: V8 may reuse code space.
-      let found: string | undefined;
-      for (const e of map) if (a >= e.start && a < e.end) found = e.name;
-      if (found) name = found;
-    }
-    byName.set(name, (byName.get(name) ?? 0) + ir);
-  }
-  return [...byName.entries()]
-    .sort((a, b) => b[1] - a[1])
-    .slice(0, n)
-    .map(([name, ir]) => `${(ir / per).toFixed(0).padStart(7)}  ${name.slice(0, 150)}`);
 }
 
 /** Reads the bulk source's stream through the tunnel to its end; returns the bytes. */

@@ -19,27 +19,36 @@
  * is user-space instructions per transaction over `pgbench -S -c 4 -j 2 -t N` (after a warm-up
  * of the same size; the four connections' opens are counted too), deterministic enough to
  * compare builds on a loaded machine. The main thread's share is printed apart: V8 compiles on
- * worker threads, an amount that varies from run to run.
+ * worker threads, an amount that varies from run to run. `--top N` also lists the main thread's
+ * N costliest functions (exclusive instructions per transaction).
+ *
+ * `--window S` (with `--callgrind N`): the counted run is one long `pgbench -T` on the same four
+ * connections instead, instrumented for S seconds once `--skip` seconds (default 15) have passed
+ * and 4,000 transactions are done,
+ * so that the re-optimizations that follow each pgbench run's new connections (a few deopts
+ * on code paths the first connections' setup never took) fall outside the window; transactions
+ * are those pgbench's per-transaction log (`-l`) shows completed inside the window.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startSshd } from '../../test/harness/sshd.js';
 import { freePort } from '../../test/harness/net.js';
-import { runPgTool } from '../../test/postgres-helpers.js';
+import { pgEnv, runPgTool } from '../../test/postgres-helpers.js';
 import { ALGORITHM_SETS, BENCH_SSHD_CONFIG, loginOf, type LoginSpec } from '../config.js';
 import { preparePgbench } from '../pgbench.js';
 import { connectLocal } from '../scenarios.js';
 import { tunnelCommand } from '../tunnels.js';
+import { topFunctions } from './callgrind-top.js';
 
 interface Variant {
   name: string;
   dir?: string;
 }
 
-function parseArgs(argv: string[]): { variants: Variant[]; rounds: number; seconds: number; callgrind: number; syscalls: boolean } {
-  const o = { variants: [] as Variant[], rounds: 5, seconds: 5, callgrind: 0, syscalls: false };
+function parseArgs(argv: string[]): { variants: Variant[]; rounds: number; seconds: number; callgrind: number; top: number; window: number; skip: number; syscalls: boolean } {
+  const o = { variants: [] as Variant[], rounds: 5, seconds: 5, callgrind: 0, top: 0, window: 0, skip: 15, syscalls: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--syscalls') {
@@ -57,6 +66,9 @@ function parseArgs(argv: string[]): { variants: Variant[]; rounds: number; secon
     } else if (a === '--rounds') o.rounds = Number(v);
     else if (a === '--seconds') o.seconds = Number(v);
     else if (a === '--callgrind') o.callgrind = Number(v);
+    else if (a === '--top') o.top = Number(v);
+    else if (a === '--window') o.window = Number(v);
+    else if (a === '--skip') o.skip = Number(v);
     else throw new Error(`unknown option ${a}`);
   }
   if (o.variants.length === 0) throw new Error('give at least one --variant');
@@ -161,14 +173,53 @@ async function main(): Promise<void> {
           const out = join(work, `${v.name}-${r}.callgrind`);
           const args = ['--tool=callgrind', '--instr-atstart=no', '--separate-threads=yes', `--callgrind-out-file=${out}`, process.execPath, '--perf-basic-prof', join(v.dir, 'dist', 'node', 'cli-bin.cjs'), ...base.args.slice(base.args.indexOf('-N'))];
           const child = spawn('valgrind', args, { stdio: 'ignore', env: base.env });
+          let counted = 0;
           try {
             (await connectLocal(port, 180_000)).destroy();
             const common = ['-S', '-c', '4', '-j', '2', '-n', '-h', '127.0.0.1', '-p', String(port), '-t', String(o.callgrind)];
             const target = { host: '127.0.0.1', port };
             await runPgTool(pg.pg, 'pgbench', common, target, { timeoutMs: 600_000 });
-            execFileSync('callgrind_control', ['-i', 'on', String(child.pid)], { stdio: 'ignore' });
-            await runPgTool(pg.pg, 'pgbench', common, target, { timeoutMs: 600_000 });
-            execFileSync('callgrind_control', ['-i', 'off', String(child.pid)], { stdio: 'ignore' });
+            if (o.window > 0) {
+              const logs = join(work, `${v.name}-${r}-log`);
+              mkdirSync(logs);
+              const long = [...common.slice(0, -2), '-T', String(o.skip + o.window + 130), '-l', '--log-prefix', join(logs, 'pgbench')];
+              // Spawned here, not with runPgTool: it is stopped 5 s after the window (by then its
+              // buffered log has written every transaction of the window).
+              const bench = spawn(join(pg.pg.binDir, 'pgbench'), long, { env: pgEnv(target), stdio: 'ignore' });
+              const run = new Promise((res) => bench.once('exit', res));
+              // At least --skip seconds, and until 4,000 transactions are logged (pgbench's log is
+              // buffered: a lower bound): on a loaded machine the re-optimizations take longer.
+              const started = Date.now();
+              for (;;) {
+                await new Promise((res) => setTimeout(res, 500));
+                if (Date.now() - started < o.skip * 1000) continue;
+                let lines = 0;
+                for (const f of readdirSync(logs)) lines += readFileSync(join(logs, f), 'utf8').split('\n').length - 1;
+                if (lines >= 4000 || Date.now() - started > (o.skip + 120) * 1000) break;
+              }
+              execFileSync('callgrind_control', ['-i', 'on', String(child.pid)], { stdio: 'ignore' });
+              const on = Date.now() * 1000;
+              await new Promise((res) => setTimeout(res, o.window * 1000));
+              execFileSync('callgrind_control', ['-i', 'off', String(child.pid)], { stdio: 'ignore' });
+              const off = Date.now() * 1000;
+              await new Promise((res) => setTimeout(res, 5000));
+              bench.kill('SIGTERM');
+              await run;
+              // Each line: client_id transaction_no latency_us script_no epoch_s epoch_us (completion).
+              for (const f of readdirSync(logs)) {
+                for (const line of readFileSync(join(logs, f), 'utf8').split('\n')) {
+                  const x = line.split(' ');
+                  if (x.length < 6) continue;
+                  const t = Number(x[4]) * 1e6 + Number(x[5]);
+                  if (t >= on && t < off) counted++;
+                }
+              }
+            } else {
+              execFileSync('callgrind_control', ['-i', 'on', String(child.pid)], { stdio: 'ignore' });
+              await runPgTool(pg.pg, 'pgbench', common, target, { timeoutMs: 600_000 });
+              execFileSync('callgrind_control', ['-i', 'off', String(child.pid)], { stdio: 'ignore' });
+              counted = 4 * o.callgrind;
+            }
           } finally {
             child.kill('SIGTERM');
             await new Promise((res) => (child.exitCode !== null ? res(undefined) : child.once('exit', res)));
@@ -184,8 +235,9 @@ async function main(): Promise<void> {
             total += t;
             if (f.endsWith('-01')) main = t;
           }
-          const per = (x: number): string => (x / (4 * o.callgrind)).toFixed(0);
-          console.log(`${v.name} round ${r}: ${per(total)} Ir per transaction, main thread ${per(main)} (${out}-*)`);
+          const per = (x: number): string => (x / counted).toFixed(0);
+          console.log(`${v.name} round ${r}: ${per(total)} Ir per transaction, main thread ${per(main)} (${counted} transactions; ${out}-*)`);
+          if (o.top > 0) for (const l of topFunctions(`${out}-01`, child.pid!, o.top, counted)) console.log(l);
         }
       }
       return;

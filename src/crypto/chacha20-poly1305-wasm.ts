@@ -37,8 +37,20 @@ export const BLOCK = 64;
 export const PAD = 128;
 /** A computed tag, for comparison; zeroed after each use. */
 export const TAG = 144;
+/**
+ * SIMD module: the key slot and sequence number (two 32-bit words) whose keystream
+ * `lengthKeystream` kept in {@link KEYSTREAM4} for the packet's `open`; zero when none is kept.
+ */
+export const KEYSTREAM4_FOR = 160;
+/**
+ * SIMD module: the four keystream blocks of one small packet (the Poly1305 key, the payload's
+ * first blocks, and K_1's length mask where it fits), from one four-block pass; zeroed after each
+ * use, except that a receiver's `lengthKeystream` keeps them for the packet's `open` (see
+ * {@link KEYSTREAM4_FOR}).
+ */
+export const KEYSTREAM4 = 256;
 /** The ciphers' keys: one 64-byte slot each (K_2 then K_1, as the KDF gives them). */
-export const KEY_SLOTS = 256;
+export const KEY_SLOTS = 512;
 /** Key slots per instance; more live ciphers than this get a further instance. */
 export const SLOT_COUNT = 512;
 /** Packets are copied here (memory grows to fit the largest). */
@@ -144,6 +156,8 @@ class SharedInstance {
   /** Zero the slot and the packet area, and make the slot free. */
   release(slot: number): void {
     this.mem.fill(0, slot, slot + 64);
+    // A keystream kept for a packet not opened (the area then holds nothing, as its tag says).
+    this.mem.fill(0, KEYSTREAM4_FOR, KEYSTREAM4 + 256);
     this.mem.fill(0, PACKET, PACKET + this.used);
     this.used = 0;
     this.free.push(slot);

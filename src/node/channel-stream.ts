@@ -13,6 +13,8 @@ export interface ChannelHost {
   channelEnd(channel: number): void;
   channelClose(channel: number): void;
   channelConsumed(channel: number, n: number): void;
+  /** Run `fn` at the end of the socket read being handled; false when none is (see SshClient.deferToReadEnd). */
+  deferToReadEnd?(fn: () => void): boolean;
 }
 
 /**
@@ -187,6 +189,14 @@ export class ChannelStream extends Duplex {
   _setDataSink(sink: (chunk: Uint8Array) => void): void {
     this.dataSink = sink;
     this.on('data', sink);
+  }
+
+  /**
+   * @internal `fn` once the SSH socket read that delivered this stream's data is handled
+   * (all its packets), where the connection offers it; false otherwise.
+   */
+  _deferToReadEnd(fn: () => void): boolean {
+    return this.host.deferToReadEnd?.(fn) ?? false;
   }
 
   /** @internal data from the server. */

@@ -613,6 +613,11 @@ export class SshClient extends EventEmitter {
   private turnFlushScheduled = false;
   /** Channel bytes handed to the core since the last socket write. */
   private unflushedChannelBytes = 0;
+  /** A read of the SSH socket is being handled (see {@link deferToReadEnd}). */
+  private reading = false;
+  /** Callbacks for the end of the read being handled: the first {@link readEndCount}. */
+  private readonly readEnd: ((() => void) | undefined)[] = [];
+  private readEndCount = 0;
   private resolveReady!: () => void;
   private rejectReady!: (e: Error) => void;
   private resolveClosed!: (e: SshError | undefined) => void;
@@ -713,8 +718,14 @@ export class SshClient extends EventEmitter {
     this.directWrite = lendsReads ? handleWriterFor(sock as Socket) : undefined;
     const onRead = (d: Uint8Array): void => {
       this.connected = true;
-      this.core.receive(d);
-      this.pump();
+      this.reading = true;
+      try {
+        this.core.receive(d);
+        this.pump();
+      } finally {
+        this.reading = false;
+        if (this.readEndCount > 0) this.runReadEnd();
+      }
     };
     if (!lentReads) sock.on('data', onRead);
     sock.on('drain', () => {
@@ -969,6 +980,33 @@ export class SshClient extends EventEmitter {
     this.core.channelConsumed(channel, n);
     if (!this.pumping) this.pump();
   }
+  /**
+   * @internal Run `fn` once the socket read being handled now is done (its packets decrypted and
+   * their events delivered), before the task's microtasks: false when no read is being handled
+   * (the caller then waits for the end of its task itself). The local forwarders gather a read's
+   * data for one local socket this way (forward.ts pipeFromChannel): one callback per read
+   * instead of a promise reaction per channel and read (~700 instructions each in callgrind of
+   * `pgbench -S -c 4` through -L).
+   */
+  deferToReadEnd(fn: () => void): boolean {
+    if (!this.reading) return false;
+    this.readEnd[this.readEndCount++] = fn;
+    return true;
+  }
+
+  /** The callbacks {@link deferToReadEnd} took, in order; those they defer in turn wait for a later read's end or their task's. */
+  private runReadEnd(): void {
+    const q = this.readEnd;
+    const n = this.readEndCount;
+    this.readEndCount = 0;
+    try {
+      for (let i = 0; i < n; i++) q[i]!();
+    } finally {
+      // Not `q.length = 0`: that frees the array's backing store, which the next read allocates again.
+      q.fill(undefined, 0, n);
+    }
+  }
+
   /** @internal for -v logs of the forwarder. */
   log(message: string, level?: 2 | 3): void {
     if (level) this.options.debug?.(message, level);

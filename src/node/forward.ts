@@ -241,10 +241,11 @@ const TASK_END = Promise.resolve();
  * (forward-dynamic.ts, forward-remote.ts): the channel's data is counted in `counters.bytesIn`.
  */
 export function pipeFromChannel(from: ChannelStream, to: Socket, counters: ForwardCounters): () => void {
-  // A task's chunks leave together when the task ends: one write per socket read, as ssh(1)
-  // writes a channel's output once per pass of its loop (a 256 MiB download made ~1.7 local
-  // writes per read when the first chunk went out alone). The microtask runs as soon as the
-  // read's packets are handled, so a lone small message is not held back. The first chunk of a
+  // A read's chunks leave together once all its packets are handled (the SshClient calls back at
+  // the end of the read; elsewhere, a microtask at the end of the task): one write per socket
+  // read, as ssh(1) writes a channel's output once per pass of its loop (a 256 MiB download made
+  // ~1.7 local writes per read when the first chunk went out alone). A lone small message is not
+  // held back. The first chunk of a
   // task waits on its own and goes out with a plain write (a request/response protocol's usual
   // case: one message per read); a second one corks the socket, so that all go in one writev.
   let held: Uint8Array | undefined;
@@ -345,8 +346,10 @@ export function pipeFromChannel(from: ChannelStream, to: Socket, counters: Forwa
     if (!scheduled) {
       scheduled = true;
       held = chunk;
-      // A reaction on a settled promise: a microtask without queueMicrotask's AsyncResource.
-      void TASK_END.then(endTask);
+      // At the end of the SSH socket read that brought the chunk (all its packets handled), or
+      // else of the task: a reaction on a settled promise, a microtask without
+      // queueMicrotask's AsyncResource.
+      if (!from._deferToReadEnd(endTask)) void TASK_END.then(endTask);
       return;
     }
     if (held !== undefined) {
