@@ -1,11 +1,14 @@
 /**
  * A channel stream when its connection goes (`ssh.close()`, or the connection lost): a stream
- * whose reader already had 'end' and with no write waiting loses nothing, so it closes without
- * 'error' (an 'error' no one listens to would crash the process of a reader that was done);
- * anything cut off (unread data, the server's data not ended, a write waiting for window) still
- * gets the error. Against sshd 9.2 for the caller's close(), and on the stream alone for the
+ * with no write waiting whose reader already had 'end', or which the caller's own close() ended
+ * with nothing received and unread, loses nothing, so it closes without 'error' (an 'error' no
+ * one listens to would crash the process of a reader, as with the README's example); anything
+ * cut off (unread data, a write waiting for window, the server's data not ended when the
+ * connection is lost) still gets the error. Against sshd 9.2 for the caller's close(), and on the stream alone for the
  * cases a server cannot be made to produce on cue.
  */
+import net from 'node:net';
+import { finished as stream_finished } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type SshClient } from '../src/index.js';
 import { SshError } from '../src/errors.js';
@@ -36,7 +39,10 @@ function stream(channelWrite: ChannelHost['channelWrite'] = () => true) {
   return s;
 }
 
-const lost = () => new SshError('ERR_CONNECTION_CLOSED', 'the connection was closed');
+/** The caller's own close() (client-core.ts: ERR_CONNECTION_CLOSED). */
+const closedByCaller = () => new SshError('ERR_CONNECTION_CLOSED', 'the connection was closed');
+/** The connection lost under the caller (the socket went, a bad MAC, ...). */
+const lost = () => new SshError('ERR_CONNECTION_LOST', 'the connection was lost');
 
 describe('ChannelStream when the connection goes', () => {
   it('read to its end, nothing waiting to be written: closes without an error', async () => {
@@ -53,7 +59,7 @@ describe('ChannelStream when the connection goes', () => {
     expect(s.destroyed).toBe(true);
   });
 
-  it('the server\'s data not ended: the error is emitted', async () => {
+  it('connection lost with the server\'s data not ended: the error is emitted', async () => {
     const s = stream();
     const errors = recordErrors(s);
     s.on('data', () => {});
@@ -61,7 +67,7 @@ describe('ChannelStream when the connection goes', () => {
     await tick();
     s._closed(lost());
     await tick();
-    expect(errors.map((e) => (e as SshError).code)).toEqual(['ERR_CONNECTION_CLOSED']);
+    expect(errors.map((e) => (e as SshError).code)).toEqual(['ERR_CONNECTION_LOST']);
   });
 
   it('EOF received but not yet read (paused reader): the error is emitted', async () => {
@@ -74,6 +80,41 @@ describe('ChannelStream when the connection goes', () => {
     s._closed(lost());
     await tick();
     expect(s.readableEnded).toBe(false);
+    expect(errors.map((e) => (e as SshError).code)).toEqual(['ERR_CONNECTION_LOST']);
+  });
+
+  it('closed by the caller with nothing received and unread: closes without an error, as a premature close', async () => {
+    const s = stream();
+    const errors = recordErrors(s);
+    s.on('data', () => {});
+    s._data(new Uint8Array([1]));
+    await tick();
+    const finished = new Promise<unknown>((r) => stream_finished(s, (err) => r(err)));
+    s._closed(closedByCaller());
+    expect(((await finished) as { code?: string })?.code).toBe('ERR_STREAM_PREMATURE_CLOSE');
+    expect(errors).toEqual([]);
+    expect(s.destroyed).toBe(true);
+  });
+
+  it('closed by the caller with bytes received and not read (paused reader): the error is emitted', async () => {
+    const s = stream();
+    const errors = recordErrors(s);
+    s.pause();
+    s._data(new Uint8Array([1, 2]));
+    await tick();
+    s._closed(closedByCaller());
+    await tick();
+    expect(errors.map((e) => (e as SshError).code)).toEqual(['ERR_CONNECTION_CLOSED']);
+  });
+
+  it('closed by the caller while a write waits for window: the error is emitted', async () => {
+    const s = stream(() => false);
+    const errors = recordErrors(s);
+    s.on('data', () => {});
+    s.write(new Uint8Array(10));
+    await tick();
+    s._closed(closedByCaller());
+    await tick();
     expect(errors.map((e) => (e as SshError).code)).toEqual(['ERR_CONNECTION_CLOSED']);
   });
 
@@ -87,7 +128,7 @@ describe('ChannelStream when the connection goes', () => {
     await tick();
     s._closed(lost());
     await tick();
-    expect(errors.map((e) => (e as SshError).code)).toEqual(['ERR_CONNECTION_CLOSED']);
+    expect(errors.map((e) => (e as SshError).code)).toEqual(['ERR_CONNECTION_LOST']);
   });
 });
 
@@ -120,14 +161,32 @@ describeInterop('ChannelStream and close() against sshd', () => {
     expect(errors).toEqual([]);
   });
 
-  it('a channel still receiving when ssh.close() comes gets the error', async () => {
+  it('the README\'s example: a channel to a silent target, then ssh.close() with no error listener: closes as a premature close', async () => {
+    ssh = await connect({ host: sshd.host, port: sshd.port, username: sshd.user, privateKey: sshd.clientKey, knownHosts: sshd.knownHostsPath });
+    const silent = net.createServer(() => {});
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    try {
+      const ch = await ssh.openDirectTcpip({ host: '127.0.0.1', port: (silent.address() as net.AddressInfo).port });
+      const errors = recordErrors(ch);
+      const finished = new Promise<unknown>((r) => stream_finished(ch, (err) => r(err)));
+      await ssh.close();
+      expect(((await finished) as { code?: string })?.code).toBe('ERR_STREAM_PREMATURE_CLOSE');
+      expect(errors).toEqual([]);
+    } finally {
+      silent.close();
+    }
+  });
+
+  it('a channel with received bytes not read when ssh.close() comes gets the error', async () => {
     ssh = await connect({ host: sshd.host, port: sshd.port, username: sshd.user, privateKey: sshd.clientKey, knownHosts: sshd.knownHostsPath });
     {
       const ch = await ssh.openDirectTcpip({ host: '127.0.0.1', port: sshd.port, originatorAddress: '127.0.0.1', originatorPort: 4243 });
       const errors = recordErrors(ch);
-      ch.on('data', () => {});
-      // sshd's own banner arrives; its end does not (the server waits for our version line).
-      await new Promise((r) => ch.once('data', r));
+      // sshd's own banner arrives and stays unread (paused); its end does not come (the server
+      // waits for our version line).
+      ch.pause();
+      await new Promise((r) => ch.once('readable', r));
+      expect(ch.readableLength).toBeGreaterThan(0);
       const closed = new Promise((r) => ch.once('close', r));
       await ssh.close();
       await closed;

@@ -237,11 +237,17 @@ export class ChannelStream extends Duplex {
     this.remoteGone = true;
     if (error) {
       // The connection went (closed by the caller, or lost). A stream that loses nothing by it
-      // (its reader already had 'end': all the server sent was read; no write waits) closes
-      // as a finished stream does, without 'error': a reader done with its 'end' need not listen
-      // for errors to survive a later `close()` (Node throws an 'error' no one listens to).
-      // Otherwise the error says what was cut off.
-      if (this.readableEnded && this.writeCallback === undefined && !this.forwardWaiting && this.writableLength === 0) this.destroy();
+      // closes as a destroyed stream does, without 'error' (Node throws an 'error' no one
+      // listens to, so a reader without an error listener would crash the process): no write
+      // waits, and either its reader already had 'end' (all the server sent was read), or the
+      // caller's own `close()` (ERR_CONNECTION_CLOSED, client-core.ts) ended it with nothing
+      // received and unread. A stream cut off that way gets 'close' without 'end', which
+      // stream.finished() and pipeline() report as a premature close, as for net.Socket's
+      // destroy(). Otherwise (bytes received and not read, a write waiting, the connection lost
+      // with the server's data not ended) the error says what was cut off.
+      const nothingWaits = this.writeCallback === undefined && !this.forwardWaiting && this.writableLength === 0;
+      const readDone = this.readableEnded || (error.code === 'ERR_CONNECTION_CLOSED' && this.readableLength === 0);
+      if (nothingWaits && readDone) this.destroy();
       else this.destroy(error);
       return;
     }
