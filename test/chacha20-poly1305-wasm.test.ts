@@ -183,6 +183,27 @@ for (const [label, simd] of [['without SIMD', false], ['SIMD', true]] as const) 
       }
     });
 
+    it('a packet built in the engine\'s memory (stage, sealStaged) seals as seal() does, and leaves only ciphertext there', () => {
+      const key = rand(64);
+      const wasm = new WasmChaChaPoly(module(simd), key);
+      for (let len = 8; len <= 1200; len += len < 300 ? 8 : 104) {
+        const seq = randomInt(0, 2 ** 32);
+        const plain = rand(4 + len);
+        const a = new Uint8Array(3 + 4 + len + 16);
+        a.set(plain, 3);
+        wasm.seal(seq, a, 3, len);
+        const mem = wasm.stage(len);
+        mem.set(plain, wasm.stageAt);
+        const out = new Uint8Array(5 + 4 + len + 16 + 2);
+        wasm.sealStaged(seq, len, out, 5);
+        expect(toHex(out.subarray(5, 5 + 4 + len + 16))).toBe(toHex(a.subarray(3)));
+        expect([...out.subarray(0, 5), ...out.subarray(5 + 4 + len + 16)].every((b) => b === 0)).toBe(true);
+        expect(toHex(wasm.memory().subarray(PACKET, PACKET + 4 + len + 16))).toBe(toHex(a.subarray(3)));
+      }
+      wasm.dispose();
+      expect(() => wasm.stage(8)).toThrow(/disposed/);
+    });
+
     it('around the limit of the small packets\' four-block pass, every length seals as the TypeScript cipher does and opens; no keystream, block or tag is left in memory, failed opens included', () => {
       const key = rand(64);
       const wasm = new WasmChaChaPoly(module(simd), key);

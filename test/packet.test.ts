@@ -6,6 +6,7 @@ import { ProtocolError } from '../src/errors.js';
 import { MAX_PACKET_LENGTH, PacketDecoder, PacketEncoder } from '../src/transport/packet.js';
 import { concatBytes, readUint32, writeUint32 } from '../src/protocol/wire.js';
 import { seededRandom } from './support/fake-server.js';
+import { pureTsCryptoProvider } from '../src/crypto/pure.js';
 
 type CipherKind = 'none' | 'chacha';
 const KEY = new Uint8Array(64).map((_, i) => (i * 37 + 11) & 0xff);
@@ -239,6 +240,40 @@ describe('length checks before allocation (OpenSSH PACKET_MAX_SIZE)', () => {
     pkt[4] = 11;
     dec.push(pkt);
     expect((caught(() => dec.next()) as ProtocolError).code).toBe('ERR_MALFORMED_PACKET');
+  });
+});
+
+describe('chacha20-poly1305 packets built in the WebAssembly engine\'s memory (PacketCipher.stage)', () => {
+  it('every writer puts the same bytes on the wire as the TypeScript cipher, with a decoder on the same module between packets', () => {
+    // The default provider's engine builds small packets in its own memory; the TypeScript-only
+    // provider has no engine, so its packets are built and sealed in the chunk.
+    const staged = new PacketEncoder(seededRandom(5));
+    const plain = new PacketEncoder(seededRandom(5));
+    staged.setCipher(new ChaCha20Poly1305Cipher(KEY));
+    plain.setCipher(new ChaCha20Poly1305Cipher(KEY, pureTsCryptoProvider));
+    expect(new ChaCha20Poly1305Cipher(KEY).stage?.(100)).toBeInstanceOf(Uint8Array);
+    expect(new ChaCha20Poly1305Cipher(KEY, pureTsCryptoProvider).stage?.(100)).toBeUndefined();
+    // A receiver on the engine's shared module opens packets between the sends.
+    const peer = new PacketEncoder(seededRandom(6));
+    peer.setCipher(new ChaCha20Poly1305Cipher(KEY));
+    const dec = new PacketDecoder();
+    dec.setCipher(new ChaCha20Poly1305Cipher(KEY));
+    const data = new Uint8Array(70000).map((_, i) => (i * 13 + 7) & 0xff);
+    const got: Uint8Array[] = [];
+    for (const n of [0, 1, 7, 8, 100, 240, 1000, 4096, 20000, 65536]) {
+      for (const e of [staged, plain]) {
+        e.writePayload(data.subarray(1, 1 + Math.max(1, n)));
+        e.writeParts(Uint8Array.of(94, 0, 0, 0, 3), data, 5, n);
+        e.writeChannelData(3, data, 2, n);
+        e.writeChannelData(3, data.subarray(0, n), 0, n);
+      }
+      peer.writePayload(data.subarray(0, Math.max(1, n)));
+      dec.push(wire(peer));
+      got.push(...drain(dec));
+      expect(Buffer.from(wire(staged)).equals(Buffer.from(wire(plain))), `payloads of ${n}`).toBe(true);
+    }
+    expect(got.length).toBe(10);
+    expect(Buffer.from(got[4]!).equals(Buffer.from(data.subarray(0, 100)))).toBe(true);
   });
 });
 

@@ -65,6 +65,8 @@ export class ChaCha20Poly1305Cipher implements PacketCipher {
 
   /** The provider's engine (one call per packet), when it has one; then there is no header or polyKeyStream (the key stays in the engine). */
   private readonly engine: ChaChaPolyEngine | undefined;
+  /** Where {@link stage}'s memory holds the packet (the engine's). */
+  readonly stageAt: number;
   /** Payload bytes from which {@link main} (native) encrypts and the engine only authenticates. */
   private readonly nativeFrom: number;
 
@@ -79,6 +81,7 @@ export class ChaCha20Poly1305Cipher implements PacketCipher {
       this.header = new ChaCha20(key, 32);
     }
     this.nativeFrom = this.main.nativeFrom ?? Infinity;
+    this.stageAt = this.engine?.stageAt ?? 0;
     // The engine decrypts into its own memory, so its plaintext is copied out to fresh memory anyway.
     this.outOfPlace = this.engine !== undefined || this.main.xorCopy !== undefined;
   }
@@ -134,6 +137,16 @@ export class ChaCha20Poly1305Cipher implements PacketCipher {
     // PROTOCOL.chacha20poly1305: the tag covers the encrypted length and payload, and follows them.
     const words = this.wordsFor(buf, off, end);
     poly1305Into(this.polyKey, 0, buf, off, end, buf, end, words, words === undefined ? undefined : this.views.offsetOf(buf));
+  }
+
+  /** The engine's memory for a packet it seals alone (see PacketCipher.stage); else undefined. */
+  stage(packetLength: number): Uint8Array | undefined {
+    const engine = this.engine;
+    return engine !== undefined && packetLength < this.nativeFrom ? engine.stage(packetLength) : undefined;
+  }
+
+  sealStaged(seq: number, packetLength: number, out: Uint8Array, outOff: number): void {
+    this.engine!.sealStaged(seq, packetLength, out, outOff);
   }
 
   decryptLength(seq: number, buf: Uint8Array, off: number): number {

@@ -38,6 +38,18 @@ export interface PacketCipher {
    */
   seal(seq: number, buf: Uint8Array, off: number, packetLength: number): void;
   /**
+   * Optional, for a cipher that encrypts in memory of its own (chacha20-poly1305's WebAssembly
+   * engine): that memory, for the caller to build the plaintext packet of `packetLength` in at
+   * `at` (length field included) and then call {@link sealStaged}, with no other call to the
+   * cipher between; undefined when this packet goes through {@link seal}. One copy less than
+   * {@link seal}, which copies the packet in and the sealed packet out.
+   */
+  stage?(packetLength: number): Uint8Array | undefined;
+  /** Where {@link stage}'s memory holds the packet. */
+  readonly stageAt?: number;
+  /** Seal the packet {@link stage}d; its ciphertext and tag go to `out[outOff, outOff + 4 + packetLength + macLength)`. */
+  sealStaged?(seq: number, packetLength: number, out: Uint8Array, outOff: number): void;
+  /**
    * Phase 1: the packet_length from the first {@link lengthBytes} bytes at `buf[off]`. A cipher
    * whose length is encrypted with the payload (encrypt-and-MAC) decrypts those bytes in place;
    * the others leave the buffer untouched.

@@ -239,11 +239,36 @@ export class WasmChaChaPoly implements ChaChaPolyEngine {
   /** Encrypt `buf[off, off + 4 + packetLength)` in place and write the tag after it. */
   seal(seq: number, buf: Uint8Array, off: number, packetLength: number): void {
     const n = 4 + packetLength;
+    this.stage(packetLength).set(buf.subarray(off, off + n), PACKET);
+    this.sealStaged(seq, packetLength, buf, off);
+  }
+
+  /** Where a packet is built for {@link sealStaged}: in the instance's memory, at {@link stageAt}. */
+  readonly stageAt = PACKET;
+
+  /**
+   * The instance's memory, with room for a packet of `packetLength` and its tag at
+   * {@link stageAt}, for the caller to write the plaintext packet there (length field included)
+   * and call {@link sealStaged} next, with no other call between. The memory may move at the next
+   * call: the view is for this packet only.
+   */
+  stage(packetLength: number): Uint8Array {
+    if (this.key < 0) throw disposed();
+    const n = 4 + packetLength;
+    const inst = this.inst;
+    return n + 16 <= inst.used && PACKET + n + 16 <= inst.mem.length ? inst.mem : inst.room(n);
+  }
+
+  /**
+   * Encrypt the packet {@link stage}d, write its tag after it, and copy the sealed packet to
+   * `out[outOff, outOff + 4 + packetLength + 16)`. The module's memory keeps only ciphertext.
+   */
+  sealStaged(seq: number, packetLength: number, out: Uint8Array, outOff: number): void {
+    const n = 4 + packetLength;
     const key = this.key;
     if (key < 0) throw disposed();
     const inst = this.inst;
-    const mem = n + 16 <= inst.used && PACKET + n + 16 <= inst.mem.length ? inst.mem : inst.room(n);
-    mem.set(buf.subarray(off, off + n), PACKET);
+    const mem = inst.mem;
     inst.x.seal(key, seq, PACKET, n);
     let sealed = this.sealed;
     if (sealed.length !== n + 16 || this.sealedOf !== mem) {
@@ -251,7 +276,7 @@ export class WasmChaChaPoly implements ChaChaPolyEngine {
       this.sealed = sealed;
       this.sealedOf = mem;
     }
-    buf.set(sealed, off);
+    out.set(sealed, outOff);
   }
 
   /**
@@ -265,7 +290,9 @@ export class WasmChaChaPoly implements ChaChaPolyEngine {
     if (key < 0) throw disposed();
     const inst = this.inst;
     const mem = n + 16 <= inst.used && PACKET + n + 16 <= inst.mem.length ? inst.mem : inst.room(n);
-    mem.set(buf.subarray(off, off + n + 16), PACKET);
+    // A buffer that holds this packet alone (a socket read's, often) is copied as it is: a view
+    // of it would be another typed array per packet.
+    mem.set(off === 0 && buf.length === n + 16 ? buf : buf.subarray(off, off + n + 16), PACKET);
     return inst.x.open(key, seq, PACKET, n) === 1;
   }
 

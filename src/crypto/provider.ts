@@ -152,6 +152,16 @@ export interface ChaChaPolyEngine {
    * when the tag does not match. `buf` is never changed.
    */
   open(seq: number, buf: Uint8Array, off: number, packetLength: number): boolean;
+  /**
+   * Memory to build a packet of `packetLength` in (plaintext, length field included) at
+   * {@link stageAt}, with room for its tag, for {@link sealStaged} next with no other call
+   * between (saves {@link seal}'s copy in). Valid for that packet only.
+   */
+  stage(packetLength: number): Uint8Array;
+  /** Where {@link stage}'s memory holds the packet. */
+  readonly stageAt: number;
+  /** Seal the packet {@link stage}d and copy it with its tag to `out[outOff, outOff + 4 + packetLength + 16)`. */
+  sealStaged(seq: number, packetLength: number, out: Uint8Array, outOff: number): void;
   /** The last {@link open}'s plaintext (`padding_length || payload || padding`), valid until the next call. */
   plaintext(packetLength: number): Uint8Array;
   /** The tag of `buf[off, off + n)` (encrypted length and payload) into `buf[off + n, + 16)`. */

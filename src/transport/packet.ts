@@ -53,6 +53,9 @@ export class PacketEncoder {
   readonly counters: PacketCounters = { packets: 0, bytes: 0 };
   private current: OutputChunk = { bytes: new Uint8Array(FIRST_OUTPUT_CHUNK), views: 0, retired: false };
   private chunk = this.current.bytes;
+  /** Where the packet being written is built (see {@link begin}): the chunk, or the cipher's memory. */
+  private dst = this.chunk;
+  private dstAt = 0;
   private start = 0;
   private used = 0;
   // No queue here is emptied by `length = 0`: that is a V8 runtime call (~400 instructions, seen
@@ -111,7 +114,7 @@ export class PacketEncoder {
     // RFC 4253 §6.2: the payload is compressed before padding, MAC and encryption.
     if (this.deflater) payload = this.deflater.deflate(payload);
     const off = this.begin(payload.length);
-    this.chunk.set(payload, off + 5);
+    this.dst.set(payload, this.dstAt + 5);
     this.finish(off, payload.length);
   }
 
@@ -129,9 +132,10 @@ export class PacketEncoder {
     }
     const payloadLength = head.length + length;
     const off = this.begin(payloadLength);
-    const c = this.chunk;
-    c.set(head, off + 5);
-    c.set(data.subarray(from, from + length), off + 5 + head.length);
+    const c = this.dst;
+    const p = this.dstAt + 5;
+    c.set(head, p);
+    c.set(data.subarray(from, from + length), p + head.length);
     this.finish(off, payloadLength);
   }
 
@@ -150,8 +154,8 @@ export class PacketEncoder {
     }
     const payloadLength = 9 + length;
     const off = this.begin(payloadLength);
-    const c = this.chunk;
-    const p = off + 5;
+    const c = this.dst;
+    const p = this.dstAt + 5;
     c[p] = MSG.CHANNEL_DATA;
     writeUint32(c, p + 1, recipient);
     writeUint32(c, p + 5, length);
@@ -176,9 +180,16 @@ export class PacketEncoder {
     return padding;
   }
 
-  /** Reserve room for a packet; returns its offset in the current chunk. */
+  /**
+   * Reserve room for a packet; returns its offset in the current chunk. The plaintext packet is
+   * built in {@link dst} at {@link dstAt}: there, or in the cipher's own memory when it offers it
+   * for this packet (PacketCipher.stage; {@link finish} then has the cipher copy the sealed packet
+   * to the chunk).
+   */
   private begin(payloadLength: number): number {
-    const total = 4 + 1 + payloadLength + this.paddingFor(payloadLength) + this.cipher.macLength;
+    const cipher = this.cipher;
+    const packetLength = 1 + payloadLength + this.paddingFor(payloadLength);
+    const total = 4 + packetLength + cipher.macLength;
     if (this.used + total > this.chunk.length) {
       this.queueCurrent();
       const old = this.current;
@@ -196,7 +207,16 @@ export class PacketEncoder {
       this.start = 0;
       this.used = 0;
     }
-    return this.used;
+    const off = this.used;
+    const staged = cipher.stage?.(packetLength);
+    if (staged === undefined) {
+      this.dst = this.chunk;
+      this.dstAt = off;
+    } else {
+      this.dst = staged;
+      this.dstAt = cipher.stageAt!;
+    }
+    return off;
   }
 
   /** Move the current chunk's packets not yet queued into {@link full}. */
@@ -218,22 +238,27 @@ export class PacketEncoder {
   }
 
   private finish(off: number, payloadLength: number): void {
-    const c = this.chunk;
+    const c = this.dst;
+    const at = this.dstAt;
     const padding = this.paddingFor(payloadLength);
     const packetLength = 1 + payloadLength + padding;
-    writeUint32(c, off, packetLength);
-    c[off + 4] = padding;
+    writeUint32(c, at, packetLength);
+    c[at + 4] = padding;
     // RFC 4253 §6: random padding; a pool refreshed at each key change keeps this allocation-free.
-    let p = off + 5 + payloadLength;
+    let p = at + 5 + payloadLength;
     const pad = this.pad;
-    let at = this.padPos;
+    let pos = this.padPos;
     for (let i = 0; i < padding; i++) {
-      c[p++] = pad[at]!;
-      at = (at + 1) & (PADDING_POOL - 1);
+      c[p++] = pad[pos]!;
+      pos = (pos + 1) & (PADDING_POOL - 1);
     }
-    this.padPos = at;
+    this.padPos = pos;
     const cipher = this.cipher;
-    cipher.seal(this.seq, c, off, packetLength);
+    if (c === this.chunk) cipher.seal(this.seq, c, off, packetLength);
+    else {
+      cipher.sealStaged!(this.seq, packetLength, this.chunk, off);
+      this.dst = this.chunk;
+    }
     this.used = off + 4 + packetLength + cipher.macLength;
     this.seq = (this.seq + 1) >>> 0;
     if (this.seq === 0) this.wrapped = true;
