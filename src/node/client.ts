@@ -605,6 +605,11 @@ export class SshClient extends EventEmitter {
   private readonly streams = new Map<number, ChannelStream>();
   private outputPaused = false;
   private connected = false;
+  /**
+   * Our TCP socket's connect completed (false for a stream of the caller's that is no socket): a
+   * socket error after it is a failed read or write, not a failed connect.
+   */
+  private tcpUp = false;
   private pumping = false;
   /** ExternalSigner.prepare has been scheduled (once per connection). */
   private signersPrepared = false;
@@ -716,6 +721,12 @@ export class SshClient extends EventEmitter {
     });
     const sock = this.socket;
     this.directWrite = lendsReads ? handleWriterFor(sock as Socket) : undefined;
+    // A net.Socket has `pending` (no handle yet, or still connecting); a failed one has none.
+    const tcp = sock as { connecting?: boolean; pending?: boolean };
+    if (typeof tcp.pending === 'boolean') {
+      if (tcp.connecting) sock.once('connect', () => (this.tcpUp = true));
+      else this.tcpUp = !tcp.pending && !sock.destroyed;
+    }
     const onRead = (d: Uint8Array): void => {
       this.connected = true;
       this.reading = true;
@@ -748,8 +759,9 @@ export class SshClient extends EventEmitter {
         this.pump();
         return;
       }
-      // ssh(1)'s wording: before any byte from the server it is a connect error.
-      const message = this.connected
+      // ssh(1)'s wording: before the TCP connect completed it is a connect error; after it (even
+      // with no byte from the server yet, e.g. a reset before its identification line) a read's.
+      const message = this.connected || this.tcpUp
         ? `Read from remote host ${options.host}: ${describeSocketError(err)}`
         : `ssh: connect to host ${options.host} port ${port}: ${describeSocketError(err)}`;
       this.core.connectionLost(new ConnectionLostError(message, { cause: err }));

@@ -532,6 +532,23 @@ export async function describeFatal(err: unknown, cfg: ResolvedConfig, log: Log,
       const closed = `Connection closed by ${peer}`;
       if (early) return log.shows('INFO') ? `${KEX_IDENTIFICATION_CLOSED}\n${closed}` : KEX_IDENTIFICATION_CLOSED;
       if (/^Connection to .* closed by remote host\.$/.test(err.message)) return log.shows('INFO') ? closed : '';
+      // A read that failed once connected (the library's "Read from remote host"), before the
+      // session (ssh 9.2): before the server's identification line kex.c kex_exchange_identification
+      // says error("read: <strerror>") with its function's name; then packet.c sshpkt_fatal's
+      // logdie (INFO) for the SSH_ERR_SYSTEM_ERROR: "Connection reset by ADDR port N" for
+      // ECONNRESET (also after the identification line, during kex or authentication), otherwise
+      // sshconnect.c's "banner exchange" tag and "Connection to ADDR port N" with the strerror.
+      const failed = /^Read from remote host .*?: (.*)$/.exec(err.message);
+      const code = cause?.code;
+      if (failed && typeof code === 'string' && /^E[A-Z]+$/.test(code)) {
+        const reset = code === 'ECONNRESET';
+        if (beforeBanner.has(err)) {
+          const read = `kex_exchange_identification: read: ${failed[1]}`;
+          const fatal = reset ? `Connection reset by ${peer}` : `banner exchange: Connection to ${peer}: ${failed[1]}`;
+          return log.shows('INFO') ? `${read}\n${fatal}` : read;
+        }
+        if (reset) return log.shows('INFO') ? `Connection reset by ${peer}` : '';
+      }
     }
     const m = /^Connection to (.*) port \d+ closed by remote host\.$/.exec(err.message);
     if (m) return `Connection to ${m[1]} closed by remote host.`;

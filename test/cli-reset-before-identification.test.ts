@@ -1,0 +1,96 @@
+/**
+ * A server whose TCP connection is reset (RST: SO_LINGER 0 with our identification line unread)
+ * before the session, through the built CLI beside ssh(1) 9.2. The connect succeeded, so it is a
+ * failed read, not a failed connect. ssh 9.2: before the server's identification line (it sent
+ * nothing, or only a line that is not one) kex.c kex_exchange_identification logs
+ * "kex_exchange_identification: read: Connection reset by peer" (ERROR), then packet.c
+ * sshpkt_fatal "Connection reset by ADDR port N" (INFO); after it, during kex, only the latter.
+ * Exit 255. Through a ProxyCommand the proxy's exit is a close ("Connection closed by UNKNOWN
+ * port 65535"). The library's error stays a ConnectionLostError ("Read from remote host ...").
+ * A Python server, since Node's net has no SO_LINGER 0 for a socket it accepted.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { cliEnv, describeInteropWithHome, suiteHome } from './harness/home.js';
+import { SSH_CLIENT_PATH, sshClientAvailable } from './harness/sshd.js';
+
+const CLI = fileURLToPath(new URL('../dist/node/cli.js', import.meta.url));
+
+/** What the server sends before its reset. */
+type First = 'nothing' | 'a non-SSH line' | 'its identification line';
+const SENT: Record<First, string> = {
+  nothing: '',
+  'a non-SSH line': 'HTTP/1.0 400 Bad Request\\r\\n\\r\\n',
+  'its identification line': 'SSH-2.0-ResetTest\\r\\n',
+};
+
+/** Accepts, sends `first`, waits a little (our identification line arrives unread), resets. */
+function resetServer(first: First): Promise<{ port: number; proc: ChildProcess }> {
+  const py = `
+import socket, struct, sys, threading, time
+s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen()
+print(s.getsockname()[1], flush=True)
+def h(c):
+    c.sendall(b'${SENT[first]}')
+    time.sleep(0.2)
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0)); c.close()
+while True:
+    c, _ = s.accept(); threading.Thread(target=h, args=(c,), daemon=True).start()
+`;
+  const proc = spawn('python3', ['-c', py], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    proc.once('error', reject);
+    proc.stdout!.setEncoding('utf8').once('data', (d: string) => resolve({ port: Number(d.trim()), proc }));
+  });
+}
+
+describeInteropWithHome('CLI: a connection reset before the session, as ssh(1) 9.2 reports it', () => {
+  const home = suiteHome();
+  const servers = new Map<First, { port: number; proc: ChildProcess }>();
+
+  beforeAll(async () => {
+    if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
+    for (const first of Object.keys(SENT) as First[]) servers.set(first, await resetServer(first));
+  }, 30_000);
+  afterAll(() => {
+    for (const { proc } of servers.values()) proc.kill();
+  });
+
+  const run = (client: 'pure-ssh' | 'ssh', port: number, extra: string[]): Promise<{ code: number | null; err: string }> => {
+    const args = ['-N', '-F', 'none', '-o', 'BatchMode=yes', '-o', 'UserKnownHostsFile=/dev/null', ...extra, '-p', String(port), '127.0.0.1'];
+    const child =
+      client === 'ssh'
+        ? spawn(SSH_CLIENT_PATH, args, { stdio: ['ignore', 'ignore', 'pipe'], env: cliEnv(home) })
+        : spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: cliEnv(home) });
+    let err = '';
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
+    const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    return new Promise((resolve) => child.on('close', (code) => (clearTimeout(killer), resolve({ code, err }))));
+  };
+
+  const proxy = (port: number): string[] => ['-o', `ProxyCommand=python3 -c "import socket; socket.create_connection(('127.0.0.1', ${port})).recv(9)" 2>/dev/null`];
+  const cases: [First, string, (port: number) => string[], (port: number) => string][] = [
+    ['nothing', '', () => [], (p) => `kex_exchange_identification: read: Connection reset by peer\r\nConnection reset by 127.0.0.1 port ${p}\r\n`],
+    ['a non-SSH line', '', () => [], (p) => `kex_exchange_identification: read: Connection reset by peer\r\nConnection reset by 127.0.0.1 port ${p}\r\n`],
+    ['nothing', ' (LogLevel ERROR)', () => ['-o', 'LogLevel=ERROR'], () => 'kex_exchange_identification: read: Connection reset by peer\r\n'],
+    ['nothing', ' (-q)', () => ['-q'], () => ''],
+    ['its identification line', '', () => [], (p) => `Connection reset by 127.0.0.1 port ${p}\r\n`],
+    ['its identification line', ' (LogLevel ERROR)', () => ['-o', 'LogLevel=ERROR'], () => ''],
+    ['nothing', ' through a ProxyCommand', proxy, () => 'kex_exchange_identification: Connection closed by remote host\r\nConnection closed by UNKNOWN port 65535\r\n'],
+  ];
+  for (const [first, how, extra, expected] of cases) {
+    it(`the server sends ${first}, then resets${how}: ssh's lines, exit 255`, async () => {
+      const { port } = servers.get(first)!;
+      const ours = await run('pure-ssh', port, extra(port));
+      expect(ours.code).toBe(255);
+      expect(ours.err).toBe(expected(port));
+      if (sshClientAvailable()) {
+        const theirs = await run('ssh', port, extra(port));
+        expect(theirs.code).toBe(255);
+        expect(ours.err).toBe(theirs.err);
+      }
+    }, 60_000);
+  }
+});
