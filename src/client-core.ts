@@ -35,6 +35,7 @@ import type { AuthOptions } from './auth/userauth.js';
 import { UserAuth } from './auth/userauth.js';
 import { fromUtf8 } from './protocol/wire.js';
 import { encodeIgnore } from './protocol/messages.js';
+import { checkNumericOptions } from './option-check.js';
 
 /** Options of the core: who we are (RFC 4252, see {@link AuthOptions}) plus transport tuning. */
 export interface ClientCoreOptions extends AuthOptions {
@@ -53,7 +54,13 @@ export interface ClientCoreOptions extends AuthOptions {
    */
   compression?: CompressionProvider;
   clientVersion?: string;
+  /**
+   * RekeyLimit's amount in bytes: 0 or absent = the cipher's own limit, else a whole number
+   * >= 16 (as ssh_config), which can only lower it. Out-of-range numeric options are
+   * UsageErrors naming the option (option-check.ts).
+   */
   rekeyBytes?: number;
+  /** A key exchange after this many packets: a whole number >= 1; 0 or absent: 2^31. */
   rekeyPackets?: number;
   /**
    * Zero copy on input (see TransportOptions.borrowInput): `receive()` then owns the buffers it
@@ -161,6 +168,7 @@ export class ClientCore {
 
   constructor(options: ClientCoreOptions) {
     if (!options.username) throw new UsageError('a username is required');
+    checkNumericOptions(options);
     this.timers = new CoreTimers(options);
     this.clock = options.now;
     const crypto = options.crypto ?? pureCryptoProvider;
@@ -758,8 +766,9 @@ class CoreTimers {
   }
 }
 
+/** A time option in ms, 0 when off (its range is checked by checkNumericOptions). */
 function positive(v: number | undefined, name: string): number {
   if (v === undefined || v === 0) return 0;
-  if (!(v > 0) || !Number.isFinite(v)) throw new UsageError(`${name} must be a positive number of milliseconds, got ${v}`);
+  if (!(v > 0) || !Number.isFinite(v)) throw new UsageError(`${name} must be a number of milliseconds >= 0 (0 = off), got ${v}`);
   return v;
 }

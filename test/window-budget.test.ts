@@ -271,6 +271,38 @@ describeInterop('window budget shared by connections, against sshd behind a dela
     }
   });
 
+  it('a reader that pauses and resumes, read to its end after the server\'s EOF, leaves nothing committed', async () => {
+    // The fresh tester's case (receive-windows-stale-after-eof.sh): bytes held back while the
+    // stream's buffer was full are reported consumed as they are read after the EOF, so
+    // receiveWindows.committed comes back to 0 as for a reader that never pauses. Here the whole
+    // 1 MiB and the EOF arrive unread (2 MiB window), then a pause()/resume() reader reads it.
+    const budget = new WindowBudget(4 * MiB);
+    const ssh = await connectTo(sshd, { windowAutoTune: { budget } });
+    try {
+      const ch = await ssh.openDirectTcpip({ host: smallSource.host, port: smallSource.port });
+      for (let t = 0; t < 500 && !(ch.bytesReceived === smallSource.bytes && ssh.receiveWindows.windows === 0); t++) {
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      expect(ch.bytesReceived).toBe(smallSource.bytes);
+      expect(ssh.receiveWindows.windows).toBe(0);
+      // Delivered and unread: beyond the stream's buffer, not yet reported consumed.
+      expect(ssh.receiveWindows.committed).toBeGreaterThan(STREAM_HWM);
+      const got = await drain(ch, (read) => {
+        if (read % (128 * KiB) < 16 * KiB) {
+          ch.pause();
+          setTimeout(() => ch.resume(), 5);
+        }
+      });
+      expect(got).toEqual({ bytes: smallSource.bytes, sha256: smallSource.sha256 });
+      expect(ch.readableLength).toBe(0);
+      expect(ch.destroyed).toBe(false);
+      expect(ssh.receiveWindows).toEqual({ windows: 0, committed: 0, borrowed: 0 });
+      expect(budget.inUse).toBe(0);
+    } finally {
+      await ssh.close();
+    }
+  });
+
   it('bytes received before the server\'s EOF and not read stay lent until read or closed: unread windows stay within the budget', async () => {
     // Channel after channel downloads until its window grew from the budget, stops reading, and
     // gets half a window more and the server's EOF unread. What all of them hold unread never

@@ -694,15 +694,17 @@ export class Connection {
 }
 
 /**
- * `windowAutoTune` as the caller gave it: false, or an object whose `max` (bytes, ≥ 1; above
- * 2^32 - 1 it is clamped) and `budget` (a {@link WindowBudget}) are what they say. Anything else
+ * `windowAutoTune` as the caller gave it: false, or an object whose `max` (a whole number of
+ * bytes from 1 to 2^32 - 1, RFC 4254 §5.2's uint32 window) and `budget` (a {@link WindowBudget}) are what they say. Anything else
  * is a UsageError naming it, not a default silently put in its place.
  */
-function checkWindowAutoTune(o: unknown): void {
+export function checkWindowAutoTune(o: unknown): void {
   if (o === false) return;
   if (typeof o !== 'object' || o === null) throw new UsageError(`windowAutoTune must be true, false or { max, budget }, got ${String(o)}`);
   const { max, budget } = o as WindowAutoTuneOptions;
-  if (max !== undefined && !(typeof max === 'number' && max >= 1)) throw new UsageError(`windowAutoTune.max must be a number of bytes >= 1, got ${String(max)}`);
+  if (max !== undefined && !(typeof max === 'number' && Number.isInteger(max) && max >= 1 && max <= MAX_WINDOW)) {
+    throw new UsageError(`windowAutoTune.max must be a whole number of bytes from 1 to ${MAX_WINDOW}, got ${String(max)}`);
+  }
   // By shape, not instanceof: a second copy of the library (ESM beside CommonJS) has its own class.
   const b = budget as Partial<WindowBudget> | undefined;
   if (b !== undefined && !(typeof b === 'object' && b !== null && typeof b.take === 'function' && typeof b.give === 'function')) {

@@ -51,7 +51,8 @@ export interface WindowAutoTuneOptions {
   /**
    * Upper bound, in bytes, on the sum of the receive windows of all channels of a connection
    * (so on what a connection buffers for slow readers). Default {@link DEFAULT_WINDOW_AUTOTUNE_MAX};
-   * clamped to 2^32 - 1 (RFC 4254 §5.2). Channels always get their initial window.
+   * a whole number from 1 to 2^32 - 1 (RFC 4254 §5.2's uint32 window), anything else a
+   * UsageError. Channels always get their initial window.
    */
   max?: number;
   /**

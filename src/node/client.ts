@@ -17,7 +17,7 @@ import { pureCryptoProvider } from '../crypto/pure.js';
 import { runtimeCipherOrderNote } from '../cipher/registry.js';
 import { nodeCryptoProvider, runtimeCryptoAvailable } from './crypto-provider.js';
 import { ClientCore, type ClientCoreOptions } from '../client-core.js';
-import type { DirectTcpipParams } from '../connection/connection.js';
+import { checkWindowAutoTune, type DirectTcpipParams } from '../connection/connection.js';
 import type { WindowBudget } from '../connection/window-budget.js';
 import { MAX_WINDOW } from '../connection/channel.js';
 import {
@@ -59,11 +59,12 @@ import { startDynamicForward } from './forward-dynamic.js';
 import { decodeTcpipForwardReply } from '../connection/global-requests.js';
 import { ChannelOpenFailureReason } from '../errors.js';
 import { MAX_TIMER_DELAY_MS } from '../long-timeout.js';
+import { checkNumericOptions } from '../option-check.js';
 
 /** Options of {@link connect}. A host key decision is required: knownHosts or verifyHostKey. */
 export interface ConnectOptions {
   host: string;
-  /** Default 22. */
+  /** The server's port, a whole number from 1 to 65535 (default 22). */
   port?: number;
   username: string;
   /** Private key(s): key file text or bytes (OpenSSH, PEM, PKCS#8, PuTTY .ppk), or parsed keys. */
@@ -116,7 +117,7 @@ export interface ConnectOptions {
   password?: string;
   /** Called when the server wants a password and none was given (or it failed). Return null to give up. */
   askPassword?: (prompt: string, context: { retry: boolean }) => Promise<string | null>;
-  /** OpenSSH's NumberOfPasswordPrompts (default 3). */
+  /** OpenSSH's NumberOfPasswordPrompts, a whole number >= 0 (default 3). */
   passwordAttempts?: number;
   /** ssh_config PasswordAuthentication (default true). */
   passwordAuthentication?: boolean;
@@ -156,22 +157,32 @@ export interface ConnectOptions {
   crypto?: 'runtime' | 'pure';
   /** Abort connecting (and later, the connection). */
   signal?: AbortSignal;
-  /** ConnectTimeout in ms: TCP connect and the SSH handshake up to the host key (not user prompts). */
+  /**
+   * ConnectTimeout in ms: TCP connect and the SSH handshake up to the host key (not user
+   * prompts). A finite number >= 0; 0 or absent: off.
+   */
   connectTimeout?: number;
   /**
    * ConnectTimeout as ssh(1) applies it, in ms: from connect() until the server's identification
    * line (a socket opened here: its TCP connect too); the key exchange and authentication are not
    * timed. Expiry: TimeoutError ERR_BANNER_TIMEOUT "Connection timed out during banner exchange".
    * The CLI uses this one; `connectTimeout` keeps its wider scope for library callers.
+   * A finite number >= 0; 0 or absent: off.
    */
   bannerTimeout?: number;
-  /** ServerAliveInterval in ms (0 = off). */
+  /** ServerAliveInterval in ms, a finite number >= 0 (0 = off). */
   keepaliveInterval?: number;
-  /** ServerAliveCountMax (default 3). */
+  /** ServerAliveCountMax, a whole number >= 0 (default 3). */
   keepaliveCountMax?: number;
-  /** RekeyLimit's time part in ms: a key exchange this long after the last one (0 = off). */
+  /** RekeyLimit's time part in ms, a finite number >= 0: a key exchange this long after the last one (0 = off). */
   rekeyTime?: number;
+  /**
+   * RekeyLimit's amount: a key exchange after this many bytes either way. 0 or absent: the
+   * cipher's own limit (1 GiB for chacha20-poly1305, 64 GiB for AES); otherwise a whole number
+   * >= 16 (as ssh_config), which can only lower the cipher's limit.
+   */
   rekeyBytes?: number;
+  /** A key exchange after this many packets either way: a whole number >= 1; 0 or absent: 2^31. */
   rekeyPackets?: number;
   /**
    * Receive-window auto-tuning (default on): each channel's window grows from OpenSSH's 2 MiB
@@ -238,6 +249,10 @@ export interface ConnectOptions {
  * ```
  */
 export async function connect(options: ConnectOptions): Promise<SshClient> {
+  // Before any socket: out-of-range numbers are UsageErrors naming the option (option-check.ts).
+  checkNumericOptions(options);
+  const tune = options.windowAutoTune;
+  checkWindowAutoTune(tune === undefined || tune === true ? {} : tune);
   // Before any socket: RFC 4254 §5.2 windows are uint32, and an empty one lets nothing through.
   const w = options.channelWindow;
   if (w !== undefined && !(Number.isInteger(w) && w >= 1 && w <= MAX_WINDOW)) {
@@ -706,14 +721,14 @@ export class SshClient extends EventEmitter {
       // Monotonic: keepalive, ConnectTimeout and RekeyLimit's time are intervals, and window
       // tuning times round trips in fractions of a millisecond with it.
       now: () => performance.now(),
-      connectTimeout: Math.max(0, options.connectTimeout ?? 0),
-      bannerTimeout: Math.max(0, options.bannerTimeout ?? 0),
-      keepaliveInterval: Math.max(0, options.keepaliveInterval ?? 0),
+      connectTimeout: options.connectTimeout ?? 0,
+      bannerTimeout: options.bannerTimeout ?? 0,
+      keepaliveInterval: options.keepaliveInterval ?? 0,
       keepaliveCountMax: options.keepaliveCountMax,
       // OpenSSH's monotime() (CLOCK_BOOTTIME; Node's hrtime is CLOCK_MONOTONIC, the same clock
       // unless the machine was suspended): keepalives on its whole seconds, as ssh(1) sends them.
       monotimeOffset: Number(process.hrtime.bigint() / 1000n) / 1000 - performance.now(),
-      rekeyTime: Math.max(0, options.rekeyTime ?? 0),
+      rekeyTime: options.rekeyTime ?? 0,
       host: options.host,
       port: options.port ?? 22,
       windowAutoTune: options.windowAutoTune === false ? false : options.windowAutoTune === true ? {} : options.windowAutoTune,

@@ -39,9 +39,12 @@ export interface TransportOptions {
   /** zlib streams for compression: required when `algorithms.compression` names a zlib method. */
   compression?: CompressionProvider;
   clientVersion?: string;
-  /** Start a key exchange after this many bytes in either direction (default: from the cipher). */
+  /**
+   * Start a key exchange after this many bytes in either direction; it can only lower the
+   * cipher's own limit (cipher.ts rekeyLimitBytes). Absent or 0: the cipher's limit.
+   */
   rekeyBytes?: number;
-  /** ... or after this many packets (default 2^31). */
+  /** ... or after this many packets (absent or 0: 2^31). */
   rekeyPackets?: number;
   /**
    * Zero copy on input: `receive()` takes ownership of the caller's buffers and decrypts them in
@@ -385,7 +388,7 @@ export class Transport {
     if (this.packetsSinceNewKeys === 0) return;
     const s = this.encoder.counters;
     const r = this.decoder.counters;
-    const packets = this.options.rekeyPackets ?? DEFAULT_REKEY_PACKETS;
+    const packets = usableLimit(this.options.rekeyPackets) ?? DEFAULT_REKEY_PACKETS;
     if (
       s.bytes >= this.volumeLimit(this.sendLimit, this.encoder.blockSize) ||
       r.bytes >= this.volumeLimit(this.recvLimit, this.decoder.blockSize) ||
@@ -404,7 +407,8 @@ export class Transport {
   private volumeLimit(limit: { blockSize: number; bytes: number }, blockSize: number): number {
     if (blockSize !== limit.blockSize) {
       limit.blockSize = blockSize;
-      limit.bytes = Math.min(this.options.rekeyBytes ?? Infinity, rekeyLimitBytes(blockSize));
+      // Never above the cipher's own limit, whatever rekeyBytes is (NaN must not switch it off).
+      limit.bytes = Math.min(usableLimit(this.options.rekeyBytes) ?? Infinity, rekeyLimitBytes(blockSize));
     }
     return limit.bytes;
   }
@@ -470,3 +474,11 @@ export class Transport {
   }
 }
 
+/**
+ * A rekey limit (bytes or packets) as given: a positive number, or undefined for the default
+ * (absent, 0 as OpenSSH's RekeyLimit 0, and anything not a positive number, such as NaN, which
+ * would otherwise make every `count >= limit` comparison false and so switch rekeying off).
+ */
+function usableLimit(v: number | undefined): number | undefined {
+  return typeof v === 'number' && v > 0 ? v : undefined;
+}

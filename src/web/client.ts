@@ -100,15 +100,17 @@ export interface WebConnectOptions {
   algorithms?: { kex?: string | string[]; hostKey?: string | string[]; cipher?: string | string[]; mac?: string | string[] };
   /** Abort connecting, and later the connection (the error has code ERR_ABORTED). */
   signal?: AbortSignal;
-  /** ConnectTimeout in ms: up to the server's host key. */
+  /** ConnectTimeout in ms, a finite number >= 0: up to the server's host key (0 = off). */
   connectTimeout?: number;
-  /** ServerAliveInterval in ms (0 = off). */
+  /** ServerAliveInterval in ms, a finite number >= 0 (0 = off). */
   keepaliveInterval?: number;
-  /** ServerAliveCountMax (default 3). */
+  /** ServerAliveCountMax, a whole number >= 0 (default 3). */
   keepaliveCountMax?: number;
+  /** RekeyLimit's amount in bytes: 0 or absent = the cipher's own limit, else a whole number >= 16 (see the Node `connect`). */
   rekeyBytes?: number;
+  /** A key exchange after this many packets: a whole number >= 1; 0 or absent: 2^31. */
   rekeyPackets?: number;
-  /** RekeyLimit's time part in ms. */
+  /** RekeyLimit's time part in ms, a finite number >= 0 (0 = off). */
   rekeyTime?: number;
   /** Diagnostic lines (like ssh -v). Never receives secrets. */
   debug?: (message: string) => void;
@@ -243,10 +245,10 @@ export class WebSshClient {
       rekeyBytes: options.rekeyBytes,
       rekeyPackets: options.rekeyPackets,
       now: Date.now,
-      connectTimeout: Math.max(0, options.connectTimeout ?? 0),
-      keepaliveInterval: Math.max(0, options.keepaliveInterval ?? 0),
+      connectTimeout: options.connectTimeout ?? 0,
+      keepaliveInterval: options.keepaliveInterval ?? 0,
       keepaliveCountMax: options.keepaliveCountMax,
-      rekeyTime: Math.max(0, options.rekeyTime ?? 0),
+      rekeyTime: options.rekeyTime ?? 0,
       host: options.host,
       port: options.port ?? 22,
     });
