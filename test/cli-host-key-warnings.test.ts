@@ -82,6 +82,22 @@ describeInteropWithHome('host key and key file warnings, side by side with ssh',
     expect(theirs).toContain('was revoked and you have requested strict checking.\r\n');
   });
 
+  it('StrictHostKeyChecking=no: the same blocks, and a last line that says pure-ssh refuses anyway (ssh would go on)', async () => {
+    for (const [lines, extra, last] of [
+      [[`[127.0.0.1]:${sshd.port} ${await pub('other')}`], [], `Host key for [127.0.0.1]:${sshd.port} has changed; pure-ssh refuses it even with StrictHostKeyChecking=no.`],
+      [[`@revoked * ${await pub('host')}`, `[127.0.0.1]:${sshd.port} ${await pub('host')}`], ['-o', 'HostKeyAlgorithms=ssh-ed25519'], `ED25519 host key for [127.0.0.1]:${sshd.port} was revoked; pure-ssh refuses it even with StrictHostKeyChecking=no.`],
+    ] as const) {
+      const kh = p(`kh-${Math.random().toString(36).slice(2)}`);
+      await writeFile(kh, lines.map((l) => `${l}\n`).join(''));
+      const ours = await run([process.execPath, CLI], ['-F', '/dev/null', '-p', String(sshd.port), '-i', sshd.clientKeyPath, '-o', 'IdentitiesOnly=yes',
+        '-o', `UserKnownHostsFile=${kh}`, '-o', 'GlobalKnownHostsFile=/dev/null', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', ...extra, '-N', 'root@127.0.0.1']);
+      expect(ours.code).toBe(255);
+      expect(ours.stderr).toContain('@@@@@@@@@@');
+      expect(ours.stderr.endsWith(`${last}\r\nHost key verification failed.\r\n`)).toBe(true);
+      expect(ours.stderr).not.toContain('requested strict checking');
+    }
+  });
+
   it('a CA that is not the certificate\'s, and a certificate for another name', async () => {
     expect(await sideBySide([`@cert-authority * ${await pub('other')}`])).toBe('Host key verification failed.\r\n');
     expect(await sideBySide([`@cert-authority otherhost ${await pub('host_ca')}`])).toBe('Host key verification failed.\r\n');

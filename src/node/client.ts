@@ -776,7 +776,10 @@ export class SshClient extends EventEmitter {
       }
       // ssh(1)'s wording: before the TCP connect completed it is a connect error; after it (even
       // with no byte from the server yet, e.g. a reset before its identification line) a read's.
-      const message = this.connected || this.tcpUp
+      // A connect that libuv reports failed with ECONNRESET had succeeded: the handshake completed
+      // and the server reset it before this process's loop saw the connect (a busy start-up; a
+      // refused connect is ECONNREFUSED). ssh's blocking connect(2) returned, so its read fails.
+      const message = this.connected || this.tcpUp || err.code === 'ECONNRESET'
         ? `Read from remote host ${options.host}: ${describeSocketError(err)}`
         : `ssh: connect to host ${options.host} port ${port}: ${describeSocketError(err)}`;
       this.core.connectionLost(new ConnectionLostError(message, { cause: err }));

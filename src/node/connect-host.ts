@@ -457,6 +457,10 @@ export async function describeFatal(err: unknown, cfg: ResolvedConfig, log: Log,
     const { shortKeyType } = await import('./known-hosts-file.js');
     const type = shortKeyType(err.keyType);
     const bar = '@'.repeat(59);
+    // ssh(1) says "you have requested strict checking" for every mode but `no`, under which it
+    // goes on (passwords and forwarding off); pure-ssh refuses there too, and says so truly.
+    const refusal = (what: string): string =>
+      cfg.strictHostKeyChecking === 'no' ? `${what}; pure-ssh refuses it even with StrictHostKeyChecking=no.` : `${what} and you have requested strict checking.`;
     if (err.problem === 'changed') {
       return [
         bar,
@@ -473,7 +477,7 @@ export async function describeFatal(err: unknown, cfg: ResolvedConfig, log: Log,
         `Offending ${type} key in ${err.file}:${err.line}`,
         `  remove with:`,
         `  ssh-keygen -f "${err.file}" -R "${err.host}"`,
-        `Host key for ${err.host} has changed and you have requested strict checking.`,
+        refusal(`Host key for ${err.host} has changed`),
         'Host key verification failed.',
       ].join('\n');
     }
@@ -481,7 +485,7 @@ export async function describeFatal(err: unknown, cfg: ResolvedConfig, log: Log,
       // sshconnect.c check_host_key, HOST_REVOKED: the key type and name are the key the server
       // showed (a certificate's is `ED25519-CERT`, when its CA or its key is @revoked). ssh(1)
       // goes on without passwords under StrictHostKeyChecking=no; pure-ssh refuses in every mode,
-      // as it does a changed key, with the strict-checking wording.
+      // as it does a changed key.
       return [
         bar,
         '@       WARNING: REVOKED HOST KEY DETECTED!               @',
@@ -489,7 +493,7 @@ export async function describeFatal(err: unknown, cfg: ResolvedConfig, log: Log,
         `The ${type} host key for ${err.host} is marked as revoked.`,
         'This could mean that a stolen key is being used to',
         'impersonate this host.',
-        `${type} host key for ${err.host} was revoked and you have requested strict checking.`,
+        refusal(`${type} host key for ${err.host} was revoked`),
         'Host key verification failed.',
       ].join('\n');
     }
@@ -1048,6 +1052,10 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
       (err as Error).message = `Connection to ${remoteId} timed out`;
     }
     if (err && typeof err === 'object') {
+      // A TCP connect libuv reported failed with ECONNRESET (the server reset it before our loop
+      // saw the connect: client.ts) never gave the socket its peer: Node's error names it.
+      const cause = (err as { cause?: { code?: unknown; address?: unknown; port?: unknown } }).cause;
+      if (tcp && !tcp.remoteAddress && cause?.code === 'ECONNRESET' && typeof cause.address === 'string' && typeof cause.port === 'number') remoteId = `${cause.address} port ${cause.port}`;
       peerOf.set(err, remoteId);
       if (!bannerSeen) beforeBanner.add(err);
     }
