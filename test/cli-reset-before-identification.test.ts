@@ -19,11 +19,12 @@ import { SSH_CLIENT_PATH, sshClientAvailable } from './harness/sshd.js';
 const CLI = fileURLToPath(new URL('../dist/node/cli.js', import.meta.url));
 
 /** What the server sends before its reset. */
-type First = 'nothing' | 'a non-SSH line' | 'its identification line';
+type First = 'nothing' | 'a non-SSH line' | 'its identification line' | 'an SSH-1.5 identification line';
 const SENT: Record<First, string> = {
   nothing: '',
   'a non-SSH line': 'HTTP/1.0 400 Bad Request\\r\\n\\r\\n',
   'its identification line': 'SSH-2.0-ResetTest\\r\\n',
+  'an SSH-1.5 identification line': 'SSH-1.5-Old\\r\\n',
 };
 
 /** Accepts, sends `first`, waits a little (our identification line arrives unread), resets. */
@@ -82,6 +83,9 @@ describeInteropWithHome('CLI: a connection reset before the session, as ssh(1) 9
     ['nothing', ' (-q)', () => ['-q'], () => ''],
     ['its identification line', '', () => [], (p) => `Connection reset by 127.0.0.1 port ${p}\r\n`],
     ['its identification line', ' (LogLevel ERROR)', () => ['-o', 'LogLevel=ERROR'], () => ''],
+    // kex.c: another major version is refused before the reset comes (not a reset case, the same server).
+    ['an SSH-1.5 identification line', '', () => [], (p) => `Protocol major versions differ: 2 vs. 1\r\nbanner exchange: Connection to 127.0.0.1 port ${p}: could not read protocol version\r\n`],
+    ['an SSH-1.5 identification line', ' (LogLevel ERROR)', () => ['-o', 'LogLevel=ERROR'], () => 'Protocol major versions differ: 2 vs. 1\r\n'],
     ['nothing', ' through a ProxyCommand', proxy, () => 'kex_exchange_identification: Connection closed by remote host\r\nConnection closed by UNKNOWN port 65535\r\n'],
   ];
   it('the server resets as soon as it accepted (libuv reports the connect as failed with ECONNRESET): still a read, not a connect failure', async () => {

@@ -520,6 +520,15 @@ export async function describeFatal(err: unknown, cfg: ResolvedConfig, log: Log,
       err.discarding = detected;
     }
   }
+  // kex.c kex_exchange_identification: a server of another major version (1.99 counts as 2) is
+  // error("Protocol major versions differ: 2 vs. N"), then sshpkt_fatal's logdie (INFO) under
+  // sshconnect.c's "banner exchange" tag, with the error code's text as ssh 9.2 prints it.
+  const major = err instanceof errors.ProtocolError ? /^Protocol major versions differ: server sent "SSH-(\d+)\.\d+-/.exec(err.message) : null;
+  if (major && Number(major[1]) !== 2) {
+    const differ = `Protocol major versions differ: 2 vs. ${Number(major[1])}`;
+    const peer = peerOf.get(err as object) ?? `${cfg.hostName} port ${cfg.port}`;
+    return log.shows('INFO') ? `${differ}\nbanner exchange: Connection to ${peer}: could not read protocol version` : differ;
+  }
   if (err instanceof errors.ConnectionLostError) {
     const cause = err.cause as NodeJS.ErrnoException | undefined;
     if (cause?.code === 'ENOTFOUND' || cause?.code === 'EAI_AGAIN') {
