@@ -9,6 +9,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -374,14 +375,63 @@ describeInterop('jump host failures under -q and LogLevel, against ssh 9.2', () 
         for (const pid of descendants(bastion.pid)) if (!before.has(pid)) process.kill(pid, 'SIGKILL');
         const r = await ended;
         expect(r.code, cmd.join(' ')).toBe(255);
-        // Then the command's own line (ssh: the proxy's EOF, or EPIPE writing to it).
+        // The killed process's kernel sends a FIN, or a reset when the client's last packet was
+        // still unread in its socket: the hop's line and totals, or its failed DISCONNECT (the
+        // reset: the case below). Then the command's own: its proxy's EOF, and its DISCONNECT
+        // into the exited hop's pipe fails.
         expect(r.stderr, cmd.join(' ')).toMatch(
           new RegExp(`^Authenticated to 127\\.0\\.0\\.1 \\(\\[127\\.0\\.0\\.1\\]:${bastion.port}\\) using "publickey"\\.\r\n` +
-            'Connection to 127\\.0\\.0\\.1 closed by remote host\\.\r\nTransferred: sent \\d+, received \\d+ bytes, in [\\d.]+ seconds\r\n' +
-            'Bytes per second: sent [\\d.]+, received [\\d.]+\r\n'),
+            '(?:Connection to 127\\.0\\.0\\.1 closed by remote host\\.\r\nTransferred: sent \\d+, received \\d+ bytes, in [\\d.]+ seconds\r\n' +
+            'Bytes per second: sent [\\d.]+, received [\\d.]+\r\n|client_loop: send disconnect: Broken pipe\r\n)' +
+            'client_loop: send disconnect: Broken pipe\r\n$'),
         );
       }
     } finally {
+      await target.stop();
+    }
+  }, 60_000);
+
+  itWithHome("a jump host's connection reset: the hop and the command behind it each fail to send their DISCONNECT, as ssh 9.2", async () => {
+    const target = await startSshd();
+    // A relay in front of the jump host that resets the client's side on demand (RST, not FIN).
+    const links: Socket[] = [];
+    const relay = createServer((inbound) => {
+      const outbound = connect(bastion.port, bastion.host);
+      links.push(inbound);
+      inbound.pipe(outbound).pipe(inbound);
+      inbound.on('error', () => outbound.destroy());
+      outbound.on('error', () => inbound.destroy());
+      inbound.on('close', () => outbound.destroy());
+    });
+    await new Promise<void>((r) => relay.listen(0, '127.0.0.1', r));
+    const relayPort = (relay.address() as AddressInfo).port;
+    try {
+      const known = join(dir, 'known-relay');
+      await writeFile(known, bastion.hostKeyLines.map((l) => l.replace(`[127.0.0.1]:${bastion.port}`, `[127.0.0.1]:${relayPort}`)).join('\n') + '\n');
+      const chain = join(dir, 'chain-hop-reset');
+      await writeFile(chain, `Host jr\n  LogLevel VERBOSE\n` + hostBlock('jr', bastion).replace(`Port ${bastion.port}`, `Port ${relayPort}`).replace(bastion.knownHostsPath, known) +
+        hostBlock('target', target) + 'Host *\n  IdentitiesOnly yes\n  IdentityAgent none\n');
+      const run = async (cmd: string[]) => {
+        const port = await freePort();
+        const ended = runToEnd(cmd[0]!, [...cmd.slice(1), '-F', chain, '-N', '-J', 'jr', '-L', `127.0.0.1:${port}:127.0.0.1:${target.port}`, 'target']);
+        const deadline = Date.now() + 15_000;
+        while (!(await listening(port)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+        for (const l of links.splice(0)) l.resetAndDestroy();
+        return ended;
+      };
+      const theirs = await run(['ssh']);
+      const ours = await run([process.execPath, CLI]);
+      // Both ssh processes note their message, then fail to write their DISCONNECT (clientloop.c
+      // fatal_fr "send disconnect"): the hop into its reset socket, the command (most runs) into
+      // the pipe of the hop that exited. Neither prints its message nor its totals. When the
+      // command's write wins the race with the hop's exit, it prints its message instead.
+      const authenticated = `Authenticated to 127.0.0.1 ([127.0.0.1]:${relayPort}) using "publickey".\r\n`;
+      const failed = 'client_loop: send disconnect: Broken pipe\r\n';
+      expect([authenticated + failed + failed, authenticated + failed + 'Connection to 127.0.0.1 closed by remote host.\r\n']).toContain(theirs.stderr);
+      expect(theirs.code).toBe(255);
+      expect(ours).toEqual({ code: 255, stderr: authenticated + failed + failed });
+    } finally {
+      relay.close();
       await target.stop();
     }
   }, 60_000);

@@ -310,10 +310,13 @@ describeInterop('window budget shared by connections, against sshd behind a dela
     // one's EOF came: a channel may not give back at its EOF the budget its unread bytes still
     // use (window-budget.ts).
     const budget = new WindowBudget(1 * MiB);
-    const ssh = await connectVia(sshd, proxy, { channelWindow: INITIAL, windowAutoTune: { budget } });
-    const perChannel = (held: number) => Math.max(0, held - INITIAL - STREAM_HWM);
+    // Half the usual initial window: a window that grew to 256 KiB or more makes the case (on a
+    // loaded machine the tuner's probes often stop there, see window-tuning.ts).
+    const initial = INITIAL / 2;
+    const ssh = await connectVia(sshd, proxy, { channelWindow: initial, windowAutoTune: { budget } });
+    const perChannel = (held: number) => Math.max(0, held - initial - STREAM_HWM);
     // Half of it unread is more than an initial window and the read-ahead.
-    const GROWN = 512 * KiB;
+    const GROWN = 384 * KiB;
     const onDemand = await startOnDemandSource();
     try {
       const channels: { ch: ChannelStream; reader: ReturnType<typeof readCounting>; held: number }[] = [];
@@ -322,9 +325,9 @@ describeInterop('window budget shared by connections, against sshd behind a dela
         const ch = await ssh.openDirectTcpip({ host: '127.0.0.1', port: onDemand.port });
         const reader = readCounting(ch);
         // Rounds of 4 MiB read at once until the window grew (it grows while the reader keeps
-        // up; four rounds at most), then half a window more and the end, not read: sshd may send
+        // up; six rounds at most), then half a window more and the end, not read: sshd may send
         // all of it (everything before was read), then EOF.
-        for (let round = 0; round < 4 && ssh.receiveWindows.windows < GROWN; round++) {
+        for (let round = 0; round < 6 && ssh.receiveWindows.windows < GROWN; round++) {
           const want = reader.bytes + 4 * MiB;
           ch.write(`${4 * MiB}\n`);
           for (let t = 0; t < 2000 && reader.bytes < want; t++) await new Promise((r) => setTimeout(r, 5));
@@ -344,7 +347,7 @@ describeInterop('window budget shared by connections, against sshd behind a dela
         // The unread bytes beyond each initial window (and read-ahead) are still lent...
         expect(budget.inUse).toBeGreaterThanOrEqual(held.reduce((a, h) => a + perChannel(h), 0));
         // ...so all that is held unread stays within the budget plus the initial windows.
-        expect(held.reduce((a, h) => a + h, 0)).toBeLessThanOrEqual(budget.limit + channels.length * (INITIAL + STREAM_HWM));
+        expect(held.reduce((a, h) => a + h, 0)).toBeLessThanOrEqual(budget.limit + channels.length * (initial + STREAM_HWM));
         expect(budget.inUse).toBeLessThanOrEqual(budget.limit);
       }
       // Windows did grow from the budget, so the case says something.

@@ -24,7 +24,7 @@ import { tuneV8ForForwarding, tuneV8ForLogin } from './v8-tuning.js';
 import { enableArrayBufferCap, scavengeByTraffic } from './array-buffer-cap.js';
 import { enableArrayBufferRelease } from './array-buffer-release.js';
 import { takeGcAndTransfer } from './v8-gc.js';
-import { configOf, connectHost, describeFatal, failureLog, loadLibraries, Log, logConfigNotes, logHopsKilled, logJumpFailure, processCliEnvironment, reportTransferTotals, setHopStderr, setProxyCommandStderr, type HopSession, type Libraries, type RouteContext } from './connect-host.js';
+import { configOf, connectHost, describeFatal, failureLog, loadLibraries, Log, logConfigNotes, logHopsKilled, logJumpFailure, processCliEnvironment, reportTransferTotals, SEND_DISCONNECT_FAILED, sendDisconnectFails, hopReportsSettled, setHopStderr, setProxyCommandStderr, type HopSession, type Libraries, type RouteContext } from './connect-host.js';
 import type { ForwardOptions, ListenSpec, LocalForward } from './forward.js';
 import type { DynamicForward } from './forward-dynamic.js';
 import type { RemoteForward } from './forward-remote.js';
@@ -539,6 +539,12 @@ async function run(cfg: ResolvedConfig): Promise<void> {
     if (shuttingDown) return;
     shuttingDown = true;
     const end = async () => {
+      await hopReportsSettled();
+      if (sendDisconnectFails(err, cfg)) {
+        // clientloop.c: the loop's message is lost with its failed DISCONNECT, totals too.
+        log.fatal(SEND_DISCONNECT_FAILED);
+        process.exit(EXIT_ERROR);
+      }
       log.error(err ? await describeFatal(err, cfg, log, true) : `Connection to ${cfg.hostName} closed.`);
       reportTransfer(log);
       process.exit(EXIT_ERROR);

@@ -398,6 +398,27 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 /** The message ssh(1) prints for an error that ends the connection. */
+/**
+ * Whether ssh(1), with its session up, ends on this loss with clientloop.c's failed DISCONNECT
+ * rather than its "closed by remote host" / "Read from remote host" message: the loop notes the
+ * message (quit_message, buffered) and leaves, then its SSH2_MSG_DISCONNECT cannot be written and
+ * `fatal_fr(r, "send disconnect")` exits 255 before the buffered message or the byte totals are
+ * printed: `client_loop: send disconnect: Broken pipe`, see {@link SEND_DISCONNECT_FAILED}.
+ * That happens when the socket's read failed (a reset, a TCP timeout: the socket is dead and the
+ * write gets EPIPE), and when the connection ran over a jump host that went away (ssh's hop
+ * process exited, so the pipe to it has no reader). A plain EOF on a TCP socket still takes the
+ * write (the peer's reset comes after it): ssh then prints its message and the totals.
+ */
+export function sendDisconnectFails(err: unknown, cfg: ResolvedConfig): boolean {
+  if ((err as SshError | undefined)?.code !== 'ERR_CONNECTION_LOST') return false;
+  if (proxyEndedWith.get(cfg) === err) return true;
+  const code = ((err as SshError).cause as NodeJS.ErrnoException | undefined)?.code;
+  return /^Read from remote host /.test((err as SshError).message) && typeof code === 'string' && /^E[A-Z]+$/.test(code);
+}
+
+/** clientloop.c client_loop's fatal_fr(r, "send disconnect") on EPIPE (see {@link sendDisconnectFails}). */
+export const SEND_DISCONNECT_FAILED = 'client_loop: send disconnect: Broken pipe';
+
 export async function describeFatal(err: unknown, cfg: ResolvedConfig, log: Log, established = false): Promise<string> {
   const errors = await import('../errors.js');
   if (err instanceof errors.AuthenticationError) {
@@ -815,6 +836,13 @@ export async function openRoute(cfg: ResolvedConfig, log: Log, libs: Libraries |
       // which ssh reads as its connection closed; here the stream ends and the client must see
       // its transport close, or it would wait on a channel no one closes.
       sock.once('end', () => sock.destroy());
+      // The hop's own connection lost (its socket reset, a bad packet): ssh(1)'s hop process
+      // says that itself and exits, and this host's ssh reads its proxy's EOF, then fails to
+      // write its DISCONNECT into the pipe (sendDisconnectFails). The error the channel is torn
+      // down with is the hop's own: noted here, for this host's words.
+      sock.prependListener('error', (err: unknown) => {
+        if (err && typeof err === 'object') proxyEndedWith.set(cfg, err);
+      });
       if (route.onHopSession) {
         const session: HopSession = { depth: depth + 1, level: hop.logLevel, next: { host: cfg.hostName, port: cfg.port }, ended: false };
         const started = performance.now();
@@ -828,10 +856,16 @@ export async function openRoute(cfg: ResolvedConfig, log: Log, libs: Libraries |
           // this connection went first and its hop is only being closed behind it (silenced).
           if (hopLog.silenced) return;
           const said = Log.forHop(hop.logLevel);
-          void describeFatal(err, hop, said, true).then((text) => {
+          if (sendDisconnectFails(err, hop)) {
+            said.fatal(SEND_DISCONNECT_FAILED);
+            return;
+          }
+          const report = describeFatal(err, hop, said, true).then((text) => {
             said.error(text);
             if (count) reportTransferTotals(said, count(), (performance.now() - started) / 1000);
           });
+          hopReports.add(report);
+          void report.finally(() => hopReports.delete(report));
         });
         route.onHopSession(session);
       }
@@ -847,6 +881,25 @@ export async function openRoute(cfg: ResolvedConfig, log: Log, libs: Libraries |
   const sock = openSocket(cfg, log);
   if (depth === 0) route.onTransport?.(() => ({ sent: sock.bytesWritten, received: sock.bytesRead }));
   return { sock };
+}
+
+/**
+ * The error a jump host's channel (the stream a host's connection runs over) was torn down with,
+ * by the host it feeds: that host's ssh(1) saw its ProxyCommand's EOF, whatever the hop said.
+ */
+const proxyEndedWith = new WeakMap<ResolvedConfig, object>();
+
+/** Jump hosts' last words being worded (describeFatal is async): said before the command's. */
+const hopReports = new Set<Promise<void>>();
+
+/**
+ * Resolves once the jump hosts that lost their own connection have said so: ssh(1)'s hop process
+ * prints and exits before the command behind it reads its proxy's EOF, so the command's last line
+ * waits for this (a turn of the event loop for the hops' 'close' events, then their reports).
+ */
+export async function hopReportsSettled(): Promise<void> {
+  await new Promise((resolve) => setImmediate(resolve));
+  await Promise.all(hopReports);
 }
 
 /** Each jump host's transport byte counter, for its `Transferred:` line when it ends on its own. */
