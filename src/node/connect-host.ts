@@ -410,8 +410,9 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
  * write (the peer's reset comes after it): ssh then prints its message and the totals.
  */
 export function sendDisconnectFails(err: unknown, cfg: ResolvedConfig): boolean {
+  // Whatever ended the hop (a reset, its server's DISCONNECT, a bad MAC): its process exited.
+  if (err && typeof err === 'object' && proxyEndedWith.get(cfg) === err) return true;
   if ((err as SshError | undefined)?.code !== 'ERR_CONNECTION_LOST') return false;
-  if (proxyEndedWith.get(cfg) === err) return true;
   const code = ((err as SshError).cause as NodeJS.ErrnoException | undefined)?.code;
   return /^Read from remote host /.test((err as SshError).message) && typeof code === 'string' && /^E[A-Z]+$/.test(code);
 }
