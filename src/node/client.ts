@@ -8,7 +8,7 @@ import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { AlgorithmPreferences } from '../algorithms.js';
-import { ALGORITHM_CATEGORIES, applyAlgorithmSpec, defaultAlgorithms, preferKnownHostKeyTypes } from '../algorithms.js';
+import { ALGORITHM_CATEGORIES, applyAlgorithmSpec, defaultAlgorithms, orderHostKeyAlgorithms, ordersHostKeyAlgorithms } from '../algorithms.js';
 import { COMPRESSION_NO, COMPRESSION_YES } from '../compress/registry.js';
 import { zlibCompression } from '../compress/zlib.js';
 import type { CryptoProvider } from '../crypto/provider.js';
@@ -31,7 +31,6 @@ import type { ClientEvent, WarningCode } from '../events.js';
 import type { PrivateKey } from '../keys/privatekey.js';
 import { parsePrivateKey } from '../keys/privatekey.js';
 import {
-  CERTIFICATE_HOST_KEY_ALGORITHMS,
   parseCertificate,
   parseCertificateFile,
   withCertificates,
@@ -48,7 +47,7 @@ import type { Signer } from '../auth/signer.js';
 import { keyBlobType } from '../keys/hostkey.js';
 import { constantTimeEqual } from '../protocol/wire.js';
 import type { HostKeyVerifier, StrictHostKeyChecking } from './known-hosts-file.js';
-import { certAuthorityKnownFor, knownHostKeyTypesFor, knownHostsVerifier } from './known-hosts-file.js';
+import { hostKeyOrderHintsFor, knownHostsVerifier } from './known-hosts-file.js';
 import type { ForwardOptions, ListenSpec, LocalForward } from './forward.js';
 import { startLocalForward } from './forward.js';
 import { connectThroughJumps, jumpHostsOf, type JumpHost } from './jump.js';
@@ -301,18 +300,18 @@ async function connectWith(options: ConnectOptions, early: EarlyWatch | undefine
   const orderNote = runtimeCipherOrderNote(crypto.name);
   if (orderNote && !options.algorithms?.cipher) options.debug?.(orderNote);
   const knownFiles = options.knownHosts === undefined ? [] : Array.isArray(options.knownHosts) ? options.knownHosts : [options.knownHosts];
-  if (knownFiles.length > 0 && !options.algorithms?.hostKey && algorithms.hostKey) {
-    const files = knownFiles;
-    // With HostKeyAlias, ssh(1) orders by the alias's entries (port-less).
+  // sshconnect2.c ssh_kex2(): order_hostkeyalgs() unless HostKeyAlgorithms is an exact list or `^`.
+  let hostKeyOrderNote: string | undefined;
+  if (knownFiles.length > 0 && ordersHostKeyAlgorithms(options.algorithms?.hostKey) && algorithms.hostKey) {
+    // sshconnect.c get_hostfile_hostname_ipaddr(): with HostKeyAlias, the alias alone (port-less).
+    if (options.hostKeyAlias !== undefined) options.debug?.(`using hostkeyalias: ${options.hostKeyAlias}`);
     const keyHost = options.hostKeyAlias ?? options.host;
     const keyPort = options.hostKeyAlias !== undefined ? 22 : (options.port ?? 22);
-    const known = await knownHostKeyTypesFor(files, keyHost, keyPort);
-    algorithms.hostKey = preferKnownHostKeyTypes(algorithms.hostKey, known);
-    // ssh(1) order_hostkeyalgs(): a @cert-authority line for the host puts certificates first.
-    if (await certAuthorityKnownFor(files, keyHost, keyPort)) {
-      algorithms.hostKey = [...CERTIFICATE_HOST_KEY_ALGORITHMS, ...algorithms.hostKey];
-    }
+    const ordered = orderHostKeyAlgorithms(algorithms.hostKey, await hostKeyOrderHintsFor(knownFiles, keyHost, keyPort));
+    algorithms.hostKey = ordered.algorithms;
+    hostKeyOrderNote = ordered.note;
   }
+  if (hostKeyOrderNote) options.debug?.(hostKeyOrderNote, 3);
   const client = new SshClient(options, auth, algorithms, verifier, early, crypto);
   try {
     await client.ready;

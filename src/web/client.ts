@@ -6,7 +6,7 @@
  */
 import { settleHostKey } from '../keys/host-key-verdict.js';
 import type { AlgorithmPreferences } from '../algorithms.js';
-import { ALGORITHM_CATEGORIES, applyAlgorithmSpec, defaultAlgorithms, preferKnownHostKeyTypes } from '../algorithms.js';
+import { ALGORITHM_CATEGORIES, applyAlgorithmSpec, defaultAlgorithms, orderHostKeyAlgorithms, ordersHostKeyAlgorithms } from '../algorithms.js';
 import { ClientCore } from '../client-core.js';
 import type { DirectTcpipParams } from '../connection/connection.js';
 import type { CompressionProvider } from '../compress/compressor.js';
@@ -23,7 +23,7 @@ import { constantTimeEqual } from '../protocol/wire.js';
 import type { TransportInfo } from '../transport/transport.js';
 import { chunkReader, type ChunkReader } from './coalesce.js';
 import { WebChannel } from './channel.js';
-import { knownHostsFromText, knownHostsTextVerifier, knownTypes, type WebHostKeyVerifier } from './host-key.js';
+import { knownHostsFromText, knownHostsTextVerifier, orderHints, type WebHostKeyVerifier } from './host-key.js';
 import { webRandom } from './random.js';
 import { MAX_TIMER_DELAY_MS } from '../long-timeout.js';
 
@@ -177,10 +177,11 @@ function algorithmsFor(options: WebConnectOptions): Partial<AlgorithmPreferences
     const spec = a[key];
     out[key] = spec ? applyAlgorithmSpec(key, d[key], spec) : d[key];
   }
-  if (options.knownHosts !== undefined && !a.hostKey && out.hostKey) {
-    // ssh(1) order_hostkeyalgs(): the types already recorded for this host first.
-    const known = knownTypes(knownHostsFromText(options.knownHosts), options.host, options.port ?? 22);
-    out.hostKey = preferKnownHostKeyTypes(out.hostKey, known);
+  // sshconnect2.c ssh_kex2(): order_hostkeyalgs() unless HostKeyAlgorithms is an exact list or `^`.
+  if (options.knownHosts !== undefined && ordersHostKeyAlgorithms(a.hostKey) && out.hostKey) {
+    const ordered = orderHostKeyAlgorithms(out.hostKey, orderHints(knownHostsFromText(options.knownHosts), options.host, options.port ?? 22));
+    out.hostKey = ordered.algorithms;
+    options.debug?.(ordered.note);
   }
   // ssh_config(5) Compression yes: the list OpenSSH's cipher.c compression_alg_list gives.
   out.compression = [...(options.compression ? COMPRESSION_YES : COMPRESSION_NO)];
