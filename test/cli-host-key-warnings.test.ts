@@ -28,6 +28,7 @@ describeInteropWithHome('host key and key file warnings, side by side with ssh',
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'pure-ssh-warnings-'));
     for (const n of ['host_ca', 'host', 'other']) keygen('-t', 'ed25519', '-N', '', '-C', n, '-f', p(n));
+    keygen('-t', 'ecdsa', '-N', '', '-C', 'other_ecdsa', '-f', p('other_ecdsa'));
     keygen('-s', p('host_ca'), '-I', 'test host', '-h', '-n', '127.0.0.1', '-V', '-5m:+1h', p('host.pub'));
     sshd = await startSshd({ config: { HostKey: p('host'), HostCertificate: p('host-cert.pub') } });
   });
@@ -63,6 +64,13 @@ describeInteropWithHome('host key and key file warnings, side by side with ssh',
     const theirs = await sideBySide([`[127.0.0.1]:${sshd.port} ${await pub('other')}`]);
     expect(theirs).toContain('@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @\r\n');
     expect(theirs).toMatch(/The fingerprint for the ED25519 key sent by the remote host is\nSHA256:\S+\.\r\n/);
+  });
+
+  it('a changed host key recorded as another type: "Offending ECDSA key", the type of the line, not of the key shown', async () => {
+    // The host's certificate is shown (no ECDSA key there), no CA: its plain key is checked.
+    const theirs = await sideBySide([`[127.0.0.1]:${sshd.port} ${await pub('other_ecdsa')}`]);
+    expect(theirs).toMatch(/The fingerprint for the ED25519 key sent by the remote host is\n/);
+    expect(theirs).toMatch(/Offending ECDSA key in \S+:1\r\n/);
   });
 
   it('a @revoked host key: the REVOKED HOST KEY block, for the plain key and for its certificate', async () => {

@@ -163,7 +163,7 @@ export function knownHostsVerifier(opts: {
         throw new HostKeyError('revoked', { ...details, file: result.entry.file, line: result.entry.line });
       case 'changed':
         // ssh_config(5): a changed key is refused even with StrictHostKeyChecking=no.
-        throw new HostKeyError('changed', { ...details, file: result.entry.file, line: result.entry.line });
+        throw new HostKeyError('changed', { ...details, file: result.entry.file, line: result.entry.line, entryKeyType: result.entry.keyType });
       case 'cert-authority-only':
         log(
           `${result.entry.file}:${result.entry.line}: @cert-authority line for ${name} vouches for host ` +

@@ -74,7 +74,7 @@ export function knownHostsTextVerifier(known: KnownHostsText, now: () => number 
       case 'match':
         return;
       case 'changed':
-        throw new HostKeyError('changed', { ...base, file: check.entry.file, line: check.entry.line });
+        throw new HostKeyError('changed', { ...base, file: check.entry.file, line: check.entry.line, entryKeyType: check.entry.keyType });
       case 'revoked':
         throw new HostKeyError('revoked', { ...base, file: check.entry.file, line: check.entry.line });
       default:
