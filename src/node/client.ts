@@ -301,18 +301,26 @@ async function connectWith(options: ConnectOptions, early: EarlyWatch | undefine
   if (orderNote && !options.algorithms?.cipher) options.debug?.(orderNote);
   const knownFiles = options.knownHosts === undefined ? [] : Array.isArray(options.knownHosts) ? options.knownHosts : [options.knownHosts];
   // sshconnect2.c ssh_kex2(): order_hostkeyalgs() unless HostKeyAlgorithms is an exact list or `^`.
-  let hostKeyOrderNote: string | undefined;
+  const orderLines: [string, 3 | undefined][] = [];
   if (knownFiles.length > 0 && ordersHostKeyAlgorithms(options.algorithms?.hostKey) && algorithms.hostKey) {
     // sshconnect.c get_hostfile_hostname_ipaddr(): with HostKeyAlias, the alias alone (port-less).
-    if (options.hostKeyAlias !== undefined) options.debug?.(`using hostkeyalias: ${options.hostKeyAlias}`);
+    if (options.hostKeyAlias !== undefined) orderLines.push([`using hostkeyalias: ${options.hostKeyAlias}`, undefined]);
     const keyHost = options.hostKeyAlias ?? options.host;
     const keyPort = options.hostKeyAlias !== undefined ? 22 : (options.port ?? 22);
     const ordered = orderHostKeyAlgorithms(algorithms.hostKey, await hostKeyOrderHintsFor(knownFiles, keyHost, keyPort));
     algorithms.hostKey = ordered.algorithms;
-    hostKeyOrderNote = ordered.note;
+    orderLines.push([ordered.note, 3]);
   }
-  if (hostKeyOrderNote) options.debug?.(hostKeyOrderNote, 3);
-  const client = new SshClient(options, auth, algorithms, verifier, early, crypto);
+  // ssh(1) runs order_hostkeyalgs() once the server's version line is in: its lines come there.
+  const debug = options.debug;
+  const noteAfterBanner =
+    orderLines.length > 0 && debug
+      ? (m: string, level?: 2 | 3) => {
+          debug(m, level);
+          if (m.startsWith('Remote protocol version ')) for (const [line, l] of orderLines.splice(0)) debug(line, l);
+        }
+      : debug;
+  const client = new SshClient({ ...options, debug: noteAfterBanner }, auth, algorithms, verifier, early, crypto);
   try {
     await client.ready;
   } finally {
