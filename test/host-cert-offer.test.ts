@@ -163,6 +163,13 @@ function suite(release: OpenSshRelease, describeIt: typeof describeInteropWithHo
       const exact = await connect({ host: sshd.host, port: sshd.port, username: sshd.user, privateKey: sshd.clientKey, knownHosts: kh, algorithms: { hostKey: 'ssh-ed25519' } });
       expect(exact.info.negotiated?.hostKey).toBe('ssh-ed25519');
       await exact.close();
+      // A verifyHostKey callback alone is shown the plain key it was written for; with knownHosts
+      // as well (the CLI's way), the certificate.
+      const seen: string[] = [];
+      const verifyHostKey = (i: { keyType: string }) => void seen.push(i.keyType);
+      await (await connect({ host: sshd.host, port: sshd.port, username: sshd.user, privateKey: sshd.clientKey, verifyHostKey })).close();
+      await (await connect({ host: sshd.host, port: sshd.port, username: sshd.user, privateKey: sshd.clientKey, verifyHostKey, knownHosts: kh })).close();
+      expect(seen).toEqual(['ssh-ed25519', 'ssh-ed25519-cert-v01@openssh.com']);
     });
 
     it('pure-ssh/web: the same default offer; known_hosts text with the plain key, a CA, an untrusted CA, a @revoked key', async () => {
@@ -178,6 +185,10 @@ function suite(release: OpenSshRelease, describeIt: typeof describeInteropWithHo
       expect((unknown as HostKeyError).code).toBe('ERR_HOST_KEY_UNKNOWN');
       const revoked = await web(`@revoked * ${keys.host}\n${plain}`).catch((e: unknown) => e);
       expect((revoked as HostKeyError).code).toBe('ERR_HOST_KEY_REVOKED');
+      const seen: string[] = [];
+      const alone = await webConnect({ transport: dialNodeWeb(sshd.port), host: sshd.host, port: sshd.port, username: sshd.user, privateKey: sshd.clientKey, verifyHostKey: (i) => void seen.push(i.keyType) });
+      await alone.close();
+      expect(seen).toEqual(['ssh-ed25519']);
     });
   });
 }

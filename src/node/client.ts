@@ -31,6 +31,7 @@ import type { ClientEvent, WarningCode } from '../events.js';
 import type { PrivateKey } from '../keys/privatekey.js';
 import { parsePrivateKey } from '../keys/privatekey.js';
 import {
+  isCertificateType,
   parseCertificate,
   parseCertificateFile,
   withCertificates,
@@ -132,7 +133,13 @@ export interface ConnectOptions {
   hostKeyAlias?: string;
   /** With knownHosts: OpenSSH's StrictHostKeyChecking (default 'yes'). */
   strictHostKeyChecking?: StrictHostKeyChecking;
-  /** Or decide yourself: throw (e.g. a HostKeyError) or return false to refuse. */
+  /**
+   * Or decide yourself: throw (e.g. a HostKeyError) or return false to refuse. Given without
+   * knownHosts, the `*-cert-v01@openssh.com` host key algorithms are left out of the default
+   * offer (name them in `algorithms.hostKey` to have host certificates shown to the callback);
+   * with knownHosts, they are offered first as ssh(1) does, and a server with a host certificate
+   * shows the callback its certificate.
+   */
   verifyHostKey?: HostKeyVerifier;
   /**
    * OpenSSH-style algorithm lists (replace, `+`append, `-`remove, `^`prepend; `*` and `?`
@@ -584,6 +591,8 @@ export function cryptoProviderFor(choice: ConnectOptions['crypto']): CryptoProvi
 
 function algorithmsFor(options: ConnectOptions, crypto: CryptoProvider): Partial<AlgorithmPreferences> {
   const d = defaultAlgorithms(crypto.name);
+  // A verifyHostKey callback alone was written for plain keys: no certificate unless listed.
+  if (options.verifyHostKey && options.knownHosts === undefined) d.hostKey = d.hostKey.filter((n) => !isCertificateType(n));
   const a = options.algorithms ?? {};
   const keys = ALGORITHM_CATEGORIES.map((c) => c.key as string);
   // A misspelt category or a value of the wrong kind is a mistake, not a request for the defaults.

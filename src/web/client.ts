@@ -17,6 +17,7 @@ import { pureCryptoProvider } from '../crypto/pure.js';
 import { ConnectionLostError, SshError, UsageError } from '../errors.js';
 import type { ClientEvent } from '../events.js';
 import type { Signer } from '../auth/signer.js';
+import { isCertificateType } from '../keys/certificate.js';
 import { keyBlobType } from '../keys/hostkey.js';
 import { parsePrivateKey, type PrivateKey } from '../keys/privatekey.js';
 import { constantTimeEqual } from '../protocol/wire.js';
@@ -74,10 +75,15 @@ export interface WebConnectOptions {
   kbdInteractiveAuthentication?: boolean;
   /**
    * known_hosts text (sshd(8) format, hashed names allowed): only a key recorded for host:port
-   * is accepted. With verifyHostKey as well, it only orders the host key algorithms.
+   * is accepted, or a host certificate through a `@cert-authority` line (else checked as its
+   * plain key, as ssh(1) does). With verifyHostKey as well, it only orders the host key algorithms.
    */
   knownHosts?: string;
-  /** Or decide yourself: throw (e.g. a HostKeyError) or return false to refuse. */
+  /**
+   * Or decide yourself: throw (e.g. a HostKeyError) or return false to refuse. Given without
+   * knownHosts, the `*-cert-v01@openssh.com` host key algorithms are left out of the default
+   * offer (name them in `algorithms.hostKey` to have host certificates shown to the callback).
+   */
   verifyHostKey?: WebHostKeyVerifier;
   /**
    * The symmetric crypto (default: pure TypeScript, which runs everywhere, with
@@ -159,6 +165,8 @@ function keysFor(options: WebConnectOptions): PrivateKey[] {
 function algorithmsFor(options: WebConnectOptions): Partial<AlgorithmPreferences> {
   const provider = (options.crypto ?? pureCryptoProvider).name;
   const d = defaultAlgorithms(provider);
+  // A verifyHostKey callback alone was written for plain keys: no certificate unless listed.
+  if (options.verifyHostKey && options.knownHosts === undefined) d.hostKey = d.hostKey.filter((n) => !isCertificateType(n));
   const a = options.algorithms ?? {};
   const orderNote = runtimeCipherOrderNote(provider);
   if (orderNote && !a.cipher) options.debug?.(orderNote);
