@@ -6,7 +6,7 @@
  */
 import { settleHostKey } from '../keys/host-key-verdict.js';
 import type { AlgorithmPreferences } from '../algorithms.js';
-import { ALGORITHM_CATEGORIES, applyAlgorithmSpec, defaultAlgorithms, preferKnownHostKeyTypes } from '../algorithms.js';
+import { ALGORITHM_CATEGORIES, applyAlgorithmSpec, defaultAlgorithms, orderHostKeyAlgorithms, ordersHostKeyAlgorithms } from '../algorithms.js';
 import { ClientCore } from '../client-core.js';
 import type { DirectTcpipParams } from '../connection/connection.js';
 import type { CompressionProvider } from '../compress/compressor.js';
@@ -17,13 +17,14 @@ import { pureCryptoProvider } from '../crypto/pure.js';
 import { ConnectionLostError, SshError, UsageError } from '../errors.js';
 import type { ClientEvent } from '../events.js';
 import type { Signer } from '../auth/signer.js';
+import { isCertificateType } from '../keys/certificate.js';
 import { keyBlobType } from '../keys/hostkey.js';
 import { parsePrivateKey, type PrivateKey } from '../keys/privatekey.js';
 import { constantTimeEqual } from '../protocol/wire.js';
 import type { TransportInfo } from '../transport/transport.js';
 import { chunkReader, type ChunkReader } from './coalesce.js';
 import { WebChannel } from './channel.js';
-import { knownHostsFromText, knownHostsTextVerifier, knownTypes, type WebHostKeyVerifier } from './host-key.js';
+import { knownHostsFromText, knownHostsTextVerifier, orderHints, type WebHostKeyVerifier } from './host-key.js';
 import { webRandom } from './random.js';
 import { MAX_TIMER_DELAY_MS } from '../long-timeout.js';
 
@@ -74,10 +75,15 @@ export interface WebConnectOptions {
   kbdInteractiveAuthentication?: boolean;
   /**
    * known_hosts text (sshd(8) format, hashed names allowed): only a key recorded for host:port
-   * is accepted. With verifyHostKey as well, it only orders the host key algorithms.
+   * is accepted, or a host certificate through a `@cert-authority` line (else checked as its
+   * plain key, as ssh(1) does). With verifyHostKey as well, it only orders the host key algorithms.
    */
   knownHosts?: string;
-  /** Or decide yourself: throw (e.g. a HostKeyError) or return false to refuse. */
+  /**
+   * Or decide yourself: throw (e.g. a HostKeyError) or return false to refuse. Given without
+   * knownHosts, the `*-cert-v01@openssh.com` host key algorithms are left out of the default
+   * offer (name them in `algorithms.hostKey` to have host certificates shown to the callback).
+   */
   verifyHostKey?: WebHostKeyVerifier;
   /**
    * The symmetric crypto (default: pure TypeScript, which runs everywhere, with
@@ -159,6 +165,8 @@ function keysFor(options: WebConnectOptions): PrivateKey[] {
 function algorithmsFor(options: WebConnectOptions): Partial<AlgorithmPreferences> {
   const provider = (options.crypto ?? pureCryptoProvider).name;
   const d = defaultAlgorithms(provider);
+  // A verifyHostKey callback alone was written for plain keys: no certificate unless listed.
+  if (options.verifyHostKey && options.knownHosts === undefined) d.hostKey = d.hostKey.filter((n) => !isCertificateType(n));
   const a = options.algorithms ?? {};
   const orderNote = runtimeCipherOrderNote(provider);
   if (orderNote && !a.cipher) options.debug?.(orderNote);
@@ -177,10 +185,11 @@ function algorithmsFor(options: WebConnectOptions): Partial<AlgorithmPreferences
     const spec = a[key];
     out[key] = spec ? applyAlgorithmSpec(key, d[key], spec) : d[key];
   }
-  if (options.knownHosts !== undefined && !a.hostKey && out.hostKey) {
-    // ssh(1) order_hostkeyalgs(): the types already recorded for this host first.
-    const known = knownTypes(knownHostsFromText(options.knownHosts), options.host, options.port ?? 22);
-    out.hostKey = preferKnownHostKeyTypes(out.hostKey, known);
+  // sshconnect2.c ssh_kex2(): order_hostkeyalgs() unless HostKeyAlgorithms is an exact list or `^`.
+  if (options.knownHosts !== undefined && ordersHostKeyAlgorithms(a.hostKey) && out.hostKey) {
+    const ordered = orderHostKeyAlgorithms(out.hostKey, orderHints(knownHostsFromText(options.knownHosts), options.host, options.port ?? 22));
+    out.hostKey = ordered.algorithms;
+    options.debug?.(ordered.note);
   }
   // ssh_config(5) Compression yes: the list OpenSSH's cipher.c compression_alg_list gives.
   out.compression = [...(options.compression ? COMPRESSION_YES : COMPRESSION_NO)];
