@@ -22,6 +22,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -190,13 +191,16 @@ s.close()
 print(taken, time.time() * 1000)
 `;
 
+/** Debian's Python (a pyenv shim in PATH takes seconds to start on a loaded machine). */
+const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+
 /** Gap between the client's parts: the request is read alone first; all is out well before the confirmation's two delays. */
 const PART_GAP_MS = 10;
 
 /** {@link RESET_CLIENT} through `port`: how many bytes of `parts` the proxy's kernel took, and when the client reset. */
 function sendThenReset(port: number, head: Buffer, parts: Buffer[]): Promise<{ taken: number; resetAt: number }> {
   return new Promise((resolve, reject) => {
-    const py = spawn('python3', ['-I', '-S', '-c', RESET_CLIENT, String(port), head.toString('hex'), parts.map((p) => p.length).join(','), String(PART_GAP_MS)], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const py = spawn(PYTHON, ['-I', '-S', '-c', RESET_CLIENT, String(port), head.toString('hex'), parts.map((p) => p.length).join(','), String(PART_GAP_MS)], { stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     py.stdout.on('data', (d: Buffer) => (out += d.toString()));
