@@ -35,7 +35,7 @@ describeInteropWithHome('CLI: the connection reset or closed during the session,
   });
 
   /** Logs in through the relay, waits for -L's listener, ends the connection, returns stderr. */
-  const run = async (client: 'pure-ssh' | 'ssh', end: 'reset' | 'close', extra: string[]): Promise<{ code: number | null; err: string }> => {
+  const run = async (client: 'pure-ssh' | 'ssh', end: 'reset' | 'close' | 'stall', extra: string[]): Promise<{ code: number | null; err: string }> => {
     const port = await freePort();
     const args = [
       ...sshd.clientArgs.map((a) => (a === String(sshd.port) ? String(relay.port) : a)),
@@ -54,7 +54,7 @@ describeInteropWithHome('CLI: the connection reset or closed during the session,
     // The listener probe's channel settles first: with packets still to write, ssh's write can
     // meet the reset first (packet.c sshpkt_fatal: "Connection reset by ADDR port N").
     await new Promise((r) => setTimeout(r, 300));
-    expect(relay.endAll(end)).toBe(1);
+    expect(end === 'stall' ? relay.stallAll() : relay.endAll(end)).toBe(1);
     return { code: await closed, err };
   };
   /** The byte totals' figures replaced (they differ from run to run). */
@@ -67,7 +67,8 @@ describeInteropWithHome('CLI: the connection reset or closed during the session,
   };
 
   const FAILED = 'client_loop: send disconnect: Broken pipe\r\n';
-  const cases: ['reset' | 'close', string, string[], string][] = [
+  const STALL = ['-o', 'ServerAliveInterval=1', '-o', 'ServerAliveCountMax=1'];
+  const cases: ['reset' | 'close' | 'stall', string, string[], string][] = [
     ['reset', '', [], FAILED],
     ['reset', ' (-q)', ['-q'], ''],
     ['reset', ' (LogLevel VERBOSE: no totals)', ['-o', 'LogLevel=VERBOSE'], `Authenticated to 127.0.0.1 ([127.0.0.1]:RELAY) using "publickey".\r\n${FAILED}`],
@@ -75,9 +76,13 @@ describeInteropWithHome('CLI: the connection reset or closed during the session,
     ['close', '', [], 'Connection to 127.0.0.1 closed by remote host.\r\n'],
     ['close', ' (LogLevel VERBOSE: the totals)', ['-o', 'LogLevel=VERBOSE'],
       'Authenticated to 127.0.0.1 ([127.0.0.1]:RELAY) using "publickey".\r\nConnection to 127.0.0.1 closed by remote host.\r\nTransferred: sent N, received M bytes, in S seconds\r\nBytes per second: R\r\n'],
+    // clientloop.c server_alive_check: logit() (INFO) the timeout, then cleanup_exit(255): no totals.
+    ['stall', ' (ServerAliveInterval, LogLevel VERBOSE: no totals)', ['-o', 'LogLevel=VERBOSE', ...STALL],
+      'Authenticated to 127.0.0.1 ([127.0.0.1]:RELAY) using "publickey".\r\nTimeout, server 127.0.0.1 not responding.\r\n'],
+    ['stall', ' (ServerAliveInterval, LogLevel ERROR: nothing)', ['-o', 'LogLevel=ERROR', ...STALL], ''],
   ];
   for (const [end, how, extra, expected] of cases) {
-    it(`the connection ${end === 'reset' ? 'is reset' : 'is closed'} during the session${how}: ssh's lines, exit 255`, async () => {
+    it(`the connection ${end === 'reset' ? 'is reset' : end === 'close' ? 'is closed' : 'stalls'} during the session${how}: ssh's lines, exit 255`, async () => {
       const want = expected.replace('RELAY', String(relay.port));
       const ours = await run('pure-ssh', end, extra);
       expect(ours.code).toBe(255);

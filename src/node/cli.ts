@@ -540,6 +540,11 @@ async function run(cfg: ResolvedConfig): Promise<void> {
     shuttingDown = true;
     const end = async () => {
       await hopReportsSettled();
+      if (err?.code === 'ERR_KEEPALIVE_TIMEOUT') {
+        // clientloop.c server_alive_check: logit() (INFO), then cleanup_exit(255), no totals.
+        log.info(err.message);
+        process.exit(EXIT_ERROR);
+      }
       if (sendDisconnectFails(err, cfg)) {
         // clientloop.c: the loop's message is lost with its failed DISCONNECT, totals too.
         log.fatal(SEND_DISCONNECT_FAILED);

@@ -355,6 +355,8 @@ export interface Relay {
   port: number;
   /** Ends every client-side connection so far: a RST (`'reset'`) or a plain close (FIN). */
   endAll(how: 'reset' | 'close'): number;
+  /** Stops moving bytes either way on every connection so far, leaving them open (a dead path). */
+  stallAll(): number;
   close(): Promise<void>;
 }
 
@@ -364,10 +366,10 @@ export interface Relay {
  * only does when data was left unread. Returns how many connections it ended.
  */
 export async function startRelay(port: number, host: string = LOOPBACK): Promise<Relay> {
-  const links: net.Socket[] = [];
+  const pairs: [net.Socket, net.Socket][] = [];
   const server = net.createServer((inbound) => {
     const outbound = net.connect(port, host);
-    links.push(inbound);
+    pairs.push([inbound, outbound]);
     inbound.pipe(outbound).pipe(inbound);
     inbound.on('error', () => outbound.destroy());
     outbound.on('error', () => inbound.destroy());
@@ -377,15 +379,28 @@ export async function startRelay(port: number, host: string = LOOPBACK): Promise
   return {
     port: (server.address() as net.AddressInfo).port,
     endAll(how) {
-      const ended = links.splice(0);
-      for (const l of ended) {
+      const ended = pairs.splice(0);
+      for (const [l] of ended) {
         if (how === 'reset') l.resetAndDestroy();
         else l.destroy();
       }
       return ended.length;
     },
+    stallAll() {
+      const stalled = pairs.splice(0);
+      for (const [a, b] of stalled) {
+        a.unpipe();
+        b.unpipe();
+        a.pause();
+        b.pause();
+      }
+      return stalled.length;
+    },
     close: () => new Promise<void>((r) => {
-      for (const l of links.splice(0)) l.destroy();
+      for (const [a, b] of pairs.splice(0)) {
+        a.destroy();
+        b.destroy();
+      }
       server.close(() => r());
     }),
   };
