@@ -7,7 +7,8 @@
 import { cipherAlgorithms, defaultCiphers } from './cipher/registry.js';
 import { UsageError } from './errors.js';
 import { DEFAULT_KEX, kexMethods } from './kex/registry.js';
-import { DEFAULT_HOST_KEY_ALGORITHMS, hostKeyAlgorithms } from './keys/hostkey.js';
+import { certifiedKeyType, isCertificateType } from './keys/certificate.js';
+import { DEFAULT_HOST_KEY_ALGORITHMS, hostKeyAlgorithms, legacyHostKeyAlgorithms } from './keys/hostkey.js';
 import { DEFAULT_MACS, macAlgorithms } from './mac/registry.js';
 import { globMatch } from './protocol/glob.js';
 
@@ -108,10 +109,48 @@ export function applyAlgorithmSpec(
 }
 
 /**
- * Put the host key algorithms for `knownKeyTypes` first, keeping the rest in order (ssh(1)
- * order_hostkeyalgs): the server then proves the key the user already trusts.
+ * Whether ssh(1) reorders this HostKeyAlgorithms setting by known_hosts (sshconnect2.c
+ * ssh_kex2(): when it is unset or only appends `+` or removes `-`; a plain list or `^` is kept
+ * exactly).
  */
-export function preferKnownHostKeyTypes(algorithms: readonly string[], knownKeyTypes: readonly string[]): string[] {
-  const isKnown = (alg: string) => knownKeyTypes.includes(hostKeyAlgorithms.get(alg)?.keyType ?? alg);
-  return [...algorithms.filter(isKnown), ...algorithms.filter((a) => !isKnown(a))];
+export function ordersHostKeyAlgorithms(spec: string | readonly string[] | undefined): boolean {
+  if (spec === undefined) return true;
+  const raw = typeof spec === 'string' ? spec : spec.join(',');
+  return raw.startsWith('+') || raw.startsWith('-');
+}
+
+/**
+ * ssh(1)'s order_hostkeyalgs() (sshconnect2.c): when known_hosts holds a plain key of the type
+ * of the first algorithm (a certificate type counts as its plain type), the list is kept as is;
+ * otherwise the certificate algorithms go first when a `@cert-authority` line names the host,
+ * and so do the algorithms of the key types recorded for it, the rest keeping their order. The
+ * server then proves a key the user already trusts, and a certificate it shows is still checked
+ * as its plain key when no CA vouches for it. `note` is ssh's debug3 line about the choice.
+ *
+ * @example
+ * orderHostKeyAlgorithms(['ssh-ed25519', 'rsa-sha2-512'], { keyTypes: ['ssh-rsa'], certAuthority: false });
+ * // { algorithms: ['rsa-sha2-512', 'ssh-ed25519'], note: 'order_hostkeyalgs: prefer hostkeyalgs: rsa-sha2-512' }
+ */
+export function orderHostKeyAlgorithms(
+  algorithms: readonly string[],
+  known: { keyTypes: readonly string[]; certAuthority: boolean },
+): { algorithms: string[]; note: string } {
+  const plainType = (alg: string) => certifiedKeyType(hostKeyAlgorithms.get(alg)?.keyType ?? legacyHostKeyAlgorithms.get(alg)?.keyType ?? alg);
+  const best = algorithms[0];
+  if (best !== undefined && known.keyTypes.includes(plainType(best))) {
+    return {
+      algorithms: [...algorithms],
+      note: `order_hostkeyalgs: have matching best-preference key type ${best}, using HostkeyAlgorithms verbatim`,
+    };
+  }
+  const first: string[] = [];
+  const last: string[] = [];
+  for (const alg of algorithms) {
+    const preferred = (known.certAuthority && isCertificateType(alg)) || known.keyTypes.includes(plainType(alg));
+    (preferred ? first : last).push(alg);
+  }
+  return {
+    algorithms: [...first, ...last],
+    note: first.length > 0 ? `order_hostkeyalgs: prefer hostkeyalgs: ${first.join(',')}` : 'order_hostkeyalgs: no algorithms matched; accept original',
+  };
 }

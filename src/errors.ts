@@ -219,9 +219,14 @@ export class HostKeyError extends SshError {
   /** known_hosts file and 1-based line of the conflicting entry, when there is one. */
   readonly file: string | undefined;
   readonly line: number | undefined;
+  /**
+   * The key type of that entry (`ssh-ed25519`), which may differ from the server's `keyType`
+   * when the host's recorded key is of another type (ssh's "Offending ECDSA key in FILE:LINE").
+   */
+  readonly entryKeyType: string | undefined;
   constructor(
     problem: HostKeyProblem,
-    details: { host: string; keyType: string; fingerprint: string; file?: string; line?: number; message?: string },
+    details: { host: string; keyType: string; fingerprint: string; file?: string; line?: number; entryKeyType?: string; message?: string },
   ) {
     const code: SshErrorCode =
       problem === 'unknown'
@@ -238,6 +243,7 @@ export class HostKeyError extends SshError {
     this.fingerprint = details.fingerprint;
     this.file = details.file;
     this.line = details.line;
+    this.entryKeyType = details.entryKeyType;
   }
 }
 

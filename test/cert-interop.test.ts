@@ -136,10 +136,12 @@ describeInterop('certificates against sshd', () => {
     expect((err as Error).message).toMatch(/signed by a revoked certificate authority/);
   });
 
-  it('without a @cert-authority line, plain host key algorithms are offered and the plain key is checked', async () => {
+  it('without a @cert-authority line, the certificate is still negotiated (as ssh does) and its plain key checked', async () => {
+    logs.length = 0;
     const ssh = await connect({ ...base, knownHosts: await knownHosts(`${hostLine}\n`) });
-    expect(ssh.info.negotiated?.hostKey).toBe('ssh-ed25519');
+    expect(ssh.info.negotiated?.hostKey).toBe('ssh-ed25519-cert-v01@openssh.com');
     await ssh.close();
+    expect(logs).toContain(`Host '[127.0.0.1]:${sshd.port}' is known and matches the ED25519 host key.`);
   });
 
   it('user certificate with a wrong principal or expired: refused, the error names the certificate and why', async () => {

@@ -28,6 +28,7 @@ describeInteropWithHome('host key and key file warnings, side by side with ssh',
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'pure-ssh-warnings-'));
     for (const n of ['host_ca', 'host', 'other']) keygen('-t', 'ed25519', '-N', '', '-C', n, '-f', p(n));
+    keygen('-t', 'ecdsa', '-N', '', '-C', 'other_ecdsa', '-f', p('other_ecdsa'));
     keygen('-s', p('host_ca'), '-I', 'test host', '-h', '-n', '127.0.0.1', '-V', '-5m:+1h', p('host.pub'));
     sshd = await startSshd({ config: { HostKey: p('host'), HostCertificate: p('host-cert.pub') } });
   });
@@ -65,11 +66,20 @@ describeInteropWithHome('host key and key file warnings, side by side with ssh',
     expect(theirs).toMatch(/The fingerprint for the ED25519 key sent by the remote host is\nSHA256:\S+\.\r\n/);
   });
 
-  it('a @revoked host key: the REVOKED HOST KEY block', async () => {
-    // The plain key: ssh(1) would take the certificate (its default list offers certificates).
+  it('a changed host key recorded as another type: "Offending ECDSA key", the type of the line, not of the key shown', async () => {
+    // The host's certificate is shown (no ECDSA key there), no CA: its plain key is checked.
+    const theirs = await sideBySide([`[127.0.0.1]:${sshd.port} ${await pub('other_ecdsa')}`]);
+    expect(theirs).toMatch(/The fingerprint for the ED25519 key sent by the remote host is\n/);
+    expect(theirs).toMatch(/Offending ECDSA key in \S+:1\r\n/);
+  });
+
+  it('a @revoked host key: the REVOKED HOST KEY block, for the plain key and for its certificate', async () => {
     const lines = [`@revoked * ${await pub('host')}`, `[127.0.0.1]:${sshd.port} ${await pub('host')}`];
     const theirs = await sideBySide(lines, undefined, ['-o', 'HostKeyAlgorithms=ssh-ed25519']);
     expect(theirs).toContain('@       WARNING: REVOKED HOST KEY DETECTED!               @\r\n');
+    expect(theirs).toContain(`The ED25519 host key for [127.0.0.1]:${sshd.port} is marked as revoked.\r\n`);
+    // By default both offer certificates first (myproposal.h), so the server shows its certificate.
+    expect(await sideBySide(lines)).toContain(`The ED25519-CERT host key for [127.0.0.1]:${sshd.port} is marked as revoked.\r\n`);
   });
 
   it('a host certificate whose CA is @revoked: the same block, for ED25519-CERT', async () => {
@@ -86,6 +96,7 @@ describeInteropWithHome('host key and key file warnings, side by side with ssh',
     for (const [lines, extra, last] of [
       [[`[127.0.0.1]:${sshd.port} ${await pub('other')}`], [], `Host key for [127.0.0.1]:${sshd.port} has changed; pure-ssh refuses it even with StrictHostKeyChecking=no.`],
       [[`@revoked * ${await pub('host')}`, `[127.0.0.1]:${sshd.port} ${await pub('host')}`], ['-o', 'HostKeyAlgorithms=ssh-ed25519'], `ED25519 host key for [127.0.0.1]:${sshd.port} was revoked; pure-ssh refuses it even with StrictHostKeyChecking=no.`],
+      [[`@revoked * ${await pub('host')}`, `[127.0.0.1]:${sshd.port} ${await pub('host')}`], [], `ED25519-CERT host key for [127.0.0.1]:${sshd.port} was revoked; pure-ssh refuses it even with StrictHostKeyChecking=no.`],
     ] as const) {
       const kh = p(`kh-${Math.random().toString(36).slice(2)}`);
       await writeFile(kh, lines.map((l) => `${l}\n`).join(''));

@@ -11,12 +11,11 @@
  * log line: shown with -q, and not sent to the -E file).
  */
 import { spawn } from 'node:child_process';
-import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { cliEnv, describeInteropWithHome, suiteHome } from './harness/home.js';
-import { freePort, listening } from './harness/net.js';
+import { freePort, listening, startRelay, type Relay } from './harness/net.js';
 import { SSH_CLIENT_PATH, startSshd, type SshdHandle } from './harness/sshd.js';
 
 const CLI = fileURLToPath(new URL('../dist/node/cli.js', import.meta.url));
@@ -24,27 +23,15 @@ const CLI = fileURLToPath(new URL('../dist/node/cli.js', import.meta.url));
 describeInteropWithHome('CLI: the connection reset or closed during the session, as ssh(1) 9.2 reports it', () => {
   const home = suiteHome();
   let sshd: SshdHandle;
-  let relay: Server;
-  let relayPort: number;
-  /** The client sides of the relay's connections, to end them. */
-  const links: Socket[] = [];
+  let relay: Relay;
 
   beforeAll(async () => {
     if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
     sshd = await startSshd();
-    relay = createServer((inbound) => {
-      const outbound = connect(sshd.port, sshd.host);
-      links.push(inbound);
-      inbound.pipe(outbound).pipe(inbound);
-      inbound.on('error', () => outbound.destroy());
-      outbound.on('error', () => inbound.destroy());
-      inbound.on('close', () => outbound.destroy());
-    });
-    await new Promise<void>((r) => relay.listen(0, '127.0.0.1', r));
-    relayPort = (relay.address() as AddressInfo).port;
+    relay = await startRelay(sshd.port, sshd.host);
   }, 30_000);
   afterAll(async () => {
-    relay?.close();
+    await relay?.close();
     await sshd?.stop();
   });
 
@@ -52,7 +39,7 @@ describeInteropWithHome('CLI: the connection reset or closed during the session,
   const run = async (client: 'pure-ssh' | 'ssh', end: 'reset' | 'close', extra: string[]): Promise<{ code: number | null; err: string }> => {
     const port = await freePort();
     const args = [
-      ...sshd.clientArgs.map((a) => (a === String(sshd.port) ? String(relayPort) : a)),
+      ...sshd.clientArgs.map((a) => (a === String(sshd.port) ? String(relay.port) : a)),
       '-o', `HostKeyAlias=[127.0.0.1]:${sshd.port}`,
       ...extra, '-N', '-L', `127.0.0.1:${port}:127.0.0.1:${sshd.port}`, sshd.target,
     ];
@@ -68,11 +55,7 @@ describeInteropWithHome('CLI: the connection reset or closed during the session,
     // The listener probe's channel settles first: with packets still to write, ssh's write can
     // meet the reset first (packet.c sshpkt_fatal: "Connection reset by ADDR port N").
     await new Promise((r) => setTimeout(r, 300));
-    expect(links).toHaveLength(1);
-    for (const l of links.splice(0)) {
-      if (end === 'reset') l.resetAndDestroy();
-      else l.destroy();
-    }
+    expect(relay.endAll(end)).toBe(1);
     return { code: await closed, err };
   };
   /** The byte totals' figures replaced (they differ from run to run). */
@@ -99,14 +82,14 @@ describeInteropWithHome('CLI: the connection reset or closed during the session,
   ];
   for (const [end, how, extra, expected] of cases) {
     it(`the connection ${end === 'reset' ? 'is reset' : 'is closed'} during the session${how}: ssh's lines, exit 255`, async () => {
-      const want = expected.replace('RELAY', String(relayPort));
+      const want = expected.replace('RELAY', String(relay.port));
       const ours = await run('pure-ssh', end, extra);
       expect(ours.code).toBe(255);
       expect(extra.includes('-v') ? tail(ours.err) : norm(ours.err)).toBe(want);
       const theirs = await run('ssh', end, extra);
       expect(theirs.code).toBe(255);
       // ssh's other outcome of the same reset: its write met it first (see above).
-      const writeMetIt = tail(theirs.err).replace(`Connection reset by 127.0.0.1 port ${relayPort}\r\n`, FAILED);
+      const writeMetIt = tail(theirs.err).replace(`Connection reset by 127.0.0.1 port ${relay.port}\r\n`, FAILED);
       expect(tail(ours.err)).toBe(end === 'reset' ? writeMetIt : tail(theirs.err));
     }, 60_000);
   }

@@ -16,11 +16,13 @@
  * channel_handle_rfd → chan_mark_dead); pure-ssh left it half-open for the forward's life.
  *
  * A reset is the other case: it tears down that channel only (the forward and the connection
- * carry on). There ssh 9.2 still sends what the kernel had received before the RST (a read error
- * is chan_read_failed too); pure-ssh drops it with the channel.
+ * carry on), and what the kernel had received before the RST still goes, then EOF: ssh 9.2 reads
+ * it once the channel is open, and its read error is chan_read_failed too. pure-ssh -D dropped
+ * what was still in the kernel (or in its paused socket's Readable) with the channel.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -31,6 +33,8 @@ import { describeInterop, inCI, SSH_CLIENT_PATH, sshClientAvailable, startSshd, 
 import { connectVia } from './harness/window.js';
 
 const DELAY_MS = 40;
+/** The reset cases' delay each way (see there). */
+const SLOW_DELAY_MS = 150;
 /** Fits the socket buffers: a full close loses nothing to TCP itself (see 'full' below). */
 const N = 60_000;
 const payload = Buffer.from(Array.from({ length: N }, (_, i) => (i * 7 + (i >> 8)) & 0xff));
@@ -39,6 +43,8 @@ const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex
 /** What one target connection received, and when it was accepted. */
 interface Received {
   acceptedAt: number;
+  /** The same, in ms since the epoch (to compare with another process's clock). */
+  acceptedAtEpoch: number;
   bytes: number;
   sha256: string;
 }
@@ -54,12 +60,13 @@ async function startTarget(): Promise<{ port: number; got: Received[]; accepted:
   };
   const server = net.createServer({ allowHalfOpen: true }, (s) => {
     const acceptedAt = performance.now();
+    const acceptedAtEpoch = Date.now();
     t.accepted++;
     const parts: Buffer[] = [];
     s.on('data', (d: Buffer) => parts.push(d));
     s.on('end', () => {
       const b = Buffer.concat(parts);
-      got.push({ acceptedAt, bytes: b.length, sha256: sha256(b) });
+      got.push({ acceptedAt, acceptedAtEpoch, bytes: b.length, sha256: sha256(b) });
       s.end(`OK ${b.length}\n`);
     });
     s.on('error', () => {});
@@ -147,6 +154,66 @@ const socks5 = (port: number) => Buffer.from([5, 1, 0, 5, 1, 0, 1, 127, 0, 0, 1,
 const SOCKS4_GRANTED = Buffer.from([0, 90, 0, 0, 0, 0, 0, 0]);
 /** Method "no authentication", then RFC 1928 §6 success with BND 0.0.0.0:0 (ssh's reply). */
 const SOCKS5_GRANTED = Buffer.from([5, 0, 5, 0, 0, 1, 0, 0, 0, 0, 0, 0]);
+
+/**
+ * A SOCKS client in Python (Node's net cannot say how much of what it sent the peer's kernel
+ * took): connects, sends `head`, then each part {@link PART_GAP_MS} apart (the request is read on
+ * its own first), waits until the peer's kernel has acknowledged everything (its send queue,
+ * SIOCOUTQ, empty; at most 60 ms, past a delayed ACK), and resets (SO_LINGER 0: RST; what is
+ * still queued here is dropped). Prints the bytes the peer had taken and when it reset (ms since
+ * the epoch). A full receive window (ssh reads nothing while the open is in flight) leaves bytes
+ * here: those never reach the target, with either client.
+ */
+const RESET_CLIENT = `
+import fcntl, socket, struct, sys, termios, time
+port, head, sizes, gap = int(sys.argv[1]), bytes.fromhex(sys.argv[2]), [int(n) for n in sys.argv[3].split(',')], float(sys.argv[4]) / 1000
+data = sys.stdin.buffer.read()
+s = socket.create_connection(('127.0.0.1', port))
+s.sendall(head)
+s.setblocking(False)
+sent, at = 0, 0
+for n in sizes:
+    time.sleep(gap)
+    part, at = data[at:at + n], at + n
+    try:
+        while part:
+            k = s.send(part)
+            sent, part = sent + k, part[k:]
+    except BlockingIOError:
+        pass
+queued = lambda: struct.unpack('i', fcntl.ioctl(s, termios.TIOCOUTQ, b'\\0\\0\\0\\0'))[0]
+deadline = time.time() + 0.06
+while queued() and time.time() < deadline:
+    time.sleep(0.002)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))
+taken = sent - queued()
+s.close()
+print(taken, time.time() * 1000)
+`;
+
+/** Debian's Python (a pyenv shim in PATH takes seconds to start on a loaded machine). */
+const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+
+/** Gap between the client's parts: the request is read alone first; all is out well before the confirmation's two delays. */
+const PART_GAP_MS = 10;
+
+/** {@link RESET_CLIENT} through `port`: how many bytes of `parts` the proxy's kernel took, and when the client reset. */
+function sendThenReset(port: number, head: Buffer, parts: Buffer[]): Promise<{ taken: number; resetAt: number }> {
+  return new Promise((resolve, reject) => {
+    const py = spawn(PYTHON, ['-I', '-S', '-c', RESET_CLIENT, String(port), head.toString('hex'), parts.map((p) => p.length).join(','), String(PART_GAP_MS)], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    py.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    py.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    py.on('error', reject);
+    py.on('exit', (code) => {
+      const [taken, resetAt] = out.trim().split(' ').map(Number);
+      if (code === 0 && taken !== undefined && resetAt !== undefined) resolve({ taken, resetAt });
+      else reject(new Error(`the Python client exited with ${code}: ${err}`));
+    });
+    py.stdin.end(Buffer.concat(parts));
+  });
+}
 
 describeInterop('a client that sends and closes before its channel is confirmed', () => {
   let sshd: SshdHandle;
@@ -243,6 +310,74 @@ describeInterop('a client that sends and closes before its channel is confirmed'
     }
   });
 
+  /**
+   * A client that sent its SOCKS request, then data, then reset, all before the confirmation:
+   * the target got every byte the proxy's kernel had taken, then EOF. ssh does not read the socket
+   * while the open is in flight (channels.c: SSH_CHANNEL_OPENING has no handler), then reads what
+   * the kernel kept, and its read error is an EOF (channel_handle_rfd → chan_read_failed: the data
+   * goes out, then CHANNEL_EOF). Returns the bytes taken.
+   */
+  async function deliversBeforeReset(who: string, port: number, parts: Buffer[]): Promise<number> {
+    target.got.length = 0;
+    const { taken, resetAt } = await sendThenReset(port, socks4(target.port), parts);
+    await expect.poll(() => target.got.length, { timeout: 10_000 }).toBe(1);
+    const [got] = target.got;
+    const sent = Buffer.concat(parts).subarray(0, taken);
+    expect({ bytes: got!.bytes, sha256: got!.sha256 }, who).toEqual({ bytes: sent.length, sha256: sha256(sent) });
+    // All of it before the server had even connected to the target (so before the confirmation).
+    expect(resetAt, who).toBeLessThan(got!.acceptedAtEpoch);
+    return taken;
+  }
+
+  /**
+   * What the client sends after its request: a part read while the channel opens; past pure-ssh's
+   * 16 KiB read-ahead (the socket paused), a part left in the paused socket's Readable (over its
+   * 16 KiB mark: its reading stops), the reset unseen until the open; the same with a last part
+   * the kernel keeps, the reset behind it; a small part read into the paused Readable.
+   */
+  const resetCases = {
+    small: [payload.subarray(0, 5000)],
+    'two parts': [payload.subarray(0, N >> 1), payload.subarray(N >> 1)],
+    'three parts': [20_000, 20_000, 10_000].map((n, i) => Buffer.from(Array.from({ length: n }, (_, j) => (j * 13 + i) & 0xff))),
+    'a small part after the read-ahead': [20_000, 3_000].map((n, i) => Buffer.from(Array.from({ length: n }, (_, j) => (j * 7 + i) & 0xff))),
+  };
+
+  it('-D: a client that sends its request, then data, then resets before the confirmation: what the kernel took arrives, then EOF, as with ssh 9.2', async () => {
+    // A slower path to sshd: the Python client (which starts slowly on a loaded machine) is done
+    // long before the confirmation.
+    const slow = await startDelayProxy({ targetHost: sshd.host, targetPort: sshd.port, delayMs: SLOW_DELAY_MS });
+    // (It also writes the known_hosts file for this proxy's port that ssh reads.)
+    const viaSlow = await connectVia(sshd, slow, {});
+    try {
+      // The reference first (ssh reads nothing while the open is in flight: past its kernel's
+      // receive window, about 90 kB here, the client's kernel keeps the rest and the reset drops it).
+      if (sshClientAvailable()) {
+        const dport = await freePort();
+        const child = await startSsh(sshd, slow, ['-D', `127.0.0.1:${dport}`], dport);
+        try {
+          for (const [name, parts] of Object.entries(resetCases)) await deliversBeforeReset(`ssh 9.2, ${name}`, dport, parts);
+        } finally {
+          child.kill();
+        }
+      } else if (inCI()) throw new Error(`${SSH_CLIENT_PATH} is missing`);
+      const fwd = await viaSlow.forwardDynamic({ listen: { host: '127.0.0.1', port: 0 } });
+      try {
+        for (const [name, parts] of Object.entries(resetCases)) {
+          // The client got all of it out (the kernel took it): the case tests what it says.
+          const all = parts.reduce((n, p) => n + p.length, 0);
+          for (let i = 0; i < 2; i++) expect(await deliversBeforeReset(`pure-ssh, ${name}`, fwd.address.port, parts)).toBe(all);
+        }
+        await expect.poll(() => fwd.counters.active, { timeout: 10_000 }).toBe(0);
+        expect(fwd.counters).toMatchObject({ failed: 0, bytesOut: 2 * Object.values(resetCases).flat().reduce((n, p) => n + p.length, 0) });
+      } finally {
+        await fwd.close();
+      }
+    } finally {
+      await viaSlow.close();
+      await slow.close();
+    }
+  }, 120_000);
+
   it('-D: a client reset before the confirmation tears down its channel only; the forward and the connection carry on', async () => {
     const fwd = await ssh.forwardDynamic({ listen: { host: '127.0.0.1', port: 0 } });
     try {
@@ -257,6 +392,7 @@ describeInterop('a client that sends and closes before its channel is confirmed'
       // The server did open it (the request was out before the reset), and closed it: the target saw EOF.
       await expect.poll(() => target.accepted, { timeout: 10_000 }).toBe(before + 1);
       await expect.poll(() => target.got.length, { timeout: 10_000 }).toBe(1);
+      expect({ bytes: target.got[0]!.bytes, sha256: target.got[0]!.sha256 }).toEqual({ bytes: N, sha256: sha256(payload) });
       await expect.poll(() => fwd.counters.active, { timeout: 10_000 }).toBe(0);
       // The same forward, on the same connection, still carries the next client whole.
       await deliversAll(fwd.address.port, socks4(target.port), 'half', SOCKS4_GRANTED);

@@ -39,7 +39,9 @@ describe('registry', () => {
     for (const name of DEFAULT_HOST_KEY_ALGORITHMS) expect(hostKeyAlgorithms.get(name)?.name).toBe(name);
     expect(hostKeyAlgorithms.get('rsa-sha2-256')?.keyType).toBe('ssh-rsa');
     expect(hostKeyAlgorithms.get('ssh-ed25519')?.keyType).toBe('ssh-ed25519');
-    expect(DEFAULT_HOST_KEY_ALGORITHMS[0]).toBe('ssh-ed25519');
+    // OpenSSH 9.2/10 myproposal.h KEX_DEFAULT_PK_ALG: certificates first (test/host-cert-offer compares with ssh -G).
+    expect(DEFAULT_HOST_KEY_ALGORITHMS[0]).toBe('ssh-ed25519-cert-v01@openssh.com');
+    expect(DEFAULT_HOST_KEY_ALGORITHMS.slice(6)).toEqual(['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256']);
     expect(hostKeyAlgorithms.has('ssh-rsa')).toBe(false); // SHA-1 signatures are not offered
   });
 

@@ -9,13 +9,12 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { HostKeyError, ChannelOpenError } from '../src/index.js';
 import { clientOptions, connectTo } from './harness/client.js';
-import { freePort, listening } from './harness/net.js';
+import { freePort, listening, startRelay } from './harness/net.js';
 import { describePostgres, startPostgres, type PostgresHandle } from './harness/postgres.js';
 import { cliEnv, itWithHome, processHome } from './harness/home.js';
 import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
@@ -394,17 +393,8 @@ describeInterop('jump host failures under -q and LogLevel, against ssh 9.2', () 
   itWithHome("a jump host's connection reset: the hop and the command behind it each fail to send their DISCONNECT, as ssh 9.2", async () => {
     const target = await startSshd();
     // A relay in front of the jump host that resets the client's side on demand (RST, not FIN).
-    const links: Socket[] = [];
-    const relay = createServer((inbound) => {
-      const outbound = connect(bastion.port, bastion.host);
-      links.push(inbound);
-      inbound.pipe(outbound).pipe(inbound);
-      inbound.on('error', () => outbound.destroy());
-      outbound.on('error', () => inbound.destroy());
-      inbound.on('close', () => outbound.destroy());
-    });
-    await new Promise<void>((r) => relay.listen(0, '127.0.0.1', r));
-    const relayPort = (relay.address() as AddressInfo).port;
+    const relay = await startRelay(bastion.port, bastion.host);
+    const relayPort = relay.port;
     try {
       const known = join(dir, 'known-relay');
       await writeFile(known, bastion.hostKeyLines.map((l) => l.replace(`[127.0.0.1]:${bastion.port}`, `[127.0.0.1]:${relayPort}`)).join('\n') + '\n');
@@ -416,7 +406,7 @@ describeInterop('jump host failures under -q and LogLevel, against ssh 9.2', () 
         const ended = runToEnd(cmd[0]!, [...cmd.slice(1), '-F', chain, '-N', '-J', 'jr', '-L', `127.0.0.1:${port}:127.0.0.1:${target.port}`, 'target']);
         const deadline = Date.now() + 15_000;
         while (!(await listening(port)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-        for (const l of links.splice(0)) l.resetAndDestroy();
+        relay.endAll('reset');
         return ended;
       };
       const theirs = await run(['ssh']);
@@ -431,7 +421,7 @@ describeInterop('jump host failures under -q and LogLevel, against ssh 9.2', () 
       expect(theirs.code).toBe(255);
       expect(ours).toEqual({ code: 255, stderr: authenticated + failed + failed });
     } finally {
-      relay.close();
+      await relay.close();
       await target.stop();
     }
   }, 60_000);

@@ -7,12 +7,15 @@ import { describe, expect, it } from 'vitest';
 import {
   checkHostKey,
   formatKnownHostsLine,
+  hostKeyOrderHints,
   hostMatches,
   knownHostKeyTypes,
   parseKnownHosts,
   type KnownHostsEntry,
 } from '../src/keys/knownhosts.js';
 import { knownHostsVerifier, type HostKeyInfo } from '../src/node/known-hosts-file.js';
+import { orderHostKeyAlgorithms } from '../src/algorithms.js';
+import { DEFAULT_HOST_KEY_ALGORITHMS } from '../src/keys/hostkey.js';
 
 const fixtures = join(import.meta.dirname, 'fixtures');
 const pubLine = (name: string) => readFileSync(join(fixtures, name), 'utf8').trim().split(' ');
@@ -170,6 +173,33 @@ describe('checkHostKey', () => {
     expect(knownHostKeyTypes(entries, 'beta', 22)).toEqual(['ssh-ed25519']);
     expect(knownHostKeyTypes(entries, 'delta', 22)).toEqual([typeE]);
     expect(knownHostKeyTypes(entries, 'db.corp', 22)).toEqual([]);
+  });
+
+  // sshconnect2.c order_hostkeyalgs(), on the lines hostfile.c load_hostkeys() loads for one name.
+  it('hostKeyOrderHints: the name as ssh loads it, never port-less; a type whose first line is @revoked does not count', () => {
+    const { entries: kh } = parseKnownHosts(
+      `h ${typeA} ${b64A}\n[h]:2222 ${typeE} ${b64E}\n@cert-authority *.corp ${typeA} ${b64B}\n` +
+        `r ${typeA} ${b64A}\nr ${typeA} ${b64B}\n@revoked r ${typeA} ${b64A}\nr ${typeE} ${b64E}\n`,
+      'f',
+    );
+    expect(hostKeyOrderHints(kh, 'h', 22)).toEqual({ keyTypes: ['ssh-ed25519'], certAuthority: false });
+    expect(hostKeyOrderHints(kh, 'h', 2222)).toEqual({ keyTypes: [typeE], certAuthority: false });
+    expect(hostKeyOrderHints(kh, 'db.corp', 22)).toEqual({ keyTypes: [], certAuthority: true });
+    expect(hostKeyOrderHints(kh, 'r', 22)).toEqual({ keyTypes: [typeE], certAuthority: false });
+  });
+
+  it('orderHostKeyAlgorithms: as order_hostkeyalgs() (kept when the first type is known, else CA and known types first)', () => {
+    const d = DEFAULT_HOST_KEY_ALGORITHMS;
+    expect(orderHostKeyAlgorithms(d, { keyTypes: ['ssh-ed25519', 'ssh-rsa'], certAuthority: true }).algorithms).toEqual(d);
+    const rsa = orderHostKeyAlgorithms(d, { keyTypes: ['ssh-rsa'], certAuthority: false });
+    expect(rsa.algorithms.slice(0, 4)).toEqual(['rsa-sha2-512-cert-v01@openssh.com', 'rsa-sha2-256-cert-v01@openssh.com', 'rsa-sha2-512', 'rsa-sha2-256']);
+    expect(rsa.note).toBe('order_hostkeyalgs: prefer hostkeyalgs: rsa-sha2-512-cert-v01@openssh.com,rsa-sha2-256-cert-v01@openssh.com,rsa-sha2-512,rsa-sha2-256');
+    const ca = orderHostKeyAlgorithms(d, { keyTypes: ['ecdsa-sha2-nistp384'], certAuthority: true }).algorithms;
+    expect(ca.slice(0, 7)).toEqual([...d.slice(0, 6), 'ecdsa-sha2-nistp384']);
+    expect(orderHostKeyAlgorithms(['ssh-ed25519', 'rsa-sha2-256'], { keyTypes: [], certAuthority: true })).toEqual({
+      algorithms: ['ssh-ed25519', 'rsa-sha2-256'],
+      note: 'order_hostkeyalgs: no algorithms matched; accept original',
+    });
   });
 
   it('unknown host', () => {

@@ -83,6 +83,14 @@ const CA_SIGNATURE_ALGORITHMS: ReadonlyMap<string, HostKeyAlgorithm> = new Map(
   [ed25519Signature, ...ecdsaSignatures, ...rsaSignatures].map((a) => [a.name, a]),
 );
 
+/**
+ * The plain key type a certificate type certifies (`ssh-rsa-cert-v01@openssh.com` → `ssh-rsa`;
+ * OpenSSH sshkey_type_plain()); other types are returned unchanged.
+ */
+export function certifiedKeyType(type: string): string {
+  return CERT_BY_TYPE.get(type)?.keyType ?? type;
+}
+
 /** True when `type` names a certificate key type (`*-cert-v01@openssh.com`). */
 export function isCertificateType(type: string): boolean {
   return type.endsWith(CERT_SUFFIX);

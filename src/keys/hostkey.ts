@@ -15,13 +15,11 @@ import { SshReader, fromUtf8 } from '../protocol/wire.js';
 import { ecdsaSignatures } from './ecdsa.js';
 import { ed25519Signature } from './ed25519.js';
 import { rsaSignatures, sshRsaSha1Signature } from './rsa.js';
-import { certificateHostKeyAlgorithms, describeHostCertificate, isCertificateType, parseCertificate } from './certificate.js';
+import { CERTIFICATE_HOST_KEY_ALGORITHMS, certificateHostKeyAlgorithms, describeHostCertificate, isCertificateType, parseCertificate } from './certificate.js';
 import type { HostKeyAlgorithm } from './signing.js';
 
 export type { HostKeyAlgorithm } from './signing.js';
 
-// OpenSSH PROTOCOL.certkeys: the `*-cert-v01@openssh.com` algorithms are offered only when asked
-// for or when known_hosts names a CA for the host (see CERTIFICATE_HOST_KEY_ALGORITHMS).
 const ALL: HostKeyAlgorithm[] = [ed25519Signature, ...ecdsaSignatures, ...rsaSignatures, ...certificateHostKeyAlgorithms];
 
 /** Every supported host key signature algorithm, by its negotiated name. */
@@ -36,10 +34,15 @@ export const legacyHostKeyAlgorithms: ReadonlyMap<string, HostKeyAlgorithm> = ne
 ]);
 
 /**
- * Our server_host_key_algorithms preference (RFC 4253 §7.1), in OpenSSH's client order among the
- * plain (non-certificate) types: Ed25519, then ECDSA, then RSA with SHA-2 (never SHA-1 ssh-rsa).
+ * Our server_host_key_algorithms preference (RFC 4253 §7.1), OpenSSH 9.2/10's default
+ * (myproposal.h KEX_DEFAULT_PK_ALG) without the FIDO `sk-*` types, which we cannot verify: the
+ * certificate types first, then the plain ones; Ed25519, ECDSA, then RSA with SHA-2 (never SHA-1
+ * ssh-rsa). ssh(1) reorders it by what known_hosts holds for the host (sshconnect2.c
+ * order_hostkeyalgs(), see algorithms.ts orderHostKeyAlgorithms), and a certificate whose CA is
+ * not trusted for the host is checked as its plain key (sshconnect.c check_host_key()).
  */
 export const DEFAULT_HOST_KEY_ALGORITHMS: string[] = [
+  ...CERTIFICATE_HOST_KEY_ALGORITHMS,
   'ssh-ed25519',
   'ecdsa-sha2-nistp256',
   'ecdsa-sha2-nistp384',
@@ -144,4 +147,19 @@ export function describeServerHostKey(algorithm: string, keyBlob: Uint8Array): s
     }
   }
   return `Server host key: ${algorithm} ${fingerprintSha256(keyBlob)}`;
+}
+
+/**
+ * ssh -vv's lines after {@link describeServerHostKey} for a host certificate (sshconnect.c
+ * verify_host_key(), debug2): `Server host certificate hostname: NAME`, one per principal. None
+ * for a plain key.
+ */
+export function serverHostCertificateNames(keyBlob: Uint8Array): string[] {
+  try {
+    if (!isCertificateType(keyBlobType(keyBlob))) return [];
+    return parseCertificate(keyBlob).validPrincipals.map((p) => `Server host certificate hostname: ${p}`);
+  } catch {
+    // Already verified by the key exchange; a failure here only loses the detail.
+    return [];
+  }
 }

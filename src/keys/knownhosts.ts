@@ -307,6 +307,38 @@ export function knownHostKeyTypes(entries: readonly KnownHostsEntry[], host: str
   return types;
 }
 
+/** What ssh(1)'s order_hostkeyalgs() reads from known_hosts for one host (see {@link hostKeyOrderHints}). */
+export interface HostKeyOrderHints {
+  /** Plain key types recorded for the host, in file order, whose first line is not `@revoked`. */
+  keyTypes: string[];
+  /** Whether a `@cert-authority` line names the host. */
+  certAuthority: boolean;
+}
+
+/**
+ * What OpenSSH's sshconnect2.c order_hostkeyalgs() looks at, for the one name it loads
+ * (`[host]:port`, or `host` on port 22; with HostKeyAlias, the alias and port 22): never the
+ * port-less name. A key type counts when its first unmarked line for the name holds a key that
+ * no `@revoked` line for the name holds (hostfile.c lookup_key_in_hostkeys_by_type(), which
+ * stops at the first line of the type and then checks check_key_not_revoked()).
+ *
+ * @example
+ * hostKeyOrderHints(entries, 'example.com', 2222); // { keyTypes: ['ssh-ed25519'], certAuthority: false }
+ */
+export function hostKeyOrderHints(entries: readonly KnownHostsEntry[], host: string, port: number): HostKeyOrderHints {
+  const name = knownHostsName(host, port);
+  const loaded = entries.filter((e) => nameMatches(e, name));
+  const revoked = loaded.filter((e) => e.marker === '@revoked');
+  const seen = new Set<string>();
+  const keyTypes: string[] = [];
+  for (const e of loaded) {
+    if (e.marker !== undefined || seen.has(e.keyType)) continue;
+    seen.add(e.keyType);
+    if (!revoked.some((r) => bytesEqual(r.keyBlob, e.keyBlob))) keyTypes.push(e.keyType);
+  }
+  return { keyTypes, certAuthority: loaded.some((e) => e.marker === '@cert-authority') };
+}
+
 /**
  * Unmarked entries that hold exactly this key for other names, for the "This host key is known
  * by the following other names/addresses" note of OpenSSH's first-connection prompt.

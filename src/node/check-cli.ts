@@ -201,7 +201,7 @@ type Resolved = Awaited<ReturnType<typeof resolveSsh>>;
  * known_hosts with StrictHostKeyChecking. Returns the login and a function closing the agent.
  */
 async function prepareLogin(cfg: Resolved, log: (m: string) => void, verbose: boolean): Promise<{ login: import('../check/login.js').ProbeLogin; close: () => void }> {
-  const [{ prepareAuth, cryptoProviderFor }, prompt, { knownHostsVerifier, knownHostKeyTypesFor }, { preferKnownHostKeyTypes }, { describeFatal, hostKeyVerifier, loadIdentities, Log }, { LOG_LEVELS }] = await Promise.all([
+  const [{ prepareAuth, cryptoProviderFor }, prompt, { knownHostsVerifier, hostKeyOrderHintsFor }, { orderHostKeyAlgorithms }, { describeFatal, hostKeyVerifier, loadIdentities, Log }, { LOG_LEVELS }] = await Promise.all([
     import('./client.js'),
     import('./prompt.js'),
     import('./known-hosts-file.js'),
@@ -244,7 +244,7 @@ async function prepareLogin(cfg: Resolved, log: (m: string) => void, verbose: bo
   // The known_hosts check as pure-ssh makes it, its refusals in pure-ssh's words (connect-host.ts).
   const verify = hostKeyVerifier(cfg, sshLog, knownHostsVerifier, prompt.askQuestion);
   // ssh(1) order_hostkeyalgs(): with HostKeyAlias, by the alias's (port-less) entries.
-  const knownTypes = await knownHostKeyTypesFor(cfg.knownHostsFiles, cfg.hostKeyAlias ?? cfg.hostName, cfg.hostKeyAlias !== undefined ? 22 : cfg.port);
+  const orderHints = await hostKeyOrderHintsFor(cfg.knownHostsFiles, cfg.hostKeyAlias ?? cfg.hostName, cfg.hostKeyAlias !== undefined ? 22 : cfg.port);
   let prompts = 0;
   const canPrompt = !cfg.batchMode && (cfg.passwordAuthentication || cfg.kbdInteractiveAuthentication);
   return {
@@ -273,7 +273,7 @@ async function prepareLogin(cfg: Resolved, log: (m: string) => void, verbose: bo
           throw new Error(last || 'Host key verification failed.');
         }
       },
-      orderHostKeyAlgorithms: (algorithms) => preferKnownHostKeyTypes(algorithms, knownTypes),
+      orderHostKeyAlgorithms: (algorithms) => orderHostKeyAlgorithms(algorithms, orderHints).algorithms,
       async sign(req) {
         const signer = auth.signers.find((s) => s.publicKeyBlob.length === req.keyBlob.length && s.publicKeyBlob.every((b, i) => b === req.keyBlob[i]));
         return signer ? signer.sign(req.data, req.algorithm, req.flags) : null;

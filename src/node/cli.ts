@@ -565,8 +565,9 @@ async function run(cfg: ResolvedConfig): Promise<void> {
       const n = await stdioForward(ssh, cfg.stdioForward);
       log.debug1(`Transferred: sent ${n.sent}, received ${n.received} bytes`);
     } catch (err) {
-      // The connection itself was lost while the open was unanswered: the 'close' handler above
-      // reports that once, as ssh(1) does; "stdio forwarding failed" is for a refused open only.
+      // The connection itself was lost, while the open was unanswered or once the channel was
+      // open: the 'close' handler above reports that once and exits 255, as ssh(1)'s client loop
+      // does; "stdio forwarding failed" is for a refused open only.
       if ((err as SshError).code !== 'ERR_CHANNEL_OPEN_FAILED') {
         const lost = await Promise.race([ssh.closed.then(() => true), new Promise<boolean>((r) => setTimeout(r, 100, false).unref())]);
         if (lost) return;

@@ -8,7 +8,7 @@ import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { AlgorithmPreferences } from '../algorithms.js';
-import { ALGORITHM_CATEGORIES, applyAlgorithmSpec, defaultAlgorithms, preferKnownHostKeyTypes } from '../algorithms.js';
+import { ALGORITHM_CATEGORIES, applyAlgorithmSpec, defaultAlgorithms, orderHostKeyAlgorithms, ordersHostKeyAlgorithms } from '../algorithms.js';
 import { COMPRESSION_NO, COMPRESSION_YES } from '../compress/registry.js';
 import { zlibCompression } from '../compress/zlib.js';
 import type { CryptoProvider } from '../crypto/provider.js';
@@ -31,7 +31,7 @@ import type { ClientEvent, WarningCode } from '../events.js';
 import type { PrivateKey } from '../keys/privatekey.js';
 import { parsePrivateKey } from '../keys/privatekey.js';
 import {
-  CERTIFICATE_HOST_KEY_ALGORITHMS,
+  isCertificateType,
   parseCertificate,
   parseCertificateFile,
   withCertificates,
@@ -48,7 +48,7 @@ import type { Signer } from '../auth/signer.js';
 import { keyBlobType } from '../keys/hostkey.js';
 import { constantTimeEqual } from '../protocol/wire.js';
 import type { HostKeyVerifier, StrictHostKeyChecking } from './known-hosts-file.js';
-import { certAuthorityKnownFor, knownHostKeyTypesFor, knownHostsVerifier } from './known-hosts-file.js';
+import { hostKeyOrderHintsFor, knownHostsVerifier } from './known-hosts-file.js';
 import type { ForwardOptions, ListenSpec, LocalForward } from './forward.js';
 import { startLocalForward } from './forward.js';
 import { checkJumpHosts, connectThroughJumps, jumpHostsOf, type JumpHost } from './jump.js';
@@ -133,7 +133,13 @@ export interface ConnectOptions {
   hostKeyAlias?: string;
   /** With knownHosts: OpenSSH's StrictHostKeyChecking (default 'yes'). */
   strictHostKeyChecking?: StrictHostKeyChecking;
-  /** Or decide yourself: throw (e.g. a HostKeyError) or return false to refuse. */
+  /**
+   * Or decide yourself: throw (e.g. a HostKeyError) or return false to refuse. Given without
+   * knownHosts, the `*-cert-v01@openssh.com` host key algorithms are left out of the default
+   * offer (name them in `algorithms.hostKey` to have host certificates shown to the callback);
+   * with knownHosts, they are offered first as ssh(1) does, and a server with a host certificate
+   * shows the callback its certificate.
+   */
   verifyHostKey?: HostKeyVerifier;
   /**
    * OpenSSH-style algorithm lists (replace, `+`append, `-`remove, `^`prepend; `*` and `?`
@@ -312,19 +318,27 @@ async function connectWith(options: ConnectOptions, early: EarlyWatch | undefine
   const orderNote = runtimeCipherOrderNote(crypto.name);
   if (orderNote && !options.algorithms?.cipher) options.debug?.(orderNote);
   const knownFiles = options.knownHosts === undefined ? [] : Array.isArray(options.knownHosts) ? options.knownHosts : [options.knownHosts];
-  if (knownFiles.length > 0 && !options.algorithms?.hostKey && algorithms.hostKey) {
-    const files = knownFiles;
-    // With HostKeyAlias, ssh(1) orders by the alias's entries (port-less).
+  // sshconnect2.c ssh_kex2(): order_hostkeyalgs() unless HostKeyAlgorithms is an exact list or `^`.
+  const orderLines: [string, 3 | undefined][] = [];
+  if (knownFiles.length > 0 && ordersHostKeyAlgorithms(options.algorithms?.hostKey) && algorithms.hostKey) {
+    // sshconnect.c get_hostfile_hostname_ipaddr(): with HostKeyAlias, the alias alone (port-less).
+    if (options.hostKeyAlias !== undefined) orderLines.push([`using hostkeyalias: ${options.hostKeyAlias}`, undefined]);
     const keyHost = options.hostKeyAlias ?? options.host;
     const keyPort = options.hostKeyAlias !== undefined ? 22 : (options.port ?? 22);
-    const known = await knownHostKeyTypesFor(files, keyHost, keyPort);
-    algorithms.hostKey = preferKnownHostKeyTypes(algorithms.hostKey, known);
-    // ssh(1) order_hostkeyalgs(): a @cert-authority line for the host puts certificates first.
-    if (await certAuthorityKnownFor(files, keyHost, keyPort)) {
-      algorithms.hostKey = [...CERTIFICATE_HOST_KEY_ALGORITHMS, ...algorithms.hostKey];
-    }
+    const ordered = orderHostKeyAlgorithms(algorithms.hostKey, await hostKeyOrderHintsFor(knownFiles, keyHost, keyPort));
+    algorithms.hostKey = ordered.algorithms;
+    orderLines.push([ordered.note, 3]);
   }
-  const client = new SshClient(options, auth, algorithms, verifier, early, crypto);
+  // ssh(1) runs order_hostkeyalgs() once the server's version line is in: its lines come there.
+  const debug = options.debug;
+  const noteAfterBanner =
+    orderLines.length > 0 && debug
+      ? (m: string, level?: 2 | 3) => {
+          debug(m, level);
+          if (m.startsWith('Remote protocol version ')) for (const [line, l] of orderLines.splice(0)) debug(line, l);
+        }
+      : debug;
+  const client = new SshClient({ ...options, debug: noteAfterBanner }, auth, algorithms, verifier, early, crypto);
   try {
     await client.ready;
   } finally {
@@ -588,6 +602,8 @@ export function cryptoProviderFor(choice: ConnectOptions['crypto']): CryptoProvi
 
 function algorithmsFor(options: ConnectOptions, crypto: CryptoProvider): Partial<AlgorithmPreferences> {
   const d = defaultAlgorithms(crypto.name);
+  // A verifyHostKey callback alone was written for plain keys: no certificate unless listed.
+  if (options.verifyHostKey && options.knownHosts === undefined) d.hostKey = d.hostKey.filter((n) => !isCertificateType(n));
   const a = options.algorithms ?? {};
   const keys = ALGORITHM_CATEGORIES.map((c) => c.key as string);
   // A misspelt category or a value of the wrong kind is a mistake, not a request for the defaults.

@@ -411,8 +411,9 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
  * write (the peer's reset comes after it): ssh then prints its message and the totals.
  */
 export function sendDisconnectFails(err: unknown, cfg: ResolvedConfig): boolean {
+  // Whatever ended the hop (a reset, its server's DISCONNECT, a bad MAC): its process exited.
+  if (err && typeof err === 'object' && proxyEndedWith.get(cfg) === err) return true;
   if ((err as SshError | undefined)?.code !== 'ERR_CONNECTION_LOST') return false;
-  if (proxyEndedWith.get(cfg) === err) return true;
   const code = ((err as SshError).cause as NodeJS.ErrnoException | undefined)?.code;
   return /^Read from remote host /.test((err as SshError).message) && typeof code === 'string' && /^E[A-Z]+$/.test(code);
 }
@@ -496,7 +497,8 @@ export async function describeFatal(err: unknown, cfg: ResolvedConfig, log: Log,
         oneLogCall(`The fingerprint for the ${type} key sent by the remote host is\n${err.fingerprint}.`),
         'Please contact your system administrator.',
         `Add correct host key in ${err.file ?? cfg.knownHostsFiles[0]} to get rid of this message.`,
-        `Offending ${type} key in ${err.file}:${err.line}`,
+        // sshconnect.c: the type of the known_hosts line's key, not of the server's.
+        `Offending ${shortKeyType(err.entryKeyType ?? err.keyType)} key in ${err.file}:${err.line}`,
         `  remove with:`,
         `  ssh-keygen -f "${err.file}" -R "${err.host}"`,
         refusal(`Host key for ${err.host} has changed`),

@@ -97,36 +97,72 @@ export async function startDynamicForward<L extends ListenSpec>(host: ForwardHos
   return fwd;
 }
 
+/**
+ * Bytes read from a SOCKS client while its channel opens, past which its socket is paused and
+ * the kernel keeps the rest: about what ssh(1) holds then, the rest of the read that brought the
+ * request (channels.c reads at most CHAN_RBUF, 16 KiB, at a time).
+ */
+const EARLY_MAX = 16 * 1024;
+
+/** How a SOCKS client's socket went while its channel was opening. */
+type LeftEarly = 'no' | 'ended' | 'destroyed';
+
 function connectThrough(host: ForwardHost, fwd: DynamicForward<ListenSpec>, sock: Socket, h: SocksHandshake, req: SocksConnectRequest): void {
-  // Hold what the client sent after its request until the channel is open.
-  sock.pause();
-  const rest: Buffer[] = [];
-  const early = (d: Buffer) => rest.push(d);
-  sock.on('data', early);
+  // What the client sends after its request is kept until the channel is open. ssh(1) reads
+  // nothing then (channels.c: no handler for SSH_CHANNEL_OPENING): the kernel keeps the bytes, and
+  // a reset that follows them only shows once ssh reads them. Node's pause() would not do: the
+  // socket reads on into its Readable's buffer, and a reset seen there discards those bytes with
+  // the socket. So they are read here and kept, the socket paused past EARLY_MAX.
+  const first = h.state.kind === 'request' ? h.state.rest : new Uint8Array(0);
+  const early: Uint8Array[] = first.length > 0 ? [first] : [];
+  let earlyBytes = first.length;
+  const keep = (d: Buffer) => {
+    early.push(d);
+    earlyBytes += d.length;
+    if (earlyBytes > EARLY_MAX) sock.pause();
+  };
+  sock.on('data', keep);
   const ch = host.directTcpip({ host: req.host, port: req.port, originatorAddress: sock.remoteAddress ?? '127.0.0.1', originatorPort: sock.remotePort ?? 0 });
   host.log(`channel ${ch.channel}: dynamic request: socks${req.version} host ${req.host} port ${req.port}`);
   let opened = false;
   let done = false;
+  let left: LeftEarly = 'no';
   let flushToLocal = (): void => {};
   const finish = () => {
-    if (done) return;
+    if (done || !opened) return;
     done = true;
-    if (opened) fwd.counters.active--;
+    fwd.counters.active--;
   };
   ch.once('open', () => {
     opened = true;
     fwd.counters.active++;
-    if (sock.destroyed) return void ch.destroy();
+    sock.off('data', keep);
+    for (const d of early) ch.write(d);
+    fwd.counters.bytesOut += earlyBytes;
+    if (left !== 'no') {
+      // The client left while the channel opened: after its EOF or a reset (a read error is an
+      // EOF to ssh: channel_handle_rfd → chan_read_failed) what it sent goes out, then
+      // CHANNEL_EOF; a socket we destroyed takes its channel along.
+      if (left === 'ended') ch._closeWhenSent();
+      else ch.destroy();
+      return;
+    }
+    // The kernel may hold bytes not read yet, and a reset behind them (always so for a paused
+    // socket): the reply waits (corked) for the loop's next read of the socket, as a write into
+    // a reset socket fails at once and destroys it with those bytes. ssh reads before it writes
+    // (channels.c channel_post_open: the read handler, then the write handler).
+    sock.cork();
     sock.write(h.success());
-    sock.off('data', early);
-    const first = h.state.kind === 'request' ? h.state.rest : new Uint8Array(0);
-    if (first.length > 0) ch.write(first);
-    for (const d of rest) ch.write(d);
     sock.on('data', (d: Buffer) => (fwd.counters.bytesOut += d.length));
-    sock.pipe(ch);
+    // Its EOF may have come while the channel opened (a half-closed client waiting for the reply).
+    if (sock.readableEnded) ch.end();
+    else sock.pipe(ch);
     // As -L's: the writes of one task in one, and each plaintext freed once written (CLI).
     flushToLocal = pipeFromChannel(ch, sock, fwd.counters);
     sock.resume();
+    // Not in this turn's check phase, which may follow the very poll that brought the
+    // confirmation: in the next one, after a poll has read the socket.
+    setImmediate(() => setImmediate(() => sock.uncork()));
   });
   ch.on('error', (err: Error) => {
     if (!opened) {
@@ -140,7 +176,29 @@ function connectThrough(host: ForwardHost, fwd: DynamicForward<ListenSpec>, sock
     finish();
   });
   sock.on('close', (hadError) => {
-    closeChannelAfterSocket(sock, ch, hadError);
+    // A paused socket reads on up to its Readable's mark, and a reset seen then leaves those
+    // bytes in the Readable: read() still hands them over.
+    const unread: Buffer[] = [];
+    for (let d: unknown; (d = sock.read()) !== null; ) unread.push(d as Buffer);
+    if (!opened) {
+      // Settled once the channel is open (or refused): see the 'open' handler.
+      early.push(...unread);
+      for (const d of unread) earlyBytes += d.length;
+      left = hadError || sock.readableEnded ? 'ended' : 'destroyed';
+      return;
+    }
+    // ssh(1) treats a read error (a reset) as the EOF: what was read still goes out, then
+    // CHANNEL_EOF (channels.c channel_handle_rfd → chan_read_failed); so does a clean close after
+    // the EOF (closeChannelAfterSocket). A socket we destroyed takes its channel along.
+    if (hadError) {
+      if (!ch.destroyed) {
+        for (const d of unread) {
+          fwd.counters.bytesOut += d.length;
+          ch.write(d);
+        }
+        ch._closeWhenSent();
+      }
+    } else closeChannelAfterSocket(sock, ch, false);
     finish();
   });
   ch.on('close', () => {

@@ -13,14 +13,14 @@ import { HostKeyError, UsageError } from '../errors.js';
 import { formatCertificateValidity as formatValidity, isCertificateType, parseCertificate, type Certificate } from '../keys/certificate.js';
 import { fingerprintSha256 } from '../keys/hostkey.js';
 import {
-  certAuthorityKnown,
   checkHostCertificate,
   checkHostKey,
   formatKnownHostsLine,
-  knownHostKeyTypes,
+  hostKeyOrderHints,
   knownHostsName,
   otherNamesForKey,
   parseKnownHosts,
+  type HostKeyOrderHints,
   type KnownHostsEntry,
 } from '../keys/knownhosts.js';
 import type { HostKeyInfo } from '../keys/host-key-verdict.js';
@@ -130,10 +130,23 @@ export function knownHostsVerifier(opts: {
       const outcome = checkCertificate(shown, all, now() / 1000, log);
       if (outcome === 'accepted') return;
       certNote = outcome.note;
-      // sshconnect.c check_host_key(): downgrade the certificate to its key and check that.
-      log('No matching CA found. Retry with plain key');
       const cert = outcome.cert;
       info = { ...shown, keyType: cert.keyType, keyBlob: cert.publicKeyBlob, fingerprint: fingerprintSha256(cert.publicKeyBlob) };
+      // sshconnect.c check_host_key(): a certificate no CA vouches for is downgraded to its key and
+      // checked again. On a port other than 22 the port-less look-up is a check of its own, with
+      // its own downgrade: the plain key found there settles it; otherwise the outer check
+      // downgrades too (hence ssh's line twice) and looks the plain key up under [host]:port.
+      log('No matching CA found. Retry with plain key');
+      if (outcome.triedWithoutPort) {
+        const bare = checkHostKey(all, shown.host, 22, info.keyBlob);
+        if (bare.status === 'match') {
+          log(`Host '${bare.name}' is known and matches the ${shortKeyType(info.keyType)} host key.`);
+          log(`Found key in ${bare.entry.file}:${bare.entry.line}`);
+          log('found matching key w/out port');
+          return;
+        }
+        log('No matching CA found. Retry with plain key');
+      }
     }
     const details = { host: name, keyType: info.keyType, fingerprint: info.fingerprint };
     const result = checkHostKey(all, info.host, info.port, info.keyBlob);
@@ -150,7 +163,7 @@ export function knownHostsVerifier(opts: {
         throw new HostKeyError('revoked', { ...details, file: result.entry.file, line: result.entry.line });
       case 'changed':
         // ssh_config(5): a changed key is refused even with StrictHostKeyChecking=no.
-        throw new HostKeyError('changed', { ...details, file: result.entry.file, line: result.entry.line });
+        throw new HostKeyError('changed', { ...details, file: result.entry.file, line: result.entry.line, entryKeyType: result.entry.keyType });
       case 'cert-authority-only':
         log(
           `${result.entry.file}:${result.entry.line}: @cert-authority line for ${name} vouches for host ` +
@@ -194,7 +207,7 @@ function checkCertificate(
   entries: readonly KnownHostsEntry[],
   nowSeconds: number,
   log: (line: string) => void,
-): 'accepted' | { note: string; cert: Certificate } {
+): 'accepted' | { note: string; cert: Certificate; triedWithoutPort: boolean } {
   const name = knownHostsName(info.host, info.port);
   let cert: Certificate;
   try {
@@ -233,10 +246,14 @@ function checkCertificate(
       });
     }
     case 'invalid':
-      // ssh(1) prints this reason as an error, then retries with the plain key.
+      // ssh(1) finds the CA first (its debug lines), then prints the reason as an error and
+      // retries with the plain key.
+      log(`Host '${verdict.name}' is known and matches the ${type} host certificate.`);
+      log(`Found CA key in ${verdict.entry.file}:${verdict.entry.line}`);
       log(verdict.reason);
       return {
         cert,
+        triedWithoutPort: verdict.triedWithoutPort,
         note:
           `${verdict.reason} (CA in ${verdict.entry.file}:${verdict.entry.line}; certificate ID "${cert.keyId}", ` +
           `principals ${cert.validPrincipals.join(',') || 'none'}, valid ${formatValidity(cert)})`,
@@ -244,6 +261,7 @@ function checkCertificate(
     case 'no-ca':
       return {
         cert,
+        triedWithoutPort: verdict.triedWithoutPort,
         note: `no @cert-authority line for ${name} holds its CA key (${fingerprintSha256(cert.signatureKey)})`,
       };
   }
@@ -332,27 +350,12 @@ export function terminalPrompt(question: string): Promise<string> {
 }
 
 /**
- * The key types known_hosts already holds for `host:port` (first file first). ssh(1) puts the
- * matching host key algorithms first in its KEXINIT, so a server with several host keys shows
- * the one the user has recorded instead of raising a false "changed" alarm.
+ * What ssh(1)'s order_hostkeyalgs() reads from these known_hosts files for `host:port` (user
+ * files, then the global ones, as given): see {@link hostKeyOrderHints}. With HostKeyAlias,
+ * pass the alias and port 22.
  */
-export async function knownHostKeyTypesFor(files: string[], host: string, port: number): Promise<string[]> {
-  const types: string[] = [];
-  for (const f of files) {
-    const { entries } = await readKnownHosts(f, () => {});
-    for (const t of knownHostKeyTypes(entries, host, port)) if (!types.includes(t)) types.push(t);
-  }
-  return types;
-}
-
-/**
- * Whether a `@cert-authority` line in these files names `host:port` (first file first). ssh(1)
- * then offers the certificate host key algorithms first (order_hostkeyalgs()).
- */
-export async function certAuthorityKnownFor(files: string[], host: string, port: number): Promise<boolean> {
-  for (const f of files) {
-    const { entries } = await readKnownHosts(f, () => {});
-    if (certAuthorityKnown(entries, host, port)) return true;
-  }
-  return false;
+export async function hostKeyOrderHintsFor(files: readonly string[], host: string, port: number): Promise<HostKeyOrderHints> {
+  const all: KnownHostsEntry[] = [];
+  for (const f of files) all.push(...(await readKnownHosts(f, () => {})).entries);
+  return hostKeyOrderHints(all, host, port);
 }

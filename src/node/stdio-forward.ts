@@ -15,8 +15,10 @@ export interface StdioStreams {
 
 /**
  * Open a direct-tcpip channel to `target` (a direct-streamlocal one for `{ path }`) and copy `input` into it and its data to `output`.
- * Rejects with the ChannelOpenError when the server refuses the open; resolves with the byte
- * counts once the channel has closed (the server's end and ours both done).
+ * Rejects with the ChannelOpenError when the server refuses the open, and with the connection's
+ * error (ConnectionLostError, …) when the connection is lost under the open channel, once what
+ * arrived before it is written to `output`; resolves with the byte counts once the channel has
+ * closed (the server's end and ours both done).
  *
  * @example
  * ```ts
@@ -32,7 +34,7 @@ export async function stdioForward(
     'path' in target
       ? await client.openDirectStreamlocal(target.path)
       : await client.openDirectTcpip({ host: target.host, port: target.port, originatorAddress: '127.0.0.1', originatorPort: 65535 });
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     // Local EOF → CHANNEL_EOF; the channel's data reaches stdout with backpressure.
     io.input.pipe(ch);
     // OpenSSH channels.c chan_read_failed: a read error on the input is its end (EOF).
@@ -68,10 +70,12 @@ export async function stdioForward(
         io.output.once('drain', () => ch.resume());
       }
     });
-    ch.on('error', () => {});
+    // The connection lost under the channel: its error, once what arrived before is written.
+    let failed: unknown;
+    ch.on('error', (err: unknown) => (failed ??= err));
     ch.once('close', () => {
       io.input.unpipe(ch);
-      const done = () => resolve({ sent: ch.bytesSent, received: ch.bytesReceived });
+      const done = () => (failed === undefined ? resolve({ sent: ch.bytesSent, received: ch.bytesReceived }) : reject(failed));
       // Writes to a pipe the reader has not emptied yet are still queued in Node: the CLI exits
       // once this resolves, which would drop the tail of the data. An empty write's callback
       // runs after every earlier chunk has been handed to the OS (or the stream failed).

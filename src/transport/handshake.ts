@@ -20,7 +20,7 @@ import type { KexClient, KexMethod, Random } from '../kex/kex.js';
 import { exchangeHash } from '../kex/kex.js';
 import { kexToPrepare, versionGuidesPreparation } from '../kex/prepare-guess.js';
 import { kexMethods } from '../kex/registry.js';
-import { describeServerHostKey, fingerprintSha256, verifyHostKeySignature } from '../keys/hostkey.js';
+import { describeServerHostKey, fingerprintSha256, serverHostCertificateNames, verifyHostKeySignature } from '../keys/hostkey.js';
 import { MSG, encodeNewKeys, messageName } from '../protocol/messages.js';
 import { constantTimeEqual } from '../protocol/wire.js';
 import type { KexInit, Negotiated } from './kexinit.js';
@@ -363,6 +363,7 @@ export class Handshake {
       this.hostKeyBlob = reply.hostKeyBlob;
       this.state = { kind: 'verifying', keys };
       this.host.log(describeServerHostKey(negotiated.hostKey, reply.hostKeyBlob));
+      for (const line of serverHostCertificateNames(reply.hostKeyBlob)) this.host.log(line, 2);
       this.host.hostKey({ algorithm: negotiated.hostKey, keyBlob: reply.hostKeyBlob, fingerprint });
       return;
     }

@@ -6,7 +6,7 @@
  */
 import { settleHostKey } from '../keys/host-key-verdict.js';
 import type { AlgorithmPreferences } from '../algorithms.js';
-import { ALGORITHM_CATEGORIES, applyAlgorithmSpec, defaultAlgorithms, preferKnownHostKeyTypes } from '../algorithms.js';
+import { ALGORITHM_CATEGORIES, applyAlgorithmSpec, defaultAlgorithms, orderHostKeyAlgorithms, ordersHostKeyAlgorithms } from '../algorithms.js';
 import { ClientCore } from '../client-core.js';
 import type { DirectTcpipParams } from '../connection/connection.js';
 import type { CompressionProvider } from '../compress/compressor.js';
@@ -17,14 +17,16 @@ import { pureCryptoProvider } from '../crypto/pure.js';
 import { ConnectionLostError, SshError, UsageError } from '../errors.js';
 import type { ClientEvent } from '../events.js';
 import type { Signer } from '../auth/signer.js';
+import { isCertificateType } from '../keys/certificate.js';
 import { keyBlobType } from '../keys/hostkey.js';
 import { parsePrivateKey, type PrivateKey } from '../keys/privatekey.js';
-import { constantTimeEqual } from '../protocol/wire.js';
+import { concatBytes, constantTimeEqual } from '../protocol/wire.js';
 import type { TransportInfo } from '../transport/transport.js';
 import { chunkReader, type ChunkReader } from './coalesce.js';
 import { WebChannel } from './channel.js';
-import { knownHostsFromText, knownHostsTextVerifier, knownTypes, type WebHostKeyVerifier } from './host-key.js';
+import { knownHostsFromText, knownHostsTextVerifier, orderHints, type WebHostKeyVerifier } from './host-key.js';
 import { webRandom } from './random.js';
+import { WebSocketClosedError } from './websocket.js';
 import { MAX_TIMER_DELAY_MS } from '../long-timeout.js';
 
 /** A bidirectional byte stream, e.g. `Deno.connect()`'s conn or `connect()` from cloudflare:sockets. */
@@ -74,10 +76,15 @@ export interface WebConnectOptions {
   kbdInteractiveAuthentication?: boolean;
   /**
    * known_hosts text (sshd(8) format, hashed names allowed): only a key recorded for host:port
-   * is accepted. With verifyHostKey as well, it only orders the host key algorithms.
+   * is accepted, or a host certificate through a `@cert-authority` line (else checked as its
+   * plain key, as ssh(1) does). With verifyHostKey as well, it only orders the host key algorithms.
    */
   knownHosts?: string;
-  /** Or decide yourself: throw (e.g. a HostKeyError) or return false to refuse. */
+  /**
+   * Or decide yourself: throw (e.g. a HostKeyError) or return false to refuse. Given without
+   * knownHosts, the `*-cert-v01@openssh.com` host key algorithms are left out of the default
+   * offer (name them in `algorithms.hostKey` to have host certificates shown to the callback).
+   */
   verifyHostKey?: WebHostKeyVerifier;
   /**
    * The symmetric crypto (default: pure TypeScript, which runs everywhere, with
@@ -159,6 +166,8 @@ function keysFor(options: WebConnectOptions): PrivateKey[] {
 function algorithmsFor(options: WebConnectOptions): Partial<AlgorithmPreferences> {
   const provider = (options.crypto ?? pureCryptoProvider).name;
   const d = defaultAlgorithms(provider);
+  // A verifyHostKey callback alone was written for plain keys: no certificate unless listed.
+  if (options.verifyHostKey && options.knownHosts === undefined) d.hostKey = d.hostKey.filter((n) => !isCertificateType(n));
   const a = options.algorithms ?? {};
   const orderNote = runtimeCipherOrderNote(provider);
   if (orderNote && !a.cipher) options.debug?.(orderNote);
@@ -177,10 +186,11 @@ function algorithmsFor(options: WebConnectOptions): Partial<AlgorithmPreferences
     const spec = a[key];
     out[key] = spec ? applyAlgorithmSpec(key, d[key], spec) : d[key];
   }
-  if (options.knownHosts !== undefined && !a.hostKey && out.hostKey) {
-    // ssh(1) order_hostkeyalgs(): the types already recorded for this host first.
-    const known = knownTypes(knownHostsFromText(options.knownHosts), options.host, options.port ?? 22);
-    out.hostKey = preferKnownHostKeyTypes(out.hostKey, known);
+  // sshconnect2.c ssh_kex2(): order_hostkeyalgs() unless HostKeyAlgorithms is an exact list or `^`.
+  if (options.knownHosts !== undefined && ordersHostKeyAlgorithms(a.hostKey) && out.hostKey) {
+    const ordered = orderHostKeyAlgorithms(out.hostKey, orderHints(knownHostsFromText(options.knownHosts), options.host, options.port ?? 22));
+    out.hostKey = ordered.algorithms;
+    options.debug?.(ordered.note);
   }
   // ssh_config(5) Compression yes: the list OpenSSH's cipher.c compression_alg_list gives.
   out.compression = [...(options.compression ? COMPRESSION_YES : COMPRESSION_NO)];
@@ -346,6 +356,11 @@ export class WebSshClient {
     this.options.debug?.(message);
   }
 
+  /** Whether the server's identification line has come (RFC 4253 §4.2). */
+  private get identified(): boolean {
+    return this.core.info.serverVersion !== undefined;
+  }
+
   private assertUsable(): void {
     if (this.isDone) throw new UsageError('the SSH connection is closed');
   }
@@ -364,7 +379,9 @@ export class WebSshClient {
         const data = await this.reader.read();
         if (this.isDone) return;
         if (data === null) {
-          this.core.connectionLost(new ConnectionLostError(`Connection to ${this.options.host} closed by remote host.`));
+          // Before the server's identification line (other lines may have come, e.g. sshd's
+          // "Exceeded MaxStartups") ssh(1) says kex.c's words, as the Node CLI does.
+          this.core.connectionLost(new ConnectionLostError(this.identified ? `Connection to ${this.options.host} closed by remote host.` : KEX_IDENTIFICATION_CLOSED));
           this.pump();
           return;
         }
@@ -381,10 +398,18 @@ export class WebSshClient {
   private lost(err: unknown): void {
     if (this.isDone) return;
     const what = err instanceof Error ? err.message : String(err);
-    // ssh(1)'s wording: before any byte from the server it is a connect error.
-    const message = this.connected
+    // ssh(1)'s wording: after the server's identification line, packet.c's read error; before it,
+    // kex.c kex_exchange_identification's. A WebSocket that had opened was connected even if no
+    // byte came (its bridge, or the server behind it, closed: said with how it closed). Any other
+    // transport that fails before a byte most likely never connected (cloudflare:sockets'
+    // connect() hands over its streams at once and errors them if the connect fails).
+    const message = this.identified
       ? `Read from remote host ${this.options.host}: ${what}`
-      : `ssh: connect to host ${this.options.host} port ${this.options.port ?? 22}: ${what}`;
+      : err instanceof WebSocketClosedError
+        ? `${KEX_IDENTIFICATION_CLOSED}: ${what}`
+        : this.connected
+          ? `kex_exchange_identification: read: ${what}`
+          : `ssh: connect to host ${this.options.host} port ${this.options.port ?? 22}: ${what}`;
     this.core.connectionLost(new ConnectionLostError(message, { cause: err }));
     this.pump();
   }
@@ -418,7 +443,7 @@ export class WebSshClient {
    * batch in flight at a time; up to {@link OUTPUT_HIGH_WATER} bytes keep the socket busy.
    */
   private write(chunks: Uint8Array[]): void {
-    const data = chunks.length === 1 ? chunks[0]! : concat(chunks);
+    const data = chunks.length === 1 ? chunks[0]! : concatBytes(...chunks);
     this.inFlight += data.length;
     const prepareKex = this.kexPrepareArmed;
     this.kexPrepareArmed = false;
@@ -566,7 +591,7 @@ export class WebSshClient {
     this.rejectReady(error ?? new ConnectionLostError('the connection closed before authentication completed'));
     // Flush what the core queued (a DISCONNECT), then close both directions.
     const out = this.core.takeOutput();
-    if (out) this.writer.write(concat(out)).catch(() => {});
+    if (out) this.writer.write(concatBytes(...out)).catch(() => {});
     this.writer.close().catch(() => {});
     this.reader.cancel().catch(() => {});
     this.core.dispose();
@@ -590,19 +615,10 @@ function noDelay(transport: ByteStreamPair, log: (m: string) => void): void {
   }
 }
 
+/** OpenSSH kex.c kex_exchange_identification: the server closed before its identification line. */
+const KEX_IDENTIFICATION_CLOSED = 'kex_exchange_identification: Connection closed by remote host';
+
 /** Output pauses above this many bytes written but not yet accepted by the transport... */
 const OUTPUT_HIGH_WATER = 1024 * 1024;
 /** ...and resumes once they fall to this. */
 const OUTPUT_LOW_WATER = 256 * 1024;
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const c of chunks) n += c.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const c of chunks) {
-    out.set(c, o);
-    o += c.length;
-  }
-  return out;
-}

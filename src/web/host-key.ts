@@ -3,7 +3,17 @@
  * FORMAT"), checked with OpenSSH's precedence by keys/knownhosts.ts.
  */
 import { HostKeyError } from '../errors.js';
-import { checkHostKey, knownHostKeyTypes, parseKnownHosts, type KnownHostsEntry } from '../keys/knownhosts.js';
+import { isCertificateType, parseCertificate } from '../keys/certificate.js';
+import { fingerprintSha256 } from '../keys/hostkey.js';
+import {
+  checkHostCertificate,
+  checkHostKey,
+  hostKeyOrderHints,
+  knownHostsName,
+  parseKnownHosts,
+  type HostKeyOrderHints,
+  type KnownHostsEntry,
+} from '../keys/knownhosts.js';
 
 /** What a host key verifier is shown; `keyBlob` is RFC 4253 §6.6 encoded. */
 export interface WebHostKeyInfo {
@@ -33,24 +43,38 @@ export function knownHostsFromText(text: string, name = 'known_hosts'): KnownHos
   return { entries: parseKnownHosts(text, name).entries, name };
 }
 
-/** Key types already recorded for the host, for ssh(1)'s host key algorithm ordering. */
-export function knownTypes(known: KnownHostsText, host: string, port: number): string[] {
-  return knownHostKeyTypes(known.entries, host, port);
+/** What known_hosts says for the host that orders the host key algorithms (ssh(1) order_hostkeyalgs()). */
+export function orderHints(known: KnownHostsText, host: string, port: number): HostKeyOrderHints {
+  return hostKeyOrderHints(known.entries, host, port);
 }
 
 /**
  * A verifier that accepts only a key recorded for the host (StrictHostKeyChecking yes: there is
  * no file to add a new key to). Unknown, changed and revoked keys throw a HostKeyError naming the line.
+ * A host certificate is accepted through a `@cert-authority` line for the host (checked at
+ * `now()`, ms since the epoch); a certificate no CA line vouches for is checked as its plain key,
+ * as ssh(1) does (sshconnect.c check_host_key()), and a `@revoked` CA or key refuses it.
  */
-export function knownHostsTextVerifier(known: KnownHostsText): WebHostKeyVerifier {
-  return (info) => {
+export function knownHostsTextVerifier(known: KnownHostsText, now: () => number = Date.now): WebHostKeyVerifier {
+  return (given) => {
+    let info = given;
+    if (isCertificateType(given.keyType)) {
+      const cert = parseCertificate(given.keyBlob);
+      const verdict = checkHostCertificate(known.entries, given.host, given.port, cert, now() / 1000);
+      if (verdict.status === 'match') return;
+      if (verdict.status === 'revoked') {
+        const host = knownHostsName(given.host, given.port);
+        throw new HostKeyError('revoked', { host, keyType: given.keyType, fingerprint: given.fingerprint, file: verdict.entry.file, line: verdict.entry.line });
+      }
+      info = { ...given, keyType: cert.keyType, keyBlob: cert.publicKeyBlob, fingerprint: fingerprintSha256(cert.publicKeyBlob) };
+    }
     const check = checkHostKey(known.entries, info.host, info.port, info.keyBlob);
     const base = { host: check.name, keyType: info.keyType, fingerprint: info.fingerprint };
     switch (check.status) {
       case 'match':
         return;
       case 'changed':
-        throw new HostKeyError('changed', { ...base, file: check.entry.file, line: check.entry.line });
+        throw new HostKeyError('changed', { ...base, file: check.entry.file, line: check.entry.line, entryKeyType: check.entry.keyType });
       case 'revoked':
         throw new HostKeyError('revoked', { ...base, file: check.entry.file, line: check.entry.line });
       default:

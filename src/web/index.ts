@@ -17,7 +17,7 @@
  */
 export { connect, WebSshClient, type WebConnectOptions, type ByteStreamPair } from './client.js';
 export { WebChannel } from './channel.js';
-export { webSocketStreams, type WebSocketStreamsOptions } from './websocket.js';
+export { webSocketStreams, WebSocketClosedError, type WebSocketStreamsOptions } from './websocket.js';
 export { knownHostsFromText, knownHostsTextVerifier, type WebHostKeyInfo, type WebHostKeyVerifier } from './host-key.js';
 export { webRandom } from './random.js';
 export type { CryptoProvider } from '../crypto/provider.js';

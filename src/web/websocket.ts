@@ -7,6 +7,27 @@
 import { ConnectionLostError, UsageError } from '../errors.js';
 import type { ByteStreamPair } from './client.js';
 
+/**
+ * The WebSocket ended other than as the end of a byte stream: it never opened (nothing listening,
+ * a refused upgrade), or it closed after opening without a normal closure following the server's
+ * bytes. `closeCode` and `closeReason` are the close frame's (RFC 6455 §7.4; 1006: the connection
+ * dropped without one; -1 for a WebSocket that never opened: its 'error' event says no more).
+ * websockify closes with 1000 "Target closed" when the TCP connection behind it ends, 1011
+ * "Failed to connect to downstream server" when it could not reach the SSH server, and drops the
+ * connection (1006) when that one was reset.
+ */
+export class WebSocketClosedError extends ConnectionLostError {
+  constructor(
+    message: string,
+    readonly url: string,
+    readonly opened: boolean,
+    readonly closeCode = -1,
+    readonly closeReason = '',
+  ) {
+    super(message);
+  }
+}
+
 /** Options of {@link webSocketStreams}. */
 export interface WebSocketStreamsOptions {
   /** Sub-protocols to offer (websockify accepts `binary`; default none, which it treats as binary). */
@@ -28,7 +49,10 @@ const DRAIN_POLL_MS = 4;
 /**
  * Open a WebSocket to `url` and resolve, once open, with streams over its binary frames.
  * Writes honour `bufferedAmount` (a slow network stalls the writer); reading cannot push back
- * on a WebSocket, but the SSH channel windows bound what the server sends.
+ * on a WebSocket, but the SSH channel windows bound what the server sends. A normal closure
+ * (1000) after the server's first bytes ends the readable; any other close, or one before a
+ * byte came, errors it with a {@link WebSocketClosedError} (the bridge lost the server, or never
+ * reached it); a WebSocket that fails to open rejects with one (`opened` false).
  *
  * @example
  * ```ts
@@ -45,12 +69,16 @@ export function webSocketStreams(url: string | URL, options: WebSocketStreamsOpt
     );
   }
   const highWater = options.highWaterMark ?? 1024 * 1024;
+  const where = String(url);
   return new Promise((resolve, reject) => {
     const ws = new WS(url, options.protocols);
     ws.binaryType = 'arraybuffer';
     let readController!: ReadableStreamDefaultController<Uint8Array>;
     let opened = false;
+    let received = false;
     let ended = false;
+    /** How the WebSocket closed, once it has: what a later write fails with. */
+    let closed: WebSocketClosedError | undefined;
     /** Wakes a write waiting for bufferedAmount to fall (on a message, or the close). */
     let wakeWriter: (() => void) | undefined;
     const drainWait = () =>
@@ -80,7 +108,7 @@ export function webSocketStreams(url: string | URL, options: WebSocketStreamsOpt
     });
     const writable = new WritableStream<Uint8Array>({
       write: async (chunk) => {
-        if (ws.readyState !== WS.OPEN) throw new ConnectionLostError(`WebSocket ${String(url)} is closed`);
+        if (ws.readyState !== WS.OPEN) throw closed ?? new ConnectionLostError(`WebSocket ${where} is closed`);
         ws.send(chunk);
         while (ws.bufferedAmount > highWater && ws.readyState === WS.OPEN) await drainWait();
       },
@@ -94,6 +122,7 @@ export function webSocketStreams(url: string | URL, options: WebSocketStreamsOpt
     };
     ws.onmessage = (ev: MessageEvent) => {
       wakeWriter?.();
+      received = true;
       if (ended) return;
       const d = ev.data;
       if (d instanceof ArrayBuffer) readController.enqueue(new Uint8Array(d));
@@ -103,18 +132,22 @@ export function webSocketStreams(url: string | URL, options: WebSocketStreamsOpt
       }
     };
     ws.onerror = () => {
-      if (!opened) reject(new ConnectionLostError(`WebSocket connection to ${String(url)} failed`));
+      if (!opened) reject(new WebSocketClosedError(`WebSocket connection to ${where} failed`, where, false));
     };
-    ws.onclose = (ev: { code: number }) => {
+    ws.onclose = (ev: { code: number; reason?: string }) => {
       wakeWriter?.();
-      if (!opened) {
-        reject(new ConnectionLostError(`WebSocket connection to ${String(url)} failed (close code ${ev.code})`));
-        return;
-      }
+      // Before the open, 'error' came first (WHATWG WebSockets: "fail the WebSocket connection"
+      // fires error, then close with 1006) and rejected.
+      if (!opened) return;
+      const reason = ev.reason ?? '';
+      closed = new WebSocketClosedError(`WebSocket ${where} closed with code ${ev.code}${reason ? ` (${reason})` : ''}`, where, true, ev.code, reason);
       if (ended) return;
       ended = true;
-      // The bridge closes the WebSocket when the TCP connection ends: that is the end of the stream.
-      readController.close();
+      // The bridge closes the WebSocket when the TCP connection ends (websockify: 1000): after the
+      // server's bytes that is the end of the stream. Before any, or with another code, the
+      // reader learns how it closed (connect() words it as ssh's kex_exchange_identification).
+      if (ev.code === 1000 && received) readController.close();
+      else readController.error(closed);
     };
   });
 }

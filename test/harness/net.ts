@@ -349,3 +349,44 @@ export async function startServerFirst(text: string, opts: ServerOptions = {}): 
     socket.end(text);
   });
 }
+
+/** A TCP relay to one server whose client-side connections a test can end (see {@link startRelay}). */
+export interface Relay {
+  port: number;
+  /** Ends every client-side connection so far: a RST (`'reset'`) or a plain close (FIN). */
+  endAll(how: 'reset' | 'close'): number;
+  close(): Promise<void>;
+}
+
+/**
+ * A relay on 127.0.0.1 to `host:port` (an sshd), so a test can reset or close the client's TCP
+ * connection on demand: Node's `resetAndDestroy()` sends a RST, which a killed process's kernel
+ * only does when data was left unread. Returns how many connections it ended.
+ */
+export async function startRelay(port: number, host: string = LOOPBACK): Promise<Relay> {
+  const links: net.Socket[] = [];
+  const server = net.createServer((inbound) => {
+    const outbound = net.connect(port, host);
+    links.push(inbound);
+    inbound.pipe(outbound).pipe(inbound);
+    inbound.on('error', () => outbound.destroy());
+    outbound.on('error', () => inbound.destroy());
+    inbound.on('close', () => outbound.destroy());
+  });
+  await new Promise<void>((r) => server.listen(0, LOOPBACK, r));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    endAll(how) {
+      const ended = links.splice(0);
+      for (const l of ended) {
+        if (how === 'reset') l.resetAndDestroy();
+        else l.destroy();
+      }
+      return ended.length;
+    },
+    close: () => new Promise<void>((r) => {
+      for (const l of links.splice(0)) l.destroy();
+      server.close(() => r());
+    }),
+  };
+}
