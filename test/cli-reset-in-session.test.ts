@@ -7,7 +7,8 @@
  * that write fails (EPIPE) and `fatal_fr(r, "send disconnect")` exits 255 first: the only line
  * is "client_loop: send disconnect: Broken pipe" (FATAL: hidden by -q), no byte totals. After a
  * plain close (FIN) the write still goes out, so the noted "Connection to HOST closed by remote
- * host." is printed, then the VERBOSE totals.
+ * host." is printed, then the VERBOSE totals; the loop writes that line to stderr itself (not a
+ * log line: shown with -q, and not sent to the -E file).
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -74,6 +75,9 @@ describeInteropWithHome('CLI: the connection reset or closed during the session,
     ['reset', ' (LogLevel VERBOSE: no totals)', ['-o', 'LogLevel=VERBOSE'], `Authenticated to 127.0.0.1 ([127.0.0.1]:RELAY) using "publickey".\r\n${FAILED}`],
     ['reset', ' (-v)', ['-v'], `Authenticated to 127.0.0.1 ([127.0.0.1]:RELAY) using "publickey".\r\n${FAILED}`],
     ['close', '', [], 'Connection to 127.0.0.1 closed by remote host.\r\n'],
+    // clientloop.c quit_message: the line is written to stderr by the loop, not logged.
+    ['close', ' (-q: still said)', ['-q'], 'Connection to 127.0.0.1 closed by remote host.\r\n'],
+    ['close', ' (-E: still on stderr)', ['-E', '/dev/null'], 'Connection to 127.0.0.1 closed by remote host.\r\n'],
     ['close', ' (LogLevel VERBOSE: the totals)', ['-o', 'LogLevel=VERBOSE'],
       'Authenticated to 127.0.0.1 ([127.0.0.1]:RELAY) using "publickey".\r\nConnection to 127.0.0.1 closed by remote host.\r\nTransferred: sent N, received M bytes, in S seconds\r\nBytes per second: R\r\n'],
     // clientloop.c server_alive_check: logit() (INFO) the timeout, then cleanup_exit(255): no totals.

@@ -69,6 +69,26 @@ describe('connect() refuses numeric options out of range, naming the option and 
     expect(accepted).toBe(0);
   });
 
+  it('jump hosts given as objects: every hop is checked before any socket, the error naming the hop (index, host) and the option', async () => {
+    // Without the up-front check, the first hop was connected (and, with a server, asked for a
+    // channel to inner:70000) before the second hop's own connect() refused its port.
+    const cases: [Record<string, unknown>[], string][] = [
+      [[{ host: '127.0.0.1', port }, { host: 'inner', port: 70000 }], 'jump[1] (inner): port must be a whole number from 1 to 65535, got 70000'],
+      [[{ host: '127.0.0.1', port }, { host: 'inner', port: 'x' }], 'jump[1] (inner): port must be a whole number from 1 to 65535, got "x"'],
+      [[{ host: '127.0.0.1', port, rekeyBytes: NaN }], 'jump[0] (127.0.0.1): rekeyBytes must be'],
+      [[{ host: '127.0.0.1', port }, { host: 'b', port: 22 }, { host: 'c', keepaliveCountMax: -1 }], 'jump[2] (c): keepaliveCountMax must be a whole number >= 0, got -1'],
+      [[{ host: '127.0.0.1', port }, { host: 'inner', channelWindow: 0 }], 'jump[1] (inner): channelWindow must be a whole number of bytes'],
+      [[{ host: '127.0.0.1', port }, { host: 'inner', windowAutoTune: { max: 1.5 } }], 'jump[1] (inner): windowAutoTune.max'],
+    ];
+    for (const [jump, message] of cases) {
+      const err = await connect({ host: 'target', port: 22, username: 'x', knownHosts: '/dev/null', jump } as never).catch((e: unknown) => e);
+      expect(err, message).toBeInstanceOf(UsageError);
+      expect((err as Error).message.startsWith(message), (err as Error).message).toBe(true);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+    expect(accepted).toBe(0);
+  });
+
   it('ClientCore and the web connect() refuse them too (every adapter)', async () => {
     for (const [name, bad, shown] of BAD) {
       if (name === 'windowAutoTune.max' || name === 'bannerTimeout') continue;

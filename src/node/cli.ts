@@ -550,7 +550,11 @@ async function run(cfg: ResolvedConfig): Promise<void> {
         log.fatal(SEND_DISCONNECT_FAILED);
         process.exit(EXIT_ERROR);
       }
-      log.error(err ? await describeFatal(err, cfg, log, true) : `Connection to ${cfg.hostName} closed.`);
+      const said = err ? await describeFatal(err, cfg, log, true) : `Connection to ${cfg.hostName} closed.`;
+      // clientloop.c quit_message: the closed connection's line is buffered and written to stderr
+      // itself, not logged: shown with -q, and on stderr with -E.
+      if (/^Connection to .* closed by remote host\.$/.test(said)) process.stderr.write(`${said}\r\n`);
+      else log.error(said);
       reportTransfer(log);
       process.exit(EXIT_ERROR);
     };

@@ -51,7 +51,7 @@ import type { HostKeyVerifier, StrictHostKeyChecking } from './known-hosts-file.
 import { hostKeyOrderHintsFor, knownHostsVerifier } from './known-hosts-file.js';
 import type { ForwardOptions, ListenSpec, LocalForward } from './forward.js';
 import { startLocalForward } from './forward.js';
-import { connectThroughJumps, jumpHostsOf, type JumpHost } from './jump.js';
+import { checkJumpHosts, connectThroughJumps, jumpHostsOf, type JumpHost } from './jump.js';
 import type { RemoteForward, RemoteForwardOptions } from './forward-remote.js';
 import { startRemoteForward } from './forward-remote.js';
 import type { DynamicForward, DynamicForwardOptions } from './forward-dynamic.js';
@@ -255,17 +255,13 @@ export interface ConnectOptions {
  * ```
  */
 export async function connect(options: ConnectOptions): Promise<SshClient> {
-  // Before any socket: out-of-range numbers are UsageErrors naming the option (option-check.ts).
-  checkNumericOptions(options);
-  const tune = options.windowAutoTune;
-  checkWindowAutoTune(tune === undefined || tune === true ? {} : tune);
-  // Before any socket: RFC 4254 §5.2 windows are uint32, and an empty one lets nothing through.
-  const w = options.channelWindow;
-  if (w !== undefined && !(Number.isInteger(w) && w >= 1 && w <= MAX_WINDOW)) {
-    throw new UsageError(`channelWindow must be a whole number of bytes from 1 to ${MAX_WINDOW}, got ${w}`);
-  }
-  if (options.jump !== undefined && jumpHostsOf(options).length > 0) {
+  checkConnectOptions(options);
+  const hops = options.jump !== undefined ? jumpHostsOf(options) : [];
+  if (hops.length > 0) {
     if (options.sock) throw new UsageError('connect(): give either jump or sock, not both');
+    // Every hop before the first socket: a bad hop port would otherwise reach the previous hop's
+    // server in a direct-tcpip request before its own connect() refused it.
+    checkJumpHosts(hops, checkConnectOptions);
     return connectThroughJumps(options);
   }
   // A caller's socket may fail while we read keys and known_hosts: note it now, report it later.
@@ -274,6 +270,21 @@ export async function connect(options: ConnectOptions): Promise<SshClient> {
     return await connectWith(options, early);
   } finally {
     early?.dispose();
+  }
+}
+
+/**
+ * The checks connect() makes before any socket, on one host's options: out-of-range numbers are
+ * UsageErrors naming the option (option-check.ts), and so is a channel window that is no uint32
+ * (RFC 4254 §5.2) or empty (it would let nothing through).
+ */
+function checkConnectOptions(options: ConnectOptions): void {
+  checkNumericOptions(options);
+  const tune = options.windowAutoTune;
+  checkWindowAutoTune(tune === undefined || tune === true ? {} : tune);
+  const w = options.channelWindow;
+  if (w !== undefined && !(Number.isInteger(w) && w >= 1 && w <= MAX_WINDOW)) {
+    throw new UsageError(`channelWindow must be a whole number of bytes from 1 to ${MAX_WINDOW}, got ${w}`);
   }
 }
 

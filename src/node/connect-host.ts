@@ -406,7 +406,8 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
  * printed: `client_loop: send disconnect: Broken pipe`, see {@link SEND_DISCONNECT_FAILED}.
  * That happens when the socket's read failed (a reset, a TCP timeout: the socket is dead and the
  * write gets EPIPE), and when the connection ran over a jump host that went away (ssh's hop
- * process exited, so the pipe to it has no reader). A plain EOF on a TCP socket still takes the
+ * process exited, so the pipe to it has no reader), or over a ProxyCommand that exited
+ * (proxy-command.ts PROXY_EXIT_GRACE_MS). A plain EOF on a TCP socket still takes the
  * write (the peer's reset comes after it): ssh then prints its message and the totals.
  */
 export function sendDisconnectFails(err: unknown, cfg: ResolvedConfig): boolean {
@@ -801,6 +802,10 @@ export async function openRoute(cfg: ResolvedConfig, log: Log, libs: Libraries |
     const { proxyCommandStream } = await import('./proxy-command.js');
     const sock = proxyCommandStream(cfg.proxy.command, { debug: (m) => log.debug1(m), stderr: proxyCommandStderr });
     sock.on('error', () => {}); // reported by the SSH client
+    // The command exited during the session: ssh(1)'s DISCONNECT meets its closed pipe (sendDisconnectFails).
+    sock.prependListener('error', (err: unknown) => {
+      if (sock.exitedInSession && err && typeof err === 'object') proxyEndedWith.set(cfg, err);
+    });
     if (depth === 0) route.onTransport?.(countStream(sock));
     return { sock };
   }
@@ -887,7 +892,8 @@ export async function openRoute(cfg: ResolvedConfig, log: Log, libs: Libraries |
 
 /**
  * The error a jump host's channel (the stream a host's connection runs over) was torn down with,
- * by the host it feeds: that host's ssh(1) saw its ProxyCommand's EOF, whatever the hop said.
+ * by the host it feeds: that host's ssh(1) saw its ProxyCommand's EOF, whatever the hop said;
+ * and a ProxyCommand's that exited during the session (proxy-command.ts exitedInSession).
  */
 const proxyEndedWith = new WeakMap<ResolvedConfig, object>();
 

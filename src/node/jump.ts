@@ -57,6 +57,25 @@ export function jumpHostsOf(options: ConnectOptions): ConnectOptions[] {
   });
 }
 
+/**
+ * Runs `check` (connect()'s own checks of its options) on every hop before any socket is opened,
+ * so that a bad option of a later hop is not found only once the hops before it are connected
+ * (a bad port would be sent in the previous hop's direct-tcpip request first). The UsageError
+ * names the hop by its index in `jump` and its host: `jump[1] (inner): port must be ...`.
+ *
+ * @internal called by {@link connect} with the hops of {@link jumpHostsOf}.
+ */
+export function checkJumpHosts(hops: readonly ConnectOptions[], check: (options: ConnectOptions) => void): void {
+  hops.forEach((hop, i) => {
+    try {
+      check(hop);
+    } catch (err) {
+      if (err instanceof UsageError) throw new UsageError(`jump[${i}] (${String(hop.host)}): ${err.message}`, { cause: err });
+      throw err;
+    }
+  });
+}
+
 /** `host` or `[host]:port` as OpenSSH names a host in its messages. */
 function hostLabel(host: string, port: number): string {
   return port === 22 ? host : `[${host}]:${port}`;

@@ -8,6 +8,20 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { Duplex } from 'node:stream';
 import { ConnectionLostError } from '../errors.js';
 
+/**
+ * How long after the command's output ended its exit still counts as "the command had exited":
+ * the kernel closes an exiting process's pipes before its parent hears of the exit (SIGCHLD,
+ * then Node's 'exit'), a matter of a millisecond or so. ssh(1) writes at once, so what it says
+ * depends on that race (measured against sshd 9.2 for a killed `nc`, `socat`, `ssh -W` and a
+ * relay that exits: mostly the failed DISCONNECT, now and then the closed connection); pure-ssh
+ * says the failed DISCONNECT for a command that exits within this, and the closed connection for
+ * one still running after it, a relay that closed its output and still reads its input (ssh's
+ * write always succeeds then). Commands that end on their own close their output a few ms
+ * before they exit (socat, `ssh -W`, a relay: 0.4 to 13 ms measured), too close to a kill to
+ * tell apart: they count as exited.
+ */
+export const PROXY_EXIT_GRACE_MS = 200;
+
 /** Options of {@link proxyCommandStream}. */
 export interface ProxyCommandOptions {
   /** Where the command's standard error goes: the user's (default), discarded, or this descriptor. */
@@ -19,7 +33,10 @@ export interface ProxyCommandOptions {
 /**
  * The command's stdio as one Duplex, for `connect({ sock })`. If the command ends before it
  * printed anything, the stream fails with OpenSSH's words for a server that closed before its
- * version line: `kex_exchange_identification: Connection closed by remote host`.
+ * version line: `kex_exchange_identification: Connection closed by remote host`. If its output
+ * ends later and the command has exited, the stream fails with a ConnectionLostError naming the
+ * exit (`the proxy command was killed by SIGKILL during the session`); a command still running
+ * ends the stream as a closed socket does (see {@link PROXY_EXIT_GRACE_MS}).
  */
 export class ProxyCommandStream extends Duplex {
   /** The running command (`$SHELL -c 'exec ...'`). */
@@ -42,7 +59,7 @@ export class ProxyCommandStream extends Duplex {
       if (!this.push(d)) out.pause();
     });
     out.on('end', () => {
-      if (this.received) return void this.push(null);
+      if (this.received) return this.outputEnded();
       // Closed before the server's first byte: OpenSSH's words for it (kex_exchange_identification),
       // said once the command has exited (or after a short grace), so what it wrote to stderr
       // comes first and the error does not depend on which of 'end' and 'exit' Node reports first.
@@ -61,6 +78,54 @@ export class ProxyCommandStream extends Duplex {
         this.destroy(new ConnectionLostError('kex_exchange_identification: Connection closed by remote host'));
       }
     });
+  }
+
+  /**
+   * Whether the command had exited when its output ended during the session (see
+   * {@link PROXY_EXIT_GRACE_MS}): ssh(1)'s SSH2_MSG_DISCONNECT then goes into a pipe no one reads.
+   */
+  get exitedInSession(): boolean {
+    return this.lostToExit;
+  }
+
+  private lostToExit = false;
+
+  /**
+   * The command's standard output ended after the server spoke. ssh(1) (clientloop.c) notes
+   * "Connection to HOST closed by remote host." and leaves its loop, then writes its
+   * SSH2_MSG_DISCONNECT into the command's standard input: that succeeds while the command runs
+   * (it only closed its output), and the noted line is printed; it fails with EPIPE once the
+   * command has exited, and ssh ends on `client_loop: send disconnect: Broken pipe`. Which of
+   * the two ssh meets when the command exits is a race between the kernel closing the command's
+   * two pipes and ssh's write; pure-ssh decides by the command's exit instead, see
+   * {@link PROXY_EXIT_GRACE_MS}. Here the stream then fails with a ConnectionLostError naming
+   * the exit, and {@link exitedInSession} is true; otherwise it ends as a closed socket does.
+   */
+  private outputEnded(): void {
+    const child = this.child;
+    // Our own end of the session (our DISCONNECT already went): nothing for ssh to write.
+    if (this.writableEnded) return void this.push(null);
+    let decided = false;
+    const exited = (): void => {
+      clearTimeout(grace);
+      if (decided || this.destroyed) return;
+      decided = true;
+      this.lostToExit = true;
+      const how = child.signalCode !== null ? `was killed by ${child.signalCode}` : `exited with status ${child.exitCode}`;
+      const cause = Object.assign(new Error('Broken pipe'), { code: 'EPIPE' });
+      this.destroy(new ConnectionLostError(`the proxy command ${how} during the session`, { cause }));
+    };
+    const running = (): void => {
+      if (decided) return;
+      decided = true;
+      child.off('exit', exited);
+      if (!this.destroyed) this.push(null);
+    };
+    // Decided after the next poll: an exit that came while this process was not scheduled (a
+    // loaded machine) is heard first, not taken for a command still running.
+    const grace = setTimeout(() => setImmediate(running), PROXY_EXIT_GRACE_MS);
+    if (child.exitCode !== null || child.signalCode !== null) exited();
+    else child.once('exit', exited);
   }
 
   /** @internal */
