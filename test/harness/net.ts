@@ -366,10 +366,13 @@ export interface Relay {
  * only does when data was left unread. Returns how many connections it ended.
  */
 export async function startRelay(port: number, host: string = LOOPBACK): Promise<Relay> {
+  // The connections not ended or stalled yet, and every one (for close()).
   const pairs: [net.Socket, net.Socket][] = [];
+  const all: [net.Socket, net.Socket][] = [];
   const server = net.createServer((inbound) => {
     const outbound = net.connect(port, host);
     pairs.push([inbound, outbound]);
+    all.push([inbound, outbound]);
     inbound.pipe(outbound).pipe(inbound);
     inbound.on('error', () => outbound.destroy());
     outbound.on('error', () => inbound.destroy());
@@ -397,7 +400,8 @@ export async function startRelay(port: number, host: string = LOOPBACK): Promise
       return stalled.length;
     },
     close: () => new Promise<void>((r) => {
-      for (const [a, b] of pairs.splice(0)) {
+      pairs.length = 0;
+      for (const [a, b] of all.splice(0)) {
         a.destroy();
         b.destroy();
       }
