@@ -6,7 +6,7 @@
  * `npm run build` first.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -294,11 +294,16 @@ describeInterop('jump host failures under -q and LogLevel, against ssh 9.2', () 
     }
   }, 120_000);
 
-  /** The process with a listening TCP socket on `port` (a -f background copy, ssh's forked ssh). */
+  /**
+   * The process with a listening TCP socket on `port` (a -f background copy, ssh's forked ssh).
+   * Only processes whose command line names the port are looked into: reading every process's
+   * sockets took over the 15 s below on a loaded machine (the test then hung on the background).
+   */
   const listenerPid = (port: number): number | undefined => {
     for (const name of readdirSync('/proc')) {
       if (!/^\d+$/.test(name)) continue;
       try {
+        if (!readFileSync(`/proc/${name}/cmdline`, 'latin1').includes(`:${port}:`)) continue;
         if (tcpSocketsOf(Number(name)).some((s) => s.state === 'LISTEN' && s.localPort === port)) return Number(name);
       } catch {
         // gone, or not ours to read
@@ -317,7 +322,8 @@ describeInterop('jump host failures under -q and LogLevel, against ssh 9.2', () 
     const deadline = Date.now() + 15_000;
     let pid: number | undefined;
     while ((pid = listenerPid(port)) === undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    if (pid !== undefined) process.kill(pid, 'SIGTERM');
+    if (pid === undefined) throw new Error(`${cmd}: no process listening on port ${port} after 15 s`);
+    process.kill(pid, 'SIGTERM');
     return ended;
   };
 
@@ -390,7 +396,7 @@ describeInterop('jump host failures under -q and LogLevel, against ssh 9.2', () 
     }
   }, 60_000);
 
-  itWithHome("a jump host's connection reset: the hop and the command behind it each fail to send their DISCONNECT, as ssh 9.2", async () => {
+  itWithHome("a jump host's connection reset: the hop and the command behind it each fail to send their DISCONNECT, as ssh 9.2; two hops, the first closed: its line first", async () => {
     const target = await startSshd();
     // A relay in front of the jump host that resets the client's side on demand (RST, not FIN).
     const relay = await startRelay(bastion.port, bastion.host);
@@ -420,6 +426,30 @@ describeInterop('jump host failures under -q and LogLevel, against ssh 9.2', () 
       expect([authenticated + failed + failed, authenticated + failed + 'Connection to 127.0.0.1 closed by remote host.\r\n']).toContain(theirs.stderr);
       expect(theirs.code).toBe(255);
       expect(ours).toEqual({ code: 255, stderr: authenticated + failed + failed });
+
+      // Two hops, the first one's connection closed (FIN), all at INFO: the first hop's line comes
+      // first (its process says it and exits before the second one reads its proxy's EOF), then
+      // the second hop's and the command's failed DISCONNECTs. ssh's own are racy: either outcome
+      // for the outer two, the second hop (which closes its -W output before it prints)
+      // sometimes SIGHUP'd by the command first, and now and then its line before the first's.
+      const chain2 = join(dir, 'chain-two-hops-closed');
+      await writeFile(chain2, hostBlock('jr', bastion).replace(`Port ${bastion.port}`, `Port ${relayPort}`).replace(bastion.knownHostsPath, known) +
+        hostBlock('j2', bastion) + hostBlock('target', target) + 'Host *\n  IdentitiesOnly yes\n  IdentityAgent none\n');
+      const twoHops = async (cmd: string[]) => {
+        const port = await freePort();
+        const ended = runToEnd(cmd[0]!, [...cmd.slice(1), '-F', chain2, '-N', '-J', 'jr,j2', '-L', `127.0.0.1:${port}:127.0.0.1:${target.port}`, 'target']);
+        const deadline = Date.now() + 15_000;
+        while (!(await listening(port)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+        relay.endAll('close');
+        return ended;
+      };
+      const closed = 'Connection to 127.0.0.1 closed by remote host.\r\n';
+      const theirs2 = await twoHops(['ssh']);
+      // ssh's lines, in most runs in this order: each one of the two outcomes, 2 or 3 of them.
+      expect(theirs2.stderr, theirs2.stderr).toMatch(/^(client_loop: send disconnect: Broken pipe\r\n|Connection to 127\.0\.0\.1 closed by remote host\.\r\n){2,3}$/);
+      expect(theirs2.stderr, theirs2.stderr).toContain(closed);
+      const ours2 = await twoHops([process.execPath, CLI]);
+      expect(ours2, ours2.stderr).toEqual({ code: 255, stderr: closed + failed + failed });
     } finally {
       await relay.close();
       await target.stop();

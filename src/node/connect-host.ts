@@ -863,13 +863,17 @@ export async function openRoute(cfg: ResolvedConfig, log: Log, libs: Libraries |
           // this connection went first and its hop is only being closed behind it (silenced).
           if (hopLog.silenced) return;
           const said = Log.forHop(hop.logLevel);
-          if (sendDisconnectFails(err, hop)) {
-            said.fatal(SEND_DISCONNECT_FAILED);
-            return;
-          }
-          const report = describeFatal(err, hop, said, true).then((text) => {
-            said.error(text);
-            if (count) reportTransferTotals(said, count(), (performance.now() - started) / 1000);
+          const ended = (performance.now() - started) / 1000;
+          // In ssh the nearer hop's process says its words and exits before the next one reads
+          // its proxy's EOF: this report waits for those already being worded.
+          const before = Promise.all(hopReports);
+          const report = before.then(async () => {
+            if (sendDisconnectFails(err, hop)) return said.fatal(SEND_DISCONNECT_FAILED);
+            const text = await describeFatal(err, hop, said, true);
+            // clientloop.c quit_message: written to stderr itself, whatever the hop's LogLevel.
+            if (/^Connection to .* closed by remote host\.$/.test(text)) said.write(`${text}\r\n`);
+            else said.error(text);
+            if (count) reportTransferTotals(said, count(), ended);
           });
           hopReports.add(report);
           void report.finally(() => hopReports.delete(report));
