@@ -595,6 +595,15 @@ export class ClientCore {
     this.transport.close(DisconnectReason.BY_APPLICATION, description);
   }
 
+  /**
+   * Queue SSH2_MSG_DISCONNECT (RFC 4253 §11.1, by application) without ending the connection:
+   * the caller writes it, then ends with {@link connectionLost}, worded by that write's outcome
+   * (ssh(1) sends it once the server's connection ended, clientloop.c client_loop).
+   */
+  queueDisconnect(description = 'disconnected by user'): void {
+    this.transport.queueDisconnect(DisconnectReason.BY_APPLICATION, description);
+  }
+
   /** The socket closed or failed. */
   connectionLost(error: SshError): void {
     this.transport.connectionLost(error);

@@ -673,8 +673,11 @@ async function runReconnecting(
     setClient(c);
     say(() => `Reconnected to ${cfg.hostName} port ${cfg.port}.`);
   });
+  // The drop's error, which each local connection it cut also reports ('connection-error').
+  let drop: SshError | undefined;
   // A close we asked for (Ctrl-C, SIGTERM) is the end, not a dropped link to recover.
   rc.on('disconnected', (err: SshError | undefined) => {
+    drop = err;
     if (stopping()) return;
     say(() => (err ? describeFatal(err, cfg, log, true) : `Connection to ${cfg.hostName} closed.`));
   });
@@ -697,7 +700,7 @@ async function runReconnecting(
       const listen = 'path' in sl ? sl : { host, port: sl.port };
       try {
         const fwd = await ReconnectingForward.start(rc, { listen, to: spec.to });
-        fwd.on('connection-error', (e: SshError) => log.error(e.message));
+        fwd.on('connection-error', (e: SshError) => (e === drop ? log.debug1(e.message) : log.error(e.message)));
         log.debug1(`Local forwarding listening on ${'path' in listen ? listen.path : `${host} port ${listen.port}`} (reconnecting).`);
         started++;
         log.listenerChannels++;

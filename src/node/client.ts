@@ -812,6 +812,30 @@ export class SshClient extends EventEmitter {
       this.core.connectionLost(new ConnectionLostError(message, { cause: err }));
       this.pump();
     });
+    // The server's TCP connection ended in session. libuv reports a reset that arrives behind
+    // data as an EOF too (uv__stream_io: POLLHUP after a partial read ends the stream without
+    // reading the pending ECONNRESET), so 'end' may be either. ssh(1), once its loop has seen
+    // the end, sends SSH2_MSG_DISCONNECT (clientloop.c client_loop), and the outcome is worded by
+    // that write: a reset socket (TCP CLOSED) refuses it at once with ECONNRESET or EPIPE (ssh:
+    // "client_loop: send disconnect: Broken pipe", connect-host.ts sendDisconnectFails), one the
+    // server closed (CLOSE_WAIT) takes it ("Connection to HOST closed by remote host.").
+    if (typeof tcp.pending === 'boolean') {
+      sock.on('end', () => {
+        if (this.isDone || !this.core.isAuthenticated) return;
+        this.core.queueDisconnect();
+        const out = this.core.takeOutput();
+        if (out) this.write(out);
+        // A write the kernel refuses destroys the socket with it, synchronously (socket-write.ts,
+        // and Node's own write); one the Writable still holds behind others is not known yet.
+        const refused = (sock as Socket).errored as NodeJS.ErrnoException | null;
+        this.core.connectionLost(
+          refused?.syscall === 'write'
+            ? new ConnectionLostError(`Read from remote host ${options.host}: Connection reset by peer`, { cause: refused })
+            : new ConnectionLostError(`Connection to ${options.host} closed by remote host.`),
+        );
+        this.pump();
+      });
+    }
     sock.on('close', () => {
       this.core.connectionLost(new ConnectionLostError(`Connection to ${options.host} closed by remote host.`));
       this.pump();

@@ -37,11 +37,16 @@ export abstract class ForwardListener extends EventEmitter {
     sock.once('close', () => this.sockets.delete(sock));
   }
 
-  /** Stop listening and end the connections it carries. */
+  /**
+   * Stop listening and end the connections it carries: those still open both ways are reset
+   * (see {@link resetSocket}), since what they were sent is cut short (the SSH connection was
+   * lost, or the caller closes the forward); those already ended (the server's EOF came) are
+   * closed.
+   */
   close(): Promise<void> {
     this.closing ??= new Promise<void>((resolve) => {
       this.server.close(() => resolve());
-      for (const s of this.sockets) s.destroy();
+      for (const s of this.sockets) resetSocket(s);
       if ('path' in this.listen) {
         try {
           unlinkSync(this.listen.path);
@@ -53,5 +58,29 @@ export abstract class ForwardListener extends EventEmitter {
       this.emit('close');
     });
     return this.closing;
+  }
+}
+
+/**
+ * Ends a forwarded local connection whose stream was cut (its SSH connection lost, its channel
+ * gone without the server's EOF): a TCP reset (SO_LINGER 0, RFC 793 RST), so the local client
+ * gets ECONNRESET and cannot take a truncated stream for a whole one, as a FIN would let it.
+ * ssh(1) itself exits on a lost connection and the kernel closes its sockets (a FIN, unless data
+ * was left unread); the library does not pretend the stream was complete. A Unix socket has no
+ * reset: it is closed.
+ */
+export function resetSocket(sock: Socket): void {
+  if (sock.destroyed) return;
+  // Already ended (the server's EOF came, the stream is whole): closed. libuv refuses a reset
+  // while the shutdown is pending (uv_tcp_close_reset: EINVAL), and Node would keep the handle.
+  if (sock.writableEnded) {
+    sock.destroy();
+    return;
+  }
+  try {
+    // Throws ERR_INVALID_HANDLE_TYPE for a Unix socket's handle (no reset exists there).
+    sock.resetAndDestroy();
+  } catch {
+    sock.destroy();
   }
 }

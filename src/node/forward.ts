@@ -9,7 +9,7 @@ import { PATH_MAX_SUN, unixPathTooLong } from '../config/forward-spec.js';
 import { SshError, UsageError } from '../errors.js';
 import type { ChannelStream } from './channel-stream.js';
 import { detachWritten, releasableAfterWrite, releaseWritten } from './array-buffer-release.js';
-import { ForwardListener } from './forward-listener.js';
+import { ForwardListener, resetSocket } from './forward-listener.js';
 import { lendAcceptedReads } from './socket-read.js';
 import { handleWriterFor, WRITE_DONE, WRITE_QUEUED } from './socket-write.js';
 
@@ -92,8 +92,12 @@ export async function startLocalForward(host: ForwardHost, options: ForwardOptio
     ch.on('error', (err: Error) => {
       if (!ch.isOpen) fwd.counters.failed++;
       // OpenSSH reports "channel N: open failed: ..." and keeps the tunnel up; only this socket goes.
-      fwd.emit('connection-error', err instanceof SshError ? err : new SshError('ERR_CONNECTION_LOST', err.message, { cause: err }));
-      sock.destroy();
+      const failure = err instanceof SshError ? err : new SshError('ERR_CONNECTION_LOST', err.message, { cause: err });
+      fwd.emit('connection-error', failure);
+      // A refused open carried nothing: closed, as ssh(1) closes it (channels.c channel_free).
+      // Anything else (the connection lost, a timeout) cut the stream: reset, never a clean end.
+      if (failure.code === 'ERR_CHANNEL_OPEN_FAILED') sock.destroy();
+      else resetSocket(sock);
       finish();
     });
     sock.on('error', () => {
@@ -110,6 +114,9 @@ export async function startLocalForward(host: ForwardHost, options: ForwardOptio
     });
     ch.on('close', () => {
       finish();
+      // Closed without the server's EOF or CLOSE (the caller closed the connection under it):
+      // the stream was cut, so the local client is reset rather than told it is complete.
+      if (!ch.readableEnded) return resetSocket(sock);
       flushToLocal();
       closeAfterFlush(sock);
     });

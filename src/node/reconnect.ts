@@ -11,7 +11,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { AuthenticationError, ConnectionLostError, HostKeyError, SshError, TimeoutError, UsageError } from '../errors.js';
 import { connect, type ConnectOptions, type SshClient } from './client.js';
 import type { ForwardOptions, ListenSpec } from './forward.js';
-import { ForwardListener } from './forward-listener.js';
+import { ForwardListener, resetSocket } from './forward-listener.js';
 import { setLongTimeout, type LongTimeout } from '../long-timeout.js';
 
 /** Backoff and waiting limits of {@link ReconnectingClient}. Times in milliseconds. */
@@ -221,7 +221,7 @@ export class ReconnectingForward extends ForwardListener {
     const fail = (err: SshError) => {
       this.emit('connection-error', err);
       // A reset, not a clean end: the local client must not take a cut stream for a whole one.
-      if (!sock.destroyed) sock.resetAndDestroy();
+      resetSocket(sock);
       finish();
     };
     rc.acquire().then(
@@ -251,7 +251,11 @@ export class ReconnectingForward extends ForwardListener {
           if (!ch.destroyed) ch.destroy();
         });
         ch.once('close', () => {
-          if (!failed && !sock.destroyed) sock.end();
+          if (failed || sock.destroyed) return;
+          // The server's EOF or CLOSE ended the stream (pipe() ends the socket then); otherwise the
+          // channel went with its connection (closed by the caller): cut, so reset.
+          if (ch.readableEnded) sock.end();
+          else resetSocket(sock);
         });
       },
       (err: unknown) => fail(err instanceof SshError ? err : new ConnectionLostError(String(err))),

@@ -336,6 +336,12 @@ export class Transport {
     this.shut(error);
   }
 
+  /** A DISCONNECT queued, the end left to {@link connectionLost} (ClientCore.queueDisconnect). */
+  queueDisconnect(reason: number, description: string): void {
+    if (this.phase === 'closed') return;
+    this.encoder.writePayload(encodeDisconnect(reason, description));
+  }
+
   /** The socket went away under us. */
   connectionLost(error: SshError): void {
     if (this.phase === 'closed') return;

@@ -7,6 +7,7 @@
  * chose, and has `close()` which also destroys the connections still open, so a test's
  * `afterAll` never waits on a peer.
  */
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import net from 'node:net';
 import { Readable } from 'node:stream';
@@ -408,4 +409,84 @@ export async function startRelay(port: number, host: string = LOOPBACK): Promise
       server.close(() => r());
     }),
   };
+}
+
+/** A relay that cuts each client-side connection once `after` bytes went from the server to it. */
+export interface CuttingRelay {
+  port: number;
+  /** Connections cut so far. */
+  cuts: number;
+  close(): Promise<void>;
+}
+
+/**
+ * A relay on 127.0.0.1 to `host:port` (an sshd) that, once more than `after` bytes went from the
+ * server to a client, cuts that client's connection mid-stream: `'reset'` (a RST), `'close'` (a
+ * FIN) or `'stall'` (both directions stop, nothing is closed: a dead link, for keepalive
+ * timeouts). What the server sends is then dropped, so the client sees no SSH close.
+ */
+export async function startCuttingRelay(port: number, host: string, after: number, how: 'reset' | 'close' | 'stall'): Promise<CuttingRelay> {
+  const links = new Set<net.Socket>();
+  const relay: CuttingRelay = { port: 0, cuts: 0, close: async () => {} };
+  const server = net.createServer((inbound) => {
+    const outbound = net.connect(port, host);
+    links.add(inbound).add(outbound);
+    let n = 0;
+    let cut = false;
+    outbound.on('data', (d: Buffer) => {
+      if (cut) return;
+      n += d.length;
+      if (n <= after) return void inbound.write(d);
+      cut = true;
+      relay.cuts++;
+      if (how === 'reset') inbound.resetAndDestroy();
+      else if (how === 'close') inbound.destroy();
+      else inbound.pause();
+      if (how !== 'stall') outbound.destroy();
+    });
+    inbound.on('data', (d: Buffer) => {
+      if (!cut) outbound.write(d);
+    });
+    inbound.on('error', () => outbound.destroy());
+    outbound.on('error', () => inbound.destroy());
+    inbound.on('close', () => (outbound.destroy(), links.delete(inbound)));
+    outbound.on('close', () => links.delete(outbound));
+  });
+  await new Promise<void>((r) => server.listen(0, LOOPBACK, r));
+  relay.port = (server.address() as net.AddressInfo).port;
+  relay.close = () => new Promise<void>((r) => {
+    for (const l of links) l.destroy();
+    server.close(() => r());
+  });
+  return relay;
+}
+
+/**
+ * How a download through `port` ended for a client outside Node: Python's socket module, whose
+ * recv() reports a reset (ECONNRESET) even when it comes behind data. (A Node client cannot tell:
+ * libuv ends the stream on POLLHUP after a partial read without reading the pending error, so a
+ * reset often looks like a clean end.) `ended`: a clean EOF; `reset`: ECONNRESET. With the
+ * received length and sha256.
+ */
+export function downloadOutsideNode(port: number, host: string = LOOPBACK): Promise<{ outcome: 'ended' | 'reset' | string; bytes: number; sha256: string }> {
+  const py = [
+    'import socket, sys, hashlib',
+    `s = socket.create_connection((${JSON.stringify(host)}, ${port}))`,
+    'h = hashlib.sha256(); n = 0; how = "ended"',
+    'try:',
+    '    while True:',
+    '        d = s.recv(262144)',
+    '        if not d: break',
+    '        n += len(d); h.update(d)',
+    'except ConnectionResetError: how = "reset"',
+    'except OSError as e: how = "errno%d" % e.errno',
+    'print(how, n, h.hexdigest())',
+  ].join('\n');
+  return new Promise((resolve, reject) => {
+    execFile('python3', ['-c', py], { timeout: 60_000 }, (err, stdout) => {
+      if (err) return reject(err);
+      const [outcome, bytes, sha256] = stdout.trim().split(' ');
+      resolve({ outcome: outcome!, bytes: Number(bytes), sha256: sha256! });
+    });
+  });
 }
