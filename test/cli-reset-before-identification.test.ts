@@ -19,12 +19,15 @@ import { SSH_CLIENT_PATH, sshClientAvailable } from './harness/sshd.js';
 const CLI = fileURLToPath(new URL('../dist/node/cli.js', import.meta.url));
 
 /** What the server sends before its reset. */
-type First = 'nothing' | 'a non-SSH line' | 'its identification line' | 'an SSH-1.5 identification line';
+type First = 'nothing' | 'a non-SSH line' | 'its identification line' | 'an SSH-1.5 identification line' | '1,100 lines that are not one' | 'a line with a NUL';
+/** Python bytes expressions. */
 const SENT: Record<First, string> = {
-  nothing: '',
-  'a non-SSH line': 'HTTP/1.0 400 Bad Request\\r\\n\\r\\n',
-  'its identification line': 'SSH-2.0-ResetTest\\r\\n',
-  'an SSH-1.5 identification line': 'SSH-1.5-Old\\r\\n',
+  nothing: "b''",
+  'a non-SSH line': "b'HTTP/1.0 400 Bad Request\\r\\n\\r\\n'",
+  'its identification line': "b'SSH-2.0-ResetTest\\r\\n'",
+  'an SSH-1.5 identification line': "b'SSH-1.5-Old\\r\\n'",
+  '1,100 lines that are not one': "b'junk\\r\\n' * 1100",
+  'a line with a NUL': "b'junk\\x00\\r\\n'",
 };
 
 /** Accepts, sends `first`, waits a little (our identification line arrives unread), resets. */
@@ -34,7 +37,7 @@ import socket, struct, sys, threading, time
 s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen()
 print(s.getsockname()[1], flush=True)
 def h(c):
-    c.sendall(b'${SENT[first]}')
+    c.sendall(${SENT[first]})
     time.sleep(${delay})
     c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0)); c.close()
 while True:
@@ -87,6 +90,10 @@ describeInteropWithHome('CLI: a connection reset before the session, as ssh(1) 9
     ['an SSH-1.5 identification line', '', () => [], (p) => `Protocol major versions differ: 2 vs. 1\r\nbanner exchange: Connection to 127.0.0.1 port ${p}: could not read protocol version\r\n`],
     ['an SSH-1.5 identification line', ' (LogLevel ERROR)', () => ['-o', 'LogLevel=ERROR'], () => 'Protocol major versions differ: 2 vs. 1\r\n'],
     ['nothing', ' through a ProxyCommand', proxy, () => 'kex_exchange_identification: Connection closed by remote host\r\nConnection closed by UNKNOWN port 65535\r\n'],
+    // kex.c: not a reset case either: SSH_ERR_INVALID_FORMAT under the "banner exchange" tag.
+    ['1,100 lines that are not one', '', () => [], (p) => `kex_exchange_identification: No SSH version received in first 1024 lines from server\r\nbanner exchange: Connection to 127.0.0.1 port ${p}: invalid format\r\n`],
+    ['a line with a NUL', '', () => [], (p) => `kex_exchange_identification: banner line contains invalid characters\r\nbanner exchange: Connection to 127.0.0.1 port ${p}: invalid format\r\n`],
+    ['a line with a NUL', ' (LogLevel ERROR)', () => ['-o', 'LogLevel=ERROR'], () => 'kex_exchange_identification: banner line contains invalid characters\r\n'],
   ];
   it('the server resets as soon as it accepted (libuv reports the connect as failed with ECONNRESET): still a read, not a connect failure', async () => {
     // ssh 9.2's own race here sometimes says "Connection reset by UNKNOWN port -1" (its peer's

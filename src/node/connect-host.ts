@@ -544,6 +544,18 @@ export async function describeFatal(err: unknown, cfg: ResolvedConfig, log: Log,
       err.discarding = detected;
     }
   }
+  // kex.c kex_exchange_identification: a banner line with a NUL or a bare CR, one over
+  // SSH_MAX_BANNER_LEN, or no identification in SSH_MAX_PRE_BANNER_LINES lines is its error_f()
+  // line, then SSH_ERR_INVALID_FORMAT under sshconnect.c's "banner exchange" tag (sshpkt_fatal's
+  // logdie, INFO).
+  if (err instanceof errors.ProtocolError) {
+    const banner = /^kex_exchange_identification: (banner line contains invalid characters|No SSH version received in first \d+ lines from server)$/.exec(err.message)?.[0] ??
+      (/^a line from the server is longer than \d+ bytes before its identification/.test(err.message) ? 'kex_exchange_identification: banner line too long' : undefined);
+    if (banner !== undefined) {
+      const peer = peerOf.get(err as object) ?? `${cfg.hostName} port ${cfg.port}`;
+      return log.shows('INFO') ? `${banner}\nbanner exchange: Connection to ${peer}: invalid format` : banner;
+    }
+  }
   // kex.c kex_exchange_identification: a server of another major version (1.99 counts as 2) is
   // error("Protocol major versions differ: 2 vs. N"), then sshpkt_fatal's logdie (INFO) under
   // sshconnect.c's "banner exchange" tag, with the error code's text as ssh 9.2 prints it.

@@ -56,19 +56,17 @@ export class VersionReader {
       this.line = [];
       if (line[line.length - 1] === 0x0d) line = line.slice(0, -1);
       const text = String.fromCharCode(...line);
-      if (text.startsWith('SSH-')) {
-        // RFC 4253 §4.2: the identification itself is at most 255 bytes with CR LF.
-        if (line.length > 253) {
-          throw new ProtocolError(`the server's identification is longer than 255 bytes`);
-        }
+      // OpenSSH's test (kex.c): a line longer than 4 bytes starting "SSH-" is the identification.
+      if (line.length > 4 && text.startsWith('SSH-')) {
+        // RFC 4253 §4.2 asks a server for at most 255 bytes of printable US-ASCII; ssh(1) 9.2
+        // takes any line up to SSH_MAX_BANNER_LEN without a NUL (checked above), and so does
+        // pure-ssh: a server ssh talks to is not refused here. V_S goes into the exchange hash
+        // as sent; logs escape it (log-vis.ts).
         // RFC 4253 §5.1: 1.99 means a server that also speaks 2.0.
         if (!text.startsWith('SSH-2.0-') && !text.startsWith('SSH-1.99-')) {
           throw new ProtocolError(`Protocol major versions differ: server sent "${text}", pure-ssh speaks SSH-2.0`, {
             reason: DisconnectReason.PROTOCOL_VERSION_NOT_SUPPORTED,
           });
-        }
-        if (line.some((b) => b < 0x20 || b > 0x7e)) {
-          throw new ProtocolError('the server identification string contains non-printable characters');
         }
         this.serverVersion = text;
         this.log(`Remote protocol version 2.0, remote software version ${text.split('-').slice(2).join('-')}`);
