@@ -119,10 +119,13 @@ async function oneRun(server: BenchServer, login: LoginSpec, ep: Awaited<ReturnT
   const [warmPort, listenPort] = await Promise.all([freePort(), freePort()]);
   const target = { host: server.endpointHost, port: run.direction === 'download' ? ep.ready.ports.bulk : ep.ready.ports.sink };
   // Readiness is probed on a second forward (to the echo endpoint): a probe of the measured
-  // forward would reach the sink as an empty upload.
+  // forward would reach the sink as an empty upload. The measured forward comes first: both
+  // clients bind their -L listeners in order, so once the probed one listens the measured one
+  // does too (the other way round, pure-ssh's second bind could come after the probe: one
+  // ECONNREFUSED in the run of 2026-12-02 03:10 UTC).
   const tunnel = spawnTunnel(run.tool, login, [
-    { listenPort: warmPort, host: server.endpointHost, port: ep.ready.ports.echo },
     { listenPort, ...target },
+    { listenPort: warmPort, host: server.endpointHost, port: ep.ready.ports.echo },
   ]);
   const limitMs = 60_000 + (size / MiB) * 500;
   let timer: NodeJS.Timeout | undefined;
