@@ -8,17 +8,13 @@
  * NEWKEYS, CTR with encrypt-and-MAC: ssh_packet_start_discard's SSH_ERR_MAC_INVALID). The library
  * keeps its typed codes (ERR_PACKET_TOO_LARGE); only the CLI words it as ssh does.
  */
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import net from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { cliEnv, describeInteropWithHome, suiteHome } from './harness/home.js';
-import { SSH_CLIENT_PATH, sshClientAvailable, startSshd, type SshdHandle } from './harness/sshd.js';
-
-const CLI = fileURLToPath(new URL('../dist/node/cli.js', import.meta.url));
+import { requireBuiltCli, startCli } from './harness/proc.js';
+import { sshClientAvailable, startSshd, type SshdHandle } from './harness/sshd.js';
 
 /** Which of the server's packets gets its length corrupted. */
 type Target = 'first' | 'after-newkeys';
@@ -31,7 +27,7 @@ describeInteropWithHome('CLI: a bad packet length as ssh(1) reports it', () => {
   let target: Target = 'first';
 
   beforeAll(async () => {
-    if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
+    requireBuiltCli();
     sshd = await startSshd({ config: { Ciphers: '+aes128-cbc' } });
     proxy = net.createServer((c) => {
       const up = net.connect(sshd.port, '127.0.0.1');
@@ -84,13 +80,7 @@ describeInteropWithHome('CLI: a bad packet length as ssh(1) reports it', () => {
     const pport = (proxy.address() as net.AddressInfo).port;
     const args = ['-N', '-F', 'none', '-p', String(pport), '-i', sshd.clientKeyPath, '-o', 'BatchMode=yes',
       '-o', `UserKnownHostsFile=${knownHosts}`, ...algorithms, `${sshd.user}@127.0.0.1`];
-    const child = client === 'ssh'
-      ? spawn(SSH_CLIENT_PATH, args, { stdio: ['ignore', 'ignore', 'pipe'], env: cliEnv(home) })
-      : spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: cliEnv(home) });
-    let err = '';
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
-    const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    return new Promise((resolve) => child.on('close', (code) => (clearTimeout(killer), resolve({ code, err }))));
+    return startCli(client, args, { env: cliEnv(home), killAfterMs: 30_000 }).done.then(({ code, stderr: err }) => ({ code, err }));
   };
 
   const cases: [string, Target, string[], 'Connection corrupted' | 'message authentication code incorrect'][] = [

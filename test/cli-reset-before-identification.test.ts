@@ -10,13 +10,10 @@
  * A Python server, since Node's net has no SO_LINGER 0 for a socket it accepted.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { cliEnv, describeInteropWithHome, suiteHome } from './harness/home.js';
-import { SSH_CLIENT_PATH, sshClientAvailable } from './harness/sshd.js';
-
-const CLI = fileURLToPath(new URL('../dist/node/cli.js', import.meta.url));
+import { requireBuiltCli, startCli } from './harness/proc.js';
+import { sshClientAvailable } from './harness/sshd.js';
 
 /** What the server sends before its reset. */
 type First = 'nothing' | 'a non-SSH line' | 'its identification line' | 'an SSH-1.5 identification line' | '1,100 lines that are not one' | 'a line with a NUL';
@@ -55,7 +52,7 @@ describeInteropWithHome('CLI: a connection reset before the session, as ssh(1) 9
   const servers = new Map<First, { port: number; proc: ChildProcess }>();
 
   beforeAll(async () => {
-    if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
+    requireBuiltCli();
     for (const first of Object.keys(SENT) as First[]) servers.set(first, await resetServer(first));
     atOnce = await resetServer('nothing', 0);
   }, 30_000);
@@ -68,14 +65,7 @@ describeInteropWithHome('CLI: a connection reset before the session, as ssh(1) 9
 
   const run = (client: 'pure-ssh' | 'ssh', port: number, extra: string[]): Promise<{ code: number | null; err: string }> => {
     const args = ['-N', '-F', 'none', '-o', 'BatchMode=yes', '-o', 'UserKnownHostsFile=/dev/null', ...extra, '-p', String(port), '127.0.0.1'];
-    const child =
-      client === 'ssh'
-        ? spawn(SSH_CLIENT_PATH, args, { stdio: ['ignore', 'ignore', 'pipe'], env: cliEnv(home) })
-        : spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: cliEnv(home) });
-    let err = '';
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
-    const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    return new Promise((resolve) => child.on('close', (code) => (clearTimeout(killer), resolve({ code, err }))));
+    return startCli(client, args, { env: cliEnv(home) }).done.then(({ code, stderr: err }) => ({ code, err }));
   };
 
   const proxy = (port: number): string[] => ['-o', `ProxyCommand=python3 -c "import socket; socket.create_connection(('127.0.0.1', ${port})).recv(9)" 2>/dev/null`];

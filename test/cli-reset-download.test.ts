@@ -13,16 +13,13 @@
  *    download is not taken for a whole one. ssh(1) 9.2 exits and the kernel closes its sockets
  *    with a FIN: its local client gets a clean, short stream (checked below as the reference).
  */
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { cliEnv, describeInteropWithHome, suiteHome } from './harness/home.js';
-import { downloadOutsideNode, freePort, listening, startCuttingRelay, startEchoServer, startSourceServer, type CuttingRelay, type SourceServer } from './harness/net.js';
-import { SSH_CLIENT_PATH, startSshd, type SshdHandle } from './harness/sshd.js';
+import { downloadOutsideNode, freePort, startCuttingRelay, startEchoServer, startSourceServer, type CuttingRelay, type SourceServer } from './harness/net.js';
+import { requireBuiltCli, startCli, waitForListen } from './harness/proc.js';
+import { clientArgsVia, startSshd, type SshdHandle } from './harness/sshd.js';
 
-const CLI = fileURLToPath(new URL('../dist/node/cli.js', import.meta.url));
 const SIZE = 32 * 1024 * 1024;
 const CUT_AFTER = 4 * 1000 * 1000;
 const FAILED = 'client_loop: send disconnect: Broken pipe\r\n';
@@ -35,7 +32,7 @@ describeInteropWithHome('CLI -L: the connection reset under a download', () => {
   let relay: CuttingRelay;
 
   beforeAll(async () => {
-    if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
+    requireBuiltCli();
     [sshd, source] = await Promise.all([startSshd(), startSourceServer(SIZE, 3)]);
     relay = await startCuttingRelay(sshd.port, sshd.host, CUT_AFTER, 'reset');
   }, 30_000);
@@ -47,24 +44,14 @@ describeInteropWithHome('CLI -L: the connection reset under a download', () => {
 
   const run = async (client: 'pure-ssh' | 'ssh') => {
     const port = await freePort();
-    const args = [
-      ...sshd.clientArgs.map((a) => (a === String(sshd.port) ? String(relay.port) : a)),
-      '-o', `HostKeyAlias=[127.0.0.1]:${sshd.port}`, '-o', 'RekeyLimit=64K',
-      '-N', '-L', `127.0.0.1:${port}:127.0.0.1:${source.port}`, sshd.target,
-    ];
-    const child = client === 'ssh'
-      ? spawn(SSH_CLIENT_PATH, args, { stdio: ['ignore', 'ignore', 'pipe'], env: cliEnv(home) })
-      : spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: cliEnv(home) });
-    let err = '';
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
-    const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => (clearTimeout(killer), resolve(code))));
-    const deadline = Date.now() + 15_000;
-    while (!(await listening(port)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const args = [...clientArgsVia(sshd, relay.port), '-o', 'RekeyLimit=64K', '-N', '-L', `127.0.0.1:${port}:127.0.0.1:${source.port}`, sshd.target];
+    const cli = startCli(client, args, { env: cliEnv(home), killAfterMs: 30_000 });
+    await waitForListen(cli, port);
     // The listener probe's channel settles first (see cli-reset-in-session).
     await new Promise((r) => setTimeout(r, 300));
     const local = await downloadOutsideNode(port);
-    return { code: await exited, err, local };
+    const { code, stderr: err } = await cli.done;
+    return { code, err, local };
   };
 
   it(`${RUNS} downloads: each run says ssh's line, and the local client is reset`, async () => {
@@ -99,18 +86,10 @@ describeInteropWithHome('CLI -L: the connection reset under a download', () => {
         await new Promise<void>((r) => hold.listen(0, '127.0.0.1', r));
         const holdPort = (hold.address() as AddressInfo).port;
         const port = await freePort();
-        const args = [
-          ...sshd.clientArgs.map((a) => (a === String(sshd.port) ? String(holdPort) : a)),
-          '-o', `HostKeyAlias=[127.0.0.1]:${sshd.port}`, '-N', '-L', `127.0.0.1:${port}:127.0.0.1:${echo.port}`, sshd.target,
-        ];
-        const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: cliEnv(home) });
-        let err = '';
-        child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
-        const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-        const exited = new Promise<number | null>((resolve) => child.on('close', (code) => (clearTimeout(killer), resolve(code))));
+        const args = [...clientArgsVia(sshd, holdPort), '-N', '-L', `127.0.0.1:${port}:127.0.0.1:${echo.port}`, sshd.target];
+        const cli = startCli('pure-ssh', args, { env: cliEnv(home) });
         try {
-          const deadline = Date.now() + 15_000;
-          while (!(await listening(port)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+          await waitForListen(cli, port);
           const local = connect(port, '127.0.0.1');
           local.on('error', () => {});
           local.write('ping');
@@ -121,17 +100,18 @@ describeInteropWithHome('CLI -L: the connection reset under a download', () => {
           const until = Date.now() + 5000;
           while (held.length === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
           await new Promise((r) => setTimeout(r, 100));
-          process.kill(child.pid!, 'SIGSTOP');
+          process.kill(cli.child.pid!, 'SIGSTOP');
           inbound!.write(Buffer.concat(held));
           await new Promise((r) => setTimeout(r, 100));
           if (how === 'reset') inbound!.resetAndDestroy();
           else inbound!.destroy();
           await new Promise((r) => setTimeout(r, 100));
-          process.kill(child.pid!, 'SIGCONT');
-          seen.push(`${await exited} ${JSON.stringify(err)}`);
+          process.kill(cli.child.pid!, 'SIGCONT');
+          const { code, stderr: err } = await cli.done;
+          seen.push(`${code} ${JSON.stringify(err)}`);
           local.destroy();
         } finally {
-          child.kill('SIGKILL');
+          cli.child.kill('SIGKILL');
           hold.close();
         }
       }

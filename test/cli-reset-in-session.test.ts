@@ -10,61 +10,29 @@
  * host." is printed, then the VERBOSE totals; the loop writes that line to stderr itself (not a
  * log line: shown with -q, and not sent to the -E file).
  */
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { cliEnv, describeInteropWithHome, suiteHome } from './harness/home.js';
-import { freePort, listening, startRelay, type Relay } from './harness/net.js';
-import { SSH_CLIENT_PATH, startSshd, type SshdHandle } from './harness/sshd.js';
-
-const CLI = fileURLToPath(new URL('../dist/node/cli.js', import.meta.url));
+import { freePort } from './harness/net.js';
+import { fromAuthenticated, startCli, waitForListen, withoutTotalsFigures } from './harness/proc.js';
+import { clientArgsVia, relayedSshdSuite } from './harness/sshd.js';
 
 describeInteropWithHome('CLI: the connection reset or closed during the session, as ssh(1) 9.2 reports it', () => {
   const home = suiteHome();
-  let sshd: SshdHandle;
-  let relay: Relay;
-
-  beforeAll(async () => {
-    if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
-    sshd = await startSshd();
-    relay = await startRelay(sshd.port, sshd.host);
-  }, 30_000);
-  afterAll(async () => {
-    await relay?.close();
-    await sshd?.stop();
-  });
+  const suite = relayedSshdSuite();
 
   /** Logs in through the relay, waits for -L's listener, ends the connection, returns stderr. */
   const run = async (client: 'pure-ssh' | 'ssh', end: 'reset' | 'close' | 'stall', extra: string[]): Promise<{ code: number | null; err: string }> => {
+    const { sshd, relay } = suite;
     const port = await freePort();
-    const args = [
-      ...sshd.clientArgs.map((a) => (a === String(sshd.port) ? String(relay.port) : a)),
-      '-o', `HostKeyAlias=[127.0.0.1]:${sshd.port}`,
-      ...extra, '-N', '-L', `127.0.0.1:${port}:127.0.0.1:${sshd.port}`, sshd.target,
-    ];
-    const child = client === 'ssh'
-      ? spawn(SSH_CLIENT_PATH, args, { stdio: ['ignore', 'ignore', 'pipe'], env: cliEnv(home) })
-      : spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: cliEnv(home) });
-    let err = '';
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
-    const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    const closed = new Promise<number | null>((resolve) => child.on('close', (code) => (clearTimeout(killer), resolve(code))));
-    const deadline = Date.now() + 15_000;
-    while (!(await listening(port)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const args = [...clientArgsVia(sshd, relay.port), ...extra, '-N', '-L', `127.0.0.1:${port}:127.0.0.1:${sshd.port}`, sshd.target];
+    const cli = startCli(client, args, { env: cliEnv(home) });
+    await waitForListen(cli, port);
     // The listener probe's channel settles first: with packets still to write, ssh's write can
     // meet the reset first (packet.c sshpkt_fatal: "Connection reset by ADDR port N").
     await new Promise((r) => setTimeout(r, 300));
     expect(end === 'stall' ? relay.stallAll() : relay.endAll(end)).toBe(1);
-    return { code: await closed, err };
-  };
-  /** The byte totals' figures replaced (they differ from run to run). */
-  const norm = (err: string): string =>
-    err.replace(/sent \d+, received \d+ bytes, in [\d.]+ seconds/, 'sent N, received M bytes, in S seconds').replace(/Bytes per second: .*\r\n/, 'Bytes per second: R\r\n');
-  /** From "Authenticated to" on, without debug lines (-v: ssh's and ours differ before). */
-  const tail = (err: string): string => {
-    const lines = norm(err).split('\r\n');
-    return lines.slice(Math.max(0, lines.findIndex((l) => l.startsWith('Authenticated to')))).filter((l) => !l.startsWith('debug')).join('\r\n');
+    const { code, stderr: err } = await cli.done;
+    return { code, err };
   };
 
   const FAILED = 'client_loop: send disconnect: Broken pipe\r\n';
@@ -87,15 +55,16 @@ describeInteropWithHome('CLI: the connection reset or closed during the session,
   ];
   for (const [end, how, extra, expected] of cases) {
     it(`the connection ${end === 'reset' ? 'is reset' : end === 'close' ? 'is closed' : 'stalls'} during the session${how}: ssh's lines, exit 255`, async () => {
+      const { relay } = suite;
       const want = expected.replace('RELAY', String(relay.port));
       const ours = await run('pure-ssh', end, extra);
       expect(ours.code).toBe(255);
-      expect(extra.includes('-v') ? tail(ours.err) : norm(ours.err)).toBe(want);
+      expect(extra.includes('-v') ? fromAuthenticated(ours.err) : withoutTotalsFigures(ours.err)).toBe(want);
       const theirs = await run('ssh', end, extra);
       expect(theirs.code).toBe(255);
       // ssh's other outcome of the same reset: its write met it first (see above).
-      const writeMetIt = tail(theirs.err).replace(`Connection reset by 127.0.0.1 port ${relay.port}\r\n`, FAILED);
-      expect(tail(ours.err)).toBe(end === 'reset' ? writeMetIt : tail(theirs.err));
+      const writeMetIt = fromAuthenticated(theirs.err).replace(`Connection reset by 127.0.0.1 port ${relay.port}\r\n`, FAILED);
+      expect(fromAuthenticated(ours.err)).toBe(end === 'reset' ? writeMetIt : fromAuthenticated(theirs.err));
     }, 60_000);
   }
 });

@@ -13,21 +13,16 @@
  * connection; pure-ssh always says the failed DISCONNECT there (proxy-command.ts
  * PROXY_EXIT_GRACE_MS), and ssh's line is checked to be one of its two.
  */
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { proxyCommandStream } from '../src/index.js';
 import { connectTo } from './harness/client.js';
 import { cliEnv, describeInteropWithHome, suiteHome } from './harness/home.js';
-import { freePort, listening } from './harness/net.js';
-import { descendants } from './harness/proc.js';
-import { SSH_CLIENT_PATH, startSshd, type SshdHandle } from './harness/sshd.js';
-
-const CLI = fileURLToPath(new URL('../dist/node/cli.js', import.meta.url));
+import { freePort } from './harness/net.js';
+import { descendants, fromAuthenticated, requireBuiltCli, startCli, waitForListen, withoutTotalsFigures } from './harness/proc.js';
+import { startSshd, type SshdHandle } from './harness/sshd.js';
 
 /**
  * A relay to HOST PORT on its stdin and stdout: exits 0 when the server's side closes; on
@@ -56,7 +51,7 @@ describeInteropWithHome("CLI: the ProxyCommand ends during the session, as ssh(1
   let relay: string;
 
   beforeAll(async () => {
-    if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
+    requireBuiltCli();
     sshd = await startSshd();
     dir = await mkdtemp(join(tmpdir(), 'pure-ssh-proxy-ends-'));
     relay = join(dir, 'relay.mjs');
@@ -71,32 +66,18 @@ describeInteropWithHome("CLI: the ProxyCommand ends during the session, as ssh(1
   const run = async (client: 'pure-ssh' | 'ssh', proxy: string, end: End, extra: string[]): Promise<{ code: number | null; err: string }> => {
     const port = await freePort();
     const args = [...sshd.clientArgs, '-o', `ProxyCommand=${proxy}`, ...extra, '-N', '-L', `127.0.0.1:${port}:127.0.0.1:${sshd.port}`, sshd.target];
-    const child = client === 'ssh'
-      ? spawn(SSH_CLIENT_PATH, args, { stdio: ['ignore', 'ignore', 'pipe'], env: cliEnv(home) })
-      : spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: cliEnv(home) });
-    let err = '';
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
-    const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    const closed = new Promise<number | null>((resolve) => child.on('close', (code) => (clearTimeout(killer), resolve(code))));
-    const deadline = Date.now() + 15_000;
-    while (!(await listening(port)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const cli = startCli(client, args, { env: cliEnv(home) });
+    await waitForListen(cli, port);
     // The listener probe's channel settles first.
     await new Promise((r) => setTimeout(r, 300));
     // The command (`exec`ed by the shell): the client's child.
-    const [command] = descendants(child.pid!);
+    const [command] = descendants(cli.child.pid!);
     expect(command).toBeGreaterThan(0);
     if (end === 'killed') process.kill(command!, 'SIGKILL');
     else if (end === 'output closed') process.kill(command!, 'SIGUSR2');
     else sshd.killConnections();
-    return { code: await closed, err };
-  };
-  /** The byte totals' figures replaced (they differ from run to run). */
-  const norm = (err: string): string =>
-    err.replace(/sent \d+, received \d+ bytes, in [\d.]+ seconds/, 'sent N, received M bytes, in S seconds').replace(/Bytes per second: .*\r\n/, 'Bytes per second: R\r\n');
-  /** From "Authenticated to" on, without debug lines (-v: ssh's and ours differ before). */
-  const tail = (err: string): string => {
-    const lines = norm(err).split('\r\n');
-    return lines.slice(Math.max(0, lines.findIndex((l) => l.startsWith('Authenticated to')))).filter((l) => !l.startsWith('debug')).join('\r\n');
+    const { code, stderr: err } = await cli.done;
+    return { code, err };
   };
 
   const FAILED = 'client_loop: send disconnect: Broken pipe\r\n';
@@ -128,10 +109,10 @@ describeInteropWithHome("CLI: the ProxyCommand ends during the session, as ssh(1
         const want = deterministic ? written(level) : failed(level);
         const ours = await run('pure-ssh', proxy, end, extra);
         expect(ours.code, level).toBe(255);
-        expect(level === '-v' ? tail(ours.err) : norm(ours.err), level).toBe(want);
+        expect(level === '-v' ? fromAuthenticated(ours.err) : withoutTotalsFigures(ours.err), level).toBe(want);
         const theirs = await run('ssh', proxy, end, extra);
         expect(theirs.code, level).toBe(255);
-        const said = level === '-v' ? tail(theirs.err) : norm(theirs.err);
+        const said = level === '-v' ? fromAuthenticated(theirs.err) : withoutTotalsFigures(theirs.err);
         // ssh's other outcome of a command's exit: its write came before the kernel closed the pipe.
         if (deterministic) expect(said, level).toBe(want);
         else expect([want, written(level)], level).toContain(said);

@@ -31,6 +31,7 @@ import type { RemoteForward } from './forward-remote.js';
 import type { SshError } from '../errors.js';
 import type { AlgorithmPreferences } from '../algorithms.js';
 import { strerror } from './strerror.js';
+import { isClosedByRemoteHost } from '../quit-message.js';
 import { logLines } from './log-vis.js';
 
 /** ssh(1): "ssh exits with the exit status of the remote command or with 255 if an error occurred." */
@@ -553,7 +554,7 @@ async function run(cfg: ResolvedConfig): Promise<void> {
       const said = err ? await describeFatal(err, cfg, log, true) : `Connection to ${cfg.hostName} closed.`;
       // clientloop.c quit_message: the closed connection's line is buffered and written to stderr
       // itself, not logged: shown with -q, and on stderr with -E.
-      if (/^Connection to .* closed by remote host\.$/.test(said)) process.stderr.write(`${said}\r\n`);
+      if (isClosedByRemoteHost(said)) process.stderr.write(`${said}\r\n`);
       else log.error(said);
       reportTransfer(log);
       process.exit(EXIT_ERROR);

@@ -59,6 +59,7 @@ import { startDynamicForward } from './forward-dynamic.js';
 import { decodeTcpipForwardReply } from '../connection/global-requests.js';
 import { ChannelOpenFailureReason } from '../errors.js';
 import { MAX_TIMER_DELAY_MS } from '../long-timeout.js';
+import { closedByRemoteHost } from '../quit-message.js';
 import { checkNumericOptions } from '../option-check.js';
 
 /** Options of {@link connect}. A host key decision is required: knownHosts or verifyHostKey. */
@@ -797,7 +798,7 @@ export class SshClient extends EventEmitter {
       // A write into a connection the server already closed (EPIPE) is the server closing it:
       // the same words as when the close is seen on the read side.
       if (this.connected && err.code === 'EPIPE') {
-        this.core.connectionLost(new ConnectionLostError(`Connection to ${options.host} closed by remote host.`, { cause: err }));
+        this.core.connectionLost(new ConnectionLostError(closedByRemoteHost(options.host), { cause: err }));
         this.pump();
         return;
       }
@@ -831,13 +832,13 @@ export class SshClient extends EventEmitter {
         this.core.connectionLost(
           refused?.syscall === 'write'
             ? new ConnectionLostError(`Read from remote host ${options.host}: Connection reset by peer`, { cause: refused })
-            : new ConnectionLostError(`Connection to ${options.host} closed by remote host.`),
+            : new ConnectionLostError(closedByRemoteHost(options.host)),
         );
         this.pump();
       });
     }
     sock.on('close', () => {
-      this.core.connectionLost(new ConnectionLostError(`Connection to ${options.host} closed by remote host.`));
+      this.core.connectionLost(new ConnectionLostError(closedByRemoteHost(options.host)));
       this.pump();
     });
     if (options.signal) {

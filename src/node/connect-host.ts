@@ -22,6 +22,7 @@ import { userHome } from './user-home.js';
 import { connectLendingReads } from './socket-read.js';
 import type { IdentityFileEntry, UnlockOptions } from './identity-file.js';
 import { setLongTimeout } from '../long-timeout.js';
+import { closedByRemoteHost, isClosedByRemoteHost } from '../quit-message.js';
 import { strerror } from './strerror.js';
 import { logLines, oneLogCall } from './log-vis.js';
 
@@ -397,7 +398,6 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((v, i) => v === b[i]);
 }
 
-/** The message ssh(1) prints for an error that ends the connection. */
 /**
  * Whether ssh(1), with its session up, ends on this loss with clientloop.c's failed DISCONNECT
  * rather than its "closed by remote host" / "Read from remote host" message: the loop notes the
@@ -421,6 +421,11 @@ export function sendDisconnectFails(err: unknown, cfg: ResolvedConfig): boolean 
 /** clientloop.c client_loop's fatal_fr(r, "send disconnect") on EPIPE (see {@link sendDisconnectFails}). */
 export const SEND_DISCONNECT_FAILED = 'client_loop: send disconnect: Broken pipe';
 
+/**
+ * The message ssh(1) prints for an error that ends the connection. A line for which
+ * {@link isClosedByRemoteHost} holds is clientloop.c's quit_message(): the caller writes it raw to
+ * its stderr, not through `log`.
+ */
 export async function describeFatal(err: unknown, cfg: ResolvedConfig, log: Log, established = false): Promise<string> {
   const errors = await import('../errors.js');
   if (err instanceof errors.AuthenticationError) {
@@ -577,10 +582,10 @@ export async function describeFatal(err: unknown, cfg: ResolvedConfig, log: Log,
     // line, then packet.c sshpkt_fatal's logdie("Connection closed by %s") at INFO.
     const peer = peerOf.get(err);
     if (!established && peer !== undefined) {
-      const early = err.message === KEX_IDENTIFICATION_CLOSED || (beforeBanner.has(err) && /^Connection to .* closed by remote host\.$/.test(err.message));
+      const early = err.message === KEX_IDENTIFICATION_CLOSED || (beforeBanner.has(err) && isClosedByRemoteHost(err.message));
       const closed = `Connection closed by ${peer}`;
       if (early) return log.shows('INFO') ? `${KEX_IDENTIFICATION_CLOSED}\n${closed}` : KEX_IDENTIFICATION_CLOSED;
-      if (/^Connection to .* closed by remote host\.$/.test(err.message)) return log.shows('INFO') ? closed : '';
+      if (isClosedByRemoteHost(err.message)) return log.shows('INFO') ? closed : '';
       // A read that failed once connected (the library's "Read from remote host"), before the
       // session (ssh 9.2): before the server's identification line kex.c kex_exchange_identification
       // says error("read: <strerror>") with its function's name; then packet.c sshpkt_fatal's
@@ -600,7 +605,7 @@ export async function describeFatal(err: unknown, cfg: ResolvedConfig, log: Log,
       }
     }
     const m = /^Connection to (.*) port \d+ closed by remote host\.$/.exec(err.message);
-    if (m) return `Connection to ${m[1]} closed by remote host.`;
+    if (m) return closedByRemoteHost(m[1]);
     // The library words every socket error as a connect error; once connected ssh(1) says this.
     const read = /^ssh: connect to host .* port \d+: (.*)$/.exec(err.message);
     if (established && read) return `Read from remote host ${cfg.hostName}: ${read[1]}`;
@@ -882,8 +887,8 @@ export async function openRoute(cfg: ResolvedConfig, log: Log, libs: Libraries |
           const report = before.then(async () => {
             if (sendDisconnectFails(err, hop)) return said.fatal(SEND_DISCONNECT_FAILED);
             const text = await describeFatal(err, hop, said, true);
-            // clientloop.c quit_message: written to stderr itself, whatever the hop's LogLevel.
-            if (/^Connection to .* closed by remote host\.$/.test(text)) said.write(`${text}\r\n`);
+            // clientloop.c quit_message: written to the hop's stderr itself, whatever its LogLevel.
+            if (isClosedByRemoteHost(text)) said.write(`${text}\r\n`);
             else said.error(text);
             if (count) reportTransferTotals(said, count(), ended);
           });

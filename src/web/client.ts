@@ -28,6 +28,7 @@ import { knownHostsFromText, knownHostsTextVerifier, orderHints, type WebHostKey
 import { webRandom } from './random.js';
 import { WebSocketClosedError } from './websocket.js';
 import { MAX_TIMER_DELAY_MS } from '../long-timeout.js';
+import { closedByRemoteHost } from '../quit-message.js';
 
 /** A bidirectional byte stream, e.g. `Deno.connect()`'s conn or `connect()` from cloudflare:sockets. */
 export interface ByteStreamPair {
@@ -381,7 +382,7 @@ export class WebSshClient {
         if (data === null) {
           // Before the server's identification line (other lines may have come, e.g. sshd's
           // "Exceeded MaxStartups") ssh(1) says kex.c's words, as the Node CLI does.
-          this.core.connectionLost(new ConnectionLostError(this.identified ? `Connection to ${this.options.host} closed by remote host.` : KEX_IDENTIFICATION_CLOSED));
+          this.core.connectionLost(new ConnectionLostError(this.identified ? closedByRemoteHost(this.options.host) : KEX_IDENTIFICATION_CLOSED));
           this.pump();
           return;
         }

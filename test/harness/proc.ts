@@ -1,14 +1,17 @@
 /**
- * Process hygiene for servers the tests start: find descendants through /proc, kill whole
- * trees, and make sure nothing outlives the test process however it ends.
+ * The processes tests start. Servers: find descendants through /proc, kill whole trees, and make
+ * sure nothing outlives the test process however it ends. Clients: the built `pure-ssh` CLI or
+ * ssh(1) run beside it ({@link startCli}), with its output captured and a kill timer.
  *
- * Two layers, because vitest stops its fork workers with SIGTERM (no 'exit' event) and may
- * SIGKILL them: a process 'exit' hook for the ordinary end, and a per-server watchdog, a tiny
- * `sh` whose stdin is a pipe from us; when this process dies by any means the pipe reaches EOF
- * and the watchdog kills the server's tree and removes its temp dir.
+ * Two layers for servers, because vitest stops its fork workers with SIGTERM (no 'exit' event)
+ * and may SIGKILL them: a process 'exit' hook for the ordinary end, and a per-server watchdog, a
+ * tiny `sh` whose stdin is a pipe from us; when this process dies by any means the pipe reaches
+ * EOF and the watchdog kills the server's tree and removes its temp dir.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { listening } from './net.js';
 
 /** Parent pid of every live process, from /proc/PID/stat (field 4, after the `(comm)`). */
 function parentMap(): Map<number, number[]> {
@@ -162,4 +165,124 @@ export class LogBuffer {
     this.parts = [all];
     return all.length > this.limit ? all.slice(all.length - this.limit) : all;
   }
+}
+
+/** OpenSSH's client, which the tests run beside pure-ssh (`ssh -G` and others). */
+export const SSH_CLIENT_PATH = '/usr/bin/ssh';
+
+/** The built CLI (`npm run build`), run under this Node: dist/node/cli.js. */
+export const CLI_PATH = fileURLToPath(new URL('../../dist/node/cli.js', import.meta.url));
+
+/** The bundled bin that package.json's `bin.pure-ssh` names: dist/node/cli-bin.cjs. */
+export const CLI_BIN_PATH = fileURLToPath(new URL('../../dist/node/cli-bin.cjs', import.meta.url));
+
+/** Throws unless `npm run build` made {@link CLI_PATH} (for a suite's `beforeAll`). */
+export function requireBuiltCli(): void {
+  if (!existsSync(CLI_PATH)) throw new Error(`${CLI_PATH} is missing: run \`npm run build\` first`);
+}
+
+/** What {@link startCli} runs: the built CLI ({@link CLI_PATH}), the bundled bin, or ssh(1). */
+export type CliClient = 'pure-ssh' | 'pure-ssh bin' | 'ssh';
+
+/** Options of {@link startCli}. */
+export interface CliOptions {
+  /** The child's environment (`cliEnv(home)` from home.ts for a CLI that reads the passwd home). */
+  env: NodeJS.ProcessEnv;
+  /** `'pipe'`: a pipe the test holds (`child.stdin`), open until it ends it. Default `'ignore'`. */
+  stdin?: 'ignore' | 'pipe';
+  /** `'pipe'`: captured into `stdout`. Default `'ignore'`. */
+  stdout?: 'ignore' | 'pipe';
+  /** SIGKILL the child if it still runs after this many ms. Default 20 000. */
+  killAfterMs?: number;
+}
+
+/** How a {@link startCli} child ended, with everything it wrote. */
+export interface CliResult {
+  /** Exit status, or null when a signal ended it (`signal`). */
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** Its standard output ('' unless {@link CliOptions.stdout} is `'pipe'`). */
+  stdout: string;
+  stderr: string;
+}
+
+/** A running {@link startCli} child. */
+export interface CliRun {
+  child: ChildProcess;
+  /** Standard output so far ('' unless {@link CliOptions.stdout} is `'pipe'`). */
+  readonly stdout: string;
+  /** Standard error so far. */
+  readonly stderr: string;
+  /** Resolves once the child has exited and its output is all read ('close'); the kill timer is then cleared. */
+  done: Promise<CliResult>;
+}
+
+/**
+ * Starts `client` with `args`: the built CLI or its bin under this Node, or ssh(1). Its stderr
+ * (and stdout when asked) is read as UTF-8; it is SIGKILLed after {@link CliOptions.killAfterMs}.
+ *
+ * @example
+ * const ssh = startCli('ssh', [...sshd.clientArgs, '-N', sshd.target], { env: cliEnv(home) });
+ * await waitForListen(ssh, port);
+ * const { code, stderr } = await ssh.done;
+ */
+export function startCli(client: CliClient, args: readonly string[], opts: CliOptions): CliRun {
+  const [command, argv] = client === 'ssh'
+    ? [SSH_CLIENT_PATH, [...args]]
+    : [process.execPath, [client === 'pure-ssh' ? CLI_PATH : CLI_BIN_PATH, ...args]];
+  const child = spawn(command, argv, { stdio: [opts.stdin ?? 'ignore', opts.stdout ?? 'ignore', 'pipe'], env: opts.env });
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const killer = setTimeout(() => child.kill('SIGKILL'), opts.killAfterMs ?? 20_000);
+  const done = new Promise<CliResult>((resolve) => child.on('close', (code, signal) => {
+    clearTimeout(killer);
+    resolve({ code, signal, stdout, stderr });
+  }));
+  return {
+    child,
+    get stdout() {
+      return stdout;
+    },
+    get stderr() {
+      return stderr;
+    },
+    done,
+  };
+}
+
+/**
+ * Resolves once something accepts a TCP connection on 127.0.0.1:`port` (a `-L` listener of
+ * `cli`), probing every 50 ms; the probe is closed at once. Rejects, with the child's stderr, if
+ * it exited first or after `timeoutMs`.
+ */
+export async function waitForListen(cli: CliRun, port: number, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await listening(port)) return;
+    const { exitCode, signalCode } = cli.child;
+    const ended = exitCode !== null || signalCode !== null;
+    if (ended || Date.now() >= deadline) {
+      const why = ended ? `exited (${exitCode ?? signalCode})` : `still not listening after ${timeoutMs} ms`;
+      throw new Error(`${cli.child.spawnfile} ${why} before port ${port} listened; stderr:\n${cli.stderr}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** ssh's VERBOSE byte totals with their figures replaced (they differ from run to run). */
+export function withoutTotalsFigures(stderr: string): string {
+  return stderr
+    .replace(/sent \d+, received \d+ bytes, in [\d.]+ seconds/, 'sent N, received M bytes, in S seconds')
+    .replace(/Bytes per second: .*\r\n/, 'Bytes per second: R\r\n');
+}
+
+/**
+ * {@link withoutTotalsFigures}, from the "Authenticated to" line on, without debug lines (with -v
+ * ssh's lines and pure-ssh's differ before it).
+ */
+export function fromAuthenticated(stderr: string): string {
+  const lines = withoutTotalsFigures(stderr).split('\r\n');
+  return lines.slice(Math.max(0, lines.findIndex((l) => l.startsWith('Authenticated to')))).filter((l) => !l.startsWith('debug')).join('\r\n');
 }

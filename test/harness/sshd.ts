@@ -23,9 +23,9 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { describe, it } from 'vitest';
-import { freePort, LOOPBACK, waitForPort } from './net.js';
-import { descendants, exited, LogBuffer, own, signalAll } from './proc.js';
+import { afterAll, beforeAll, describe, it } from 'vitest';
+import { freePort, LOOPBACK, startRelay, waitForPort, type Relay } from './net.js';
+import { descendants, exited, LogBuffer, own, requireBuiltCli, signalAll, SSH_CLIENT_PATH } from './proc.js';
 
 const execFileP = promisify(execFile);
 
@@ -133,6 +133,40 @@ export interface SshdHandle {
   stop(): Promise<void>;
 }
 
+/**
+ * {@link SshdHandle.clientArgs} for a connection through a relay on `port` (in front of `sshd`):
+ * the relay's port, and HostKeyAlias naming sshd's own so that its known_hosts line matches.
+ */
+export function clientArgsVia(sshd: SshdHandle, port: number): string[] {
+  return [...sshd.clientArgs.map((a) => (a === String(sshd.port) ? String(port) : a)), '-o', `HostKeyAlias=[${sshd.host}]:${sshd.port}`];
+}
+
+/** What {@link relayedSshdSuite} starts: sshd, and a relay in front of it that can end its connections. */
+export interface RelayedSshd {
+  sshd: SshdHandle;
+  relay: Relay;
+}
+
+/**
+ * For a suite that runs the built CLI (and ssh) against sshd through {@link startRelay}: before
+ * the suite, checks the build ({@link requireBuiltCli}) and starts {@link startSshd} then the
+ * relay; after it, stops both. Call it in the `describe` body; the fields are set once the
+ * suite's `beforeAll` ran (read them inside tests). Connect with {@link clientArgsVia}.
+ */
+export function relayedSshdSuite(): RelayedSshd {
+  const suite = {} as RelayedSshd;
+  beforeAll(async () => {
+    requireBuiltCli();
+    suite.sshd = await startSshd();
+    suite.relay = await startRelay(suite.sshd.port, suite.sshd.host);
+  }, 30_000);
+  afterAll(async () => {
+    await suite.relay?.close();
+    await suite.sshd?.stop();
+  });
+  return suite;
+}
+
 /** Whether `path` exists and this process may execute it (tools a suite needs, e.g. puttygen). */
 export function executable(path: string): boolean {
   try {
@@ -153,8 +187,8 @@ export function inCI(): boolean {
   return process.env.CI === 'true';
 }
 
-/** OpenSSH's client, which the configuration tests run beside pure-ssh (`ssh -G` and others). */
-export const SSH_CLIENT_PATH = '/usr/bin/ssh';
+/** OpenSSH's client (defined in proc.ts, which runs it: see startCli). */
+export { SSH_CLIENT_PATH };
 
 /** Whether {@link SSH_CLIENT_PATH} is there; under CI its absence throws (a comparison must not skip). */
 export function sshClientAvailable(): boolean {
