@@ -220,8 +220,9 @@ describeInteropWithHome('pure-ssh -R and -D against sshd', () => {
     const path = join(home, 'socks.sock');
     const run = runCli([...base(), '-N', '-v', '-D', path, '127.0.0.1'], home);
     try {
-      await run.waitFor(new RegExp(`Local connections to ${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} forwarded to remote address socks:0`));
-      for (let i = 0; i < 100 && !existsSync(path); i++) await new Promise((r) => setTimeout(r, 50));
+      // ssh.c's line (a path's port is -2), then channels.c's once bound.
+      await run.waitFor(new RegExp(`Local connections to ${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:-2 forwarded to remote address socks:0`));
+      await run.waitFor(new RegExp(`Local forwarding listening on path ${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.`));
       expect(statSync(path).mode & 0o777).toBe(0o600);
       const http = net.createServer((s) => s.once('data', () => s.end('HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello')));
       await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));

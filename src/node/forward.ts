@@ -13,8 +13,13 @@ import { ForwardListener, resetSocket } from './forward-listener.js';
 import { lendAcceptedReads } from './socket-read.js';
 import { handleWriterFor, WRITE_DONE, WRITE_QUEUED } from './socket-write.js';
 
-/** Where to listen: TCP host/port (loopback unless told otherwise) or a Unix socket path. */
-export type ListenSpec = { host?: string; port: number } | { path: string };
+/**
+ * Where to listen: TCP host/port (loopback unless told otherwise) or a Unix socket path.
+ * `ipv6Only` (net.Server listen's): an IPv6 address listened on for IPv6 alone, as ssh(1) binds
+ * every IPv6 listener (channels.c channel_setup_fwd_listener_tcpip: sock_set_v6only), and binds
+ * the IPv4 one beside it; without it, `::` takes IPv4 too where the system allows.
+ */
+export type ListenSpec = { host?: string; port: number; ipv6Only?: boolean } | { path: string };
 /** Where the server should connect: a host/port it resolves, or a Unix socket path on it. */
 export type TargetSpec = { host: string; port: number } | { path: string };
 
@@ -137,7 +142,7 @@ export async function startLocalForward(host: ForwardHost, options: ForwardOptio
       resolve();
     };
     if ('path' in listen) listenPrivate(server, listen.path, cb);
-    else server.listen({ host: listen.host ?? '127.0.0.1', port: listen.port }, cb);
+    else server.listen({ host: listen.host ?? '127.0.0.1', port: listen.port, ipv6Only: listen.ipv6Only === true }, cb);
   });
   server.on('error', (err) => host.log(`forward listener error: ${err.message}`));
   return fwd;
