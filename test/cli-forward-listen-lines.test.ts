@@ -10,7 +10,9 @@
  * channel_setup_fwd_listener_streamlocal says "Local forwarding listening on path P.".
  * pure-ssh bound '*' as one dual-stack '::' socket, printed the loopbacks the other way round,
  * the Unix forms without ':-2', 'remote socket' for a remote path, no 'listening on path' line,
- * and a busy ::1 at the default LogLevel.
+ * and a busy ::1 at the default LogLevel. -R's lines likewise (ssh.c): ':-2' for paths, the
+ * bind address as given and the requested port in "remote forward success for", whose failure
+ * twin pure-ssh did not print.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
@@ -103,6 +105,7 @@ describeInteropWithHome('-L / -D listeners and their -v lines, as ssh 9.2', () =
     ['-o GatewayPorts=yes -L P:h:p', (p) => ['-o', 'GatewayPorts=yes', '-L', `${p}:127.0.0.1:9`], (p) => [`tcp 0.0.0.0:${p}`, `tcp6 :::${p}`]],
     ['-L P:h:p (loopback)', (p) => ['-L', `${p}:127.0.0.1:9`], (p) => [`tcp 127.0.0.1:${p}`, `tcp6 ::1:${p}`]],
     ['-L [::]:P:h:p', (p) => ['-L', `[::]:${p}:127.0.0.1:9`], (p) => [`tcp6 :::${p}`]],
+    ['-L localhost:P:h:p', (p) => ['-L', `localhost:${p}:127.0.0.1:9`], (p) => [`tcp 127.0.0.1:${p}`, `tcp6 ::1:${p}`]],
     ["-D '*:P'", (p) => ['-D', `*:${p}`], (p) => [`tcp 0.0.0.0:${p}`, `tcp6 :::${p}`]],
     ["-4 -L '*:P:h:p'", (p) => ['-4', '-L', `*:${p}:127.0.0.1:9`], (p) => [`tcp 0.0.0.0:${p}`]],
     ['-L P:/path (a remote socket)', (p) => ['-L', `${p}:/tmp/no-such.sock`], (p) => [`tcp 127.0.0.1:${p}`, `tcp6 ::1:${p}`]],
@@ -140,6 +143,57 @@ describeInteropWithHome('-L / -D listeners and their -v lines, as ssh 9.2', () =
       } else if (inCI()) throw new Error(`${SSH_CLIENT_PATH} is missing`);
     }, 60_000);
   }
+
+  /**
+   * -R: ssh.c's "Remote connections from %s:%d forwarded to local address %s:%d" and
+   * ssh_confirm_remote_forward's "remote forward success|failure for: listen %s%s%d, connect %s:%d"
+   * (the forward as given: a path's port -2, port 0 before "Allocated port"), in reply order.
+   */
+  it('-R: the request and reply lines (fixed, localhost, *, path, port 0, a refusal), as ssh', async () => {
+    const [p1, p2, p3] = await Promise.all([freePort(), freePort(), freePort()]);
+    const path = join(dir, 'r.sock');
+    const args = [
+      '-R', `${p1}:127.0.0.1:9`,
+      '-R', `localhost:${p2}:/tmp/no-such.sock`,
+      '-R', `*:${p3}:127.0.0.1:9`,
+      '-R', `${path}:127.0.0.1:9`,
+      '-R', '0:127.0.0.1:9',
+      // sshd itself listens there: refused.
+      '-R', `127.0.0.1:${sshd.port}:127.0.0.1:9`,
+    ];
+    const run = async (client: 'ssh' | 'pure-ssh'): Promise<string[]> => {
+      const argv = [...sshd.clientArgs, '-v', '-N', ...args, sshd.target];
+      const child =
+        client === 'ssh'
+          ? spawn(SSH_CLIENT_PATH, argv, { stdio: ['ignore', 'ignore', 'pipe'], env: cliEnv(home) })
+          : spawn(process.execPath, [CLI, ...argv], { stdio: ['ignore', 'ignore', 'pipe'], env: cliEnv(home) });
+      let stderr = '';
+      child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+      try {
+        const deadline = Date.now() + 15_000;
+        while ((stderr.match(/remote forward (success|failure) for/g) ?? []).length < 6) {
+          if (child.exitCode !== null || Date.now() > deadline) throw new Error(`${client}: ${stderr}`);
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        await new Promise((r) => setTimeout(r, 100));
+        return stderr
+          .split(/\r?\n/)
+          .filter((l) => /Remote connections from|remote forward (success|failure)|Allocated port|remote port forwarding failed/.test(l))
+          .map((l) => l.replace(/^Allocated port \d+/, 'Allocated port N'));
+      } finally {
+        child.kill();
+        await new Promise((r) => (child.exitCode !== null ? r(undefined) : child.once('exit', r)));
+        rmSync(path, { force: true });
+      }
+    };
+    const ours = await run('pure-ssh');
+    expect(ours).toContain(`debug1: Remote connections from ${path}:-2 forwarded to local address 127.0.0.1:9`);
+    expect(ours).toContain(`debug1: remote forward success for: listen localhost:${p2}, connect /tmp/no-such.sock:-2`);
+    expect(ours.indexOf('debug1: remote forward success for: listen 0, connect 127.0.0.1:9') + 1).toBe(ours.indexOf('Allocated port N for remote forward to 127.0.0.1:9'));
+    expect(ours).toContain(`debug1: remote forward failure for: listen 127.0.0.1:${sshd.port}, connect 127.0.0.1:9`);
+    if (sshClientAvailable()) expect(ours).toEqual(await run('ssh'));
+    else if (inCI()) throw new Error(`${SSH_CLIENT_PATH} is missing`);
+  }, 60_000);
 
   it('a busy ::1 (the first address) is verbose(), a busy 127.0.0.1 (the last) an error, as ssh', async () => {
     for (const [busyHost, shown] of [

@@ -169,7 +169,11 @@ describeInteropWithHome('pure-ssh -R and -D against sshd', () => {
       // same number on 127.0.0.1 may belong to another process.
       expect(run.stderr()).toContain(`debug1: Remote connections from 127.0.0.1:0 forwarded to local address 127.0.0.1:${source.port}`);
       expect(run.stderr()).toContain(`debug1: Remote connections from LOCALHOST:${fixed} forwarded to local address 127.0.0.1:${echo.port}`);
-      expect(run.stderr()).toContain(`debug1: Remote connections from ${sock} forwarded to local address 127.0.0.1:${echo.port}`);
+      expect(run.stderr()).toContain(`debug1: Remote connections from ${sock}:-2 forwarded to local address 127.0.0.1:${echo.port}`);
+      // ssh.c ssh_confirm_remote_forward: the forward as given, before "Allocated port".
+      expect(run.stderr()).toContain(`debug1: remote forward success for: listen 127.0.0.1:0, connect 127.0.0.1:${source.port}\r\nAllocated port ${port} `);
+      expect(run.stderr()).toContain(`debug1: remote forward success for: listen ${fixed}, connect 127.0.0.1:${echo.port}`);
+      expect(run.stderr()).toContain(`debug1: remote forward success for: listen ${sock}:-2, connect 127.0.0.1:${echo.port}`);
       expect(await hashStream(await dial({ host: '127.0.0.1', port }))).toEqual({ bytes: source.bytes, sha256: source.sha256 });
       expect(await echoVia({ host: '127.0.0.1', port: fixed }, 'fixed')).toBe('fixed');
       expect(await echoVia({ path: sock }, 'unix')).toBe('unix');

@@ -251,7 +251,8 @@ function bindAddresses(spec: ForwardSpec, cfg: ResolvedConfig): { hosts: string[
   const wildcard = fam === 'inet' ? ['0.0.0.0'] : fam === 'inet6' ? ['::'] : ['0.0.0.0', '::'];
   if (bind === undefined) return cfg.gatewayPorts ? { hosts: wildcard, label: '*' } : { hosts: loopback, label: 'LOCALHOST' };
   if (bind === '' || bind === '*') return { hosts: wildcard, label: '*' };
-  if (bind === 'localhost') return { hosts: loopback, label: 'LOCALHOST' };
+  // ssh.c names the bind address as given; "LOCALHOST" is its word for none.
+  if (bind === 'localhost') return { hosts: loopback, label: 'localhost' };
   return { hosts: [bind], label: bind };
 }
 
@@ -320,19 +321,21 @@ async function startRemote(client: SshClient, spec: ForwardSpec, cfg: ResolvedCo
   const l = spec.listen;
   // channels.c channel_rfwd_bind_host: no address = "localhost"; "" or "*" = all addresses.
   const listen = 'path' in l ? { path: l.path } : { host: l.bindAddress === undefined ? 'localhost' : l.bindAddress === '*' ? '' : l.bindAddress, port: l.port };
+  // ssh.c ssh_confirm_remote_forward: "remote forward %s for: listen %s%s%d, connect %s:%d" with
+  // the forward as given (the bind address, if any, and its port: -2 for a path, 0 when the
+  // server picks), before "Allocated port".
+  const connect = 'path' in to ? `${to.path}:-2` : target;
+  const ident = `listen ${'path' in l ? `${l.path}:-2` : `${l.bindAddress !== undefined ? `${l.bindAddress}:` : ''}${l.port}`}, connect ${connect}`;
   try {
     const fwd = await client.forwardRemote({ listen, to });
     const bound = fwd.address;
-    if ('port' in bound) {
-      if (!('path' in l) && l.port === 0) log.info(`Allocated port ${bound.port} for remote forward to ${target}`);
-      log.debug1(`remote forward success for: listen ${bound.port}, connect ${target}`);
-    } else {
-      log.debug1(`remote forward success for: listen ${bound.path}, connect ${target}`);
-    }
+    log.debug1(`remote forward success for: ${ident}`);
+    if ('port' in bound && !('path' in l) && l.port === 0) log.info(`Allocated port ${bound.port} for remote forward to ${connect}`);
     fwd.on('connection-error', (e: SshError) => log.error(e.message));
     return fwd;
   } catch (err) {
     if (!(err instanceof ForwardRefusedError)) throw err;
+    log.debug1(`remote forward failure for: ${ident}`);
     if (cfg.exitOnForwardFailure) {
       // ssh.c ssh_confirm_remote_forward: fatal() - this line, exit 255, nothing about the
       // connection's end (our close must not print "Connection to H closed." or the totals).
@@ -631,8 +634,9 @@ async function run(cfg: ResolvedConfig): Promise<void> {
   for (const spec of cfg.remoteForwards) {
     const l = spec.listen;
     const target = 'path' in spec.to ? spec.to.path : `${spec.to.host}:${spec.to.port}`;
-    const from = 'path' in l ? l.path : `${l.bindAddress ?? 'LOCALHOST'}:${l.port}`;
-    log.debug1(`Remote connections from ${from} forwarded to local address ${target}`);
+    // ssh.c: a path's port is PORT_STREAMLOCAL (-2) on either side.
+    const from = 'path' in l ? `${l.path}:-2` : `${l.bindAddress ?? 'LOCALHOST'}:${l.port}`;
+    log.debug1(`Remote connections from ${from} forwarded to local address ${'path' in spec.to ? `${target}:-2` : target}`);
   }
   await Promise.all(cfg.remoteForwards.map((spec) => startRemote(ssh, spec, cfg, log, () => (shuttingDown = true))));
   if (shuttingDown) return;
