@@ -169,7 +169,11 @@ describeInteropWithHome('pure-ssh -R and -D against sshd', () => {
       // same number on 127.0.0.1 may belong to another process.
       expect(run.stderr()).toContain(`debug1: Remote connections from 127.0.0.1:0 forwarded to local address 127.0.0.1:${source.port}`);
       expect(run.stderr()).toContain(`debug1: Remote connections from LOCALHOST:${fixed} forwarded to local address 127.0.0.1:${echo.port}`);
-      expect(run.stderr()).toContain(`debug1: Remote connections from ${sock} forwarded to local address 127.0.0.1:${echo.port}`);
+      expect(run.stderr()).toContain(`debug1: Remote connections from ${sock}:-2 forwarded to local address 127.0.0.1:${echo.port}`);
+      // ssh.c ssh_confirm_remote_forward: the forward as given, before "Allocated port".
+      expect(run.stderr()).toContain(`debug1: remote forward success for: listen 127.0.0.1:0, connect 127.0.0.1:${source.port}\r\nAllocated port ${port} `);
+      expect(run.stderr()).toContain(`debug1: remote forward success for: listen ${fixed}, connect 127.0.0.1:${echo.port}`);
+      expect(run.stderr()).toContain(`debug1: remote forward success for: listen ${sock}:-2, connect 127.0.0.1:${echo.port}`);
       expect(await hashStream(await dial({ host: '127.0.0.1', port }))).toEqual({ bytes: source.bytes, sha256: source.sha256 });
       expect(await echoVia({ host: '127.0.0.1', port: fixed }, 'fixed')).toBe('fixed');
       expect(await echoVia({ path: sock }, 'unix')).toBe('unix');
@@ -220,8 +224,9 @@ describeInteropWithHome('pure-ssh -R and -D against sshd', () => {
     const path = join(home, 'socks.sock');
     const run = runCli([...base(), '-N', '-v', '-D', path, '127.0.0.1'], home);
     try {
-      await run.waitFor(new RegExp(`Local connections to ${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} forwarded to remote address socks:0`));
-      for (let i = 0; i < 100 && !existsSync(path); i++) await new Promise((r) => setTimeout(r, 50));
+      // ssh.c's line (a path's port is -2), then channels.c's once bound.
+      await run.waitFor(new RegExp(`Local connections to ${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:-2 forwarded to remote address socks:0`));
+      await run.waitFor(new RegExp(`Local forwarding listening on path ${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.`));
       expect(statSync(path).mode & 0o777).toBe(0o600);
       const http = net.createServer((s) => s.once('data', () => s.end('HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello')));
       await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));

@@ -245,12 +245,15 @@ function bindAddresses(spec: ForwardSpec, cfg: ResolvedConfig): { hosts: string[
   const listen = spec.listen as { bindAddress?: string; port: number };
   const bind = listen.bindAddress;
   const fam = cfg.addressFamily;
-  const loopback = fam === 'inet' ? ['127.0.0.1'] : fam === 'inet6' ? ['::1'] : ['127.0.0.1', '::1'];
-  // Node's '::' listener is dual-stack; '0.0.0.0' is the fallback without IPv6.
-  const wildcard = fam === 'inet' ? ['0.0.0.0'] : ['::'];
+  // channels.c channel_setup_fwd_listener_tcpip binds each address getaddrinfo gives, in its
+  // order (glibc, Debian's /etc/hosts): "localhost" is ::1 then 127.0.0.1, the wildcard
+  // (AI_PASSIVE, no name) 0.0.0.0 then ::, each IPv6 one v6-only.
+  const loopback = fam === 'inet' ? ['127.0.0.1'] : fam === 'inet6' ? ['::1'] : ['::1', '127.0.0.1'];
+  const wildcard = fam === 'inet' ? ['0.0.0.0'] : fam === 'inet6' ? ['::'] : ['0.0.0.0', '::'];
   if (bind === undefined) return cfg.gatewayPorts ? { hosts: wildcard, label: '*' } : { hosts: loopback, label: 'LOCALHOST' };
   if (bind === '' || bind === '*') return { hosts: wildcard, label: '*' };
-  if (bind === 'localhost') return { hosts: loopback, label: 'LOCALHOST' };
+  // ssh.c names the bind address as given; "LOCALHOST" is its word for none.
+  if (bind === 'localhost') return { hosts: loopback, label: 'localhost' };
   return { hosts: [bind], label: bind };
 }
 
@@ -291,9 +294,10 @@ async function openForward(client: SshClient, options: ForwardOptions): Promise<
 async function startDynamic(client: SshClient, spec: DynamicForwardSpec, cfg: ResolvedConfig, log: Log): Promise<DynamicForward<ListenSpec>[] | null> {
   // OpenSSH keeps -D among the local forwards, with "socks" as the remote address.
   if ('path' in spec) {
-    log.debug1(`Local connections to ${spec.path} forwarded to remote address socks:0`);
+    log.debug1(`Local connections to ${spec.path}:-2 forwarded to remote address socks:0`);
     try {
       const fwd = await client.forwardDynamic({ listen: { path: spec.path } });
+      log.debug1(`Local forwarding listening on path ${spec.path}.`);
       forwards.add(fwd);
       log.listenerChannels++; // a channel in ssh(1) too (see Log.listenerChannels)
       return [fwd];
@@ -303,8 +307,8 @@ async function startDynamic(client: SshClient, spec: DynamicForwardSpec, cfg: Re
     }
   }
   log.debug1(`Local connections to ${bindAddresses({ listen: spec } as ForwardSpec, cfg).label}:${spec.port} forwarded to remote address socks:0`);
-  return bindListeners({ listen: spec } as ForwardSpec, cfg, log, 'socks', async (host, port) => {
-    const fwd = await client.forwardDynamic({ listen: { host, port } });
+  return bindListeners({ listen: spec } as ForwardSpec, cfg, log, 'socks', async (host, port, ipv6Only) => {
+    const fwd = await client.forwardDynamic({ listen: { host, port, ipv6Only } });
     forwards.add(fwd);
     return fwd;
   });
@@ -318,19 +322,21 @@ async function startRemote(client: SshClient, spec: ForwardSpec, cfg: ResolvedCo
   const l = spec.listen;
   // channels.c channel_rfwd_bind_host: no address = "localhost"; "" or "*" = all addresses.
   const listen = 'path' in l ? { path: l.path } : { host: l.bindAddress === undefined ? 'localhost' : l.bindAddress === '*' ? '' : l.bindAddress, port: l.port };
+  // ssh.c ssh_confirm_remote_forward: "remote forward %s for: listen %s%s%d, connect %s:%d" with
+  // the forward as given (the bind address, if any, and its port: -2 for a path, 0 when the
+  // server picks), before "Allocated port".
+  const connect = 'path' in to ? `${to.path}:-2` : target;
+  const ident = `listen ${'path' in l ? `${l.path}:-2` : `${l.bindAddress !== undefined ? `${l.bindAddress}:` : ''}${l.port}`}, connect ${connect}`;
   try {
     const fwd = await client.forwardRemote({ listen, to });
     const bound = fwd.address;
-    if ('port' in bound) {
-      if (!('path' in l) && l.port === 0) log.info(`Allocated port ${bound.port} for remote forward to ${target}`);
-      log.debug1(`remote forward success for: listen ${bound.port}, connect ${target}`);
-    } else {
-      log.debug1(`remote forward success for: listen ${bound.path}, connect ${target}`);
-    }
+    log.debug1(`remote forward success for: ${ident}`);
+    if ('port' in bound && !('path' in l) && l.port === 0) log.info(`Allocated port ${bound.port} for remote forward to ${connect}`);
     fwd.on('connection-error', (e: SshError) => log.error(e.message));
     return fwd;
   } catch (err) {
     if (!(err instanceof ForwardRefusedError)) throw err;
+    log.debug1(`remote forward failure for: ${ident}`);
     if (cfg.exitOnForwardFailure) {
       // ssh.c ssh_confirm_remote_forward: fatal() - this line, exit 255, nothing about the
       // connection's end (our close must not print "Connection to H closed." or the totals).
@@ -348,10 +354,14 @@ async function startRemote(client: SshClient, spec: ForwardSpec, cfg: ResolvedCo
 async function startForward(client: SshClient, spec: ForwardSpec, cfg: ResolvedConfig, log: Log): Promise<LocalForward[] | null> {
   const to = spec.to;
   const target = 'path' in to ? to.path : `${to.host}:${to.port}`;
+  // ssh.c: "Local connections to %s:%d forwarded to remote address %s:%d", a path's port being
+  // PORT_STREAMLOCAL (-2) on either side; "listening on path" once unix_listener bound it.
+  const remote = 'path' in to ? `${to.path}:-2` : target;
   if ('path' in spec.listen) {
-    log.debug1(`Local connections to ${spec.listen.path} forwarded to remote ${'path' in to ? 'socket' : 'address'} ${target}`);
+    log.debug1(`Local connections to ${spec.listen.path}:-2 forwarded to remote address ${remote}`);
     try {
       const fwd = await openForward(client, { listen: { path: spec.listen.path }, to });
+      log.debug1(`Local forwarding listening on path ${spec.listen.path}.`);
       log.listenerChannels++; // a channel in ssh(1) too (see Log.listenerChannels)
       return [fwd];
     } catch (err) {
@@ -359,8 +369,8 @@ async function startForward(client: SshClient, spec: ForwardSpec, cfg: ResolvedC
       return null;
     }
   }
-  log.debug1(`Local connections to ${bindAddresses(spec, cfg).label}:${spec.listen.port} forwarded to remote ${'path' in to ? 'socket' : 'address'} ${target}`);
-  return bindListeners(spec, cfg, log, target, (host, port) => openForward(client, { listen: { host, port }, to }));
+  log.debug1(`Local connections to ${bindAddresses(spec, cfg).label}:${spec.listen.port} forwarded to remote address ${remote}`);
+  return bindListeners(spec, cfg, log, target, (host, port, ipv6Only) => openForward(client, { listen: { host, port, ipv6Only }, to }));
 }
 
 /** Bind a TCP listen spec on every address it stands for (both loopbacks, or the wildcard). */
@@ -369,37 +379,33 @@ async function bindListeners<F extends { address: unknown }>(
   cfg: ResolvedConfig,
   log: Log,
   target: string,
-  open: (host: string, port: number) => Promise<F>,
+  open: (host: string, port: number, ipv6Only: boolean) => Promise<F>,
 ): Promise<F[] | null> {
   const { hosts } = bindAddresses(spec, cfg);
   let port = (spec.listen as { port: number }).port;
   const started: F[] = [];
-  const optional = hosts.length > 1; // the IPv6 half of "loopback" may be missing on this machine
   for (let i = 0; i < hosts.length; i++) {
-    let host = hosts[i]!;
-    for (;;) {
-      try {
-        const fwd = await open(host, port);
-        if (port === 0) {
-          port = (fwd.address as { port: number }).port;
-          log.debug1(`Allocated port ${port} for local forward to ${target}`);
-        }
-        log.debug1(`Local forwarding listening on ${host} port ${port}.`);
-        log.listenerChannels++;
-        started.push(fwd);
-      } catch (err) {
-        const { code, text } = describeBindError(err);
-        if ((code === 'EAFNOSUPPORT' || code === 'EADDRNOTAVAIL') && host === '::') {
-          host = '0.0.0.0'; // no IPv6 here: the IPv4 wildcard
-          continue;
-        }
-        if ((code === 'EAFNOSUPPORT' || code === 'EADDRNOTAVAIL') && optional && i > 0) {
-          log.debug1(`bind [${host}]:${port}: ${text} (no IPv6 loopback; skipped)`);
-        } else {
-          log.error(`bind [${host}]:${port}: ${text}`);
-        }
+    const host = hosts[i]!;
+    try {
+      const fwd = await open(host, port, host.includes(':'));
+      if (port === 0) {
+        port = (fwd.address as { port: number }).port;
+        log.debug1(`Allocated port ${port} for local forward to ${target}`);
       }
-      break;
+      log.debug1(`Local forwarding listening on ${host} port ${port}.`);
+      log.listenerChannels++;
+      started.push(fwd);
+    } catch (err) {
+      const { code, text } = describeBindError(err);
+      // channels.c: a socket(2) refused (no IPv6 here) is verbose() and skipped; a failed
+      // bind(2) follows the "listening" line, an error() for the last address, verbose() before.
+      if (code === 'EAFNOSUPPORT') {
+        log.notice(`socket [${host}]:${port}: ${text}`);
+        continue;
+      }
+      log.debug1(`Local forwarding listening on ${host} port ${port}.`);
+      if (i === hosts.length - 1) log.error(`bind [${host}]:${port}: ${text}`);
+      else log.notice(`bind [${host}]:${port}: ${text}`);
     }
   }
   if (started.length === 0) {
@@ -629,8 +635,9 @@ async function run(cfg: ResolvedConfig): Promise<void> {
   for (const spec of cfg.remoteForwards) {
     const l = spec.listen;
     const target = 'path' in spec.to ? spec.to.path : `${spec.to.host}:${spec.to.port}`;
-    const from = 'path' in l ? l.path : `${l.bindAddress ?? 'LOCALHOST'}:${l.port}`;
-    log.debug1(`Remote connections from ${from} forwarded to local address ${target}`);
+    // ssh.c: a path's port is PORT_STREAMLOCAL (-2) on either side.
+    const from = 'path' in l ? `${l.path}:-2` : `${l.bindAddress ?? 'LOCALHOST'}:${l.port}`;
+    log.debug1(`Remote connections from ${from} forwarded to local address ${'path' in spec.to ? `${target}:-2` : target}`);
   }
   await Promise.all(cfg.remoteForwards.map((spec) => startRemote(ssh, spec, cfg, log, () => (shuttingDown = true))));
   if (shuttingDown) return;
@@ -697,17 +704,20 @@ async function runReconnecting(
   for (const spec of cfg.localForwards) {
     const sl = spec.listen;
     const { hosts } = 'path' in sl ? { hosts: [undefined] } : bindAddresses(spec, cfg);
+    let bound = false;
     for (const [i, host] of hosts.entries()) {
-      const listen = 'path' in sl ? sl : { host, port: sl.port };
+      const listen = 'path' in sl ? sl : { host, port: sl.port, ipv6Only: host?.includes(':') === true };
       try {
         const fwd = await ReconnectingForward.start(rc, { listen, to: spec.to });
         fwd.on('connection-error', (e: SshError) => (e === drop ? log.debug1(e.message) : log.error(e.message)));
         log.debug1(`Local forwarding listening on ${'path' in listen ? listen.path : `${host} port ${listen.port}`} (reconnecting).`);
+        bound = true;
         started++;
         log.listenerChannels++;
       } catch (err) {
-        // The IPv6 half of "loopback" may be missing on this machine, as in startForward.
-        if (i > 0) {
+        // One of the addresses may be missing on this machine (IPv6): as in bindListeners, only
+        // the last one's failure, with none bound, is an error.
+        if (bound || i < hosts.length - 1) {
           log.debug1(`${(err as Error).message} (skipped)`);
           continue;
         }

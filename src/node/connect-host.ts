@@ -554,7 +554,8 @@ export async function describeFatal(err: unknown, cfg: ResolvedConfig, log: Log,
   // line, then SSH_ERR_INVALID_FORMAT under sshconnect.c's "banner exchange" tag (sshpkt_fatal's
   // logdie, INFO).
   if (err instanceof errors.ProtocolError) {
-    const banner = /^kex_exchange_identification: (banner line contains invalid characters|No SSH version received in first \d+ lines from server)$/.exec(err.message)?.[0] ??
+    // (kex.c's sscanf refusal too: "Bad remote protocol version identification: '…'", error().)
+    const banner = /^kex_exchange_identification: (banner line contains invalid characters|No SSH version received in first \d+ lines from server)$|^Bad remote protocol version identification: '.*'$/s.exec(err.message)?.[0] ??
       (/^a line from the server is longer than \d+ bytes before its identification/.test(err.message) ? 'kex_exchange_identification: banner line too long' : undefined);
     if (banner !== undefined) {
       const peer = peerOf.get(err as object) ?? `${cfg.hostName} port ${cfg.port}`;
@@ -564,7 +565,7 @@ export async function describeFatal(err: unknown, cfg: ResolvedConfig, log: Log,
   // kex.c kex_exchange_identification: a server of another major version (1.99 counts as 2) is
   // error("Protocol major versions differ: 2 vs. N"), then sshpkt_fatal's logdie (INFO) under
   // sshconnect.c's "banner exchange" tag, with the error code's text as ssh 9.2 prints it.
-  const major = err instanceof errors.ProtocolError ? /^Protocol major versions differ: server sent "SSH-(\d+)\.\d+-/.exec(err.message) : null;
+  const major = err instanceof errors.ProtocolError ? /^Protocol major versions differ: server sent "SSH-\s*([+-]?\d+)\./.exec(err.message) : null;
   if (major && Number(major[1]) !== 2) {
     const differ = `Protocol major versions differ: 2 vs. ${Number(major[1])}`;
     const peer = peerOf.get(err as object) ?? `${cfg.hostName} port ${cfg.port}`;

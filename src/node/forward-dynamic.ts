@@ -91,7 +91,7 @@ export async function startDynamicForward<L extends ListenSpec>(host: ForwardHos
     };
     // A Unix socket is made 0600, as for -L (channels.c: StreamLocalBindMask 0177).
     if ('path' in l) listenPrivate(server, l.path, listening);
-    else server.listen({ host: l.host ?? '127.0.0.1', port: l.port }, listening);
+    else server.listen({ host: l.host ?? '127.0.0.1', port: l.port, ipv6Only: l.ipv6Only === true }, listening);
   });
   server.on('error', (err) => host.log(`dynamic forward listener error: ${err.message}`));
   return fwd;

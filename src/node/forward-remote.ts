@@ -94,10 +94,10 @@ export class RemoteForward extends EventEmitter {
         this.counters.active--;
       };
       sock.on('data', (d: Buffer) => (this.counters.bytesOut += d.length));
-      sock.on('error', () => {
-        ch.destroy();
-        finish();
-      });
+      // A read error (the target reset) is the socket's EOF, as ssh takes it (channels.c
+      // channel_handle_rfd → chan_read_failed): settled on the 'close' that follows, which sends
+      // what was read, then CHANNEL_EOF (closeChannelAfterSocket).
+      sock.on('error', () => {});
       ch.on('error', () => {
         sock.destroy();
         finish();
@@ -107,7 +107,7 @@ export class RemoteForward extends EventEmitter {
       // As -L's: the writes of one task in one, and each plaintext freed once written (CLI).
       const flushToLocal = pipeFromChannel(ch, sock, this.counters);
       sock.on('close', (hadError) => {
-        closeChannelAfterSocket(sock, ch, hadError);
+        closeChannelAfterSocket(sock, ch, hadError, this.counters);
         finish();
       });
       ch.on('close', () => {

@@ -13,8 +13,13 @@ import { ForwardListener, resetSocket } from './forward-listener.js';
 import { lendAcceptedReads } from './socket-read.js';
 import { handleWriterFor, WRITE_DONE, WRITE_QUEUED } from './socket-write.js';
 
-/** Where to listen: TCP host/port (loopback unless told otherwise) or a Unix socket path. */
-export type ListenSpec = { host?: string; port: number } | { path: string };
+/**
+ * Where to listen: TCP host/port (loopback unless told otherwise) or a Unix socket path.
+ * `ipv6Only` (net.Server listen's): an IPv6 address listened on for IPv6 alone, as ssh(1) binds
+ * every IPv6 listener (channels.c channel_setup_fwd_listener_tcpip: sock_set_v6only), and binds
+ * the IPv4 one beside it; without it, `::` takes IPv4 too where the system allows.
+ */
+export type ListenSpec = { host?: string; port: number; ipv6Only?: boolean } | { path: string };
 /** Where the server should connect: a host/port it resolves, or a Unix socket path on it. */
 export type TargetSpec = { host: string; port: number } | { path: string };
 
@@ -100,16 +105,14 @@ export async function startLocalForward(host: ForwardHost, options: ForwardOptio
       else resetSocket(sock);
       finish();
     });
-    sock.on('error', () => {
-      ch.destroy();
-      finish();
-    });
+    // A socket error (a reset) is its EOF, settled on the 'close' that follows it.
+    sock.on('error', () => {});
     // Half-closes propagate: local EOF → CHANNEL_EOF; CHANNEL_EOF → local shutdown(SHUT_WR).
     onBytes = pipeToChannel(sock, ch, fwd.counters, lent !== undefined);
     if (lent === undefined) sock.resume();
     const flushToLocal = pipeFromChannel(ch, sock, fwd.counters);
     sock.on('close', (hadError) => {
-      closeChannelAfterSocket(sock, ch, hadError);
+      closeChannelAfterSocket(sock, ch, hadError, fwd.counters);
       finish();
     });
     ch.on('close', () => {
@@ -139,7 +142,7 @@ export async function startLocalForward(host: ForwardHost, options: ForwardOptio
       resolve();
     };
     if ('path' in listen) listenPrivate(server, listen.path, cb);
-    else server.listen({ host: listen.host ?? '127.0.0.1', port: listen.port }, cb);
+    else server.listen({ host: listen.host ?? '127.0.0.1', port: listen.port, ipv6Only: listen.ipv6Only === true }, cb);
   });
   server.on('error', (err) => host.log(`forward listener error: ${err.message}`));
   return fwd;
@@ -180,17 +183,28 @@ function pipeToChannel(from: Socket, to: ChannelStream, counters: ForwardCounter
 }
 
 /**
- * A forwarded connection's local socket closed. On a clean close after its EOF, what was read
- * from it still goes out: the channel ends (EOF after the queued data) and closes once all was
- * sent (ChannelStream._closeWhenSent; OpenSSH channels.c chan_read_failed → CHAN_INPUT_WAIT_DRAIN),
- * so a target that answers and closes at once never loses its answer. On an error (a reset) or
- * a close without EOF (we destroyed the socket), the channel is closed at once, as ssh(1) does on
- * a read error. Data for the closed socket from the server is dropped, as ssh drops it. Also -R's
- * and -D's (forward-remote.ts, forward-dynamic.ts).
+ * A forwarded connection's local socket closed. After its EOF, or a read error (a reset), what
+ * was read from it still goes out: the channel ends (EOF after the queued data) and closes once
+ * all was sent (ChannelStream._closeWhenSent), so a target that answers and closes (or resets) at
+ * once never loses its answer. OpenSSH takes a failed read as the EOF (channels.c
+ * channel_handle_rfd: `read<=0` and `read failed` both go to nchan.c chan_read_failed →
+ * CHAN_INPUT_WAIT_DRAIN, and CHANNEL_EOF once the input buffer drained, chan_ibuf_empty). What a
+ * paused socket's Readable still held when the error ended it is taken with read() and sent
+ * first (counted in `counters.bytesOut`). A close without EOF or error (we destroyed the socket)
+ * closes the channel at once. Data for the closed socket from the server is dropped, as ssh drops
+ * it. Also -R's and -D's (forward-remote.ts, forward-dynamic.ts).
  */
-export function closeChannelAfterSocket(sock: Socket, ch: ChannelStream, hadError: boolean): void {
+export function closeChannelAfterSocket(sock: Socket, ch: ChannelStream, hadError: boolean, counters?: ForwardCounters): void {
   if (ch.destroyed) return;
-  if (hadError || !sock.readableEnded) ch.destroy();
+  if (hadError) {
+    for (let d: unknown; (d = sock.read()) !== null; ) {
+      if (ch.writableEnded) continue;
+      const chunk = d as Buffer;
+      if (counters !== undefined) counters.bytesOut += chunk.length;
+      ch.write(chunk);
+    }
+    ch._closeWhenSent();
+  } else if (!sock.readableEnded) ch.destroy();
   else ch._closeWhenSent();
 }
 

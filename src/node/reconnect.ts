@@ -197,7 +197,7 @@ export class ReconnectingForward extends ForwardListener {
       );
       const l = options.listen;
       if ('path' in l) server.listen(l.path, resolve);
-      else server.listen({ host: l.host ?? '127.0.0.1', port: l.port }, resolve);
+      else server.listen({ host: l.host ?? '127.0.0.1', port: l.port, ipv6Only: l.ipv6Only === true }, resolve);
     });
     server.removeAllListeners('error');
     server.on('error', () => {});

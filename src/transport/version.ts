@@ -62,14 +62,21 @@ export class VersionReader {
         // takes any line up to SSH_MAX_BANNER_LEN without a NUL (checked above), and so does
         // pure-ssh: a server ssh talks to is not refused here. V_S goes into the exchange hash
         // as sent; logs escape it (log-vis.ts).
-        // RFC 4253 §5.1: 1.99 means a server that also speaks 2.0.
-        if (!text.startsWith('SSH-2.0-') && !text.startsWith('SSH-1.99-')) {
+        const id = parseIdentification(text);
+        if (id === undefined) {
+          // kex.c kex_exchange_identification: sscanf(…, "SSH-%d.%d-%[^\n]\n", …) != 3, so an
+          // empty software version ("SSH-2.0-") or no "-" after the version is refused, the line
+          // cut at 100 bytes ('%.100s').
+          throw new ProtocolError(`Bad remote protocol version identification: '${text.slice(0, 100)}'`);
+        }
+        // RFC 4253 §5.1: 1.99 means a server that also speaks 2.0 (kex.c: major 2, or 1 with minor 99).
+        if (id.major !== 2 && !(id.major === 1 && id.minor === 99)) {
           throw new ProtocolError(`Protocol major versions differ: server sent "${text}", pure-ssh speaks SSH-2.0`, {
             reason: DisconnectReason.PROTOCOL_VERSION_NOT_SUPPORTED,
           });
         }
         this.serverVersion = text;
-        this.log(`Remote protocol version 2.0, remote software version ${text.split('-').slice(2).join('-')}`);
+        this.log(`Remote protocol version ${id.major}.${id.minor}, remote software version ${id.software.slice(0, 100)}`);
         return data.subarray(i + 1);
       }
       if (++this.preLines > MAX_PRE_LINES) {
@@ -79,4 +86,24 @@ export class VersionReader {
     }
     return undefined;
   }
+}
+
+/** What an identification line says (RFC 4253 §4.2): protoversion's two numbers and the rest. */
+export interface Identification {
+  major: number;
+  minor: number;
+  /** softwareversion and the comments after it, as sent. */
+  software: string;
+}
+
+/**
+ * OpenSSH's reading of an identification line without its CR LF (kex.c
+ * kex_exchange_identification: `sscanf(line, "SSH-%d.%d-%[^\n]\n", …) == 3`): each number as C's
+ * %d reads it (leading white space and a sign allowed), then "-" and at least one character.
+ * Undefined where ssh says "Bad remote protocol version identification".
+ */
+export function parseIdentification(line: string): Identification | undefined {
+  const m = /^SSH-[ \t\n\v\f\r]*([+-]?\d+)\.[ \t\n\v\f\r]*([+-]?\d+)-([^\n]+)/.exec(line);
+  if (m === null) return undefined;
+  return { major: Number(m[1]), minor: Number(m[2]), software: m[3]! };
 }

@@ -1,0 +1,223 @@
+/**
+ * `-L` / `-D` listeners as ssh 9.2 sets them up and says so at -v, through the built CLI beside
+ * ssh against the real sshd.
+ *
+ * ssh.c prints "Local connections to %s:%d forwarded to remote address %s:%d" (a Unix socket's
+ * port is PORT_STREAMLOCAL, -2, on either side); channels.c channel_setup_fwd_listener_tcpip binds
+ * every address getaddrinfo gives, in its order ("localhost": ::1 then 127.0.0.1; the wildcard:
+ * 0.0.0.0 then ::, each IPv6 socket v6-only), with "Local forwarding listening on ADDR port P."
+ * for each, and a failed bind(2) is error() for the last address, verbose() before it;
+ * channel_setup_fwd_listener_streamlocal says "Local forwarding listening on path P.".
+ * pure-ssh bound '*' as one dual-stack '::' socket, printed the loopbacks the other way round,
+ * the Unix forms without ':-2', 'remote socket' for a remote path, no 'listening on path' line,
+ * and a busy ::1 at the default LogLevel. -R's lines likewise (ssh.c): ':-2' for paths, the
+ * bind address as given and the requested port in "remote forward success for", whose failure
+ * twin pure-ssh did not print.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { freePort } from './harness/net.js';
+import { cliEnv, describeInteropWithHome, suiteHome } from './harness/home.js';
+import { inCI, SSH_CLIENT_PATH, sshClientAvailable, startSshd, type SshdHandle } from './harness/sshd.js';
+import { CLI } from './support/cli-run.js';
+
+/** The TCP listening sockets of `pid`: `tcp 0.0.0.0:P`, `tcp6 :::P`, `tcp6 ::1:P`. */
+function listenersOf(pid: number): string[] {
+  const inodes = new Set<string>();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (m) inodes.add(m[1]!);
+    } catch {
+      // closed while we looked
+    }
+  }
+  const out: string[] = [];
+  for (const table of ['tcp', 'tcp6']) {
+    for (const line of readFileSync(`/proc/${pid}/net/${table}`, 'latin1').split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length < 10 || !inodes.has(f[9]!) || f[3] !== '0A') continue;
+      const [hex, port] = f[1]!.split(':') as [string, string];
+      const addr =
+        table === 'tcp'
+          ? [3, 2, 1, 0].map((i) => parseInt(hex.slice(i * 2, i * 2 + 2), 16)).join('.')
+          : /^0+$/.test(hex)
+            ? '::'
+            : /^0{24}01000000$/.test(hex)
+              ? '::1'
+              : hex;
+      out.push(`${table} ${addr}:${parseInt(port, 16)}`);
+    }
+  }
+  return out.sort();
+}
+
+describeInteropWithHome('-L / -D listeners and their -v lines, as ssh 9.2', () => {
+  const home = suiteHome();
+  let sshd: SshdHandle;
+  let dir: string;
+  beforeAll(async () => {
+    if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
+    sshd = await startSshd();
+    dir = sshd.dir;
+  });
+  afterAll(async () => {
+    await sshd?.stop();
+  });
+
+  /**
+   * Runs `client` with `args` until it is in session (at -v: "Entering interactive session"; at
+   * the default level: until it listens on `port`), then ends it. Its listener lines (and bind
+   * errors) and listening sockets.
+   */
+  async function listenWith(client: 'ssh' | 'pure-ssh', args: string[], opts: { verbose: boolean; port?: number }): Promise<{ lines: string[]; listeners: string[]; stderr: string }> {
+    const argv = [...sshd.clientArgs, ...(opts.verbose ? ['-v'] : []), '-N', ...args, sshd.target];
+    const child =
+      client === 'ssh'
+        ? spawn(SSH_CLIENT_PATH, argv, { stdio: ['ignore', 'ignore', 'pipe'], env: cliEnv(home) })
+        : spawn(process.execPath, [CLI, ...argv], { stdio: ['ignore', 'ignore', 'pipe'], env: cliEnv(home) });
+    let stderr = '';
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    try {
+      const deadline = Date.now() + 15_000;
+      const ready = () => (opts.verbose ? /Entering interactive session/.test(stderr) : listenersOf(child.pid!).some((l) => l.endsWith(`:${opts.port}`)));
+      while (!ready()) {
+        if (child.exitCode !== null || Date.now() > deadline) throw new Error(`${client} did not get going: ${stderr}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      // (At the default level, a moment for a line after the bind.)
+      if (!opts.verbose) await new Promise((r) => setTimeout(r, 300));
+      const listeners = listenersOf(child.pid!);
+      const lines = stderr.split(/\r?\n/).filter((l) => /Local (connections|forwarding)|^bind \[|^socket \[/.test(l));
+      return { lines, listeners, stderr };
+    } finally {
+      child.kill();
+      await new Promise((r) => (child.exitCode !== null ? r(undefined) : child.once('exit', r)));
+    }
+  }
+
+  const specs: [string, (p: number) => string[], (p: number) => string[]][] = [
+    ["-L '*:P:h:p'", (p) => ['-L', `*:${p}:127.0.0.1:9`], (p) => [`tcp 0.0.0.0:${p}`, `tcp6 :::${p}`]],
+    ['-L 0.0.0.0:P:h:p', (p) => ['-L', `0.0.0.0:${p}:127.0.0.1:9`], (p) => [`tcp 0.0.0.0:${p}`]],
+    ['-o GatewayPorts=yes -L P:h:p', (p) => ['-o', 'GatewayPorts=yes', '-L', `${p}:127.0.0.1:9`], (p) => [`tcp 0.0.0.0:${p}`, `tcp6 :::${p}`]],
+    ['-L P:h:p (loopback)', (p) => ['-L', `${p}:127.0.0.1:9`], (p) => [`tcp 127.0.0.1:${p}`, `tcp6 ::1:${p}`]],
+    ['-L [::]:P:h:p', (p) => ['-L', `[::]:${p}:127.0.0.1:9`], (p) => [`tcp6 :::${p}`]],
+    ['-L localhost:P:h:p', (p) => ['-L', `localhost:${p}:127.0.0.1:9`], (p) => [`tcp 127.0.0.1:${p}`, `tcp6 ::1:${p}`]],
+    ["-D '*:P'", (p) => ['-D', `*:${p}`], (p) => [`tcp 0.0.0.0:${p}`, `tcp6 :::${p}`]],
+    ["-4 -L '*:P:h:p'", (p) => ['-4', '-L', `*:${p}:127.0.0.1:9`], (p) => [`tcp 0.0.0.0:${p}`]],
+    ['-L P:/path (a remote socket)', (p) => ['-L', `${p}:/tmp/no-such.sock`], (p) => [`tcp 127.0.0.1:${p}`, `tcp6 ::1:${p}`]],
+  ];
+
+  // Both wildcard sockets on one port: the IPv6 one is v6-only (else its bind after 0.0.0.0's fails).
+  for (const [name, args, bound] of specs) {
+    it(`${name}: ssh's -v lines, and its sockets`, async () => {
+      const port = await freePort();
+      const ours = await listenWith('pure-ssh', args(port), { verbose: true });
+      expect(ours.listeners).toEqual(bound(port).sort());
+      if (sshClientAvailable()) {
+        const theirs = await listenWith('ssh', args(port), { verbose: true });
+        expect(ours.lines).toEqual(theirs.lines);
+        expect(ours.listeners).toEqual(theirs.listeners);
+      } else if (inCI()) throw new Error(`${SSH_CLIENT_PATH} is missing`);
+    }, 60_000);
+  }
+
+  for (const [name, flag] of [
+    ['-L PATH:h:p', (path: string) => ['-L', `${path}:127.0.0.1:9`]],
+    ['-L PATH:/remote/path', (path: string) => ['-L', `${path}:/tmp/no-such.sock`]],
+    ['-D PATH', (path: string) => ['-D', path]],
+  ] as const) {
+    it(`${name}: ':-2' and 'listening on path', as ssh`, async () => {
+      const path = join(dir, 'fwd.sock');
+      const ours = await listenWith('pure-ssh', flag(path), { verbose: true });
+      rmSync(path, { force: true });
+      expect(ours.lines[0]).toMatch(new RegExp(`^debug1: Local connections to ${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:-2 forwarded to remote address `));
+      expect(ours.lines[1]).toBe(`debug1: Local forwarding listening on path ${path}.`);
+      if (sshClientAvailable()) {
+        const theirs = await listenWith('ssh', flag(path), { verbose: true });
+        rmSync(path, { force: true });
+        expect(ours.lines).toEqual(theirs.lines);
+      } else if (inCI()) throw new Error(`${SSH_CLIENT_PATH} is missing`);
+    }, 60_000);
+  }
+
+  /**
+   * -R: ssh.c's "Remote connections from %s:%d forwarded to local address %s:%d" and
+   * ssh_confirm_remote_forward's "remote forward success|failure for: listen %s%s%d, connect %s:%d"
+   * (the forward as given: a path's port -2, port 0 before "Allocated port"), in reply order.
+   */
+  it('-R: the request and reply lines (fixed, localhost, *, path, port 0, a refusal), as ssh', async () => {
+    const [p1, p2, p3] = await Promise.all([freePort(), freePort(), freePort()]);
+    const path = join(dir, 'r.sock');
+    const args = [
+      '-R', `${p1}:127.0.0.1:9`,
+      '-R', `localhost:${p2}:/tmp/no-such.sock`,
+      '-R', `*:${p3}:127.0.0.1:9`,
+      '-R', `${path}:127.0.0.1:9`,
+      '-R', '0:127.0.0.1:9',
+      // sshd itself listens there: refused.
+      '-R', `127.0.0.1:${sshd.port}:127.0.0.1:9`,
+    ];
+    const run = async (client: 'ssh' | 'pure-ssh'): Promise<string[]> => {
+      const argv = [...sshd.clientArgs, '-v', '-N', ...args, sshd.target];
+      const child =
+        client === 'ssh'
+          ? spawn(SSH_CLIENT_PATH, argv, { stdio: ['ignore', 'ignore', 'pipe'], env: cliEnv(home) })
+          : spawn(process.execPath, [CLI, ...argv], { stdio: ['ignore', 'ignore', 'pipe'], env: cliEnv(home) });
+      let stderr = '';
+      child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+      try {
+        const deadline = Date.now() + 15_000;
+        while ((stderr.match(/remote forward (success|failure) for/g) ?? []).length < 6) {
+          if (child.exitCode !== null || Date.now() > deadline) throw new Error(`${client}: ${stderr}`);
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        await new Promise((r) => setTimeout(r, 100));
+        return stderr
+          .split(/\r?\n/)
+          .filter((l) => /Remote connections from|remote forward (success|failure)|Allocated port|remote port forwarding failed/.test(l))
+          .map((l) => l.replace(/^Allocated port \d+/, 'Allocated port N'));
+      } finally {
+        child.kill();
+        await new Promise((r) => (child.exitCode !== null ? r(undefined) : child.once('exit', r)));
+        rmSync(path, { force: true });
+      }
+    };
+    const ours = await run('pure-ssh');
+    expect(ours).toContain(`debug1: Remote connections from ${path}:-2 forwarded to local address 127.0.0.1:9`);
+    expect(ours).toContain(`debug1: remote forward success for: listen localhost:${p2}, connect /tmp/no-such.sock:-2`);
+    expect(ours.indexOf('debug1: remote forward success for: listen 0, connect 127.0.0.1:9') + 1).toBe(ours.indexOf('Allocated port N for remote forward to 127.0.0.1:9'));
+    expect(ours).toContain(`debug1: remote forward failure for: listen 127.0.0.1:${sshd.port}, connect 127.0.0.1:9`);
+    if (sshClientAvailable()) expect(ours).toEqual(await run('ssh'));
+    else if (inCI()) throw new Error(`${SSH_CLIENT_PATH} is missing`);
+  }, 60_000);
+
+  it('a busy ::1 (the first address) is verbose(), a busy 127.0.0.1 (the last) an error, as ssh', async () => {
+    for (const [busyHost, shown] of [
+      ['::1', false],
+      ['127.0.0.1', true],
+    ] as const) {
+      const port = await freePort();
+      const holder = net.createServer();
+      await new Promise<void>((r) => holder.listen({ host: busyHost, port, ipv6Only: true }, r));
+      try {
+        const line = `bind [${busyHost}]:${port}: Address already in use`;
+        const ours = await listenWith('pure-ssh', ['-L', `${port}:127.0.0.1:9`], { verbose: false, port });
+        expect(ours.stderr.split(/\r?\n/).includes(line), `${busyHost}: ${ours.stderr}`).toBe(shown);
+        const oursV = await listenWith('pure-ssh', ['-L', `${port}:127.0.0.1:9`], { verbose: true });
+        expect(oursV.lines).toContain(line);
+        if (sshClientAvailable()) {
+          const theirs = await listenWith('ssh', ['-L', `${port}:127.0.0.1:9`], { verbose: false, port });
+          expect(ours.stderr).toBe(theirs.stderr);
+          const theirsV = await listenWith('ssh', ['-L', `${port}:127.0.0.1:9`], { verbose: true });
+          expect(oursV.lines).toEqual(theirsV.lines);
+        }
+      } finally {
+        await new Promise((r) => holder.close(r));
+      }
+    }
+  }, 90_000);
+});
