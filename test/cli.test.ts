@@ -121,14 +121,14 @@ describeWithHome('pure-ssh command line without a server', () => {
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
     const port = (silent.address() as net.AddressInfo).port;
     try {
-      const ends: (string | null)[] = [];
-      for (const cmd of [[process.execPath, CLI], ['/usr/bin/ssh']]) {
+      // pure-ssh and ssh side by side (each its own connection to the silent server).
+      const ends = await Promise.all([[process.execPath, CLI], ['/usr/bin/ssh']].map(async (cmd) => {
         const child = spawn(cmd[0]!, [...cmd.slice(1), '-F', 'none', '-N', '-o', 'BatchMode=yes', '-p', String(port), '127.0.0.1'], { stdio: 'ignore', env: cliEnv(home) });
         const exited = new Promise<string | null>((r) => child.on('exit', (code, signal) => r(signal ?? `exit ${code}`)));
         await new Promise((r) => setTimeout(r, 1500));
         child.kill('SIGTERM');
-        ends.push(await exited);
-      }
+        return exited;
+      }));
       expect(ends).toEqual(['SIGTERM', 'SIGTERM']);
     } finally {
       silent.close();
