@@ -10,6 +10,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { HostKeyError, ChannelOpenError } from '../src/index.js';
 import { clientOptions, connectTo } from './harness/client.js';
@@ -17,12 +18,11 @@ import { freePort, listening, startRelay } from './harness/net.js';
 import { describePostgres, startPostgres, type PostgresHandle } from './harness/postgres.js';
 import { cliEnv, itWithHome, processHome } from './harness/home.js';
 import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
+import { descendants } from './harness/proc.js';
 import { tcpSocketsOf } from './support/proc-sockets.js';
 import { psqlAt } from './postgres-helpers.js';
-// The installed bin (package.json bin.pure-ssh): the same CLI as dist/node/cli.js at about half
-// its start-up CPU, most of what this file's runs cost.
-import { CLI_BIN_PATH as CLI, descendants } from './harness/proc.js';
 
+const CLI = fileURLToPath(new URL('../dist/node/cli.js', import.meta.url));
 
 /** Runs the built CLI; resolves with exit code and stderr (SIGKILL after `timeoutMs`). */
 function pureSsh(args: string[], timeoutMs = 20_000): Promise<{ code: number | null; stderr: string }> {
