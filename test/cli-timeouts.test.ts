@@ -236,7 +236,7 @@ sys.stdin.read()
   it.concurrent('ServerAliveInterval probes fall on whole seconds of the monotonic clock, as ssh(1)\'s (clientloop.c: server_alive_time = monotime() + interval)', async () => {
     // A proxy between client and sshd stamps each client-to-server chunk with the monotonic
     // clock (process.hrtime: CLOCK_MONOTONIC, ssh's CLOCK_BOOTTIME on a machine never suspended).
-    // One proxy per client, both clients at once (9.5 s each).
+    // One proxy per client, both clients at once.
     const stampingProxy = async () => {
       const stamps: number[] = [];
       const server = net.createServer((c) => {
@@ -282,6 +282,8 @@ sys.stdin.read()
     }
   }, 40_000);
 
+  // Not concurrent: it counts the keepalive requests in the whole sshd log, which the other
+  // cases' ServerAliveInterval connections would add to.
   it('ServerAliveInterval 2: a connection that keeps hearing from the server sends no keepalive; once idle it does', async () => {
     const lport = await freePort();
     const probes = (): number => sshd.logs().match(/rtype keepalive@openssh\.com/g)?.length ?? 0;
