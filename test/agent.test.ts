@@ -10,7 +10,6 @@ import { existsSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { AgentClient, AuthenticationError, connect, parsePublicKeyFile, prepareIdentityFile, type ConnectOptions } from '../src/index.js';
@@ -19,9 +18,11 @@ import { SshWriter } from '../src/protocol/wire.js';
 import { cliEnv, itWithHome } from './harness/home.js';
 import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
 import { waitForAgentSocket } from './support/ssh-agent.js';
+// The installed bin (package.json bin.pure-ssh): the same CLI as dist/node/cli.js at about half
+// its start-up CPU, most of what this file's runs cost.
+import { CLI_BIN_PATH as CLI } from './harness/proc.js';
 
 const execFileP = promisify(execFile);
-const CLI = fileURLToPath(new URL('../dist/node/cli.js', import.meta.url));
 
 type KeyType = 'ed25519' | 'ecdsa' | 'rsa';
 

@@ -14,9 +14,11 @@ import { AuthenticationError, HostKeyError } from '../src/errors.js';
 import { knownHostsVerifier } from '../src/node/known-hosts-file.js';
 import { cliEnv, itWithHome, processHome } from './harness/home.js';
 import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
+// The installed bin (package.json bin.pure-ssh): the same CLI as dist/node/cli.js at about half
+// its start-up CPU, most of what this file's runs cost.
+import { CLI_BIN_PATH as CLI } from './harness/proc.js';
 
 const execFileP = promisify(execFile);
-const CLI = join(import.meta.dirname, '..', 'dist', 'node', 'cli.js');
 
 function keygen(...args: string[]): void {
   execFileSync('/usr/bin/ssh-keygen', ['-q', ...args], { stdio: 'pipe' });

@@ -10,13 +10,14 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { cliEnv, describeInteropWithHome, suiteHome } from './harness/home.js';
 import { freePort, startEchoServer, type TestServer } from './harness/net.js';
 import { startSshd, type SshdHandle } from './harness/sshd.js';
+// The installed bin (package.json bin.pure-ssh): the same CLI as dist/node/cli.js at about half
+// its start-up CPU, most of what this file's runs cost.
+import { CLI_BIN_PATH as CLI } from './harness/proc.js';
 
-const CLI = fileURLToPath(new URL('../dist/node/cli.js', import.meta.url));
 /** Modules tuneV8ForLogin loads (v8-tuning.ts loadLoginModules) that nothing before the connect needs. */
 const LOGIN_MODULES = ['NativeModule readline', 'NativeModule cluster', 'NativeModule tty'];
 

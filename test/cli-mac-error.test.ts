@@ -16,13 +16,14 @@ import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import net from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { cliEnv, describeInteropWithHome, suiteHome } from './harness/home.js';
 import { freePort } from './harness/net.js';
 import { SSH_CLIENT_PATH, sshClientAvailable, startSshd, type SshdHandle } from './harness/sshd.js';
+// The installed bin (package.json bin.pure-ssh): the same CLI as dist/node/cli.js at about half
+// its start-up CPU, most of what this file's runs cost.
+import { CLI_BIN_PATH as CLI } from './harness/proc.js';
 
-const CLI = fileURLToPath(new URL('../dist/node/cli.js', import.meta.url));
 /** Server-to-client bytes passed unchanged before the flipped one: well past the key exchange. */
 const FLIP_AT = 256 * 1024;
 const DATA_BYTES = 4 * 1024 * 1024;

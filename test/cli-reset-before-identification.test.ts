@@ -65,7 +65,7 @@ describeInteropWithHome('CLI: a connection reset before the session, as ssh(1) 9
 
   const run = (client: 'pure-ssh' | 'ssh', port: number, extra: string[]): Promise<{ code: number | null; err: string }> => {
     const args = ['-N', '-F', 'none', '-o', 'BatchMode=yes', '-o', 'UserKnownHostsFile=/dev/null', ...extra, '-p', String(port), '127.0.0.1'];
-    return startCli(client, args, { env: cliEnv(home) }).done.then(({ code, stderr: err }) => ({ code, err }));
+    return startCli(client === 'pure-ssh' ? 'pure-ssh bin' : client, args, { env: cliEnv(home) }).done.then(({ code, stderr: err }) => ({ code, err }));
   };
 
   const proxy = (port: number): string[] => ['-o', `ProxyCommand=python3 -c "import socket; socket.create_connection(('127.0.0.1', ${port})).recv(9)" 2>/dev/null`];

@@ -110,7 +110,8 @@ sys.stdin.read()
     });
     let code: number | null = null;
     let alive = true;
-    const exited = new Promise<void>((r) => child.on('exit', (c) => ((code = c), (alive = false), r())));
+    // 'close', not 'exit': the exit can come before the last of stderr has been read.
+    const exited = new Promise<void>((r) => child.on('close', (c) => ((code = c), (alive = false), r())));
     const timer = new Promise<void>((r) => setTimeout(r, limit));
     // With `during`, the run lasts as long as it does (`limit` unused).
     await (during ? during(lines) : Promise.race([exited, timer]));
@@ -125,8 +126,13 @@ sys.stdin.read()
   /** What the silent server received, per connection. */
   const silentReceived: Buffer[][] = [];
   const clients = (): ('pure-ssh' | 'ssh')[] => (sshClientAvailable() ? ['pure-ssh', 'ssh'] : ['pure-ssh']);
+  /** Resolves once a stderr line matches `re`, or after `ms` (the test's assertions then fail). */
+  const waitForLine = async (lines: Run['lines'], re: RegExp, ms: number): Promise<void> => {
+    const deadline = Date.now() + ms;
+    while (!lines.some((l) => re.test(l.text)) && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
+  };
 
-  it('ConnectTimeout with a server that accepts and says nothing: "Connection timed out during banner exchange", then "Connection to ADDR port P timed out", exit 255', async () => {
+  it.concurrent('ConnectTimeout with a server that accepts and says nothing: "Connection timed out during banner exchange", then "Connection to ADDR port P timed out", exit 255', async () => {
     const port = (silent.address() as net.AddressInfo).port;
     for (const client of clients()) {
       const r = await run(client, port, ['-o', 'ConnectTimeout=1'], 10_000);
@@ -142,7 +148,7 @@ sys.stdin.read()
     }
   }, 30_000);
 
-  it('a server that closes before its identification line, or after it: ssh 9.2\'s lines (kex.c, then packet.c at INFO) byte for byte', async () => {
+  it.concurrent('a server that closes before its identification line, or after it: ssh 9.2\'s lines (kex.c, then packet.c at INFO) byte for byte', async () => {
     const sockets: net.Socket[] = [];
     const closer = net.createServer((s) => {
       sockets.push(s);
@@ -175,7 +181,7 @@ sys.stdin.read()
     }
   }, 60_000);
 
-  it('ConnectTimeout with a listener that never accepts: "ssh: connect to host H port P: Connection timed out", exit 255', async () => {
+  it.concurrent('ConnectTimeout with a listener that never accepts: "ssh: connect to host H port P: Connection timed out", exit 255', async () => {
     for (const client of clients()) {
       const r = await run(client, fullPort, ['-o', 'ConnectTimeout=1'], 10_000);
       expect(r.alive, `${client}: ${r.err}`).toBe(false);
@@ -184,7 +190,7 @@ sys.stdin.read()
     }
   }, 30_000);
 
-  it('ConnectTimeout does not cover the key exchange: a server that sends its banner and then stalls is still waited for', async () => {
+  it.concurrent('ConnectTimeout does not cover the key exchange: a server that sends its banner and then stalls is still waited for', async () => {
     const port = (bannerOnly.address() as net.AddressInfo).port;
     for (const client of clients()) {
       const r = await run(client, port, ['-o', 'ConnectTimeout=1'], 2500);
@@ -193,7 +199,7 @@ sys.stdin.read()
     }
   }, 30_000);
 
-  it('ServerAliveInterval × ServerAliveCountMax before the session (packet.c ssh_packet_set_timeout): a server that stalls after its banner, "Connection to ADDR port P timed out", exit 255', async () => {
+  it.concurrent('ServerAliveInterval × ServerAliveCountMax before the session (packet.c ssh_packet_set_timeout): a server that stalls after its banner, "Connection to ADDR port P timed out", exit 255', async () => {
     const port = (bannerOnly.address() as net.AddressInfo).port;
     for (const client of clients()) {
       const r = await run(client, port, ['-o', 'ServerAliveInterval=1', '-o', 'ServerAliveCountMax=2'], 10_000);
@@ -204,9 +210,17 @@ sys.stdin.read()
     }
   }, 30_000);
 
-  it('ServerAliveInterval 3 with RekeyLimit default 3: the probe due 3 s after the last read makes the connection used, so it re-keys every ~3 s as ssh does (the grid gave ~4 s)', async () => {
-    for (const client of clients()) {
-      const r = await run(client, sshd.port, ['-v', '-o', 'ServerAliveInterval=3', '-o', 'RekeyLimit=default 3'], 14_000);
+  it.concurrent('ServerAliveInterval 3 with RekeyLimit default 3: the probe due 3 s after the last read makes the connection used, so it re-keys every ~3 s as ssh does (the grid gave ~4 s)', async () => {
+    // Both clients at once (each its own connection): the test's time is one run's. Each runs
+    // 12 s past its authentication, however long the start took on a loaded machine.
+    const runs = await Promise.all(clients().map(async (client) => ({
+      client,
+      r: await run(client, sshd.port, ['-v', '-o', 'ServerAliveInterval=3', '-o', 'RekeyLimit=default 3'], 0, async (lines) => {
+        await waitForLine(lines, /Authenticated to /, 20_000);
+        await new Promise((res) => setTimeout(res, 12_000));
+      }),
+    })));
+    for (const { client, r } of runs) {
       expect(r.alive, `${client}: ${r.err}`).toBe(true);
       expect(r.lines.some((l) => /Authenticated to /.test(l.text)), r.err).toBe(true);
       // pure-ssh says why it re-keys; ssh -v says "SSH2_MSG_KEXINIT sent" per key exchange (the first one included).
@@ -219,6 +233,57 @@ sys.stdin.read()
     }
   }, 45_000);
 
+  it.concurrent('ServerAliveInterval probes fall on whole seconds of the monotonic clock, as ssh(1)\'s (clientloop.c: server_alive_time = monotime() + interval)', async () => {
+    // A proxy between client and sshd stamps each client-to-server chunk with the monotonic
+    // clock (process.hrtime: CLOCK_MONOTONIC, ssh's CLOCK_BOOTTIME on a machine never suspended).
+    // One proxy per client, both clients at once.
+    const stampingProxy = async () => {
+      const stamps: number[] = [];
+      const server = net.createServer((c) => {
+        const up = net.connect(sshd.port, '127.0.0.1');
+        c.on('data', (d: Buffer) => {
+          stamps.push(Number(process.hrtime.bigint() / 1000n) / 1000);
+          up.write(d);
+        });
+        up.pipe(c);
+        c.on('error', () => up.destroy());
+        up.on('error', () => c.destroy());
+        c.on('close', () => up.destroy());
+      });
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      return { stamps, server, port: (server.address() as net.AddressInfo).port };
+    };
+    const proxies = await Promise.all(clients().map(async (client) => ({ client, ...(await stampingProxy()) })));
+    try {
+      // Each run ends 9 s after its client's first byte (SIGTERM), however long the start took.
+      const runs = await Promise.all(proxies.map(async (p) => ({
+        ...p,
+        r: await run(p.client, p.port, ['-o', `HostKeyAlias=[127.0.0.1]:${sshd.port}`, '-o', 'ServerAliveInterval=1', '-o', 'ServerAliveCountMax=100'], 0, async () => {
+          const deadline = Date.now() + 20_000;
+          while (p.stamps.length === 0 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 20));
+          const since = p.stamps.length > 0 ? Number(process.hrtime.bigint() / 1000n) / 1000 - p.stamps[0]! : 0;
+          await new Promise((res) => setTimeout(res, Math.max(0, 9_000 - since)));
+        }),
+      })));
+      for (const { client, stamps, r } of runs) {
+        expect(r.alive, `${client}: ${r.err}`).toBe(true);
+        // The probes of the idle connection: what the client sent from 2.5 s to 8.2 s (before SIGTERM).
+        const idle = stamps.filter((t) => t - stamps[0]! > 2_500 && t - stamps[0]! < 8_200);
+        expect(idle.length, client).toBeGreaterThanOrEqual(4);
+        // Each within a moment after a whole second (the timer's own latency); exactly one
+        // interval after the last read, the phase would be anywhere in the second. One probe may
+        // be late on a loaded machine (a CI run saw one timer 816 ms late): all but one must be
+        // on time, which a phase spread at random over the second passes with p < 0.003.
+        const phases = idle.map((t) => Math.round(t % 1000));
+        expect(phases.filter((p) => p < 150).length, `${client}: ${phases.join(' ')} ms into the second`).toBeGreaterThanOrEqual(phases.length - 1);
+      }
+    } finally {
+      await Promise.all(proxies.map((p) => new Promise((r) => p.server.close(r))));
+    }
+  }, 40_000);
+
+  // Not concurrent: it counts the keepalive requests in the whole sshd log, which the other
+  // cases' ServerAliveInterval connections would add to.
   it('ServerAliveInterval 2: a connection that keeps hearing from the server sends no keepalive; once idle it does', async () => {
     const lport = await freePort();
     const probes = (): number => sshd.logs().match(/rtype keepalive@openssh\.com/g)?.length ?? 0;
@@ -252,40 +317,5 @@ sys.stdin.read()
     // Idle afterwards: probes went out (ServerAliveInterval is on).
     expect(idleProbes, r.err).toBeGreaterThanOrEqual(1);
   }, 30_000);
-  it('ServerAliveInterval probes fall on whole seconds of the monotonic clock, as ssh(1)\'s (clientloop.c: server_alive_time = monotime() + interval)', async () => {
-    // A proxy between client and sshd stamps each client-to-server chunk with the monotonic
-    // clock (process.hrtime: CLOCK_MONOTONIC, ssh's CLOCK_BOOTTIME on a machine never suspended).
-    const stamps: number[] = [];
-    const proxy = net.createServer((c) => {
-      const up = net.connect(sshd.port, '127.0.0.1');
-      c.on('data', (d: Buffer) => {
-        stamps.push(Number(process.hrtime.bigint() / 1000n) / 1000);
-        up.write(d);
-      });
-      up.pipe(c);
-      c.on('error', () => up.destroy());
-      up.on('error', () => c.destroy());
-      c.on('close', () => up.destroy());
-    });
-    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
-    const port = (proxy.address() as net.AddressInfo).port;
-    try {
-      for (const client of clients()) {
-        stamps.length = 0;
-        const r = await run(client, port, ['-o', `HostKeyAlias=[127.0.0.1]:${sshd.port}`, '-o', 'ServerAliveInterval=1', '-o', 'ServerAliveCountMax=100'], 9_500);
-        expect(r.alive, `${client}: ${r.err}`).toBe(true);
-        // The probes of the idle connection: what the client sent from 2.5 s to 8.2 s (before SIGTERM).
-        const idle = stamps.filter((t) => t - stamps[0]! > 2_500 && t - stamps[0]! < 8_200);
-        expect(idle.length, client).toBeGreaterThanOrEqual(4);
-        // Each within a moment after a whole second (the timer's own latency); exactly one
-        // interval after the last read, the phase would be anywhere in the second. One probe may
-        // be late on a loaded machine (a CI run saw one timer 816 ms late): all but one must be
-        // on time, which a phase spread at random over the second passes with p < 0.003.
-        const phases = idle.map((t) => Math.round(t % 1000));
-        expect(phases.filter((p) => p < 150).length, `${client}: ${phases.join(' ')} ms into the second`).toBeGreaterThanOrEqual(phases.length - 1);
-      }
-    } finally {
-      await new Promise((r) => proxy.close(r));
-    }
-  }, 40_000);
+
 });

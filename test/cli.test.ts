@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dial, echoVia, freePort, hashStream, startEchoServer, startSourceServer, type TestServer } from './harness/net.js';
+import { deterministicStream, dial, echoVia, freePort, hashStream, startEchoServer, startSourceServer, type TestServer } from './harness/net.js';
 import { cliEnv, describeInteropWithHome, describeWithHome, suiteHome } from './harness/home.js';
 import { startSshd, type SshdHandle } from './harness/sshd.js';
 import { CLI, runCli as startCli, type CliRun } from './support/cli-run.js';
@@ -121,14 +121,14 @@ describeWithHome('pure-ssh command line without a server', () => {
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
     const port = (silent.address() as net.AddressInfo).port;
     try {
-      const ends: (string | null)[] = [];
-      for (const cmd of [[process.execPath, CLI], ['/usr/bin/ssh']]) {
+      // pure-ssh and ssh side by side (each its own connection to the silent server).
+      const ends = await Promise.all([[process.execPath, CLI], ['/usr/bin/ssh']].map(async (cmd) => {
         const child = spawn(cmd[0]!, [...cmd.slice(1), '-F', 'none', '-N', '-o', 'BatchMode=yes', '-p', String(port), '127.0.0.1'], { stdio: 'ignore', env: cliEnv(home) });
         const exited = new Promise<string | null>((r) => child.on('exit', (code, signal) => r(signal ?? `exit ${code}`)));
         await new Promise((r) => setTimeout(r, 1500));
         child.kill('SIGTERM');
-        ends.push(await exited);
-      }
+        return exited;
+      }));
       expect(ends).toEqual(['SIGTERM', 'SIGTERM']);
     } finally {
       silent.close();
@@ -490,7 +490,26 @@ describeInteropWithHome('pure-ssh command line against sshd', () => {
   });
 
   it('sshd killed mid-transfer: exit 255 with a clear message, the local socket is closed', async () => {
-    const source = await startSourceServer(2 * 1024 * 1024 * 1024, 3);
+    // 2 GiB, far more than goes through before the kill. Not startSourceServer, which hashes all
+    // it will send up front (8 s of CPU for 2 GiB) for a digest this case does not use.
+    const sockets = new Set<net.Socket>();
+    const server = net.createServer((s) => {
+      sockets.add(s);
+      s.on('error', () => {});
+      s.resume();
+      const stream = deterministicStream(2 * 1024 * 1024 * 1024, 3);
+      stream.pipe(s);
+      s.once('close', () => (sockets.delete(s), stream.destroy()));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const source = {
+      port: (server.address() as net.AddressInfo).port,
+      bytes: 2 * 1024 * 1024 * 1024,
+      close: () => new Promise<void>((r) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => r());
+      }),
+    };
     const lport = await freePort();
     const run = cli([...base(), '-N', '-v', '-L', `127.0.0.1:${lport}:127.0.0.1:${source.port}`, '127.0.0.1']);
     try {

@@ -22,7 +22,9 @@ import {
   type HostLookupRequest,
 } from '../src/config/canonicalize.js';
 import { ConfigError, resolveCommandLine, resolveCommandLineAsync, type CliEnvironment, type ResolvedConfig } from '../src/config/cli-args.js';
-import { CLI } from './support/cli-run.js';
+// The installed bin (package.json bin.pure-ssh): the same CLI as dist/node/cli.js at about half
+// its start-up CPU, most of what this file's runs cost.
+import { CLI_BIN_PATH as CLI } from './harness/proc.js';
 import { cliEnv, describeWithHome } from './harness/home.js';
 
 /** A resolver that knows `names` (name without trailing dot → CNAME target or ''), and logs every request. */

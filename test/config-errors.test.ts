@@ -9,11 +9,13 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cliEnv, describeWithHome } from './harness/home.js';
 import { ConfigError, resolveCommandLine, type CliEnvironment } from '../src/config/cli-args.js';
 import { inCI, openssh10, openssh10Available, SSH_CLIENT_PATH, sshClientAvailable } from './harness/sshd.js';
+// The installed bin (package.json bin.pure-ssh): the same CLI as dist/node/cli.js at about half
+// its start-up CPU, most of what this file's runs cost.
+import { CLI_BIN_PATH as CLI } from './harness/proc.js';
 
 const SSH = SSH_CLIENT_PATH;
 const haveSsh = sshClientAvailable();
@@ -232,9 +234,6 @@ const OPTIONS = ['"" joe', 'Us"er"', 'NoSuch=1', 'Ciphers=foo', 'HostKeyAlgorith
     expect(ourErrors(['-F', 'none', '-o', option])).toEqual(sshErrors(['-F', 'none', '-o', option]));
   });
 });
-
-/** The built command (`npm run build`), for what it prints around a refused file. */
-const CLI = fileURLToPath(new URL('../dist/node/cli.js', import.meta.url));
 
 /**
  * A failing `-G` run's log: its stderr lines without the version line (ssh 9.2's bare

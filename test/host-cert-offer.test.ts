@@ -19,7 +19,9 @@ import { DEFAULT_HOST_KEY_ALGORITHMS } from '../src/keys/hostkey.js';
 import { cliEnv, describeInteropWithHome, suiteHome } from './harness/home.js';
 import { describeInteropOpenssh10, openssh10Available, startSshd, type OpenSshRelease, type SshdHandle } from './harness/sshd.js';
 import { dialNodeWeb } from './runtimes/dial-node.js';
-import { CLI } from './support/cli-run.js';
+// The installed bin (package.json bin.pure-ssh): the same CLI as dist/node/cli.js at about half
+// its start-up CPU, most of what this file's runs cost.
+import { CLI_BIN_PATH as CLI } from './harness/proc.js';
 
 /** ssh -vvv lines about the host key offer and its check (the rest differs for other reasons). */
 const HOST_KEY_LINE =

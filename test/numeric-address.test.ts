@@ -9,7 +9,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { canonicalAddress, formatIpv6, isAddress, parseIpv4, parseIpv6 } from '../src/config/numeric-address.js';
-import { CLI } from './support/cli-run.js';
+// The installed bin (package.json bin.pure-ssh): the same CLI as dist/node/cli.js at about half
+// its start-up CPU, most of what this file's runs cost.
+import { CLI_BIN_PATH as CLI } from './harness/proc.js';
 import { cliEnv, describeWithHome, suiteHome } from './harness/home.js';
 import { SSH_CLIENT_PATH, sshClientAvailable } from './harness/sshd.js';
 

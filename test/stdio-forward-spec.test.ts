@@ -9,14 +9,15 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseStdioForwardSpec } from '../src/config/forward-spec.js';
 import { cliEnv, describeInteropWithHome, suiteHome } from './harness/home.js';
 import { startUnixEchoServer } from './harness/net.js';
 import { SSH_CLIENT_PATH, startSshd, type SshdHandle } from './harness/sshd.js';
+// The installed bin (package.json bin.pure-ssh): the same CLI as dist/node/cli.js at about half
+// its start-up CPU, most of what this file's runs cost.
+import { CLI_BIN_PATH as CLI } from './harness/proc.js';
 
-const CLI = fileURLToPath(new URL('../dist/node/cli.js', import.meta.url));
 
 describe('parseStdioForwardSpec', () => {
   it('host:port, [v6]:port, an empty host, escapes and socket paths; refuses what ssh refuses', () => {

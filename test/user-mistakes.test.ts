@@ -15,8 +15,10 @@ import { connectTo } from './harness/client.js';
 import { cliEnv, describeWithHome, itWithHome, suiteHome } from './harness/home.js';
 import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
 import { freePort } from './harness/net.js';
+// The installed bin (package.json bin.pure-ssh): the same CLI as dist/node/cli.js at about half
+// its start-up CPU, most of what this file's runs cost.
+import { CLI_BIN_PATH as CLI } from './harness/proc.js';
 
-const CLI = fileURLToPath(new URL('../dist/node/cli.js', import.meta.url));
 // The passwd home of every pure-ssh run here (harness/home.ts): never the real user's ~/.ssh.
 const home = suiteHome();
 

@@ -37,7 +37,7 @@
  * });
  * ```
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, it } from 'vitest';
@@ -133,6 +133,23 @@ function passwdLines(home: string): { passwd: string; group: string } {
 }
 
 /**
+ * Writes `text` to `path` unless it holds that already; when it does not, through a new file
+ * renamed over it. A subprocess started earlier with the same home (tests running concurrently)
+ * may be reading the file through nss_wrapper right then: it sees the old or the new file,
+ * never one truncated mid-rewrite.
+ */
+function writeIfChanged(path: string, text: string): void {
+  try {
+    if (readFileSync(path, 'utf8') === text) return;
+  } catch {
+    // not there yet
+  }
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, path);
+}
+
+/**
  * The environment for a CLI subprocess whose passwd home is `home`: this process's environment,
  * LD_PRELOAD of nss_wrapper (before any preload already set), NSS_WRAPPER_PASSWD and
  * NSS_WRAPPER_GROUP naming files written to `home`/.nss_wrapper/ (so they go when the test
@@ -149,8 +166,8 @@ export function cliEnv(home: string, extra: NodeJS.ProcessEnv = {}): NodeJS.Proc
   const lines = passwdLines(dir);
   const passwd = join(files, 'passwd');
   const group = join(files, 'group');
-  writeFileSync(passwd, lines.passwd);
-  writeFileSync(group, lines.group);
+  writeIfChanged(passwd, lines.passwd);
+  writeIfChanged(group, lines.group);
   const preload = [nssWrapperLibrary()!, process.env.LD_PRELOAD].filter(Boolean).join(':');
   return {
     ...process.env,
