@@ -314,7 +314,7 @@ function watchEarlyFailure(sock: Duplex): EarlyWatch {
 async function connectWith(options: ConnectOptions, early: EarlyWatch | undefined): Promise<SshClient> {
   const verifier = hostKeyVerifierFor(options);
   const crypto = cryptoProviderFor(options.crypto);
-  const auth = await prepareAuth(options, crypto);
+  const auth = await prepareAuth(options, crypto, true);
   const algorithms = algorithmsFor(options, crypto);
   const orderNote = runtimeCipherOrderNote(crypto.name);
   if (orderNote && !options.algorithms?.cipher) options.debug?.(orderNote);
@@ -397,6 +397,22 @@ export interface PreparedAuth {
   identities: AuthIdentity[];
   signers: ExternalSigner[];
   agent: AgentClient | undefined;
+  /**
+   * The identities above that are the agent's keys: withdrawn when the agent, once bound to the
+   * session (OpenSSH PROTOCOL.agent §1), no longer lists them.
+   */
+  agentIdentities: AuthIdentity[];
+  /** How many keys the agent listed, when prepareAuth was told to leave that log line to the caller. */
+  agentKeyCount?: number;
+}
+
+/**
+ * ssh(1)'s -v line for the agent's key count (sshconnect2.c get_agent_identities): an empty list
+ * is its SSH_ERR_AGENT_NO_IDENTITIES from ssh_fetch_identitylist (authfd.c), in ssherr.c's words.
+ */
+function agentCountLine(count: number): string {
+  if (count === 0) return 'get_agent_identities: ssh_fetch_identitylist: agent contains no identities';
+  return `get_agent_identities: agent returned ${count} keys`;
 }
 
 /**
@@ -406,7 +422,12 @@ export interface PreparedAuth {
  * an Ed25519 key file's public half is checked with it (its Ed25519 when the runtime passed the
  * known-answer check).
  */
-export async function prepareAuth(options: ConnectOptions, crypto: CryptoProvider = cryptoProviderFor(options.crypto)): Promise<PreparedAuth> {
+export async function prepareAuth(
+  options: ConnectOptions,
+  crypto: CryptoProvider = cryptoProviderFor(options.crypto),
+  /** Leave the `agent returned N keys` line to the caller, which logs it once the agent is bound. */
+  deferAgentCountLine = false,
+): Promise<PreparedAuth> {
   const privateKeys: PrivateKey[] = [];
   const given = options.privateKey === undefined ? [] : Array.isArray(options.privateKey) ? options.privateKey : [options.privateKey];
   const { passphrase, askPassphrase } = options;
@@ -428,6 +449,7 @@ export async function prepareAuth(options: ConnectOptions, crypto: CryptoProvide
   await addCertificates(options, privateKeys, files, { passphrase, askPassphrase, attempts, debug, allowUnprotectedKeyFiles, crypto });
   const identities: AuthIdentity[] = [];
   const signers: ExternalSigner[] = [];
+  const agentIdentities: AuthIdentity[] = [];
   for (const s of options.signers ?? []) {
     identities.push({ publicKeyBlob: s.publicKeyBlob, label: s.comment || keyBlobType(s.publicKeyBlob) });
     signers.push({
@@ -442,7 +464,7 @@ export async function prepareAuth(options: ConnectOptions, crypto: CryptoProvide
     try {
       agent = await AgentClient.connect(options.agent);
       agentKeys = await agent.identities();
-      debug?.(`get_agent_identities: agent returned ${agentKeys.length} keys`);
+      if (!deferAgentCountLine) debug?.(agentCountLine(agentKeys.length));
     } catch (err) {
       debug?.(`get_agent_identities: ${(err as Error).message}`);
       agent?.close();
@@ -462,6 +484,7 @@ export async function prepareAuth(options: ConnectOptions, crypto: CryptoProvide
       const label = o.file ? o.file.path : comment;
       const identity: AuthIdentity = { publicKeyBlob: keyBlob, label, note };
       identities.push(identity);
+      agentIdentities.push(identity);
       signers.push({
         publicKeyBlob: keyBlob,
         identity,
@@ -523,7 +546,7 @@ export async function prepareAuth(options: ConnectOptions, crypto: CryptoProvide
       },
     });
   }
-  return { privateKeys, identities, signers, agent };
+  return { privateKeys, identities, signers, agent, agentIdentities, agentKeyCount: agent && deferAgentCountLine ? agentKeys.length : undefined };
 }
 
 /**
@@ -1090,6 +1113,46 @@ export class SshClient extends EventEmitter {
   }
 
   /** @internal for -v logs of the forwarder. */
+  /**
+   * OpenSSH PROTOCOL.agent §1: bind the agent connection (if any) to this session with
+   * session-bind@openssh.com, as ssh(1) does before using its agent (sshconnect2.c
+   * get_agent_identities; authfd.c ssh_agent_bind_hostkey, is_forwarding false: no agent
+   * forwarding here). A bound agent applies its keys' destination constraints (`ssh-add -h`):
+   * it is asked for its keys again, and those it no longer lists are not offered. A refused
+   * binding (agents before OpenSSH 8.9 answer FAILURE) is logged at debug2 and ignored, as ssh does.
+   */
+  private async bindAgent(): Promise<void> {
+    const agent = this.auth.agent;
+    if (!agent) return;
+    let count = this.auth.agentKeyCount;
+    const { hostKey, sessionId, hostKeySignature } = this.core.info;
+    let bound = false;
+    try {
+      if (!hostKey || !sessionId || !hostKeySignature) throw new SshError('ERR_AGENT', 'invalid argument');
+      await agent.bindSession(hostKey, sessionId, hostKeySignature, false);
+      bound = true;
+      this.log('get_agent_identities: bound agent to hostkey');
+    } catch (err) {
+      this.log(`get_agent_identities: ssh_agent_bind_hostkey: ${(err as Error).message}`, 2);
+    }
+    if (bound) {
+      let listed: Uint8Array[] | undefined;
+      try {
+        listed = (await agent.identities()).map((k) => k.keyBlob);
+        count = listed.length;
+      } catch (err) {
+        // ssh(1) then uses none of the agent's keys.
+        this.log(`get_agent_identities: ssh_fetch_identitylist: ${(err as Error).message}`);
+        count = undefined;
+      }
+      const agentIds = new Set(this.auth.agentIdentities);
+      this.core.withdrawIdentities(
+        (id) => agentIds.has(id) && (listed === undefined || !listed.some((b) => constantTimeEqual(b, id.publicKeyBlob))),
+      );
+    }
+    if (count !== undefined) this.log(agentCountLine(count));
+  }
+
   log(message: string, level?: 2 | 3): void {
     if (level) this.options.debug?.(message, level);
     else this.options.debug?.(message);
@@ -1283,7 +1346,21 @@ export class SshClient extends EventEmitter {
         this.log(e.message, e.level);
         return;
       case 'host-key':
-        void settleHostKey(this.core, e, { host: this.options.host, port: this.options.port ?? 22 }, this.verifier, (m) => this.log(m)).then(() => this.pump());
+        void settleHostKey(
+          {
+            // ssh(1) binds its agent to the session once the host key is trusted, before it lists
+            // the agent's keys (sshconnect2.c get_agent_identities): ours, before our NEWKEYS.
+            acceptHostKey: () =>
+              this.bindAgent().then(() => {
+                if (!this.isDone) this.core.acceptHostKey();
+              }),
+            rejectHostKey: (error) => this.core.rejectHostKey(error),
+          },
+          e,
+          { host: this.options.host, port: this.options.port ?? 22 },
+          this.verifier,
+          (m) => this.log(m),
+        ).then(() => this.pump());
         return;
       case 'banner':
         this.options.onBanner?.(e.message);
