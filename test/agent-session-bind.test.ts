@@ -11,6 +11,7 @@ import { appendFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/pro
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { AgentClient, AuthenticationError, connect, type ConnectOptions } from '../src/index.js';
@@ -18,6 +19,8 @@ import { cliEnv, itWithHome } from './harness/home.js';
 import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
 import { waitForAgentSocket } from './support/ssh-agent.js';
 import { CLI_BIN_PATH as CLI } from './harness/proc.js';
+
+const CHECK_CLI = fileURLToPath(new URL('../dist/node/check-cli.js', import.meta.url));
 
 const execFileP = promisify(execFile);
 const children = new Set<ChildProcess>();
@@ -169,4 +172,12 @@ describeInterop('ssh-agent destination constraints (session-bind@openssh.com) ag
       }
     }
   }, 60_000);
+
+  itWithHome('pure-ssh-check: logs in with the key constrained to this host', async () => {
+    const args = ['--json', '-v', '-F', 'none', '-o', `UserKnownHostsFile=${sshd.knownHostsPath}`, '-o', 'BatchMode=yes', '-p', String(sshd.port), 'root@127.0.0.1'];
+    const env = cliEnv(home, { SSH_AUTH_SOCK: here });
+    const r = await execFileP(process.execPath, [CHECK_CLI, ...args], { env, timeout: 110_000 }).catch((e: { stdout: string; stderr: string }) => e);
+    expect((JSON.parse(r.stdout) as { login?: unknown }).login, r.stderr).toEqual({ user: 'root', method: 'publickey' });
+    expect(r.stderr).toContain('get_agent_identities: bound agent to hostkey');
+  }, 120_000);
 });

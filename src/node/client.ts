@@ -404,6 +404,8 @@ export interface PreparedAuth {
   agentIdentities: AuthIdentity[];
   /** How many keys the agent listed, when prepareAuth was told to leave that log line to the caller. */
   agentKeyCount?: number;
+  /** {@link bindAgentToSession} bound {@link agent} to a session: another session needs a new connection. */
+  agentBound?: boolean;
 }
 
 /**
@@ -413,6 +415,72 @@ export interface PreparedAuth {
 function agentCountLine(count: number): string {
   if (count === 0) return 'get_agent_identities: ssh_fetch_identitylist: agent contains no identities';
   return `get_agent_identities: agent returned ${count} keys`;
+}
+
+/**
+ * OpenSSH PROTOCOL.agent §1: bind `auth`'s agent connection (if any) to the session whose first
+ * key exchange had `session` (its host key blob, exchange hash and the server's signature) with
+ * session-bind@openssh.com, as ssh(1) does before using its agent (sshconnect2.c
+ * get_agent_identities; authfd.c ssh_agent_bind_hostkey; is_forwarding false: no agent
+ * forwarding here). Call it once the host key is trusted, before authentication starts. A bound
+ * agent applies its keys' destination constraints (`ssh-add -h`): it is asked for its keys again,
+ * and the returned predicate picks the agent identities it no longer lists (all of them if that
+ * listing fails, as ssh then uses none), for the core's withdrawIdentities(). A refused binding
+ * (agents before OpenSSH 8.9 answer FAILURE) is logged at debug2 and ignored, as ssh does:
+ * undefined then. Logs the `agent returned N keys` line prepareAuth left (deferAgentCountLine).
+ */
+export async function bindAgentToSession(
+  auth: PreparedAuth,
+  session: { hostKeyBlob: Uint8Array | undefined; sessionId: Uint8Array | undefined; signature: Uint8Array | undefined },
+  log: (message: string, level?: 2 | 3) => void,
+): Promise<((identity: AuthIdentity) => boolean) | undefined> {
+  let agent = auth.agent;
+  if (!agent) return undefined;
+  let count = auth.agentKeyCount;
+  if (auth.agentBound) {
+    // ssh-agent.c process_ext_session_bind: a connection bound for authentication cannot be bound
+    // again; ssh(1) connects to its agent afresh for each session (get_agent_identities).
+    const old = agent;
+    try {
+      agent = auth.agent = await AgentClient.connect(old.path);
+    } catch (err) {
+      log(`get_agent_identities: ${(err as Error).message}`);
+      agent = auth.agent = undefined;
+    } finally {
+      old.close();
+    }
+    if (!agent) {
+      const agentIds = new Set(auth.agentIdentities);
+      return (id) => agentIds.has(id);
+    }
+  }
+  let drop: ((identity: AuthIdentity) => boolean) | undefined;
+  let bound = false;
+  try {
+    const { hostKeyBlob, sessionId, signature } = session;
+    // OpenSSH ssherr.c SSH_ERR_INVALID_ARGUMENT, as ssh_agent_bind_hostkey returns without them.
+    if (!hostKeyBlob || !sessionId || !signature) throw new SshError('ERR_AGENT', 'invalid argument');
+    await agent.bindSession(hostKeyBlob, sessionId, signature, false);
+    bound = auth.agentBound = true;
+    log('get_agent_identities: bound agent to hostkey');
+  } catch (err) {
+    log(`get_agent_identities: ssh_agent_bind_hostkey: ${(err as Error).message}`, 2);
+  }
+  if (bound) {
+    let listed: Uint8Array[] | undefined;
+    try {
+      listed = (await agent.identities()).map((k) => k.keyBlob);
+      count = listed.length;
+    } catch (err) {
+      // ssh(1) then uses none of the agent's keys.
+      log(`get_agent_identities: ssh_fetch_identitylist: ${(err as Error).message}`);
+      count = undefined;
+    }
+    const agentIds = new Set(auth.agentIdentities);
+    drop = (id) => agentIds.has(id) && (listed === undefined || !listed.some((b) => constantTimeEqual(b, id.publicKeyBlob)));
+  }
+  if (count !== undefined) log(agentCountLine(count));
+  return drop;
 }
 
 /**
@@ -450,6 +518,7 @@ export async function prepareAuth(
   const identities: AuthIdentity[] = [];
   const signers: ExternalSigner[] = [];
   const agentIdentities: AuthIdentity[] = [];
+  const prepared: PreparedAuth = { privateKeys, identities, signers, agent: undefined, agentIdentities };
   for (const s of options.signers ?? []) {
     identities.push({ publicKeyBlob: s.publicKeyBlob, label: s.comment || keyBlobType(s.publicKeyBlob) });
     signers.push({
@@ -478,7 +547,6 @@ export async function prepareAuth(
   );
   for (const o of order) {
     if (o.kind === 'agent') {
-      const a = agent!;
       const { keyBlob, comment } = o.agent;
       const note = o.file?.explicit ? 'explicit agent' : 'agent';
       const label = o.file ? o.file.path : comment;
@@ -490,7 +558,8 @@ export async function prepareAuth(
         identity,
         name: `${sshKeyTypeLabel(keyBlobType(keyBlob))} "${label}" from agent`,
         sign: async (data, _algorithm, flags) => {
-          const sig = await a.sign(keyBlob, data, flags);
+          // The connection of the moment: bindAgentToSession opens a new one for each session.
+          const sig = await prepared.agent!.sign(keyBlob, data, flags);
           // OpenSSH ssherr.c SSH_ERR_AGENT_FAILURE.
           if (!sig) throw new SshError('ERR_AGENT', 'agent refused operation');
           return sig;
@@ -546,7 +615,9 @@ export async function prepareAuth(
       },
     });
   }
-  return { privateKeys, identities, signers, agent, agentIdentities, agentKeyCount: agent && deferAgentCountLine ? agentKeys.length : undefined };
+  prepared.agent = agent;
+  prepared.agentKeyCount = agent && deferAgentCountLine ? agentKeys.length : undefined;
+  return prepared;
 }
 
 /**
@@ -1113,44 +1184,11 @@ export class SshClient extends EventEmitter {
   }
 
   /** @internal for -v logs of the forwarder. */
-  /**
-   * OpenSSH PROTOCOL.agent §1: bind the agent connection (if any) to this session with
-   * session-bind@openssh.com, as ssh(1) does before using its agent (sshconnect2.c
-   * get_agent_identities; authfd.c ssh_agent_bind_hostkey, is_forwarding false: no agent
-   * forwarding here). A bound agent applies its keys' destination constraints (`ssh-add -h`):
-   * it is asked for its keys again, and those it no longer lists are not offered. A refused
-   * binding (agents before OpenSSH 8.9 answer FAILURE) is logged at debug2 and ignored, as ssh does.
-   */
+  /** {@link bindAgentToSession} with this connection's first key exchange; withdraws what it drops. */
   private async bindAgent(): Promise<void> {
-    const agent = this.auth.agent;
-    if (!agent) return;
-    let count = this.auth.agentKeyCount;
     const { hostKey, sessionId, hostKeySignature } = this.core.info;
-    let bound = false;
-    try {
-      if (!hostKey || !sessionId || !hostKeySignature) throw new SshError('ERR_AGENT', 'invalid argument');
-      await agent.bindSession(hostKey, sessionId, hostKeySignature, false);
-      bound = true;
-      this.log('get_agent_identities: bound agent to hostkey');
-    } catch (err) {
-      this.log(`get_agent_identities: ssh_agent_bind_hostkey: ${(err as Error).message}`, 2);
-    }
-    if (bound) {
-      let listed: Uint8Array[] | undefined;
-      try {
-        listed = (await agent.identities()).map((k) => k.keyBlob);
-        count = listed.length;
-      } catch (err) {
-        // ssh(1) then uses none of the agent's keys.
-        this.log(`get_agent_identities: ssh_fetch_identitylist: ${(err as Error).message}`);
-        count = undefined;
-      }
-      const agentIds = new Set(this.auth.agentIdentities);
-      this.core.withdrawIdentities(
-        (id) => agentIds.has(id) && (listed === undefined || !listed.some((b) => constantTimeEqual(b, id.publicKeyBlob))),
-      );
-    }
-    if (count !== undefined) this.log(agentCountLine(count));
+    const drop = await bindAgentToSession(this.auth, { hostKeyBlob: hostKey, sessionId, signature: hostKeySignature }, (m, l) => this.log(m, l));
+    if (drop) this.core.withdrawIdentities(drop);
   }
 
   log(message: string, level?: 2 | 3): void {
