@@ -33,6 +33,7 @@ import type { TransportInfo } from './transport/transport.js';
 import { Transport } from './transport/transport.js';
 import type { AuthOptions } from './auth/userauth.js';
 import { UserAuth } from './auth/userauth.js';
+import type { AuthIdentity } from './auth/identity.js';
 import { fromUtf8 } from './protocol/wire.js';
 import { encodeIgnore } from './protocol/messages.js';
 import { checkNumericOptions } from './option-check.js';
@@ -437,6 +438,14 @@ export class ClientCore {
   /** Negotiated algorithms, versions, session id. */
   get info(): TransportInfo & { serverSigAlgs: string[] | undefined; pingSupported: boolean } {
     return { ...this.transport.info, serverSigAlgs: this.serverSigAlgs, pingSupported: this.pingSupported };
+  }
+
+  /**
+   * Before {@link acceptHostKey}: drop offered identities (`identities` entries) that `drop`
+   * picks, e.g. agent keys a session-bound ssh-agent no longer lists (OpenSSH PROTOCOL.agent §1).
+   */
+  withdrawIdentities(drop: (identity: AuthIdentity) => boolean): void {
+    this.userauth.withdrawIdentities(drop);
   }
 
   acceptHostKey(): void {

@@ -8,10 +8,11 @@ import {
   agentSignFlags,
   decodeAgentReply,
   encodeRequestIdentities,
+  encodeSessionBind,
   encodeSignRequest,
 } from '../src/auth/agent-protocol.js';
 import { orderIdentities, publicKeyOfPrivateKeyFile, sshKeyTypeLabel } from '../src/auth/identity.js';
-import { SshWriter } from '../src/protocol/wire.js';
+import { SshReader, SshWriter } from '../src/protocol/wire.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
@@ -90,5 +91,23 @@ describe('identities', () => {
   it('reads the clear public key of an OpenSSH private key file; other formats give undefined', () => {
     expect(publicKeyOfPrivateKeyFile('-----BEGIN RSA PRIVATE KEY-----\n')).toBeUndefined();
     expect(() => publicKeyOfPrivateKeyFile('-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----')).toThrow(/OpenSSH private key/);
+  });
+});
+
+describe('session-bind@openssh.com (OpenSSH PROTOCOL.agent §1)', () => {
+  it('frames SSH_AGENTC_EXTENSION with the name, host key, session id, signature and is_forwarding', () => {
+    const framed = encodeSessionBind(Uint8Array.of(1, 2), Uint8Array.of(3), Uint8Array.of(4, 5, 6), false);
+    const r = new SshReader(framed);
+    const body = r.string();
+    r.end();
+    const b = new SshReader(body);
+    expect(b.byte()).toBe(27);
+    expect(new TextDecoder().decode(b.string())).toBe('session-bind@openssh.com');
+    expect([...b.string()]).toEqual([1, 2]);
+    expect([...b.string()]).toEqual([3]);
+    expect([...b.string()]).toEqual([4, 5, 6]);
+    expect(b.boolean()).toBe(false);
+    b.end();
+    expect(encodeSessionBind(Uint8Array.of(1), Uint8Array.of(2), Uint8Array.of(3), true).at(-1)).toBe(1);
   });
 });

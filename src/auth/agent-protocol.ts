@@ -1,8 +1,9 @@
 /**
  * The ssh-agent protocol, client side, as a sans-IO codec: requests out as framed bytes, replies
  * in as framed bytes (draft-ietf-sshm-ssh-agent, formerly draft-miller-ssh-agent-14; OpenSSH
- * PROTOCOL.agent). Only what a client that authenticates needs: list the keys, ask for a
- * signature. The socket lives in `src/node/agent.ts`.
+ * PROTOCOL.agent). Only what a client that authenticates needs: bind the connection to the
+ * session (session-bind@openssh.com), list the keys, ask for a signature. The socket lives in
+ * `src/node/agent.ts`.
  *
  * @example
  * ```ts
@@ -22,6 +23,8 @@ export const AGENT_MSG = {
   IDENTITIES_ANSWER: 12,
   SIGN_REQUEST: 13,
   SIGN_RESPONSE: 14,
+  /** draft-miller-ssh-agent-14 §3.8: SSH_AGENTC_EXTENSION. */
+  EXTENSION: 27,
   /** draft-miller-ssh-agent-14 §3.8: an extension the agent knows failed. */
   EXTENSION_FAILURE: 28,
 } as const;
@@ -80,6 +83,28 @@ export function encodeSignRequest(keyBlob: Uint8Array, data: Uint8Array, flags: 
     .string(keyBlob)
     .string(data)
     .uint32(flags >>> 0)
+    .toBytes();
+  return frame(body);
+}
+
+/** OpenSSH PROTOCOL.agent §1: the extension that binds an agent connection to an SSH session. */
+export const SESSION_BIND_EXTENSION = 'session-bind@openssh.com';
+
+/**
+ * OpenSSH PROTOCOL.agent §1: SSH_AGENTC_EXTENSION "session-bind@openssh.com" (`string hostkey,
+ * string session identifier, string signature, bool is_forwarding`), framed. `hostKeyBlob` and
+ * `signature` are those of the first key exchange's reply (RFC 4253 §8), `sessionId` its
+ * exchange hash (RFC 4253 §7.2). The agent checks the signature and then applies its keys'
+ * destination constraints (`ssh-add -h`) to this connection.
+ */
+export function encodeSessionBind(hostKeyBlob: Uint8Array, sessionId: Uint8Array, signature: Uint8Array, isForwarding: boolean): Uint8Array {
+  const body = new SshWriter(hostKeyBlob.length + sessionId.length + signature.length + 64)
+    .byte(AGENT_MSG.EXTENSION)
+    .string(SESSION_BIND_EXTENSION)
+    .string(hostKeyBlob)
+    .string(sessionId)
+    .string(signature)
+    .boolean(isForwarding)
     .toBytes();
   return frame(body);
 }

@@ -3,7 +3,7 @@
  * allowed methods, then publickey (RFC 4252 §7), password (§8) and keyboard-interactive
  * (RFC 4256) in that order, like OpenSSH's default PreferredAuthentications.
  */
-import { AuthenticationError, ProtocolError, SshError } from '../errors.js';
+import { AuthenticationError, ProtocolError, SshError, UsageError } from '../errors.js';
 import { MSG, decodeMessage, encodeServiceRequest } from '../protocol/messages.js';
 import { fingerprintSha256, keyBlobType } from '../keys/hostkey.js';
 import type { PrivateKey } from '../keys/privatekey.js';
@@ -99,7 +99,7 @@ export class UserAuth {
   private readonly tried: string[] = [];
   private keyIndex = 0;
   private signId = 0;
-  private readonly identities: AuthIdentity[];
+  private identities: AuthIdentity[];
   private passwordTries = 0;
   private kbdTried = false;
   private lastError: string | undefined;
@@ -123,6 +123,17 @@ export class UserAuth {
   /** Whether our `none` request (RFC 4252 §5.2) is out and its answer not yet in. */
   get awaitingMethods(): boolean {
     return this.state.kind === 'trying' && this.state.attempt.method === 'none';
+  }
+
+  /**
+   * Drop the identities `drop` picks before authentication starts: an ssh-agent bound to the
+   * session (OpenSSH PROTOCOL.agent §1) no longer lists the keys its destination constraints
+   * deny this host, and ssh(1) lists the agent's keys only after binding (sshconnect2.c
+   * get_agent_identities), so it never offers them.
+   */
+  withdrawIdentities(drop: (identity: AuthIdentity) => boolean): void {
+    if (this.state.kind !== 'idle') throw new UsageError('identities can only be withdrawn before user authentication starts');
+    this.identities = this.identities.filter((id) => !drop(id));
   }
 
   /** RFC 4253 §10: ask for the ssh-userauth service. */

@@ -56,6 +56,8 @@ export interface ExchangeDone {
   hostKeyBlob: Uint8Array;
   fingerprint: string;
   sessionId: Uint8Array;
+  /** The server's signature over the session identifier (RFC 4253 §8), for session-bind@openssh.com. */
+  hostKeySignature: Uint8Array;
   /** Messages the server sent during the exchange other than its kex messages, by number. */
   serverExtraMessages: number[];
   /** Whether the server's first packet was its KEXINIT (OpenSSH PROTOCOL, strict kex a). */
@@ -225,6 +227,7 @@ export async function runInitialExchange(conn: ProbeConnection, plan: ExchangePl
       hostKeyBlob: reply.hostKeyBlob,
       fingerprint: fingerprintSha256(reply.hostKeyBlob),
       sessionId: h,
+      hostKeySignature: reply.signature.slice(),
       serverExtraMessages: extra,
       kexInitFirst,
     };

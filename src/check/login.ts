@@ -6,6 +6,7 @@
  * identity, agent, prompt and known_hosts code for them).
  */
 import type { AuthOptions, SignRequest } from '../auth/userauth.js';
+import type { AuthIdentity } from '../auth/identity.js';
 import { UserAuth } from '../auth/userauth.js';
 import { SshError } from '../errors.js';
 import type { HostKeyInfo } from '../keys/host-key-verdict.js';
@@ -33,6 +34,12 @@ export interface ProbeLogin {
    * the server proves is one that can be checked).
    */
   orderHostKeyAlgorithms?(algorithms: string[]): string[];
+  /**
+   * Once the host key is accepted, before authentication: bind the agent to the session
+   * (OpenSSH PROTOCOL.agent §1, session-bind@openssh.com); resolves to the identities of
+   * `auth.identities` to withdraw (agent keys the bound agent no longer lists), or undefined.
+   */
+  bindAgent?(session: { hostKeyBlob: Uint8Array; sessionId: Uint8Array; signature: Uint8Array }): Promise<((identity: AuthIdentity) => boolean) | undefined>;
   /** Signature blob for a key the core does not hold (agent, encrypted file); null: cannot sign. */
   sign?(request: SignRequest): Promise<Uint8Array | null>;
   /** A password for `prompt`; null gives up on passwords. Time spent here is not a server's. */
@@ -68,6 +75,7 @@ export async function authenticate(
   } catch (error) {
     return { ok: false, error: (error as Error).message || 'Host key verification failed.' };
   }
+  const drop = await login.bindAgent?.({ hostKeyBlob: x.hostKeyBlob, sessionId: x.sessionId, signature: x.hostKeySignature });
   const extensions: Extensions = new Map();
   let pending: Promise<void> | undefined;
   let result: LoginOutcome | undefined;
@@ -107,6 +115,7 @@ export async function authenticate(
     log,
   });
   try {
+    if (drop) ua.withdrawIdentities(drop);
     ua.start();
     while (result === undefined) {
       if (pending) {

@@ -58,11 +58,12 @@ export interface HostKeyInfo extends HostKeyEventFields {
 /**
  * One adapter step for the core's `host-key` event: ask `verifier` about the key presented for
  * `host`:`port` (the info every adapter's verifier receives), then tell the core
- * (`acceptHostKey()` with a log line, or `rejectHostKey(error)`). Resolves once the core is told;
+ * (`acceptHostKey()` with a log line, awaited when it returns a promise, or `rejectHostKey(error)`).
+ * Resolves once the core is told;
  * the adapter then flushes what the core has to send.
  */
 export async function settleHostKey(
-  core: { acceptHostKey(): void; rejectHostKey(error: SshError): void },
+  core: { acceptHostKey(): void | Promise<void>; rejectHostKey(error: SshError): void },
   e: HostKeyEventFields,
   target: { host: string; port: number },
   verifier: (info: HostKeyInfo) => unknown,
@@ -74,6 +75,6 @@ export async function settleHostKey(
     core.rejectHostKey(error);
   } else {
     log(`Host key for ${info.host} accepted (${e.fingerprint})`);
-    core.acceptHostKey();
+    await core.acceptHostKey();
   }
 }

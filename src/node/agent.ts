@@ -1,6 +1,6 @@
 /**
  * A client of a running ssh-agent over its Unix socket (SSH_AUTH_SOCK, ssh_config IdentityAgent):
- * list the keys it holds and ask it to sign. The bytes are made and read by the sans-IO codec in
+ * bind the connection to an SSH session, list the keys it holds and ask it to sign. The bytes are made and read by the sans-IO codec in
  * `src/auth/agent-protocol.ts`; this file only moves them. One request at a time, in order.
  *
  * @example
@@ -17,6 +17,7 @@ import {
   agentSignFlags,
   decodeAgentReply,
   encodeRequestIdentities,
+  encodeSessionBind,
   encodeSignRequest,
   type AgentIdentity,
   type AgentReply,
@@ -85,6 +86,22 @@ export class AgentClient {
         resolve(new AgentClient(socket, path));
       });
     });
+  }
+
+  /**
+   * OpenSSH PROTOCOL.agent §1, session-bind@openssh.com: bind this agent connection to the SSH
+   * session whose first key exchange had host key `hostKeyBlob`, exchange hash `sessionId` and
+   * server signature `signature`, so that the agent can apply its keys' destination constraints
+   * (`ssh-add -h`): once bound, it lists and signs with only the keys allowed for this host.
+   * Resolves on SSH_AGENT_SUCCESS; rejects with SshError ERR_AGENT in ssh's words otherwise:
+   * `agent refused operation` on a failure reply (an agent older than OpenSSH 8.9, or a binding
+   * it refuses), `invalid format` on any other reply (OpenSSH authfd.c decode_reply).
+   */
+  async bindSession(hostKeyBlob: Uint8Array, sessionId: Uint8Array, signature: Uint8Array, isForwarding = false): Promise<void> {
+    const reply = await this.request(encodeSessionBind(hostKeyBlob, sessionId, signature, isForwarding));
+    if (reply.type === 'success') return;
+    // OpenSSH ssherr.c: SSH_ERR_AGENT_FAILURE and SSH_ERR_INVALID_FORMAT.
+    throw new SshError('ERR_AGENT', reply.type === 'failure' ? 'agent refused operation' : 'invalid format');
   }
 
   /** draft-miller-ssh-agent-14 §3.4: the keys the agent holds, in its order. */

@@ -201,7 +201,7 @@ type Resolved = Awaited<ReturnType<typeof resolveSsh>>;
  * known_hosts with StrictHostKeyChecking. Returns the login and a function closing the agent.
  */
 async function prepareLogin(cfg: Resolved, log: (m: string) => void, verbose: boolean): Promise<{ login: import('../check/login.js').ProbeLogin; close: () => void }> {
-  const [{ prepareAuth, cryptoProviderFor }, prompt, { knownHostsVerifier, hostKeyOrderHintsFor }, { orderHostKeyAlgorithms }, { describeFatal, hostKeyVerifier, loadIdentities, Log }, { LOG_LEVELS }] = await Promise.all([
+  const [{ prepareAuth, cryptoProviderFor, bindAgentToSession }, prompt, { knownHostsVerifier, hostKeyOrderHintsFor }, { orderHostKeyAlgorithms }, { describeFatal, hostKeyVerifier, loadIdentities, Log }, { LOG_LEVELS }] = await Promise.all([
     import('./client.js'),
     import('./prompt.js'),
     import('./known-hosts-file.js'),
@@ -240,7 +240,7 @@ async function prepareLogin(cfg: Resolved, log: (m: string) => void, verbose: bo
     agent: cfg.pubkeyAuthentication ? cfg.identityAgent : undefined,
     identitiesOnly: cfg.identitiesOnly,
     debug: log,
-  }, crypto);
+  }, crypto, true);
   // The known_hosts check as pure-ssh makes it, its refusals in pure-ssh's words (connect-host.ts).
   const verify = hostKeyVerifier(cfg, sshLog, knownHostsVerifier, prompt.askQuestion);
   // ssh(1) order_hostkeyalgs(): with HostKeyAlias, by the alias's (port-less) entries.
@@ -274,6 +274,8 @@ async function prepareLogin(cfg: Resolved, log: (m: string) => void, verbose: bo
         }
       },
       orderHostKeyAlgorithms: (algorithms) => orderHostKeyAlgorithms(algorithms, orderHints).algorithms,
+      // ssh(1) binds its agent to the session before listing its keys (sshconnect2.c get_agent_identities).
+      bindAgent: (session) => bindAgentToSession(auth, session, (m) => log(m)),
       async sign(req) {
         const signer = auth.signers.find((s) => s.publicKeyBlob.length === req.keyBlob.length && s.publicKeyBlob.every((b, i) => b === req.keyBlob[i]));
         return signer ? signer.sign(req.data, req.algorithm, req.flags) : null;

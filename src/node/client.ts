@@ -314,7 +314,7 @@ function watchEarlyFailure(sock: Duplex): EarlyWatch {
 async function connectWith(options: ConnectOptions, early: EarlyWatch | undefined): Promise<SshClient> {
   const verifier = hostKeyVerifierFor(options);
   const crypto = cryptoProviderFor(options.crypto);
-  const auth = await prepareAuth(options, crypto);
+  const auth = await prepareAuth(options, crypto, true);
   const algorithms = algorithmsFor(options, crypto);
   const orderNote = runtimeCipherOrderNote(crypto.name);
   if (orderNote && !options.algorithms?.cipher) options.debug?.(orderNote);
@@ -397,6 +397,90 @@ export interface PreparedAuth {
   identities: AuthIdentity[];
   signers: ExternalSigner[];
   agent: AgentClient | undefined;
+  /**
+   * The identities above that are the agent's keys: withdrawn when the agent, once bound to the
+   * session (OpenSSH PROTOCOL.agent §1), no longer lists them.
+   */
+  agentIdentities: AuthIdentity[];
+  /** How many keys the agent listed, when prepareAuth was told to leave that log line to the caller. */
+  agentKeyCount?: number;
+  /** {@link bindAgentToSession} bound {@link agent} to a session: another session needs a new connection. */
+  agentBound?: boolean;
+}
+
+/**
+ * ssh(1)'s -v line for the agent's key count (sshconnect2.c get_agent_identities): an empty list
+ * is its SSH_ERR_AGENT_NO_IDENTITIES from ssh_fetch_identitylist (authfd.c), in ssherr.c's words.
+ */
+function agentCountLine(count: number): string {
+  if (count === 0) return 'get_agent_identities: ssh_fetch_identitylist: agent contains no identities';
+  return `get_agent_identities: agent returned ${count} keys`;
+}
+
+/**
+ * OpenSSH PROTOCOL.agent §1: bind `auth`'s agent connection (if any) to the session whose first
+ * key exchange had `session` (its host key blob, exchange hash and the server's signature) with
+ * session-bind@openssh.com, as ssh(1) does before using its agent (sshconnect2.c
+ * get_agent_identities; authfd.c ssh_agent_bind_hostkey; is_forwarding false: no agent
+ * forwarding here). Call it once the host key is trusted, before authentication starts. A bound
+ * agent applies its keys' destination constraints (`ssh-add -h`): it is asked for its keys again,
+ * and the returned predicate picks the agent identities it no longer lists (all of them if that
+ * listing fails, as ssh then uses none), for the core's withdrawIdentities(). A refused binding
+ * (agents before OpenSSH 8.9 answer FAILURE) is logged at debug2 and ignored, as ssh does:
+ * undefined then. Logs the `agent returned N keys` line prepareAuth left (deferAgentCountLine).
+ */
+export async function bindAgentToSession(
+  auth: PreparedAuth,
+  session: { hostKeyBlob: Uint8Array | undefined; sessionId: Uint8Array | undefined; signature: Uint8Array | undefined },
+  log: (message: string, level?: 2 | 3) => void,
+): Promise<((identity: AuthIdentity) => boolean) | undefined> {
+  let agent = auth.agent;
+  if (!agent) return undefined;
+  let count = auth.agentKeyCount;
+  if (auth.agentBound) {
+    // ssh-agent.c process_ext_session_bind: a connection bound for authentication cannot be bound
+    // again; ssh(1) connects to its agent afresh for each session (get_agent_identities).
+    const old = agent;
+    try {
+      agent = auth.agent = await AgentClient.connect(old.path);
+    } catch (err) {
+      log(`get_agent_identities: ${(err as Error).message}`);
+      agent = auth.agent = undefined;
+    } finally {
+      old.close();
+    }
+    if (!agent) {
+      const agentIds = new Set(auth.agentIdentities);
+      return (id) => agentIds.has(id);
+    }
+  }
+  let drop: ((identity: AuthIdentity) => boolean) | undefined;
+  let bound = false;
+  try {
+    const { hostKeyBlob, sessionId, signature } = session;
+    // OpenSSH ssherr.c SSH_ERR_INVALID_ARGUMENT, as ssh_agent_bind_hostkey returns without them.
+    if (!hostKeyBlob || !sessionId || !signature) throw new SshError('ERR_AGENT', 'invalid argument');
+    await agent.bindSession(hostKeyBlob, sessionId, signature, false);
+    bound = auth.agentBound = true;
+    log('get_agent_identities: bound agent to hostkey');
+  } catch (err) {
+    log(`get_agent_identities: ssh_agent_bind_hostkey: ${(err as Error).message}`, 2);
+  }
+  if (bound) {
+    let listed: Uint8Array[] | undefined;
+    try {
+      listed = (await agent.identities()).map((k) => k.keyBlob);
+      count = listed.length;
+    } catch (err) {
+      // ssh(1) then uses none of the agent's keys.
+      log(`get_agent_identities: ssh_fetch_identitylist: ${(err as Error).message}`);
+      count = undefined;
+    }
+    const agentIds = new Set(auth.agentIdentities);
+    drop = (id) => agentIds.has(id) && (listed === undefined || !listed.some((b) => constantTimeEqual(b, id.publicKeyBlob)));
+  }
+  if (count !== undefined) log(agentCountLine(count));
+  return drop;
 }
 
 /**
@@ -406,7 +490,12 @@ export interface PreparedAuth {
  * an Ed25519 key file's public half is checked with it (its Ed25519 when the runtime passed the
  * known-answer check).
  */
-export async function prepareAuth(options: ConnectOptions, crypto: CryptoProvider = cryptoProviderFor(options.crypto)): Promise<PreparedAuth> {
+export async function prepareAuth(
+  options: ConnectOptions,
+  crypto: CryptoProvider = cryptoProviderFor(options.crypto),
+  /** Leave the `agent returned N keys` line to the caller, which logs it once the agent is bound. */
+  deferAgentCountLine = false,
+): Promise<PreparedAuth> {
   const privateKeys: PrivateKey[] = [];
   const given = options.privateKey === undefined ? [] : Array.isArray(options.privateKey) ? options.privateKey : [options.privateKey];
   const { passphrase, askPassphrase } = options;
@@ -428,6 +517,8 @@ export async function prepareAuth(options: ConnectOptions, crypto: CryptoProvide
   await addCertificates(options, privateKeys, files, { passphrase, askPassphrase, attempts, debug, allowUnprotectedKeyFiles, crypto });
   const identities: AuthIdentity[] = [];
   const signers: ExternalSigner[] = [];
+  const agentIdentities: AuthIdentity[] = [];
+  const prepared: PreparedAuth = { privateKeys, identities, signers, agent: undefined, agentIdentities };
   for (const s of options.signers ?? []) {
     identities.push({ publicKeyBlob: s.publicKeyBlob, label: s.comment || keyBlobType(s.publicKeyBlob) });
     signers.push({
@@ -442,7 +533,7 @@ export async function prepareAuth(options: ConnectOptions, crypto: CryptoProvide
     try {
       agent = await AgentClient.connect(options.agent);
       agentKeys = await agent.identities();
-      debug?.(`get_agent_identities: agent returned ${agentKeys.length} keys`);
+      if (!deferAgentCountLine) debug?.(agentCountLine(agentKeys.length));
     } catch (err) {
       debug?.(`get_agent_identities: ${(err as Error).message}`);
       agent?.close();
@@ -456,18 +547,19 @@ export async function prepareAuth(options: ConnectOptions, crypto: CryptoProvide
   );
   for (const o of order) {
     if (o.kind === 'agent') {
-      const a = agent!;
       const { keyBlob, comment } = o.agent;
       const note = o.file?.explicit ? 'explicit agent' : 'agent';
       const label = o.file ? o.file.path : comment;
       const identity: AuthIdentity = { publicKeyBlob: keyBlob, label, note };
       identities.push(identity);
+      agentIdentities.push(identity);
       signers.push({
         publicKeyBlob: keyBlob,
         identity,
         name: `${sshKeyTypeLabel(keyBlobType(keyBlob))} "${label}" from agent`,
         sign: async (data, _algorithm, flags) => {
-          const sig = await a.sign(keyBlob, data, flags);
+          // The connection of the moment: bindAgentToSession opens a new one for each session.
+          const sig = await prepared.agent!.sign(keyBlob, data, flags);
           // OpenSSH ssherr.c SSH_ERR_AGENT_FAILURE.
           if (!sig) throw new SshError('ERR_AGENT', 'agent refused operation');
           return sig;
@@ -523,7 +615,9 @@ export async function prepareAuth(options: ConnectOptions, crypto: CryptoProvide
       },
     });
   }
-  return { privateKeys, identities, signers, agent };
+  prepared.agent = agent;
+  prepared.agentKeyCount = agent && deferAgentCountLine ? agentKeys.length : undefined;
+  return prepared;
 }
 
 /**
@@ -1090,6 +1184,13 @@ export class SshClient extends EventEmitter {
   }
 
   /** @internal for -v logs of the forwarder. */
+  /** {@link bindAgentToSession} with this connection's first key exchange; withdraws what it drops. */
+  private async bindAgent(): Promise<void> {
+    const { hostKey, sessionId, hostKeySignature } = this.core.info;
+    const drop = await bindAgentToSession(this.auth, { hostKeyBlob: hostKey, sessionId, signature: hostKeySignature }, (m, l) => this.log(m, l));
+    if (drop) this.core.withdrawIdentities(drop);
+  }
+
   log(message: string, level?: 2 | 3): void {
     if (level) this.options.debug?.(message, level);
     else this.options.debug?.(message);
@@ -1283,7 +1384,21 @@ export class SshClient extends EventEmitter {
         this.log(e.message, e.level);
         return;
       case 'host-key':
-        void settleHostKey(this.core, e, { host: this.options.host, port: this.options.port ?? 22 }, this.verifier, (m) => this.log(m)).then(() => this.pump());
+        void settleHostKey(
+          {
+            // ssh(1) binds its agent to the session once the host key is trusted, before it lists
+            // the agent's keys (sshconnect2.c get_agent_identities): ours, before our NEWKEYS.
+            acceptHostKey: () =>
+              this.bindAgent().then(() => {
+                if (!this.isDone) this.core.acceptHostKey();
+              }),
+            rejectHostKey: (error) => this.core.rejectHostKey(error),
+          },
+          e,
+          { host: this.options.host, port: this.options.port ?? 22 },
+          this.verifier,
+          (m) => this.log(m),
+        ).then(() => this.pump());
         return;
       case 'banner':
         this.options.onBanner?.(e.message);

@@ -97,6 +97,12 @@ export class Handshake {
   private serverVersion: string | undefined;
   sessionId: Uint8Array | undefined;
   hostKeyBlob: Uint8Array | undefined;
+  /**
+   * The server's signature blob over the session identifier, from the reply of the first key
+   * exchange only (OpenSSH kex.h initial_sig): what session-bind@openssh.com hands an ssh-agent
+   * (OpenSSH PROTOCOL.agent §1). Rekeys never replace it.
+   */
+  hostKeySignature: Uint8Array | undefined;
   negotiated: Negotiated | undefined;
   kexCount = 0;
   /** RFC 4253 §6.2: the compression of the keys in force, per direction (set at each NEWKEYS). */
@@ -361,6 +367,8 @@ export class Handshake {
     if (this.sessionId === undefined) {
       this.sessionId = h;
       this.hostKeyBlob = reply.hostKeyBlob;
+      // OpenSSH PROTOCOL.agent §1: the first exchange's signature binds an agent to this session.
+      this.hostKeySignature = reply.signature.slice();
       this.state = { kind: 'verifying', keys };
       this.host.log(describeServerHostKey(negotiated.hostKey, reply.hostKeyBlob));
       for (const line of serverHostCertificateNames(reply.hostKeyBlob)) this.host.log(line, 2);

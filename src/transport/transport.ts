@@ -99,6 +99,11 @@ export interface TransportInfo {
   sessionId: Uint8Array | undefined;
   kexCount: number;
   hostKey: Uint8Array | undefined;
+  /**
+   * The server's signature over the session identifier from the first key exchange's reply
+   * (RFC 4253 §8), kept for ssh-agent's session-bind@openssh.com (OpenSSH PROTOCOL.agent §1).
+   */
+  hostKeySignature: Uint8Array | undefined;
   /** The crypto provider in use (`pure` or `node`). */
   cryptoProvider: string;
 }
@@ -187,6 +192,7 @@ export class Transport {
       sessionId: h.sessionId,
       kexCount: h.kexCount,
       hostKey: h.hostKeyBlob,
+      hostKeySignature: h.hostKeySignature,
       cryptoProvider: this.crypto.name,
     };
   }
