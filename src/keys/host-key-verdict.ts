@@ -41,7 +41,7 @@ export interface HostKeyEventFields {
   keyType: string;
   /** RFC 4253 §6.6 public key blob. */
   keyBlob: Uint8Array;
-  /** `SHA256:...` as ssh-keygen -l prints it. */
+  /** `SHA256:...` as ssh-keygen -l prints it (for a certificate: of the key it certifies). */
   fingerprint: string;
 }
 
