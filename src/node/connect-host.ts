@@ -583,10 +583,15 @@ export async function describeFatal(err: unknown, cfg: ResolvedConfig, log: Log,
     // line, then packet.c sshpkt_fatal's logdie("Connection closed by %s") at INFO.
     const peer = peerOf.get(err);
     if (!established && peer !== undefined) {
-      const early = err.message === KEX_IDENTIFICATION_CLOSED || (beforeBanner.has(err) && isClosedByRemoteHost(err.message));
+      // A ProxyCommand that exited after printing something (proxy-command.ts outputEnded) is, for
+      // ssh 9.2, an EOF like any other before the session: kex.c kex_exchange_identification's
+      // "Connection closed by remote host" before an identification line, then sshpkt_fatal's
+      // SSH_ERR_CONN_CLOSED line (packet.c), which alone follows once the line was read.
+      const ended = isClosedByRemoteHost(err.message) || /^the proxy command .* during the session$/.test(err.message);
+      const early = err.message === KEX_IDENTIFICATION_CLOSED || (beforeBanner.has(err) && ended);
       const closed = `Connection closed by ${peer}`;
       if (early) return log.shows('INFO') ? `${KEX_IDENTIFICATION_CLOSED}\n${closed}` : KEX_IDENTIFICATION_CLOSED;
-      if (isClosedByRemoteHost(err.message)) return log.shows('INFO') ? closed : '';
+      if (ended) return log.shows('INFO') ? closed : '';
       // A read that failed once connected (the library's "Read from remote host"), before the
       // session (ssh 9.2): before the server's identification line kex.c kex_exchange_identification
       // says error("read: <strerror>") with its function's name; then packet.c sshpkt_fatal's
