@@ -464,6 +464,13 @@ export async function describeFatal(err: unknown, cfg: ResolvedConfig, log: Log,
     const fatal = `ssh_dispatch_run_fatal: Connection to ${peer}: ${framing.corrupt ? 'Connection corrupted' : 'message authentication code incorrect'}`;
     return log.shows('INFO') ? `${framing.detected}\n${fatal}` : fatal;
   }
+  if ((err as { code?: unknown } | undefined)?.code === 'ERR_HOST_KEY_SIGNATURE' && / does not verify for key /.test((err as Error).message)) {
+    // kex.c/kexgen.c: sshkey_verify fails with SSH_ERR_SIGNATURE_INVALID; ssh_dispatch_run_fatal's
+    // sshpkt_fatal logdie (INFO) says only ssh_err()'s "incorrect signature". The detail at debug1.
+    log.debug1((err as Error).message);
+    const peer = peerOf.get(err as object) ?? `${cfg.hostName} port ${cfg.port}`;
+    return log.shows('INFO') ? `ssh_dispatch_run_fatal: Connection to ${peer}: incorrect signature` : '';
+  }
   if ((err as { code?: unknown } | undefined)?.code === 'ERR_MAC') {
     // packet.c: with a separate MAC, logit("Corrupted MAC on input.") (INFO); then, for every
     // cipher, ssh_dispatch_run_fatal's sshpkt_fatal: "Connection to HOST port N: " and
