@@ -88,6 +88,12 @@ describeInterop('certificates against sshd', () => {
       ),
     );
     expect(logs).toContain(`Host '[127.0.0.1]:${sshd.port}' is known and matches the ED25519-CERT host certificate.`);
+    // sshkey.c sshkey_fingerprint_raw (force_plain): a certificate's fingerprint is its key's, as
+    // `ssh-keygen -l` prints it for both files (pure-ssh showed the hash of the whole certificate).
+    const plain = execFileSync('/usr/bin/ssh-keygen', ['-lf', join(dir, 'host.pub')], { encoding: 'utf8' }).split(' ')[1]!;
+    expect(execFileSync('/usr/bin/ssh-keygen', ['-lf', join(dir, 'host-cert.pub')], { encoding: 'utf8' }).split(' ')[1]).toBe(plain);
+    expect(logs).toContainEqual(expect.stringMatching(new RegExp(`^Server host certificate: ssh-ed25519-cert-v01@openssh\\.com ${plain.replace(/[+/]/g, '\\$&')}, `)));
+    expect(logs).toContain(`Host key for ${sshd.host} accepted (${plain})`);
     expect(logs).toContainEqual(expect.stringMatching(/^Offering public key: \S+\/user-cert\.pub ED25519-CERT SHA256:\S+ \(ssh-ed25519-cert-v01@openssh\.com\)$/));
     await expect.poll(() => sshd.logs(), { timeout: 5000 }).toMatch(/Accepted publickey for root from \S+ port \d+ ssh2: ED25519-CERT SHA256:\S+ ID good/);
   });

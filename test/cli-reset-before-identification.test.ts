@@ -16,7 +16,7 @@ import { requireBuiltCli, startCli } from './harness/proc.js';
 import { sshClientAvailable } from './harness/sshd.js';
 
 /** What the server sends before its reset. */
-type First = 'nothing' | 'a non-SSH line' | 'its identification line' | 'an SSH-1.5 identification line' | '1,100 lines that are not one' | 'a line with a NUL';
+type First = 'nothing' | 'a non-SSH line' | 'its identification line' | 'an SSH-1.5 identification line' | '1,100 lines that are not one' | '1,024 lines, then its identification line' | 'a line with a NUL';
 /** Python bytes expressions. */
 const SENT: Record<First, string> = {
   nothing: "b''",
@@ -24,6 +24,7 @@ const SENT: Record<First, string> = {
   'its identification line': "b'SSH-2.0-ResetTest\\r\\n'",
   'an SSH-1.5 identification line': "b'SSH-1.5-Old\\r\\n'",
   '1,100 lines that are not one': "b'junk\\r\\n' * 1100",
+  '1,024 lines, then its identification line': "b'junk\\r\\n' * 1024 + b'SSH-2.0-Late\\r\\n'",
   'a line with a NUL': "b'junk\\x00\\r\\n'",
 };
 
@@ -82,6 +83,8 @@ describeInteropWithHome('CLI: a connection reset before the session, as ssh(1) 9
     ['nothing', ' through a ProxyCommand', proxy, () => 'kex_exchange_identification: Connection closed by remote host\r\nConnection closed by UNKNOWN port 65535\r\n'],
     // kex.c: not a reset case either: SSH_ERR_INVALID_FORMAT under the "banner exchange" tag.
     ['1,100 lines that are not one', '', () => [], (p) => `kex_exchange_identification: No SSH version received in first 1024 lines from server\r\nbanner exchange: Connection to 127.0.0.1 port ${p}: invalid format\r\n`],
+    // kex.c checks `n >= 1024` before reading each line: the identification as line 1,025 is not read.
+    ['1,024 lines, then its identification line', '', () => [], (p) => `kex_exchange_identification: No SSH version received in first 1024 lines from server\r\nbanner exchange: Connection to 127.0.0.1 port ${p}: invalid format\r\n`],
     ['a line with a NUL', '', () => [], (p) => `kex_exchange_identification: banner line contains invalid characters\r\nbanner exchange: Connection to 127.0.0.1 port ${p}: invalid format\r\n`],
     ['a line with a NUL', ' (LogLevel ERROR)', () => ['-o', 'LogLevel=ERROR'], () => 'kex_exchange_identification: banner line contains invalid characters\r\n'],
   ];

@@ -7,6 +7,7 @@
  * (0 = off / the default) still connect to sshd.
  */
 import net from 'node:net';
+import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultAlgorithms } from '../src/algorithms.js';
 import { rekeyLimitBytes } from '../src/cipher/cipher.js';
@@ -72,18 +73,26 @@ describe('connect() refuses numeric options out of range, naming the option and 
   it('jump hosts given as objects: every hop is checked before any socket, the error naming the hop (index, host) and the option', async () => {
     // Without the up-front check, the first hop was connected (and, with a server, asked for a
     // channel to inner:70000) before the second hop's own connect() refused its port.
-    const cases: [Record<string, unknown>[], string][] = [
+    const cases: [unknown[], string][] = [
       [[{ host: '127.0.0.1', port }, { host: 'inner', port: 70000 }], 'jump[1] (inner): port must be a whole number from 1 to 65535, got 70000'],
       [[{ host: '127.0.0.1', port }, { host: 'inner', port: 'x' }], 'jump[1] (inner): port must be a whole number from 1 to 65535, got "x"'],
       [[{ host: '127.0.0.1', port, rekeyBytes: NaN }], 'jump[0] (127.0.0.1): rekeyBytes must be'],
       [[{ host: '127.0.0.1', port }, { host: 'b', port: 22 }, { host: 'c', keepaliveCountMax: -1 }], 'jump[2] (c): keepaliveCountMax must be a whole number >= 0, got -1'],
       [[{ host: '127.0.0.1', port }, { host: 'inner', channelWindow: 0 }], 'jump[1] (inner): channelWindow must be a whole number of bytes'],
       [[{ host: '127.0.0.1', port }, { host: 'inner', windowAutoTune: { max: 1.5 } }], 'jump[1] (inner): windowAutoTune.max'],
+      // A hop's own route was silently dropped (the hop reached directly): refused, naming hop and option.
+      [[{ host: '127.0.0.1', port, jump: 'other' }], 'jump[0] (127.0.0.1): the jump option is not allowed on a jump host'],
+      [[{ host: '127.0.0.1', port }, { host: 'inner', jump: [{ host: 'x' }] }], 'jump[1] (inner): the jump option is not allowed on a jump host'],
+      [[{ host: '127.0.0.1', port, sock: new PassThrough() }], 'jump[0] (127.0.0.1): the sock option is not allowed on a jump host'],
+      [[{ host: '127.0.0.1', port }, 7], 'jump[1] must be an object with a host, got 7'],
     ];
-    for (const [jump, message] of cases) {
+    // Neither a string nor an array: was "TypeError: hops.map is not a function".
+    const others: [unknown, string][] = [[42, 'got 42'], [{ host: 'a' }, 'got an object']];
+    for (const [jump, message] of [...cases, ...others]) {
       const err = await connect({ host: 'target', port: 22, username: 'x', knownHosts: '/dev/null', jump } as never).catch((e: unknown) => e);
       expect(err, message).toBeInstanceOf(UsageError);
-      expect((err as Error).message.startsWith(message), (err as Error).message).toBe(true);
+      if (Array.isArray(jump)) expect((err as Error).message.startsWith(message), (err as Error).message).toBe(true);
+      else expect((err as Error).message).toBe(`jump must be a ProxyJump string or an array of jump hosts, ${message}`);
     }
     await new Promise((r) => setTimeout(r, 100));
     expect(accepted).toBe(0);

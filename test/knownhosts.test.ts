@@ -403,13 +403,30 @@ describe('knownHostsVerifier', () => {
     });
     await verify(i);
     expect(questions).toEqual([
-      "The authenticity of host 'ask.example' can't be established.\n" +
+      // No address in the info (as through a proxy command): sshconnect.c's placeholder.
+      "The authenticity of host 'ask.example (<no hostip for proxy command>)' can't be established.\n" +
         `ED25519 key fingerprint is ${i.fingerprint}.\n` +
         'This key is not known by any other names.\n' +
         'Are you sure you want to continue connecting (yes/no/[fingerprint])? ',
       "Please type 'yes', 'no' or the fingerprint: ",
     ]);
     expect(readFileSync(file, 'utf8')).toBe(`ask.example ${typeA} ${b64A}\n`);
+  });
+
+  // sshconnect.c check_host_key (HOST_NEW): '%s (%s)', the known_hosts name (the alias if any) and
+  // the address with the port connected to ([a]:p unless 22).
+  it("'ask' names the address beside the host, with the real port even under a HostKeyAlias", async () => {
+    const file = join(tmp(), 'known_hosts');
+    const asked: string[] = [];
+    const prompt = async (q: string) => (asked.push(q.split('\n')[0]!), 'yes');
+    await knownHostsVerifier({ files: [file], mode: 'ask', prompt })({ ...info('localhost', 2222, keyA), address: '127.0.0.1' });
+    await knownHostsVerifier({ files: [file], mode: 'ask', prompt })({ ...info('v6.example', 22, keyB), address: '::1' });
+    await knownHostsVerifier({ files: [file], mode: 'ask', prompt, hostKeyAlias: 'alias' })({ ...info('localhost', 2200, keyB), address: '::1' });
+    expect(asked).toEqual([
+      "The authenticity of host '[localhost]:2222 ([127.0.0.1]:2222)' can't be established.",
+      "The authenticity of host 'v6.example (::1)' can't be established.",
+      "The authenticity of host 'alias ([::1]:2200)' can't be established.",
+    ]);
   });
 
   it("'ask' accepts the pasted fingerprint, lists other names, refuses on no", async () => {

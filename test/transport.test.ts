@@ -92,6 +92,15 @@ describe('identification (RFC 4253 §4.2)', () => {
     expect(e.message).toMatch(/longer than 8192 bytes before its identification; is this an SSH server\?/);
   });
 
+  // kex.c checks `n >= 1024` before reading each line: 1,023 lines then the identification
+  // connect, 1,024 do not (ssh 9.2 refuses them; pure-ssh connected, a tester's finding).
+  it('1,023 lines before the identification are accepted, 1,024 are not (as ssh 9.2)', () => {
+    const ok = new Pair({ server: { preVersionLines: Array.from({ length: 1023 }, () => 'l') } }).start();
+    expect(ok.client.isAuthenticated).toBe(true);
+    const p = new Pair({ server: { preVersionLines: Array.from({ length: 1024 }, () => 'l') } }).start();
+    expect(closedWith(p).message).toBe('kex_exchange_identification: No SSH version received in first 1024 lines from server');
+  });
+
   it('more than 1024 lines before the identification are rejected', () => {
     const p = new Pair({ server: { preVersionLines: Array.from({ length: 1025 }, () => 'l') } }).start();
     expect(closedWith(p).message).toBe('kex_exchange_identification: No SSH version received in first 1024 lines from server');

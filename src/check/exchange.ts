@@ -8,7 +8,7 @@
 import { cipherAlgorithms } from '../cipher/registry.js';
 import { exchangeHash, type KexClient, type KexReply, type KexStep as KexMethodStep } from '../kex/kex.js';
 import { kexMethods } from '../kex/registry.js';
-import { fingerprintSha256, verifyHostKeySignature } from '../keys/hostkey.js';
+import { hostKeyFingerprint, verifyHostKeySignature } from '../keys/hostkey.js';
 import { MSG, encodeNewKeys } from '../protocol/messages.js';
 import { SshError } from '../errors.js';
 import { decodeKexInit, encodeKexInit, negotiate, type AlgorithmLists, type KexInit, type Negotiated } from '../transport/kexinit.js';
@@ -225,7 +225,7 @@ export async function runInitialExchange(conn: ProbeConnection, plan: ExchangePl
       strict,
       hostKeyAlgorithm: negotiated.hostKey,
       hostKeyBlob: reply.hostKeyBlob,
-      fingerprint: fingerprintSha256(reply.hostKeyBlob),
+      fingerprint: hostKeyFingerprint(reply.hostKeyBlob),
       sessionId: h,
       hostKeySignature: reply.signature.slice(),
       serverExtraMessages: extra,

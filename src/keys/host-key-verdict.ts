@@ -41,7 +41,7 @@ export interface HostKeyEventFields {
   keyType: string;
   /** RFC 4253 §6.6 public key blob. */
   keyBlob: Uint8Array;
-  /** `SHA256:...` as ssh-keygen -l prints it. */
+  /** `SHA256:...` as ssh-keygen -l prints it (for a certificate: of the key it certifies). */
   fingerprint: string;
 }
 
@@ -53,6 +53,11 @@ export interface HostKeyInfo extends HostKeyEventFields {
   /** The host name as the user gave it (not resolved). */
   host: string;
   port: number;
+  /**
+   * The server's IP address when the client connected to it over TCP itself; undefined through
+   * a ProxyCommand, a jump host or another stream (ssh(1) then has none either).
+   */
+  address?: string;
 }
 
 /**
@@ -65,11 +70,11 @@ export interface HostKeyInfo extends HostKeyEventFields {
 export async function settleHostKey(
   core: { acceptHostKey(): void | Promise<void>; rejectHostKey(error: SshError): void },
   e: HostKeyEventFields,
-  target: { host: string; port: number },
+  target: { host: string; port: number; address?: string },
   verifier: (info: HostKeyInfo) => unknown,
   log: (message: string) => void,
 ): Promise<void> {
-  const info = { host: target.host, port: target.port, algorithm: e.algorithm, keyType: e.keyType, keyBlob: e.keyBlob, fingerprint: e.fingerprint };
+  const info: HostKeyInfo = { host: target.host, port: target.port, ...(target.address !== undefined && { address: target.address }), algorithm: e.algorithm, keyType: e.keyType, keyBlob: e.keyBlob, fingerprint: e.fingerprint };
   const error = await hostKeyVerdict(() => verifier(info), info);
   if (error) {
     core.rejectHostKey(error);

@@ -103,7 +103,7 @@ export function verifyHostKeySignature(
   }
   if (!ok) {
     throw signatureError(
-      `host key signature (${algorithm}) does not verify for key ${fingerprintSha256(keyBlob)}: ` +
+      `host key signature (${algorithm}) does not verify for key ${hostKeyFingerprint(keyBlob)}: ` +
         `the server did not prove it holds the key`,
     );
   }
@@ -125,6 +125,21 @@ export function keyBlobType(blob: Uint8Array): string {
  */
 export function fingerprintSha256(blob: Uint8Array): string {
   return 'SHA256:' + base64Encode(sha256(blob), false);
+}
+
+/**
+ * A host key's fingerprint as OpenSSH shows it: {@link fingerprintSha256} of the blob, or for a
+ * certificate of the key it certifies (sshkey.c sshkey_fingerprint_raw() hashes a certificate's
+ * plain key, `force_plain`), so a renewed certificate keeps its key's fingerprint. A blob that does
+ * not parse as a certificate is hashed whole.
+ */
+export function hostKeyFingerprint(blob: Uint8Array): string {
+  try {
+    if (isCertificateType(keyBlobType(blob))) return fingerprintSha256(parseCertificate(blob).publicKeyBlob);
+  } catch {
+    // Not a well-formed certificate: its bytes are all there is to name it by.
+  }
+  return fingerprintSha256(blob);
 }
 
 /**

@@ -295,6 +295,12 @@ interface EarlyWatch {
   dispose(): void;
 }
 
+/** A TCP socket's peer address; undefined for another stream (a proxy command's, a jump channel). */
+function peerAddress(sock: Duplex): string | undefined {
+  const a = (sock as Partial<Socket>).remoteAddress;
+  return typeof a === 'string' ? a : undefined;
+}
+
 function watchEarlyFailure(sock: Duplex): EarlyWatch {
   const w: EarlyWatch = {
     error: undefined,
@@ -1395,7 +1401,8 @@ export class SshClient extends EventEmitter {
             rejectHostKey: (error) => this.core.rejectHostKey(error),
           },
           e,
-          { host: this.options.host, port: this.options.port ?? 22 },
+          // The peer's address for ssh's "host (IP)" question (sshconnect.c get_hostfile_hostname_ipaddr).
+          { host: this.options.host, port: this.options.port ?? 22, address: peerAddress(this.socket) },
           this.verifier,
           (m) => this.log(m),
         ).then(() => this.pump());

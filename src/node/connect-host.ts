@@ -464,6 +464,13 @@ export async function describeFatal(err: unknown, cfg: ResolvedConfig, log: Log,
     const fatal = `ssh_dispatch_run_fatal: Connection to ${peer}: ${framing.corrupt ? 'Connection corrupted' : 'message authentication code incorrect'}`;
     return log.shows('INFO') ? `${framing.detected}\n${fatal}` : fatal;
   }
+  if ((err as { code?: unknown } | undefined)?.code === 'ERR_HOST_KEY_SIGNATURE' && / does not verify for key /.test((err as Error).message)) {
+    // kex.c/kexgen.c: sshkey_verify fails with SSH_ERR_SIGNATURE_INVALID; ssh_dispatch_run_fatal's
+    // sshpkt_fatal logdie (INFO) says only ssh_err()'s "incorrect signature". The detail at debug1.
+    log.debug1((err as Error).message);
+    const peer = peerOf.get(err as object) ?? `${cfg.hostName} port ${cfg.port}`;
+    return log.shows('INFO') ? `ssh_dispatch_run_fatal: Connection to ${peer}: incorrect signature` : '';
+  }
   if ((err as { code?: unknown } | undefined)?.code === 'ERR_MAC') {
     // packet.c: with a separate MAC, logit("Corrupted MAC on input.") (INFO); then, for every
     // cipher, ssh_dispatch_run_fatal's sshpkt_fatal: "Connection to HOST port N: " and
@@ -583,10 +590,15 @@ export async function describeFatal(err: unknown, cfg: ResolvedConfig, log: Log,
     // line, then packet.c sshpkt_fatal's logdie("Connection closed by %s") at INFO.
     const peer = peerOf.get(err);
     if (!established && peer !== undefined) {
-      const early = err.message === KEX_IDENTIFICATION_CLOSED || (beforeBanner.has(err) && isClosedByRemoteHost(err.message));
+      // A ProxyCommand that exited after printing something (proxy-command.ts outputEnded) is, for
+      // ssh 9.2, an EOF like any other before the session: kex.c kex_exchange_identification's
+      // "Connection closed by remote host" before an identification line, then sshpkt_fatal's
+      // SSH_ERR_CONN_CLOSED line (packet.c), which alone follows once the line was read.
+      const ended = isClosedByRemoteHost(err.message) || /^the proxy command .* during the session$/.test(err.message);
+      const early = err.message === KEX_IDENTIFICATION_CLOSED || (beforeBanner.has(err) && ended);
       const closed = `Connection closed by ${peer}`;
       if (early) return log.shows('INFO') ? `${KEX_IDENTIFICATION_CLOSED}\n${closed}` : KEX_IDENTIFICATION_CLOSED;
-      if (isClosedByRemoteHost(err.message)) return log.shows('INFO') ? closed : '';
+      if (ended) return log.shows('INFO') ? closed : '';
       // A read that failed once connected (the library's "Read from remote host"), before the
       // session (ssh 9.2): before the server's identification line kex.c kex_exchange_identification
       // says error("read: <strerror>") with its function's name; then packet.c sshpkt_fatal's

@@ -46,15 +46,32 @@ export function jumpHostsOf(options: ConnectOptions): ConnectOptions[] {
     if (parsed === null) throw new UsageError(`jump: invalid ProxyJump list "${jump}" (expected [user@]host[:port][,...])`);
     if (parsed === 'none') return [];
     hops = parsed.map((h) => ({ host: h.host, port: h.port, username: h.user }));
-  } else {
+  } else if (Array.isArray(jump)) {
     hops = jump;
+  } else {
+    throw new UsageError(`jump must be a ProxyJump string or an array of jump hosts, got ${describeValue(jump)}`);
   }
-  return hops.map((hop) => {
+  return hops.map((hop, i) => {
+    if (typeof hop !== 'object' || hop === null) throw new UsageError(`jump[${i}] must be an object with a host, got ${describeValue(hop)}`);
+    // A hop's own route is the chain's: a `jump` or `sock` on it would be dropped (connectThroughJumps
+    // passes the previous hop's channel), so they are refused rather than silently ignored.
+    for (const k of ['jump', 'sock'] as const) {
+      if ((hop as Record<string, unknown>)[k] !== undefined) {
+        throw new UsageError(`jump[${i}] (${String(hop.host)}): the ${k} option is not allowed on a jump host; list every hop, first hop first, in the final connection's jump`);
+      }
+    }
     const full: Record<string, unknown> = { ...hop };
     for (const k of INHERITED) if (full[k] === undefined) full[k] = options[k];
     if (!full.host) throw new UsageError('jump: every jump host needs a host');
     return full as unknown as ConnectOptions;
   });
+}
+
+/** A value as an error message shows it: strings quoted, arrays and objects by kind. */
+function describeValue(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (v === null || typeof v !== 'object') return String(v);
+  return Array.isArray(v) ? 'an array' : 'an object';
 }
 
 /**

@@ -182,7 +182,11 @@ export function knownHostsVerifier(opts: {
     }
     if (mode === 'ask') {
       const others = otherNamesForKey(all, info.host, info.port, info.keyBlob);
-      await askUser(info, name, others, opts.prompt ?? terminalPrompt, opts.files[0]);
+      // sshconnect.c get_hostfile_hostname_ipaddr(): the address with the port actually connected
+      // to (not the alias's), or a placeholder through a proxy command (ssh 9.2 runs ProxyJump as
+      // one too); shown whatever CheckHostIP says (check_host_key's HOST_NEW question).
+      const ip = given.address ? knownHostsName(given.address, given.port) : '<no hostip for proxy command>';
+      await askUser(info, name, ip, others, opts.prompt ?? terminalPrompt, opts.files[0]);
     }
 
     const salt = opts.hashKnownHosts ? new Uint8Array(randomBytes(20)) : undefined;
@@ -271,6 +275,7 @@ function checkCertificate(
 async function askUser(
   info: HostKeyInfo,
   name: string,
+  ip: string,
   others: KnownHostsEntry[],
   prompt: (question: string) => Promise<string>,
   file: string | undefined,
@@ -284,7 +289,7 @@ async function askUser(
           .map((e) => `    ${e.file}:${e.line}: ${e.hosts.hashed ? '[hashed name]' : e.hosts.patterns!.join(',')}\n`)
           .join('');
   let question =
-    `The authenticity of host '${name}' can't be established.\n` +
+    `The authenticity of host '${name} (${ip})' can't be established.\n` +
     `${shortKeyType(info.keyType)} key fingerprint is ${info.fingerprint}.\n` +
     known +
     'Are you sure you want to continue connecting (yes/no/[fingerprint])? ';

@@ -111,6 +111,15 @@ export class ProxyCommandStream extends Duplex {
       if (decided || this.destroyed) return;
       decided = true;
       this.lostToExit = true;
+      failOnceRead();
+    };
+    // destroy() drops what is still buffered, and ssh(1) reads the pipe to its end first: a
+    // command that printed its lines and exited before the client began to read (it loads its
+    // keys meanwhile) still has them read, e.g. an identification line (kex.c then reports the
+    // close after it, not before it).
+    const failOnceRead = (): void => {
+      if (this.destroyed) return;
+      if (this.readableFlowing !== true || this.readableLength > 0) return void setTimeout(failOnceRead, 5);
       const how = child.signalCode !== null ? `was killed by ${child.signalCode}` : `exited with status ${child.exitCode}`;
       const cause = Object.assign(new Error('Broken pipe'), { code: 'EPIPE' });
       this.destroy(new ConnectionLostError(`the proxy command ${how} during the session`, { cause }));

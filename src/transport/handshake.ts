@@ -20,7 +20,7 @@ import type { KexClient, KexMethod, Random } from '../kex/kex.js';
 import { exchangeHash } from '../kex/kex.js';
 import { kexToPrepare, versionGuidesPreparation } from '../kex/prepare-guess.js';
 import { kexMethods } from '../kex/registry.js';
-import { describeServerHostKey, fingerprintSha256, serverHostCertificateNames, verifyHostKeySignature } from '../keys/hostkey.js';
+import { describeServerHostKey, hostKeyFingerprint, serverHostCertificateNames, verifyHostKeySignature } from '../keys/hostkey.js';
 import { MSG, encodeNewKeys, messageName } from '../protocol/messages.js';
 import { constantTimeEqual } from '../protocol/wire.js';
 import type { KexInit, Negotiated } from './kexinit.js';
@@ -363,7 +363,7 @@ export class Handshake {
     // RFC 4253 §7.2: the first exchange hash is the session identifier, forever.
     const sessionId = this.sessionId ?? h;
     const keys: PendingKeys = { negotiated, secrets: { hash: method.hash, sharedSecret: reply.sharedSecret, exchangeHash: h, sessionId } };
-    const fingerprint = fingerprintSha256(reply.hostKeyBlob);
+    const fingerprint = hostKeyFingerprint(reply.hostKeyBlob);
     if (this.sessionId === undefined) {
       this.sessionId = h;
       this.hostKeyBlob = reply.hostKeyBlob;

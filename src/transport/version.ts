@@ -11,7 +11,7 @@ export const DEFAULT_CLIENT_VERSION = `SSH-2.0-pure_ssh_${PURE_SSH_VERSION}`;
 
 // RFC 4253 §4.2 limits the identification line to 255 bytes, not the lines before it. OpenSSH
 // (ssh.h SSH_MAX_BANNER_LEN, SSH_MAX_PRE_BANNER_LINES) reads any line up to 8192 bytes and at
-// most 1024 lines before the identification; we accept what it accepts.
+// most 1023 lines before the identification (1024 lines read in all); we accept what it accepts.
 const MAX_LINE = 8192;
 const MAX_PRE_LINES = 1024;
 
@@ -79,10 +79,12 @@ export class VersionReader {
         this.log(`Remote protocol version ${id.major}.${id.minor}, remote software version ${id.software.slice(0, 100)}`);
         return data.subarray(i + 1);
       }
-      if (++this.preLines > MAX_PRE_LINES) {
+      this.log(`server banner line: ${text}`);
+      // kex.c kex_exchange_identification checks `n >= SSH_MAX_PRE_BANNER_LINES` before reading
+      // each line: after 1024 lines that are not one, the next (even the identification) is not read.
+      if (++this.preLines >= MAX_PRE_LINES) {
         throw new ProtocolError(`kex_exchange_identification: No SSH version received in first ${MAX_PRE_LINES} lines from server`);
       }
-      this.log(`server banner line: ${text}`);
     }
     return undefined;
   }
