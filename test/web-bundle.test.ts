@@ -69,8 +69,11 @@ it('pure-ssh/web bundles for browsers without Node built-ins or polyfills; size 
   // own rekey off), and small packets built in the module's memory: measured 104.8 KiB;
   // 106 KiB for host certificates checked against the known_hosts text (the plain-key retry of
   // ssh's check_host_key, +0.5 KiB) and ssh's default host key algorithms in order_hostkeyalgs()
-  // order (+0.3 KiB), now that certificates are offered by default: measured 105.7 KiB).
-  expect(gz).toBeLessThan(106);
+  // order (+0.3 KiB), now that certificates are offered by default: measured 105.7 KiB;
+  // 106.5 KiB for the identification line read as ssh's kex.c sscanf, a host certificate's
+  // fingerprint taken of its plain key (sshkey.c force_plain) and the first exchange's host key
+  // signature kept for session-bind@openssh.com: measured 106.03 KiB).
+  expect(gz).toBeLessThan(106.5);
 });
 
 it('compression is opt-in: pako is absent from the default bundle and comes with pure-ssh/compress-zlib', async () => {
