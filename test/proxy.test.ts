@@ -10,13 +10,14 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { connect as netConnect, createServer as netServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { freePort, startEchoServer, type TestServer } from './harness/net.js';
 import { cliEnv, describeInteropWithHome, itWithHome, processHome } from './harness/home.js';
 import { startSshd, type SshdHandle } from './harness/sshd.js';
+// The installed bin (package.json bin.pure-ssh): the same CLI as dist/node/cli.js at about half
+// its start-up CPU, most of what this file's runs cost.
+import { CLI_BIN_PATH as CLI } from './harness/proc.js';
 
-const CLI = fileURLToPath(new URL('../dist/node/cli.js', import.meta.url));
 
 interface Run {
   code: number | null;
