@@ -54,11 +54,17 @@ export function defaultAlgorithms(provider = 'pure'): AlgorithmPreferences {
   };
 }
 
-/** Every algorithm name we implement, per category (for validating user lists). */
+/**
+ * Every algorithm name we implement, per category (for validating user lists). The legacy host
+ * key algorithms (SHA-1 `ssh-rsa`, `ssh-rsa-cert-v01@openssh.com`) are here so a user can name
+ * them (`HostKeyAlgorithms +ssh-rsa`) and so wildcards reach them as in ssh(1), whose `+ssh-rsa*`
+ * appends both (readconf.c / kex_assemble_names() match against every algorithm ssh knows); they
+ * are never in {@link defaultAlgorithms}.
+ */
 export function supportedAlgorithms(): AlgorithmPreferences {
   return {
     kex: [...kexMethods.keys()],
-    hostKey: [...hostKeyAlgorithms.keys()],
+    hostKey: [...hostKeyAlgorithms.keys(), ...legacyHostKeyAlgorithms.keys()],
     cipher: [...cipherAlgorithms.keys()],
     mac: [...macAlgorithms.keys()],
     compression: ['none'],
