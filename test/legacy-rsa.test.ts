@@ -13,7 +13,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { connect } from '../src/index.js';
 import { applyAlgorithmSpec, defaultAlgorithms } from '../src/algorithms.js';
 import { cliEnv, describeInteropWithHome, suiteHome } from './harness/home.js';
-import { startSshd, type SshdHandle } from './harness/sshd.js';
+import { SSHD_PATH, startSshd, type SshdHandle } from './harness/sshd.js';
 import { CLI_BIN_PATH as CLI } from './harness/proc.js';
 
 /** ssh -vvv lines about the host key offer and check. */
@@ -101,5 +101,89 @@ describeInteropWithHome('an sshd that signs only with ssh-rsa (SHA-1)', () => {
     const ssh = await connect({ ...base, algorithms: { hostKey: '+ssh-rsa' } });
     expect(ssh.info.negotiated?.hostKey).toBe('ssh-rsa');
     await ssh.close();
+  });
+});
+
+/** ssh -v lines about which keys are offered and how it ends. */
+const AUTH_LINE = /^(debug1: Skipping |debug1: Offering public key|debug1: Server accepts key|Authenticated to |\S+@\S+: Permission denied)/;
+
+describeInteropWithHome('an sshd that accepts only ssh-rsa (SHA-1) user signatures', () => {
+  const home = suiteHome();
+  let sshd: SshdHandle;
+  let rsaKey: string;
+  let agentSock: string;
+  let agentPid: number | undefined;
+
+  beforeAll(async () => {
+    sshd = await startSshd({ config: { PubkeyAcceptedAlgorithms: 'ssh-rsa' } });
+    rsaKey = join(sshd.dir, 'id_rsa');
+    execFileSync('/usr/bin/ssh-keygen', ['-q', '-t', 'rsa', '-b', '2048', '-N', '', '-C', 'legacy', '-f', rsaKey]);
+    const authorized = execFileSync(SSHD_PATH, ['-T', '-f', sshd.configPath], { encoding: 'utf8' })
+      .split('\n').find((l) => l.startsWith('authorizedkeysfile '))!.split(' ')[1]!;
+    const { appendFile, readFile } = await import('node:fs/promises');
+    await appendFile(authorized, await readFile(`${rsaKey}.pub`, 'utf8'));
+    agentSock = join(sshd.dir, 'agent.sock');
+    const agent = spawn('/usr/bin/ssh-agent', ['-D', '-a', agentSock], { stdio: 'ignore' });
+    agentPid = agent.pid;
+    for (let i = 0; i < 50 && !(await import('node:fs')).existsSync(agentSock); i++) await new Promise((r) => setTimeout(r, 100));
+    execFileSync('/usr/bin/ssh-add', ['-q', rsaKey], { env: { ...process.env, SSH_AUTH_SOCK: agentSock }, stdio: 'ignore' });
+  });
+  afterAll(async () => {
+    if (agentPid !== undefined) process.kill(agentPid);
+    await sshd?.stop();
+  });
+
+  /** Both clients at -v with the RSA key then the Ed25519 one; stopped once authenticated. */
+  async function sideBySide(spec: string | undefined): Promise<string[]> {
+    const out: string[][] = [];
+    for (const cmd of [[sshd.openssh.ssh], [process.execPath, CLI]]) {
+      const args = ['-F', '/dev/null', '-v', '-p', String(sshd.port), '-i', rsaKey, '-i', sshd.clientKeyPath, '-o', 'IdentitiesOnly=yes',
+        '-o', `UserKnownHostsFile=${sshd.knownHostsPath}`, '-o', 'BatchMode=yes', ...(spec ? ['-o', `PubkeyAcceptedAlgorithms=${spec}`] : []), '-N', 'root@127.0.0.1'];
+      const stderr = await new Promise<string>((resolve) => {
+        const child = spawn(cmd[0]!, [...cmd.slice(1), ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: cliEnv(home) });
+        let text = '';
+        child.stderr.on('data', (d: Buffer) => {
+          text += d.toString('latin1');
+          if (text.includes('Authenticated to ')) child.kill();
+        });
+        child.on('exit', () => resolve(text));
+      });
+      out.push(stderr.split(/\r?\n/).filter((l) => AUTH_LINE.test(l)).map((l) => l.replaceAll(sshd.dir, 'DIR')));
+    }
+    expect(out[1]).toEqual(out[0]);
+    return out[0]!;
+  }
+
+  it('default and +ssh-rsa: the RSA key goes as rsa-sha2-512 (server-sig-algs lists it) and is refused; the Ed25519 key is next', async () => {
+    for (const spec of [undefined, '+ssh-rsa']) {
+      const theirs = await sideBySide(spec);
+      expect(theirs.filter((l) => l.startsWith('debug1: Offering public key'))).toHaveLength(2);
+      expect(theirs.some((l) => l.startsWith('Authenticated to'))).toBe(false);
+    }
+  });
+
+  it('^ssh-rsa or exactly ssh-rsa: both log in with the RSA key signing SHA-1 ssh-rsa', async () => {
+    for (const spec of ['^ssh-rsa', 'ssh-rsa']) {
+      const theirs = await sideBySide(spec);
+      expect(theirs.some((l) => l.startsWith('debug1: Server accepts key: DIR/id_rsa RSA '))).toBe(true);
+      expect(theirs.some((l) => l.startsWith('Authenticated to'))).toBe(true);
+    }
+  });
+
+  it("-rsa-sha2-*: the RSA key is skipped with ssh's line", async () => {
+    const theirs = await sideBySide('-rsa-sha2-*');
+    expect(theirs).toContain('debug1: Skipping ssh-rsa key DIR/id_rsa - corresponding algo not in PubkeyAcceptedAlgorithms');
+  });
+
+  it('the library: a key file and an agent key (flags 0) sign ssh-rsa only with pubkeyAcceptedAlgorithms ^ssh-rsa', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const base = { host: sshd.host, port: sshd.port, username: sshd.user, knownHosts: sshd.knownHostsPath };
+    const privateKey = await readFile(rsaKey, 'utf8');
+    await expect(connect({ ...base, privateKey, agent: false })).rejects.toThrow(/Permission denied|publickey/);
+    for (const auth of [{ privateKey, agent: false as const }, { agent: agentSock }]) {
+      const ssh = await connect({ ...base, ...auth, pubkeyAcceptedAlgorithms: '^ssh-rsa' });
+      await ssh.close();
+    }
+    await expect(connect({ ...base, agent: agentSock })).rejects.toThrow(/Permission denied|publickey/);
   });
 });
