@@ -54,11 +54,17 @@ export function defaultAlgorithms(provider = 'pure'): AlgorithmPreferences {
   };
 }
 
-/** Every algorithm name we implement, per category (for validating user lists). */
+/**
+ * Every algorithm name we implement, per category (for validating user lists). The legacy host
+ * key algorithms (SHA-1 `ssh-rsa`, `ssh-rsa-cert-v01@openssh.com`) are here so a user can name
+ * them (`HostKeyAlgorithms +ssh-rsa`) and so wildcards reach them as in ssh(1), whose `+ssh-rsa*`
+ * appends both (readconf.c / kex_assemble_names() match against every algorithm ssh knows); they
+ * are never in {@link defaultAlgorithms}.
+ */
 export function supportedAlgorithms(): AlgorithmPreferences {
   return {
     kex: [...kexMethods.keys()],
-    hostKey: [...hostKeyAlgorithms.keys()],
+    hostKey: [...hostKeyAlgorithms.keys(), ...legacyHostKeyAlgorithms.keys()],
     cipher: [...cipherAlgorithms.keys()],
     mac: [...macAlgorithms.keys()],
     compression: ['none'],
@@ -81,7 +87,21 @@ export function applyAlgorithmSpec(
   defaults: readonly string[],
   spec: string | readonly string[],
 ): string[] {
-  const supported = supportedAlgorithms()[category];
+  return applySpec(supportedAlgorithms()[category], categoryLabel(category), defaults, spec);
+}
+
+/**
+ * ssh_config(5) PubkeyAcceptedAlgorithms (`+`/`-`/`^` and wildcards as for HostKeyAlgorithms,
+ * the same names, readconf.c): the key types and signature algorithms public key authentication
+ * may use. The default is OpenSSH's (KEX_DEFAULT_PK_ALG, as HostKeyAlgorithms', without `sk-*`),
+ * so SHA-1 `ssh-rsa` only when named (`+ssh-rsa`).
+ */
+export function applyPubkeyAcceptedSpec(spec: string | readonly string[] | undefined): string[] {
+  if (spec === undefined) return [...DEFAULT_HOST_KEY_ALGORITHMS];
+  return applySpec(supportedAlgorithms().hostKey, 'public key', DEFAULT_HOST_KEY_ALGORITHMS, spec);
+}
+
+function applySpec(supported: readonly string[], label: string, defaults: readonly string[], spec: string | readonly string[]): string[] {
   const raw = typeof spec === 'string' ? spec : spec.join(',');
   const op = raw[0];
   const names = (op === '+' || op === '-' || op === '^' ? raw.slice(1) : raw).split(',').filter(Boolean);
@@ -94,7 +114,7 @@ export function applyAlgorithmSpec(
     const unknown = expanded.filter((n) => !supported.includes(n));
     if (unknown.length > 0) {
       throw new UsageError(
-        `unsupported ${categoryLabel(category)} algorithm(s): ${unknown.join(',')} (pure-ssh supports: ${supported.join(',') || 'none'})`,
+        `unsupported ${label} algorithm(s): ${unknown.join(',')} (pure-ssh supports: ${supported.join(',') || 'none'})`,
       );
     }
     const unique = [...new Set(expanded)];
@@ -103,7 +123,7 @@ export function applyAlgorithmSpec(
     else result = unique;
   }
   if (result.length === 0) {
-    throw new UsageError(`no ${categoryLabel(category)} algorithm left after applying "${raw}"`);
+    throw new UsageError(`no ${label} algorithm left after applying "${raw}"`);
   }
   return result;
 }

@@ -59,7 +59,9 @@ function compare(args: string[], ssh = SSH): { ours: string[]; theirs: string[] 
   const theirs = all
     .filter((l) => keywords.has(l.split(' ')[0]!))
     // Debian's 9.2 names the -q level SILENT; OpenSSH 10 prints QUIET, as pure-ssh does.
-    .map((l) => (l === 'loglevel SILENT' ? 'loglevel QUIET' : l));
+    .map((l) => (l === 'loglevel SILENT' ? 'loglevel QUIET' : l))
+    // PubkeyAcceptedAlgorithms' default is ssh's without the FIDO sk-* types pure-ssh cannot use.
+    .map((l) => (l.startsWith('pubkeyacceptedalgorithms ') ? l.replace(/,sk-[a-z0-9-]+(@openssh\.com)?/g, '') : l));
   return { ours, theirs };
 }
 

@@ -40,7 +40,7 @@ function ourLines(args: string[]): string[] | null {
     return null;
   }
   if (out.kind !== 'dump') return null;
-  const none = { cipher: [], mac: [], kex: [], hostKey: [] };
+  const none = { cipher: [], mac: [], kex: [], hostKey: [], pubkeyAccepted: [] };
   return dumpConfig(out.config, none).filter((l) => KEYWORDS.includes(l.split(' ')[0]!));
 }
 

@@ -86,7 +86,7 @@ describe('every ssh_config(5) keyword is classified', () => {
     expect(handling('HostKeyAlias')).toBe('implemented');
     expect(handling('CertificateFile')).toBe('implemented');
     for (const k of ['ProxyJump', 'ProxyCommand', 'ForkAfterAuthentication']) expect(handling(k), k).toBe('implemented');
-    expect(handling('PubkeyAcceptedKeyTypes')).toBe('refused');
+    expect(handling('PubkeyAcceptedKeyTypes')).toBe('implemented');
     expect(handling('ChallengeResponseAuthentication')).toBe('implemented');
   });
 });
@@ -114,6 +114,7 @@ const SAMPLES: Record<string, { value: string; sets: Partial<SshOptions> }> = {
   GlobalKnownHostsFile: { value: '/a /b', sets: { globalKnownHostsFiles: ['/a', '/b'] } },
   HashKnownHosts: { value: 'yes', sets: { hashKnownHosts: true } },
   HostKeyAlgorithms: { value: '^ssh-ed25519', sets: { hostKeyAlgorithms: '^ssh-ed25519' } },
+  PubkeyAcceptedAlgorithms: { value: '+ssh-rsa', sets: { pubkeyAcceptedAlgorithms: '+ssh-rsa' } },
   HostKeyAlias: { value: 'Gw.Example', sets: { hostKeyAlias: 'Gw.Example' } },
   Tag: { value: 'Work', sets: { tag: 'Work' } },
   Hostname: { value: 'real.example', sets: { hostName: 'real.example' } },

@@ -61,6 +61,24 @@ describe('user authentication (RFC 4252) against the fake server', () => {
     expect(pk.signatureValid).toBe(true);
   });
 
+  it('RSA user key without server-sig-algs: skipped unless PubkeyAcceptedAlgorithms lists ssh-rsa (sshconnect2.c key_sig_algorithm)', () => {
+    const rsa = fixture('id_rsa');
+    const p = new Pair({ client: { privateKeys: [rsa] }, server: { authorizedKeys: [rsa.publicKeyBlob] } }).start();
+    expect(p.client.isAuthenticated).toBe(false);
+    expect(p.server.authRequests.filter((r) => r.method === 'publickey')).toEqual([]);
+    const q = new Pair({
+      client: { privateKeys: [rsa], pubkeyAcceptedAlgorithms: ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'] },
+      server: { authorizedKeys: [rsa.publicKeyBlob] },
+    }).start();
+    expect(q.server.authRequests.find((r) => r.method === 'publickey')?.algorithm).toBe('ssh-rsa');
+    // With server-sig-algs, ssh-rsa listed last: the SHA-2 algorithm the server names wins.
+    const r = new Pair({
+      client: { privateKeys: [rsa], pubkeyAcceptedAlgorithms: ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'] },
+      server: { extInfo: true, authorizedKeys: [rsa.publicKeyBlob] },
+    }).start();
+    expect(r.server.authRequests.find((x) => x.method === 'publickey')?.algorithm).toBe('rsa-sha2-256');
+  });
+
   it('failure lists what was tried and what the server allows; DISCONNECT 14 is sent', () => {
     const p = new Pair({ server: { authorizedKeys: [], authMethods: ['publickey', 'password'] } }).start();
     const e = authError(p);

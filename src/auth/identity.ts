@@ -40,13 +40,15 @@ export function sshKeyTypeLabel(keyType: string): string {
 
 /**
  * The public key algorithm names a key blob of this type may be offered under, most preferred
- * first: RSA keys sign with rsa-sha2-512 or rsa-sha2-256 (RFC 8332 §3; ssh-rsa/SHA-1 is not
- * offered, as OpenSSH 8.8+ does not), certificates under their `*-cert-v01@openssh.com` names
- * (OpenSSH PROTOCOL.certkeys).
+ * first: RSA keys sign with rsa-sha2-512 or rsa-sha2-256 (RFC 8332 §3), or SHA-1 ssh-rsa (RFC
+ * 4253 §6.6), which userauth.ts uses only when PubkeyAcceptedAlgorithms names it (OpenSSH 8.8+);
+ * certificates under their `*-cert-v01@openssh.com` names (OpenSSH PROTOCOL.certkeys).
  */
 export function publicKeyAlgorithmsFor(keyType: string): string[] {
-  if (keyType === 'ssh-rsa') return ['rsa-sha2-512', 'rsa-sha2-256'];
-  if (keyType === 'ssh-rsa-cert-v01@openssh.com') return ['rsa-sha2-512-cert-v01@openssh.com', 'rsa-sha2-256-cert-v01@openssh.com'];
+  if (keyType === 'ssh-rsa') return ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'];
+  if (keyType === 'ssh-rsa-cert-v01@openssh.com') {
+    return ['rsa-sha2-512-cert-v01@openssh.com', 'rsa-sha2-256-cert-v01@openssh.com', 'ssh-rsa-cert-v01@openssh.com'];
+  }
   return [keyType];
 }
 

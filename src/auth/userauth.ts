@@ -5,7 +5,8 @@
  */
 import { AuthenticationError, ProtocolError, SshError, UsageError } from '../errors.js';
 import { MSG, decodeMessage, encodeServiceRequest } from '../protocol/messages.js';
-import { fingerprintSha256, keyBlobType } from '../keys/hostkey.js';
+import { DEFAULT_HOST_KEY_ALGORITHMS, fingerprintSha256, keyBlobType } from '../keys/hostkey.js';
+import { globMatch } from '../protocol/glob.js';
 import type { PrivateKey } from '../keys/privatekey.js';
 import { describeCertifiedKey, isCertifiedKey } from '../keys/certificate.js';
 import { SshReader, SshWriter, constantTimeEqual, fromUtf8 } from '../protocol/wire.js';
@@ -35,7 +36,25 @@ export interface AuthOptions {
   passwordAuthentication?: boolean;
   /** ssh_config KbdInteractiveAuthentication (default true). */
   kbdInteractiveAuthentication?: boolean;
+  /**
+   * ssh_config(5) PubkeyAcceptedAlgorithms, resolved (no `+`/`-`/`^`): the key types and signature
+   * algorithms public key authentication may use, in preference order. Default
+   * {@link DEFAULT_PUBKEY_ACCEPTED_ALGORITHMS} (no SHA-1 `ssh-rsa`).
+   */
+  pubkeyAcceptedAlgorithms?: readonly string[];
 }
+
+/**
+ * PubkeyAcceptedAlgorithms' default: OpenSSH 9.2/10's (myproposal.h KEX_DEFAULT_PK_ALG, the same
+ * list as HostKeyAlgorithms') without the FIDO `sk-*` types pure-ssh cannot use.
+ */
+export const DEFAULT_PUBKEY_ACCEPTED_ALGORITHMS: readonly string[] = DEFAULT_HOST_KEY_ALGORITHMS;
+
+/** The RSA signature algorithms a plain or certified RSA key may also be accepted by (sshconnect2.c key_type_allowed()). */
+const RSA_ALTERNATES: Readonly<Record<string, readonly string[]>> = {
+  'ssh-rsa': ['rsa-sha2-512', 'rsa-sha2-256'],
+  'ssh-rsa-cert-v01@openssh.com': ['rsa-sha2-512-cert-v01@openssh.com', 'rsa-sha2-256-cert-v01@openssh.com'],
+};
 
 export interface UserAuthHandler {
   send(payload: Uint8Array): void;
@@ -100,6 +119,8 @@ export class UserAuth {
   private keyIndex = 0;
   private signId = 0;
   private identities: AuthIdentity[];
+  /** The algorithm each remaining identity goes under (pickSignatureAlgorithm, once). */
+  private readonly chosen = new Map<AuthIdentity, string>();
   private passwordTries = 0;
   private kbdTried = false;
   private lastError: string | undefined;
@@ -150,6 +171,7 @@ export class UserAuth {
       if (this.state.kind !== 'service-requested' || m?.type !== MSG.SERVICE_ACCEPT || m.service !== SERVICE_USERAUTH) {
         throw new ProtocolError('unexpected SERVICE_ACCEPT');
       }
+      this.prepareIdentities();
       this.attempt({ method: 'none' });
       return true;
     }
@@ -344,7 +366,7 @@ export class UserAuth {
     if (this.allowed.includes('publickey')) {
       while (this.keyIndex < ids.length) {
         const identity = ids[this.keyIndex++]!;
-        const algorithm = this.pickSignatureAlgorithm(identity);
+        const algorithm = this.chosen.get(identity);
         if (algorithm) {
           this.attempt({ method: 'publickey', identity, algorithm, query: identity.key === undefined });
           return;
@@ -379,12 +401,48 @@ export class UserAuth {
     this.handler.failure(new AuthenticationError(this.options.username, this.tried, this.allowed, this.lastError));
   }
 
+  /**
+   * sshconnect2.c pubkey_prepare(), its last step: before the first request, drop the keys
+   * PubkeyAcceptedAlgorithms or the server's server-sig-algs rule out, each with ssh's debug line,
+   * and remember the algorithm each other key goes under.
+   */
+  private prepareIdentities(): void {
+    this.identities = this.identities.filter((identity) => {
+      const algorithm = this.pickSignatureAlgorithm(identity);
+      if (algorithm !== undefined) this.chosen.set(identity, algorithm);
+      return algorithm !== undefined;
+    });
+  }
+
+  /**
+   * The algorithm to offer `identity` under, or undefined (with ssh's debug line) to skip it.
+   * OpenSSH sshconnect2.c: a key whose type (or, for RSA, an rsa-sha2-* name) is not in
+   * PubkeyAcceptedAlgorithms is skipped (key_type_allowed(); the wording is ssh 9.2's, "algo",
+   * which 10.0 spells "algorithm"); then key_sig_algorithm(): a non-RSA
+   * key, or any key when the server sent no server-sig-algs (RFC 8308 §3.1), goes under its own
+   * type name if accepted (so an RSA key then needs `ssh-rsa` listed, RFC 4253 §6.6); an RSA key
+   * goes under the first accepted RSA algorithm (RFC 8332 §3) the server's server-sig-algs lists.
+   */
   private pickSignatureAlgorithm(identity: AuthIdentity): string | undefined {
-    const algs = identity.key ? identity.key.signatureAlgorithms : publicKeyAlgorithmsFor(keyBlobType(identity.publicKeyBlob));
+    const keyType = keyBlobType(identity.publicKeyBlob);
+    const own = identity.key ? identity.key.signatureAlgorithms : publicKeyAlgorithmsFor(keyType);
+    const accepted = this.options.pubkeyAcceptedAlgorithms ?? DEFAULT_PUBKEY_ACCEPTED_ALGORITHMS;
+    const matches = (name: string) => accepted.some((p) => globMatch(name, p));
+    const rsa = RSA_ALTERNATES[keyType];
+    if (!matches(keyType) && !(rsa ?? []).some(matches)) {
+      this.handler.log(`Skipping ${keyType} key ${identity.label} - corresponding algo not in PubkeyAcceptedAlgorithms`);
+      return undefined;
+    }
     const serverAlgs = this.handler.serverSigAlgs();
-    // RFC 8308 §3.1 / RFC 8332 §3.3: for RSA, pick a hash the server lists.
-    if (serverAlgs) return algs.find((a) => serverAlgs.includes(signatureFormatOf(a))) ?? algs[0];
-    return algs[0];
+    let alg: string | undefined;
+    if (serverAlgs === undefined || rsa === undefined) {
+      alg = accepted.includes(keyType) && own.includes(keyType) ? keyType : undefined;
+      if (alg === undefined) this.handler.log('send_pubkey_test: no mutual signature algorithm');
+      return alg;
+    }
+    alg = accepted.find((a) => (a === keyType || rsa.includes(a)) && own.includes(a) && serverAlgs.includes(signatureFormatOf(a)));
+    if (alg === undefined) this.handler.log(`Skipping ${keyType} key ${identity.label} - corresponding algo not supported by server`);
+    return alg;
   }
 
   private attempt(attempt: Attempt): void {

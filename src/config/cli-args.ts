@@ -148,7 +148,9 @@ export interface ResolvedConfig {
   /** OpenSSH list specs as given (`+`, `-`, `^` prefixes), validated later by the library. */
   algorithms: { cipher?: string; mac?: string; kex?: string; hostKey?: string };
   /** Where each of `algorithms` was set (`FILE line N`, `command-line line 0`, `-c`, `-m`), for errors. */
-  algorithmOrigins: { cipher?: string; mac?: string; kex?: string; hostKey?: string };
+  algorithmOrigins: { cipher?: string; mac?: string; kex?: string; hostKey?: string; pubkeyAccepted?: string };
+  /** PubkeyAcceptedAlgorithms as given (`+`, `-`, `^` prefixes), applied by the library. */
+  pubkeyAcceptedAlgorithms: string | undefined;
   localForwards: ForwardSpec[];
   /** -R / RemoteForward: `listen` is on the server, `to` here. */
   remoteForwards: ForwardSpec[];
@@ -1001,7 +1003,9 @@ function* resolveStepsLogged(argv: string[], cenv: CliEnvironment, state: LogSta
         mac: o.algorithmOrigins?.macs,
         kex: o.algorithmOrigins?.kexAlgorithms,
         hostKey: o.algorithmOrigins?.hostKeyAlgorithms,
+        pubkeyAccepted: o.algorithmOrigins?.pubkeyAcceptedAlgorithms,
       },
+      pubkeyAcceptedAlgorithms: o.pubkeyAcceptedAlgorithms,
       localForwards,
       remoteForwards,
       dynamicForwards,

@@ -14,6 +14,8 @@ export interface EffectiveAlgorithms {
   mac: readonly string[];
   kex: readonly string[];
   hostKey: readonly string[];
+  /** PubkeyAcceptedAlgorithms, resolved. */
+  pubkeyAccepted: readonly string[];
 }
 
 const yesNo = (v: boolean) => (v ? 'yes' : 'no');
@@ -98,6 +100,7 @@ export function dumpConfig(cfg: ResolvedConfig, algorithms: EffectiveAlgorithms)
   // log.c log_level_name(): the first name of the level, DEBUG for DEBUG1.
   put('loglevel', cfg.logLevel === 'DEBUG1' ? 'DEBUG' : cfg.logLevel);
   put('macs', algorithms.mac.join(','));
+  put('pubkeyacceptedalgorithms', algorithms.pubkeyAccepted.join(','));
   // Forwards.
   // readconf.c dump_cfg_forwards walks its one list of -L and -D twice: `dynamicforward` for each
   // SOCKS listener and, as its test is "no connect host or `socks`", for each -L whose target

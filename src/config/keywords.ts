@@ -149,6 +149,21 @@ const algorithmsInto =
     }
   };
 
+/**
+ * PubkeyAcceptedAlgorithms (alias PubkeyAcceptedKeyTypes): readconf.c checks it as a key type
+ * list (sshkey_names_valid2(), "Bad key types"), like HostKeyAlgorithms; names pure-ssh does not
+ * implement are refused when applied, with this line named.
+ */
+const pubkeyAcceptedInto: Apply = (o, args, ctx, kw) => {
+  const v = single(kw, args, ctx);
+  const bad = badListMessage('hostKeyAlgorithms', v, lineWhere(ctx));
+  if (bad !== undefined) throw new ConfigError(bad);
+  if (ctx.active && o.pubkeyAcceptedAlgorithms === undefined) {
+    o.pubkeyAcceptedAlgorithms = v;
+    (o.algorithmOrigins ??= {}).pubkeyAcceptedAlgorithms = lineWhere(ctx);
+  }
+};
+
 const timeInto =
   (key: 'connectTimeout' | 'serverAliveInterval'): Apply =>
   (o, args, ctx, kw) => {
@@ -457,6 +472,7 @@ const ROWS: readonly KeywordEntry[] = [
   implemented('GlobalKnownHostsFile', knownHostsFilesInto('globalKnownHostsFiles')),
   implemented('HashKnownHosts', flagInto('hashKnownHosts')),
   implemented('HostKeyAlgorithms', algorithmsInto('hostKeyAlgorithms')),
+  implemented('PubkeyAcceptedAlgorithms', pubkeyAcceptedInto),
   // ssh_config(5) HostKeyAlias: known_hosts lookups and writes use this name (lowercased, ssh.c).
   // readconf.c oTag: a string, the first one obtained wins; only `Match tagged` reads it.
   implemented('Tag', (o, args, ctx, kw) => setFirst(o, 'tag', single(kw, args, ctx), ctx)),
@@ -530,7 +546,6 @@ const ROWS: readonly KeywordEntry[] = [
   refused('PermitLocalCommand', 'it runs LocalCommand on this machine after connecting', ['no']),
   refused('PKCS11Provider', 'it takes authentication keys from a PKCS#11 token', ['none']),
   refused('PreferredAuthentications', 'it changes which authentication methods are tried, and in which order'),
-  refused('PubkeyAcceptedAlgorithms', 'it changes which signature algorithms public key authentication may use'),
   refused('RemoteCommand', 'it asks for a command on the server, and pure-ssh only forwards ports', ['none']),
   refused('RequiredRSASize', "it changes the smallest RSA key accepted; pure-ssh's minimum is 1024 bits", ['1024']),
   refused('RevokedHostKeys', 'it adds a list of revoked host keys to the host key check', ['none']),

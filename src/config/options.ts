@@ -47,12 +47,14 @@ export interface SshOptions {
   macs?: string;
   kexAlgorithms?: string;
   hostKeyAlgorithms?: string;
+  /** ssh_config(5) PubkeyAcceptedAlgorithms as written (alias PubkeyAcceptedKeyTypes). */
+  pubkeyAcceptedAlgorithms?: string;
   /**
    * Where each algorithm list above came from (`FILE line N`, `command-line line 0`, `-c`, `-m`):
    * its names are checked against what pure-ssh implements only once the lists are applied, and
    * that error must still point at the line.
    */
-  algorithmOrigins?: Partial<Record<'ciphers' | 'macs' | 'kexAlgorithms' | 'hostKeyAlgorithms', string>>;
+  algorithmOrigins?: Partial<Record<'ciphers' | 'macs' | 'kexAlgorithms' | 'hostKeyAlgorithms' | 'pubkeyAcceptedAlgorithms', string>>;
   /** Cumulative, command line first. */
   localForwards: ForwardSpec[];
   /** Cumulative, command line first (ssh -R, RemoteForward): `listen` is on the server. */

@@ -17,7 +17,7 @@ import { SshReader, SshWriter, constantTimeEqual, fromUtf8 } from '../protocol/w
 import { decodeEcdsaPublicKey, ecdsaSignatures } from './ecdsa.js';
 import { decodeEd25519PublicKey, ed25519Signature } from './ed25519.js';
 import type { PrivateKey } from './privatekey.js';
-import { decodeRsaPublicKey, rsaSignatures } from './rsa.js';
+import { decodeRsaPublicKey, rsaSignatures, sshRsaSha1Signature } from './rsa.js';
 import type { HostKeyAlgorithm } from './signing.js';
 
 /** PROTOCOL.certkeys: the certificate `type` field. */
@@ -72,6 +72,22 @@ const CERT_SIGNATURE_ALGORITHMS: ReadonlyMap<string, { certType: string; plain: 
   [`rsa-sha2-256${CERT_SUFFIX}`, { certType: `ssh-rsa${CERT_SUFFIX}`, plain: 'rsa-sha2-256' }],
 ]);
 
+/**
+ * `ssh-rsa-cert-v01@openssh.com`: an RSA certificate whose holder signs with SHA-1 `ssh-rsa`
+ * (PROTOCOL.certkeys; RFC 4253 §6.6). Off by default as in OpenSSH 8.8+, used only when a user
+ * lists it (ssh_config(5) HostKeyAlgorithms / PubkeyAcceptedAlgorithms `+ssh-rsa-cert-v01@openssh.com`).
+ * The CA's own signature is still held to {@link CA_SIGNATURE_ALGORITHMS}.
+ */
+const LEGACY_CERT_SIGNATURE_ALGORITHMS: ReadonlyMap<string, { certType: string; plain: string }> = new Map([
+  [`ssh-rsa${CERT_SUFFIX}`, { certType: `ssh-rsa${CERT_SUFFIX}`, plain: 'ssh-rsa' }],
+]);
+
+/** Both tables: what a name maps to once the user enabled it. */
+const ANY_CERT_SIGNATURE_ALGORITHMS: ReadonlyMap<string, { certType: string; plain: string }> = new Map([
+  ...CERT_SIGNATURE_ALGORITHMS,
+  ...LEGACY_CERT_SIGNATURE_ALGORITHMS,
+]);
+
 /** The certificate host key algorithms in OpenSSH's preference order (ssh_config(5) HostKeyAlgorithms). */
 export const CERTIFICATE_HOST_KEY_ALGORITHMS: readonly string[] = [...CERT_SIGNATURE_ALGORITHMS.keys()];
 
@@ -102,7 +118,7 @@ export function isCertificateType(type: string): boolean {
  * plain names, so this is what a client compares with it.
  */
 export function plainSignatureAlgorithm(algorithm: string): string {
-  return CERT_SIGNATURE_ALGORITHMS.get(algorithm)?.plain ?? algorithm;
+  return ANY_CERT_SIGNATURE_ALGORITHMS.get(algorithm)?.plain ?? algorithm;
 }
 
 /** One critical option or extension (PROTOCOL.certkeys): a name and its raw data string. */
@@ -376,19 +392,25 @@ export function describeHostCertificate(cert: Certificate): string {
  * plain algorithm (PROTOCOL.certkeys), e.g. `rsa-sha2-256` inside `rsa-sha2-256-cert-v01`.
  * Whether the CA is trusted for this host is the host key verifier's decision.
  */
+function certificateHostKeyAlgorithm(name: string, certType: string, inner: HostKeyAlgorithm): HostKeyAlgorithm {
+  return {
+    name,
+    keyType: certType,
+    verify(keyBlob: Uint8Array, signatureBlob: Uint8Array, data: Uint8Array, crypto?: CryptoProvider): boolean {
+      const cert = parseCertificate(keyBlob);
+      if (cert.certType !== certType) throw new Error(`key is ${cert.certType}, expected ${certType}`);
+      return inner.verify(cert.publicKeyBlob, signatureBlob, data, crypto);
+    },
+  };
+}
+
 export const certificateHostKeyAlgorithms: readonly HostKeyAlgorithm[] = [...CERT_SIGNATURE_ALGORITHMS].map(
-  ([name, { certType, plain }]) => {
-    const inner = CA_SIGNATURE_ALGORITHMS.get(plain)!;
-    return {
-      name,
-      keyType: certType,
-      verify(keyBlob: Uint8Array, signatureBlob: Uint8Array, data: Uint8Array, crypto?: CryptoProvider): boolean {
-        const cert = parseCertificate(keyBlob);
-        if (cert.certType !== certType) throw new Error(`key is ${cert.certType}, expected ${certType}`);
-        return inner.verify(cert.publicKeyBlob, signatureBlob, data, crypto);
-      },
-    };
-  },
+  ([name, { certType, plain }]) => certificateHostKeyAlgorithm(name, certType, CA_SIGNATURE_ALGORITHMS.get(plain)!),
+);
+
+/** `ssh-rsa-cert-v01@openssh.com` (see {@link LEGACY_CERT_SIGNATURE_ALGORITHMS}): only when listed by the user. */
+export const legacyCertificateHostKeyAlgorithms: readonly HostKeyAlgorithm[] = [...LEGACY_CERT_SIGNATURE_ALGORITHMS].map(
+  ([name, { certType }]) => certificateHostKeyAlgorithm(name, certType, sshRsaSha1Signature),
 );
 
 /** A private key paired with its user certificate: offers the certificate, signs with the key. */
@@ -429,7 +451,7 @@ export function certifiedKey(
   if (!constantTimeEqual(cert.publicKeyBlob, key.publicKeyBlob)) {
     throw certError(`${source} certifies key ${fingerprint(cert.publicKeyBlob)}, not ${fingerprint(key.publicKeyBlob)}`);
   }
-  const byPlain = new Map([...CERT_SIGNATURE_ALGORITHMS].filter(([, v]) => v.certType === cert.certType).map(([k, v]) => [v.plain, k]));
+  const byPlain = new Map([...ANY_CERT_SIGNATURE_ALGORITHMS].filter(([, v]) => v.certType === cert.certType).map(([k, v]) => [v.plain, k]));
   const signatureAlgorithms = key.signatureAlgorithms.flatMap((a) => (byPlain.has(a) ? [byPlain.get(a)!] : []));
   return {
     keyType: cert.certType,
@@ -440,7 +462,7 @@ export function certifiedKey(
     certificate: cert,
     certificateSource: source,
     sign(algorithm: string, data: Uint8Array, crypto?: CryptoProvider): Uint8Array {
-      const plain = CERT_SIGNATURE_ALGORITHMS.get(algorithm);
+      const plain = ANY_CERT_SIGNATURE_ALGORITHMS.get(algorithm);
       if (!plain || !signatureAlgorithms.includes(algorithm)) return key.sign(algorithm, data, crypto);
       // PROTOCOL.certkeys: the signature is the certified key's, under the plain algorithm name.
       return key.sign(plain.plain, data, crypto);

@@ -15,7 +15,14 @@ import { SshReader, fromUtf8 } from '../protocol/wire.js';
 import { ecdsaSignatures } from './ecdsa.js';
 import { ed25519Signature } from './ed25519.js';
 import { rsaSignatures, sshRsaSha1Signature } from './rsa.js';
-import { CERTIFICATE_HOST_KEY_ALGORITHMS, certificateHostKeyAlgorithms, describeHostCertificate, isCertificateType, parseCertificate } from './certificate.js';
+import {
+  CERTIFICATE_HOST_KEY_ALGORITHMS,
+  certificateHostKeyAlgorithms,
+  describeHostCertificate,
+  isCertificateType,
+  legacyCertificateHostKeyAlgorithms,
+  parseCertificate,
+} from './certificate.js';
 import type { HostKeyAlgorithm } from './signing.js';
 
 export type { HostKeyAlgorithm } from './signing.js';
@@ -27,11 +34,14 @@ export const hostKeyAlgorithms: ReadonlyMap<string, HostKeyAlgorithm> = new Map(
 
 /**
  * Algorithms verified only when the caller asks for them ({@link VerifyHostKeyOptions}): today
- * "ssh-rsa", RSA with SHA-1 (RFC 4253 §6.6), which OpenSSH 8.8+ no longer accepts by default.
+ * "ssh-rsa", RSA with SHA-1 (RFC 4253 §6.6), and its certificate form
+ * "ssh-rsa-cert-v01@openssh.com" (PROTOCOL.certkeys), which OpenSSH 8.8+ no longer accepts by
+ * default. ssh_config(5) HostKeyAlgorithms enables them when named (`+ssh-rsa`): they are never
+ * in {@link DEFAULT_HOST_KEY_ALGORITHMS}.
  */
-export const legacyHostKeyAlgorithms: ReadonlyMap<string, HostKeyAlgorithm> = new Map([
-  [sshRsaSha1Signature.name, sshRsaSha1Signature],
-]);
+export const legacyHostKeyAlgorithms: ReadonlyMap<string, HostKeyAlgorithm> = new Map(
+  [sshRsaSha1Signature, ...legacyCertificateHostKeyAlgorithms].map((a) => [a.name, a]),
+);
 
 /**
  * Our server_host_key_algorithms preference (RFC 4253 §7.1), OpenSSH 9.2/10's default

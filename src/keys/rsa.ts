@@ -165,8 +165,9 @@ export function rsaKey(fields: RsaPrivateFields): SigningKey {
   return signingKey({
     keyType: SSH_RSA,
     publicKeyBlob: encodeRsaPublicKey(e, n),
-    // RFC 8332 §3: SHA-2 signatures only; SHA-1 "ssh-rsa" signatures are disabled by OpenSSH 8.8+.
-    signatureAlgorithms: ['rsa-sha2-512', 'rsa-sha2-256'],
+    // RFC 8332 §3 SHA-2 first; SHA-1 "ssh-rsa" (RFC 4253 §6.6) last: public key authentication
+    // uses it only when PubkeyAcceptedAlgorithms names it (off by default since OpenSSH 8.8).
+    signatureAlgorithms: ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'],
     signBody(algorithm, data) {
       const em = emsaPkcs1v15(algorithm as RsaSignatureName, data, k);
       if (!em) throw new UsageError('RSA modulus too short for this digest');

@@ -139,8 +139,8 @@ async function providerName(): Promise<string> {
  * `+`, `-`, `^`). Throws UsageError naming where a list came from (`FILE line N: ...`, `-c: ...`)
  * when it names an algorithm pure-ssh does not implement or leaves a category empty.
  */
-async function appliedAlgorithms(cfg: ResolvedConfig): Promise<AlgorithmPreferences> {
-  const { ALGORITHM_CATEGORIES, applyAlgorithmSpec, defaultAlgorithms } = await import('../algorithms.js');
+async function appliedAlgorithms(cfg: ResolvedConfig): Promise<AlgorithmPreferences & { pubkeyAccepted: string[] }> {
+  const { ALGORITHM_CATEGORIES, applyAlgorithmSpec, applyPubkeyAcceptedSpec, defaultAlgorithms } = await import('../algorithms.js');
   const { UsageError } = await import('../errors.js');
   // The defaults of the provider the connection would use (PURE_SSH_CRYPTO, node:crypto where it
   // works): their cipher order differs (src/cipher/registry.ts defaultCiphers), and -G prints
@@ -164,7 +164,15 @@ async function appliedAlgorithms(cfg: ResolvedConfig): Promise<AlgorithmPreferen
       throw new UsageError(`${first}${origin}: ${err.message}`);
     }
   }
-  return algorithms;
+  let pubkeyAccepted: string[];
+  try {
+    pubkeyAccepted = applyPubkeyAcceptedSpec(cfg.pubkeyAcceptedAlgorithms);
+  } catch (err) {
+    const origin = cfg.algorithmOrigins.pubkeyAccepted;
+    if (origin === undefined || !(err instanceof UsageError)) throw err;
+    throw new UsageError(`${origin}: ${err.message}`);
+  }
+  return { ...algorithms, pubkeyAccepted };
 }
 
 async function main(): Promise<void> {

@@ -8,7 +8,7 @@ import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { AlgorithmPreferences } from '../algorithms.js';
-import { ALGORITHM_CATEGORIES, applyAlgorithmSpec, defaultAlgorithms, orderHostKeyAlgorithms, ordersHostKeyAlgorithms } from '../algorithms.js';
+import { ALGORITHM_CATEGORIES, applyAlgorithmSpec, applyPubkeyAcceptedSpec, defaultAlgorithms, orderHostKeyAlgorithms, ordersHostKeyAlgorithms } from '../algorithms.js';
 import { COMPRESSION_NO, COMPRESSION_YES } from '../compress/registry.js';
 import { zlibCompression } from '../compress/zlib.js';
 import type { CryptoProvider } from '../crypto/provider.js';
@@ -148,6 +148,12 @@ export interface ConnectOptions {
    * and MACs. Legacy algorithms (CBC, SHA-1 key exchanges) are only used when listed.
    */
   algorithms?: { kex?: string | string[]; hostKey?: string | string[]; cipher?: string | string[]; mac?: string | string[] };
+  /**
+   * ssh_config(5) PubkeyAcceptedAlgorithms, in the same list syntax: which key types and signature
+   * algorithms public key authentication may use. Default OpenSSH's (no SHA-1 `ssh-rsa`);
+   * `'+ssh-rsa'` lets an RSA key sign with SHA-1 for a server that takes nothing else.
+   */
+  pubkeyAcceptedAlgorithms?: string | string[];
   /**
    * ssh_config(5) Compression / `ssh -C` (default false): offer `zlib@openssh.com,zlib,none`, so
    * payloads are zlib-compressed (RFC 4253 §6.2) if the server agrees, from USERAUTH_SUCCESS on.
@@ -834,6 +840,7 @@ export class SshClient extends EventEmitter {
       passwordPrompt: `${options.username}@${options.host}'s password: `,
       passwordAuthentication: options.passwordAuthentication,
       kbdInteractiveAuthentication: options.kbdInteractiveAuthentication,
+      pubkeyAcceptedAlgorithms: applyPubkeyAcceptedSpec(options.pubkeyAcceptedAlgorithms),
       algorithms,
       crypto,
       // -C / Compression yes: zlib through pako (unused unless negotiated).

@@ -1100,6 +1100,7 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
       passwordAttempts: cfg.numberOfPasswordPrompts,
       passwordAuthentication: cfg.passwordAuthentication,
       kbdInteractiveAuthentication: cfg.kbdInteractiveAuthentication,
+      pubkeyAcceptedAlgorithms: cfg.pubkeyAcceptedAlgorithms,
       algorithms: cfg.algorithms,
       compression: cfg.compression,
       bannerTimeout: cfg.connectTimeout > 0 ? Math.max(1, cfg.connectTimeout * 1000 - (performance.now() - routeStarted)) : 0,

@@ -15,7 +15,7 @@ import { cipherAlgorithms } from '../cipher/registry.js';
 import type { CompressionProvider } from '../compress/compressor.js';
 import { COMPRESSION_LEVEL, compressionAlgorithms, type CompressionAlgorithm } from '../compress/registry.js';
 import type { CryptoProvider } from '../crypto/provider.js';
-import { DisconnectReason, InternalError, ProtocolError, UsageError } from '../errors.js';
+import { DisconnectReason, InternalError, NegotiationError, ProtocolError, UsageError } from '../errors.js';
 import type { KexClient, KexMethod, Random } from '../kex/kex.js';
 import { exchangeHash } from '../kex/kex.js';
 import { kexToPrepare, versionGuidesPreparation } from '../kex/prepare-guess.js';
@@ -24,7 +24,7 @@ import { describeServerHostKey, hostKeyFingerprint, serverHostCertificateNames, 
 import { MSG, encodeNewKeys, messageName } from '../protocol/messages.js';
 import { constantTimeEqual } from '../protocol/wire.js';
 import type { KexInit, Negotiated } from './kexinit.js';
-import { decodeKexInit, encodeKexInit, guessWasWrong, kexInitProposalLines, negotiate } from './kexinit.js';
+import { decodeKexInit, encodeKexInit, guessWasWrong, isPseudoKex, kexInitProposalLines, negotiate } from './kexinit.js';
 import { newDirection, type ExchangeSecrets } from './keys.js';
 import type { PacketDecoder, PacketEncoder } from './packet.js';
 
@@ -300,7 +300,20 @@ export class Handshake {
         });
       }
     }
-    const negotiated = negotiate(s.ours.decoded, theirs, (c) => cipherAlgorithms.get(c)?.aead ?? false);
+    let negotiated: ReturnType<typeof negotiate>;
+    try {
+      negotiated = negotiate(s.ours.decoded, theirs, (c) => cipherAlgorithms.get(c)?.aead ?? false);
+    } catch (err) {
+      // kex.c choose_kex()/choose_hostkeyalg(): ssh logs "(no match)" for the one that failed.
+      if (err instanceof NegotiationError && err.category === 'key exchange method') {
+        this.host.log('kex: algorithm: (no match)');
+      } else if (err instanceof NegotiationError && err.category === 'host key algorithm') {
+        const kex = s.ours.decoded.kex.find((n) => !isPseudoKex(n) && theirs.kex.includes(n));
+        if (kex !== undefined) this.host.log(`kex: algorithm: ${kex}`);
+        this.host.log('kex: host key algorithm: (no match)');
+      }
+      throw err;
+    }
     this.ignoreNextKexPacket = guessWasWrong(s.ours.decoded, theirs);
     const mac = (m: string | undefined) => m ?? '<implicit>';
     // kex.c kex_choose_conf, at debug1 as ssh(1): the method, the host key algorithm, strict kex
@@ -359,7 +372,10 @@ export class Handshake {
       reply.sharedSecret,
     );
     // RFC 4253 §8: the server proves possession of the host key by signing H.
-    verifyHostKeySignature(negotiated.hostKey, reply.hostKeyBlob, reply.signature, h, { crypto });
+    // SHA-1 ssh-rsa (RFC 4253 §6.6) only when the user listed it in our offer (ssh_config(5)
+    // HostKeyAlgorithms `+ssh-rsa`); negotiation picks from our list, so this holds whenever it won.
+    const legacyRsaSha1 = this.options.algorithms.hostKey.includes(negotiated.hostKey);
+    verifyHostKeySignature(negotiated.hostKey, reply.hostKeyBlob, reply.signature, h, { crypto, legacyRsaSha1 });
     // RFC 4253 §7.2: the first exchange hash is the session identifier, forever.
     const sessionId = this.sessionId ?? h;
     const keys: PendingKeys = { negotiated, secrets: { hash: method.hash, sharedSecret: reply.sharedSecret, exchangeHash: h, sessionId } };

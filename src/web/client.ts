@@ -6,7 +6,7 @@
  */
 import { settleHostKey } from '../keys/host-key-verdict.js';
 import type { AlgorithmPreferences } from '../algorithms.js';
-import { ALGORITHM_CATEGORIES, applyAlgorithmSpec, defaultAlgorithms, orderHostKeyAlgorithms, ordersHostKeyAlgorithms } from '../algorithms.js';
+import { ALGORITHM_CATEGORIES, applyAlgorithmSpec, applyPubkeyAcceptedSpec, defaultAlgorithms, orderHostKeyAlgorithms, ordersHostKeyAlgorithms } from '../algorithms.js';
 import { ClientCore } from '../client-core.js';
 import type { DirectTcpipParams } from '../connection/connection.js';
 import type { CompressionProvider } from '../compress/compressor.js';
@@ -106,6 +106,8 @@ export interface WebConnectOptions {
   compression?: CompressionProvider;
   /** OpenSSH-style algorithm lists per category (see the Node `connect`). */
   algorithms?: { kex?: string | string[]; hostKey?: string | string[]; cipher?: string | string[]; mac?: string | string[] };
+  /** ssh_config(5) PubkeyAcceptedAlgorithms (see the Node `connect`). */
+  pubkeyAcceptedAlgorithms?: string | string[];
   /** Abort connecting, and later the connection (the error has code ERR_ABORTED). */
   signal?: AbortSignal;
   /** ConnectTimeout in ms, a finite number >= 0: up to the server's host key (0 = off). */
@@ -250,6 +252,7 @@ export class WebSshClient {
       passwordPrompt: `${options.username}@${options.host}'s password: `,
       passwordAuthentication: options.passwordAuthentication,
       kbdInteractiveAuthentication: options.kbdInteractiveAuthentication,
+      pubkeyAcceptedAlgorithms: applyPubkeyAcceptedSpec(options.pubkeyAcceptedAlgorithms),
       algorithms,
       crypto: options.crypto ?? pureCryptoProvider,
       compression: options.compression,
