@@ -197,7 +197,7 @@ describe('user certificates', () => {
     expect(second).toBe(key);
     expect(first!.keyType).toBe('ssh-rsa-cert-v01@openssh.com');
     expect(first!.publicKeyBlob).toEqual(cert.blob);
-    expect(first!.signatureAlgorithms).toEqual(['rsa-sha2-512-cert-v01@openssh.com', 'rsa-sha2-256-cert-v01@openssh.com']);
+    expect(first!.signatureAlgorithms).toEqual(['rsa-sha2-512-cert-v01@openssh.com', 'rsa-sha2-256-cert-v01@openssh.com', 'ssh-rsa-cert-v01@openssh.com']);
     const data = new Uint8Array([4, 5, 6]);
     expect(first!.sign('rsa-sha2-256-cert-v01@openssh.com', data)).toEqual(key.sign('rsa-sha2-256', data));
   });

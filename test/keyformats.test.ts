@@ -152,7 +152,9 @@ function sshsigVerify(key: PrivateKey, algorithm: string, tamper = false): void 
 function expectKey(key: PrivateKey, expectedPublic: string, format: PrivateKey['format']): void {
   expect(publicLine(key)).toBe(expectedPublic);
   expect(key.format).toBe(format);
-  for (const alg of key.signatureAlgorithms) sshsigVerify(key, alg);
+  // PROTOCOL.sshsig refuses SHA-1 `ssh-rsa` signatures (ssh-keygen -Y: "unsupported RSA signature
+  // algorithm"); an RSA key's ssh-rsa signature is checked by a real sshd in legacy-rsa.test.ts.
+  for (const alg of key.signatureAlgorithms) if (alg !== 'ssh-rsa') sshsigVerify(key, alg);
 }
 
 function expectKeyError(fn: () => unknown, code: string, parts: (string | RegExp)[] = []): KeyError {

@@ -228,24 +228,26 @@ describe('parsePrivateKey: ecdsa and rsa', () => {
   }
 
   let rsa: PrivateKey;
-  it('ssh-rsa: public blob from .pub, rsa-sha2-512 and -256 signatures verify', () => {
+  it('ssh-rsa: public blob from .pub, rsa-sha2-512, -256 and (SHA-1) ssh-rsa signatures verify', () => {
     const pub = fixture('id_rsa.pub');
     rsa = parsePrivateKey(fixture('id_rsa'), 'id_rsa');
     expect(rsa.keyType).toBe('ssh-rsa');
     expect(rsa.comment).toBe('rsa2048');
-    expect(rsa.signatureAlgorithms).toEqual(['rsa-sha2-512', 'rsa-sha2-256']);
+    // SHA-1 ssh-rsa last: used only when PubkeyAcceptedAlgorithms names it (userauth.ts).
+    expect(rsa.signatureAlgorithms).toEqual(['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa']);
     expect(Buffer.from(rsa.publicKeyBlob).toString('base64')).toBe(pub.split(' ')[1]);
     for (const [alg, hash] of [
       ['rsa-sha2-512', 'sha512'],
       ['rsa-sha2-256', 'sha256'],
+      // RFC 4253 §6.6 SHA-1, made only when asked (PubkeyAcceptedAlgorithms names ssh-rsa).
+      ['ssh-rsa', 'sha1'],
     ] as const) {
       const { alg: sigAlg, sig } = splitSignature(rsa.sign(alg, data));
       expect(sigAlg).toBe(alg);
       expect(sig.length).toBe(256);
       expect(verify(hash, data, nodePublicKey(pub), sig)).toBe(true);
     }
-    // SHA-1 "ssh-rsa" signatures are not offered (RFC 8332, OpenSSH 8.8+).
-    expectCode(() => rsa.sign('ssh-rsa', data), 'ERR_USAGE');
+    expectCode(() => rsa.sign('ssh-dss', data), 'ERR_USAGE');
   });
 });
 
