@@ -128,6 +128,24 @@ describeInteropWithHome('the identification line as ssh 9.2 parses it: the CLI b
     if (sshClientAvailable()) expect(await run('ssh', port, ['-o', 'LogLevel=ERROR'])).toEqual(want);
   }, 60_000);
 
+  it('-v: lines before the identification as kex.c logs them ("banner line N: ", bytes escaped as sent), the software version too', async () => {
+    // UTF-8 "café" and a bare 0xe9 (Latin-1), before and in the identification.
+    const server = await lineServer('hello\r\ncaf\xc3\xa9 \\ x\r\nSSH-2.0-caf\xc3\xa9\r\n');
+    try {
+      const pick = (err: string) => err.split('\r\n').filter((l) => /banner line|remote software version/.test(l));
+      const ours = pick((await run('pure-ssh', server.port, ['-v'])).err);
+      expect(ours).toEqual([
+        'debug1: kex_exchange_identification: banner line 0: hello',
+        'debug1: kex_exchange_identification: banner line 1: caf\\303\\251 \\\\ x',
+        'debug1: Remote protocol version 2.0, remote software version caf\\303\\251',
+      ]);
+      if (sshClientAvailable()) expect(ours).toEqual(pick((await run('ssh', server.port, ['-v'])).err));
+      else if (inCI()) throw new Error(`${SSH_CLIENT_PATH} is missing`);
+    } finally {
+      server.proc.kill();
+    }
+  }, 60_000);
+
   it('the library: connect() rejects with a ProtocolError worded as ssh', async () => {
     const { port } = servers.get('SSH-2.0-\r\n')!;
     const err = await connect({ host: '127.0.0.1', port, username: 'nobody', password: 'x', agent: false, verifyHostKey: () => true }).then(

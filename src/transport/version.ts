@@ -76,10 +76,11 @@ export class VersionReader {
           });
         }
         this.serverVersion = text;
-        this.log(`Remote protocol version ${id.major}.${id.minor}, remote software version ${id.software.slice(0, 100)}`);
+        this.log(`Remote protocol version ${id.major}.${id.minor}, remote software version ${forLog(id.software.slice(0, 100))}`);
         return data.subarray(i + 1);
       }
-      this.log(`server banner line: ${text}`);
+      // kex.c kex_exchange_identification: debug_f("banner line %zu: %s"), counted from 0.
+      this.log(`kex_exchange_identification: banner line ${this.preLines}: ${forLog(text)}`);
       // kex.c kex_exchange_identification checks `n >= SSH_MAX_PRE_BANNER_LINES` before reading
       // each line: after 1024 lines that are not one, the next (even the identification) is not read.
       if (++this.preLines >= MAX_PRE_LINES) {
@@ -87,6 +88,23 @@ export class VersionReader {
       }
     }
     return undefined;
+  }
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * A line read as bytes (one char per byte, Latin-1) for the log, which escapes the UTF-8 bytes of
+ * what it is given as ssh's log.c strnvis does the raw bytes: bytes that are valid UTF-8 are
+ * decoded so that the log shows them as ssh does (`caf\303\251`, not the Latin-1 characters'
+ * own UTF-8); other bytes stay as they are.
+ */
+function forLog(text: string): string {
+  if (!/[\x80-\xff]/.test(text)) return text;
+  try {
+    return utf8.decode(Uint8Array.from(text, (c) => c.charCodeAt(0)));
+  } catch {
+    return text;
   }
 }
 
