@@ -27,3 +27,9 @@ export function closedByRemoteHost(host: string): string {
 export function isClosedByRemoteHost(text: string): boolean {
   return /^Connection to .* closed by remote host\.$/.test(text);
 }
+
+/**
+ * ssh 9.2 kex.c kex_exchange_identification's error when the peer closes before its
+ * identification line (no server byte yet): the Node, web and ProxyCommand transports' text.
+ */
+export const KEX_IDENTIFICATION_CLOSED = 'kex_exchange_identification: Connection closed by remote host';

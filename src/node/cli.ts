@@ -323,17 +323,21 @@ async function startDynamic(client: SshClient, spec: DynamicForwardSpec, cfg: Re
 }
 
 /** One -R: ssh(1)'s messages for port 0, a refusal, and ExitOnForwardFailure. */
+/** A forward's target as ssh.c logs it: "HOST:PORT", a socket path with PORT_STREAMLOCAL (-2) as its port. */
+function loggedTarget(to: { host: string; port: number } | { path: string }): string {
+  return 'path' in to ? `${to.path}:-2` : `${to.host}:${to.port}`;
+}
+
 async function startRemote(client: SshClient, spec: ForwardSpec, cfg: ResolvedConfig, log: Log, stop: () => void): Promise<RemoteForward | null> {
   const { ForwardRefusedError } = await import('../errors.js');
   const to = spec.to;
-  const target = 'path' in to ? to.path : `${to.host}:${to.port}`;
   const l = spec.listen;
   // channels.c channel_rfwd_bind_host: no address = "localhost"; "" or "*" = all addresses.
   const listen = 'path' in l ? { path: l.path } : { host: l.bindAddress === undefined ? 'localhost' : l.bindAddress === '*' ? '' : l.bindAddress, port: l.port };
   // ssh.c ssh_confirm_remote_forward: "remote forward %s for: listen %s%s%d, connect %s:%d" with
   // the forward as given (the bind address, if any, and its port: -2 for a path, 0 when the
   // server picks), before "Allocated port".
-  const connect = 'path' in to ? `${to.path}:-2` : target;
+  const connect = loggedTarget(to);
   const ident = `listen ${'path' in l ? `${l.path}:-2` : `${l.bindAddress !== undefined ? `${l.bindAddress}:` : ''}${l.port}`}, connect ${connect}`;
   try {
     const fwd = await client.forwardRemote({ listen, to });
@@ -364,7 +368,7 @@ async function startForward(client: SshClient, spec: ForwardSpec, cfg: ResolvedC
   const target = 'path' in to ? to.path : `${to.host}:${to.port}`;
   // ssh.c: "Local connections to %s:%d forwarded to remote address %s:%d", a path's port being
   // PORT_STREAMLOCAL (-2) on either side; "listening on path" once unix_listener bound it.
-  const remote = 'path' in to ? `${to.path}:-2` : target;
+  const remote = loggedTarget(to);
   if ('path' in spec.listen) {
     log.debug1(`Local connections to ${spec.listen.path}:-2 forwarded to remote address ${remote}`);
     try {
@@ -580,7 +584,7 @@ async function run(cfg: ResolvedConfig): Promise<void> {
     const { stdioForward } = await import('./stdio-forward.js');
     const w = cfg.stdioForward;
     // channels.c: a socket path is shown with PORT_STREAMLOCAL (-2) as its port.
-    log.debug1(`channel_connect_stdio_fwd: ${'path' in w ? `${w.path}:-2` : `${w.host}:${w.port}`}`);
+    log.debug1(`channel_connect_stdio_fwd: ${loggedTarget(w)}`);
     try {
       const n = await stdioForward(ssh, cfg.stdioForward);
       log.debug1(`Transferred: sent ${n.sent}, received ${n.received} bytes`);
@@ -642,10 +646,9 @@ async function run(cfg: ResolvedConfig): Promise<void> {
   // ssh_init_forwarding: every -R request is sent before any reply is awaited.
   for (const spec of cfg.remoteForwards) {
     const l = spec.listen;
-    const target = 'path' in spec.to ? spec.to.path : `${spec.to.host}:${spec.to.port}`;
     // ssh.c: a path's port is PORT_STREAMLOCAL (-2) on either side.
     const from = 'path' in l ? `${l.path}:-2` : `${l.bindAddress ?? 'LOCALHOST'}:${l.port}`;
-    log.debug1(`Remote connections from ${from} forwarded to local address ${'path' in spec.to ? `${target}:-2` : target}`);
+    log.debug1(`Remote connections from ${from} forwarded to local address ${loggedTarget(spec.to)}`);
   }
   await Promise.all(cfg.remoteForwards.map((spec) => startRemote(ssh, spec, cfg, log, () => (shuttingDown = true))));
   if (shuttingDown) return;

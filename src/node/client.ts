@@ -1196,7 +1196,6 @@ export class SshClient extends EventEmitter {
     }
   }
 
-  /** @internal for -v logs of the forwarder. */
   /** {@link bindAgentToSession} with this connection's first key exchange; withdraws what it drops. */
   private async bindAgent(): Promise<void> {
     const { hostKey, sessionId, hostKeySignature } = this.core.info;
@@ -1204,6 +1203,7 @@ export class SshClient extends EventEmitter {
     if (drop) this.core.withdrawIdentities(drop);
   }
 
+  /** @internal for -v logs of the forwarder. */
   log(message: string, level?: 2 | 3): void {
     if (level) this.options.debug?.(message, level);
     else this.options.debug?.(message);

@@ -22,7 +22,7 @@ import { userHome } from './user-home.js';
 import { connectLendingReads } from './socket-read.js';
 import type { IdentityFileEntry, UnlockOptions } from './identity-file.js';
 import { setLongTimeout } from '../long-timeout.js';
-import { closedByRemoteHost, isClosedByRemoteHost } from '../quit-message.js';
+import { closedByRemoteHost, isClosedByRemoteHost, KEX_IDENTIFICATION_CLOSED } from '../quit-message.js';
 import { strerror } from './strerror.js';
 import { logLines, oneLogCall } from './log-vis.js';
 
@@ -452,7 +452,7 @@ export async function describeFatal(err: unknown, cfg: ResolvedConfig, log: Log,
   if (err instanceof errors.DisconnectError) {
     // packet.c ssh_packet_read_poll_seqnr: error("Received disconnect from %s:%u: %.400s") (one
     // call, the server's newlines kept), then sshpkt_fatal's logdie("Disconnected from %s") at INFO.
-    const peer = peerOf.get(err) ?? `${cfg.hostName} port ${cfg.port}`;
+    const peer = peerOrDestination(err, cfg);
     const received = `Received disconnect from ${peer}:${err.reason}: ${oneLogCall(err.description.slice(0, 400))}`;
     return log.shows('INFO') ? `${received}\nDisconnected from ${peer}` : received;
   }
@@ -460,7 +460,7 @@ export async function describeFatal(err: unknown, cfg: ResolvedConfig, log: Log,
   // (INFO), then sshpkt_fatal with SSH_ERR_CONN_CORRUPT or SSH_ERR_MAC_INVALID.
   const framing = err as { detected?: unknown; corrupt?: unknown } | undefined;
   if (typeof framing?.detected === 'string' && typeof framing.corrupt === 'boolean') {
-    const peer = peerOf.get(err as object) ?? `${cfg.hostName} port ${cfg.port}`;
+    const peer = peerOrDestination(err, cfg);
     const fatal = `ssh_dispatch_run_fatal: Connection to ${peer}: ${framing.corrupt ? 'Connection corrupted' : 'message authentication code incorrect'}`;
     return log.shows('INFO') ? `${framing.detected}\n${fatal}` : fatal;
   }
@@ -468,14 +468,14 @@ export async function describeFatal(err: unknown, cfg: ResolvedConfig, log: Log,
     // kex.c/kexgen.c: sshkey_verify fails with SSH_ERR_SIGNATURE_INVALID; ssh_dispatch_run_fatal's
     // sshpkt_fatal logdie (INFO) says only ssh_err()'s "incorrect signature". The detail at debug1.
     log.debug1((err as Error).message);
-    const peer = peerOf.get(err as object) ?? `${cfg.hostName} port ${cfg.port}`;
+    const peer = peerOrDestination(err, cfg);
     return log.shows('INFO') ? `ssh_dispatch_run_fatal: Connection to ${peer}: incorrect signature` : '';
   }
   if ((err as { code?: unknown } | undefined)?.code === 'ERR_MAC') {
     // packet.c: with a separate MAC, logit("Corrupted MAC on input.") (INFO); then, for every
     // cipher, ssh_dispatch_run_fatal's sshpkt_fatal: "Connection to HOST port N: " and
     // ssh_err(SSH_ERR_MAC_INVALID).
-    const peer = peerOf.get(err as object) ?? `${cfg.hostName} port ${cfg.port}`;
+    const peer = peerOrDestination(err, cfg);
     const fatal = `ssh_dispatch_run_fatal: Connection to ${peer}: message authentication code incorrect`;
     // packet.c discard mode (CBC, encrypt-and-MAC; see PacketDecoder): the failed check's line,
     // then ssh_packet_stop_discard's logit("Finished discarding for ADDR port P") (INFO).
@@ -565,7 +565,7 @@ export async function describeFatal(err: unknown, cfg: ResolvedConfig, log: Log,
     const banner = /^kex_exchange_identification: (banner line contains invalid characters|No SSH version received in first \d+ lines from server)$|^Bad remote protocol version identification: '.*'$/s.exec(err.message)?.[0] ??
       (/^a line from the server is longer than \d+ bytes before its identification/.test(err.message) ? 'kex_exchange_identification: banner line too long' : undefined);
     if (banner !== undefined) {
-      const peer = peerOf.get(err as object) ?? `${cfg.hostName} port ${cfg.port}`;
+      const peer = peerOrDestination(err, cfg);
       return log.shows('INFO') ? `${banner}\nbanner exchange: Connection to ${peer}: invalid format` : banner;
     }
   }
@@ -575,7 +575,7 @@ export async function describeFatal(err: unknown, cfg: ResolvedConfig, log: Log,
   const major = err instanceof errors.ProtocolError ? /^Protocol major versions differ: server sent "SSH-\s*([+-]?\d+)\./.exec(err.message) : null;
   if (major && Number(major[1]) !== 2) {
     const differ = `Protocol major versions differ: 2 vs. ${Number(major[1])}`;
-    const peer = peerOf.get(err as object) ?? `${cfg.hostName} port ${cfg.port}`;
+    const peer = peerOrDestination(err, cfg);
     return log.shows('INFO') ? `${differ}\nbanner exchange: Connection to ${peer}: could not read protocol version` : differ;
   }
   if (err instanceof errors.ConnectionLostError) {
@@ -617,8 +617,6 @@ export async function describeFatal(err: unknown, cfg: ResolvedConfig, log: Log,
         if (reset) return log.shows('INFO') ? `Connection reset by ${peer}` : '';
       }
     }
-    const m = /^Connection to (.*) port \d+ closed by remote host\.$/.exec(err.message);
-    if (m) return closedByRemoteHost(m[1]);
     // The library words every socket error as a connect error; once connected ssh(1) says this.
     const read = /^ssh: connect to host .* port \d+: (.*)$/.exec(err.message);
     if (established && read) return `Read from remote host ${cfg.hostName}: ${read[1]}`;
@@ -751,10 +749,13 @@ export function configOf(err: unknown, fallback: ResolvedConfig): ResolvedConfig
 
 /** packet.c's remote id of the connection an error ended: "ADDRESS port N", or "UNKNOWN port 65535" without a socket. */
 const peerOf = new WeakMap<object, string>();
+
+/** {@link peerOf} for `err`, else the destination as packet.c would name it ("HOST port N"). */
+function peerOrDestination(err: unknown, cfg: ResolvedConfig): string {
+  return (err && typeof err === 'object' ? peerOf.get(err) : undefined) ?? `${cfg.hostName} port ${cfg.port}`;
+}
 /** Connection errors that came before the server's identification line. */
 const beforeBanner = new WeakSet<object>();
-/** ssh 9.2 kex.c kex_exchange_identification, the peer closing before its identification line. */
-const KEX_IDENTIFICATION_CLOSED = 'kex_exchange_identification: Connection closed by remote host';
 
 /** How many connections were to be carried over the failed one (0: the destination's own). */
 const failedDepth = new WeakMap<object, number>();

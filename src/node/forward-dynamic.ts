@@ -9,7 +9,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { socks5ReplyForOpenFailure, SocksHandshake, type SocksConnectRequest } from '../connection/socks.js';
 import { ChannelOpenError, SshError } from '../errors.js';
-import { closeChannelAfterSocket, listenPrivate, pipeFromChannel, type ForwardHost, type ListenSpec } from './forward.js';
+import { closeChannelAfterSocket, listenOn, pipeFromChannel, type ForwardHost, type ListenSpec } from './forward.js';
 import { ForwardListener } from './forward-listener.js';
 
 /**
@@ -90,8 +90,7 @@ export async function startDynamicForward<L extends ListenSpec>(host: ForwardHos
       resolve();
     };
     // A Unix socket is made 0600, as for -L (channels.c: StreamLocalBindMask 0177).
-    if ('path' in l) listenPrivate(server, l.path, listening);
-    else server.listen({ host: l.host ?? '127.0.0.1', port: l.port, ipv6Only: l.ipv6Only === true }, listening);
+    listenOn(server, l, listening);
   });
   server.on('error', (err) => host.log(`dynamic forward listener error: ${err.message}`));
   return fwd;

@@ -141,8 +141,7 @@ export async function startLocalForward(host: ForwardHost, options: ForwardOptio
       server.off('error', onError);
       resolve();
     };
-    if ('path' in listen) listenPrivate(server, listen.path, cb);
-    else server.listen({ host: listen.host ?? '127.0.0.1', port: listen.port, ipv6Only: listen.ipv6Only === true }, cb);
+    listenOn(server, listen, cb);
   });
   server.on('error', (err) => host.log(`forward listener error: ${err.message}`));
   return fwd;
@@ -391,6 +390,17 @@ export function pipeFromChannel(from: ChannelStream, to: Socket, counters: Forwa
 /** A TCP port as RFC 4254 §7.2 carries it: an integer 0..65535 (a string from the environment is refused, not guessed). */
 function isPort(v: unknown, allowZero: boolean): boolean {
   return typeof v === 'number' && Number.isInteger(v) && v >= (allowZero ? 0 : 1) && v <= 65535;
+}
+
+/** net.Server listen options for a TCP {@link ListenSpec}: loopback when no host is given. */
+export function tcpListenOptions(l: { host?: string; port: number; ipv6Only?: boolean }): { host: string; port: number; ipv6Only: boolean } {
+  return { host: l.host ?? '127.0.0.1', port: l.port, ipv6Only: l.ipv6Only === true };
+}
+
+/** Listen on `listen`: a Unix socket made private ({@link listenPrivate}), or TCP ({@link tcpListenOptions}). */
+export function listenOn(server: Server, listen: ListenSpec, cb: () => void): void {
+  if ('path' in listen) listenPrivate(server, listen.path, cb);
+  else server.listen(tcpListenOptions(listen), cb);
 }
 
 /**

@@ -7,6 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Duplex } from 'node:stream';
 import { ConnectionLostError } from '../errors.js';
+import { KEX_IDENTIFICATION_CLOSED } from '../quit-message.js';
 
 /**
  * How long after the command's output ended its exit still counts as "the command had exited":
@@ -65,7 +66,7 @@ export class ProxyCommandStream extends Duplex {
       // comes first and the error does not depend on which of 'end' and 'exit' Node reports first.
       const fail = () => {
         clearTimeout(grace);
-        if (!this.destroyed) this.destroy(new ConnectionLostError('kex_exchange_identification: Connection closed by remote host'));
+        if (!this.destroyed) this.destroy(new ConnectionLostError(KEX_IDENTIFICATION_CLOSED));
       };
       const grace = setTimeout(fail, 1000);
       if (child.exitCode !== null || child.signalCode !== null) fail();
@@ -75,7 +76,7 @@ export class ProxyCommandStream extends Duplex {
     child.on('exit', (code, signal) => {
       options.debug?.(`proxy command exited (${code ?? signal})`);
       if (!this.received && !this.destroyed) {
-        this.destroy(new ConnectionLostError('kex_exchange_identification: Connection closed by remote host'));
+        this.destroy(new ConnectionLostError(KEX_IDENTIFICATION_CLOSED));
       }
     });
   }

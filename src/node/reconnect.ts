@@ -10,7 +10,7 @@ import { EventEmitter } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import { AuthenticationError, ConnectionLostError, HostKeyError, SshError, TimeoutError, UsageError } from '../errors.js';
 import { connect, type ConnectOptions, type SshClient } from './client.js';
-import type { ForwardOptions, ListenSpec } from './forward.js';
+import { tcpListenOptions, type ForwardOptions, type ListenSpec } from './forward.js';
 import { ForwardListener, resetSocket } from './forward-listener.js';
 import { setLongTimeout, type LongTimeout } from '../long-timeout.js';
 
@@ -197,7 +197,7 @@ export class ReconnectingForward extends ForwardListener {
       );
       const l = options.listen;
       if ('path' in l) server.listen(l.path, resolve);
-      else server.listen({ host: l.host ?? '127.0.0.1', port: l.port, ipv6Only: l.ipv6Only === true }, resolve);
+      else server.listen(tcpListenOptions(l), resolve);
     });
     server.removeAllListeners('error');
     server.on('error', () => {});

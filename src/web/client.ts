@@ -28,7 +28,7 @@ import { knownHostsFromText, knownHostsTextVerifier, orderHints, type WebHostKey
 import { webRandom } from './random.js';
 import { WebSocketClosedError } from './websocket.js';
 import { MAX_TIMER_DELAY_MS } from '../long-timeout.js';
-import { closedByRemoteHost } from '../quit-message.js';
+import { closedByRemoteHost, KEX_IDENTIFICATION_CLOSED } from '../quit-message.js';
 
 /** A bidirectional byte stream, e.g. `Deno.connect()`'s conn or `connect()` from cloudflare:sockets. */
 export interface ByteStreamPair {
@@ -618,9 +618,6 @@ function noDelay(transport: ByteStreamPair, log: (m: string) => void): void {
     log(`TCP_NODELAY not set: ${err instanceof Error ? err.message : String(err)}`);
   }
 }
-
-/** OpenSSH kex.c kex_exchange_identification: the server closed before its identification line. */
-const KEX_IDENTIFICATION_CLOSED = 'kex_exchange_identification: Connection closed by remote host';
 
 /** Output pauses above this many bytes written but not yet accepted by the transport... */
 const OUTPUT_HIGH_WATER = 1024 * 1024;
