@@ -17,7 +17,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { AgentClient, AuthenticationError, connect, type ConnectOptions } from '../src/index.js';
 import { cliEnv, itWithHome } from './harness/home.js';
 import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
-import { waitForAgentSocket } from './support/ssh-agent.js';
+import { startSshAgent } from './support/ssh-agent.js';
 import { CLI_BIN_PATH as CLI } from './harness/proc.js';
 
 const CHECK_CLI = fileURLToPath(new URL('../dist/node/check-cli.js', import.meta.url));
@@ -27,11 +27,7 @@ const children = new Set<ChildProcess>();
 
 async function startAgent(dir: string, name: string): Promise<string> {
   const sock = join(dir, `${name}.sock`);
-  const child = spawn('/usr/bin/ssh-agent', ['-a', sock, '-D'], { stdio: ['ignore', 'ignore', 'ignore'] });
-  children.add(child);
-  for (let i = 0; i < 100 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 50));
-  if (!existsSync(sock)) throw new Error(`ssh-agent did not create ${sock}`);
-  await waitForAgentSocket(sock);
+  children.add(await startSshAgent(sock));
   return sock;
 }
 

@@ -17,7 +17,7 @@ import { fingerprintSha256 } from '../src/keys/hostkey.js';
 import { SshWriter } from '../src/protocol/wire.js';
 import { cliEnv, itWithHome } from './harness/home.js';
 import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
-import { waitForAgentSocket } from './support/ssh-agent.js';
+import { startSshAgent } from './support/ssh-agent.js';
 // The installed bin (package.json bin.pure-ssh): the same CLI as dist/node/cli.js at about half
 // its start-up CPU, most of what this file's runs cost.
 import { CLI_BIN_PATH as CLI } from './harness/proc.js';
@@ -35,11 +35,8 @@ const children = new Set<ChildProcess>();
 
 async function startAgent(dir: string, name: string): Promise<Agent> {
   const sock = join(dir, `${name}.sock`);
-  const child = spawn('/usr/bin/ssh-agent', ['-a', sock, '-D'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = await startSshAgent(sock);
   children.add(child);
-  for (let i = 0; i < 100 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 50));
-  if (!existsSync(sock)) throw new Error(`ssh-agent did not create ${sock}`);
-  await waitForAgentSocket(sock);
   return { sock, child };
 }
 

@@ -15,7 +15,7 @@
  * twin pure-ssh did not print.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -23,36 +23,14 @@ import { freePort } from './harness/net.js';
 import { cliEnv, describeInteropWithHome, suiteHome } from './harness/home.js';
 import { inCI, SSH_CLIENT_PATH, sshClientAvailable, startSshd, type SshdHandle } from './harness/sshd.js';
 import { CLI } from './support/cli-run.js';
+import { tcpSocketsOf } from './support/proc-sockets.js';
 
 /** The TCP listening sockets of `pid`: `tcp 0.0.0.0:P`, `tcp6 :::P`, `tcp6 ::1:P`. */
 function listenersOf(pid: number): string[] {
-  const inodes = new Set<string>();
-  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-    try {
-      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
-      if (m) inodes.add(m[1]!);
-    } catch {
-      // closed while we looked
-    }
-  }
-  const out: string[] = [];
-  for (const table of ['tcp', 'tcp6']) {
-    for (const line of readFileSync(`/proc/${pid}/net/${table}`, 'latin1').split('\n').slice(1)) {
-      const f = line.trim().split(/\s+/);
-      if (f.length < 10 || !inodes.has(f[9]!) || f[3] !== '0A') continue;
-      const [hex, port] = f[1]!.split(':') as [string, string];
-      const addr =
-        table === 'tcp'
-          ? [3, 2, 1, 0].map((i) => parseInt(hex.slice(i * 2, i * 2 + 2), 16)).join('.')
-          : /^0+$/.test(hex)
-            ? '::'
-            : /^0{24}01000000$/.test(hex)
-              ? '::1'
-              : hex;
-      out.push(`${table} ${addr}:${parseInt(port, 16)}`);
-    }
-  }
-  return out.sort();
+  return tcpSocketsOf(pid)
+    .filter((s) => s.state === 'LISTEN')
+    .map((s) => `${s.table} ${s.localAddress}:${s.localPort}`)
+    .sort();
 }
 
 describeInteropWithHome('-L / -D listeners and their -v lines, as ssh 9.2', () => {

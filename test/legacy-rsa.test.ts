@@ -15,6 +15,7 @@ import { applyAlgorithmSpec, defaultAlgorithms } from '../src/algorithms.js';
 import { cliEnv, describeInteropWithHome, suiteHome } from './harness/home.js';
 import { SSHD_PATH, startSshd, type SshdHandle } from './harness/sshd.js';
 import { CLI_BIN_PATH as CLI } from './harness/proc.js';
+import { startSshAgent } from './support/ssh-agent.js';
 
 /** ssh -vvv lines about the host key offer and check. */
 const HOST_KEY_LINE =
@@ -123,9 +124,7 @@ describeInteropWithHome('an sshd that accepts only ssh-rsa (SHA-1) user signatur
     const { appendFile, readFile } = await import('node:fs/promises');
     await appendFile(authorized, await readFile(`${rsaKey}.pub`, 'utf8'));
     agentSock = join(sshd.dir, 'agent.sock');
-    const agent = spawn('/usr/bin/ssh-agent', ['-D', '-a', agentSock], { stdio: 'ignore' });
-    agentPid = agent.pid;
-    for (let i = 0; i < 50 && !(await import('node:fs')).existsSync(agentSock); i++) await new Promise((r) => setTimeout(r, 100));
+    agentPid = (await startSshAgent(agentSock)).pid;
     execFileSync('/usr/bin/ssh-add', ['-q', rsaKey], { env: { ...process.env, SSH_AUTH_SOCK: agentSock }, stdio: 'ignore' });
   });
   afterAll(async () => {

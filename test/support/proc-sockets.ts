@@ -26,6 +26,10 @@ const TCP_STATES: Record<number, string> = {
 
 /** One TCP socket held by a process. */
 export interface HeldSocket {
+  /** The /proc/net table it is in: `tcp` (IPv4) or `tcp6`. */
+  table: 'tcp' | 'tcp6';
+  /** Its local address: dotted IPv4, `::` or `::1` (other IPv6 addresses as /proc's hex). */
+  localAddress: string;
   state: string;
   localPort: number;
   remotePort: number;
@@ -45,7 +49,7 @@ export function tcpSocketsOf(pid: number): HeldSocket[] {
     }
   }
   const out: HeldSocket[] = [];
-  for (const table of ['tcp', 'tcp6']) {
+  for (const table of ['tcp', 'tcp6'] as const) {
     let text: string;
     try {
       text = readFileSync(`/proc/${pid}/net/${table}`, 'latin1');
@@ -56,7 +60,10 @@ export function tcpSocketsOf(pid: number): HeldSocket[] {
       const f = line.trim().split(/\s+/);
       if (f.length < 10 || !inodes.has(f[9]!)) continue;
       const [, local, remote, st, queues] = f;
+      const hex = local!.split(':')[0]!;
       out.push({
+        table,
+        localAddress: table === 'tcp' ? [3, 2, 1, 0].map((i) => parseInt(hex.slice(i * 2, i * 2 + 2), 16)).join('.') : /^0+$/.test(hex) ? '::' : /^0{24}01000000$/.test(hex) ? '::1' : hex,
         state: TCP_STATES[parseInt(st!, 16)] ?? st!,
         localPort: parseInt(local!.split(':')[1]!, 16),
         remotePort: parseInt(remote!.split(':')[1]!, 16),

@@ -3,6 +3,8 @@
  * connection to SOCKET is accepted. The socket file appears at bind(2), before listen(2): a
  * client that connects in between is refused (seen under load in CI), so existence is not enough.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
 
 /** Resolves once `sock` accepts a connection; rejects after `timeoutMs`. */
@@ -23,3 +25,19 @@ export async function waitForAgentSocket(sock: string, timeoutMs = 10_000): Prom
   }
 }
 
+/**
+ * Starts `/usr/bin/ssh-agent -a SOCK -D` (in the foreground, output ignored) and resolves with it
+ * once SOCK accepts connections ({@link waitForAgentSocket}); the caller kills it.
+ */
+export async function startSshAgent(sock: string): Promise<ChildProcess> {
+  const child = spawn('/usr/bin/ssh-agent', ['-a', sock, '-D'], { stdio: 'ignore' });
+  try {
+    for (let i = 0; i < 100 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 50));
+    if (!existsSync(sock)) throw new Error(`ssh-agent did not create ${sock}`);
+    await waitForAgentSocket(sock);
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw err;
+  }
+  return child;
+}
