@@ -43,7 +43,8 @@ export type ClientEvent =
   | { type: 'authenticated' }
   /**
    * Diagnostics for -v; never contains secrets. `level`: ssh's debug level (log.c debug2, debug3:
-   * shown from -vv, -vvv), 1 when absent.
+   * shown from -vv, -vvv), 1 when absent. A server's bytes that are not UTF-8 (in the lines before
+   * its identification) appear as lone U+DC80..U+DCFF, one per byte (src/log-text.ts).
    */
   | { type: 'log'; message: string; level?: 2 | 3 }
   /**

@@ -29,6 +29,20 @@ export function isClosedByRemoteHost(text: string): boolean {
 }
 
 /**
+ * ssh(1)'s line for a server that closed the connection after its identification line and before
+ * the session (during key exchange or authentication): packet.c sshpkt_fatal's logdie for
+ * SSH_ERR_CONN_CLOSED, `Connection closed by ADDR port N` (ssh_remote_ipaddr/port: the peer's
+ * address). The Node CLI words it with the socket's peer (connect-host.ts); the web client, which
+ * has no address of the server behind its transport, with the host and port it was given.
+ *
+ * @example
+ * closedDuringKexOrAuth('127.0.0.1', 22); // 'Connection closed by 127.0.0.1 port 22'
+ */
+export function closedDuringKexOrAuth(address: string, port: number): string {
+  return `Connection closed by ${address} port ${port}`;
+}
+
+/**
  * ssh 9.2 kex.c kex_exchange_identification's error when the peer closes before its
  * identification line (no server byte yet): the Node, web and ProxyCommand transports' text.
  */

@@ -149,6 +149,48 @@ const FILE_LINES = [
   'Match user',
   'Match host h user joe all',
   'Match all all',
+  // Keywords pure-ssh refuses or ignores: readconf.c checks their values all the same, whether
+  // or not the line applies, as a counted bad line.
+  'Tunnel maybe',
+  'VerifyHostKeyDNS maybe',
+  'CheckHostIP maybe',
+  'HostbasedAuthentication 2',
+  'RequiredRSASize x',
+  'RequiredRSASize -1',
+  'StreamLocalBindMask 8',
+  'StreamLocalBindMask 1000',
+  'BindAddress a b',
+  'ControlMaster maybe',
+  'ControlPersist abc',
+  'ControlPersist YES',
+  'ConnectionAttempts x',
+  'EscapeChar ab',
+  'EscapeChar ^1',
+  'FingerprintHash sha3',
+  'ForwardX11Timeout x',
+  'GSSAPIAuthentication maybe',
+  'GSSAPIKeyExchange maybe',
+  'GSSAPIKexAlgorithms foo',
+  'GSSAPIKexAlgorithms +gss-gex-sha1-',
+  'IPQoS foo',
+  'IPQoS af11 bar',
+  'IPQoS 256',
+  'IPQoS af11 af12 af13',
+  'PermitRemoteOpen any none',
+  'RequestTTY maybe',
+  'SendEnv A=b',
+  'SetEnv A',
+  'StdinNull maybe',
+  'SyslogFacility foo',
+  'TCPKeepAlive maybe',
+  'TunnelDevice 1:x',
+  'UpdateHostKeys never',
+  'VisualHostKey perhaps',
+  'AddKeysToAgent sometimes',
+  'AddKeysToAgent confirm x',
+  'AddKeysToAgent yes 5m',
+  'LogVerbose a none',
+  'KeepAlive maybe',
 ];
 
 /** FILE_LINES where OpenSSH 10's message differs from 9.2's and pure-ssh follows 10. */
@@ -194,6 +236,61 @@ const OPTIONS = ['"" joe', 'Us"er"', 'NoSuch=1', 'Ciphers=foo', 'HostKeyAlgorith
     const theirs = sshErrors(['-F', file], SSH10);
     expect(theirs.at(-1)).toBe(`${file}: terminating, 6 bad configuration options`);
     expect(ourErrors(['-F', file])).toEqual(theirs);
+  });
+
+  it('a file mixing every kind of bad line (unknown keyword, bad values, a keyword or algorithm pure-ssh refuses, bad Match): one run reports them all, in order', () => {
+    const file = join(dir, 'cfg-mixed');
+    writeFileSync(file, [
+      'Frobnicate yes', 'Port x', 'StrictHostKeyChecking maybe', 'Host other', '  BindAddress 127.0.0.2', '  Tunnel maybe',
+      'Match all host x', 'Host *', '  BindAddress 127.0.0.2', '  Ciphers 3des-cbc', '  MACs hmac-md5', '  ControlMaster maybe',
+      '  IPQoS foo', '  User joe', '',
+    ].join('\n'));
+    const theirs = sshErrors(['-F', file]);
+    // ssh 9.2 takes BindAddress, 3des-cbc and hmac-md5; pure-ssh refuses them at their lines too.
+    const refusals = [
+      `${file} line 9: unsupported option "BindAddress": pure-ssh does not implement it yet (it sets the local address the connection leaves from)`,
+      `${file} line 10: unsupported cipher algorithm(s): 3des-cbc (pure-ssh supports: `,
+      `${file} line 11: unsupported MAC algorithm(s): hmac-md5 (pure-ssh supports: `,
+    ];
+    expect(theirs).toEqual([
+      `${file}: line 1: Bad configuration option: frobnicate`,
+      `${file} line 2: Bad port 'x'.`,
+      `${file} line 3: unsupported option "maybe".`,
+      `${file} line 6: unsupported option "maybe".`,
+      `${file} line 7: 'all' cannot be combined with other Match attributes`,
+      `${file} line 7: Bad Match condition`,
+      `${file} line 12: unsupported option "maybe".`,
+      `${file} line 13: Bad IPQoS value: foo`,
+      `${file}: terminating, 7 bad configuration options`,
+    ]);
+    const ours = ourErrors(['-F', file]);
+    expect(ours.filter((l) => !refusals.some((r) => l.startsWith(r)))).toEqual([...theirs.slice(0, -1), `${file}: terminating, 10 bad configuration options`]);
+    // In the file's order: line 9's refusal after line 7's, the algorithms before line 12.
+    expect(ours.map((l) => Number(/ line (\d+):/.exec(l)?.[1] ?? 0))).toEqual([1, 2, 3, 6, 7, 7, 9, 10, 11, 12, 13, 0]);
+  });
+
+  it('PermitRemoteOpen with a bad host:port is fatal at its line, as readconf.c makes it (the rest of the file unread)', () => {
+    for (const [value, message] of [['foo', 'bad port number'], ['h:x', 'bad port number'], ['[::1', 'missing host'], ['h/22', 'missing host'], ['[::1]x', 'missing host']]) {
+      const file = join(dir, `cfg-permitremoteopen-${value.replace(/[^a-z]/g, '_')}`);
+      writeFileSync(file, `Port x\nPermitRemoteOpen ${value}\nPort y\n`);
+      const theirs = sshErrors(['-F', file]);
+      expect(theirs).toEqual([`${file} line 1: Bad port 'x'.`, `${file} line 2: ${message} in permitremoteopen`]);
+      expect(ourErrors(['-F', file])).toEqual(theirs);
+    }
+    const ok = join(dir, 'cfg-permitremoteopen-ok');
+    writeFileSync(ok, 'Host other\nPermitRemoteOpen h:22 [::1]:* :80 [h]:2222\n');
+    expect(spawnSync(SSH, ['-G', '-F', ok, 'x'], { encoding: 'utf8', env: cliEnv(home) }).status).toBe(0);
+    expect(resolveCommandLine(['-G', '-F', ok, 'x'], cenv).kind).toBe('dump');
+  });
+
+  it('values readconf.c takes for the keywords pure-ssh refuses or ignores are taken (in a block for another host)', () => {
+    const file = join(dir, 'cfg-valid-values');
+    writeFileSync(file, ['Host other', ...[
+      'StreamLocalBindMask 077x', 'EscapeChar ^A', 'FingerprintHash SHA512', 'IPQoS 0x10 010', 'SyslogFacility local7', 'TunnelDevice any:2',
+      'AddKeysToAgent 5m', 'AddKeysToAgent confirm 5m', 'ControlPersist 5m', 'GSSAPIKexAlgorithms gss-gex-sha1-x,,foo', 'Tunnel Point-To-Point',
+    ].map((l) => `  ${l}`), ''].join('\n'));
+    expect(spawnSync(SSH, ['-G', '-F', file, 'x'], { encoding: 'utf8', env: cliEnv(home) }).status).toBe(0);
+    expect(resolveCommandLine(['-G', '-F', file, 'x'], cenv).kind).toBe('dump');
   });
 
   it('an included file with bad lines is refused on its own, after the including file\'s', () => {

@@ -128,16 +128,18 @@ describeInteropWithHome('the identification line as ssh 9.2 parses it: the CLI b
     if (sshClientAvailable()) expect(await run('ssh', port, ['-o', 'LogLevel=ERROR'])).toEqual(want);
   }, 60_000);
 
-  it('-v: lines before the identification as kex.c logs them ("banner line N: ", bytes escaped as sent), the software version too', async () => {
-    // UTF-8 "café" and a bare 0xe9 (Latin-1), before and in the identification.
-    const server = await lineServer('hello\r\ncaf\xc3\xa9 \\ x\r\nSSH-2.0-caf\xc3\xa9\r\n');
+  it('-v: lines before the identification as kex.c logs them ("banner line N: ", bytes escaped as sent, UTF-8 or not), the software version too', async () => {
+    // UTF-8 "café", and bytes that are not UTF-8 (0xff, a bare Latin-1 0xe9, a cut sequence),
+    // before and in the identification.
+    const server = await lineServer('hello\r\ncaf\xc3\xa9 \\ x\r\nbad \xff \xe9t\xc3\r\nSSH-2.0-caf\xc3\xa9\xff\r\n');
     try {
       const pick = (err: string) => err.split('\r\n').filter((l) => /banner line|remote software version/.test(l));
       const ours = pick((await run('pure-ssh', server.port, ['-v'])).err);
       expect(ours).toEqual([
         'debug1: kex_exchange_identification: banner line 0: hello',
         'debug1: kex_exchange_identification: banner line 1: caf\\303\\251 \\\\ x',
-        'debug1: Remote protocol version 2.0, remote software version caf\\303\\251',
+        'debug1: kex_exchange_identification: banner line 2: bad \\377 \\351t\\303',
+        'debug1: Remote protocol version 2.0, remote software version caf\\303\\251\\377',
       ]);
       if (sshClientAvailable()) expect(ours).toEqual(pick((await run('ssh', server.port, ['-v'])).err));
       else if (inCI()) throw new Error(`${SSH_CLIENT_PATH} is missing`);

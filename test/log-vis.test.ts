@@ -10,6 +10,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { logLines, oneLogCall, visLogText } from '../src/node/log-vis.js';
+import { textForLog } from '../src/log-text.js';
 import { describeFatal, Log } from '../src/node/connect-host.js';
 import { resolveCommandLine } from '../src/config/cli-args.js';
 import { DisconnectError } from '../src/errors.js';
@@ -23,6 +24,36 @@ describe('visLogText', () => {
     expect(visLogText('a\u0001b\tc\\d\u00e9e\u007ff\rg\bh\u0007i j\nk')).toBe('a\\001b\tc\\\\d\\303\\251e\\177f\rg\bh\u0007i j\nk');
     expect(visLogText('\u0000\u001b[31m')).toBe('\\000\\033[31m');
     expect(visLogText('\u{1f600}')).toBe('\\360\\237\\230\\200');
+  });
+
+  it("a peer's bytes that are not UTF-8 (textForLog) escaped as the bytes sent, not as their Latin-1 characters' UTF-8", () => {
+    const bytes = (...b: number[]) => new Uint8Array(b);
+    // 0xff, a cut 2-byte sequence, an overlong "/" (c0 af), a UTF-16 surrogate (ed a0 80), above U+10FFFF (f4 90 80 80).
+    const cases: [Uint8Array, string][] = [
+      [bytes(0x61, 0xff, 0x62), 'a\\377b'],
+      [bytes(0x63, 0x61, 0x66, 0xc3, 0xa9, 0xc3), 'caf\\303\\251\\303'],
+      [bytes(0xc0, 0xaf), '\\300\\257'],
+      [bytes(0xed, 0xa0, 0x80), '\\355\\240\\200'],
+      [bytes(0xf4, 0x90, 0x80, 0x80, 0xf0, 0x9f, 0x98, 0x80), '\\364\\220\\200\\200\\360\\237\\230\\200'],
+      [bytes(0x5c, 0xe9, 0x0a), '\\\\\\351\n'],
+      // A UTF-8 byte order mark is kept, not dropped.
+      [bytes(0xef, 0xbb, 0xbf, 0x78), '\\357\\273\\277x'],
+    ];
+    for (const [b, want] of cases) expect(visLogText(textForLog(b)), [...b].join(' ')).toBe(want);
+    // Valid UTF-8 is text for the library's log; each other byte a lone U+DC80..U+DCFF.
+    expect(textForLog(bytes(0x63, 0xc3, 0xa9, 0xff, 0x80))).toBe('c\u00e9\udcff\udc80');
+  });
+
+  it('textForLog then visLogText: every byte of random input escaped on its own, as strnvis does', () => {
+    let seed = 1;
+    const next = () => (seed = (seed * 1103515245 + 12345) >>> 0) >>> 16;
+    const strnvis = (b: number) =>
+      b === 0x5c ? '\\\\' : (b >= 0x20 && b < 0x7f) || [7, 8, 9, 10, 13].includes(b) ? String.fromCharCode(b) : `\\${b.toString(8).padStart(3, '0')}`;
+    for (let n = 0; n < 2000; n++) {
+      // Mostly high bytes, so that valid and broken UTF-8 sequences both turn up.
+      const b = Uint8Array.from({ length: next() % 12 }, () => (next() % 4 === 0 ? next() % 0x80 : 0x80 + (next() % 0x80)));
+      expect(visLogText(textForLog(b)), [...b].join(' ')).toBe([...b].map(strnvis).join(''));
+    }
   });
 });
 

@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { ALGORITHM_CATEGORIES, defaultAlgorithms, supportedAlgorithms } from '../src/algorithms.js';
+import { PURE_SSH_ALGORITHMS } from '../src/config/openssh-names.js';
 import { rekeyLimitBytes } from '../src/cipher/cipher.js';
 import { cipherAlgorithms } from '../src/cipher/registry.js';
 import type { CryptoProvider } from '../src/crypto/provider.js';
@@ -80,6 +81,11 @@ function roundTrip(p: Pair, size: number, seed: number): void {
 }
 
 describe('registries', () => {
+  it("the command line's configuration reading knows the same names, in the same order (config/openssh-names.ts)", () => {
+    const s = supportedAlgorithms();
+    expect(PURE_SSH_ALGORITHMS).toEqual({ ciphers: s.cipher, macs: s.mac, kexAlgorithms: s.kex, hostKeyAlgorithms: s.hostKey });
+  });
+
   it('supportedAlgorithms() lists exactly the registries', () => {
     const s = supportedAlgorithms();
     expect(s.cipher).toEqual([...cipherAlgorithms.keys()]);

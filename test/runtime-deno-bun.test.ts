@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeInterop } from './harness/sshd.js';
+import { bundle } from './runtimes/bundle.js';
 import { checkResult, startRuntimeFixture, type RuntimeFixture } from './runtimes/fixture.js';
 import { runIn } from './runtimes/runners.js';
 
@@ -45,6 +46,30 @@ describeInterop('pure-ssh/web in Deno and Bun against sshd', () => {
       expect(r.chachaPoly).toBe(runtime === 'deno' ? 'WebAssembly SIMD' : '');
     }, 60_000);
   }
+
+  it('Deno and Bun: a URL or sub-protocol list their WebSocket refuses is a UsageError from connect() naming it, their SyntaxError as its cause', async () => {
+    const run = promisify(execFile);
+    const dir = mkdtempSync(join(tmpdir(), 'pure-ssh-ws-url-'));
+    try {
+      const cases = [{ url: 'ftp://127.0.0.1/' }, { url: 'ws://127.0.0.1:1/#f' }, { url: 'not a url' }, { url: 'ws://127.0.0.1:1/', protocols: ['a b'] }];
+      const entry = join(dir, 'entry.mjs');
+      writeFileSync(entry, `${await bundle('ws-url-entry.ts')}\nconsole.log(JSON.stringify(await globalThis.webSocketRefusals(${JSON.stringify(cases)})));\n`);
+      const bin = (name: string) => fileURLToPath(new URL(`../node_modules/.bin/${name}`, import.meta.url));
+      const env = { ...process.env, DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' };
+      for (const [runtime, args] of [['deno', ['run', '--no-prompt', '--allow-net=127.0.0.1', entry]], ['bun', [entry]]] as const) {
+        const result = JSON.parse((await run(bin(runtime), [...args], { env })).stdout) as Record<string, unknown>[];
+        expect(result, runtime).toHaveLength(cases.length);
+        result.forEach((r, i) => {
+          const c = cases[i]!;
+          const what = c.protocols ? `options.protocols ${JSON.stringify(c.protocols)}` : `url "${c.url}"`;
+          expect(r, `${runtime} ${JSON.stringify(c)}`).toMatchObject({ name: 'UsageError', code: 'ERR_USAGE', cause: 'SyntaxError' });
+          expect((r.message as string).startsWith(`webSocketStreams: invalid ${what}: `), `${runtime}: ${String(r.message)}`).toBe(true);
+        });
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 
   it('the package subpaths pure-ssh/web, pure-ssh/node-crypto and pure-ssh/compress-zlib load unbundled in Deno and Bun (needs npm run build)', async () => {
     const run = promisify(execFile);

@@ -7,7 +7,9 @@
  * and reason, never "ssh: connect to host". Only a WebSocket that never opened is a connect
  * failure. ssh 9.2 says "kex_exchange_identification: Connection closed by remote host" for a
  * server that closes before its identification line (kex.c); over a WebSocket that closed before
- * any byte the close frame says more, and is kept.
+ * any byte the close frame says more, and is kept. A close after the server's identification
+ * line and before login is packet.c's "Connection closed by HOST port N", as over TCP. A URL the
+ * WebSocket constructor refuses is a UsageError naming it.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -31,6 +33,8 @@ interface Described {
   name: string;
   code: string;
   message: string;
+  /** The class of its `cause`, when that is an Error. */
+  cause?: string;
   ws?: { own: boolean; url: string; opened: boolean; closeCode: number; closeReason: string };
 }
 
@@ -74,8 +78,8 @@ describeInterop('pure-ssh/web over a WebSocket that closes: through websockify',
   });
 
   /** Runs the entry against `url`; `onReady` runs once it has connected. Resolves with its lines. */
-  function run(url: string, onReady?: () => void): Promise<Outcome[]> {
-    const args = { url, host: 'ssh.example', port: sshd.port, username: sshd.user, privateKey: sshd.clientKey, knownHosts: sshd.hostKeyLines.map((l) => l.replace(/^\S+/, `[ssh.example]:${sshd.port}`)).join('\n') };
+  function run(url: string, onReady?: () => void, extra: { protocols?: string[]; port?: number } = {}): Promise<Outcome[]> {
+    const args = { url, protocols: extra.protocols, host: 'ssh.example', port: extra.port ?? sshd.port, username: sshd.user, privateKey: sshd.clientKey, knownHosts: sshd.hostKeyLines.map((l) => l.replace(/^\S+/, `[ssh.example]:${sshd.port}`)).join('\n') };
     const child = spawn(process.execPath, ['--experimental-websocket', '--no-warnings', entry, JSON.stringify(args)], { stdio: ['ignore', 'pipe', 'pipe'] });
     const lines: Outcome[] = [];
     let out = '';
@@ -108,6 +112,7 @@ describeInterop('pure-ssh/web over a WebSocket that closes: through websockify',
         name: 'ConnectionLostError',
         code: 'ERR_CONNECTION_LOST',
         message: `kex_exchange_identification: Connection closed by remote host: ${how}`,
+        cause: 'WebSocketClosedError',
         ws: { own: false, url, opened: true, closeCode, closeReason },
       },
     };
@@ -157,6 +162,42 @@ describeInterop('pure-ssh/web over a WebSocket that closes: through websockify',
     expect(await run(url)).toEqual([
       { failed: { name: 'WebSocketClosedError', code: 'ERR_CONNECTION_LOST', message: `WebSocket connection to ${url} failed`, ws: { own: true, url, opened: false, closeCode: -1, closeReason: '' } } },
     ]);
+  });
+
+  it('a server that closes after its identification line, before login: "Connection closed by HOST port N", as over TCP (ssh 9.2 beside it), not the in-session line', async () => {
+    // Sends its identification line, reads what comes (the client's, its KEXINIT) and closes
+    // (FIN, never a reset): websockify then closes with 1000 after the server's bytes.
+    const identifiedCloser = net.createServer((s) => {
+      s.write('SSH-2.0-Closer\r\n');
+      s.once('data', () => s.end());
+      s.resume();
+    });
+    try {
+      const port = await listen(identifiedCloser);
+      const url = await bridgeTo(port);
+      expect(await run(url, undefined, { port })).toEqual([
+        { failed: { name: 'ConnectionLostError', code: 'ERR_CONNECTION_LOST', message: `Connection closed by ssh.example port ${port}` } },
+      ]);
+      if (sshClientAvailable()) {
+        // Not spawnSync: the server runs in this process's event loop.
+        const ssh = spawn(SSH_CLIENT_PATH, ['-F', 'none', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-p', String(port), '127.0.0.1', 'true'], { stdio: ['ignore', 'ignore', 'pipe'] });
+        let stderr = '';
+        ssh.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        await new Promise((resolve) => ssh.on('close', resolve));
+        expect(stderr).toMatch(new RegExp(`^Connection closed by 127\\.0\\.0\\.1 port ${port}\r?$`, 'm'));
+      } else if (inCI()) throw new Error(`${SSH_CLIENT_PATH} is missing`);
+    } finally {
+      identifiedCloser.close();
+    }
+  });
+
+  it('a URL or sub-protocol list the WebSocket constructor refuses: a UsageError naming it, with the reason, the runtime\'s SyntaxError as its cause', async () => {
+    const usage = (message: string) => [{ failed: { name: 'UsageError', code: 'ERR_USAGE', message, cause: 'SyntaxError' } }];
+    expect(await run('not a url')).toEqual(usage('webSocketStreams: invalid url "not a url": TypeError: Invalid URL'));
+    expect(await run('ftp://127.0.0.1/')).toEqual(usage('webSocketStreams: invalid url "ftp://127.0.0.1/": Expected a ws: or wss: protocol, got ftp:'));
+    expect(await run('ws://127.0.0.1:1/#f')).toEqual(usage('webSocketStreams: invalid url "ws://127.0.0.1:1/#f": Got fragment'));
+    expect(await run('ws://127.0.0.1:1/', undefined, { protocols: ['a b'] })).toEqual(usage('webSocketStreams: invalid options.protocols ["a b"]: Invalid Sec-WebSocket-Protocol value'));
+    expect(await run('ws://127.0.0.1:1/', undefined, { protocols: ['binary', 'binary'] })).toEqual(usage('webSocketStreams: invalid options.protocols ["binary","binary"]: Invalid Sec-WebSocket-Protocol value'));
   });
 
   it('sshd through the bridge: logs in; its connection killed later is the end of the stream (normal closure after its bytes)', async () => {

@@ -2,9 +2,9 @@
  * The algorithm names OpenSSH's ssh knows (`ssh -Q cipher|mac|kex|key|HostKeyAlgorithms` of
  * OpenSSH 9.2 and 10, united), for readconf.c's checks of an algorithm list at its config line:
  * ciphers_valid(), mac_valid(), kex_names_valid() and sshkey_names_valid2() refuse a list naming
- * anything else ("Bad SSH2 cipher spec 'LIST'." and kin), as a counted bad line. Whether pure-ssh
- * implements a name OpenSSH knows is a separate question, answered when the lists are applied
- * (src/algorithms.ts applyAlgorithmSpec), with the line named.
+ * anything else ("Bad SSH2 cipher spec 'LIST'." and kin), as a counted bad line. A name OpenSSH
+ * knows that pure-ssh does not implement ({@link PURE_SSH_ALGORITHMS}) is refused at the line that
+ * sets the list, also as a counted bad line, so that one run reports every bad line of a file.
  *
  * A `-` list is not checked (readconf.c skips it: its names may be patterns); in the others each
  * comma-separated name must be known as written (key type lists may also hold patterns that match
@@ -96,6 +96,50 @@ function listProblem(kind: AlgorithmListKind, spec: string): { unknown?: string 
     return { unknown: name };
   }
   return undefined;
+}
+
+/**
+ * The names pure-ssh implements, per list, in the order `supportedAlgorithms()` (src/algorithms.ts)
+ * gives them: that function reads the registries, which the command line's configuration reading
+ * does not load; test/registry.test.ts checks that the two agree.
+ */
+export const PURE_SSH_ALGORITHMS: Readonly<Record<AlgorithmListKind, readonly string[]>> = {
+  ciphers: [
+    'chacha20-poly1305@openssh.com', 'aes128-gcm@openssh.com', 'aes256-gcm@openssh.com', 'aes128-ctr', 'aes192-ctr',
+    'aes256-ctr', 'aes128-cbc', 'aes192-cbc', 'aes256-cbc',
+  ],
+  macs: [
+    'umac-64-etm@openssh.com', 'umac-128-etm@openssh.com', 'hmac-sha2-256-etm@openssh.com', 'hmac-sha2-512-etm@openssh.com',
+    'hmac-sha1-etm@openssh.com', 'umac-64@openssh.com', 'umac-128@openssh.com', 'hmac-sha2-256', 'hmac-sha2-512', 'hmac-sha1',
+  ],
+  kexAlgorithms: [
+    'mlkem768x25519-sha256', 'sntrup761x25519-sha512', 'sntrup761x25519-sha512@openssh.com', 'curve25519-sha256',
+    'curve25519-sha256@libssh.org', 'ecdh-sha2-nistp256', 'ecdh-sha2-nistp384', 'ecdh-sha2-nistp521',
+    'diffie-hellman-group-exchange-sha256', 'diffie-hellman-group16-sha512', 'diffie-hellman-group18-sha512',
+    'diffie-hellman-group14-sha256', 'diffie-hellman-group14-sha1', 'diffie-hellman-group1-sha1',
+    'diffie-hellman-group-exchange-sha1',
+  ],
+  hostKeyAlgorithms: [
+    'ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256',
+    'ssh-ed25519-cert-v01@openssh.com', 'ecdsa-sha2-nistp256-cert-v01@openssh.com', 'ecdsa-sha2-nistp384-cert-v01@openssh.com',
+    'ecdsa-sha2-nistp521-cert-v01@openssh.com', 'rsa-sha2-512-cert-v01@openssh.com', 'rsa-sha2-256-cert-v01@openssh.com',
+    'ssh-rsa', 'ssh-rsa-cert-v01@openssh.com',
+  ],
+};
+
+/**
+ * The error for a list that names algorithms pure-ssh does not implement (`label`: "cipher",
+ * "MAC", "key exchange", "host key", "public key"), worded as applying the list words it
+ * (src/algorithms.ts applySpec), or undefined. A `-` list removes names and a pattern matches only
+ * what is implemented: neither is an error.
+ */
+export function unimplementedListMessage(kind: AlgorithmListKind, label: string, spec: string): string | undefined {
+  if (spec.startsWith('-')) return undefined;
+  const list = spec.startsWith('+') || spec.startsWith('^') ? spec.slice(1) : spec;
+  const supported = PURE_SSH_ALGORITHMS[kind];
+  const unknown = list.split(',').filter((n) => n !== '' && !/[*?]/.test(n) && !supported.includes(n));
+  if (unknown.length === 0) return undefined;
+  return `unsupported ${label} algorithm(s): ${unknown.join(',')} (pure-ssh supports: ${supported.join(',')})`;
 }
 
 /**

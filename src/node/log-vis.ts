@@ -11,6 +11,8 @@
  * with "\n" only. Checked with `ssh ... 2>&1 | cat -A` on /usr/bin/ssh 9.2.
  */
 
+import { RAW_BYTE_BASE } from '../log-text.js';
+
 const encoder = new TextEncoder();
 
 /**
@@ -21,20 +23,32 @@ function visible(b: number): boolean {
   return (b > 0x20 && b < 0x7f) || b === 0x20 || b === 0x09 || b === 0x0a || b === 0x08 || b === 0x07 || b === 0x0d;
 }
 
+/** Byte `b` as strnvis(VIS_SAFE | VIS_OCTAL) writes it: as is, `\\` for a backslash, else `\ooo`. */
+function visByte(b: number): string {
+  if (b === 0x5c) return '\\\\';
+  if (visible(b)) return String.fromCharCode(b);
+  return `\\${(b >> 6).toString(8)}${((b >> 3) & 7).toString(8)}${(b & 7).toString(8)}`;
+}
+
 /**
- * `text` as ssh's log would show it (a JavaScript string's UTF-8 bytes, escaped).
+ * `text` as ssh's log would show it: a JavaScript string's UTF-8 bytes, escaped, where a lone
+ * U+DC80..U+DCFF stands for the byte it keeps (src/log-text.ts: a peer's byte that was not
+ * UTF-8), so the escaping sees the bytes the peer sent.
  *
  * @example
  * visLogText('a\u0001b\\c'); // 'a\\001b\\\\c'
+ * visLogText('x\udcff'); // 'x\\377'
  */
 export function visLogText(text: string): string {
   // The common case (printable ASCII, no backslash) needs no copy.
   if (!/[^\x20-\x5b\x5d-\x7e\t\n]/.test(text)) return text;
   let out = '';
-  for (const b of encoder.encode(text)) {
-    if (b === 0x5c) out += '\\\\';
-    else if (visible(b)) out += String.fromCharCode(b);
-    else out += `\\${(b >> 6).toString(8)}${((b >> 3) & 7).toString(8)}${(b & 7).toString(8)}`;
+  // Iterating by code point leaves a lone surrogate on its own.
+  for (const ch of text) {
+    const c = ch.charCodeAt(0);
+    if (c < 0x80) out += visByte(c);
+    else if (ch.length === 1 && c >= RAW_BYTE_BASE + 0x80 && c <= RAW_BYTE_BASE + 0xff) out += visByte(c - RAW_BYTE_BASE);
+    else for (const b of encoder.encode(ch)) out += visByte(b);
   }
   return out;
 }

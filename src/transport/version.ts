@@ -3,6 +3,7 @@
  * the lines a server may send before it.
  */
 import { DisconnectReason, ProtocolError, UsageError } from '../errors.js';
+import { textForLog } from '../log-text.js';
 
 /** The version this build announces (RFC 4253 §4.2 softwareversion). */
 export const PURE_SSH_VERSION = '0.1.0';
@@ -67,7 +68,7 @@ export class VersionReader {
           // kex.c kex_exchange_identification: sscanf(…, "SSH-%d.%d-%[^\n]\n", …) != 3, so an
           // empty software version ("SSH-2.0-") or no "-" after the version is refused, the line
           // cut at 100 bytes ('%.100s').
-          throw new ProtocolError(`Bad remote protocol version identification: '${text.slice(0, 100)}'`);
+          throw new ProtocolError(`Bad remote protocol version identification: '${forLog(text.slice(0, 100))}'`);
         }
         // RFC 4253 §5.1: 1.99 means a server that also speaks 2.0 (kex.c: major 2, or 1 with minor 99).
         if (id.major !== 2 && !(id.major === 1 && id.minor === 99)) {
@@ -91,21 +92,13 @@ export class VersionReader {
   }
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
 /**
- * A line read as bytes (one char per byte, Latin-1) for the log, which escapes the UTF-8 bytes of
- * what it is given as ssh's log.c strnvis does the raw bytes: bytes that are valid UTF-8 are
- * decoded so that the log shows them as ssh does (`caf\303\251`, not the Latin-1 characters'
- * own UTF-8); other bytes stay as they are.
+ * A line read as bytes (one char per byte, Latin-1) for the log, every byte kept
+ * ({@link textForLog}): ssh's log.c strnvis escapes the bytes as sent, so the log shows UTF-8
+ * `café` as `caf\303\251` and a lone 0xff as `\377` (not the Latin-1 characters' own UTF-8).
  */
 function forLog(text: string): string {
-  if (!/[\x80-\xff]/.test(text)) return text;
-  try {
-    return utf8.decode(Uint8Array.from(text, (c) => c.charCodeAt(0)));
-  } catch {
-    return text;
-  }
+  return /[\x80-\xff]/.test(text) ? textForLog(Uint8Array.from(text, (c) => c.charCodeAt(0))) : text;
 }
 
 /** What an identification line says (RFC 4253 §4.2): protoversion's two numbers and the rest. */

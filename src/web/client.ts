@@ -28,7 +28,7 @@ import { knownHostsFromText, knownHostsTextVerifier, orderHints, type WebHostKey
 import { webRandom } from './random.js';
 import { WebSocketClosedError } from './websocket.js';
 import { MAX_TIMER_DELAY_MS } from '../long-timeout.js';
-import { closedByRemoteHost, KEX_IDENTIFICATION_CLOSED } from '../quit-message.js';
+import { closedByRemoteHost, closedDuringKexOrAuth, KEX_IDENTIFICATION_CLOSED } from '../quit-message.js';
 
 /** A bidirectional byte stream, e.g. `Deno.connect()`'s conn or `connect()` from cloudflare:sockets. */
 export interface ByteStreamPair {
@@ -383,9 +383,16 @@ export class WebSshClient {
         const data = await this.reader.read();
         if (this.isDone) return;
         if (data === null) {
-          // Before the server's identification line (other lines may have come, e.g. sshd's
-          // "Exceeded MaxStartups") ssh(1) says kex.c's words, as the Node CLI does.
-          this.core.connectionLost(new ConnectionLostError(this.identified ? closedByRemoteHost(this.options.host) : KEX_IDENTIFICATION_CLOSED));
+          // ssh(1)'s words for the end of the stream, as the Node CLI says them over TCP: before
+          // the server's identification line (other lines may have come, e.g. sshd's "Exceeded
+          // MaxStartups") kex.c's; after it, during key exchange or authentication, packet.c's
+          // "Connection closed by ADDR port N"; in session, clientloop.c's.
+          const message = !this.identified
+            ? KEX_IDENTIFICATION_CLOSED
+            : this.core.isAuthenticated
+              ? closedByRemoteHost(this.options.host)
+              : closedDuringKexOrAuth(this.options.host, this.options.port ?? 22);
+          this.core.connectionLost(new ConnectionLostError(message));
           this.pump();
           return;
         }

@@ -46,13 +46,21 @@ export interface WebSocketStreamsOptions {
 // arriving (RFC 4254 §5.2), so the writer goes on at their pace rather than the throttled timer's.
 const DRAIN_POLL_MS = 4;
 
+/** RFC 6455 §4.1: each sub-protocol a token (RFC 7230 §3.2.6 tchar), none twice. */
+function protocolsValid(protocols: string | string[] | undefined): boolean {
+  const list = protocols === undefined ? [] : typeof protocols === 'string' ? [protocols] : protocols;
+  return new Set(list).size === list.length && list.every((p) => /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(p));
+}
+
 /**
  * Open a WebSocket to `url` and resolve, once open, with streams over its binary frames.
  * Writes honour `bufferedAmount` (a slow network stalls the writer); reading cannot push back
  * on a WebSocket, but the SSH channel windows bound what the server sends. A normal closure
  * (1000) after the server's first bytes ends the readable; any other close, or one before a
  * byte came, errors it with a {@link WebSocketClosedError} (the bridge lost the server, or never
- * reached it); a WebSocket that fails to open rejects with one (`opened` false).
+ * reached it); a WebSocket that fails to open rejects with one (`opened` false). A URL or
+ * `protocols` the WebSocket constructor refuses rejects with a UsageError naming it, the
+ * runtime's exception as its `cause`.
  *
  * @example
  * ```ts
@@ -71,7 +79,17 @@ export function webSocketStreams(url: string | URL, options: WebSocketStreamsOpt
   const highWater = options.highWaterMark ?? 1024 * 1024;
   const where = String(url);
   return new Promise((resolve, reject) => {
-    const ws = new WS(url, options.protocols);
+    let ws: WebSocket;
+    try {
+      ws = new WS(url, options.protocols);
+    } catch (err) {
+      // WHATWG WebSockets §3.1: the constructor throws (a SyntaxError DOMException) for a URL it
+      // cannot parse or that is not ws:, wss:, http: or https:, a fragment, or a bad sub-protocol
+      // list; a page's policy may refuse it too (a SecurityError). The caller's mistake: named.
+      const what = protocolsValid(options.protocols) ? `url "${where}"` : `options.protocols ${JSON.stringify(options.protocols)}`;
+      reject(new UsageError(`webSocketStreams: invalid ${what}: ${err instanceof Error ? err.message : String(err)}`, { cause: err }));
+      return;
+    }
     ws.binaryType = 'arraybuffer';
     let readController!: ReadableStreamDefaultController<Uint8Array>;
     let opened = false;
