@@ -343,6 +343,8 @@ describeInterop('the accepted edges of the numeric options still connect to sshd
       await expect(ssh.forwardRemote({ listen: { host: 5, port: 0 }, to: { host: '127.0.0.1', port: 9 } } as never)).rejects.toThrow('forwardRemote: listen.host must be a string, got 5');
       await expect(ssh.forwardRemote({ listen: { port: 0 }, to: { host: '127.0.0.1' } } as never)).rejects.toThrow('forwardRemote: to.port must be an integer 1..65535, got undefined');
       await expect(ssh.forwardRemote({ listen: { port: '0' }, to: { host: '127.0.0.1', port: 9 } } as never)).rejects.toThrow('forwardRemote: listen.port must be an integer 0..65535, got "0"');
+      await expect(ssh.forwardDynamic({ listen: { port: '1080' } } as never)).rejects.toThrow('forwardDynamic: listen.port must be an integer 0..65535, got "1080"');
+      await expect(ssh.forwardDynamic({ listen: { host: 5, port: 0 } } as never)).rejects.toThrow('forwardDynamic: listen.host must be a string, got 5');
       const ch = await ssh.openDirectTcpip({ host: sshd.host, port: sshd.port });
       const line = await new Promise<string>((r) => ch.once('data', (d: Buffer) => r(d.toString())));
       expect(line).toMatch(/^SSH-2\.0-OpenSSH/);

@@ -1139,6 +1139,7 @@ export class SshClient extends EventEmitter {
    */
   async forwardDynamic<L extends ListenSpec = { host?: string; port: number }>(options: DynamicForwardOptions<L>): Promise<DynamicForward<L>> {
     this.assertUsable();
+    checkForwardOptions(options);
     const fwd = await startDynamicForward(this, options);
     this.forwards.add(fwd);
     fwd.once('close', () => this.forwards.delete(fwd));

@@ -441,13 +441,14 @@ function checkUnixPath(call: string, what: 'listen.path' | 'to.path', path: unkn
 
 /**
  * Refuse a malformed forward at the call, never at the first connection nor in a malformed
- * packet (UsageError naming the call, the field and the value): forwardLocal()'s (the default)
- * or, with `remote`, forwardRemote()'s, whose `listen` is on the server (its `host` sent as is,
+ * packet (UsageError naming the call, the field and the value): forwardLocal()'s (the default),
+ * forwardDynamic()'s (options without `to`: its `listen` only) or, with `remote`, forwardRemote()'s, whose `listen` is on the server (its `host` sent as is,
  * `''` for all addresses; its path the server's).
  */
-export function checkForwardOptions(options: ForwardOptions | RemoteForwardOptions, remote = false): void {
-  const call = remote ? 'forwardRemote' : 'forwardLocal';
-  const { listen, to } = options ?? ({} as ForwardOptions);
+export function checkForwardOptions(options: ForwardOptions | RemoteForwardOptions | { listen: ListenSpec }, remote = false): void {
+  const dynamic = !('to' in (options ?? {})) && !remote;
+  const call = remote ? 'forwardRemote' : dynamic ? 'forwardDynamic' : 'forwardLocal';
+  const { listen, to } = (options ?? {}) as ForwardOptions;
   if (!listen || typeof listen !== 'object') throw new UsageError(`${call}: listen must be { host?, port } or { path }, got ${show(listen)}`);
   if ('path' in listen) {
     checkUnixPath(call, 'listen.path', listen.path);
@@ -455,6 +456,7 @@ export function checkForwardOptions(options: ForwardOptions | RemoteForwardOptio
     if (listen.host !== undefined && typeof listen.host !== 'string') throw new UsageError(`${call}: listen.host must be a string, got ${show(listen.host)}`);
     if (!isPort(listen.port, true)) throw new UsageError(`${call}: listen.port must be an integer 0..65535, got ${show(listen.port)}`);
   }
+  if (dynamic) return;
   if (!to || typeof to !== 'object') throw new UsageError(`${call}: to must be { host, port } or { path }, got ${show(to)}`);
   if ('path' in to) {
     checkUnixPath(call, 'to.path', to.path);
