@@ -36,7 +36,7 @@ import { UserAuth } from './auth/userauth.js';
 import type { AuthIdentity } from './auth/identity.js';
 import { fromUtf8 } from './protocol/wire.js';
 import { encodeIgnore } from './protocol/messages.js';
-import { checkNumericOptions } from './option-check.js';
+import { checkNumericOptions, show } from './option-check.js';
 
 /** Options of the core: who we are (RFC 4252, see {@link AuthOptions}) plus transport tuning. */
 export interface ClientCoreOptions extends AuthOptions {
@@ -787,6 +787,6 @@ class CoreTimers {
 /** A time option in ms, 0 when off (its range is checked by checkNumericOptions). */
 function positive(v: number | undefined, name: string): number {
   if (v === undefined || v === 0) return 0;
-  if (!(v > 0) || !Number.isFinite(v)) throw new UsageError(`${name} must be a number of milliseconds >= 0 (0 = off), got ${v}`);
+  if (!(v > 0) || !Number.isFinite(v)) throw new UsageError(`${name} must be a number of milliseconds >= 0 (0 = off), got ${show(v)}`);
   return v;
 }

@@ -7,14 +7,19 @@
  * (0 = off / the default) still connect to sshd.
  */
 import net from 'node:net';
+import { readFileSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
+import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultAlgorithms } from '../src/algorithms.js';
 import { rekeyLimitBytes } from '../src/cipher/cipher.js';
 import { ClientCore } from '../src/client-core.js';
 import { connect as webConnect } from '../src/web/client.js';
 import { Transport } from '../src/transport/transport.js';
-import { connect, UsageError } from '../src/index.js';
+import { connect, proxyCommandStream, tunnel, UsageError } from '../src/index.js';
+import { checkOptionKeys, show } from '../src/option-check.js';
+import { CONNECT_OPTIONS } from '../src/node/connect-option-table.js';
+import { NODE_ONLY_OPTIONS, WEB_CONNECT_OPTIONS } from '../src/web/option-table.js';
 import { connectTo } from './harness/client.js';
 import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
 
@@ -121,6 +126,193 @@ describe('connect() refuses numeric options out of range, naming the option and 
   });
 });
 
+/** The property names of `interface NAME` in a source file, read with the TypeScript parser. */
+function interfaceKeys(file: string, name: string): string[] {
+  const src = ts.createSourceFile(file, readFileSync(new URL(file, import.meta.url), 'utf8'), ts.ScriptTarget.ES2022);
+  const keys: string[] = [];
+  src.forEachChild((n) => {
+    if (ts.isInterfaceDeclaration(n) && n.name.text === name) for (const m of n.members) keys.push((m.name as ts.Identifier).text);
+  });
+  return keys.sort();
+}
+
+/** Options that pass every check (the fake server below refuses the connection once it is made). */
+const ok = (port: number) => ({ host: '127.0.0.1', port, username: 'x', knownHosts: '/dev/null' });
+
+/** [options on top of ok(), the UsageError's message (exact, or a pattern)] */
+const NODE_MISTAKES: [Record<string, unknown>, string | RegExp][] = [
+  // Finding 5: misspelt options were silently ignored.
+  [{ keepAliveInterval: 1000 }, 'unknown option keepAliveInterval (did you mean keepaliveInterval?)'],
+  [{ identityFile: ['/tmp/x'] }, 'unknown option identityFile (did you mean identityFiles?)'],
+  [{ knownhosts: '/dev/null' }, 'unknown option knownhosts (did you mean knownHosts?)'],
+  [{ bogusOption: 1 }, 'unknown option bogusOption'],
+  [{ windowAutoTune: { maxx: 5 } }, 'unknown option windowAutoTune.maxx (did you mean windowAutoTune.max?)'],
+  [{ algorithms: { ciphers: 'aes128-ctr' } }, 'unknown option algorithms.ciphers (did you mean algorithms.cipher?)'],
+  // Finding 6: wrong types were coerced or crashed.
+  [{ compression: 'no' }, 'compression must be true or false, got "no"'],
+  [{ identityFiles: 'key' }, 'identityFiles must be an array, got "key"'],
+  [{ identityFiles: [5] }, 'identityFiles[0] must be a key file path (or a prepareIdentityFile entry), got 5'],
+  [{ certificateFiles: '/tmp/x-cert.pub' }, 'certificateFiles must be an array, got "/tmp/x-cert.pub"'],
+  [{ host: undefined }, 'host must be a non-empty string, got undefined'],
+  [{ host: '' }, 'host must be a non-empty string, got ""'],
+  [{ host: 127 }, 'host must be a non-empty string, got 127'],
+  [{ username: 5 }, 'username must be a non-empty string, got 5'],
+  [{ signal: {} }, 'signal must be an AbortSignal, got an object'],
+  [{ agent: true }, 'agent must be an ssh-agent socket path (e.g. process.env.SSH_AUTH_SOCK) or false, got true'],
+  [{ password: 5 }, 'password must be a string, got 5'],
+  [{ privateKey: 5 }, /^privateKey must be key text, bytes or a PrivateKey \(or a list\), got 5$/],
+  [{ crypto: 'fast' }, 'crypto must be \'runtime\' or \'pure\', got "fast"'],
+  [{ strictHostKeyChecking: 'bogus', knownHosts: undefined, verifyHostKey: () => true }, /^strictHostKeyChecking must be .*got "bogus"$/],
+  [{ sock: {} }, 'sock must be a Duplex stream, got an object'],
+  // Finding 4: a debug that is no function crashed the process from the socket's connect handler.
+  [{ debug: true }, 'debug must be a function, got true'],
+  [{ onWarning: 'x' }, 'onWarning must be a function, got "x"'],
+  [{ verifyHostKey: 'yes' }, 'verifyHostKey must be a function, got "yes"'],
+  // Finding 10b: a bad signer blob was a ProtocolError blaming the server, a missing one a TypeError.
+  [{ signers: [{ publicKeyBlob: new Uint8Array([1, 2, 3]), comment: 'kms', sign: async () => new Uint8Array(0) }] }, 'signers[0] ("kms"): publicKeyBlob must be an SSH public key blob (RFC 4253 §6.6), got a Uint8Array'],
+  [{ signers: [{ comment: 'kms', sign: async () => new Uint8Array(0) }] }, 'signers[0] ("kms"): publicKeyBlob must be an SSH public key blob (RFC 4253 §6.6), got undefined'],
+  // Finding 10d: values given as strings are shown quoted.
+  [{ channelWindow: '10' }, /^channelWindow must be .*got "10"$/],
+  // A hop's own debug or signal would be dropped for the final connection's.
+  [{ jump: [{ host: '127.0.0.1', debug: () => {} }] }, /^jump\[0\] \(127\.0\.0\.1\): the debug option is not allowed on a jump host/],
+  [{ jump: [{ host: '127.0.0.1', keepAliveInterval: 5 }] }, 'jump[0] (127.0.0.1): unknown option keepAliveInterval (did you mean keepaliveInterval?)'],
+];
+
+describe('connect() checks every option before any socket (tester findings 3-7, 10b, 10d)', () => {
+  let server: net.Server;
+  let port: number;
+  let accepted = 0;
+  beforeAll(async () => {
+    server = net.createServer((s) => {
+      accepted++;
+      s.destroy();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    port = (server.address() as net.AddressInfo).port;
+  });
+  afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+  it('the option tables list exactly the interfaces\' keys (and the web one the Node-only rest)', () => {
+    const node = interfaceKeys('../src/node/client.ts', 'ConnectOptions');
+    const web = interfaceKeys('../src/web/client.ts', 'WebConnectOptions');
+    expect(node.length).toBeGreaterThan(30);
+    expect(Object.keys(CONNECT_OPTIONS).sort()).toEqual(node);
+    expect(Object.keys(WEB_CONNECT_OPTIONS).sort()).toEqual(web);
+    expect(Object.keys(NODE_ONLY_OPTIONS).sort()).toEqual(node.filter((k) => !web.includes(k)));
+  });
+
+  it('every documented key is accepted; the same key misspelt is refused, naming the right one', () => {
+    for (const table of [CONNECT_OPTIONS, WEB_CONNECT_OPTIONS]) {
+      for (const k of Object.keys(table)) {
+        expect(() => checkOptionKeys({ [k]: 1 }, table), k).not.toThrow();
+        const typo = k.length > 4 ? k.slice(0, -2) + k.at(-1)! + k.at(-2)! : k.toUpperCase();
+        expect(() => checkOptionKeys({ [typo]: 1 }, table), typo).toThrow(new UsageError(`unknown option ${typo} (did you mean ${k}?)`));
+      }
+    }
+  });
+
+  it('the Node connect(): a mistake is a UsageError naming the option and the value, and no TCP connection is made', async () => {
+    for (const [bad, message] of NODE_MISTAKES) {
+      const options: Record<string, unknown> = { ...ok(port), ...bad };
+      for (const k of Object.keys(bad)) if (bad[k] === undefined) delete options[k];
+      const err = await connect(options as never).catch((e: unknown) => e);
+      expect(err, String(message)).toBeInstanceOf(UsageError);
+      if (typeof message === 'string') expect((err as Error).message).toBe(message);
+      else expect((err as Error).message).toMatch(message);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+    expect(accepted).toBe(0);
+  });
+
+  it('a sock given to connect() is closed when its options are refused (finding 3: the socket, the ProxyCommand child stayed)', async () => {
+    const sock = net.connect(port, '127.0.0.1');
+    const err = await connect({ sock, host: '127.0.0.1', username: 'x' } as never).catch((e: unknown) => e);
+    expect((err as Error).message).toMatch(/needs a host key decision/);
+    expect(sock.destroyed).toBe(true);
+    const proxy = proxyCommandStream('sleep 30', { stderr: 'ignore' });
+    const exit = new Promise((r) => proxy.child.once('exit', (code, signal) => r(signal ?? code)));
+    await expect(connect({ sock: proxy, host: 'h', username: 'x', debug: 1 } as never)).rejects.toThrow('debug must be a function, got 1');
+    expect(proxy.destroyed).toBe(true);
+    expect(await exit).not.toBeNull();
+  });
+
+  it('tunnel(): a jitter outside 0..1 (finding 10f) or a misspelt reconnect option is refused before connecting', async () => {
+    const fwd = { listen: { port: 0 }, to: { host: 'localhost', port: 5432 } };
+    accepted = 0;
+    await expect(tunnel(ok(port), fwd, { jitter: 2 })).rejects.toThrow(new UsageError('reconnect: jitter must be a number from 0 to 1, got 2'));
+    await expect(tunnel(ok(port), fwd, { maxDelai: 5 } as never)).rejects.toThrow('unknown option reconnect.maxDelai (did you mean reconnect.maxDelay?)');
+    await expect(tunnel(ok(port), { listen: { port: 0 }, to: { host: 'x', port: '5432' } } as never)).rejects.toThrow('forwardLocal: to.port must be an integer 1..65535, got "5432"');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(accepted).toBe(0);
+  });
+
+  it('the web connect(): Node-only options, the Node kinds of crypto and compression, wrong types; the transport is closed (findings 3, 5, 7)', async () => {
+    const cases: [Record<string, unknown>, string | RegExp][] = [
+      [{ identityFiles: ['/x'] }, /^identityFiles is a Node connect\(\) option, not pure-ssh\/web's: pure-ssh\/web reads no files/],
+      [{ agent: '/tmp/agent.sock' }, /^agent is a Node connect\(\) option, not pure-ssh\/web's: pure-ssh\/web has no ssh-agent/],
+      [{ strictHostKeyChecking: 'no' }, /^strictHostKeyChecking is a Node connect\(\) option/],
+      [{ keepAliveInterval: 5 }, 'unknown option keepAliveInterval (did you mean keepaliveInterval?)'],
+      [{ crypto: 'runtime' }, /^crypto must be a CryptoProvider: .*got "runtime" \('runtime' and 'pure' are the Node connect\(\)'s\)$/],
+      [{ crypto: 'pure' }, /^crypto must be a CryptoProvider/],
+      [{ compression: true }, "compression must be zlib streams, zlibCompression from 'pure-ssh/compress-zlib' (or false), got true"],
+      [{ debug: true }, 'debug must be a function, got true'],
+      [{ host: '' }, 'host must be a non-empty string, got ""'],
+      [{ username: 5 }, 'username must be a non-empty string, got 5'],
+      [{ signal: {} }, 'signal must be an AbortSignal, got an object'],
+      [{ algorithms: { cipher: '' } }, 'algorithms.cipher must be a non-empty list of names (string or string[]), got ""'],
+      [{ knownHosts: undefined, verifyHostKey: undefined }, /needs a host key decision/],
+      [{ transport: 5 }, /^transport must be a \{ readable, writable \} byte stream pair/],
+    ];
+    for (const [bad, message] of cases) {
+      let cancelled = 0;
+      let aborted = 0;
+      const transport = {
+        readable: new ReadableStream({ cancel: () => void cancelled++ }),
+        writable: new WritableStream({ abort: () => void aborted++ }),
+      };
+      const options: Record<string, unknown> = { transport, host: 'h', username: 'x', knownHosts: '', ...bad };
+      const err = await webConnect(options as never).catch((e: unknown) => e);
+      expect(err, String(message)).toBeInstanceOf(UsageError);
+      if (typeof message === 'string') expect((err as Error).message).toBe(message);
+      else expect((err as Error).message).toMatch(message);
+      await new Promise((r) => setTimeout(r, 0));
+      if (bad.transport === undefined) expect([cancelled, aborted], String(message)).toEqual([1, 1]);
+    }
+  });
+
+  it('the web connect(): a transport promise that rejects after a usage error is no unhandled rejection (pkg/web-unhandled.mjs)', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (e: unknown) => unhandled.push(e);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      let fail!: (e: Error) => void;
+      const transport = new Promise((_, reject) => (fail = reject));
+      await expect(webConnect({ transport, host: 'h', username: 'x' } as never)).rejects.toThrow(/needs a host key decision/);
+      fail(new Error('WebSocket connection to ws://127.0.0.1:9/ failed'));
+      await new Promise((r) => setTimeout(r, 50));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
+  it('ClientCore refuses a direct-tcpip open whose host or port would make a malformed packet (finding 6: sshd dropped the connection)', () => {
+    const core = new ClientCore({ random: (n: number) => new Uint8Array(n), username: 'x' });
+    for (const [p, message] of [
+      [{ host: 5, port: 22 }, 'openDirectTcpip: host must be a non-empty string, got 5'],
+      [{ host: '', port: 22 }, 'openDirectTcpip: host must be a non-empty string, got ""'],
+      [{ host: 'h', port: '22' }, 'openDirectTcpip: port must be a whole number from 0 to 65535, got "22"'],
+      [{ host: 'h', port: 70000 }, 'openDirectTcpip: port must be a whole number from 0 to 65535, got 70000'],
+      [{ host: 'h', port: 22, originatorPort: -1 }, 'openDirectTcpip: originatorPort must be a whole number from 0 to 65535, got -1'],
+      [{ host: 'h', port: 22, originatorAddress: 7 }, 'openDirectTcpip: originatorAddress must be a non-empty string, got 7'],
+    ] as const) {
+      expect(() => core.openDirectTcpip(p as never), message).toThrow(new UsageError(message));
+    }
+    expect(() => core.openDirectStreamlocal(5 as never)).toThrow(UsageError);
+    expect(core.outputPending).toBe(false);
+  });
+});
+
 describeInterop('the accepted edges of the numeric options still connect to sshd', () => {
   let sshd: SshdHandle;
   beforeAll(async () => {
@@ -128,6 +320,38 @@ describeInterop('the accepted edges of the numeric options still connect to sshd
   });
   afterAll(async () => {
     await sshd?.stop();
+  });
+
+  it('verifyHostKey: a result other than true, false or nothing refuses the key with a UsageError (finding 10k: 0 and "no" accepted it)', async () => {
+    for (const v of [0, 'no', null, 1, {}]) {
+      const err = await connectTo(sshd, { knownHosts: undefined, verifyHostKey: (() => v) as never }).catch((e: unknown) => e);
+      expect(err, String(v)).toBeInstanceOf(UsageError);
+      expect((err as Error).message).toBe(`verifyHostKey must return true, false or nothing, got ${show(v)}: the host key is refused`);
+    }
+    for (const verifyHostKey of [() => true, async () => undefined]) {
+      const ssh = await connectTo(sshd, { knownHosts: undefined, verifyHostKey });
+      await ssh.close();
+    }
+  });
+
+  it('openDirectTcpip and forwardRemote with a bad host or port: a UsageError at the call, nothing sent, the connection lives on', async () => {
+    const ssh = await connectTo(sshd);
+    try {
+      // Was sent as a malformed direct-tcpip open: sshd dropped the whole connection.
+      expect(() => ssh.openDirectTcpip({ host: 5, port: sshd.port } as never)).toThrow(new UsageError('openDirectTcpip: host must be a non-empty string, got 5'));
+      expect(() => ssh.openDirectTcpip({ host: sshd.host, port: '22' } as never)).toThrow(new UsageError('openDirectTcpip: port must be a whole number from 0 to 65535, got "22"'));
+      await expect(ssh.forwardRemote({ listen: { host: 5, port: 0 }, to: { host: '127.0.0.1', port: 9 } } as never)).rejects.toThrow('forwardRemote: listen.host must be a string, got 5');
+      await expect(ssh.forwardRemote({ listen: { port: 0 }, to: { host: '127.0.0.1' } } as never)).rejects.toThrow('forwardRemote: to.port must be an integer 1..65535, got undefined');
+      await expect(ssh.forwardRemote({ listen: { port: '0' }, to: { host: '127.0.0.1', port: 9 } } as never)).rejects.toThrow('forwardRemote: listen.port must be an integer 0..65535, got "0"');
+      await expect(ssh.forwardDynamic({ listen: { port: '1080' } } as never)).rejects.toThrow('forwardDynamic: listen.port must be an integer 0..65535, got "1080"');
+      await expect(ssh.forwardDynamic({ listen: { host: 5, port: 0 } } as never)).rejects.toThrow('forwardDynamic: listen.host must be a string, got 5');
+      const ch = await ssh.openDirectTcpip({ host: sshd.host, port: sshd.port });
+      const line = await new Promise<string>((r) => ch.once('data', (d: Buffer) => r(d.toString())));
+      expect(line).toMatch(/^SSH-2\.0-OpenSSH/);
+      ch.destroy();
+    } finally {
+      await ssh.close();
+    }
   });
 
   it('0 = off or the default (rekeyBytes, rekeyPackets, timers), the smallest and largest values', async () => {

@@ -25,6 +25,7 @@ import {
 import type { Transport } from '../transport/transport.js';
 import { sharedWindowBudget, type WindowBudget } from './window-budget.js';
 import { DEFAULT_WINDOW_AUTOTUNE_MAX, RttEstimator, WindowTuner, type WindowAutoTuneOptions } from './window-tuning.js';
+import { checkDirectTcpip, checkOptionKeys, show } from '../option-check.js';
 
 export type { DirectTcpipParams } from './channel-types.js';
 
@@ -142,12 +143,13 @@ export class Connection {
 
   /** RFC 4254 §7.2: open a direct-tcpip channel. Returns the local channel number. */
   openDirectTcpip(p: DirectTcpipParams, opts: ChannelOptions = {}): number {
-    if (!Number.isInteger(p.port) || p.port < 0 || p.port > 65535) throw new UsageError(`invalid port ${p.port}`);
+    checkDirectTcpip(p);
     return this.open('direct-tcpip', encodeDirectTcpip(p), opts);
   }
 
   /** OpenSSH PROTOCOL §2.4: direct-streamlocal@openssh.com, a Unix socket on the server. */
   openDirectStreamlocal(socketPath: string, opts: ChannelOptions = {}): number {
+    if (typeof socketPath !== 'string' || socketPath === '') throw new UsageError(`openDirectStreamlocal: the socket path must be a non-empty string, got ${show(socketPath)}`);
     return this.open('direct-streamlocal@openssh.com', encodeDirectStreamlocal(socketPath), opts);
   }
 
@@ -700,14 +702,15 @@ export class Connection {
  */
 export function checkWindowAutoTune(o: unknown): void {
   if (o === false) return;
-  if (typeof o !== 'object' || o === null) throw new UsageError(`windowAutoTune must be true, false or { max, budget }, got ${String(o)}`);
+  if (typeof o !== 'object' || o === null) throw new UsageError(`windowAutoTune must be true, false or { max, budget }, got ${show(o)}`);
+  checkOptionKeys(o, { max: 0, budget: 0 }, 'windowAutoTune.');
   const { max, budget } = o as WindowAutoTuneOptions;
   if (max !== undefined && !(typeof max === 'number' && Number.isInteger(max) && max >= 1 && max <= MAX_WINDOW)) {
-    throw new UsageError(`windowAutoTune.max must be a whole number of bytes from 1 to ${MAX_WINDOW}, got ${String(max)}`);
+    throw new UsageError(`windowAutoTune.max must be a whole number of bytes from 1 to ${MAX_WINDOW}, got ${show(max)}`);
   }
   // By shape, not instanceof: a second copy of the library (ESM beside CommonJS) has its own class.
   const b = budget as Partial<WindowBudget> | undefined;
   if (b !== undefined && !(typeof b === 'object' && b !== null && typeof b.take === 'function' && typeof b.give === 'function')) {
-    throw new UsageError(`windowAutoTune.budget must be a WindowBudget, got ${String(budget)}`);
+    throw new UsageError(`windowAutoTune.budget must be a WindowBudget, got ${show(budget)}`);
   }
 }

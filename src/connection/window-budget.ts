@@ -37,6 +37,7 @@
  */
 
 import { UsageError } from '../errors.js';
+import { show } from '../option-check.js';
 
 /** Default limit of {@link sharedWindowBudget}: 64 MiB, two connections grown to the default 32 MiB cap. */
 export const DEFAULT_WINDOW_BUDGET = 64 * 1024 * 1024;
@@ -71,7 +72,7 @@ export class WindowBudget {
 
   set limit(bytes: number) {
     if (!(bytes === Infinity || (Number.isInteger(bytes) && bytes >= 0))) {
-      throw new UsageError(`window budget limit must be a whole number of bytes >= 0 (or Infinity), got ${String(bytes)}`);
+      throw new UsageError(`window budget limit must be a whole number of bytes >= 0 (or Infinity), got ${show(bytes)}`);
     }
     this.limitBytes = bytes;
   }

@@ -1,10 +1,13 @@
 /**
  * The application's verdict on the server's host key, as every adapter asks for it (Node's
- * `verifyHostKey`/known_hosts verifier, pure-ssh/web's): the verifier accepts by returning or
- * resolving, and refuses by throwing, rejecting or returning `false` (ssh2's hostVerifier style).
+ * `verifyHostKey`/known_hosts verifier, pure-ssh/web's): the verifier accepts by returning (or
+ * resolving with) nothing or `true`, and refuses by throwing, rejecting or returning `false`
+ * (ssh2's hostVerifier style). Any other result (`0`, `'no'`, null) refuses the key with a
+ * UsageError saying so: it is no answer, and a key is never accepted on a guess.
  * Runtime-neutral: no `node:*`.
  */
-import { HostKeyError, SshError } from '../errors.js';
+import { HostKeyError, SshError, UsageError } from '../errors.js';
+import { show } from '../option-check.js';
 
 /** What a refusal names. */
 export interface HostKeyVerdictInfo {
@@ -20,7 +23,12 @@ export interface HostKeyVerdictInfo {
  */
 export async function hostKeyVerdict(verify: () => unknown, info: HostKeyVerdictInfo): Promise<SshError | undefined> {
   try {
-    if ((await verify()) === false) throw new Error('the verifyHostKey callback returned false');
+    const verdict = await verify();
+    if (verdict === false) throw new Error('the verifyHostKey callback returned false');
+    // `0`, `'no'`, null: the caller meant something, and a key is never accepted on a guess.
+    if (verdict !== undefined && verdict !== true) {
+      return new UsageError(`verifyHostKey must return true, false or nothing, got ${show(verdict)}: the host key is refused`);
+    }
     return undefined;
   } catch (err) {
     if (err instanceof SshError) return err;

@@ -50,7 +50,7 @@ import { constantTimeEqual } from '../protocol/wire.js';
 import type { HostKeyVerifier, StrictHostKeyChecking } from './known-hosts-file.js';
 import { hostKeyOrderHintsFor, knownHostsVerifier } from './known-hosts-file.js';
 import type { ForwardOptions, ListenSpec, LocalForward } from './forward.js';
-import { startLocalForward } from './forward.js';
+import { checkForwardOptions, startLocalForward } from './forward.js';
 import { checkJumpHosts, connectThroughJumps, jumpHostsOf, type JumpHost } from './jump.js';
 import type { RemoteForward, RemoteForwardOptions } from './forward-remote.js';
 import { startRemoteForward } from './forward-remote.js';
@@ -60,7 +60,8 @@ import { decodeTcpipForwardReply } from '../connection/global-requests.js';
 import { ChannelOpenFailureReason } from '../errors.js';
 import { MAX_TIMER_DELAY_MS } from '../long-timeout.js';
 import { closedByRemoteHost } from '../quit-message.js';
-import { checkNumericOptions } from '../option-check.js';
+import { checkAlgorithmLists, checkNumericOptions, checkOptionKeys, checkOptionTypes, checkSigners, show } from '../option-check.js';
+import { CONNECT_OPTIONS } from './connect-option-table.js';
 
 /** Options of {@link connect}. A host key decision is required: knownHosts or verifyHostKey. */
 export interface ConnectOptions {
@@ -71,7 +72,8 @@ export interface ConnectOptions {
   /** Private key(s): key file text or bytes (OpenSSH, PEM, PKCS#8, PuTTY .ppk), or parsed keys. */
   privateKey?: string | Uint8Array | PrivateKey | (string | Uint8Array | PrivateKey)[];
   /**
-   * Private key files (`~/` expanded), or entries already prepared with `prepareIdentityFile`.
+   * Private key files (`~/` expanded), or entries already prepared with `prepareIdentityFile`:
+   * always an array (a single path string is a UsageError, not a list of its characters).
    * With `askPassphrase`, a file whose public half is known (`KEY.pub`, or the clear part of an
    * OpenSSH key) is offered first and decrypted only once the server accepts it (RFC 4252 §7),
    * as ssh(1) does; otherwise files are loaded (with `passphrase`) before connecting.
@@ -91,7 +93,8 @@ export interface ConnectOptions {
   signers?: Signer[];
   /**
    * An ssh-agent's socket path (e.g. `process.env.SSH_AUTH_SOCK`) whose keys to offer, or false
-   * (the default: no agent). An agent that cannot be reached is skipped with a debug line.
+   * or '' (the default: no agent; `true` is a UsageError). An agent that cannot be reached is
+   * skipped with a debug line.
    */
   agent?: string | false;
   /**
@@ -135,7 +138,8 @@ export interface ConnectOptions {
   /** With knownHosts: OpenSSH's StrictHostKeyChecking (default 'yes'). */
   strictHostKeyChecking?: StrictHostKeyChecking;
   /**
-   * Or decide yourself: throw (e.g. a HostKeyError) or return false to refuse. Given without
+   * Or decide yourself: return true or nothing to accept, throw (e.g. a HostKeyError) or return
+   * false to refuse (any other result refuses the key with a UsageError). Given without
    * knownHosts, the `*-cert-v01@openssh.com` host key algorithms are left out of the default
    * offer (name them in `algorithms.hostKey` to have host certificates shown to the callback);
    * with knownHosts, they are offered first as ssh(1) does, and a server with a host certificate
@@ -222,7 +226,10 @@ export interface ConnectOptions {
    * lowers that at the cost of throughput on long paths with auto-tuning off.
    */
   channelWindow?: number;
-  /** Use this stream instead of opening a TCP connection (e.g. `sshd -i`, a proxy). */
+  /**
+   * Use this stream instead of opening a TCP connection (e.g. `sshd -i`, a proxy). connect()
+   * owns it from the call on: it is destroyed when connecting fails, a usage error included.
+   */
   sock?: Duplex;
   /**
    * Jump hosts (ssh -J / ProxyJump), first hop first: `'user@bastion:2222,inner'`, or a list
@@ -262,37 +269,77 @@ export interface ConnectOptions {
  * ```
  */
 export async function connect(options: ConnectOptions): Promise<SshClient> {
-  checkConnectOptions(options);
-  const hops = options.jump !== undefined ? jumpHostsOf(options) : [];
-  if (hops.length > 0) {
-    if (options.sock) throw new UsageError('connect(): give either jump or sock, not both');
-    // Every hop before the first socket: a bad hop port would otherwise reach the previous hop's
-    // server in a direct-tcpip request before its own connect() refused it.
-    checkJumpHosts(hops, checkConnectOptions);
-    return connectThroughJumps(options);
-  }
-  // A caller's socket may fail while we read keys and known_hosts: note it now, report it later.
-  const early = options.sock ? watchEarlyFailure(options.sock) : undefined;
+  // From the call on, a `sock` given here is connect()'s: whatever fails before the SSH connection
+  // exists (a usage error, a key file) closes it, as a failure after it does (a ProxyCommand's
+  // child is ended with it, a socket does not keep the process alive).
+  const sock: Partial<Duplex> | undefined = typeof options === 'object' && options !== null ? options.sock : undefined;
+  let early: EarlyWatch | undefined;
   try {
+    checkConnectOptions(options);
+    const hops = options.jump !== undefined ? jumpHostsOf(options) : [];
+    if (hops.length > 0) {
+      if (options.sock) throw new UsageError('connect(): give either jump or sock, not both');
+      // Every hop before the first socket: a bad hop port would otherwise reach the previous hop's
+      // server in a direct-tcpip request before its own connect() refused it.
+      checkJumpHosts(hops, checkConnectOptions);
+      return await connectThroughJumps(options);
+    }
+    // A caller's socket may fail while we read keys and known_hosts: note it now, report it later.
+    early = options.sock ? watchEarlyFailure(options.sock) : undefined;
     return await connectWith(options, early);
+  } catch (err) {
+    if (typeof sock?.destroy === 'function' && !sock.destroyed) sock.destroy();
+    throw err;
   } finally {
     early?.dispose();
   }
 }
 
 /**
- * The checks connect() makes before any socket, on one host's options: out-of-range numbers are
- * UsageErrors naming the option (option-check.ts), and so is a channel window that is no uint32
- * (RFC 4254 §5.2) or empty (it would let nothing through).
+ * The checks connect() makes before any socket, on one host's options, all without I/O: an
+ * option the interface does not have (connect-option-table.ts, with a "did you mean" hint), a
+ * value of the wrong type (`compression: 'no'` is no `false`), a number out of range
+ * (option-check.ts), a channel window that is no uint32 (RFC 4254 §5.2) or empty (it would let
+ * nothing through), no host key decision, an unknown crypto, host key mode or algorithm name.
+ * Each is a UsageError naming the option and the value.
  */
 function checkConnectOptions(options: ConnectOptions): void {
+  if (typeof options !== 'object' || options === null) throw new UsageError(`connect() needs an options object, got ${show(options)}`);
+  checkOptionKeys(options, CONNECT_OPTIONS);
+  checkOptionTypes(options, CONNECT_OPTIONS);
   checkNumericOptions(options);
   const tune = options.windowAutoTune;
   checkWindowAutoTune(tune === undefined || tune === true ? {} : tune);
   const w = options.channelWindow;
   if (w !== undefined && !(Number.isInteger(w) && w >= 1 && w <= MAX_WINDOW)) {
-    throw new UsageError(`channelWindow must be a whole number of bytes from 1 to ${MAX_WINDOW}, got ${w}`);
+    throw new UsageError(`channelWindow must be a whole number of bytes from 1 to ${MAX_WINDOW}, got ${show(w)}`);
   }
+  // A list of files, never a string (whose characters would be read as paths one by one).
+  options.identityFiles?.forEach((f: unknown, i) => {
+    if (!(typeof f === 'string' && f !== '') && !(typeof f === 'object' && f !== null && typeof (f as IdentityFileEntry).path === 'string')) {
+      throw new UsageError(`identityFiles[${i}] must be a key file path (or a prepareIdentityFile entry), got ${show(f)}`);
+    }
+  });
+  options.certificateFiles?.forEach((f: unknown, i) => {
+    if (!(typeof f === 'string' && f !== '')) throw new UsageError(`certificateFiles[${i}] must be a certificate file path, got ${show(f)}`);
+  });
+  const { agent, sock } = options as { agent: unknown; sock: unknown };
+  if (agent !== undefined && agent !== false && typeof agent !== 'string') {
+    throw new UsageError(`agent must be an ssh-agent socket path (e.g. process.env.SSH_AUTH_SOCK) or false, got ${show(agent)}`);
+  }
+  if (sock !== undefined && !(typeof (sock as Duplex | null)?.on === 'function' && typeof (sock as Duplex).write === 'function')) {
+    throw new UsageError(`sock must be a Duplex stream, got ${show(sock)}`);
+  }
+  const mode: unknown = options.strictHostKeyChecking;
+  // Anything but the four ssh_config(5) words is a mistake, never a reason to trust a host.
+  if (mode !== undefined && !['yes', 'accept-new', 'no', 'ask'].includes(mode as string)) {
+    throw new UsageError(`strictHostKeyChecking must be 'yes', 'accept-new', 'no' or 'ask', got ${show(mode)}`);
+  }
+  checkSigners(options.signers);
+  hostKeyVerifierFor(options);
+  // The algorithm lists as connect() will apply them: an unknown name or category is refused now.
+  algorithmsFor(options, cryptoProviderFor(options.crypto));
+  applyPubkeyAcceptedSpec(options.pubkeyAcceptedAlgorithms);
 }
 
 interface EarlyWatch {
@@ -694,7 +741,7 @@ export function cryptoProviderFor(choice: ConnectOptions['crypto']): CryptoProvi
   }
   const wanted = choice ?? (env === 'pure' ? 'pure' : 'runtime');
   if (wanted !== 'pure' && wanted !== 'runtime') {
-    throw new UsageError(`crypto must be 'runtime' or 'pure', got ${String(wanted)}`);
+    throw new UsageError(`crypto must be 'runtime' or 'pure', got ${show(wanted)}`);
   }
   const provider = wanted === 'runtime' && runtimeCryptoAvailable() ? nodeCryptoProvider : pureCryptoProvider;
   const wasm = process.env.PURE_SSH_WASM;
@@ -711,22 +758,13 @@ function algorithmsFor(options: ConnectOptions, crypto: CryptoProvider): Partial
   const d = defaultAlgorithms(crypto.name);
   // A verifyHostKey callback alone was written for plain keys: no certificate unless listed.
   if (options.verifyHostKey && options.knownHosts === undefined) d.hostKey = d.hostKey.filter((n) => !isCertificateType(n));
-  const a = options.algorithms ?? {};
-  const keys = ALGORITHM_CATEGORIES.map((c) => c.key as string);
   // A misspelt category or a value of the wrong kind is a mistake, not a request for the defaults.
-  for (const k of Object.keys(a)) {
-    if (!keys.includes(k)) throw new UsageError(`algorithms.${k} is not an algorithm category (use ${keys.join(', ')})`);
-  }
+  checkAlgorithmLists(options.algorithms);
+  const a = options.algorithms ?? {};
   const out: Partial<AlgorithmPreferences> = {};
   for (const { key } of ALGORITHM_CATEGORIES) {
-    const spec: unknown = a[key];
-    if (spec === undefined) {
-      out[key] = d[key];
-      continue;
-    }
-    const ok = (typeof spec === 'string' && spec !== '') || (Array.isArray(spec) && spec.length > 0 && spec.every((x) => typeof x === 'string' && x !== ''));
-    if (!ok) throw new UsageError(`algorithms.${key} must be a non-empty list of names (string or string[]), got ${JSON.stringify(spec)}`);
-    out[key] = applyAlgorithmSpec(key, d[key], spec as string | string[]);
+    const spec = a[key];
+    out[key] = spec === undefined ? d[key] : applyAlgorithmSpec(key, d[key], spec);
   }
   // ssh_config(5) Compression: the list OpenSSH's cipher.c compression_alg_list gives.
   out.compression = [...(options.compression ? COMPRESSION_YES : COMPRESSION_NO)];
@@ -794,7 +832,7 @@ export class SshClient extends EventEmitter {
    * The core, made once the socket exists (whether its reads are lent decides its input mode).
    * An option the core refuses (UsageError) is thrown to `connect()`'s caller; the socket this
    * client opened for it is destroyed first, so that its own failure (a refused connect) cannot
-   * follow as an 'error' no one listens to. A caller's `sock` is left as it is: it is theirs.
+   * follow as an 'error' no one listens to. A caller's `sock` is left to connect(), which closes it.
    */
   private makeCore(options: ConnectOptions, coreOptions: ClientCoreOptions): ClientCore {
     try {
@@ -1053,6 +1091,7 @@ export class SshClient extends EventEmitter {
    */
   async forwardRemote(options: RemoteForwardOptions): Promise<RemoteForward> {
     this.assertUsable();
+    checkForwardOptions(options, true);
     return startRemoteForward(
       {
         requestForward: async (listen) => {
@@ -1100,6 +1139,7 @@ export class SshClient extends EventEmitter {
    */
   async forwardDynamic<L extends ListenSpec = { host?: string; port: number }>(options: DynamicForwardOptions<L>): Promise<DynamicForward<L>> {
     this.assertUsable();
+    checkForwardOptions(options);
     const fwd = await startDynamicForward(this, options);
     this.forwards.add(fwd);
     fwd.once('close', () => this.forwards.delete(fwd));

@@ -7,6 +7,8 @@ import { chmodSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { PATH_MAX_SUN, unixPathTooLong } from '../config/forward-spec.js';
 import { SshError, UsageError } from '../errors.js';
+import { show } from '../option-check.js';
+import type { RemoteForwardOptions } from './forward-remote.js';
 import type { ChannelStream } from './channel-stream.js';
 import { detachWritten, releasableAfterWrite, releaseWritten } from './array-buffer-release.js';
 import { ForwardListener, resetSocket } from './forward-listener.js';
@@ -431,26 +433,35 @@ export function listenPrivate(server: Server, path: string, cb: () => void): voi
   }
 }
 
-/** A Unix socket path given to forwardLocal(): a non-empty string that fits sun_path (UsageError). */
-function checkUnixPath(what: 'listen.path' | 'to.path', path: unknown): void {
-  if (typeof path !== 'string' || path === '') throw new UsageError(`forwardLocal: ${what} must be a non-empty string`);
-  if (unixPathTooLong(path)) throw new UsageError(`forwardLocal: ${what} is ${PATH_MAX_SUN} bytes or longer (a Unix socket path must fit sun_path)`);
+/** A Unix socket path given to a forward: a non-empty string that fits sun_path (UsageError). */
+function checkUnixPath(call: string, what: 'listen.path' | 'to.path', path: unknown): void {
+  if (typeof path !== 'string' || path === '') throw new UsageError(`${call}: ${what} must be a non-empty string, got ${show(path)}`);
+  if (unixPathTooLong(path)) throw new UsageError(`${call}: ${what} is ${PATH_MAX_SUN} bytes or longer (a Unix socket path must fit sun_path)`);
 }
 
-/** Refuse a malformed forward at the call, never at the first connection (UsageError). */
-export function checkForwardOptions(options: ForwardOptions): void {
-  const { listen, to } = options ?? ({} as ForwardOptions);
-  if (!listen || typeof listen !== 'object') throw new UsageError('forwardLocal: listen must be { host?, port } or { path }');
+/**
+ * Refuse a malformed forward at the call, never at the first connection nor in a malformed
+ * packet (UsageError naming the call, the field and the value): forwardLocal()'s (the default),
+ * forwardDynamic()'s (options without `to`: its `listen` only) or, with `remote`, forwardRemote()'s, whose `listen` is on the server (its `host` sent as is,
+ * `''` for all addresses; its path the server's).
+ */
+export function checkForwardOptions(options: ForwardOptions | RemoteForwardOptions | { listen: ListenSpec }, remote = false): void {
+  const dynamic = !('to' in (options ?? {})) && !remote;
+  const call = remote ? 'forwardRemote' : dynamic ? 'forwardDynamic' : 'forwardLocal';
+  const { listen, to } = (options ?? {}) as ForwardOptions;
+  if (!listen || typeof listen !== 'object') throw new UsageError(`${call}: listen must be { host?, port } or { path }, got ${show(listen)}`);
   if ('path' in listen) {
-    checkUnixPath('listen.path', listen.path);
-  } else if (!isPort(listen.port, true)) {
-    throw new UsageError(`forwardLocal: listen.port must be an integer 0..65535, got ${JSON.stringify(listen.port)}`);
-  }
-  if (!to || typeof to !== 'object') throw new UsageError('forwardLocal: to must be { host, port } or { path }');
-  if ('path' in to) {
-    checkUnixPath('to.path', to.path);
+    checkUnixPath(call, 'listen.path', listen.path);
   } else {
-    if (typeof to.host !== 'string' || to.host === '') throw new UsageError('forwardLocal: to.host must be a non-empty string');
-    if (!isPort(to.port, false)) throw new UsageError(`forwardLocal: to.port must be an integer 1..65535, got ${JSON.stringify(to.port)}`);
+    if (listen.host !== undefined && typeof listen.host !== 'string') throw new UsageError(`${call}: listen.host must be a string, got ${show(listen.host)}`);
+    if (!isPort(listen.port, true)) throw new UsageError(`${call}: listen.port must be an integer 0..65535, got ${show(listen.port)}`);
+  }
+  if (dynamic) return;
+  if (!to || typeof to !== 'object') throw new UsageError(`${call}: to must be { host, port } or { path }, got ${show(to)}`);
+  if ('path' in to) {
+    checkUnixPath(call, 'to.path', to.path);
+  } else {
+    if (typeof to.host !== 'string' || to.host === '') throw new UsageError(`${call}: to.host must be a non-empty string, got ${show(to.host)}`);
+    if (!isPort(to.port, false)) throw new UsageError(`${call}: to.port must be an integer 1..65535, got ${show(to.port)}`);
   }
 }

@@ -60,6 +60,12 @@ export function jumpHostsOf(options: ConnectOptions): ConnectOptions[] {
         throw new UsageError(`jump[${i}] (${String(hop.host)}): the ${k} option is not allowed on a jump host; list every hop, first hop first, in the final connection's jump`);
       }
     }
+    // connectThroughJumps gives every hop the final connection's: a hop's own would be dropped.
+    for (const k of ['signal', 'debug'] as const) {
+      if ((hop as Record<string, unknown>)[k] !== undefined) {
+        throw new UsageError(`jump[${i}] (${String(hop.host)}): the ${k} option is not allowed on a jump host; the final connection's ${k} covers every hop`);
+      }
+    }
     const full: Record<string, unknown> = { ...hop };
     for (const k of INHERITED) if (full[k] === undefined) full[k] = options[k];
     if (!full.host) throw new UsageError('jump: every jump host needs a host');

@@ -10,9 +10,10 @@ import { EventEmitter } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import { AuthenticationError, ConnectionLostError, HostKeyError, SshError, TimeoutError, UsageError } from '../errors.js';
 import { connect, type ConnectOptions, type SshClient } from './client.js';
-import { tcpListenOptions, type ForwardOptions, type ListenSpec } from './forward.js';
+import { checkForwardOptions, tcpListenOptions, type ForwardOptions, type ListenSpec } from './forward.js';
 import { ForwardListener, resetSocket } from './forward-listener.js';
 import { setLongTimeout, type LongTimeout } from '../long-timeout.js';
+import { checkOptionKeys, show } from '../option-check.js';
 
 /** Backoff and waiting limits of {@link ReconnectingClient}. Times in milliseconds. */
 export interface ReconnectOptions {
@@ -24,13 +25,16 @@ export interface ReconnectOptions {
   maxAttempts?: number;
   /** How long a new local connection waits for the SSH connection to come back (default 15000). */
   waitForConnection?: number;
-  /** Fraction of each delay that is random, 0..1 (default 0.5): delay × (1 − jitter × random). */
+  /** Fraction of each delay that is random, 0..1 (default 0.5; outside is a UsageError): delay × (1 − jitter × random). */
   jitter?: number;
   /** Aborting stops reconnecting and closes the connection and every listener. */
   signal?: AbortSignal;
   /** Random source in [0, 1) for the jitter (default Math.random). */
   random?: () => number;
 }
+
+/** The keys of {@link ReconnectOptions} (a misspelt one is a UsageError, see checkOptionKeys). */
+const RECONNECT_OPTIONS = { initialDelay: 0, maxDelay: 0, maxAttempts: 0, waitForConnection: 0, jitter: 0, signal: 0, random: 0 } satisfies Record<keyof ReconnectOptions, 0>;
 
 /** The 'reconnecting' event: an attempt is scheduled after `delay` ms. */
 export interface ReconnectAttempt {
@@ -66,12 +70,17 @@ export class ReconnectingClient extends EventEmitter {
       maxDelay: options.maxDelay ?? 30_000,
       maxAttempts: options.maxAttempts ?? Infinity,
       waitForConnection: options.waitForConnection ?? 15_000,
-      jitter: Math.min(1, Math.max(0, options.jitter ?? 0.5)),
+      jitter: options.jitter ?? 0.5,
       random: options.random ?? Math.random,
       signal: options.signal,
     };
     if (!(this.opts.initialDelay >= 0) || !(this.opts.maxDelay >= this.opts.initialDelay)) {
       throw new UsageError('reconnect: need 0 <= initialDelay <= maxDelay');
+    }
+    // Documented 0..1: a value outside is a mistake, not one to clamp quietly.
+    const { jitter } = options;
+    if (jitter !== undefined && !(typeof jitter === 'number' && jitter >= 0 && jitter <= 1)) {
+      throw new UsageError(`reconnect: jitter must be a number from 0 to 1, got ${show(jitter)}`);
     }
     options.signal?.addEventListener('abort', () => void this.close(), { once: true });
   }
@@ -295,6 +304,9 @@ export async function tunnel(
   forward: ForwardOptions,
   reconnect: ReconnectOptions = {},
 ): Promise<Tunnel> {
+  // The forward and reconnect options are checked before the first connection is made.
+  checkForwardOptions(forward);
+  checkOptionKeys(reconnect ?? {}, RECONNECT_OPTIONS, 'reconnect.');
   const factory = typeof connectOptions === 'function' ? connectOptions : () => connect(connectOptions);
   const connection = new ReconnectingClient(factory, reconnect);
   await connection.start();

@@ -28,6 +28,8 @@ import { knownHostsFromText, knownHostsTextVerifier, orderHints, type WebHostKey
 import { webRandom } from './random.js';
 import { WebSocketClosedError } from './websocket.js';
 import { MAX_TIMER_DELAY_MS } from '../long-timeout.js';
+import { checkAlgorithmLists, checkNumericOptions, checkOptionKeys, checkOptionTypes, checkSigners, show } from '../option-check.js';
+import { NODE_ONLY_OPTIONS, WEB_CONNECT_OPTIONS } from './option-table.js';
 import { closedByRemoteHost, closedDuringKexOrAuth, KEX_IDENTIFICATION_CLOSED } from '../quit-message.js';
 
 /** A bidirectional byte stream, e.g. `Deno.connect()`'s conn or `connect()` from cloudflare:sockets. */
@@ -82,7 +84,8 @@ export interface WebConnectOptions {
    */
   knownHosts?: string;
   /**
-   * Or decide yourself: throw (e.g. a HostKeyError) or return false to refuse. Given without
+   * Or decide yourself: return true or nothing to accept, throw (e.g. a HostKeyError) or return
+   * false to refuse (any other result refuses the key with a UsageError). Given without
    * knownHosts, the `*-cert-v01@openssh.com` host key algorithms are left out of the default
    * offer (name them in `algorithms.hostKey` to have host certificates shown to the callback).
    */
@@ -141,14 +144,67 @@ export interface WebConnectOptions {
  * ```
  */
 export async function connect(options: WebConnectOptions): Promise<WebSshClient> {
-  const verifier = verifierFor(options);
-  const keys = keysFor(options);
-  const algorithms = algorithmsFor(options);
-  options.signal?.throwIfAborted();
+  let verifier: WebHostKeyVerifier;
+  let keys: PrivateKey[];
+  let algorithms: Partial<AlgorithmPreferences>;
+  // Every option is checked before the transport is used; the transport given is connect()'s from
+  // the call on, and whatever fails before the SSH connection exists closes it (a WebSocket left
+  // open keeps a page's connection and Node's process alive; a rejection of a transport's promise
+  // no one awaits any more would be unhandled).
+  try {
+    checkWebOptions(options);
+    verifier = verifierFor(options);
+    keys = keysFor(options);
+    algorithms = algorithmsFor(options);
+    options.signal?.throwIfAborted();
+  } catch (err) {
+    void Promise.resolve(typeof options === 'object' && options !== null ? options.transport : undefined).then(closePair, () => {});
+    throw err;
+  }
   const transport = await options.transport;
-  const client = new WebSshClient(options, transport, keys, algorithms, verifier);
+  let client: WebSshClient;
+  try {
+    client = new WebSshClient(options, transport, keys, algorithms, verifier);
+  } catch (err) {
+    closePair(transport);
+    throw err;
+  }
   await client.ready;
   return client;
+}
+
+/** Close both directions of a transport connect() will not use (a failure before the SSH connection). */
+function closePair(t: Partial<ByteStreamPair> | undefined): void {
+  t?.readable?.cancel?.().catch(() => {});
+  t?.writable?.abort?.().catch(() => {});
+}
+
+/**
+ * connect()'s checks before the transport is used, without I/O: an option the interface does not
+ * have (option-table.ts: a "did you mean" hint, or what to do instead of a Node-only option), a
+ * value of the wrong type, a number out of range (option-check.ts), a `crypto` or `compression`
+ * that is the Node connect()'s kind of value. Each is a UsageError naming the option and the value.
+ */
+function checkWebOptions(options: WebConnectOptions): void {
+  if (typeof options !== 'object' || options === null) throw new UsageError(`connect() needs an options object, got ${show(options)}`);
+  checkOptionKeys(options, WEB_CONNECT_OPTIONS, '', NODE_ONLY_OPTIONS);
+  checkOptionTypes(options, WEB_CONNECT_OPTIONS);
+  checkNumericOptions(options);
+  const { transport, crypto, compression } = options as { transport: unknown; crypto: unknown; compression: unknown };
+  const t = transport as Partial<ByteStreamPair & PromiseLike<unknown>> | null;
+  if (typeof t?.then !== 'function' && !(typeof t?.readable === 'object' && typeof t.writable === 'object')) {
+    throw new UsageError(`transport must be a { readable, writable } byte stream pair or a promise of one (e.g. webSocketStreams(url)), got ${show(transport)}`);
+  }
+  if (crypto !== undefined && typeof (crypto as CryptoProvider | null)?.hash !== 'function') {
+    throw new UsageError(
+      `crypto must be a CryptoProvider: pureCryptoProvider (the default) or nodeCryptoProvider from 'pure-ssh/node-crypto', got ${show(crypto)}` +
+        (typeof crypto === 'string' ? " ('runtime' and 'pure' are the Node connect()'s)" : ''),
+    );
+  }
+  if (compression !== undefined && compression !== false && typeof (compression as CompressionProvider | null)?.deflater !== 'function') {
+    throw new UsageError(`compression must be zlib streams, zlibCompression from 'pure-ssh/compress-zlib' (or false), got ${show(compression)}`);
+  }
+  checkSigners(options.signers);
 }
 
 function verifierFor(options: WebConnectOptions): WebHostKeyVerifier {
@@ -171,23 +227,18 @@ function algorithmsFor(options: WebConnectOptions): Partial<AlgorithmPreferences
   const d = defaultAlgorithms(provider);
   // A verifyHostKey callback alone was written for plain keys: no certificate unless listed.
   if (options.verifyHostKey && options.knownHosts === undefined) d.hostKey = d.hostKey.filter((n) => !isCertificateType(n));
+  // A list the options do not know (a typo, or `compression`, which is the `compression` provider
+  // option here) or an empty one would otherwise be dropped without a word.
+  checkAlgorithmLists(options.algorithms, {
+    compression: "is not an option: pass `compression` (zlibCompression from 'pure-ssh/compress-zlib') to offer zlib@openssh.com, zlib, none",
+  });
   const a = options.algorithms ?? {};
   const orderNote = runtimeCipherOrderNote(provider);
   if (orderNote && !a.cipher) options.debug?.(orderNote);
-  // A list the options do not know (a typo, or `compression`, which is the `compression` provider
-  // option here) would otherwise be dropped without a word.
-  for (const key of Object.keys(a)) {
-    if (ALGORITHM_CATEGORIES.some((c) => c.key === key)) continue;
-    throw new UsageError(
-      key === 'compression'
-        ? "algorithms.compression is not an option: pass `compression` (zlibCompression from 'pure-ssh/compress-zlib') to offer zlib@openssh.com, zlib, none"
-        : `algorithms.${key} is not an algorithm list (known: ${ALGORITHM_CATEGORIES.map((c) => c.key).join(', ')})`,
-    );
-  }
   const out: Partial<AlgorithmPreferences> = {};
   for (const { key } of ALGORITHM_CATEGORIES) {
     const spec = a[key];
-    out[key] = spec ? applyAlgorithmSpec(key, d[key], spec) : d[key];
+    out[key] = spec === undefined ? d[key] : applyAlgorithmSpec(key, d[key], spec);
   }
   // sshconnect2.c ssh_kex2(): order_hostkeyalgs() unless HostKeyAlgorithms is an exact list or `^`.
   if (options.knownHosts !== undefined && ordersHostKeyAlgorithms(a.hostKey) && out.hostKey) {
