@@ -307,7 +307,7 @@ async function startDynamic(client: SshClient, spec: DynamicForwardSpec, cfg: Re
       const fwd = await client.forwardDynamic({ listen: { path: spec.path } });
       log.debug1(`Local forwarding listening on path ${spec.path}.`);
       forwards.add(fwd);
-      log.listenerChannels++; // a channel in ssh(1) too (see Log.listenerChannels)
+      log.listenerBound('unix');
       return [fwd];
     } catch (err) {
       log.error(`unix_listener: cannot bind to path ${spec.path}: ${describeUnixBindError(err, spec.path)}`);
@@ -374,7 +374,7 @@ async function startForward(client: SshClient, spec: ForwardSpec, cfg: ResolvedC
     try {
       const fwd = await openForward(client, { listen: { path: spec.listen.path }, to });
       log.debug1(`Local forwarding listening on path ${spec.listen.path}.`);
-      log.listenerChannels++; // a channel in ssh(1) too (see Log.listenerChannels)
+      log.listenerBound('unix');
       return [fwd];
     } catch (err) {
       log.error(`unix_listener: cannot bind to path ${spec.listen.path}: ${describeUnixBindError(err, spec.listen.path)}`);
@@ -405,7 +405,7 @@ async function bindListeners<F extends { address: unknown }>(
         log.debug1(`Allocated port ${port} for local forward to ${target}`);
       }
       log.debug1(`Local forwarding listening on ${host} port ${port}.`);
-      log.listenerChannels++;
+      log.listenerBound('port');
       started.push(fwd);
     } catch (err) {
       const { code, text } = describeBindError(err);
@@ -473,9 +473,13 @@ async function run(cfg: ResolvedConfig): Promise<void> {
     if (shuttingDown) return;
     shuttingDown = true;
     const num = osConstants.signals[name];
+    // The SSH channels open now (forwarded connections), which ssh frees after the listeners.
+    const open = client?.channelCount ?? 0;
     const done = () => {
-      // clientloop.c client_loop: with no session (-N, -W), SIGTERM is a deliberate end (exit 0,
-      // the byte totals); any other signal is "Killed by signal N." and 255, without totals.
+      // clientloop.c client_loop: its DISCONNECT sent, every channel is freed (channel_free_all).
+      log.listenersFreed(open);
+      // With no session (-N, -W), SIGTERM is a deliberate end (exit 0, the byte totals); any
+      // other signal is "Killed by signal N." and 255, without totals.
       if (name === 'SIGTERM' && (cfg.options.sessionType === 'none' || cfg.stdioForward)) {
         reportTransfer(log);
         log.debug1('Exit status 0');
@@ -571,8 +575,12 @@ async function run(cfg: ResolvedConfig): Promise<void> {
       }
       const said = err ? await describeFatal(err, cfg, log, true) : `Connection to ${cfg.hostName} closed.`;
       // clientloop.c quit_message: the closed connection's line is buffered and written to stderr
-      // itself, not logged: shown with -q, and on stderr with -E.
-      if (isClosedByRemoteHost(said)) process.stderr.write(`${said}\r\n`);
+      // itself, not logged: shown with -q, and on stderr with -E; after the loop has sent its
+      // DISCONNECT and freed the channels (channel_free_all).
+      if (isClosedByRemoteHost(said)) {
+        log.listenersFreed(ssh.channelCount);
+        process.stderr.write(`${said}\r\n`);
+      }
       else log.error(said);
       reportTransfer(log);
       process.exit(EXIT_ERROR);
@@ -611,12 +619,18 @@ async function run(cfg: ResolvedConfig): Promise<void> {
   if (reconnecting) {
     await runReconnecting(ssh, cfg, log, await loadLibraries(), () => (shuttingDown = true), (c) => (client = c), () => shuttingDown);
   } else {
-    // Every -L, then every -D: OpenSSH keeps -D among its local forwards, so both count alike
-    // towards ExitOnForwardFailure and "Could not request local forwarding.".
-    const starts = [
-      ...cfg.localForwards.map((spec) => () => startForward(ssh, spec, cfg, log)),
-      ...cfg.dynamicForwards.map((spec) => () => startDynamic(ssh, spec, cfg, log)),
+    // -L and -D in the order given: OpenSSH keeps -D among its local forwards (readconf.c
+    // add_local_forward), set up in that one list's order (so its listeners' channel numbers),
+    // and both count alike towards ExitOnForwardFailure and "Could not request local forwarding.".
+    const order = cfg.options.localForwardOrder ?? [
+      ...cfg.localForwards.map((_, index) => ({ dynamic: false, index })),
+      ...cfg.dynamicForwards.map((_, index) => ({ dynamic: true, index })),
     ];
+    const starts = order.flatMap(({ dynamic, index }) => {
+      const spec = dynamic ? cfg.dynamicForwards[index] : cfg.localForwards[index];
+      if (spec === undefined) return [];
+      return [dynamic ? () => startDynamic(ssh, spec as DynamicForwardSpec, cfg, log) : () => startForward(ssh, spec as ForwardSpec, cfg, log)];
+    });
     let failures = 0;
     for (const start of starts) {
       const fwds = await start();
@@ -724,7 +738,7 @@ async function runReconnecting(
         log.debug1(`Local forwarding listening on ${'path' in listen ? listen.path : `${host} port ${listen.port}`} (reconnecting).`);
         bound = true;
         started++;
-        log.listenerChannels++;
+        log.listenerBound('path' in listen ? 'unix' : 'port');
       } catch (err) {
         // One of the addresses may be missing on this machine (IPv6): as in bindListeners, only
         // the last one's failure, with none bound, is an error.

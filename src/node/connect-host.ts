@@ -115,6 +115,28 @@ export class Log {
    * numbers: the library's plus this count (the channel ids on the wire are not changed).
    */
   listenerChannels = 0;
+  /** channels.c's remote_name of each listener channel, in channel order (see listenerBound). */
+  private readonly listenerNames: string[] = [];
+  /**
+   * A listener bound: it takes ssh's next channel, which channels.c channel_new announces as
+   * `channel N: new port-listener [port listener] (inactive timeout: 0)` (a Unix socket's:
+   * `unix-listener [unix listener]`; ChannelTimeout is not implemented, so no timeout).
+   */
+  listenerBound(kind: 'port' | 'unix'): void {
+    const n = this.listenerChannels++;
+    this.listenerNames.push(`${kind} listener`);
+    if (this.at('DEBUG1')) this.line(`debug1: channel ${n}: new ${kind}-listener [${kind} listener] (inactive timeout: 0)`);
+  }
+  /**
+   * The session's end as clientloop.c client_loop ends it (channel_free_all): each listener's
+   * `channel N: free: port listener, nchannels M`, lowest channel first, M counting the channels
+   * not yet freed (these listeners and `open` other channels, whose numbers come after theirs).
+   */
+  listenersFreed(open: number): void {
+    const names = this.listenerNames.splice(0);
+    if (!this.at('DEBUG1')) return;
+    names.forEach((name, i) => this.line(`debug1: channel ${i}: free: ${name}, nchannels ${names.length - i + open}`));
+  }
   /** "channel N: ..." and "... (channel N)" with ssh's numbering (see listenerChannels). */
   private channelNumbers(message: string): string {
     if (this.listenerChannels === 0 || !message.includes('channel ')) return message;
@@ -277,7 +299,7 @@ export function processCliEnvironment(): CliEnvironment {
  */
 export async function loadIdentities(cfg: ResolvedConfig, log: Log, unlock: UnlockOptions): Promise<IdentityFileEntry[]> {
   if (!cfg.pubkeyAuthentication) return [];
-  const [{ loadCertificateFile, prepareIdentityFile, unlockIdentityFile }, { KeyPermissionsError, formatMode }, { withCertificates }, { keyBlobType }] =
+  const [{ loadCertificateFile, prepareIdentityFile, unlockIdentityFile }, { KeyPermissionsError, formatMode }, { isCertifiedKey, withCertificates }, { keyBlobType }] =
     await Promise.all([import('./identity-file.js'), import('../errors.js'), import('../keys/certificate.js'), import('../keys/hostkey.js')]);
   const entries: IdentityFileEntry[] = [];
   // ssh.c load_public_identity_files(): without CertificateFile, "IDENTITY-cert.pub" is tried.
@@ -334,8 +356,14 @@ export async function loadIdentities(cfg: ResolvedConfig, log: Log, unlock: Unlo
   if (certs.length === 0) return entries;
   // A certificate is signed for with its private key (PROTOCOL.certkeys): load the keys that have
   // one now, and offer the certificate before the plain key, as ssh(1)'s pubkey_prepare() does.
-  const certified: IdentityFileEntry[] = [];
+  // sshconnect2.c pubkey_prepare: CertificateFile's certificates first (named by their file); a
+  // FILE-cert.pub found beside a key is an identity file of its own, right after the key, named
+  // by the key's path (ssh.c load_public_identity_files).
+  const given = cfg.certificateFiles.length > 0;
+  const fromFiles: IdentityFileEntry[] = [];
+  const ordered: IdentityFileEntry[] = [];
   for (const entry of entries) {
+    ordered.push(entry);
     const own = certs.filter((c) => sameBytes(c.certificate.publicKeyBlob, entry.publicKeyBlob));
     if (own.length === 0) continue;
     try {
@@ -345,10 +373,13 @@ export async function loadIdentities(cfg: ResolvedConfig, log: Log, unlock: Unlo
       continue;
     }
     for (const key of withCertificates([entry.key], own, { now: () => Date.now() / 1000, skipped: (m) => log.debug1(m) })) {
-      if (key !== entry.key) certified.push({ path: entry.path, publicKeyBlob: key.publicKeyBlob, key, explicit: entry.explicit });
+      if (key === entry.key) continue;
+      const certificateFile = given && isCertifiedKey(key) ? key.certificateSource : undefined;
+      const cert: IdentityFileEntry = { path: entry.path, publicKeyBlob: key.publicKeyBlob, key, explicit: given || entry.explicit, certificateFile };
+      (given ? fromFiles : ordered).push(cert);
     }
   }
-  return [...certified, ...entries];
+  return [...fromFiles, ...ordered];
 }
 
 /**
