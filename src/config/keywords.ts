@@ -134,7 +134,9 @@ const stringInto =
  * refuses at its line a list naming what OpenSSH does not know (openssh-names.ts: an empty list
  * after `+` or `^`, a pattern, a typo), as a counted bad line; a `-` list is only checked when
  * applied. Names OpenSSH knows but pure-ssh does not implement are refused when the lists are
- * applied (algorithms.ts applyAlgorithmSpec), with this line named (`algorithmOrigins`).
+ * applied (algorithms.ts applyAlgorithmSpec), with this line named (`algorithmOrigins`): a `+` or
+ * `^` list, or an exact one also naming others, leaves them out with a -v line instead
+ * (connect-host.ts offerableAlgorithms), as a configuration written for ssh(1) must still work.
  */
 const algorithmsInto =
   (key: AlgorithmListKind): Apply =>
@@ -152,7 +154,7 @@ const algorithmsInto =
 /**
  * PubkeyAcceptedAlgorithms (alias PubkeyAcceptedKeyTypes): readconf.c checks it as a key type
  * list (sshkey_names_valid2(), "Bad key types"), like HostKeyAlgorithms; names pure-ssh does not
- * implement are refused when applied, with this line named.
+ * implement are left out or refused when applied, as HostKeyAlgorithms' (see algorithmsInto).
  */
 const pubkeyAcceptedInto: Apply = (o, args, ctx, kw) => {
   const v = single(kw, args, ctx);

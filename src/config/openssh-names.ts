@@ -114,3 +114,45 @@ export function assembledListFails(spec: string, against: 'signatures' | 'keys')
   const all = against === 'keys' ? KEY_TYPES : KEY_TYPES.filter((k) => !k.includes('-cert-'));
   return !names.some((n) => n !== '' && all.some((k) => globMatch(k, n)));
 }
+
+/**
+ * The names of an algorithm list (`spec`, ssh_config(5) syntax) that OpenSSH knows and pure-ssh
+ * does not implement (`implemented`: its names of that kind; wildcards matched against OpenSSH's
+ * names), and the list without them: ssh_config files written for OpenSSH
+ * (`HostKeyAlgorithms +ssh-dss` for an old host) must still work where those names cannot be
+ * offered. Never weaker than asked: a `+` or `^` list only adds or prefers, so what is left of it
+ * applies (undefined: nothing is left, the defaults stand); an exact list keeps only its names
+ * that pure-ssh implements, and is returned unchanged when it names none (applying it is then
+ * the error, naming its line). A `-` list is returned as it is (its names remove, whatever they are).
+ *
+ * @example
+ * withoutUnimplemented('hostKeyAlgorithms', '+ssh-dss', ['ssh-ed25519']);
+ * // { spec: undefined, leftOut: ['ssh-dss'] }
+ */
+export function withoutUnimplemented(kind: AlgorithmListKind, spec: string, implemented: readonly string[]): { spec: string | undefined; leftOut: string[] } {
+  const op = spec[0] === '+' || spec[0] === '^' || spec[0] === '-' ? spec[0] : '';
+  if (op === '-') return { spec, leftOut: [] };
+  const known = KNOWN[kind];
+  const lacking = (name: string) => known.has(name) && !implemented.includes(name);
+  const kept: string[] = [];
+  const leftOut = new Set<string>();
+  for (const name of spec.slice(op.length).split(',')) {
+    if (/[*?]/.test(name)) {
+      // ssh(1) expands a pattern against every name it knows (kex_assemble_names).
+      for (const k of known) if (globMatch(k, name) && lacking(k)) leftOut.add(k);
+      if (implemented.some((k) => globMatch(k, name))) kept.push(name);
+      continue;
+    }
+    if (lacking(name)) leftOut.add(name);
+    else kept.push(name);
+  }
+  if (leftOut.size === 0) return { spec, leftOut: [] };
+  const left = kept.filter((n) => n !== '');
+  if (left.length === 0) return { spec: op === '' ? spec : undefined, leftOut: [...leftOut] };
+  return { spec: op + left.join(','), leftOut: [...leftOut] };
+}
+
+/** OpenSSH's names of `kind` that are not in `implemented` (pure-ssh's), among `names`. */
+export function unimplementedAmong(kind: AlgorithmListKind, names: readonly string[], implemented: readonly string[]): string[] {
+  return names.filter((n) => KNOWN[kind].has(n) && !implemented.includes(n));
+}

@@ -24,7 +24,7 @@ import { tuneV8ForForwarding, tuneV8ForLogin } from './v8-tuning.js';
 import { enableArrayBufferCap, scavengeByTraffic } from './array-buffer-cap.js';
 import { enableArrayBufferRelease } from './array-buffer-release.js';
 import { takeGcAndTransfer } from './v8-gc.js';
-import { configOf, connectHost, describeFatal, failureLog, loadLibraries, Log, logConfigNotes, logHopsKilled, logJumpFailure, processCliEnvironment, reportTransferTotals, SEND_DISCONNECT_FAILED, sendDisconnectFails, hopReportsSettled, setHopStderr, setProxyCommandStderr, type HopSession, type Libraries, type RouteContext } from './connect-host.js';
+import { configOf, connectHost, describeFatal, offerableAlgorithms, failureLog, loadLibraries, Log, logConfigNotes, logHopsKilled, logJumpFailure, processCliEnvironment, reportTransferTotals, SEND_DISCONNECT_FAILED, sendDisconnectFails, hopReportsSettled, setHopStderr, setProxyCommandStderr, type HopSession, type Libraries, type RouteContext } from './connect-host.js';
 import type { ForwardOptions, ListenSpec, LocalForward } from './forward.js';
 import type { DynamicForward } from './forward-dynamic.js';
 import type { RemoteForward } from './forward-remote.js';
@@ -139,9 +139,13 @@ async function providerName(): Promise<string> {
  * `+`, `-`, `^`). Throws UsageError naming where a list came from (`FILE line N: ...`, `-c: ...`)
  * when it names an algorithm pure-ssh does not implement or leaves a category empty.
  */
-async function appliedAlgorithms(cfg: ResolvedConfig): Promise<AlgorithmPreferences & { pubkeyAccepted: string[] }> {
-  const { ALGORITHM_CATEGORIES, applyAlgorithmSpec, applyPubkeyAcceptedSpec, defaultAlgorithms } = await import('../algorithms.js');
+async function appliedAlgorithms(cfg: ResolvedConfig): Promise<AlgorithmPreferences & { pubkeyAccepted: string[]; notes: string[] }> {
+  const { ALGORITHM_CATEGORIES, applyAlgorithmSpec, applyPubkeyAcceptedSpec, defaultAlgorithms, supportedAlgorithms } = await import('../algorithms.js');
   const { UsageError } = await import('../errors.js');
+  // Names OpenSSH knows and pure-ssh does not implement (`HostKeyAlgorithms +ssh-dss`) are left
+  // out, each list's with a -v line (connect-host.ts offerableAlgorithms); the rest applies.
+  const offered = offerableAlgorithms(cfg, supportedAlgorithms());
+  cfg = { ...cfg, algorithms: offered.algorithms, pubkeyAcceptedAlgorithms: offered.pubkeyAcceptedAlgorithms };
   // The defaults of the provider the connection would use (PURE_SSH_CRYPTO, node:crypto where it
   // works): their cipher order differs (src/cipher/registry.ts defaultCiphers), and -G prints
   // the list the connection offers.
@@ -172,7 +176,7 @@ async function appliedAlgorithms(cfg: ResolvedConfig): Promise<AlgorithmPreferen
     if (origin === undefined || !(err instanceof UsageError)) throw err;
     throw new UsageError(`${origin}: ${err.message}`);
   }
-  return { ...algorithms, pubkeyAccepted };
+  return { ...algorithms, pubkeyAccepted, notes: offered.notes };
 }
 
 async function main(): Promise<void> {
@@ -235,6 +239,7 @@ async function main(): Promise<void> {
       log.info('Pseudo-terminal will not be allocated because stdin is not a terminal.');
     }
     logConfigNotes(log, outcome.config, ttyDecisionAt);
+    for (const n of algorithms.notes) log.debug1(n);
     process.stdout.write(dumpConfig(outcome.config, algorithms).map((l) => `${l}\n`).join(''));
     process.exit(0);
   }
@@ -512,7 +517,7 @@ async function run(cfg: ResolvedConfig): Promise<void> {
 
   // Check algorithm lists before connecting, so a typo is a config error, not a network one.
   try {
-    await appliedAlgorithms(cfg);
+    for (const n of (await appliedAlgorithms(cfg)).notes) log.debug1(n);
   } catch (err) {
     return fail(err);
   }
