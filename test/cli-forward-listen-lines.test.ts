@@ -33,6 +33,9 @@ function listenersOf(pid: number): string[] {
     .sort();
 }
 
+/** The listener lines compared with ssh's: ssh.c's and channels.c's, a listener's channel among them. */
+const LISTEN_LINE = /Local (connections|forwarding)|^bind \[|^socket \[|^debug1: channel \d+: new \S+-listener /;
+
 describeInteropWithHome('-L / -D listeners and their -v lines, as ssh 9.2', () => {
   const home = suiteHome();
   let sshd: SshdHandle;
@@ -69,7 +72,7 @@ describeInteropWithHome('-L / -D listeners and their -v lines, as ssh 9.2', () =
       // (At the default level, a moment for a line after the bind.)
       if (!opts.verbose) await new Promise((r) => setTimeout(r, 300));
       const listeners = listenersOf(child.pid!);
-      const lines = stderr.split(/\r?\n/).filter((l) => /Local (connections|forwarding)|^bind \[|^socket \[/.test(l));
+      const lines = stderr.split(/\r?\n/).filter((l) => LISTEN_LINE.test(l));
       return { lines, listeners, stderr };
     } finally {
       child.kill();
@@ -169,6 +172,72 @@ describeInteropWithHome('-L / -D listeners and their -v lines, as ssh 9.2', () =
     expect(ours).toContain(`debug1: remote forward success for: listen localhost:${p2}, connect /tmp/no-such.sock:-2`);
     expect(ours.indexOf('debug1: remote forward success for: listen 0, connect 127.0.0.1:9') + 1).toBe(ours.indexOf('Allocated port N for remote forward to 127.0.0.1:9'));
     expect(ours).toContain(`debug1: remote forward failure for: listen 127.0.0.1:${sshd.port}, connect 127.0.0.1:9`);
+    if (sshClientAvailable()) expect(ours).toEqual(await run('ssh'));
+    else if (inCI()) throw new Error(`${SSH_CLIENT_PATH} is missing`);
+  }, 60_000);
+
+  /**
+   * Each listener is a channel (channels.c channel_new: `channel N: new port-listener [port
+   * listener] (inactive timeout: 0)`, `unix-listener [unix listener]` for a path), numbered in the
+   * order ssh sets the forwards up (-L and -D in one list, as given: readconf.c
+   * add_local_forward), so the first forwarded connection after them is `channel 5`; at the end
+   * (SIGTERM) clientloop.c frees them, lowest first: `channel N: free: port listener, nchannels M`.
+   * pure-ssh printed none of these and set up every -L before any -D.
+   */
+  it('mixed -D, -L, a Unix socket and a two-address -L: the listeners\' channel lines, new and free, as ssh', async () => {
+    const [p1, p2, p3] = await Promise.all([freePort(), freePort(), freePort()]);
+    const path = join(dir, 'mixed.sock');
+    const args = ['-D', `127.0.0.1:${p1}`, '-L', `127.0.0.1:${p2}:127.0.0.1:9`, '-L', `${path}:127.0.0.1:9`, '-L', `${p3}:127.0.0.1:${sshd.port}`];
+    const run = async (client: 'ssh' | 'pure-ssh'): Promise<string[]> => {
+      const argv = [...sshd.clientArgs, '-v', '-N', ...args, sshd.target];
+      const child =
+        client === 'ssh'
+          ? spawn(SSH_CLIENT_PATH, argv, { stdio: ['ignore', 'ignore', 'pipe'], env: cliEnv(home) })
+          : spawn(process.execPath, [CLI, ...argv], { stdio: ['ignore', 'ignore', 'pipe'], env: cliEnv(home) });
+      let stderr = '';
+      child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+      const exited = new Promise((r) => child.once('exit', r));
+      try {
+        const deadline = Date.now() + 15_000;
+        while (!/Entering interactive session/.test(stderr)) {
+          if (child.exitCode !== null || Date.now() > deadline) throw new Error(`${client}: ${stderr}`);
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        // One connection through the last -L, still open at the end: ssh's channel 5, counted in nchannels.
+        const sock = net.connect(p3, '127.0.0.1');
+        sock.on('error', () => {});
+        await new Promise((r) => sock.once('data', r));
+        child.kill('SIGTERM');
+        await exited;
+        sock.destroy();
+      } finally {
+        child.kill('SIGKILL');
+        rmSync(path, { force: true });
+      }
+      return stderr.split(/\r?\n/).filter((l) => LISTEN_LINE.test(l) || /^debug1: channel \d+: free: (port|unix) listener,/.test(l));
+    };
+    const ours = await run('pure-ssh');
+    expect(ours).toEqual([
+      `debug1: Local connections to 127.0.0.1:${p1} forwarded to remote address socks:0`,
+      `debug1: Local forwarding listening on 127.0.0.1 port ${p1}.`,
+      'debug1: channel 0: new port-listener [port listener] (inactive timeout: 0)',
+      `debug1: Local connections to 127.0.0.1:${p2} forwarded to remote address 127.0.0.1:9`,
+      `debug1: Local forwarding listening on 127.0.0.1 port ${p2}.`,
+      'debug1: channel 1: new port-listener [port listener] (inactive timeout: 0)',
+      `debug1: Local connections to ${path}:-2 forwarded to remote address 127.0.0.1:9`,
+      `debug1: Local forwarding listening on path ${path}.`,
+      'debug1: channel 2: new unix-listener [unix listener] (inactive timeout: 0)',
+      `debug1: Local connections to LOCALHOST:${p3} forwarded to remote address 127.0.0.1:${sshd.port}`,
+      `debug1: Local forwarding listening on ::1 port ${p3}.`,
+      'debug1: channel 3: new port-listener [port listener] (inactive timeout: 0)',
+      `debug1: Local forwarding listening on 127.0.0.1 port ${p3}.`,
+      'debug1: channel 4: new port-listener [port listener] (inactive timeout: 0)',
+      'debug1: channel 0: free: port listener, nchannels 6',
+      'debug1: channel 1: free: port listener, nchannels 5',
+      'debug1: channel 2: free: unix listener, nchannels 4',
+      'debug1: channel 3: free: port listener, nchannels 3',
+      'debug1: channel 4: free: port listener, nchannels 2',
+    ]);
     if (sshClientAvailable()) expect(ours).toEqual(await run('ssh'));
     else if (inCI()) throw new Error(`${SSH_CLIENT_PATH} is missing`);
   }, 60_000);

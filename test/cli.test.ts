@@ -105,7 +105,8 @@ describeWithHome('pure-ssh command line without a server', () => {
       const dump = runCli(home, ['-G', '-F', 'none', '-c', '3des-cbc', 'h']);
       expect(await exitOf(dump)).toBe(255);
       expect(dump.stderr()).toMatch(/^-c: unsupported cipher algorithm\(s\): 3des-cbc /);
-      const option = runCli(home, ['-F', 'none', '-o', 'MACs=+hmac-md5', '-N', 'h']);
+      // An exact list naming only such names (a `+` one leaves them out: unimplemented-algorithms.test.ts).
+      const option = runCli(home, ['-F', 'none', '-o', 'MACs=hmac-md5', '-N', 'h']);
       expect(await exitOf(option)).toBe(255);
       expect(option.stderr()).toMatch(/^command-line line 0: unsupported MAC algorithm\(s\): hmac-md5 /);
       const hostKey = runCli(home, ['-G', '-F', 'none', '-o', 'HostKeyAlgorithms=ssh-dss', 'h']);

@@ -5,7 +5,11 @@
  * works without restarting anything. Library (`tunnel()`) and CLI (`-o PureSshReconnect=yes`).
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ConnectionLostError, tunnel, type ReconnectAttempt, type SshClient } from '../src/index.js';
@@ -132,5 +136,69 @@ describeInterop('reconnecting tunnels against sshd', () => {
         child.kill('SIGTERM');
       }
     });
+  });
+});
+
+/**
+ * The reconnecting listener on a Unix socket is private like every other pure-ssh listener
+ * (forward.ts listenPrivate; ssh's StreamLocalBindMask 0177): 0600 whatever the umask. It was
+ * bound with a plain listen(path), so under umask 000 any local user could use the tunnel.
+ */
+describeInterop('reconnecting tunnels on a Unix socket', () => {
+  let sshd: SshdHandle;
+  let dir: string;
+  beforeAll(async () => {
+    sshd = await startSshd();
+    dir = await mkdtemp(join(tmpdir(), 'pure-ssh-reconnect-sock-'));
+  }, 60_000);
+  afterAll(async () => {
+    await sshd?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  /** The server's identification line, read through the socket at `path`. */
+  const bannerThrough = (path: string) =>
+    new Promise<string>((resolve, reject) => {
+      const s = net.connect(path);
+      s.once('data', (d) => (s.destroy(), resolve(d.toString('latin1').split('\r\n')[0]!)));
+      s.once('error', reject);
+    });
+
+  it('library: tunnel({ listen: { path } }) under umask 000 makes the socket 0600, and it forwards', async () => {
+    const path = join(dir, 'lib.sock');
+    const old = process.umask(0o000);
+    let t: Awaited<ReturnType<typeof tunnel>>;
+    try {
+      t = await tunnel(clientOptions(sshd), { listen: { path }, to: { host: '127.0.0.1', port: sshd.port } });
+    } finally {
+      process.umask(old);
+    }
+    try {
+      expect((statSync(path).mode & 0o777).toString(8)).toBe('600');
+      expect(await bannerThrough(path)).toMatch(/^SSH-2\.0-OpenSSH_/);
+    } finally {
+      await t.close();
+    }
+  });
+
+  itWithHome('CLI: -o PureSshReconnect=yes -L PATH:host:port under umask 000: the socket is 0600', async () => {
+    if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
+    const path = join(dir, 'cli.sock');
+    const argv = [
+      CLI, '-N', '-F', 'none', '-p', String(sshd.port), '-i', sshd.clientKeyPath, '-o', 'BatchMode=yes',
+      '-o', `UserKnownHostsFile=${sshd.knownHostsPath}`, '-o', 'PureSshReconnect=yes', '-L', `${path}:127.0.0.1:${sshd.port}`, `root@${sshd.host}`,
+    ];
+    // The umask the user runs it under: the shell sets it, then becomes node.
+    const child = spawn('/bin/sh', ['-c', 'umask 000; exec "$0" "$@"', process.execPath, ...argv], { stdio: ['ignore', 'ignore', 'pipe'], env: cliEnv(processHome()) });
+    let stderr = '';
+    child.stderr!.setEncoding('utf8').on('data', (t: string) => (stderr += t));
+    try {
+      await expect.poll(() => existsSync(path), { timeout: 15_000 }).toBe(true);
+      expect((statSync(path).mode & 0o777).toString(8), stderr).toBe('600');
+      expect(await bannerThrough(path)).toMatch(/^SSH-2\.0-OpenSSH_/);
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => (child.exitCode !== null ? r(undefined) : child.once('exit', r)));
+    }
   });
 });

@@ -105,6 +105,26 @@ describe('user authentication (RFC 4252) against the fake server', () => {
     expect(p.events.some((e) => e.type === 'log' && /partial success/.test(e.message))).toBe(true);
   });
 
+  it('sshconnect2.c pubkey_prepare / authmethod_get lines: "Will attempt key" before the service request, "Next authentication method" once per method taken up', () => {
+    const ecdsa = fixture('id_ecdsa256');
+    const ed = fixtureKey();
+    const p = new Pair({
+      client: { privateKeys: [ecdsa, ed], password: 'hunter2', pubkeyAcceptedAlgorithms: ['ssh-ed25519'] },
+      server: { authMethods: ['publickey', 'keyboard-interactive'], password: 'hunter2', authorizedKeys: [] },
+    }).start();
+    expect(p.client.isAuthenticated).toBe(true);
+    const logs = p.events.flatMap((e) => (e.type === 'log' && /^(Will attempt|Skipping|Next authentication|Authentications that)/.test(e.message) ? [e.message] : []));
+    const label = ed.comment || ed.keyType;
+    expect(logs).toEqual([
+      `Skipping ecdsa-sha2-nistp256 key ${ecdsa.comment || ecdsa.keyType} - corresponding algo not in PubkeyAcceptedAlgorithms`,
+      expect.stringMatching(new RegExp(`^Will attempt key: ${label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} ED25519 SHA256:\\S+$`)),
+      'Authentications that can continue: publickey,keyboard-interactive',
+      'Next authentication method: publickey',
+      'Authentications that can continue: publickey,keyboard-interactive',
+      'Next authentication method: keyboard-interactive',
+    ]);
+  });
+
   it('password path', () => {
     const p = new Pair({
       client: { privateKeys: [], password: 'pw' },

@@ -8,7 +8,7 @@ import { MSG, decodeMessage, encodeServiceRequest } from '../protocol/messages.j
 import { DEFAULT_HOST_KEY_ALGORITHMS, fingerprintSha256, keyBlobType } from '../keys/hostkey.js';
 import { globMatch } from '../protocol/glob.js';
 import type { PrivateKey } from '../keys/privatekey.js';
-import { describeCertifiedKey, isCertifiedKey } from '../keys/certificate.js';
+import { describeCertifiedKey, isCertifiedKey, parseCertificate } from '../keys/certificate.js';
 import { SshReader, SshWriter, constantTimeEqual, fromUtf8 } from '../protocol/wire.js';
 import { agentSignFlags } from './agent-protocol.js';
 import { publicKeyAlgorithmsFor, signatureFormatOf, sshKeyTypeLabel, type AuthIdentity } from './identity.js';
@@ -124,6 +124,10 @@ export class UserAuth {
   private passwordTries = 0;
   private kbdTried = false;
   private lastError: string | undefined;
+  /** The method of the last "Next authentication method" line. */
+  private announced: string | undefined;
+  /** Whether there were keys to offer at all (ssh(1): PubkeyAuthentication; see next()). */
+  private pubkeyEnabled = false;
 
   constructor(
     private readonly options: AuthOptions,
@@ -157,8 +161,9 @@ export class UserAuth {
     this.identities = this.identities.filter((id) => !drop(id));
   }
 
-  /** RFC 4253 §10: ask for the ssh-userauth service. */
+  /** RFC 4253 §10: ask for the ssh-userauth service, once the keys to try are settled. */
   start(): void {
+    this.prepareIdentities();
     this.state = { kind: 'service-requested' };
     this.handler.send(encodeServiceRequest(SERVICE_USERAUTH));
   }
@@ -171,7 +176,7 @@ export class UserAuth {
       if (this.state.kind !== 'service-requested' || m?.type !== MSG.SERVICE_ACCEPT || m.service !== SERVICE_USERAUTH) {
         throw new ProtocolError('unexpected SERVICE_ACCEPT');
       }
-      this.prepareIdentities();
+      this.chooseAlgorithms();
       this.attempt({ method: 'none' });
       return true;
     }
@@ -201,6 +206,8 @@ export class UserAuth {
         if (m.partialSuccess) {
           // RFC 4252 §5.1: that method worked, but more are required.
           this.handler.log(`Authenticated with partial success using "${state.attempt.method}".`);
+          // sshconnect2.c authmethod_get: a new list of methods starts over, announced anew.
+          this.announced = undefined;
         } else if (state.attempt.method !== 'none') {
           this.handler.log(`Authentication "${state.attempt.method}" refused.`);
           // OpenSSH PROTOCOL.certkeys: the server never says why; name the certificate and its terms.
@@ -331,11 +338,25 @@ export class UserAuth {
     throw new ProtocolError('unexpected SSH_MSG_USERAUTH_PK_OK');
   }
 
-  /** ssh(1)'s format_identity: `label TYPE SHA256:... [explicit] [agent]`. */
+  /**
+   * ssh(1)'s format_identity: `label TYPE SHA256:... [explicit] [agent]`; a certificate's type is
+   * `ED25519-CERT` and its fingerprint the certified key's (sshkey_fingerprint hashes the plain key).
+   */
   private describe(identity: AuthIdentity): string {
-    if (identity.key && isCertifiedKey(identity.key)) return describeCertifiedKey(identity.key);
-    const type = sshKeyTypeLabel(keyBlobType(identity.publicKeyBlob));
-    return `${identity.label} ${type} ${fingerprintSha256(identity.publicKeyBlob)}${identity.note ? ` ${identity.note}` : ''}`;
+    const keyType = keyBlobType(identity.publicKeyBlob);
+    const type = sshKeyTypeLabel(keyType);
+    const key = identity.key;
+    let plain = identity.publicKeyBlob;
+    if (key && isCertifiedKey(key)) plain = key.certificate.publicKeyBlob;
+    else if (keyType.endsWith('-cert-v01@openssh.com')) {
+      try {
+        plain = parseCertificate(identity.publicKeyBlob).publicKeyBlob;
+      } catch {
+        // A certificate the agent holds but we cannot read: named by its own blob's hash.
+      }
+    }
+    const fp = fingerprintSha256(plain);
+    return `${identity.label} ${type} ${fp}${identity.note ? ` ${identity.note}` : ''}`;
   }
 
   private sessionIdLength(): number {
@@ -360,10 +381,23 @@ export class UserAuth {
       .toBytes();
   }
 
+  /**
+   * sshconnect2.c authmethod_get: "Next authentication method: NAME" each time another method is
+   * taken up (not for its further keys or password prompts), and again after a partial success,
+   * which hands over a new list of methods.
+   */
+  private announce(method: 'publickey' | 'password' | 'keyboard-interactive'): void {
+    if (this.announced === method) return;
+    this.announced = method;
+    this.handler.log(`Next authentication method: ${method}`);
+  }
+
   /** Choose and send the next attempt, or fail with what was tried and what is allowed. */
   private next(): void {
     const ids = this.identities;
-    if (this.allowed.includes('publickey')) {
+    // ssh(1) takes up publickey whenever PubkeyAuthentication is on, even with no key left to offer.
+    if (this.allowed.includes('publickey') && this.pubkeyEnabled) {
+      this.announce('publickey');
       while (this.keyIndex < ids.length) {
         const identity = ids[this.keyIndex++]!;
         const algorithm = this.chosen.get(identity);
@@ -380,11 +414,13 @@ export class UserAuth {
     if (passwordOn && this.allowed.includes('password') && canPassword && this.passwordTries < maxTries) {
       // OpenSSH tries a configured password once; prompting allows NumberOfPasswordPrompts.
       if (this.options.password !== undefined && this.passwordTries === 0) {
+        this.announce('password');
         this.passwordTries++;
         this.sendPassword(this.options.password);
         return;
       }
       if (this.options.askPassword) {
+        this.announce('password');
         this.passwordTries++;
         this.state = { kind: 'awaiting-password', method: 'password' };
         // OpenSSH sshconnect2.c userauth_passwd: every prompt after the first follows a refusal.
@@ -394,6 +430,7 @@ export class UserAuth {
     }
     if (kbdOn && this.allowed.includes('keyboard-interactive') && canPassword && !this.kbdTried) {
       this.kbdTried = true;
+      this.announce('keyboard-interactive');
       this.attempt({ method: 'keyboard-interactive' });
       return;
     }
@@ -402,11 +439,26 @@ export class UserAuth {
   }
 
   /**
-   * sshconnect2.c pubkey_prepare(), its last step: before the first request, drop the keys
-   * PubkeyAcceptedAlgorithms or the server's server-sig-algs rule out, each with ssh's debug line,
-   * and remember the algorithm each other key goes under.
+   * sshconnect2.c pubkey_prepare(), its last steps, before the service request: drop the keys
+   * PubkeyAcceptedAlgorithms rules out (key_type_allowed_by_config(); the wording is ssh 9.2's,
+   * "algo", which 10.0 spells "algorithm"), then list the others as ssh does, in the order they
+   * will be tried: `Will attempt key: FILE TYPE SHA256:... [explicit] [agent]`.
    */
   private prepareIdentities(): void {
+    const accepted = this.options.pubkeyAcceptedAlgorithms ?? DEFAULT_PUBKEY_ACCEPTED_ALGORITHMS;
+    const matches = (name: string) => accepted.some((p) => globMatch(name, p));
+    this.pubkeyEnabled = this.identities.length > 0;
+    this.identities = this.identities.filter((identity) => {
+      const keyType = keyBlobType(identity.publicKeyBlob);
+      if (matches(keyType) || (RSA_ALTERNATES[keyType] ?? []).some(matches)) return true;
+      this.handler.log(`Skipping ${keyType} key ${identity.label} - corresponding algo not in PubkeyAcceptedAlgorithms`);
+      return false;
+    });
+    for (const identity of this.identities) this.handler.log(`Will attempt key: ${this.describe(identity)}`);
+  }
+
+  /** Once server-sig-algs is known (RFC 8308 §3.1): the algorithm each key goes under, or none to skip it. */
+  private chooseAlgorithms(): void {
     this.identities = this.identities.filter((identity) => {
       const algorithm = this.pickSignatureAlgorithm(identity);
       if (algorithm !== undefined) this.chosen.set(identity, algorithm);
@@ -415,24 +467,17 @@ export class UserAuth {
   }
 
   /**
-   * The algorithm to offer `identity` under, or undefined (with ssh's debug line) to skip it.
-   * OpenSSH sshconnect2.c: a key whose type (or, for RSA, an rsa-sha2-* name) is not in
-   * PubkeyAcceptedAlgorithms is skipped (key_type_allowed(); the wording is ssh 9.2's, "algo",
-   * which 10.0 spells "algorithm"); then key_sig_algorithm(): a non-RSA
-   * key, or any key when the server sent no server-sig-algs (RFC 8308 §3.1), goes under its own
-   * type name if accepted (so an RSA key then needs `ssh-rsa` listed, RFC 4253 §6.6); an RSA key
-   * goes under the first accepted RSA algorithm (RFC 8332 §3) the server's server-sig-algs lists.
+   * The algorithm to offer `identity` under, or undefined (with a debug line) to skip it. OpenSSH
+   * sshconnect2.c key_sig_algorithm(): a non-RSA key, or any key when the server sent no
+   * server-sig-algs (RFC 8308 §3.1), goes under its own type name if accepted (so an RSA key then
+   * needs `ssh-rsa` listed, RFC 4253 §6.6); an RSA key goes under the first accepted RSA algorithm
+   * (RFC 8332 §3) the server's server-sig-algs lists.
    */
   private pickSignatureAlgorithm(identity: AuthIdentity): string | undefined {
     const keyType = keyBlobType(identity.publicKeyBlob);
     const own = identity.key ? identity.key.signatureAlgorithms : publicKeyAlgorithmsFor(keyType);
     const accepted = this.options.pubkeyAcceptedAlgorithms ?? DEFAULT_PUBKEY_ACCEPTED_ALGORITHMS;
-    const matches = (name: string) => accepted.some((p) => globMatch(name, p));
     const rsa = RSA_ALTERNATES[keyType];
-    if (!matches(keyType) && !(rsa ?? []).some(matches)) {
-      this.handler.log(`Skipping ${keyType} key ${identity.label} - corresponding algo not in PubkeyAcceptedAlgorithms`);
-      return undefined;
-    }
     const serverAlgs = this.handler.serverSigAlgs();
     let alg: string | undefined;
     if (serverAlgs === undefined || rsa === undefined) {

@@ -138,10 +138,12 @@ const ALGORITHM_LABELS: Readonly<Record<AlgorithmListKind, string>> = {
  * An algorithm list (ssh_config(5) Ciphers, MACs, KexAlgorithms, HostKeyAlgorithms): readconf.c
  * refuses at its line a list naming what OpenSSH does not know (openssh-names.ts: an empty list
  * after `+` or `^`, a pattern, a typo), as a counted bad line; a `-` list is only checked when
- * applied. Names OpenSSH knows but pure-ssh does not implement are refused at the line that sets
- * the list (the one that applies and comes first), counted with the file's other bad lines, so
- * one run reports them all; what applying the list finds (no name left) names this line
- * (`algorithmOrigins`).
+ * applied. Names OpenSSH knows but pure-ssh does not implement: an exact list naming nothing else
+ * is refused at the line that sets it (the one that applies and comes first), counted with the
+ * file's other bad lines, so one run reports them all; a `+` or `^` list, or an exact one also
+ * naming others, leaves them out with a -v line instead (connect-host.ts offerableAlgorithms), as
+ * a configuration written for ssh(1) must still work. What applying the list finds names this
+ * line (`algorithmOrigins`).
  */
 const algorithmsInto =
   (key: AlgorithmListKind): Apply =>
@@ -161,7 +163,8 @@ const algorithmsInto =
 /**
  * PubkeyAcceptedAlgorithms (alias PubkeyAcceptedKeyTypes): readconf.c checks it as a key type
  * list (sshkey_names_valid2(), "Bad key types"), like HostKeyAlgorithms; names pure-ssh does not
- * implement are refused at the line that sets it, as for HostKeyAlgorithms.
+ * implement are refused at the line or left out when applied, as for HostKeyAlgorithms (see
+ * algorithmsInto).
  */
 const pubkeyAcceptedInto: Apply = (o, args, ctx, kw) => {
   const v = single(kw, args, ctx);

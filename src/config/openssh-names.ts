@@ -128,17 +128,19 @@ export const PURE_SSH_ALGORITHMS: Readonly<Record<AlgorithmListKind, readonly st
 };
 
 /**
- * The error for a list that names algorithms pure-ssh does not implement (`label`: "cipher",
+ * The error for an exact list that names only algorithms pure-ssh does not implement (`label`: "cipher",
  * "MAC", "key exchange", "host key", "public key"), worded as applying the list words it
  * (src/algorithms.ts applySpec), or undefined. A `-` list removes names and a pattern matches only
  * what is implemented: neither is an error.
  */
 export function unimplementedListMessage(kind: AlgorithmListKind, label: string, spec: string): string | undefined {
-  if (spec.startsWith('-')) return undefined;
-  const list = spec.startsWith('+') || spec.startsWith('^') ? spec.slice(1) : spec;
+  // `+`, `^` and `-` lists, and exact lists naming something else too, are applied without the
+  // names pure-ssh lacks (openssh-names.ts withoutUnimplemented, with a -v line).
+  if (spec.startsWith('-') || spec.startsWith('+') || spec.startsWith('^')) return undefined;
   const supported = PURE_SSH_ALGORITHMS[kind];
-  const unknown = list.split(',').filter((n) => n !== '' && !/[*?]/.test(n) && !supported.includes(n));
-  if (unknown.length === 0) return undefined;
+  const names = spec.split(',').filter((n) => n !== '');
+  const unknown = names.filter((n) => !/[*?]/.test(n) && !supported.includes(n));
+  if (unknown.length === 0 || unknown.length < names.length) return undefined;
   return `unsupported ${label} algorithm(s): ${unknown.join(',')} (pure-ssh supports: ${supported.join(',')})`;
 }
 
@@ -157,4 +159,46 @@ export function assembledListFails(spec: string, against: 'signatures' | 'keys')
   if (names.some((n) => n.startsWith('!'))) return true;
   const all = against === 'keys' ? KEY_TYPES : KEY_TYPES.filter((k) => !k.includes('-cert-'));
   return !names.some((n) => n !== '' && all.some((k) => globMatch(k, n)));
+}
+
+/**
+ * The names of an algorithm list (`spec`, ssh_config(5) syntax) that OpenSSH knows and pure-ssh
+ * does not implement (`implemented`: its names of that kind; wildcards matched against OpenSSH's
+ * names), and the list without them: ssh_config files written for OpenSSH
+ * (`HostKeyAlgorithms +ssh-dss` for an old host) must still work where those names cannot be
+ * offered. Never weaker than asked: a `+` or `^` list only adds or prefers, so what is left of it
+ * applies (undefined: nothing is left, the defaults stand); an exact list keeps only its names
+ * that pure-ssh implements, and is returned unchanged when it names none (applying it is then
+ * the error, naming its line). A `-` list is returned as it is (its names remove, whatever they are).
+ *
+ * @example
+ * withoutUnimplemented('hostKeyAlgorithms', '+ssh-dss', ['ssh-ed25519']);
+ * // { spec: undefined, leftOut: ['ssh-dss'] }
+ */
+export function withoutUnimplemented(kind: AlgorithmListKind, spec: string, implemented: readonly string[]): { spec: string | undefined; leftOut: string[] } {
+  const op = spec[0] === '+' || spec[0] === '^' || spec[0] === '-' ? spec[0] : '';
+  if (op === '-') return { spec, leftOut: [] };
+  const known = KNOWN[kind];
+  const lacking = (name: string) => known.has(name) && !implemented.includes(name);
+  const kept: string[] = [];
+  const leftOut = new Set<string>();
+  for (const name of spec.slice(op.length).split(',')) {
+    if (/[*?]/.test(name)) {
+      // ssh(1) expands a pattern against every name it knows (kex_assemble_names).
+      for (const k of known) if (globMatch(k, name) && lacking(k)) leftOut.add(k);
+      if (implemented.some((k) => globMatch(k, name))) kept.push(name);
+      continue;
+    }
+    if (lacking(name)) leftOut.add(name);
+    else kept.push(name);
+  }
+  if (leftOut.size === 0) return { spec, leftOut: [] };
+  const left = kept.filter((n) => n !== '');
+  if (left.length === 0) return { spec: op === '' ? spec : undefined, leftOut: [...leftOut] };
+  return { spec: op + left.join(','), leftOut: [...leftOut] };
+}
+
+/** OpenSSH's names of `kind` that are not in `implemented` (pure-ssh's), among `names`. */
+export function unimplementedAmong(kind: AlgorithmListKind, names: readonly string[], implemented: readonly string[]): string[] {
+  return names.filter((n) => KNOWN[kind].has(n) && !implemented.includes(n));
 }

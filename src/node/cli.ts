@@ -24,7 +24,7 @@ import { tuneV8ForForwarding, tuneV8ForLogin } from './v8-tuning.js';
 import { enableArrayBufferCap, scavengeByTraffic } from './array-buffer-cap.js';
 import { enableArrayBufferRelease } from './array-buffer-release.js';
 import { takeGcAndTransfer } from './v8-gc.js';
-import { configOf, connectHost, describeFatal, failureLog, loadLibraries, Log, logConfigNotes, logHopsKilled, logJumpFailure, processCliEnvironment, reportTransferTotals, SEND_DISCONNECT_FAILED, sendDisconnectFails, hopReportsSettled, setHopStderr, setProxyCommandStderr, type HopSession, type Libraries, type RouteContext } from './connect-host.js';
+import { configOf, connectHost, describeFatal, offerableAlgorithms, failureLog, loadLibraries, Log, logConfigNotes, logHopsKilled, logJumpFailure, processCliEnvironment, reportTransferTotals, SEND_DISCONNECT_FAILED, sendDisconnectFails, hopReportsSettled, setHopStderr, setProxyCommandStderr, type HopSession, type Libraries, type RouteContext } from './connect-host.js';
 import type { ForwardOptions, ListenSpec, LocalForward } from './forward.js';
 import type { DynamicForward } from './forward-dynamic.js';
 import type { RemoteForward } from './forward-remote.js';
@@ -139,9 +139,13 @@ async function providerName(): Promise<string> {
  * `+`, `-`, `^`). Throws UsageError naming where a list came from (`FILE line N: ...`, `-c: ...`)
  * when it names an algorithm pure-ssh does not implement or leaves a category empty.
  */
-async function appliedAlgorithms(cfg: ResolvedConfig): Promise<AlgorithmPreferences & { pubkeyAccepted: string[] }> {
-  const { ALGORITHM_CATEGORIES, applyAlgorithmSpec, applyPubkeyAcceptedSpec, defaultAlgorithms } = await import('../algorithms.js');
+async function appliedAlgorithms(cfg: ResolvedConfig): Promise<AlgorithmPreferences & { pubkeyAccepted: string[]; notes: string[] }> {
+  const { ALGORITHM_CATEGORIES, applyAlgorithmSpec, applyPubkeyAcceptedSpec, defaultAlgorithms, supportedAlgorithms } = await import('../algorithms.js');
   const { UsageError } = await import('../errors.js');
+  // Names OpenSSH knows and pure-ssh does not implement (`HostKeyAlgorithms +ssh-dss`) are left
+  // out, each list's with a -v line (connect-host.ts offerableAlgorithms); the rest applies.
+  const offered = offerableAlgorithms(cfg, supportedAlgorithms());
+  cfg = { ...cfg, algorithms: offered.algorithms, pubkeyAcceptedAlgorithms: offered.pubkeyAcceptedAlgorithms };
   // The defaults of the provider the connection would use (PURE_SSH_CRYPTO, node:crypto where it
   // works): their cipher order differs (src/cipher/registry.ts defaultCiphers), and -G prints
   // the list the connection offers.
@@ -172,7 +176,7 @@ async function appliedAlgorithms(cfg: ResolvedConfig): Promise<AlgorithmPreferen
     if (origin === undefined || !(err instanceof UsageError)) throw err;
     throw new UsageError(`${origin}: ${err.message}`);
   }
-  return { ...algorithms, pubkeyAccepted };
+  return { ...algorithms, pubkeyAccepted, notes: offered.notes };
 }
 
 async function main(): Promise<void> {
@@ -235,6 +239,7 @@ async function main(): Promise<void> {
       log.info('Pseudo-terminal will not be allocated because stdin is not a terminal.');
     }
     logConfigNotes(log, outcome.config, ttyDecisionAt);
+    for (const n of algorithms.notes) log.debug1(n);
     process.stdout.write(dumpConfig(outcome.config, algorithms).map((l) => `${l}\n`).join(''));
     process.exit(0);
   }
@@ -307,7 +312,7 @@ async function startDynamic(client: SshClient, spec: DynamicForwardSpec, cfg: Re
       const fwd = await client.forwardDynamic({ listen: { path: spec.path } });
       log.debug1(`Local forwarding listening on path ${spec.path}.`);
       forwards.add(fwd);
-      log.listenerChannels++; // a channel in ssh(1) too (see Log.listenerChannels)
+      log.listenerBound('unix');
       return [fwd];
     } catch (err) {
       log.error(`unix_listener: cannot bind to path ${spec.path}: ${describeUnixBindError(err, spec.path)}`);
@@ -374,7 +379,7 @@ async function startForward(client: SshClient, spec: ForwardSpec, cfg: ResolvedC
     try {
       const fwd = await openForward(client, { listen: { path: spec.listen.path }, to });
       log.debug1(`Local forwarding listening on path ${spec.listen.path}.`);
-      log.listenerChannels++; // a channel in ssh(1) too (see Log.listenerChannels)
+      log.listenerBound('unix');
       return [fwd];
     } catch (err) {
       log.error(`unix_listener: cannot bind to path ${spec.listen.path}: ${describeUnixBindError(err, spec.listen.path)}`);
@@ -405,7 +410,7 @@ async function bindListeners<F extends { address: unknown }>(
         log.debug1(`Allocated port ${port} for local forward to ${target}`);
       }
       log.debug1(`Local forwarding listening on ${host} port ${port}.`);
-      log.listenerChannels++;
+      log.listenerBound('port');
       started.push(fwd);
     } catch (err) {
       const { code, text } = describeBindError(err);
@@ -473,9 +478,13 @@ async function run(cfg: ResolvedConfig): Promise<void> {
     if (shuttingDown) return;
     shuttingDown = true;
     const num = osConstants.signals[name];
+    // The SSH channels open now (forwarded connections), which ssh frees after the listeners.
+    const open = client?.channelCount ?? 0;
     const done = () => {
-      // clientloop.c client_loop: with no session (-N, -W), SIGTERM is a deliberate end (exit 0,
-      // the byte totals); any other signal is "Killed by signal N." and 255, without totals.
+      // clientloop.c client_loop: its DISCONNECT sent, every channel is freed (channel_free_all).
+      log.listenersFreed(open);
+      // With no session (-N, -W), SIGTERM is a deliberate end (exit 0, the byte totals); any
+      // other signal is "Killed by signal N." and 255, without totals.
       if (name === 'SIGTERM' && (cfg.options.sessionType === 'none' || cfg.stdioForward)) {
         reportTransfer(log);
         log.debug1('Exit status 0');
@@ -508,7 +517,7 @@ async function run(cfg: ResolvedConfig): Promise<void> {
 
   // Check algorithm lists before connecting, so a typo is a config error, not a network one.
   try {
-    await appliedAlgorithms(cfg);
+    for (const n of (await appliedAlgorithms(cfg)).notes) log.debug1(n);
   } catch (err) {
     return fail(err);
   }
@@ -571,8 +580,12 @@ async function run(cfg: ResolvedConfig): Promise<void> {
       }
       const said = err ? await describeFatal(err, cfg, log, true) : `Connection to ${cfg.hostName} closed.`;
       // clientloop.c quit_message: the closed connection's line is buffered and written to stderr
-      // itself, not logged: shown with -q, and on stderr with -E.
-      if (isClosedByRemoteHost(said)) process.stderr.write(`${said}\r\n`);
+      // itself, not logged: shown with -q, and on stderr with -E; after the loop has sent its
+      // DISCONNECT and freed the channels (channel_free_all).
+      if (isClosedByRemoteHost(said)) {
+        log.listenersFreed(ssh.channelCount);
+        process.stderr.write(`${said}\r\n`);
+      }
       else log.error(said);
       reportTransfer(log);
       process.exit(EXIT_ERROR);
@@ -611,12 +624,18 @@ async function run(cfg: ResolvedConfig): Promise<void> {
   if (reconnecting) {
     await runReconnecting(ssh, cfg, log, await loadLibraries(), () => (shuttingDown = true), (c) => (client = c), () => shuttingDown);
   } else {
-    // Every -L, then every -D: OpenSSH keeps -D among its local forwards, so both count alike
-    // towards ExitOnForwardFailure and "Could not request local forwarding.".
-    const starts = [
-      ...cfg.localForwards.map((spec) => () => startForward(ssh, spec, cfg, log)),
-      ...cfg.dynamicForwards.map((spec) => () => startDynamic(ssh, spec, cfg, log)),
+    // -L and -D in the order given: OpenSSH keeps -D among its local forwards (readconf.c
+    // add_local_forward), set up in that one list's order (so its listeners' channel numbers),
+    // and both count alike towards ExitOnForwardFailure and "Could not request local forwarding.".
+    const order = cfg.options.localForwardOrder ?? [
+      ...cfg.localForwards.map((_, index) => ({ dynamic: false, index })),
+      ...cfg.dynamicForwards.map((_, index) => ({ dynamic: true, index })),
     ];
+    const starts = order.flatMap(({ dynamic, index }) => {
+      const spec = dynamic ? cfg.dynamicForwards[index] : cfg.localForwards[index];
+      if (spec === undefined) return [];
+      return [dynamic ? () => startDynamic(ssh, spec as DynamicForwardSpec, cfg, log) : () => startForward(ssh, spec as ForwardSpec, cfg, log)];
+    });
     let failures = 0;
     for (const start of starts) {
       const fwds = await start();
@@ -724,7 +743,7 @@ async function runReconnecting(
         log.debug1(`Local forwarding listening on ${'path' in listen ? listen.path : `${host} port ${listen.port}`} (reconnecting).`);
         bound = true;
         started++;
-        log.listenerChannels++;
+        log.listenerBound('path' in listen ? 'unix' : 'port');
       } catch (err) {
         // One of the addresses may be missing on this machine (IPv6): as in bindListeners, only
         // the last one's failure, with none bound, is an error.

@@ -32,6 +32,7 @@ import type { PrivateKey } from '../keys/privatekey.js';
 import { parsePrivateKey } from '../keys/privatekey.js';
 import {
   isCertificateType,
+  isCertifiedKey,
   parseCertificate,
   parseCertificateFile,
   withCertificates,
@@ -599,8 +600,12 @@ export async function prepareAuth(
       agent = undefined;
     }
   }
+  // sshconnect2.c pubkey_prepare: CertificateFile's certificates before the agent's keys.
+  for (const f of files) {
+    if (f.certificateFile !== undefined && f.key) identities.push({ publicKeyBlob: f.publicKeyBlob, label: f.certificateFile, note: f.explicit ? 'explicit' : undefined, key: f.key });
+  }
   const order = orderIdentities(
-    files.map((f) => ({ publicKeyBlob: f.publicKeyBlob, item: f })),
+    files.filter((f) => f.certificateFile === undefined || !f.key).map((f) => ({ publicKeyBlob: f.publicKeyBlob, item: f })),
     agentKeys.map((k) => ({ publicKeyBlob: k.keyBlob, item: k })),
     options.identitiesOnly === true,
   );
@@ -710,8 +715,14 @@ async function addCertificates(
   const now = () => Date.now() / 1000;
   const skipped = (m: string) => options.debug?.(m);
   const mine = (blob: Uint8Array) => certs.filter((c) => constantTimeEqual(c.certificate.publicKeyBlob, blob));
-  const certified: IdentityFileEntry[] = [];
+  // sshconnect2.c pubkey_prepare: given certificates first, named by their source; a
+  // FILE-cert.pub found beside a key right after the key, named by the key's path (ssh.c
+  // load_public_identity_files).
+  const given = givenCerts.length > 0 || options.certificateFiles !== undefined;
+  const first: IdentityFileEntry[] = [];
+  const ordered: IdentityFileEntry[] = [];
   for (const f of files) {
+    ordered.push(f);
     const own = mine(f.publicKeyBlob);
     if (own.length === 0) continue;
     try {
@@ -721,10 +732,12 @@ async function addCertificates(
       continue;
     }
     for (const k of withCertificates([f.key], own, { now, skipped })) {
-      if (k !== f.key) certified.push({ path: f.path, publicKeyBlob: k.publicKeyBlob, key: k, explicit: f.explicit });
+      if (k === f.key) continue;
+      const certificateFile = given && isCertifiedKey(k) ? k.certificateSource : undefined;
+      (given ? first : ordered).push({ path: f.path, publicKeyBlob: k.publicKeyBlob, key: k, explicit: given || f.explicit, certificateFile });
     }
   }
-  files.unshift(...certified);
+  files.splice(0, files.length, ...first, ...ordered);
   const forGiven = certs.filter((c) => privateKeys.some((k) => constantTimeEqual(k.publicKeyBlob, c.certificate.publicKeyBlob)));
   if (forGiven.length > 0) privateKeys.splice(0, privateKeys.length, ...withCertificates(privateKeys, forGiven, { now, skipped }));
 }

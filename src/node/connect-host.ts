@@ -25,6 +25,8 @@ import { setLongTimeout } from '../long-timeout.js';
 import { closedByRemoteHost, isClosedByRemoteHost, KEX_IDENTIFICATION_CLOSED } from '../quit-message.js';
 import { strerror } from './strerror.js';
 import { logLines, oneLogCall } from './log-vis.js';
+import { unimplementedAmong, withoutUnimplemented, type AlgorithmListKind } from '../config/openssh-names.js';
+import { globMatch } from '../protocol/glob.js';
 
 /**
  * The descriptor {@link Log.forHop} stands for: the standard error ssh(1) gives its ProxyJump
@@ -115,6 +117,28 @@ export class Log {
    * numbers: the library's plus this count (the channel ids on the wire are not changed).
    */
   listenerChannels = 0;
+  /** channels.c's remote_name of each listener channel, in channel order (see listenerBound). */
+  private readonly listenerNames: string[] = [];
+  /**
+   * A listener bound: it takes ssh's next channel, which channels.c channel_new announces as
+   * `channel N: new port-listener [port listener] (inactive timeout: 0)` (a Unix socket's:
+   * `unix-listener [unix listener]`; ChannelTimeout is not implemented, so no timeout).
+   */
+  listenerBound(kind: 'port' | 'unix'): void {
+    const n = this.listenerChannels++;
+    this.listenerNames.push(`${kind} listener`);
+    if (this.at('DEBUG1')) this.line(`debug1: channel ${n}: new ${kind}-listener [${kind} listener] (inactive timeout: 0)`);
+  }
+  /**
+   * The session's end as clientloop.c client_loop ends it (channel_free_all): each listener's
+   * `channel N: free: port listener, nchannels M`, lowest channel first, M counting the channels
+   * not yet freed (these listeners and `open` other channels, whose numbers come after theirs).
+   */
+  listenersFreed(open: number): void {
+    const names = this.listenerNames.splice(0);
+    if (!this.at('DEBUG1')) return;
+    names.forEach((name, i) => this.line(`debug1: channel ${i}: free: ${name}, nchannels ${names.length - i + open}`));
+  }
   /** "channel N: ..." and "... (channel N)" with ssh's numbering (see listenerChannels). */
   private channelNumbers(message: string): string {
     if (this.listenerChannels === 0 || !message.includes('channel ')) return message;
@@ -277,7 +301,7 @@ export function processCliEnvironment(): CliEnvironment {
  */
 export async function loadIdentities(cfg: ResolvedConfig, log: Log, unlock: UnlockOptions): Promise<IdentityFileEntry[]> {
   if (!cfg.pubkeyAuthentication) return [];
-  const [{ loadCertificateFile, prepareIdentityFile, unlockIdentityFile }, { KeyPermissionsError, formatMode }, { withCertificates }, { keyBlobType }] =
+  const [{ loadCertificateFile, prepareIdentityFile, unlockIdentityFile }, { KeyPermissionsError, formatMode }, { isCertifiedKey, withCertificates }, { keyBlobType }] =
     await Promise.all([import('./identity-file.js'), import('../errors.js'), import('../keys/certificate.js'), import('../keys/hostkey.js')]);
   const entries: IdentityFileEntry[] = [];
   // ssh.c load_public_identity_files(): without CertificateFile, "IDENTITY-cert.pub" is tried.
@@ -334,8 +358,14 @@ export async function loadIdentities(cfg: ResolvedConfig, log: Log, unlock: Unlo
   if (certs.length === 0) return entries;
   // A certificate is signed for with its private key (PROTOCOL.certkeys): load the keys that have
   // one now, and offer the certificate before the plain key, as ssh(1)'s pubkey_prepare() does.
-  const certified: IdentityFileEntry[] = [];
+  // sshconnect2.c pubkey_prepare: CertificateFile's certificates first (named by their file); a
+  // FILE-cert.pub found beside a key is an identity file of its own, right after the key, named
+  // by the key's path (ssh.c load_public_identity_files).
+  const given = cfg.certificateFiles.length > 0;
+  const fromFiles: IdentityFileEntry[] = [];
+  const ordered: IdentityFileEntry[] = [];
   for (const entry of entries) {
+    ordered.push(entry);
     const own = certs.filter((c) => sameBytes(c.certificate.publicKeyBlob, entry.publicKeyBlob));
     if (own.length === 0) continue;
     try {
@@ -345,10 +375,13 @@ export async function loadIdentities(cfg: ResolvedConfig, log: Log, unlock: Unlo
       continue;
     }
     for (const key of withCertificates([entry.key], own, { now: () => Date.now() / 1000, skipped: (m) => log.debug1(m) })) {
-      if (key !== entry.key) certified.push({ path: entry.path, publicKeyBlob: key.publicKeyBlob, key, explicit: entry.explicit });
+      if (key === entry.key) continue;
+      const certificateFile = given && isCertifiedKey(key) ? key.certificateSource : undefined;
+      const cert: IdentityFileEntry = { path: entry.path, publicKeyBlob: key.publicKeyBlob, key, explicit: given || entry.explicit, certificateFile };
+      (given ? fromFiles : ordered).push(cert);
     }
   }
-  return [...certified, ...entries];
+  return [...fromFiles, ...ordered];
 }
 
 /**
@@ -421,6 +454,67 @@ export function sendDisconnectFails(err: unknown, cfg: ResolvedConfig): boolean 
 /** clientloop.c client_loop's fatal_fr(r, "send disconnect") on EPIPE (see {@link sendDisconnectFails}). */
 export const SEND_DISCONNECT_FAILED = 'client_loop: send disconnect: Broken pipe';
 
+/** The configuration's algorithm lists: ssh_config(5) keyword and openssh-names.ts kind of each. */
+const ALGORITHM_LISTS = [
+  { key: 'cipher', keyword: 'Ciphers', kind: 'ciphers' },
+  { key: 'mac', keyword: 'MACs', kind: 'macs' },
+  { key: 'kex', keyword: 'KexAlgorithms', kind: 'kexAlgorithms' },
+  { key: 'hostKey', keyword: 'HostKeyAlgorithms', kind: 'hostKeyAlgorithms' },
+  { key: 'pubkeyAccepted', keyword: 'PubkeyAcceptedAlgorithms', kind: 'hostKeyAlgorithms' },
+] as const satisfies readonly { key: keyof ResolvedConfig['algorithmOrigins']; keyword: string; kind: AlgorithmListKind }[];
+
+/**
+ * The configuration's algorithm lists without the names OpenSSH knows and pure-ssh does not
+ * implement (ssh-dss, the FIDO `sk-*` key types, 3des-cbc, hmac-md5...: see
+ * openssh-names.ts withoutUnimplemented), so a configuration written for ssh(1) still connects;
+ * `notes` says, at -v, what was left out of each list and where it was asked for. `implemented`:
+ * pure-ssh's names per category (algorithms.ts supportedAlgorithms).
+ */
+export function offerableAlgorithms(
+  cfg: Pick<ResolvedConfig, 'algorithms' | 'algorithmOrigins' | 'pubkeyAcceptedAlgorithms'>,
+  implemented: { cipher: readonly string[]; mac: readonly string[]; kex: readonly string[]; hostKey: readonly string[] },
+): { algorithms: ResolvedConfig['algorithms']; pubkeyAcceptedAlgorithms: string | undefined; notes: string[] } {
+  const algorithms = { ...cfg.algorithms };
+  let pubkeyAcceptedAlgorithms = cfg.pubkeyAcceptedAlgorithms;
+  const notes: string[] = [];
+  for (const { key, keyword, kind } of ALGORITHM_LISTS) {
+    const spec = key === 'pubkeyAccepted' ? pubkeyAcceptedAlgorithms : algorithms[key];
+    if (spec === undefined) continue;
+    const { spec: left, leftOut } = withoutUnimplemented(kind, spec, implemented[key === 'pubkeyAccepted' ? 'hostKey' : key]);
+    if (leftOut.length === 0) continue;
+    notes.push(`${cfg.algorithmOrigins[key] ?? keyword}: ${keyword} ${spec}: pure-ssh does not implement ${leftOut.join(',')}; left out`);
+    if (key === 'pubkeyAccepted') pubkeyAcceptedAlgorithms = left;
+    else algorithms[key] = left;
+  }
+  return { algorithms, pubkeyAcceptedAlgorithms, notes };
+}
+
+/**
+ * After ssh's "no matching X found" line: the names of the server's offer that pure-ssh does not
+ * implement (OpenSSH knows them), and the configuration line that asked for them, if any; empty
+ * when the server offered none.
+ */
+async function unimplementedOffer(err: { category: string; server: readonly string[] }, cfg: ResolvedConfig): Promise<string> {
+  const list = /^key exchange/.test(err.category)
+    ? ALGORITHM_LISTS[2]
+    : /^host key/.test(err.category)
+      ? ALGORITHM_LISTS[3]
+      : /^cipher/.test(err.category)
+        ? ALGORITHM_LISTS[0]
+        : /^MAC/.test(err.category)
+          ? ALGORITHM_LISTS[1]
+          : undefined;
+  if (list === undefined) return '';
+  const { supportedAlgorithms } = await import('../algorithms.js');
+  const lacking = unimplementedAmong(list.kind, err.server, supportedAlgorithms()[list.key]);
+  if (lacking.length === 0) return '';
+  const spec = cfg.algorithms[list.key];
+  const origin = cfg.algorithmOrigins[list.key];
+  const asked = spec !== undefined && !spec.startsWith('-') && lacking.some((n) => spec.replace(/^[+^]/, '').split(',').some((p) => globMatch(n, p)));
+  const where = asked ? ` (${list.keyword} ${spec}${origin ? ` at ${origin}` : ''} asks for ${lacking.length > 1 ? 'them' : 'it'})` : '';
+  return `\npure-ssh does not support ${lacking.join(',')}, which this server offers${where}`;
+}
+
 /**
  * The message ssh(1) prints for an error that ends the connection. A line for which
  * {@link isClosedByRemoteHost} holds is clientloop.c's quit_message(): the caller writes it raw to
@@ -447,7 +541,7 @@ export async function describeFatal(err: unknown, cfg: ResolvedConfig, log: Log,
               ? 'compression method'
               : err.category;
     log.debug1(err.message);
-    return `Unable to negotiate with ${cfg.hostName} port ${cfg.port}: no matching ${what} found. Their offer: ${err.server.join(',')}`;
+    return `Unable to negotiate with ${cfg.hostName} port ${cfg.port}: no matching ${what} found. Their offer: ${err.server.join(',')}${await unimplementedOffer(err, cfg)}`;
   }
   if (err instanceof errors.DisconnectError) {
     // packet.c ssh_packet_read_poll_seqnr: error("Received disconnect from %s:%u: %.400s") (one
@@ -1017,7 +1111,9 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
     route.connecting?.();
     loaded = await loadLibraries();
   }
-  const [{ connect, cryptoProviderFor }, { knownHostsVerifier }, , prompt] = loaded;
+  const [{ connect, cryptoProviderFor }, { knownHostsVerifier }, { supportedAlgorithms }, prompt] = loaded;
+  const offered = offerableAlgorithms(cfg, supportedAlgorithms());
+  if (depth > 0) for (const n of offered.notes) log.debug1(n);
   const { sock, via, viaLog } = await routeWithin(routed, cfg, routeStarted, depth);
   // A jump host's `Transferred:` (see openRoute): every byte of its transport.
   const count = depth === 0 ? undefined : sock instanceof Socket ? () => ({ sent: sock.bytesWritten, received: sock.bytesRead }) : countStream(sock);
@@ -1101,8 +1197,10 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
       passwordAttempts: cfg.numberOfPasswordPrompts,
       passwordAuthentication: cfg.passwordAuthentication,
       kbdInteractiveAuthentication: cfg.kbdInteractiveAuthentication,
-      pubkeyAcceptedAlgorithms: cfg.pubkeyAcceptedAlgorithms,
-      algorithms: cfg.algorithms,
+      // What OpenSSH knows and pure-ssh cannot offer is left out (said at -v: cli.ts for the
+      // destination, below for a jump host).
+      pubkeyAcceptedAlgorithms: offered.pubkeyAcceptedAlgorithms,
+      algorithms: offered.algorithms,
       compression: cfg.compression,
       bannerTimeout: cfg.connectTimeout > 0 ? Math.max(1, cfg.connectTimeout * 1000 - (performance.now() - routeStarted)) : 0,
       keepaliveInterval: cfg.serverAliveInterval * 1000,

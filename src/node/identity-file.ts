@@ -143,6 +143,12 @@ export interface IdentityFileEntry {
   key?: PrivateKey;
   /** The user named this file (-i, IdentityFile): ssh(1) says `explicit` in its -v lines. */
   explicit?: boolean;
+  /**
+   * A certificate given by CertificateFile (its path) for this key: ssh(1) names the identity by
+   * that file and tries it before the agent's keys (sshconnect2.c pubkey_prepare); a
+   * `FILE-cert.pub` found beside the key goes by the key's path, right after the key.
+   */
+  certificateFile?: string;
 }
 
 /** Options of {@link unlockIdentityFile} and {@link prepareIdentityFile}. */

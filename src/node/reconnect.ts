@@ -10,7 +10,7 @@ import { EventEmitter } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import { AuthenticationError, ConnectionLostError, HostKeyError, SshError, TimeoutError, UsageError } from '../errors.js';
 import { connect, type ConnectOptions, type SshClient } from './client.js';
-import { checkForwardOptions, tcpListenOptions, type ForwardOptions, type ListenSpec } from './forward.js';
+import { checkForwardOptions, listenOn, type ForwardOptions, type ListenSpec } from './forward.js';
 import { ForwardListener, resetSocket } from './forward-listener.js';
 import { setLongTimeout, type LongTimeout } from '../long-timeout.js';
 import { checkOptionKeys, show } from '../option-check.js';
@@ -204,9 +204,9 @@ export class ReconnectingForward extends ForwardListener {
       server.once('error', (err: NodeJS.ErrnoException) =>
         reject(new SshError('ERR_FORWARD_BIND', `bind ${describeListen(options.listen)}: ${err.message}`, { cause: err })),
       );
-      const l = options.listen;
-      if ('path' in l) server.listen(l.path, resolve);
-      else server.listen(tcpListenOptions(l), resolve);
+      // A Unix socket is made 0600 whatever the umask, as every other listener (forward.ts
+      // listenPrivate; ssh's StreamLocalBindMask 0177): other local users must not reach the tunnel.
+      listenOn(server, options.listen, resolve);
     });
     server.removeAllListeners('error');
     server.on('error', () => {});

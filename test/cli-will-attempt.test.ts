@@ -1,0 +1,116 @@
+/**
+ * The keys ssh 9.2 lists before user authentication and the method it takes up, beside the
+ * built CLI against the real sshd and ssh-agent: sshconnect2.c pubkey_prepare's `Will attempt
+ * key: FILE TYPE SHA256:... [explicit] [agent]` for every key it will try, in its order (the
+ * CertificateFile certificates, the agent's keys that match an identity file, the agent's other
+ * keys, the remaining files, a `FILE-cert.pub` found beside a key right after that key and named
+ * by the key's path), and authmethod_get's `Next authentication method: publickey`.
+ * pure-ssh printed neither line, and offered a certificate found beside its key before the key.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { copyFile, mkdtemp, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { cliEnv, describeInteropWithHome, suiteHome } from './harness/home.js';
+import { inCI, SSH_CLIENT_PATH, sshClientAvailable, startSshd, type SshdHandle } from './harness/sshd.js';
+import { CLI_BIN_PATH as CLI } from './harness/proc.js';
+import { startSshAgent } from './support/ssh-agent.js';
+
+const execFileP = promisify(execFile);
+
+describeInteropWithHome('"Will attempt key" and "Next authentication method" at -v, as ssh 9.2', () => {
+  const home = suiteHome();
+  let sshd: SshdHandle;
+  let dir: string;
+  let agentSock: string;
+  let stopAgent: () => void;
+  beforeAll(async () => {
+    if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
+    sshd = await startSshd();
+    dir = await mkdtemp(join(tmpdir(), 'pure-ssh-will-attempt-'));
+    const keygen = (name: string, type: string) => execFileP('/usr/bin/ssh-keygen', ['-q', '-t', type, '-N', '', '-C', `${name}@test`, '-f', join(dir, name)]);
+    await Promise.all([keygen('refused_ecdsa', 'ecdsa'), keygen('agent_only', 'ed25519'), keygen('ca', 'ed25519')]);
+    // The authorised key, with a user certificate beside it (the server trusts no CA: refused).
+    await copyFile(sshd.clientKeyPath, join(dir, 'id_login'));
+    await copyFile(`${sshd.clientKeyPath}.pub`, join(dir, 'id_login.pub'));
+    await execFileP('/usr/bin/ssh-keygen', ['-q', '-s', join(dir, 'ca'), '-I', 'login', '-n', 'root', '-V', '+1h', join(dir, 'id_login.pub')]);
+    agentSock = join(dir, 'agent.sock');
+    const agent = await startSshAgent(agentSock);
+    stopAgent = () => agent.kill();
+    for (const k of ['refused_ecdsa', 'agent_only']) await execFileP('/usr/bin/ssh-add', [join(dir, k)], { env: { ...process.env, SSH_AUTH_SOCK: agentSock } });
+  });
+  afterAll(async () => {
+    stopAgent?.();
+    await sshd?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  /** `client`'s `Will attempt key` and `Next authentication method` lines, the directory written DIR. */
+  async function linesOf(client: 'ssh' | 'pure-ssh', extra: string[]): Promise<string[]> {
+    const argv = [
+      '-F', '/dev/null', '-v', '-p', String(sshd.port),
+      '-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${sshd.knownHostsPath}`, '-o', 'GlobalKnownHostsFile=/dev/null',
+      ...extra,
+      // stdin is /dev/null: the forward ends at once, after authentication.
+      '-W', `127.0.0.1:${sshd.port}`, sshd.target,
+    ];
+    const env = cliEnv(home, { SSH_AUTH_SOCK: agentSock });
+    const child = client === 'ssh' ? spawn(SSH_CLIENT_PATH, argv, { stdio: ['ignore', 'ignore', 'pipe'], env, cwd: dir }) : spawn(process.execPath, [CLI, ...argv], { stdio: ['ignore', 'ignore', 'pipe'], env, cwd: dir });
+    let stderr = '';
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    await new Promise((r) => child.once('close', r));
+    expect(stderr, client).toContain('Authenticated to');
+    return stderr
+      .split(/\r?\n/)
+      .filter((l) => /^debug1: (Will attempt key|Next authentication method):/.test(l))
+      .map((l) => l.split(dir).join('DIR'));
+  }
+
+  const FP = /SHA256:[A-Za-z0-9+/]{43}/;
+
+  it('-i files, one also in the agent, an agent-only key, a FILE-cert.pub beside a key', async () => {
+    const extra = ['-i', 'id_login', '-i', join(dir, 'refused_ecdsa')];
+    const ours = await linesOf('pure-ssh', extra);
+    // The agent's key that -i names first, then the agent's other key, then the file and its certificate.
+    expect(ours.map((l) => l.replace(FP, 'FP'))).toEqual([
+      'debug1: Will attempt key: DIR/refused_ecdsa ECDSA FP explicit agent',
+      'debug1: Will attempt key: agent_only@test ED25519 FP agent',
+      'debug1: Will attempt key: id_login ED25519 FP explicit',
+      'debug1: Will attempt key: id_login ED25519-CERT FP explicit',
+      'debug1: Next authentication method: publickey',
+    ]);
+    // The certificate's fingerprint is its key's, as ssh prints it.
+    expect(ours[2]!.match(FP)![0]).toBe(ours[3]!.match(FP)![0]);
+    if (sshClientAvailable()) expect(ours).toEqual(await linesOf('ssh', extra));
+    else if (inCI()) throw new Error(`${SSH_CLIENT_PATH} is missing`);
+  }, 60_000);
+
+  it('CertificateFile: its certificate first, named by its file, before the agent keys', async () => {
+    const extra = ['-i', 'id_login', '-i', join(dir, 'refused_ecdsa'), '-o', 'CertificateFile=id_login-cert.pub'];
+    const ours = await linesOf('pure-ssh', extra);
+    expect(ours.map((l) => l.replace(FP, 'FP'))).toEqual([
+      'debug1: Will attempt key: id_login-cert.pub ED25519-CERT FP explicit',
+      'debug1: Will attempt key: DIR/refused_ecdsa ECDSA FP explicit agent',
+      'debug1: Will attempt key: agent_only@test ED25519 FP agent',
+      'debug1: Will attempt key: id_login ED25519 FP explicit',
+      'debug1: Next authentication method: publickey',
+    ]);
+    if (sshClientAvailable()) expect(ours).toEqual(await linesOf('ssh', extra));
+    else if (inCI()) throw new Error(`${SSH_CLIENT_PATH} is missing`);
+  }, 60_000);
+
+  it('PubkeyAcceptedAlgorithms: the key it leaves out is skipped before the list, as ssh', async () => {
+    const extra = ['-o', 'IdentitiesOnly=yes', '-i', 'id_login', '-i', join(dir, 'refused_ecdsa'), '-o', 'PubkeyAcceptedAlgorithms=-ecdsa-sha2-nistp256'];
+    const ours = await linesOf('pure-ssh', extra);
+    expect(ours.map((l) => l.replace(FP, 'FP'))).toEqual([
+      'debug1: Will attempt key: id_login ED25519 FP explicit',
+      'debug1: Will attempt key: id_login ED25519-CERT FP explicit',
+      'debug1: Next authentication method: publickey',
+    ]);
+    if (sshClientAvailable()) expect(ours).toEqual(await linesOf('ssh', extra));
+    else if (inCI()) throw new Error(`${SSH_CLIENT_PATH} is missing`);
+  }, 60_000);
+});
