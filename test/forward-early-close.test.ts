@@ -317,11 +317,11 @@ describeInterop('a client that sends and closes before its channel is confirmed'
    * the kernel kept, and its read error is an EOF (channel_handle_rfd → chan_read_failed: the data
    * goes out, then CHANNEL_EOF). Returns the bytes taken.
    */
-  async function deliversBeforeReset(who: string, port: number, parts: Buffer[]): Promise<number> {
-    target.got.length = 0;
-    const { taken, resetAt } = await sendThenReset(port, socks4(target.port), parts);
-    await expect.poll(() => target.got.length, { timeout: 10_000 }).toBe(1);
-    const [got] = target.got;
+  async function deliversBeforeReset(who: string, port: number, parts: Buffer[], to: typeof target = target): Promise<number> {
+    to.got.length = 0;
+    const { taken, resetAt } = await sendThenReset(port, socks4(to.port), parts);
+    await expect.poll(() => to.got.length, { timeout: 10_000 }).toBe(1);
+    const [got] = to.got;
     const sent = Buffer.concat(parts).subarray(0, taken);
     expect({ bytes: got!.bytes, sha256: got!.sha256 }, who).toEqual({ bytes: sent.length, sha256: sha256(sent) });
     // All of it before the server had even connected to the target (so before the confirmation).
@@ -348,25 +348,35 @@ describeInterop('a client that sends and closes before its channel is confirmed'
     const slow = await startDelayProxy({ targetHost: sshd.host, targetPort: sshd.port, delayMs: SLOW_DELAY_MS });
     // (It also writes the known_hosts file for this proxy's port that ssh reads.)
     const viaSlow = await connectVia(sshd, slow, {});
+    // Three sequences of the cases at once, each to a target of its own: ssh 9.2's, and pure-ssh's
+    // twice (each sequence waits mostly on the slow path's delays).
+    const targets = await Promise.all([startTarget(), startTarget(), startTarget()]);
     try {
-      // The reference first (ssh reads nothing while the open is in flight: past its kernel's
-      // receive window, about 90 kB here, the client's kernel keeps the rest and the reset drops it).
-      if (sshClientAvailable()) {
-        const dport = await freePort();
-        const child = await startSsh(sshd, slow, ['-D', `127.0.0.1:${dport}`], dport);
-        try {
-          for (const [name, parts] of Object.entries(resetCases)) await deliversBeforeReset(`ssh 9.2, ${name}`, dport, parts);
-        } finally {
-          child.kill();
-        }
-      } else if (inCI()) throw new Error(`${SSH_CLIENT_PATH} is missing`);
+      // The reference (ssh reads nothing while the open is in flight: past its kernel's receive
+      // window, about 90 kB here, the client's kernel keeps the rest and the reset drops it).
+      const reference = async () => {
+        if (sshClientAvailable()) {
+          const dport = await freePort();
+          const child = await startSsh(sshd, slow, ['-D', `127.0.0.1:${dport}`], dport);
+          try {
+            for (const [name, parts] of Object.entries(resetCases)) await deliversBeforeReset(`ssh 9.2, ${name}`, dport, parts, targets[0]);
+          } finally {
+            child.kill();
+          }
+        } else if (inCI()) throw new Error(`${SSH_CLIENT_PATH} is missing`);
+      };
       const fwd = await viaSlow.forwardDynamic({ listen: { host: '127.0.0.1', port: 0 } });
       try {
-        for (const [name, parts] of Object.entries(resetCases)) {
-          // The client got all of it out (the kernel took it): the case tests what it says.
-          const all = parts.reduce((n, p) => n + p.length, 0);
-          for (let i = 0; i < 2; i++) expect(await deliversBeforeReset(`pure-ssh, ${name}`, fwd.address.port, parts)).toBe(all);
-        }
+        await Promise.all([
+          reference(),
+          ...[targets[1]!, targets[2]!].map(async (to) => {
+            for (const [name, parts] of Object.entries(resetCases)) {
+              // The client got all of it out (the kernel took it): the case tests what it says.
+              const all = parts.reduce((n, p) => n + p.length, 0);
+              expect(await deliversBeforeReset(`pure-ssh, ${name}`, fwd.address.port, parts, to)).toBe(all);
+            }
+          }),
+        ]);
         await expect.poll(() => fwd.counters.active, { timeout: 10_000 }).toBe(0);
         expect(fwd.counters).toMatchObject({ failed: 0, bytesOut: 2 * Object.values(resetCases).flat().reduce((n, p) => n + p.length, 0) });
       } finally {
@@ -374,7 +384,7 @@ describeInterop('a client that sends and closes before its channel is confirmed'
       }
     } finally {
       await viaSlow.close();
-      await slow.close();
+      await Promise.all([slow.close(), ...targets.map((t) => t.close())]);
     }
   }, 120_000);
 
