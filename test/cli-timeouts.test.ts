@@ -15,7 +15,7 @@ import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { cliEnv, describeInteropWithHome, suiteHome } from './harness/home.js';
-import { freePort, startEchoServer, type TestServer } from './harness/net.js';
+import { freePort, PYTHON, startEchoServer, type TestServer } from './harness/net.js';
 import { SSH_CLIENT_PATH, sshClientAvailable, startSshd, type SshdHandle } from './harness/sshd.js';
 
 const CLI = fileURLToPath(new URL('../dist/node/cli.js', import.meta.url));
@@ -62,7 +62,7 @@ describeInteropWithHome('CLI ConnectTimeout and ServerAliveInterval as ssh(1)', 
     // Never accepts: a listener whose backlog is full drops further SYNs, so connect(2) hangs.
     // (Node accepts on its own; python3 listens without accepting.)
     fullPort = await freePort();
-    fullBacklog = spawn('python3', ['-c', `
+    fullBacklog = spawn(PYTHON, ['-c', `
 import socket, sys, time
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(('127.0.0.1', ${fullPort})); s.listen(0)

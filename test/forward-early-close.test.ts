@@ -22,13 +22,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startDelayProxy, type DelayProxy } from '../bench/delay-proxy.js';
 import type { SshClient } from '../src/index.js';
-import { freePort, waitForPort } from './harness/net.js';
+import { freePort, PYTHON, waitForPort } from './harness/net.js';
 import { describeInterop, inCI, SSH_CLIENT_PATH, sshClientAvailable, startSshd, type SshdHandle } from './harness/sshd.js';
 import { connectVia } from './harness/window.js';
 
@@ -190,9 +189,6 @@ taken = sent - queued()
 s.close()
 print(taken, time.time() * 1000)
 `;
-
-/** Debian's Python (a pyenv shim in PATH takes seconds to start on a loaded machine). */
-const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 
 /** Gap between the client's parts: the request is read alone first; all is out well before the confirmation's two delays. */
 const PART_GAP_MS = 10;

@@ -14,18 +14,15 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import net from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { SshClient } from '../src/index.js';
 import { connectTo } from './harness/client.js';
-import { deterministicChunks, freePort } from './harness/net.js';
+import { deterministicChunks, freePort, PYTHON } from './harness/net.js';
 import { describeInterop, inCI, SSH_CLIENT_PATH, sshClientAvailable, startSshd, type SshdHandle } from './harness/sshd.js';
 
 const MiB = 1024 * 1024;
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
-/** Debian's Python (a pyenv shim in PATH takes seconds to start on a loaded machine). */
-const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 
 /**
  * The local target, in Python (Node cannot say how much of what it sent the peer's kernel took).
