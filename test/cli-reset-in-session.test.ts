@@ -10,44 +10,29 @@
  * host." is printed, then the VERBOSE totals; the loop writes that line to stderr itself (not a
  * log line: shown with -q, and not sent to the -E file).
  */
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { cliEnv, describeInteropWithHome, suiteHome } from './harness/home.js';
-import { freePort, startRelay } from './harness/net.js';
-import { fromAuthenticated, requireBuiltCli, startCli, waitForListen, withoutTotalsFigures } from './harness/proc.js';
-import { clientArgsVia, startSshd, type SshdHandle } from './harness/sshd.js';
+import { freePort } from './harness/net.js';
+import { fromAuthenticated, startCli, waitForListen, withoutTotalsFigures } from './harness/proc.js';
+import { clientArgsVia, relayedSshdSuite } from './harness/sshd.js';
 
 describeInteropWithHome('CLI: the connection reset or closed during the session, as ssh(1) 9.2 reports it', () => {
   const home = suiteHome();
-  let sshd: SshdHandle;
-  beforeAll(async () => {
-    requireBuiltCli();
-    sshd = await startSshd();
-  }, 30_000);
-  afterAll(async () => {
-    await sshd?.stop();
-  });
+  const suite = relayedSshdSuite();
 
-  /**
-   * Logs in through a relay of its own, waits for -L's listener, ends the connection; returns
-   * stderr with the relay's port written RELAY (each run has its own, so pure-ssh and ssh run at
-   * once).
-   */
+  /** Logs in through the relay, waits for -L's listener, ends the connection, returns stderr. */
   const run = async (client: 'pure-ssh' | 'ssh', end: 'reset' | 'close' | 'stall', extra: string[]): Promise<{ code: number | null; err: string }> => {
-    const relay = await startRelay(sshd.port, sshd.host);
-    try {
-      const port = await freePort();
-      const args = [...clientArgsVia(sshd, relay.port), ...extra, '-N', '-L', `127.0.0.1:${port}:127.0.0.1:${sshd.port}`, sshd.target];
-      const cli = startCli(client, args, { env: cliEnv(home) });
-      await waitForListen(cli, port);
-      // The listener probe's channel settles first: with packets still to write, ssh's write can
-      // meet the reset first (packet.c sshpkt_fatal: "Connection reset by ADDR port N").
-      await new Promise((r) => setTimeout(r, 300));
-      expect(end === 'stall' ? relay.stallAll() : relay.endAll(end)).toBe(1);
-      const { code, stderr: err } = await cli.done;
-      return { code, err: err.replaceAll(`127.0.0.1]:${relay.port})`, '127.0.0.1]:RELAY)').replaceAll(`127.0.0.1 port ${relay.port}\r\n`, '127.0.0.1 port RELAY\r\n') };
-    } finally {
-      await relay.close();
-    }
+    const { sshd, relay } = suite;
+    const port = await freePort();
+    const args = [...clientArgsVia(sshd, relay.port), ...extra, '-N', '-L', `127.0.0.1:${port}:127.0.0.1:${sshd.port}`, sshd.target];
+    const cli = startCli(client, args, { env: cliEnv(home) });
+    await waitForListen(cli, port);
+    // The listener probe's channel settles first: with packets still to write, ssh's write can
+    // meet the reset first (packet.c sshpkt_fatal: "Connection reset by ADDR port N").
+    await new Promise((r) => setTimeout(r, 300));
+    expect(end === 'stall' ? relay.stallAll() : relay.endAll(end)).toBe(1);
+    const { code, stderr: err } = await cli.done;
+    return { code, err };
   };
 
   const FAILED = 'client_loop: send disconnect: Broken pipe\r\n';
@@ -70,12 +55,15 @@ describeInteropWithHome('CLI: the connection reset or closed during the session,
   ];
   for (const [end, how, extra, expected] of cases) {
     it(`the connection ${end === 'reset' ? 'is reset' : end === 'close' ? 'is closed' : 'stalls'} during the session${how}: ssh's lines, exit 255`, async () => {
-      const [ours, theirs] = await Promise.all([run('pure-ssh', end, extra), run('ssh', end, extra)]);
+      const { relay } = suite;
+      const want = expected.replace('RELAY', String(relay.port));
+      const ours = await run('pure-ssh', end, extra);
       expect(ours.code).toBe(255);
-      expect(extra.includes('-v') ? fromAuthenticated(ours.err) : withoutTotalsFigures(ours.err)).toBe(expected);
+      expect(extra.includes('-v') ? fromAuthenticated(ours.err) : withoutTotalsFigures(ours.err)).toBe(want);
+      const theirs = await run('ssh', end, extra);
       expect(theirs.code).toBe(255);
       // ssh's other outcome of the same reset: its write met it first (see above).
-      const writeMetIt = fromAuthenticated(theirs.err).replace('Connection reset by 127.0.0.1 port RELAY\r\n', FAILED);
+      const writeMetIt = fromAuthenticated(theirs.err).replace(`Connection reset by 127.0.0.1 port ${relay.port}\r\n`, FAILED);
       expect(fromAuthenticated(ours.err)).toBe(end === 'reset' ? writeMetIt : fromAuthenticated(theirs.err));
     }, 60_000);
   }
