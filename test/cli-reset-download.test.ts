@@ -47,8 +47,9 @@ describeInteropWithHome('CLI -L: the connection reset under a download', () => {
   const run = async (client: 'pure-ssh' | 'ssh') => {
     const port = await freePort();
     const args = [...clientArgsVia(sshd, relay.port), '-o', 'RekeyLimit=64K', '-N', '-L', `127.0.0.1:${port}:127.0.0.1:${source.port}`, sshd.target];
-    const cli = startCli(client, args, { env: cliEnv(home), killAfterMs: 30_000 });
-    await waitForListen(cli, port);
+    // (Several start at once: time enough for a loaded machine.)
+    const cli = startCli(client, args, { env: cliEnv(home), killAfterMs: 90_000 });
+    await waitForListen(cli, port, 60_000);
     // The listener probe's channel settles first (see cli-reset-in-session).
     await new Promise((r) => setTimeout(r, 300));
     const local = await downloadOutsideNode(port);
@@ -92,9 +93,9 @@ describeInteropWithHome('CLI -L: the connection reset under a download', () => {
         const holdPort = (hold.address() as AddressInfo).port;
         const port = await freePort();
         const args = [...clientArgsVia(sshd, holdPort), '-N', '-L', `127.0.0.1:${port}:127.0.0.1:${echo.port}`, sshd.target];
-        const cli = startCli('pure-ssh', args, { env: cliEnv(home) });
+        const cli = startCli('pure-ssh', args, { env: cliEnv(home), killAfterMs: 60_000 });
         try {
-          await waitForListen(cli, port);
+          await waitForListen(cli, port, 45_000);
           const local = connect(port, '127.0.0.1');
           local.on('error', () => {});
           local.write('ping');
