@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { cliEnv, describeInteropWithHome, suiteHome } from './harness/home.js';
+import { PYTHON } from './harness/net.js';
 import { startSshd, type SshdHandle } from './harness/sshd.js';
 // The installed bin (package.json bin.pure-ssh): the same CLI as dist/node/cli.js at about half
 // its start-up CPU, most of what this file's runs cost.
@@ -107,7 +108,7 @@ describeInteropWithHome('host key and key file warnings, side by side with ssh',
     // whole certificate. ssh checks the host key first, so the key is known here.
     const relay = p('corrupt.py');
     await writeFile(relay, CORRUPT_SIGNATURE);
-    const proxy = ['-o', `ProxyCommand=python3 ${relay} ${sshd.port}`];
+    const proxy = ['-o', `ProxyCommand=${PYTHON} ${relay} ${sshd.port}`];
     const ca = `@cert-authority [127.0.0.1]:${sshd.port} ${await pub('host_ca')}`;
     const plain = `[127.0.0.1]:${sshd.port} ${await pub('host')}`;
     const line = 'ssh_dispatch_run_fatal: Connection to UNKNOWN port 65535: incorrect signature\r\n';

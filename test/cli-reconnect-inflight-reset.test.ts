@@ -49,8 +49,10 @@ describeInteropWithHome('CLI PureSshReconnect: an in-flight -L connection is res
       for (let i = 0; i < 4; i++) {
         const got = await downloadOutsideNode(port);
         outcomes.push(got.outcome === 'ended' ? (got.bytes === SIZE ? 'complete' : `clean EOF after ${got.bytes} bytes`) : got.outcome);
-        // The listener waits for the reconnect before the next download.
-        await new Promise((r) => setTimeout(r, 2500));
+        // The next download goes over the new connection: wait for the reconnect (its line,
+        // after the first attempt's 1 s delay) rather than a fixed time.
+        const until = Date.now() + 20_000;
+        while ((cli.stderr.match(/^Reconnected to /gm) ?? []).length <= i && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
       }
       const err = cli.stderr;
       expect({ outcomes, err }).toMatchObject({ outcomes: ['reset', 'reset', 'reset', 'reset'] });

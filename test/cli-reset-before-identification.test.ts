@@ -12,6 +12,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { cliEnv, describeInteropWithHome, suiteHome } from './harness/home.js';
+import { PYTHON } from './harness/net.js';
 import { requireBuiltCli, startCli } from './harness/proc.js';
 import { sshClientAvailable } from './harness/sshd.js';
 
@@ -41,7 +42,7 @@ def h(c):
 while True:
     c, _ = s.accept(); threading.Thread(target=h, args=(c,), daemon=True).start()
 `;
-  const proc = spawn('python3', ['-c', py], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const proc = spawn(PYTHON, ['-c', py], { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     proc.once('error', reject);
     proc.stdout!.setEncoding('utf8').once('data', (d: string) => resolve({ port: Number(d.trim()), proc }));
@@ -69,7 +70,7 @@ describeInteropWithHome('CLI: a connection reset before the session, as ssh(1) 9
     return startCli(client === 'pure-ssh' ? 'pure-ssh bin' : client, args, { env: cliEnv(home) }).done.then(({ code, stderr: err }) => ({ code, err }));
   };
 
-  const proxy = (port: number): string[] => ['-o', `ProxyCommand=python3 -c "import socket; socket.create_connection(('127.0.0.1', ${port})).recv(9)" 2>/dev/null`];
+  const proxy = (port: number): string[] => ['-o', `ProxyCommand=${PYTHON} -c "import socket; socket.create_connection(('127.0.0.1', ${port})).recv(9)" 2>/dev/null`];
   const cases: [First, string, (port: number) => string[], (port: number) => string][] = [
     ['nothing', '', () => [], (p) => `kex_exchange_identification: read: Connection reset by peer\r\nConnection reset by 127.0.0.1 port ${p}\r\n`],
     ['a non-SSH line', '', () => [], (p) => `kex_exchange_identification: read: Connection reset by peer\r\nConnection reset by 127.0.0.1 port ${p}\r\n`],

@@ -24,6 +24,8 @@ const SIZE = 32 * 1024 * 1024;
 const CUT_AFTER = 4 * 1000 * 1000;
 const FAILED = 'client_loop: send disconnect: Broken pipe\r\n';
 const RUNS = 8;
+/** Downloads run at the same time (each its own CLI and connection). */
+const AT_ONCE = 4;
 
 describeInteropWithHome('CLI -L: the connection reset under a download', () => {
   const home = suiteHome();
@@ -45,8 +47,9 @@ describeInteropWithHome('CLI -L: the connection reset under a download', () => {
   const run = async (client: 'pure-ssh' | 'ssh') => {
     const port = await freePort();
     const args = [...clientArgsVia(sshd, relay.port), '-o', 'RekeyLimit=64K', '-N', '-L', `127.0.0.1:${port}:127.0.0.1:${source.port}`, sshd.target];
-    const cli = startCli(client, args, { env: cliEnv(home), killAfterMs: 30_000 });
-    await waitForListen(cli, port);
+    // (Several start at once: time enough for a loaded machine.)
+    const cli = startCli(client, args, { env: cliEnv(home), killAfterMs: 90_000 });
+    await waitForListen(cli, port, 60_000);
     // The listener probe's channel settles first (see cli-reset-in-session).
     await new Promise((r) => setTimeout(r, 300));
     const local = await downloadOutsideNode(port);
@@ -55,10 +58,12 @@ describeInteropWithHome('CLI -L: the connection reset under a download', () => {
   };
 
   it(`${RUNS} downloads: each run says ssh's line, and the local client is reset`, async () => {
+    // AT_ONCE runs at a time, each with its own CLI, port and connection through the relay (which
+    // cuts every connection): the 300 ms settles and the process starts overlap.
     const seen: string[] = [];
-    for (let i = 0; i < RUNS; i++) {
-      const { code, err, local } = await run('pure-ssh');
-      seen.push(`${code} ${JSON.stringify(err)} ${local.outcome} ${local.bytes < SIZE ? 'short' : 'whole'}`);
+    for (let i = 0; i < RUNS; i += AT_ONCE) {
+      const batch = await Promise.all(Array.from({ length: Math.min(AT_ONCE, RUNS - i) }, () => run('pure-ssh')));
+      for (const { code, err, local } of batch) seen.push(`${code} ${JSON.stringify(err)} ${local.outcome} ${local.bytes < SIZE ? 'short' : 'whole'}`);
     }
     expect(seen).toEqual(Array(RUNS).fill(`255 ${JSON.stringify(FAILED)} reset short`));
   }, 240_000);
@@ -67,10 +72,11 @@ describeInteropWithHome('CLI -L: the connection reset under a download', () => {
     // Deterministic: what libuv sees on waking is data and the reset together (POLLIN|POLLHUP),
     // the case it ends as an EOF. The data is a little channel data (an echo), which calls for
     // no reply (no WINDOW_ADJUST), so no write of the CLI's meets the reset first.
+    // The five runs at once, each with its own relay, CLI and local connection (the CLI's stop is
+    // what orders the events, not the timing between runs).
     const echo = await startEchoServer();
-    const seen: string[] = [];
     try {
-      for (let i = 0; i < 5; i++) {
+      const seen = await Promise.all(Array.from({ length: 5 }, async () => {
         let inbound: Socket | undefined;
         const held: Buffer[] = [];
         let holding = false;
@@ -87,9 +93,9 @@ describeInteropWithHome('CLI -L: the connection reset under a download', () => {
         const holdPort = (hold.address() as AddressInfo).port;
         const port = await freePort();
         const args = [...clientArgsVia(sshd, holdPort), '-N', '-L', `127.0.0.1:${port}:127.0.0.1:${echo.port}`, sshd.target];
-        const cli = startCli('pure-ssh', args, { env: cliEnv(home) });
+        const cli = startCli('pure-ssh', args, { env: cliEnv(home), killAfterMs: 60_000 });
         try {
-          await waitForListen(cli, port);
+          await waitForListen(cli, port, 45_000);
           const local = connect(port, '127.0.0.1');
           local.on('error', () => {});
           local.write('ping');
@@ -108,18 +114,18 @@ describeInteropWithHome('CLI -L: the connection reset under a download', () => {
           await new Promise((r) => setTimeout(r, 100));
           process.kill(cli.child.pid!, 'SIGCONT');
           const { code, stderr: err } = await cli.done;
-          seen.push(`${code} ${JSON.stringify(err)}`);
           local.destroy();
+          return `${code} ${JSON.stringify(err)}`;
         } finally {
           cli.child.kill('SIGKILL');
           hold.close();
         }
-      }
+      }));
+      // After a FIN the DISCONNECT is written (the socket is in CLOSE_WAIT): ssh's closed line.
+      expect(seen).toEqual(Array(5).fill(`255 ${JSON.stringify(how === 'reset' ? FAILED : 'Connection to 127.0.0.1 closed by remote host.\r\n')}`));
     } finally {
       await echo.close();
     }
-    // After a FIN the DISCONNECT is written (the socket is in CLOSE_WAIT): ssh's closed line.
-    expect(seen).toEqual(Array(5).fill(`255 ${JSON.stringify(how === 'reset' ? FAILED : 'Connection to 127.0.0.1 closed by remote host.\r\n')}`));
   }, 120_000);
 
   it('ssh(1) 9.2 beside it: the same line; its local client gets a clean, short stream', async () => {

@@ -15,7 +15,7 @@ import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { cliEnv, describeInteropWithHome, suiteHome } from './harness/home.js';
-import { freePort, startEchoServer, type TestServer } from './harness/net.js';
+import { freePort, PYTHON, startEchoServer, type TestServer } from './harness/net.js';
 import { SSH_CLIENT_PATH, sshClientAvailable, startSshd, type SshdHandle } from './harness/sshd.js';
 
 const CLI = fileURLToPath(new URL('../dist/node/cli.js', import.meta.url));
@@ -62,7 +62,7 @@ describeInteropWithHome('CLI ConnectTimeout and ServerAliveInterval as ssh(1)', 
     // Never accepts: a listener whose backlog is full drops further SYNs, so connect(2) hangs.
     // (Node accepts on its own; python3 listens without accepting.)
     fullPort = await freePort();
-    fullBacklog = spawn('python3', ['-c', `
+    fullBacklog = spawn(PYTHON, ['-c', `
 import socket, sys, time
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(('127.0.0.1', ${fullPort})); s.listen(0)
@@ -90,10 +90,10 @@ sys.stdin.read()
     await Promise.all([sshd?.stop(), echo?.close(), new Promise((r) => silent?.close(r)), new Promise((r) => bannerOnly?.close(r))]);
   });
 
-  /** pure-ssh (or ssh) -N with these options; SIGTERM after `limit` ms if still running. */
-  const run = async (client: 'pure-ssh' | 'ssh', port: number, extra: string[], limit: number, during?: (lines: Run['lines']) => Promise<void>): Promise<Run> => {
-    const args = ['-N', '-F', 'none', '-p', String(port), '-i', sshd.clientKeyPath, '-o', 'BatchMode=yes',
-      '-o', `UserKnownHostsFile=${sshd.knownHostsPath}`, ...extra, `${sshd.user}@127.0.0.1`];
+  /** pure-ssh (or ssh) -N with these options (logging in to `server`); SIGTERM after `limit` ms if still running. */
+  const run = async (client: 'pure-ssh' | 'ssh', port: number, extra: string[], limit: number, during?: (lines: Run['lines']) => Promise<void>, server: SshdHandle = sshd): Promise<Run> => {
+    const args = ['-N', '-F', 'none', '-p', String(port), '-i', server.clientKeyPath, '-o', 'BatchMode=yes',
+      '-o', `UserKnownHostsFile=${server.knownHostsPath}`, ...extra, `${server.user}@127.0.0.1`];
     const t0 = Date.now();
     const child = client === 'ssh'
       ? spawn(SSH_CLIENT_PATH, args, { stdio: ['ignore', 'ignore', 'pipe'], env: cliEnv(home) })
@@ -282,9 +282,18 @@ sys.stdin.read()
     }
   }, 40_000);
 
-  // Not concurrent: it counts the keepalive requests in the whole sshd log, which the other
+  // An sshd of its own: it counts the keepalive requests in the whole sshd log, which the other
   // cases' ServerAliveInterval connections would add to.
-  it('ServerAliveInterval 2: a connection that keeps hearing from the server sends no keepalive; once idle it does', async () => {
+  it.concurrent('ServerAliveInterval 2: a connection that keeps hearing from the server sends no keepalive; once idle it does', async () => {
+    const own = await startSshd();
+    try {
+      await keepaliveCase(own);
+    } finally {
+      await own.stop();
+    }
+  }, 30_000);
+
+  const keepaliveCase = async (sshd: SshdHandle) => {
     const lport = await freePort();
     const probes = (): number => sshd.logs().match(/rtype keepalive@openssh\.com/g)?.length ?? 0;
     const before = probes();
@@ -311,11 +320,11 @@ sys.stdin.read()
       const idleDeadline = Date.now() + 5000;
       while (probes() - before === busyProbes && Date.now() < idleDeadline) await new Promise((res) => setTimeout(res, 100));
       idleProbes = probes() - before - busyProbes;
-    });
+    }, sshd);
     expect(r.alive, r.err).toBe(true);
     expect(busyProbes, sshd.logs()).toBe(0);
     // Idle afterwards: probes went out (ServerAliveInterval is on).
     expect(idleProbes, r.err).toBeGreaterThanOrEqual(1);
-  }, 30_000);
+  };
 
 });

@@ -22,13 +22,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startDelayProxy, type DelayProxy } from '../bench/delay-proxy.js';
 import type { SshClient } from '../src/index.js';
-import { freePort, waitForPort } from './harness/net.js';
+import { freePort, PYTHON, waitForPort } from './harness/net.js';
 import { describeInterop, inCI, SSH_CLIENT_PATH, sshClientAvailable, startSshd, type SshdHandle } from './harness/sshd.js';
 import { connectVia } from './harness/window.js';
 
@@ -191,9 +190,6 @@ s.close()
 print(taken, time.time() * 1000)
 `;
 
-/** Debian's Python (a pyenv shim in PATH takes seconds to start on a loaded machine). */
-const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
-
 /** Gap between the client's parts: the request is read alone first; all is out well before the confirmation's two delays. */
 const PART_GAP_MS = 10;
 
@@ -317,11 +313,11 @@ describeInterop('a client that sends and closes before its channel is confirmed'
    * the kernel kept, and its read error is an EOF (channel_handle_rfd → chan_read_failed: the data
    * goes out, then CHANNEL_EOF). Returns the bytes taken.
    */
-  async function deliversBeforeReset(who: string, port: number, parts: Buffer[]): Promise<number> {
-    target.got.length = 0;
-    const { taken, resetAt } = await sendThenReset(port, socks4(target.port), parts);
-    await expect.poll(() => target.got.length, { timeout: 10_000 }).toBe(1);
-    const [got] = target.got;
+  async function deliversBeforeReset(who: string, port: number, parts: Buffer[], to: typeof target = target): Promise<number> {
+    to.got.length = 0;
+    const { taken, resetAt } = await sendThenReset(port, socks4(to.port), parts);
+    await expect.poll(() => to.got.length, { timeout: 10_000 }).toBe(1);
+    const [got] = to.got;
     const sent = Buffer.concat(parts).subarray(0, taken);
     expect({ bytes: got!.bytes, sha256: got!.sha256 }, who).toEqual({ bytes: sent.length, sha256: sha256(sent) });
     // All of it before the server had even connected to the target (so before the confirmation).
@@ -348,25 +344,35 @@ describeInterop('a client that sends and closes before its channel is confirmed'
     const slow = await startDelayProxy({ targetHost: sshd.host, targetPort: sshd.port, delayMs: SLOW_DELAY_MS });
     // (It also writes the known_hosts file for this proxy's port that ssh reads.)
     const viaSlow = await connectVia(sshd, slow, {});
+    // Three sequences of the cases at once, each to a target of its own: ssh 9.2's, and pure-ssh's
+    // twice (each sequence waits mostly on the slow path's delays).
+    const targets = await Promise.all([startTarget(), startTarget(), startTarget()]);
     try {
-      // The reference first (ssh reads nothing while the open is in flight: past its kernel's
-      // receive window, about 90 kB here, the client's kernel keeps the rest and the reset drops it).
-      if (sshClientAvailable()) {
-        const dport = await freePort();
-        const child = await startSsh(sshd, slow, ['-D', `127.0.0.1:${dport}`], dport);
-        try {
-          for (const [name, parts] of Object.entries(resetCases)) await deliversBeforeReset(`ssh 9.2, ${name}`, dport, parts);
-        } finally {
-          child.kill();
-        }
-      } else if (inCI()) throw new Error(`${SSH_CLIENT_PATH} is missing`);
+      // The reference (ssh reads nothing while the open is in flight: past its kernel's receive
+      // window, about 90 kB here, the client's kernel keeps the rest and the reset drops it).
+      const reference = async () => {
+        if (sshClientAvailable()) {
+          const dport = await freePort();
+          const child = await startSsh(sshd, slow, ['-D', `127.0.0.1:${dport}`], dport);
+          try {
+            for (const [name, parts] of Object.entries(resetCases)) await deliversBeforeReset(`ssh 9.2, ${name}`, dport, parts, targets[0]);
+          } finally {
+            child.kill();
+          }
+        } else if (inCI()) throw new Error(`${SSH_CLIENT_PATH} is missing`);
+      };
       const fwd = await viaSlow.forwardDynamic({ listen: { host: '127.0.0.1', port: 0 } });
       try {
-        for (const [name, parts] of Object.entries(resetCases)) {
-          // The client got all of it out (the kernel took it): the case tests what it says.
-          const all = parts.reduce((n, p) => n + p.length, 0);
-          for (let i = 0; i < 2; i++) expect(await deliversBeforeReset(`pure-ssh, ${name}`, fwd.address.port, parts)).toBe(all);
-        }
+        await Promise.all([
+          reference(),
+          ...[targets[1]!, targets[2]!].map(async (to) => {
+            for (const [name, parts] of Object.entries(resetCases)) {
+              // The client got all of it out (the kernel took it): the case tests what it says.
+              const all = parts.reduce((n, p) => n + p.length, 0);
+              expect(await deliversBeforeReset(`pure-ssh, ${name}`, fwd.address.port, parts, to)).toBe(all);
+            }
+          }),
+        ]);
         await expect.poll(() => fwd.counters.active, { timeout: 10_000 }).toBe(0);
         expect(fwd.counters).toMatchObject({ failed: 0, bytesOut: 2 * Object.values(resetCases).flat().reduce((n, p) => n + p.length, 0) });
       } finally {
@@ -374,7 +380,7 @@ describeInterop('a client that sends and closes before its channel is confirmed'
       }
     } finally {
       await viaSlow.close();
-      await slow.close();
+      await Promise.all([slow.close(), ...targets.map((t) => t.close())]);
     }
   }, 120_000);
 

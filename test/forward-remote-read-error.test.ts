@@ -14,18 +14,15 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import net from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { SshClient } from '../src/index.js';
 import { connectTo } from './harness/client.js';
-import { deterministicChunks, freePort } from './harness/net.js';
+import { deterministicChunks, freePort, PYTHON } from './harness/net.js';
 import { describeInterop, inCI, SSH_CLIENT_PATH, sshClientAvailable, startSshd, type SshdHandle } from './harness/sshd.js';
 
 const MiB = 1024 * 1024;
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
-/** Debian's Python (a pyenv shim in PATH takes seconds to start on a loaded machine). */
-const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 
 /**
  * The local target, in Python (Node cannot say how much of what it sent the peer's kernel took).
@@ -36,7 +33,8 @@ const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
  * waits (at most 100 ms) for the send queue to be acknowledged, then resets: the client's kernel
  * usually still holds bytes when the reset comes (it is read behind them).
  * `pieces N`: sends {@link PIECE}-byte pieces, each once the client has read the one before (its
- * socket's receive queue, /proc/net/tcp, empty; at most 300 ms), stops after N pieces or at the
+ * socket's receive queue empty, asked of the kernel's sock_diag netlink for that one socket, the
+ * Recv-Q that `ss` and /proc/net/tcp show; at most 300 ms), stops after N pieces or at the
  * first one not read in time (the client stopped reading: its count is printed first, a probe),
  * then resets: when the client read everything, the reset reaches an empty queue and is a read
  * error there (ECONNRESET), not an EOF.
@@ -50,14 +48,20 @@ l.bind(('127.0.0.1', 0))
 l.listen(1)
 print(l.getsockname()[1], flush=True)
 s, peer = l.accept()
-key = '0100007F:%04X' % peer[1]
+# The client socket's receive queue (inet_diag_msg.idiag_rqueue) by its address, through
+# NETLINK_SOCK_DIAG (linux/inet_diag.h): a read of /proc/net/tcp walks the whole TCP hash table,
+# milliseconds of CPU per read, thousands of reads per connection here.
+nl = socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, 4)
+lo = socket.inet_aton('127.0.0.1') + bytes(12)
+req = struct.pack('=BBBBI', socket.AF_INET, socket.IPPROTO_TCP, 0, 0, 0xffffffff)
+req += struct.pack('>HH', peer[1], l.getsockname()[1]) + lo + lo + struct.pack('=III', 0, 0xffffffff, 0xffffffff)
+diag = struct.pack('=IHHII', 16 + len(req), 20, 1, 1, 0) + req
 def rx_queue():
-    with open('/proc/net/tcp') as f:
-        for line in f:
-            col = line.split()
-            if col[1] == key:
-                return int(col[4].split(':')[1], 16)
-    return 0
+    nl.send(diag)
+    r = nl.recv(8192)
+    if struct.unpack_from('=H', r, 4)[0] != 20:
+        return 0
+    return struct.unpack_from('=I', r, 16 + 56)[0]
 sent = 0
 if mode == 'bulk':
     s.setblocking(False)
@@ -77,7 +81,7 @@ else:
         sent += piece
         deadline = time.time() + 0.3
         while rx_queue() and time.time() < deadline:
-            time.sleep(0.001)
+            time.sleep(0.0002)
         if rx_queue():
             break
         count += 1

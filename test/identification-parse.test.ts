@@ -15,10 +15,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, ProtocolError } from '../src/index.js';
 import { parseIdentification, VersionReader } from '../src/transport/version.js';
 import { cliEnv, describeInteropWithHome, suiteHome } from './harness/home.js';
+import { PYTHON } from './harness/net.js';
 import { inCI, SSH_CLIENT_PATH, sshClientAvailable } from './harness/sshd.js';
 
 const CLI = fileURLToPath(new URL('../dist/node/cli.js', import.meta.url));
-const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 
 describe('parseIdentification and VersionReader (kex.c sscanf)', () => {
   it('refuses an empty software version and a missing "-"; takes what %d takes', () => {

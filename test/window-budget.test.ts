@@ -313,7 +313,8 @@ describeInterop('window budget shared by connections, against sshd behind a dela
     // Half the usual initial window: a window that grew to 256 KiB or more makes the case (on a
     // loaded machine the tuner's probes often stop there, see window-tuning.ts).
     const initial = INITIAL / 2;
-    const ssh = await connectVia(sshd, proxy, { channelWindow: initial, windowAutoTune: { budget } });
+    const logs: string[] = [];
+    const ssh = await connectVia(sshd, proxy, { channelWindow: initial, windowAutoTune: { budget }, debug: (m) => logs.push(m) });
     const perChannel = (held: number) => Math.max(0, held - initial - STREAM_HWM);
     // Half of it unread is more than an initial window and the read-ahead.
     const GROWN = 384 * KiB;
@@ -326,8 +327,13 @@ describeInterop('window budget shared by connections, against sshd behind a dela
         const reader = readCounting(ch);
         // Rounds of 4 MiB read at once until the window grew (it grows while the reader keeps
         // up; six rounds at most), then half a window more and the end, not read: sshd may send
-        // all of it (everything before was read), then EOF.
-        for (let round = 0; round < 6 && ssh.receiveWindows.windows < GROWN; round++) {
+        // all of it (everything before was read), then EOF. A probe that raised nothing holds the
+        // window for FULL_PIPE_HOLD_MS (10 s, window-tuning.ts): rounds after it can grow it only
+        // if they outlast the hold (a loaded machine), so once an earlier channel grew enough
+        // for the case, they stop there.
+        const holding = () => logs.some((l) => l.startsWith(`channel ${ch.channel}: window `) && l.includes('did not raise the delivery rate'));
+        const enough = () => holding() && channels.some((c) => perChannel(c.held) > 0);
+        for (let round = 0; round < 6 && ssh.receiveWindows.windows < GROWN && !enough(); round++) {
           const want = reader.bytes + 4 * MiB;
           ch.write(`${4 * MiB}\n`);
           for (let t = 0; t < 2000 && reader.bytes < want; t++) await new Promise((r) => setTimeout(r, 5));
