@@ -15,6 +15,7 @@ import { base64Decode } from '../protocol/base64.js';
 import { SshReader, constantTimeEqual, utf8 } from '../protocol/wire.js';
 import { ECDSA_CURVES, readEcdsaOpenSsh } from './ecdsa.js';
 import { SSH_ED25519, readEd25519OpenSsh } from './ed25519.js';
+import type { ExtraKeyDecryption } from './extra-key-decryption.js';
 import { KEY_FILE_CIPHERS } from './key-ciphers.js';
 import {
   keyFileText,
@@ -55,6 +56,14 @@ export interface ParsePrivateKeyOptions {
    * does. The check and its error are the same either way.
    */
   crypto?: CryptoProvider;
+  /**
+   * Reads PEM and PKCS#8 files protected with DES-EDE3-CBC, the PKCS#12 PBE
+   * (PBE-SHA1-3DES) or scrypt: `extraKeyDecryption` from `pure-ssh/key-decryption`. The
+   * `pure-ssh` and `pure-ssh/core` exports of parsePrivateKey pass it by default; the
+   * `pure-ssh/web` one leaves it out of the bundle unless given (such files are then refused with
+   * ERR_KEY_FORMAT saying so).
+   */
+  extraKeyDecryption?: ExtraKeyDecryption;
 }
 
 // PROTOCOL.key §1: the armour lines around the base64 body.
@@ -67,7 +76,8 @@ const OPENSSH = 'OpenSSH private key';
 /**
  * Parse a private key file: OpenSSH (`-----BEGIN OPENSSH PRIVATE KEY-----`), PEM PKCS#1
  * (`RSA PRIVATE KEY`), SEC1 (`EC PRIVATE KEY`), PKCS#8 (`PRIVATE KEY`, `ENCRYPTED PRIVATE KEY`,
- * RSA/EC/Ed25519), legacy-encrypted PEM (`Proc-Type: 4,ENCRYPTED`, AES-CBC), or PuTTY `.ppk`
+ * RSA/EC/Ed25519; PBES2 with PBKDF2 or scrypt and AES-CBC or 3DES, PKCS#12 PBE-SHA1-3DES),
+ * legacy-encrypted PEM (`Proc-Type: 4,ENCRYPTED`, AES-CBC or DES-EDE3-CBC), or PuTTY `.ppk`
  * v2/v3. The second argument may be the options, or just the source name.
  *
  * Throws {@link KeyError}, whose message names the source and format:
@@ -85,7 +95,7 @@ export function parsePrivateKey(input: string | Uint8Array, options?: string | P
   const given = opts.passphrase;
   // A copy we own and wipe, whatever the caller passed.
   const passphrase = given === undefined ? undefined : typeof given === 'string' ? utf8(given) : given.slice();
-  const ctx: KeyFileContext = { source, passphrase, crypto: opts.crypto };
+  const ctx: KeyFileContext = { source, passphrase, crypto: opts.crypto, extra: opts.extraKeyDecryption };
   const file = keyFileText(input);
   const { text } = file;
   let formatName = 'private key';
