@@ -302,11 +302,14 @@ describeTools('keys written by ssh-keygen, openssl and puttygen', () => {
       }
     }, 30_000);
 
-    it('3des-cbc → ERR_KEY_FORMAT naming the cipher and the way out, before asking for a passphrase', () => {
-      const { path } = baseKey(TYPES[0]!);
+    it('3des-cbc (as ssh 9.2 reads it); without extraKeyDecryption ERR_KEY_FORMAT naming the option, before asking for a passphrase', () => {
+      const { path, pub } = baseKey(TYPES[0]!);
       const enc = recode(path, '3des', ['-N', PASS, '-a', '2', '-Z', '3des-cbc']);
+      expectKey(parseFile(enc, PASS), pub, 'openssh');
+      expectKeyError(() => parseFile(enc, WRONG), 'ERR_KEY_PASSPHRASE', ['3des-cbc', /check integers differ/]);
+      expectKeyError(() => parseFile(enc), 'ERR_KEY_ENCRYPTED', ['3des-cbc/bcrypt']);
       for (const p of [undefined, PASS]) {
-        expectKeyError(() => parseFile(enc, p), 'ERR_KEY_FORMAT', [enc, '3des-cbc', 'ssh-keygen -p -Z aes256-ctr']);
+        expectKeyError(() => parseWithout(readFileSync(enc), { passphrase: p, source: enc }), 'ERR_KEY_FORMAT', [enc, '3des-cbc', 'extraKeyDecryption']);
       }
     });
 

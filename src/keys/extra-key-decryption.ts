@@ -1,7 +1,7 @@
 /**
  * The key-file protections that OpenSSL writes and OpenSSH reads but the other parsers leave to
  * this module: DES-EDE3-CBC (legacy PEM `DEK-Info`, PKCS#8 PBES2, as
- * `openssl genrsa -des3` writes), the PKCS#12 PBE with SHA-1 and 3DES (RFC 7292 Appendix C,
+ * `openssl genrsa -des3` writes; 3des-cbc in the OpenSSH format, `ssh-keygen -Z 3des-cbc`), the PKCS#12 PBE with SHA-1 and 3DES (RFC 7292 Appendix C,
  * `openssl pkcs8 -v1 PBE-SHA1-3DES`) and scrypt as PBES2's key derivation (RFC 7914 §7,
  * `openssl pkcs8 -scrypt`).
  *
@@ -23,7 +23,7 @@ import { scrypt } from '@noble/hashes/scrypt.js';
 import { tdeaCbcDecrypt } from '../crypto/des.js';
 import type { CryptoProvider } from '../crypto/provider.js';
 import type { DerReader } from './der.js';
-import { pkcs7Unpad } from './key-ciphers.js';
+import { pkcs7Unpad, type KeyFileCipher } from './key-ciphers.js';
 import { PKCS12_IV_ID, PKCS12_KEY_ID, pkcs12Kdf, pkcs12Password } from './pkcs12-kdf.js';
 import { keyFormatError } from './signing.js';
 
@@ -53,6 +53,8 @@ export interface ExtraKeyDecryption {
    * step 4) checked and removed; undefined when the padding is bad.
    */
   desEde3Cbc(key: Uint8Array, iv: Uint8Array, ciphertext: Uint8Array, crypto?: CryptoProvider): Uint8Array | undefined;
+  /** An openssh-key-v1 cipher that ./key-ciphers.ts leaves out ("3des-cbc"), by name; undefined if unknown. */
+  keyFileCipher(name: string): KeyFileCipher | undefined;
   /** A PBES2 key derivation other than PBKDF2, by OID, deriving `keyLength` bytes; undefined if unknown. */
   pbes2Kdf(oid: string, params: DerReader, keyLength: number): KeyDerivation | undefined;
   /** A PKCS#8 encryption algorithm other than PBES2, by OID; undefined if unknown. */
@@ -131,6 +133,19 @@ function pkcs12Sha1TripleDes(params: DerReader): PbeScheme {
   };
 }
 
+/**
+ * 3des-cbc in an openssh-key-v1 file (OpenSSH cipher.c: 24-byte key, 8-byte IV and blocks; RFC 4253
+ * §6.3), which `ssh-keygen -Z 3des-cbc` writes; the private section is block-aligned, no padding.
+ */
+const tripleDesCbc: KeyFileCipher = {
+  name: '3des-cbc',
+  keyLength: 24,
+  ivLength: 8,
+  blockSize: 8,
+  tagLength: 0,
+  decrypt: (key, iv, ciphertext) => tdeaCbcDecrypt(key, iv, ciphertext),
+};
+
 /** The implementation of {@link ExtraKeyDecryption}. */
 export const extraKeyDecryption: ExtraKeyDecryption = {
   desEde3Cbc(key, iv, ciphertext, crypto) {
@@ -138,6 +153,7 @@ export const extraKeyDecryption: ExtraKeyDecryption = {
     const plain = crypto?.desEde3CbcDecrypt?.(key, iv, ciphertext) ?? tdeaCbcDecrypt(key, iv, ciphertext);
     return pkcs7Unpad(plain, 8);
   },
+  keyFileCipher: (name) => (name === '3des-cbc' ? tripleDesCbc : undefined),
   pbes2Kdf: (oid, params, keyLength) => (oid === SCRYPT_OID ? scryptKdf(params, keyLength) : undefined),
   pbe: (oid, params) => (oid === PKCS12_SHA1_3DES_OID ? pkcs12Sha1TripleDes(params) : undefined),
 };

@@ -110,7 +110,7 @@ const NONE: KeyFileCipher = {
   decrypt: (_key, _iv, ciphertext) => ciphertext,
 };
 
-/** openssh-key-v1 ciphers by name ("3des-cbc" is absent: ssh-keygen -Z offers it, nobody uses it). */
+/** openssh-key-v1 ciphers by name ("3des-cbc" is in ./extra-key-decryption.ts, to keep DES out of web bundles). */
 export const KEY_FILE_CIPHERS: ReadonlyMap<string, KeyFileCipher> = new Map(
   [
     NONE,

@@ -1,7 +1,8 @@
 /**
  * User private keys: {@link parsePrivateKey} recognises the file format and returns a signing
  * object. This file holds the OpenSSH format ("openssh-key-v1", OpenSSH PROTOCOL.key), plain
- * or encrypted with a passphrase (bcrypt_pbkdf and any cipher `ssh-keygen -Z` offers but 3DES);
+ * or encrypted with a passphrase (bcrypt_pbkdf and any cipher `ssh-keygen -Z` offers; 3des-cbc
+ * through ./extra-key-decryption.ts);
  * `pem.ts` and `pkcs8.ts` read PKCS#1, SEC1 and PKCS#8 (plain and encrypted), `ppk.ts` PuTTY's
  * format. Sans-IO: text or bytes in; reading files lives in `src/node/identity-file.ts`.
  *
@@ -18,6 +19,7 @@ import { SSH_ED25519, readEd25519OpenSsh } from './ed25519.js';
 import type { ExtraKeyDecryption } from './extra-key-decryption.js';
 import { KEY_FILE_CIPHERS } from './key-ciphers.js';
 import {
+  extraDecryptionMissing,
   keyFileText,
   passphraseNeeded,
   wrongPassphrase,
@@ -57,8 +59,8 @@ export interface ParsePrivateKeyOptions {
    */
   crypto?: CryptoProvider;
   /**
-   * Reads PEM and PKCS#8 files protected with DES-EDE3-CBC, the PKCS#12 PBE
-   * (PBE-SHA1-3DES) or scrypt: `extraKeyDecryption` from `pure-ssh/key-decryption`. The
+   * Reads PEM and PKCS#8 files protected with DES-EDE3-CBC, the PKCS#12 PBE (PBE-SHA1-3DES) or
+   * scrypt, and OpenSSH files under 3des-cbc: `extraKeyDecryption` from `pure-ssh/key-decryption`. The
    * `pure-ssh` and `pure-ssh/core` exports of parsePrivateKey pass it by default; the
    * `pure-ssh/web` one leaves it out of the bundle unless given (such files are then refused with
    * ERR_KEY_FORMAT saying so).
@@ -183,12 +185,10 @@ function parseKeyV1(raw: Uint8Array, ctx: KeyFileContext): ParsedKeyFile {
   if (nkeys !== 1) throw keyFormatError(`holds ${nkeys} keys; exactly one is supported`);
   const headerPublic = r.string('public key').slice();
   const section = r.string('private section');
-  const cipher = KEY_FILE_CIPHERS.get(cipherName);
+  const cipher = KEY_FILE_CIPHERS.get(cipherName) ?? ctx.extra?.keyFileCipher(cipherName);
   if (!cipher) {
-    throw keyFormatError(
-      `cipher "${cipherName}" is not supported${cipherName === '3des-cbc' ? ' (@noble/ciphers has no DES)' : ''}; ` +
-        `re-encrypt a copy with: ssh-keygen -p -Z aes256-ctr -f <copy>`,
-    );
+    if (cipherName === '3des-cbc') throw extraDecryptionMissing(OPENSSH, cipherName);
+    throw keyFormatError(`cipher "${cipherName}" is not supported; re-encrypt a copy with: ssh-keygen -p -Z aes256-ctr -f <copy>`);
   }
   const tag = r.raw(cipher.tagLength, 'authentication tag');
   r.end('private key file');
