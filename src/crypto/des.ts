@@ -13,7 +13,7 @@
  * passphrase by a salted KDF; an attacker able to time this process's cache accesses during that
  * millisecond already shares the machine that holds the key file. OpenSSL's own DES
  * (`des_enc.c`, SPtrans tables) makes the same trade. The runtime's OpenSSL is used instead where
- * the crypto provider offers it (../node/crypto-provider.ts `desEde3Cbc`).
+ * the crypto provider offers it (../node/crypto-provider.ts `desEde3CbcDecrypt`).
  */
 
 // FIPS 46-3 p. 10: the initial permutation IP (bit numbers 1..64, bit 1 = most significant).
