@@ -17,7 +17,9 @@ export {
   type AgentReply,
 } from './auth/agent-protocol.js';
 export * from './errors.js';
-export { parsePrivateKey, parsePublicKeyFile, parsePublicKeyLine, type ParsePrivateKeyOptions, type PrivateKey } from './keys/privatekey.js';
+export { parsePrivateKey } from './keys/parse-private-key.js';
+export { parsePublicKeyFile, parsePublicKeyLine, type ParsePrivateKeyOptions, type PrivateKey } from './keys/privatekey.js';
+export { extraKeyDecryption, type ExtraKeyDecryption } from './keys/extra-key-decryption.js';
 export { parseKnownHosts, checkHostKey, formatKnownHostsLine, hostMatches, type KnownHostsEntry, type HostKeyCheck } from './keys/knownhosts.js';
 export { fingerprintSha256, keyBlobType, hostKeyAlgorithms } from './keys/hostkey.js';
 export { defaultAlgorithms, supportedAlgorithms, applyAlgorithmSpec, type AlgorithmPreferences } from './algorithms.js';

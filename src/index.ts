@@ -36,7 +36,9 @@ export {
 export { AgentClient, type AgentIdentity } from './node/agent.js';
 export { encodeSignatureBlob, type Signer } from './auth/signer.js';
 export * from './errors.js';
-export { parsePrivateKey, parsePublicKeyFile, type ParsePrivateKeyOptions, type PrivateKey } from './keys/privatekey.js';
+export { parsePrivateKey } from './keys/parse-private-key.js';
+export { parsePublicKeyFile, type ParsePrivateKeyOptions, type PrivateKey } from './keys/privatekey.js';
+export { extraKeyDecryption, type ExtraKeyDecryption } from './keys/extra-key-decryption.js';
 export { fingerprintSha256 } from './keys/hostkey.js';
 export { PURE_SSH_VERSION } from './transport/transport.js';
 export { type JumpHost } from './node/jump.js';

@@ -14,7 +14,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bcryptPbkdf } from '../src/crypto/bcrypt-pbkdf.js';
 import { KeyError } from '../src/errors.js';
 import { fingerprintSha256 } from '../src/keys/hostkey.js';
-import { parsePrivateKey, parsePublicKeyFile, type PrivateKey } from '../src/keys/privatekey.js';
+import { extraKeyDecryption } from '../src/keys/extra-key-decryption.js';
+import { parsePrivateKey } from '../src/keys/parse-private-key.js';
+import { parsePrivateKey as parseWithout, parsePublicKeyFile, type PrivateKey } from '../src/keys/privatekey.js';
+import { nodeCryptoProvider } from '../src/node/crypto-provider.js';
 import { SshWriter } from '../src/protocol/wire.js';
 import { connectTo } from './harness/client.js';
 import { describeIf, executable, inCI, requireSshd, sshdAvailable, startSshd, type SshdHandle } from './harness/sshd.js';
@@ -299,11 +302,14 @@ describeTools('keys written by ssh-keygen, openssl and puttygen', () => {
       }
     }, 30_000);
 
-    it('3des-cbc → ERR_KEY_FORMAT naming the cipher and the way out, before asking for a passphrase', () => {
-      const { path } = baseKey(TYPES[0]!);
+    it('3des-cbc (as ssh 9.2 reads it); without extraKeyDecryption ERR_KEY_FORMAT naming the option, before asking for a passphrase', () => {
+      const { path, pub } = baseKey(TYPES[0]!);
       const enc = recode(path, '3des', ['-N', PASS, '-a', '2', '-Z', '3des-cbc']);
+      expectKey(parseFile(enc, PASS), pub, 'openssh');
+      expectKeyError(() => parseFile(enc, WRONG), 'ERR_KEY_PASSPHRASE', ['3des-cbc', /check integers differ/]);
+      expectKeyError(() => parseFile(enc), 'ERR_KEY_ENCRYPTED', ['3des-cbc/bcrypt']);
       for (const p of [undefined, PASS]) {
-        expectKeyError(() => parseFile(enc, p), 'ERR_KEY_FORMAT', [enc, '3des-cbc', 'ssh-keygen -p -Z aes256-ctr']);
+        expectKeyError(() => parseWithout(readFileSync(enc), { passphrase: p, source: enc }), 'ERR_KEY_FORMAT', [enc, '3des-cbc', 'extraKeyDecryption']);
       }
     });
 
@@ -337,7 +343,7 @@ describeTools('keys written by ssh-keygen, openssl and puttygen', () => {
       }
     });
 
-    it('RSA legacy PEM with AES-256-CBC; DES-EDE3-CBC and PKCS#8 3DES / PBES1 → ERR_KEY_FORMAT naming the cipher', () => {
+    it('RSA legacy PEM with AES-256-CBC; DES-CBC and PBES1 → ERR_KEY_FORMAT naming the cipher (ssh 9.2 cannot read them either)', () => {
       const { path, pub } = baseKey(TYPES[4]!);
       const pkcs1 = recode(path, 'rsa-pem', ['-N', '', '-m', 'PEM']);
       const aes256 = tmp('rsa-aes256.pem');
@@ -346,15 +352,15 @@ describeTools('keys written by ssh-keygen, openssl and puttygen', () => {
       expectKey(parseFile(aes256, PASS), pub, 'pkcs1');
       expectKeyError(() => parseFile(aes256, WRONG), 'ERR_KEY_PASSPHRASE');
 
-      const des3 = tmp('rsa-des3.pem');
-      execFileSync(OPENSSL, ['rsa', '-in', pkcs1, '-traditional', '-des3', '-passout', `pass:${PASS}`, '-out', des3], { stdio: 'pipe' });
-      for (const p of [undefined, PASS]) expectKeyError(() => parseFile(des3, p), 'ERR_KEY_FORMAT', [des3, 'DES-EDE3-CBC', 'ssh-keygen -p']);
-      const p8des3 = tmp('rsa-p8-des3.pem');
-      execFileSync(OPENSSL, ['pkcs8', '-topk8', '-in', pkcs1, '-v2', 'des3', '-passout', `pass:${PASS}`, '-out', p8des3]);
-      expectKeyError(() => parseFile(p8des3, PASS), 'ERR_KEY_FORMAT', ['DES-EDE3-CBC', 'openssl pkcs8']);
+      // Single DES lives in OpenSSL 3's legacy provider: ssh 9.2 says "incorrect passphrase" for it.
+      const des = tmp('rsa-des.pem');
+      execFileSync(OPENSSL, ['rsa', '-in', pkcs1, '-traditional', '-des', '-provider', 'legacy', '-provider', 'default', '-passout', `pass:${PASS}`, '-out', des], { stdio: 'pipe' });
+      expect(readFileSync(des, 'utf8')).toMatch(/DEK-Info: DES-CBC,/);
+      expect(() => opensshPublic(des, PASS)).toThrow();
+      for (const p of [undefined, PASS]) expectKeyError(() => parseFile(des, p), 'ERR_KEY_FORMAT', [des, 'DES-CBC', 'ssh-keygen -p']);
       const pbes1 = tmp('rsa-pbes1.pem');
-      execFileSync(OPENSSL, ['pkcs8', '-topk8', '-in', pkcs1, '-v1', 'PBE-SHA1-3DES', '-passout', `pass:${PASS}`, '-out', pbes1]);
-      expectKeyError(() => parseFile(pbes1, PASS), 'ERR_KEY_FORMAT', ['PKCS#12']);
+      execFileSync(OPENSSL, ['pkcs8', '-topk8', '-in', pkcs1, '-v1', 'PBE-MD5-DES', '-provider', 'legacy', '-provider', 'default', '-passout', `pass:${PASS}`, '-out', pbes1], { stdio: 'pipe' });
+      expectKeyError(() => parseFile(pbes1, PASS), 'ERR_KEY_FORMAT', ['pbeWithMD5AndDES-CBC', 'openssl pkcs8']);
     });
 
     it('SEC1 after an "EC PARAMETERS" block (openssl ecparam -genkey)', () => {
@@ -363,6 +369,103 @@ describeTools('keys written by ssh-keygen, openssl and puttygen', () => {
       writeFileSync(path, readFileSync(path), { mode: 0o600 });
       expect(readFileSync(path, 'utf8')).toMatch(/BEGIN EC PARAMETERS[\s\S]*BEGIN EC PRIVATE KEY/);
       expectKey(parseFile(path), opensshPublic(path), 'sec1');
+    });
+  });
+
+  describe('3DES, PKCS#12 PBE-SHA1-3DES and scrypt (openssl genrsa -des3, -traditional -des3, pkcs8 -v1 / -scrypt)', () => {
+    /** Each protection the tester's repro uses, made from a plain OpenSSL key of `kind`. */
+    const FORMATS: { name: string; make: (plain: string, out: string, kind: 'rsa' | 'ec', pass: string) => string[][]; format: PrivateKey['format']; marker: RegExp; detail: RegExp }[] = [
+      {
+        name: 'PKCS#8 PBES2 DES-EDE3-CBC (genrsa -des3 / pkcs8 -v2 des3)',
+        make: (plain, out, kind, pass) => [kind === 'rsa' ? ['genrsa', '-des3', '-passout', `pass:${pass}`, '-out', out, '2048'] : ['pkcs8', '-topk8', '-in', plain, '-v2', 'des3', '-passout', `pass:${pass}`, '-out', out]],
+        format: 'pkcs8',
+        marker: /BEGIN ENCRYPTED PRIVATE KEY/,
+        detail: /PBES2, PBKDF2 HMAC-SHA-256 × 2048, DES-EDE3-CBC/,
+      },
+      {
+        name: 'legacy PEM DEK-Info DES-EDE3-CBC (rsa/ec -traditional -des3)',
+        make: (plain, out, kind, pass) => [[kind, '-in', plain, ...(kind === 'rsa' ? ['-traditional'] : []), '-des3', '-passout', `pass:${pass}`, '-out', out]],
+        format: 'pkcs1',
+        marker: /Proc-Type: 4,ENCRYPTED\s+DEK-Info: DES-EDE3-CBC,[0-9A-F]{16}/,
+        detail: /legacy PEM encryption DES-EDE3-CBC/,
+      },
+      {
+        name: 'PKCS#8 PKCS#12 PBE-SHA1-3DES (pkcs8 -v1 PBE-SHA1-3DES)',
+        make: (plain, out, _kind, pass) => [['pkcs8', '-topk8', '-in', plain, '-v1', 'PBE-SHA1-3DES', '-passout', `pass:${pass}`, '-out', out]],
+        format: 'pkcs8',
+        marker: /BEGIN ENCRYPTED PRIVATE KEY/,
+        detail: /PKCS#12 PBE, SHA-1 × 2048, DES-EDE3-CBC/,
+      },
+      {
+        name: 'PKCS#8 PBES2 scrypt (pkcs8 -scrypt)',
+        make: (plain, out, _kind, pass) => [['pkcs8', '-topk8', '-in', plain, '-scrypt', '-passout', `pass:${pass}`, '-out', out]],
+        format: 'pkcs8',
+        marker: /BEGIN ENCRYPTED PRIVATE KEY/,
+        detail: /PBES2, scrypt N=16384 r=8 p=1, AES-256-CBC/,
+      },
+    ];
+    const plainKeys = new Map<string, string>();
+    function plainKey(kind: 'rsa' | 'ec'): string {
+      let p = plainKeys.get(kind);
+      if (!p) {
+        p = tmp(`ossl-${kind}.pem`);
+        execFileSync(OPENSSL, kind === 'rsa' ? ['genrsa', '-out', p, '2048'] : ['ecparam', '-genkey', '-name', 'prime256v1', '-noout', '-out', p], { stdio: 'pipe' });
+        plainKeys.set(kind, p);
+      }
+      return p;
+    }
+    function make(f: (typeof FORMATS)[number], kind: 'rsa' | 'ec', pass = PASS): string {
+      const out = tmp(`ossl-${kind}-enc.pem`);
+      for (const args of f.make(plainKey(kind), out, kind, pass)) execFileSync(OPENSSL, args, { stdio: 'pipe' });
+      writeFileSync(out, readFileSync(out), { mode: 0o600 });
+      return out;
+    }
+
+    for (const f of FORMATS) {
+      for (const kind of ['rsa', 'ec'] as const) {
+        it(`${kind}: ${f.name}: right, wrong and no passphrase; pure TypeScript and OpenSSL 3DES; what ssh-keygen -y derives`, () => {
+          const file = make(f, kind);
+          const text = readFileSync(file, 'utf8');
+          expect(text).toMatch(f.marker);
+          const pub = opensshPublic(file, PASS);
+          const format = f.format === 'pkcs1' && kind === 'ec' ? 'sec1' : f.format;
+          expectKey(parseFile(file, PASS), pub, format);
+          expect(publicLine(parsePrivateKey(text, { passphrase: PASS, crypto: nodeCryptoProvider }))).toBe(pub);
+          expectKeyError(() => parseFile(file, WRONG), 'ERR_KEY_PASSPHRASE', [file, /incorrect passphrase supplied to decrypt private key/]);
+          expectKeyError(() => parseFile(file), 'ERR_KEY_ENCRYPTED', [f.detail, /a passphrase is needed/]);
+          // The parser pure-ssh/web exports leaves this module out unless given it.
+          expectKeyError(() => parseWithout(text, { passphrase: PASS }), 'ERR_KEY_FORMAT', [/needs the extraKeyDecryption option \(from pure-ssh\/key-decryption\)/]);
+          expect(publicLine(parseWithout(text, { passphrase: PASS, extraKeyDecryption }))).toBe(pub);
+        });
+      }
+    }
+
+    it('a non-ASCII passphrase (UTF-8 → BMPString for PKCS#12; bytes for PBKDF2, scrypt and EVP_BytesToKey)', () => {
+      const pass = 'clé ünïcode ✓';
+      for (const f of FORMATS) {
+        const file = make(f, 'ec', pass);
+        expectKey(parseFile(file, pass), opensshPublic(file, pass), f.format === 'pkcs1' ? 'sec1' : f.format);
+      }
+    });
+
+    it('scrypt parameters OpenSSL 3 refuses (its 32 MiB limit, N not a power of two) → ERR_KEY_FORMAT before any allocation, as ssh 9.2 refuses them', () => {
+      const file = make(FORMATS[3]!, 'ec');
+      const der = Buffer.from(readFileSync(file, 'utf8').replace(/-----[^-]+-----|\s/g, ''), 'base64');
+      // scrypt-params after the salt: INTEGER 16384 (N), INTEGER 8 (r), INTEGER 1 (p).
+      const at = der.indexOf(Buffer.from('020240000201080201', 'hex'));
+      expect(at).toBeGreaterThan(0);
+      const variants: [string, RegExp][] = [
+        ['020240000201100201', /scrypt N=16384 r=16 p=1 refused: they need 33 MiB, over OpenSSL's limit of 32 MiB/],
+        ['02027ffe0201080201', /N = 32766 is not a power of two/],
+      ];
+      for (const [bytes, message] of variants) {
+        const bad = Buffer.from(der);
+        Buffer.from(bytes, 'hex').copy(bad, at);
+        const path = tmp('scrypt-bad.pem');
+        writeFileSync(path, `-----BEGIN ENCRYPTED PRIVATE KEY-----\n${bad.toString('base64')}\n-----END ENCRYPTED PRIVATE KEY-----\n`, { mode: 0o600 });
+        expectKeyError(() => parseFile(path, PASS), 'ERR_KEY_FORMAT', [message]);
+        expect(() => opensshPublic(path, PASS)).toThrow();
+      }
     });
   });
 
@@ -439,7 +542,30 @@ describeInteropTools('every key format logs in to sshd through connect({ private
     { name: 'PKCS#8 ecdsa-p256, PBES2', make: () => recode(baseKey(TYPES[1]!).path, 'i-pkcs8', ['-N', PASS, '-m', 'PKCS8']), passphrase: PASS },
     { name: 'PuTTY PPK v2 ecdsa-p521, aes256-cbc', make: () => toPpk(baseKey(TYPES[3]!).path, 'i-ppk2', 'version=2', PASS), passphrase: PASS },
     { name: 'PuTTY PPK v3 rsa, Argon2id', make: () => toPpk(baseKey(TYPES[4]!).path, 'i-ppk3', 'version=3,passes=1', PASS), passphrase: PASS },
+    { name: 'PKCS#8 rsa, PBES2 DES-EDE3-CBC (openssl genrsa -des3)', make: () => openssl('i-genrsa-des3', (out) => ['genrsa', '-des3', '-passout', `pass:${PASS}`, '-out', out, '2048']), passphrase: PASS },
+    {
+      name: 'SEC1 PEM ecdsa-p256, DEK-Info DES-EDE3-CBC (openssl ec -des3)',
+      make: () => openssl('i-ec-des3', (out) => ['ec', '-in', recode(baseKey(TYPES[1]!).path, 'i-sec1-plain', ['-N', '', '-m', 'PEM']), '-des3', '-passout', `pass:${PASS}`, '-out', out]),
+      passphrase: PASS,
+    },
+    {
+      name: 'PKCS#8 rsa, PKCS#12 PBE-SHA1-3DES',
+      make: () => openssl('i-pbe-sha1-3des', (out) => ['pkcs8', '-topk8', '-in', recode(baseKey(TYPES[4]!).path, 'i-rsa-plain', ['-N', '', '-m', 'PEM']), '-v1', 'PBE-SHA1-3DES', '-passout', `pass:${PASS}`, '-out', out]),
+      passphrase: PASS,
+    },
+    {
+      name: 'PKCS#8 ecdsa-p384, PBES2 scrypt',
+      make: () => openssl('i-scrypt', (out) => ['pkcs8', '-topk8', '-in', recode(baseKey(TYPES[2]!).path, 'i-p384-plain', ['-N', '', '-m', 'PEM']), '-scrypt', '-passout', `pass:${PASS}`, '-out', out]),
+      passphrase: PASS,
+    },
   ];
+
+  /** A file written by `openssl` with `args(out)`. */
+  function openssl(name: string, args: (out: string) => string[]): string {
+    const out = tmp(name);
+    execFileSync(OPENSSL, args(out), { stdio: 'pipe' });
+    return out;
+  }
 
   for (const login of logins) {
     it(login.name, async () => {

@@ -41,6 +41,8 @@ it('pure-ssh/web bundles for browsers without Node built-ins or polyfills; size 
   const inputs = Object.keys(meta.inputs);
   expect(inputs.filter((i) => i.startsWith('node:') || /(^|\/)node_modules\/(buffer|process|events|stream-browserify|readable-stream)\//.test(i))).toEqual([]);
   expect(inputs.some((i) => i.includes('src/node/'))).toBe(false);
+  // 3DES, PKCS#12 PBE and scrypt key decryption is the opt-in pure-ssh/key-decryption.
+  expect(inputs.filter((i) => /src\/crypto\/des\.ts|src\/keys\/(extra-key-decryption|pkcs12-kdf)\.ts|@noble\/hashes\/scrypt\.js/.test(i))).toEqual([]);
   for (const out of Object.values(meta.outputs)) expect(out.imports.filter((i) => !i.path.startsWith('.'))).toEqual([]);
   const text = new TextDecoder().decode(code);
   expect(text).not.toMatch(/\brequire\(\s*["']node:|from\s*["']node:|\bBuffer\.from\(/);
@@ -117,11 +119,11 @@ it('the package exports pure-ssh/web to import and require, with its types (need
     [
       '--input-type=module',
       '-e',
-      "import { nodeCryptoProvider } from 'pure-ssh/node-crypto'; import { zlibCompression } from 'pure-ssh/compress-zlib'; console.log(nodeCryptoProvider.name, typeof zlibCompression.deflater)",
+      "import { nodeCryptoProvider } from 'pure-ssh/node-crypto'; import { zlibCompression } from 'pure-ssh/compress-zlib'; import { extraKeyDecryption } from 'pure-ssh/key-decryption'; console.log(nodeCryptoProvider.name, typeof zlibCompression.deflater, typeof extraKeyDecryption.desEde3Cbc)",
     ],
     { cwd: root, encoding: 'utf8' },
   );
-  expect(subpaths.trim()).toBe('node function');
+  expect(subpaths.trim()).toBe('node function function');
   const cjs = execFileSync(
     process.execPath,
     ['--input-type=commonjs', '-e', "const w = require('pure-ssh/web'); console.log(typeof w.connect, w.SshError === require('pure-ssh/core').SshError)"],

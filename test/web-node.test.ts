@@ -2,13 +2,18 @@
  * pure-ssh/web in Node 20: the WHATWG-streams adapter over Node's web streams (Duplex.toWeb of a
  * net.Socket) against the real sshd; the same scenario the other runtimes run.
  */
+import { execFileSync } from 'node:child_process';
+import { appendFileSync, chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { ClientCore } from '../src/client-core.js';
 import { zlibCompression } from '../src/compress/zlib.js';
 import { connect, HostKeyError, parsePrivateKey, TimeoutError, UsageError, type Signer } from '../src/web/index.js';
+import { extraKeyDecryption } from '../src/keys/extra-key-decryption.js';
 import { nodeCryptoProvider } from '../src/node/crypto-provider.js';
 import { describeInterop } from './harness/sshd.js';
 import { checkResult, startRuntimeFixture, type RuntimeFixture } from './runtimes/fixture.js';
@@ -225,6 +230,30 @@ describeInterop('pure-ssh/web on Node web streams against sshd', () => {
     });
     expect(asked).toEqual(['ssh-ed25519']);
     await ssh.close();
+  });
+
+  it('a 3DES key (openssl genrsa -des3): ERR_KEY_FORMAT naming the opt-in without it, logs in with extraKeyDecryption from pure-ssh/key-decryption', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pure-ssh-web-des3-'));
+    try {
+      const file = join(dir, 'key.pem');
+      execFileSync('/usr/bin/openssl', ['genrsa', '-des3', '-passout', 'pass:web pass', '-out', file, '2048'], { stdio: 'pipe' });
+      chmodSync(file, 0o600);
+      appendFileSync(join(f.sshd.dir, 'authorized_keys'), execFileSync('/usr/bin/ssh-keygen', ['-y', '-P', 'web pass', '-f', file], { encoding: 'utf8' }));
+      const options = {
+        host: f.sshd.host,
+        port: f.sshd.port,
+        username: f.sshd.user,
+        knownHosts: f.params.knownHosts,
+        privateKey: readFileSync(file, 'utf8'),
+        passphrase: 'web pass',
+      };
+      const err = await connect({ ...options, transport: dialTcp(f.sshd.port) }).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'ERR_KEY_FORMAT', message: expect.stringMatching(/DES-EDE3-CBC needs the extraKeyDecryption option \(from pure-ssh\/key-decryption\)/) });
+      const ssh = await connect({ ...options, transport: dialTcp(f.sshd.port), extraKeyDecryption });
+      await ssh.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a Signer that refuses: an AuthenticationError, no login', async () => {

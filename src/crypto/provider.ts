@@ -200,6 +200,12 @@ export interface CryptoProvider {
    */
   ecdsa?(curve: EcdsaCurveName): EcdsaCurveOps | undefined;
   /**
+   * DES-EDE3-CBC decryption without padding removal (24-byte key, 8-byte IV, whole blocks), from
+   * the runtime, when it has one: only to decrypt OpenSSL-encrypted key files
+   * (../keys/extra-key-decryption.ts). Absent, or undefined returned: the TypeScript ./des.ts.
+   */
+  desEde3CbcDecrypt?(key: Uint8Array, iv: Uint8Array, ciphertext: Uint8Array): Uint8Array | undefined;
+  /**
    * chacha20-poly1305@openssh.com's engine for a 64-byte key, when this provider has one that
    * works on this runtime; undefined: the cipher composes {@link chacha20} with the TypeScript
    * Poly1305.

@@ -110,7 +110,7 @@ const NONE: KeyFileCipher = {
   decrypt: (_key, _iv, ciphertext) => ciphertext,
 };
 
-/** openssh-key-v1 ciphers by name ("3des-cbc" is absent: @noble/ciphers has no DES). */
+/** openssh-key-v1 ciphers by name ("3des-cbc" is in ./extra-key-decryption.ts, to keep DES out of web bundles). */
 export const KEY_FILE_CIPHERS: ReadonlyMap<string, KeyFileCipher> = new Map(
   [
     NONE,
@@ -133,11 +133,17 @@ export const KEY_FILE_CIPHERS: ReadonlyMap<string, KeyFileCipher> = new Map(
  */
 export function aesCbcPkcs7Decrypt(key: Uint8Array, iv: Uint8Array, ciphertext: Uint8Array): Uint8Array | undefined {
   if (ciphertext.length === 0 || ciphertext.length % 16 !== 0) return undefined;
-  const plain = cbc(key, iv, { disablePadding: true }).decrypt(ciphertext);
-  const pad = plain[plain.length - 1]!;
-  // RFC 8018 §6.1.1: 1..16 bytes, each holding the padding length. (No padding oracle to fear
-  // here: the file is local and the passphrase the user's.)
-  let bad = pad === 0 || pad > 16;
+  return pkcs7Unpad(cbc(key, iv, { disablePadding: true }).decrypt(ciphertext), 16);
+}
+
+/**
+ * `plain` without its PKCS#7 padding (RFC 8018 §6.1.1: 1..blockSize bytes, each holding the
+ * padding length), or undefined (and `plain` wiped) when the padding is invalid. No padding
+ * oracle to fear here: the file is local and the passphrase the user's.
+ */
+export function pkcs7Unpad(plain: Uint8Array, blockSize: number): Uint8Array | undefined {
+  const pad = plain[plain.length - 1] ?? 0;
+  let bad = pad === 0 || pad > blockSize;
   for (let i = 1; i <= pad && !bad; i++) bad = plain[plain.length - i] !== pad;
   if (bad) {
     plain.fill(0);

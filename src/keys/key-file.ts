@@ -5,6 +5,7 @@
 import type { CryptoProvider } from '../crypto/provider.js';
 import { KeyError } from '../errors.js';
 import { MalformedDerError } from './der.js';
+import type { ExtraKeyDecryption } from './extra-key-decryption.js';
 import type { SigningKey } from './signing.js';
 
 /** The container a private key was read from. */
@@ -18,6 +19,8 @@ export interface KeyFileContext {
   readonly passphrase: Uint8Array | undefined;
   /** Computes an Ed25519 key's public half with its runtime Ed25519, when it has one. */
   readonly crypto?: CryptoProvider;
+  /** 3DES, PKCS#12 PBE and scrypt (./extra-key-decryption.ts); absent: such files are refused. */
+  readonly extra?: ExtraKeyDecryption;
 }
 
 /** What a format parser returns: the key, its comment (empty if the format has none) and format. */
@@ -92,4 +95,12 @@ export function parseDecrypted<T>(ctx: KeyFileContext, format: string, parse: ()
     if (!(err instanceof MalformedDerError)) throw err;
     throw wrongPassphrase(ctx, format, `the decrypted data is not a key (${err.message})`, err);
   }
+}
+
+/**
+ * ERR_KEY_FORMAT for a file protected with `what` (e.g. "DES-EDE3-CBC") when the parse context
+ * has no {@link ExtraKeyDecryption}: only a web build that did not opt in gets this.
+ */
+export function extraDecryptionMissing(format: string, what: string): KeyError {
+  return new KeyError('ERR_KEY_FORMAT', `${format} encryption ${what} needs the extraKeyDecryption option (from pure-ssh/key-decryption)`, { format });
 }

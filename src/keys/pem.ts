@@ -2,13 +2,15 @@
  * PEM private keys (RFC 7468 textual encoding): `RSA PRIVATE KEY` (PKCS#1), `EC PRIVATE KEY`
  * (SEC1), `PRIVATE KEY` and `ENCRYPTED PRIVATE KEY` (PKCS#8), as `ssh-keygen -m PEM|PKCS8` and
  * OpenSSL write them, including OpenSSL's legacy encryption of the first two (RFC 1421 §4.6
- * `Proc-Type: 4,ENCRYPTED` and `DEK-Info` headers, key from EVP_BytesToKey with MD5).
+ * `Proc-Type: 4,ENCRYPTED` and `DEK-Info` headers, key from EVP_BytesToKey with MD5; AES-CBC,
+ * or DES-EDE3-CBC as `openssl rsa -traditional -des3` writes).
  */
 import { md5 } from '@noble/hashes/legacy.js';
 import { base64Decode } from '../protocol/base64.js';
 import { ecdsaKeyFromSec1 } from './ecdsa.js';
 import { aesCbcPkcs7Decrypt } from './key-ciphers.js';
 import {
+  extraDecryptionMissing,
   parseDecrypted,
   passphraseNeeded,
   wrongPassphrase,
@@ -66,8 +68,12 @@ function decodeBlock(label: string, inner: string): PemBlock {
   return { label, headers, body };
 }
 
-/** OpenSSL's legacy PEM ciphers (DEK-Info names) that @noble/ciphers can run. */
-const DEK_CIPHERS: Record<string, number> = { 'AES-128-CBC': 16, 'AES-192-CBC': 24, 'AES-256-CBC': 32 };
+/**
+ * OpenSSL's legacy PEM ciphers (DEK-Info names) and their key lengths; the IV is a block (16
+ * bytes, 8 for DES-EDE3, which goes through ./extra-key-decryption.ts). DES-CBC is refused, as
+ * ssh 9.2's OpenSSL 3 refuses it (single DES is in its legacy provider).
+ */
+const DEK_CIPHERS: Record<string, number> = { 'AES-128-CBC': 16, 'AES-192-CBC': 24, 'AES-256-CBC': 32, 'DES-EDE3-CBC': 24 };
 
 /**
  * OpenSSL's EVP_BytesToKey with MD5 and one iteration, as PEM_do_header uses it:
@@ -104,17 +110,20 @@ function legacyDecrypt(block: PemBlock, format: string, ctx: KeyFileContext): { 
   const keyLength = DEK_CIPHERS[cipher];
   if (keyLength === undefined) {
     throw keyFormatError(
-      `PEM encryption ${cipher} is not supported (supported: AES-128-CBC, AES-192-CBC, AES-256-CBC` +
-        `${cipher.startsWith('DES') ? '; @noble/ciphers has no DES' : ''}); ` +
+      `PEM encryption ${cipher} is not supported (supported: ${Object.keys(DEK_CIPHERS).join(', ')}); ` +
         `convert a copy to the OpenSSH format with: ssh-keygen -p -f <copy>`,
     );
   }
+  const des = cipher.startsWith('DES');
+  const ivLength = des ? 8 : 16;
+  if (des && !ctx.extra) throw extraDecryptionMissing(format, cipher);
   const detail = `legacy PEM encryption ${cipher}`;
   if (!ctx.passphrase?.length) throw passphraseNeeded(ctx, format, detail);
   const iv = Uint8Array.from(dek[2]!.match(/../g) ?? [], (h) => parseInt(h, 16));
-  if (iv.length !== 16 || dek[2]!.length !== 32) throw keyFormatError(`DEK-Info IV for ${cipher} must be 16 bytes`);
+  if (dek[2]!.length !== ivLength * 2) throw keyFormatError(`DEK-Info IV for ${cipher} must be ${ivLength} bytes`);
+  // PEM_do_header: the salt is the IV's first 8 bytes (all of a DES IV).
   const key = evpBytesToKey(ctx.passphrase, iv.subarray(0, 8), keyLength);
-  const der = aesCbcPkcs7Decrypt(key, iv, block.body);
+  const der = des ? ctx.extra!.desEde3Cbc(key, iv, block.body, ctx.crypto) : aesCbcPkcs7Decrypt(key, iv, block.body);
   key.fill(0);
   if (!der) throw wrongPassphrase(ctx, format, `${detail}: bad padding after decryption`);
   return { der, decrypted: true };

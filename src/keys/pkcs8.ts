@@ -2,7 +2,11 @@
  * PKCS#8 private keys: PrivateKeyInfo / OneAsymmetricKey (RFC 5208 §5, RFC 5958 §2) holding an
  * RSA (RFC 8017 §A.1), EC (RFC 5915, RFC 5480) or Ed25519 (RFC 8410 §7) key, and
  * EncryptedPrivateKeyInfo (RFC 5208 §6) with PBES2 (RFC 8018 §6.2): PBKDF2 with HMAC-SHA-1 or
- * SHA-2, then AES-CBC. That is what `ssh-keygen -m PKCS8` and `openssl pkcs8 -topk8` write.
+ * SHA-2, or scrypt (RFC 7914 §7), then AES-CBC or DES-EDE3-CBC; or with the PKCS#12 PBE
+ * pbeWithSHAAnd3-KeyTripleDES-CBC (RFC 7292 Appendix C). That is what `ssh-keygen -m PKCS8`,
+ * `openssl pkcs8 -topk8` (-v2, -v1 PBE-SHA1-3DES, -scrypt) and `openssl genrsa -des3` write.
+ * Everything but PBKDF2 with AES goes through ./extra-key-decryption.ts. (Single DES is refused,
+ * as ssh 9.2's OpenSSL 3 refuses it.)
  */
 import { sha1 } from '@noble/hashes/legacy.js';
 import { pbkdf2 } from '@noble/hashes/pbkdf2.js';
@@ -13,7 +17,8 @@ import { DerReader, DerTag, algorithmIdentifier, bitStringOctets, contextTag } f
 import { EC_PUBLIC_KEY_OID, ecdsaKeyFromSec1 } from './ecdsa.js';
 import { ED25519_OID, ed25519KeyFromPkcs8 } from './ed25519.js';
 import { aesCbcPkcs7Decrypt } from './key-ciphers.js';
-import { parseDecrypted, passphraseNeeded, wrongPassphrase, type KeyFileContext } from './key-file.js';
+import type { ExtraKeyDecryption } from './extra-key-decryption.js';
+import { extraDecryptionMissing, parseDecrypted, passphraseNeeded, wrongPassphrase, type KeyFileContext } from './key-file.js';
 import { RSA_ENCRYPTION_OID, rsaKeyFromPkcs1 } from './rsa.js';
 import { keyFormatError, type SigningKey } from './signing.js';
 
@@ -81,62 +86,78 @@ const PRFS: Record<string, { name: string; hash: CHash }> = {
   '1.2.840.113549.2.10': { name: 'HMAC-SHA-384', hash: sha384 },
   '1.2.840.113549.2.11': { name: 'HMAC-SHA-512', hash: sha512 },
 };
-// RFC 8018 §B.2.5 / NIST CSOR: aes{128,192,256}-CBC-PAD.
-const AES_CBC: Record<string, { name: string; keyLength: number }> = {
+// RFC 8018 §B.2.2, §B.2.5 / NIST CSOR: the PBES2 ciphers (key length; the IV is the parameters,
+// 16 bytes for AES, 8 for DES-EDE3).
+const CIPHERS: Record<string, { name: string; keyLength: number }> = {
   '2.16.840.1.101.3.4.1.2': { name: 'AES-128-CBC', keyLength: 16 },
   '2.16.840.1.101.3.4.1.22': { name: 'AES-192-CBC', keyLength: 24 },
   '2.16.840.1.101.3.4.1.42': { name: 'AES-256-CBC', keyLength: 32 },
+  '1.2.840.113549.3.7': { name: 'DES-EDE3-CBC', keyLength: 24 },
 };
 const UNSUPPORTED_ENCRYPTION: Record<string, string> = {
-  '1.2.840.113549.3.7': 'DES-EDE3-CBC',
   '1.3.14.3.2.7': 'DES-CBC',
   '1.2.840.113549.3.2': 'RC2-CBC',
-  '1.3.6.1.4.1.11591.4.11': 'scrypt',
-  '1.2.840.113549.1.5.3': 'PBES1 pbeWithMD5AndDES-CBC',
-  '1.2.840.113549.1.5.10': 'PBES1 pbeWithSHA1AndDES-CBC',
-  '1.2.840.113549.1.12.1.3': 'PKCS#12 pbeWithSHAAnd3-KeyTripleDES-CBC',
+  '1.2.840.113549.1.5.3': 'pbeWithMD5AndDES-CBC',
+  '1.2.840.113549.1.5.10': 'pbeWithSHA1AndDES-CBC',
 };
 
 const FORMAT = 'PKCS#8';
 
-function unsupportedEncryption(oid: string): Error {
+function unsupportedEncryption(oid: string, extra: ExtraKeyDecryption | undefined): Error {
+  // Without ./extra-key-decryption.ts, scrypt (RFC 7914 §7) and the PKCS#12 PBE land here too.
+  if (!extra) return extraDecryptionMissing(FORMAT, oid);
   const name = UNSUPPORTED_ENCRYPTION[oid];
   return keyFormatError(
-    `${FORMAT} encryption ${name ? `${name} (${oid})` : oid} is not supported (supported: PBES2 with PBKDF2 and ` +
-      `AES-CBC); re-encrypt a copy with: openssl pkcs8 -topk8 -v2 aes-256-cbc -in <file> -out <copy>`,
+    `${FORMAT} encryption ${name ? `${name} (${oid})` : oid} is not supported (supported: PBES2, PKCS#12 PBE-SHA1-3DES); ` +
+      `re-encrypt a copy with: openssl pkcs8 -topk8 -v2 aes-256-cbc -in <file> -out <copy>`,
   );
 }
 
-/** How an EncryptedPrivateKeyInfo is protected: PBKDF2 parameters and the AES-CBC scheme. */
-interface Pbes2 {
-  salt: Uint8Array;
-  iterations: number;
-  prf: (typeof PRFS)[string];
-  cipher: (typeof AES_CBC)[string];
-  iv: Uint8Array;
+/** How an EncryptedPrivateKeyInfo is protected: the key (and, for PKCS#12 PBE, IV) derivation and the cipher. */
+interface Protection {
+  /** For messages, e.g. "PBES2, PBKDF2 HMAC-SHA-256 × 2048, AES-128-CBC". */
+  detail: string;
+  cipher: string;
+  derive(passphrase: Uint8Array): { key: Uint8Array; iv: Uint8Array };
   encrypted: Uint8Array;
 }
 
-/** RFC 5208 §6 EncryptedPrivateKeyInfo with RFC 8018 §A.4 PBES2-params and §A.2 PBKDF2-params. */
-function readPbes2(der: Uint8Array): Pbes2 {
+/** RFC 5208 §6 EncryptedPrivateKeyInfo with RFC 8018 §A.4 PBES2-params, or what `extra` reads. */
+function readProtection(der: Uint8Array, extra: ExtraKeyDecryption | undefined): Protection {
   const r = new DerReader(der, 'PKCS#8 EncryptedPrivateKeyInfo');
   const seq = r.sequence('EncryptedPrivateKeyInfo');
   r.end('EncryptedPrivateKeyInfo');
   const scheme = algorithmIdentifier(seq, 'encryptionAlgorithm');
   const encrypted = seq.octetString('encryptedData');
   seq.end('EncryptedPrivateKeyInfo');
-  if (scheme.oid !== PBES2_OID) throw unsupportedEncryption(scheme.oid);
+  if (scheme.oid !== PBES2_OID) {
+    const pbe = extra?.pbe(scheme.oid, scheme.params);
+    if (!pbe) throw unsupportedEncryption(scheme.oid, extra);
+    return { ...pbe, encrypted };
+  }
   const pbes2 = scheme.params.sequence('PBES2-params');
   scheme.params.end('PBES2 parameters');
   const kdf = algorithmIdentifier(pbes2, 'keyDerivationFunc');
   const enc = algorithmIdentifier(pbes2, 'encryptionScheme');
   pbes2.end('PBES2-params');
-  if (kdf.oid !== PBKDF2_OID) throw unsupportedEncryption(kdf.oid);
-  const cipher = AES_CBC[enc.oid];
-  if (!cipher) throw unsupportedEncryption(enc.oid);
-  const iv = enc.params.octetString('AES-CBC IV');
-  enc.params.end('AES-CBC parameters');
-  if (iv.length !== 16) throw keyFormatError(`${FORMAT}: AES-CBC IV of ${iv.length} bytes`);
+  const cipher = CIPHERS[enc.oid];
+  if (!cipher) throw unsupportedEncryption(enc.oid, extra);
+  const des = cipher.name.startsWith('DES');
+  if (des && !extra) throw extraDecryptionMissing(FORMAT, cipher.name);
+  const iv = enc.params.octetString('IV');
+  enc.params.end('IV');
+  if (iv.length !== (des ? 8 : 16)) throw keyFormatError(`${FORMAT}: ${cipher.name} IV of ${iv.length} bytes`);
+  const withIv = (k: { detail: string; derive(passphrase: Uint8Array): Uint8Array }): Protection => ({
+    detail: `PBES2, ${k.detail}, ${cipher.name}`,
+    cipher: cipher.name,
+    derive: (passphrase) => ({ key: k.derive(passphrase), iv }),
+    encrypted,
+  });
+  if (kdf.oid !== PBKDF2_OID) {
+    const other = extra?.pbes2Kdf(kdf.oid, kdf.params, cipher.keyLength);
+    if (!other) throw unsupportedEncryption(kdf.oid, extra);
+    return withIv(other);
+  }
 
   const p = kdf.params.sequence('PBKDF2-params');
   kdf.params.end('PBKDF2 parameters');
@@ -160,22 +181,25 @@ function readPbes2(der: Uint8Array): Pbes2 {
     prf = known;
   }
   p.end('PBKDF2-params');
-  return { salt, iterations, prf, cipher, iv, encrypted };
+  return withIv({
+    detail: `PBKDF2 ${prf.name} × ${iterations}`,
+    derive: (passphrase) => pbkdf2(prf.hash, passphrase, salt, { c: iterations, dkLen: cipher.keyLength }),
+  });
 }
 
 /**
- * Decrypt an EncryptedPrivateKeyInfo (RFC 8018 §6.2.2 PBES2 decryption: PBKDF2, then AES-CBC
- * with PKCS#7 padding) and read the key inside. Throws KeyError ERR_KEY_ENCRYPTED without a
- * passphrase, ERR_KEY_PASSPHRASE when the padding or the decrypted structure is wrong.
+ * Decrypt an EncryptedPrivateKeyInfo (RFC 8018 §6.2.2 PBES2 decryption, or RFC 7292 Appendix C
+ * PKCS#12 PBE: derive the key, CBC-decrypt, check the PKCS#7 padding) and read the key inside.
+ * Throws KeyError ERR_KEY_ENCRYPTED without a passphrase, ERR_KEY_PASSPHRASE when the padding or
+ * the decrypted structure is wrong.
  */
 export function keyFromEncryptedPkcs8(der: Uint8Array, ctx: KeyFileContext): SigningKey {
-  const pbes2 = readPbes2(der);
-  const detail = `PBES2, PBKDF2 ${pbes2.prf.name} × ${pbes2.iterations}, ${pbes2.cipher.name}`;
-  if (!ctx.passphrase?.length) throw passphraseNeeded(ctx, FORMAT, detail);
-  const key = pbkdf2(pbes2.prf.hash, ctx.passphrase, pbes2.salt, { c: pbes2.iterations, dkLen: pbes2.cipher.keyLength });
-  const plain = aesCbcPkcs7Decrypt(key, pbes2.iv, pbes2.encrypted);
+  const pr = readProtection(der, ctx.extra);
+  if (!ctx.passphrase?.length) throw passphraseNeeded(ctx, FORMAT, pr.detail);
+  const { key, iv } = pr.derive(ctx.passphrase);
+  const plain = pr.cipher.startsWith('AES') ? aesCbcPkcs7Decrypt(key, iv, pr.encrypted) : ctx.extra!.desEde3Cbc(key, iv, pr.encrypted, ctx.crypto);
   key.fill(0);
-  if (!plain) throw wrongPassphrase(ctx, FORMAT, `${detail}: bad padding after decryption`);
+  if (!plain) throw wrongPassphrase(ctx, FORMAT, `${pr.detail}: bad padding after decryption`);
   try {
     return parseDecrypted(ctx, FORMAT, () => keyFromPkcs8(plain, ctx.crypto));
   } finally {

@@ -1,7 +1,8 @@
 /**
  * User private keys: {@link parsePrivateKey} recognises the file format and returns a signing
  * object. This file holds the OpenSSH format ("openssh-key-v1", OpenSSH PROTOCOL.key), plain
- * or encrypted with a passphrase (bcrypt_pbkdf and any cipher `ssh-keygen -Z` offers but 3DES);
+ * or encrypted with a passphrase (bcrypt_pbkdf and any cipher `ssh-keygen -Z` offers; 3des-cbc
+ * through ./extra-key-decryption.ts);
  * `pem.ts` and `pkcs8.ts` read PKCS#1, SEC1 and PKCS#8 (plain and encrypted), `ppk.ts` PuTTY's
  * format. Sans-IO: text or bytes in; reading files lives in `src/node/identity-file.ts`.
  *
@@ -15,8 +16,10 @@ import { base64Decode } from '../protocol/base64.js';
 import { SshReader, constantTimeEqual, utf8 } from '../protocol/wire.js';
 import { ECDSA_CURVES, readEcdsaOpenSsh } from './ecdsa.js';
 import { SSH_ED25519, readEd25519OpenSsh } from './ed25519.js';
+import type { ExtraKeyDecryption } from './extra-key-decryption.js';
 import { KEY_FILE_CIPHERS } from './key-ciphers.js';
 import {
+  extraDecryptionMissing,
   keyFileText,
   passphraseNeeded,
   wrongPassphrase,
@@ -55,6 +58,14 @@ export interface ParsePrivateKeyOptions {
    * does. The check and its error are the same either way.
    */
   crypto?: CryptoProvider;
+  /**
+   * Reads PEM and PKCS#8 files protected with DES-EDE3-CBC, the PKCS#12 PBE (PBE-SHA1-3DES) or
+   * scrypt, and OpenSSH files under 3des-cbc: `extraKeyDecryption` from `pure-ssh/key-decryption`. The
+   * `pure-ssh` and `pure-ssh/core` exports of parsePrivateKey pass it by default; the
+   * `pure-ssh/web` one leaves it out of the bundle unless given (such files are then refused with
+   * ERR_KEY_FORMAT saying so).
+   */
+  extraKeyDecryption?: ExtraKeyDecryption;
 }
 
 // PROTOCOL.key §1: the armour lines around the base64 body.
@@ -67,7 +78,8 @@ const OPENSSH = 'OpenSSH private key';
 /**
  * Parse a private key file: OpenSSH (`-----BEGIN OPENSSH PRIVATE KEY-----`), PEM PKCS#1
  * (`RSA PRIVATE KEY`), SEC1 (`EC PRIVATE KEY`), PKCS#8 (`PRIVATE KEY`, `ENCRYPTED PRIVATE KEY`,
- * RSA/EC/Ed25519), legacy-encrypted PEM (`Proc-Type: 4,ENCRYPTED`, AES-CBC), or PuTTY `.ppk`
+ * RSA/EC/Ed25519; PBES2 with PBKDF2 or scrypt and AES-CBC or 3DES, PKCS#12 PBE-SHA1-3DES),
+ * legacy-encrypted PEM (`Proc-Type: 4,ENCRYPTED`, AES-CBC or DES-EDE3-CBC), or PuTTY `.ppk`
  * v2/v3. The second argument may be the options, or just the source name.
  *
  * Throws {@link KeyError}, whose message names the source and format:
@@ -85,7 +97,7 @@ export function parsePrivateKey(input: string | Uint8Array, options?: string | P
   const given = opts.passphrase;
   // A copy we own and wipe, whatever the caller passed.
   const passphrase = given === undefined ? undefined : typeof given === 'string' ? utf8(given) : given.slice();
-  const ctx: KeyFileContext = { source, passphrase, crypto: opts.crypto };
+  const ctx: KeyFileContext = { source, passphrase, crypto: opts.crypto, extra: opts.extraKeyDecryption };
   const file = keyFileText(input);
   const { text } = file;
   let formatName = 'private key';
@@ -173,12 +185,10 @@ function parseKeyV1(raw: Uint8Array, ctx: KeyFileContext): ParsedKeyFile {
   if (nkeys !== 1) throw keyFormatError(`holds ${nkeys} keys; exactly one is supported`);
   const headerPublic = r.string('public key').slice();
   const section = r.string('private section');
-  const cipher = KEY_FILE_CIPHERS.get(cipherName);
+  const cipher = KEY_FILE_CIPHERS.get(cipherName) ?? ctx.extra?.keyFileCipher(cipherName);
   if (!cipher) {
-    throw keyFormatError(
-      `cipher "${cipherName}" is not supported${cipherName === '3des-cbc' ? ' (@noble/ciphers has no DES)' : ''}; ` +
-        `re-encrypt a copy with: ssh-keygen -p -Z aes256-ctr -f <copy>`,
-    );
+    if (cipherName === '3des-cbc') throw extraDecryptionMissing(OPENSSH, cipherName);
+    throw keyFormatError(`cipher "${cipherName}" is not supported; re-encrypt a copy with: ssh-keygen -p -Z aes256-ctr -f <copy>`);
   }
   const tag = r.raw(cipher.tagLength, 'authentication tag');
   r.end('private key file');

@@ -29,7 +29,7 @@ import {
 } from '../errors.js';
 import type { ClientEvent, WarningCode } from '../events.js';
 import type { PrivateKey } from '../keys/privatekey.js';
-import { parsePrivateKey } from '../keys/privatekey.js';
+import { parsePrivateKey } from '../keys/parse-private-key.js';
 import {
   isCertificateType,
   isCertifiedKey,

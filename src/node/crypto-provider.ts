@@ -479,6 +479,7 @@ function checkCurves(): { x25519?: X25519; ed25519?: Ed25519 } {
 
 let available: boolean | undefined;
 let chacha20: boolean | undefined;
+let tripleDes: boolean | undefined;
 
 function runtimeCiphers(): Set<string> {
   try {
@@ -525,6 +526,12 @@ export const nodeCryptoProviderNoWasm: CryptoProvider = {
     return (curves ??= checkCurves()).ed25519;
   },
   ecdsa: nodeEcdsa,
+  // OpenSSL 3 keeps des-ede3-cbc in its default provider (single DES moved to "legacy").
+  desEde3CbcDecrypt(key, iv, ciphertext) {
+    if (!(tripleDes ??= runtimeCiphers().has('des-ede3-cbc'))) return undefined;
+    const d = createDecipheriv('des-ede3-cbc', key, iv).setAutoPadding(false);
+    return new Uint8Array(Buffer.concat([d.update(ciphertext), d.final()]));
+  },
 };
 
 

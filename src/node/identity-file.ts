@@ -11,7 +11,8 @@ import { publicKeyOfPrivateKeyFile } from '../auth/identity.js';
 import type { CryptoProvider } from '../crypto/provider.js';
 import { KeyError, KeyPermissionsError, SshError, UsageError } from '../errors.js';
 import { parseCertificateFile, type CertificateSource } from '../keys/certificate.js';
-import { parsePrivateKey, parsePublicKeyFile, type PrivateKey } from '../keys/privatekey.js';
+import { parsePrivateKey } from '../keys/parse-private-key.js';
+import { parsePublicKeyFile, type PrivateKey } from '../keys/privatekey.js';
 import { tildeParts } from '../config/tokens.js';
 import { userHome } from './user-home.js';
 

@@ -19,6 +19,7 @@ import type { ClientEvent } from '../events.js';
 import type { Signer } from '../auth/signer.js';
 import { isCertificateType } from '../keys/certificate.js';
 import { keyBlobType } from '../keys/hostkey.js';
+import type { ExtraKeyDecryption } from '../keys/extra-key-decryption.js';
 import { parsePrivateKey, type PrivateKey } from '../keys/privatekey.js';
 import { concatBytes, constantTimeEqual } from '../protocol/wire.js';
 import type { TransportInfo } from '../transport/transport.js';
@@ -61,6 +62,12 @@ export interface WebConnectOptions {
   privateKey?: string | Uint8Array | PrivateKey | (string | Uint8Array | PrivateKey)[];
   /** Passphrase for encrypted keys among privateKey. */
   passphrase?: string | Uint8Array;
+  /**
+   * Reads PEM and PKCS#8 keys protected with 3DES (DES-EDE3-CBC), PKCS#12 PBE or scrypt among privateKey
+   * (`openssl genrsa -des3`, `openssl pkcs8 -scrypt`): pass `extraKeyDecryption` from
+   * `pure-ssh/key-decryption`. Left out by default to keep the bundle small.
+   */
+  extraKeyDecryption?: ExtraKeyDecryption;
   /**
    * Keys that sign elsewhere (a WebAuthn-backed key, a KMS, a hardware token): offered after
    * `privateKey`; the core asks for each signature as an event and never holds the key. See
@@ -218,8 +225,8 @@ function verifierFor(options: WebConnectOptions): WebHostKeyVerifier {
 
 function keysFor(options: WebConnectOptions): PrivateKey[] {
   const given = options.privateKey === undefined ? [] : Array.isArray(options.privateKey) ? options.privateKey : [options.privateKey];
-  const { passphrase } = options;
-  return given.map((k) => (typeof k === 'string' || k instanceof Uint8Array ? parsePrivateKey(k, { passphrase, crypto: options.crypto }) : k));
+  const { passphrase, crypto, extraKeyDecryption } = options;
+  return given.map((k) => (typeof k === 'string' || k instanceof Uint8Array ? parsePrivateKey(k, { passphrase, crypto, extraKeyDecryption }) : k));
 }
 
 function algorithmsFor(options: WebConnectOptions): Partial<AlgorithmPreferences> {

@@ -5,7 +5,8 @@
  * compiles it; `withWasm(pureCryptoProvider, 'off')` never uses it); no `node:*` import. Opt-ins
  * from subpaths of their own:
  * `crypto: nodeCryptoProvider` (`pure-ssh/node-crypto`, the runtime's node:crypto) and
- * `compression: zlibCompression` (`pure-ssh/compress-zlib`, zlib@openssh.com on pako).
+ * `compression: zlibCompression` (`pure-ssh/compress-zlib`, zlib@openssh.com on pako), and
+ * `extraKeyDecryption` (`pure-ssh/key-decryption`: PEM/PKCS#8 keys under 3DES, PKCS#12 PBE or scrypt).
  *
  * @example
  * ```ts
@@ -25,7 +26,8 @@ export { pureCryptoProvider, pureTsCryptoProvider } from '../crypto/pure.js';
 export { withWasm, type WasmChoice } from '../crypto/chacha20-poly1305-wasm.js';
 export type { CompressionProvider } from '../compress/compressor.js';
 export * from '../errors.js';
-export { parsePrivateKey, parsePublicKeyLine, type PrivateKey } from '../keys/privatekey.js';
+export { parsePrivateKey, parsePublicKeyLine, type PrivateKey, type ParsePrivateKeyOptions } from '../keys/privatekey.js';
+export type { ExtraKeyDecryption } from '../keys/extra-key-decryption.js';
 export type { Signer } from '../auth/signer.js';
 export { fingerprintSha256 } from '../keys/hostkey.js';
 export type { DirectTcpipParams } from '../connection/connection.js';

@@ -39,6 +39,7 @@ export const WEB_CONNECT_OPTIONS = {
   rekeyTime: '*',
   debug: 'f',
   onBanner: 'f',
+  extraKeyDecryption: '*',
 } as const satisfies Record<keyof WebConnectOptions, OptionKind>;
 
 /** The Node connect()'s options that pure-ssh/web lacks, with what to do instead ('' for nothing to add). */
