@@ -24,7 +24,8 @@ import type { IdentityFileEntry, UnlockOptions } from './identity-file.js';
 import { setLongTimeout } from '../long-timeout.js';
 import { closedByRemoteHost, isClosedByRemoteHost, KEX_IDENTIFICATION_CLOSED } from '../quit-message.js';
 import { strerror } from './strerror.js';
-import { logLines, oneLogCall } from './log-vis.js';
+import { cutBytes, logLines, oneLogCall } from './log-vis.js';
+import { terminalText, utf8Locale } from './terminal-text.js';
 
 /**
  * The descriptor {@link Log.forHop} stands for: the standard error ssh(1) gives its ProxyJump
@@ -453,7 +454,7 @@ export async function describeFatal(err: unknown, cfg: ResolvedConfig, log: Log,
     // packet.c ssh_packet_read_poll_seqnr: error("Received disconnect from %s:%u: %.400s") (one
     // call, the server's newlines kept), then sshpkt_fatal's logdie("Disconnected from %s") at INFO.
     const peer = peerOrDestination(err, cfg);
-    const received = `Received disconnect from ${peer}:${err.reason}: ${oneLogCall(err.description.slice(0, 400))}`;
+    const received = `Received disconnect from ${peer}:${err.reason}: ${oneLogCall(cutBytes(err.description, 400))}`;
     return log.shows('INFO') ? `${received}\nDisconnected from ${peer}` : received;
   }
   // transport/packet.ts PacketFramingError: packet.c's logit line for the bad length or padding
@@ -1117,11 +1118,12 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
         // sshconnect2.c: the method that succeeded is in ssh's verbose line below.
         const auth = /^Authenticated using "(.*)"\.$/.exec(m);
         if (auth) method = auth[1]!;
-        // packet.c: a server's SSH_MSG_DEBUG is "Remote: MESSAGE", one log call whatever its newlines.
-        else log.debug1(m.startsWith('server debug: ') ? `Remote: ${oneLogCall(m.slice('server debug: '.length))}` : m);
+        // packet.c: a server's SSH_MSG_DEBUG is "Remote: %.900s", one log call whatever its newlines.
+        else log.debug1(m.startsWith('server debug: ') ? `Remote: ${oneLogCall(cutBytes(m.slice('server debug: '.length), 900))}` : m);
       },
       onBanner: (m) => {
-        if (LOG_LEVELS.indexOf(cfg.logLevel) >= LOG_LEVELS.indexOf('INFO')) log.write(m);
+        // sshconnect2.c input_userauth_banner: fmprintf, escaped for the terminal as utf8.c does.
+        if (LOG_LEVELS.indexOf(cfg.logLevel) >= LOG_LEVELS.indexOf('INFO')) log.write(terminalText(m, utf8Locale(process.env)));
       },
       // OpenSSH 10.1 ssh_login: no warning when KexAlgorithms was set explicitly; logged at INFO.
       onWarning: (w) => {
