@@ -59,7 +59,7 @@ import { startDynamicForward } from './forward-dynamic.js';
 import { decodeTcpipForwardReply } from '../connection/global-requests.js';
 import { ChannelOpenFailureReason } from '../errors.js';
 import { MAX_TIMER_DELAY_MS } from '../long-timeout.js';
-import { closedByRemoteHost } from '../quit-message.js';
+import { closedByRemoteHost, closedDuringKexOrAuth, KEX_IDENTIFICATION_CLOSED } from '../quit-message.js';
 import { checkNumericOptions } from '../option-check.js';
 
 /** Options of {@link connect}. A host key decision is required: knownHosts or verifyHostKey. */
@@ -825,8 +825,12 @@ export class SshClient extends EventEmitter {
     } else {
       const s: Socket = connectLendingReads({ host: options.host, port, noDelay: true });
       this.socket = s;
-      s.on('connect', () => this.log(`Connection established to ${s.remoteAddress} port ${s.remotePort}.`));
+      s.on('connect', () => {
+        this.notePeer();
+        this.log(`Connection established to ${s.remoteAddress} port ${s.remotePort}.`);
+      });
     }
+    this.notePeer();
     const lentReads = lendingReadsOf(this.socket);
     const lendsReads = lentReads !== undefined;
     this.core = this.makeCore(options, {
@@ -878,6 +882,7 @@ export class SshClient extends EventEmitter {
       else this.tcpUp = !tcp.pending && !sock.destroyed;
     }
     const onRead = (d: Uint8Array): void => {
+      if (!this.connected) this.notePeer();
       this.connected = true;
       this.reading = true;
       try {
@@ -905,7 +910,7 @@ export class SshClient extends EventEmitter {
       // A write into a connection the server already closed (EPIPE) is the server closing it:
       // the same words as when the close is seen on the read side.
       if (this.connected && err.code === 'EPIPE') {
-        this.core.connectionLost(new ConnectionLostError(closedByRemoteHost(options.host), { cause: err }));
+        this.core.connectionLost(new ConnectionLostError(this.closedMessage(), { cause: err }));
         this.pump();
         return;
       }
@@ -945,7 +950,7 @@ export class SshClient extends EventEmitter {
       });
     }
     sock.on('close', () => {
-      this.core.connectionLost(new ConnectionLostError(closedByRemoteHost(options.host)));
+      this.core.connectionLost(new ConnectionLostError(this.closedMessage()));
       this.pump();
     });
     if (options.signal) {
@@ -962,6 +967,30 @@ export class SshClient extends EventEmitter {
     const earlyError = early?.error ?? (sock.errored as Error | null) ?? undefined;
     if (earlyError) sock.emit('error', earlyError);
     else if (early?.closed || sock.destroyed) sock.emit('close');
+  }
+
+  /**
+   * packet.c's remote id (ssh_remote_ipaddr / ssh_remote_port) of a TCP socket, noted while it is
+   * connected: a closed socket no longer tells its peer.
+   */
+  private peer: { address: string; port: number } | undefined;
+
+  private notePeer(): void {
+    const s = this.socket as Partial<Socket>;
+    if (this.peer === undefined && typeof s.remoteAddress === 'string' && typeof s.remotePort === 'number') this.peer = { address: s.remoteAddress, port: s.remotePort };
+  }
+
+  /**
+   * ssh(1)'s words for a connection the server ended (src/quit-message.ts), by how far it got, as
+   * the web client says them: before the server's identification line kex.c's; after it and
+   * before login packet.c sshpkt_fatal's `Connection closed by ADDR port N` (the TCP peer's
+   * address, or the host and port given for another stream); in session clientloop.c's
+   * `Connection to HOST closed by remote host.`.
+   */
+  private closedMessage(): string {
+    if (this.core.info.serverVersion === undefined) return KEX_IDENTIFICATION_CLOSED;
+    if (this.core.isAuthenticated) return closedByRemoteHost(this.options.host);
+    return closedDuringKexOrAuth(this.peer?.address ?? this.options.host, this.peer?.port ?? this.options.port ?? 22);
   }
 
   /**

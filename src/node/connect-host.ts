@@ -588,15 +588,18 @@ export async function describeFatal(err: unknown, cfg: ResolvedConfig, log: Log,
       return `ssh: Could not resolve hostname ${cfg.hostName}: Address family for hostname not supported`;
     }
     // Closed before authentication (ssh 9.2): kex.c's error before the server's identification
-    // line, then packet.c sshpkt_fatal's logdie("Connection closed by %s") at INFO.
+    // line, then packet.c sshpkt_fatal's logdie("Connection closed by %s") at INFO. The library
+    // already words a close so (client.ts closedMessage); the CLI puts in its own remote id,
+    // which is "UNKNOWN port 65535" through a ProxyCommand or -J, as for ssh.
     const peer = peerOf.get(err);
     if (!established && peer !== undefined) {
       // A ProxyCommand that exited after printing something (proxy-command.ts outputEnded) is, for
       // ssh 9.2, an EOF like any other before the session: kex.c kex_exchange_identification's
       // "Connection closed by remote host" before an identification line, then sshpkt_fatal's
       // SSH_ERR_CONN_CLOSED line (packet.c), which alone follows once the line was read.
-      const ended = isClosedByRemoteHost(err.message) || /^the proxy command .* during the session$/.test(err.message);
-      const early = err.message === KEX_IDENTIFICATION_CLOSED || (beforeBanner.has(err) && ended);
+      const proxyEnded = /^the proxy command .* during the session$/.test(err.message);
+      const ended = proxyEnded || /^Connection closed by .* port \d+$/.test(err.message) || isClosedByRemoteHost(err.message);
+      const early = err.message === KEX_IDENTIFICATION_CLOSED || (beforeBanner.has(err) && proxyEnded);
       const closed = `Connection closed by ${peer}`;
       if (early) return log.shows('INFO') ? `${KEX_IDENTIFICATION_CLOSED}\n${closed}` : KEX_IDENTIFICATION_CLOSED;
       if (ended) return log.shows('INFO') ? closed : '';
