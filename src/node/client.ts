@@ -23,6 +23,7 @@ import { MAX_WINDOW } from '../connection/channel.js';
 import {
   ConnectionLostError,
   KeyError,
+  KeyPermissionsError,
   SshError,
   TimeoutError,
   UsageError,
@@ -41,7 +42,7 @@ import type { TransportInfo } from '../transport/transport.js';
 import { ChannelStream } from './channel-stream.js';
 import { connectLendingReads, lendingReadsOf } from './socket-read.js';
 import { handleWriterFor, WRITE_DONE, WRITE_REFUSED, type HandleWriter } from './socket-write.js';
-import { expandHome, loadCertificateFile, loadIdentityFile, prepareIdentityFile, unlockIdentityFile, type IdentityFileEntry } from './identity-file.js';
+import { expandHome, loadCertificateFile, loadIdentityFile, prepareIdentityFile, unlockIdentityFile, unprotectedKeyLines, type IdentityFileEntry } from './identity-file.js';
 import { AgentClient } from './agent.js';
 import { orderIdentities, sshKeyTypeLabel, type AuthIdentity } from '../auth/identity.js';
 import type { Signer } from '../auth/signer.js';
@@ -1471,7 +1472,10 @@ export class SshClient extends EventEmitter {
             // OpenSSH sshconnect2.c sign_and_send_pubkey's error line; a key the user chose not
             // to unlock (or could not) only gets debug lines, as in its load_identity_file.
             const code = (err as SshError)?.code;
-            if (code !== 'ERR_KEY_ENCRYPTED' && code !== 'ERR_KEY_PASSPHRASE') {
+            // load_identity_file: sshkey_perm_ok's block and "Load key": a soft failure, no
+            // "signing failed" line; the next key is tried.
+            if (err instanceof KeyPermissionsError) this.options.warn?.(unprotectedKeyLines(err));
+            else if (code !== 'ERR_KEY_ENCRYPTED' && code !== 'ERR_KEY_PASSPHRASE') {
               this.options.warn?.(`sign_and_send_pubkey: signing failed for ${signer.name}: ${reason}`);
             }
             this.core.provideSignature(e.id, null, reason);

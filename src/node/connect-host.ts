@@ -278,14 +278,15 @@ export function processCliEnvironment(): CliEnvironment {
  */
 export async function loadIdentities(cfg: ResolvedConfig, log: Log, unlock: UnlockOptions): Promise<IdentityFileEntry[]> {
   if (!cfg.pubkeyAuthentication) return [];
-  const [{ loadCertificateFile, prepareIdentityFile, unlockIdentityFile }, { KeyPermissionsError, formatMode }, { withCertificates }, { keyBlobType }] =
+  const [{ loadCertificateFile, prepareIdentityFile, unlockIdentityFile, unprotectedKeyLines }, { KeyPermissionsError }, { withCertificates }, { keyBlobType }] =
     await Promise.all([import('./identity-file.js'), import('../errors.js'), import('../keys/certificate.js'), import('../keys/hostkey.js')]);
   const entries: IdentityFileEntry[] = [];
   // ssh.c load_public_identity_files(): without CertificateFile, "IDENTITY-cert.pub" is tried.
   const certPaths = cfg.certificateFiles.map((path) => ({ path, explicit: true }));
   for (const { path, explicit } of cfg.identityFiles) {
     try {
-      const entry = await prepareIdentityFile(path, { ...unlock, explicit });
+      // sshconnect2.c: a key file others can read is offered, and refused when the server accepts it.
+      const entry = await prepareIdentityFile(path, { ...unlock, explicit, deferPermissionCheck: true });
       log.debug1(`identity file ${path} type ${keyBlobType(entry.publicKeyBlob)}`);
       entries.push(entry);
       if (cfg.certificateFiles.length === 0) certPaths.push({ path: `${path}-cert.pub`, explicit: false });
@@ -297,15 +298,9 @@ export async function loadIdentities(cfg: ResolvedConfig, log: Log, unlock: Unlo
         if (explicit) log.info(`no such identity: ${path}: No such file or directory`);
         else log.debug1(`identity file ${path} type -1`);
       } else if (e instanceof KeyPermissionsError) {
-        // ssh(1)'s block (authfile.c sshkey_perm_ok), then its load error; the key is skipped.
-        const bar = '@'.repeat(59);
-        log.error(bar);
-        log.error('@         WARNING: UNPROTECTED PRIVATE KEY FILE!          @');
-        log.error(bar);
-        log.error(`Permissions ${formatMode(e.mode)} for '${e.path}' are too open.`);
-        log.error('It is required that your private key files are NOT accessible by others.');
-        log.error('This private key will be ignored.');
-        log.error(`Load key "${path}": bad permissions`);
+        // A key without a public half to offer (or a directory): ssh(1)'s block (authfile.c
+        // sshkey_perm_ok), then its load error; the key is skipped.
+        log.error(unprotectedKeyLines(e));
       } else if (e.code === 'ERR_KEY_ENCRYPTED' || e.code === 'ERR_KEY_PASSPHRASE') {
         log.debug1(`${e.message} (key skipped)`);
       } else if (e.code === 'ERR_PRIVATE_KEY' && e.cause?.code !== undefined) {
