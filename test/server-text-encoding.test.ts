@@ -11,13 +11,13 @@
  * ssh 9.2 beside pure-ssh; the banner from a real sshd 9.2 whose Banner file holds such bytes.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, DisconnectError } from '../src/index.js';
 import { MSG, decodeMessage } from '../src/protocol/messages.js';
-import { SshWriter } from '../src/protocol/wire.js';
+import { SshReader, SshWriter } from '../src/protocol/wire.js';
 import { terminalText } from '../src/node/terminal-text.js';
 import { cutBytes, visLogText } from '../src/node/log-vis.js';
 import { CLI } from './support/cli-run.js';
@@ -139,6 +139,60 @@ describeInteropWithHome('a server text that is not UTF-8, shown escaped as ssh 9
       );
       expect(err).toBeInstanceOf(DisconnectError);
       expect((err as DisconnectError).description).toBe('bad \udcff\\ text\nsecond line');
+    } finally {
+      server.close();
+    }
+  }, 60_000);
+
+  it('a keyboard-interactive prompt with ESC and 0xff reaches SSH_ASKPASS escaped as ssh 9.2 escapes it (ssh adds its "(user@host) " before it)', async () => {
+    const server = createServer((socket) => {
+      const fake = new FakeServer({
+        authMethods: ['keyboard-interactive'],
+        onPacket(payload, _seq, s) {
+          const type = payload[0];
+          const r = type === MSG.USERAUTH_REQUEST ? new SshReader(payload, 1) : undefined;
+          if (r && (r.utf8(), r.utf8(), r.utf8()) === 'keyboard-interactive') {
+            s.send(new SshWriter(64).byte(60).string('').string('').string('').uint32(1).string(latin1('Pass \x1b[31m\xff: ')).boolean(false).toBytes());
+            return true;
+          }
+          if (type !== 61) return false;
+          s.send(new SshWriter(64).byte(MSG.DISCONNECT).uint32(14).string('bye').string('').toBytes());
+          s.closed = true;
+          return true;
+        },
+      });
+      const flush = () => {
+        for (const b of fake.takeOutput()) socket.write(b);
+        if (fake.closed) socket.end();
+      };
+      fake.start();
+      flush();
+      socket.on('data', (d: Buffer) => {
+        try {
+          fake.receive(new Uint8Array(d));
+        } catch {
+          socket.destroy();
+        }
+        flush();
+      });
+      socket.on('error', () => {});
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    try {
+      const askpass = join(home, 'askpass');
+      writeFileSync(askpass, '#!/bin/sh\nprintf %s "$1" > "$PROMPT_FILE"\necho x\n', { mode: 0o755 });
+      const promptOf = async (client: 'ssh' | 'pure-ssh') => {
+        const file = join(home, `prompt-${client}`);
+        const env = cliEnv(home, { SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: 'force', PROMPT_FILE: file, LC_ALL: 'C.UTF-8' });
+        const args = ['-N', '-F', 'none', '-l', 'u', '-o', 'PubkeyAuthentication=no', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-p', String(port), '127.0.0.1'];
+        await run(client, args, env);
+        return readFileSync(file, 'latin1');
+      };
+      const ours = await promptOf('pure-ssh');
+      expect(ours).toBe('Pass \\033[31m\\377: ');
+      if (sshClientAvailable()) expect(await promptOf('ssh')).toBe(`(u@127.0.0.1) ${ours}`);
+      else if (inCI()) throw new Error(`${SSH_CLIENT_PATH} is missing`);
     } finally {
       server.close();
     }

@@ -1071,8 +1071,12 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
         if (++prompts > cfg.numberOfPasswordPrompts) return null;
         // OpenSSH sshconnect2.c userauth_passwd: said before each prompt after a refusal.
         if (context.retry) log.error('Permission denied, please try again.');
+        // A keyboard-interactive prompt is the server's text: escaped as sshconnect2.c
+        // input_userauth_info_req's asmprintf escapes it (utf8.c) before read_passphrase shows it
+        // or hands it to SSH_ASKPASS (a password prompt of ours is unchanged by it).
+        const shown = terminalText(question, utf8Locale(process.env));
         try {
-          return askpass ? await prompt.askPassProgram(askpass, question) : await prompt.readPassword(question);
+          return askpass ? await prompt.askPassProgram(askpass, shown) : await prompt.readPassword(shown);
         } catch (err) {
           log.debug1(`password prompt: ${(err as Error).message}`);
           return null;
