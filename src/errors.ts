@@ -126,6 +126,11 @@ export class InternalError extends SshError {
 /** The server sent SSH_MSG_DISCONNECT (RFC 4253 §11.1); its text is shown verbatim. */
 export class DisconnectError extends SshError {
   readonly reason: number;
+  /**
+   * The server's text: valid UTF-8 decoded, each other byte kept as a lone U+DC80..U+DCFF
+   * (src/log-text.ts textForLog), so text in another encoding still ends the connection as a
+   * disconnect, as in ssh(1).
+   */
   readonly description: string;
   constructor(reason: number, description: string) {
     super(
@@ -177,6 +182,7 @@ export function channelOpenFailureName(reason: number): string {
 /** The server refused a channel (SSH_MSG_CHANNEL_OPEN_FAILURE). Only that channel is affected. */
 export class ChannelOpenError extends SshError {
   readonly reason: number;
+  /** The server's text, bytes that are not UTF-8 kept as in {@link DisconnectError.description}. */
   readonly description: string;
   readonly channel: number;
   constructor(channel: number, reason: number, description: string) {

@@ -12,7 +12,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect, ProtocolError } from '../src/index.js';
+import { connect, ConnectionLostError, ProtocolError } from '../src/index.js';
 import { parseIdentification, VersionReader } from '../src/transport/version.js';
 import { cliEnv, describeInteropWithHome, suiteHome } from './harness/home.js';
 import { PYTHON } from './harness/net.js';
@@ -156,5 +156,26 @@ describeInteropWithHome('the identification line as ssh 9.2 parses it: the CLI b
     );
     expect(err).toBeInstanceOf(ProtocolError);
     expect(err).toMatchObject({ code: 'ERR_PROTOCOL', message: "Bad remote protocol version identification: 'SSH-2.0-'" });
+  }, 30_000);
+
+  it("the library: a close after the identification line and before login is packet.c's 'Connection closed by ADDR port N' (as the CLI and the web client say), before it kex.c's", async () => {
+    const failure = (port: number, host = '127.0.0.1') =>
+      connect({ host, port, username: 'nobody', password: 'x', agent: false, verifyHostKey: () => true }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    const { port } = servers.get('SSH-2.1-x\r\n')!;
+    // The socket's peer address, not the name given, as ssh_remote_ipaddr says it.
+    for (const host of ['127.0.0.1', 'localhost']) {
+      const err = await failure(port, host);
+      expect(err, host).toBeInstanceOf(ConnectionLostError);
+      expect(err, host).toMatchObject({ code: 'ERR_CONNECTION_LOST', message: `Connection closed by 127.0.0.1 port ${port}` });
+    }
+    const early = await lineServer('hello\r\n');
+    try {
+      expect(await failure(early.port)).toMatchObject({ code: 'ERR_CONNECTION_LOST', message: 'kex_exchange_identification: Connection closed by remote host' });
+    } finally {
+      early.proc.kill();
+    }
   }, 30_000);
 });

@@ -1,11 +1,12 @@
 /**
- * Issue 8.7: a private key file others can read. ssh(1) prints its UNPROTECTED PRIVATE KEY FILE
- * block, ignores the key and goes on (OpenSSH authfile.c sshkey_perm_ok: a file owned by the
+ * Issue 8.7: a private key file others can read. ssh(1) offers it by its public half and, when
+ * the server accepts it, prints its UNPROTECTED PRIVATE KEY FILE block, ignores the key and goes
+ * on (sshconnect2.c sign_and_send_pubkey → load_identity_file) (OpenSSH authfile.c sshkey_perm_ok: a file owned by the
  * user running it must have no group or other bits). The CLI does the same, word for word
  * with the real ssh; the library refuses with KeyPermissionsError (ERR_KEY_PERMISSIONS) unless
  * `allowUnprotectedKeyFiles: true`. Real files chmod'ed 0644 / 0640 / 0600 / 0400, real sshd.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { chmod, chown, copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +19,7 @@ import { echoVia, freePort, startEchoServer, type TestServer } from './harness/n
 import { cliEnv, itWithHome } from './harness/home.js';
 import { describeInterop, ensurePasswordUser, SSH_CLIENT_PATH, startSshd, type SshdHandle } from './harness/sshd.js';
 import { CLI, runCli } from './support/cli-run.js';
+import { startSshAgent } from './support/ssh-agent.js';
 
 const execFileP = promisify(execFile);
 
@@ -163,6 +165,60 @@ describeInterop('private key files readable by others (issue 8.7)', () => {
       await run.kill();
     }
   });
+  /** stderr and exit of pure-ssh and of ssh 9.2 for the same arguments and environment. */
+  const both = async (args: string[], env: NodeJS.ProcessEnv) => {
+    const run = runCli(args, { env });
+    const { code } = await run.exited;
+    // stdin /dev/null for both: -W ends at its EOF.
+    const ssh = spawn(SSH_CLIENT_PATH, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    ssh.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const theirs = await new Promise<{ code: number | null; stderr: string }>((resolve) => ssh.on('close', (c) => resolve({ code: c, stderr })));
+    return { ours: { code, stderr: run.stderr() }, theirs };
+  };
+
+  itWithHome("CLI: a 0644 key is offered; ssh's block and 'Load key' only once the server accepts it, then the next key; none for a key it refuses (beside ssh 9.2)", async () => {
+    const accepted = await keyWithMode('d644-accepted', 0o644);
+    // sshconnect2.c sign_and_send_pubkey → load_identity_file: the block at the signature, then
+    // Permission denied (no other key).
+    const one = await both([...cliArgs([accepted]), '-N'], cliEnv(dir));
+    const denied = `${sshd.user}@${sshd.host}: Permission denied (publickey).\r\n`;
+    expect(one.ours).toEqual({ code: 255, stderr: `${sshWarning(accepted, '0644')}\r\n${denied}` });
+    expect(one.theirs).toEqual(one.ours);
+    // The server logged the offer: the public half went out.
+    expect(sshd.logs()).toMatch(/Postponed publickey for root/);
+
+    // A key the server does not know: offered, refused, never loaded: no word about it.
+    const unknown = join(dir, 'd644-unknown');
+    await execFileP('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', unknown]);
+    await chmod(unknown, 0o644);
+    const two = await both([...cliArgs([unknown]), '-N'], cliEnv(dir));
+    expect(two.ours).toEqual({ code: 255, stderr: denied });
+    expect(two.theirs).toEqual(two.ours);
+
+    // The refused key, then the accepted 0644 one, then a good one: the block, and the login.
+    const good = await keyWithMode('d600-good', 0o600);
+    const three = await both([...cliArgs([unknown, accepted, good]), '-W', `127.0.0.1:${echo.port}`], cliEnv(dir));
+    expect(three.ours).toEqual({ code: 0, stderr: `${sshWarning(accepted, '0644')}\r\n` });
+    expect(three.theirs).toEqual(three.ours);
+  }, 60_000);
+
+  itWithHome('CLI: a 0644 key whose private half the agent holds signs through the agent: no warning (beside ssh 9.2)', async () => {
+    const path = await keyWithMode('e644-agent', 0o644);
+    const sock = join(dir, 'agent.sock');
+    const agent = await startSshAgent(sock);
+    try {
+      await execFileP('ssh-add', [sshd.clientKeyPath], { env: { ...process.env, SSH_AUTH_SOCK: sock } });
+      const env = cliEnv(dir, { SSH_AUTH_SOCK: sock });
+      const r = await both([...cliArgs([path]), '-W', `127.0.0.1:${echo.port}`], env);
+      expect(r.ours).toEqual({ code: 0, stderr: '' });
+      expect(r.theirs).toEqual(r.ours);
+    } finally {
+      agent.kill();
+      await rm(sock, { force: true });
+    }
+  }, 60_000);
+
   it('CLI: identity files it cannot load (mode 000, directories, not a key, missing) print what ssh 9.2 prints, byte for byte, as -i and as IdentityFile', async () => {
     // Mode 000 stops only a user other than root: as root, both clients run as the harness's
     // unprivileged user, who owns the files (sshkey_perm_ok judges only the user's own files).

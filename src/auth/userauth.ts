@@ -292,13 +292,15 @@ export class UserAuth {
     if (attempt.method === 'keyboard-interactive') {
       // RFC 4256 §3.2: SSH_MSG_USERAUTH_INFO_REQUEST
       const r = new SshReader(payload, 1);
-      const name = r.utf8();
-      const instruction = r.utf8();
-      r.utf8(); // language tag
+      // sshconnect2.c input_userauth_info_req: sshpkt_get_cstring, no encoding checked; the
+      // name and instruction are logged and the prompts shown escaped.
+      const name = r.text();
+      const instruction = r.text();
+      r.text(); // language tag
       const n = r.uint32();
       if (n > 16) throw new ProtocolError(`keyboard-interactive request with ${n} prompts`);
       const prompts: { prompt: string; echo: boolean }[] = [];
-      for (let i = 0; i < n; i++) prompts.push({ prompt: r.utf8(), echo: r.boolean() });
+      for (let i = 0; i < n; i++) prompts.push({ prompt: r.text(), echo: r.boolean() });
       r.end('SSH_MSG_USERAUTH_INFO_REQUEST');
       if (name || instruction) this.handler.log(`keyboard-interactive: ${[name, instruction].filter(Boolean).join(': ')}`);
       if (n === 0) {

@@ -23,6 +23,7 @@ import { MAX_WINDOW } from '../connection/channel.js';
 import {
   ConnectionLostError,
   KeyError,
+  KeyPermissionsError,
   SshError,
   TimeoutError,
   UsageError,
@@ -42,7 +43,7 @@ import type { TransportInfo } from '../transport/transport.js';
 import { ChannelStream } from './channel-stream.js';
 import { connectLendingReads, lendingReadsOf } from './socket-read.js';
 import { handleWriterFor, WRITE_DONE, WRITE_REFUSED, type HandleWriter } from './socket-write.js';
-import { expandHome, loadCertificateFile, loadIdentityFile, prepareIdentityFile, unlockIdentityFile, type IdentityFileEntry } from './identity-file.js';
+import { expandHome, loadCertificateFile, loadIdentityFile, prepareIdentityFile, unlockIdentityFile, unprotectedKeyLines, type IdentityFileEntry } from './identity-file.js';
 import { AgentClient } from './agent.js';
 import { orderIdentities, sshKeyTypeLabel, type AuthIdentity } from '../auth/identity.js';
 import type { Signer } from '../auth/signer.js';
@@ -60,7 +61,7 @@ import { startDynamicForward } from './forward-dynamic.js';
 import { decodeTcpipForwardReply } from '../connection/global-requests.js';
 import { ChannelOpenFailureReason } from '../errors.js';
 import { MAX_TIMER_DELAY_MS } from '../long-timeout.js';
-import { closedByRemoteHost } from '../quit-message.js';
+import { closedByRemoteHost, closedDuringKexOrAuth, KEX_IDENTIFICATION_CLOSED } from '../quit-message.js';
 import { checkAlgorithmLists, checkNumericOptions, checkOptionKeys, checkOptionTypes, checkSigners, show } from '../option-check.js';
 import { CONNECT_OPTIONS } from './connect-option-table.js';
 
@@ -876,8 +877,12 @@ export class SshClient extends EventEmitter {
     } else {
       const s: Socket = connectLendingReads({ host: options.host, port, noDelay: true });
       this.socket = s;
-      s.on('connect', () => this.log(`Connection established to ${s.remoteAddress} port ${s.remotePort}.`));
+      s.on('connect', () => {
+        this.notePeer();
+        this.log(`Connection established to ${s.remoteAddress} port ${s.remotePort}.`);
+      });
     }
+    this.notePeer();
     const lentReads = lendingReadsOf(this.socket);
     const lendsReads = lentReads !== undefined;
     this.core = this.makeCore(options, {
@@ -929,6 +934,7 @@ export class SshClient extends EventEmitter {
       else this.tcpUp = !tcp.pending && !sock.destroyed;
     }
     const onRead = (d: Uint8Array): void => {
+      if (!this.connected) this.notePeer();
       this.connected = true;
       this.reading = true;
       try {
@@ -956,7 +962,7 @@ export class SshClient extends EventEmitter {
       // A write into a connection the server already closed (EPIPE) is the server closing it:
       // the same words as when the close is seen on the read side.
       if (this.connected && err.code === 'EPIPE') {
-        this.core.connectionLost(new ConnectionLostError(closedByRemoteHost(options.host), { cause: err }));
+        this.core.connectionLost(new ConnectionLostError(this.closedMessage(), { cause: err }));
         this.pump();
         return;
       }
@@ -996,7 +1002,7 @@ export class SshClient extends EventEmitter {
       });
     }
     sock.on('close', () => {
-      this.core.connectionLost(new ConnectionLostError(closedByRemoteHost(options.host)));
+      this.core.connectionLost(new ConnectionLostError(this.closedMessage()));
       this.pump();
     });
     if (options.signal) {
@@ -1013,6 +1019,30 @@ export class SshClient extends EventEmitter {
     const earlyError = early?.error ?? (sock.errored as Error | null) ?? undefined;
     if (earlyError) sock.emit('error', earlyError);
     else if (early?.closed || sock.destroyed) sock.emit('close');
+  }
+
+  /**
+   * packet.c's remote id (ssh_remote_ipaddr / ssh_remote_port) of a TCP socket, noted while it is
+   * connected: a closed socket no longer tells its peer.
+   */
+  private peer: { address: string; port: number } | undefined;
+
+  private notePeer(): void {
+    const s = this.socket as Partial<Socket>;
+    if (this.peer === undefined && typeof s.remoteAddress === 'string' && typeof s.remotePort === 'number') this.peer = { address: s.remoteAddress, port: s.remotePort };
+  }
+
+  /**
+   * ssh(1)'s words for a connection the server ended (src/quit-message.ts), by how far it got, as
+   * the web client says them: before the server's identification line kex.c's; after it and
+   * before login packet.c sshpkt_fatal's `Connection closed by ADDR port N` (the TCP peer's
+   * address, or the host and port given for another stream); in session clientloop.c's
+   * `Connection to HOST closed by remote host.`.
+   */
+  private closedMessage(): string {
+    if (this.core.info.serverVersion === undefined) return KEX_IDENTIFICATION_CLOSED;
+    if (this.core.isAuthenticated) return closedByRemoteHost(this.options.host);
+    return closedDuringKexOrAuth(this.peer?.address ?? this.options.host, this.peer?.port ?? this.options.port ?? 22);
   }
 
   /**
@@ -1495,7 +1525,10 @@ export class SshClient extends EventEmitter {
             // OpenSSH sshconnect2.c sign_and_send_pubkey's error line; a key the user chose not
             // to unlock (or could not) only gets debug lines, as in its load_identity_file.
             const code = (err as SshError)?.code;
-            if (code !== 'ERR_KEY_ENCRYPTED' && code !== 'ERR_KEY_PASSPHRASE') {
+            // load_identity_file: sshkey_perm_ok's block and "Load key": a soft failure, no
+            // "signing failed" line; the next key is tried.
+            if (err instanceof KeyPermissionsError) this.options.warn?.(unprotectedKeyLines(err));
+            else if (code !== 'ERR_KEY_ENCRYPTED' && code !== 'ERR_KEY_PASSPHRASE') {
               this.options.warn?.(`sign_and_send_pubkey: signing failed for ${signer.name}: ${reason}`);
             }
             this.core.provideSignature(e.id, null, reason);

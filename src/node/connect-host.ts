@@ -24,7 +24,8 @@ import type { IdentityFileEntry, UnlockOptions } from './identity-file.js';
 import { setLongTimeout } from '../long-timeout.js';
 import { closedByRemoteHost, isClosedByRemoteHost, KEX_IDENTIFICATION_CLOSED } from '../quit-message.js';
 import { strerror } from './strerror.js';
-import { logLines, oneLogCall } from './log-vis.js';
+import { cutBytes, logLines, oneLogCall } from './log-vis.js';
+import { terminalText, utf8Locale } from './terminal-text.js';
 import { unimplementedAmong, withoutUnimplemented, type AlgorithmListKind } from '../config/openssh-names.js';
 import { globMatch } from '../protocol/glob.js';
 
@@ -301,14 +302,15 @@ export function processCliEnvironment(): CliEnvironment {
  */
 export async function loadIdentities(cfg: ResolvedConfig, log: Log, unlock: UnlockOptions): Promise<IdentityFileEntry[]> {
   if (!cfg.pubkeyAuthentication) return [];
-  const [{ loadCertificateFile, prepareIdentityFile, unlockIdentityFile }, { KeyPermissionsError, formatMode }, { isCertifiedKey, withCertificates }, { keyBlobType }] =
+  const [{ loadCertificateFile, prepareIdentityFile, unlockIdentityFile, unprotectedKeyLines }, { KeyPermissionsError, formatMode }, { isCertifiedKey, withCertificates }, { keyBlobType }] =
     await Promise.all([import('./identity-file.js'), import('../errors.js'), import('../keys/certificate.js'), import('../keys/hostkey.js')]);
   const entries: IdentityFileEntry[] = [];
   // ssh.c load_public_identity_files(): without CertificateFile, "IDENTITY-cert.pub" is tried.
   const certPaths = cfg.certificateFiles.map((path) => ({ path, explicit: true }));
   for (const { path, explicit } of cfg.identityFiles) {
     try {
-      const entry = await prepareIdentityFile(path, { ...unlock, explicit });
+      // sshconnect2.c: a key file others can read is offered, and refused when the server accepts it.
+      const entry = await prepareIdentityFile(path, { ...unlock, explicit, deferPermissionCheck: true });
       log.debug1(`identity file ${path} type ${keyBlobType(entry.publicKeyBlob)}`);
       entries.push(entry);
       if (cfg.certificateFiles.length === 0) certPaths.push({ path: `${path}-cert.pub`, explicit: false });
@@ -320,15 +322,9 @@ export async function loadIdentities(cfg: ResolvedConfig, log: Log, unlock: Unlo
         if (explicit) log.info(`no such identity: ${path}: No such file or directory`);
         else log.debug1(`identity file ${path} type -1`);
       } else if (e instanceof KeyPermissionsError) {
-        // ssh(1)'s block (authfile.c sshkey_perm_ok), then its load error; the key is skipped.
-        const bar = '@'.repeat(59);
-        log.error(bar);
-        log.error('@         WARNING: UNPROTECTED PRIVATE KEY FILE!          @');
-        log.error(bar);
-        log.error(`Permissions ${formatMode(e.mode)} for '${e.path}' are too open.`);
-        log.error('It is required that your private key files are NOT accessible by others.');
-        log.error('This private key will be ignored.');
-        log.error(`Load key "${path}": bad permissions`);
+        // A key without a public half to offer (or a directory): ssh(1)'s block (authfile.c
+        // sshkey_perm_ok), then its load error; the key is skipped.
+        log.error(unprotectedKeyLines(e));
       } else if (e.code === 'ERR_KEY_ENCRYPTED' || e.code === 'ERR_KEY_PASSPHRASE') {
         log.debug1(`${e.message} (key skipped)`);
       } else if (e.code === 'ERR_PRIVATE_KEY' && e.cause?.code !== undefined) {
@@ -547,7 +543,7 @@ export async function describeFatal(err: unknown, cfg: ResolvedConfig, log: Log,
     // packet.c ssh_packet_read_poll_seqnr: error("Received disconnect from %s:%u: %.400s") (one
     // call, the server's newlines kept), then sshpkt_fatal's logdie("Disconnected from %s") at INFO.
     const peer = peerOrDestination(err, cfg);
-    const received = `Received disconnect from ${peer}:${err.reason}: ${oneLogCall(err.description.slice(0, 400))}`;
+    const received = `Received disconnect from ${peer}:${err.reason}: ${oneLogCall(cutBytes(err.description, 400))}`;
     return log.shows('INFO') ? `${received}\nDisconnected from ${peer}` : received;
   }
   // transport/packet.ts PacketFramingError: packet.c's logit line for the bad length or padding
@@ -681,15 +677,18 @@ export async function describeFatal(err: unknown, cfg: ResolvedConfig, log: Log,
       return `ssh: Could not resolve hostname ${cfg.hostName}: Address family for hostname not supported`;
     }
     // Closed before authentication (ssh 9.2): kex.c's error before the server's identification
-    // line, then packet.c sshpkt_fatal's logdie("Connection closed by %s") at INFO.
+    // line, then packet.c sshpkt_fatal's logdie("Connection closed by %s") at INFO. The library
+    // already words a close so (client.ts closedMessage); the CLI puts in its own remote id,
+    // which is "UNKNOWN port 65535" through a ProxyCommand or -J, as for ssh.
     const peer = peerOf.get(err);
     if (!established && peer !== undefined) {
       // A ProxyCommand that exited after printing something (proxy-command.ts outputEnded) is, for
       // ssh 9.2, an EOF like any other before the session: kex.c kex_exchange_identification's
       // "Connection closed by remote host" before an identification line, then sshpkt_fatal's
       // SSH_ERR_CONN_CLOSED line (packet.c), which alone follows once the line was read.
-      const ended = isClosedByRemoteHost(err.message) || /^the proxy command .* during the session$/.test(err.message);
-      const early = err.message === KEX_IDENTIFICATION_CLOSED || (beforeBanner.has(err) && ended);
+      const proxyEnded = /^the proxy command .* during the session$/.test(err.message);
+      const ended = proxyEnded || /^Connection closed by .* port \d+$/.test(err.message) || isClosedByRemoteHost(err.message);
+      const early = err.message === KEX_IDENTIFICATION_CLOSED || (beforeBanner.has(err) && proxyEnded);
       const closed = `Connection closed by ${peer}`;
       if (early) return log.shows('INFO') ? `${KEX_IDENTIFICATION_CLOSED}\n${closed}` : KEX_IDENTIFICATION_CLOSED;
       if (ended) return log.shows('INFO') ? closed : '';
@@ -1168,8 +1167,12 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
         if (++prompts > cfg.numberOfPasswordPrompts) return null;
         // OpenSSH sshconnect2.c userauth_passwd: said before each prompt after a refusal.
         if (context.retry) log.error('Permission denied, please try again.');
+        // A keyboard-interactive prompt is the server's text: escaped as sshconnect2.c
+        // input_userauth_info_req's asmprintf escapes it (utf8.c) before read_passphrase shows it
+        // or hands it to SSH_ASKPASS (a password prompt of ours is unchanged by it).
+        const shown = terminalText(question, utf8Locale(process.env));
         try {
-          return askpass ? await prompt.askPassProgram(askpass, question) : await prompt.readPassword(question);
+          return askpass ? await prompt.askPassProgram(askpass, shown) : await prompt.readPassword(shown);
         } catch (err) {
           log.debug1(`password prompt: ${(err as Error).message}`);
           return null;
@@ -1215,11 +1218,12 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
         // sshconnect2.c: the method that succeeded is in ssh's verbose line below.
         const auth = /^Authenticated using "(.*)"\.$/.exec(m);
         if (auth) method = auth[1]!;
-        // packet.c: a server's SSH_MSG_DEBUG is "Remote: MESSAGE", one log call whatever its newlines.
-        else log.debug1(m.startsWith('server debug: ') ? `Remote: ${oneLogCall(m.slice('server debug: '.length))}` : m);
+        // packet.c: a server's SSH_MSG_DEBUG is "Remote: %.900s", one log call whatever its newlines.
+        else log.debug1(m.startsWith('server debug: ') ? `Remote: ${oneLogCall(cutBytes(m.slice('server debug: '.length), 900))}` : m);
       },
       onBanner: (m) => {
-        if (LOG_LEVELS.indexOf(cfg.logLevel) >= LOG_LEVELS.indexOf('INFO')) log.write(m);
+        // sshconnect2.c input_userauth_banner: fmprintf, escaped for the terminal as utf8.c does.
+        if (LOG_LEVELS.indexOf(cfg.logLevel) >= LOG_LEVELS.indexOf('INFO')) log.write(terminalText(m, utf8Locale(process.env)));
       },
       // OpenSSH 10.1 ssh_login: no warning when KexAlgorithms was set explicitly; logged at INFO.
       onWarning: (w) => {

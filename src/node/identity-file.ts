@@ -9,7 +9,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { publicKeyOfPrivateKeyFile } from '../auth/identity.js';
 import type { CryptoProvider } from '../crypto/provider.js';
-import { KeyError, KeyPermissionsError, SshError, UsageError } from '../errors.js';
+import { formatMode, KeyError, KeyPermissionsError, SshError, UsageError } from '../errors.js';
 import { parseCertificateFile, type CertificateSource } from '../keys/certificate.js';
 import { parsePrivateKey } from '../keys/parse-private-key.js';
 import { parsePublicKeyFile, type PrivateKey } from '../keys/privatekey.js';
@@ -60,6 +60,24 @@ export function checkKeyFilePermissions(
 ): void {
   if (uid === undefined) return;
   if (stat.uid === uid && (stat.mode & 0o077) !== 0) throw new KeyPermissionsError(path, stat.mode);
+}
+
+/**
+ * ssh(1)'s lines for a private key file others can read (authfile.c sshkey_perm_ok's block at
+ * error level, then sshconnect2.c load_identity_file's `Load key "PATH": bad permissions`),
+ * joined with `\n`.
+ */
+export function unprotectedKeyLines(err: KeyPermissionsError): string {
+  const bar = '@'.repeat(59);
+  return [
+    bar,
+    '@         WARNING: UNPROTECTED PRIVATE KEY FILE!          @',
+    bar,
+    `Permissions ${formatMode(err.mode)} for '${err.path}' are too open.`,
+    'It is required that your private key files are NOT accessible by others.',
+    'This private key will be ignored.',
+    `Load key "${err.path}": bad permissions`,
+  ].join('\n');
 }
 
 /**
@@ -270,15 +288,27 @@ async function holdsPrivateKey(path: string): Promise<boolean> {
  * {@link readIdentityPublicKey}) the private key is left encrypted until the server accepts
  * the key; without one it is loaded now through {@link unlockIdentityFile}.
  */
-export async function prepareIdentityFile(path: string, options: UnlockOptions & { explicit?: boolean } = {}): Promise<IdentityFileEntry> {
+export async function prepareIdentityFile(
+  path: string,
+  options: UnlockOptions & {
+    explicit?: boolean;
+    /**
+     * ssh(1)'s order for a key file others can read: it is offered by its public half (`.pub`
+     * or the clear part of an OpenSSH key, which ssh reads whatever the permissions) and
+     * refused with {@link KeyPermissionsError} only when its private half is loaded, for a
+     * signature once the server accepted it (sshconnect2.c sign_and_send_pubkey →
+     * load_identity_file; the file is opened and judged, never read). Default false: refused
+     * now, before anything is offered.
+     */
+    deferPermissionCheck?: boolean;
+  } = {},
+): Promise<IdentityFileEntry> {
   const full = expandHome(path);
-  // ssh(1) refuses a private key others can read when it loads it; checking now skips the key
-  // before it is offered (same outcome, no offer the server might accept for a key we won't use).
-  // A directory too: ssh(1) judges whatever it opened (authfile.c sshkey_perm_ok on the
-  // descriptor) before reading it, so a 0755 directory gets the warning, a 0700 one EISDIR.
+  // ssh(1) judges whatever it opened (authfile.c sshkey_perm_ok on the descriptor) before
+  // reading it, so a 0755 directory gets the warning, a 0700 one EISDIR.
   if (!options.allowUnprotectedKeyFiles) {
     const st = await stat(full).catch(() => undefined);
-    if (st && (st.isDirectory() || (await holdsPrivateKey(full)))) checkKeyFilePermissions(full, st);
+    if (st && (st.isDirectory() || (!options.deferPermissionCheck && (await holdsPrivateKey(full))))) checkKeyFilePermissions(full, st);
   }
   const publicKeyBlob = await readIdentityPublicKey(path);
   if (publicKeyBlob) return { path: full, publicKeyBlob, explicit: options.explicit };

@@ -54,6 +54,34 @@ export function visLogText(text: string): string {
 }
 
 /**
+ * The first `max` bytes of `text` as a peer sent them (C's `%.Ns` on the server's string: packet.c
+ * cuts a DISCONNECT's text at 400 bytes and a DEBUG message at 900), a lone U+DC80..U+DCFF
+ * counting as its one byte; a character cut in two keeps its leading bytes as such surrogates,
+ * which {@link visLogText} escapes as the bytes they are.
+ *
+ * @example
+ * cutBytes('caf\u00e9', 4); // 'caf\udcc3'
+ */
+export function cutBytes(text: string, max: number): string {
+  if (text.length * 3 <= max) return text;
+  let out = '';
+  let n = 0;
+  for (const ch of text) {
+    const c = ch.charCodeAt(0);
+    const raw = ch.length === 1 && c >= RAW_BYTE_BASE + 0x80 && c <= RAW_BYTE_BASE + 0xff;
+    const bytes = raw ? [c - RAW_BYTE_BASE] : [...encoder.encode(ch)];
+    if (n + bytes.length <= max) {
+      out += ch;
+      n += bytes.length;
+      continue;
+    }
+    for (const b of bytes.slice(0, max - n)) out += String.fromCharCode(b < 0x80 ? b : RAW_BYTE_BASE + b);
+    break;
+  }
+  return out;
+}
+
+/**
  * Stands in a message for a newline inside what ssh logs with ONE call (a server's text): a lone
  * surrogate, which no decoded text can hold, so it never collides with a character of the text.
  */

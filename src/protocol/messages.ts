@@ -217,9 +217,10 @@ const bare = (type: BareMsg['type'], strict: boolean): Decoder => {
 /** The decode table (message number → decoder). Messages not in it are handled by their layer. */
 const decoders: Record<number, Decoder> = {
   [MSG.DISCONNECT]: (r) => {
-    const m: DisconnectMsg = { type: MSG.DISCONNECT, reason: r.uint32(), description: r.utf8(), language: '' };
+    const m: DisconnectMsg = { type: MSG.DISCONNECT, reason: r.uint32(), description: r.text(), language: '' };
     // RFC 4253 §11.1: language tag; tolerate its absence from sloppy peers, as OpenSSH does.
-    if (r.remaining > 0) m.language = r.utf8();
+    // packet.c: the description is logged escaped (strnvis), in whatever encoding it came.
+    if (r.remaining > 0) m.language = r.text();
     return m;
   },
   [MSG.IGNORE]: bare(MSG.IGNORE, false),
@@ -229,12 +230,12 @@ const decoders: Record<number, Decoder> = {
     return m;
   },
   [MSG.DEBUG]: (r) => {
-    const m: DebugMsg = { type: MSG.DEBUG, alwaysDisplay: r.boolean(), message: r.utf8(), language: '' };
-    if (r.remaining > 0) m.language = r.utf8();
+    const m: DebugMsg = { type: MSG.DEBUG, alwaysDisplay: r.boolean(), message: r.text(), language: '' };
+    if (r.remaining > 0) m.language = r.text();
     return m;
   },
   [MSG.SERVICE_ACCEPT]: (r) => {
-    const m: ServiceAcceptMsg = { type: MSG.SERVICE_ACCEPT, service: r.utf8() };
+    const m: ServiceAcceptMsg = { type: MSG.SERVICE_ACCEPT, service: r.text() };
     r.end('SSH_MSG_SERVICE_ACCEPT');
     return m;
   },
@@ -244,7 +245,7 @@ const decoders: Record<number, Decoder> = {
       r.raw(r.remaining + 1, `EXT_INFO with ${n} extensions`); // throws ERR_MALFORMED_PACKET
     }
     const extensions = new Map<string, Uint8Array>();
-    for (let i = 0; i < n; i++) extensions.set(r.utf8('extension name'), r.string('extension value'));
+    for (let i = 0; i < n; i++) extensions.set(r.text('extension name'), r.string('extension value'));
     r.end('SSH_MSG_EXT_INFO');
     return { type: MSG.EXT_INFO, extensions };
   },
@@ -270,13 +271,13 @@ const decoders: Record<number, Decoder> = {
   },
   [MSG.USERAUTH_SUCCESS]: bare(MSG.USERAUTH_SUCCESS, true),
   [MSG.USERAUTH_BANNER]: (r) => {
-    const m: UserauthBannerMsg = { type: MSG.USERAUTH_BANNER, message: r.utf8(), language: '' };
-    if (r.remaining > 0) m.language = r.utf8();
+    const m: UserauthBannerMsg = { type: MSG.USERAUTH_BANNER, message: r.text(), language: '' };
+    if (r.remaining > 0) m.language = r.text();
     return m;
   },
   [MSG.GLOBAL_REQUEST]: (r) => ({
     type: MSG.GLOBAL_REQUEST,
-    name: r.utf8('request name'),
+    name: r.text('request name'),
     wantReply: r.boolean(),
     data: r.rest(),
   }),
@@ -285,7 +286,7 @@ const decoders: Record<number, Decoder> = {
   [MSG.REQUEST_FAILURE]: bare(MSG.REQUEST_FAILURE, true),
   [MSG.CHANNEL_OPEN]: (r) => ({
     type: MSG.CHANNEL_OPEN,
-    channelType: r.utf8('channel type'),
+    channelType: r.text('channel type'),
     sender: r.uint32(),
     initialWindow: r.uint32(),
     maxPacket: r.uint32(),
@@ -304,10 +305,10 @@ const decoders: Record<number, Decoder> = {
       type: MSG.CHANNEL_OPEN_FAILURE,
       recipient: r.uint32(),
       reason: r.uint32(),
-      description: r.utf8(),
+      description: r.text(),
       language: '',
     };
-    if (r.remaining > 0) m.language = r.utf8();
+    if (r.remaining > 0) m.language = r.text();
     return m;
   },
   [MSG.CHANNEL_WINDOW_ADJUST]: (r) => {
@@ -337,7 +338,7 @@ const decoders: Record<number, Decoder> = {
   [MSG.CHANNEL_REQUEST]: (r) => ({
     type: MSG.CHANNEL_REQUEST,
     recipient: r.uint32(),
-    request: r.utf8('request type'),
+    request: r.text('request type'),
     wantReply: r.boolean(),
     data: r.rest(),
   }),

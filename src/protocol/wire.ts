@@ -4,6 +4,7 @@
  * only ever raises {@link ProtocolError} (code ERR_MALFORMED_PACKET).
  */
 import { ProtocolError } from '../errors.js';
+import { textForLog } from '../log-text.js';
 
 const textEncoder = new TextEncoder();
 const textDecoder = new TextDecoder('utf-8', { fatal: true });
@@ -121,6 +122,17 @@ export class SshReader {
   /** A `string` holding UTF-8 text. */
   utf8(what = 'string'): string {
     return fromUtf8(this.string(what));
+  }
+
+  /**
+   * A `string` of text a person reads or a name only compared (a description, a banner, a
+   * prompt, a request name), every byte kept whether UTF-8 or not ({@link textForLog}: a byte
+   * that is not UTF-8 is a lone U+DC80..U+DCFF). OpenSSH takes these with sshpkt_get_string /
+   * sshpkt_get_cstring, which check no encoding, and escapes them where it shows them, so a
+   * server's Latin-1 text is shown, not a reason to fail the connection.
+   */
+  text(what = 'string'): string {
+    return textForLog(this.string(what));
   }
 
   /**
