@@ -183,7 +183,11 @@ export interface ConnectOptions {
    * A finite number >= 0; 0 or absent: off.
    */
   bannerTimeout?: number;
-  /** ServerAliveInterval in ms, a finite number >= 0 (0 = off). */
+  /**
+   * ServerAliveInterval in ms, a finite number >= 0 (0 = off). Whole seconds fall on the
+   * monotonic clock's seconds as ssh(1)'s probes do; any other value (e.g. 500) probes exactly
+   * that long after the last packet from the server.
+   */
   keepaliveInterval?: number;
   /** ServerAliveCountMax, a whole number >= 0 (default 3). */
   keepaliveCountMax?: number;
