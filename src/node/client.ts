@@ -2,7 +2,7 @@
  * The Node adapter: runs the sans-IO {@link ClientCore} over a `net.Socket` (or any Duplex),
  * with timers for ConnectTimeout and ServerAlive*, host key verification and channel streams.
  */
-import { settleHostKey } from '../keys/host-key-verdict.js';
+import { knownHostsThenCallback, settleHostKey } from '../keys/host-key-verdict.js';
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
@@ -48,7 +48,7 @@ import type { Signer } from '../auth/signer.js';
 import { keyBlobType } from '../keys/hostkey.js';
 import { constantTimeEqual } from '../protocol/wire.js';
 import type { HostKeyVerifier, StrictHostKeyChecking } from './known-hosts-file.js';
-import { hostKeyOrderHintsFor, knownHostsVerifier } from './known-hosts-file.js';
+import { checksKnownHostsFiles, hostKeyOrderHintsFor, knownHostsVerifier } from './known-hosts-file.js';
 import type { ForwardOptions, ListenSpec, LocalForward } from './forward.js';
 import { startLocalForward } from './forward.js';
 import { checkJumpHosts, connectThroughJumps, jumpHostsOf, type JumpHost } from './jump.js';
@@ -126,16 +126,20 @@ export interface ConnectOptions {
   kbdInteractiveAuthentication?: boolean;
   /**
    * known_hosts file(s) to check the host key against; the first is the one new keys go to.
-   * With verifyHostKey as well, the callback decides and these only order the host key
-   * algorithms (types already known first, as ssh(1) does).
+   * With verifyHostKey as well, these speak first and are only read: a key they record as
+   * changed or revoked is refused without asking the callback; a key they list (or a host
+   * certificate a `@cert-authority` line vouches for) is shown to the callback, which may still
+   * refuse it; a key they do not list is the callback's to decide (strictHostKeyChecking is then
+   * a UsageError). They also order the host key algorithms (types already known first, as ssh(1) does).
    */
   knownHosts?: string | string[];
   /** ssh_config(5) HostKeyAlias: known_hosts entries are looked up and written under this name, without the port. */
   hostKeyAlias?: string;
-  /** With knownHosts: OpenSSH's StrictHostKeyChecking (default 'yes'). */
+  /** With knownHosts and no verifyHostKey: OpenSSH's StrictHostKeyChecking (default 'yes'). */
   strictHostKeyChecking?: StrictHostKeyChecking;
   /**
-   * Or decide yourself: throw (e.g. a HostKeyError) or return false to refuse. Given without
+   * Or decide yourself: throw (e.g. a HostKeyError) or return false to refuse (with knownHosts:
+   * after them, for keys they do not refuse; see knownHosts). Given without
    * knownHosts, the `*-cert-v01@openssh.com` host key algorithms are left out of the default
    * offer (name them in `algorithms.hostKey` to have host certificates shown to the callback);
    * with knownHosts, they are offered first as ssh(1) does, and a server with a host certificate
@@ -365,10 +369,23 @@ async function connectWith(options: ConnectOptions, early: EarlyWatch | undefine
 }
 
 function hostKeyVerifierFor(options: ConnectOptions): HostKeyVerifier {
-  if (options.verifyHostKey) return options.verifyHostKey;
+  const callback = options.verifyHostKey;
+  if (callback && options.knownHosts === undefined) return callback;
   if (options.knownHosts !== undefined) {
     const files = Array.isArray(options.knownHosts) ? options.knownHosts : [options.knownHosts];
     if (files.length === 0) throw new UsageError('knownHosts is an empty list');
+    if (callback) {
+      if (options.strictHostKeyChecking !== undefined) {
+        throw new UsageError(
+          `strictHostKeyChecking (${JSON.stringify(options.strictHostKeyChecking)}) decides the keys known_hosts does not list; ` +
+            'with verifyHostKey your callback decides them: pass one or the other',
+        );
+      }
+      if (checksKnownHostsFiles(callback, files)) return callback;
+      // The known_hosts verdict first: a changed or revoked key is refused whatever the callback says.
+      const known = knownHostsVerifier({ files, mode: 'yes', log: options.debug, hostKeyAlias: options.hostKeyAlias });
+      return knownHostsThenCallback(known, callback);
+    }
     const mode = options.strictHostKeyChecking ?? 'yes';
     // Anything but the four ssh_config(5) words is a mistake, never a reason to trust a host.
     if (!['yes', 'accept-new', 'no', 'ask'].includes(mode as string)) {

@@ -4,7 +4,7 @@
  * WebSocket through {@link webSocketStreams}, Node's web streams). Web APIs only: streams,
  * crypto.getRandomValues, setTimeout. One timer, armed at the core's getTimer().
  */
-import { settleHostKey } from '../keys/host-key-verdict.js';
+import { knownHostsThenCallback, settleHostKey } from '../keys/host-key-verdict.js';
 import type { AlgorithmPreferences } from '../algorithms.js';
 import { ALGORITHM_CATEGORIES, applyAlgorithmSpec, applyPubkeyAcceptedSpec, defaultAlgorithms, orderHostKeyAlgorithms, ordersHostKeyAlgorithms } from '../algorithms.js';
 import { ClientCore } from '../client-core.js';
@@ -78,7 +78,10 @@ export interface WebConnectOptions {
   /**
    * known_hosts text (sshd(8) format, hashed names allowed): only a key recorded for host:port
    * is accepted, or a host certificate through a `@cert-authority` line (else checked as its
-   * plain key, as ssh(1) does). With verifyHostKey as well, it only orders the host key algorithms.
+   * plain key, as ssh(1) does). With verifyHostKey as well, it speaks first: a changed or revoked
+   * key is refused without asking the callback, a key it lists is shown to the callback (which
+   * may still refuse it), a key it does not list is the callback's to decide; it also orders the
+   * host key algorithms.
    */
   knownHosts?: string;
   /**
@@ -152,8 +155,13 @@ export async function connect(options: WebConnectOptions): Promise<WebSshClient>
 }
 
 function verifierFor(options: WebConnectOptions): WebHostKeyVerifier {
-  if (options.verifyHostKey) return options.verifyHostKey;
-  if (options.knownHosts !== undefined) return knownHostsTextVerifier(knownHostsFromText(options.knownHosts));
+  const callback = options.verifyHostKey;
+  if (options.knownHosts !== undefined) {
+    const known = knownHostsTextVerifier(knownHostsFromText(options.knownHosts));
+    // The known_hosts verdict first: a changed or revoked key is refused whatever the callback says.
+    return callback ? knownHostsThenCallback(known, callback) : known;
+  }
+  if (callback) return callback;
   throw new UsageError(
     'connect() needs a host key decision: pass knownHosts (known_hosts text) or verifyHostKey. ' +
       'pure-ssh never accepts an unverified host key by default.',
