@@ -825,8 +825,14 @@ export class SshClient extends EventEmitter {
       throw err;
     }
   }
+  /**
+   * The options without `password`, `passphrase` and `privateKey`: those went to the core and
+   * prepareAuth, and are not kept where util.inspect or JSON.stringify of the client would show them.
+   */
+  private readonly options: Omit<ConnectOptions, 'password' | 'passphrase' | 'privateKey'>;
+
   constructor(
-    private readonly options: ConnectOptions,
+    options: ConnectOptions,
     private readonly auth: PreparedAuth,
     algorithms: Partial<AlgorithmPreferences>,
     private readonly verifier: HostKeyVerifier,
@@ -834,6 +840,8 @@ export class SshClient extends EventEmitter {
     crypto: CryptoProvider = pureCryptoProvider,
   ) {
     super();
+    const { password: _password, passphrase: _passphrase, privateKey: _privateKey, ...kept } = options;
+    this.options = kept;
     this.ready = new Promise((res, rej) => {
       this.resolveReady = res;
       this.rejectReady = rej;
@@ -1492,6 +1500,8 @@ export class SshClient extends EventEmitter {
       }
       case 'authenticated':
         for (const s of this.auth.signers) s.discard?.();
+        // Their closures hold the passphrase for keys not yet unlocked: no longer needed.
+        this.auth.signers = [];
         this.resolveReady();
         return;
       case 'closed':

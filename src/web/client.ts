@@ -235,14 +235,19 @@ export class WebSshClient {
   private timerAt: number | undefined;
   private readonly abortListener: (() => void) | undefined;
 
+  /** The options without `password`, `passphrase` and `privateKey` (gone to the core): nothing secret kept in view. */
+  private readonly options: Omit<WebConnectOptions, 'password' | 'passphrase' | 'privateKey'>;
+
   /** @internal use {@link connect}. */
   constructor(
-    private readonly options: WebConnectOptions,
+    options: WebConnectOptions,
     transport: ByteStreamPair,
     keys: PrivateKey[],
     algorithms: Partial<AlgorithmPreferences>,
     private readonly verifier: WebHostKeyVerifier,
   ) {
+    const { password: _password, passphrase: _passphrase, privateKey: _privateKey, ...kept } = options;
+    this.options = kept;
     this.ready = new Promise((res, rej) => {
       this.resolveReady = res;
       this.rejectReady = rej;
