@@ -60,6 +60,7 @@ import { decodeTcpipForwardReply } from '../connection/global-requests.js';
 import { ChannelOpenFailureReason } from '../errors.js';
 import { MAX_TIMER_DELAY_MS } from '../long-timeout.js';
 import { closedByRemoteHost } from '../quit-message.js';
+import { couldNotResolve } from './strerror.js';
 import { checkNumericOptions } from '../option-check.js';
 
 /** Options of {@link connect}. A host key decision is required: knownHosts or verifyHostKey. */
@@ -797,6 +798,8 @@ export class SshClient extends EventEmitter {
   private rejectReady!: (e: Error) => void;
   private resolveClosed!: (e: SshError | undefined) => void;
   private isDone = false;
+  /** What ended the connection (undefined: a clean close), for {@link assertUsable}. */
+  private endError: SshError | undefined;
   /** The one timer, armed at the core's getTimer() (ConnectTimeout, ServerAlive*, RekeyLimit time). */
   private timer: NodeJS.Timeout | undefined;
   private timerAt: number | undefined;
@@ -945,7 +948,7 @@ export class SshClient extends EventEmitter {
       // refused connect is ECONNREFUSED). ssh's blocking connect(2) returned, so its read fails.
       const message = this.connected || this.tcpUp || err.code === 'ECONNRESET'
         ? `Read from remote host ${options.host}: ${describeSocketError(err)}`
-        : `ssh: connect to host ${options.host} port ${port}: ${describeSocketError(err)}`;
+        : (couldNotResolve(options.host, err) ?? `ssh: connect to host ${options.host} port ${port}: ${describeSocketError(err)}`);
       this.core.connectionLost(new ConnectionLostError(message, { cause: err }));
       this.pump();
     });
@@ -978,8 +981,10 @@ export class SshClient extends EventEmitter {
       this.pump();
     });
     if (options.signal) {
-      if (options.signal.aborted) queueMicrotask(() => this.fail(new SshError('ERR_ABORTED', 'connect aborted')));
-      this.abortListener = () => this.fail(new SshError('ERR_ABORTED', 'the connection was aborted by its AbortSignal'));
+      // The signal's reason (an AbortSignal.timeout()'s TimeoutError, the caller's own) is the cause.
+      const signal = options.signal;
+      if (signal.aborted) queueMicrotask(() => this.fail(new SshError('ERR_ABORTED', 'connect aborted', { cause: signal.reason })));
+      this.abortListener = () => this.fail(new SshError('ERR_ABORTED', 'the connection was aborted by its AbortSignal', { cause: signal.reason }));
       options.signal.addEventListener('abort', this.abortListener, { once: true });
     }
     this.core.start();
@@ -1017,9 +1022,9 @@ export class SshClient extends EventEmitter {
   }
 
   /** Open a direct-tcpip channel (RFC 4254 §7.2); resolves when the server has connected. */
-  openDirectTcpip(params: DirectTcpipParams): Promise<ChannelStream> {
-    const stream = this.directTcpip(params);
-    return this.whenOpen(stream);
+  async openDirectTcpip(params: DirectTcpipParams): Promise<ChannelStream> {
+    // async: a connection already over (or a bad argument) rejects, never throws.
+    return this.whenOpen(this.directTcpip(params));
   }
 
   /**
@@ -1034,7 +1039,7 @@ export class SshClient extends EventEmitter {
   }
 
   /** OpenSSH direct-streamlocal@openssh.com: a Unix socket path on the server. */
-  openDirectStreamlocal(socketPath: string): Promise<ChannelStream> {
+  async openDirectStreamlocal(socketPath: string): Promise<ChannelStream> {
     this.assertUsable();
     const id = this.core.openDirectStreamlocal(socketPath);
     this.log(`channel ${id}: new [direct-streamlocal@openssh.com] to ${socketPath}`);
@@ -1246,8 +1251,16 @@ export class SshClient extends EventEmitter {
     return new Promise((resolve) => this.globalWaiters.set(id, resolve));
   }
 
+  /**
+   * Once the connection is over, a new channel or forward fails as the streams it carried did: a
+   * ConnectionLostError, ERR_CONNECTION_LOST with what ended it as `cause`, or
+   * ERR_CONNECTION_CLOSED after a clean close (`close()`).
+   */
   private assertUsable(): void {
-    if (this.isDone) throw new UsageError('the SSH connection is closed');
+    if (!this.isDone) return;
+    const end = this.endError;
+    if (end) throw new ConnectionLostError(`the SSH connection was lost: ${end.message}`, { cause: end });
+    throw new ConnectionLostError('the SSH connection is closed', { code: 'ERR_CONNECTION_CLOSED' });
   }
 
   private track(id: number): ChannelStream {
@@ -1565,6 +1578,7 @@ export class SshClient extends EventEmitter {
   private finish(error: SshError | undefined): void {
     if (this.isDone) return;
     this.isDone = true;
+    this.endError = error;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     if (this.abortListener) this.options.signal?.removeEventListener('abort', this.abortListener);
@@ -1595,9 +1609,6 @@ function describeSocketError(err: NodeJS.ErrnoException): string {
   switch (err.code) {
     case 'ECONNREFUSED':
       return 'Connection refused';
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-      return 'Could not resolve hostname: Name or service not known';
     case 'ETIMEDOUT':
       return 'Connection timed out';
     case 'ECONNRESET':

@@ -229,6 +229,8 @@ export class WebSshClient {
   private inFlight = 0;
   private connected = false;
   private isDone = false;
+  /** What ended the connection (undefined: a clean close). */
+  private endError: SshError | undefined;
   /** The kex key pair is made once our first write (version line and KEXINIT) has gone out. */
   private kexPrepareArmed = true;
   private timer: ReturnType<typeof setTimeout> | undefined;
@@ -284,7 +286,8 @@ export class WebSshClient {
     this.writer = transport.writable.getWriter();
     this.writer.closed.catch((err: unknown) => this.lost(err));
     if (options.signal) {
-      this.abortListener = () => this.fail(new SshError('ERR_ABORTED', 'the connection was aborted by its AbortSignal'));
+      const signal = options.signal;
+      this.abortListener = () => this.fail(new SshError('ERR_ABORTED', 'the connection was aborted by its AbortSignal', { cause: signal.reason }));
       options.signal.addEventListener('abort', this.abortListener, { once: true });
     }
     this.core.start();
@@ -306,7 +309,7 @@ export class WebSshClient {
    * Open a direct-tcpip channel (RFC 4254 §7.2); resolves when the server has connected, rejects
    * with a ChannelOpenError (OpenSSH's "channel N: open failed: ..." wording) when refused.
    */
-  openDirectTcpip(params: DirectTcpipParams): Promise<WebChannel> {
+  async openDirectTcpip(params: DirectTcpipParams): Promise<WebChannel> {
     this.assertUsable();
     const id = this.core.openDirectTcpip(params);
     this.log(`channel ${id}: new [direct-tcpip] to ${params.host}:${params.port}`);
@@ -314,7 +317,7 @@ export class WebSshClient {
   }
 
   /** OpenSSH direct-streamlocal@openssh.com: a Unix socket path on the server. */
-  openDirectStreamlocal(socketPath: string): Promise<WebChannel> {
+  async openDirectStreamlocal(socketPath: string): Promise<WebChannel> {
     this.assertUsable();
     const id = this.core.openDirectStreamlocal(socketPath);
     this.log(`channel ${id}: new [direct-streamlocal@openssh.com] to ${socketPath}`);
@@ -378,8 +381,12 @@ export class WebSshClient {
     return this.core.info.serverVersion !== undefined;
   }
 
+  /** As the Node client's: ConnectionLostError, with what ended the connection as `cause`. */
   private assertUsable(): void {
-    if (this.isDone) throw new UsageError('the SSH connection is closed');
+    if (!this.isDone) return;
+    const end = this.endError;
+    if (end) throw new ConnectionLostError(`the SSH connection was lost: ${end.message}`, { cause: end });
+    throw new ConnectionLostError('the SSH connection is closed', { code: 'ERR_CONNECTION_CLOSED' });
   }
 
   private track(id: number): Promise<WebChannel> {
@@ -602,6 +609,7 @@ export class WebSshClient {
   private finish(error: SshError | undefined): void {
     if (this.isDone) return;
     this.isDone = true;
+    this.endError = error;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
     if (this.abortListener) this.options.signal?.removeEventListener('abort', this.abortListener);
