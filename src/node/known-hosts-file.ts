@@ -313,12 +313,13 @@ async function askUser(
     try {
       answer = (await prompt(question)).trim();
     } catch (cause) {
+      // The prompt's own words when it found no terminal ("no terminal to ask"), said once.
+      const why = (cause as Error)?.message ?? String(cause);
+      const unanswered = why.startsWith('no terminal') ? why : `the question was not answered (${why})`;
       throw new HostKeyError('unknown', {
         ...details,
         file,
-        message:
-          `No matching host key for ${name} (${info.keyType} ${info.fingerprint}) and no terminal to ask ` +
-          `(${(cause as Error).message}). Host key verification failed.`,
+        message: `No matching host key for ${name} (${info.keyType} ${info.fingerprint}) and ${unanswered}. Host key verification failed.`,
       });
     }
     // OpenSSH confirm(): yes/no case-insensitively, or the exact fingerprint pasted.
@@ -348,7 +349,7 @@ export function terminalPrompt(question: string): Promise<string> {
     try {
       fd = openSync('/dev/tty', 'r');
     } catch (cause) {
-      return Promise.reject(new UsageError('no terminal available to ask the question', { cause }));
+      return Promise.reject(new UsageError('no terminal to ask', { cause }));
     }
     ownStream = new ReadStream(fd);
     input = ownStream;
