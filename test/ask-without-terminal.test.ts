@@ -1,7 +1,7 @@
 /**
  * strictHostKeyChecking 'ask' in a process with no terminal (tester tlib's finding 10j): the
  * refusal said it twice ("no terminal to ask (no terminal available to ask the question)").
- * A child in a session of its own (setsid: no controlling terminal, stdin a pipe) connects to
+ * A child in a session of its own (setsid(1): no controlling terminal, stdin a pipe) connects to
  * sshd 9.2 with an empty known_hosts file; the key is refused, said once, and nothing is written.
  */
 import { spawnSync } from 'node:child_process';
@@ -38,8 +38,8 @@ const o = ${JSON.stringify({ host: sshd.host, port: sshd.port, username: sshd.us
 try { await (await connect(o)).close(); console.log('CONNECTED'); } catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })); }
 `,
     );
-    // detached: setsid(2), so /dev/tty cannot be opened; stdin a pipe, not a TTY.
-    const r = spawnSync(process.execPath, [script], { encoding: 'utf8', detached: true, stdio: ['pipe', 'pipe', 'pipe'], timeout: 20_000 });
+    // setsid(1): a session of its own, so /dev/tty cannot be opened; stdin a pipe, not a TTY.
+    const r = spawnSync('setsid', ['-w', process.execPath, script], { encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'], timeout: 20_000 });
     const out = JSON.parse(r.stdout.trim()) as { code: string; message: string };
     expect(out.code).toBe('ERR_HOST_KEY_UNKNOWN');
     expect(out.message).toMatch(/^No matching host key for \[127\.0\.0\.1\]:\d+ \(ssh-ed25519 SHA256:\S+\) and no terminal to ask\. Host key verification failed\.$/);
