@@ -57,10 +57,10 @@ import { startRemoteForward } from './forward-remote.js';
 import type { DynamicForward, DynamicForwardOptions } from './forward-dynamic.js';
 import { startDynamicForward } from './forward-dynamic.js';
 import { decodeTcpipForwardReply } from '../connection/global-requests.js';
-import { ChannelOpenFailureReason } from '../errors.js';
+import { ChannelOpenFailureReason, KeyPermissionsError } from '../errors.js';
 import { MAX_TIMER_DELAY_MS } from '../long-timeout.js';
 import { closedByRemoteHost } from '../quit-message.js';
-import { couldNotResolve } from './strerror.js';
+import { couldNotResolve, strerror } from './strerror.js';
 import { checkNumericOptions } from '../option-check.js';
 
 /** Options of {@link connect}. A host key decision is required: knownHosts or verifyHostKey. */
@@ -75,7 +75,9 @@ export interface ConnectOptions {
    * Private key files (`~/` expanded), or entries already prepared with `prepareIdentityFile`.
    * With `askPassphrase`, a file whose public half is known (`KEY.pub`, or the clear part of an
    * OpenSSH key) is offered first and decrypted only once the server accepts it (RFC 4252 §7),
-   * as ssh(1) does; otherwise files are loaded (with `passphrase`) before connecting.
+   * as ssh(1) does; otherwise files are loaded (with `passphrase`) before connecting. A file that
+   * cannot be loaded (missing, wrong or no passphrase, not a key) is skipped with ssh's line
+   * through `warn`, as `ssh -i` does; one others can read is a KeyPermissionsError.
    */
   identityFiles?: (string | IdentityFileEntry)[];
   /** Passphrase for the encrypted ones among privateKey and identityFiles (see parsePrivateKey). */
@@ -100,7 +102,10 @@ export interface ConnectOptions {
    * Order (ssh(1)'s pubkey_prepare): agent keys matching a file, other agent keys, other files.
    */
   identitiesOnly?: boolean;
-  /** Problems a user should see even without debug (ssh(1)'s error level): a key that could not sign. */
+  /**
+   * Problems a user should see even without debug (ssh(1)'s error level): an identity file
+   * skipped because it could not be loaded, a key that could not sign.
+   */
   warn?: (message: string) => void;
   /**
    * User certificates (OpenSSH PROTOCOL.certkeys, ssh_config CertificateFile): the text of
@@ -539,13 +544,25 @@ export async function prepareAuth(
   for (const k of given) privateKeys.push(typeof k === 'string' || k instanceof Uint8Array ? parsePrivateKey(k, { passphrase, crypto }) : k);
   const files: IdentityFileEntry[] = [];
   for (const f of options.identityFiles ?? []) {
-    if (typeof f !== 'string') files.push(f);
-    // Only a prompt is worth deferring for; a given passphrase is checked now, so a wrong one
-    // fails connect() with KeyError ERR_KEY_PASSPHRASE.
-    else if (askPassphrase) files.push(await prepareIdentityFile(f, { passphrase, askPassphrase, attempts, debug, allowUnprotectedKeyFiles, crypto }));
-    else {
-      const key = await loadIdentityFile(f, { passphrase, allowUnprotectedKeyFiles, crypto });
-      files.push({ path: expandHome(f), publicKeyBlob: key.publicKeyBlob, key });
+    if (typeof f !== 'string') {
+      files.push(f);
+      continue;
+    }
+    try {
+      // Only a prompt is worth deferring for; a given passphrase is checked now.
+      if (askPassphrase) files.push(await prepareIdentityFile(f, { passphrase, askPassphrase, attempts, debug, allowUnprotectedKeyFiles, crypto }));
+      else {
+        const key = await loadIdentityFile(f, { passphrase, allowUnprotectedKeyFiles, crypto });
+        files.push({ path: expandHome(f), publicKeyBlob: key.publicKeyBlob, key });
+      }
+    } catch (err) {
+      // sshconnect2.c load_identity_file: a key that cannot be loaded (missing, unreadable, a
+      // wrong or no passphrase, not a key) is reported and the next one tried. A key others can
+      // read still fails connect() (KeyPermissionsError), as documented.
+      const warning = identitySkipped(f, err);
+      if (warning === undefined) throw err;
+      options.warn?.(warning);
+      debug?.(warning);
     }
   }
   await addCertificates(options, privateKeys, files, { passphrase, askPassphrase, attempts, debug, allowUnprotectedKeyFiles, crypto });
@@ -652,6 +669,26 @@ export async function prepareAuth(
   prepared.agent = agent;
   prepared.agentKeyCount = agent && deferAgentCountLine ? agentKeys.length : undefined;
   return prepared;
+}
+
+/**
+ * ssh(1)'s line for an identity file it skips: ssh.c's `Warning: Identity file PATH not
+ * accessible: No such file or directory.`, or sshconnect2.c load_identity_file's `Load key
+ * "PATH": REASON`; undefined for an
+ * error that is not about loading the key (KeyPermissionsError, a UsageError).
+ */
+function identitySkipped(path: string, err: unknown): string | undefined {
+  if (err instanceof KeyPermissionsError || !(err instanceof SshError)) return undefined;
+  const cause = err.cause as NodeJS.ErrnoException | undefined;
+  // ssh.c, for a `-i` file it cannot reach (identityFiles are the library's -i).
+  if (err.code === 'ERR_PRIVATE_KEY' && cause?.code === 'ENOENT') return `Warning: Identity file ${path} not accessible: No such file or directory.`;
+  if (err.code === 'ERR_PRIVATE_KEY' && cause?.code !== undefined) return `Load key "${path}": ${strerror(cause)}`;
+  if (err.code === 'ERR_KEY_PASSPHRASE' || err.code === 'ERR_KEY_ENCRYPTED' || err.code === 'ERR_KEY_FORMAT') {
+    const full = expandHome(path);
+    const reason = err.message.startsWith(`${full}: `) ? err.message.slice(full.length + 2) : err.message.startsWith(`${path}: `) ? err.message.slice(path.length + 2) : err.message;
+    return `Load key "${path}": ${reason}`;
+  }
+  return undefined;
 }
 
 /**
