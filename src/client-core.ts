@@ -105,7 +105,7 @@ export interface ClientCoreOptions extends AuthOptions {
    * CLOCK_MONOTONIC's twin). When given, keepalives fall on that clock's whole seconds as
    * clientloop.c schedules them (server_alive_time = monotime() + ServerAliveInterval, in whole
    * seconds): between interval − 1 s and interval after the last read, as ssh(1) sends them.
-   * Absent: exactly the interval after it.
+   * Absent, or an interval that is not whole seconds: exactly the interval after it.
    */
   monotimeOffset?: number;
   /** ssh_config(5) RekeyLimit's time part, in ms: a key exchange this long after the last one. */
@@ -693,11 +693,14 @@ class CoreTimers {
 
   /**
    * clientloop.c schedule_server_alive_check: ServerAliveInterval after `t`, counted from the
-   * start of monotime()'s whole second when the clock is known (ClientCoreOptions.monotimeOffset).
+   * start of monotime()'s whole second when the clock is known (ClientCoreOptions.monotimeOffset)
+   * and the interval is whole seconds, all ServerAliveInterval can say. A finer interval counts
+   * from `t` itself: rounded down, it could fall at or before `t` and burst probes.
    */
   private aliveAt(t: number): number {
     const off = this.monotimeOffset;
-    return (off === undefined ? t : Math.floor((t + off) / 1000) * 1000 - off) + this.interval;
+    if (off === undefined || this.interval % 1000 !== 0) return t + this.interval;
+    return Math.floor((t + off) / 1000) * 1000 - off + this.interval;
   }
 
   /**

@@ -179,17 +179,22 @@ export function channelOpenFailureName(reason: number): string {
   return openFailureNames[reason] ?? `unknown reason ${reason}`;
 }
 
-/** The server refused a channel (SSH_MSG_CHANNEL_OPEN_FAILURE). Only that channel is affected. */
+/**
+ * A channel open refused (SSH_MSG_CHANNEL_OPEN_FAILURE): by the server, or by us for a channel
+ * the server opened (forwardRemote's target refused). Only that channel is affected.
+ * `options.message` replaces OpenSSH's "channel N: open failed" wording where ssh says another.
+ */
 export class ChannelOpenError extends SshError {
   readonly reason: number;
   /** The server's text, bytes that are not UTF-8 kept as in {@link DisconnectError.description}. */
   readonly description: string;
   readonly channel: number;
-  constructor(channel: number, reason: number, description: string) {
+  constructor(channel: number, reason: number, description: string, options?: { message?: string; cause?: unknown }) {
     // OpenSSH's wording: "channel 3: open failed: administratively prohibited: open failed"
     super(
       'ERR_CHANNEL_OPEN_FAILED',
-      `channel ${channel}: open failed: ${channelOpenFailureName(reason)}: ${description}`,
+      options?.message ?? `channel ${channel}: open failed: ${channelOpenFailureName(reason)}: ${description}`,
+      options?.cause === undefined ? undefined : { cause: options.cause },
     );
     this.channel = channel;
     this.reason = reason;

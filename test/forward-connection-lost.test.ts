@@ -75,6 +75,19 @@ describeInterop('a -L connection in flight when the SSH connection is lost is re
     expect((await got).outcome).toBe('reset');
   }, 60_000);
 
+  it('forwardLocal and forwardDynamic: `address` after the connection is lost is the address they had (threw a TypeError)', async () => {
+    const ssh = await connectTo(sshd);
+    const fwd = await ssh.forwardLocal({ listen: { port: 0 }, to: { host: source.host, port: source.port } });
+    const dyn = await ssh.forwardDynamic({ listen: { port: 0 } });
+    const before = [fwd.address, dyn.address];
+    const closed = [new Promise((r) => fwd.once('close', r)), new Promise((r) => dyn.once('close', r))];
+    sshd.killConnections();
+    await ssh.closed;
+    await Promise.all(closed);
+    expect([fwd.address, dyn.address]).toEqual(before);
+    expect((before[0] as { port: number }).port).toBeGreaterThan(0);
+  }, 30_000);
+
   it('tunnel() (reconnecting): the server\'s TCP connection is reset', async () => {
     const { port, alias } = await through('reset');
     const t = await tunnel(clientOptions(sshd, { port, hostKeyAlias: alias }), { listen: { port: 0 }, to: { host: source.host, port: source.port } }, { initialDelay: 60_000, maxDelay: 60_000 });

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { ForwardRefusedError, type SshClient } from '../src/index.js';
+import { ChannelOpenError, ForwardRefusedError, type SshClient } from '../src/index.js';
 import { connectTo } from './harness/client.js';
 import {
   deterministicChunks,
@@ -134,7 +134,12 @@ describeInterop('remote forwarding against sshd', () => {
     s.resume();
     await new Promise((r) => s.once('close', r));
     expect(fwd.counters.failed).toBe(1);
-    expect(errors[0]?.message).toMatch(/Connection refused/);
+    // forwardLocal's class and code for a refused target; the SSH connection itself is fine.
+    expect(errors[0]).toBeInstanceOf(ChannelOpenError);
+    expect((errors[0] as ChannelOpenError).code).toBe('ERR_CHANNEL_OPEN_FAILED');
+    expect((errors[0] as ChannelOpenError).reason).toBe(2);
+    expect(errors[0]?.message).toBe(`connect_to 127.0.0.1:${dead}: failed: Connection refused`);
+    expect((errors[0]?.cause as NodeJS.ErrnoException)?.code).toBe('ECONNREFUSED');
     await new Promise((r) => setTimeout(r, 200));
     expect(sshd.logs()).toMatch(/open failed: connect failed: Connection refused|connect failed: Connection refused/);
     expect(ssh.channelCount).toBe(0);

@@ -10,7 +10,9 @@ import { ed25519, x25519 } from '@noble/curves/ed25519.js';
 import { describe, expect, it } from 'vitest';
 import type { CryptoProvider, HashName } from '../src/crypto/provider.js';
 import { pureCryptoProvider } from '../src/crypto/pure.js';
-import { ED25519_TEST2_MAULED_SIGNATURE, nodeCryptoProvider } from '../src/node/crypto-provider.js';
+import * as nodeCryptoEntry from '../src/node/crypto-provider.js';
+import { nodeCryptoProvider } from '../src/node/crypto-provider.js';
+import { ED25519_TEST2_MAULED_SIGNATURE } from '../src/node/ed25519-self-test.js';
 import { curve25519GenerateKeyPair, curve25519SharedSecret } from '../src/kex/curve25519.js';
 import { ed25519KeyFromSeed, ed25519Signature, encodeEd25519PublicKey } from '../src/keys/ed25519.js';
 import { encodeSignatureBlob } from '../src/keys/signing.js';
@@ -228,6 +230,8 @@ describe('node provider: X25519 and Ed25519 from node:crypto', () => {
     sig.set(Buffer.from(s.toString(16).padStart(64, '0'), 'hex').reverse(), 32);
     expect(toHex(sig)).toBe(ED25519_TEST2_MAULED_SIGNATURE);
     expect(ed25519.verify(sig, hex(v.message), hex(v.public), { zip215: false })).toBe(false);
+    // A test vector, not API: `pure-ssh/node-crypto` (this module) does not export it.
+    expect(Object.keys(nodeCryptoEntry)).not.toContain('ED25519_TEST2_MAULED_SIGNATURE');
   });
 
   it('ssh-ed25519 keys: the public key of a seed (computed without noble tables, or by node:crypto) matches noble; signatures and host key checks agree with and without the provider', () => {

@@ -1,12 +1,14 @@
 /**
  * Deno: an HTTP GET through sshd with pure-ssh/web over `Deno.connect`'s streams.
  *
- *     deno run --allow-net --allow-read --allow-env deno.ts
+ *     deno run --sloppy-imports --allow-net --allow-read --allow-env deno.ts
  *
- * (`--allow-read` for the key and known_hosts files, `--allow-env` for the settings below.)
+ * (`--sloppy-imports` because this example imports the repository's TypeScript sources by the
+ * `.js` names tsc wants, `--allow-read` for the key and known_hosts files, `--allow-env` for the
+ * settings below.)
  * Settings: SSH_HOST, SSH_PORT (22), SSH_USER, SSH_KEY (key file), SSH_KNOWN_HOSTS (file),
  * TARGET_HOST (localhost, as sshd resolves it), TARGET_PORT (80), TARGET_PATH (/).
- * In an application, import from 'npm:pure-ssh/web'.
+ * In an application, import from 'npm:pure-ssh/web' (no `--sloppy-imports` needed then).
  *
  * The crypto stays the pure TypeScript default: Deno runs it well (chacha20-poly1305 at about
  * Node's speed per CPU second), while Deno's node:crypto AES-GCM costs more CPU than that

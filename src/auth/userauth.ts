@@ -129,10 +129,20 @@ export class UserAuth {
   /** Whether there were keys to offer at all (ssh(1): PubkeyAuthentication; see next()). */
   private pubkeyEnabled = false;
 
+  private readonly options: Omit<AuthOptions, 'password'>;
+  /**
+   * The configured password: an ES private field (never shown by util.inspect or JSON.stringify),
+   * dropped once authentication is over, as sshconnect2.c userauth_passwd frees its copy.
+   */
+  #password: string | undefined;
+
   constructor(
-    private readonly options: AuthOptions,
+    options: AuthOptions,
     private readonly handler: UserAuthHandler,
   ) {
+    const { password, ...rest } = options;
+    this.options = rest;
+    this.#password = password;
     const local = (options.privateKeys ?? []).map((key) => ({
       publicKeyBlob: key.publicKeyBlob,
       label: key.comment || key.keyType,
@@ -197,6 +207,7 @@ export class UserAuth {
         decodeMessage(payload);
         this.handler.log(`Authenticated using "${state.attempt.method}".`);
         this.state = { kind: 'done' };
+        this.#password = undefined;
         this.handler.success();
         return true;
       case MSG.USERAUTH_FAILURE: {
@@ -307,8 +318,8 @@ export class UserAuth {
         this.sendInfoResponse([]);
         return true;
       }
-      if (this.options.password !== undefined && n === 1 && !prompts[0]!.echo) {
-        this.sendInfoResponse([this.options.password]);
+      if (this.#password !== undefined && n === 1 && !prompts[0]!.echo) {
+        this.sendInfoResponse([this.#password]);
         return true;
       }
       if (this.options.askPassword) {
@@ -409,16 +420,16 @@ export class UserAuth {
         }
       }
     }
-    const canPassword = this.options.password !== undefined || this.options.askPassword === true;
+    const canPassword = this.#password !== undefined || this.options.askPassword === true;
     const maxTries = this.options.passwordAttempts ?? 3;
     const passwordOn = this.options.passwordAuthentication !== false;
     const kbdOn = this.options.kbdInteractiveAuthentication !== false;
     if (passwordOn && this.allowed.includes('password') && canPassword && this.passwordTries < maxTries) {
       // OpenSSH tries a configured password once; prompting allows NumberOfPasswordPrompts.
-      if (this.options.password !== undefined && this.passwordTries === 0) {
+      if (this.#password !== undefined && this.passwordTries === 0) {
         this.announce('password');
         this.passwordTries++;
-        this.sendPassword(this.options.password);
+        this.sendPassword(this.#password);
         return;
       }
       if (this.options.askPassword) {
@@ -437,6 +448,7 @@ export class UserAuth {
       return;
     }
     this.state = { kind: 'done' };
+    this.#password = undefined;
     this.handler.failure(new AuthenticationError(this.options.username, this.tried, this.allowed, this.lastError));
   }
 

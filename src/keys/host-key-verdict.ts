@@ -41,6 +41,32 @@ export async function hostKeyVerdict(verify: () => unknown, info: HostKeyVerdict
   }
 }
 
+/**
+ * known_hosts and the application's callback together (connect()'s `knownHosts` and
+ * `verifyHostKey`): known_hosts speaks first, read only. A key it records as changed or revoked
+ * (or a certificate whose CA or key is `@revoked`) is refused whatever the callback would say,
+ * and the callback is not asked (ssh_config(5): a changed key is refused even with
+ * StrictHostKeyChecking=no). A key it lists, or a host certificate a `@cert-authority` line
+ * vouches for, is still shown to the callback, which may refuse it. A key it does not list
+ * (HostKeyError 'unknown') is the callback's to decide; nothing is written to known_hosts.
+ *
+ * @example
+ * const verify = knownHostsThenCallback(knownHostsTextVerifier(known), (info) => info.keyType === 'ssh-ed25519');
+ */
+export function knownHostsThenCallback<I>(
+  knownHosts: (info: I) => unknown,
+  callback: (info: I) => unknown,
+): (info: I) => Promise<void | boolean> {
+  return async (info) => {
+    try {
+      if ((await knownHosts(info)) === false) return false;
+    } catch (err) {
+      if (!(err instanceof HostKeyError && err.problem === 'unknown')) throw err;
+    }
+    return (await callback(info)) === false ? false : undefined;
+  };
+}
+
 /** The parts of a core's `host-key` event the verdict needs (ClientEvent, type 'host-key'). */
 export interface HostKeyEventFields {
   /** The negotiated host key signature algorithm, e.g. `rsa-sha2-256`. */

@@ -2,7 +2,7 @@
  * The Node adapter: runs the sans-IO {@link ClientCore} over a `net.Socket` (or any Duplex),
  * with timers for ConnectTimeout and ServerAlive*, host key verification and channel streams.
  */
-import { settleHostKey } from '../keys/host-key-verdict.js';
+import { knownHostsThenCallback, settleHostKey } from '../keys/host-key-verdict.js';
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
@@ -50,7 +50,7 @@ import type { Signer } from '../auth/signer.js';
 import { keyBlobType } from '../keys/hostkey.js';
 import { constantTimeEqual } from '../protocol/wire.js';
 import type { HostKeyVerifier, StrictHostKeyChecking } from './known-hosts-file.js';
-import { hostKeyOrderHintsFor, knownHostsVerifier } from './known-hosts-file.js';
+import { checksKnownHostsFiles, hostKeyOrderHintsFor, knownHostsVerifier } from './known-hosts-file.js';
 import type { ForwardOptions, ListenSpec, LocalForward } from './forward.js';
 import { checkForwardOptions, startLocalForward } from './forward.js';
 import { checkJumpHosts, connectThroughJumps, jumpHostsOf, type JumpHost } from './jump.js';
@@ -62,6 +62,7 @@ import { decodeTcpipForwardReply } from '../connection/global-requests.js';
 import { ChannelOpenFailureReason } from '../errors.js';
 import { MAX_TIMER_DELAY_MS } from '../long-timeout.js';
 import { closedByRemoteHost, closedDuringKexOrAuth, KEX_IDENTIFICATION_CLOSED } from '../quit-message.js';
+import { couldNotResolve, strerror } from './strerror.js';
 import { checkAlgorithmLists, checkNumericOptions, checkOptionKeys, checkOptionTypes, checkSigners, show } from '../option-check.js';
 import { CONNECT_OPTIONS } from './connect-option-table.js';
 
@@ -78,7 +79,9 @@ export interface ConnectOptions {
    * always an array (a single path string is a UsageError, not a list of its characters).
    * With `askPassphrase`, a file whose public half is known (`KEY.pub`, or the clear part of an
    * OpenSSH key) is offered first and decrypted only once the server accepts it (RFC 4252 §7),
-   * as ssh(1) does; otherwise files are loaded (with `passphrase`) before connecting.
+   * as ssh(1) does; otherwise files are loaded (with `passphrase`) before connecting. A file that
+   * cannot be loaded (missing, wrong or no passphrase, not a key) is skipped with ssh's line
+   * through `warn`, as `ssh -i` does; one others can read is a KeyPermissionsError.
    */
   identityFiles?: (string | IdentityFileEntry)[];
   /** Passphrase for the encrypted ones among privateKey and identityFiles (see parsePrivateKey). */
@@ -104,7 +107,10 @@ export interface ConnectOptions {
    * Order (ssh(1)'s pubkey_prepare): agent keys matching a file, other agent keys, other files.
    */
   identitiesOnly?: boolean;
-  /** Problems a user should see even without debug (ssh(1)'s error level): a key that could not sign. */
+  /**
+   * Problems a user should see even without debug (ssh(1)'s error level): an identity file
+   * skipped because it could not be loaded, a key that could not sign.
+   */
   warn?: (message: string) => void;
   /**
    * User certificates (OpenSSH PROTOCOL.certkeys, ssh_config CertificateFile): the text of
@@ -131,17 +137,21 @@ export interface ConnectOptions {
   kbdInteractiveAuthentication?: boolean;
   /**
    * known_hosts file(s) to check the host key against; the first is the one new keys go to.
-   * With verifyHostKey as well, the callback decides and these only order the host key
-   * algorithms (types already known first, as ssh(1) does).
+   * With verifyHostKey as well, these speak first and are only read: a key they record as
+   * changed or revoked is refused without asking the callback; a key they list (or a host
+   * certificate a `@cert-authority` line vouches for) is shown to the callback, which may still
+   * refuse it; a key they do not list is the callback's to decide (strictHostKeyChecking is then
+   * a UsageError). They also order the host key algorithms (types already known first, as ssh(1) does).
    */
   knownHosts?: string | string[];
   /** ssh_config(5) HostKeyAlias: known_hosts entries are looked up and written under this name, without the port. */
   hostKeyAlias?: string;
-  /** With knownHosts: OpenSSH's StrictHostKeyChecking (default 'yes'). */
+  /** With knownHosts and no verifyHostKey: OpenSSH's StrictHostKeyChecking (default 'yes'). */
   strictHostKeyChecking?: StrictHostKeyChecking;
   /**
    * Or decide yourself: return true or nothing to accept, throw (e.g. a HostKeyError) or return
-   * false to refuse (any other result refuses the key with a UsageError). Given without
+   * false to refuse (any other result refuses the key with a UsageError; with knownHosts: asked
+   * after them, for keys they do not refuse; see knownHosts). Given without
    * knownHosts, the `*-cert-v01@openssh.com` host key algorithms are left out of the default
    * offer (name them in `algorithms.hostKey` to have host certificates shown to the callback);
    * with knownHosts, they are offered first as ssh(1) does, and a server with a host certificate
@@ -189,7 +199,11 @@ export interface ConnectOptions {
    * A finite number >= 0; 0 or absent: off.
    */
   bannerTimeout?: number;
-  /** ServerAliveInterval in ms, a finite number >= 0 (0 = off). */
+  /**
+   * ServerAliveInterval in ms, a finite number >= 0 (0 = off). Whole seconds fall on the
+   * monotonic clock's seconds as ssh(1)'s probes do; any other value (e.g. 500) probes exactly
+   * that long after the last packet from the server.
+   */
   keepaliveInterval?: number;
   /** ServerAliveCountMax, a whole number >= 0 (default 3). */
   keepaliveCountMax?: number;
@@ -410,10 +424,23 @@ async function connectWith(options: ConnectOptions, early: EarlyWatch | undefine
 }
 
 function hostKeyVerifierFor(options: ConnectOptions): HostKeyVerifier {
-  if (options.verifyHostKey) return options.verifyHostKey;
+  const callback = options.verifyHostKey;
+  if (callback && options.knownHosts === undefined) return callback;
   if (options.knownHosts !== undefined) {
     const files = Array.isArray(options.knownHosts) ? options.knownHosts : [options.knownHosts];
     if (files.length === 0) throw new UsageError('knownHosts is an empty list');
+    if (callback) {
+      if (options.strictHostKeyChecking !== undefined) {
+        throw new UsageError(
+          `strictHostKeyChecking (${JSON.stringify(options.strictHostKeyChecking)}) decides the keys known_hosts does not list; ` +
+            'with verifyHostKey your callback decides them: pass one or the other',
+        );
+      }
+      if (checksKnownHostsFiles(callback, files)) return callback;
+      // The known_hosts verdict first: a changed or revoked key is refused whatever the callback says.
+      const known = knownHostsVerifier({ files, mode: 'yes', log: options.debug, hostKeyAlias: options.hostKeyAlias });
+      return knownHostsThenCallback(known, callback);
+    }
     const mode = options.strictHostKeyChecking ?? 'yes';
     // Anything but the four ssh_config(5) words is a mistake, never a reason to trust a host.
     if (!['yes', 'accept-new', 'no', 'ask'].includes(mode as string)) {
@@ -566,13 +593,25 @@ export async function prepareAuth(
   for (const k of given) privateKeys.push(typeof k === 'string' || k instanceof Uint8Array ? parsePrivateKey(k, { passphrase, crypto }) : k);
   const files: IdentityFileEntry[] = [];
   for (const f of options.identityFiles ?? []) {
-    if (typeof f !== 'string') files.push(f);
-    // Only a prompt is worth deferring for; a given passphrase is checked now, so a wrong one
-    // fails connect() with KeyError ERR_KEY_PASSPHRASE.
-    else if (askPassphrase) files.push(await prepareIdentityFile(f, { passphrase, askPassphrase, attempts, debug, allowUnprotectedKeyFiles, crypto }));
-    else {
-      const key = await loadIdentityFile(f, { passphrase, allowUnprotectedKeyFiles, crypto });
-      files.push({ path: expandHome(f), publicKeyBlob: key.publicKeyBlob, key });
+    if (typeof f !== 'string') {
+      files.push(f);
+      continue;
+    }
+    try {
+      // Only a prompt is worth deferring for; a given passphrase is checked now.
+      if (askPassphrase) files.push(await prepareIdentityFile(f, { passphrase, askPassphrase, attempts, debug, allowUnprotectedKeyFiles, crypto }));
+      else {
+        const key = await loadIdentityFile(f, { passphrase, allowUnprotectedKeyFiles, crypto });
+        files.push({ path: expandHome(f), publicKeyBlob: key.publicKeyBlob, key });
+      }
+    } catch (err) {
+      // sshconnect2.c load_identity_file: a key that cannot be loaded (missing, unreadable, a
+      // wrong or no passphrase, not a key) is reported and the next one tried. A key others can
+      // read still fails connect() (KeyPermissionsError), as documented.
+      const warning = identitySkipped(f, err);
+      if (warning === undefined) throw err;
+      options.warn?.(warning);
+      debug?.(warning);
     }
   }
   await addCertificates(options, privateKeys, files, { passphrase, askPassphrase, attempts, debug, allowUnprotectedKeyFiles, crypto });
@@ -683,6 +722,26 @@ export async function prepareAuth(
   prepared.agent = agent;
   prepared.agentKeyCount = agent && deferAgentCountLine ? agentKeys.length : undefined;
   return prepared;
+}
+
+/**
+ * ssh(1)'s line for an identity file it skips: ssh.c's `Warning: Identity file PATH not
+ * accessible: No such file or directory.`, or sshconnect2.c load_identity_file's `Load key
+ * "PATH": REASON`; undefined for an
+ * error that is not about loading the key (KeyPermissionsError, a UsageError).
+ */
+function identitySkipped(path: string, err: unknown): string | undefined {
+  if (err instanceof KeyPermissionsError || !(err instanceof SshError)) return undefined;
+  const cause = err.cause as NodeJS.ErrnoException | undefined;
+  // ssh.c, for a `-i` file it cannot reach (identityFiles are the library's -i).
+  if (err.code === 'ERR_PRIVATE_KEY' && cause?.code === 'ENOENT') return `Warning: Identity file ${path} not accessible: No such file or directory.`;
+  if (err.code === 'ERR_PRIVATE_KEY' && cause?.code !== undefined) return `Load key "${path}": ${strerror(cause)}`;
+  if (err.code === 'ERR_KEY_PASSPHRASE' || err.code === 'ERR_KEY_ENCRYPTED' || err.code === 'ERR_KEY_FORMAT') {
+    const full = expandHome(path);
+    const reason = err.message.startsWith(`${full}: `) ? err.message.slice(full.length + 2) : err.message.startsWith(`${path}: `) ? err.message.slice(path.length + 2) : err.message;
+    return `Load key "${path}": ${reason}`;
+  }
+  return undefined;
 }
 
 /**
@@ -828,6 +887,8 @@ export class SshClient extends EventEmitter {
   private rejectReady!: (e: Error) => void;
   private resolveClosed!: (e: SshError | undefined) => void;
   private isDone = false;
+  /** What ended the connection (undefined: a clean close), for {@link assertUsable}. */
+  private endError: SshError | undefined;
   /** The one timer, armed at the core's getTimer() (ConnectTimeout, ServerAlive*, RekeyLimit time). */
   private timer: NodeJS.Timeout | undefined;
   private timerAt: number | undefined;
@@ -856,8 +917,14 @@ export class SshClient extends EventEmitter {
       throw err;
     }
   }
+  /**
+   * The options without `password`, `passphrase` and `privateKey`: those went to the core and
+   * prepareAuth, and are not kept where util.inspect or JSON.stringify of the client would show them.
+   */
+  private readonly options: Omit<ConnectOptions, 'password' | 'passphrase' | 'privateKey'>;
+
   constructor(
-    private readonly options: ConnectOptions,
+    options: ConnectOptions,
     private readonly auth: PreparedAuth,
     algorithms: Partial<AlgorithmPreferences>,
     private readonly verifier: HostKeyVerifier,
@@ -865,6 +932,8 @@ export class SshClient extends EventEmitter {
     crypto: CryptoProvider = pureCryptoProvider,
   ) {
     super();
+    const { password: _password, passphrase: _passphrase, privateKey: _privateKey, ...kept } = options;
+    this.options = kept;
     this.ready = new Promise((res, rej) => {
       this.resolveReady = res;
       this.rejectReady = rej;
@@ -973,7 +1042,7 @@ export class SshClient extends EventEmitter {
       // refused connect is ECONNREFUSED). ssh's blocking connect(2) returned, so its read fails.
       const message = this.connected || this.tcpUp || err.code === 'ECONNRESET'
         ? `Read from remote host ${options.host}: ${describeSocketError(err)}`
-        : `ssh: connect to host ${options.host} port ${port}: ${describeSocketError(err)}`;
+        : (couldNotResolve(options.host, err) ?? `ssh: connect to host ${options.host} port ${port}: ${describeSocketError(err)}`);
       this.core.connectionLost(new ConnectionLostError(message, { cause: err }));
       this.pump();
     });
@@ -1006,8 +1075,10 @@ export class SshClient extends EventEmitter {
       this.pump();
     });
     if (options.signal) {
-      if (options.signal.aborted) queueMicrotask(() => this.fail(new SshError('ERR_ABORTED', 'connect aborted')));
-      this.abortListener = () => this.fail(new SshError('ERR_ABORTED', 'the connection was aborted by its AbortSignal'));
+      // The signal's reason (an AbortSignal.timeout()'s TimeoutError, the caller's own) is the cause.
+      const signal = options.signal;
+      if (signal.aborted) queueMicrotask(() => this.fail(new SshError('ERR_ABORTED', 'connect aborted', { cause: signal.reason })));
+      this.abortListener = () => this.fail(new SshError('ERR_ABORTED', 'the connection was aborted by its AbortSignal', { cause: signal.reason }));
       options.signal.addEventListener('abort', this.abortListener, { once: true });
     }
     this.core.start();
@@ -1069,9 +1140,9 @@ export class SshClient extends EventEmitter {
   }
 
   /** Open a direct-tcpip channel (RFC 4254 §7.2); resolves when the server has connected. */
-  openDirectTcpip(params: DirectTcpipParams): Promise<ChannelStream> {
-    const stream = this.directTcpip(params);
-    return this.whenOpen(stream);
+  async openDirectTcpip(params: DirectTcpipParams): Promise<ChannelStream> {
+    // async: a connection already over (or a bad argument) rejects, never throws.
+    return this.whenOpen(this.directTcpip(params));
   }
 
   /**
@@ -1086,7 +1157,7 @@ export class SshClient extends EventEmitter {
   }
 
   /** OpenSSH direct-streamlocal@openssh.com: a Unix socket path on the server. */
-  openDirectStreamlocal(socketPath: string): Promise<ChannelStream> {
+  async openDirectStreamlocal(socketPath: string): Promise<ChannelStream> {
     this.assertUsable();
     const id = this.core.openDirectStreamlocal(socketPath);
     this.log(`channel ${id}: new [direct-streamlocal@openssh.com] to ${socketPath}`);
@@ -1300,8 +1371,16 @@ export class SshClient extends EventEmitter {
     return new Promise((resolve) => this.globalWaiters.set(id, resolve));
   }
 
+  /**
+   * Once the connection is over, a new channel or forward fails as the streams it carried did: a
+   * ConnectionLostError, ERR_CONNECTION_LOST with what ended it as `cause`, or
+   * ERR_CONNECTION_CLOSED after a clean close (`close()`).
+   */
   private assertUsable(): void {
-    if (this.isDone) throw new UsageError('the SSH connection is closed');
+    if (!this.isDone) return;
+    const end = this.endError;
+    if (end) throw new ConnectionLostError(`the SSH connection was lost: ${end.message}`, { cause: end });
+    throw new ConnectionLostError('the SSH connection is closed', { code: 'ERR_CONNECTION_CLOSED' });
   }
 
   private track(id: number): ChannelStream {
@@ -1557,6 +1636,8 @@ export class SshClient extends EventEmitter {
       }
       case 'authenticated':
         for (const s of this.auth.signers) s.discard?.();
+        // Their closures hold the passphrase for keys not yet unlocked: no longer needed.
+        this.auth.signers = [];
         this.resolveReady();
         return;
       case 'closed':
@@ -1620,6 +1701,7 @@ export class SshClient extends EventEmitter {
   private finish(error: SshError | undefined): void {
     if (this.isDone) return;
     this.isDone = true;
+    this.endError = error;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     if (this.abortListener) this.options.signal?.removeEventListener('abort', this.abortListener);
@@ -1650,9 +1732,6 @@ function describeSocketError(err: NodeJS.ErrnoException): string {
   switch (err.code) {
     case 'ECONNREFUSED':
       return 'Connection refused';
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-      return 'Could not resolve hostname: Name or service not known';
     case 'ETIMEDOUT':
       return 'Connection timed out';
     case 'ECONNRESET':

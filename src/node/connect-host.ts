@@ -23,7 +23,7 @@ import { connectLendingReads } from './socket-read.js';
 import type { IdentityFileEntry, UnlockOptions } from './identity-file.js';
 import { setLongTimeout } from '../long-timeout.js';
 import { closedByRemoteHost, isClosedByRemoteHost, KEX_IDENTIFICATION_CLOSED } from '../quit-message.js';
-import { strerror } from './strerror.js';
+import { couldNotResolve, strerror } from './strerror.js';
 import { cutBytes, logLines, oneLogCall } from './log-vis.js';
 import { terminalText, utf8Locale } from './terminal-text.js';
 import { unimplementedAmong, withoutUnimplemented, type AlgorithmListKind } from '../config/openssh-names.js';
@@ -670,12 +670,8 @@ export async function describeFatal(err: unknown, cfg: ResolvedConfig, log: Log,
   }
   if (err instanceof errors.ConnectionLostError) {
     const cause = err.cause as NodeJS.ErrnoException | undefined;
-    if (cause?.code === 'ENOTFOUND' || cause?.code === 'EAI_AGAIN') {
-      return `ssh: Could not resolve hostname ${cfg.hostName}: Name or service not known`;
-    }
-    if (cause?.code === 'EAI_ADDRFAMILY') {
-      return `ssh: Could not resolve hostname ${cfg.hostName}: Address family for hostname not supported`;
-    }
+    const unresolved = couldNotResolve(cfg.hostName, cause);
+    if (unresolved) return unresolved;
     // Closed before authentication (ssh 9.2): kex.c's error before the server's identification
     // line, then packet.c sshpkt_fatal's logdie("Connection closed by %s") at INFO. The library
     // already words a close so (client.ts closedMessage); the CLI puts in its own remote id,

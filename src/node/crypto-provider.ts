@@ -42,6 +42,7 @@ import { copyToSlab } from '../crypto/slab.js';
 import type { AesGcm, BlockStream, ChaCha20Stream, CryptoProvider, EcdsaCurveName, EcdsaCurveOps, Ed25519, HashName, Hmac, X25519 } from '../crypto/provider.js';
 import { noteArrayBufferBytes } from './array-buffer-cap.js';
 import { releaseScratch } from './array-buffer-release.js';
+import { ED25519_TEST2_MAULED_SIGNATURE } from './ed25519-self-test.js';
 
 const AES_BY_KEY_LENGTH: Readonly<Record<number, string>> = { 16: 'aes-128', 24: 'aes-192', 32: 'aes-256' };
 
@@ -293,15 +294,6 @@ function x25519Works(): boolean {
     return false;
   }
 }
-
-/**
- * RFC 8032 §7.1 TEST 2's signature with S replaced by S + L (L = 2^252 +
- * 27742317777372353535851937790883648493, RFC 8032 §5.1): a non-canonical S, which RFC 8032
- * §5.1.7 and OpenSSH refuse. Computed once from the vector (test/provider.test.ts checks it).
- */
-export const ED25519_TEST2_MAULED_SIGNATURE =
-  '92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da' +
-  'f52db7415978abc61b2c2eb6aeebfca0387b2eaeb4302aeeb00d291612bb0c10';
 
 /**
  * Whether this runtime's Ed25519 gives RFC 8032 §7.1 TEST 2's public key and signature, verifies

@@ -15,20 +15,24 @@ export abstract class ForwardListener extends EventEmitter {
   /** The accepted sockets still open, ended by {@link close}. */
   protected readonly sockets = new Set<Socket>();
   private closing: Promise<void> | undefined;
+  /** The address once bound, kept for {@link address} after the listener closed. */
+  private bound: { host: string; port: number } | { path: string } | undefined;
 
   protected constructor(
     protected readonly server: Server,
     private readonly listen: ListenSpec,
   ) {
     super();
+    server.once('listening', () => (this.bound = describeAddress(server.address())));
   }
 
-  /** The bound address: `{ host, port }` for TCP (the chosen port when 0 was asked), `{ path }` for a Unix socket. */
+  /**
+   * The bound address: `{ host, port }` for TCP (the chosen port when 0 was asked), `{ path }`
+   * for a Unix socket. Once the forward is closed (by `close()` or with its connection), the
+   * address it had.
+   */
   get address(): { host: string; port: number } | { path: string } {
-    const a = this.server.address();
-    if (typeof a === 'string') return { path: a };
-    const info = a as AddressInfo;
-    return { host: info.address, port: info.port };
+    return describeAddress(this.server.address()) ?? this.bound ?? ('path' in this.listen ? { path: this.listen.path } : { host: this.listen.host ?? '127.0.0.1', port: this.listen.port });
   }
 
   /** @internal keep `sock` until it closes, so that {@link close} can end it. */
@@ -59,6 +63,11 @@ export abstract class ForwardListener extends EventEmitter {
     });
     return this.closing;
   }
+}
+
+function describeAddress(a: AddressInfo | string | null): { host: string; port: number } | { path: string } | undefined {
+  if (a === null) return undefined;
+  return typeof a === 'string' ? { path: a } : { host: a.address, port: a.port };
 }
 
 /**

@@ -8,7 +8,7 @@
 import { EventEmitter } from 'node:events';
 import { connect as netConnect, type Socket } from 'node:net';
 import type { ChannelOpenParams } from '../connection/channel-types.js';
-import { ChannelOpenFailureReason, ForwardRefusedError, SshError, UsageError } from '../errors.js';
+import { ChannelOpenError, ChannelOpenFailureReason, ForwardRefusedError, UsageError } from '../errors.js';
 import type { ChannelStream } from './channel-stream.js';
 import { closeChannelAfterSocket, pipeFromChannel, type ForwardCounters, type TargetSpec } from './forward.js';
 import { strerror } from './strerror.js';
@@ -39,7 +39,8 @@ export interface RemoteForwardHost {
 
 /**
  * A running remote forward. `address` is where the server listens (the bound port for port 0).
- * Emits 'connection-error' (SshError) when a forwarded connection cannot reach the target, 'close'.
+ * Emits 'connection-error' (a ChannelOpenError, ERR_CHANNEL_OPEN_FAILED, reason 2, "connect_to
+ * HOST:PORT: failed: ..." as ssh logs it) when a forwarded connection cannot reach the target, 'close'.
  */
 export class RemoteForward extends EventEmitter {
   readonly counters: ForwardCounters = { connections: 0, active: 0, failed: 0, bytesOut: 0, bytesIn: 0 };
@@ -74,7 +75,9 @@ export class RemoteForward extends EventEmitter {
       this.counters.failed++;
       // OpenSSH channels.c: a failed connect answers OPEN_FAILURE, connect failed, strerror.
       this.host.rejectChannel(channel, ChannelOpenFailureReason.CONNECT_FAILED, describeConnectError(err));
-      this.emit('connection-error', new SshError('ERR_CONNECTION_LOST', `connect_to ${target}: failed: ${describeConnectError(err)}`, { cause: err }));
+      // ssh's words (channels.c connect_to), forwardLocal's class for a refused open: the SSH connection is fine.
+      const message = `connect_to ${target}: failed: ${describeConnectError(err)}`;
+      this.emit('connection-error', new ChannelOpenError(channel, ChannelOpenFailureReason.CONNECT_FAILED, describeConnectError(err), { message, cause: err }));
     };
     sock.once('error', onConnectError);
     sock.once('connect', () => {

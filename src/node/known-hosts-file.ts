@@ -108,7 +108,7 @@ export function knownHostsVerifier(opts: {
   if (opts.files.length === 0 && mode !== 'yes') {
     throw new UsageError('knownHostsVerifier needs at least one known_hosts file to add new keys to');
   }
-  return async (given: HostKeyInfo): Promise<void> => {
+  const verifier = async (given: HostKeyInfo): Promise<void> => {
     let shown = given;
     if (opts.hostKeyAlias !== undefined) {
       // sshconnect.c get_hostfile_hostname_ipaddr(): the alias alone, without the port.
@@ -200,6 +200,21 @@ export function knownHostsVerifier(opts: {
     // ssh(1)'s wording, so users recognise it.
     log(`Warning: Permanently added '${name}' (${shortKeyType(info.keyType)}) to the list of known hosts.`);
   };
+  verifierFiles.set(verifier, [...opts.files]);
+  return verifier;
+}
+
+/** The files each {@link knownHostsVerifier} checks, to know one when it comes back as `verifyHostKey`. */
+const verifierFiles = new WeakMap<HostKeyVerifier, readonly string[]>();
+
+/**
+ * Whether `verifier` was made by {@link knownHostsVerifier} over every one of `files`: it then
+ * refuses changed and revoked keys from those files itself (the CLI passes its verifier with
+ * the same files as `knownHosts`), and checking them twice would only repeat its log lines.
+ */
+export function checksKnownHostsFiles(verifier: HostKeyVerifier, files: readonly string[]): boolean {
+  const own = verifierFiles.get(verifier);
+  return own !== undefined && files.every((f) => own.includes(f));
 }
 
 /**
@@ -298,12 +313,13 @@ async function askUser(
     try {
       answer = (await prompt(question)).trim();
     } catch (cause) {
+      // The prompt's own words when it found no terminal ("no terminal to ask"), said once.
+      const why = (cause as Error)?.message ?? String(cause);
+      const unanswered = why.startsWith('no terminal') ? why : `the question was not answered (${why})`;
       throw new HostKeyError('unknown', {
         ...details,
         file,
-        message:
-          `No matching host key for ${name} (${info.keyType} ${info.fingerprint}) and no terminal to ask ` +
-          `(${(cause as Error).message}). Host key verification failed.`,
+        message: `No matching host key for ${name} (${info.keyType} ${info.fingerprint}) and ${unanswered}. Host key verification failed.`,
       });
     }
     // OpenSSH confirm(): yes/no case-insensitively, or the exact fingerprint pasted.
@@ -333,7 +349,7 @@ export function terminalPrompt(question: string): Promise<string> {
     try {
       fd = openSync('/dev/tty', 'r');
     } catch (cause) {
-      return Promise.reject(new UsageError('no terminal available to ask the question', { cause }));
+      return Promise.reject(new UsageError('no terminal to ask', { cause }));
     }
     ownStream = new ReadStream(fd);
     input = ownStream;

@@ -35,3 +35,19 @@ const STRERROR: Readonly<Record<string, string>> = {
 export function strerror(err: { code?: string; message: string }): string {
   return (err.code !== undefined && STRERROR[err.code]) || err.message;
 }
+
+/** getaddrinfo(3) failures by Node's code, as gai_strerror(3) words what ssh(1) got for them. */
+const GAI_STRERROR: Readonly<Record<string, string>> = {
+  ENOTFOUND: 'Name or service not known',
+  EAI_AGAIN: 'Name or service not known',
+  EAI_ADDRFAMILY: 'Address family for hostname not supported',
+};
+
+/**
+ * ssh.c's line for a name that does not resolve, `ssh: Could not resolve hostname HOST: Name or
+ * service not known`, when `err` is a resolver failure; undefined for any other error.
+ */
+export function couldNotResolve(host: string, err: { code?: string } | undefined): string | undefined {
+  const text = err?.code !== undefined ? GAI_STRERROR[err.code] : undefined;
+  return text && `ssh: Could not resolve hostname ${host}: ${text}`;
+}

@@ -4,7 +4,7 @@
  * WebSocket through {@link webSocketStreams}, Node's web streams). Web APIs only: streams,
  * crypto.getRandomValues, setTimeout. One timer, armed at the core's getTimer().
  */
-import { settleHostKey } from '../keys/host-key-verdict.js';
+import { knownHostsThenCallback, settleHostKey } from '../keys/host-key-verdict.js';
 import type { AlgorithmPreferences } from '../algorithms.js';
 import { ALGORITHM_CATEGORIES, applyAlgorithmSpec, applyPubkeyAcceptedSpec, defaultAlgorithms, orderHostKeyAlgorithms, ordersHostKeyAlgorithms } from '../algorithms.js';
 import { ClientCore } from '../client-core.js';
@@ -87,7 +87,10 @@ export interface WebConnectOptions {
   /**
    * known_hosts text (sshd(8) format, hashed names allowed): only a key recorded for host:port
    * is accepted, or a host certificate through a `@cert-authority` line (else checked as its
-   * plain key, as ssh(1) does). With verifyHostKey as well, it only orders the host key algorithms.
+   * plain key, as ssh(1) does). With verifyHostKey as well, it speaks first: a changed or revoked
+   * key is refused without asking the callback, a key it lists is shown to the callback (which
+   * may still refuse it), a key it does not list is the callback's to decide; it also orders the
+   * host key algorithms.
    */
   knownHosts?: string;
   /**
@@ -215,8 +218,13 @@ function checkWebOptions(options: WebConnectOptions): void {
 }
 
 function verifierFor(options: WebConnectOptions): WebHostKeyVerifier {
-  if (options.verifyHostKey) return options.verifyHostKey;
-  if (options.knownHosts !== undefined) return knownHostsTextVerifier(knownHostsFromText(options.knownHosts));
+  const callback = options.verifyHostKey;
+  if (options.knownHosts !== undefined) {
+    const known = knownHostsTextVerifier(knownHostsFromText(options.knownHosts));
+    // The known_hosts verdict first: a changed or revoked key is refused whatever the callback says.
+    return callback ? knownHostsThenCallback(known, callback) : known;
+  }
+  if (callback) return callback;
   throw new UsageError(
     'connect() needs a host key decision: pass knownHosts (known_hosts text) or verifyHostKey. ' +
       'pure-ssh never accepts an unverified host key by default.',
@@ -279,20 +287,27 @@ export class WebSshClient {
   private inFlight = 0;
   private connected = false;
   private isDone = false;
+  /** What ended the connection (undefined: a clean close). */
+  private endError: SshError | undefined;
   /** The kex key pair is made once our first write (version line and KEXINIT) has gone out. */
   private kexPrepareArmed = true;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private timerAt: number | undefined;
   private readonly abortListener: (() => void) | undefined;
 
+  /** The options without `password`, `passphrase` and `privateKey` (gone to the core): nothing secret kept in view. */
+  private readonly options: Omit<WebConnectOptions, 'password' | 'passphrase' | 'privateKey'>;
+
   /** @internal use {@link connect}. */
   constructor(
-    private readonly options: WebConnectOptions,
+    options: WebConnectOptions,
     transport: ByteStreamPair,
     keys: PrivateKey[],
     algorithms: Partial<AlgorithmPreferences>,
     private readonly verifier: WebHostKeyVerifier,
   ) {
+    const { password: _password, passphrase: _passphrase, privateKey: _privateKey, ...kept } = options;
+    this.options = kept;
     this.ready = new Promise((res, rej) => {
       this.resolveReady = res;
       this.rejectReady = rej;
@@ -329,7 +344,8 @@ export class WebSshClient {
     this.writer = transport.writable.getWriter();
     this.writer.closed.catch((err: unknown) => this.lost(err));
     if (options.signal) {
-      this.abortListener = () => this.fail(new SshError('ERR_ABORTED', 'the connection was aborted by its AbortSignal'));
+      const signal = options.signal;
+      this.abortListener = () => this.fail(new SshError('ERR_ABORTED', 'the connection was aborted by its AbortSignal', { cause: signal.reason }));
       options.signal.addEventListener('abort', this.abortListener, { once: true });
     }
     this.core.start();
@@ -351,7 +367,7 @@ export class WebSshClient {
    * Open a direct-tcpip channel (RFC 4254 §7.2); resolves when the server has connected, rejects
    * with a ChannelOpenError (OpenSSH's "channel N: open failed: ..." wording) when refused.
    */
-  openDirectTcpip(params: DirectTcpipParams): Promise<WebChannel> {
+  async openDirectTcpip(params: DirectTcpipParams): Promise<WebChannel> {
     this.assertUsable();
     const id = this.core.openDirectTcpip(params);
     this.log(`channel ${id}: new [direct-tcpip] to ${params.host}:${params.port}`);
@@ -359,7 +375,7 @@ export class WebSshClient {
   }
 
   /** OpenSSH direct-streamlocal@openssh.com: a Unix socket path on the server. */
-  openDirectStreamlocal(socketPath: string): Promise<WebChannel> {
+  async openDirectStreamlocal(socketPath: string): Promise<WebChannel> {
     this.assertUsable();
     const id = this.core.openDirectStreamlocal(socketPath);
     this.log(`channel ${id}: new [direct-streamlocal@openssh.com] to ${socketPath}`);
@@ -423,8 +439,12 @@ export class WebSshClient {
     return this.core.info.serverVersion !== undefined;
   }
 
+  /** As the Node client's: ConnectionLostError, with what ended the connection as `cause`. */
   private assertUsable(): void {
-    if (this.isDone) throw new UsageError('the SSH connection is closed');
+    if (!this.isDone) return;
+    const end = this.endError;
+    if (end) throw new ConnectionLostError(`the SSH connection was lost: ${end.message}`, { cause: end });
+    throw new ConnectionLostError('the SSH connection is closed', { code: 'ERR_CONNECTION_CLOSED' });
   }
 
   private track(id: number): Promise<WebChannel> {
@@ -654,6 +674,7 @@ export class WebSshClient {
   private finish(error: SshError | undefined): void {
     if (this.isDone) return;
     this.isDone = true;
+    this.endError = error;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
     if (this.abortListener) this.options.signal?.removeEventListener('abort', this.abortListener);

@@ -1,0 +1,64 @@
+/**
+ * identityFiles that cannot be loaded (tester tlib's finding 10h): ssh 9.2 with `-i missing -i
+ * good` warns about the first and logs in with the next (ssh.c; sshconnect2.c
+ * load_identity_file for keys it cannot load); connect() used to fail as a whole. Now each such file is reported
+ * through `warn` (ssh's wording) and skipped; against sshd 9.2, with ssh 9.2 alongside.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { AuthenticationError } from '../src/errors.js';
+import { connectTo } from './harness/client.js';
+import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
+
+describeInterop('identityFiles: a key that cannot be loaded is skipped with a warning, as ssh does', () => {
+  let sshd: SshdHandle;
+  let dir: string;
+  let missing: string;
+  let encrypted: string;
+  let notAKey: string;
+  beforeAll(async () => {
+    sshd = await startSshd();
+    dir = mkdtempSync(join(tmpdir(), 'id-skip-'));
+    missing = join(dir, 'missing');
+    encrypted = join(dir, 'encrypted');
+    copyFileSync(sshd.clientKeyPath, encrypted);
+    execFileSync('ssh-keygen', ['-q', '-p', '-N', 'right-passphrase', '-f', encrypted]);
+    notAKey = join(dir, 'not-a-key');
+    writeFileSync(notAKey, 'hello\n', { mode: 0o600 });
+  });
+  afterAll(async () => {
+    await sshd?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('ssh 9.2 itself: -i missing -i good logs in', () => {
+    const r = spawnSync('ssh', [...sshd.clientArgs.filter((a) => a !== sshd.clientKeyPath && a !== '-i'), '-i', missing, '-i', sshd.clientKeyPath, sshd.target, 'true'], { encoding: 'utf8', timeout: 20_000 });
+    expect(r.stderr).toContain(`Warning: Identity file ${missing} not accessible: No such file or directory.`);
+    expect(r.status).toBe(0);
+  });
+
+  it('missing file, wrong passphrase, not a key: each warned about, then the good key logs in', async () => {
+    const warnings: string[] = [];
+    const ssh = await connectTo(sshd, {
+      privateKey: undefined,
+      identityFiles: [missing, encrypted, notAKey, sshd.clientKeyPath],
+      passphrase: 'wrong-passphrase',
+      warn: (m) => warnings.push(m),
+    });
+    await ssh.close();
+    expect(warnings).toHaveLength(3);
+    expect(warnings[0]).toBe(`Warning: Identity file ${missing} not accessible: No such file or directory.`);
+    expect(warnings[1]).toMatch(new RegExp(`^Load key "${encrypted}": incorrect passphrase supplied to decrypt private key`));
+    expect(warnings[2]).toMatch(new RegExp(`^Load key "${notAKey}": `));
+  });
+
+  it('no key left: the AuthenticationError, after the warning', async () => {
+    const warnings: string[] = [];
+    const err = await connectTo(sshd, { privateKey: undefined, identityFiles: [missing], warn: (m) => warnings.push(m) }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AuthenticationError);
+    expect(warnings).toEqual([`Warning: Identity file ${missing} not accessible: No such file or directory.`]);
+  });
+});
