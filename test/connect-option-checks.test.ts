@@ -338,8 +338,9 @@ describeInterop('the accepted edges of the numeric options still connect to sshd
     const ssh = await connectTo(sshd);
     try {
       // Was sent as a malformed direct-tcpip open: sshd dropped the whole connection.
-      expect(() => ssh.openDirectTcpip({ host: 5, port: sshd.port } as never)).toThrow(new UsageError('openDirectTcpip: host must be a non-empty string, got 5'));
-      expect(() => ssh.openDirectTcpip({ host: sshd.host, port: '22' } as never)).toThrow(new UsageError('openDirectTcpip: port must be a whole number from 0 to 65535, got "22"'));
+      // A rejected promise, not a throw (after-loss-errors: the open methods never throw synchronously).
+      await expect(ssh.openDirectTcpip({ host: 5, port: sshd.port } as never)).rejects.toThrow(new UsageError('openDirectTcpip: host must be a non-empty string, got 5'));
+      await expect(ssh.openDirectTcpip({ host: sshd.host, port: '22' } as never)).rejects.toThrow(new UsageError('openDirectTcpip: port must be a whole number from 0 to 65535, got "22"'));
       await expect(ssh.forwardRemote({ listen: { host: 5, port: 0 }, to: { host: '127.0.0.1', port: 9 } } as never)).rejects.toThrow('forwardRemote: listen.host must be a string, got 5');
       await expect(ssh.forwardRemote({ listen: { port: 0 }, to: { host: '127.0.0.1' } } as never)).rejects.toThrow('forwardRemote: to.port must be an integer 1..65535, got undefined');
       await expect(ssh.forwardRemote({ listen: { port: '0' }, to: { host: '127.0.0.1', port: 9 } } as never)).rejects.toThrow('forwardRemote: listen.port must be an integer 0..65535, got "0"');
