@@ -33,6 +33,7 @@ import type { AlgorithmPreferences } from '../algorithms.js';
 import { strerror } from './strerror.js';
 import { isClosedByRemoteHost } from '../quit-message.js';
 import { logLines } from './log-vis.js';
+import { ignoredAtStart } from './ignored-signals.js';
 
 /** ssh(1): "ssh exits with the exit status of the remote command or with 255 if an error occurred." */
 const EXIT_ERROR = 255;
@@ -494,7 +495,10 @@ async function run(cfg: ResolvedConfig): Promise<void> {
     setTimeout(done, 2000).unref();
     client.close().then(done, done);
   };
-  for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(s, () => onSignal(s));
+  // clientloop.c client_loop: a handler only for a signal the caller did not set to SIG_IGN (nohup,
+  // a script's `&` job), which then stays ignored. Known where the runtime keeps the inherited
+  // dispositions (ignored-signals.ts: Bun on Linux; Node resets them before any script runs).
+  for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const) if (!ignoredAtStart(s)) process.on(s, () => onSignal(s));
 
   const fail = async (err: unknown): Promise<never> => {
     const at = configOf(err, cfg);
