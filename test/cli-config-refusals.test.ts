@@ -63,8 +63,8 @@ describeWithHome('pure-ssh refuses what it cannot honour, before connecting', ()
     expect(connections).toBe(0);
   });
 
-  it('PreferredAuthentications through Include, BindAddress after a true Match exec, -o BindAddress and -A: each refused by name', async () => {
-    const inc = await config('PreferredAuthentications password\n');
+  it('KbdInteractiveDevices through Include, BindAddress after a true Match exec, -o BindAddress and -A: each refused by name', async () => {
+    const inc = await config('KbdInteractiveDevices pam\n');
     const viaInclude = await config(`Host *\n  Include ${inc}\n`);
     const matchExec = await config(`Port ${port}\nMatch exec "test -e /"\n  BindAddress 127.0.0.2\n`);
     const runs = await Promise.all([
@@ -74,7 +74,7 @@ describeWithHome('pure-ssh refuses what it cannot honour, before connecting', ()
       pureSsh(['-F', 'none', '-A', '-N', '-p', String(port), '127.0.0.1'], home),
     ]);
     expect(runs.map((r) => r.code)).toEqual([255, 255, 255, 255]);
-    expect(runs[0]!.stderr).toMatch(new RegExp(`^${inc} line 1: unsupported option "PreferredAuthentications": `));
+    expect(runs[0]!.stderr).toMatch(new RegExp(`^${inc} line 1: unsupported option "KbdInteractiveDevices": `));
     expect(runs[1]!.stderr).toMatch(new RegExp(`^${matchExec} line 3: unsupported option "BindAddress": `));
     expect(runs[2]!.stderr).toMatch(/^command-line line 0: unsupported option "BindAddress": /);
     expect(runs[3]!.stderr).toBe('pure-ssh: option -A is not supported yet (agent forwarding)\r\n');

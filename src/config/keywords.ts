@@ -175,6 +175,9 @@ const pubkeyAcceptedInto: Apply = (o, args, ctx, kw) => {
   }
 };
 
+/** PreferredAuthentications: readconf.c parse_string, one word kept as written, first one wins. */
+const preferredAuthenticationsInto: Apply = (o, args, ctx, kw) => setFirst(o, 'preferredAuthentications', single(kw, args, ctx), ctx);
+
 const timeInto =
   (key: 'connectTimeout' | 'serverAliveInterval'): Apply =>
   (o, args, ctx, kw) => {
@@ -679,6 +682,7 @@ const ROWS: readonly KeywordEntry[] = [
   }),
   implemented('IgnoreUnknown', (o, args, ctx, kw) => setFirst(o, 'ignoreUnknown', single(kw, args, ctx).split(','), ctx)),
   implemented('KbdInteractiveAuthentication', flagInto('kbdInteractiveAuthentication')),
+  implemented('PreferredAuthentications', preferredAuthenticationsInto),
   implemented('KexAlgorithms', algorithmsInto('kexAlgorithms')),
   // OpenSSH 10.1 ssh_config(5): yes (default), no; no-pq-kex turns off the post-quantum warning.
   implemented('WarnWeakCrypto', flagInto('warnWeakCrypto', { 'no-pq-kex': false })),
@@ -736,7 +740,6 @@ const ROWS: readonly KeywordEntry[] = [
   refused('NoHostAuthenticationForLocalhost', 'it turns host key checking off for localhost', ['no'], undefined, flagValue),
   refused('PermitLocalCommand', 'it runs LocalCommand on this machine after connecting', ['no'], undefined, flagValue),
   refused('PKCS11Provider', 'it takes authentication keys from a PKCS#11 token', ['none'], undefined, oneWord),
-  refused('PreferredAuthentications', 'it changes which authentication methods are tried, and in which order', undefined, undefined, oneWord),
   refused('RemoteCommand', 'it asks for a command on the server, and pure-ssh only forwards ports', ['none']),
   refused('RequiredRSASize', "it changes the smallest RSA key accepted; pure-ssh's minimum is 1024 bits", ['1024'], undefined, intCheck),
   refused('RevokedHostKeys', 'it adds a list of revoked host keys to the host key check', ['none'], undefined, oneWord),

@@ -155,6 +155,14 @@ export interface ConnectOptions {
    */
   pubkeyAcceptedAlgorithms?: string | string[];
   /**
+   * ssh_config(5) PreferredAuthentications: the authentication methods to try, in this order,
+   * among those the server allows (a comma-separated string or an array), e.g.
+   * `'keyboard-interactive,publickey'`. pure-ssh implements `publickey`, `password` and
+   * `keyboard-interactive`; other names are skipped with a debug line. Default
+   * `publickey,password,keyboard-interactive`.
+   */
+  preferredAuthentications?: string | string[];
+  /**
    * ssh_config(5) Compression / `ssh -C` (default false): offer `zlib@openssh.com,zlib,none`, so
    * payloads are zlib-compressed (RFC 4253 §6.2) if the server agrees, from USERAUTH_SUCCESS on.
    * `client.info.negotiated` names what was agreed per direction.
@@ -840,6 +848,7 @@ export class SshClient extends EventEmitter {
       passwordPrompt: `${options.username}@${options.host}'s password: `,
       passwordAuthentication: options.passwordAuthentication,
       kbdInteractiveAuthentication: options.kbdInteractiveAuthentication,
+      preferredAuthentications: typeof options.preferredAuthentications === 'string' ? options.preferredAuthentications.split(',') : options.preferredAuthentications,
       pubkeyAcceptedAlgorithms: applyPubkeyAcceptedSpec(options.pubkeyAcceptedAlgorithms),
       algorithms,
       crypto,

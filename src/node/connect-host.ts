@@ -1101,6 +1101,7 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
       passwordAttempts: cfg.numberOfPasswordPrompts,
       passwordAuthentication: cfg.passwordAuthentication,
       kbdInteractiveAuthentication: cfg.kbdInteractiveAuthentication,
+      preferredAuthentications: cfg.options.preferredAuthentications,
       pubkeyAcceptedAlgorithms: cfg.pubkeyAcceptedAlgorithms,
       algorithms: cfg.algorithms,
       compression: cfg.compression,
