@@ -60,6 +60,11 @@ export type KeywordEntry =
        * keyword is ignored or refused: a value ssh would refuse is refused here too.
        */
       readonly check?: (args: string[], ctx: LineContext, keyword: string) => void;
+      /**
+       * Ignored with `-o` too (a -v line, not an error): leaving it out changes nothing of this
+       * connection, and it is common enough in copied command lines and wrappers to refuse.
+       */
+      readonly alsoOnCommandLine?: boolean;
     }
   | {
       readonly name: string;
@@ -748,7 +753,16 @@ const ROWS: readonly KeywordEntry[] = [
   refused('VerifyHostKeyDNS', 'it checks the host key against SSHFP records in DNS', ['no'], undefined, multistate('ask')),
 
   // Ignored: harmless to leave out.
-  ignored('AddKeysToAgent', 'pure-ssh uses the keys an ssh-agent holds but does not add keys to it; authentication is unchanged', ['no'], undefined, addKeysToAgentCheck),
+  {
+    ...ignored(
+      'AddKeysToAgent',
+      'pure-ssh uses the keys an ssh-agent holds but does not add keys to it; authentication is unchanged (a later connection asks for the passphrase again)',
+      ['no'],
+      undefined,
+      addKeysToAgentCheck,
+    ),
+    alsoOnCommandLine: true,
+  } as KeywordEntry,
   ignored(
     'CASignatureAlgorithms',
     "it restricts CA signature algorithms; pure-ssh applies OpenSSH's default (every supported one but SHA-1 ssh-rsa)",
@@ -907,7 +921,7 @@ export function applyOption(o: SshOptions, keyword: string, args: string[], ctx:
       const value = args[0]?.toLowerCase();
       if (value !== undefined && args.length === 1 && entry.noop?.includes(value)) return;
       if (!ctx.active) return;
-      if (entry.handling === 'ignored' && !fromCommandLine(ctx)) {
+      if (entry.handling === 'ignored' && (!fromCommandLine(ctx) || entry.alsoOnCommandLine === true)) {
         ctx.note(`${ctx.source} line ${ctx.line}: ignoring unsupported option "${entry.name}": ${entry.reason}`);
         return;
       }
