@@ -42,6 +42,7 @@ import { ChannelStream } from './channel-stream.js';
 import { connectLendingReads, lendingReadsOf } from './socket-read.js';
 import { handleWriterFor, WRITE_DONE, WRITE_REFUSED, type HandleWriter } from './socket-write.js';
 import { expandHome, loadCertificateFile, loadIdentityFile, prepareIdentityFile, unlockIdentityFile, type IdentityFileEntry } from './identity-file.js';
+import { strerror } from './strerror.js';
 import { AgentClient } from './agent.js';
 import { orderIdentities, sshKeyTypeLabel, type AuthIdentity } from '../auth/identity.js';
 import type { Signer } from '../auth/signer.js';
@@ -438,6 +439,19 @@ function agentCountLine(count: number): string {
 }
 
 /**
+ * sshconnect2.c get_agent_identities' debug line when the agent cannot be used: a socket it cannot
+ * connect to is authfd.c ssh_get_authentication_socket's failure, with strerror(3); the other
+ * failures keep their message.
+ */
+function agentFailureLine(err: unknown): string {
+  const cause = (err as { cause?: NodeJS.ErrnoException }).cause;
+  if ((err as SshError).code === 'ERR_AGENT' && typeof cause?.code === 'string' && cause.syscall === 'connect') {
+    return `get_agent_identities: ssh_get_authentication_socket: ${strerror(cause)}`;
+  }
+  return `get_agent_identities: ${(err as Error).message}`;
+}
+
+/**
  * OpenSSH PROTOCOL.agent §1: bind `auth`'s agent connection (if any) to the session whose first
  * key exchange had `session` (its host key blob, exchange hash and the server's signature) with
  * session-bind@openssh.com, as ssh(1) does before using its agent (sshconnect2.c
@@ -464,7 +478,7 @@ export async function bindAgentToSession(
     try {
       agent = auth.agent = await AgentClient.connect(old.path);
     } catch (err) {
-      log(`get_agent_identities: ${(err as Error).message}`);
+      log(agentFailureLine(err));
       agent = auth.agent = undefined;
     } finally {
       old.close();
@@ -555,7 +569,7 @@ export async function prepareAuth(
       agentKeys = await agent.identities();
       if (!deferAgentCountLine) debug?.(agentCountLine(agentKeys.length));
     } catch (err) {
-      debug?.(`get_agent_identities: ${(err as Error).message}`);
+      debug?.(agentFailureLine(err));
       agent?.close();
       agent = undefined;
     }
