@@ -457,7 +457,7 @@ async function run(cfg: ResolvedConfig): Promise<void> {
   const log = new Log(cfg.logLevel, logFd);
   const background = await import('./background.js');
   // ssh.c fork_postauth: stderr stays the caller's only with -v and the log on stderr.
-  if (cfg.forkAfterAuthentication && !background.isBackgroundCopy()) return background.goBackground(cfg.verbose > 0 && cfg.logFile === undefined, cfg.proxy !== undefined);
+  if (cfg.forkAfterAuthentication && !background.isBackgroundCopy()) return background.goBackground(cfg.verbose > 0 && cfg.logFile === undefined, cfg.proxy !== undefined, cfg.stdioForward !== undefined);
   background.relayStderrUntilReady();
   // -f: a ProxyCommand writes to the caller's stderr, as ssh's, started before its fork.
   const callerStderr = background.callerStderrFd();
@@ -589,8 +589,15 @@ async function run(cfg: ResolvedConfig): Promise<void> {
     const w = cfg.stdioForward;
     // channels.c: a socket path is shown with PORT_STREAMLOCAL (-2) as its port.
     log.debug1(`channel_connect_stdio_fwd: ${loggedTarget(w)}`);
+    // ssh.c ssh_session2: -f forks once the stdio channel's open is sent, not confirmed.
+    const opened = stdioForward(ssh, cfg.stdioForward);
+    if (cfg.forkAfterAuthentication) {
+      log.debug1(`forking to background (pid ${process.pid})`);
+      background.reportReady();
+      if (callerStderr !== undefined) setHopStderr(callerStderr);
+    }
     try {
-      const n = await stdioForward(ssh, cfg.stdioForward);
+      const n = await opened;
       log.debug1(`Transferred: sent ${n.sent}, received ${n.received} bytes`);
     } catch (err) {
       // The connection itself was lost, while the open was unanswered or once the channel was
