@@ -302,6 +302,17 @@ function forwardText(text: string, ctx: LineContext): { value: string | undefine
   return dollarExpand(text, ctx.env ?? {});
 }
 
+/**
+ * readconf.c oIdentityAgent: the value's `${VAR}` are checked at its line, whether or not it
+ * applies (misc.c's line about the variable, then `Invalid environment expansion VALUE.`).
+ */
+const applyIdentityAgent: Apply = (o, args, ctx, kw) => {
+  const v = single(kw, args, ctx);
+  const { errors } = dollarExpand(v, ctx.env ?? {});
+  if (errors.length > 0) throw new ConfigError([...errors, lineError(ctx, `Invalid environment expansion ${v}.`).message].join('\n'));
+  setFirst(o, 'identityAgent', v, ctx);
+};
+
 /** readconf.c: a *Forward line parse_forward refused, after misc.c's lines about variables. */
 function badForward(errors: string[], ctx: LineContext): ConfigError {
   return new ConfigError([...errors, lineError(ctx, 'Bad forwarding specification.').message].join('\n'));
@@ -679,7 +690,7 @@ const ROWS: readonly KeywordEntry[] = [
   implemented('Hostname', stringInto('hostName')),
   // ssh_config(5): only the agent keys that match an IdentityFile are offered.
   implemented('IdentitiesOnly', flagInto('identitiesOnly')),
-  implemented('IdentityAgent', (o, args, ctx, kw) => setFirst(o, 'identityAgent', single(kw, args, ctx), ctx)),
+  implemented('IdentityAgent', applyIdentityAgent),
   // readconf.c add_identity_file: cumulative, a path already listed is not added again.
   implemented('IdentityFile', (o, args, ctx, kw) => {
     const path = single(kw, args, ctx);
