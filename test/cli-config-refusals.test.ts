@@ -63,8 +63,8 @@ describeWithHome('pure-ssh refuses what it cannot honour, before connecting', ()
     expect(connections).toBe(0);
   });
 
-  it('PreferredAuthentications through Include, BindAddress after a true Match exec, -o BindAddress and -A: each refused by name', async () => {
-    const inc = await config('PreferredAuthentications password\n');
+  it('KbdInteractiveDevices through Include, BindAddress after a true Match exec, -o BindAddress and -A: each refused by name', async () => {
+    const inc = await config('KbdInteractiveDevices pam\n');
     const viaInclude = await config(`Host *\n  Include ${inc}\n`);
     const matchExec = await config(`Port ${port}\nMatch exec "test -e /"\n  BindAddress 127.0.0.2\n`);
     const runs = await Promise.all([
@@ -74,7 +74,7 @@ describeWithHome('pure-ssh refuses what it cannot honour, before connecting', ()
       pureSsh(['-F', 'none', '-A', '-N', '-p', String(port), '127.0.0.1'], home),
     ]);
     expect(runs.map((r) => r.code)).toEqual([255, 255, 255, 255]);
-    expect(runs[0]!.stderr).toMatch(new RegExp(`^${inc} line 1: unsupported option "PreferredAuthentications": `));
+    expect(runs[0]!.stderr).toMatch(new RegExp(`^${inc} line 1: unsupported option "KbdInteractiveDevices": `));
     expect(runs[1]!.stderr).toMatch(new RegExp(`^${matchExec} line 3: unsupported option "BindAddress": `));
     expect(runs[2]!.stderr).toMatch(/^command-line line 0: unsupported option "BindAddress": /);
     expect(runs[3]!.stderr).toBe('pure-ssh: option -A is not supported yet (agent forwarding)\r\n');
@@ -89,5 +89,21 @@ describeWithHome('pure-ssh refuses what it cannot honour, before connecting', ()
     expect(r.stderr).toContain(`debug1: ${cfg} line 2: ignoring unsupported option "SendEnv": `);
     expect(r.stderr).toContain(`debug1: ${cfg} line 3: ignoring unsupported option "ConnectionAttempts": the connection is tried once`);
     expect(connections).toBe(1);
+  });
+
+  it('AddKeysToAgent, common in users\' configurations: a -v line with -o as in a file, and the run goes on to connect, as ssh accepts it', async () => {
+    const before = connections;
+    const cfg = await config(`Host *\n  AddKeysToAgent confirm 1h\n  Port ${port}\n  BatchMode yes\n`);
+    const file = await pureSsh(['-F', cfg, '-N', '-v', '-o', 'StrictHostKeyChecking=yes', '127.0.0.1'], home);
+    const opt = await pureSsh(['-F', 'none', '-N', '-v', '-o', 'AddKeysToAgent=yes', '-o', 'BatchMode=yes', '-p', String(port), '127.0.0.1'], home);
+    expect([file.code, opt.code]).toEqual([255, 255]);
+    expect(file.stderr).toContain(`debug1: ${cfg} line 2: ignoring unsupported option "AddKeysToAgent": `);
+    expect(opt.stderr).toContain('debug1: command-line line 0: ignoring unsupported option "AddKeysToAgent": ');
+    expect(opt.stderr).not.toContain('terminating');
+    expect(connections - before).toBe(2);
+    // A bad value is still refused at once, as readconf.c refuses it.
+    const bad = await pureSsh(['-F', 'none', '-N', '-o', 'AddKeysToAgent=sometimes', '127.0.0.1'], home);
+    expect(bad.code).toBe(255);
+    expect(connections - before).toBe(2);
   });
 });

@@ -191,12 +191,14 @@ const FILE_LINES = [
   'AddKeysToAgent yes 5m',
   'LogVerbose a none',
   'KeepAlive maybe',
+  'IdentityAgent ${PURE_SSH_NO_SUCH_VAR}',
+  'IdentityAgent /run/${PURE_SSH_NO_SUCH_VAR',
 ];
 
 /** FILE_LINES where OpenSSH 10's message differs from 9.2's and pure-ssh follows 10. */
 const TEN_DIFFERS = new Set(['Match canonical foo', 'Match canonical Foo', 'Match final foo', 'Match Host', 'Match !User', 'Match exec', 'Match tagged', 'Match user']);
 
-const OPTIONS = ['"" joe', 'Us"er"', 'NoSuch=1', 'Ciphers=foo', 'HostKeyAlgorithms=bar', 'CASignatureAlgorithms=foo', 'CanonicalizeHostname=maybe', 'BatchMode=maybe', 'Port=', 'MACs', 'Port=x', 'SessionType=maybe', 'RekeyLimit=lots', 'ConnectTimeout=x'];
+const OPTIONS = ['"" joe', 'Us"er"', 'NoSuch=1', 'Ciphers=foo', 'HostKeyAlgorithms=bar', 'CASignatureAlgorithms=foo', 'CanonicalizeHostname=maybe', 'BatchMode=maybe', 'Port=', 'MACs', 'Port=x', 'SessionType=maybe', 'RekeyLimit=lots', 'ConnectTimeout=x', 'IdentityAgent=${PURE_SSH_NO_SUCH_VAR}'];
 
 (haveSsh ? describeWithHome : describe.skip)('configuration errors as /usr/bin/ssh prints them', () => {
   it.each(FILE_LINES)('a file with "%s"', (line) => {

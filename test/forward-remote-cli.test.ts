@@ -221,6 +221,46 @@ describeInteropWithHome('pure-ssh -R and -D against sshd', () => {
     }
   });
 
+  it('-R to a local target that cannot be reached: ssh 9.2\'s connect_to lines (refused port, unknown host, missing socket)', async () => {
+    const missing = join(home, 'no-such.sock');
+    const lines: string[][] = [];
+    for (const cmd of [[process.execPath, CLI], [sshd.openssh.ssh]]) {
+      // Ports of its own for each client: the last one's may still be held by its sshd session.
+      const [p1, p2, p3] = [await freePort(), await freePort(), await freePort()];
+      const run = runCli(
+        [...base(), '-N', '-v', '-R', `127.0.0.1:${p1}:127.0.0.1:1`, '-R', `127.0.0.1:${p2}:nosuch.invalid:80`, '-R', `127.0.0.1:${p3}:${missing}`, '127.0.0.1'],
+        home,
+        cmd,
+      );
+      try {
+        // Both confirm each forward at -v with ssh.c's words; then a client that writes and waits.
+        await run.waitFor(/(remote forward success for: [^\n]*\n[^]*){3}/);
+        for (const port of [p1, p2, p3]) {
+          const sock = await dial({ host: '127.0.0.1', port });
+          sock.on('error', () => {});
+          sock.write('x');
+          await new Promise((r) => {
+            sock.once('close', r);
+            setTimeout(r, 3000);
+          });
+          sock.destroy();
+        }
+        await new Promise((r) => setTimeout(r, 1000));
+        lines.push(run.stderr().replace(/\r/g, '').split('\n').filter((l) => /^connect/.test(l)).sort());
+      } finally {
+        run.child.kill('SIGKILL');
+      }
+    }
+    expect(lines[0]).toEqual(
+      [
+        'connect_to 127.0.0.1 port 1: failed.',
+        'connect_to nosuch.invalid: unknown host (Name or service not known)',
+        `connect to ${missing} port -2 failed: No such file or directory`,
+      ].sort(),
+    );
+    expect(lines[0]).toEqual(lines[1]);
+  });
+
   it('-D PATH: a SOCKS listener on a Unix socket (0600) that curl uses, as ssh(1) offers it', async () => {
     const path = join(home, 'socks.sock');
     const run = runCli([...base(), '-N', '-v', '-D', path, '127.0.0.1'], home);

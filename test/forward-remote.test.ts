@@ -138,7 +138,8 @@ describeInterop('remote forwarding against sshd', () => {
     expect(errors[0]).toBeInstanceOf(ChannelOpenError);
     expect((errors[0] as ChannelOpenError).code).toBe('ERR_CHANNEL_OPEN_FAILED');
     expect((errors[0] as ChannelOpenError).reason).toBe(2);
-    expect(errors[0]?.message).toBe(`connect_to 127.0.0.1:${dead}: failed: Connection refused`);
+    // channels.c channel_post_connecting: ssh 9.2's line; the reason goes to the server (below).
+    expect(errors[0]?.message).toMatch(/^connect_to 127\.0\.0\.1 port \d+: failed\.$/);
     expect((errors[0]?.cause as NodeJS.ErrnoException)?.code).toBe('ECONNREFUSED');
     await new Promise((r) => setTimeout(r, 200));
     expect(sshd.logs()).toMatch(/open failed: connect failed: Connection refused|connect failed: Connection refused/);

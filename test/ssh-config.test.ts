@@ -132,7 +132,7 @@ describe('reading files', () => {
         true,
       ),
     );
-    expect(() => read('preferredauthentications password\n', 'h')).toThrow(/^\/cfg line 1: unsupported option "PreferredAuthentications": /);
+    expect(() => read('kbdinteractivedevices pam\n', 'h')).toThrow(/^\/cfg line 1: unsupported option "KbdInteractiveDevices": /);
     expect(() => read('BindAddress 127.0.0.2\n', 'h')).toThrow(/line 1: unsupported option "BindAddress"/);
     // Only when the line applies: a bind address set for other hosts does not stop this one.
     expect(read('Host gw-only\n  BindAddress 127.0.0.2\nHost *\n  Port 3\n', 'h').o.port).toBe(3);

@@ -42,7 +42,20 @@ export interface AuthOptions {
    * {@link DEFAULT_PUBKEY_ACCEPTED_ALGORITHMS} (no SHA-1 `ssh-rsa`).
    */
   pubkeyAcceptedAlgorithms?: readonly string[];
+  /**
+   * ssh_config(5) PreferredAuthentications: the methods to try, in this order, among those the
+   * server allows (sshconnect2.c authmethod_get). Names pure-ssh does not implement
+   * (`gssapi-with-mic`, `hostbased`, unknown ones) are skipped, with a debug line. Default
+   * {@link DEFAULT_PREFERRED_AUTHENTICATIONS}.
+   */
+  preferredAuthentications?: readonly string[];
 }
+
+/** The methods pure-ssh implements, in the order tried when PreferredAuthentications is not set. */
+export const DEFAULT_PREFERRED_AUTHENTICATIONS: readonly string[] = ['publickey', 'password', 'keyboard-interactive'];
+
+/** sshconnect2.c authmethods[]: methods OpenSSH's client knows and pure-ssh does not implement. */
+const UNIMPLEMENTED_METHODS: ReadonlySet<string> = new Set(['gssapi-with-mic', 'hostbased']);
 
 /**
  * PubkeyAcceptedAlgorithms' default: OpenSSH 9.2/10's (myproposal.h KEX_DEFAULT_PK_ALG, the same
@@ -122,6 +135,7 @@ export class UserAuth {
   /** The algorithm each remaining identity goes under (pickSignatureAlgorithm, once). */
   private readonly chosen = new Map<AuthIdentity, string>();
   private passwordTries = 0;
+  private order: readonly string[] | undefined;
   private kbdTried = false;
   private lastError: string | undefined;
   /** The method of the last "Next authentication method" line. */
@@ -405,51 +419,85 @@ export class UserAuth {
     this.handler.log(`Next authentication method: ${method}`);
   }
 
-  /** Choose and send the next attempt, or fail with what was tried and what is allowed. */
+  /**
+   * The methods to try, in order (PreferredAuthentications); the names pure-ssh lacks are said
+   * once, the first time, and dropped.
+   */
+  private methodOrder(): readonly string[] {
+    if (this.order) return this.order;
+    const wanted = this.options.preferredAuthentications ?? DEFAULT_PREFERRED_AUTHENTICATIONS;
+    this.order = wanted.filter((m) => {
+      if (DEFAULT_PREFERRED_AUTHENTICATIONS.includes(m)) return true;
+      this.handler.log(
+        UNIMPLEMENTED_METHODS.has(m)
+          ? `PreferredAuthentications: skipping ${m}, which pure-ssh does not implement`
+          : `Unrecognized authentication method name: ${m}`,
+      );
+      return false;
+    });
+    return this.order;
+  }
+
+  /**
+   * Choose and send the next attempt, or fail with what was tried and what is allowed: the first
+   * method of {@link methodOrder} the server allows that has something left to try, as
+   * sshconnect2.c authmethod_get walks PreferredAuthentications (a method with nothing left is
+   * disabled there, as it is passed over here).
+   */
   private next(): void {
-    const ids = this.identities;
-    // ssh(1) takes up publickey whenever PubkeyAuthentication is on, even with no key left to offer.
-    if (this.allowed.includes('publickey') && this.pubkeyEnabled) {
-      this.announce('publickey');
-      while (this.keyIndex < ids.length) {
-        const identity = ids[this.keyIndex++]!;
-        const algorithm = this.chosen.get(identity);
-        if (algorithm) {
-          this.attempt({ method: 'publickey', identity, algorithm, query: identity.key === undefined });
-          return;
-        }
-      }
+    for (const method of this.methodOrder()) {
+      if (this.allowed.includes(method) && this.tryMethod(method)) return;
     }
+    this.state = { kind: 'done' };
+    this.#password = undefined;
+    this.handler.failure(new AuthenticationError(this.options.username, this.tried, this.allowed, this.lastError));
+  }
+
+  /** Send the method's next request (or ask for its password); false when it has nothing left. */
+  private tryMethod(method: string): boolean {
     const canPassword = this.#password !== undefined || this.options.askPassword === true;
-    const maxTries = this.options.passwordAttempts ?? 3;
-    const passwordOn = this.options.passwordAuthentication !== false;
-    const kbdOn = this.options.kbdInteractiveAuthentication !== false;
-    if (passwordOn && this.allowed.includes('password') && canPassword && this.passwordTries < maxTries) {
-      // OpenSSH tries a configured password once; prompting allows NumberOfPasswordPrompts.
-      if (this.#password !== undefined && this.passwordTries === 0) {
-        this.announce('password');
-        this.passwordTries++;
-        this.sendPassword(this.#password);
-        return;
+    switch (method) {
+      case 'publickey': {
+        // ssh(1) takes up publickey whenever PubkeyAuthentication is on, even with no key left to offer.
+        if (!this.pubkeyEnabled) return false;
+        this.announce('publickey');
+        const ids = this.identities;
+        while (this.keyIndex < ids.length) {
+          const identity = ids[this.keyIndex++]!;
+          const algorithm = this.chosen.get(identity);
+          if (algorithm) {
+            this.attempt({ method: 'publickey', identity, algorithm, query: identity.key === undefined });
+            return true;
+          }
+        }
+        return false;
       }
-      if (this.options.askPassword) {
+      case 'password': {
+        const maxTries = this.options.passwordAttempts ?? 3;
+        if (this.options.passwordAuthentication === false || !canPassword || this.passwordTries >= maxTries) return false;
+        // OpenSSH tries a configured password once; prompting allows NumberOfPasswordPrompts.
+        if (this.#password !== undefined && this.passwordTries === 0) {
+          this.announce('password');
+          this.passwordTries++;
+          this.sendPassword(this.#password);
+          return true;
+        }
+        if (!this.options.askPassword) return false;
         this.announce('password');
         this.passwordTries++;
         this.state = { kind: 'awaiting-password', method: 'password' };
         // OpenSSH sshconnect2.c userauth_passwd: every prompt after the first follows a refusal.
         this.handler.passwordNeeded(this.options.passwordPrompt ?? `${this.options.username}'s password: `, this.passwordTries > 1);
-        return;
+        return true;
       }
+      case 'keyboard-interactive':
+        if (this.options.kbdInteractiveAuthentication === false || !canPassword || this.kbdTried) return false;
+        this.kbdTried = true;
+        this.announce('keyboard-interactive');
+        this.attempt({ method: 'keyboard-interactive' });
+        return true;
     }
-    if (kbdOn && this.allowed.includes('keyboard-interactive') && canPassword && !this.kbdTried) {
-      this.kbdTried = true;
-      this.announce('keyboard-interactive');
-      this.attempt({ method: 'keyboard-interactive' });
-      return;
-    }
-    this.state = { kind: 'done' };
-    this.#password = undefined;
-    this.handler.failure(new AuthenticationError(this.options.username, this.tried, this.allowed, this.lastError));
+    return false;
   }
 
   /**

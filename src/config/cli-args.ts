@@ -945,9 +945,6 @@ function* resolveStepsLogged(argv: string[], cenv: CliEnvironment, state: LogSta
     warnNoShell = true;
   }
 
-  if (forkAfterAuthentication && flags.stdioForward) {
-    throw new ConfigError('pure-ssh: -f cannot be combined with -W: the background process would have no standard input and output to forward');
-  }
   // ssh.c: -N (and -W) set SessionType none.
   if (flags.noShell) o.sessionType = 'none';
   let proxy: ResolvedConfig['proxy'];

@@ -100,6 +100,8 @@ export function dumpConfig(cfg: ResolvedConfig, algorithms: EffectiveAlgorithms)
   // log.c log_level_name(): the first name of the level, DEBUG for DEBUG1.
   put('loglevel', cfg.logLevel === 'DEBUG1' ? 'DEBUG' : cfg.logLevel);
   put('macs', algorithms.mac.join(','));
+  // readconf.c dump_cfg_string: printed when set, as written.
+  put('preferredauthentications', o.preferredAuthentications);
   put('pubkeyacceptedalgorithms', algorithms.pubkeyAccepted.join(','));
   // Forwards.
   // readconf.c dump_cfg_forwards walks its one list of -L and -D twice: `dynamicforward` for each

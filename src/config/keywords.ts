@@ -60,6 +60,11 @@ export type KeywordEntry =
        * keyword is ignored or refused: a value ssh would refuse is refused here too.
        */
       readonly check?: (args: string[], ctx: LineContext, keyword: string) => void;
+      /**
+       * Ignored with `-o` too (a -v line, not an error): leaving it out changes nothing of this
+       * connection, and it is common enough in copied command lines and wrappers to refuse.
+       */
+      readonly alsoOnCommandLine?: boolean;
     }
   | {
       readonly name: string;
@@ -177,6 +182,9 @@ const pubkeyAcceptedInto: Apply = (o, args, ctx, kw) => {
     (o.algorithmOrigins ??= {}).pubkeyAcceptedAlgorithms = lineWhere(ctx);
   }
 };
+
+/** PreferredAuthentications: readconf.c parse_string, one word kept as written, first one wins. */
+const preferredAuthenticationsInto: Apply = (o, args, ctx, kw) => setFirst(o, 'preferredAuthentications', single(kw, args, ctx), ctx);
 
 const timeInto =
   (key: 'connectTimeout' | 'serverAliveInterval'): Apply =>
@@ -296,6 +304,17 @@ const applyDynamicForward: Apply = (o, args, ctx, kw) => {
 function forwardText(text: string, ctx: LineContext): { value: string | undefined; errors: string[] } {
   return dollarExpand(text, ctx.env ?? {});
 }
+
+/**
+ * readconf.c oIdentityAgent: the value's `${VAR}` are checked at its line, whether or not it
+ * applies (misc.c's line about the variable, then `Invalid environment expansion VALUE.`).
+ */
+const applyIdentityAgent: Apply = (o, args, ctx, kw) => {
+  const v = single(kw, args, ctx);
+  const { errors } = dollarExpand(v, ctx.env ?? {});
+  if (errors.length > 0) throw new ConfigError([...errors, lineError(ctx, `Invalid environment expansion ${v}.`).message].join('\n'));
+  setFirst(o, 'identityAgent', v, ctx);
+};
 
 /** readconf.c: a *Forward line parse_forward refused, after misc.c's lines about variables. */
 function badForward(errors: string[], ctx: LineContext): ConfigError {
@@ -674,7 +693,7 @@ const ROWS: readonly KeywordEntry[] = [
   implemented('Hostname', stringInto('hostName')),
   // ssh_config(5): only the agent keys that match an IdentityFile are offered.
   implemented('IdentitiesOnly', flagInto('identitiesOnly')),
-  implemented('IdentityAgent', (o, args, ctx, kw) => setFirst(o, 'identityAgent', single(kw, args, ctx), ctx)),
+  implemented('IdentityAgent', applyIdentityAgent),
   // readconf.c add_identity_file: cumulative, a path already listed is not added again.
   implemented('IdentityFile', (o, args, ctx, kw) => {
     const path = single(kw, args, ctx);
@@ -682,6 +701,7 @@ const ROWS: readonly KeywordEntry[] = [
   }),
   implemented('IgnoreUnknown', (o, args, ctx, kw) => setFirst(o, 'ignoreUnknown', single(kw, args, ctx).split(','), ctx)),
   implemented('KbdInteractiveAuthentication', flagInto('kbdInteractiveAuthentication')),
+  implemented('PreferredAuthentications', preferredAuthenticationsInto),
   implemented('KexAlgorithms', algorithmsInto('kexAlgorithms')),
   // OpenSSH 10.1 ssh_config(5): yes (default), no; no-pq-kex turns off the post-quantum warning.
   implemented('WarnWeakCrypto', flagInto('warnWeakCrypto', { 'no-pq-kex': false })),
@@ -739,7 +759,6 @@ const ROWS: readonly KeywordEntry[] = [
   refused('NoHostAuthenticationForLocalhost', 'it turns host key checking off for localhost', ['no'], undefined, flagValue),
   refused('PermitLocalCommand', 'it runs LocalCommand on this machine after connecting', ['no'], undefined, flagValue),
   refused('PKCS11Provider', 'it takes authentication keys from a PKCS#11 token', ['none'], undefined, oneWord),
-  refused('PreferredAuthentications', 'it changes which authentication methods are tried, and in which order', undefined, undefined, oneWord),
   refused('RemoteCommand', 'it asks for a command on the server, and pure-ssh only forwards ports', ['none']),
   refused('RequiredRSASize', "it changes the smallest RSA key accepted; pure-ssh's minimum is 1024 bits", ['1024'], undefined, intCheck),
   refused('RevokedHostKeys', 'it adds a list of revoked host keys to the host key check', ['none'], undefined, oneWord),
@@ -748,7 +767,16 @@ const ROWS: readonly KeywordEntry[] = [
   refused('VerifyHostKeyDNS', 'it checks the host key against SSHFP records in DNS', ['no'], undefined, multistate('ask')),
 
   // Ignored: harmless to leave out.
-  ignored('AddKeysToAgent', 'pure-ssh uses the keys an ssh-agent holds but does not add keys to it; authentication is unchanged', ['no'], undefined, addKeysToAgentCheck),
+  {
+    ...ignored(
+      'AddKeysToAgent',
+      'pure-ssh uses the keys an ssh-agent holds but does not add keys to it; authentication is unchanged (a later connection asks for the passphrase again)',
+      ['no'],
+      undefined,
+      addKeysToAgentCheck,
+    ),
+    alsoOnCommandLine: true,
+  } as KeywordEntry,
   ignored(
     'CASignatureAlgorithms',
     "it restricts CA signature algorithms; pure-ssh applies OpenSSH's default (every supported one but SHA-1 ssh-rsa)",
@@ -907,7 +935,7 @@ export function applyOption(o: SshOptions, keyword: string, args: string[], ctx:
       const value = args[0]?.toLowerCase();
       if (value !== undefined && args.length === 1 && entry.noop?.includes(value)) return;
       if (!ctx.active) return;
-      if (entry.handling === 'ignored' && !fromCommandLine(ctx)) {
+      if (entry.handling === 'ignored' && (!fromCommandLine(ctx) || entry.alsoOnCommandLine === true)) {
         ctx.note(`${ctx.source} line ${ctx.line}: ignoring unsupported option "${entry.name}": ${entry.reason}`);
         return;
       }

@@ -49,6 +49,8 @@ export interface SshOptions {
   hostKeyAlgorithms?: string;
   /** ssh_config(5) PubkeyAcceptedAlgorithms as written (alias PubkeyAcceptedKeyTypes). */
   pubkeyAcceptedAlgorithms?: string;
+  /** ssh_config(5) PreferredAuthentications as written (a comma-separated list of methods). */
+  preferredAuthentications?: string;
   /**
    * Where each algorithm list above came from (`FILE line N`, `command-line line 0`, `-c`, `-m`):
    * its names are checked against what pure-ssh implements only once the lists are applied, and

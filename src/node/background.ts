@@ -45,12 +45,15 @@ export function isBackgroundCopy(): boolean {
  * ssh(1) starts before its fork with its stderr: the copy is then given the caller's stderr as
  * well ({@link callerStderrFd}), and holds it as long as ssh's hop processes would.
  */
-export function goBackground(keepStderr: boolean, proxied = false): Promise<never> {
+export function goBackground(keepStderr: boolean, proxied = false, keepStdio = false): Promise<never> {
   const giveStderr = !keepStderr && proxied;
+  // -f -W: ssh.c ssh_init_stdio_forwarding dups stdin and stdout for the channel before the fork,
+  // so the background ssh forwards the caller's; the copy is given them likewise.
+  const stdio = keepStdio ? 'inherit' : 'ignore';
   return new Promise<never>(() => {
     const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
       detached: true,
-      stdio: ['ignore', 'ignore', keepStderr ? 'inherit' : 'ignore', 'pipe', ...(giveStderr ? [2] : [])],
+      stdio: [stdio, stdio, keepStderr ? 'inherit' : 'ignore', 'pipe', ...(giveStderr ? [2] : [])],
       env: { ...process.env, [BACKGROUND_ENV]: '3', ...(keepStderr ? {} : { [RELAY_ENV]: '1' }), ...(giveStderr ? { [CALLER_STDERR_ENV]: '4' } : {}) },
     });
     const pipe = child.stdio[3] as NodeJS.ReadableStream;

@@ -33,6 +33,7 @@ import type { AlgorithmPreferences } from '../algorithms.js';
 import { strerror } from './strerror.js';
 import { isClosedByRemoteHost } from '../quit-message.js';
 import { logLines } from './log-vis.js';
+import { ignoredAtStart } from './ignored-signals.js';
 
 /** ssh(1): "ssh exits with the exit status of the remote command or with 255 if an error occurred." */
 const EXIT_ERROR = 255;
@@ -461,7 +462,7 @@ async function run(cfg: ResolvedConfig): Promise<void> {
   const log = new Log(cfg.logLevel, logFd);
   const background = await import('./background.js');
   // ssh.c fork_postauth: stderr stays the caller's only with -v and the log on stderr.
-  if (cfg.forkAfterAuthentication && !background.isBackgroundCopy()) return background.goBackground(cfg.verbose > 0 && cfg.logFile === undefined, cfg.proxy !== undefined);
+  if (cfg.forkAfterAuthentication && !background.isBackgroundCopy()) return background.goBackground(cfg.verbose > 0 && cfg.logFile === undefined, cfg.proxy !== undefined, cfg.stdioForward !== undefined);
   background.relayStderrUntilReady();
   // -f: a ProxyCommand writes to the caller's stderr, as ssh's, started before its fork.
   const callerStderr = background.callerStderrFd();
@@ -503,7 +504,10 @@ async function run(cfg: ResolvedConfig): Promise<void> {
     setTimeout(done, 2000).unref();
     client.close().then(done, done);
   };
-  for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(s, () => onSignal(s));
+  // clientloop.c client_loop: a handler only for a signal the caller did not set to SIG_IGN (nohup,
+  // a script's `&` job), which then stays ignored. Known where the runtime keeps the inherited
+  // dispositions (ignored-signals.ts: Bun on Linux; Node resets them before any script runs).
+  for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const) if (!ignoredAtStart(s)) process.on(s, () => onSignal(s));
 
   const fail = async (err: unknown): Promise<never> => {
     const at = configOf(err, cfg);
@@ -598,8 +602,15 @@ async function run(cfg: ResolvedConfig): Promise<void> {
     const w = cfg.stdioForward;
     // channels.c: a socket path is shown with PORT_STREAMLOCAL (-2) as its port.
     log.debug1(`channel_connect_stdio_fwd: ${loggedTarget(w)}`);
+    // ssh.c ssh_session2: -f forks once the stdio channel's open is sent, not confirmed.
+    const opened = stdioForward(ssh, cfg.stdioForward);
+    if (cfg.forkAfterAuthentication) {
+      log.debug1(`forking to background (pid ${process.pid})`);
+      background.reportReady();
+      if (callerStderr !== undefined) setHopStderr(callerStderr);
+    }
     try {
-      const n = await stdioForward(ssh, cfg.stdioForward);
+      const n = await opened;
       log.debug1(`Transferred: sent ${n.sent}, received ${n.received} bytes`);
     } catch (err) {
       // The connection itself was lost, while the open was unanswered or once the channel was

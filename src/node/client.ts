@@ -171,6 +171,14 @@ export interface ConnectOptions {
    */
   pubkeyAcceptedAlgorithms?: string | string[];
   /**
+   * ssh_config(5) PreferredAuthentications: the authentication methods to try, in this order,
+   * among those the server allows (a comma-separated string or an array), e.g.
+   * `'keyboard-interactive,publickey'`. pure-ssh implements `publickey`, `password` and
+   * `keyboard-interactive`; other names are skipped with a debug line. Default
+   * `publickey,password,keyboard-interactive`.
+   */
+  preferredAuthentications?: string | string[];
+  /**
    * ssh_config(5) Compression / `ssh -C` (default false): offer `zlib@openssh.com,zlib,none`, so
    * payloads are zlib-compressed (RFC 4253 §6.2) if the server agrees, from USERAUTH_SUCCESS on.
    * `client.info.negotiated` names what was agreed per direction.
@@ -506,6 +514,19 @@ function agentCountLine(count: number): string {
 }
 
 /**
+ * sshconnect2.c get_agent_identities' debug line when the agent cannot be used: a socket it cannot
+ * connect to is authfd.c ssh_get_authentication_socket's failure, with strerror(3); the other
+ * failures keep their message.
+ */
+function agentFailureLine(err: unknown): string {
+  const cause = (err as { cause?: NodeJS.ErrnoException }).cause;
+  if ((err as SshError).code === 'ERR_AGENT' && typeof cause?.code === 'string' && cause.syscall === 'connect') {
+    return `get_agent_identities: ssh_get_authentication_socket: ${strerror(cause)}`;
+  }
+  return `get_agent_identities: ${(err as Error).message}`;
+}
+
+/**
  * OpenSSH PROTOCOL.agent §1: bind `auth`'s agent connection (if any) to the session whose first
  * key exchange had `session` (its host key blob, exchange hash and the server's signature) with
  * session-bind@openssh.com, as ssh(1) does before using its agent (sshconnect2.c
@@ -532,7 +553,7 @@ export async function bindAgentToSession(
     try {
       agent = auth.agent = await AgentClient.connect(old.path);
     } catch (err) {
-      log(`get_agent_identities: ${(err as Error).message}`);
+      log(agentFailureLine(err));
       agent = auth.agent = undefined;
     } finally {
       old.close();
@@ -635,7 +656,7 @@ export async function prepareAuth(
       agentKeys = await agent.identities();
       if (!deferAgentCountLine) debug?.(agentCountLine(agentKeys.length));
     } catch (err) {
-      debug?.(`get_agent_identities: ${(err as Error).message}`);
+      debug?.(agentFailureLine(err));
       agent?.close();
       agent = undefined;
     }
@@ -965,6 +986,7 @@ export class SshClient extends EventEmitter {
       passwordPrompt: `${options.username}@${options.host}'s password: `,
       passwordAuthentication: options.passwordAuthentication,
       kbdInteractiveAuthentication: options.kbdInteractiveAuthentication,
+      preferredAuthentications: typeof options.preferredAuthentications === 'string' ? options.preferredAuthentications.split(',') : options.preferredAuthentications,
       pubkeyAcceptedAlgorithms: applyPubkeyAcceptedSpec(options.pubkeyAcceptedAlgorithms),
       algorithms,
       crypto,

@@ -295,6 +295,23 @@ export function processCliEnvironment(): CliEnvironment {
 }
 
 
+/** sshkey.c sshkey_type() of the plain public key types a certificate file may hold by mistake. */
+const PLAIN_KEY_LABELS: Readonly<Record<string, string>> = {
+  'ssh-ed25519': 'ED25519', 'ssh-rsa': 'RSA', 'ssh-dss': 'DSA', 'ecdsa-sha2-nistp256': 'ECDSA', 'ecdsa-sha2-nistp384': 'ECDSA',
+  'ecdsa-sha2-nistp521': 'ECDSA', 'sk-ssh-ed25519@openssh.com': 'ED25519-SK', 'sk-ecdsa-sha2-nistp256@openssh.com': 'ECDSA-SK',
+};
+
+/** sshkey_type() of a file holding a plain (not certified) public key line, else undefined. */
+function plainPublicKeyType(path: string): string | undefined {
+  let first: string | undefined;
+  try {
+    first = readFileSync(path, 'utf8').trimStart().split(/\s/, 1)[0];
+  } catch {
+    return undefined;
+  }
+  return first === undefined ? undefined : PLAIN_KEY_LABELS[first];
+}
+
 /**
  * Prepare the identity files the way ssh(1) does: missing default keys are silent, others are
  * reported and skipped; a key whose public half is known stays encrypted until the server
@@ -348,6 +365,18 @@ export async function loadIdentities(cfg: ResolvedConfig, log: Log, unlock: Unlo
       log.debug1(`certificate file ${path} type ${c.certificate.certType}`);
       certs.push(c);
     } catch (err) {
+      // ssh.c load_public_identity_files / check_load: a missing file is passed over in silence
+      // (explicit or not), a plain public key with a debug line; anything else is error()'d.
+      const cause = (err as { cause?: NodeJS.ErrnoException }).cause;
+      if (cause?.code === 'ENOENT') {
+        log.debug1(`certificate file ${path} type -1`);
+        continue;
+      }
+      const plain = plainPublicKeyType(path);
+      if (plain !== undefined) {
+        log.debug1(`load_public_identity_files: key ${path} type ${plain} is not a certificate`);
+        continue;
+      }
       log.error(`Load certificate "${path}": ${(err as Error).message} (skipped)`);
     }
   }
@@ -1196,6 +1225,7 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
       passwordAttempts: cfg.numberOfPasswordPrompts,
       passwordAuthentication: cfg.passwordAuthentication,
       kbdInteractiveAuthentication: cfg.kbdInteractiveAuthentication,
+      preferredAuthentications: cfg.options.preferredAuthentications,
       // What OpenSSH knows and pure-ssh cannot offer is left out (said at -v: cli.ts for the
       // destination, below for a jump host).
       pubkeyAcceptedAlgorithms: offered.pubkeyAcceptedAlgorithms,

@@ -35,6 +35,7 @@ export const CONNECT_OPTIONS = {
   verifyHostKey: 'f',
   algorithms: '*',
   pubkeyAcceptedAlgorithms: 'l',
+  preferredAuthentications: 'l',
   compression: 'b',
   crypto: '*',
   signal: 'g',

@@ -76,8 +76,7 @@ export class RemoteForward extends EventEmitter {
       // OpenSSH channels.c: a failed connect answers OPEN_FAILURE, connect failed, strerror.
       this.host.rejectChannel(channel, ChannelOpenFailureReason.CONNECT_FAILED, describeConnectError(err));
       // ssh's words (channels.c connect_to), forwardLocal's class for a refused open: the SSH connection is fine.
-      const message = `connect_to ${target}: failed: ${describeConnectError(err)}`;
-      this.emit('connection-error', new ChannelOpenError(channel, ChannelOpenFailureReason.CONNECT_FAILED, describeConnectError(err), { message, cause: err }));
+      this.emit('connection-error', new ChannelOpenError(channel, ChannelOpenFailureReason.CONNECT_FAILED, describeConnectError(err), { message: connectFailureLine(to, err), cause: err }));
     };
     sock.once('error', onConnectError);
     sock.once('connect', () => {
@@ -164,6 +163,20 @@ function describeRemote(a: { host: string; port: number } | { path: string }): s
 /** strerror(3) wording for the usual connect errors, as OpenSSH sends them in OPEN_FAILURE. */
 function describeConnectError(err: NodeJS.ErrnoException): string {
   // getaddrinfo's failures are gai_strerror(3)'s, not errno's.
-  if (err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN') return 'Name or service not known';
+  if (err.code === 'ENOTFOUND') return 'Name or service not known';
+  if (err.code === 'EAI_AGAIN') return 'Temporary failure in name resolution';
   return strerror(err);
+}
+
+/**
+ * ssh 9.2's error line for a forwarded connection whose local target cannot be reached
+ * (channels.c): a name getaddrinfo cannot resolve is connect_to_helper's `connect_to NAME:
+ * unknown host (GAI TEXT)`; a TCP connect that fails is channel_post_connecting's `connect_to
+ * HOST port N: failed.` (the reason goes to the server only); a Unix socket, whose connect fails at
+ * once, is connect_to_helper's `connect to PATH port -2 failed: STRERROR`.
+ */
+function connectFailureLine(to: TargetSpec, err: NodeJS.ErrnoException): string {
+  if ('path' in to) return `connect to ${to.path} port -2 failed: ${strerror(err)}`;
+  if (err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN') return `connect_to ${to.host}: unknown host (${describeConnectError(err)})`;
+  return `connect_to ${to.host} port ${to.port}: failed.`;
 }

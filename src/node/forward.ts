@@ -101,9 +101,12 @@ export async function startLocalForward(host: ForwardHost, options: ForwardOptio
       // OpenSSH reports "channel N: open failed: ..." and keeps the tunnel up; only this socket goes.
       const failure = err instanceof SshError ? err : new SshError('ERR_CONNECTION_LOST', err.message, { cause: err });
       fwd.emit('connection-error', failure);
-      // A refused open carried nothing: closed, as ssh(1) closes it (channels.c channel_free).
+      // A refused open: ssh(1) never read the socket of a channel still opening (channels.c has
+      // no pre-select handler for SSH_CHANNEL_OPENING), so closing it (channel_free) with the
+      // client's bytes unread makes the kernel reset it (RFC 1122 §4.2.2.13); with nothing sent,
+      // a clean close. We read ahead (what waits for the open): reset when anything came.
       // Anything else (the connection lost, a timeout) cut the stream: reset, never a clean end.
-      if (failure.code === 'ERR_CHANNEL_OPEN_FAILED') sock.destroy();
+      if (failure.code === 'ERR_CHANNEL_OPEN_FAILED' && sock.bytesRead === 0) sock.destroy();
       else resetSocket(sock);
       finish();
     });

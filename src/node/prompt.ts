@@ -33,8 +33,21 @@ function openTty(): { input: ReadStream; out: number } {
 }
 
 /**
+ * The signals a terminal's ISIG would raise for these bytes (Ctrl-C, Ctrl-\\), which raw mode
+ * hands over as bytes instead.
+ */
+const SIGNAL_BYTES: ReadonlyMap<number, NodeJS.Signals> = new Map([
+  [0x03, 'SIGINT'],
+  [0x1c, 'SIGQUIT'],
+]);
+
+/**
  * Read one line from the terminal. With `echo: false` (passwords) the terminal is put in raw
- * mode and nothing typed is shown; Backspace and Ctrl-U edit, Ctrl-C / Ctrl-D cancel.
+ * mode and nothing typed is shown; Backspace and Ctrl-U edit, Ctrl-D on an empty line cancels.
+ * Ctrl-C and Ctrl-\\ are what they are at ssh's prompt (readpassphrase(3) keeps ISIG, then sends
+ * the caught signal to itself once the terminal is restored): the terminal restored, the
+ * process gets SIGINT / SIGQUIT, which ends ssh (exit 130 in a shell) and pure-ssh alike. Only a
+ * process that ignores the signal goes on, with the prompt cancelled.
  */
 export function readTerminalLine(question: string, opts: { echo: boolean }): Promise<string> {
   let tty: { input: ReadStream; out: number };
@@ -46,7 +59,7 @@ export function readTerminalLine(question: string, opts: { echo: boolean }): Pro
   const { input, out } = tty;
   return new Promise<string>((resolve, reject) => {
     let line = '';
-    const finish = (err: Error | null) => {
+    const finish = (err: Error | null, signal?: NodeJS.Signals) => {
       input.off('data', onData);
       if (!opts.echo) {
         try {
@@ -63,13 +76,20 @@ export function readTerminalLine(question: string, opts: { echo: boolean }): Pro
       }
       input.destroy();
       closeSync(out);
+      if (signal !== undefined) {
+        process.kill(process.pid, signal);
+        // A listener (the CLI's, before the session: it re-raises) ends the process on its turn:
+        // no next prompt meanwhile. Still here without one: the signal is ignored.
+        if (process.listenerCount(signal) > 0) return;
+      }
       if (err) reject(err);
       else resolve(line);
     };
     const onData = (chunk: Buffer) => {
       for (const byte of chunk) {
         if (byte === 0x0d || byte === 0x0a) return finish(null);
-        if (byte === 0x03) return finish(new PromptError('cancelled'));
+        const signal = SIGNAL_BYTES.get(byte);
+        if (signal !== undefined) return finish(new PromptError('cancelled'), signal);
         if (byte === 0x04) {
           if (line === '') return finish(new PromptError('cancelled'));
           continue;

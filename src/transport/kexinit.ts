@@ -120,7 +120,9 @@ function choose(category: string, client: readonly string[], server: readonly st
  */
 export function negotiate(client: KexInit, server: KexInit, isAead: (cipher: string) => boolean): Negotiated {
   const realKex = (l: string[]) => l.filter((n) => !isPseudoKex(n));
-  const kex = choose('key exchange method', realKex(client.kex), realKex(server.kex));
+  // The server's list whole: its pseudo-algorithms match none of ours, and kex.c's "Their offer"
+  // names them (ext-info-s, kex-strict-s-v00@openssh.com).
+  const kex = choose('key exchange method', realKex(client.kex), server.kex);
   const hostKey = choose('host key algorithm', client.hostKey, server.hostKey);
   const cipherClientToServer = choose(
     'cipher (client to server)',

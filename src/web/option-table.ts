@@ -60,6 +60,7 @@ const NODE_ONLY = {
   sock: 'pass the byte stream as transport',
   jump: '',
   onWarning: '',
+  preferredAuthentications: '',
 } satisfies Record<Exclude<keyof ConnectOptions, keyof WebConnectOptions>, string>;
 
 /** {@link NODE_ONLY} as the words after the option's name in checkOptionKeys' UsageError. */
