@@ -54,7 +54,7 @@ describe('-R, -D, RemoteForward, DynamicForward parsing', () => {
     expect(c.warnNoShell).toBe(false);
   });
 
-  it('-D forms; bad specs with ssh\'s messages; the server-side SOCKS form of -R is refused by name', () => {
+  it('-D forms; bad specs with ssh\'s messages; -R port alone is the SOCKS form', () => {
     expect(resolve(['-N', '-D', '1080', '-D', '127.0.0.1:1082', '-D', '[::1]:1081', 'host']).dynamicForwards).toEqual([
       { port: 1080 },
       { bindAddress: '127.0.0.1', port: 1082 },
@@ -71,7 +71,7 @@ describe('-R, -D, RemoteForward, DynamicForward parsing', () => {
     expect(d.dynamicForwards).toEqual([]);
     expect(d.localForwards).toEqual([{ listen: { port: 1080 }, to: { path: '/tmp/b' } }]);
     expect(errorOf(() => resolveCommandLine(['-R', '1:2:3:4:5', 'host'], env())).message).toBe("Bad remote forwarding specification '1:2:3:4:5'");
-    expect(errorOf(() => resolveCommandLine(['-R', '8080', 'host'], env())).message).toMatch(/-R 8080 without a target .* not supported/);
+    expect(resolve(['-N', '-R', '8080', 'host']).remoteForwards).toEqual([{ listen: { port: 8080 }, to: { host: 'socks', port: 0 } }]);
   });
 
   it('RemoteForward and DynamicForward in a config file; -R alone continues without -N (warned)', () => {
@@ -83,7 +83,9 @@ describe('-R, -D, RemoteForward, DynamicForward parsing', () => {
     ]);
     expect(c.dynamicForwards).toEqual([{ bindAddress: '127.0.0.1', port: 1080 }]);
     expect(c.warnNoShell).toBe(true);
-    expect(errorOf(() => resolve(['-F', '/cfg', 'h'], { '/cfg': 'RemoteForward 8080\n' })).message).toMatch(/\/cfg line 1: RemoteForward without a target/);
+    // One argument: the SOCKS form (reverse dynamic forwarding, test/forward-remote-socks.test.ts).
+    expect(resolve(['-F', '/cfg', 'h'], { '/cfg': 'RemoteForward 8080\n' }).remoteForwards).toEqual([{ listen: { port: 8080 }, to: { host: 'socks', port: 0 } }]);
+    expect(errorOf(() => resolve(['-F', '/cfg', 'h'], { '/cfg': 'RemoteForward /tmp/s\n' })).message).toMatch(/\/cfg line 1: Bad forwarding specification/);
     expect(errorOf(() => resolve(['-F', '/cfg', 'h'], { '/cfg': 'DynamicForward a:b:c\n' })).message).toBe('/cfg line 1: Bad forwarding specification.\n/cfg: terminating, 1 bad configuration options');
     const cleared = resolve(['-F', '/cfg', '-o', 'ClearAllForwardings=yes', '-N', '-D', '1', 'h'], { '/cfg': cfg });
     expect([cleared.remoteForwards, cleared.dynamicForwards]).toEqual([[], []]);

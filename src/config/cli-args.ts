@@ -8,7 +8,7 @@
  * {@link ConfigError} carrying the exit status. The IO lives in cli.ts.
  */
 import type { StrictHostKeyChecking } from '../node/known-hosts-file.js';
-import { addForward, addLocalForward, dynamicAsLocalForward, parseStdioForwardSpec } from './forward-spec.js';
+import { addForward, addLocalForward, dynamicAsLocalForward, REMOTE_SOCKS_TARGET, parseStdioForwardSpec } from './forward-spec.js';
 import type { TargetSpec } from '../node/forward.js';
 import {
   applyOption,
@@ -495,8 +495,12 @@ function applyFlag(c: string, value: string | undefined, o: SshOptions, flags: F
       const spec = dollarExpand(value!, ctx.env ?? {});
       const fwd = spec.value === undefined ? null : parseForwardSpec(spec.value, true);
       if (!fwd) {
-        if (spec.value !== undefined && parseDynamicForwardSpec(spec.value, true)) {
-          throw new ConfigError(`pure-ssh: -R ${value} without a target (a SOCKS proxy on the server) is not supported yet`);
+        // ssh.c -R: parse_forward with a target, then the SOCKS form `[bind_address:]port`
+        // (OpenSSH 7.6+ reverse dynamic forwarding, see forward-remote-socks.ts).
+        const socks = spec.value === undefined ? null : parseDynamicForwardSpec(spec.value, true);
+        if (socks && !('path' in socks)) {
+          addForward(o.remoteForwards, { listen: socks, to: { ...REMOTE_SOCKS_TARGET } });
+          return;
         }
         // ssh.c -R tries parse_forward twice (with a target, then the SOCKS form): each expands.
         throw ConfigError.plain(`Bad remote forwarding specification '${value}'`, [...spec.errors, ...spec.errors]);

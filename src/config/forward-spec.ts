@@ -17,6 +17,20 @@ export function unixPathTooLong(path: string): boolean {
   return new TextEncoder().encode(path).length >= PATH_MAX_SUN;
 }
 
+/**
+ * The target of a `-R [bind_address:]port` with none given (reverse dynamic forwarding, a SOCKS
+ * proxy served over each forwarded channel): readconf.c parse_forward keeps such a forward with
+ * connect host "socks" and port 0, which `ssh -G` prints as `[socks]:0` and channels.c
+ * (channel_connect_by_listen_address: port_to_connect 0) takes for the SOCKS form. A real target
+ * never has port 0 (`-R 1:socks:0` is a bad specification), so the two cannot be confused.
+ */
+export const REMOTE_SOCKS_TARGET: { readonly host: 'socks'; readonly port: 0 } = { host: 'socks', port: 0 };
+
+/** Whether a `-R` target is {@link REMOTE_SOCKS_TARGET} (the client serves SOCKS per channel). */
+export function isRemoteSocksTarget(to: TargetSpec): boolean {
+  return !('path' in to) && to.port === 0;
+}
+
 /** A parsed `-L` / `LocalForward`: where to listen and what the server should connect to. */
 export interface ForwardSpec {
   /**

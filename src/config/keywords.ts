@@ -31,7 +31,7 @@ import {
   type LogLevel,
   type SshOptions,
 } from './options.js';
-import { addForward, addLocalForward, dynamicAsLocalForward, parseDynamicForwardSpec, parseForwardSpec } from './forward-spec.js';
+import { addForward, addLocalForward, dynamicAsLocalForward, parseDynamicForwardSpec, parseForwardSpec, REMOTE_SOCKS_TARGET } from './forward-spec.js';
 import { parseJumpSpec } from './jump-spec.js';
 import { dollarExpand } from './tokens.js';
 import { validCommandLineHost, validCommandLineUser } from './destination.js';
@@ -273,14 +273,17 @@ const applyLocalForward: Apply = (o, args, ctx, kw) => {
 
 const applyRemoteForward: Apply = (o, args, ctx, kw) => {
   // readconf.c: "RemoteForward [bind:]port host:hostport" → joined with ':'; one argument is the
-  // server-side SOCKS form, which pure-ssh does not provide.
+  // SOCKS form (reverse dynamic forwarding, parse_forward with dynamicfwd set for -R).
   if (args.length < 1 || args[0] === '') throw lineError(ctx, 'Missing port argument.');
   if (args.length > 2) throw extraArguments(kw, ctx);
   const spec = forwardText(args.join(':'), ctx);
-  if (args.length === 1 && spec.value !== undefined && parseDynamicForwardSpec(spec.value, true)) {
-    throw lineError(ctx, 'RemoteForward without a target (a SOCKS proxy on the server) is not supported by pure-ssh.');
+  if (args.length === 1) {
+    const socks = spec.value === undefined ? null : parseDynamicForwardSpec(spec.value, true);
+    if (!socks || 'path' in socks) throw badForward(spec.errors, ctx);
+    if (ctx.active) addForward(o.remoteForwards, { listen: socks, to: { ...REMOTE_SOCKS_TARGET } });
+    return;
   }
-  const fwd = args.length === 2 && spec.value !== undefined ? parseForwardSpec(spec.value, true) : null;
+  const fwd = spec.value !== undefined ? parseForwardSpec(spec.value, true) : null;
   if (!fwd) throw badForward(spec.errors, ctx);
   if (ctx.active) addForward(o.remoteForwards, fwd);
 };
@@ -749,6 +752,10 @@ const ROWS: readonly KeywordEntry[] = [
 
   // Refused: leaving these out would change the destination, the route, the host key check,
   // the authentication, or silently drop something the user asked for.
+  // A restriction on -R port alone (reverse dynamic forwarding, channels.c rdynamic_connect_finish)
+  // that pure-ssh does not check yet: refused, never ignored, so that no connection it would
+  // forbid is made.
+  refused('PermitRemoteOpen', 'it restricts where a remote dynamic forward (-R port alone) may connect; only `any` is accepted', ['any'], undefined, permitRemoteOpenCheck),
   refused('BindAddress', 'it sets the local address the connection leaves from', undefined, undefined, oneWord),
   refused('BindInterface', 'it sets the local interface the connection leaves from', undefined, undefined, oneWord),
   refused('CheckHostIP', "it also checks the server's address in known_hosts", ['no'], undefined, flagValue),
@@ -828,7 +835,6 @@ const ROWS: readonly KeywordEntry[] = [
   ignored('LocalCommand', 'it only runs with PermitLocalCommand, which pure-ssh refuses', ['none']),
   ignored('LogVerbose', 'there is no per-function debug logging; use -v', ['none'], undefined, logVerboseCheck),
   ignored('ObscureKeystrokeTiming', SESSION_ONLY, ['no']),
-  ignored('PermitRemoteOpen', 'it restricts where a remote dynamic forward (-R without a target) may connect, and pure-ssh does not offer those', ['any'], undefined, permitRemoteOpenCheck),
   ignored('ProxyUseFdpass', 'it asks the ProxyCommand to pass a connected descriptor; pure-ssh speaks on its stdin and stdout instead', ['no'], undefined, flagValue),
   ignored('RequestTTY', SESSION_ONLY, ['no'], undefined, multistate('force', 'auto')),
   ignored('SecurityKeyProvider', 'FIDO security keys cannot be used at all; loading one is reported as an error', ['internal'], undefined, oneWord),

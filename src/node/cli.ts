@@ -19,6 +19,7 @@ import {
   type ForwardSpec,
   type ResolvedConfig,
 } from '../config/cli-args.js';
+import { isRemoteSocksTarget } from '../config/forward-spec.js';
 import type { SshClient } from './client.js';
 import { tuneV8ForForwarding, tuneV8ForLogin } from './v8-tuning.js';
 import { enableArrayBufferCap, scavengeByTraffic } from './array-buffer-cap.js';
@@ -346,7 +347,8 @@ async function startRemote(client: SshClient, spec: ForwardSpec, cfg: ResolvedCo
   const connect = loggedTarget(to);
   const ident = `listen ${'path' in l ? `${l.path}:-2` : `${l.bindAddress !== undefined ? `${l.bindAddress}:` : ''}${l.port}`}, connect ${connect}`;
   try {
-    const fwd = await client.forwardRemote({ listen, to });
+    // `-R [bind:]port` alone (readconf.c's "socks" target, port 0): a SOCKS server per channel.
+    const fwd = await client.forwardRemote(isRemoteSocksTarget(to) ? { listen } : { listen, to });
     const bound = fwd.address;
     log.debug1(`remote forward success for: ${ident}`);
     if ('port' in bound && !('path' in l) && l.port === 0) log.info(`Allocated port ${bound.port} for remote forward to ${connect}`);

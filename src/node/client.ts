@@ -1217,10 +1217,13 @@ export class SshClient extends EventEmitter {
    * otherwise: `host` is sent as is, `''` for all addresses, subject to sshd's GatewayPorts) and
    * each connection it accepts is connected here to `to`. `port: 0` lets the server pick; the
    * bound port is in `address`. Rejects with ForwardRefusedError when the server refuses.
+   * Without `to` (reverse dynamic forwarding, `ssh -R port`): each connection is a SOCKS4/4a/5
+   * client served here, connected here to the host and port it asks for.
    *
    * @example
    * ```ts
    * const fwd = await ssh.forwardRemote({ listen: { port: 0 }, to: { host: 'localhost', port: 3000 } });
+   * const socks = await ssh.forwardRemote({ listen: { host: '127.0.0.1', port: 0 } }); // a SOCKS proxy on the server
    * console.log(fwd.address); // { host: 'localhost', port: 41234 } on the server
    * await fwd.close(); // cancel-tcpip-forward
    * ```
@@ -1255,7 +1258,7 @@ export class SshClient extends EventEmitter {
           this.core.rejectChannel(channel, reason, description);
           this.pump();
         },
-        log: (m) => this.log(m),
+        log: (m, level) => this.log(m, level),
       },
       options,
       (fwd) => this.remoteForwards.set(remoteKey(fwd.address), fwd),

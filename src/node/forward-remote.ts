@@ -3,7 +3,8 @@
  * OpenSSH's streamlocal-forward@openssh.com for a Unix socket) and opens a forwarded-tcpip /
  * forwarded-streamlocal channel per connection (RFC 4254 §7.2, OpenSSH PROTOCOL §2.4); each one is
  * connected here to the local target. As ssh does, the channel is confirmed only once the local
- * connect succeeded, and refused with reason 2 and the socket error otherwise.
+ * connect succeeded, and refused with reason 2 and the socket error otherwise. Without a target
+ * (`ssh -R [bind_address:]port`), each channel is a SOCKS connection: forward-remote-socks.ts.
  */
 import { EventEmitter } from 'node:events';
 import { connect as netConnect, type Socket } from 'node:net';
@@ -11,6 +12,7 @@ import type { ChannelOpenParams } from '../connection/channel-types.js';
 import { ChannelOpenError, ChannelOpenFailureReason, ForwardRefusedError, UsageError } from '../errors.js';
 import type { ChannelStream } from './channel-stream.js';
 import { closeChannelAfterSocket, pipeFromChannel, type ForwardCounters, type TargetSpec } from './forward.js';
+import { serveSocksOverChannel } from './forward-remote-socks.js';
 import { strerror } from './strerror.js';
 
 /**
@@ -20,10 +22,14 @@ import { strerror } from './strerror.js';
  */
 export type RemoteListenSpec = { host?: string; port: number } | { path: string };
 
-/** Options of {@link SshClient.forwardRemote}: where the server listens, where connections go here. */
+/**
+ * Options of {@link SshClient.forwardRemote}: where the server listens, where connections go here.
+ * Without `to`, reverse dynamic forwarding (`ssh -R port` alone): each connection to the server's
+ * listener is a SOCKS4/4a/5 client, served here, and connected here to the host it asks for.
+ */
 export interface RemoteForwardOptions {
   listen: RemoteListenSpec;
-  to: TargetSpec;
+  to?: TargetSpec;
 }
 
 /** What the remote forwarder needs from the SSH connection (implemented by SshClient). */
@@ -34,7 +40,8 @@ export interface RemoteForwardHost {
   cancelForward(listen: { host: string; port: number } | { path: string }): Promise<void>;
   acceptChannel(channel: number): ChannelStream;
   rejectChannel(channel: number, reason: number, description: string): void;
-  log(message: string): void;
+  /** A debug line: -v's (debug1) unless `level` says debug2 / debug3. */
+  log(message: string, level?: 2 | 3): void;
 }
 
 /**
@@ -65,9 +72,25 @@ export class RemoteForward extends EventEmitter {
         ? `${open.params.originatorAddress} port ${open.params.originatorPort}`
         : open.params.socketPath;
     const to = this.options.to;
-    const target = 'path' in to ? to.path : `${to.host}:${to.port}`;
+    const target = to === undefined ? 'socks' : 'path' in to ? to.path : `${to.host}:${to.port}`;
     this.host.log(`${open.channelType === 'forwarded-tcpip' ? 'client_request_forwarded_tcpip' : 'client_request_forwarded_streamlocal'}: ` +
       `${describeRemote(this.address)}, originator ${from} -> ${target}`);
+    if (to === undefined) {
+      // channels.c rdynamic_connect_prepare: confirmed at once, the SOCKS request comes over it.
+      let ch: ChannelStream;
+      try {
+        ch = this.host.acceptChannel(channel);
+      } catch {
+        return; // the connection went away
+      }
+      serveSocksOverChannel(ch, channel, {
+        counters: this.counters,
+        sockets: this.sockets,
+        log: (m, level) => this.host.log(m, level),
+        error: (e) => this.emit('connection-error', e),
+      });
+      return;
+    }
     const sock = 'path' in to ? netConnect({ path: to.path, allowHalfOpen: true }) : netConnect({ host: to.host, port: to.port, allowHalfOpen: true, noDelay: true });
     this.sockets.add(sock);
     sock.once('close', () => this.sockets.delete(sock));

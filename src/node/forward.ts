@@ -459,7 +459,8 @@ export function checkForwardOptions(options: ForwardOptions | RemoteForwardOptio
     if (listen.host !== undefined && typeof listen.host !== 'string') throw new UsageError(`${call}: listen.host must be a string, got ${show(listen.host)}`);
     if (!isPort(listen.port, true)) throw new UsageError(`${call}: listen.port must be an integer 0..65535, got ${show(listen.port)}`);
   }
-  if (dynamic) return;
+  // forwardRemote() without `to`: reverse dynamic forwarding (a SOCKS server per channel).
+  if (dynamic || (remote && to === undefined)) return;
   if (!to || typeof to !== 'object') throw new UsageError(`${call}: to must be { host, port } or { path }, got ${show(to)}`);
   if ('path' in to) {
     checkUnixPath(call, 'to.path', to.path);
