@@ -297,8 +297,9 @@ export function processCliEnvironment(): CliEnvironment {
 
 /**
  * Prepare the identity files the way ssh(1) does: missing default keys are silent, others are
- * reported and skipped; a key whose public half is known stays encrypted until the server
- * accepts it, the others are loaded (and their passphrase asked for) now.
+ * reported and skipped; nothing is decrypted now: a key whose public half is known stays
+ * encrypted until the server accepts it, the others until their turn in the publickey order
+ * (sshconnect2.c userauth_pubkey), when their passphrase is asked.
  */
 export async function loadIdentities(cfg: ResolvedConfig, log: Log, unlock: UnlockOptions): Promise<IdentityFileEntry[]> {
   if (!cfg.pubkeyAuthentication) return [];
@@ -311,7 +312,8 @@ export async function loadIdentities(cfg: ResolvedConfig, log: Log, unlock: Unlo
     try {
       // sshconnect2.c: a key file others can read is offered, and refused when the server accepts it.
       const entry = await prepareIdentityFile(path, { ...unlock, explicit, deferPermissionCheck: true });
-      log.debug1(`identity file ${path} type ${keyBlobType(entry.publicKeyBlob)}`);
+      // ssh.c load_public_identity_files: `type -1` for a key whose public half it could not read.
+      log.debug1(`identity file ${path} type ${entry.publicKeyBlob ? keyBlobType(entry.publicKeyBlob) : -1}`);
       entries.push(entry);
       if (cfg.certificateFiles.length === 0) certPaths.push({ path: `${path}-cert.pub`, explicit: false });
     } catch (err) {
@@ -362,7 +364,18 @@ export async function loadIdentities(cfg: ResolvedConfig, log: Log, unlock: Unlo
   const ordered: IdentityFileEntry[] = [];
   for (const entry of entries) {
     ordered.push(entry);
-    const own = certs.filter((c) => sameBytes(c.certificate.publicKeyBlob, entry.publicKeyBlob));
+    try {
+      // A key without its public half, beside certificates: loaded now to find its own.
+      if (!entry.publicKeyBlob) {
+        entry.key = await unlockIdentityFile(entry.path, unlock);
+        entry.publicKeyBlob = entry.key.publicKeyBlob;
+      }
+    } catch (err) {
+      log.debug1(`${(err as Error).message} (certificate skipped)`);
+      continue;
+    }
+    const blob = entry.publicKeyBlob;
+    const own = certs.filter((c) => sameBytes(c.certificate.publicKeyBlob, blob));
     if (own.length === 0) continue;
     try {
       entry.key ??= await unlockIdentityFile(entry.path, unlock);
