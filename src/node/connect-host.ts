@@ -303,7 +303,7 @@ export function processCliEnvironment(): CliEnvironment {
  */
 export async function loadIdentities(cfg: ResolvedConfig, log: Log, unlock: UnlockOptions): Promise<IdentityFileEntry[]> {
   if (!cfg.pubkeyAuthentication) return [];
-  const [{ loadCertificateFile, prepareIdentityFile, unlockIdentityFile, unprotectedKeyLines }, { KeyPermissionsError }, { isCertifiedKey, withCertificates }, { keyBlobType }] =
+  const [{ expandHome, loadCertificateFile, prepareIdentityFile, unlockIdentityFile, unprotectedKeyLines }, { KeyPermissionsError }, { isCertifiedKey, withCertificates }, { keyBlobType }] =
     await Promise.all([import('./identity-file.js'), import('../errors.js'), import('../keys/certificate.js'), import('../keys/hostkey.js')]);
   const entries: IdentityFileEntry[] = [];
   // ssh.c load_public_identity_files(): without CertificateFile, "IDENTITY-cert.pub" is tried.
@@ -319,10 +319,14 @@ export async function loadIdentities(cfg: ResolvedConfig, log: Log, unlock: Unlo
     } catch (err) {
       const e = err as SshError & { cause?: NodeJS.ErrnoException };
       if (e.code === 'ERR_PRIVATE_KEY' && e.cause?.code === 'ENOENT') {
-        // sshconnect2.c load_identity_file: at INFO for a file the user named (IdentityFile; -i
-        // files it cannot reach were dropped with ssh.c's warning while reading the options).
-        if (explicit) log.info(`no such identity: ${path}: No such file or directory`);
-        else log.debug1(`identity file ${path} type -1`);
+        // ssh.c load_public_identity_files keeps a file the user named (IdentityFile; -i files
+        // it cannot reach were dropped with ssh.c's warning while reading the options); at its
+        // turn sshconnect2.c load_identity_file says `no such identity` at INFO.
+        log.debug1(`identity file ${path} type -1`);
+        if (explicit) {
+          entries.push({ path: expandHome(path), explicit });
+          if (cfg.certificateFiles.length === 0) certPaths.push({ path: `${path}-cert.pub`, explicit: false });
+        }
       } else if (e instanceof KeyPermissionsError) {
         // A key without a public half to offer (or a directory): ssh(1)'s block (authfile.c
         // sshkey_perm_ok), then its load error; the key is skipped.

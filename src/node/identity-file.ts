@@ -276,6 +276,8 @@ export function loadKeyErrorLine(path: string, err: unknown): string | undefined
   if (err instanceof KeyPermissionsError) return unprotectedKeyLines(err);
   const e = err as SshError & { cause?: NodeJS.ErrnoException };
   if (e.code === 'ERR_KEY_ENCRYPTED' || e.code === 'ERR_KEY_PASSPHRASE') return undefined;
+  // load_identity_file's stat(2): at INFO for a file the user named (the only ones kept missing).
+  if (e.code === 'ERR_PRIVATE_KEY' && e.cause?.code === 'ENOENT') return `no such identity: ${path}: ${strerror(e.cause)}`;
   if (e.code === 'ERR_PRIVATE_KEY' && e.cause?.code !== undefined) return `Load key "${path}": ${strerror(e.cause)}`;
   // ssherr.c SSH_ERR_INVALID_FORMAT for a file no parser takes.
   if (e.code === 'ERR_KEY_FORMAT') return `Load key "${path}": invalid format`;
