@@ -237,6 +237,10 @@ export class ClientCore {
         this.timers.userWait(1);
         emit({ type: 'sign-request', ...r });
       },
+      keyRequest: (r) => {
+        this.timers.userWait(1);
+        emit({ type: 'key-request', ...r });
+      },
       success: () => {
         // OpenSSH PROTOCOL §1.2: zlib@openssh.com starts right after USERAUTH_SUCCESS, both ways.
         this.transport.userauthSuccess();
@@ -473,6 +477,16 @@ export class ClientCore {
   provideSignature(id: number, signature: Uint8Array | null, reason?: string): void {
     this.timers.userWait(-1);
     this.userauth.provideSignature(id, signature, reason);
+  }
+
+  /**
+   * Answer `key-request` `id`: the identity's private key, which the core signs with once and
+   * then disposes of, or null with a reason a person can read (no passphrase given); the next
+   * key or method is then tried.
+   */
+  provideKey(id: number, key: PrivateKey | null, reason?: string): void {
+    this.timers.userWait(-1);
+    this.userauth.provideKey(id, key, reason);
   }
 
   /** RFC 4254 §7.2: open a direct-tcpip channel; returns its local number. */

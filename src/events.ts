@@ -39,6 +39,12 @@ export type ClientEvent =
    * `flags` are the ssh-agent SIGN_REQUEST flags for that algorithm (draft-miller-ssh-agent-14 §3.6.1).
    */
   | { type: 'sign-request'; id: number; keyBlob: Uint8Array; algorithm: string; data: Uint8Array; flags: number; identity: AuthIdentity }
+  /**
+   * An identity given without its public key (a key file whose public half needs its
+   * passphrase) has its turn: load its private key, asking the passphrase now, and call
+   * provideKey(id, key | null, reason?) (OpenSSH sshconnect2.c userauth_pubkey → load_identity_file).
+   */
+  | { type: 'key-request'; id: number; identity: AuthIdentity }
   /** RFC 4252 §5.1 success: channels may be opened. */
   | { type: 'authenticated' }
   /**

@@ -17,8 +17,13 @@ import { SshReader, constantTimeEqual, fromUtf8 } from '../protocol/wire.js';
  * file still to be decrypted).
  */
 export interface AuthIdentity {
-  /** The public key (or certificate) blob, RFC 4253 §6.6. */
-  publicKeyBlob: Uint8Array;
+  /**
+   * The public key (or certificate) blob, RFC 4253 §6.6. Absent for a key file whose public
+   * half cannot be read without decrypting it (a PEM, PKCS#8 or PuTTY key with no `.pub`): at
+   * its turn the core emits `key-request` and, given the key, signs at once with no query first
+   * (OpenSSH sshconnect2.c userauth_pubkey → load_identity_file).
+   */
+  publicKeyBlob?: Uint8Array;
   /** Names the key in -v lines: its file path, or the agent's comment (ssh(1)'s `id->filename`). */
   label: string;
   /** What ssh(1) appends to the name: `explicit` (a file the user listed), `agent`, or both. */

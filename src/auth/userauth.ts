@@ -82,6 +82,11 @@ export interface UserAuthHandler {
   passwordNeeded(prompt: string, retry: boolean): void;
   /** A signature is needed: answer with UserAuth.provideSignature(id, ...). */
   signRequest(request: SignRequest): void;
+  /**
+   * An identity without a public key has its turn: load its private key (asking its passphrase)
+   * and answer with UserAuth.provideKey(id, ...).
+   */
+  keyRequest(request: KeyRequest): void;
   success(): void;
   failure(error: SshError): void;
   log(message: string): void;
@@ -107,9 +112,22 @@ export interface SignRequest {
   identity: AuthIdentity;
 }
 
+/** What the `key-request` event carries. */
+export interface KeyRequest {
+  /** Echo it back in provideKey. */
+  id: number;
+  /** The identity whose private key is wanted (the object given in {@link AuthOptions.identities}). */
+  identity: AuthIdentity;
+}
+
+/** An identity whose public half is known: every one offered or signed with. */
+type KnownIdentity = AuthIdentity & { publicKeyBlob: Uint8Array };
+
+const known = (identity: AuthIdentity): identity is KnownIdentity => identity.publicKeyBlob !== undefined;
+
 type Attempt =
   | { method: 'none' }
-  | { method: 'publickey'; identity: AuthIdentity; algorithm: string; query: boolean }
+  | { method: 'publickey'; identity: KnownIdentity; algorithm: string; query: boolean; loaded?: boolean }
   | { method: 'password' }
   | { method: 'keyboard-interactive' };
 
@@ -118,7 +136,8 @@ type State =
   | { kind: 'service-requested' }
   | { kind: 'trying'; attempt: Attempt }
   | { kind: 'awaiting-password'; method: 'password' | 'keyboard-interactive'; prompts?: number }
-  | { kind: 'awaiting-signature'; id: number; identity: AuthIdentity; algorithm: string; signed: Uint8Array }
+  | { kind: 'awaiting-signature'; id: number; identity: KnownIdentity; algorithm: string; signed: Uint8Array }
+  | { kind: 'awaiting-key'; id: number; identity: AuthIdentity }
   | { kind: 'done' };
 
 const SERVICE_USERAUTH = 'ssh-userauth';
@@ -133,7 +152,7 @@ export class UserAuth {
   private signId = 0;
   private identities: AuthIdentity[];
   /** The algorithm each remaining identity goes under (pickSignatureAlgorithm, once). */
-  private readonly chosen = new Map<AuthIdentity, string>();
+  private readonly chosen = new Map<KnownIdentity, string>();
   private passwordTries = 0;
   private order: readonly string[] | undefined;
   private kbdTried = false;
@@ -307,6 +326,38 @@ export class UserAuth {
     this.handler.send(w.toBytes());
   }
 
+  /**
+   * The answer to `key-request`: the private key (the core signs with it once and disposes of
+   * it, as ssh(1) frees a key it loaded at its turn), or null with the reason it could not be
+   * loaded (no passphrase given, a wrong one, an unreadable file); the next key or method is
+   * tried then.
+   */
+  provideKey(id: number, key: PrivateKey | null, reason?: string): void {
+    const s = this.state;
+    if (s.kind !== 'awaiting-key' || s.id !== id) {
+      key?.dispose();
+      return;
+    }
+    this.state = { kind: 'trying', attempt: { method: 'none' } };
+    if (key === null) {
+      if (reason) this.lastError = reason;
+      this.next();
+      return;
+    }
+    const identity: KnownIdentity = { ...s.identity, publicKeyBlob: key.publicKeyBlob, key };
+    try {
+      // sshconnect2.c sign_and_send_pubkey → key_sig_algorithm: the algorithm for the loaded key.
+      const algorithm = this.pickSignatureAlgorithm(identity);
+      if (algorithm === undefined) {
+        this.next();
+        return;
+      }
+      this.attempt({ method: 'publickey', identity, algorithm, query: false, loaded: true });
+    } finally {
+      key.dispose();
+    }
+  }
+
   private on60(attempt: Attempt, payload: Uint8Array): boolean {
     if (attempt.method === 'password') {
       // RFC 4252 §8: SSH_MSG_USERAUTH_PASSWD_CHANGEREQ
@@ -370,6 +421,9 @@ export class UserAuth {
    * `ED25519-CERT` and its fingerprint the certified key's (sshkey_fingerprint hashes the plain key).
    */
   private describe(identity: AuthIdentity): string {
+    const explicitOrAgent = identity.note ? ` ${identity.note}` : '';
+    // sshconnect2.c format_identity without a key: the name, a space, no type nor fingerprint.
+    if (!known(identity)) return `${identity.label} ${explicitOrAgent}`;
     const keyType = keyBlobType(identity.publicKeyBlob);
     const type = sshKeyTypeLabel(keyType);
     const key = identity.key;
@@ -383,7 +437,7 @@ export class UserAuth {
       }
     }
     const fp = fingerprintSha256(plain);
-    return `${identity.label} ${type} ${fp}${identity.note ? ` ${identity.note}` : ''}`;
+    return `${identity.label} ${type} ${fp}${explicitOrAgent}`;
   }
 
   private sessionIdLength(): number {
@@ -394,7 +448,7 @@ export class UserAuth {
    * RFC 4252 §7: the signature covers `string session_id || byte SSH_MSG_USERAUTH_REQUEST ||
    * string user || string service || string "publickey" || TRUE || string algorithm || string key`.
    */
-  private signedData(identity: AuthIdentity, algorithm: string): Uint8Array {
+  private signedData(identity: KnownIdentity, algorithm: string): Uint8Array {
     const sessionId = this.handler.sessionId();
     return new SshWriter(512)
       .string(sessionId)
@@ -464,6 +518,15 @@ export class UserAuth {
         const ids = this.identities;
         while (this.keyIndex < ids.length) {
           const identity = ids[this.keyIndex++]!;
+          if (!known(identity)) {
+            // sshconnect2.c userauth_pubkey: a key without its public half is loaded at its turn
+            // (load_identity_file asks the passphrase then) and signed for at once, no query.
+            this.handler.log(`Trying private key: ${identity.label}`);
+            const id = ++this.signId;
+            this.state = { kind: 'awaiting-key', id, identity };
+            this.handler.keyRequest({ id, identity });
+            return true;
+          }
           const algorithm = this.chosen.get(identity);
           if (algorithm) {
             this.attempt({ method: 'publickey', identity, algorithm, query: identity.key === undefined });
@@ -511,6 +574,8 @@ export class UserAuth {
     const matches = (name: string) => accepted.some((p) => globMatch(name, p));
     this.pubkeyEnabled = this.identities.length > 0;
     this.identities = this.identities.filter((identity) => {
+      // pubkey_prepare judges a key file it could not read the public half of only once loaded.
+      if (!known(identity)) return true;
       const keyType = keyBlobType(identity.publicKeyBlob);
       if (matches(keyType) || (RSA_ALTERNATES[keyType] ?? []).some(matches)) return true;
       this.handler.log(`Skipping ${keyType} key ${identity.label} - corresponding algo not in PubkeyAcceptedAlgorithms`);
@@ -522,6 +587,7 @@ export class UserAuth {
   /** Once server-sig-algs is known (RFC 8308 §3.1): the algorithm each key goes under, or none to skip it. */
   private chooseAlgorithms(): void {
     this.identities = this.identities.filter((identity) => {
+      if (!known(identity)) return true;
       const algorithm = this.pickSignatureAlgorithm(identity);
       if (algorithm !== undefined) this.chosen.set(identity, algorithm);
       return algorithm !== undefined;
@@ -535,7 +601,7 @@ export class UserAuth {
    * needs `ssh-rsa` listed, RFC 4253 §6.6); an RSA key goes under the first accepted RSA algorithm
    * (RFC 8332 §3) the server's server-sig-algs lists.
    */
-  private pickSignatureAlgorithm(identity: AuthIdentity): string | undefined {
+  private pickSignatureAlgorithm(identity: KnownIdentity): string | undefined {
     const keyType = keyBlobType(identity.publicKeyBlob);
     const own = identity.key ? identity.key.signatureAlgorithms : publicKeyAlgorithmsFor(keyType);
     const accepted = this.options.pubkeyAcceptedAlgorithms ?? DEFAULT_PUBKEY_ACCEPTED_ALGORITHMS;
@@ -573,7 +639,7 @@ export class UserAuth {
           // A certificate is offered by its public blob (ssh(1): "Offering public key: ... -CERT").
           this.handler.log(`Offering public key: ${describeCertifiedKey(identity.key)} (${algorithm})`);
         } else {
-          this.handler.log(`Trying private key: ${identity.label} ${sshKeyTypeLabel(keyBlobType(identity.publicKeyBlob))} (${algorithm})`);
+          if (!attempt.loaded) this.handler.log(`Trying private key: ${identity.label} ${sshKeyTypeLabel(keyBlobType(identity.publicKeyBlob))} (${algorithm})`);
         }
         // RFC 4252 §7: sign session_id || the request up to and including the key blob.
         const signed = this.signedData(identity, algorithm);

@@ -5,7 +5,8 @@
  * password prompts and the host key decision to the embedder (the Node CLI reuses pure-ssh's
  * identity, agent, prompt and known_hosts code for them).
  */
-import type { AuthOptions, SignRequest } from '../auth/userauth.js';
+import type { AuthOptions, KeyRequest, SignRequest } from '../auth/userauth.js';
+import type { PrivateKey } from '../keys/privatekey.js';
 import type { AuthIdentity } from '../auth/identity.js';
 import { UserAuth } from '../auth/userauth.js';
 import { SshError } from '../errors.js';
@@ -42,6 +43,8 @@ export interface ProbeLogin {
   bindAgent?(session: { hostKeyBlob: Uint8Array; sessionId: Uint8Array; signature: Uint8Array }): Promise<((identity: AuthIdentity) => boolean) | undefined>;
   /** Signature blob for a key the core does not hold (agent, encrypted file); null: cannot sign. */
   sign?(request: SignRequest): Promise<Uint8Array | null>;
+  /** The private key of an identity given without its public key, loaded at its turn; null: none. */
+  loadKey?(request: KeyRequest): Promise<PrivateKey | null>;
   /** A password for `prompt`; null gives up on passwords. Time spent here is not a server's. */
   askPassword?(prompt: string, retry: boolean): Promise<string | null>;
 }
@@ -108,6 +111,13 @@ export async function authenticate(
       pending = (sign ? sign(req) : Promise.resolve(null)).then(
         (sig) => ua.provideSignature(req.id, sig, sig === null ? 'no signer for this key' : undefined),
         (err: unknown) => ua.provideSignature(req.id, null, (err as Error)?.message ?? String(err)),
+      );
+    },
+    keyRequest: (req) => {
+      const load = login.loadKey;
+      pending = (load ? load(req) : Promise.resolve(null)).then(
+        (key) => ua.provideKey(req.id, key, key === null ? 'no private key for this identity' : undefined),
+        (err: unknown) => ua.provideKey(req.id, null, (err as Error)?.message ?? String(err)),
       );
     },
     success: () => (result = { ok: true, method, extensions }),

@@ -280,6 +280,10 @@ async function prepareLogin(cfg: Resolved, log: (m: string) => void, verbose: bo
         const signer = auth.signers.find((s) => s.publicKeyBlob.length === req.keyBlob.length && s.publicKeyBlob.every((b, i) => b === req.keyBlob[i]));
         return signer ? signer.sign(req.data, req.algorithm, req.flags) : null;
       },
+      async loadKey(req) {
+        const load = auth.keyLoaders.get(req.identity);
+        return load ? load() : null;
+      },
       askPassword: canPrompt
         ? async (question, retry) => {
             // ssh_config(5) NumberOfPasswordPrompts; sshconnect2.c's line after a refusal.

@@ -43,7 +43,7 @@ import type { TransportInfo } from '../transport/transport.js';
 import { ChannelStream } from './channel-stream.js';
 import { connectLendingReads, lendingReadsOf } from './socket-read.js';
 import { handleWriterFor, WRITE_DONE, WRITE_REFUSED, type HandleWriter } from './socket-write.js';
-import { expandHome, loadCertificateFile, loadIdentityFile, prepareIdentityFile, unlockIdentityFile, unprotectedKeyLines, type IdentityFileEntry } from './identity-file.js';
+import { expandHome, loadCertificateFile, loadIdentityFile, loadKeyErrorLine, prepareIdentityFile, unlockIdentityFile, unprotectedKeyLines, type IdentityFileEntry } from './identity-file.js';
 import { AgentClient } from './agent.js';
 import { orderIdentities, sshKeyTypeLabel, type AuthIdentity } from '../auth/identity.js';
 import type { Signer } from '../auth/signer.js';
@@ -498,6 +498,12 @@ export interface PreparedAuth {
    * session (OpenSSH PROTOCOL.agent §1), no longer lists them.
    */
   agentIdentities: AuthIdentity[];
+  /**
+   * Loaders of the identities given without a public key (a key file whose public half needs
+   * its passphrase), for the core's `key-request`: the key is loaded, its passphrase asked, at
+   * its turn (OpenSSH sshconnect2.c userauth_pubkey → load_identity_file).
+   */
+  keyLoaders: Map<AuthIdentity, () => Promise<PrivateKey>>;
   /** How many keys the agent listed, when prepareAuth was told to leave that log line to the caller. */
   agentKeyCount?: number;
   /** {@link bindAgentToSession} bound {@link agent} to a session: another session needs a new connection. */
@@ -586,7 +592,7 @@ export async function bindAgentToSession(
       count = undefined;
     }
     const agentIds = new Set(auth.agentIdentities);
-    drop = (id) => agentIds.has(id) && (listed === undefined || !listed.some((b) => constantTimeEqual(b, id.publicKeyBlob)));
+    drop = (id) => agentIds.has(id) && (listed === undefined || !listed.some((b) => id.publicKeyBlob !== undefined && constantTimeEqual(b, id.publicKeyBlob)));
   }
   if (count !== undefined) log(agentCountLine(count));
   return drop;
@@ -639,7 +645,8 @@ export async function prepareAuth(
   const identities: AuthIdentity[] = [];
   const signers: ExternalSigner[] = [];
   const agentIdentities: AuthIdentity[] = [];
-  const prepared: PreparedAuth = { privateKeys, identities, signers, agent: undefined, agentIdentities };
+  const keyLoaders = new Map<AuthIdentity, () => Promise<PrivateKey>>();
+  const prepared: PreparedAuth = { privateKeys, identities, signers, agent: undefined, agentIdentities, keyLoaders };
   for (const s of options.signers ?? []) {
     identities.push({ publicKeyBlob: s.publicKeyBlob, label: s.comment || keyBlobType(s.publicKeyBlob) });
     signers.push({
@@ -695,17 +702,24 @@ export async function prepareAuth(
     const f = o.file;
     const note = f.explicit ? 'explicit' : undefined;
     if (f.key) {
-      identities.push({ publicKeyBlob: f.publicKeyBlob, label: f.path, note, key: f.key });
+      identities.push({ publicKeyBlob: f.publicKeyBlob ?? f.key.publicKeyBlob, label: f.path, note, key: f.key });
       continue;
     }
-    const identity: AuthIdentity = { publicKeyBlob: f.publicKeyBlob, label: f.path, note };
+    const publicKeyBlob = f.publicKeyBlob;
+    if (publicKeyBlob === undefined) {
+      const identity: AuthIdentity = { label: f.path, note };
+      identities.push(identity);
+      keyLoaders.set(identity, () => unlockIdentityFile(f.path, { passphrase, askPassphrase, attempts, debug, allowUnprotectedKeyFiles, crypto }));
+      continue;
+    }
+    const identity: AuthIdentity = { publicKeyBlob, label: f.path, note };
     identities.push(identity);
     // The key prepare() loaded, for the next signature only (it is disposed after it).
     let early: Promise<PrivateKey | undefined> | undefined;
     signers.push({
-      publicKeyBlob: f.publicKeyBlob,
+      publicKeyBlob,
       identity,
-      name: `${sshKeyTypeLabel(keyBlobType(f.publicKeyBlob))} "${f.path}"`,
+      name: `${sshKeyTypeLabel(keyBlobType(publicKeyBlob))} "${f.path}"`,
       async prepare() {
         // No passphrase: an encrypted key fails at once (before any KDF) and is left to sign().
         early ??= unlockIdentityFile(f.path, { allowUnprotectedKeyFiles, crypto }).catch(() => undefined);
@@ -730,7 +744,7 @@ export async function prepareAuth(
           throw err;
         }
         try {
-          if (!constantTimeEqual(key.publicKeyBlob, f.publicKeyBlob)) {
+          if (!constantTimeEqual(key.publicKeyBlob, publicKeyBlob)) {
             throw new SshError('ERR_PRIVATE_KEY', `${f.path} does not hold the private half of the public key offered for it (${f.path}.pub?)`);
           }
           return key.sign(algorithm, data, crypto);
@@ -804,6 +818,16 @@ async function addCertificates(
   const ordered: IdentityFileEntry[] = [];
   for (const f of files) {
     ordered.push(f);
+    try {
+      // A key without its public half, beside certificates: loaded now to find its own.
+      if (!f.publicKeyBlob) {
+        f.key = await unlockIdentityFile(f.path, unlock);
+        f.publicKeyBlob = f.key.publicKeyBlob;
+      }
+    } catch (err) {
+      skipped(`${(err as Error).message} (certificate skipped)`);
+      continue;
+    }
     const own = mine(f.publicKeyBlob);
     if (own.length === 0) continue;
     try {
@@ -1636,6 +1660,27 @@ export class SshClient extends EventEmitter {
               this.options.warn?.(`sign_and_send_pubkey: signing failed for ${signer.name}: ${reason}`);
             }
             this.core.provideSignature(e.id, null, reason);
+            this.pump();
+          },
+        );
+        return;
+      }
+      case 'key-request': {
+        const load = this.auth.keyLoaders.get(e.identity);
+        if (!load) {
+          this.core.provideKey(e.id, null, 'no private key for this identity');
+          return;
+        }
+        load().then(
+          (key) => {
+            this.core.provideKey(e.id, key);
+            this.pump();
+          },
+          (err: unknown) => {
+            const reason = (err as Error)?.message ?? String(err);
+            const line = loadKeyErrorLine(e.identity.label, err);
+            if (line !== undefined) this.options.warn?.(line);
+            this.core.provideKey(e.id, null, reason);
             this.pump();
           },
         );

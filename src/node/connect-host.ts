@@ -314,12 +314,13 @@ function plainPublicKeyType(path: string): string | undefined {
 
 /**
  * Prepare the identity files the way ssh(1) does: missing default keys are silent, others are
- * reported and skipped; a key whose public half is known stays encrypted until the server
- * accepts it, the others are loaded (and their passphrase asked for) now.
+ * reported and skipped; nothing is decrypted now: a key whose public half is known stays
+ * encrypted until the server accepts it, the others until their turn in the publickey order
+ * (sshconnect2.c userauth_pubkey), when their passphrase is asked.
  */
 export async function loadIdentities(cfg: ResolvedConfig, log: Log, unlock: UnlockOptions): Promise<IdentityFileEntry[]> {
   if (!cfg.pubkeyAuthentication) return [];
-  const [{ loadCertificateFile, prepareIdentityFile, unlockIdentityFile, unprotectedKeyLines }, { KeyPermissionsError }, { isCertifiedKey, withCertificates }, { keyBlobType }] =
+  const [{ expandHome, loadCertificateFile, prepareIdentityFile, unlockIdentityFile, unprotectedKeyLines }, { KeyPermissionsError }, { isCertifiedKey, withCertificates }, { keyBlobType }] =
     await Promise.all([import('./identity-file.js'), import('../errors.js'), import('../keys/certificate.js'), import('../keys/hostkey.js')]);
   const entries: IdentityFileEntry[] = [];
   // ssh.c load_public_identity_files(): without CertificateFile, "IDENTITY-cert.pub" is tried.
@@ -328,16 +329,21 @@ export async function loadIdentities(cfg: ResolvedConfig, log: Log, unlock: Unlo
     try {
       // sshconnect2.c: a key file others can read is offered, and refused when the server accepts it.
       const entry = await prepareIdentityFile(path, { ...unlock, explicit, deferPermissionCheck: true });
-      log.debug1(`identity file ${path} type ${keyBlobType(entry.publicKeyBlob)}`);
+      // ssh.c load_public_identity_files: `type -1` for a key whose public half it could not read.
+      log.debug1(`identity file ${path} type ${entry.publicKeyBlob ? keyBlobType(entry.publicKeyBlob) : -1}`);
       entries.push(entry);
       if (cfg.certificateFiles.length === 0) certPaths.push({ path: `${path}-cert.pub`, explicit: false });
     } catch (err) {
       const e = err as SshError & { cause?: NodeJS.ErrnoException };
       if (e.code === 'ERR_PRIVATE_KEY' && e.cause?.code === 'ENOENT') {
-        // sshconnect2.c load_identity_file: at INFO for a file the user named (IdentityFile; -i
-        // files it cannot reach were dropped with ssh.c's warning while reading the options).
-        if (explicit) log.info(`no such identity: ${path}: No such file or directory`);
-        else log.debug1(`identity file ${path} type -1`);
+        // ssh.c load_public_identity_files keeps a file the user named (IdentityFile; -i files
+        // it cannot reach were dropped with ssh.c's warning while reading the options); at its
+        // turn sshconnect2.c load_identity_file says `no such identity` at INFO.
+        log.debug1(`identity file ${path} type -1`);
+        if (explicit) {
+          entries.push({ path: expandHome(path), explicit });
+          if (cfg.certificateFiles.length === 0) certPaths.push({ path: `${path}-cert.pub`, explicit: false });
+        }
       } else if (e instanceof KeyPermissionsError) {
         // A key without a public half to offer (or a directory): ssh(1)'s block (authfile.c
         // sshkey_perm_ok), then its load error; the key is skipped.
@@ -391,7 +397,18 @@ export async function loadIdentities(cfg: ResolvedConfig, log: Log, unlock: Unlo
   const ordered: IdentityFileEntry[] = [];
   for (const entry of entries) {
     ordered.push(entry);
-    const own = certs.filter((c) => sameBytes(c.certificate.publicKeyBlob, entry.publicKeyBlob));
+    try {
+      // A key without its public half, beside certificates: loaded now to find its own.
+      if (!entry.publicKeyBlob) {
+        entry.key = await unlockIdentityFile(entry.path, unlock);
+        entry.publicKeyBlob = entry.key.publicKeyBlob;
+      }
+    } catch (err) {
+      log.debug1(`${(err as Error).message} (certificate skipped)`);
+      continue;
+    }
+    const blob = entry.publicKeyBlob;
+    const own = certs.filter((c) => sameBytes(c.certificate.publicKeyBlob, blob));
     if (own.length === 0) continue;
     try {
       entry.key ??= await unlockIdentityFile(entry.path, unlock);

@@ -14,6 +14,7 @@ import { parseCertificateFile, type CertificateSource } from '../keys/certificat
 import { parsePrivateKey } from '../keys/parse-private-key.js';
 import { parsePublicKeyFile, type PrivateKey } from '../keys/privatekey.js';
 import { tildeParts } from '../config/tokens.js';
+import { strerror } from './strerror.js';
 import { userHome } from './user-home.js';
 
 /**
@@ -157,8 +158,13 @@ export interface IdentityFileEntry {
   /** The path, `~` expanded. */
   path: string;
   /** The public key blob (RFC 4253 §6.6). */
-  publicKeyBlob: Uint8Array;
-  /** The private key, when already loaded; otherwise it is loaded once the server accepts the key. */
+  /**
+   * Absent when it cannot be read without decrypting the key (a PEM, PKCS#8 or PuTTY key with
+   * no `.pub`): the key is then loaded, its passphrase asked, at its turn in the publickey
+   * order, and signed for at once (OpenSSH sshconnect2.c userauth_pubkey → load_identity_file).
+   */
+  publicKeyBlob?: Uint8Array;
+  /** The private key, when already loaded; otherwise it is loaded once the server accepts the key (or at its turn, without a public half). */
   key?: PrivateKey;
   /** The user named this file (-i, IdentityFile): ssh(1) says `explicit` in its -v lines. */
   explicit?: boolean;
@@ -262,6 +268,23 @@ export async function unlockIdentityFile(path: string, options: UnlockOptions = 
 }
 
 /**
+ * What ssh(1) prints when a key file it loads at its turn cannot be used (sshconnect2.c
+ * load_identity_file): sshkey_perm_ok's block, `Load key "PATH": REASON`; undefined when it
+ * stays silent (no passphrase given, or every one wrong: debug lines only).
+ */
+export function loadKeyErrorLine(path: string, err: unknown): string | undefined {
+  if (err instanceof KeyPermissionsError) return unprotectedKeyLines(err);
+  const e = err as SshError & { cause?: NodeJS.ErrnoException };
+  if (e.code === 'ERR_KEY_ENCRYPTED' || e.code === 'ERR_KEY_PASSPHRASE') return undefined;
+  // load_identity_file's stat(2): at INFO for a file the user named (the only ones kept missing).
+  if (e.code === 'ERR_PRIVATE_KEY' && e.cause?.code === 'ENOENT') return `no such identity: ${path}: ${strerror(e.cause)}`;
+  if (e.code === 'ERR_PRIVATE_KEY' && e.cause?.code !== undefined) return `Load key "${path}": ${strerror(e.cause)}`;
+  // ssherr.c SSH_ERR_INVALID_FORMAT for a file no parser takes.
+  if (e.code === 'ERR_KEY_FORMAT') return `Load key "${path}": invalid format`;
+  return `Load key "${path}": ${e.message ?? String(err)}`;
+}
+
+/**
  * Whether `path` holds a private key (PEM armour, OpenSSH or PuTTY format) rather than a public
  * key file (`IdentityFile ~/.ssh/key.pub` with the private half in an agent); false when it
  * cannot be read (the reads that follow report that).
@@ -284,9 +307,10 @@ async function holdsPrivateKey(path: string): Promise<boolean> {
 }
 
 /**
- * An identity file as the client offers it: with its public half (see
- * {@link readIdentityPublicKey}) the private key is left encrypted until the server accepts
- * the key; without one it is loaded now through {@link unlockIdentityFile}.
+ * An identity file as the client offers it, nothing decrypted: with its public half (see
+ * {@link readIdentityPublicKey}) the private key is loaded once the server accepts the key;
+ * without one, at the key's turn in the publickey order (ssh(1)'s `Trying private key: PATH`),
+ * through {@link unlockIdentityFile}. No passphrase is asked here.
  */
 export async function prepareIdentityFile(
   path: string,
@@ -312,7 +336,7 @@ export async function prepareIdentityFile(
   }
   const publicKeyBlob = await readIdentityPublicKey(path);
   if (publicKeyBlob) return { path: full, publicKeyBlob, explicit: options.explicit };
-  options.debug?.(`no public key beside ${full}: loading the private key now`);
-  const key = await unlockIdentityFile(path, options);
-  return { path: full, publicKeyBlob: key.publicKeyBlob, key, explicit: options.explicit };
+  // ssh.c load_public_identity_files keeps the file name alone (`type -1`); sshconnect2.c
+  // userauth_pubkey loads the private key when its turn comes.
+  return { path: full, explicit: options.explicit };
 }

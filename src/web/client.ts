@@ -586,6 +586,9 @@ export class WebSshClient {
     switch (e.type) {
       case 'log':
         return this.log(e.message);
+      case 'key-request':
+        // Only the Node adapter gives identities without a public key (key files it loads at their turn).
+        return this.core.provideKey(e.id, null, 'no private key for this identity');
       case 'sign-request': {
         // The signature is asked of the signer holding the key (RFC 4252 §7: after PK_OK).
         const signer = (this.options.signers ?? []).find((sg) => constantTimeEqual(sg.publicKeyBlob, e.keyBlob));
