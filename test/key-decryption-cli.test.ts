@@ -2,7 +2,8 @@
  * The tester's repro (findings tcli item 4) against a real sshd 9.2: keys that `openssl` writes
  * under 3DES, PKCS#12 PBE-SHA1-3DES or scrypt, given with -i to the built CLI (cli-bin.cjs, so
  * `npm run build` first) and to ssh 9.2 side by side, the passphrase through SSH_ASKPASS: wrong
- * first (both ask again, "Enter passphrase for key"), then right; both log in with the key.
+ * first (both ask again, "Enter passphrase for key"), then right; both log in with the key. And a
+ * PuTTY PPK v3 key under a passphrase (Argon2), which the CLI reads as ssh 9.2 cannot.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { appendFileSync, chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -98,4 +99,27 @@ describeInterop('3DES / PKCS#12 / scrypt key files through the CLI and ssh 9.2',
       }
     }, 60_000);
   });
+
+  // ssh 9.2 does not read PuTTY files, so pure-ssh alone; the key is what `ssh-keygen -y` gave puttygen.
+  itWithHome('PuTTY PPK v3 under a passphrase (Argon2id, the opt-in pure-ssh/web leaves out): the CLI logs in', async () => {
+    const plainKey = join(dir, 'plain-ed25519');
+    execFileSync('/usr/bin/ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', plainKey], { stdio: 'pipe' });
+    const passFile = join(dir, 'ppk-pass');
+    writeFileSync(passFile, PASS);
+    const key = join(dir, 'key.ppk');
+    execFileSync('/usr/bin/puttygen', [plainKey, '-O', 'private', '-o', key, '--ppk-param', 'version=3,passes=1', '--new-passphrase', passFile], { stdio: 'pipe' });
+    expect(readFileSync(key, 'utf8')).toMatch(/Key-Derivation: Argon2id/);
+    chmodSync(key, 0o600);
+    const pub = readFileSync(`${plainKey}.pub`, 'utf8').trim();
+    appendFileSync(join(sshd.dir, 'authorized_keys'), `${pub}\n`);
+    const fingerprint = execFileSync('/usr/bin/ssh-keygen', ['-l', '-f', '-'], { input: pub, encoding: 'utf8' }).split(' ')[1]!;
+    const askpass = join(dir, 'askpass-ppk.sh');
+    writeFileSync(askpass, `#!/bin/sh\necho ${PASS}\n`, { mode: 0o755 });
+    const env = cliEnv(join(dir, 'home-ppk'), { SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: 'force', SSH_AUTH_SOCK: '', DISPLAY: ':0' });
+    const args = ['-F', 'none', '-p', String(sshd.port), '-l', 'root', '-i', key, '-o', 'IdentitiesOnly=yes', '-o', 'IdentityAgent=none', '-o', `UserKnownHostsFile=${sshd.knownHostsPath}`, '-o', 'PasswordAuthentication=no', '-o', 'KbdInteractiveAuthentication=no', '-v'];
+    const r = await run(process.execPath, [CLI_BIN_PATH, ...args, '-N', '127.0.0.1'], env, /Authenticated to /);
+    expect(r.stderr).not.toMatch(/extraKeyDecryption/);
+    expect(r.stderr).toContain('Authenticated to 127.0.0.1');
+    await expect.poll(() => sshd.logs(), { timeout: 5000 }).toContain(fingerprint);
+  }, 60_000);
 });

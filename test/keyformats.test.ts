@@ -250,11 +250,12 @@ describeTools('keys written by ssh-keygen, openssl and puttygen', () => {
         });
       }
 
-      it('PuTTY PPK v2 and v3 (Argon2id), plain and encrypted', () => {
+      it('PuTTY PPK v2 and v3 (Argon2id), plain and encrypted; v3 encrypted needs extraKeyDecryption in the web parser', () => {
         const { path, pub } = baseKey(t);
         for (const version of [2, 3]) {
           const params = `version=${version}${version === 3 ? ',passes=1' : ''}`;
-          const plain = parseFile(toPpk(path, `v${version}`, params));
+          const plainFile = toPpk(path, `v${version}`, params);
+          const plain = parseFile(plainFile);
           expectKey(plain, pub, 'ppk');
           expect(plain.comment).toBe(`${t.name}@keyformats`);
           const enc = toPpk(path, `v${version}-enc`, params, PASS);
@@ -262,6 +263,19 @@ describeTools('keys written by ssh-keygen, openssl and puttygen', () => {
           expectKey(parseFile(enc, PASS), pub, 'ppk');
           expectKeyError(() => parseFile(enc), 'ERR_KEY_ENCRYPTED', [`PuTTY PPK v${version}`, /a passphrase is needed/]);
           expectKeyError(() => parseFile(enc, WRONG), 'ERR_KEY_PASSPHRASE', [/the MAC does not verify/]);
+          // The parser pure-ssh/web exports: Argon2 is in pure-ssh/key-decryption; v2 and plain v3 need nothing.
+          expect(publicLine(parseWithout(readFileSync(plainFile), { source: plainFile }))).toBe(pub);
+          expect(publicLine(parseWithout(readFileSync(enc), { passphrase: PASS, source: enc, extraKeyDecryption }))).toBe(pub);
+          if (version === 2) {
+            expect(publicLine(parseWithout(readFileSync(enc), { passphrase: PASS, source: enc }))).toBe(pub);
+          } else {
+            for (const p of [undefined, PASS]) {
+              expectKeyError(() => parseWithout(readFileSync(enc), { passphrase: p, source: enc }), 'ERR_KEY_FORMAT', [
+                enc,
+                /PuTTY PPK v3 encryption aes256-cbc with Argon2id key derivation needs the extraKeyDecryption option \(from pure-ssh\/key-decryption\)/,
+              ]);
+            }
+          }
         }
       });
     });

@@ -3,7 +3,7 @@
  * net.Socket) against the real sshd; the same scenario the other runtimes run.
  */
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -251,6 +251,38 @@ describeInterop('pure-ssh/web on Node web streams against sshd', () => {
       expect(err).toMatchObject({ code: 'ERR_KEY_FORMAT', message: expect.stringMatching(/DES-EDE3-CBC needs the extraKeyDecryption option \(from pure-ssh\/key-decryption\)/) });
       const ssh = await connect({ ...options, transport: dialTcp(f.sshd.port), extraKeyDecryption });
       await ssh.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a PuTTY PPK v3 key under a passphrase (Argon2id): ERR_KEY_FORMAT naming the opt-in without it, logs in with extraKeyDecryption; plain v3 and v2 need none', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pure-ssh-web-ppk-'));
+    try {
+      const key = join(dir, 'id_ed25519');
+      execFileSync('/usr/bin/ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'web-ppk', '-f', key], { stdio: 'pipe' });
+      appendFileSync(join(f.sshd.dir, 'authorized_keys'), readFileSync(`${key}.pub`, 'utf8'));
+      const passFile = join(dir, 'pass');
+      writeFileSync(passFile, 'web pass');
+      const ppk = (name: string, params: string, pass: string) => {
+        const out = join(dir, name);
+        execFileSync('/usr/bin/puttygen', [key, '-O', 'private', '-o', out, '--ppk-param', params, '--new-passphrase', pass], { stdio: 'pipe' });
+        return readFileSync(out, 'utf8');
+      };
+      const empty = join(dir, 'empty');
+      writeFileSync(empty, '');
+      const v3 = ppk('v3.ppk', 'version=3,passes=1', passFile);
+      expect(v3).toMatch(/Key-Derivation: Argon2id/);
+      const options = { host: f.sshd.host, port: f.sshd.port, username: f.sshd.user, knownHosts: f.params.knownHosts, passphrase: 'web pass' };
+      const err = await connect({ ...options, privateKey: v3, transport: dialTcp(f.sshd.port) }).catch((e: unknown) => e);
+      expect(err).toMatchObject({
+        code: 'ERR_KEY_FORMAT',
+        message: expect.stringMatching(/PuTTY PPK v3 encryption aes256-cbc with Argon2id key derivation needs the extraKeyDecryption option \(from pure-ssh\/key-decryption\)/),
+      });
+      await (await connect({ ...options, privateKey: v3, transport: dialTcp(f.sshd.port), extraKeyDecryption })).close();
+      for (const other of [ppk('v2.ppk', 'version=2', passFile), ppk('v3-plain.ppk', 'version=3', empty)]) {
+        await (await connect({ ...options, privateKey: other, transport: dialTcp(f.sshd.port) })).close();
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -3,12 +3,14 @@
  * this module: DES-EDE3-CBC (legacy PEM `DEK-Info`, PKCS#8 PBES2, as
  * `openssl genrsa -des3` writes; 3des-cbc in the OpenSSH format, `ssh-keygen -Z 3des-cbc`), the PKCS#12 PBE with SHA-1 and 3DES (RFC 7292 Appendix C,
  * `openssl pkcs8 -v1 PBE-SHA1-3DES`) and scrypt as PBES2's key derivation (RFC 7914 §7,
- * `openssl pkcs8 -scrypt`).
+ * `openssl pkcs8 -scrypt`); and Argon2 (RFC 9106), the key derivation of an encrypted PuTTY PPK v3
+ * file (PuTTY 0.75+'s default; its code and blake2 are 4.5 KiB of a gzipped web bundle).
  *
  * Kept apart so that `pure-ssh/web` bundles stay small: `parsePrivateKey` of `pure-ssh` and
  * `pure-ssh/core` (and so the Node adapter and the CLI) always use it; a web build opts in with
  * `extraKeyDecryption` from `pure-ssh/key-decryption`, given to `parsePrivateKey` or `connect()`.
- * Everything here is pure TypeScript (../crypto/des.ts, ./pkcs12-kdf.ts, @noble/hashes' scrypt);
+ * Everything here is pure TypeScript (../crypto/des.ts, ./pkcs12-kdf.ts, @noble/hashes' scrypt and
+ * argon2);
  * the crypto provider's OpenSSL 3DES is used where it has one.
  *
  * @example
@@ -19,6 +21,7 @@
  * ```
  */
 import { sha1 } from '@noble/hashes/legacy.js';
+import { argon2d, argon2i, argon2id } from '@noble/hashes/argon2.js';
 import { scrypt } from '@noble/hashes/scrypt.js';
 import { tdeaCbcDecrypt } from '../crypto/des.js';
 import type { CryptoProvider } from '../crypto/provider.js';
@@ -43,9 +46,25 @@ export interface PbeScheme {
   derive(passphrase: Uint8Array): { key: Uint8Array; iv: Uint8Array };
 }
 
+/** Argon2's cost parameters as a PPK v3 header gives them (PuTTY manual appendix C.2). */
+export interface Argon2Params {
+  /** Memory in KiB (`Argon2-Memory`). */
+  readonly m: number;
+  /** Passes (`Argon2-Passes`). */
+  readonly t: number;
+  /** Parallelism (`Argon2-Parallelism`). */
+  readonly p: number;
+  /** Output length in bytes. */
+  readonly dkLen: number;
+}
+
+/** The Argon2 variants by the names a PPK v3 `Key-Derivation` line uses (appendix C.2). */
+export type Argon2Flavour = 'Argon2id' | 'Argon2i' | 'Argon2d';
+
 /**
- * What the PEM and PKCS#8 parsers call for the protections above ({@link extraKeyDecryption} is
- * the implementation). Without one they refuse such files with ERR_KEY_FORMAT naming this module.
+ * What the OpenSSH, PEM, PKCS#8 and PuTTY parsers call for the protections above
+ * ({@link extraKeyDecryption} is the implementation). Without one they refuse such files with
+ * ERR_KEY_FORMAT naming this module.
  */
 export interface ExtraKeyDecryption {
   /**
@@ -59,7 +78,11 @@ export interface ExtraKeyDecryption {
   pbes2Kdf(oid: string, params: DerReader, keyLength: number): KeyDerivation | undefined;
   /** A PKCS#8 encryption algorithm other than PBES2, by OID; undefined if unknown. */
   pbe(oid: string, params: DerReader): PbeScheme | undefined;
+  /** Argon2 (RFC 9106, version 0x13) with no secret or associated data, as PPK v3 uses it (appendix C.4). */
+  argon2(flavour: Argon2Flavour, passphrase: Uint8Array, salt: Uint8Array, params: Argon2Params): Uint8Array;
 }
+
+const ARGON2 = { Argon2id: argon2id, Argon2i: argon2i, Argon2d: argon2d } as const;
 
 // RFC 7914 §7: id-scrypt.
 const SCRYPT_OID = '1.3.6.1.4.1.11591.4.11';
@@ -156,4 +179,5 @@ export const extraKeyDecryption: ExtraKeyDecryption = {
   keyFileCipher: (name) => (name === '3des-cbc' ? tripleDesCbc : undefined),
   pbes2Kdf: (oid, params, keyLength) => (oid === SCRYPT_OID ? scryptKdf(params, keyLength) : undefined),
   pbe: (oid, params) => (oid === PKCS12_SHA1_3DES_OID ? pkcs12Sha1TripleDes(params) : undefined),
+  argon2: (flavour, passphrase, salt, params) => ARGON2[flavour](passphrase, salt, params),
 };

@@ -19,7 +19,7 @@ export interface KeyFileContext {
   readonly passphrase: Uint8Array | undefined;
   /** Computes an Ed25519 key's public half with its runtime Ed25519, when it has one. */
   readonly crypto?: CryptoProvider;
-  /** 3DES, PKCS#12 PBE and scrypt (./extra-key-decryption.ts); absent: such files are refused. */
+  /** 3DES, PKCS#12 PBE, scrypt and Argon2 (./extra-key-decryption.ts); absent: such files are refused. */
   readonly extra?: ExtraKeyDecryption;
 }
 

@@ -1,6 +1,6 @@
 /**
  * {@link parsePrivateKey} with every key-file protection this library reads: ./privatekey.ts's
- * parser given ./extra-key-decryption.ts (3DES, PKCS#12 PBE, scrypt) by default. This is the
+ * parser given ./extra-key-decryption.ts (3DES, PKCS#12 PBE, scrypt, Argon2) by default. This is the
  * parsePrivateKey of `pure-ssh` and `pure-ssh/core` and what the Node adapter and the CLI use;
  * `pure-ssh/web` exports the plain one to keep that code out of browser bundles.
  */

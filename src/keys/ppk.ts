@@ -2,10 +2,10 @@
  * PuTTY private key files, PPK versions 2 and 3 (PuTTY manual, appendix C "PPK file format"):
  * a text header, the public blob in clear, the private blob (plain or AES-256-CBC encrypted),
  * and a MAC over both: HMAC-SHA-1 with SHA-1 key derivation in v2 (PuTTY 0.52–0.74), HMAC-SHA-256
- * with Argon2 key derivation in v3 (PuTTY 0.75+).
+ * with Argon2 key derivation in v3 (PuTTY 0.75+). Argon2 comes from ./extra-key-decryption.ts (the
+ * context's `extra`), so that web bundles that do not opt in leave it and blake2 out.
  */
 import { cbc } from '@noble/ciphers/aes.js';
-import { argon2d, argon2i, argon2id } from '@noble/hashes/argon2.js';
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha1 } from '@noble/hashes/legacy.js';
 import { sha256 } from '@noble/hashes/sha2.js';
@@ -14,11 +14,12 @@ import { SshReader, SshWriter, concatBytes, constantTimeEqual, utf8 } from '../p
 import { ECDSA_CURVES, readEcdsaPpk } from './ecdsa.js';
 import { SSH_ED25519, readEd25519Ppk } from './ed25519.js';
 import { keyBlobType } from './hostkey.js';
-import { passphraseNeeded, wrongPassphrase, type KeyFileContext, type KeyFileText, type ParsedKeyFile } from './key-file.js';
+import type { Argon2Flavour } from './extra-key-decryption.js';
+import { extraDecryptionMissing, passphraseNeeded, wrongPassphrase, type KeyFileContext, type KeyFileText, type ParsedKeyFile } from './key-file.js';
 import { SSH_RSA, readRsaPpk } from './rsa.js';
 import { keyFormatError, type SigningKey } from './signing.js';
 
-const ARGON2 = { Argon2id: argon2id, Argon2i: argon2i, Argon2d: argon2d } as const;
+const ARGON2_FLAVOURS: readonly string[] = ['Argon2id', 'Argon2i', 'Argon2d'] satisfies Argon2Flavour[];
 
 /** The header lines of a PPK file, in the order PuTTY writes and reads them (appendix C.2). */
 class PpkLines {
@@ -82,31 +83,35 @@ function v2Keys(passphrase: Uint8Array, encrypted: boolean): PpkKeys {
 }
 
 /** The v3 `Key-Derivation` and `Argon2-*` header lines (appendix C.2) of an encrypted file. */
-interface Argon2Params {
-  argon2: (typeof ARGON2)[keyof typeof ARGON2];
+interface PpkArgon2 {
+  flavour: Argon2Flavour;
   m: number;
   t: number;
   p: number;
   salt: Uint8Array;
 }
 
-function readArgon2Params(lines: PpkLines): Argon2Params {
+function readArgon2Params(lines: PpkLines): PpkArgon2 {
   const flavour = lines.field('Key-Derivation');
-  const argon2 = ARGON2[flavour as keyof typeof ARGON2];
-  if (!argon2) throw keyFormatError(`PuTTY key file: Key-Derivation "${flavour}" is not supported (Argon2id, Argon2i, Argon2d)`);
+  if (!ARGON2_FLAVOURS.includes(flavour)) {
+    throw keyFormatError(`PuTTY key file: Key-Derivation "${flavour}" is not supported (${ARGON2_FLAVOURS.join(', ')})`);
+  }
   const m = lines.number('Argon2-Memory');
   const t = lines.number('Argon2-Passes');
   const p = lines.number('Argon2-Parallelism');
   const salt = fromHex(lines.field('Argon2-Salt'), 'Argon2-Salt');
-  return { argon2, m, t, p, salt };
+  return { flavour: flavour as Argon2Flavour, m, t, p, salt };
 }
 
-/** v3 (appendix C.4): Argon2 → cipher key (32) || IV (16) || MAC key (32); all empty if unencrypted. */
-function v3Keys(kdf: Argon2Params | undefined, passphrase: Uint8Array | undefined): PpkKeys {
-  if (!kdf || !passphrase) return { cipherKey: new Uint8Array(0), iv: new Uint8Array(0), macKey: new Uint8Array(0) };
+/**
+ * v3 (appendix C.4): Argon2 → cipher key (32) || IV (16) || MAC key (32); all empty if unencrypted
+ * (or without `ctx.extra`, which parsePpk refuses first: the MAC could then never verify).
+ */
+function v3Keys(kdf: PpkArgon2 | undefined, passphrase: Uint8Array | undefined, ctx: KeyFileContext): PpkKeys {
+  if (!kdf || !passphrase || !ctx.extra) return { cipherKey: new Uint8Array(0), iv: new Uint8Array(0), macKey: new Uint8Array(0) };
   // Appendix C.4: Argon2 (version 0x13) with no secret key or associated data; tag length 80.
-  const { argon2, m, t, p, salt } = kdf;
-  const out = argon2(passphrase, salt, { t, m, p, dkLen: 80 });
+  const { flavour, m, t, p, salt } = kdf;
+  const out = ctx.extra.argon2(flavour, passphrase, salt, { t, m, p, dkLen: 80 });
   return { cipherKey: out.subarray(0, 32), iv: out.subarray(32, 48), macKey: out.subarray(48, 80) };
 }
 
@@ -149,9 +154,11 @@ export function parsePpk(file: KeyFileText, ctx: KeyFileContext): ParsedKeyFile 
   const stored = lines.base64Block('Private');
   const mac = fromHex(lines.field('Private-MAC'), 'Private-MAC');
   lines.end();
+  // As the 3DES files: refused before a passphrase is asked for, since none would help.
+  if (kdf && !ctx.extra) throw extraDecryptionMissing(format, `aes256-cbc with ${kdf.flavour} key derivation`);
   const passphrase = encrypted && ctx.passphrase?.length ? ctx.passphrase : undefined;
   if (encrypted && !passphrase) throw passphraseNeeded(ctx, format, version === 3 ? 'aes256-cbc, Argon2' : 'aes256-cbc');
-  const keys = version === 2 ? v2Keys(passphrase ?? new Uint8Array(0), encrypted) : v3Keys(kdf, passphrase);
+  const keys = version === 2 ? v2Keys(passphrase ?? new Uint8Array(0), encrypted) : v3Keys(kdf, passphrase, ctx);
 
   let privateBlob = stored;
   if (encrypted) {

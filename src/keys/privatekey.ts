@@ -4,7 +4,7 @@
  * or encrypted with a passphrase (bcrypt_pbkdf and any cipher `ssh-keygen -Z` offers; 3des-cbc
  * through ./extra-key-decryption.ts);
  * `pem.ts` and `pkcs8.ts` read PKCS#1, SEC1 and PKCS#8 (plain and encrypted), `ppk.ts` PuTTY's
- * format. Sans-IO: text or bytes in; reading files lives in `src/node/identity-file.ts`.
+ * format (v3's Argon2 through ./extra-key-decryption.ts). Sans-IO: text or bytes in; reading files lives in `src/node/identity-file.ts`.
  *
  * Key types: ssh-ed25519 (RFC 8709), ecdsa-sha2-nistp256/384/521 (RFC 5656), ssh-rsa with
  * rsa-sha2-256/512 signatures (RFC 8332).
@@ -60,7 +60,8 @@ export interface ParsePrivateKeyOptions {
   crypto?: CryptoProvider;
   /**
    * Reads PEM and PKCS#8 files protected with DES-EDE3-CBC, the PKCS#12 PBE (PBE-SHA1-3DES) or
-   * scrypt, and OpenSSH files under 3des-cbc: `extraKeyDecryption` from `pure-ssh/key-decryption`. The
+   * scrypt, OpenSSH files under 3des-cbc and encrypted PuTTY PPK v3 files (Argon2 key derivation):
+   * `extraKeyDecryption` from `pure-ssh/key-decryption`. The
    * `pure-ssh` and `pure-ssh/core` exports of parsePrivateKey pass it by default; the
    * `pure-ssh/web` one leaves it out of the bundle unless given (such files are then refused with
    * ERR_KEY_FORMAT saying so).

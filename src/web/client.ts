@@ -63,8 +63,9 @@ export interface WebConnectOptions {
   /** Passphrase for encrypted keys among privateKey. */
   passphrase?: string | Uint8Array;
   /**
-   * Reads PEM and PKCS#8 keys protected with 3DES (DES-EDE3-CBC), PKCS#12 PBE or scrypt among privateKey
-   * (`openssl genrsa -des3`, `openssl pkcs8 -scrypt`): pass `extraKeyDecryption` from
+   * Reads PEM and PKCS#8 keys protected with 3DES (DES-EDE3-CBC), PKCS#12 PBE or scrypt, OpenSSH
+   * keys under 3des-cbc and encrypted PuTTY PPK v3 keys (Argon2) among privateKey
+   * (`openssl genrsa -des3`, `openssl pkcs8 -scrypt`, puttygen 0.75+): pass `extraKeyDecryption` from
    * `pure-ssh/key-decryption`. Left out by default to keep the bundle small.
    */
   extraKeyDecryption?: ExtraKeyDecryption;

@@ -6,7 +6,8 @@
  * from subpaths of their own:
  * `crypto: nodeCryptoProvider` (`pure-ssh/node-crypto`, the runtime's node:crypto) and
  * `compression: zlibCompression` (`pure-ssh/compress-zlib`, zlib@openssh.com on pako), and
- * `extraKeyDecryption` (`pure-ssh/key-decryption`: PEM/PKCS#8 keys under 3DES, PKCS#12 PBE or scrypt).
+ * `extraKeyDecryption` (`pure-ssh/key-decryption`: PEM/PKCS#8 keys under 3DES, PKCS#12 PBE or scrypt,
+ * OpenSSH keys under 3des-cbc, encrypted PuTTY PPK v3 keys (Argon2)).
  *
  * @example
  * ```ts
