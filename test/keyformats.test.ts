@@ -503,6 +503,21 @@ describeTools('keys written by ssh-keygen, openssl and puttygen', () => {
       }
     });
 
+    it('Argon2 parameters a hostile file could use to exhaust memory → ERR_KEY_FORMAT before anything is allocated', () => {
+      const { path } = baseKey(TYPES[0]!);
+      const text = readFileSync(toPpk(path, 'argon2-limits', 'version=3,passes=1', PASS), 'utf8');
+      const cases: [string, string, RegExp][] = [
+        ['Argon2-Memory', '2000000', /Argon2-Memory 2000000 KiB is over pure-ssh's limit of 1048576 KiB/],
+        ['Argon2-Memory', '4', /Argon2 parameters out of range \(memory 4 KiB/],
+        ['Argon2-Passes', '0', /Argon2 parameters out of range .*passes 0/],
+        ['Argon2-Parallelism', '0', /Argon2 parameters out of range .*parallelism 0/],
+      ];
+      for (const [field, value, message] of cases) {
+        const edited = text.replace(new RegExp(`^${field}: .*$`, 'm'), `${field}: ${value}`);
+        expectKeyError(() => parsePrivateKey(edited, { passphrase: PASS }), 'ERR_KEY_FORMAT', [message]);
+      }
+    });
+
     it('an edited comment in an unencrypted file → ERR_KEY_FORMAT (the MAC covers it)', () => {
       const { path } = baseKey(TYPES[0]!);
       const file = toPpk(path, 'edit', 'version=3');

@@ -84,8 +84,9 @@ it('pure-ssh/web bundles for browsers without Node built-ins or polyfills; size 
   // malformed packet, a verifyHostKey result that is no boolean): +2.2 KiB, measured 108.75 KiB;
   // 105.5 KiB once PuTTY v3's Argon2 key derivation joined 3DES and scrypt in the opt-in
   // pure-ssh/key-decryption: argon2 and the blake2 it alone brought were 4.65 KiB gzip, measured
-  // 109.76 -> 105.11 KiB).
-  expect(gz).toBeLessThan(105.5);
+  // 109.76 -> 105.11 KiB); 106 KiB with PreferredAuthentications' method order, keys loaded at
+  // their turn (the core's key-request) and the .ppk Argon2 limits: measured 105.58 KiB).
+  expect(gz).toBeLessThan(106);
 });
 
 it('compression is opt-in: pako is absent from the default bundle and comes with pure-ssh/compress-zlib', async () => {
@@ -104,7 +105,8 @@ it('compression is opt-in: pako is absent from the default bundle and comes with
   // identification parse, session-bind and PubkeyAcceptedAlgorithms (see above): 120.5; 122.5
   // with the checks of every connect() option (see above; measured 122.0); 118.5 with Argon2 in
   // pure-ssh/key-decryption (see above; measured 118.46).
-  expect(gz).toBeLessThan(118.5);
+  // 119.5 with the same additions (measured 118.94).
+  expect(gz).toBeLessThan(119.5);
 });
 
 it('the package exports pure-ssh/web to import and require, with its types (needs npm run build)', async () => {

@@ -91,6 +91,9 @@ interface PpkArgon2 {
   salt: Uint8Array;
 }
 
+/** The most memory a `.ppk` file's Argon2 may ask for, in KiB (1 GiB). */
+const ARGON2_MAX_MEMORY_KIB = 1 << 20;
+
 function readArgon2Params(lines: PpkLines): PpkArgon2 {
   const flavour = lines.field('Key-Derivation');
   if (!ARGON2_FLAVOURS.includes(flavour)) {
@@ -99,6 +102,15 @@ function readArgon2Params(lines: PpkLines): PpkArgon2 {
   const m = lines.number('Argon2-Memory');
   const t = lines.number('Argon2-Passes');
   const p = lines.number('Argon2-Parallelism');
+  // RFC 9106 §3.1: p lanes (1..2^24-1), t passes >= 1, m >= 8p KiB. The memory a hostile file may
+  // ask for is capped before anything is allocated, at 1 GiB (PuTTY's default is 8 MiB; @noble's
+  // own limit is also 1 GiB, but it would fail later, with an untyped error).
+  if (p < 1 || p > 0xffffff || t < 1 || m < 8 * p) {
+    throw keyFormatError(`PuTTY key file: Argon2 parameters out of range (memory ${m} KiB, passes ${t}, parallelism ${p})`);
+  }
+  if (m > ARGON2_MAX_MEMORY_KIB) {
+    throw keyFormatError(`PuTTY key file: Argon2-Memory ${m} KiB is over pure-ssh's limit of ${ARGON2_MAX_MEMORY_KIB} KiB (1 GiB)`);
+  }
   const salt = fromHex(lines.field('Argon2-Salt'), 'Argon2-Salt');
   return { flavour: flavour as Argon2Flavour, m, t, p, salt };
 }
