@@ -221,8 +221,9 @@ export function checkDirectTcpip(p: DirectTcpipParams): void {
     const v: unknown = p?.[k];
     const port = k.endsWith('ort');
     if (!port && k !== 'host' && v === undefined) continue;
-    if (port ? (v !== undefined || k === 'port') && !(whole(v) && v >= 0 && v <= 65535) : typeof v !== 'string' || v === '') {
-      throw new UsageError(`openDirectTcpip: ${k} must be ${port ? 'a whole number from 0 to 65535' : 'a non-empty string'}, got ${show(v)}`);
+    // An empty host is sent as it is, as ssh -W :port sends it: the server's refusal says why.
+    if (port ? (v !== undefined || k === 'port') && !(whole(v) && v >= 0 && v <= 65535) : typeof v !== 'string') {
+      throw new UsageError(`openDirectTcpip: ${k} must be ${port ? 'a whole number from 0 to 65535' : 'a string'}, got ${show(v)}`);
     }
   }
 }
