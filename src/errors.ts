@@ -51,6 +51,15 @@ export type SshErrorCode =
   | 'ERR_FORWARD_BIND'
   // The server refused a tcpip-forward / streamlocal-forward request (ssh -R).
   | 'ERR_FORWARD_REFUSED'
+  // A forwarded connection's target could not be reached here, over a channel already confirmed
+  // (the SOCKS server of forwardRemote() without `to`): the SSH connection is unaffected.
+  | 'ERR_FORWARD_CONNECT_FAILED'
+  // A forwarded channel's SOCKS request was malformed or unsupported (channels.c
+  // channel_decode_socks4/5): that channel is closed, the SSH connection is unaffected.
+  | 'ERR_SOCKS_REQUEST'
+  // A SOCKS destination refused by PermitRemoteOpen (forwardRemote()'s `permitOpen`): that
+  // channel is closed, the SSH connection is unaffected.
+  | 'ERR_FORWARD_NOT_PERMITTED'
   // ssh-agent: no agent at the socket, or it broke the agent protocol (auth/agent-protocol.ts).
   | 'ERR_AGENT';
 

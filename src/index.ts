@@ -16,6 +16,7 @@ export { ChannelStream } from './node/channel-stream.js';
 export { WindowBudget, sharedWindowBudget, DEFAULT_WINDOW_BUDGET } from './connection/window-budget.js';
 export { LocalForward, type ForwardOptions, type ForwardCounters, type ListenSpec, type TargetSpec } from './node/forward.js';
 export { RemoteForward, type RemoteForwardOptions, type RemoteListenSpec } from './node/forward-remote.js';
+export type { PermittedOpen } from './node/forward-remote-socks.js';
 export { DynamicForward, type DynamicForwardOptions } from './node/forward-dynamic.js';
 export type { SocksConnectRequest } from './connection/socks.js';
 export {

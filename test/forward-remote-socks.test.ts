@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveCommandLine, type CliEnvironment } from '../src/config/cli-args.js';
+import type { SshError } from '../src/errors.js';
 import { deterministicChunks, deterministicSha256, freePort } from './harness/net.js';
 import { cliEnv, describeInteropWithHome } from './harness/home.js';
 import { startSshd, type SshdHandle } from './harness/sshd.js';
@@ -58,6 +59,17 @@ describe('-R [bind_address:]port and RemoteForward with one argument: parsing an
       // fails: channels.c channel_connect_by_listen_path has no SOCKS case.)
       const bad = await run(process.execPath, [CLI, '-G', '-R', '/tmp/s', 'h']).then(() => '', (e: { stderr: string }) => e.stderr);
       expect(bad).toContain("Bad remote forwarding specification '/tmp/s'");
+      // PermitRemoteOpen: `any` when unset, else the words as given, the first obtained winning.
+      await import('node:fs/promises').then((f) => f.writeFile(cfg, 'PermitRemoteOpen [::1]:* h:22\nPermitRemoteOpen none\n'));
+      const permit = (s: string) => s.split('\n').filter((l) => l.startsWith('permitremoteopen'));
+      for (const a of [['-F', 'none'], ['-F', cfg], ['-F', cfg, '-o', 'PermitRemoteOpen=NONE'], ['-F', 'none', '-o', 'PermitRemoteOpen=any']]) {
+        const g = ['-G', ...a, 'h'];
+        const mine = permit((await run(process.execPath, [CLI, ...g], { env: cliEnv(dir) })).stdout);
+        expect(mine, a.join(' ')).toEqual(permit((await run('/usr/bin/ssh', g, { env: cliEnv(dir) })).stdout));
+        expect(mine).toHaveLength(1);
+      }
+      const first = permit((await run(process.execPath, [CLI, '-G', '-F', cfg, 'h'], { env: cliEnv(dir) })).stdout);
+      expect(first).toEqual(['permitremoteopen [::1]:* h:22']);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -231,6 +243,66 @@ describeInteropWithHome('pure-ssh -R port (SOCKS served over the channel) beside
     ]);
   }, 90_000);
 
+  /** One client with PermitRemoteOpen=`value`: each curl's exit code and stderr, and the -v lines. */
+  async function permitProbe(cmd: string[], value: string) {
+    const c = runClient(cmd, [...base(), '-N', '-v', '-o', `PermitRemoteOpen=${value}`, '-R', '127.0.0.1:0', '127.0.0.1'], home);
+    try {
+      const port = Number((await c.waitFor(/Allocated port (\d+) for remote forward to socks:0/))[1]);
+      const other = await freePort();
+      const got = {
+        ip: await curl('--socks5', port, `http://127.0.0.1:${httpPort}/`),
+        name: await curl('--socks5-hostname', port, `http://localhost:${httpPort}/`),
+        otherPort: await curl('--socks5', port, `http://127.0.0.1:${other}/`),
+        ip4: await curl('--socks4', port, `http://127.0.0.1:${httpPort}/`),
+      };
+      // The refusals' debug lines are logged as they happen; the last may trail curl's exit.
+      await new Promise((r) => setTimeout(r, 300));
+      const lines = c
+        .stderr()
+        .split(/\r?\n/)
+        .filter((l) => /allow admin local forwarding|requested forward not permitted|^connect_to |connection failed/.test(l))
+        .map((l) => l.replace(String(httpPort), 'HTTP').replace(String(other), 'OTHER').replace(/channel \d+/, 'channel N'));
+      expect(c.child.exitCode).toBeNull();
+      return { got, lines };
+    } finally {
+      c.child.kill('SIGKILL');
+    }
+  }
+
+  it('PermitRemoteOpen: a listed host:port is connected, any other refused before any connect, with ssh 9.2\'s -v lines', async () => {
+    const ok = { code: 0, sha256: deterministicSha256(BODY, 31), bytes: BODY };
+    const notPermitted = 'debug1: rdynamic_connect_finish: requested forward not permitted';
+    // The probes in order: ip (SOCKS5 127.0.0.1:HTTP), name (SOCKS5 localhost:HTTP), otherPort
+    // (SOCKS5 127.0.0.1:OTHER, a closed port), ip4 (SOCKS4 127.0.0.1:HTTP).
+    const connectFailed = ['debug1: channel N: connection failed: Connection refused', 'connect_to 127.0.0.1 port OTHER: failed.'];
+    for (const [value, allowed, want] of [
+      [`127.0.0.1:${httpPort}`, ['ip', 'ip4'], ['debug1: allow admin local forwarding to host 127.0.0.1 port HTTP', notPermitted, notPermitted]],
+      // `*` any port: the closed one is tried (and refused by the kernel), a name is not 127.0.0.1.
+      ['127.0.0.1:*', ['ip', 'ip4'], ['debug1: allow admin local forwarding to host 127.0.0.1 port 0', notPermitted, ...connectFailed]],
+      // The host compared as the request names it (localhost by SOCKS5 hostname, not by address).
+      [
+        `[localhost]:${httpPort} 127.0.0.2:1`,
+        ['name'],
+        ['debug1: allow admin local forwarding to host localhost port HTTP', 'debug1: allow admin local forwarding to host 127.0.0.2 port 1', notPermitted, notPermitted, notPermitted],
+      ],
+      ['none', [], [notPermitted, notPermitted, notPermitted, notPermitted]],
+    ] as const) {
+      const ours = await permitProbe([process.execPath, CLI], value);
+      const theirs = await permitProbe([sshd.openssh.ssh], value);
+      expect(ours.lines, value).toEqual(theirs.lines);
+      expect(ours.lines, value).toEqual(want);
+      for (const r of [ours, theirs]) {
+        for (const [k, v] of Object.entries(r.got)) {
+          if ((allowed as readonly string[]).includes(k)) expect(v, `${value} ${k}`).toMatchObject(ok);
+          else expect(v.code, `${value} ${k}`).not.toBe(0);
+        }
+      }
+      // ssh 9.2 closes the channel without a SOCKS reply; pure-ssh first answers RFC 1928's
+      // "connection not allowed by ruleset" (0x02), SOCKS4 91, so curl can say why.
+      if (!allowed.includes('ip' as never)) expect(ours.got.ip.stderr, value).toMatch(/\(2\)|not allowed/i);
+    }
+  }, 120_000);
+
   it('the library: forwardRemote() without `to` serves SOCKS per channel; a failed target is a connection-error', async () => {
     const ssh = await connectTo(sshd);
     try {
@@ -245,11 +317,32 @@ describeInteropWithHome('pure-ssh -R port (SOCKS served over the channel) beside
       expect(refused.code).not.toBe(0);
       expect(refused.stderr).toMatch(/\(5\)|refused/i);
       expect(errors.map((e) => e.message)).toEqual([`connect_to 127.0.0.1 port ${closed}: failed.`]);
+      // The channel was confirmed and the SSH connection is fine: not ERR_CONNECTION_LOST.
+      expect(errors.map((e) => (e as SshError).code)).toEqual(['ERR_FORWARD_CONNECT_FAILED']);
+      // Not SOCKS: that channel closed, ERR_SOCKS_REQUEST.
+      await exchange(port, new TextEncoder().encode('GET / HTTP/1.0\r\n\r\n'));
+      for (let i = 0; i < 200 && errors.length < 2; i++) await new Promise((r) => setTimeout(r, 25));
+      expect((errors[1] as SshError | undefined)?.code).toBe('ERR_SOCKS_REQUEST');
+      errors.length = 0;
       expect(await curl('--socks4a', port, `http://localhost:${httpPort}/`)).toMatchObject(want);
       // The last channel's CLOSE may still be on its way when curl has its body.
       for (let i = 0; i < 200 && fwd.counters.active > 0; i++) await new Promise((r) => setTimeout(r, 25));
-      expect(fwd.counters).toMatchObject({ connections: 3, failed: 1, active: 0 });
+      expect(fwd.counters).toMatchObject({ connections: 4, failed: 2, active: 0 });
       await fwd.close();
+      // permitOpen (PermitRemoteOpen): one destination allowed, another refused with RFC 1928's
+      // "not allowed by ruleset" and ERR_FORWARD_NOT_PERMITTED; with `to` it is a UsageError.
+      const limited = await ssh.forwardRemote({ listen: { host: '127.0.0.1', port: 0 }, permitOpen: [{ host: '127.0.0.1', port: httpPort }] });
+      const lport = (limited.address as { port: number }).port;
+      limited.on('connection-error', (e: Error) => errors.push(e));
+      expect(await curl('--socks5', lport, `http://127.0.0.1:${httpPort}/`)).toMatchObject(want);
+      const denied = await curl('--socks5-hostname', lport, `http://localhost:${httpPort}/`);
+      expect(denied.code).not.toBe(0);
+      expect(denied.stderr).toMatch(/\(2\)|not allowed/i);
+      expect(errors.map((e) => (e as SshError).code)).toEqual(['ERR_FORWARD_NOT_PERMITTED']);
+      await limited.close();
+      await expect(
+        ssh.forwardRemote({ listen: { port: 0 }, to: { host: '127.0.0.1', port: 1 }, permitOpen: [] }),
+      ).rejects.toMatchObject({ code: 'ERR_USAGE' });
     } finally {
       await ssh.close();
     }

@@ -107,6 +107,7 @@ const SAMPLES: Record<string, { value: string; sets: Partial<SshOptions> }> = {
   ExitOnForwardFailure: { value: 'yes', sets: { exitOnForwardFailure: true } },
   ForkAfterAuthentication: { value: 'yes', sets: { forkAfterAuthentication: true } },
   GatewayPorts: { value: 'yes', sets: { gatewayPorts: true } },
+  PermitRemoteOpen: { value: '[::1]:* h:22', sets: { permitRemoteOpen: ['[::1]:*', 'h:22'] } },
   ProxyCommand: { value: 'ssh -W %h:%p gw', sets: { proxy: { kind: 'command', command: 'ssh -W %h:%p gw' } } },
   ProxyJump: { value: 'alice@gw:2222,inner', sets: { proxy: { kind: 'jump', hops: [{ user: 'alice', host: 'gw', port: 2222 }, { user: undefined, host: 'inner', port: undefined }] } } },
   PureSshReconnect: { value: 'yes', sets: { pureSshReconnect: true } },
@@ -208,7 +209,7 @@ describe('the parser follows the table', () => {
     ControlPersist: '10m', EnableEscapeCommandline: 'yes', EnableSSHKeysign: 'yes', EscapeChar: '^A', FingerprintHash: 'MD5',
     ForwardX11: 'yes', ForwardX11Timeout: '20m', ForwardX11Trusted: 'yes', GSSAPIAuthentication: 'yes',
     GSSAPIDelegateCredentials: 'yes', GSSAPIRenewalForcesRekey: 'yes', GSSAPITrustDns: 'yes', IPQoS: 'lowdelay',
-    PermitRemoteOpen: 'host:22', ProxyUseFdpass: 'yes', RequestTTY: 'force', SetEnv: 'A=b', StdinNull: 'yes',
+    ProxyUseFdpass: 'yes', RequestTTY: 'force', SetEnv: 'A=b', StdinNull: 'yes',
     StreamLocalBindUnlink: 'yes', SyslogFacility: 'LOCAL0', TCPKeepAlive: 'yes', TunnelDevice: 'any:1', UpdateHostKeys: 'ask',
     VisualHostKey: 'yes', GSSAPIKexAlgorithms: 'gss-gex-sha1-', CASignatureAlgorithms: 'ssh-ed25519', HostbasedAcceptedAlgorithms: 'ssh-ed25519',
   };

@@ -157,6 +157,8 @@ export interface ResolvedConfig {
   /** -D / DynamicForward: SOCKS listeners. */
   dynamicForwards: DynamicForwardSpec[];
   gatewayPorts: boolean;
+  /** ssh_config(5) PermitRemoteOpen's words as given; `[]` when unset (any). */
+  permitRemoteOpen: string[];
   /** ssh_config Compression / -C: offer zlib@openssh.com (RFC 4253 §6.2). */
   compression: boolean;
   logLevel: LogLevel;
@@ -1011,6 +1013,7 @@ function* resolveStepsLogged(argv: string[], cenv: CliEnvironment, state: LogSta
       remoteForwards,
       dynamicForwards,
       gatewayPorts: o.gatewayPorts ?? false,
+      permitRemoteOpen: o.permitRemoteOpen ?? [],
       compression: o.compression ?? false,
       logLevel,
       rekeyLimit: o.rekeyLimit ? Number(o.rekeyLimit) : undefined,

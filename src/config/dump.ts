@@ -127,6 +127,8 @@ export function dumpConfig(cfg: ResolvedConfig, algorithms: EffectiveAlgorithms)
   put('globalknownhostsfile', cfg.globalKnownHostsFiles.length > 0 ? cfg.globalKnownHostsFiles.join(' ') : 'none');
   put('userknownhostsfile', cfg.userKnownHostsFiles.length > 0 ? cfg.userKnownHostsFiles.join(' ') : 'none');
   // Special cases.
+  // readconf.c dump_client_config: PermitRemoteOpen's words as given, `any` when unset.
+  put('permitremoteopen', cfg.permitRemoteOpen.length > 0 ? cfg.permitRemoteOpen.join(' ') : 'any');
   put('connecttimeout', cfg.connectTimeoutSet ? cfg.connectTimeout : 'none');
   // readconf.c prints this keyword with this capitalization.
   const cnames = cfg.canonicalize.permittedCnames;

@@ -609,6 +609,30 @@ const permitRemoteOpenCheck: Check = (args, ctx, kw) => {
   }
 };
 
+/**
+ * ssh.c ssh_init_forward_permissions on PermitRemoteOpen's words (readconf.c kept them as given):
+ * nothing or `any` alone = any destination (undefined); `none` alone = none (`[]`); else each
+ * host:port (misc.c hpdelim, then cleanhostname drops `[ ]`; port a number or `*`). `any`/`none`
+ * count only in lower case there: `ANY` is a host without a port, which ssh.c fatal()s on.
+ */
+export function permitRemoteOpenEntries(words: readonly string[]): { host: string; port: number | '*' }[] | undefined | { error: string } {
+  if (words.length === 0 || (words.length === 1 && words[0] === 'any')) return undefined;
+  if (words.length === 1 && words[0] === 'none') return [];
+  const out: { host: string; port: number | '*' }[] = [];
+  for (const a of words) {
+    const close = a.startsWith('[') ? a.indexOf(']') : -1;
+    const at = a.startsWith('[') ? (close < 0 ? -1 : close + 1) : a.search(/[:/]|$/);
+    const delim = at < 0 ? 'x' : a[at];
+    if (delim !== undefined && delim !== ':') return { error: 'missing host in permitremoteopen' };
+    const portWord = delim === undefined ? undefined : a.slice(at + 1);
+    const port = portWord === '*' ? '*' : portWord === undefined ? -1 : parsePort(portWord);
+    if (port !== '*' && port <= 0) return { error: 'bad port number in permitremoteopen' };
+    const host = a.slice(0, at);
+    out.push({ host: host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host, port });
+  }
+  return out;
+}
+
 // ---- the table ------------------------------------------------------------------------------
 
 const implemented = (name: string, apply: Apply, origin?: Origin): KeywordEntry => ({ name, handling: 'implemented', apply, origin });
@@ -749,13 +773,16 @@ const ROWS: readonly KeywordEntry[] = [
 
   // pure-ssh's own (not OpenSSH's): -L listeners survive a dropped connection and reconnect.
   implemented('PureSshReconnect', flagInto('pureSshReconnect'), 'pure-ssh'),
+  // ssh_config(5) PermitRemoteOpen: the words as given, the first line obtained wins (readconf.c
+  // `uvalue == 0`); ssh.c ssh_init_forward_permissions reads them (cli-args.ts here).
+  implemented('PermitRemoteOpen', (o, args, ctx, kw) => {
+    if (args.length === 0) throw fatalLineError(ctx, `missing ${kw.toLowerCase()} specification`);
+    permitRemoteOpenCheck(args, ctx, kw);
+    setFirst(o, 'permitRemoteOpen', [...args], ctx);
+  }),
 
   // Refused: leaving these out would change the destination, the route, the host key check,
   // the authentication, or silently drop something the user asked for.
-  // A restriction on -R port alone (reverse dynamic forwarding, channels.c rdynamic_connect_finish)
-  // that pure-ssh does not check yet: refused, never ignored, so that no connection it would
-  // forbid is made.
-  refused('PermitRemoteOpen', 'it restricts where a remote dynamic forward (-R port alone) may connect; only `any` is accepted', ['any'], undefined, permitRemoteOpenCheck),
   refused('BindAddress', 'it sets the local address the connection leaves from', undefined, undefined, oneWord),
   refused('BindInterface', 'it sets the local interface the connection leaves from', undefined, undefined, oneWord),
   refused('CheckHostIP', "it also checks the server's address in known_hosts", ['no'], undefined, flagValue),

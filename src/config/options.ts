@@ -107,6 +107,8 @@ export interface SshOptions {
   canonicalizeMaxDots?: number;
   /** ssh_config(5) CanonicalizePermittedCNAMEs; `none` is one rule with source `none`, target ''. */
   canonicalizePermittedCnames?: PermittedCname[];
+  /** ssh_config(5) PermitRemoteOpen: the words as given (`any`, `none`, or host:port ones). */
+  permitRemoteOpen?: string[];
 }
 
 /** A fresh, empty {@link SshOptions}. */

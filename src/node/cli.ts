@@ -20,6 +20,7 @@ import {
   type ResolvedConfig,
 } from '../config/cli-args.js';
 import { isRemoteSocksTarget } from '../config/forward-spec.js';
+import { permitRemoteOpenEntries } from '../config/keywords.js';
 import type { SshClient } from './client.js';
 import { tuneV8ForForwarding, tuneV8ForLogin } from './v8-tuning.js';
 import { enableArrayBufferCap, scavengeByTraffic } from './array-buffer-cap.js';
@@ -335,7 +336,14 @@ function loggedTarget(to: { host: string; port: number } | { path: string }): st
   return 'path' in to ? `${to.path}:-2` : `${to.host}:${to.port}`;
 }
 
-async function startRemote(client: SshClient, spec: ForwardSpec, cfg: ResolvedConfig, log: Log, stop: () => void): Promise<RemoteForward | null> {
+async function startRemote(
+  client: SshClient,
+  spec: ForwardSpec,
+  cfg: ResolvedConfig,
+  log: Log,
+  stop: () => void,
+  permitOpen?: { host: string; port: number | '*' }[],
+): Promise<RemoteForward | null> {
   const { ForwardRefusedError } = await import('../errors.js');
   const to = spec.to;
   const l = spec.listen;
@@ -348,11 +356,14 @@ async function startRemote(client: SshClient, spec: ForwardSpec, cfg: ResolvedCo
   const ident = `listen ${'path' in l ? `${l.path}:-2` : `${l.bindAddress !== undefined ? `${l.bindAddress}:` : ''}${l.port}`}, connect ${connect}`;
   try {
     // `-R [bind:]port` alone (readconf.c's "socks" target, port 0): a SOCKS server per channel.
-    const fwd = await client.forwardRemote(isRemoteSocksTarget(to) ? { listen } : { listen, to });
+    const fwd = await client.forwardRemote(isRemoteSocksTarget(to) ? { listen, permitOpen } : { listen, to });
     const bound = fwd.address;
     log.debug1(`remote forward success for: ${ident}`);
     if ('port' in bound && !('path' in l) && l.port === 0) log.info(`Allocated port ${bound.port} for remote forward to ${connect}`);
-    fwd.on('connection-error', (e: SshError) => log.error(e.message));
+    // A destination PermitRemoteOpen refuses is only ssh's debug line (logged as it happens).
+    fwd.on('connection-error', (e: SshError) => {
+      if (e.code !== 'ERR_FORWARD_NOT_PERMITTED') log.error(e.message);
+    });
     return fwd;
   } catch (err) {
     if (!(err instanceof ForwardRefusedError)) throw err;
@@ -634,6 +645,16 @@ async function run(cfg: ResolvedConfig): Promise<void> {
     process.exit(0);
   }
 
+  // ssh.c ssh_init_forward_permissions, before any forward: PermitRemoteOpen's destinations.
+  const permitOpen = permitRemoteOpenEntries(cfg.permitRemoteOpen);
+  if (permitOpen !== undefined && 'error' in permitOpen) {
+    log.error(`ssh_init_forward_permissions: ${permitOpen.error}`);
+    shuttingDown = true;
+    await Promise.race([ssh.close(), new Promise((r) => setTimeout(r, 2000).unref())]);
+    process.exit(EXIT_ERROR);
+  }
+  // channels.c channel_add_permission (debug1); `*` is port 0 there (FWD_PERMIT_ANY_PORT).
+  for (const p of permitOpen ?? []) log.debug1(`allow admin local forwarding to host ${p.host} port ${p.port === '*' ? 0 : p.port}`);
   if (reconnecting) {
     await runReconnecting(ssh, cfg, log, await loadLibraries(), () => (shuttingDown = true), (c) => (client = c), () => shuttingDown);
   } else {
@@ -682,7 +703,7 @@ async function run(cfg: ResolvedConfig): Promise<void> {
     const from = 'path' in l ? `${l.path}:-2` : `${l.bindAddress ?? 'LOCALHOST'}:${l.port}`;
     log.debug1(`Remote connections from ${from} forwarded to local address ${loggedTarget(spec.to)}`);
   }
-  await Promise.all(cfg.remoteForwards.map((spec) => startRemote(ssh, spec, cfg, log, () => (shuttingDown = true))));
+  await Promise.all(cfg.remoteForwards.map((spec) => startRemote(ssh, spec, cfg, log, () => (shuttingDown = true), permitOpen)));
   if (shuttingDown) return;
   // ssh -f: into the background only now, with every forward listening (ExitOnForwardFailure done).
   if (cfg.forkAfterAuthentication) {

@@ -15,6 +15,11 @@
  * unreachable for a name that does not resolve or an unreachable host, 0x03 network unreachable,
  * 0x01 otherwise; SOCKS4 91), where ssh drops its queued reply (channel_force_close): the SOCKS
  * client can tell "refused" from "proxy went away". The connection is unaffected.
+ *
+ * PermitRemoteOpen (ssh_config(5); `permitOpen` here) limits the destinations: as in channels.c
+ * rdynamic_connect_finish, one not listed is refused before any connect, with ssh's -v line
+ * (`rdynamic_connect_finish: requested forward not permitted`) and the channel closed; pure-ssh
+ * first sends RFC 1928's "connection not allowed by ruleset" (0x02; SOCKS4 91).
  */
 import { connect as netConnect, type Socket } from 'node:net';
 import { Socks5Reply, SocksHandshake } from '../connection/socks.js';
@@ -30,8 +35,25 @@ export interface RemoteSocksContext {
   sockets: Set<Socket>;
   /** A debug line: -v's (debug1) unless `level` says debug2. */
   log(message: string, level?: 2): void;
-  /** A request that failed (malformed, or its target could not be reached). */
+  /** A request that failed (malformed, not permitted, or its target could not be reached). */
   error(err: SshError): void;
+  /** PermitRemoteOpen: the destinations allowed; undefined = any, `[]` = none. */
+  permitOpen?: readonly PermittedOpen[];
+}
+
+/**
+ * One PermitRemoteOpen destination: `host` as the SOCKS request names it (compared exactly, case
+ * included, as channels.c open_match's strcmp; `'*'` any host), `port` a number or `'*'` any.
+ */
+export interface PermittedOpen {
+  host: string;
+  port: number | '*';
+}
+
+/** channels.c open_match over the admin list: is host:port one of `permitted`? */
+export function openPermitted(permitted: readonly PermittedOpen[] | undefined, host: string, port: number): boolean {
+  if (permitted === undefined) return true;
+  return permitted.some((p) => (p.port === '*' || p.port === port) && (p.host === '*' || p.host === host));
 }
 
 /** The RFC 1928 §6 reply for a failed connect(2) / getaddrinfo(3). */
@@ -76,7 +98,7 @@ export function serveSocksOverChannel(ch: ChannelStream, id: number, ctx: Remote
       counters.failed++;
       // channels.c channel_decode_socks4/5 (debug2 where they say anything).
       ctx.log(`channel ${id}: channel_decode_socks: ${st.message}`, 2);
-      ctx.error(new SshError('ERR_CONNECTION_LOST', `channel ${id}: ${st.message}`));
+      ctx.error(new SshError('ERR_SOCKS_REQUEST', `channel ${id}: ${st.message}`));
       ch._closeWhenSent();
     } else if (st.kind === 'request') {
       stop();
@@ -109,6 +131,17 @@ function connectFor(
   const counters = ctx.counters;
   // channels.c channel_decode_socks4/5 (debug2), then connect_to_helper.
   ctx.log(`channel ${id}: dynamic request: socks${version} host ${host} port ${port}`, 2);
+  if (!openPermitted(ctx.permitOpen, host, port)) {
+    counters.failed++;
+    // channels.c rdynamic_connect_finish: debug_f, then rdynamic_close.
+    ctx.log('rdynamic_connect_finish: requested forward not permitted');
+    ctx.error(new SshError('ERR_FORWARD_NOT_PERMITTED', `channel ${id}: connect to ${host} port ${port} not permitted by PermitRemoteOpen`));
+    if (!ch.destroyed) {
+      ch.write(h.failure(Socks5Reply.NOT_ALLOWED_BY_RULESET));
+      ch._closeWhenSent();
+    }
+    return;
+  }
   // The server's data after the request waits until the target is connected (ssh keeps it in the
   // channel's output buffer until then); its EOF too.
   ch.pause();
@@ -118,7 +151,7 @@ function connectFor(
   const onConnectError = (err: NodeJS.ErrnoException) => {
     counters.failed++;
     // channels.c channel_post_connecting: error("connect_to %.100s port %d: failed.").
-    const e = new SshError('ERR_CONNECTION_LOST', `connect_to ${host} port ${port}: failed.`, { cause: err });
+    const e = new SshError('ERR_FORWARD_CONNECT_FAILED', `connect_to ${host} port ${port}: failed.`, { cause: err });
     // channels.c channel_post_connecting: debug "connection failed", then the error line.
     ctx.log(`channel ${id}: connection failed: ${err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN' ? 'Name or service not known' : strerror(err)}`);
     ctx.error(e);

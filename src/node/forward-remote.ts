@@ -12,7 +12,7 @@ import type { ChannelOpenParams } from '../connection/channel-types.js';
 import { ChannelOpenError, ChannelOpenFailureReason, ForwardRefusedError, UsageError } from '../errors.js';
 import type { ChannelStream } from './channel-stream.js';
 import { closeChannelAfterSocket, pipeFromChannel, type ForwardCounters, type TargetSpec } from './forward.js';
-import { serveSocksOverChannel } from './forward-remote-socks.js';
+import { serveSocksOverChannel, type PermittedOpen } from './forward-remote-socks.js';
 import { strerror } from './strerror.js';
 
 /**
@@ -30,6 +30,18 @@ export type RemoteListenSpec = { host?: string; port: number } | { path: string 
 export interface RemoteForwardOptions {
   listen: RemoteListenSpec;
   to?: TargetSpec;
+  /**
+   * Without `to` only: the SOCKS destinations allowed, as ssh_config(5) PermitRemoteOpen (host
+   * compared exactly as the SOCKS request names it, `'*'` any host; port a number or `'*'`).
+   * Omitted: any; `[]`: none. A refused one closes that channel (after the SOCKS "not allowed"
+   * reply) and emits 'connection-error' with code `ERR_FORWARD_NOT_PERMITTED`.
+   *
+   * @example
+   * ```ts
+   * await ssh.forwardRemote({ listen: { port: 1080 }, permitOpen: [{ host: 'localhost', port: '*' }] });
+   * ```
+   */
+  permitOpen?: readonly PermittedOpen[];
 }
 
 /** What the remote forwarder needs from the SSH connection (implemented by SshClient). */
@@ -48,6 +60,9 @@ export interface RemoteForwardHost {
  * A running remote forward. `address` is where the server listens (the bound port for port 0).
  * Emits 'connection-error' (a ChannelOpenError, ERR_CHANNEL_OPEN_FAILED, reason 2, "connect_to
  * HOST:PORT: failed: ..." as ssh logs it) when a forwarded connection cannot reach the target, 'close'.
+ * Without `to` (SOCKS), the channel was already confirmed, so its failures are SshErrors:
+ * ERR_FORWARD_CONNECT_FAILED (the target unreachable), ERR_FORWARD_NOT_PERMITTED (not in
+ * `permitOpen`), ERR_SOCKS_REQUEST (not a SOCKS CONNECT request).
  */
 export class RemoteForward extends EventEmitter {
   readonly counters: ForwardCounters = { connections: 0, active: 0, failed: 0, bytesOut: 0, bytesIn: 0 };
@@ -88,6 +103,7 @@ export class RemoteForward extends EventEmitter {
         sockets: this.sockets,
         log: (m, level) => this.host.log(m, level),
         error: (e) => this.emit('connection-error', e),
+        permitOpen: this.options.permitOpen,
       });
       return;
     }

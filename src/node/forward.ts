@@ -459,6 +459,18 @@ export function checkForwardOptions(options: ForwardOptions | RemoteForwardOptio
     if (listen.host !== undefined && typeof listen.host !== 'string') throw new UsageError(`${call}: listen.host must be a string, got ${show(listen.host)}`);
     if (!isPort(listen.port, true)) throw new UsageError(`${call}: listen.port must be an integer 0..65535, got ${show(listen.port)}`);
   }
+  const permitOpen = (options as RemoteForwardOptions).permitOpen;
+  if (remote && permitOpen !== undefined) {
+    // ssh_config(5) PermitRemoteOpen limits only a SOCKS forward's destinations: with `to` it would be ignored.
+    if (to !== undefined) throw new UsageError(`${call}: permitOpen applies only without \`to\` (reverse dynamic forwarding)`);
+    if (!Array.isArray(permitOpen)) throw new UsageError(`${call}: permitOpen must be an array of { host, port }, got ${show(permitOpen)}`);
+    for (const p of permitOpen as unknown[]) {
+      const e = p as { host?: unknown; port?: unknown };
+      if (!e || typeof e !== 'object' || typeof e.host !== 'string' || e.host === '' || !(e.port === '*' || isPort(e.port, false))) {
+        throw new UsageError(`${call}: each permitOpen entry must be { host: non-empty string, port: 1..65535 or '*' }, got ${show(p)}`);
+      }
+    }
+  }
   // forwardRemote() without `to`: reverse dynamic forwarding (a SOCKS server per channel).
   if (dynamic || (remote && to === undefined)) return;
   if (!to || typeof to !== 'object') throw new UsageError(`${call}: to must be { host, port } or { path }, got ${show(to)}`);
