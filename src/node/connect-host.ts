@@ -570,7 +570,9 @@ export async function describeFatal(err: unknown, cfg: ResolvedConfig, log: Log,
     return `${cfg.user}@${cfg.hostName}: Permission denied (${allowed}).`;
   }
   if (err instanceof errors.NegotiationError) {
-    // ssh(1) kex.c kex_choose_conf: "Unable to negotiate with HOST port N: no matching X found. Their offer: ...".
+    // ssh(1) kex.c kex_choose_conf: "Unable to negotiate with HOST port N: no matching X found.
+    // Their offer: ...", HOST port N being packet.c's remote id (the address connected to; "UNKNOWN
+    // port 65535" through a ProxyCommand or -J).
     const what = /^key exchange/.test(err.category)
       ? 'key exchange method'
       : /^host key/.test(err.category)
@@ -583,7 +585,7 @@ export async function describeFatal(err: unknown, cfg: ResolvedConfig, log: Log,
               ? 'compression method'
               : err.category;
     log.debug1(err.message);
-    return `Unable to negotiate with ${cfg.hostName} port ${cfg.port}: no matching ${what} found. Their offer: ${err.server.join(',')}${await unimplementedOffer(err, cfg)}`;
+    return `Unable to negotiate with ${peerOrDestination(err, cfg)}: no matching ${what} found. Their offer: ${err.server.join(',')}${await unimplementedOffer(err, cfg)}`;
   }
   if (err instanceof errors.DisconnectError) {
     // packet.c ssh_packet_read_poll_seqnr: error("Received disconnect from %s:%u: %.400s") (one
