@@ -75,3 +75,34 @@ describeInteropWithHome('CLI: no common key exchange method through a ProxyComma
     expect(line(ours)).toBe(line(ssh));
   }, 60_000);
 });
+
+/**
+ * With -v, kex.c kex_choose_conf logs each choice as it makes it: when the cipher or MAC fails,
+ * the method and host key algorithm lines come first ("kex: algorithm: …", "kex: host key
+ * algorithm: …"); a direction's line only once its cipher, MAC and compression are all chosen.
+ */
+describeInteropWithHome('CLI -v: the kex lines before a failed cipher or MAC choice, beside ssh 9.2', () => {
+  const home = suiteHome();
+  let sshd: SshdHandle;
+  beforeAll(async () => {
+    sshd = await startSshd({ config: { Ciphers: 'aes128-ctr', MACs: 'hmac-sha1' } });
+  });
+  afterAll(async () => {
+    await sshd?.stop();
+  });
+  const kexLines = (s: string) => s.split('\n').filter((l) => /^debug1: kex: (algorithm|host key algorithm|server->client|client->server)/.test(l) || l.startsWith('Unable to negotiate'));
+
+  for (const [what, pin] of [['cipher', ['-c', 'aes256-ctr']], ['MAC', ['-c', 'aes128-ctr', '-m', 'hmac-sha2-256']]] as const) {
+    it(`no matching ${what}`, async () => {
+      const args = [...sshd.clientArgs, '-v', ...pin, '-o', 'HostKeyAlgorithms=ssh-ed25519', '-o', 'KexAlgorithms=curve25519-sha256', '-N', sshd.target];
+      const ssh = kexLines(await stderrOf([sshd.openssh.ssh, ...args], cliEnv(home)));
+      const ours = kexLines(await stderrOf([process.execPath, CLI, ...args], cliEnv(home)));
+      expect(ssh).toEqual([
+        'debug1: kex: algorithm: curve25519-sha256',
+        'debug1: kex: host key algorithm: ssh-ed25519',
+        `Unable to negotiate with 127.0.0.1 port ${sshd.port}: no matching ${what} found. Their offer: ${what === 'MAC' ? 'hmac-sha1' : 'aes128-ctr'}`,
+      ]);
+      expect(ours).toEqual(ssh);
+    }, 60_000);
+  }
+});
