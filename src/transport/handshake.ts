@@ -12,7 +12,7 @@
  */
 import type { AlgorithmPreferences } from '../algorithms.js';
 import { cipherAlgorithms } from '../cipher/registry.js';
-import type { CompressionProvider } from '../compress/compressor.js';
+import type { CompressionProvider, CompressionTotals, PayloadDeflater, PayloadInflater } from '../compress/compressor.js';
 import { COMPRESSION_LEVEL, compressionAlgorithms, type CompressionAlgorithm } from '../compress/registry.js';
 import type { CryptoProvider } from '../crypto/provider.js';
 import { DisconnectReason, InternalError, ProtocolError, UsageError } from '../errors.js';
@@ -449,6 +449,25 @@ export class Handshake {
     return algorithm;
   }
 
+  /**
+   * The zlib streams last started per direction: OpenSSH packet.c ssh_packet_close's -v lines
+   * count the stream in force at the end (each NEWKEYS that turns compression on starts a new one).
+   */
+  private lastDeflater: PayloadDeflater | undefined;
+  private lastInflater: PayloadInflater | undefined;
+
+  /**
+   * Byte totals of the zlib streams last started, per direction (undefined: never compressed), as
+   * OpenSSH packet.c ssh_packet_close reports them: raw is the payload side, compressed the wire side.
+   */
+  get compressionTotals(): CompressionTotals {
+    const totals = (raw: number | undefined, compressed: number | undefined) => (raw === undefined || compressed === undefined ? undefined : { raw, compressed });
+    return {
+      outgoing: this.lastDeflater && totals(this.lastDeflater.totalIn, this.lastDeflater.totalOut),
+      incoming: this.lastInflater && totals(this.lastInflater.totalOut, this.lastInflater.totalIn),
+    };
+  }
+
   private startCompression(direction: 'out' | 'in', algorithm: CompressionAlgorithm): void {
     // OpenSSH PROTOCOL §1.2: zlib@openssh.com waits for USERAUTH_SUCCESS; zlib starts at NEWKEYS.
     if (!algorithm.zlib || (algorithm.delayed && !this.afterAuthentication)) return;
@@ -456,10 +475,12 @@ export class Handshake {
     // The constructor refused zlib in our list without a provider, and we only negotiate our own.
     if (!provider) throw new InternalError(`compression ${algorithm.name} negotiated without a provider`);
     if (direction === 'out') {
-      this.encoder.setCompression(provider.deflater(COMPRESSION_LEVEL));
+      this.lastDeflater = provider.deflater(COMPRESSION_LEVEL);
+      this.encoder.setCompression(this.lastDeflater);
       this.host.log(`Enabling compression at level ${COMPRESSION_LEVEL}.`);
     } else {
-      this.decoder.setCompression(provider.inflater());
+      this.lastInflater = provider.inflater();
+      this.decoder.setCompression(this.lastInflater);
       this.host.log(`Enabling decompression (${algorithm.name}).`);
     }
   }
