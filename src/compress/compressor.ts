@@ -11,6 +11,10 @@ export interface PayloadDeflater {
    * this packet's bytes alone; the dictionary carries over to the next call (RFC 4253 §6.2).
    */
   deflate(payload: Uint8Array): Uint8Array;
+  /** zlib's z_stream total_in: payload bytes taken in so far (ssh -v's "compress outgoing: raw data"). */
+  readonly totalIn?: number;
+  /** zlib's z_stream total_out: compressed bytes given out so far. */
+  readonly totalOut?: number;
 }
 
 /** Decompresses incoming payloads, one packet at a time, on one zlib stream. */
@@ -21,6 +25,10 @@ export interface PayloadInflater {
    * (a decompression bomb).
    */
   inflate(data: Uint8Array, maxLength: number): Uint8Array;
+  /** zlib's z_stream total_in: compressed bytes taken in so far (ssh -v's "compress incoming: compressed"). */
+  readonly totalIn?: number;
+  /** zlib's z_stream total_out: payload bytes given out so far. */
+  readonly totalOut?: number;
 }
 
 /** Makes fresh streams; a new one starts at each NEWKEYS that turns compression on (OpenSSH packet.c). */
@@ -29,4 +37,19 @@ export interface CompressionProvider {
   deflater(level: number): PayloadDeflater;
   /** A zlib (RFC 1950) inflate stream. */
   inflater(): PayloadInflater;
+}
+
+/**
+ * Byte totals of one direction's zlib stream (OpenSSH packet.c ssh_packet_close's -v lines):
+ * `raw` payload bytes, `compressed` bytes on the wire side of the stream.
+ */
+export interface CompressionCount {
+  raw: number;
+  compressed: number;
+}
+
+/** Per direction, the zlib stream last started (undefined: compression never ran that way). */
+export interface CompressionTotals {
+  outgoing: CompressionCount | undefined;
+  incoming: CompressionCount | undefined;
 }

@@ -32,6 +32,8 @@ function concat(parts: Uint8Array[], total: number): Uint8Array {
 
 class PakoDeflater implements PayloadDeflater {
   private readonly stream: Deflate;
+  totalIn = 0;
+  totalOut = 0;
   private out: Uint8Array[] = [];
   private outLength = 0;
 
@@ -50,12 +52,17 @@ class PakoDeflater implements PayloadDeflater {
     const result = concat(this.out, this.outLength);
     this.out = [];
     this.outLength = 0;
+    // zlib's total_in/total_out: push takes the whole payload.
+    this.totalIn += payload.length;
+    this.totalOut += result.length;
     return result;
   }
 }
 
 class PakoInflater implements PayloadInflater {
   private readonly stream: Inflate;
+  totalIn = 0;
+  totalOut = 0;
   private out: Uint8Array[] = [];
   private outLength = 0;
   private maxLength = 0;
@@ -95,6 +102,8 @@ class PakoInflater implements PayloadInflater {
     const result = concat(this.out, this.outLength);
     this.out = [];
     this.outLength = 0;
+    this.totalIn += data.length;
+    this.totalOut += result.length;
     return result;
   }
 }

@@ -26,7 +26,7 @@ import { tuneV8ForForwarding, tuneV8ForLogin } from './v8-tuning.js';
 import { enableArrayBufferCap, scavengeByTraffic } from './array-buffer-cap.js';
 import { enableArrayBufferRelease } from './array-buffer-release.js';
 import { takeGcAndTransfer } from './v8-gc.js';
-import { configOf, connectHost, describeFatal, offerableAlgorithms, failureLog, loadLibraries, Log, logConfigNotes, logHopsKilled, logJumpFailure, processCliEnvironment, reportTransferTotals, SEND_DISCONNECT_FAILED, sendDisconnectFails, hopReportsSettled, setHopStderr, setProxyCommandStderr, type HopSession, type Libraries, type RouteContext } from './connect-host.js';
+import { configOf, connectHost, describeFatal, offerableAlgorithms, failureLog, loadLibraries, Log, logConfigNotes, logHopsKilled, logJumpFailure, processCliEnvironment, reportCompressionTotals, reportTransferTotals, SEND_DISCONNECT_FAILED, sendDisconnectFails, hopReportsSettled, setHopStderr, setProxyCommandStderr, type HopSession, type Libraries, type RouteContext } from './connect-host.js';
 import type { ForwardOptions, ListenSpec, LocalForward } from './forward.js';
 import type { DynamicForward } from './forward-dynamic.js';
 import type { RemoteForward } from './forward-remote.js';
@@ -502,6 +502,7 @@ async function run(cfg: ResolvedConfig): Promise<void> {
       if (name === 'SIGTERM' && (cfg.options.sessionType === 'none' || cfg.stdioForward)) {
         reportTransfer(log);
         log.debug1('Exit status 0');
+        if (client) reportCompressionTotals(log, client.info.compression);
         process.exit(0);
       }
       log.notice(`Killed by signal ${num}.`);

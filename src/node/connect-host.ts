@@ -12,6 +12,7 @@ import { homedir, hostname as osHostname, networkInterfaces, userInfo } from 'no
 import type { Duplex } from 'node:stream';
 import { ConfigError, jumpHostArgv, resolveCommandLineAsync, type CliEnvironment, type ResolvedConfig } from '../config/cli-args.js';
 import { LOG_LEVELS, type LogLevel, type LogNote } from '../config/ssh-config.js';
+import type { CompressionTotals } from '../compress/compressor.js';
 import type { CryptoProvider } from '../crypto/provider.js';
 import type { SshError } from '../errors.js';
 import type { LocalInterfaceAddress } from '../config/match.js';
@@ -570,7 +571,9 @@ export async function describeFatal(err: unknown, cfg: ResolvedConfig, log: Log,
     return `${cfg.user}@${cfg.hostName}: Permission denied (${allowed}).`;
   }
   if (err instanceof errors.NegotiationError) {
-    // ssh(1) kex.c kex_choose_conf: "Unable to negotiate with HOST port N: no matching X found. Their offer: ...".
+    // ssh(1) kex.c kex_choose_conf: "Unable to negotiate with HOST port N: no matching X found.
+    // Their offer: ...", HOST port N being packet.c's remote id (the address connected to; "UNKNOWN
+    // port 65535" through a ProxyCommand or -J).
     const what = /^key exchange/.test(err.category)
       ? 'key exchange method'
       : /^host key/.test(err.category)
@@ -583,7 +586,7 @@ export async function describeFatal(err: unknown, cfg: ResolvedConfig, log: Log,
               ? 'compression method'
               : err.category;
     log.debug1(err.message);
-    return `Unable to negotiate with ${cfg.hostName} port ${cfg.port}: no matching ${what} found. Their offer: ${err.server.join(',')}${await unimplementedOffer(err, cfg)}`;
+    return `Unable to negotiate with ${peerOrDestination(err, cfg)}: no matching ${what} found. Their offer: ${err.server.join(',')}${await unimplementedOffer(err, cfg)}`;
   }
   if (err instanceof errors.DisconnectError) {
     // packet.c ssh_packet_read_poll_seqnr: error("Received disconnect from %s:%u: %.400s") (one
@@ -1091,6 +1094,19 @@ const transportCount = new WeakMap<SshClient, () => { sent: number; received: nu
 export function reportTransferTotals(log: Log, { sent, received }: { sent: number; received: number }, seconds: number): void {
   log.notice(`Transferred: sent ${sent}, received ${received} bytes, in ${seconds.toFixed(1)} seconds`);
   if (seconds > 0) log.notice(`Bytes per second: sent ${(sent / seconds).toFixed(1)}, received ${(received / seconds).toFixed(1)}`);
+}
+
+/**
+ * OpenSSH packet.c ssh_packet_close, when compression ran (debug1): each direction's zlib stream
+ * in force at the end, "compress outgoing: raw data N, compressed M, factor F" (F = M/N with two
+ * decimals, 0.00 for no data), then incoming. ssh closes its packet layer this way on an orderly
+ * exit only (a fatal error exits without it).
+ */
+export function reportCompressionTotals(log: Log, totals: CompressionTotals): void {
+  const line = (what: string, c: { raw: number; compressed: number }) =>
+    `compress ${what}: raw data ${c.raw}, compressed ${c.compressed}, factor ${c.raw === 0 ? '0.00' : (c.compressed / c.raw).toFixed(2)}`;
+  if (totals.outgoing) log.debug1(line('outgoing', totals.outgoing));
+  if (totals.incoming) log.debug1(line('incoming', totals.incoming));
 }
 
 /**

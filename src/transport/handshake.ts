@@ -12,10 +12,10 @@
  */
 import type { AlgorithmPreferences } from '../algorithms.js';
 import { cipherAlgorithms } from '../cipher/registry.js';
-import type { CompressionProvider } from '../compress/compressor.js';
+import type { CompressionProvider, CompressionTotals, PayloadDeflater, PayloadInflater } from '../compress/compressor.js';
 import { COMPRESSION_LEVEL, compressionAlgorithms, type CompressionAlgorithm } from '../compress/registry.js';
 import type { CryptoProvider } from '../crypto/provider.js';
-import { DisconnectReason, InternalError, NegotiationError, ProtocolError, UsageError } from '../errors.js';
+import { DisconnectReason, InternalError, ProtocolError, UsageError } from '../errors.js';
 import type { KexClient, KexMethod, Random } from '../kex/kex.js';
 import { exchangeHash } from '../kex/kex.js';
 import { kexToPrepare, versionGuidesPreparation } from '../kex/prepare-guess.js';
@@ -24,7 +24,7 @@ import { describeServerHostKey, hostKeyFingerprint, serverHostCertificateNames, 
 import { MSG, encodeNewKeys, messageName } from '../protocol/messages.js';
 import { constantTimeEqual } from '../protocol/wire.js';
 import type { KexInit, Negotiated } from './kexinit.js';
-import { decodeKexInit, encodeKexInit, guessWasWrong, isPseudoKex, kexInitProposalLines, negotiate } from './kexinit.js';
+import { decodeKexInit, encodeKexInit, guessWasWrong, kexInitProposalLines, negotiate } from './kexinit.js';
 import { newDirection, type ExchangeSecrets } from './keys.js';
 import type { PacketDecoder, PacketEncoder } from './packet.js';
 
@@ -301,36 +301,25 @@ export class Handshake {
       }
     }
     let negotiated: ReturnType<typeof negotiate>;
+    // kex.c kex_choose_conf logs each choice as it makes it: a failed negotiation shows those made
+    // before the failing one (the method and host key algorithm before a cipher, and so on).
+    const choices: string[] = [];
     try {
-      negotiated = negotiate(s.ours.decoded, theirs, (c) => cipherAlgorithms.get(c)?.aead ?? false);
+      negotiated = negotiate(s.ours.decoded, theirs, (c) => cipherAlgorithms.get(c)?.aead ?? false, (line) => choices.push(line));
     } catch (err) {
-      // kex.c choose_kex()/choose_hostkeyalg(): ssh logs "(no match)" for the one that failed.
-      if (err instanceof NegotiationError && err.category === 'key exchange method') {
-        this.host.log('kex: algorithm: (no match)');
-      } else if (err instanceof NegotiationError && err.category === 'host key algorithm') {
-        const kex = s.ours.decoded.kex.find((n) => !isPseudoKex(n) && theirs.kex.includes(n));
-        if (kex !== undefined) this.host.log(`kex: algorithm: ${kex}`);
-        this.host.log('kex: host key algorithm: (no match)');
-      }
+      for (const line of choices) this.host.log(line);
       throw err;
     }
     this.ignoreNextKexPacket = guessWasWrong(s.ours.decoded, theirs);
-    const mac = (m: string | undefined) => m ?? '<implicit>';
     // kex.c kex_choose_conf, at debug1 as ssh(1): the method, the host key algorithm, strict kex
     // (debug3 when on; ours at debug1 when the server does not offer it), then each direction's
     // cipher, MAC and compression, the server's first (a client's MODE_IN).
-    this.host.log(`kex: algorithm: ${negotiated.kex}`);
-    this.host.log(`kex: host key algorithm: ${negotiated.hostKey}`);
+    for (const line of choices.slice(0, 2)) this.host.log(line);
     if (this.firstKex) {
       if (this.strict) this.host.log('kex_choose_conf: will use strict KEX ordering', 3);
       else this.host.log('kex: strict kex: off (the server does not offer it)');
     }
-    this.host.log(
-      `kex: server->client cipher: ${negotiated.cipherServerToClient} MAC: ${mac(negotiated.macServerToClient)} compression: ${negotiated.compressionServerToClient}`,
-    );
-    this.host.log(
-      `kex: client->server cipher: ${negotiated.cipherClientToServer} MAC: ${mac(negotiated.macClientToServer)} compression: ${negotiated.compressionClientToServer}`,
-    );
+    for (const line of choices.slice(2)) this.host.log(line);
     // Which code computes chacha20-poly1305 (WebAssembly, or TypeScript and why): asked only once
     // it is negotiated, since the answer compiles the WebAssembly module.
     const chachaPoly = 'chacha20-poly1305@openssh.com';
@@ -460,6 +449,25 @@ export class Handshake {
     return algorithm;
   }
 
+  /**
+   * The zlib streams last started per direction: OpenSSH packet.c ssh_packet_close's -v lines
+   * count the stream in force at the end (each NEWKEYS that turns compression on starts a new one).
+   */
+  private lastDeflater: PayloadDeflater | undefined;
+  private lastInflater: PayloadInflater | undefined;
+
+  /**
+   * Byte totals of the zlib streams last started, per direction (undefined: never compressed), as
+   * OpenSSH packet.c ssh_packet_close reports them: raw is the payload side, compressed the wire side.
+   */
+  get compressionTotals(): CompressionTotals {
+    const totals = (raw: number | undefined, compressed: number | undefined) => (raw === undefined || compressed === undefined ? undefined : { raw, compressed });
+    return {
+      outgoing: this.lastDeflater && totals(this.lastDeflater.totalIn, this.lastDeflater.totalOut),
+      incoming: this.lastInflater && totals(this.lastInflater.totalOut, this.lastInflater.totalIn),
+    };
+  }
+
   private startCompression(direction: 'out' | 'in', algorithm: CompressionAlgorithm): void {
     // OpenSSH PROTOCOL §1.2: zlib@openssh.com waits for USERAUTH_SUCCESS; zlib starts at NEWKEYS.
     if (!algorithm.zlib || (algorithm.delayed && !this.afterAuthentication)) return;
@@ -467,10 +475,12 @@ export class Handshake {
     // The constructor refused zlib in our list without a provider, and we only negotiate our own.
     if (!provider) throw new InternalError(`compression ${algorithm.name} negotiated without a provider`);
     if (direction === 'out') {
-      this.encoder.setCompression(provider.deflater(COMPRESSION_LEVEL));
+      this.lastDeflater = provider.deflater(COMPRESSION_LEVEL);
+      this.encoder.setCompression(this.lastDeflater);
       this.host.log(`Enabling compression at level ${COMPRESSION_LEVEL}.`);
     } else {
-      this.decoder.setCompression(provider.inflater());
+      this.lastInflater = provider.inflater();
+      this.decoder.setCompression(this.lastInflater);
       this.host.log(`Enabling decompression (${algorithm.name}).`);
     }
   }

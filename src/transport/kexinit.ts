@@ -117,46 +117,60 @@ function choose(category: string, client: readonly string[], server: readonly st
  * Pick the algorithms per RFC 4253 §7.1. `isAead(cipher)` tells when a cipher carries its own
  * integrity, in which case the MAC lists are not negotiated (OpenSSH's kex.c does the same).
  * Pseudo-algorithms (ext-info-*, kex-strict-*) never count as a key exchange method.
+ *
+ * The choices are made in OpenSSH kex.c kex_choose_conf's order (the method, the host key
+ * algorithm, then per direction cipher, MAC, compression, a client's server->client first), and
+ * `chosen`, when given, gets ssh(1)'s debug line for each step as it is taken: "(no match)" for a
+ * failed method or host key algorithm, a direction's line once all three of it are chosen. A
+ * failure thus leaves the lines ssh prints before it.
  */
-export function negotiate(client: KexInit, server: KexInit, isAead: (cipher: string) => boolean): Negotiated {
+export function negotiate(client: KexInit, server: KexInit, isAead: (cipher: string) => boolean, chosen?: (line: string) => void): Negotiated {
   const realKex = (l: string[]) => l.filter((n) => !isPseudoKex(n));
+  // kex.c choose_kex / choose_hostkeyalg: "kex: algorithm: %s", "(no match)" when none.
+  const noted = (line: string, category: string, c: readonly string[], s: readonly string[]): string => {
+    try {
+      const name = choose(category, c, s);
+      chosen?.(`${line}: ${name}`);
+      return name;
+    } catch (err) {
+      chosen?.(`${line}: (no match)`);
+      throw err;
+    }
+  };
   // The server's list whole: its pseudo-algorithms match none of ours, and kex.c's "Their offer"
   // names them (ext-info-s, kex-strict-s-v00@openssh.com).
-  const kex = choose('key exchange method', realKex(client.kex), server.kex);
-  const hostKey = choose('host key algorithm', client.hostKey, server.hostKey);
-  const cipherClientToServer = choose(
-    'cipher (client to server)',
-    client.cipherClientToServer,
-    server.cipherClientToServer,
+  const kex = noted('kex: algorithm', 'key exchange method', realKex(client.kex), server.kex);
+  const hostKey = noted('kex: host key algorithm', 'host key algorithm', client.hostKey, server.hostKey);
+  // kex.c: MODE_IN (server to client, for a client) then MODE_OUT; each direction's line
+  // ("kex: %s cipher: %s MAC: %s compression: %s") once its three are chosen.
+  const direction = (name: 'server to client' | 'client to server', ciphers: [string[], string[]], macs: [string[], string[]], comps: [string[], string[]]) => {
+    const cipher = choose(`cipher (${name})`, ...ciphers);
+    const mac = isAead(cipher) ? undefined : choose(`MAC (${name})`, ...macs);
+    const compression = choose(`compression (${name})`, ...comps);
+    chosen?.(`kex: ${name === 'server to client' ? 'server->client' : 'client->server'} cipher: ${cipher} MAC: ${mac ?? '<implicit>'} compression: ${compression}`);
+    return { cipher, mac, compression };
+  };
+  const s2c = direction(
+    'server to client',
+    [client.cipherServerToClient, server.cipherServerToClient],
+    [client.macServerToClient, server.macServerToClient],
+    [client.compressionServerToClient, server.compressionServerToClient],
   );
-  const cipherServerToClient = choose(
-    'cipher (server to client)',
-    client.cipherServerToClient,
-    server.cipherServerToClient,
+  const c2s = direction(
+    'client to server',
+    [client.cipherClientToServer, server.cipherClientToServer],
+    [client.macClientToServer, server.macClientToServer],
+    [client.compressionClientToServer, server.compressionClientToServer],
   );
-  const macClientToServer = isAead(cipherClientToServer)
-    ? undefined
-    : choose('MAC (client to server)', client.macClientToServer, server.macClientToServer);
-  const macServerToClient = isAead(cipherServerToClient)
-    ? undefined
-    : choose('MAC (server to client)', client.macServerToClient, server.macServerToClient);
   return {
     kex,
     hostKey,
-    cipherClientToServer,
-    cipherServerToClient,
-    macClientToServer,
-    macServerToClient,
-    compressionClientToServer: choose(
-      'compression (client to server)',
-      client.compressionClientToServer,
-      server.compressionClientToServer,
-    ),
-    compressionServerToClient: choose(
-      'compression (server to client)',
-      client.compressionServerToClient,
-      server.compressionServerToClient,
-    ),
+    cipherClientToServer: c2s.cipher,
+    cipherServerToClient: s2c.cipher,
+    macClientToServer: c2s.mac,
+    macServerToClient: s2c.mac,
+    compressionClientToServer: c2s.compression,
+    compressionServerToClient: s2c.compression,
   };
 }
 

@@ -8,7 +8,7 @@
  */
 import type { AlgorithmPreferences } from '../algorithms.js';
 import { rekeyLimitBytes } from '../cipher/cipher.js';
-import type { CompressionProvider } from '../compress/compressor.js';
+import type { CompressionProvider, CompressionTotals } from '../compress/compressor.js';
 import type { CryptoProvider } from '../crypto/provider.js';
 import { pureCryptoProvider } from '../crypto/pure.js';
 import { ConnectionLostError, DisconnectError, DisconnectReason, InternalError, ProtocolError, SshError, UsageError } from '../errors.js';
@@ -106,6 +106,8 @@ export interface TransportInfo {
   hostKeySignature: Uint8Array | undefined;
   /** The crypto provider in use (`pure` or `node`). */
   cryptoProvider: string;
+  /** Byte totals of the zlib streams last started per direction (ssh -v's "compress outgoing/incoming" lines). */
+  compression: CompressionTotals;
 }
 
 type Phase = 'version' | 'running' | 'closed';
@@ -194,6 +196,7 @@ export class Transport {
       hostKey: h.hostKeyBlob,
       hostKeySignature: h.hostKeySignature,
       cryptoProvider: this.crypto.name,
+      compression: h.compressionTotals,
     };
   }
 
