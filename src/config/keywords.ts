@@ -636,24 +636,18 @@ export function permitRemoteOpenEntries(words: readonly string[]): { host: strin
 // ---- the table ------------------------------------------------------------------------------
 
 const implemented = (name: string, apply: Apply, origin?: Origin): KeywordEntry => ({ name, handling: 'implemented', apply, origin });
-const refused = (
-  name: string,
-  reason: string,
-  noop?: readonly string[],
-  origin?: Origin,
-  check?: (args: string[], ctx: LineContext, keyword: string) => void,
-): KeywordEntry => ({
-  name, handling: 'refused', reason, noop, origin, check,
-});
-const ignored = (
-  name: string,
-  reason: string,
-  noop?: readonly string[],
-  origin?: Origin,
-  check?: (args: string[], ctx: LineContext, keyword: string) => void,
-): KeywordEntry => ({
-  name, handling: 'ignored', reason, noop, origin, check,
-});
+/** An entry for a keyword pure-ssh does not implement: refused (an error) or ignored (a -v line). */
+const notImplemented =
+  (handling: 'refused' | 'ignored') =>
+  (
+    name: string,
+    reason: string,
+    noop?: readonly string[],
+    origin?: Origin,
+    check?: (args: string[], ctx: LineContext, keyword: string) => void,
+  ): KeywordEntry => ({ name, handling, reason, noop, origin, check });
+const refused = notImplemented('refused');
+const ignored = notImplemented('ignored');
 
 /** readconf.c sshkey_names_valid2() on a key type list (`+`, `-`, `^` as for HostKeyAlgorithms). */
 const keyTypeList = (args: string[], ctx: LineContext, keyword: string): void => {
