@@ -434,7 +434,10 @@ describeInterop('jump host failures under -q and LogLevel, against ssh 9.2', () 
       // command's write wins the race with the hop's exit, it prints its message instead.
       const authenticated = `Authenticated to 127.0.0.1 ([127.0.0.1]:${relayPort}) using "publickey".\r\n`;
       const failed = 'client_loop: send disconnect: Broken pipe\r\n';
-      expect([authenticated + failed + failed, authenticated + failed + 'Connection to 127.0.0.1 closed by remote host.\r\n']).toContain(theirs.stderr);
+      // ssh's own race has more outcomes under load (CI once saw one outside these two): its
+      // reference is held to the first line and one of the two endings; pure-ssh's exactly.
+      expect(theirs.stderr.startsWith(authenticated), theirs.stderr).toBe(true);
+      expect(theirs.stderr, theirs.stderr).toMatch(/client_loop: send disconnect: Broken pipe\r\n|Connection to 127\.0\.0\.1 closed by remote host\.\r\n/);
       expect(theirs.code).toBe(255);
       expect(ours).toEqual({ code: 255, stderr: authenticated + failed + failed });
 

@@ -1679,6 +1679,8 @@ export class SshClient extends EventEmitter {
           (err: unknown) => {
             const reason = (err as Error)?.message ?? String(err);
             const line = loadKeyErrorLine(e.identity.label, err);
+            // Why a file no parser takes was refused, at -v (ssh says only "invalid format").
+            if ((err as SshError)?.code === 'ERR_KEY_FORMAT') this.log(reason.includes(e.identity.label) ? reason : `${e.identity.label}: ${reason}`);
             if (line !== undefined) this.options.warn?.(line);
             this.core.provideKey(e.id, null, reason);
             this.pump();
