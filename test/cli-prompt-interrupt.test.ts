@@ -62,7 +62,10 @@ describeInteropWithHome('CLI: Ctrl-C at the passphrase prompt, beside ssh 9.2', 
       const ssh = await onTerminal(['/usr/bin/ssh', ...args], env, key);
       const ours = await onTerminal(['node', CLI, ...args], env, key);
       const prompts = (out: string) => out.match(/Enter passphrase for key/g)?.length ?? 0;
-      expect([ssh.code, prompts(ssh.out)], ssh.out).toEqual([code, 1]);
+      // ssh's reference: one prompt; its exit as script reports it (CI once saw script end without
+      // a code under load, null). pure-ssh's is held exactly below.
+      expect(prompts(ssh.out), ssh.out).toBe(1);
+      expect([code, null], ssh.out).toContain(ssh.code);
       expect([ours.code, prompts(ours.out)], ours.out).toEqual([code, 1]);
       expect(ours.out).not.toMatch(/Permission denied/);
     }, 60_000);
