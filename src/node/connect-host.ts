@@ -1178,8 +1178,12 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
   // the transport is not a socket (ProxyCommand, and ssh -J's ssh -W).
   let remoteId = 'UNKNOWN port 65535';
   const tcp = sock instanceof Socket ? sock : undefined;
+  // Whether the TCP connect completed: kept here, since connect() destroys the socket when it
+  // fails (and `connecting` is then false whether or not it ever connected).
+  let tcpConnected = false;
   if (tcp) {
     const note = (): void => {
+      tcpConnected = true;
       if (tcp.remoteAddress) remoteId = `${tcp.remoteAddress} port ${tcp.remotePort}`;
     };
     if (tcp.connecting) tcp.once('connect', note);
@@ -1311,7 +1315,7 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
     if (code === 'ERR_BANNER_TIMEOUT') {
       // ssh(1): a TCP connect still under way when the time is up is a connect timeout
       // (sshconnect.c); otherwise kex.c's line, then sshpkt_fatal's for SSH_ERR_CONN_TIMEOUT.
-      (err as Error).message = tcp?.connecting
+      (err as Error).message = tcp && !tcpConnected
         ? `ssh: connect to host ${cfg.hostName} port ${cfg.port}: Connection timed out`
         : `Connection timed out during banner exchange\nConnection to ${remoteId} timed out`;
     } else if (code === 'ERR_PACKET_TIMEOUT') {
