@@ -3,16 +3,15 @@
  * kex.c does, its pseudo-algorithms included (kex-strict-s-v00@openssh.com; OpenSSH 10 also
  * sends ext-info-s).
  */
-import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { cliEnv, describeInteropWithHome, suiteHome } from './harness/home.js';
 import { startSshd, type SshdHandle } from './harness/sshd.js';
-import { CLI } from './support/cli-run.js';
+import { startCli, type CliClient } from './harness/proc.js';
 
-function stderrOf(cmd: string[], env: NodeJS.ProcessEnv): Promise<string> {
-  return new Promise((resolve) => execFile(cmd[0]!, cmd.slice(1), { env, timeout: 20_000 }, (_e, _o, stderr) => resolve(stderr.replace(/\r/g, ''))));
+async function stderrOf(client: CliClient, args: string[], env: NodeJS.ProcessEnv): Promise<string> {
+  return (await startCli(client, args, { env }).done).stderr.replace(/\r/g, '');
 }
 
 describeInteropWithHome('CLI: no common key exchange method, beside ssh 9.2', () => {
@@ -27,8 +26,8 @@ describeInteropWithHome('CLI: no common key exchange method, beside ssh 9.2', ()
 
   it('the same line as ssh', async () => {
     const args = ['-F', 'none', ...sshd.clientArgs, '-o', 'GlobalKnownHostsFile=/dev/null', '-o', 'BatchMode=yes', '-N', sshd.target];
-    const ssh = await stderrOf([sshd.openssh.ssh, ...args], cliEnv(home));
-    const ours = await stderrOf([process.execPath, CLI, ...args], cliEnv(home));
+    const ssh = await stderrOf('ssh', args, cliEnv(home));
+    const ours = await stderrOf('pure-ssh', args, cliEnv(home));
     const line = (s: string) => s.split('\n').find((l) => l.startsWith('Unable to negotiate'));
     expect(line(ssh)).toContain('Their offer: diffie-hellman-group14-sha1,kex-strict-s-v00@openssh.com');
     expect(line(ours)).toBe(line(ssh));
@@ -61,16 +60,16 @@ describeInteropWithHome('CLI: no common key exchange method through a ProxyComma
 
   it('ProxyCommand: "Unable to negotiate with UNKNOWN port 65535"', async () => {
     const args = [...sshd.clientArgs, '-o', 'ProxyCommand=nc %h %p', '-N', sshd.target];
-    const ssh = await stderrOf([sshd.openssh.ssh, ...args], cliEnv(home));
-    const ours = await stderrOf([process.execPath, CLI, ...args], cliEnv(home));
+    const ssh = await stderrOf('ssh', args, cliEnv(home));
+    const ours = await stderrOf('pure-ssh', args, cliEnv(home));
     expect(line(ssh)).toBe('Unable to negotiate with UNKNOWN port 65535: no matching key exchange method found. Their offer: diffie-hellman-group14-sha1,kex-strict-s-v00@openssh.com');
     expect(line(ours)).toBe(line(ssh));
   }, 60_000);
 
   it('-J: the same, for the host behind the jump host', async () => {
     const args = ['-F', config, '-J', 'jump', '-N', 'target'];
-    const ssh = await stderrOf([sshd.openssh.ssh, ...args], cliEnv(home));
-    const ours = await stderrOf([process.execPath, CLI, ...args], cliEnv(home));
+    const ssh = await stderrOf('ssh', args, cliEnv(home));
+    const ours = await stderrOf('pure-ssh', args, cliEnv(home));
     expect(line(ssh)).toMatch(/^Unable to negotiate with UNKNOWN port 65535: no matching key exchange method found/);
     expect(line(ours)).toBe(line(ssh));
   }, 60_000);
@@ -95,8 +94,8 @@ describeInteropWithHome('CLI -v: the kex lines before a failed cipher or MAC cho
   for (const [what, pin] of [['cipher', ['-c', 'aes256-ctr']], ['MAC', ['-c', 'aes128-ctr', '-m', 'hmac-sha2-256']]] as const) {
     it(`no matching ${what}`, async () => {
       const args = [...sshd.clientArgs, '-v', ...pin, '-o', 'HostKeyAlgorithms=ssh-ed25519', '-o', 'KexAlgorithms=curve25519-sha256', '-N', sshd.target];
-      const ssh = kexLines(await stderrOf([sshd.openssh.ssh, ...args], cliEnv(home)));
-      const ours = kexLines(await stderrOf([process.execPath, CLI, ...args], cliEnv(home)));
+      const ssh = kexLines(await stderrOf('ssh', args, cliEnv(home)));
+      const ours = kexLines(await stderrOf('pure-ssh', args, cliEnv(home)));
       expect(ssh).toEqual([
         'debug1: kex: algorithm: curve25519-sha256',
         'debug1: kex: host key algorithm: ssh-ed25519',
