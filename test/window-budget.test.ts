@@ -26,6 +26,13 @@ import { connectVia, drain, windowSizes } from './harness/window.js';
 const MiB = 1024 * 1024;
 const KiB = 1024;
 const DELAY_MS = 15;
+/**
+ * One way delay of the eight-downloads case's path: long enough that 128 KiB windows, not the CPU,
+ * limit eight downloads on a loaded 2-core machine (8 × 128 KiB per ≥ 80 ms RTT ≈ 13 MB/s), so
+ * growth raises their rate and is kept until the budget stops it. At 15 ms, CI under load was
+ * CPU-bound: each probe raised nothing, was undone, and the budget was never reached.
+ */
+const SLOW_DELAY_MS = 40;
 const INITIAL = 128 * KiB;
 /** ChannelStream's highWaterMark: bytes below it count as consumed while still in its buffer. */
 const STREAM_HWM = 64 * KiB;
@@ -135,6 +142,7 @@ function readCounting(ch: ChannelStream): { bytes: number; done: Promise<{ bytes
 describeInterop('window budget shared by connections, against sshd behind a delaying proxy', () => {
   let sshd: SshdHandle;
   let proxy: DelayProxy;
+  let slowProxy: DelayProxy;
   let source: SourceServer;
   let bigSource: SourceServer;
   let smallSource: SourceServer;
@@ -142,11 +150,12 @@ describeInterop('window budget shared by connections, against sshd behind a dela
     smallSource = await startSourceServer(1 * MiB, 13);
     sshd = await startSshd({ config: { MaxStartups: '100' } });
     proxy = await startDelayProxy({ targetHost: sshd.host, targetPort: sshd.port, delayMs: DELAY_MS });
+    slowProxy = await startDelayProxy({ targetHost: sshd.host, targetPort: sshd.port, delayMs: SLOW_DELAY_MS });
     source = await startSourceServer(3 * MiB, 11);
     bigSource = await startSourceServer(8 * MiB, 12);
   });
   afterAll(async () => {
-    await Promise.all([proxy?.close(), source?.close(), bigSource?.close(), smallSource?.close()]);
+    await Promise.all([proxy?.close(), slowProxy?.close(), source?.close(), bigSource?.close(), smallSource?.close()]);
     await sshd?.stop();
   });
 
@@ -156,7 +165,7 @@ describeInterop('window budget shared by connections, against sshd behind a dela
     const logs: string[] = [];
     const clients = await Promise.all(
       Array.from({ length: conns }, () =>
-        connectVia(sshd, proxy, { channelWindow: INITIAL, windowAutoTune: { budget }, debug: (m) => logs.push(m) }),
+        connectVia(sshd, slowProxy, { channelWindow: INITIAL, windowAutoTune: { budget }, debug: (m) => logs.push(m) }),
       ),
     );
     const bound = conns * INITIAL + budget.limit;
