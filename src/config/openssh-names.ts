@@ -2,9 +2,11 @@
  * The algorithm names OpenSSH's ssh knows (`ssh -Q cipher|mac|kex|key|HostKeyAlgorithms` of
  * OpenSSH 9.2 and 10, united), for readconf.c's checks of an algorithm list at its config line:
  * ciphers_valid(), mac_valid(), kex_names_valid() and sshkey_names_valid2() refuse a list naming
- * anything else ("Bad SSH2 cipher spec 'LIST'." and kin), as a counted bad line. A name OpenSSH
- * knows that pure-ssh does not implement ({@link PURE_SSH_ALGORITHMS}) is refused at the line that
- * sets the list, also as a counted bad line, so that one run reports every bad line of a file.
+ * anything else ("Bad SSH2 cipher spec 'LIST'." and kin), as a counted bad line. Names OpenSSH
+ * knows that pure-ssh does not implement ({@link PURE_SSH_ALGORITHMS}) follow one rule,
+ * {@link withoutUnimplemented}: left out, or, for an exact list naming nothing else, refused at
+ * the line that sets the list, also as a counted bad line, so that one run reports every bad line
+ * of a file.
  *
  * A `-` list is not checked (readconf.c skips it: its names may be patterns); in the others each
  * comma-separated name must be known as written (key type lists may also hold patterns that match
