@@ -4,7 +4,7 @@
  * encrypted keys offered by their public half, passphrase and password prompts.
  * Needs `npm run build` first for the CLI cases.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { appendFile, chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import net from 'node:net';
@@ -20,7 +20,7 @@ import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
 import { startSshAgent } from './support/ssh-agent.js';
 // The installed bin (package.json bin.pure-ssh): the same CLI as dist/node/cli.js at about half
 // its start-up CPU, most of what this file's runs cost.
-import { CLI_BIN_PATH as CLI } from './harness/proc.js';
+import { CLI_BIN_PATH as CLI, startCli, type CliResult } from './harness/proc.js';
 
 const execFileP = promisify(execFile);
 
@@ -55,33 +55,16 @@ function blobOf(pub: string): Uint8Array {
   return parsePublicKeyFile(pub).keyBlob;
 }
 
-interface CliRun {
-  code: number | null;
-  stderr: string;
-}
-
 /** Run the built CLI in `env` until it authenticates (then stop it) or exits. */
-function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<CliRun> {
+async function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env, detached: true });
-    children.add(child);
-    let stderr = '';
-    child.stderr!.setEncoding('utf8');
-    child.stderr!.on('data', (d: string) => {
-      stderr += d;
-      if (/Authenticated to /.test(stderr)) child.kill('SIGKILL');
-    });
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`pure-ssh did not finish:\n${stderr}`));
-    }, 20_000);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      children.delete(child);
-      resolve({ code, stderr });
-    });
-  });
+  const run = startCli('pure-ssh bin', args, { env, until: /Authenticated to /, detached: true });
+  children.add(run.child);
+  try {
+    return await run.done;
+  } finally {
+    children.delete(run.child);
+  }
 }
 
 describeInterop('ssh-agent, signers and passphrases against sshd', () => {

@@ -4,30 +4,17 @@
  * with a -v line; `-G` prints it as ssh does. The server takes both the client key and a password
  * for the same user: which one logs in shows the order.
  */
-import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { cliEnv, describeInteropWithHome, suiteHome } from './harness/home.js';
 import { startSshd, type SshdHandle } from './harness/sshd.js';
-import { CLI } from './support/cli-run.js';
+import { startCli, type CliClient } from './harness/proc.js';
 
-function run(cmd: string[], env: NodeJS.ProcessEnv, until?: RegExp): Promise<{ out: string; err: string; code: number | null }> {
-  const child = spawn(cmd[0]!, cmd.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env });
-  let out = '';
-  let err = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-  child.stderr.setEncoding('utf8').on('data', (d: string) => {
-    err += d;
-    if (until?.test(err)) child.kill('SIGTERM');
-  });
-  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-  return new Promise((resolve) =>
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ out, err: err.replace(/\r/g, ''), code });
-    }),
-  );
+/** `client` until it exits, or until `until` matches its stderr (then SIGTERM); `err` without CRs. */
+async function run(client: CliClient, args: string[], env: NodeJS.ProcessEnv, until?: RegExp): Promise<{ out: string; err: string; code: number | null }> {
+  const { stdout, stderr, code } = await startCli(client, args, { env, stdout: 'pipe', until, untilSignal: 'SIGTERM' }).done;
+  return { out: stdout, err: stderr.replace(/\r/g, ''), code };
 }
 
 describeInteropWithHome('CLI: PreferredAuthentications, beside ssh 9.2', () => {
@@ -63,9 +50,9 @@ describeInteropWithHome('CLI: PreferredAuthentications, beside ssh 9.2', () => {
       const login = user === 'root' ? 'root' : sshd.password!.user;
       const a = [...args(), '-o', 'NumberOfPasswordPrompts=1', '-o', `PreferredAuthentications=${list}`, `${login}@127.0.0.1`];
       const results = [];
-      for (const cmd of [[sshd.openssh.ssh], [process.execPath, CLI]]) {
+      for (const client of ['ssh', 'pure-ssh'] as const) {
         writeFileSync(asked, '');
-        const r = await run([...cmd, ...a], env, /Authenticated to /);
+        const r = await run(client, a, env, /Authenticated to /);
         results.push({ method: used(r.err), prompts: readFileSync(asked, 'utf8').length, offered: /Offering public key/.test(r.err), err: r.err });
       }
       const [ssh, ours] = results;
@@ -80,8 +67,8 @@ describeInteropWithHome('CLI: PreferredAuthentications, beside ssh 9.2', () => {
 
   it('only methods the server refuses: Permission denied naming the server\'s list, 255, as ssh', async () => {
     const a = [...args(), '-o', 'PreferredAuthentications=hostbased', '-o', 'BatchMode=yes', `${sshd.password!.user}@127.0.0.1`];
-    const ssh = await run([sshd.openssh.ssh, ...a], env);
-    const ours = await run([process.execPath, CLI, ...a], env);
+    const ssh = await run('ssh', a, env);
+    const ours = await run('pure-ssh', a, env);
     const denied = (err: string) => err.split('\n').find((l) => l.startsWith(`${sshd.password!.user}@127.0.0.1: Permission denied`));
     expect([ours.code, denied(ours.err)]).toEqual([ssh.code, denied(ssh.err)]);
     expect(ssh.code).toBe(255);
@@ -90,8 +77,8 @@ describeInteropWithHome('CLI: PreferredAuthentications, beside ssh 9.2', () => {
   it('-G prints it as written, as ssh -G', async () => {
     const a = ['-G', '-F', 'none', '-o', 'PreferredAuthentications=password,gssapi-with-mic', 'h'];
     const line = (out: string) => out.split('\n').filter((l) => l.startsWith('preferredauthentications'));
-    const ssh = await run([sshd.openssh.ssh, ...a], env);
-    const ours = await run([process.execPath, CLI, ...a], env);
+    const ssh = await run('ssh', a, env);
+    const ours = await run('pure-ssh', a, env);
     expect(line(ours.out)).toEqual(['preferredauthentications password,gssapi-with-mic']);
     expect(line(ours.out)).toEqual(line(ssh.out));
   });

@@ -5,13 +5,13 @@
  * first (both ask again, "Enter passphrase for key"), then right; both log in with the key. And a
  * PuTTY PPK v3 key under a passphrase (Argon2), which the CLI reads as ssh 9.2 cannot.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { appendFileSync, chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { cliEnv, itWithHome } from './harness/home.js';
-import { CLI_BIN_PATH } from './harness/proc.js';
+import { startCli, type CliClient } from './harness/proc.js';
 import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
 
 const PASS = 'secret1';
@@ -26,31 +26,9 @@ const FORMATS: { name: string; kind: 'rsa' | 'ec'; args: (plain: string, out: st
   { name: 'pkcs8 -scrypt', kind: 'ec', args: (p, out) => ['pkcs8', '-topk8', '-in', p, '-scrypt', '-passout', `pass:${PASS}`, '-out', out] },
 ];
 
-interface Run {
-  code: number | null;
-  stderr: string;
-}
-
-/** Run `cmd args` with no terminal (setsid), until it exits or `done` matches stderr (then kill it). */
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, done?: RegExp): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], env, detached: true });
-    let stderr = '';
-    child.stderr!.setEncoding('utf8');
-    child.stderr!.on('data', (d: string) => {
-      stderr += d;
-      if (done?.test(stderr)) child.kill('SIGKILL');
-    });
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${cmd} did not finish:\n${stderr}`));
-    }, 30_000);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stderr });
-    });
-  });
-}
+/** `client` with no terminal (setsid), until it exits or `until` matches stderr (then killed). */
+const run = (client: CliClient, args: string[], env: NodeJS.ProcessEnv, until?: RegExp) =>
+  startCli(client, args, { env, until, detached: true, killAfterMs: 30_000 }).done;
 
 describeInterop('3DES / PKCS#12 / scrypt key files through the CLI and ssh 9.2', () => {
   let sshd: SshdHandle;
@@ -90,8 +68,8 @@ describeInterop('3DES / PKCS#12 / scrypt key files through the CLI and ssh 9.2',
         const env = cliEnv(home, { SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: 'force', SSH_AUTH_SOCK: '', DISPLAY: ':0' });
         const r =
           client === 'pure-ssh'
-            ? await run(process.execPath, [CLI_BIN_PATH, ...args, '-N', '127.0.0.1'], env, /Authenticated to /)
-            : await run('/usr/bin/ssh', [...args, '127.0.0.1', 'true'], env);
+            ? await run('pure-ssh bin', [...args, '-N', '127.0.0.1'], env, /Authenticated to /)
+            : await run('ssh', [...args, '127.0.0.1', 'true'], env);
         expect(r.stderr, client).not.toMatch(/invalid format/);
         expect(r.stderr, client).toContain('Authenticated to 127.0.0.1');
         expect(readFileSync(prompts, 'utf8').split('\n').filter(Boolean), client).toEqual([`Enter passphrase for key '${key}': `, `Enter passphrase for key '${key}': `]);
@@ -117,7 +95,7 @@ describeInterop('3DES / PKCS#12 / scrypt key files through the CLI and ssh 9.2',
     writeFileSync(askpass, `#!/bin/sh\necho ${PASS}\n`, { mode: 0o755 });
     const env = cliEnv(join(dir, 'home-ppk'), { SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: 'force', SSH_AUTH_SOCK: '', DISPLAY: ':0' });
     const args = ['-F', 'none', '-p', String(sshd.port), '-l', 'root', '-i', key, '-o', 'IdentitiesOnly=yes', '-o', 'IdentityAgent=none', '-o', `UserKnownHostsFile=${sshd.knownHostsPath}`, '-o', 'PasswordAuthentication=no', '-o', 'KbdInteractiveAuthentication=no', '-v'];
-    const r = await run(process.execPath, [CLI_BIN_PATH, ...args, '-N', '127.0.0.1'], env, /Authenticated to /);
+    const r = await run('pure-ssh bin', [...args, '-N', '127.0.0.1'], env, /Authenticated to /);
     expect(r.stderr).not.toMatch(/extraKeyDecryption/);
     expect(r.stderr).toContain('Authenticated to 127.0.0.1');
     await expect.poll(() => sshd.logs(), { timeout: 5000 }).toContain(fingerprint);

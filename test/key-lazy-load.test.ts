@@ -6,36 +6,19 @@
  * their order and the -v lines match, and an unreachable server asks none (the tester's finding:
  * pure-ssh asked all of them at start-up). Needs `npm run build` (cli-bin.cjs).
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { cliEnv, itWithHome } from './harness/home.js';
-import { CLI_BIN_PATH } from './harness/proc.js';
+import { startCli, type CliClient } from './harness/proc.js';
 import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
 
-/** Run `cmd args` with no terminal (detached), until it exits or `done` matches stderr (then kill it). */
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, done?: RegExp): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], env, detached: true });
-    let stderr = '';
-    child.stderr!.setEncoding('utf8');
-    child.stderr!.on('data', (d: string) => {
-      stderr += d;
-      if (done?.test(stderr)) child.kill('SIGKILL');
-    });
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${cmd} did not finish:\n${stderr}`));
-    }, 30_000);
-    child.on('exit', () => {
-      clearTimeout(timer);
-      resolve(stderr);
-    });
-  });
-}
+/** `client`'s stderr, run with no terminal (setsid) until it exits or `until` matches stderr (then killed). */
+const run = async (client: CliClient, args: string[], env: NodeJS.ProcessEnv, until?: RegExp) =>
+  (await startCli(client, args, { env, until, detached: true, killAfterMs: 30_000 }).done).stderr;
 
 /** A loopback port nothing listens on (connection refused). */
 async function closedPort(): Promise<number> {
@@ -90,8 +73,8 @@ describeInterop('key files without a public half: loaded, passphrase asked, at t
       const env = cliEnv(home, { SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: 'force', SSH_AUTH_SOCK: '', DISPLAY: ':0' });
       const stderr =
         client === 'pure-ssh'
-          ? await run(process.execPath, [CLI_BIN_PATH, ...args, '-N', '127.0.0.1'], env, /Authenticated to /)
-          : await run('/usr/bin/ssh', [...args, '127.0.0.1', 'true'], env);
+          ? await run('pure-ssh bin', [...args, '-N', '127.0.0.1'], env, /Authenticated to /)
+          : await run('ssh', [...args, '127.0.0.1', 'true'], env);
       const prompts = readFileSync(log, 'utf8').split('\n').filter(Boolean);
       const lines = stderr.split(/\r?\n/).filter((l) => /^debug1: (Will attempt key|Trying private key|identity file \S+\/k\d )/.test(l));
       out[client] = { prompts, lines, stderr };

@@ -14,7 +14,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { withoutUnimplemented } from '../src/config/openssh-names.js';
+import { unimplementedListMessage, withoutUnimplemented } from '../src/config/openssh-names.js';
 import { supportedAlgorithms } from '../src/algorithms.js';
 import { cliEnv, describeInteropWithHome, suiteHome } from './harness/home.js';
 import { inCI, SSH_CLIENT_PATH, sshClientAvailable, startSshd, type SshdHandle } from './harness/sshd.js';
@@ -39,9 +39,22 @@ describe('withoutUnimplemented: what pure-ssh can offer of an OpenSSH list', () 
 
   it('an exact list keeps what pure-ssh implements; naming none of it, or removing, is left as written', () => {
     expect(withoutUnimplemented('hostKeyAlgorithms', 'ssh-dss,ssh-ed25519', HOST_KEY)).toEqual({ spec: 'ssh-ed25519', leftOut: ['ssh-dss'] });
-    expect(withoutUnimplemented('hostKeyAlgorithms', 'ssh-dss', HOST_KEY)).toEqual({ spec: 'ssh-dss', leftOut: ['ssh-dss'] });
+    expect(withoutUnimplemented('hostKeyAlgorithms', 'ssh-dss', HOST_KEY)).toEqual({ spec: 'ssh-dss', leftOut: ['ssh-dss'], refused: true });
     expect(withoutUnimplemented('hostKeyAlgorithms', '-ssh-dss', HOST_KEY)).toEqual({ spec: '-ssh-dss', leftOut: [] });
     expect(withoutUnimplemented('macs', 'hmac-sha2-256', supportedAlgorithms().mac)).toEqual({ spec: 'hmac-sha2-256', leftOut: [] });
+  });
+
+  it('the config line refuses exactly the lists withoutUnimplemented refuses (one rule)', () => {
+    const refusedAtLine = (spec: string) => unimplementedListMessage('hostKeyAlgorithms', 'host key', spec);
+    // A pattern that reaches only names pure-ssh lacks names nothing else either.
+    expect(refusedAtLine('ssh-dss*')).toMatch(/^unsupported host key algorithm\(s\): ssh-dss,ssh-dss-cert-v01@openssh.com \(pure-ssh supports: ssh-ed25519,/);
+    expect(refusedAtLine('ssh-dss,sk-ssh-ed25519@openssh.com')).toMatch(/^unsupported host key algorithm\(s\): ssh-dss,sk-ssh-ed25519@openssh.com \(/);
+    for (const spec of ['ssh-dss', 'ssh-dss*', 'ssh-*', 'ssh-dss,ssh-ed25519', '+ssh-dss', '^ssh-dss', '-ssh-dss', 'ssh-ed25519', 'ssh-dss,,foo']) {
+      expect(refusedAtLine(spec) !== undefined, spec).toBe(withoutUnimplemented('hostKeyAlgorithms', spec, HOST_KEY).refused === true);
+    }
+    expect(unimplementedListMessage('ciphers', 'cipher', '3des-cbc')).toMatch(/^unsupported cipher algorithm\(s\): 3des-cbc \(pure-ssh supports: chacha20-poly1305@openssh.com,/);
+    expect(unimplementedListMessage('macs', 'MAC', 'hmac-md5,hmac-sha1-96')).toMatch(/^unsupported MAC algorithm\(s\): hmac-md5,hmac-sha1-96 \(/);
+    expect(unimplementedListMessage('macs', 'MAC', 'hmac-md5,hmac-sha1')).toBeUndefined();
   });
 });
 

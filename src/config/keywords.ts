@@ -143,12 +143,11 @@ const ALGORITHM_LABELS: Readonly<Record<AlgorithmListKind, string>> = {
  * An algorithm list (ssh_config(5) Ciphers, MACs, KexAlgorithms, HostKeyAlgorithms): readconf.c
  * refuses at its line a list naming what OpenSSH does not know (openssh-names.ts: an empty list
  * after `+` or `^`, a pattern, a typo), as a counted bad line; a `-` list is only checked when
- * applied. Names OpenSSH knows but pure-ssh does not implement: an exact list naming nothing else
- * is refused at the line that sets it (the one that applies and comes first), counted with the
- * file's other bad lines, so one run reports them all; a `+` or `^` list, or an exact one also
- * naming others, leaves them out with a -v line instead (connect-host.ts offerableAlgorithms), as
- * a configuration written for ssh(1) must still work. What applying the list finds names this
- * line (`algorithmOrigins`).
+ * applied. Names OpenSSH knows but pure-ssh does not implement (openssh-names.ts
+ * withoutUnimplemented decides): a list that rule refuses is refused at the line that sets it (the
+ * one that applies and comes first), counted with the file's other bad lines, so one run reports
+ * them all; otherwise they are left out with a -v line when applied (connect-host.ts
+ * offerableAlgorithms). What applying the list finds names this line (`algorithmOrigins`).
  */
 const algorithmsInto =
   (key: AlgorithmListKind): Apply =>

@@ -2,9 +2,11 @@
  * The algorithm names OpenSSH's ssh knows (`ssh -Q cipher|mac|kex|key|HostKeyAlgorithms` of
  * OpenSSH 9.2 and 10, united), for readconf.c's checks of an algorithm list at its config line:
  * ciphers_valid(), mac_valid(), kex_names_valid() and sshkey_names_valid2() refuse a list naming
- * anything else ("Bad SSH2 cipher spec 'LIST'." and kin), as a counted bad line. A name OpenSSH
- * knows that pure-ssh does not implement ({@link PURE_SSH_ALGORITHMS}) is refused at the line that
- * sets the list, also as a counted bad line, so that one run reports every bad line of a file.
+ * anything else ("Bad SSH2 cipher spec 'LIST'." and kin), as a counted bad line. Names OpenSSH
+ * knows that pure-ssh does not implement ({@link PURE_SSH_ALGORITHMS}) follow one rule,
+ * {@link withoutUnimplemented}: left out, or, for an exact list naming nothing else, refused at
+ * the line that sets the list, also as a counted bad line, so that one run reports every bad line
+ * of a file.
  *
  * A `-` list is not checked (readconf.c skips it: its names may be patterns); in the others each
  * comma-separated name must be known as written (key type lists may also hold patterns that match
@@ -128,20 +130,16 @@ export const PURE_SSH_ALGORITHMS: Readonly<Record<AlgorithmListKind, readonly st
 };
 
 /**
- * The error for an exact list that names only algorithms pure-ssh does not implement (`label`: "cipher",
- * "MAC", "key exchange", "host key", "public key"), worded as applying the list words it
- * (src/algorithms.ts applySpec), or undefined. A `-` list removes names and a pattern matches only
- * what is implemented: neither is an error.
+ * The error for an algorithm list that {@link withoutUnimplemented} refuses (an exact list naming
+ * only algorithms pure-ssh does not implement), worded as applying the list words it
+ * (src/algorithms.ts applySpec; `label`: "cipher", "MAC", "key exchange", "host key", "public
+ * key"), or undefined: the list applies, less what pure-ssh lacks.
  */
 export function unimplementedListMessage(kind: AlgorithmListKind, label: string, spec: string): string | undefined {
-  // `+`, `^` and `-` lists, and exact lists naming something else too, are applied without the
-  // names pure-ssh lacks (openssh-names.ts withoutUnimplemented, with a -v line).
-  if (spec.startsWith('-') || spec.startsWith('+') || spec.startsWith('^')) return undefined;
   const supported = PURE_SSH_ALGORITHMS[kind];
-  const names = spec.split(',').filter((n) => n !== '');
-  const unknown = names.filter((n) => !/[*?]/.test(n) && !supported.includes(n));
-  if (unknown.length === 0 || unknown.length < names.length) return undefined;
-  return `unsupported ${label} algorithm(s): ${unknown.join(',')} (pure-ssh supports: ${supported.join(',')})`;
+  const { refused, leftOut } = withoutUnimplemented(kind, spec, supported);
+  if (!refused) return undefined;
+  return `unsupported ${label} algorithm(s): ${leftOut.join(',')} (pure-ssh supports: ${supported.join(',')})`;
 }
 
 /**
@@ -162,20 +160,27 @@ export function assembledListFails(spec: string, against: 'signatures' | 'keys')
 }
 
 /**
- * The names of an algorithm list (`spec`, ssh_config(5) syntax) that OpenSSH knows and pure-ssh
- * does not implement (`implemented`: its names of that kind; wildcards matched against OpenSSH's
- * names), and the list without them: ssh_config files written for OpenSSH
- * (`HostKeyAlgorithms +ssh-dss` for an old host) must still work where those names cannot be
- * offered. Never weaker than asked: a `+` or `^` list only adds or prefers, so what is left of it
- * applies (undefined: nothing is left, the defaults stand); an exact list keeps only its names
- * that pure-ssh implements, and is returned unchanged when it names none (applying it is then
- * the error, naming its line). A `-` list is returned as it is (its names remove, whatever they are).
+ * The one rule for names OpenSSH knows and pure-ssh does not implement (`implemented`: its names
+ * of that kind) in an algorithm list (`spec`, ssh_config(5) syntax; a pattern stands for every
+ * name of OpenSSH's it matches): ssh_config files written for OpenSSH (`HostKeyAlgorithms
+ * +ssh-dss` for an old host) must still work where those names cannot be offered, and never
+ * weaker than asked.
+ * - A `+` or `^` list only adds or prefers: what is left of it applies (`spec` undefined: nothing
+ *   is left, the defaults stand).
+ * - An exact list keeps its other names; naming nothing else, it is `refused`, returned as written
+ *   (its config line is the error: {@link unimplementedListMessage}).
+ * - A `-` list is returned as it is (its names remove, whatever they are).
+ * `leftOut` names what was left out (a -v line, connect-host.ts offerableAlgorithms).
  *
  * @example
  * withoutUnimplemented('hostKeyAlgorithms', '+ssh-dss', ['ssh-ed25519']);
  * // { spec: undefined, leftOut: ['ssh-dss'] }
  */
-export function withoutUnimplemented(kind: AlgorithmListKind, spec: string, implemented: readonly string[]): { spec: string | undefined; leftOut: string[] } {
+export function withoutUnimplemented(
+  kind: AlgorithmListKind,
+  spec: string,
+  implemented: readonly string[],
+): { spec: string | undefined; leftOut: string[]; refused?: true } {
   const op = spec[0] === '+' || spec[0] === '^' || spec[0] === '-' ? spec[0] : '';
   if (op === '-') return { spec, leftOut: [] };
   const known = KNOWN[kind];
@@ -194,7 +199,7 @@ export function withoutUnimplemented(kind: AlgorithmListKind, spec: string, impl
   }
   if (leftOut.size === 0) return { spec, leftOut: [] };
   const left = kept.filter((n) => n !== '');
-  if (left.length === 0) return { spec: op === '' ? spec : undefined, leftOut: [...leftOut] };
+  if (left.length === 0) return op === '' ? { spec, leftOut: [...leftOut], refused: true } : { spec: undefined, leftOut: [...leftOut] };
   return { spec: op + left.join(','), leftOut: [...leftOut] };
 }
 

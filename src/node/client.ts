@@ -43,7 +43,7 @@ import type { TransportInfo } from '../transport/transport.js';
 import { ChannelStream } from './channel-stream.js';
 import { connectLendingReads, lendingReadsOf } from './socket-read.js';
 import { handleWriterFor, WRITE_DONE, WRITE_REFUSED, type HandleWriter } from './socket-write.js';
-import { expandHome, loadCertificateFile, loadIdentityFile, loadKeyErrorLine, prepareIdentityFile, unlockIdentityFile, unprotectedKeyLines, type IdentityFileEntry } from './identity-file.js';
+import { certifyIdentityFiles, expandHome, loadCertificateFile, loadIdentityFile, loadKeyErrorLine, prepareIdentityFile, unlockIdentityFile, unprotectedKeyLines, type IdentityFileEntry } from './identity-file.js';
 import { AgentClient } from './agent.js';
 import { orderIdentities, sshKeyTypeLabel, type AuthIdentity } from '../auth/identity.js';
 import type { Signer } from '../auth/signer.js';
@@ -807,42 +807,10 @@ async function addCertificates(
     }
   }
   if (certs.length === 0) return;
+  const given = givenCerts.length > 0 || options.certificateFiles !== undefined;
+  files.splice(0, files.length, ...(await certifyIdentityFiles(files, certs, { given, unlock, debug: options.debug })));
   const now = () => Date.now() / 1000;
   const skipped = (m: string) => options.debug?.(m);
-  const mine = (blob: Uint8Array) => certs.filter((c) => constantTimeEqual(c.certificate.publicKeyBlob, blob));
-  // sshconnect2.c pubkey_prepare: given certificates first, named by their source; a
-  // FILE-cert.pub found beside a key right after the key, named by the key's path (ssh.c
-  // load_public_identity_files).
-  const given = givenCerts.length > 0 || options.certificateFiles !== undefined;
-  const first: IdentityFileEntry[] = [];
-  const ordered: IdentityFileEntry[] = [];
-  for (const f of files) {
-    ordered.push(f);
-    try {
-      // A key without its public half, beside certificates: loaded now to find its own.
-      if (!f.publicKeyBlob) {
-        f.key = await unlockIdentityFile(f.path, unlock);
-        f.publicKeyBlob = f.key.publicKeyBlob;
-      }
-    } catch (err) {
-      skipped(`${(err as Error).message} (certificate skipped)`);
-      continue;
-    }
-    const own = mine(f.publicKeyBlob);
-    if (own.length === 0) continue;
-    try {
-      f.key ??= await unlockIdentityFile(f.path, unlock);
-    } catch (err) {
-      skipped(`${(err as Error).message} (certificate skipped)`);
-      continue;
-    }
-    for (const k of withCertificates([f.key], own, { now, skipped })) {
-      if (k === f.key) continue;
-      const certificateFile = given && isCertifiedKey(k) ? k.certificateSource : undefined;
-      (given ? first : ordered).push({ path: f.path, publicKeyBlob: k.publicKeyBlob, key: k, explicit: given || f.explicit, certificateFile });
-    }
-  }
-  files.splice(0, files.length, ...first, ...ordered);
   const forGiven = certs.filter((c) => privateKeys.some((k) => constantTimeEqual(k.publicKeyBlob, c.certificate.publicKeyBlob)));
   if (forGiven.length > 0) privateKeys.splice(0, privateKeys.length, ...withCertificates(privateKeys, forGiven, { now, skipped }));
 }

@@ -321,8 +321,8 @@ function plainPublicKeyType(path: string): string | undefined {
  */
 export async function loadIdentities(cfg: ResolvedConfig, log: Log, unlock: UnlockOptions): Promise<IdentityFileEntry[]> {
   if (!cfg.pubkeyAuthentication) return [];
-  const [{ expandHome, loadCertificateFile, prepareIdentityFile, unlockIdentityFile, unprotectedKeyLines }, { KeyPermissionsError }, { isCertifiedKey, withCertificates }, { keyBlobType }] =
-    await Promise.all([import('./identity-file.js'), import('../errors.js'), import('../keys/certificate.js'), import('../keys/hostkey.js')]);
+  const [{ certifyIdentityFiles, expandHome, loadCertificateFile, prepareIdentityFile, unprotectedKeyLines }, { KeyPermissionsError }, { keyBlobType }] =
+    await Promise.all([import('./identity-file.js'), import('../errors.js'), import('../keys/hostkey.js')]);
   const entries: IdentityFileEntry[] = [];
   // ssh.c load_public_identity_files(): without CertificateFile, "IDENTITY-cert.pub" is tried.
   const certPaths = cfg.certificateFiles.map((path) => ({ path, explicit: true }));
@@ -388,43 +388,9 @@ export async function loadIdentities(cfg: ResolvedConfig, log: Log, unlock: Unlo
     }
   }
   if (certs.length === 0) return entries;
-  // A certificate is signed for with its private key (PROTOCOL.certkeys): load the keys that have
-  // one now, and offer the certificate before the plain key, as ssh(1)'s pubkey_prepare() does.
-  // sshconnect2.c pubkey_prepare: CertificateFile's certificates first (named by their file); a
-  // FILE-cert.pub found beside a key is an identity file of its own, right after the key, named
-  // by the key's path (ssh.c load_public_identity_files).
-  const given = cfg.certificateFiles.length > 0;
-  const fromFiles: IdentityFileEntry[] = [];
-  const ordered: IdentityFileEntry[] = [];
-  for (const entry of entries) {
-    ordered.push(entry);
-    try {
-      // A key without its public half, beside certificates: loaded now to find its own.
-      if (!entry.publicKeyBlob) {
-        entry.key = await unlockIdentityFile(entry.path, unlock);
-        entry.publicKeyBlob = entry.key.publicKeyBlob;
-      }
-    } catch (err) {
-      log.debug1(`${(err as Error).message} (certificate skipped)`);
-      continue;
-    }
-    const blob = entry.publicKeyBlob;
-    const own = certs.filter((c) => sameBytes(c.certificate.publicKeyBlob, blob));
-    if (own.length === 0) continue;
-    try {
-      entry.key ??= await unlockIdentityFile(entry.path, unlock);
-    } catch (err) {
-      log.debug1(`${(err as Error).message} (certificate skipped)`);
-      continue;
-    }
-    for (const key of withCertificates([entry.key], own, { now: () => Date.now() / 1000, skipped: (m) => log.debug1(m) })) {
-      if (key === entry.key) continue;
-      const certificateFile = given && isCertifiedKey(key) ? key.certificateSource : undefined;
-      const cert: IdentityFileEntry = { path: entry.path, publicKeyBlob: key.publicKeyBlob, key, explicit: given || entry.explicit, certificateFile };
-      (given ? fromFiles : ordered).push(cert);
-    }
-  }
-  return [...fromFiles, ...ordered];
+  // A certificate is signed for with its private key (PROTOCOL.certkeys): the keys that have one
+  // are loaded now, and the certificate offered before the plain key.
+  return certifyIdentityFiles(entries, certs, { given: cfg.certificateFiles.length > 0, unlock, debug: (m) => log.debug1(m) });
 }
 
 /**
@@ -468,10 +434,6 @@ function providerOrUndefined(pick: (choice: undefined) => CryptoProvider): Crypt
   } catch {
     return undefined;
   }
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((v, i) => v === b[i]);
 }
 
 /**

@@ -9,7 +9,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { socks5ReplyForOpenFailure, SocksHandshake, type SocksConnectRequest } from '../connection/socks.js';
 import { ChannelOpenError, SshError } from '../errors.js';
-import { closeChannelAfterSocket, listenOn, pipeFromChannel, type ForwardHost, type ListenSpec } from './forward.js';
+import { closeChannelAfterSocket, endSocketOnChannelClose, listenOn, pipeFromChannel, type ForwardHost, type ListenSpec } from './forward.js';
 import { ForwardListener } from './forward-listener.js';
 
 /**
@@ -200,11 +200,6 @@ function connectThrough(host: ForwardHost, fwd: DynamicForward<ListenSpec>, sock
     } else closeChannelAfterSocket(sock, ch, false);
     finish();
   });
-  ch.on('close', () => {
-    if (!sock.destroyed) {
-      flushToLocal();
-      sock.end();
-    }
-    finish();
-  });
+  // flushToLocal is set once the channel opens: read at the close.
+  endSocketOnChannelClose(ch, sock, () => flushToLocal(), finish);
 }

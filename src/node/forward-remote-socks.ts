@@ -25,7 +25,7 @@ import { connect as netConnect, type Socket } from 'node:net';
 import { Socks5Reply, SocksHandshake } from '../connection/socks.js';
 import { SshError } from '../errors.js';
 import type { ChannelStream } from './channel-stream.js';
-import { closeChannelAfterSocket, pipeFromChannel, type ForwardCounters } from './forward.js';
+import { closeChannelAfterSocket, endSocketOnChannelClose, pipeFromChannel, type ForwardCounters } from './forward.js';
 import { strerror } from './strerror.js';
 
 /** What a SOCKS-serving channel reports back to its {@link RemoteForward}. */
@@ -185,11 +185,6 @@ function connectFor(
     const flushToLocal = pipeFromChannel(ch, sock, counters);
     ch.resume();
     sock.on('close', (hadError) => closeChannelAfterSocket(sock, ch, hadError, counters));
-    ch.on('close', () => {
-      if (!sock.destroyed) {
-        flushToLocal();
-        sock.end();
-      }
-    });
+    endSocketOnChannelClose(ch, sock, flushToLocal);
   });
 }

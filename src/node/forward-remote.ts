@@ -11,7 +11,7 @@ import { connect as netConnect, type Socket } from 'node:net';
 import type { ChannelOpenParams } from '../connection/channel-types.js';
 import { ChannelOpenError, ChannelOpenFailureReason, ForwardRefusedError, UsageError } from '../errors.js';
 import type { ChannelStream } from './channel-stream.js';
-import { closeChannelAfterSocket, pipeFromChannel, type ForwardCounters, type TargetSpec } from './forward.js';
+import { closeChannelAfterSocket, endSocketOnChannelClose, pipeFromChannel, type ForwardCounters, type TargetSpec } from './forward.js';
 import { serveSocksOverChannel, type PermittedOpen } from './forward-remote-socks.js';
 import { strerror } from './strerror.js';
 
@@ -151,13 +151,7 @@ export class RemoteForward extends EventEmitter {
         closeChannelAfterSocket(sock, ch, hadError, this.counters);
         finish();
       });
-      ch.on('close', () => {
-        if (!sock.destroyed) {
-          flushToLocal();
-          sock.end();
-        }
-        finish();
-      });
+      endSocketOnChannelClose(ch, sock, flushToLocal, finish);
     });
   }
 

@@ -212,6 +212,23 @@ export function closeChannelAfterSocket(sock: Socket, ch: ChannelStream, hadErro
   else ch._closeWhenSent();
 }
 
+/**
+ * A forwarded connection's channel closed (RFC 4254 §5.3): what it delivered reaches the local
+ * socket (`flush`, from {@link pipeFromChannel}), then the socket ends (its FIN); a socket already
+ * destroyed is left as it is. `then` runs after, either way. -R's and -D's (forward-remote.ts,
+ * forward-remote-socks.ts, forward-dynamic.ts); -L's also resets a socket whose channel was cut
+ * without the server's EOF (startLocalForward).
+ */
+export function endSocketOnChannelClose(ch: ChannelStream, sock: Socket, flush: () => void, then?: () => void): void {
+  ch.on('close', () => {
+    if (!sock.destroyed) {
+      flush();
+      sock.end();
+    }
+    then?.();
+  });
+}
+
 /** Reads before the channel is set up: none arrive (see startLocalForward). */
 function ignoreBytes(): void {}
 

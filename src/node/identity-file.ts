@@ -10,9 +10,10 @@ import { join } from 'node:path';
 import { publicKeyOfPrivateKeyFile } from '../auth/identity.js';
 import type { CryptoProvider } from '../crypto/provider.js';
 import { formatMode, KeyError, KeyPermissionsError, SshError, UsageError } from '../errors.js';
-import { parseCertificateFile, type CertificateSource } from '../keys/certificate.js';
+import { isCertifiedKey, parseCertificateFile, withCertificates, type CertificateSource } from '../keys/certificate.js';
 import { parsePrivateKey } from '../keys/parse-private-key.js';
 import { parsePublicKeyFile, type PrivateKey } from '../keys/privatekey.js';
+import { constantTimeEqual } from '../protocol/wire.js';
 import { tildeParts } from '../config/tokens.js';
 import { strerror } from './strerror.js';
 import { userHome } from './user-home.js';
@@ -174,6 +175,54 @@ export interface IdentityFileEntry {
    * `FILE-cert.pub` found beside the key goes by the key's path, right after the key.
    */
   certificateFile?: string;
+}
+
+/**
+ * Identity files with the user certificates (OpenSSH PROTOCOL.certkeys) that certify them, in the
+ * order ssh(1)'s pubkey_prepare() (sshconnect2.c) offers them: certificates the user gave
+ * (`options.given`: CertificateFile, the library's certificates) first, each named by its file; a
+ * `FILE-cert.pub` found beside a key right after the key, named by the key's path (ssh.c
+ * load_public_identity_files). A certified key is loaded now, as a certificate is signed for with
+ * its private key; a key that cannot be loaded, or a certificate refused (see withCertificates),
+ * is skipped with a line through `options.debug`. `options.unlock` loads the keys.
+ */
+export async function certifyIdentityFiles(
+  entries: readonly IdentityFileEntry[],
+  certs: readonly CertificateSource[],
+  options: { given: boolean; unlock?: UnlockOptions; debug?: (message: string) => void },
+): Promise<IdentityFileEntry[]> {
+  const { given, unlock } = options;
+  const skipped = (message: string) => options.debug?.(message);
+  const fromGiven: IdentityFileEntry[] = [];
+  const ordered: IdentityFileEntry[] = [];
+  for (const entry of entries) {
+    ordered.push(entry);
+    try {
+      // A key without its public half, beside certificates: loaded now to find its own.
+      if (!entry.publicKeyBlob) {
+        entry.key = await unlockIdentityFile(entry.path, unlock);
+        entry.publicKeyBlob = entry.key.publicKeyBlob;
+      }
+    } catch (err) {
+      skipped(`${(err as Error).message} (certificate skipped)`);
+      continue;
+    }
+    const blob = entry.publicKeyBlob;
+    const own = certs.filter((c) => constantTimeEqual(c.certificate.publicKeyBlob, blob));
+    if (own.length === 0) continue;
+    try {
+      entry.key ??= await unlockIdentityFile(entry.path, unlock);
+    } catch (err) {
+      skipped(`${(err as Error).message} (certificate skipped)`);
+      continue;
+    }
+    for (const key of withCertificates([entry.key], own, { now: () => Date.now() / 1000, skipped })) {
+      if (key === entry.key) continue;
+      const certificateFile = given && isCertifiedKey(key) ? key.certificateSource : undefined;
+      (given ? fromGiven : ordered).push({ path: entry.path, publicKeyBlob: key.publicKeyBlob, key, explicit: given || entry.explicit, certificateFile });
+    }
+  }
+  return [...fromGiven, ...ordered];
 }
 
 /** Options of {@link unlockIdentityFile} and {@link prepareIdentityFile}. */

@@ -194,6 +194,18 @@ export interface CliOptions {
   stdout?: 'ignore' | 'pipe';
   /** SIGKILL the child if it still runs after this many ms. Default 20 000. */
   killAfterMs?: number;
+  /**
+   * Stop the child once its stderr so far matches (e.g. `/Authenticated to /`: a login checked,
+   * the session not wanted), with {@link CliOptions.untilSignal}; else it runs until it exits.
+   */
+  until?: RegExp;
+  /** The signal {@link CliOptions.until} sends. Default SIGKILL. */
+  untilSignal?: NodeJS.Signals;
+  /**
+   * Start it in a session of its own (setsid): no controlling terminal, so ssh and pure-ssh ask
+   * for passphrases and passwords through SSH_ASKPASS only, whatever terminal runs the tests.
+   */
+  detached?: boolean;
 }
 
 /** How a {@link startCli} child ended, with everything it wrote. */
@@ -219,22 +231,32 @@ export interface CliRun {
 
 /**
  * Starts `client` with `args`: the built CLI or its bin under this Node, or ssh(1). Its stderr
- * (and stdout when asked) is read as UTF-8; it is SIGKILLed after {@link CliOptions.killAfterMs}.
+ * (and stdout when asked) is read as UTF-8; it is stopped once stderr matches
+ * {@link CliOptions.until}, and SIGKILLed after {@link CliOptions.killAfterMs}.
  *
  * @example
  * const ssh = startCli('ssh', [...sshd.clientArgs, '-N', sshd.target], { env: cliEnv(home) });
  * await waitForListen(ssh, port);
  * const { code, stderr } = await ssh.done;
+ * // A login, checked and left: stopped at ssh's -v line.
+ * const { stderr: log } = await startCli('pure-ssh', [...args, '-v', '-N', host], { env, until: /Authenticated to / }).done;
  */
 export function startCli(client: CliClient, args: readonly string[], opts: CliOptions): CliRun {
   const [command, argv] = client === 'ssh'
     ? [SSH_CLIENT_PATH, [...args]]
     : [process.execPath, [client === 'pure-ssh' ? CLI_PATH : CLI_BIN_PATH, ...args]];
-  const child = spawn(command, argv, { stdio: [opts.stdin ?? 'ignore', opts.stdout ?? 'ignore', 'pipe'], env: opts.env });
+  const child = spawn(command, argv, { stdio: [opts.stdin ?? 'ignore', opts.stdout ?? 'ignore', 'pipe'], env: opts.env, detached: opts.detached });
   let stdout = '';
   let stderr = '';
+  let stopped = false;
   child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d;
+    if (opts.until !== undefined && !stopped && opts.until.test(stderr)) {
+      stopped = true;
+      child.kill(opts.untilSignal ?? 'SIGKILL');
+    }
+  });
   const killer = setTimeout(() => child.kill('SIGKILL'), opts.killAfterMs ?? 20_000);
   const done = new Promise<CliResult>((resolve) => child.on('close', (code, signal) => {
     clearTimeout(killer);
