@@ -99,6 +99,17 @@ for (const [label, simd] of [['without SIMD', false], ['SIMD', true]] as const) 
       }
     });
 
+    it('matches noble on random keys and bulk-sized messages (32 KiB ± a block, whole and partial last blocks)', () => {
+      // A bulk download's packets (sshd sends at most 32 KiB of data per CHANNEL_DATA), with
+      // random limbs throughout: a change to the block loop (e.g. several blocks per step) must
+      // keep these.
+      for (const len of [32, 33, 47, 48, 63, 64, 65, 95, 96, 97, 32768, 32768 + 4, 32768 + 16, 32768 + 31, 32768 + 36, 32768 - 1]) {
+        const key = rand(32);
+        const msg = rand(len);
+        expect(wasmPoly1305(simd, key, msg, len % 5)).toBe(toHex(poly1305(msg, key)));
+      }
+    });
+
     it('largest limbs (all-0xff key and messages) match noble', () => {
       const key = new Uint8Array(32).fill(0xff);
       for (const len of [15, 16, 17, 64, 1000, 32768 + 15]) {

@@ -13,7 +13,10 @@
  * ```
  *
  * `--download BYTES`: instead, instructions per MiB of the bench's bulk download (one download
- * of BYTES to warm up, the next one counted).
+ * of BYTES to warm up, the next one counted). `--cipher NAME` pins another cipher than the
+ * bench's (e.g. aes128-gcm@openssh.com, pure-ssh's default on Node); `--download-warm N` makes N
+ * downloads before the counted one (1). `--variant openssh` runs ssh(1) under callgrind instead,
+ * for reference (no JIT names there).
  *
  * `--warm-bytes N`: the warm-up echo's size (256 KiB by default, the bench's own is 2 MiB: it
  * decides, for one, which WebAssembly functions are in TurboFan when counting starts).
@@ -43,15 +46,20 @@ interface Options {
   out: string | undefined;
   /** Instead of echoes: instructions per MiB of a download of this many bytes (0: echoes). */
   download: number;
+  /** `--cipher NAME`: the cipher pinned (default: the bench's, ALGORITHM_SETS[0]). */
+  cipher: string | undefined;
+  /** `--download-warm N`: downloads before the counted one (1). */
+  downloadWarm: number;
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { variants: [], warm: 3000, warmBytes: 256 * 1024, count: 2000, runs: 1, top: 0, out: undefined, download: 0 };
+  const o: Options = { variants: [], warm: 3000, warmBytes: 256 * 1024, count: 2000, runs: 1, top: 0, out: undefined, download: 0, cipher: undefined, downloadWarm: 1 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const v = argv[++i];
     if (v === undefined) throw new Error(`${a} needs a value`);
-    if (a === '--variant') {
+    if (a === '--variant' && v === 'openssh') o.variants.push({ name: v, dir: '', nodeArgs: [] });
+    else if (a === '--variant') {
       const [name, spec] = v.split(/=(.*)/s) as [string, string];
       const [dir, flags] = spec.split(/:(.*)/s) as [string, string | undefined];
       o.variants.push({ name, dir: resolve(dir), nodeArgs: flags ? flags.split(',') : [] });
@@ -62,6 +70,8 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--top') o.top = Number(v);
     else if (a === '--out') o.out = v;
     else if (a === '--download') o.download = Number(v);
+    else if (a === '--cipher') o.cipher = v;
+    else if (a === '--download-warm') o.downloadWarm = Number(v);
     else throw new Error(`unknown option ${a}`);
   }
   if (o.variants.length === 0) throw new Error('give at least one --variant NAME=DIR');
@@ -117,17 +127,17 @@ async function runOnce(v: Options['variants'][number], login: LoginSpec, ports: 
     { listenPort: warmPort, host: '127.0.0.1', port: echoPort },
     { listenPort: mainPort, host: '127.0.0.1', port: o.download > 0 ? ports.bulk : echoPort },
   ];
-  const base = tunnelCommand('pure', login, forwards);
+  // `--variant openssh`: ssh(1) under callgrind instead, for reference.
+  const ssh = v.dir === '' ? tunnelCommand('openssh', login, forwards) : undefined;
+  const base = ssh ?? tunnelCommand('pure', login, forwards);
   const out = join(work, `${v.name}-${run}.callgrind`);
   const args = [
     '--tool=callgrind',
     '--instr-atstart=no',
     `--callgrind-out-file=${out}`,
-    process.execPath,
-    '--perf-basic-prof',
-    ...v.nodeArgs,
-    join(v.dir, 'dist', 'node', 'cli-bin.cjs'),
-    ...base.args.slice(base.args.indexOf('-N')),
+    ...(ssh
+      ? [ssh.cmd, ...ssh.args]
+      : [process.execPath, '--perf-basic-prof', ...v.nodeArgs, join(v.dir, 'dist', 'node', 'cli-bin.cjs'), ...base.args.slice(base.args.indexOf('-N'))]),
   ];
   const child = spawn('valgrind', args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...base.env, XDG_CACHE_HOME: join(work, v.name) } });
   let stderr = '';
@@ -139,8 +149,8 @@ async function runOnce(v: Options['variants'][number], login: LoginSpec, ports: 
     await echoExchange(warmPort, o.warmBytes);
     for (let i = 0; i < 3; i++) await echoExchange(warmPort, 64);
     if (o.download > 0) {
-      // One download warms, the next is counted.
-      await download(mainPort);
+      // One download warms (`--download-warm N`: N of them), the next is counted.
+      for (let i = 0; i < o.downloadWarm; i++) await download(mainPort);
       execFileSync('callgrind_control', ['-i', 'on', String(pid)], { stdio: 'ignore' });
       const n = await download(mainPort);
       execFileSync('callgrind_control', ['-i', 'off', String(pid)], { stdio: 'ignore' });
@@ -179,7 +189,7 @@ async function main(): Promise<void> {
   mkdirSync(work, { recursive: true });
   try {
     const ready = await new Promise<EndpointsReady>((res) => ep.on('message', (m: EndpointsReady) => m.kind === 'ready' && res(m)));
-    const login: LoginSpec = loginOf(sshd, { cipher: set.cipher, kex: set.kex, hostKey: set.hostKey });
+    const login: LoginSpec = loginOf(sshd, { cipher: o.cipher ?? set.cipher, kex: set.kex, hostKey: set.hostKey });
     const results = new Map<string, number[]>(o.variants.map((v) => [v.name, []]));
     for (let r = 0; r < o.runs; r++) {
       for (const v of o.variants) results.get(v.name)!.push(await runOnce(v, login, ready.ports, o, work, r));

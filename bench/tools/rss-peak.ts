@@ -9,6 +9,8 @@
  * ```
  *
  * A variant is `NAME=DIR[|NODE FLAGS separated by spaces[|ENV=VALUE ...]]`; `openssh` runs ssh(1).
+ * `--cipher NAME` pins another cipher than the bench's (`defaults`: none); the table also gives the
+ * user part of the CPU.
  * Each variant gets its own XDG_CACHE_HOME (code caches), warmed by one unmeasured run. The
  * tunnel's /proc/PID/status is sampled every 10 ms during the transfer (as bench/proc-stats.ts
  * RssSampler, but twice as often); at each new peak of VmRSS /proc/PID/smaps is read, and the
@@ -54,6 +56,8 @@ interface Opts {
   smaps: boolean;
   /** Download: hash what is read (sha256), as the bench's reader does: a slower reader, a backlog in the tunnel. */
   hash: boolean;
+  /** `--cipher NAME`: the cipher pinned for every variant (default: the bench's, ALGORITHM_SETS[0]); `defaults` pins none. */
+  cipher?: string;
   variants: Variant[];
 }
 
@@ -78,6 +82,7 @@ function parseArgs(argv: string[]): Opts {
     if (a === '--runs') o.runs = Number(v);
     else if (a === '--size') o.size = Number(v);
     else if (a === '--scenario') o.scenario = v as Opts['scenario'];
+    else if (a === '--cipher') o.cipher = v;
     else if (a === '--variant') {
       if (v === 'openssh') o.variants.push({ name: 'openssh', nodeArgs: [], env: {} });
       else {
@@ -106,6 +111,13 @@ function cpuSec(pid: number): number {
   const f = readFileSync(`/proc/${pid}/stat`, 'latin1');
   const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
   return (Number(rest[11]) + Number(rest[12])) / 100;
+}
+
+/** User-mode CPU seconds of `pid` (utime alone). */
+function userSec(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
+  return Number(rest[11]) / 100;
 }
 
 interface Mapping {
@@ -171,6 +183,7 @@ interface RunResult {
   peakAfterMs: number;
   ms: number;
   cpuPerGiB: number;
+  userPerGiB: number;
   mibs: number;
   classes?: Record<string, number>;
   probe?: Record<string, unknown>;
@@ -270,6 +283,7 @@ async function runOnce(v: Variant, opts: Opts, login: LoginSpec, ready: Endpoint
       }
     }, 10);
     const cpu0 = cpuSec(pid);
+    const user0 = userSec(pid);
     const t0 = performance.now();
     const sock = await connectLocal(mainPort);
     if (opts.scenario === 'download') {
@@ -295,6 +309,7 @@ async function runOnce(v: Variant, opts: Opts, login: LoginSpec, ready: Endpoint
     }
     const ms = performance.now() - t0;
     const cpu = cpuSec(pid) - cpu0;
+    const user = userSec(pid) - user0;
     // RSS_PEAK_PAGES=DIR: the node binary's resident pages now (file-backed RSS only grows), for ./rss-pages.ts.
     if (process.env.RSS_PEAK_PAGES && v.dir) {
       const bin = realpathSync(process.execPath);
@@ -302,7 +317,7 @@ async function runOnce(v: Variant, opts: Opts, login: LoginSpec, ready: Endpoint
     }
     clearInterval(timer);
     sock.destroy();
-    const out: RunResult = { peak, peakAt, peakAfterMs: peakAt - startedAt, ms, cpuPerGiB: cpu / (size / (1024 * MiB)), mibs: size / MiB / (ms / 1000) };
+    const out: RunResult = { peak, peakAt, peakAfterMs: peakAt - startedAt, ms, cpuPerGiB: cpu / (size / (1024 * MiB)), userPerGiB: user / (size / (1024 * MiB)), mibs: size / MiB / (ms / 1000) };
     if (smaps) out.classes = classify(parseSmaps(smaps));
     // RSS_PEAK_DUMP=DIR keeps each run's smaps at the peak, for a closer look.
     if (smaps && process.env.RSS_PEAK_DUMP) writeFileSync(join(process.env.RSS_PEAK_DUMP, `${v.name}-${peakAt}.smaps`), smaps);
@@ -351,7 +366,8 @@ async function main(): Promise<void> {
   const cacheDir = mkdtempSync(join(tmpdir(), 'pure-ssh-rss-'));
   try {
     const ready = await new Promise<EndpointsReady>((res) => ep.on('message', (m: EndpointsReady) => m.kind === 'ready' && res(m)));
-    const login: LoginSpec = loginOf(sshd, { cipher: set.cipher, kex: set.kex, hostKey: set.hostKey });
+    const cipher = opts.cipher === 'defaults' ? undefined : (opts.cipher ?? set.cipher);
+    const login: LoginSpec = loginOf(sshd, { ...(cipher ? { cipher } : {}), kex: set.kex, hostKey: set.hostKey });
     if (opts.scenario === 'startup') {
       for (const v of opts.variants) await startupOnce(v, login, ready, cacheDir);
       const st = new Map<string, { ms: number; cpu: number }[]>(opts.variants.map((v) => [v.name, []]));
@@ -375,18 +391,18 @@ async function main(): Promise<void> {
         const c = res.classes ?? {};
         process.stderr.write(
           `${v.name}: ${(res.peak.total / MiB).toFixed(1)} (anon ${(res.peak.anon / MiB).toFixed(1)}; thread arenas ${((c['glibc thread arenas'] ?? 0) / MiB).toFixed(1)}, ` +
-            `main arena ${((c['glibc main arena [heap]'] ?? 0) / MiB).toFixed(1)}, wasm ${((c['WebAssembly memories'] ?? 0) / MiB).toFixed(1)}) at ${res.peakAfterMs.toFixed(0)} of ${res.ms.toFixed(0)} ms, ${res.mibs.toFixed(0)} MiB/s ${res.cpuPerGiB.toFixed(2)} s/GiB\n`,
+            `main arena ${((c['glibc main arena [heap]'] ?? 0) / MiB).toFixed(1)}, wasm ${((c['WebAssembly memories'] ?? 0) / MiB).toFixed(1)}) at ${res.peakAfterMs.toFixed(0)} of ${res.ms.toFixed(0)} ms, ${res.mibs.toFixed(0)} MiB/s ${res.cpuPerGiB.toFixed(2)} s/GiB (user ${res.userPerGiB.toFixed(2)})\n`,
         );
       }
     }
     const f = (n: number) => (n / MiB).toFixed(1);
     console.log(`${opts.scenario}, ${opts.size / MiB} MiB, ${opts.runs} runs interleaved; medians (min–max)`);
-    console.log('variant | peak RSS MiB | anon | file | anon − thread arenas | MiB/s | CPU s/GiB');
+    console.log('variant | peak RSS MiB | anon | file | anon − thread arenas | MiB/s | CPU s/GiB | user s/GiB');
     for (const [name, rs] of results) {
       const col = (g: (r: RunResult) => number, fmt: (n: number) => string) =>
         `${fmt(median(rs.map(g)))} (${fmt(Math.min(...rs.map(g)))}–${fmt(Math.max(...rs.map(g))) })`;
       console.log(
-        [name, col((r) => r.peak.total, f), col((r) => r.peak.anon, f), col((r) => r.peak.file, f), col((r) => r.peak.anon - (r.classes?.['glibc thread arenas'] ?? 0), f), col((r) => r.mibs, (n) => n.toFixed(0)), col((r) => r.cpuPerGiB, (n) => n.toFixed(2))].join(' | '),
+        [name, col((r) => r.peak.total, f), col((r) => r.peak.anon, f), col((r) => r.peak.file, f), col((r) => r.peak.anon - (r.classes?.['glibc thread arenas'] ?? 0), f), col((r) => r.mibs, (n) => n.toFixed(0)), col((r) => r.cpuPerGiB, (n) => n.toFixed(2)), col((r) => r.userPerGiB, (n) => n.toFixed(2))].join(' | '),
       );
     }
     if (opts.smaps) {
