@@ -229,9 +229,9 @@ export class ClientCore {
       sessionId: () => this.transport.info.sessionId!,
       serverSigAlgs: () => this.serverSigAlgs,
       banner: (message) => emit({ type: 'banner', message }),
-      passwordNeeded: (prompt, retry) => {
+      passwordNeeded: (prompt, retry, method) => {
         this.timers.userWait(1);
-        emit({ type: 'password-needed', prompt, retry });
+        emit({ type: 'password-needed', prompt, retry, method });
       },
       signRequest: (r) => {
         this.timers.userWait(1);

@@ -31,8 +31,9 @@ export type ClientEvent =
   /**
    * A password or keyboard-interactive answer is needed: call providePassword(). `retry`: a
    * password was already refused (ssh(1) prints "Permission denied, please try again.").
+   * `method`: which one asks (a keyboard-interactive prompt is the server's text).
    */
-  | { type: 'password-needed'; prompt: string; retry?: boolean }
+  | { type: 'password-needed'; prompt: string; retry?: boolean; method: 'password' | 'keyboard-interactive' }
   /**
    * The server accepted a key the core does not hold (RFC 4252 §7 PK_OK): sign `data` with the
    * key of `keyBlob` using `algorithm` and call provideSignature(id, signatureBlob | null, reason?).

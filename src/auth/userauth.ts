@@ -1,7 +1,9 @@
 /**
  * The user authentication protocol, client side (RFC 4252), sans-IO: `none` to learn the
- * allowed methods, then publickey (RFC 4252 §7), password (§8) and keyboard-interactive
- * (RFC 4256) in that order, like OpenSSH's default PreferredAuthentications.
+ * allowed methods, then publickey (RFC 4252 §7), keyboard-interactive (RFC 4256) and password
+ * (§8) in that order, OpenSSH's default PreferredAuthentications without the methods pure-ssh
+ * lacks (sshconnect2.c authmethods[]: gssapi-with-mic, hostbased, publickey,
+ * keyboard-interactive, password).
  */
 import { AuthenticationError, ProtocolError, SshError, UsageError } from '../errors.js';
 import { MSG, decodeMessage, encodeServiceRequest } from '../protocol/messages.js';
@@ -51,8 +53,12 @@ export interface AuthOptions {
   preferredAuthentications?: readonly string[];
 }
 
-/** The methods pure-ssh implements, in the order tried when PreferredAuthentications is not set. */
-export const DEFAULT_PREFERRED_AUTHENTICATIONS: readonly string[] = ['publickey', 'password', 'keyboard-interactive'];
+/**
+ * The methods pure-ssh implements, in the order tried when PreferredAuthentications is not set:
+ * ssh(1)'s default order (sshconnect2.c authmethods[], gssapi-with-mic and hostbased left out),
+ * keyboard-interactive before password.
+ */
+export const DEFAULT_PREFERRED_AUTHENTICATIONS: readonly string[] = ['publickey', 'keyboard-interactive', 'password'];
 
 /** sshconnect2.c authmethods[]: methods OpenSSH's client knows and pure-ssh does not implement. */
 const UNIMPLEMENTED_METHODS: ReadonlySet<string> = new Set(['gssapi-with-mic', 'hostbased']);
@@ -77,9 +83,11 @@ export interface UserAuthHandler {
   banner(message: string): void;
   /**
    * A prompt for a secret: answer with UserAuth.providePassword. `retry`: a password was
-   * already refused (ssh(1) then prints "Permission denied, please try again.").
+   * already refused (ssh(1) then prints "Permission denied, please try again."). `method`: whose
+   * prompt it is: the password prompt, or the server's keyboard-interactive prompt text (ssh(1)
+   * shows that one as `(user@host) PROMPT`).
    */
-  passwordNeeded(prompt: string, retry: boolean): void;
+  passwordNeeded(prompt: string, retry: boolean, method: 'password' | 'keyboard-interactive'): void;
   /** A signature is needed: answer with UserAuth.provideSignature(id, ...). */
   signRequest(request: SignRequest): void;
   /**
@@ -389,7 +397,7 @@ export class UserAuth {
       }
       if (this.options.askPassword) {
         this.state = { kind: 'awaiting-password', method: 'keyboard-interactive', prompts: n };
-        this.handler.passwordNeeded(prompts.map((p) => p.prompt).join(' '), false);
+        this.handler.passwordNeeded(prompts.map((p) => p.prompt).join(' '), false, 'keyboard-interactive');
         return true;
       }
       this.sendInfoResponse(prompts.map(() => ''));
@@ -550,7 +558,7 @@ export class UserAuth {
         this.passwordTries++;
         this.state = { kind: 'awaiting-password', method: 'password' };
         // OpenSSH sshconnect2.c userauth_passwd: every prompt after the first follows a refusal.
-        this.handler.passwordNeeded(this.options.passwordPrompt ?? `${this.options.username}'s password: `, this.passwordTries > 1);
+        this.handler.passwordNeeded(this.options.passwordPrompt ?? `${this.options.username}'s password: `, this.passwordTries > 1, 'password');
         return true;
       }
       case 'keyboard-interactive':

@@ -127,8 +127,13 @@ export interface ConnectOptions {
   /** Load identityFiles even when others can read them (default false: KeyPermissionsError, as ssh refuses them). */
   allowUnprotectedKeyFiles?: boolean;
   password?: string;
-  /** Called when the server wants a password and none was given (or it failed). Return null to give up. */
-  askPassword?: (prompt: string, context: { retry: boolean }) => Promise<string | null>;
+  /**
+   * Called when the server wants a password and none was given (or it failed). Return null to
+   * give up. `context.method`: `'password'` (the prompt is `passwordPrompt`'s) or
+   * `'keyboard-interactive'` (the prompt is the server's text; ssh(1) shows it as
+   * `(user@host) PROMPT`).
+   */
+  askPassword?: (prompt: string, context: { retry: boolean; method: 'password' | 'keyboard-interactive' }) => Promise<string | null>;
   /** OpenSSH's NumberOfPasswordPrompts, a whole number >= 0 (default 3). */
   passwordAttempts?: number;
   /** ssh_config PasswordAuthentication (default true). */
@@ -173,9 +178,9 @@ export interface ConnectOptions {
   /**
    * ssh_config(5) PreferredAuthentications: the authentication methods to try, in this order,
    * among those the server allows (a comma-separated string or an array), e.g.
-   * `'keyboard-interactive,publickey'`. pure-ssh implements `publickey`, `password` and
-   * `keyboard-interactive`; other names are skipped with a debug line. Default
-   * `publickey,password,keyboard-interactive`.
+   * `'keyboard-interactive,publickey'`. pure-ssh implements `publickey`, `keyboard-interactive`
+   * and `password`; other names are skipped with a debug line. Default
+   * `publickey,keyboard-interactive,password`, ssh(1)'s order without the methods pure-ssh lacks.
    */
   preferredAuthentications?: string | string[];
   /**
@@ -1694,7 +1699,7 @@ export class SshClient extends EventEmitter {
           this.core.providePassword(null);
           return;
         }
-        ask(e.prompt, { retry: e.retry === true }).then(
+        ask(e.prompt, { retry: e.retry === true, method: e.method }).then(
           (pw) => {
             this.core.providePassword(pw);
             this.pump();

@@ -1224,15 +1224,17 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
   const canPrompt = !cfg.batchMode && (cfg.passwordAuthentication || cfg.kbdInteractiveAuthentication);
   let prompts = 0;
   const askPassword = canPrompt
-    ? async (question: string, context: { retry: boolean }): Promise<string | null> => {
+    ? async (question: string, context: { retry: boolean; method: 'password' | 'keyboard-interactive' }): Promise<string | null> => {
         // ssh_config(5) NumberOfPasswordPrompts.
         if (++prompts > cfg.numberOfPasswordPrompts) return null;
         // OpenSSH sshconnect2.c userauth_passwd: said before each prompt after a refusal.
         if (context.retry) log.error('Permission denied, please try again.');
-        // A keyboard-interactive prompt is the server's text: escaped as sshconnect2.c
-        // input_userauth_info_req's asmprintf escapes it (utf8.c) before read_passphrase shows it
-        // or hands it to SSH_ASKPASS (a password prompt of ours is unchanged by it).
-        const shown = terminalText(question, utf8Locale(process.env));
+        // A keyboard-interactive prompt is the server's text, shown by sshconnect2.c
+        // input_userauth_info_req as "(%s@%s) %s": the server user, HostKeyAlias or the host
+        // name, the prompt; escaped as its asmprintf escapes it (utf8.c) before read_passphrase
+        // shows it or hands it to SSH_ASKPASS (a password prompt of ours is unchanged by it).
+        const text = context.method === 'keyboard-interactive' ? `(${cfg.user}@${cfg.hostKeyAlias ?? cfg.hostName}) ${question}` : question;
+        const shown = terminalText(text, utf8Locale(process.env));
         try {
           return askpass ? await prompt.askPassProgram(askpass, shown) : await prompt.readPassword(shown);
         } catch (err) {
