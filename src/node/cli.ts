@@ -600,12 +600,20 @@ async function run(cfg: ResolvedConfig): Promise<void> {
       // clientloop.c quit_message: the closed connection's line is buffered and written to stderr
       // itself, not logged: shown with -q, and on stderr with -E; after the loop has sent its
       // DISCONNECT and freed the channels (channel_free_all).
-      if (isClosedByRemoteHost(said)) {
+      const closedByRemote = isClosedByRemoteHost(said);
+      if (closedByRemote) {
         log.listenersFreed(ssh.channelCount);
         process.stderr.write(`${said}\r\n`);
       }
       else log.error(said);
       reportTransfer(log);
+      if (closedByRemote) {
+        // clientloop.c client_loop returns as at any orderly end: "Exit status %d" with the
+        // status no session set (-1, so ssh exits 255), then ssh.c main's ssh_packet_close
+        // says the compression totals (packet.c).
+        log.debug1('Exit status -1');
+        reportCompressionTotals(log, ssh.info.compression);
+      }
       process.exit(EXIT_ERROR);
     };
     void end();
