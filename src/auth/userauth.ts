@@ -81,6 +81,8 @@ export interface UserAuthHandler {
   /** server-sig-algs from EXT_INFO (RFC 8308 §3.1), if the server sent it. */
   serverSigAlgs(): string[] | undefined;
   banner(message: string): void;
+  /** RFC 4256 §3.3: a keyboard-interactive request's name and instruction (one may be empty), for the user. */
+  keyboardInteractiveInfo(name: string, instruction: string): void;
   /**
    * A prompt for a secret: answer with UserAuth.providePassword. `retry`: a password was
    * already refused (ssh(1) then prints "Permission denied, please try again."). `method`: whose
@@ -163,7 +165,10 @@ export class UserAuth {
   private readonly chosen = new Map<KnownIdentity, string>();
   private passwordTries = 0;
   private order: readonly string[] | undefined;
-  private kbdTried = false;
+  /** keyboard-interactive requests sent (sshconnect2.c attempt_kbdint). */
+  private kbdAttempts = 0;
+  /** Whether the server sent an SSH_MSG_USERAUTH_INFO_REQUEST (sshconnect2.c info_req_seen). */
+  private kbdInfoSeen = false;
   private lastError: string | undefined;
   /** The method of the last "Next authentication method" line. */
   private announced: string | undefined;
@@ -283,7 +288,7 @@ export class UserAuth {
     if (s.kind !== 'awaiting-password') return;
     if (password === null) {
       if (s.method === 'password') this.passwordTries = Number.POSITIVE_INFINITY;
-      else this.kbdTried = true;
+      else this.kbdAttempts = Number.POSITIVE_INFINITY;
       this.state = { kind: 'trying', attempt: { method: 'none' } };
       // Abandoning keyboard-interactive mid-exchange: move on to whatever is left.
       this.next();
@@ -386,7 +391,9 @@ export class UserAuth {
       const prompts: { prompt: string; echo: boolean }[] = [];
       for (let i = 0; i < n; i++) prompts.push({ prompt: r.text(), echo: r.boolean() });
       r.end('SSH_MSG_USERAUTH_INFO_REQUEST');
-      if (name || instruction) this.handler.log(`keyboard-interactive: ${[name, instruction].filter(Boolean).join(': ')}`);
+      this.kbdInfoSeen = true;
+      // RFC 4256 §3.3: the name and instruction are for the user (sshconnect2.c logit()s each).
+      if (name || instruction) this.handler.keyboardInteractiveInfo(name, instruction);
       if (n === 0) {
         this.sendInfoResponse([]);
         return true;
@@ -562,11 +569,18 @@ export class UserAuth {
         return true;
       }
       case 'keyboard-interactive':
-        if (this.options.kbdInteractiveAuthentication === false || !canPassword || this.kbdTried) return false;
-        this.kbdTried = true;
+      {
+        if (this.options.kbdInteractiveAuthentication === false || !canPassword) return false;
+        // sshconnect2.c userauth_kbdint: asked again after a failure, NumberOfPasswordPrompts
+        // requests in all, and not again when the server never sent an INFO_REQUEST. A stored
+        // password without prompting is given once (as the password method does).
+        const max = this.options.askPassword ? (this.options.passwordAttempts ?? 3) : 1;
+        if (this.kbdAttempts >= max || (this.kbdAttempts > 0 && !this.kbdInfoSeen)) return false;
+        this.kbdAttempts++;
         this.announce('keyboard-interactive');
         this.attempt({ method: 'keyboard-interactive' });
         return true;
+      }
     }
     return false;
   }

@@ -276,6 +276,12 @@ export interface ConnectOptions {
   /** Called with the server's banner (RFC 4252 §5.4). */
   onBanner?: (message: string) => void;
   /**
+   * Called with a keyboard-interactive request's name and instruction (RFC 4256 §3.3; either may
+   * be empty), which are for the user: ssh(1) shows each non-empty one as a log line at INFO.
+   * Without it they go to `debug` as `keyboard-interactive: NAME: INSTRUCTION`.
+   */
+  onKeyboardInteractiveInfo?: (info: { name: string; instruction: string }) => void;
+  /**
    * Called with security warnings as OpenSSH 10.1 gives them (WarnWeakCrypto): code `weak-kex`
    * once after the key exchange when it is not post-quantum, before `connect()` resolves.
    * Unlike ssh(1), which stays quiet when KexAlgorithms was set explicitly, this always reports.
@@ -1633,6 +1639,10 @@ export class SshClient extends EventEmitter {
       case 'banner':
         this.options.onBanner?.(e.message);
         this.emit('banner', e.message);
+        return;
+      case 'keyboard-interactive-info':
+        if (this.options.onKeyboardInteractiveInfo) this.options.onKeyboardInteractiveInfo({ name: e.name, instruction: e.instruction });
+        else this.log(`keyboard-interactive: ${[e.name, e.instruction].filter(Boolean).join(': ')}`);
         return;
       case 'warning':
         this.options.onWarning?.({ code: e.code, message: e.message });

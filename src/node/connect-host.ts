@@ -1286,6 +1286,12 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
         // packet.c: a server's SSH_MSG_DEBUG is "Remote: %.900s", one log call whatever its newlines.
         else log.debug1(m.startsWith('server debug: ') ? `Remote: ${oneLogCall(cutBytes(m.slice('server debug: '.length), 900))}` : m);
       },
+      // sshconnect2.c input_userauth_info_req: logit() of the name, then of the instruction, each
+      // when not empty (one log call each, its newlines kept).
+      onKeyboardInteractiveInfo: ({ name, instruction }) => {
+        if (name) log.info(oneLogCall(name));
+        if (instruction) log.info(oneLogCall(instruction));
+      },
       onBanner: (m) => {
         // sshconnect2.c input_userauth_banner: fmprintf, escaped for the terminal as utf8.c does.
         if (LOG_LEVELS.indexOf(cfg.logLevel) >= LOG_LEVELS.indexOf('INFO')) log.write(terminalText(m, utf8Locale(process.env)));
