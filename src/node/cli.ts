@@ -625,15 +625,18 @@ async function run(cfg: ResolvedConfig): Promise<void> {
     // channels.c: a socket path is shown with PORT_STREAMLOCAL (-2) as its port.
     log.debug1(`channel_connect_stdio_fwd: ${loggedTarget(w)}`);
     // ssh.c ssh_session2: -f forks once the stdio channel's open is sent, not confirmed.
-    const opened = stdioForward(ssh, cfg.stdioForward);
+    const opened = stdioForward(ssh, cfg.stdioForward, { input: process.stdin, output: process.stdout, debug: (m) => log.debug1(m) });
     if (cfg.forkAfterAuthentication) {
       log.debug1(`forking to background (pid ${process.pid})`);
       background.reportReady();
       if (callerStderr !== undefined) setHopStderr(callerStderr);
     }
     try {
-      const n = await opened;
-      log.debug1(`Transferred: sent ${n.sent}, received ${n.received} bytes`);
+      await opened;
+      // clientloop.c client_cleanup_stdio_fwd, the channel's end: its line, then cleanup_exit(0)
+      // at once (no byte totals); nothing more is said.
+      log.debug1('stdio forwarding: done');
+      log.silence();
     } catch (err) {
       // The connection itself was lost, while the open was unanswered or once the channel was
       // open: the 'close' handler above reports that once and exits 255, as ssh(1)'s client loop

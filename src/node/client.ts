@@ -1745,7 +1745,8 @@ export class SshClient extends EventEmitter {
         return;
       }
       case 'channel-eof':
-        this.log(`channel ${e.channel}: rcvd eof`);
+        // nchan.c chan_rcvd_ieof: debug2.
+        this.log(`channel ${e.channel}: rcvd eof`, 2);
         this.streams.get(e.channel)?._eof();
         return;
       case 'channel-closed': {
