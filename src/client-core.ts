@@ -229,9 +229,10 @@ export class ClientCore {
       sessionId: () => this.transport.info.sessionId!,
       serverSigAlgs: () => this.serverSigAlgs,
       banner: (message) => emit({ type: 'banner', message }),
-      passwordNeeded: (prompt, retry) => {
+      keyboardInteractiveInfo: (name, instruction) => emit({ type: 'keyboard-interactive-info', name, instruction }),
+      passwordNeeded: (prompt, retry, method) => {
         this.timers.userWait(1);
-        emit({ type: 'password-needed', prompt, retry });
+        emit({ type: 'password-needed', prompt, retry, method });
       },
       signRequest: (r) => {
         this.timers.userWait(1);

@@ -28,11 +28,14 @@ export type ClientEvent =
   | { type: 'host-key'; algorithm: string; keyType: string; keyBlob: Uint8Array; fingerprint: string }
   /** RFC 4252 §5.4 banner: show it to the user. */
   | { type: 'banner'; message: string }
+  /** RFC 4256 §3.3: a keyboard-interactive request's name and instruction (either may be empty): show them to the user. */
+  | { type: 'keyboard-interactive-info'; name: string; instruction: string }
   /**
    * A password or keyboard-interactive answer is needed: call providePassword(). `retry`: a
    * password was already refused (ssh(1) prints "Permission denied, please try again.").
+   * `method`: which one asks (a keyboard-interactive prompt is the server's text).
    */
-  | { type: 'password-needed'; prompt: string; retry?: boolean }
+  | { type: 'password-needed'; prompt: string; retry?: boolean; method: 'password' | 'keyboard-interactive' }
   /**
    * The server accepted a key the core does not hold (RFC 4252 §7 PK_OK): sign `data` with the
    * key of `keyBlob` using `algorithm` and call provideSignature(id, signatureBlob | null, reason?).

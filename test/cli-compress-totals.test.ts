@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { cliEnv, describeInteropWithHome, suiteHome } from './harness/home.js';
+import { startCli } from './harness/proc.js';
 import { startSshd, type SshdHandle } from './harness/sshd.js';
 import { CLI } from './support/cli-run.js';
 
@@ -96,4 +97,36 @@ describeInteropWithHome('CLI -v -C: the compression totals at exit, beside ssh 9
     expect(ourOut!.raw).toBeGreaterThan(0);
     expect(ourOut!.compressed).toBeGreaterThan(0);
   }, 90_000);
+
+  it('the server closing the connection: after "Transferred", "Exit status -1" and the totals, as ssh', async () => {
+    // clientloop.c: the loop ends on the server's EOF as on an orderly exit, so ssh.c main
+    // still closes the packet layer (ssh_packet_close) and says the totals; ssh exits 255.
+    const args = [...sshd.clientArgs, '-v', '-C', '-N', sshd.target];
+    const tails = [];
+    for (const client of ['ssh', 'pure-ssh'] as const) {
+      const run = startCli(client, args, { env: cliEnv(home) });
+      const deadline = Date.now() + 20_000;
+      while (!/Authenticated to /.test(run.stderr)) {
+        if (Date.now() > deadline || run.child.exitCode !== null) throw new Error(`${client} did not log in:\n${run.stderr}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      // Its session set up (the server's debug lines after authentication), then sshd's end goes.
+      await new Promise((r) => setTimeout(r, 500));
+      sshd.killConnections();
+      const { code, stderr } = await run.done;
+      const lines = stderr.replace(/\r/g, '').split('\n');
+      const tail = lines.slice(lines.indexOf('Connection to 127.0.0.1 closed by remote host.')).filter((l) => !/^debug[23]: /.test(l));
+      tails.push({ client, code, tail: tail.map((l, i) => (i === 0 ? l : l.replace(/\d+(\.\d+)?/g, 'N'))).join('\n') });
+    }
+    const expected = [
+      'Connection to 127.0.0.1 closed by remote host.',
+      'Transferred: sent N, received N bytes, in N seconds',
+      'Bytes per second: sent N, received N',
+      'debugN: Exit status -N',
+      'debugN: compress outgoing: raw data N, compressed N, factor N',
+      'debugN: compress incoming: raw data N, compressed N, factor N',
+      '',
+    ].join('\n');
+    expect(tails).toEqual([{ client: 'ssh', code: 255, tail: expected }, { client: 'pure-ssh', code: 255, tail: expected }]);
+  }, 60_000);
 });

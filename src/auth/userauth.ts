@@ -1,7 +1,9 @@
 /**
  * The user authentication protocol, client side (RFC 4252), sans-IO: `none` to learn the
- * allowed methods, then publickey (RFC 4252 §7), password (§8) and keyboard-interactive
- * (RFC 4256) in that order, like OpenSSH's default PreferredAuthentications.
+ * allowed methods, then publickey (RFC 4252 §7), keyboard-interactive (RFC 4256) and password
+ * (§8) in that order, OpenSSH's default PreferredAuthentications without the methods pure-ssh
+ * lacks (sshconnect2.c authmethods[]: gssapi-with-mic, hostbased, publickey,
+ * keyboard-interactive, password).
  */
 import { AuthenticationError, ProtocolError, SshError, UsageError } from '../errors.js';
 import { MSG, decodeMessage, encodeServiceRequest } from '../protocol/messages.js';
@@ -51,8 +53,12 @@ export interface AuthOptions {
   preferredAuthentications?: readonly string[];
 }
 
-/** The methods pure-ssh implements, in the order tried when PreferredAuthentications is not set. */
-export const DEFAULT_PREFERRED_AUTHENTICATIONS: readonly string[] = ['publickey', 'password', 'keyboard-interactive'];
+/**
+ * The methods pure-ssh implements, in the order tried when PreferredAuthentications is not set:
+ * ssh(1)'s default order (sshconnect2.c authmethods[], gssapi-with-mic and hostbased left out),
+ * keyboard-interactive before password.
+ */
+export const DEFAULT_PREFERRED_AUTHENTICATIONS: readonly string[] = ['publickey', 'keyboard-interactive', 'password'];
 
 /** sshconnect2.c authmethods[]: methods OpenSSH's client knows and pure-ssh does not implement. */
 const UNIMPLEMENTED_METHODS: ReadonlySet<string> = new Set(['gssapi-with-mic', 'hostbased']);
@@ -75,11 +81,15 @@ export interface UserAuthHandler {
   /** server-sig-algs from EXT_INFO (RFC 8308 §3.1), if the server sent it. */
   serverSigAlgs(): string[] | undefined;
   banner(message: string): void;
+  /** RFC 4256 §3.3: a keyboard-interactive request's name and instruction (one may be empty), for the user. */
+  keyboardInteractiveInfo(name: string, instruction: string): void;
   /**
    * A prompt for a secret: answer with UserAuth.providePassword. `retry`: a password was
-   * already refused (ssh(1) then prints "Permission denied, please try again.").
+   * already refused (ssh(1) then prints "Permission denied, please try again."). `method`: whose
+   * prompt it is: the password prompt, or the server's keyboard-interactive prompt text (ssh(1)
+   * shows that one as `(user@host) PROMPT`).
    */
-  passwordNeeded(prompt: string, retry: boolean): void;
+  passwordNeeded(prompt: string, retry: boolean, method: 'password' | 'keyboard-interactive'): void;
   /** A signature is needed: answer with UserAuth.provideSignature(id, ...). */
   signRequest(request: SignRequest): void;
   /**
@@ -155,7 +165,10 @@ export class UserAuth {
   private readonly chosen = new Map<KnownIdentity, string>();
   private passwordTries = 0;
   private order: readonly string[] | undefined;
-  private kbdTried = false;
+  /** keyboard-interactive requests sent (sshconnect2.c attempt_kbdint). */
+  private kbdAttempts = 0;
+  /** Whether the server sent an SSH_MSG_USERAUTH_INFO_REQUEST (sshconnect2.c info_req_seen). */
+  private kbdInfoSeen = false;
   private lastError: string | undefined;
   /** The method of the last "Next authentication method" line. */
   private announced: string | undefined;
@@ -275,7 +288,7 @@ export class UserAuth {
     if (s.kind !== 'awaiting-password') return;
     if (password === null) {
       if (s.method === 'password') this.passwordTries = Number.POSITIVE_INFINITY;
-      else this.kbdTried = true;
+      else this.kbdAttempts = Number.POSITIVE_INFINITY;
       this.state = { kind: 'trying', attempt: { method: 'none' } };
       // Abandoning keyboard-interactive mid-exchange: move on to whatever is left.
       this.next();
@@ -378,7 +391,9 @@ export class UserAuth {
       const prompts: { prompt: string; echo: boolean }[] = [];
       for (let i = 0; i < n; i++) prompts.push({ prompt: r.text(), echo: r.boolean() });
       r.end('SSH_MSG_USERAUTH_INFO_REQUEST');
-      if (name || instruction) this.handler.log(`keyboard-interactive: ${[name, instruction].filter(Boolean).join(': ')}`);
+      this.kbdInfoSeen = true;
+      // RFC 4256 §3.3: the name and instruction are for the user (sshconnect2.c logit()s each).
+      if (name || instruction) this.handler.keyboardInteractiveInfo(name, instruction);
       if (n === 0) {
         this.sendInfoResponse([]);
         return true;
@@ -389,7 +404,7 @@ export class UserAuth {
       }
       if (this.options.askPassword) {
         this.state = { kind: 'awaiting-password', method: 'keyboard-interactive', prompts: n };
-        this.handler.passwordNeeded(prompts.map((p) => p.prompt).join(' '), false);
+        this.handler.passwordNeeded(prompts.map((p) => p.prompt).join(' '), false, 'keyboard-interactive');
         return true;
       }
       this.sendInfoResponse(prompts.map(() => ''));
@@ -550,15 +565,22 @@ export class UserAuth {
         this.passwordTries++;
         this.state = { kind: 'awaiting-password', method: 'password' };
         // OpenSSH sshconnect2.c userauth_passwd: every prompt after the first follows a refusal.
-        this.handler.passwordNeeded(this.options.passwordPrompt ?? `${this.options.username}'s password: `, this.passwordTries > 1);
+        this.handler.passwordNeeded(this.options.passwordPrompt ?? `${this.options.username}'s password: `, this.passwordTries > 1, 'password');
         return true;
       }
       case 'keyboard-interactive':
-        if (this.options.kbdInteractiveAuthentication === false || !canPassword || this.kbdTried) return false;
-        this.kbdTried = true;
+      {
+        if (this.options.kbdInteractiveAuthentication === false || !canPassword) return false;
+        // sshconnect2.c userauth_kbdint: asked again after a failure, NumberOfPasswordPrompts
+        // requests in all, and not again when the server never sent an INFO_REQUEST. A stored
+        // password without prompting is given once (as the password method does).
+        const max = this.options.askPassword ? (this.options.passwordAttempts ?? 3) : 1;
+        if (this.kbdAttempts >= max || (this.kbdAttempts > 0 && !this.kbdInfoSeen)) return false;
+        this.kbdAttempts++;
         this.announce('keyboard-interactive');
         this.attempt({ method: 'keyboard-interactive' });
         return true;
+      }
     }
     return false;
   }

@@ -99,6 +99,7 @@ export async function authenticate(
       return v ? new TextDecoder().decode(v).split(',') : undefined;
     },
     banner: () => {},
+    keyboardInteractiveInfo: (name, instruction) => log(`keyboard-interactive: ${[name, instruction].filter(Boolean).join(': ')}`),
     passwordNeeded: (prompt, retry) => {
       const ask = login.askPassword;
       pending = (ask ? ask(prompt, retry) : Promise.resolve(null)).then(

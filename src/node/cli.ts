@@ -600,12 +600,20 @@ async function run(cfg: ResolvedConfig): Promise<void> {
       // clientloop.c quit_message: the closed connection's line is buffered and written to stderr
       // itself, not logged: shown with -q, and on stderr with -E; after the loop has sent its
       // DISCONNECT and freed the channels (channel_free_all).
-      if (isClosedByRemoteHost(said)) {
+      const closedByRemote = isClosedByRemoteHost(said);
+      if (closedByRemote) {
         log.listenersFreed(ssh.channelCount);
         process.stderr.write(`${said}\r\n`);
       }
       else log.error(said);
       reportTransfer(log);
+      if (closedByRemote) {
+        // clientloop.c client_loop returns as at any orderly end: "Exit status %d" with the
+        // status no session set (-1, so ssh exits 255), then ssh.c main's ssh_packet_close
+        // says the compression totals (packet.c).
+        log.debug1('Exit status -1');
+        reportCompressionTotals(log, ssh.info.compression);
+      }
       process.exit(EXIT_ERROR);
     };
     void end();
@@ -617,15 +625,18 @@ async function run(cfg: ResolvedConfig): Promise<void> {
     // channels.c: a socket path is shown with PORT_STREAMLOCAL (-2) as its port.
     log.debug1(`channel_connect_stdio_fwd: ${loggedTarget(w)}`);
     // ssh.c ssh_session2: -f forks once the stdio channel's open is sent, not confirmed.
-    const opened = stdioForward(ssh, cfg.stdioForward);
+    const opened = stdioForward(ssh, cfg.stdioForward, { input: process.stdin, output: process.stdout, debug: (m) => log.debug1(m) });
     if (cfg.forkAfterAuthentication) {
       log.debug1(`forking to background (pid ${process.pid})`);
       background.reportReady();
       if (callerStderr !== undefined) setHopStderr(callerStderr);
     }
     try {
-      const n = await opened;
-      log.debug1(`Transferred: sent ${n.sent}, received ${n.received} bytes`);
+      await opened;
+      // clientloop.c client_cleanup_stdio_fwd, the channel's end: its line, then cleanup_exit(0)
+      // at once (no byte totals); nothing more is said.
+      log.debug1('stdio forwarding: done');
+      log.silence();
     } catch (err) {
       // The connection itself was lost, while the open was unanswered or once the channel was
       // open: the 'close' handler above reports that once and exits 255, as ssh(1)'s client loop

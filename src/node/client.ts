@@ -127,8 +127,13 @@ export interface ConnectOptions {
   /** Load identityFiles even when others can read them (default false: KeyPermissionsError, as ssh refuses them). */
   allowUnprotectedKeyFiles?: boolean;
   password?: string;
-  /** Called when the server wants a password and none was given (or it failed). Return null to give up. */
-  askPassword?: (prompt: string, context: { retry: boolean }) => Promise<string | null>;
+  /**
+   * Called when the server wants a password and none was given (or it failed). Return null to
+   * give up. `context.method`: `'password'` (the prompt is `passwordPrompt`'s) or
+   * `'keyboard-interactive'` (the prompt is the server's text; ssh(1) shows it as
+   * `(user@host) PROMPT`).
+   */
+  askPassword?: (prompt: string, context: { retry: boolean; method: 'password' | 'keyboard-interactive' }) => Promise<string | null>;
   /** OpenSSH's NumberOfPasswordPrompts, a whole number >= 0 (default 3). */
   passwordAttempts?: number;
   /** ssh_config PasswordAuthentication (default true). */
@@ -173,9 +178,9 @@ export interface ConnectOptions {
   /**
    * ssh_config(5) PreferredAuthentications: the authentication methods to try, in this order,
    * among those the server allows (a comma-separated string or an array), e.g.
-   * `'keyboard-interactive,publickey'`. pure-ssh implements `publickey`, `password` and
-   * `keyboard-interactive`; other names are skipped with a debug line. Default
-   * `publickey,password,keyboard-interactive`.
+   * `'keyboard-interactive,publickey'`. pure-ssh implements `publickey`, `keyboard-interactive`
+   * and `password`; other names are skipped with a debug line. Default
+   * `publickey,keyboard-interactive,password`, ssh(1)'s order without the methods pure-ssh lacks.
    */
   preferredAuthentications?: string | string[];
   /**
@@ -270,6 +275,12 @@ export interface ConnectOptions {
   debug?: (message: string, level?: 2 | 3) => void;
   /** Called with the server's banner (RFC 4252 §5.4). */
   onBanner?: (message: string) => void;
+  /**
+   * Called with a keyboard-interactive request's name and instruction (RFC 4256 §3.3; either may
+   * be empty), which are for the user: ssh(1) shows each non-empty one as a log line at INFO.
+   * Without it they go to `debug` as `keyboard-interactive: NAME: INSTRUCTION`.
+   */
+  onKeyboardInteractiveInfo?: (info: { name: string; instruction: string }) => void;
   /**
    * Called with security warnings as OpenSSH 10.1 gives them (WarnWeakCrypto): code `weak-kex`
    * once after the key exchange when it is not post-quantum, before `connect()` resolves.
@@ -1597,6 +1608,10 @@ export class SshClient extends EventEmitter {
         this.options.onBanner?.(e.message);
         this.emit('banner', e.message);
         return;
+      case 'keyboard-interactive-info':
+        if (this.options.onKeyboardInteractiveInfo) this.options.onKeyboardInteractiveInfo({ name: e.name, instruction: e.instruction });
+        else this.log(`keyboard-interactive: ${[e.name, e.instruction].filter(Boolean).join(': ')}`);
+        return;
       case 'warning':
         this.options.onWarning?.({ code: e.code, message: e.message });
         this.emit('warning', { code: e.code, message: e.message });
@@ -1662,7 +1677,7 @@ export class SshClient extends EventEmitter {
           this.core.providePassword(null);
           return;
         }
-        ask(e.prompt, { retry: e.retry === true }).then(
+        ask(e.prompt, { retry: e.retry === true, method: e.method }).then(
           (pw) => {
             this.core.providePassword(pw);
             this.pump();
@@ -1698,7 +1713,8 @@ export class SshClient extends EventEmitter {
         return;
       }
       case 'channel-eof':
-        this.log(`channel ${e.channel}: rcvd eof`);
+        // nchan.c chan_rcvd_ieof: debug2.
+        this.log(`channel ${e.channel}: rcvd eof`, 2);
         this.streams.get(e.channel)?._eof();
         return;
       case 'channel-closed': {

@@ -302,6 +302,16 @@ const PLAIN_KEY_LABELS: Readonly<Record<string, string>> = {
   'ecdsa-sha2-nistp521': 'ECDSA', 'sk-ssh-ed25519@openssh.com': 'ED25519-SK', 'sk-ecdsa-sha2-nistp256@openssh.com': 'ECDSA-SK',
 };
 
+/** The key type name a certificate file's line starts with (e.g. `ssh-ed25519-cert-v01@openssh.com`), else undefined. */
+function certificateTypeOf(path: string): string | undefined {
+  try {
+    const first = readFileSync(path, 'utf8').trimStart().split(/\s/, 1)[0];
+    return first?.endsWith('-cert-v01@openssh.com') ? first : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** sshkey_type() of a file holding a plain (not certified) public key line, else undefined. */
 function plainPublicKeyType(path: string): string | undefined {
   let first: string | undefined;
@@ -326,12 +336,29 @@ export async function loadIdentities(cfg: ResolvedConfig, log: Log, unlock: Unlo
   const entries: IdentityFileEntry[] = [];
   // ssh.c load_public_identity_files(): without CertificateFile, "IDENTITY-cert.pub" is tried.
   const certPaths = cfg.certificateFiles.map((path) => ({ path, explicit: true }));
+  // ssh.c load_public_identity_files: with no CertificateFile, each identity file's "-cert"
+  // variant is looked for (sshkey_load_public: PATH-cert, then PATH-cert.pub) and logged right
+  // after it, found or not (a missing default key's too): `identity file PATH-cert type -1`. A
+  // certificate found is loaded below, and its line is this one.
+  const certVariant = (path: string): void => {
+    if (cfg.certificateFiles.length > 0) return;
+    const found = [`${path}-cert`, `${path}-cert.pub`].some((p) => {
+      try {
+        return statSync(p).isFile();
+      } catch {
+        return false;
+      }
+    });
+    const type = found ? plainPublicKeyType(`${path}-cert.pub`) ?? certificateTypeOf(`${path}-cert.pub`) : undefined;
+    log.debug1(`identity file ${path}-cert type ${type ?? -1}`);
+  };
   for (const { path, explicit } of cfg.identityFiles) {
     try {
       // sshconnect2.c: a key file others can read is offered, and refused when the server accepts it.
       const entry = await prepareIdentityFile(path, { ...unlock, explicit, deferPermissionCheck: true });
       // ssh.c load_public_identity_files: `type -1` for a key whose public half it could not read.
       log.debug1(`identity file ${path} type ${entry.publicKeyBlob ? keyBlobType(entry.publicKeyBlob) : -1}`);
+      certVariant(path);
       entries.push(entry);
       if (cfg.certificateFiles.length === 0) certPaths.push({ path: `${path}-cert.pub`, explicit: false });
     } catch (err) {
@@ -341,6 +368,7 @@ export async function loadIdentities(cfg: ResolvedConfig, log: Log, unlock: Unlo
         // it cannot reach were dropped with ssh.c's warning while reading the options); at its
         // turn sshconnect2.c load_identity_file says `no such identity` at INFO.
         log.debug1(`identity file ${path} type -1`);
+        certVariant(path);
         if (explicit) {
           entries.push({ path: expandHome(path), explicit });
           if (cfg.certificateFiles.length === 0) certPaths.push({ path: `${path}-cert.pub`, explicit: false });
@@ -369,7 +397,8 @@ export async function loadIdentities(cfg: ResolvedConfig, log: Log, unlock: Unlo
     try {
       const c = await loadCertificateFile(path, { optional: !explicit });
       if (!c) continue;
-      log.debug1(`certificate file ${path} type ${c.certificate.certType}`);
+      // A "-cert" variant's line was said with its key (certVariant).
+      if (explicit) log.debug1(`certificate file ${path} type ${c.certificate.certType}`);
       certs.push(c);
     } catch (err) {
       // ssh.c load_public_identity_files / check_load: a missing file is passed over in silence
@@ -1186,15 +1215,17 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
   const canPrompt = !cfg.batchMode && (cfg.passwordAuthentication || cfg.kbdInteractiveAuthentication);
   let prompts = 0;
   const askPassword = canPrompt
-    ? async (question: string, context: { retry: boolean }): Promise<string | null> => {
+    ? async (question: string, context: { retry: boolean; method: 'password' | 'keyboard-interactive' }): Promise<string | null> => {
         // ssh_config(5) NumberOfPasswordPrompts.
         if (++prompts > cfg.numberOfPasswordPrompts) return null;
         // OpenSSH sshconnect2.c userauth_passwd: said before each prompt after a refusal.
         if (context.retry) log.error('Permission denied, please try again.');
-        // A keyboard-interactive prompt is the server's text: escaped as sshconnect2.c
-        // input_userauth_info_req's asmprintf escapes it (utf8.c) before read_passphrase shows it
-        // or hands it to SSH_ASKPASS (a password prompt of ours is unchanged by it).
-        const shown = terminalText(question, utf8Locale(process.env));
+        // A keyboard-interactive prompt is the server's text, shown by sshconnect2.c
+        // input_userauth_info_req as "(%s@%s) %s": the server user, HostKeyAlias or the host
+        // name, the prompt; escaped as its asmprintf escapes it (utf8.c) before read_passphrase
+        // shows it or hands it to SSH_ASKPASS (a password prompt of ours is unchanged by it).
+        const text = context.method === 'keyboard-interactive' ? `(${cfg.user}@${cfg.hostKeyAlias ?? cfg.hostName}) ${question}` : question;
+        const shown = terminalText(text, utf8Locale(process.env));
         try {
           return askpass ? await prompt.askPassProgram(askpass, shown) : await prompt.readPassword(shown);
         } catch (err) {
@@ -1245,6 +1276,12 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
         if (auth) method = auth[1]!;
         // packet.c: a server's SSH_MSG_DEBUG is "Remote: %.900s", one log call whatever its newlines.
         else log.debug1(m.startsWith('server debug: ') ? `Remote: ${oneLogCall(cutBytes(m.slice('server debug: '.length), 900))}` : m);
+      },
+      // sshconnect2.c input_userauth_info_req: logit() of the name, then of the instruction, each
+      // when not empty (one log call each, its newlines kept).
+      onKeyboardInteractiveInfo: ({ name, instruction }) => {
+        if (name) log.info(oneLogCall(name));
+        if (instruction) log.info(oneLogCall(instruction));
       },
       onBanner: (m) => {
         // sshconnect2.c input_userauth_banner: fmprintf, escaped for the terminal as utf8.c does.

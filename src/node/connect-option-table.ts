@@ -53,4 +53,5 @@ export const CONNECT_OPTIONS = {
   debug: 'f',
   onBanner: 'f',
   onWarning: 'f',
+  onKeyboardInteractiveInfo: 'f',
 } as const satisfies Record<keyof ConnectOptions, OptionKind>;

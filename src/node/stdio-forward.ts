@@ -11,6 +11,8 @@ import type { SshClient } from './client.js';
 export interface StdioStreams {
   input: Readable;
   output: Writable;
+  /** Debug lines (ssh's `channel N: FORCE input drain`). */
+  debug?: (message: string) => void;
 }
 
 /**
@@ -47,6 +49,14 @@ export async function stdioForward(
     // the channel closes once the input is done too (chan_is_dead), exiting 0.
     let outputFailed = false;
     let inputDone = false;
+    // OpenSSH channels.c channel_input_ieof: a stdio forward's channel (force_drain) ends its
+    // input when the server's EOF arrives, so the channel closes without waiting for ours.
+    ch.once('end', () => {
+      if (inputDone || ch.writableEnded) return;
+      io.debug?.(`channel ${ch.channel}: FORCE input drain`);
+      io.input.unpipe(ch);
+      ch.end();
+    });
     ch.once('finish', () => {
       inputDone = true;
       if (outputFailed) ch.destroy();

@@ -611,6 +611,8 @@ export class WebSshClient {
         return;
       case 'banner':
         return this.options.onBanner?.(e.message);
+      case 'keyboard-interactive-info':
+        return this.log(`keyboard-interactive: ${[e.name, e.instruction].filter(Boolean).join(': ')}`);
       case 'password-needed': {
         const ask = this.options.askPassword;
         if (!ask) return this.core.providePassword(null);

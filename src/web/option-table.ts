@@ -60,6 +60,7 @@ const NODE_ONLY = {
   sock: 'pass the byte stream as transport',
   jump: '',
   onWarning: '',
+  onKeyboardInteractiveInfo: '',
   preferredAuthentications: '',
 } satisfies Record<Exclude<keyof ConnectOptions, keyof WebConnectOptions>, string>;
 

@@ -18,7 +18,7 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { accessSync, constants, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -81,6 +81,14 @@ export interface SshdOptions {
   listen?: string;
   /** Which OpenSSH serves. Default `'system'` (Debian's 9.2); `'10'` needs {@link openssh10}. */
   openssh?: OpenSshRelease;
+  /**
+   * A PAM service of the test's own (with `config: { UsePAM: 'yes' }`; the system sshd only):
+   * sshd names its PAM service after its program name (auth-pam.c SSHD_PAM_SERVICE), so it is
+   * started through a symlink called `name` in its dir, and /etc/pam.d/`name` is written with
+   * `config` (a PAM stack, e.g. pam_echo's text then pam_deny to make keyboard-interactive
+   * carry an instruction). Use a name of the test's own: the file stays for later runs.
+   */
+  pamService?: { name: string; config: string };
 }
 
 /** One generated host key. */
@@ -486,6 +494,16 @@ export async function startSshd(opts: SshdOptions = {}): Promise<SshdHandle> {
     const authorizedKeys = join(dir, 'authorized_keys');
     await writeFile(authorizedKeys, `${clientPublicKey}\n`);
     const configPath = join(dir, 'sshd_config');
+    let sshdProgram = paths.sshd;
+    if (opts.pamService) {
+      const { name, config } = opts.pamService;
+      if (release !== 'system' || !/^[a-z][a-z0-9-]*$/.test(name)) throw new Error(`pamService ${name}: a lowercase name, with the system sshd`);
+      const pamFile = join('/etc/pam.d', name);
+      // Written only when it differs: test files running in parallel may share the name.
+      if (!existsSync(pamFile) || readFileSync(pamFile, 'utf8') !== config) writeFileSync(pamFile, config);
+      sshdProgram = join(dir, name);
+      symlinkSync(paths.sshd, sshdProgram);
+    }
 
     let attempt = 0;
     for (;;) {
@@ -514,7 +532,7 @@ export async function startSshd(opts: SshdOptions = {}): Promise<SshdHandle> {
       await writeFile(configPath, renderConfig(defaults, opts.config ?? {}));
       let started: Started;
       try {
-        started = await launch(paths.sshd, configPath);
+        started = await launch(sshdProgram, configPath);
       } catch (err) {
         if (err instanceof BindError && ++attempt < 5) continue;
         throw err;

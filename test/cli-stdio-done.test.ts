@@ -1,0 +1,44 @@
+/**
+ * `-v -W`: the forwarded connection ending (the far server writes a line and closes) ends ssh 9.2
+ * with clientloop.c client_cleanup_stdio_fwd's "stdio forwarding: done" and cleanup_exit(0):
+ * that is its last line, with no byte totals after it, and the exit status is 0. Standard input
+ * stays open: the server's EOF ends the channel's input too (channels.c channel_input_ieof,
+ * force_drain: "channel 0: FORCE input drain").
+ */
+import net from 'node:net';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { cliEnv, describeInteropWithHome, suiteHome } from './harness/home.js';
+import { startCli } from './harness/proc.js';
+import { startSshd, type SshdHandle } from './harness/sshd.js';
+
+describeInteropWithHome('CLI -v -W: the end of the forwarded connection, beside ssh 9.2', () => {
+  const home = suiteHome();
+  let sshd: SshdHandle;
+  let server: net.Server;
+  let port: number;
+  beforeAll(async () => {
+    sshd = await startSshd();
+    server = net.createServer((s) => s.end('hello\n'));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    port = (server.address() as net.AddressInfo).port;
+  }, 30_000);
+  afterAll(async () => {
+    await sshd?.stop();
+    await new Promise((r) => server?.close(r));
+  });
+
+  it('"debug1: stdio forwarding: done" last, exit 0, the data on stdout, as ssh', async () => {
+    const args = [...sshd.clientArgs, '-v', '-W', `127.0.0.1:${port}`, sshd.target];
+    const runs = [];
+    for (const client of ['ssh', 'pure-ssh'] as const) {
+      // Standard input stays open: the far end's close ends the forward (ssh: FORCE input drain).
+      const run = startCli(client, args, { env: cliEnv(home), stdin: 'pipe', stdout: 'pipe' });
+      const { code, stdout, stderr } = await run.done;
+      run.child.stdin?.destroy();
+      const lines = stderr.replace(/\r/g, '').trimEnd().split('\n').filter((l) => !/^debug[23]: /.test(l));
+      runs.push({ client, code, stdout, last: lines.slice(-1), drain: lines.filter((l) => /FORCE/.test(l)), totals: lines.filter((l) => /Transferred/.test(l)) });
+    }
+    const expected = { code: 0, stdout: 'hello\n', last: ['debug1: stdio forwarding: done'], drain: ['debug1: channel 0: FORCE input drain'], totals: [] };
+    expect(runs).toEqual([{ client: 'ssh', ...expected }, { client: 'pure-ssh', ...expected }]);
+  }, 60_000);
+});
