@@ -215,15 +215,29 @@ export class ChannelOpenError extends SshError {
 export class AuthenticationError extends SshError {
   readonly methodsTried: readonly string[];
   readonly methodsAllowed: readonly string[];
-  constructor(username: string, methodsTried: readonly string[], methodsAllowed: readonly string[], detail?: string) {
+  /**
+   * Identity files that were not offered because they could not be loaded, as `warn` reported
+   * them (`Warning: Identity file PATH not accessible: ...`, `Load key "PATH": ...`); also named
+   * at the end of the message.
+   */
+  readonly identitiesSkipped: readonly string[];
+  constructor(username: string, methodsTried: readonly string[], methodsAllowed: readonly string[], detail?: string, identitiesSkipped: readonly string[] = []) {
     super(
       'ERR_AUTH_FAILED',
       `Permission denied for ${username}` +
         ` (tried: ${methodsTried.join(', ') || 'none'}; server allows: ${methodsAllowed.join(',') || 'nothing'})` +
-        (detail ? `. ${detail}` : '.'),
+        (detail ? `. ${detail}` : '.') +
+        (identitiesSkipped.length ? ` Identity files skipped: ${identitiesSkipped.map((l) => l.replace(/^Warning: |\.$/g, '')).join('; ')}.` : ''),
     );
     this.methodsTried = methodsTried;
     this.methodsAllowed = methodsAllowed;
+    this.identitiesSkipped = identitiesSkipped;
+    this.#args = [username, detail];
+  }
+  readonly #args: [string, string | undefined];
+  /** The same refusal, naming the identity files that were skipped (see identitiesSkipped). */
+  withIdentitiesSkipped(skipped: readonly string[]): AuthenticationError {
+    return new AuthenticationError(this.#args[0], this.methodsTried, this.methodsAllowed, this.#args[1], skipped);
   }
 }
 

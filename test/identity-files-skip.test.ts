@@ -9,6 +9,7 @@ import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { ConnectOptions } from '../src/index.js';
 import { AuthenticationError } from '../src/errors.js';
 import { connectTo } from './harness/client.js';
 import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
@@ -60,5 +61,24 @@ describeInterop('identityFiles: a key that cannot be loaded is skipped with a wa
     const err = await connectTo(sshd, { privateKey: undefined, identityFiles: [missing], warn: (m) => warnings.push(m) }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AuthenticationError);
     expect(warnings).toEqual([`Warning: Identity file ${missing} not accessible: No such file or directory.`]);
+  });
+
+  // Tester tnew's F7: the refusal used to read "Permission denied for root (tried: none; ...)."
+  // alone, a typo in a path or a wrong passphrase looking like the server's refusal.
+  it('the AuthenticationError names the skipped files and why, as warn did (identitiesSkipped)', async () => {
+    const cases: [Partial<ConnectOptions>, string][] = [
+      [{ identityFiles: [missing] }, `Identity file ${missing} not accessible: No such file or directory`],
+      [{ identityFiles: [encrypted] }, `Load key "${encrypted}": `],
+      [{ identityFiles: [encrypted], passphrase: 'wrong-passphrase' }, `Load key "${encrypted}": incorrect passphrase supplied to decrypt private key`],
+    ];
+    for (const [opts, why] of cases) {
+      const warnings: string[] = [];
+      const err = (await connectTo(sshd, { privateKey: undefined, ...opts, warn: (m) => warnings.push(m) }).catch((e: unknown) => e)) as AuthenticationError;
+      expect(err).toBeInstanceOf(AuthenticationError);
+      expect(err.methodsTried).toEqual([]);
+      expect(err.identitiesSkipped).toEqual(warnings);
+      expect(err.message).toMatch(/^Permission denied for root \(tried: none; server allows: [^)]*\)\. Identity files skipped: /);
+      expect(err.message).toContain(why);
+    }
   });
 });

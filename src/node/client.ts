@@ -21,6 +21,7 @@ import { checkWindowAutoTune, type DirectTcpipParams } from '../connection/conne
 import type { WindowBudget } from '../connection/window-budget.js';
 import { MAX_WINDOW } from '../connection/channel.js';
 import {
+  AuthenticationError,
   ConnectionLostError,
   KeyError,
   KeyPermissionsError,
@@ -65,6 +66,7 @@ import { closedByRemoteHost, closedDuringKexOrAuth, KEX_IDENTIFICATION_CLOSED } 
 import { couldNotResolve, strerror } from './strerror.js';
 import { checkAlgorithmLists, checkNumericOptions, checkOptionKeys, checkOptionTypes, checkSigners, show } from '../option-check.js';
 import { CONNECT_OPTIONS } from './connect-option-table.js';
+import { askUser, callbackFailed, isCallbackFailure } from '../user-callback.js';
 
 /** Options of {@link connect}. A host key decision is required: knownHosts or verifyHostKey. */
 export interface ConnectOptions {
@@ -88,9 +90,11 @@ export interface ConnectOptions {
   passphrase?: string | Uint8Array;
   /**
    * Asked for the passphrase of an encrypted identity file (its path) when `passphrase` is
-   * missing or wrong, up to `passwordAttempts` times; null or '' skips that key.
+   * missing or wrong, up to `passwordAttempts` times: return the passphrase (or a promise of it);
+   * null, undefined or '' skips that key. A callback that throws or rejects ends connect() with
+   * an SshError ERR_ABORTED whose `cause` is its error; any other answer is a UsageError.
    */
-  askPassphrase?: (keyPath: string) => Promise<string | null>;
+  askPassphrase?: (keyPath: string) => string | null | undefined | Promise<string | null | undefined>;
   /**
    * Keys that sign elsewhere (a KMS, a hardware token, WebAuthn): offered after `privateKey`
    * and before the agent's keys and identityFiles. See {@link Signer}.
@@ -128,12 +132,17 @@ export interface ConnectOptions {
   allowUnprotectedKeyFiles?: boolean;
   password?: string;
   /**
-   * Called when the server wants a password and none was given (or it failed). Return null to
-   * give up. `context.method`: `'password'` (the prompt is `passwordPrompt`'s) or
-   * `'keyboard-interactive'` (the prompt is the server's text; ssh(1) shows it as
-   * `(user@host) PROMPT`).
+   * Called when the server wants a password (or a keyboard-interactive answer) and none was given
+   * (or it failed): return it, or a promise of it; null or undefined gives that method up.
+   * `context.method`: `'password'` (the prompt is `passwordPrompt`'s) or `'keyboard-interactive'`
+   * (the prompt is the server's text; ssh(1) shows it as `(user@host) PROMPT`). A callback that
+   * throws or rejects ends connect() with an SshError ERR_ABORTED whose `cause` is its error; any
+   * other answer (a number, an object) is a UsageError.
    */
-  askPassword?: (prompt: string, context: { retry: boolean; method: 'password' | 'keyboard-interactive' }) => Promise<string | null>;
+  askPassword?: (
+    prompt: string,
+    context: { retry: boolean; method: 'password' | 'keyboard-interactive' },
+  ) => string | null | undefined | Promise<string | null | undefined>;
   /** OpenSSH's NumberOfPasswordPrompts, a whole number >= 0 (default 3). */
   passwordAttempts?: number;
   /** ssh_config PasswordAuthentication (default true). */
@@ -517,6 +526,11 @@ export interface PreparedAuth {
   keyLoaders: Map<AuthIdentity, () => Promise<PrivateKey>>;
   /** How many keys the agent listed, when prepareAuth was told to leave that log line to the caller. */
   agentKeyCount?: number;
+  /**
+   * The `warn` lines of the identityFiles that could not be loaded (missing, no or a wrong
+   * passphrase, not a key): named by a final AuthenticationError (its `identitiesSkipped`).
+   */
+  skipped?: string[];
   /** {@link bindAgentToSession} bound {@link agent} to a session: another session needs a new connection. */
   agentBound?: boolean;
 }
@@ -630,6 +644,7 @@ export async function prepareAuth(
   const allowUnprotectedKeyFiles = options.allowUnprotectedKeyFiles;
   for (const k of given) privateKeys.push(typeof k === 'string' || k instanceof Uint8Array ? parsePrivateKey(k, { passphrase, crypto }) : k);
   const files: IdentityFileEntry[] = [];
+  const skipped: string[] = [];
   for (const f of options.identityFiles ?? []) {
     if (typeof f !== 'string') {
       files.push(f);
@@ -648,6 +663,7 @@ export async function prepareAuth(
       // read still fails connect() (KeyPermissionsError), as documented.
       const warning = identitySkipped(f, err);
       if (warning === undefined) throw err;
+      skipped.push(warning);
       options.warn?.(warning);
       debug?.(warning);
     }
@@ -657,13 +673,15 @@ export async function prepareAuth(
   const signers: ExternalSigner[] = [];
   const agentIdentities: AuthIdentity[] = [];
   const keyLoaders = new Map<AuthIdentity, () => Promise<PrivateKey>>();
-  const prepared: PreparedAuth = { privateKeys, identities, signers, agent: undefined, agentIdentities, keyLoaders };
+  const prepared: PreparedAuth = { privateKeys, identities, signers, agent: undefined, agentIdentities, keyLoaders, skipped };
   for (const s of options.signers ?? []) {
     identities.push({ publicKeyBlob: s.publicKeyBlob, label: s.comment || keyBlobType(s.publicKeyBlob) });
     signers.push({
       publicKeyBlob: s.publicKeyBlob,
       name: `${sshKeyTypeLabel(keyBlobType(s.publicKeyBlob))} "${s.comment || keyBlobType(s.publicKeyBlob)}"`,
-      sign: (data, algorithm) => s.sign(data, algorithm),
+      // async: a signer that throws, or returns a blob rather than a promise, is settled the
+      // same way (a throw skips the key with its reason, as a rejection does).
+      sign: async (data, algorithm) => s.sign(data, algorithm),
     });
   }
   let agent: AgentClient | undefined;
@@ -957,7 +975,18 @@ export class SshClient extends EventEmitter {
   ) {
     super();
     const { password: _password, passphrase: _passphrase, privateKey: _privateKey, ...kept } = options;
-    this.options = kept;
+    // The hooks run inside the IO loop (a socket's read): one that throws would be an uncaught
+    // exception. Its error ends the connection instead (ERR_ABORTED, the error as `cause`).
+    const guard = <A extends unknown[]>(name: string, fn: ((...a: A) => void) | undefined) =>
+      fn &&
+      ((...a: A): void => {
+        try {
+          fn(...a);
+        } catch (err) {
+          if (!this.isDone) queueMicrotask(() => this.fail(callbackFailed(name, err)));
+        }
+      });
+    this.options = { ...kept, debug: guard('debug', kept.debug), warn: guard('warn', kept.warn), onBanner: guard('onBanner', kept.onBanner), onWarning: guard('onWarning', kept.onWarning) };
     this.ready = new Promise((res, rej) => {
       this.resolveReady = res;
       this.rejectReady = rej;
@@ -1632,6 +1661,8 @@ export class SshClient extends EventEmitter {
             this.pump();
           },
           (err: unknown) => {
+            // askPassphrase threw or answered nonsense: the connection ends with that.
+            if (isCallbackFailure(err)) return this.fail(err);
             const reason = (err as Error)?.message ?? String(err);
             // OpenSSH sshconnect2.c sign_and_send_pubkey's error line; a key the user chose not
             // to unlock (or could not) only gets debug lines, as in its load_identity_file.
@@ -1660,6 +1691,7 @@ export class SshClient extends EventEmitter {
             this.pump();
           },
           (err: unknown) => {
+            if (isCallbackFailure(err)) return this.fail(err);
             const reason = (err as Error)?.message ?? String(err);
             const line = loadKeyErrorLine(e.identity.label, err);
             // Why a file no parser takes was refused, at -v (ssh says only "invalid format").
@@ -1677,15 +1709,15 @@ export class SshClient extends EventEmitter {
           this.core.providePassword(null);
           return;
         }
-        ask(e.prompt, { retry: e.retry === true, method: e.method }).then(
+        // A sync throw, a plain string and a promise alike (user-callback.ts): never an uncaught
+        // exception out of the socket's read, nor an answer that never comes.
+        askUser('askPassword', () => ask(e.prompt, { retry: e.retry === true, method: e.method })).then(
           (pw) => {
+            if (this.isDone) return;
             this.core.providePassword(pw);
             this.pump();
           },
-          () => {
-            this.core.providePassword(null);
-            this.pump();
-          },
+          (err: SshError) => this.fail(err),
         );
         return;
       }
@@ -1757,6 +1789,9 @@ export class SshClient extends EventEmitter {
   private finish(error: SshError | undefined): void {
     if (this.isDone) return;
     this.isDone = true;
+    // Why identity files were not offered, which the server's refusal cannot say ("tried: none"
+    // for a path with a typo or a key with a wrong passphrase).
+    if (error instanceof AuthenticationError && this.auth.skipped?.length) error = error.withIdentitiesSkipped(this.auth.skipped);
     this.endError = error;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;

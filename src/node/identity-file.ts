@@ -14,6 +14,7 @@ import { isCertifiedKey, parseCertificateFile, withCertificates, type Certificat
 import { parsePrivateKey } from '../keys/parse-private-key.js';
 import { parsePublicKeyFile, type PrivateKey } from '../keys/privatekey.js';
 import { constantTimeEqual } from '../protocol/wire.js';
+import { askUser } from '../user-callback.js';
 import { tildeParts } from '../config/tokens.js';
 import { strerror } from './strerror.js';
 import { userHome } from './user-home.js';
@@ -229,8 +230,12 @@ export async function certifyIdentityFiles(
 export interface UnlockOptions {
   /** Tried first (none: the empty passphrase, as ssh(1) tries first). */
   passphrase?: string | Uint8Array;
-  /** Asked for the passphrase of `path` after a missing or wrong one; null or '' skips the key. */
-  askPassphrase?: (path: string) => Promise<string | null>;
+  /**
+   * Asked for the passphrase of `path` after a missing or wrong one (a string, or a promise of
+   * one); null, undefined or '' skips the key. A throw or rejection ends with an SshError
+   * ERR_ABORTED whose `cause` is what it threw; any other answer is a UsageError.
+   */
+  askPassphrase?: (path: string) => string | null | undefined | Promise<string | null | undefined>;
   /** How many times to ask (ssh_config NumberOfPasswordPrompts, default 3). */
   attempts?: number;
   /** -v lines. */
@@ -297,7 +302,9 @@ export async function unlockIdentityFile(path: string, options: UnlockOptions = 
     }
     const attempts = options.attempts ?? 3;
     for (let i = 0; i < attempts; i++) {
-      const answer = await options.askPassphrase(full);
+      // A throw, a rejection or an answer that is no string ends connect() (user-callback.ts).
+      const ask = options.askPassphrase;
+      const answer = await askUser('askPassphrase', () => ask(full));
       if (answer === null || answer === '') {
         options.debug?.(`no passphrase given for ${full}, try next key`);
         throw new KeyError('ERR_KEY_ENCRYPTED', `${full}: no passphrase given`, { source: full });

@@ -44,7 +44,8 @@ export interface ReconnectAttempt {
 
 /** Errors that a new attempt cannot cure: retrying would only repeat them (or hide an attack). */
 function isPermanent(err: unknown): boolean {
-  return err instanceof HostKeyError || err instanceof AuthenticationError || err instanceof UsageError;
+  // ERR_ABORTED: the application's AbortSignal, or one of its callbacks (askPassword...) threw.
+  return err instanceof HostKeyError || err instanceof AuthenticationError || err instanceof UsageError || (err instanceof SshError && err.code === 'ERR_ABORTED');
 }
 
 /**

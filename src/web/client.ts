@@ -31,6 +31,7 @@ import { WebSocketClosedError } from './websocket.js';
 import { MAX_TIMER_DELAY_MS } from '../long-timeout.js';
 import { checkAlgorithmLists, checkNumericOptions, checkOptionKeys, checkOptionTypes, checkSigners, show } from '../option-check.js';
 import { NODE_ONLY_OPTIONS, WEB_CONNECT_OPTIONS } from './option-table.js';
+import { askUser } from '../user-callback.js';
 import { closedByRemoteHost, closedDuringKexOrAuth, KEX_IDENTIFICATION_CLOSED } from '../quit-message.js';
 
 /** A bidirectional byte stream, e.g. `Deno.connect()`'s conn or `connect()` from cloudflare:sockets. */
@@ -78,9 +79,10 @@ export interface WebConnectOptions {
   password?: string;
   /**
    * Asked when the server wants a password or a keyboard-interactive answer (RFC 4256) and none
-   * was given (or it failed). Resolve null to give up on that method.
+   * was given (or it failed): return it or a promise of it; null or undefined gives that method
+   * up. A throw or rejection ends connect() with an SshError ERR_ABORTED (`cause`: its error).
    */
-  askPassword?: (prompt: string) => Promise<string | null>;
+  askPassword?: (prompt: string) => string | null | undefined | Promise<string | null | undefined>;
   /** OpenSSH's NumberOfPasswordPrompts (default 3). */
   passwordAttempts?: number;
   passwordAuthentication?: boolean;
@@ -594,7 +596,8 @@ export class WebSshClient {
         // The signature is asked of the signer holding the key (RFC 4252 §7: after PK_OK).
         const signer = (this.options.signers ?? []).find((sg) => constantTimeEqual(sg.publicKeyBlob, e.keyBlob));
         if (!signer) return this.core.provideSignature(e.id, null, 'no signer for this key');
-        signer.sign(e.data, e.algorithm).then(
+        // A signer that throws or answers without a promise: settled as one (a throw skips the key).
+        new Promise<Uint8Array>((r) => r(signer.sign(e.data, e.algorithm))).then(
           (sig) => {
             this.core.provideSignature(e.id, sig);
             this.pump();
@@ -616,15 +619,13 @@ export class WebSshClient {
       case 'password-needed': {
         const ask = this.options.askPassword;
         if (!ask) return this.core.providePassword(null);
-        ask(e.prompt).then(
+        // A throw or rejection ends the connection (ERR_ABORTED); see user-callback.ts.
+        askUser('askPassword', () => ask(e.prompt)).then(
           (pw) => {
             this.core.providePassword(pw);
             this.pump();
           },
-          () => {
-            this.core.providePassword(null);
-            this.pump();
-          },
+          (err: SshError) => this.fail(err),
         );
         return;
       }

@@ -1,0 +1,49 @@
+/**
+ * Calling the application's secret prompts (connect()'s `askPassword`, `askPassphrase`) from
+ * inside the IO loop: a callback may answer with a value or a promise of one, and may throw. A
+ * throw in a socket's 'data' handler would be an uncaught exception (and the connection would
+ * wait for an answer forever), so every prompt goes through {@link askUser}: one promise that
+ * settles on the answer, or rejects with a typed error the adapter closes the connection with.
+ * Runtime-neutral: no `node:*`.
+ */
+import { SshError, UsageError } from './errors.js';
+import { show } from './option-check.js';
+
+/**
+ * The application cancelled the connection from one of its callbacks: it threw or rejected.
+ * Code ERR_ABORTED (as an AbortSignal's abort); `cause` is what the callback threw.
+ */
+export function callbackFailed(name: string, err: unknown): SshError {
+  return mark(new SshError('ERR_ABORTED', `the ${name} callback failed: ${(err as Error)?.message ?? String(err)}`, { cause: err }));
+}
+
+/** The errors {@link askUser} made (not a key's own failure to load or sign). */
+const failures = new WeakSet<SshError>();
+function mark(err: SshError): SshError {
+  failures.add(err);
+  return err;
+}
+
+/**
+ * Ask `name` (e.g. `askPassword`) through `call`: resolves with its answer (a string; null or
+ * undefined: no answer, the method or key is given up), or rejects with {@link callbackFailed}'s
+ * error when it throws or rejects, or a UsageError when it answers anything but a string, null or
+ * nothing (a number, an object: no password is sent on a guess).
+ */
+export function askUser(name: string, call: () => unknown): Promise<string | null> {
+  return new Promise<unknown>((resolve) => resolve(call())).then(
+    (answer) => {
+      if (answer === null || answer === undefined) return null;
+      if (typeof answer === 'string') return answer;
+      throw mark(new UsageError(`${name} must return (or resolve with) a string, or null to give up, got ${show(answer)}`));
+    },
+    (err: unknown) => {
+      throw callbackFailed(name, err);
+    },
+  );
+}
+
+/** Whether `err` came from {@link askUser}: the connection is to end with it, not try on. */
+export function isCallbackFailure(err: unknown): err is SshError {
+  return err instanceof SshError && failures.has(err);
+}
