@@ -10,6 +10,7 @@ import type { PayloadDeflater, PayloadInflater } from '../compress/compressor.js
 import { DisconnectReason, ProtocolError } from '../errors.js';
 import { MSG } from '../protocol/messages.js';
 import { writeUint32 } from '../protocol/wire.js';
+import { slabBytes } from '../crypto/slab.js';
 import { markIfExclusive } from './exclusive-payload.js';
 
 /** OpenSSH's PACKET_MAX_SIZE (packet.c): larger lengths are rejected before allocating. */
@@ -738,10 +739,20 @@ export class PacketDecoder {
     const packetLength = this.packetLength;
     this.packetLength = -1;
     // PROTOCOL.chacha20poly1305: verify the tag before decrypting anything (throws ERR_MAC).
-    // The plaintext `padding_length || payload || padding` is in place at off + 4, or at 0 of
-    // the new buffer a cipher that decrypts out of place returns.
+    // The plaintext `padding_length || payload || padding` is in place at off + 4, at 0 of the
+    // new buffer a cipher that decrypts out of place returns, or at the slab offset openInSlab
+    // returns.
     let out: Uint8Array | undefined;
-    if (this.cipher.discardOnError) {
+    const cipher = this.cipher;
+    // A small packet opened into a slab carve (PacketCipher.openInSlab; never with discard mode):
+    // the payload is read from the slab itself, so a received message costs only the view
+    // handed out of it.
+    const slabAt = cipher.openInSlab === undefined || cipher.discardOnError ? -1 : cipher.openInSlab(this.seq, buf, off, packetLength);
+    if (slabAt >= 0) {
+      // Many packets share a slab: never marked exclusive (exclusive-payload.ts).
+      buf = slabBytes();
+      off = slabAt - 4;
+    } else if (cipher.discardOnError) {
       try {
         out = this.cipher.open(this.seq, buf, off, packetLength);
       } catch (e) {
@@ -763,7 +774,7 @@ export class PacketDecoder {
       off = -4;
       // This packet's plaintext alone in memory the cipher gave us: see exclusive-payload.ts.
       if (this.inflater === null) markIfExclusive(buf);
-    } else if (own && this.inflater === null) markIfExclusive(buf);
+    } else if (own && slabAt < 0 && this.inflater === null) markIfExclusive(buf);
     const padding = buf[off + 4]!;
     // RFC 4253 §6: at least 4 bytes of padding, and a non-empty payload.
     if (padding < 4 || padding > packetLength - 2) {
