@@ -7,6 +7,7 @@ import { MAX_PACKET_LENGTH, PacketDecoder, PacketEncoder } from '../src/transpor
 import { concatBytes, readUint32, writeUint32 } from '../src/protocol/wire.js';
 import { seededRandom } from './support/fake-server.js';
 import { pureTsCryptoProvider } from '../src/crypto/pure.js';
+import { SLAB_MAX_CARVE, slabBytes } from '../src/crypto/slab.js';
 
 type CipherKind = 'none' | 'chacha';
 const KEY = new Uint8Array(64).map((_, i) => (i * 37 + 11) & 0xff);
@@ -274,6 +275,56 @@ describe('chacha20-poly1305 packets built in the WebAssembly engine\'s memory (P
     }
     expect(got.length).toBe(10);
     expect(Buffer.from(got[4]!).equals(Buffer.from(data.subarray(0, 100)))).toBe(true);
+  });
+});
+
+describe('chacha20-poly1305 small packets opened into a slab (PacketCipher.openInSlab)', () => {
+  it('the decoder reads a small packet from the slab itself (no view per packet); payloads stay intact as more packets and a large one follow', () => {
+    const enc = new PacketEncoder(seededRandom(8));
+    enc.setCipher(new ChaCha20Poly1305Cipher(KEY));
+    // The transport's read: one reused buffer, lent for the call ('transient').
+    const dec = new PacketDecoder('transient');
+    dec.setCipher(new ChaCha20Poly1305Cipher(KEY));
+    const sizes = [1, 9 + 64, 100, 3000, SLAB_MAX_CARVE - 40, SLAB_MAX_CARVE + 100, 20000, 64, 73];
+    const sent = sizes.map((n, i) => new Uint8Array(n).map((_, j) => (j * 7 + i * 31 + 1) & 0xff));
+    for (const p of sent) enc.writePayload(p);
+    const bytes = wire(enc);
+    const read = new Uint8Array(bytes.length + 10);
+    read.set(bytes, 3);
+    dec.push(read.subarray(3, 3 + bytes.length));
+    const views: Uint8Array[] = [];
+    const inSlab: boolean[] = [];
+    for (let buf = dec.nextInPlace(); buf !== null; buf = dec.nextInPlace()) {
+      inSlab.push(buf === slabBytes());
+      views.push(buf.subarray(dec.payloadStart, dec.payloadEnd));
+    }
+    dec.release();
+    read.fill(0xee);
+    // Packets up to a carve's limit came out of the slab whole; the larger ones in arrays of their own.
+    // RFC 4253 §6 with PROTOCOL.chacha20poly1305: padding of 4..11 to a multiple of 8, length excluded.
+    const packetLength = (n: number) => 1 + n + ((8 - ((1 + n) % 8)) % 8 < 4 ? (8 - ((1 + n) % 8)) % 8 + 8 : (8 - ((1 + n) % 8)) % 8);
+    expect(inSlab).toEqual(sizes.map((n) => packetLength(n) <= SLAB_MAX_CARVE));
+    expect(inSlab.filter((x) => x).length).toBe(7);
+    expect(views.map((v) => Buffer.from(v).toString('hex'))).toEqual(sent.map((p) => Buffer.from(p).toString('hex')));
+  });
+
+  it('a flipped bit in a small packet is ERR_MAC, and nothing of it is handed out', () => {
+    const enc = new PacketEncoder(seededRandom(9));
+    enc.setCipher(new ChaCha20Poly1305Cipher(KEY));
+    enc.writePayload(Uint8Array.of(94, 0, 0, 0, 1, 0, 0, 0, 2, 7, 8));
+    const bad = wire(enc);
+    bad[9]! ^= 0x10;
+    const dec = new PacketDecoder();
+    dec.setCipher(new ChaCha20Poly1305Cipher(KEY));
+    dec.push(bad);
+    expect((caught(() => dec.nextInPlace()) as ProtocolError).code).toBe('ERR_MAC');
+  });
+
+  it('is offered only where the WebAssembly engine opens the packet (none for the TypeScript cipher, none above a carve)', () => {
+    const ts = new ChaCha20Poly1305Cipher(KEY, pureTsCryptoProvider);
+    expect(ts.openInSlab(0, new Uint8Array(64), 0, 28)).toBe(-1);
+    const wasm = new ChaCha20Poly1305Cipher(KEY);
+    expect(wasm.openInSlab(0, new Uint8Array(SLAB_MAX_CARVE + 64), 0, SLAB_MAX_CARVE + 8)).toBe(-1);
   });
 });
 

@@ -15,7 +15,7 @@ import { ChaCha20, LITTLE_ENDIAN, ViewCache } from '../crypto/chacha20.js';
 import { poly1305Into } from '../crypto/poly1305.js';
 import type { ChaCha20Stream, ChaChaPolyEngine, CryptoProvider } from '../crypto/provider.js';
 import { pureCryptoProvider } from '../crypto/pure.js';
-import { copyToSlab } from '../crypto/slab.js';
+import { carve, copyToSlab, SLAB_MAX_CARVE, slabBytes } from '../crypto/slab.js';
 import { UsageError } from '../errors.js';
 import { macError, rangesEqual } from './with-mac.js';
 
@@ -158,6 +158,19 @@ export class ChaCha20Poly1305Cipher implements PacketCipher {
     }
     // PROTOCOL.chacha20poly1305: length under K_1 at block counter 0; RFC 4253 §6: uint32, big-endian.
     return (((buf[off]! ^ (ks & 0xff)) << 24) | ((buf[off + 1]! ^ ((ks >>> 8) & 0xff)) << 16) | ((buf[off + 2]! ^ ((ks >>> 16) & 0xff)) << 8) | (buf[off + 3]! ^ (ks >>> 24))) >>> 0;
+  }
+
+  /**
+   * {@link open} for a packet the engine opens whole (see there), its plaintext copied into a
+   * slab carve: the carve's offset in `slabBytes()`; -1 for any other packet (nothing done).
+   */
+  openInSlab(seq: number, buf: Uint8Array, off: number, packetLength: number): number {
+    const engine = this.engine;
+    if (engine === undefined || packetLength > SLAB_MAX_CARVE || (packetLength >= this.nativeFrom && this.main.xorCopy !== undefined)) return -1;
+    if (!engine.open(seq, buf, off, packetLength)) throw macError(seq, true);
+    const at = carve(packetLength);
+    slabBytes().set(engine.plaintext(packetLength), at);
+    return at;
   }
 
   open(seq: number, buf: Uint8Array, off: number, packetLength: number): Uint8Array | undefined {

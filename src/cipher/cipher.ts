@@ -69,6 +69,15 @@ export interface PacketCipher {
    */
   open(seq: number, buf: Uint8Array, off: number, packetLength: number): Uint8Array | undefined;
   /**
+   * Optional, for an {@link outOfPlace} cipher whose small plaintexts go to a slab
+   * (crypto/slab.ts): {@link open} into a carve of the current slab, returning the plaintext's
+   * offset in `slabBytes()` instead of a view of it; -1 (nothing done) when this packet must go
+   * through {@link open}. The caller reads the packet from the slab itself and makes only the
+   * view it hands out (a typed array per received packet less: V8 does not inline their
+   * construction).
+   */
+  openInSlab?(seq: number, buf: Uint8Array, off: number, packetLength: number): number;
+  /**
    * True for a CBC cipher with an encrypt-and-MAC MAC (RFC 4253 §6.4): a packet that fails
    * (bad length, length not a block multiple, MAC mismatch) must not end the connection at once,
    * or the time of the failure tells the peer's attacker how many bytes the decrypted length asked

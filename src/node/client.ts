@@ -1402,8 +1402,10 @@ export class SshClient extends EventEmitter {
     try {
       for (let i = 0; i < n; i++) q[i]!();
     } finally {
-      // Not `q.length = 0`: that frees the array's backing store, which the next read allocates again.
-      q.fill(undefined, 0, n);
+      // Not `q.length = 0`: that frees the array's backing store, which the next read allocates
+      // again; nor `q.fill(undefined, 0, n)`, a call into V8's C++ builtin (~220 instructions per
+      // read in a callgrind profile of `pgbench -S -c 4` through -L) for a slot or two.
+      for (let i = 0; i < n; i++) q[i] = undefined;
     }
   }
 
@@ -1469,7 +1471,15 @@ export class SshClient extends EventEmitter {
     if (this.pumping) return;
     this.pumping = true;
     try {
-      for (let e = this.core.nextEvent(); e; e = this.core.nextEvent()) this.handle(e);
+      for (let e = this.core.nextEvent(); e; e = this.core.nextEvent()) {
+        // The per-message event here, the rest in handle(): its switch (every event the login
+        // and the channels' lives produce, closures included) is so much bytecode that V8's
+        // tiering, which counts a function's ticks by its own bytecode run and asks more of a
+        // large one, optimized it only ~1,900 round trips into a fresh tunnel's echo, so the
+        // first thousands of messages each went through its baseline code.
+        if (e.type === 'channel-data') this.streams.get(e.channel)?._data(e.data);
+        else this.handle(e);
+      }
     } finally {
       this.pumping = false;
     }
@@ -1605,7 +1615,8 @@ export class SshClient extends EventEmitter {
 
   private handle(e: ClientEvent): void {
     switch (e.type) {
-      // The per-message events first: a switch on strings tests its cases in order.
+      // 'channel-data' is handled in pump(). The frequent events first: a switch on strings
+      // tests its cases in order.
       case 'channel-data':
         this.streams.get(e.channel)?._data(e.data);
         return;

@@ -10,6 +10,7 @@ import type { PayloadDeflater, PayloadInflater } from '../compress/compressor.js
 import { DisconnectReason, ProtocolError } from '../errors.js';
 import { MSG } from '../protocol/messages.js';
 import { writeUint32 } from '../protocol/wire.js';
+import { slabBytes } from '../crypto/slab.js';
 import { markIfExclusive } from './exclusive-payload.js';
 
 /** OpenSSH's PACKET_MAX_SIZE (packet.c): larger lengths are rejected before allocating. */
@@ -58,6 +59,15 @@ export class PacketEncoder {
   private dstAt = 0;
   private start = 0;
   private used = 0;
+  /**
+   * The view {@link queueCurrent} last made of a chunk's first bytes, and its chunk: made again
+   * only when the chunk or the length changes. With {@link recycle} on, the current chunk starts
+   * over once everything in it was written (see {@link written}), so a request/response
+   * protocol's batches, mostly one packet of a length that repeats, each went out through a new
+   * typed array (`subarray()`, which V8 does not inline) at an ever later offset.
+   */
+  private headView: Uint8Array = this.chunk.subarray(0, 0);
+  private headViewOf: Uint8Array = this.chunk;
   // No queue here is emptied by `length = 0`: that is a V8 runtime call (~400 instructions, seen
   // per message in a callgrind profile of the -L echo path), which also frees the backing store
   // the next message grows again. `full` is handed out by take() (a new array per batch, made
@@ -190,6 +200,12 @@ export class PacketEncoder {
     const cipher = this.cipher;
     const packetLength = 1 + payloadLength + this.paddingFor(payloadLength);
     const total = 4 + packetLength + cipher.macLength;
+    // With recycle on: nothing of the current chunk is queued or being written (the writer
+    // reported it all), so this packet goes at its start again (see headView).
+    if (this.used !== 0 && this.used === this.start && this.current.views === 0 && this.recycling) {
+      this.start = 0;
+      this.used = 0;
+    }
     if (this.used + total > this.chunk.length) {
       this.queueCurrent();
       const old = this.current;
@@ -222,7 +238,14 @@ export class PacketEncoder {
   /** Move the current chunk's packets not yet queued into {@link full}. */
   private queueCurrent(): void {
     if (this.used <= this.start) return;
-    const view = this.chunk.subarray(this.start, this.used);
+    let view: Uint8Array;
+    if (this.start !== 0) view = this.chunk.subarray(this.start, this.used);
+    else if (this.headView.length === this.used && this.headViewOf === this.chunk) view = this.headView;
+    else {
+      view = this.chunk.subarray(0, this.used);
+      this.headView = view;
+      this.headViewOf = this.chunk;
+    }
     // An array literal holds its first view without growing (a push into [] is a runtime call).
     if (this.full === null) this.full = [view];
     else this.full.push(view);
@@ -738,10 +761,20 @@ export class PacketDecoder {
     const packetLength = this.packetLength;
     this.packetLength = -1;
     // PROTOCOL.chacha20poly1305: verify the tag before decrypting anything (throws ERR_MAC).
-    // The plaintext `padding_length || payload || padding` is in place at off + 4, or at 0 of
-    // the new buffer a cipher that decrypts out of place returns.
+    // The plaintext `padding_length || payload || padding` is in place at off + 4, at 0 of the
+    // new buffer a cipher that decrypts out of place returns, or at the slab offset openInSlab
+    // returns.
     let out: Uint8Array | undefined;
-    if (this.cipher.discardOnError) {
+    const cipher = this.cipher;
+    // A small packet opened into a slab carve (PacketCipher.openInSlab; never with discard mode):
+    // the payload is read from the slab itself, so a received message costs only the view
+    // handed out of it.
+    const slabAt = cipher.openInSlab === undefined || cipher.discardOnError ? -1 : cipher.openInSlab(this.seq, buf, off, packetLength);
+    if (slabAt >= 0) {
+      // Many packets share a slab: never marked exclusive (exclusive-payload.ts).
+      buf = slabBytes();
+      off = slabAt - 4;
+    } else if (cipher.discardOnError) {
       try {
         out = this.cipher.open(this.seq, buf, off, packetLength);
       } catch (e) {
@@ -763,7 +796,7 @@ export class PacketDecoder {
       off = -4;
       // This packet's plaintext alone in memory the cipher gave us: see exclusive-payload.ts.
       if (this.inflater === null) markIfExclusive(buf);
-    } else if (own && this.inflater === null) markIfExclusive(buf);
+    } else if (own && slabAt < 0 && this.inflater === null) markIfExclusive(buf);
     const padding = buf[off + 4]!;
     // RFC 4253 §6: at least 4 bytes of padding, and a non-empty payload.
     if (padding < 4 || padding > packetLength - 2) {
