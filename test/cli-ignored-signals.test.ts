@@ -64,8 +64,8 @@ describeInteropWithHome('signals ignored by the caller, beside ssh 9.2', () => {
     it(`${sig} ignored at start (${sig === 'SIGHUP' ? 'nohup' : "a script's & job"}): the session goes on, as ssh's; not ignored: it ends both`, async () => {
       if (!existsSync(BUN)) throw new Error(`${BUN} is missing (npm's @oven/bun-linux-x64)`);
       for (const ignore of [true, false]) {
-        const ssh = await survives([sshd.openssh.ssh], sig, ignore);
-        const pure = await survives([BUN, CLI], sig, ignore);
+        // Both at once (each its own process and connection): the 1.5 s watch is spent once.
+        const [ssh, pure] = await Promise.all([survives([sshd.openssh.ssh], sig, ignore), survives([BUN, CLI], sig, ignore)]);
         expect(ssh.alive, ssh.stderr).toBe(ignore);
         expect(pure.alive, pure.stderr).toBe(ignore);
         if (!ignore) expect(pure.stderr).toContain(`Killed by signal ${sig === 'SIGHUP' ? 1 : 2}.`);

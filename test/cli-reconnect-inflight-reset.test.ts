@@ -42,7 +42,7 @@ describeInteropWithHome('CLI PureSshReconnect: an in-flight -L connection is res
   it('4 downloads cut by a reset: each is a reset for the local client, never a clean short EOF', async () => {
     const port = await freePort();
     const args = [...clientArgsVia(sshd, relay.port), '-o', 'PureSshReconnect=yes', '-N', '-L', `127.0.0.1:${port}:127.0.0.1:${source.port}`, sshd.target];
-    const cli = startCli('pure-ssh', args, { env: cliEnv(home), killAfterMs: 90_000 });
+    const cli = startCli('pure-ssh bin', args, { env: cliEnv(home), killAfterMs: 90_000 });
     try {
       await waitForListen(cli, port);
       const outcomes: string[] = [];

@@ -93,7 +93,7 @@ describeInteropWithHome('CLI -L: the connection reset under a download', () => {
         const holdPort = (hold.address() as AddressInfo).port;
         const port = await freePort();
         const args = [...clientArgsVia(sshd, holdPort), '-N', '-L', `127.0.0.1:${port}:127.0.0.1:${echo.port}`, sshd.target];
-        const cli = startCli('pure-ssh', args, { env: cliEnv(home), killAfterMs: 60_000 });
+        const cli = startCli('pure-ssh bin', args, { env: cliEnv(home), killAfterMs: 60_000 });
         try {
           await waitForListen(cli, port, 45_000);
           const local = connect(port, '127.0.0.1');

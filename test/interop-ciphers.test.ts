@@ -10,7 +10,6 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import net from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { cipherAlgorithms } from '../src/cipher/registry.js';
 import { macAlgorithms } from '../src/mac/registry.js';
@@ -18,6 +17,7 @@ import { connectTo } from './harness/client.js';
 import { deterministicChunks, deterministicSha256, freePort, startEchoServer, waitForPort, type TestServer } from './harness/net.js';
 import { cliEnv, describeInteropWithHome, processHome } from './harness/home.js';
 import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
+import { CLI_BIN_PATH } from './harness/proc.js';
 
 const SIZE = 2 * 1024 * 1024;
 
@@ -148,7 +148,9 @@ describeInterop('chacha20-poly1305@openssh.com in TypeScript (PURE_SSH_WASM=off)
   }
 });
 
-const CLI = fileURLToPath(new URL('../dist/node/cli.js', import.meta.url));
+// The installed bin (package.json bin.pure-ssh): the same CLI as dist/node/cli.js at about half
+// its start-up CPU, most of what a CLI run here costs.
+const CLI = CLI_BIN_PATH;
 
 describeInteropWithHome('the CLI: -c and -m as ssh(1) takes them', () => {
   let sshd: SshdHandle;

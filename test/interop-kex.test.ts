@@ -9,7 +9,6 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConnectOptions, SshClient } from '../src/index.js';
 import { ConfigError, applyOption, emptyOptions } from '../src/config/ssh-config.js';
@@ -29,6 +28,7 @@ import {
   type SshdHandle,
   type SshdOptions,
 } from './harness/sshd.js';
+import { CLI_BIN_PATH } from './harness/proc.js';
 
 const MiB = 1024 * 1024;
 /** Echoed both ways: 2 × 2 MiB through the server, so RekeyLimit 1M rekeys at least twice. */
@@ -148,7 +148,9 @@ function describeDefault(): void {
 
 // ---- the CLI: OpenSSH 10.1's WarnWeakCrypto ----
 
-const CLI = fileURLToPath(new URL('../dist/node/cli.js', import.meta.url));
+// The installed bin (package.json bin.pure-ssh): the same CLI as dist/node/cli.js at about half
+// its start-up CPU, most of what a CLI run here costs.
+const CLI = CLI_BIN_PATH;
 
 /** Runs `pure-ssh -N -v` until authenticated, then SIGTERM; returns its stderr. */
 function cliUntilAuthenticated(sshd: SshdHandle, extra: string[], cmd: string[] = [process.execPath, CLI]): Promise<string> {

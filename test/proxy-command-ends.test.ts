@@ -140,7 +140,7 @@ describeInteropWithHome("CLI: the ProxyCommand ends during the session, as ssh(1
   ] as const) {
     it(`a command that prints ${proxy.includes('SSH-') ? 'an identification line' : 'a line'} and exits before the session (${proxy}, ${level}): ssh's lines, exit 255`, async () => {
       const args = [...sshd.clientArgs, '-o', `ProxyCommand=${proxy}`, ...(level === 'error' ? ['-o', 'LogLevel=ERROR'] : []), '-N', sshd.target];
-      const ours = await startCli('pure-ssh', args, { env: cliEnv(home) }).done;
+      const ours = await startCli('pure-ssh bin', args, { env: cliEnv(home) }).done;
       expect(ours.code).toBe(255);
       expect(ours.stderr).toBe(want);
       const theirs = await startCli('ssh', args, { env: cliEnv(home) }).done;
