@@ -14,7 +14,7 @@ import { isCertifiedKey, parseCertificateFile, withCertificates, type Certificat
 import { parsePrivateKey } from '../keys/parse-private-key.js';
 import { parsePublicKeyFile, type PrivateKey } from '../keys/privatekey.js';
 import { constantTimeEqual } from '../protocol/wire.js';
-import { askUser } from '../user-callback.js';
+import { askUser, isCallbackFailure } from '../user-callback.js';
 import { tildeParts } from '../config/tokens.js';
 import { strerror } from './strerror.js';
 import { userHome } from './user-home.js';
@@ -205,6 +205,8 @@ export async function certifyIdentityFiles(
         entry.publicKeyBlob = entry.key.publicKeyBlob;
       }
     } catch (err) {
+      // A failed askPassphrase callback ends connect() (user-callback.ts), it skips no key.
+      if (isCallbackFailure(err)) throw err;
       skipped(`${(err as Error).message} (certificate skipped)`);
       continue;
     }
@@ -214,6 +216,8 @@ export async function certifyIdentityFiles(
     try {
       entry.key ??= await unlockIdentityFile(entry.path, unlock);
     } catch (err) {
+      // A failed askPassphrase callback ends connect() (user-callback.ts), it skips no key.
+      if (isCallbackFailure(err)) throw err;
       skipped(`${(err as Error).message} (certificate skipped)`);
       continue;
     }
