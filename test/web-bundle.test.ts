@@ -85,8 +85,12 @@ it('pure-ssh/web bundles for browsers without Node built-ins or polyfills; size 
   // 105.5 KiB once PuTTY v3's Argon2 key derivation joined 3DES and scrypt in the opt-in
   // pure-ssh/key-decryption: argon2 and the blake2 it alone brought were 4.65 KiB gzip, measured
   // 109.76 -> 105.11 KiB); 106 KiB with PreferredAuthentications' method order, keys loaded at
-  // their turn (the core's key-request) and the .ppk Argon2 limits: measured 105.58 KiB).
-  expect(gz).toBeLessThan(106);
+  // their turn (the core's key-request) and the .ppk Argon2 limits: measured 105.58 KiB);
+  // 106.5 KiB with user callbacks through one guard (user-callback.ts: a throwing or plain-value
+  // askPassword/askPassphrase/signer never escapes uncaught, +0.22), keyboard-interactive as ssh
+  // (its name and instruction, asked again up to NumberOfPasswordPrompts, '(user@host) ' prompts,
+  // +0.12) and small received packets read from their slab (+0.15): measured 106.29 KiB.
+  expect(gz).toBeLessThan(106.5);
 });
 
 it('compression is opt-in: pako is absent from the default bundle and comes with pure-ssh/compress-zlib', async () => {
@@ -105,8 +109,9 @@ it('compression is opt-in: pako is absent from the default bundle and comes with
   // identification parse, session-bind and PubkeyAcceptedAlgorithms (see above): 120.5; 122.5
   // with the checks of every connect() option (see above; measured 122.0); 118.5 with Argon2 in
   // pure-ssh/key-decryption (see above; measured 118.46).
-  // 119.5 with the same additions (measured 118.94).
-  expect(gz).toBeLessThan(119.5);
+  // 119.5 with the same additions (measured 118.94); 120 with the callback guard,
+  // keyboard-interactive and slab reads (see above; measured 119.65).
+  expect(gz).toBeLessThan(120);
 });
 
 it('the package exports pure-ssh/web to import and require, with its types (needs npm run build)', async () => {
