@@ -449,7 +449,7 @@ export function hostKeyVerifier(
     prompt: askQuestion,
     // ssh(1) prints a host certificate's rejection reason as an error, the rest as debug.
     log: (line) =>
-      line.startsWith('Warning: Permanently added')
+      line.startsWith('Warning: Permanently added') || line.startsWith('Failed to add the host')
         ? log.info(line)
         : /^Certificate (invalid|lacks|contains)/.test(line)
           ? log.error(line)
