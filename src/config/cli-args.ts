@@ -226,6 +226,15 @@ export interface ResolvedConfig {
 }
 
 /** The outcome of parsing: run, print the version, or print usage (exit 255). */
+/**
+ * readconf.c fill_default_options: the identity files of ~/.ssh tried when none is configured,
+ * in OpenSSH 9.2's and 10's order (`ssh -G` prints them all). pure-ssh signs with none of the
+ * FIDO (`_sk`), XMSS or DSA ones: such a file, when present, is skipped with a -v line.
+ */
+export const DEFAULT_IDENTITY_FILES: readonly string[] = [
+  'id_rsa', 'id_ecdsa', 'id_ecdsa_sk', 'id_ed25519', 'id_ed25519_sk', 'id_xmss', 'id_dsa',
+];
+
 export type CliOutcome =
   | { kind: 'run'; config: ResolvedConfig }
   | { kind: 'version' }
@@ -885,7 +894,7 @@ function* resolveStepsLogged(argv: string[], cenv: CliEnvironment, state: LogSta
   const identityFiles =
     o.identityFiles.length > 0
       ? o.identityFiles.map((p) => ({ path: percentExpand(tildeOnceConnected(p), fileTokens, cenv.env), explicit: true }))
-      : ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((n) => ({ path: `${cenv.home}/.ssh/${n}`, explicit: false }));
+      : DEFAULT_IDENTITY_FILES.map((n) => ({ path: `${cenv.home}/.ssh/${n}`, explicit: false }));
   const certificateFiles = (o.certificateFiles ?? []).map((p) => percentExpand(tildeOnceConnected(p), fileTokens, cenv.env));
 
   // readconf.c fill_default_options: the first value obtained (-v and -q set it on the command
