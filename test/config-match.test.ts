@@ -164,9 +164,16 @@ describe('%-tokens and ${VAR} (ssh_config(5) TOKENS, ENVIRONMENT VARIABLES)', ()
   });
 
   it('unknown tokens and unset variables are errors; HostName accepts only %h', () => {
-    expect(errorOf(() => resolve(['h'], { '/cfg': 'IdentityFile ~/%z\n' })).message).toBe('percent_expand: unknown key %z in "/home/joe/%z"');
-    expect(errorOf(() => resolve(['h'], { '/cfg': 'IdentityFile ${NOPE}/k\n' })).message).toBe('env var ${NOPE} has no value in "${NOPE}/k"');
-    expect(errorOf(() => resolve(['h'], { '/cfg': 'HostName %r.example\n' })).message).toBe('percent_expand: unknown key %r in "%r.example"');
+    // misc.c vdollar_percent_expand's error_f() line, then its caller's fatal. IdentityFile is
+    // expanded once connected (ssh.c load_public_identity_files): -G prints it as written.
+    expect(resolve(['h'], { '/cfg': 'IdentityFile ~/%z\n' }).connectedError?.message).toBe('vdollar_percent_expand: unknown key %z\npercent_dollar_expand: failed');
+    expect(resolve(['h'], { '/cfg': 'IdentityFile ${NOPE}/k\n' }).connectedError?.message).toBe(
+      'vdollar_percent_expand: env var ${NOPE} has no value\ninvalid environment variable expansion',
+    );
+    expect(errorOf(() => resolve(['h'], { '/cfg': 'UserKnownHostsFile /x/${NOPE}/${NOPE2}\n' })).message).toBe(
+      'vdollar_percent_expand: env var ${NOPE} has no value\nvdollar_percent_expand: env var ${NOPE2} has no value\ninvalid environment variable expansion',
+    );
+    expect(errorOf(() => resolve(['h'], { '/cfg': 'HostName %r.example\n' })).message).toBe('vdollar_percent_expand: unknown key %r\npercent_expand: failed');
     expect(percentExpand('100%%', {})).toBe('100%');
     expect(percentExpand('${X}', { h: 'x' })).toBe('${X}'); // without an environment, ${} is literal
   });

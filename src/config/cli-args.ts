@@ -226,6 +226,15 @@ export interface ResolvedConfig {
 }
 
 /** The outcome of parsing: run, print the version, or print usage (exit 255). */
+/**
+ * readconf.c fill_default_options: the identity files of ~/.ssh tried when none is configured,
+ * in OpenSSH 9.2's and 10's order (`ssh -G` prints them all). pure-ssh signs with none of the
+ * FIDO (`_sk`), XMSS or DSA ones: such a file, when present, is skipped with a -v line.
+ */
+export const DEFAULT_IDENTITY_FILES: readonly string[] = [
+  'id_rsa', 'id_ecdsa', 'id_ecdsa_sk', 'id_ed25519', 'id_ed25519_sk', 'id_xmss', 'id_dsa',
+];
+
 export type CliOutcome =
   | { kind: 'run'; config: ResolvedConfig }
   | { kind: 'version' }
@@ -881,12 +890,24 @@ function* resolveStepsLogged(argv: string[], cenv: CliEnvironment, state: LogSta
     }
   };
 
+  // ssh.c load_public_identity_files: their tokens and ${VAR} too once connected (ssh -G prints
+  // `IdentityFile ~/.ssh/id_%z` as written, exit 0).
+  const expandOnceConnected = (s: string): string => {
+    const t = tildeOnceConnected(s);
+    try {
+      return percentExpand(t, fileTokens, cenv.env);
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      connectedError ??= err;
+      return t;
+    }
+  };
   // readconf.c fill_default_options: the default identities only when none was configured.
   const identityFiles =
     o.identityFiles.length > 0
-      ? o.identityFiles.map((p) => ({ path: percentExpand(tildeOnceConnected(p), fileTokens, cenv.env), explicit: true }))
-      : ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((n) => ({ path: `${cenv.home}/.ssh/${n}`, explicit: false }));
-  const certificateFiles = (o.certificateFiles ?? []).map((p) => percentExpand(tildeOnceConnected(p), fileTokens, cenv.env));
+      ? o.identityFiles.map((p) => ({ path: expandOnceConnected(p), explicit: true }))
+      : DEFAULT_IDENTITY_FILES.map((n) => ({ path: `${cenv.home}/.ssh/${n}`, explicit: false }));
+  const certificateFiles = (o.certificateFiles ?? []).map(expandOnceConnected);
 
   // readconf.c fill_default_options: the first value obtained (-v and -q set it on the command
   // line, parseArgv), else INFO.
@@ -904,7 +925,7 @@ function* resolveStepsLogged(argv: string[], cenv: CliEnvironment, state: LogSta
       throw err;
     }
   };
-  const identityAgent = resolveIdentityAgent(o.identityAgent && tildeNow(o.identityAgent), cenv.env, (s) => percentExpand(s, fileTokens));
+  const identityAgent = resolveIdentityAgent(o.identityAgent && tildeNow(o.identityAgent), cenv.env, (s) => percentExpand(s, fileTokens, undefined, 'percent_dollar_expand'));
   const userFilesAsWritten = (o.userKnownHostsFiles ?? ['~/.ssh/known_hosts', '~/.ssh/known_hosts2']).filter((f) => f !== 'none');
   const userFiles = userFilesAsWritten.map((s) => percentExpand(tildeNow(s), fileTokens, cenv.env));
   // ssh.c: GlobalKnownHostsFile gets no tokens, only `~` (as written under -G, which prints it
@@ -924,7 +945,7 @@ function* resolveStepsLogged(argv: string[], cenv: CliEnvironment, state: LogSta
   // readconf.c fill_default_options: ClearAllForwardings drops the forwards of every source.
   // ssh.c: forward socket paths get the % tokens (default_client_percent_expand) and, from
   // readconf.c parse_forward's dollar_expand, ${VAR}; not `~` (`LocalForward ~/s` stays relative).
-  const expandForwardPath = (s: string) => percentExpand(s, fileTokens, cenv.env);
+  const expandForwardPath = (s: string) => percentExpand(s, fileTokens, cenv.env, 'percent_expand');
   const localForwards = o.clearAllForwardings ? [] : o.localForwards.map((f) => expandForwardPaths(f, expandForwardPath));
   const remoteForwards = o.clearAllForwardings ? [] : o.remoteForwards.map((f) => expandForwardPaths(f, expandForwardPath));
   const dynamicForwards = o.clearAllForwardings ? [] : o.dynamicForwards;

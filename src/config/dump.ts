@@ -4,7 +4,7 @@
  * per line. Only the keywords pure-ssh implements are printed, so every line states what a
  * connection would really use. Pure.
  */
-import type { ResolvedConfig } from './cli-args.js';
+import { DEFAULT_IDENTITY_FILES, type ResolvedConfig } from './cli-args.js';
 import type { DynamicForwardSpec, ForwardSpec } from './forward-spec.js';
 import { formatHop, type JumpSpec } from './jump-spec.js';
 
@@ -119,7 +119,7 @@ export function dumpConfig(cfg: ResolvedConfig, algorithms: EffectiveAlgorithms)
   for (const f of cfg.localForwards) put('localforward', `${forwardListen(f.listen)} ${forwardTarget(f.to)}`);
   for (const f of cfg.remoteForwards) put('remoteforward', `${forwardListen(f.listen)} ${forwardTarget(f.to)}`);
   // String arrays: IdentityFile and CertificateFile as written (ssh expands them later).
-  const identities = o.identityFiles.length > 0 ? o.identityFiles : ['~/.ssh/id_ed25519', '~/.ssh/id_ecdsa', '~/.ssh/id_rsa'];
+  const identities = o.identityFiles.length > 0 ? o.identityFiles : DEFAULT_IDENTITY_FILES.map((n) => `~/.ssh/${n}`);
   for (const f of identities) put('identityfile', f);
   // readconf.c dump_cfg_strarray_oneline.
   put('canonicaldomains', o.canonicalDomains?.length ? o.canonicalDomains.join(' ') : 'none');

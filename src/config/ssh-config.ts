@@ -232,7 +232,7 @@ function matchContext(o: SshOptions, c: ReadConfigContext): MatchContext {
         connectionTokens({ local, host, originalHost, port: o.port ?? 22, user, hostKeyAlias: o.hostKeyAlias }),
         'CdhiklLnpru',
       ),
-    expand: (text, tokens) => percentExpand(text, tokens, c.env),
+    expand: (text, tokens) => percentExpand(text, tokens, c.env, 'percent_expand'),
   };
 }
 

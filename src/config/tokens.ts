@@ -78,7 +78,12 @@ export function connectionTokens(t: ConnectionTokenValues): Record<string, strin
  * unknown token is an error), and with `env` each `${VAR}` the variable's value (ssh_config(5)
  * ENVIRONMENT VARIABLES; a variable that is not set is an error).
  *
- * @throws ConfigError `percent_expand: unknown key %x in "..."`, `env var ${X} has no value in "..."`.
+ * The errors are OpenSSH's two lines: vdollar_percent_expand's error_f() and the caller's fatal,
+ * `fn: failed` (`fn`: percent_expand, or percent_dollar_expand for the keywords ssh.c expands
+ * with ${VAR}), or, for variables that are not set (each named), ssh.c
+ * default_client_percent_dollar_expand's `invalid environment variable expansion`.
+ *
+ * @throws ConfigError e.g. `vdollar_percent_expand: unknown key %x` + `percent_expand: failed`.
  * @example
  * percentExpand('~/.ssh/%r@%h', { h: 'db', r: 'joe' }) // '~/.ssh/joe@db'
  */
@@ -86,18 +91,21 @@ export function percentExpand(
   text: string,
   tokens: Readonly<Record<string, string>>,
   env?: Readonly<Record<string, string | undefined>>,
+  fn: 'percent_expand' | 'percent_dollar_expand' = env ? 'percent_dollar_expand' : 'percent_expand',
 ): string {
+  const lines: string[] = [];
+  const fail = (why: string) => new ConfigError([...lines, `vdollar_percent_expand: ${why}`, `${fn}: failed`].join('\n'));
   let out = '';
   for (let i = 0; i < text.length; i++) {
     const ch = text[i]!;
     if (env && ch === '$' && text[i + 1] === '{') {
       const end = text.indexOf('}', i + 2);
-      if (end < 0) throw new ConfigError(`environment variable '${text.slice(i + 2)}' missing closing '}' in "${text}"`);
+      if (end < 0) throw fail(`environment variable '${text.slice(i + 2)}' missing closing '}'`);
       const name = text.slice(i + 2, end);
-      if (name === '') throw new ConfigError(`zero-length environment variable in "${text}"`);
+      if (name === '') throw fail('zero-length environment variable');
       const value = env[name];
-      if (value === undefined) throw new ConfigError(`env var \${${name}} has no value in "${text}"`);
-      out += value;
+      if (value === undefined) lines.push(`vdollar_percent_expand: env var \${${name}} has no value`);
+      else out += value;
       i = end;
       continue;
     }
@@ -106,11 +114,12 @@ export function percentExpand(
       continue;
     }
     const key = text[++i];
-    if (key === undefined) throw new ConfigError(`percent_expand: invalid format in "${text}"`);
+    if (key === undefined) throw fail('invalid format');
     if (key === '%') out += '%';
     else if (Object.prototype.hasOwnProperty.call(tokens, key)) out += tokens[key];
-    else throw new ConfigError(`percent_expand: unknown key %${key} in "${text}"`);
+    else throw fail(`unknown key %${key}`);
   }
+  if (lines.length > 0) throw new ConfigError([...lines, 'invalid environment variable expansion'].join('\n'));
   return out;
 }
 

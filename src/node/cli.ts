@@ -32,7 +32,7 @@ import type { DynamicForward } from './forward-dynamic.js';
 import type { RemoteForward } from './forward-remote.js';
 import type { SshError } from '../errors.js';
 import type { AlgorithmPreferences } from '../algorithms.js';
-import { strerror } from './strerror.js';
+import { gaiStrerror, strerror } from './strerror.js';
 import { isClosedByRemoteHost } from '../quit-message.js';
 import { logLines } from './log-vis.js';
 import { ignoredAtStart } from './ignored-signals.js';
@@ -428,6 +428,13 @@ async function bindListeners<F extends { address: unknown }>(
       started.push(fwd);
     } catch (err) {
       const { code, text } = describeBindError(err);
+      // channels.c channel_setup_fwd_listener_tcpip: a bind address getaddrinfo(3) does not
+      // resolve is its one error_f() line (the name cut at 64 bytes), before any listener.
+      const gai = gaiStrerror({ code });
+      if (gai !== undefined && started.length === 0) {
+        log.error(`channel_setup_fwd_listener_tcpip: getaddrinfo(${host.slice(0, 64)}): ${gai}`);
+        return null;
+      }
       // channels.c: a socket(2) refused (no IPv6 here) is verbose() and skipped; a failed
       // bind(2) follows the "listening" line, an error() for the last address, verbose() before.
       if (code === 'EAFNOSUPPORT') {

@@ -60,7 +60,9 @@ async function readKnownHosts(
     text = await readFile(path, 'utf8');
   } catch (err) {
     // ssh(1): a missing known_hosts file is simply empty.
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') log(`${path}: cannot read: ${(err as Error).message}`);
+    // A directory reads as an empty file to ssh (fopen succeeds, getline reads nothing).
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT' && code !== 'EISDIR') log(`${path}: cannot read: ${(err as Error).message}`);
     return { entries: [], text: '' };
   }
   const { entries, errors } = parseKnownHosts(text, path);
@@ -192,11 +194,19 @@ export function knownHostsVerifier(opts: {
     const salt = opts.hashKnownHosts ? new Uint8Array(randomBytes(20)) : undefined;
     const line = formatKnownHostsLine(info.host, info.port, info.keyBlob, { hashed: !!salt, salt });
     const file = expandHome(opts.files[0]!);
-    // ssh(1) creates ~/.ssh as 0700 and known_hosts readable only by the user.
-    await mkdir(dirname(file), { recursive: true, mode: 0o700 });
-    // Do not glue our line onto a last line that lacks its newline.
-    const sep = firstText !== '' && !firstText.endsWith('\n') ? '\n' : '';
-    await appendFile(file, `${sep}${line}\n`, { mode: 0o600 });
+    try {
+      // ssh(1) creates ~/.ssh as 0700 and known_hosts readable only by the user.
+      await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+      // Do not glue our line onto a last line that lacks its newline.
+      const sep = firstText !== '' && !firstText.endsWith('\n') ? '\n' : '';
+      await appendFile(file, `${sep}${line}\n`, { mode: 0o600 });
+    } catch {
+      // sshconnect.c check_host_key (HOST_NEW): the key is already accepted by the policy
+      // (accept-new, no, or the user's yes); a file that cannot be written (a read-only
+      // directory, a directory in its place) is only logit()'s line, and the connection goes on.
+      log(`Failed to add the host to the list of known hosts (${file}).`);
+      return;
+    }
     // ssh(1)'s wording, so users recognise it.
     log(`Warning: Permanently added '${name}' (${shortKeyType(info.keyType)}) to the list of known hosts.`);
   };

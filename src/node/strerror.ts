@@ -43,6 +43,11 @@ const GAI_STRERROR: Readonly<Record<string, string>> = {
   EAI_ADDRFAMILY: 'Address family for hostname not supported',
 };
 
+/** gai_strerror(3)'s text for a resolver failure (Node's ENOTFOUND...), undefined for any other error. */
+export function gaiStrerror(err: { code?: string } | undefined): string | undefined {
+  return err?.code !== undefined ? GAI_STRERROR[err.code] : undefined;
+}
+
 /**
  * ssh.c's line for a name that does not resolve, `ssh: Could not resolve hostname HOST: Name or
  * service not known`, when `err` is a resolver failure; undefined for any other error.
