@@ -15,11 +15,12 @@
  * hash), so the machine has more room for the tunnel than in the bench.
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { startSshd } from '../../test/harness/sshd.js';
+import { parseVariant, procStat, type Variant } from './variant.js';
 import { freePort } from '../../test/harness/net.js';
 import { ALGORITHM_SETS, BENCH_SSHD_CONFIG, loginOf, SEED, type EndpointsReady, type LoginSpec, type SinkResult } from '../config.js';
 import { connectLocal, echoExchange } from '../scenarios.js';
@@ -28,13 +29,6 @@ import { writePattern } from '../data.js';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
-
-interface Variant {
-  name: string;
-  dir?: string;
-  nodeArgs: string[];
-  env: Record<string, string>;
-}
 
 interface Opts {
   runs: number;
@@ -56,29 +50,11 @@ function parseArgs(argv: string[]): Opts {
     else if (a === '--transfers') o.transfers = Number(v);
     else if (a === '--scenario') o.scenario = v as Opts['scenario'];
     else if (a === '--cipher') o.cipher = v;
-    else if (a === '--variant') {
-      if (v === 'openssh') o.variants.push({ name: 'openssh', nodeArgs: [], env: {} });
-      else {
-        const [name, rest] = v.split(/=(.*)/s) as [string, string];
-        const [dir, flags = '', envs = ''] = rest.split('|');
-        const env: Record<string, string> = {};
-        for (const kv of envs.split(' ').filter(Boolean)) {
-          const [k, val] = kv.split(/=(.*)/s) as [string, string];
-          env[k] = val;
-        }
-        o.variants.push({ name, dir: resolve(dir!), nodeArgs: flags.split(' ').filter(Boolean), env });
-      }
-    } else throw new Error(`unknown option ${a}`);
+    else if (a === '--variant') o.variants.push(parseVariant(v));
+    else throw new Error(`unknown option ${a}`);
   }
   if (o.variants.length === 0) throw new Error('give at least one --variant');
   return o;
-}
-
-/** utime and stime of `pid`, seconds, and its minor page faults. */
-function cpu(pid: number): { user: number; sys: number; faults: number } {
-  const f = readFileSync(`/proc/${pid}/stat`, 'latin1');
-  const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
-  return { user: Number(rest[11]) / 100, sys: Number(rest[12]) / 100, faults: Number(rest[7]) };
 }
 
 interface Transfer {
@@ -117,7 +93,7 @@ async function runOnce(v: Variant, o: Opts, login: LoginSpec, ready: EndpointsRe
     for (let i = 0; i < 3; i++) await echoExchange(warmPort, 64);
     const out: Transfer[] = [];
     for (let t = 0; t < o.transfers; t++) {
-      const c0 = cpu(pid);
+      const c0 = procStat(pid);
       const t0 = performance.now();
       const sock = await connectLocal(mainPort);
       if (o.scenario === 'download') {
@@ -138,7 +114,7 @@ async function runOnce(v: Variant, o: Opts, login: LoginSpec, ready: EndpointsRe
         if (r.bytes !== o.size) throw new Error(`sink got ${r.bytes} of ${o.size}`);
       }
       const ms = performance.now() - t0;
-      const c1 = cpu(pid);
+      const c1 = procStat(pid);
       sock.destroy();
       const gib = o.size / GiB;
       out.push({ cpu: (c1.user + c1.sys - c0.user - c0.sys) / gib, user: (c1.user - c0.user) / gib, mibs: o.size / MiB / (ms / 1000), faults: (c1.faults - c0.faults) / (o.size / MiB) });

@@ -28,10 +28,11 @@ import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { startSshd } from '../../test/harness/sshd.js';
+import { parseVariant, procStat, type Variant } from './variant.js';
 import { freePort } from '../../test/harness/net.js';
 import { ALGORITHM_SETS, BENCH_SSHD_CONFIG, loginOf, SEED, type EndpointsReady, type LoginSpec, type SinkResult } from '../config.js';
 import { connectLocal, echoExchange, firstBytes } from '../scenarios.js';
@@ -40,13 +41,6 @@ import { writePattern } from '../data.js';
 import { residentFilePages } from './rss-pages.js';
 
 const MiB = 1024 * 1024;
-
-interface Variant {
-  name: string;
-  dir?: string;
-  nodeArgs: string[];
-  env: Record<string, string>;
-}
 
 interface Opts {
   runs: number;
@@ -83,19 +77,8 @@ function parseArgs(argv: string[]): Opts {
     else if (a === '--size') o.size = Number(v);
     else if (a === '--scenario') o.scenario = v as Opts['scenario'];
     else if (a === '--cipher') o.cipher = v;
-    else if (a === '--variant') {
-      if (v === 'openssh') o.variants.push({ name: 'openssh', nodeArgs: [], env: {} });
-      else {
-        const [name, rest] = v.split(/=(.*)/s) as [string, string];
-        const [dir, flags = '', envs = ''] = rest.split('|');
-        const env: Record<string, string> = {};
-        for (const kv of envs.split(' ').filter(Boolean)) {
-          const [k, val] = kv.split(/=(.*)/s) as [string, string];
-          env[k] = val;
-        }
-        o.variants.push({ name, dir: resolve(dir!), nodeArgs: flags.split(' ').filter(Boolean), env });
-      }
-    } else throw new Error(`unknown option ${a}`);
+    else if (a === '--variant') o.variants.push(parseVariant(v));
+    else throw new Error(`unknown option ${a}`);
   }
   if (o.variants.length === 0) throw new Error('give at least one --variant');
   return o;
@@ -107,18 +90,14 @@ function status(pid: number): { total: number; anon: number; file: number } {
   return { total: kb('VmRSS'), anon: kb('RssAnon'), file: kb('RssFile') + kb('RssShmem') };
 }
 
+/** CPU seconds of `pid`, user and system. */
 function cpuSec(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'latin1');
-  const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
-  return (Number(rest[11]) + Number(rest[12])) / 100;
+  const { user, sys } = procStat(pid);
+  return user + sys;
 }
 
 /** User-mode CPU seconds of `pid` (utime alone). */
-function userSec(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'latin1');
-  const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
-  return Number(rest[11]) / 100;
-}
+const userSec = (pid: number): number => procStat(pid).user;
 
 interface Mapping {
   start: number;
