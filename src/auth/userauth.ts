@@ -60,6 +60,15 @@ export interface AuthOptions {
  */
 export const DEFAULT_PREFERRED_AUTHENTICATIONS: readonly string[] = ['publickey', 'keyboard-interactive', 'password'];
 
+/**
+ * The debug line of a keyboard-interactive request's name and instruction (RFC 4256 §3.3) for a
+ * client that was given nowhere else to show them: `keyboard-interactive: NAME: INSTRUCTION`,
+ * the empty one left out.
+ */
+export function keyboardInteractiveInfoLine(name: string, instruction: string): string {
+  return `keyboard-interactive: ${[name, instruction].filter(Boolean).join(': ')}`;
+}
+
 /** sshconnect2.c authmethods[]: methods OpenSSH's client knows and pure-ssh does not implement. */
 const UNIMPLEMENTED_METHODS: ReadonlySet<string> = new Set(['gssapi-with-mic', 'hostbased']);
 

@@ -8,7 +8,7 @@
 import type { AuthOptions, KeyRequest, SignRequest } from '../auth/userauth.js';
 import type { PrivateKey } from '../keys/privatekey.js';
 import type { AuthIdentity } from '../auth/identity.js';
-import { UserAuth } from '../auth/userauth.js';
+import { keyboardInteractiveInfoLine, UserAuth } from '../auth/userauth.js';
 import { SshError } from '../errors.js';
 import type { HostKeyInfo } from '../keys/host-key-verdict.js';
 import { keyBlobType } from '../keys/hostkey.js';
@@ -99,7 +99,7 @@ export async function authenticate(
       return v ? new TextDecoder().decode(v).split(',') : undefined;
     },
     banner: () => {},
-    keyboardInteractiveInfo: (name, instruction) => log(`keyboard-interactive: ${[name, instruction].filter(Boolean).join(': ')}`),
+    keyboardInteractiveInfo: (name, instruction) => log(keyboardInteractiveInfoLine(name, instruction)),
     passwordNeeded: (prompt, retry) => {
       const ask = login.askPassword;
       pending = (ask ? ask(prompt, retry) : Promise.resolve(null)).then(

@@ -47,6 +47,7 @@ import { handleWriterFor, WRITE_DONE, WRITE_REFUSED, type HandleWriter } from '.
 import { certifyIdentityFiles, expandHome, loadCertificateFile, loadIdentityFile, loadKeyErrorLine, prepareIdentityFile, unlockIdentityFile, unprotectedKeyLines, type IdentityFileEntry } from './identity-file.js';
 import { AgentClient } from './agent.js';
 import { orderIdentities, sshKeyTypeLabel, type AuthIdentity } from '../auth/identity.js';
+import { keyboardInteractiveInfoLine } from '../auth/userauth.js';
 import type { Signer } from '../auth/signer.js';
 import { keyBlobType } from '../keys/hostkey.js';
 import { constantTimeEqual } from '../protocol/wire.js';
@@ -1650,7 +1651,7 @@ export class SshClient extends EventEmitter {
         return;
       case 'keyboard-interactive-info':
         if (this.options.onKeyboardInteractiveInfo) this.options.onKeyboardInteractiveInfo({ name: e.name, instruction: e.instruction });
-        else this.log(`keyboard-interactive: ${[e.name, e.instruction].filter(Boolean).join(': ')}`);
+        else this.log(keyboardInteractiveInfoLine(e.name, e.instruction));
         return;
       case 'warning':
         this.options.onWarning?.({ code: e.code, message: e.message });

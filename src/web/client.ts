@@ -32,6 +32,7 @@ import { MAX_TIMER_DELAY_MS } from '../long-timeout.js';
 import { checkAlgorithmLists, checkNumericOptions, checkOptionKeys, checkOptionTypes, checkSigners, show } from '../option-check.js';
 import { NODE_ONLY_OPTIONS, WEB_CONNECT_OPTIONS } from './option-table.js';
 import { askUser } from '../user-callback.js';
+import { keyboardInteractiveInfoLine } from '../auth/userauth.js';
 import { closedByRemoteHost, closedDuringKexOrAuth, KEX_IDENTIFICATION_CLOSED } from '../quit-message.js';
 
 /** A bidirectional byte stream, e.g. `Deno.connect()`'s conn or `connect()` from cloudflare:sockets. */
@@ -615,7 +616,7 @@ export class WebSshClient {
       case 'banner':
         return this.options.onBanner?.(e.message);
       case 'keyboard-interactive-info':
-        return this.log(`keyboard-interactive: ${[e.name, e.instruction].filter(Boolean).join(': ')}`);
+        return this.log(keyboardInteractiveInfoLine(e.name, e.instruction));
       case 'password-needed': {
         const ask = this.options.askPassword;
         if (!ask) return this.core.providePassword(null);
