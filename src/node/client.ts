@@ -1614,13 +1614,10 @@ export class SshClient extends EventEmitter {
     }
   }
 
-  private handle(e: ClientEvent): void {
+  /** Every event but 'channel-data', which pump() handles itself. */
+  private handle(e: Exclude<ClientEvent, { type: 'channel-data' }>): void {
     switch (e.type) {
-      // 'channel-data' is handled in pump(). The frequent events first: a switch on strings
-      // tests its cases in order.
-      case 'channel-data':
-        this.streams.get(e.channel)?._data(e.data);
-        return;
+      // The frequent events first: a switch on strings tests its cases in order.
       case 'channel-drain':
         this.streams.get(e.channel)?._drain();
         return;
