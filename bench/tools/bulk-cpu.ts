@@ -14,17 +14,14 @@
  * threads) from /proc/PID/stat around each transfer; the download's reader counts bytes only (no
  * hash), so the machine has more room for the tunnel than in the bench.
  */
-import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { startSshd } from '../../test/harness/sshd.js';
-import { parseVariant, procStat, type Variant } from './variant.js';
+import { median, parseVariant, procStat, startPeers, type Peers, type Variant } from './variant.js';
 import { freePort } from '../../test/harness/net.js';
-import { ALGORITHM_SETS, BENCH_SSHD_CONFIG, loginOf, SEED, type EndpointsReady, type LoginSpec, type SinkResult } from '../config.js';
+import { SEED } from '../config.js';
 import { connectLocal, echoExchange } from '../scenarios.js';
-import { tunnelCommand, TOOL_DIR } from '../tunnels.js';
+import { tunnelCommand } from '../tunnels.js';
 import { writePattern } from '../data.js';
 
 const MiB = 1024 * 1024;
@@ -66,9 +63,8 @@ interface Transfer {
   faults: number;
 }
 
-let sinkWaiters: ((r: SinkResult) => void)[] = [];
-
-async function runOnce(v: Variant, o: Opts, login: LoginSpec, ready: EndpointsReady, cacheDir: string): Promise<Transfer[]> {
+async function runOnce(v: Variant, o: Opts, peers: Peers): Promise<Transfer[]> {
+  const { login, ready, cacheDir } = peers;
   const [warmPort, mainPort] = await Promise.all([freePort(), freePort()]);
   const forwards = [
     { listenPort: warmPort, host: '127.0.0.1', port: ready.ports.echo },
@@ -107,7 +103,7 @@ async function runOnce(v: Variant, o: Opts, login: LoginSpec, ready: EndpointsRe
       } else {
         sock.resume();
         sock.on('error', () => {});
-        const result = new Promise<SinkResult>((r) => sinkWaiters.push(r));
+        const result = peers.nextSink();
         await writePattern(sock, o.size, SEED.upload);
         sock.end();
         const r = await result;
@@ -126,38 +122,19 @@ async function runOnce(v: Variant, o: Opts, login: LoginSpec, ready: EndpointsRe
   }
 }
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const h = s.length >> 1;
-  return s.length % 2 ? s[h]! : (s[h - 1]! + s[h]!) / 2;
-};
-
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
-  const set = ALGORITHM_SETS[0]!;
-  const sshd = await startSshd({ config: BENCH_SSHD_CONFIG });
-  const ep = fork(join(TOOL_DIR, '..', 'endpoints.js'), [JSON.stringify({ host: '127.0.0.1', bulkBytes: o.size, smallBytes: 1 })], {
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  ep.on('message', (m: SinkResult) => {
-    if (m.kind !== 'sink') return;
-    const w = sinkWaiters;
-    sinkWaiters = [];
-    for (const f of w) f(m);
-  });
-  const cacheDir = mkdtempSync(join(tmpdir(), 'pure-ssh-bulkcpu-'));
+  const peers = await startPeers({ size: o.size, cipher: o.cipher, cacheName: 'pure-ssh-bulkcpu-' });
+  const cipher = peers.cipher;
   try {
-    const ready = await new Promise<EndpointsReady>((res) => ep.on('message', (m: EndpointsReady) => m.kind === 'ready' && res(m)));
-    const cipher = o.cipher === 'defaults' ? undefined : (o.cipher ?? set.cipher);
-    const login: LoginSpec = loginOf(sshd, { ...(cipher ? { cipher } : {}), kex: set.kex, hostKey: set.hostKey });
     // One unmeasured transfer each: writes each variant's code cache, as the bench's earlier runs do.
-    for (const v of o.variants) await runOnce(v, { ...o, transfers: 1 }, login, ready, cacheDir);
+    for (const v of o.variants) await runOnce(v, { ...o, transfers: 1 }, peers);
     const results = new Map<string, Transfer[][]>(o.variants.map((v) => [v.name, []]));
     for (let r = 0; r < o.runs; r++) {
       // Alternate the order each round, so neither variant always follows the other.
       const order = r % 2 === 0 ? o.variants : [...o.variants].reverse();
       for (const v of order) {
-        const res = await runOnce(v, o, login, ready, cacheDir);
+        const res = await runOnce(v, o, peers);
         results.get(v.name)!.push(res);
         process.stderr.write(`${v.name}: ${res.map((t) => `${t.cpu.toFixed(2)} s/GiB (user ${t.user.toFixed(2)}) ${t.mibs.toFixed(0)} MiB/s ${t.faults.toFixed(1)} faults/MiB`).join(' | ')}\n`);
       }
@@ -172,9 +149,7 @@ async function main(): Promise<void> {
       }
     }
   } finally {
-    ep.kill();
-    await sshd.stop();
-    rmSync(cacheDir, { recursive: true, force: true });
+    await peers.stop();
   }
 }
 

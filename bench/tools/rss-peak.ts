@@ -24,17 +24,15 @@
  * that a backlog builds up in the tunnel. `--probe` loads ./rss-probe.js, whose V8 heap-space figures at the sample nearest the peak
  * are printed beside it (the probe itself allocates: leave it off for A/B figures).
  */
-import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
-import { startSshd } from '../../test/harness/sshd.js';
-import { parseVariant, procStat, type Variant } from './variant.js';
+import { median, parseVariant, procStat, startPeers, type Peers, type Variant } from './variant.js';
 import { freePort } from '../../test/harness/net.js';
-import { ALGORITHM_SETS, BENCH_SSHD_CONFIG, loginOf, SEED, type EndpointsReady, type LoginSpec, type SinkResult } from '../config.js';
+import { SEED } from '../config.js';
 import { connectLocal, echoExchange, firstBytes } from '../scenarios.js';
 import { tunnelCommand, TOOL_DIR } from '../tunnels.js';
 import { writePattern } from '../data.js';
@@ -185,7 +183,8 @@ function threadsCpuSec(pid: number): number {
  * The bench's `startup` measurement (bench/scenarios.ts startupTimed): spawn, poll-connect to the
  * forward to the server-first endpoint until its first byte; ms, and CPU of all threads then.
  */
-async function startupOnce(v: Variant, login: LoginSpec, ready: EndpointsReady, cacheDir: string): Promise<{ ms: number; cpu: number }> {
+async function startupOnce(v: Variant, peers: Peers): Promise<{ ms: number; cpu: number }> {
+  const { login, ready, cacheDir } = peers;
   const port = await freePort();
   const base = tunnelCommand(v.dir ? 'pure' : 'openssh', login, [{ listenPort: port, host: '127.0.0.1', port: ready.ports.first }]);
   const args = v.dir ? [...v.nodeArgs, join(v.dir, 'dist', 'node', 'cli-bin.cjs'), ...base.args.slice(base.args.indexOf('-N'))] : base.args;
@@ -206,9 +205,8 @@ async function startupOnce(v: Variant, login: LoginSpec, ready: EndpointsReady, 
   }
 }
 
-let sinkWaiters: ((r: SinkResult) => void)[] = [];
-
-async function runOnce(v: Variant, opts: Opts, login: LoginSpec, ready: EndpointsReady, cacheDir: string, size: number): Promise<RunResult> {
+async function runOnce(v: Variant, opts: Opts, peers: Peers, size: number): Promise<RunResult> {
+  const { login, ready, cacheDir } = peers;
   const [warmPort, mainPort] = await Promise.all([freePort(), freePort()]);
   const forwards = [
     { listenPort: warmPort, host: '127.0.0.1', port: ready.ports.echo },
@@ -280,7 +278,7 @@ async function runOnce(v: Variant, opts: Opts, login: LoginSpec, ready: Endpoint
     } else {
       sock.resume();
       sock.on('error', () => {});
-      const result = new Promise<SinkResult>((r) => sinkWaiters.push(r));
+      const result = peers.nextSink();
       await writePattern(sock, size, SEED.upload);
       sock.end();
       const r = await result;
@@ -323,34 +321,14 @@ async function runOnce(v: Variant, opts: Opts, login: LoginSpec, ready: Endpoint
   }
 }
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const h = s.length >> 1;
-  return s.length % 2 ? s[h]! : (s[h - 1]! + s[h]!) / 2;
-};
-
 async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));
-  const set = ALGORITHM_SETS[0]!;
-  const sshd = await startSshd({ config: BENCH_SSHD_CONFIG });
-  const ep = fork(join(TOOL_DIR, '..', 'endpoints.js'), [JSON.stringify({ host: '127.0.0.1', bulkBytes: opts.size, smallBytes: 1 })], {
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  ep.on('message', (m: SinkResult) => {
-    if (m.kind !== 'sink') return;
-    const w = sinkWaiters;
-    sinkWaiters = [];
-    for (const f of w) f(m);
-  });
-  const cacheDir = mkdtempSync(join(tmpdir(), 'pure-ssh-rss-'));
+  const peers = await startPeers({ size: opts.size, cipher: opts.cipher, cacheName: 'pure-ssh-rss-' });
   try {
-    const ready = await new Promise<EndpointsReady>((res) => ep.on('message', (m: EndpointsReady) => m.kind === 'ready' && res(m)));
-    const cipher = opts.cipher === 'defaults' ? undefined : (opts.cipher ?? set.cipher);
-    const login: LoginSpec = loginOf(sshd, { ...(cipher ? { cipher } : {}), kex: set.kex, hostKey: set.hostKey });
     if (opts.scenario === 'startup') {
-      for (const v of opts.variants) await startupOnce(v, login, ready, cacheDir);
+      for (const v of opts.variants) await startupOnce(v, peers);
       const st = new Map<string, { ms: number; cpu: number }[]>(opts.variants.map((v) => [v.name, []]));
-      for (let r = 0; r < opts.runs; r++) for (const v of opts.variants) st.get(v.name)!.push(await startupOnce(v, login, ready, cacheDir));
+      for (let r = 0; r < opts.runs; r++) for (const v of opts.variants) st.get(v.name)!.push(await startupOnce(v, peers));
       console.log(`startup, ${opts.runs} runs interleaved; medians (min–max)`);
       console.log('variant | ms to first byte | CPU ms, all threads');
       for (const [name, rs] of st) {
@@ -361,11 +339,11 @@ async function main(): Promise<void> {
       return;
     }
     // One unmeasured run each: writes each variant's code cache, as the bench's earlier runs do.
-    for (const v of opts.variants) await runOnce(v, { ...opts, probe: false, smaps: false }, login, ready, cacheDir, opts.size);
+    for (const v of opts.variants) await runOnce(v, { ...opts, probe: false, smaps: false }, peers, opts.size);
     const results = new Map<string, RunResult[]>(opts.variants.map((v) => [v.name, []]));
     for (let r = 0; r < opts.runs; r++) {
       for (const v of opts.variants) {
-        const res = await runOnce(v, opts, login, ready, cacheDir, opts.size);
+        const res = await runOnce(v, opts, peers, opts.size);
         results.get(v.name)!.push(res);
         const c = res.classes ?? {};
         process.stderr.write(
@@ -403,9 +381,7 @@ async function main(): Promise<void> {
       }
     }
   } finally {
-    ep.kill();
-    await sshd.stop();
-    rmSync(cacheDir, { recursive: true, force: true });
+    await peers.stop();
   }
 }
 

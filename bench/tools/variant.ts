@@ -1,9 +1,15 @@
 /**
  * What bench/tools/rss-peak.ts and bench/tools/bulk-cpu.ts share: the `--variant` they measure
- * side by side, and the CPU time and page faults of a process from /proc.
+ * side by side, the CPU time and page faults of a process from /proc, the peers their tunnels
+ * run against, and the median.
  */
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { fork } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { startSshd } from '../../test/harness/sshd.js';
+import { ALGORITHM_SETS, BENCH_SSHD_CONFIG, loginOf, type EndpointsReady, type LoginSpec, type SinkResult } from '../config.js';
+import { TOOL_DIR } from '../tunnels.js';
 
 /** One program measured: OpenSSH's ssh (no `dir`), or the built CLI of a checkout. */
 export interface Variant {
@@ -38,4 +44,59 @@ export function procStat(pid: number): { user: number; sys: number; faults: numb
   // Fields after the command name (which may hold spaces): state is rest[0], minflt rest[7].
   const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
   return { user: Number(rest[11]) / 100, sys: Number(rest[12]) / 100, faults: Number(rest[7]) };
+}
+
+/** The median of `xs` (not empty). */
+export const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const h = s.length >> 1;
+  return s.length % 2 ? s[h]! : (s[h - 1]! + s[h]!) / 2;
+};
+
+/** What a tool's tunnels run against: see {@link startPeers}. */
+export interface Peers {
+  login: LoginSpec;
+  /** The cipher the login names; undefined: each tool's default. */
+  cipher: string | undefined;
+  ready: EndpointsReady;
+  /** A fresh directory: each variant's XDG_CACHE_HOME below it (its own code cache). */
+  cacheDir: string;
+  /** The next sink report of the endpoints (an upload's bytes and hash). */
+  nextSink(): Promise<SinkResult>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The bench's sshd (BENCH_SSHD_CONFIG) and data endpoints (bench/endpoints.ts, `size` bytes per
+ * bulk transfer), and the login the tunnels use: the first algorithm set's, with `cipher` when
+ * given (`defaults`: none named, each tool's own).
+ */
+export async function startPeers(o: { size: number; cipher?: string; cacheName: string }): Promise<Peers> {
+  const set = ALGORITHM_SETS[0]!;
+  const sshd = await startSshd({ config: BENCH_SSHD_CONFIG });
+  const ep = fork(join(TOOL_DIR, '..', 'endpoints.js'), [JSON.stringify({ host: '127.0.0.1', bulkBytes: o.size, smallBytes: 1 })], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  let sinkWaiters: ((r: SinkResult) => void)[] = [];
+  ep.on('message', (m: SinkResult) => {
+    if (m.kind !== 'sink') return;
+    const w = sinkWaiters;
+    sinkWaiters = [];
+    for (const f of w) f(m);
+  });
+  const cacheDir = mkdtempSync(join(tmpdir(), o.cacheName));
+  const stop = async (): Promise<void> => {
+    ep.kill();
+    await sshd.stop();
+    rmSync(cacheDir, { recursive: true, force: true });
+  };
+  try {
+    const ready = await new Promise<EndpointsReady>((res) => ep.on('message', (m: EndpointsReady) => m.kind === 'ready' && res(m)));
+    const cipher = o.cipher === 'defaults' ? undefined : (o.cipher ?? set.cipher);
+    const login: LoginSpec = loginOf(sshd, { ...(cipher ? { cipher } : {}), kex: set.kex, hostKey: set.hostKey });
+    return { login, cipher, ready, cacheDir, nextSink: () => new Promise<SinkResult>((r) => sinkWaiters.push(r)), stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
 }
