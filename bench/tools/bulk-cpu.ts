@@ -17,10 +17,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { median, parseVariant, procStat, startPeers, type Peers, type Variant } from './variant.js';
+import { median, parseVariant, procStat, startPeers, warmUp, type Peers, type Variant } from './variant.js';
 import { freePort } from '../../test/harness/net.js';
 import { SEED } from '../config.js';
-import { connectLocal, echoExchange } from '../scenarios.js';
+import { connectLocal } from '../scenarios.js';
 import { tunnelCommand } from '../tunnels.js';
 import { writePattern } from '../data.js';
 
@@ -77,16 +77,7 @@ async function runOnce(v: Variant, o: Opts, peers: Peers): Promise<Transfer[]> {
   const child: ChildProcess = spawn(v.dir ? process.execPath : base.cmd, args, { stdio: ['ignore', 'ignore', 'inherit'], env });
   const pid = child.pid!;
   try {
-    for (let i = 0; ; i++) {
-      try {
-        await echoExchange(warmPort, 2 * MiB);
-        break;
-      } catch (e) {
-        if (i > 100) throw e;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    }
-    for (let i = 0; i < 3; i++) await echoExchange(warmPort, 64);
+    await warmUp(warmPort);
     const out: Transfer[] = [];
     for (let t = 0; t < o.transfers; t++) {
       const c0 = procStat(pid);

@@ -30,10 +30,10 @@ import { closeSync, existsSync, openSync, readdirSync, readFileSync, realpathSyn
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
-import { median, parseVariant, procStat, startPeers, type Peers, type Variant } from './variant.js';
+import { median, parseVariant, procStat, startPeers, warmUp, type Peers, type Variant } from './variant.js';
 import { freePort } from '../../test/harness/net.js';
 import { SEED } from '../config.js';
-import { connectLocal, echoExchange, firstBytes } from '../scenarios.js';
+import { connectLocal, firstBytes } from '../scenarios.js';
 import { tunnelCommand, TOOL_DIR } from '../tunnels.js';
 import { writePattern } from '../data.js';
 import { residentFilePages } from './rss-pages.js';
@@ -226,16 +226,7 @@ async function runOnce(v: Variant, opts: Opts, peers: Peers, size: number): Prom
   if (typeof gcLog === 'number') closeSync(gcLog);
   const pid = child.pid!;
   try {
-    for (let i = 0; ; i++) {
-      try {
-        await echoExchange(warmPort, 2 * MiB);
-        break;
-      } catch (e) {
-        if (i > 100) throw e;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    }
-    for (let i = 0; i < 3; i++) await echoExchange(warmPort, 64);
+    await warmUp(warmPort);
     let peak = { total: 0, anon: 0, file: 0 };
     let peakAt = 0;
     let smaps = '';

@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import { startSshd } from '../../test/harness/sshd.js';
 import { ALGORITHM_SETS, BENCH_SSHD_CONFIG, loginOf, type EndpointsReady, type LoginSpec, type SinkResult } from '../config.js';
 import { TOOL_DIR } from '../tunnels.js';
+import { echoExchange } from '../scenarios.js';
 
 /** One program measured: OpenSSH's ssh (no `dir`), or the built CLI of a checkout. */
 export interface Variant {
@@ -99,4 +100,21 @@ export async function startPeers(o: { size: number; cipher?: string; cacheName: 
     await stop();
     throw err;
   }
+}
+
+/**
+ * Waits for a tunnel's local port to carry an echo (2 MiB, retried every 50 ms, ~5 s at most),
+ * then warms it with three 64-byte round trips, as the bench does before it measures.
+ */
+export async function warmUp(port: number): Promise<void> {
+  for (let i = 0; ; i++) {
+    try {
+      await echoExchange(port, 2 * 1024 * 1024);
+      break;
+    } catch (e) {
+      if (i > 100) throw e;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  for (let i = 0; i < 3; i++) await echoExchange(port, 64);
 }
