@@ -41,4 +41,34 @@ describeInteropWithHome('CLI -v -W: the end of the forwarded connection, beside 
     const expected = { code: 0, stdout: 'hello\n', last: ['debug1: stdio forwarding: done'], drain: ['debug1: channel 0: FORCE input drain'], totals: [] };
     expect(runs).toEqual([{ client: 'ssh', ...expected }, { client: 'pure-ssh', ...expected }]);
   }, 60_000);
+
+  it('standard input still sending when the far end closes: the same end, exit 0, no "write after end"', async () => {
+    // The far end reads nothing and closes after 0.5 s while stdin keeps sending (a busy
+    // ProxyCommand's shape): the bytes read after the FORCE input drain go nowhere, as ssh's do.
+    const busy = net.createServer((s) => {
+      s.on('error', () => {});
+      s.write('bye\n');
+      setTimeout(() => s.destroy(), 500);
+    });
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
+    const busyPort = (busy.address() as net.AddressInfo).port;
+    try {
+      const args = [...sshd.clientArgs, '-W', `127.0.0.1:${busyPort}`, sshd.target];
+      const runs = [];
+      for (const client of ['ssh', 'pure-ssh'] as const) {
+        const run = startCli(client, args, { env: cliEnv(home), stdin: 'pipe', stdout: 'pipe' });
+        const chunk = Buffer.alloc(16 * 1024, 0x79);
+        const feed = setInterval(() => run.child.stdin?.write(chunk, () => {}), 5);
+        run.child.stdin?.on('error', () => {});
+        const { code, stdout, stderr } = await run.done;
+        clearInterval(feed);
+        run.child.stdin?.destroy();
+        runs.push({ client, code, stdout, stderr: stderr.replace(/\r/g, '') });
+      }
+      const expected = { code: 0, stdout: 'bye\n', stderr: '' };
+      expect(runs).toEqual([{ client: 'ssh', ...expected }, { client: 'pure-ssh', ...expected }]);
+    } finally {
+      await new Promise((r) => busy.close(r));
+    }
+  }, 60_000);
 });

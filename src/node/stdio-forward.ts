@@ -37,11 +37,35 @@ export async function stdioForward(
       ? await client.openDirectStreamlocal(target.path)
       : await client.openDirectTcpip({ host: target.host, port: target.port, originatorAddress: '127.0.0.1', originatorPort: 65535 });
   return new Promise((resolve, reject) => {
-    // Local EOF → CHANNEL_EOF; the channel's data reaches stdout with backpressure.
-    io.input.pipe(ch);
+    // Local EOF → CHANNEL_EOF; the channel's data reaches stdout with backpressure. Not
+    // `pipe()`: once the input is stopped (the server's EOF forced its end, the channel closed)
+    // a chunk the input still delivers goes nowhere (ssh's FORCE input drain discards it), where
+    // a piped stream could still write it after the channel's end ("write after end").
+    let inputStopped = false;
+    const onInput = (d: Buffer): void => {
+      if (inputStopped) return;
+      if (!ch.write(d)) {
+        io.input.pause();
+        ch.once('drain', () => {
+          if (!inputStopped) io.input.resume();
+        });
+      }
+    };
+    const onInputEnd = (): void => {
+      if (!inputStopped) ch.end();
+    };
+    const stopInput = (): void => {
+      inputStopped = true;
+      io.input.off('data', onInput);
+      io.input.off('end', onInputEnd);
+      io.input.pause();
+    };
+    io.input.on('data', onInput);
+    io.input.once('end', onInputEnd);
     // OpenSSH channels.c chan_read_failed: a read error on the input is its end (EOF).
     io.input.on('error', () => {
-      io.input.unpipe(ch);
+      if (inputStopped) return;
+      stopInput();
       ch.end();
     });
     // OpenSSH channels.c chan_write_failed: a write error on the output (EPIPE: its reader went
@@ -54,7 +78,7 @@ export async function stdioForward(
     ch.once('end', () => {
       if (inputDone || ch.writableEnded) return;
       io.debug?.(`channel ${ch.channel}: FORCE input drain`);
-      io.input.unpipe(ch);
+      stopInput();
       ch.end();
     });
     ch.once('finish', () => {
@@ -84,7 +108,7 @@ export async function stdioForward(
     let failed: unknown;
     ch.on('error', (err: unknown) => (failed ??= err));
     ch.once('close', () => {
-      io.input.unpipe(ch);
+      stopInput();
       const done = () => (failed === undefined ? resolve({ sent: ch.bytesSent, received: ch.bytesReceived }) : reject(failed));
       // Writes to a pipe the reader has not emptied yet are still queued in Node: the CLI exits
       // once this resolves, which would drop the tail of the data. An empty write's callback
