@@ -55,4 +55,31 @@ describeInteropWithHome('CLI: the default authentication order, beside ssh 9.2',
     };
     expect(seen).toEqual([{ client: 'ssh', ...expected }, { client: 'pure-ssh', ...expected }]);
   }, 60_000);
+
+  it('NumberOfPasswordPrompts counts each method apart: three wrong keyboard-interactive answers, then the password method still asks, as ssh', async () => {
+    const user = sshd.password!.user;
+    // An askpass that answers wrong three times, then right.
+    const askpass = join(sshd.dir, 'askpass-late');
+    const count = join(sshd.dir, 'count');
+    writeFileSync(askpass, `#!/bin/sh\nprintf '%s\\n' "$1" >> '${asked}'\nn=$(cat '${count}' 2>/dev/null || echo 0); n=$((n+1)); echo $n > '${count}'\nif [ $n -le 3 ]; then echo wrong; else echo '${sshd.password!.password}'; fi\n`, { mode: 0o700 });
+    const args = [
+      '-F', 'none', '-p', String(sshd.port), '-o', `UserKnownHostsFile=${sshd.knownHostsPath}`,
+      '-o', 'GlobalKnownHostsFile=/dev/null', '-o', 'PubkeyAuthentication=no', '-v', '-W', '127.0.0.1:1', `${user}@127.0.0.1`,
+    ];
+    const seen = [];
+    for (const client of ['ssh', 'pure-ssh'] as const) {
+      writeFileSync(asked, '');
+      writeFileSync(count, '0');
+      const { stderr } = await startCli(client, args, { env: { ...env, SSH_ASKPASS: askpass } }).done;
+      const err = stderr.replace(/\r/g, '');
+      seen.push({
+        client,
+        used: /Authenticated to .* using "([^"]+)"\./.exec(err)?.[1] ?? err,
+        prompts: readFileSync(asked, 'utf8').split('\n').filter(Boolean),
+      });
+    }
+    const kbd = `(${user}@127.0.0.1) Password: `;
+    const expected = { used: 'password', prompts: [kbd, kbd, kbd, `${user}@127.0.0.1's password: `] };
+    expect(seen).toEqual([{ client: 'ssh', ...expected }, { client: 'pure-ssh', ...expected }]);
+  }, 90_000);
 });

@@ -1217,11 +1217,12 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
   const verifyHostKey = hostKeyVerifier(cfg, log, knownHostsVerifier, prompt.askQuestion);
 
   const canPrompt = !cfg.batchMode && (cfg.passwordAuthentication || cfg.kbdInteractiveAuthentication);
-  let prompts = 0;
+  // Counted per method, as sshconnect2.c counts attempt_passwd and attempt_kbdint apart.
+  const prompts = { password: 0, 'keyboard-interactive': 0 };
   const askPassword = canPrompt
     ? async (question: string, context: { retry: boolean; method: 'password' | 'keyboard-interactive' }): Promise<string | null> => {
         // ssh_config(5) NumberOfPasswordPrompts.
-        if (++prompts > cfg.numberOfPasswordPrompts) return null;
+        if (++prompts[context.method] > cfg.numberOfPasswordPrompts) return null;
         // OpenSSH sshconnect2.c userauth_passwd: said before each prompt after a refusal.
         if (context.retry) log.error('Permission denied, please try again.');
         // A keyboard-interactive prompt is the server's text, shown by sshconnect2.c
