@@ -394,12 +394,13 @@ export async function loadIdentities(cfg: ResolvedConfig, log: Log, unlock: Unlo
         // ssh.c load_public_identity_files keeps a file the user named (IdentityFile; -i files
         // it cannot reach were dropped with ssh.c's warning while reading the options); at its
         // turn sshconnect2.c load_identity_file says `no such identity` at INFO.
+        // A missing default key is kept too: sshconnect2.c pubkey_prepare lists it (`Will attempt
+        // key: PATH ` with nothing after) and its turn says `Trying private key: PATH`, then
+        // load_identity_file's `no such identity` at debug3 only.
         log.debug1(`identity file ${path} type -1`);
         certVariant(path);
-        if (explicit) {
-          entries.push({ path: expandHome(path), explicit });
-          if (cfg.certificateFiles.length === 0) certPaths.push({ path: `${path}-cert.pub`, explicit: false });
-        }
+        entries.push({ path: expandHome(path), explicit });
+        if (explicit && cfg.certificateFiles.length === 0) certPaths.push({ path: `${path}-cert.pub`, explicit: false });
       } else if (e instanceof KeyPermissionsError) {
         // A key without a public half to offer (or a directory): ssh(1)'s block (authfile.c
         // sshkey_perm_ok), then its load error; the key is skipped.
