@@ -4,7 +4,8 @@
  * `percent_dollar_expand: failed`, or ssh.c's `invalid environment variable expansion` for a
  * variable that is not set). IdentityFile is expanded once connected (ssh.c
  * load_public_identity_files), so `-G` prints it as written and exits 0. pure-ssh printed one
- * line of its own (`percent_expand: unknown key %z in "..."`) and failed -G. Needs `npm run build`.
+ * line of its own (`percent_expand: unknown key %z in "..."`) and failed -G; for ProxyCommand still
+ * so until break17 F5, and it had no %k. Needs `npm run build`.
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -58,6 +59,22 @@ describeInteropWithHome('tokens and ${VAR} that do not expand: ssh 9.2\'s lines'
       const ours = await run('pure-ssh', config, args);
       expect(theirs.code, config).toBe(255);
       expect(theirs.stderr, config).toContain('vdollar_percent_expand: ');
+      expect({ code: ours.code, stderr: ours.stderr }, config).toEqual({ code: theirs.code, stderr: theirs.stderr });
+    }
+  });
+
+  it('ProxyCommand: an unknown %-token and a lone % fail with the two lines; %k is HostKeyAlias, else the host as given', async () => {
+    const cases: [string, string[]][] = [
+      ['ProxyCommand nc %z %p', connect()],
+      ['ProxyCommand nc %h %', connect()],
+      // The command says what %k, %n and %h became, then ends: both clients' lines follow.
+      ['ProxyCommand sh -c "echo k=%k n=%n h=%h >&2"', connect()],
+      ['ProxyCommand sh -c "echo k=%k n=%n h=%h >&2"', ['-o', 'HostKeyAlias=Alias.Example', ...connect()]],
+    ];
+    for (const [config, args] of cases) {
+      const theirs = await run('ssh', config, args);
+      const ours = await run('pure-ssh', config, args);
+      expect(theirs.code, config).toBe(255);
       expect({ code: ours.code, stderr: ours.stderr }, config).toEqual({ code: theirs.code, stderr: theirs.stderr });
     }
   });

@@ -103,7 +103,7 @@ describe('ProxyCommand tokens (sshconnect.c expand_proxy_command)', () => {
   it('%h %p %r %n %% expanded once the host is known; others are percent_expand errors', () => {
     const files = { '/home/joe/.ssh/config': 'Host db\n  HostName 10.0.0.9\n  User dba\n  Port 2222\n  ProxyCommand ssh -W %h:%p gw -o User=%r -o Tag=%n%%\n' };
     expect(resolve(['-N', 'db'], files).proxy).toEqual({ kind: 'command', command: 'ssh -W 10.0.0.9:2222 gw -o User=dba -o Tag=db%' });
-    expect(errorOf(() => resolve(['-N', '-o', 'ProxyCommand=nc %d', 'h'])).message).toBe('percent_expand: unknown key %d in "nc %d"');
+    expect(errorOf(() => resolve(['-N', '-o', 'ProxyCommand=nc %d', 'h'])).message).toBe('vdollar_percent_expand: unknown key %d\npercent_expand: failed');
     // A quoted argument holding spaces reaches /bin/sh quoted.
     expect(resolve(['-N', '-o', 'ProxyCommand=sh -c "exec nc %h %p"', 'h']).proxy).toEqual({ kind: 'command', command: 'sh -c "exec nc h 22"' });
   });

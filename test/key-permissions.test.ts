@@ -267,5 +267,30 @@ describeInterop('private key files readable by others (issue 8.7)', () => {
       expect(ours).toContain(`Load key "${notKey}": invalid format\r\n`);
       expect(ours).toBe(theirs);
     }
+
+    // break17 F4: the same files, the host key unknown (StrictHostKeyChecking=yes): ssh says
+    // nothing about the keys, whose turn never comes; pure-ssh judged them before the host key.
+    const emptyKnownHosts = join(base, 'known_hosts_empty');
+    await writeFile(emptyKnownHosts, '', { mode: 0o644 });
+    if (ids) await chown(emptyKnownHosts, ids.uid, ids.gid);
+    const unknownHost = [...common.map((a) => (a === `UserKnownHostsFile=${knownHosts}` ? `UserKnownHostsFile=${emptyKnownHosts}` : a)), ...files.flatMap((f) => ['-i', f]), sshd.host];
+    const refusedOurs = await stderrOf(process.execPath, [CLI, ...unknownHost]);
+    const refusedTheirs = await stderrOf(SSH_CLIENT_PATH, unknownHost);
+    expect(refusedTheirs).toMatch(/Host key verification failed\.\r\n$/);
+    expect(refusedTheirs).not.toMatch(/Load key|UNPROTECTED/);
+    expect(refusedOurs).toBe(refusedTheirs);
+
+    // break17 F1: at -v, the identity files' lines: `identity file PATH type -1` for each, then
+    // `Will attempt key:` for all of them and, at each one's turn, `Trying private key:` and
+    // what load_identity_file says; the default keys (none there) likewise, silent once tried.
+    const keyLines = (text: string) =>
+      text.replace(/\r/g, '').split('\n').filter((l) => /identity file |Will attempt key|Trying private key|Load key|no such identity|signing failed|UNPROTECTED|are too open/.test(l));
+    for (const how of [files.flatMap((f) => ['-i', f]), ['-o', 'IdentitiesOnly=no']]) {
+      const args = [...common.filter((a, i, all) => a !== 'IdentitiesOnly=yes' && !(a === '-o' && all[i + 1] === 'IdentitiesOnly=yes')), ...how, '-v', sshd.host];
+      const ours = keyLines(await stderrOf(process.execPath, [CLI, ...args]));
+      const theirs = keyLines((await stderrOf(SSH_CLIENT_PATH, args)).replaceAll('error in libcrypto', 'invalid format'));
+      expect(theirs.filter((l) => l.includes('Will attempt key')).length, theirs.join('\n')).toBeGreaterThanOrEqual(5);
+      expect(ours).toEqual(theirs);
+    }
   });
 });

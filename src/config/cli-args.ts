@@ -547,26 +547,15 @@ function applyFlag(c: string, value: string | undefined, o: SshOptions, flags: F
 }
 
 /**
- * ssh_config(5) ProxyCommand tokens: only %%, %h, %n, %p and %r are accepted there (sshconnect.c
- * expand_proxy_command); anything else is OpenSSH's percent_expand error.
+ * ssh_config(5) ProxyCommand tokens: only %%, %h, %k (HostKeyAlias, else the host as given), %n,
+ * %p and %r are accepted there (sshconnect.c expand_proxy_command); anything else fails as
+ * OpenSSH's percent_expand does: `vdollar_percent_expand: unknown key %z`, `percent_expand: failed`.
  */
-export function expandProxyCommand(command: string, t: { host: string; originalHost: string; port: number; user: string }): string {
-  return command.replace(/%(.)/g, (_whole, c: string) => {
-    switch (c) {
-      case '%':
-        return '%';
-      case 'h':
-        return t.host;
-      case 'n':
-        return t.originalHost;
-      case 'p':
-        return String(t.port);
-      case 'r':
-        return t.user;
-      default:
-        throw new ConfigError(`percent_expand: unknown key %${c} in "${command}"`);
-    }
-  });
+export function expandProxyCommand(
+  command: string,
+  t: { host: string; originalHost: string; hostKeyAlias?: string; port: number; user: string },
+): string {
+  return percentExpand(command, { h: t.host, k: t.hostKeyAlias ?? t.originalHost, n: t.originalHost, p: String(t.port), r: t.user });
 }
 
 /** A `-o` value: the same split as a config file line (ssh.c hands it to process_config_line). */
@@ -985,7 +974,7 @@ function* resolveStepsLogged(argv: string[], cenv: CliEnvironment, state: LogSta
     }
     note(`Setting implicit ProxyCommand from ProxyJump: ${impliedJumpCommand(o.proxy.hops, flags)}`);
   } else if (o.proxy?.kind === 'command') {
-    proxy = { kind: 'command', command: expandProxyCommand(o.proxy.command, { host: hostName, originalHost: flags.host, port, user }) };
+    proxy = { kind: 'command', command: expandProxyCommand(o.proxy.command, { host: hostName, originalHost: flags.host, hostKeyAlias, port, user }) };
   }
   // ssh.c main decides on a pseudo-terminal here, after the ProxyJump line and before the
   // UserKnownHostsFile expansions (its logit, which the caller prints, falls between them).

@@ -1679,7 +1679,11 @@ export class SshClient extends EventEmitter {
             // load_identity_file: sshkey_perm_ok's block and "Load key": a soft failure, no
             // "signing failed" line; the next key is tried.
             if (err instanceof KeyPermissionsError) this.options.warn?.(unprotectedKeyLines(err));
-            else if (code !== 'ERR_KEY_ENCRYPTED' && code !== 'ERR_KEY_PASSPHRASE') {
+            // A private half that cannot be read (mode 000): load_identity_file's `Load key
+            // "PATH": Permission denied`, and no "signing failed" line, as ssh.
+            else if (code === 'ERR_PRIVATE_KEY' && (err as { cause?: NodeJS.ErrnoException }).cause?.code !== undefined) {
+              this.options.warn?.(loadKeyErrorLine(signer.identity?.label ?? e.identity.label, err)!);
+            } else if (code !== 'ERR_KEY_ENCRYPTED' && code !== 'ERR_KEY_PASSPHRASE') {
               this.options.warn?.(`sign_and_send_pubkey: signing failed for ${signer.name}: ${reason}`);
             }
             this.core.provideSignature(e.id, null, reason);
@@ -1702,11 +1706,14 @@ export class SshClient extends EventEmitter {
           (err: unknown) => {
             if (isCallbackFailure(err)) return this.fail(err);
             const reason = (err as Error)?.message ?? String(err);
-            const line = loadKeyErrorLine(e.identity.label, err);
+            // load_identity_file's stat(2): `no such identity` at INFO for a file the user named,
+            // at debug3 for a default key (the CLI keeps missing ones for their turn, as ssh).
+            const missingDefault = e.identity.note === undefined && (err as { cause?: NodeJS.ErrnoException })?.cause?.code === 'ENOENT';
+            const line = missingDefault ? undefined : loadKeyErrorLine(e.identity.label, err);
             // Why a file no parser takes was refused, at -v (ssh says only "invalid format").
             if ((err as SshError)?.code === 'ERR_KEY_FORMAT') this.log(reason.includes(e.identity.label) ? reason : `${e.identity.label}: ${reason}`);
             if (line !== undefined) this.options.warn?.(line);
-            this.core.provideKey(e.id, null, reason);
+            this.core.provideKey(e.id, null, missingDefault ? undefined : reason);
             this.pump();
           },
         );

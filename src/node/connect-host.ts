@@ -302,11 +302,34 @@ const PLAIN_KEY_LABELS: Readonly<Record<string, string>> = {
   'ecdsa-sha2-nistp521': 'ECDSA', 'sk-ssh-ed25519@openssh.com': 'ED25519-SK', 'sk-ecdsa-sha2-nistp256@openssh.com': 'ECDSA-SK',
 };
 
-/** The key type name a certificate file's line starts with (e.g. `ssh-ed25519-cert-v01@openssh.com`), else undefined. */
-function certificateTypeOf(path: string): string | undefined {
+/**
+ * ssh(1)'s number for a key type name, as its `identity file PATH type N` and `certificate file
+ * PATH type N` lines print it: sshkey.h enum sshkey_types (OpenSSH 9.2: KEY_RSA 0, KEY_DSA 1,
+ * KEY_ECDSA 2, KEY_ED25519 3, their certificates 4-7, XMSS 8-9, the FIDO keys 10-13); -1 for
+ * none or a name it does not know.
+ */
+export function sshkeyTypeNumber(name: string | undefined): number {
+  if (name === undefined) return -1;
+  const cert = name.endsWith('-cert-v01@openssh.com');
+  const base = cert ? name.slice(0, -'-cert-v01@openssh.com'.length) : name;
+  const plain =
+    base === 'ssh-rsa' ? 0
+    : base === 'ssh-dss' ? 1
+    : /^ecdsa-sha2-nistp(256|384|521)$/.test(base) ? 2
+    : base === 'ssh-ed25519' ? 3
+    : base === 'ssh-xmss@openssh.com' || base === 'ssh-xmss' ? 8
+    : base === 'sk-ecdsa-sha2-nistp256@openssh.com' || base === 'sk-ecdsa-sha2-nistp256' ? 10
+    : base === 'sk-ssh-ed25519@openssh.com' || base === 'sk-ssh-ed25519' ? 12
+    : -1;
+  if (plain < 0) return -1;
+  // The certificate of each type follows it: 0-3 → 4-7, 8 → 9, 10 → 11, 12 → 13.
+  return !cert ? plain : plain < 4 ? plain + 4 : plain + 1;
+}
+
+/** The key type name a file's first line starts with (a public key or a certificate), else undefined. */
+function publicLineType(path: string): string | undefined {
   try {
-    const first = readFileSync(path, 'utf8').trimStart().split(/\s/, 1)[0];
-    return first?.endsWith('-cert-v01@openssh.com') ? first : undefined;
+    return readFileSync(path, 'utf8').trimStart().split(/\s/, 1)[0] || undefined;
   } catch {
     return undefined;
   }
@@ -349,20 +372,20 @@ export async function loadIdentities(cfg: ResolvedConfig, log: Log, unlock: Unlo
         return false;
       }
     });
-    const type = found ? plainPublicKeyType(`${path}-cert.pub`) ?? certificateTypeOf(`${path}-cert.pub`) : undefined;
-    log.debug1(`identity file ${path}-cert type ${type ?? -1}`);
+    const type = found ? sshkeyTypeNumber(publicLineType(`${path}-cert.pub`)) : -1;
+    log.debug1(`identity file ${path}-cert type ${type}`);
   };
   for (const { path, explicit } of cfg.identityFiles) {
     try {
       // sshconnect2.c: a key file others can read is offered, and refused when the server accepts it.
       const entry = await prepareIdentityFile(path, { ...unlock, explicit, deferPermissionCheck: true });
       // ssh.c load_public_identity_files: `type -1` for a key whose public half it could not read.
-      const type = entry.publicKeyBlob ? keyBlobType(entry.publicKeyBlob) : -1;
-      log.debug1(`identity file ${path} type ${type}`);
+      const type = entry.publicKeyBlob ? keyBlobType(entry.publicKeyBlob) : undefined;
+      log.debug1(`identity file ${path} type ${sshkeyTypeNumber(type)}`);
       certVariant(path);
       // ssh(1) signs with FIDO (sk-*) and DSA keys; pure-ssh does not: said, not silently left out
       // (the publickey method then skips it with sshconnect2.c's "Skipping" line).
-      if (typeof type === 'string' && /^(sk-|ssh-dss|ssh-xmss)/.test(type)) log.debug1(`identity file ${path}: ${type} keys are not supported by pure-ssh`);
+      if (type !== undefined && /^(sk-|ssh-dss|ssh-xmss)/.test(type)) log.debug1(`identity file ${path}: ${type} keys are not supported by pure-ssh`);
       entries.push(entry);
       if (cfg.certificateFiles.length === 0) certPaths.push({ path: `${path}-cert.pub`, explicit: false });
     } catch (err) {
@@ -371,12 +394,13 @@ export async function loadIdentities(cfg: ResolvedConfig, log: Log, unlock: Unlo
         // ssh.c load_public_identity_files keeps a file the user named (IdentityFile; -i files
         // it cannot reach were dropped with ssh.c's warning while reading the options); at its
         // turn sshconnect2.c load_identity_file says `no such identity` at INFO.
+        // A missing default key is kept too: sshconnect2.c pubkey_prepare lists it (`Will attempt
+        // key: PATH ` with nothing after) and its turn says `Trying private key: PATH`, then
+        // load_identity_file's `no such identity` at debug3 only.
         log.debug1(`identity file ${path} type -1`);
         certVariant(path);
-        if (explicit) {
-          entries.push({ path: expandHome(path), explicit });
-          if (cfg.certificateFiles.length === 0) certPaths.push({ path: `${path}-cert.pub`, explicit: false });
-        }
+        entries.push({ path: expandHome(path), explicit });
+        if (explicit && cfg.certificateFiles.length === 0) certPaths.push({ path: `${path}-cert.pub`, explicit: false });
       } else if (e instanceof KeyPermissionsError) {
         // A key without a public half to offer (or a directory): ssh(1)'s block (authfile.c
         // sshkey_perm_ok), then its load error; the key is skipped.
@@ -402,7 +426,7 @@ export async function loadIdentities(cfg: ResolvedConfig, log: Log, unlock: Unlo
       const c = await loadCertificateFile(path, { optional: !explicit });
       if (!c) continue;
       // A "-cert" variant's line was said with its key (certVariant).
-      if (explicit) log.debug1(`certificate file ${path} type ${c.certificate.certType}`);
+      if (explicit) log.debug1(`certificate file ${path} type ${sshkeyTypeNumber(c.certificate.certType)}`);
       certs.push(c);
     } catch (err) {
       // ssh.c load_public_identity_files / check_load: a missing file is passed over in silence

@@ -382,7 +382,8 @@ export async function prepareIdentityFile(
      * refused with {@link KeyPermissionsError} only when its private half is loaded, for a
      * signature once the server accepted it (sshconnect2.c sign_and_send_pubkey →
      * load_identity_file; the file is opened and judged, never read). Default false: refused
-     * now, before anything is offered.
+     * now, before anything is offered. True also leaves a directory, and a file that cannot be
+     * read, to its turn (without a public half, as ssh's `type -1`).
      */
     deferPermissionCheck?: boolean;
   } = {},
@@ -390,11 +391,21 @@ export async function prepareIdentityFile(
   const full = expandHome(path);
   // ssh(1) judges whatever it opened (authfile.c sshkey_perm_ok on the descriptor) before
   // reading it, so a 0755 directory gets the warning, a 0700 one EISDIR.
-  if (!options.allowUnprotectedKeyFiles) {
+  if (!options.allowUnprotectedKeyFiles && !options.deferPermissionCheck) {
     const st = await stat(full).catch(() => undefined);
-    if (st && (st.isDirectory() || (!options.deferPermissionCheck && (await holdsPrivateKey(full))))) checkKeyFilePermissions(full, st);
+    if (st && (st.isDirectory() || (await holdsPrivateKey(full)))) checkKeyFilePermissions(full, st);
   }
-  const publicKeyBlob = await readIdentityPublicKey(path);
+  let publicKeyBlob: Uint8Array | undefined;
+  try {
+    publicKeyBlob = await readIdentityPublicKey(path);
+  } catch (err) {
+    // ssh.c load_public_identity_files keeps a file whose public half it cannot read (a
+    // directory, a file it may not read: `type -1`); sshconnect2.c load_identity_file judges it
+    // at its turn (`Trying private key: PATH`, then the UNPROTECTED block or `Load key`), so
+    // nothing is said about it before the host key is verified, nor at all if it is not.
+    const cause = (err as { cause?: NodeJS.ErrnoException }).cause;
+    if (!options.deferPermissionCheck || (err as SshError).code !== 'ERR_PRIVATE_KEY' || cause?.code === undefined || cause.code === 'ENOENT') throw err;
+  }
   if (publicKeyBlob) return { path: full, publicKeyBlob, explicit: options.explicit };
   // ssh.c load_public_identity_files keeps the file name alone (`type -1`); sshconnect2.c
   // userauth_pubkey loads the private key when its turn comes.

@@ -41,16 +41,24 @@ const SIGNAL_BYTES: ReadonlyMap<number, NodeJS.Signals> = new Map([
   [0x1c, 'SIGQUIT'],
 ]);
 
+/** Signals that end the process while the terminal is in raw mode: it is restored first, as readpassphrase(3) does. */
+const RESTORE_ON: readonly NodeJS.Signals[] = ['SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGTERM'];
+
 /**
  * Read one line from the terminal. With `echo: false` (passwords) the terminal is put in raw
  * mode and nothing typed is shown; Backspace and Ctrl-U edit, Ctrl-D on an empty line cancels.
- * Ctrl-C and Ctrl-\\ are what they are at ssh's prompt (readpassphrase(3) keeps ISIG, then sends
- * the caught signal to itself once the terminal is restored): the terminal restored, the
- * process gets SIGINT / SIGQUIT, which ends ssh (exit 130 in a shell) and pure-ssh alike. Only a
- * process that ignores the signal goes on, with the prompt cancelled.
+ * Ctrl-C and Ctrl-\\ do what they do at ssh's prompt, where readpassphrase(3) leaves ISIG on and
+ * the terminal sends SIGINT / SIGQUIT to its whole foreground process group (so a shell loop or
+ * script around ssh stops too), then restores the terminal and ends by the signal: here the
+ * terminal is restored first, then the signal is sent to the process group (kill(0, sig)), which
+ * is the terminal's foreground group (a process outside it could not have read the byte: it would
+ * have been stopped by SIGTTIN), this process included; the CLI's listener, or the default action,
+ * ends it by the signal. Only a process that ignores the signal goes on, with the prompt
+ * cancelled. SIGHUP, SIGINT, SIGQUIT and SIGTERM from elsewhere while the prompt is up restore the
+ * terminal before the process's other listeners (or the default action) end it.
  */
 export function readTerminalLine(question: string, opts: { echo: boolean }): Promise<string> {
-  let tty: { input: ReadStream; out: number };
+  let tty: ReturnType<typeof openTty>;
   try {
     tty = openTty();
   } catch (err) {
@@ -59,8 +67,14 @@ export function readTerminalLine(question: string, opts: { echo: boolean }): Pro
   const { input, out } = tty;
   return new Promise<string>((resolve, reject) => {
     let line = '';
-    const finish = (err: Error | null, signal?: NodeJS.Signals) => {
+    let done = false;
+    const listeners = new Map<NodeJS.Signals, () => void>();
+    // The terminal restored, the streams closed; true the first time only.
+    const close = (): boolean => {
+      if (done) return false;
+      done = true;
       input.off('data', onData);
+      for (const [sig, fn] of listeners) process.off(sig, fn);
       if (!opts.echo) {
         try {
           input.setRawMode(false);
@@ -76,20 +90,33 @@ export function readTerminalLine(question: string, opts: { echo: boolean }): Pro
       }
       input.destroy();
       closeSync(out);
-      if (signal !== undefined) {
-        process.kill(process.pid, signal);
-        // A listener (the CLI's, before the session: it re-raises) ends the process on its turn:
-        // no next prompt meanwhile. Still here without one: the signal is ignored.
-        if (process.listenerCount(signal) > 0) return;
-      }
+      return true;
+    };
+    const finish = (err: Error | null) => {
+      if (!close()) return;
       if (err) reject(err);
       else resolve(line);
+    };
+    // A signal from elsewhere (kill, a hang-up): the terminal restored, then the process's other
+    // listeners run (the CLI's ends the process by it); with none, the default action.
+    const onSignal = (sig: NodeJS.Signals) => {
+      if (!close()) return;
+      if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
+      reject(new PromptError('cancelled'));
     };
     const onData = (chunk: Buffer) => {
       for (const byte of chunk) {
         if (byte === 0x0d || byte === 0x0a) return finish(null);
         const signal = SIGNAL_BYTES.get(byte);
-        if (signal !== undefined) return finish(new PromptError('cancelled'), signal);
+        if (signal !== undefined) {
+          close();
+          // What the terminal's ISIG does: the signal to its foreground process group, ours.
+          process.kill(0, signal);
+          // A listener (the CLI's, before the session: it re-raises) ends the process on its
+          // turn: no next prompt meanwhile. Still here without one: the signal is ignored.
+          if (process.listenerCount(signal) > 0) return;
+          return reject(new PromptError('cancelled'));
+        }
         if (byte === 0x04) {
           if (line === '') return finish(new PromptError('cancelled'));
           continue;
@@ -99,7 +126,14 @@ export function readTerminalLine(question: string, opts: { echo: boolean }): Pro
         else line += String.fromCharCode(byte);
       }
     };
-    if (!opts.echo) input.setRawMode(true);
+    if (!opts.echo) {
+      input.setRawMode(true);
+      for (const sig of RESTORE_ON) {
+        const fn = () => onSignal(sig);
+        listeners.set(sig, fn);
+        process.prependListener(sig, fn);
+      }
+    }
     writeSync(out, question);
     input.on('data', onData);
     input.on('end', () => finish(new PromptError('the terminal closed')));
