@@ -854,7 +854,7 @@ const ROWS: readonly KeywordEntry[] = [
       throw lineError(ctx, `fill_default_options: hostbased_accepted_algos: invalid argument (no algorithm in "${args[0]}")`);
     }
   }),
-  ignored('IPQoS', 'the type of service is left to the system', undefined, undefined, ipqosCheck),
+  ignored('IPQoS', 'the type of service is left to the system', ['none'], undefined, ipqosCheck),
   ignored('LocalCommand', 'it only runs with PermitLocalCommand, which pure-ssh refuses', ['none']),
   ignored('LogVerbose', 'there is no per-function debug logging; use -v', ['none'], undefined, logVerboseCheck),
   ignored('ObscureKeystrokeTiming', SESSION_ONLY, ['no']),
@@ -960,7 +960,10 @@ export function applyOption(o: SshOptions, keyword: string, args: string[], ctx:
     case 'refused':
     case 'ignored': {
       entry.check?.(args, ctx, entry.name);
-      const value = args[0]?.toLowerCase();
+      // readconf.c's flag and multistate tables take true/false for yes/no (ssh -G prints
+      // `tunnel false`): the same no-op either way.
+      const word = args[0]?.toLowerCase();
+      const value = word === 'false' ? 'no' : word === 'true' ? 'yes' : word;
       if (value !== undefined && args.length === 1 && entry.noop?.includes(value)) return;
       if (!ctx.active) return;
       if (entry.handling === 'ignored' && (!fromCommandLine(ctx) || entry.alsoOnCommandLine === true)) {
