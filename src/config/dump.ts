@@ -13,7 +13,7 @@
  * are left out: test/config-dump.test.ts lists each such difference with its reason (README.md,
  * "-G", too). Pure.
  */
-import { CA_SIGNATURE_ALGORITHM_NAMES } from '../keys/certificate.js';
+import { caSignatureAlgorithmNames } from '../keys/certificate.js';
 import { DEFAULT_IDENTITY_FILES, type ResolvedConfig } from './cli-args.js';
 import type { DynamicForwardSpec, ForwardSpec } from './forward-spec.js';
 import { formatHop, type JumpSpec } from './jump-spec.js';
@@ -157,7 +157,7 @@ export function dumpConfig(cfg: ResolvedConfig, algorithms: EffectiveAlgorithms)
   put('tag', o.tag);
   put('kexalgorithms', algorithms.kex.join(','));
   // The CA signatures certificates are checked with (OpenSSH's default without the FIDO sk-* ones).
-  put('casignaturealgorithms', CA_SIGNATURE_ALGORITHM_NAMES.join(','));
+  put('casignaturealgorithms', caSignatureAlgorithmNames().join(','));
   // log.c log_level_name(): the first name of the level, DEBUG for DEBUG1.
   put('loglevel', cfg.logLevel === 'DEBUG1' ? 'DEBUG' : cfg.logLevel);
   put('macs', algorithms.mac.join(','));

@@ -100,7 +100,9 @@ const CA_SIGNATURE_ALGORITHMS: ReadonlyMap<string, HostKeyAlgorithm> = new Map(
 );
 
 /** {@link CA_SIGNATURE_ALGORITHMS}' names in OpenSSH's order: what `pure-ssh -G` prints as casignaturealgorithms. */
-export const CA_SIGNATURE_ALGORITHM_NAMES: readonly string[] = [...CA_SIGNATURE_ALGORITHMS.keys()];
+export function caSignatureAlgorithmNames(): string[] {
+  return [...CA_SIGNATURE_ALGORITHMS.keys()];
+}
 
 /**
  * The plain key type a certificate type certifies (`ssh-rsa-cert-v01@openssh.com` → `ssh-rsa`;
