@@ -374,6 +374,13 @@ ${FIXED}`,
       expect(ours.lines, name).toEqual([]);
       expect(ours.stderr, name).toContain(`${cfg} line 2: unsupported option "${name}"`);
     }
+    // An ignored keyword asked for with -o is refused too (the user asked for it explicitly).
+    for (const [name, value] of [['ForwardX11', 'yes'], ['TCPKeepAlive', 'yes'], ['EscapeChar', '~'], ['RequestTTY', 'force']]) {
+      expect(run(SSH, ['-G', '-F', 'none', '-o', `${name}=${value}`, 'h']).lines.length, name).toBeGreaterThan(70);
+      const ours = run(process.execPath, [CLI, '-G', '-F', 'none', '-o', `${name}=${value}`, 'h'], 255);
+      expect(ours.lines, name).toEqual([]);
+      expect(ours.stderr, name).toContain(`command-line line 0: unsupported option "${name}"`);
+    }
   });
 
   it('identities, certificates, IdentityAgent forms, authentication keywords', () => {
