@@ -1,9 +1,12 @@
 /**
- * `pure-ssh -G` against OpenSSH's own `ssh -G` on the same configuration files and command lines
- * (neither connects anywhere): for every keyword pure-ssh prints, the lines must be those ssh
- * prints, in the same order. The files use Host, Match (every criterion pure-ssh evaluates,
- * exec included), Include with wildcards in directory names, %-tokens and ${VAR}. Needs
- * `npm run build` first and OpenSSH's client (CI=true: a missing `ssh` fails).
+ * `pure-ssh -G` against OpenSSH's own `ssh -G` (Debian 12's 9.2, /usr/bin/ssh) on the same
+ * configuration files and command lines (neither connects anywhere): the whole output, line for
+ * line, in ssh's order, every keyword ssh prints. The only differences allowed are the ones
+ * listed here with their reasons: {@link EXPECTED_DIFFERENCES} (whatever the configuration), and
+ * a case's own (a keyword pure-ssh ignores set in a file, which pure-ssh's -v must name). The
+ * files use Host, Match (every criterion pure-ssh evaluates, exec included), Include with
+ * wildcards in directory names, %-tokens and ${VAR}. Needs `npm run build` first and OpenSSH's
+ * client (CI=true: a missing `ssh` fails).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,6 +17,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 // its start-up CPU, most of what this file's runs cost.
 import { CLI_BIN_PATH as CLI } from './harness/proc.js';
 import { cliEnv, describeWithHome } from './harness/home.js';
+import { EXPECTED_DIFFERENCES, expectedDump, when, type ValueMap } from './support/ssh-dump.js';
 import { inCI, openssh10, openssh10Available, SSH_CLIENT_PATH, sshClientAvailable } from './harness/sshd.js';
 
 const SSH = SSH_CLIENT_PATH;
@@ -33,7 +37,7 @@ function file(name: string, text: string): string {
   return path;
 }
 
-// Both sides print their own defaults for these unless the file sets them; every file here does.
+// Both sides print their own defaults for these unless the file sets them; most files here do.
 const FIXED = `
 Host *
   Ciphers aes128-ctr,chacha20-poly1305@openssh.com
@@ -45,24 +49,40 @@ Host *
 
 const env = () => cliEnv(home, { PURE_DUMP_VAR: 'from-env' });
 
-function run(cmd: string, args: string[]): string[] {
+/**
+ * A difference of one case: a keyword the case's file sets and pure-ssh does not honour (keywords.ts
+ * `ignored`), which ssh prints with the file's value and pure-ssh with what it does. pure-ssh's -v
+ * must say `said` (nothing the user asked for is dropped silently).
+ */
+interface CaseDifference {
+  keyword: string;
+  ours: ValueMap;
+  said: string;
+}
+const ignoredLine = (keyword: string) => `ignoring unsupported option "${keyword}"`;
+
+function run(cmd: string, args: string[], status = 0): { lines: string[]; stderr: string } {
   const r = spawnSync(cmd, args, { env: env(), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
-  return r.stdout.split('\n').filter((l) => l !== '');
+  if (r.status !== status) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
+  return { lines: r.stdout.split('\n').filter((l) => l !== ''), stderr: r.stderr };
 }
 
-/** The lines of `ssh -G` for the keywords pure-ssh printed, in ssh's order, next to pure-ssh's. */
-function compare(args: string[], ssh = SSH): { ours: string[]; theirs: string[] } {
-  const ours = run(process.execPath, [CLI, '-G', ...args]);
-  const keywords = new Set(ours.map((l) => l.split(' ')[0]!));
-  const all = run(ssh, ['-G', ...args]);
-  const theirs = all
-    .filter((l) => keywords.has(l.split(' ')[0]!))
-    // Debian's 9.2 names the -q level SILENT; OpenSSH 10 prints QUIET, as pure-ssh does.
-    .map((l) => (l === 'loglevel SILENT' ? 'loglevel QUIET' : l))
-    // PubkeyAcceptedAlgorithms' default is ssh's without the FIDO sk-* types pure-ssh cannot use.
-    .map((l) => (l.startsWith('pubkeyacceptedalgorithms ') ? l.replace(/,sk-[a-z0-9-]+(@openssh\.com)?/g, '') : l));
-  return { ours, theirs };
+/**
+ * `pure-ssh -G` and what it must print: `ssh -G`'s lines with {@link EXPECTED_DIFFERENCES} and the
+ * case's own differences applied (each of those also checked against pure-ssh's -v lines).
+ */
+function compare(args: string[], ssh = SSH, differences: CaseDifference[] = []): { ours: string[]; theirs: string[]; raw: string[] } {
+  const ours = run(process.execPath, [CLI, '-G', ...args]).lines;
+  const all = run(ssh, ['-G', ...args]).lines;
+  if (differences.length > 0) {
+    const verbose = run(process.execPath, [CLI, '-G', '-v', ...args]).stderr;
+    // Only where the case's difference changed one of ssh's lines.
+    for (const d of differences) {
+      const changed = all.some((l) => l.startsWith(`${d.keyword} `) && d.ours(l.slice(d.keyword.length + 1)) !== l.slice(d.keyword.length + 1));
+      if (changed) expect(verbose, d.keyword).toContain(d.said);
+    }
+  }
+  return { ours, theirs: expectedDump(all, Object.fromEntries(differences.map((d) => [d.keyword, d.ours]))), raw: all };
 }
 
 (haveSsh ? describeWithHome : describe.skip)('pure-ssh -G prints what ssh -G prints, line by line', () => {
@@ -225,6 +245,218 @@ ${FIXED}`,
       expect(theirs.some((l) => l.startsWith('Pseudo-terminal will not be allocated')), 'ssh says it').toBe(true);
       expect(stderrOf(process.execPath, [CLI, ...args]), extra.join(' ')).toEqual(theirs);
     }
+  });
+
+  it('no -F: ~/.ssh/config, then /etc/ssh/ssh_config (whose SendEnv and GSSAPIAuthentication yes pure-ssh ignores, saying so at -v)', () => {
+    file('home/.ssh/config', 'Host h\n  User from-home\n  Port 2022\n');
+    try {
+      const r = compare(['h'], SSH, [
+        { keyword: 'sendenv', ours: () => undefined, said: ignoredLine('SendEnv') },
+        { keyword: 'gssapiauthentication', ours: when('yes', 'no'), said: ignoredLine('GSSAPIAuthentication') },
+      ]);
+      expect(r.ours).toEqual(r.theirs);
+      expect(r.ours).toEqual(expect.arrayContaining(['user from-home', 'port 2022']));
+    } finally {
+      rmSync(join(home, '.ssh', 'config'));
+    }
+  });
+
+  it('-F none, alone and with -N -L, user@host and -p', () => {
+    for (const args of [['h'], ['-N', '-L', '8080:localhost:80', 'u@h'], ['-p', '2200', '-l', 'x', '-T', 'h']]) {
+      const r = compare(['-F', 'none', ...args]);
+      expect(r.ours, args.join(' ')).toEqual(r.theirs);
+      expect(r.ours.length, args.join(' ')).toBeGreaterThan(70);
+    }
+  });
+
+  it('keywords pure-ssh ignores, set in a file: ssh prints the file\'s value, pure-ssh what it does, and its -v names each', () => {
+    const cfg = file(
+      'ignored.conf',
+      `Host *
+  ForwardX11 yes
+  ForwardX11Trusted yes
+  ForwardX11Timeout 5m
+  XAuthLocation /opt/x11/xauth
+  ForwardAgent yes
+  AddKeysToAgent yes
+  ControlMaster auto
+  ControlPath ~/.ssh/cm-%C
+  ControlPersist 10m
+  EscapeChar ^A
+  IPQoS af21 cs1
+  SendEnv LANG LC_*
+  SetEnv FOO=bar
+  TCPKeepAlive yes
+  UpdateHostKeys yes
+  VisualHostKey yes
+  ConnectionAttempts 3
+  LogVerbose kex.c:*
+  SyslogFacility LOCAL0
+  GSSAPIAuthentication yes
+  GSSAPIDelegateCredentials yes
+  StreamLocalBindUnlink yes
+  EnableEscapeCommandline yes
+  FingerprintHash md5
+  RequestTTY force
+  SecurityKeyProvider /usr/lib/sk.so
+  ProxyUseFdpass yes
+  TunnelDevice 1:2
+  LocalCommand echo hi
+  CASignatureAlgorithms ssh-ed25519
+${FIXED}`,
+    );
+    const ours: Record<string, string | undefined> = {
+      ForwardX11: 'no', ForwardX11Trusted: 'no', ForwardX11Timeout: '1200', XAuthLocation: '/usr/bin/xauth', ForwardAgent: 'no',
+      AddKeysToAgent: 'false', ControlMaster: 'false', ControlPath: undefined, ControlPersist: 'no', EscapeChar: 'none', IPQoS: 'none none',
+      SendEnv: undefined, SetEnv: undefined, TCPKeepAlive: 'no', UpdateHostKeys: 'false', VisualHostKey: 'no', ConnectionAttempts: '1',
+      LogVerbose: 'none', SyslogFacility: 'USER', GSSAPIAuthentication: 'no', GSSAPIDelegateCredentials: 'no', StreamLocalBindUnlink: 'no',
+      EnableEscapeCommandline: 'no', FingerprintHash: 'SHA256', RequestTTY: 'false', SecurityKeyProvider: 'internal', ProxyUseFdpass: 'no',
+      TunnelDevice: 'any:any', LocalCommand: undefined,
+      CASignatureAlgorithms: 'ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,rsa-sha2-512,rsa-sha2-256',
+    };
+    const differences = Object.entries(ours).map(([name, v]) => ({ keyword: name.toLowerCase(), ours: () => v, said: ignoredLine(name) }));
+    const r = compare(['-F', cfg, 'h'], SSH, differences);
+    expect(r.ours).toEqual(r.theirs);
+    // ssh printed each of the file's values (so every difference above was one).
+    for (const d of differences) expect(r.raw.some((l) => l.startsWith(`${d.keyword} `) && l !== `${d.keyword} ${d.ours()}`), d.keyword).toBe(true);
+  });
+
+  it('values that ask for what pure-ssh does: accepted without a word, and ssh prints the same lines (the differences of the defaults vanish)', () => {
+    const cfg = file(
+      'noop.conf',
+      `Host *
+  CheckHostIP no
+  ForwardAgent no
+  ForwardX11Trusted no
+  Tunnel no
+  VerifyHostKeyDNS no
+  RequiredRSASize 1024
+  ControlMaster no
+  ControlPath none
+  ControlPersist no
+  UpdateHostKeys no
+  TCPKeepAlive no
+  EscapeChar none
+  RequestTTY no
+  IPQoS none
+  StreamLocalBindMask 0177
+  ConnectionAttempts 1
+  FingerprintHash sha256
+  AddKeysToAgent no
+  PubkeyAuthentication unbound
+  LogVerbose none
+  SecurityKeyProvider internal
+  StdinNull yes
+${FIXED}`,
+    );
+    const r = compare(['-F', cfg, 'h']);
+    expect(r.ours).toEqual(r.theirs);
+    // Without the general differences: ssh's own lines, these keywords included.
+    const same = /^(forwardx11trusted|pubkeyauthentication|requesttty|tcpkeepalive|updatehostkeys|escapechar|ipqos|stdinnull|streamlocalbindmask) /;
+    expect(r.ours.filter((l) => same.test(l))).toEqual(r.raw.filter((l) => same.test(l)));
+    expect(r.ours).toContain('stdinnull yes');
+    const verbose = run(process.execPath, [CLI, '-G', '-v', '-F', cfg, 'h']).stderr;
+    expect(verbose).not.toMatch(/unsupported option/);
+  });
+
+  it('keywords pure-ssh refuses: ssh -G prints the value, pure-ssh -G ends with the file and line (exit 255)', () => {
+    const refused: [string, string][] = [
+      ['CheckHostIP', 'yes'], ['BindAddress', '127.0.0.1'], ['BindInterface', 'lo'], ['RemoteCommand', 'uptime'], ['KnownHostsCommand', '/bin/true'],
+      ['StreamLocalBindMask', '0077'], ['Tunnel', 'yes'], ['VerifyHostKeyDNS', 'yes'], ['NoHostAuthenticationForLocalhost', 'yes'],
+      ['PermitLocalCommand', 'yes'], ['RequiredRSASize', '2048'], ['HostbasedAuthentication', 'yes'], ['RevokedHostKeys', '/etc/revoked'],
+      ['KbdInteractiveDevices', 'pam'], ['GSSAPIKeyExchange', 'yes'],
+    ];
+    // One file: readconf.c reports every bad line before it stops, and so does pure-ssh.
+    const cfg = file('refused.conf', `Host *\n${refused.map(([name, value]) => `  ${name} ${value}\n`).join('')}`);
+    const theirs = run(SSH, ['-G', '-F', cfg, 'h']).lines;
+    const ours = run(process.execPath, [CLI, '-G', '-F', cfg, 'h'], 255);
+    expect(ours.lines).toEqual([]);
+    refused.forEach(([name], i) => {
+      expect(theirs.some((l) => l.toLowerCase().startsWith(`${name.toLowerCase()} `)), name).toBe(true);
+      expect(ours.stderr, name).toContain(`${cfg} line ${i + 2}: unsupported option "${name}"`);
+    });
+    // An ignored keyword asked for with -o is refused too (the user asked for it explicitly).
+    for (const [name, value] of [['ForwardX11', 'yes'], ['TCPKeepAlive', 'yes'], ['EscapeChar', '~'], ['RequestTTY', 'force']]) {
+      expect(run(SSH, ['-G', '-F', 'none', '-o', `${name}=${value}`, 'h']).lines.length, name).toBeGreaterThan(70);
+      const ours = run(process.execPath, [CLI, '-G', '-F', 'none', '-o', `${name}=${value}`, 'h'], 255);
+      expect(ours.lines, name).toEqual([]);
+      expect(ours.stderr, name).toContain(`command-line line 0: unsupported option "${name}"`);
+    }
+  });
+
+  it('identities, certificates, IdentityAgent forms, authentication keywords', () => {
+    const key = file('home/.ssh/id_dump_key', 'not read under -G\n');
+    const cfg = file(
+      'ident.conf',
+      `Host h
+  IdentityFile ~/.ssh/id_%h_%r
+  CertificateFile ~/.ssh/id_%h-cert.pub
+  CertificateFile ${dir}/ca/%u-cert.pub
+  IdentitiesOnly yes
+  PreferredAuthentications publickey,keyboard-interactive
+  PubkeyAuthentication host-bound
+  PasswordAuthentication no
+  AddressFamily inet6
+${FIXED}`,
+    );
+    for (const agent of ['none', 'SSH_AUTH_SOCK', '$PURE_DUMP_VAR', '~/agent-%h-%p.sock', '${PURE_DUMP_VAR}/agent']) {
+      const r = compare(['-F', cfg, '-i', key, '-o', `IdentityAgent=${agent}`, 'h']);
+      expect(r.ours, agent).toEqual(r.theirs);
+      expect(r.ours.some((l) => l.startsWith('identityagent ')), agent).toBe(true);
+    }
+    const r = compare(['-F', cfg, '-o', 'PubkeyAuthentication=no', 'h']);
+    expect(r.ours).toEqual(r.theirs);
+  });
+
+  it('-n, -f, -T, -W, StdinNull, ForkAfterAuthentication and SessionType', () => {
+    const cfg = file('session.conf', FIXED);
+    const stdinNull = file('stdin-null.conf', `StdinNull yes\nForkAfterAuthentication yes\nSessionType none\n${FIXED}`);
+    for (const args of [['-n', 'h'], ['-f', '-N', 'h'], ['-T', 'h'], ['-W', 'db:5432', 'h'], ['-N', '-n', 'h']]) {
+      const r = compare(['-F', cfg, ...args]);
+      expect(r.ours, args.join(' ')).toEqual(r.theirs);
+    }
+    const r = compare(['-F', stdinNull, 'h']);
+    expect(r.ours).toEqual(r.theirs);
+    expect(r.ours).toEqual(expect.arrayContaining(['stdinnull yes', 'forkafterauthentication yes', 'sessiontype none']));
+  });
+
+  it('-R forms, PermitRemoteOpen, -g, ExitOnForwardFailure, ClearAllForwardings', () => {
+    const cfg = file('remote.conf', `Host *\n  PermitRemoteOpen db:5432 [::1]:*\n  ExitOnForwardFailure yes\n${FIXED}`);
+    const clear = file('clear.conf', `Host *\n  ClearAllForwardings yes\n  LocalForward 1 h:1\n${FIXED}`);
+    for (const args of [
+      ['-F', cfg, '-g', '-R', '8080:localhost:80', '-R', '1080', '-R', '[::1]:9000:h:22', '-R', `${dir}/r.sock:${dir}/l.sock`, 'h'],
+      ['-F', clear, '-L', '2:h:2', '-R', '3:h:3', '-D', '4', 'h'],
+    ]) {
+      const r = compare(args);
+      expect(r.ours, args.join(' ')).toEqual(r.theirs);
+    }
+  });
+
+  it('algorithm lists with +, - and ^, -c and -m, canonicalization settings with a ProxyCommand (no look-up)', () => {
+    const cfg = file(
+      'algorithms.conf',
+      `Host *
+  MACs -hmac-sha1*
+  HostKeyAlgorithms -ecdsa*
+  PubkeyAcceptedAlgorithms +ssh-rsa
+  KexAlgorithms ^diffie-hellman-group14-sha256
+  CanonicalizeHostname yes
+  CanonicalDomains a.example b.example
+  CanonicalizeMaxDots 0
+  CanonicalizeFallbackLocal no
+  CanonicalizePermittedCNAMEs *.a.example:*.b.example
+  ProxyCommand nc %h %p
+`,
+    );
+    const r = compare(['-F', cfg, '-c', 'aes256-gcm@openssh.com,aes128-ctr', '-m', 'hmac-sha2-512', 'h']);
+    expect(r.ours).toEqual(r.theirs.map((l) => (l.startsWith('kexalgorithms ') ? l.replace('diffie-hellman-group14-sha256,', 'diffie-hellman-group14-sha256,mlkem768x25519-sha256,') : l)));
+  });
+
+  it("pure-ssh -G's own output, read back as a configuration file, prints the same", () => {
+    const cfg = file('source.conf', `Host h\n  User round\n  LocalForward 9000 db:5432\n  ProxyJump gw:2222\n${FIXED}`);
+    const first = run(process.execPath, [CLI, '-G', '-F', cfg, 'h']).lines;
+    const again = file('dumped.conf', `${first.join('\n')}\n`);
+    expect(run(process.execPath, [CLI, '-G', '-F', again, 'h']).lines).toEqual(first);
   });
 
   it('exits 0 without connecting, even for a host that does not exist', () => {

@@ -121,6 +121,11 @@ export interface ResolvedConfig {
   identitiesOnly: boolean;
   /** The ssh-agent socket to use (IdentityAgent, else $SSH_AUTH_SOCK); undefined: none. */
   identityAgent: string | undefined;
+  /**
+   * IdentityAgent as ssh.c holds it when -G prints it: `~`, %-tokens and `${VAR}` expanded,
+   * `none`, `SSH_AUTH_SOCK` and `$VAR` as written; undefined when not set.
+   */
+  identityAgentSetting?: string;
   pubkeyAuthentication: boolean;
   passwordAuthentication: boolean;
   kbdInteractiveAuthentication: boolean;
@@ -174,7 +179,7 @@ export interface ResolvedConfig {
    * SessionType none) and no -T. With stdin not a terminal (or -n) it says it will not.
    */
   ttyByDefault: boolean;
-  /** -n: stdin as if from /dev/null (ssh.c stdin_null_flag). */
+  /** -n, -f or StdinNull yes: stdin as if from /dev/null (ssh.c options.stdin_null; -f sets it too). */
   stdinNull: boolean;
   /** Debug notes gathered while reading the configuration (printed with -v), their text. */
   notes: string[];
@@ -915,6 +920,9 @@ function* resolveStepsLogged(argv: string[], cenv: CliEnvironment, state: LogSta
     }
   };
   const identityAgent = resolveIdentityAgent(o.identityAgent && tildeNow(o.identityAgent), cenv.env, (s) => percentExpand(s, fileTokens, undefined, 'percent_dollar_expand'));
+  // ssh.c expands every IdentityAgent value so (default_client_percent_dollar_expand), `none`
+  // and `$VAR` included, where they are unchanged; -G prints the result.
+  const identityAgentSetting = o.identityAgent === undefined ? undefined : percentExpand(tildeNow(o.identityAgent), fileTokens, cenv.env, 'percent_dollar_expand');
   const userFilesAsWritten = (o.userKnownHostsFiles ?? ['~/.ssh/known_hosts', '~/.ssh/known_hosts2']).filter((f) => f !== 'none');
   const userFiles = userFilesAsWritten.map((s) => percentExpand(tildeNow(s), fileTokens, cenv.env));
   // ssh.c: GlobalKnownHostsFile gets no tokens, only `~` (as written under -G, which prints it
@@ -996,6 +1004,7 @@ function* resolveStepsLogged(argv: string[], cenv: CliEnvironment, state: LogSta
       certificateFiles,
       identitiesOnly: o.identitiesOnly ?? false,
       identityAgent,
+      identityAgentSetting,
       pubkeyAuthentication: o.pubkeyAuthentication ?? true,
       passwordAuthentication: o.passwordAuthentication ?? true,
       kbdInteractiveAuthentication: o.kbdInteractiveAuthentication ?? true,
@@ -1031,7 +1040,8 @@ function* resolveStepsLogged(argv: string[], cenv: CliEnvironment, state: LogSta
       addressFamily: flags.family ?? o.addressFamily ?? 'any',
       warnNoShell,
       ttyByDefault: flags.command.length === 0 && o.sessionType !== 'none' && !flags.noTty,
-      stdinNull: flags.stdinNull,
+      // ssh.c: -n, -f, and StdinNull from the files (-f sets it however ForkAfterAuthentication came).
+      stdinNull: flags.stdinNull || flags.fork || (o.stdinNull ?? false),
       notes: notes.map((n) => n.text),
       debugNotes: notes,
       ttyDecisionAt,

@@ -1,9 +1,19 @@
 /**
  * `pure-ssh -G`: the resolved configuration as `ssh -G` prints it (readconf.c
- * dump_client_config): lowercase keyword names, OpenSSH's value formats and order, one keyword
- * per line. Only the keywords pure-ssh implements are printed, so every line states what a
- * connection would really use. Pure.
+ * dump_client_config of Debian 12's OpenSSH 9.2, GSSAPI lines included): lowercase keyword names,
+ * OpenSSH's value formats and order, one keyword per line, every keyword ssh prints, so tools
+ * that read `ssh -G` and people who diff the two find each line where ssh has it.
+ *
+ * Every line states what a connection would really use. For the keywords pure-ssh implements,
+ * their resolved values. For the others (keywords.ts: refused, ignored), the value that asks for
+ * what pure-ssh does anyway, which is OpenSSH's default in most cases (`forwardx11 no`); a value
+ * pure-ssh cannot honour is an error (refused) or a -v line (ignored) where it is read, and is
+ * never printed here. Where OpenSSH's default is something pure-ssh does not do, the line says
+ * what pure-ssh does instead, and the lines that would only list what a missing feature offers
+ * are left out: test/config-dump.test.ts lists each such difference with its reason (README.md,
+ * "-G", too). Pure.
  */
+import { caSignatureAlgorithmNames } from '../keys/certificate.js';
 import { DEFAULT_IDENTITY_FILES, type ResolvedConfig } from './cli-args.js';
 import type { DynamicForwardSpec, ForwardSpec } from './forward-spec.js';
 import { formatHop, type JumpSpec } from './jump-spec.js';
@@ -47,9 +57,12 @@ function proxyJumpLine(hops: readonly JumpSpec[], extra: string | undefined): st
   return extra !== undefined ? `${extra},${last}` : last;
 }
 
+/** readconf.c multistate_requesttty, multistate_yesnoask, ...: the name -G prints for "no". */
+const FALSE = 'false';
+
 /**
- * The lines `ssh -G` would print for `cfg`, restricted to what pure-ssh implements, in
- * dump_client_config's order.
+ * The lines `ssh -G` would print for `cfg`, in dump_client_config's order, each with the value
+ * pure-ssh will use (see the file comment).
  *
  * @example
  * dumpConfig(cfg, algorithms).join('\n') // "host db\nuser joe\nhostname db.example\nport 22\n..."
@@ -65,44 +78,97 @@ export function dumpConfig(cfg: ResolvedConfig, algorithms: EffectiveAlgorithms)
   put('user', cfg.user);
   put('hostname', cfg.hostName);
   put('port', cfg.port);
-  // Flag options.
+  // Flag options. Those pure-ssh does not implement print the value keywords.ts accepts silently
+  // (its `noop`), in readconf.c's words for it.
   put('addressfamily', cfg.addressFamily);
   put('batchmode', yesNo(cfg.batchMode));
   put('canonicalizefallbacklocal', yesNo(cfg.canonicalize.fallbackLocal));
   // readconf.c multistate_canonicalizehostname: the first name of each value.
   put('canonicalizehostname', CANONICALIZE[cfg.canonicalize.mode]);
+  // No address check in known_hosts (CheckHostIP other than no is refused).
+  put('checkhostip', 'no');
   put('compression', yesNo(cfg.compression));
+  // No connection sharing (multistate_controlmaster).
+  put('controlmaster', FALSE);
+  put('enablesshkeysign', 'no');
   put('clearallforwardings', yesNo(o.clearAllForwardings ?? false));
   put('exitonforwardfailure', yesNo(cfg.exitOnForwardFailure));
+  // Fingerprints are shown as SHA256 (digest.c ssh_digest_alg_name).
+  put('fingerprinthash', 'SHA256');
+  put('forwardx11', 'no');
+  // Debian's default is yes (upstream's no): pure-ssh forwards no X11 and so trusts no X11 client.
+  put('forwardx11trusted', 'no');
   put('gatewayports', yesNo(cfg.gatewayPorts));
+  // Debian's GSSAPI patch prints these (an OpenSSH built without GSSAPI prints none of them).
+  put('gssapiauthentication', 'no');
+  put('gssapikeyexchange', 'no');
+  put('gssapidelegatecredentials', 'no');
+  put('gssapitrustdns', 'no');
+  put('gssapirenewalforcesrekey', 'no');
+  // Not printed: gssapikexalgorithms, as pure-ssh has no GSSAPI key exchange to offer.
   put('hashknownhosts', yesNo(cfg.hashKnownHosts));
+  put('hostbasedauthentication', 'no');
   put('identitiesonly', yesNo(o.identitiesOnly ?? false));
   put('kbdinteractiveauthentication', yesNo(cfg.kbdInteractiveAuthentication));
+  put('nohostauthenticationforlocalhost', 'no');
   put('passwordauthentication', yesNo(cfg.passwordAuthentication));
-  // readconf.c multistate_pubkey_auth prints true/false.
-  put('pubkeyauthentication', cfg.pubkeyAuthentication ? 'true' : 'false');
+  put('permitlocalcommand', 'no');
+  put('proxyusefdpass', 'no');
+  // readconf.c multistate_pubkey_auth: `true` is unbound and host-bound; pure-ssh signs no
+  // publickey-hostbound-v00@openssh.com request (OpenSSH PROTOCOL §3.1), only the unbound form.
+  put('pubkeyauthentication', cfg.pubkeyAuthentication ? 'unbound' : 'false');
+  // pure-ssh opens no session, so asks for no pseudo-terminal (ssh -N, -T and -W print this).
+  put('requesttty', FALSE);
   put('sessiontype', o.sessionType ?? 'default');
+  put('stdinnull', yesNo(cfg.stdinNull));
   put('forkafterauthentication', yesNo(cfg.forkAfterAuthentication));
+  // An existing socket file makes a listener fail (StreamLocalBindUnlink yes is ignored, -v).
+  put('streamlocalbindunlink', 'no');
   put('stricthostkeychecking', STRICT[cfg.strictHostKeyChecking]);
+  // No SO_KEEPALIVE is set; ServerAliveInterval detects a dead server.
+  put('tcpkeepalive', 'no');
+  put('tunnel', FALSE);
+  put('verifyhostkeydns', FALSE);
+  put('visualhostkey', 'no');
+  // No host keys are learnt after authentication (hostkeys-00@openssh.com, OpenSSH PROTOCOL §2.5).
+  put('updatehostkeys', FALSE);
+  put('enableescapecommandline', 'no');
   // Integer options.
   put('canonicalizemaxdots', cfg.canonicalize.maxDots);
+  // The connection is tried once.
+  put('connectionattempts', 1);
+  // OpenSSH's default, which only an untrusted X11 forwarding would use.
+  put('forwardx11timeout', 1200);
   put('numberofpasswordprompts', cfg.numberOfPasswordPrompts);
   put('serveralivecountmax', cfg.serverAliveCountMax);
   put('serveraliveinterval', cfg.serverAliveInterval);
-  // String options.
+  // pure-ssh's smallest RSA key, OpenSSH's default (RequiredRSASize other than 1024 is refused).
+  put('requiredrsasize', 1024);
+  // String options. BindAddress, BindInterface, KbdInteractiveDevices, RemoteCommand,
+  // PKCS11Provider, RevokedHostKeys and KnownHostsCommand are refused when set; ControlPath and
+  // LocalCommand ignored: ssh prints them only when set, pure-ssh never.
   put('ciphers', algorithms.cipher.join(','));
   put('hostkeyalgorithms', algorithms.hostKey.join(','));
   put('hostkeyalias', cfg.hostKeyAlias);
+  // Not printed: hostbasedacceptedalgorithms, as pure-ssh has no host-based authentication.
+  put('identityagent', cfg.identityAgentSetting);
   put('ignoreunknown', o.ignoreUnknown?.join(','));
   // OpenSSH 10 readconf.c dump_client_config: printed when set.
   put('tag', o.tag);
   put('kexalgorithms', algorithms.kex.join(','));
+  // The CA signatures certificates are checked with (OpenSSH's default without the FIDO sk-* ones).
+  put('casignaturealgorithms', caSignatureAlgorithmNames().join(','));
   // log.c log_level_name(): the first name of the level, DEBUG for DEBUG1.
   put('loglevel', cfg.logLevel === 'DEBUG1' ? 'DEBUG' : cfg.logLevel);
   put('macs', algorithms.mac.join(','));
+  // The name OpenSSH gives its own provider, which an OpenSSH built without FIDO support prints
+  // too: a security key is refused when loaded, as there.
+  put('securitykeyprovider', 'internal');
   // readconf.c dump_cfg_string: printed when set, as written.
   put('preferredauthentications', o.preferredAuthentications);
   put('pubkeyacceptedalgorithms', algorithms.pubkeyAccepted.join(','));
+  // Debian's path; no xauth is ever run (no X11 forwarding).
+  put('xauthlocation', '/usr/bin/xauth');
   // Forwards.
   // readconf.c dump_cfg_forwards walks its one list of -L and -D twice: `dynamicforward` for each
   // SOCKS listener and, as its test is "no connect host or `socks`", for each -L whose target
@@ -126,15 +192,32 @@ export function dumpConfig(cfg: ResolvedConfig, algorithms: EffectiveAlgorithms)
   for (const f of o.certificateFiles ?? []) put('certificatefile', f);
   put('globalknownhostsfile', cfg.globalKnownHostsFiles.length > 0 ? cfg.globalKnownHostsFiles.join(' ') : 'none');
   put('userknownhostsfile', cfg.userKnownHostsFiles.length > 0 ? cfg.userKnownHostsFiles.join(' ') : 'none');
+  // SendEnv and SetEnv (ignored: no session) print nothing, as ssh's do when unset.
+  // No per-function debug logging.
+  put('logverbose', 'none');
   // Special cases.
   // readconf.c dump_client_config: PermitRemoteOpen's words as given, `any` when unset.
   put('permitremoteopen', cfg.permitRemoteOpen.length > 0 ? cfg.permitRemoteOpen.join(' ') : 'any');
+  // No key is added to an agent (multistate_yesnoaskconfirm), no agent forwarded.
+  put('addkeystoagent', FALSE);
+  put('forwardagent', 'no');
   put('connecttimeout', cfg.connectTimeoutSet ? cfg.connectTimeout : 'none');
+  // OpenSSH's default, which only Tunnel (refused) would use.
+  put('tunneldevice', 'any:any');
   // readconf.c prints this keyword with this capitalization.
   const cnames = cfg.canonicalize.permittedCnames;
   put('canonicalizePermittedcnames', cnames.length > 0 ? cnames.map((r) => `${r.source}:${r.target}`).join(' ') : 'none');
+  put('controlpersist', 'no');
+  // No session, no escape character read.
+  put('escapechar', 'none');
+  // No IP type of service is set: the system's (iptos2str(INT_MAX), IPQoS none).
+  put('ipqos', 'none none');
   // The amount exact (a long long in ssh), beyond what a number holds.
   put('rekeylimit', `${o.rekeyLimit ?? 0n} ${cfg.rekeyLimitSeconds ?? 0}`);
+  // Forwarded Unix sockets are bound with this mask (StreamLocalBindMask is refused).
+  put('streamlocalbindmask', '0177');
+  // OpenSSH's default, which only logging to syslog (-y, refused) would use.
+  put('syslogfacility', 'USER');
   if (cfg.proxy?.kind === 'jump') put('proxyjump', proxyJumpLine(cfg.proxy.hops, cfg.proxy.extra));
   else if (o.proxy?.kind === 'command') put('proxycommand', o.proxy.command);
   return lines;

@@ -701,6 +701,9 @@ const ROWS: readonly KeywordEntry[] = [
   implemented('ConnectTimeout', timeInto('connectTimeout')),
   implemented('ExitOnForwardFailure', flagInto('exitOnForwardFailure')),
   implemented('ForkAfterAuthentication', flagInto('forkAfterAuthentication')),
+  // ssh_config(5) StdinNull (-n): a session's input from /dev/null. pure-ssh opens no session;
+  // -W reads standard input whatever it says, as ssh.c ssh_init_stdio_forwarding does.
+  implemented('StdinNull', flagInto('stdinNull')),
   implemented('GatewayPorts', flagInto('gatewayPorts')),
   implemented('GlobalKnownHostsFile', knownHostsFilesInto('globalKnownHostsFiles')),
   implemented('HashKnownHosts', flagInto('hashKnownHosts')),
@@ -789,7 +792,7 @@ const ROWS: readonly KeywordEntry[] = [
   refused('RemoteCommand', 'it asks for a command on the server, and pure-ssh only forwards ports', ['none']),
   refused('RequiredRSASize', "it changes the smallest RSA key accepted; pure-ssh's minimum is 1024 bits", ['1024'], undefined, intCheck),
   refused('RevokedHostKeys', 'it adds a list of revoked host keys to the host key check', ['none'], undefined, oneWord),
-  refused('StreamLocalBindMask', 'forwarded Unix sockets are always bound with the default mask, 0177 (mode 0600)', undefined, undefined, bindMaskCheck),
+  refused('StreamLocalBindMask', 'forwarded Unix sockets are always bound with the default mask, 0177 (mode 0600)', ['0177', '177'], undefined, bindMaskCheck),
   refused('Tunnel', 'it asks for tun/tap device forwarding, which pure-ssh does not provide', ['no'], undefined, multistate('ethernet', 'point-to-point')),
   refused('VerifyHostKeyDNS', 'it checks the host key against SSHFP records in DNS', ['no'], undefined, multistate('ask')),
 
@@ -851,7 +854,7 @@ const ROWS: readonly KeywordEntry[] = [
       throw lineError(ctx, `fill_default_options: hostbased_accepted_algos: invalid argument (no algorithm in "${args[0]}")`);
     }
   }),
-  ignored('IPQoS', 'the type of service is left to the system', undefined, undefined, ipqosCheck),
+  ignored('IPQoS', 'the type of service is left to the system', ['none'], undefined, ipqosCheck),
   ignored('LocalCommand', 'it only runs with PermitLocalCommand, which pure-ssh refuses', ['none']),
   ignored('LogVerbose', 'there is no per-function debug logging; use -v', ['none'], undefined, logVerboseCheck),
   ignored('ObscureKeystrokeTiming', SESSION_ONLY, ['no']),
@@ -860,7 +863,6 @@ const ROWS: readonly KeywordEntry[] = [
   ignored('SecurityKeyProvider', 'FIDO security keys cannot be used at all; loading one is reported as an error', ['internal'], undefined, oneWord),
   ignored('SendEnv', SESSION_ONLY, undefined, undefined, sendEnvCheck),
   ignored('SetEnv', SESSION_ONLY, undefined, undefined, setEnvCheck),
-  ignored('StdinNull', 'standard input is never read', ['yes', 'no'], undefined, flagValue),
   ignored('StreamLocalBindUnlink', 'an existing socket file makes the listener fail with an error instead', ['no'], undefined, flagValue),
   ignored('SyslogFacility', 'logs go to standard error only', undefined, undefined, syslogFacilityCheck),
   ignored('TCPKeepAlive', 'no TCP keepalives are sent; ServerAliveInterval detects a dead server', ['no'], undefined, flagValue),
@@ -958,7 +960,10 @@ export function applyOption(o: SshOptions, keyword: string, args: string[], ctx:
     case 'refused':
     case 'ignored': {
       entry.check?.(args, ctx, entry.name);
-      const value = args[0]?.toLowerCase();
+      // readconf.c's flag and multistate tables take true/false for yes/no (ssh -G prints
+      // `tunnel false`): the same no-op either way.
+      const word = args[0]?.toLowerCase();
+      const value = word === 'false' ? 'no' : word === 'true' ? 'yes' : word;
       if (value !== undefined && args.length === 1 && entry.noop?.includes(value)) return;
       if (!ctx.active) return;
       if (entry.handling === 'ignored' && (!fromCommandLine(ctx) || entry.alsoOnCommandLine === true)) {

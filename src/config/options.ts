@@ -93,6 +93,8 @@ export interface SshOptions {
    * unexpanded (its %-tokens are expanded once the host is known).
    */
   proxy?: { kind: 'jump'; hops: JumpSpec[]; extra?: string } | { kind: 'command'; command: string } | { kind: 'none'; via: 'ProxyJump' | 'ProxyCommand' };
+  /** ssh_config(5) StdinNull (-n): standard input as if from /dev/null. */
+  stdinNull?: boolean;
   /** ssh_config(5) ForkAfterAuthentication (-f). */
   forkAfterAuthentication?: boolean;
   /** pure-ssh's own PureSshReconnect: local forwards reconnect when the connection drops. */

@@ -99,6 +99,11 @@ const CA_SIGNATURE_ALGORITHMS: ReadonlyMap<string, HostKeyAlgorithm> = new Map(
   [ed25519Signature, ...ecdsaSignatures, ...rsaSignatures].map((a) => [a.name, a]),
 );
 
+/** {@link CA_SIGNATURE_ALGORITHMS}' names in OpenSSH's order: what `pure-ssh -G` prints as casignaturealgorithms. */
+export function caSignatureAlgorithmNames(): string[] {
+  return [...CA_SIGNATURE_ALGORITHMS.keys()];
+}
+
 /**
  * The plain key type a certificate type certifies (`ssh-rsa-cert-v01@openssh.com` → `ssh-rsa`;
  * OpenSSH sshkey_type_plain()); other types are returned unchanged.
