@@ -4,14 +4,20 @@
  * found or not: `identity file PATH-cert type -1` when there is none, for a default key that is
  * missing too.
  */
-import { expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { cliEnv, describeInteropWithHome, suiteHome } from './harness/home.js';
 import { startCli, type CliClient } from './harness/proc.js';
-import { sshdSuite } from './harness/sshd.js';
+import { startSshd, type SshdHandle } from './harness/sshd.js';
 
 describeInteropWithHome('CLI -v: the "-cert" variant of each identity file, beside ssh 9.2', () => {
   const home = suiteHome();
-  const sshd = sshdSuite();
+  let sshd: SshdHandle;
+  beforeAll(async () => {
+    sshd = await startSshd();
+  }, 30_000);
+  afterAll(async () => {
+    await sshd?.stop();
+  });
 
   const identityLines = async (client: CliClient, args: string[]) => {
     const { stderr } = await startCli(client, [...args, '-v', '-W', '127.0.0.1:1', sshd.target], { env: cliEnv(home, { SSH_AUTH_SOCK: '' }) }).done;
