@@ -5,19 +5,15 @@
  * UsageError; a name that does not resolve is worded as ssh(1) words it (ssh.c: "Could not
  * resolve hostname HOST: ..."); an AbortSignal's reason is the ERR_ABORTED error's `cause`.
  */
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { connect, ConnectionLostError, SshError } from '../src/index.js';
 import { connect as webConnect } from '../src/web/index.js';
 import { connectTo } from './harness/client.js';
-import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
+import { describeInterop, sshdSuite } from './harness/sshd.js';
 import { dialNodeWeb } from './runtimes/runners.js';
 
 describeInterop('errors once the connection is over', () => {
-  let sshd: SshdHandle;
-  beforeAll(async () => {
-    sshd = await startSshd();
-  });
-  afterAll(() => sshd?.stop());
+  const sshd = sshdSuite();
 
   it('openDirectTcpip after the connection was lost rejects with ConnectionLostError, the loss as cause', async () => {
     const ssh = await connectTo(sshd);

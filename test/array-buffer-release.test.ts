@@ -22,7 +22,7 @@ import { takeTransfer } from '../src/node/v8-gc.js';
 import { EXCLUSIVE_MIN_BYTES, markingExclusivePayloads, takeExclusive } from '../src/transport/exclusive-payload.js';
 import { cliEnv, describeInteropWithHome, processHome } from './harness/home.js';
 import { deterministicStream, freePort, startSinkServer, startSourceServer, type SinkServer, type SourceServer } from './harness/net.js';
-import { startSshd, type SshdHandle } from './harness/sshd.js';
+import { sshdSuite } from './harness/sshd.js';
 import { CLI } from './support/cli-run.js';
 import { FakeServer, seededRandom } from './support/fake-server.js';
 import { fixtureKey } from './support/pair.js';
@@ -277,18 +277,16 @@ function socksDownload(proxy: number, target: number, slow: boolean): Promise<Di
 }
 
 describeInteropWithHome('a -L download with plaintexts freed once written (issue 14)', () => {
-  let sshd: SshdHandle;
+  const sshd = sshdSuite();
   let source: SourceServer;
   let sink: SinkServer;
   beforeAll(async () => {
-    sshd = await startSshd();
     source = await startSourceServer(24 * MiB, 41);
     sink = await startSinkServer();
   });
   afterAll(async () => {
     await source?.close();
     await sink?.close();
-    await sshd?.stop();
   });
 
   for (const cipher of ['aes128-gcm@openssh.com', 'chacha20-poly1305@openssh.com']) {

@@ -14,7 +14,7 @@ import { connect, type SshClient } from '../src/index.js';
 import { SshError } from '../src/errors.js';
 import { ChannelStream, type ChannelHost } from '../src/node/channel-stream.js';
 import { startServerFirst, type TestServer } from './harness/net.js';
-import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
+import { describeInterop, sshdSuite } from './harness/sshd.js';
 
 const tick = () => new Promise((r) => setImmediate(r));
 
@@ -133,16 +133,14 @@ describe('ChannelStream when the connection goes', () => {
 });
 
 describeInterop('ChannelStream and close() against sshd', () => {
-  let sshd: SshdHandle;
+  const sshd = sshdSuite();
   let ssh: SshClient;
   let greeter: TestServer;
   beforeAll(async () => {
-    sshd = await startSshd();
     greeter = await startServerFirst('220 hello\r\n');
   }, 30_000);
   afterAll(async () => {
     await greeter?.close();
-    await sshd?.stop();
   });
 
   it('a channel read to its end through data/end listeners survives ssh.close() with no error listener', async () => {

@@ -7,9 +7,9 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { cliEnv, describeInteropWithHome, processHome } from './harness/home.js';
-import { startSshd, type SshdHandle } from './harness/sshd.js';
+import { sshdSuite } from './harness/sshd.js';
 import { CLI_BIN_PATH } from './harness/proc.js';
 
 const CHECK_CLI = fileURLToPath(new URL('../dist/node/check-cli.js', import.meta.url));
@@ -29,12 +29,10 @@ function run(file: string, args: string[]): Promise<{ code: number; stdout: stri
 }
 
 describeInteropWithHome('pure-ssh-check: an IdentityFile ~user naming no user', () => {
-  let sshd: SshdHandle;
-  beforeAll(async () => {
+  beforeAll(() => {
     if (!existsSync(CHECK_CLI)) throw new Error(`${CHECK_CLI} is missing: run \`npm run build\` first`);
-    sshd = await startSshd();
   });
-  afterAll(() => sshd?.stop());
+  const sshd = sshdSuite();
 
   const args = (extra: string[]) => [
     '-F', 'none', '-p', String(sshd.port), '-i', sshd.clientKeyPath, '-o', `IdentityFile=~${NO_USER}/id_ed25519`,

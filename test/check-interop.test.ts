@@ -16,8 +16,8 @@ import { fingerprintSha256 } from '../src/keys/hostkey.js';
 import { base64Decode } from '../src/protocol/base64.js';
 import { freePort, LOOPBACK, waitForPort } from './harness/net.js';
 import { exited, own, type Ownership } from './harness/proc.js';
-import { cliEnv, describeInteropWithHome, nssWrapperAvailable, processHome, requireNssWrapper } from './harness/home.js';
-import { describeIf, ensurePasswordUser, inCI, openssh10Available, requireOpenssh10, startSshd, type SshdHandle } from './harness/sshd.js';
+import { cliEnv, describeInteropWithHome, nssWrapperAvailable, processHome, requireNssWrapper, suiteDir } from './harness/home.js';
+import { describeIf, ensurePasswordUser, inCI, openssh10Available, requireOpenssh10, sshdSuite, type SshdHandle } from './harness/sshd.js';
 import { CLI } from './support/cli-run.js';
 import { waitForAgentSocket } from './support/ssh-agent.js';
 
@@ -104,11 +104,7 @@ function expectConformantOpenssh(report: CheckReport, sshd: SshdHandle): void {
 }
 
 describeInteropWithHome('pure-ssh-check against OpenSSH 9.2', () => {
-  let sshd: SshdHandle;
-  beforeAll(async () => {
-    sshd = await startSshd({ hostKeyTypes: ['ed25519', 'ecdsa', 'rsa'] });
-  });
-  afterAll(() => sshd?.stop());
+  const sshd = sshdSuite({ hostKeyTypes: ['ed25519', 'ecdsa', 'rsa'] });
 
   it('passes every strict-kex, protocol and (logged in) connection probe, and exits 0', async () => {
     const { code, report } = await checkJson(sshd.port, { sshd });
@@ -156,11 +152,7 @@ describeInteropWithHome('pure-ssh-check against OpenSSH 9.2', () => {
 // A server that offers no curve25519 is checked with what it has (RFC 4253 §7.1).
 for (const kex of ['ecdh-sha2-nistp256', 'diffie-hellman-group14-sha256']) {
   describeInteropWithHome(`pure-ssh-check against OpenSSH 9.2 offering only ${kex}`, () => {
-    let sshd: SshdHandle;
-    beforeAll(async () => {
-      sshd = await startSshd({ hostKeyTypes: ['ed25519', 'ecdsa', 'rsa'], config: { KexAlgorithms: kex } });
-    });
-    afterAll(() => sshd?.stop());
+    const sshd = sshdSuite({ hostKeyTypes: ['ed25519', 'ecdsa', 'rsa'], config: { KexAlgorithms: kex } });
 
     it('runs inventory, every probe and the connection probes over it, and exits 0', async () => {
       const { code, report } = await checkJson(sshd.port, { sshd });
@@ -188,16 +180,8 @@ for (const kex of ['ecdh-sha2-nistp256', 'diffie-hellman-group14-sha256']) {
 }
 
 describeInteropWithHome('pure-ssh-check logging in with a password (SSH_ASKPASS)', () => {
-  let sshd: SshdHandle;
-  let dir: string;
-  beforeAll(async () => {
-    sshd = await startSshd({ password: true });
-    dir = await mkdtemp(join(tmpdir(), 'pure-ssh-check-askpass-'));
-  });
-  afterAll(async () => {
-    await sshd?.stop();
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
+  const sshd = sshdSuite({ password: true });
+  const dir = suiteDir('pure-ssh-check-askpass-');
 
   it('asks once through SSH_ASKPASS, reuses the password for the second connection, and passes', async () => {
     const askpass = join(dir, 'askpass');
@@ -257,12 +241,11 @@ describeInteropWithHome('pure-ssh-check logging in with a password (SSH_ASKPASS)
 });
 
 describeInteropWithHome('pure-ssh-check logging in through ssh-agent', () => {
-  let sshd: SshdHandle;
+  const sshd = sshdSuite();
   let agent: ChildProcess | undefined;
   let owned: Ownership | undefined;
   let sock: string;
   beforeAll(async () => {
-    sshd = await startSshd();
     // An RSA key known only to the agent (its file removed), authorised on the server: the
     // agent signs with rsa-sha2-512 (draft-miller-ssh-agent §3.6.1 flags) for the login.
     const key = join(sshd.dir, 'agent_rsa');
@@ -284,7 +267,6 @@ describeInteropWithHome('pure-ssh-check logging in through ssh-agent', () => {
     agent?.kill('SIGKILL');
     if (agent) await exited(agent);
     owned?.release();
-    await sshd?.stop();
   });
 
   it('logs in with the key from SSH_AUTH_SOCK and runs the connection probes', async () => {
@@ -301,11 +283,7 @@ describeInteropWithHome('pure-ssh-check logging in through ssh-agent', () => {
 });
 
 describeOpenssh10WithHome('pure-ssh-check against OpenSSH 10', () => {
-  let sshd: SshdHandle;
-  beforeAll(async () => {
-    sshd = await startSshd({ openssh: '10', hostKeyTypes: ['ed25519', 'ecdsa', 'rsa'] });
-  });
-  afterAll(() => sshd?.stop());
+  const sshd = sshdSuite({ openssh: '10', hostKeyTypes: ['ed25519', 'ecdsa', 'rsa'] });
 
   it('passes every probe with --kex mlkem768x25519-sha256, answers ping after login, and exits 0', async () => {
     const { code, report } = await checkJson(sshd.port, { sshd, args: ['--kex', 'mlkem768x25519-sha256'] });

@@ -3,9 +3,9 @@
  * get_agent_identities, authfd.c ssh_get_authentication_socket), and the key file still logs in.
  */
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { cliEnv, describeInteropWithHome, suiteHome } from './harness/home.js';
-import { startSshd, type SshdHandle } from './harness/sshd.js';
+import { sshdSuite } from './harness/sshd.js';
 import { startCli, type CliClient } from './harness/proc.js';
 
 async function stderrOf(client: CliClient, args: string[], env: NodeJS.ProcessEnv): Promise<string> {
@@ -14,13 +14,7 @@ async function stderrOf(client: CliClient, args: string[], env: NodeJS.ProcessEn
 
 describeInteropWithHome('CLI: an agent socket that is missing, beside ssh 9.2', () => {
   const home = suiteHome();
-  let sshd: SshdHandle;
-  beforeAll(async () => {
-    sshd = await startSshd();
-  });
-  afterAll(async () => {
-    await sshd?.stop();
-  });
+  const sshd = sshdSuite();
 
   it('-v: get_agent_identities: ssh_get_authentication_socket: No such file or directory', async () => {
     const env = cliEnv(home, { SSH_AUTH_SOCK: join(sshd.dir, 'no-agent.sock') });

@@ -4,20 +4,14 @@
  * missing file; a plain key is a debug line). pure-ssh printed `Load certificate "…": … (skipped)`.
  */
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { cliEnv, describeInteropWithHome, suiteHome } from './harness/home.js';
-import { startSshd, type SshdHandle } from './harness/sshd.js';
+import { sshdSuite } from './harness/sshd.js';
 import { startCli } from './harness/proc.js';
 
 describeInteropWithHome('CLI: a CertificateFile that is missing or not a certificate, beside ssh 9.2', () => {
   const home = suiteHome();
-  let sshd: SshdHandle;
-  beforeAll(async () => {
-    sshd = await startSshd();
-  });
-  afterAll(async () => {
-    await sshd?.stop();
-  });
+  const sshd = sshdSuite();
 
   it('silent at the default level, a debug line with -v; the key still logs in', async () => {
     const base = ['-F', 'none', ...sshd.clientArgs, '-o', 'GlobalKnownHostsFile=/dev/null', '-o', 'BatchMode=yes',

@@ -10,7 +10,7 @@ import net from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { cliEnv, describeInteropWithHome, suiteHome } from './harness/home.js';
 import { startCli } from './harness/proc.js';
-import { startSshd, type SshdHandle } from './harness/sshd.js';
+import { sshdSuite } from './harness/sshd.js';
 import { CLI } from './support/cli-run.js';
 
 const LINE = Buffer.from('2026-11-30T10:00:00Z INFO request served path=/api/v1/items status=200 bytes=5120\n');
@@ -56,15 +56,13 @@ let textPort: number;
 
 describeInteropWithHome('CLI -v -C: the compression totals at exit, beside ssh 9.2', () => {
   const home = suiteHome();
-  let sshd: SshdHandle;
+  const sshd = sshdSuite({ config: { Compression: 'yes' } });
   beforeAll(async () => {
-    sshd = await startSshd({ config: { Compression: 'yes' } });
     textServer = net.createServer((s) => s.end(TEXT));
     await new Promise<void>((r) => textServer.listen(0, '127.0.0.1', r));
     textPort = (textServer.address() as net.AddressInfo).port;
   });
   afterAll(async () => {
-    await sshd?.stop();
     await new Promise((r) => textServer?.close(r));
   });
 

@@ -8,12 +8,12 @@
  * connect(2) to sshd's port and at exit.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { cliEnv, describeInteropWithHome, suiteHome } from './harness/home.js';
 import { freePort, startEchoServer, type TestServer } from './harness/net.js';
-import { startSshd, type SshdHandle } from './harness/sshd.js';
+import { sshdSuite } from './harness/sshd.js';
 // The installed bin (package.json bin.pure-ssh): the same CLI as dist/node/cli.js at about half
 // its start-up CPU, most of what this file's runs cost.
 import { CLI_BIN_PATH as CLI } from './harness/proc.js';
@@ -22,16 +22,15 @@ import { CLI_BIN_PATH as CLI } from './harness/proc.js';
 const LOGIN_MODULES = ['NativeModule readline', 'NativeModule cluster', 'NativeModule tty'];
 
 describeInteropWithHome('the login\'s set-up after the TCP connect (issue 14)', () => {
-  let sshd: SshdHandle;
+  const sshd = sshdSuite({ builtCli: true });
   let echo: TestServer;
   const home = suiteHome();
 
   beforeAll(async () => {
-    if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
-    [sshd, echo] = await Promise.all([startSshd(), startEchoServer()]);
+    echo = await startEchoServer();
   });
   afterAll(async () => {
-    await Promise.all([sshd?.stop(), echo?.close()]);
+    await echo?.close();
   });
 
   it('pure-ssh -N -L loads the login\'s Node modules only once its connect to sshd is issued, and still loads them', async () => {

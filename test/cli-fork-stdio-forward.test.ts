@@ -9,18 +9,18 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startEchoServer, type TestServer } from './harness/net.js';
 import { cliEnv, describeInteropWithHome, suiteHome } from './harness/home.js';
-import { startSshd, type SshdHandle } from './harness/sshd.js';
+import { sshdSuite } from './harness/sshd.js';
 import { CLI } from './support/cli-run.js';
 
 describeInteropWithHome('CLI: -f -W, beside ssh 9.2', () => {
   const home = suiteHome();
-  let sshd: SshdHandle;
+  const sshd = sshdSuite();
   let echo: TestServer;
   beforeAll(async () => {
-    [sshd, echo] = await Promise.all([startSshd(), startEchoServer()]);
+    echo = await startEchoServer();
   });
   afterAll(async () => {
-    await Promise.all([sshd?.stop(), echo?.close()]);
+    await echo?.close();
   });
 
   it('returns 0 once logged in; the background process forwards the caller\'s stdin and stdout', async () => {

@@ -6,22 +6,15 @@
  * `cannot listen to port` line. Both clients beside each other against one sshd, with
  * ExitOnForwardFailure (they exit 255 after the lines); needs `npm run build` first.
  */
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { cliEnv, describeInteropWithHome, suiteHome } from './harness/home.js';
 import { freePort } from './harness/net.js';
-import { requireBuiltCli, startCli, type CliClient } from './harness/proc.js';
-import { startSshd, type SshdHandle } from './harness/sshd.js';
+import { startCli, type CliClient } from './harness/proc.js';
+import { sshdSuite } from './harness/sshd.js';
 
 describeInteropWithHome('-L / -D bind address that does not resolve: ssh\'s getaddrinfo line', () => {
   const home = suiteHome();
-  let sshd: SshdHandle;
-  beforeAll(async () => {
-    requireBuiltCli();
-    sshd = await startSshd();
-  });
-  afterAll(async () => {
-    await sshd?.stop();
-  });
+  const sshd = sshdSuite({ builtCli: true });
 
   async function run(client: CliClient, forward: string[]): Promise<{ code: number | null; stderr: string }> {
     const args = [

@@ -15,13 +15,13 @@
  * twin pure-ssh did not print.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { freePort } from './harness/net.js';
 import { cliEnv, describeInteropWithHome, suiteHome } from './harness/home.js';
-import { inCI, SSH_CLIENT_PATH, sshClientAvailable, startSshd, type SshdHandle } from './harness/sshd.js';
+import { inCI, SSH_CLIENT_PATH, sshClientAvailable, sshdSuite } from './harness/sshd.js';
 import { CLI } from './support/cli-run.js';
 import { tcpSocketsOf } from './support/proc-sockets.js';
 
@@ -38,15 +38,10 @@ const LISTEN_LINE = /Local (connections|forwarding)|^bind \[|^socket \[|^debug1:
 
 describeInteropWithHome('-L / -D listeners and their -v lines, as ssh 9.2', () => {
   const home = suiteHome();
-  let sshd: SshdHandle;
+  const sshd = sshdSuite({ builtCli: true });
   let dir: string;
   beforeAll(async () => {
-    if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
-    sshd = await startSshd();
     dir = sshd.dir;
-  });
-  afterAll(async () => {
-    await sshd?.stop();
   });
 
   /**

@@ -6,10 +6,10 @@
  * Each client runs under script(1) for a terminal and is answered "no".
  */
 import { spawn } from 'node:child_process';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { cliEnv, describeInteropWithHome, suiteHome } from './harness/home.js';
 import { CLI_BIN_PATH as CLI } from './harness/proc.js';
-import { sshClientAvailable, startSshd, type SshdHandle } from './harness/sshd.js';
+import { sshClientAvailable, sshdSuite } from './harness/sshd.js';
 
 /** Runs `argv` on a new terminal, types "no", returns what the terminal showed and the exit code. */
 function onTerminal(argv: string[], env: NodeJS.ProcessEnv): Promise<{ out: string; code: number | null }> {
@@ -23,13 +23,7 @@ function onTerminal(argv: string[], env: NodeJS.ProcessEnv): Promise<{ out: stri
 
 describeInteropWithHome("CLI: the first-connection question names the host and its address, as ssh 9.2's", () => {
   const home = suiteHome();
-  let sshd: SshdHandle;
-  beforeAll(async () => {
-    sshd = await startSshd();
-  });
-  afterAll(async () => {
-    await sshd?.stop();
-  });
+  const sshd = sshdSuite();
 
   const question = (out: string) => /The authenticity of host .*/.exec(out)?.[0].trim();
   const cases: [string, string, string[], (p: number) => string][] = [

@@ -8,10 +8,10 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { freePort } from './harness/net.js';
 import { cliEnv, describeInteropWithHome, suiteHome } from './harness/home.js';
-import { startSshd, type SshdHandle } from './harness/sshd.js';
+import { sshdSuite } from './harness/sshd.js';
 import { CLI } from './support/cli-run.js';
 import { maskHas, parseSigIgn } from '../src/node/ignored-signals.js';
 
@@ -27,13 +27,7 @@ describe('SigIgn of /proc/PID/status', () => {
 
 describeInteropWithHome('signals ignored by the caller, beside ssh 9.2', () => {
   const home = suiteHome();
-  let sshd: SshdHandle;
-  beforeAll(async () => {
-    sshd = await startSshd();
-  });
-  afterAll(async () => {
-    await sshd?.stop();
-  });
+  const sshd = sshdSuite();
 
   /** Start `cmd` under `sh -c 'trap "" SIG; exec ...'` (or no trap), send `sig` once it forwards; alive 1.5 s later? */
   async function survives(cmd: string[], sig: 'SIGHUP' | 'SIGINT', ignore: boolean): Promise<{ alive: boolean; stderr: string }> {

@@ -6,28 +6,22 @@
  * PAM gave before failing as the instruction of a request with no prompts: here its own PAM
  * service says pam_echo's text and then fails (pam_deny).
  */
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { cliEnv, describeInteropWithHome, suiteHome } from './harness/home.js';
 import { startCli } from './harness/proc.js';
-import { startSshd, type SshdHandle } from './harness/sshd.js';
+import { sshdSuite } from './harness/sshd.js';
 
 const TEXT = 'Welcome to the pure-ssh test';
 
 describeInteropWithHome('CLI: keyboard-interactive name and instruction, beside ssh 9.2', () => {
   const home = suiteHome();
-  let sshd: SshdHandle;
-  beforeAll(async () => {
-    sshd = await startSshd({
-      password: true,
-      config: { UsePAM: 'yes', KbdInteractiveAuthentication: 'yes' },
-      pamService: {
-        name: 'pure-ssh-kbdint-info',
-        config: `auth requisite pam_echo.so ${TEXT}\nauth requisite pam_deny.so\naccount required pam_permit.so\nsession required pam_permit.so\n`,
-      },
-    });
-  }, 30_000);
-  afterAll(async () => {
-    await sshd?.stop();
+  const sshd = sshdSuite({
+    password: true,
+    config: { UsePAM: 'yes', KbdInteractiveAuthentication: 'yes' },
+    pamService: {
+      name: 'pure-ssh-kbdint-info',
+      config: `auth requisite pam_echo.so ${TEXT}\nauth requisite pam_deny.so\naccount required pam_permit.so\nsession required pam_permit.so\n`,
+    },
   });
 
   const args = (...more: string[]) => [

@@ -9,21 +9,14 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { cliEnv, describeInteropWithHome, suiteHome } from './harness/home.js';
-import { requireBuiltCli, startCli, type CliClient } from './harness/proc.js';
-import { startSshd, type SshdHandle } from './harness/sshd.js';
+import { startCli, type CliClient } from './harness/proc.js';
+import { sshdSuite } from './harness/sshd.js';
 
 describeInteropWithHome('tokens and ${VAR} that do not expand: ssh 9.2\'s lines', () => {
   const home = suiteHome();
-  let sshd: SshdHandle;
-  beforeAll(async () => {
-    requireBuiltCli();
-    sshd = await startSshd();
-  });
-  afterAll(async () => {
-    await sshd?.stop();
-  });
+  const sshd = sshdSuite({ builtCli: true });
 
   async function run(client: CliClient, config: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
     const file = join(sshd.dir, 'expand-config');

@@ -15,28 +15,26 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { cliEnv, describeInteropWithHome, suiteHome } from './harness/home.js';
 import { downloadOutsideNode, freePort, startCuttingRelay, startSourceServer, type CuttingRelay, type SourceServer } from './harness/net.js';
-import { requireBuiltCli, startCli, waitForListen } from './harness/proc.js';
-import { clientArgsVia, startSshd, type SshdHandle } from './harness/sshd.js';
+import { startCli, waitForListen } from './harness/proc.js';
+import { clientArgsVia, sshdSuite } from './harness/sshd.js';
 
 const SIZE = 32 * 1024 * 1024;
 const RESET_AFTER = 8 * 1024 * 1024;
 
 describeInteropWithHome('CLI PureSshReconnect: an in-flight -L connection is reset when the link is', () => {
   const home = suiteHome();
-  let sshd: SshdHandle;
+  const sshd = sshdSuite({ builtCli: true });
   let relay: CuttingRelay;
   let source: SourceServer;
 
   beforeAll(async () => {
-    requireBuiltCli();
-    [sshd, source] = await Promise.all([startSshd(), startSourceServer(SIZE)]);
+    source = await startSourceServer(SIZE);
     // Each connection through it (the first and every reconnect) is reset after RESET_AFTER bytes from sshd.
     relay = await startCuttingRelay(sshd.port, sshd.host, RESET_AFTER, 'reset');
   }, 30_000);
   afterAll(async () => {
     await relay?.close();
     await source?.close();
-    await sshd?.stop();
   });
 
   it('4 downloads cut by a reset: each is a reset for the local client, never a clean short EOF', async () => {

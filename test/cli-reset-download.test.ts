@@ -17,8 +17,8 @@ import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { cliEnv, describeInteropWithHome, suiteHome } from './harness/home.js';
 import { downloadOutsideNode, freePort, startCuttingRelay, startEchoServer, startSourceServer, type CuttingRelay, type SourceServer } from './harness/net.js';
-import { requireBuiltCli, startCli, waitForListen } from './harness/proc.js';
-import { clientArgsVia, startSshd, type SshdHandle } from './harness/sshd.js';
+import { startCli, waitForListen } from './harness/proc.js';
+import { clientArgsVia, sshdSuite } from './harness/sshd.js';
 
 const SIZE = 32 * 1024 * 1024;
 const CUT_AFTER = 4 * 1000 * 1000;
@@ -29,19 +29,17 @@ const AT_ONCE = 4;
 
 describeInteropWithHome('CLI -L: the connection reset under a download', () => {
   const home = suiteHome();
-  let sshd: SshdHandle;
+  const sshd = sshdSuite({ builtCli: true });
   let source: SourceServer;
   let relay: CuttingRelay;
 
   beforeAll(async () => {
-    requireBuiltCli();
-    [sshd, source] = await Promise.all([startSshd(), startSourceServer(SIZE, 3)]);
+    source = await startSourceServer(SIZE, 3);
     relay = await startCuttingRelay(sshd.port, sshd.host, CUT_AFTER, 'reset');
   }, 30_000);
   afterAll(async () => {
     await relay?.close();
     await source?.close();
-    await sshd?.stop();
   });
 
   const run = async (client: 'pure-ssh' | 'ssh') => {

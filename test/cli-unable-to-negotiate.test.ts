@@ -7,7 +7,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { cliEnv, describeInteropWithHome, suiteHome } from './harness/home.js';
-import { startSshd, type SshdHandle } from './harness/sshd.js';
+import { sshdSuite, startSshd, type SshdHandle } from './harness/sshd.js';
 import { startCli, type CliClient } from './harness/proc.js';
 
 async function stderrOf(client: CliClient, args: string[], env: NodeJS.ProcessEnv): Promise<string> {
@@ -16,13 +16,7 @@ async function stderrOf(client: CliClient, args: string[], env: NodeJS.ProcessEn
 
 describeInteropWithHome('CLI: no common key exchange method, beside ssh 9.2', () => {
   const home = suiteHome();
-  let sshd: SshdHandle;
-  beforeAll(async () => {
-    sshd = await startSshd({ config: { KexAlgorithms: 'diffie-hellman-group14-sha1' } });
-  });
-  afterAll(async () => {
-    await sshd?.stop();
-  });
+  const sshd = sshdSuite({ config: { KexAlgorithms: 'diffie-hellman-group14-sha1' } });
 
   it('the same line as ssh', async () => {
     const args = ['-F', 'none', ...sshd.clientArgs, '-o', 'GlobalKnownHostsFile=/dev/null', '-o', 'BatchMode=yes', '-N', sshd.target];
@@ -82,13 +76,7 @@ describeInteropWithHome('CLI: no common key exchange method through a ProxyComma
  */
 describeInteropWithHome('CLI -v: the kex lines before a failed cipher or MAC choice, beside ssh 9.2', () => {
   const home = suiteHome();
-  let sshd: SshdHandle;
-  beforeAll(async () => {
-    sshd = await startSshd({ config: { Ciphers: 'aes128-ctr', MACs: 'hmac-sha1' } });
-  });
-  afterAll(async () => {
-    await sshd?.stop();
-  });
+  const sshd = sshdSuite({ config: { Ciphers: 'aes128-ctr', MACs: 'hmac-sha1' } });
   const kexLines = (s: string) => s.split('\n').filter((l) => /^debug1: kex: (algorithm|host key algorithm|server->client|client->server)/.test(l) || l.startsWith('Unable to negotiate'));
 
   for (const [what, pin] of [['cipher', ['-c', 'aes256-ctr']], ['MAC', ['-c', 'aes128-ctr', '-m', 'hmac-sha2-256']]] as const) {

@@ -5,24 +5,16 @@
  * directory". Both clients run against the same sshd; needs `npm run build` first.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { cliEnv, describeInteropWithHome, processHome } from './harness/home.js';
-import { startSshd, type SshdHandle } from './harness/sshd.js';
+import { expect, it } from 'vitest';
+import { cliEnv, describeInteropWithHome, processHome, suiteDir } from './harness/home.js';
+import { sshdSuite } from './harness/sshd.js';
 import { CLI } from './support/cli-run.js';
 
 describeInteropWithHome('-L to a Unix socket path that cannot be bound: the same line as ssh', () => {
-  let sshd: SshdHandle;
-  let dir: string;
-  beforeAll(async () => {
-    sshd = await startSshd();
-    dir = await mkdtemp(join(tmpdir(), 'pure-ssh-unix-listen-'));
-  });
-  afterAll(async () => {
-    await Promise.all([sshd?.stop(), dir && rm(dir, { recursive: true, force: true })]);
-  });
+  const sshd = sshdSuite();
+  const dir = suiteDir('pure-ssh-unix-listen-');
 
   /** Run one client with ExitOnForwardFailure (it exits once the listener failed); its stderr lines. */
   function run(cmd: string[], listen: string): Promise<{ code: number | null; lines: string[] }> {

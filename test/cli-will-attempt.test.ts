@@ -8,14 +8,12 @@
  * pure-ssh printed neither line, and offered a certificate found beside its key before the key.
  */
 import { execFile, spawn } from 'node:child_process';
-import { copyFile, mkdtemp, rm } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { cliEnv, describeInteropWithHome, suiteHome } from './harness/home.js';
-import { inCI, SSH_CLIENT_PATH, sshClientAvailable, startSshd, type SshdHandle } from './harness/sshd.js';
+import { cliEnv, describeInteropWithHome, suiteDir, suiteHome } from './harness/home.js';
+import { inCI, SSH_CLIENT_PATH, sshClientAvailable, sshdSuite } from './harness/sshd.js';
 import { CLI_BIN_PATH as CLI } from './harness/proc.js';
 import { startSshAgent } from './support/ssh-agent.js';
 
@@ -23,14 +21,11 @@ const execFileP = promisify(execFile);
 
 describeInteropWithHome('"Will attempt key" and "Next authentication method" at -v, as ssh 9.2', () => {
   const home = suiteHome();
-  let sshd: SshdHandle;
-  let dir: string;
+  const sshd = sshdSuite({ builtCli: true });
+  const dir = suiteDir('pure-ssh-will-attempt-');
   let agentSock: string;
   let stopAgent: () => void;
   beforeAll(async () => {
-    if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
-    sshd = await startSshd();
-    dir = await mkdtemp(join(tmpdir(), 'pure-ssh-will-attempt-'));
     const keygen = (name: string, type: string) => execFileP('/usr/bin/ssh-keygen', ['-q', '-t', type, '-N', '', '-C', `${name}@test`, '-f', join(dir, name)]);
     await Promise.all([keygen('refused_ecdsa', 'ecdsa'), keygen('agent_only', 'ed25519'), keygen('ca', 'ed25519')]);
     // The authorised key, with a user certificate beside it (the server trusts no CA: refused).
@@ -44,8 +39,6 @@ describeInteropWithHome('"Will attempt key" and "Next authentication method" at 
   });
   afterAll(async () => {
     stopAgent?.();
-    await sshd?.stop();
-    if (dir) await rm(dir, { recursive: true, force: true });
   });
 
   /** `client`'s `Will attempt key` and `Next authentication method` lines, the directory written DIR. */

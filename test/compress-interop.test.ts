@@ -14,7 +14,7 @@ import { noise } from './support/noise.js';
 import { connectTo } from './harness/client.js';
 import { itWithHome } from './harness/home.js';
 import { startEchoServer, type TestServer } from './harness/net.js';
-import { describeInterop, describeInteropOpenssh10, startSshd, type OpenSshRelease, type SshdHandle } from './harness/sshd.js';
+import { describeInterop, describeInteropOpenssh10, sshdSuite, type OpenSshRelease } from './harness/sshd.js';
 
 const MiB = 1024 * 1024;
 const LINE = Buffer.from('2026-11-30T10:00:00Z INFO request served path=/api/v1/items status=200 bytes=5120\n');
@@ -50,16 +50,14 @@ async function echoThrough(ssh: SshClient, echoPort: number, chunks: Uint8Array[
 }
 
 function compressionSuite(release: OpenSshRelease) {
-  let sshd: SshdHandle;
+  // RekeyLimit 1M: the server starts a key exchange after every MiB on the wire (TESTING.md).
+  const sshd = sshdSuite({ openssh: release, config: { Compression: 'yes', RekeyLimit: '1M' } });
   let echo: TestServer;
   beforeAll(async () => {
-    // RekeyLimit 1M: the server starts a key exchange after every MiB on the wire (TESTING.md).
-    sshd = await startSshd({ openssh: release, config: { Compression: 'yes', RekeyLimit: '1M' } });
     echo = await startEchoServer();
   });
   afterAll(async () => {
     await echo?.close();
-    await sshd?.stop();
   });
 
   it('text and random data both ways, hash-verified, across server rekeys; the text shrinks on the wire', async () => {
@@ -121,13 +119,7 @@ describeInterop('compression against sshd 9.2 (Compression yes)', () => compress
 describeInteropOpenssh10('compression against sshd 10 (Compression yes)', () => compressionSuite('10'));
 
 describeInterop('compression refused by sshd (Compression no)', () => {
-  let sshd: SshdHandle;
-  beforeAll(async () => {
-    sshd = await startSshd({ config: { Compression: 'no' } });
-  });
-  afterAll(async () => {
-    await sshd?.stop();
-  });
+  const sshd = sshdSuite({ config: { Compression: 'no' } });
 
   it('-C negotiates none and the session works uncompressed', async () => {
     const echo = await startEchoServer();

@@ -21,7 +21,7 @@ import { checkOptionKeys, show } from '../src/option-check.js';
 import { CONNECT_OPTIONS } from '../src/node/connect-option-table.js';
 import { NODE_ONLY_OPTIONS, WEB_CONNECT_OPTIONS } from '../src/web/option-table.js';
 import { connectTo } from './harness/client.js';
-import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
+import { describeInterop, sshdSuite } from './harness/sshd.js';
 
 const BAD: [string, Record<string, unknown>, string][] = [
   ['port', { port: 70000 }, '70000'],
@@ -313,13 +313,7 @@ describe('connect() checks every option before any socket (tester findings 3-7, 
 });
 
 describeInterop('the accepted edges of the numeric options still connect to sshd', () => {
-  let sshd: SshdHandle;
-  beforeAll(async () => {
-    sshd = await startSshd();
-  });
-  afterAll(async () => {
-    await sshd?.stop();
-  });
+  const sshd = sshdSuite();
 
   it('verifyHostKey: a result other than true, false or nothing refuses the key with a UsageError (finding 10k: 0 and "no" accepted it)', async () => {
     for (const v of [0, 'no', null, 1, {}]) {

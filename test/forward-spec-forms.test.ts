@@ -6,15 +6,14 @@
  * ssh 9.2.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dynamicAsLocalForward, parseDynamicForwardSpec } from '../src/config/forward-spec.js';
 import { dollarExpand } from '../src/config/tokens.js';
-import { cliEnv, describeInteropWithHome, suiteHome } from './harness/home.js';
+import { cliEnv, describeInteropWithHome, suiteDir, suiteHome } from './harness/home.js';
 import { echoVia, freePort, startUnixEchoServer, waitForPort } from './harness/net.js';
-import { SSH_CLIENT_PATH, startSshd, type SshdHandle } from './harness/sshd.js';
+import { SSH_CLIENT_PATH, sshdSuite } from './harness/sshd.js';
 import { CLI, runCli } from './support/cli-run.js';
 
 describe('dollarExpand and dynamicAsLocalForward', () => {
@@ -40,21 +39,18 @@ describe('dollarExpand and dynamicAsLocalForward', () => {
 });
 
 describeInteropWithHome('forwarding specifications against sshd, beside ssh', () => {
-  let sshd: SshdHandle;
-  let dir: string;
+  const sshd = sshdSuite();
+  const dir = suiteDir('pure-ssh-fwdforms-');
   let unixEcho: { close(): Promise<void> } | undefined;
   let sockPath: string;
   const home = suiteHome();
 
   beforeAll(async () => {
-    sshd = await startSshd();
-    dir = await mkdtemp(join(tmpdir(), 'pure-ssh-fwdforms-'));
     sockPath = join(dir, 'echo.sock');
     unixEcho = await startUnixEchoServer(sockPath);
   });
   afterAll(async () => {
-    await Promise.all([sshd?.stop(), unixEcho?.close()]);
-    if (dir) await rm(dir, { recursive: true, force: true });
+    await unixEcho?.close();
   });
 
   const base = (): string[] => ['-F', 'none', '-p', String(sshd.port), '-i', sshd.clientKeyPath, '-o', 'BatchMode=yes',

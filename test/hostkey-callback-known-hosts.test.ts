@@ -6,27 +6,25 @@
  * clients, against sshd 9.2.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { HostKeyError, UsageError } from '../src/errors.js';
 import { connect as webConnect } from '../src/web/index.js';
 import { connectTo } from './harness/client.js';
-import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
+import { suiteDir } from './harness/home.js';
+import { describeInterop, sshdSuite } from './harness/sshd.js';
 import { dialNodeWeb } from './runtimes/runners.js';
 
 describeInterop('knownHosts + verifyHostKey: the known_hosts verdict first', () => {
-  let sshd: SshdHandle;
-  let dir: string;
+  const sshd = sshdSuite();
+  const dir = suiteDir('hk-cb-');
   /** known_hosts with another ed25519 key for the server's [host]:port: a changed key. */
   let changed: string;
   /** known_hosts with the server's key @revoked. */
   let revoked: string;
   let otherKeyLine: string;
   beforeAll(async () => {
-    sshd = await startSshd();
-    dir = mkdtempSync(join(tmpdir(), 'hk-cb-'));
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'other')]);
     const other = readFileSync(join(dir, 'other.pub'), 'utf8').trim().split(' ').slice(0, 2).join(' ');
     otherKeyLine = `[${sshd.host}]:${sshd.port} ${other}`;
@@ -34,10 +32,6 @@ describeInterop('knownHosts + verifyHostKey: the known_hosts verdict first', () 
     writeFileSync(changed, otherKeyLine + '\n');
     revoked = join(dir, 'revoked');
     writeFileSync(revoked, `@revoked * ${sshd.hostKeys[0]!.publicKey}\n`);
-  });
-  afterAll(async () => {
-    await sshd?.stop();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   it('a changed key is refused though the callback accepts everything, and the callback is not asked', async () => {

@@ -5,34 +5,28 @@
  * through `warn` (ssh's wording) and skipped; against sshd 9.2, with ssh 9.2 alongside.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import type { ConnectOptions } from '../src/index.js';
 import { AuthenticationError } from '../src/errors.js';
 import { connectTo } from './harness/client.js';
-import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
+import { suiteDir } from './harness/home.js';
+import { describeInterop, sshdSuite } from './harness/sshd.js';
 
 describeInterop('identityFiles: a key that cannot be loaded is skipped with a warning, as ssh does', () => {
-  let sshd: SshdHandle;
-  let dir: string;
+  const sshd = sshdSuite();
+  const dir = suiteDir('id-skip-');
   let missing: string;
   let encrypted: string;
   let notAKey: string;
   beforeAll(async () => {
-    sshd = await startSshd();
-    dir = mkdtempSync(join(tmpdir(), 'id-skip-'));
     missing = join(dir, 'missing');
     encrypted = join(dir, 'encrypted');
     copyFileSync(sshd.clientKeyPath, encrypted);
     execFileSync('ssh-keygen', ['-q', '-p', '-N', 'right-passphrase', '-f', encrypted]);
     notAKey = join(dir, 'not-a-key');
     writeFileSync(notAKey, 'hello\n', { mode: 0o600 });
-  });
-  afterAll(async () => {
-    await sshd?.stop();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   it('ssh 9.2 itself: -i missing -i good logs in', () => {

@@ -8,26 +8,23 @@
  * the CLI (it offers key files by their public half, src/node/identity-file.ts).
  */
 import { execFile } from 'node:child_process';
-import { chmod, copyFile, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { cliEnv, describeInteropWithHome } from './harness/home.js';
-import { startSshd, type SshdHandle } from './harness/sshd.js';
+import { beforeAll, expect, it } from 'vitest';
+import { cliEnv, describeInteropWithHome, suiteDir } from './harness/home.js';
+import { sshdSuite } from './harness/sshd.js';
 import { runCli } from './support/cli-run.js';
 
 const execFileP = promisify(execFile);
 
 describeInteropWithHome('identity files with the same public key (a stale FILE.pub)', () => {
-  let sshd: SshdHandle;
-  let dir: string;
+  const sshd = sshdSuite();
+  const dir = suiteDir('pure-ssh-same-pub-');
   let stale: string;
   let good: string;
 
   beforeAll(async () => {
-    sshd = await startSshd();
-    dir = await mkdtemp(join(tmpdir(), 'pure-ssh-same-pub-'));
     // `stale`: another private key, with the authorised key's public half as its .pub.
     stale = join(dir, 'stale');
     await execFileP('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', stale]);
@@ -35,9 +32,6 @@ describeInteropWithHome('identity files with the same public key (a stale FILE.p
     await copyFile(sshd.clientKeyPath, good);
     await chmod(good, 0o600);
     await execFileP('sh', ['-c', `ssh-keygen -y -f '${good}' > '${good}.pub' && cp '${good}.pub' '${stale}.pub'`]);
-  });
-  afterAll(async () => {
-    await Promise.all([sshd?.stop(), dir && rm(dir, { recursive: true, force: true })]);
   });
 
   it('CLI: the stale file fails to sign, the next identity with the same public key signs for itself and logs in (as ssh does)', async () => {

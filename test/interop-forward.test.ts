@@ -18,7 +18,7 @@ import {
   type SourceServer,
   type TestServer,
 } from './harness/net.js';
-import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
+import { describeInterop, sshdSuite, startSshd, type SshdHandle } from './harness/sshd.js';
 
 const MiB = 1024 * 1024;
 
@@ -63,13 +63,12 @@ async function writeDeterministic(s: NodeJS.WritableStream & { once: Function },
 }
 
 describeInterop('local forwarding against sshd', () => {
-  let sshd: SshdHandle;
+  const sshd = sshdSuite();
   let ssh: SshClient;
   let source: SourceServer;
   let sink: SinkServer;
   let echo: TestServer;
   beforeAll(async () => {
-    sshd = await startSshd();
     ssh = await connectTo(sshd);
     source = await startSourceServer(64 * MiB, 3);
     sink = await startSinkServer();
@@ -78,7 +77,6 @@ describeInterop('local forwarding against sshd', () => {
   afterAll(async () => {
     await ssh?.close();
     await Promise.all([source?.close(), sink?.close(), echo?.close()]);
-    await sshd?.stop();
   });
 
   it('carries 64 MiB down and 64 MiB up through a -L tunnel, verified by hash', async () => {

@@ -23,6 +23,7 @@ import {
   openssh10,
   openssh10Available,
   sshdAvailable,
+  sshdSuite,
   startSshd,
   systemOpenssh,
   type SshdHandle,
@@ -131,13 +132,13 @@ describeInteropOpenssh10('key exchange methods against OpenSSH 10 sshd', () => {
 
 /** Our defaults against sshd 10's defaults: mlkem768x25519-sha256, no pinning anywhere. */
 function describeDefault(): void {
-  let sshd: SshdHandle;
+  const sshd = sshdSuite({ openssh: '10', config: { RekeyLimit: '1M' } });
   let echo: TestServer;
   beforeAll(async () => {
-    [sshd, echo] = await Promise.all([startSshd({ openssh: '10', config: { RekeyLimit: '1M' } }), startEchoServer()]);
+    echo = await startEchoServer();
   });
   afterAll(async () => {
-    await Promise.all([sshd?.stop(), echo?.close()]);
+    await echo?.close();
   });
 
   it('our default list negotiates mlkem768x25519-sha256 with no warning, data and rekeys intact', async () => {
@@ -202,14 +203,8 @@ describe('WarnWeakCrypto in ssh_config (OpenSSH 10.1 readconf.c)', () => {
 });
 
 describeInterop('WarnWeakCrypto in the CLI, against an sshd 9.2 offering no post-quantum kex', () => {
-  let sshd: SshdHandle;
-  beforeAll(async () => {
-    // Pinned on the server (9.2 has sntrup761x25519): our side keeps its defaults, as a user's would.
-    sshd = await startSshd({ config: { KexAlgorithms: 'curve25519-sha256,ecdh-sha2-nistp256' } });
-  });
-  afterAll(async () => {
-    await sshd?.stop();
-  });
+  // Pinned on the server (9.2 has sntrup761x25519): our side keeps its defaults, as a user's would.
+  const sshd = sshdSuite({ config: { KexAlgorithms: 'curve25519-sha256,ecdh-sha2-nistp256' } });
 
   itWithHome('default: -v names the method, and the three warning lines come before authentication', async () => {
     const err = await cliUntilAuthenticated(sshd, []);
@@ -275,13 +270,7 @@ describeInterop('WarnWeakCrypto in the CLI, against an sshd 9.2 offering no post
 });
 
 describeInteropOpenssh10('WarnWeakCrypto in the CLI, against OpenSSH 10', () => {
-  let sshd: SshdHandle;
-  beforeAll(async () => {
-    sshd = await startSshd({ openssh: '10' });
-  });
-  afterAll(async () => {
-    await sshd?.stop();
-  });
+  const sshd = sshdSuite({ openssh: '10' });
 
   itWithHome('mlkem768x25519-sha256 by default: no warning; its key pair made while sshd prepared its KEXINIT', async () => {
     const err = await cliUntilAuthenticated(sshd, []);

@@ -6,13 +6,12 @@
  * PuTTY PPK v3 key under a passphrase (Argon2), which the CLI reads as ssh 9.2 cannot.
  */
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect } from 'vitest';
-import { cliEnv, itWithHome } from './harness/home.js';
+import { beforeAll, expect } from 'vitest';
+import { cliEnv, itWithHome, suiteDir } from './harness/home.js';
 import { startCli, type CliClient } from './harness/proc.js';
-import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
+import { describeInterop, sshdSuite } from './harness/sshd.js';
 
 const PASS = 'secret1';
 const OPENSSL = '/usr/bin/openssl';
@@ -31,22 +30,16 @@ const run = (client: CliClient, args: string[], env: NodeJS.ProcessEnv, until?: 
   startCli(client, args, { env, until, detached: true, killAfterMs: 30_000 }).done;
 
 describeInterop('3DES / PKCS#12 / scrypt key files through the CLI and ssh 9.2', () => {
-  let sshd: SshdHandle;
-  let dir: string;
+  const sshd = sshdSuite();
+  const dir = suiteDir('pure-ssh-keydec-');
   const plain: Record<'rsa' | 'ec', string> = { rsa: '', ec: '' };
 
   beforeAll(async () => {
-    sshd = await startSshd();
-    dir = mkdtempSync(join(tmpdir(), 'pure-ssh-keydec-'));
     plain.rsa = join(dir, 'plain-rsa.pem');
     plain.ec = join(dir, 'plain-ec.pem');
     execFileSync(OPENSSL, ['genrsa', '-out', plain.rsa, '2048'], { stdio: 'pipe' });
     execFileSync(OPENSSL, ['ecparam', '-genkey', '-name', 'secp384r1', '-noout', '-out', plain.ec], { stdio: 'pipe' });
   }, 60_000);
-  afterAll(async () => {
-    await sshd?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
 
   FORMATS.forEach((f, i) => {
     itWithHome(`${f.kind}: ${f.name}: wrong then right passphrase, pure-ssh and ssh log in`, async () => {

@@ -7,13 +7,12 @@
  * before the offers and skipped with `Load key`. Real sshd, the CLI, files made by ssh-keygen.
  */
 import { execFile } from 'node:child_process';
-import { chmod, copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, copyFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { cliEnv, describeInteropWithHome } from './harness/home.js';
-import { startSshd, type SshdHandle } from './harness/sshd.js';
+import { beforeAll, expect, it } from 'vitest';
+import { cliEnv, describeInteropWithHome, suiteDir } from './harness/home.js';
+import { sshdSuite } from './harness/sshd.js';
 import { runCli } from './support/cli-run.js';
 import { ed25519SeedOffset, openSshKeyBytes, openSshKeyText } from './harness/key-file.js';
 
@@ -28,15 +27,13 @@ function ed25519Fields(text: string): { raw: Buffer; seedAt: number; seed: Buffe
 }
 
 describeInteropWithHome('an ssh-ed25519 key file whose halves disagree', () => {
-  let sshd: SshdHandle;
-  let dir: string;
+  const sshd = sshdSuite();
+  const dir = suiteDir('pure-ssh-halves-');
   let good: string;
   let badOpenSsh: string;
   let badPkcs8: string;
 
   beforeAll(async () => {
-    sshd = await startSshd();
-    dir = await mkdtemp(join(tmpdir(), 'pure-ssh-halves-'));
     good = join(dir, 'good');
     await copyFile(sshd.clientKeyPath, good);
     await chmod(good, 0o600);
@@ -53,9 +50,6 @@ describeInteropWithHome('an ssh-ed25519 key file whose halves disagree', () => {
     const der = Buffer.concat([Buffer.from('3051020101300506032b657004220420', 'hex'), otherSeed, Buffer.from('812100', 'hex'), pk]);
     badPkcs8 = join(dir, 'bad_pkcs8');
     await writeFile(badPkcs8, `-----BEGIN PRIVATE KEY-----\n${der.toString('base64')}\n-----END PRIVATE KEY-----\n`, { mode: 0o600 });
-  });
-  afterAll(async () => {
-    await Promise.all([sshd?.stop(), dir && rm(dir, { recursive: true, force: true })]);
   });
 
   for (const crypto of ['runtime', 'pure'] as const) {

@@ -7,14 +7,13 @@
  * pure-ssh asked all of them at start-up). Needs `npm run build` (cli-bin.cjs).
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect } from 'vitest';
-import { cliEnv, itWithHome } from './harness/home.js';
+import { beforeAll, expect } from 'vitest';
+import { cliEnv, itWithHome, suiteDir } from './harness/home.js';
 import { startCli, type CliClient } from './harness/proc.js';
-import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
+import { describeInterop, sshdSuite } from './harness/sshd.js';
 
 /** `client`'s stderr, run with no terminal (setsid) until it exits or `until` matches stderr (then killed). */
 const run = async (client: CliClient, args: string[], env: NodeJS.ProcessEnv, until?: RegExp) =>
@@ -30,14 +29,12 @@ async function closedPort(): Promise<number> {
 }
 
 describeInterop('key files without a public half: loaded, passphrase asked, at their turn (beside ssh 9.2)', () => {
-  let sshd: SshdHandle;
-  let dir: string;
+  const sshd = sshdSuite();
+  const dir = suiteDir('pure-ssh-lazykey-');
   const keys: string[] = [];
   const pubs: string[] = [];
 
   beforeAll(async () => {
-    sshd = await startSshd();
-    dir = mkdtempSync(join(tmpdir(), 'pure-ssh-lazykey-'));
     // PEM ECDSA, PKCS#8 ECDSA, PEM RSA; passphrase passN; no .pub kept.
     const forms: [string, string[]][] = [
       ['k1', ['-t', 'ecdsa', '-m', 'PEM']],
@@ -54,10 +51,6 @@ describeInterop('key files without a public half: loaded, passphrase asked, at t
       pubs.push(execFileSync('/usr/bin/ssh-keygen', ['-y', '-P', `pass${i + 1}`, '-f', path], { encoding: 'utf8' }).trim());
     });
   }, 60_000);
-  afterAll(async () => {
-    await sshd?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
 
   /** Both clients with -i k1 -i k2 -i k3: the prompts each asked, in order, and their -v key lines. */
   async function both(tag: string, port: number, wrongFor: string | undefined): Promise<Record<'pure-ssh' | 'ssh', { prompts: string[]; lines: string[]; stderr: string }>> {

@@ -7,8 +7,7 @@
  * `allowUnprotectedKeyFiles: true`. Real files chmod'ed 0644 / 0640 / 0600 / 0400, real sshd.
  */
 import { execFile, spawn } from 'node:child_process';
-import { chmod, chown, copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, chown, copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,8 +15,8 @@ import { KeyPermissionsError, loadIdentityFile } from '../src/index.js';
 import { checkKeyFilePermissions } from '../src/node/identity-file.js';
 import { connectTo } from './harness/client.js';
 import { echoVia, freePort, startEchoServer, type TestServer } from './harness/net.js';
-import { cliEnv, itWithHome } from './harness/home.js';
-import { describeInterop, ensurePasswordUser, SSH_CLIENT_PATH, startSshd, type SshdHandle } from './harness/sshd.js';
+import { cliEnv, itWithHome, suiteDir } from './harness/home.js';
+import { describeInterop, ensurePasswordUser, SSH_CLIENT_PATH, sshdSuite } from './harness/sshd.js';
 import { CLI, runCli } from './support/cli-run.js';
 import { startSshAgent } from './support/ssh-agent.js';
 
@@ -61,9 +60,9 @@ describe('checkKeyFilePermissions (OpenSSH sshkey_perm_ok)', () => {
 });
 
 describeInterop('private key files readable by others (issue 8.7)', () => {
-  let sshd: SshdHandle;
+  const sshd = sshdSuite();
   let echo: TestServer;
-  let dir: string;
+  const dir = suiteDir('pure-ssh-keyperm-');
   /** The authorised key, copied with the given mode. */
   const keyWithMode = async (name: string, mode: number): Promise<string> => {
     const path = join(dir, name);
@@ -73,11 +72,10 @@ describeInterop('private key files readable by others (issue 8.7)', () => {
   };
 
   beforeAll(async () => {
-    [sshd, echo] = await Promise.all([startSshd(), startEchoServer()]);
-    dir = await mkdtemp(join(tmpdir(), 'pure-ssh-keyperm-'));
+    echo = await startEchoServer();
   });
   afterAll(async () => {
-    await Promise.all([echo?.close(), sshd?.stop(), dir && rm(dir, { recursive: true, force: true })]);
+    await echo?.close();
   });
 
   /** Only the files given: the harness key (the same key, at 0600) must not log in instead. */

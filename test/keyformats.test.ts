@@ -20,7 +20,7 @@ import { parsePrivateKey as parseWithout, parsePublicKeyFile, type PrivateKey } 
 import { nodeCryptoProvider } from '../src/node/crypto-provider.js';
 import { SshWriter } from '../src/protocol/wire.js';
 import { connectTo } from './harness/client.js';
-import { describeIf, executable, inCI, requireSshd, sshdAvailable, startSshd, type SshdHandle } from './harness/sshd.js';
+import { describeIf, executable, inCI, requireSshd, sshdAvailable, sshdSuite } from './harness/sshd.js';
 
 const hex = (s: string) => new Uint8Array(Buffer.from(s, 'hex'));
 const toHex = (b: Uint8Array) => Buffer.from(b).toString('hex');
@@ -555,13 +555,7 @@ describeTools('keys written by ssh-keygen, openssl and puttygen', () => {
 });
 
 describeInteropTools('every key format logs in to sshd through connect({ privateKey, passphrase })', () => {
-  let sshd: SshdHandle;
-  beforeAll(async () => {
-    sshd = await startSshd();
-  }, 30_000);
-  afterAll(async () => {
-    await sshd?.stop();
-  });
+  const sshd = sshdSuite();
 
   /** Each format once, mixing key types; made on the fly from the base keys. */
   const logins: { name: string; make: () => string; passphrase?: string }[] = [

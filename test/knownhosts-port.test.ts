@@ -6,15 +6,14 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { connectTo } from './harness/client.js';
 import { echoVia, freePort, startEchoServer, type TestServer } from './harness/net.js';
-import { cliEnv, itWithHome } from './harness/home.js';
-import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
+import { cliEnv, itWithHome, suiteDir } from './harness/home.js';
+import { describeInterop, sshdSuite } from './harness/sshd.js';
 // The installed bin (package.json bin.pure-ssh): the same CLI as dist/node/cli.js at about half
 // its start-up CPU, most of what this file's runs cost.
 import { CLI_BIN_PATH as CLI } from './harness/proc.js';
@@ -66,24 +65,23 @@ async function cliForward(args: string[], lport: number, home: string): Promise<
 }
 
 describeInterop('known_hosts without a port, against sshd on a non-22 port', () => {
-  let sshd: SshdHandle;
+  const sshd = sshdSuite();
   let echo: TestServer;
-  let dir: string;
+  const dir = suiteDir('pure-ssh-kh-port-');
   /** `127.0.0.1 ssh-ed25519 AAAA...`: the server's key under the plain name. */
   let plainLine: string;
   /** The plain name with a key the server does not have. */
   let otherLine: string;
 
   beforeAll(async () => {
-    [sshd, echo] = await Promise.all([startSshd(), startEchoServer()]);
-    dir = await mkdtemp(join(tmpdir(), 'pure-ssh-kh-port-'));
+    echo = await startEchoServer();
     expect(sshd.port).not.toBe(22);
     plainLine = `127.0.0.1 ${sshd.hostKeys[0]!.publicKey}`;
     const other = (await readFile(join(FIXTURES, 'host_a.pub'), 'utf8')).trim().split(/\s+/).slice(0, 2).join(' ');
     otherLine = `127.0.0.1 ${other}`;
   });
   afterAll(async () => {
-    await Promise.all([sshd?.stop(), echo?.close(), dir && rm(dir, { recursive: true, force: true })]);
+    await echo?.close();
   });
 
   const file = async (name: string, text: string) => {

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { connect } from '../src/index.js';
 import { applyAlgorithmSpec, defaultAlgorithms } from '../src/algorithms.js';
 import { cliEnv, describeInteropWithHome, suiteHome } from './harness/home.js';
-import { SSHD_PATH, startSshd, type SshdHandle } from './harness/sshd.js';
+import { SSHD_PATH, sshdSuite } from './harness/sshd.js';
 import { CLI_BIN_PATH as CLI } from './harness/proc.js';
 import { startSshAgent } from './support/ssh-agent.js';
 
@@ -34,14 +34,7 @@ it('ssh-rsa is never a default; named, it goes where the list syntax puts it', (
 
 describeInteropWithHome('an sshd that signs only with ssh-rsa (SHA-1)', () => {
   const home = suiteHome();
-  let sshd: SshdHandle;
-
-  beforeAll(async () => {
-    sshd = await startSshd({ hostKeyTypes: ['rsa'], config: { HostKeyAlgorithms: 'ssh-rsa' } });
-  });
-  afterAll(async () => {
-    await sshd?.stop();
-  });
+  const sshd = sshdSuite({ hostKeyTypes: ['rsa'], config: { HostKeyAlgorithms: 'ssh-rsa' } });
 
   function run(cmd: string[], args: string[]): Promise<{ code: number | null; stderr: string }> {
     return new Promise((resolve) => {
@@ -110,13 +103,12 @@ const AUTH_LINE = /^(debug1: Skipping |debug1: Offering public key|debug1: Serve
 
 describeInteropWithHome('an sshd that accepts only ssh-rsa (SHA-1) user signatures', () => {
   const home = suiteHome();
-  let sshd: SshdHandle;
+  const sshd = sshdSuite({ config: { PubkeyAcceptedAlgorithms: 'ssh-rsa' } });
   let rsaKey: string;
   let agentSock: string;
   let agentPid: number | undefined;
 
   beforeAll(async () => {
-    sshd = await startSshd({ config: { PubkeyAcceptedAlgorithms: 'ssh-rsa' } });
     rsaKey = join(sshd.dir, 'id_rsa');
     execFileSync('/usr/bin/ssh-keygen', ['-q', '-t', 'rsa', '-b', '2048', '-N', '', '-C', 'legacy', '-f', rsaKey]);
     const authorized = execFileSync(SSHD_PATH, ['-T', '-f', sshd.configPath], { encoding: 'utf8' })
@@ -129,7 +121,6 @@ describeInteropWithHome('an sshd that accepts only ssh-rsa (SHA-1) user signatur
   });
   afterAll(async () => {
     if (agentPid !== undefined) process.kill(agentPid);
-    await sshd?.stop();
   });
 
   /** Both clients at -v with the RSA key then the Ed25519 one; stopped once authenticated. */

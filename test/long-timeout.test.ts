@@ -10,7 +10,7 @@ import net from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { MAX_TIMER_DELAY_MS, setLongTimeout } from '../src/long-timeout.js';
 import { cliEnv, describeInteropWithHome, processHome } from './harness/home.js';
-import { startSshd, type SshdHandle } from './harness/sshd.js';
+import { sshdSuite } from './harness/sshd.js';
 import { CLI } from './support/cli-run.js';
 
 describe('setLongTimeout', () => {
@@ -48,18 +48,17 @@ describe('setLongTimeout', () => {
 });
 
 describeInteropWithHome('CLI: durations above 2147483 s', () => {
-  let sshd: SshdHandle;
+  const sshd = sshdSuite();
   let silent: net.Server;
   const held: net.Socket[] = [];
   beforeAll(async () => {
-    sshd = await startSshd();
     // Accepts and never sends an identification line: only ConnectTimeout would end the wait.
     silent = net.createServer((s) => void held.push(s));
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
   });
   afterAll(async () => {
     for (const s of held) s.destroy();
-    await Promise.all([sshd?.stop(), new Promise((r) => silent?.close(r))]);
+    await new Promise((r) => silent?.close(r));
   });
 
   /**

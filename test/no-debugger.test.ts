@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { echoVia, freePort, listening, startEchoServer, type TestServer } from './harness/net.js';
 import { cliEnv, describeInteropWithHome } from './harness/home.js';
-import { startSshd, type SshdHandle } from './harness/sshd.js';
+import { sshdSuite } from './harness/sshd.js';
 import { runCli, type CliRun } from './support/cli-run.js';
 import { tcpSocketsOf } from './support/proc-sockets.js';
 
@@ -46,13 +46,13 @@ describe('SIGUSR1 on this Node (the control)', () => {
 });
 
 describeInteropWithHome('pure-ssh is not open to debuggers (issue 8.8)', () => {
-  let sshd: SshdHandle;
+  const sshd = sshdSuite();
   let echo: TestServer;
   beforeAll(async () => {
-    [sshd, echo] = await Promise.all([startSshd(), startEchoServer()]);
+    echo = await startEchoServer();
   });
   afterAll(async () => {
-    await Promise.all([echo?.close(), sshd?.stop()]);
+    await echo?.close();
   });
 
   async function tunnel(opts: { env?: NodeJS.ProcessEnv; execArgv?: string[] }): Promise<{ run: CliRun; lport: number }> {

@@ -13,16 +13,15 @@
  * connection; pure-ssh always says the failed DISCONNECT there (proxy-command.ts
  * PROXY_EXIT_GRACE_MS), and ssh's line is checked to be one of its two.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { proxyCommandStream } from '../src/index.js';
 import { connectTo } from './harness/client.js';
-import { cliEnv, describeInteropWithHome, suiteHome } from './harness/home.js';
+import { cliEnv, describeInteropWithHome, suiteDir, suiteHome } from './harness/home.js';
 import { freePort } from './harness/net.js';
-import { descendants, fromAuthenticated, requireBuiltCli, startCli, waitForListen, withoutTotalsFigures } from './harness/proc.js';
-import { startSshd, type SshdHandle } from './harness/sshd.js';
+import { descendants, fromAuthenticated, startCli, waitForListen, withoutTotalsFigures } from './harness/proc.js';
+import { sshdSuite } from './harness/sshd.js';
 
 /**
  * A relay to HOST PORT on its stdin and stdout: exits 0 when the server's side closes; on
@@ -46,21 +45,14 @@ type End = 'killed' | 'server closed' | 'output closed';
 
 describeInteropWithHome("CLI: the ProxyCommand ends during the session, as ssh(1) 9.2 reports it", () => {
   const home = suiteHome();
-  let sshd: SshdHandle;
-  let dir: string;
+  const sshd = sshdSuite({ builtCli: true });
+  const dir = suiteDir('pure-ssh-proxy-ends-');
   let relay: string;
 
   beforeAll(async () => {
-    requireBuiltCli();
-    sshd = await startSshd();
-    dir = await mkdtemp(join(tmpdir(), 'pure-ssh-proxy-ends-'));
     relay = join(dir, 'relay.mjs');
     await writeFile(relay, RELAY);
   }, 30_000);
-  afterAll(async () => {
-    await sshd?.stop();
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
 
   /** Logs in over the ProxyCommand, waits for -L's listener, ends the command, returns stderr. */
   const run = async (client: 'pure-ssh' | 'ssh', proxy: string, end: End, extra: string[]): Promise<{ code: number | null; err: string }> => {

@@ -6,17 +6,15 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ConnectionLostError, tunnel, type ReconnectAttempt, type SshClient } from '../src/index.js';
 import { clientOptions, connectTo } from './harness/client.js';
 import { freePort } from './harness/net.js';
 import { describePostgres, startPostgres, type PostgresHandle } from './harness/postgres.js';
-import { cliEnv, itWithHome, processHome } from './harness/home.js';
-import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
+import { cliEnv, itWithHome, processHome, suiteDir } from './harness/home.js';
+import { describeInterop, sshdSuite, startSshd, type SshdHandle } from './harness/sshd.js';
 import { psqlAt } from './postgres-helpers.js';
 import { CLI_BIN_PATH } from './harness/proc.js';
 
@@ -147,16 +145,8 @@ describeInterop('reconnecting tunnels against sshd', () => {
  * bound with a plain listen(path), so under umask 000 any local user could use the tunnel.
  */
 describeInterop('reconnecting tunnels on a Unix socket', () => {
-  let sshd: SshdHandle;
-  let dir: string;
-  beforeAll(async () => {
-    sshd = await startSshd();
-    dir = await mkdtemp(join(tmpdir(), 'pure-ssh-reconnect-sock-'));
-  }, 60_000);
-  afterAll(async () => {
-    await sshd?.stop();
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
+  const sshd = sshdSuite();
+  const dir = suiteDir('pure-ssh-reconnect-sock-');
 
   /** The server's identification line, read through the socket at `path`. */
   const bannerThrough = (path: string) =>

@@ -7,10 +7,10 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { connectTo } from './harness/client.js';
 import { cliEnv, itWithHome, suiteHome } from './harness/home.js';
-import { describeInterop, SSH_CLIENT_PATH, sshClientAvailable, startSshd, type SshdHandle } from './harness/sshd.js';
+import { describeInterop, SSH_CLIENT_PATH, sshClientAvailable, sshdSuite } from './harness/sshd.js';
 import { CLI_BIN_PATH } from './harness/proc.js';
 
 // The installed bin (package.json bin.pure-ssh): the same CLI as dist/node/cli.js at about half
@@ -18,11 +18,7 @@ import { CLI_BIN_PATH } from './harness/proc.js';
 const CLI = CLI_BIN_PATH;
 
 describeInterop('RekeyLimit time', () => {
-  let sshd: SshdHandle;
-  beforeAll(async () => {
-    sshd = await startSshd();
-  });
-  afterAll(() => sshd?.stop());
+  const sshd = sshdSuite();
   // The passwd home of every pure-ssh run here (harness/home.ts): never the real user's ~/.ssh.
   const home = suiteHome();
 

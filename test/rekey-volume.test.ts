@@ -10,19 +10,18 @@ import { createHash, randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { cliEnv, describeInteropWithHome, processHome } from './harness/home.js';
-import { startSshd, type SshdHandle } from './harness/sshd.js';
+import { sshdSuite } from './harness/sshd.js';
 import { CLI } from './support/cli-run.js';
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 describeInteropWithHome('RekeyLimit volume smaller than a packet', () => {
-  let sshd: SshdHandle;
+  const sshd = sshdSuite();
   let source: net.Server;
   let sink: net.Server;
   const payload = randomBytes(256 * 1024);
 
   beforeAll(async () => {
-    sshd = await startSshd();
     source = net.createServer((s) => s.end(payload));
     // Reads to EOF, answers the sha256 of what came.
     sink = net.createServer((s) => {
@@ -32,7 +31,7 @@ describeInteropWithHome('RekeyLimit volume smaller than a packet', () => {
     await Promise.all([source, sink].map((srv) => new Promise<void>((r) => srv.listen(0, '127.0.0.1', r))));
   });
   afterAll(async () => {
-    await Promise.all([sshd?.stop(), new Promise((r) => source?.close(r)), new Promise((r) => sink?.close(r))]);
+    await Promise.all([new Promise((r) => source?.close(r)), new Promise((r) => sink?.close(r))]);
   });
 
   const run = async (limit: string, server: net.Server, input?: Uint8Array): Promise<{ code: number | null; out: Buffer; err: string }> => {

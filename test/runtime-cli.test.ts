@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { freePort, hashStream, startSourceServer, type SourceServer } from './harness/net.js';
 import { cliEnv, describeInteropWithHome, processHome } from './harness/home.js';
-import { startSshd, type SshdHandle } from './harness/sshd.js';
+import { sshdSuite } from './harness/sshd.js';
 
 const CLI = fileURLToPath(new URL('../dist/node/cli.js', import.meta.url));
 const bin = (name: string) => fileURLToPath(new URL(`../node_modules/.bin/${name}`, import.meta.url));
@@ -27,16 +27,15 @@ export const RUNTIME_COMMANDS: Record<string, { cmd: string; args: string[]; ver
 };
 
 describeInteropWithHome('the pure-ssh CLI under Node, Bun and Deno', () => {
-  let sshd: SshdHandle;
+  const sshd = sshdSuite();
   let source: SourceServer;
   const children = new Set<ChildProcess>();
   beforeAll(async () => {
-    sshd = await startSshd();
     source = await startSourceServer(8 * 1024 * 1024, 11);
   });
   afterAll(async () => {
     for (const c of children) c.kill('SIGKILL');
-    await Promise.all([sshd?.stop(), source?.close()]);
+    await source?.close();
   });
 
   for (const [name, rt] of Object.entries(RUNTIME_COMMANDS)) {

@@ -6,10 +6,10 @@
  * web clients against sshd 9.2, logged in by password.
  */
 import { inspect } from 'node:util';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { connect, type SshClient } from '../src/index.js';
 import { connect as webConnect } from '../src/web/index.js';
-import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
+import { describeInterop, sshdSuite } from './harness/sshd.js';
 import { dialNodeWeb } from './runtimes/runners.js';
 
 const PASSPHRASE = 'PASSPHRASE-not-to-be-shown';
@@ -26,11 +26,7 @@ function views(client: object): string {
 }
 
 describeInterop('secrets are not kept in view on the client', () => {
-  let sshd: SshdHandle;
-  beforeAll(async () => {
-    sshd = await startSshd({ password: true });
-  });
-  afterAll(() => sshd?.stop());
+  const sshd = sshdSuite({ password: true });
 
   it('Node: password, passphrase and private key text are shown by neither util.inspect nor JSON.stringify', async () => {
     const { user, password } = sshd.password!;

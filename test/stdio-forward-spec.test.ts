@@ -5,15 +5,12 @@
  * valid and forwards nothing (ssh.c keeps no stdio_forward_host); `${VAR}` is expanded first.
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseStdioForwardSpec } from '../src/config/forward-spec.js';
-import { cliEnv, describeInteropWithHome, suiteHome } from './harness/home.js';
+import { cliEnv, describeInteropWithHome, suiteDir, suiteHome } from './harness/home.js';
 import { startUnixEchoServer } from './harness/net.js';
-import { SSH_CLIENT_PATH, startSshd, type SshdHandle } from './harness/sshd.js';
+import { SSH_CLIENT_PATH, sshdSuite } from './harness/sshd.js';
 // The installed bin (package.json bin.pure-ssh): the same CLI as dist/node/cli.js at about half
 // its start-up CPU, most of what this file's runs cost.
 import { CLI_BIN_PATH as CLI } from './harness/proc.js';
@@ -42,22 +39,18 @@ describe('parseStdioForwardSpec', () => {
 });
 
 describeInteropWithHome('-W forms against sshd', () => {
-  let sshd: SshdHandle;
-  let dir: string;
+  const sshd = sshdSuite({ builtCli: true });
+  const dir = suiteDir('pure-ssh-w-');
   let unixEcho: { close(): Promise<void> } | undefined;
   let sockPath: string;
   const home = suiteHome();
 
   beforeAll(async () => {
-    if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
-    sshd = await startSshd();
-    dir = await mkdtemp(join(tmpdir(), 'pure-ssh-w-'));
     sockPath = join(dir, 'echo.sock');
     unixEcho = await startUnixEchoServer(sockPath);
   });
   afterAll(async () => {
-    await Promise.all([sshd?.stop(), unixEcho?.close()]);
-    if (dir) await rm(dir, { recursive: true, force: true });
+    await unixEcho?.close();
   });
 
   const run = (

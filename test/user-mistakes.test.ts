@@ -4,16 +4,15 @@
  * a silently weaker setting (host keys above all).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, UsageError, type SshClient } from '../src/index.js';
 import { Pair } from './support/pair.js';
 import { connectTo } from './harness/client.js';
-import { cliEnv, describeWithHome, itWithHome, suiteHome } from './harness/home.js';
-import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
+import { cliEnv, describeWithHome, itWithHome, suiteDir, suiteHome } from './harness/home.js';
+import { describeInterop, sshdSuite } from './harness/sshd.js';
 import { freePort } from './harness/net.js';
 // The installed bin (package.json bin.pure-ssh): the same CLI as dist/node/cli.js at about half
 // its start-up CPU, most of what this file's runs cost.
@@ -23,18 +22,14 @@ import { CLI_BIN_PATH as CLI } from './harness/proc.js';
 const home = suiteHome();
 
 describeInterop('library mistakes against sshd', () => {
-  let sshd: SshdHandle;
-  let dir: string;
+  const sshd = sshdSuite();
+  const dir = suiteDir('pure-ssh-mistakes-');
   let ssh: SshClient;
   beforeAll(async () => {
-    sshd = await startSshd();
-    dir = await mkdtemp(join(tmpdir(), 'pure-ssh-mistakes-'));
     ssh = await connectTo(sshd);
   });
   afterAll(async () => {
     await ssh?.close();
-    await sshd?.stop();
-    if (dir) await rm(dir, { recursive: true, force: true });
   });
 
   it('forwardLocal with a missing or string port is refused at the call, not by a crash at the first connection', async () => {

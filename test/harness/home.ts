@@ -208,14 +208,19 @@ export function itWithHome(name: string, fn: () => Promise<void> | void, timeout
 }
 
 /**
- * A new empty directory under the system temp dir to serve as a suite's passwd home with
- * {@link cliEnv}, removed (recursively) after the enclosing suite's tests (`afterAll`): call it at
- * a test file's top level or inside a `describe` callback, not inside a test.
+ * A new empty directory under the system temp dir (`prefix` then random characters), removed
+ * (recursively) after the enclosing suite's tests (`afterAll`): call it at a test file's top level
+ * or inside a `describe` callback, not inside a test. It is made when the file is collected.
  */
-export function suiteHome(prefix = 'pure-ssh-home-'): string {
+export function suiteDir(prefix = 'pure-ssh-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
+}
+
+/** A {@link suiteDir} to serve as a suite's passwd home with {@link cliEnv}. */
+export function suiteHome(prefix = 'pure-ssh-home-'): string {
+  return suiteDir(prefix);
 }
 
 let processHomeDir: string | undefined;

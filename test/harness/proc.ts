@@ -176,9 +176,11 @@ export const CLI_PATH = fileURLToPath(new URL('../../dist/node/cli.js', import.m
 /** The bundled bin that package.json's `bin.pure-ssh` names: dist/node/cli-bin.cjs. */
 export const CLI_BIN_PATH = fileURLToPath(new URL('../../dist/node/cli-bin.cjs', import.meta.url));
 
-/** Throws unless `npm run build` made {@link CLI_PATH} (for a suite's `beforeAll`). */
+/** Throws unless `npm run build` made {@link CLI_PATH} and {@link CLI_BIN_PATH} (for a suite's `beforeAll`). */
 export function requireBuiltCli(): void {
-  if (!existsSync(CLI_PATH)) throw new Error(`${CLI_PATH} is missing: run \`npm run build\` first`);
+  for (const path of [CLI_PATH, CLI_BIN_PATH]) {
+    if (!existsSync(path)) throw new Error(`${path} is missing: run \`npm run build\` first`);
+  }
 }
 
 /** What {@link startCli} runs: the built CLI ({@link CLI_PATH}), the bundled bin, or ssh(1). */

@@ -6,9 +6,7 @@
  * @example
  * ```ts
  * describeInterop('forwarding against sshd', () => {
- *   let sshd: SshdHandle;
- *   beforeAll(async () => { sshd = await startSshd({ config: { RekeyLimit: '1M' } }); });
- *   afterAll(() => sshd.stop());
+ *   const sshd = sshdSuite({ config: { RekeyLimit: '1M' } }); // startSshd in beforeAll, stop in afterAll
  *   it('logs in', async () => { ... sshd.port, sshd.clientKey, sshd.knownHostsPath ... });
  * });
  * ```
@@ -173,6 +171,49 @@ export function relayedSshdSuite(): RelayedSshd {
     await suite.sshd?.stop();
   });
   return suite;
+}
+
+/** Options for {@link sshdSuite}: {@link startSshd}'s, and whether the suite needs the built CLI. */
+export interface SshdSuiteOptions extends SshdOptions {
+  /** Check the build first ({@link requireBuiltCli}): for suites that run dist/ (the CLI, its bin). */
+  builtCli?: boolean;
+}
+
+/**
+ * The sshd of a suite: {@link startSshd} with `opts` in a `beforeAll`, stopped in an `afterAll`,
+ * the set-up most interop suites share. Call it in the `describe` body (or at a file's top level),
+ * before any hook that uses the server. The handle it returns reads through to the started one:
+ * its fields (`port`, `clientArgs`, `target`, ...) and methods can be used as a
+ * {@link SshdHandle}'s inside tests and in hooks registered after it (vitest runs `beforeAll`s in
+ * order); read any sooner, it throws.
+ *
+ * @example
+ * ```ts
+ * describeInteropWithHome('the CLI beside ssh 9.2', () => {
+ *   const home = suiteHome();
+ *   const sshd = sshdSuite({ builtCli: true, config: { Compression: 'yes' } });
+ *   it('logs in', async () => { ... startCli('ssh', [...sshd.clientArgs, '-N', sshd.target], { env: cliEnv(home) }) ... });
+ * });
+ * ```
+ */
+export function sshdSuite(opts: SshdSuiteOptions = {}): SshdHandle {
+  const { builtCli, ...sshdOptions } = opts;
+  let started: SshdHandle | undefined;
+  beforeAll(async () => {
+    if (builtCli) requireBuiltCli();
+    started = await startSshd(sshdOptions);
+  });
+  afterAll(async () => {
+    await started?.stop();
+  });
+  return new Proxy({} as SshdHandle, {
+    get(_, key) {
+      if (started === undefined) {
+        throw new Error(`sshdSuite(): sshd.${String(key)} read before the suite's beforeAll started sshd (read it inside a test or a later hook)`);
+      }
+      return Reflect.get(started, key);
+    },
+  });
 }
 
 /** Whether `path` exists and this process may execute it (tools a suite needs, e.g. puttygen). */
