@@ -6,20 +6,14 @@
  */
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { cliEnv, describeInteropWithHome, suiteHome } from './harness/home.js';
 import { startCli, type CliClient } from './harness/proc.js';
-import { startSshd, type SshdHandle } from './harness/sshd.js';
+import { sshdSuite } from './harness/sshd.js';
 
 describeInteropWithHome('CLI -v: the "-cert" variant of each identity file, beside ssh 9.2', () => {
   const home = suiteHome();
-  let sshd: SshdHandle;
-  beforeAll(async () => {
-    sshd = await startSshd();
-  }, 30_000);
-  afterAll(async () => {
-    await sshd?.stop();
-  });
+  const sshd = sshdSuite();
 
   const identityLines = async (client: CliClient, args: string[]) => {
     const { stderr } = await startCli(client, [...args, '-v', '-W', '127.0.0.1:1', sshd.target], { env: cliEnv(home, { SSH_AUTH_SOCK: '' }) }).done;
