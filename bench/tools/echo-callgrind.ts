@@ -21,9 +21,12 @@
  * `--warm-bytes N`: the warm-up echo's size (256 KiB by default, the bench's own is 2 MiB: it
  * decides, for one, which WebAssembly functions are in TurboFan when counting starts).
  * `--variant NAME=DIR:--flag,--flag` passes node flags before the CLI (e.g. `--no-liftoff`).
+ * `--stdout PREFIX` keeps each tunnel's stdout in PREFIX.NAME.RUN (with `:--trace-opt,--trace-deopt`:
+ * what ran optimized in the window). `--calls`: the calls per round trip to V8's builtins that
+ * make typed arrays, ICs and microtasks, with their callers (callgrind-calls.ts).
  */
 import { execFileSync, fork, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Socket } from 'node:net';
@@ -32,6 +35,7 @@ import { freePort } from '../../test/harness/net.js';
 import { ALGORITHM_SETS, BENCH_SSHD_CONFIG, loginOf, type EndpointsReady, type LoginSpec } from '../config.js';
 import { connectLocal, echoExchange } from '../scenarios.js';
 import { tunnelCommand, TOOL_DIR } from '../tunnels.js';
+import { callCounts } from './callgrind-calls.js';
 import { topFunctions } from './callgrind-top.js';
 
 interface Options {
@@ -50,12 +54,20 @@ interface Options {
   cipher: string | undefined;
   /** `--download-warm N`: downloads before the counted one (1). */
   downloadWarm: number;
+  /** `--stdout PREFIX`: each tunnel's stdout in PREFIX.NAME.RUN (e.g. with `:--trace-opt,--trace-deopt`). */
+  stdout: string | undefined;
+  /** `--calls`: also print the calls per round trip to the builtins that allocate (callgrind-calls.ts). */
+  calls: boolean;
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { variants: [], warm: 3000, warmBytes: 256 * 1024, count: 2000, runs: 1, top: 0, out: undefined, download: 0, cipher: undefined, downloadWarm: 1 };
+  const o: Options = { variants: [], warm: 3000, warmBytes: 256 * 1024, count: 2000, runs: 1, top: 0, out: undefined, download: 0, cipher: undefined, downloadWarm: 1, stdout: undefined, calls: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
+    if (a === '--calls') {
+      o.calls = true;
+      continue;
+    }
     const v = argv[++i];
     if (v === undefined) throw new Error(`${a} needs a value`);
     if (a === '--variant' && v === 'openssh') o.variants.push({ name: v, dir: '', nodeArgs: [] });
@@ -72,6 +84,7 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--download') o.download = Number(v);
     else if (a === '--cipher') o.cipher = v;
     else if (a === '--download-warm') o.downloadWarm = Number(v);
+    else if (a === '--stdout') o.stdout = v;
     else throw new Error(`unknown option ${a}`);
   }
   if (o.variants.length === 0) throw new Error('give at least one --variant NAME=DIR');
@@ -109,6 +122,16 @@ function totalIr(file: string): number {
   return Number(m[1]);
 }
 
+/**
+ * The instructions under libuv's `uv_run` (inclusive): the main thread's, without V8's compiler
+ * and GC worker threads, whose share moves from run to run with when TurboFan's jobs land.
+ */
+function mainThreadIr(file: string): number | undefined {
+  const text = execFileSync('callgrind_annotate', ['--inclusive=yes', '--threshold=100', file], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const m = /^\s*([\d,]+)\s+\([^)]*\)\s+\S*:uv_run \[/m.exec(text);
+  return m ? Number(m[1]!.replace(/,/g, '')) : undefined;
+}
+
 /** Reads the bulk source's stream through the tunnel to its end; returns the bytes. */
 async function download(port: number): Promise<number> {
   const sock = await connectLocal(port, 120_000);
@@ -139,7 +162,8 @@ async function runOnce(v: Options['variants'][number], login: LoginSpec, ports: 
       ? [ssh.cmd, ...ssh.args]
       : [process.execPath, '--perf-basic-prof', ...v.nodeArgs, join(v.dir, 'dist', 'node', 'cli-bin.cjs'), ...base.args.slice(base.args.indexOf('-N'))]),
   ];
-  const child = spawn('valgrind', args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...base.env, XDG_CACHE_HOME: join(work, v.name) } });
+  const stdout = o.stdout === undefined ? 'ignore' : openSync(`${o.stdout}.${v.name}.${run}`, 'w');
+  const child = spawn('valgrind', args, { stdio: ['ignore', stdout, 'pipe'], env: { ...base.env, XDG_CACHE_HOME: join(work, v.name) } });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const pid = child.pid!;
@@ -173,8 +197,11 @@ async function runOnce(v: Options['variants'][number], login: LoginSpec, ports: 
   const per = o.download > 0 ? o.download / 2 ** 20 : o.count;
   const unit = o.download > 0 ? 'MiB downloaded' : 'round trip';
   const ir = totalIr(out) / per;
-  console.log(`${v.name} run ${run}: ${ir.toFixed(0)} Ir per ${unit} (${out})`);
+  const main = ssh ? undefined : mainThreadIr(out);
+  const mainNote = main === undefined ? '' : `, main thread (uv_run) ${(main / per).toFixed(0)}`;
+  console.log(`${v.name} run ${run}: ${ir.toFixed(0)} Ir per ${unit}${mainNote} (${out})`);
   if (o.top > 0) for (const l of topFunctions(out, pid, o.top, per)) console.log(l);
+  if (o.calls) for (const l of callCounts(out, pid, per)) console.log(l);
   return ir;
 }
 

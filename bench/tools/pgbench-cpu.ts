@@ -28,6 +28,10 @@
  * so that the re-optimizations that follow each pgbench run's new connections (a few deopts
  * on code paths the first connections' setup never took) fall outside the window; transactions
  * are those pgbench's per-transaction log (`-l`) shows completed inside the window.
+ *
+ * `--calls` (with `--callgrind N`): also the main thread's calls per transaction to V8's builtins
+ * that make typed arrays, ICs and microtasks, with their callers (callgrind-calls.ts): the count
+ * of typed arrays made, where `--top`'s `CreateTypedArray` line is their instructions.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
@@ -40,6 +44,7 @@ import { ALGORITHM_SETS, BENCH_SSHD_CONFIG, loginOf, type LoginSpec } from '../c
 import { preparePgbench } from '../pgbench.js';
 import { connectLocal } from '../scenarios.js';
 import { tunnelCommand } from '../tunnels.js';
+import { callCounts } from './callgrind-calls.js';
 import { topFunctions } from './callgrind-top.js';
 
 interface Variant {
@@ -47,12 +52,16 @@ interface Variant {
   dir?: string;
 }
 
-function parseArgs(argv: string[]): { variants: Variant[]; rounds: number; seconds: number; callgrind: number; top: number; window: number; skip: number; syscalls: boolean } {
-  const o = { variants: [] as Variant[], rounds: 5, seconds: 5, callgrind: 0, top: 0, window: 0, skip: 15, syscalls: false };
+function parseArgs(argv: string[]): { variants: Variant[]; rounds: number; seconds: number; callgrind: number; top: number; window: number; skip: number; syscalls: boolean; calls: boolean } {
+  const o = { variants: [] as Variant[], rounds: 5, seconds: 5, callgrind: 0, top: 0, window: 0, skip: 15, syscalls: false, calls: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--syscalls') {
       o.syscalls = true;
+      continue;
+    }
+    if (a === '--calls') {
+      o.calls = true;
       continue;
     }
     const v = argv[++i];
@@ -238,6 +247,7 @@ async function main(): Promise<void> {
           const per = (x: number): string => (x / counted).toFixed(0);
           console.log(`${v.name} round ${r}: ${per(total)} Ir per transaction, main thread ${per(main)} (${counted} transactions; ${out}-*)`);
           if (o.top > 0) for (const l of topFunctions(`${out}-01`, child.pid!, o.top, counted)) console.log(l);
+          if (o.calls) for (const l of callCounts(`${out}-01`, child.pid!, counted)) console.log(l);
         }
       }
       return;
