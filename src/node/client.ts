@@ -136,7 +136,9 @@ export interface ConnectOptions {
    * Called when the server wants a password (or a keyboard-interactive answer) and none was given
    * (or it failed): return it, or a promise of it; null or undefined gives that method up.
    * `context.method`: `'password'` (the prompt is `passwordPrompt`'s) or `'keyboard-interactive'`
-   * (the prompt is the server's text; ssh(1) shows it as `(user@host) PROMPT`). A callback that
+   * (the prompt is the server's text; ssh(1) shows it as `(user@host) PROMPT`). `context.retry`:
+   * the server refused this method's previous answer (the password, or the answer to the last
+   * keyboard-interactive request), e.g. to say "wrong password". A callback that
    * throws or rejects ends connect() with an SshError ERR_ABORTED whose `cause` is its error; any
    * other answer (a number, an object) is a UsageError.
    */
