@@ -321,7 +321,8 @@ export class UserAuth {
 
   /**
    * The answer to `sign-request`: the signature blob (RFC 4253 §6.6), or null with the reason
-   * the key could not sign; the next key or method is tried then.
+   * the key could not sign (without one: its key could not be loaded, reported by the caller,
+   * nothing logged); the next key or method is tried then.
    */
   provideSignature(id: number, signature: Uint8Array | null, reason?: string): void {
     const s = this.state;
@@ -344,9 +345,13 @@ export class UserAuth {
       }
     }
     if (signature === null) {
-      const why = `signing failed for ${sshKeyTypeLabel(keyType)} "${identity.label}"${reason ? `: ${reason}` : ''}`;
-      this.handler.log(why);
-      this.lastError = why;
+      // No reason: the key could not be loaded (no or a wrong passphrase), which the adapter
+      // reports; ssh(1) has no "signing failed" line then (sshconnect2.c SSH_ERR_KEY_NOT_FOUND).
+      if (reason !== undefined) {
+        const why = `signing failed for ${sshKeyTypeLabel(keyType)} "${identity.label}"${reason ? `: ${reason}` : ''}`;
+        this.handler.log(why);
+        this.lastError = why;
+      }
       this.state = { kind: 'trying', attempt: { method: 'none' } };
       this.next();
       return;

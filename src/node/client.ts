@@ -1678,6 +1678,13 @@ export class SshClient extends EventEmitter {
             // OpenSSH sshconnect2.c sign_and_send_pubkey's error line; a key the user chose not
             // to unlock (or could not) only gets debug lines, as in its load_identity_file.
             const code = (err as SshError)?.code;
+            // No or a wrong passphrase: skipped, named in identitiesSkipped as with `passphrase`.
+            const skipped = signer.identity && (code === 'ERR_KEY_ENCRYPTED' || code === 'ERR_KEY_PASSPHRASE') ? this.noteSkipped(signer.identity.label, err) : undefined;
+            if (skipped) {
+              this.core.provideSignature(e.id, null);
+              this.pump();
+              return;
+            }
             // load_identity_file: sshkey_perm_ok's block and "Load key": a soft failure, no
             // "signing failed" line; the next key is tried.
             if (err instanceof KeyPermissionsError) this.options.warn?.(unprotectedKeyLines(err));
@@ -1715,7 +1722,9 @@ export class SshClient extends EventEmitter {
             // Why a file no parser takes was refused, at -v (ssh says only "invalid format").
             if ((err as SshError)?.code === 'ERR_KEY_FORMAT') this.log(reason.includes(e.identity.label) ? reason : `${e.identity.label}: ${reason}`);
             if (line !== undefined) this.options.warn?.(line);
-            this.core.provideKey(e.id, null, missingDefault ? undefined : reason);
+            // Named in identitiesSkipped (as a file loaded before connecting is), not as the reason.
+            const skipped = missingDefault ? undefined : this.noteSkipped(e.identity.label, err);
+            this.core.provideKey(e.id, null, missingDefault || skipped ? undefined : reason);
             this.pump();
           },
         );
@@ -1795,6 +1804,17 @@ export class SshClient extends EventEmitter {
         return;
       }
     }
+  }
+
+  /**
+   * An identity file loaded at its turn that could not be (no or a wrong passphrase, not a key):
+   * its line (prepareAuth's for the files it loads) for a final AuthenticationError's
+   * identitiesSkipped; undefined for other failures.
+   */
+  private noteSkipped(path: string, err: unknown): string | undefined {
+    const line = identitySkipped(path, err);
+    if (line !== undefined) (this.auth.skipped ??= []).push(line);
+    return line;
   }
 
   /** Local failure (timeout, abort): tell the server if we can, then tear down. */
