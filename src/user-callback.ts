@@ -47,3 +47,35 @@ export function askUser(name: string, call: () => unknown): Promise<string | nul
 export function isCallbackFailure(err: unknown): err is SshError {
   return err instanceof SshError && failures.has(err);
 }
+
+/** ERR_ABORTED for an AbortSignal that fired, before or during connect(): its reason is the cause. */
+export function abortedBySignal(signal: AbortSignal): SshError {
+  return new SshError('ERR_ABORTED', 'the connection was aborted by its AbortSignal', { cause: signal.reason });
+}
+
+/**
+ * `p`, or {@link abortedBySignal}'s rejection as soon as `signal` fires (connect() is not left
+ * waiting on a step that never ends, e.g. a callback's promise or a WebSocket that never opens);
+ * `late` then gets what `p` resolves with, to release it.
+ */
+export function untilAborted<T>(p: Promise<T>, signal: AbortSignal | undefined, late?: (value: T) => void): Promise<T> {
+  if (!signal) return p;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => {
+      reject(abortedBySignal(signal));
+      void p.then(late, () => {});
+    };
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}

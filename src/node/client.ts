@@ -67,7 +67,7 @@ import { closedByRemoteHost, closedDuringKexOrAuth, KEX_IDENTIFICATION_CLOSED } 
 import { couldNotResolve, strerror } from './strerror.js';
 import { checkAlgorithmLists, checkNumericOptions, checkOptionKeys, checkOptionTypes, checkSigners, show } from '../option-check.js';
 import { CONNECT_OPTIONS } from './connect-option-table.js';
-import { askUser, callbackFailed, isCallbackFailure } from '../user-callback.js';
+import { abortedBySignal, askUser, callbackFailed, isCallbackFailure, untilAborted } from '../user-callback.js';
 
 /** Options of {@link connect}. A host key decision is required: knownHosts or verifyHostKey. */
 export interface ConnectOptions {
@@ -323,6 +323,8 @@ export async function connect(options: ConnectOptions): Promise<SshClient> {
   let early: EarlyWatch | undefined;
   try {
     checkConnectOptions(options);
+    // Aborted already: no socket opened, no key file read.
+    if (options.signal?.aborted) throw abortedBySignal(options.signal);
     const hops = options.jump !== undefined ? jumpHostsOf(options) : [];
     if (hops.length > 0) {
       if (options.sock) throw new UsageError('connect(): give either jump or sock, not both');
@@ -420,7 +422,9 @@ function watchEarlyFailure(sock: Duplex): EarlyWatch {
 async function connectWith(options: ConnectOptions, early: EarlyWatch | undefined): Promise<SshClient> {
   const verifier = hostKeyVerifierFor(options);
   const crypto = cryptoProviderFor(options.crypto);
-  const auth = await prepareAuth(options, crypto, true);
+  // A step that waits on the application (askPassphrase for a certified key) is not waited for
+  // once the signal fires; an agent connection made meanwhile is closed.
+  const auth = await untilAborted(prepareAuth(options, crypto, true), options.signal, (late) => late.agent?.close());
   const algorithms = algorithmsFor(options, crypto);
   const orderNote = runtimeCipherOrderNote(crypto.name);
   if (orderNote && !options.algorithms?.cipher) options.debug?.(orderNote);
@@ -1134,8 +1138,8 @@ export class SshClient extends EventEmitter {
     if (options.signal) {
       // The signal's reason (an AbortSignal.timeout()'s TimeoutError, the caller's own) is the cause.
       const signal = options.signal;
-      if (signal.aborted) queueMicrotask(() => this.fail(new SshError('ERR_ABORTED', 'connect aborted', { cause: signal.reason })));
-      this.abortListener = () => this.fail(new SshError('ERR_ABORTED', 'the connection was aborted by its AbortSignal', { cause: signal.reason }));
+      if (signal.aborted) queueMicrotask(() => this.fail(abortedBySignal(signal)));
+      this.abortListener = () => this.fail(abortedBySignal(signal));
       options.signal.addEventListener('abort', this.abortListener, { once: true });
     }
     this.core.start();

@@ -31,7 +31,7 @@ import { WebSocketClosedError } from './websocket.js';
 import { MAX_TIMER_DELAY_MS } from '../long-timeout.js';
 import { checkAlgorithmLists, checkNumericOptions, checkOptionKeys, checkOptionTypes, checkSigners, show } from '../option-check.js';
 import { NODE_ONLY_OPTIONS, WEB_CONNECT_OPTIONS } from './option-table.js';
-import { askUser } from '../user-callback.js';
+import { abortedBySignal, askUser, untilAborted } from '../user-callback.js';
 import { keyboardInteractiveInfoLine } from '../auth/userauth.js';
 import { closedByRemoteHost, closedDuringKexOrAuth, KEX_IDENTIFICATION_CLOSED } from '../quit-message.js';
 
@@ -170,12 +170,13 @@ export async function connect(options: WebConnectOptions): Promise<WebSshClient>
     verifier = verifierFor(options);
     keys = keysFor(options);
     algorithms = algorithmsFor(options);
-    options.signal?.throwIfAborted();
+    if (options.signal?.aborted) throw abortedBySignal(options.signal);
   } catch (err) {
     void Promise.resolve(typeof options === 'object' && options !== null ? options.transport : undefined).then(closePair, () => {});
     throw err;
   }
-  const transport = await options.transport;
+  // A transport still opening (a WebSocket) is not waited for once the signal fires.
+  const transport = await untilAborted(Promise.resolve(options.transport), options.signal, closePair);
   let client: WebSshClient;
   try {
     client = new WebSshClient(options, transport, keys, algorithms, verifier);
@@ -349,7 +350,7 @@ export class WebSshClient {
     this.writer.closed.catch((err: unknown) => this.lost(err));
     if (options.signal) {
       const signal = options.signal;
-      this.abortListener = () => this.fail(new SshError('ERR_ABORTED', 'the connection was aborted by its AbortSignal', { cause: signal.reason }));
+      this.abortListener = () => this.fail(abortedBySignal(signal));
       options.signal.addEventListener('abort', this.abortListener, { once: true });
     }
     this.core.start();
