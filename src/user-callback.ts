@@ -48,6 +48,29 @@ export function isCallbackFailure(err: unknown): err is SshError {
   return err instanceof SshError && failures.has(err);
 }
 
+/**
+ * The application's hooks among `options` (`debug`, `onBanner`, ...: `names`), each wrapped so
+ * that a throw, which inside the IO loop would be an uncaught exception (or, inside a host key
+ * check, taken for the verifier's refusal), goes to `failed` as {@link callbackFailed}'s
+ * ERR_ABORTED error instead; the adapter ends the connection with it.
+ */
+export function guardHooks<O extends object>(options: O, names: readonly string[], failed: (err: SshError) => void): O {
+  const out = { ...options } as Record<string, unknown>;
+  for (const name of names) {
+    const fn = out[name];
+    if (typeof fn === 'function') {
+      out[name] = (...a: unknown[]) => {
+        try {
+          fn(...a);
+        } catch (err) {
+          failed(callbackFailed(name, err));
+        }
+      };
+    }
+  }
+  return out as O;
+}
+
 /** ERR_ABORTED for an AbortSignal that fired, before or during connect(): its reason is the cause. */
 export function abortedBySignal(signal: AbortSignal): SshError {
   return new SshError('ERR_ABORTED', 'the connection was aborted by its AbortSignal', { cause: signal.reason });
@@ -67,15 +90,14 @@ export function untilAborted<T>(p: Promise<T>, signal: AbortSignal | undefined, 
     };
     if (signal.aborted) return onAbort();
     signal.addEventListener('abort', onAbort, { once: true });
-    p.then(
-      (v) => {
+    // Settled first: the signal is no longer listened to (in the same step, so no late abort
+    // can hand what was resolved to `late`).
+    const settled =
+      <A>(then: (a: A) => void) =>
+      (a: A) => {
         signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
+        then(a);
+      };
+    p.then(settled(resolve), settled(reject));
   });
 }
