@@ -15,7 +15,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
 import { SshError } from '../src/errors.js';
+import type { ConnectOptions } from '../src/index.js';
 import { connect as webConnect, type WebConnectOptions } from '../src/web/index.js';
+import { connectTo } from './harness/client.js';
 import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
 import { dialNodeWeb } from './runtimes/dial-node.js';
 
@@ -97,6 +99,36 @@ describeInterop('hooks that throw end connect() with ERR_ABORTED, Node and web',
     it(`web: ${what}`, async () => {
       const boom = new Error(`web ${name} broke`);
       expectAborted(await settle(web(opts(boom))), name, boom);
+    });
+  }
+
+  const node = (more: Partial<ConnectOptions>) => connectTo(sshd, more);
+
+  it('Node: debug in the known_hosts check is ERR_ABORTED, not a HostKeyError', async () => {
+    const boom = new Error('logger broke');
+    expectAborted(await settle(node({ debug: thrower(boom, /^Host '.*' is known and matches/) })), 'debug', boom);
+  });
+
+  it('Node: onKeyboardInteractiveInfo (PAM instruction) is guarded like the other hooks', async () => {
+    const boom = new Error('ui broke');
+    const err = await settle(node({ username: sshd.password!.user, privateKey: undefined, askPassword: () => null, onKeyboardInteractiveInfo: thrower(boom) }));
+    expectAborted(err, 'onKeyboardInteractiveInfo', boom);
+  });
+
+  const missing = () => join(dir, 'missing');
+  const nodeCases: [string, string, (boom: Error) => Partial<ConnectOptions>][] = [
+    ['warn while keys load', 'warn', (boom) => ({ identityFiles: [missing()], warn: thrower(boom) })],
+    ['debug while keys load', 'debug', (boom) => ({ identityFiles: [missing()], debug: thrower(boom, /not accessible/) })],
+    [
+      'debug as a jump hop begins',
+      'debug',
+      (boom) => ({ jump: [{ host: sshd.host, port: sshd.port, username: sshd.user, privateKey: sshd.clientKey, knownHosts: sshd.knownHostsPath }], debug: thrower(boom, /^Connecting to jump host/) }),
+    ],
+  ];
+  for (const [what, name, opts] of nodeCases) {
+    it(`Node: ${what}: ERR_ABORTED, not the bare error`, async () => {
+      const boom = new Error(`node ${name} broke`);
+      expectAborted(await settle(node(opts(boom))), name, boom);
     });
   }
 });

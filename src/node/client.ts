@@ -67,7 +67,7 @@ import { closedByRemoteHost, closedDuringKexOrAuth, KEX_IDENTIFICATION_CLOSED } 
 import { couldNotResolve, strerror } from './strerror.js';
 import { checkAlgorithmLists, checkNumericOptions, checkOptionKeys, checkOptionTypes, checkSigners, show } from '../option-check.js';
 import { CONNECT_OPTIONS } from './connect-option-table.js';
-import { abortedBySignal, askUser, callbackFailed, isCallbackFailure, untilAborted } from '../user-callback.js';
+import { abortedBySignal, askUser, guardHooks, isCallbackFailure, untilAborted } from '../user-callback.js';
 
 /** Options of {@link connect}. A host key decision is required: knownHosts or verifyHostKey. */
 export interface ConnectOptions {
@@ -419,7 +419,13 @@ function watchEarlyFailure(sock: Duplex): EarlyWatch {
   return w;
 }
 
-async function connectWith(options: ConnectOptions, early: EarlyWatch | undefined): Promise<SshClient> {
+async function connectWith(given: ConnectOptions, early: EarlyWatch | undefined): Promise<SshClient> {
+  // The hooks (debug, warn, ...) run from here on, in key loading, in the known_hosts check (a
+  // throw there would read as the verifier's refusal, a HostKeyError) and inside the IO loop:
+  // one that throws ends connect() with ERR_ABORTED, its error as `cause` (user-callback.ts).
+  let client: SshClient | undefined;
+  let hookError: SshError | undefined;
+  const options = guardHooks(given, HOOKS, (err) => (client ? client.hookFailed(err) : (hookError ??= err)));
   const verifier = hostKeyVerifierFor(options);
   const crypto = cryptoProviderFor(options.crypto);
   // A step that waits on the application (askPassphrase for a certified key) is not waited for
@@ -449,7 +455,13 @@ async function connectWith(options: ConnectOptions, early: EarlyWatch | undefine
           if (m.startsWith('Remote protocol version ')) for (const [line, l] of orderLines.splice(0)) debug(line, l);
         }
       : debug;
-  const client = new SshClient({ ...options, debug: noteAfterBanner }, auth, algorithms, verifier, early, crypto);
+  if (hookError) {
+    auth.agent?.close();
+    throw hookError;
+  }
+  client = new SshClient({ ...options, debug: noteAfterBanner }, auth, algorithms, verifier, early, crypto);
+  // A hook that threw before the client existed (its constructor's first lines included).
+  if (hookError) client.hookFailed(hookError);
   try {
     await client.ready;
   } finally {
@@ -893,6 +905,12 @@ function algorithmsFor(options: ConnectOptions, crypto: CryptoProvider): Partial
   return out;
 }
 
+/**
+ * The options that are the application's hooks, called inside the IO loop: each goes through
+ * guardHooks (user-callback.ts), a throw ending the connection with ERR_ABORTED.
+ */
+const HOOKS = ['debug', 'warn', 'onBanner', 'onWarning', 'onKeyboardInteractiveInfo'];
+
 /** Settled once: `.then` on it schedules a microtask (see SshClient.pump). */
 const FLUSH_SOON = Promise.resolve();
 
@@ -982,18 +1000,8 @@ export class SshClient extends EventEmitter {
   ) {
     super();
     const { password: _password, passphrase: _passphrase, privateKey: _privateKey, ...kept } = options;
-    // The hooks run inside the IO loop (a socket's read): one that throws would be an uncaught
-    // exception. Its error ends the connection instead (ERR_ABORTED, the error as `cause`).
-    const guard = <A extends unknown[]>(name: string, fn: ((...a: A) => void) | undefined) =>
-      fn &&
-      ((...a: A): void => {
-        try {
-          fn(...a);
-        } catch (err) {
-          if (!this.isDone) queueMicrotask(() => this.fail(callbackFailed(name, err)));
-        }
-      });
-    this.options = { ...kept, debug: guard('debug', kept.debug), warn: guard('warn', kept.warn), onBanner: guard('onBanner', kept.onBanner), onWarning: guard('onWarning', kept.onWarning) };
+    // The hooks come guarded by connectWith (guardHooks).
+    this.options = kept;
     this.ready = new Promise((res, rej) => {
       this.resolveReady = res;
       this.rejectReady = rej;
@@ -1819,6 +1827,11 @@ export class SshClient extends EventEmitter {
     const line = identitySkipped(path, err);
     if (line !== undefined) (this.auth.skipped ??= []).push(line);
     return line;
+  }
+
+  /** @internal One of the application's hooks threw (see guardHooks): the connection ends with it. */
+  hookFailed(err: SshError): void {
+    if (!this.isDone) queueMicrotask(() => this.fail(err));
   }
 
   /** Local failure (timeout, abort): tell the server if we can, then tear down. */
