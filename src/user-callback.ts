@@ -51,19 +51,28 @@ export function isCallbackFailure(err: unknown): err is SshError {
 /**
  * The application's hooks among `options` (`debug`, `onBanner`, ...: `names`), each wrapped so
  * that a throw, which inside the IO loop would be an uncaught exception (or, inside a host key
- * check, taken for the verifier's refusal), goes to `failed` as {@link callbackFailed}'s
- * ERR_ABORTED error instead; the adapter ends the connection with it.
+ * check, taken for the verifier's refusal), or the rejection of a hook written async (else an
+ * unhandled rejection), goes to `failed` as {@link callbackFailed}'s ERR_ABORTED error instead;
+ * the adapter ends the connection with it.
  */
 export function guardHooks<O extends object>(options: O, names: readonly string[], failed: (err: SshError) => void): O {
   const out = { ...options } as Record<string, unknown>;
   for (const name of names) {
     const fn = out[name];
     if (typeof fn === 'function') {
+      const fail = (err: unknown) => failed(callbackFailed(name, err));
       out[name] = (...a: unknown[]) => {
         try {
-          fn(...a);
+          // A hook written async rejects rather than throws: the same (never an unhandled rejection).
+          (fn(...a) as PromiseLike<unknown> | undefined)?.then?.(undefined, (err: unknown) => {
+            try {
+              fail(err);
+            } catch {
+              // connect() already failed, or is failing, with another error.
+            }
+          });
         } catch (err) {
-          failed(callbackFailed(name, err));
+          fail(err);
         }
       };
     }

@@ -94,6 +94,8 @@ describeInterop('hooks that throw end connect() with ERR_ABORTED, Node and web',
     ['debug in the IO loop (the server version)', 'debug', (boom) => ({ debug: thrower(boom, /^Remote protocol version /) })],
     ['debug in the host key check', 'debug', (boom) => ({ debug: thrower(boom, /^Host key for .* accepted/) })],
     ['onBanner', 'onBanner', (boom) => ({ onBanner: thrower(boom) })],
+    // Written async: a rejection, which was an unhandled rejection (fatal in Node).
+    ['onBanner written async', 'onBanner', (boom) => ({ onBanner: async (m: string) => thrower(boom)(m) })],
   ];
   for (const [what, name, opts] of webCases) {
     it(`web: ${what}`, async () => {
@@ -125,10 +127,22 @@ describeInterop('hooks that throw end connect() with ERR_ABORTED, Node and web',
       (boom) => ({ jump: [{ host: sshd.host, port: sshd.port, username: sshd.user, privateKey: sshd.clientKey, knownHosts: sshd.knownHostsPath }], debug: thrower(boom, /^Connecting to jump host/) }),
     ],
   ];
+  nodeCases.push(['debug written async (it rejects)', 'debug', (boom) => ({ debug: async (m: string) => thrower(boom, /^Remote protocol version /)(m) })]);
   for (const [what, name, opts] of nodeCases) {
     it(`Node: ${what}: ERR_ABORTED, not the bare error`, async () => {
       const boom = new Error(`node ${name} broke`);
       expectAborted(await settle(node(opts(boom))), name, boom);
     });
   }
+
+  it("Node: a 'close' listener that throws: `closed` still settles (it never did)", async () => {
+    const ssh = await node({});
+    const boom = new Error('listener broke');
+    ssh.on('close', () => {
+      throw boom;
+    });
+    // EventEmitter's own rule: the throw goes to the emitter's caller, here close().
+    await expect(ssh.close()).rejects.toBe(boom);
+    expect(await settle(ssh.closed.then(() => ({ close: async () => {} })))).toBe('connected');
+  });
 });

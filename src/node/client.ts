@@ -1865,8 +1865,9 @@ export class SshClient extends EventEmitter {
     for (const w of this.globalWaiters.values()) w(undefined);
     this.globalWaiters.clear();
     this.core.dispose();
-    this.emit('close', error);
+    // `closed` settles even if a 'close' listener throws (its throw is the EventEmitter's).
     this.resolveClosed(error);
+    this.emit('close', error);
   }
 }
 
