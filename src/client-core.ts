@@ -473,7 +473,9 @@ export class ClientCore {
    * Answer `sign-request` `id`: the signature blob (RFC 4253 §6.6: `string format || string
    * signature`, as an agent's SSH_AGENT_SIGN_RESPONSE holds it), or null with a reason a person
    * can read (e.g. `agent refused operation`); the next key or method is then tried, and the
-   * reason ends up in the AuthenticationError if nothing else works.
+   * reason ends up in the AuthenticationError if nothing else works. Null without a reason: the
+   * key could not be loaded (no or a wrong passphrase) and the caller reports it (the Node
+   * client, in `identitiesSkipped`); no "signing failed" line, as ssh(1) has none then.
    */
   provideSignature(id: number, signature: Uint8Array | null, reason?: string): void {
     this.timers.userWait(-1);

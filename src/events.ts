@@ -31,8 +31,9 @@ export type ClientEvent =
   /** RFC 4256 §3.3: a keyboard-interactive request's name and instruction (either may be empty): show them to the user. */
   | { type: 'keyboard-interactive-info'; name: string; instruction: string }
   /**
-   * A password or keyboard-interactive answer is needed: call providePassword(). `retry`: a
-   * password was already refused (ssh(1) prints "Permission denied, please try again.").
+   * A password or keyboard-interactive answer is needed: call providePassword(). `retry`: the
+   * server refused this method's previous answer (ssh(1) prints "Permission denied, please try
+   * again." for the password method).
    * `method`: which one asks (a keyboard-interactive prompt is the server's text).
    */
   | { type: 'password-needed'; prompt: string; retry?: boolean; method: 'password' | 'keyboard-interactive' }

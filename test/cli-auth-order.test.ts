@@ -76,10 +76,12 @@ describeInteropWithHome('CLI: the default authentication order, beside ssh 9.2',
         client,
         used: /Authenticated to .* using "([^"]+)"\./.exec(err)?.[1] ?? err,
         prompts: readFileSync(asked, 'utf8').split('\n').filter(Boolean),
+        // userauth_passwd's line; input_userauth_info_req prints none before a keyboard-interactive re-ask.
+        denied: err.split('\n').filter((l) => l === 'Permission denied, please try again.').length,
       });
     }
     const kbd = `(${user}@127.0.0.1) Password: `;
-    const expected = { used: 'password', prompts: [kbd, kbd, kbd, `${user}@127.0.0.1's password: `] };
+    const expected = { used: 'password', prompts: [kbd, kbd, kbd, `${user}@127.0.0.1's password: `], denied: 0 };
     expect(seen).toEqual([{ client: 'ssh', ...expected }, { client: 'pure-ssh', ...expected }]);
   }, 90_000);
 });

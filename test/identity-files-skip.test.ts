@@ -75,4 +75,36 @@ describeInterop('identityFiles: a key that cannot be loaded is skipped with a wa
       expect(err.message).toContain(why);
     }
   });
+
+  // break17: a wrong passphrase answered through askPassphrase (asked NumberOfPasswordPrompts
+  // times, once the server accepted the key) ended in "signing failed ... incorrect passphrase"
+  // with identitiesSkipped empty, where the `passphrase` option's wrong one is listed there.
+  // Both now name the file and why; only `passphrase` warns (ssh prints nothing after its prompt).
+  it('askPassphrase answering wrong (or nothing), the key offered with its public half or loaded at its turn: listed in identitiesSkipped as the passphrase option is', async () => {
+    const pem = join(dir, 'pem');
+    execFileSync('ssh-keygen', ['-q', '-t', 'ecdsa', '-m', 'PEM', '-N', 'right-passphrase', '-f', pem]);
+    rmSync(`${pem}.pub`);
+    const incorrect = (f: string) => new RegExp(`^Load key "${f}": incorrect passphrase supplied to decrypt private key \\(`);
+    const cases: [Partial<ConnectOptions>, RegExp, number][] = [
+      [{ identityFiles: [encrypted], passphrase: 'wrong-passphrase' }, incorrect(encrypted), 0],
+      [{ identityFiles: [encrypted], askPassphrase: () => 'wrong-passphrase' }, incorrect(encrypted), 3],
+      [{ identityFiles: [pem], askPassphrase: () => 'wrong-passphrase' }, incorrect(pem), 3],
+      [{ identityFiles: [encrypted], askPassphrase: () => null }, new RegExp(`^Load key "${encrypted}": no passphrase given$`), 1],
+    ];
+    for (const [opts, why, asks] of cases) {
+      let asked = 0;
+      const ask = opts.askPassphrase;
+      const err = (await connectTo(sshd, {
+        privateKey: undefined,
+        ...opts,
+        ...(ask && { askPassphrase: (p: string) => (asked++, ask(p)) }),
+      }).catch((e: unknown) => e)) as AuthenticationError;
+      expect(err).toBeInstanceOf(AuthenticationError);
+      expect(asked).toBe(asks);
+      expect(err.identitiesSkipped).toHaveLength(1);
+      expect(err.identitiesSkipped[0]).toMatch(why);
+      expect(err.message).toMatch(/^Permission denied for root \(tried: [^)]*\)\. Identity files skipped: Load key /);
+      expect(err.message).not.toContain('signing failed');
+    }
+  });
 });

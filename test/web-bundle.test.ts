@@ -89,8 +89,12 @@ it('pure-ssh/web bundles for browsers without Node built-ins or polyfills; size 
   // 106.5 KiB with user callbacks through one guard (user-callback.ts: a throwing or plain-value
   // askPassword/askPassphrase/signer never escapes uncaught, +0.22), keyboard-interactive as ssh
   // (its name and instruction, asked again up to NumberOfPasswordPrompts, '(user@host) ' prompts,
-  // +0.12) and small received packets read from their slab (+0.15): measured 106.29 KiB.
-  expect(gz).toBeLessThan(106.5);
+  // +0.12) and small received packets read from their slab (+0.15): measured 106.29 KiB;
+  // 107 KiB with the web client's hooks through the same guard (a throwing debug or onBanner
+  // ends connect() with ERR_ABORTED instead of a ConnectionLostError, a bare error or an
+  // unhandled rejection), the AbortSignal heard while the transport opens, in one wording, and
+  // keyboard-interactive's retry: +0.23 KiB, measured 106.30 -> 106.53 KiB.
+  expect(gz).toBeLessThan(107);
 });
 
 it('compression is opt-in: pako is absent from the default bundle and comes with pure-ssh/compress-zlib', async () => {
@@ -110,8 +114,9 @@ it('compression is opt-in: pako is absent from the default bundle and comes with
   // with the checks of every connect() option (see above; measured 122.0); 118.5 with Argon2 in
   // pure-ssh/key-decryption (see above; measured 118.46).
   // 119.5 with the same additions (measured 118.94); 120 with the callback guard,
-  // keyboard-interactive and slab reads (see above; measured 119.65).
-  expect(gz).toBeLessThan(120);
+  // keyboard-interactive and slab reads (see above; measured 119.65); 120.5 with the hooks'
+  // guard, the AbortSignal and the retry (see above; measured 119.88).
+  expect(gz).toBeLessThan(120.5);
 });
 
 it('the package exports pure-ssh/web to import and require, with its types (needs npm run build)', async () => {

@@ -93,8 +93,10 @@ export interface UserAuthHandler {
   /** RFC 4256 §3.3: a keyboard-interactive request's name and instruction (one may be empty), for the user. */
   keyboardInteractiveInfo(name: string, instruction: string): void;
   /**
-   * A prompt for a secret: answer with UserAuth.providePassword. `retry`: a password was
-   * already refused (ssh(1) then prints "Permission denied, please try again."). `method`: whose
+   * A prompt for a secret: answer with UserAuth.providePassword. `retry`: the server refused
+   * this method's previous answer (a password, or the last keyboard-interactive request's);
+   * ssh(1) then prints "Permission denied, please try again." for the password method only,
+   * sshconnect2.c userauth_passwd. `method`: whose
    * prompt it is: the password prompt, or the server's keyboard-interactive prompt text (ssh(1)
    * shows that one as `(user@host) PROMPT`).
    */
@@ -178,6 +180,10 @@ export class UserAuth {
   private kbdAttempts = 0;
   /** Whether the server sent an SSH_MSG_USERAUTH_INFO_REQUEST (sshconnect2.c info_req_seen). */
   private kbdInfoSeen = false;
+  /** The keyboard-interactive request out has had an answer to a prompt. */
+  private kbdAnswered = false;
+  /** The last keyboard-interactive request's answer was refused: the next prompt is a retry. */
+  private kbdRefused = false;
   private lastError: string | undefined;
   /** The method of the last "Next authentication method" line. */
   private announced: string | undefined;
@@ -276,6 +282,7 @@ export class UserAuth {
           this.announced = undefined;
         } else if (state.attempt.method !== 'none') {
           this.handler.log(`Authentication "${state.attempt.method}" refused.`);
+          if (state.attempt.method === 'keyboard-interactive') this.kbdRefused = this.kbdAnswered;
           // OpenSSH PROTOCOL.certkeys: the server never says why; name the certificate and its terms.
           const key = state.attempt.method === 'publickey' ? state.attempt.identity.key : undefined;
           if (key && isCertifiedKey(key)) this.lastError = key.refusalDetail();
@@ -306,6 +313,7 @@ export class UserAuth {
     if (s.method === 'password') {
       this.sendPassword(password);
     } else {
+      this.kbdAnswered = true;
       this.sendInfoResponse(Array.from({ length: s.prompts ?? 1 }, () => password));
       this.state = { kind: 'trying', attempt: { method: 'keyboard-interactive' } };
     }
@@ -313,7 +321,8 @@ export class UserAuth {
 
   /**
    * The answer to `sign-request`: the signature blob (RFC 4253 §6.6), or null with the reason
-   * the key could not sign; the next key or method is tried then.
+   * the key could not sign (without one: its key could not be loaded, reported by the caller,
+   * nothing logged); the next key or method is tried then.
    */
   provideSignature(id: number, signature: Uint8Array | null, reason?: string): void {
     const s = this.state;
@@ -336,9 +345,13 @@ export class UserAuth {
       }
     }
     if (signature === null) {
-      const why = `signing failed for ${sshKeyTypeLabel(keyType)} "${identity.label}"${reason ? `: ${reason}` : ''}`;
-      this.handler.log(why);
-      this.lastError = why;
+      // No reason: the key could not be loaded (no or a wrong passphrase), which the adapter
+      // reports; ssh(1) has no "signing failed" line then (sshconnect2.c SSH_ERR_KEY_NOT_FOUND).
+      if (reason !== undefined) {
+        const why = `signing failed for ${sshKeyTypeLabel(keyType)} "${identity.label}"${reason ? `: ${reason}` : ''}`;
+        this.handler.log(why);
+        this.lastError = why;
+      }
       this.state = { kind: 'trying', attempt: { method: 'none' } };
       this.next();
       return;
@@ -408,12 +421,17 @@ export class UserAuth {
         return true;
       }
       if (this.#password !== undefined && n === 1 && !prompts[0]!.echo) {
+        this.kbdAnswered = true;
         this.sendInfoResponse([this.#password]);
         return true;
       }
       if (this.options.askPassword) {
         this.state = { kind: 'awaiting-password', method: 'keyboard-interactive', prompts: n };
-        this.handler.passwordNeeded(prompts.map((p) => p.prompt).join(' '), false, 'keyboard-interactive');
+        // A retry: the first prompt after the server refused the previous request's answer
+        // (sshconnect2.c userauth_kbdint asks again; it prints no line, as it does for passwords).
+        const retry = this.kbdRefused;
+        this.kbdRefused = false;
+        this.handler.passwordNeeded(prompts.map((p) => p.prompt).join(' '), retry, 'keyboard-interactive');
         return true;
       }
       this.sendInfoResponse(prompts.map(() => ''));
@@ -586,6 +604,7 @@ export class UserAuth {
         const max = this.options.askPassword ? (this.options.passwordAttempts ?? 3) : 1;
         if (this.kbdAttempts >= max || (this.kbdAttempts > 0 && !this.kbdInfoSeen)) return false;
         this.kbdAttempts++;
+        this.kbdAnswered = false;
         this.announce('keyboard-interactive');
         this.attempt({ method: 'keyboard-interactive' });
         return true;

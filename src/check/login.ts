@@ -45,7 +45,10 @@ export interface ProbeLogin {
   sign?(request: SignRequest): Promise<Uint8Array | null>;
   /** The private key of an identity given without its public key, loaded at its turn; null: none. */
   loadKey?(request: KeyRequest): Promise<PrivateKey | null>;
-  /** A password for `prompt`; null gives up on passwords. Time spent here is not a server's. */
+  /**
+   * A password for `prompt`; null gives up on passwords. Time spent here is not a server's.
+   * `retry`: the password method's previous answer was refused.
+   */
   askPassword?(prompt: string, retry: boolean): Promise<string | null>;
 }
 
@@ -100,9 +103,10 @@ export async function authenticate(
     },
     banner: () => {},
     keyboardInteractiveInfo: (name, instruction) => log(keyboardInteractiveInfoLine(name, instruction)),
-    passwordNeeded: (prompt, retry) => {
+    passwordNeeded: (prompt, retry, method) => {
       const ask = login.askPassword;
-      pending = (ask ? ask(prompt, retry) : Promise.resolve(null)).then(
+      // `retry` says "Permission denied, please try again.", which ssh(1) says for passwords only.
+      pending = (ask ? ask(prompt, retry && method === 'password') : Promise.resolve(null)).then(
         (pw) => ua.providePassword(pw),
         () => ua.providePassword(null),
       );

@@ -67,7 +67,7 @@ import { closedByRemoteHost, closedDuringKexOrAuth, KEX_IDENTIFICATION_CLOSED } 
 import { couldNotResolve, strerror } from './strerror.js';
 import { checkAlgorithmLists, checkNumericOptions, checkOptionKeys, checkOptionTypes, checkSigners, show } from '../option-check.js';
 import { CONNECT_OPTIONS } from './connect-option-table.js';
-import { askUser, callbackFailed, isCallbackFailure } from '../user-callback.js';
+import { abortedBySignal, askUser, guardHooks, isCallbackFailure, untilAborted } from '../user-callback.js';
 
 /** Options of {@link connect}. A host key decision is required: knownHosts or verifyHostKey. */
 export interface ConnectOptions {
@@ -136,7 +136,9 @@ export interface ConnectOptions {
    * Called when the server wants a password (or a keyboard-interactive answer) and none was given
    * (or it failed): return it, or a promise of it; null or undefined gives that method up.
    * `context.method`: `'password'` (the prompt is `passwordPrompt`'s) or `'keyboard-interactive'`
-   * (the prompt is the server's text; ssh(1) shows it as `(user@host) PROMPT`). A callback that
+   * (the prompt is the server's text; ssh(1) shows it as `(user@host) PROMPT`). `context.retry`:
+   * the server refused this method's previous answer (the password, or the answer to the last
+   * keyboard-interactive request), e.g. to say "wrong password". A callback that
    * throws or rejects ends connect() with an SshError ERR_ABORTED whose `cause` is its error; any
    * other answer (a number, an object) is a UsageError.
    */
@@ -321,6 +323,8 @@ export async function connect(options: ConnectOptions): Promise<SshClient> {
   let early: EarlyWatch | undefined;
   try {
     checkConnectOptions(options);
+    // Aborted already: no socket opened, no key file read.
+    if (options.signal?.aborted) throw abortedBySignal(options.signal);
     const hops = options.jump !== undefined ? jumpHostsOf(options) : [];
     if (hops.length > 0) {
       if (options.sock) throw new UsageError('connect(): give either jump or sock, not both');
@@ -415,10 +419,18 @@ function watchEarlyFailure(sock: Duplex): EarlyWatch {
   return w;
 }
 
-async function connectWith(options: ConnectOptions, early: EarlyWatch | undefined): Promise<SshClient> {
+async function connectWith(given: ConnectOptions, early: EarlyWatch | undefined): Promise<SshClient> {
+  // The hooks (debug, warn, ...) run from here on, in key loading, in the known_hosts check (a
+  // throw there would read as the verifier's refusal, a HostKeyError) and inside the IO loop:
+  // one that throws ends connect() with ERR_ABORTED, its error as `cause` (user-callback.ts).
+  let client: SshClient | undefined;
+  let hookError: SshError | undefined;
+  const options = guardHooks(given, HOOKS, (err) => (client ? client.hookFailed(err) : (hookError ??= err)));
   const verifier = hostKeyVerifierFor(options);
   const crypto = cryptoProviderFor(options.crypto);
-  const auth = await prepareAuth(options, crypto, true);
+  // A step that waits on the application (askPassphrase for a certified key) is not waited for
+  // once the signal fires; an agent connection made meanwhile is closed.
+  const auth = await untilAborted(prepareAuth(options, crypto, true), options.signal, (late) => late.agent?.close());
   const algorithms = algorithmsFor(options, crypto);
   const orderNote = runtimeCipherOrderNote(crypto.name);
   if (orderNote && !options.algorithms?.cipher) options.debug?.(orderNote);
@@ -443,7 +455,13 @@ async function connectWith(options: ConnectOptions, early: EarlyWatch | undefine
           if (m.startsWith('Remote protocol version ')) for (const [line, l] of orderLines.splice(0)) debug(line, l);
         }
       : debug;
-  const client = new SshClient({ ...options, debug: noteAfterBanner }, auth, algorithms, verifier, early, crypto);
+  if (hookError) {
+    auth.agent?.close();
+    throw hookError;
+  }
+  client = new SshClient({ ...options, debug: noteAfterBanner }, auth, algorithms, verifier, early, crypto);
+  // A hook that threw before the client existed (its constructor's first lines included).
+  if (hookError) client.hookFailed(hookError);
   try {
     await client.ready;
   } finally {
@@ -887,6 +905,12 @@ function algorithmsFor(options: ConnectOptions, crypto: CryptoProvider): Partial
   return out;
 }
 
+/**
+ * The options that are the application's hooks, called inside the IO loop: each goes through
+ * guardHooks (user-callback.ts), a throw ending the connection with ERR_ABORTED.
+ */
+const HOOKS = ['debug', 'warn', 'onBanner', 'onWarning', 'onKeyboardInteractiveInfo'];
+
 /** Settled once: `.then` on it schedules a microtask (see SshClient.pump). */
 const FLUSH_SOON = Promise.resolve();
 
@@ -976,18 +1000,8 @@ export class SshClient extends EventEmitter {
   ) {
     super();
     const { password: _password, passphrase: _passphrase, privateKey: _privateKey, ...kept } = options;
-    // The hooks run inside the IO loop (a socket's read): one that throws would be an uncaught
-    // exception. Its error ends the connection instead (ERR_ABORTED, the error as `cause`).
-    const guard = <A extends unknown[]>(name: string, fn: ((...a: A) => void) | undefined) =>
-      fn &&
-      ((...a: A): void => {
-        try {
-          fn(...a);
-        } catch (err) {
-          if (!this.isDone) queueMicrotask(() => this.fail(callbackFailed(name, err)));
-        }
-      });
-    this.options = { ...kept, debug: guard('debug', kept.debug), warn: guard('warn', kept.warn), onBanner: guard('onBanner', kept.onBanner), onWarning: guard('onWarning', kept.onWarning) };
+    // The hooks come guarded by connectWith (guardHooks).
+    this.options = kept;
     this.ready = new Promise((res, rej) => {
       this.resolveReady = res;
       this.rejectReady = rej;
@@ -1132,8 +1146,8 @@ export class SshClient extends EventEmitter {
     if (options.signal) {
       // The signal's reason (an AbortSignal.timeout()'s TimeoutError, the caller's own) is the cause.
       const signal = options.signal;
-      if (signal.aborted) queueMicrotask(() => this.fail(new SshError('ERR_ABORTED', 'connect aborted', { cause: signal.reason })));
-      this.abortListener = () => this.fail(new SshError('ERR_ABORTED', 'the connection was aborted by its AbortSignal', { cause: signal.reason }));
+      if (signal.aborted) queueMicrotask(() => this.fail(abortedBySignal(signal)));
+      this.abortListener = () => this.fail(abortedBySignal(signal));
       options.signal.addEventListener('abort', this.abortListener, { once: true });
     }
     this.core.start();
@@ -1676,6 +1690,13 @@ export class SshClient extends EventEmitter {
             // OpenSSH sshconnect2.c sign_and_send_pubkey's error line; a key the user chose not
             // to unlock (or could not) only gets debug lines, as in its load_identity_file.
             const code = (err as SshError)?.code;
+            // No or a wrong passphrase: skipped, named in identitiesSkipped as with `passphrase`.
+            const skipped = signer.identity && (code === 'ERR_KEY_ENCRYPTED' || code === 'ERR_KEY_PASSPHRASE') ? this.noteSkipped(signer.identity.label, err) : undefined;
+            if (skipped) {
+              this.core.provideSignature(e.id, null);
+              this.pump();
+              return;
+            }
             // load_identity_file: sshkey_perm_ok's block and "Load key": a soft failure, no
             // "signing failed" line; the next key is tried.
             if (err instanceof KeyPermissionsError) this.options.warn?.(unprotectedKeyLines(err));
@@ -1713,7 +1734,9 @@ export class SshClient extends EventEmitter {
             // Why a file no parser takes was refused, at -v (ssh says only "invalid format").
             if ((err as SshError)?.code === 'ERR_KEY_FORMAT') this.log(reason.includes(e.identity.label) ? reason : `${e.identity.label}: ${reason}`);
             if (line !== undefined) this.options.warn?.(line);
-            this.core.provideKey(e.id, null, missingDefault ? undefined : reason);
+            // Named in identitiesSkipped (as a file loaded before connecting is), not as the reason.
+            const skipped = missingDefault ? undefined : this.noteSkipped(e.identity.label, err);
+            this.core.provideKey(e.id, null, missingDefault || skipped ? undefined : reason);
             this.pump();
           },
         );
@@ -1795,6 +1818,22 @@ export class SshClient extends EventEmitter {
     }
   }
 
+  /**
+   * An identity file loaded at its turn that could not be (no or a wrong passphrase, not a key):
+   * its line (prepareAuth's for the files it loads) for a final AuthenticationError's
+   * identitiesSkipped; undefined for other failures.
+   */
+  private noteSkipped(path: string, err: unknown): string | undefined {
+    const line = identitySkipped(path, err);
+    if (line !== undefined) (this.auth.skipped ??= []).push(line);
+    return line;
+  }
+
+  /** @internal One of the application's hooks threw (see guardHooks): the connection ends with it. */
+  hookFailed(err: SshError): void {
+    if (!this.isDone) queueMicrotask(() => this.fail(err));
+  }
+
   /** Local failure (timeout, abort): tell the server if we can, then tear down. */
   private fail(error: SshError): void {
     if (this.isDone) return;
@@ -1826,8 +1865,9 @@ export class SshClient extends EventEmitter {
     for (const w of this.globalWaiters.values()) w(undefined);
     this.globalWaiters.clear();
     this.core.dispose();
-    this.emit('close', error);
+    // `closed` settles even if a 'close' listener throws (its throw is the EventEmitter's).
     this.resolveClosed(error);
+    this.emit('close', error);
   }
 }
 

@@ -1247,8 +1247,9 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
     ? async (question: string, context: { retry: boolean; method: 'password' | 'keyboard-interactive' }): Promise<string | null> => {
         // ssh_config(5) NumberOfPasswordPrompts.
         if (++prompts[context.method] > cfg.numberOfPasswordPrompts) return null;
-        // OpenSSH sshconnect2.c userauth_passwd: said before each prompt after a refusal.
-        if (context.retry) log.error('Permission denied, please try again.');
+        // OpenSSH sshconnect2.c userauth_passwd: said before each prompt after a refusal
+        // (input_userauth_info_req says nothing before a keyboard-interactive one).
+        if (context.retry && context.method === 'password') log.error('Permission denied, please try again.');
         // A keyboard-interactive prompt is the server's text, shown by sshconnect2.c
         // input_userauth_info_req as "(%s@%s) %s": the server user, HostKeyAlias or the host
         // name, the prompt; escaped as its asmprintf escapes it (utf8.c) before read_passphrase

@@ -9,6 +9,7 @@ import { parseJumpSpec } from '../config/jump-spec.js';
 import { SshError, UsageError } from '../errors.js';
 import type { ChannelStream } from './channel-stream.js';
 import { connect, type ConnectOptions, type SshClient } from './client.js';
+import { callbackFailed } from '../user-callback.js';
 
 /**
  * One jump host. `host` is what the previous hop (or this machine, for the first) connects to.
@@ -130,7 +131,12 @@ export async function connectThroughJumps(options: ConnectOptions): Promise<SshC
     let prev: SshClient | undefined;
     for (const hop of hops) {
       const port = hop.port ?? 22;
-      debug?.(`Connecting to jump host ${hop.host} port ${port}.`);
+      try {
+        debug?.(`Connecting to jump host ${hop.host} port ${port}.`);
+      } catch (err) {
+        // As a hook that throws inside connect() ends it (user-callback.ts).
+        throw callbackFailed('debug', err);
+      }
       let sock: ChannelStream | undefined;
       if (prev) {
         try {

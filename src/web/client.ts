@@ -31,7 +31,7 @@ import { WebSocketClosedError } from './websocket.js';
 import { MAX_TIMER_DELAY_MS } from '../long-timeout.js';
 import { checkAlgorithmLists, checkNumericOptions, checkOptionKeys, checkOptionTypes, checkSigners, show } from '../option-check.js';
 import { NODE_ONLY_OPTIONS, WEB_CONNECT_OPTIONS } from './option-table.js';
-import { askUser } from '../user-callback.js';
+import { abortedBySignal, askUser, guardHooks, untilAborted } from '../user-callback.js';
 import { keyboardInteractiveInfoLine } from '../auth/userauth.js';
 import { closedByRemoteHost, closedDuringKexOrAuth, KEX_IDENTIFICATION_CLOSED } from '../quit-message.js';
 
@@ -169,13 +169,17 @@ export async function connect(options: WebConnectOptions): Promise<WebSshClient>
     checkWebOptions(options);
     verifier = verifierFor(options);
     keys = keysFor(options);
-    algorithms = algorithmsFor(options);
-    options.signal?.throwIfAborted();
+    // A hook that throws here ends connect() as it would later (ERR_ABORTED).
+    algorithms = algorithmsFor(guardHooks(options, HOOKS, (err) => {
+      throw err;
+    }));
   } catch (err) {
     void Promise.resolve(typeof options === 'object' && options !== null ? options.transport : undefined).then(closePair, () => {});
     throw err;
   }
-  const transport = await options.transport;
+  // Aborted already, or while the transport (a WebSocket) is still opening: ERR_ABORTED, and
+  // the transport is closed once it is there.
+  const transport = await untilAborted(Promise.resolve(options.transport), options.signal, closePair);
   let client: WebSshClient;
   try {
     client = new WebSshClient(options, transport, keys, algorithms, verifier);
@@ -186,6 +190,9 @@ export async function connect(options: WebConnectOptions): Promise<WebSshClient>
   await client.ready;
   return client;
 }
+
+/** The options that are the application's hooks (see guardHooks). */
+const HOOKS = ['debug', 'onBanner'];
 
 /** Close both directions of a transport connect() will not use (a failure before the SSH connection). */
 function closePair(t: Partial<ByteStreamPair> | undefined): void {
@@ -311,7 +318,9 @@ export class WebSshClient {
     private readonly verifier: WebHostKeyVerifier,
   ) {
     const { password: _password, passphrase: _passphrase, privateKey: _privateKey, ...kept } = options;
-    this.options = kept;
+    // A hook runs inside the IO loop (a stream read): one that throws ends the connection with
+    // ERR_ABORTED (its error as `cause`) instead of escaping, as in the Node client.
+    this.options = guardHooks(kept, HOOKS, (err) => queueMicrotask(() => this.fail(err)));
     this.ready = new Promise((res, rej) => {
       this.resolveReady = res;
       this.rejectReady = rej;
@@ -349,7 +358,7 @@ export class WebSshClient {
     this.writer.closed.catch((err: unknown) => this.lost(err));
     if (options.signal) {
       const signal = options.signal;
-      this.abortListener = () => this.fail(new SshError('ERR_ABORTED', 'the connection was aborted by its AbortSignal', { cause: signal.reason }));
+      this.abortListener = () => this.fail(abortedBySignal(signal));
       options.signal.addEventListener('abort', this.abortListener, { once: true });
     }
     this.core.start();

@@ -1,0 +1,57 @@
+/**
+ * askPassword's `context.retry` (break17 F6), against sshd 9.2 with PAM, which offers
+ * keyboard-interactive and password: true whenever the server refused the same method's previous
+ * answer. keyboard-interactive is asked again after a failure (sshconnect2.c userauth_kbdint), so
+ * its 2nd and 3rd prompts are re-asks; they used to say retry: false, and an application could
+ * not say "wrong password" on a PAM server's default method. The password method's first prompt
+ * follows no refusal of its own: retry false there.
+ */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { connectTo } from './harness/client.js';
+import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
+
+describeInterop('askPassword context.retry on keyboard-interactive and password re-asks (sshd 9.2, PAM)', () => {
+  let sshd: SshdHandle;
+  beforeAll(async () => {
+    sshd = await startSshd({ password: true, config: { UsePAM: 'yes', KbdInteractiveAuthentication: 'yes' } });
+  }, 30_000);
+  afterAll(async () => {
+    await sshd?.stop();
+  });
+
+  it('three wrong keyboard-interactive answers, a wrong password, the right one: retry false, true, true; false, true', async () => {
+    const asked: { retry: boolean; method: string }[] = [];
+    const answers = ['bad1', 'bad2', 'bad3', 'bad4', sshd.password!.password];
+    const ssh = await connectTo(sshd, {
+      username: sshd.password!.user,
+      privateKey: undefined,
+      passwordAttempts: 3,
+      askPassword: (_prompt, context) => {
+        asked.push({ ...context });
+        return answers.shift() ?? null;
+      },
+    });
+    await ssh.close();
+    expect(asked).toEqual([
+      { retry: false, method: 'keyboard-interactive' },
+      { retry: true, method: 'keyboard-interactive' },
+      { retry: true, method: 'keyboard-interactive' },
+      { retry: false, method: 'password' },
+      { retry: true, method: 'password' },
+    ]);
+  }, 60_000);
+
+  it('the right keyboard-interactive answer at once: one prompt, retry false', async () => {
+    const asked: { retry: boolean; method: string }[] = [];
+    const ssh = await connectTo(sshd, {
+      username: sshd.password!.user,
+      privateKey: undefined,
+      askPassword: (_prompt, context) => {
+        asked.push({ ...context });
+        return sshd.password!.password;
+      },
+    });
+    await ssh.close();
+    expect(asked).toEqual([{ retry: false, method: 'keyboard-interactive' }]);
+  }, 30_000);
+});
