@@ -5,7 +5,7 @@
  * through `warn` (ssh's wording) and skipped; against sshd 9.2, with ssh 9.2 alongside.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, expect, it } from 'vitest';
 import type { ConnectOptions } from '../src/index.js';
