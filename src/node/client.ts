@@ -921,7 +921,11 @@ const FLUSH_SOON = Promise.resolve();
  */
 const COALESCE_MAX_BYTES = 16 * 1024;
 
-/** An authenticated SSH connection. Emits 'close' (error?), 'banner' and 'warning' ({ code, message }). */
+/**
+ * An authenticated SSH connection. Emits 'close' (error?). The server's banner and the
+ * connection's warnings all come before {@link connect} resolves, so they reach the `onBanner`
+ * and `onWarning` options, not events.
+ */
 export class SshClient extends EventEmitter {
   /** Resolves once authenticated; rejects with the reason the connection failed. */
   readonly ready: Promise<void>;
@@ -1658,7 +1662,6 @@ export class SshClient extends EventEmitter {
         return;
       case 'banner':
         this.options.onBanner?.(e.message);
-        this.emit('banner', e.message);
         return;
       case 'keyboard-interactive-info':
         if (this.options.onKeyboardInteractiveInfo) this.options.onKeyboardInteractiveInfo({ name: e.name, instruction: e.instruction });
@@ -1666,7 +1669,6 @@ export class SshClient extends EventEmitter {
         return;
       case 'warning':
         this.options.onWarning?.({ code: e.code, message: e.message });
-        this.emit('warning', { code: e.code, message: e.message });
         return;
       case 'sign-request': {
         // The signer of the identity offered: another identity file may hold the same public key
