@@ -41,6 +41,24 @@ describeInterop('askPassword context.retry on keyboard-interactive and password 
     ]);
   }, 60_000);
 
+  // The `password` option answers keyboard-interactive once, as the password method sends it once;
+  // it used to answer every keyboard-interactive request again (three refusals of the same
+  // password) and askPassword was asked only for the password method after them.
+  it('a wrong `password` option with askPassword: the stored one once, then askPassword for keyboard-interactive (retry true)', async () => {
+    const asked: { retry: boolean; method: string }[] = [];
+    const ssh = await connectTo(sshd, {
+      username: sshd.password!.user,
+      privateKey: undefined,
+      password: 'not-the-password',
+      askPassword: (_prompt, context) => {
+        asked.push({ ...context });
+        return sshd.password!.password;
+      },
+    });
+    await ssh.close();
+    expect(asked).toEqual([{ retry: true, method: 'keyboard-interactive' }]);
+  }, 60_000);
+
   it('the right keyboard-interactive answer at once: one prompt, retry false', async () => {
     const asked: { retry: boolean; method: string }[] = [];
     const ssh = await connectTo(sshd, {

@@ -182,6 +182,8 @@ export class UserAuth {
   private kbdInfoSeen = false;
   /** The keyboard-interactive request out has had an answer to a prompt. */
   private kbdAnswered = false;
+  /** Whether the `password` option has answered a keyboard-interactive prompt already. */
+  private kbdStoredPasswordSent = false;
   /** The last keyboard-interactive request's answer was refused: the next prompt is a retry. */
   private kbdRefused = false;
   private lastError: string | undefined;
@@ -420,7 +422,10 @@ export class UserAuth {
         this.sendInfoResponse([]);
         return true;
       }
-      if (this.#password !== undefined && n === 1 && !prompts[0]!.echo) {
+      // The stored password answers one hidden prompt once per connection, as the password method
+      // sends it once: a refused one is not sent again, the prompts go to askPassword (if any).
+      if (this.#password !== undefined && !this.kbdStoredPasswordSent && n === 1 && !prompts[0]!.echo) {
+        this.kbdStoredPasswordSent = true;
         this.kbdAnswered = true;
         this.sendInfoResponse([this.#password]);
         return true;
