@@ -258,9 +258,12 @@ export class ClientCore {
     this.connection = new Connection(this.transport, emit, options.windowAutoTune, options.now, options.channelWindow);
   }
 
-  /** Queue our identification and KEXINIT; the ConnectTimeout starts counting. */
-  start(): void {
-    this.timers.started();
+  /**
+   * Queue our identification and KEXINIT; the ConnectTimeout counts from `startedAt` (on the `now`
+   * clock; default now), e.g. when the adapter began opening the transport the core runs over.
+   */
+  start(startedAt?: number): void {
+    this.timers.started(startedAt);
     this.transport.start();
   }
 
@@ -352,9 +355,7 @@ export class ClientCore {
     const action = this.timers.fire(now);
     if (action === 'connect-timeout') {
       const t = this.timers;
-      this.transport.connectionLost(
-        new TimeoutError(`ssh: connect to host ${t.host} port ${t.port}: Connection timed out during handshake (ConnectTimeout ${t.connectTimeout} ms)`),
-      );
+      this.transport.connectionLost(connectTimedOut(t.host, t.port, t.connectTimeout));
     } else if (action === 'banner-timeout') {
       // kex.c kex_exchange_identification: what ssh(1) logs when no identification line came in time.
       this.transport.connectionLost(new TimeoutError('Connection timed out during banner exchange', 'ERR_BANNER_TIMEOUT'));
@@ -640,6 +641,11 @@ export class ClientCore {
   }
 }
 
+/** ConnectTimeout expired (the web adapter's while its transport opens too). */
+export function connectTimedOut(host: string, port: number, ms: number): TimeoutError {
+  return new TimeoutError(`ssh: connect to host ${host} port ${port}: Connection timed out during handshake (ConnectTimeout ${ms} ms)`);
+}
+
 /** packet.c ssh_packet_get_rekey_timeout: once RekeyLimit's time has passed, ssh polls every second. */
 const REKEY_RECHECK_MS = 1000;
 
@@ -693,8 +699,7 @@ class CoreTimers {
     this.now = clock ?? (() => 0);
   }
 
-  started(): void {
-    const now = this.now();
+  started(now = this.now()): void {
     this.lastReceived = now;
     if (this.connectTimeout) this.connectDeadline = now + this.connectTimeout;
     if (this.bannerTimeout) this.bannerDeadline = now + this.bannerTimeout;

@@ -7,7 +7,7 @@
 import { knownHostsThenCallback, settleHostKey } from '../keys/host-key-verdict.js';
 import type { AlgorithmPreferences } from '../algorithms.js';
 import { ALGORITHM_CATEGORIES, applyAlgorithmSpec, applyPubkeyAcceptedSpec, defaultAlgorithms, orderHostKeyAlgorithms, ordersHostKeyAlgorithms } from '../algorithms.js';
-import { ClientCore } from '../client-core.js';
+import { ClientCore, connectTimedOut } from '../client-core.js';
 import type { DirectTcpipParams } from '../connection/connection.js';
 import type { CompressionProvider } from '../compress/compressor.js';
 import { runtimeCipherOrderNote } from '../cipher/registry.js';
@@ -27,11 +27,11 @@ import { chunkReader, type ChunkReader } from './coalesce.js';
 import { WebChannel } from './channel.js';
 import { knownHostsFromText, knownHostsTextVerifier, orderHints, type WebHostKeyVerifier } from './host-key.js';
 import { webRandom } from './random.js';
-import { WebSocketClosedError } from './websocket.js';
+import { sockets, WebSocketClosedError } from './websocket.js';
 import { MAX_TIMER_DELAY_MS } from '../long-timeout.js';
 import { checkAlgorithmLists, checkNumericOptions, checkOptionKeys, checkOptionTypes, checkSigners, show } from '../option-check.js';
 import { NODE_ONLY_OPTIONS, WEB_CONNECT_OPTIONS } from './option-table.js';
-import { abortedBySignal, askUser, guardHooks, untilAborted } from '../user-callback.js';
+import { abortedBySignal, askUser, guardHooks } from '../user-callback.js';
 import { keyboardInteractiveInfoLine } from '../auth/userauth.js';
 import { closedByRemoteHost, closedDuringKexOrAuth, KEX_IDENTIFICATION_CLOSED } from '../quit-message.js';
 
@@ -161,10 +161,13 @@ export async function connect(options: WebConnectOptions): Promise<WebSshClient>
   let verifier: WebHostKeyVerifier;
   let keys: PrivateKey[];
   let algorithms: Partial<AlgorithmPreferences>;
+  let transport: ByteStreamPair;
+  let startedAt: number;
   // Every option is checked before the transport is used; the transport given is connect()'s from
   // the call on, and whatever fails before the SSH connection exists closes it (a WebSocket left
   // open keeps a page's connection and Node's process alive; a rejection of a transport's promise
-  // no one awaits any more would be unhandled).
+  // no one awaits any more would be unhandled), a transport that opens after an abort or the
+  // ConnectTimeout too (no logged-in connection the caller believes gone).
   try {
     checkWebOptions(options);
     verifier = verifierFor(options);
@@ -173,16 +176,21 @@ export async function connect(options: WebConnectOptions): Promise<WebSshClient>
     algorithms = algorithmsFor(guardHooks(options, HOOKS, (err) => {
       throw err;
     }));
+    // Aborted already, or as the transport came (the signal no longer listened to): ERR_ABORTED,
+    // and the transport is closed once it is there.
+    if (options.signal?.aborted) throw abortedBySignal(options.signal);
+    startedAt = Date.now();
+    transport = await opened(options);
+    if (options.signal?.aborted) throw abortedBySignal(options.signal);
   } catch (err) {
     void Promise.resolve(typeof options === 'object' && options !== null ? options.transport : undefined).then(closePair, () => {});
+    // A WebSocket still opening (a bridge that never answers the upgrade): closed now.
+    sockets.get(options?.transport)?.close();
     throw err;
   }
-  // Aborted already, or while the transport (a WebSocket) is still opening: ERR_ABORTED, and
-  // the transport is closed once it is there.
-  const transport = await untilAborted(Promise.resolve(options.transport), options.signal, closePair);
   let client: WebSshClient;
   try {
-    client = new WebSshClient(options, transport, keys, algorithms, verifier);
+    client = new WebSshClient(options, transport, keys, algorithms, verifier, startedAt);
   } catch (err) {
     closePair(transport);
     throw err;
@@ -193,6 +201,30 @@ export async function connect(options: WebConnectOptions): Promise<WebSshClient>
 
 /** The options that are the application's hooks (see guardHooks). */
 const HOOKS = ['debug', 'onBanner'];
+
+/**
+ * The transport, once open, with the signal and connectTimeout armed while it opens (a
+ * `Deno.connect()` or a WebSocket still connecting), as the Node client's TCP connect is: the
+ * same errors, and connectTimeout's one deadline from here to the host key. A transport that fails
+ * is a ConnectionLostError "ssh: connect to host H port P: ..." (its error as `cause`; an SshError,
+ * such as webSocketStreams', as it is).
+ */
+function opened(o: WebConnectOptions): Promise<ByteStreamPair> {
+  const { signal, connectTimeout: ms, host, port = 22 } = o;
+  let onAbort: (() => void) | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return new Promise<ByteStreamPair>((resolve, reject) => {
+    onAbort = () => reject(abortedBySignal(signal!));
+    signal?.addEventListener('abort', onAbort);
+    if (ms) timer = setTimeout(() => reject(connectTimedOut(host, port, ms)), ms);
+    Promise.resolve(o.transport).then(resolve, (err: unknown) =>
+      reject(err instanceof SshError ? err : new ConnectionLostError(`ssh: connect to host ${host} port ${port}: ${(err as Error)?.message ?? err}`, { cause: err })),
+    );
+  }).finally(() => {
+    clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort!);
+  });
+}
 
 /** Close both directions of a transport connect() will not use (a failure before the SSH connection). */
 function closePair(t: Partial<ByteStreamPair> | undefined): void {
@@ -316,6 +348,7 @@ export class WebSshClient {
     keys: PrivateKey[],
     algorithms: Partial<AlgorithmPreferences>,
     private readonly verifier: WebHostKeyVerifier,
+    startedAt: number,
   ) {
     const { password: _password, passphrase: _passphrase, privateKey: _privateKey, ...kept } = options;
     // A hook runs inside the IO loop (a stream read): one that throws ends the connection with
@@ -361,7 +394,7 @@ export class WebSshClient {
       this.abortListener = () => this.fail(abortedBySignal(signal));
       options.signal.addEventListener('abort', this.abortListener, { once: true });
     }
-    this.core.start();
+    this.core.start(startedAt);
     this.pump();
     void this.readLoop();
   }

@@ -78,7 +78,8 @@ export function webSocketStreams(url: string | URL, options: WebSocketStreamsOpt
   }
   const highWater = options.highWaterMark ?? 1024 * 1024;
   const where = String(url);
-  return new Promise((resolve, reject) => {
+  let socket: WebSocket | undefined;
+  const pair = new Promise<ByteStreamPair>((resolve, reject) => {
     let ws: WebSocket;
     try {
       ws = new WS(url, options.protocols);
@@ -91,6 +92,7 @@ export function webSocketStreams(url: string | URL, options: WebSocketStreamsOpt
       return;
     }
     ws.binaryType = 'arraybuffer';
+    socket = ws;
     let readController!: ReadableStreamDefaultController<Uint8Array>;
     let opened = false;
     let received = false;
@@ -168,4 +170,12 @@ export function webSocketStreams(url: string | URL, options: WebSocketStreamsOpt
       else readController.error(closed);
     };
   });
+  sockets.set(pair, socket);
+  return pair;
 }
+
+/**
+ * @internal Each webSocketStreams() promise's WebSocket: connect() closes one it gave up on (an
+ * abort, the ConnectTimeout) while it is still opening, not left to connect.
+ */
+export const sockets = new WeakMap<object, WebSocket | undefined>();
