@@ -44,7 +44,7 @@ import type { TransportInfo } from '../transport/transport.js';
 import { ChannelStream } from './channel-stream.js';
 import { connectLendingReads, lendingReadsOf } from './socket-read.js';
 import { handleWriterFor, WRITE_DONE, WRITE_REFUSED, type HandleWriter } from './socket-write.js';
-import { certifyIdentityFiles, expandHome, loadCertificateFile, loadIdentityFile, loadKeyErrorLine, prepareIdentityFile, unlockIdentityFile, unprotectedKeyLines, type IdentityFileEntry } from './identity-file.js';
+import { certifyIdentityFiles, expandHome, holdsPrivateKey, loadCertificateFile, loadIdentityFile, loadKeyErrorLine, prepareIdentityFile, unlockIdentityFile, unprotectedKeyLines, type IdentityFileEntry } from './identity-file.js';
 import { AgentClient } from './agent.js';
 import { orderIdentities, sshKeyTypeLabel, type AuthIdentity } from '../auth/identity.js';
 import { keyboardInteractiveInfoLine } from '../auth/userauth.js';
@@ -85,6 +85,9 @@ export interface ConnectOptions {
    * as ssh(1) does; otherwise files are loaded (with `passphrase`) before connecting. A file that
    * cannot be loaded (missing, wrong or no passphrase, not a key) is skipped with ssh's line
    * through `warn`, as `ssh -i` does; one others can read is a KeyPermissionsError.
+   * A public key file (`key.pub`, whatever its mode), or a path with only `PATH.pub` beside it,
+   * names a key by its public half as ssh_config IdentityFile does: the agent's key (with
+   * `identitiesOnly`, the one to use), else offered and skipped if it cannot sign.
    */
   identityFiles?: (string | IdentityFileEntry)[];
   /** Passphrase for the encrypted ones among privateKey and identityFiles (see parsePrivateKey). */
@@ -646,15 +649,25 @@ export async function prepareAuth(
   for (const k of given) privateKeys.push(typeof k === 'string' || k instanceof Uint8Array ? parsePrivateKey(k, { passphrase, crypto }) : k);
   const files: IdentityFileEntry[] = [];
   const skipped: string[] = [];
+  // The public half of a file holding no private key (undefined: none, or unreadable; the load
+  // below then says why).
+  const publicHalfOnly = (f: string) => prepareIdentityFile(f, { allowUnprotectedKeyFiles, crypto, deferPermissionCheck: true }).then((e) => (e.publicKeyBlob ? e : undefined), () => undefined);
   for (const f of options.identityFiles ?? []) {
     if (typeof f !== 'string') {
       files.push(f);
       continue;
     }
+    let named: IdentityFileEntry | undefined;
     try {
       // Only a prompt is worth deferring for; a given passphrase is checked now.
       if (askPassphrase) files.push(await prepareIdentityFile(f, { passphrase, askPassphrase, attempts, debug, allowUnprotectedKeyFiles, crypto }));
-      else {
+      else if (!(await holdsPrivateKey(expandHome(f))) && (named = await publicHalfOnly(f))) {
+        // A public key file (`key.pub`), or a path with only PATH.pub beside it, names a key by its
+        // public half, as the CLI's IdentityFile does (loadIdentities): an agent key (the private
+        // half only in a hardware token or password manager's agent), or a key offered and loaded
+        // once the server accepts it (sshconnect2.c pubkey_prepare, load_identity_file).
+        files.push(named);
+      } else {
         const key = await loadIdentityFile(f, { passphrase, allowUnprotectedKeyFiles, crypto });
         files.push({ path: expandHome(f), publicKeyBlob: key.publicKeyBlob, key });
       }
