@@ -65,7 +65,7 @@ import { ChannelOpenFailureReason } from '../errors.js';
 import { MAX_TIMER_DELAY_MS } from '../long-timeout.js';
 import { closedByRemoteHost, closedDuringKexOrAuth, KEX_IDENTIFICATION_CLOSED } from '../quit-message.js';
 import { couldNotResolve, strerror } from './strerror.js';
-import { checkAlgorithmLists, checkNumericOptions, checkOptionKeys, checkOptionTypes, checkSigners, show } from '../option-check.js';
+import { checkAlgorithmLists, checkNumericOptions, checkOptionKeys, checkOptionTypes, checkSigners, NO_SIGNAL, show } from '../option-check.js';
 import { CONNECT_OPTIONS } from './connect-option-table.js';
 import { askUser, callbackFailed, isCallbackFailure } from '../user-callback.js';
 
@@ -1210,6 +1210,8 @@ export class SshClient extends EventEmitter {
   /** Open a direct-tcpip channel (RFC 4254 §7.2); resolves when the server has connected. */
   async openDirectTcpip(params: DirectTcpipParams): Promise<ChannelStream> {
     // async: a connection already over (or a bad argument) rejects, never throws.
+    // A second argument (`{ signal }`, as fetch() takes one) is refused, not ignored: see NO_SIGNAL.
+    if (arguments[1] !== undefined) throw new UsageError(`openDirectTcpip takes one argument, { host, port, originatorAddress?, originatorPort? }; got a second, ${show(arguments[1])}: a signal ${NO_SIGNAL.signal}`);
     return this.whenOpen(this.directTcpip(params));
   }
 
@@ -1276,7 +1278,7 @@ export class SshClient extends EventEmitter {
    */
   async forwardRemote(options: RemoteForwardOptions): Promise<RemoteForward> {
     this.assertUsable();
-    checkForwardOptions(options, true);
+    checkForwardOptions(options, 'forwardRemote');
     return startRemoteForward(
       {
         requestForward: async (listen) => {
@@ -1324,7 +1326,7 @@ export class SshClient extends EventEmitter {
    */
   async forwardDynamic<L extends ListenSpec = { host?: string; port: number }>(options: DynamicForwardOptions<L>): Promise<DynamicForward<L>> {
     this.assertUsable();
-    checkForwardOptions(options);
+    checkForwardOptions(options, 'forwardDynamic');
     const fwd = await startDynamicForward(this, options);
     this.forwards.add(fwd);
     fwd.once('close', () => this.forwards.delete(fwd));
