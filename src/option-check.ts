@@ -196,7 +196,7 @@ export function checkCallKeys(call: string, o: unknown, table: object, what = ''
  * openDirectTcpip): refused rather than ignored, as a caller passing it believes the call can be
  * aborted. The words after the option's name in {@link checkCallKeys}' UsageError.
  */
-export const NO_SIGNAL = { signal: 'is not taken by this call (no AbortSignal): to end it, close the forward, destroy the stream or close the connection' };
+export const NO_SIGNAL = { signal: 'is not taken (no AbortSignal): close the forward, the stream or the connection instead' };
 
 /**
  * Throws a UsageError for the first option of `o` whose value is not of the kind `table` gives
@@ -238,7 +238,6 @@ export function checkSigners(signers: unknown): void {
  * or port of another type made a malformed packet, and sshd dropped the whole connection for it).
  */
 export function checkDirectTcpip(p: DirectTcpipParams): void {
-  checkCallKeys('openDirectTcpip', p, { host: 0, port: 0, originatorAddress: 0, originatorPort: 0 }, '', NO_SIGNAL);
   for (const k of ['host', 'port', 'originatorAddress', 'originatorPort'] as const) {
     const v: unknown = p?.[k];
     const port = k.endsWith('ort');

@@ -65,7 +65,7 @@ import { ChannelOpenFailureReason } from '../errors.js';
 import { MAX_TIMER_DELAY_MS } from '../long-timeout.js';
 import { closedByRemoteHost, closedDuringKexOrAuth, KEX_IDENTIFICATION_CLOSED } from '../quit-message.js';
 import { couldNotResolve, strerror } from './strerror.js';
-import { checkAlgorithmLists, checkNumericOptions, checkOptionKeys, checkOptionTypes, checkSigners, NO_SIGNAL, show } from '../option-check.js';
+import { checkAlgorithmLists, checkCallKeys, checkNumericOptions, checkOptionKeys, checkOptionTypes, checkSigners, NO_SIGNAL, show } from '../option-check.js';
 import { CONNECT_OPTIONS } from './connect-option-table.js';
 import { askUser, callbackFailed, isCallbackFailure } from '../user-callback.js';
 
@@ -1221,6 +1221,9 @@ export class SshClient extends EventEmitter {
    */
   directTcpip(params: DirectTcpipParams): ChannelStream {
     this.assertUsable();
+    // A key it does not take is refused, as connect() refuses one (here, not in the core's
+    // checkDirectTcpip: the web bundle's size budget).
+    checkCallKeys('openDirectTcpip', params, { host: 0, port: 0, originatorAddress: 0, originatorPort: 0 }, '', NO_SIGNAL);
     const id = this.core.openDirectTcpip(params);
     this.log(`channel ${id}: new [direct-tcpip] to ${params.host}:${params.port}`);
     return this.track(id);
