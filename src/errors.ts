@@ -16,6 +16,8 @@
  * - {@link KeyPermissionsError}: a private key file others can read was refused.
  */
 
+import { terminalText } from './log-text.js';
+
 export type SshErrorCode =
   | 'ERR_PROTOCOL'
   | 'ERR_MALFORMED_PACKET'
@@ -136,16 +138,17 @@ export class InternalError extends SshError {
 export class DisconnectError extends SshError {
   readonly reason: number;
   /**
-   * The server's text: valid UTF-8 decoded, each other byte kept as a lone U+DC80..U+DCFF
+   * The server's text, raw: valid UTF-8 decoded, each other byte kept as a lone U+DC80..U+DCFF
    * (src/log-text.ts textForLog), so text in another encoding still ends the connection as a
-   * disconnect, as in ssh(1).
+   * disconnect, as in ssh(1). It may hold control characters and terminal escape sequences: the
+   * `message` has them escaped.
    */
   readonly description: string;
   constructor(reason: number, description: string) {
-    super(
-      'ERR_DISCONNECTED',
-      `Disconnected by server (${disconnectReasonName(reason)}): ${description}`,
-    );
+    // The server chooses the text: the message, which is logged and printed, has its control
+    // characters and escape sequences as `\ooo` (ESC as `\033`), as ssh(1) shows a server's text
+    // (terminalText under a UTF-8 locale: other characters readable); the raw text is `description`.
+    super('ERR_DISCONNECTED', `Disconnected by server (${disconnectReasonName(reason)}): ${terminalText(description, true)}`);
     this.reason = reason;
     this.description = description;
   }

@@ -12,6 +12,7 @@ export const RAW_BYTE_BASE = 0xdc00;
 
 // ignoreBOM: a U+FEFF the peer sent is text like any other, not a mark to drop.
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+const encoder = new TextEncoder();
 
 /**
  * `bytes` as a string for a log message: ASCII and valid UTF-8 as text, any other byte as
@@ -46,5 +47,33 @@ export function textForLog(bytes: Uint8Array): string {
     }
     i += n;
   }
+  return out;
+}
+
+/** Each UTF-8 byte of `ch` as `\ooo` (vis(3) with VIS_OCTAL | VIS_ALL). */
+function octal(ch: string): string {
+  const c = ch.charCodeAt(0);
+  const bytes = ch.length === 1 && c >= RAW_BYTE_BASE + 0x80 && c <= RAW_BYTE_BASE + 0xff ? [c - RAW_BYTE_BASE] : encoder.encode(ch);
+  let out = '';
+  for (const b of bytes) out += `\\${(b >> 6).toString(8)}${((b >> 3) & 7).toString(8)}${(b & 7).toString(8)}`;
+  return out;
+}
+
+/**
+ * `text` (a lone U+DC80..U+DCFF standing for a byte that was not UTF-8, see textForLog) as ssh's
+ * fmprintf prints it under a UTF-8 locale (`utf8` true) or the C locale. In UTF-8, a character
+ * wcwidth(3) gives -1 is escaped: control characters, lone surrogates (the bytes that were not
+ * UTF-8) and code points with no character assigned. The CLI prints a server's banner with it
+ * (src/node/terminal-text.ts), the library a DisconnectError's message.
+ *
+ * @example
+ * terminalText('caf\u00e9\udcff\u001b[1m\\', true); // 'caf\u00e9\\377\\033[1m\\'
+ * terminalText('caf\u00e9', false); // 'caf\\303\\251'
+ */
+export function terminalText(text: string, utf8: boolean): string {
+  const unsafe = utf8 ? /[^\P{C}\p{Cf}\p{Co}\t\n\r]/u : /[^\x20-\x7e\t\n\r]/;
+  if (!unsafe.test(text)) return text;
+  let out = '';
+  for (const ch of text) out += unsafe.test(ch) ? octal(ch) : ch;
   return out;
 }

@@ -178,6 +178,27 @@ export function checkOptionKeys(o: object, table: object, what = '', elsewhere: 
 }
 
 /**
+ * {@link checkOptionKeys} for the options argument of a call other than connect(), the call named
+ * first: `forwardLocal: unknown option listen.hots (did you mean listen.host?)`. `o` not an
+ * object is left to the call's own checks.
+ */
+export function checkCallKeys(call: string, o: unknown, table: object, what = '', elsewhere: Record<string, string> = {}): void {
+  if (typeof o !== 'object' || o === null) return;
+  try {
+    checkOptionKeys(o, table, what, elsewhere);
+  } catch (err) {
+    throw err instanceof UsageError ? new UsageError(`${call}: ${err.message}`) : err;
+  }
+}
+
+/**
+ * `signal` given to a call that takes none (forwardLocal, forwardRemote, forwardDynamic,
+ * openDirectTcpip): refused rather than ignored, as a caller passing it believes the call can be
+ * aborted. The words after the option's name in {@link checkCallKeys}' UsageError.
+ */
+export const NO_SIGNAL = { signal: 'is not taken (no AbortSignal): close the forward, the stream or the connection instead' };
+
+/**
  * Throws a UsageError for the first option of `o` whose value is not of the kind `table` gives
  * it: `compression must be true or false, got "no"` (never coerced: `'no'` is truthy).
  */

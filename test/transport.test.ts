@@ -414,6 +414,22 @@ describe('host key verdicts and errors', () => {
     expect(p.server.disconnects).toHaveLength(0);
   });
 
+  // Tester break18 F4: the server's escape sequences reached every terminal err.message was
+  // printed to (colours, a title, a screen clear, OSC 8 links); the CLI escaped them as ssh does.
+  it('DISCONNECT text with control characters: escaped in the message (\\033 ...), raw in description', () => {
+    const p = new Pair().start();
+    const text = 'go away \u001b[31mred\u001b[0m \u001b]8;;http://x\u0007link\u001b]8;;\u0007 \u0000\u007f\u009b2J «ü» \\ end';
+    p.server.disconnect(2, text);
+    p.pump();
+    const e = closedWith(p) as DisconnectError;
+    expect(e).toBeInstanceOf(DisconnectError);
+    expect(e.description).toBe(text);
+    expect(e.message).toBe(
+      'Disconnected by server (protocol error): go away \\033[31mred\\033[0m \\033]8;;http://x\\007link\\033]8;;\\007 \\000\\177\\302\\2332J «ü» \\ end',
+    );
+    expect(e.message).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
+  });
+
   it('disconnect() sends DISCONNECT reason 11 and closes without an error', () => {
     const p = new Pair().start();
     const ch = p.openChannel();

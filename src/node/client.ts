@@ -44,7 +44,7 @@ import type { TransportInfo } from '../transport/transport.js';
 import { ChannelStream } from './channel-stream.js';
 import { connectLendingReads, lendingReadsOf } from './socket-read.js';
 import { handleWriterFor, WRITE_DONE, WRITE_REFUSED, type HandleWriter } from './socket-write.js';
-import { certifyIdentityFiles, expandHome, loadCertificateFile, loadIdentityFile, loadKeyErrorLine, prepareIdentityFile, unlockIdentityFile, unprotectedKeyLines, type IdentityFileEntry } from './identity-file.js';
+import { certifyIdentityFiles, expandHome, holdsPrivateKey, loadCertificateFile, loadIdentityFile, loadKeyErrorLine, prepareIdentityFile, unlockIdentityFile, unprotectedKeyLines, type IdentityFileEntry } from './identity-file.js';
 import { AgentClient } from './agent.js';
 import { orderIdentities, sshKeyTypeLabel, type AuthIdentity } from '../auth/identity.js';
 import { keyboardInteractiveInfoLine } from '../auth/userauth.js';
@@ -65,7 +65,7 @@ import { ChannelOpenFailureReason } from '../errors.js';
 import { MAX_TIMER_DELAY_MS } from '../long-timeout.js';
 import { closedByRemoteHost, closedDuringKexOrAuth, KEX_IDENTIFICATION_CLOSED } from '../quit-message.js';
 import { couldNotResolve, strerror } from './strerror.js';
-import { checkAlgorithmLists, checkNumericOptions, checkOptionKeys, checkOptionTypes, checkSigners, show } from '../option-check.js';
+import { checkAlgorithmLists, checkCallKeys, checkNumericOptions, checkOptionKeys, checkOptionTypes, checkSigners, NO_SIGNAL, show } from '../option-check.js';
 import { CONNECT_OPTIONS } from './connect-option-table.js';
 import { abortedBySignal, askUser, guardHooks, isCallbackFailure, untilAborted } from '../user-callback.js';
 
@@ -85,6 +85,9 @@ export interface ConnectOptions {
    * as ssh(1) does; otherwise files are loaded (with `passphrase`) before connecting. A file that
    * cannot be loaded (missing, wrong or no passphrase, not a key) is skipped with ssh's line
    * through `warn`, as `ssh -i` does; one others can read is a KeyPermissionsError.
+   * A public key file (`key.pub`, whatever its mode), or a path with only `PATH.pub` beside it,
+   * names a key by its public half as ssh_config IdentityFile does: the agent's key (with
+   * `identitiesOnly`, the one to use), else offered and skipped if it cannot sign.
    */
   identityFiles?: (string | IdentityFileEntry)[];
   /** Passphrase for the encrypted ones among privateKey and identityFiles (see parsePrivateKey). */
@@ -664,15 +667,25 @@ export async function prepareAuth(
   for (const k of given) privateKeys.push(typeof k === 'string' || k instanceof Uint8Array ? parsePrivateKey(k, { passphrase, crypto }) : k);
   const files: IdentityFileEntry[] = [];
   const skipped: string[] = [];
+  // The public half of a file holding no private key (undefined: none, or unreadable; the load
+  // below then says why).
+  const publicHalfOnly = (f: string) => prepareIdentityFile(f, { allowUnprotectedKeyFiles, crypto, deferPermissionCheck: true }).then((e) => (e.publicKeyBlob ? e : undefined), () => undefined);
   for (const f of options.identityFiles ?? []) {
     if (typeof f !== 'string') {
       files.push(f);
       continue;
     }
+    let named: IdentityFileEntry | undefined;
     try {
       // Only a prompt is worth deferring for; a given passphrase is checked now.
       if (askPassphrase) files.push(await prepareIdentityFile(f, { passphrase, askPassphrase, attempts, debug, allowUnprotectedKeyFiles, crypto }));
-      else {
+      else if (!(await holdsPrivateKey(expandHome(f))) && (named = await publicHalfOnly(f))) {
+        // A public key file (`key.pub`), or a path with only PATH.pub beside it, names a key by its
+        // public half, as the CLI's IdentityFile does (loadIdentities): an agent key (the private
+        // half only in a hardware token or password manager's agent), or a key offered and loaded
+        // once the server accepts it (sshconnect2.c pubkey_prepare, load_identity_file).
+        files.push(named);
+      } else {
         const key = await loadIdentityFile(f, { passphrase, allowUnprotectedKeyFiles, crypto });
         files.push({ path: expandHome(f), publicKeyBlob: key.publicKeyBlob, key });
       }
@@ -1215,6 +1228,8 @@ export class SshClient extends EventEmitter {
   /** Open a direct-tcpip channel (RFC 4254 §7.2); resolves when the server has connected. */
   async openDirectTcpip(params: DirectTcpipParams): Promise<ChannelStream> {
     // async: a connection already over (or a bad argument) rejects, never throws.
+    // A second argument (`{ signal }`, as fetch() takes one) is refused, not ignored: see NO_SIGNAL.
+    if (arguments[1] !== undefined) throw new UsageError(`openDirectTcpip takes one argument, { host, port, originatorAddress?, originatorPort? }; got a second, ${show(arguments[1])}: a signal ${NO_SIGNAL.signal}`);
     return this.whenOpen(this.directTcpip(params));
   }
 
@@ -1224,6 +1239,9 @@ export class SshClient extends EventEmitter {
    */
   directTcpip(params: DirectTcpipParams): ChannelStream {
     this.assertUsable();
+    // A key it does not take is refused, as connect() refuses one (here, not in the core's
+    // checkDirectTcpip: the web bundle's size budget).
+    checkCallKeys('openDirectTcpip', params, { host: 0, port: 0, originatorAddress: 0, originatorPort: 0 }, '', NO_SIGNAL);
     const id = this.core.openDirectTcpip(params);
     this.log(`channel ${id}: new [direct-tcpip] to ${params.host}:${params.port}`);
     return this.track(id);
@@ -1281,7 +1299,7 @@ export class SshClient extends EventEmitter {
    */
   async forwardRemote(options: RemoteForwardOptions): Promise<RemoteForward> {
     this.assertUsable();
-    checkForwardOptions(options, true);
+    checkForwardOptions(options, 'forwardRemote');
     return startRemoteForward(
       {
         requestForward: async (listen) => {
@@ -1329,7 +1347,7 @@ export class SshClient extends EventEmitter {
    */
   async forwardDynamic<L extends ListenSpec = { host?: string; port: number }>(options: DynamicForwardOptions<L>): Promise<DynamicForward<L>> {
     this.assertUsable();
-    checkForwardOptions(options);
+    checkForwardOptions(options, 'forwardDynamic');
     const fwd = await startDynamicForward(this, options);
     this.forwards.add(fwd);
     fwd.once('close', () => this.forwards.delete(fwd));

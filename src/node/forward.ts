@@ -7,7 +7,7 @@ import { chmodSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { PATH_MAX_SUN, unixPathTooLong } from '../config/forward-spec.js';
 import { SshError, UsageError } from '../errors.js';
-import { show } from '../option-check.js';
+import { checkCallKeys, NO_SIGNAL, show } from '../option-check.js';
 import type { RemoteForwardOptions } from './forward-remote.js';
 import type { ChannelStream } from './channel-stream.js';
 import { detachWritten, releasableAfterWrite, releaseWritten } from './array-buffer-release.js';
@@ -63,7 +63,7 @@ export class LocalForward extends ForwardListener {
 
 /** Start listening and forwarding. Rejects (ERR_FORWARD_BIND) if the address cannot be bound. */
 export async function startLocalForward(host: ForwardHost, options: ForwardOptions): Promise<LocalForward> {
-  checkForwardOptions(options);
+  checkForwardOptions(options, 'forwardLocal');
   // allowHalfOpen: a local client that shuts down its write side still gets the reply.
   // pauseOnConnect: nothing is read before the socket is set to read into the shared buffer.
   const server = createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: true });
@@ -461,14 +461,22 @@ function checkUnixPath(call: string, what: 'listen.path' | 'to.path', path: unkn
 
 /**
  * Refuse a malformed forward at the call, never at the first connection nor in a malformed
- * packet (UsageError naming the call, the field and the value): forwardLocal()'s (the default),
- * forwardDynamic()'s (options without `to`: its `listen` only) or, with `remote`, forwardRemote()'s, whose `listen` is on the server (its `host` sent as is,
- * `''` for all addresses; its path the server's).
+ * packet (UsageError naming the call, the field and the value; a key the call does not take, as
+ * connect() refuses one): forwardLocal()'s, forwardDynamic()'s (its `listen` only) or
+ * forwardRemote()'s, whose `listen` is on the server (its `host` sent as is, `''` for all
+ * addresses; its path the server's).
  */
-export function checkForwardOptions(options: ForwardOptions | RemoteForwardOptions | { listen: ListenSpec }, remote = false): void {
-  const dynamic = !('to' in (options ?? {})) && !remote;
-  const call = remote ? 'forwardRemote' : dynamic ? 'forwardDynamic' : 'forwardLocal';
+export function checkForwardOptions(
+  options: ForwardOptions | RemoteForwardOptions | { listen: ListenSpec },
+  call: 'forwardLocal' | 'forwardRemote' | 'forwardDynamic' = 'forwardLocal',
+): void {
+  const remote = call === 'forwardRemote';
+  const dynamic = call === 'forwardDynamic';
   const { listen, to } = (options ?? {}) as ForwardOptions;
+  // As connect() does (option-check.ts): a misspelt key is a mistake, never silently ignored.
+  checkCallKeys(call, options, remote ? { listen: 0, to: 0, permitOpen: 0 } : dynamic ? { listen: 0 } : { listen: 0, to: 0 }, '', NO_SIGNAL);
+  checkSpecKeys(call, 'listen.', listen, remote ? { host: 0, port: 0 } : { host: 0, port: 0, ipv6Only: 0 });
+  checkSpecKeys(call, 'to.', to, { host: 0, port: 0 });
   if (!listen || typeof listen !== 'object') throw new UsageError(`${call}: listen must be { host?, port } or { path }, got ${show(listen)}`);
   if ('path' in listen) {
     checkUnixPath(call, 'listen.path', listen.path);
@@ -497,4 +505,11 @@ export function checkForwardOptions(options: ForwardOptions | RemoteForwardOptio
     if (typeof to.host !== 'string' || to.host === '') throw new UsageError(`${call}: to.host must be a non-empty string, got ${show(to.host)}`);
     if (!isPort(to.port, false)) throw new UsageError(`${call}: to.port must be an integer 1..65535, got ${show(to.port)}`);
   }
+}
+
+/** The keys of a `listen` or `to`: `{ path }` alone, or those of `hostPort`. */
+function checkSpecKeys(call: string, what: string, spec: unknown, hostPort: Record<string, 0>): void {
+  if (typeof spec !== 'object' || spec === null || !('path' in spec)) return checkCallKeys(call, spec, hostPort, what);
+  const notWithPath = Object.fromEntries(Object.keys(hostPort).map((k) => [k, `cannot be given with ${what}path`]));
+  checkCallKeys(call, spec, { path: 0 }, what, notWithPath);
 }

@@ -345,11 +345,11 @@ export function loadKeyErrorLine(path: string, err: unknown): string | undefined
 }
 
 /**
- * Whether `path` holds a private key (PEM armour, OpenSSH or PuTTY format) rather than a public
- * key file (`IdentityFile ~/.ssh/key.pub` with the private half in an agent); false when it
- * cannot be read (the reads that follow report that).
+ * Whether `path` (`~` expanded) holds a private key (PEM armour, OpenSSH or PuTTY format) rather
+ * than a public key file (`IdentityFile ~/.ssh/key.pub` with the private half in an agent); false
+ * when it cannot be read (the reads that follow report that).
  */
-async function holdsPrivateKey(path: string): Promise<boolean> {
+export async function holdsPrivateKey(path: string): Promise<boolean> {
   let head: string;
   try {
     const file = await open(path, 'r');

@@ -7,9 +7,10 @@
  * that are not UTF-8; under the C locale (ASCII), every byte from 0x80 as well.
  */
 
-import { RAW_BYTE_BASE } from '../log-text.js';
+import { terminalText } from '../log-text.js';
 
-const encoder = new TextEncoder();
+// The escaping itself lives beside textForLog, as the library's errors use it too (DisconnectError).
+export { terminalText };
 
 /**
  * Whether ssh would run with a UTF-8 LC_CTYPE in `env` (misc.c msetlocale: setlocale(LC_CTYPE,
@@ -19,31 +20,4 @@ const encoder = new TextEncoder();
 export function utf8Locale(env: NodeJS.ProcessEnv): boolean {
   const name = env.LC_ALL || env.LC_CTYPE || env.LANG || '';
   return /\.utf-?8(@|$)/i.test(name);
-}
-
-/** Each UTF-8 byte of `ch` as `\ooo` (vis(3) with VIS_OCTAL | VIS_ALL). */
-function octal(ch: string): string {
-  const c = ch.charCodeAt(0);
-  const bytes = ch.length === 1 && c >= RAW_BYTE_BASE + 0x80 && c <= RAW_BYTE_BASE + 0xff ? [c - RAW_BYTE_BASE] : encoder.encode(ch);
-  let out = '';
-  for (const b of bytes) out += `\\${(b >> 6).toString(8)}${((b >> 3) & 7).toString(8)}${(b & 7).toString(8)}`;
-  return out;
-}
-
-/**
- * `text` (a lone U+DC80..U+DCFF standing for a byte that was not UTF-8, src/log-text.ts) as ssh's
- * fmprintf prints it under a UTF-8 locale (`utf8` true) or the C locale. In UTF-8, a character
- * wcwidth(3) gives -1 is escaped: control characters, lone surrogates (the bytes that were not
- * UTF-8) and code points with no character assigned.
- *
- * @example
- * terminalText('caf\u00e9\udcff\u001b[1m\\', true); // 'caf\u00e9\\377\\033[1m\\'
- * terminalText('caf\u00e9', false); // 'caf\\303\\251'
- */
-export function terminalText(text: string, utf8: boolean): string {
-  const unsafe = utf8 ? /[^\P{C}\p{Cf}\p{Co}\t\n\r]/u : /[^\x20-\x7e\t\n\r]/;
-  if (!unsafe.test(text)) return text;
-  let out = '';
-  for (const ch of text) out += unsafe.test(ch) ? octal(ch) : ch;
-  return out;
 }
