@@ -167,7 +167,7 @@ describeInterop('pure-ssh/web: signal and connectTimeout while the transport ope
 
   /** A TCP server in front of websockify that holds each connection `delay` ms before passing it on; counts the ones whose client left first. */
   async function slowGate(target: number, delay: number) {
-    const gate = { port: 0, clientLeftEarly: 0, leftAt: [] as number[] };
+    const gate = { port: 0, clientLeftEarly: 0 };
     const server = net.createServer((c) => {
       // Read while holding (a FIN is seen only by a reading socket); pass the bytes on later.
       const held: Buffer[] = [];
@@ -177,7 +177,6 @@ describeInterop('pure-ssh/web: signal and connectTimeout while the transport ope
       let left = false;
       c.once('close', () => {
         left = true;
-        gate.leftAt.push(Date.now());
       });
       setTimeout(() => {
         if (left) return void gate.clientLeftEarly++;
@@ -205,9 +204,10 @@ describeInterop('pure-ssh/web: signal and connectTimeout while the transport ope
     expect(line).toEqual({ failed: { name: 'SshError', code: 'ERR_ABORTED', message: ABORTED, cause: 'stop' }, ms: expect.any(Number) });
     expect(line.ms).toBeLessThan(1_000);
     // The WebSocket still opening was closed at once: its TCP connection left the gate before
-    // the gate would have passed it on, and well before the process (held 2.5 s) exited.
+    // the gate would have passed it on (1.5 s after accepting it), so before the process (held
+    // 2.5 s from its start, which came before the accept) exited. (Not timed from t0, which
+    // comes before the child Node's start: seconds on a loaded machine.)
     await expect.poll(() => gate.clientLeftEarly, { timeout: 3_000 }).toBe(1);
-    expect(gate.leftAt[0]! - t0).toBeLessThan(1_200);
     expect(exitedMs).toBeGreaterThan(2_500);
     expect(accepted(sshd)).toBe(before);
   }, 30_000);
