@@ -27,7 +27,7 @@ export const DEFAULT_RECEIVE_MAX_PACKET = 128 * 1024;
  * per pass at 128 KiB (3.2 MiB at 32 KiB). That packet buffer's growth and compaction (memmove,
  * page faults: three quarters of sshd's samples) cost sshd 2.6 times the CPU time and made
  * 100 x 256 KiB through -R 1.5-2 times slower than ssh(1); at 32 KiB it is on par, and one
- * 64 MiB -R transfer is no slower (measured: bench/README.md, "Remote forwarding with many connections").
+ * 64 MiB -R transfer is no slower (bench/README.md, "Remote forwarding with many connections").
  */
 export const DEFAULT_ACCEPT_MAX_PACKET = DEFAULT_MAX_PACKET;
 /** OpenSSH's CHAN_TCP_WINDOW_DEFAULT: 64 packets of 32 KiB = 2 MiB. */
