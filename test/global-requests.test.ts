@@ -149,6 +149,24 @@ describe('server-initiated channels (RFC 4254 §5.1, §7.2)', () => {
     expect(p.server.violations).toEqual([]);
   });
 
+  it('our own opens ask for 128 KiB while fewer than 8 channels are open, 32 KiB from the 9th on', () => {
+    // The same sshd pass with many busy -L channels (channel.ts LARGE_PACKET_CHANNELS).
+    const p = authed(granted);
+    const ids = Array.from({ length: 10 }, () => p.openChannel());
+    const asked = (id: number) => p.server.channels.find((c) => c?.clientId === id && c.type === 'direct-tcpip')?.clientMaxPacket;
+    expect(ids.map(asked)).toEqual([...Array(8).fill(128 * 1024), 32 * 1024, 32 * 1024]);
+    // Once channels are gone, the next open asks for 128 KiB again.
+    for (const id of ids.slice(0, 5)) p.client.channelClose(id);
+    p.pump();
+    expect(p.client.channelCount).toBe(5);
+    expect(asked(p.openChannel())).toBe(128 * 1024);
+    // An explicit maxPacket is kept whatever the count.
+    for (let i = 0; i < 4; i++) p.openChannel();
+    expect(p.client.channelCount).toBe(10);
+    expect(asked(p.openChannel({ maxPacket: 65536 }))).toBe(65536);
+    expect(p.server.violations).toEqual([]);
+  });
+
   it('reject answers CHANNEL_OPEN_FAILURE with the reason and text given', () => {
     const p = authed(granted);
     p.client.requestTcpipForward('', 9000);
