@@ -505,7 +505,7 @@ export class ClientCore {
 
   /**
    * Accept a server-initiated channel (`channel-open-request`): RFC 4254 §5.1 confirmation with
-   * our window and maximum packet size (OpenSSH's defaults if omitted).
+   * our window and maximum packet size (ssh(1)'s 2 MiB and 32 KiB if omitted).
    */
   acceptChannel(channel: number, opts?: ChannelOptions): void {
     this.connection.acceptChannel(channel, opts);

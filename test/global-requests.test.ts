@@ -121,6 +121,52 @@ describe('server-initiated channels (RFC 4254 §5.1, §7.2)', () => {
     expect(p.server.violations).toEqual([]);
   });
 
+  it("accepted without options: ssh(1)'s 2 MiB window and 32 KiB maximum packet, not the 128 KiB our own opens ask for", () => {
+    // sshd appends one CHANNEL_DATA of up to our maximum per channel per pass of its loop: with
+    // 100 busy -R connections, 128 KiB packets queued 12.8 MiB per pass (channel.ts
+    // DEFAULT_ACCEPT_MAX_PACKET).
+    const p = authed(granted);
+    p.client.requestTcpipForward('localhost', 8080);
+    p.client.requestStreamlocalForward('/tmp/granted.sock');
+    p.pump();
+    p.server.openChannel('forwarded-tcpip', encodeForwardedTcpip({ address: 'localhost', port: 8080, originatorAddress: '127.0.0.1', originatorPort: 50123 }));
+    p.server.openChannel('forwarded-streamlocal@openssh.com', encodeForwardedStreamlocal({ socketPath: '/tmp/granted.sock' }));
+    p.pump();
+    const reqs = p.eventsOf('channel-open-request');
+    expect(reqs).toHaveLength(2);
+    for (const r of reqs) p.client.acceptChannel(r.channel);
+    p.pump();
+    expect(p.server.openConfirmations.map((c) => [c.window, c.maxPacket])).toEqual([
+      [2 * 1024 * 1024, 32 * 1024],
+      [2 * 1024 * 1024, 32 * 1024],
+    ]);
+    // The server sends at most that much per CHANNEL_DATA (RFC 4254 §5.2).
+    const sid = p.server.openConfirmations[0]!.recipient;
+    expect(p.server.channels[sid]!.clientMaxPacket).toBe(32 * 1024);
+    // A channel we open still asks for 128 KiB.
+    const own = p.openChannel();
+    expect(p.server.channels.find((c) => c?.clientId === own && c.type === 'direct-tcpip')?.clientMaxPacket).toBe(128 * 1024);
+    expect(p.server.violations).toEqual([]);
+  });
+
+  it('our own opens ask for 128 KiB while fewer than 8 channels are open, 32 KiB from the 9th on', () => {
+    // The same sshd pass with many busy -L channels (channel.ts LARGE_PACKET_CHANNELS).
+    const p = authed(granted);
+    const ids = Array.from({ length: 10 }, () => p.openChannel());
+    const asked = (id: number) => p.server.channels.find((c) => c?.clientId === id && c.type === 'direct-tcpip')?.clientMaxPacket;
+    expect(ids.map(asked)).toEqual([...Array(8).fill(128 * 1024), 32 * 1024, 32 * 1024]);
+    // Once channels are gone, the next open asks for 128 KiB again.
+    for (const id of ids.slice(0, 5)) p.client.channelClose(id);
+    p.pump();
+    expect(p.client.channelCount).toBe(5);
+    expect(asked(p.openChannel())).toBe(128 * 1024);
+    // An explicit maxPacket is kept whatever the count.
+    for (let i = 0; i < 4; i++) p.openChannel();
+    expect(p.client.channelCount).toBe(10);
+    expect(asked(p.openChannel({ maxPacket: 65536 }))).toBe(65536);
+    expect(p.server.violations).toEqual([]);
+  });
+
   it('reject answers CHANNEL_OPEN_FAILURE with the reason and text given', () => {
     const p = authed(granted);
     p.client.requestTcpipForward('', 9000);

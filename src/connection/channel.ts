@@ -17,6 +17,27 @@ export const DEFAULT_MAX_PACKET = 32 * 1024;
  * better. A quarter of OpenSSH's PACKET_MAX_SIZE (256 KiB, which MAX_PACKET_LENGTH also is).
  */
 export const DEFAULT_RECEIVE_MAX_PACKET = 128 * 1024;
+/**
+ * The maximum packet size we grant on the channels the server opens (forwarded-tcpip,
+ * forwarded-streamlocal@openssh.com; RFC 4254 §5.1 CHANNEL_OPEN_CONFIRMATION): ssh(1)'s
+ * CHAN_TCP_PACKET_DEFAULT, as clientloop.c grants them. Each is the end of a server-side listener,
+ * and many of them may have data at once: sshd's main loop (serverloop.c) polls channels
+ * whenever less than 128 KiB of output is queued, and each pass then appends one CHANNEL_DATA of
+ * up to our maximum for every channel with input, so 100 busy -R connections added up to 12.8 MiB
+ * per pass at 128 KiB (3.2 MiB at 32 KiB). That packet buffer's growth and compaction (memmove,
+ * page faults: three quarters of sshd's samples) cost sshd 2.6 times the CPU time and made
+ * 100 x 256 KiB through -R 1.5-2 times slower than ssh(1); at 32 KiB it is on par, and one
+ * 64 MiB -R transfer is no slower (bench/README.md, "Remote forwarding with many connections").
+ */
+export const DEFAULT_ACCEPT_MAX_PACKET = DEFAULT_MAX_PACKET;
+/**
+ * The channels we open ask for {@link DEFAULT_RECEIVE_MAX_PACKET} while fewer than this many
+ * channels are open, ssh(1)'s 32 KiB from then on: the same sshd pass as for
+ * DEFAULT_ACCEPT_MAX_PACKET, with 100 parallel 2 MiB downloads through -L, took 3.6-4.7 s of
+ * sshd's CPU at 128 KiB against 1.5-2.3 s at 32 KiB (ssh(1): 2.1-2.2 s). Eight at 128 KiB
+ * queue at most 1 MiB per pass; a lone bulk transfer keeps the larger packets.
+ */
+export const LARGE_PACKET_CHANNELS = 8;
 /** OpenSSH's CHAN_TCP_WINDOW_DEFAULT: 64 packets of 32 KiB = 2 MiB. */
 export const DEFAULT_WINDOW = 64 * DEFAULT_MAX_PACKET;
 /** RFC 4254 §5.2: windows are uint32 and must not overflow. */

@@ -4,7 +4,7 @@
  * messages through the transport and reports to the client core through `emit`.
  */
 import type { Channel } from './channel.js';
-import { Channel as ChannelState, ChannelTable, DEFAULT_RECEIVE_MAX_PACKET, DEFAULT_WINDOW, MAX_WINDOW } from './channel.js';
+import { Channel as ChannelState, ChannelTable, DEFAULT_ACCEPT_MAX_PACKET, DEFAULT_MAX_PACKET, DEFAULT_RECEIVE_MAX_PACKET, DEFAULT_WINDOW, LARGE_PACKET_CHANNELS, MAX_WINDOW } from './channel.js';
 import { ChannelOpenError, ChannelOpenFailureReason, ProtocolError, SshError, UsageError } from '../errors.js';
 import type { ClientEvent } from '../events.js';
 import type { DirectTcpipParams } from './channel-types.js';
@@ -33,7 +33,11 @@ export type { DirectTcpipParams } from './channel-types.js';
 export interface ChannelOptions {
   /** Initial receive window in bytes (default 2 MiB as ssh(1); auto-tuning, when on, starts from it). */
   window?: number;
-  /** The largest CHANNEL_DATA payload the peer may send us, bytes (default 128 KiB, see DEFAULT_RECEIVE_MAX_PACKET). */
+  /**
+   * The largest CHANNEL_DATA payload the peer may send us, bytes (default 128 KiB on the channels
+   * we open while fewer than 8 are open, else 32 KiB, see DEFAULT_RECEIVE_MAX_PACKET and
+   * LARGE_PACKET_CHANNELS; 32 KiB on those the server opens, see DEFAULT_ACCEPT_MAX_PACKET).
+   */
   maxPacket?: number;
 }
 
@@ -162,7 +166,7 @@ export class Connection {
     const ch = this.offered(id);
     if (this.transport.isClosed) throw new UsageError('the connection is closed');
     ch.localWindow = ch.localWindowMax = opts.window ?? this.defaultWindow;
-    ch.localMaxPacket = opts.maxPacket ?? DEFAULT_RECEIVE_MAX_PACKET;
+    ch.localMaxPacket = opts.maxPacket ?? DEFAULT_ACCEPT_MAX_PACKET;
     if (this.windowCap !== undefined) ch.tuner = new WindowTuner(ch.localWindowMax, this.rtt);
     ch.phase = 'open';
     // RFC 4254 §5.1: recipient channel, sender channel, initial window size, maximum packet size.
@@ -192,7 +196,7 @@ export class Connection {
     if (!this.active) throw new UsageError('channels can be opened only after authentication');
     if (this.transport.isClosed) throw new UsageError('the connection is closed');
     const window = opts.window ?? this.defaultWindow;
-    const maxPacket = opts.maxPacket ?? DEFAULT_RECEIVE_MAX_PACKET;
+    const maxPacket = opts.maxPacket ?? (this.channels.size < LARGE_PACKET_CHANNELS ? DEFAULT_RECEIVE_MAX_PACKET : DEFAULT_MAX_PACKET);
     const ch = this.channels.allocate((id) => new ChannelState(id, channelType, window, maxPacket));
     this.opening++;
     if (this.windowCap !== undefined) ch.tuner = new WindowTuner(window, this.rtt);
