@@ -7,7 +7,9 @@
  * follows no refusal of its own: retry false there.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { connect as webConnect } from '../src/web/index.js';
 import { connectTo } from './harness/client.js';
+import { dialNodeWeb } from './runtimes/dial-node.js';
 import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
 
 describeInterop('askPassword context.retry on keyboard-interactive and password re-asks (sshd 9.2, PAM)', () => {
@@ -57,6 +59,28 @@ describeInterop('askPassword context.retry on keyboard-interactive and password 
     });
     await ssh.close();
     expect(asked).toEqual([{ retry: true, method: 'keyboard-interactive' }]);
+  }, 60_000);
+
+  // pure-ssh/web's askPassword had no context at all (break18 lib's "noticed").
+  it('pure-ssh/web: the same context, a wrong keyboard-interactive answer then the right one: retry false, true', async () => {
+    const asked: { retry: boolean; method: string }[] = [];
+    const answers = ['bad1', sshd.password!.password];
+    const ssh = await webConnect({
+      transport: dialNodeWeb(sshd.port),
+      host: sshd.host,
+      port: sshd.port,
+      username: sshd.password!.user,
+      knownHosts: sshd.hostKeyLines.join('\n'),
+      askPassword: (_prompt, context) => {
+        asked.push({ ...context });
+        return answers.shift() ?? null;
+      },
+    });
+    await ssh.close();
+    expect(asked).toEqual([
+      { retry: false, method: 'keyboard-interactive' },
+      { retry: true, method: 'keyboard-interactive' },
+    ]);
   }, 60_000);
 
   it('the right keyboard-interactive answer at once: one prompt, retry false', async () => {

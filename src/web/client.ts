@@ -82,8 +82,13 @@ export interface WebConnectOptions {
    * Asked when the server wants a password or a keyboard-interactive answer (RFC 4256) and none
    * was given (or it failed): return it or a promise of it; null or undefined gives that method
    * up. A throw or rejection ends connect() with an SshError ERR_ABORTED (`cause`: its error).
+   * `context` as in the Node client: `retry` is true when the server refused the same method's
+   * previous answer, `method` the method asking.
    */
-  askPassword?: (prompt: string) => string | null | undefined | Promise<string | null | undefined>;
+  askPassword?: (
+    prompt: string,
+    context: { retry: boolean; method: 'password' | 'keyboard-interactive' },
+  ) => string | null | undefined | Promise<string | null | undefined>;
   /** OpenSSH's NumberOfPasswordPrompts (default 3). */
   passwordAttempts?: number;
   passwordAuthentication?: boolean;
@@ -663,7 +668,7 @@ export class WebSshClient {
         const ask = this.options.askPassword;
         if (!ask) return this.core.providePassword(null);
         // A throw or rejection ends the connection (ERR_ABORTED); see user-callback.ts.
-        askUser('askPassword', () => ask(e.prompt)).then(
+        askUser('askPassword', () => ask(e.prompt, { retry: e.retry === true, method: e.method })).then(
           (pw) => {
             this.core.providePassword(pw);
             this.pump();
