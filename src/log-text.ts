@@ -64,7 +64,7 @@ function octal(ch: string): string {
  * fmprintf prints it under a UTF-8 locale (`utf8` true) or the C locale. In UTF-8, a character
  * wcwidth(3) gives -1 is escaped: control characters, lone surrogates (the bytes that were not
  * UTF-8) and code points with no character assigned. The CLI prints a server's banner with it
- * (src/node/terminal-text.ts), the library a DisconnectError's message.
+ * (its locale from src/node/terminal-text.ts), the library a DisconnectError's message.
  *
  * @example
  * terminalText('caf\u00e9\udcff\u001b[1m\\', true); // 'caf\u00e9\\377\\033[1m\\'

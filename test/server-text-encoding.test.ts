@@ -18,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, DisconnectError } from '../src/index.js';
 import { MSG, decodeMessage } from '../src/protocol/messages.js';
 import { SshReader, SshWriter } from '../src/protocol/wire.js';
-import { terminalText } from '../src/node/terminal-text.js';
+import { terminalText } from '../src/log-text.js';
 import { cutBytes, visLogText } from '../src/node/log-vis.js';
 import { CLI } from './support/cli-run.js';
 import { FakeServer } from './support/fake-server.js';

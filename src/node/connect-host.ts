@@ -26,7 +26,8 @@ import { setLongTimeout } from '../long-timeout.js';
 import { closedByRemoteHost, isClosedByRemoteHost, KEX_IDENTIFICATION_CLOSED } from '../quit-message.js';
 import { couldNotResolve, strerror } from './strerror.js';
 import { cutBytes, logLines, oneLogCall } from './log-vis.js';
-import { terminalText, utf8Locale } from './terminal-text.js';
+import { terminalText } from '../log-text.js';
+import { utf8Locale } from './terminal-text.js';
 import { unimplementedAmong, withoutUnimplemented, type AlgorithmListKind } from '../config/openssh-names.js';
 import { globMatch } from '../protocol/glob.js';
 

@@ -1,16 +1,8 @@
 /**
- * A server's text made safe for the terminal as ssh(1) prints a USERAUTH_BANNER (sshconnect2.c
- * input_userauth_banner → utf8.c fmprintf → vasnmprintf): a character the locale can print passes
- * as it is (a backslash too, unlike the log's strnvis), as do `\n`, `\r` and `\t`; every byte of
- * any other character, and each byte that is not a character of the locale's charset, becomes
- * `\ooo` (vis VIS_OCTAL | VIS_ALL). Under a UTF-8 locale that escapes control characters and bytes
- * that are not UTF-8; under the C locale (ASCII), every byte from 0x80 as well.
+ * The terminal's locale as ssh(1) reads it, which decides how a server's text is escaped for the
+ * terminal (terminalText in src/log-text.ts: under a UTF-8 locale control characters and bytes
+ * that are not UTF-8 become `\ooo`; under the C locale every byte from 0x80 as well).
  */
-
-import { terminalText } from '../log-text.js';
-
-// The escaping itself lives beside textForLog, as the library's errors use it too (DisconnectError).
-export { terminalText };
 
 /**
  * Whether ssh would run with a UTF-8 LC_CTYPE in `env` (misc.c msetlocale: setlocale(LC_CTYPE,
