@@ -752,7 +752,8 @@ export async function describeFatal(err: unknown, cfg: ResolvedConfig, log: Log,
       // SSH_ERR_CONN_CLOSED line (packet.c), which alone follows once the line was read.
       const proxyEnded = /^the proxy command .* during the session$/.test(err.message);
       const ended = proxyEnded || /^Connection closed by .* port \d+$/.test(err.message) || isClosedByRemoteHost(err.message);
-      const early = err.message === KEX_IDENTIFICATION_CLOSED || (beforeBanner.has(err) && proxyEnded);
+      // (The library adds a ProxyCommand's exit to kex.c's line, which ssh does not report.)
+      const early = err.message === KEX_IDENTIFICATION_CLOSED || err.message.startsWith(`${KEX_IDENTIFICATION_CLOSED}: the proxy command `) || (beforeBanner.has(err) && proxyEnded);
       const closed = `Connection closed by ${peer}`;
       if (early) return log.shows('INFO') ? `${KEX_IDENTIFICATION_CLOSED}\n${closed}` : KEX_IDENTIFICATION_CLOSED;
       if (ended) return log.shows('INFO') ? closed : '';
