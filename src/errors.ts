@@ -319,8 +319,15 @@ export class ConnectionLostError extends SshError {
    * e.g. "Corrupted MAC on input.".
    */
   discarding?: string;
-  constructor(message: string, options?: { cause?: unknown; code?: SshErrorCode }) {
+  /**
+   * Set when the connection ran through jump hosts (`jump`) and one of them lost its own
+   * connection: that jump host, as it was given. The message then starts `jump host HOST:`
+   * (`[HOST]:PORT` for a port other than 22) and `cause` is the jump host's own error.
+   */
+  readonly jumpHost?: { host: string; port: number };
+  constructor(message: string, options?: { cause?: unknown; code?: SshErrorCode; jumpHost?: { host: string; port: number } }) {
     super(options?.code ?? 'ERR_CONNECTION_LOST', message, options);
+    if (options?.jumpHost) this.jumpHost = options.jumpHost;
   }
 }
 

@@ -43,7 +43,7 @@ export { extraKeyDecryption, type ExtraKeyDecryption } from './keys/extra-key-de
 export { fingerprintSha256 } from './keys/hostkey.js';
 export { PURE_SSH_VERSION } from './transport/transport.js';
 export { type JumpHost } from './node/jump.js';
-export { proxyCommandStream, ProxyCommandStream, type ProxyCommandOptions } from './node/proxy-command.js';
+export { proxyCommandStream, ProxyCommandStream, ProxyCommandExit, type ProxyCommandOptions } from './node/proxy-command.js';
 export { stdioForward, type StdioStreams } from './node/stdio-forward.js';
 export {
   tunnel,

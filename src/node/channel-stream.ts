@@ -39,6 +39,12 @@ export class ChannelStream extends Duplex {
     this.channel = channel;
   }
 
+  /**
+   * @internal What the stream fails with when its connection is lost, instead of the
+   * connection's own error (jump.ts: a jump host's channel names the jump host).
+   */
+  lostAs?: (error: SshError) => SshError;
+
   /** Bytes sent (to the server) and received (from it) on this channel. */
   bytesSent = 0;
   bytesReceived = 0;
@@ -248,7 +254,7 @@ export class ChannelStream extends Duplex {
       const nothingWaits = this.writeCallback === undefined && !this.forwardWaiting && this.writableLength === 0;
       const readDone = this.readableEnded || (error.code === 'ERR_CONNECTION_CLOSED' && this.readableLength === 0);
       if (nothingWaits && readDone) this.destroy();
-      else this.destroy(error);
+      else this.destroy(this.lostAs?.(error) ?? error);
       return;
     }
     // RFC 4254 §5.3: nothing more is sent on a closed channel. Bytes still waiting for window

@@ -737,6 +737,14 @@ export async function describeFatal(err: unknown, cfg: ResolvedConfig, log: Log,
     const peer = peerOrDestination(err, cfg);
     return log.shows('INFO') ? `${differ}\nbanner exchange: Connection to ${peer}: could not read protocol version` : differ;
   }
+  if (err instanceof errors.ProtocolError) {
+    const fatal = packetFatal(err);
+    if (fatal !== undefined) {
+      const peer = peerOrDestination(err, cfg);
+      const last = 'disconnecting' in fatal ? `Disconnecting ${peer}: ${fatal.disconnecting}` : `ssh_dispatch_run_fatal: Connection to ${peer}: ${fatal.sshErr}`;
+      return [fatal.error, log.shows('INFO') ? last : undefined].filter((l) => l !== undefined).join('\n');
+    }
+  }
   if (err instanceof errors.ConnectionLostError) {
     const cause = err.cause as NodeJS.ErrnoException | undefined;
     const unresolved = couldNotResolve(cfg.hostName, cause);
@@ -753,7 +761,8 @@ export async function describeFatal(err: unknown, cfg: ResolvedConfig, log: Log,
       // SSH_ERR_CONN_CLOSED line (packet.c), which alone follows once the line was read.
       const proxyEnded = /^the proxy command .* during the session$/.test(err.message);
       const ended = proxyEnded || /^Connection closed by .* port \d+$/.test(err.message) || isClosedByRemoteHost(err.message);
-      const early = err.message === KEX_IDENTIFICATION_CLOSED || (beforeBanner.has(err) && proxyEnded);
+      // (The library adds a ProxyCommand's exit to kex.c's line, which ssh does not report.)
+      const early = err.message === KEX_IDENTIFICATION_CLOSED || err.message.startsWith(`${KEX_IDENTIFICATION_CLOSED}: the proxy command `) || (beforeBanner.has(err) && proxyEnded);
       const closed = `Connection closed by ${peer}`;
       if (early) return log.shows('INFO') ? `${KEX_IDENTIFICATION_CLOSED}\n${closed}` : KEX_IDENTIFICATION_CLOSED;
       if (ended) return log.shows('INFO') ? closed : '';
@@ -780,6 +789,39 @@ export async function describeFatal(err: unknown, cfg: ResolvedConfig, log: Log,
     if (established && read) return `Read from remote host ${cfg.hostName}: ${read[1]}`;
   }
   return (err as Error)?.message ?? String(err);
+}
+
+/**
+ * How ssh(1) 9.2 ends on a server's packet that pure-ssh's transport refused (a ProtocolError,
+ * by its message): the error line some OpenSSH functions log first (ERROR), and either the
+ * ssh_err() text of the code packet.c sshpkt_fatal() words as `ssh_dispatch_run_fatal:
+ * Connection to ADDR port P: TEXT`, or packet.c ssh_packet_disconnect()'s `Disconnecting ADDR
+ * port P: TEXT` (both logdie/logit, INFO). Undefined for an error ssh words otherwise.
+ */
+function packetFatal(err: Error): { error?: string } & ({ sshErr: string } | { disconnecting: string }) | undefined {
+  const m = err.message;
+  // sshbuf's reads past the end: SSH_ERR_MESSAGE_INCOMPLETE. kex.c kex_input_kexinit first
+  // discards the cookie, then the ten proposals, with error_fr naming which one was short.
+  if (m.startsWith('truncated message: ')) {
+    const part = /^truncated message: KEXINIT (cookie|\w+) needs /.exec(m)?.[1];
+    const error = part === undefined ? undefined : `kex_input_kexinit: discard ${part === 'cookie' ? 'cookie' : 'proposal'}: incomplete message`;
+    return { error, sshErr: 'incomplete message' };
+  }
+  // sshpkt_get_end: SSH_ERR_UNEXPECTED_TRAILING_DATA.
+  if (/: \d+ unexpected trailing bytes$/.test(m)) return { sshErr: 'unexpected bytes remain after decoding' };
+  // packet.c ssh_packet_read_poll2: padding under 4 bytes is SSH_ERR_CONN_CORRUPT (after its
+  // DISCONNECT "Corrupted padlen N on input."); more than the packet holds fails sshbuf_consume_end
+  // (or, leaving no message type, sshbuf_get_u8): SSH_ERR_MESSAGE_INCOMPLETE.
+  const padding = /^bad padding length (\d+) in a \d+-byte packet$/.exec(m);
+  if (padding) return { sshErr: Number(padding[1]) < 4 ? 'Connection corrupted' : 'incomplete message' };
+  // packet.c: a message number under 1 or from 192 (SSH2_MSG_LOCAL_MIN) on is SSH_ERR_PROTOCOL_ERROR.
+  const type = /^unexpected message (\d+) /.exec(m);
+  if (type && (Number(type[1]) === 0 || Number(type[1]) >= 192)) return { sshErr: 'Protocol error' };
+  // packet.c (the strict key exchange backport): a packet before the server's KEXINIT.
+  if (m === "strict key exchange violation: the server's KEXINIT was not its first packet") {
+    return { disconnecting: 'strict KEX violation: KEXINIT was not the first packet' };
+  }
+  return undefined;
 }
 
 /** A socket we open ourselves: AddressFamily (-4/-6) and ConnectTimeout for connect + banner, as ssh(1). */

@@ -6,7 +6,7 @@
  * is one process, one SshClient per hop.
  */
 import { parseJumpSpec } from '../config/jump-spec.js';
-import { SshError, UsageError } from '../errors.js';
+import { ConnectionLostError, SshError, UsageError } from '../errors.js';
 import type { ChannelStream } from './channel-stream.js';
 import { connect, type ConnectOptions, type SshClient } from './client.js';
 import { callbackFailed } from '../user-callback.js';
@@ -112,10 +112,41 @@ function onHop(err: unknown, what: string): unknown {
 }
 
 /**
+ * The error a connection carried by a channel of jump host `host`:`port` ends with when that
+ * jump host's own connection is lost (its server or its link went away, a bad packet, a
+ * keepalive timeout): a ConnectionLostError naming the jump host (`jumpHost`, and the message's
+ * `jump host HOST:` start), its cause the jump host's error. Not for our own close of the route
+ * or the AbortSignal all hops share, and a loss already named by a jump host further up the
+ * chain stays as it is.
+ */
+function lostOnHop(host: string, port: number): (err: SshError) => SshError {
+  return (err) => {
+    if (err.code === 'ERR_CONNECTION_CLOSED' || err.code === 'ERR_ABORTED') return err;
+    if (err instanceof ConnectionLostError && err.jumpHost) return err;
+    return new ConnectionLostError(`jump host ${hostLabel(host, port)}: ${err.message}`, { cause: err, jumpHost: { host, port } });
+  };
+}
+
+/**
+ * A jump host's channel as the transport of the next connection: the next host's server going
+ * away ends it (the jump host's server sends EOF, and its CLOSE only once we close too), which
+ * for a transport is the end of the connection, as a TCP socket's FIN is (ssh -W: the channel's
+ * EOF ends its output, and the ssh reading it sees its connection closed). When the jump host's
+ * own connection is lost, the error names the jump host ({@link lostOnHop}).
+ */
+function asTransport(sock: ChannelStream, hop: { host: string; port: number }): ChannelStream {
+  sock.once('end', () => sock.destroy());
+  sock.lostAs = lostOnHop(hop.host, hop.port);
+  return sock;
+}
+
+/**
  * Connect through `options.jump`: hop by hop, then the destination over the last hop's
  * channel. The returned client owns the hops: closing it (or losing it) closes them, last
  * first. Errors keep their class and code; their message starts with `jump host HOST:` when a
- * hop failed (its host key, its authentication, or its refusal to reach the next host).
+ * hop failed (its host key, its authentication, or its refusal to reach the next host). A hop
+ * that loses its own connection later ends the connections it carries with a
+ * ConnectionLostError naming it ({@link lostOnHop}).
  *
  * @internal called by {@link connect} when `jump` is set.
  */
@@ -129,6 +160,7 @@ export async function connectThroughJumps(options: ConnectOptions): Promise<SshC
   };
   try {
     let prev: SshClient | undefined;
+    let prevHop: { host: string; port: number } | undefined;
     for (const hop of hops) {
       const port = hop.port ?? 22;
       try {
@@ -140,7 +172,7 @@ export async function connectThroughJumps(options: ConnectOptions): Promise<SshC
       let sock: ChannelStream | undefined;
       if (prev) {
         try {
-          sock = await prev.openDirectTcpip({ host: hop.host, port, originatorAddress: '127.0.0.1', originatorPort: 65535 });
+          sock = asTransport(await prev.openDirectTcpip({ host: hop.host, port, originatorAddress: '127.0.0.1', originatorPort: 65535 }), prevHop!);
         } catch (err) {
           throw onHop(err, `jump host ${labels.at(-1)}: cannot reach ${hostLabel(hop.host, port)}`);
         }
@@ -154,12 +186,13 @@ export async function connectThroughJumps(options: ConnectOptions): Promise<SshC
       clients.push(client);
       labels.push(hostLabel(hop.host, port));
       prev = client;
+      prevHop = { host: hop.host, port };
     }
     const port = options.port ?? 22;
     let sock: ChannelStream | undefined;
     if (prev) {
       try {
-        sock = await prev.openDirectTcpip({ host: options.host, port, originatorAddress: '127.0.0.1', originatorPort: 65535 });
+        sock = asTransport(await prev.openDirectTcpip({ host: options.host, port, originatorAddress: '127.0.0.1', originatorPort: 65535 }), prevHop!);
       } catch (err) {
         throw onHop(err, `jump host ${labels.at(-1)}: cannot reach ${hostLabel(options.host, port)}`);
       }

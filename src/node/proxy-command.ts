@@ -32,20 +32,55 @@ export interface ProxyCommandOptions {
 }
 
 /**
+ * How a proxy command ended: the `cause` of the ConnectionLostError its stream fails with when
+ * the command exits before the server spoke, and the cause of that error's `EPIPE` cause when it
+ * exits during the session. `status` is its exit status, or null when a signal ended it.
+ */
+export class ProxyCommandExit extends Error {
+  /** `exited with status N` or `was killed by SIGNAL`. */
+  readonly how: string;
+  constructor(
+    /** The command as given (run as `exec COMMAND`). */
+    readonly command: string,
+    readonly status: number | null,
+    readonly signal: NodeJS.Signals | null,
+  ) {
+    const how = signal !== null ? `was killed by ${signal}` : `exited with status ${status}`;
+    super(`the proxy command ${how}: ${command}`);
+    this.name = 'ProxyCommandExit';
+    this.how = how;
+  }
+}
+
+/** The command's exit, once it has exited. */
+function exitOf(command: string, child: ChildProcess): ProxyCommandExit | undefined {
+  if (child.exitCode === null && child.signalCode === null) return undefined;
+  return new ProxyCommandExit(command, child.signalCode !== null ? null : child.exitCode, child.signalCode);
+}
+
+/**
  * The command's stdio as one Duplex, for `connect({ sock })`. If the command ends before it
  * printed anything, the stream fails with OpenSSH's words for a server that closed before its
- * version line: `kex_exchange_identification: Connection closed by remote host`. If its output
- * ends later and the command has exited, the stream fails with a ConnectionLostError naming the
- * exit (`the proxy command was killed by SIGKILL during the session`); a command still running
- * ends the stream as a closed socket does (see {@link PROXY_EXIT_GRACE_MS}).
+ * version line, then the command's exit: `kex_exchange_identification: Connection closed by
+ * remote host: the proxy command exited with status 3`, its `cause` a {@link ProxyCommandExit}
+ * naming the command (just ssh's words for a command whose output closed and that has not
+ * exited a second later). If its output ends later and the command has exited, the stream fails
+ * with a ConnectionLostError naming the exit (`the proxy command was killed by SIGKILL during
+ * the session`); a command still running ends the stream as a closed socket does (see
+ * {@link PROXY_EXIT_GRACE_MS}). What the command writes to its standard error goes where
+ * {@link ProxyCommandOptions.stderr} says (the process's own stderr by default), before the
+ * stream fails.
  */
 export class ProxyCommandStream extends Duplex {
   /** The running command (`$SHELL -c 'exec ...'`). */
   readonly child: ChildProcess;
+  /** The command as given (run as `exec COMMAND`). */
+  readonly command: string;
   private received = false;
 
   constructor(command: string, options: ProxyCommandOptions = {}) {
     super({ allowHalfOpen: false });
+    this.command = command;
     options.debug?.(`Executing proxy command: exec ${command}`);
     // sshconnect.c ssh_proxy_connect: the user's shell, as for Match exec (so bash syntax works).
     const shell = process.env.SHELL || '/bin/sh';
@@ -59,25 +94,34 @@ export class ProxyCommandStream extends Duplex {
       this.received = true;
       if (!this.push(d)) out.pause();
     });
+    // Closed before the server's first byte: OpenSSH's words for it (kex_exchange_identification),
+    // said once the command has exited (or after a short grace), so what it wrote to stderr
+    // comes first and the error does not depend on which of 'end' and 'exit' Node reports first.
+    // The command's exit, which ssh(1) does not report, is the message's tail and its cause.
+    let grace: NodeJS.Timeout | undefined;
+    const failEarly = (): void => {
+      clearTimeout(grace);
+      if (this.received || this.destroyed) return;
+      const exit = exitOf(command, child);
+      this.destroy(
+        exit
+          ? new ConnectionLostError(`${KEX_IDENTIFICATION_CLOSED}: the proxy command ${exit.how}`, { cause: exit })
+          : new ConnectionLostError(KEX_IDENTIFICATION_CLOSED),
+      );
+    };
     out.on('end', () => {
       if (this.received) return this.outputEnded();
-      // Closed before the server's first byte: OpenSSH's words for it (kex_exchange_identification),
-      // said once the command has exited (or after a short grace), so what it wrote to stderr
-      // comes first and the error does not depend on which of 'end' and 'exit' Node reports first.
-      const fail = () => {
-        clearTimeout(grace);
-        if (!this.destroyed) this.destroy(new ConnectionLostError(KEX_IDENTIFICATION_CLOSED));
-      };
-      const grace = setTimeout(fail, 1000);
-      if (child.exitCode !== null || child.signalCode !== null) fail();
-      else child.once('exit', fail);
+      if (child.exitCode !== null || child.signalCode !== null) return failEarly();
+      grace = setTimeout(failEarly, 1000);
+      child.once('exit', failEarly);
     });
     child.on('error', (err) => this.destroy(new ConnectionLostError(`proxy command failed: ${err.message}`, { cause: err })));
     child.on('exit', (code, signal) => {
       options.debug?.(`proxy command exited (${code ?? signal})`);
-      if (!this.received && !this.destroyed) {
-        this.destroy(new ConnectionLostError(KEX_IDENTIFICATION_CLOSED));
-      }
+      // Node may hear of the exit before it has read the command's last output (the kernel
+      // closes the pipe as the process exits): 'end' decides, which follows at once; a pipe
+      // that a process the command started still holds open does not hold the error back long.
+      if (!this.received && !this.destroyed && !out.readableEnded) grace = setTimeout(failEarly, PROXY_EXIT_GRACE_MS);
     });
   }
 
@@ -121,9 +165,10 @@ export class ProxyCommandStream extends Duplex {
     const failOnceRead = (): void => {
       if (this.destroyed) return;
       if (this.readableFlowing !== true || this.readableLength > 0) return void setTimeout(failOnceRead, 5);
-      const how = child.signalCode !== null ? `was killed by ${child.signalCode}` : `exited with status ${child.exitCode}`;
-      const cause = Object.assign(new Error('Broken pipe'), { code: 'EPIPE' });
-      this.destroy(new ConnectionLostError(`the proxy command ${how} during the session`, { cause }));
+      const exit = exitOf(this.command, child)!;
+      // ssh(1)'s DISCONNECT meets the exited command's pipe (EPIPE); the exit is that error's cause.
+      const cause = Object.assign(new Error('Broken pipe', { cause: exit }), { code: 'EPIPE' });
+      this.destroy(new ConnectionLostError(`the proxy command ${exit.how} during the session`, { cause }));
     };
     const running = (): void => {
       if (decided) return;

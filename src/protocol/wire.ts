@@ -112,6 +112,7 @@ export class SshReader {
 
   /** A `string` as raw bytes: a view into the message, not a copy. */
   string(what = 'string'): Uint8Array {
+    this.need(4, what);
     const len = this.uint32();
     this.need(len, what);
     const s = this.buf.subarray(this.pos, this.pos + len);

@@ -73,7 +73,8 @@ export function decodeKexInit(payload: Uint8Array): KexInit {
   const cookie = r.raw(16, 'KEXINIT cookie');
   const lists = {} as AlgorithmLists;
   const emptyNamesIn: (keyof AlgorithmLists)[] = [];
-  for (const k of LIST_KEYS) lists[k] = r.nameList(k, () => emptyNamesIn.push(k));
+  // Named so, a short proposal is told from a short cookie (as OpenSSH kex.c kex_input_kexinit does).
+  for (const k of LIST_KEYS) lists[k] = r.nameList(`KEXINIT ${k}`, () => emptyNamesIn.push(k));
   const firstKexPacketFollows = r.boolean();
   r.uint32(); // RFC 4253 §7.1: reserved for future extension
   r.end('SSH_MSG_KEXINIT');
