@@ -463,18 +463,19 @@ export function hostKeyVerifier(
   askQuestion: Libraries[3]['askQuestion'],
 ): ReturnType<Libraries[1]['knownHostsVerifier']> {
   // BatchMode: never ask; an unknown host key is then refused as with StrictHostKeyChecking=yes.
-  const mode = cfg.batchMode && cfg.strictHostKeyChecking === 'ask' ? 'yes' : cfg.strictHostKeyChecking;
   return knownHostsVerifier({
     files: cfg.knownHostsFiles.length > 0 ? cfg.knownHostsFiles : ['/dev/null'],
-    mode,
+    mode: cfg.strictHostKeyChecking,
+    batchMode: cfg.batchMode,
     hashKnownHosts: cfg.hashKnownHosts,
     hostKeyAlias: cfg.hostKeyAlias,
     prompt: askQuestion,
-    // ssh(1) prints a host certificate's rejection reason as an error, the rest as debug.
+    // ssh(1) prints a host certificate's rejection reason and a known_hosts file it cannot open
+    // for its question (hostkeys_find_by_key_hostfile's error_fr) as errors, the rest as debug.
     log: (line) =>
       line.startsWith('Warning: Permanently added') || line.startsWith('Failed to add the host')
         ? log.info(line)
-        : /^Certificate (invalid|lacks|contains)/.test(line)
+        : /^(Certificate (invalid|lacks|contains)|hostkeys_find_by_key_hostfile: )/.test(line)
           ? log.error(line)
           : log.debug1(line),
   });

@@ -25,6 +25,7 @@ import {
 } from '../keys/knownhosts.js';
 import type { HostKeyInfo } from '../keys/host-key-verdict.js';
 import { expandHome } from './identity-file.js';
+import { strerror } from './strerror.js';
 
 /** ssh_config(5) StrictHostKeyChecking. `'no'` here still refuses changed and revoked keys. */
 export type StrictHostKeyChecking = 'yes' | 'accept-new' | 'no' | 'ask';
@@ -50,10 +51,15 @@ export function shortKeyType(keyType: string): string {
   return keyType;
 }
 
-async function readKnownHosts(
-  file: string,
-  log: (line: string) => void,
-): Promise<{ entries: KnownHostsEntry[]; text: string }> {
+/** One known_hosts file as read: `openError` when it could not be opened for another reason than its absence. */
+interface ReadKnownHosts {
+  path: string;
+  entries: KnownHostsEntry[];
+  text: string;
+  openError?: NodeJS.ErrnoException;
+}
+
+async function readKnownHosts(file: string, log: (line: string) => void): Promise<ReadKnownHosts> {
   const path = expandHome(file);
   let text: string;
   try {
@@ -62,12 +68,32 @@ async function readKnownHosts(
     // ssh(1): a missing known_hosts file is simply empty.
     // A directory reads as an empty file to ssh (fopen succeeds, getline reads nothing).
     const code = (err as NodeJS.ErrnoException).code;
-    if (code !== 'ENOENT' && code !== 'EISDIR') log(`${path}: cannot read: ${(err as Error).message}`);
-    return { entries: [], text: '' };
+    if (code === 'ENOENT' || code === 'EISDIR') return { path, entries: [], text: '' };
+    log(`${path}: cannot read: ${(err as Error).message}`);
+    return { path, entries: [], text: '', openError: err as NodeJS.ErrnoException };
   }
   const { entries, errors } = parseKnownHosts(text, path);
   for (const e of errors) log(`${path}:${e.line}: ignoring invalid known_hosts line: ${e.message}`);
-  return { entries, text };
+  return { path, entries, text };
+}
+
+/**
+ * sshconnect.c hostkeys_find_by_key, for the question about a new host key: the other names
+ * `files` hold the key for. A file it cannot open (ENOTDIR, EACCES; not a missing one) ends the
+ * search with hostkeys_find_by_key_hostfile's error_fr() line and no names at all.
+ */
+function otherNamesFor(read: readonly ReadKnownHosts[], info: HostKeyInfo, log: (line: string) => void): KnownHostsEntry[] {
+  const failed = read.find((r) => r.openError !== undefined);
+  if (failed) {
+    log(`hostkeys_find_by_key_hostfile: hostkeys_foreach failed for ${failed.path}: ${strerror(failed.openError!)}`);
+    return [];
+  }
+  return otherNamesForKey(
+    read.flatMap((r) => r.entries),
+    info.host,
+    info.port,
+    info.keyBlob,
+  );
 }
 
 /**
@@ -103,6 +129,13 @@ export function knownHostsVerifier(opts: {
    * the host (and `[host]:port`); a host certificate must name it as a principal.
    */
   hostKeyAlias?: string;
+  /**
+   * ssh_config(5) BatchMode: with `mode: 'ask'`, never ask; an unknown key is refused as with
+   * `'yes'`, after what ssh(1) does to word its question (sshconnect.c check_host_key builds it,
+   * then confirm() answers no): the look-up of other names, whose error line a file that cannot
+   * be opened gives.
+   */
+  batchMode?: boolean;
 }): HostKeyVerifier {
   const mode = opts.mode ?? 'yes';
   const log = opts.log ?? (() => {});
@@ -117,13 +150,10 @@ export function knownHostsVerifier(opts: {
       log(`using hostkeyalias: ${opts.hostKeyAlias}`);
       shown = { ...given, host: opts.hostKeyAlias, port: 22 };
     }
-    const all: KnownHostsEntry[] = [];
-    let firstText = '';
-    for (let i = 0; i < opts.files.length; i++) {
-      const { entries, text } = await readKnownHosts(opts.files[i]!, log);
-      if (i === 0) firstText = text;
-      all.push(...entries);
-    }
+    const read: ReadKnownHosts[] = [];
+    for (const f of opts.files) read.push(await readKnownHosts(f, log));
+    const all = read.flatMap((r) => r.entries);
+    const firstText = read[0]?.text ?? '';
     const name = knownHostsName(shown.host, shown.port);
     let info = shown;
     // Why a host certificate did not settle it, for the error if the plain key does not either.
@@ -176,14 +206,16 @@ export function knownHostsVerifier(opts: {
         break;
     }
 
-    if (mode === 'yes') {
+    if (mode === 'yes' || (mode === 'ask' && opts.batchMode)) {
+      // sshconnect.c check_host_key: with BatchMode the question is worded, then not asked.
+      if (mode === 'ask') otherNamesFor(read, info, log);
       const file = opts.files[0] && expandHome(opts.files[0]);
       const plain = new HostKeyError('unknown', { ...details, file });
       if (certNote === undefined) throw plain;
       throw new HostKeyError('unknown', { ...details, file, message: `The host certificate was not accepted: ${certNote}. ${plain.message}` });
     }
     if (mode === 'ask') {
-      const others = otherNamesForKey(all, info.host, info.port, info.keyBlob);
+      const others = otherNamesFor(read, info, log);
       // sshconnect.c get_hostfile_hostname_ipaddr(): the address with the port actually connected
       // to (not the alias's), or a placeholder through a proxy command (ssh 9.2 runs ProxyJump as
       // one too); shown whatever CheckHostIP says (check_host_key's HOST_NEW question).
