@@ -162,6 +162,8 @@ export interface ConnectOptions {
    * certificate a `@cert-authority` line vouches for) is shown to the callback, which may still
    * refuse it; a key they do not list is the callback's to decide (strictHostKeyChecking is then
    * a UsageError). They also order the host key algorithms (types already known first, as ssh(1) does).
+   * Only `~/.ssh` is made (0700) to record a key, as ssh(1) does: the first file's directory
+   * must exist otherwise, or the new key is accepted without being recorded (a log line says so).
    */
   knownHosts?: string | string[];
   /** ssh_config(5) HostKeyAlias: known_hosts entries are looked up and written under this name, without the port. */

@@ -5,8 +5,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { openSync } from 'node:fs';
-import { appendFile, mkdir, readFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { appendFile, mkdir, readFile, stat } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { ReadStream } from 'node:tty';
 import { HostKeyError, UsageError } from '../errors.js';
@@ -136,6 +137,13 @@ export function knownHostsVerifier(opts: {
    * be opened gives.
    */
   batchMode?: boolean;
+  /**
+   * The user's `~/.ssh`, the one directory made (mode 0700) when missing to record a new key in
+   * a file directly inside it (OpenSSH hostfile.c hostfile_create_user_ssh_dir); the directory
+   * of any other file must exist, or the key is not recorded ("Failed to add the host ...").
+   * Default: `.ssh` in os.homedir(). The CLI passes the passwd entry's, as ssh(1) takes it.
+   */
+  userSshDir?: string;
 }): HostKeyVerifier {
   const mode = opts.mode ?? 'yes';
   const log = opts.log ?? (() => {});
@@ -226,9 +234,8 @@ export function knownHostsVerifier(opts: {
     const salt = opts.hashKnownHosts ? new Uint8Array(randomBytes(20)) : undefined;
     const line = formatKnownHostsLine(info.host, info.port, info.keyBlob, { hashed: !!salt, salt });
     const file = expandHome(opts.files[0]!);
+    await createUserSshDir(file, opts.userSshDir ?? join(homedir(), '.ssh'), log);
     try {
-      // ssh(1) creates ~/.ssh as 0700 and known_hosts readable only by the user.
-      await mkdir(dirname(file), { recursive: true, mode: 0o700 });
       // Do not glue our line onto a last line that lacks its newline.
       const sep = firstText !== '' && !firstText.endsWith('\n') ? '\n' : '';
       await appendFile(file, `${sep}${line}\n`, { mode: 0o600 });
@@ -244,6 +251,30 @@ export function knownHostsVerifier(opts: {
   };
   verifierFiles.set(verifier, [...opts.files]);
   return verifier;
+}
+
+/**
+ * OpenSSH hostfile.c hostfile_create_user_ssh_dir: before a new key is appended to `file`, its
+ * directory is made (mode 0700, not its parents) only when it is `sshDir` (the user's ~/.ssh,
+ * compared as written); its error() lines when that fails, and the append then fails too.
+ */
+async function createUserSshDir(file: string, sshDir: string, log: (line: string) => void): Promise<void> {
+  const slash = file.lastIndexOf('/');
+  if (slash < 0 || file.slice(0, slash) !== sshDir) return;
+  try {
+    await stat(sshDir);
+    return;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+      log(`Could not stat ${sshDir}: ${strerror(err as NodeJS.ErrnoException)}`);
+      return;
+    }
+  }
+  try {
+    await mkdir(sshDir, { mode: 0o700 });
+  } catch (err) {
+    log(`Could not create directory '${sshDir.slice(0, 200)}' (${strerror(err as NodeJS.ErrnoException)}).`);
+  }
 }
 
 /** The files each {@link knownHostsVerifier} checks, to know one when it comes back as `verifyHostKey`. */
