@@ -477,10 +477,13 @@ export class ClientCore {
    * reason ends up in the AuthenticationError if nothing else works. Null without a reason: the
    * key could not be loaded (no or a wrong passphrase) and the caller reports it (the Node
    * client, in `identitiesSkipped`); no "signing failed" line, as ssh(1) has none then.
+   * `reported`: the caller has said why in a line of its own (the Node client's ssh(1) words,
+   * `sign_and_send_pubkey: signing failed ...` or `Load key "PATH": ...`), so the core keeps the
+   * reason for the AuthenticationError without a "signing failed" log line of its own.
    */
-  provideSignature(id: number, signature: Uint8Array | null, reason?: string): void {
+  provideSignature(id: number, signature: Uint8Array | null, reason?: string, opts?: { reported?: boolean }): void {
     this.timers.userWait(-1);
-    this.userauth.provideSignature(id, signature, reason);
+    this.userauth.provideSignature(id, signature, reason, opts);
   }
 
   /**

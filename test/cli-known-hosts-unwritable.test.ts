@@ -59,4 +59,27 @@ describeInteropWithHome('a known_hosts file that cannot be written: a warning, a
       }
     }
   });
+
+  it('ask (with BatchMode, and without a terminal): a path under a regular file is hostkeys_find_by_key_hostfile\'s error line, then "Host key verification failed."', async () => {
+    // sshconnect.c check_host_key words its question before confirm() answers: the look-up of
+    // other names for the key (hostkeys_find_by_key) cannot open the file (ENOTDIR), error_fr().
+    const file = join(dir, 'a-file-ask');
+    await writeFile(file, '');
+    const knownHosts = join(file, 'known_hosts');
+    for (const batch of [['-o', 'BatchMode=yes'], []]) {
+      const args = [
+        '-F', 'none', '-p', String(sshd.port), '-i', sshd.clientKeyPath, '-o', 'IdentitiesOnly=yes', ...batch,
+        '-o', `UserKnownHostsFile=${knownHosts}`, '-o', 'GlobalKnownHostsFile=/dev/null', '-o', 'StrictHostKeyChecking=ask',
+        '-N', sshd.target,
+      ];
+      // A session of its own: no terminal to ask on.
+      const theirs = await startCli('ssh', args, { env: cliEnv(home), detached: true }).done;
+      const ours = await startCli('pure-ssh', args, { env: cliEnv(home), detached: true }).done;
+      expect(theirs.stderr, batch.join(' ')).toBe(
+        `hostkeys_find_by_key_hostfile: hostkeys_foreach failed for ${knownHosts}: Not a directory\r\nHost key verification failed.\r\n`,
+      );
+      expect({ code: ours.code, stderr: ours.stderr }, batch.join(' ')).toEqual({ code: theirs.code, stderr: theirs.stderr });
+      expect(theirs.code).toBe(255);
+    }
+  });
 });

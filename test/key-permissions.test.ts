@@ -296,4 +296,55 @@ describeInterop('private key files readable by others (issue 8.7)', () => {
       expect(ours).toEqual(theirs);
     }
   });
+
+  it('CLI: a key offered by its readable .pub whose private half cannot be loaded (mode 000, 0644): ssh 9.2\'s lines only, at the default level and -v', async () => {
+    // As above: run as the harness's unprivileged user when root, for whom mode 000 is unreadable.
+    const asRoot = process.getuid?.() === 0;
+    const ids = asRoot ? await ensurePasswordUser().then(({ user }) => execFileP('id', ['-u', user])).then(async ({ stdout }) => {
+      const uid = Number(stdout.trim());
+      const { stdout: gid } = await execFileP('id', ['-g', String(uid)]);
+      return { uid, gid: Number(gid.trim()) };
+    }) : undefined;
+    const base = join(dir, 'halves');
+    await mkdir(base, { mode: 0o755 });
+    await chmod(dir, 0o755);
+    const unreadable = await keyWithMode('halves/k000', 0o000);
+    const open = await keyWithMode('halves/k644', 0o644);
+    const knownHosts = join(base, 'known_hosts');
+    await copyFile(sshd.knownHostsPath, knownHosts);
+    await chmod(knownHosts, 0o644);
+    for (const k of [unreadable, open]) await writeFile(`${k}.pub`, `${sshd.clientPublicKey}\n`, { mode: 0o644 });
+    if (ids) for (const p of [base, unreadable, `${unreadable}.pub`, open, `${open}.pub`, knownHosts]) await chown(p, ids.uid, ids.gid);
+    const stderrOf = (file: string, args: string[]) =>
+      execFileP(file, args, { env: { ...process.env, HOME: base }, ...ids }).then(
+        () => 'exit 0',
+        (e: { code: number; stderr: string }) => `exit ${e.code}\n${e.stderr}`,
+      );
+    // sshconnect2.c sign_and_send_pubkey: load_identity_file fails (SSH_ERR_KEY_NOT_FOUND), a soft
+    // failure: its own line (Load key, or the UNPROTECTED block), no "signing failed" line.
+    // -v: from the publickey method on; not ssh's "No more authentication methods to try." nor
+    // pure-ssh's own debug1 line of its AuthenticationError in its place (every failed login's).
+    const authLines = (text: string) => {
+      const lines = text.replace(/\r/g, '').split('\n');
+      const from = lines.indexOf('debug1: Next authentication method: publickey');
+      return [lines[0], ...lines.slice(from)].filter((l) => l !== 'debug1: No more authentication methods to try.' && !l.startsWith('debug1: Permission denied for '));
+    };
+    for (const key of [unreadable, open]) {
+      const args = [
+        '-F', 'none', '-p', String(sshd.port), '-l', sshd.user, '-N', '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes',
+        '-o', 'IdentityAgent=none', '-o', `UserKnownHostsFile=${knownHosts}`, '-o', 'StrictHostKeyChecking=yes', '-i', key,
+      ];
+      const ours = await stderrOf(process.execPath, [CLI, ...args, sshd.host]);
+      const theirs = await stderrOf(SSH_CLIENT_PATH, [...args, sshd.host]);
+      const denied = `${sshd.user}@${sshd.host}: Permission denied (publickey).\r\n`;
+      const said = key === unreadable ? `Load key "${key}": Permission denied\r\n` : `${sshWarning(key, '0644')}\r\n`;
+      expect(theirs).toBe(`exit 255\n${said}${denied}`);
+      expect(ours).toBe(theirs);
+
+      const oursV = authLines(await stderrOf(process.execPath, [CLI, ...args, '-v', sshd.host]));
+      const theirsV = authLines(await stderrOf(SSH_CLIENT_PATH, [...args, '-v', sshd.host]));
+      expect(theirsV.some((l) => l.startsWith(`debug1: Server accepts key: ${key} ED25519 `)), theirsV.join('\n')).toBe(true);
+      expect(oursV).toEqual(theirsV);
+    }
+  });
 });

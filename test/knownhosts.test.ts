@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -325,11 +325,12 @@ describe('knownHostsVerifier', () => {
     expect(readFileSync(file, 'utf8')).toBe(`known ${typeA} ${b64A}\n`);
   });
 
-  it("'accept-new' creates dir (0700) and file (0600), adds the key, logs OpenSSH's warning", async () => {
+  it("'accept-new' creates ~/.ssh (0700) and the file (0600), adds the key, logs OpenSSH's warning", async () => {
     const dir = tmp();
+    mkdirSync(join(dir, 'sub'));
     const file = join(dir, 'sub', '.ssh', 'known_hosts');
     const logs: string[] = [];
-    const verify = knownHostsVerifier({ files: [file], mode: 'accept-new', log: (l) => logs.push(l) });
+    const verify = knownHostsVerifier({ files: [file], mode: 'accept-new', log: (l) => logs.push(l), userSshDir: join(dir, 'sub', '.ssh') });
     await verify(info('new.example', 2222, keyA));
     expect(readFileSync(file, 'utf8')).toBe(`[new.example]:2222 ${typeA} ${b64A}\n`);
     expect(statSync(file).mode & 0o777).toBe(0o600);
@@ -346,6 +347,18 @@ describe('knownHostsVerifier', () => {
       file,
       line: 1,
     });
+  });
+
+  it("'accept-new' makes no other directory (hostfile.c hostfile_create_user_ssh_dir): the key accepted, not recorded", async () => {
+    const dir = tmp();
+    const userSshDir = join(dir, '.ssh');
+    for (const file of [join(dir, 'missing', 'known_hosts'), join(userSshDir, 'sub', 'known_hosts')]) {
+      const logs: string[] = [];
+      const verify = knownHostsVerifier({ files: [file], mode: 'accept-new', log: (l) => logs.push(l), userSshDir });
+      await expect(verify(info('new.example', 22, keyA))).resolves.toBeUndefined();
+      expect(logs).toEqual([`Failed to add the host to the list of known hosts (${file}).`]);
+      expect(readdirSync(dir)).toEqual([]);
+    }
   });
 
   it('reads every file, adds to the first, and keeps a missing final newline intact', async () => {

@@ -324,9 +324,10 @@ export class UserAuth {
   /**
    * The answer to `sign-request`: the signature blob (RFC 4253 §6.6), or null with the reason
    * the key could not sign (without one: its key could not be loaded, reported by the caller,
-   * nothing logged); the next key or method is tried then.
+   * nothing logged); the next key or method is tried then. `reported`: the caller logged the
+   * failure in ssh(1)'s words already; the reason is kept for the error, not logged again.
    */
-  provideSignature(id: number, signature: Uint8Array | null, reason?: string): void {
+  provideSignature(id: number, signature: Uint8Array | null, reason?: string, opts?: { reported?: boolean }): void {
     const s = this.state;
     if (s.kind !== 'awaiting-signature' || s.id !== id) return;
     const { identity, algorithm } = s;
@@ -351,7 +352,7 @@ export class UserAuth {
       // reports; ssh(1) has no "signing failed" line then (sshconnect2.c SSH_ERR_KEY_NOT_FOUND).
       if (reason !== undefined) {
         const why = `signing failed for ${sshKeyTypeLabel(keyType)} "${identity.label}"${reason ? `: ${reason}` : ''}`;
-        this.handler.log(why);
+        if (!opts?.reported) this.handler.log(why);
         this.lastError = why;
       }
       this.state = { kind: 'trying', attempt: { method: 'none' } };

@@ -38,6 +38,8 @@ export class AgentClient {
   private readonly decoder = new AgentFrameDecoder();
   private readonly queue: Pending[] = [];
   private failure: Error | undefined;
+  /** The socket failed or closed (not a reply we could not read): see {@link sign}. */
+  private lost = false;
 
   private constructor(
     private readonly socket: Socket,
@@ -65,10 +67,14 @@ export class AgentClient {
         }
       }
     });
-    socket.on('error', (err: NodeJS.ErrnoException) =>
-      this.fail(new SshError('ERR_AGENT', `ssh-agent ${path}: ${strerror(err)}`, { cause: err })),
-    );
-    socket.on('close', () => this.fail(new SshError('ERR_AGENT', `ssh-agent ${path}: the agent closed the connection`)));
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      this.lost = true;
+      this.fail(new SshError('ERR_AGENT', `ssh-agent ${path}: ${strerror(err)}`, { cause: err }));
+    });
+    socket.on('close', () => {
+      this.lost = true;
+      this.fail(new SshError('ERR_AGENT', `ssh-agent ${path}: the agent closed the connection`));
+    });
   }
 
   /**
@@ -115,9 +121,18 @@ export class AgentClient {
   /**
    * draft-miller-ssh-agent-14 §3.6: a signature of `data` by the key `keyBlob`, or null when the
    * agent answers SSH_AGENT_FAILURE (it does not hold the key, the user did not confirm it, ...).
+   * A connection that fails or closes first (the agent died) rejects with ssh(1)'s words for it,
+   * `communication with agent failed` (OpenSSH authfd.c ssh_request_reply's
+   * SSH_ERR_AGENT_COMMUNICATION), the socket's own error as its cause.
    */
   async sign(keyBlob: Uint8Array, data: Uint8Array, flags: number): Promise<Uint8Array | null> {
-    const reply = await this.request(encodeSignRequest(keyBlob, data, flags));
+    let reply: AgentReply;
+    try {
+      reply = await this.request(encodeSignRequest(keyBlob, data, flags));
+    } catch (err) {
+      if (this.lost) throw new SshError('ERR_AGENT', 'communication with agent failed', { cause: err });
+      throw err;
+    }
     if (reply.type === 'signature') return reply.signature;
     if (reply.type === 'failure') return null;
     throw new SshError('ERR_AGENT', `ssh-agent ${this.path}: unexpected reply to SIGN_REQUEST`);

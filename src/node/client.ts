@@ -162,6 +162,8 @@ export interface ConnectOptions {
    * certificate a `@cert-authority` line vouches for) is shown to the callback, which may still
    * refuse it; a key they do not list is the callback's to decide (strictHostKeyChecking is then
    * a UsageError). They also order the host key algorithms (types already known first, as ssh(1) does).
+   * Only `~/.ssh` is made (0700) to record a key, as ssh(1) does: the first file's directory
+   * must exist otherwise, or the new key is accepted without being recorded (a log line says so).
    */
   knownHosts?: string | string[];
   /** ssh_config(5) HostKeyAlias: known_hosts entries are looked up and written under this name, without the port. */
@@ -1719,15 +1721,18 @@ export class SshClient extends EventEmitter {
             }
             // load_identity_file: sshkey_perm_ok's block and "Load key": a soft failure, no
             // "signing failed" line; the next key is tried.
-            if (err instanceof KeyPermissionsError) this.options.warn?.(unprotectedKeyLines(err));
+            const warn = this.options.warn;
+            if (err instanceof KeyPermissionsError) warn?.(unprotectedKeyLines(err));
             // A private half that cannot be read (mode 000): load_identity_file's `Load key
             // "PATH": Permission denied`, and no "signing failed" line, as ssh.
             else if (code === 'ERR_PRIVATE_KEY' && (err as { cause?: NodeJS.ErrnoException }).cause?.code !== undefined) {
-              this.options.warn?.(loadKeyErrorLine(signer.identity?.label ?? e.identity.label, err)!);
+              warn?.(loadKeyErrorLine(signer.identity?.label ?? e.identity.label, err)!);
             } else if (code !== 'ERR_KEY_ENCRYPTED' && code !== 'ERR_KEY_PASSPHRASE') {
-              this.options.warn?.(`sign_and_send_pubkey: signing failed for ${signer.name}: ${reason}`);
+              warn?.(`sign_and_send_pubkey: signing failed for ${signer.name}: ${reason}`);
             }
-            this.core.provideSignature(e.id, null, reason);
+            // Said once, in ssh's words, when there is a warn: not again as the core's debug line
+            // (ssh -v has none). Without one, the core's line is all there is.
+            this.core.provideSignature(e.id, null, reason, { reported: warn !== undefined && code !== 'ERR_KEY_ENCRYPTED' && code !== 'ERR_KEY_PASSPHRASE' });
             this.pump();
           },
         );

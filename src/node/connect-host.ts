@@ -30,6 +30,7 @@ import { terminalText } from '../log-text.js';
 import { utf8Locale } from './terminal-text.js';
 import { unimplementedAmong, withoutUnimplemented, type AlgorithmListKind } from '../config/openssh-names.js';
 import { globMatch } from '../protocol/glob.js';
+import { tildeExpand } from '../config/tokens.js';
 
 /**
  * The descriptor {@link Log.forHop} stands for: the standard error ssh(1) gives its ProxyJump
@@ -464,18 +465,22 @@ export function hostKeyVerifier(
   askQuestion: Libraries[3]['askQuestion'],
 ): ReturnType<Libraries[1]['knownHostsVerifier']> {
   // BatchMode: never ask; an unknown host key is then refused as with StrictHostKeyChecking=yes.
-  const mode = cfg.batchMode && cfg.strictHostKeyChecking === 'ask' ? 'yes' : cfg.strictHostKeyChecking;
   return knownHostsVerifier({
     files: cfg.knownHostsFiles.length > 0 ? cfg.knownHostsFiles : ['/dev/null'],
-    mode,
+    mode: cfg.strictHostKeyChecking,
+    batchMode: cfg.batchMode,
+    // hostfile.c hostfile_create_user_ssh_dir: tilde_expand_filename("~/.ssh"), the passwd home's.
+    userSshDir: tildeExpand('~/.ssh', passwdHome()),
     hashKnownHosts: cfg.hashKnownHosts,
     hostKeyAlias: cfg.hostKeyAlias,
     prompt: askQuestion,
-    // ssh(1) prints a host certificate's rejection reason as an error, the rest as debug.
+    // ssh(1) prints a host certificate's rejection reason, a known_hosts file it cannot open for
+    // its question (hostkeys_find_by_key_hostfile's error_fr) and a ~/.ssh it cannot make
+    // (hostfile_create_user_ssh_dir) as errors, the rest as debug.
     log: (line) =>
       line.startsWith('Warning: Permanently added') || line.startsWith('Failed to add the host')
         ? log.info(line)
-        : /^Certificate (invalid|lacks|contains)/.test(line)
+        : /^(Certificate (invalid|lacks|contains)|hostkeys_find_by_key_hostfile: |Could not (stat|create directory) )/.test(line)
           ? log.error(line)
           : log.debug1(line),
   });

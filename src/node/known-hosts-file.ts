@@ -5,8 +5,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { openSync } from 'node:fs';
-import { appendFile, mkdir, readFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { appendFile, mkdir, readFile, stat } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { ReadStream } from 'node:tty';
 import { HostKeyError, UsageError } from '../errors.js';
@@ -25,6 +26,7 @@ import {
 } from '../keys/knownhosts.js';
 import type { HostKeyInfo } from '../keys/host-key-verdict.js';
 import { expandHome } from './identity-file.js';
+import { strerror } from './strerror.js';
 
 /** ssh_config(5) StrictHostKeyChecking. `'no'` here still refuses changed and revoked keys. */
 export type StrictHostKeyChecking = 'yes' | 'accept-new' | 'no' | 'ask';
@@ -50,10 +52,15 @@ export function shortKeyType(keyType: string): string {
   return keyType;
 }
 
-async function readKnownHosts(
-  file: string,
-  log: (line: string) => void,
-): Promise<{ entries: KnownHostsEntry[]; text: string }> {
+/** One known_hosts file as read: `openError` when it could not be opened for another reason than its absence. */
+interface ReadKnownHosts {
+  path: string;
+  entries: KnownHostsEntry[];
+  text: string;
+  openError?: NodeJS.ErrnoException;
+}
+
+async function readKnownHosts(file: string, log: (line: string) => void): Promise<ReadKnownHosts> {
   const path = expandHome(file);
   let text: string;
   try {
@@ -62,12 +69,32 @@ async function readKnownHosts(
     // ssh(1): a missing known_hosts file is simply empty.
     // A directory reads as an empty file to ssh (fopen succeeds, getline reads nothing).
     const code = (err as NodeJS.ErrnoException).code;
-    if (code !== 'ENOENT' && code !== 'EISDIR') log(`${path}: cannot read: ${(err as Error).message}`);
-    return { entries: [], text: '' };
+    if (code === 'ENOENT' || code === 'EISDIR') return { path, entries: [], text: '' };
+    log(`${path}: cannot read: ${(err as Error).message}`);
+    return { path, entries: [], text: '', openError: err as NodeJS.ErrnoException };
   }
   const { entries, errors } = parseKnownHosts(text, path);
   for (const e of errors) log(`${path}:${e.line}: ignoring invalid known_hosts line: ${e.message}`);
-  return { entries, text };
+  return { path, entries, text };
+}
+
+/**
+ * sshconnect.c hostkeys_find_by_key, for the question about a new host key: the other names
+ * `files` hold the key for. A file it cannot open (ENOTDIR, EACCES; not a missing one) ends the
+ * search with hostkeys_find_by_key_hostfile's error_fr() line and no names at all.
+ */
+function otherNamesFor(read: readonly ReadKnownHosts[], info: HostKeyInfo, log: (line: string) => void): KnownHostsEntry[] {
+  const failed = read.find((r) => r.openError !== undefined);
+  if (failed) {
+    log(`hostkeys_find_by_key_hostfile: hostkeys_foreach failed for ${failed.path}: ${strerror(failed.openError!)}`);
+    return [];
+  }
+  return otherNamesForKey(
+    read.flatMap((r) => r.entries),
+    info.host,
+    info.port,
+    info.keyBlob,
+  );
 }
 
 /**
@@ -103,6 +130,20 @@ export function knownHostsVerifier(opts: {
    * the host (and `[host]:port`); a host certificate must name it as a principal.
    */
   hostKeyAlias?: string;
+  /**
+   * ssh_config(5) BatchMode: with `mode: 'ask'`, never ask; an unknown key is refused as with
+   * `'yes'`, after what ssh(1) does to word its question (sshconnect.c check_host_key builds it,
+   * then confirm() answers no): the look-up of other names, whose error line a file that cannot
+   * be opened gives.
+   */
+  batchMode?: boolean;
+  /**
+   * The user's `~/.ssh`, the one directory made (mode 0700) when missing to record a new key in
+   * a file directly inside it (OpenSSH hostfile.c hostfile_create_user_ssh_dir); the directory
+   * of any other file must exist, or the key is not recorded ("Failed to add the host ...").
+   * Default: `.ssh` in os.homedir(). The CLI passes the passwd entry's, as ssh(1) takes it.
+   */
+  userSshDir?: string;
 }): HostKeyVerifier {
   const mode = opts.mode ?? 'yes';
   const log = opts.log ?? (() => {});
@@ -117,13 +158,10 @@ export function knownHostsVerifier(opts: {
       log(`using hostkeyalias: ${opts.hostKeyAlias}`);
       shown = { ...given, host: opts.hostKeyAlias, port: 22 };
     }
-    const all: KnownHostsEntry[] = [];
-    let firstText = '';
-    for (let i = 0; i < opts.files.length; i++) {
-      const { entries, text } = await readKnownHosts(opts.files[i]!, log);
-      if (i === 0) firstText = text;
-      all.push(...entries);
-    }
+    const read: ReadKnownHosts[] = [];
+    for (const f of opts.files) read.push(await readKnownHosts(f, log));
+    const all = read.flatMap((r) => r.entries);
+    const firstText = read[0]?.text ?? '';
     const name = knownHostsName(shown.host, shown.port);
     let info = shown;
     // Why a host certificate did not settle it, for the error if the plain key does not either.
@@ -176,14 +214,16 @@ export function knownHostsVerifier(opts: {
         break;
     }
 
-    if (mode === 'yes') {
+    if (mode === 'yes' || (mode === 'ask' && opts.batchMode)) {
+      // sshconnect.c check_host_key: with BatchMode the question is worded, then not asked.
+      if (mode === 'ask') otherNamesFor(read, info, log);
       const file = opts.files[0] && expandHome(opts.files[0]);
       const plain = new HostKeyError('unknown', { ...details, file });
       if (certNote === undefined) throw plain;
       throw new HostKeyError('unknown', { ...details, file, message: `The host certificate was not accepted: ${certNote}. ${plain.message}` });
     }
     if (mode === 'ask') {
-      const others = otherNamesForKey(all, info.host, info.port, info.keyBlob);
+      const others = otherNamesFor(read, info, log);
       // sshconnect.c get_hostfile_hostname_ipaddr(): the address with the port actually connected
       // to (not the alias's), or a placeholder through a proxy command (ssh 9.2 runs ProxyJump as
       // one too); shown whatever CheckHostIP says (check_host_key's HOST_NEW question).
@@ -194,9 +234,8 @@ export function knownHostsVerifier(opts: {
     const salt = opts.hashKnownHosts ? new Uint8Array(randomBytes(20)) : undefined;
     const line = formatKnownHostsLine(info.host, info.port, info.keyBlob, { hashed: !!salt, salt });
     const file = expandHome(opts.files[0]!);
+    await createUserSshDir(file, opts.userSshDir ?? join(homedir(), '.ssh'), log);
     try {
-      // ssh(1) creates ~/.ssh as 0700 and known_hosts readable only by the user.
-      await mkdir(dirname(file), { recursive: true, mode: 0o700 });
       // Do not glue our line onto a last line that lacks its newline.
       const sep = firstText !== '' && !firstText.endsWith('\n') ? '\n' : '';
       await appendFile(file, `${sep}${line}\n`, { mode: 0o600 });
@@ -212,6 +251,30 @@ export function knownHostsVerifier(opts: {
   };
   verifierFiles.set(verifier, [...opts.files]);
   return verifier;
+}
+
+/**
+ * OpenSSH hostfile.c hostfile_create_user_ssh_dir: before a new key is appended to `file`, its
+ * directory is made (mode 0700, not its parents) only when it is `sshDir` (the user's ~/.ssh,
+ * compared as written); its error() lines when that fails, and the append then fails too.
+ */
+async function createUserSshDir(file: string, sshDir: string, log: (line: string) => void): Promise<void> {
+  const slash = file.lastIndexOf('/');
+  if (slash < 0 || file.slice(0, slash) !== sshDir) return;
+  try {
+    await stat(sshDir);
+    return;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+      log(`Could not stat ${sshDir}: ${strerror(err as NodeJS.ErrnoException)}`);
+      return;
+    }
+  }
+  try {
+    await mkdir(sshDir, { mode: 0o700 });
+  } catch (err) {
+    log(`Could not create directory '${sshDir.slice(0, 200)}' (${strerror(err as NodeJS.ErrnoException)}).`);
+  }
 }
 
 /** The files each {@link knownHostsVerifier} checks, to know one when it comes back as `verifyHostKey`. */

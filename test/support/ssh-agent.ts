@@ -27,10 +27,12 @@ export async function waitForAgentSocket(sock: string, timeoutMs = 10_000): Prom
 
 /**
  * Starts `/usr/bin/ssh-agent -a SOCK -D` (in the foreground, output ignored) and resolves with it
- * once SOCK accepts connections ({@link waitForAgentSocket}); the caller kills it.
+ * once SOCK accepts connections ({@link waitForAgentSocket}); the caller kills it. `env`: the
+ * agent's environment (default this process's), e.g. SSH_ASKPASS and SSH_ASKPASS_REQUIRE=force
+ * for the program it runs to confirm each use of an `ssh-add -c` key.
  */
-export async function startSshAgent(sock: string): Promise<ChildProcess> {
-  const child = spawn('/usr/bin/ssh-agent', ['-a', sock, '-D'], { stdio: 'ignore' });
+export async function startSshAgent(sock: string, env?: NodeJS.ProcessEnv): Promise<ChildProcess> {
+  const child = spawn('/usr/bin/ssh-agent', ['-a', sock, '-D'], { stdio: 'ignore', env });
   try {
     for (let i = 0; i < 100 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 50));
     if (!existsSync(sock)) throw new Error(`ssh-agent did not create ${sock}`);
