@@ -127,15 +127,24 @@ describeInterop('-L client→server with lent reads', () => {
       }
       c.end();
     };
-    // The target reads nothing: the forwarder must stop reading the local socket.
+    // The target reads nothing: the forwarder must stop reading the local socket. Stalled: no
+    // byte sent for 1 s (4 looks 250 ms apart). Each look comes after the I/O the loop has
+    // waiting: a timer is run before the I/O of the same turn, so after the process had no CPU
+    // for a while, a look straight from the timer sees no progress that is only not handled yet
+    // (a loaded CI run took a 250 ms gap for the stall at 6.9 MB, and the client went on).
+    const look = async (ms: number) => {
+      await sleep(ms);
+      await new Promise((r) => setImmediate(r));
+      return sent;
+    };
     let last = -1;
-    for (let i = 0; i < 40 && sent !== last; i++) {
-      last = sent;
-      await sleep(250);
+    for (let quiet = 0, end = Date.now() + 30_000; quiet < 4 && Date.now() < end; ) {
+      const now = await look(250);
+      quiet = now === last ? quiet + 1 : 0;
+      last = now;
     }
     const stalledAt = sent;
-    await sleep(400);
-    expect(sent).toBe(stalledAt);
+    expect(await look(400)).toBe(stalledAt);
     // Kernel buffers of the loopback sockets and one 2 MiB window: far from all 48 MiB.
     expect(stalledAt).toBeLessThan(32 * MiB);
     target!.resume();
