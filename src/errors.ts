@@ -198,14 +198,19 @@ export function channelOpenFailureName(reason: number): string {
  */
 export class ChannelOpenError extends SshError {
   readonly reason: number;
-  /** The server's text, bytes that are not UTF-8 kept as in {@link DisconnectError.description}. */
+  /**
+   * The server's text (RFC 4254 §5.1 `description`), raw: bytes that are not UTF-8 kept as in
+   * {@link DisconnectError.description}, control characters and escape sequences as they came.
+   * The `message` has them escaped as `\ooo`, as DisconnectError's has.
+   */
   readonly description: string;
   readonly channel: number;
   constructor(channel: number, reason: number, description: string, options?: { message?: string; cause?: unknown }) {
-    // OpenSSH's wording: "channel 3: open failed: administratively prohibited: open failed"
+    // OpenSSH's wording: "channel 3: open failed: administratively prohibited: open failed". The
+    // server chooses the text: escaped in the message (ESC as \033), which is logged and printed.
     super(
       'ERR_CHANNEL_OPEN_FAILED',
-      options?.message ?? `channel ${channel}: open failed: ${channelOpenFailureName(reason)}: ${description}`,
+      options?.message ?? `${channelOpenFailedPrefix(channel, reason)}${terminalText(description, true)}`,
       options?.cause === undefined ? undefined : { cause: options.cause },
     );
     this.channel = channel;
@@ -214,9 +219,28 @@ export class ChannelOpenError extends SshError {
   }
 }
 
-/** User authentication failed (RFC 4252 §5.1). */
+/**
+ * OpenSSH's words before a channel open failure's text (channels.c channel_input_open_failure):
+ * `channel N: open failed: REASON: `.
+ */
+function channelOpenFailedPrefix(channel: number, reason: number): string {
+  return `channel ${channel}: open failed: ${channelOpenFailureName(reason)}: `;
+}
+
+/**
+ * User authentication failed (RFC 4252 §5.1). The message names the methods we tried, or says
+ * that nothing was offered (no key, no password: `methodsTried` empty), then the methods the
+ * server allows (the list ssh(1) prints as "Permission denied (publickey)."), then what was not
+ * offered and why: an agent that could not be used, identity files that could not be loaded.
+ */
 export class AuthenticationError extends SshError {
+  /**
+   * The methods a request was sent for (`publickey` once a key was offered, `password`,
+   * `keyboard-interactive`), in order; empty when nothing was offered. Never the `none` request
+   * (RFC 4252 §5.2) that asks the server for its methods.
+   */
   readonly methodsTried: readonly string[];
+  /** The methods the server's last USERAUTH_FAILURE said can continue. */
   readonly methodsAllowed: readonly string[];
   /**
    * Identity files that were not offered because they could not be loaded, as `warn` reported
