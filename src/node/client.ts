@@ -327,17 +327,11 @@ export async function connect(options: ConnectOptions): Promise<SshClient> {
   const sock: Partial<Duplex> | undefined = typeof options === 'object' && options !== null ? options.sock : undefined;
   let early: EarlyWatch | undefined;
   try {
-    checkConnectOptions(options);
-    // Aborted already: no socket opened, no key file read.
+    const hops = checkConnect(options);
+    // Aborted already: no socket opened, no key file read. After every check without I/O (the
+    // jump hosts' too): a caller's mistake is reported first, whatever the signal says.
     if (options.signal?.aborted) throw abortedBySignal(options.signal);
-    const hops = options.jump !== undefined ? jumpHostsOf(options) : [];
-    if (hops.length > 0) {
-      if (options.sock) throw new UsageError('connect(): give either jump or sock, not both');
-      // Every hop before the first socket: a bad hop port would otherwise reach the previous hop's
-      // server in a direct-tcpip request before its own connect() refused it.
-      checkJumpHosts(hops, checkConnectOptions);
-      return await connectThroughJumps(options);
-    }
+    if (hops.length > 0) return await connectThroughJumps(options);
     // A caller's socket may fail while we read keys and known_hosts: note it now, report it later.
     early = options.sock ? watchEarlyFailure(options.sock) : undefined;
     return await connectWith(options, early);
@@ -347,6 +341,24 @@ export async function connect(options: ConnectOptions): Promise<SshClient> {
   } finally {
     early?.dispose();
   }
+}
+
+/**
+ * Every check connect() makes without I/O ({@link checkConnectOptions}), on the jump hosts too;
+ * returns the hops (none without `jump`). Each failure is a UsageError.
+ *
+ * @internal also tunnel()'s, before its first connection.
+ */
+export function checkConnect(options: ConnectOptions): ConnectOptions[] {
+  checkConnectOptions(options);
+  const hops = options.jump !== undefined ? jumpHostsOf(options) : [];
+  if (hops.length > 0) {
+    if (options.sock) throw new UsageError('connect(): give either jump or sock, not both');
+    // Every hop before the first socket: a bad hop port would otherwise reach the previous hop's
+    // server in a direct-tcpip request before its own connect() refused it.
+    checkJumpHosts(hops, checkConnectOptions);
+  }
+  return hops;
 }
 
 /**
