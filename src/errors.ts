@@ -248,23 +248,48 @@ export class AuthenticationError extends SshError {
    * at the end of the message.
    */
   readonly identitiesSkipped: readonly string[];
-  constructor(username: string, methodsTried: readonly string[], methodsAllowed: readonly string[], detail?: string, identitiesSkipped: readonly string[] = []) {
+  /**
+   * Why the ssh-agent given as `agent` was not used, as `onWarning` reported it (code
+   * `agent-unavailable`): `Error connecting to agent PATH: No such file or directory`, or the
+   * agent's protocol failure; also named in the message. Undefined when there was no agent to
+   * use or it answered.
+   */
+  readonly agentUnavailable: string | undefined;
+  constructor(
+    username: string,
+    methodsTried: readonly string[],
+    methodsAllowed: readonly string[],
+    detail?: string,
+    identitiesSkipped: readonly string[] = [],
+    agentUnavailable?: string,
+  ) {
     super(
       'ERR_AUTH_FAILED',
       `Permission denied for ${username}` +
-        ` (tried: ${methodsTried.join(', ') || 'none'}; server allows: ${methodsAllowed.join(',') || 'nothing'})` +
+        ` (${methodsTried.length > 0 ? `tried: ${methodsTried.join(', ')}` : 'no key or password offered'}; server allows: ${methodsAllowed.join(',') || 'nothing'})` +
         (detail ? `. ${detail}` : '.') +
+        (agentUnavailable ? ` Agent keys not offered: ${agentUnavailable}.` : '') +
         (identitiesSkipped.length ? ` Identity files skipped: ${identitiesSkipped.map((l) => l.replace(/^Warning: |\.$/g, '')).join('; ')}.` : ''),
     );
     this.methodsTried = methodsTried;
     this.methodsAllowed = methodsAllowed;
     this.identitiesSkipped = identitiesSkipped;
+    this.agentUnavailable = agentUnavailable;
     this.#args = [username, detail];
   }
   readonly #args: [string, string | undefined];
   /** The same refusal, naming the identity files that were skipped (see identitiesSkipped). */
   withIdentitiesSkipped(skipped: readonly string[]): AuthenticationError {
-    return new AuthenticationError(this.#args[0], this.methodsTried, this.methodsAllowed, this.#args[1], skipped);
+    return this.withLocalReasons({ identitiesSkipped: skipped });
+  }
+  /**
+   * The same refusal, naming what was not offered and why, which the server's refusal cannot
+   * say: identity files skipped, an agent that could not be used (see their fields).
+   */
+  withLocalReasons(reasons: { identitiesSkipped?: readonly string[]; agentUnavailable?: string }): AuthenticationError {
+    const skipped = reasons.identitiesSkipped ?? this.identitiesSkipped;
+    const agent = reasons.agentUnavailable ?? this.agentUnavailable;
+    return new AuthenticationError(this.#args[0], this.methodsTried, this.methodsAllowed, this.#args[1], skipped, agent);
   }
 }
 

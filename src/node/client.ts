@@ -106,8 +106,13 @@ export interface ConnectOptions {
   signers?: Signer[];
   /**
    * An ssh-agent's socket path (e.g. `process.env.SSH_AUTH_SOCK`) whose keys to offer, or false
-   * or '' (the default: no agent; `true` is a UsageError). An agent that cannot be reached is
-   * skipped with a debug line.
+   * or '' (the default: no agent; `true` is a UsageError). An agent that cannot be used (a path
+   * that is missing or nobody listens on, an agent that breaks the agent protocol) is skipped
+   * with ssh's debug line (`get_agent_identities: ssh_get_authentication_socket: No such file or
+   * directory`) and an `onWarning` of code `agent-unavailable` (`Error connecting to agent PATH:
+   * Connection refused; its keys are not offered`); if authentication then fails, the
+   * AuthenticationError says so (`agentUnavailable`, and `Agent keys not offered: ...` in its
+   * message).
    */
   agent?: string | false;
   /**
@@ -299,9 +304,12 @@ export interface ConnectOptions {
    */
   onKeyboardInteractiveInfo?: (info: { name: string; instruction: string }) => void;
   /**
-   * Called with security warnings as OpenSSH 10.1 gives them (WarnWeakCrypto): code `weak-kex`
-   * once after the key exchange when it is not post-quantum, before `connect()` resolves.
-   * Unlike ssh(1), which stays quiet when KexAlgorithms was set explicitly, this always reports.
+   * Called with warnings, each with a stable code ({@link WarningCode}):
+   * - `weak-kex`: a security warning as OpenSSH 10.1 gives it (WarnWeakCrypto), once after the
+   *   key exchange when it is not post-quantum, before `connect()` resolves. Unlike ssh(1), which
+   *   stays quiet when KexAlgorithms was set explicitly, this always reports.
+   * - `agent-unavailable`: the `agent` given could not be used, so its keys are not offered
+   *   (see `agent`); before the connection is made.
    */
   onWarning?: (warning: { code: WarningCode; message: string }) => void;
 }
@@ -569,6 +577,12 @@ export interface PreparedAuth {
   skipped?: string[];
   /** {@link bindAgentToSession} bound {@link agent} to a session: another session needs a new connection. */
   agentBound?: boolean;
+  /**
+   * Why the `agent` given could not be used (its socket could not be reached, or it broke the
+   * agent protocol), as `onWarning` reported it: named by a final AuthenticationError (its
+   * `agentUnavailable`).
+   */
+  agentUnavailable?: string;
 }
 
 /**
@@ -741,6 +755,11 @@ export async function prepareAuth(
       debug?.(agentFailureLine(err));
       agent?.close();
       agent = undefined;
+      // The caller named this agent: say it was not used (ssh(1), whose agent is the
+      // environment's, says it at -v only: the CLI shows only `weak-kex` warnings), and name it
+      // in a final AuthenticationError.
+      prepared.agentUnavailable = (err as Error).message;
+      options.onWarning?.({ code: 'agent-unavailable', message: `${prepared.agentUnavailable}; its keys are not offered` });
     }
   }
   // sshconnect2.c pubkey_prepare: CertificateFile's certificates before the agent's keys.
@@ -1881,9 +1900,11 @@ export class SshClient extends EventEmitter {
   private finish(error: SshError | undefined): void {
     if (this.isDone) return;
     this.isDone = true;
-    // Why identity files were not offered, which the server's refusal cannot say ("tried: none"
-    // for a path with a typo or a key with a wrong passphrase).
-    if (error instanceof AuthenticationError && this.auth.skipped?.length) error = error.withIdentitiesSkipped(this.auth.skipped);
+    // Why identity files or the agent's keys were not offered, which the server's refusal cannot
+    // say ("no key or password offered" for a path with a typo, a key with a wrong passphrase, an
+    // agent socket nobody listens on).
+    const { skipped, agentUnavailable } = this.auth;
+    if (error instanceof AuthenticationError && (skipped?.length || agentUnavailable)) error = error.withLocalReasons({ identitiesSkipped: skipped, agentUnavailable });
     this.endError = error;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;

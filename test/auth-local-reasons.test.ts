@@ -1,0 +1,104 @@
+/**
+ * What a library caller is told when its own means of authenticating were not used, against
+ * sshd 9.2 and ssh-agent (the lib testers' LOW findings):
+ * - an `agent` socket that is missing or that nobody listens on: an `onWarning` of code
+ *   `agent-unavailable` (it said nothing but a debug line), and a final AuthenticationError that
+ *   names it (`agentUnavailable`, "Agent keys not offered: ...");
+ * - nothing offered at all: the message says so ("no key or password offered"), never a `tried`
+ *   list that is not ours (it read "tried: none", the name of RFC 4252 §5.2's method);
+ * - a Signer whose sign() resolves with no bytes (a string, undefined, an ArrayBuffer): a
+ *   UsageError naming the signer and the answer, in Node and pure-ssh/web (it was an
+ *   AuthenticationError, "returned a malformed signature");
+ * - an identity file is read once (a key from a pipe, `-i <(pass show key)`, has one reading):
+ *   the first bytes said whether it held a private key, and it was then opened and read again.
+ */
+import { execFile, type ChildProcess } from 'node:child_process';
+import { closeSync, constants, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { AuthenticationError, parsePrivateKey, SshError, UsageError } from '../src/index.js';
+import { connect as webConnect, type Signer } from '../src/web/index.js';
+import { connectTo } from './harness/client.js';
+import { describeInterop, sshdSuite } from './harness/sshd.js';
+import { dialNodeWeb } from './runtimes/dial-node.js';
+import { startSshAgent } from './support/ssh-agent.js';
+
+const execFileP = promisify(execFile);
+
+async function failure(p: Promise<{ close(): Promise<void> }>): Promise<unknown> {
+  return p.then(
+    async (c) => {
+      await c.close();
+      return 'connected';
+    },
+    (err: unknown) => err,
+  );
+}
+
+describeInterop('a library caller is told what was not offered and why (sshd 9.2, ssh-agent)', () => {
+  const sshd = sshdSuite();
+  let dir: string;
+  const children: ChildProcess[] = [];
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'auth-local-'));
+  });
+  afterAll(() => {
+    for (const c of children) c.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** A socket file nobody listens on: an ssh-agent's, once the agent was killed (SIGKILL: its socket stays). */
+  async function deadAgentSocket(): Promise<string> {
+    const sock = join(dir, 'dead-agent.sock');
+    const child = await startSshAgent(sock);
+    children.push(child);
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    // Still there, refused.
+    const refused = await new Promise<string>((r) => net.connect(sock).once('error', (e: NodeJS.ErrnoException) => r(e.code!)).once('connect', () => r('connected')));
+    expect(refused).toBe('ECONNREFUSED');
+    return sock;
+  }
+
+  it('agent: a missing path or a socket nobody listens on is an onWarning (agent-unavailable) and named by the AuthenticationError; the debug line stays', async () => {
+    const missing = join(dir, 'no-agent.sock');
+    const dead = await deadAgentSocket();
+    for (const [agent, why] of [
+      [missing, 'No such file or directory'],
+      [dead, 'Connection refused'],
+    ] as const) {
+      const warnings: { code: string; message: string }[] = [];
+      const debug: string[] = [];
+      const err = await failure(connectTo(sshd, { privateKey: undefined, agent, onWarning: (w) => warnings.push(w), debug: (m) => debug.push(m) }));
+      const reason = `Error connecting to agent ${agent}: ${why}`;
+      expect(warnings).toEqual([{ code: 'agent-unavailable', message: `${reason}; its keys are not offered` }]);
+      expect(debug).toContain(`get_agent_identities: ssh_get_authentication_socket: ${why}`);
+      expect(err).toBeInstanceOf(AuthenticationError);
+      const e = err as AuthenticationError;
+      expect({ tried: e.methodsTried, allowed: e.methodsAllowed, agent: e.agentUnavailable }).toEqual({ tried: [], allowed: ['publickey'], agent: reason });
+      expect(e.message).toBe(`Permission denied for root (no key or password offered; server allows: publickey). Agent keys not offered: ${reason}.`);
+    }
+  });
+
+  it('agent: the warning comes also when another key logs in (the caller can tell the agent was not used)', async () => {
+    const warnings: string[] = [];
+    const ssh = await connectTo(sshd, { agent: join(dir, 'no-agent.sock'), onWarning: (w) => warnings.push(w.code) });
+    await ssh.close();
+    expect(warnings).toEqual(['agent-unavailable']);
+  });
+
+  it('nothing to offer: "no key or password offered", then what the server allows; a key offered and refused: "tried: publickey"', async () => {
+    const none = (await failure(connectTo(sshd, { privateKey: undefined }))) as AuthenticationError;
+    expect(none).toBeInstanceOf(AuthenticationError);
+    expect(none.message).toBe('Permission denied for root (no key or password offered; server allows: publickey).');
+    expect(none.methodsTried).toEqual([]);
+    const stranger = join(dir, 'stranger');
+    await execFileP('/usr/bin/ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', stranger]);
+    const refused = (await failure(connectTo(sshd, { privateKey: undefined, identityFiles: [stranger] }))) as AuthenticationError;
+    expect(refused.message).toBe('Permission denied for root (tried: publickey; server allows: publickey).');
+  });
+});
