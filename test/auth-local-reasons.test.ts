@@ -101,4 +101,37 @@ describeInterop('a library caller is told what was not offered and why (sshd 9.2
     const refused = (await failure(connectTo(sshd, { privateKey: undefined, identityFiles: [stranger] }))) as AuthenticationError;
     expect(refused.message).toBe('Permission denied for root (tried: publickey; server allows: publickey).');
   });
+
+  /** A signer for the harness key whose sign() resolves with `answer`. */
+  function signerAnswering(answer: unknown, comment = 'kms://prod/ssh'): Signer {
+    const key = parsePrivateKey(sshd.clientKey);
+    return { publicKeyBlob: key.publicKeyBlob, comment, sign: async () => answer as Uint8Array };
+  }
+
+  const badAnswers: [unknown, string][] = [
+    ['c2lnbmF0dXJl', '"c2lnbmF0dXJl"'],
+    [undefined, 'undefined'],
+    [new ArrayBuffer(83), 'an ArrayBuffer'],
+    ['x'.repeat(100), 'a string of 100 characters'],
+  ];
+  const usageText = (got: string) =>
+    `signers[0] ("kms://prod/ssh"): sign must resolve with a signature blob, a Uint8Array (string algorithm || string signature, RFC 4253 §6.6: encodeSignatureBlob(algorithm, raw)), got ${got}`;
+
+  it('Node: a Signer resolving with no bytes is a UsageError naming it and the answer (it was an AuthenticationError)', async () => {
+    for (const [answer, got] of badAnswers) {
+      const err = await failure(connectTo(sshd, { privateKey: undefined, signers: [signerAnswering(answer)] }));
+      expect(err, got).toBeInstanceOf(UsageError);
+      expect((err as SshError).message).toBe(usageText(got));
+    }
+  });
+
+  it('web: the same UsageError', async () => {
+    for (const [answer, got] of badAnswers.slice(0, 2)) {
+      const err = await failure(
+        webConnect({ transport: dialNodeWeb(sshd.port), host: sshd.host, port: sshd.port, username: sshd.user, knownHosts: sshd.hostKeyLines.join('\n'), signers: [signerAnswering(answer)] }),
+      );
+      expect(err, got).toBeInstanceOf(UsageError);
+      expect((err as SshError).message).toBe(usageText(got));
+    }
+  });
 });

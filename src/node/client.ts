@@ -65,9 +65,9 @@ import { ChannelOpenFailureReason } from '../errors.js';
 import { MAX_TIMER_DELAY_MS } from '../long-timeout.js';
 import { closedByRemoteHost, closedDuringKexOrAuth, KEX_IDENTIFICATION_CLOSED } from '../quit-message.js';
 import { couldNotResolve, strerror } from './strerror.js';
-import { checkAlgorithmLists, checkCallKeys, checkNumericOptions, checkOptionKeys, checkOptionTypes, checkSigners, NO_SIGNAL, show } from '../option-check.js';
+import { checkAlgorithmLists, checkCallKeys, checkNumericOptions, checkOptionKeys, checkOptionTypes, checkSigners, NO_SIGNAL, show, signerName } from '../option-check.js';
 import { CONNECT_OPTIONS } from './connect-option-table.js';
-import { abortedBySignal, askUser, guardHooks, isCallbackFailure, untilAborted } from '../user-callback.js';
+import { abortedBySignal, askUser, guardHooks, isCallbackFailure, signerAnswer, untilAborted } from '../user-callback.js';
 
 /** Options of {@link connect}. A host key decision is required: knownHosts or verifyHostKey. */
 export interface ConnectOptions {
@@ -734,16 +734,17 @@ export async function prepareAuth(
   const agentIdentities: AuthIdentity[] = [];
   const keyLoaders = new Map<AuthIdentity, () => Promise<PrivateKey>>();
   const prepared: PreparedAuth = { privateKeys, identities, signers, agent: undefined, agentIdentities, keyLoaders, skipped };
-  for (const s of options.signers ?? []) {
+  (options.signers ?? []).forEach((s, i) => {
     identities.push({ publicKeyBlob: s.publicKeyBlob, label: s.comment || keyBlobType(s.publicKeyBlob) });
     signers.push({
       publicKeyBlob: s.publicKeyBlob,
       name: `${sshKeyTypeLabel(keyBlobType(s.publicKeyBlob))} "${s.comment || keyBlobType(s.publicKeyBlob)}"`,
       // async: a signer that throws, or returns a blob rather than a promise, is settled the
-      // same way (a throw skips the key with its reason, as a rejection does).
-      sign: async (data, algorithm) => s.sign(data, algorithm),
+      // same way (a throw skips the key with its reason, as a rejection does). An answer that is
+      // no bytes is the caller's bug: a UsageError that ends connect() (signerAnswer).
+      sign: async (data, algorithm) => signerAnswer(signerName(s, i), await s.sign(data, algorithm)),
     });
-  }
+  });
   let agent: AgentClient | undefined;
   let agentKeys: { keyBlob: Uint8Array; comment: string }[] = [];
   if (options.agent) {
