@@ -134,4 +134,27 @@ describeInterop('a library caller is told what was not offered and why (sshd 9.2
       expect((err as SshError).message).toBe(usageText(got));
     }
   });
+
+  it('identityFiles without askPassphrase: a key file is opened and read once (a key from a pipe logs in; it hung)', async () => {
+    const fifo = join(dir, 'key.fifo');
+    await execFileP('mkfifo', ['-m', '600', fifo]);
+    // The key goes down the pipe once, as from `<(pass show key)`. The old code read its first 64
+    // bytes, closed it, and opened it again for the whole key: no writer any more, a wait forever.
+    const written = writeFile(fifo, await readFile(sshd.clientKeyPath)).catch(() => {});
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const hang = new Promise<string>((r) => (timer = setTimeout(() => r('hang'), 10_000)));
+      const result = await Promise.race([connectTo(sshd, { privateKey: undefined, identityFiles: [fifo] }).then(async (ssh) => (await ssh.close(), 'connected'), (e: Error) => e.message), hang]);
+      expect(result).toBe('connected');
+    } finally {
+      clearTimeout(timer);
+      // A reader still waiting for a writer (the old code) gets an empty pipe and goes on.
+      try {
+        closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
+      } catch {
+        // No reader waiting (ENXIO).
+      }
+      await written;
+    }
+  }, 20_000);
 });

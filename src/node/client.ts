@@ -44,7 +44,7 @@ import type { TransportInfo } from '../transport/transport.js';
 import { ChannelStream } from './channel-stream.js';
 import { connectLendingReads, lendingReadsOf } from './socket-read.js';
 import { handleWriterFor, WRITE_DONE, WRITE_REFUSED, type HandleWriter } from './socket-write.js';
-import { certifyIdentityFiles, expandHome, holdsPrivateKey, loadCertificateFile, loadIdentityFile, loadKeyErrorLine, prepareIdentityFile, unlockIdentityFile, unprotectedKeyLines, type IdentityFileEntry } from './identity-file.js';
+import { certifyIdentityFiles, expandHome, loadCertificateFile, loadIdentityFile, loadIdentityFileIfPrivate, loadKeyErrorLine, prepareIdentityFile, unlockIdentityFile, unprotectedKeyLines, type IdentityFileEntry } from './identity-file.js';
 import { AgentClient } from './agent.js';
 import { orderIdentities, sshKeyTypeLabel, type AuthIdentity } from '../auth/identity.js';
 import { keyboardInteractiveInfoLine } from '../auth/userauth.js';
@@ -707,15 +707,20 @@ export async function prepareAuth(
     try {
       // Only a prompt is worth deferring for; a given passphrase is checked now.
       if (askPassphrase) files.push(await prepareIdentityFile(f, { passphrase, askPassphrase, attempts, debug, allowUnprotectedKeyFiles, crypto }));
-      else if (!(await holdsPrivateKey(expandHome(f))) && (named = await publicHalfOnly(f))) {
-        // A public key file (`key.pub`), or a path with only PATH.pub beside it, names a key by its
-        // public half, as the CLI's IdentityFile does (loadIdentities): an agent key (the private
-        // half only in a hardware token or password manager's agent), or a key offered and loaded
-        // once the server accepts it (sshconnect2.c pubkey_prepare, load_identity_file).
-        files.push(named);
-      } else {
-        const key = await loadIdentityFile(f, { passphrase, allowUnprotectedKeyFiles, crypto });
-        files.push({ path: expandHome(f), publicKeyBlob: key.publicKeyBlob, key });
+      else {
+        // One read of a private key file: its first bytes say it is one, the rest is read then.
+        let key = await loadIdentityFileIfPrivate(f, { passphrase, allowUnprotectedKeyFiles, crypto });
+        if (!key && (named = await publicHalfOnly(f))) {
+          // A public key file (`key.pub`), or a path with only PATH.pub beside it, names a key by
+          // its public half, as the CLI's IdentityFile does (loadIdentities): an agent key (the
+          // private half only in a hardware token or password manager's agent), or a key offered
+          // and loaded once the server accepts it (sshconnect2.c pubkey_prepare, load_identity_file).
+          files.push(named);
+        } else {
+          // Neither: the load says why (missing, unreadable, not a key).
+          key ??= await loadIdentityFile(f, { passphrase, allowUnprotectedKeyFiles, crypto });
+          files.push({ path: expandHome(f), publicKeyBlob: key.publicKeyBlob, key });
+        }
       }
     } catch (err) {
       // sshconnect2.c load_identity_file: a key that cannot be loaded (missing, unreadable, a
