@@ -210,7 +210,7 @@ export class ChannelOpenError extends SshError {
     // server chooses the text: escaped in the message (ESC as \033), which is logged and printed.
     super(
       'ERR_CHANNEL_OPEN_FAILED',
-      options?.message ?? `${channelOpenFailedPrefix(channel, reason)}${terminalText(description, true)}`,
+      options?.message ?? `channel ${channel}: open failed: ${channelOpenFailureName(reason)}: ${terminalText(description, true)}`,
       options?.cause === undefined ? undefined : { cause: options.cause },
     );
     this.channel = channel;
@@ -220,16 +220,9 @@ export class ChannelOpenError extends SshError {
 }
 
 /**
- * OpenSSH's words before a channel open failure's text (channels.c channel_input_open_failure):
- * `channel N: open failed: REASON: `.
- */
-function channelOpenFailedPrefix(channel: number, reason: number): string {
-  return `channel ${channel}: open failed: ${channelOpenFailureName(reason)}: `;
-}
-
-/**
  * User authentication failed (RFC 4252 §5.1). The message names the methods we tried, or says
- * that nothing was offered (no key, no password: `methodsTried` empty), then the methods the
+ * `nothing` (no key, no password offered: `methodsTried` empty; it said "none", which read as
+ * RFC 4252 §5.2's method), then the methods the
  * server allows (the list ssh(1) prints as "Permission denied (publickey)."), then what was not
  * offered and why: an agent that could not be used, identity files that could not be loaded.
  */
@@ -266,7 +259,7 @@ export class AuthenticationError extends SshError {
     super(
       'ERR_AUTH_FAILED',
       `Permission denied for ${username}` +
-        ` (${methodsTried.length > 0 ? `tried: ${methodsTried.join(', ')}` : 'no key or password offered'}; server allows: ${methodsAllowed.join(',') || 'nothing'})` +
+        ` (tried: ${methodsTried.join(', ') || 'nothing'}; server allows: ${methodsAllowed.join(',') || 'nothing'})` +
         (detail ? `. ${detail}` : '.') +
         (agentUnavailable ? ` Agent keys not offered: ${agentUnavailable}.` : '') +
         (identitiesSkipped.length ? ` Identity files skipped: ${identitiesSkipped.map((l) => l.replace(/^Warning: |\.$/g, '')).join('; ')}.` : ''),
@@ -278,18 +271,13 @@ export class AuthenticationError extends SshError {
     this.#args = [username, detail];
   }
   readonly #args: [string, string | undefined];
-  /** The same refusal, naming the identity files that were skipped (see identitiesSkipped). */
-  withIdentitiesSkipped(skipped: readonly string[]): AuthenticationError {
-    return this.withLocalReasons({ identitiesSkipped: skipped });
-  }
   /**
    * The same refusal, naming what was not offered and why, which the server's refusal cannot
-   * say: identity files skipped, an agent that could not be used (see their fields).
+   * say: the identity files that were skipped, and the agent that could not be used (see
+   * identitiesSkipped and agentUnavailable).
    */
-  withLocalReasons(reasons: { identitiesSkipped?: readonly string[]; agentUnavailable?: string }): AuthenticationError {
-    const skipped = reasons.identitiesSkipped ?? this.identitiesSkipped;
-    const agent = reasons.agentUnavailable ?? this.agentUnavailable;
-    return new AuthenticationError(this.#args[0], this.methodsTried, this.methodsAllowed, this.#args[1], skipped, agent);
+  withIdentitiesSkipped(skipped: readonly string[], agentUnavailable?: string): AuthenticationError {
+    return new AuthenticationError(this.#args[0], this.methodsTried, this.methodsAllowed, this.#args[1], skipped, agentUnavailable);
   }
 }
 

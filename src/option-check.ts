@@ -218,7 +218,7 @@ export function checkOptionTypes(o: object, table: Record<string, OptionKind>, w
 export function checkSigners(signers: unknown): void {
   if (signers !== undefined && !Array.isArray(signers)) throw new UsageError(`signers must be an array of Signers, got ${show(signers)}`);
   (signers as ({ publicKeyBlob?: unknown; sign?: unknown; comment?: unknown } | null)[] | undefined)?.forEach((s, i) => {
-    const name = signerName(s, i);
+    const name = `signers[${i}]${typeof s?.comment === 'string' ? ` (${JSON.stringify(s.comment)})` : ''}`;
     if (typeof s?.sign !== 'function') throw new UsageError(`${name}: sign must be a function, got ${show(s?.sign)}`);
     const blob = s.publicKeyBlob;
     let cause: unknown;
@@ -230,11 +230,6 @@ export function checkSigners(signers: unknown): void {
     }
     throw new UsageError(`${name}: publicKeyBlob must be an SSH public key blob (RFC 4253 §6.6), got ${show(blob)}`, { cause });
   });
-}
-
-/** `signers[i]` as errors name it, with its comment when it has one: `signers[0] ("kms://prod/ssh")`. */
-export function signerName(signer: { comment?: unknown } | null | undefined, i: number): string {
-  return `signers[${i}]${typeof signer?.comment === 'string' ? ` (${JSON.stringify(signer.comment)})` : ''}`;
 }
 
 /**

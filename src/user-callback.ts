@@ -17,7 +17,7 @@ export function callbackFailed(name: string, err: unknown): SshError {
   return mark(new SshError('ERR_ABORTED', `the ${name} callback failed: ${(err as Error)?.message ?? String(err)}`, { cause: err }));
 }
 
-/** The errors {@link askUser} and {@link signerAnswer} made (not a key's own failure to load or sign). */
+/** The errors {@link askUser} made (not a key's own failure to load or sign). */
 const failures = new WeakSet<SshError>();
 function mark(err: SshError): SshError {
   failures.add(err);
@@ -43,26 +43,7 @@ export function askUser(name: string, call: () => unknown): Promise<string | nul
   );
 }
 
-/**
- * A Signer's answer (src/auth/signer.ts), checked: the signature blob, or a UsageError
- * when it resolved with anything but bytes (a string, undefined, an ArrayBuffer): a bug in the
- * caller's signer, not a key that could not sign, so the connection ends with it (as
- * {@link isCallbackFailure} says) instead of trying the next key. `name` names the signer as
- * checkSigners does: `signers[0] ("kms://prod/ssh")`.
- */
-export function signerAnswer(name: string, answer: unknown): Uint8Array {
-  if (answer instanceof Uint8Array) return answer;
-  // The text is the signer's: a long one is not repeated whole (it may be a signature or a token).
-  const got = typeof answer === 'string' && answer.length > 40 ? `a string of ${answer.length} characters` : answer instanceof ArrayBuffer ? 'an ArrayBuffer' : show(answer);
-  throw mark(
-    new UsageError(
-      `${name}: sign must resolve with a signature blob, a Uint8Array (string algorithm || string signature, RFC 4253 §6.6: ` +
-        `encodeSignatureBlob(algorithm, raw)), got ${got}`,
-    ),
-  );
-}
-
-/** Whether `err` came from {@link askUser} or {@link signerAnswer}: the connection is to end with it, not try on. */
+/** Whether `err` came from {@link askUser}: the connection is to end with it, not try on. */
 export function isCallbackFailure(err: unknown): err is SshError {
   return err instanceof SshError && failures.has(err);
 }

@@ -90,11 +90,11 @@ describe('user authentication (RFC 4252) against the fake server', () => {
   });
 
   // The lib testers: "tried: none" read as RFC 4252 §5.2's `none` method, or as a list of ours.
-  it('with nothing to offer, the error says no key or password was offered', () => {
+  it('with nothing to offer, the error says tried: nothing', () => {
     const p = new Pair({ client: { privateKeys: [] }, server: { authMethods: ['publickey'] } }).start();
     const e = authError(p);
     expect(e.methodsTried).toEqual([]);
-    expect(e.message).toBe('Permission denied for alice (no key or password offered; server allows: publickey).');
+    expect(e.message).toBe('Permission denied for alice (tried: nothing; server allows: publickey).');
   });
 
   it('partial success continues with the remaining method', () => {

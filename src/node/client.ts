@@ -65,9 +65,9 @@ import { ChannelOpenFailureReason } from '../errors.js';
 import { MAX_TIMER_DELAY_MS } from '../long-timeout.js';
 import { closedByRemoteHost, closedDuringKexOrAuth, KEX_IDENTIFICATION_CLOSED } from '../quit-message.js';
 import { couldNotResolve, strerror } from './strerror.js';
-import { checkAlgorithmLists, checkCallKeys, checkNumericOptions, checkOptionKeys, checkOptionTypes, checkSigners, NO_SIGNAL, show, signerName } from '../option-check.js';
+import { checkAlgorithmLists, checkCallKeys, checkNumericOptions, checkOptionKeys, checkOptionTypes, checkSigners, NO_SIGNAL, show } from '../option-check.js';
 import { CONNECT_OPTIONS } from './connect-option-table.js';
-import { abortedBySignal, askUser, guardHooks, isCallbackFailure, signerAnswer, untilAborted } from '../user-callback.js';
+import { abortedBySignal, askUser, guardHooks, isCallbackFailure, untilAborted } from '../user-callback.js';
 
 /** Options of {@link connect}. A host key decision is required: knownHosts or verifyHostKey. */
 export interface ConnectOptions {
@@ -739,17 +739,17 @@ export async function prepareAuth(
   const agentIdentities: AuthIdentity[] = [];
   const keyLoaders = new Map<AuthIdentity, () => Promise<PrivateKey>>();
   const prepared: PreparedAuth = { privateKeys, identities, signers, agent: undefined, agentIdentities, keyLoaders, skipped };
-  (options.signers ?? []).forEach((s, i) => {
+  for (const s of options.signers ?? []) {
     identities.push({ publicKeyBlob: s.publicKeyBlob, label: s.comment || keyBlobType(s.publicKeyBlob) });
     signers.push({
       publicKeyBlob: s.publicKeyBlob,
       name: `${sshKeyTypeLabel(keyBlobType(s.publicKeyBlob))} "${s.comment || keyBlobType(s.publicKeyBlob)}"`,
       // async: a signer that throws, or returns a blob rather than a promise, is settled the
       // same way (a throw skips the key with its reason, as a rejection does). An answer that is
-      // no bytes is the caller's bug: a UsageError that ends connect() (signerAnswer).
-      sign: async (data, algorithm) => signerAnswer(signerName(s, i), await s.sign(data, algorithm)),
+      // no bytes is the caller's bug: the core ends authentication with a UsageError.
+      sign: async (data, algorithm) => s.sign(data, algorithm),
     });
-  });
+  }
   let agent: AgentClient | undefined;
   let agentKeys: { keyBlob: Uint8Array; comment: string }[] = [];
   if (options.agent) {
@@ -1907,10 +1907,10 @@ export class SshClient extends EventEmitter {
     if (this.isDone) return;
     this.isDone = true;
     // Why identity files or the agent's keys were not offered, which the server's refusal cannot
-    // say ("no key or password offered" for a path with a typo, a key with a wrong passphrase, an
+    // say ("tried: nothing" for a path with a typo, a key with a wrong passphrase, an
     // agent socket nobody listens on).
-    const { skipped, agentUnavailable } = this.auth;
-    if (error instanceof AuthenticationError && (skipped?.length || agentUnavailable)) error = error.withLocalReasons({ identitiesSkipped: skipped, agentUnavailable });
+    const { skipped = [], agentUnavailable } = this.auth;
+    if (error instanceof AuthenticationError && (skipped.length || agentUnavailable)) error = error.withIdentitiesSkipped(skipped, agentUnavailable);
     this.endError = error;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;

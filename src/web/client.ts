@@ -29,9 +29,9 @@ import { knownHostsFromText, knownHostsTextVerifier, orderHints, type WebHostKey
 import { webRandom } from './random.js';
 import { sockets, WebSocketClosedError } from './websocket.js';
 import { MAX_TIMER_DELAY_MS } from '../long-timeout.js';
-import { checkAlgorithmLists, checkNumericOptions, checkOptionKeys, checkOptionTypes, checkSigners, show, signerName } from '../option-check.js';
+import { checkAlgorithmLists, checkNumericOptions, checkOptionKeys, checkOptionTypes, checkSigners, show } from '../option-check.js';
 import { NODE_ONLY_OPTIONS, WEB_CONNECT_OPTIONS } from './option-table.js';
-import { abortedBySignal, askUser, guardHooks, signerAnswer } from '../user-callback.js';
+import { abortedBySignal, askUser, guardHooks } from '../user-callback.js';
 import { keyboardInteractiveInfoLine } from '../auth/userauth.js';
 import { closedByRemoteHost, closedDuringKexOrAuth, KEX_IDENTIFICATION_CLOSED } from '../quit-message.js';
 
@@ -642,21 +642,12 @@ export class WebSshClient {
         return this.core.provideKey(e.id, null, 'no private key for this identity');
       case 'sign-request': {
         // The signature is asked of the signer holding the key (RFC 4252 §7: after PK_OK).
-        const signers = this.options.signers ?? [];
-        const i = signers.findIndex((sg) => constantTimeEqual(sg.publicKeyBlob, e.keyBlob));
-        const signer = signers[i];
+        const signer = (this.options.signers ?? []).find((sg) => constantTimeEqual(sg.publicKeyBlob, e.keyBlob));
         if (!signer) return this.core.provideSignature(e.id, null, 'no signer for this key');
         // A signer that throws or answers without a promise: settled as one (a throw skips the key).
-        new Promise<unknown>((r) => r(signer.sign(e.data, e.algorithm))).then(
+        new Promise<Uint8Array>((r) => r(signer.sign(e.data, e.algorithm))).then(
           (sig) => {
-            let blob: Uint8Array;
-            try {
-              blob = signerAnswer(signerName(signer, i), sig);
-            } catch (err) {
-              // An answer that is no bytes: the caller's bug, a UsageError that ends the connection.
-              return this.fail(err as SshError);
-            }
-            this.core.provideSignature(e.id, blob);
+            this.core.provideSignature(e.id, sig);
             this.pump();
           },
           (err: unknown) => {
