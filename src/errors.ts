@@ -224,7 +224,7 @@ export class ChannelOpenError extends SshError {
  * `nothing` (no key, no password offered: `methodsTried` empty; it said "none", which read as
  * RFC 4252 §5.2's method), then the methods the
  * server allows (the list ssh(1) prints as "Permission denied (publickey)."), then what was not
- * offered and why: an agent that could not be used, identity files that could not be loaded.
+ * offered and why: identity files that could not be loaded, an agent that could not be used.
  */
 export class AuthenticationError extends SshError {
   /**
@@ -244,40 +244,33 @@ export class AuthenticationError extends SshError {
   /**
    * Why the ssh-agent given as `agent` was not used, as `onWarning` reported it (code
    * `agent-unavailable`): `Error connecting to agent PATH: No such file or directory`, or the
-   * agent's protocol failure; also named in the message. Undefined when there was no agent to
-   * use or it answered.
+   * agent's protocol failure; also named at the end of the message. Undefined when there was
+   * no agent to use or it answered (set by the Node client, the only one with an agent).
    */
-  readonly agentUnavailable: string | undefined;
+  declare readonly agentUnavailable?: string;
   constructor(
     username: string,
     methodsTried: readonly string[],
     methodsAllowed: readonly string[],
     detail?: string,
     identitiesSkipped: readonly string[] = [],
-    agentUnavailable?: string,
   ) {
     super(
       'ERR_AUTH_FAILED',
       `Permission denied for ${username}` +
         ` (tried: ${methodsTried.join(', ') || 'nothing'}; server allows: ${methodsAllowed.join(',') || 'nothing'})` +
         (detail ? `. ${detail}` : '.') +
-        (agentUnavailable ? ` Agent keys not offered: ${agentUnavailable}.` : '') +
         (identitiesSkipped.length ? ` Identity files skipped: ${identitiesSkipped.map((l) => l.replace(/^Warning: |\.$/g, '')).join('; ')}.` : ''),
     );
     this.methodsTried = methodsTried;
     this.methodsAllowed = methodsAllowed;
     this.identitiesSkipped = identitiesSkipped;
-    this.agentUnavailable = agentUnavailable;
     this.#args = [username, detail];
   }
   readonly #args: [string, string | undefined];
-  /**
-   * The same refusal, naming what was not offered and why, which the server's refusal cannot
-   * say: the identity files that were skipped, and the agent that could not be used (see
-   * identitiesSkipped and agentUnavailable).
-   */
-  withIdentitiesSkipped(skipped: readonly string[], agentUnavailable?: string): AuthenticationError {
-    return new AuthenticationError(this.#args[0], this.methodsTried, this.methodsAllowed, this.#args[1], skipped, agentUnavailable);
+  /** The same refusal, naming the identity files that were skipped (see identitiesSkipped). */
+  withIdentitiesSkipped(skipped: readonly string[]): AuthenticationError {
+    return new AuthenticationError(this.#args[0], this.methodsTried, this.methodsAllowed, this.#args[1], skipped);
   }
 }
 

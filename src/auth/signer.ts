@@ -36,7 +36,7 @@ export interface Signer {
    * the key is then skipped and the rejection's message says why in the final error. Resolving
    * with anything else but null (a string, undefined, WebCrypto's ArrayBuffer) is a bug in the
    * signer: connect() rejects with a UsageError naming the key and what it resolved with
-   * (`signing failed for ED25519 "comment": sign() resolved with undefined, not a Uint8Array`),
+   * (`signing failed for ED25519 "comment": sign() resolved with undefined`),
    * and tries no other key (null skips the key without a word, as before).
    */
   sign(data: Uint8Array, algorithm: string): Promise<Uint8Array>;

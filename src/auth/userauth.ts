@@ -334,14 +334,11 @@ export class UserAuth {
     if (s.kind !== 'awaiting-signature' || s.id !== id) return;
     const { identity, algorithm } = s;
     const keyType = keyBlobType(identity.publicKeyBlob);
+    // A signer that resolved with no bytes (a string, undefined, WebCrypto's ArrayBuffer) is the
+    // caller's bug (src/auth/signer.ts), not a key that could not sign: authentication ends with
+    // a UsageError (the transport closes), no other key tried.
     if (signature !== null && !(signature instanceof Uint8Array)) {
-      // A signer that resolved with no bytes (a string, undefined, WebCrypto's ArrayBuffer) is
-      // the caller's bug (src/auth/signer.ts), not a key that could not sign: authentication ends
-      // with a UsageError, no other key tried.
-      this.state = { kind: 'done' };
-      this.#password = undefined;
-      this.handler.failure(new UsageError(`signing failed for ${sshKeyTypeLabel(keyType)} "${identity.label}": sign() resolved with ${show(signature)}, not a Uint8Array`));
-      return;
+      return this.handler.failure(new UsageError(`signing failed for ${sshKeyTypeLabel(keyType)} "${identity.label}": sign() resolved with ${show(signature)}`));
     }
     if (signature !== null) {
       const format = signatureFormatOf(algorithm);

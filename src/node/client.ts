@@ -586,6 +586,17 @@ export interface PreparedAuth {
 }
 
 /**
+ * `err` naming the `agent` that could not be used: its `agentUnavailable` (the reason), and
+ * "Agent keys not offered: REASON." at the end of its message. Set here, by the only client with
+ * an agent, so that pure-ssh/web's bundle does not carry it.
+ */
+function withAgentUnavailable(err: AuthenticationError, reason: string): AuthenticationError {
+  Object.defineProperty(err, 'agentUnavailable', { value: reason, enumerable: true });
+  err.message += ` Agent keys not offered: ${reason}.`;
+  return err;
+}
+
+/**
  * ssh(1)'s -v line for the agent's key count (sshconnect2.c get_agent_identities): an empty list
  * is its SSH_ERR_AGENT_NO_IDENTITIES from ssh_fetch_identitylist (authfd.c), in ssherr.c's words.
  */
@@ -1909,8 +1920,9 @@ export class SshClient extends EventEmitter {
     // Why identity files or the agent's keys were not offered, which the server's refusal cannot
     // say ("tried: nothing" for a path with a typo, a key with a wrong passphrase, an
     // agent socket nobody listens on).
-    const { skipped = [], agentUnavailable } = this.auth;
-    if (error instanceof AuthenticationError && (skipped.length || agentUnavailable)) error = error.withIdentitiesSkipped(skipped, agentUnavailable);
+    const { skipped, agentUnavailable } = this.auth;
+    if (error instanceof AuthenticationError && skipped?.length) error = error.withIdentitiesSkipped(skipped);
+    if (error instanceof AuthenticationError && agentUnavailable) error = withAgentUnavailable(error, agentUnavailable);
     this.endError = error;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
