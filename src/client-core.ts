@@ -480,6 +480,8 @@ export class ClientCore {
    * `reported`: the caller has said why in a line of its own (the Node client's ssh(1) words,
    * `sign_and_send_pubkey: signing failed ...` or `Load key "PATH": ...`), so the core keeps the
    * reason for the AuthenticationError without a "signing failed" log line of its own.
+   * Anything else (a string, undefined: a custom signer's bug) ends authentication with a
+   * UsageError.
    */
   provideSignature(id: number, signature: Uint8Array | null, reason?: string, opts?: { reported?: boolean }): void {
     this.timers.userWait(-1);

@@ -198,14 +198,19 @@ export function channelOpenFailureName(reason: number): string {
  */
 export class ChannelOpenError extends SshError {
   readonly reason: number;
-  /** The server's text, bytes that are not UTF-8 kept as in {@link DisconnectError.description}. */
+  /**
+   * The server's text (RFC 4254 §5.1 `description`), raw: bytes that are not UTF-8 kept as in
+   * {@link DisconnectError.description}, control characters and escape sequences as they came.
+   * The `message` has them escaped as `\ooo`, as DisconnectError's has.
+   */
   readonly description: string;
   readonly channel: number;
   constructor(channel: number, reason: number, description: string, options?: { message?: string; cause?: unknown }) {
-    // OpenSSH's wording: "channel 3: open failed: administratively prohibited: open failed"
+    // OpenSSH's wording: "channel 3: open failed: administratively prohibited: open failed". The
+    // server chooses the text: escaped in the message (ESC as \033), which is logged and printed.
     super(
       'ERR_CHANNEL_OPEN_FAILED',
-      options?.message ?? `channel ${channel}: open failed: ${channelOpenFailureName(reason)}: ${description}`,
+      options?.message ?? `channel ${channel}: open failed: ${channelOpenFailureName(reason)}: ${terminalText(description, true)}`,
       options?.cause === undefined ? undefined : { cause: options.cause },
     );
     this.channel = channel;
@@ -214,9 +219,21 @@ export class ChannelOpenError extends SshError {
   }
 }
 
-/** User authentication failed (RFC 4252 §5.1). */
+/**
+ * User authentication failed (RFC 4252 §5.1). The message names the methods we tried, or says
+ * `nothing` (no key, no password offered: `methodsTried` empty; it said "none", which read as
+ * RFC 4252 §5.2's method), then the methods the
+ * server allows (the list ssh(1) prints as "Permission denied (publickey)."), then what was not
+ * offered and why: identity files that could not be loaded, an agent that could not be used.
+ */
 export class AuthenticationError extends SshError {
+  /**
+   * The methods a request was sent for (`publickey` once a key was offered, `password`,
+   * `keyboard-interactive`), in order; empty when nothing was offered. Never the `none` request
+   * (RFC 4252 §5.2) that asks the server for its methods.
+   */
   readonly methodsTried: readonly string[];
+  /** The methods the server's last USERAUTH_FAILURE said can continue. */
   readonly methodsAllowed: readonly string[];
   /**
    * Identity files that were not offered because they could not be loaded, as `warn` reported
@@ -224,11 +241,24 @@ export class AuthenticationError extends SshError {
    * at the end of the message.
    */
   readonly identitiesSkipped: readonly string[];
-  constructor(username: string, methodsTried: readonly string[], methodsAllowed: readonly string[], detail?: string, identitiesSkipped: readonly string[] = []) {
+  /**
+   * Why the ssh-agent given as `agent` was not used, as `onWarning` reported it (code
+   * `agent-unavailable`): `Error connecting to agent PATH: No such file or directory`, or the
+   * agent's protocol failure; also named at the end of the message. Undefined when there was
+   * no agent to use or it answered (set by the Node client, the only one with an agent).
+   */
+  declare readonly agentUnavailable?: string;
+  constructor(
+    username: string,
+    methodsTried: readonly string[],
+    methodsAllowed: readonly string[],
+    detail?: string,
+    identitiesSkipped: readonly string[] = [],
+  ) {
     super(
       'ERR_AUTH_FAILED',
       `Permission denied for ${username}` +
-        ` (tried: ${methodsTried.join(', ') || 'none'}; server allows: ${methodsAllowed.join(',') || 'nothing'})` +
+        ` (tried: ${methodsTried.join(', ') || 'nothing'}; server allows: ${methodsAllowed.join(',') || 'nothing'})` +
         (detail ? `. ${detail}` : '.') +
         (identitiesSkipped.length ? ` Identity files skipped: ${identitiesSkipped.map((l) => l.replace(/^Warning: |\.$/g, '')).join('; ')}.` : ''),
     );

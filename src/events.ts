@@ -7,11 +7,15 @@ import type { SshError } from './errors.js';
 import type { AuthIdentity } from './auth/identity.js';
 
 /**
- * Stable codes of {@link ClientEvent} `warning`s (OpenSSH 10.1's WarnWeakCrypto warnings):
- * - `weak-kex`: the negotiated key exchange is not post-quantum (ssh_config(5) WarnWeakCrypto
- *   `no-pq-kex` turns it off in ssh(1)).
+ * Stable codes of warnings (connect()'s `onWarning`):
+ * - `weak-kex`: the negotiated key exchange is not post-quantum (OpenSSH 10.1's WarnWeakCrypto;
+ *   ssh_config(5) WarnWeakCrypto `no-pq-kex` turns it off in ssh(1)); a {@link ClientEvent}
+ *   `warning` of the core.
+ * - `agent-unavailable`: the ssh-agent given as the Node connect()'s `agent` could not be used
+ *   (nobody listens on its socket, the path is missing, or it broke the agent protocol), so its
+ *   keys are not offered; reported by the Node adapter before connecting, never by the core.
  */
-export type WarningCode = 'weak-kex';
+export type WarningCode = 'weak-kex' | 'agent-unavailable';
 
 /**
  * OpenSSH 10.1 sshconnect.c warn_nonpq_kex: the three lines ssh(1) logs when the key exchange

@@ -11,9 +11,11 @@ import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { SshError } from '../src/errors.js';
+import { PassThrough } from 'node:stream';
+import { SshError, UsageError } from '../src/errors.js';
+import { tunnel } from '../src/index.js';
 import { connect as webConnect, type ByteStreamPair, type WebConnectOptions } from '../src/web/index.js';
-import { connectTo } from './harness/client.js';
+import { clientOptions, connectTo } from './harness/client.js';
 import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
 import { dialNodeWeb } from './runtimes/dial-node.js';
 
@@ -71,6 +73,29 @@ describeInterop('AbortSignal: one ERR_ABORTED wording before and during connect(
     const ac = new AbortController();
     const during = await settle(connectTo(sshd, { username: sshd.password!.user, privateKey: undefined, askPassword: () => (abortSoon(ac, reason), never()), signal: ac.signal }));
     expectAborted(during, reason);
+  });
+
+  it('Node: a signal aborted already and a mistake in the options: the UsageError wins, a jump host\'s and tunnel()\'s too (they were ERR_ABORTED)', async () => {
+    const reason = new Error('user left');
+    const signal = AbortSignal.abort(reason);
+    const cases: [string, Promise<unknown>, string][] = [
+      ['own option', connectTo(sshd, { signal, keepaliveCountMax: -1 }), 'keepaliveCountMax must be a whole number >= 0, got -1'],
+      ['jump host option', connectTo(sshd, { signal, jump: [{ host: sshd.host, port: 70000 }] }), `jump[0] (${sshd.host}): port must be a whole number from 1 to 65535, got 70000`],
+      ['jump list', connectTo(sshd, { signal, jump: 'root@:x' }), 'jump: invalid ProxyJump list "root@:x" (expected [user@]host[:port][,...])'],
+      ['jump and sock', connectTo(sshd, { signal, jump: sshd.host, sock: new PassThrough() }), 'connect(): give either jump or sock, not both'],
+      [
+        "tunnel()'s connect options, its reconnect signal aborted",
+        tunnel(clientOptions(sshd, { jump: [{ host: sshd.host, port: 70000 }] }), { listen: { port: 0 }, to: { host: '127.0.0.1', port: 1 } }, { signal }),
+        `jump[0] (${sshd.host}): port must be a whole number from 1 to 65535, got 70000`,
+      ],
+    ];
+    for (const [what, p, message] of cases) {
+      const err = await settle(p);
+      expect(err, what).toBeInstanceOf(UsageError);
+      expect((err as UsageError).message, what).toBe(message);
+    }
+    // Without a mistake, the signal still speaks first (no socket opened).
+    expectAborted(await settle(connectTo(sshd, { signal, jump: [{ host: sshd.host, port: sshd.port }] })), reason);
   });
 
   it('Node: aborted while askPassphrase waits for a certified key before connecting: settles (it hung)', async () => {

@@ -6,7 +6,8 @@
  *   DEBUG message ("Remote: %.900s");
  * - sshconnect2.c input_userauth_banner: the banner through utf8.c fmprintf (control characters
  *   and bytes the locale cannot print as \ooo);
- * - channels.c / clientloop.c: open failure descriptions and request names, logged or compared.
+ * - channels.c / clientloop.c: open failure descriptions and request names, logged or compared;
+ *   a ChannelOpenError's message has the description escaped as a DisconnectError's has.
  * The DISCONNECT comes from the project's scripted server over TCP (a malformed-input test), with
  * ssh 9.2 beside pure-ssh; the banner from a real sshd 9.2 whose Banner file holds such bytes.
  */
@@ -15,7 +16,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect, DisconnectError } from '../src/index.js';
+import { ChannelOpenError, connect, DisconnectError } from '../src/index.js';
 import { MSG, decodeMessage } from '../src/protocol/messages.js';
 import { SshReader, SshWriter } from '../src/protocol/wire.js';
 import { terminalText } from '../src/log-text.js';
@@ -192,6 +193,55 @@ describeInteropWithHome('a server text that is not UTF-8, shown escaped as ssh 9
       const ours = await promptOf('pure-ssh');
       expect(ours).toBe('(u@127.0.0.1) Pass \\033[31m\\377: ');
       if (sshClientAvailable()) expect(await promptOf('ssh')).toBe(ours);
+      else if (inCI()) throw new Error(`${SSH_CLIENT_PATH} is missing`);
+    } finally {
+      server.close();
+    }
+  }, 60_000);
+
+  it('a CHANNEL_OPEN_FAILURE text with ESC and BEL: the ChannelOpenError message escapes it (raw in description); -W prints ssh 9.2\'s line, escaped once (log.c strnvis VIS_SAFE: BEL kept)', async () => {
+    const text = 'refused \x1b]0;pwned\x07 by \x1b[2Jpolicy';
+    const server = createServer((socket) => {
+      const fake = new FakeServer({ authHook: () => ({ kind: 'success' }), openPolicy: () => ({ reason: 2, description: text }) });
+      const flush = () => {
+        for (const b of fake.takeOutput()) socket.write(b);
+        if (fake.closed) socket.end();
+      };
+      fake.start();
+      flush();
+      socket.on('data', (d: Buffer) => {
+        try {
+          fake.receive(new Uint8Array(d));
+        } catch {
+          socket.destroy();
+        }
+        flush();
+      });
+      socket.on('error', () => {});
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    try {
+      const ssh = await connect({ host: '127.0.0.1', port, username: 'u', verifyHostKey: () => true });
+      try {
+        const err = await ssh.openDirectTcpip({ host: '127.0.0.1', port: 1 }).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(err).toBeInstanceOf(ChannelOpenError);
+        expect((err as ChannelOpenError).message).toBe('channel 0: open failed: connect failed: refused \\033]0;pwned\\007 by \\033[2Jpolicy');
+        expect((err as ChannelOpenError).description).toBe(text);
+      } finally {
+        await ssh.close();
+      }
+      const args = ['-F', 'none', '-l', 'u', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-W', '127.0.0.1:1', '-p', String(port), '127.0.0.1'];
+      const runs = async (client: 'ssh' | 'pure-ssh') => {
+        const r = await run(client, args, cliEnv(home));
+        return { code: r.code, err: r.err.replace(/^Warning: Permanently added .*\r\n/, '') };
+      };
+      const ours = await runs('pure-ssh');
+      expect(ours).toEqual({ code: 255, err: 'channel 0: open failed: connect failed: refused \\033]0;pwned\x07 by \\033[2Jpolicy\r\nstdio forwarding failed\r\n' });
+      if (sshClientAvailable()) expect(await runs('ssh')).toEqual(ours);
       else if (inCI()) throw new Error(`${SSH_CLIENT_PATH} is missing`);
     } finally {
       server.close();

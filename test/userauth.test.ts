@@ -89,10 +89,12 @@ describe('user authentication (RFC 4252) against the fake server', () => {
     expect(p.server.disconnects[0]?.reason).toBe(14);
   });
 
-  it('with nothing to offer, the error says tried: none', () => {
+  // The lib testers: "tried: none" read as RFC 4252 §5.2's `none` method, or as a list of ours.
+  it('with nothing to offer, the error says tried: nothing', () => {
     const p = new Pair({ client: { privateKeys: [] }, server: { authMethods: ['publickey'] } }).start();
     const e = authError(p);
-    expect(e.message).toBe('Permission denied for alice (tried: none; server allows: publickey).');
+    expect(e.methodsTried).toEqual([]);
+    expect(e.message).toBe('Permission denied for alice (tried: nothing; server allows: publickey).');
   });
 
   it('partial success continues with the remaining method', () => {

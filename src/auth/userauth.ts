@@ -13,6 +13,7 @@ import type { PrivateKey } from '../keys/privatekey.js';
 import { describeCertifiedKey, isCertifiedKey, parseCertificate } from '../keys/certificate.js';
 import { SshReader, SshWriter, constantTimeEqual, fromUtf8 } from '../protocol/wire.js';
 import { agentSignFlags } from './agent-protocol.js';
+import { show } from '../option-check.js';
 import { publicKeyAlgorithmsFor, signatureFormatOf, sshKeyTypeLabel, type AuthIdentity } from './identity.js';
 
 /** How the client may authenticate. Secrets here are never logged. */
@@ -325,13 +326,20 @@ export class UserAuth {
    * The answer to `sign-request`: the signature blob (RFC 4253 §6.6), or null with the reason
    * the key could not sign (without one: its key could not be loaded, reported by the caller,
    * nothing logged); the next key or method is tried then. `reported`: the caller logged the
-   * failure in ssh(1)'s words already; the reason is kept for the error, not logged again.
+   * failure in ssh(1)'s words already; the reason is kept for the error, not logged again. Anything
+   * else (neither bytes nor null) is a UsageError that ends authentication (handler.failure).
    */
   provideSignature(id: number, signature: Uint8Array | null, reason?: string, opts?: { reported?: boolean }): void {
     const s = this.state;
     if (s.kind !== 'awaiting-signature' || s.id !== id) return;
     const { identity, algorithm } = s;
     const keyType = keyBlobType(identity.publicKeyBlob);
+    // A signer that resolved with no bytes (a string, undefined, WebCrypto's ArrayBuffer) is the
+    // caller's bug (src/auth/signer.ts), not a key that could not sign: authentication ends with
+    // a UsageError (the transport closes), no other key tried.
+    if (signature !== null && !(signature instanceof Uint8Array)) {
+      return this.handler.failure(new UsageError(`signing failed for ${sshKeyTypeLabel(keyType)} "${identity.label}": sign() resolved with ${show(signature)}`));
+    }
     if (signature !== null) {
       const format = signatureFormatOf(algorithm);
       let got: string | undefined;

@@ -26,7 +26,7 @@ import { tuneV8ForForwarding, tuneV8ForLogin } from './v8-tuning.js';
 import { enableArrayBufferCap, scavengeByTraffic } from './array-buffer-cap.js';
 import { enableArrayBufferRelease } from './array-buffer-release.js';
 import { takeGcAndTransfer } from './v8-gc.js';
-import { configOf, connectHost, describeFatal, offerableAlgorithms, failureLog, loadLibraries, Log, logConfigNotes, logHopsKilled, logJumpFailure, processCliEnvironment, reportCompressionTotals, reportTransferTotals, SEND_DISCONNECT_FAILED, sendDisconnectFails, hopReportsSettled, setHopStderr, setProxyCommandStderr, type HopSession, type Libraries, type RouteContext } from './connect-host.js';
+import { configOf, connectHost, describeFatal, offerableAlgorithms, failureLog, loadLibraries, Log, logConfigNotes, logHopsKilled, logJumpFailure, openFailedLine, processCliEnvironment, reportCompressionTotals, reportTransferTotals, SEND_DISCONNECT_FAILED, sendDisconnectFails, hopReportsSettled, setHopStderr, setProxyCommandStderr, type HopSession, type Libraries, type RouteContext } from './connect-host.js';
 import type { ForwardOptions, ListenSpec, LocalForward } from './forward.js';
 import type { DynamicForward } from './forward-dynamic.js';
 import type { RemoteForward } from './forward-remote.js';
@@ -653,7 +653,7 @@ async function run(cfg: ResolvedConfig): Promise<void> {
         if (lost) return;
       }
       // ssh(1): "channel 0: open failed: ..." then "stdio forwarding failed".
-      log.error((err as Error).message);
+      log.error(openFailedLine(err as SshError));
       log.error('stdio forwarding failed');
       shuttingDown = true;
       await Promise.race([ssh.close(), new Promise((r) => setTimeout(r, 2000).unref())]);
@@ -706,7 +706,7 @@ async function run(cfg: ResolvedConfig): Promise<void> {
       for (const fwd of fwds) {
         fwd.on('connection-error', (e: SshError) => {
           // OpenSSH reports a refused channel and keeps the tunnel up.
-          if (e.code === 'ERR_CHANNEL_OPEN_FAILED') log.error(e.message);
+          if (e.code === 'ERR_CHANNEL_OPEN_FAILED') log.error(openFailedLine(e));
           else log.debug1(e.message);
         });
       }

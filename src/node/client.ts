@@ -44,7 +44,7 @@ import type { TransportInfo } from '../transport/transport.js';
 import { ChannelStream } from './channel-stream.js';
 import { connectLendingReads, lendingReadsOf } from './socket-read.js';
 import { handleWriterFor, WRITE_DONE, WRITE_REFUSED, type HandleWriter } from './socket-write.js';
-import { certifyIdentityFiles, expandHome, holdsPrivateKey, loadCertificateFile, loadIdentityFile, loadKeyErrorLine, prepareIdentityFile, unlockIdentityFile, unprotectedKeyLines, type IdentityFileEntry } from './identity-file.js';
+import { certifyIdentityFiles, expandHome, loadCertificateFile, loadIdentityFile, loadIdentityFileIfPrivate, loadKeyErrorLine, prepareIdentityFile, unlockIdentityFile, unprotectedKeyLines, type IdentityFileEntry } from './identity-file.js';
 import { AgentClient } from './agent.js';
 import { orderIdentities, sshKeyTypeLabel, type AuthIdentity } from '../auth/identity.js';
 import { keyboardInteractiveInfoLine } from '../auth/userauth.js';
@@ -106,8 +106,13 @@ export interface ConnectOptions {
   signers?: Signer[];
   /**
    * An ssh-agent's socket path (e.g. `process.env.SSH_AUTH_SOCK`) whose keys to offer, or false
-   * or '' (the default: no agent; `true` is a UsageError). An agent that cannot be reached is
-   * skipped with a debug line.
+   * or '' (the default: no agent; `true` is a UsageError). An agent that cannot be used (a path
+   * that is missing or nobody listens on, an agent that breaks the agent protocol) is skipped
+   * with ssh's debug line (`get_agent_identities: ssh_get_authentication_socket: No such file or
+   * directory`) and an `onWarning` of code `agent-unavailable` (`Error connecting to agent PATH:
+   * Connection refused; its keys are not offered`); if authentication then fails, the
+   * AuthenticationError says so (`agentUnavailable`, and `Agent keys not offered: ...` in its
+   * message).
    */
   agent?: string | false;
   /**
@@ -299,9 +304,12 @@ export interface ConnectOptions {
    */
   onKeyboardInteractiveInfo?: (info: { name: string; instruction: string }) => void;
   /**
-   * Called with security warnings as OpenSSH 10.1 gives them (WarnWeakCrypto): code `weak-kex`
-   * once after the key exchange when it is not post-quantum, before `connect()` resolves.
-   * Unlike ssh(1), which stays quiet when KexAlgorithms was set explicitly, this always reports.
+   * Called with warnings, each with a stable code ({@link WarningCode}):
+   * - `weak-kex`: a security warning as OpenSSH 10.1 gives it (WarnWeakCrypto), once after the
+   *   key exchange when it is not post-quantum, before `connect()` resolves. Unlike ssh(1), which
+   *   stays quiet when KexAlgorithms was set explicitly, this always reports.
+   * - `agent-unavailable`: the `agent` given could not be used, so its keys are not offered
+   *   (see `agent`); before the connection is made.
    */
   onWarning?: (warning: { code: WarningCode; message: string }) => void;
 }
@@ -327,17 +335,11 @@ export async function connect(options: ConnectOptions): Promise<SshClient> {
   const sock: Partial<Duplex> | undefined = typeof options === 'object' && options !== null ? options.sock : undefined;
   let early: EarlyWatch | undefined;
   try {
-    checkConnectOptions(options);
-    // Aborted already: no socket opened, no key file read.
+    const hops = checkConnect(options);
+    // Aborted already: no socket opened, no key file read. After every check without I/O (the
+    // jump hosts' too): a caller's mistake is reported first, whatever the signal says.
     if (options.signal?.aborted) throw abortedBySignal(options.signal);
-    const hops = options.jump !== undefined ? jumpHostsOf(options) : [];
-    if (hops.length > 0) {
-      if (options.sock) throw new UsageError('connect(): give either jump or sock, not both');
-      // Every hop before the first socket: a bad hop port would otherwise reach the previous hop's
-      // server in a direct-tcpip request before its own connect() refused it.
-      checkJumpHosts(hops, checkConnectOptions);
-      return await connectThroughJumps(options);
-    }
+    if (hops.length > 0) return await connectThroughJumps(options);
     // A caller's socket may fail while we read keys and known_hosts: note it now, report it later.
     early = options.sock ? watchEarlyFailure(options.sock) : undefined;
     return await connectWith(options, early);
@@ -347,6 +349,24 @@ export async function connect(options: ConnectOptions): Promise<SshClient> {
   } finally {
     early?.dispose();
   }
+}
+
+/**
+ * Every check connect() makes without I/O ({@link checkConnectOptions}), on the jump hosts too;
+ * returns the hops (none without `jump`). Each failure is a UsageError.
+ *
+ * @internal also tunnel()'s, before its first connection.
+ */
+export function checkConnect(options: ConnectOptions): ConnectOptions[] {
+  checkConnectOptions(options);
+  const hops = options.jump !== undefined ? jumpHostsOf(options) : [];
+  if (hops.length > 0) {
+    if (options.sock) throw new UsageError('connect(): give either jump or sock, not both');
+    // Every hop before the first socket: a bad hop port would otherwise reach the previous hop's
+    // server in a direct-tcpip request before its own connect() refused it.
+    checkJumpHosts(hops, checkConnectOptions);
+  }
+  return hops;
 }
 
 /**
@@ -557,6 +577,23 @@ export interface PreparedAuth {
   skipped?: string[];
   /** {@link bindAgentToSession} bound {@link agent} to a session: another session needs a new connection. */
   agentBound?: boolean;
+  /**
+   * Why the `agent` given could not be used (its socket could not be reached, or it broke the
+   * agent protocol), as `onWarning` reported it: named by a final AuthenticationError (its
+   * `agentUnavailable`).
+   */
+  agentUnavailable?: string;
+}
+
+/**
+ * `err` naming the `agent` that could not be used: its `agentUnavailable` (the reason), and
+ * "Agent keys not offered: REASON." at the end of its message. Set here, by the only client with
+ * an agent, so that pure-ssh/web's bundle does not carry it.
+ */
+function withAgentUnavailable(err: AuthenticationError, reason: string): AuthenticationError {
+  Object.defineProperty(err, 'agentUnavailable', { value: reason, enumerable: true });
+  err.message += ` Agent keys not offered: ${reason}.`;
+  return err;
 }
 
 /**
@@ -681,15 +718,20 @@ export async function prepareAuth(
     try {
       // Only a prompt is worth deferring for; a given passphrase is checked now.
       if (askPassphrase) files.push(await prepareIdentityFile(f, { passphrase, askPassphrase, attempts, debug, allowUnprotectedKeyFiles, crypto }));
-      else if (!(await holdsPrivateKey(expandHome(f))) && (named = await publicHalfOnly(f))) {
-        // A public key file (`key.pub`), or a path with only PATH.pub beside it, names a key by its
-        // public half, as the CLI's IdentityFile does (loadIdentities): an agent key (the private
-        // half only in a hardware token or password manager's agent), or a key offered and loaded
-        // once the server accepts it (sshconnect2.c pubkey_prepare, load_identity_file).
-        files.push(named);
-      } else {
-        const key = await loadIdentityFile(f, { passphrase, allowUnprotectedKeyFiles, crypto });
-        files.push({ path: expandHome(f), publicKeyBlob: key.publicKeyBlob, key });
+      else {
+        // One read of a private key file: its first bytes say it is one, the rest is read then.
+        let key = await loadIdentityFileIfPrivate(f, { passphrase, allowUnprotectedKeyFiles, crypto });
+        if (!key && (named = await publicHalfOnly(f))) {
+          // A public key file (`key.pub`), or a path with only PATH.pub beside it, names a key by
+          // its public half, as the CLI's IdentityFile does (loadIdentities): an agent key (the
+          // private half only in a hardware token or password manager's agent), or a key offered
+          // and loaded once the server accepts it (sshconnect2.c pubkey_prepare, load_identity_file).
+          files.push(named);
+        } else {
+          // Neither: the load says why (missing, unreadable, not a key).
+          key ??= await loadIdentityFile(f, { passphrase, allowUnprotectedKeyFiles, crypto });
+          files.push({ path: expandHome(f), publicKeyBlob: key.publicKeyBlob, key });
+        }
       }
     } catch (err) {
       // sshconnect2.c load_identity_file: a key that cannot be loaded (missing, unreadable, a
@@ -714,7 +756,8 @@ export async function prepareAuth(
       publicKeyBlob: s.publicKeyBlob,
       name: `${sshKeyTypeLabel(keyBlobType(s.publicKeyBlob))} "${s.comment || keyBlobType(s.publicKeyBlob)}"`,
       // async: a signer that throws, or returns a blob rather than a promise, is settled the
-      // same way (a throw skips the key with its reason, as a rejection does).
+      // same way (a throw skips the key with its reason, as a rejection does). An answer that is
+      // no bytes is the caller's bug: the core ends authentication with a UsageError.
       sign: async (data, algorithm) => s.sign(data, algorithm),
     });
   }
@@ -729,6 +772,11 @@ export async function prepareAuth(
       debug?.(agentFailureLine(err));
       agent?.close();
       agent = undefined;
+      // The caller named this agent: say it was not used (ssh(1), whose agent is the
+      // environment's, says it at -v only: the CLI shows only `weak-kex` warnings), and name it
+      // in a final AuthenticationError.
+      prepared.agentUnavailable = (err as Error).message;
+      options.onWarning?.({ code: 'agent-unavailable', message: `${prepared.agentUnavailable}; its keys are not offered` });
     }
   }
   // sshconnect2.c pubkey_prepare: CertificateFile's certificates before the agent's keys.
@@ -1869,9 +1917,12 @@ export class SshClient extends EventEmitter {
   private finish(error: SshError | undefined): void {
     if (this.isDone) return;
     this.isDone = true;
-    // Why identity files were not offered, which the server's refusal cannot say ("tried: none"
-    // for a path with a typo or a key with a wrong passphrase).
-    if (error instanceof AuthenticationError && this.auth.skipped?.length) error = error.withIdentitiesSkipped(this.auth.skipped);
+    // Why identity files or the agent's keys were not offered, which the server's refusal cannot
+    // say ("tried: nothing" for a path with a typo, a key with a wrong passphrase, an
+    // agent socket nobody listens on).
+    const { skipped, agentUnavailable } = this.auth;
+    if (error instanceof AuthenticationError && skipped?.length) error = error.withIdentitiesSkipped(skipped);
+    if (error instanceof AuthenticationError && agentUnavailable) error = withAgentUnavailable(error, agentUnavailable);
     this.endError = error;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;

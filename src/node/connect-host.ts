@@ -793,6 +793,7 @@ export async function describeFatal(err: unknown, cfg: ResolvedConfig, log: Log,
     const read = /^ssh: connect to host .* port \d+: (.*)$/.exec(err.message);
     if (established && read) return `Read from remote host ${cfg.hostName}: ${read[1]}`;
   }
+  if (err instanceof errors.ChannelOpenError) return openFailedLine(err);
   return (err as Error)?.message ?? String(err);
 }
 
@@ -827,6 +828,19 @@ function packetFatal(err: Error): { error?: string } & ({ sshErr: string } | { d
     return { disconnecting: 'strict KEX violation: KEXINIT was not the first packet' };
   }
   return undefined;
+}
+
+/**
+ * channels.c channel_input_open_failure's logit line for a refused open, with the server's text
+ * raw, for the log to escape as log.c does (a ChannelOpenError's message has it escaped already,
+ * for a library caller's terminal: escaping that again would show `\\033` for ssh's `\033`).
+ * Any other error (forwardRemote's own wording) keeps its message. Also for a jump host's channel
+ * to the next host ({@link describeFatal}).
+ */
+export function openFailedLine(err: SshError): string {
+  const prefix = /^channel \d+: open failed: [^:]*: /.exec(err.message);
+  const description = (err as { description?: unknown }).description;
+  return prefix && typeof description === 'string' ? prefix[0] + description : err.message;
 }
 
 /** A socket we open ourselves: AddressFamily (-4/-6) and ConnectTimeout for connect + banner, as ssh(1). */

@@ -4,7 +4,7 @@
  * as ssh does, passphrase prompts) once the server has accepted it; and certificate files
  * (CertificateFile, `KEY-cert.pub`).
  */
-import { open, readFile, stat } from 'node:fs/promises';
+import { open, readFile, stat, type FileHandle } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { publicKeyOfPrivateKeyFile } from '../auth/identity.js';
@@ -102,17 +102,90 @@ export async function loadIdentityFile(path: string, options: LoadIdentityOption
   }
 }
 
-/** A private key file's bytes, its permissions checked as ssh(1) checks them (see {@link loadIdentityFile}). */
-async function readKeyBytes(path: string, options: { allowUnprotectedKeyFiles?: boolean } = {}): Promise<{ full: string; bytes: Uint8Array }> {
+/**
+ * {@link loadIdentityFile} for a path that may also be a public key file (`key.pub`, the private
+ * half in an agent): undefined when the file holds no private key ({@link holdsPrivateKey}'s
+ * test) or cannot be opened or read at all, else the key, or loadIdentityFile's errors. The file
+ * is opened once and each byte read once: its first bytes decide, then its permissions are
+ * checked, then the rest is read (a key from a pipe, `<(pass show key)`, can be read only once).
+ */
+export async function loadIdentityFileIfPrivate(path: string, options: LoadIdentityOptions = {}): Promise<PrivateKey | undefined> {
+  const read = await readKeyBytes(path, { ...options, privateOnly: true });
+  if (!read) return undefined;
+  const { full, bytes } = read;
+  try {
+    return parsePrivateKey(bytes, { source: full, passphrase: options.passphrase, crypto: options.crypto });
+  } finally {
+    bytes.fill(0);
+  }
+}
+
+/** How many bytes {@link holdsPrivateKey} reads to tell a private key file from a public one. */
+const HEAD_BYTES = 64;
+
+/** The start of a private key file (PEM armour, OpenSSH or PuTTY format), not a public key's. */
+function isPrivateKeyHead(head: Uint8Array): boolean {
+  return /^\s*(-----BEGIN (?!(SSH2 |RSA |EC )?PUBLIC KEY)|PuTTY-User-Key-File-)/.test(new TextDecoder('latin1').decode(head));
+}
+
+/**
+ * The first {@link HEAD_BYTES} bytes of `file` from its current position (fewer at its end), read
+ * from the current position on, so that a following readFile() reads the rest (a pipe gives what
+ * it has in each read).
+ */
+async function readHead(file: FileHandle): Promise<Uint8Array> {
+  const head = new Uint8Array(HEAD_BYTES);
+  let n = 0;
+  while (n < HEAD_BYTES) {
+    const { bytesRead } = await file.read(head, n, HEAD_BYTES - n, null);
+    if (bytesRead === 0) break;
+    n += bytesRead;
+  }
+  return head.subarray(0, n);
+}
+
+/**
+ * A private key file's bytes, its permissions checked as ssh(1) checks them (see
+ * {@link loadIdentityFile}). With `privateOnly`: undefined when the file cannot be opened or its
+ * first bytes cannot be read, or are not a private key's (see {@link loadIdentityFileIfPrivate}).
+ */
+async function readKeyBytes(path: string, options: { allowUnprotectedKeyFiles?: boolean; privateOnly?: false }): Promise<{ full: string; bytes: Uint8Array }>;
+async function readKeyBytes(path: string, options: { allowUnprotectedKeyFiles?: boolean; privateOnly: true }): Promise<{ full: string; bytes: Uint8Array } | undefined>;
+async function readKeyBytes(path: string, options: { allowUnprotectedKeyFiles?: boolean; privateOnly?: boolean }): Promise<{ full: string; bytes: Uint8Array } | undefined> {
   const full = expandHome(path);
+  let head: Uint8Array | undefined;
   try {
     // The permissions are those of the file actually read: fstat of the open descriptor.
-    const file = await open(full, 'r');
+    let file: FileHandle;
     try {
+      file = await open(full, 'r');
+    } catch (err) {
+      if (options.privateOnly) return undefined;
+      throw err;
+    }
+    try {
+      if (options.privateOnly) {
+        try {
+          head = await readHead(file);
+        } catch {
+          return undefined;
+        }
+        if (!isPrivateKeyHead(head)) {
+          head.fill(0);
+          return undefined;
+        }
+      }
       if (!options.allowUnprotectedKeyFiles) checkKeyFilePermissions(full, await file.stat());
       const buf = await file.readFile();
-      return { full, bytes: new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength) };
+      const rest = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+      if (!head) return { full, bytes: rest };
+      const bytes = new Uint8Array(head.length + rest.length);
+      bytes.set(head);
+      bytes.set(rest, head.length);
+      rest.fill(0);
+      return { full, bytes };
     } finally {
+      head?.fill(0);
       await file.close();
     }
   } catch (cause) {
@@ -350,20 +423,22 @@ export function loadKeyErrorLine(path: string, err: unknown): string | undefined
  * when it cannot be read (the reads that follow report that).
  */
 export async function holdsPrivateKey(path: string): Promise<boolean> {
-  let head: string;
+  let head: Uint8Array;
   try {
     const file = await open(path, 'r');
     try {
-      const buf = new Uint8Array(64);
-      const { bytesRead } = await file.read(buf, 0, 64, 0);
-      head = new TextDecoder('latin1').decode(buf.subarray(0, bytesRead));
+      head = await readHead(file);
     } finally {
       await file.close();
     }
   } catch {
     return false;
   }
-  return /^\s*(-----BEGIN (?!(SSH2 |RSA |EC )?PUBLIC KEY)|PuTTY-User-Key-File-)/.test(head);
+  try {
+    return isPrivateKeyHead(head);
+  } finally {
+    head.fill(0);
+  }
 }
 
 /**

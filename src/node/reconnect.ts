@@ -9,7 +9,7 @@
 import { EventEmitter } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import { AuthenticationError, ConnectionLostError, HostKeyError, SshError, TimeoutError, UsageError } from '../errors.js';
-import { connect, type ConnectOptions, type SshClient } from './client.js';
+import { checkConnect, connect, type ConnectOptions, type SshClient } from './client.js';
 import { checkForwardOptions, listenOn, type ForwardOptions, type ListenSpec } from './forward.js';
 import { ForwardListener, resetSocket } from './forward-listener.js';
 import { setLongTimeout, type LongTimeout } from '../long-timeout.js';
@@ -305,9 +305,21 @@ export async function tunnel(
   forward: ForwardOptions,
   reconnect: ReconnectOptions = {},
 ): Promise<Tunnel> {
-  // The forward and reconnect options are checked before the first connection is made.
+  // The forward, reconnect and connect options are checked before the first connection is made,
+  // and before a reconnect `signal` that fired already is (as connect() reports a caller's
+  // mistake before its own signal).
   checkForwardOptions(forward);
   checkOptionKeys(reconnect ?? {}, RECONNECT_OPTIONS, 'reconnect.');
+  if (typeof connectOptions !== 'function') {
+    try {
+      checkConnect(connectOptions);
+    } catch (err) {
+      // A `sock` is connect()'s from the call on, closed when connecting fails (ConnectOptions.sock).
+      const sock = (connectOptions as Partial<ConnectOptions> | null)?.sock;
+      if (typeof sock?.destroy === 'function' && !sock.destroyed) sock.destroy();
+      throw err;
+    }
+  }
   const factory = typeof connectOptions === 'function' ? connectOptions : () => connect(connectOptions);
   const connection = new ReconnectingClient(factory, reconnect);
   await connection.start();
