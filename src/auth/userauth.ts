@@ -283,7 +283,7 @@ export class UserAuth {
           // sshconnect2.c authmethod_get: a new list of methods starts over, announced anew.
           this.announced = undefined;
         } else if (state.attempt.method !== 'none') {
-          this.handler.log(`Authentication "${state.attempt.method}" refused.`);
+          // sshconnect2.c input_userauth_failure: no line naming the method refused, only the list below.
           if (state.attempt.method === 'keyboard-interactive') this.kbdRefused = this.kbdAnswered;
           // OpenSSH PROTOCOL.certkeys: the server never says why; name the certificate and its terms.
           const key = state.attempt.method === 'publickey' ? state.attempt.identity.key : undefined;
@@ -552,6 +552,8 @@ export class UserAuth {
     }
     this.state = { kind: 'done' };
     this.#password = undefined;
+    // sshconnect2.c authmethod_get: its debug() when no method is left, before userauth()'s fatal.
+    this.handler.log('No more authentication methods to try.');
     this.handler.failure(new AuthenticationError(this.options.username, this.tried, this.allowed, this.lastError));
   }
 
