@@ -447,7 +447,9 @@ async function connectWith(given: ConnectOptions, early: EarlyWatch | undefined)
     if (options.hostKeyAlias !== undefined) orderLines.push([`using hostkeyalias: ${options.hostKeyAlias}`, undefined]);
     const keyHost = options.hostKeyAlias ?? options.host;
     const keyPort = options.hostKeyAlias !== undefined ? 22 : (options.port ?? 22);
-    const ordered = orderHostKeyAlgorithms(algorithms.hostKey, await hostKeyOrderHintsFor(knownFiles, keyHost, keyPort));
+    // hostfile.c load_hostkeys: a file it cannot open is said (debug1), for each file read.
+    const hints = await hostKeyOrderHintsFor(knownFiles, keyHost, keyPort, (line) => orderLines.push([line, undefined]));
+    const ordered = orderHostKeyAlgorithms(algorithms.hostKey, hints);
     algorithms.hostKey = ordered.algorithms;
     orderLines.push([ordered.note, 3]);
   }
