@@ -809,9 +809,7 @@ export async function prepareAuth(
           throw err;
         }
         try {
-          if (!constantTimeEqual(key.publicKeyBlob, publicKeyBlob)) {
-            throw new SshError('ERR_PRIVATE_KEY', `${f.path} does not hold the private half of the public key offered for it (${f.path}.pub?)`);
-          }
+          if (!constantTimeEqual(key.publicKeyBlob, publicKeyBlob)) throw new PublicHalfMismatch(f.path);
           return key.sign(algorithm, data, crypto);
         } finally {
           key.dispose();
@@ -822,6 +820,18 @@ export async function prepareAuth(
   prepared.agent = agent;
   prepared.agentKeyCount = agent && deferAgentCountLine ? agentKeys.length : undefined;
   return prepared;
+}
+
+/**
+ * An identity file whose private key is not the public half it was offered by (its FILE.pub is
+ * stale, or names another key): sshconnect2.c identity_sign's sshkey_equal_public() check.
+ */
+class PublicHalfMismatch extends SshError {
+  readonly path: string;
+  constructor(path: string) {
+    super('ERR_PRIVATE_KEY', `${path} does not hold the private half of the public key offered for it (${path}.pub?)`);
+    this.path = path;
+  }
 }
 
 /**
@@ -1724,7 +1734,10 @@ export class SshClient extends EventEmitter {
             // load_identity_file: sshkey_perm_ok's block and "Load key": a soft failure, no
             // "signing failed" line; the next key is tried.
             const warn = this.options.warn;
-            if (err instanceof KeyPermissionsError) warn?.(unprotectedKeyLines(err));
+            // sshconnect2.c identity_sign: error_f() of a private key other than the public half
+            // offered (a stale FILE.pub), SSH_ERR_KEY_NOT_FOUND: a soft failure, no "signing failed".
+            if (err instanceof PublicHalfMismatch) warn?.(`identity_sign: private key ${err.path} contents do not match public`);
+            else if (err instanceof KeyPermissionsError) warn?.(unprotectedKeyLines(err));
             // A private half that cannot be read (mode 000): load_identity_file's `Load key
             // "PATH": Permission denied`, and no "signing failed" line, as ssh.
             else if (code === 'ERR_PRIVATE_KEY' && (err as { cause?: NodeJS.ErrnoException }).cause?.code !== undefined) {
