@@ -276,12 +276,14 @@ export class UserAuth {
       case MSG.USERAUTH_FAILURE: {
         const m = decodeMessage(payload);
         if (m?.type !== MSG.USERAUTH_FAILURE) return false;
+        // sshconnect2.c authmethod_get: a list other than the last one starts over, its method
+        // announced anew ("Next authentication method"); the same list keeps the current method.
+        if (m.methods.join(',') !== this.allowed.join(',')) this.announced = undefined;
         this.allowed = m.methods;
         if (m.partialSuccess) {
-          // RFC 4252 §5.1: that method worked, but more are required.
-          this.handler.log(`Authenticated with partial success using "${state.attempt.method}".`);
-          // sshconnect2.c authmethod_get: a new list of methods starts over, announced anew.
-          this.announced = undefined;
+          // RFC 4252 §5.1: that method worked, but more are required (sshconnect2.c
+          // input_userauth_failure's verbose() line).
+          this.handler.log(`Authenticated using "${state.attempt.method}" with partial success.`);
         } else if (state.attempt.method !== 'none') {
           // sshconnect2.c input_userauth_failure: no line naming the method refused, only the list below.
           if (state.attempt.method === 'keyboard-interactive') this.kbdRefused = this.kbdAnswered;

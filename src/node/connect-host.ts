@@ -1356,6 +1356,8 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
         // sshconnect2.c: the method that succeeded is in ssh's verbose line below.
         const auth = /^Authenticated using "(.*)"\.$/.exec(m);
         if (auth) method = auth[1]!;
+        // sshconnect2.c input_userauth_failure: verbose("Authenticated using \"%s\" with partial success.").
+        else if (/^Authenticated using ".*" with partial success\.$/.test(m)) log.notice(m);
         // packet.c: a server's SSH_MSG_DEBUG is "Remote: %.900s", one log call whatever its newlines.
         else log.debug1(m.startsWith('server debug: ') ? `Remote: ${oneLogCall(cutBytes(m.slice('server debug: '.length), 900))}` : m);
       },
