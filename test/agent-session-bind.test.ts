@@ -69,8 +69,7 @@ function run(bin: string[], args: string[], env: NodeJS.ProcessEnv): Promise<{ c
 function bindLines(stderr: string): string[] {
   return stderr
     .split(/\r?\n/)
-    // pure-ssh's own "debug1: Permission denied for USER (tried: ...)" has no ssh(1) counterpart.
-    .filter((l) => /get_agent_identities|Authenticated to|Permission denied/.test(l) && !l.startsWith('debug1: Permission denied for '))
+    .filter((l) => /get_agent_identities|Authenticated to|Permission denied/.test(l))
     .map((l) => l.replace(/ \(via proxy\)| using "publickey"\.?/, '').replace(/ \(\[127\.0\.0\.1\]:\d+\)/, ''));
 }
 

@@ -336,6 +336,8 @@ describe('knownHostsVerifier', () => {
     expect(statSync(file).mode & 0o777).toBe(0o600);
     expect(statSync(join(dir, 'sub', '.ssh')).mode & 0o777).toBe(0o700);
     expect(logs).toEqual([
+      // hostfile.c load_hostkeys: the file not there yet.
+      `load_hostkeys: fopen ${file}: No such file or directory`,
       'checking without port identifier',
       "Warning: Permanently added '[new.example]:2222' (ED25519) to the list of known hosts.",
     ]);
@@ -356,7 +358,7 @@ describe('knownHostsVerifier', () => {
       const logs: string[] = [];
       const verify = knownHostsVerifier({ files: [file], mode: 'accept-new', log: (l) => logs.push(l), userSshDir });
       await expect(verify(info('new.example', 22, keyA))).resolves.toBeUndefined();
-      expect(logs).toEqual([`Failed to add the host to the list of known hosts (${file}).`]);
+      expect(logs).toEqual([`load_hostkeys: fopen ${file}: No such file or directory`, `Failed to add the host to the list of known hosts (${file}).`]);
       expect(readdirSync(dir)).toEqual([]);
     }
   });

@@ -277,14 +277,16 @@ export class UserAuth {
       case MSG.USERAUTH_FAILURE: {
         const m = decodeMessage(payload);
         if (m?.type !== MSG.USERAUTH_FAILURE) return false;
+        // sshconnect2.c authmethod_get: a list other than the last one starts over, its method
+        // announced anew ("Next authentication method"); the same list keeps the current method.
+        if (m.methods.join(',') !== this.allowed.join(',')) this.announced = undefined;
         this.allowed = m.methods;
         if (m.partialSuccess) {
-          // RFC 4252 §5.1: that method worked, but more are required.
-          this.handler.log(`Authenticated with partial success using "${state.attempt.method}".`);
-          // sshconnect2.c authmethod_get: a new list of methods starts over, announced anew.
-          this.announced = undefined;
+          // RFC 4252 §5.1: that method worked, but more are required (sshconnect2.c
+          // input_userauth_failure's verbose() line).
+          this.handler.log(`Authenticated using "${state.attempt.method}" with partial success.`);
         } else if (state.attempt.method !== 'none') {
-          this.handler.log(`Authentication "${state.attempt.method}" refused.`);
+          // sshconnect2.c input_userauth_failure: no line naming the method refused, only the list below.
           if (state.attempt.method === 'keyboard-interactive') this.kbdRefused = this.kbdAnswered;
           // OpenSSH PROTOCOL.certkeys: the server never says why; name the certificate and its terms.
           const key = state.attempt.method === 'publickey' ? state.attempt.identity.key : undefined;
@@ -560,6 +562,8 @@ export class UserAuth {
     }
     this.state = { kind: 'done' };
     this.#password = undefined;
+    // sshconnect2.c authmethod_get: its debug() when no method is left, before userauth()'s fatal.
+    this.handler.log('No more authentication methods to try.');
     this.handler.failure(new AuthenticationError(this.options.username, this.tried, this.allowed, this.lastError));
   }
 

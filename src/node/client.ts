@@ -467,7 +467,9 @@ async function connectWith(given: ConnectOptions, early: EarlyWatch | undefined)
     if (options.hostKeyAlias !== undefined) orderLines.push([`using hostkeyalias: ${options.hostKeyAlias}`, undefined]);
     const keyHost = options.hostKeyAlias ?? options.host;
     const keyPort = options.hostKeyAlias !== undefined ? 22 : (options.port ?? 22);
-    const ordered = orderHostKeyAlgorithms(algorithms.hostKey, await hostKeyOrderHintsFor(knownFiles, keyHost, keyPort));
+    // hostfile.c load_hostkeys: a file it cannot open is said (debug1), for each file read.
+    const hints = await hostKeyOrderHintsFor(knownFiles, keyHost, keyPort, (line) => orderLines.push([line, undefined]));
+    const ordered = orderHostKeyAlgorithms(algorithms.hostKey, hints);
     algorithms.hostKey = ordered.algorithms;
     orderLines.push([ordered.note, 3]);
   }
@@ -855,9 +857,7 @@ export async function prepareAuth(
           throw err;
         }
         try {
-          if (!constantTimeEqual(key.publicKeyBlob, publicKeyBlob)) {
-            throw new SshError('ERR_PRIVATE_KEY', `${f.path} does not hold the private half of the public key offered for it (${f.path}.pub?)`);
-          }
+          if (!constantTimeEqual(key.publicKeyBlob, publicKeyBlob)) throw new PublicHalfMismatch(f.path);
           return key.sign(algorithm, data, crypto);
         } finally {
           key.dispose();
@@ -868,6 +868,18 @@ export async function prepareAuth(
   prepared.agent = agent;
   prepared.agentKeyCount = agent && deferAgentCountLine ? agentKeys.length : undefined;
   return prepared;
+}
+
+/**
+ * An identity file whose private key is not the public half it was offered by (its FILE.pub is
+ * stale, or names another key): sshconnect2.c identity_sign's sshkey_equal_public() check.
+ */
+class PublicHalfMismatch extends SshError {
+  readonly path: string;
+  constructor(path: string) {
+    super('ERR_PRIVATE_KEY', `${path} does not hold the private half of the public key offered for it (${path}.pub?)`);
+    this.path = path;
+  }
 }
 
 /**
@@ -1770,7 +1782,10 @@ export class SshClient extends EventEmitter {
             // load_identity_file: sshkey_perm_ok's block and "Load key": a soft failure, no
             // "signing failed" line; the next key is tried.
             const warn = this.options.warn;
-            if (err instanceof KeyPermissionsError) warn?.(unprotectedKeyLines(err));
+            // sshconnect2.c identity_sign: error_f() of a private key other than the public half
+            // offered (a stale FILE.pub), SSH_ERR_KEY_NOT_FOUND: a soft failure, no "signing failed".
+            if (err instanceof PublicHalfMismatch) warn?.(`identity_sign: private key ${err.path} contents do not match public`);
+            else if (err instanceof KeyPermissionsError) warn?.(unprotectedKeyLines(err));
             // A private half that cannot be read (mode 000): load_identity_file's `Load key
             // "PATH": Permission denied`, and no "signing failed" line, as ssh.
             else if (code === 'ERR_PRIVATE_KEY' && (err as { cause?: NodeJS.ErrnoException }).cause?.code !== undefined) {

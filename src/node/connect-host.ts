@@ -591,7 +591,8 @@ async function unimplementedOffer(err: { category: string; server: readonly stri
 export async function describeFatal(err: unknown, cfg: ResolvedConfig, log: Log, established = false): Promise<string> {
   const errors = await import('../errors.js');
   if (err instanceof errors.AuthenticationError) {
-    log.debug1(err.message);
+    // sshconnect2.c userauth: fatal("%s@%s: Permission denied (%s).") and no other line of its
+    // own; authmethod_get's "No more authentication methods to try." came from the core.
     const allowed = err.methodsAllowed.length > 0 ? err.methodsAllowed.join(',') : err.methodsTried.join(',');
     return `${cfg.user}@${cfg.hostName}: Permission denied (${allowed}).`;
   }
@@ -1277,6 +1278,7 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
     throw cfg.connectedError;
   }
   const askpass = prompt.askPassFor(process.env, process.stdin.isTTY === true || process.stderr.isTTY === true);
+  const askpassRequested = askpass !== undefined && prompt.askPassRequested(process.env);
   // ssh(1) load_identity_file: "Enter passphrase for key '%s': ", NumberOfPasswordPrompts times;
   // with BatchMode it never asks.
   const askPassphrase = async (path: string): Promise<string | null> => {
@@ -1285,6 +1287,7 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
       return null;
     }
     const question = `Enter passphrase for key '${path}': `;
+    if (askpassRequested) log.debug1('read_passphrase: requested to askpass');
     try {
       return askpass ? await prompt.askPassProgram(askpass, question) : await prompt.readPassword(question);
     } catch (err) {
@@ -1318,6 +1321,7 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
         // shows it or hands it to SSH_ASKPASS (a password prompt of ours is unchanged by it).
         const text = context.method === 'keyboard-interactive' ? `(${cfg.user}@${cfg.hostKeyAlias ?? cfg.hostName}) ${question}` : question;
         const shown = terminalText(text, utf8Locale(process.env));
+        if (askpassRequested) log.debug1('read_passphrase: requested to askpass');
         try {
           return askpass ? await prompt.askPassProgram(askpass, shown) : await prompt.readPassword(shown);
         } catch (err) {
@@ -1366,6 +1370,8 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
         // sshconnect2.c: the method that succeeded is in ssh's verbose line below.
         const auth = /^Authenticated using "(.*)"\.$/.exec(m);
         if (auth) method = auth[1]!;
+        // sshconnect2.c input_userauth_failure: verbose("Authenticated using \"%s\" with partial success.").
+        else if (/^Authenticated using ".*" with partial success\.$/.test(m)) log.notice(m);
         // packet.c: a server's SSH_MSG_DEBUG is "Remote: %.900s", one log call whatever its newlines.
         else log.debug1(m.startsWith('server debug: ') ? `Remote: ${oneLogCall(cutBytes(m.slice('server debug: '.length), 900))}` : m);
       },

@@ -66,11 +66,13 @@ async function readKnownHosts(file: string, log: (line: string) => void): Promis
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
-    // ssh(1): a missing known_hosts file is simply empty.
     // A directory reads as an empty file to ssh (fopen succeeds, getline reads nothing).
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'EISDIR') return { path, entries: [], text: '' };
-    log(`${path}: cannot read: ${(err as Error).message}`);
+    if (code === 'EISDIR') return { path, entries: [], text: '' };
+    // hostfile.c load_hostkeys: debug_f("fopen %s: %s", path, strerror(errno)), a missing file
+    // too (read as an empty one).
+    log(`load_hostkeys: fopen ${path}: ${strerror(err as NodeJS.ErrnoException)}`);
+    if (code === 'ENOENT') return { path, entries: [], text: '' };
     return { path, entries: [], text: '', openError: err as NodeJS.ErrnoException };
   }
   const { entries, errors } = parseKnownHosts(text, path);
@@ -446,10 +448,10 @@ export function terminalPrompt(question: string): Promise<string> {
 /**
  * What ssh(1)'s order_hostkeyalgs() reads from these known_hosts files for `host:port` (user
  * files, then the global ones, as given): see {@link hostKeyOrderHints}. With HostKeyAlias,
- * pass the alias and port 22.
+ * pass the alias and port 22. `log` gets load_hostkeys' line for each file it cannot open.
  */
-export async function hostKeyOrderHintsFor(files: readonly string[], host: string, port: number): Promise<HostKeyOrderHints> {
+export async function hostKeyOrderHintsFor(files: readonly string[], host: string, port: number, log: (line: string) => void = () => {}): Promise<HostKeyOrderHints> {
   const all: KnownHostsEntry[] = [];
-  for (const f of files) all.push(...(await readKnownHosts(f, () => {})).entries);
+  for (const f of files) all.push(...(await readKnownHosts(f, log)).entries);
   return hostKeyOrderHints(all, host, port);
 }

@@ -178,6 +178,15 @@ export function askPassProgram(program: string, prompt: string): Promise<string>
 }
 
 /**
+ * readpass.c read_passphrase: SSH_ASKPASS_REQUIRE `force`, or `prefer` with a DISPLAY, is said
+ * at each prompt as `debug1: read_passphrase: requested to askpass` (strcasecmp'd values).
+ */
+export function askPassRequested(env: Record<string, string | undefined>): boolean {
+  const require = env.SSH_ASKPASS_REQUIRE?.toLowerCase();
+  return require === 'force' || (require === 'prefer' && !!env.DISPLAY);
+}
+
+/**
  * Whether to use SSH_ASKPASS instead of the terminal, as ssh(1) decides: SSH_ASKPASS_REQUIRE
  * `force` always, `never` never, `prefer` when SSH_ASKPASS is set; otherwise only when there is
  * no terminal and a DISPLAY (or WAYLAND_DISPLAY) to show it on.
