@@ -95,8 +95,11 @@ it('pure-ssh/web bundles for browsers without Node built-ins or polyfills; size 
   // unhandled rejection), the AbortSignal heard while the transport opens, in one wording, and
   // keyboard-interactive's retry: +0.23 KiB, measured 106.30 -> 106.53 KiB; then connectTimeout
   // while the transport opens, DisconnectError's escaped text, the packet size by channel count
-  // and askPassword's { retry, method }: measured 106.90 KiB (with zlib 120.27).
-  expect(gz).toBeLessThan(107);
+  // and askPassword's { retry, method }: measured 106.90 KiB (with zlib 120.27);
+  // 107.25 KiB with ChannelOpenError's escaped text, a Signer's non-bytes answer as a UsageError
+  // (core), the jump host named on a ConnectionLostError and the core's auth lines as ssh's:
+  // measured 107.02 KiB (with zlib 120.39).
+  expect(gz).toBeLessThan(107.25);
 });
 
 it('compression is opt-in: pako is absent from the default bundle and comes with pure-ssh/compress-zlib', async () => {
