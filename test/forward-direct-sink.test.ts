@@ -75,14 +75,23 @@ describeInterop('-L server→client: direct delivery and its fallback', () => {
       const c = await localClient((fwd.address as { port: number }).port);
       c.pause();
       // Fill every buffer on the way: the forwarder must stop handing bytes to the socket.
+      // Stalled: bytes came, then none for 1 s (4 looks 250 ms apart, at most 30 s), each look
+      // after the I/O waiting in the loop (a timer runs before the same turn's I/O: under load a
+      // look straight from the timer saw no byte yet, 0, and took that for the stall).
+      const look = async (ms: number) => {
+        await sleep(ms);
+        await new Promise((r) => setImmediate(r));
+        return fwd.counters.bytesIn;
+      };
       let last = -1;
-      for (let i = 0; i < 40 && fwd.counters.bytesIn !== last; i++) {
-        last = fwd.counters.bytesIn;
-        await sleep(250);
+      for (let quiet = 0, end = Date.now() + 30_000; quiet < 4 && Date.now() < end; ) {
+        const now = await look(250);
+        quiet = now > 0 && now === last ? quiet + 1 : 0;
+        last = now;
       }
       const stalledAt = fwd.counters.bytesIn;
-      await sleep(500);
-      expect(fwd.counters.bytesIn).toBe(stalledAt);
+      expect(stalledAt).toBeGreaterThan(0);
+      expect(await look(500)).toBe(stalledAt);
       // Kernel buffers of both loopback sockets, one 2 MiB window and the channel's 64 KiB:
       // far from the 64 MiB a forwarder ignoring backpressure would have queued.
       expect(stalledAt).toBeLessThan(24 * MiB);
