@@ -468,6 +468,9 @@ export function hostKeyVerifier(
   return knownHostsVerifier({
     files: cfg.knownHostsFiles.length > 0 ? cfg.knownHostsFiles : ['/dev/null'],
     mode: cfg.strictHostKeyChecking,
+    // UserKnownHostsFile none: the global files are read, never written (break20 F11: a new key
+    // went into /etc/ssh/ssh_known_hosts).
+    readonly: cfg.userKnownHostsFiles.length === 0,
     batchMode: cfg.batchMode,
     // hostfile.c hostfile_create_user_ssh_dir: tilde_expand_filename("~/.ssh"), the passwd home's.
     userSshDir: tildeExpand('~/.ssh', passwdHome()),
@@ -700,7 +703,7 @@ export async function describeFatal(err: unknown, cfg: ResolvedConfig, log: Log,
     }
     // sshconnect.c check_host_key: this line only for StrictHostKeyChecking=yes; with BatchMode
     // and ask, confirm() answers no at once and ssh says only "Host key verification failed.".
-    if (err.problem === 'unknown' && cfg.strictHostKeyChecking === 'yes') {
+    if (err.problem === 'unknown' && cfg.strictHostKeyChecking === 'yes' && cfg.userKnownHostsFiles.length > 0) {
       return `No ${type} host key is known for ${err.host} and you have requested strict checking.\nHost key verification failed.`;
     }
     if (err.problem === 'unknown' || err.problem === 'rejected') {

@@ -146,11 +146,17 @@ export function knownHostsVerifier(opts: {
    * Default: `.ssh` in os.homedir(). The CLI passes the passwd entry's, as ssh(1) takes it.
    */
   userSshDir?: string;
+  /**
+   * No file to record a new key in (ssh_config(5) `UserKnownHostsFile none`; `files` are then the
+   * global ones, which are only read): an unknown key is refused in every mode, without asking
+   * (sshconnect.c check_host_key: no user hostfiles → readonly; a new host goes to `fail`).
+   */
+  readonly?: boolean;
 }): HostKeyVerifier {
   const mode = opts.mode ?? 'yes';
   const log = opts.log ?? (() => {});
   const now = opts.now ?? Date.now;
-  if (opts.files.length === 0 && mode !== 'yes') {
+  if (opts.files.length === 0 && mode !== 'yes' && !opts.readonly) {
     throw new UsageError('knownHostsVerifier needs at least one known_hosts file to add new keys to');
   }
   const verifier = async (given: HostKeyInfo): Promise<void> => {
@@ -216,6 +222,11 @@ export function knownHostsVerifier(opts: {
         break;
     }
 
+    if (opts.readonly) {
+      // sshconnect.c check_host_key (HOST_NEW): `if (readonly || want_cert) goto fail;`, before
+      // the mode is looked at: nothing is asked or written.
+      throw new HostKeyError('unknown', { ...details, file: undefined, message: `${name}: no UserKnownHostsFile to record a new host key in; refused` });
+    }
     if (mode === 'yes' || (mode === 'ask' && opts.batchMode)) {
       // sshconnect.c check_host_key: with BatchMode the question is worded, then not asked.
       if (mode === 'ask') otherNamesFor(read, info, log);
