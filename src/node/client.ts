@@ -1773,7 +1773,8 @@ export class SshClient extends EventEmitter {
             // to unlock (or could not) only gets debug lines, as in its load_identity_file.
             const code = (err as SshError)?.code;
             // No or a wrong passphrase: skipped, named in identitiesSkipped as with `passphrase`.
-            const skipped = signer.identity && (code === 'ERR_KEY_ENCRYPTED' || code === 'ERR_KEY_PASSPHRASE') ? this.noteSkipped(signer.identity.label, err) : undefined;
+            const passphraseProblem = code === 'ERR_KEY_ENCRYPTED' || code === 'ERR_KEY_PASSPHRASE';
+            const skipped = signer.identity && passphraseProblem ? this.noteSkipped(signer.identity.label, err) : undefined;
             if (skipped) {
               this.core.provideSignature(e.id, null);
               this.pump();
@@ -1790,12 +1791,12 @@ export class SshClient extends EventEmitter {
             // "PATH": Permission denied`, and no "signing failed" line, as ssh.
             else if (code === 'ERR_PRIVATE_KEY' && (err as { cause?: NodeJS.ErrnoException }).cause?.code !== undefined) {
               warn?.(loadKeyErrorLine(signer.identity?.label ?? e.identity.label, err)!);
-            } else if (code !== 'ERR_KEY_ENCRYPTED' && code !== 'ERR_KEY_PASSPHRASE') {
+            } else if (!passphraseProblem) {
               warn?.(`sign_and_send_pubkey: signing failed for ${signer.name}: ${reason}`);
             }
             // Said once, in ssh's words, when there is a warn: not again as the core's debug line
             // (ssh -v has none). Without one, the core's line is all there is.
-            this.core.provideSignature(e.id, null, reason, { reported: warn !== undefined && code !== 'ERR_KEY_ENCRYPTED' && code !== 'ERR_KEY_PASSPHRASE' });
+            this.core.provideSignature(e.id, null, reason, { reported: warn !== undefined && !passphraseProblem });
             this.pump();
           },
         );
