@@ -12,6 +12,16 @@ import { connectTo } from './harness/client.js';
 import { dialNodeWeb } from './runtimes/dial-node.js';
 import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
 
+/** An askPassword that answers with `next()` and records each context it was given, in `asked`. */
+function recording(next: () => string | null) {
+  const asked: { retry: boolean; method: string }[] = [];
+  const askPassword = (_prompt: string, context: { retry: boolean; method: string }) => {
+    asked.push({ ...context });
+    return next();
+  };
+  return { asked, askPassword };
+}
+
 describeInterop('askPassword context.retry on keyboard-interactive and password re-asks (sshd 9.2, PAM)', () => {
   let sshd: SshdHandle;
   beforeAll(async () => {
@@ -22,16 +32,13 @@ describeInterop('askPassword context.retry on keyboard-interactive and password 
   });
 
   it('three wrong keyboard-interactive answers, a wrong password, the right one: retry false, true, true; false, true', async () => {
-    const asked: { retry: boolean; method: string }[] = [];
     const answers = ['bad1', 'bad2', 'bad3', 'bad4', sshd.password!.password];
+    const { asked, askPassword } = recording(() => answers.shift() ?? null);
     const ssh = await connectTo(sshd, {
       username: sshd.password!.user,
       privateKey: undefined,
       passwordAttempts: 3,
-      askPassword: (_prompt, context) => {
-        asked.push({ ...context });
-        return answers.shift() ?? null;
-      },
+      askPassword,
     });
     await ssh.close();
     expect(asked).toEqual([
@@ -47,15 +54,12 @@ describeInterop('askPassword context.retry on keyboard-interactive and password 
   // it used to answer every keyboard-interactive request again (three refusals of the same
   // password) and askPassword was asked only for the password method after them.
   it('a wrong `password` option with askPassword: the stored one once, then askPassword for keyboard-interactive (retry true)', async () => {
-    const asked: { retry: boolean; method: string }[] = [];
+    const { asked, askPassword } = recording(() => sshd.password!.password);
     const ssh = await connectTo(sshd, {
       username: sshd.password!.user,
       privateKey: undefined,
       password: 'not-the-password',
-      askPassword: (_prompt, context) => {
-        asked.push({ ...context });
-        return sshd.password!.password;
-      },
+      askPassword,
     });
     await ssh.close();
     expect(asked).toEqual([{ retry: true, method: 'keyboard-interactive' }]);
@@ -63,18 +67,15 @@ describeInterop('askPassword context.retry on keyboard-interactive and password 
 
   // pure-ssh/web's askPassword had no context at all (break18 lib's "noticed").
   it('pure-ssh/web: the same context, a wrong keyboard-interactive answer then the right one: retry false, true', async () => {
-    const asked: { retry: boolean; method: string }[] = [];
     const answers = ['bad1', sshd.password!.password];
+    const { asked, askPassword } = recording(() => answers.shift() ?? null);
     const ssh = await webConnect({
       transport: dialNodeWeb(sshd.port),
       host: sshd.host,
       port: sshd.port,
       username: sshd.password!.user,
       knownHosts: sshd.hostKeyLines.join('\n'),
-      askPassword: (_prompt, context) => {
-        asked.push({ ...context });
-        return answers.shift() ?? null;
-      },
+      askPassword,
     });
     await ssh.close();
     expect(asked).toEqual([
@@ -84,14 +85,11 @@ describeInterop('askPassword context.retry on keyboard-interactive and password 
   }, 60_000);
 
   it('the right keyboard-interactive answer at once: one prompt, retry false', async () => {
-    const asked: { retry: boolean; method: string }[] = [];
+    const { asked, askPassword } = recording(() => sshd.password!.password);
     const ssh = await connectTo(sshd, {
       username: sshd.password!.user,
       privateKey: undefined,
-      askPassword: (_prompt, context) => {
-        asked.push({ ...context });
-        return sshd.password!.password;
-      },
+      askPassword,
     });
     await ssh.close();
     expect(asked).toEqual([{ retry: false, method: 'keyboard-interactive' }]);

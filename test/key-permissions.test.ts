@@ -35,6 +35,14 @@ function sshWarning(path: string, mode: string): string {
   ].join('\r\n');
 }
 
+/** The harness's unprivileged user's uid and gid, for files mode 000 must keep from it (root reads them). */
+async function unprivilegedIds(): Promise<{ uid: number; gid: number }> {
+  const { user } = await ensurePasswordUser();
+  const uid = Number((await execFileP('id', ['-u', user])).stdout.trim());
+  const gid = Number((await execFileP('id', ['-g', String(uid)])).stdout.trim());
+  return { uid, gid };
+}
+
 describe('checkKeyFilePermissions (OpenSSH sshkey_perm_ok)', () => {
   const me = 1000;
   it('refuses group or other bits on a file of ours, with ssh\'s words and mode', () => {
@@ -221,11 +229,7 @@ describeInterop('private key files readable by others (issue 8.7)', () => {
     // Mode 000 stops only a user other than root: as root, both clients run as the harness's
     // unprivileged user, who owns the files (sshkey_perm_ok judges only the user's own files).
     const asRoot = process.getuid?.() === 0;
-    const ids = asRoot ? await ensurePasswordUser().then(({ user }) => execFileP('id', ['-u', user])).then(async ({ stdout }) => {
-      const uid = Number(stdout.trim());
-      const { stdout: gid } = await execFileP('id', ['-g', String(uid)]);
-      return { uid, gid: Number(gid.trim()) };
-    }) : undefined;
+    const ids = asRoot ? await unprivilegedIds() : undefined;
     const base = join(dir, 'unloadable');
     await mkdir(base, { mode: 0o755 });
     await chmod(dir, 0o755);
@@ -298,11 +302,7 @@ describeInterop('private key files readable by others (issue 8.7)', () => {
   it('CLI: a key offered by its readable .pub whose private half cannot be loaded (mode 000, 0644): ssh 9.2\'s lines only, at the default level and -v', async () => {
     // As above: run as the harness's unprivileged user when root, for whom mode 000 is unreadable.
     const asRoot = process.getuid?.() === 0;
-    const ids = asRoot ? await ensurePasswordUser().then(({ user }) => execFileP('id', ['-u', user])).then(async ({ stdout }) => {
-      const uid = Number(stdout.trim());
-      const { stdout: gid } = await execFileP('id', ['-g', String(uid)]);
-      return { uid, gid: Number(gid.trim()) };
-    }) : undefined;
+    const ids = asRoot ? await unprivilegedIds() : undefined;
     const base = join(dir, 'halves');
     await mkdir(base, { mode: 0o755 });
     await chmod(dir, 0o755);

@@ -59,8 +59,8 @@ describe('messages with text that is not UTF-8 decode, every byte kept', () => {
  * with a DEBUG and then a DISCONNECT whose texts hold bytes that are not UTF-8.
  */
 async function disconnectingServer(description: Uint8Array): Promise<{ server: Server; port: number }> {
-  const server = createServer((socket) => {
-    const fake = new FakeServer({
+  return fakeOnTcp(() =>
+    new FakeServer({
       onPacket(payload, _seq, s) {
         if (payload[0] !== MSG.SERVICE_REQUEST) return false;
         s.send(new SshWriter(64).byte(MSG.DEBUG).boolean(true).string(latin1('debug \xff\\')).string('').toBytes());
@@ -68,7 +68,18 @@ async function disconnectingServer(description: Uint8Array): Promise<{ server: S
         s.closed = true;
         return true;
       },
-    });
+    }),
+  );
+}
+
+/**
+ * A TCP server on a free loopback port whose every connection is served by its own FakeServer
+ * (`make()`): its output written as it comes, the connection ended once it closed, destroyed on
+ * what it cannot parse.
+ */
+async function fakeOnTcp(make: () => FakeServer): Promise<{ server: Server; port: number }> {
+  const server = createServer((socket) => {
+    const fake = make();
     const flush = () => {
       for (const b of fake.takeOutput()) socket.write(b);
       if (fake.closed) socket.end();
@@ -146,8 +157,8 @@ describeInteropWithHome('a server text that is not UTF-8, shown escaped as ssh 9
   }, 60_000);
 
   it('a keyboard-interactive prompt with ESC and 0xff reaches SSH_ASKPASS escaped as ssh 9.2 escapes it, after the "(user@host) " ssh adds', async () => {
-    const server = createServer((socket) => {
-      const fake = new FakeServer({
+    const { server, port } = await fakeOnTcp(() =>
+      new FakeServer({
         authMethods: ['keyboard-interactive'],
         onPacket(payload, _seq, s) {
           const type = payload[0];
@@ -161,25 +172,8 @@ describeInteropWithHome('a server text that is not UTF-8, shown escaped as ssh 9
           s.closed = true;
           return true;
         },
-      });
-      const flush = () => {
-        for (const b of fake.takeOutput()) socket.write(b);
-        if (fake.closed) socket.end();
-      };
-      fake.start();
-      flush();
-      socket.on('data', (d: Buffer) => {
-        try {
-          fake.receive(new Uint8Array(d));
-        } catch {
-          socket.destroy();
-        }
-        flush();
-      });
-      socket.on('error', () => {});
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const port = (server.address() as { port: number }).port;
+      }),
+    );
     try {
       const askpass = join(home, 'askpass');
       writeFileSync(askpass, '#!/bin/sh\nprintf %s "$1" > "$PROMPT_FILE"\necho x\n', { mode: 0o755 });
@@ -201,26 +195,7 @@ describeInteropWithHome('a server text that is not UTF-8, shown escaped as ssh 9
 
   it('a CHANNEL_OPEN_FAILURE text with ESC and BEL: the ChannelOpenError message escapes it (raw in description); -W prints ssh 9.2\'s line, escaped once (log.c strnvis VIS_SAFE: BEL kept)', async () => {
     const text = 'refused \x1b]0;pwned\x07 by \x1b[2Jpolicy';
-    const server = createServer((socket) => {
-      const fake = new FakeServer({ authHook: () => ({ kind: 'success' }), openPolicy: () => ({ reason: 2, description: text }) });
-      const flush = () => {
-        for (const b of fake.takeOutput()) socket.write(b);
-        if (fake.closed) socket.end();
-      };
-      fake.start();
-      flush();
-      socket.on('data', (d: Buffer) => {
-        try {
-          fake.receive(new Uint8Array(d));
-        } catch {
-          socket.destroy();
-        }
-        flush();
-      });
-      socket.on('error', () => {});
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const port = (server.address() as { port: number }).port;
+    const { server, port } = await fakeOnTcp(() => new FakeServer({ authHook: () => ({ kind: 'success' }), openPolicy: () => ({ reason: 2, description: text }) }));
     try {
       const ssh = await connect({ host: '127.0.0.1', port, username: 'u', verifyHostKey: () => true });
       try {
