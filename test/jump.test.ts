@@ -291,7 +291,14 @@ describeInterop('jump host failures under -q and LogLevel, against ssh 9.2', () 
       const [ours, theirs] = await Promise.all([runToEnd(process.execPath, [CLI, ...args]), runToEnd('ssh', args)]);
       expect(theirs.stderr, args.join(' ')).toMatch(/Killed by signal 1\.\r\n$/);
       expect(ours.code, args.join(' ')).toBe(theirs.code);
-      expect(ours.stderr, `${args.join(' ')}\nssh 9.2 (exit ${theirs.code}):\n${theirs.stderr}`).toBe(theirs.stderr);
+      const hops = route.includes('jv,jv2') ? 2 : 1;
+      // ssh's own race with two VERBOSE hops: the first hop's process (jv) gets the middle
+      // process's SIGHUP, or first sees its standard input end and leaves without the line (one CI
+      // run in ~20). pure-ssh ends each hop itself, so it always says both; ssh's other lines must match.
+      const said = theirs.stderr.split('Killed by signal 1.\r\n').length - 1;
+      const reference = hops === 2 && said === 1 ? theirs.stderr + 'Killed by signal 1.\r\n' : theirs.stderr;
+      expect(ours.stderr, `${args.join(' ')}\nssh 9.2 (exit ${theirs.code}):\n${theirs.stderr}`).toBe(reference);
+      expect(ours.stderr.split('Killed by signal 1.\r\n').length - 1, args.join(' ')).toBe(hops);
     }
   }, 120_000);
 
