@@ -10,19 +10,12 @@ import net from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { cliEnv, describeInteropWithHome, suiteHome } from './harness/home.js';
 import { startCli } from './harness/proc.js';
+import { freePort } from './harness/net.js';
 import { sshdSuite } from './harness/sshd.js';
 import { CLI } from './support/cli-run.js';
 
 const LINE = Buffer.from('2026-11-30T10:00:00Z INFO request served path=/api/v1/items status=200 bytes=5120\n');
 const TEXT = Buffer.alloc(200 * 1024, LINE);
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 /** Runs `cmd` with -N -L, fetches TEXT through the forward, ends it with SIGTERM; its stderr. */
 async function forwardThenTerm(cmd: string[], args: string[], env: NodeJS.ProcessEnv): Promise<string> {

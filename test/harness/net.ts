@@ -26,20 +26,43 @@ export const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'pyt
 const CHUNK = 64 * 1024;
 
 /**
- * A port that was free a moment ago on `host`: bind port 0, read the port, close. Another
- * process may take it before the caller binds, so callers that start a server retry on
- * EADDRINUSE.
+ * Ports {@link freePort} hands out: below Linux's ephemeral range (32768–60999 by default), so
+ * that no outgoing connection and no `listen(0)` of any process takes one, and split between the
+ * suite's parallel workers (VITEST_POOL_ID), so that two test files never get the same port. With
+ * port 0 the kernel could give worker 2 the port worker 1 had just been given and not yet bound
+ * (seen: a `-L` listener's port taken by another file's sshd, the test then talking to that sshd).
  */
-export function freePort(host: string = LOOPBACK): Promise<number> {
-  return new Promise((resolve, reject) => {
+const PORT_FLOOR = 10_000;
+const PORT_CEILING = 32_767;
+const WORKERS = 4;
+const slice = (() => {
+  const worker = (Number(process.env.VITEST_POOL_ID ?? 1) - 1) % WORKERS;
+  const size = Math.floor((PORT_CEILING - PORT_FLOOR + 1) / WORKERS);
+  return { start: PORT_FLOOR + worker * size, size };
+})();
+/** Each test file is a fresh process: a random start keeps consecutive files of one worker apart. */
+let nextPort = Math.floor(Math.random() * slice.size);
+
+function bindable(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = net.createServer();
     server.unref();
-    server.once('error', reject);
-    server.listen({ host, port: 0, exclusive: true }, () => {
-      const address = server.address() as net.AddressInfo;
-      server.close(() => resolve(address.port));
-    });
+    server.once('error', () => resolve(false));
+    server.listen({ host, port, exclusive: true }, () => server.close(() => resolve(true)));
   });
+}
+
+/**
+ * A port that was free a moment ago on `host`, from this worker's own slice (see PORT_FLOOR),
+ * never the same twice in one file until the slice wraps. A process outside the suite may still
+ * take it before the caller binds, so callers that start a server retry on EADDRINUSE.
+ */
+export async function freePort(host: string = LOOPBACK): Promise<number> {
+  for (let tries = 0; tries < slice.size; tries++) {
+    const port = slice.start + (nextPort++ % slice.size);
+    if (await bindable(host, port)) return port;
+  }
+  throw new Error(`freePort: no free port on ${host} in ${slice.start}-${slice.start + slice.size - 1}`);
 }
 
 /** Resolves once one TCP connect to host:port succeeds (the probe is closed at once). */
