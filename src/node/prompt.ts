@@ -186,20 +186,30 @@ export function askPassRequested(env: Record<string, string | undefined>): boole
   return require === 'force' || (require === 'prefer' && !!env.DISPLAY);
 }
 
+/** readpass.c _PATH_SSH_ASKPASS_DEFAULT as Debian builds it: run when SSH_ASKPASS is unset. */
+export const SSH_ASKPASS_DEFAULT = '/usr/bin/ssh-askpass';
+
 /**
- * Whether to use SSH_ASKPASS instead of the terminal, as ssh(1) decides: SSH_ASKPASS_REQUIRE
- * `force` always, `never` never, `prefer` when SSH_ASKPASS is set; otherwise only when there is
- * no terminal and a DISPLAY (or WAYLAND_DISPLAY) to show it on.
+ * The askpass program to run instead of the terminal, or undefined for the terminal, as ssh(1)'s
+ * readpass.c read_passphrase decides: askpass is allowed only with a non-empty DISPLAY (or, as
+ * OpenSSH 10 adds, WAYLAND_DISPLAY); SSH_ASKPASS_REQUIRE (compared without case) `force` uses it
+ * and allows it regardless, `prefer` uses it when allowed, `never` forbids it; otherwise it is used
+ * when allowed and there is no terminal. The program is SSH_ASKPASS, or ssh's default path.
  */
 export function askPassFor(env: Record<string, string | undefined>, hasTerminal: boolean): string | undefined {
-  const program = env.SSH_ASKPASS;
-  if (!program) return undefined;
-  switch (env.SSH_ASKPASS_REQUIRE) {
+  let allowed = !!env.DISPLAY || !!env.WAYLAND_DISPLAY;
+  let use = false;
+  switch (env.SSH_ASKPASS_REQUIRE?.toLowerCase()) {
     case 'force':
+      use = allowed = true;
+      break;
     case 'prefer':
-      return program;
+      use = allowed;
+      break;
     case 'never':
-      return undefined;
+      allowed = false;
+      break;
   }
-  return !hasTerminal && (env.DISPLAY || env.WAYLAND_DISPLAY) ? program : undefined;
+  if (!hasTerminal) use = true;
+  return use && allowed ? (env.SSH_ASKPASS ?? SSH_ASKPASS_DEFAULT) : undefined;
 }

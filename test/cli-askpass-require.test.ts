@@ -1,0 +1,67 @@
+/**
+ * When the CLI runs SSH_ASKPASS for a key's passphrase, with no terminal, beside ssh 9.2
+ * (readpass.c read_passphrase): askpass is allowed only with a non-empty DISPLAY;
+ * SSH_ASKPASS_REQUIRE, compared without case, `force` uses it regardless, `prefer` only when
+ * allowed, `never` forbids it; unset, no terminal and a DISPLAY use it. Each client runs setsid
+ * (no controlling terminal, stdin not a tty); the askpass script records each prompt it is run
+ * with, and answers the right passphrase.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, expect } from 'vitest';
+import { cliEnv, itWithHome, suiteDir } from './harness/home.js';
+import { startCli } from './harness/proc.js';
+import { describeInterop, sshdSuite } from './harness/sshd.js';
+
+const PASS = 'hunter2';
+
+/** Environment beside SSH_ASKPASS, and whether ssh 9.2 runs the askpass program with it. */
+const CASES: { env: Record<string, string>; runs: boolean }[] = [
+  { env: { SSH_ASKPASS_REQUIRE: 'FORCE' }, runs: true }, // no DISPLAY: force allows it
+  { env: { SSH_ASKPASS_REQUIRE: 'prefer' }, runs: false }, // prefer needs a DISPLAY
+  { env: { SSH_ASKPASS_REQUIRE: 'Prefer', DISPLAY: ':0' }, runs: true },
+  { env: { SSH_ASKPASS_REQUIRE: 'NEVER', DISPLAY: ':0' }, runs: false },
+  { env: { DISPLAY: ':0' }, runs: true }, // no terminal, a display
+  { env: { DISPLAY: '' }, runs: false }, // an empty DISPLAY is none
+];
+
+describeInterop('SSH_ASKPASS_REQUIRE and DISPLAY decide askpass as ssh 9.2 does', () => {
+  const sshd = sshdSuite();
+  const dir = suiteDir('pure-ssh-askpass-require-');
+  let key = '';
+
+  beforeAll(() => {
+    key = join(dir, 'id_ed25519');
+    execFileSync('/usr/bin/ssh-keygen', ['-q', '-t', 'ed25519', '-N', PASS, '-C', '', '-f', key]);
+    writeFileSync(join(sshd.dir, 'authorized_keys'), readFileSync(`${key}.pub`), { flag: 'a' });
+  });
+
+  CASES.forEach((c, i) => {
+    itWithHome(`${JSON.stringify(c.env)}: askpass ${c.runs ? 'runs' : 'does not run'}, as for ssh 9.2`, async () => {
+      const args = ['-F', 'none', '-p', String(sshd.port), '-l', 'root', '-i', key, '-o', 'IdentitiesOnly=yes', '-o', 'IdentityAgent=none',
+        '-o', `UserKnownHostsFile=${sshd.knownHostsPath}`, '-o', 'PasswordAuthentication=no', '-o', 'KbdInteractiveAuthentication=no', '-v'];
+      const seen: Record<string, { prompts: string[]; loggedIn: boolean; requested: boolean }> = {};
+      for (const client of ['pure-ssh', 'ssh'] as const) {
+        const prompts = join(dir, `prompts-${client}-${i}`);
+        const askpass = join(dir, `askpass-${client}-${i}.sh`);
+        rmSync(prompts, { force: true });
+        writeFileSync(askpass, `#!/bin/sh\nprintf '%s\\n' "$1" >> ${prompts}\necho ${PASS}\n`, { mode: 0o755 });
+        const { DISPLAY: _display, SSH_ASKPASS_REQUIRE: _require, ...base } = cliEnv(join(dir, `home-${client}-${i}`), { SSH_AUTH_SOCK: '' });
+        const env = { ...base, SSH_ASKPASS: askpass, ...c.env };
+        const r =
+          client === 'pure-ssh'
+            ? await startCli('pure-ssh', [...args, '-N', '127.0.0.1'], { env, until: /Authenticated to |Permission denied/, detached: true, killAfterMs: 30_000 }).done
+            : await startCli('ssh', [...args, '127.0.0.1', 'true'], { env, detached: true, killAfterMs: 30_000 }).done;
+        seen[client] = {
+          prompts: existsSync(prompts) ? readFileSync(prompts, 'utf8').split('\n').filter(Boolean) : [],
+          loggedIn: r.stderr.includes('Authenticated to 127.0.0.1'),
+          requested: r.stderr.includes('read_passphrase: requested to askpass'),
+        };
+      }
+      const expected = { prompts: c.runs ? [`Enter passphrase for key '${key}': `] : [], loggedIn: c.runs };
+      expect(seen.ssh, 'ssh 9.2').toMatchObject(expected);
+      expect(seen['pure-ssh'], 'pure-ssh').toEqual(seen.ssh);
+    }, 60_000);
+  });
+});
