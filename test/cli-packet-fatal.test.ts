@@ -16,6 +16,8 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { cliEnv, describeWithHome, suiteHome } from './harness/home.js';
 import { requireBuiltCli, startCli } from './harness/proc.js';
 import { sshClientAvailable } from './harness/sshd.js';
+import { MSG } from '../src/protocol/messages.js';
+import { FakeServer, fakeOnTcp } from './support/fake-server.js';
 
 const u32 = (n: number): Buffer => {
   const b = Buffer.alloc(4);
@@ -141,6 +143,49 @@ describeWithHome("CLI: a server's malformed packets as ssh(1) 9.2 reports them",
           expect(ours.stderr).toBe(theirs.stderr);
         }
       }
+    }, 60_000);
+  }
+});
+
+/**
+ * The same message numbers after the key exchange, from a server that has done it (FakeServer):
+ * packet.c refuses 0 and 192–255 at any time (ssh_packet_read_poll2), so ssh 9.2 ends as before
+ * the exchange, where pure-ssh used to answer UNIMPLEMENTED and go on.
+ */
+describeWithHome("CLI: a message number no peer may send, after the key exchange, as ssh(1) 9.2 ends", () => {
+  const home = suiteHome();
+  let server: net.Server;
+  let port = 0;
+  let type = 0;
+
+  beforeAll(async () => {
+    requireBuiltCli();
+    ({ server, port } = await fakeOnTcp(() =>
+      new FakeServer({
+        onPacket(payload, _seq, s) {
+          if (payload[0] !== MSG.SERVICE_REQUEST) return false;
+          s.send(new Uint8Array([type, 1, 2, 3]));
+          return true;
+        },
+      }),
+    ));
+  });
+
+  afterAll(async () => {
+    await new Promise((r) => server?.close(r));
+  });
+
+  for (const t of [0, 192, 255]) {
+    it(`message number ${t} in place of SERVICE_ACCEPT: exit 255 and ssh's lines`, async () => {
+      type = t;
+      const args = ['-F', 'none', '-N', '-o', 'BatchMode=yes', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'GlobalKnownHostsFile=/dev/null',
+        '-o', 'StrictHostKeyChecking=no', '-p', String(port), 'joe@127.0.0.1'];
+      const ours = await startCli('pure-ssh', args, { env: cliEnv(home), killAfterMs: 15_000 }).done;
+      const theirs = await startCli('ssh', args, { env: cliEnv(home), killAfterMs: 15_000 }).done;
+      expect(theirs.code).toBe(255);
+      expect(theirs.stderr).toContain(`ssh_dispatch_run_fatal: Connection to 127.0.0.1 port ${port}: Protocol error\r\n`);
+      expect(ours.code).toBe(255);
+      expect(ours.stderr).toBe(theirs.stderr);
     }, 60_000);
   }
 });

@@ -13,7 +13,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
+import type { Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChannelOpenError, connect, DisconnectError } from '../src/index.js';
@@ -22,7 +22,7 @@ import { SshReader, SshWriter } from '../src/protocol/wire.js';
 import { terminalText } from '../src/log-text.js';
 import { cutBytes, visLogText } from '../src/node/log-vis.js';
 import { CLI } from './support/cli-run.js';
-import { FakeServer } from './support/fake-server.js';
+import { FakeServer, fakeOnTcp } from './support/fake-server.js';
 import { cliEnv, describeInteropWithHome, suiteHome } from './harness/home.js';
 import { inCI, SSH_CLIENT_PATH, sshClientAvailable, startSshd, type SshdHandle } from './harness/sshd.js';
 
@@ -70,34 +70,6 @@ async function disconnectingServer(description: Uint8Array): Promise<{ server: S
       },
     }),
   );
-}
-
-/**
- * A TCP server on a free loopback port whose every connection is served by its own FakeServer
- * (`make()`): its output written as it comes, the connection ended once it closed, destroyed on
- * what it cannot parse.
- */
-async function fakeOnTcp(make: () => FakeServer): Promise<{ server: Server; port: number }> {
-  const server = createServer((socket) => {
-    const fake = make();
-    const flush = () => {
-      for (const b of fake.takeOutput()) socket.write(b);
-      if (fake.closed) socket.end();
-    };
-    fake.start();
-    flush();
-    socket.on('data', (d: Buffer) => {
-      try {
-        fake.receive(new Uint8Array(d));
-      } catch {
-        socket.destroy();
-      }
-      flush();
-    });
-    socket.on('error', () => {});
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { server, port: (server.address() as { port: number }).port };
 }
 
 /** Runs ssh or pure-ssh; stderr as bytes (latin1), so escapes and raw bytes both show. */

@@ -448,7 +448,19 @@ describe('host key verdicts and errors', () => {
     expect(e.description).toBe('kex bye');
   });
 
-  for (const type of [8, 19, 150, 255]) {
+  for (const type of [0, 192, 255]) {
+    it(`message ${type}, never valid (RFC 4250 §4.1.1; OpenSSH packet.c): the connection ends with "Invalid ssh2 packet type"`, () => {
+      const p = new Pair().start();
+      p.server.send(Uint8Array.of(type, 1, 2, 3));
+      p.pump();
+      const e = closedWith(p);
+      expect(e).toBeInstanceOf(ProtocolError);
+      expect((e as ProtocolError).message).toBe(`Invalid ssh2 packet type: ${type}`);
+      expect(p.server.unimplemented).toEqual([]);
+    });
+  }
+
+  for (const type of [8, 19, 150, 191]) {
     it(`unknown message ${type} → UNIMPLEMENTED with its sequence number`, () => {
       const p = new Pair().start();
       const seq = p.server.encoder.seq;

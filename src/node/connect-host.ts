@@ -825,8 +825,7 @@ function packetFatal(err: Error): { error?: string } & ({ sshErr: string } | { d
   const padding = /^bad padding length (\d+) in a \d+-byte packet$/.exec(m);
   if (padding) return { sshErr: Number(padding[1]) < 4 ? 'Connection corrupted' : 'incomplete message' };
   // packet.c: a message number under 1 or from 192 (SSH2_MSG_LOCAL_MIN) on is SSH_ERR_PROTOCOL_ERROR.
-  const type = /^unexpected message (\d+) /.exec(m);
-  if (type && (Number(type[1]) === 0 || Number(type[1]) >= 192)) return { sshErr: 'Protocol error' };
+  if (/^Invalid ssh2 packet type: \d+$/.test(m)) return { sshErr: 'Protocol error' };
   // packet.c (the strict key exchange backport): a packet before the server's KEXINIT.
   if (m === "strict key exchange violation: the server's KEXINIT was not its first packet") {
     return { disconnecting: 'strict KEX violation: KEXINIT was not the first packet' };

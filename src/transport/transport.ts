@@ -430,6 +430,10 @@ export class Transport {
 
   private dispatch(payload: Uint8Array): void {
     const type = payload[0]!;
+    // RFC 4250 §4.1.1 leaves 0 unassigned and 192–255 to local use: never valid from a peer.
+    // OpenSSH's packet.c (ssh_packet_read_poll2) refuses them at any time, before any other check,
+    // with this DISCONNECT text; before this, after the key exchange they got UNIMPLEMENTED.
+    if (type === 0 || type >= 192) throw new ProtocolError(`Invalid ssh2 packet type: ${type}`);
     if (!this.handshake.screen(type)) return;
     this.route(payload, type);
   }

@@ -5,6 +5,7 @@
  * Every step can be made to misbehave through {@link FakeServerOptions} hooks, so the client's
  * reaction to a broken or hostile peer can be tested without a network.
  */
+import { createServer, type Server } from 'node:net';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { cipherAlgorithms } from '../../src/cipher/registry.js';
 import { COMPRESSION_LEVEL, compressionAlgorithms, type CompressionAlgorithm } from '../../src/compress/registry.js';
@@ -925,4 +926,32 @@ export class FakeServer {
 /** The text of a name-list field, for assertions. */
 export function text(bytes: Uint8Array): string {
   return fromUtf8(bytes);
+}
+
+/**
+ * A TCP server on a free loopback port whose every connection is served by its own FakeServer
+ * (`make()`): its output written as it comes, the connection ended once it closed, destroyed on
+ * what it cannot parse.
+ */
+export async function fakeOnTcp(make: () => FakeServer): Promise<{ server: Server; port: number }> {
+  const server = createServer((socket) => {
+    const fake = make();
+    const flush = () => {
+      for (const b of fake.takeOutput()) socket.write(b);
+      if (fake.closed) socket.end();
+    };
+    fake.start();
+    flush();
+    socket.on('data', (d: Buffer) => {
+      try {
+        fake.receive(new Uint8Array(d));
+      } catch {
+        socket.destroy();
+      }
+      flush();
+    });
+    socket.on('error', () => {});
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { server, port: (server.address() as { port: number }).port };
 }
