@@ -104,7 +104,7 @@ export interface CliEnvironment {
 
 /** Every option resolved to the value pure-ssh will use. */
 export interface ResolvedConfig {
-  /** The destination host as typed (lowercased, as ssh(1) does): what Host patterns match. */
+  /** The destination host, lowercased (ssh.c lowercases it after the first reading of the files; Host patterns see it as typed). */
   host: string;
   /** Where to connect: HostName (with %h expanded) or the host. */
   hostName: string;
