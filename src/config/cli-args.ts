@@ -284,7 +284,6 @@ interface Flags {
   family?: 'inet' | 'inet6';
   configFile?: string;
   port?: number;
-  login?: string;
   /** -c and -m: assigned directly, the last one wins and beats -o (ssh.c). */
   ciphers?: string;
   macs?: string;
@@ -428,7 +427,9 @@ function applyFlag(c: string, value: string | undefined, o: SshOptions, flags: F
       return;
     }
     case 'l':
-      flags.login = value!;
+      // ssh.c: `if (options.user == NULL)`: the first of -l, -o User and user@host wins, in the
+      // order given (`-l a -l b` is a, `-o User=x -l y` is x), as for -p.
+      if (o.user === undefined) o.user = value!;
       return;
     case 'i': {
       // ssh.c: -i is tilde-expanded and stat(2)ed at once (`~user` naming no user ends ssh here,
@@ -734,9 +735,9 @@ function* resolveStepsLogged(argv: string[], cenv: CliEnvironment, state: LogSta
   if ('kind' in parsed) return parsed;
   const flags = parsed;
   if (flags.host === undefined) return { kind: 'usage' };
-  // ssh.c lowercases the host name before matching and connecting.
+  // ssh.c lowercases the host name after the first reading of the files (Host patterns match
+  // it as typed: readFiles(flags.host) below) and before connecting.
   const host = flags.host.toLowerCase();
-  if (flags.login !== undefined) o.user = flags.login; // -l beats user@host (ssh.c)
   // ssh.c: the command line's user and host end up in %r and %h (ProxyCommand, Match exec).
   if (o.user !== undefined && !validCommandLineUser(o.user)) throw new ConfigError('remote username contains invalid characters');
   if (!validCommandLineHost(flags.host)) throw new ConfigError('hostname contains invalid characters');
