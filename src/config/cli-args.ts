@@ -164,6 +164,11 @@ export interface ResolvedConfig {
   gatewayPorts: boolean;
   /** ssh_config(5) PermitRemoteOpen's words as given; `[]` when unset (any). */
   permitRemoteOpen: string[];
+  /**
+   * ssh_config(5) RemoteCommand with its %-tokens expanded, only ever set where no session runs
+   * (-N, -W, SessionType none), where ssh leaves it unused too; `-G` prints it.
+   */
+  remoteCommand?: string;
   /** ssh_config Compression / -C: offer zlib@openssh.com (RFC 4253 §6.2). */
   compression: boolean;
   logLevel: LogLevel;
@@ -849,6 +854,10 @@ function* resolveStepsLogged(argv: string[], cenv: CliEnvironment, state: LogSta
     readFiles(hostName, true);
   }
 
+  // keywords.ts: StreamLocalBindMask ends with the last line read (readconf.c sets it on every
+  // line); refused, naming that line, unless it asks for pure-ssh's 0177.
+  if (o.streamLocalBindMaskRefusal) throw o.streamLocalBindMaskRefusal;
+
   // readconf.c fill_default_options: -W defaults ExitOnForwardFailure and ClearAllForwardings to yes.
   if (flags.stdioForward) {
     o.exitOnForwardFailure ??= true;
@@ -903,6 +912,8 @@ function* resolveStepsLogged(argv: string[], cenv: CliEnvironment, state: LogSta
       ? o.identityFiles.map((p) => ({ path: expandOnceConnected(p), explicit: true }))
       : DEFAULT_IDENTITY_FILES.map((n) => ({ path: `${cenv.home}/.ssh/${n}`, explicit: false }));
   const certificateFiles = (o.certificateFiles ?? []).map(expandOnceConnected);
+  // ssh.c main, before -G prints: default_client_percent_expand (no ${VAR}).
+  const remoteCommand = o.remoteCommand && percentExpand(o.remoteCommand.command, fileTokens, undefined, 'percent_expand');
 
   // readconf.c fill_default_options: the first value obtained (-v and -q set it on the command
   // line, parseArgv), else INFO.
@@ -953,6 +964,11 @@ function* resolveStepsLogged(argv: string[], cenv: CliEnvironment, state: LogSta
   if (o.clearAllForwardings && o.remoteForwards.length + o.dynamicForwards.length > 0) {
     note(`ClearAllForwardings: ${o.remoteForwards.length} remote and ${o.dynamicForwards.length} dynamic forward(s) cleared`);
   }
+  // ssh.c runs RemoteCommand in the session channel only (ssh_session2_open), which -N, -W and
+  // SessionType none (a ProxyJump hop is a -W) do not open: refused, naming its line, only where
+  // pure-ssh would otherwise go on without the session ssh runs it in. Before ssh's -f check, which
+  // a RemoteCommand satisfies.
+  if (o.remoteCommand !== undefined && !flags.noShell && o.sessionType !== 'none') throw o.remoteCommand.refusal;
   const forkAfterAuthentication = flags.fork || (o.forkAfterAuthentication ?? false);
   // ssh.c main, before it connects and before -G prints anything: -f needs a command or
   // SessionType none (-N, -W). It comes before our own refusal of a shell, as ssh's check does.
@@ -1034,6 +1050,7 @@ function* resolveStepsLogged(argv: string[], cenv: CliEnvironment, state: LogSta
       dynamicForwards,
       gatewayPorts: o.gatewayPorts ?? false,
       permitRemoteOpen: o.permitRemoteOpen ?? [],
+      remoteCommand,
       compression: o.compression ?? false,
       logLevel,
       rekeyLimit: o.rekeyLimit ? Number(o.rekeyLimit) : undefined,
