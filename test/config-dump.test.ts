@@ -362,7 +362,7 @@ ${FIXED}`,
   it('keywords pure-ssh refuses: ssh -G prints the value, pure-ssh -G ends with the file and line (exit 255)', () => {
     const refused: [string, string][] = [
       ['CheckHostIP', 'yes'], ['BindAddress', '127.0.0.1'], ['BindInterface', 'lo'], ['KnownHostsCommand', '/bin/true'],
-      ['Tunnel', 'yes'], ['VerifyHostKeyDNS', 'yes'], ['NoHostAuthenticationForLocalhost', 'yes'],
+      ['VerifyHostKeyDNS', 'yes'], ['NoHostAuthenticationForLocalhost', 'yes'],
       ['PermitLocalCommand', 'yes'], ['RequiredRSASize', '2048'], ['HostbasedAuthentication', 'yes'], ['RevokedHostKeys', '/etc/revoked'],
       ['KbdInteractiveDevices', 'pam'], ['GSSAPIKeyExchange', 'yes'],
     ];
@@ -376,8 +376,9 @@ ${FIXED}`,
       expect(ours.stderr, name).toContain(`${cfg} line ${i + 2}: unsupported option "${name}"`);
     });
     // Judged once the files are read: RemoteCommand where a session would run it (-N, -W and
-    // SessionType none run none), StreamLocalBindMask by its last line read.
-    for (const [line, extra] of [['RemoteCommand uptime', []], ['StreamLocalBindMask 0077', ['-N']]] as const) {
+    // SessionType none run none), StreamLocalBindMask by its last line read, Tunnel unless
+    // ClearAllForwardings clears it.
+    for (const [line, extra] of [['RemoteCommand uptime', []], ['StreamLocalBindMask 0077', ['-N']], ['Tunnel yes', ['-N']]] as const) {
       const one = file(`refused-${line.split(' ')[0]}.conf`, `Host *\n  ${line}\n`);
       expect(run(SSH, ['-G', '-F', one, ...extra, 'h']).lines.some((l) => l.startsWith(`${line.split(' ')[0]!.toLowerCase()} `)), line).toBe(true);
       const r = run(process.execPath, [CLI, '-G', '-F', one, ...extra, 'h'], 255);

@@ -481,9 +481,15 @@ function expectSame(args: string[], keyword?: string, env?: NodeJS.ProcessEnv): 
     const other = ours(['-F', cfg, 'other']);
     expect(other.status).toBe(255);
     expect(other.stderr).toEqual([
-      ...[[8, 'CheckHostIP'], [9, 'VerifyHostKeyDNS'], [11, 'PermitLocalCommand'], [12, 'Tunnel']].map(([n, k]) => expect.stringMatching(new RegExp(`^${cfg} line ${n}: unsupported option "${k}": `))),
-      `${cfg}: terminating, 4 bad configuration options`,
+      ...[[8, 'CheckHostIP'], [9, 'VerifyHostKeyDNS'], [11, 'PermitLocalCommand']].map(([n, k]) => expect.stringMatching(new RegExp(`^${cfg} line ${n}: unsupported option "${k}": `))),
+      `${cfg}: terminating, 3 bad configuration options`,
     ]);
+    // Tunnel: cleared by ClearAllForwardings, which -W turns on (readconf.c clear_forwardings).
+    const tunnel = conf('Tunnel point-to-point\n');
+    for (const extra of [['-W', 'x:1'], ['-o', 'ClearAllForwardings=yes']]) {
+      expect(expectSameLines(['-F', tunnel, ...extra, 'h'], ['tunnel', 'clearallforwardings']).status).toBe(0);
+    }
+    expect(ours(['-F', tunnel, '-N', 'h']).stderr).toEqual([expect.stringMatching(new RegExp(`^${tunnel} line 1: unsupported option "Tunnel": `))]);
     // StreamLocalBindMask is set by every line read (a block for another host's too): the last one counts.
     expect(expectSameLines(['-F', conf('StreamLocalBindMask 0077\nHost other\n  StreamLocalBindMask 0177\n'), 'h'], ['streamlocalbindmask']).status).toBe(0);
     const mask = conf('Host other\n  StreamLocalBindMask 0077\n');

@@ -225,7 +225,8 @@ describe('the parser follows the table', () => {
       expect(thrown(() => commandLine(name, [value]))?.message).toBe(`command-line line 0: ${message}`);
     } else {
       // Judged once every file is read (cli-args.ts), by the refusal kept with its line.
-      const kept = (o: SshOptions) => (e.judged === 'session' ? o.remoteCommand?.refusal : o.streamLocalBindMaskRefusal);
+      const kept = (o: SshOptions) =>
+        e.judged === 'session' ? o.remoteCommand?.refusal : e.judged === 'forwarding' ? o.tunnelRefusal : o.streamLocalBindMaskRefusal;
       expect(kept(readText(`Port 1\n  ${oddCase(name)} ${value}\n`).o)?.message).toBe(`/cfg line 2: ${message}`);
       expect(kept(commandLine(name, [value]).o)?.message).toBe(`command-line line 0: ${message}`);
     }
@@ -244,7 +245,8 @@ describe('the parser follows the table', () => {
     const value = validValue(name, e);
     const noop = e.noop?.[0];
     const message = `unsupported option "${name}": pure-ssh does not implement it yet (${e.reason})`;
-    const refusal = (o: SshOptions) => (e.judged === 'session' ? o.remoteCommand?.refusal.message : undefined);
+    const refusal = (o: SshOptions) =>
+      e.judged === 'session' ? o.remoteCommand?.refusal.message : e.judged === 'forwarding' ? o.tunnelRefusal?.message : undefined;
     if (noop !== undefined) {
       const after = readText(`Host h\n  ${name} ${noop}\nHost *\n  ${oddCase(name)} ${value}\n`);
       expect(after.notes.filter((n) => !n.includes('Applying options for'))).toEqual([]);
@@ -256,7 +258,7 @@ describe('the parser follows the table', () => {
     }
     // The refused value first: named at its own line, once; the later lines are inert.
     const text = `Host h\n  ${name} ${value}\nHost *\n  ${name} ${value}\n${noop === undefined ? '' : `  ${name} ${noop}\n`}`;
-    if (e.judged === 'session') expect(refusal(readText(text).o)).toBe(`/cfg line 2: ${message}`);
+    if (e.judged !== undefined) expect(refusal(readText(text).o)).toBe(`/cfg line 2: ${message}`);
     else expect(thrown(() => readText(text))?.message).toBe(`/cfg line 2: ${message}${TERMINATING_1}`);
   });
 

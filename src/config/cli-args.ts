@@ -863,6 +863,9 @@ function* resolveStepsLogged(argv: string[], cenv: CliEnvironment, state: LogSta
     o.exitOnForwardFailure ??= true;
     o.clearAllForwardings ??= true;
   }
+  // keywords.ts: Tunnel is refused (naming its line) unless ClearAllForwardings clears it, as
+  // readconf.c clear_forwardings does (`ssh -G -W h:1 -o Tunnel=yes` prints `tunnel false`).
+  if (o.tunnelRefusal && !o.clearAllForwardings) throw o.tunnelRefusal;
   const port = o.port ?? 22;
   const user = o.user ?? cenv.localUser;
   const hostKeyAlias = o.hostKeyAlias?.toLowerCase();

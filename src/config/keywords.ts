@@ -72,9 +72,10 @@ export type KeywordEntry =
        * keeps the first value of a line that applies): `session`, that value, refused only once
        * the command line and the files show a session would use it (RemoteCommand, cli-args.ts);
        * `lastRead`, the last line read, applying or not (StreamLocalBindMask, which readconf.c
-       * sets on every line), judged once every file is read.
+       * sets on every line), judged once every file is read; `forwarding`, that value, refused
+       * only when ClearAllForwardings (yes with -W) does not clear it (Tunnel).
        */
-      readonly judged?: 'session' | 'lastRead';
+      readonly judged?: 'session' | 'lastRead' | 'forwarding';
     }
   | {
       readonly name: string;
@@ -811,7 +812,11 @@ const ROWS: readonly KeywordEntry[] = [
     ...refused('StreamLocalBindMask', 'forwarded Unix sockets are always bound with the default mask, 0177 (mode 0600)', ['0177', '177'], undefined, bindMaskCheck),
     judged: 'lastRead',
   } as KeywordEntry,
-  refused('Tunnel', 'it asks for tun/tap device forwarding, which pure-ssh does not provide', ['no'], undefined, multistate('ethernet', 'point-to-point')),
+  // readconf.c clear_forwardings: ClearAllForwardings (yes with -W) sets tun_open to no too.
+  {
+    ...refused('Tunnel', 'it asks for tun/tap device forwarding, which pure-ssh does not provide', ['no'], undefined, multistate('ethernet', 'point-to-point')),
+    judged: 'forwarding',
+  } as KeywordEntry,
   refused('VerifyHostKeyDNS', 'it checks the host key against SSHFP records in DNS', ['no'], undefined, multistate('ask')),
 
   // Ignored: harmless to leave out.
@@ -1004,6 +1009,10 @@ export function applyOption(o: SshOptions, keyword: string, args: string[], ctx:
         if (entry.judged === 'session') {
           // readconf.c parse_command: the rest of the line, as written.
           o.remoteCommand = { command: ctx.rest ?? args.join(' '), refusal: unsupported(ctx, entry) };
+          return;
+        }
+        if (entry.judged === 'forwarding') {
+          o.tunnelRefusal = unsupported(ctx, entry);
           return;
         }
         throw unsupported(ctx, entry);

@@ -122,6 +122,11 @@ export interface SshOptions {
    */
   remoteCommand?: { command: string; refusal: ConfigError };
   /**
+   * ssh_config(5) Tunnel, obtained and not `no`: its refusal, made only when ClearAllForwardings
+   * (yes with -W) does not clear it (readconf.c clear_forwardings sets tun_open to no; cli-args.ts).
+   */
+  tunnelRefusal?: ConfigError;
+  /**
    * The refusal of the last StreamLocalBindMask line read (readconf.c sets it on every line, the
    * lines of blocks that do not apply too, so the last one read wins); null when that line asks
    * for 0177, the mask pure-ssh binds with. Made once every file is read (cli-args.ts).
