@@ -207,12 +207,17 @@ describe('argument parsing (ssh(1) getopt)', () => {
     expect(resolve(['-Nq', 'host']).logLevel).toBe('QUIET');
   });
 
-  it('user@host, ssh:// URIs, and -l beating user@', () => {
+  it('user@host, ssh:// URIs, and the first of -l, -o User and user@ winning (ssh.c `if (options.user == NULL)`)', () => {
     expect(resolve(['-N', 'alice@Example.COM'])).toMatchObject({ user: 'alice', host: 'example.com', port: 22 });
     expect(resolve(['-N', 'ssh://bob@h.example:2200'])).toMatchObject({ user: 'bob', host: 'h.example', port: 2200 });
     // misc.c parse_uri: valid_domain refuses an IPv6 address; ssh prints its usage alone.
     expect(resolveCommandLine(['-N', 'ssh://[::1]:2201'], env())).toEqual({ kind: 'usage', message: undefined });
-    expect(resolve(['-N', 'a@b', '-l', 'c']).user).toBe('c');
+    expect(resolve(['-N', 'a@b', '-l', 'c']).user).toBe('a');
+    expect(resolve(['-N', '-l', 'c', 'a@b']).user).toBe('c');
+    // break20 F3: the last -l used to win, and -l used to beat -o User.
+    expect(resolve(['-N', '-l', 'a', '-l', 'b', 'h']).user).toBe('a');
+    expect(resolve(['-N', '-o', 'User=x', '-l', 'y', 'h']).user).toBe('x');
+    expect(resolve(['-N', '-l', 'y', '-o', 'User=x', 'h']).user).toBe('y');
     expect(resolve(['-N', '-p', '1', 'ssh://h:2']).port).toBe(1);
   });
 

@@ -361,8 +361,8 @@ ${FIXED}`,
 
   it('keywords pure-ssh refuses: ssh -G prints the value, pure-ssh -G ends with the file and line (exit 255)', () => {
     const refused: [string, string][] = [
-      ['CheckHostIP', 'yes'], ['BindAddress', '127.0.0.1'], ['BindInterface', 'lo'], ['RemoteCommand', 'uptime'], ['KnownHostsCommand', '/bin/true'],
-      ['StreamLocalBindMask', '0077'], ['Tunnel', 'yes'], ['VerifyHostKeyDNS', 'yes'], ['NoHostAuthenticationForLocalhost', 'yes'],
+      ['CheckHostIP', 'yes'], ['BindAddress', '127.0.0.1'], ['BindInterface', 'lo'], ['KnownHostsCommand', '/bin/true'],
+      ['VerifyHostKeyDNS', 'yes'], ['NoHostAuthenticationForLocalhost', 'yes'],
       ['PermitLocalCommand', 'yes'], ['RequiredRSASize', '2048'], ['HostbasedAuthentication', 'yes'], ['RevokedHostKeys', '/etc/revoked'],
       ['KbdInteractiveDevices', 'pam'], ['GSSAPIKeyExchange', 'yes'],
     ];
@@ -375,6 +375,16 @@ ${FIXED}`,
       expect(theirs.some((l) => l.toLowerCase().startsWith(`${name.toLowerCase()} `)), name).toBe(true);
       expect(ours.stderr, name).toContain(`${cfg} line ${i + 2}: unsupported option "${name}"`);
     });
+    // Judged once the files are read: RemoteCommand where a session would run it (-N, -W and
+    // SessionType none run none), StreamLocalBindMask by its last line read, Tunnel unless
+    // ClearAllForwardings clears it.
+    for (const [line, extra] of [['RemoteCommand uptime', []], ['StreamLocalBindMask 0077', ['-N']], ['Tunnel yes', ['-N']]] as const) {
+      const one = file(`refused-${line.split(' ')[0]}.conf`, `Host *\n  ${line}\n`);
+      expect(run(SSH, ['-G', '-F', one, ...extra, 'h']).lines.some((l) => l.startsWith(`${line.split(' ')[0]!.toLowerCase()} `)), line).toBe(true);
+      const r = run(process.execPath, [CLI, '-G', '-F', one, ...extra, 'h'], 255);
+      expect(r.lines).toEqual([]);
+      expect(r.stderr, line).toContain(`${one} line 2: unsupported option "${line.split(' ')[0]}"`);
+    }
     // An ignored keyword asked for with -o is refused too (the user asked for it explicitly).
     for (const [name, value] of [['ForwardX11', 'yes'], ['TCPKeepAlive', 'yes'], ['EscapeChar', '~'], ['RequestTTY', 'force']]) {
       expect(run(SSH, ['-G', '-F', 'none', '-o', `${name}=${value}`, 'h']).lines.length, name).toBeGreaterThan(70);

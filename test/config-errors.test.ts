@@ -288,7 +288,9 @@ const OPTIONS = ['"" joe', 'Us"er"', 'NoSuch=1', 'Ciphers=foo', 'HostKeyAlgorith
   it('values readconf.c takes for the keywords pure-ssh refuses or ignores are taken (in a block for another host)', () => {
     const file = join(dir, 'cfg-valid-values');
     writeFileSync(file, ['Host other', ...[
-      'StreamLocalBindMask 077x', 'EscapeChar ^A', 'FingerprintHash SHA512', 'IPQoS 0x10 010', 'SyslogFacility local7', 'TunnelDevice any:2',
+      // 0177 (strtol stops at the x): StreamLocalBindMask is set by every line read, a block
+      // for another host's too, and a mask other than pure-ssh's would be refused.
+      'StreamLocalBindMask 0177x', 'EscapeChar ^A', 'FingerprintHash SHA512', 'IPQoS 0x10 010', 'SyslogFacility local7', 'TunnelDevice any:2',
       'AddKeysToAgent 5m', 'AddKeysToAgent confirm 5m', 'ControlPersist 5m', 'GSSAPIKexAlgorithms gss-gex-sha1-x,,foo', 'Tunnel Point-To-Point',
     ].map((l) => `  ${l}`), ''].join('\n'));
     expect(spawnSync(SSH, ['-G', '-F', file, 'x'], { encoding: 'utf8', env: cliEnv(home) }).status).toBe(0);

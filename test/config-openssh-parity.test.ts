@@ -434,6 +434,82 @@ function expectSame(args: string[], keyword?: string, env?: NodeJS.ProcessEnv): 
     expect(expectSame(['-F', join(dir, 'no-such-file'), 'h']).status).toBe(255);
   });
 
+  /** Same exit status, messages and `keywords` lines (absent ones too), beside ssh 9.2 and, when built, OpenSSH 10. */
+  function expectSameLines(args: string[], keywords: readonly string[]): Out {
+    const a = ours(args);
+    const pick = (o: Out) => ({ status: o.status, stderr: o.stderr, lines: keywords.flatMap((k) => lines(o, k)) });
+    const refs = [theirs(args), ...(openssh10Available() ? [run(openssh10().ssh, ['-G', ...args])] : [])];
+    for (const b of refs) expect(pick(a), args.join(' ')).toEqual(pick(b));
+    return a;
+  }
+  const ROUTE = ['user', 'hostname', 'port', 'proxyjump'] as const;
+
+  it('Host patterns: each word matched as typed, case-sensitive, no comma lists (readconf.c match_pattern); Match host folds case (break20 F2)', () => {
+    const upper = conf('Host MyServer\n  HostName 127.0.0.3\n  Port 22030\n  User alice\n  ProxyJump bastion\n');
+    for (const host of ['myserver', 'MyServer', 'MYSERVER', 'u@MyServer', 'ssh://MyServer']) expectSameLines(['-F', upper, host], ROUTE);
+    const comma = conf('Host web1,web2\n  HostName 127.0.0.3\n  Port 22030\n  ProxyJump bastion\nHost web2\n  Port 2202\n');
+    for (const host of ['web1', 'web2']) expectSameLines(['-F', comma, host], ROUTE);
+    // Negation cuts the other way: `Bastion` is not `bastion`, so `* !bastion` applies (ssh: a jump loop).
+    const neg = conf('Host bastion\n  HostName 127.0.0.2\n  Port 22020\nHost * !bastion\n  ProxyJump bastion\n');
+    expect(expectSameLines(['-F', neg, 'Bastion'], ROUTE).status).toBe(255);
+    expect(expectSameLines(['-F', neg, 'bastion'], ROUTE).status).toBe(0);
+    // Match host and originalhost compare case-insensitively (match_hostname), unchanged.
+    const match = conf('Match originalhost myserver\n  Port 2301\nMatch host MYSERVER\n  User m\n');
+    expectSameLines(['-F', match, 'MyServer'], ROUTE);
+    // The final pass matches Host lines against the lowercased, canonical name.
+    const canon = conf('CanonicalizeHostname yes\nCanonicalDomains invalid\nCanonicalizeFallbackLocal yes\nHost myserver\n  Port 2302\nHost MyServer\n  User cased\n');
+    expectSameLines(['-F', canon, 'MyServer'], ROUTE);
+  });
+
+  it('-l: the first of -l, -o User and user@ wins, in the order given (ssh.c `if (options.user == NULL)`; break20 F3)', () => {
+    for (const args of [['-l', 'a', '-l', 'b', 'h'], ['-o', 'User=dave', '-l', 'carol', 'h'], ['-l', 'carol', '-o', 'User=dave', 'h'], ['u@h', '-l', 'a'], ['-l', 'a', 'u@h'], ['ssh://u@h', '-l', 'a']]) {
+      expectSameLines(['-F', conf('Host *\n  User file\n'), ...args], ['user']);
+    }
+  });
+
+  it('refused keywords: the value kept is the first obtained, a later `Host *` line is inert; StreamLocalBindMask\'s last line read (break20 F9)', () => {
+    const text = [
+      'Host direct-target', '  CheckHostIP no', '  VerifyHostKeyDNS no', '  RemoteCommand none', '  PermitLocalCommand no', '  Tunnel no',
+      'Host *', '  CheckHostIP yes', '  VerifyHostKeyDNS yes', '  RemoteCommand tmux a', '  PermitLocalCommand yes', '  Tunnel yes', '',
+    ].join('\n');
+    const cfg = conf(text);
+    const keys = ['checkhostip', 'verifyhostkeydns', 'permitlocalcommand', 'remotecommand', 'tunnel'];
+    for (const extra of [[], ['-W', 'x:1'], ['-o', 'CheckHostIP=no']]) expect(expectSameLines(['-F', cfg, ...extra, 'direct-target'], keys).status).toBe(0);
+    // A -o value comes first.
+    expect(expectSameLines(['-F', conf('CheckHostIP yes\n'), '-o', 'CheckHostIP=no', 'h'], ['checkhostip']).status).toBe(0);
+    // For another host the refused values are the ones obtained: refused, each at its line.
+    const other = ours(['-F', cfg, 'other']);
+    expect(other.status).toBe(255);
+    expect(other.stderr).toEqual([
+      ...[[8, 'CheckHostIP'], [9, 'VerifyHostKeyDNS'], [11, 'PermitLocalCommand']].map(([n, k]) => expect.stringMatching(new RegExp(`^${cfg} line ${n}: unsupported option "${k}": `))),
+      `${cfg}: terminating, 3 bad configuration options`,
+    ]);
+    // Tunnel: cleared by ClearAllForwardings, which -W turns on (readconf.c clear_forwardings).
+    const tunnel = conf('Tunnel point-to-point\n');
+    for (const extra of [['-W', 'x:1'], ['-o', 'ClearAllForwardings=yes']]) {
+      expect(expectSameLines(['-F', tunnel, ...extra, 'h'], ['tunnel', 'clearallforwardings']).status).toBe(0);
+    }
+    expect(ours(['-F', tunnel, '-N', 'h']).stderr).toEqual([expect.stringMatching(new RegExp(`^${tunnel} line 1: unsupported option "Tunnel": `))]);
+    // StreamLocalBindMask is set by every line read (a block for another host's too): the last one counts.
+    expect(expectSameLines(['-F', conf('StreamLocalBindMask 0077\nHost other\n  StreamLocalBindMask 0177\n'), 'h'], ['streamlocalbindmask']).status).toBe(0);
+    const mask = conf('Host other\n  StreamLocalBindMask 0077\n');
+    expect(theirs(['-F', mask, 'h']).stdout).toContain('streamlocalbindmask 077');
+    expect(ours(['-F', mask, 'h']).stderr).toEqual([expect.stringMatching(new RegExp(`^${mask} line 2: unsupported option "StreamLocalBindMask": `))]);
+  });
+
+  it('RemoteCommand is unused with -N, -W and SessionType none (ssh.c opens no session), -G prints it as ssh does; refused where a session runs it (break20 F1)', () => {
+    const cfg = conf('Host t-rc\n  RequestTTY yes\n  RemoteCommand tmux new -A -s %h %%n\nHost t-via-rc\n  ProxyJump t-rc\n');
+    for (const extra of [['-N'], ['-W', 'x:1'], ['-o', 'SessionType=none'], ['-N', '-f']]) {
+      expect(expectSameLines(['-F', cfg, ...extra, 't-rc'], ['remotecommand', 'sessiontype']).status).toBe(0);
+    }
+    expect(expectSameLines(['-F', cfg, '-W', 'x:1', 't-via-rc'], ['proxyjump', 'remotecommand']).status).toBe(0);
+    // A ProxyJump hop is resolved as `-N HOP` (ssh: `-W`): nothing refused there.
+    expect(ours(['-F', cfg, '-N', 't-rc']).status).toBe(0);
+    const session = ours(['-F', cfg, 't-rc']);
+    expect(session.status).toBe(255);
+    expect(session.stderr).toEqual([expect.stringMatching(new RegExp(`^${cfg} line 3: unsupported option "RemoteCommand": `))]);
+  });
+
   it('a NUL byte ends the line: what follows it is not read', () => {
     expect(expectSame(['-F', conf('Port 3\0 junk\nUser bob\n'), 'h'], 'port').status).toBe(0);
     expectSame(['-F', conf('Port 3\0 junk\nUser bob\n'), 'h'], 'user');

@@ -220,14 +220,53 @@ describe('the parser follows the table', () => {
     if (e.handling !== 'refused') return;
     const value = validValue(name, e);
     const message = `unsupported option "${name}": pure-ssh does not implement it yet (${e.reason})`;
-    expect(thrown(() => readText(`Port 1\n  ${oddCase(name)} ${value}\n`))?.message).toBe(`/cfg line 2: ${message}${TERMINATING_1}`);
-    expect(thrown(() => commandLine(name, [value]))?.message).toBe(`command-line line 0: ${message}`);
-    // Only when the line applies.
+    if (e.judged === undefined) {
+      expect(thrown(() => readText(`Port 1\n  ${oddCase(name)} ${value}\n`))?.message).toBe(`/cfg line 2: ${message}${TERMINATING_1}`);
+      expect(thrown(() => commandLine(name, [value]))?.message).toBe(`command-line line 0: ${message}`);
+    } else {
+      // Judged once every file is read (cli-args.ts), by the refusal kept with its line.
+      const kept = (o: SshOptions) =>
+        e.judged === 'session' ? o.remoteCommand?.refusal : e.judged === 'forwarding' ? o.tunnelRefusal : o.streamLocalBindMaskRefusal;
+      expect(kept(readText(`Port 1\n  ${oddCase(name)} ${value}\n`).o)?.message).toBe(`/cfg line 2: ${message}`);
+      expect(kept(commandLine(name, [value]).o)?.message).toBe(`command-line line 0: ${message}`);
+    }
+    // Only when the line applies (StreamLocalBindMask: every line read, see below).
     expect(readText(`Host other\n  ${name} ${value}\n`).notes).toEqual([]);
     for (const v of e.noop ?? []) {
       expect(readText(`${name} ${v}\n`).notes, v).toEqual([]);
       expect(commandLine(name, [v]).notes, v).toEqual([]);
     }
+  });
+
+  // break20 F9: readconf.c keeps the first value obtained; the refusal judges that value, so a
+  // host's own `CheckHostIP no` before a `Host *` block's `CheckHostIP yes` is accepted.
+  it.each(named('refused'))('refused, first value obtained wins: %s', (name, e) => {
+    if (e.handling !== 'refused' || e.judged === 'lastRead') return;
+    const value = validValue(name, e);
+    const noop = e.noop?.[0];
+    const message = `unsupported option "${name}": pure-ssh does not implement it yet (${e.reason})`;
+    const refusal = (o: SshOptions) =>
+      e.judged === 'session' ? o.remoteCommand?.refusal.message : e.judged === 'forwarding' ? o.tunnelRefusal?.message : undefined;
+    if (noop !== undefined) {
+      const after = readText(`Host h\n  ${name} ${noop}\nHost *\n  ${oddCase(name)} ${value}\n`);
+      expect(after.notes.filter((n) => !n.includes('Applying options for'))).toEqual([]);
+      expect(refusal(after.o)).toBeUndefined();
+      // A -o value comes before the files.
+      const o = commandLine(name, [noop]).o;
+      readConfig(o, '/cfg', { host: 'h', fs: { readFile: () => `${name} ${value}\n` }, includeDir: '/', home: '/home/u', note: () => {} });
+      expect(refusal(o)).toBeUndefined();
+    }
+    // The refused value first: named at its own line, once; the later lines are inert.
+    const text = `Host h\n  ${name} ${value}\nHost *\n  ${name} ${value}\n${noop === undefined ? '' : `  ${name} ${noop}\n`}`;
+    if (e.judged !== undefined) expect(refusal(readText(text).o)).toBe(`/cfg line 2: ${message}`);
+    else expect(thrown(() => readText(text))?.message).toBe(`/cfg line 2: ${message}${TERMINATING_1}`);
+  });
+
+  it('StreamLocalBindMask: the last line read is its value, in a block for another host too (readconf.c sets it on every line)', () => {
+    const message = (line: number) => `/cfg line ${line}: unsupported option "StreamLocalBindMask": pure-ssh does not implement it yet (${(SSH_CONFIG_KEYWORDS.get('streamlocalbindmask') as { reason: string }).reason})`;
+    expect(readText('Host other\n  StreamLocalBindMask 0077\n').o.streamLocalBindMaskRefusal?.message).toBe(message(2));
+    expect(readText('StreamLocalBindMask 0077\nHost other\n  StreamLocalBindMask 00177\n').o.streamLocalBindMaskRefusal).toBeNull();
+    expect(readText('StreamLocalBindMask 177\nStreamLocalBindMask 0177x\nStreamLocalBindMask 022\n').o.streamLocalBindMaskRefusal?.message).toBe(message(3));
   });
 
   it.each(named('ignored'))('ignored: %s', (name, e) => {

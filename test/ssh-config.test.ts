@@ -55,17 +55,26 @@ describe('ssh_config line syntax', () => {
 });
 
 describe('Host matching (ssh_config(5) PATTERNS)', () => {
-  it('wildcards, lists and negation', () => {
+  it('wildcards, words and negation; case-sensitive, no comma lists (readconf.c match_pattern per word)', () => {
     expect(hostMatches(['*.example.com'], 'db.example.com')).toBe(true);
     expect(hostMatches(['*.example.com'], 'example.com')).toBe(false);
     expect(hostMatches(['db?'], 'db1')).toBe(true);
     expect(hostMatches(['db?'], 'db12')).toBe(false);
-    expect(hostMatches(['a', 'b,c'], 'c')).toBe(true);
+    expect(hostMatches(['a', 'c'], 'c')).toBe(true);
+    // break20 F2: `Host web1,web2` is one pattern (ssh goes to web1 itself, not to this block).
+    expect(hostMatches(['a', 'b,c'], 'c')).toBe(false);
+    expect(hostMatches(['web1,web2'], 'web1')).toBe(false);
+    expect(hostMatches(['web1,web2'], 'web1,web2')).toBe(true);
     expect(hostMatches(['*', '!bastion'], 'bastion')).toBe(false);
     expect(hostMatches(['*', '!bastion'], 'web')).toBe(true);
     // A negation alone never selects anything.
     expect(hostMatches(['!bastion'], 'web')).toBe(false);
-    expect(hostMatches(['WEB'], 'web')).toBe(true);
+    // break20 F2: as typed on both sides (`Host MyServer` is not applied for `myserver`).
+    expect(hostMatches(['WEB'], 'web')).toBe(false);
+    expect(hostMatches(['web'], 'WEB')).toBe(false);
+    expect(hostMatches(['MyServer'], 'MyServer')).toBe(true);
+    expect(hostMatches(['*', '!bastion'], 'Bastion')).toBe(true);
+    expect(hostMatches(['my*'], 'MYSERVER')).toBe(false);
     expect(hostMatches(['a.b'], 'axb')).toBe(false);
   });
 });

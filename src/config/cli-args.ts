@@ -104,7 +104,7 @@ export interface CliEnvironment {
 
 /** Every option resolved to the value pure-ssh will use. */
 export interface ResolvedConfig {
-  /** The destination host as typed (lowercased, as ssh(1) does): what Host patterns match. */
+  /** The destination host, lowercased (ssh.c lowercases it after the first reading of the files; Host patterns see it as typed). */
   host: string;
   /** Where to connect: HostName (with %h expanded) or the host. */
   hostName: string;
@@ -164,6 +164,11 @@ export interface ResolvedConfig {
   gatewayPorts: boolean;
   /** ssh_config(5) PermitRemoteOpen's words as given; `[]` when unset (any). */
   permitRemoteOpen: string[];
+  /**
+   * ssh_config(5) RemoteCommand with its %-tokens expanded, only ever set where no session runs
+   * (-N, -W, SessionType none), where ssh leaves it unused too; `-G` prints it.
+   */
+  remoteCommand?: string;
   /** ssh_config Compression / -C: offer zlib@openssh.com (RFC 4253 §6.2). */
   compression: boolean;
   logLevel: LogLevel;
@@ -284,7 +289,6 @@ interface Flags {
   family?: 'inet' | 'inet6';
   configFile?: string;
   port?: number;
-  login?: string;
   /** -c and -m: assigned directly, the last one wins and beats -o (ssh.c). */
   ciphers?: string;
   macs?: string;
@@ -428,7 +432,9 @@ function applyFlag(c: string, value: string | undefined, o: SshOptions, flags: F
       return;
     }
     case 'l':
-      flags.login = value!;
+      // ssh.c: `if (options.user == NULL)`: the first of -l, -o User and user@host wins, in the
+      // order given (`-l a -l b` is a, `-o User=x -l y` is x), as for -p.
+      if (o.user === undefined) o.user = value!;
       return;
     case 'i': {
       // ssh.c: -i is tilde-expanded and stat(2)ed at once (`~user` naming no user ends ssh here,
@@ -734,9 +740,9 @@ function* resolveStepsLogged(argv: string[], cenv: CliEnvironment, state: LogSta
   if ('kind' in parsed) return parsed;
   const flags = parsed;
   if (flags.host === undefined) return { kind: 'usage' };
-  // ssh.c lowercases the host name before matching and connecting.
+  // ssh.c lowercases the host name after the first reading of the files (Host patterns match
+  // it as typed: readFiles(flags.host) below) and before connecting.
   const host = flags.host.toLowerCase();
-  if (flags.login !== undefined) o.user = flags.login; // -l beats user@host (ssh.c)
   // ssh.c: the command line's user and host end up in %r and %h (ProxyCommand, Match exec).
   if (o.user !== undefined && !validCommandLineUser(o.user)) throw new ConfigError('remote username contains invalid characters');
   if (!validCommandLineHost(flags.host)) throw new ConfigError('hostname contains invalid characters');
@@ -848,11 +854,18 @@ function* resolveStepsLogged(argv: string[], cenv: CliEnvironment, state: LogSta
     readFiles(hostName, true);
   }
 
+  // keywords.ts: StreamLocalBindMask ends with the last line read (readconf.c sets it on every
+  // line); refused, naming that line, unless it asks for pure-ssh's 0177.
+  if (o.streamLocalBindMaskRefusal) throw o.streamLocalBindMaskRefusal;
+
   // readconf.c fill_default_options: -W defaults ExitOnForwardFailure and ClearAllForwardings to yes.
   if (flags.stdioForward) {
     o.exitOnForwardFailure ??= true;
     o.clearAllForwardings ??= true;
   }
+  // keywords.ts: Tunnel is refused (naming its line) unless ClearAllForwardings clears it, as
+  // readconf.c clear_forwardings does (`ssh -G -W h:1 -o Tunnel=yes` prints `tunnel false`).
+  if (o.tunnelRefusal && !o.clearAllForwardings) throw o.tunnelRefusal;
   const port = o.port ?? 22;
   const user = o.user ?? cenv.localUser;
   const hostKeyAlias = o.hostKeyAlias?.toLowerCase();
@@ -902,6 +915,8 @@ function* resolveStepsLogged(argv: string[], cenv: CliEnvironment, state: LogSta
       ? o.identityFiles.map((p) => ({ path: expandOnceConnected(p), explicit: true }))
       : DEFAULT_IDENTITY_FILES.map((n) => ({ path: `${cenv.home}/.ssh/${n}`, explicit: false }));
   const certificateFiles = (o.certificateFiles ?? []).map(expandOnceConnected);
+  // ssh.c main, before -G prints: default_client_percent_expand (no ${VAR}).
+  const remoteCommand = o.remoteCommand && percentExpand(o.remoteCommand.command, fileTokens, undefined, 'percent_expand');
 
   // readconf.c fill_default_options: the first value obtained (-v and -q set it on the command
   // line, parseArgv), else INFO.
@@ -952,6 +967,11 @@ function* resolveStepsLogged(argv: string[], cenv: CliEnvironment, state: LogSta
   if (o.clearAllForwardings && o.remoteForwards.length + o.dynamicForwards.length > 0) {
     note(`ClearAllForwardings: ${o.remoteForwards.length} remote and ${o.dynamicForwards.length} dynamic forward(s) cleared`);
   }
+  // ssh.c runs RemoteCommand in the session channel only (ssh_session2_open), which -N, -W and
+  // SessionType none (a ProxyJump hop is a -W) do not open: refused, naming its line, only where
+  // pure-ssh would otherwise go on without the session ssh runs it in. Before ssh's -f check, which
+  // a RemoteCommand satisfies.
+  if (o.remoteCommand !== undefined && !flags.noShell && o.sessionType !== 'none') throw o.remoteCommand.refusal;
   const forkAfterAuthentication = flags.fork || (o.forkAfterAuthentication ?? false);
   // ssh.c main, before it connects and before -G prints anything: -f needs a command or
   // SessionType none (-N, -W). It comes before our own refusal of a shell, as ssh's check does.
@@ -1033,6 +1053,7 @@ function* resolveStepsLogged(argv: string[], cenv: CliEnvironment, state: LogSta
       dynamicForwards,
       gatewayPorts: o.gatewayPorts ?? false,
       permitRemoteOpen: o.permitRemoteOpen ?? [],
+      remoteCommand,
       compression: o.compression ?? false,
       logLevel,
       rekeyLimit: o.rekeyLimit ? Number(o.rekeyLimit) : undefined,

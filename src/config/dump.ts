@@ -144,9 +144,10 @@ export function dumpConfig(cfg: ResolvedConfig, algorithms: EffectiveAlgorithms)
   put('serveraliveinterval', cfg.serverAliveInterval);
   // pure-ssh's smallest RSA key, OpenSSH's default (RequiredRSASize other than 1024 is refused).
   put('requiredrsasize', 1024);
-  // String options. BindAddress, BindInterface, KbdInteractiveDevices, RemoteCommand,
-  // PKCS11Provider, RevokedHostKeys and KnownHostsCommand are refused when set; ControlPath and
-  // LocalCommand ignored: ssh prints them only when set, pure-ssh never.
+  // String options. BindAddress, BindInterface, KbdInteractiveDevices, PKCS11Provider,
+  // RevokedHostKeys and KnownHostsCommand are refused when set (RemoteCommand where a session
+  // would run it, below); ControlPath and LocalCommand ignored: ssh prints them only when set,
+  // pure-ssh never.
   put('ciphers', algorithms.cipher.join(','));
   put('hostkeyalgorithms', algorithms.hostKey.join(','));
   put('hostkeyalias', cfg.hostKeyAlias);
@@ -158,6 +159,8 @@ export function dumpConfig(cfg: ResolvedConfig, algorithms: EffectiveAlgorithms)
   put('kexalgorithms', algorithms.kex.join(','));
   // The CA signatures certificates are checked with (OpenSSH's default without the FIDO sk-* ones).
   put('casignaturealgorithms', caSignatureAlgorithmNames().join(','));
+  // Set only where no session runs it (-N, -W, SessionType none), unused there as by ssh.
+  put('remotecommand', cfg.remoteCommand);
   // log.c log_level_name(): the first name of the level, DEBUG for DEBUG1.
   put('loglevel', cfg.logLevel === 'DEBUG1' ? 'DEBUG' : cfg.logLevel);
   put('macs', algorithms.mac.join(','));

@@ -5,8 +5,10 @@
  * - `implemented`: parsed and honoured.
  * - `refused`: it would change where the connection goes, the route to it, how the host key is
  *   checked or how pure-ssh authenticates (or it asks for a feature whose absence would go
- *   unnoticed). A line that applies is an error naming the file and line; connecting without it
- *   would silently do something else than what the user configured.
+ *   unnoticed). The value obtained, as readconf.c keeps it (the first line that applies; later
+ *   lines are inert), is an error naming its file and line unless it is a `noop` one; connecting
+ *   without it would silently do something else than what the user configured. See `judged`
+ *   for RemoteCommand (refused only where a session would run it) and StreamLocalBindMask.
  * - `ignored`: harmless to leave out (it tunes behaviour pure-ssh does not have). In files it is
  *   skipped with a -v line; with `-o` it is an error, since the user asked for it explicitly.
  * - `deprecated`: OpenSSH's own deprecated or SSH-1-only keywords; a -v line, as OpenSSH does.
@@ -65,6 +67,15 @@ export type KeywordEntry =
        * connection, and it is common enough in copied command lines and wrappers to refuse.
        */
       readonly alsoOnCommandLine?: boolean;
+      /**
+       * For a refused keyword, which value is judged when not the first one obtained (readconf.c
+       * keeps the first value of a line that applies): `session`, that value, refused only once
+       * the command line and the files show a session would use it (RemoteCommand, cli-args.ts);
+       * `lastRead`, the last line read, applying or not (StreamLocalBindMask, which readconf.c
+       * sets on every line), judged once every file is read; `forwarding`, that value, refused
+       * only when ClearAllForwardings (yes with -W) does not clear it (Tunnel).
+       */
+      readonly judged?: 'session' | 'lastRead' | 'forwarding';
     }
   | {
       readonly name: string;
@@ -789,11 +800,23 @@ const ROWS: readonly KeywordEntry[] = [
   refused('NoHostAuthenticationForLocalhost', 'it turns host key checking off for localhost', ['no'], undefined, flagValue),
   refused('PermitLocalCommand', 'it runs LocalCommand on this machine after connecting', ['no'], undefined, flagValue),
   refused('PKCS11Provider', 'it takes authentication keys from a PKCS#11 token', ['none'], undefined, oneWord),
-  refused('RemoteCommand', 'it asks for a command on the server, and pure-ssh only forwards ports', ['none']),
+  // ssh.c runs it only in the session channel (ssh_session2_open), which -N, -W, SessionType
+  // none and a ProxyJump hop (a -W) do not open: refused only where a session would run it.
+  {
+    ...refused('RemoteCommand', 'it asks for a command on the server, and pure-ssh only forwards ports', ['none']),
+    judged: 'session',
+  } as KeywordEntry,
   refused('RequiredRSASize', "it changes the smallest RSA key accepted; pure-ssh's minimum is 1024 bits", ['1024'], undefined, intCheck),
   refused('RevokedHostKeys', 'it adds a list of revoked host keys to the host key check', ['none'], undefined, oneWord),
-  refused('StreamLocalBindMask', 'forwarded Unix sockets are always bound with the default mask, 0177 (mode 0600)', ['0177', '177'], undefined, bindMaskCheck),
-  refused('Tunnel', 'it asks for tun/tap device forwarding, which pure-ssh does not provide', ['no'], undefined, multistate('ethernet', 'point-to-point')),
+  {
+    ...refused('StreamLocalBindMask', 'forwarded Unix sockets are always bound with the default mask, 0177 (mode 0600)', ['0177', '177'], undefined, bindMaskCheck),
+    judged: 'lastRead',
+  } as KeywordEntry,
+  // readconf.c clear_forwardings: ClearAllForwardings (yes with -W) sets tun_open to no too.
+  {
+    ...refused('Tunnel', 'it asks for tun/tap device forwarding, which pure-ssh does not provide', ['no'], undefined, multistate('ethernet', 'point-to-point')),
+    judged: 'forwarding',
+  } as KeywordEntry,
   refused('VerifyHostKeyDNS', 'it checks the host key against SSHFP records in DNS', ['no'], undefined, multistate('ask')),
 
   // Ignored: harmless to leave out.
@@ -932,7 +955,9 @@ function unsupported(ctx: LineContext, entry: KeywordEntry & { reason: string })
  * Apply one keyword line to `o` (readconf.c process_config_line), as {@link SSH_CONFIG_KEYWORDS}
  * says: implemented keywords are validated always and stored only when `ctx.active` and still
  * unset (lists accumulate); refused ones throw {@link ConfigError} naming the source and line
- * when the line applies; ignored and deprecated ones leave a note (-v). Unknown keywords throw
+ * when the line applies and is the first of the keyword to apply (its value is the one ssh
+ * keeps), unless it asks for what pure-ssh does (`CheckHostIP no`); ignored and deprecated ones
+ * leave a note (-v). Unknown keywords throw
  * "Bad configuration option" unless IgnoreUnknown covers them.
  *
  * @example
@@ -964,9 +989,36 @@ export function applyOption(o: SshOptions, keyword: string, args: string[], ctx:
       // `tunnel false`): the same no-op either way.
       const word = args[0]?.toLowerCase();
       const value = word === 'false' ? 'no' : word === 'true' ? 'yes' : word;
-      if (value !== undefined && args.length === 1 && entry.noop?.includes(value)) return;
+      const noop = value !== undefined && args.length === 1 && entry.noop?.includes(value) === true;
+      if (entry.handling === 'refused' && entry.judged === 'lastRead') {
+        // readconf.c oStreamLocalBindMask: set by every line read, active or not; the mask's value
+        // (strtol base 8, bindMaskCheck) is what counts, `00177` as much as `0177`.
+        const mask = /^[ \t\n\v\f\r]*\+?([0-7]+)/.exec(args[0] ?? '');
+        o.streamLocalBindMaskRefusal = mask !== null && parseInt(mask[1]!, 8) === 0o177 ? null : unsupported(ctx, entry);
+        return;
+      }
       if (!ctx.active) return;
-      if (entry.handling === 'ignored' && (!fromCommandLine(ctx) || entry.alsoOnCommandLine === true)) {
+      if (entry.handling === 'refused') {
+        // readconf.c: the first value obtained is kept, later lines are inert (a `Host *` block's
+        // `CheckHostIP yes` after a host's own `CheckHostIP no`). The value judged is that one.
+        const name = entry.aliasOf ?? entry.name;
+        const obtained = (o.refusedObtained ??= {});
+        if (obtained[name]) return;
+        obtained[name] = true;
+        if (noop) return;
+        if (entry.judged === 'session') {
+          // readconf.c parse_command: the rest of the line, as written.
+          o.remoteCommand = { command: ctx.rest ?? args.join(' '), refusal: unsupported(ctx, entry) };
+          return;
+        }
+        if (entry.judged === 'forwarding') {
+          o.tunnelRefusal = unsupported(ctx, entry);
+          return;
+        }
+        throw unsupported(ctx, entry);
+      }
+      if (noop) return;
+      if (!fromCommandLine(ctx) || entry.alsoOnCommandLine === true) {
         ctx.note(`${ctx.source} line ${ctx.line}: ignoring unsupported option "${entry.name}": ${entry.reason}`);
         return;
       }

@@ -111,6 +111,27 @@ export interface SshOptions {
   canonicalizePermittedCnames?: PermittedCname[];
   /** ssh_config(5) PermitRemoteOpen: the words as given (`any`, `none`, or host:port ones). */
   permitRemoteOpen?: string[];
+  /**
+   * The refused keywords (keywords.ts) whose value was obtained, by name: readconf.c keeps the
+   * first value, so a later line of one is inert, whatever it asks for.
+   */
+  refusedObtained?: Record<string, true>;
+  /**
+   * ssh_config(5) RemoteCommand, obtained and not `none`: as written, and the refusal naming its
+   * line, made only when a session would run it (cli-args.ts: not with -N, -W, SessionType none).
+   */
+  remoteCommand?: { command: string; refusal: ConfigError };
+  /**
+   * ssh_config(5) Tunnel, obtained and not `no`: its refusal, made only when ClearAllForwardings
+   * (yes with -W) does not clear it (readconf.c clear_forwardings sets tun_open to no; cli-args.ts).
+   */
+  tunnelRefusal?: ConfigError;
+  /**
+   * The refusal of the last StreamLocalBindMask line read (readconf.c sets it on every line, the
+   * lines of blocks that do not apply too, so the last one read wins); null when that line asks
+   * for 0177, the mask pure-ssh binds with. Made once every file is read (cli-args.ts).
+   */
+  streamLocalBindMaskRefusal?: ConfigError | null;
 }
 
 /** A fresh, empty {@link SshOptions}. */

@@ -117,16 +117,18 @@ export function splitConfigLine(line: string): ConfigLine | null {
 
 /**
  * ssh_config(5) Host: the block applies when some pattern matches the host and no negated
- * (`!pattern`) one does. Host names compare case-insensitively (match_hostname lowercases).
+ * (`!pattern`) one does. readconf.c `case oHost:` calls match_pattern(host, arg) on each word:
+ * case-sensitive and with no comma lists (`Host web1,web2` is one pattern that matches the
+ * name `web1,web2` only), unlike Match host, which lowercases (match_hostname). The host is
+ * the one given on the command line as typed (OpenSSH 9.2 and 10 alike; ssh.c lowercases it only
+ * after this first reading), or in the final pass the lowercased, canonical name.
  */
 export function hostMatches(patterns: readonly string[], host: string): boolean {
-  const h = host.toLowerCase();
   let matched = false;
-  for (const raw of patterns.flatMap((p) => p.split(','))) {
-    if (raw === '') continue;
-    const negated = raw.startsWith('!');
-    const p = (negated ? raw.slice(1) : raw).toLowerCase();
-    if (matchPattern(h, p)) {
+  for (const word of patterns) {
+    const negated = word.startsWith('!');
+    if (matchPattern(host, negated ? word.slice(1) : word)) {
+      // readconf.c: a negated match ends the line, the block inactive.
       if (negated) return false;
       matched = true;
     }
@@ -137,8 +139,9 @@ export function hostMatches(patterns: readonly string[], host: string): boolean 
 /** What {@link readConfig} needs to evaluate Host and Match blocks and expand Include. */
 export interface ReadConfigContext {
   /**
-   * What Host patterns match: the host as given on the command line (lowercased), or in the
-   * final pass the final host name (ssh.c re-reads the files with it after canonicalization).
+   * What Host patterns match: the host as given on the command line (as typed, not lowercased),
+   * or in the final pass the final host name (ssh.c re-reads the files with it, lowercased and
+   * canonicalized).
    */
   host: string;
   /** The host as given on the command line (Match originalhost, %n); defaults to `host`. */
