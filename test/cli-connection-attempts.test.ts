@@ -85,6 +85,19 @@ describeInteropWithHome('ConnectionAttempts, beside ssh 9.2', () => {
     expect(seen['pure-ssh']).toEqual(seen.ssh);
   }, 60_000);
 
+  it('a name that does not resolve: no try at all, ssh\'s one line at once (ssh.c resolve_host comes before the tries)', async () => {
+    const seen: Record<string, string> = {};
+    for (const client of ['ssh', 'pure-ssh'] as CliClient[]) {
+      const args = ['-F', 'none', '-o', 'ConnectionAttempts=3', '-N', 'no-such-host.invalid'];
+      const quiet = await startCli(client, args, { env: cliEnv(home) }).done;
+      const verbose = await startCli(client, [...args, '-v'], { env: cliEnv(home) }).done;
+      expect(verbose.stderr, client).not.toContain('Trying again');
+      seen[client] = `${quiet.code} ${quiet.stderr}`;
+    }
+    expect(seen.ssh).toBe('255 ssh: Could not resolve hostname no-such-host.invalid: Name or service not known\r\n');
+    expect(seen['pure-ssh']).toBe(seen.ssh);
+  }, 60_000);
+
   it('library: connectionAttempts reaches a server that starts late, with ssh\'s debug lines; 0 is a UsageError', async () => {
     await expect(connect({ host: '127.0.0.1', username: 'root', connectionAttempts: 0, knownHosts: sshd.knownHostsPath })).rejects.toThrow(UsageError);
     const port = await freePort();

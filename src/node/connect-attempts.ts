@@ -8,7 +8,7 @@
  */
 import type { Socket } from 'node:net';
 import { abortedBySignal } from '../user-callback.js';
-import { strerror } from './strerror.js';
+import { gaiStrerror, strerror } from './strerror.js';
 
 /**
  * sshconnect.c ssh_connect_direct's debug line for each address a connect failed on:
@@ -46,7 +46,9 @@ export interface ConnectAttemptsOptions {
 /**
  * Tries to connect up to `attempts` times, one second apart, as ssh(1) does: resolves with the
  * first socket that connected, or with the last try's socket still connecting, whose failure is
- * then reported as a single try's is (a one-try call returns its socket at once). `started` is
+ * then reported as a single try's is (a one-try call returns its socket at once). A name that
+ * does not resolve ends the tries at once, its socket returned failed: ssh resolves it once,
+ * before its first try (ssh.c resolve_host), and exits there. `started` is
  * when the returned socket's connect began (`performance.now()`): ssh times ConnectTimeout from
  * each try's start.
  *
@@ -60,7 +62,8 @@ export async function connectAttempts(o: ConnectAttemptsOptions): Promise<{ sock
     const started = performance.now();
     const sock = o.open();
     if (attempt >= o.attempts) return { sock, started };
-    if (await connects(sock, o.timeout ?? 0, signal)) return { sock, started };
+    const outcome = await connects(sock, o.timeout ?? 0, signal);
+    if (outcome === true || (outcome && gaiStrerror(outcome) !== undefined)) return { sock, started };
     sock.destroy();
     // sshconnect.c: sleep(1), then debug("Trying again...").
     await pause(1000, signal);
@@ -68,21 +71,24 @@ export async function connectAttempts(o: ConnectAttemptsOptions): Promise<{ sock
   }
 }
 
-/** Whether `sock` connects: false once it closed, or after `timeout` ms (destroyed with ETIMEDOUT), or on abort. */
-function connects(sock: Socket, timeout: number, signal: AbortSignal | undefined): Promise<boolean> {
+/**
+ * Whether `sock` connects: true, or once it closed (after `timeout` ms it is destroyed with
+ * ETIMEDOUT; on abort, destroyed) its error, false without one.
+ */
+function connects(sock: Socket, timeout: number, signal: AbortSignal | undefined): Promise<true | NodeJS.ErrnoException | false> {
   return new Promise((resolve) => {
     const timer = timeout > 0
       ? setTimeout(() => sock.destroy(Object.assign(new Error('Connection timed out'), { code: 'ETIMEDOUT' })), timeout)
       : undefined;
     const onAbort = () => sock.destroy();
     signal?.addEventListener('abort', onAbort, { once: true });
-    const done = (ok: boolean) => {
+    const done = (outcome: true | NodeJS.ErrnoException | false) => {
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
-      resolve(ok);
+      resolve(outcome);
     };
     sock.once('connect', () => done(true));
-    sock.once('close', () => done(false));
+    sock.once('close', () => done((sock.errored as NodeJS.ErrnoException | null) ?? false));
   });
 }
 
