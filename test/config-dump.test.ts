@@ -289,17 +289,14 @@ ${FIXED}`,
   TCPKeepAlive yes
   UpdateHostKeys yes
   VisualHostKey yes
-  ConnectionAttempts 3
   LogVerbose kex.c:*
   SyslogFacility LOCAL0
   GSSAPIAuthentication yes
   GSSAPIDelegateCredentials yes
-  StreamLocalBindUnlink yes
   EnableEscapeCommandline yes
   FingerprintHash md5
   RequestTTY force
   SecurityKeyProvider /usr/lib/sk.so
-  ProxyUseFdpass yes
   TunnelDevice 1:2
   LocalCommand echo hi
   CASignatureAlgorithms ssh-ed25519
@@ -308,9 +305,9 @@ ${FIXED}`,
     const ours: Record<string, string | undefined> = {
       ForwardX11: 'no', ForwardX11Trusted: 'no', ForwardX11Timeout: '1200', XAuthLocation: '/usr/bin/xauth', ForwardAgent: 'no',
       AddKeysToAgent: 'false', ControlMaster: 'false', ControlPath: undefined, ControlPersist: 'no', EscapeChar: 'none', IPQoS: 'none none',
-      SendEnv: undefined, SetEnv: undefined, TCPKeepAlive: 'no', UpdateHostKeys: 'false', VisualHostKey: 'no', ConnectionAttempts: '1',
-      LogVerbose: 'none', SyslogFacility: 'USER', GSSAPIAuthentication: 'no', GSSAPIDelegateCredentials: 'no', StreamLocalBindUnlink: 'no',
-      EnableEscapeCommandline: 'no', FingerprintHash: 'SHA256', RequestTTY: 'false', SecurityKeyProvider: 'internal', ProxyUseFdpass: 'no',
+      SendEnv: undefined, SetEnv: undefined, TCPKeepAlive: 'no', UpdateHostKeys: 'false', VisualHostKey: 'no',
+      LogVerbose: 'none', SyslogFacility: 'USER', GSSAPIAuthentication: 'no', GSSAPIDelegateCredentials: 'no',
+      EnableEscapeCommandline: 'no', FingerprintHash: 'SHA256', RequestTTY: 'false', SecurityKeyProvider: 'internal',
       TunnelDevice: 'any:any', LocalCommand: undefined,
       CASignatureAlgorithms: 'ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,rsa-sha2-512,rsa-sha2-256',
     };
@@ -319,6 +316,36 @@ ${FIXED}`,
     expect(r.ours).toEqual(r.theirs);
     // ssh printed each of the file's values (so every difference above was one).
     for (const d of differences) expect(r.raw.some((l) => l.startsWith(`${d.keyword} `) && l !== `${d.keyword} ${d.ours()}`), d.keyword).toBe(true);
+  });
+
+  it('ConnectionAttempts, StreamLocalBindUnlink, ProxyUseFdpass (no ProxyCommand; cleared by ProxyJump), CertificateFile none, IdentityFile none: the lines ssh prints, no -v line (break20 F5, F7, F8, L2)', () => {
+    const cfg = file(
+      'cfgkeys.conf',
+      `Host *
+  ConnectionAttempts 3
+  StreamLocalBindUnlink yes
+  ProxyUseFdpass yes
+  CertificateFile none
+${FIXED}`,
+    );
+    for (const args of [['-F', cfg, 'h'], ['-F', cfg, '-J', 'gw', 'h'], ['-F', cfg, '-o', 'IdentityFile=none', '-o', 'CertificateFile=NONE', 'h']]) {
+      const r = compare(args);
+      expect(r.ours, args.join(' ')).toEqual(r.theirs);
+    }
+    const { lines } = run(process.execPath, [CLI, '-G', '-F', cfg, '-o', 'IdentityFile=none', 'h']);
+    expect(lines).toEqual(expect.arrayContaining(['connectionattempts 3', 'streamlocalbindunlink yes', 'proxyusefdpass yes', 'certificatefile none', 'identityfile none']));
+    expect(run(process.execPath, [CLI, '-G', '-F', cfg, '-J', 'gw', 'h']).lines).toContain('proxyusefdpass no');
+    expect(run(process.execPath, [CLI, '-G', '-v', '-F', cfg, 'h']).stderr).not.toMatch(/unsupported option/);
+  });
+
+  it('ConnectionAttempts 0 (also with a ProxyCommand): ssh.c\'s fatal before -G prints, exit 255; a negative one is readconf.c\'s line', () => {
+    for (const o of ['ConnectionAttempts=0', 'ConnectionAttempts=-1']) {
+      const args = ['-G', '-F', 'none', '-o', o, '-o', 'ProxyCommand=nc %h %p', 'h'];
+      const theirs = spawnSync(SSH, args, { env: env(), encoding: 'utf8' });
+      const ours = spawnSync(process.execPath, [CLI, ...args], { env: env(), encoding: 'utf8' });
+      expect([ours.status, ours.stdout, ours.stderr], o).toEqual([255, '', theirs.stderr]);
+      expect(theirs.status).toBe(255);
+    }
   });
 
   it('values that ask for what pure-ssh does: accepted without a word, and ssh prints the same lines (the differences of the defaults vanish)', () => {

@@ -150,6 +150,10 @@ export interface ResolvedConfig {
   connectTimeout: number;
   /** ConnectTimeout was given a number (0 included): ssh -G prints it rather than `none`. */
   connectTimeoutSet: boolean;
+  /** ssh_config(5) ConnectionAttempts, >= 1 (default 1): direct TCP connects tried, one second apart. */
+  connectionAttempts: number;
+  /** ssh_config(5) StreamLocalBindUnlink: unlink a local forward's socket path before binding it. */
+  streamLocalBindUnlink: boolean;
   /** OpenSSH list specs as given (`+`, `-`, `^` prefixes), validated later by the library. */
   algorithms: { cipher?: string; mac?: string; kex?: string; hostKey?: string };
   /** Where each of `algorithms` was set (`FILE line N`, `command-line line 0`, `-c`, `-m`), for errors. */
@@ -909,10 +913,12 @@ function* resolveStepsLogged(argv: string[], cenv: CliEnvironment, state: LogSta
       return t;
     }
   };
-  // readconf.c fill_default_options: the default identities only when none was configured.
+  // readconf.c fill_default_options: the default identities only when none was configured;
+  // ssh.c load_public_identity_files passes over an IdentityFile `none` (strcasecmp), which
+  // -G still prints: `IdentityFile none` alone means no identity file.
   const identityFiles =
     o.identityFiles.length > 0
-      ? o.identityFiles.map((p) => ({ path: expandOnceConnected(p), explicit: true }))
+      ? o.identityFiles.filter((p) => p.toLowerCase() !== 'none').map((p) => ({ path: expandOnceConnected(p), explicit: true }))
       : DEFAULT_IDENTITY_FILES.map((n) => ({ path: `${cenv.home}/.ssh/${n}`, explicit: false }));
   const certificateFiles = (o.certificateFiles ?? []).map(expandOnceConnected);
   // ssh.c main, before -G prints: default_client_percent_expand (no ${VAR}).
@@ -1004,6 +1010,17 @@ function* resolveStepsLogged(argv: string[], cenv: CliEnvironment, state: LogSta
   } else if (o.proxy?.kind === 'command') {
     proxy = { kind: 'command', command: expandProxyCommand(o.proxy.command, { host: hostName, originalHost: flags.host, hostKeyAlias, port, user }) };
   }
+  // ssh.c, after the ProxyJump line and before -G prints: fatal() (not said with -q, exit 255).
+  if (o.connectionAttempts !== undefined && o.connectionAttempts <= 0) throw new ConfigError('Invalid number of ConnectionAttempts');
+  // sshconnect.c ssh_connect: ProxyUseFdpass yes has the ProxyCommand (other than `-`) pass back
+  // a connected descriptor (SCM_RIGHTS), which Node cannot receive: refused, naming its line,
+  // rather than reading that message as the server's banner. ssh.c clears it for ProxyJump.
+  if (o.proxy?.kind === 'command' && o.proxy.command !== '-' && o.proxyUseFdpass?.value === true) {
+    throw new ConfigError(
+      `${o.proxyUseFdpass.where}: unsupported option "ProxyUseFdpass": pure-ssh does not implement it yet ` +
+        '(the ProxyCommand would pass back a connected socket, which Node cannot receive; without it pure-ssh speaks on its stdin and stdout)',
+    );
+  }
   // ssh.c main decides on a pseudo-terminal here, after the ProxyJump line and before the
   // UserKnownHostsFile expansions (its logit, which the caller prints, falls between them).
   const ttyDecisionAt = notes.length;
@@ -1039,6 +1056,8 @@ function* resolveStepsLogged(argv: string[], cenv: CliEnvironment, state: LogSta
       serverAliveCountMax: o.serverAliveCountMax ?? 3,
       connectTimeout: Math.max(0, o.connectTimeout ?? 0),
       connectTimeoutSet: (o.connectTimeout ?? -1) >= 0,
+      connectionAttempts: o.connectionAttempts ?? 1,
+      streamLocalBindUnlink: o.streamLocalBindUnlink ?? false,
       algorithms: { cipher: o.ciphers, mac: o.macs, kex: o.kexAlgorithms, hostKey: o.hostKeyAlgorithms },
       algorithmOrigins: {
         cipher: o.algorithmOrigins?.ciphers,

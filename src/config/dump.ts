@@ -113,7 +113,8 @@ export function dumpConfig(cfg: ResolvedConfig, algorithms: EffectiveAlgorithms)
   put('nohostauthenticationforlocalhost', 'no');
   put('passwordauthentication', yesNo(cfg.passwordAuthentication));
   put('permitlocalcommand', 'no');
-  put('proxyusefdpass', 'no');
+  // ssh.c clears it for ProxyJump; with a ProxyCommand `yes` is refused before this (cli-args.ts).
+  put('proxyusefdpass', yesNo(o.proxyUseFdpass?.value === true && cfg.proxy?.kind !== 'jump'));
   // readconf.c multistate_pubkey_auth: `true` is unbound and host-bound; pure-ssh signs no
   // publickey-hostbound-v00@openssh.com request (OpenSSH PROTOCOL §3.1), only the unbound form.
   put('pubkeyauthentication', cfg.pubkeyAuthentication ? 'unbound' : 'false');
@@ -122,8 +123,7 @@ export function dumpConfig(cfg: ResolvedConfig, algorithms: EffectiveAlgorithms)
   put('sessiontype', o.sessionType ?? 'default');
   put('stdinnull', yesNo(cfg.stdinNull));
   put('forkafterauthentication', yesNo(cfg.forkAfterAuthentication));
-  // An existing socket file makes a listener fail (StreamLocalBindUnlink yes is ignored, -v).
-  put('streamlocalbindunlink', 'no');
+  put('streamlocalbindunlink', yesNo(cfg.streamLocalBindUnlink));
   put('stricthostkeychecking', STRICT[cfg.strictHostKeyChecking]);
   // No SO_KEEPALIVE is set; ServerAliveInterval detects a dead server.
   put('tcpkeepalive', 'no');
@@ -135,8 +135,7 @@ export function dumpConfig(cfg: ResolvedConfig, algorithms: EffectiveAlgorithms)
   put('enableescapecommandline', 'no');
   // Integer options.
   put('canonicalizemaxdots', cfg.canonicalize.maxDots);
-  // The connection is tried once.
-  put('connectionattempts', 1);
+  put('connectionattempts', cfg.connectionAttempts);
   // OpenSSH's default, which only an untrusted X11 forwarding would use.
   put('forwardx11timeout', 1200);
   put('numberofpasswordprompts', cfg.numberOfPasswordPrompts);

@@ -224,7 +224,7 @@ function intValue(ctx: LineContext, v: string): number {
 }
 
 const numberInto =
-  (key: 'serverAliveCountMax' | 'numberOfPasswordPrompts'): Apply =>
+  (key: 'serverAliveCountMax' | 'numberOfPasswordPrompts' | 'connectionAttempts'): Apply =>
   (o, args, ctx, kw) => {
     setFirst(o, key, intValue(ctx, single(kw, args, ctx)), ctx);
   };
@@ -701,15 +701,21 @@ const ROWS: readonly KeywordEntry[] = [
   }),
   implemented('CanonicalizePermittedCNAMEs', applyPermittedCnames),
   implemented('Ciphers', algorithmsInto('ciphers')),
-  // Cumulative like IdentityFile (readconf.c add_certificate_file()); `none` adds nothing.
+  // Cumulative like IdentityFile (readconf.c add_certificate_file()). `none` is no keyword here:
+  // ssh 9.2 and 10 keep it as a file name (-G prints `certificatefile none`; once connected a
+  // file `none` is looked for and, missing, passed over), and, a CertificateFile being given, no
+  // `IDENTITY-cert` is looked for.
   implemented('CertificateFile', (o, args, ctx, kw) => {
     const path = single(kw, args, ctx);
-    if (ctx.active && path.toLowerCase() !== 'none' && !o.certificateFiles?.includes(path)) (o.certificateFiles ??= []).push(path);
+    if (ctx.active && !o.certificateFiles?.includes(path)) (o.certificateFiles ??= []).push(path);
   }),
   implemented('ClearAllForwardings', flagInto('clearAllForwardings')),
   // readconf.c multistate_compression: yes or no only.
   implemented('Compression', flagInto('compression')),
   implemented('ConnectTimeout', timeInto('connectTimeout')),
+  // readconf.c oConnectionAttempts (parse_int); sshconnect.c ssh_connect_direct tries the TCP
+  // connect this many times, one second apart (ssh.c refuses 0 once the options are read).
+  implemented('ConnectionAttempts', numberInto('connectionAttempts')),
   implemented('ExitOnForwardFailure', flagInto('exitOnForwardFailure')),
   implemented('ForkAfterAuthentication', flagInto('forkAfterAuthentication')),
   // ssh_config(5) StdinNull (-n): a session's input from /dev/null. pure-ssh opens no session;
@@ -752,6 +758,14 @@ const ROWS: readonly KeywordEntry[] = [
   implemented('NumberOfPasswordPrompts', numberInto('numberOfPasswordPrompts')),
   implemented('PasswordAuthentication', flagInto('passwordAuthentication')),
   implemented('ProxyCommand', applyProxyCommand),
+  // readconf.c oProxyUseFdpass (parse_flag), first value wins. sshconnect.c uses it only to run a
+  // ProxyCommand (not `-`, never for ProxyJump): pure-ssh cannot receive the descriptor the
+  // command passes back (SCM_RIGHTS; Node has no API for it), so `yes` is refused where it would
+  // be used, naming this line (cli-args.ts), and is otherwise what ssh does: nothing.
+  implemented('ProxyUseFdpass', (o, args, ctx, kw) => {
+    const value = flag(kw, args, ctx);
+    if (ctx.active && o.proxyUseFdpass === undefined) o.proxyUseFdpass = { value, where: lineWhere(ctx) };
+  }),
   implemented('ProxyJump', applyProxyJump),
   implemented('Port', (o, args, ctx, kw) => {
     const p = parsePort(single(kw, args, ctx));
@@ -770,6 +784,10 @@ const ROWS: readonly KeywordEntry[] = [
   implemented('ServerAliveCountMax', numberInto('serverAliveCountMax')),
   implemented('ServerAliveInterval', timeInto('serverAliveInterval')),
   implemented('SessionType', applySessionType),
+  // ssh_config(5) StreamLocalBindUnlink: channels.c channel_setup_fwd_listener_streamlocal hands
+  // it to misc.c unix_listener, which unlinks the path before bind(2) (cli.ts). Only for this
+  // side's listeners (-L, -D on a path); a -R socket is the server's (sshd's own option).
+  implemented('StreamLocalBindUnlink', flagInto('streamLocalBindUnlink')),
   implemented('StrictHostKeyChecking', (o, args, ctx, kw) => {
     const v = single(kw, args, ctx).toLowerCase();
     if (!(v in STRICT_HOST_KEY_CHECKING)) throw lineError(ctx, `unsupported option "${args[0]}".`);
@@ -845,7 +863,6 @@ const ROWS: readonly KeywordEntry[] = [
     },
   ),
   ignored('ChannelTimeout', 'idle channels stay open until either end closes them', ['none']),
-  ignored('ConnectionAttempts', 'the connection is tried once', ['1'], undefined, intCheck),
   ignored('ControlMaster', NO_MULTIPLEXING, ['no'], undefined, multistate('auto', 'ask', 'autoask')),
   ignored('ControlPath', NO_MULTIPLEXING, ['none'], undefined, oneWord),
   ignored('ControlPersist', NO_MULTIPLEXING, ['no'], undefined, controlPersistCheck),
@@ -881,12 +898,10 @@ const ROWS: readonly KeywordEntry[] = [
   ignored('LocalCommand', 'it only runs with PermitLocalCommand, which pure-ssh refuses', ['none']),
   ignored('LogVerbose', 'there is no per-function debug logging; use -v', ['none'], undefined, logVerboseCheck),
   ignored('ObscureKeystrokeTiming', SESSION_ONLY, ['no']),
-  ignored('ProxyUseFdpass', 'it asks the ProxyCommand to pass a connected descriptor; pure-ssh speaks on its stdin and stdout instead', ['no'], undefined, flagValue),
   ignored('RequestTTY', SESSION_ONLY, ['no'], undefined, multistate('force', 'auto')),
   ignored('SecurityKeyProvider', 'FIDO security keys cannot be used at all; loading one is reported as an error', ['internal'], undefined, oneWord),
   ignored('SendEnv', SESSION_ONLY, undefined, undefined, sendEnvCheck),
   ignored('SetEnv', SESSION_ONLY, undefined, undefined, setEnvCheck),
-  ignored('StreamLocalBindUnlink', 'an existing socket file makes the listener fail with an error instead', ['no'], undefined, flagValue),
   ignored('SyslogFacility', 'logs go to standard error only', undefined, undefined, syslogFacilityCheck),
   ignored('TCPKeepAlive', 'no TCP keepalives are sent; ServerAliveInterval detects a dead server', ['no'], undefined, flagValue),
   ignored('TunnelDevice', 'it only applies to Tunnel, which pure-ssh refuses', undefined, undefined, tunnelDeviceCheck),

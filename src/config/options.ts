@@ -35,6 +35,15 @@ export interface SshOptions {
   serverAliveCountMax?: number;
   /** Seconds; 0 (as written) and -1 (`none`) both mean no timeout, told apart by -G. */
   connectTimeout?: number;
+  /** ssh_config(5) ConnectionAttempts: TCP connects tried, one second apart (0 is refused once resolved, as ssh.c does). */
+  connectionAttempts?: number;
+  /** ssh_config(5) StreamLocalBindUnlink: remove an existing file at a local forward's socket path before binding it. */
+  streamLocalBindUnlink?: boolean;
+  /**
+   * ssh_config(5) ProxyUseFdpass, and where it was set (`FILE line N`): pure-ssh cannot receive
+   * the descriptor, so `yes` is refused once a ProxyCommand is the route (the only place ssh uses it).
+   */
+  proxyUseFdpass?: { value: boolean; where: string };
   batchMode?: boolean;
   /** OpenSSH 10.1 WarnWeakCrypto: warn when the key exchange is not post-quantum (default yes). */
   warnWeakCrypto?: boolean;

@@ -6,7 +6,7 @@
  * The SSH library is imported only once the command line is known to be good, so `-h`, `-V`
  * and argument errors answer at once.
  */
-import { openSync, readFileSync, statSync, writeSync } from 'node:fs';
+import { openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { constants as osConstants } from 'node:os';
 import {
@@ -296,6 +296,21 @@ function describeUnixBindError(err: unknown, path: string): string {
   return text;
 }
 
+/**
+ * ssh_config(5) StreamLocalBindUnlink: misc.c unix_listener unlinks the socket path just before
+ * its bind(2), so a file left there (a socket of an earlier run killed with -9) does not make the
+ * bind fail; a failure other than ENOENT is said (`unlink(PATH): ERROR`) and the bind tried anyway.
+ */
+function unlinkBeforeBind(cfg: ResolvedConfig, path: string, log: Log): void {
+  if (!cfg.streamLocalBindUnlink) return;
+  try {
+    unlinkSync(path);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code !== 'ENOENT') log.error(`unlink(${path}): ${strerror(e)}`);
+  }
+}
+
 /** Every listener we started, closed when the connection ends. */
 const forwards = new Set<LocalForward | DynamicForward<ListenSpec>>();
 
@@ -311,6 +326,7 @@ async function startDynamic(client: SshClient, spec: DynamicForwardSpec, cfg: Re
   // OpenSSH keeps -D among the local forwards, with "socks" as the remote address.
   if ('path' in spec) {
     log.debug1(`Local connections to ${spec.path}:-2 forwarded to remote address socks:0`);
+    unlinkBeforeBind(cfg, spec.path, log);
     try {
       const fwd = await client.forwardDynamic({ listen: { path: spec.path } });
       log.debug1(`Local forwarding listening on path ${spec.path}.`);
@@ -390,6 +406,7 @@ async function startForward(client: SshClient, spec: ForwardSpec, cfg: ResolvedC
   const remote = loggedTarget(to);
   if ('path' in spec.listen) {
     log.debug1(`Local connections to ${spec.listen.path}:-2 forwarded to remote address ${remote}`);
+    unlinkBeforeBind(cfg, spec.listen.path, log);
     try {
       const fwd = await openForward(client, { listen: { path: spec.listen.path }, to });
       log.debug1(`Local forwarding listening on path ${spec.listen.path}.`);
@@ -790,6 +807,7 @@ async function runReconnecting(
     let bound = false;
     for (const [i, host] of hosts.entries()) {
       const listen = 'path' in sl ? sl : { host, port: sl.port, ipv6Only: host?.includes(':') === true };
+      if ('path' in listen) unlinkBeforeBind(cfg, listen.path, log);
       try {
         const fwd = await ReconnectingForward.start(rc, { listen, to: spec.to });
         fwd.on('connection-error', (e: SshError) => (e === drop ? log.debug1(e.message) : log.error(e.message)));

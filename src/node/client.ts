@@ -43,6 +43,7 @@ import {
 import type { TransportInfo } from '../transport/transport.js';
 import { ChannelStream } from './channel-stream.js';
 import { connectLendingReads, lendingReadsOf } from './socket-read.js';
+import { connectAttempts, sayConnectFailures } from './connect-attempts.js';
 import { handleWriterFor, WRITE_DONE, WRITE_REFUSED, type HandleWriter } from './socket-write.js';
 import { certifyIdentityFiles, expandHome, loadCertificateFile, loadIdentityFile, loadIdentityFileIfPrivate, loadKeyErrorLine, prepareIdentityFile, unlockIdentityFile, unprotectedKeyLines, type IdentityFileEntry } from './identity-file.js';
 import { AgentClient } from './agent.js';
@@ -235,6 +236,15 @@ export interface ConnectOptions {
    */
   bannerTimeout?: number;
   /**
+   * ssh_config(5) ConnectionAttempts: how many times the TCP connect is tried, one second apart,
+   * before connect() fails with the last try's error; a whole number >= 1 (default 1). Each try
+   * gets the whole `bannerTimeout` or `connectTimeout` (the smaller, when both are set) for its
+   * TCP connect, as ssh(1) gives each try the whole ConnectTimeout. `debug` gets ssh's lines:
+   * `connect to address ADDR port P: ERROR`, `Trying again...`. Only for the socket connect()
+   * opens: not with `sock`, and with `jump` only for the first hop's.
+   */
+  connectionAttempts?: number;
+  /**
    * ServerAliveInterval in ms, a finite number >= 0 (0 = off). Whole seconds fall on the
    * monotonic clock's seconds as ssh(1)'s probes do; any other value (e.g. 500) probes exactly
    * that long after the last packet from the server.
@@ -397,6 +407,10 @@ function checkConnectOptions(options: ConnectOptions): void {
   options.certificateFiles?.forEach((f: unknown, i) => {
     if (!(typeof f === 'string' && f !== '')) throw new UsageError(`certificateFiles[${i}] must be a certificate file path, got ${show(f)}`);
   });
+  const attempts = options.connectionAttempts;
+  if (attempts !== undefined && !(Number.isSafeInteger(attempts) && attempts >= 1)) {
+    throw new UsageError(`connectionAttempts must be a whole number >= 1, got ${show(attempts)}`);
+  }
   const { agent, sock } = options as { agent: unknown; sock: unknown };
   if (agent !== undefined && agent !== false && typeof agent !== 'string') {
     throw new UsageError(`agent must be an ssh-agent socket path (e.g. process.env.SSH_AUTH_SOCK) or false, got ${show(agent)}`);
@@ -486,7 +500,30 @@ async function connectWith(given: ConnectOptions, early: EarlyWatch | undefined)
     auth.agent?.close();
     throw hookError;
   }
-  client = new SshClient({ ...options, debug: noteAfterBanner }, auth, algorithms, verifier, early, crypto);
+  // ssh_config(5) ConnectionAttempts: the tries before the last, each waited for, one second apart.
+  let opened: Socket | undefined;
+  if (!options.sock && (options.connectionAttempts ?? 1) > 1) {
+    const timeouts = [options.bannerTimeout ?? 0, options.connectTimeout ?? 0].filter((t) => t > 0);
+    const say = debug && ((m: string) => debug(m));
+    try {
+      ({ sock: opened } = await connectAttempts({
+        attempts: options.connectionAttempts!,
+        open: () => {
+          const s = connectLendingReads({ host: options.host, port: options.port ?? 22, noDelay: true });
+          s.on('error', () => {}); // the last try's is the client's to report
+          if (say) sayConnectFailures(s, say);
+          return s;
+        },
+        timeout: timeouts.length > 0 ? Math.min(...timeouts) : 0,
+        debug: say,
+        signal: options.signal,
+      }));
+    } catch (err) {
+      auth.agent?.close();
+      throw err;
+    }
+  }
+  client = new SshClient({ ...options, debug: noteAfterBanner }, auth, algorithms, verifier, early, crypto, opened);
   // A hook that threw before the client existed (its constructor's first lines included).
   if (hookError) client.hookFailed(hookError);
   try {
@@ -1076,6 +1113,8 @@ export class SshClient extends EventEmitter {
     private readonly verifier: HostKeyVerifier,
     early?: { error: Error | undefined; closed: boolean },
     crypto: CryptoProvider = pureCryptoProvider,
+    /** A socket connectionAttempts opened (connected, or the last try still connecting). */
+    opened?: Socket,
   ) {
     super();
     const { password: _password, passphrase: _passphrase, privateKey: _privateKey, ...kept } = options;
@@ -1091,12 +1130,14 @@ export class SshClient extends EventEmitter {
     if (options.sock) {
       this.socket = options.sock;
     } else {
-      const s: Socket = connectLendingReads({ host: options.host, port, noDelay: true });
+      const s: Socket = opened ?? connectLendingReads({ host: options.host, port, noDelay: true });
       this.socket = s;
-      s.on('connect', () => {
+      const established = () => {
         this.notePeer();
         this.log(`Connection established to ${s.remoteAddress} port ${s.remotePort}.`);
-      });
+      };
+      if (s.connecting || s.pending) s.on('connect', established);
+      else if (!s.destroyed) established();
     }
     this.notePeer();
     const lentReads = lendingReadsOf(this.socket);

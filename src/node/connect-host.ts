@@ -21,6 +21,7 @@ import { lookupHost } from './host-lookup.js';
 import { tcpServicePort } from './services.js';
 import { userHome } from './user-home.js';
 import { connectLendingReads } from './socket-read.js';
+import { connectAttempts, sayConnectFailures } from './connect-attempts.js';
 import type { IdentityFileEntry, UnlockOptions } from './identity-file.js';
 import { setLongTimeout } from '../long-timeout.js';
 import { closedByRemoteHost, isClosedByRemoteHost, KEX_IDENTIFICATION_CLOSED } from '../quit-message.js';
@@ -862,6 +863,7 @@ function openSocket(cfg: ResolvedConfig, log: Log): Socket {
   // Reads into one reused buffer (socket-read.ts), which the SSH client takes over.
   const sock = connectLendingReads({ host: cfg.hostName, port: cfg.port, family, noDelay: true });
   sock.on('error', () => {}); // reported by the SSH client
+  sayConnectFailures(sock, (m) => log.debug1(m));
   sock.once('connect', () => log.debug1(`Connection established to ${sock.remoteAddress} port ${sock.remotePort}.`));
   if (cfg.connectTimeout > 0) {
     // ssh_config(5) ConnectTimeout: the TCP connect and the wait for the server's banner.
@@ -1050,7 +1052,13 @@ export function logJumpFailure(err: unknown, log: Log): boolean {
  * of the connection to the last jump host (ssh.c's implicit `ssh -W` ProxyCommand, made
  * in-process). The jump host resolves its own configuration, as `ssh -J` does.
  */
-export async function openRoute(cfg: ResolvedConfig, log: Log, libs: Libraries | undefined, route: RouteContext, depth: number): Promise<{ sock: Duplex; via?: SshClient; viaLog?: Log }> {
+export async function openRoute(
+  cfg: ResolvedConfig,
+  log: Log,
+  libs: Libraries | undefined,
+  route: RouteContext,
+  depth: number,
+): Promise<{ sock: Duplex; via?: SshClient; viaLog?: Log; started?: number }> {
   if (cfg.proxy?.kind === 'command') {
     const { proxyCommandStream } = await import('./proxy-command.js');
     const sock = proxyCommandStream(cfg.proxy.command, { debug: (m) => log.debug1(m), stderr: proxyCommandStderr });
@@ -1142,9 +1150,10 @@ export async function openRoute(cfg: ResolvedConfig, log: Log, libs: Libraries |
       throw tagged(err, hop, depth + 1);
     }
   }
-  const sock = openSocket(cfg, log);
+  // ssh_config(5) ConnectionAttempts: sshconnect.c ssh_connect_direct's tries, one second apart.
+  const { sock, started } = await connectAttempts({ attempts: cfg.connectionAttempts, open: () => openSocket(cfg, log), debug: (m) => log.debug1(m) });
   if (depth === 0) route.onTransport?.(() => ({ sent: sock.bytesWritten, received: sock.bytesRead }));
-  return { sock };
+  return { sock, started };
 }
 
 /**
@@ -1255,7 +1264,8 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
   const [{ connect, cryptoProviderFor }, { knownHostsVerifier }, { supportedAlgorithms }, prompt] = loaded;
   const offered = offerableAlgorithms(cfg, supportedAlgorithms());
   if (depth > 0) for (const n of offered.notes) log.debug1(n);
-  const { sock, via, viaLog } = await routeWithin(routed, cfg, routeStarted, depth);
+  // `started`: the TCP try that is the connection (ConnectionAttempts), whose start ConnectTimeout counts from.
+  const { sock, via, viaLog, started = routeStarted } = await routeWithin(routed, cfg, routeStarted, depth);
   // A jump host's `Transferred:` (see openRoute): every byte of its transport.
   const count = depth === 0 ? undefined : sock instanceof Socket ? () => ({ sent: sock.bytesWritten, received: sock.bytesRead }) : countStream(sock);
   // packet.c ssh_remote_ipaddr/ssh_remote_port in ssh's fatal messages: "UNKNOWN port 65535" when
@@ -1359,7 +1369,7 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
       pubkeyAcceptedAlgorithms: offered.pubkeyAcceptedAlgorithms,
       algorithms: offered.algorithms,
       compression: cfg.compression,
-      bannerTimeout: cfg.connectTimeout > 0 ? Math.max(1, cfg.connectTimeout * 1000 - (performance.now() - routeStarted)) : 0,
+      bannerTimeout: cfg.connectTimeout > 0 ? Math.max(1, cfg.connectTimeout * 1000 - (performance.now() - started)) : 0,
       keepaliveInterval: cfg.serverAliveInterval * 1000,
       keepaliveCountMax: cfg.serverAliveCountMax,
       rekeyBytes: cfg.rekeyLimit,

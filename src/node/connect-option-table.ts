@@ -41,6 +41,7 @@ export const CONNECT_OPTIONS = {
   signal: 'g',
   connectTimeout: '*',
   bannerTimeout: '*',
+  connectionAttempts: '*',
   keepaliveInterval: '*',
   keepaliveCountMax: '*',
   rekeyTime: '*',

@@ -15,7 +15,8 @@ import { callbackFailed } from '../user-callback.js';
  * One jump host. `host` is what the previous hop (or this machine, for the first) connects to.
  * Fields not given are taken from the final connection's options: `username`, `privateKey`,
  * `identityFiles`, `passphrase`, `askPassword`, `knownHosts`, `strictHostKeyChecking`,
- * `verifyHostKey`, `crypto`, `connectTimeout`, `bannerTimeout`, `keepaliveInterval`, `keepaliveCountMax`.
+ * `verifyHostKey`, `crypto`, `connectTimeout`, `bannerTimeout`, `connectionAttempts` (used by the first
+ * hop alone, the one connect() opens a socket for), `keepaliveInterval`, `keepaliveCountMax`.
  * A `password` or `algorithms` of the final host are never sent to a hop: give them per hop.
  */
 export type JumpHost = Omit<ConnectOptions, 'jump' | 'sock' | 'signal' | 'debug' | 'username'> & { username?: string };
@@ -33,6 +34,7 @@ const INHERITED = [
   'crypto',
   'connectTimeout',
   'bannerTimeout',
+  'connectionAttempts',
   'keepaliveInterval',
   'keepaliveCountMax',
 ] as const;

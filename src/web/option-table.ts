@@ -55,6 +55,7 @@ const NODE_ONLY = {
   allowUnprotectedKeyFiles: '',
   hostKeyAlias: '',
   bannerTimeout: '',
+  connectionAttempts: 'the transport is yours to retry',
   windowAutoTune: '',
   channelWindow: '',
   sock: 'pass the byte stream as transport',
