@@ -151,6 +151,19 @@ describeInteropWithHome('CLI: certificates whose key is in ssh-agent or encrypte
     }
   }, 60_000);
 
+  it('F4: an encrypted key whose certificate the server refuses (wrong principal), no agent: offered by query, nothing asked, as ssh', async () => {
+    keygen('-t', 'ed25519', '-N', 'pp', '-C', 'nobody', '-f', p('nob'));
+    keygen('-s', p('user_ca'), '-I', 'nob', '-n', 'nobody', '-V', '-5m:+1h', p('nob.pub'));
+    const args = [...common(), '-o', `IdentityFile=${p('nob')}`, '-o', 'IdentitiesOnly=yes', '-o', 'IdentityAgent=none', '-o', 'PreferredAuthentications=publickey'];
+    const runs = await both('nob', args, cliEnv(p('home-enc')));
+    for (const [client, r] of Object.entries(runs)) {
+      expect(r.stderr, client).toContain('root@127.0.0.1: Permission denied (publickey');
+      expect(r.prompts, client).toEqual([]);
+    }
+    expect(runs.ssh.keyLines).toContainEqual(expect.stringMatching(/^debug1: Offering public key: \S+\/nob ED25519-CERT SHA256:\S+ explicit$/));
+    expect(runs['pure-ssh'].keyLines).toEqual(runs.ssh.keyLines);
+  }, 60_000);
+
   it('F4: the same key in an agent (key alone, then key and certificate): logs in, nothing asked, as ssh', async () => {
     const key = p('enc');
     copyFileSync(key, p('enc_clear'));
