@@ -103,6 +103,23 @@ describeInteropWithHome('CLI: certificates whose key is in ssh-agent or encrypte
     for (const r of Object.values(runs)) expect(r.sshdLog).toMatch(/Accepted publickey for root .*ED25519-CERT .*ID ao-root/);
   }, 60_000);
 
+  it('F12: the agent refuses to sign (ssh-add -c, confirmation denied): ssh\'s "signing failed" line, naming the key that signs', async () => {
+    const key = certifiedKey('cc');
+    copyFileSync(`${key}-cert.pub`, p('certs_cc.pub'));
+    rmSync(`${key}-cert.pub`);
+    const deny = p('deny.sh');
+    writeFileSync(deny, '#!/bin/sh\nexit 1\n', { mode: 0o755 });
+    const sock = p('agent-cc.sock');
+    agents.push(await startSshAgent(sock, { ...process.env, SSH_ASKPASS: deny, SSH_ASKPASS_REQUIRE: 'force', DISPLAY: ':0' }));
+    execFileSync('/usr/bin/ssh-add', ['-c', key], { env: { ...process.env, SSH_AUTH_SOCK: sock }, stdio: 'pipe' });
+    rmSync(key);
+    const args = [...common(), '-o', 'BatchMode=yes', '-o', `IdentityFile=${key}.pub`, '-o', `CertificateFile=${p('certs_cc.pub')}`];
+    const errors = (r: Run) => r.stderr.split('\n').filter((l) => l !== '' && !/^(debug\d: |OpenSSH_)/.test(l));
+    const runs = await both('cc', args, cliEnv(p('home-cc'), { SSH_AUTH_SOCK: sock }));
+    expect(errors(runs.ssh)).toEqual([`sign_and_send_pubkey: signing failed for ED25519 "${key}.pub": agent refused operation`, 'root@127.0.0.1: Permission denied (publickey).']);
+    expect(errors(runs['pure-ssh'])).toEqual(errors(runs.ssh));
+  }, 60_000);
+
   it('F12: ~/.ssh/id_ed25519-cert.pub beside id_ed25519.pub, the private key only in the agent, no configuration: logs in, as ssh', async () => {
     const home = p('home-default');
     execFileSync('mkdir', ['-p', '-m', '700', join(home, '.ssh')]);

@@ -921,7 +921,7 @@ export async function prepareAuth(
 function certificateSigner(auth: PreparedAuth, identity: AuthIdentity, entry: IdentityFileEntry, crypto: CryptoProvider, debug: ConnectOptions['debug']): ExternalSigner {
   const plain = entry.certificate!.certificate.publicKeyBlob;
   const blob = entry.publicKeyBlob!;
-  return {
+  const signer: ExternalSigner = {
     publicKeyBlob: blob,
     identity,
     name: `${sshKeyTypeLabel(keyBlobType(blob))} "${identity.label}"`,
@@ -929,12 +929,14 @@ function certificateSigner(auth: PreparedAuth, identity: AuthIdentity, entry: Id
       const candidates = [...auth.privateKeys.map((key) => ({ publicKeyBlob: key.publicKeyBlob, label: key.comment || key.keyType, key }) as AuthIdentity), ...auth.identities];
       const by = candidates.find((id) => id.publicKeyBlob !== undefined && constantTimeEqual(id.publicKeyBlob, plain) && !auth.withdrawn?.(id));
       if (by) {
+        // ssh's "signing failed for TYPE "PATH"" names the key that signs, not the certificate.
+        signer.name = `${sshKeyTypeLabel(keyBlobType(plain))} "${by.label}"`;
         const fromAgent = auth.agentIdentities.includes(by);
         debug?.(`sign_and_send_pubkey: using private key "${by.label}"${fromAgent ? ' from agent' : ''} for certificate`, 2);
         if (by.key) return by.key.sign(algorithm, data, crypto);
-        const signer = auth.signers.find((s) => s.identity === by) ?? auth.signers.find((s) => s.identity === undefined && constantTimeEqual(s.publicKeyBlob, plain));
-        if (!signer) throw new SshError('ERR_PRIVATE_KEY', 'no signer for this key');
-        return signer.sign(data, algorithm, flags);
+        const its = auth.signers.find((s) => s.identity === by) ?? auth.signers.find((s) => s.identity === undefined && constantTimeEqual(s.publicKeyBlob, plain));
+        if (!its) throw new SshError('ERR_PRIVATE_KEY', 'no signer for this key');
+        return its.sign(data, algorithm, flags);
       }
       const named = auth.identities.find((id) => id.publicKeyBlob === undefined && certificateNameMatches(entry.path, id.label) && auth.keyLoaders.has(id));
       if (!named) {
@@ -942,6 +944,7 @@ function certificateSigner(auth: PreparedAuth, identity: AuthIdentity, entry: Id
         debug?.(`sign_and_send_pubkey: no separate private key for certificate "${identity.label}"`);
         throw new SshError('ERR_PRIVATE_KEY', 'key not found');
       }
+      signer.name = `${sshKeyTypeLabel(keyBlobType(plain))} "${named.label}"`;
       debug?.(`sign_and_send_pubkey: using private key "${named.label}" for certificate`, 2);
       const key = await auth.keyLoaders.get(named)!();
       try {
@@ -952,6 +955,7 @@ function certificateSigner(auth: PreparedAuth, identity: AuthIdentity, entry: Id
       }
     },
   };
+  return signer;
 }
 
 /**
