@@ -30,6 +30,12 @@ export interface AuthIdentity {
   note?: string;
   /** A private key held here; signed in the core without an event. */
   key?: PrivateKey;
+  /**
+   * Why the server may have refused it, for the authentication error: a user certificate
+   * offered without its key here says its terms (see CertifiedKey.refusalDetail), since the
+   * server never says why (OpenSSH PROTOCOL.certkeys).
+   */
+  refusalDetail?: () => string;
 }
 
 /**

@@ -289,8 +289,10 @@ export class UserAuth {
           // sshconnect2.c input_userauth_failure: no line naming the method refused, only the list below.
           if (state.attempt.method === 'keyboard-interactive') this.kbdRefused = this.kbdAnswered;
           // OpenSSH PROTOCOL.certkeys: the server never says why; name the certificate and its terms.
-          const key = state.attempt.method === 'publickey' ? state.attempt.identity.key : undefined;
+          const identity = state.attempt.method === 'publickey' ? state.attempt.identity : undefined;
+          const key = identity?.key;
           if (key && isCertifiedKey(key)) this.lastError = key.refusalDetail();
+          else if (identity?.refusalDetail) this.lastError = identity.refusalDetail();
         }
         this.handler.log(`Authentications that can continue: ${m.methods.join(',')}`);
         this.next();

@@ -473,14 +473,21 @@ export function certifiedKey(
       return key.sign(plain.plain, data, crypto);
     },
     dispose: () => key.dispose(),
-    refusalDetail(): string {
-      const what = `certificate ${source} (ID "${cert.keyId}", serial ${cert.serial})`;
-      const local = options.now ? checkCertificateAuthority(cert, { wantHost: false, now: options.now() }) : undefined;
-      const facts = `principals: ${cert.validPrincipals.join(',') || 'none'}; valid ${formatCertificateValidity(cert)}`;
-      if (local) return `The ${what} was refused: ${local} (${facts}).`;
-      return `The server refused the ${what} without saying why (${facts}); check its principals against the user name and the server's AuthorizedPrincipalsFile, and that the server trusts its CA (TrustedUserCAKeys).`;
-    },
+    refusalDetail: () => certificateRefusalDetail(cert, source, options.now),
   };
+}
+
+/**
+ * Why the server may have refused user certificate `cert` (from `source`), for the
+ * authentication error (see {@link CertifiedKey.refusalDetail}): OpenSSH's reason when a local
+ * check by `now` (seconds since the epoch) finds one, else its principals and validity.
+ */
+export function certificateRefusalDetail(cert: Certificate, source: string, now?: () => number): string {
+  const what = `certificate ${source} (ID "${cert.keyId}", serial ${cert.serial})`;
+  const local = now ? checkCertificateAuthority(cert, { wantHost: false, now: now() }) : undefined;
+  const facts = `principals: ${cert.validPrincipals.join(',') || 'none'}; valid ${formatCertificateValidity(cert)}`;
+  if (local) return `The ${what} was refused: ${local} (${facts}).`;
+  return `The server refused the ${what} without saying why (${facts}); check its principals against the user name and the server's AuthorizedPrincipalsFile, and that the server trusts its CA (TrustedUserCAKeys).`;
 }
 
 /** OpenSSH's short type name with `-CERT` (sshkey_type()), e.g. `ED25519-CERT`. */

@@ -33,6 +33,7 @@ import type { ClientEvent, WarningCode } from '../events.js';
 import type { PrivateKey } from '../keys/privatekey.js';
 import { parsePrivateKey } from '../keys/parse-private-key.js';
 import {
+  certificateRefusalDetail,
   isCertificateType,
   isCertifiedKey,
   parseCertificate,
@@ -45,12 +46,12 @@ import { ChannelStream } from './channel-stream.js';
 import { connectLendingReads, lendingReadsOf } from './socket-read.js';
 import { connectAttempts, sayConnectFailures } from './connect-attempts.js';
 import { handleWriterFor, WRITE_DONE, WRITE_REFUSED, type HandleWriter } from './socket-write.js';
-import { certifyIdentityFiles, expandHome, loadCertificateFile, loadIdentityFile, loadIdentityFileIfPrivate, loadKeyErrorLine, prepareIdentityFile, unlockIdentityFile, unprotectedKeyLines, type IdentityFileEntry } from './identity-file.js';
+import { certificateNameMatches, certifyIdentityFiles, expandHome, loadCertificateFile, loadIdentityFile, loadIdentityFileIfPrivate, loadKeyErrorLine, prepareIdentityFile, unlockIdentityFile, unprotectedKeyLines, type IdentityFileEntry } from './identity-file.js';
 import { AgentClient } from './agent.js';
 import { orderIdentities, sshKeyTypeLabel, type AuthIdentity } from '../auth/identity.js';
 import { keyboardInteractiveInfoLine } from '../auth/userauth.js';
 import type { Signer } from '../auth/signer.js';
-import { keyBlobType } from '../keys/hostkey.js';
+import { fingerprintSha256, keyBlobType } from '../keys/hostkey.js';
 import { constantTimeEqual } from '../protocol/wire.js';
 import type { HostKeyVerifier, StrictHostKeyChecking } from './known-hosts-file.js';
 import { checksKnownHostsFiles, hostKeyOrderHintsFor, knownHostsVerifier } from './known-hosts-file.js';
@@ -614,6 +615,11 @@ export interface PreparedAuth {
    * passphrase, not a key): named by a final AuthenticationError (its `identitiesSkipped`).
    */
   skipped?: string[];
+  /**
+   * The agent identities {@link bindAgentToSession} withdrew (the core no longer offers them):
+   * not used to sign for a certificate either.
+   */
+  withdrawn?: (identity: AuthIdentity) => boolean;
   /** {@link bindAgentToSession} bound {@link agent} to a session: another session needs a new connection. */
   agentBound?: boolean;
   /**
@@ -691,7 +697,7 @@ export async function bindAgentToSession(
     }
     if (!agent) {
       const agentIds = new Set(auth.agentIdentities);
-      return (id) => agentIds.has(id);
+      return (auth.withdrawn = (id) => agentIds.has(id));
     }
   }
   let drop: ((identity: AuthIdentity) => boolean) | undefined;
@@ -720,6 +726,7 @@ export async function bindAgentToSession(
     drop = (id) => agentIds.has(id) && (listed === undefined || !listed.some((b) => id.publicKeyBlob !== undefined && constantTimeEqual(b, id.publicKeyBlob)));
   }
   if (count !== undefined) log(agentCountLine(count));
+  auth.withdrawn = drop;
   return drop;
 }
 
@@ -783,7 +790,7 @@ export async function prepareAuth(
       debug?.(warning);
     }
   }
-  await addCertificates(options, privateKeys, files, { passphrase, askPassphrase, attempts, debug, allowUnprotectedKeyFiles, crypto });
+  await addCertificates(options, privateKeys, files);
   const identities: AuthIdentity[] = [];
   const signers: ExternalSigner[] = [];
   const agentIdentities: AuthIdentity[] = [];
@@ -818,14 +825,41 @@ export async function prepareAuth(
       options.onWarning?.({ code: 'agent-unavailable', message: `${prepared.agentUnavailable}; its keys are not offered` });
     }
   }
+  // A certificate needs a key to sign for it (PROTOCOL.certkeys): one among the identity files
+  // (by its public half, or by name when that is unknown), the agent's keys (only those offered:
+  // with identitiesOnly, those of a file) or the signers; without one it is left out, as
+  // withCertificates leaves it (ssh(1) would offer it and fail to sign).
+  const identitiesOnly = options.identitiesOnly === true;
+  const signable = (f: IdentityFileEntry): boolean => {
+    if (f.key) return true;
+    const plain = f.certificate!.certificate.publicKeyBlob;
+    const same = (blob: Uint8Array | undefined) => blob !== undefined && constantTimeEqual(blob, plain);
+    if (files.some((g) => !g.certificate && (same(g.publicKeyBlob) || (g.publicKeyBlob === undefined && certificateNameMatches(f.path, g.path))))) return true;
+    if ((options.signers ?? []).some((sg) => same(sg.publicKeyBlob))) return true;
+    if (!identitiesOnly && agentKeys.some((k) => same(k.keyBlob))) return true;
+    const { certificate, source } = f.certificate!;
+    debug?.(`ignoring certificate ${source}: no private key for ${certificate.keyType} ${fingerprintSha256(plain)} among the identities`);
+    return false;
+  };
+  const offered = files.filter((f) => f.certificate === undefined || signable(f));
+  // The certificates offered without their key, signed for by certificateSigner below.
+  const certificates: { identity: AuthIdentity; entry: IdentityFileEntry }[] = [];
+  const certificateIdentity = (f: IdentityFileEntry, label: string, note: string | undefined): AuthIdentity => {
+    const { certificate, source } = f.certificate!;
+    const identity: AuthIdentity = { publicKeyBlob: f.publicKeyBlob, label, note, refusalDetail: () => certificateRefusalDetail(certificate, source, () => Date.now() / 1000) };
+    certificates.push({ identity, entry: f });
+    return identity;
+  };
   // sshconnect2.c pubkey_prepare: CertificateFile's certificates before the agent's keys.
-  for (const f of files) {
-    if (f.certificateFile !== undefined && f.key) identities.push({ publicKeyBlob: f.publicKeyBlob, label: f.certificateFile, note: f.explicit ? 'explicit' : undefined, key: f.key });
+  for (const f of offered) {
+    if (f.certificateFile === undefined) continue;
+    const note = f.explicit ? 'explicit' : undefined;
+    identities.push(f.key ? { publicKeyBlob: f.publicKeyBlob, label: f.certificateFile, note, key: f.key } : certificateIdentity(f, f.certificateFile, note));
   }
   const order = orderIdentities(
-    files.filter((f) => f.certificateFile === undefined || !f.key).map((f) => ({ publicKeyBlob: f.publicKeyBlob, item: f })),
+    offered.filter((f) => f.certificateFile === undefined).map((f) => ({ publicKeyBlob: f.publicKeyBlob, item: f })),
     agentKeys.map((k) => ({ publicKeyBlob: k.keyBlob, item: k })),
-    options.identitiesOnly === true,
+    identitiesOnly,
   );
   for (const o of order) {
     if (o.kind === 'agent') {
@@ -853,6 +887,10 @@ export async function prepareAuth(
     const note = f.explicit ? 'explicit' : undefined;
     if (f.key) {
       identities.push({ publicKeyBlob: f.publicKeyBlob ?? f.key.publicKeyBlob, label: f.path, note, key: f.key });
+      continue;
+    }
+    if (f.certificate) {
+      identities.push(certificateIdentity(f, f.path, note));
       continue;
     }
     const publicKeyBlob = f.publicKeyBlob;
@@ -902,9 +940,59 @@ export async function prepareAuth(
       },
     });
   }
+  for (const { identity, entry } of certificates) signers.push(certificateSigner(prepared, identity, entry, crypto, debug));
   prepared.agent = agent;
   prepared.agentKeyCount = agent && deferAgentCountLine ? agentKeys.length : undefined;
   return prepared;
+}
+
+/**
+ * The signer of a user certificate offered without its key (see IdentityFileEntry's
+ * `certificate`), as sshconnect2.c sign_and_send_pubkey finds one once the server accepted the
+ * certificate: the first identity offered, in order, with the key it certifies (an agent's key,
+ * an identity file, whose passphrase is asked now, a signer), those the bound agent withdrew
+ * left out; else the key file of its name whose public half was unknown (id_filename_matches),
+ * loaded now. The signature is the plain key's (PROTOCOL.certkeys): the algorithm asked for is
+ * already the plain one (signatureFormatOf).
+ */
+function certificateSigner(auth: PreparedAuth, identity: AuthIdentity, entry: IdentityFileEntry, crypto: CryptoProvider, debug: ConnectOptions['debug']): ExternalSigner {
+  const plain = entry.certificate!.certificate.publicKeyBlob;
+  const blob = entry.publicKeyBlob!;
+  const signer: ExternalSigner = {
+    publicKeyBlob: blob,
+    identity,
+    name: `${sshKeyTypeLabel(keyBlobType(blob))} "${identity.label}"`,
+    sign: async (data, algorithm, flags) => {
+      const candidates = [...auth.privateKeys.map((key) => ({ publicKeyBlob: key.publicKeyBlob, label: key.comment || key.keyType, key }) as AuthIdentity), ...auth.identities];
+      const by = candidates.find((id) => id.publicKeyBlob !== undefined && constantTimeEqual(id.publicKeyBlob, plain) && !auth.withdrawn?.(id));
+      if (by) {
+        // ssh's "signing failed for TYPE "PATH"" names the key that signs, not the certificate.
+        signer.name = `${sshKeyTypeLabel(keyBlobType(plain))} "${by.label}"`;
+        const fromAgent = auth.agentIdentities.includes(by);
+        debug?.(`sign_and_send_pubkey: using private key "${by.label}"${fromAgent ? ' from agent' : ''} for certificate`, 2);
+        if (by.key) return by.key.sign(algorithm, data, crypto);
+        const its = auth.signers.find((s) => s.identity === by) ?? auth.signers.find((s) => s.identity === undefined && constantTimeEqual(s.publicKeyBlob, plain));
+        if (!its) throw new SshError('ERR_PRIVATE_KEY', 'no signer for this key');
+        return its.sign(data, algorithm, flags);
+      }
+      const named = auth.identities.find((id) => id.publicKeyBlob === undefined && certificateNameMatches(entry.path, id.label) && auth.keyLoaders.has(id));
+      if (!named) {
+        // ssherr.c SSH_ERR_KEY_NOT_FOUND.
+        debug?.(`sign_and_send_pubkey: no separate private key for certificate "${identity.label}"`);
+        throw new SshError('ERR_PRIVATE_KEY', 'key not found');
+      }
+      signer.name = `${sshKeyTypeLabel(keyBlobType(plain))} "${named.label}"`;
+      debug?.(`sign_and_send_pubkey: using private key "${named.label}" for certificate`, 2);
+      const key = await auth.keyLoaders.get(named)!();
+      try {
+        if (!constantTimeEqual(key.publicKeyBlob, plain)) throw new PublicHalfMismatch(named.label);
+        return key.sign(algorithm, data, crypto);
+      } finally {
+        key.dispose();
+      }
+    },
+  };
+  return signer;
 }
 
 /**
@@ -940,17 +1028,12 @@ function identitySkipped(path: string, err: unknown): string | undefined {
 }
 
 /**
- * User certificates (OpenSSH PROTOCOL.certkeys) paired with the keys they certify, offered before
- * the plain keys as ssh(1)'s pubkey_prepare() does: `certificates`, `certificateFiles`, or else
- * `FILE-cert.pub` beside each identity file. A certified file key is loaded now (a certificate
- * is signed for with its private key); a certificate without its key is skipped with a debug line.
+ * User certificates (OpenSSH PROTOCOL.certkeys) placed among the keys as ssh(1)'s pubkey_prepare()
+ * places them: `certificates`, `certificateFiles`, or else `FILE-cert.pub` beside each identity
+ * file. One for a `privateKey` is paired with it now; the others go among `files`, loaded
+ * nothing (see certifyIdentityFiles): prepareAuth finds what signs for them.
  */
-async function addCertificates(
-  options: ConnectOptions,
-  privateKeys: PrivateKey[],
-  files: IdentityFileEntry[],
-  unlock: Parameters<typeof unlockIdentityFile>[1],
-): Promise<void> {
+async function addCertificates(options: ConnectOptions, privateKeys: PrivateKey[], files: IdentityFileEntry[]): Promise<void> {
   const certs: CertificateSource[] = [];
   const givenCerts = options.certificates === undefined ? [] : Array.isArray(options.certificates) ? options.certificates : [options.certificates];
   givenCerts.forEach((c, i) => {
@@ -968,10 +1051,11 @@ async function addCertificates(
   }
   if (certs.length === 0) return;
   const given = givenCerts.length > 0 || options.certificateFiles !== undefined;
-  files.splice(0, files.length, ...(await certifyIdentityFiles(files, certs, { given, unlock, debug: options.debug })));
+  const forPrivateKey = (c: CertificateSource) => privateKeys.some((k) => constantTimeEqual(k.publicKeyBlob, c.certificate.publicKeyBlob));
+  files.splice(0, files.length, ...certifyIdentityFiles(files, certs.filter((c) => !forPrivateKey(c)), { given, debug: options.debug }));
   const now = () => Date.now() / 1000;
   const skipped = (m: string) => options.debug?.(m);
-  const forGiven = certs.filter((c) => privateKeys.some((k) => constantTimeEqual(k.publicKeyBlob, c.certificate.publicKeyBlob)));
+  const forGiven = certs.filter(forPrivateKey);
   if (forGiven.length > 0) privateKeys.splice(0, privateKeys.length, ...withCertificates(privateKeys, forGiven, { now, skipped }));
 }
 

@@ -448,9 +448,10 @@ export async function loadIdentities(cfg: ResolvedConfig, log: Log, unlock: Unlo
     }
   }
   if (certs.length === 0) return entries;
-  // A certificate is signed for with its private key (PROTOCOL.certkeys): the keys that have one
-  // are loaded now, and the certificate offered before the plain key.
-  return certifyIdentityFiles(entries, certs, { given: cfg.certificateFiles.length > 0, unlock, debug: (m) => log.debug1(m) });
+  // Each certificate in ssh's place among the keys (CertificateFile's first, FILE-cert.pub after
+  // FILE), nothing decrypted: it is offered by its blob, and signed for by its key (the agent's,
+  // or the file's, its passphrase asked then) once the server accepts it (sshconnect2.c).
+  return certifyIdentityFiles(entries, certs, { given: cfg.certificateFiles.length > 0, debug: (m) => log.debug1(m) });
 }
 
 /**

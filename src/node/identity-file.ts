@@ -10,11 +10,11 @@ import { join } from 'node:path';
 import { publicKeyOfPrivateKeyFile } from '../auth/identity.js';
 import type { CryptoProvider } from '../crypto/provider.js';
 import { formatMode, KeyError, KeyPermissionsError, SshError, UsageError } from '../errors.js';
-import { isCertifiedKey, parseCertificateFile, withCertificates, type CertificateSource } from '../keys/certificate.js';
+import { certifiedKey, parseCertificateFile, SSH2_CERT_TYPE_USER, type CertificateSource } from '../keys/certificate.js';
 import { parsePrivateKey } from '../keys/parse-private-key.js';
 import { parsePublicKeyFile, type PrivateKey } from '../keys/privatekey.js';
 import { constantTimeEqual } from '../protocol/wire.js';
-import { askUser, isCallbackFailure } from '../user-callback.js';
+import { askUser } from '../user-callback.js';
 import { tildeParts } from '../config/tokens.js';
 import { strerror } from './strerror.js';
 import { userHome } from './user-home.js';
@@ -227,13 +227,14 @@ export async function loadCertificateFile(path: string, options: { optional?: bo
 
 /**
  * An identity file ready to offer: its public key blob, and the parsed key when it had to be
- * read already (no public half was available without decrypting it).
+ * read already (no public half was available without decrypting it); or a user certificate
+ * (`certificate`) for such a file's key, or for an agent's.
  */
 export interface IdentityFileEntry {
-  /** The path, `~` expanded. */
+  /** The path, `~` expanded (a certificate's: its key's, or the CertificateFile's). */
   path: string;
-  /** The public key blob (RFC 4253 §6.6). */
   /**
+   * The public key blob (RFC 4253 §6.6), a certificate's blob for a certificate.
    * Absent when it cannot be read without decrypting the key (a PEM, PKCS#8 or PuTTY key with
    * no `.pub`): the key is then loaded, its passphrase asked, at its turn in the publickey
    * order, and signed for at once (OpenSSH sshconnect2.c userauth_pubkey → load_identity_file).
@@ -249,58 +250,77 @@ export interface IdentityFileEntry {
    * `FILE-cert.pub` found beside the key goes by the key's path, right after the key.
    */
   certificateFile?: string;
+  /**
+   * This entry is a user certificate (OpenSSH PROTOCOL.certkeys): `publicKeyBlob` is its blob.
+   * Without `key` it is offered by its blob first (RFC 4252 §7, no signature) and, once the
+   * server accepts it, signed for by the first identity offered with the key it certifies (an
+   * agent's key, an identity file, whose passphrase is asked then), or else by the key file of
+   * its name (sshconnect2.c sign_and_send_pubkey). With `key` (a key file loaded before
+   * connecting), `key` is the certified key and signs at once.
+   */
+  certificate?: CertificateSource;
+}
+
+/**
+ * ssh(1)'s id_filename_matches (sshconnect2.c): whether the certificate named `certPath` goes with
+ * the key file `keyPath`: the same name (a `FILE-cert.pub` goes by its key's path), or that name
+ * and `.pub` or `-cert.pub`.
+ */
+export function certificateNameMatches(certPath: string, keyPath: string): boolean {
+  return certPath === keyPath || certPath === `${keyPath}.pub` || certPath === `${keyPath}-cert.pub`;
 }
 
 /**
  * Identity files with the user certificates (OpenSSH PROTOCOL.certkeys) that certify them, in the
  * order ssh(1)'s pubkey_prepare() (sshconnect2.c) offers them: certificates the user gave
- * (`options.given`: CertificateFile, the library's certificates) first, each named by its file; a
- * `FILE-cert.pub` found beside a key right after the key, named by the key's path (ssh.c
- * load_public_identity_files). A certified key is loaded now, as a certificate is signed for with
- * its private key; a key that cannot be loaded, or a certificate refused (see withCertificates),
- * is skipped with a line through `options.debug`. `options.unlock` loads the keys.
+ * (`options.given`: CertificateFile, the library's certificates) first, each named by its file,
+ * whether or not an identity file holds its key (an agent may: see {@link IdentityFileEntry}'s
+ * `certificate`); a `FILE-cert.pub` found beside a key right after the key, named by the key's
+ * path (ssh.c load_public_identity_files). Nothing is loaded nor decrypted here: a certificate is
+ * offered by its blob, and its key loaded (its passphrase asked) only once the server accepts it,
+ * unless an agent holds that key. A key file loaded already (`key`) is paired with its
+ * certificate now. A host certificate is skipped with a line through `options.debug`; whether
+ * anything can sign for the others is known once the agent's keys are (client.ts prepareAuth).
  */
-export async function certifyIdentityFiles(
+export function certifyIdentityFiles(
   entries: readonly IdentityFileEntry[],
   certs: readonly CertificateSource[],
-  options: { given: boolean; unlock?: UnlockOptions; debug?: (message: string) => void },
-): Promise<IdentityFileEntry[]> {
-  const { given, unlock } = options;
+  options: { given: boolean; debug?: (message: string) => void },
+): IdentityFileEntry[] {
+  const { given } = options;
   const skipped = (message: string) => options.debug?.(message);
   const fromGiven: IdentityFileEntry[] = [];
   const ordered: IdentityFileEntry[] = [];
+  const users = certs.filter(({ certificate, source }) => {
+    if (certificate.type === SSH2_CERT_TYPE_USER) return true;
+    // sshconnect2.c pubkey_prepare(): "ignoring certificate %s: not a user certificate".
+    skipped(`ignoring certificate ${source}: not a user certificate`);
+    return false;
+  });
+  const certified = (cert: CertificateSource, entry: IdentityFileEntry | undefined, path: string): IdentityFileEntry => {
+    const loaded = entry?.key && constantTimeEqual(entry.key.publicKeyBlob, cert.certificate.publicKeyBlob) ? entry.key : undefined;
+    return {
+      path,
+      publicKeyBlob: cert.certificate.blob,
+      key: loaded && certifiedKey(loaded, cert.certificate, { source: cert.source, now: () => Date.now() / 1000 }),
+      explicit: given || entry?.explicit,
+      certificateFile: given ? cert.source : undefined,
+      certificate: cert,
+    };
+  };
+  if (given) {
+    // A key file loaded already: the one holding the certificate's key.
+    const loadedFor = (cert: CertificateSource) => entries.find((e) => e.key && constantTimeEqual(e.key.publicKeyBlob, cert.certificate.publicKeyBlob));
+    for (const cert of users) fromGiven.push(certified(cert, loadedFor(cert), cert.source));
+    return [...fromGiven, ...entries];
+  }
   for (const entry of entries) {
     ordered.push(entry);
-    try {
-      // A key without its public half, beside certificates: loaded now to find its own.
-      if (!entry.publicKeyBlob) {
-        entry.key = await unlockIdentityFile(entry.path, unlock);
-        entry.publicKeyBlob = entry.key.publicKeyBlob;
-      }
-    } catch (err) {
-      // A failed askPassphrase callback ends connect() (user-callback.ts), it skips no key.
-      if (isCallbackFailure(err)) throw err;
-      skipped(`${(err as Error).message} (certificate skipped)`);
-      continue;
-    }
-    const blob = entry.publicKeyBlob;
-    const own = certs.filter((c) => constantTimeEqual(c.certificate.publicKeyBlob, blob));
-    if (own.length === 0) continue;
-    try {
-      entry.key ??= await unlockIdentityFile(entry.path, unlock);
-    } catch (err) {
-      // A failed askPassphrase callback ends connect() (user-callback.ts), it skips no key.
-      if (isCallbackFailure(err)) throw err;
-      skipped(`${(err as Error).message} (certificate skipped)`);
-      continue;
-    }
-    for (const key of withCertificates([entry.key], own, { now: () => Date.now() / 1000, skipped })) {
-      if (key === entry.key) continue;
-      const certificateFile = given && isCertifiedKey(key) ? key.certificateSource : undefined;
-      (given ? fromGiven : ordered).push({ path: entry.path, publicKeyBlob: key.publicKeyBlob, key, explicit: given || entry.explicit, certificateFile });
-    }
+    // ssh.c load_public_identity_files: "FILE-cert.pub" right after FILE, named by FILE's path
+    // (whichever key it certifies: an agent may hold it).
+    for (const cert of users) if (cert.source === `${entry.path}-cert.pub`) ordered.push(certified(cert, entry, entry.path));
   }
-  return [...fromGiven, ...ordered];
+  return ordered;
 }
 
 /** Options of {@link unlockIdentityFile} and {@link prepareIdentityFile}. */
