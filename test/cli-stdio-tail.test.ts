@@ -42,7 +42,7 @@ describeInteropWithHome('pure-ssh -W: the tail of the data reaches a slow stdout
       child.stderr!.on('data', (d: Buffer) => (err += d));
       const chunks: Buffer[] = [];
       const ended = new Promise<void>((r) => child.stdout!.on('end', r));
-            child.stdout!.on('data', (d: Buffer) => chunks.push(d));
+      child.stdout!.on('data', (d: Buffer) => chunks.push(d));
       const code = await new Promise<number | null>((r) => child.on('exit', r));
       await ended;
       const got = Buffer.concat(chunks);
@@ -51,5 +51,5 @@ describeInteropWithHome('pure-ssh -W: the tail of the data reaches a slow stdout
       expect(got.length).toBe(payload.length);
       expect(sha(got)).toBe(sha(payload));
     }
-  }, 30_000);
+  }, 120_000);
 });
