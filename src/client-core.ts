@@ -829,16 +829,13 @@ function positive(v: number | undefined, name: string): number {
  * ssh(1)'s -v lines for a received EXT_INFO (RFC 8308 §2.3), OpenSSH 9.2 kex.c kex_input_ext_info:
  * the values of the extensions it uses (server-sig-algs, publickey-hostbound@openssh.com; and
  * ping@openssh.com, which pure-ssh uses as OpenSSH 9.5+ does), the others named "unrecognised".
+ * The value is printed as ssh prints a C string, a stray byte shown rather than fatal.
  */
 function extInfoLines(ext: ReadonlyMap<string, Uint8Array>): string[] {
   const lines = ['SSH2_MSG_EXT_INFO received'];
   for (const [name, value] of ext) {
-    if (name === 'server-sig-algs' || name === PUBKEY_HOSTBOUND_EXTENSION || name === 'ping@openssh.com') {
-      // ssh prints the value as a C string; a stray byte is shown, not fatal here.
-      const v = new TextDecoder().decode(value);
-      lines.push(`kex_input_ext_info: ${name}=<${v}>`);
-      if (name !== 'server-sig-algs' && v !== '0') lines.push(`kex_input_ext_info: unsupported version of ${name} extension`);
-    } else lines.push(`kex_input_ext_info: ${name} (unrecognised)`);
+    const used = name === 'server-sig-algs' || name === PUBKEY_HOSTBOUND_EXTENSION || name === 'ping@openssh.com';
+    lines.push(`kex_input_ext_info: ${name}${used ? `=<${new TextDecoder().decode(value)}>` : ' (unrecognised)'}`);
   }
   return lines;
 }
