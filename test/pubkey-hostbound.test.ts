@@ -12,6 +12,7 @@ import { existsSync } from 'node:fs';
 import { appendFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { connect, type ConnectOptions } from '../src/index.js';
@@ -22,6 +23,7 @@ import { describeInterop, describeInteropOpenssh10, startSshd, type SshdHandle }
 import { startSshAgent } from './support/ssh-agent.js';
 
 const execFileP = promisify(execFile);
+const CHECK_CLI = fileURLToPath(new URL('../dist/node/check-cli.js', import.meta.url));
 const HOSTBOUND = 'publickey-hostbound-v00@openssh.com';
 const children = new Set<ChildProcess>();
 
@@ -171,6 +173,20 @@ describeInterop('publickey-hostbound-v00@openssh.com against sshd 9.2', () => {
       expect(ours.stderr).toContain('Authenticated to 127.0.0.1');
     }
   }, 120_000);
+
+  itWithHome('pure-ssh-check: its login signs host-bound (reported as publickey, ssh\'s name); unbound does not', async () => {
+    const env = cliEnv(home, { SSH_AUTH_SOCK: '' });
+    for (const value of ['yes', 'unbound']) {
+      const args = ['--json', '-F', 'none', '-i', sshd.clientKeyPath, '-o', `UserKnownHostsFile=${sshd.knownHostsPath}`, '-o', 'BatchMode=yes', '-o', `PubkeyAuthentication=${value}`, '-p', String(sshd.port), `${sshd.user}@127.0.0.1`];
+      let out = '';
+      const logged = await methodsDuring(sshd, async () => {
+        const r = await execFileP(process.execPath, [CHECK_CLI, ...args], { env, timeout: 110_000 }).catch((e: { stdout: string }) => e);
+        out = r.stdout;
+      });
+      expect((JSON.parse(out) as { login?: unknown }).login, value).toEqual({ user: sshd.user, method: 'publickey' });
+      expect(logged.includes(HOSTBOUND), value).toBe(value === 'yes');
+    }
+  }, 240_000);
 });
 
 describeInterop('ProxyJump hops with destination-constrained ssh-agent keys (each hop binds), as ssh 9.2', () => {
