@@ -215,7 +215,8 @@ export class ClientCore {
           const sigAlgs = ext.get('server-sig-algs');
           if (sigAlgs) this.serverSigAlgs = fromUtf8(sigAlgs).split(',');
           if (ext.has('ping@openssh.com')) this.pingSupported = true;
-          if (ext.has(PUBKEY_HOSTBOUND_EXTENSION)) this.pubkeyHostbound = offersPubkeyHostbound(ext);
+          // kex.c kex_input_ext_info sets KEX_HAS_PUBKEY_HOSTBOUND and never clears it.
+          if (offersPubkeyHostbound(ext)) this.pubkeyHostbound = true;
           for (const line of extInfoLines(ext)) log(line);
         },
         log,
