@@ -32,7 +32,7 @@ import type { PrivateKey } from './keys/privatekey.js';
 import type { TransportInfo } from './transport/transport.js';
 import { Transport } from './transport/transport.js';
 import type { AuthOptions } from './auth/userauth.js';
-import { UserAuth } from './auth/userauth.js';
+import { offersPubkeyHostbound, PUBKEY_HOSTBOUND_EXTENSION, UserAuth } from './auth/userauth.js';
 import type { AuthIdentity } from './auth/identity.js';
 import { fromUtf8 } from './protocol/wire.js';
 import { encodeIgnore } from './protocol/messages.js';
@@ -162,6 +162,8 @@ export class ClientCore {
   private stage: Stage = 'handshake';
   private serverSigAlgs: string[] | undefined;
   private pingSupported = false;
+  /** The server's EXT_INFO offered publickey-hostbound@openssh.com version "0" (OpenSSH PROTOCOL §"publickey-hostbound"). */
+  private pubkeyHostbound = false;
   private closeError: SshError | undefined;
   private readonly timers: CoreTimers;
   /** The `now` option: the clock of window tuning's RTT samples (undefined: none given). */
@@ -213,7 +215,9 @@ export class ClientCore {
           const sigAlgs = ext.get('server-sig-algs');
           if (sigAlgs) this.serverSigAlgs = fromUtf8(sigAlgs).split(',');
           if (ext.has('ping@openssh.com')) this.pingSupported = true;
-          log(`EXT_INFO: ${[...ext.keys()].join(', ')}`);
+          // kex.c kex_input_ext_info sets KEX_HAS_PUBKEY_HOSTBOUND and never clears it.
+          if (offersPubkeyHostbound(ext)) this.pubkeyHostbound = true;
+          for (const line of extInfoLines(ext)) log(line);
         },
         log,
         closed: (error) => {
@@ -227,6 +231,7 @@ export class ClientCore {
     this.userauth = new UserAuth(options, {
       send: (p) => this.transport.send(p),
       sessionId: () => this.transport.info.sessionId!,
+      hostBoundKey: () => (this.pubkeyHostbound ? this.transport.info.hostKey : undefined),
       serverSigAlgs: () => this.serverSigAlgs,
       banner: (message) => emit({ type: 'banner', message }),
       keyboardInteractiveInfo: (name, instruction) => emit({ type: 'keyboard-interactive-info', name, instruction }),
@@ -819,4 +824,19 @@ function positive(v: number | undefined, name: string): number {
   if (v === undefined || v === 0) return 0;
   if (!(v > 0) || !Number.isFinite(v)) throw new UsageError(`${name} must be a number of milliseconds >= 0 (0 = off), got ${show(v)}`);
   return v;
+}
+
+/**
+ * ssh(1)'s -v lines for a received EXT_INFO (RFC 8308 §2.3), OpenSSH 9.2 kex.c kex_input_ext_info:
+ * the values of the extensions it uses (server-sig-algs, publickey-hostbound@openssh.com; and
+ * ping@openssh.com, which pure-ssh uses as OpenSSH 9.5+ does), the others named "unrecognised".
+ * The value is printed as ssh prints a C string, a stray byte shown rather than fatal.
+ */
+function extInfoLines(ext: ReadonlyMap<string, Uint8Array>): string[] {
+  const lines = ['SSH2_MSG_EXT_INFO received'];
+  for (const [name, value] of ext) {
+    const used = name === 'server-sig-algs' || name === PUBKEY_HOSTBOUND_EXTENSION || name === 'ping@openssh.com';
+    lines.push(`kex_input_ext_info: ${name}${used ? `=<${new TextDecoder().decode(value)}>` : ' (unrecognised)'}`);
+  }
+  return lines;
 }

@@ -445,6 +445,18 @@ ${FIXED}`,
     expect(r.ours).toEqual(r.theirs);
   });
 
+  it('PubkeyAuthentication: each value (yes, true, no, false, unbound, host-bound, any case) as ssh 9.2 prints it, the first one winning', () => {
+    const cfg = file('pubkey.conf', FIXED);
+    for (const value of ['yes', 'true', 'no', 'false', 'unbound', 'host-bound', 'Host-Bound', 'UNBOUND']) {
+      const line = (args: string[]) => run(SSH, ['-G', ...args]).lines.find((l) => l.startsWith('pubkeyauthentication '));
+      const args = ['-F', cfg, '-o', `PubkeyAuthentication=${value}`, '-o', 'PubkeyAuthentication=no', 'h'];
+      const ours = run(process.execPath, [CLI, '-G', ...args]).lines.find((l) => l.startsWith('pubkeyauthentication '));
+      expect(ours, value).toBe(line(args));
+    }
+    // readconf.c multistate_pubkey_auth: the default is `true` (unbound and host-bound).
+    expect(compare(['-F', cfg, 'h']).ours).toContain('pubkeyauthentication true');
+  });
+
   it('-n, -f, -T, -W, StdinNull, ForkAfterAuthentication and SessionType', () => {
     const cfg = file('session.conf', FIXED);
     const stdinNull = file('stdin-null.conf', `StdinNull yes\nForkAfterAuthentication yes\nSessionType none\n${FIXED}`);

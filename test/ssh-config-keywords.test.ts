@@ -136,7 +136,7 @@ const SAMPLES: Record<string, { value: string; sets: Partial<SshOptions> }> = {
   NumberOfPasswordPrompts: { value: '1', sets: { numberOfPasswordPrompts: 1 } },
   PasswordAuthentication: { value: 'no', sets: { passwordAuthentication: false } },
   Port: { value: '2222', sets: { port: 2222 } },
-  PubkeyAuthentication: { value: 'host-bound', sets: { pubkeyAuthentication: true } },
+  PubkeyAuthentication: { value: 'host-bound', sets: { pubkeyAuthentication: 'host-bound' } },
   RekeyLimit: { value: '1G', sets: { rekeyLimit: 2n ** 30n } },
   ServerAliveCountMax: { value: '5', sets: { serverAliveCountMax: 5 } },
   ServerAliveInterval: { value: '15', sets: { serverAliveInterval: 15 } },

@@ -5,6 +5,7 @@ import { SshWriter } from '../src/protocol/wire.js';
 import { readFileSync } from 'node:fs';
 import { parsePrivateKey } from '../src/keys/privatekey.js';
 import { Pair, fixtureKey } from './support/pair.js';
+import { PUBLICKEY_HOSTBOUND } from '../src/auth/userauth.js';
 
 const fixture = (name: string) => parsePrivateKey(readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8'), name);
 
@@ -50,6 +51,26 @@ describe('user authentication (RFC 4252) against the fake server', () => {
     const pk = p.server.authRequests.filter((r) => r.method === 'publickey');
     expect(pk.map((r) => r.algorithm)).toEqual(['ecdsa-sha2-nistp256', 'ssh-ed25519']);
     expect(pk.every((r) => r.signatureValid)).toBe(true);
+  });
+
+  it('publickey-hostbound-v00@openssh.com where EXT_INFO offers version "0", with the host key signed; plain publickey for another version, none, or pubkeyHostbound false', () => {
+    const hostbound = ['publickey-hostbound@openssh.com', '0'] as [string, string];
+    const p = new Pair({ server: { extInfo: true, extInfoExtra: [hostbound] } }).start();
+    expect(p.client.isAuthenticated).toBe(true);
+    const signed = p.server.authRequests.filter((r) => r.signatureValid !== undefined);
+    expect(signed.map((r) => r.method)).toEqual([PUBLICKEY_HOSTBOUND]);
+    expect(signed[0]!.signatureValid).toBe(true);
+    const logs = p.events.flatMap((e) => (e.type === 'log' ? [e.message] : []));
+    expect(logs).toContain('kex_input_ext_info: publickey-hostbound@openssh.com=<0>');
+    for (const [extra, client] of [
+      [[['publickey-hostbound@openssh.com', '1']], {}],
+      [[], {}],
+      [[hostbound], { pubkeyHostbound: false }],
+    ] as [[string, string][], { pubkeyHostbound?: boolean }][]) {
+      const q = new Pair({ client, server: { extInfo: true, extInfoExtra: extra } }).start();
+      expect(q.client.isAuthenticated).toBe(true);
+      expect(q.server.authRequests.filter((r) => r.signatureValid !== undefined).map((r) => r.method)).toEqual(['publickey']);
+    }
   });
 
   it('RSA user key: server-sig-algs from EXT_INFO chooses rsa-sha2-256 (RFC 8308 §3.1)', () => {

@@ -52,6 +52,14 @@ export interface AuthOptions {
    * {@link DEFAULT_PREFERRED_AUTHENTICATIONS}.
    */
   preferredAuthentications?: readonly string[];
+  /**
+   * ssh_config(5) PubkeyAuthentication's host-bound half (`yes` and `host-bound`; false for
+   * `unbound`): sign publickey requests with OpenSSH's host-bound method,
+   * `publickey-hostbound-v00@openssh.com` (OpenSSH PROTOCOL §"publickey-hostbound"), wherever the
+   * server's EXT_INFO offers it ({@link UserAuthHandler.hostBoundKey}), as ssh(1) does
+   * (sshconnect2.c sign_and_send_pubkey). Default true.
+   */
+  pubkeyHostbound?: boolean;
 }
 
 /**
@@ -68,6 +76,21 @@ export const DEFAULT_PREFERRED_AUTHENTICATIONS: readonly string[] = ['publickey'
  */
 export function keyboardInteractiveInfoLine(name: string, instruction: string): string {
   return `keyboard-interactive: ${[name, instruction].filter(Boolean).join(': ')}`;
+}
+
+/** OpenSSH PROTOCOL §"publickey-hostbound": the host-bound public key method's name. */
+export const PUBLICKEY_HOSTBOUND = 'publickey-hostbound-v00@openssh.com';
+
+/** OpenSSH PROTOCOL §"publickey-hostbound": the EXT_INFO extension offering it, value "0". */
+export const PUBKEY_HOSTBOUND_EXTENSION = 'publickey-hostbound@openssh.com';
+
+/**
+ * Whether an EXT_INFO offers the host-bound method: {@link PUBKEY_HOSTBOUND_EXTENSION} with the
+ * value "0", the only version known (OpenSSH kex.c kex_input_ext_info: KEX_HAS_PUBKEY_HOSTBOUND).
+ */
+export function offersPubkeyHostbound(extensions: ReadonlyMap<string, Uint8Array>): boolean {
+  const v = extensions.get(PUBKEY_HOSTBOUND_EXTENSION);
+  return v !== undefined && v.length === 1 && v[0] === 0x30;
 }
 
 /** sshconnect2.c authmethods[]: methods OpenSSH's client knows and pure-ssh does not implement. */
@@ -88,6 +111,12 @@ const RSA_ALTERNATES: Readonly<Record<string, readonly string[]>> = {
 export interface UserAuthHandler {
   send(payload: Uint8Array): void;
   sessionId(): Uint8Array;
+  /**
+   * The first key exchange's host key blob (OpenSSH kex.h initial_hostkey) if the server's EXT_INFO
+   * offered `publickey-hostbound@openssh.com` version "0" (OpenSSH PROTOCOL §"publickey-hostbound";
+   * kex.c kex_input_ext_info: KEX_HAS_PUBKEY_HOSTBOUND); undefined otherwise.
+   */
+  hostBoundKey(): Uint8Array | undefined;
   /** server-sig-algs from EXT_INFO (RFC 8308 §3.1), if the server sent it. */
   serverSigAlgs(): string[] | undefined;
   banner(message: string): void;
@@ -111,7 +140,8 @@ export interface UserAuthHandler {
   keyRequest(request: KeyRequest): void;
   success(): void;
   failure(error: SshError): void;
-  log(message: string): void;
+  /** Diagnostics for -v; `level` is ssh's debug level (2, 3), 1 when absent. */
+  log(message: string, level?: 2 | 3): void;
 }
 
 /** What the `sign-request` event carries. */
@@ -164,6 +194,26 @@ type State =
 
 const SERVICE_USERAUTH = 'ssh-userauth';
 const SERVICE_CONNECTION = 'ssh-connection';
+
+/**
+ * sshkey_type and sshkey_fingerprint of an identity, as ssh(1)'s lines give them: `ED25519-CERT`
+ * for a certificate, whose fingerprint is the certified key's (sshkey_fingerprint hashes the plain key).
+ */
+function typeAndFingerprint(identity: KnownIdentity): string {
+  const keyType = keyBlobType(identity.publicKeyBlob);
+  const type = sshKeyTypeLabel(keyType);
+  const key = identity.key;
+  let plain = identity.publicKeyBlob;
+  if (key && isCertifiedKey(key)) plain = key.certificate.publicKeyBlob;
+  else if (keyType.endsWith('-cert-v01@openssh.com')) {
+    try {
+      plain = parseCertificate(identity.publicKeyBlob).publicKeyBlob;
+    } catch {
+      // A certificate the agent holds but we cannot read: named by its own blob's hash.
+    }
+  }
+  return `${type} ${fingerprintSha256(plain)}`;
+}
 
 /** Client side of RFC 4252. */
 export class UserAuth {
@@ -484,20 +534,7 @@ export class UserAuth {
     const explicitOrAgent = identity.note ? ` ${identity.note}` : '';
     // sshconnect2.c format_identity without a key: the name, a space, no type nor fingerprint.
     if (!known(identity)) return `${identity.label} ${explicitOrAgent}`;
-    const keyType = keyBlobType(identity.publicKeyBlob);
-    const type = sshKeyTypeLabel(keyType);
-    const key = identity.key;
-    let plain = identity.publicKeyBlob;
-    if (key && isCertifiedKey(key)) plain = key.certificate.publicKeyBlob;
-    else if (keyType.endsWith('-cert-v01@openssh.com')) {
-      try {
-        plain = parseCertificate(identity.publicKeyBlob).publicKeyBlob;
-      } catch {
-        // A certificate the agent holds but we cannot read: named by its own blob's hash.
-      }
-    }
-    const fp = fingerprintSha256(plain);
-    return `${identity.label} ${type} ${fp}${explicitOrAgent}`;
+    return `${identity.label} ${typeAndFingerprint(identity)}${explicitOrAgent}`;
   }
 
   private sessionIdLength(): number {
@@ -507,19 +544,28 @@ export class UserAuth {
   /**
    * RFC 4252 §7: the signature covers `string session_id || byte SSH_MSG_USERAUTH_REQUEST ||
    * string user || string service || string "publickey" || TRUE || string algorithm || string key`.
+   * OpenSSH PROTOCOL §"publickey-hostbound": where the server offers it (and
+   * {@link AuthOptions.pubkeyHostbound} allows), the method is
+   * `publickey-hostbound-v00@openssh.com` and `string server host key` (the first key exchange's)
+   * follows the key, in the signed data and the request alike (sshconnect2.c sign_and_send_pubkey).
    */
   private signedData(identity: KnownIdentity, algorithm: string): Uint8Array {
     const sessionId = this.handler.sessionId();
-    return new SshWriter(512)
+    const hostKey = this.options.pubkeyHostbound === false ? undefined : this.handler.hostBoundKey();
+    const method = hostKey ? PUBLICKEY_HOSTBOUND : 'publickey';
+    // sshconnect2.c sign_and_send_pubkey's debug3 line (its format_identity's type and fingerprint).
+    this.handler.log(`sign_and_send_pubkey: using ${method} with ${typeAndFingerprint(identity)}`, 3);
+    const w = new SshWriter(512 + (hostKey?.length ?? 0))
       .string(sessionId)
       .byte(MSG.USERAUTH_REQUEST)
       .string(this.options.username)
       .string(SERVICE_CONNECTION)
-      .string('publickey')
+      .string(method)
       .boolean(true)
       .string(algorithm)
-      .string(identity.publicKeyBlob)
-      .toBytes();
+      .string(identity.publicKeyBlob);
+    if (hostKey) w.string(hostKey);
+    return w.toBytes();
   }
 
   /**

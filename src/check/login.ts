@@ -8,7 +8,7 @@
 import type { AuthOptions, KeyRequest, SignRequest } from '../auth/userauth.js';
 import type { PrivateKey } from '../keys/privatekey.js';
 import type { AuthIdentity } from '../auth/identity.js';
-import { keyboardInteractiveInfoLine, UserAuth } from '../auth/userauth.js';
+import { keyboardInteractiveInfoLine, offersPubkeyHostbound, PUBLICKEY_HOSTBOUND, UserAuth } from '../auth/userauth.js';
 import { SshError } from '../errors.js';
 import type { HostKeyInfo } from '../keys/host-key-verdict.js';
 import { keyBlobType } from '../keys/hostkey.js';
@@ -93,10 +93,13 @@ export async function authenticate(
         r.string();
         r.string();
         method = r.utf8();
+        // ssh(1)'s name for the method either way (sshconnect2.c authmethods[]: "publickey").
+        if (method === PUBLICKEY_HOSTBOUND) method = 'publickey';
       }
       conn.send(p);
     },
     sessionId: () => x.sessionId,
+    hostBoundKey: () => (offersPubkeyHostbound(extensions) ? x.hostKeyBlob : undefined),
     serverSigAlgs: () => {
       const v = extensions.get('server-sig-algs');
       return v ? new TextDecoder().decode(v).split(',') : undefined;

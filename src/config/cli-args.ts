@@ -31,6 +31,7 @@ import {
   type SshOptions,
 } from './ssh-config.js';
 import { parsePort, setServicePortLookup } from './options.js';
+import type { PubkeyAuthentication } from './options.js';
 
 import { splitUserHostPort, validCommandLineHost, validCommandLineUser } from './destination.js';
 import { opensshAcceptsList } from './openssh-names.js';
@@ -126,7 +127,8 @@ export interface ResolvedConfig {
    * `none`, `SSH_AUTH_SOCK` and `$VAR` as written; undefined when not set.
    */
   identityAgentSetting?: string;
-  pubkeyAuthentication: boolean;
+  /** PubkeyAuthentication: true (yes), false (no), `unbound` or `host-bound` (see {@link PubkeyAuthentication}). */
+  pubkeyAuthentication: PubkeyAuthentication;
   passwordAuthentication: boolean;
   kbdInteractiveAuthentication: boolean;
   batchMode: boolean;

@@ -115,9 +115,10 @@ export function dumpConfig(cfg: ResolvedConfig, algorithms: EffectiveAlgorithms)
   put('permitlocalcommand', 'no');
   // ssh.c clears it for ProxyJump; with a ProxyCommand `yes` is refused before this (cli-args.ts).
   put('proxyusefdpass', yesNo(o.proxyUseFdpass?.value === true && cfg.proxy?.kind !== 'jump'));
-  // readconf.c multistate_pubkey_auth: `true` is unbound and host-bound; pure-ssh signs no
-  // publickey-hostbound-v00@openssh.com request (OpenSSH PROTOCOL §3.1), only the unbound form.
-  put('pubkeyauthentication', cfg.pubkeyAuthentication ? 'unbound' : 'false');
+  // readconf.c fmt_multistate_int with multistate_pubkey_auth: the table's first name for the
+  // value, `true` for yes (unbound and host-bound), `false` for no.
+  const pubkey = cfg.pubkeyAuthentication;
+  put('pubkeyauthentication', pubkey === true ? 'true' : pubkey === false ? 'false' : pubkey);
   // pure-ssh opens no session, so asks for no pseudo-terminal (ssh -N, -T and -W print this).
   put('requesttty', FALSE);
   put('sessiontype', o.sessionType ?? 'default');

@@ -772,8 +772,12 @@ const ROWS: readonly KeywordEntry[] = [
     if (p <= 0) throw lineError(ctx, `Bad port '${args[0]}'.`);
     setFirst(o, 'port', p, ctx);
   }),
-  // OpenSSH 8.9+: unbound / host-bound both mean yes here.
-  implemented('PubkeyAuthentication', flagInto('pubkeyAuthentication', { unbound: true, 'host-bound': true })),
+  // readconf.c multistate_pubkey_auth (OpenSSH 8.9+): yes/true, no/false, unbound, host-bound.
+  implemented('PubkeyAuthentication', (o, args, ctx, kw) => {
+    const v = single(kw, args, ctx).toLowerCase();
+    const value = v === 'unbound' || v === 'host-bound' ? v : flag(kw, args, ctx);
+    setFirst(o, 'pubkeyAuthentication', value, ctx);
+  }),
   // ssh_config(5): "terminate the connection with the given message" when the line applies
   // (readconf.c: fatal() at once, the rest of the file unread).
   implemented('RefuseConnection', (_o, args, ctx, kw) => {

@@ -14,6 +14,14 @@ export const LOG_LEVELS = ['QUIET', 'FATAL', 'ERROR', 'INFO', 'VERBOSE', 'DEBUG1
 /** One of {@link LOG_LEVELS}. */
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+/**
+ * ssh_config(5) PubkeyAuthentication (OpenSSH 8.9+, readconf.c multistate_pubkey_auth): true for
+ * `yes` (SSH_PUBKEY_AUTH_ALL: the plain `publickey` request and, where the server offers it,
+ * `publickey-hostbound-v00@openssh.com`), false for `no`, `unbound` (plain requests only) or
+ * `host-bound` (SSH_PUBKEY_AUTH_HBOUND: host-bound where offered; plain elsewhere, as with yes).
+ */
+export type PubkeyAuthentication = boolean | 'unbound' | 'host-bound';
+
 /** Option values as obtained so far; `undefined` = not set yet (the first value obtained wins). */
 export interface SshOptions {
   port?: number;
@@ -48,7 +56,11 @@ export interface SshOptions {
   /** OpenSSH 10.1 WarnWeakCrypto: warn when the key exchange is not post-quantum (default yes). */
   warnWeakCrypto?: boolean;
   passwordAuthentication?: boolean;
-  pubkeyAuthentication?: boolean;
+  /**
+   * readconf.c multistate_pubkey_auth: true (`yes`/`true`: unbound and host-bound requests), false
+   * (`no`/`false`), or one of the two kinds alone.
+   */
+  pubkeyAuthentication?: PubkeyAuthentication;
   kbdInteractiveAuthentication?: boolean;
   numberOfPasswordPrompts?: number;
   /** OpenSSH algorithm list specs as written (`+`, `-`, `^` prefixes kept). */

@@ -259,6 +259,8 @@ async function prepareLogin(cfg: Resolved, log: (m: string) => void, verbose: bo
         passwordPrompt: `${cfg.user}@${cfg.hostName}'s password: `,
         passwordAuthentication: cfg.passwordAuthentication,
         kbdInteractiveAuthentication: cfg.kbdInteractiveAuthentication,
+        // sshconnect2.c sign_and_send_pubkey: host-bound requests unless PubkeyAuthentication unbound.
+        pubkeyHostbound: cfg.pubkeyAuthentication !== 'unbound',
       },
       async verifyHostKey(key) {
         try {

@@ -163,6 +163,14 @@ export interface ConnectOptions {
   /** ssh_config KbdInteractiveAuthentication (default true). */
   kbdInteractiveAuthentication?: boolean;
   /**
+   * ssh_config PubkeyAuthentication's host-bound half: sign public key requests with OpenSSH's
+   * host-bound method (`publickey-hostbound-v00@openssh.com`, which names the server's host key in
+   * the signed data) wherever the server offers it (its EXT_INFO's
+   * `publickey-hostbound@openssh.com`), as ssh(1) does by default; false signs the plain
+   * `publickey` request only (PubkeyAuthentication unbound). Default true.
+   */
+  pubkeyHostbound?: boolean;
+  /**
    * known_hosts file(s) to check the host key against; the first is the one new keys go to.
    * With verifyHostKey as well, these speak first and are only read: a key they record as
    * changed or revoked is refused without asking the callback; a key they list (or a host
@@ -1237,6 +1245,7 @@ export class SshClient extends EventEmitter {
       passwordPrompt: `${options.username}@${options.host}'s password: `,
       passwordAuthentication: options.passwordAuthentication,
       kbdInteractiveAuthentication: options.kbdInteractiveAuthentication,
+      pubkeyHostbound: options.pubkeyHostbound,
       preferredAuthentications: typeof options.preferredAuthentications === 'string' ? options.preferredAuthentications.split(',') : options.preferredAuthentications,
       pubkeyAcceptedAlgorithms: applyPubkeyAcceptedSpec(options.pubkeyAcceptedAlgorithms),
       algorithms,

@@ -1364,6 +1364,8 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
       passwordAttempts: cfg.numberOfPasswordPrompts,
       passwordAuthentication: cfg.passwordAuthentication,
       kbdInteractiveAuthentication: cfg.kbdInteractiveAuthentication,
+      // sshconnect2.c sign_and_send_pubkey: host-bound requests unless PubkeyAuthentication unbound.
+      pubkeyHostbound: cfg.pubkeyAuthentication !== 'unbound',
       preferredAuthentications: cfg.options.preferredAuthentications,
       // What OpenSSH knows and pure-ssh cannot offer is left out (said at -v: cli.ts for the
       // destination, below for a jump host).

@@ -29,6 +29,7 @@ export const CONNECT_OPTIONS = {
   passwordAttempts: '*',
   passwordAuthentication: 'b',
   kbdInteractiveAuthentication: 'b',
+  pubkeyHostbound: 'b',
   knownHosts: 'l',
   hostKeyAlias: 's',
   strictHostKeyChecking: '*',

@@ -94,6 +94,14 @@ export interface WebConnectOptions {
   passwordAuthentication?: boolean;
   kbdInteractiveAuthentication?: boolean;
   /**
+   * ssh_config PubkeyAuthentication's host-bound half: sign public key requests with OpenSSH's
+   * host-bound method (`publickey-hostbound-v00@openssh.com`, which names the server's host key in
+   * the signed data) wherever the server offers it (its EXT_INFO's
+   * `publickey-hostbound@openssh.com`), as ssh(1) does by default; false signs the plain
+   * `publickey` request only (PubkeyAuthentication unbound). Default true.
+   */
+  pubkeyHostbound?: boolean;
+  /**
    * known_hosts text (sshd(8) format, hashed names allowed): only a key recorded for host:port
    * is accepted, or a host certificate through a `@cert-authority` line (else checked as its
    * plain key, as ssh(1) does). With verifyHostKey as well, it speaks first: a changed or revoked
@@ -376,6 +384,7 @@ export class WebSshClient {
       passwordPrompt: `${options.username}@${options.host}'s password: `,
       passwordAuthentication: options.passwordAuthentication,
       kbdInteractiveAuthentication: options.kbdInteractiveAuthentication,
+      pubkeyHostbound: options.pubkeyHostbound,
       pubkeyAcceptedAlgorithms: applyPubkeyAcceptedSpec(options.pubkeyAcceptedAlgorithms),
       algorithms,
       crypto: options.crypto ?? pureCryptoProvider,

@@ -24,6 +24,7 @@ export const WEB_CONNECT_OPTIONS = {
   passwordAttempts: '*',
   passwordAuthentication: 'b',
   kbdInteractiveAuthentication: 'b',
+  pubkeyHostbound: 'b',
   knownHosts: 's',
   verifyHostKey: 'f',
   crypto: '*',

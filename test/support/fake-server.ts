@@ -6,6 +6,7 @@
  * reaction to a broken or hostile peer can be tested without a network.
  */
 import { createServer, type Server } from 'node:net';
+import { PUBLICKEY_HOSTBOUND } from '../../src/auth/userauth.js';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { cipherAlgorithms } from '../../src/cipher/registry.js';
 import { COMPRESSION_LEVEL, compressionAlgorithms, type CompressionAlgorithm } from '../../src/compress/registry.js';
@@ -77,6 +78,8 @@ export interface AuthRequest {
   algorithm?: string;
   keyBlob?: Uint8Array;
   signatureValid?: boolean;
+  /** publickey-hostbound-v00@openssh.com: the host key the request names. */
+  hostKeyBlob?: Uint8Array;
   /** password */
   password?: string;
 }
@@ -540,10 +543,12 @@ export class FakeServer {
   private onAuthRequest(payload: Uint8Array): void {
     const r = new SshReader(payload, 1);
     const req: AuthRequest = { user: r.utf8(), service: r.utf8(), method: r.utf8() };
-    if (req.method === 'publickey') {
+    if (req.method === 'publickey' || req.method === PUBLICKEY_HOSTBOUND) {
       const hasSig = r.boolean();
       req.algorithm = r.utf8();
       req.keyBlob = r.string().slice();
+      // OpenSSH PROTOCOL §"publickey-hostbound": the server's host key follows the key.
+      if (req.method === PUBLICKEY_HOSTBOUND) req.hostKeyBlob = r.string().slice();
       if (hasSig) {
         const signedEnd = r.offset;
         const sig = r.string();
@@ -586,8 +591,11 @@ export class FakeServer {
     const o = this.options;
     switch (req.method) {
       case 'publickey':
+      case PUBLICKEY_HOSTBOUND:
         return (
           req.signatureValid === true &&
+          // The first key exchange's host key (sshd auth2-pubkey.c: ssh->kex->initial_hostkey).
+          (req.method === 'publickey' || req.hostKeyBlob?.join() === this.hostKey.blob.join()) &&
           (o.authorizedKeys ?? []).some((b) => b.length === req.keyBlob!.length && b.every((x, i) => x === req.keyBlob![i]))
         );
       case 'password':
@@ -615,8 +623,10 @@ export class FakeServer {
       );
       return { kind: 'handled' };
     }
-    if (!methods().includes(req.method) || !this.methodOk(req)) return { kind: 'failure', methods: methods() };
-    return this.succeeded(req.method);
+    // sshd auth2.c: the host-bound method is the publickey method under another name.
+    const method = req.method === PUBLICKEY_HOSTBOUND ? 'publickey' : req.method;
+    if (!methods().includes(method) || !this.methodOk(req)) return { kind: 'failure', methods: methods() };
+    return this.succeeded(method);
   }
 
   private succeeded(method: string): AuthVerdict {

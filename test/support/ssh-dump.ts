@@ -26,10 +26,6 @@ export const SSH92_DEFAULT_KEX =
 export const EXPECTED_DIFFERENCES: Record<string, { why: string; ours: ValueMap }> = {
   forwardx11trusted: { why: "Debian's default is yes (upstream's no): pure-ssh forwards no X11, so trusts no X11 client", ours: when('yes', 'no') },
   gssapikexalgorithms: { why: 'a list of GSSAPI key exchanges (a Debian line): pure-ssh has none to offer', ours: () => undefined },
-  pubkeyauthentication: {
-    why: 'pure-ssh signs only the unbound publickey request, never publickey-hostbound-v00@openssh.com: `true` means both',
-    ours: (v) => (v === 'false' ? v : 'unbound'),
-  },
   requesttty: { why: 'pure-ssh opens no session, so asks for no pseudo-terminal (ssh prints false too with -N, -T or -W)', ours: when('auto', 'false') },
   tcpkeepalive: { why: 'pure-ssh sets no SO_KEEPALIVE (ServerAliveInterval detects a dead server)', ours: when('yes', 'no') },
   updatehostkeys: { why: 'pure-ssh learns no host keys after authentication (hostkeys-00@openssh.com)', ours: when('true', 'false') },
