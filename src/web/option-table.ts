@@ -25,6 +25,7 @@ export const WEB_CONNECT_OPTIONS = {
   passwordAuthentication: 'b',
   kbdInteractiveAuthentication: 'b',
   knownHosts: 's',
+  caSignatureAlgorithms: 'l',
   verifyHostKey: 'f',
   crypto: '*',
   compression: '*',
