@@ -478,6 +478,8 @@ export function hostKeyVerifier(
     userSshDir: tildeExpand('~/.ssh', passwdHome()),
     hashKnownHosts: cfg.hashKnownHosts,
     hostKeyAlias: cfg.hostKeyAlias,
+    // CASignatureAlgorithms, applied (sshconnect.c check_host_key, sshkey_cert_check_host).
+    caSignatureAlgorithms: cfg.caSignatureAlgorithms,
     prompt: askQuestion,
     // ssh(1) prints a host certificate's rejection reason, a known_hosts file it cannot open for
     // its question (hostkeys_find_by_key_hostfile's error_fr) and a ~/.ssh it cannot make
@@ -485,7 +487,7 @@ export function hostKeyVerifier(
     log: (line) =>
       line.startsWith('Warning: Permanently added') || line.startsWith('Failed to add the host')
         ? log.info(line)
-        : /^(Certificate (invalid|lacks|contains)|hostkeys_find_by_key_hostfile: |Could not (stat|create directory) )/.test(line)
+        : /^(Certificate (invalid|lacks|contains|signed)|hostkeys_find_by_key_hostfile: |Could not (stat|create directory) )/.test(line)
           ? log.error(line)
           : log.debug1(line),
   });
