@@ -711,8 +711,8 @@ export async function describeFatal(err: unknown, cfg: ResolvedConfig, log: Log,
       return `No ${type} host key is known for ${err.host} and you have requested strict checking.\nHost key verification failed.`;
     }
     if (err.problem === 'unknown' || err.problem === 'rejected') {
-      // No terminal to ask, or the user said no: ssh(1) just says this.
-      log.debug1(err.message);
+      // No terminal to ask, BatchMode, or the user said no: ssh(1) just says this, at -v too
+      // (the verifier's own lines, a certificate's reason among them, were said already).
       return 'Host key verification failed.';
     }
     return err.message;
