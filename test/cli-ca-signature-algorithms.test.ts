@@ -19,6 +19,8 @@ import { HostKeyError, UsageError } from '../src/errors.js';
 import { cliEnv, describeInteropWithHome, suiteHome } from './harness/home.js';
 import { startSshd, type SshdHandle } from './harness/sshd.js';
 import { CLI_BIN_PATH as CLI } from './harness/proc.js';
+import { connect as webConnect } from '../src/web/index.js';
+import { dialNodeWeb } from './runtimes/dial-node.js';
 
 function keygen(...args: string[]): void {
   execFileSync('/usr/bin/ssh-keygen', ['-q', ...args], { stdio: 'pipe' });
@@ -201,6 +203,21 @@ describeInteropWithHome('CASignatureAlgorithms: host certificates by CA signatur
       await expect(connect({ ...base(), algorithms: { hostKey: SHA1_RSA_CA }, knownHosts: kh })).rejects.toThrow(/Certificate signed with disallowed algorithm/);
       const ssh = await connect({ ...base(), algorithms: { hostKey: SHA1_RSA_CA }, knownHosts: kh, caSignatureAlgorithms: '+ssh-rsa' });
       await ssh.close();
+    });
+
+    it('pure-ssh/web: the same option on its known_hosts text', async () => {
+      const opts = {
+        host: sshd.host, port: sshd.port, username: sshd.user, privateKey: sshd.clientKey, algorithms: { hostKey: RSA_CA },
+        knownHosts: `@cert-authority * ${await pub('ca_rsa')}\n`,
+      };
+      const err = await webConnect({ ...opts, transport: dialNodeWeb(sshd.port), caSignatureAlgorithms: '-rsa-sha2-*' }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(HostKeyError);
+      expect((err as HostKeyError).problem).toBe('unknown');
+      const ssh = await webConnect({ ...opts, transport: dialNodeWeb(sshd.port), caSignatureAlgorithms: ['rsa-sha2-512'] });
+      await ssh.close();
+      await expect(webConnect({ ...opts, knownHosts: undefined, verifyHostKey: () => true, transport: dialNodeWeb(sshd.port), caSignatureAlgorithms: 'ssh-ed25519' })).rejects.toThrow(
+        /caSignatureAlgorithms needs knownHosts/,
+      );
     });
 
     it('an unknown name, or the option without knownHosts: UsageError before connecting', async () => {

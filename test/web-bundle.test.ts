@@ -98,8 +98,11 @@ it('pure-ssh/web bundles for browsers without Node built-ins or polyfills; size 
   // and askPassword's { retry, method }: measured 106.90 KiB (with zlib 120.27);
   // 107.25 KiB with ChannelOpenError's escaped text, a Signer's non-bytes answer as a UsageError
   // (core), the jump host named on a ConnectionLostError and the core's auth lines as ssh's:
-  // measured 107.02 KiB (with zlib 120.39).
-  expect(gz).toBeLessThan(107.25);
+  // measured 107.02 KiB (with zlib 120.39);
+  // 107.75 KiB with CASignatureAlgorithms (break20 F6: connect({ caSignatureAlgorithms }), the
+  // list applied as readconf.c kex_assemble_names does, SHA-1 CA signatures decoded for it to
+  // judge): +0.48, measured 107.50 KiB (with zlib 120.86).
+  expect(gz).toBeLessThan(107.75);
 });
 
 it('compression is opt-in: pako is absent from the default bundle and comes with pure-ssh/compress-zlib', async () => {
@@ -120,8 +123,9 @@ it('compression is opt-in: pako is absent from the default bundle and comes with
   // pure-ssh/key-decryption (see above; measured 118.46).
   // 119.5 with the same additions (measured 118.94); 120 with the callback guard,
   // keyboard-interactive and slab reads (see above; measured 119.65); 120.5 with the hooks'
-  // guard, the AbortSignal and the retry (see above; measured 119.88).
-  expect(gz).toBeLessThan(120.5);
+  // guard, the AbortSignal and the retry (see above; measured 119.88); 121 with
+  // CASignatureAlgorithms (see above; measured 120.86).
+  expect(gz).toBeLessThan(121);
 });
 
 it('the package exports pure-ssh/web to import and require, with its types (needs npm run build)', async () => {

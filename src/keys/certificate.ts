@@ -159,10 +159,9 @@ export function applyCaSignatureSpec(spec: string | readonly string[] | undefine
   const names = raw.slice(op.length).split(',');
   // readconf.c checks the names of every list but a `-` one (sshkey_names_valid2).
   for (const n of op === '-' ? [] : names) {
-    if (n.startsWith('!')) throw new UsageError(`CASignatureAlgorithms: negated name "${n}" (use -list to remove)`);
-    const known = (k: string) => globMatch(k, n) || globMatch(`${k}${CERT_SUFFIX}`, n);
-    if (n !== '' && !OPENSSH_SIGNATURE_ALGORITHMS.some(known)) {
-      throw new UsageError(`CASignatureAlgorithms: unknown signature algorithm "${n}" (known: ${OPENSSH_SIGNATURE_ALGORITHMS.join(',')})`);
+    const known = (k: string) => globMatch(k, n) || globMatch(k + CERT_SUFFIX, n);
+    if (n[0] === '!' || (n !== '' && !OPENSSH_SIGNATURE_ALGORITHMS.some(known))) {
+      throw new UsageError(`CASignatureAlgorithms: bad name "${n}" (known: ${OPENSSH_SIGNATURE_ALGORITHMS.join(',')}; -LIST removes)`);
     }
   }
   const def = DEFAULT_CA_SIGNATURE_ALGORITHMS;

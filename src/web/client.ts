@@ -273,7 +273,7 @@ function checkWebOptions(options: WebConnectOptions): void {
 function verifierFor(options: WebConnectOptions): WebHostKeyVerifier {
   const callback = options.verifyHostKey;
   if (options.caSignatureAlgorithms !== undefined && options.knownHosts === undefined) {
-    throw new UsageError('caSignatureAlgorithms applies to the knownHosts check: without knownHosts, verifyHostKey decides on host certificates alone');
+    throw new UsageError('caSignatureAlgorithms needs knownHosts (verifyHostKey alone decides on certificates)');
   }
   if (options.knownHosts !== undefined) {
     const known = knownHostsTextVerifier(knownHostsFromText(options.knownHosts), undefined, options.caSignatureAlgorithms);
