@@ -8,10 +8,12 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { KeyError } from '../src/errors.js';
+import { KeyError, UsageError } from '../src/errors.js';
 import {
   CERTIFICATE_HOST_KEY_ALGORITHMS,
+  DEFAULT_CA_SIGNATURE_ALGORITHMS,
   SSH2_CERT_TYPE_HOST,
+  applyCaSignatureSpec,
   SSH2_CERT_TYPE_USER,
   certifiedKey,
   checkCertificateAuthority,
@@ -22,10 +24,11 @@ import {
   plainSignatureAlgorithm,
   withCertificates,
 } from '../src/keys/certificate.js';
-import { hostKeyAlgorithms, verifyHostKeySignature } from '../src/keys/hostkey.js';
+import { describeServerHostKey, hostKeyAlgorithms, verifyHostKeySignature } from '../src/keys/hostkey.js';
 import { certAuthorityKnown, checkHostCertificate, parseKnownHosts } from '../src/keys/knownhosts.js';
 import { parsePrivateKey } from '../src/keys/privatekey.js';
 import { base64Decode } from '../src/protocol/base64.js';
+import { knownHostsFromText, knownHostsTextVerifier } from '../src/web/host-key.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pure-ssh-cert-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -184,6 +187,93 @@ describe('known_hosts and host certificates', () => {
       status: 'revoked',
       revokedKey: 'host',
     });
+  });
+});
+
+describe('CASignatureAlgorithms (ssh_config(5); readconf.c kex_assemble_names, sshkey_cert_check_host)', () => {
+  const SSH92_DEFAULT =
+    'ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,sk-ssh-ed25519@openssh.com,sk-ecdsa-sha2-nistp256@openssh.com,rsa-sha2-512,rsa-sha2-256';
+  const NO_RSA = 'ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,sk-ssh-ed25519@openssh.com,sk-ecdsa-sha2-nistp256@openssh.com';
+
+  it("applies a list as ssh -G prints it (OpenSSH 9.2's values): default, +, -, ^, patterns, certificate types", () => {
+    expect(applyCaSignatureSpec(undefined).join(',')).toBe(SSH92_DEFAULT);
+    expect(DEFAULT_CA_SIGNATURE_ALGORITHMS.join(',')).toBe(SSH92_DEFAULT);
+    expect(applyCaSignatureSpec('ssh-ed25519,ecdsa-sha2-nistp256')).toEqual(['ssh-ed25519', 'ecdsa-sha2-nistp256']);
+    expect(applyCaSignatureSpec('+ssh-rsa').join(',')).toBe(`${SSH92_DEFAULT},ssh-rsa`);
+    expect(applyCaSignatureSpec('-rsa-sha2-*').join(',')).toBe(NO_RSA);
+    expect(applyCaSignatureSpec('^rsa-sha2-256').join(',')).toBe(`rsa-sha2-256,${NO_RSA},rsa-sha2-512`);
+    // A pattern expands in OpenSSH's own order (sshkey_alg_list), not the default's.
+    expect(applyCaSignatureSpec('rsa*')).toEqual(['rsa-sha2-256', 'rsa-sha2-512']);
+    // A certificate type is no signature algorithm: it adds nothing.
+    expect(applyCaSignatureSpec('ssh-ed25519-cert-v01@openssh.com,ecdsa-sha2-nistp384')).toEqual(['ecdsa-sha2-nistp384']);
+    // `-` may remove everything: no certificate is then accepted.
+    expect(applyCaSignatureSpec('-*')).toEqual([]);
+    expect(applyCaSignatureSpec(['ssh-ed25519'])).toEqual(['ssh-ed25519']);
+    expect(() => applyCaSignatureSpec('ssh-ed25519,no-such-alg')).toThrow(UsageError);
+    expect(() => applyCaSignatureSpec('ssh-ed25519-cert-v01@openssh.com')).toThrow(/no CA signature algorithm/);
+    expect(() => applyCaSignatureSpec('!ssh-rsa')).toThrow(UsageError);
+  });
+
+  it('a host certificate whose CA signed with an algorithm not listed: "Certificate signed with disallowed algorithm", checked last', () => {
+    const host = newKey('casig_host', 'ed25519');
+    const byRsa = parseCertificateFile(sign(rsaCa, host, ['-I', 'h', '-h', '-n', 'web1', '-V', '-5m:+1h']));
+    expect(byRsa.signatureAlgorithm).toBe('rsa-sha2-512');
+    const noRsa = applyCaSignatureSpec('ssh-ed25519,ecdsa-sha2-nistp256');
+    expect(checkCertificateAuthority(byRsa, { wantHost: true, now, name: 'web1' })).toBeUndefined();
+    expect(checkCertificateAuthority(byRsa, { wantHost: true, now, name: 'web1', caSignatureAlgorithms: noRsa })).toBe(
+      'Certificate signed with disallowed algorithm',
+    );
+    // sshkey_cert_check_host: validity and principals are checked first.
+    expect(checkCertificateAuthority(byRsa, { wantHost: true, now: now + 7200, name: 'web1', caSignatureAlgorithms: noRsa })).toBe(
+      'Certificate invalid: expired',
+    );
+    const rsaPub = readFileSync(`${rsaCa}.pub`, 'utf8').trim();
+    const entries = parseKnownHosts(`@cert-authority * ${rsaPub}\n`, 'kh').entries;
+    expect(checkHostCertificate(entries, 'web1', 22, byRsa, now)).toMatchObject({ status: 'match' });
+    expect(checkHostCertificate(entries, 'web1', 22, byRsa, now, noRsa)).toMatchObject({
+      status: 'invalid',
+      reason: 'Certificate signed with disallowed algorithm',
+    });
+    expect(checkHostCertificate(entries, 'web1', 22, byRsa, now, applyCaSignatureSpec('-rsa-sha2-512'))).toMatchObject({ status: 'invalid' });
+    expect(checkHostCertificate(entries, 'web1', 22, byRsa, now, applyCaSignatureSpec('-rsa-sha2-256'))).toMatchObject({ status: 'match' });
+    const byEd = parseCertificateFile(sign(ca, host, ['-I', 'h', '-h', '-n', 'web1', '-V', '-5m:+1h']));
+    expect(checkCertificateAuthority(byEd, { wantHost: true, now, name: 'web1', caSignatureAlgorithms: noRsa })).toBeUndefined();
+    expect(checkCertificateAuthority(byEd, { wantHost: true, now, name: 'web1', caSignatureAlgorithms: applyCaSignatureSpec('-ssh-ed25519') })).toBe(
+      'Certificate signed with disallowed algorithm',
+    );
+  });
+
+  it('a host certificate signed with SHA-1 ssh-rsa decodes on the host key path, and only +ssh-rsa accepts it (ssh 9.2 does the same)', () => {
+    const host = newKey('sha1_host', 'ed25519');
+    const text = sign(rsaCa, host, ['-I', 'h', '-h', '-n', 'web1', '-V', '-5m:+1h', '-t', 'ssh-rsa']);
+    const blob = base64Decode(text.split(' ')[1]!);
+    expect(() => parseCertificate(blob)).toThrow(/ssh-rsa \(RSA with SHA-1\)/);
+    const cert = parseCertificate(blob, { sha1Ca: true });
+    expect(cert.signatureAlgorithm).toBe('ssh-rsa');
+    // ssh -v's line is shown for it as for any certificate (it fell back to "Server host key" before).
+    expect(describeServerHostKey('ssh-ed25519-cert-v01@openssh.com', blob)).toMatch(/^Server host certificate: .* CA ssh-rsa SHA256:/);
+    const rsaPub = readFileSync(`${rsaCa}.pub`, 'utf8').trim();
+    const entries = parseKnownHosts(`@cert-authority * ${rsaPub}\n`, 'kh').entries;
+    expect(checkHostCertificate(entries, 'web1', 22, cert, now)).toMatchObject({ status: 'invalid', reason: 'Certificate signed with disallowed algorithm' });
+    expect(checkHostCertificate(entries, 'web1', 22, cert, now, applyCaSignatureSpec('+ssh-rsa'))).toMatchObject({ status: 'match' });
+    // A tampered SHA-1 signature still fails to verify.
+    const flipped = blob.slice();
+    flipped[Buffer.from(blob).indexOf('web1')]! ^= 1;
+    expect(() => parseCertificate(flipped, { sha1Ca: true })).toThrow(/CA signature does not verify/);
+  });
+
+  it('pure-ssh/web: knownHostsTextVerifier takes the list; a refused certificate is checked as its plain key', async () => {
+    const host = newKey('web_casig_host', 'ed25519');
+    const cert = parseCertificateFile(sign(rsaCa, host, ['-I', 'h', '-h', '-n', 'web1', '-V', '-5m:+1h']));
+    const rsaPub = readFileSync(`${rsaCa}.pub`, 'utf8').trim();
+    const hostPub = readFileSync(`${host}.pub`, 'utf8').trim().split(' ').slice(0, 2).join(' ');
+    const given = { host: 'web1', port: 22, algorithm: cert.certType, keyType: cert.certType, keyBlob: cert.blob, fingerprint: 'SHA256:x' };
+    const caOnly = knownHostsFromText(`@cert-authority * ${rsaPub}\n`);
+    expect(await knownHostsTextVerifier(caOnly)(given)).toBeUndefined();
+    await expect(async () => knownHostsTextVerifier(caOnly, Date.now, 'ssh-ed25519')(given)).rejects.toMatchObject({ problem: 'unknown' });
+    const withPlain = knownHostsFromText(`@cert-authority * ${rsaPub}\nweb1 ${hostPub}\n`);
+    expect(await knownHostsTextVerifier(withPlain, Date.now, '-rsa-sha2-*')(given)).toBeUndefined();
+    expect(() => knownHostsTextVerifier(caOnly, Date.now, 'nope')).toThrow(UsageError);
   });
 });
 

@@ -299,7 +299,6 @@ ${FIXED}`,
   SecurityKeyProvider /usr/lib/sk.so
   TunnelDevice 1:2
   LocalCommand echo hi
-  CASignatureAlgorithms ssh-ed25519
 ${FIXED}`,
     );
     const ours: Record<string, string | undefined> = {
@@ -309,7 +308,6 @@ ${FIXED}`,
       LogVerbose: 'none', SyslogFacility: 'USER', GSSAPIAuthentication: 'no', GSSAPIDelegateCredentials: 'no',
       EnableEscapeCommandline: 'no', FingerprintHash: 'SHA256', RequestTTY: 'false', SecurityKeyProvider: 'internal',
       TunnelDevice: 'any:any', LocalCommand: undefined,
-      CASignatureAlgorithms: 'ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,rsa-sha2-512,rsa-sha2-256',
     };
     const differences = Object.entries(ours).map(([name, v]) => ({ keyword: name.toLowerCase(), ours: () => v, said: ignoredLine(name) }));
     const r = compare(['-F', cfg, 'h'], SSH, differences);
@@ -499,6 +497,25 @@ ${FIXED}`,
     );
     const r = compare(['-F', cfg, '-c', 'aes256-gcm@openssh.com,aes128-ctr', '-m', 'hmac-sha2-512', 'h']);
     expect(r.ours).toEqual(r.theirs.map((l) => (l.startsWith('kexalgorithms ') ? l.replace('diffie-hellman-group14-sha256,', 'diffie-hellman-group14-sha256,mlkem768x25519-sha256,') : l)));
+  });
+
+  const RSA_LESS = 'ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521';
+  it.each([
+    ['CASignatureAlgorithms ssh-ed25519,ecdsa-sha2-nistp256', [], 'ssh-ed25519,ecdsa-sha2-nistp256'],
+    ['CASignatureAlgorithms -rsa-sha2-*', [], RSA_LESS],
+    ['CASignatureAlgorithms ^rsa-sha2-256', [], `rsa-sha2-256,${RSA_LESS},rsa-sha2-512`],
+    ['CASignatureAlgorithms +ssh-rsa', [], `${RSA_LESS},rsa-sha2-512,rsa-sha2-256,ssh-rsa`],
+    ['CASignatureAlgorithms rsa*', [], 'rsa-sha2-256,rsa-sha2-512'],
+    ['CASignatureAlgorithms ssh-ed25519-cert-v01@openssh.com,ecdsa*', [], 'ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521'],
+    ['CASignatureAlgorithms -*', [], ''],
+    ['Host *', ['-o', 'CASignatureAlgorithms=ssh-ed25519'], 'ssh-ed25519'],
+    ['CASignatureAlgorithms rsa-sha2-512', ['-o', 'CASignatureAlgorithms=ssh-ed25519'], 'ssh-ed25519'],
+  ])('CASignatureAlgorithms applied as ssh applies it (+, -, ^, patterns, certificate types matching nothing; -o first): %s %j', (line, args, list) => {
+    // break20 F6: pure-ssh printed OpenSSH's default whatever the file said.
+    const cfg = file(`casig-${line.replace(/[^a-z0-9]/gi, '_')}.conf`, `${line}\n`);
+    const r = compare(['-F', cfg, ...args, 'h']);
+    expect(r.ours).toEqual(r.theirs);
+    expect(r.ours).toContain(`casignaturealgorithms ${list}`);
   });
 
   it("pure-ssh -G's own output, read back as a configuration file, prints the same", () => {

@@ -94,6 +94,7 @@ describe('every ssh_config(5) keyword is classified', () => {
 const SAMPLES: Record<string, { value: string; sets: Partial<SshOptions> }> = {
   AddressFamily: { value: 'inet', sets: { addressFamily: 'inet' } },
   BatchMode: { value: 'yes', sets: { batchMode: true } },
+  CASignatureAlgorithms: { value: '-rsa-sha2-*', sets: { caSignatureAlgorithms: '-rsa-sha2-*' } },
   CanonicalDomains: { value: 'Corp.Example. lab.example', sets: { canonicalDomains: ['corp.example', 'lab.example'] } },
   CanonicalizeFallbackLocal: { value: 'no', sets: { canonicalizeFallbackLocal: false } },
   CanonicalizeHostname: { value: 'always', sets: { canonicalizeHostname: 'always' } },
@@ -215,7 +216,7 @@ describe('the parser follows the table', () => {
     GSSAPIDelegateCredentials: 'yes', GSSAPIRenewalForcesRekey: 'yes', GSSAPITrustDns: 'yes', IPQoS: 'lowdelay',
     RequestTTY: 'force', SetEnv: 'A=b',
     SyslogFacility: 'LOCAL0', TCPKeepAlive: 'yes', TunnelDevice: 'any:1', UpdateHostKeys: 'ask',
-    VisualHostKey: 'yes', GSSAPIKexAlgorithms: 'gss-gex-sha1-', CASignatureAlgorithms: 'ssh-ed25519', HostbasedAcceptedAlgorithms: 'ssh-ed25519',
+    VisualHostKey: 'yes', GSSAPIKexAlgorithms: 'gss-gex-sha1-', HostbasedAcceptedAlgorithms: 'ssh-ed25519',
   };
   const validValue = (name: string, e: KeywordEntry) => VALID[e.aliasOf ?? name] ?? 'some-value';
 

@@ -100,8 +100,11 @@ it('pure-ssh/web bundles for browsers without Node built-ins or polyfills; size 
   // (core), the jump host named on a ConnectionLostError and the core's auth lines as ssh's:
   // measured 107.02 KiB (with zlib 120.39); 107.5 KiB with publickey-hostbound-v00@openssh.com
   // (OpenSSH PROTOCOL: the signed data's host key, the EXT_INFO offer, pubkeyHostbound) and ssh's
-  // kex_input_ext_info and sign_and_send_pubkey -v lines: +0.29 KiB, measured 107.31 KiB.
-  expect(gz).toBeLessThan(107.5);
+  // kex_input_ext_info and sign_and_send_pubkey -v lines: +0.29 KiB, measured 107.31 KiB;
+  // 108 KiB with CASignatureAlgorithms (break20 F6: connect({ caSignatureAlgorithms }), the
+  // list applied as readconf.c kex_assemble_names does, SHA-1 CA signatures decoded for it to
+  // judge): +0.48, measured 107.84 KiB (with zlib 121.19).
+  expect(gz).toBeLessThan(108);
 });
 
 it('compression is opt-in: pako is absent from the default bundle and comes with pure-ssh/compress-zlib', async () => {
@@ -123,8 +126,9 @@ it('compression is opt-in: pako is absent from the default bundle and comes with
   // 119.5 with the same additions (measured 118.94); 120 with the callback guard,
   // keyboard-interactive and slab reads (see above; measured 119.65); 120.5 with the hooks'
   // guard, the AbortSignal and the retry (see above; measured 119.88); 121 with the host-bound
-  // method (see above; measured 120.67).
-  expect(gz).toBeLessThan(121);
+  // method (see above; measured 120.67); 121.75 with CASignatureAlgorithms (see above; measured
+  // 121.19).
+  expect(gz).toBeLessThan(121.75);
 });
 
 it('the package exports pure-ssh/web to import and require, with its types (needs npm run build)', async () => {

@@ -35,6 +35,7 @@ import type { PubkeyAuthentication } from './options.js';
 
 import { splitUserHostPort, validCommandLineHost, validCommandLineUser } from './destination.js';
 import { opensshAcceptsList } from './openssh-names.js';
+import { applyCaSignatureSpec } from '../keys/certificate.js';
 import type { LocalInterfaceAddress } from './match.js';
 import { formatJumpSpec, parseJumpSpec, type JumpSpec } from './jump-spec.js';
 import {
@@ -162,6 +163,12 @@ export interface ResolvedConfig {
   algorithmOrigins: { cipher?: string; mac?: string; kex?: string; hostKey?: string; pubkeyAccepted?: string };
   /** PubkeyAcceptedAlgorithms as given (`+`, `-`, `^` prefixes), applied by the library. */
   pubkeyAcceptedAlgorithms: string | undefined;
+  /**
+   * CASignatureAlgorithms applied (readconf.c fill_default_options, kex_assemble_names; default
+   * OpenSSH's): the algorithms a CA may have signed a host certificate with
+   * (sshconnect.c check_host_key, sshkey_cert_check_host).
+   */
+  caSignatureAlgorithms: string[];
   localForwards: ForwardSpec[];
   /** -R / RemoteForward: `listen` is on the server, `to` here. */
   remoteForwards: ForwardSpec[];
@@ -1069,6 +1076,7 @@ function* resolveStepsLogged(argv: string[], cenv: CliEnvironment, state: LogSta
         pubkeyAccepted: o.algorithmOrigins?.pubkeyAcceptedAlgorithms,
       },
       pubkeyAcceptedAlgorithms: o.pubkeyAcceptedAlgorithms,
+      caSignatureAlgorithms: applyCaSignatureSpec(o.caSignatureAlgorithms),
       localForwards,
       remoteForwards,
       dynamicForwards,

@@ -157,8 +157,8 @@ export function dumpConfig(cfg: ResolvedConfig, algorithms: EffectiveAlgorithms)
   // OpenSSH 10 readconf.c dump_client_config: printed when set.
   put('tag', o.tag);
   put('kexalgorithms', algorithms.kex.join(','));
-  // The CA signatures certificates are checked with (OpenSSH's default without the FIDO sk-* ones).
-  put('casignaturealgorithms', caSignatureAlgorithmNames().join(','));
+  // The list applied, less the names pure-ssh verifies no CA signature of (FIDO `sk-*`, DSA).
+  put('casignaturealgorithms', caSignatureAlgorithmNames(cfg.caSignatureAlgorithms).join(','));
   // Set only where no session runs it (-N, -W, SessionType none), unused there as by ssh.
   put('remotecommand', cfg.remoteCommand);
   // log.c log_level_name(): the first name of the level, DEBUG for DEBUG1.

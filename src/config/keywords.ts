@@ -726,6 +726,18 @@ const ROWS: readonly KeywordEntry[] = [
   implemented('HashKnownHosts', flagInto('hashKnownHosts')),
   implemented('HostKeyAlgorithms', algorithmsInto('hostKeyAlgorithms')),
   implemented('PubkeyAcceptedAlgorithms', pubkeyAcceptedInto),
+  // ssh_config(5) CASignatureAlgorithms: readconf.c parse_pubkey_algos (a key type list, "Bad key
+  // types"), the first line obtained wins; applied by cli-args.ts (applyCaSignatureSpec) and used
+  // by the host key check (sshconnect.c check_host_key, sshkey_cert_check_host).
+  implemented('CASignatureAlgorithms', (o, args, ctx, kw) => {
+    keyTypeList(args, ctx, kw);
+    // readconf.c fill_default_options: no signature algorithm left. OpenSSH 9.2 says so and
+    // goes on with no restriction on CA signatures (10.4 exits): refused here, with the line.
+    if (ctx.active && o.caSignatureAlgorithms === undefined && assembledListFails(args[0]!, 'signatures')) {
+      throw lineError(ctx, `fill_default_options: ca_sign_algorithms: invalid argument (no CA signature algorithm in "${args[0]}": certificate types are not signature algorithms)`);
+    }
+    setFirst(o, 'caSignatureAlgorithms', args[0]!, ctx);
+  }),
   // ssh_config(5) HostKeyAlias: known_hosts lookups and writes use this name (lowercased, ssh.c).
   // readconf.c oTag: a string, the first one obtained wins; only `Match tagged` reads it.
   implemented('Tag', (o, args, ctx, kw) => setFirst(o, 'tag', single(kw, args, ctx), ctx)),
@@ -852,20 +864,6 @@ const ROWS: readonly KeywordEntry[] = [
     ),
     alsoOnCommandLine: true,
   } as KeywordEntry,
-  ignored(
-    'CASignatureAlgorithms',
-    "it restricts CA signature algorithms; pure-ssh applies OpenSSH's default (every supported one but SHA-1 ssh-rsa)",
-    undefined,
-    undefined,
-    (args, ctx, kw) => {
-      keyTypeList(args, ctx, kw);
-      // readconf.c fill_default_options: no signature algorithm left. OpenSSH 9.2 says so and
-      // goes on with no restriction on CA signatures (10.4 exits): refused here, with the line.
-      if (ctx.active && assembledListFails(args[0]!, 'signatures')) {
-        throw lineError(ctx, `fill_default_options: ca_sign_algorithms: invalid argument (no CA signature algorithm in "${args[0]}": certificate types are not signature algorithms)`);
-      }
-    },
-  ),
   ignored('ChannelTimeout', 'idle channels stay open until either end closes them', ['none']),
   ignored('ControlMaster', NO_MULTIPLEXING, ['no'], undefined, multistate('auto', 'ask', 'autoask')),
   ignored('ControlPath', NO_MULTIPLEXING, ['none'], undefined, oneWord),

@@ -70,6 +70,8 @@ export interface SshOptions {
   hostKeyAlgorithms?: string;
   /** ssh_config(5) PubkeyAcceptedAlgorithms as written (alias PubkeyAcceptedKeyTypes). */
   pubkeyAcceptedAlgorithms?: string;
+  /** ssh_config(5) CASignatureAlgorithms as written (`+`, `-`, `^` prefixes kept). */
+  caSignatureAlgorithms?: string;
   /** ssh_config(5) PreferredAuthentications as written (a comma-separated list of methods). */
   preferredAuthentications?: string;
   /**

@@ -11,8 +11,9 @@
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import type { CryptoProvider } from '../crypto/provider.js';
-import { KeyError } from '../errors.js';
+import { KeyError, UsageError } from '../errors.js';
 import { base64Decode, base64Encode } from '../protocol/base64.js';
+import { globMatch } from '../protocol/glob.js';
 import { SshReader, SshWriter, constantTimeEqual, fromUtf8 } from '../protocol/wire.js';
 import { decodeEcdsaPublicKey, ecdsaSignatures } from './ecdsa.js';
 import { decodeEd25519PublicKey, ed25519Signature } from './ed25519.js';
@@ -99,9 +100,88 @@ const CA_SIGNATURE_ALGORITHMS: ReadonlyMap<string, HostKeyAlgorithm> = new Map(
   [ed25519Signature, ...ecdsaSignatures, ...rsaSignatures].map((a) => [a.name, a]),
 );
 
-/** {@link CA_SIGNATURE_ALGORITHMS}' names in OpenSSH's order: what `pure-ssh -G` prints as casignaturealgorithms. */
-export function caSignatureAlgorithmNames(): string[] {
-  return [...CA_SIGNATURE_ALGORITHMS.keys()];
+/**
+ * Every CA signature algorithm pure-ssh verifies: {@link CA_SIGNATURE_ALGORITHMS} and SHA-1
+ * `ssh-rsa`, which decodes only for host certificates (`parseCertificate(blob, { sha1Ca: true })`),
+ * where ssh_config(5) CASignatureAlgorithms then decides ({@link checkCertificateAuthority}).
+ */
+const ANY_CA_SIGNATURE_ALGORITHMS: ReadonlyMap<string, HostKeyAlgorithm> = new Map([
+  ...CA_SIGNATURE_ALGORITHMS,
+  [sshRsaSha1Signature.name, sshRsaSha1Signature],
+]);
+
+/**
+ * The signature algorithms OpenSSH 9.2 knows (sshkey_alg_list(0, 1, 1): plain key types and the
+ * RSA signature-only names, no certificate types; `ssh -Q sig`), in its order: what
+ * CASignatureAlgorithms' names and patterns are matched against (readconf.c
+ * fill_default_options, kex_assemble_names()).
+ */
+const OPENSSH_SIGNATURE_ALGORITHMS: readonly string[] = [
+  'ssh-ed25519', 'sk-ssh-ed25519@openssh.com', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521',
+  'sk-ecdsa-sha2-nistp256@openssh.com', 'webauthn-sk-ecdsa-sha2-nistp256@openssh.com', 'ssh-dss', 'ssh-rsa',
+  'rsa-sha2-256', 'rsa-sha2-512',
+];
+
+/**
+ * OpenSSH's default CASignatureAlgorithms (myproposal.h SSH_ALLOWED_CA_SIGALGS, 9.2 and 10.0):
+ * the FIDO (`sk-*`) names included, SHA-1 `ssh-rsa` not.
+ */
+export const DEFAULT_CA_SIGNATURE_ALGORITHMS: readonly string[] = [
+  'ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521',
+  'sk-ssh-ed25519@openssh.com', 'sk-ecdsa-sha2-nistp256@openssh.com', 'rsa-sha2-512', 'rsa-sha2-256',
+];
+
+/** kex.c kex_names_cat(): `b`'s names appended to `a`'s, each once. */
+function namesCat(a: readonly string[], b: readonly string[]): string[] {
+  return [...new Set([...a, ...b])];
+}
+
+/**
+ * ssh_config(5) CASignatureAlgorithms applied as ssh(1) does (readconf.c fill_default_options,
+ * kex.c kex_assemble_names()): undefined or `''` is the default
+ * ({@link DEFAULT_CA_SIGNATURE_ALGORITHMS}); `+list` appends to it, `-list` removes what its
+ * patterns match from it (possibly everything: no certificate is then accepted), `^list` puts
+ * first; any other list replaces it. Names and `*`/`?` patterns are matched against the
+ * signature algorithms OpenSSH knows; a certificate type (`ssh-ed25519-cert-v01@openssh.com`)
+ * matches none and adds nothing, as in ssh. An array is an exact list.
+ *
+ * Throws UsageError for a name OpenSSH does not know (neither a signature
+ * algorithm nor a certificate type, nor a pattern matching one), a negated name (`!`, which
+ * kex_assemble_names refuses), or a list other than `-list` that leaves nothing.
+ *
+ * @example
+ * applyCaSignatureSpec('-rsa-sha2-*'); // ['ssh-ed25519', 'ecdsa-sha2-nistp256', ...] without RSA
+ */
+export function applyCaSignatureSpec(spec: string | readonly string[] | undefined): string[] {
+  const raw = spec === undefined ? '' : typeof spec === 'string' ? spec : spec.join(',');
+  if (raw === '') return [...DEFAULT_CA_SIGNATURE_ALGORITHMS];
+  const op = raw[0] === '+' || raw[0] === '-' || raw[0] === '^' ? raw[0] : '';
+  const names = raw.slice(op.length).split(',');
+  // readconf.c checks the names of every list but a `-` one (sshkey_names_valid2).
+  for (const n of op === '-' ? [] : names) {
+    const known = (k: string) => globMatch(k, n) || globMatch(k + CERT_SUFFIX, n);
+    if (n[0] === '!' || (n !== '' && !OPENSSH_SIGNATURE_ALGORITHMS.some(known))) {
+      throw new UsageError(`CASignatureAlgorithms: bad name "${n}" (known: ${OPENSSH_SIGNATURE_ALGORITHMS.join(',')}; -LIST removes)`);
+    }
+  }
+  const def = DEFAULT_CA_SIGNATURE_ALGORITHMS;
+  // kex_assemble_names: `-` filters the default by the patterns and is done (match_filter_denylist).
+  if (op === '-') return def.filter((k) => !names.some((n) => globMatch(k, n)));
+  const list = op === '+' ? namesCat(def, names) : op === '^' ? namesCat(names, def) : names;
+  let out: string[] = [];
+  // Each name of the list, in its order, expanded against every algorithm ssh knows.
+  for (const n of list) out = namesCat(out, OPENSSH_SIGNATURE_ALGORITHMS.filter((k) => globMatch(k, n)));
+  if (out.length === 0) throw new UsageError(`CASignatureAlgorithms: no CA signature algorithm in "${raw}"`);
+  return out;
+}
+
+/**
+ * The names of `algorithms` (a CASignatureAlgorithms list, default OpenSSH's) that pure-ssh
+ * can verify a CA signature of, in order: what `pure-ssh -G` prints as casignaturealgorithms
+ * (a certificate signed with a FIDO or DSA CA key is refused on decoding whatever the list says).
+ */
+export function caSignatureAlgorithmNames(algorithms: readonly string[] = DEFAULT_CA_SIGNATURE_ALGORITHMS): string[] {
+  return algorithms.filter((a) => ANY_CA_SIGNATURE_ALGORITHMS.has(a));
 }
 
 /**
@@ -199,22 +279,27 @@ function cstring(bytes: Uint8Array, what: string): string {
  * Throws KeyError `ERR_KEY_FORMAT` (message starting "certificate:") when a field is malformed,
  * the type is unknown, the CA key is itself a certificate or unsupported, the CA signed with an
  * algorithm outside OpenSSH's default CASignatureAlgorithms (SHA-1 `ssh-rsa` is refused, as
- * OpenSSH 8.2+ does), or the signature does not verify.
+ * OpenSSH 8.2+ does, unless `sha1Ca`), or the signature does not verify.
+ *
+ * `sha1Ca`: also verify a CA signature made with SHA-1 `ssh-rsa` (OpenSSH's cert_parse() verifies
+ * any; the host key check then holds the certificate's {@link Certificate.signatureAlgorithm} to
+ * CASignatureAlgorithms, whose default refuses it: {@link checkCertificateAuthority}). For host
+ * certificates; a user certificate signed so is refused on loading, as servers refuse it.
  *
  * @example
  * const cert = parseCertificate(blob);
  * cert.keyId; // "web1 host key"
  */
-export function parseCertificate(blob: Uint8Array): Certificate {
+export function parseCertificate(blob: Uint8Array, options: { sha1Ca?: boolean } = {}): Certificate {
   try {
-    return decode(blob);
+    return decode(blob, options.sha1Ca === true);
   } catch (err) {
     if (err instanceof KeyError) throw err;
     throw certError((err as Error).message, err);
   }
 }
 
-function decode(blob: Uint8Array): Certificate {
+function decode(blob: Uint8Array, sha1Ca: boolean): Certificate {
   const r = new SshReader(blob);
   const certType = fromUtf8(r.string('certificate type'));
   const kt = CERT_BY_TYPE.get(certType);
@@ -256,7 +341,7 @@ function decode(blob: Uint8Array): Certificate {
   if (isCertificateType(caType)) throw certError('the signature key is itself a certificate');
   const sr = new SshReader(signature);
   const sigAlg = fromUtf8(sr.string('signature algorithm'));
-  const verifier = CA_SIGNATURE_ALGORITHMS.get(sigAlg);
+  const verifier = (sha1Ca ? ANY_CA_SIGNATURE_ALGORITHMS : CA_SIGNATURE_ALGORITHMS).get(sigAlg);
   if (!verifier) {
     throw certError(
       sigAlg === 'ssh-rsa'
@@ -326,13 +411,21 @@ export interface CertificateCheck {
   now: number;
   /** The name that must be among the principals (exact match); omit to skip that check. */
   name?: string;
+  /**
+   * ssh_config(5) CASignatureAlgorithms, applied ({@link applyCaSignatureSpec}): the algorithms
+   * the CA may have signed a host certificate with. Omit to skip that check (user certificates:
+   * ssh(1) checks only host certificates against it, sshconnect.c check_host_key).
+   */
+  caSignatureAlgorithms?: readonly string[];
 }
 
 /**
  * Is the certificate good for this use now? Returns undefined when it is, else OpenSSH's reason
  * (sshkey_cert_check_authority() and sshkey_cert_check_host() wording, e.g. "Certificate
  * invalid: expired"). Host certificates must carry no critical option (PROTOCOL.certkeys defines
- * none for hosts, and an unknown critical option must be refused).
+ * none for hosts, and an unknown critical option must be refused), and, when
+ * `caSignatureAlgorithms` is given, be signed with one of them ("Certificate signed with
+ * disallowed algorithm").
  */
 export function checkCertificateAuthority(cert: Certificate, check: CertificateCheck): string | undefined {
   if (check.wantHost && cert.type !== SSH2_CERT_TYPE_HOST) return 'Certificate invalid: not a host certificate';
@@ -346,6 +439,11 @@ export function checkCertificateAuthority(cert: Certificate, check: CertificateC
     return 'Certificate invalid: name is not a listed principal';
   }
   if (check.wantHost && cert.criticalOptions.length > 0) return 'Certificate contains unsupported critical options';
+  // sshkey.c sshkey_cert_check_host(), last: sshkey_check_cert_sigtype() (match_pattern_list on
+  // the CA signature's algorithm name).
+  if (check.caSignatureAlgorithms !== undefined && !check.caSignatureAlgorithms.includes(cert.signatureAlgorithm)) {
+    return 'Certificate signed with disallowed algorithm';
+  }
   return undefined;
 }
 
@@ -402,7 +500,8 @@ function certificateHostKeyAlgorithm(name: string, certType: string, inner: Host
     name,
     keyType: certType,
     verify(keyBlob: Uint8Array, signatureBlob: Uint8Array, data: Uint8Array, crypto?: CryptoProvider): boolean {
-      const cert = parseCertificate(keyBlob);
+      // The CA's signature algorithm is CASignatureAlgorithms' to judge, at the host key check.
+      const cert = parseCertificate(keyBlob, { sha1Ca: true });
       if (cert.certType !== certType) throw new Error(`key is ${cert.certType}, expected ${certType}`);
       return inner.verify(cert.publicKeyBlob, signatureBlob, data, crypto);
     },

@@ -145,7 +145,7 @@ export function fingerprintSha256(blob: Uint8Array): string {
  */
 export function hostKeyFingerprint(blob: Uint8Array): string {
   try {
-    if (isCertificateType(keyBlobType(blob))) return fingerprintSha256(parseCertificate(blob).publicKeyBlob);
+    if (isCertificateType(keyBlobType(blob))) return fingerprintSha256(parseCertificate(blob, { sha1Ca: true }).publicKeyBlob);
   } catch {
     // Not a well-formed certificate: its bytes are all there is to name it by.
   }
@@ -166,7 +166,7 @@ export function describeServerHostKey(algorithm: string, keyBlob: Uint8Array): s
   }
   if (isCertificateType(type)) {
     try {
-      return describeHostCertificate(parseCertificate(keyBlob));
+      return describeHostCertificate(parseCertificate(keyBlob, { sha1Ca: true }));
     } catch {
       // Already verified by the key exchange; a failure here only loses the detail.
     }
@@ -182,7 +182,7 @@ export function describeServerHostKey(algorithm: string, keyBlob: Uint8Array): s
 export function serverHostCertificateNames(keyBlob: Uint8Array): string[] {
   try {
     if (!isCertificateType(keyBlobType(keyBlob))) return [];
-    return parseCertificate(keyBlob).validPrincipals.map((p) => `Server host certificate hostname: ${p}`);
+    return parseCertificate(keyBlob, { sha1Ca: true }).validPrincipals.map((p) => `Server host certificate hostname: ${p}`);
   } catch {
     // Already verified by the key exchange; a failure here only loses the detail.
     return [];

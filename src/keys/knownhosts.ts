@@ -10,7 +10,7 @@ import { hmac } from '@noble/hashes/hmac.js';
 import { sha1 } from '@noble/hashes/legacy.js';
 import { base64Decode, base64Encode } from '../protocol/base64.js';
 import { UsageError } from '../errors.js';
-import { checkCertificateAuthority, type Certificate } from './certificate.js';
+import { DEFAULT_CA_SIGNATURE_ALGORITHMS, checkCertificateAuthority, type Certificate } from './certificate.js';
 import { keyBlobType } from './hostkey.js';
 import { constantTimeEqual, utf8 } from '../protocol/wire.js';
 
@@ -409,7 +409,9 @@ export type HostCertificateVerdict =
  * 2. A `@cert-authority` line whose patterns match `[host]:port` (then, on a port other than 22,
  *    the plain `host`) and whose key is the certificate's CA → the certificate must be a host
  *    certificate, valid at `now` (seconds since the epoch), list `host` exactly among its
- *    principals, and carry no critical option: match, else invalid with OpenSSH's reason.
+ *    principals, carry no critical option, and be signed with one of `caSignatureAlgorithms`
+ *    (ssh_config(5) CASignatureAlgorithms applied, default OpenSSH's; sshkey_cert_check_host):
+ *    match, else invalid with OpenSSH's reason ("Certificate signed with disallowed algorithm").
  * 3. Otherwise no-ca. For invalid and no-ca the caller retries with the plain certified key
  *    (OpenSSH: "No matching CA found. Retry with plain key").
  *
@@ -422,6 +424,7 @@ export function checkHostCertificate(
   port: number,
   cert: Certificate,
   now: number,
+  caSignatureAlgorithms: readonly string[] = DEFAULT_CA_SIGNATURE_ALGORITHMS,
 ): HostCertificateVerdict {
   for (const entry of entries) {
     if (entry.marker !== '@revoked') continue;
@@ -442,7 +445,7 @@ export function checkHostCertificate(
     );
     if (!entry) continue;
     // The principal is the host name proper (ssh lower-cases it), never `[host]:port`.
-    const reason = checkCertificateAuthority(cert, { wantHost: true, now, name: host.toLowerCase() });
+    const reason = checkCertificateAuthority(cert, { wantHost: true, now, name: host.toLowerCase(), caSignatureAlgorithms });
     if (!reason) return { status: 'match', entry, name, triedWithoutPort: i > 0 };
     invalid ??= { status: 'invalid', entry, name, reason, triedWithoutPort: i > 0 };
   }

@@ -186,6 +186,15 @@ export interface ConnectOptions {
   /** With knownHosts and no verifyHostKey: OpenSSH's StrictHostKeyChecking (default 'yes'). */
   strictHostKeyChecking?: StrictHostKeyChecking;
   /**
+   * With knownHosts: ssh_config(5) CASignatureAlgorithms, the algorithms a CA may have signed a
+   * host certificate with, in OpenSSH's list syntax (`'ssh-ed25519,ecdsa-sha2-nistp256'`,
+   * `'-rsa-sha2-*'`, `'+ssh-rsa'`; an array is an exact list). Default OpenSSH's: every one but
+   * SHA-1 `ssh-rsa`. A certificate signed otherwise is not accepted through its `@cert-authority`
+   * line ("Certificate signed with disallowed algorithm") and its key is checked as a plain key,
+   * as ssh(1) does. Without knownHosts it is a UsageError (a verifyHostKey callback decides alone).
+   */
+  caSignatureAlgorithms?: string | string[];
+  /**
    * Or decide yourself: return true or nothing to accept, throw (e.g. a HostKeyError) or return
    * false to refuse (any other result refuses the key with a UsageError; with knownHosts: asked
    * after them, for keys they do not refuse; see knownHosts). Given without
@@ -545,6 +554,10 @@ async function connectWith(given: ConnectOptions, early: EarlyWatch | undefined)
 
 function hostKeyVerifierFor(options: ConnectOptions): HostKeyVerifier {
   const callback = options.verifyHostKey;
+  const caSignatureAlgorithms = options.caSignatureAlgorithms;
+  if (caSignatureAlgorithms !== undefined && options.knownHosts === undefined) {
+    throw new UsageError('caSignatureAlgorithms applies to the knownHosts check: without knownHosts, verifyHostKey decides on host certificates alone');
+  }
   if (callback && options.knownHosts === undefined) return callback;
   if (options.knownHosts !== undefined) {
     const files = Array.isArray(options.knownHosts) ? options.knownHosts : [options.knownHosts];
@@ -558,7 +571,7 @@ function hostKeyVerifierFor(options: ConnectOptions): HostKeyVerifier {
       }
       if (checksKnownHostsFiles(callback, files)) return callback;
       // The known_hosts verdict first: a changed or revoked key is refused whatever the callback says.
-      const known = knownHostsVerifier({ files, mode: 'yes', log: options.debug, hostKeyAlias: options.hostKeyAlias });
+      const known = knownHostsVerifier({ files, mode: 'yes', log: options.debug, hostKeyAlias: options.hostKeyAlias, caSignatureAlgorithms });
       return knownHostsThenCallback(known, callback);
     }
     const mode = options.strictHostKeyChecking ?? 'yes';
@@ -566,7 +579,7 @@ function hostKeyVerifierFor(options: ConnectOptions): HostKeyVerifier {
     if (!['yes', 'accept-new', 'no', 'ask'].includes(mode as string)) {
       throw new UsageError(`strictHostKeyChecking must be 'yes', 'accept-new', 'no' or 'ask', got ${JSON.stringify(mode)}`);
     }
-    return knownHostsVerifier({ files, mode, log: options.debug, hostKeyAlias: options.hostKeyAlias });
+    return knownHostsVerifier({ files, mode, log: options.debug, hostKeyAlias: options.hostKeyAlias, caSignatureAlgorithms });
   }
   throw new UsageError(
     'connect() needs a host key decision: pass knownHosts (known_hosts file paths) or verifyHostKey. ' +

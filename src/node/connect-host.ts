@@ -478,6 +478,8 @@ export function hostKeyVerifier(
     userSshDir: tildeExpand('~/.ssh', passwdHome()),
     hashKnownHosts: cfg.hashKnownHosts,
     hostKeyAlias: cfg.hostKeyAlias,
+    // CASignatureAlgorithms, applied (sshconnect.c check_host_key, sshkey_cert_check_host).
+    caSignatureAlgorithms: cfg.caSignatureAlgorithms,
     prompt: askQuestion,
     // ssh(1) prints a host certificate's rejection reason, a known_hosts file it cannot open for
     // its question (hostkeys_find_by_key_hostfile's error_fr) and a ~/.ssh it cannot make
@@ -485,7 +487,7 @@ export function hostKeyVerifier(
     log: (line) =>
       line.startsWith('Warning: Permanently added') || line.startsWith('Failed to add the host')
         ? log.info(line)
-        : /^(Certificate (invalid|lacks|contains)|hostkeys_find_by_key_hostfile: |Could not (stat|create directory) )/.test(line)
+        : /^(Certificate (invalid|lacks|contains|signed)|hostkeys_find_by_key_hostfile: |Could not (stat|create directory) )/.test(line)
           ? log.error(line)
           : log.debug1(line),
   });
@@ -709,8 +711,8 @@ export async function describeFatal(err: unknown, cfg: ResolvedConfig, log: Log,
       return `No ${type} host key is known for ${err.host} and you have requested strict checking.\nHost key verification failed.`;
     }
     if (err.problem === 'unknown' || err.problem === 'rejected') {
-      // No terminal to ask, or the user said no: ssh(1) just says this.
-      log.debug1(err.message);
+      // No terminal to ask, BatchMode, or the user said no: ssh(1) just says this, at -v too
+      // (the verifier's own lines, a certificate's reason among them, were said already).
       return 'Host key verification failed.';
     }
     return err.message;

@@ -33,6 +33,7 @@ export const CONNECT_OPTIONS = {
   knownHosts: 'l',
   hostKeyAlias: 's',
   strictHostKeyChecking: '*',
+  caSignatureAlgorithms: 'l',
   verifyHostKey: 'f',
   algorithms: '*',
   pubkeyAcceptedAlgorithms: 'l',

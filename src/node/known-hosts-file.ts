@@ -11,7 +11,13 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { ReadStream } from 'node:tty';
 import { HostKeyError, UsageError } from '../errors.js';
-import { formatCertificateValidity as formatValidity, isCertificateType, parseCertificate, type Certificate } from '../keys/certificate.js';
+import {
+  applyCaSignatureSpec,
+  formatCertificateValidity as formatValidity,
+  isCertificateType,
+  parseCertificate,
+  type Certificate,
+} from '../keys/certificate.js';
 import { fingerprintSha256 } from '../keys/hostkey.js';
 import {
   checkHostCertificate,
@@ -110,8 +116,9 @@ function otherNamesFor(read: readonly ReadKnownHosts[], info: HostKeyInfo, log: 
  * - host certificate (OpenSSH PROTOCOL.certkeys) → accepted when a `@cert-authority` line for
  *   the host holds its CA and it is a host certificate naming the host, valid at `now()`, without
  *   critical options; refused when `@revoked` names its CA or its key; otherwise (unknown CA, or
- *   a certificate not good for this host, whose reason is logged) its key is checked as a plain
- *   key, as ssh(1) does ("No matching CA found. Retry with plain key").
+ *   a certificate not good for this host, whose reason is logged: expired, another name, a CA
+ *   signature algorithm outside `caSignatureAlgorithms`) its key is checked as a plain key, as
+ *   ssh(1) does ("No matching CA found. Retry with plain key").
  *
  * Files are re-read on each verification, missing files count as empty, and bad lines are
  * skipped (reported through `log`).
@@ -152,10 +159,21 @@ export function knownHostsVerifier(opts: {
    * (sshconnect.c check_host_key: no user hostfiles → readonly; a new host goes to `fail`).
    */
   readonly?: boolean;
+  /**
+   * ssh_config(5) CASignatureAlgorithms: the algorithms a CA may have signed a host certificate
+   * with, in OpenSSH's syntax (`'ssh-ed25519,ecdsa-sha2-nistp256'`, `'-rsa-sha2-*'`, `'+ssh-rsa'`;
+   * an array is an exact list; see applyCaSignatureSpec). Default OpenSSH's: every one but SHA-1
+   * `ssh-rsa`. A certificate signed otherwise is not accepted through its `@cert-authority` line
+   * ("Certificate signed with disallowed algorithm", logged) and its key is checked as a plain
+   * key, as ssh(1) does (sshconnect.c check_host_key). Names OpenSSH does not know throw a
+   * UsageError here.
+   */
+  caSignatureAlgorithms?: string | readonly string[];
 }): HostKeyVerifier {
   const mode = opts.mode ?? 'yes';
   const log = opts.log ?? (() => {});
   const now = opts.now ?? Date.now;
+  const caSignatureAlgorithms = applyCaSignatureSpec(opts.caSignatureAlgorithms);
   if (opts.files.length === 0 && mode !== 'yes' && !opts.readonly) {
     throw new UsageError('knownHostsVerifier needs at least one known_hosts file to add new keys to');
   }
@@ -175,7 +193,7 @@ export function knownHostsVerifier(opts: {
     // Why a host certificate did not settle it, for the error if the plain key does not either.
     let certNote: string | undefined;
     if (isCertificateType(shown.keyType)) {
-      const outcome = checkCertificate(shown, all, now() / 1000, log);
+      const outcome = checkCertificate(shown, all, now() / 1000, caSignatureAlgorithms, log);
       if (outcome === 'accepted') return;
       certNote = outcome.note;
       const cert = outcome.cert;
@@ -213,6 +231,9 @@ export function knownHostsVerifier(opts: {
         // ssh_config(5): a changed key is refused even with StrictHostKeyChecking=no.
         throw new HostKeyError('changed', { ...details, file: result.entry.file, line: result.entry.line, entryKeyType: result.entry.keyType });
       case 'cert-authority-only':
+        // A certificate's plain-key retry: the line is the certificate's own CA line, and why the
+        // certificate was not accepted is already said (ssh(1) says nothing more here).
+        if (certNote !== undefined) break;
         log(
           `${result.entry.file}:${result.entry.line}: @cert-authority line for ${name} vouches for host ` +
             `certificates only, and the server showed a plain ${info.keyType} key`,
@@ -311,13 +332,15 @@ function checkCertificate(
   info: HostKeyInfo,
   entries: readonly KnownHostsEntry[],
   nowSeconds: number,
+  caSignatureAlgorithms: readonly string[],
   log: (line: string) => void,
 ): 'accepted' | { note: string; cert: Certificate; triedWithoutPort: boolean } {
   const name = knownHostsName(info.host, info.port);
   let cert: Certificate;
   try {
-    // Decoded (and its CA signature checked) once already by the key exchange.
-    cert = parseCertificate(info.keyBlob);
+    // Decoded (and its CA signature checked) once already by the key exchange; a SHA-1 CA
+    // signature too, for CASignatureAlgorithms to judge below (sshkey_cert_check_host).
+    cert = parseCertificate(info.keyBlob, { sha1Ca: true });
   } catch (cause) {
     throw new HostKeyError('rejected', {
       host: name,
@@ -327,7 +350,7 @@ function checkCertificate(
     });
   }
   const type = shortKeyType(info.keyType);
-  const verdict = checkHostCertificate(entries, info.host, info.port, cert, nowSeconds);
+  const verdict = checkHostCertificate(entries, info.host, info.port, cert, nowSeconds, caSignatureAlgorithms);
   if (verdict.status !== 'revoked' && verdict.triedWithoutPort) log('checking without port identifier');
   switch (verdict.status) {
     case 'match':

@@ -136,6 +136,11 @@ export interface WebConnectOptions {
   compression?: CompressionProvider;
   /** OpenSSH-style algorithm lists per category (see the Node `connect`). */
   algorithms?: { kex?: string | string[]; hostKey?: string | string[]; cipher?: string | string[]; mac?: string | string[] };
+  /**
+   * With knownHosts: ssh_config(5) CASignatureAlgorithms, the algorithms a CA may have signed a
+   * host certificate with (see the Node `connect`). Default OpenSSH's.
+   */
+  caSignatureAlgorithms?: string | string[];
   /** ssh_config(5) PubkeyAcceptedAlgorithms (see the Node `connect`). */
   pubkeyAcceptedAlgorithms?: string | string[];
   /** Abort connecting, and later the connection (the error has code ERR_ABORTED). */
@@ -275,8 +280,11 @@ function checkWebOptions(options: WebConnectOptions): void {
 
 function verifierFor(options: WebConnectOptions): WebHostKeyVerifier {
   const callback = options.verifyHostKey;
+  if (options.caSignatureAlgorithms !== undefined && options.knownHosts === undefined) {
+    throw new UsageError('caSignatureAlgorithms needs knownHosts (verifyHostKey alone decides on certificates)');
+  }
   if (options.knownHosts !== undefined) {
-    const known = knownHostsTextVerifier(knownHostsFromText(options.knownHosts));
+    const known = knownHostsTextVerifier(knownHostsFromText(options.knownHosts), undefined, options.caSignatureAlgorithms);
     // The known_hosts verdict first: a changed or revoked key is refused whatever the callback says.
     return callback ? knownHostsThenCallback(known, callback) : known;
   }

@@ -3,7 +3,7 @@
  * FORMAT"), checked with OpenSSH's precedence by keys/knownhosts.ts.
  */
 import { HostKeyError } from '../errors.js';
-import { isCertificateType, parseCertificate } from '../keys/certificate.js';
+import { applyCaSignatureSpec, isCertificateType, parseCertificate } from '../keys/certificate.js';
 import { fingerprintSha256 } from '../keys/hostkey.js';
 import {
   checkHostCertificate,
@@ -54,13 +54,21 @@ export function orderHints(known: KnownHostsText, host: string, port: number): H
  * A host certificate is accepted through a `@cert-authority` line for the host (checked at
  * `now()`, ms since the epoch); a certificate no CA line vouches for is checked as its plain key,
  * as ssh(1) does (sshconnect.c check_host_key()), and a `@revoked` CA or key refuses it.
+ * `caSignatureAlgorithms`: ssh_config(5) CASignatureAlgorithms in OpenSSH's list syntax (default
+ * OpenSSH's); a certificate whose CA signed with another algorithm is checked as its plain key.
  */
-export function knownHostsTextVerifier(known: KnownHostsText, now: () => number = Date.now): WebHostKeyVerifier {
+export function knownHostsTextVerifier(
+  known: KnownHostsText,
+  now: () => number = Date.now,
+  caSignatureAlgorithms?: string | readonly string[],
+): WebHostKeyVerifier {
+  const allowed = applyCaSignatureSpec(caSignatureAlgorithms);
   return (given) => {
     let info = given;
     if (isCertificateType(given.keyType)) {
-      const cert = parseCertificate(given.keyBlob);
-      const verdict = checkHostCertificate(known.entries, given.host, given.port, cert, now() / 1000);
+      // A SHA-1 CA signature decodes for `allowed` to judge (sshkey_cert_check_host).
+      const cert = parseCertificate(given.keyBlob, { sha1Ca: true });
+      const verdict = checkHostCertificate(known.entries, given.host, given.port, cert, now() / 1000, allowed);
       if (verdict.status === 'match') return;
       if (verdict.status === 'revoked') {
         const host = knownHostsName(given.host, given.port);

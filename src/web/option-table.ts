@@ -26,6 +26,7 @@ export const WEB_CONNECT_OPTIONS = {
   kbdInteractiveAuthentication: 'b',
   pubkeyHostbound: 'b',
   knownHosts: 's',
+  caSignatureAlgorithms: 'l',
   verifyHostKey: 'f',
   crypto: '*',
   compression: '*',
