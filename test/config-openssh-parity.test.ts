@@ -546,6 +546,8 @@ function expectSame(args: string[], keyword?: string, env?: NodeJS.ProcessEnv): 
     const dumped = ours(hopArgs);
     expect(dumped.stdout).toContain('tunnel false');
     expect(lines(dumped, 'localforward')).toEqual([]);
+    // Cleared silently: the hop's -v says nothing of them (readconf.c clear_forwardings).
+    expect(ours(['-v', ...hopArgs]).stderr.filter((l) => /forward/i.test(l))).toEqual(theirs(['-v', ...hopArgs]).stderr.filter((l) => /forward/i.test(l)));
     // Where the hop's own file keeps its forwards (ClearAllForwardings no), Tunnel stays refused:
     // pure-ssh provides no tun/tap forwarding, and its hop would otherwise open what ssh\'s does not.
     const kept = conf(hop.replace('Host t-hop\n', 'Host t-hop\n  ClearAllForwardings no\n'));

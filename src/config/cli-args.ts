@@ -983,12 +983,8 @@ function* resolveStepsLogged(argv: string[], cenv: CliEnvironment, state: LogSta
   const localForwards = o.clearAllForwardings ? [] : o.localForwards.map((f) => expandForwardPaths(f, expandForwardPath));
   const remoteForwards = o.clearAllForwardings ? [] : o.remoteForwards.map((f) => expandForwardPaths(f, expandForwardPath));
   const dynamicForwards = o.clearAllForwardings ? [] : o.dynamicForwards;
-  if (o.clearAllForwardings && o.localForwards.length > 0) {
-    note(`ClearAllForwardings: ${o.localForwards.length} local forward(s) cleared`);
-  }
-  if (o.clearAllForwardings && o.remoteForwards.length + o.dynamicForwards.length > 0) {
-    note(`ClearAllForwardings: ${o.remoteForwards.length} remote and ${o.dynamicForwards.length} dynamic forward(s) cleared`);
-  }
+  // Silently, as readconf.c clear_forwardings: a ProxyJump hop (-W) clears its own forwards, and
+  // its -v says nothing about them.
   // ssh.c runs RemoteCommand in the session channel only (ssh_session2_open), which -N, -W and
   // SessionType none (a ProxyJump hop is a -W) do not open: refused, naming its line, only where
   // pure-ssh would otherwise go on without the session ssh runs it in. Before ssh's -f check, which
