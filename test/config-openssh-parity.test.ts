@@ -15,7 +15,7 @@ import { cliEnv, describeWithHome, itWithHome } from './harness/home.js';
 // The installed bin (package.json bin.pure-ssh): the same CLI as dist/node/cli.js at about half
 // its start-up CPU, most of what this file's runs cost.
 import { CLI_BIN_PATH as CLI } from './harness/proc.js';
-import { resolveCommandLine } from '../src/config/cli-args.js';
+import { jumpHostArgv, resolveCommandLine } from '../src/config/cli-args.js';
 import { processCliEnvironment } from '../src/node/connect-host.js';
 import { inCI, openssh10, openssh10Available, SSH_CLIENT_PATH, sshClientAvailable } from './harness/sshd.js';
 import { PURE_SSH_VERSION } from '../src/transport/version.js';
@@ -503,11 +503,57 @@ function expectSame(args: string[], keyword?: string, env?: NodeJS.ProcessEnv): 
       expect(expectSameLines(['-F', cfg, ...extra, 't-rc'], ['remotecommand', 'sessiontype']).status).toBe(0);
     }
     expect(expectSameLines(['-F', cfg, '-W', 'x:1', 't-via-rc'], ['proxyjump', 'remotecommand']).status).toBe(0);
-    // A ProxyJump hop is resolved as `-N HOP` (ssh: `-W`): nothing refused there.
+    // A ProxyJump hop is resolved as ssh's `-W NEXT HOP`: nothing refused there.
     expect(ours(['-F', cfg, '-N', 't-rc']).status).toBe(0);
     const session = ours(['-F', cfg, 't-rc']);
     expect(session.status).toBe(255);
     expect(session.stderr).toEqual([expect.stringMatching(new RegExp(`^${cfg} line 3: unsupported option "RemoteCommand": `))]);
+  });
+
+  it('a ProxyJump hop is resolved as ssh\'s hop process: `ssh -l u -p P -J rest -F file -v -W \'[%h]:%p\' last` (ssh.c), so its own forwards and Tunnel are cleared', () => {
+    const hop = [
+      'Host t-hop',
+      '  HostName 127.0.0.9',
+      '  Tunnel yes',
+      '  LocalForward 1234 localhost:22',
+      '  RemoteForward 2345 localhost:22',
+      '  DynamicForward 1080',
+      '  RequestTTY force',
+      '  SessionType default',
+      '  StdinNull yes',
+      'Host t-dest',
+      '  HostName 10.9.9.9',
+      '  Port 2222',
+      '',
+    ].join('\n');
+    const cfg = conf(hop + 'Host t-dest\n  ProxyJump a,u@t-hop:7\n');
+    // ssh's own command line for the hop (its -v line), with %h and %p of the destination.
+    const implicit = 'debug1: Setting implicit ProxyCommand from ProxyJump: ';
+    const said = theirs(['-v', '-F', cfg, 't-dest']).stderr.find((l) => l.startsWith(implicit));
+    expect(said).toBe(`${implicit}${SSH} -l u -p 7 -J a -F ${cfg} -v -W '[%h]:%p' t-hop`);
+    const sshArgv = said!.slice(implicit.length + SSH.length + 1).split(' ').map((w) => (w === "'[%h]:%p'" ? '[10.9.9.9]:2222' : w));
+    const dest = resolveCommandLine(['-v', '-F', cfg, '-N', 't-dest'], processCliEnvironment());
+    if (dest.kind !== 'run' || dest.config.proxy?.kind !== 'jump') throw new Error('t-dest: no ProxyJump');
+    const argv = jumpHostArgv(dest.config.proxy.hops, dest.config, dest.config);
+    expect(argv).toEqual(sshArgv);
+    // The hop's configuration: -W sets RequestTTY no and SessionType none before the files, and
+    // readconf.c fill_default_options defaults ClearAllForwardings and ExitOnForwardFailure to
+    // yes, which clears the hop's LocalForward, RemoteForward, DynamicForward and Tunnel.
+    const keywords = ['clearallforwardings', 'exitonforwardfailure', 'tunnel', 'localforward', 'remoteforward', 'dynamicforward', 'requesttty', 'sessiontype', 'stdinnull'];
+    // (Without -v: the debug lines are not what is compared here.)
+    const hopArgs = argv.filter((a) => a !== '-v');
+    expect(expectSameLines(hopArgs, keywords).status).toBe(0);
+    const dumped = ours(hopArgs);
+    expect(dumped.stdout).toContain('tunnel false');
+    expect(lines(dumped, 'localforward')).toEqual([]);
+    // Cleared silently: the hop's -v says nothing of them (readconf.c clear_forwardings).
+    expect(ours(['-v', ...hopArgs]).stderr.filter((l) => /forward/i.test(l))).toEqual(theirs(['-v', ...hopArgs]).stderr.filter((l) => /forward/i.test(l)));
+    // Where the hop's own file keeps its forwards (ClearAllForwardings no), Tunnel stays refused:
+    // pure-ssh provides no tun/tap forwarding, and its hop would otherwise open what ssh\'s does not.
+    const kept = conf(hop.replace('Host t-hop\n', 'Host t-hop\n  ClearAllForwardings no\n'));
+    const refused = ours(['-F', kept, '-W', '[10.9.9.9]:2222', 't-hop']);
+    expect(refused.status).toBe(255);
+    expect(refused.stderr).toEqual([expect.stringMatching(new RegExp(`^${kept} line 4: unsupported option "Tunnel": `))]);
   });
 
   it('a NUL byte ends the line: what follows it is not read', () => {

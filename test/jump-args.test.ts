@@ -87,14 +87,14 @@ describe('ProxyJump lists (readconf.c parse_jump)', () => {
     expect(resolve(['-N', 'k'], cfg).proxy).toEqual({ kind: 'jump', hops: [{ user: undefined, host: 'other', port: undefined }] });
   });
 
-  it('the last hop is resolved like `ssh -l u -p P -J rest -F file -v last` (ssh.c)', () => {
+  it('the last hop is resolved like `ssh -l u -p P -J rest -F file -v -W [%h]:%p last` (ssh.c)', () => {
     const c = resolve(['-N', '-v', '-F', '/cfg', '-J', 'a,u@b:7', 'h'], { '/cfg': '' });
     expect(c.notes).toContain("Setting implicit ProxyCommand from ProxyJump: pure-ssh -l u -p 7 -J a -F /cfg -v -W '[%h]:%p' b");
-    expect(jumpHostArgv(c.proxy?.kind === 'jump' ? c.proxy.hops : [], c)).toEqual(['-N', '-l', 'u', '-p', '7', '-J', 'a', '-F', '/cfg', '-v', 'b']);
+    expect(jumpHostArgv(c.proxy?.kind === 'jump' ? c.proxy.hops : [], c, c)).toEqual(['-l', 'u', '-p', '7', '-J', 'a', '-F', '/cfg', '-v', '-W', '[h]:22', 'b']);
     // The hop's own User and Port come from its Host block when the list does not name them.
     const files = { '/cfg': 'Host b\n  User hopper\n  Port 2200\n  HostName 10.1.2.3\n' };
-    const hop = resolve(jumpHostArgv([{ host: 'a' }, { host: 'b' }], { configFile: '/cfg', verbose: 0 }), files);
-    expect(hop).toMatchObject({ host: 'b', hostName: '10.1.2.3', user: 'hopper', port: 2200 });
+    const hop = resolve(jumpHostArgv([{ host: 'a' }, { host: 'b' }], { configFile: '/cfg', verbose: 0 }, { hostName: '::1', port: 2222 }), files);
+    expect(hop).toMatchObject({ host: 'b', hostName: '10.1.2.3', user: 'hopper', port: 2200, stdioForward: { host: '::1', port: 2222 } });
     expect(hop.proxy).toEqual({ kind: 'jump', hops: [{ user: undefined, host: 'a', port: undefined }] });
   });
 });

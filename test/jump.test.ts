@@ -275,6 +275,25 @@ describeInterop('jump host failures under -q and LogLevel, against ssh 9.2', () 
       });
     });
 
+  itWithHome("a hop's own Tunnel, LocalForward, RemoteForward, DynamicForward, RequestTTY and SessionType are ssh's hop process's (-W): cleared or overridden, nothing refused", async () => {
+    const chain = join(dir, 'chain-hop-w');
+    const [local, dynamic] = [await freePort(), await freePort()];
+    await writeFile(chain, hostBlock('jt', bastion) + hostBlock('bastion', bastion) +
+      `Host jt\n  Tunnel yes\n  LocalForward 127.0.0.1:${local} 127.0.0.1:9\n  RemoteForward 127.0.0.1:0 127.0.0.1:9\n  DynamicForward 127.0.0.1:${dynamic}\n` +
+      '  RequestTTY force\n  SessionType default\n  StdinNull yes\n  ExitOnForwardFailure no\n' +
+      'Host *\n  IdentitiesOnly yes\n  IdentityAgent none\n');
+    // -W ends at its standard input's EOF (exit 0); each hop is ssh.c's `ssh -W '[%h]:%p' jt`.
+    for (const route of [['-W', `${bastion.host}:${bastion.port}`, '-J', 'jt', 'bastion'], ['-W', `${bastion.host}:${bastion.port}`, '-J', 'jt,jt', 'bastion']]) {
+      const args = ['-F', chain, ...route];
+      const [ours, theirs] = await Promise.all([runToEnd(process.execPath, [CLI, ...args]), runToEnd('ssh', args)]);
+      expect(theirs.code, args.join(' ')).toBe(0);
+      expect({ code: ours.code, stderr: ours.stderr }, `${args.join(' ')}\nssh 9.2:\n${theirs.stderr}`).toEqual({ code: theirs.code, stderr: theirs.stderr });
+    }
+    // The hop listened on neither of its own forwards' ports.
+    expect(await listening(local)).toBe(false);
+    expect(await listening(dynamic)).toBe(false);
+  }, 60_000);
+
   itWithHome('a jump host at LogLevel VERBOSE says "Killed by signal 1." when the command ends, as ssh\'s hop process does on the SIGHUP ssh sends its ProxyCommand at exit; the nearest hop first', async () => {
     const chain = join(dir, 'chain-killed');
     await writeFile(chain, `Host jv jv2\n  LogLevel VERBOSE\nHost nokey\n  PubkeyAuthentication no\n` + hostBlock('jv', bastion) + hostBlock('jv2', bastion) +

@@ -648,19 +648,26 @@ function impliedJumpCommand(hops: JumpSpec[], flags: Flags): string {
 }
 
 /**
- * The command line ssh(1) gives the last hop of a ProxyJump list (ssh.c), without -W: the hop's
- * user and port if the list names them, the hops before it as -J, and the same -F and -v. Its
- * own User, Port, IdentityFile, ... then come from the configuration for that host name.
+ * The command line ssh(1) gives the last hop of a ProxyJump list (ssh.c main, the implicit
+ * ProxyCommand `ssh -l user -p port -J rest -F file -v -W '[%h]:%p' last`, the same in 9.2 and
+ * 10.0): the hop's user and port if the list names them, the hops before it as -J, the same -F
+ * and -v flags (nothing else of this command line: not -4/-6, -o, -i, -q), and -W to `next`, the
+ * host it carries the connection to (its HostName and Port, %h and %p). Its own User, Port,
+ * IdentityFile, ... then come from the configuration for that host name; -W is what makes it a
+ * hop: readconf.c fill_default_options then defaults ClearAllForwardings and
+ * ExitOnForwardFailure to yes (its own LocalForward, RemoteForward, DynamicForward and Tunnel are
+ * cleared), and ssh.c's -W sets RequestTTY no and SessionType none before the files are read.
  */
-export function jumpHostArgv(hops: JumpSpec[], cfg: Pick<ResolvedConfig, 'configFile' | 'verbose'>): string[] {
+export function jumpHostArgv(hops: JumpSpec[], cfg: Pick<ResolvedConfig, 'configFile' | 'verbose'>, next: { hostName: string; port: number }): string[] {
   const last = hops[hops.length - 1]!;
-  const argv: string[] = ['-N'];
+  const argv: string[] = [];
   if (last.user !== undefined) argv.push('-l', last.user);
   if (last.port !== undefined) argv.push('-p', String(last.port));
   if (hops.length > 1) argv.push('-J', hops.slice(0, -1).map(formatJumpSpec).join(','));
   if (cfg.configFile !== undefined) argv.push('-F', cfg.configFile);
   if (cfg.verbose > 0) argv.push(`-${'v'.repeat(Math.min(cfg.verbose, 3))}`);
-  argv.push(last.host);
+  // ssh.c: `-W '[%h]:%p'`, the brackets through /bin/sh's quotes.
+  argv.push('-W', `[${next.hostName}]:${next.port}`, last.host);
   return argv;
 }
 
@@ -976,12 +983,8 @@ function* resolveStepsLogged(argv: string[], cenv: CliEnvironment, state: LogSta
   const localForwards = o.clearAllForwardings ? [] : o.localForwards.map((f) => expandForwardPaths(f, expandForwardPath));
   const remoteForwards = o.clearAllForwardings ? [] : o.remoteForwards.map((f) => expandForwardPaths(f, expandForwardPath));
   const dynamicForwards = o.clearAllForwardings ? [] : o.dynamicForwards;
-  if (o.clearAllForwardings && o.localForwards.length > 0) {
-    note(`ClearAllForwardings: ${o.localForwards.length} local forward(s) cleared`);
-  }
-  if (o.clearAllForwardings && o.remoteForwards.length + o.dynamicForwards.length > 0) {
-    note(`ClearAllForwardings: ${o.remoteForwards.length} remote and ${o.dynamicForwards.length} dynamic forward(s) cleared`);
-  }
+  // Silently, as readconf.c clear_forwardings: a ProxyJump hop (-W) clears its own forwards, and
+  // its -v says nothing about them.
   // ssh.c runs RemoteCommand in the session channel only (ssh_session2_open), which -N, -W and
   // SessionType none (a ProxyJump hop is a -W) do not open: refused, naming its line, only where
   // pure-ssh would otherwise go on without the session ssh runs it in. Before ssh's -f check, which

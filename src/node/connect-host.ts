@@ -1077,7 +1077,7 @@ export async function openRoute(
     // readconf.c READCONF_MAX_DEPTH-like guard against a ProxyJump loop in the configuration.
     if (depth >= 16) throw new ConfigError('pure-ssh: too many jump hosts (a ProxyJump loop in the configuration?)');
     // The hop's configuration is the hop's ssh process's to refuse (its error, then this level's lines).
-    const outcome = await resolveCommandLineAsync(jumpHostArgv(cfg.proxy.hops, cfg), route.env).catch((err: unknown) => {
+    const outcome = await resolveCommandLineAsync(jumpHostArgv(cfg.proxy.hops, cfg, cfg), route.env).catch((err: unknown) => {
       // Said by the hop's process, whose configuration is what failed: INFO, or its -v level.
       if (err && typeof err === 'object') refusedHopLevel.set(err, cfg.verbose > 0 ? LOG_LEVELS[Math.min(LOG_LEVELS.indexOf('DEBUG1') + cfg.verbose - 1, LOG_LEVELS.length - 1)]! : 'INFO');
       passedThrough(err, cfg, depth);
