@@ -636,12 +636,12 @@ export async function describeFatal(err: unknown, cfg: ResolvedConfig, log: Log,
     const fatal = `ssh_dispatch_run_fatal: Connection to ${peer}: ${framing.corrupt ? 'Connection corrupted' : 'message authentication code incorrect'}`;
     return log.shows('INFO') ? `${framing.detected}\n${fatal}` : fatal;
   }
-  if ((err as { code?: unknown } | undefined)?.code === 'ERR_HOST_KEY_SIGNATURE' && / does not verify for key /.test((err as Error).message)) {
-    // kex.c/kexgen.c: sshkey_verify fails with SSH_ERR_SIGNATURE_INVALID; ssh_dispatch_run_fatal's
-    // sshpkt_fatal logdie (INFO) says only ssh_err()'s "incorrect signature". The detail at debug1.
+  const hostKeySshErr = (err as { code?: unknown } | undefined)?.code === 'ERR_HOST_KEY_SIGNATURE' ? hostKeySignatureSshErr((err as Error).message) : undefined;
+  if (hostKeySshErr !== undefined) {
+    // ssh_dispatch_run_fatal's sshpkt_fatal logdie (INFO) says only ssh_err()'s text. The detail at debug1.
     log.debug1((err as Error).message);
     const peer = peerOrDestination(err, cfg);
-    return log.shows('INFO') ? `ssh_dispatch_run_fatal: Connection to ${peer}: incorrect signature` : '';
+    return log.shows('INFO') ? `ssh_dispatch_run_fatal: Connection to ${peer}: ${hostKeySshErr}` : '';
   }
   if ((err as { code?: unknown } | undefined)?.code === 'ERR_MAC') {
     // packet.c: with a separate MAC, logit("Corrupted MAC on input.") (INFO); then, for every
@@ -812,6 +812,23 @@ export async function describeFatal(err: unknown, cfg: ResolvedConfig, log: Log,
  * Connection to ADDR port P: TEXT`, or packet.c ssh_packet_disconnect()'s `Disconnecting ADDR
  * port P: TEXT` (both logdie/logit, INFO). Undefined for an error ssh words otherwise.
  */
+/**
+ * ssh_err()'s text for the error ssh 9.2 meets where the library's host key signature check
+ * (keys/hostkey.ts verifyHostKeySignature) failed with `message`; undefined for another failure.
+ * - kexgen.c input_kex_gen_reply (and the other kex replies): sshkey_verify fails with
+ *   SSH_ERR_SIGNATURE_INVALID for a signature that does not verify, and ssh-rsa.c ssh_rsa_verify
+ *   for an RSA signature of another algorithm than the one agreed ("incorrect signature").
+ * - sshkey_fromb of the host key blob: sshkey_check_rsa_length refuses a modulus under
+ *   SSH_RSA_MINIMUM_MODULUS_SIZE (1024 bits) with SSH_ERR_KEY_LENGTH ("Invalid key length").
+ */
+function hostKeySignatureSshErr(message: string): string | undefined {
+  if (/ does not verify for key /.test(message)) return 'incorrect signature';
+  if (/ could not be checked: signature is (rsa-sha2-256|rsa-sha2-512|ssh-rsa), expected (rsa-sha2-256|rsa-sha2-512|ssh-rsa)$/.test(message)) return 'incorrect signature';
+  const bits = / could not be checked: RSA modulus of (\d+) bits /.exec(message)?.[1];
+  if (bits !== undefined && Number(bits) < 1024) return 'Invalid key length';
+  return undefined;
+}
+
 function packetFatal(err: Error): { error?: string } & ({ sshErr: string } | { disconnecting: string }) | undefined {
   const m = err.message;
   // sshbuf's reads past the end: SSH_ERR_MESSAGE_INCOMPLETE. kex.c kex_input_kexinit first

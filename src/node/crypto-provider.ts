@@ -38,6 +38,7 @@ import {
 import { ChaCha20 } from '../crypto/chacha20.js';
 import { withWasm } from '../crypto/chacha20-poly1305-wasm.js';
 import { BATCH_BYTES, BlockGcm } from '../crypto/ghash.js';
+import { pureTsCryptoProvider } from '../crypto/pure.js';
 import { copyToSlab } from '../crypto/slab.js';
 import type { AesGcm, BlockStream, ChaCha20Stream, CryptoProvider, EcdsaCurveName, EcdsaCurveOps, Ed25519, HashName, Hmac, X25519 } from '../crypto/provider.js';
 import { noteArrayBufferBytes } from './array-buffer-cap.js';
@@ -470,30 +471,67 @@ function checkCurves(): { x25519?: X25519; ed25519?: Ed25519 } {
 }
 
 let available: boolean | undefined;
-let chacha20: boolean | undefined;
-let tripleDes: boolean | undefined;
+let cipherNames: Set<string> | undefined;
+/** Per OpenSSL cipher name: whether this runtime makes a context for it (see {@link runtimeHas}). */
+const cipherWorks = new Map<string, boolean>();
 
 function runtimeCiphers(): Set<string> {
-  try {
-    return new Set(getCiphers());
-  } catch {
-    return new Set();
+  if (cipherNames === undefined) {
+    try {
+      cipherNames = new Set(getCiphers());
+    } catch {
+      cipherNames = new Set();
+    }
   }
+  return cipherNames;
 }
 
-/** Whether this runtime's node:crypto has every AES mode the provider needs (ChaCha20 has a fallback). */
-export function runtimeCryptoAvailable(): boolean {
-  if (available === undefined) {
-    const have = runtimeCiphers();
-    available = ['aes-128-gcm', 'aes-256-gcm', 'aes-128-ctr', 'aes-256-ctr', 'aes-128-cbc'].every((c) => have.has(c));
+/** Key and IV bytes to make a context of each cipher the provider uses, for {@link runtimeHas}. */
+function sizesOf(name: string): { key: number; iv: number | null } {
+  if (name === 'chacha20') return { key: 32, iv: 16 };
+  if (name === 'des-ede3-cbc') return { key: 24, iv: 8 };
+  const key = name.startsWith('aes-128-') ? 16 : name.startsWith('aes-192-') ? 24 : 32;
+  return { key, iv: name.endsWith('-ecb') ? null : name.endsWith('-gcm') ? 12 : 16 };
+}
+
+/**
+ * Whether this runtime's node:crypto has the cipher `name` (OpenSSL's name): listed by
+ * getCiphers() and a context made for it, once per name (microseconds). Each runtime lacks some:
+ * Deno 2.9 has aes-192-ctr and aes-192-ecb but no aes-192-cbc or aes-192-gcm, Bun no chacha20. A
+ * mode the runtime lacks is computed by the pure provider instead, so that an algorithm offered
+ * and agreed never fails after the key exchange ("Unknown cipher").
+ */
+function runtimeHas(name: string): boolean {
+  let works = cipherWorks.get(name);
+  if (works === undefined) {
+    works = false;
+    if (runtimeCiphers().has(name)) {
+      try {
+        const { key, iv } = sizesOf(name);
+        createCipheriv(name, Buffer.alloc(key), iv === null ? null : Buffer.alloc(iv));
+        works = true;
+      } catch {
+        // listed but refused: the pure provider's
+      }
+    }
+    cipherWorks.set(name, works);
   }
+  return works;
+}
+
+/**
+ * Whether this runtime's node:crypto has the AES modes of the default ciphers (AES-GCM and
+ * AES-CTR, 128 and 256 bits), which makes it the provider worth using. Any other mode it lacks
+ * (and ChaCha20) falls back to the pure implementation per key, so every algorithm works.
+ */
+export function runtimeCryptoAvailable(): boolean {
+  available ??= ['aes-128-gcm', 'aes-256-gcm', 'aes-128-ecb', 'aes-256-ecb', 'aes-128-ctr', 'aes-256-ctr'].every(runtimeHas);
   return available;
 }
 
 /** Node and Deno have OpenSSL's `chacha20`; Bun and workerd do not. */
 function runtimeHasChaCha20(): boolean {
-  chacha20 ??= runtimeCiphers().has('chacha20');
-  return chacha20;
+  return runtimeHas('chacha20');
 }
 
 /** node:crypto without the WebAssembly chacha20-poly1305 engine. */
@@ -506,10 +544,18 @@ export const nodeCryptoProviderNoWasm: CryptoProvider = {
   },
   hmac: (name, key) => new NodeHmac(name, key.slice()),
   chacha20: (key) => new NodeChaCha20(key.slice(0, 32)),
-  aesCtr: (key, iv) => new NodeBlockStream(createCipheriv(aesName(key, 'ctr'), key, iv)),
-  aesCbc: (key, iv, encrypt) =>
-    new NodeBlockStream(encrypt ? createCipheriv(aesName(key, 'cbc'), key, iv) : createDecipheriv(aesName(key, 'cbc'), key, iv)),
-  aesGcm: (key) => new NodeGcm(key.slice()),
+  // A mode this runtime lacks (runtimeHas): the pure provider's, for that key only.
+  aesCtr(key, iv) {
+    const name = aesName(key, 'ctr');
+    return runtimeHas(name) ? new NodeBlockStream(createCipheriv(name, key, iv)) : pureTsCryptoProvider.aesCtr(key, iv);
+  },
+  aesCbc(key, iv, encrypt) {
+    const name = aesName(key, 'cbc');
+    if (!runtimeHas(name)) return pureTsCryptoProvider.aesCbc(key, iv, encrypt);
+    return new NodeBlockStream(encrypt ? createCipheriv(name, key, iv) : createDecipheriv(name, key, iv));
+  },
+  // NodeGcm needs the key's ECB (short packets) and GCM (long ones).
+  aesGcm: (key) => (runtimeHas(aesName(key, 'gcm')) && runtimeHas(aesName(key, 'ecb')) ? new NodeGcm(key.slice()) : pureTsCryptoProvider.aesGcm(key)),
   // Checked once, on first use (about a millisecond); undefined where the runtime fails the check.
   get x25519() {
     return (curves ??= checkCurves()).x25519;
@@ -520,7 +566,7 @@ export const nodeCryptoProviderNoWasm: CryptoProvider = {
   ecdsa: nodeEcdsa,
   // OpenSSL 3 keeps des-ede3-cbc in its default provider (single DES moved to "legacy").
   desEde3CbcDecrypt(key, iv, ciphertext) {
-    if (!(tripleDes ??= runtimeCiphers().has('des-ede3-cbc'))) return undefined;
+    if (!runtimeHas('des-ede3-cbc')) return undefined;
     const d = createDecipheriv('des-ede3-cbc', key, iv).setAutoPadding(false);
     return new Uint8Array(Buffer.concat([d.update(ciphertext), d.final()]));
   },
