@@ -57,9 +57,11 @@ describe('usage text', () => {
   it("lists exactly the options of OpenSSH 10's usage that pure-ssh accepts (-P tag among them), in ssh's order", () => {
     const flags = /^usage: pure-ssh \[-([0-9A-Za-z]+)\]/.exec(USAGE)![1]!;
     expect(flags).toBe([...OPENSSH10_FLAGS].filter(accepted).join(''));
-    const withArg = [...USAGE.matchAll(/\[-([A-Za-z]) /g)].map((m) => m[1]).join('');
+    const withArg = [...USAGE.split('\n       pure-ssh [-Q')[0]!.matchAll(/\[-([A-Za-z]) /g)].map((m) => m[1]).join('');
     expect(withArg).toBe(Object.keys(OPENSSH10_WITH_ARG).filter(accepted).join(''));
     expect(USAGE).toContain('[-P tag]');
+    // OpenSSH 10: `ssh [-Q query_option]` on a line of its own.
+    expect(USAGE.endsWith('\n       pure-ssh [-Q query_option]\n')).toBe(true);
     // ssh wraps its usage within 80 columns.
     for (const line of USAGE.split('\n')) expect(line.length, line).toBeLessThanOrEqual(80);
   });

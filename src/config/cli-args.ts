@@ -263,18 +263,22 @@ export type CliOutcome =
   | { kind: 'version' }
   /** -G: print the configuration (ssh's dump_client_config) and exit. */
   | { kind: 'dump'; config: ResolvedConfig }
+  /** -Q: list the algorithms of one kind (ssh.c's queries) and exit. */
+  | { kind: 'query'; query: string }
   | { kind: 'usage'; message?: string };
 
 /**
  * ssh(1) usage text (OpenSSH 10's, whose options pure-ssh takes: -P), limited to what pure-ssh
- * accepts, -a, -k and -x included (they ask for what it does anyway), wrapped as ssh's is.
+ * accepts, -a, -k and -x included (they ask for what it does anyway), wrapped as ssh's is; -Q on
+ * a line of its own, as in OpenSSH 10.
  */
 export const USAGE =
   'usage: pure-ssh [-46aCfGgkNnqTVvx] [-c cipher_spec] [-D [bind_address:]port]\n' +
   '           [-E log_file] [-F configfile] [-i identity_file] [-J destination]\n' +
   '           [-L [bind_address:]port:host:hostport] [-l login_name] [-m mac_spec]\n' +
   '           [-o option] [-P tag] [-p port] [-R [bind_address:]port:host:hostport]\n' +
-  '           [-W host:port] destination\n';
+  '           [-W host:port] destination\n' +
+  '       pure-ssh [-Q query_option]\n';
 
 // OpenSSH 10.5 ssh.c's getopt string: options followed by ':' take an argument.
 const OPTSTRING = '1246ACGKMNTVXYZafgknqstvxyB:D:E:F:I:J:L:O:P:Q:R:S:W:b:c:e:i:l:m:o:p:w:';
@@ -289,11 +293,34 @@ const HONOURED = new Set(['T', 'n', 'x', 'a', 'k', '2']);
 const UNSUPPORTED_FLAGS: Record<string, string> = {
   A: 'agent forwarding', B: 'binding to an interface',
   I: 'PKCS#11 keys', K: 'GSSAPI',
-  M: 'connection multiplexing', O: 'connection multiplexing', Q: 'queries',
+  M: 'connection multiplexing', O: 'connection multiplexing',
   S: 'connection multiplexing', X: 'X11 forwarding', Y: 'X11 forwarding',
   Z: 'listing the keys to offer', b: 'binding to an address', e: 'escape characters',
   s: 'subsystems', t: 'pseudo-terminals', w: 'tunnel devices', y: 'logging to syslog',
 };
+
+/** The queries ssh.c's `-Q` answers: its `-Q help` list (with Debian's kex-gss). */
+export const QUERIES: readonly string[] = [
+  'cipher', 'cipher-auth', 'compression', 'kex', 'kex-gss', 'key', 'key-cert', 'key-plain', 'key-sig', 'mac',
+  'protocol-version', 'sig',
+];
+
+/**
+ * ssh.c: the query `-Q` names, as one of {@link QUERIES}, or undefined when ssh refuses it
+ * (`Unsupported query "NAME"`). The short names are exact (strcmp); the ssh_config keywords
+ * are matched case-insensitively (strcasecmp) and stand for the list that keyword takes.
+ */
+export function queryName(arg: string): string | undefined {
+  if (QUERIES.includes(arg) || arg === 'help') return arg;
+  const keyword = arg.toLowerCase();
+  if (keyword === 'ciphers') return 'cipher';
+  if (keyword === 'macs') return 'mac';
+  if (keyword === 'kexalgorithms') return 'kex';
+  // ssh.c: the key and signature algorithm keywords, the deprecated names among them.
+  const keySig = ['pubkeyacceptedkeytypes', 'pubkeyacceptedalgorithms', 'hostkeyalgorithms', 'hostbasedkeytypes',
+    'hostbasedacceptedkeytypes', 'hostbasedacceptedalgorithms'];
+  return keySig.includes(keyword) ? 'key-sig' : undefined;
+}
 
 interface Flags {
   noShell: boolean;
@@ -408,6 +435,13 @@ function applyFlag(c: string, value: string | undefined, o: SshOptions, flags: F
     case 'G':
       flags.dump = true;
       return;
+    case 'Q': {
+      // ssh.c: answered at once (options after it are not read), or fatal() before log_init
+      // (on stderr whatever the level, "\r\n" ended as its log lines are).
+      const query = queryName(value!);
+      if (query === undefined) throw new ConfigError(`Unsupported query "${value}"`);
+      return { kind: 'query', query };
+    }
     case 'v':
       // ssh.c: the first -v sets DEBUG1 whatever came before (`-q -v` is DEBUG1, `-o LogLevel=`
       // before it is overridden); each further one raises the level by one, up to DEBUG3 (so

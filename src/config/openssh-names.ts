@@ -49,6 +49,17 @@ const KEY_TYPES = [
   'rsa-sha2-256', 'rsa-sha2-256-cert-v01@openssh.com', 'rsa-sha2-512', 'rsa-sha2-512-cert-v01@openssh.com',
 ];
 
+/**
+ * The names OpenSSH's ssh knows per list, in its `ssh -Q` order (the tables of cipher.c, mac.c,
+ * kex.c and sshkey.c): pure-ssh's `-Q` lists its own names in this order (src/node/query.ts).
+ */
+export const OPENSSH_NAMES: Readonly<Record<AlgorithmListKind, readonly string[]>> = {
+  ciphers: CIPHERS,
+  macs: MACS,
+  kexAlgorithms: KEX,
+  hostKeyAlgorithms: KEY_TYPES,
+};
+
 const KNOWN: Readonly<Record<AlgorithmListKind, ReadonlySet<string>>> = {
   ciphers: new Set(CIPHERS),
   macs: new Set(MACS),

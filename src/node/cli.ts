@@ -217,6 +217,12 @@ async function main(): Promise<void> {
     process.stderr.write(`pure-ssh_${version()}\n`);
     process.exit(0);
   }
+  if (outcome.kind === 'query') {
+    // ssh -Q: the list on stdout, one name a line, exit 0.
+    const { queryLines } = await import('./query.js');
+    process.stdout.write(queryLines(outcome.query).map((l) => `${l}\n`).join(''));
+    process.exit(0);
+  }
   if (outcome.kind === 'dump') {
     // ssh -G: the configuration on stdout, exit 0, no connection.
     const { dumpConfig } = await import('../config/dump.js');

@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { ReadStream } from 'node:tty';
 
-/** Raised when there is no terminal to ask on, or the user cancelled (Ctrl-C, Ctrl-D). */
+/** Raised when there is no terminal to ask on, or the user cancelled (Ctrl-C, Ctrl-\\). */
 export class PromptError extends Error {
   constructor(message: string) {
     super(message);
@@ -46,7 +46,11 @@ const RESTORE_ON: readonly NodeJS.Signals[] = ['SIGHUP', 'SIGINT', 'SIGQUIT', 'S
 
 /**
  * Read one line from the terminal. With `echo: false` (passwords) the terminal is put in raw
- * mode and nothing typed is shown; Backspace and Ctrl-U edit, Ctrl-D on an empty line cancels.
+ * mode and nothing typed is shown; Backspace and Ctrl-U edit, and Ctrl-D is the end of file of
+ * the canonical terminal readpassphrase(3) reads (ECHO off, ICANON on): on an empty line it ends
+ * the answer with what was typed before it, "" when nothing (ssh then sends an empty password
+ * and, refused, asks again; an empty passphrase skips the key); after some characters it hands
+ * them over, out of reach of Backspace and Ctrl-U, and the line goes on.
  * Ctrl-C and Ctrl-\\ do what they do at ssh's prompt, where readpassphrase(3) leaves ISIG on and
  * the terminal sends SIGINT / SIGQUIT to its whole foreground process group (so a shell loop or
  * script around ssh stops too), then restores the terminal and ends by the signal: here the
@@ -67,6 +71,8 @@ export function readTerminalLine(question: string, opts: { echo: boolean }): Pro
   const { input, out } = tty;
   return new Promise<string>((resolve, reject) => {
     let line = '';
+    // The length of `line` the terminal has already handed over (a Ctrl-D after some characters).
+    let flushed = 0;
     let done = false;
     const listeners = new Map<NodeJS.Signals, () => void>();
     // The terminal restored, the streams closed; true the first time only.
@@ -117,12 +123,16 @@ export function readTerminalLine(question: string, opts: { echo: boolean }): Pro
           if (process.listenerCount(signal) > 0) return;
           return reject(new PromptError('cancelled'));
         }
+        // termios VEOF: read(2) returns what the line holds, 0 bytes when it is empty, which ends
+        // readpassphrase(3)'s loop with the answer so far (readpassphrase.c returns buf at EOF).
         if (byte === 0x04) {
-          if (line === '') return finish(new PromptError('cancelled'));
+          if (line.length === flushed) return finish(null);
+          flushed = line.length;
           continue;
         }
-        if (byte === 0x7f || byte === 0x08) line = line.slice(0, -1);
-        else if (byte === 0x15) line = '';
+        // VERASE and VKILL edit only what the terminal still holds.
+        if (byte === 0x7f || byte === 0x08) line = line.length > flushed ? line.slice(0, -1) : line;
+        else if (byte === 0x15) line = line.slice(0, flushed);
         else line += String.fromCharCode(byte);
       }
     };
