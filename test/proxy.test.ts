@@ -261,7 +261,7 @@ describeInteropWithHome('ProxyCommand, -W, -f and -E against sshd', () => {
     child.stderr!.setEncoding('utf8').on('data', (t: string) => (stderr += t));
     try {
       await expect.poll(() => stderr, { timeout: 15_000 }).toContain('Entering interactive session');
-      expect(stderr).toContain(`debug1: Connecting to 127.0.0.2 port ${target.port}.`);
+      expect(stderr).toContain(`debug1: Connecting to 127.0.0.2 [127.0.0.2] port ${target.port}.`);
       expect(stderr).not.toContain('jump host');
     } finally {
       child.kill('SIGTERM');

@@ -1062,10 +1062,14 @@ function* resolveStepsLogged(argv: string[], cenv: CliEnvironment, state: LogSta
   // a connected descriptor (SCM_RIGHTS), which Node cannot receive: refused, naming its line,
   // rather than reading that message as the server's banner. ssh.c clears it for ProxyJump.
   if (o.proxy?.kind === 'command' && o.proxy.command !== '-' && o.proxyUseFdpass?.value === true) {
-    throw new ConfigError(
+    const refused = new ConfigError(
       `${o.proxyUseFdpass.where}: unsupported option "ProxyUseFdpass": pure-ssh does not implement it yet ` +
         '(the ProxyCommand would pass back a connected socket, which Node cannot receive; without it pure-ssh speaks on its stdin and stdout)',
     );
+    // Given with -o: said under -q too, as the other refused -o options (a file's line is not:
+    // ssh's error() about a file's line is silenced by -q).
+    refused.commandLine = o.proxyUseFdpass.where === 'command-line line 0';
+    throw refused;
   }
   // ssh.c main decides on a pseudo-terminal here, after the ProxyJump line and before the
   // UserKnownHostsFile expansions (its logit, which the caller prints, falls between them).

@@ -176,6 +176,13 @@ export class ConfigError extends Error {
    * (a line ended by "\n", not the log's "\r\n", and not escaped): see {@link ConfigError.plain}.
    */
   plain = false;
+  /**
+   * True for pure-ssh's refusal of a `-o` option found only once the files are read (ProxyUseFdpass
+   * with their ProxyCommand): said whatever the level, -q included, as the refusals of `-o`
+   * options checked while the command line is read are (ssh.c prints its bad `-o` lines before
+   * -q takes effect).
+   */
+  commandLine = false;
   constructor(message: string, exitCode = 255, fatal = false) {
     super(message);
     this.name = 'ConfigError';

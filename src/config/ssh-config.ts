@@ -13,6 +13,7 @@ import { evaluateMatch, type LocalInterfaceAddress, type MatchContext } from './
 import { ConfigError, lineError, matchPattern, type LineContext, type NoteLevel, type SshOptions } from './options.js';
 import { connectionTokens, percentExpand, pickTokens, type LocalIdentity, type UserHomeLookup } from './tokens.js';
 import { PURE_SSH_VERSION } from '../transport/version.js';
+import { cutBytes } from '../node/log-vis.js';
 
 export { applyOption, SSH_CONFIG_KEYWORDS, type KeywordEntry, type KeywordHandling } from './keywords.js';
 export { parseDynamicForwardSpec, parseForwardSpec, type DynamicForwardSpec, type ForwardSpec } from './forward-spec.js';
@@ -124,16 +125,26 @@ export function splitConfigLine(line: string): ConfigLine | null {
  * after this first reading), or in the final pass the lowercased, canonical name.
  */
 export function hostMatches(patterns: readonly string[], host: string): boolean {
-  let matched = false;
+  return hostBlock(patterns, host).active;
+}
+
+/**
+ * readconf.c process_config_line_depth's Host line: whether it applies, the first pattern that
+ * made it apply (its `Applying options for` line names that one), or the negated pattern that
+ * matched (`Skipping Host block because of negated match for`, the `!` left off), which ends the
+ * line with the block inactive.
+ */
+function hostBlock(patterns: readonly string[], host: string): { active: boolean; applying?: string; negated?: string } {
+  let applying: string | undefined;
   for (const word of patterns) {
     const negated = word.startsWith('!');
-    if (matchPattern(host, negated ? word.slice(1) : word)) {
-      // readconf.c: a negated match ends the line, the block inactive.
-      if (negated) return false;
-      matched = true;
+    const pattern = negated ? word.slice(1) : word;
+    if (matchPattern(host, pattern)) {
+      if (negated) return { active: false, negated: pattern };
+      applying ??= pattern;
     }
   }
-  return matched;
+  return applying === undefined ? { active: false } : { active: true, applying };
 }
 
 /** What {@link readConfig} needs to evaluate Host and Match blocks and expand Include. */
@@ -290,8 +301,12 @@ function readConfigLine(o: SshOptions, line: string, lineNumber: number, source:
     // readconf.c: the block is inactive from the Host line on, also when the line is refused.
     state.active = false;
     noEmptyArgument(keyword, args, ctx);
-    state.active = !state.neverMatch && hostMatches(args, c.host);
-    if (state.active) c.note(`${source} line ${lineNumber}: Applying options for ${args.join(' ')}`);
+    if (state.neverMatch) return;
+    const block = hostBlock(args, c.host);
+    state.active = block.active;
+    // readconf.c: debug() of each, the pattern cut at 100 bytes (%.100s).
+    if (block.negated !== undefined) c.note(`${source} line ${lineNumber}: Skipping Host block because of negated match for ${cutBytes(block.negated, 100)}`);
+    if (block.applying !== undefined) c.note(`${source} line ${lineNumber}: Applying options for ${cutBytes(block.applying, 100)}`);
   } else if (k === 'match') {
     // readconf.c: a Match line is evaluated whatever the state before it (exec commands run),
     // except inside an Include of an inactive block, where pure-ssh runs no command.

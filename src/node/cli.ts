@@ -207,6 +207,8 @@ async function main(): Promise<void> {
         const log = new Log(said.level, logFd);
         log.debug1(`pure-ssh_${version()}, ${runtimeName()}`);
         for (const n of said.notes) log.note(n);
+        // A refused -o option: said even where the level silences fatal() (-q).
+        if (err.commandLine && !log.shows('FATAL')) writeLog(logLines(err.message));
       } else if (err.message !== '') writeLog(logLines(err.message));
       process.exit(err.exitCode);
     }

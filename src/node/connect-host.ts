@@ -870,7 +870,6 @@ export function openFailedLine(err: SshError): string {
 /** A socket we open ourselves: AddressFamily (-4/-6) and ConnectTimeout for connect + banner, as ssh(1). */
 function openSocket(cfg: ResolvedConfig, log: Log): Socket {
   const family = cfg.addressFamily === 'inet' ? 4 : cfg.addressFamily === 'inet6' ? 6 : 0;
-  log.debug1(`Connecting to ${cfg.hostName} port ${cfg.port}.`);
   // Node ignores `family` for an address literal; ssh(1)'s getaddrinfo refuses the mismatch
   // (-6 with 127.0.0.1, -4 with ::1): fail the same way instead of connecting anyway.
   const literal = isIP(cfg.hostName);
@@ -883,6 +882,10 @@ function openSocket(cfg: ResolvedConfig, log: Log): Socket {
   // Reads into one reused buffer (socket-read.ts), which the SSH client takes over.
   const sock = connectLendingReads({ host: cfg.hostName, port: cfg.port, family, noDelay: true });
   sock.on('error', () => {}); // reported by the SSH client
+  // sshconnect.c ssh_connect_direct: debug("Connecting to %.200s [%.100s] port %s.") for each
+  // address tried, the host as given and the address getnameinfo's numeric form (an IPv6 one
+  // bare, as Node names it); a name that does not resolve is tried at no address, said nowhere.
+  sock.on('connectionAttempt', (ip: string, port: number) => log.debug1(`Connecting to ${cfg.hostName} [${ip}] port ${port}.`));
   sayConnectFailures(sock, (m) => log.debug1(m));
   sock.once('connect', () => log.debug1(`Connection established to ${sock.remoteAddress} port ${sock.remotePort}.`));
   if (cfg.connectTimeout > 0) {
@@ -1251,7 +1254,10 @@ async function routeWithin(routed: ReturnType<typeof openRoute>, cfg: ResolvedCo
 
 /** Whether a socket still connecting (TCP) gets connected; true at once for other streams. */
 function connected(sock: Duplex): Promise<boolean> {
-  if (!(sock as { connecting?: boolean }).connecting) return Promise.resolve(!sock.destroyed);
+  // openSocket's stand-in for an address literal of the wrong family: failed on the next microtask.
+  const refused = sock instanceof Socket && !sock.connecting && sock.remoteAddress === undefined;
+  if (!refused && !(sock as { connecting?: boolean }).connecting) return Promise.resolve(!sock.destroyed);
+  if (sock.destroyed) return Promise.resolve(false);
   return new Promise((resolve) => {
     sock.once('connect', () => resolve(true));
     sock.once('close', () => resolve(false));
@@ -1303,9 +1309,11 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
     if (tcp.connecting) tcp.once('connect', note);
     else note();
   }
-  // ssh.c load_public_identity_files and tilde_expand_paths, once ssh_connect has succeeded (a
-  // TCP connect that fails is reported as such by the client, below): `~user` naming no user.
-  if (cfg.connectedError && (await connected(sock))) {
+  // ssh.c load_public_identity_files and tilde_expand_paths, once ssh_connect has succeeded: a
+  // TCP connect that fails reads no key and says no `identity file` line; the client reports the
+  // failure, below. Then `~user` naming no user.
+  const up = await connected(sock);
+  if (cfg.connectedError && up) {
     sock.destroy();
     throw cfg.connectedError;
   }
@@ -1327,8 +1335,8 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
       return null;
     }
   };
-  // (With connectedError left, the connection failed: the client reports that; no key is read.)
-  const identityFiles = cfg.connectedError ? [] : await loadIdentities(cfg, log, {
+  // (Not connected, the connection failed: the client reports that; no key is read.)
+  const identityFiles = cfg.connectedError || !up ? [] : await loadIdentities(cfg, log, {
     askPassphrase,
     attempts: cfg.numberOfPasswordPrompts,
     debug: (m) => log.debug1(m),

@@ -231,14 +231,9 @@ export function knownHostsVerifier(opts: {
         // ssh_config(5): a changed key is refused even with StrictHostKeyChecking=no.
         throw new HostKeyError('changed', { ...details, file: result.entry.file, line: result.entry.line, entryKeyType: result.entry.keyType });
       case 'cert-authority-only':
-        // A certificate's plain-key retry: the line is the certificate's own CA line, and why the
-        // certificate was not accepted is already said (ssh(1) says nothing more here).
-        if (certNote !== undefined) break;
-        log(
-          `${result.entry.file}:${result.entry.line}: @cert-authority line for ${name} vouches for host ` +
-            `certificates only, and the server showed a plain ${info.keyType} key`,
-        );
-        break;
+        // hostfile.c check_hostkeys_by_key_or_type: a plain key is looked up among the lines
+        // without a marker only, so ssh(1) finds this key new (HOST_NEW) and says nothing of the
+        // @cert-authority line.
       case 'unknown':
         break;
     }
