@@ -49,7 +49,7 @@ import { handleWriterFor, WRITE_DONE, WRITE_REFUSED, type HandleWriter } from '.
 import { certificateNameMatches, certifyIdentityFiles, expandHome, loadCertificateFile, loadIdentityFile, loadIdentityFileIfPrivate, loadKeyErrorLine, prepareIdentityFile, unlockIdentityFile, unprotectedKeyLines, type IdentityFileEntry } from './identity-file.js';
 import { AgentClient } from './agent.js';
 import { orderIdentities, sshKeyTypeLabel, type AuthIdentity } from '../auth/identity.js';
-import { keyboardInteractiveInfoLine } from '../auth/userauth.js';
+import { keyboardInteractiveInfoLine, SIGNER_DECLINED } from '../auth/userauth.js';
 import type { Signer } from '../auth/signer.js';
 import { fingerprintSha256, keyBlobType } from '../keys/hostkey.js';
 import { constantTimeEqual } from '../protocol/wire.js';
@@ -824,8 +824,9 @@ export async function prepareAuth(
       name: `${sshKeyTypeLabel(keyBlobType(s.publicKeyBlob))} "${s.comment || keyBlobType(s.publicKeyBlob)}"`,
       // async: a signer that throws, or returns a blob rather than a promise, is settled the
       // same way (a throw skips the key with its reason, as a rejection does). An answer that is
-      // no bytes is the caller's bug: the core ends authentication with a UsageError.
-      sign: async (data, algorithm) => s.sign(data, algorithm),
+      // no bytes is the caller's bug: the core ends authentication with a UsageError; null
+      // declines (passed on as it is, to the sign-request handler below).
+      sign: async (data, algorithm) => (await s.sign(data, algorithm)) as Uint8Array,
     });
   }
   let agent: AgentClient | undefined;
@@ -1909,7 +1910,8 @@ export class SshClient extends EventEmitter {
         }
         signer.sign(e.data, e.algorithm, e.flags).then(
           (sig) => {
-            this.core.provideSignature(e.id, sig);
+            // Only a caller's Signer resolves with null: it declined (src/auth/signer.ts).
+            this.core.provideSignature(e.id, sig, sig === null ? SIGNER_DECLINED : undefined);
             this.pump();
           },
           (err: unknown) => {

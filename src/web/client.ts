@@ -32,7 +32,7 @@ import { MAX_TIMER_DELAY_MS } from '../long-timeout.js';
 import { checkAlgorithmLists, checkNumericOptions, checkOptionKeys, checkOptionTypes, checkSigners, show } from '../option-check.js';
 import { NODE_ONLY_OPTIONS, WEB_CONNECT_OPTIONS } from './option-table.js';
 import { abortedBySignal, askUser, guardHooks } from '../user-callback.js';
-import { keyboardInteractiveInfoLine } from '../auth/userauth.js';
+import { keyboardInteractiveInfoLine, SIGNER_DECLINED } from '../auth/userauth.js';
 import { closedByRemoteHost, closedDuringKexOrAuth, KEX_IDENTIFICATION_CLOSED } from '../quit-message.js';
 
 /** A bidirectional byte stream, e.g. `Deno.connect()`'s conn or `connect()` from cloudflare:sockets. */
@@ -662,9 +662,10 @@ export class WebSshClient {
         const signer = (this.options.signers ?? []).find((sg) => constantTimeEqual(sg.publicKeyBlob, e.keyBlob));
         if (!signer) return this.core.provideSignature(e.id, null, 'no signer for this key');
         // A signer that throws or answers without a promise: settled as one (a throw skips the key).
-        new Promise<Uint8Array>((r) => r(signer.sign(e.data, e.algorithm))).then(
+        new Promise<Uint8Array | null>((r) => r(signer.sign(e.data, e.algorithm))).then(
           (sig) => {
-            this.core.provideSignature(e.id, sig);
+            // null: the signer declined (src/auth/signer.ts).
+            this.core.provideSignature(e.id, sig, sig === null ? SIGNER_DECLINED : undefined);
             this.pump();
           },
           (err: unknown) => {
