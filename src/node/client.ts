@@ -773,6 +773,10 @@ export async function prepareAuth(
   for (const k of given) privateKeys.push(typeof k === 'string' || k instanceof Uint8Array ? parsePrivateKey(k, { passphrase, crypto }) : k);
   const files: IdentityFileEntry[] = [];
   const skipped: string[] = [];
+  // Encrypted files skipped for want of a passphrase: kept in `files` only while certificates are
+  // placed, so that a FILE-cert.pub still goes at FILE's place (ssh.c load_public_identity_files
+  // loads it whatever the key), to be offered if the agent holds its key (prepareAuth below).
+  const locked = new Set<IdentityFileEntry>();
   // The public half of a file holding no private key (undefined: none, or unreadable; the load
   // below then says why).
   const publicHalfOnly = (f: string) => prepareIdentityFile(f, { allowUnprotectedKeyFiles, crypto, deferPermissionCheck: true }).then((e) => (e.publicKeyBlob ? e : undefined), () => undefined);
@@ -809,9 +813,16 @@ export async function prepareAuth(
       skipped.push(warning);
       options.warn?.(warning);
       debug?.(warning);
+      const code = (err as SshError)?.code;
+      if (code === 'ERR_KEY_ENCRYPTED' || code === 'ERR_KEY_PASSPHRASE') {
+        const entry: IdentityFileEntry = { path: expandHome(f) };
+        locked.add(entry);
+        files.push(entry);
+      }
     }
   }
   await addCertificates(options, privateKeys, files);
+  if (locked.size > 0) files.splice(0, files.length, ...files.filter((e) => !locked.has(e)));
   const identities: AuthIdentity[] = [];
   const signers: ExternalSigner[] = [];
   const agentIdentities: AuthIdentity[] = [];
