@@ -8,7 +8,9 @@
  * the agent sign (sshconnect2.c sign_and_send_pubkey); pure-ssh dropped it, its private key file
  * being absent. An encrypted key with its certificate beside it (F4, L6): the certificate is
  * offered by query, the passphrase asked only once the server accepts it, never when the agent
- * holds the key (pure-ssh asked it before connecting).
+ * holds the key (pure-ssh asked it before connecting). The same key given without askPassphrase
+ * is skipped before connecting, but its certificate is still offered and the agent signs for it
+ * (it was dropped with the key).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -158,6 +160,26 @@ describeInterop('a user certificate held by ssh-agent, against sshd with Trusted
       expect(both.events).toContainEqual(expect.stringMatching(/^Server accepts key: \S+\/enc ED25519-CERT SHA256:\S+ agent$/));
     } finally {
       agent2.kill('SIGKILL');
+    }
+  });
+
+  it('encrypted key with KEY-cert.pub, no askPassphrase, the key in an agent: the key file is skipped, its certificate offered and signed by the agent, as ssh', async () => {
+    const agentSock = join(dir, 'agent3.sock');
+    const agent3 = await startSshAgent(agentSock);
+    try {
+      // The key alone: not the certificate an earlier test put beside enc_clear (ssh-add would load it).
+      await rm(join(dir, 'enc_clear-cert.pub'), { force: true });
+      await execFileP('/usr/bin/ssh-add', [join(dir, 'enc_clear')], { env: { ...process.env, SSH_AUTH_SOCK: agentSock } });
+      const lines: string[] = [];
+      const ssh = await connectTo(sshd, { privateKey: undefined, agent: agentSock, identityFiles: [join(dir, 'enc')], debug: (m) => lines.push(m) });
+      await ssh.close();
+      // The file is skipped before connecting (no passphrase), as before; its certificate is not.
+      expect(lines).toContainEqual(expect.stringMatching(/^Load key ".*\/enc": .* is encrypted /));
+      expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^Server accepts key: ${join(dir, 'enc')} ED25519-CERT SHA256:\\S+$`)));
+      expect(lines).toContain('sign_and_send_pubkey: using private key "enc" from agent for certificate');
+      await expect.poll(() => sshd.logs(), { timeout: 5000 }).toMatch(/Accepted publickey for root .*ED25519-CERT .*ID enc-root/);
+    } finally {
+      agent3.kill('SIGKILL');
     }
   });
 

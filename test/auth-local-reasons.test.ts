@@ -9,6 +9,8 @@
  * - a Signer whose sign() resolves with no bytes (a string, undefined, an ArrayBuffer): a
  *   UsageError naming the key and the answer, from the core, so in Node and pure-ssh/web (it
  *   was an AuthenticationError, "returned a malformed signature");
+ * - a Signer whose sign() resolves with null declines (documented): a debug line and the final
+ *   AuthenticationError's reason name it (it went without a word);
  * - an identity file is read once (a key from a pipe, `-i <(pass show key)`, has one reading):
  *   the first bytes said whether it held a private key, and it was then opened and read again.
  */
@@ -133,6 +135,29 @@ describeInterop('a library caller is told what was not offered and why (sshd 9.2
       expect(err, got).toBeInstanceOf(UsageError);
       expect((err as SshError).message).toBe(usageText(got));
     }
+  });
+
+  const declined = 'signing failed for ED25519 "kms://prod/ssh": sign() resolved with null (declined)';
+
+  it('Node: a Signer resolving with null declines (documented): the key is skipped, with a debug line and the AuthenticationError\'s reason (it went without a word)', async () => {
+    const debug: string[] = [];
+    const err = await failure(connectTo(sshd, { privateKey: undefined, signers: [signerAnswering(null)], debug: (m) => debug.push(m) }));
+    expect(err).toBeInstanceOf(AuthenticationError);
+    expect((err as AuthenticationError).message).toContain(declined);
+    expect(debug).toContain(declined);
+    // Declining is not the end: the next key logs in.
+    const ssh = await connectTo(sshd, { signers: [signerAnswering(null)] });
+    await ssh.close();
+  });
+
+  it('web: the same reason', async () => {
+    const debug: string[] = [];
+    const err = await failure(
+      webConnect({ transport: dialNodeWeb(sshd.port), host: sshd.host, port: sshd.port, username: sshd.user, knownHosts: sshd.hostKeyLines.join('\n'), signers: [signerAnswering(null)], debug: (m: string) => debug.push(m) }),
+    );
+    expect(err).toBeInstanceOf(AuthenticationError);
+    expect((err as AuthenticationError).message).toContain(declined);
+    expect(debug).toContain(declined);
   });
 
   it('identityFiles without askPassphrase: a key file is opened and read once (a key from a pipe logs in; it hung)', async () => {

@@ -171,6 +171,50 @@ describe('strict key exchange (Terrapin, OpenSSH PROTOCOL §1.9)', () => {
     expect(e.message).toMatch(/KEXINIT was not its first packet/);
   });
 
+  const SERVICE_ACCEPT = new SshWriter().byte(MSG.SERVICE_ACCEPT).string('ssh-userauth').toBytes();
+
+  it("a non-strict server's SERVICE_ACCEPT before its KEXINIT: kex_protocol_error, UNIMPLEMENTED, and on (kex.c)", () => {
+    const p = new Pair({ server: { strict: false, beforeKexInit: [SERVICE_ACCEPT] } }).start();
+    expect(p.client.info.strictKex).toBe(false);
+    expect(p.client.isAuthenticated).toBe(true);
+    const unimplemented = p.server.received.filter((r) => r.payload[0] === MSG.UNIMPLEMENTED);
+    expect(unimplemented.map((r) => [...r.payload])).toEqual([[MSG.UNIMPLEMENTED, 0, 0, 0, 0]]);
+    expect(p.events).toContainEqual({ type: 'log', message: 'kex_protocol_error: type 6 seq 0' });
+  });
+
+  it("the same during a non-strict exchange (before NEWKEYS), with the packet's sequence number", () => {
+    const p = new Pair({ server: { strict: false, beforeNewKeys: [SERVICE_ACCEPT] } }).start();
+    expect(p.client.isAuthenticated).toBe(true);
+    expect(p.events).toContainEqual({ type: 'log', message: 'kex_protocol_error: type 6 seq 2' });
+  });
+
+  it('a SERVICE_ACCEPT before the KEXINIT of a strict server stays fatal (Terrapin)', () => {
+    const p = new Pair({ server: { beforeKexInit: [SERVICE_ACCEPT] } }).start();
+    const e = closedWith(p);
+    expect(e.code).toBe('ERR_STRICT_KEX');
+    expect(e.message).toMatch(/KEXINIT was not its first packet/);
+    expect(p.client.isAuthenticated).toBe(false);
+  });
+
+  it('a SERVICE_ACCEPT during a strict exchange stays fatal', () => {
+    const p = new Pair({ server: { beforeNewKeys: [SERVICE_ACCEPT] } }).start();
+    expect(closedWith(p).code).toBe('ERR_STRICT_KEX');
+  });
+
+  it('an EXT_INFO before the first NEWKEYS of a non-strict server is not acted on', () => {
+    const ext = new SshWriter().byte(MSG.EXT_INFO).uint32(1).string('server-sig-algs').string('ssh-ed25519').toBytes();
+    const p = new Pair({ server: { strict: false, beforeKexInit: [ext] } }).start();
+    expect(p.client.isAuthenticated).toBe(true);
+    expect(p.events).toContainEqual({ type: 'log', message: 'kex_protocol_error: type 7 seq 0' });
+    expect(p.events.some((e) => e.type === 'log' && e.message.includes('server-sig-algs'))).toBe(false);
+  });
+
+  it('a channel message before the first exchange completed stays fatal, strict or not (ssh ends too)', () => {
+    const eof = new SshWriter().byte(MSG.CHANNEL_EOF).uint32(0).toBytes();
+    const p = new Pair({ server: { strict: false, beforeKexInit: [eof] } }).start();
+    expect(closedWith(p).message).toBe('unexpected SSH_MSG_CHANNEL_EOF before the first key exchange completed');
+  });
+
   it('a non-strict server may send IGNORE before its KEXINIT', () => {
     const p = new Pair({ server: { strict: false, beforeKexInit: [IGNORE] } }).start();
     expect(p.client.isAuthenticated).toBe(true);

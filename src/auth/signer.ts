@@ -33,11 +33,13 @@ export interface Signer {
    * Sign `data` (the RFC 4252 §7 bytes: session id and the request) with `algorithm`, the
    * signature format wanted (`ssh-ed25519`, `ecdsa-sha2-nistp256`, `rsa-sha2-512`, ...). Resolve
    * with the signature blob `string algorithm || string signature` (RFC 4253 §6.6), or reject:
-   * the key is then skipped and the rejection's message says why in the final error. Resolving
-   * with anything else but null (a string, undefined, WebCrypto's ArrayBuffer) is a bug in the
-   * signer: connect() rejects with a UsageError naming the key and what it resolved with
-   * (`signing failed for ED25519 "comment": sign() resolved with undefined`),
-   * and tries no other key (null skips the key without a word, as before).
+   * the key is then skipped and the rejection's message says why in the final error. Resolve
+   * with null to decline: the key is skipped, with a debug line and, if authentication then
+   * fails, the final AuthenticationError's reason (`signing failed for ED25519 "comment":
+   * sign() resolved with null (declined)`). Resolving with anything else (a string, undefined,
+   * WebCrypto's ArrayBuffer) is a bug in the signer: connect() rejects with a UsageError naming
+   * the key and what it resolved with (`signing failed for ED25519 "comment": sign() resolved
+   * with undefined`), and tries no other key.
    */
-  sign(data: Uint8Array, algorithm: string): Promise<Uint8Array>;
+  sign(data: Uint8Array, algorithm: string): Promise<Uint8Array | null>;
 }

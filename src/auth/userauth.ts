@@ -79,6 +79,12 @@ export function keyboardInteractiveInfoLine(name: string, instruction: string): 
 }
 
 /** OpenSSH PROTOCOL §"publickey-hostbound": the host-bound public key method's name. */
+/**
+ * A Signer whose sign() resolved with null declined to sign (src/auth/signer.ts): the key
+ * is skipped, said at debug and in the final AuthenticationError (it went without a word).
+ */
+export const SIGNER_DECLINED = 'sign() resolved with null (declined)';
+
 export const PUBLICKEY_HOSTBOUND = 'publickey-hostbound-v00@openssh.com';
 
 /** OpenSSH PROTOCOL §"publickey-hostbound": the EXT_INFO extension offering it, value "0". */

@@ -49,7 +49,7 @@ import { handleWriterFor, WRITE_DONE, WRITE_REFUSED, type HandleWriter } from '.
 import { certificateNameMatches, certifyIdentityFiles, expandHome, loadCertificateFile, loadIdentityFile, loadIdentityFileIfPrivate, loadKeyErrorLine, prepareIdentityFile, unlockIdentityFile, unprotectedKeyLines, type IdentityFileEntry } from './identity-file.js';
 import { AgentClient } from './agent.js';
 import { orderIdentities, sshKeyTypeLabel, type AuthIdentity } from '../auth/identity.js';
-import { keyboardInteractiveInfoLine } from '../auth/userauth.js';
+import { keyboardInteractiveInfoLine, SIGNER_DECLINED } from '../auth/userauth.js';
 import type { Signer } from '../auth/signer.js';
 import { fingerprintSha256, keyBlobType } from '../keys/hostkey.js';
 import { constantTimeEqual } from '../protocol/wire.js';
@@ -773,6 +773,10 @@ export async function prepareAuth(
   for (const k of given) privateKeys.push(typeof k === 'string' || k instanceof Uint8Array ? parsePrivateKey(k, { passphrase, crypto }) : k);
   const files: IdentityFileEntry[] = [];
   const skipped: string[] = [];
+  // Encrypted files skipped for want of a passphrase: kept in `files` only while certificates are
+  // placed, so that a FILE-cert.pub still goes at FILE's place (ssh.c load_public_identity_files
+  // loads it whatever the key), to be offered if the agent holds its key (prepareAuth below).
+  const locked = new Set<IdentityFileEntry>();
   // The public half of a file holding no private key (undefined: none, or unreadable; the load
   // below then says why).
   const publicHalfOnly = (f: string) => prepareIdentityFile(f, { allowUnprotectedKeyFiles, crypto, deferPermissionCheck: true }).then((e) => (e.publicKeyBlob ? e : undefined), () => undefined);
@@ -809,9 +813,16 @@ export async function prepareAuth(
       skipped.push(warning);
       options.warn?.(warning);
       debug?.(warning);
+      const code = (err as SshError)?.code;
+      if (code === 'ERR_KEY_ENCRYPTED' || code === 'ERR_KEY_PASSPHRASE') {
+        const entry: IdentityFileEntry = { path: expandHome(f) };
+        locked.add(entry);
+        files.push(entry);
+      }
     }
   }
   await addCertificates(options, privateKeys, files);
+  if (locked.size > 0) files.splice(0, files.length, ...files.filter((e) => !locked.has(e)));
   const identities: AuthIdentity[] = [];
   const signers: ExternalSigner[] = [];
   const agentIdentities: AuthIdentity[] = [];
@@ -824,8 +835,9 @@ export async function prepareAuth(
       name: `${sshKeyTypeLabel(keyBlobType(s.publicKeyBlob))} "${s.comment || keyBlobType(s.publicKeyBlob)}"`,
       // async: a signer that throws, or returns a blob rather than a promise, is settled the
       // same way (a throw skips the key with its reason, as a rejection does). An answer that is
-      // no bytes is the caller's bug: the core ends authentication with a UsageError.
-      sign: async (data, algorithm) => s.sign(data, algorithm),
+      // no bytes is the caller's bug: the core ends authentication with a UsageError; null
+      // declines (passed on as it is, to the sign-request handler below).
+      sign: async (data, algorithm) => (await s.sign(data, algorithm)) as Uint8Array,
     });
   }
   let agent: AgentClient | undefined;
@@ -1909,7 +1921,8 @@ export class SshClient extends EventEmitter {
         }
         signer.sign(e.data, e.algorithm, e.flags).then(
           (sig) => {
-            this.core.provideSignature(e.id, sig);
+            // Only a caller's Signer resolves with null: it declined (src/auth/signer.ts).
+            this.core.provideSignature(e.id, sig, sig === null ? SIGNER_DECLINED : undefined);
             this.pump();
           },
           (err: unknown) => {

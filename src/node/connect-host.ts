@@ -1414,6 +1414,8 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
         if (auth) method = auth[1]!;
         // sshconnect2.c input_userauth_failure: verbose("Authenticated using \"%s\" with partial success.").
         else if (/^Authenticated using ".*" with partial success\.$/.test(m)) log.notice(m);
+        // kex.c kex_protocol_error: error_f("type %u seq %u") (transport.ts route).
+        else if (/^kex_protocol_error: type \d+ seq \d+$/.test(m)) log.error(m);
         // packet.c: a server's SSH_MSG_DEBUG is "Remote: %.900s", one log call whatever its newlines.
         else log.debug1(m.startsWith('server debug: ') ? `Remote: ${oneLogCall(cutBytes(m.slice('server debug: '.length), 900))}` : m);
       },

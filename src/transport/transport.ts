@@ -462,8 +462,9 @@ export class Transport {
         return;
       }
       case MSG.EXT_INFO: {
-        // RFC 8308 §2.4: only after NEWKEYS (first packet) or just before USERAUTH_SUCCESS.
-        if (this.handshake.sessionId === undefined) throw new ProtocolError('EXT_INFO before the first NEWKEYS');
+        // RFC 8308 §2.4: only after NEWKEYS (first packet) or just before USERAUTH_SUCCESS; one
+        // before the first NEWKEYS is never acted on (below, as any other).
+        if (this.handshake.sessionId === undefined) break;
         const m = decodeMessage(payload);
         if (m?.type === MSG.EXT_INFO) this.handler.extInfo(m.extensions);
         return;
@@ -471,6 +472,17 @@ export class Transport {
     }
 
     if (this.handshake.sessionId === undefined || this.handshake.kexCount === 0) {
+      // OpenSSH kex.c kex_reset_dispatch: until the first exchange completes, a transport message
+      // (1–19, RFC 4250 §4.1.2) that is not the exchange's is kex_protocol_error's: logged at
+      // ERROR, answered UNIMPLEMENTED (RFC 4253 §11.4), and otherwise ignored, when the exchange
+      // is not strict. A strict one never gets here (Handshake.screen throws during the exchange,
+      // and before the server's KEXINIT counts the packet, which that KEXINIT then refuses:
+      // OpenSSH PROTOCOL §1.9). Numbers from 50 have no handler yet: ssh(1) ends there too.
+      if (type < 20) {
+        this.handler.log(`kex_protocol_error: type ${type} seq ${this.decoder.lastSeq}`);
+        this.send(encodeUnimplemented(this.decoder.lastSeq));
+        return;
+      }
       throw new ProtocolError(`unexpected ${messageName(type)} before the first key exchange completed`);
     }
     if (type === MSG.SERVICE_ACCEPT || type >= 50) {

@@ -31,8 +31,8 @@ import { sockets, WebSocketClosedError } from './websocket.js';
 import { MAX_TIMER_DELAY_MS } from '../long-timeout.js';
 import { checkAlgorithmLists, checkNumericOptions, checkOptionKeys, checkOptionTypes, checkSigners, show } from '../option-check.js';
 import { NODE_ONLY_OPTIONS, WEB_CONNECT_OPTIONS } from './option-table.js';
-import { abortedBySignal, askUser, guardHooks } from '../user-callback.js';
-import { keyboardInteractiveInfoLine } from '../auth/userauth.js';
+import { abortedBySignal, askUser, guardHooks, untilAborted } from '../user-callback.js';
+import { keyboardInteractiveInfoLine, SIGNER_DECLINED } from '../auth/userauth.js';
 import { closedByRemoteHost, closedDuringKexOrAuth, KEX_IDENTIFICATION_CLOSED } from '../quit-message.js';
 
 /** A bidirectional byte stream, e.g. `Deno.connect()`'s conn or `connect()` from cloudflare:sockets. */
@@ -228,20 +228,17 @@ const HOOKS = ['debug', 'onBanner'];
  * such as webSocketStreams', as it is).
  */
 function opened(o: WebConnectOptions): Promise<ByteStreamPair> {
-  const { signal, connectTimeout: ms, host, port = 22 } = o;
-  let onAbort: (() => void) | undefined;
+  const { connectTimeout: ms, host, port = 22 } = o;
   let timer: ReturnType<typeof setTimeout> | undefined;
-  return new Promise<ByteStreamPair>((resolve, reject) => {
-    onAbort = () => reject(abortedBySignal(signal!));
-    signal?.addEventListener('abort', onAbort);
+  const open = new Promise<ByteStreamPair>((resolve, reject) => {
     if (ms) timer = setTimeout(() => reject(connectTimedOut(host, port, ms)), ms);
     Promise.resolve(o.transport).then(resolve, (err: unknown) =>
       reject(err instanceof SshError ? err : new ConnectionLostError(`ssh: connect to host ${host} port ${port}: ${(err as Error)?.message ?? err}`, { cause: err })),
     );
-  }).finally(() => {
-    clearTimeout(timer);
-    signal?.removeEventListener('abort', onAbort!);
   });
+  // The signal as every other step that waits (user-callback.ts); the timer goes when either ends
+  // (connect() closes the transport, when it comes, after an abort).
+  return untilAborted(open, o.signal).finally(() => clearTimeout(timer));
 }
 
 /** Close both directions of a transport connect() will not use (a failure before the SSH connection). */
@@ -662,9 +659,10 @@ export class WebSshClient {
         const signer = (this.options.signers ?? []).find((sg) => constantTimeEqual(sg.publicKeyBlob, e.keyBlob));
         if (!signer) return this.core.provideSignature(e.id, null, 'no signer for this key');
         // A signer that throws or answers without a promise: settled as one (a throw skips the key).
-        new Promise<Uint8Array>((r) => r(signer.sign(e.data, e.algorithm))).then(
+        new Promise<Uint8Array | null>((r) => r(signer.sign(e.data, e.algorithm))).then(
           (sig) => {
-            this.core.provideSignature(e.id, sig);
+            // null: the signer declined (src/auth/signer.ts).
+            this.core.provideSignature(e.id, sig, sig === null ? SIGNER_DECLINED : undefined);
             this.pump();
           },
           (err: unknown) => {
