@@ -38,7 +38,7 @@ import { parseJumpSpec } from './jump-spec.js';
 import { dollarExpand } from './tokens.js';
 import { validCommandLineHost, validCommandLineUser } from './destination.js';
 import { SCAN_SCALED_STRERROR, scanScaled } from './scan-scaled.js';
-import { assembledListFails, badListMessage, unimplementedListMessage, type AlgorithmListKind } from './openssh-names.js';
+import { assembledListFails, badListMessage, isGssKexName, unimplementedListMessage, withoutGssKexNames, type AlgorithmListKind } from './openssh-names.js';
 import { validDomain, type CanonicalizeMode, type PermittedCname } from './canonicalize.js';
 import type { StrictHostKeyChecking } from '../node/known-hosts-file.js';
 
@@ -163,9 +163,11 @@ const ALGORITHM_LABELS: Readonly<Record<AlgorithmListKind, string>> = {
 const algorithmsInto =
   (key: AlgorithmListKind): Apply =>
   (o, args, ctx, kw) => {
-    const v = single(kw, args, ctx);
-    const bad = badListMessage(key, v, lineWhere(ctx));
+    const written = single(kw, args, ctx);
+    const bad = badListMessage(key, written, lineWhere(ctx));
     if (bad !== undefined) throw new ConfigError(bad);
+    // Debian's ssh 9.2 takes GSSAPI kex names here and drops them (openssh-names.ts withoutGssKexNames).
+    const v = key === 'kexAlgorithms' ? withoutGssKexNames(written) : written;
     // setFirst, keeping where the value came from.
     if (ctx.active && o[key] === undefined) {
       const unimplemented = unimplementedListMessage(key, ALGORITHM_LABELS[key], v);
@@ -579,12 +581,6 @@ const logVerboseCheck: Check = (args, ctx, kw) => {
   if (args.length > 1 && args.some((a) => a.toLowerCase() === 'none')) throw lineError(ctx, `keyword ${kw.toLowerCase()} "none" argument must appear alone.`);
 };
 
-/** Debian's GSSAPI key exchange prefixes (its kex.h KEX_GSS_*): a name must start with one. */
-const GSS_KEX_PREFIXES = [
-  'gss-group14-sha256-', 'gss-group16-sha512-', 'gss-nistp256-sha256-', 'gss-curve25519-sha256-', 'gss-group14-sha1-',
-  'gss-gex-sha1-', 'gss-group1-sha1-',
-];
-
 /**
  * Debian's readconf.c oGssKexAlgorithms (kex_gss_names_valid): each name, up to the first empty
  * one, starts with a GSSAPI key exchange prefix; no `+`, `-` or `^` form.
@@ -593,7 +589,7 @@ const gssKexCheck: Check = (args, ctx, kw) => {
   const v = single(kw, args, ctx);
   for (const name of v.split(',')) {
     if (name === '') break;
-    if (GSS_KEX_PREFIXES.some((p) => name.startsWith(p))) continue;
+    if (isGssKexName(name)) continue;
     throw new ConfigError(`Unsupported KEX algorithm "${name}"\n${lineWhere(ctx)}: Bad GSSAPI KexAlgorithms '${v}'.`);
   }
 };
