@@ -549,6 +549,14 @@ function expectSame(args: string[], keyword?: string, env?: NodeJS.ProcessEnv): 
     expectSame(['-F', conf('Ciphers ,,aes128-ctr\n'), 'h'], 'ciphers');
   });
 
+  it('RequiredRSASize (hardening guides: 3072): taken, first value wins, -G prints it as ssh; bad values as ssh', () => {
+    expect(lines(expectSame(['-F', conf('Host *\n  RequiredRSASize 3072\n  RequiredRSASize 4096\n'), 'h'], 'requiredrsasize'), 'requiredrsasize')).toEqual(['requiredrsasize 3072']);
+    expectSame(['-F', 'none', '-o', 'RequiredRSASize=512', 'h'], 'requiredrsasize');
+    expectSame(['-F', 'none', 'h'], 'requiredrsasize');
+    expectSame(['-F', conf('Host other\n  RequiredRSASize 4096\n'), 'h'], 'requiredrsasize');
+    expectSame(['-F', conf('RequiredRSASize big\n'), 'h']);
+  });
+
   it("GSSAPI key exchange names in KexAlgorithms (ssh-audit's Debian guide): Debian's ssh 9.2 takes them and leaves them out of the list; pure-ssh too", () => {
     const guide =
       'KexAlgorithms sntrup761x25519-sha512@openssh.com,gss-curve25519-sha256-,curve25519-sha256,curve25519-sha256@libssh.org,' +

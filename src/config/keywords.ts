@@ -793,6 +793,9 @@ const ROWS: readonly KeywordEntry[] = [
     if (ctx.active) throw fatalLineError(ctx, `RefuseConnection: ${message}`);
   }),
   implemented('RekeyLimit', applyRekeyLimit),
+  // ssh_config(5) RequiredRSASize: readconf.c parse_int, first value wins; applied to the host
+  // key and the identities by connect() (client.ts requiredRsaSize).
+  implemented('RequiredRSASize', (o, args, ctx, kw) => setFirst(o, 'requiredRsaSize', intValue(ctx, single(kw, args, ctx)), ctx)),
   implemented('ServerAliveCountMax', numberInto('serverAliveCountMax')),
   implemented('ServerAliveInterval', timeInto('serverAliveInterval')),
   implemented('SessionType', applySessionType),
@@ -836,7 +839,6 @@ const ROWS: readonly KeywordEntry[] = [
     ...refused('RemoteCommand', 'it asks for a command on the server, and pure-ssh only forwards ports', ['none']),
     judged: 'session',
   } as KeywordEntry,
-  refused('RequiredRSASize', "it changes the smallest RSA key accepted; pure-ssh's minimum is 1024 bits", ['1024'], undefined, intCheck),
   refused('RevokedHostKeys', 'it adds a list of revoked host keys to the host key check', ['none'], undefined, oneWord),
   {
     ...refused('StreamLocalBindMask', 'forwarded Unix sockets are always bound with the default mask, 0177 (mode 0600)', ['0177', '177'], undefined, bindMaskCheck),
