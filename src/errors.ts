@@ -275,7 +275,7 @@ export class AuthenticationError extends SshError {
 }
 
 /** Why a host key was not accepted. */
-export type HostKeyProblem = 'unknown' | 'changed' | 'revoked' | 'rejected';
+export type HostKeyProblem = 'unknown' | 'changed' | 'revoked' | 'rejected' | 'key-length';
 
 /** The server's host key was refused. Carries what a person needs to fix it. */
 export class HostKeyError extends SshError {
@@ -336,6 +336,9 @@ function defaultHostKeyMessage(
         `and strict host key checking is on. Add the key (ssh-keyscan) or use StrictHostKeyChecking=accept-new. ` +
         `Host key verification failed.`
       );
+    case 'key-length':
+      // sshconnect2.c verify_host_key_callback: fatal_r(SSH_ERR_KEY_LENGTH, "Bad server host key").
+      return 'Bad server host key: Invalid key length';
     default:
       return `Host key ${d.keyType} ${d.fingerprint} for ${d.host} was rejected. Host key verification failed.`;
   }

@@ -388,7 +388,7 @@ ${FIXED}`,
     const refused: [string, string][] = [
       ['CheckHostIP', 'yes'], ['BindAddress', '127.0.0.1'], ['BindInterface', 'lo'], ['KnownHostsCommand', '/bin/true'],
       ['VerifyHostKeyDNS', 'yes'], ['NoHostAuthenticationForLocalhost', 'yes'],
-      ['PermitLocalCommand', 'yes'], ['RequiredRSASize', '2048'], ['HostbasedAuthentication', 'yes'], ['RevokedHostKeys', '/etc/revoked'],
+      ['PermitLocalCommand', 'yes'], ['HostbasedAuthentication', 'yes'], ['RevokedHostKeys', '/etc/revoked'],
       ['KbdInteractiveDevices', 'pam'], ['GSSAPIKeyExchange', 'yes'],
     ];
     // One file: readconf.c reports every bad line before it stops, and so does pure-ssh.

@@ -595,6 +595,37 @@ function expectSame(args: string[], keyword?: string, env?: NodeJS.ProcessEnv): 
     expectSame(['-F', conf('Ciphers ,,aes128-ctr\n'), 'h'], 'ciphers');
   });
 
+  it('RequiredRSASize (hardening guides: 3072): taken, first value wins, -G prints it as ssh; bad values as ssh', () => {
+    expect(lines(expectSame(['-F', conf('Host *\n  RequiredRSASize 3072\n  RequiredRSASize 4096\n'), 'h'], 'requiredrsasize'), 'requiredrsasize')).toEqual(['requiredrsasize 3072']);
+    expectSame(['-F', 'none', '-o', 'RequiredRSASize=512', 'h'], 'requiredrsasize');
+    expectSame(['-F', 'none', 'h'], 'requiredrsasize');
+    expectSame(['-F', conf('Host other\n  RequiredRSASize 4096\n'), 'h'], 'requiredrsasize');
+    expectSame(['-F', conf('RequiredRSASize big\n'), 'h']);
+  });
+
+  it("GSSAPI key exchange names in KexAlgorithms (ssh-audit's Debian guide): Debian's ssh 9.2 takes them and leaves them out of the list; pure-ssh too", () => {
+    const guide =
+      'KexAlgorithms sntrup761x25519-sha512@openssh.com,gss-curve25519-sha256-,curve25519-sha256,curve25519-sha256@libssh.org,' +
+      'gss-group16-sha512-,diffie-hellman-group16-sha512,diffie-hellman-group18-sha512,diffie-hellman-group-exchange-sha256\n';
+    const a = expectSame(['-F', conf(`Host *\n  ${guide}  GSSAPIKexAlgorithms gss-curve25519-sha256-,gss-group16-sha512-\n`), 'h'], 'kexalgorithms');
+    expect(lines(a, 'kexalgorithms')).toEqual([
+      'kexalgorithms sntrup761x25519-sha512@openssh.com,curve25519-sha256,curve25519-sha256@libssh.org,diffie-hellman-group16-sha512,diffie-hellman-group18-sha512,diffie-hellman-group-exchange-sha256',
+    ]);
+    // Any name with a GSSAPI prefix; `+` and `^` lists of them only leave the defaults; -o too.
+    expectSame(['-F', 'none', '-o', 'KexAlgorithms=curve25519-sha256,gss-gex-sha1-xyz,gss-group1-sha1-', 'h'], 'kexalgorithms');
+    // (pure-ssh's default list has mlkem768x25519-sha256 first, ssh 9.2's does not: compared to -F none's.)
+    const defaults = lines(ours(['-F', 'none', 'h']), 'kexalgorithms');
+    expect(lines(expectSame(['-F', 'none', '-o', 'KexAlgorithms=+gss-group16-sha512-', 'h']), 'kexalgorithms')).toEqual(defaults);
+    const preferred = expectSame(['-F', 'none', '-o', 'KexAlgorithms=^gss-group16-sha512-,curve25519-sha256', 'h']);
+    expect(lines(preferred, 'kexalgorithms')[0]).toMatch(/^kexalgorithms curve25519-sha256,mlkem768x25519-sha256,(?!.*gss-)/);
+    // A name that only looks like one is still refused, as by ssh.
+    expectSame(['-F', conf('KexAlgorithms gss-foo-,curve25519-sha256\n'), 'h']);
+    // Nothing but GSSAPI names: the same error line as `KexAlgorithms ,` (pure-ssh then stops, as for that one).
+    const only = conf('KexAlgorithms gss-group16-sha512-\n');
+    expect(theirs(['-F', only, 'h']).stderr).toEqual(['fill_default_options: kex_algorithms: invalid argument']);
+    expect(ours(['-F', only, 'h']).stderr[0]).toBe('fill_default_options: kex_algorithms: invalid argument');
+  });
+
   it('CASignatureAlgorithms of certificate types only: nothing is left (ssh 9.2 then checks no CA signature at all); refused', () => {
     const path = conf('CASignatureAlgorithms ssh-ed25519-cert-v01@openssh.com\n');
     expect(theirs(['-F', path, 'h']).stderr).toEqual(['fill_default_options: ca_sign_algorithms: invalid argument']);

@@ -106,6 +106,7 @@ const SAMPLES: Record<string, { value: string; sets: Partial<SshOptions> }> = {
   Compression: { value: 'yes', sets: { compression: true } },
   ConnectTimeout: { value: '1m', sets: { connectTimeout: 60 } },
   ConnectionAttempts: { value: '3', sets: { connectionAttempts: 3 } },
+  RequiredRSASize: { value: '3072', sets: { requiredRsaSize: 3072 } },
   ExitOnForwardFailure: { value: 'yes', sets: { exitOnForwardFailure: true } },
   ForkAfterAuthentication: { value: 'yes', sets: { forkAfterAuthentication: true } },
   StdinNull: { value: 'yes', sets: { stdinNull: true } },
@@ -209,7 +210,7 @@ describe('the parser follows the table', () => {
    */
   const VALID: Record<string, string> = {
     CheckHostIP: 'yes', GSSAPIKeyExchange: 'yes', HostbasedAuthentication: 'yes', NoHostAuthenticationForLocalhost: 'yes',
-    PermitLocalCommand: 'yes', RequiredRSASize: '2048', StreamLocalBindMask: '0077', Tunnel: 'point-to-point',
+    PermitLocalCommand: 'yes', StreamLocalBindMask: '0077', Tunnel: 'point-to-point',
     VerifyHostKeyDNS: 'ask', AddKeysToAgent: 'confirm', ControlMaster: 'autoask',
     ControlPersist: '10m', EnableEscapeCommandline: 'yes', EnableSSHKeysign: 'yes', EscapeChar: '^A', FingerprintHash: 'MD5',
     ForwardX11: 'yes', ForwardX11Timeout: '20m', ForwardX11Trusted: 'yes', GSSAPIAuthentication: 'yes',

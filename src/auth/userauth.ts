@@ -10,7 +10,7 @@ import { MSG, decodeMessage, encodeServiceRequest } from '../protocol/messages.j
 import { DEFAULT_HOST_KEY_ALGORITHMS, fingerprintSha256, keyBlobType } from '../keys/hostkey.js';
 import { globMatch } from '../protocol/glob.js';
 import type { PrivateKey } from '../keys/privatekey.js';
-import { describeCertifiedKey, isCertifiedKey, parseCertificate } from '../keys/certificate.js';
+import { describeCertifiedKey, isCertifiedKey, parseCertificate, rsaKeyTooShort } from '../keys/certificate.js';
 import { SshReader, SshWriter, constantTimeEqual, fromUtf8 } from '../protocol/wire.js';
 import { agentSignFlags } from './agent-protocol.js';
 import { show } from '../option-check.js';
@@ -45,6 +45,11 @@ export interface AuthOptions {
    * {@link DEFAULT_PUBKEY_ACCEPTED_ALGORITHMS} (no SHA-1 `ssh-rsa`).
    */
   pubkeyAcceptedAlgorithms?: readonly string[];
+  /**
+   * ssh_config(5) RequiredRSASize: RSA keys (and RSA certificates) under this many bits, or under
+   * 1024, are not offered (sshconnect2.c pubkey_prepare, load_identity_file).
+   */
+  requiredRsaSize?: number;
   /**
    * ssh_config(5) PreferredAuthentications: the methods to try, in this order, among those the
    * server allows (sshconnect2.c authmethod_get). Names pure-ssh does not implement
@@ -699,6 +704,16 @@ export class UserAuth {
       // pubkey_prepare judges a key file it could not read the public half of only once loaded.
       if (!known(identity)) return true;
       const keyType = keyBlobType(identity.publicKeyBlob);
+      // RequiredRSASize (sshkey_check_rsa_length, SSH_ERR_KEY_LENGTH): pubkey_prepare ignores an
+      // agent's key, load_identity_file skips a file's, both at debug level.
+      if (rsaKeyTooShort(identity.publicKeyBlob, this.options.requiredRsaSize)) {
+        this.handler.log(
+          identity.note?.includes('agent') === true
+            ? `pubkey_prepare: ignoring ${keyType} agent key: Invalid key length`
+            : `load_identity_file: Skipping key ${identity.label}: Invalid key length`,
+        );
+        return false;
+      }
       if (matches(keyType) || (RSA_ALTERNATES[keyType] ?? []).some(matches)) return true;
       this.handler.log(`Skipping ${keyType} key ${identity.label} - corresponding algo not in PubkeyAcceptedAlgorithms`);
       return false;

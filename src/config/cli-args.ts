@@ -169,6 +169,11 @@ export interface ResolvedConfig {
    * (sshconnect.c check_host_key, sshkey_cert_check_host).
    */
   caSignatureAlgorithms: string[];
+  /**
+   * RequiredRSASize (default OpenSSH's SSH_RSA_MINIMUM_MODULUS_SIZE, 1024): the smallest RSA host
+   * key and identity accepted, in bits (sshkey.c sshkey_check_rsa_length).
+   */
+  requiredRsaSize: number;
   localForwards: ForwardSpec[];
   /** -R / RemoteForward: `listen` is on the server, `to` here. */
   remoteForwards: ForwardSpec[];
@@ -1118,6 +1123,7 @@ function* resolveStepsLogged(argv: string[], cenv: CliEnvironment, state: LogSta
       },
       pubkeyAcceptedAlgorithms: o.pubkeyAcceptedAlgorithms,
       caSignatureAlgorithms: applyCaSignatureSpec(o.caSignatureAlgorithms),
+      requiredRsaSize: o.requiredRsaSize ?? 1024,
       localForwards,
       remoteForwards,
       dynamicForwards,

@@ -142,8 +142,8 @@ export function dumpConfig(cfg: ResolvedConfig, algorithms: EffectiveAlgorithms)
   put('numberofpasswordprompts', cfg.numberOfPasswordPrompts);
   put('serveralivecountmax', cfg.serverAliveCountMax);
   put('serveraliveinterval', cfg.serverAliveInterval);
-  // pure-ssh's smallest RSA key, OpenSSH's default (RequiredRSASize other than 1024 is refused).
-  put('requiredrsasize', 1024);
+  // readconf.c dump_cfg_int(oRequiredRSASize): the value obtained, OpenSSH's 1024 by default.
+  put('requiredrsasize', cfg.requiredRsaSize);
   // String options. BindAddress, BindInterface, KbdInteractiveDevices, PKCS11Provider,
   // RevokedHostKeys and KnownHostsCommand are refused when set (RemoteCommand where a session
   // would run it, below); ControlPath and LocalCommand ignored: ssh prints them only when set,

@@ -38,7 +38,7 @@ import { parseJumpSpec } from './jump-spec.js';
 import { dollarExpand } from './tokens.js';
 import { validCommandLineHost, validCommandLineUser } from './destination.js';
 import { SCAN_SCALED_STRERROR, scanScaled } from './scan-scaled.js';
-import { assembledListFails, badListMessage, unimplementedListMessage, type AlgorithmListKind } from './openssh-names.js';
+import { assembledListFails, badListMessage, isGssKexName, unimplementedListMessage, withoutGssKexNames, type AlgorithmListKind } from './openssh-names.js';
 import { validDomain, type CanonicalizeMode, type PermittedCname } from './canonicalize.js';
 import type { StrictHostKeyChecking } from '../node/known-hosts-file.js';
 
@@ -163,9 +163,11 @@ const ALGORITHM_LABELS: Readonly<Record<AlgorithmListKind, string>> = {
 const algorithmsInto =
   (key: AlgorithmListKind): Apply =>
   (o, args, ctx, kw) => {
-    const v = single(kw, args, ctx);
-    const bad = badListMessage(key, v, lineWhere(ctx));
+    const written = single(kw, args, ctx);
+    const bad = badListMessage(key, written, lineWhere(ctx));
     if (bad !== undefined) throw new ConfigError(bad);
+    // Debian's ssh 9.2 takes GSSAPI kex names here and drops them (openssh-names.ts withoutGssKexNames).
+    const v = key === 'kexAlgorithms' ? withoutGssKexNames(written) : written;
     // setFirst, keeping where the value came from.
     if (ctx.active && o[key] === undefined) {
       const unimplemented = unimplementedListMessage(key, ALGORITHM_LABELS[key], v);
@@ -579,12 +581,6 @@ const logVerboseCheck: Check = (args, ctx, kw) => {
   if (args.length > 1 && args.some((a) => a.toLowerCase() === 'none')) throw lineError(ctx, `keyword ${kw.toLowerCase()} "none" argument must appear alone.`);
 };
 
-/** Debian's GSSAPI key exchange prefixes (its kex.h KEX_GSS_*): a name must start with one. */
-const GSS_KEX_PREFIXES = [
-  'gss-group14-sha256-', 'gss-group16-sha512-', 'gss-nistp256-sha256-', 'gss-curve25519-sha256-', 'gss-group14-sha1-',
-  'gss-gex-sha1-', 'gss-group1-sha1-',
-];
-
 /**
  * Debian's readconf.c oGssKexAlgorithms (kex_gss_names_valid): each name, up to the first empty
  * one, starts with a GSSAPI key exchange prefix; no `+`, `-` or `^` form.
@@ -593,7 +589,7 @@ const gssKexCheck: Check = (args, ctx, kw) => {
   const v = single(kw, args, ctx);
   for (const name of v.split(',')) {
     if (name === '') break;
-    if (GSS_KEX_PREFIXES.some((p) => name.startsWith(p))) continue;
+    if (isGssKexName(name)) continue;
     throw new ConfigError(`Unsupported KEX algorithm "${name}"\n${lineWhere(ctx)}: Bad GSSAPI KexAlgorithms '${v}'.`);
   }
 };
@@ -797,6 +793,9 @@ const ROWS: readonly KeywordEntry[] = [
     if (ctx.active) throw fatalLineError(ctx, `RefuseConnection: ${message}`);
   }),
   implemented('RekeyLimit', applyRekeyLimit),
+  // ssh_config(5) RequiredRSASize: readconf.c parse_int, first value wins; applied to the host
+  // key and the identities by connect() (client.ts requiredRsaSize).
+  implemented('RequiredRSASize', (o, args, ctx, kw) => setFirst(o, 'requiredRsaSize', intValue(ctx, single(kw, args, ctx)), ctx)),
   implemented('ServerAliveCountMax', numberInto('serverAliveCountMax')),
   implemented('ServerAliveInterval', timeInto('serverAliveInterval')),
   implemented('SessionType', applySessionType),
@@ -840,7 +839,6 @@ const ROWS: readonly KeywordEntry[] = [
     ...refused('RemoteCommand', 'it asks for a command on the server, and pure-ssh only forwards ports', ['none']),
     judged: 'session',
   } as KeywordEntry,
-  refused('RequiredRSASize', "it changes the smallest RSA key accepted; pure-ssh's minimum is 1024 bits", ['1024'], undefined, intCheck),
   refused('RevokedHostKeys', 'it adds a list of revoked host keys to the host key check', ['none'], undefined, oneWord),
   {
     ...refused('StreamLocalBindMask', 'forwarded Unix sockets are always bound with the default mask, 0177 (mode 0600)', ['0177', '177'], undefined, bindMaskCheck),

@@ -75,6 +75,42 @@ const BAD_ALGORITHM_LIST: Readonly<Record<AlgorithmListKind, string>> = {
   hostKeyAlgorithms: 'Bad key types',
 };
 
+/** Debian's GSSAPI key exchange prefixes (its kex.h KEX_GSS_*): a GSSAPI kex name starts with one. */
+export const GSS_KEX_PREFIXES: readonly string[] = [
+  'gss-group14-sha256-', 'gss-group16-sha512-', 'gss-nistp256-sha256-', 'gss-curve25519-sha256-', 'gss-group14-sha1-',
+  'gss-gex-sha1-', 'gss-group1-sha1-',
+];
+
+/**
+ * Debian's kex.c kex_alg_by_name (GSSAPI patch): a name starting with a GSSAPI prefix is a known
+ * key exchange name, so kex_names_valid() takes it in KexAlgorithms as well as in
+ * GSSAPIKexAlgorithms.
+ */
+export function isGssKexName(name: string): boolean {
+  return GSS_KEX_PREFIXES.some((p) => name.startsWith(p));
+}
+
+/**
+ * A KexAlgorithms value without its GSSAPI names (Debian's ssh 9.2): kex_names_valid() accepts
+ * them at the line, then fill_default_options' kex_assemble_names() keeps only the names of
+ * kex_alg_list(), which lists no GSSAPI one (they belong to GSSAPIKexAlgorithms), so they leave
+ * the list without a word, even at -vvv (`ssh -G` prints the list without them). A `-` list is
+ * returned as it is (its names remove); a list left with no name becomes `,` (an exact one then
+ * fails as `KexAlgorithms ,` does, "fill_default_options: kex_algorithms: invalid argument";
+ * `+,` and `^,` leave the defaults, as in ssh).
+ *
+ * @example
+ * withoutGssKexNames('curve25519-sha256,gss-curve25519-sha256-'); // 'curve25519-sha256'
+ */
+export function withoutGssKexNames(spec: string): string {
+  const op = spec[0] === '+' || spec[0] === '^' || spec[0] === '-' ? spec[0] : '';
+  if (op === '-') return spec;
+  const names = spec.slice(op.length).split(',');
+  if (!names.some(isGssKexName)) return spec;
+  const kept = names.filter((n) => n !== '' && !isGssKexName(n));
+  return op + (kept.length > 0 ? kept.join(',') : ',');
+}
+
 /**
  * Whether OpenSSH's ssh accepts `spec` (an ssh_config(5) algorithm list with its optional `+`,
  * `-` or `^`) for `kind` at its config line: a `-` list always; an empty list never; otherwise
@@ -104,6 +140,7 @@ function listProblem(kind: AlgorithmListKind, spec: string): { unknown?: string 
   for (const name of list.split(',')) {
     if (name === '') return undefined;
     if (known.has(name)) continue;
+    if (kind === 'kexAlgorithms' && isGssKexName(name)) continue;
     // sshkey_names_valid2(): a key type list may hold patterns, each matching a known type.
     if (kind === 'hostKeyAlgorithms' && /[*?]/.test(name) && [...known].some((k) => globMatch(k, name))) continue;
     return { unknown: name };

@@ -18,7 +18,7 @@ import { SshReader, SshWriter, constantTimeEqual, fromUtf8 } from '../protocol/w
 import { decodeEcdsaPublicKey, ecdsaSignatures } from './ecdsa.js';
 import { decodeEd25519PublicKey, ed25519Signature } from './ed25519.js';
 import type { PrivateKey } from './privatekey.js';
-import { decodeRsaPublicKey, rsaSignatures, sshRsaSha1Signature } from './rsa.js';
+import { decodeRsaPublicKey, rsaPublicKeyBits, rsaSignatures, sshRsaSha1Signature } from './rsa.js';
 import type { HostKeyAlgorithm } from './signing.js';
 
 /** PROTOCOL.certkeys: the certificate `type` field. */
@@ -632,4 +632,22 @@ export function withCertificates(
     certified.push(certifiedKey(key, certificate, { source, now: options.now }));
   }
   return [...certified, ...keys];
+}
+
+/**
+ * ssh_config(5) RequiredRSASize (sshkey.c sshkey_check_rsa_length): whether an RSA key or RSA
+ * certificate (its RFC 4253 §6.6 blob) has a modulus under `minBits` or OpenSSH's floor of 1024
+ * bits (SSH_RSA_MINIMUM_MODULUS_SIZE). Keys of other types, and blobs that are not keys, never are.
+ */
+export function rsaKeyTooShort(keyBlob: Uint8Array, minBits: number | undefined): boolean {
+  let bits: number;
+  try {
+    const type = fromUtf8(new SshReader(keyBlob).string());
+    const blob = type === 'ssh-rsa-cert-v01@openssh.com' ? parseCertificate(keyBlob).publicKeyBlob : type === 'ssh-rsa' ? keyBlob : undefined;
+    if (blob === undefined) return false;
+    bits = rsaPublicKeyBits(blob);
+  } catch {
+    return false;
+  }
+  return bits < 1024 || (minBits !== undefined && minBits > 0 && bits < minBits);
 }

@@ -90,6 +90,16 @@ export function decodeRsaPublicKey(keyBlob: Uint8Array): RsaPublicKey {
   return { e, n, k: (bits + 7) >> 3 };
 }
 
+/**
+ * The modulus size in bits of an `ssh-rsa` public key blob (RFC 4253 §6.6), without the checks of
+ * {@link decodeRsaPublicKey}: for ssh_config(5) RequiredRSASize (sshkey.c sshkey_check_rsa_length).
+ */
+export function rsaPublicKeyBits(keyBlob: Uint8Array): number {
+  const r = readKeyBlob(SSH_RSA, keyBlob);
+  unsignedMpint(r.mpint('rsa e'), 'rsa e');
+  return bitLength(unsignedMpint(r.mpint('rsa n'), 'rsa n'));
+}
+
 /** RFC 4253 §6.6: `string "ssh-rsa" || mpint e || mpint n`. */
 export function encodeRsaPublicKey(e: bigint, n: bigint): Uint8Array {
   return new SshWriter().string(SSH_RSA).mpint(unsigned(e)).mpint(unsigned(n)).toBytes();

@@ -23,6 +23,7 @@ import { MAX_WINDOW } from '../connection/channel.js';
 import {
   AuthenticationError,
   ConnectionLostError,
+  HostKeyError,
   KeyError,
   KeyPermissionsError,
   SshError,
@@ -37,6 +38,7 @@ import {
   isCertificateType,
   isCertifiedKey,
   parseCertificate,
+  rsaKeyTooShort,
   parseCertificateFile,
   withCertificates,
   type CertificateSource,
@@ -194,6 +196,15 @@ export interface ConnectOptions {
    * as ssh(1) does. Without knownHosts it is a UsageError (a verifyHostKey callback decides alone).
    */
   caSignatureAlgorithms?: string | string[];
+  /**
+   * ssh_config(5) RequiredRSASize: the smallest RSA key accepted, in bits of its modulus (an
+   * integer; default and floor 1024, OpenSSH's SSH_RSA_MINIMUM_MODULUS_SIZE). A server whose RSA
+   * host key (or the key of its RSA host certificate) is smaller is refused before any host key
+   * check with a HostKeyError, problem `'key-length'`, "Bad server host key: Invalid key length",
+   * as ssh(1) does (sshconnect2.c verify_host_key_callback); smaller RSA identity files and agent
+   * keys are not offered (sshconnect2.c load_identity_file, pubkey_prepare).
+   */
+  requiredRsaSize?: number;
   /**
    * Or decide yourself: return true or nothing to accept, throw (e.g. a HostKeyError) or return
    * false to refuse (any other result refuses the key with a UsageError; with knownHosts: asked
@@ -552,7 +563,27 @@ async function connectWith(given: ConnectOptions, early: EarlyWatch | undefined)
   return client;
 }
 
+function requiredRsaSizeOf(options: ConnectOptions): number | undefined {
+  const n = options.requiredRsaSize;
+  if (n === undefined) return undefined;
+  if (!Number.isSafeInteger(n) || n < 0) throw new UsageError(`requiredRsaSize must be a whole number of bits, 0 or more, got ${show(n)}`);
+  return n;
+}
+
 function hostKeyVerifierFor(options: ConnectOptions): HostKeyVerifier {
+  const verify = knownHostsOrCallbackFor(options);
+  const minBits = requiredRsaSizeOf(options);
+  if (minBits === undefined) return verify;
+  // sshconnect2.c verify_host_key_callback: the size first, then verify_host_key.
+  return (info) => {
+    if (rsaKeyTooShort(info.keyBlob, minBits)) {
+      throw new HostKeyError('key-length', { host: info.host, keyType: info.keyType, fingerprint: info.fingerprint });
+    }
+    return verify(info);
+  };
+}
+
+function knownHostsOrCallbackFor(options: ConnectOptions): HostKeyVerifier {
   const callback = options.verifyHostKey;
   const caSignatureAlgorithms = options.caSignatureAlgorithms;
   if (caSignatureAlgorithms !== undefined && options.knownHosts === undefined) {
@@ -1273,6 +1304,7 @@ export class SshClient extends EventEmitter {
       pubkeyHostbound: options.pubkeyHostbound,
       preferredAuthentications: typeof options.preferredAuthentications === 'string' ? options.preferredAuthentications.split(',') : options.preferredAuthentications,
       pubkeyAcceptedAlgorithms: applyPubkeyAcceptedSpec(options.pubkeyAcceptedAlgorithms),
+      requiredRsaSize: options.requiredRsaSize,
       algorithms,
       crypto,
       // -C / Compression yes: zlib through pako (unused unless negotiated).

@@ -1387,6 +1387,8 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
       // Also orders the host key algorithms by the types already known (ssh's order_hostkeyalgs).
       knownHosts: cfg.knownHostsFiles,
       hostKeyAlias: cfg.hostKeyAlias,
+      // RequiredRSASize: host key and identities (sshconnect2.c verify_host_key_callback, pubkey_prepare).
+      requiredRsaSize: cfg.requiredRsaSize,
       askPassword,
       passwordAttempts: cfg.numberOfPasswordPrompts,
       passwordAuthentication: cfg.passwordAuthentication,

@@ -34,6 +34,7 @@ export const CONNECT_OPTIONS = {
   hostKeyAlias: 's',
   strictHostKeyChecking: '*',
   caSignatureAlgorithms: 'l',
+  requiredRsaSize: '*',
   verifyHostKey: 'f',
   algorithms: '*',
   pubkeyAcceptedAlgorithms: 'l',

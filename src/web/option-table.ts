@@ -65,6 +65,7 @@ const NODE_ONLY = {
   onWarning: '',
   onKeyboardInteractiveInfo: '',
   preferredAuthentications: '',
+  requiredRsaSize: '',
 } satisfies Record<Exclude<keyof ConnectOptions, keyof WebConnectOptions>, string>;
 
 /** {@link NODE_ONLY} as the words after the option's name in checkOptionKeys' UsageError. */
