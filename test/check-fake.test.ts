@@ -32,6 +32,7 @@ type Fault =
   | 'terrapin'
   | 'accepts-ignore'
   | 'no-unimplemented'
+  | 'no-seq-reset'
   // After login (RFC 4254):
   | 'window-overrun'
   | 'max-packet-overrun'
@@ -72,7 +73,7 @@ function known(type: number): boolean {
 }
 
 /** One connection: the fake server plus the conformance rules, with `fault` breaking one. */
-function serve(socket: Socket, fault: Fault): void {
+function serve(socket: Socket, fault: Fault, ciphers: string[]): void {
   /** exec channels whose output is queued: EOF, exit-status and CLOSE follow once it is sent. */
   const running: number[] = [];
   let initialKex = true;
@@ -82,6 +83,7 @@ function serve(socket: Socket, fault: Fault): void {
   let ended = false;
   const options: FakeServerOptions = {
     strict: fault !== 'terrapin',
+    keepReceiveSequence: fault === 'no-seq-reset',
     extInfo: true,
     extInfoExtra: [['ping@openssh.com', '0']],
     authMethods: ['publickey'],
@@ -108,7 +110,7 @@ function serve(socket: Socket, fault: Fault): void {
       }
       return undefined;
     },
-    lists: { kex: KEX, cipherClientToServer: SAFE_CIPHERS, cipherServerToClient: SAFE_CIPHERS, macClientToServer: SAFE_MACS, macServerToClient: SAFE_MACS },
+    lists: { kex: KEX, cipherClientToServer: ciphers, cipherServerToClient: ciphers, macClientToServer: SAFE_MACS, macServerToClient: SAFE_MACS },
     onPacket(payload, seq, s) {
       const type = payload[0]!;
       if (type === MSG_PING && s.authenticated) {
@@ -201,8 +203,8 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => new Promise((r) => s.close(r))));
 });
 
-async function listen(fault: Fault): Promise<number> {
-  const srv = createServer((socket) => serve(socket, fault));
+async function listen(fault: Fault, ciphers: string[] = SAFE_CIPHERS): Promise<number> {
+  const srv = createServer((socket) => serve(socket, fault, ciphers));
   servers.push(srv);
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
   return (srv.address() as { port: number }).port;
@@ -286,6 +288,45 @@ describeWithHome('pure-ssh-check against the fake server', () => {
     const { code, report } = await runCheckCli(['--json', '-t', '3', '-p', String(port), '127.0.0.1']);
     expect(failed(report)).toEqual(['protocol.unimplemented']);
     expect(code).toBe(1);
+  });
+});
+
+describeWithHome('pure-ssh-check: strict kex (b) for our packets, by the ciphers the server has', () => {
+  const seqReset = (r: CheckReport) => r.findings.find((f) => f.id === 'strict-kex.client-seq-reset');
+  const GCM_ONLY = ['aes128-gcm@openssh.com', 'aes256-gcm@openssh.com'];
+  const GCM_FIRST = ['aes128-gcm@openssh.com', 'aes128-ctr'];
+
+  it('names a server that keeps its receiving sequence number across NEWKEYS, and exits 1', async () => {
+    const port = await listen('no-seq-reset');
+    const { code, report } = await runCheckCli(['--json', '-t', '3', '-p', String(port), '127.0.0.1']);
+    // Under chacha20-poly1305 every other probe's packets (sent under sequence number 0) fail there too.
+    expect(seqReset(report)).toMatchObject({ verdict: 'fail', requirement: 'must', detail: 'a packet under the unreset number was accepted (chacha20-poly1305@openssh.com)' });
+    expect(code).toBe(1);
+  });
+
+  it('probes with a cipher that uses the sequence number when the server has one besides AES-GCM', async () => {
+    // aes128-gcm would be chosen by the probes' own order; the sequence-number probe takes aes128-ctr.
+    const bad = await runCheckCli(['--json', '-t', '3', '-p', String(await listen('no-seq-reset', GCM_FIRST)), '127.0.0.1']);
+    // protocol.unimplemented (under aes128-gcm) shows it too: UNIMPLEMENTED names the unreset number.
+    expect(failed(bad.report)).toEqual(['protocol.unimplemented', 'strict-kex.client-seq-reset']);
+    expect(seqReset(bad.report)?.detail).toBe('a packet under the unreset number was accepted (aes128-ctr + hmac-sha2-256-etm@openssh.com)');
+    expect(bad.code).toBe(1);
+    const good = await runCheckCli(['--json', '-t', '3', '-p', String(await listen('none', GCM_FIRST)), '127.0.0.1']);
+    expect(failed(good.report)).toEqual([]);
+    expect(seqReset(good.report)).toMatchObject({ verdict: 'pass', detail: 'a packet under the unreset number was refused: connection closed (aes128-ctr + hmac-sha2-256-etm@openssh.com)' });
+    expect(good.code).toBe(0);
+  });
+
+  it('AES-GCM only: not testable (info), conformant or not; exit 0 for the conformant one', async () => {
+    for (const fault of ['none', 'no-seq-reset'] as const) {
+      const { code, report } = await runCheckCli(['--json', '-t', '3', '-p', String(await listen(fault, GCM_ONLY)), '127.0.0.1']);
+      // The one that does not reset is still found: its UNIMPLEMENTED names the unreset number (RFC 4253 §11.4).
+      expect(failed(report), fault).toEqual(fault === 'none' ? [] : ['protocol.unimplemented']);
+      expect(seqReset(report), fault).toMatchObject({ verdict: 'info', requirement: 'none', detail: expect.stringMatching(/^not testable: none of the server's ciphers \(aes128-gcm@openssh\.com,aes256-gcm@openssh\.com\) uses the sequence number/) });
+      // The server's own reset is not seen under AES-GCM either.
+      expect(report.findings.find((f) => f.id === 'strict-kex.server-seq-reset'), fault).toMatchObject({ verdict: 'info', detail: expect.stringMatching(/^not testable under aes128-gcm@openssh\.com/) });
+      expect(code, fault).toBe(fault === 'none' ? 0 : 1);
+    }
   });
 });
 

@@ -179,6 +179,37 @@ for (const kex of ['ecdh-sha2-nistp256', 'diffie-hellman-group14-sha256']) {
   });
 }
 
+// strict kex (b) for the client's direction is seen only under a cipher that uses the sequence
+// number (chacha20-poly1305 or any MAC): aes*-gcm@openssh.com does not (RFC 5647 §7.1), so a
+// GCM-only server cannot be tested there; under CBC with a MAC over the plaintext OpenSSH reads on
+// up to 256 KiB after a bad MAC before it closes (packet.c ssh_packet_start_discard). Neither is a
+// MUST violated (break21 F11: both were reported as FAIL, exit 1).
+const restricted: [string, Record<string, string>, RegExp][] = [
+  ['only aes256-gcm@openssh.com', { Ciphers: 'aes256-gcm@openssh.com' }, /^not testable: none of the server's ciphers \(aes256-gcm@openssh\.com\) uses the sequence number/],
+  ['only aes128-cbc with hmac-sha1', { Ciphers: 'aes128-cbc', MACs: 'hmac-sha1' }, /^inconclusive: not acted upon, but no answer under aes128-cbc \+ hmac-sha1 /],
+];
+for (const release of ['system', '10'] as const) {
+  const describeRelease = release === '10' ? describeOpenssh10WithHome : describeInteropWithHome;
+  for (const [name, config, detail] of restricted) {
+    describeRelease(`pure-ssh-check against OpenSSH ${release === '10' ? '10' : '9.2'} allowing ${name}`, () => {
+      const sshd = sshdSuite({ openssh: release, config });
+
+      it('reports strict kex (b) for our packets as info, violates no MUST, and exits 0', async () => {
+        const { code, report } = await checkJson(sshd.port, { args: ['-t', '2'] });
+        expect(byId(report, 'inventory.ciphers')?.detail).toBe(config.Ciphers);
+        expect(byId(report, 'strict-kex.client-seq-reset')).toMatchObject({ verdict: 'info', requirement: 'none', detail: expect.stringMatching(detail) });
+        // Nothing failed but the posture (CBC, SHA-1): the bad-MAC probe's silence under CBC is info too.
+        expect(ids(report, 'fail').filter((id) => !id.startsWith('posture.'))).toEqual([]);
+        // The server's own reset is seen under CBC + HMAC, not under AES-GCM.
+        expect(byId(report, 'strict-kex.server-seq-reset')?.verdict).toBe(config.MACs ? 'pass' : 'info');
+        // The other strict-kex probes do not depend on the cipher.
+        expect(report.findings.filter((f) => f.id.startsWith('strict-kex.') && f.id.split('.').length === 3).every((f) => f.verdict === 'pass')).toBe(true);
+        expect(code).toBe(0);
+      }, 180_000);
+    });
+  }
+}
+
 describeInteropWithHome('pure-ssh-check logging in with a password (SSH_ASKPASS)', () => {
   const sshd = sshdSuite({ password: true });
   const dir = suiteDir('pure-ssh-check-askpass-');

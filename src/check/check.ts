@@ -251,14 +251,25 @@ export async function runCheck(o: CheckOptions): Promise<CheckReport> {
       detail: serverExtra ? 'yes' : `also sent messages ${b.serverExtraMessages.join(', ')}`,
     });
     const broken = after?.end.kind === 'broken';
+    const ok = after !== undefined && accepted(after);
+    // Under AES-GCM a packet under the wrong number opens as well (sequenceNumberVerified): the
+    // session going on shows nothing then.
+    const s2c = b.negotiated.cipherServerToClient;
+    const unseen = ok && !sequenceNumberVerified(s2c);
     add({
       id: 'strict-kex.server-seq-reset',
       group: 'strict-kex',
       title: 'server resets its sequence number at NEWKEYS',
-      verdict: after && accepted(after) ? 'pass' : 'fail',
-      requirement: 'must',
+      verdict: unseen ? 'info' : ok ? 'pass' : 'fail',
+      requirement: unseen ? 'none' : 'must',
       spec: 'OpenSSH PROTOCOL, strict key exchange (b)',
-      detail: after && accepted(after) ? 'its first packets under the new keys open with sequence number 0' : broken ? `its packets do not open with sequence number 0 (${describeIncoming(after!.end)})` : describeIncoming(after?.end ?? { kind: 'timeout' }),
+      detail: unseen
+        ? `not testable under ${s2c}, which does not use the sequence number (the session went on)`
+        : ok
+          ? 'its first packets under the new keys open with sequence number 0'
+          : broken
+            ? `its packets do not open with sequence number 0 (${describeIncoming(after!.end)})`
+            : describeIncoming(after?.end ?? { kind: 'timeout' }),
     });
   }
   if (o.inventoryOnly) return report;
@@ -273,21 +284,7 @@ export async function runCheck(o: CheckOptions): Promise<CheckReport> {
       add(strictVerdict(`strict-kex.${m.name}.${step}`, `${m.name.toUpperCase()} ${STEP_TEXT[step]}`, strict, outcome.x, outcome.after));
     }
   }
-  if (strict) {
-    // OpenSSH PROTOCOL, strict kex b: a packet under the unreset sequence number must fail its MAC.
-    const r = await session({ ...basePlan, skipSendSequenceReset: true }, async (conn, x) => (x.ok ? serviceRoundTrip(conn, timeoutMs) : undefined));
-    // A refused connection (r undefined) is a failure to verify, reported as such below.
-    const ok = r !== undefined && isTermination(r.end);
-    add({
-      id: 'strict-kex.client-seq-reset',
-      group: 'strict-kex',
-      title: 'server expects sequence number 0 after NEWKEYS',
-      verdict: ok ? 'pass' : 'fail',
-      requirement: 'must',
-      spec: 'OpenSSH PROTOCOL, strict key exchange (b)',
-      detail: r === undefined ? 'the exchange did not complete' : ok ? `a packet under the unreset number was refused: ${describeIncoming(r.end)}` : `a packet under the unreset number was ${accepted(r) ? 'accepted' : 'not refused: ' + describeIncoming(r.end)}`,
-    });
-  }
+  if (strict) add(await clientSeqResetProbe(basePlan, server, session, timeoutMs));
 
   // ---- protocol probes ----
   await protocolProbes(o, basePlan, session, add, server, timeoutMs, ext);
@@ -346,6 +343,58 @@ async function connectionProbes(
     await globalRequestProbes(conn, timeoutMs, add);
     await pingProbe(conn, extensions, timeoutMs, add);
   });
+}
+
+/**
+ * Whether a packet under `cipher` only verifies under the right sequence number: every MAC
+ * covers it (RFC 4253 §6.4, `mac = MAC(key, sequence_number || unencrypted_packet)`; OpenSSH
+ * PROTOCOL §1.5 for -etm), chacha20-poly1305@openssh.com takes its nonce from it (OpenSSH
+ * PROTOCOL.chacha20poly1305). aes*-gcm@openssh.com does not: its nonce is an invocation counter of
+ * its own and the sequence number is not in its AAD (RFC 5647 §7.1; OpenSSH PROTOCOL §1.6), so a
+ * packet under a wrong number is valid there.
+ */
+export function sequenceNumberVerified(cipher: string): boolean {
+  const row = cipherAlgorithms.get(cipher);
+  return row !== undefined && (!row.aead || cipher === 'chacha20-poly1305@openssh.com');
+}
+
+/**
+ * Whether a bad MAC under `cipher` + `mac` goes unanswered for a while: CBC with a MAC over the
+ * plaintext (not -etm). OpenSSH then reads on up to PACKET_MAX_SIZE (256 KiB) before it closes
+ * (packet.c ssh_packet_start_discard), its countermeasure to the CBC length oracle (CPNI-957037),
+ * so silence there is not acceptance.
+ */
+export function badMacAnswerDeferred(cipher: string, mac: string | undefined): boolean {
+  return cipher.endsWith('-cbc') && mac !== undefined && macAlgorithms.get(mac)?.etm !== true;
+}
+
+/**
+ * OpenSSH PROTOCOL, strict kex b: a packet sent after our NEWKEYS under the sequence number that
+ * was not reset must fail its MAC. Run with a cipher under which the number is verified
+ * ({@link sequenceNumberVerified}); without one in the server's list the reset cannot be seen.
+ */
+async function clientSeqResetProbe(basePlan: ExchangePlan, server: KexInit, session: Session, timeoutMs: number): Promise<Finding> {
+  const base = { id: 'strict-kex.client-seq-reset', group: 'strict-kex' as const, title: 'server expects sequence number 0 after NEWKEYS', spec: 'OpenSSH PROTOCOL, strict key exchange (b)' };
+  const info = (detail: string): Finding => ({ ...base, verdict: 'info', requirement: 'none', detail });
+  // Only the client-to-server direction matters here: it is the server's receiving number.
+  const cipher = basePlan.cipher.filter(sequenceNumberVerified);
+  if (!server.cipherClientToServer.some((c) => cipher.includes(c))) {
+    return info(`not testable: none of the server's ciphers (${server.cipherClientToServer.join(',')}) uses the sequence number (AES-GCM has a nonce of its own)`);
+  }
+  const { x, r } = await session({ ...basePlan, cipher, cipherServerToClient: basePlan.cipher, skipSendSequenceReset: true }, async (conn, x) => ({
+    x,
+    r: x.ok ? await serviceRoundTrip(conn, timeoutMs) : undefined,
+  }));
+  const notRun = unreached(x);
+  if (notRun) return info(notRun);
+  if (!x.ok || r === undefined) return { ...base, verdict: 'fail', requirement: 'must', detail: 'the exchange did not complete' };
+  const used = `${x.negotiated.cipherClientToServer}${x.negotiated.macClientToServer ? ' + ' + x.negotiated.macClientToServer : ''}`;
+  if (isTermination(r.end)) return { ...base, verdict: 'pass', requirement: 'must', detail: `a packet under the unreset number was refused: ${describeIncoming(r.end)} (${used})` };
+  if (accepted(r)) return { ...base, verdict: 'fail', requirement: 'must', detail: `a packet under the unreset number was accepted (${used})` };
+  if (r.end.kind === 'timeout' && badMacAnswerDeferred(x.negotiated.cipherClientToServer, x.negotiated.macClientToServer)) {
+    return info(`inconclusive: not acted upon, but no answer under ${used} (OpenSSH reads on up to 256 KiB after a bad MAC there before it closes, a CBC countermeasure)`);
+  }
+  return { ...base, verdict: 'fail', requirement: 'must', detail: `a packet under the unreset number was not refused: ${describeIncoming(r.end)} (${used})` };
 }
 
 type Session = <T>(plan: ExchangePlan, body: (conn: ProbeConnection, x: ExchangeOutcome) => Promise<T>) => Promise<T>;
@@ -486,7 +535,9 @@ async function protocolProbes(
     const t = 'a packet with a bad MAC is refused';
     if (accepted(a)) P('bad-mac', t, 'RFC 4253 §6.4', 'fail', 'must', 'the request under a broken MAC was answered');
     else if (isTermination(a.end)) P('bad-mac', t, 'RFC 4253 §6.4', 'pass', 'must', `refused: ${describeIncoming(a.end)}`);
-    else P('bad-mac', t, 'RFC 4253 §6.4; §11.1 MAC_ERROR', 'fail', 'should', `not answered, but the connection stays open (${describeIncoming(a.end)})`);
+    else if (a.end.kind === 'timeout' && badMacAnswerDeferred(x.negotiated.cipherClientToServer, x.negotiated.macClientToServer)) {
+      P('bad-mac', t, 'RFC 4253 §6.4', 'info', 'none', `not acted upon; no answer under ${x.negotiated.cipherClientToServer} + ${x.negotiated.macClientToServer} (OpenSSH reads on up to 256 KiB after a bad MAC there before it closes, a CBC countermeasure)`);
+    } else P('bad-mac', t, 'RFC 4253 §6.4; §11.1 MAC_ERROR', 'fail', 'should', `not answered, but the connection stays open (${describeIncoming(a.end)})`);
   });
 
   // RFC 4253 §7.1: a wrong first_kex_packet_follows guess is ignored by the server.

@@ -29,6 +29,8 @@ export interface ExchangePlan {
   kex: string[];
   hostKey: string[];
   cipher: string[];
+  /** The server-to-client ciphers when they differ from {@link cipher} (which is then client to server only). */
+  cipherServerToClient?: string[];
   mac: string[];
   /** Payloads sent at a step (RFC 4253 §11.2/§11.3/§11.4 messages, an unknown number, ...). */
   inject?: Partial<Record<KexStep, Uint8Array[]>>;
@@ -127,7 +129,7 @@ function kexInitLists(plan: ExchangePlan, kex: string[]): AlgorithmLists {
     kex,
     hostKey: plan.hostKey,
     cipherClientToServer: plan.cipher,
-    cipherServerToClient: plan.cipher,
+    cipherServerToClient: plan.cipherServerToClient ?? plan.cipher,
     macClientToServer: plan.mac,
     macServerToClient: plan.mac,
     compressionClientToServer: ['none'],

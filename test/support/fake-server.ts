@@ -130,6 +130,11 @@ export interface FakeServerOptions {
   preVersionLines?: string[];
   /** Offer kex-strict-s-v00@openssh.com in the first KEXINIT (default true). */
   strict?: boolean;
+  /**
+   * A fault: under strict kex, keep the receiving sequence number running across NEWKEYS
+   * (OpenSSH PROTOCOL, strict kex b, broken); the sending one is still reset.
+   */
+  keepReceiveSequence?: boolean;
   /** Override name-lists of the server's KEXINIT. */
   lists?: Partial<AlgorithmLists>;
   /** Set first_kex_packet_follows in the server's KEXINIT. */
@@ -523,7 +528,7 @@ export class FakeServer {
       return;
     }
     this.decoder.setCipher(newDirection('client-to-server', k.negotiated, k.inKeys, this.crypto, false));
-    if (this.strict) this.decoder.resetSequence();
+    if (this.strict && !this.options.keepReceiveSequence) this.decoder.resetSequence();
     this.compressionIn = this.installCompression('in', k.negotiated.compressionClientToServer);
     k.newKeysReceived = true;
     this.newKeysReceived++;
