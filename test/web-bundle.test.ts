@@ -103,8 +103,11 @@ it('pure-ssh/web bundles for browsers without Node built-ins or polyfills; size 
   // kex_input_ext_info and sign_and_send_pubkey -v lines: +0.29 KiB, measured 107.31 KiB;
   // 108 KiB with CASignatureAlgorithms (break20 F6: connect({ caSignatureAlgorithms }), the
   // list applied as readconf.c kex_assemble_names does, SHA-1 CA signatures decoded for it to
-  // judge): +0.48, measured 107.84 KiB (with zlib 121.19).
-  expect(gz).toBeLessThan(108);
+  // judge): +0.48, measured 107.84 KiB (with zlib 121.19); 108.25 KiB with the web client's
+  // opened() on untilAborted (+0.06) and RequiredRSASize's check of RSA host and user keys in the
+  // core (break21 F5, sshkey_check_rsa_length; the web client keeps the 1024-bit floor): measured
+  // 108.15 KiB (with zlib 121.49).
+  expect(gz).toBeLessThan(108.25);
 });
 
 it('compression is opt-in: pako is absent from the default bundle and comes with pure-ssh/compress-zlib', async () => {
