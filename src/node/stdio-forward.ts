@@ -43,7 +43,9 @@ export async function stdioForward(
     // a piped stream could still write it after the channel's end ("write after end").
     let inputStopped = false;
     const onInput = (d: Buffer): void => {
-      if (inputStopped) return;
+      // The channel's own end (the server's CLOSE ends its writing side too) may come before
+      // its 'end' event is seen here: a chunk then is dropped as after the FORCE input drain.
+      if (inputStopped || ch.writableEnded || ch.destroyed) return;
       if (!ch.write(d)) {
         io.input.pause();
         ch.once('drain', () => {
@@ -76,10 +78,13 @@ export async function stdioForward(
     // OpenSSH channels.c channel_input_ieof: a stdio forward's channel (force_drain) ends its
     // input when the server's EOF arrives, so the channel closes without waiting for ours.
     ch.once('end', () => {
-      if (inputDone || ch.writableEnded) return;
-      io.debug?.(`channel ${ch.channel}: FORCE input drain`);
+      if (inputDone) return;
+      // Already ended (our input's EOF, or the channel's close): the input is stopped all the same.
+      if (!ch.writableEnded) {
+        io.debug?.(`channel ${ch.channel}: FORCE input drain`);
+        ch.end();
+      }
       stopInput();
-      ch.end();
     });
     ch.once('finish', () => {
       inputDone = true;
