@@ -9,7 +9,7 @@
  * -v line). stderr and exit status compared at the default level, and the host key lines at -v.
  * Then the library's connect({ caSignatureAlgorithms }).
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,7 +18,7 @@ import { connect, type ConnectOptions } from '../src/index.js';
 import { HostKeyError, UsageError } from '../src/errors.js';
 import { cliEnv, describeInteropWithHome, suiteHome } from './harness/home.js';
 import { startSshd, type SshdHandle } from './harness/sshd.js';
-import { CLI_BIN_PATH as CLI } from './harness/proc.js';
+import { CLI_BIN_PATH as CLI, runForStderr } from './harness/proc.js';
 import { connect as webConnect } from '../src/web/index.js';
 import { dialNodeWeb } from './runtimes/dial-node.js';
 
@@ -65,14 +65,7 @@ describeInteropWithHome('CASignatureAlgorithms: host certificates by CA signatur
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  function run(cmd: string[], args: string[]): Promise<{ code: number | null; stderr: string }> {
-    return new Promise((resolve) => {
-      const child = spawn(cmd[0]!, [...cmd.slice(1), ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: cliEnv(home) });
-      let stderr = '';
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString('latin1')));
-      child.on('exit', (code) => resolve({ code, stderr }));
-    });
-  }
+  const run = (cmd: string[], args: string[]) => runForStderr(cmd, args, cliEnv(home));
 
   interface Case {
     /** HostKeyAlgorithms: which certificate the server shows. */

@@ -5,7 +5,7 @@
  * or authfile.c (sshkey_perm_ok), so each line ends with log.c's "\r\n", except where one call
  * holds a newline (the changed key's fingerprint).
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { chmod, copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +15,7 @@ import { PYTHON } from './harness/net.js';
 import { startSshd, type SshdHandle } from './harness/sshd.js';
 // The installed bin (package.json bin.pure-ssh): the same CLI as dist/node/cli.js at about half
 // its start-up CPU, most of what this file's runs cost.
-import { CLI_BIN_PATH as CLI } from './harness/proc.js';
+import { CLI_BIN_PATH as CLI, runForStderr } from './harness/proc.js';
 
 function keygen(...args: string[]): void {
   execFileSync('/usr/bin/ssh-keygen', ['-q', ...args], { stdio: 'pipe' });
@@ -79,14 +79,7 @@ describeInteropWithHome('host key and key file warnings, side by side with ssh',
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  function run(cmd: string[], args: string[]): Promise<{ code: number | null; stderr: string }> {
-    return new Promise((resolve) => {
-      const child = spawn(cmd[0]!, [...cmd.slice(1), ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: cliEnv(home) });
-      let stderr = '';
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString('latin1')));
-      child.on('exit', (code) => resolve({ code, stderr }));
-    });
-  }
+  const run = (cmd: string[], args: string[]) => runForStderr(cmd, args, cliEnv(home));
 
   /** Both clients with a known_hosts file of `lines` (another key file, more options); ssh's stderr. */
   async function sideBySide(lines: string[], identity?: string, extra: string[] = []): Promise<string> {

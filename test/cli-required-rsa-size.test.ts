@@ -5,7 +5,7 @@
  * 1024-bit RSA user key is not offered under it (the login fails), and logs in without it. The
  * library's `requiredRsaSize` refuses the same host key with HostKeyError 'key-length'.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -13,7 +13,7 @@ import { connect } from '../src/index.js';
 import { HostKeyError } from '../src/errors.js';
 import { cliEnv, describeInteropWithHome, suiteDir, suiteHome } from './harness/home.js';
 import { startSshd, type SshdHandle } from './harness/sshd.js';
-import { CLI_BIN_PATH as CLI } from './harness/proc.js';
+import { CLI_BIN_PATH as CLI, runForStderr } from './harness/proc.js';
 
 const keygen = (...args: string[]) => execFileSync('/usr/bin/ssh-keygen', ['-q', ...args], { stdio: 'pipe' });
 
@@ -38,15 +38,7 @@ describeInteropWithHome('RequiredRSASize beside ssh 9.2, against sshd 9.2 with 1
     await sshd?.stop();
   });
 
-  function run(cmd: string[], args: string[]): Promise<{ code: number | null; stderr: string }> {
-    return new Promise((resolve) => {
-      const child = spawn(cmd[0]!, [...cmd.slice(1), ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: cliEnv(home) });
-      let stderr = '';
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString('latin1')));
-      const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-      child.on('exit', (code) => (clearTimeout(killer), resolve({ code, stderr })));
-    });
-  }
+  const run = (cmd: string[], args: string[]) => runForStderr(cmd, args, cliEnv(home));
 
   /** ssh 9.2 and pure-ssh with the same arguments: [theirs, ours]. */
   async function both(config: string[], identity: string, hostKey = 'rsa-sha2-512') {

@@ -8,7 +8,7 @@
  * about the host key, its stderr, exit status and the known_hosts it leaves must be ssh's, with
  * one difference: pure-ssh cannot verify FIDO `sk-*` host keys and does not offer them.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,7 +21,7 @@ import { describeInteropOpenssh10, openssh10Available, startSshd, type OpenSshRe
 import { dialNodeWeb } from './runtimes/dial-node.js';
 // The installed bin (package.json bin.pure-ssh): the same CLI as dist/node/cli.js at about half
 // its start-up CPU, most of what this file's runs cost.
-import { CLI_BIN_PATH as CLI } from './harness/proc.js';
+import { CLI_BIN_PATH as CLI, runForStderr } from './harness/proc.js';
 
 /** ssh -vvv lines about the host key offer and its check (the rest differs for other reasons). */
 const HOST_KEY_LINE =
@@ -56,14 +56,7 @@ function suite(release: OpenSshRelease, describeIt: typeof describeInteropWithHo
       if (dir) await rm(dir, { recursive: true, force: true });
     });
 
-    function run(cmd: string[], args: string[]): Promise<{ code: number | null; stderr: string }> {
-      return new Promise((resolve) => {
-        const child = spawn(cmd[0]!, [...cmd.slice(1), ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: cliEnv(home) });
-        let stderr = '';
-        child.stderr.on('data', (d: Buffer) => (stderr += d.toString('latin1')));
-        child.on('exit', (code) => resolve({ code, stderr }));
-      });
-    }
+    const run = (cmd: string[], args: string[]) => runForStderr(cmd, args, cliEnv(home));
 
     /**
      * Both clients with their own copy of a known_hosts file of `lines`, at -vvv with a key the

@@ -14,7 +14,7 @@ import { connect } from '../src/index.js';
 import { applyAlgorithmSpec, defaultAlgorithms } from '../src/algorithms.js';
 import { cliEnv, describeInteropWithHome, suiteHome } from './harness/home.js';
 import { SSHD_PATH, sshdSuite } from './harness/sshd.js';
-import { CLI_BIN_PATH as CLI } from './harness/proc.js';
+import { CLI_BIN_PATH as CLI, runForStderr } from './harness/proc.js';
 import { startSshAgent } from './support/ssh-agent.js';
 
 /** ssh -vvv lines about the host key offer and check. */
@@ -36,14 +36,7 @@ describeInteropWithHome('an sshd that signs only with ssh-rsa (SHA-1)', () => {
   const home = suiteHome();
   const sshd = sshdSuite({ hostKeyTypes: ['rsa'], config: { HostKeyAlgorithms: 'ssh-rsa' } });
 
-  function run(cmd: string[], args: string[]): Promise<{ code: number | null; stderr: string }> {
-    return new Promise((resolve) => {
-      const child = spawn(cmd[0]!, [...cmd.slice(1), ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: cliEnv(home) });
-      let stderr = '';
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString('latin1')));
-      child.on('exit', (code) => resolve({ code, stderr }));
-    });
-  }
+  const run = (cmd: string[], args: string[]) => runForStderr(cmd, args, cliEnv(home));
 
   /** Both clients at -vvv with a key the server does not know (both stop after the host key check). */
   async function sideBySide(extra: string[]): Promise<string[]> {

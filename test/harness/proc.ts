@@ -310,3 +310,26 @@ export function fromAuthenticated(stderr: string): string {
   const lines = withoutTotalsFigures(stderr).split('\r\n');
   return lines.slice(Math.max(0, lines.findIndex((l) => l.startsWith('Authenticated to')))).filter((l) => !l.startsWith('debug')).join('\r\n');
 }
+
+/**
+ * Runs `cmd` (the program and its first arguments) with `args`, stdin and stdout ignored, in
+ * `env`: its exit code and whole stderr, read as latin1 so that raw bytes show as they came.
+ * SIGKILLed after `killAfterMs` (default 30 s): a hung client fails its test instead of the file.
+ */
+export function runForStderr(
+  cmd: readonly string[],
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+  killAfterMs = 30_000,
+): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(cmd[0]!, [...cmd.slice(1), ...args], { stdio: ['ignore', 'ignore', 'pipe'], env });
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString('latin1')));
+    const killer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+    child.on('exit', (code) => {
+      clearTimeout(killer);
+      resolve({ code, stderr });
+    });
+  });
+}
