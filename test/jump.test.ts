@@ -396,7 +396,10 @@ describeInterop('jump host failures under -q and LogLevel, against ssh 9.2', () 
     }
     // The hops' last lines, the nearest first: the same as ssh's.
     const free = `debug1: channel 0: free: direct-tcpip: listening port 0 for 127.0.0.1 port ${bastion.port}, connect from 127.0.0.1 port 65535 to UNKNOWN port 65536, nchannels 1\r\nKilled by signal 1.\r\n`;
-    expect(theirs.stderr.endsWith(free + free), theirs.stderr).toBe(true);
+    // ssh 9.2's own race (as in the VERBOSE case above): its first hop may leave on its standard
+    // input's end ("stdio forwarding: done") before the middle process's SIGHUP, without these two
+    // lines (the final CI of the session saw it once); pure-ssh ends each hop itself and says both.
+    expect(theirs.stderr.endsWith(free), theirs.stderr).toBe(true);
     expect(ours.stderr.endsWith(free + free), ours.stderr).toBe(true);
   }, 60_000);
 
