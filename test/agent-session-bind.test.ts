@@ -6,7 +6,7 @@
  * key; before the bind it refuses ("agent refused operation"), after binding to another host
  * it no longer lists the key. Needs `npm run build` first for the CLI cases.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { appendFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,7 +18,7 @@ import { AgentClient, AuthenticationError, connect, type ConnectOptions } from '
 import { cliEnv, itWithHome } from './harness/home.js';
 import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
 import { startSshAgent } from './support/ssh-agent.js';
-import { CLI_BIN_PATH as CLI } from './harness/proc.js';
+import { CLI_BIN_PATH as CLI, runUntil } from './harness/proc.js';
 
 const CHECK_CLI = fileURLToPath(new URL('../dist/node/check-cli.js', import.meta.url));
 
@@ -44,25 +44,7 @@ async function addConstrainedKey(dir: string, name: string, sshd: SshdHandle, so
 
 /** Run `bin` (pure-ssh's CLI or ssh 9.2) until it authenticates (then stop it) or exits. */
 function run(bin: string[], args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(bin[0]!, [...bin.slice(1), ...args], { stdio: ['ignore', 'ignore', 'pipe'], env });
-    children.add(child);
-    let stderr = '';
-    child.stderr!.setEncoding('utf8');
-    child.stderr!.on('data', (d: string) => {
-      stderr += d;
-      if (/Authenticated to /.test(stderr)) child.kill('SIGKILL');
-    });
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${bin.join(' ')} did not finish:\n${stderr}`));
-    }, 20_000);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      children.delete(child);
-      resolve({ code, stderr });
-    });
-  });
+  return runUntil(bin, args, { env, until: /Authenticated to /, children, timeoutMs: 20_000 });
 }
 
 /** The lines of a -v log that concern the agent binding and its outcome. */

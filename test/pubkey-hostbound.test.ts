@@ -7,7 +7,7 @@
  * library, the CLI and ProxyJump hops, with key files and ssh-agent keys bound to their
  * destination (`ssh-add -h`). Needs `npm run build` first for the CLI cases.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { appendFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -18,7 +18,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { connect, type ConnectOptions } from '../src/index.js';
 import { clientOptions } from './harness/client.js';
 import { cliEnv, itWithHome } from './harness/home.js';
-import { CLI_BIN_PATH as CLI } from './harness/proc.js';
+import { CLI_BIN_PATH as CLI, runUntil } from './harness/proc.js';
 import { describeInterop, describeInteropOpenssh10, startSshd, type SshdHandle } from './harness/sshd.js';
 import { startSshAgent } from './support/ssh-agent.js';
 
@@ -54,25 +54,7 @@ async function libraryLogin(options: ConnectOptions): Promise<string[]> {
  * until the destination reached through a ProxyJump hop says so (not the hop).
  */
 function run(bin: string[], args: string[], env: NodeJS.ProcessEnv, proxied = false): Promise<{ code: number | null; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(bin[0]!, [...bin.slice(1), ...args], { stdio: ['ignore', 'ignore', 'pipe'], env });
-    children.add(child);
-    let stderr = '';
-    child.stderr!.setEncoding('utf8');
-    child.stderr!.on('data', (d: string) => {
-      stderr += d;
-      if ((proxied ? /Authenticated to \S+ \(via proxy\)/ : /Authenticated to /).test(stderr)) child.kill('SIGKILL');
-    });
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${bin.join(' ')} did not finish:\n${stderr}`));
-    }, 30_000);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      children.delete(child);
-      resolve({ code, stderr });
-    });
-  });
+  return runUntil(bin, args, { env, until: proxied ? /Authenticated to \S+ \(via proxy\)/ : /Authenticated to /, children, timeoutMs: 30_000 });
 }
 
 /** The -vvv lines about the method: EXT_INFO's offer, each signature's method, the outcome. */

@@ -333,3 +333,35 @@ export function runForStderr(
     });
   });
 }
+
+/**
+ * Runs `cmd` (the program and its first arguments) with `args` until its stderr (UTF-8) matches
+ * `until` (then SIGKILLs it: a login checked and left) or it exits: its exit code (null when
+ * killed) and stderr. The child is in `children` while it runs, for the file's afterAll to kill.
+ * Rejects, with what it said, if neither happens within `timeoutMs`.
+ */
+export function runUntil(
+  cmd: readonly string[],
+  args: readonly string[],
+  opts: { env: NodeJS.ProcessEnv; until: RegExp; children: Set<ChildProcess>; timeoutMs: number },
+): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd[0]!, [...cmd.slice(1), ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: opts.env });
+    opts.children.add(child);
+    let stderr = '';
+    child.stderr!.setEncoding('utf8');
+    child.stderr!.on('data', (d: string) => {
+      stderr += d;
+      if (opts.until.test(stderr)) child.kill('SIGKILL');
+    });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${cmd.join(' ')} did not finish:\n${stderr}`));
+    }, opts.timeoutMs);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      opts.children.delete(child);
+      resolve({ code, stderr });
+    });
+  });
+}
