@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type ConnectOptions } from '../src/index.js';
 import { HostKeyError, UsageError } from '../src/errors.js';
 import { cliEnv, describeInteropWithHome, suiteHome } from './harness/home.js';
-import { startSshd, type SshdHandle } from './harness/sshd.js';
+import { startSshd, type SshdHandle, publicKeyOf } from './harness/sshd.js';
 import { CLI_BIN_PATH as CLI, runForStderr } from './harness/proc.js';
 import { connect as webConnect } from '../src/web/index.js';
 import { dialNodeWeb } from './runtimes/dial-node.js';
@@ -40,7 +40,7 @@ describeInteropWithHome('CASignatureAlgorithms: host certificates by CA signatur
   let sshd: SshdHandle;
   let dir: string;
   const p = (n: string) => join(dir, n);
-  const pub = async (n: string) => (await readFile(p(`${n}.pub`), 'utf8')).trim().split(/\s+/).slice(0, 2).join(' ');
+  const pub = (n: string) => publicKeyOf(p(n));
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'pure-ssh-casig-'));

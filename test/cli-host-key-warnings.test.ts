@@ -6,13 +6,13 @@
  * holds a newline (the changed key's fingerprint).
  */
 import { execFileSync } from 'node:child_process';
-import { chmod, copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { cliEnv, describeInteropWithHome, suiteHome } from './harness/home.js';
 import { PYTHON } from './harness/net.js';
-import { startSshd, type SshdHandle } from './harness/sshd.js';
+import { startSshd, type SshdHandle, publicKeyOf } from './harness/sshd.js';
 // The installed bin (package.json bin.pure-ssh): the same CLI as dist/node/cli.js at about half
 // its start-up CPU, most of what this file's runs cost.
 import { CLI_BIN_PATH as CLI, runForStderr } from './harness/proc.js';
@@ -65,7 +65,7 @@ describeInteropWithHome('host key and key file warnings, side by side with ssh',
   let sshd: SshdHandle;
   let dir: string;
   const p = (n: string) => join(dir, n);
-  const pub = async (n: string) => (await readFile(p(`${n}.pub`), 'utf8')).trim().split(/\s+/).slice(0, 2).join(' ');
+  const pub = (n: string) => publicKeyOf(p(n));
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'pure-ssh-warnings-'));

@@ -17,7 +17,7 @@ import { connect } from '../src/index.js';
 import { connect as webConnect, HostKeyError } from '../src/web/index.js';
 import { DEFAULT_HOST_KEY_ALGORITHMS } from '../src/keys/hostkey.js';
 import { cliEnv, describeInteropWithHome, suiteHome } from './harness/home.js';
-import { describeInteropOpenssh10, openssh10Available, startSshd, type OpenSshRelease, type SshdHandle } from './harness/sshd.js';
+import { describeInteropOpenssh10, openssh10Available, startSshd, type OpenSshRelease, type SshdHandle, publicKeyOf } from './harness/sshd.js';
 import { dialNodeWeb } from './runtimes/dial-node.js';
 // The installed bin (package.json bin.pure-ssh): the same CLI as dist/node/cli.js at about half
 // its start-up CPU, most of what this file's runs cost.
@@ -36,7 +36,7 @@ function suite(release: OpenSshRelease, describeIt: typeof describeInteropWithHo
     let sshd: SshdHandle;
     let dir: string;
     const p = (n: string) => join(dir, n);
-    const pub = async (n: string) => (await readFile(p(`${n}.pub`), 'utf8')).trim().split(/\s+/).slice(0, 2).join(' ');
+    const pub = (n: string) => publicKeyOf(p(n));
     let keys: Record<'ca' | 'otherCa' | 'host' | 'ecdsa', string>;
 
     beforeAll(async () => {

@@ -378,7 +378,7 @@ async function keygen(sshKeygen: string, type: HostKeyType, path: string): Promi
 }
 
 /** `type base64` of a .pub file, without the comment. */
-async function publicKeyOf(privatePath: string): Promise<string> {
+export async function publicKeyOf(privatePath: string): Promise<string> {
   const text = await readFile(`${privatePath}.pub`, 'utf8');
   return text.trim().split(/\s+/).slice(0, 2).join(' ');
 }
