@@ -7,7 +7,7 @@
  * its direct connect. Node only.
  */
 import type { Socket } from 'node:net';
-import { abortedBySignal } from '../user-callback.js';
+import { abortedBySignal, untilAborted } from '../user-callback.js';
 import { gaiStrerror, strerror } from './strerror.js';
 
 /**
@@ -92,18 +92,8 @@ function connects(sock: Socket, timeout: number, signal: AbortSignal | undefined
   });
 }
 
-/** `ms` of waiting, cut short by `signal` (abortedBySignal's error). */
+/** `ms` of waiting, cut short by `signal` (untilAborted: abortedBySignal's error); the timer cleared either way. */
 function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(abortedBySignal(signal));
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(abortedBySignal(signal!));
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return untilAborted(new Promise<void>((resolve) => (timer = setTimeout(resolve, ms))), signal).finally(() => clearTimeout(timer));
 }
