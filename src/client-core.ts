@@ -189,6 +189,7 @@ export class ClientCore {
         clientVersion: options.clientVersion,
         rekeyBytes: options.rekeyBytes,
         rekeyPackets: options.rekeyPackets,
+        fingerprintHash: options.fingerprintHash,
       },
       {
         hostKey: ({ algorithm, keyBlob, fingerprint }) => {

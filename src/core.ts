@@ -22,5 +22,6 @@ export { parsePublicKeyFile, parsePublicKeyLine, type ParsePrivateKeyOptions, ty
 export { extraKeyDecryption, type ExtraKeyDecryption } from './keys/extra-key-decryption.js';
 export { parseKnownHosts, checkHostKey, formatKnownHostsLine, hostMatches, type KnownHostsEntry, type HostKeyCheck } from './keys/knownhosts.js';
 export { fingerprintSha256, keyBlobType, hostKeyAlgorithms } from './keys/hostkey.js';
+export type { FingerprintHash } from './keys/fingerprint.js';
 export { defaultAlgorithms, supportedAlgorithms, applyAlgorithmSpec, type AlgorithmPreferences } from './algorithms.js';
 export { PURE_SSH_VERSION, DEFAULT_REKEY_BYTES, DEFAULT_REKEY_PACKETS } from './transport/transport.js';

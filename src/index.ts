@@ -41,6 +41,7 @@ export { parsePrivateKey } from './keys/parse-private-key.js';
 export { parsePublicKeyFile, type ParsePrivateKeyOptions, type PrivateKey } from './keys/privatekey.js';
 export { extraKeyDecryption, type ExtraKeyDecryption } from './keys/extra-key-decryption.js';
 export { fingerprintSha256 } from './keys/hostkey.js';
+export type { FingerprintHashName } from './keys/fingerprint-hashes.js';
 export { PURE_SSH_VERSION } from './transport/transport.js';
 export { type JumpHost } from './node/jump.js';
 export { proxyCommandStream, ProxyCommandStream, ProxyCommandExit, type ProxyCommandOptions } from './node/proxy-command.js';

@@ -304,9 +304,9 @@ ${FIXED}`,
     const ours: Record<string, string | undefined> = {
       ForwardX11: 'no', ForwardX11Trusted: 'no', ForwardX11Timeout: '1200', XAuthLocation: '/usr/bin/xauth', ForwardAgent: 'no',
       AddKeysToAgent: 'false', ControlMaster: 'false', ControlPath: undefined, ControlPersist: 'no', EscapeChar: 'none', IPQoS: 'none none',
-      SendEnv: undefined, SetEnv: undefined, TCPKeepAlive: 'no', UpdateHostKeys: 'false', VisualHostKey: 'no',
+      SendEnv: undefined, SetEnv: undefined, TCPKeepAlive: 'no', UpdateHostKeys: 'false',
       LogVerbose: 'none', SyslogFacility: 'USER', GSSAPIAuthentication: 'no', GSSAPIDelegateCredentials: 'no',
-      EnableEscapeCommandline: 'no', FingerprintHash: 'SHA256', RequestTTY: 'false', SecurityKeyProvider: 'internal',
+      EnableEscapeCommandline: 'no', RequestTTY: 'false', SecurityKeyProvider: 'internal',
       TunnelDevice: 'any:any', LocalCommand: undefined,
     };
     const differences = Object.entries(ours).map(([name, v]) => ({ keyword: name.toLowerCase(), ours: () => v, said: ignoredLine(name) }));

@@ -150,6 +150,7 @@ const NODE_MISTAKES: [Record<string, unknown>, string | RegExp][] = [
   [{ algorithms: { ciphers: 'aes128-ctr' } }, 'unknown option algorithms.ciphers (did you mean algorithms.cipher?)'],
   // Finding 6: wrong types were coerced or crashed.
   [{ compression: 'no' }, 'compression must be true or false, got "no"'],
+  [{ fingerprintHash: 'sha3' }, `fingerprintHash must be 'sha256', 'md5', 'sha1', 'sha384' or 'sha512', got "sha3"`],
   [{ identityFiles: 'key' }, 'identityFiles must be an array, got "key"'],
   [{ identityFiles: [5] }, 'identityFiles[0] must be a key file path (or a prepareIdentityFile entry), got 5'],
   [{ certificateFiles: '/tmp/x-cert.pub' }, 'certificateFiles must be an array, got "/tmp/x-cert.pub"'],

@@ -118,6 +118,8 @@ const SAMPLES: Record<string, { value: string; sets: Partial<SshOptions> }> = {
   PureSshReconnect: { value: 'yes', sets: { pureSshReconnect: true } },
   GlobalKnownHostsFile: { value: '/a /b', sets: { globalKnownHostsFiles: ['/a', '/b'] } },
   HashKnownHosts: { value: 'yes', sets: { hashKnownHosts: true } },
+  VisualHostKey: { value: 'yes', sets: { visualHostKey: true } },
+  FingerprintHash: { value: 'MD5', sets: { fingerprintHash: 'md5' } },
   HostKeyAlgorithms: { value: '^ssh-ed25519', sets: { hostKeyAlgorithms: '^ssh-ed25519' } },
   PubkeyAcceptedAlgorithms: { value: '+ssh-rsa', sets: { pubkeyAcceptedAlgorithms: '+ssh-rsa' } },
   HostKeyAlias: { value: 'Gw.Example', sets: { hostKeyAlias: 'Gw.Example' } },
@@ -212,12 +214,12 @@ describe('the parser follows the table', () => {
     CheckHostIP: 'yes', GSSAPIKeyExchange: 'yes', HostbasedAuthentication: 'yes', NoHostAuthenticationForLocalhost: 'yes',
     PermitLocalCommand: 'yes', StreamLocalBindMask: '0077', Tunnel: 'point-to-point',
     VerifyHostKeyDNS: 'ask', AddKeysToAgent: 'confirm', ControlMaster: 'autoask',
-    ControlPersist: '10m', EnableEscapeCommandline: 'yes', EnableSSHKeysign: 'yes', EscapeChar: '^A', FingerprintHash: 'MD5',
+    ControlPersist: '10m', EnableEscapeCommandline: 'yes', EnableSSHKeysign: 'yes', EscapeChar: '^A',
     ForwardX11: 'yes', ForwardX11Timeout: '20m', ForwardX11Trusted: 'yes', GSSAPIAuthentication: 'yes',
     GSSAPIDelegateCredentials: 'yes', GSSAPIRenewalForcesRekey: 'yes', GSSAPITrustDns: 'yes', IPQoS: 'lowdelay',
     RequestTTY: 'force', SetEnv: 'A=b',
     SyslogFacility: 'LOCAL0', TCPKeepAlive: 'yes', TunnelDevice: 'any:1', UpdateHostKeys: 'ask',
-    VisualHostKey: 'yes', GSSAPIKexAlgorithms: 'gss-gex-sha1-', HostbasedAcceptedAlgorithms: 'ssh-ed25519',
+    GSSAPIKexAlgorithms: 'gss-gex-sha1-', HostbasedAcceptedAlgorithms: 'ssh-ed25519',
   };
   const validValue = (name: string, e: KeywordEntry) => VALID[e.aliasOf ?? name] ?? 'some-value';
 

@@ -7,7 +7,8 @@
  */
 import { AuthenticationError, ProtocolError, SshError, UsageError } from '../errors.js';
 import { MSG, decodeMessage, encodeServiceRequest } from '../protocol/messages.js';
-import { DEFAULT_HOST_KEY_ALGORITHMS, fingerprintSha256, keyBlobType } from '../keys/hostkey.js';
+import { DEFAULT_HOST_KEY_ALGORITHMS, keyBlobType } from '../keys/hostkey.js';
+import { keyFingerprint, type FingerprintHash } from '../keys/fingerprint.js';
 import { globMatch } from '../protocol/glob.js';
 import type { PrivateKey } from '../keys/privatekey.js';
 import { describeCertifiedKey, isCertifiedKey, parseCertificate, rsaKeyTooShort } from '../keys/certificate.js';
@@ -50,6 +51,12 @@ export interface AuthOptions {
    * 1024, are not offered (sshconnect2.c pubkey_prepare, load_identity_file).
    */
   requiredRsaSize?: number;
+  /**
+   * How key fingerprints are written in the -v lines (`Offering public key: FILE ED25519 FP`) and
+   * the host key's (ssh_config(5) FingerprintHash: sshconnect2.c format_identity). Default SHA256;
+   * other digests are passed in (keys/fingerprint-hashes.ts), so a bundle without them carries none.
+   */
+  fingerprintHash?: FingerprintHash;
   /**
    * ssh_config(5) PreferredAuthentications: the methods to try, in this order, among those the
    * server allows (sshconnect2.c authmethod_get). Names pure-ssh does not implement
@@ -210,7 +217,7 @@ const SERVICE_CONNECTION = 'ssh-connection';
  * sshkey_type and sshkey_fingerprint of an identity, as ssh(1)'s lines give them: `ED25519-CERT`
  * for a certificate, whose fingerprint is the certified key's (sshkey_fingerprint hashes the plain key).
  */
-function typeAndFingerprint(identity: KnownIdentity): string {
+function typeAndFingerprint(identity: KnownIdentity, hash: FingerprintHash | undefined): string {
   const keyType = keyBlobType(identity.publicKeyBlob);
   const type = sshKeyTypeLabel(keyType);
   const key = identity.key;
@@ -223,7 +230,7 @@ function typeAndFingerprint(identity: KnownIdentity): string {
       // A certificate the agent holds but we cannot read: named by its own blob's hash.
     }
   }
-  return `${type} ${fingerprintSha256(plain)}`;
+  return `${type} ${keyFingerprint(plain, hash)}`;
 }
 
 /** Client side of RFC 4252. */
@@ -545,7 +552,7 @@ export class UserAuth {
     const explicitOrAgent = identity.note ? ` ${identity.note}` : '';
     // sshconnect2.c format_identity without a key: the name, a space, no type nor fingerprint.
     if (!known(identity)) return `${identity.label} ${explicitOrAgent}`;
-    return `${identity.label} ${typeAndFingerprint(identity)}${explicitOrAgent}`;
+    return `${identity.label} ${typeAndFingerprint(identity, this.options.fingerprintHash)}${explicitOrAgent}`;
   }
 
   private sessionIdLength(): number {
@@ -565,7 +572,7 @@ export class UserAuth {
     const hostKey = this.options.pubkeyHostbound === false ? undefined : this.handler.hostBoundKey();
     const method = hostKey ? PUBLICKEY_HOSTBOUND : 'publickey';
     // sshconnect2.c sign_and_send_pubkey's debug3 line (its format_identity's type and fingerprint).
-    this.handler.log(`sign_and_send_pubkey: using ${method} with ${typeAndFingerprint(identity)}`, 3);
+    this.handler.log(`sign_and_send_pubkey: using ${method} with ${typeAndFingerprint(identity, this.options.fingerprintHash)}`, 3);
     const w = new SshWriter(512 + (hostKey?.length ?? 0))
       .string(sessionId)
       .byte(MSG.USERAUTH_REQUEST)
@@ -774,7 +781,7 @@ export class UserAuth {
         }
         if (identity.key && isCertifiedKey(identity.key)) {
           // A certificate is offered by its public blob (ssh(1): "Offering public key: ... -CERT").
-          this.handler.log(`Offering public key: ${describeCertifiedKey(identity.key)} (${algorithm})`);
+          this.handler.log(`Offering public key: ${describeCertifiedKey(identity.key, this.options.fingerprintHash)} (${algorithm})`);
         } else {
           if (!attempt.loaded) this.handler.log(`Trying private key: ${identity.label} ${sshKeyTypeLabel(keyBlobType(identity.publicKeyBlob))} (${algorithm})`);
         }

@@ -8,6 +8,7 @@
  * {@link ConfigError} carrying the exit status. The IO lives in cli.ts.
  */
 import type { StrictHostKeyChecking } from '../node/known-hosts-file.js';
+import type { FingerprintHashName } from '../keys/fingerprint-hashes.js';
 import { addForward, addLocalForward, dynamicAsLocalForward, REMOTE_SOCKS_TARGET, parseStdioForwardSpec } from './forward-spec.js';
 import type { TargetSpec } from '../node/forward.js';
 import {
@@ -145,6 +146,10 @@ export interface ResolvedConfig {
    */
   connectedError?: ConfigError;
   hashKnownHosts: boolean;
+  /** ssh_config(5) VisualHostKey (default no). */
+  visualHostKey: boolean;
+  /** ssh_config(5) FingerprintHash (default sha256). */
+  fingerprintHash: FingerprintHashName;
   exitOnForwardFailure: boolean;
   /** Seconds, 0 = off. */
   serverAliveInterval: number;
@@ -1106,6 +1111,8 @@ function* resolveStepsLogged(argv: string[], cenv: CliEnvironment, state: LogSta
       knownHostsFiles: [...userFiles, ...globalFilesExpanded],
       connectedError,
       hashKnownHosts: o.hashKnownHosts ?? false,
+      visualHostKey: o.visualHostKey ?? false,
+      fingerprintHash: o.fingerprintHash ?? 'sha256',
       exitOnForwardFailure: o.exitOnForwardFailure ?? false,
       serverAliveInterval: o.serverAliveInterval ?? 0,
       serverAliveCountMax: o.serverAliveCountMax ?? 3,

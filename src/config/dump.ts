@@ -93,8 +93,8 @@ export function dumpConfig(cfg: ResolvedConfig, algorithms: EffectiveAlgorithms)
   put('enablesshkeysign', 'no');
   put('clearallforwardings', yesNo(o.clearAllForwardings ?? false));
   put('exitonforwardfailure', yesNo(cfg.exitOnForwardFailure));
-  // Fingerprints are shown as SHA256 (digest.c ssh_digest_alg_name).
-  put('fingerprinthash', 'SHA256');
+  // digest.c ssh_digest_alg_name: the name in upper case.
+  put('fingerprinthash', cfg.fingerprintHash.toUpperCase());
   put('forwardx11', 'no');
   // Debian's default is yes (upstream's no): pure-ssh forwards no X11 and so trusts no X11 client.
   put('forwardx11trusted', 'no');
@@ -130,7 +130,7 @@ export function dumpConfig(cfg: ResolvedConfig, algorithms: EffectiveAlgorithms)
   put('tcpkeepalive', 'no');
   put('tunnel', FALSE);
   put('verifyhostkeydns', FALSE);
-  put('visualhostkey', 'no');
+  put('visualhostkey', yesNo(cfg.visualHostKey));
   // No host keys are learnt after authentication (hostkeys-00@openssh.com, OpenSSH PROTOCOL §2.5).
   put('updatehostkeys', FALSE);
   put('enableescapecommandline', 'no');

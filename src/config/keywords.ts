@@ -41,6 +41,7 @@ import { SCAN_SCALED_STRERROR, scanScaled } from './scan-scaled.js';
 import { assembledListFails, badListMessage, isGssKexName, unimplementedListMessage, withoutGssKexNames, type AlgorithmListKind } from './openssh-names.js';
 import { validDomain, type CanonicalizeMode, type PermittedCname } from './canonicalize.js';
 import type { StrictHostKeyChecking } from '../node/known-hosts-file.js';
+import type { FingerprintHashName } from '../keys/fingerprint-hashes.js';
 
 /** Parse one line's arguments and store them (first value wins, lists accumulate). */
 type Apply = (o: SshOptions, args: string[], ctx: LineContext, keyword: string) => void;
@@ -517,10 +518,15 @@ const escapeCharCheck: Check = (args, ctx, kw) => {
   if (!ok) throw lineError(ctx, 'Bad escape character.');
 };
 
-/** readconf.c oFingerprintHash: digest.c ssh_digest_alg_by_name (strcasecmp). */
-const fingerprintHashCheck: Check = (args, ctx, kw) => {
+/**
+ * readconf.c oFingerprintHash: digest.c ssh_digest_alg_by_name (strcasecmp), any digest it knows
+ * (the manual names md5 and sha256); the first line obtained wins.
+ */
+const fingerprintHashInto: Apply = (o, args, ctx, kw) => {
   const v = single(kw, args, ctx);
-  if (!['md5', 'sha1', 'sha256', 'sha384', 'sha512'].includes(v.toLowerCase())) throw lineError(ctx, `Invalid hash algorithm "${v}".`);
+  const name = v.toLowerCase();
+  if (!['md5', 'sha1', 'sha256', 'sha384', 'sha512'].includes(name)) throw lineError(ctx, `Invalid hash algorithm "${v}".`);
+  setFirst(o, 'fingerprintHash', name as FingerprintHashName, ctx);
 };
 
 /** readconf.c oStreamLocalBindMask: strtol(s, 8) reading at least one digit, 0 to 0777. */
@@ -720,6 +726,10 @@ const ROWS: readonly KeywordEntry[] = [
   implemented('GatewayPorts', flagInto('gatewayPorts')),
   implemented('GlobalKnownHostsFile', knownHostsFilesInto('globalKnownHostsFiles')),
   implemented('HashKnownHosts', flagInto('hashKnownHosts')),
+  // sshconnect.c check_host_key: the random art with the host key's fingerprint.
+  implemented('VisualHostKey', flagInto('visualHostKey')),
+  // sshkey_fingerprint(key, options.fingerprint_hash, ...) wherever ssh(1) writes a fingerprint.
+  implemented('FingerprintHash', fingerprintHashInto),
   implemented('HostKeyAlgorithms', algorithmsInto('hostKeyAlgorithms')),
   implemented('PubkeyAcceptedAlgorithms', pubkeyAcceptedInto),
   // ssh_config(5) CASignatureAlgorithms: readconf.c parse_pubkey_algos (a key type list, "Bad key
@@ -869,7 +879,6 @@ const ROWS: readonly KeywordEntry[] = [
   ignored('EnableEscapeCommandline', SESSION_ONLY, ['no'], undefined, flagValue),
   ignored('EnableSSHKeysign', 'it only serves host-based authentication, which pure-ssh refuses', ['no'], undefined, flagValue),
   ignored('EscapeChar', SESSION_ONLY, ['none'], undefined, escapeCharCheck),
-  ignored('FingerprintHash', 'fingerprints are shown as SHA256', ['sha256'], undefined, fingerprintHashCheck),
   ignored('ForwardAgent', 'agent forwarding is requested on a session, and pure-ssh opens none, like ssh -N', ['no']),
   ignored('ForwardX11', NO_X11, ['no'], undefined, flagValue),
   ignored('ForwardX11Timeout', NO_X11, undefined, undefined, timeCheck),
@@ -908,7 +917,6 @@ const ROWS: readonly KeywordEntry[] = [
   ignored('UpdateHostKeys', 'no extra host keys are learnt after authentication; known_hosts keeps what it has', ['no'], undefined, multistate('ask')),
   ignored('UseKeychain', "Apple's option to keep passphrases in the macOS keychain; they are asked for instead", undefined, 'apple'),
   ignored('VersionAddendum', 'the version string is sent unchanged', ['none']),
-  ignored('VisualHostKey', 'no ASCII-art fingerprint is shown', ['no'], undefined, flagValue),
   ignored('XAuthLocation', NO_X11, undefined, undefined, oneWord),
 
   // Deprecated: readconf.c's oDeprecated, oIgnore and oUnsupported rows.

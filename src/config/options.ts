@@ -5,6 +5,7 @@
 import { globMatch } from '../protocol/glob.js';
 import { scanScaled } from './scan-scaled.js';
 import type { StrictHostKeyChecking } from '../node/known-hosts-file.js';
+import type { FingerprintHashName } from '../keys/fingerprint-hashes.js';
 import type { DynamicForwardSpec, ForwardSpec } from './forward-spec.js';
 import type { JumpSpec } from './jump-spec.js';
 import type { CanonicalizeMode, PermittedCname } from './canonicalize.js';
@@ -105,6 +106,10 @@ export interface SshOptions {
   /** RekeyLimit's time part in seconds (0 = none). */
   rekeyLimitSeconds?: number;
   hashKnownHosts?: boolean;
+  /** ssh_config(5) VisualHostKey: the host key's random art with its fingerprint. */
+  visualHostKey?: boolean;
+  /** ssh_config(5) FingerprintHash, lower case (ssh -G prints it in upper case). */
+  fingerprintHash?: FingerprintHashName;
   addressFamily?: 'any' | 'inet' | 'inet6';
   /** ssh_config(5) SessionType: `none` is what -N asks for; `subsystem` is refused. */
   sessionType?: 'none' | 'default';

@@ -9,14 +9,14 @@
  *
  * Sans-IO: blobs in, no clock read here (callers pass the time).
  */
-import { sha256 } from '@noble/hashes/sha2.js';
 import type { CryptoProvider } from '../crypto/provider.js';
 import { KeyError, UsageError } from '../errors.js';
-import { base64Decode, base64Encode } from '../protocol/base64.js';
+import { base64Decode } from '../protocol/base64.js';
 import { globMatch } from '../protocol/glob.js';
 import { SshReader, SshWriter, constantTimeEqual, fromUtf8 } from '../protocol/wire.js';
 import { decodeEcdsaPublicKey, ecdsaSignatures } from './ecdsa.js';
 import { decodeEd25519PublicKey, ed25519Signature } from './ed25519.js';
+import { keyFingerprint, type FingerprintHash } from './fingerprint.js';
 import type { PrivateKey } from './privatekey.js';
 import { decodeRsaPublicKey, rsaPublicKeyBits, rsaSignatures, sshRsaSha1Signature } from './rsa.js';
 import type { HostKeyAlgorithm } from './signing.js';
@@ -447,8 +447,8 @@ export function checkCertificateAuthority(cert: Certificate, check: CertificateC
   return undefined;
 }
 
-function fingerprint(blob: Uint8Array): string {
-  return 'SHA256:' + base64Encode(sha256(blob), false);
+function fingerprint(blob: Uint8Array, hash?: FingerprintHash): string {
+  return keyFingerprint(blob, hash);
 }
 
 function pad2(n: number): string {
@@ -479,13 +479,13 @@ export function formatCertificateValidity(cert: Certificate): string {
 /**
  * ssh -v's line for a host certificate (sshconnect.c verify_host_key()): `Server host
  * certificate: TYPE FP, serial N ID "ID" CA CATYPE CAFP valid VALIDITY`; the fingerprints are
- * of the certified key and of the CA key.
+ * of the certified key and of the CA key, in `hash` (ssh_config(5) FingerprintHash; default SHA256).
  */
-export function describeHostCertificate(cert: Certificate): string {
+export function describeHostCertificate(cert: Certificate, hash?: FingerprintHash): string {
   const caType = fromUtf8(new SshReader(cert.signatureKey).string('signature key type'));
   return (
-    `Server host certificate: ${cert.certType} ${fingerprint(cert.publicKeyBlob)}, serial ${cert.serial} ` +
-    `ID "${cert.keyId}" CA ${caType} ${fingerprint(cert.signatureKey)} valid ${formatCertificateValidity(cert)}`
+    `Server host certificate: ${cert.certType} ${fingerprint(cert.publicKeyBlob, hash)}, serial ${cert.serial} ` +
+    `ID "${cert.keyId}" CA ${caType} ${fingerprint(cert.signatureKey, hash)} valid ${formatCertificateValidity(cert)}`
   );
 }
 
@@ -595,9 +595,9 @@ export function certificateShortType(cert: Certificate): string {
   return `${base}-CERT`;
 }
 
-/** ssh -v's "Offering public key" text for a certified key: `SOURCE ED25519-CERT FP`. */
-export function describeCertifiedKey(key: CertifiedKey): string {
-  return `${key.certificateSource} ${certificateShortType(key.certificate)} ${fingerprint(key.certificate.publicKeyBlob)}`;
+/** ssh -v's "Offering public key" text for a certified key: `SOURCE ED25519-CERT FP` (FP in `hash`, FingerprintHash). */
+export function describeCertifiedKey(key: CertifiedKey, hash?: FingerprintHash): string {
+  return `${key.certificateSource} ${certificateShortType(key.certificate)} ${fingerprint(key.certificate.publicKeyBlob, hash)}`;
 }
 
 /** A certificate and where it came from (a file path, for messages). */

@@ -13,6 +13,7 @@ import { base64Encode } from '../protocol/base64.js';
 import { DisconnectReason, ProtocolError } from '../errors.js';
 import { SshReader, fromUtf8 } from '../protocol/wire.js';
 import { ecdsaSignatures } from './ecdsa.js';
+import { keyFingerprint, type FingerprintHash } from './fingerprint.js';
 import { ed25519Signature } from './ed25519.js';
 import { rsaSignatures, sshRsaSha1Signature } from './rsa.js';
 import {
@@ -138,26 +139,35 @@ export function fingerprintSha256(blob: Uint8Array): string {
 }
 
 /**
- * A host key's fingerprint as OpenSSH shows it: {@link fingerprintSha256} of the blob, or for a
- * certificate of the key it certifies (sshkey.c sshkey_fingerprint_raw() hashes a certificate's
- * plain key, `force_plain`), so a renewed certificate keeps its key's fingerprint. A blob that does
- * not parse as a certificate is hashed whole.
+ * A host key's fingerprint as OpenSSH shows it: {@link fingerprintSha256} of the blob (or in
+ * `hash`, ssh_config(5) FingerprintHash), or for a certificate of the key it certifies (sshkey.c
+ * sshkey_fingerprint_raw() hashes a certificate's plain key, `force_plain`), so a renewed
+ * certificate keeps its key's fingerprint. A blob that does not parse as a certificate is hashed whole.
  */
-export function hostKeyFingerprint(blob: Uint8Array): string {
+export function hostKeyFingerprint(blob: Uint8Array, hash?: FingerprintHash): string {
+  return keyFingerprint(plainHostKey(blob), hash);
+}
+
+/**
+ * The plain key of a host key blob: a certificate's certified key (sshkey.c to_blob with
+ * `force_plain`), any other blob, or one that does not parse as a certificate, as it is.
+ */
+export function plainHostKey(blob: Uint8Array): Uint8Array {
   try {
-    if (isCertificateType(keyBlobType(blob))) return fingerprintSha256(parseCertificate(blob, { sha1Ca: true }).publicKeyBlob);
+    if (isCertificateType(keyBlobType(blob))) return parseCertificate(blob, { sha1Ca: true }).publicKeyBlob;
   } catch {
     // Not a well-formed certificate: its bytes are all there is to name it by.
   }
-  return fingerprintSha256(blob);
+  return blob;
 }
 
 /**
  * ssh -v's line for the server's host key (sshconnect.c verify_host_key()): `Server host key:
  * ALG FP`, or for a certificate `Server host certificate: TYPE FP, serial N ID "..." CA ...`,
- * where FP is the certified key's fingerprint (OpenSSH fingerprints certificates by their key).
+ * where FP is the certified key's fingerprint (OpenSSH fingerprints certificates by their key),
+ * in `hash` (ssh_config(5) FingerprintHash; default SHA256).
  */
-export function describeServerHostKey(algorithm: string, keyBlob: Uint8Array): string {
+export function describeServerHostKey(algorithm: string, keyBlob: Uint8Array, hash?: FingerprintHash): string {
   let type: string;
   try {
     type = keyBlobType(keyBlob);
@@ -166,12 +176,12 @@ export function describeServerHostKey(algorithm: string, keyBlob: Uint8Array): s
   }
   if (isCertificateType(type)) {
     try {
-      return describeHostCertificate(parseCertificate(keyBlob, { sha1Ca: true }));
+      return describeHostCertificate(parseCertificate(keyBlob, { sha1Ca: true }), hash);
     } catch {
       // Already verified by the key exchange; a failure here only loses the detail.
     }
   }
-  return `Server host key: ${algorithm} ${fingerprintSha256(keyBlob)}`;
+  return `Server host key: ${algorithm} ${keyFingerprint(keyBlob, hash)}`;
 }
 
 /**

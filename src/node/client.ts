@@ -53,6 +53,7 @@ import { AgentClient } from './agent.js';
 import { orderIdentities, sshKeyTypeLabel, type AuthIdentity } from '../auth/identity.js';
 import { keyboardInteractiveInfoLine, SIGNER_DECLINED } from '../auth/userauth.js';
 import type { Signer } from '../auth/signer.js';
+import { fingerprintHashNamed, type FingerprintHashName } from '../keys/fingerprint-hashes.js';
 import { fingerprintSha256, keyBlobType } from '../keys/hostkey.js';
 import { constantTimeEqual } from '../protocol/wire.js';
 import type { HostKeyVerifier, StrictHostKeyChecking } from './known-hosts-file.js';
@@ -205,6 +206,14 @@ export interface ConnectOptions {
    * keys are not offered (sshconnect2.c load_identity_file, pubkey_prepare).
    */
   requiredRsaSize?: number;
+  /**
+   * ssh_config(5) FingerprintHash: how key fingerprints are written in the `debug` lines, in the
+   * `fingerprint` verifyHostKey is given (HostKeyInfo) and HostKeyError carries, and in the
+   * knownHosts question: `'sha256'` (default: `SHA256:` and unpadded base64) or `'md5'` (`MD5:`
+   * and hex pairs), or `'sha1'`, `'sha384'`, `'sha512'`, which OpenSSH's readconf.c takes too.
+   * known_hosts matching is by the whole key either way.
+   */
+  fingerprintHash?: FingerprintHashName;
   /**
    * Or decide yourself: return true or nothing to accept, throw (e.g. a HostKeyError) or return
    * false to refuse (any other result refuses the key with a UsageError; with knownHosts: asked
@@ -436,6 +445,10 @@ function checkConnectOptions(options: ConnectOptions): void {
   options.certificateFiles?.forEach((f: unknown, i) => {
     if (!(typeof f === 'string' && f !== '')) throw new UsageError(`certificateFiles[${i}] must be a certificate file path, got ${show(f)}`);
   });
+  const hash: unknown = options.fingerprintHash;
+  if (hash !== undefined && (typeof hash !== 'string' || fingerprintHashNamed(hash) === undefined)) {
+    throw new UsageError(`fingerprintHash must be 'sha256', 'md5', 'sha1', 'sha384' or 'sha512', got ${show(hash)}`);
+  }
   const attempts = options.connectionAttempts;
   if (attempts !== undefined && !(Number.isSafeInteger(attempts) && attempts >= 1)) {
     throw new UsageError(`connectionAttempts must be a whole number >= 1, got ${show(attempts)}`);
@@ -602,7 +615,7 @@ function knownHostsOrCallbackFor(options: ConnectOptions): HostKeyVerifier {
       }
       if (checksKnownHostsFiles(callback, files)) return callback;
       // The known_hosts verdict first: a changed or revoked key is refused whatever the callback says.
-      const known = knownHostsVerifier({ files, mode: 'yes', log: options.debug, hostKeyAlias: options.hostKeyAlias, caSignatureAlgorithms });
+      const known = knownHostsVerifier({ files, mode: 'yes', log: options.debug, hostKeyAlias: options.hostKeyAlias, caSignatureAlgorithms, fingerprintHash: options.fingerprintHash });
       return knownHostsThenCallback(known, callback);
     }
     const mode = options.strictHostKeyChecking ?? 'yes';
@@ -610,7 +623,7 @@ function knownHostsOrCallbackFor(options: ConnectOptions): HostKeyVerifier {
     if (!['yes', 'accept-new', 'no', 'ask'].includes(mode as string)) {
       throw new UsageError(`strictHostKeyChecking must be 'yes', 'accept-new', 'no' or 'ask', got ${JSON.stringify(mode)}`);
     }
-    return knownHostsVerifier({ files, mode, log: options.debug, hostKeyAlias: options.hostKeyAlias, caSignatureAlgorithms });
+    return knownHostsVerifier({ files, mode, log: options.debug, hostKeyAlias: options.hostKeyAlias, caSignatureAlgorithms, fingerprintHash: options.fingerprintHash });
   }
   throw new UsageError(
     'connect() needs a host key decision: pass knownHosts (known_hosts file paths) or verifyHostKey. ' +
@@ -1305,6 +1318,8 @@ export class SshClient extends EventEmitter {
       preferredAuthentications: typeof options.preferredAuthentications === 'string' ? options.preferredAuthentications.split(',') : options.preferredAuthentications,
       pubkeyAcceptedAlgorithms: applyPubkeyAcceptedSpec(options.pubkeyAcceptedAlgorithms),
       requiredRsaSize: options.requiredRsaSize,
+      // The core carries SHA-256 only: another digest is passed in (keys/fingerprint-hashes.ts).
+      fingerprintHash: options.fingerprintHash === undefined ? undefined : fingerprintHashNamed(options.fingerprintHash),
       algorithms,
       crypto,
       // -C / Compression yes: zlib through pako (unused unless negotiated).

@@ -480,16 +480,22 @@ export function hostKeyVerifier(
     hostKeyAlias: cfg.hostKeyAlias,
     // CASignatureAlgorithms, applied (sshconnect.c check_host_key, sshkey_cert_check_host).
     caSignatureAlgorithms: cfg.caSignatureAlgorithms,
+    fingerprintHash: cfg.fingerprintHash,
+    visualHostKey: cfg.visualHostKey,
     prompt: askQuestion,
     // ssh(1) prints a host certificate's rejection reason, a known_hosts file it cannot open for
     // its question (hostkeys_find_by_key_hostfile's error_fr) and a ~/.ssh it cannot make
-    // (hostfile_create_user_ssh_dir) as errors, the rest as debug.
+    // (hostfile_create_user_ssh_dir) as errors, the rest as debug; VisualHostKey's "Host key
+    // fingerprint is" and its art are one logit() call, its inner lines ending in a bare "\n"
+    // and only its end in log.c's "\r\n" (oneLogCall).
     log: (line) =>
-      line.startsWith('Warning: Permanently added') || line.startsWith('Failed to add the host')
-        ? log.info(line)
-        : /^(Certificate (invalid|lacks|contains|signed)|hostkeys_find_by_key_hostfile: |Could not (stat|create directory) )/.test(line)
-          ? log.error(line)
-          : log.debug1(line),
+      line.startsWith('Host key fingerprint is ')
+        ? log.info(oneLogCall(line))
+        : line.startsWith('Warning: Permanently added') || line.startsWith('Failed to add the host')
+          ? log.info(line)
+          : /^(Certificate (invalid|lacks|contains|signed)|hostkeys_find_by_key_hostfile: |Could not (stat|create directory) )/.test(line)
+            ? log.error(line)
+            : log.debug1(line),
   });
 }
 
@@ -1389,6 +1395,8 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
       hostKeyAlias: cfg.hostKeyAlias,
       // RequiredRSASize: host key and identities (sshconnect2.c verify_host_key_callback, pubkey_prepare).
       requiredRsaSize: cfg.requiredRsaSize,
+      // FingerprintHash: the -v lines' fingerprints (sshconnect.c verify_host_key, sshconnect2.c format_identity).
+      fingerprintHash: cfg.fingerprintHash,
       askPassword,
       passwordAttempts: cfg.numberOfPasswordPrompts,
       passwordAuthentication: cfg.passwordAuthentication,

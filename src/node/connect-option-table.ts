@@ -35,6 +35,7 @@ export const CONNECT_OPTIONS = {
   strictHostKeyChecking: '*',
   caSignatureAlgorithms: 'l',
   requiredRsaSize: '*',
+  fingerprintHash: '*',
   verifyHostKey: 'f',
   algorithms: '*',
   pubkeyAcceptedAlgorithms: 'l',

@@ -18,7 +18,9 @@ import {
   parseCertificate,
   type Certificate,
 } from '../keys/certificate.js';
-import { fingerprintSha256 } from '../keys/hostkey.js';
+import { fingerprintHashNamed, type FingerprintHashName } from '../keys/fingerprint-hashes.js';
+import { keyFingerprint, publicKeyBits, randomArt, randomArtTitle, type FingerprintHash } from '../keys/fingerprint.js';
+import { plainHostKey } from '../keys/hostkey.js';
 import {
   checkHostCertificate,
   checkHostKey,
@@ -169,15 +171,36 @@ export function knownHostsVerifier(opts: {
    * UsageError here.
    */
   caSignatureAlgorithms?: string | readonly string[];
+  /**
+   * ssh_config(5) FingerprintHash: how fingerprints are written in the question, the log lines
+   * and the HostKeyError (`'sha256'`, the default, or `'md5'`; `'sha1'`, `'sha384'`, `'sha512'`
+   * as OpenSSH takes them). The key given is fingerprinted again in it (its `fingerprint` is not
+   * read), so a pasted answer is compared with what the question showed.
+   */
+  fingerprintHash?: FingerprintHashName;
+  /**
+   * ssh_config(5) VisualHostKey: a known key is logged as `Host key fingerprint is FP` and its
+   * "random art" (one log line of several lines, sshconnect.c check_host_key HOST_OK, logit), and
+   * the question about a new key shows the art after the fingerprint.
+   */
+  visualHostKey?: boolean;
 }): HostKeyVerifier {
   const mode = opts.mode ?? 'yes';
   const log = opts.log ?? (() => {});
   const now = opts.now ?? Date.now;
   const caSignatureAlgorithms = applyCaSignatureSpec(opts.caSignatureAlgorithms);
+  const hash = fingerprintHashNamed(opts.fingerprintHash ?? 'sha256');
+  if (hash === undefined) throw new UsageError(`fingerprintHash must be 'sha256', 'md5', 'sha1', 'sha384' or 'sha512', got ${JSON.stringify(opts.fingerprintHash)}`);
+  // sshconnect.c check_host_key, HOST_OK: logit("Host key fingerprint is %s\n%s", fp, ra).
+  const showKnown = (key: HostKeyInfo): void => {
+    if (opts.visualHostKey) log(`Host key fingerprint is ${key.fingerprint}\n${hostKeyArt(key, hash)}`);
+  };
   if (opts.files.length === 0 && mode !== 'yes' && !opts.readonly) {
     throw new UsageError('knownHostsVerifier needs at least one known_hosts file to add new keys to');
   }
-  const verifier = async (given: HostKeyInfo): Promise<void> => {
+  const verifier = async (key: HostKeyInfo): Promise<void> => {
+    // The fingerprint in our hash, whatever the transport computed (a certificate's: its key's).
+    const given = { ...key, fingerprint: keyFingerprint(plainHostKey(key.keyBlob), hash) };
     let shown = given;
     if (opts.hostKeyAlias !== undefined) {
       // sshconnect.c get_hostfile_hostname_ipaddr(): the alias alone, without the port.
@@ -193,11 +216,11 @@ export function knownHostsVerifier(opts: {
     // Why a host certificate did not settle it, for the error if the plain key does not either.
     let certNote: string | undefined;
     if (isCertificateType(shown.keyType)) {
-      const outcome = checkCertificate(shown, all, now() / 1000, caSignatureAlgorithms, log);
+      const outcome = checkCertificate(shown, all, now() / 1000, caSignatureAlgorithms, log, hash, () => showKnown(shown));
       if (outcome === 'accepted') return;
       certNote = outcome.note;
       const cert = outcome.cert;
-      info = { ...shown, keyType: cert.keyType, keyBlob: cert.publicKeyBlob, fingerprint: fingerprintSha256(cert.publicKeyBlob) };
+      info = { ...shown, keyType: cert.keyType, keyBlob: cert.publicKeyBlob, fingerprint: keyFingerprint(cert.publicKeyBlob, hash) };
       // sshconnect.c check_host_key(): a certificate no CA vouches for is downgraded to its key and
       // checked again. On a port other than 22 the port-less look-up is a check of its own, with
       // its own downgrade: the plain key found there settles it; otherwise the outer check
@@ -208,6 +231,7 @@ export function knownHostsVerifier(opts: {
         if (bare.status === 'match') {
           log(`Host '${bare.name}' is known and matches the ${shortKeyType(info.keyType)} host key.`);
           log(`Found key in ${bare.entry.file}:${bare.entry.line}`);
+          showKnown(info);
           log('found matching key w/out port');
           return;
         }
@@ -222,6 +246,7 @@ export function knownHostsVerifier(opts: {
       case 'match':
         log(`Host '${result.name}' is known and matches the ${shortKeyType(info.keyType)} host key.`);
         log(`Found key in ${result.entry.file}:${result.entry.line}`);
+        showKnown(info);
         // OpenSSH records nothing more: the port-less line keeps vouching for this port.
         if (result.triedWithoutPort) log('found matching key w/out port');
         return;
@@ -257,7 +282,7 @@ export function knownHostsVerifier(opts: {
       // to (not the alias's), or a placeholder through a proxy command (ssh 9.2 runs ProxyJump as
       // one too); shown whatever CheckHostIP says (check_host_key's HOST_NEW question).
       const ip = given.address ? knownHostsName(given.address, given.port) : '<no hostip for proxy command>';
-      await askUser(info, name, ip, others, opts.prompt ?? terminalPrompt, opts.files[0]);
+      await askUser(info, name, ip, others, opts.prompt ?? terminalPrompt, opts.files[0], opts.visualHostKey ? hostKeyArt(info, hash) : undefined);
     }
 
     const salt = opts.hashKnownHosts ? new Uint8Array(randomBytes(20)) : undefined;
@@ -329,6 +354,8 @@ function checkCertificate(
   nowSeconds: number,
   caSignatureAlgorithms: readonly string[],
   log: (line: string) => void,
+  hash: FingerprintHash,
+  accepted: () => void,
 ): 'accepted' | { note: string; cert: Certificate; triedWithoutPort: boolean } {
   const name = knownHostsName(info.host, info.port);
   let cert: Certificate;
@@ -352,6 +379,7 @@ function checkCertificate(
       // sshconnect.c check_host_key()'s debug lines.
       log(`Host '${verdict.name}' is known and matches the ${type} host certificate.`);
       log(`Found CA key in ${verdict.entry.file}:${verdict.entry.line}`);
+      accepted();
       if (verdict.triedWithoutPort) log('found matching key w/out port');
       return 'accepted';
     case 'revoked': {
@@ -359,13 +387,13 @@ function checkCertificate(
       throw new HostKeyError('revoked', {
         host: name,
         keyType: info.keyType,
-        fingerprint: fingerprintSha256(cert.publicKeyBlob),
+        fingerprint: keyFingerprint(cert.publicKeyBlob, hash),
         file: verdict.entry.file,
         line: verdict.entry.line,
         message:
           `The ${type} host certificate for ${name} is signed by a revoked ` +
           `${verdict.revokedKey === 'CA' ? 'certificate authority' : 'host key'} ` +
-          `(${fingerprintSha256(which)}, @revoked in ${verdict.entry.file}:${verdict.entry.line}). Host key verification failed.`,
+          `(${keyFingerprint(which, hash)}, @revoked in ${verdict.entry.file}:${verdict.entry.line}). Host key verification failed.`,
       });
     }
     case 'invalid':
@@ -385,12 +413,24 @@ function checkCertificate(
       return {
         cert,
         triedWithoutPort: verdict.triedWithoutPort,
-        note: `no @cert-authority line for ${name} holds its CA key (${fingerprintSha256(cert.signatureKey)})`,
+        note: `no @cert-authority line for ${name} holds its CA key (${keyFingerprint(cert.signatureKey, hash)})`,
       };
   }
 }
 
-/** OpenSSH's first-connection question; resolves when accepted, throws when refused. */
+/**
+ * ssh_config(5) VisualHostKey's picture of a host key (sshkey.c fingerprint_randomart): of the
+ * plain key's digest, titled with the key's own type (`[ED25519-CERT]` for a certificate).
+ */
+function hostKeyArt(info: HostKeyInfo, hash: FingerprintHash): string {
+  const plain = plainHostKey(info.keyBlob);
+  return randomArt(hash.digest(plain), hash.name, randomArtTitle(shortKeyType(info.keyType), publicKeyBits(plain)));
+}
+
+/**
+ * OpenSSH's first-connection question (with VisualHostKey, the key's `art` after its
+ * fingerprint); resolves when accepted, throws when refused.
+ */
 async function askUser(
   info: HostKeyInfo,
   name: string,
@@ -398,6 +438,7 @@ async function askUser(
   others: KnownHostsEntry[],
   prompt: (question: string) => Promise<string>,
   file: string | undefined,
+  art: string | undefined,
 ): Promise<void> {
   const details = { host: name, keyType: info.keyType, fingerprint: info.fingerprint };
   const known =
@@ -410,6 +451,7 @@ async function askUser(
   let question =
     `The authenticity of host '${name} (${ip})' can't be established.\n` +
     `${shortKeyType(info.keyType)} key fingerprint is ${info.fingerprint}.\n` +
+    (art === undefined ? '' : `${art}\n`) +
     known +
     'Are you sure you want to continue connecting (yes/no/[fingerprint])? ';
   for (;;) {

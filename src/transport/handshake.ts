@@ -20,6 +20,7 @@ import type { KexClient, KexMethod, Random } from '../kex/kex.js';
 import { exchangeHash } from '../kex/kex.js';
 import { kexToPrepare, versionGuidesPreparation } from '../kex/prepare-guess.js';
 import { kexMethods } from '../kex/registry.js';
+import type { FingerprintHash } from '../keys/fingerprint.js';
 import { describeServerHostKey, hostKeyFingerprint, serverHostCertificateNames, verifyHostKeySignature } from '../keys/hostkey.js';
 import { MSG, encodeNewKeys, messageName } from '../protocol/messages.js';
 import { constantTimeEqual } from '../protocol/wire.js';
@@ -82,6 +83,8 @@ export interface HandshakeOptions {
    * compression leaves zlib out; required when `algorithms.compression` names a zlib method.
    */
   compression?: CompressionProvider;
+  /** How the host key's fingerprint is written (ssh_config(5) FingerprintHash); default SHA256. */
+  fingerprintHash?: FingerprintHash;
 }
 
 /** The client side of key exchange and re-exchange over one transport. */
@@ -368,14 +371,14 @@ export class Handshake {
     // RFC 4253 §7.2: the first exchange hash is the session identifier, forever.
     const sessionId = this.sessionId ?? h;
     const keys: PendingKeys = { negotiated, secrets: { hash: method.hash, sharedSecret: reply.sharedSecret, exchangeHash: h, sessionId } };
-    const fingerprint = hostKeyFingerprint(reply.hostKeyBlob);
+    const fingerprint = hostKeyFingerprint(reply.hostKeyBlob, this.options.fingerprintHash);
     if (this.sessionId === undefined) {
       this.sessionId = h;
       this.hostKeyBlob = reply.hostKeyBlob;
       // OpenSSH PROTOCOL.agent §1: the first exchange's signature binds an agent to this session.
       this.hostKeySignature = reply.signature.slice();
       this.state = { kind: 'verifying', keys };
-      this.host.log(describeServerHostKey(negotiated.hostKey, reply.hostKeyBlob));
+      this.host.log(describeServerHostKey(negotiated.hostKey, reply.hostKeyBlob, this.options.fingerprintHash));
       for (const line of serverHostCertificateNames(reply.hostKeyBlob)) this.host.log(line, 2);
       this.host.hostKey({ algorithm: negotiated.hostKey, keyBlob: reply.hostKeyBlob, fingerprint });
       return;

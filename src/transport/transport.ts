@@ -12,6 +12,7 @@ import type { CompressionProvider, CompressionTotals } from '../compress/compres
 import type { CryptoProvider } from '../crypto/provider.js';
 import { pureCryptoProvider } from '../crypto/pure.js';
 import { ConnectionLostError, DisconnectError, DisconnectReason, InternalError, ProtocolError, SshError, UsageError } from '../errors.js';
+import type { FingerprintHash } from '../keys/fingerprint.js';
 import { MSG, decodeMessage, encodeDisconnect, encodeUnimplemented, messageName } from '../protocol/messages.js';
 import { utf8 } from '../protocol/wire.js';
 import { Handshake } from './handshake.js';
@@ -63,6 +64,12 @@ export interface TransportOptions {
    * returned stays valid for good.
    */
   recycleOutput?: boolean;
+  /**
+   * How the host key's fingerprint is written, in the `Server host key:` line and
+   * {@link TransportHandler.hostKey}'s `fingerprint` (ssh_config(5) FingerprintHash). Default
+   * SHA256 (keys/fingerprint.ts); the others are passed in, so a bundle without them carries none.
+   */
+  fingerprintHash?: FingerprintHash;
 }
 
 /** What the transport tells the layers above it. */
@@ -144,6 +151,7 @@ export class Transport {
         algorithms: options.algorithms,
         clientVersion: this.clientVersion,
         compression: options.compression,
+        fingerprintHash: options.fingerprintHash,
       },
       this.encoder,
       this.decoder,

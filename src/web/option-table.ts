@@ -66,6 +66,7 @@ const NODE_ONLY = {
   onKeyboardInteractiveInfo: '',
   preferredAuthentications: '',
   requiredRsaSize: '',
+  fingerprintHash: '',
 } satisfies Record<Exclude<keyof ConnectOptions, keyof WebConnectOptions>, string>;
 
 /** {@link NODE_ONLY} as the words after the option's name in checkOptionKeys' UsageError. */
