@@ -357,8 +357,8 @@ function plainPublicKeyType(path: string): string | undefined {
  */
 export async function loadIdentities(cfg: ResolvedConfig, log: Log, unlock: UnlockOptions): Promise<IdentityFileEntry[]> {
   if (!cfg.pubkeyAuthentication) return [];
-  const [{ certifyIdentityFiles, expandHome, loadCertificateFile, prepareIdentityFile, unprotectedKeyLines }, { KeyPermissionsError }, { keyBlobType }] =
-    await Promise.all([import('./identity-file.js'), import('../errors.js'), import('../keys/hostkey.js')]);
+  const [{ certifyIdentityFiles, expandHome, loadCertificateFile, prepareIdentityFile, unprotectedKeyLines }, { KeyPermissionsError }, { keyBlobType }, { rsaKeyTooShort }] =
+    await Promise.all([import('./identity-file.js'), import('../errors.js'), import('../keys/hostkey.js'), import('../keys/certificate.js')]);
   const entries: IdentityFileEntry[] = [];
   // ssh.c load_public_identity_files(): without CertificateFile, "IDENTITY-cert.pub" is tried.
   const certPaths = cfg.certificateFiles.map((path) => ({ path, explicit: true }));
@@ -381,7 +381,18 @@ export async function loadIdentities(cfg: ResolvedConfig, log: Log, unlock: Unlo
   for (const { path, explicit } of cfg.identityFiles) {
     try {
       // sshconnect2.c: a key file others can read is offered, and refused when the server accepts it.
-      const entry = await prepareIdentityFile(path, { ...unlock, explicit, deferPermissionCheck: true });
+      let entry = await prepareIdentityFile(path, { ...unlock, explicit, deferPermissionCheck: true });
+      // ssh.c check_load: an RSA public half (PATH.pub, or the clear part of an OpenSSH key file,
+      // encrypted or not) under RequiredRSASize is error()'d, `load pubkey "PATH": Invalid key
+      // length` (sshkey_check_rsa_length, SSH_ERR_KEY_LENGTH), and dropped: the file stays, as
+      // one whose public half is unknown (`type -1`), loaded at its turn (`Trying private key`),
+      // its passphrase asked then, and skipped once loaded (sshconnect2.c load_identity_file,
+      // userauth.ts provideKey). One under 1024 bits fails sshkey_try_load_public itself
+      // (ssh-rsa.c ssh_rsa_deserialize_public), which ssh.c passes over in silence.
+      if (entry.publicKeyBlob && rsaKeyTooShort(entry.publicKeyBlob, cfg.requiredRsaSize)) {
+        if (!rsaKeyTooShort(entry.publicKeyBlob, 0)) log.error(`load pubkey "${path}": Invalid key length`);
+        entry = { path: entry.path, explicit: entry.explicit };
+      }
       // ssh.c load_public_identity_files: `type -1` for a key whose public half it could not read.
       const type = entry.publicKeyBlob ? keyBlobType(entry.publicKeyBlob) : undefined;
       log.debug1(`identity file ${path} type ${sshkeyTypeNumber(type)}`);
@@ -389,6 +400,13 @@ export async function loadIdentities(cfg: ResolvedConfig, log: Log, unlock: Unlo
       // ssh(1) signs with FIDO (sk-*) and DSA keys; pure-ssh does not: said, not silently left out
       // (the publickey method then skips it with sshconnect2.c's "Skipping" line).
       if (type !== undefined && /^(sk-|ssh-dss|ssh-xmss)/.test(type)) log.debug1(`identity file ${path}: ${type} keys are not supported by pure-ssh`);
+      // ssh 9.2 offers a FIDO key the user named and, once the server accepts it, fails to sign
+      // with it at the error level (`sign_and_send_pubkey: signing failed for ED25519-SK "PATH":
+      // device not found`, or the token's own reason). pure-ssh cannot use one at all: said at
+      // the same level, in its own words, for a file the user named (-i, IdentityFile).
+      if (explicit && type !== undefined && type.startsWith('sk-')) {
+        log.error(`${path}: ${type} is a FIDO security key, which pure-ssh does not support: key not offered`);
+      }
       entries.push(entry);
       if (cfg.certificateFiles.length === 0) certPaths.push({ path: `${path}-cert.pub`, explicit: false });
     } catch (err) {
