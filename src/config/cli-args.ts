@@ -34,7 +34,7 @@ import { parsePort, setServicePortLookup } from './options.js';
 import type { PubkeyAuthentication } from './options.js';
 
 import { splitUserHostPort, validCommandLineHost, validCommandLineUser } from './destination.js';
-import { opensshAcceptsList } from './openssh-names.js';
+import { assembledListFails, opensshAcceptsList } from './openssh-names.js';
 import { applyCaSignatureSpec } from '../keys/certificate.js';
 import type { LocalInterfaceAddress } from './match.js';
 import { formatJumpSpec, parseJumpSpec, type JumpSpec } from './jump-spec.js';
@@ -166,9 +166,11 @@ export interface ResolvedConfig {
   /**
    * CASignatureAlgorithms applied (readconf.c fill_default_options, kex_assemble_names; default
    * OpenSSH's): the algorithms a CA may have signed a host certificate with
-   * (sshconnect.c check_host_key, sshkey_cert_check_host).
+   * (sshconnect.c check_host_key, sshkey_cert_check_host), names pure-ssh does not verify
+   * (`ssh-dss`, `sk-*`) included as ssh lists them. Undefined where ssh 9.2 leaves it unset (a
+   * list that matches no signature algorithm): no CA signature algorithm is then refused.
    */
-  caSignatureAlgorithms: string[];
+  caSignatureAlgorithms: string[] | undefined;
   /**
    * RequiredRSASize (default OpenSSH's SSH_RSA_MINIMUM_MODULUS_SIZE, 1024): the smallest RSA host
    * key and identity accepted, in bits (sshkey.c sshkey_check_rsa_length).
@@ -912,6 +914,13 @@ function* resolveStepsLogged(argv: string[], cenv: CliEnvironment, state: LogSta
     o.hostName = hostName;
     readFiles(hostName, true);
   }
+  // readconf.c fill_default_options (OpenSSH 9.2), after the files' last reading:
+  // kex_assemble_names() fails on a CASignatureAlgorithms that matches no signature algorithm
+  // (certificate types only, a negated name). ssh 9.2 says so with error_fr(), at the command
+  // line's level, and goes on with ca_sign_algorithms unset: no line under -G, and no check of the
+  // CA's signature algorithm on a host certificate (sshkey_cert_check_host skips a NULL list).
+  const caSignatureUnset = o.caSignatureAlgorithms !== undefined && assembledListFails(o.caSignatureAlgorithms, 'signatures');
+  if (caSignatureUnset) note('fill_default_options: ca_sign_algorithms: invalid argument', 'error');
 
   // keywords.ts: StreamLocalBindMask ends with the last line read (readconf.c sets it on every
   // line); refused, naming that line, unless it asks for pure-ssh's 0177.
@@ -1122,7 +1131,7 @@ function* resolveStepsLogged(argv: string[], cenv: CliEnvironment, state: LogSta
         pubkeyAccepted: o.algorithmOrigins?.pubkeyAcceptedAlgorithms,
       },
       pubkeyAcceptedAlgorithms: o.pubkeyAcceptedAlgorithms,
-      caSignatureAlgorithms: applyCaSignatureSpec(o.caSignatureAlgorithms),
+      caSignatureAlgorithms: caSignatureUnset ? undefined : applyCaSignatureSpec(o.caSignatureAlgorithms),
       requiredRsaSize: o.requiredRsaSize ?? 1024,
       localForwards,
       remoteForwards,

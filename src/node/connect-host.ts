@@ -496,8 +496,9 @@ export function hostKeyVerifier(
     userSshDir: tildeExpand('~/.ssh', passwdHome()),
     hashKnownHosts: cfg.hashKnownHosts,
     hostKeyAlias: cfg.hostKeyAlias,
-    // CASignatureAlgorithms, applied (sshconnect.c check_host_key, sshkey_cert_check_host).
-    caSignatureAlgorithms: cfg.caSignatureAlgorithms,
+    // CASignatureAlgorithms, applied (sshconnect.c check_host_key, sshkey_cert_check_host). Unset
+    // (ssh 9.2's fill_default_options error) checks no CA signature algorithm: every name, `*`.
+    caSignatureAlgorithms: cfg.caSignatureAlgorithms ?? '*',
     prompt: askQuestion,
     // ssh(1) prints a host certificate's rejection reason, a known_hosts file it cannot open for
     // its question (hostkeys_find_by_key_hostfile's error_fr) and a ~/.ssh it cannot make
