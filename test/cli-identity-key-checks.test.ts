@@ -8,7 +8,9 @@
  *   PATH: Invalid key length`, debug). pure-ssh said nothing without -v, and dropped the file
  *   (another -v). An encrypted OpenSSH key without its .pub is the same (the public half is in
  *   the clear); an encrypted PEM key has none: nothing said, the passphrase asked, skipped.
- *   An agent's key under the size is ignored with a debug line only (pubkey_prepare).
+ *   A user certificate under the size is said too: FILE-cert.pub under the key's name (`load
+ *   pubkey "FILE"`), a CertificateFile as `load certificate "PATH"`. An agent's key under the
+ *   size is ignored with a debug line only (pubkey_prepare).
  * - A FIDO (sk-*) key named with -i: ssh offers it and, accepted, fails to sign at the error
  *   level (`sign_and_send_pubkey: signing failed for ED25519-SK "PATH": ...`); pure-ssh, which
  *   has no FIDO support, said why only at -v: now an error line naming the file.
@@ -80,6 +82,10 @@ describeInteropWithHome('identity files ssh will not sign with (RequiredRSASize,
     keygen('-t', 'rsa', '-b', '1024', '-N', 'secret', '-C', '', '-f', p('enc_rsa'));
     keygen('-t', 'rsa', '-b', '1024', '-N', 'secret', '-C', '', '-m', 'PEM', '-f', p('pem_rsa'));
     keygen('-t', 'rsa', '-b', '1024', '-N', '', '-C', 'agent1024', '-f', p('agent_rsa'));
+    // A 1024-bit RSA key with a user certificate beside it (cert_rsa-cert.pub).
+    keygen('-t', 'rsa', '-b', '1024', '-N', '', '-C', '', '-f', p('cert_rsa'));
+    keygen('-t', 'ed25519', '-N', '', '-C', 'ca', '-f', p('user_ca'));
+    keygen('-s', p('user_ca'), '-I', 'short rsa', '-n', 'root', p('cert_rsa.pub'));
     for (const k of ['ck_rsa', 'enc_rsa', 'pem_rsa', 'agent_rsa']) authorize(readFileSync(p(`${k}.pub`), 'utf8'));
     rmSync(p('enc_rsa.pub'));
     rmSync(p('pem_rsa.pub'));
@@ -125,7 +131,9 @@ describeInteropWithHome('identity files ssh will not sign with (RequiredRSASize,
 
   /** ssh -v's lines about loading and offering identity files. */
   const identityLines = (lines: string[]) =>
-    lines.filter((l) => /^(debug1: )?(identity file |load pubkey|Load key|Will attempt key:|Trying private key:|load_identity_file:|Offering public key:|Skipping |pubkey_prepare: )/.test(l));
+    lines.filter((l) =>
+      /^(debug1: )?(identity file |certificate file |load pubkey|load certificate|Load key|Will attempt key:|Trying private key:|load_identity_file:|Offering public key:|Skipping |pubkey_prepare: )/.test(l),
+    );
 
   const denied = 'root@127.0.0.1: Permission denied (publickey).\r\n';
 
@@ -164,6 +172,20 @@ describeInteropWithHome('identity files ssh will not sign with (RequiredRSASize,
     const [theirs, ours] = await both(['-o', 'RequiredRSASize=2048', '-i', key, '-o', 'IdentitiesOnly=yes', '-o', 'IdentityAgent=none']);
     expect(theirs).toMatchObject({ code: 255, stderr: denied, prompts: `Enter passphrase for key '${key}': \n` });
     expect({ ...ours, verbose: identityLines(ours.verbose) }).toEqual({ ...theirs, verbose: identityLines(theirs.verbose) });
+  }, 60_000);
+
+  it('its certificate under RequiredRSASize too: FILE-cert.pub is said under the key\'s name (`load pubkey`), a CertificateFile as `load certificate "PATH"`', async () => {
+    const key = p('cert_rsa');
+    const base = ['-o', 'RequiredRSASize=2048', '-i', key, '-o', 'IdentitiesOnly=yes', '-o', 'IdentityAgent=none', '-o', 'BatchMode=yes'];
+    const [theirs, ours] = await both(base);
+    expect(theirs).toMatchObject({ code: 255, stderr: `load pubkey "${key}": Invalid key length\r\nload pubkey "${key}": Invalid key length\r\n${denied}` });
+    expect(identityLines(theirs.verbose)).toContain(`debug1: identity file ${key}-cert type -1`);
+    expect({ ...ours, verbose: identityLines(ours.verbose) }).toEqual({ ...theirs, verbose: identityLines(theirs.verbose) });
+    const cert = `${key}-cert.pub`;
+    const [theirsFile, oursFile] = await both([...base, '-o', `CertificateFile=${cert}`]);
+    expect(theirsFile).toMatchObject({ code: 255, stderr: `load pubkey "${key}": Invalid key length\r\nload certificate "${cert}": Invalid key length\r\n${denied}` });
+    expect(identityLines(theirsFile.verbose)).toContain(`debug1: certificate file ${cert} type -1`);
+    expect({ ...oursFile, verbose: identityLines(oursFile.verbose) }).toEqual({ ...theirsFile, verbose: identityLines(theirsFile.verbose) });
   }, 60_000);
 
   it("an agent's 1024-bit RSA key under RequiredRSASize 2048: ignored with a debug line only, as by ssh", async () => {
