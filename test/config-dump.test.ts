@@ -499,7 +499,8 @@ ${FIXED}`,
     expect(r.ours).toEqual(r.theirs.map((l) => (l.startsWith('kexalgorithms ') ? l.replace('diffie-hellman-group14-sha256,', 'diffie-hellman-group14-sha256,mlkem768x25519-sha256,') : l)));
   });
 
-  const RSA_LESS = 'ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521';
+  // ssh's lists, the FIDO names included: -G prints them as ssh does.
+  const RSA_LESS = 'ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,sk-ssh-ed25519@openssh.com,sk-ecdsa-sha2-nistp256@openssh.com';
   it.each([
     ['CASignatureAlgorithms ssh-ed25519,ecdsa-sha2-nistp256', [], 'ssh-ed25519,ecdsa-sha2-nistp256'],
     ['CASignatureAlgorithms -rsa-sha2-*', [], RSA_LESS],

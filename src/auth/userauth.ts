@@ -463,6 +463,14 @@ export class UserAuth {
       return;
     }
     const identity: KnownIdentity = { ...s.identity, publicKeyBlob: key.publicKeyBlob, key };
+    // sshconnect2.c load_identity_file: a key loaded at its turn under RequiredRSASize
+    // (sshkey_check_rsa_length, SSH_ERR_KEY_LENGTH) is skipped with a debug line, not offered.
+    if (rsaKeyTooShort(key.publicKeyBlob, this.options.requiredRsaSize)) {
+      this.handler.log(`load_identity_file: Skipping key ${identity.label}: Invalid key length`);
+      key.dispose();
+      this.next();
+      return;
+    }
     try {
       // sshconnect2.c sign_and_send_pubkey → key_sig_algorithm: the algorithm for the loaded key.
       const algorithm = this.pickSignatureAlgorithm(identity);

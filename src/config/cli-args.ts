@@ -35,7 +35,7 @@ import { parsePort, setServicePortLookup } from './options.js';
 import type { PubkeyAuthentication } from './options.js';
 
 import { splitUserHostPort, validCommandLineHost, validCommandLineUser } from './destination.js';
-import { opensshAcceptsList } from './openssh-names.js';
+import { assembledListFails, opensshAcceptsList } from './openssh-names.js';
 import { applyCaSignatureSpec } from '../keys/certificate.js';
 import type { LocalInterfaceAddress } from './match.js';
 import { formatJumpSpec, parseJumpSpec, type JumpSpec } from './jump-spec.js';
@@ -171,7 +171,9 @@ export interface ResolvedConfig {
   /**
    * CASignatureAlgorithms applied (readconf.c fill_default_options, kex_assemble_names; default
    * OpenSSH's): the algorithms a CA may have signed a host certificate with
-   * (sshconnect.c check_host_key, sshkey_cert_check_host).
+   * (sshconnect.c check_host_key, sshkey_cert_check_host), names pure-ssh does not verify
+   * (`ssh-dss`, `sk-*`) included as ssh lists them. A list that matches no signature algorithm
+   * is refused (ConfigError), as OpenSSH 10.4 does.
    */
   caSignatureAlgorithms: string[];
   /**
@@ -916,6 +918,16 @@ function* resolveStepsLogged(argv: string[], cenv: CliEnvironment, state: LogSta
     note('re-parsing configuration');
     o.hostName = hostName;
     readFiles(hostName, true);
+  }
+  // readconf.c fill_default_options, after the files' last reading: kex_assemble_names() fails
+  // on a CASignatureAlgorithms that matches no signature algorithm (certificate types only, a
+  // negated name) and ssh error()s `fill_default_options: ca_sign_algorithms: invalid argument`
+  // (no file nor line). OpenSSH 9.2-10.3 then go on with the list unset, which checks no CA
+  // signature algorithm at all (sshkey_cert_check_host skips a NULL list: a SHA-1 CA's host
+  // certificate is accepted); OpenSSH 10.4 exits 255 there (upstream c87161382, "report errors
+  // in fill_default_options() properly"). Never less safe than OpenSSH: 10.4's refusal.
+  if (o.caSignatureAlgorithms !== undefined && assembledListFails(o.caSignatureAlgorithms, 'signatures')) {
+    throw new ConfigError('fill_default_options: ca_sign_algorithms: invalid argument');
   }
 
   // keywords.ts: StreamLocalBindMask ends with the last line read (readconf.c sets it on every

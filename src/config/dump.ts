@@ -13,7 +13,6 @@
  * are left out: test/config-dump.test.ts lists each such difference with its reason (README.md,
  * "-G", too). Pure.
  */
-import { caSignatureAlgorithmNames } from '../keys/certificate.js';
 import { DEFAULT_IDENTITY_FILES, type ResolvedConfig } from './cli-args.js';
 import type { DynamicForwardSpec, ForwardSpec } from './forward-spec.js';
 import { formatHop, type JumpSpec } from './jump-spec.js';
@@ -157,8 +156,9 @@ export function dumpConfig(cfg: ResolvedConfig, algorithms: EffectiveAlgorithms)
   // OpenSSH 10 readconf.c dump_client_config: printed when set.
   put('tag', o.tag);
   put('kexalgorithms', algorithms.kex.join(','));
-  // The list applied, less the names pure-ssh verifies no CA signature of (FIDO `sk-*`, DSA).
-  put('casignaturealgorithms', caSignatureAlgorithmNames(cfg.caSignatureAlgorithms).join(','));
+  // The list applied, as ssh lists it: names pure-ssh verifies no CA signature of (FIDO `sk-*`,
+  // `ssh-dss`) included, as a certificate signed so is refused whatever the list says.
+  put('casignaturealgorithms', cfg.caSignatureAlgorithms.join(','));
   // Set only where no session runs it (-N, -W, SessionType none), unused there as by ssh.
   put('remotecommand', cfg.remoteCommand);
   // log.c log_level_name(): the first name of the level, DEBUG for DEBUG1.

@@ -733,16 +733,17 @@ const ROWS: readonly KeywordEntry[] = [
   implemented('HostKeyAlgorithms', algorithmsInto('hostKeyAlgorithms')),
   implemented('PubkeyAcceptedAlgorithms', pubkeyAcceptedInto),
   // ssh_config(5) CASignatureAlgorithms: readconf.c parse_pubkey_algos (a key type list, "Bad key
-  // types"), the first line obtained wins; applied by cli-args.ts (applyCaSignatureSpec) and used
-  // by the host key check (sshconnect.c check_host_key, sshkey_cert_check_host).
+  // types"), the first line obtained wins; applied by cli-args.ts (applyCaSignatureSpec, or ssh
+  // 9.2's error line and no restriction when it leaves nothing) and used by the host key check
+  // (sshconnect.c check_host_key, sshkey_cert_check_host).
   implemented('CASignatureAlgorithms', (o, args, ctx, kw) => {
-    keyTypeList(args, ctx, kw);
-    // readconf.c fill_default_options: no signature algorithm left. OpenSSH 9.2 says so and
-    // goes on with no restriction on CA signatures (10.4 exits): refused here, with the line.
-    if (ctx.active && o.caSignatureAlgorithms === undefined && assembledListFails(args[0]!, 'signatures')) {
-      throw lineError(ctx, `fill_default_options: ca_sign_algorithms: invalid argument (no CA signature algorithm in "${args[0]}": certificate types are not signature algorithms)`);
-    }
-    setFirst(o, 'caSignatureAlgorithms', args[0]!, ctx);
+    const v = single(kw, args, ctx);
+    // sshkey_names_valid2() also takes a negated name that matches a known type (its
+    // match_pattern_list() is -1 then), which kex_assemble_names() refuses afterwards.
+    const op = v[0] === '+' || v[0] === '^' ? v[0] : '';
+    const unnegated = op + v.slice(op.length).split(',').map((n) => n.replace(/^!/, '')).join(',');
+    if (badListMessage('hostKeyAlgorithms', unnegated, lineWhere(ctx)) !== undefined) keyTypeList(args, ctx, kw);
+    setFirst(o, 'caSignatureAlgorithms', v, ctx);
   }),
   // ssh_config(5) HostKeyAlias: known_hosts lookups and writes use this name (lowercased, ssh.c).
   // readconf.c oTag: a string, the first one obtained wins; only `Match tagged` reads it.

@@ -176,15 +176,6 @@ export function applyCaSignatureSpec(spec: string | readonly string[] | undefine
 }
 
 /**
- * The names of `algorithms` (a CASignatureAlgorithms list, default OpenSSH's) that pure-ssh
- * can verify a CA signature of, in order: what `pure-ssh -G` prints as casignaturealgorithms
- * (a certificate signed with a FIDO or DSA CA key is refused on decoding whatever the list says).
- */
-export function caSignatureAlgorithmNames(algorithms: readonly string[] = DEFAULT_CA_SIGNATURE_ALGORITHMS): string[] {
-  return algorithms.filter((a) => ANY_CA_SIGNATURE_ALGORITHMS.has(a));
-}
-
-/**
  * The plain key type a certificate type certifies (`ssh-rsa-cert-v01@openssh.com` → `ssh-rsa`;
  * OpenSSH sshkey_type_plain()); other types are returned unchanged.
  */

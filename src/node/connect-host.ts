@@ -357,8 +357,8 @@ function plainPublicKeyType(path: string): string | undefined {
  */
 export async function loadIdentities(cfg: ResolvedConfig, log: Log, unlock: UnlockOptions): Promise<IdentityFileEntry[]> {
   if (!cfg.pubkeyAuthentication) return [];
-  const [{ certifyIdentityFiles, expandHome, loadCertificateFile, prepareIdentityFile, unprotectedKeyLines }, { KeyPermissionsError }, { keyBlobType }] =
-    await Promise.all([import('./identity-file.js'), import('../errors.js'), import('../keys/hostkey.js')]);
+  const [{ certifyIdentityFiles, expandHome, loadCertificateFile, prepareIdentityFile, unprotectedKeyLines }, { KeyPermissionsError }, { keyBlobType }, { rsaKeyTooShort }] =
+    await Promise.all([import('./identity-file.js'), import('../errors.js'), import('../keys/hostkey.js'), import('../keys/certificate.js')]);
   const entries: IdentityFileEntry[] = [];
   // ssh.c load_public_identity_files(): without CertificateFile, "IDENTITY-cert.pub" is tried.
   const certPaths = cfg.certificateFiles.map((path) => ({ path, explicit: true }));
@@ -366,7 +366,7 @@ export async function loadIdentities(cfg: ResolvedConfig, log: Log, unlock: Unlo
   // variant is looked for (sshkey_load_public: PATH-cert, then PATH-cert.pub) and logged right
   // after it, found or not (a missing default key's too): `identity file PATH-cert type -1`. A
   // certificate found is loaded below, and its line is this one.
-  const certVariant = (path: string): void => {
+  const certVariant = async (path: string): Promise<void> => {
     if (cfg.certificateFiles.length > 0) return;
     const found = [`${path}-cert`, `${path}-cert.pub`].some((p) => {
       try {
@@ -375,20 +375,62 @@ export async function loadIdentities(cfg: ResolvedConfig, log: Log, unlock: Unlo
         return false;
       }
     });
-    const type = found ? sshkeyTypeNumber(publicLineType(`${path}-cert.pub`)) : -1;
+    let type = found ? sshkeyTypeNumber(publicLineType(`${path}-cert.pub`)) : -1;
+    // ssh.c check_load, as for the key: an RSA certificate under RequiredRSASize is error()'d
+    // under the key's name, `load pubkey "PATH": Invalid key length`, and dropped (`type -1`).
+    const short = found ? await certificateTooShort(`${path}-cert.pub`) : undefined;
+    if (short !== undefined) {
+      if (short === 'required') log.error(`load pubkey "${path}": Invalid key length`);
+      tooShort.add(`${path}-cert.pub`);
+      type = -1;
+    }
     log.debug1(`identity file ${path}-cert type ${type}`);
+  };
+  // RSA certificates under RequiredRSASize (sshkey_check_rsa_length), said where ssh.c check_load
+  // says them and left out: `required` under RequiredRSASize alone, `floor` under 1024 bits too,
+  // which sshkey_load_public fails on in silence (ssh-rsa.c ssh_rsa_deserialize_public).
+  const tooShort = new Set<string>();
+  const rsaSize = (blob: Uint8Array): 'required' | 'floor' | undefined =>
+    !rsaKeyTooShort(blob, cfg.requiredRsaSize) ? undefined : rsaKeyTooShort(blob, 0) ? 'floor' : 'required';
+  const certificateTooShort = async (certPath: string): Promise<'required' | 'floor' | undefined> => {
+    try {
+      const c = await loadCertificateFile(certPath, { optional: true });
+      return c ? rsaSize(c.certificate.publicKeyBlob) : undefined;
+    } catch {
+      // Said when the certificates are loaded, below.
+      return undefined;
+    }
   };
   for (const { path, explicit } of cfg.identityFiles) {
     try {
       // sshconnect2.c: a key file others can read is offered, and refused when the server accepts it.
-      const entry = await prepareIdentityFile(path, { ...unlock, explicit, deferPermissionCheck: true });
+      let entry = await prepareIdentityFile(path, { ...unlock, explicit, deferPermissionCheck: true });
+      // ssh.c check_load: an RSA public half (PATH.pub, or the clear part of an OpenSSH key file,
+      // encrypted or not) under RequiredRSASize is error()'d, `load pubkey "PATH": Invalid key
+      // length` (sshkey_check_rsa_length, SSH_ERR_KEY_LENGTH), and dropped: the file stays, as
+      // one whose public half is unknown (`type -1`), loaded at its turn (`Trying private key`),
+      // its passphrase asked then, and skipped once loaded (sshconnect2.c load_identity_file,
+      // userauth.ts provideKey). One under 1024 bits fails sshkey_try_load_public itself
+      // (ssh-rsa.c ssh_rsa_deserialize_public), which ssh.c passes over in silence.
+      const short = entry.publicKeyBlob && rsaSize(entry.publicKeyBlob);
+      if (short) {
+        if (short === 'required') log.error(`load pubkey "${path}": Invalid key length`);
+        entry = { path: entry.path, explicit: entry.explicit };
+      }
       // ssh.c load_public_identity_files: `type -1` for a key whose public half it could not read.
       const type = entry.publicKeyBlob ? keyBlobType(entry.publicKeyBlob) : undefined;
       log.debug1(`identity file ${path} type ${sshkeyTypeNumber(type)}`);
-      certVariant(path);
+      await certVariant(path);
       // ssh(1) signs with FIDO (sk-*) and DSA keys; pure-ssh does not: said, not silently left out
       // (the publickey method then skips it with sshconnect2.c's "Skipping" line).
       if (type !== undefined && /^(sk-|ssh-dss|ssh-xmss)/.test(type)) log.debug1(`identity file ${path}: ${type} keys are not supported by pure-ssh`);
+      // ssh 9.2 offers a FIDO key the user named and, once the server accepts it, fails to sign
+      // with it at the error level (`sign_and_send_pubkey: signing failed for ED25519-SK "PATH":
+      // device not found`, or the token's own reason). pure-ssh cannot use one at all: said at
+      // the same level, in its own words, for a file the user named (-i, IdentityFile).
+      if (explicit && type !== undefined && type.startsWith('sk-')) {
+        log.error(`${path}: ${type} is a FIDO security key, which pure-ssh does not support: key not offered`);
+      }
       entries.push(entry);
       if (cfg.certificateFiles.length === 0) certPaths.push({ path: `${path}-cert.pub`, explicit: false });
     } catch (err) {
@@ -401,7 +443,7 @@ export async function loadIdentities(cfg: ResolvedConfig, log: Log, unlock: Unlo
         // key: PATH ` with nothing after) and its turn says `Trying private key: PATH`, then
         // load_identity_file's `no such identity` at debug3 only.
         log.debug1(`identity file ${path} type -1`);
-        certVariant(path);
+        await certVariant(path);
         entries.push({ path: expandHome(path), explicit });
         if (explicit && cfg.certificateFiles.length === 0) certPaths.push({ path: `${path}-cert.pub`, explicit: false });
       } else if (e instanceof KeyPermissionsError) {
@@ -425,9 +467,17 @@ export async function loadIdentities(cfg: ResolvedConfig, log: Log, unlock: Unlo
   }
   const certs = [];
   for (const { path, explicit } of certPaths) {
+    if (tooShort.has(path)) continue;
     try {
       const c = await loadCertificateFile(path, { optional: !explicit });
       if (!c) continue;
+      // ssh.c check_load for a CertificateFile: `load certificate "PATH": Invalid key length`.
+      const short = rsaSize(c.certificate.publicKeyBlob);
+      if (explicit && short !== undefined) {
+        if (short === 'required') log.error(`load certificate "${path}": Invalid key length`);
+        log.debug1(`certificate file ${path} type -1`);
+        continue;
+      }
       // A "-cert" variant's line was said with its key (certVariant).
       if (explicit) log.debug1(`certificate file ${path} type ${sshkeyTypeNumber(c.certificate.certType)}`);
       certs.push(c);

@@ -39,7 +39,6 @@ export const EXPECTED_DIFFERENCES: Record<string, { why: string; ours: ValueMap 
     why: "pure-ssh's default offers mlkem768x25519-sha256 first, as OpenSSH 10 does (9.2 lacks it)",
     ours: when(SSH92_DEFAULT_KEX, `mlkem768x25519-sha256,${SSH92_DEFAULT_KEX}`),
   },
-  casignaturealgorithms: { why: 'pure-ssh checks no certificate signed by a FIDO (sk-*) CA key', ours: withoutSk },
   loglevel: { why: "Debian's 9.2 names the -q level SILENT; OpenSSH 10 prints QUIET, as pure-ssh does", ours: when('SILENT', 'QUIET') },
   pubkeyacceptedalgorithms: { why: 'pure-ssh signs with no FIDO (sk-*) key', ours: withoutSk },
   escapechar: { why: 'pure-ssh opens no session and reads no escape sequence', ours: when('~', 'none') },
