@@ -887,7 +887,8 @@ function openSocket(cfg: ResolvedConfig, log: Log): Socket {
   // bare, as Node names it); a name that does not resolve is tried at no address, said nowhere.
   sock.on('connectionAttempt', (ip: string, port: number) => log.debug1(`Connecting to ${cfg.hostName} [${ip}] port ${port}.`));
   sayConnectFailures(sock, (m) => log.debug1(m));
-  sock.once('connect', () => log.debug1(`Connection established to ${sock.remoteAddress} port ${sock.remotePort}.`));
+  // sshconnect.c ssh_connect_direct: debug("Connection established.") once a connect succeeded.
+  sock.once('connect', () => log.debug1('Connection established.'));
   if (cfg.connectTimeout > 0) {
     // ssh_config(5) ConnectTimeout: the TCP connect and the wait for the server's banner.
     const timer = setLongTimeout(() => {
