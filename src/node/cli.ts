@@ -336,7 +336,8 @@ async function startDynamic(client: SshClient, spec: DynamicForwardSpec, cfg: Re
     log.debug1(`Local connections to ${spec.path}:-2 forwarded to remote address socks:0`);
     unlinkBeforeBind(cfg, spec.path, log);
     try {
-      const fwd = await client.forwardDynamic({ listen: { path: spec.path } });
+      // keepFile: ssh leaves its forwards' socket files at exit (see forward-listener.ts).
+      const fwd = await client.forwardDynamic({ listen: { path: spec.path, keepFile: true } });
       log.debug1(`Local forwarding listening on path ${spec.path}.`);
       forwards.add(fwd);
       log.listenerBound('unix');
@@ -416,7 +417,8 @@ async function startForward(client: SshClient, spec: ForwardSpec, cfg: ResolvedC
     log.debug1(`Local connections to ${spec.listen.path}:-2 forwarded to remote address ${remote}`);
     unlinkBeforeBind(cfg, spec.listen.path, log);
     try {
-      const fwd = await openForward(client, { listen: { path: spec.listen.path }, to });
+      // keepFile: ssh leaves its forwards' socket files at exit (see forward-listener.ts).
+      const fwd = await openForward(client, { listen: { path: spec.listen.path, keepFile: true }, to });
       log.debug1(`Local forwarding listening on path ${spec.listen.path}.`);
       log.listenerBound('unix');
       return [fwd];
@@ -651,18 +653,21 @@ async function run(cfg: ResolvedConfig): Promise<void> {
     void end();
   });
 
+  // ssh.c ssh_session2: the -W channel is opened first (ssh_init_stdio_forwarding), then the
+  // forwards are set up (ssh_init_forwarding; -W clears them unless ClearAllForwardings=no).
+  let stdio: Promise<unknown> | undefined;
   if (cfg.stdioForward) {
     const { stdioForward } = await import('./stdio-forward.js');
     const w = cfg.stdioForward;
     // channels.c: a socket path is shown with PORT_STREAMLOCAL (-2) as its port.
     log.debug1(`channel_connect_stdio_fwd: ${loggedTarget(w)}`);
-    // ssh.c ssh_session2: -f forks once the stdio channel's open is sent, not confirmed.
     const opened = stdioForward(ssh, cfg.stdioForward, { input: process.stdin, output: process.stdout, debug: (m) => log.debug1(m) });
-    if (cfg.forkAfterAuthentication) {
-      log.debug1(`forking to background (pid ${process.pid})`);
-      background.reportReady();
-      if (callerStderr !== undefined) setHopStderr(callerStderr);
-    }
+    // Its outcome is awaited once the forwards are set up (see endStdio).
+    opened.catch(() => {});
+    stdio = opened;
+  }
+  /** The -W channel's end: ssh's lines, then the exit (0 at its end, 255 for a refused open). */
+  const endStdio = async (opened: Promise<unknown>): Promise<void> => {
     try {
       await opened;
       // clientloop.c client_cleanup_stdio_fwd, the channel's end: its line, then cleanup_exit(0)
@@ -687,7 +692,7 @@ async function run(cfg: ResolvedConfig): Promise<void> {
     shuttingDown = true;
     await Promise.race([ssh.close(), new Promise((r) => setTimeout(r, 2000).unref())]);
     process.exit(0);
-  }
+  };
 
   // ssh.c ssh_init_forward_permissions, before any forward: PermitRemoteOpen's destinations.
   const permitOpen = permitRemoteOpenEntries(cfg.permitRemoteOpen);
@@ -749,13 +754,15 @@ async function run(cfg: ResolvedConfig): Promise<void> {
   }
   await Promise.all(cfg.remoteForwards.map((spec) => startRemote(ssh, spec, cfg, log, () => (shuttingDown = true), permitOpen)));
   if (shuttingDown) return;
-  // ssh -f: into the background only now, with every forward listening (ExitOnForwardFailure done).
+  // ssh -f: into the background only now, with every forward listening (ExitOnForwardFailure
+  // done); with -W, once the stdio channel's open is sent, not confirmed (ssh.c ssh_session2).
   if (cfg.forkAfterAuthentication) {
     log.debug1(`forking to background (pid ${process.pid})`);
     background.reportReady();
     // The jump hosts' lines keep the caller's stderr (see setHopStderr), this copy's own is /dev/null.
     if (callerStderr !== undefined) setHopStderr(callerStderr);
   }
+  if (stdio) return endStdio(stdio);
   log.debug1('Entering interactive session (forwarding only).');
 }
 
@@ -814,7 +821,7 @@ async function runReconnecting(
     const { hosts } = 'path' in sl ? { hosts: [undefined] } : bindAddresses(spec, cfg);
     let bound = false;
     for (const [i, host] of hosts.entries()) {
-      const listen = 'path' in sl ? sl : { host, port: sl.port, ipv6Only: host?.includes(':') === true };
+      const listen: ListenSpec = 'path' in sl ? { path: sl.path, keepFile: true } : { host, port: sl.port, ipv6Only: host?.includes(':') === true };
       if ('path' in listen) unlinkBeforeBind(cfg, listen.path, log);
       try {
         const fwd = await ReconnectingForward.start(rc, { listen, to: spec.to });

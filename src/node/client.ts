@@ -1231,6 +1231,8 @@ export class SshClient extends EventEmitter {
   private rejectReady!: (e: Error) => void;
   private resolveClosed!: (e: SshError | undefined) => void;
   private isDone = false;
+  /** {@link close} under way: the remote forwards end with the DISCONNECT, none is cancelled first. */
+  private disconnecting = false;
   /** What ended the connection (undefined: a clean close), for {@link assertUsable}. */
   private endError: SshError | undefined;
   /** The one timer, armed at the core's getTimer() (ConnectTimeout, ServerAlive*, RekeyLimit time). */
@@ -1579,7 +1581,7 @@ export class SshClient extends EventEmitter {
         },
         cancelForward: async (listen) => {
           this.remoteForwards.delete(remoteKey(listen));
-          if (this.isDone) return;
+          if (this.isDone || this.disconnecting) return;
           const id = 'path' in listen ? this.core.cancelStreamlocalForward(listen.path) : this.core.cancelTcpipForward(listen.host, listen.port);
           await this.globalReply(id);
         },
@@ -1622,8 +1624,14 @@ export class SshClient extends EventEmitter {
     return fwd;
   }
 
-  /** Disconnect cleanly; resolves when the socket is closed. */
+  /**
+   * Disconnect cleanly; resolves when the socket is closed. The local forwards stop listening
+   * first; the remote ones end with the connection, without a cancel-tcpip-forward or
+   * cancel-streamlocal-forward@openssh.com each, as ssh(1) leaves (clientloop.c client_loop: its
+   * DISCONNECT, then channel_free_all; the server frees their listeners with the connection).
+   */
   async close(): Promise<void> {
+    this.disconnecting = true;
     for (const f of [...this.forwards]) await f.close();
     for (const f of [...this.remoteForwards.values()]) await f.close();
     if (!this.isDone) {

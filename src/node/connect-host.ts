@@ -943,7 +943,8 @@ function openSocket(cfg: ResolvedConfig, log: Log): Socket {
   // bare, as Node names it); a name that does not resolve is tried at no address, said nowhere.
   sock.on('connectionAttempt', (ip: string, port: number) => log.debug1(`Connecting to ${cfg.hostName} [${ip}] port ${port}.`));
   sayConnectFailures(sock, (m) => log.debug1(m));
-  sock.once('connect', () => log.debug1(`Connection established to ${sock.remoteAddress} port ${sock.remotePort}.`));
+  // sshconnect.c ssh_connect_direct: debug("Connection established.") once a connect succeeded.
+  sock.once('connect', () => log.debug1('Connection established.'));
   if (cfg.connectTimeout > 0) {
     // ssh_config(5) ConnectTimeout: the TCP connect and the wait for the server's banner.
     const timer = setLongTimeout(() => {
@@ -999,6 +1000,23 @@ export interface HopSession {
    * this process exits: its `ssh -W` would have exited already, with nothing to kill.
    */
   ended: boolean;
+  /**
+   * The hop's own ForkAfterAuthentication: its `ssh -W` forked once authenticated (ssh.c
+   * fork_postauth: daemon(1, 1), then its stderr /dev/null unless -v), so ssh's SIGHUP at exit
+   * goes to the parent that already exited, and the forked hop leaves at its standard input's end
+   * (clientloop.c client_cleanup_stdio_fwd): `'stderr'` when it kept its stderr, `'silent'` when
+   * not, false without the fork.
+   */
+  forked: false | 'silent' | 'stderr';
+}
+
+/**
+ * Whether a jump host's `ssh -W` says nothing once forked (its ForkAfterAuthentication): ssh.c
+ * fork_postauth's stdfd_devnull makes its stderr /dev/null unless -v was given with the log on
+ * stderr (log_is_on_stderr() && debug_flag).
+ */
+function quietAfterFork(hop: ResolvedConfig): boolean {
+  return hop.forkAfterAuthentication && !(hop.verbose > 0 && hop.logFile === undefined);
 }
 
 /**
@@ -1009,6 +1027,12 @@ export function logHopsKilled(sessions: readonly HopSession[]): void {
   for (const s of [...sessions].sort((a, b) => a.depth - b.depth)) {
     if (s.ended) continue;
     const log = Log.forHop(s.level);
+    // A forked hop: the SIGHUP missed it; its standard input's end closes its stdio channel
+    // (clientloop.c client_cleanup_stdio_fwd), said with -v only (its stderr kept, see forked).
+    if (s.forked) {
+      if (s.forked === 'stderr') log.debug1('stdio forwarding: done');
+      continue;
+    }
     // clientloop.c client_loop, leaving at the signal: channels.c channel_free_all frees the stdio
     // channel (its name as channel_connect_stdio_fwd set it), then the signal's verbose().
     const { host, port } = s.next;
@@ -1178,7 +1202,11 @@ export async function openRoute(
     try {
       // ssh.c ssh_init_stdio_forwarding (the hop's -W), as `pure-ssh -W` says it.
       hopLog.debug1(`channel_connect_stdio_fwd: ${cfg.hostName}:${cfg.port}`);
-      const sock = await via.openDirectTcpip({ host: cfg.hostName, port: cfg.port, originatorAddress: '127.0.0.1', originatorPort: 65535 });
+      const opening = via.openDirectTcpip({ host: cfg.hostName, port: cfg.port, originatorAddress: '127.0.0.1', originatorPort: 65535 });
+      // ssh.c ssh_session2: a hop with its own ForkAfterAuthentication forks once the channel's
+      // open is sent, not confirmed (fork_postauth's debug line).
+      if (hop.forkAfterAuthentication) hopLog.debug1('forking to background');
+      const sock = await opening;
       // ssh -W: the channel's EOF (the next host's server went away) closes the hop's stdout,
       // which ssh reads as its connection closed; here the stream ends and the client must see
       // its transport close, or it would wait on a channel no one closes.
@@ -1191,7 +1219,8 @@ export async function openRoute(
         if (err && typeof err === 'object') proxyEndedWith.set(cfg, err);
       });
       if (route.onHopSession) {
-        const session: HopSession = { depth: depth + 1, level: hop.logLevel, next: { host: cfg.hostName, port: cfg.port }, ended: false };
+        const session: HopSession = { depth: depth + 1, level: hop.logLevel, next: { host: cfg.hostName, port: cfg.port }, ended: false,
+          forked: hop.forkAfterAuthentication && (quietAfterFork(hop) ? 'silent' : 'stderr') };
         const started = performance.now();
         const count = transportCount.get(via);
         via.once('close', (err: unknown) => {
@@ -1200,8 +1229,9 @@ export async function openRoute(
           session.ended = true;
           // The hop's connection ended first: its `ssh -W` says so, as `ssh` does at a lost
           // connection (clientloop.c: the error, then the VERBOSE byte totals), and exits. Unless
-          // this connection went first and its hop is only being closed behind it (silenced).
-          if (hopLog.silenced) return;
+          // this connection went first and its hop is only being closed behind it (silenced);
+          // or the hop forked with its stderr /dev/null (ssh.c fork_postauth without -v).
+          if (hopLog.silenced || quietAfterFork(hop)) return;
           const said = Log.forHop(hop.logLevel);
           const ended = (performance.now() - started) / 1000;
           // In ssh the nearer hop's process says its words and exits before the next one reads

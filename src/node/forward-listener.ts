@@ -1,11 +1,13 @@
 /**
  * What every local listener of a forward keeps (LocalForward for `-L`, DynamicForward for `-D`,
  * ReconnectingForward): its server, the sockets it accepted, its counters, and one `close()` that
- * stops listening, ends those sockets and removes its Unix socket file, as ssh(1) unlinks a
- * forwarding socket it created (channels.c). Node only.
+ * stops listening and ends those sockets. A Unix socket file is removed then, as Node removes the
+ * socket of a server it closes, unless the listen spec says `keepFile` (the CLI): ssh(1) never
+ * unlinks a forwarding socket it created (channels.c channel_setup_fwd_listener_streamlocal binds
+ * it, channel_free only closes it), so the file stays after ssh exits, however it ends. Node only.
  */
 import { EventEmitter } from 'node:events';
-import { unlinkSync } from 'node:fs';
+import { renameSync, unlinkSync } from 'node:fs';
 import type { AddressInfo, Server, Socket } from 'node:net';
 import type { ForwardCounters, ListenSpec } from './forward.js';
 
@@ -49,11 +51,13 @@ export abstract class ForwardListener extends EventEmitter {
    */
   close(): Promise<void> {
     this.closing ??= new Promise<void>((resolve) => {
-      this.server.close(() => resolve());
+      const listen = this.listen;
+      if ('path' in listen && listen.keepFile === true) closeKeepingFile(this.server, listen.path, resolve);
+      else this.server.close(() => resolve());
       for (const s of this.sockets) resetSocket(s);
-      if ('path' in this.listen) {
+      if ('path' in listen && listen.keepFile !== true) {
         try {
-          unlinkSync(this.listen.path);
+          unlinkSync(listen.path);
         } catch {
           // already gone
         }
@@ -62,6 +66,36 @@ export abstract class ForwardListener extends EventEmitter {
       this.emit('close');
     });
     return this.closing;
+  }
+}
+
+/**
+ * Closes `server`, listening at the Unix socket `path`, and leaves whatever file is at `path` as
+ * it was: libuv unlinks a listening pipe's path as it closes the handle (uv__pipe_close), which
+ * ssh(1) never does. The file is renamed aside for the synchronous close and renamed back, so the
+ * socket file stays (nobody listening on it, as after ssh), and so does one another process put
+ * there since the bind. Where the rename cannot be made (the path or its directory gone), the
+ * server is closed as it is.
+ */
+function closeKeepingFile(server: Server, path: string, closed: () => void): void {
+  const aside = `${path}.${process.pid}.closing`;
+  let moved = false;
+  try {
+    renameSync(path, aside);
+    moved = true;
+  } catch {
+    // nothing there to keep
+  }
+  try {
+    server.close(() => closed());
+  } finally {
+    if (moved) {
+      try {
+        renameSync(aside, path);
+      } catch {
+        // its directory went away meanwhile
+      }
+    }
   }
 }
 

@@ -20,8 +20,16 @@ import { handleWriterFor, WRITE_DONE, WRITE_QUEUED } from './socket-write.js';
  * `ipv6Only` (net.Server listen's): an IPv6 address listened on for IPv6 alone, as ssh(1) binds
  * every IPv6 listener (channels.c channel_setup_fwd_listener_tcpip: sock_set_v6only), and binds
  * the IPv4 one beside it; without it, `::` takes IPv4 too where the system allows.
+ * `keepFile`: closing the forward leaves the socket file at `path`, as ssh(1) leaves the sockets
+ * of its forwards (it never unlinks them); by default the file is removed, as Node removes the
+ * socket of a server it closes.
+ *
+ * @example
+ * ```ts
+ * await ssh.forwardLocal({ listen: { path: '/tmp/db.sock', keepFile: true }, to: { host: 'localhost', port: 5432 } });
+ * ```
  */
-export type ListenSpec = { host?: string; port: number; ipv6Only?: boolean } | { path: string };
+export type ListenSpec = { host?: string; port: number; ipv6Only?: boolean } | { path: string; keepFile?: boolean };
 /** Where the server should connect: a host/port it resolves, or a Unix socket path on it. */
 export type TargetSpec = { host: string; port: number } | { path: string };
 
@@ -475,7 +483,7 @@ export function checkForwardOptions(
   const { listen, to } = (options ?? {}) as ForwardOptions;
   // As connect() does (option-check.ts): a misspelt key is a mistake, never silently ignored.
   checkCallKeys(call, options, remote ? { listen: 0, to: 0, permitOpen: 0 } : dynamic ? { listen: 0 } : { listen: 0, to: 0 }, '', NO_SIGNAL);
-  checkSpecKeys(call, 'listen.', listen, remote ? { host: 0, port: 0 } : { host: 0, port: 0, ipv6Only: 0 });
+  checkSpecKeys(call, 'listen.', listen, remote ? { host: 0, port: 0 } : { host: 0, port: 0, ipv6Only: 0 }, remote ? {} : { keepFile: 0 });
   checkSpecKeys(call, 'to.', to, { host: 0, port: 0 });
   if (!listen || typeof listen !== 'object') throw new UsageError(`${call}: listen must be { host?, port } or { path }, got ${show(listen)}`);
   if ('path' in listen) {
@@ -507,9 +515,11 @@ export function checkForwardOptions(
   }
 }
 
-/** The keys of a `listen` or `to`: `{ path }` alone, or those of `hostPort`. */
-function checkSpecKeys(call: string, what: string, spec: unknown, hostPort: Record<string, 0>): void {
+/** The keys of a `listen` or `to`: `{ path }` and those of `withPath`, or those of `hostPort`. */
+function checkSpecKeys(call: string, what: string, spec: unknown, hostPort: Record<string, 0>, withPath: Record<string, 0> = {}): void {
   if (typeof spec !== 'object' || spec === null || !('path' in spec)) return checkCallKeys(call, spec, hostPort, what);
   const notWithPath = Object.fromEntries(Object.keys(hostPort).map((k) => [k, `cannot be given with ${what}path`]));
-  checkCallKeys(call, spec, { path: 0 }, what, notWithPath);
+  checkCallKeys(call, spec, { path: 0, ...withPath }, what, notWithPath);
+  const keepFile = (spec as { keepFile?: unknown }).keepFile;
+  if (keepFile !== undefined && typeof keepFile !== 'boolean') throw new UsageError(`${call}: ${what}keepFile must be a boolean, got ${show(keepFile)}`);
 }
