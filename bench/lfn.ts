@@ -55,6 +55,9 @@ interface Run {
   peakRssMiB?: number;
 }
 
+/** --window-log: print pure-ssh's window decisions after each of its runs. */
+let windowLog = false;
+
 function parse(argv: string[]): Options {
   const quick = argv.includes('--quick');
   const o: Options = { delays: [10, 25, 50], size: quick ? 64 * MiB : 256 * MiB, reps: quick ? 1 : 2, tools: ['pure', 'openssh'], outDir: 'bench/results' };
@@ -66,6 +69,7 @@ function parse(argv: string[]): Options {
       return x;
     };
     if (a === '--quick') continue;
+    else if (a === '--window-log') windowLog = true;
     else if (a === '--delays') o.delays = v().split(',').map(Number);
     else if (a === '--size') o.size = Number(v());
     else if (a === '--reps') o.reps = Number(v());
@@ -123,7 +127,9 @@ async function oneRun(server: BenchServer, login: LoginSpec, ep: Awaited<ReturnT
   // clients bind their -L listeners in order, so once the probed one listens the measured one
   // does too (the other way round, pure-ssh's second bind could come after the probe: one
   // ECONNREFUSED in the run of 2026-12-02 03:10 UTC).
-  const tunnel = spawnTunnel(run.tool, login, [
+  // --window-log: pure-ssh runs with -v and its window decisions (window-tuning.ts) are printed.
+  const vlogin = windowLog && run.tool === 'pure' ? { ...login, verbose: true } : login;
+  const tunnel = spawnTunnel(run.tool, vlogin, [
     { listenPort, ...target },
     { listenPort: warmPort, host: server.endpointHost, port: ep.ready.ports.echo },
   ]);
@@ -162,6 +168,7 @@ async function oneRun(server: BenchServer, login: LoginSpec, ep: Awaited<ReturnT
     run.cpuPerGiB = (cpuSeconds(tunnel.pid) - cpu0) / (size / 1024 ** 3);
     run.peakRssMiB = sampler.stop() / MiB;
     run.ok = true;
+    if (vlogin !== login) process.stderr.write(tunnel.stderr().split('\n').filter((l) => / window \d+ -> /.test(l)).join('\n') + '\n');
   } catch (err) {
     run.ok = false;
     run.error = `${(err as Error).message} ${tunnel.stderr().trim().slice(-300)}`.trim();

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_WINDOW, MAX_WINDOW } from '../src/connection/channel.js';
 import { WindowBudget } from '../src/connection/window-budget.js';
-import { FULL_PIPE_HOLD_MS, RttEstimator, WindowTuner, type WindowAutoTuneOptions } from '../src/connection/window-tuning.js';
+import { FULL_PIPE_HOLD_MS, MIN_HOLD_MS, RttEstimator, WindowTuner, type WindowAutoTuneOptions } from '../src/connection/window-tuning.js';
 import { nodeCryptoProvider } from '../src/node/crypto-provider.js';
 import { Pair } from './support/pair.js';
 import { seededRandom } from './support/fake-server.js';
@@ -164,6 +164,23 @@ describe('receive-window auto-tuning on a delayed link (simulated clock)', () =>
     expect(tuned.delivered).toBeGreaterThan(0.75 * 60_000 * 1500);
   });
 
+  it('a growth that raised the rate by less than the probe gain keeps the part of it that carries the rate', () => {
+    // 34 MB/s: a little more than the 2 MiB window carries at 50 ms (~31 MB/s: the adjusts go
+    // out as the reader consumes, and the link's queue adds to the round trip), well under twice that.
+    const link = { ...lfn, bytesPerMs: 34_000, durationMs: 3000 };
+    const fixed = simulate({ ...link, autoTune: false });
+    const tuned = simulate({ ...link, autoTune: {} });
+    const resizes = tuned.logs.filter((l) => / window \d+ -> /.test(l));
+    expect(resizes[0]).toMatch(/^channel 0: window 2097152 -> \d+ \(probe;/);
+    expect(resizes[1]).toMatch(/^channel 0: window \d+ -> (\d+) \(the larger window raised the delivery rate by \d+%: kept what carries it;/);
+    const settled = Number(/-> (\d+)/.exec(resizes[1]!)![1]);
+    // The old window × the rate's gain (under 1.2) × 1.25: between the old window and the probe's.
+    expect(settled).toBeGreaterThan(DEFAULT_WINDOW);
+    expect(settled).toBeLessThanOrEqual(Math.ceil(DEFAULT_WINDOW * 1.2 * 1.25));
+    expect(tuned.delivered).toBeGreaterThan(fixed.delivered * 1.05);
+    expect(tuned.delivered).toBeGreaterThan(0.85 * 34_000 * 3000);
+  });
+
   it('a tight cap holds: the window never exceeds it', () => {
     const max = 3 * 1024 * 1024;
     const o = simulate({ ...lfn, oneWayMs: 50, autoTune: { max } });
@@ -270,9 +287,60 @@ describe('WindowTuner', () => {
     expect(t.consumed(700, 80, 5151, 2150, 0)).toEqual({ kind: 'keep' });
     expect(t.consumed(700, 90, 5851, 2150, 0)).toEqual({ kind: 'keep' });
     expect(t.consumed(700, 100, 6551, 2150, 0)).toEqual({ kind: 'resize', window: 1450, reason: 'the larger window did not raise the delivery rate' });
-    // Held for FULL_PIPE_HOLD_MS, however full the window looks.
-    for (let now = 110; now < 100 + FULL_PIPE_HOLD_MS; now += 10) expect(t.consumed(700, now, 7000, 1450, 0)).toEqual({ kind: 'keep' });
-    expect(t.consumed(700, 100 + FULL_PIPE_HOLD_MS, 7000, 1450, 0)).toEqual({ kind: 'resize', window: 2150, reason: 'probe' });
+    // Held for MIN_HOLD_MS (16 RTTs = 160 ms is less), however full the window looks.
+    for (let now = 110; now < 100 + MIN_HOLD_MS; now += 10) expect(t.consumed(700, now, 7000, 1450, 0)).toEqual({ kind: 'keep' });
+    expect(t.consumed(700, 100 + MIN_HOLD_MS, 7000, 1450, 0)).toEqual({ kind: 'resize', window: 2150, reason: 'probe' });
+  });
+
+  it('holds twice as long after each probe in a row that was not kept, up to FULL_PIPE_HOLD_MS; a kept one starts over', () => {
+    const t = new WindowTuner(1000);
+    t.granted(1000, 0);
+    t.consumed(1, 100, 1001, 1000, 0); // rtt 100: the first hold is 16 RTTs, 1.6 s
+    t.consumed(0, 100, 1001, 1000, 0);
+    let now = 100;
+    let window = 1000;
+    /** One-RTT intervals of `perRtt` bytes until the tuner resizes; when, and its decision. */
+    const untilResize = (perRtt: number) => {
+      for (;;) {
+        now += 100;
+        const d = t.consumed(perRtt, now, 1e9, window, 0);
+        if (d.kind === 'resize') {
+          window = d.window;
+          return { at: now, ...d };
+        }
+      }
+    };
+    const undo = { kind: 'resize', reason: 'the larger window did not raise the delivery rate' };
+    expect(untilResize(450)).toMatchObject({ at: 400, window: 1450, reason: 'probe' });
+    const holds: number[] = [];
+    for (let round = 0; round < 6; round++) {
+      const back = untilResize(450); // the larger window raises nothing
+      expect(back).toMatchObject({ ...undo, window: 1000 });
+      const next = untilResize(450);
+      expect(next).toMatchObject({ window: 1450, reason: 'probe' });
+      holds.push(next.at - back.at);
+    }
+    // 1.6, 3.2, 6.4 s, then FULL_PIPE_HOLD_MS (probes come at interval ends, 100 ms apart).
+    expect(holds).toEqual([1600, 3200, 6400, FULL_PIPE_HOLD_MS, FULL_PIPE_HOLD_MS, FULL_PIPE_HOLD_MS]);
+    // A kept probe (700 ≥ 1.2 × 450 per RTT) starts the count over: the next hold is 1.6 s again.
+    expect(untilResize(700)).toMatchObject({ window: 2150, reason: 'probe' });
+    const back = untilResize(700);
+    expect(back).toMatchObject({ ...undo, window: 1450 });
+    expect(untilResize(700).at - back.at).toBe(1600);
+  });
+
+  it('a growth that raised the rate by less than PROBE_GAIN keeps the part that carries it: the old window scaled by the gain, with a quarter to spare', () => {
+    const t = new WindowTuner(1000);
+    t.granted(1000, 0);
+    t.consumed(1, 10, 1001, 1000, 0); // rtt 10
+    t.consumed(0, 10, 1001, 1000, 0);
+    expect(t.consumed(900, 20, 1e9, 1000, 0)).toEqual({ kind: 'keep' });
+    expect(t.consumed(900, 30, 1e9, 1000, 0)).toEqual({ kind: 'keep' });
+    expect(t.consumed(900, 40, 1e9, 1000, 0)).toEqual({ kind: 'resize', window: 1900, reason: 'probe' });
+    // 1000 per RTT at 1900: +11%, under 1.2 but over 1.05: 1000 × 1000/900 × 1.25 = 1389.
+    expect(t.consumed(1000, 50, 1e9, 1900, 0)).toEqual({ kind: 'keep' });
+    expect(t.consumed(1000, 60, 1e9, 1900, 0)).toEqual({ kind: 'keep' });
+    expect(t.consumed(1000, 70, 1e9, 1900, 0)).toEqual({ kind: 'resize', window: 1389, reason: 'the larger window raised the delivery rate by 11%: kept what carries it' });
   });
 
   it('shrinks after 4 RTTs under an eighth of the window with the reader behind, never below the start; not when nothing waits unread', () => {
