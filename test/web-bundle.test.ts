@@ -108,8 +108,11 @@ it('pure-ssh/web bundles for browsers without Node built-ins or polyfills; size 
   // core (break21 F5, sshkey_check_rsa_length; the web client keeps the 1024-bit floor): measured
   // 108.15 KiB (with zlib 121.49); 108.4 KiB with FingerprintHash in the core (the -v lines'
   // and HostKeyInfo's fingerprints, keys/fingerprint.ts; the digest is passed in, so no MD5 here):
-  // +0.11, measured 108.26 KiB (with zlib 121.62).
-  expect(gz).toBeLessThan(108.4);
+  // +0.11, measured 108.26 KiB (with zlib 121.62); 108.6 KiB with the receive-window tuner's
+  // robustness on long paths (connection/window-tuning.ts: the initial burst not a rate, the
+  // partial keep, the backed-off holds: +0.15) and RequiredRSASize on identity files at their
+  // turn (userauth.ts, +0.03): measured 108.46 KiB (with zlib 121.80).
+  expect(gz).toBeLessThan(108.6);
 });
 
 it('compression is opt-in: pako is absent from the default bundle and comes with pure-ssh/compress-zlib', async () => {
@@ -132,8 +135,9 @@ it('compression is opt-in: pako is absent from the default bundle and comes with
   // keyboard-interactive and slab reads (see above; measured 119.65); 120.5 with the hooks'
   // guard, the AbortSignal and the retry (see above; measured 119.88); 121 with the host-bound
   // method (see above; measured 120.67); 121.75 with CASignatureAlgorithms (see above; measured
-  // 121.19).
-  expect(gz).toBeLessThan(121.75);
+  // 121.19); 122 with FingerprintHash, the window tuner's holds and RequiredRSASize at the key's
+  // turn (see above; measured 121.80).
+  expect(gz).toBeLessThan(122);
 });
 
 it('the package exports pure-ssh/web to import and require, with its types (needs npm run build)', async () => {
