@@ -114,23 +114,30 @@ describeInteropWithHome('VisualHostKey and FingerprintHash, side by side with ss
     expect(theirs).toMatch(/The fingerprint for the ED25519 key sent by the remote host is\nMD5:([0-9a-f]{2}:){15}[0-9a-f]{2}\.\r\n/);
   }, 60_000);
 
-  it('-v with FingerprintHash md5: `Server host key:` and the identity lines in MD5', async () => {
-    const kh = p('kh-verbose');
-    await writeFile(kh, `${await known('host_ed25519')}\n`);
-    const lines = async (cmd: string[]) => {
-      const { stderr } = await run(cmd, ['-v', '-F', '/dev/null', '-p', String(sshd.port), '-i', p('stranger'), '-o', 'IdentitiesOnly=yes',
-        '-o', `UserKnownHostsFile=${kh}`, '-o', 'GlobalKnownHostsFile=/dev/null', '-o', 'BatchMode=yes',
-        '-o', 'FingerprintHash=md5', '-o', 'HostKeyAlgorithms=ssh-ed25519', '-N', 'root@127.0.0.1']);
-      return stderr.split('\r\n').filter((l) => /^debug1: (Server host key|Will attempt key|Offering public key):/.test(l));
-    };
-    const theirs = await lines([sshd.openssh.ssh]);
-    expect(theirs).toHaveLength(3);
-    for (const l of theirs) expect(l).toMatch(/ MD5:([0-9a-f]{2}:){15}[0-9a-f]{2}( |$)/);
-    expect(await lines([process.execPath, CLI])).toEqual(theirs);
-  }, 60_000);
+  for (const [what, key, alg] of [['Ed25519', 'host_ed25519', 'ssh-ed25519'], ['RSA under rsa-sha2-512', 'host_rsa', 'rsa-sha2-512']] as const) {
+    it(`-v with FingerprintHash md5, ${what}: \`Server host key:\` (the key's type) and the identity lines in MD5`, async () => {
+      const kh = p(`kh-verbose-${key}`);
+      await writeFile(kh, `${await known(key)}\n`);
+      const lines = async (cmd: string[]) => {
+        const { stderr } = await run(cmd, ['-v', '-F', '/dev/null', '-p', String(sshd.port), '-i', p('stranger'), '-o', 'IdentitiesOnly=yes',
+          '-o', `UserKnownHostsFile=${kh}`, '-o', 'GlobalKnownHostsFile=/dev/null', '-o', 'BatchMode=yes',
+          '-o', 'FingerprintHash=md5', '-o', `HostKeyAlgorithms=${alg}`, '-N', 'root@127.0.0.1']);
+        return stderr.split('\r\n').filter((l) => /^debug1: (Server host key|Will attempt key|Offering public key):/.test(l));
+      };
+      const theirs = await lines([sshd.openssh.ssh]);
+      expect(theirs).toHaveLength(3);
+      for (const l of theirs) expect(l).toMatch(/ MD5:([0-9a-f]{2}:){15}[0-9a-f]{2}( |$)/);
+      // kex's debug line names the key type (sshkey_ssh_name), not the signature algorithm.
+      expect(theirs[0]).toMatch(key === 'host_rsa' ? /^debug1: Server host key: ssh-rsa MD5:/ : /^debug1: Server host key: ssh-ed25519 MD5:/);
+      expect(await lines([process.execPath, CLI])).toEqual(theirs);
+    }, 60_000);
+  }
 
-  /** The question as the terminal showed it, from its first line to `(yes/no/[fingerprint])? `. */
-  const question = (out: string) => /The authenticity of host [\s\S]*?\(yes\/no\/\[fingerprint\]\)\? /.exec(out)?.[0];
+  /**
+   * The question as the terminal showed it, from its first line to `(yes/no/[fingerprint])? `,
+   * with the "\r" readpass.c read_passphrase writes before it.
+   */
+  const question = (out: string) => /\r?The authenticity of host [\s\S]*?\(yes\/no\/\[fingerprint\]\)\? /.exec(out)?.[0];
 
   for (const [what, extra, shows] of [
     ['VisualHostKey yes', ['-o', 'VisualHostKey=yes'], /\.\r\n\+--\[ED25519 256\]--\+\r\n/],
@@ -143,6 +150,7 @@ describeInteropWithHome('VisualHostKey and FingerprintHash, side by side with ss
       const theirs = await onTerminal([sshd.openssh.ssh, ...args], env(), 'no');
       const ours = await onTerminal([process.execPath, CLI, ...args], env(), 'no');
       expect(question(theirs.out)).toMatch(shows);
+      expect(question(theirs.out)).toMatch(/^\rThe authenticity/);
       expect(question(ours.out)).toBe(question(theirs.out));
       expect(ours.code).toBe(255);
       expect(theirs.code).toBe(255);

@@ -163,7 +163,7 @@ export function plainHostKey(blob: Uint8Array): Uint8Array {
 
 /**
  * ssh -v's line for the server's host key (sshconnect.c verify_host_key()): `Server host key:
- * ALG FP`, or for a certificate `Server host certificate: TYPE FP, serial N ID "..." CA ...`,
+ * TYPE FP` (the key type, `ssh-rsa` also under rsa-sha2-512), or for a certificate `Server host certificate: TYPE FP, serial N ID "..." CA ...`,
  * where FP is the certified key's fingerprint (OpenSSH fingerprints certificates by their key),
  * in `hash` (ssh_config(5) FingerprintHash; default SHA256).
  */
@@ -181,7 +181,9 @@ export function describeServerHostKey(algorithm: string, keyBlob: Uint8Array, ha
       // Already verified by the key exchange; a failure here only loses the detail.
     }
   }
-  return `Server host key: ${algorithm} ${keyFingerprint(keyBlob, hash)}`;
+  // kex ECDH/DH reply's debug line names the key (sshkey_ssh_name: `ssh-rsa`), not the signature
+  // algorithm negotiated (`rsa-sha2-512`).
+  return `Server host key: ${type || algorithm} ${keyFingerprint(keyBlob, hash)}`;
 }
 
 /**

@@ -144,7 +144,9 @@ export function readTerminalLine(question: string, opts: { echo: boolean }): Pro
         process.prependListener(sig, fn);
       }
     }
-    writeSync(out, question);
+    // readpass.c read_passphrase: "\r" first, so the prompt starts its line and clobbers what
+    // was typed ahead before echo went off.
+    writeSync(out, `\r${question}`);
     input.on('data', onData);
     input.on('end', () => finish(new PromptError('the terminal closed')));
   }).then((s) => Buffer.from(s, 'latin1').toString('utf8'));
