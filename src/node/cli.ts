@@ -687,6 +687,7 @@ async function run(cfg: ResolvedConfig): Promise<void> {
     const w = cfg.stdioForward;
     // channels.c: a socket path is shown with PORT_STREAMLOCAL (-2) as its port.
     log.debug1(`channel_connect_stdio_fwd: ${loggedTarget(w)}`);
+    log.stdioChannel = true;
     const opened = stdioForward(ssh, cfg.stdioForward, { input: process.stdin, output: process.stdout, debug: (m) => log.debug1(m) });
     // Its outcome is awaited once the forwards are set up (see endStdio).
     opened.catch(() => {});
