@@ -784,7 +784,8 @@ async function run(cfg: ResolvedConfig): Promise<void> {
   // ssh -f: into the background only now, with every forward listening (ExitOnForwardFailure
   // done); with -W, once the stdio channel's open is sent, not confirmed (ssh.c ssh_session2).
   if (cfg.forkAfterAuthentication) {
-    log.debug1(`forking to background (pid ${process.pid})`);
+    // ssh.c fork_postauth: debug("forking to background"), no pid.
+    log.debug1('forking to background');
     background.reportReady();
     // The jump hosts' lines keep the caller's stderr (see setHopStderr), this copy's own is /dev/null.
     if (callerStderr !== undefined) setHopStderr(callerStderr);
