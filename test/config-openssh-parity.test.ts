@@ -639,6 +639,15 @@ function expectSame(args: string[], keyword?: string, env?: NodeJS.ProcessEnv): 
       expect(a.status).toBe(255);
       expect(a.stderr.at(-1)).toBe('dump_client_config: expand HostKeyAlgorithms: invalid argument');
     }
+    // After the pseudo-terminal decision (its INFO line first), as dump_client_config comes there.
+    const raw = (cmd: string, args: string[]) => spawnSync(cmd, args, { env: cliEnv(defaultHome), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const hkArgs = ['-G', '-F', 'none', '-o', 'HostKeyAlgorithms=!ssh-rsa', 'h'];
+    const [rawOurs, rawTheirs] = [raw(process.execPath, [CLI, ...hkArgs]), raw(SSH, hkArgs)];
+    expect({ status: rawOurs.status, stderr: rawOurs.stderr, stdout: rawOurs.stdout }).toEqual({ status: rawTheirs.status, stderr: rawTheirs.stderr, stdout: rawTheirs.stdout });
+    expect(rawOurs.stderr).toMatch(/^Pseudo-terminal will not be allocated/);
+    // Not -G: sshconnect2.c ssh_kex2's fatal (ssh says it once connected; pure-ssh before).
+    const connecting = run(process.execPath, [CLI, '-N', '-F', 'none', '-o', 'HostKeyAlgorithms=ssh-ed25519,!ssh-rsa', '-p', '1', '127.0.0.1']);
+    expect(connecting).toMatchObject({ status: 255, stderr: ['ssh_kex2: kex_assemble_namelist: invalid argument'] });
     // Ciphers, MACs and KexAlgorithms refuse a negated name at the line (ciphers_valid and kin)...
     for (const [keyword, v] of [['Ciphers', '!aes128-ctr'], ['MACs', '!hmac-sha1'], ['KexAlgorithms', '!curve25519-sha256']] as const) {
       expect(expectSame(['-F', conf(`${keyword} ${v}\n`), 'h']).status).toBe(255);
