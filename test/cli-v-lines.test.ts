@@ -9,7 +9,7 @@
  * about the CA line (pure-ssh said that the line `vouches for host certificates only`).
  */
 import { execFile, spawn } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { expect, it } from 'vitest';
@@ -99,5 +99,26 @@ describeInteropWithHome('-v connect and configuration lines, as ssh 9.2', () => 
     expect(ours.join('\n')).not.toContain('cert-authority');
     expect(tail(ours)).toContain('No ED25519 host key is known for [127.0.0.1]:' + sshd.port + ' and you have requested strict checking.');
     if (theirs) expect(tail(ours)).toEqual(tail(theirs));
+  });
+
+  it('-W with -L and -D kept (ClearAllForwardings=no): the -W channel is 0, the listeners 1 and on, in ssh\'s channel lines', async () => {
+    const [local, dynamic] = [await freePort(), await freePort()];
+    const sock = join(dir, 'w-fwd.sock');
+    const argv = [
+      '-F', '/dev/null', '-v', '-p', String(sshd.port), '-o', `UserKnownHostsFile=${sshd.knownHostsPath}`, '-o', 'GlobalKnownHostsFile=/dev/null',
+      '-i', sshd.clientKeyPath, '-o', 'ClearAllForwardings=no', '-L', `127.0.0.1:${local}:127.0.0.1:${sshd.port}`, '-L', `${sock}:127.0.0.1:${sshd.port}`,
+      '-D', `127.0.0.1:${dynamic}`, '-W', `127.0.0.1:${sshd.port}`, sshd.target,
+    ];
+    const keep = (l: string) => /^debug1: channel \d+: new (port|unix)-listener /.test(l);
+    // Each client's own socket (neither removes it at its end).
+    const ours = (await stderrOf('pure-ssh', argv)).filter(keep);
+    await rm(sock, { force: true });
+    const theirs = sshClientAvailable() ? (await stderrOf('ssh', argv)).filter(keep) : undefined;
+    expect(ours).toEqual([
+      'debug1: channel 1: new port-listener [port listener] (inactive timeout: 0)',
+      'debug1: channel 2: new unix-listener [unix listener] (inactive timeout: 0)',
+      'debug1: channel 3: new port-listener [port listener] (inactive timeout: 0)',
+    ]);
+    if (theirs) expect(ours).toEqual(theirs);
   });
 });

@@ -576,23 +576,86 @@ function expectSame(args: string[], keyword?: string, env?: NodeJS.ProcessEnv): 
     expectSame(['-F', conf('Match localuser nobody-at-all\n  Port 9\n'), 'h'], 'port', { ...env, USER: 'nobody-at-all' });
   });
 
-  it('Ciphers "," (no name): ssh prints fill_default_options\' error; pure-ssh prints it too and stops, naming the line', () => {
-    const path = conf('Ciphers ,\n');
-    const b = theirs(['-F', path, 'h']);
-    expect(b.stderr).toEqual(['fill_default_options: ciphers: invalid argument']);
-    // OpenSSH 9.2 goes on with a half-filled configuration (no MACs, no KexAlgorithms
-    // assembled); OpenSSH 10.4 exits 255 there. pure-ssh exits, with the line.
-    const a = ours(['-F', path, 'h']);
-    expect(a.status).toBe(255);
-    expect(a.stderr).toEqual(['fill_default_options: ciphers: invalid argument', `${path} line 1: no cipher algorithm left after applying ","`]);
-    for (const [line, name] of [['MACs ,', 'macs'], ['KexAlgorithms ,', 'kex_algorithms']] as const) {
-      const p = conf(`${line}\n`);
-      expect(theirs(['-F', p, 'h']).stderr[0]).toBe(`fill_default_options: ${name}: invalid argument`);
-      expect(ours(['-F', p, 'h']).stderr[0]).toBe(`fill_default_options: ${name}: invalid argument`);
+  it('a list left with no algorithm (`Ciphers ,`): ssh\'s fill_default_options line exactly (no file nor line), then OpenSSH 10.4\'s exit', () => {
+    // OpenSSH 9.2 goes on with a half-filled configuration (the list unset); OpenSSH 10.4 exits
+    // 255 there (upstream c87161382), as pure-ssh does.
+    const keywords = [
+      ['Ciphers', 'ciphers'],
+      ['MACs', 'macs'],
+      ['KexAlgorithms', 'kex_algorithms'],
+      ['PubkeyAcceptedAlgorithms', 'pubkey_accepted_algos'],
+      ['HostbasedAcceptedAlgorithms', 'hostbased_accepted_algos'],
+      ['CASignatureAlgorithms', 'ca_sign_algorithms'],
+    ] as const;
+    for (const [keyword, name] of keywords) {
+      const line = `fill_default_options: ${name}: invalid argument`;
+      for (const args of [['-F', conf(`${keyword} ,\n`), 'h'], ['-F', 'none', '-o', `${keyword}=,`, 'h']]) {
+        const b = theirs(args);
+        expect(b.stderr[0]).toBe(line);
+        expect(b.status).toBe(0);
+        const a = ours(args);
+        expect(a.stderr).toEqual([line]);
+        expect(a.status).toBe(255);
+      }
     }
+    // Two such lists: both stop assembling at the first in ssh's order (ciphers, macs,
+    // kex_algorithms, hostbased, pubkey, ca_sign).
+    const two = ['-F', conf('CASignatureAlgorithms ,\nMACs ,\n'), 'h'];
+    expect(theirs(two).stderr[0]).toBe('fill_default_options: macs: invalid argument');
+    expect(theirs(two).stderr).not.toContain('fill_default_options: ca_sign_algorithms: invalid argument');
+    expect(ours(two).stderr).toEqual(['fill_default_options: macs: invalid argument']);
+    // HostKeyAlgorithms is assembled later: -G's dump_client_config is fatal (both exit 255).
+    const hk = expectSame(['-F', conf('HostKeyAlgorithms ,\n'), 'h']);
+    expect(hk.status).toBe(255);
+    expect(hk.stderr.at(-1)).toBe('dump_client_config: expand HostKeyAlgorithms: invalid argument');
     // `+,` and `,,NAME` are fine for both (`+,` leaves each one's own default list).
     expect(expectSame(['-F', conf('Ciphers +,\n'), 'h']).status).toBe(0);
     expectSame(['-F', conf('Ciphers ,,aes128-ctr\n'), 'h'], 'ciphers');
+  });
+
+  it('negated names (`PubkeyAcceptedAlgorithms !ssh-rsa`): key type lists take one matching a key type, kex_assemble_names refuses it; the others refuse it at the line', () => {
+    const fill = [
+      ['PubkeyAcceptedAlgorithms', 'pubkey_accepted_algos'],
+      ['HostbasedAcceptedAlgorithms', 'hostbased_accepted_algos'],
+      ['CASignatureAlgorithms', 'ca_sign_algorithms'],
+    ] as const;
+    for (const [keyword, name] of fill) {
+      for (const v of ['!ssh-rsa', '+!ssh-rsa', '^!rsa-sha2-*', 'ssh-ed25519,!ssh-rsa']) {
+        const path = conf(`${keyword} ${v}\n`);
+        const b = theirs(['-F', path, 'h']);
+        expect(b.stderr[0]).toBe(`fill_default_options: ${name}: invalid argument`);
+        expect(b.status).toBe(0);
+        const a = ours(['-F', path, 'h']);
+        expect(a.stderr).toEqual([`fill_default_options: ${name}: invalid argument`]);
+        expect(a.status).toBe(255);
+      }
+      // A negated name that matches no key type is a bad line for both; a `-` list is taken.
+      expect(expectSame(['-F', conf(`${keyword} !foo\n`), 'h']).status).toBe(255);
+      expect(expectSame(['-F', conf(`${keyword} -!ssh-rsa\n`), 'h']).status).toBe(0);
+    }
+    // HostKeyAlgorithms: taken at the line, fatal where it is assembled (-G: dump_client_config).
+    for (const v of ['!ssh-rsa', '+!ssh-rsa', 'ssh-ed25519,!ssh-rsa']) {
+      const a = expectSame(['-F', 'none', '-o', `HostKeyAlgorithms=${v}`, 'h']);
+      expect(a.status).toBe(255);
+      expect(a.stderr.at(-1)).toBe('dump_client_config: expand HostKeyAlgorithms: invalid argument');
+    }
+    // After the pseudo-terminal decision (its INFO line first), as dump_client_config comes there.
+    const raw = (cmd: string, args: string[]) => spawnSync(cmd, args, { env: cliEnv(defaultHome), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const hkArgs = ['-G', '-F', 'none', '-o', 'HostKeyAlgorithms=!ssh-rsa', 'h'];
+    const [rawOurs, rawTheirs] = [raw(process.execPath, [CLI, ...hkArgs]), raw(SSH, hkArgs)];
+    expect({ status: rawOurs.status, stderr: rawOurs.stderr, stdout: rawOurs.stdout }).toEqual({ status: rawTheirs.status, stderr: rawTheirs.stderr, stdout: rawTheirs.stdout });
+    expect(rawOurs.stderr).toMatch(/^Pseudo-terminal will not be allocated/);
+    // Not -G: sshconnect2.c ssh_kex2's fatal (ssh says it once connected; pure-ssh before).
+    const connecting = run(process.execPath, [CLI, '-N', '-F', 'none', '-o', 'HostKeyAlgorithms=ssh-ed25519,!ssh-rsa', '-p', '1', '127.0.0.1']);
+    expect(connecting).toMatchObject({ status: 255, stderr: ['ssh_kex2: kex_assemble_namelist: invalid argument'] });
+    // Ciphers, MACs and KexAlgorithms refuse a negated name at the line (ciphers_valid and kin)...
+    for (const [keyword, v] of [['Ciphers', '!aes128-ctr'], ['MACs', '!hmac-sha1'], ['KexAlgorithms', '!curve25519-sha256']] as const) {
+      expect(expectSame(['-F', conf(`${keyword} ${v}\n`), 'h']).status).toBe(255);
+    }
+    // ...but not after an empty name, where kex_assemble_names does.
+    const late = conf('Ciphers ,!aes128-ctr\n');
+    expect(theirs(['-F', late, 'h']).stderr[0]).toBe('fill_default_options: ciphers: invalid argument');
+    expect(ours(['-F', late, 'h']).stderr).toEqual(['fill_default_options: ciphers: invalid argument']);
   });
 
   it('RequiredRSASize (hardening guides: 3072): taken, first value wins, -G prints it as ssh; bad values as ssh', () => {
@@ -641,7 +704,7 @@ function expectSame(args: string[], keyword?: string, env?: NodeJS.ProcessEnv): 
     // HostbasedAcceptedAlgorithms ',' the same (certificate types are fine there).
     const hb = conf('HostbasedAcceptedAlgorithms ,\n');
     expect(theirs(['-F', hb, 'h']).stderr).toEqual(['fill_default_options: hostbased_accepted_algos: invalid argument']);
-    expect(ours(['-F', hb, 'h']).stderr[0]).toContain(`${hb} line 1: fill_default_options: hostbased_accepted_algos: invalid argument`);
+    expect(ours(['-F', hb, 'h']).stderr).toEqual(['fill_default_options: hostbased_accepted_algos: invalid argument']);
     expect(expectSame(['-F', conf('HostbasedAcceptedAlgorithms ssh-ed25519-cert-v01@openssh.com\n'), 'h']).status).toBe(0);
     // In a block that does not apply, the value is never assembled: no error for either.
     expectSame(['-F', conf('Host other\n  CASignatureAlgorithms ssh-ed25519-cert-v01@openssh.com\n'), 'h'], 'port');

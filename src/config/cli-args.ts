@@ -920,14 +920,23 @@ function* resolveStepsLogged(argv: string[], cenv: CliEnvironment, state: LogSta
     readFiles(hostName, true);
   }
   // readconf.c fill_default_options, after the files' last reading: kex_assemble_names() fails
-  // on a CASignatureAlgorithms that matches no signature algorithm (certificate types only, a
-  // negated name) and ssh error()s `fill_default_options: ca_sign_algorithms: invalid argument`
-  // (no file nor line). OpenSSH 9.2-10.3 then go on with the list unset, which checks no CA
-  // signature algorithm at all (sshkey_cert_check_host skips a NULL list: a SHA-1 CA's host
-  // certificate is accepted); OpenSSH 10.4 exits 255 there (upstream c87161382, "report errors
-  // in fill_default_options() properly"). Never less safe than OpenSSH: 10.4's refusal.
-  if (o.caSignatureAlgorithms !== undefined && assembledListFails(o.caSignatureAlgorithms, 'signatures')) {
-    throw new ConfigError('fill_default_options: ca_sign_algorithms: invalid argument');
+  // on a list that matches no algorithm (`Ciphers ,`; a CASignatureAlgorithms of certificate
+  // types only) or holds a negated name (`PubkeyAcceptedAlgorithms !ssh-rsa`), and ssh error()s
+  // `fill_default_options: ciphers: invalid argument` (no file nor line), in this order.
+  // OpenSSH 9.2-10.3 then go on with the list unset (a NULL CASignatureAlgorithms checks no CA
+  // signature algorithm at all: a SHA-1 CA's host certificate is accepted); OpenSSH 10.4 exits
+  // 255 at the first (upstream c87161382, "report errors in fill_default_options() properly").
+  // Never less safe than OpenSSH: 10.4's refusal.
+  const assembled = [
+    ['ciphers', o.ciphers, 'ciphers'],
+    ['macs', o.macs, 'macs'],
+    ['kex_algorithms', o.kexAlgorithms, 'kexAlgorithms'],
+    ['hostbased_accepted_algos', o.hostbasedAcceptedAlgorithms, 'hostKeyAlgorithms'],
+    ['pubkey_accepted_algos', o.pubkeyAcceptedAlgorithms, 'hostKeyAlgorithms'],
+    ['ca_sign_algorithms', o.caSignatureAlgorithms, 'signatures'],
+  ] as const;
+  for (const [what, spec, against] of assembled) {
+    if (spec !== undefined && assembledListFails(spec, against)) throw new ConfigError(`fill_default_options: ${what}: invalid argument`);
   }
 
   // keywords.ts: StreamLocalBindMask ends with the last line read (readconf.c sets it on every

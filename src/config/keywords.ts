@@ -62,7 +62,7 @@ export type KeywordEntry =
        * readconf.c's check of the value, made whether or not the line applies and before the
        * keyword is ignored or refused: a value ssh would refuse is refused here too.
        */
-      readonly check?: (args: string[], ctx: LineContext, keyword: string) => void;
+      readonly check?: (args: string[], ctx: LineContext, keyword: string, o: SshOptions) => void;
       /**
        * Ignored with `-o` too (a -v line, not an error): leaving it out changes nothing of this
        * connection, and it is common enough in copied command lines and wrappers to refuse.
@@ -656,7 +656,7 @@ const notImplemented =
     reason: string,
     noop?: readonly string[],
     origin?: Origin,
-    check?: (args: string[], ctx: LineContext, keyword: string) => void,
+    check?: (args: string[], ctx: LineContext, keyword: string, o: SshOptions) => void,
   ): KeywordEntry => ({ name, handling, reason, noop, origin, check });
 const refused = notImplemented('refused');
 const ignored = notImplemented('ignored');
@@ -897,11 +897,15 @@ const ROWS: readonly KeywordEntry[] = [
   ignored('GSSAPIRenewalForcesRekey', NO_GSSAPI, ['no'], 'debian', flagValue),
   ignored('GSSAPIServerIdentity', NO_GSSAPI, undefined, 'debian', oneWord),
   ignored('GSSAPITrustDns', NO_GSSAPI, ['no'], 'debian', flagValue),
-  ignored('HostbasedAcceptedAlgorithms', 'it only applies to host-based authentication, which pure-ssh refuses', undefined, undefined, (args, ctx, kw) => {
+  ignored('HostbasedAcceptedAlgorithms', 'it only applies to host-based authentication, which pure-ssh refuses', undefined, undefined, (args, ctx, kw, o) => {
     keyTypeList(args, ctx, kw);
-    // readconf.c fill_default_options: a list with no name (`,`); 9.2 goes on, 10.4 exits.
-    if (ctx.active && assembledListFails(args[0]!, 'keys')) {
-      throw lineError(ctx, `fill_default_options: hostbased_accepted_algos: invalid argument (no algorithm in "${args[0]}")`);
+    // The first value obtained, for readconf.c fill_default_options' kex_assemble_names()
+    // (cli-args.ts, after the files' last reading).
+    if (ctx.active) o.hostbasedAcceptedAlgorithms ??= args[0]!;
+    // From -o, where the keyword is refused anyway (pure-ssh's rule for ignored keywords), the
+    // line ssh would print for that list first.
+    if (ctx.active && fromCommandLine(ctx) && assembledListFails(args[0]!, 'hostKeyAlgorithms')) {
+      throw new ConfigError('fill_default_options: hostbased_accepted_algos: invalid argument');
     }
   }),
   ignored('IPQoS', 'the type of service is left to the system', ['none'], undefined, ipqosCheck),
@@ -1008,7 +1012,7 @@ export function applyOption(o: SshOptions, keyword: string, args: string[], ctx:
       return;
     case 'refused':
     case 'ignored': {
-      entry.check?.(args, ctx, entry.name);
+      entry.check?.(args, ctx, entry.name, o);
       // readconf.c's flag and multistate tables take true/false for yes/no (ssh -G prints
       // `tunnel false`): the same no-op either way.
       const word = args[0]?.toLowerCase();

@@ -142,7 +142,9 @@ function listProblem(kind: AlgorithmListKind, spec: string): { unknown?: string 
     if (known.has(name)) continue;
     if (kind === 'kexAlgorithms' && isGssKexName(name)) continue;
     // sshkey_names_valid2(): a key type list may hold patterns, each matching a known type.
-    if (kind === 'hostKeyAlgorithms' && /[*?]/.test(name) && [...known].some((k) => globMatch(k, name))) continue;
+    // A negated one (`!ssh-rsa`) too: match_pattern_list()'s negative match is a match.
+    const pattern = name.startsWith('!') ? name.slice(1) : name;
+    if (kind === 'hostKeyAlgorithms' && (/[*?]/.test(pattern) || pattern !== name) && [...known].some((k) => globMatch(k, pattern))) continue;
     return { unknown: name };
   }
   return undefined;
@@ -191,19 +193,24 @@ export function unimplementedListMessage(kind: AlgorithmListKind, label: string,
 }
 
 /**
- * readconf.c fill_default_options, kex_assemble_names() on CASignatureAlgorithms (`signatures`:
- * matched against the signature algorithms, sshkey_alg_list without certificate types) or
- * HostbasedAcceptedAlgorithms (`keys`: every key type and signature algorithm): an explicit list
- * (no `+`, `-` or `^`) fails when no name of it matches (`,`; for CA signatures, a list of
- * certificate types only) or when a name is negated. True in those cases. OpenSSH 9.2 then
- * prints `fill_default_options: ca_sign_algorithms: invalid argument` (or
- * `hostbased_accepted_algos`) and goes on with the list unset; OpenSSH 10.4 exits there.
+ * kex.c kex_assemble_names() on a list as readconf.c fill_default_options (Ciphers, MACs,
+ * KexAlgorithms, HostbasedAcceptedAlgorithms, PubkeyAcceptedAlgorithms, CASignatureAlgorithms)
+ * and sshconnect2.c ssh_kex2 / readconf.c dump_client_config (HostKeyAlgorithms) apply it: true
+ * when it fails. A `-` list never fails; any other fails on a negated name (`!ssh-rsa`: "negated
+ * matches are not supported here"; sshkey_names_valid2() accepts one matching a key type at the
+ * line, ciphers_valid() and its kin only after an empty name); an explicit list (no `+` or `^`,
+ * which bring the defaults) fails when no name matches one of `against` (`,`; for
+ * `signatures`, sshkey_alg_list without certificate types, a list of certificate types only).
+ * OpenSSH 9.2 then prints `fill_default_options: ciphers: invalid argument` (and kin) and goes
+ * on with the list unset; OpenSSH 10.4 exits 255 there.
  */
-export function assembledListFails(spec: string, against: 'signatures' | 'keys'): boolean {
-  if (spec.startsWith('+') || spec.startsWith('-') || spec.startsWith('^')) return false;
-  const names = spec.split(',');
+export function assembledListFails(spec: string, against: AlgorithmListKind | 'signatures'): boolean {
+  if (spec.startsWith('-')) return false;
+  const explicit = !spec.startsWith('+') && !spec.startsWith('^');
+  const names = (explicit ? spec : spec.slice(1)).split(',');
   if (names.some((n) => n.startsWith('!'))) return true;
-  const all = against === 'keys' ? KEY_TYPES : KEY_TYPES.filter((k) => !k.includes('-cert-'));
+  if (!explicit) return false;
+  const all = against === 'signatures' ? KEY_TYPES.filter((k) => !k.includes('-cert-')) : OPENSSH_NAMES[against];
   return !names.some((n) => n !== '' && all.some((k) => globMatch(k, n)));
 }
 

@@ -73,6 +73,11 @@ export interface SshOptions {
   pubkeyAcceptedAlgorithms?: string;
   /** ssh_config(5) CASignatureAlgorithms as written (`+`, `-`, `^` prefixes kept). */
   caSignatureAlgorithms?: string;
+  /**
+   * ssh_config(5) HostbasedAcceptedAlgorithms as written: only checked as ssh assembles it
+   * (pure-ssh has no host-based authentication).
+   */
+  hostbasedAcceptedAlgorithms?: string;
   /** ssh_config(5) RequiredRSASize: the smallest RSA key accepted, in bits (readconf.c parse_int). */
   requiredRsaSize?: number;
   /** ssh_config(5) PreferredAuthentications as written (a comma-separated list of methods). */

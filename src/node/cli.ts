@@ -20,6 +20,7 @@ import {
   type ResolvedConfig,
 } from '../config/cli-args.js';
 import { isRemoteSocksTarget } from '../config/forward-spec.js';
+import { assembledListFails } from '../config/openssh-names.js';
 import { permitRemoteOpenEntries } from '../config/keywords.js';
 import type { SshClient } from './client.js';
 import { tuneV8ForForwarding, tuneV8ForLogin } from './v8-tuning.js';
@@ -138,6 +139,20 @@ async function providerName(): Promise<string> {
 }
 
 /**
+ * HostKeyAlgorithms that kex_assemble_names() refuses (see appliedAlgorithms): ssh's fatal line
+ * depends on where it is assembled.
+ */
+class HostKeyAssemblyError extends Error {
+  /** readconf.c dump_client_config (ssh -G). */
+  static readonly dump = 'dump_client_config: expand HostKeyAlgorithms: invalid argument';
+  /** sshconnect2.c ssh_kex2. */
+  static readonly kex = 'ssh_kex2: kex_assemble_namelist: invalid argument';
+  constructor() {
+    super(HostKeyAssemblyError.kex);
+  }
+}
+
+/**
  * The algorithm lists the configuration asks for, applied to pure-ssh's defaults (ssh_config(5)
  * `+`, `-`, `^`). Throws UsageError naming where a list came from (`FILE line N: ...`, `-c: ...`)
  * when it names an algorithm pure-ssh does not implement or leaves a category empty.
@@ -145,6 +160,13 @@ async function providerName(): Promise<string> {
 async function appliedAlgorithms(cfg: ResolvedConfig): Promise<AlgorithmPreferences & { pubkeyAccepted: string[]; notes: string[] }> {
   const { ALGORITHM_CATEGORIES, applyAlgorithmSpec, applyPubkeyAcceptedSpec, defaultAlgorithms, supportedAlgorithms } = await import('../algorithms.js');
   const { UsageError } = await import('../errors.js');
+  // HostKeyAlgorithms is assembled (kex.c kex_assemble_names) only when used, after
+  // fill_default_options' lists (cli-args.ts): a negated name (`!ssh-rsa`, which readconf.c
+  // takes) or a list matching nothing (`,`) is fatal there, in ssh_kex2 once connected or in
+  // dump_client_config for -G (OpenSSH 9.2 and 10.4). pure-ssh says so before connecting.
+  if (cfg.algorithms.hostKey !== undefined && assembledListFails(cfg.algorithms.hostKey, 'hostKeyAlgorithms')) {
+    throw new HostKeyAssemblyError();
+  }
   // Names OpenSSH knows and pure-ssh does not implement (`HostKeyAlgorithms +ssh-dss`) are left
   // out, each list's with a -v line (connect-host.ts offerableAlgorithms); the rest applies.
   const offered = offerableAlgorithms(cfg, supportedAlgorithms());
@@ -162,13 +184,7 @@ async function appliedAlgorithms(cfg: ResolvedConfig): Promise<AlgorithmPreferen
     } catch (err) {
       const origin = cfg.algorithmOrigins[key];
       if (origin === undefined || !(err instanceof UsageError)) throw err;
-      // readconf.c fill_default_options: kex_assemble_names() fails on a list with no name
-      // (`Ciphers ,`). OpenSSH 9.2 prints this line and goes on with a half-filled
-      // configuration; 10.4 exits 255 after it, as pure-ssh does, naming the line.
-      const sshName = { cipher: 'ciphers', mac: 'macs', kex: 'kex_algorithms' }[key as string];
-      const noName = spec.split(',').every((n) => n === '');
-      const first = sshName !== undefined && noName ? `fill_default_options: ${sshName}: invalid argument\n` : '';
-      throw new UsageError(`${first}${origin}: ${err.message}`);
+      throw new UsageError(`${origin}: ${err.message}`);
     }
   }
   let pubkeyAccepted: string[];
@@ -238,6 +254,16 @@ async function main(): Promise<void> {
     try {
       algorithms = await appliedAlgorithms(outcome.config);
     } catch (err) {
+      if (err instanceof HostKeyAssemblyError) {
+        // dump_client_config: after the pseudo-terminal decision, before the first line printed.
+        logConfigNotes(log, outcome.config, 0, ttyDecisionAt);
+        if (outcome.config.ttyByDefault && (outcome.config.stdinNull || !process.stdin.isTTY)) {
+          log.info('Pseudo-terminal will not be allocated because stdin is not a terminal.');
+        }
+        logConfigNotes(log, outcome.config, ttyDecisionAt);
+        writeLog(logLines(HostKeyAssemblyError.dump));
+        process.exit(EXIT_ERROR);
+      }
       // readconf.c fill_default_options comes before ssh.c's pseudo-terminal decision.
       logConfigNotes(log, outcome.config, 0, ttyDecisionAt);
       writeLog(logLines((err as Error).message));
@@ -661,6 +687,7 @@ async function run(cfg: ResolvedConfig): Promise<void> {
     const w = cfg.stdioForward;
     // channels.c: a socket path is shown with PORT_STREAMLOCAL (-2) as its port.
     log.debug1(`channel_connect_stdio_fwd: ${loggedTarget(w)}`);
+    log.stdioChannel = true;
     const opened = stdioForward(ssh, cfg.stdioForward, { input: process.stdin, output: process.stdout, debug: (m) => log.debug1(m) });
     // Its outcome is awaited once the forwards are set up (see endStdio).
     opened.catch(() => {});
@@ -757,7 +784,8 @@ async function run(cfg: ResolvedConfig): Promise<void> {
   // ssh -f: into the background only now, with every forward listening (ExitOnForwardFailure
   // done); with -W, once the stdio channel's open is sent, not confirmed (ssh.c ssh_session2).
   if (cfg.forkAfterAuthentication) {
-    log.debug1(`forking to background (pid ${process.pid})`);
+    // ssh.c fork_postauth: debug("forking to background"), no pid.
+    log.debug1('forking to background');
     background.reportReady();
     // The jump hosts' lines keep the caller's stderr (see setHopStderr), this copy's own is /dev/null.
     if (callerStderr !== undefined) setHopStderr(callerStderr);

@@ -122,6 +122,12 @@ export class Log {
    * numbers: the library's plus this count (the channel ids on the wire are not changed).
    */
   listenerChannels = 0;
+  /**
+   * ssh.c ssh_session2: the -W channel is opened before the forwards are set up (-W with
+   * ClearAllForwardings=no), so it is channel 0 and the listeners come after it; it is the
+   * library's first channel too.
+   */
+  stdioChannel = false;
   /** channels.c's remote_name of each listener channel, in channel order (see listenerBound). */
   private readonly listenerNames: string[] = [];
   /**
@@ -130,7 +136,7 @@ export class Log {
    * `unix-listener [unix listener]`; ChannelTimeout is not implemented, so no timeout).
    */
   listenerBound(kind: 'port' | 'unix'): void {
-    const n = this.listenerChannels++;
+    const n = this.listenerChannels++ + (this.stdioChannel ? 1 : 0);
     this.listenerNames.push(`${kind} listener`);
     if (this.at('DEBUG1')) this.line(`debug1: channel ${n}: new ${kind}-listener [${kind} listener] (inactive timeout: 0)`);
   }
@@ -142,12 +148,14 @@ export class Log {
   listenersFreed(open: number): void {
     const names = this.listenerNames.splice(0);
     if (!this.at('DEBUG1')) return;
-    names.forEach((name, i) => this.line(`debug1: channel ${i}: free: ${name}, nchannels ${names.length - i + open}`));
+    const first = this.stdioChannel ? 1 : 0;
+    names.forEach((name, i) => this.line(`debug1: channel ${first + i}: free: ${name}, nchannels ${names.length - i + open}`));
   }
   /** "channel N: ..." and "... (channel N)" with ssh's numbering (see listenerChannels). */
   private channelNumbers(message: string): string {
     if (this.listenerChannels === 0 || !message.includes('channel ')) return message;
-    const shift = (n: string): string => String(Number(n) + this.listenerChannels);
+    // The -W channel (the library's 0) keeps its number; the others come after the listeners.
+    const shift = (n: string): string => (this.stdioChannel && n === '0' ? n : String(Number(n) + this.listenerChannels));
     return message.replace(/^channel (\d+)(?=:)/, (_, n: string) => `channel ${shift(n)}`).replace(/\(channel (\d+)\)$/, (_, n: string) => `(channel ${shift(n)})`);
   }
   /** Errors the user must see (suppressed only by -q). */

@@ -9,7 +9,7 @@
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import net from 'node:net';
 import { Readable } from 'node:stream';
 
@@ -539,4 +539,43 @@ export function downloadOutsideNode(port: number, host: string = LOOPBACK): Prom
       resolve({ outcome: outcome!, bytes: Number(bytes), sha256: sha256! });
     });
   });
+}
+
+/**
+ * The processes with a TCP socket listening on `port` (Linux /proc: the socket's inode in
+ * /proc/net/tcp and tcp6, state 0A, then the /proc/PID/fd links naming `socket:[INODE]`), for a
+ * test that must find a background process by what it serves rather than by what it printed.
+ */
+export function pidsListeningOn(port: number): number[] {
+  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+  const inodes = new Set<string>();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    if (!existsSync(table)) continue;
+    for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      // local_address rem_address st ... inode (the 10th field).
+      if (f.length > 9 && f[1]!.endsWith(`:${hexPort}`) && f[3] === '0A') inodes.add(f[9]!);
+    }
+  }
+  const pids: number[] = [];
+  if (inodes.size === 0) return pids;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let fds: string[];
+    try {
+      fds = readdirSync(`/proc/${entry}/fd`);
+    } catch {
+      continue; // gone, or not ours to read
+    }
+    const holds = fds.some((fd) => {
+      try {
+        const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${entry}/fd/${fd}`));
+        return m !== null && inodes.has(m[1]!);
+      } catch {
+        return false;
+      }
+    });
+    if (holds) pids.push(Number(entry));
+  }
+  return pids;
 }
