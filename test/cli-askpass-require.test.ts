@@ -65,3 +65,33 @@ describeInterop('SSH_ASKPASS_REQUIRE and DISPLAY decide askpass as ssh 9.2 does'
     }, 60_000);
   });
 });
+
+describeInterop('the password prompt names HostKeyAlias when set, as ssh 9.2 (sshconnect2.c userauth_passwd)', () => {
+  const sshd = sshdSuite({ password: true });
+  const dir = suiteDir('pure-ssh-askpass-alias-');
+
+  for (const alias of [undefined, 'myalias']) {
+    itWithHome(`HostKeyAlias ${alias ?? 'unset'}: the prompt as ssh's`, async () => {
+      const prompts: Record<string, string[]> = {};
+      for (const client of ['pure-ssh', 'ssh'] as const) {
+        const log = join(dir, `prompts-${client}-${alias ?? 'none'}`);
+        const askpass = join(dir, `askpass-${client}-${alias ?? 'none'}.sh`);
+        rmSync(log, { force: true });
+        writeFileSync(askpass, `#!/bin/sh\nprintf '%s\\n' "$1" >> ${log}\necho not-the-password\n`, { mode: 0o755 });
+        const kh = join(dir, `kh-${client}-${alias ?? 'none'}`);
+        // The alias's known_hosts entry: the host key check passes under the alias as under the address.
+        const entry = readFileSync(sshd.knownHostsPath, 'utf8').split('\n')[0]!.replace(/^\S+/, alias ?? `[127.0.0.1]:${sshd.port}`);
+        writeFileSync(kh, `${entry}\n`);
+        const args = ['-F', 'none', '-p', String(sshd.port), '-l', sshd.password!.user, '-o', 'PubkeyAuthentication=no', '-o', 'KbdInteractiveAuthentication=no',
+          '-o', 'PasswordAuthentication=yes', '-o', 'NumberOfPasswordPrompts=1', '-o', `UserKnownHostsFile=${kh}`, '-o', 'GlobalKnownHostsFile=/dev/null',
+          ...(alias ? ['-o', `HostKeyAlias=${alias}`] : []), '-N', '127.0.0.1'];
+        const { DISPLAY: _display, ...base } = cliEnv(join(dir, `home-${client}-${alias ?? 'none'}`), { SSH_AUTH_SOCK: '' });
+        const env = { ...base, SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: 'force' };
+        await startCli(client, args, { env, until: /Permission denied|Authenticated to /, detached: true, killAfterMs: 30_000 }).done;
+        prompts[client] = existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter(Boolean) : [];
+      }
+      expect(prompts.ssh, 'ssh 9.2').toEqual([`${sshd.password!.user}@${alias ?? '127.0.0.1'}'s password: `]);
+      expect(prompts['pure-ssh']).toEqual(prompts.ssh);
+    }, 60_000);
+  }
+});

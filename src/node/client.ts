@@ -1313,7 +1313,8 @@ export class SshClient extends EventEmitter {
       password: options.password,
       askPassword: options.askPassword !== undefined,
       passwordAttempts: options.passwordAttempts,
-      passwordPrompt: `${options.username}@${options.host}'s password: `,
+      // sshconnect2.c userauth_passwd: "%.30s@%.128s's password: ", the host being HostKeyAlias when set.
+      passwordPrompt: `${options.username.slice(0, 30)}@${(options.hostKeyAlias ?? options.host).slice(0, 128)}'s password: `,
       passwordAuthentication: options.passwordAuthentication,
       kbdInteractiveAuthentication: options.kbdInteractiveAuthentication,
       pubkeyHostbound: options.pubkeyHostbound,

@@ -386,7 +386,8 @@ export class WebSshClient {
       password: options.password,
       askPassword: options.askPassword !== undefined,
       passwordAttempts: options.passwordAttempts,
-      passwordPrompt: `${options.username}@${options.host}'s password: `,
+      // sshconnect2.c userauth_passwd: "%.30s@%.128s's password: ".
+      passwordPrompt: `${options.username.slice(0, 30)}@${options.host.slice(0, 128)}'s password: `,
       passwordAuthentication: options.passwordAuthentication,
       kbdInteractiveAuthentication: options.kbdInteractiveAuthentication,
       pubkeyHostbound: options.pubkeyHostbound,
