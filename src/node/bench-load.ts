@@ -130,6 +130,10 @@ function open(port: number): Promise<Socket> {
     const s = netConnect({ host: '127.0.0.1', port, noDelay: true, allowHalfOpen: true });
     s.once('connect', () => {
       s.off('error', rej);
+      // Each user hears the end through 'close' (rtt's "connection closed after N round trips")
+      // or readAll's first 'error'; an error with no listener (a write after the tunnel reset the
+      // connection, as on SIGINT) would instead kill the load process with a stack trace.
+      s.on('error', () => {});
       res(s);
     });
     s.once('error', rej);
