@@ -5,6 +5,14 @@
  * and goes on when the server's KEXINIT does not offer strict key exchange; when it does, that
  * KEXINIT is refused as not the first packet (OpenSSH PROTOCOL §1.9, Terrapin). pure-ssh used to
  * end the connection in both cases.
+ *
+ * The key-exchange numbers 20–49 (second describe) have the same handler in ssh 9.2 but for the
+ * one the exchange waits for at that step (kex.c kex_reset_dispatch, kex_input_kexinit,
+ * kex_send_newkeys; kexgen.c): before the server's KEXINIT, strict or not, and during a non-strict
+ * first exchange, logged, answered UNIMPLEMENTED and ignored; during a strict one, after the
+ * server's KEXINIT, the end ("strict KEX violation: unexpected packet type N (seqnr M)"); between
+ * the exchange and USERAUTH_SUCCESS, sshconnect2.c input_userauth_error's fatal. pure-ssh used to
+ * end the connection at each with its own words.
  */
 import net from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -73,4 +81,94 @@ describeWithHome("CLI: a server's SERVICE_ACCEPT before its KEXINIT, as ssh(1) 9
       expect(ours.stderr).toBe(theirs.stderr);
     }
   }, 60_000);
+});
+
+type Phase = 'before the KEXINIT' | 'before the reply' | "before the server's NEWKEYS" | 'during authentication';
+const stray = (type: number) => new Uint8Array([type, 0, 0, 0, 0]);
+
+describeWithHome("CLI: a server's key-exchange message (20-49) out of turn, as ssh(1) 9.2", () => {
+  const home = suiteHome();
+  let c: { phase: Phase; type: number; strict: boolean } = { phase: 'before the KEXINIT', type: 21, strict: false };
+  let server: net.Server;
+  let port = 0;
+  const fakes: FakeServer[] = [];
+
+  beforeAll(async () => {
+    requireBuiltCli();
+    ({ server, port } = await fakeOnTcp(() => {
+      const { phase, type, strict } = c;
+      let sent = false;
+      const f = new FakeServer({
+        strict,
+        beforeKexInit: phase === 'before the KEXINIT' ? [stray(type)] : [],
+        beforeNewKeys: phase === "before the server's NEWKEYS" ? [stray(type)] : [],
+        onPacket(payload, _seq, s) {
+          const at = phase === 'before the reply' ? MSG.KEX_ECDH_INIT : phase === 'during authentication' ? MSG.SERVICE_REQUEST : -1;
+          if (!sent && payload[0] === at) {
+            sent = true;
+            s.sendRaw(stray(type));
+          }
+          return false;
+        },
+      });
+      fakes.push(f);
+      return f;
+    }));
+  });
+
+  afterAll(async () => {
+    await new Promise((r) => server?.close(r));
+  });
+
+  const run = async (client: 'pure-ssh' | 'ssh') => {
+    fakes.length = 0;
+    const args = ['-F', 'none', '-N', '-o', 'BatchMode=yes', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'GlobalKnownHostsFile=/dev/null',
+      '-o', 'StrictHostKeyChecking=no', '-p', String(port), 'joe@127.0.0.1'];
+    const r = await startCli(client, args, { env: cliEnv(home), killAfterMs: 15_000 }).done;
+    // What the client sent: message numbers, UNIMPLEMENTED with its sequence number (a closing
+    // DISCONNECT left out: pure-ssh sends one where ssh's fatal() does not).
+    const sent = fakes[0]!.received.map((x) => (x.payload[0] === MSG.UNIMPLEMENTED ? `U${[...x.payload.subarray(1)].join('.')}` : String(x.payload[0])));
+    if (sent.at(-1) === String(MSG.DISCONNECT)) sent.pop();
+    return { ...r, sent: sent.join(' ') };
+  };
+
+  const peer = () => `127.0.0.1 port ${port}`;
+  const added = () => `Warning: Permanently added '[127.0.0.1]:${port}' (ED25519) to the list of known hosts.`;
+  const denied = 'joe@127.0.0.1: Permission denied (publickey).';
+  const CASES: { phase: Phase; type: number; strict: boolean; lines: () => string[]; sent: string }[] = [
+    { phase: 'before the KEXINIT', type: 21, strict: false, lines: () => ['kex_protocol_error: type 21 seq 0', added(), denied], sent: '20 U0.0.0.0 30 21 5 50' },
+    { phase: 'before the KEXINIT', type: 31, strict: false, lines: () => ['kex_protocol_error: type 31 seq 0', added(), denied], sent: '20 U0.0.0.0 30 21 5 50' },
+    { phase: 'before the KEXINIT', type: 49, strict: true, lines: () => ['kex_protocol_error: type 49 seq 0', `Disconnecting ${peer()}: strict KEX violation: KEXINIT was not the first packet`], sent: '20 U0.0.0.0' },
+    { phase: 'before the reply', type: 20, strict: false, lines: () => ['kex_protocol_error: type 20 seq 1', added(), denied], sent: '20 30 U0.0.0.1 21 5 50' },
+    { phase: 'before the reply', type: 21, strict: false, lines: () => ['kex_protocol_error: type 21 seq 1', added(), denied], sent: '20 30 U0.0.0.1 21 5 50' },
+    { phase: 'before the reply', type: 30, strict: false, lines: () => ['kex_protocol_error: type 30 seq 1', added(), denied], sent: '20 30 U0.0.0.1 21 5 50' },
+    { phase: 'before the reply', type: 21, strict: true, lines: () => [`Disconnecting ${peer()}: strict KEX violation: unexpected packet type 21 (seqnr 1)`], sent: '20 30' },
+    { phase: 'before the reply', type: 49, strict: true, lines: () => [`Disconnecting ${peer()}: strict KEX violation: unexpected packet type 49 (seqnr 1)`], sent: '20 30' },
+    // The same for a transport message the strict exchange does not take (Handshake.screen).
+    { phase: 'before the reply', type: MSG.IGNORE, strict: true, lines: () => [`Disconnecting ${peer()}: strict KEX violation: unexpected packet type 2 (seqnr 1)`], sent: '20 30' },
+    { phase: "before the server's NEWKEYS", type: 31, strict: false, lines: () => [added(), 'kex_protocol_error: type 31 seq 2', denied], sent: '20 30 21 U0.0.0.2 5 50' },
+    { phase: "before the server's NEWKEYS", type: 20, strict: true, lines: () => [added(), `Disconnecting ${peer()}: strict KEX violation: unexpected packet type 20 (seqnr 2)`], sent: '20 30 21' },
+    // The NEWKEYS awaited, with 4 bytes after its number: kex.c kex_input_newkeys's sshpkt_get_end.
+    { phase: "before the server's NEWKEYS", type: 21, strict: false, lines: () => [added(), `ssh_dispatch_run_fatal: Connection to ${peer()}: unexpected bytes remain after decoding`], sent: '20 30 21' },
+    { phase: 'during authentication', type: 21, strict: false, lines: () => [added(), 'input_userauth_error: bad message during authentication: type 21'], sent: '20 30 21 5' },
+    // ssh starts no exchange before USERAUTH_SUCCESS and takes none from the server.
+    { phase: 'during authentication', type: 20, strict: false, lines: () => [added(), 'input_userauth_error: bad message during authentication: type 20'], sent: '20 30 21 5' },
+    { phase: 'during authentication', type: 31, strict: true, lines: () => [added(), 'input_userauth_error: bad message during authentication: type 31'], sent: '20 30 21 5' },
+  ];
+
+  for (const k of CASES) {
+    it(`message ${k.type} ${k.phase}, ${k.strict ? 'strict' : 'not strict'}: ssh's lines, exit 255, and what it sends`, async () => {
+      c = k;
+      const ours = await run('pure-ssh');
+      expect(ours.stderr).toBe(k.lines().map((l) => `${l}\r\n`).join(''));
+      expect(ours.code).toBe(255);
+      expect(ours.sent).toBe(k.sent);
+      if (sshClientAvailable()) {
+        const theirs = await run('ssh');
+        expect(theirs.code).toBe(255);
+        expect(ours.stderr).toBe(theirs.stderr);
+        expect(ours.sent).toBe(theirs.sent);
+      }
+    }, 60_000);
+  }
 });
