@@ -172,3 +172,109 @@ describeWithHome("CLI: a server's key-exchange message (20-49) out of turn, as s
     }, 60_000);
   }
 });
+
+/**
+ * After authentication (ssh -N, the server takes "none"): clientloop.c client_init_dispatch has
+ * dispatch_protocol_error (INFO) for 21–49, kex_protocol_error (ERROR) once a rekey has sent its
+ * NEWKEYS (kex_reset_dispatch); both answer UNIMPLEMENTED and go on, strict or not. Under strict
+ * kex, packet.c resets the receiving sequence number at any NEWKEYS, due or not: a server that
+ * goes on counting is then unreadable (chacha20-poly1305: "Bad packet length").
+ */
+describeWithHome("CLI: a server's key-exchange message after authentication, as ssh(1) 9.2", () => {
+  const home = suiteHome();
+  let server: net.Server;
+  let port = 0;
+  let strict = false;
+  const fakes: { f: FakeServer; flush: () => void }[] = [];
+
+  beforeAll(async () => {
+    requireBuiltCli();
+    // fakeOnTcp writes only when the client sends; here the server speaks unprompted.
+    server = net.createServer((socket) => {
+      const f = new FakeServer({ strict, authHook: (req) => (req.method === 'none' ? { kind: 'success' } : undefined) });
+      const flush = () => {
+        for (const b of f.takeOutput()) socket.write(b);
+        if (f.closed) socket.end();
+      };
+      fakes.push({ f, flush });
+      f.start();
+      flush();
+      socket.on('data', (d: Buffer) => {
+        try {
+          f.receive(new Uint8Array(d));
+        } catch {
+          socket.destroy();
+        }
+        flush();
+      });
+      socket.on('error', () => {});
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    port = (server.address() as net.AddressInfo).port;
+  });
+
+  afterAll(async () => {
+    await new Promise((r) => server?.close(r));
+  });
+
+  const run = async (client: 'pure-ssh' | 'ssh', type: number, rekey: boolean) => {
+    fakes.length = 0;
+    const args = ['-F', 'none', '-c', 'chacha20-poly1305@openssh.com', '-N', '-o', 'BatchMode=yes', '-o', 'UserKnownHostsFile=/dev/null',
+      '-o', 'GlobalKnownHostsFile=/dev/null', '-o', 'StrictHostKeyChecking=no', '-p', String(port), 'joe@127.0.0.1'];
+    const proc = startCli(client, args, { env: cliEnv(home), killAfterMs: 15_000 });
+    const until = async (ok: () => boolean) => {
+      for (let i = 0; i < 200 && !ok(); i++) await new Promise((r) => setTimeout(r, 25));
+    };
+    await until(() => fakes[0]?.f.received.some((x) => x.payload[0] === MSG.USERAUTH_REQUEST) === true);
+    const { f, flush } = fakes[0]!;
+    if (rekey) {
+      f.rekey();
+      flush();
+      await until(() => f.newKeysReceived === 2);
+    }
+    f.sendRaw(stray(type));
+    f.sendRaw(new SshWriter().byte(MSG.DISCONNECT).uint32(11).string('bye').string('').toBytes());
+    flush();
+    const r = await proc.done;
+    return { ...r, unimplemented: f.received.filter((x) => x.payload[0] === MSG.UNIMPLEMENTED).map((x) => [...x.payload]) };
+  };
+
+  const added = () => `Warning: Permanently added '[127.0.0.1]:${port}' (ED25519) to the list of known hosts.`;
+  const bye = () => [`Received disconnect from 127.0.0.1 port ${port}:11: bye`, `Disconnected from 127.0.0.1 port ${port}`];
+  // Not strict, the server's numbers run on from the exchange (KEXINIT, reply, NEWKEYS,
+  // SERVICE_ACCEPT, USERAUTH_SUCCESS: 0-4); strict, they start again after NEWKEYS.
+  const CASES: { type: number; strict: boolean; rekey: boolean; lines: () => string[] }[] = [
+    { type: 31, strict: false, rekey: false, lines: () => [added(), 'dispatch_protocol_error: type 31 seq 5', ...bye()] },
+    { type: 49, strict: true, rekey: false, lines: () => [added(), 'dispatch_protocol_error: type 49 seq 2', ...bye()] },
+    { type: 31, strict: true, rekey: true, lines: () => [added(), 'kex_protocol_error: type 31 seq 0', ...bye()] },
+    { type: 21, strict: false, rekey: false, lines: () => [added(), 'dispatch_protocol_error: type 21 seq 5', ...bye()] },
+  ];
+
+  for (const k of CASES) {
+    it(`message ${k.type}${k.rekey ? ' after a rekey' : ''}, ${k.strict ? 'strict' : 'not strict'}: ssh's line, UNIMPLEMENTED, and on`, async () => {
+      strict = k.strict;
+      const ours = await run('pure-ssh', k.type, k.rekey);
+      expect(ours.stderr).toBe(k.lines().map((l) => `${l}\r\n`).join(''));
+      expect(ours.code).toBe(255);
+      expect(ours.unimplemented).toHaveLength(1);
+      if (sshClientAvailable()) {
+        const theirs = await run('ssh', k.type, k.rekey);
+        expect(theirs.code).toBe(255);
+        expect(ours.stderr).toBe(theirs.stderr);
+      }
+    }, 60_000);
+  }
+
+  it("a stray NEWKEYS under strict kex: the receiving sequence number starts again, the server's next packet is unreadable", async () => {
+    strict = true;
+    const ours = await run('pure-ssh', MSG.NEWKEYS, false);
+    expect(ours.code).toBe(255);
+    const want = new RegExp(`^${added().replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\r\ndispatch_protocol_error: type 21 seq 2\r\nBad packet length \\d+\\.\r\nssh_dispatch_run_fatal: Connection to 127\\.0\\.0\\.1 port ${port}: Connection corrupted\r\n$`);
+    expect(ours.stderr).toMatch(want);
+    if (sshClientAvailable()) {
+      const theirs = await run('ssh', MSG.NEWKEYS, false);
+      expect(theirs.code).toBe(255);
+      expect(theirs.stderr).toMatch(want);
+    }
+  }, 60_000);
+});

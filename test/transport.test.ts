@@ -278,6 +278,20 @@ describe('strict key exchange (Terrapin, OpenSSH PROTOCOL §1.9)', () => {
     }
   });
 
+  it('after authentication, a stray NEWKEYS resets the receiving sequence number under strict kex (packet.c), and only then', () => {
+    for (const strict of [false, true]) {
+      const p = new Pair({ server: { strict }, client: { algorithms: { cipher: ['chacha20-poly1305@openssh.com'] } } }).start();
+      const seq = p.server.encoder.seq;
+      p.server.send(stray(MSG.NEWKEYS));
+      p.pump();
+      expect(p.server.unimplemented).toEqual([seq]);
+      expect(p.events).toContainEqual({ type: 'log', message: `dispatch_protocol_error: type 21 seq ${seq}` });
+      // The server goes on counting: under strict kex the client no longer reads it, as ssh 9.2.
+      p.openChannel();
+      expect(p.client.isClosed).toBe(strict);
+    }
+  });
+
   it('a kex message during authentication is fatal (sshconnect2.c input_userauth_error)', () => {
     let sent = false;
     const p = new Pair({
@@ -295,8 +309,8 @@ describe('strict key exchange (Terrapin, OpenSSH PROTOCOL §1.9)', () => {
     expect(p.client.isAuthenticated).toBe(false);
   });
 
-  it('after a rekey, a stray NEWKEYS is kex_protocol_error (kex_reset_dispatch) and changes no keys', () => {
-    const p = new Pair().start();
+  it('after a rekey, a stray NEWKEYS is kex_protocol_error (kex_reset_dispatch) and changes no keys (not strict)', () => {
+    const p = new Pair({ server: { strict: false } }).start();
     p.client.rekey();
     p.pump();
     expect(p.server.newKeysReceived).toBe(2);

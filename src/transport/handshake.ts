@@ -294,6 +294,10 @@ export class Handshake {
           ? s.kind === 'newkeys' && !s.received
           : s.kind === 'exchanging' && s.client.expects(type);
     if (waited) return undefined;
+    // packet.c ssh_packet_read_poll2: under strict kex every NEWKEYS resets the receiving sequence
+    // number, due or not (before any handler): a server that goes on counting fails at its next
+    // packet, as with ssh. No key changes.
+    if (type === MSG.NEWKEYS && this.strict) this.decoder.resetSequence();
     if (this.firstKex) {
       if (this.strict) throw this.strictViolation(type);
       return 'kex_protocol_error';
