@@ -93,6 +93,18 @@ const CASES: { name: string; bytes: () => Buffer; lines: (peer: string) => strin
     bytes: () => packet(Buffer.from([200, 1, 2, 3])),
     lines: (peer) => [`ssh_dispatch_run_fatal: Connection to ${peer}: Protocol error`],
   },
+  // kex.c kex_reset_dispatch: before the server's KEXINIT, 21–49 are kex_protocol_error's too
+  // (strict kex is not known yet), and the KEXINIT then refuses them (OpenSSH PROTOCOL §1.9).
+  {
+    name: 'a NEWKEYS before the KEXINIT of a strict key exchange',
+    bytes: () => Buffer.concat([packet(Buffer.from([21])), packet(kexinit())]),
+    lines: (peer) => ['kex_protocol_error: type 21 seq 0', `Disconnecting ${peer}: strict KEX violation: KEXINIT was not the first packet`],
+  },
+  {
+    name: 'a KEX_ECDH_REPLY before the KEXINIT of a strict key exchange',
+    bytes: () => Buffer.concat([packet(Buffer.concat([Buffer.from([31]), str('a'), str('b'), str('c')])), packet(kexinit())]),
+    lines: (peer) => ['kex_protocol_error: type 31 seq 0', `Disconnecting ${peer}: strict KEX violation: KEXINIT was not the first packet`],
+  },
   {
     name: 'an IGNORE before the KEXINIT of a strict key exchange',
     bytes: () => Buffer.concat([packet(Buffer.from([2, 0, 0, 0, 0])), packet(kexinit())]),

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DisconnectError, HostKeyError, ProtocolError, SshError } from '../src/errors.js';
 import { MSG } from '../src/protocol/messages.js';
-import { SshWriter, concatBytes } from '../src/protocol/wire.js';
+import { SshReader, SshWriter, concatBytes } from '../src/protocol/wire.js';
 import { FakeServer, ed25519Key } from './support/fake-server.js';
 import { Pair } from './support/pair.js';
 
@@ -186,6 +186,143 @@ describe('strict key exchange (Terrapin, OpenSSH PROTOCOL §1.9)', () => {
     const p = new Pair({ server: { strict: false, beforeNewKeys: [SERVICE_ACCEPT] } }).start();
     expect(p.client.isAuthenticated).toBe(true);
     expect(p.events).toContainEqual({ type: 'log', message: 'kex_protocol_error: type 6 seq 2' });
+  });
+
+  // kex.c kex_reset_dispatch: 20–49 are kex_protocol_error's too, but for the one the exchange
+  // waits for (ssh 9.2 beside pure-ssh: test/cli-kex-protocol-error.test.ts).
+  const stray = (type: number) => Uint8Array.of(type, 0, 0, 0, 0);
+  const unimplementedSeqs = (p: Pair) => p.server.received.filter((r) => r.payload[0] === MSG.UNIMPLEMENTED).map((r) => new SshReader(r.payload, 1).uint32());
+
+  for (const type of [MSG.NEWKEYS, MSG.KEX_ECDH_INIT, MSG.KEX_ECDH_REPLY, 34, 49]) {
+    it(`a non-strict server's message ${type} before its KEXINIT: kex_protocol_error, UNIMPLEMENTED, and on`, () => {
+      const p = new Pair({ server: { strict: false, beforeKexInit: [stray(type)] } }).start();
+      expect(p.client.isAuthenticated, String(p.closedError)).toBe(true);
+      expect(unimplementedSeqs(p)).toEqual([0]);
+      expect(p.events).toContainEqual({ type: 'log', message: `kex_protocol_error: type ${type} seq 0` });
+    });
+
+    it(`a strict server's message ${type} before its KEXINIT: the same, then the KEXINIT is refused`, () => {
+      const p = new Pair({ server: { beforeKexInit: [stray(type)] } }).start();
+      expect(closedWith(p).message).toMatch(/KEXINIT was not its first packet/);
+      expect(unimplementedSeqs(p)).toEqual([0]);
+      expect(p.server.newKeysReceived).toBe(0);
+    });
+  }
+
+  /** A server that sends `payload` when the client's first kex method message arrives (before its reply). */
+  const beforeReply = (payload: Uint8Array, strict: boolean) => {
+    let sent = false;
+    return new Pair({
+      server: {
+        strict,
+        onPacket(p, _seq, server) {
+          if (!sent && p[0] === MSG.KEX_ECDH_INIT) {
+            sent = true;
+            server.sendRaw(payload);
+          }
+          return false;
+        },
+      },
+    }).start();
+  };
+
+  for (const type of [MSG.KEXINIT, MSG.NEWKEYS, MSG.KEX_ECDH_INIT, 32, 49]) {
+    it(`message ${type} after the KEXINITs, before the reply: not strict, kex_protocol_error and on; strict, the end`, () => {
+      const p = beforeReply(stray(type), false);
+      expect(p.client.isAuthenticated, String(p.closedError)).toBe(true);
+      expect(unimplementedSeqs(p)).toEqual([1]);
+      expect(p.events).toContainEqual({ type: 'log', message: `kex_protocol_error: type ${type} seq 1` });
+      const q = beforeReply(stray(type), true);
+      const e = closedWith(q);
+      expect(e.code).toBe('ERR_STRICT_KEX');
+      expect(e.message).toMatch(new RegExp(`unexpected message ${type} \\(seq 1\\) during the initial key exchange$`));
+      expect(unimplementedSeqs(q)).toEqual([]);
+      expect(q.client.isAuthenticated).toBe(false);
+    });
+  }
+
+  for (const type of [MSG.KEXINIT, MSG.KEX_ECDH_REPLY, 49]) {
+    it(`message ${type} after the reply, before the server's NEWKEYS: not strict, kex_protocol_error and on; strict, the end`, () => {
+      const reply = type === MSG.KEX_ECDH_REPLY ? new SshWriter().byte(type).string('a').string('b').string('c').toBytes() : stray(type);
+      const p = new Pair({ server: { strict: false, beforeNewKeys: [reply] } }).start();
+      expect(p.client.isAuthenticated, String(p.closedError)).toBe(true);
+      expect(unimplementedSeqs(p)).toEqual([2]);
+      expect(p.events).toContainEqual({ type: 'log', message: `kex_protocol_error: type ${type} seq 2` });
+      const q = new Pair({ server: { beforeNewKeys: [reply] } }).start();
+      expect(closedWith(q).code).toBe('ERR_STRICT_KEX');
+      expect(q.client.isAuthenticated).toBe(false);
+    });
+  }
+
+  it('group exchange: a REPLY before the GROUP, or a second GROUP, is kex_protocol_error; the exchange goes on (kexgexc.c)', () => {
+    // RFC 4419 §5: GROUP 31, INIT 32, REPLY 33, REQUEST 34.
+    for (const [type, at] of [[33, 34], [31, 32]] as const) {
+      let sent = false;
+      const p = new Pair({
+        client: { algorithms: { kex: ['diffie-hellman-group-exchange-sha256'], cipher: ['aes128-gcm@openssh.com'] } },
+        server: {
+          strict: false,
+          onPacket(payload, _seq, server) {
+            if (!sent && payload[0] === at) {
+              sent = true;
+              server.sendRaw(stray(type));
+            }
+            return false;
+          },
+        },
+      }).start();
+      expect(p.client.isAuthenticated, String(p.closedError)).toBe(true);
+      expect(p.client.info.negotiated?.kex).toBe('diffie-hellman-group-exchange-sha256');
+      expect(p.events.filter((e) => e.type === 'log' && e.message.startsWith('kex_protocol_error:'))).toHaveLength(1);
+      expect(p.events).toContainEqual({ type: 'log', message: `kex_protocol_error: type ${type} seq ${at === 34 ? 1 : 2}` });
+    }
+  });
+
+  it('after authentication, a stray NEWKEYS resets the receiving sequence number under strict kex (packet.c), and only then', () => {
+    for (const strict of [false, true]) {
+      const p = new Pair({ server: { strict }, client: { algorithms: { cipher: ['chacha20-poly1305@openssh.com'] } } }).start();
+      const seq = p.server.encoder.seq;
+      p.server.send(stray(MSG.NEWKEYS));
+      p.pump();
+      expect(p.server.unimplemented).toEqual([seq]);
+      expect(p.events).toContainEqual({ type: 'log', message: `dispatch_protocol_error: type 21 seq ${seq}` });
+      // The server goes on counting: under strict kex the client no longer reads it, as ssh 9.2.
+      p.openChannel();
+      expect(p.client.isClosed).toBe(strict);
+    }
+  });
+
+  it('a kex message during authentication is fatal (sshconnect2.c input_userauth_error)', () => {
+    let sent = false;
+    const p = new Pair({
+      server: {
+        onPacket(payload, _seq, server) {
+          if (!sent && payload[0] === MSG.SERVICE_REQUEST) {
+            sent = true;
+            server.sendRaw(stray(MSG.NEWKEYS));
+          }
+          return false;
+        },
+      },
+    }).start();
+    expect(closedWith(p).message).toBe('bad message during authentication: type 21');
+    expect(p.client.isAuthenticated).toBe(false);
+  });
+
+  it('after a rekey, a stray NEWKEYS is kex_protocol_error (kex_reset_dispatch) and changes no keys (not strict)', () => {
+    const p = new Pair({ server: { strict: false } }).start();
+    p.client.rekey();
+    p.pump();
+    expect(p.server.newKeysReceived).toBe(2);
+    const seq = p.server.encoder.seq;
+    p.server.send(stray(MSG.NEWKEYS));
+    p.pump();
+    expect(p.server.unimplemented).toEqual([seq]);
+    expect(p.events).toContainEqual({ type: 'log', message: `kex_protocol_error: type 21 seq ${seq}` });
+    // Keys unchanged: traffic still flows both ways.
+    p.openChannel();
+    expect(p.eventsOf('channel-open')).toHaveLength(1);
+    expect(p.client.isClosed).toBe(false);
   });
 
   it('a SERVICE_ACCEPT before the KEXINIT of a strict server stays fatal (Terrapin)', () => {
@@ -515,11 +652,14 @@ describe('host key verdicts and errors', () => {
     });
   }
 
-  it('a kex message outside a key exchange is a protocol error', () => {
+  it("a kex message outside a key exchange after authentication: dispatch_protocol_error, UNIMPLEMENTED, and on (clientloop.c)", () => {
     const p = new Pair().start();
+    const seq = p.server.encoder.seq;
     p.server.send(new SshWriter().byte(MSG.KEX_ECDH_REPLY).string('a').string('b').string('c').toBytes());
     p.pump();
-    expect(closedWith(p)).toBeInstanceOf(ProtocolError);
+    expect(p.client.isClosed).toBe(false);
+    expect(p.server.unimplemented).toEqual([seq]);
+    expect(p.events).toContainEqual({ type: 'log', message: `dispatch_protocol_error: type 31 seq ${seq}` });
   });
 });
 

@@ -111,8 +111,10 @@ it('pure-ssh/web bundles for browsers without Node built-ins or polyfills; size 
   // +0.11, measured 108.26 KiB (with zlib 121.62); 108.6 KiB with the receive-window tuner's
   // robustness on long paths (connection/window-tuning.ts: the initial burst not a rate, the
   // partial keep, the backed-off holds: +0.15) and RequiredRSASize on identity files at their
-  // turn (userauth.ts, +0.03): measured 108.46 KiB (with zlib 121.80).
-  expect(gz).toBeLessThan(108.6);
+  // turn (userauth.ts, +0.03): measured 108.46 KiB (with zlib 121.80); 108.85 KiB with ssh 9.2's
+  // handler per phase for key-exchange numbers out of turn (Handshake.refusal, KexClient.expects:
+  // +0.23), measured 108.70 KiB (with zlib 122.00).
+  expect(gz).toBeLessThan(108.85);
 });
 
 it('compression is opt-in: pako is absent from the default bundle and comes with pure-ssh/compress-zlib', async () => {
@@ -136,8 +138,9 @@ it('compression is opt-in: pako is absent from the default bundle and comes with
   // guard, the AbortSignal and the retry (see above; measured 119.88); 121 with the host-bound
   // method (see above; measured 120.67); 121.75 with CASignatureAlgorithms (see above; measured
   // 121.19); 122 with FingerprintHash, the window tuner's holds and RequiredRSASize at the key's
-  // turn (see above; measured 121.80).
-  expect(gz).toBeLessThan(122);
+  // turn (see above; measured 121.80); 122.25 with the key-exchange numbers out of turn (see
+  // above; measured 122.00).
+  expect(gz).toBeLessThan(122.25);
 });
 
 it('the package exports pure-ssh/web to import and require, with its types (needs npm run build)', async () => {

@@ -134,6 +134,8 @@ function gexClient(name: string, random: (n: number) => Uint8Array, weNeed: numb
       }
       throw unexpected(type);
     },
+    expects: (type) =>
+      (state.kind === 'requested' && type === MSG_KEX_DH_GEX_GROUP) || (state.kind === 'init-sent' && type === MSG_KEX_DH_GEX_REPLY),
     dispose: () => {
       state = { kind: 'done' };
     },

@@ -40,6 +40,12 @@ export interface KexClient {
    * ProtocolError (reason KEY_EXCHANGE_FAILED) when it is malformed or out of order.
    */
   receive(payload: Uint8Array): KexStep;
+  /**
+   * Whether `type` is the message this exchange waits for now: the one number OpenSSH's kex
+   * method has a handler for at this step (kexgen.c input_kex_gen_reply, kexgexc.c
+   * input_kex_dh_gex_group then input_kex_dh_gex_reply); any other is kex.c kex_protocol_error's.
+   */
+  expects(type: number): boolean;
   /** Wipe ephemeral secrets. */
   dispose(): void;
 }

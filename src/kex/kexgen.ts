@@ -91,6 +91,7 @@ export function kexgenMethod(o: KexgenOptions): KexMethod {
             .toBytes();
           return { reply: { hostKeyBlob, signature, exchangeFields, sharedSecret } };
         },
+        expects: (type) => !done && type === MSG_KEX_REPLY,
         dispose: () => ours.dispose(),
       };
     },

@@ -814,6 +814,11 @@ export async function describeFatal(err: unknown, cfg: ResolvedConfig, log: Log,
     const peer = peerOrDestination(err, cfg);
     return log.shows('INFO') ? `${differ}\nbanner exchange: Connection to ${peer}: could not read protocol version` : differ;
   }
+  // sshconnect2.c input_userauth_error: fatal_f() for a message authentication has no handler for
+  // (Handshake.refusal: key-exchange numbers between the first exchange and USERAUTH_SUCCESS).
+  if (err instanceof errors.ProtocolError && /^bad message during authentication: type \d+$/.test(err.message)) {
+    return `input_userauth_error: ${err.message}`;
+  }
   if (err instanceof errors.ProtocolError) {
     const fatal = packetFatal(err);
     if (fatal !== undefined) {
@@ -915,6 +920,10 @@ function packetFatal(err: Error): { error?: string } & ({ sshErr: string } | { d
   if (m === "strict key exchange violation: the server's KEXINIT was not its first packet") {
     return { disconnecting: 'strict KEX violation: KEXINIT was not the first packet' };
   }
+  // kex.c kex_protocol_error under strict key exchange: a packet the initial exchange has no
+  // handler for (Handshake.refusal, Handshake.screen).
+  const strict = /^strict key exchange violation: unexpected message (\d+) \(seq (\d+)\) during the initial key exchange$/.exec(m);
+  if (strict) return { disconnecting: `strict KEX violation: unexpected packet type ${strict[1]} (seqnr ${strict[2]})` };
   return undefined;
 }
 
@@ -1512,8 +1521,10 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
         if (auth) method = auth[1]!;
         // sshconnect2.c input_userauth_failure: verbose("Authenticated using \"%s\" with partial success.").
         else if (/^Authenticated using ".*" with partial success\.$/.test(m)) log.notice(m);
-        // kex.c kex_protocol_error: error_f("type %u seq %u") (transport.ts route).
+        // kex.c kex_protocol_error: error_f("type %u seq %u"); dispatch.c dispatch_protocol_error:
+        // logit("type %d seq %u") (transport.ts route, Handshake.refusal).
         else if (/^kex_protocol_error: type \d+ seq \d+$/.test(m)) log.error(m);
+        else if (/^dispatch_protocol_error: type \d+ seq \d+$/.test(m)) log.info(m);
         // packet.c: a server's SSH_MSG_DEBUG is "Remote: %.900s", one log call whatever its newlines.
         else log.debug1(m.startsWith('server debug: ') ? `Remote: ${oneLogCall(cutBytes(m.slice('server debug: '.length), 900))}` : m);
       },

@@ -113,6 +113,8 @@ export class Handshake {
   private compressionIn: CompressionAlgorithm | undefined;
   /** OpenSSH packet.c after_authentication: USERAUTH_SUCCESS was received. */
   private afterAuthentication = false;
+  /** A rekey after authentication sent its NEWKEYS (OpenSSH kex.c kex_send_newkeys: kex_reset_dispatch). */
+  private rekeyedAfterAuthentication = false;
 
   /** USERAUTH_SUCCESS was received (OpenSSH packet.c after_authentication). */
   get authenticated(): boolean {
@@ -248,13 +250,61 @@ export class Handshake {
     if (type >= 20 && type <= 49) return true;
     if (type === MSG.DISCONNECT) return true;
     // OpenSSH PROTOCOL §1.9: until the first NEWKEYS, a strict exchange accepts nothing else.
-    if (this.strict && this.firstKex) {
-      throw new ProtocolError(
-        `strict key exchange violation: ${messageName(type)} received during the initial key exchange`,
-        { code: 'ERR_STRICT_KEX' },
-      );
-    }
+    if (this.strict && this.firstKex) throw this.strictViolation(type);
     return true;
+  }
+
+  /**
+   * OpenSSH kex.c kex_protocol_error under strict key exchange (the 9.2 backport as 9.6): any
+   * packet the initial exchange has no handler for ends the connection.
+   */
+  private strictViolation(type: number): ProtocolError {
+    return new ProtocolError(
+      `strict key exchange violation: unexpected message ${type} (seq ${this.decoder.lastSeq}) during the initial key exchange`,
+      { code: 'ERR_STRICT_KEX' },
+    );
+  }
+
+  /**
+   * A key-exchange message (20–49) the exchange does not wait for now: what ssh(1) 9.2 does with
+   * it, from the handler its dispatch table has for the number at this point. Returns undefined
+   * for the message the exchange waits for (then {@link receive} it), or the name of the handler
+   * that logs it, answers UNIMPLEMENTED (RFC 4253 §11.4) and drops it; throws where ssh ends.
+   *
+   * - KEXINIT is taken when ours waits for the server's, or when no exchange is under way except
+   *   during authentication (kex.c kex_input_kexinit; ssh itself never starts one there, and our
+   *   caller's rekey() may); NEWKEYS once ours is out (kex_send_newkeys); 30–49 the one the
+   *   method waits for ({@link KexClient.expects}). Nothing else can change keys, so nothing
+   *   else is acted on.
+   * - During the first exchange every other number is kex_protocol_error's (kex_reset_dispatch
+   *   from kex_setup): fatal once the server's KEXINIT made it strict (OpenSSH PROTOCOL §1.9);
+   *   before that KEXINIT, or when not strict, logged and ignored.
+   * - Between the first exchange and USERAUTH_SUCCESS, sshconnect2.c ssh_userauth2 has
+   *   input_userauth_error for them all: fatal.
+   * - After authentication, clientloop.c client_init_dispatch's dispatch_protocol_error, until a
+   *   rekey sends its NEWKEYS (kex_reset_dispatch, kex_protocol_error's from then on); a KEXINIT
+   *   during an exchange is kex_protocol_error's from the one that started it.
+   */
+  refusal(type: number): 'kex_protocol_error' | 'dispatch_protocol_error' | undefined {
+    const s = this.state;
+    const waited =
+      type === MSG.KEXINIT
+        ? s.kind === 'sent-kexinit' || (s.kind === 'idle' && (this.firstKex || this.afterAuthentication))
+        : type === MSG.NEWKEYS
+          ? s.kind === 'newkeys' && !s.received
+          : s.kind === 'exchanging' && s.client.expects(type);
+    if (waited) return undefined;
+    // packet.c ssh_packet_read_poll2: under strict kex every NEWKEYS resets the receiving sequence
+    // number, due or not (before any handler): a server that goes on counting fails at its next
+    // packet, as with ssh. No key changes.
+    if (type === MSG.NEWKEYS && this.strict) this.decoder.resetSequence();
+    if (this.firstKex) {
+      if (this.strict) throw this.strictViolation(type);
+      return 'kex_protocol_error';
+    }
+    if (!this.afterAuthentication) throw new ProtocolError(`bad message during authentication: type ${type}`);
+    if (s.kind === 'newkeys' || (type === MSG.KEXINIT && s.kind === 'exchanging') || this.rekeyedAfterAuthentication) return 'kex_protocol_error';
+    return 'dispatch_protocol_error';
   }
 
   /** A key-exchange message (RFC 4250 §4.1.2: 20–49) from the server. */
@@ -403,6 +453,7 @@ export class Handshake {
   private sendNewKeys(keys: PendingKeys, received: boolean): void {
     // RFC 4253 §7.3: NEWKEYS goes out under the old keys; everything after under the new ones.
     this.encoder.writePayload(encodeNewKeys());
+    if (this.afterAuthentication) this.rekeyedAfterAuthentication = true;
     this.encoder.setCipher(newDirection('client-to-server', keys.negotiated, keys.secrets, this.options.crypto, true));
     // OpenSSH PROTOCOL §1.9: strict mode resets the sequence number after every NEWKEYS.
     if (this.strict) this.encoder.resetSequence();
@@ -415,7 +466,8 @@ export class Handshake {
   private onNewKeys(payload: Uint8Array): void {
     const s = this.state;
     if (s.kind === 'newkeys' && !s.received) {
-      if (payload.length !== 1) throw new ProtocolError('malformed NEWKEYS', { code: 'ERR_MALFORMED_PACKET' });
+      // kex.c kex_input_newkeys: sshpkt_get_end (SSH_ERR_UNEXPECTED_TRAILING_DATA).
+      if (payload.length !== 1) throw new ProtocolError(`malformed NEWKEYS: ${payload.length - 1} unexpected trailing bytes`, { code: 'ERR_MALFORMED_PACKET' });
       this.decoder.setCipher(newDirection('server-to-client', s.keys.negotiated, s.keys.secrets, this.options.crypto, false));
       if (this.strict) this.decoder.resetSequence();
       this.compressionIn = this.installCompression('in', s.keys.negotiated.compressionServerToClient);

@@ -448,7 +448,16 @@ export class Transport {
 
   /** {@link dispatch} once the handshake has screened the message. */
   private route(payload: Uint8Array, type: number): void {
-    if (type >= 20 && type <= 49) return this.handshake.receive(payload);
+    if (type >= 20 && type <= 49) {
+      // Only the message the exchange waits for reaches it; any other is logged, answered
+      // UNIMPLEMENTED (RFC 4253 §11.4) and dropped, or ends the connection, as ssh(1) 9.2
+      // (Handshake.refusal).
+      const refusal = this.handshake.refusal(type);
+      if (refusal === undefined) return this.handshake.receive(payload);
+      this.handler.log(`${refusal}: type ${type} seq ${this.decoder.lastSeq}`);
+      this.send(encodeUnimplemented(this.decoder.lastSeq));
+      return;
+    }
 
     switch (type) {
       case MSG.DISCONNECT: {
