@@ -14,26 +14,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { cliEnv, describeInteropWithHome, suiteHome } from './harness/home.js';
 import { requireBuiltCli, startCli, type CliClient } from './harness/proc.js';
 import { startSshd, type SshdHandle } from './harness/sshd.js';
-
-/** An unencrypted OpenSSH private key file of type sk-ssh-ed25519@openssh.com (PROTOCOL.u2f), and its .pub line. */
-function fidoKeyFiles(): { key: string; pub: string } {
-  const str = (b: Uint8Array | string) => {
-    const bytes = typeof b === 'string' ? Buffer.from(b) : Buffer.from(b);
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE(bytes.length);
-    return Buffer.concat([len, bytes]);
-  };
-  const type = 'sk-ssh-ed25519@openssh.com';
-  const pk = Buffer.alloc(32, 7);
-  const pub = Buffer.concat([str(type), str(pk), str('ssh:')]);
-  let priv = Buffer.concat([Buffer.from([1, 2, 3, 4, 1, 2, 3, 4]), str(type), str(pk), str('ssh:'), Buffer.from([1]), str(Buffer.alloc(64, 9)), str(''), str('fido')]);
-  for (let i = 1; priv.length % 8 !== 0; i++) priv = Buffer.concat([priv, Buffer.from([i])]);
-  const one = Buffer.alloc(4);
-  one.writeUInt32BE(1);
-  const blob = Buffer.concat([Buffer.from('openssh-key-v1\0'), str('none'), str('none'), str(''), one, str(pub), str(priv)]);
-  const b64 = blob.toString('base64').replace(/.{70}/g, '$&\n');
-  return { key: `-----BEGIN OPENSSH PRIVATE KEY-----\n${b64}\n-----END OPENSSH PRIVATE KEY-----\n`, pub: `${type} ${pub.toString('base64')} fido\n` };
-}
+import { fidoKeyFiles } from './support/fido-key.js';
 
 describeInteropWithHome('default identity files in ssh 9.2\'s order', () => {
   const home = suiteHome();
@@ -47,7 +28,7 @@ describeInteropWithHome('default identity files in ssh 9.2\'s order', () => {
       execFileSync('/usr/bin/ssh-keygen', ['-q', '-t', type!, '-N', '', '-C', name!, '-f', join(dotSsh, name!)]);
       await appendFile(join(sshd.dir, 'authorized_keys'), await readFile(join(dotSsh, `${name}.pub`)));
     }
-    const fido = fidoKeyFiles();
+    const fido = fidoKeyFiles('sk-ssh-ed25519@openssh.com');
     await writeFile(join(dotSsh, 'id_ed25519_sk'), fido.key, { mode: 0o600 });
     await chmod(join(dotSsh, 'id_ed25519_sk'), 0o600);
     await writeFile(join(dotSsh, 'id_ed25519_sk.pub'), fido.pub);
