@@ -13,13 +13,15 @@
  * Side by side with ssh 9.2 against sshd 9.2. Needs `npm run build` first.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { cliEnv, describeInteropWithHome, suiteDir, suiteHome } from './harness/home.js';
 import { CLI_BIN_PATH as CLI, requireBuiltCli, runForStderr } from './harness/proc.js';
 import { publicKeyOf, startSshd, type SshdHandle } from './harness/sshd.js';
 import { expectedDump } from './support/ssh-dump.js';
+import { applyCaSignatureSpec } from '../src/keys/certificate.js';
+import { knownHostsVerifier } from '../src/node/known-hosts-file.js';
 
 const keygen = (...args: string[]) => execFileSync('/usr/bin/ssh-keygen', ['-q', ...args], { stdio: 'pipe' });
 
@@ -95,6 +97,24 @@ describeInteropWithHome('CASignatureAlgorithms that ssh 9.2 leaves unset, and na
     const [theirs, ours] = await both(['-F', 'none', '-o', 'CASignatureAlgorithms=ssh-dss,ssh-ed25519', '-o', `HostKeyAlgorithms=${ED25519_CA}`]);
     expect(theirs).toEqual({ code: 0, stderr: '' });
     expect(ours).toEqual(theirs);
+  }, 60_000);
+
+  it('a `-` list that removes every algorithm (`-*`, `-s*,e*,r*`) accepts no CA signature, as ssh: never the default', async () => {
+    for (const list of ['-*', '-s*,e*,r*', '-ssh-ed25519,ecdsa*,rsa*,sk*,ssh-dss']) {
+      const [theirs, ours] = await both(['-F', 'none', '-o', `CASignatureAlgorithms=${list}`, '-o', `HostKeyAlgorithms=${ED25519_CA}`]);
+      expect(theirs.code).toBe(255);
+      expect(theirs.stderr).toMatch(/^Certificate signed with disallowed algorithm\r\n/);
+      expect(ours).toEqual(theirs);
+    }
+    // The library: an empty exact list is the same refusal, not the default list.
+    const verify = knownHostsVerifier({ files: [p('kh')], mode: 'yes', caSignatureAlgorithms: [] });
+    const blob = Buffer.from(readFileSync(p('host_ed-cert.pub'), 'utf8').split(' ')[1]!, 'base64');
+    const info = { host: '127.0.0.1', port: sshd.port, algorithm: ED25519_CA, keyType: ED25519_CA, keyBlob: new Uint8Array(blob), fingerprint: '' };
+    await expect(Promise.resolve().then(() => verify(info))).rejects.toThrow(/Host key verification failed/);
+    // The same certificate with the default list: accepted through its CA.
+    await expect(Promise.resolve().then(() => knownHostsVerifier({ files: [p('kh')], mode: 'yes' })(info))).resolves.not.toBe(false);
+    expect(applyCaSignatureSpec([])).toEqual([]);
+    expect(applyCaSignatureSpec(['ssh-ed25519', 'rsa-sha2-*'])).toEqual(['ssh-ed25519', 'rsa-sha2-256', 'rsa-sha2-512']);
   }, 60_000);
 
   /** `-G` of both: exit status, stdout lines, stderr. */

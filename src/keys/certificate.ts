@@ -143,7 +143,8 @@ function namesCat(a: readonly string[], b: readonly string[]): string[] {
  * patterns match from it (possibly everything: no certificate is then accepted), `^list` puts
  * first; any other list replaces it. Names and `*`/`?` patterns are matched against the
  * signature algorithms OpenSSH knows; a certificate type (`ssh-ed25519-cert-v01@openssh.com`)
- * matches none and adds nothing, as in ssh. An array is an exact list.
+ * matches none and adds nothing, as in ssh. An array is an exact list (empty: no CA signature
+ * algorithm is accepted).
  *
  * Throws UsageError for a name OpenSSH does not know (neither a signature
  * algorithm nor a certificate type, nor a pattern matching one), a negated name (`!`, which
@@ -153,7 +154,22 @@ function namesCat(a: readonly string[], b: readonly string[]): string[] {
  * applyCaSignatureSpec('-rsa-sha2-*'); // ['ssh-ed25519', 'ecdsa-sha2-nistp256', ...] without RSA
  */
 export function applyCaSignatureSpec(spec: string | readonly string[] | undefined): string[] {
-  const raw = spec === undefined ? '' : typeof spec === 'string' ? spec : spec.join(',');
+  if (spec !== undefined && typeof spec !== 'string') {
+    // An exact list (the CLI's, already applied; a library caller's): taken as it is, each name
+    // or pattern expanded against the algorithms ssh knows. Empty refuses every CA signature, as
+    // a `-` list that removed everything does in ssh; never the default (it was: `[]` joined to
+    // '' read as "unset", so `-*` accepted what ssh refuses).
+    let out: string[] = [];
+    for (const n of spec) {
+      const known = OPENSSH_SIGNATURE_ALGORITHMS.filter((k) => globMatch(k, n));
+      if (n[0] === '!' || (known.length === 0 && !OPENSSH_SIGNATURE_ALGORITHMS.some((k) => globMatch(k + CERT_SUFFIX, n)))) {
+        throw new UsageError(`CASignatureAlgorithms: bad name "${n}" (known: ${OPENSSH_SIGNATURE_ALGORITHMS.join(',')})`);
+      }
+      out = namesCat(out, known);
+    }
+    return out;
+  }
+  const raw = spec ?? '';
   if (raw === '') return [...DEFAULT_CA_SIGNATURE_ALGORITHMS];
   const op = raw[0] === '+' || raw[0] === '-' || raw[0] === '^' ? raw[0] : '';
   const names = raw.slice(op.length).split(',');
