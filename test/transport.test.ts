@@ -677,6 +677,34 @@ describe('first_kex_packet_follows (RFC 4253 §7.1)', () => {
     expect(p.client.isAuthenticated).toBe(true);
   });
 
+  // OpenSSH dispatch_skip_packets skips the next packet dispatched, whatever its number; outside a
+  // strict first exchange packet.c consumes IGNORE/DEBUG/UNIMPLEMENTED/DISCONNECT before dispatch.
+  for (const [what, guessed, strict] of [
+    ['a NEWKEYS, not strict', new Uint8Array([21]), false],
+    ['a NEWKEYS, strict', new Uint8Array([21]), true],
+    ['a KEXINIT, not strict', new Uint8Array([20, ...new Uint8Array(16)]), false],
+    ['an IGNORE, strict (every packet is dispatched then)', new Uint8Array([2, 0, 0, 0, 0]), true],
+  ] as const) {
+    it(`a wrong guess whose guessed packet is ${what}: ignored, as ssh 9.2 ignores it`, () => {
+      const p = new Pair({
+        server: { strict, firstKexPacketFollows: true, lists: { kex: ['curve25519-sha256@libssh.org', 'curve25519-sha256'] }, guessedPackets: [guessed] },
+      }).start();
+      expect(p.client.isAuthenticated).toBe(true);
+    });
+  }
+
+  it('a wrong guess, not strict: an IGNORE before the guessed packet is not the packet ignored', () => {
+    const p = new Pair({
+      server: {
+        strict: false,
+        firstKexPacketFollows: true,
+        lists: { kex: ['curve25519-sha256@libssh.org', 'curve25519-sha256'] },
+        guessedPackets: [new Uint8Array([2, 0, 0, 0, 0]), bogusReply],
+      },
+    }).start();
+    expect(p.client.isAuthenticated).toBe(true);
+  });
+
   it('a right guess: the next kex packet is NOT ignored (here, a bogus reply is fatal)', () => {
     // RFC 4253 §7.1: right when both sides list the same kex method and the same host key
     // algorithm first (the client's default list puts certificate types first, as ssh's).

@@ -242,8 +242,12 @@ export class Handshake {
       throw new ProtocolError('sequence number wrapped during the initial strict key exchange', { code: 'ERR_STRICT_KEX' });
     }
     if (this.firstKex && this.state.kind === 'sent-kexinit' && type !== MSG.KEXINIT) this.packetsBeforeKexInit++;
-    if (this.ignoreNextKexPacket && type > MSG.NEWKEYS && type <= 49) {
-      // RFC 4253 §7.1: the server's guessed packet was wrong; ignore it.
+    // RFC 4253 §7.1: the server's guessed packet was wrong: "the next packet MUST be silently
+    // ignored", whatever its number (OpenSSH dispatch.c dispatch_skip_packets: the next packet
+    // dispatched). Outside a strict first exchange OpenSSH's packet.c consumes DISCONNECT, IGNORE,
+    // UNIMPLEMENTED and DEBUG before dispatch, so they are not that packet; during one, every
+    // packet is dispatched (PROTOCOL §1.9), IGNORE included.
+    if (this.ignoreNextKexPacket && (type > MSG.DEBUG || (this.strict && this.firstKex))) {
       this.ignoreNextKexPacket = false;
       return false;
     }
