@@ -136,6 +136,22 @@ function namesCat(a: readonly string[], b: readonly string[]): string[] {
   return [...new Set([...a, ...b])];
 }
 
+/** A CASignatureAlgorithms name: not negated, and a signature algorithm OpenSSH knows or a certificate type (or a pattern matching one). */
+function knownSignatureName(n: string): boolean {
+  return n[0] !== '!' && OPENSSH_SIGNATURE_ALGORITHMS.some((k) => globMatch(k, n) || globMatch(k + CERT_SUFFIX, n));
+}
+
+function badSignatureName(n: string, hint: string): UsageError {
+  return new UsageError(`CASignatureAlgorithms: bad name "${n}" (known: ${OPENSSH_SIGNATURE_ALGORITHMS.join(',')}${hint})`);
+}
+
+/** Each name of `list`, in its order, expanded against every signature algorithm ssh knows (each once). */
+function expandSignatureNames(list: readonly string[]): string[] {
+  let out: string[] = [];
+  for (const n of list) out = namesCat(out, OPENSSH_SIGNATURE_ALGORITHMS.filter((k) => globMatch(k, n)));
+  return out;
+}
+
 /**
  * ssh_config(5) CASignatureAlgorithms applied as ssh(1) does (readconf.c fill_default_options,
  * kex.c kex_assemble_names()): undefined or `''` is the default
@@ -159,34 +175,20 @@ export function applyCaSignatureSpec(spec: string | readonly string[] | undefine
     // or pattern expanded against the algorithms ssh knows. Empty refuses every CA signature, as
     // a `-` list that removed everything does in ssh; never the default (it was: `[]` joined to
     // '' read as "unset", so `-*` accepted what ssh refuses).
-    let out: string[] = [];
-    for (const n of spec) {
-      const known = OPENSSH_SIGNATURE_ALGORITHMS.filter((k) => globMatch(k, n));
-      if (n[0] === '!' || (known.length === 0 && !OPENSSH_SIGNATURE_ALGORITHMS.some((k) => globMatch(k + CERT_SUFFIX, n)))) {
-        throw new UsageError(`CASignatureAlgorithms: bad name "${n}" (known: ${OPENSSH_SIGNATURE_ALGORITHMS.join(',')})`);
-      }
-      out = namesCat(out, known);
-    }
-    return out;
+    for (const n of spec) if (!knownSignatureName(n)) throw badSignatureName(n, '');
+    return expandSignatureNames(spec);
   }
   const raw = spec ?? '';
   if (raw === '') return [...DEFAULT_CA_SIGNATURE_ALGORITHMS];
   const op = raw[0] === '+' || raw[0] === '-' || raw[0] === '^' ? raw[0] : '';
   const names = raw.slice(op.length).split(',');
   // readconf.c checks the names of every list but a `-` one (sshkey_names_valid2).
-  for (const n of op === '-' ? [] : names) {
-    const known = (k: string) => globMatch(k, n) || globMatch(k + CERT_SUFFIX, n);
-    if (n[0] === '!' || (n !== '' && !OPENSSH_SIGNATURE_ALGORITHMS.some(known))) {
-      throw new UsageError(`CASignatureAlgorithms: bad name "${n}" (known: ${OPENSSH_SIGNATURE_ALGORITHMS.join(',')}; -LIST removes)`);
-    }
-  }
+  for (const n of op === '-' ? [] : names) if (n !== '' && !knownSignatureName(n)) throw badSignatureName(n, '; -LIST removes');
   const def = DEFAULT_CA_SIGNATURE_ALGORITHMS;
   // kex_assemble_names: `-` filters the default by the patterns and is done (match_filter_denylist).
   if (op === '-') return def.filter((k) => !names.some((n) => globMatch(k, n)));
   const list = op === '+' ? namesCat(def, names) : op === '^' ? namesCat(names, def) : names;
-  let out: string[] = [];
-  // Each name of the list, in its order, expanded against every algorithm ssh knows.
-  for (const n of list) out = namesCat(out, OPENSSH_SIGNATURE_ALGORITHMS.filter((k) => globMatch(k, n)));
+  const out = expandSignatureNames(list);
   if (out.length === 0) throw new UsageError(`CASignatureAlgorithms: no CA signature algorithm in "${raw}"`);
   return out;
 }
