@@ -123,7 +123,10 @@ describeInterop('a jump host lost during the session', () => {
     if (sshClientAvailable()) {
       const theirs = await run('ssh');
       expect(theirs.code).toBe(255);
-      expect([`${hopLine}client_loop: send disconnect: Broken pipe\r\n`, `${hopLine}Connection to 127.0.0.2 closed by remote host.\r\n`]).toContain(theirs.stderr);
+      // ssh's first line names the jump host, as ours; its second races its two connections' reads and writes
+      // (both orders seen here; CI once saw a third under load: the message shows what ssh printed).
+      expect(theirs.stderr.startsWith(hopLine), `ssh 9.2 printed ${JSON.stringify(theirs.stderr)}`).toBe(true);
+      expect(theirs.stderr.split('\r\n').length, `ssh 9.2 printed ${JSON.stringify(theirs.stderr)}`).toBe(3);
     }
   }, 60_000);
 });
