@@ -476,6 +476,20 @@ describe('knownHostsVerifier', () => {
     expect(readFileSync(file, 'utf8').trim().split('\n').length).toBe(2);
   });
 
+  // sshconnect.c confirm(): leading blanks skipped, the answer ends at the first blank; an empty
+  // one (read_passphrase's "" for Ctrl-D, no terminal, a failed askpass) is no.
+  it("'ask' reads the answer as OpenSSH's confirm(): up to a blank, an empty one refuses", async () => {
+    const file = join(tmp(), 'known_hosts');
+    const asked: string[] = [];
+    const ask = (answers: string[]) => knownHostsVerifier({ files: [file], mode: 'ask', prompt: async (q) => (asked.push(q), answers.shift()!) });
+    await expect(ask([''])(info('empty.example', 22, keyA))).rejects.toMatchObject({ code: 'ERR_HOST_KEY_REJECTED' });
+    await expect(ask(['\tno thanks'])(info('no.example', 22, keyA))).rejects.toMatchObject({ code: 'ERR_HOST_KEY_REJECTED' });
+    expect(asked).toHaveLength(2);
+    expect(existsSync(file)).toBe(false);
+    await ask([' Yes please\n'])(info('yes.example', 22, keyA));
+    expect(readFileSync(file, 'utf8')).toBe(`yes.example ${typeA} ${b64A}\n`);
+  });
+
   it.skipIf(!haveKeygen)('a hashed line we append is found by ssh-keygen -F', async () => {
     const dir = tmp();
     const file = join(dir, 'known_hosts');

@@ -211,16 +211,11 @@ async function prepareLogin(cfg: Resolved, log: (m: string) => void, verbose: bo
   ]);
   // pure-ssh's log for the lines it shares with the CLI (LogLevel; -v shows its debug1 lines too).
   const sshLog = new Log(verbose && LOG_LEVELS.indexOf(cfg.logLevel) < LOG_LEVELS.indexOf('DEBUG1') ? 'DEBUG1' : cfg.logLevel);
-  const askpass = prompt.askPassFor(process.env, process.stdin.isTTY === true || process.stderr.isTTY === true);
-  const ask = async (question: string): Promise<string | null> => {
-    if (cfg.batchMode) return null;
-    try {
-      return askpass ? await prompt.askPassProgram(askpass, question) : await prompt.readPassword(question);
-    } catch (err) {
-      log(`prompt: ${(err as Error).message}`);
-      return null;
-    }
-  };
+  // ssh(1)'s read_passphrase decision, shared with pure-ssh (prompt.ts readPassphrase): askpass or
+  // the controlling terminal; "" for an answer it could not get.
+  const readPassphrase = (question: string, echo = false): Promise<string> =>
+    prompt.readPassphrase(question, { echo, env: process.env, debug: log, error: log });
+  const ask = async (question: string): Promise<string | null> => (cfg.batchMode ? null : readPassphrase(question));
   // The login's provider (PURE_SSH_CRYPTO): it signs, and its Ed25519 checks an Ed25519 key file's public half.
   const crypto = cryptoProviderFor(undefined);
   // The identity files as pure-ssh loads them and words their failures (connect-host.ts).
@@ -242,7 +237,7 @@ async function prepareLogin(cfg: Resolved, log: (m: string) => void, verbose: bo
     debug: log,
   }, crypto, true);
   // The known_hosts check as pure-ssh makes it, its refusals in pure-ssh's words (connect-host.ts).
-  const verify = hostKeyVerifier(cfg, sshLog, knownHostsVerifier, prompt.askQuestion);
+  const verify = hostKeyVerifier(cfg, sshLog, knownHostsVerifier, (q) => readPassphrase(q, true));
   // ssh(1) order_hostkeyalgs(): with HostKeyAlias, by the alias's (port-less) entries.
   const orderHints = await hostKeyOrderHintsFor(cfg.knownHostsFiles, cfg.hostKeyAlias ?? cfg.hostName, cfg.hostKeyAlias !== undefined ? 22 : cfg.port);
   let prompts = 0;

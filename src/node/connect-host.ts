@@ -522,7 +522,7 @@ export function hostKeyVerifier(
   cfg: ResolvedConfig,
   log: Log,
   knownHostsVerifier: Libraries[1]['knownHostsVerifier'],
-  askQuestion: Libraries[3]['askQuestion'],
+  askQuestion: (question: string) => Promise<string>,
 ): ReturnType<Libraries[1]['knownHostsVerifier']> {
   // BatchMode: never ask; an unknown host key is then refused as with StrictHostKeyChecking=yes.
   return knownHostsVerifier({
@@ -1420,8 +1420,10 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
     sock.destroy();
     throw cfg.connectedError;
   }
-  const askpass = prompt.askPassFor(process.env, process.stdin.isTTY === true || process.stderr.isTTY === true);
-  const askpassRequested = askpass !== undefined && prompt.askPassRequested(process.env);
+  // Every prompt through readpass.c read_passphrase's decision (prompt.ts readPassphrase): askpass
+  // or the controlling terminal, its -v lines, and "" for an answer it could not get.
+  const readPassphrase = (question: string, echo = false): Promise<string> =>
+    prompt.readPassphrase(question, { echo, env: process.env, debug: (m) => log.debug1(m), error: (m) => log.error(m) });
   // ssh(1) load_identity_file: "Enter passphrase for key '%s': ", NumberOfPasswordPrompts times;
   // with BatchMode it never asks.
   const askPassphrase = async (path: string): Promise<string | null> => {
@@ -1429,14 +1431,8 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
       log.debug1(`Key ${path} is encrypted and BatchMode is set: not asking for its passphrase, key skipped`);
       return null;
     }
-    const question = `Enter passphrase for key '${path}': `;
-    if (askpassRequested) log.debug1('read_passphrase: requested to askpass');
-    try {
-      return askpass ? await prompt.askPassProgram(askpass, question) : await prompt.readPassword(question);
-    } catch (err) {
-      log.debug1(`passphrase prompt: ${(err as Error).message}`);
-      return null;
-    }
+    // An empty answer skips the key (sshconnect2.c load_identity_file: "no passphrase given").
+    return readPassphrase(`Enter passphrase for key '${path}': `);
   };
   // (Not connected, the connection failed: the client reports that; no key is read.)
   const identityFiles = cfg.connectedError || !up ? [] : await loadIdentities(cfg, log, {
@@ -1446,7 +1442,8 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
     crypto: providerOrUndefined(cryptoProviderFor),
   });
 
-  const verifyHostKey = hostKeyVerifier(cfg, log, knownHostsVerifier, prompt.askQuestion);
+  // sshconnect.c confirm(): read_passphrase(msg, RP_ECHO).
+  const verifyHostKey = hostKeyVerifier(cfg, log, knownHostsVerifier, (q) => readPassphrase(q, true));
 
   const canPrompt = !cfg.batchMode && (cfg.passwordAuthentication || cfg.kbdInteractiveAuthentication);
   // Counted per method, as sshconnect2.c counts attempt_passwd and attempt_kbdint apart.
@@ -1464,13 +1461,9 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
         // shows it or hands it to SSH_ASKPASS (a password prompt of ours is unchanged by it).
         const text = context.method === 'keyboard-interactive' ? `(${cfg.user}@${cfg.hostKeyAlias ?? cfg.hostName}) ${question}` : question;
         const shown = terminalText(text, utf8Locale(process.env));
-        if (askpassRequested) log.debug1('read_passphrase: requested to askpass');
-        try {
-          return askpass ? await prompt.askPassProgram(askpass, shown) : await prompt.readPassword(shown);
-        } catch (err) {
-          log.debug1(`password prompt: ${(err as Error).message}`);
-          return null;
-        }
+        // An answer not had (no terminal, Ctrl-D, a failed askpass) is "", sent as ssh sends it;
+        // refused, it is asked again (sshconnect2.c userauth_passwd, input_userauth_info_req).
+        return readPassphrase(shown);
       }
     : undefined;
 

@@ -132,6 +132,13 @@ export function knownHostsVerifier(opts: {
   files: string[];
   mode?: StrictHostKeyChecking;
   hashKnownHosts?: boolean;
+  /**
+   * Asks `ask` mode's question and resolves with the answer, read as OpenSSH's confirm() reads it
+   * (sshconnect.c): leading blanks skipped, up to the first blank; `yes` (any case) or the
+   * fingerprint shown accepts, `no` or an empty answer refuses, anything else asks again ("Please
+   * type 'yes', 'no' or the fingerprint: "). A rejection refuses too. Default
+   * {@link terminalPrompt}; the CLI passes ssh's read_passphrase (terminal or SSH_ASKPASS).
+   */
   prompt?: (question: string) => Promise<string>;
   log?: (line: string) => void;
   /** The clock host certificates are checked against, in ms since the epoch. Default Date.now. */
@@ -457,7 +464,8 @@ async function askUser(
   for (;;) {
     let answer: string;
     try {
-      answer = (await prompt(question)).trim();
+      // confirm(): leading blanks skipped, the answer ends at the first blank or newline.
+      answer = (await prompt(question)).replace(/^[ \t]+/, '').split(/[ \t\n]/)[0]!;
     } catch (cause) {
       // The prompt's own words when it found no terminal ("no terminal to ask"), said once.
       const why = (cause as Error)?.message ?? String(cause);
@@ -468,10 +476,12 @@ async function askUser(
         message: `No matching host key for ${name} (${info.keyType} ${info.fingerprint}) and ${unanswered}. Host key verification failed.`,
       });
     }
-    // OpenSSH confirm(): yes/no case-insensitively, or the exact fingerprint pasted.
+    // OpenSSH sshconnect.c confirm(): yes case-insensitively, or the exact fingerprint pasted;
+    // no, or nothing (an empty line, Ctrl-D, no terminal, an askpass that failed: read_passphrase
+    // gives "" for each), refuses; anything else asks again.
     const lower = answer.toLowerCase();
     if (lower === 'yes' || answer === info.fingerprint) return;
-    if (lower === 'no') {
+    if (lower === 'no' || answer === '') {
       throw new HostKeyError('rejected', {
         ...details,
         message: `Host key verification failed: you refused the ${info.keyType} key ${info.fingerprint} for ${name}.`,

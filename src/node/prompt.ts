@@ -3,9 +3,10 @@
  * terminal (/dev/tty), not on stdin/stdout, so redirected streams are never consumed; passwords
  * without echo; or through an SSH_ASKPASS program.
  */
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { ReadStream } from 'node:tty';
+import { strerror } from './strerror.js';
 
 /** Raised when there is no terminal to ask on, or the user cancelled (Ctrl-C, Ctrl-\\). */
 export class PromptError extends Error {
@@ -152,76 +153,139 @@ export function readTerminalLine(question: string, opts: { echo: boolean }): Pro
   }).then((s) => Buffer.from(s, 'latin1').toString('utf8'));
 }
 
-/** A password prompt without echo, on /dev/tty. */
-export function readPassword(prompt: string): Promise<string> {
-  return readTerminalLine(prompt, { echo: false });
-}
+/** The environment the prompts read (DISPLAY, WAYLAND_DISPLAY, SSH_ASKPASS, SSH_ASKPASS_REQUIRE). */
+export type PromptEnv = Record<string, string | undefined>;
+
+/** ssh's askpass buffer (readpass.c ssh_askpass: `char buf[1024]`, read up to 1023 bytes). */
+const ASKPASS_MAX = 1023;
 
 /**
- * A yes/no question on /dev/tty (with echo); resolves with the raw answer, so callers that
- * accept more than yes/no (OpenSSH's host key question also takes a fingerprint) can.
+ * ssh(1)'s SSH_ASKPASS (readpass.c ssh_askpass): run the program with the prompt as its one
+ * argument (found on PATH as execlp(3) finds it), its standard input and error this process's,
+ * and take the first 1023 bytes of its standard output up to the first CR or LF as the answer.
+ * A program that cannot be run, exits non-zero or is killed gives null; one that cannot be run is
+ * also said as ssh's forked child says it (`ssh_askpass: exec(PROGRAM): REASON`) through `error`.
+ * `hint` is set as SSH_ASKPASS_PROMPT (ssh sets it only for its ask_permission() questions); the
+ * rest of the environment is `env`.
  */
-export function askQuestion(question: string): Promise<string> {
-  return readTerminalLine(question, { echo: true });
-}
-
-/** Ask until the answer is yes or no (case-insensitive); true for yes. */
-export async function askYesNo(question: string): Promise<boolean> {
-  let q = question;
-  for (;;) {
-    const a = (await askQuestion(q)).trim().toLowerCase();
-    if (a === 'yes') return true;
-    if (a === 'no') return false;
-    q = "Please type 'yes' or 'no': ";
-  }
-}
-
-/**
- * ssh(1)'s SSH_ASKPASS: run the program with the prompt as its argument and take its standard
- * output, without the trailing newline, as the answer. A non-zero exit cancels.
- */
-export function askPassProgram(program: string, prompt: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(program, [prompt], { encoding: 'utf8', maxBuffer: 64 * 1024 }, (err, stdout) => {
-      if (err) return reject(new PromptError(`${program}: ${err.message}`));
-      resolve(stdout.replace(/\r?\n$/, ''));
+export function runAskPass(program: string, prompt: string, opts: { env?: PromptEnv; hint?: string; error?: (line: string) => void } = {}): Promise<string | null> {
+  const env = { ...(opts.env ?? process.env), ...(opts.hint !== undefined ? { SSH_ASKPASS_PROMPT: opts.hint } : {}) };
+  const execFailed = (err: NodeJS.ErrnoException): null => {
+    opts.error?.(`ssh_askpass: exec(${program}): ${strerror(err)}`);
+    return null;
+  };
+  return new Promise((resolve) => {
+    let child: ReturnType<typeof spawn>;
+    try {
+      child = spawn(program, [prompt], { env, stdio: ['inherit', 'pipe', 'inherit'] });
+    } catch (err) {
+      // Node refuses an empty program name before trying: execlp("") fails with ENOENT.
+      return resolve(execFailed({ ...(err as Error), code: 'ENOENT' }));
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let failed = false;
+    child.stdout!.on('data', (d: Buffer) => {
+      if (size < ASKPASS_MAX) chunks.push(d.subarray(0, ASKPASS_MAX - size));
+      size += d.length;
+    });
+    child.on('error', (err: NodeJS.ErrnoException) => {
+      failed = true;
+      resolve(execFailed(err));
+    });
+    child.on('close', (code) => {
+      if (failed) return;
+      const out = Buffer.concat(chunks);
+      if (code !== 0) return resolve(null);
+      const text = out.toString('utf8');
+      out.fill(0);
+      resolve(text.slice(0, text.search(/[\r\n]|$/)));
     });
   });
 }
 
 /**
- * readpass.c read_passphrase: SSH_ASKPASS_REQUIRE `force`, or `prefer` with a DISPLAY, is said
- * at each prompt as `debug1: read_passphrase: requested to askpass` (strcasecmp'd values).
+ * readpass.c read_passphrase's askpass policy: askpass is allowed with a non-empty DISPLAY (or,
+ * as OpenSSH 10 adds, WAYLAND_DISPLAY); SSH_ASKPASS_REQUIRE, compared without case, `force`
+ * requests it and allows it regardless, `prefer` requests it when allowed, `never` forbids it.
  */
-export function askPassRequested(env: Record<string, string | undefined>): boolean {
-  const require = env.SSH_ASKPASS_REQUIRE?.toLowerCase();
-  return require === 'force' || (require === 'prefer' && !!env.DISPLAY);
+function askPassPolicy(env: PromptEnv): { allowed: boolean; requested: boolean } {
+  let allowed = !!env.DISPLAY || !!env.WAYLAND_DISPLAY;
+  let requested = false;
+  switch (env.SSH_ASKPASS_REQUIRE?.toLowerCase()) {
+    case 'force':
+      requested = allowed = true;
+      break;
+    case 'prefer':
+      requested = allowed;
+      break;
+    case 'never':
+      allowed = false;
+      break;
+  }
+  return { allowed, requested };
 }
 
 /** readpass.c _PATH_SSH_ASKPASS_DEFAULT as Debian builds it: run when SSH_ASKPASS is unset. */
 export const SSH_ASKPASS_DEFAULT = '/usr/bin/ssh-askpass';
 
 /**
- * The askpass program to run instead of the terminal, or undefined for the terminal, as ssh(1)'s
- * readpass.c read_passphrase decides: askpass is allowed only with a non-empty DISPLAY (or, as
- * OpenSSH 10 adds, WAYLAND_DISPLAY); SSH_ASKPASS_REQUIRE (compared without case) `force` uses it
- * and allows it regardless, `prefer` uses it when allowed, `never` forbids it; otherwise it is used
- * when allowed and there is no terminal. The program is SSH_ASKPASS, or ssh's default path.
+ * Why the controlling terminal cannot be opened, as read_passphrase tries it (open(_PATH_TTY,
+ * O_RDWR), then closed); undefined when it opens. Neither stdin nor stderr being a terminal
+ * matters: a process under `script` with stdin from /dev/null has one, one started by setsid has
+ * none whatever its streams are.
  */
-export function askPassFor(env: Record<string, string | undefined>, hasTerminal: boolean): string | undefined {
-  let allowed = !!env.DISPLAY || !!env.WAYLAND_DISPLAY;
-  let use = false;
-  switch (env.SSH_ASKPASS_REQUIRE?.toLowerCase()) {
-    case 'force':
-      use = allowed = true;
-      break;
-    case 'prefer':
-      use = allowed;
-      break;
-    case 'never':
-      allowed = false;
-      break;
+export function controllingTerminalError(): NodeJS.ErrnoException | undefined {
+  try {
+    closeSync(openSync('/dev/tty', 'r+'));
+    return undefined;
+  } catch (err) {
+    return err as NodeJS.ErrnoException;
   }
-  if (!hasTerminal) use = true;
-  return use && allowed ? (env.SSH_ASKPASS ?? SSH_ASKPASS_DEFAULT) : undefined;
+}
+
+/** Options of {@link readPassphrase}. */
+export interface ReadPassphraseOptions {
+  /** Show what is typed (read_passphrase's RP_ECHO: questions); default off (passwords, passphrases). */
+  echo?: boolean;
+  /** The environment that decides on askpass; default process.env. */
+  env?: PromptEnv;
+  /** ssh's debug1 lines: `read_passphrase: requested to askpass`, `read_passphrase: can't open /dev/tty: REASON`. */
+  debug?: (line: string) => void;
+  /** An askpass program that cannot be run (`ssh_askpass: exec(PROGRAM): REASON`). */
+  error?: (line: string) => void;
+}
+
+/**
+ * One prompt as ssh(1)'s readpass.c read_passphrase asks it with flags 0 (passwords, passphrases,
+ * keyboard-interactive answers) or RP_ECHO (the host key question), the one decision every CLI
+ * prompt goes through: askpass when requested (SSH_ASKPASS_REQUIRE `force`, `prefer` with a
+ * display), else the controlling terminal /dev/tty when it opens, else askpass; askpass only when
+ * allowed (see askPassPolicy), the terminal otherwise. Never rejects: what ssh gets as "" when
+ * the answer is missing is "" here too: no terminal (readpassphrase(3) with RPP_REQUIRE_TTY
+ * fails), Ctrl-D on an empty line, an askpass program that fails or exits non-zero. ssh then
+ * sends the empty password (and asks again, NumberOfPasswordPrompts times), skips the key, or
+ * takes the question's answer as no.
+ */
+export async function readPassphrase(prompt: string, opts: ReadPassphraseOptions = {}): Promise<string> {
+  const env = opts.env ?? process.env;
+  const { allowed, requested } = askPassPolicy(env);
+  let useAskPass = requested;
+  if (requested) opts.debug?.('read_passphrase: requested to askpass');
+  else {
+    const err = controllingTerminalError();
+    if (err !== undefined) {
+      opts.debug?.(`read_passphrase: can't open /dev/tty: ${strerror(err)}`);
+      useAskPass = true;
+    }
+  }
+  if (useAskPass && allowed) {
+    return (await runAskPass(env.SSH_ASKPASS ?? SSH_ASKPASS_DEFAULT, prompt, { env, error: opts.error })) ?? '';
+  }
+  try {
+    return await readTerminalLine(prompt, { echo: opts.echo === true });
+  } catch {
+    // No terminal after all, or it closed, or a signal the process ignores cancelled it.
+    return '';
+  }
 }

@@ -1,13 +1,14 @@
 /**
  * strerror(3) as glibc words it, for the errno codes Node reports (`err.code`): OpenSSH prints
  * these texts (unix_listener's bind errors, connect_to's OPEN_FAILURE reason, the agent's socket,
- * the `-i` stat warning), where Node's own messages read `connect ECONNREFUSED 127.0.0.1:22`.
- * One table for every such place in the Node adapter.
+ * the `-i` stat warning, read_passphrase's /dev/tty, ssh_askpass's exec), where Node's own
+ * messages read `connect ECONNREFUSED 127.0.0.1:22`. One table for every such place in the Node adapter.
  */
 
 /** glibc's strerror(3) text by errno name. */
 const STRERROR: Readonly<Record<string, string>> = {
   EPERM: 'Operation not permitted',
+  ENXIO: 'No such device or address',
   ENOENT: 'No such file or directory',
   EACCES: 'Permission denied',
   ENOTDIR: 'Not a directory',
