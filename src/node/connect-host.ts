@@ -1219,6 +1219,7 @@ export async function openRoute(
     try {
       // ssh.c ssh_init_stdio_forwarding (the hop's -W), as `pure-ssh -W` says it.
       hopLog.debug1(`channel_connect_stdio_fwd: ${cfg.hostName}:${cfg.port}`);
+      hopLog.stdioChannel = true;
       const opening = via.openDirectTcpip({ host: cfg.hostName, port: cfg.port, originatorAddress: '127.0.0.1', originatorPort: 65535 });
       // ssh.c ssh_session2: a hop with its own ForkAfterAuthentication forks once the channel's
       // open is sent, not confirmed (fork_postauth's debug line).
@@ -1525,6 +1526,11 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
         // logit("type %d seq %u") (transport.ts route, Handshake.refusal).
         else if (/^kex_protocol_error: type \d+ seq \d+$/.test(m)) log.error(m);
         else if (/^dispatch_protocol_error: type \d+ seq \d+$/.test(m)) log.info(m);
+        // The -W channel (a hop's too: its `ssh -W`) as ssh.c ssh_init_stdio_forwarding names it.
+        else if (log.stdioChannel && /^channel 0: /.test(m)) {
+          const line = stdioChannelLine(m);
+          if (line) log.debug1(line);
+        }
         // packet.c: a server's SSH_MSG_DEBUG is "Remote: %.900s", one log call whatever its newlines.
         else log.debug1(m.startsWith('server debug: ') ? `Remote: ${oneLogCall(cutBytes(m.slice('server debug: '.length), 900))}` : m);
       },
@@ -1584,4 +1590,18 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
     if (via) await via.close().catch(() => {});
     throw tagged(err, cfg, depth);
   }
+}
+
+/**
+ * The library's line about the -W channel (channel 0) as ssh(1) 9.2 logs its stdio forward,
+ * or '' where ssh has no debug1 line: channels.c channel_new names it by its type, ssh.c
+ * channel_connect_stdio_fwd's "stdio-forward", not its direct-tcpip open (ChannelTimeout is not
+ * implemented, so no timeout); the confirmation is debug2 there (channel_input_open_confirmation),
+ * a refusal only the error line the CLI prints, and the close nothing before clientloop.c
+ * client_cleanup_stdio_fwd's "stdio forwarding: done".
+ */
+export function stdioChannelLine(m: string): string {
+  if (/^channel 0: new \[direct-(tcpip|streamlocal@openssh\.com)\] to /.test(m)) return 'channel 0: new stdio-forward [stdio-forward] (inactive timeout: 0)';
+  if (m === 'channel 0: open confirmed' || m.startsWith('channel 0: open failed: ') || m === 'channel 0: closed' || m.startsWith('channel 0: closed: ')) return '';
+  return m;
 }
