@@ -29,7 +29,7 @@ import { couldNotResolve, strerror } from './strerror.js';
 import { cutBytes, logLines, oneLogCall } from './log-vis.js';
 import { terminalText } from '../log-text.js';
 import { utf8Locale } from './terminal-text.js';
-import { unimplementedAmong, withoutUnimplemented, type AlgorithmListKind } from '../config/openssh-names.js';
+import { assembledListFails, unimplementedAmong, withoutUnimplemented, type AlgorithmListKind } from '../config/openssh-names.js';
 import { globMatch } from '../protocol/glob.js';
 import { tildeExpand } from '../config/tokens.js';
 
@@ -1392,7 +1392,12 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
     loaded = await loadLibraries();
   }
   const [{ connect, cryptoProviderFor }, { knownHostsVerifier }, { supportedAlgorithms }, prompt] = loaded;
-  const offered = offerableAlgorithms(cfg, supportedAlgorithms());
+  // HostKeyAlgorithms that kex.c kex_assemble_names refuses (a negated name, a list matching
+  // nothing): readconf.c takes the line and sshconnect2.c ssh_kex2 fails assembling it, after the
+  // banner exchange (a jump host's too: its own ssh -W process). The version exchange runs as
+  // usual (without that list) and ends there with ssh's line.
+  const hostKeyUnassembled = cfg.algorithms.hostKey !== undefined && assembledListFails(cfg.algorithms.hostKey, 'hostKeyAlgorithms');
+  const offered = offerableAlgorithms(hostKeyUnassembled ? { ...cfg, algorithms: { ...cfg.algorithms, hostKey: undefined } } : cfg, supportedAlgorithms());
   if (depth > 0) for (const n of offered.notes) log.debug1(n);
   // `started`: the TCP try that is the connection (ConnectionAttempts), whose start ConnectTimeout counts from.
   const { sock, via, viaLog, started = routeStarted } = await routeWithin(routed, cfg, routeStarted, depth);
@@ -1477,6 +1482,7 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
 
   let method = 'none';
   let bannerSeen = false;
+  let assemblyFailed = false;
   try {
     const client = await connect({
       host: cfg.hostName,
@@ -1514,9 +1520,18 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
       rekeyTime: cfg.rekeyLimitSeconds === undefined ? undefined : cfg.rekeyLimitSeconds * 1000,
       sock,
       debug: (m, level) => {
+        if (assemblyFailed) return;
         if (level) return log.debug(level, m);
         // transport/version.ts: the server's identification line arrived.
-        if (m.startsWith('Remote protocol version ')) bannerSeen = true;
+        if (m.startsWith('Remote protocol version ')) {
+          bannerSeen = true;
+          if (hostKeyUnassembled) {
+            log.debug1(m);
+            assemblyFailed = true;
+            sock.destroy();
+            return;
+          }
+        }
         // sshconnect2.c: the method that succeeded is in ssh's verbose line below.
         const auth = /^Authenticated using "(.*)"\.$/.exec(m);
         if (auth) method = auth[1]!;
@@ -1567,6 +1582,10 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
     });
     return client;
   } catch (err) {
+    if (assemblyFailed) {
+      if (via) await via.close().catch(() => {});
+      throw tagged(new Error(HOST_KEY_ASSEMBLY_FAILED), cfg, depth);
+    }
     const code = (err as Partial<SshError> | undefined)?.code;
     if (code === 'ERR_BANNER_TIMEOUT') {
       // ssh(1): a TCP connect still under way when the time is up is a connect timeout
@@ -1591,6 +1610,9 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
     throw tagged(err, cfg, depth);
   }
 }
+
+/** sshconnect2.c ssh_kex2's fatal for a HostKeyAlgorithms list kex_assemble_names refuses. */
+export const HOST_KEY_ASSEMBLY_FAILED = 'ssh_kex2: kex_assemble_namelist: invalid argument';
 
 /**
  * The library's line about the -W channel (channel 0) as ssh(1) 9.2 logs its stdio forward,
