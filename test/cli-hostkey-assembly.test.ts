@@ -47,4 +47,22 @@ describeInteropWithHome('CLI: HostKeyAlgorithms that cannot be assembled, as ssh
       expect(verbose[remote + 1]).toBe(FAILED);
     }
   }, 60_000);
+
+  it("the destination's (-o): after the banner exchange, as ssh 9.2 (pure-ssh said it before connecting)", async () => {
+    for (const spec of ['!ssh-rsa', ',']) {
+      const args = [...sshd.clientArgs, '-o', `HostKeyAlgorithms=${spec}`, '-W', '127.0.0.1:1', sshd.target];
+      const ours = await run('pure-ssh', args);
+      expect(ours).toEqual({ code: 255, stderr: `${FAILED}\n` });
+      if (sshClientAvailable()) expect(await run('ssh', args)).toEqual(ours);
+      const verbose = (await run('pure-ssh', ['-v', ...args])).stderr.split('\n');
+      const remote = verbose.findIndex((l) => l.startsWith('debug1: Remote protocol version 2.0'));
+      expect(remote).toBeGreaterThan(0);
+      expect(verbose[remote + 1]).toBe(FAILED);
+      // The server saw the connection and its identification line, nothing more from ssh.
+      expect(verbose.some((l) => l.startsWith('debug1: Connection established.'))).toBe(true);
+    }
+    // Nothing listening: the connect's error, as ssh.
+    const refused = await run('pure-ssh', ['-F', 'none', '-o', 'HostKeyAlgorithms=!ssh-rsa', '-p', '1', '-N', '127.0.0.1']);
+    expect(refused).toEqual({ code: 255, stderr: 'ssh: connect to host 127.0.0.1 port 1: Connection refused\n' });
+  }, 60_000);
 });
