@@ -424,7 +424,8 @@ async function startRemote(
       // connection's end (our close must not print "Connection to H closed." or the totals).
       stop();
       log.error(`Error: ${err.message}`);
-      await Promise.race([client.close(), new Promise((r) => setTimeout(r, 2000).unref())]);
+      // fatal(): no DISCONNECT (SshClient.abandon).
+      await Promise.race([client.abandon(), new Promise((r) => setTimeout(r, 2000).unref())]);
       process.exit(EXIT_ERROR);
     }
     log.info(`Warning: ${err.message}`);
@@ -713,11 +714,13 @@ async function run(cfg: ResolvedConfig): Promise<void> {
       log.error(openFailedLine(err as SshError));
       log.error('stdio forwarding failed');
       shuttingDown = true;
-      await Promise.race([ssh.close(), new Promise((r) => setTimeout(r, 2000).unref())]);
+      // ssh.c ssh_stdio_confirm's fatal(), client_cleanup_stdio_fwd's cleanup_exit(0): neither
+      // sends a DISCONNECT (SshClient.abandon).
+      await Promise.race([ssh.abandon(), new Promise((r) => setTimeout(r, 2000).unref())]);
       process.exit(EXIT_ERROR);
     }
     shuttingDown = true;
-    await Promise.race([ssh.close(), new Promise((r) => setTimeout(r, 2000).unref())]);
+    await Promise.race([ssh.abandon(), new Promise((r) => setTimeout(r, 2000).unref())]);
     process.exit(0);
   };
 
@@ -726,7 +729,7 @@ async function run(cfg: ResolvedConfig): Promise<void> {
   if (permitOpen !== undefined && 'error' in permitOpen) {
     log.error(`ssh_init_forward_permissions: ${permitOpen.error}`);
     shuttingDown = true;
-    await Promise.race([ssh.close(), new Promise((r) => setTimeout(r, 2000).unref())]);
+    await Promise.race([ssh.abandon(), new Promise((r) => setTimeout(r, 2000).unref())]);
     process.exit(EXIT_ERROR);
   }
   // channels.c channel_add_permission (debug1); `*` is port 0 there (FWD_PERMIT_ANY_PORT).
@@ -755,7 +758,8 @@ async function run(cfg: ResolvedConfig): Promise<void> {
         if (cfg.exitOnForwardFailure) {
           log.error('Could not request local forwarding.');
           shuttingDown = true;
-          await Promise.race([ssh.close(), new Promise((r) => setTimeout(r, 2000).unref())]);
+          // ssh.c ssh_init_forwarding's fatal(): no DISCONNECT (SshClient.abandon).
+          await Promise.race([ssh.abandon(), new Promise((r) => setTimeout(r, 2000).unref())]);
           process.exit(EXIT_ERROR);
         }
         continue;

@@ -1416,7 +1416,8 @@ export class SshClient extends EventEmitter {
     // server closed (CLOSE_WAIT) takes it ("Connection to HOST closed by remote host.").
     if (typeof tcp.pending === 'boolean') {
       sock.on('end', () => {
-        if (this.isDone || !this.core.isAuthenticated) return;
+        // (Not after abandon(): its end is ours, with no DISCONNECT.)
+        if (this.isDone || !this.core.isAuthenticated || this.disconnecting) return;
         this.core.queueDisconnect();
         const out = this.core.takeOutput();
         if (out) this.write(out);
@@ -1643,6 +1644,23 @@ export class SshClient extends EventEmitter {
       this.core.disconnect();
       this.pump();
     }
+    await this.closed;
+  }
+
+  /**
+   * End the connection without SSH_MSG_DISCONNECT, as ssh(1) does when it leaves through fatal()
+   * or cleanup_exit() (-W's end, clientloop.c client_cleanup_stdio_fwd; "stdio forwarding
+   * failed"; ExitOnForwardFailure): the local forwards stop listening, what was written is
+   * flushed, and the TCP connection closes (sshd then logs "Connection closed by", not "Received
+   * disconnect"). Its normal end (client_loop's, a signal's) is {@link close}'s DISCONNECT.
+   * Resolves when the socket is closed.
+   *
+   * @internal the CLI's.
+   */
+  async abandon(): Promise<void> {
+    this.disconnecting = true;
+    for (const f of [...this.forwards]) await f.close();
+    if (!this.isDone) this.socket.end();
     await this.closed;
   }
 
