@@ -27,6 +27,7 @@ import {
 import { describeServerHostKey, hostKeyAlgorithms, verifyHostKeySignature } from '../src/keys/hostkey.js';
 import { certAuthorityKnown, checkHostCertificate, parseKnownHosts } from '../src/keys/knownhosts.js';
 import { parsePrivateKey } from '../src/keys/privatekey.js';
+import { fingerprintHashNamed } from '../src/keys/fingerprint-hashes.js';
 import { base64Decode } from '../src/protocol/base64.js';
 import { knownHostsFromText, knownHostsTextVerifier } from '../src/web/host-key.js';
 
@@ -313,5 +314,9 @@ describe('user certificates', () => {
     expect(keys).toEqual([keyB]);
     expect(skipped).toEqual([expect.stringMatching(/^ignoring certificate a: no private key/), 'ignoring certificate b: not a user certificate']);
     expect(() => certifiedKey(keyB, cert)).toThrow(/certifies key SHA256:/);
+    // FingerprintHash (ssh's options.fingerprint_hash) in that line too.
+    const md5: string[] = [];
+    withCertificates([keyB], [{ certificate: cert, source: 'a' }], { skipped: (m) => md5.push(m), fingerprintHash: fingerprintHashNamed('md5') });
+    expect(md5).toEqual([expect.stringMatching(/^ignoring certificate a: no private key for ssh-ed25519 MD5:([0-9a-f]{2}:){15}[0-9a-f]{2} among the identities$/)]);
   });
 });

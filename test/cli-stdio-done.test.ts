@@ -71,4 +71,32 @@ describeInteropWithHome('CLI -v -W: the end of the forwarded connection, beside 
       await new Promise((r) => busy.close(r));
     }
   }, 60_000);
+
+  it("-v: the channel's lines (new, FORCE input drain, done; a refused open's error) as ssh's, no others", async () => {
+    // channels.c channel_new names the -W channel "stdio-forward" (ssh.c channel_connect_stdio_fwd);
+    // the confirmation and close have no debug1 line. pure-ssh said `new [direct-tcpip] to HOST:PORT`,
+    // `open confirmed`, `closed`, and a refusal twice.
+    const channelLines = (stderr: string) =>
+      stderr.replace(/\r/g, '').split('\n').filter((l) => /channel|stdio/.test(l) && !/^debug[23]: /.test(l));
+    for (const target of [`127.0.0.1:${port}`, '127.0.0.1:1']) {
+      const args = [...sshd.clientArgs, '-v', '-W', target, sshd.target];
+      const runs = [];
+      for (const client of ['ssh', 'pure-ssh'] as const) {
+        const run = startCli(client, args, { env: cliEnv(home), stdin: 'pipe', stdout: 'pipe' });
+        const { code, stderr } = await run.done;
+        run.child.stdin?.destroy();
+        runs.push({ code, lines: channelLines(stderr) });
+      }
+      const refused = target.endsWith(':1');
+      const expected = {
+        code: refused ? 255 : 0,
+        lines: [
+          `debug1: channel_connect_stdio_fwd: ${target}`,
+          'debug1: channel 0: new stdio-forward [stdio-forward] (inactive timeout: 0)',
+          ...(refused ? ['channel 0: open failed: connect failed: Connection refused', 'stdio forwarding failed'] : ['debug1: channel 0: FORCE input drain', 'debug1: stdio forwarding: done']),
+        ],
+      };
+      expect(runs).toEqual([expected, expected]);
+    }
+  }, 60_000);
 });

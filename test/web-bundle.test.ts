@@ -113,8 +113,11 @@ it('pure-ssh/web bundles for browsers without Node built-ins or polyfills; size 
   // partial keep, the backed-off holds: +0.15) and RequiredRSASize on identity files at their
   // turn (userauth.ts, +0.03): measured 108.46 KiB (with zlib 121.80); 108.85 KiB with ssh 9.2's
   // handler per phase for key-exchange numbers out of turn (Handshake.refusal, KexClient.expects:
-  // +0.23), measured 108.70 KiB (with zlib 122.00).
-  expect(gz).toBeLessThan(108.85);
+  // +0.23), measured 108.70 KiB (with zlib 122.00); 109 KiB with ssh 9.2's dispatch tables for
+  // the other numbers after the first exchange (transport.ts route: input_userauth_error until
+  // USERAUTH_SUCCESS, dispatch_protocol_error after) and FingerprintHash in withCertificates'
+  // line: +0.17, measured 108.87 KiB.
+  expect(gz).toBeLessThan(109);
 });
 
 it('compression is opt-in: pako is absent from the default bundle and comes with pure-ssh/compress-zlib', async () => {

@@ -331,6 +331,9 @@ export class UserAuth {
     }
     const state = this.state;
     if (state.kind === 'done' && type !== MSG.USERAUTH_SUCCESS) return false;
+    // sshconnect2.c: before SERVICE_ACCEPT no user authentication number has a handler
+    // (input_userauth_error's fatal, as ssh 9.2 words it).
+    if (state.kind === 'service-requested') throw new ProtocolError(`bad message during authentication: type ${type}`);
     if (state.kind !== 'trying') {
       throw new ProtocolError(`unexpected user authentication message ${type}`);
     }
@@ -548,6 +551,8 @@ export class UserAuth {
       this.handler.signRequest({ id, keyBlob: attempt.identity.publicKeyBlob, algorithm: format, data: signed, flags: agentSignFlags(format), identity: attempt.identity });
       return true;
     }
+    // sshconnect2.c: "none", the first request, has set no handler for 60 (input_userauth_error).
+    if (attempt.method === 'none') throw new ProtocolError('bad message during authentication: type 60');
     // A signed publickey request is answered with SUCCESS or FAILURE, never PK_OK (RFC 4252 §7).
     throw new ProtocolError('unexpected SSH_MSG_USERAUTH_PK_OK');
   }

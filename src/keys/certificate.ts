@@ -619,12 +619,13 @@ export interface CertificateSource {
  * Pair user certificates with the private keys they certify, as ssh(1)'s pubkey_prepare() does:
  * the certified keys first (in certificate order), then every plain key. A certificate without
  * its private key, or that is not a user certificate, is skipped and reported through `skipped`.
- * `now` (seconds since the epoch) only explains refusals (see {@link certifiedKey}).
+ * `now` (seconds since the epoch) only explains refusals (see {@link certifiedKey});
+ * `fingerprintHash` is the messages' (ssh_config(5) FingerprintHash, SHA256 by default).
  */
 export function withCertificates(
   keys: readonly PrivateKey[],
   certificates: readonly CertificateSource[],
-  options: { now?: () => number; skipped?: (message: string) => void } = {},
+  options: { now?: () => number; skipped?: (message: string) => void; fingerprintHash?: FingerprintHash } = {},
 ): PrivateKey[] {
   const certified: PrivateKey[] = [];
   for (const { certificate, source } of certificates) {
@@ -635,7 +636,7 @@ export function withCertificates(
     }
     const key = keys.find((k) => constantTimeEqual(k.publicKeyBlob, certificate.publicKeyBlob));
     if (!key) {
-      options.skipped?.(`ignoring certificate ${source}: no private key for ${certificate.keyType} ${fingerprint(certificate.publicKeyBlob)} among the identities`);
+      options.skipped?.(`ignoring certificate ${source}: no private key for ${certificate.keyType} ${fingerprint(certificate.publicKeyBlob, options.fingerprintHash)} among the identities`);
       continue;
     }
     certified.push(certifiedKey(key, certificate, { source, now: options.now }));

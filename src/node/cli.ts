@@ -139,16 +139,14 @@ async function providerName(): Promise<string> {
 }
 
 /**
- * HostKeyAlgorithms that kex_assemble_names() refuses (see appliedAlgorithms): ssh's fatal line
- * depends on where it is assembled.
+ * HostKeyAlgorithms that kex_assemble_names() refuses (see appliedAlgorithms), under -G; once
+ * connected it is sshconnect2.c ssh_kex2's line (connect-host.ts HOST_KEY_ASSEMBLY_FAILED).
  */
 class HostKeyAssemblyError extends Error {
   /** readconf.c dump_client_config (ssh -G). */
   static readonly dump = 'dump_client_config: expand HostKeyAlgorithms: invalid argument';
-  /** sshconnect2.c ssh_kex2. */
-  static readonly kex = 'ssh_kex2: kex_assemble_namelist: invalid argument';
   constructor() {
-    super(HostKeyAssemblyError.kex);
+    super(HostKeyAssemblyError.dump);
   }
 }
 
@@ -157,15 +155,17 @@ class HostKeyAssemblyError extends Error {
  * `+`, `-`, `^`). Throws UsageError naming where a list came from (`FILE line N: ...`, `-c: ...`)
  * when it names an algorithm pure-ssh does not implement or leaves a category empty.
  */
-async function appliedAlgorithms(cfg: ResolvedConfig): Promise<AlgorithmPreferences & { pubkeyAccepted: string[]; notes: string[] }> {
+async function appliedAlgorithms(cfg: ResolvedConfig, dump = false): Promise<AlgorithmPreferences & { pubkeyAccepted: string[]; notes: string[] }> {
   const { ALGORITHM_CATEGORIES, applyAlgorithmSpec, applyPubkeyAcceptedSpec, defaultAlgorithms, supportedAlgorithms } = await import('../algorithms.js');
   const { UsageError } = await import('../errors.js');
   // HostKeyAlgorithms is assembled (kex.c kex_assemble_names) only when used, after
   // fill_default_options' lists (cli-args.ts): a negated name (`!ssh-rsa`, which readconf.c
   // takes) or a list matching nothing (`,`) is fatal there, in ssh_kex2 once connected or in
-  // dump_client_config for -G (OpenSSH 9.2 and 10.4). pure-ssh says so before connecting.
+  // dump_client_config for -G (OpenSSH 9.2 and 10.4). Connecting, connectHost says so after the
+  // banner exchange, as ssh_kex2 comes there; the other lists are checked here all the same.
   if (cfg.algorithms.hostKey !== undefined && assembledListFails(cfg.algorithms.hostKey, 'hostKeyAlgorithms')) {
-    throw new HostKeyAssemblyError();
+    if (dump) throw new HostKeyAssemblyError();
+    cfg = { ...cfg, algorithms: { ...cfg.algorithms, hostKey: undefined } };
   }
   // Names OpenSSH knows and pure-ssh does not implement (`HostKeyAlgorithms +ssh-dss`) are left
   // out, each list's with a -v line (connect-host.ts offerableAlgorithms); the rest applies.
@@ -252,7 +252,7 @@ async function main(): Promise<void> {
     const { ttyDecisionAt } = outcome.config;
     let algorithms;
     try {
-      algorithms = await appliedAlgorithms(outcome.config);
+      algorithms = await appliedAlgorithms(outcome.config, true);
     } catch (err) {
       if (err instanceof HostKeyAssemblyError) {
         // dump_client_config: after the pseudo-terminal decision, before the first line printed.
@@ -424,7 +424,8 @@ async function startRemote(
       // connection's end (our close must not print "Connection to H closed." or the totals).
       stop();
       log.error(`Error: ${err.message}`);
-      await Promise.race([client.close(), new Promise((r) => setTimeout(r, 2000).unref())]);
+      // fatal(): no DISCONNECT (SshClient.abandon).
+      await Promise.race([client.abandon(), new Promise((r) => setTimeout(r, 2000).unref())]);
       process.exit(EXIT_ERROR);
     }
     log.info(`Warning: ${err.message}`);
@@ -713,11 +714,13 @@ async function run(cfg: ResolvedConfig): Promise<void> {
       log.error(openFailedLine(err as SshError));
       log.error('stdio forwarding failed');
       shuttingDown = true;
-      await Promise.race([ssh.close(), new Promise((r) => setTimeout(r, 2000).unref())]);
+      // ssh.c ssh_stdio_confirm's fatal(), client_cleanup_stdio_fwd's cleanup_exit(0): neither
+      // sends a DISCONNECT (SshClient.abandon).
+      await Promise.race([ssh.abandon(), new Promise((r) => setTimeout(r, 2000).unref())]);
       process.exit(EXIT_ERROR);
     }
     shuttingDown = true;
-    await Promise.race([ssh.close(), new Promise((r) => setTimeout(r, 2000).unref())]);
+    await Promise.race([ssh.abandon(), new Promise((r) => setTimeout(r, 2000).unref())]);
     process.exit(0);
   };
 
@@ -726,7 +729,7 @@ async function run(cfg: ResolvedConfig): Promise<void> {
   if (permitOpen !== undefined && 'error' in permitOpen) {
     log.error(`ssh_init_forward_permissions: ${permitOpen.error}`);
     shuttingDown = true;
-    await Promise.race([ssh.close(), new Promise((r) => setTimeout(r, 2000).unref())]);
+    await Promise.race([ssh.abandon(), new Promise((r) => setTimeout(r, 2000).unref())]);
     process.exit(EXIT_ERROR);
   }
   // channels.c channel_add_permission (debug1); `*` is port 0 there (FWD_PERMIT_ANY_PORT).
@@ -755,7 +758,8 @@ async function run(cfg: ResolvedConfig): Promise<void> {
         if (cfg.exitOnForwardFailure) {
           log.error('Could not request local forwarding.');
           shuttingDown = true;
-          await Promise.race([ssh.close(), new Promise((r) => setTimeout(r, 2000).unref())]);
+          // ssh.c ssh_init_forwarding's fatal(): no DISCONNECT (SshClient.abandon).
+          await Promise.race([ssh.abandon(), new Promise((r) => setTimeout(r, 2000).unref())]);
           process.exit(EXIT_ERROR);
         }
         continue;

@@ -54,7 +54,8 @@ import { orderIdentities, sshKeyTypeLabel, type AuthIdentity } from '../auth/ide
 import { keyboardInteractiveInfoLine, SIGNER_DECLINED } from '../auth/userauth.js';
 import type { Signer } from '../auth/signer.js';
 import { fingerprintHashNamed, type FingerprintHashName } from '../keys/fingerprint-hashes.js';
-import { fingerprintSha256, keyBlobType } from '../keys/hostkey.js';
+import { keyBlobType } from '../keys/hostkey.js';
+import { keyFingerprint } from '../keys/fingerprint.js';
 import { constantTimeEqual } from '../protocol/wire.js';
 import type { HostKeyVerifier, StrictHostKeyChecking } from './known-hosts-file.js';
 import { checksKnownHostsFiles, hostKeyOrderHintsFor, knownHostsVerifier } from './known-hosts-file.js';
@@ -915,7 +916,9 @@ export async function prepareAuth(
     if ((options.signers ?? []).some((sg) => same(sg.publicKeyBlob))) return true;
     if (!identitiesOnly && agentKeys.some((k) => same(k.keyBlob))) return true;
     const { certificate, source } = f.certificate!;
-    debug?.(`ignoring certificate ${source}: no private key for ${certificate.keyType} ${fingerprintSha256(plain)} among the identities`);
+    // ssh_config(5) FingerprintHash, as every fingerprint ssh logs (options.fingerprint_hash).
+    const hash = options.fingerprintHash === undefined ? undefined : fingerprintHashNamed(options.fingerprintHash);
+    debug?.(`ignoring certificate ${source}: no private key for ${certificate.keyType} ${keyFingerprint(plain, hash)} among the identities`);
     return false;
   };
   const offered = files.filter((f) => f.certificate === undefined || signable(f));
@@ -1133,7 +1136,8 @@ async function addCertificates(options: ConnectOptions, privateKeys: PrivateKey[
   const now = () => Date.now() / 1000;
   const skipped = (m: string) => options.debug?.(m);
   const forGiven = certs.filter(forPrivateKey);
-  if (forGiven.length > 0) privateKeys.splice(0, privateKeys.length, ...withCertificates(privateKeys, forGiven, { now, skipped }));
+  const fingerprintHash = options.fingerprintHash === undefined ? undefined : fingerprintHashNamed(options.fingerprintHash);
+  if (forGiven.length > 0) privateKeys.splice(0, privateKeys.length, ...withCertificates(privateKeys, forGiven, { now, skipped, fingerprintHash }));
 }
 
 /**
@@ -1412,7 +1416,8 @@ export class SshClient extends EventEmitter {
     // server closed (CLOSE_WAIT) takes it ("Connection to HOST closed by remote host.").
     if (typeof tcp.pending === 'boolean') {
       sock.on('end', () => {
-        if (this.isDone || !this.core.isAuthenticated) return;
+        // (Not after abandon(): its end is ours, with no DISCONNECT.)
+        if (this.isDone || !this.core.isAuthenticated || this.disconnecting) return;
         this.core.queueDisconnect();
         const out = this.core.takeOutput();
         if (out) this.write(out);
@@ -1639,6 +1644,23 @@ export class SshClient extends EventEmitter {
       this.core.disconnect();
       this.pump();
     }
+    await this.closed;
+  }
+
+  /**
+   * End the connection without SSH_MSG_DISCONNECT, as ssh(1) does when it leaves through fatal()
+   * or cleanup_exit() (-W's end, clientloop.c client_cleanup_stdio_fwd; "stdio forwarding
+   * failed"; ExitOnForwardFailure): the local forwards stop listening, what was written is
+   * flushed, and the TCP connection closes (sshd then logs "Connection closed by", not "Received
+   * disconnect"). Its normal end (client_loop's, a signal's) is {@link close}'s DISCONNECT.
+   * Resolves when the socket is closed.
+   *
+   * @internal the CLI's.
+   */
+  async abandon(): Promise<void> {
+    this.disconnecting = true;
+    for (const f of [...this.forwards]) await f.close();
+    if (!this.isDone) this.socket.end();
     await this.closed;
   }
 

@@ -29,7 +29,7 @@ import { couldNotResolve, strerror } from './strerror.js';
 import { cutBytes, logLines, oneLogCall } from './log-vis.js';
 import { terminalText } from '../log-text.js';
 import { utf8Locale } from './terminal-text.js';
-import { unimplementedAmong, withoutUnimplemented, type AlgorithmListKind } from '../config/openssh-names.js';
+import { assembledListFails, unimplementedAmong, withoutUnimplemented, type AlgorithmListKind } from '../config/openssh-names.js';
 import { globMatch } from '../protocol/glob.js';
 import { tildeExpand } from '../config/tokens.js';
 
@@ -1219,6 +1219,7 @@ export async function openRoute(
     try {
       // ssh.c ssh_init_stdio_forwarding (the hop's -W), as `pure-ssh -W` says it.
       hopLog.debug1(`channel_connect_stdio_fwd: ${cfg.hostName}:${cfg.port}`);
+      hopLog.stdioChannel = true;
       const opening = via.openDirectTcpip({ host: cfg.hostName, port: cfg.port, originatorAddress: '127.0.0.1', originatorPort: 65535 });
       // ssh.c ssh_session2: a hop with its own ForkAfterAuthentication forks once the channel's
       // open is sent, not confirmed (fork_postauth's debug line).
@@ -1391,7 +1392,12 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
     loaded = await loadLibraries();
   }
   const [{ connect, cryptoProviderFor }, { knownHostsVerifier }, { supportedAlgorithms }, prompt] = loaded;
-  const offered = offerableAlgorithms(cfg, supportedAlgorithms());
+  // HostKeyAlgorithms that kex.c kex_assemble_names refuses (a negated name, a list matching
+  // nothing): readconf.c takes the line and sshconnect2.c ssh_kex2 fails assembling it, after the
+  // banner exchange (a jump host's too: its own ssh -W process). The version exchange runs as
+  // usual (without that list) and ends there with ssh's line.
+  const hostKeyUnassembled = cfg.algorithms.hostKey !== undefined && assembledListFails(cfg.algorithms.hostKey, 'hostKeyAlgorithms');
+  const offered = offerableAlgorithms(hostKeyUnassembled ? { ...cfg, algorithms: { ...cfg.algorithms, hostKey: undefined } } : cfg, supportedAlgorithms());
   if (depth > 0) for (const n of offered.notes) log.debug1(n);
   // `started`: the TCP try that is the connection (ConnectionAttempts), whose start ConnectTimeout counts from.
   const { sock, via, viaLog, started = routeStarted } = await routeWithin(routed, cfg, routeStarted, depth);
@@ -1469,6 +1475,7 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
 
   let method = 'none';
   let bannerSeen = false;
+  let assemblyFailed = false;
   try {
     const client = await connect({
       host: cfg.hostName,
@@ -1506,9 +1513,18 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
       rekeyTime: cfg.rekeyLimitSeconds === undefined ? undefined : cfg.rekeyLimitSeconds * 1000,
       sock,
       debug: (m, level) => {
+        if (assemblyFailed) return;
         if (level) return log.debug(level, m);
         // transport/version.ts: the server's identification line arrived.
-        if (m.startsWith('Remote protocol version ')) bannerSeen = true;
+        if (m.startsWith('Remote protocol version ')) {
+          bannerSeen = true;
+          if (hostKeyUnassembled) {
+            log.debug1(m);
+            assemblyFailed = true;
+            sock.destroy();
+            return;
+          }
+        }
         // sshconnect2.c: the method that succeeded is in ssh's verbose line below.
         const auth = /^Authenticated using "(.*)"\.$/.exec(m);
         if (auth) method = auth[1]!;
@@ -1518,6 +1534,11 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
         // logit("type %d seq %u") (transport.ts route, Handshake.refusal).
         else if (/^kex_protocol_error: type \d+ seq \d+$/.test(m)) log.error(m);
         else if (/^dispatch_protocol_error: type \d+ seq \d+$/.test(m)) log.info(m);
+        // The -W channel (a hop's too: its `ssh -W`) as ssh.c ssh_init_stdio_forwarding names it.
+        else if (log.stdioChannel && /^channel 0: /.test(m)) {
+          const line = stdioChannelLine(m);
+          if (line) log.debug1(line);
+        }
         // packet.c: a server's SSH_MSG_DEBUG is "Remote: %.900s", one log call whatever its newlines.
         else log.debug1(m.startsWith('server debug: ') ? `Remote: ${oneLogCall(cutBytes(m.slice('server debug: '.length), 900))}` : m);
       },
@@ -1554,6 +1575,10 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
     });
     return client;
   } catch (err) {
+    if (assemblyFailed) {
+      if (via) await via.close().catch(() => {});
+      throw tagged(new Error(HOST_KEY_ASSEMBLY_FAILED), cfg, depth);
+    }
     const code = (err as Partial<SshError> | undefined)?.code;
     if (code === 'ERR_BANNER_TIMEOUT') {
       // ssh(1): a TCP connect still under way when the time is up is a connect timeout
@@ -1577,4 +1602,21 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
     if (via) await via.close().catch(() => {});
     throw tagged(err, cfg, depth);
   }
+}
+
+/** sshconnect2.c ssh_kex2's fatal for a HostKeyAlgorithms list kex_assemble_names refuses. */
+export const HOST_KEY_ASSEMBLY_FAILED = 'ssh_kex2: kex_assemble_namelist: invalid argument';
+
+/**
+ * The library's line about the -W channel (channel 0) as ssh(1) 9.2 logs its stdio forward,
+ * or '' where ssh has no debug1 line: channels.c channel_new names it by its type, ssh.c
+ * channel_connect_stdio_fwd's "stdio-forward", not its direct-tcpip open (ChannelTimeout is not
+ * implemented, so no timeout); the confirmation is debug2 there (channel_input_open_confirmation),
+ * a refusal only the error line the CLI prints, and the close nothing before clientloop.c
+ * client_cleanup_stdio_fwd's "stdio forwarding: done".
+ */
+export function stdioChannelLine(m: string): string {
+  if (/^channel 0: new \[direct-(tcpip|streamlocal@openssh\.com)\] to /.test(m)) return 'channel 0: new stdio-forward [stdio-forward] (inactive timeout: 0)';
+  if (m === 'channel 0: open confirmed' || m.startsWith('channel 0: open failed: ') || m === 'channel 0: closed' || m.startsWith('channel 0: closed: ')) return '';
+  return m;
 }

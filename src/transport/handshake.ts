@@ -311,6 +311,17 @@ export class Handshake {
     return 'dispatch_protocol_error';
   }
 
+  /**
+   * A message ssh(1) 9.2 has no handler for once authenticated (clientloop.c
+   * client_init_dispatch): the name of the handler that logs it and answers UNIMPLEMENTED.
+   * dispatch_protocol_error's, but for a transport number (1–49, RFC 4250 §4.1.2) once a rekey
+   * sent its NEWKEYS: kex.c kex_reset_dispatch gives those to kex_protocol_error.
+   */
+  afterAuthenticationRefusal(type: number): 'kex_protocol_error' | 'dispatch_protocol_error' {
+    if (type < 50 && (this.state.kind === 'newkeys' || this.rekeyedAfterAuthentication)) return 'kex_protocol_error';
+    return 'dispatch_protocol_error';
+  }
+
   /** A key-exchange message (RFC 4250 §4.1.2: 20–49) from the server. */
   receive(payload: Uint8Array): void {
     const type = payload[0]!;

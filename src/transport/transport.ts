@@ -481,7 +481,8 @@ export class Transport {
       case MSG.EXT_INFO: {
         // RFC 8308 §2.4: only after NEWKEYS (first packet) or just before USERAUTH_SUCCESS; one
         // before the first NEWKEYS is never acted on (below, as any other).
-        if (this.handshake.sessionId === undefined) break;
+        // After USERAUTH_SUCCESS it is no longer expected (below: as ssh, a protocol error).
+        if (this.handshake.sessionId === undefined || this.handshake.authenticated) break;
         const m = decodeMessage(payload);
         if (m?.type === MSG.EXT_INFO) this.handler.extInfo(m.extensions);
         return;
@@ -502,10 +503,18 @@ export class Transport {
       }
       throw new ProtocolError(`unexpected ${messageName(type)} before the first key exchange completed`);
     }
-    if (type === MSG.SERVICE_ACCEPT || type >= 50) {
-      if (this.handler.message(payload)) return;
+    if (!this.handshake.authenticated) {
+      // OpenSSH sshconnect2.c ssh_userauth2: until USERAUTH_SUCCESS every number has
+      // input_userauth_error (fatal) but SERVICE_ACCEPT, EXT_INFO (above) and the user
+      // authentication ones (RFC 4250 §4.1.2: 50–79) the method in progress takes.
+      if ((type === MSG.SERVICE_ACCEPT || (type >= 50 && type <= 79)) && this.handler.message(payload)) return;
+      throw new ProtocolError(`bad message during authentication: type ${type}`);
     }
-    // RFC 4253 §11.4: reply UNIMPLEMENTED to message numbers we do not know.
+    // RFC 4254: after authentication the connection protocol (80–127) is all the client takes.
+    if (type >= 80 && type <= 127 && this.handler.message(payload)) return;
+    // RFC 4253 §11.4: UNIMPLEMENTED for the rest, logged as ssh(1) 9.2 does (clientloop.c
+    // client_init_dispatch: dispatch_protocol_error, INFO; Handshake.afterAuthenticationRefusal).
+    this.handler.log(`${this.handshake.afterAuthenticationRefusal(type)}: type ${type} seq ${this.decoder.lastSeq}`);
     this.send(encodeUnimplemented(this.decoder.lastSeq));
   }
 
