@@ -113,8 +113,11 @@ it('pure-ssh/web bundles for browsers without Node built-ins or polyfills; size 
   // partial keep, the backed-off holds: +0.15) and RequiredRSASize on identity files at their
   // turn (userauth.ts, +0.03): measured 108.46 KiB (with zlib 121.80); 108.85 KiB with ssh 9.2's
   // handler per phase for key-exchange numbers out of turn (Handshake.refusal, KexClient.expects:
-  // +0.23), measured 108.70 KiB (with zlib 122.00).
-  expect(gz).toBeLessThan(108.85);
+  // +0.23), measured 108.70 KiB (with zlib 122.00); 108.95 KiB with the live traffic keys out of
+  // view (break25 F2: cipher/out-of-view.ts's util.inspect and toJSON hooks on the three packet
+  // ciphers, +0.09, and the handshake's state, with the kex private key and the shared secret, in an
+  // ES private field, +0.02): measured 108.77 -> 108.88 KiB.
+  expect(gz).toBeLessThan(108.95);
 });
 
 it('compression is opt-in: pako is absent from the default bundle and comes with pure-ssh/compress-zlib', async () => {
