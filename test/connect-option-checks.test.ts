@@ -263,6 +263,10 @@ describe('connect() checks every option before any socket (tester findings 3-7, 
       [{ algorithms: { cipher: '' } }, 'algorithms.cipher must be a non-empty list of names (string or string[]), got ""'],
       [{ knownHosts: undefined, verifyHostKey: undefined }, /needs a host key decision/],
       [{ transport: 5 }, /^transport must be a \{ readable, writable \} byte stream pair/],
+      // break25 F5: taken as anything, then a misleading key error ("corrupted PuTTY key file").
+      [{ extraKeyDecryption: true }, 'extraKeyDecryption must be the object exported by pure-ssh/key-decryption, got true'],
+      [{ extraKeyDecryption: {} }, 'extraKeyDecryption must be the object exported by pure-ssh/key-decryption, got an object'],
+      [{ extraKeyDecryption: null }, 'extraKeyDecryption must be the object exported by pure-ssh/key-decryption, got null'],
     ];
     for (const [bad, message] of cases) {
       let cancelled = 0;

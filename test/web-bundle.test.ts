@@ -116,8 +116,10 @@ it('pure-ssh/web bundles for browsers without Node built-ins or polyfills; size 
   // +0.23), measured 108.70 KiB (with zlib 122.00); 108.95 KiB with the live traffic keys out of
   // view (break25 F2: cipher/out-of-view.ts's util.inspect and toJSON hooks on the three packet
   // ciphers, +0.09, and the handshake's state, with the kex private key and the shared secret, in an
-  // ES private field, +0.02): measured 108.77 -> 108.88 KiB.
-  expect(gz).toBeLessThan(108.95);
+  // ES private field, +0.02): measured 108.77 -> 108.88 KiB; 109.1 KiB with web connectTimeout
+  // past 2^31 − 1 ms kept while the transport opens (setLongTimeout, as the Node client's; a bare
+  // setTimeout fired after 1 ms) and extraKeyDecryption checked (break25 F5): +0.14, measured 109.02 KiB.
+  expect(gz).toBeLessThan(109.1);
 });
 
 it('compression is opt-in: pako is absent from the default bundle and comes with pure-ssh/compress-zlib', async () => {
@@ -142,8 +144,9 @@ it('compression is opt-in: pako is absent from the default bundle and comes with
   // method (see above; measured 120.67); 121.75 with CASignatureAlgorithms (see above; measured
   // 121.19); 122 with FingerprintHash, the window tuner's holds and RequiredRSASize at the key's
   // turn (see above; measured 121.80); 122.25 with the key-exchange numbers out of turn (see
-  // above; measured 122.00).
-  expect(gz).toBeLessThan(122.25);
+  // above; measured 122.00); 122.4 with the keys out of view, the long connectTimeout and the
+  // extraKeyDecryption check (break25 F2, F5; see above; measured 122.30).
+  expect(gz).toBeLessThan(122.4);
 });
 
 it('the package exports pure-ssh/web to import and require, with its types (needs npm run build)', async () => {
