@@ -1600,6 +1600,9 @@ export class SshClient extends EventEmitter {
           this.assertUsable();
           const id = 'path' in listen ? this.core.requestStreamlocalForward(listen.path) : this.core.requestTcpipForward(listen.host, listen.port);
           const reply = await this.globalReply(id);
+          // No reply: the connection ended first, which is no refusal by the server (break25 F6):
+          // the ConnectionLostError a request made after the end gets.
+          if (reply === undefined) this.assertUsable();
           if (!reply?.success) return { success: false, port: 0 };
           return { success: true, port: 'path' in listen ? 0 : decodeTcpipForwardReply(reply.data, listen.port) };
         },
