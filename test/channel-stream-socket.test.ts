@@ -104,7 +104,7 @@ describeInterop('ChannelStream as a socket for Node clients (sshd)', () => {
     }
   });
 
-  it('setTimeout: reset by activity both ways, re-armed after it fired, 0 disables; the other methods return the stream', async () => {
+  it('setTimeout: reset by activity both ways, re-armed after it fired, 0 disables; the other methods return the stream', { timeout: 20_000 }, async () => {
     ssh = await login();
     // A target that sends a tick every 60 ms while `ticking`, and echoes.
     let ticking = false;
@@ -125,32 +125,34 @@ describeInterop('ChannelStream as a socket for Node clients (sshd)', () => {
       let fired = 0;
       ch.on('timeout', () => fired++);
       expect(ch.timeout).toBe(undefined);
-      expect(ch.setTimeout(250)).toBe(ch);
+      // 400 ms idle, against ticks and writes every 60-100 ms: room for a busy machine.
+      expect(ch.setTimeout(400)).toBe(ch);
+      expect(ch.timeout).toBe(400);
       // Received data keeps it from firing.
       ticking = true;
-      await sleep(600);
+      await sleep(900);
       expect(fired).toBe(0);
       ticking = false;
-      await sleep(450);
+      await sleep(700);
       expect(fired).toBe(1);
       // Fired once while idle, not again; our writes re-arm it (and their echo).
-      await sleep(400);
+      await sleep(600);
       expect(fired).toBe(1);
-      for (let i = 0; i < 5; i++) {
+      for (let i = 0; i < 8; i++) {
         ch.write('x');
         await sleep(100);
       }
       expect(fired).toBe(1);
-      await sleep(450);
+      await sleep(700);
       expect(fired).toBe(2);
       // The callback form; 0 disables it.
       let called = 0;
       ch.setTimeout(100, () => called++);
-      await sleep(250);
+      await sleep(400);
       expect(called).toBe(1);
       ch.write('y');
       ch.setTimeout(0);
-      await sleep(250);
+      await sleep(300);
       expect(fired).toBe(3);
       expect(ch.timeout).toBe(0);
       expect(() => ch.setTimeout(2 ** 31)).toThrow(UsageError);
