@@ -14,7 +14,8 @@ import { exampleConfig, isMain, type PgTarget } from './config.js';
 /**
  * A `stream` factory for `new pg.Client({ stream })`: each call opens a new channel to
  * `target` (resolved by the SSH server). pg treats the stream as an unconnected `net.Socket`:
- * it calls `setNoDelay()` and `connect(port, host)`, then waits for 'connect'. The channel is
+ * it calls `setNoDelay()` (a ChannelStream has net.Socket's setNoDelay, setKeepAlive, ref,
+ * unref and setTimeout) and `connect(port, host)`, then waits for 'connect'. The channel is
  * already on its way to the server's target, so `connect` just waits for the open
  * confirmation; a refusal arrives as an 'error' (ChannelOpenError, "connect failed") that pg
  * reports from `client.connect()`.
@@ -22,12 +23,8 @@ import { exampleConfig, isMain, type PgTarget } from './config.js';
 export function pgChannelStream(ssh: SshClient, target: PgTarget): () => Duplex {
   return () => {
     const channel = 'path' in target ? ssh.directStreamlocal(target.path) : ssh.directTcpip(target);
-    // Socket methods pg calls; TCP_NODELAY and keepalive are the SSH connection's business.
+    // The one socket method pg calls that a ChannelStream does not have.
     return Object.assign(channel, {
-      setNoDelay: () => channel,
-      setKeepAlive: () => channel,
-      ref: () => channel,
-      unref: () => channel,
       connect: () => {
         if (channel.isOpen) queueMicrotask(() => channel.emit('connect'));
         else channel.once('open', () => channel.emit('connect'));

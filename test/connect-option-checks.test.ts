@@ -177,6 +177,11 @@ const NODE_MISTAKES: [Record<string, unknown>, string | RegExp][] = [
   // A hop's own debug or signal would be dropped for the final connection's.
   [{ jump: [{ host: '127.0.0.1', debug: () => {} }] }, /^jump\[0\] \(127\.0\.0\.1\): the debug option is not allowed on a jump host/],
   [{ jump: [{ host: '127.0.0.1', keepAliveInterval: 5 }] }, 'jump[0] (127.0.0.1): unknown option keepAliveInterval (did you mean keepaliveInterval?)'],
+  // break25 F3: known_hosts text (pure-ssh/web's knownHosts) taken as a file name, the host then refused as unknown.
+  [{ knownHosts: '[127.0.0.1]:22502 ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAI\n' }, /^knownHosts takes known_hosts file paths, got known_hosts text: write it to a file and pass its path, or decide with verifyHostKey/],
+  [{ knownHosts: ['/etc/ssh/ssh_known_hosts', '|1|c2FsdA==|aGFzaA== ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA'] }, /^knownHosts takes known_hosts file paths, got known_hosts text/],
+  [{ knownHosts: '@cert-authority *.example.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA' }, /^knownHosts takes known_hosts file paths, got known_hosts text/],
+  [{ knownHosts: 'a\nb' }, /^knownHosts takes known_hosts file paths, got known_hosts text/],
 ];
 
 describe('connect() checks every option before any socket (tester findings 3-7, 10b, 10d)', () => {
@@ -263,6 +268,10 @@ describe('connect() checks every option before any socket (tester findings 3-7, 
       [{ algorithms: { cipher: '' } }, 'algorithms.cipher must be a non-empty list of names (string or string[]), got ""'],
       [{ knownHosts: undefined, verifyHostKey: undefined }, /needs a host key decision/],
       [{ transport: 5 }, /^transport must be a \{ readable, writable \} byte stream pair/],
+      // break25 F5: taken as anything, then a misleading key error ("corrupted PuTTY key file").
+      [{ extraKeyDecryption: true }, 'extraKeyDecryption must be the object exported by pure-ssh/key-decryption, got true'],
+      [{ extraKeyDecryption: {} }, 'extraKeyDecryption must be the object exported by pure-ssh/key-decryption, got an object'],
+      [{ extraKeyDecryption: null }, 'extraKeyDecryption must be the object exported by pure-ssh/key-decryption, got null'],
     ];
     for (const [bad, message] of cases) {
       let cancelled = 0;

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { ChannelOpenError, ForwardRefusedError, type SshClient } from '../src/index.js';
+import { ChannelOpenError, ConnectionLostError, ForwardRefusedError, type SshClient } from '../src/index.js';
 import { connectTo } from './harness/client.js';
 import {
   deterministicChunks,
@@ -297,6 +297,39 @@ describeInterop('dynamic forwarding (SOCKS) against sshd', () => {
     } finally {
       await ssh3.close();
       await mapped.stop();
+    }
+  });
+});
+
+describeInterop('remote forwarding when the connection is lost', () => {
+  it('a forwardRemote() whose reply never comes because the connection died: ConnectionLostError, not a refusal (break25 F6)', async () => {
+    const sshd = await startSshd();
+    // A relay that can stop passing our bytes to sshd (the request then gets no reply) and cut the connection.
+    let hold = false;
+    const sockets: net.Socket[] = [];
+    const relay = net.createServer((c) => {
+      const up = net.connect(sshd.port, sshd.host);
+      sockets.push(c, up);
+      c.on('data', (d) => hold || up.write(d));
+      up.pipe(c);
+      c.on('error', () => {});
+      up.on('error', () => {});
+    });
+    await new Promise<void>((r) => relay.listen(0, '127.0.0.1', r));
+    const ssh = await connectTo(sshd, { sock: net.connect((relay.address() as net.AddressInfo).port, '127.0.0.1') });
+    try {
+      hold = true;
+      const pending = ssh.forwardRemote({ listen: { port: 0 }, to: { host: '127.0.0.1', port: 9 } }).catch((e: unknown) => e);
+      await new Promise((r) => setTimeout(r, 200));
+      for (const s of sockets) s.destroy();
+      const err = await pending;
+      expect(err).toBeInstanceOf(ConnectionLostError);
+      expect((err as ConnectionLostError).code).toBe('ERR_CONNECTION_LOST');
+      expect((err as Error).cause).toBeInstanceOf(Error);
+    } finally {
+      await ssh.close();
+      relay.close();
+      await sshd.stop();
     }
   });
 });

@@ -28,6 +28,8 @@ const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
   license: string;
   dependencies: Record<string, string>;
   bin: Record<string, string>;
+  exports: Record<string, unknown>;
+  typesVersions: Record<string, Record<string, string[]>>;
 };
 
 async function run(cmd: string, args: string[], cwd: string, env?: NodeJS.ProcessEnv): Promise<{ stdout: string; stderr: string }> {
@@ -395,5 +397,47 @@ describe('the packed package (issues 8.10, 8.11, 8.12)', () => {
       }),
     );
     await run(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], project);
+  }, 30_000);
+
+  it('TypeScript finds every subpath\'s types from a CommonJS project with module commonjs (moduleResolution node10: typesVersions)', async () => {
+    // break25 F1: node10 ignores "exports": without typesVersions, 'pure-ssh/web' was TS2307.
+    const subpaths = Object.keys(pkg.exports).filter((k) => k !== '.' && k !== './package.json');
+    expect(Object.keys(pkg.typesVersions['*']!).map((k) => `./${k}`)).toEqual(subpaths);
+    const dir = join(project, 'cjs10');
+    await mkdir(dir);
+    await writeFile(
+      join(dir, 'a.ts'),
+      [
+        "import { connect, type ConnectOptions } from 'pure-ssh';",
+        "import { ClientCore } from 'pure-ssh/core';",
+        "import { connect as webConnect, type WebConnectOptions } from 'pure-ssh/web';",
+        "import { nodeCryptoProvider } from 'pure-ssh/node-crypto';",
+        "import { extraKeyDecryption } from 'pure-ssh/key-decryption';",
+        "import { zlibCompression } from 'pure-ssh/compress-zlib';",
+        "const o: ConnectOptions = { host: 'h', username: 'u', knownHosts: '/dev/null' };",
+        "const w: Partial<WebConnectOptions> = { host: 'h', extraKeyDecryption, crypto: nodeCryptoProvider, compression: zlibCompression };",
+        'export const all = [connect, ClientCore, webConnect, o, w] as const;',
+        '// @ts-expect-error: typed, not any',
+        "export const bad: WebConnectOptions['host'] = 1;",
+      ].join('\n'),
+    );
+    await writeFile(
+      join(dir, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          module: 'commonjs',
+          moduleResolution: 'node10',
+          target: 'es2022',
+          lib: ['es2022', 'dom'],
+          strict: true,
+          noEmit: true,
+          skipLibCheck: true,
+          typeRoots: [join(ROOT, 'node_modules', '@types')],
+          types: ['node'],
+        },
+        files: ['a.ts'],
+      }),
+    );
+    await run(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], dir);
   }, 30_000);
 });

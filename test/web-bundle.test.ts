@@ -113,11 +113,16 @@ it('pure-ssh/web bundles for browsers without Node built-ins or polyfills; size 
   // partial keep, the backed-off holds: +0.15) and RequiredRSASize on identity files at their
   // turn (userauth.ts, +0.03): measured 108.46 KiB (with zlib 121.80); 108.85 KiB with ssh 9.2's
   // handler per phase for key-exchange numbers out of turn (Handshake.refusal, KexClient.expects:
-  // +0.23), measured 108.70 KiB (with zlib 122.00); 109 KiB with ssh 9.2's dispatch tables for
-  // the other numbers after the first exchange (transport.ts route: input_userauth_error until
+  // +0.23), measured 108.70 KiB (with zlib 122.00); ssh 9.2's dispatch tables for the other
+  // numbers after the first exchange (transport.ts route: input_userauth_error until
   // USERAUTH_SUCCESS, dispatch_protocol_error after) and FingerprintHash in withCertificates'
-  // line: +0.17, measured 108.87 KiB.
-  expect(gz).toBeLessThan(109);
+  // line: +0.17, measured 108.87 KiB; the live traffic keys out of view (break25 F2:
+  // cipher/out-of-view.ts's util.inspect and toJSON hooks on the three packet ciphers, +0.09, and
+  // the handshake's state, with the kex private key and the shared secret, in an ES private field,
+  // +0.02); web connectTimeout past 2^31 − 1 ms kept while the transport opens (setLongTimeout, as
+  // the Node client's; a bare setTimeout fired after 1 ms) and extraKeyDecryption checked (break25
+  // F5): +0.14; a write after the channel's own close() refused (break25 F7): +0.03. All together 109.25 KiB: measured 109.14 KiB (with zlib 122.41).
+  expect(gz).toBeLessThan(109.25);
 });
 
 it('compression is opt-in: pako is absent from the default bundle and comes with pure-ssh/compress-zlib', async () => {
@@ -142,8 +147,10 @@ it('compression is opt-in: pako is absent from the default bundle and comes with
   // method (see above; measured 120.67); 121.75 with CASignatureAlgorithms (see above; measured
   // 121.19); 122 with FingerprintHash, the window tuner's holds and RequiredRSASize at the key's
   // turn (see above; measured 121.80); 122.25 with the key-exchange numbers out of turn (see
-  // above; measured 122.00).
-  expect(gz).toBeLessThan(122.25);
+  // above; measured 122.00); 122.4 with the keys out of view, the long connectTimeout and the
+  // extraKeyDecryption check (break25 F2, F5; see above; measured 122.30); 122.55 with the dispatch
+  // tables and the web write after close() (see above; measured 122.41).
+  expect(gz).toBeLessThan(122.55);
 });
 
 it('the package exports pure-ssh/web to import and require, with its types (needs npm run build)', async () => {

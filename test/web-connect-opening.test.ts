@@ -138,6 +138,20 @@ describeInterop('pure-ssh/web: signal and connectTimeout while the transport ope
     expect(ok.outcome).toBe('connected');
   });
 
+  it('connectTimeout above setTimeout\'s 2^31 − 1 ms is kept, as the Node client keeps it: no 1 ms timer, no TimeoutOverflowWarning (break25 F5)', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on('warning', onWarning);
+    try {
+      const { outcome } = await settle(web(lateDial(sshd.port, 100), { connectTimeout: 1e12 }));
+      expect(outcome).toBe('connected');
+      await sleep(10);
+      expect(warnings).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   it('a transport that fails: ConnectionLostError "ssh: connect to host H port P: ..." with its error as cause, as the Node client says a refused TCP connect', async () => {
     const port = await freePort();
     const { outcome } = await settle(web(lateDial(port, 0), { port }));

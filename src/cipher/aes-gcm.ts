@@ -9,6 +9,7 @@ import type { AesGcm } from '../crypto/provider.js';
 import { UsageError } from '../errors.js';
 import { readUint32 } from '../protocol/wire.js';
 import type { CipherAlgorithm, PacketCipher } from './cipher.js';
+import { keysOutOfView } from './out-of-view.js';
 import { macError } from './with-mac.js';
 
 class AesGcmCipher implements PacketCipher {
@@ -64,6 +65,8 @@ class AesGcmCipher implements PacketCipher {
     this.iv.fill(0);
   }
 }
+
+keysOutOfView(AesGcmCipher);
 
 function gcmRow(bits: 128 | 256): CipherAlgorithm {
   const name = `aes${bits}-gcm@openssh.com`;

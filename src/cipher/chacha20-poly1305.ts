@@ -17,6 +17,7 @@ import type { ChaCha20Stream, ChaChaPolyEngine, CryptoProvider } from '../crypto
 import { pureCryptoProvider } from '../crypto/pure.js';
 import { carve, copyToSlab, SLAB_MAX_CARVE, slabBytes } from '../crypto/slab.js';
 import { UsageError } from '../errors.js';
+import { keysOutOfView } from './out-of-view.js';
 import { macError, rangesEqual } from './with-mac.js';
 
 /**
@@ -229,6 +230,7 @@ export class ChaCha20Poly1305Cipher implements PacketCipher {
     this.views.clear();
   }
 }
+keysOutOfView(ChaCha20Poly1305Cipher);
 
 /** The registry row (PROTOCOL.chacha20poly1305: 64 bytes of key, K_2 || K_1, no IV). */
 export const chacha20Poly1305Algorithm: CipherAlgorithm = {

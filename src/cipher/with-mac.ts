@@ -11,6 +11,7 @@ import { DisconnectReason, ProtocolError } from '../errors.js';
 import type { Mac } from '../mac/mac.js';
 import { readUint32 } from '../protocol/wire.js';
 import type { PacketCipher } from './cipher.js';
+import { keysOutOfView } from './out-of-view.js';
 
 /**
  * The error for a packet whose MAC or AEAD tag does not verify (ERR_MAC), worded as OpenSSH's
@@ -109,3 +110,4 @@ export class CipherWithMac implements PacketCipher {
     this.expected.fill(0);
   }
 }
+keysOutOfView(CipherWithMac);

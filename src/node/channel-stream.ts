@@ -49,6 +49,85 @@ export class ChannelStream extends Duplex {
   bytesSent = 0;
   bytesReceived = 0;
 
+  // net.Socket's surface that clients call on a stream they were given instead of a socket:
+  // Node's http.Agent (keepAlive: setKeepAlive and unref on a free socket, ref on its reuse,
+  // setTimeout for `timeout`), node-postgres (setNoDelay, setKeepAlive, ref/unref). Without
+  // them such a client throws a TypeError outside any try and the process dies.
+
+  /**
+   * Does nothing: an SSH channel has no TCP options of its own (its bytes travel in the
+   * connection's one TCP stream). Keeping that connection alive, or noticing it died, is
+   * `keepaliveInterval`'s job (ssh's ServerAliveInterval). Returns the stream, as net.Socket's.
+   */
+  setKeepAlive(_enable?: boolean, _initialDelay?: number): this {
+    return this;
+  }
+
+  /**
+   * Does nothing: Nagle's algorithm is a property of the connection's TCP socket, and pure-ssh
+   * already writes each turn's packets at once (one socket write per turn of the event loop).
+   * Returns the stream, as net.Socket's.
+   */
+  setNoDelay(_noDelay?: boolean): this {
+    return this;
+  }
+
+  /**
+   * Does nothing: a channel does not hold the event loop by itself; the connection's socket
+   * does, until `ssh.close()` (an http.Agent's unref on an idle keep-alive channel so does not
+   * let the process exit while the connection is open). Returns the stream, as net.Socket's.
+   */
+  ref(): this {
+    return this;
+  }
+
+  /** Does nothing: see {@link ref}. Returns the stream, as net.Socket's. */
+  unref(): this {
+    return this;
+  }
+
+  /** The idle timeout set by {@link setTimeout} in milliseconds (0: none), undefined before any, as net.Socket's. */
+  timeout: number | undefined;
+  private idleTimer: ReturnType<typeof setTimeout> | undefined;
+
+  /**
+   * net.Socket's idle timeout: 'timeout' is emitted once the channel has been idle (nothing
+   * received from the server and nothing handed to it) for `ms` milliseconds; the stream is
+   * not closed (the listener decides, as for a socket). `ms` 0 disables it; `callback` is added
+   * as a one-time 'timeout' listener (with 0, removed). The timer is reset by every chunk
+   * received and every write handed to the channel; a write waiting for the server's window
+   * counts as idle until it goes out. Like a socket's, the timer does not hold the event loop.
+   * `ms` must be a number from 0 to 2^31 − 1 (Node's timer limit), else a UsageError.
+   */
+  setTimeout(ms: number, callback?: () => void): this {
+    if (typeof ms !== 'number' || !(ms >= 0) || ms > 2 ** 31 - 1) {
+      throw new UsageError(`setTimeout: the timeout must be a number of milliseconds from 0 to 2147483647, got ${typeof ms === 'number' ? ms : typeof ms}`);
+    }
+    if (callback !== undefined && typeof callback !== 'function') {
+      throw new UsageError(`setTimeout: the callback must be a function, got ${typeof callback}`);
+    }
+    if (this.destroyed) return this;
+    this.timeout = ms;
+    clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+    if (ms === 0) {
+      if (callback !== undefined) this.removeListener('timeout', callback);
+      return this;
+    }
+    const timer = setTimeout(() => {
+      if (!this.destroyed) this.emit('timeout');
+    }, Math.max(1, Math.trunc(ms)));
+    timer.unref();
+    this.idleTimer = timer;
+    if (callback !== undefined) this.once('timeout', callback);
+    return this;
+  }
+
+  /** Activity on the channel: the idle timer starts again (a fired one is armed again). */
+  private active(): void {
+    this.idleTimer?.refresh();
+  }
+
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
     if (this.remoteGone) {
       // Written before the server's CLOSE reached us (still buffered in the Writable): dropped
@@ -77,6 +156,7 @@ export class ChannelStream extends Duplex {
       return undefined;
     }
     this.bytesSent += chunk.length;
+    this.active();
     return done;
   }
 
@@ -164,6 +244,8 @@ export class ChannelStream extends Duplex {
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
     if (!this.remoteGone) {
       this.remoteGone = true;
       this.host.channelClose(this.channel);
@@ -209,6 +291,7 @@ export class ChannelStream extends Duplex {
   _data(data: Uint8Array): void {
     const n = data.length;
     this.bytesReceived += n;
+    this.active();
     const sink = this.dataSink;
     if (sink !== undefined && this.readableFlowing === true && this.readableLength === 0 && !this.destroyed) {
       sink(data);
@@ -229,6 +312,7 @@ export class ChannelStream extends Duplex {
 
   /** @internal everything queued was packetized. */
   _drain(): void {
+    this.active();
     const cb = this.writeCallback;
     this.writeCallback = undefined;
     cb?.();

@@ -426,6 +426,28 @@ export function checkConnect(options: ConnectOptions): ConnectOptions[] {
  * nothing through), no host key decision, an unknown crypto, host key mode or algorithm name.
  * Each is a UsageError naming the option and the value.
  */
+/**
+ * A known_hosts line (sshd(8) SSH_KNOWN_HOSTS FILE FORMAT: an optional marker, host patterns or a
+ * `|1|` hash, the key type, the base64 key, whose blob starts with a length that encodes as AAAA).
+ */
+const KNOWN_HOSTS_LINE = /^\s*(@\S+\s+)?\S+\s+(ssh-|ecdsa-|sk-)\S+\s+AAAA/m;
+
+/**
+ * knownHosts names files; known_hosts text given there (as pure-ssh/web's knownHosts takes it)
+ * would be looked up as one file name and the host refused as unknown, the whole text quoted
+ * (break25 F3): a UsageError saying what to pass instead.
+ */
+function checkKnownHostsPaths(knownHosts: string | string[] | undefined): void {
+  for (const path of typeof knownHosts === 'string' ? [knownHosts] : (knownHosts ?? [])) {
+    if (path.includes('\n') || KNOWN_HOSTS_LINE.test(path)) {
+      throw new UsageError(
+        'knownHosts takes known_hosts file paths, got known_hosts text: write it to a file and pass its path, ' +
+          'or decide with verifyHostKey (pure-ssh/web\'s knownHosts is the text)',
+      );
+    }
+  }
+}
+
 function checkConnectOptions(options: ConnectOptions): void {
   if (typeof options !== 'object' || options === null) throw new UsageError(`connect() needs an options object, got ${show(options)}`);
   checkOptionKeys(options, CONNECT_OPTIONS);
@@ -437,6 +459,7 @@ function checkConnectOptions(options: ConnectOptions): void {
   if (w !== undefined && !(Number.isInteger(w) && w >= 1 && w <= MAX_WINDOW)) {
     throw new UsageError(`channelWindow must be a whole number of bytes from 1 to ${MAX_WINDOW}, got ${show(w)}`);
   }
+  checkKnownHostsPaths(options.knownHosts);
   // A list of files, never a string (whose characters would be read as paths one by one).
   options.identityFiles?.forEach((f: unknown, i) => {
     if (!(typeof f === 'string' && f !== '') && !(typeof f === 'object' && f !== null && typeof (f as IdentityFileEntry).path === 'string')) {
@@ -1582,6 +1605,9 @@ export class SshClient extends EventEmitter {
           this.assertUsable();
           const id = 'path' in listen ? this.core.requestStreamlocalForward(listen.path) : this.core.requestTcpipForward(listen.host, listen.port);
           const reply = await this.globalReply(id);
+          // No reply: the connection ended first, which is no refusal by the server (break25 F6):
+          // the ConnectionLostError a request made after the end gets.
+          if (reply === undefined) this.assertUsable();
           if (!reply?.success) return { success: false, port: 0 };
           return { success: true, port: 'path' in listen ? 0 : decodeTcpipForwardReply(reply.data, listen.port) };
         },

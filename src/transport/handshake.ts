@@ -89,7 +89,12 @@ export interface HandshakeOptions {
 
 /** The client side of key exchange and re-exchange over one transport. */
 export class Handshake {
-  private state: KexState = { kind: 'idle' };
+  /**
+   * An ES private field: while an exchange runs it holds our ephemeral private key, the shared
+   * secret and the keys to come, which util.inspect and JSON.stringify of the client must not
+   * show (break25 F2; out-of-view.ts for the ciphers in force).
+   */
+  #state: KexState = { kind: 'idle' };
   /** OpenSSH PROTOCOL §1.9: decided by the server's first KEXINIT. */
   private strict = false;
   private firstKex = true;
@@ -143,17 +148,17 @@ export class Handshake {
 
   /** A key exchange is under way. */
   get inProgress(): boolean {
-    return this.state.kind !== 'idle';
+    return this.#state.kind !== 'idle';
   }
 
   /** Input must pause: the first host key awaits the application's verdict. */
   get awaitingVerdict(): boolean {
-    return this.state.kind === 'verifying';
+    return this.#state.kind === 'verifying';
   }
 
   /** RFC 4253 §7.1: from our KEXINIT to our NEWKEYS, only kex messages may be sent. */
   get sendBlocked(): boolean {
-    const s = this.state;
+    const s = this.#state;
     if (s.kind === 'idle') return false;
     if (s.kind === 'newkeys') return !s.sent;
     return true;
@@ -162,7 +167,7 @@ export class Handshake {
   /** The server's identification line arrived (V_S of H). */
   setServerVersion(version: string): void {
     this.serverVersion = version;
-    const s = this.state;
+    const s = this.#state;
     if (s.kind === 'sent-kexinit' && s.prepareOnVersion) {
       s.prepareOnVersion = undefined;
       this.makePrepared(s);
@@ -171,7 +176,7 @@ export class Handshake {
 
   /** Send our KEXINIT (RFC 4253 §7.1, §9); a no-op while an exchange is under way. */
   start(): void {
-    if (this.state.kind !== 'idle') return;
+    if (this.#state.kind !== 'idle') return;
     const { algorithms } = this.options;
     // OpenSSH PROTOCOL §1.9 / RFC 8308 §2.1: the markers go in the FIRST KEXINIT only.
     const kex = this.firstKex ? [...algorithms.kex, EXT_INFO_CLIENT, KEX_STRICT_CLIENT] : [...algorithms.kex];
@@ -187,7 +192,7 @@ export class Handshake {
       languagesClientToServer: [],
       languagesServerToClient: [],
     });
-    this.state = { kind: 'sent-kexinit', ours: { payload, decoded: decodeKexInit(payload) } };
+    this.#state = { kind: 'sent-kexinit', ours: { payload, decoded: decodeKexInit(payload) } };
     this.encoder.writePayload(payload);
     if (!this.firstKex) this.host.log('rekeying: SSH2_MSG_KEXINIT sent');
   }
@@ -207,7 +212,7 @@ export class Handshake {
    * Returns whether a key pair was made, or will be when the server's version line arrives.
    */
   prepareKex(): boolean {
-    const s = this.state;
+    const s = this.#state;
     if (s.kind !== 'sent-kexinit' || s.prepared || s.prepareOnVersion) return false;
     const ours = this.options.algorithms.kex;
     if (this.serverVersion === undefined && versionGuidesPreparation(ours)) {
@@ -241,7 +246,7 @@ export class Handshake {
     if (this.strict && this.firstKex && this.decoder.wrapped) {
       throw new ProtocolError('sequence number wrapped during the initial strict key exchange', { code: 'ERR_STRICT_KEX' });
     }
-    if (this.firstKex && this.state.kind === 'sent-kexinit' && type !== MSG.KEXINIT) this.packetsBeforeKexInit++;
+    if (this.firstKex && this.#state.kind === 'sent-kexinit' && type !== MSG.KEXINIT) this.packetsBeforeKexInit++;
     // RFC 4253 §7.1: the server's guessed packet was wrong: "the next packet MUST be silently
     // ignored", whatever its number (OpenSSH dispatch.c dispatch_skip_packets: the next packet
     // dispatched). Outside a strict first exchange OpenSSH's packet.c consumes DISCONNECT, IGNORE,
@@ -290,7 +295,7 @@ export class Handshake {
    *   during an exchange is kex_protocol_error's from the one that started it.
    */
   refusal(type: number): 'kex_protocol_error' | 'dispatch_protocol_error' | undefined {
-    const s = this.state;
+    const s = this.#state;
     const waited =
       type === MSG.KEXINIT
         ? s.kind === 'sent-kexinit' || (s.kind === 'idle' && (this.firstKex || this.afterAuthentication))
@@ -327,11 +332,11 @@ export class Handshake {
     const type = payload[0]!;
     if (type === MSG.KEXINIT) {
       // RFC 4253 §9: the server starts an exchange; answer with our KEXINIT at once.
-      if (this.state.kind === 'idle') this.start();
+      if (this.#state.kind === 'idle') this.start();
       return this.onKexInit(payload);
     }
     if (type === MSG.NEWKEYS) return this.onNewKeys(payload);
-    const s = this.state;
+    const s = this.#state;
     if (s.kind === 'idle') throw new ProtocolError(`unexpected ${messageName(type)} outside a key exchange`);
     if (s.kind !== 'exchanging') {
       throw new ProtocolError(`unexpected ${messageName(type)} during key exchange`, {
@@ -347,7 +352,7 @@ export class Handshake {
   }
 
   private onKexInit(payload: Uint8Array): void {
-    const s = this.state;
+    const s = this.#state;
     if (s.kind !== 'sent-kexinit') throw new ProtocolError('a second KEXINIT during one key exchange');
     const theirs = decodeKexInit(payload);
     // OpenSSH kex.c kex_choose_conf: both proposals at debug2, before negotiating (so a failed
@@ -408,7 +413,7 @@ export class Handshake {
       client = method.client(this.options.random, this.options.crypto, negotiated);
     }
     s.prepared = undefined;
-    this.state = { kind: 'exchanging', ours: s.ours, theirs: payload.slice(), negotiated, method, client };
+    this.#state = { kind: 'exchanging', ours: s.ours, theirs: payload.slice(), negotiated, method, client };
     this.encoder.writePayload(client.start());
   }
 
@@ -442,7 +447,7 @@ export class Handshake {
       this.hostKeyBlob = reply.hostKeyBlob;
       // OpenSSH PROTOCOL.agent §1: the first exchange's signature binds an agent to this session.
       this.hostKeySignature = reply.signature.slice();
-      this.state = { kind: 'verifying', keys };
+      this.#state = { kind: 'verifying', keys };
       this.host.log(describeServerHostKey(negotiated.hostKey, reply.hostKeyBlob, this.options.fingerprintHash));
       for (const line of serverHostCertificateNames(reply.hostKeyBlob)) this.host.log(line, 2);
       this.host.hostKey({ algorithm: negotiated.hostKey, keyBlob: reply.hostKeyBlob, fingerprint });
@@ -460,7 +465,7 @@ export class Handshake {
 
   /** The application accepted the first host key: our NEWKEYS goes out. */
   acceptHostKey(): void {
-    const s = this.state;
+    const s = this.#state;
     if (s.kind !== 'verifying') throw new UsageError('no host key is waiting for a verdict');
     this.sendNewKeys(s.keys, false);
   }
@@ -473,13 +478,13 @@ export class Handshake {
     // OpenSSH PROTOCOL §1.9: strict mode resets the sequence number after every NEWKEYS.
     if (this.strict) this.encoder.resetSequence();
     this.compressionOut = this.installCompression('out', keys.negotiated.compressionClientToServer);
-    this.state = { kind: 'newkeys', keys, sent: true, received };
+    this.#state = { kind: 'newkeys', keys, sent: true, received };
     this.host.resumed();
     this.doneMaybe();
   }
 
   private onNewKeys(payload: Uint8Array): void {
-    const s = this.state;
+    const s = this.#state;
     if (s.kind === 'newkeys' && !s.received) {
       // kex.c kex_input_newkeys: sshpkt_get_end (SSH_ERR_UNEXPECTED_TRAILING_DATA).
       if (payload.length !== 1) throw new ProtocolError(`malformed NEWKEYS: ${payload.length - 1} unexpected trailing bytes`, { code: 'ERR_MALFORMED_PACKET' });
@@ -556,12 +561,12 @@ export class Handshake {
   }
 
   private doneMaybe(): void {
-    const s = this.state;
+    const s = this.#state;
     if (s.kind !== 'newkeys' || !s.sent || !s.received) return;
     s.keys.secrets.sharedSecret.fill(0);
     this.negotiated = s.keys.negotiated;
     this.kexCount++;
-    this.state = { kind: 'idle' };
+    this.#state = { kind: 'idle' };
     this.ignoreNextKexPacket = false;
     const first = this.firstKex;
     this.firstKex = false;
@@ -570,7 +575,7 @@ export class Handshake {
 
   /** Wipe ephemeral secrets of an exchange in flight. */
   dispose(): void {
-    const s = this.state;
+    const s = this.#state;
     if (s.kind === 'exchanging') s.client.dispose();
     if (s.kind === 'sent-kexinit') s.prepared?.client.dispose();
     if (s.kind === 'verifying' || s.kind === 'newkeys') s.keys.secrets.sharedSecret.fill(0);

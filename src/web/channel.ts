@@ -36,6 +36,8 @@ export class WebChannel {
   private eof = false;
   private failure: SshError | undefined;
   private gone = false;
+  /** Our close() was called: a later write is refused, not dropped as one racing the server's CLOSE. */
+  private closing = false;
   private wakeReader: (() => void) | undefined;
   private wakeWriter: (() => void) | undefined;
   private resolveClosed!: (e: SshError | undefined) => void;
@@ -72,6 +74,7 @@ export class WebChannel {
   /** Send CLOSE (RFC 4254 §5.3) now; bytes not yet packetized are dropped. */
   close(): void {
     if (this.gone) return;
+    this.closing = true;
     this.host.channelClose(this.channel);
   }
 
@@ -94,7 +97,7 @@ export class WebChannel {
 
   private write(chunk: Uint8Array): Promise<void> | void {
     if (this.failure) throw this.failure;
-    if (this.gone) throw new UsageError(`channel ${this.channel}: closed by the server, write refused`);
+    if (this.gone || this.closing) throw new UsageError(`channel ${this.channel}: closed${this.closing ? '' : ' by the server'}, write refused`);
     if (!(chunk instanceof Uint8Array)) throw new UsageError('a channel carries Uint8Array chunks only');
     let done: boolean;
     try {

@@ -28,7 +28,7 @@ import { WebChannel } from './channel.js';
 import { knownHostsFromText, knownHostsTextVerifier, orderHints, type WebHostKeyVerifier } from './host-key.js';
 import { webRandom } from './random.js';
 import { sockets, WebSocketClosedError } from './websocket.js';
-import { MAX_TIMER_DELAY_MS } from '../long-timeout.js';
+import { MAX_TIMER_DELAY_MS, setLongTimeout, type LongTimeout } from '../long-timeout.js';
 import { checkAlgorithmLists, checkNumericOptions, checkOptionKeys, checkOptionTypes, checkSigners, show } from '../option-check.js';
 import { NODE_ONLY_OPTIONS, WEB_CONNECT_OPTIONS } from './option-table.js';
 import { abortedBySignal, askUser, guardHooks, untilAborted } from '../user-callback.js';
@@ -229,16 +229,18 @@ const HOOKS = ['debug', 'onBanner'];
  */
 function opened(o: WebConnectOptions): Promise<ByteStreamPair> {
   const { connectTimeout: ms, host, port = 22 } = o;
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  let timer: LongTimeout | undefined;
   const open = new Promise<ByteStreamPair>((resolve, reject) => {
-    if (ms) timer = setTimeout(() => reject(connectTimedOut(host, port, ms)), ms);
+    // Any length, as the Node client's (long-timeout.ts: a bare setTimeout past 2^31−1 ms fires
+    // after 1 ms, with Node's TimeoutOverflowWarning).
+    if (ms) timer = setLongTimeout(() => reject(connectTimedOut(host, port, ms)), ms);
     Promise.resolve(o.transport).then(resolve, (err: unknown) =>
       reject(err instanceof SshError ? err : new ConnectionLostError(`ssh: connect to host ${host} port ${port}: ${(err as Error)?.message ?? err}`, { cause: err })),
     );
   });
   // The signal as every other step that waits (user-callback.ts); the timer goes when either ends
   // (connect() closes the transport, when it comes, after an abort).
-  return untilAborted(open, o.signal).finally(() => clearTimeout(timer));
+  return untilAborted(open, o.signal).finally(() => timer?.clear());
 }
 
 /** Close both directions of a transport connect() will not use (a failure before the SSH connection). */
@@ -273,6 +275,11 @@ function checkWebOptions(options: WebConnectOptions): void {
     throw new UsageError(`compression must be zlib streams, zlibCompression from 'pure-ssh/compress-zlib' (or false), got ${show(compression)}`);
   }
   checkSigners(options.signers);
+  // Checked by shape, not identity (importing the object would put it in every bundle).
+  const x = options.extraKeyDecryption;
+  if (x !== undefined && typeof (x as Partial<ExtraKeyDecryption> | null)?.argon2 !== 'function') {
+    throw new UsageError(`extraKeyDecryption must be the object exported by pure-ssh/key-decryption, got ${show(x)}`);
+  }
 }
 
 function verifierFor(options: WebConnectOptions): WebHostKeyVerifier {
