@@ -323,7 +323,7 @@ export class Handshake {
    * sent its NEWKEYS: kex.c kex_reset_dispatch gives those to kex_protocol_error.
    */
   afterAuthenticationRefusal(type: number): 'kex_protocol_error' | 'dispatch_protocol_error' {
-    if (type < 50 && (this.state.kind === 'newkeys' || this.rekeyedAfterAuthentication)) return 'kex_protocol_error';
+    if (type < 50 && (this.#state.kind === 'newkeys' || this.rekeyedAfterAuthentication)) return 'kex_protocol_error';
     return 'dispatch_protocol_error';
   }
 
