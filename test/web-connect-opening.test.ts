@@ -121,8 +121,10 @@ describeInterop('pure-ssh/web: signal and connectTimeout while the transport ope
     const { outcome, ms } = await settle(web(new Promise<ByteStreamPair>(() => {}), { connectTimeout: 400 }));
     expect(outcome).toBeInstanceOf(TimeoutError);
     expect({ code: (outcome as SshError).code, message: (outcome as SshError).message }).toEqual({ code: 'ERR_TIMEOUT', message: timedOut(sshd.port, 400) });
-    expect(ms).toBeGreaterThanOrEqual(390);
-    expect(ms).toBeLessThan(1_500);
+    // Not before the deadline (a timer may fire a millisecond early); the upper bound only tells
+    // "timed out" from "hung" (a loaded CI machine once took longer than 1.5 s here).
+    expect(ms, `settled after ${ms} ms`).toBeGreaterThanOrEqual(390);
+    expect(ms, `settled after ${ms} ms`).toBeLessThan(5_000);
   });
 
   it('one ConnectTimeout deadline from connect() on: a transport that took 700 ms to a silent server times out at 1000 ms, not 1700', async () => {
