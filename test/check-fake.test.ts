@@ -420,6 +420,10 @@ describe('posture rules', () => {
       'aes128-cbc with hmac-sha2-256-etm@openssh.com',
     );
     expect(terrapinExposure(kexinit({ cipherClientToServer: ['aes128-cbc'] }))).toBeUndefined();
+    // OpenSSH's old name for aes256-cbc is CBC too (break26 LOW-6).
+    expect(terrapinExposure(kexinit({ cipherClientToServer: ['rijndael-cbc@lysator.liu.se'], macServerToClient: ['hmac-sha2-256-etm@openssh.com'] }))).toBe(
+      'rijndael-cbc@lysator.liu.se with hmac-sha2-256-etm@openssh.com',
+    );
     expect(terrapinExposure(kexinit({ kex: ['curve25519-sha256', 'kex-strict-s-v00@openssh.com'], cipherClientToServer: ['chacha20-poly1305@openssh.com'] }))).toBeUndefined();
   });
 

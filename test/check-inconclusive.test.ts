@@ -148,3 +148,21 @@ describeInteropWithHome('pure-ssh-check logged in to sshd 9.2 with a command who
     expect(code).toBe(0);
   }, 120_000);
 });
+
+// break26 LOW-7: the probes open their connections back to back; sshd with `MaxStartups 1` drops
+// one while the slot of the one before is not yet free (closed before its identification). Such a
+// connection is tried again after a pause, so every probe runs.
+describeInteropWithHome('pure-ssh-check logged in to sshd 9.2 with MaxStartups 1', () => {
+  const sshd = sshdSuite({ config: { MaxStartups: '1' } });
+
+  it('runs every probe (none closed before the identification), logs in, and exits 0', async () => {
+    const { code, report, stderr } = await runJson([
+      '-t', '3', '-F', 'none', '-i', sshd.clientKeyPath, '-o', `UserKnownHostsFile=${sshd.knownHostsPath}`, '-o', 'BatchMode=yes',
+      '-p', String(sshd.port), `${sshd.user}@${LOOPBACK}`,
+    ]);
+    expect(report.login, stderr).toEqual({ user: sshd.user, method: 'publickey' });
+    expect(report.findings.filter((f) => /before the server's identification/.test(f.detail)).map((f) => f.id)).toEqual([]);
+    expect(byId(report, 'connection.window')?.verdict).toBe('pass');
+    expect(code).toBe(0);
+  }, 180_000);
+});

@@ -90,6 +90,9 @@ const STEP_TEXT: Record<KexStep, string> = {
 
 const STRICT_SPEC = 'OpenSSH PROTOCOL, strict key exchange (a)';
 
+/** Pauses before the retries of a connection closed before the server's identification. */
+const UNIDENTIFIED_RETRY_MS = [250, 1000];
+
 interface AfterKex {
   /** EXT_INFO extensions seen (RFC 8308 §2.3), name → value. */
   extInfo?: Map<string, Uint8Array>;
@@ -152,11 +155,30 @@ export async function runCheck(o: CheckOptions): Promise<CheckReport> {
     timeoutMs,
   };
 
-  /** One connection (`link`, or a new one): exchange per `plan`, then `body`; always closed with a DISCONNECT. */
+  // Whether a connection closed before the server's identification is tried again (see session).
+  let retryUnidentified = true;
+  /**
+   * One connection (`link`, or a new one): exchange per `plan`, then `body`; always closed with a
+   * DISCONNECT. A connection the server closes before its identification is tried again after a
+   * pause (twice): sshd with `MaxStartups 1` drops a connection while the slot of our previous one
+   * is not yet free. When the retries do not help (OpenSSH's PerSourcePenalties refuses for
+   * seconds), later connections are not retried.
+   */
   async function session<T>(plan: ExchangePlan, body: (conn: ProbeConnection, x: ExchangeOutcome) => Promise<T>, link?: ProbeLink): Promise<T> {
-    const conn = new ProbeConnection(link ?? (await o.connect()), o.random, o.crypto);
+    let conn = new ProbeConnection(link ?? (await o.connect()), o.random, o.crypto);
     try {
-      const x = await runInitialExchange(conn, plan);
+      let x = await runInitialExchange(conn, plan);
+      const refused = (y: ExchangeOutcome) => !y.ok && y.stage === 'version' && y.event.kind === 'closed';
+      if (refused(x) && retryUnidentified) {
+        for (const pause of UNIDENTIFIED_RETRY_MS) {
+          conn.close();
+          await new Promise((r) => setTimeout(r, pause));
+          conn = new ProbeConnection(await o.connect(), o.random, o.crypto);
+          x = await runInitialExchange(conn, plan);
+          if (!refused(x)) break;
+        }
+        if (refused(x)) retryUnidentified = false;
+      }
       return await body(conn, x);
     } finally {
       try {
@@ -371,7 +393,12 @@ async function connectionProbes(
   const loggedIn = (body: (conn: ProbeConnection, extensions: Extensions) => Promise<void>): Promise<boolean> =>
     session(plan, async (conn, x) => {
       if (!x.ok) {
-        report.login = { user, error: `key exchange failed: ${x.error?.message ?? describeIncoming(x.event)}` };
+        // Refused before the identification (even after the retries): say so, with the usual causes.
+        const why = unreached(x, timeoutMs)?.replace(/^inconclusive: /, '');
+        report.login = {
+          user,
+          error: `key exchange failed: ${why ? `${why} (the server refused the connection: MaxStartups, or OpenSSH's PerSourcePenalties)` : x.error?.message ?? describeIncoming(x.event, timeoutMs)}`,
+        };
         return false;
       }
       const auth = remembered !== undefined ? { ...login.auth, password: remembered } : login.auth;

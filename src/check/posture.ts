@@ -20,6 +20,9 @@ const WEAK_KEX: Record<string, string> = {
   'rsa1024-sha1': 'SHA-1, 1024-bit RSA',
 };
 
+/** CBC mode (RFC 4253 §6.3 `*-cbc`, and rijndael-cbc@lysator.liu.se, OpenSSH's old alias of aes256-cbc). */
+const isCbc = (name: string) => name.endsWith('-cbc') || name === 'rijndael-cbc@lysator.liu.se';
+
 /**
  * Ciphers with known weaknesses, every one named: 64-bit blocks (3DES, Blowfish, CAST-128: a
  * birthday collision after about 2^32 blocks, Sweet32, CVE-2016-2183; RFC 4344 §3.2 rekeys such
@@ -28,7 +31,7 @@ const WEAK_KEX: Record<string, string> = {
 function weakCipher(name: string): string | undefined {
   const why: string[] = [];
   if (name.startsWith('3des') || name.startsWith('blowfish') || name.startsWith('cast128')) why.push('64-bit block');
-  if (name.endsWith('-cbc') || name === 'rijndael-cbc@lysator.liu.se') why.push('CBC mode');
+  if (isCbc(name)) why.push('CBC mode');
   if (name.startsWith('arcfour')) why.push('RC4');
   if (name === 'none') why.push('no encryption');
   return why.length > 0 ? why.join(', ') : undefined;
@@ -90,7 +93,7 @@ export function terrapinExposure(server: KexInit): string | undefined {
   const ciphers = union(server.cipherClientToServer, server.cipherServerToClient);
   const macs = union(server.macClientToServer, server.macServerToClient);
   if (ciphers.includes('chacha20-poly1305@openssh.com')) return 'chacha20-poly1305@openssh.com';
-  const cbc = ciphers.filter((c) => c.endsWith('-cbc'));
+  const cbc = ciphers.filter(isCbc);
   const etm = macs.filter((m) => m.endsWith('-etm@openssh.com'));
   if (cbc.length > 0 && etm.length > 0) return `${cbc[0]} with ${etm[0]}`;
   return undefined;
