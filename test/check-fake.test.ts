@@ -12,7 +12,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { postureFindings, terrapinExposure } from '../src/check/posture.js';
+import { postureFindings, rsaHostKeyFinding, terrapinExposure } from '../src/check/posture.js';
 import type { CheckReport } from '../src/check/report.js';
 import { DisconnectReason } from '../src/errors.js';
 import { base64Decode } from '../src/protocol/base64.js';
@@ -390,8 +390,10 @@ describeWithHome('pure-ssh-check when it cannot run', () => {
     const { code, report } = await runCheckCli(['--json', '-t', '2', '-p', String(port), '127.0.0.1']);
     expect(code).toBe(255);
     expect(report.serverVersion).toBeUndefined();
-    expect(report.findings.map((f) => [f.id, f.verdict])).toEqual([['inventory.kexinit', 'fail']]);
-    expect(report.findings[0]!.detail).toMatch(/connection closed/);
+    // Not an SSH server: nothing was checked, so no MUST is violated (break26 MED-1).
+    expect(report.findings.map((f) => [f.id, f.verdict, f.requirement])).toEqual([['inventory.kexinit', 'info', 'none']]);
+    expect(report.error).toMatch(/^no SSH identification from 127\.0\.0\.1 port \d+: kex_exchange_identification: Connection closed by remote host$/);
+    expect(report.findings[0]!.detail).toBe(`not run: ${report.error}`);
   });
 });
 
@@ -418,6 +420,10 @@ describe('posture rules', () => {
       'aes128-cbc with hmac-sha2-256-etm@openssh.com',
     );
     expect(terrapinExposure(kexinit({ cipherClientToServer: ['aes128-cbc'] }))).toBeUndefined();
+    // OpenSSH's old name for aes256-cbc is CBC too (break26 LOW-6).
+    expect(terrapinExposure(kexinit({ cipherClientToServer: ['rijndael-cbc@lysator.liu.se'], macServerToClient: ['hmac-sha2-256-etm@openssh.com'] }))).toBe(
+      'rijndael-cbc@lysator.liu.se with hmac-sha2-256-etm@openssh.com',
+    );
     expect(terrapinExposure(kexinit({ kex: ['curve25519-sha256', 'kex-strict-s-v00@openssh.com'], cipherClientToServer: ['chacha20-poly1305@openssh.com'] }))).toBeUndefined();
   });
 
@@ -430,5 +436,21 @@ describe('posture rules', () => {
     expect(detail('posture.weak-host-keys').detail).toBe('ssh-rsa (RSA with SHA-1 signatures), ssh-dss (DSA)');
     expect(detail('posture.weak-ciphers').detail).toBe('aes256-cbc (CBC mode)');
     expect(detail('posture.post-quantum-kex').verdict).toBe('fail');
+  });
+
+  it('flags 64-bit blocks (3DES, Blowfish) besides CBC, and 64-bit UMAC tags (break26 LOW-6)', () => {
+    const fs = postureFindings(
+      kexinit({ cipherClientToServer: ['aes128-ctr', '3des-cbc', 'blowfish-cbc'], macClientToServer: ['hmac-sha2-256', 'umac-64-etm@openssh.com', 'umac-64@openssh.com', 'umac-128@openssh.com'] }),
+    );
+    const detail = (id: string) => fs.find((f) => f.id === id)!;
+    expect(detail('posture.weak-ciphers').detail).toBe('3des-cbc (64-bit block, CBC mode), blowfish-cbc (64-bit block, CBC mode)');
+    expect(detail('posture.weak-macs').detail).toBe('umac-64-etm@openssh.com (64-bit tag), umac-64@openssh.com (64-bit tag)');
+  });
+
+  it('RSA host keys below 2048 bits are flagged (NIST SP 800-131A), and below 1024 named as what ssh refuses', () => {
+    expect(rsaHostKeyFinding(3072)).toMatchObject({ verdict: 'pass', requirement: 'should', detail: '3072 bits' });
+    expect(rsaHostKeyFinding(2048)).toMatchObject({ verdict: 'pass' });
+    expect(rsaHostKeyFinding(1024)).toMatchObject({ verdict: 'fail', requirement: 'should', detail: '1024 bits: below 2048 (112-bit security)' });
+    expect(rsaHostKeyFinding(768).detail).toBe('768 bits: below 2048 (112-bit security); ssh 9.1+ refuses it (RequiredRSASize 1024)');
   });
 });

@@ -98,8 +98,10 @@ function expectConformantOpenssh(report: CheckReport, sshd: SshdHandle): void {
   for (const k of sshd.hostKeys) {
     const [type, b64] = k.publicKey.split(' ');
     const f = byId(report, `inventory.host-key.${type}`);
-    expect(f?.detail, type).toBe(`${type} ${fingerprintSha256(base64Decode(b64!))}`);
+    // An RSA key's size too (ssh-keygen's default, 3072 bits), judged by posture.rsa-host-key-size.
+    expect(f?.detail, type).toBe(`${type} ${fingerprintSha256(base64Decode(b64!))}${type === 'ssh-rsa' ? ', 3072 bits' : ''}`);
   }
+  if (sshd.hostKeys.some((k) => k.type === 'rsa')) expect(byId(report, 'posture.rsa-host-key-size')).toMatchObject({ verdict: 'pass', detail: '3072 bits' });
   expect(ids(report, 'fail').filter((id) => byId(report, id)!.requirement === 'must')).toEqual([]);
 }
 
@@ -163,10 +165,11 @@ for (const kex of ['ecdh-sha2-nistp256', 'diffie-hellman-group14-sha256']) {
       expect(code).toBe(0);
     }, 180_000);
 
-    it('--kex with a method the server lacks: the exchange fails and says which kex was offered', async () => {
+    it('--kex with a method the server lacks: the exchange fails, says which kex was offered, and no probe ran (exit 255)', async () => {
       const { code, report } = await checkJson(sshd.port, { args: ['--kex', 'curve25519-sha256'] });
       expect(byId(report, 'inventory.exchange')?.detail).toMatch(/with kex curve25519-sha256$/);
-      expect(code).toBe(0);
+      expect(report.error).toMatch(/^key exchange with pure-ssh not possible .*: no probe run$/);
+      expect(code).toBe(255);
     }, 60_000);
 
     it('--kex with a method the server lacks and a login asked for: login failed on stderr, exit 255', async () => {

@@ -21,11 +21,12 @@ import { MSG, decodeMessage, encodeDisconnect, encodeIgnore, encodeServiceReques
 import { SshReader, SshWriter, fromUtf8 } from '../protocol/wire.js';
 import { isPseudoKex, type KexInit } from '../transport/kexinit.js';
 import { DEFAULT_CLIENT_VERSION } from '../transport/version.js';
-import { ProbeConnection, describeIncoming, isTermination, type Incoming, type LinkFactory } from './connection.js';
+import { ProbeConnection, describeIncoming, isTermination, seconds, type Incoming, type LinkFactory, type ProbeLink } from './connection.js';
 import { DEFAULT_EXEC_BYTES, DEFAULT_EXEC_COMMAND, MSG_PING, MSG_PONG, channelProbes, globalRequestProbes, pingProbe, type ExecProbe, type LoopProbe } from './connection-probes.js';
 import { authenticate, type Extensions, type ProbeLogin } from './login.js';
-import { KEX_STEPS, runInitialExchange, runRekey, type ExchangeDone, type ExchangeOutcome, type ExchangePlan, type KexStep } from './exchange.js';
-import { postureFindings } from './posture.js';
+import { KEX_STEPS, runInitialExchange, runRekey, type ExchangeDone, type ExchangeFailed, type ExchangeOutcome, type ExchangePlan, type KexStep } from './exchange.js';
+import { postureFindings, rsaHostKeyFinding } from './posture.js';
+import { publicKeyBits } from '../keys/fingerprint.js';
 import type { CheckReport, Finding } from './report.js';
 
 export { MSG_PING, MSG_PONG } from './connection-probes.js';
@@ -89,6 +90,9 @@ const STEP_TEXT: Record<KexStep, string> = {
 
 const STRICT_SPEC = 'OpenSSH PROTOCOL, strict key exchange (a)';
 
+/** Pauses before the retries of a connection closed before the server's identification. */
+const UNIDENTIFIED_RETRY_MS = [250, 1000];
+
 interface AfterKex {
   /** EXT_INFO extensions seen (RFC 8308 §2.3), name → value. */
   extInfo?: Map<string, Uint8Array>;
@@ -127,7 +131,12 @@ async function readUntilAccept(conn: ProbeConnection, timeoutMs: number): Promis
 
 const accepted = (a: AfterKex) => a.end.kind === 'packet' && a.end.type === MSG.SERVICE_ACCEPT;
 
-/** Run the whole check. Never throws for anything the server does; only for a broken link factory. */
+/**
+ * Run the whole check. Never throws for anything the server does. When the first connection
+ * cannot be made, or what answers is no SSH server, or no key exchange with it is possible, the
+ * report says why in `error` (the check could not run, or not in full); a later connection the
+ * link factory cannot make throws.
+ */
 export async function runCheck(o: CheckOptions): Promise<CheckReport> {
   const timeoutMs = o.timeoutMs ?? 5000;
   const log = o.log ?? (() => {});
@@ -146,11 +155,30 @@ export async function runCheck(o: CheckOptions): Promise<CheckReport> {
     timeoutMs,
   };
 
-  /** One connection: exchange per `plan`, then `body`; always closed with a DISCONNECT. */
-  async function session<T>(plan: ExchangePlan, body: (conn: ProbeConnection, x: ExchangeOutcome) => Promise<T>): Promise<T> {
-    const conn = new ProbeConnection(await o.connect(), o.random, o.crypto);
+  // Whether a connection closed before the server's identification is tried again (see session).
+  let retryUnidentified = true;
+  /**
+   * One connection (`link`, or a new one): exchange per `plan`, then `body`; always closed with a
+   * DISCONNECT. A connection the server closes before its identification is tried again after a
+   * pause (twice): sshd with `MaxStartups 1` drops a connection while the slot of our previous one
+   * is not yet free. When the retries do not help (OpenSSH's PerSourcePenalties refuses for
+   * seconds), later connections are not retried.
+   */
+  async function session<T>(plan: ExchangePlan, body: (conn: ProbeConnection, x: ExchangeOutcome) => Promise<T>, link?: ProbeLink): Promise<T> {
+    let conn = new ProbeConnection(link ?? (await o.connect()), o.random, o.crypto);
     try {
-      const x = await runInitialExchange(conn, plan);
+      let x = await runInitialExchange(conn, plan);
+      const refused = (y: ExchangeOutcome) => !y.ok && y.stage === 'version' && y.event.kind === 'closed';
+      if (refused(x) && retryUnidentified) {
+        for (const pause of UNIDENTIFIED_RETRY_MS) {
+          conn.close();
+          await new Promise((r) => setTimeout(r, pause));
+          conn = new ProbeConnection(await o.connect(), o.random, o.crypto);
+          x = await runInitialExchange(conn, plan);
+          if (!refused(x)) break;
+        }
+        if (refused(x)) retryUnidentified = false;
+      }
       return await body(conn, x);
     } finally {
       try {
@@ -165,17 +193,39 @@ export async function runCheck(o: CheckOptions): Promise<CheckReport> {
   // ---- baseline: inventory ----
   let baseline: ExchangeOutcome | undefined;
   let after: AfterKex | undefined;
-  await session(basePlan, async (conn, x) => {
-    baseline = x;
-    report.serverVersion = conn.serverVersion;
-    if (x.ok) after = await serviceRoundTrip(conn, timeoutMs);
-  });
+  let first: ProbeLink;
+  try {
+    first = await o.connect();
+  } catch (err) {
+    // No connection at all (refused, no such host, timed out): nothing was checked.
+    report.error = (err as Error).message;
+    return report;
+  }
+  await session(
+    basePlan,
+    async (conn, x) => {
+      baseline = x;
+      report.serverVersion = conn.serverVersion;
+      if (x.ok) after = await serviceRoundTrip(conn, timeoutMs);
+    },
+    first,
+  );
   const b = baseline!;
   if (report.serverVersion) {
     add({ id: 'inventory.version', group: 'inventory', title: 'identification', verdict: 'info', requirement: 'none', spec: 'RFC 4253 §4.2', detail: report.serverVersion });
   }
   const server = b.serverKexInit;
   if (!server) {
+    const failed = b as ExchangeFailed;
+    const notRun = notAnSshServer(failed, o.host, o.port, timeoutMs);
+    if (notRun !== undefined) {
+      // Nothing that identified as an SSH server (or sent its KEXINIT) answered: the check could
+      // not run. No MUST can be violated by what is not an SSH server (RFC 4253 §4.2).
+      report.error = notRun;
+      add({ id: 'inventory.kexinit', group: 'inventory', title: 'server KEXINIT', verdict: 'info', requirement: 'none', spec: 'RFC 4253 §4.2, §7.1', detail: `not run: ${notRun}` });
+      return report;
+    }
+    // An SSH server whose KEXINIT cannot be read (malformed, or an unreadable packet).
     add({
       id: 'inventory.kexinit',
       group: 'inventory',
@@ -183,13 +233,14 @@ export async function runCheck(o: CheckOptions): Promise<CheckReport> {
       verdict: 'fail',
       requirement: 'must',
       spec: 'RFC 4253 §7.1',
-      detail: `no KEXINIT from the server at the ${b.ok ? '' : b.stage} step: ${b.ok ? '' : b.error?.message ?? describeIncoming(b.event)}`,
+      detail: `no KEXINIT from the server at the ${failed.stage} step: ${failed.error?.message ?? describeIncoming(failed.event, timeoutMs)}`,
     });
     return report;
   }
   inventoryFindings(server, add);
   for (const f of postureFindings(server)) add(f);
   if (!b.ok) {
+    const why = b.error?.message ?? describeIncoming(b.event, timeoutMs);
     add({
       id: 'inventory.exchange',
       group: 'inventory',
@@ -197,11 +248,25 @@ export async function runCheck(o: CheckOptions): Promise<CheckReport> {
       verdict: 'info',
       requirement: 'none',
       spec: 'RFC 4253 §7.1',
-      detail: `not possible (${b.error?.message ?? describeIncoming(b.event)}) with kex ${basePlan.kex.join(',')}`,
+      detail: `not possible (${why}) with kex ${basePlan.kex.join(',')}`,
     });
-    // A login was asked for and cannot happen without a key exchange: say so (the CLI exits 255),
-    // as ssh does when it finds no common kex method (RFC 4253 §7.1), rather than exiting 0.
-    if (o.login) report.login = { user: o.login.auth.username, error: `key exchange failed: ${b.error?.message ?? describeIncoming(b.event)}` };
+    // Every probe needs a key exchange: none ran, so the check did not run in full (the CLI exits
+    // 255, as docs/pure-ssh-check.md says for no kex method in common), and the skipped groups
+    // are listed rather than silently missing.
+    report.error = `key exchange with pure-ssh not possible (${why}): ${o.inventoryOnly ? 'no host key fetched' : 'no probe run'}`;
+    if (!o.inventoryOnly) {
+      const skipped: [Finding['group'], string][] = [
+        ['strict-kex', 'strict key exchange enforcement'],
+        ['protocol', 'protocol probes'],
+      ];
+      if (o.login) skipped.push(['connection', 'connection protocol probes (after login)']);
+      for (const [group, title] of skipped) {
+        add({ id: `${group}.not-run`, group, title, verdict: 'info', requirement: 'none', spec: 'RFC 4253 §7.1', detail: `not run: no key exchange with pure-ssh (${why})` });
+      }
+    }
+    // A login was asked for and cannot happen without a key exchange: say so,
+    // as ssh does when it finds no common kex method (RFC 4253 §7.1).
+    if (o.login) report.login = { user: o.login.auth.username, error: `key exchange failed: ${why}` };
     return report;
   }
   const strict = b.strict;
@@ -256,16 +321,20 @@ export async function runCheck(o: CheckOptions): Promise<CheckReport> {
     // session going on shows nothing then.
     const s2c = b.negotiated.cipherServerToClient;
     const unseen = ok && !sequenceNumberVerified(s2c);
+    // No answer within -t to the first request under the new keys: a slow server, not a verdict.
+    const late = ok ? undefined : timedOut(after?.end, timeoutMs, 'SERVICE_REQUEST after NEWKEYS');
     add({
       id: 'strict-kex.server-seq-reset',
       group: 'strict-kex',
       title: 'server resets its sequence number at NEWKEYS',
-      verdict: unseen ? 'info' : ok ? 'pass' : 'fail',
-      requirement: unseen ? 'none' : 'must',
+      verdict: unseen || late ? 'info' : ok ? 'pass' : 'fail',
+      requirement: unseen || late ? 'none' : 'must',
       spec: 'OpenSSH PROTOCOL, strict key exchange (b)',
       detail: unseen
         ? `not testable under ${s2c}, which does not use the sequence number (the session went on)`
-        : ok
+        : late
+          ? late
+          : ok
           ? 'its first packets under the new keys open with sequence number 0'
           : broken
             ? `its packets do not open with sequence number 0 (${describeIncoming(after!.end)})`
@@ -281,7 +350,7 @@ export async function runCheck(o: CheckOptions): Promise<CheckReport> {
         if (!x.ok) return { x, after: undefined };
         return { x, after: await serviceRoundTrip(conn, timeoutMs) };
       });
-      add(strictVerdict(`strict-kex.${m.name}.${step}`, `${m.name.toUpperCase()} ${STEP_TEXT[step]}`, strict, outcome.x, outcome.after));
+      add(strictVerdict(`strict-kex.${m.name}.${step}`, `${m.name.toUpperCase()} ${STEP_TEXT[step]}`, strict, outcome.x, outcome.after, timeoutMs));
     }
   }
   if (strict) add(await clientSeqResetProbe(basePlan, server, session, timeoutMs));
@@ -324,7 +393,12 @@ async function connectionProbes(
   const loggedIn = (body: (conn: ProbeConnection, extensions: Extensions) => Promise<void>): Promise<boolean> =>
     session(plan, async (conn, x) => {
       if (!x.ok) {
-        report.login = { user, error: `key exchange failed: ${x.error?.message ?? describeIncoming(x.event)}` };
+        // Refused before the identification (even after the retries): say so, with the usual causes.
+        const why = unreached(x, timeoutMs)?.replace(/^inconclusive: /, '');
+        report.login = {
+          user,
+          error: `key exchange failed: ${why ? `${why} (the server refused the connection: MaxStartups, or OpenSSH's PerSourcePenalties)` : x.error?.message ?? describeIncoming(x.event, timeoutMs)}`,
+        };
         return false;
       }
       const auth = remembered !== undefined ? { ...login.auth, password: remembered } : login.auth;
@@ -385,7 +459,7 @@ async function clientSeqResetProbe(basePlan: ExchangePlan, server: KexInit, sess
     x,
     r: x.ok ? await serviceRoundTrip(conn, timeoutMs) : undefined,
   }));
-  const notRun = unreached(x);
+  const notRun = unreached(x, timeoutMs) ?? (x.ok ? undefined : timedOut(x.event, timeoutMs, `key exchange (${x.stage} step)`));
   if (notRun) return info(notRun);
   if (!x.ok || r === undefined) return { ...base, verdict: 'fail', requirement: 'must', detail: 'the exchange did not complete' };
   const used = `${x.negotiated.cipherClientToServer}${x.negotiated.macClientToServer ? ' + ' + x.negotiated.macClientToServer : ''}`;
@@ -394,6 +468,8 @@ async function clientSeqResetProbe(basePlan: ExchangePlan, server: KexInit, sess
   if (r.end.kind === 'timeout' && badMacAnswerDeferred(x.negotiated.cipherClientToServer, x.negotiated.macClientToServer)) {
     return info(`inconclusive: not acted upon, but no answer under ${used} (OpenSSH reads on up to 256 KiB after a bad MAC there before it closes, a CBC countermeasure)`);
   }
+  const late = timedOut(r.end, timeoutMs, `neither refused nor answered under ${used}`);
+  if (late) return info(late);
   return { ...base, verdict: 'fail', requirement: 'must', detail: `a packet under the unreset number was not refused: ${describeIncoming(r.end)} (${used})` };
 }
 
@@ -437,15 +513,24 @@ async function hostKeyInventory(server: KexInit, basePlan: ExchangePlan, session
     if (!type) unsupported.push(alg);
     else if (!byType.has(type)) byType.set(type, alg);
   }
+  let rsaBits: number | undefined;
   for (const [type, alg] of byType) {
     let detail: string;
-    if (alg === b.hostKeyAlgorithm) detail = `${type} ${b.fingerprint}`;
-    else {
-      const x = await session({ ...basePlan, hostKey: [alg] }, async (_conn, x) => x);
-      detail = x.ok ? `${type} ${x.fingerprint}` : `${type}: not fetched (${x.error?.message ?? describeIncoming(x.event)})`;
-    }
+    const x = alg === b.hostKeyAlgorithm ? b : await session({ ...basePlan, hostKey: [alg] }, async (_conn, x) => x);
+    if (x.ok) {
+      detail = `${type} ${x.fingerprint}`;
+      // An RSA key's size is its own (ssh-keygen -l shows it); the posture rule below judges it.
+      if (type === 'ssh-rsa') {
+        const bits = publicKeyBits(x.hostKeyBlob);
+        if (bits > 0) {
+          detail += `, ${bits} bits`;
+          rsaBits = bits;
+        }
+      }
+    } else detail = `${type}: not fetched (${x.error?.message ?? describeIncoming(x.event, basePlan.timeoutMs)})`;
     add({ id: `inventory.host-key.${type}`, group: 'inventory', title: `host key (${alg})`, verdict: 'info', requirement: 'none', spec: 'RFC 4253 §6.6', detail });
   }
+  if (rsaBits !== undefined) add(rsaHostKeyFinding(rsaBits));
   if (unsupported.length > 0) {
     add({
       id: 'inventory.host-key.unsupported',
@@ -460,25 +545,56 @@ async function hostKeyInventory(server: KexInit, basePlan: ExchangePlan, session
 }
 
 /**
+ * Why what answers at host:port is no SSH server the check can run against (nothing that
+ * identifies as one, RFC 4253 §4.2, or no KEXINIT after the identification), in ssh(1)'s words
+ * where it has them (ssh 9.2 kex.c kex_exchange_identification); undefined for an SSH server
+ * that answered wrongly (a malformed KEXINIT, an unreadable packet: a MUST violated).
+ */
+function notAnSshServer(x: ExchangeFailed, host: string, port: number, timeoutMs: number): string | undefined {
+  const at = `${host} port ${port}`;
+  const e = x.event;
+  if (x.stage === 'version') {
+    if (e.kind === 'closed') return `no SSH identification from ${at}: kex_exchange_identification: Connection closed by remote host`;
+    if (e.kind === 'timeout') return `no SSH identification from ${at} within ${seconds(timeoutMs)}: Connection timed out during banner exchange`;
+    return `no SSH identification from ${at}: ${e.kind === 'broken' ? e.error.message : describeIncoming(e, timeoutMs)}`;
+  }
+  if (x.stage === 'kexinit' && !x.error && e.kind !== 'broken' && e.kind !== 'packet') {
+    return `no KEXINIT from ${at} after its identification: ${describeIncoming(e, timeoutMs)}`;
+  }
+  return undefined;
+}
+
+/**
  * A probe whose connection never reached the server's identification (refused, e.g. by
  * OpenSSH's PerSourcePenalties) proves nothing either way.
  */
-function unreached(x: ExchangeOutcome): string | undefined {
-  return !x.ok && x.stage === 'version' ? `inconclusive: ${describeIncoming(x.event)} before the server's identification` : undefined;
+function unreached(x: ExchangeOutcome, timeoutMs?: number): string | undefined {
+  return !x.ok && x.stage === 'version' ? `inconclusive: ${describeIncoming(x.event, timeoutMs)} before the server's identification` : undefined;
 }
 
-function strictVerdict(id: string, title: string, strict: boolean, x: ExchangeOutcome, after: AfterKex | undefined): Finding {
-  const notRun = unreached(x);
+/**
+ * A wait that ran out (`-t`) proves nothing either way: a slow server or link looks the same as
+ * one that never answers. The detail of such a finding (verdict `info`), or undefined.
+ */
+function timedOut(e: Incoming | undefined, timeoutMs: number, what?: string): string | undefined {
+  return e?.kind === 'timeout' ? `inconclusive: ${what ? `${what}: ` : ''}no answer within ${seconds(timeoutMs)}` : undefined;
+}
+
+function strictVerdict(id: string, title: string, strict: boolean, x: ExchangeOutcome, after: AfterKex | undefined, timeoutMs: number): Finding {
+  const notRun = unreached(x, timeoutMs);
   if (notRun) return { id, group: 'strict-kex', title, spec: STRICT_SPEC, verdict: 'info', requirement: 'none', detail: notRun };
   const ended = !x.ok ? x.event : after!.end;
   const terminated = isTermination(ended) || ended.kind === 'broken';
   const tolerated = x.ok && after !== undefined && accepted(after);
   const base = { id, group: 'strict-kex' as const, title, spec: strict ? STRICT_SPEC : 'RFC 4253 §11.2–§11.4 (no strict kex)' };
   if (!strict) {
-    return { ...base, verdict: 'info', requirement: 'none', detail: tolerated ? 'tolerated (strict kex not in force)' : `not tolerated: ${describeIncoming(ended)}` };
+    return { ...base, verdict: 'info', requirement: 'none', detail: tolerated ? 'tolerated (strict kex not in force)' : `not tolerated: ${describeIncoming(ended, timeoutMs)}` };
   }
   if (terminated && !tolerated) return { ...base, verdict: 'pass', requirement: 'must', detail: `disconnected: ${describeIncoming(ended)}` };
   if (tolerated) return { ...base, verdict: 'fail', requirement: 'must', detail: 'tolerated: the key exchange completed and the session went on' };
+  // Neither tolerated nor ended within -t: a slow server looks the same as one that hangs.
+  const late = timedOut(ended, timeoutMs, 'neither completed nor ended the exchange');
+  if (late) return { ...base, verdict: 'info', requirement: 'none', detail: late };
   return { ...base, verdict: 'fail', requirement: 'must', detail: `the server neither completed nor ended the exchange (${describeIncoming(ended)})` };
 }
 
@@ -496,38 +612,43 @@ async function protocolProbes(
 
   // RFC 4253 §11.4: an unknown message gets UNIMPLEMENTED with its sequence number, in order.
   await session(basePlan, async (conn, x) => {
-    if (!x.ok) return P('unimplemented', 'UNIMPLEMENTED for an unknown message', 'RFC 4253 §11.4', 'info', 'none', unreached(x) ?? `exchange failed: ${describeIncoming(x.event)}`);
+    if (!x.ok) return P('unimplemented', 'UNIMPLEMENTED for an unknown message', 'RFC 4253 §11.4', 'info', 'none', unreached(x, timeoutMs) ?? `exchange failed: ${describeIncoming(x.event, timeoutMs)}`);
     const seq = conn.send(Uint8Array.of(MSG_UNASSIGNED));
     const a = await serviceRoundTrip(conn, timeoutMs);
     const un = a.seen.find((s) => s.type === MSG.UNIMPLEMENTED);
     const got = un ? new SshReader(un.payload, 1).uint32() : undefined;
+    const late = timedOut(a.end, timeoutMs, `message ${MSG_UNASSIGNED} (seq ${seq}) and the next request not answered`);
     if (got === seq) P('unimplemented', 'UNIMPLEMENTED for an unknown message', 'RFC 4253 §11.4', 'pass', 'must', `message ${MSG_UNASSIGNED} (seq ${seq}) answered with UNIMPLEMENTED ${got}`);
     else if (got !== undefined) P('unimplemented', 'UNIMPLEMENTED for an unknown message', 'RFC 4253 §11.4', 'fail', 'must', `UNIMPLEMENTED names sequence number ${got}, the message was ${seq}`);
+    else if (late) P('unimplemented', 'UNIMPLEMENTED for an unknown message', 'RFC 4253 §11.4', 'info', 'none', late);
     else P('unimplemented', 'UNIMPLEMENTED for an unknown message', 'RFC 4253 §11.4', 'fail', 'must', `message ${MSG_UNASSIGNED} (seq ${seq}) not answered with UNIMPLEMENTED: ${accepted(a) ? 'the next request was answered first' : describeIncoming(a.end)}`);
   });
 
   // RFC 4253 §6.1: every implementation MUST process packets of 35000 bytes (payload 32768).
   await session(basePlan, async (conn, x) => {
-    if (!x.ok) return P('max-packet', 'a 32768-byte payload is processed', 'RFC 4253 §6.1', 'info', 'none', unreached(x) ?? `exchange failed: ${describeIncoming(x.event)}`);
+    if (!x.ok) return P('max-packet', 'a 32768-byte payload is processed', 'RFC 4253 §6.1', 'info', 'none', unreached(x, timeoutMs) ?? `exchange failed: ${describeIncoming(x.event, timeoutMs)}`);
     conn.send(encodeIgnore(new Uint8Array(32768 - 5)));
     const a = await serviceRoundTrip(conn, timeoutMs);
+    const late = timedOut(a.end, timeoutMs, 'IGNORE of 32768 bytes sent, the next request not answered');
+    if (late) return P('max-packet', 'a 32768-byte payload is processed', 'RFC 4253 §6.1', 'info', 'none', late);
     P('max-packet', 'a 32768-byte payload is processed', 'RFC 4253 §6.1', accepted(a) ? 'pass' : 'fail', 'must', accepted(a) ? 'IGNORE of 32768 bytes accepted' : `refused: ${describeIncoming(a.end)}`);
   });
 
   // RFC 4253 §6.1: lengths far beyond what the server handles are refused cleanly, not hung on.
   await session(basePlan, async (conn, x) => {
-    if (!x.ok) return P('oversize-packet', 'a 1 MiB packet is refused or processed', 'RFC 4253 §6.1', 'info', 'none', unreached(x) ?? `exchange failed: ${describeIncoming(x.event)}`);
+    if (!x.ok) return P('oversize-packet', 'a 1 MiB packet is refused or processed', 'RFC 4253 §6.1', 'info', 'none', unreached(x, timeoutMs) ?? `exchange failed: ${describeIncoming(x.event, timeoutMs)}`);
     conn.send(encodeIgnore(new Uint8Array(1024 * 1024)));
     const a = await serviceRoundTrip(conn, timeoutMs);
     const t = 'a 1 MiB packet is refused or processed';
     if (isTermination(a.end)) P('oversize-packet', t, 'RFC 4253 §6.1', 'pass', 'should', `refused: ${describeIncoming(a.end)}`);
     else if (accepted(a)) P('oversize-packet', t, 'RFC 4253 §6.1', 'info', 'none', 'processed (the server accepts packets of 1 MiB)');
+    else if (a.end.kind === 'timeout') P('oversize-packet', t, 'RFC 4253 §6.1', 'info', 'none', timedOut(a.end, timeoutMs, 'neither refused nor processed')!);
     else P('oversize-packet', t, 'RFC 4253 §6.1', 'fail', 'should', `neither refused nor processed: ${describeIncoming(a.end)}`);
   });
 
   // RFC 4253 §6.4: a packet whose MAC does not verify is never acted upon.
   await session(basePlan, async (conn, x) => {
-    if (!x.ok) return P('bad-mac', 'a packet with a bad MAC is refused', 'RFC 4253 §6.4', 'info', 'none', unreached(x) ?? `exchange failed: ${describeIncoming(x.event)}`);
+    if (!x.ok) return P('bad-mac', 'a packet with a bad MAC is refused', 'RFC 4253 §6.4', 'info', 'none', unreached(x, timeoutMs) ?? `exchange failed: ${describeIncoming(x.event, timeoutMs)}`);
     conn.sendMutated(encodeServiceRequest('ssh-userauth'), (p) => {
       p[p.length - 1]! ^= 0x01;
     });
@@ -537,6 +658,8 @@ async function protocolProbes(
     else if (isTermination(a.end)) P('bad-mac', t, 'RFC 4253 §6.4', 'pass', 'must', `refused: ${describeIncoming(a.end)}`);
     else if (a.end.kind === 'timeout' && badMacAnswerDeferred(x.negotiated.cipherClientToServer, x.negotiated.macClientToServer)) {
       P('bad-mac', t, 'RFC 4253 §6.4', 'info', 'none', `not acted upon; no answer under ${x.negotiated.cipherClientToServer} + ${x.negotiated.macClientToServer} (OpenSSH reads on up to 256 KiB after a bad MAC there before it closes, a CBC countermeasure)`);
+    } else if (a.end.kind === 'timeout') {
+      P('bad-mac', t, 'RFC 4253 §6.4; §11.1 MAC_ERROR', 'info', 'none', `not acted upon; ${timedOut(a.end, timeoutMs, 'and neither refused')!}`);
     } else P('bad-mac', t, 'RFC 4253 §6.4; §11.1 MAC_ERROR', 'fail', 'should', `not answered, but the connection stays open (${describeIncoming(a.end)})`);
   });
 
@@ -545,23 +668,28 @@ async function protocolProbes(
   const guess = new SshWriter(48).byte(30).string(o.random(32)).toBytes();
   await session({ ...basePlan, kex: [guessName, ...basePlan.kex], wrongGuess: guess }, async (conn, x) => {
     const t = 'a wrong first_kex_packet_follows guess is ignored';
-    if (unreached(x)) return P('wrong-guess', t, 'RFC 4253 §7.1', 'info', 'none', unreached(x)!);
+    const notRun = unreached(x, timeoutMs) ?? (x.ok || x.error ? undefined : timedOut(x.event, timeoutMs, `key exchange (${x.stage} step)`));
+    if (notRun) return P('wrong-guess', t, 'RFC 4253 §7.1', 'info', 'none', notRun);
     if (!x.ok) {
       return P('wrong-guess', t, 'RFC 4253 §7.1', 'fail', 'must', x.error ? `the server used the guessed packet (${x.error.message})` : `the exchange failed: ${describeIncoming(x.event)}`);
     }
     const a = await serviceRoundTrip(conn, timeoutMs);
+    const late = timedOut(a.end, timeoutMs, 'the exchange completed, the next request not answered');
+    if (late) return P('wrong-guess', t, 'RFC 4253 §7.1', 'info', 'none', late);
     P('wrong-guess', t, 'RFC 4253 §7.1', accepted(a) ? 'pass' : 'fail', 'must', accepted(a) ? 'ignored: the exchange ran on the packet that followed' : describeIncoming(a.end));
   });
 
   // RFC 4253 §9: either side may start a key re-exchange at any time, even right after the first.
   await session(basePlan, async (conn, x) => {
-    if (!x.ok) return P('rekey', 'an immediate client rekey completes', 'RFC 4253 §9', 'info', 'none', unreached(x) ?? `exchange failed: ${describeIncoming(x.event)}`);
+    if (!x.ok) return P('rekey', 'an immediate client rekey completes', 'RFC 4253 §9', 'info', 'none', unreached(x, timeoutMs) ?? `exchange failed: ${describeIncoming(x.event, timeoutMs)}`);
     const r = await runRekey(conn, x, basePlan);
     const a = r.ok ? await serviceRoundTrip(conn, timeoutMs) : undefined;
     const t = 'an immediate client rekey completes';
     if (a && accepted(a)) P('rekey', t, 'RFC 4253 §9', 'pass', 'should', 'second exchange done; the session went on under the new keys');
     else if (!r.ok && r.event.kind === 'packet' && r.event.type === MSG.UNIMPLEMENTED) {
       P('rekey', t, 'RFC 4253 §9', 'info', 'none', 'refused before user authentication: the server answered our KEXINIT with UNIMPLEMENTED');
+    } else if ((r.ok ? a!.end : r.event).kind === 'timeout' && (r.ok || !r.error)) {
+      P('rekey', t, 'RFC 4253 §9', 'info', 'none', timedOut({ kind: 'timeout' }, timeoutMs, r.ok ? 'second exchange done, the next request not answered' : `second exchange (${r.stage} step)`)!);
     } else P('rekey', t, 'RFC 4253 §9', 'fail', 'should', r.ok ? describeIncoming(a!.end) : `${r.stage}: ${r.error?.message ?? describeIncoming(r.event)}`);
   });
 

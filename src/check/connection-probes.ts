@@ -9,7 +9,7 @@ import { encodeDirectTcpip } from '../connection/channel-types.js';
 import { encodeTcpipForward } from '../connection/global-requests.js';
 import { MSG, encodeChannelOpen, encodeChannelSimple, encodeGlobalRequest, encodeWindowAdjust } from '../protocol/messages.js';
 import { SshReader, SshWriter, fromUtf8 } from '../protocol/wire.js';
-import { describeIncoming, type Incoming, type ProbeConnection } from './connection.js';
+import { describeIncoming, seconds, type Incoming, type ProbeConnection } from './connection.js';
 import { answerGlobalRequest, type Extensions } from './login.js';
 import type { Finding } from './report.js';
 
@@ -63,6 +63,14 @@ export interface LoopProbe {
 const FEED_CHANNEL = 2;
 
 type Add = (f: Finding) => void;
+
+/**
+ * A wait that ran out (`-t`) proves nothing either way: a slow server or link looks the same as
+ * one that never answers. The detail of such a finding (verdict `info`), or undefined.
+ */
+function timedOut(e: Incoming | undefined, timeoutMs: number, what: string): string | undefined {
+  return e?.kind === 'timeout' ? `inconclusive: ${what}: no answer within ${seconds(timeoutMs)}` : undefined;
+}
 
 const finding = (id: string, title: string, spec: string, verdict: Finding['verdict'], requirement: Finding['requirement'], detail: string): Finding => ({
   id: `connection.${id}`,
@@ -296,7 +304,12 @@ export async function channelProbes(conn: ProbeConnection, source: ExecProbe | L
       ),
     );
     const complete = exec.expectBytes === undefined ? closed : received === exec.expectBytes && !nonZero;
-    add(
+    // Nothing to resume: all the output fit in the first window (`--command` with a short output).
+    const untested = complete && grants === 0 ? `inconclusive: all ${received} bytes${stderrBytes > 0 ? ` (and ${stderrBytes} on stderr)` : ''} fit in the first window of ${PROBE_WINDOW}, no WINDOW_ADJUST was needed` : undefined;
+    // Stopped, and no more within the probe's budget after our grants: as slow as a server that hangs.
+    const late = !complete && !nonZero ? timedOut(end ?? { kind: 'timeout' }, timeoutMs, `${received}${exec.expectBytes !== undefined ? ` of ${exec.expectBytes}` : ''} bytes after ${grants} WINDOW_ADJUST, then no more`) : undefined;
+    if (untested || late) add(finding('window-adjust', titles.adjust, 'RFC 4254 §5.2', 'info', 'none', (untested ?? late)!));
+    else add(
       finding(
         'window-adjust',
         titles.adjust,
@@ -349,7 +362,31 @@ export async function channelProbes(conn: ProbeConnection, source: ExecProbe | L
     return;
   }
   conn.send(encodeChannelSimple(MSG.CHANNEL_CLOSE, second.remote));
-  const answer = await drainUntilClose(conn, 1, timeoutMs);
+  // A request after the CLOSE tells a slow server from one that ignores the CLOSE: once its reply
+  // is in, the server has read our CLOSE (RFC 4253 §6: packets in order), and a CLOSE still
+  // missing a whole -t later is a missing answer, not a late one.
+  conn.send(encodeGlobalRequest('keepalive@openssh.com', true));
+  let answer: Incoming;
+  let repliedAt: number | undefined;
+  let closeBy = Date.now() + timeoutMs;
+  for (;;) {
+    answer = await nextMessage(conn, Math.max(1, closeBy - Date.now()));
+    if (answer.kind === 'timeout') {
+      if (repliedAt !== undefined && Date.now() < repliedAt + timeoutMs) {
+        closeBy = repliedAt + timeoutMs;
+        continue;
+      }
+      break;
+    }
+    if (answer.kind !== 'packet') break;
+    if (answer.type === MSG.REQUEST_SUCCESS || answer.type === MSG.REQUEST_FAILURE) {
+      repliedAt ??= Date.now();
+      closeBy = Math.max(closeBy, repliedAt + timeoutMs);
+    }
+    if (answer.type === MSG.CHANNEL_CLOSE && new SshReader(answer.payload, 1).uint32() === 1) break;
+  }
+  const late = repliedAt === undefined ? timedOut(answer, timeoutMs, 'an idle session channel closed by us, and a keepalive after it') : undefined;
+  if (late) return add(finding('close-answered', titles.close, 'RFC 4254 §5.3', 'info', 'none', late));
   add(
     finding(
       'close-answered',
@@ -357,7 +394,9 @@ export async function channelProbes(conn: ProbeConnection, source: ExecProbe | L
       'RFC 4254 §5.3',
       answer.kind === 'packet' ? 'pass' : 'fail',
       'must',
-      answer.kind === 'packet' ? 'an idle session channel closed by us was closed by the server' : `no CLOSE back (${describeIncoming(answer)})`,
+      answer.kind === 'packet'
+        ? 'an idle session channel closed by us was closed by the server'
+        : `no CLOSE back (${describeIncoming(answer, timeoutMs)}${repliedAt !== undefined && answer.kind === 'timeout' ? ', though the keepalive sent after our CLOSE was answered' : ''})`,
     ),
   );
 }
@@ -489,8 +528,10 @@ export async function globalRequestProbes(conn: ProbeConnection, timeoutMs: numb
   const name = (t: number) => (t === MSG.REQUEST_SUCCESS ? 'SUCCESS' : 'FAILURE');
   const seen = replies.map((r) => name(r.type) + (r.type === MSG.REQUEST_SUCCESS && r.data.length === 4 ? `(port ${new SshReader(r.data).uint32()})` : '')).join(', ');
   const S4 = 'RFC 4254 §4';
+  const late = timedOut(end, timeoutMs, `${requests.length} requests with want-reply, ${replies.length} replies (${seen || 'none'})`);
   // keepalive@openssh.com: OpenSSH answers FAILURE (it does not know it); any reply counts.
-  add(
+  if (replies.length === 0 && late) add(finding('keepalive', 'keepalive@openssh.com answered after login', 'RFC 4254 §4; OpenSSH PROTOCOL §2.5', 'info', 'none', late));
+  else add(
     finding(
       'keepalive',
       'keepalive@openssh.com answered after login',
@@ -501,6 +542,7 @@ export async function globalRequestProbes(conn: ProbeConnection, timeoutMs: numb
     ),
   );
   if (replies.length < requests.length) {
+    if (late) return add(finding('global-replies', 'global requests answered in order', S4, 'info', 'none', late));
     add(finding('global-replies', 'global requests answered in order', S4, 'fail', 'must', `${requests.length} requests with want-reply, ${replies.length} replies (${seen || 'none'}), then ${describeIncoming(end ?? { kind: 'timeout' })}`));
     return;
   }
@@ -524,7 +566,9 @@ export async function globalRequestProbes(conn: ProbeConnection, timeoutMs: numb
     const ok = e.kind === 'packet' && e.type === MSG.REQUEST_SUCCESS;
     // A forward left behind ends with the connection, which the probe closes next.
     const detail = ok ? `port ${port} cancelled` : `port ${port}: ${e.kind === 'packet' ? 'FAILURE (the forward lasts until the connection ends)' : describeIncoming(e)}`;
-    add(finding('cancel-tcpip-forward', 'cancel-tcpip-forward of the forward it opened', 'RFC 4254 §7.1', ok ? 'pass' : 'fail', 'should', detail));
+    const cancelLate = timedOut(e, timeoutMs, `cancel-tcpip-forward of port ${port}`);
+    if (cancelLate) add(finding('cancel-tcpip-forward', 'cancel-tcpip-forward of the forward it opened', 'RFC 4254 §7.1', 'info', 'none', cancelLate));
+    else add(finding('cancel-tcpip-forward', 'cancel-tcpip-forward of the forward it opened', 'RFC 4254 §7.1', ok ? 'pass' : 'fail', 'should', detail));
   }
 }
 
@@ -546,6 +590,8 @@ export async function pingProbe(conn: ProbeConnection, extensions: Extensions, t
   if (e.kind === 'packet' && e.type === MSG_PONG) {
     const echoed = fromUtf8(new SshReader(e.payload, 1).string());
     add(finding('ping', t, spec, echoed === data ? 'pass' : 'fail', 'must', echoed === data ? 'PONG with the same data' : `PONG with other data: ${JSON.stringify(echoed)}`));
+  } else if (e.kind === 'timeout') {
+    add(finding('ping', t, spec, 'info', 'none', timedOut(e, timeoutMs, 'advertised, PING sent')!));
   } else {
     add(finding('ping', t, spec, 'fail', 'must', `advertised, but ${e.kind === 'packet' ? `message ${e.type} came instead of PONG` : describeIncoming(e)}`));
   }

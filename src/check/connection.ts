@@ -48,8 +48,16 @@ export function isTermination(e: Incoming): boolean {
   return e.kind === 'disconnect' || e.kind === 'closed';
 }
 
-/** One-line description of what arrived, for a finding's detail. */
-export function describeIncoming(e: Incoming): string {
+/** A wait's budget as `-t` gives it: `5 s`, `0.5 s`. */
+export function seconds(ms: number): string {
+  return `${Number((ms / 1000).toFixed(3))} s`;
+}
+
+/**
+ * One-line description of what arrived, for a finding's detail; with the wait's budget a
+ * timeout reads `no answer within 5 s`.
+ */
+export function describeIncoming(e: Incoming, timeoutMs?: number): string {
   switch (e.kind) {
     case 'packet':
       return `message ${e.type}`;
@@ -58,7 +66,7 @@ export function describeIncoming(e: Incoming): string {
     case 'closed':
       return 'connection closed';
     case 'timeout':
-      return 'no answer';
+      return timeoutMs === undefined ? 'no answer' : `no answer within ${seconds(timeoutMs)}`;
     case 'broken':
       return `unreadable reply (${e.error.message})`;
   }

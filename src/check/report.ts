@@ -38,6 +38,13 @@ export interface CheckReport {
    * the connection probes did not run).
    */
   login?: { user: string; method?: string; error?: string };
+  /**
+   * Why the check could not run, or not in full (the command exits 255): no connection, no SSH
+   * identification or KEXINIT from the server, or no key exchange with pure-ssh (then the
+   * inventory and posture are there, and each skipped group of probes has a `*.not-run` finding).
+   * Absent when every probe ran.
+   */
+  error?: string;
   findings: Finding[];
 }
 
@@ -79,5 +86,6 @@ export function renderTable(report: CheckReport): string {
   const must = mustViolations(report);
   const warn = report.findings.filter((f) => f.verdict === 'fail' && f.requirement !== 'must');
   lines.push('', `summary: ${report.findings.filter((f) => f.verdict === 'pass').length} pass, ${must.length} MUST violated, ${warn.length} warnings`);
+  if (report.error) lines.push(`not run: ${report.error}`);
   return lines.join('\n') + '\n';
 }

@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { connect as netConnect } from 'node:net';
 import type { ProbeLink } from '../check/connection.js';
 import { logLines } from './log-vis.js';
+import { couldNotResolve } from './strerror.js';
 
 const EXIT_MUST_VIOLATED = 1;
 const EXIT_ERROR = 255;
@@ -132,6 +133,9 @@ function tcpLink(host: string, port: number, timeoutMs: number): Promise<ProbeLi
     socket.on('error', (err: NodeJS.ErrnoException) => {
       if (connected) return end();
       clearTimeout(connectTimer);
+      // ssh.c's words for a name that does not resolve (ssh_connect's getaddrinfo), without "ssh: ".
+      const unresolved = couldNotResolve(host, err)?.replace(/^ssh: /, '');
+      if (unresolved) return reject(new Error(unresolved));
       const why = err.code === 'ECONNREFUSED' ? 'Connection refused' : err.message;
       reject(new Error(`connect to host ${host} port ${port}: ${why}`));
     });
@@ -349,6 +353,7 @@ async function main(): Promise<number> {
   const { timeoutMs } = args;
   let prepared: Awaited<ReturnType<typeof prepareLogin>> | undefined;
   let report;
+  const startedAt = new Date().toISOString();
   try {
     if (args.login && args.inventoryOnly) log('--inventory-only: no login, so no connection probes');
     if (args.login && !args.inventoryOnly) prepared = await prepareLogin(cfg, log, args.verbose);
@@ -363,21 +368,31 @@ async function main(): Promise<number> {
       connect: () => tcpLink(host, port, timeoutMs),
       random: (n) => new Uint8Array(randomBytes(n)),
       crypto: cryptoProviderFor(undefined),
-      now: () => new Date().toISOString(),
+      now: () => startedAt,
       log: args.verbose ? log : undefined,
     });
   } catch (err) {
-    process.stderr.write(`pure-ssh-check: ${(err as Error).message}\n`);
+    // A connection the probes could not make after the first (or the login's preparation): the
+    // report so far is lost; a JSON consumer still gets a document saying why.
+    const message = (err as Error).message;
+    if (args.json) process.stdout.write(renderJson({ target: { host, port }, startedAt, error: message, findings: [] }));
+    process.stderr.write(`pure-ssh-check: ${message}\n`);
     return EXIT_ERROR;
   } finally {
     prepared?.close();
   }
-  process.stdout.write(args.json ? renderJson(report) : renderTable(report));
-  if (!report.serverVersion) return EXIT_ERROR;
+  // No connection at all: the reason on stderr, and for --json a document with it.
+  if (args.json || report.serverVersion !== undefined || report.findings.length > 0) process.stdout.write(args.json ? renderJson(report) : renderTable(report));
   if (report.login?.error) {
     process.stderr.write(`pure-ssh-check: ${report.login.user}@${host}: login failed, connection probes not run: ${report.login.error}\n`);
     return EXIT_ERROR;
   }
+  // The check could not run (no connection, no SSH server, no key exchange with pure-ssh).
+  if (report.error !== undefined) {
+    process.stderr.write(`pure-ssh-check: ${report.error}\n`);
+    return EXIT_ERROR;
+  }
+  if (!report.serverVersion) return EXIT_ERROR;
   return mustViolations(report).length > 0 ? EXIT_MUST_VIOLATED : 0;
 }
 
