@@ -29,7 +29,7 @@ import {
 import { ConfigError, resolveCommandLineAsync, type CliEnvironment, type ResolvedConfig } from '../config/cli-args.js';
 import type { SshClient } from './client.js';
 import type { LoadReady, LoadReply, LoadRequest } from './bench-load.js';
-import { opensshHandshake, opensshSupport, opensshTunnel, type OpensshLogin, type OpensshTunnel, type PinnedAlgorithms } from './bench-openssh.js';
+import { Cleanups, opensshHandshake, opensshSupport, opensshTunnel, type OpensshLogin, type OpensshTunnel, type PinnedAlgorithms } from './bench-openssh.js';
 import { readServerOffer, secondsText } from './bench-offer.js';
 import { connectHost, describeFatal, loadLibraries, Log, openRoute, processCliEnvironment, type Libraries, type RouteContext } from './connect-host.js';
 
@@ -47,6 +47,11 @@ const transferTimeout = (size: number) => 20_000 + (size / 1024 / 1024) * 1000;
 process.on('SIGUSR1', () => {});
 
 class FatalError extends Error {}
+
+/** Set by SIGINT / SIGTERM: the handler stops everything and exits; nothing else may report. */
+let interrupted = false;
+/** What the run awaits once interrupted: never settles (the signal's handler calls process.exit). */
+const untilExit = new Promise<never>(() => {});
 
 function version(): string {
   try {
@@ -129,12 +134,17 @@ class Load {
       this.pending.clear();
     });
   }
-  static async start(): Promise<Load> {
-    const child = fork(new URL('./bench-load.js', import.meta.url), [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  /** Registered in `cleanups` from its fork on (it also exits when this process goes: bench-load.ts). */
+  static async start(cleanups: Cleanups): Promise<Load> {
+    let child: ChildProcess | undefined;
+    const stop = () => void (child?.exitCode === null && child.kill('SIGTERM'));
+    cleanups.add(stop);
+    child = fork(new URL('./bench-load.js', import.meta.url), [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    child.once('exit', () => cleanups.delete(stop));
     const ready = await withTimeout(
       new Promise<LoadReady>((res, rej) => {
-        child.once('message', (m: LoadReady) => res(m));
-        child.once('exit', (code) => rej(new Error(`the load generator exited (${code})`)));
+        child!.once('message', (m: LoadReady) => res(m));
+        child!.once('exit', (code) => rej(new Error(`the load generator exited (${code})`)));
       }),
       20_000,
       'starting the load generator',
@@ -166,7 +176,8 @@ interface Bench {
   notes: string[];
   deadline: number;
   progress: Progress;
-  cleanups: Set<() => Promise<void> | void>;
+  /** Every child process, tunnel and temporary directory of the run, while it exists. */
+  cleanups: Cleanups;
 }
 
 function remaining(b: Bench): number {
@@ -340,7 +351,13 @@ async function dataPhase(b: Bench, rows: DataRow[], pin: PinnedAlgorithms, load:
   const done: DataRow[] = [];
   const metrics: BenchMetric[] = b.args.target ? ['echo', 'rtt'] : ['upload', 'download', 'rtt'];
   const ctlDir = mkdtempSync(join(tmpdir(), 'psb-'));
-  b.cleanups.add(() => rmSync(ctlDir, { recursive: true, force: true }));
+  const removeCtlDir = () => rmSync(ctlDir, { recursive: true, force: true });
+  try {
+    b.cleanups.add(removeCtlDir);
+  } catch (err) {
+    removeCtlDir();
+    throw err;
+  }
   for (const [i, row] of rows.entries()) {
     if (remaining(b) <= 0) break;
     const phase = `data ${i + 1}/${rows.length} ${row.key}`;
@@ -364,8 +381,8 @@ async function dataPhase(b: Bench, rows: DataRow[], pin: PinnedAlgorithms, load:
       }
     }
     const tools: BenchTool[] = b.login && !row.opensshMissing ? ['pure', 'openssh'] : ['pure'];
-    for (const t of tools) if (tunnels[t]) b.cleanups.add(tunnels[t]!.stop);
     try {
+      for (const t of tools) if (tunnels[t]) b.cleanups.add(tunnels[t]!.stop);
       // Warm-up, uncounted: 1 MiB each way and a few round trips through each tunnel.
       for (const t of tools) {
         const tun = tunnels[t];
@@ -445,16 +462,14 @@ async function run(args: BenchArgs): Promise<number> {
     notes: [],
     deadline: started + args.timeLimit * 1000,
     progress: new Progress(started, args.timeLimit),
-    cleanups: new Set(),
+    cleanups: new Cleanups(),
   };
-  const cleanup = async () => {
-    for (const c of [...b.cleanups].reverse()) await c();
-    b.cleanups.clear();
-  };
-  let interrupted = false;
+  const cleanup = () => b.cleanups.run();
   const onSignal = () => {
     if (interrupted) return;
     interrupted = true;
+    // Steps still unwinding start nothing more: no budget left, and cleanups refuse new entries.
+    b.deadline = -Infinity;
     b.progress.done();
     process.stderr.write('pure-ssh-bench: interrupted\n');
     void cleanup().finally(() => process.exit(EXIT_ERROR));
@@ -484,7 +499,7 @@ async function run(args: BenchArgs): Promise<number> {
     }
     const ssh = args.openssh ? opensshSupport(args.ssh) : undefined;
     if (args.openssh && !ssh) b.notes.push(`OpenSSH's ${args.ssh} could not be run: pure-ssh alone (--ssh PATH names another)`);
-    if (ssh) b.login = { ssh: args.ssh, userArgs: args.sshArgs, destination: args.destination };
+    if (ssh) b.login = { ssh: args.ssh, userArgs: args.sshArgs, destination: args.destination, cleanups: b.cleanups };
     const plan: BenchPlan = planRows(
       readPlanOffer(offer.kexinit),
       { kex: args.kex, hostKeys: args.hostKeys, ciphers: args.ciphers, macs: args.macs, limit: args.quick ? 2 : undefined },
@@ -492,8 +507,8 @@ async function run(args: BenchArgs): Promise<number> {
       ssh,
     );
     b.notes.push(...plan.notes);
-    const load = await Load.start();
-    b.cleanups.add(() => load.stop());
+    if (interrupted) return await untilExit;
+    const load = await Load.start(b.cleanups);
     const hsRows = args.handshake ? await handshakePhase(b, plan.handshake) : [];
     // Data rows: both clients pinned to the kex and host key pure-ssh negotiated by default.
     const pin: PinnedAlgorithms = { kex: defaults.kex, hostKey: defaults.hostKey };
@@ -501,6 +516,8 @@ async function run(args: BenchArgs): Promise<number> {
     const dataRows = args.data ? await dataPhase(b, plan.data, pin, load) : [];
     if (remaining(b) <= 0) b.notes.push(`the time limit (${args.timeLimit} s, --time-limit) ended the run early: later rows and repetitions were left out`);
     await cleanup();
+    // Interrupted: the steps ended early; the signal's handler exits once cleanups are done.
+    if (interrupted) return await untilExit;
     b.progress.done();
     const cpu = cpus();
     const report: BenchReport = {
@@ -550,6 +567,7 @@ async function main(): Promise<number> {
   try {
     return await run(args);
   } catch (err) {
+    if (interrupted) return await untilExit;
     if (err instanceof BenchArgError) {
       process.stderr.write(`pure-ssh-bench: ${err.message}\n`);
       return EXIT_ERROR;
@@ -563,8 +581,12 @@ async function main(): Promise<number> {
 }
 
 main().then(
-  (code) => process.exit(code),
+  (code) => {
+    if (!interrupted) process.exit(code);
+  },
   (err: unknown) => {
+    // A step failing because the run is being stopped: the signal's handler exits.
+    if (interrupted) return;
     process.stderr.write(`pure-ssh-bench: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
     process.exit(EXIT_ERROR);
   },
