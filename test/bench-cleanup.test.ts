@@ -17,11 +17,11 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import type { BenchReport } from '../src/bench/report.js';
 import { cliEnv, describeInteropWithHome, processHome } from './harness/home.js';
 import { descendants } from './harness/proc.js';
-import { startSshd, type SshdHandle } from './harness/sshd.js';
+import { clientArgsVia, startSshd, type SshdHandle } from './harness/sshd.js';
 
 const BENCH_CLI = fileURLToPath(new URL('../dist/node/bench-cli.js', import.meta.url));
 
@@ -80,6 +80,10 @@ describeInteropWithHome('pure-ssh-bench: nothing left behind, the destination me
   beforeAll(async () => {
     sshd = await startSshd();
   }, 60_000);
+  afterEach(() => {
+    // What a failing run left (its sessions end with sshd.stop()).
+    for (const p of sshProcesses(sshd.dir)) process.kill(Number(p.split(':')[0]), 'SIGKILL');
+  });
   afterAll(async () => {
     await sshd?.stop();
   });
@@ -105,32 +109,46 @@ describeInteropWithHome('pure-ssh-bench: nothing left behind, the destination me
 
   it('SIGTERM while the OpenSSH tunnel master is being set up: no ssh process, session or remote forward left', async () => {
     await expectNothingLeft();
-    const { code, stderr, caught } = await signalWhen(
-      ['--only', 'data', '--reps', '1', '--size', '1M', '--round-trips', '5', '--ciphers', 'aes128-gcm@openssh.com', ...sshd.clientArgs, sshd.target],
-      (argv) => argv.includes('-M'),
-    );
-    expect(caught.filter((a) => a === '-R')).toHaveLength(3);
-    expect(code, stderr).toBe(255);
-    expect(stderr).toMatch(/pure-ssh-bench: interrupted\n$/);
-    await expectNothingLeft();
+    // 150 ms on every answer from the server: the master is logged in, its control socket
+    // listening, while its remote forwards' "Allocated port" answers are still on their way.
+    const slow = await startSlowRelay(sshd.port, () => 150);
+    try {
+      const { code, stderr, caught } = await signalWhen(
+        ['--only', 'data', '--reps', '1', '--size', '1M', '--round-trips', '5', '--ciphers', 'aes128-gcm@openssh.com', ...clientArgsVia(sshd, slow.port), sshd.target],
+        (argv) => argv.includes('-M') && existsSync(argv[argv.indexOf('-S') + 1]!),
+      );
+      expect(caught.filter((a) => a === '-R')).toHaveLength(3);
+      expect(code, stderr).toBe(255);
+      expect(stderr).toMatch(/pure-ssh-bench: interrupted\n$/);
+      await expectNothingLeft();
+    } finally {
+      await slow.close();
+    }
   }, 90_000);
 });
 
-/** A relay to `port` that holds the server's first bytes back for `delayMs` (then passes all through). */
-async function startLateRelay(port: number, delayMs: number): Promise<{ port: number; close(): Promise<void> }> {
+/**
+ * A relay to sshd's `port` that delivers the server's n-th chunk `delay(n)` ms late, in order;
+ * the client's bytes go through at once.
+ */
+async function startSlowRelay(port: number, delay: (n: number) => number): Promise<{ port: number; close(): Promise<void> }> {
   const sockets = new Set<Socket>();
   const server: Server = createServer((inbound) => {
     const outbound = connect(port, '127.0.0.1');
     sockets.add(inbound).add(outbound);
     inbound.pipe(outbound);
-    outbound.pause();
-    setTimeout(() => outbound.pipe(inbound), delayMs);
+    let n = 0;
+    let chain = Promise.resolve();
+    outbound.on('data', (chunk: Buffer) => {
+      const at = Date.now() + delay(n++);
+      chain = chain.then(() => new Promise<void>((r) => setTimeout(r, Math.max(0, at - Date.now())))).then(() => void inbound.write(chunk));
+    });
     const end = () => {
       inbound.destroy();
       outbound.destroy();
     };
     inbound.on('error', end).on('close', end);
-    outbound.on('error', end).on('close', end);
+    outbound.on('error', end).on('end', () => void chain.then(end));
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return {
@@ -155,7 +173,7 @@ describeInteropWithHome('pure-ssh-bench through a ProxyJump host', () => {
     target = await startSshd();
     // The jump host offers one cipher the row does not use: the hop's own kex line names it.
     jump = await startSshd({ config: { Ciphers: 'chacha20-poly1305@openssh.com' } });
-    late = await startLateRelay(target.port, DELAY_MS);
+    late = await startSlowRelay(target.port, (n) => (n === 0 ? DELAY_MS : 0));
     dir = await mkdtemp(join(tmpdir(), 'pure-ssh-bench-jump-'));
     config = join(dir, 'ssh_config');
     const block = (name: string, s: SshdHandle, extra: string[]) =>
