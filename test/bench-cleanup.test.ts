@@ -47,10 +47,10 @@ function sshProcesses(marker: string): string[] {
 }
 
 /**
- * Starts the bench and sends it SIGTERM (it alone, not its process group) the moment one of its
- * ssh children matches `which`; resolves with its exit code, stderr and the child's argv.
+ * Starts the bench and sends it `signal` (it alone, not its process group) the moment one of its
+ * ssh children matches `which` (or `delayMs` after); resolves with its exit code, stderr and the child's argv.
  */
-async function signalWhen(args: string[], which: (argv: string[]) => boolean): Promise<{ code: number | null; stderr: string; caught: string[] }> {
+async function signalWhen(args: string[], which: (argv: string[]) => boolean, signal: NodeJS.Signals = 'SIGTERM', delayMs = 0): Promise<{ code: number | null; stderr: string; caught: string[] }> {
   if (!existsSync(BENCH_CLI)) throw new Error(`${BENCH_CLI} is missing: run \`npm run build\` first`);
   const child = spawn(process.execPath, [BENCH_CLI, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: cliEnv(processHome()) });
   let stderr = '';
@@ -68,7 +68,8 @@ async function signalWhen(args: string[], which: (argv: string[]) => boolean): P
     }
     if (!caught) await new Promise((r) => setTimeout(r, 2));
   }
-  child.kill('SIGTERM');
+  if (delayMs) await new Promise((r) => setTimeout(r, delayMs));
+  child.kill(signal);
   const code = await exited;
   if (!caught) throw new Error(`no such ssh child seen before the bench ended:\n${stderr}`);
   return { code, stderr, caught };
@@ -125,6 +126,26 @@ describeInteropWithHome('pure-ssh-bench: nothing left behind, the destination me
       await slow.close();
     }
   }, 90_000);
+
+  it('SIGKILL (no handler runs) during a handshake and with a tunnel up: the ssh processes end with the bench', async () => {
+    await expectNothingLeft();
+    const hs = await signalWhen(
+      ['--only', 'handshake', '--reps', '50', '--kex', 'curve25519-sha256', '--host-keys', 'ssh-ed25519', ...sshd.clientArgs, sshd.target],
+      (argv) => argv.includes('-N') && !argv.includes('-M'),
+      'SIGKILL',
+    );
+    expect(hs.code).toBeNull();
+    await expectNothingLeft();
+    // The master with its -R forwards and the -O forward's -L, in the middle of the transfers.
+    const data = await signalWhen(
+      ['--only', 'data', '--reps', '3', '--size', '64M', '--ciphers', 'aes128-gcm@openssh.com', ...sshd.clientArgs, sshd.target],
+      (argv) => argv.includes('-M') && existsSync(argv[argv.indexOf('-S') + 1]!),
+      'SIGKILL',
+      1500,
+    );
+    expect(data.code).toBeNull();
+    await expectNothingLeft();
+  }, 120_000);
 });
 
 /**

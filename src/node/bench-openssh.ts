@@ -15,7 +15,8 @@
  *
  * Every ssh process is registered in the run's {@link Cleanups} before it is spawned and leaves
  * it once it has exited, so that a signal, an error or the end of the run stops it wherever it is
- * (a handshake, a tunnel being set up).
+ * (a handshake, a tunnel being set up); a watchdog ends it if this process is killed outright
+ * ({@link WATCHDOG}).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, constants, existsSync, mkdtempSync, openSync, rmSync } from 'node:fs';
@@ -121,6 +122,16 @@ function logFifo(): { read: number; write: number } {
 }
 
 /**
+ * How ssh is started: `sh -c WATCHDOG ssh ARGS...`. The shell forks a watchdog, says its pid on
+ * the first line of its standard error, and execs ssh (the same pid: signals reach ssh itself).
+ * The watchdog waits on a pipe from this process; if this process dies by any means, even a
+ * SIGKILL that no handler sees, the pipe ends and the watchdog sends ssh SIGTERM, so no `ssh -N`
+ * stays logged in with its remote forwards. While this process lives the watchdog never acts: it
+ * is killed before ssh is stopped (ssh, its parent, reaps it), or once ssh has exited on its own.
+ */
+const WATCHDOG = 'exec 3<&0 </dev/null; (read x <&3; kill -TERM $$) >/dev/null 2>&1 & echo "$!" >&2; exec "$0" "$@" 3<&-';
+
+/**
  * A spawned ssh whose log (with `ownLog`: `-E /dev/stdout` in its arguments, see above) is
  * watched line by line with arrival times; its standard error (a ProxyJump hop's lines, or all
  * of ssh's without -E) is kept for the explanation of a failure. Registered in `cleanups` from
@@ -133,13 +144,16 @@ class SshProcess {
   private readonly waiters = new Set<() => void>();
   readonly exited: Promise<void>;
   private readonly undo = () => this.stop();
+  /** The watchdog's pid, from the first line of stderr; null once it is killed. */
+  private watchdog: number | null | undefined;
+  private readonly watchdogKnown: Promise<void>;
 
   constructor(ssh: string, args: string[], cleanups: Cleanups, ownLog: boolean) {
     cleanups.add(this.undo);
     let fifo: { read: number; write: number } | undefined;
     try {
       fifo = ownLog ? logFifo() : undefined;
-      this.child = spawn(ssh, args, { stdio: ['ignore', fifo?.write ?? 'ignore', 'pipe'] });
+      this.child = spawn('/bin/sh', ['-c', WATCHDOG, ssh, ...args], { stdio: ['pipe', fifo?.write ?? 'ignore', 'pipe'] });
     } catch (err) {
       if (fifo) for (const fd of [fifo.read, fifo.write]) closeSync(fd);
       cleanups.delete(this.undo);
@@ -155,7 +169,21 @@ class SshProcess {
     const logStream = fifo ? new Socket({ fd: fifo.read, readable: true, writable: false }) : undefined;
     logStream?.setEncoding('utf8').on('data', read(true)).on('error', () => {});
     const logEnded = new Promise<void>((res) => (logStream ? logStream.once('close', () => res()) : res()));
-    this.child.stderr!.setEncoding('utf8').on('data', read(false));
+    let first = '';
+    let known!: () => void;
+    this.watchdogKnown = new Promise((res) => (known = res));
+    this.child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+      if (this.watchdog === undefined) {
+        first += d;
+        const nl = first.indexOf('\n');
+        if (nl < 0) return;
+        this.watchdog = Number(first.slice(0, nl)) || null;
+        known();
+        d = first.slice(nl + 1);
+      }
+      read(false)(d);
+    });
+    this.child.stdin!.on('error', () => {});
     this.exited = new Promise((res) => {
       // Its last log lines may come after the exit: wait for the log's end, briefly (a
       // ProxyCommand of the user's that holds a copy may outlive ssh).
@@ -173,6 +201,10 @@ class SshProcess {
     });
     void this.exited.then(() => {
       this.done = true;
+      known();
+      // ssh exited on its own: its watchdog, now an orphan, must not act when the pipe ends.
+      this.killWatchdog();
+      this.child.stdin!.destroy();
       logStream?.destroy();
       cleanups.delete(this.undo);
       for (const w of this.waiters) w();
@@ -221,7 +253,21 @@ class SshProcess {
     clearTimeout(timer);
   }
 
+  private killWatchdog(): void {
+    if (this.watchdog) {
+      try {
+        process.kill(this.watchdog, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    this.watchdog = null;
+  }
+
   async stop(): Promise<void> {
+    // The watchdog first (its pid comes at once, before ssh starts), while ssh can reap it.
+    await Promise.race([this.watchdogKnown, this.exited]);
+    this.killWatchdog();
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGTERM');
     const timer = setTimeout(() => this.child.kill('SIGKILL'), 2000);
     await this.exited;
