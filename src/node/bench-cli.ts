@@ -15,7 +15,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { cpus, release, tmpdir, type as osType } from 'node:os';
 import { join } from 'node:path';
 import { BENCH_USAGE, BenchArgError, parseBenchArgs, type BenchArgs } from '../bench/args.js';
-import { planRows, type BenchPlan, type DataRow, type HandshakeRow, type ServerOffer } from '../bench/plan.js';
+import { dataKex, planRows, type BenchPlan, type DataRow, type HandshakeRow, type ServerOffer } from '../bench/plan.js';
 import {
   renderBenchJson,
   renderBenchSvg,
@@ -186,7 +186,8 @@ function remaining(b: Bench): number {
 
 /** A step's timeout: its cap, within what is left of the budget. */
 function budget(b: Bench, capMs: number): number {
-  return Math.max(1, Math.min(capMs, remaining(b)));
+  // Whole milliseconds: Node's timeouts (a child's `timeout`) take integers only.
+  return Math.max(1, Math.ceil(Math.min(capMs, remaining(b))));
 }
 
 /**
@@ -510,9 +511,14 @@ async function run(args: BenchArgs): Promise<number> {
     if (interrupted) return await untilExit;
     const load = await Load.start(b.cleanups);
     const hsRows = args.handshake ? await handshakePhase(b, plan.handshake) : [];
-    // Data rows: both clients pinned to the kex and host key pure-ssh negotiated by default.
-    const pin: PinnedAlgorithms = { kex: defaults.kex, hostKey: defaults.hostKey };
-    if (args.data) b.notes.push(`data rows: key exchange ${defaults.kex}, host key ${defaults.hostKey} for both clients`);
+    // Data rows: both clients pinned to the kex and host key pure-ssh negotiated by default (the
+    // kex: one OpenSSH has too, dataKex).
+    const kex = dataKex(readPlanOffer(offer.kexinit), defaults.kex, provider, ssh);
+    const pin: PinnedAlgorithms = { kex: kex.kex, hostKey: defaults.hostKey };
+    if (args.data) {
+      if (kex.note) b.notes.push(kex.note);
+      b.notes.push(`data rows: key exchange ${pin.kex}, host key ${pin.hostKey} for both clients`);
+    }
     const dataRows = args.data ? await dataPhase(b, plan.data, pin, load) : [];
     if (remaining(b) <= 0) b.notes.push(`the time limit (${args.timeLimit} s, --time-limit) ended the run early: later rows and repetitions were left out`);
     await cleanup();

@@ -1,5 +1,6 @@
 /**
- * pure-ssh-bench leaves nothing behind and measures the destination (break26 HIGH-3, MED-4),
+ * pure-ssh-bench's OpenSSH side (src/node/bench-openssh.ts) leaves nothing behind and measures
+ * what it should (break26 HIGH-3, MED-4, MED-9, MED-10),
  * against real sshd 9.2 processes with OpenSSH's own `ssh`:
  * - SIGTERM to the bench alone (as `kill PID`, a supervisor or a CI step timeout send it) while
  *   an OpenSSH handshake is in flight, and while OpenSSH's tunnel master (`ssh -N -M ... -R ...`)
@@ -8,9 +9,14 @@
  * - with ProxyJump, OpenSSH's figures are the destination's, not the jump host's: its cipher
  *   (the jump host offers another) and its handshake (the destination answers 1.5 s late; the
  *   jump host at once).
+ * - against an OpenSSH 10 server, whose first kex method (mlkem768x25519-sha256, pure-ssh's
+ *   choice too) ssh 9.2 lacks, the data rows use one both clients have, so OpenSSH's runs work
+ *   (break26 MED-9);
+ * - a run whose data rows start in the last 30 s of --time-limit: OpenSSH's tunnel is set up, not
+ *   failed by a fractional timeout (break26 MED-10).
  * Runs dist/node/bench-cli.js (`npm run build` first).
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, connect, type Server, type Socket } from 'node:net';
@@ -21,9 +27,26 @@ import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import type { BenchReport } from '../src/bench/report.js';
 import { cliEnv, describeInteropWithHome, processHome } from './harness/home.js';
 import { descendants } from './harness/proc.js';
-import { clientArgsVia, startSshd, type SshdHandle } from './harness/sshd.js';
+import { clientArgsVia, describeInteropOpenssh10, startSshd, systemOpenssh, type SshdHandle } from './harness/sshd.js';
 
 const BENCH_CLI = fileURLToPath(new URL('../dist/node/bench-cli.js', import.meta.url));
+
+/** Runs the bench to its end; resolves with exit code, stdout and stderr. */
+function runBench(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  if (!existsSync(BENCH_CLI)) throw new Error(`${BENCH_CLI} is missing: run \`npm run build\` first`);
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BENCH_CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: cliEnv(processHome()) });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (t: string) => (stdout += t));
+    child.stderr.setEncoding('utf8').on('data', (t: string) => (stderr += t));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 150_000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
 
 /** argv of a live process (not a zombie), or undefined. */
 function argvOf(pid: number): string[] | undefined {
@@ -212,19 +235,7 @@ describeInteropWithHome('pure-ssh-bench through a ProxyJump host', () => {
   });
 
   it("OpenSSH's row has the destination's cipher and handshake, not the jump host's", async () => {
-    if (!existsSync(BENCH_CLI)) throw new Error(`${BENCH_CLI} is missing: run \`npm run build\` first`);
-    const run = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = spawn(
-        process.execPath,
-        [BENCH_CLI, '--json', '--reps', '1', '--size', '1M', '--round-trips', '5', '--kex', 'curve25519-sha256', '--host-keys', 'ssh-ed25519', '--ciphers', 'aes128-gcm@openssh.com', '-F', config, 'target'],
-        { stdio: ['ignore', 'pipe', 'pipe'], env: cliEnv(processHome()) },
-      );
-      let stdout = '';
-      let stderr = '';
-      child.stdout.setEncoding('utf8').on('data', (t: string) => (stdout += t));
-      child.stderr.setEncoding('utf8').on('data', (t: string) => (stderr += t));
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
-    });
+    const run = await runBench(['--json', '--reps', '1', '--size', '1M', '--round-trips', '5', '--kex', 'curve25519-sha256', '--host-keys', 'ssh-ed25519', '--ciphers', 'aes128-gcm@openssh.com', '-F', config, 'target']);
     expect(run.code, run.stderr + run.stdout).toBe(0);
     const report = JSON.parse(run.stdout) as BenchReport;
     expect(report.failedRuns).toBe(0);
@@ -241,4 +252,50 @@ describeInteropWithHome('pure-ssh-bench through a ProxyJump host', () => {
     // The destination's sshd saw OpenSSH's connections (from the jump host's direct-tcpip).
     expect(target.logs()).toMatch(/Accepted publickey for root/);
   }, 120_000);
+});
+
+describeInteropWithHome('pure-ssh-bench: data rows near the time limit', () => {
+  let sshd: SshdHandle;
+  beforeAll(async () => {
+    sshd = await startSshd();
+  }, 60_000);
+  afterAll(async () => {
+    await sshd?.stop();
+  });
+
+  it('a tunnel set up with less than 30 s of --time-limit left: OpenSSH runs, no "out of range" timeout', async () => {
+    const run = await runBench(['--json', '--only', 'data', '--time-limit', '25', '--reps', '1', '--size', '1M', '--round-trips', '5', '--ciphers', 'aes128-gcm@openssh.com', ...sshd.clientArgs, sshd.target]);
+    expect(run.code, run.stderr + run.stdout).toBe(0);
+    const report = JSON.parse(run.stdout) as BenchReport;
+    expect(report.failedRuns).toBe(0);
+    expect(report.data.map((r) => r.metric)).toEqual(['upload', 'download', 'rtt']);
+    for (const r of report.data) expect(r.openssh?.values, r.metric).toHaveLength(1);
+  }, 60_000);
+});
+
+describeInteropOpenssh10('pure-ssh-bench against OpenSSH 10 with the system ssh (9.2)', () => {
+  let sshd: SshdHandle;
+  beforeAll(async () => {
+    sshd = await startSshd({ openssh: '10' });
+  }, 60_000);
+  afterAll(async () => {
+    await sshd?.stop();
+  });
+
+  it("the data rows use a kex method ssh 9.2 has: OpenSSH's runs work, a note says why", async () => {
+    const ssh = systemOpenssh().ssh;
+    const q = spawnSync(ssh, ['-Q', 'kex'], { encoding: 'utf8' }).stdout.split('\n');
+    // The case itself: the system ssh lacks the server's (and pure-ssh's) first kex method.
+    expect(q).not.toContain('mlkem768x25519-sha256');
+    const run = await runBench(['--json', '--only', 'data', '--ssh', ssh, '--reps', '1', '--size', '1M', '--round-trips', '5', '--ciphers', 'aes128-gcm@openssh.com', ...sshd.clientArgs, sshd.target]);
+    expect(run.code, run.stderr + run.stdout).toBe(0);
+    const report = JSON.parse(run.stdout) as BenchReport;
+    expect(report.failedRuns).toBe(0);
+    for (const r of report.data) expect(r.openssh?.values, r.metric).toHaveLength(1);
+    const notes = report.notes.join('\n');
+    expect(notes).toMatch(/OpenSSH's ssh does not support the kex method mlkem768x25519-sha256 \(pure-ssh's choice with this server\), so both clients use (\S+)/);
+    const used = /so both clients use (\S+)/.exec(notes)![1]!;
+    expect(q).toContain(used);
+    expect(notes).toContain(`data rows: key exchange ${used}, host key`);
+  }, 90_000);
 });
