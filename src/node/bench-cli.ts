@@ -9,11 +9,11 @@
  * (bench-load.ts) generates, checks and times it for both clients alike.
  * Exit status: 0 every run succeeded, 1 some runs failed, 255 the bench could not run.
  */
-import { fork, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { fork, spawnSync, type ChildProcess } from 'node:child_process';
+import { accessSync, constants as fsConstants, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { cpus, release, tmpdir, type as osType } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { BENCH_USAGE, BenchArgError, parseBenchArgs, type BenchArgs } from '../bench/args.js';
 import { dataKex, planRows, type BenchPlan, type DataRow, type HandshakeRow, type ServerOffer } from '../bench/plan.js';
 import {
@@ -31,6 +31,7 @@ import type { SshClient } from './client.js';
 import type { LoadReady, LoadReply, LoadRequest } from './bench-load.js';
 import { Cleanups, opensshHandshake, opensshSupport, opensshTunnel, type OpensshLogin, type OpensshTunnel, type PinnedAlgorithms } from './bench-openssh.js';
 import { readServerOffer, secondsText } from './bench-offer.js';
+import { strerror } from './strerror.js';
 import { connectHost, describeFatal, loadLibraries, Log, openRoute, processCliEnvironment, type Libraries, type RouteContext } from './connect-host.js';
 
 const EXIT_RUNS_FAILED = 1;
@@ -449,6 +450,21 @@ async function run(args: BenchArgs): Promise<number> {
   if (outcome.kind === 'usage') throw new BenchArgError(outcome.message ?? 'bad command line');
   if (outcome.kind !== 'run') throw new BenchArgError('bad command line');
   const cfg = outcome.config;
+  // What can be refused before any connection: --svg's directory, an OpenSSH client --ssh named.
+  if (args.svg) {
+    const dir = dirname(resolve(args.svg));
+    try {
+      if (!statSync(dir).isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
+      accessSync(dir, fsConstants.W_OK);
+    } catch (err) {
+      throw new BenchArgError(`--svg ${args.svg}: ${strerror(err as Error)}`);
+    }
+  }
+  const ssh = args.openssh ? opensshSupport(args.ssh) : undefined;
+  if (args.openssh && !ssh && args.sshGiven) {
+    const r = spawnSync(args.ssh, ['-V']);
+    throw new BenchArgError(`--ssh ${args.ssh}: ${r.error ? strerror(r.error) : `\`${args.ssh} -V\` exited with status ${r.status}`}`);
+  }
   const log = new Log(cfg.logLevel);
   for (const n of cfg.notes) log.debug1(n);
   const ignored = [...cfg.localForwards, ...cfg.remoteForwards, ...cfg.dynamicForwards].length;
@@ -498,7 +514,6 @@ async function run(args: BenchArgs): Promise<number> {
     } catch (err) {
       throw new FatalError(`reading the server's algorithm offer: ${errorText(err)}`);
     }
-    const ssh = args.openssh ? opensshSupport(args.ssh) : undefined;
     if (args.openssh && !ssh) b.notes.push(`OpenSSH's ${args.ssh} could not be run: pure-ssh alone (--ssh PATH names another)`);
     if (ssh) b.login = { ssh: args.ssh, userArgs: args.sshArgs, destination: args.destination, cleanups: b.cleanups };
     const plan: BenchPlan = planRows(
@@ -517,7 +532,7 @@ async function run(args: BenchArgs): Promise<number> {
     const pin: PinnedAlgorithms = { kex: kex.kex, hostKey: defaults.hostKey };
     if (args.data) {
       if (kex.note) b.notes.push(kex.note);
-      b.notes.push(`data rows: key exchange ${pin.kex}, host key ${pin.hostKey} for both clients`);
+      b.notes.push(`data rows: key exchange ${pin.kex}, host key ${pin.hostKey}${b.login ? ' for both clients' : ''}`);
     }
     const dataRows = args.data ? await dataPhase(b, plan.data, pin, load) : [];
     if (remaining(b) <= 0) b.notes.push(`the time limit (${args.timeLimit} s, --time-limit) ended the run early: later rows and repetitions were left out`);
@@ -544,7 +559,13 @@ async function run(args: BenchArgs): Promise<number> {
       elapsedSeconds: (performance.now() - started) / 1000,
     };
     process.stdout.write(args.json ? renderBenchJson(report) : renderBenchTable(report));
-    if (args.svg) writeFileSync(args.svg, renderBenchSvg(report));
+    if (args.svg) {
+      try {
+        writeFileSync(args.svg, renderBenchSvg(report));
+      } catch (err) {
+        throw new BenchArgError(`--svg ${args.svg}: ${strerror(err as Error)}`);
+      }
+    }
     if (report.handshake.length + report.data.length === 0) throw new FatalError('nothing could be measured (see the notes above)');
     return report.failedRuns > 0 ? EXIT_RUNS_FAILED : 0;
   } finally {
