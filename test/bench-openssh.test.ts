@@ -21,7 +21,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import type { BenchReport } from '../src/bench/report.js';
@@ -150,7 +150,7 @@ describeInteropWithHome('pure-ssh-bench: nothing left behind, the destination me
     }
   }, 90_000);
 
-  it('SIGKILL (no handler runs) during a handshake and with a tunnel up: the ssh processes end with the bench', async () => {
+  it('SIGKILL (no handler runs) during a handshake and with a tunnel up: the ssh processes end with the bench, the control directory goes', async () => {
     await expectNothingLeft();
     const hs = await signalWhen(
       ['--only', 'handshake', '--reps', '50', '--kex', 'curve25519-sha256', '--host-keys', 'ssh-ed25519', ...sshd.clientArgs, sshd.target],
@@ -168,6 +168,9 @@ describeInteropWithHome('pure-ssh-bench: nothing left behind, the destination me
     );
     expect(data.code).toBeNull();
     await expectNothingLeft();
+    // Its control socket's directory too, once ssh has gone.
+    const ctl = data.caught[data.caught.indexOf('-S') + 1]!;
+    await expect.poll(() => existsSync(dirname(ctl)), { timeout: 5000 }).toBe(false);
   }, 120_000);
 });
 

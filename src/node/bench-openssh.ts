@@ -128,8 +128,11 @@ function logFifo(): { read: number; write: number } {
  * SIGKILL that no handler sees, the pipe ends and the watchdog sends ssh SIGTERM, so no `ssh -N`
  * stays logged in with its remote forwards. While this process lives the watchdog never acts: it
  * is killed before ssh is stopped (ssh, its parent, reaps it), or once ssh has exited on its own.
+ * `$1` is a directory for it to remove then, if empty (a tunnel's, once ssh has removed its
+ * control socket), or ''.
  */
-const WATCHDOG = 'exec 3<&0 </dev/null; (read x <&3; kill -TERM $$) >/dev/null 2>&1 & echo "$!" >&2; exec "$0" "$@" 3<&-';
+const WATCHDOG =
+  'd=$1; shift; exec 3<&0 </dev/null; (read x <&3; kill -TERM $$; [ -z "$d" ] || { sleep 1; rmdir "$d"; }) >/dev/null 2>&1 & echo "$!" >&2; exec "$0" "$@" 3<&-';
 
 /**
  * A spawned ssh whose log (with `ownLog`: `-E /dev/stdout` in its arguments, see above) is
@@ -148,12 +151,12 @@ class SshProcess {
   private watchdog: number | null | undefined;
   private readonly watchdogKnown: Promise<void>;
 
-  constructor(ssh: string, args: string[], cleanups: Cleanups, ownLog: boolean) {
+  constructor(ssh: string, args: string[], cleanups: Cleanups, ownLog: boolean, dir = '') {
     cleanups.add(this.undo);
     let fifo: { read: number; write: number } | undefined;
     try {
       fifo = ownLog ? logFifo() : undefined;
-      this.child = spawn('/bin/sh', ['-c', WATCHDOG, ssh, ...args], { stdio: ['pipe', fifo?.write ?? 'ignore', 'pipe'] });
+      this.child = spawn('/bin/sh', ['-c', WATCHDOG, ssh, dir, ...args], { stdio: ['pipe', fifo?.write ?? 'ignore', 'pipe'] });
     } catch (err) {
       if (fifo) for (const fd of [fifo.read, fifo.write]) closeSync(fd);
       cleanups.delete(this.undo);
@@ -349,7 +352,7 @@ export async function opensshTunnel(
     ...OWN_LOG,
     '--', login.destination,
   ];
-  const master = new SshProcess(login.ssh, args, login.cleanups, true);
+  const master = new SshProcess(login.ssh, args, login.cleanups, true, ctlDir);
   try {
     const remote = new Map<number, number>();
     for (const p of loops) {
