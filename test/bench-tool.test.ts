@@ -304,6 +304,15 @@ describeInteropWithHome('pure-ssh-bench against sshd 9.2, with OpenSSH side by s
     }
   }, 60_000);
 
+  it('--target nothing listens on: each client\'s runs fail with the server\'s refusal, "connect failed: Connection refused", exit 1', async () => {
+    const port = await freePort();
+    const { code, stdout, stderr } = await runBench(['--only', 'data', '--reps', '1', '--size', '1M', '--round-trips', '5', '--ciphers', 'aes128-gcm@openssh.com', '--target', `127.0.0.1:${port}`, ...sshd.clientArgs, sshd.target]);
+    expect(code, stderr).toBe(1);
+    expect(stdout).toMatch(/^- aes128-gcm@openssh\.com .*pure-ssh: channel \d+: open failed: connect failed: Connection refused$/m);
+    expect(stdout).toMatch(/^- aes128-gcm@openssh\.com .*OpenSSH ssh: warm-up echo: channel open failed: connect failed: Connection refused$/m);
+    expect(stdout).not.toMatch(/ECONNRESET/);
+  }, 60_000);
+
   it('a closed port: ssh\'s "Connection refused", exit 255, no report', async () => {
     const port = await freePort();
     // Before clientArgs' own -p: the first -p wins, in ssh as in pure-ssh (ssh.c).

@@ -309,6 +309,9 @@ async function pureTunnel(b: Bench, row: DataRow, pin: PinnedAlgorithms, load: L
       return (f.address as { port: number }).port;
     };
     if (target) {
+      // The target's refusal in words (RFC 4254 §7.2, "connect failed: ..."), rather than as
+      // the reset of every run's local connection.
+      (await client.openDirectTcpip({ host: target.host, port: target.port })).destroy();
       const p = await local(target.host, target.port);
       ports.echo = p;
       ports.rtt = p;
@@ -326,7 +329,15 @@ async function pureTunnel(b: Bench, row: DataRow, pin: PinnedAlgorithms, load: L
   }
 }
 
-async function sshTunnel(b: Bench, row: DataRow, pin: PinnedAlgorithms, load: Load, ctlDir: string): Promise<{ ports: Ports; stop: () => Promise<void> }> {
+/** One client's tunnel: its local port per metric; why a run failed, when the client knows. */
+interface Tunnel {
+  ports: Ports;
+  stop: () => Promise<void>;
+  /** A refusal by the server behind a failed run (OpenSSH logs it; the load sees a reset). */
+  refusal?: () => string | undefined;
+}
+
+async function sshTunnel(b: Bench, row: DataRow, pin: PinnedAlgorithms, load: Load, ctlDir: string): Promise<Tunnel> {
   const target = b.args.target;
   const t: OpensshTunnel = await opensshTunnel(
     b.login!,
@@ -341,7 +352,13 @@ async function sshTunnel(b: Bench, row: DataRow, pin: PinnedAlgorithms, load: Lo
     throw new Error(`OpenSSH negotiated ${t.negotiated.cipher}, not ${row.cipher}`);
   }
   const ports: Ports = target ? { echo: t.localPorts[0], rtt: t.localPorts[0] } : { upload: t.localPorts[0], download: t.localPorts[1], rtt: t.localPorts[2] };
-  return { ports, stop: () => t.stop() };
+  return { ports, stop: () => t.stop(), refusal: () => t.openFailure() };
+}
+
+/** A failed run's reason: the server's refusal when the tunnel knows it, else the load's error. */
+function runError(tun: Tunnel, error: string): string {
+  const refused = tun.refusal?.();
+  return refused ? `channel open failed: ${refused}` : error;
 }
 
 function measure(b: Bench, load: Load, metric: BenchMetric, port: number, size: number, count: number): Promise<LoadReply> {
@@ -364,7 +381,7 @@ async function dataPhase(b: Bench, rows: DataRow[], pin: PinnedAlgorithms, load:
     if (remaining(b) <= 0) break;
     const phase = `data ${i + 1}/${rows.length} ${row.key}`;
     b.progress.update(phase, 'connecting');
-    const tunnels: Partial<Record<BenchTool, { ports: Ports; stop: () => Promise<void> }>> = {};
+    const tunnels: Partial<Record<BenchTool, Tunnel>> = {};
     const setupError: Partial<Record<BenchTool, string>> = {};
     try {
       tunnels.pure = await pureTunnel(b, row, pin, load);
@@ -393,7 +410,7 @@ async function dataPhase(b: Bench, rows: DataRow[], pin: PinnedAlgorithms, load:
         for (const m of metrics) {
           const r = await measure(b, load, m, tun.ports[m]!, 1024 * 1024, 10);
           if (!r.ok) {
-            setupError[t] = `warm-up ${m}: ${r.error}`;
+            setupError[t] = `warm-up ${m}: ${runError(tun, r.error)}`;
             break;
           }
         }
@@ -409,7 +426,7 @@ async function dataPhase(b: Bench, rows: DataRow[], pin: PinnedAlgorithms, load:
             }
             b.progress.update(phase, `${m} ${rep}/${b.args.reps} ${t === 'pure' ? 'pure-ssh' : 'OpenSSH'}`);
             const r = await measure(b, load, m, tunnels[t]!.ports[m]!, b.args.size, b.args.roundTrips);
-            record(b, run, r.ok ? { ok: true, value: r.value } : { ok: false, error: r.error });
+            record(b, run, r.ok ? { ok: true, value: r.value } : { ok: false, error: runError(tunnels[t]!, r.error) });
           }
         }
       }

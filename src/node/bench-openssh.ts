@@ -320,6 +320,8 @@ export interface OpensshTunnel {
   localPorts: number[];
   /** What ssh said it negotiated (from -v). */
   negotiated: { kex?: string; cipher?: string; mac?: string };
+  /** The latest channel the server refused, as ssh logged it (`connect failed: ...`). */
+  openFailure(): string | undefined;
   stop(): Promise<void>;
 }
 
@@ -387,6 +389,8 @@ export async function opensshTunnel(
         cipher: pick(/kex: server->client cipher: (\S+)/),
         mac: pick(/kex: server->client cipher: \S+ MAC: (\S+)/),
       },
+      // channels.c channel_input_open_failure: logit("channel %d: open failed: %s%s%s").
+      openFailure: () => [...master.ownLog.matchAll(/channel \d+: open failed: ([^\r\n]*)/g)].pop()?.[1],
       stop: () => master.stop(),
     };
   } catch (err) {
