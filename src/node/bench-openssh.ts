@@ -158,10 +158,11 @@ class SshProcess {
       fifo = ownLog ? logFifo() : undefined;
       this.child = spawn('/bin/sh', ['-c', WATCHDOG, ssh, dir, ...args], { stdio: ['pipe', fifo?.write ?? 'ignore', 'pipe'] });
     } catch (err) {
-      if (fifo) for (const fd of [fifo.read, fifo.write]) closeSync(fd);
+      if (fifo) closeSync(fifo.read);
       cleanups.delete(this.undo);
       throw err;
     } finally {
+      // ssh has its copy (or there is no ssh): ours would keep the log from ending.
       if (fifo) closeSync(fifo.write);
     }
     const read = (own: boolean) => (d: string) => {
@@ -320,7 +321,7 @@ export interface OpensshTunnel {
   localPorts: number[];
   /** What ssh said it negotiated (from -v). */
   negotiated: { kex?: string; cipher?: string; mac?: string };
-  /** The latest channel the server refused, as ssh logged it (`connect failed: ...`). */
+  /** The latest channel the server refused since the last call, as ssh logged it (`connect failed: ...`). */
   openFailure(): string | undefined;
   stop(): Promise<void>;
 }
@@ -382,6 +383,7 @@ export async function opensshTunnel(
     if (add.exitCode !== 0) throw new Error(`ssh -O forward failed: ${explain(add.output)}`);
     // The destination's own kex lines: a ProxyJump hop's are on ssh's standard error.
     const pick = (re: RegExp) => re.exec(master.ownLog)?.[1];
+    let seen = master.ownLog.length;
     return {
       localPorts,
       negotiated: {
@@ -390,7 +392,11 @@ export async function opensshTunnel(
         mac: pick(/kex: server->client cipher: \S+ MAC: (\S+)/),
       },
       // channels.c channel_input_open_failure: logit("channel %d: open failed: %s%s%s").
-      openFailure: () => [...master.ownLog.matchAll(/channel \d+: open failed: ([^\r\n]*)/g)].pop()?.[1],
+      openFailure: () => {
+        const failed = [...master.ownLog.slice(seen).matchAll(/channel \d+: open failed: ([^\r\n]*)/g)].pop()?.[1];
+        seen = master.ownLog.length;
+        return failed;
+      },
       stop: () => master.stop(),
     };
   } catch (err) {
