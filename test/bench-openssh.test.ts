@@ -5,10 +5,11 @@
  * - SIGTERM to the bench alone (as `kill PID`, a supervisor or a CI step timeout send it) while
  *   an OpenSSH handshake is in flight, and while OpenSSH's tunnel master (`ssh -N -M ... -R ...`)
  *   is being set up: no ssh process of the run survives, and the server keeps no session (so no
- *   remote-forward listener either);
+ *   remote-forward listener either); SIGKILL, which no handler sees: the same, through each
+ *   ssh's watchdog;
  * - with ProxyJump, OpenSSH's figures are the destination's, not the jump host's: its cipher
  *   (the jump host offers another) and its handshake (the destination answers 1.5 s late; the
- *   jump host at once).
+ *   jump host at once);
  * - against an OpenSSH 10 server, whose first kex method (mlkem768x25519-sha256, pure-ssh's
  *   choice too) ssh 9.2 lacks, the data rows use one both clients have, so OpenSSH's runs work
  *   (break26 MED-9);
