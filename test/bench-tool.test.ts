@@ -18,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BenchArgError, parseBenchArgs, parseSize } from '../src/bench/args.js';
 import { planRows } from '../src/bench/plan.js';
 import { readServerOffer } from '../src/node/bench-offer.js';
-import type { BenchReport, BenchResultRow } from '../src/bench/report.js';
+import { renderBenchTable, summarizeBench, type BenchReport, type BenchResultRow } from '../src/bench/report.js';
 import { freePort } from './harness/net.js';
 import { cliEnv, describeInteropWithHome, processHome } from './harness/home.js';
 import { inCI, startSshd, type SshdHandle } from './harness/sshd.js';
@@ -56,6 +56,37 @@ describe('pure-ssh-bench command line', () => {
     const silent = new Duplex({ read() {}, write(_c, _e, cb) { cb(); } });
     await expect(readServerOffer(silent, 300)).rejects.toThrow(/^no key exchange offer from the server: timed out after 0\.3 s$/);
     expect(silent.destroyed).toBe(true);
+  });
+
+  it('the ratio: null in the JSON when a side has no successful run; "(pure-ssh ahead)" only when the figure shows it', () => {
+    const run = (tool: 'pure' | 'openssh', row: string, value: number | undefined, metric: 'upload' | 'handshake' = 'upload') => ({
+      section: metric === 'upload' ? ('data' as const) : ('handshake' as const),
+      row,
+      tool,
+      metric,
+      rep: 1,
+      ...(value === undefined ? { ok: false, metrics: {}, error: 'refused' } : { ok: true, metrics: { [metric]: value } }),
+    });
+    const data = summarizeBench(
+      [run('pure', 'a', 100), run('openssh', 'a', undefined), run('pure', 'b', 99.95), run('openssh', 'b', 100), run('pure', 'c', 120), run('openssh', 'c', 100)],
+      [{ key: 'a', cipher: 'a' }, { key: 'b', cipher: 'b' }, { key: 'c', cipher: 'c' }],
+      'data',
+    );
+    expect(data.map((r) => r.ratio)).toEqual([null, 0.9995, 1.2]);
+    expect(JSON.parse(JSON.stringify(data[0]))).toHaveProperty('ratio', null);
+    // pure-ssh alone: no OpenSSH side, no ratio at all.
+    expect(summarizeBench([run('pure', 'a', 100)], [{ key: 'a', cipher: 'a' }], 'data')[0]).not.toHaveProperty('ratio');
+    const report = {
+      tool: 'pure-ssh-bench', version: '0', date: 'd', destination: { host: 'h', port: 22, user: 'u' }, server: { version: 'SSH-2.0-x' }, mode: 'loop',
+      clients: { pure: 'p', openssh: 'o' }, machine: { cpu: 'c', cores: 1, os: 'o', runtime: 'r' }, options: { quick: false, size: 1, reps: 1, roundTrips: 1, timeLimit: 1 },
+      handshake: [], data, notes: [], failedRuns: 1, elapsedSeconds: 1,
+    } satisfies BenchReport;
+    const table = renderBenchTable(report);
+    expect(table).toMatch(/^\| a \| .* \| – \|$/m);
+    expect(table).toMatch(/^\| b \| .* \| 1\.00× \|$/m);
+    expect(table).toMatch(/^\| c \| .* \| 1\.20× \(pure-ssh ahead\) \|$/m);
+    expect(table).toContain('pure / OpenSSH is the ratio of the medians');
+    expect(renderBenchTable({ ...report, clients: { pure: 'p' } })).not.toContain('pure / OpenSSH');
   });
 
   it('refuses what it does not know, naming it', () => {
@@ -273,6 +304,15 @@ describeInteropWithHome('pure-ssh-bench against sshd 9.2, with OpenSSH side by s
     }
   }, 60_000);
 
+  it('--target nothing listens on: each client\'s runs fail with the server\'s refusal, "connect failed: Connection refused", exit 1', async () => {
+    const port = await freePort();
+    const { code, stdout, stderr } = await runBench(['--only', 'data', '--reps', '1', '--size', '1M', '--round-trips', '5', '--ciphers', 'aes128-gcm@openssh.com', '--target', `127.0.0.1:${port}`, ...sshd.clientArgs, sshd.target]);
+    expect(code, stderr).toBe(1);
+    expect(stdout).toMatch(/^- aes128-gcm@openssh\.com .*pure-ssh: channel \d+: open failed: connect failed: Connection refused$/m);
+    expect(stdout).toMatch(/^- aes128-gcm@openssh\.com .*OpenSSH ssh: warm-up echo: channel open failed: connect failed: Connection refused$/m);
+    expect(stdout).not.toMatch(/ECONNRESET/);
+  }, 60_000);
+
   it('a closed port: ssh\'s "Connection refused", exit 255, no report', async () => {
     const port = await freePort();
     // Before clientArgs' own -p: the first -p wins, in ssh as in pure-ssh (ssh.c).
@@ -298,6 +338,17 @@ describeInteropWithHome('pure-ssh-bench against sshd 9.2, with OpenSSH side by s
     const { code, stderr } = await runBench(['--quick', ...args, sshd.target]);
     expect(code).toBe(255);
     expect(stderr).toContain('Host key verification failed.');
+  }, 60_000);
+
+  it('--svg into a directory that is not there, --ssh naming a client that cannot run: refused before connecting, exit 255, no stack', async () => {
+    const svg = await runBench(['--quick', '--svg', '/nonexistent/dir/x.svg', ...sshd.clientArgs, sshd.target]);
+    expect(svg.code).toBe(255);
+    expect(svg.stdout).toBe('');
+    expect(svg.stderr).toBe('pure-ssh-bench: --svg /nonexistent/dir/x.svg: No such file or directory\n');
+    const ssh = await runBench(['--quick', '--ssh', '/nonexistent/ssh', ...sshd.clientArgs, sshd.target]);
+    expect(ssh.code).toBe(255);
+    expect(ssh.stdout).toBe('');
+    expect(ssh.stderr).toBe('pure-ssh-bench: --ssh /nonexistent/ssh: No such file or directory\n');
   }, 60_000);
 
   it('an algorithm the server does not offer: named, exit 255', async () => {

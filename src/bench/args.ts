@@ -30,6 +30,8 @@ export interface BenchArgs {
   openssh: boolean;
   /** The OpenSSH client to compare with (`--ssh`, default `ssh` on PATH). */
   ssh: string;
+  /** Whether `--ssh` named it: one that cannot run is then an error, not "pure-ssh alone". */
+  sshGiven: boolean;
   /** Whole run, in seconds. */
   timeLimit: number;
   /** Which parts run. */
@@ -214,6 +216,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs | 'help' | 'v
     target: given.target,
     openssh,
     ssh: given.ssh ?? 'ssh',
+    sshGiven: given.ssh !== undefined,
     timeLimit: given.timeLimit ?? (quick ? 180 : 600),
     handshake: given.handshake ?? true,
     data: given.data ?? true,

@@ -120,3 +120,17 @@ export function planRows(server: ServerOffer, sel: PlanSelection, provider: stri
   for (const r of [...handshake, ...data]) if (r.opensshMissing) notes.push(`${r.key}: ${r.opensshMissing}; pure-ssh alone`);
   return { handshake, data, notes };
 }
+
+/**
+ * The kex method the data rows pin both clients to: the one pure-ssh negotiates by default, when
+ * OpenSSH's ssh has it too (or there is no OpenSSH side); else the first of pure-ssh's defaults
+ * that the server offers and ssh has, with a note. The data rows measure ciphers: a kex method
+ * one client lacks (ssh 9.2 and mlkem768x25519-sha256, an OpenSSH 10 server's first) would fail
+ * every run of that client. With none in common the default stays (ssh then says why it fails).
+ */
+export function dataKex(server: ServerOffer, negotiated: string, provider: string, openssh?: { kex: string[] }): { kex: string; note?: string } {
+  if (!openssh || openssh.kex.includes(negotiated)) return { kex: negotiated };
+  const common = defaultAlgorithms(provider).kex.find((n) => !isPseudoKex(n) && server.kex.includes(n) && openssh.kex.includes(n));
+  if (!common) return { kex: negotiated };
+  return { kex: common, note: `data rows: OpenSSH's ssh does not support the kex method ${negotiated} (pure-ssh's choice with this server), so both clients use ${common}` };
+}

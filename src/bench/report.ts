@@ -52,8 +52,11 @@ export interface BenchResultRow {
   better: 'higher' | 'lower';
   pure?: ToolStats;
   openssh?: ToolStats;
-  /** pure-ssh's median / OpenSSH's (higher-is-better metrics: above 1 is pure-ssh ahead). */
-  ratio?: number;
+  /**
+   * pure-ssh's median / OpenSSH's (higher-is-better metrics: above 1 is pure-ssh ahead); null when
+   * a side has no successful run; absent without an OpenSSH side.
+   */
+  ratio?: number | null;
 }
 
 /** Everything a report holds (the JSON output is this object). */
@@ -109,7 +112,7 @@ export function summarizeBench(runs: readonly BenchRun[], rows: readonly RowInfo
       const openssh = statsOf(mine.filter((x) => x.tool === 'openssh'), metric);
       if (pure) row.pure = pure;
       if (openssh) row.openssh = openssh;
-      if (pure?.values.length && openssh?.values.length) row.ratio = pure.median / openssh.median;
+      if (pure && openssh) row.ratio = pure.values.length && openssh.values.length ? pure.median / openssh.median : null;
       out.push(row);
     }
   }
@@ -117,9 +120,11 @@ export function summarizeBench(runs: readonly BenchRun[], rows: readonly RowInfo
 }
 
 function ratioText(r: BenchResultRow): string {
-  if (r.ratio === undefined) return '–';
-  const ahead = r.better === 'higher' ? r.ratio > 1 : r.ratio < 1;
-  return `${r.ratio.toFixed(2)}×${ahead ? ' (pure-ssh ahead)' : ''}`;
+  if (r.ratio === undefined || r.ratio === null) return '–';
+  const text = r.ratio.toFixed(2);
+  // Ahead only as far as the figure shows: 0.9995 reads 1.00, even.
+  const ahead = text !== '1.00' && (r.better === 'higher' ? r.ratio > 1 : r.ratio < 1);
+  return `${text}×${ahead ? ' (pure-ssh ahead)' : ''}`;
 }
 
 function table(head: string[], lines: string[][]): string[] {
@@ -143,8 +148,8 @@ export function renderBenchTable(rep: BenchReport): string {
       : `- data path: direct-tcpip channels to the echo service ${rep.target}`,
   );
   for (const n of rep.notes) out.push(`- ${n}`);
-  out.push('', 'Cells: median (min–max) over the runs. pure / OpenSSH is the ratio of the medians.');
   const withSsh = rep.clients.openssh !== undefined;
+  out.push('', `Cells: median (min–max) over the runs.${withSsh ? ' pure / OpenSSH is the ratio of the medians.' : ''}`);
   const tools: BenchTool[] = withSsh ? ['pure', 'openssh'] : ['pure'];
   if (rep.handshake.length) {
     out.push('', '## Handshake: connect to authenticated (ms, lower is better)', '');

@@ -9,13 +9,13 @@
  * (bench-load.ts) generates, checks and times it for both clients alike.
  * Exit status: 0 every run succeeded, 1 some runs failed, 255 the bench could not run.
  */
-import { fork, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { fork, spawnSync, type ChildProcess } from 'node:child_process';
+import { accessSync, constants as fsConstants, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { cpus, release, tmpdir, type as osType } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { BENCH_USAGE, BenchArgError, parseBenchArgs, type BenchArgs } from '../bench/args.js';
-import { planRows, type BenchPlan, type DataRow, type HandshakeRow, type ServerOffer } from '../bench/plan.js';
+import { dataKex, planRows, type BenchPlan, type DataRow, type HandshakeRow, type ServerOffer } from '../bench/plan.js';
 import {
   renderBenchJson,
   renderBenchSvg,
@@ -29,8 +29,9 @@ import {
 import { ConfigError, resolveCommandLineAsync, type CliEnvironment, type ResolvedConfig } from '../config/cli-args.js';
 import type { SshClient } from './client.js';
 import type { LoadReady, LoadReply, LoadRequest } from './bench-load.js';
-import { opensshHandshake, opensshSupport, opensshTunnel, type OpensshLogin, type OpensshTunnel, type PinnedAlgorithms } from './bench-openssh.js';
+import { Cleanups, opensshHandshake, opensshSupport, opensshTunnel, type OpensshLogin, type OpensshTunnel, type PinnedAlgorithms } from './bench-openssh.js';
 import { readServerOffer, secondsText } from './bench-offer.js';
+import { strerror } from './strerror.js';
 import { connectHost, describeFatal, loadLibraries, Log, openRoute, processCliEnvironment, type Libraries, type RouteContext } from './connect-host.js';
 
 const EXIT_RUNS_FAILED = 1;
@@ -47,6 +48,11 @@ const transferTimeout = (size: number) => 20_000 + (size / 1024 / 1024) * 1000;
 process.on('SIGUSR1', () => {});
 
 class FatalError extends Error {}
+
+/** Set by SIGINT / SIGTERM: the handler stops everything and exits; nothing else may report. */
+let interrupted = false;
+/** What the run awaits once interrupted: never settles (the signal's handler calls process.exit). */
+const untilExit = new Promise<never>(() => {});
 
 function version(): string {
   try {
@@ -129,12 +135,17 @@ class Load {
       this.pending.clear();
     });
   }
-  static async start(): Promise<Load> {
-    const child = fork(new URL('./bench-load.js', import.meta.url), [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  /** Registered in `cleanups` from its fork on (it also exits when this process goes: bench-load.ts). */
+  static async start(cleanups: Cleanups): Promise<Load> {
+    let child: ChildProcess | undefined;
+    const stop = () => void (child?.exitCode === null && child.kill('SIGTERM'));
+    cleanups.add(stop);
+    child = fork(new URL('./bench-load.js', import.meta.url), [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    child.once('exit', () => cleanups.delete(stop));
     const ready = await withTimeout(
       new Promise<LoadReady>((res, rej) => {
-        child.once('message', (m: LoadReady) => res(m));
-        child.once('exit', (code) => rej(new Error(`the load generator exited (${code})`)));
+        child!.once('message', (m: LoadReady) => res(m));
+        child!.once('exit', (code) => rej(new Error(`the load generator exited (${code})`)));
       }),
       20_000,
       'starting the load generator',
@@ -166,7 +177,8 @@ interface Bench {
   notes: string[];
   deadline: number;
   progress: Progress;
-  cleanups: Set<() => Promise<void> | void>;
+  /** Every child process, tunnel and temporary directory of the run, while it exists. */
+  cleanups: Cleanups;
 }
 
 function remaining(b: Bench): number {
@@ -175,7 +187,8 @@ function remaining(b: Bench): number {
 
 /** A step's timeout: its cap, within what is left of the budget. */
 function budget(b: Bench, capMs: number): number {
-  return Math.max(1, Math.min(capMs, remaining(b)));
+  // Whole milliseconds: Node's timeouts (a child's `timeout`) take integers only.
+  return Math.max(1, Math.ceil(Math.min(capMs, remaining(b))));
 }
 
 /**
@@ -296,6 +309,9 @@ async function pureTunnel(b: Bench, row: DataRow, pin: PinnedAlgorithms, load: L
       return (f.address as { port: number }).port;
     };
     if (target) {
+      // The target's refusal in words (RFC 4254 §7.2, "connect failed: ..."), rather than as
+      // the reset of every run's local connection.
+      (await client.openDirectTcpip({ host: target.host, port: target.port })).destroy();
       const p = await local(target.host, target.port);
       ports.echo = p;
       ports.rtt = p;
@@ -313,7 +329,15 @@ async function pureTunnel(b: Bench, row: DataRow, pin: PinnedAlgorithms, load: L
   }
 }
 
-async function sshTunnel(b: Bench, row: DataRow, pin: PinnedAlgorithms, load: Load, ctlDir: string): Promise<{ ports: Ports; stop: () => Promise<void> }> {
+/** One client's tunnel: its local port per metric; why a run failed, when the client knows. */
+interface Tunnel {
+  ports: Ports;
+  stop: () => Promise<void>;
+  /** A refusal by the server behind a failed run (OpenSSH logs it; the load sees a reset). */
+  refusal?: () => string | undefined;
+}
+
+async function sshTunnel(b: Bench, row: DataRow, pin: PinnedAlgorithms, load: Load, ctlDir: string): Promise<Tunnel> {
   const target = b.args.target;
   const t: OpensshTunnel = await opensshTunnel(
     b.login!,
@@ -328,7 +352,13 @@ async function sshTunnel(b: Bench, row: DataRow, pin: PinnedAlgorithms, load: Lo
     throw new Error(`OpenSSH negotiated ${t.negotiated.cipher}, not ${row.cipher}`);
   }
   const ports: Ports = target ? { echo: t.localPorts[0], rtt: t.localPorts[0] } : { upload: t.localPorts[0], download: t.localPorts[1], rtt: t.localPorts[2] };
-  return { ports, stop: () => t.stop() };
+  return { ports, stop: () => t.stop(), refusal: () => t.openFailure() };
+}
+
+/** A failed run's reason: the server's refusal when the tunnel knows it, else the load's error. */
+function runError(tun: Tunnel, error: string): string {
+  const refused = tun.refusal?.();
+  return refused ? `channel open failed: ${refused}` : error;
 }
 
 function measure(b: Bench, load: Load, metric: BenchMetric, port: number, size: number, count: number): Promise<LoadReply> {
@@ -340,12 +370,18 @@ async function dataPhase(b: Bench, rows: DataRow[], pin: PinnedAlgorithms, load:
   const done: DataRow[] = [];
   const metrics: BenchMetric[] = b.args.target ? ['echo', 'rtt'] : ['upload', 'download', 'rtt'];
   const ctlDir = mkdtempSync(join(tmpdir(), 'psb-'));
-  b.cleanups.add(() => rmSync(ctlDir, { recursive: true, force: true }));
+  const removeCtlDir = () => rmSync(ctlDir, { recursive: true, force: true });
+  try {
+    b.cleanups.add(removeCtlDir);
+  } catch (err) {
+    removeCtlDir();
+    throw err;
+  }
   for (const [i, row] of rows.entries()) {
     if (remaining(b) <= 0) break;
     const phase = `data ${i + 1}/${rows.length} ${row.key}`;
     b.progress.update(phase, 'connecting');
-    const tunnels: Partial<Record<BenchTool, { ports: Ports; stop: () => Promise<void> }>> = {};
+    const tunnels: Partial<Record<BenchTool, Tunnel>> = {};
     const setupError: Partial<Record<BenchTool, string>> = {};
     try {
       tunnels.pure = await pureTunnel(b, row, pin, load);
@@ -364,8 +400,8 @@ async function dataPhase(b: Bench, rows: DataRow[], pin: PinnedAlgorithms, load:
       }
     }
     const tools: BenchTool[] = b.login && !row.opensshMissing ? ['pure', 'openssh'] : ['pure'];
-    for (const t of tools) if (tunnels[t]) b.cleanups.add(tunnels[t]!.stop);
     try {
+      for (const t of tools) if (tunnels[t]) b.cleanups.add(tunnels[t]!.stop);
       // Warm-up, uncounted: 1 MiB each way and a few round trips through each tunnel.
       for (const t of tools) {
         const tun = tunnels[t];
@@ -374,7 +410,7 @@ async function dataPhase(b: Bench, rows: DataRow[], pin: PinnedAlgorithms, load:
         for (const m of metrics) {
           const r = await measure(b, load, m, tun.ports[m]!, 1024 * 1024, 10);
           if (!r.ok) {
-            setupError[t] = `warm-up ${m}: ${r.error}`;
+            setupError[t] = `warm-up ${m}: ${runError(tun, r.error)}`;
             break;
           }
         }
@@ -390,7 +426,7 @@ async function dataPhase(b: Bench, rows: DataRow[], pin: PinnedAlgorithms, load:
             }
             b.progress.update(phase, `${m} ${rep}/${b.args.reps} ${t === 'pure' ? 'pure-ssh' : 'OpenSSH'}`);
             const r = await measure(b, load, m, tunnels[t]!.ports[m]!, b.args.size, b.args.roundTrips);
-            record(b, run, r.ok ? { ok: true, value: r.value } : { ok: false, error: r.error });
+            record(b, run, r.ok ? { ok: true, value: r.value } : { ok: false, error: runError(tunnels[t]!, r.error) });
           }
         }
       }
@@ -431,6 +467,21 @@ async function run(args: BenchArgs): Promise<number> {
   if (outcome.kind === 'usage') throw new BenchArgError(outcome.message ?? 'bad command line');
   if (outcome.kind !== 'run') throw new BenchArgError('bad command line');
   const cfg = outcome.config;
+  // What can be refused before any connection: --svg's directory, an OpenSSH client --ssh named.
+  if (args.svg) {
+    const dir = dirname(resolve(args.svg));
+    try {
+      if (!statSync(dir).isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
+      accessSync(dir, fsConstants.W_OK);
+    } catch (err) {
+      throw new BenchArgError(`--svg ${args.svg}: ${strerror(err as Error)}`);
+    }
+  }
+  const ssh = args.openssh ? opensshSupport(args.ssh) : undefined;
+  if (args.openssh && !ssh && args.sshGiven) {
+    const r = spawnSync(args.ssh, ['-V']);
+    throw new BenchArgError(`--ssh ${args.ssh}: ${r.error ? strerror(r.error) : `\`${args.ssh} -V\` exited with status ${r.status}`}`);
+  }
   const log = new Log(cfg.logLevel);
   for (const n of cfg.notes) log.debug1(n);
   const ignored = [...cfg.localForwards, ...cfg.remoteForwards, ...cfg.dynamicForwards].length;
@@ -445,16 +496,14 @@ async function run(args: BenchArgs): Promise<number> {
     notes: [],
     deadline: started + args.timeLimit * 1000,
     progress: new Progress(started, args.timeLimit),
-    cleanups: new Set(),
+    cleanups: new Cleanups(),
   };
-  const cleanup = async () => {
-    for (const c of [...b.cleanups].reverse()) await c();
-    b.cleanups.clear();
-  };
-  let interrupted = false;
+  const cleanup = () => b.cleanups.run();
   const onSignal = () => {
     if (interrupted) return;
     interrupted = true;
+    // Steps still unwinding start nothing more: no budget left, and cleanups refuse new entries.
+    b.deadline = -Infinity;
     b.progress.done();
     process.stderr.write('pure-ssh-bench: interrupted\n');
     void cleanup().finally(() => process.exit(EXIT_ERROR));
@@ -482,9 +531,8 @@ async function run(args: BenchArgs): Promise<number> {
     } catch (err) {
       throw new FatalError(`reading the server's algorithm offer: ${errorText(err)}`);
     }
-    const ssh = args.openssh ? opensshSupport(args.ssh) : undefined;
     if (args.openssh && !ssh) b.notes.push(`OpenSSH's ${args.ssh} could not be run: pure-ssh alone (--ssh PATH names another)`);
-    if (ssh) b.login = { ssh: args.ssh, userArgs: args.sshArgs, destination: args.destination };
+    if (ssh) b.login = { ssh: args.ssh, userArgs: args.sshArgs, destination: args.destination, cleanups: b.cleanups };
     const plan: BenchPlan = planRows(
       readPlanOffer(offer.kexinit),
       { kex: args.kex, hostKeys: args.hostKeys, ciphers: args.ciphers, macs: args.macs, limit: args.quick ? 2 : undefined },
@@ -492,15 +540,22 @@ async function run(args: BenchArgs): Promise<number> {
       ssh,
     );
     b.notes.push(...plan.notes);
-    const load = await Load.start();
-    b.cleanups.add(() => load.stop());
+    if (interrupted) return await untilExit;
+    const load = await Load.start(b.cleanups);
     const hsRows = args.handshake ? await handshakePhase(b, plan.handshake) : [];
-    // Data rows: both clients pinned to the kex and host key pure-ssh negotiated by default.
-    const pin: PinnedAlgorithms = { kex: defaults.kex, hostKey: defaults.hostKey };
-    if (args.data) b.notes.push(`data rows: key exchange ${defaults.kex}, host key ${defaults.hostKey} for both clients`);
+    // Data rows: both clients pinned to the kex and host key pure-ssh negotiated by default (the
+    // kex: one OpenSSH has too, dataKex).
+    const kex = dataKex(readPlanOffer(offer.kexinit), defaults.kex, provider, ssh);
+    const pin: PinnedAlgorithms = { kex: kex.kex, hostKey: defaults.hostKey };
+    if (args.data) {
+      if (kex.note) b.notes.push(kex.note);
+      b.notes.push(`data rows: key exchange ${pin.kex}, host key ${pin.hostKey}${b.login ? ' for both clients' : ''}`);
+    }
     const dataRows = args.data ? await dataPhase(b, plan.data, pin, load) : [];
     if (remaining(b) <= 0) b.notes.push(`the time limit (${args.timeLimit} s, --time-limit) ended the run early: later rows and repetitions were left out`);
     await cleanup();
+    // Interrupted: the steps ended early; the signal's handler exits once cleanups are done.
+    if (interrupted) return await untilExit;
     b.progress.done();
     const cpu = cpus();
     const report: BenchReport = {
@@ -521,7 +576,13 @@ async function run(args: BenchArgs): Promise<number> {
       elapsedSeconds: (performance.now() - started) / 1000,
     };
     process.stdout.write(args.json ? renderBenchJson(report) : renderBenchTable(report));
-    if (args.svg) writeFileSync(args.svg, renderBenchSvg(report));
+    if (args.svg) {
+      try {
+        writeFileSync(args.svg, renderBenchSvg(report));
+      } catch (err) {
+        throw new BenchArgError(`--svg ${args.svg}: ${strerror(err as Error)}`);
+      }
+    }
     if (report.handshake.length + report.data.length === 0) throw new FatalError('nothing could be measured (see the notes above)');
     return report.failedRuns > 0 ? EXIT_RUNS_FAILED : 0;
   } finally {
@@ -550,6 +611,7 @@ async function main(): Promise<number> {
   try {
     return await run(args);
   } catch (err) {
+    if (interrupted) return await untilExit;
     if (err instanceof BenchArgError) {
       process.stderr.write(`pure-ssh-bench: ${err.message}\n`);
       return EXIT_ERROR;
@@ -563,8 +625,12 @@ async function main(): Promise<number> {
 }
 
 main().then(
-  (code) => process.exit(code),
+  (code) => {
+    if (!interrupted) process.exit(code);
+  },
   (err: unknown) => {
+    // A step failing because the run is being stopped: the signal's handler exits.
+    if (interrupted) return;
     process.stderr.write(`pure-ssh-bench: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
     process.exit(EXIT_ERROR);
   },
