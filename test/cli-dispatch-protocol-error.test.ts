@@ -18,7 +18,7 @@ import { requireBuiltCli, startCli } from './harness/proc.js';
 import { sshClientAvailable } from './harness/sshd.js';
 import { MSG } from '../src/protocol/messages.js';
 import { SshWriter } from '../src/protocol/wire.js';
-import { FakeServer } from './support/fake-server.js';
+import { FakeServer, fakeOnTcp } from './support/fake-server.js';
 
 const SERVICE_ACCEPT = new SshWriter().byte(MSG.SERVICE_ACCEPT).string('ssh-userauth').toBytes();
 const EXT_INFO = new SshWriter().byte(MSG.EXT_INFO).uint32(0).toBytes();
@@ -46,40 +46,26 @@ describeWithHome("CLI: a server's message with no handler after the key exchange
 
   beforeAll(async () => {
     requireBuiltCli();
-    // fakeOnTcp writes only when the client sends; after authentication the server speaks unprompted.
-    server = net.createServer((socket) => {
-      const k = c;
-      let sent = false;
-      const f = new FakeServer({
-        authHook: (req) => (req.method === 'none' && k.when === 'after authentication' ? { kind: 'success' } : undefined),
-        onPacket(payload, _seq, s) {
-          const at = k.when === 'before SERVICE_ACCEPT' ? MSG.SERVICE_REQUEST : k.when === 'during "none"' ? MSG.USERAUTH_REQUEST : -1;
-          if (!sent && payload[0] === at) {
-            sent = true;
-            s.sendRaw(stray(k.type));
-          }
-          return false;
-        },
-      });
-      const flush = () => {
-        for (const b of f.takeOutput()) socket.write(b);
-        if (f.closed) socket.end();
-      };
-      fakes.push({ f, flush });
-      f.start();
-      flush();
-      socket.on('data', (d: Buffer) => {
-        try {
-          f.receive(new Uint8Array(d));
-        } catch {
-          socket.destroy();
-        }
-        flush();
-      });
-      socket.on('error', () => {});
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    port = (server.address() as net.AddressInfo).port;
+    // The server speaks unprompted after authentication: each test flushes its fake itself.
+    ({ server, port } = await fakeOnTcp(
+      () => {
+        const k = c;
+        let sent = false;
+        const f = new FakeServer({
+          authHook: (req) => (req.method === 'none' && k.when === 'after authentication' ? { kind: 'success' } : undefined),
+          onPacket(payload, _seq, s) {
+            const at = k.when === 'before SERVICE_ACCEPT' ? MSG.SERVICE_REQUEST : k.when === 'during "none"' ? MSG.USERAUTH_REQUEST : -1;
+            if (!sent && payload[0] === at) {
+              sent = true;
+              s.sendRaw(stray(k.type));
+            }
+            return false;
+          },
+        });
+        return f;
+      },
+      (f, flush) => fakes.push({ f, flush }),
+    ));
   });
 
   afterAll(async () => {

@@ -189,28 +189,11 @@ describeWithHome("CLI: a server's key-exchange message after authentication, as 
 
   beforeAll(async () => {
     requireBuiltCli();
-    // fakeOnTcp writes only when the client sends; here the server speaks unprompted.
-    server = net.createServer((socket) => {
-      const f = new FakeServer({ strict, authHook: (req) => (req.method === 'none' ? { kind: 'success' } : undefined) });
-      const flush = () => {
-        for (const b of f.takeOutput()) socket.write(b);
-        if (f.closed) socket.end();
-      };
-      fakes.push({ f, flush });
-      f.start();
-      flush();
-      socket.on('data', (d: Buffer) => {
-        try {
-          f.receive(new Uint8Array(d));
-        } catch {
-          socket.destroy();
-        }
-        flush();
-      });
-      socket.on('error', () => {});
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    port = (server.address() as net.AddressInfo).port;
+    // The server speaks unprompted after authentication: each test flushes its fake itself.
+    ({ server, port } = await fakeOnTcp(
+      () => new FakeServer({ strict, authHook: (req) => (req.method === 'none' ? { kind: 'success' } : undefined) }),
+      (f, flush) => fakes.push({ f, flush }),
+    ));
   });
 
   afterAll(async () => {

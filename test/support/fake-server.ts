@@ -946,15 +946,20 @@ export function text(bytes: Uint8Array): string {
 /**
  * A TCP server on a free loopback port whose every connection is served by its own FakeServer
  * (`make()`): its output written as it comes, the connection ended once it closed, destroyed on
- * what it cannot parse.
+ * what it cannot parse. It writes only when the client sends: a test whose server speaks
+ * unprompted keeps `flush` from `served(fake, flush)` and calls it after making the fake send.
  */
-export async function fakeOnTcp(make: () => FakeServer): Promise<{ server: Server; port: number }> {
+export async function fakeOnTcp(
+  make: () => FakeServer,
+  served?: (fake: FakeServer, flush: () => void) => void,
+): Promise<{ server: Server; port: number }> {
   const server = createServer((socket) => {
     const fake = make();
     const flush = () => {
       for (const b of fake.takeOutput()) socket.write(b);
       if (fake.closed) socket.end();
     };
+    served?.(fake, flush);
     fake.start();
     flush();
     socket.on('data', (d: Buffer) => {
