@@ -467,9 +467,14 @@ export class Connection {
         return true;
       case MSG.REQUEST_SUCCESS:
       case MSG.REQUEST_FAILURE: {
-        // RFC 4254 §4: the reply belongs to the oldest request still waiting for one.
+        // RFC 4254 §4: the reply belongs to the oldest request still waiting for one. One with
+        // none waiting is dropped, as ssh(1) drops it (clientloop.c client_global_request_reply
+        // returns 0 on an empty queue): nothing can be credited with it.
         const req = this.pendingGlobal.shift();
-        if (!req) throw new ProtocolError(`${messageName(m.type)} without a pending global request`);
+        if (!req) {
+          this.emit({ type: 'log', message: `${messageName(m.type)} without a pending global request: ignored`, level: 2 });
+          return true;
+        }
         if (req.sentAt >= 0) this.rtt.sample(this.clock!() - req.sentAt);
         if (m.type === MSG.REQUEST_SUCCESS) this.noteForwardReply(req, payload.subarray(1));
         this.emit({ type: 'global-reply', id: req.id, name: req.name, success: m.type === MSG.REQUEST_SUCCESS, data: payload.subarray(1) });
