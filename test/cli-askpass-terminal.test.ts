@@ -39,7 +39,15 @@ describeInteropWithHome('CLI: SSH_ASKPASS and the terminal decided as ssh 9.2 re
    * Runs `client` with `args` `where` says, SSH_ASKPASS a script answering `answers` in turn;
    * `typed` is typed at each password prompt the terminal shows.
    */
-  async function run(client: 'pure-ssh' | 'ssh', args: string[], where: Where, env: Record<string, string>, answers: string[], typed = ''): Promise<Run> {
+  async function run(
+    client: 'pure-ssh' | 'ssh',
+    args: string[],
+    where: Where,
+    env: Record<string, string>,
+    answers: string[],
+    typed = '',
+    typeahead?: { ahead: string; prompt: RegExp },
+  ): Promise<Run> {
     const id = `${client.replace(/\W/g, '')}-${++n}`;
     const log = join(dir, `asked-${id}`);
     const count = join(dir, `count-${id}`);
@@ -61,9 +69,10 @@ describeInteropWithHome('CLI: SSH_ASKPASS and the terminal decided as ssh 9.2 re
     const p = spawn(command[0], [...command[1]], { env: { ...base, SSH_ASKPASS: askpass, ...env }, stdio: ['pipe', 'pipe', 'pipe'], detached: where === 'setsid' });
     let out = '';
     let prompts = 0;
+    if (typeahead) p.stdin.write(typeahead.ahead);
     const onData = (d: string) => {
       out += d;
-      const seen = out.match(/password: /g)?.length ?? 0;
+      const seen = out.match(typeahead?.prompt ?? /password: /g)?.length ?? 0;
       for (; prompts < seen; prompts++) p.stdin.write(typed);
     };
     p.stdout.setEncoding('utf8').on('data', onData);
@@ -90,10 +99,10 @@ describeInteropWithHome('CLI: SSH_ASKPASS and the terminal decided as ssh 9.2 re
     terminalPrompts: r.out.match(/password: /g)?.length ?? 0,
   });
 
-  const both = async (args: () => string[], where: Where, env: Record<string, string>, answers: string[], typed = '') => {
-    const ours = await run('pure-ssh', args(), where, env, answers, typed);
+  const both = async (args: () => string[], where: Where, env: Record<string, string>, answers: string[], typed = '', typeahead?: { ahead: string; prompt: RegExp }) => {
+    const ours = await run('pure-ssh', args(), where, env, answers, typed, typeahead);
     if (!sshClientAvailable()) return { ours: shape(ours), theirs: undefined, text: ours.out };
-    const theirs = await run('ssh', args(), where, env, answers, typed);
+    const theirs = await run('ssh', args(), where, env, answers, typed, typeahead);
     expect(shape(ours), `pure-ssh:\n${ours.out}\nssh:\n${theirs.out}`).toEqual(shape(theirs));
     return { ours: shape(ours), theirs: shape(theirs), text: ours.out };
   };
@@ -136,6 +145,20 @@ describeInteropWithHome('CLI: SSH_ASKPASS and the terminal decided as ssh 9.2 re
     expect(ours.asked).toEqual([{ arg: question(), hint: 'unset' }]);
     expect(ours.readPassphrase).toEqual(['debug1: read_passphrase: requested to askpass']);
     expect(ours.verificationFailed).toBe(true);
+  }, 90_000);
+
+  it('text typed ahead of the host-key question does not answer it: discarded, as readpassphrase(3)\'s TCSAFLUSH discards it (break27 #2)', async () => {
+    // "yes" reaches the terminal before the client starts; "no" is typed once the question shows.
+    const { ours } = await both(() => newHost(join(dir, `kh-${++n}`)), 'tty, streams redirected', {}, [], 'no\r', {
+      ahead: 'yes\r',
+      prompt: /continue connecting \(yes\/no\/\[fingerprint\]\)\? /g,
+    });
+    expect(ours).toMatchObject({ asked: [], added: false, verificationFailed: true, code: 255 });
+  }, 90_000);
+
+  it('a password typed ahead of its prompt is discarded too: the one typed at the prompt is what is sent', async () => {
+    const { ours } = await both(password, 'tty, streams redirected', {}, [], 'wrong\r', { ahead: `${sshd.password!.password}\r`, prompt: /password: /g });
+    expect(ours).toMatchObject({ asked: [], terminalPrompts: 2, again: 1, code: 255 });
   }, 90_000);
 
   // Password prompts: a wrong answer typed on the terminal, or askpass's, NumberOfPasswordPrompts=2.

@@ -4,7 +4,7 @@
  * without echo; or through an SSH_ASKPASS program.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, constants, openSync, readSync, writeSync } from 'node:fs';
 import { ReadStream } from 'node:tty';
 import { strerror } from './strerror.js';
 
@@ -16,11 +16,12 @@ export class PromptError extends Error {
   }
 }
 
-function openTty(): { input: ReadStream; out: number } {
+function openTty(): { input: ReadStream; inFd: number; out: number } {
   let inFd: number;
   let outFd: number;
   try {
-    inFd = openSync('/dev/tty', 'r');
+    // Non-blocking, so that discardTypeahead's reads end when the terminal holds nothing.
+    inFd = openSync('/dev/tty', constants.O_RDONLY | constants.O_NONBLOCK);
   } catch {
     throw new PromptError('no terminal to ask on (/dev/tty cannot be opened)');
   }
@@ -30,7 +31,33 @@ function openTty(): { input: ReadStream; out: number } {
     closeSync(inFd);
     throw new PromptError('no terminal to ask on (/dev/tty cannot be opened)');
   }
-  return { input: new ReadStream(inFd), out: outFd };
+  return { input: new ReadStream(inFd), inFd, out: outFd };
+}
+
+/**
+ * What was typed before the prompt, discarded: readpassphrase(3) sets the terminal's mode with
+ * TCSAFLUSH, which drops the input queue, so text typed ahead (or piped into a terminal) cannot
+ * answer a question it was not typed for, such as the host-key question. Node has no tcflush:
+ * the queue is read empty instead, in raw mode so that a partial line is readable too, from the
+ * non-blocking descriptor ({@link openTty}), until the read would block. Left in raw mode only
+ * for a prompt without echo (a password's).
+ */
+function discardTypeahead(input: ReadStream, fd: number, echo: boolean): void {
+  try {
+    input.setRawMode(true);
+  } catch (err) {
+    // Without raw mode a password would be echoed: that prompt fails; a question is asked as is.
+    if (!echo) throw err;
+    return;
+  }
+  const buf = Buffer.alloc(4096);
+  try {
+    // Bounded: a terminal fed faster than it is read cannot keep the prompt from appearing.
+    for (let i = 0; i < 256 && readSync(fd, buf, 0, buf.length, null) > 0; i++);
+  } catch {
+    // EAGAIN: the queue is empty.
+  }
+  if (echo) input.setRawMode(false);
 }
 
 /**
@@ -69,7 +96,14 @@ export function readTerminalLine(question: string, opts: { echo: boolean }): Pro
   } catch (err) {
     return Promise.reject(err);
   }
-  const { input, out } = tty;
+  const { input, inFd, out } = tty;
+  try {
+    discardTypeahead(input, inFd, opts.echo);
+  } catch (err) {
+    input.destroy();
+    closeSync(out);
+    return Promise.reject(err);
+  }
   return new Promise<string>((resolve, reject) => {
     let line = '';
     // The length of `line` the terminal has already handed over (a Ctrl-D after some characters).
@@ -138,7 +172,7 @@ export function readTerminalLine(question: string, opts: { echo: boolean }): Pro
       }
     };
     if (!opts.echo) {
-      input.setRawMode(true);
+      // (Raw since discardTypeahead.)
       for (const sig of RESTORE_ON) {
         const fn = () => onSignal(sig);
         listeners.set(sig, fn);
