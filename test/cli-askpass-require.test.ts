@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { beforeAll, expect } from 'vitest';
 import { cliEnv, itWithHome, suiteDir } from './harness/home.js';
 import { startCli } from './harness/proc.js';
-import { describeInterop, sshdSuite } from './harness/sshd.js';
+import { describeInterop, sshClientAvailable, sshdSuite } from './harness/sshd.js';
 
 const PASS = 'hunter2';
 
@@ -94,4 +94,37 @@ describeInterop('the password prompt names HostKeyAlias when set, as ssh 9.2 (ss
       expect(prompts['pure-ssh']).toEqual(prompts.ssh);
     }, 60_000);
   }
+});
+
+describeInterop("a key's passphrase refused, then not given: ssh 9.2's debug2 lines (sshconnect2.c load_identity_file; break27 #4)", () => {
+  const sshd = sshdSuite();
+  const dir = suiteDir('pure-ssh-passphrase-lines-');
+
+  itWithHome('-v shows neither line, -vv both, worded as ssh', async () => {
+    const key = join(dir, 'id_ed25519');
+    execFileSync('/usr/bin/ssh-keygen', ['-q', '-t', 'ed25519', '-N', PASS, '-C', '', '-f', key]);
+    // Accepted by the server, so that both clients load the private half (after PK_OK).
+    writeFileSync(join(sshd.dir, 'authorized_keys'), readFileSync(`${key}.pub`), { flag: 'a' });
+    const lines: Record<string, string[]> = {};
+    for (const client of ['pure-ssh', 'ssh'] as const) {
+      for (const v of ['-v', '-vv']) {
+        const count = join(dir, `count-${client}${v}`);
+        const askpass = join(dir, `askpass-${client}${v}.sh`);
+        // A wrong passphrase, then none: the key is given up.
+        writeFileSync(askpass, `#!/bin/sh\necho >> ${count}\n[ "$(wc -l < ${count})" -eq 1 ] && echo wrong\nexit 0\n`, { mode: 0o755 });
+        const { DISPLAY: _display, SSH_ASKPASS_REQUIRE: _require, ...base } = cliEnv(join(dir, `home-${client}`), { SSH_AUTH_SOCK: '' });
+        const env = { ...base, SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: 'force' };
+        const args = ['-F', 'none', '-p', String(sshd.port), '-l', 'root', '-i', key, '-o', 'IdentitiesOnly=yes', '-o', 'IdentityAgent=none',
+          '-o', `UserKnownHostsFile=${sshd.knownHostsPath}`, '-o', 'PasswordAuthentication=no', '-o', 'KbdInteractiveAuthentication=no', '-o', 'BatchMode=no', v, '-N', '127.0.0.1'];
+        const r = await startCli(client, args, { env, detached: true, killAfterMs: 30_000 }).done;
+        lines[`${client}${v}`] = r.stderr.split(/\r?\n/).filter((l) => /passphrase given/.test(l));
+      }
+    }
+    expect(lines['pure-ssh-v']).toEqual([]);
+    expect(lines['pure-ssh-vv']).toEqual(['debug2: bad passphrase given, try again...', 'debug2: no passphrase given, try next key']);
+    if (sshClientAvailable()) {
+      expect(lines['pure-ssh-v']).toEqual(lines['ssh-v']);
+      expect(lines['pure-ssh-vv']).toEqual(lines['ssh-vv']);
+    }
+  }, 90_000);
 });

@@ -1444,7 +1444,7 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
   const identityFiles = cfg.connectedError || !up ? [] : await loadIdentities(cfg, log, {
     askPassphrase,
     attempts: cfg.numberOfPasswordPrompts,
-    debug: (m) => log.debug1(m),
+    debug: (m, level) => log.debug(level ?? 1, m),
     crypto: providerOrUndefined(cryptoProviderFor),
   });
 

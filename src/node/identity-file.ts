@@ -335,8 +335,8 @@ export interface UnlockOptions {
   askPassphrase?: (path: string) => string | null | undefined | Promise<string | null | undefined>;
   /** How many times to ask (ssh_config NumberOfPasswordPrompts, default 3). */
   attempts?: number;
-  /** -v lines. */
-  debug?: (message: string) => void;
+  /** -v lines: debug1 without a level, 2 or 3 for ssh's debug2 / debug3 (as connect()'s `debug`). */
+  debug?: (message: string, level?: 2 | 3) => void;
   /** Use a key file even when others can read it (see {@link LoadIdentityOptions}). */
   allowUnprotectedKeyFiles?: boolean;
   /** Computes an Ed25519 key's public half when it has a runtime Ed25519 (see parsePrivateKey). */
@@ -403,7 +403,8 @@ export async function unlockIdentityFile(path: string, options: UnlockOptions = 
       const ask = options.askPassphrase;
       const answer = await askUser('askPassphrase', () => ask(full));
       if (answer === null || answer === '') {
-        options.debug?.(`no passphrase given for ${full}, try next key`);
+        // sshconnect2.c load_identity_file: debug2, without the path.
+        options.debug?.('no passphrase given, try next key', 2);
         throw new KeyError('ERR_KEY_ENCRYPTED', `${full}: no passphrase given`, { source: full });
       }
       try {
@@ -411,7 +412,7 @@ export async function unlockIdentityFile(path: string, options: UnlockOptions = 
       } catch (err) {
         if (!(err instanceof KeyError) || err.code !== 'ERR_KEY_PASSPHRASE') throw err;
         lastError = err;
-        options.debug?.('bad passphrase given, try again...');
+        options.debug?.('bad passphrase given, try again...', 2);
       }
     }
     throw lastError;
