@@ -11,7 +11,7 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
-import { createServer, type Server, type Socket } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -175,4 +175,29 @@ describeInteropWithHome('pure-ssh-check: a 1024-bit RSA host key (sshd 9.2)', ()
     expect(byId(report, 'posture.rsa-host-key-size')).toMatchObject({ verdict: 'fail', requirement: 'should', detail: '1024 bits: below 2048 (112-bit security)' });
     expect(code).toBe(0);
   }, 60_000);
+});
+
+describeInteropWithHome('pure-ssh-check: the server stops answering mid-run (sshd 9.2 behind a relay that takes 3 connections)', () => {
+  const sshd = sshdSuite();
+
+  it('the findings made before are kept, the error says where it stopped, exit 255', async () => {
+    // A relay to sshd that stops listening after its third connection: later probes find nothing.
+    let accepted = 0;
+    const relay = createServer((client) => {
+      client.on('error', () => {});
+      if (++accepted === 3) relay.close();
+      const upstream = connect(sshd.port, LOOPBACK);
+      upstream.on('error', () => client.destroy());
+      client.on('close', () => upstream.destroy());
+      client.pipe(upstream).pipe(client);
+    });
+    const port = await listen(relay);
+    const { code, report, stderr } = await runJson(['-t', '2', '-p', String(port), LOOPBACK]);
+    expect(code).toBe(255);
+    expect(report.serverVersion).toMatch(/^SSH-2\.0-OpenSSH_/);
+    expect(byId(report, 'inventory.negotiated')).toBeDefined();
+    expect(report.findings.length).toBeGreaterThan(3);
+    expect(report.error).toMatch(/^a connection for the next probe could not be made \(.*\): the check stopped there/);
+    expect(stderr).toContain(`pure-ssh-check: ${report.error}`);
+  }, 120_000);
 });

@@ -131,16 +131,30 @@ async function readUntilAccept(conn: ProbeConnection, timeoutMs: number): Promis
 
 const accepted = (a: AfterKex) => a.end.kind === 'packet' && a.end.type === MSG.SERVICE_ACCEPT;
 
+/** A connection after the first that the link factory could not make (the server went away). */
+class LaterConnectError extends Error {}
+
 /**
  * Run the whole check. Never throws for anything the server does. When the first connection
  * cannot be made, or what answers is no SSH server, or no key exchange with it is possible, the
- * report says why in `error` (the check could not run, or not in full); a later connection the
- * link factory cannot make throws.
+ * report says why in `error` (the check could not run, or not in full); so does a later
+ * connection the link factory cannot make (the server stopped answering mid-run), with the
+ * findings made until then kept.
  */
 export async function runCheck(o: CheckOptions): Promise<CheckReport> {
+  const report: CheckReport = { target: { host: o.host, port: o.port }, startedAt: o.now(), findings: [] };
+  try {
+    return await runProbes(o, report);
+  } catch (err) {
+    if (!(err instanceof LaterConnectError)) throw err;
+    report.error = `a connection for the next probe could not be made (${(err.cause as Error)?.message ?? String(err.cause)}): the check stopped there, the findings above are those made before`;
+    return report;
+  }
+}
+
+async function runProbes(o: CheckOptions, report: CheckReport): Promise<CheckReport> {
   const timeoutMs = o.timeoutMs ?? 5000;
   const log = o.log ?? (() => {});
-  const report: CheckReport = { target: { host: o.host, port: o.port }, startedAt: o.now(), findings: [] };
   const add = (f: Finding) => {
     report.findings.push(f);
     log(`${f.verdict}: ${f.id}: ${f.detail}`);
@@ -164,8 +178,15 @@ export async function runCheck(o: CheckOptions): Promise<CheckReport> {
    * is not yet free. When the retries do not help (OpenSSH's PerSourcePenalties refuses for
    * seconds), later connections are not retried.
    */
+  const connectAgain = async (): Promise<ProbeLink> => {
+    try {
+      return await o.connect();
+    } catch (cause) {
+      throw new LaterConnectError('connect', { cause });
+    }
+  };
   async function session<T>(plan: ExchangePlan, body: (conn: ProbeConnection, x: ExchangeOutcome) => Promise<T>, link?: ProbeLink): Promise<T> {
-    let conn = new ProbeConnection(link ?? (await o.connect()), o.random, o.crypto);
+    let conn = new ProbeConnection(link ?? (await connectAgain()), o.random, o.crypto);
     try {
       let x = await runInitialExchange(conn, plan);
       const refused = (y: ExchangeOutcome) => !y.ok && y.stage === 'version' && y.event.kind === 'closed';
@@ -173,7 +194,7 @@ export async function runCheck(o: CheckOptions): Promise<CheckReport> {
         for (const pause of UNIDENTIFIED_RETRY_MS) {
           conn.close();
           await new Promise((r) => setTimeout(r, pause));
-          conn = new ProbeConnection(await o.connect(), o.random, o.crypto);
+          conn = new ProbeConnection(await connectAgain(), o.random, o.crypto);
           x = await runInitialExchange(conn, plan);
           if (!refused(x)) break;
         }

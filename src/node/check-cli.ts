@@ -372,8 +372,8 @@ async function main(): Promise<number> {
       log: args.verbose ? log : undefined,
     });
   } catch (err) {
-    // A connection the probes could not make after the first (or the login's preparation): the
-    // report so far is lost; a JSON consumer still gets a document saying why.
+    // The login's preparation failed (a later connection the probes cannot make is the report's
+    // own `error`, with the findings made before): a JSON consumer still gets a document saying why.
     const message = (err as Error).message;
     if (args.json) process.stdout.write(renderJson({ target: { host, port }, startedAt, error: message, findings: [] }));
     process.stderr.write(`pure-ssh-check: ${message}\n`);
