@@ -128,6 +128,16 @@ export interface ClientCoreOptions extends AuthOptions {
    * grows it, and so the floor of a process's memory per open channel.
    */
   channelWindow?: number;
+  /**
+   * false: a host key refused ({@link ClientCore.rejectHostKey}) and an authentication left with
+   * no method to try end the connection without SSH_MSG_DISCONNECT (RFC 4253 §11.1 reasons 9
+   * and 14), as ssh(1) leaves through fatal() (sshconnect2.c verify_host_key_callback,
+   * ssh_userauth2's "Permission denied"): the server sees the TCP connection close. Default
+   * true: the DISCONNECT tells the server why.
+   */
+  disconnectOnRefusal?: boolean;
+  /** See TransportOptions.failAfterVersion (transport/transport.ts). */
+  failAfterVersion?: SshError;
 }
 
 type Stage = 'handshake' | 'auth' | 'authenticated' | 'closed';
@@ -169,9 +179,13 @@ export class ClientCore {
   /** The `now` option: the clock of window tuning's RTT samples (undefined: none given). */
   private readonly clock: (() => number) | undefined;
 
+  /** ClientCoreOptions.disconnectOnRefusal. */
+  private readonly disconnectOnRefusal: boolean;
+
   constructor(options: ClientCoreOptions) {
     if (!options.username) throw new UsageError('a username is required');
     checkNumericOptions(options);
+    this.disconnectOnRefusal = options.disconnectOnRefusal !== false;
     this.timers = new CoreTimers(options);
     this.clock = options.now;
     const crypto = options.crypto ?? pureCryptoProvider;
@@ -190,6 +204,7 @@ export class ClientCore {
         rekeyBytes: options.rekeyBytes,
         rekeyPackets: options.rekeyPackets,
         fingerprintHash: options.fingerprintHash,
+        failAfterVersion: options.failAfterVersion,
       },
       {
         hostKey: ({ algorithm, keyBlob, fingerprint }) => {
@@ -256,9 +271,12 @@ export class ClientCore {
         this.timers.authenticated();
         emit({ type: 'authenticated' });
       },
-      failure: (error) =>
+      failure: (error) => {
         // RFC 4253 §11.1 reason 14: no more authentication methods available.
-        this.transport.close(DisconnectReason.NO_MORE_AUTH_METHODS_AVAILABLE, 'no more authentication methods', error),
+        // Without it (disconnectOnRefusal false), nothing more is sent: the TCP connection closes.
+        if (this.disconnectOnRefusal) this.transport.close(DisconnectReason.NO_MORE_AUTH_METHODS_AVAILABLE, 'no more authentication methods', error);
+        else this.transport.connectionLost(error);
+      },
       log,
     });
     this.connection = new Connection(this.transport, emit, options.windowAutoTune, options.now, options.channelWindow);
@@ -467,7 +485,7 @@ export class ClientCore {
 
   rejectHostKey(error: SshError): void {
     this.timers.userWait(-1);
-    this.transport.rejectHostKey(error);
+    this.transport.rejectHostKey(error, this.disconnectOnRefusal);
   }
 
   /** Answer `password-needed`; null gives up on that method. */

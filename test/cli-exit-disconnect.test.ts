@@ -5,7 +5,9 @@
  * session's end, a signal such as SIGTERM or SIGINT) and from packet.c ssh_packet_disconnect;
  * never when it leaves through fatal() or cleanup_exit(): -W's end (client_cleanup_stdio_fwd),
  * "stdio forwarding failed", ExitOnForwardFailure's "Could not request local forwarding." and
- * "Error: remote port forwarding failed ...". pure-ssh sent one in each case.
+ * "Error: remote port forwarding failed ...". pure-ssh sent one in each case. Nor before the
+ * session: "Host key verification failed." (sshconnect2.c verify_host_key_callback) and
+ * "Permission denied (...)." (ssh_userauth2), where pure-ssh sent reasons 9 and 14.
  */
 import net from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -29,20 +31,26 @@ describeInteropWithHome("CLI: SSH_MSG_DISCONNECT at the CLI's own exits, as ssh(
     await new Promise((r) => server?.close(r));
   });
 
-  type Case = { name: string; args: () => string[]; signal?: NodeJS.Signals; disconnect: boolean };
+  /** `pre`: options before sshd.clientArgs (ssh_config: the first value obtained is kept). */
+  /** `line`: sshd's line for that connection, for both clients. */
+  type Case = { name: string; args: () => string[]; pre?: string[]; signal?: NodeJS.Signals; disconnect: boolean; line?: RegExp };
   const CASES: Case[] = [
     { name: "-W, the far end closes (stdio forwarding: done)", args: () => ['-W', `127.0.0.1:${port}`], disconnect: false },
     { name: '-W, the open refused (stdio forwarding failed)', args: () => ['-W', '127.0.0.1:1'], disconnect: false },
     // The -L listener's port is sshd's own: bind fails.
     { name: 'ExitOnForwardFailure, -L cannot listen', args: () => ['-N', '-o', 'ExitOnForwardFailure=yes', '-L', `127.0.0.1:${sshd.port}:127.0.0.1:9`], disconnect: false },
     { name: 'ExitOnForwardFailure, -R refused', args: () => ['-N', '-o', 'ExitOnForwardFailure=yes', '-R', `127.0.0.1:${sshd.port}:127.0.0.1:9`], disconnect: false },
+    // BatchMode and StrictHostKeyChecking yes (clientArgs): an unknown host key is refused at once.
+    { name: 'Host key verification failed.', pre: ['-o', 'UserKnownHostsFile=/dev/null'], args: () => ['-N'], disconnect: false, line: /Connection closed by 127\.0\.0\.1 port \d+ \[preauth\]/ },
+    // BatchMode: no password is asked for, no method is left.
+    { name: 'Permission denied (...).', pre: ['-o', 'PubkeyAuthentication=no'], args: () => ['-N'], disconnect: false, line: /Connection closed by authenticating user root 127\.0\.0\.1 port \d+ \[preauth\]/ },
     { name: '-N, SIGTERM', args: () => ['-N'], signal: 'SIGTERM', disconnect: true },
     { name: '-N, SIGINT', args: () => ['-N'], signal: 'SIGINT', disconnect: true },
   ];
 
   const run = async (client: 'ssh' | 'pure-ssh', k: Case) => {
     const before = sshd.logs().length;
-    const proc = startCli(client, [...sshd.clientArgs, ...k.args(), sshd.target], { env: cliEnv(home), stdin: 'pipe', stdout: 'pipe', killAfterMs: 20_000 });
+    const proc = startCli(client, [...(k.pre ?? []), ...sshd.clientArgs, ...k.args(), sshd.target], { env: cliEnv(home), stdin: 'pipe', stdout: 'pipe', killAfterMs: 20_000 });
     if (k.signal) {
       // Logged in (sshd's line), then the signal.
       for (let i = 0; i < 200 && !/Accepted publickey/.test(sshd.logs().slice(before)); i++) await new Promise((r) => setTimeout(r, 25));
@@ -58,7 +66,9 @@ describeInteropWithHome("CLI: SSH_MSG_DISCONNECT at the CLI's own exits, as ssh(
       await new Promise((r) => setTimeout(r, 25));
     }
     // A close right after login may meet sshd writing (its post-login DEBUG lines): "Broken pipe".
-    return /Received disconnect from 127\.0\.0\.1 port \d+:11: disconnected by user/.test(log) ? 'DISCONNECT' : /Connection closed by|Broken pipe|Connection reset by/.test(log) ? 'closed' : log;
+    if (k.line) expect(log, client).toMatch(k.line);
+    // (Any reason: 11 "disconnected by user" at the session's end; 9 and 14 were sent before it.)
+    return /Received disconnect from 127\.0\.0\.1 port \d+:\d+: /.test(log) ? 'DISCONNECT' : /Connection closed by|Broken pipe|Connection reset by/.test(log) ? 'closed' : log;
   };
 
   for (const k of CASES) {

@@ -122,7 +122,11 @@ it('pure-ssh/web bundles for browsers without Node built-ins or polyfills; size 
   // +0.02); web connectTimeout past 2^31 − 1 ms kept while the transport opens (setLongTimeout, as
   // the Node client's; a bare setTimeout fired after 1 ms) and extraKeyDecryption checked (break25
   // F5): +0.14; a write after the channel's own close() refused (break25 F7): +0.03. All together 109.25 KiB: measured 109.14 KiB (with zlib 122.41).
-  expect(gz).toBeLessThan(109.25);
+  // 109.35 KiB with the core's disconnectOnRefusal and failAfterVersion (ssh(1)'s fatal() exits
+  // before the session without DISCONNECT, and its banner-only connection for an unassembled
+  // HostKeyAlgorithms, break27 #3 / #6; the web client does not set them): +0.09, measured
+  // 109.25 KiB (with zlib 122.52; main was 109.16 / 122.43).
+  expect(gz).toBeLessThan(109.35);
 });
 
 it('compression is opt-in: pako is absent from the default bundle and comes with pure-ssh/compress-zlib', async () => {

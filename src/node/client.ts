@@ -401,6 +401,21 @@ export async function connect(options: ConnectOptions): Promise<SshClient> {
 }
 
 /**
+ * @internal The CLI's (connect-host.ts), by the stream it gives connect() as `sock`: core options
+ * ConnectOptions does not offer, for ssh(1)'s exits through fatal() before the session, where it
+ * sends no SSH_MSG_DISCONNECT (ClientCoreOptions disconnectOnRefusal, and failAfterVersion with
+ * a UsageError of this message).
+ */
+export const fatalEndings = new WeakMap<Duplex, { disconnectOnRefusal?: boolean; failAfterVersion?: string }>();
+
+function fatalCoreOptions(sock: Duplex | undefined): Pick<ClientCoreOptions, 'disconnectOnRefusal' | 'failAfterVersion'> {
+  const ending = sock ? fatalEndings.get(sock) : undefined;
+  if (!ending) return {};
+  const { disconnectOnRefusal, failAfterVersion } = ending;
+  return { disconnectOnRefusal, failAfterVersion: failAfterVersion === undefined ? undefined : new UsageError(failAfterVersion) };
+}
+
+/**
  * Every check connect() makes without I/O ({@link checkConnectOptions}), on the jump hosts too;
  * returns the hops (none without `jump`). Each failure is a UsageError.
  *
@@ -1377,6 +1392,8 @@ export class SshClient extends EventEmitter {
       port: options.port ?? 22,
       windowAutoTune: options.windowAutoTune === false ? false : options.windowAutoTune === true ? {} : options.windowAutoTune,
       channelWindow: options.channelWindow,
+      // The CLI's ssh(1) endings (fatalEndings), for the stream it passed as `sock`.
+      ...fatalCoreOptions(options.sock),
     });
     const sock = this.socket;
     this.directWrite = lendsReads ? handleWriterFor(sock as Socket) : undefined;

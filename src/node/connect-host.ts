@@ -1391,7 +1391,7 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
     route.connecting?.();
     loaded = await loadLibraries();
   }
-  const [{ connect, cryptoProviderFor }, { knownHostsVerifier }, { supportedAlgorithms }, prompt] = loaded;
+  const [{ connect, cryptoProviderFor, fatalEndings }, { knownHostsVerifier }, { supportedAlgorithms }, prompt] = loaded;
   // HostKeyAlgorithms that kex.c kex_assemble_names refuses (a negated name, a list matching
   // nothing): readconf.c takes the line and sshconnect2.c ssh_kex2 fails assembling it, after the
   // banner exchange (a jump host's too: its own ssh -W process). The version exchange runs as
@@ -1476,6 +1476,15 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
   let method = 'none';
   let bannerSeen = false;
   let assemblyFailed = false;
+  // ssh(1) leaves through fatal(), sending no SSH_MSG_DISCONNECT, when it refuses the host key
+  // (sshconnect2.c verify_host_key_callback: "Host key verification failed.") and when
+  // authentication fails (ssh_userauth2: "Permission denied (...)."); and sends only its
+  // identification line for a HostKeyAlgorithms list it cannot assemble (ssh_kex2 fails before
+  // its KEXINIT, after the banner exchange), so that sshd logs "Connection closed by".
+  fatalEndings.set(sock, {
+    disconnectOnRefusal: false,
+    failAfterVersion: hostKeyUnassembled ? HOST_KEY_ASSEMBLY_FAILED : undefined,
+  });
   try {
     const client = await connect({
       host: cfg.hostName,
@@ -1519,9 +1528,9 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
         if (m.startsWith('Remote protocol version ')) {
           bannerSeen = true;
           if (hostKeyUnassembled) {
+            // The client ends here (failAfterVersion, above): no KEXINIT was sent.
             log.debug1(m);
             assemblyFailed = true;
-            sock.destroy();
             return;
           }
         }

@@ -70,6 +70,13 @@ export interface TransportOptions {
    * SHA256 (keys/fingerprint.ts); the others are passed in, so a bundle without them carries none.
    */
   fingerprintHash?: FingerprintHash;
+  /**
+   * Send the identification line alone and, once the server's has been read, end with this
+   * error, sending nothing more (no KEXINIT, no DISCONNECT): a failure ssh(1) meets between its
+   * banner exchange and its KEXINIT, where it leaves through fatal() (sshconnect2.c ssh_kex2's
+   * for a HostKeyAlgorithms list kex_assemble_names refuses).
+   */
+  failAfterVersion?: SshError;
 }
 
 /** What the transport tells the layers above it. */
@@ -178,7 +185,7 @@ export class Transport {
     // RFC 4253 §4.2: identification string terminated by CR LF.
     this.preamble.push(utf8(this.clientVersion + '\r\n'));
     this.handler.log(`crypto provider: ${this.crypto.name}`);
-    this.handshake.start();
+    if (!this.options.failAfterVersion) this.handshake.start();
   }
 
   /** See {@link Handshake.prepareKex}: the client's kex key pair made ahead of the server's KEXINIT. */
@@ -289,6 +296,8 @@ export class Transport {
       if (this.phase === 'version') {
         const rest = this.version.feed(data);
         if (rest === undefined) return;
+        const failed = this.options.failAfterVersion;
+        if (failed) return this.shut(failed);
         this.handshake.setServerVersion(this.version.serverVersion!);
         this.phase = 'running';
         data = rest;
@@ -314,11 +323,15 @@ export class Transport {
     }
   }
 
-  /** Refuse the host key: the connection is closed with `error`. */
-  rejectHostKey(error: SshError): void {
+  /**
+   * Refuse the host key: the connection is closed with `error`, after a DISCONNECT unless
+   * `disconnect` is false (ssh(1)'s fatal(): nothing more is sent, the TCP connection closes).
+   */
+  rejectHostKey(error: SshError, disconnect = true): void {
     if (!this.handshake.awaitingVerdict) return;
     // RFC 4253 §11.1: reason 9, host key not verifiable.
-    this.close(DisconnectReason.HOST_KEY_NOT_VERIFIABLE, 'host key verification failed', error);
+    if (disconnect) this.close(DisconnectReason.HOST_KEY_NOT_VERIFIABLE, 'host key verification failed', error);
+    else this.shut(error);
   }
 
   /**
