@@ -69,7 +69,8 @@ export type ClientEvent =
   | { type: 'warning'; code: WarningCode; message: string }
   /** The connection is over; `error` is undefined after a close we asked for. */
   | { type: 'closed'; error: SshError | undefined }
-  | { type: 'channel-open'; channel: number }
+  /** RFC 4254 §5.1 CHANNEL_OPEN_CONFIRMATION: the server's initial window and maximum packet size. */
+  | { type: 'channel-open'; channel: number; window: number; maxPacket: number }
   | { type: 'channel-open-failed'; channel: number; error: SshError }
   /** Bytes from the server; a view that stays valid. Report consumption with channelConsumed(). */
   | { type: 'channel-data'; channel: number; data: Uint8Array }

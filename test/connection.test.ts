@@ -22,7 +22,7 @@ describe('channel open (RFC 4254 §5.1, §7.2)', () => {
     const p = authed();
     const ch = p.client.openDirectTcpip({ host: 'localhost', port: 5432, originatorAddress: '127.0.0.1', originatorPort: 50123 });
     p.pump();
-    expect(p.eventsOf('channel-open')).toEqual([{ type: 'channel-open', channel: ch }]);
+    expect(p.eventsOf('channel-open')).toEqual([{ type: 'channel-open', channel: ch, window: expect.any(Number), maxPacket: expect.any(Number) }]);
     const sch = p.server.channelForClient(ch)!;
     expect(sch.type).toBe('direct-tcpip');
     const r = new SshReader(sch.openData);

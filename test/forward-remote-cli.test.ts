@@ -223,6 +223,69 @@ describeInteropWithHome('pure-ssh -R and -D against sshd', () => {
     }
   });
 
+  it('-R on sshd\'s own port, no bind address: "localhost" sent, sshd binds ::1 and says yes; the forward lines at -vv as ssh 9.2\'s', async () => {
+    // sshd holds 127.0.0.1:PORT (its ListenAddress); for "localhost" with GatewayPorts no it binds
+    // every loopback address (channels.c channel_setup_fwd_listener_tcpip) and succeeds on ::1.
+    // A port held on both families is refused; a free one succeeds. A client whose session still
+    // holds ::1:PORT makes the next one's request fail (so each run ends before the next starts).
+    const held = net.createServer();
+    await new Promise<void>((r) => held.listen({ port: 0, host: '::', ipv6Only: false }, r));
+    const heldPort = (held.address() as net.AddressInfo).port;
+    try {
+      const seen: Record<string, string[]> = {};
+      for (const eofail of ['no', 'yes']) {
+        for (const [name, cmd] of [['ssh', [sshd.openssh.ssh]], ['pure-ssh', [process.execPath, CLI]]] as const) {
+          const free = await freePort();
+          const specs = eofail === 'no' ? [sshd.port, heldPort, free] : [sshd.port, free];
+          let before = '';
+          const run = runCli([...base(), '-N', '-vv', '-o', `ExitOnForwardFailure=${eofail}`, ...specs.flatMap((p) => ['-R', `${p}:127.0.0.1:${echo.port}`]), '127.0.0.1'], home, [...cmd]);
+          try {
+            await run.waitFor(new RegExp(`(remote forward (success|failure) for: [^]*){${specs.length}}`));
+            await new Promise((r) => setTimeout(r, 300));
+            before = run.stderr();
+            expect(await echoVia({ host: '::1', port: sshd.port }, 'via ::1')).toBe('via ::1');
+            expect(run.child.exitCode).toBeNull();
+          } finally {
+            run.child.kill('SIGKILL');
+            await exitOf(run);
+          }
+          // Until this session's sshd process lets ::1:PORT go.
+          for (let i = 0; i < 100 && (await dial({ host: '::1', port: sshd.port }).then((s) => (s.destroy(), true), () => false)); i++) await new Promise((r) => setTimeout(r, 50));
+          const lines = before.replace(/\r/g, '').split('\n').filter((l) => /forward/.test(l) && !/key options|interactive session/.test(l));
+          seen[`${name} ${eofail}`] = lines.map((l) => l.replace(String(free), 'FREE'));
+        }
+      }
+      const r = (p: number | string) => `${p}:127.0.0.1:${echo.port}`.replace(/^\d+:/, '');
+      expect(seen['ssh no']).toEqual([
+        `debug1: Remote connections from LOCALHOST:${sshd.port} forwarded to local address 127.0.0.1:${echo.port}`,
+        `debug1: Remote connections from LOCALHOST:${heldPort} forwarded to local address 127.0.0.1:${echo.port}`,
+        `debug1: Remote connections from LOCALHOST:FREE forwarded to local address 127.0.0.1:${echo.port}`,
+        // ssh 9.2 counts from -1 without ExitOnForwardFailure (ssh.c ssh_init_forwarding).
+        'debug1: ssh_init_forwarding: expecting replies for 2 forwards',
+        `debug1: remote forward success for: listen ${sshd.port}, connect ${r(0)}`,
+        'debug2: forwarding_success: 1 expected forwarding replies remaining',
+        `debug1: remote forward failure for: listen ${heldPort}, connect ${r(0)}`,
+        `Warning: remote port forwarding failed for listen port ${heldPort}`,
+        'debug1: forwarding_success: all expected forwarding replies received',
+        `debug1: remote forward success for: listen FREE, connect ${r(0)}`,
+        'debug2: forwarding_success: -1 expected forwarding replies remaining',
+      ]);
+      expect(seen['ssh yes']).toEqual([
+        `debug1: Remote connections from LOCALHOST:${sshd.port} forwarded to local address 127.0.0.1:${echo.port}`,
+        `debug1: Remote connections from LOCALHOST:FREE forwarded to local address 127.0.0.1:${echo.port}`,
+        'debug1: ssh_init_forwarding: expecting replies for 2 forwards',
+        `debug1: remote forward success for: listen ${sshd.port}, connect ${r(0)}`,
+        'debug2: forwarding_success: 1 expected forwarding replies remaining',
+        `debug1: remote forward success for: listen FREE, connect ${r(0)}`,
+        'debug1: forwarding_success: all expected forwarding replies received',
+      ]);
+      expect(seen['pure-ssh no']).toEqual(seen['ssh no']);
+      expect(seen['pure-ssh yes']).toEqual(seen['ssh yes']);
+    } finally {
+      held.close();
+    }
+  });
+
   it('-R to a local target that cannot be reached: ssh 9.2\'s connect_to lines (refused port, unknown host, missing socket)', async () => {
     const missing = join(home, 'no-such.sock');
     const lines: string[][] = [];

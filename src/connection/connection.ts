@@ -530,7 +530,7 @@ export class Connection {
           this.sendClose(ch);
           return true;
         }
-        this.emit({ type: 'channel-open', channel: ch.id });
+        this.emit({ type: 'channel-open', channel: ch.id, window: m.initialWindow, maxPacket: m.maxPacket });
         this.flushChannel(ch);
         return true;
       }

@@ -394,7 +394,14 @@ async function startRemote(
   log: Log,
   stop: () => void,
   permitOpen?: { host: string; port: number | '*' }[],
+  confirms: { pending: number } = { pending: -1 },
 ): Promise<RemoteForward | null> {
+  // ssh.c forwarding_success, after each reply (not after ExitOnForwardFailure's fatal()).
+  const forwardingSuccess = () => {
+    if (confirms.pending === -1) return;
+    if (--confirms.pending === 0) log.debug1('forwarding_success: all expected forwarding replies received');
+    else log.debug(2, `forwarding_success: ${confirms.pending} expected forwarding replies remaining`);
+  };
   const { ForwardRefusedError } = await import('../errors.js');
   const to = spec.to;
   const l = spec.listen;
@@ -411,6 +418,7 @@ async function startRemote(
     const bound = fwd.address;
     log.debug1(`remote forward success for: ${ident}`);
     if ('port' in bound && !('path' in l) && l.port === 0) log.info(`Allocated port ${bound.port} for remote forward to ${connect}`);
+    forwardingSuccess();
     // A destination PermitRemoteOpen refuses is only ssh's debug line (logged as it happens).
     fwd.on('connection-error', (e: SshError) => {
       if (e.code !== 'ERR_FORWARD_NOT_PERMITTED') log.error(e.message);
@@ -429,6 +437,7 @@ async function startRemote(
       process.exit(EXIT_ERROR);
     }
     log.info(`Warning: ${err.message}`);
+    forwardingSuccess();
     return null;
   }
 }
@@ -783,7 +792,13 @@ async function run(cfg: ResolvedConfig): Promise<void> {
     const from = 'path' in l ? `${l.path}:-2` : `${l.bindAddress ?? 'LOCALHOST'}:${l.port}`;
     log.debug1(`Remote connections from ${from} forwarded to local address ${loggedTarget(spec.to)}`);
   }
-  await Promise.all(cfg.remoteForwards.map((spec) => startRemote(ssh, spec, cfg, log, () => (shuttingDown = true), permitOpen)));
+  // ssh.c ssh_init_forwarding: forward_confirms_pending is 0 with ExitOnForwardFailure, -1 (not
+  // counting) without, and each request sent adds one all the same: ssh 9.2 then "expects"
+  // one reply fewer than it sent and counts on below 0 (its -v lines, reproduced as they are).
+  const confirms = { pending: cfg.exitOnForwardFailure ? 0 : -1 };
+  confirms.pending += cfg.remoteForwards.length;
+  if (confirms.pending > 0) log.debug1(`ssh_init_forwarding: expecting replies for ${confirms.pending} forwards`);
+  await Promise.all(cfg.remoteForwards.map((spec) => startRemote(ssh, spec, cfg, log, () => (shuttingDown = true), permitOpen, confirms)));
   if (shuttingDown) return;
   // ssh -f: into the background only now, with every forward listening (ExitOnForwardFailure
   // done); with -W, once the stdio channel's open is sent, not confirmed (ssh.c ssh_session2).

@@ -2142,7 +2142,8 @@ export class SshClient extends EventEmitter {
         return;
       case 'channel-open': {
         const s = this.streams.get(e.channel);
-        this.log(`channel ${e.channel}: open confirmed`);
+        // channels.c channel_input_open_confirmation: debug2, the server's window and packet size.
+        this.log(`channel ${e.channel}: open confirm rwindow ${e.window} rmax ${e.maxPacket}`, 2);
         s?._opened();
         return;
       }

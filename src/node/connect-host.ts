@@ -181,7 +181,7 @@ export class Log {
   }
   /** ssh's debug, debug2 and debug3 (log.c): shown from -v, -vv and -vvv. */
   debug(level: 1 | 2 | 3, message: string): void {
-    if (this.at(`DEBUG${level}`)) this.line(`debug${level}: ${message}`);
+    if (this.at(`DEBUG${level}`)) this.line(`debug${level}: ${this.channelNumbers(message)}`);
   }
   /** ssh's fatal() (log.c): shown from LogLevel FATAL, so silenced only by -q / QUIET. */
   fatal(message: string): void {
@@ -1620,12 +1620,13 @@ export const HOST_KEY_ASSEMBLY_FAILED = 'ssh_kex2: kex_assemble_namelist: invali
  * The library's line about the -W channel (channel 0) as ssh(1) 9.2 logs its stdio forward,
  * or '' where ssh has no debug1 line: channels.c channel_new names it by its type, ssh.c
  * channel_connect_stdio_fwd's "stdio-forward", not its direct-tcpip open (ChannelTimeout is not
- * implemented, so no timeout); the confirmation is debug2 there (channel_input_open_confirmation),
- * a refusal only the error line the CLI prints, and the close nothing before clientloop.c
- * client_cleanup_stdio_fwd's "stdio forwarding: done".
+ * implemented, so no timeout); the confirmation is its debug2 line (channel_input_open_confirmation,
+ * which the library logs at that level, so not through here), a refusal only the error line the
+ * CLI prints, and the close nothing before clientloop.c client_cleanup_stdio_fwd's
+ * "stdio forwarding: done".
  */
 export function stdioChannelLine(m: string): string {
   if (/^channel 0: new \[direct-(tcpip|streamlocal@openssh\.com)\] to /.test(m)) return 'channel 0: new stdio-forward [stdio-forward] (inactive timeout: 0)';
-  if (m === 'channel 0: open confirmed' || m.startsWith('channel 0: open failed: ') || m === 'channel 0: closed' || m.startsWith('channel 0: closed: ')) return '';
+  if (m.startsWith('channel 0: open failed: ') || m === 'channel 0: closed' || m.startsWith('channel 0: closed: ')) return '';
   return m;
 }
