@@ -37,12 +37,12 @@ describeInteropWithHome('CLI: HostKeyAlgorithms that cannot be assembled, as ssh
     const before = sshd.logs().length;
     const r = await run(client, args);
     let log = '';
-    for (let i = 0; i < 200; i++) {
+    for (let i = 0; i < 400; i++) {
       log = sshd.logs().slice(before);
       if (/Connection closed by|Connection reset by|Received disconnect from|Broken pipe/.test(log)) break;
       await new Promise((res) => setTimeout(res, 25));
     }
-    expect(log, client).toMatch(/Connection closed by 127\.0\.0\.1 port \d+ \[preauth\]/);
+    expect(log, `${client}, sshd's log:\n${log}`).toMatch(/Connection closed by 127\.0\.0\.1 port \d+ \[preauth\]/);
     // Our KEXINIT never sent (sshd: kex.c kex_input_kexinit's "SSH2_MSG_KEXINIT received").
     expect(log, client).not.toMatch(/SSH2_MSG_KEXINIT received|Connection reset by|Received disconnect from/);
     return r;
