@@ -251,9 +251,9 @@ export class ClientCore {
       serverSigAlgs: () => this.serverSigAlgs,
       banner: (message) => emit({ type: 'banner', message }),
       keyboardInteractiveInfo: (name, instruction) => emit({ type: 'keyboard-interactive-info', name, instruction }),
-      passwordNeeded: (prompt, retry, method) => {
+      passwordNeeded: (prompt, retry, method, kbd) => {
         this.timers.userWait(1);
-        emit({ type: 'password-needed', prompt, retry, method });
+        emit({ type: 'password-needed', prompt, retry, method, ...kbd });
       },
       signRequest: (r) => {
         this.timers.userWait(1);

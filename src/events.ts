@@ -38,9 +38,20 @@ export type ClientEvent =
    * A password or keyboard-interactive answer is needed: call providePassword(). `retry`: the
    * server refused this method's previous answer (ssh(1) prints "Permission denied, please try
    * again." for the password method).
-   * `method`: which one asks (a keyboard-interactive prompt is the server's text).
+   * `method`: which one asks (a keyboard-interactive prompt is the server's text). For
+   * keyboard-interactive, `echo` (RFC 4256 §3.2: the answer may be shown as typed), and `index`
+   * of `count`: the prompts of one request are asked one event each, in order, and answered in
+   * one INFO_RESPONSE once all are had.
    */
-  | { type: 'password-needed'; prompt: string; retry?: boolean; method: 'password' | 'keyboard-interactive' }
+  | {
+      type: 'password-needed';
+      prompt: string;
+      retry?: boolean;
+      method: 'password' | 'keyboard-interactive';
+      echo?: boolean;
+      index?: number;
+      count?: number;
+    }
   /**
    * The server accepted a key the core does not hold (RFC 4252 §7 PK_OK): sign `data` with the
    * key of `keyBlob` using `algorithm` and call provideSignature(id, signatureBlob | null, reason?).

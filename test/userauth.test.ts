@@ -231,6 +231,111 @@ describe('user authentication (RFC 4252) against the fake server', () => {
     expect(e.methodsTried).toEqual(['keyboard-interactive']);
   });
 
+  // RFC 4256 §3.2–3.4, as sshconnect2.c input_userauth_info_req: each prompt asked in turn with its
+  // echo flag, one answer each, in order, in one INFO_RESPONSE. pure-ssh used to ask once with the
+  // prompts joined and send that one answer for every prompt.
+  it('keyboard-interactive with several prompts, mixed echo: one password-needed per prompt, the answers in order in one INFO_RESPONSE', () => {
+    const kbdPrompts = [
+      { prompt: 'Password: ', echo: false },
+      { prompt: 'Verification code: ', echo: true },
+      { prompt: 'PIN: ', echo: false },
+    ];
+    const p = new Pair({
+      client: { privateKeys: [], askPassword: true },
+      server: { authMethods: ['keyboard-interactive'], password: 'pw', kbdPrompts },
+    });
+    const answers: Record<string, string> = { 'Password: ': 'pw', 'Verification code: ': '123456', 'PIN: ': '0000' };
+    const asked: unknown[] = [];
+    p.onEvent = (e, pair) => {
+      if (e.type !== 'password-needed') return;
+      const responses = pair.server.authRequests.filter((r) => r.method === 'keyboard-interactive-response').length;
+      asked.push({ prompt: e.prompt, echo: e.echo, index: e.index, count: e.count, retry: e.retry, responses });
+      pair.client.providePassword(answers[e.prompt]!);
+    };
+    p.start();
+    expect(p.client.isAuthenticated).toBe(true);
+    expect(asked).toEqual([
+      { prompt: 'Password: ', echo: false, index: 0, count: 3, retry: false, responses: 0 },
+      { prompt: 'Verification code: ', echo: true, index: 1, count: 3, retry: false, responses: 0 },
+      { prompt: 'PIN: ', echo: false, index: 2, count: 3, retry: false, responses: 0 },
+    ]);
+    const responses = p.server.authRequests.filter((r) => r.method === 'keyboard-interactive-response');
+    expect(responses.map((r) => r.answers)).toEqual([['pw', '123456', '0000']]);
+    expect(p.server.violations).toEqual([]);
+  });
+
+  it('keyboard-interactive with several prompts: the request after a refusal asks them all again, retry on its first prompt only', () => {
+    const kbdPrompts = [
+      { prompt: 'Password: ', echo: false },
+      { prompt: 'Code: ', echo: true },
+    ];
+    const p = new Pair({
+      client: { privateKeys: [], askPassword: true },
+      server: { authMethods: ['keyboard-interactive'], password: 'pw', kbdPrompts },
+    });
+    const given = ['bad', 'c1', 'pw', 'c2'];
+    const asked: unknown[] = [];
+    p.onEvent = (e, pair) => {
+      if (e.type !== 'password-needed') return;
+      asked.push([e.prompt, e.index, e.retry]);
+      pair.client.providePassword(given.shift()!);
+    };
+    p.start();
+    expect(p.client.isAuthenticated).toBe(true);
+    expect(asked).toEqual([['Password: ', 0, false], ['Code: ', 1, false], ['Password: ', 0, true], ['Code: ', 1, false]]);
+    const responses = p.server.authRequests.filter((r) => r.method === 'keyboard-interactive-response');
+    expect(responses.map((r) => r.answers)).toEqual([['bad', 'c1'], ['pw', 'c2']]);
+  });
+
+  it('keyboard-interactive with several prompts: null for a later one abandons the method, no INFO_RESPONSE sent', () => {
+    const p = new Pair({
+      client: { privateKeys: [], askPassword: true },
+      server: {
+        authMethods: ['keyboard-interactive'],
+        password: 'pw',
+        kbdPrompts: [
+          { prompt: 'Password: ', echo: false },
+          { prompt: 'Code: ', echo: true },
+        ],
+      },
+    });
+    const asked: string[] = [];
+    p.onEvent = (e, pair) => {
+      if (e.type !== 'password-needed') return;
+      asked.push(e.prompt);
+      pair.client.providePassword(e.index === 0 ? 'pw' : null);
+    };
+    p.start();
+    const e = authError(p);
+    expect(e.methodsTried).toEqual(['keyboard-interactive']);
+    expect(asked).toEqual(['Password: ', 'Code: ']);
+    expect(p.server.authRequests.filter((r) => r.method === 'keyboard-interactive-response')).toEqual([]);
+  });
+
+  it('keyboard-interactive with several prompts and the `password` option: not answered with it (a lone echo-off prompt only)', () => {
+    const p = new Pair({
+      client: { privateKeys: [], password: 'pw', askPassword: true },
+      server: {
+        authMethods: ['keyboard-interactive'],
+        password: 'pw',
+        kbdPrompts: [
+          { prompt: 'Password: ', echo: false },
+          { prompt: 'Code: ', echo: true },
+        ],
+      },
+    });
+    const asked: string[] = [];
+    p.onEvent = (e, pair) => {
+      if (e.type !== 'password-needed') return;
+      asked.push(e.prompt);
+      pair.client.providePassword(e.index === 0 ? 'pw' : '42');
+    };
+    p.start();
+    expect(p.client.isAuthenticated).toBe(true);
+    expect(asked).toEqual(['Password: ', 'Code: ']);
+    expect(p.server.authRequests.filter((r) => r.method === 'keyboard-interactive-response').map((r) => r.answers)).toEqual([['pw', '42']]);
+  });
+
   it('USERAUTH_SUCCESS before any request is a protocol error', () => {
     const p = new Pair({
       server: {

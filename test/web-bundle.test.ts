@@ -122,11 +122,13 @@ it('pure-ssh/web bundles for browsers without Node built-ins or polyfills; size 
   // +0.02); web connectTimeout past 2^31 − 1 ms kept while the transport opens (setLongTimeout, as
   // the Node client's; a bare setTimeout fired after 1 ms) and extraKeyDecryption checked (break25
   // F5): +0.14; a write after the channel's own close() refused (break25 F7): +0.03. All together 109.25 KiB: measured 109.14 KiB (with zlib 122.41).
-  // 109.35 KiB with the core's disconnectOnRefusal and failAfterVersion (ssh(1)'s fatal() exits
+  // 109.5 KiB with the core's disconnectOnRefusal and failAfterVersion (ssh(1)'s fatal() exits
   // before the session without DISCONNECT, and its banner-only connection for an unassembled
   // HostKeyAlgorithms, break27 #3 / #6; the web client does not set them): +0.09, measured
-  // 109.25 KiB (with zlib 122.52; main was 109.16 / 122.43).
-  expect(gz).toBeLessThan(109.35);
+  // 109.25 KiB (with zlib 122.52; main was 109.16 / 122.43); keyboard-interactive's prompts asked
+  // one by one with their echo flag and index/count in askPassword's context (RFC 4256 §3.2,
+  // input_userauth_info_req): +0.07; the two together measured 109.33 KiB (with zlib 122.59).
+  expect(gz).toBeLessThan(109.45);
 });
 
 it('compression is opt-in: pako is absent from the default bundle and comes with pure-ssh/compress-zlib', async () => {
@@ -154,7 +156,9 @@ it('compression is opt-in: pako is absent from the default bundle and comes with
   // above; measured 122.00); 122.4 with the keys out of view, the long connectTimeout and the
   // extraKeyDecryption check (break25 F2, F5; see above; measured 122.30); 122.55 with the dispatch
   // tables and the web write after close() (see above; measured 122.41).
-  expect(gz).toBeLessThan(122.55);
+  // 122.7 with the fatal()-exit options and keyboard-interactive's prompts one by one (see above;
+  // measured 122.59).
+  expect(gz).toBeLessThan(122.7);
 });
 
 it('the package exports pure-ssh/web to import and require, with its types (needs npm run build)', async () => {

@@ -146,9 +146,18 @@ export interface UserAuthHandler {
    * ssh(1) then prints "Permission denied, please try again." for the password method only,
    * sshconnect2.c userauth_passwd. `method`: whose
    * prompt it is: the password prompt, or the server's keyboard-interactive prompt text (ssh(1)
-   * shows that one as `(user@host) PROMPT`).
+   * shows that one as `(user@host) PROMPT`). `kbd` (keyboard-interactive only): the prompt's echo
+   * flag and its place in its request (RFC 4256 §3.2): each prompt of a request is asked in turn,
+   * as sshconnect2.c input_userauth_info_req reads each with read_passphrase (RP_ECHO when echo
+   * is set); the answers go in one INFO_RESPONSE once all are had. `retry` is true for a request's
+   * first prompt only.
    */
-  passwordNeeded(prompt: string, retry: boolean, method: 'password' | 'keyboard-interactive'): void;
+  passwordNeeded(
+    prompt: string,
+    retry: boolean,
+    method: 'password' | 'keyboard-interactive',
+    kbd?: { echo: boolean; index: number; count: number },
+  ): void;
   /** A signature is needed: answer with UserAuth.provideSignature(id, ...). */
   signRequest(request: SignRequest): void;
   /**
@@ -201,11 +210,19 @@ type Attempt =
   | { method: 'password' }
   | { method: 'keyboard-interactive' };
 
+/** One prompt of an SSH_MSG_USERAUTH_INFO_REQUEST (RFC 4256 §3.2). */
+interface KbdPrompt {
+  prompt: string;
+  echo: boolean;
+}
+
 type State =
   | { kind: 'idle' }
   | { kind: 'service-requested' }
   | { kind: 'trying'; attempt: Attempt }
-  | { kind: 'awaiting-password'; method: 'password' | 'keyboard-interactive'; prompts?: number }
+  | { kind: 'awaiting-password'; method: 'password' }
+  /** RFC 4256 §3.2–3.4: the request's prompts, asked one by one; `answers` so far, in order. */
+  | { kind: 'awaiting-password'; method: 'keyboard-interactive'; prompts: KbdPrompt[]; answers: string[] }
   | { kind: 'awaiting-signature'; id: number; identity: KnownIdentity; algorithm: string; signed: Uint8Array }
   | { kind: 'awaiting-key'; id: number; identity: AuthIdentity }
   | { kind: 'done' };
@@ -390,11 +407,23 @@ export class UserAuth {
     }
     if (s.method === 'password') {
       this.sendPassword(password);
-    } else {
-      this.kbdAnswered = true;
-      this.sendInfoResponse(Array.from({ length: s.prompts ?? 1 }, () => password));
-      this.state = { kind: 'trying', attempt: { method: 'keyboard-interactive' } };
+      return;
     }
+    // RFC 4256 §3.4: one response per prompt, in the prompts' order, sent once all are had.
+    s.answers.push(password);
+    if (s.answers.length < s.prompts.length) {
+      this.askKbdPrompt(s.prompts, s.answers.length, false);
+      return;
+    }
+    this.kbdAnswered = true;
+    this.sendInfoResponse(s.answers);
+    this.state = { kind: 'trying', attempt: { method: 'keyboard-interactive' } };
+  }
+
+  /** Ask prompt `index` of a keyboard-interactive request (its answer comes to providePassword). */
+  private askKbdPrompt(prompts: KbdPrompt[], index: number, retry: boolean): void {
+    const p = prompts[index]!;
+    this.handler.passwordNeeded(p.prompt, retry, 'keyboard-interactive', { echo: p.echo, index, count: prompts.length });
   }
 
   /**
@@ -504,7 +533,7 @@ export class UserAuth {
       r.text(); // language tag
       const n = r.uint32();
       if (n > 16) throw new ProtocolError(`keyboard-interactive request with ${n} prompts`);
-      const prompts: { prompt: string; echo: boolean }[] = [];
+      const prompts: KbdPrompt[] = [];
       for (let i = 0; i < n; i++) prompts.push({ prompt: r.text(), echo: r.boolean() });
       r.end('SSH_MSG_USERAUTH_INFO_REQUEST');
       this.kbdInfoSeen = true;
@@ -523,12 +552,14 @@ export class UserAuth {
         return true;
       }
       if (this.options.askPassword) {
-        this.state = { kind: 'awaiting-password', method: 'keyboard-interactive', prompts: n };
+        // sshconnect2.c input_userauth_info_req: each prompt in turn, one answer each (below,
+        // providePassword), sent in one INFO_RESPONSE.
+        this.state = { kind: 'awaiting-password', method: 'keyboard-interactive', prompts, answers: [] };
         // A retry: the first prompt after the server refused the previous request's answer
         // (sshconnect2.c userauth_kbdint asks again; it prints no line, as it does for passwords).
         const retry = this.kbdRefused;
         this.kbdRefused = false;
-        this.handler.passwordNeeded(prompts.map((p) => p.prompt).join(' '), retry, 'keyboard-interactive');
+        this.askKbdPrompt(prompts, 0, retry);
         return true;
       }
       this.sendInfoResponse(prompts.map(() => ''));

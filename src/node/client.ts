@@ -152,13 +152,17 @@ export interface ConnectOptions {
    * `context.method`: `'password'` (the prompt is `passwordPrompt`'s) or `'keyboard-interactive'`
    * (the prompt is the server's text; ssh(1) shows it as `(user@host) PROMPT`). `context.retry`:
    * the server refused this method's previous answer (the password, or the answer to the last
-   * keyboard-interactive request), e.g. to say "wrong password". A callback that
+   * keyboard-interactive request), e.g. to say "wrong password". A keyboard-interactive request
+   * with several prompts (RFC 4256 §3.2) is one call per prompt, in order, as ssh(1) asks them;
+   * for keyboard-interactive `context.echo` is the prompt's echo flag (true: the answer is not
+   * secret, show it as typed), `context.index` its place (from 0) among the request's
+   * `context.count` prompts, and `context.retry` is set on a request's first prompt only. A callback that
    * throws or rejects ends connect() with an SshError ERR_ABORTED whose `cause` is its error; any
    * other answer (a number, an object) is a UsageError.
    */
   askPassword?: (
     prompt: string,
-    context: { retry: boolean; method: 'password' | 'keyboard-interactive' },
+    context: { retry: boolean; method: 'password' | 'keyboard-interactive'; echo?: boolean; index?: number; count?: number },
   ) => string | null | undefined | Promise<string | null | undefined>;
   /** OpenSSH's NumberOfPasswordPrompts, a whole number >= 0 (default 3). */
   passwordAttempts?: number;
@@ -2118,9 +2122,11 @@ export class SshClient extends EventEmitter {
           this.core.providePassword(null);
           return;
         }
+        // context: method, and for keyboard-interactive the prompt's echo, index and count.
+        const { type: _, prompt, retry, ...context } = e;
         // A sync throw, a plain string and a promise alike (user-callback.ts): never an uncaught
         // exception out of the socket's read, nor an answer that never comes.
-        askUser('askPassword', () => ask(e.prompt, { retry: e.retry === true, method: e.method })).then(
+        askUser('askPassword', () => ask(prompt, { ...context, retry: retry === true })).then(
           (pw) => {
             if (this.isDone) return;
             this.core.providePassword(pw);

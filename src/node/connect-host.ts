@@ -1455,9 +1455,14 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
   // Counted per method, as sshconnect2.c counts attempt_passwd and attempt_kbdint apart.
   const prompts = { password: 0, 'keyboard-interactive': 0 };
   const askPassword = canPrompt
-    ? async (question: string, context: { retry: boolean; method: 'password' | 'keyboard-interactive' }): Promise<string | null> => {
-        // ssh_config(5) NumberOfPasswordPrompts.
-        if (++prompts[context.method] > cfg.numberOfPasswordPrompts) return null;
+    ? async (
+        question: string,
+        context: { retry: boolean; method: 'password' | 'keyboard-interactive'; echo?: boolean; index?: number },
+      ): Promise<string | null> => {
+        // ssh_config(5) NumberOfPasswordPrompts. A keyboard-interactive INFO_REQUEST counts once,
+        // at its first prompt: sshconnect2.c input_userauth_info_req reads every prompt of it
+        // uncounted (attempt_kbdint counts the method's USERAUTH_REQUESTs, the core's kbdAttempts).
+        if (!context.index && ++prompts[context.method] > cfg.numberOfPasswordPrompts) return null;
         // OpenSSH sshconnect2.c userauth_passwd: said before each prompt after a refusal
         // (input_userauth_info_req says nothing before a keyboard-interactive one).
         if (context.retry && context.method === 'password') log.error('Permission denied, please try again.');
@@ -1469,7 +1474,9 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
         const shown = terminalText(text, utf8Locale(process.env));
         // An answer not had (no terminal, Ctrl-D, a failed askpass) is "", sent as ssh sends it;
         // refused, it is asked again (sshconnect2.c userauth_passwd, input_userauth_info_req).
-        return readPassphrase(shown);
+        // A keyboard-interactive prompt with its echo flag set is read with echo on
+        // (input_userauth_info_req: read_passphrase(display_prompt, echo ? RP_ECHO : 0)).
+        return readPassphrase(shown, context.echo === true);
       }
     : undefined;
 

@@ -83,11 +83,12 @@ export interface WebConnectOptions {
    * was given (or it failed): return it or a promise of it; null or undefined gives that method
    * up. A throw or rejection ends connect() with an SshError ERR_ABORTED (`cause`: its error).
    * `context` as in the Node client: `retry` is true when the server refused the same method's
-   * previous answer, `method` the method asking.
+   * previous answer, `method` the method asking; for keyboard-interactive, one call per prompt of
+   * a request, in order, with the prompt's `echo` flag and its `index` among `count` prompts.
    */
   askPassword?: (
     prompt: string,
-    context: { retry: boolean; method: 'password' | 'keyboard-interactive' },
+    context: { retry: boolean; method: 'password' | 'keyboard-interactive'; echo?: boolean; index?: number; count?: number },
   ) => string | null | undefined | Promise<string | null | undefined>;
   /** OpenSSH's NumberOfPasswordPrompts (default 3). */
   passwordAttempts?: number;
@@ -690,8 +691,10 @@ export class WebSshClient {
       case 'password-needed': {
         const ask = this.options.askPassword;
         if (!ask) return this.core.providePassword(null);
+        // context: method, and for keyboard-interactive the prompt's echo, index and count.
+        const { type: _, prompt, retry, ...context } = e;
         // A throw or rejection ends the connection (ERR_ABORTED); see user-callback.ts.
-        askUser('askPassword', () => ask(e.prompt, { retry: e.retry === true, method: e.method })).then(
+        askUser('askPassword', () => ask(prompt, { ...context, retry: retry === true })).then(
           (pw) => {
             this.core.providePassword(pw);
             this.pump();

@@ -80,8 +80,10 @@ export interface AuthRequest {
   signatureValid?: boolean;
   /** publickey-hostbound-v00@openssh.com: the host key the request names. */
   hostKeyBlob?: Uint8Array;
-  /** password */
+  /** password (keyboard-interactive-response: the first answer) */
   password?: string;
+  /** keyboard-interactive-response: every answer, in order. */
+  answers?: string[];
 }
 
 /** What the server answers to an auth request. */
@@ -156,6 +158,11 @@ export interface FakeServerOptions {
   /** Accepted publickey blobs. */
   authorizedKeys?: Uint8Array[];
   password?: string;
+  /**
+   * keyboard-interactive: the prompts of the INFO_REQUEST sent (default one echo-off
+   * `Password: `); the answers succeed when there is one per prompt and the first is `password`.
+   */
+  kbdPrompts?: { prompt: string; echo: boolean }[];
   /** Methods that all must succeed (partial success in between), e.g. ['publickey', 'password']. */
   requireAll?: string[];
   /** Banner sent on SERVICE_ACCEPT. */
@@ -613,19 +620,12 @@ export class FakeServer {
   private defaultAuth(req: AuthRequest): AuthVerdict {
     const methods = () => (this.options.authMethods ?? ['publickey']).filter((m) => !this.partialDone.includes(m));
     if (req.method === 'keyboard-interactive' && methods().includes('keyboard-interactive')) {
-      // RFC 4256 §3.2: one echo-off prompt.
+      // RFC 4256 §3.2: one echo-off prompt (or kbdPrompts).
       this.kbdPending = true;
-      this.send(
-        new SshWriter(64)
-          .byte(MSG.USERAUTH_60)
-          .string('')
-          .string('')
-          .string('')
-          .uint32(1)
-          .string('Password: ')
-          .boolean(false)
-          .toBytes(),
-      );
+      const prompts = this.options.kbdPrompts ?? [{ prompt: 'Password: ', echo: false }];
+      const w = new SshWriter(64).byte(MSG.USERAUTH_60).string('').string('').string('').uint32(prompts.length);
+      for (const p of prompts) w.string(p.prompt).boolean(p.echo);
+      this.send(w.toBytes());
       return { kind: 'handled' };
     }
     // sshd auth2.c: the host-bound method is the publickey method under another name.
@@ -650,13 +650,13 @@ export class FakeServer {
     const n = r.uint32();
     const answers: string[] = [];
     for (let i = 0; i < n; i++) answers.push(r.utf8());
-    this.authRequests.push({ user: '', service: '', method: 'keyboard-interactive-response', password: answers[0] });
+    this.authRequests.push({ user: '', service: '', method: 'keyboard-interactive-response', password: answers[0], answers });
     if (!this.kbdPending) {
       this.violations.push('INFO_RESPONSE without INFO_REQUEST');
       return;
     }
     this.kbdPending = false;
-    const ok = n === 1 && this.options.password !== undefined && answers[0] === this.options.password;
+    const ok = n === (this.options.kbdPrompts?.length ?? 1) && this.options.password !== undefined && answers[0] === this.options.password;
     this.answerAuth(ok ? this.succeeded('keyboard-interactive') : { kind: 'failure', methods: this.options.authMethods ?? [] });
   }
 
