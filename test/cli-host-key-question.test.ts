@@ -16,8 +16,12 @@ function onTerminal(argv: string[], env: NodeJS.ProcessEnv): Promise<{ out: stri
   const quoted = argv.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
   const p = spawn('script', ['-qec', quoted, '/dev/null'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
   let out = '';
-  p.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-  p.stdin.end('no\n');
+  // Typed once the question shows: text typed ahead is discarded, by ssh's readpassphrase(3)
+  // (TCSAFLUSH) and by ours.
+  p.stdout.setEncoding('utf8').on('data', (d: string) => {
+    out += d;
+    if (!p.stdin.writableEnded && /\(yes\/no\/\[fingerprint\]\)\? $/.test(out)) p.stdin.end('no\n');
+  });
   return new Promise((resolve) => p.on('close', (code) => resolve({ out, code })));
 }
 
