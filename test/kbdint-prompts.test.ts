@@ -65,54 +65,30 @@ describeWithHome('keyboard-interactive: a request with two prompts, one echo-off
 
   const answerOf = (prompt: string) => (prompt.endsWith('Password: ') ? 'pw' : '123456');
 
-  it('connect(): askPassword once per prompt, with its echo flag and index/count; the answers in order', async () => {
-    responses = [];
-    const asked: unknown[] = [];
-    const err = await connect({
-      host: '127.0.0.1',
-      port,
-      username: 'u',
-      verifyHostKey: () => true,
-      askPassword: (prompt, context) => {
+  // The Node and the web client take the same askPassword and make the same calls.
+  const clients: [string, (askPassword: (prompt: string, context: object) => string) => Promise<unknown>][] = [
+    ['connect()', (askPassword) => connect({ host: '127.0.0.1', port, username: 'u', verifyHostKey: () => true, askPassword })],
+    ['pure-ssh/web connect()', (askPassword) => webConnect({ transport: dialNodeWeb(port), host: '127.0.0.1', port, username: 'u', verifyHostKey: () => true, askPassword })],
+  ];
+  for (const [name, open] of clients) {
+    it(`${name}: askPassword once per prompt, with its echo flag and index/count; the answers in order`, async () => {
+      responses = [];
+      const asked: unknown[] = [];
+      const err = await open((prompt, context) => {
         asked.push({ prompt, ...context });
         return answerOf(prompt);
-      },
-    }).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(err).toBeDefined();
-    expect(asked).toEqual([
-      { prompt: 'Password: ', retry: false, method: 'keyboard-interactive', echo: false, index: 0, count: 2 },
-      { prompt: 'Verification code: ', retry: false, method: 'keyboard-interactive', echo: true, index: 1, count: 2 },
-    ]);
-    expect(responses).toEqual([['pw', '123456']]);
-  }, 30_000);
-
-  it('pure-ssh/web connect(): the same calls and answers', async () => {
-    responses = [];
-    const asked: unknown[] = [];
-    const err = await webConnect({
-      transport: dialNodeWeb(port),
-      host: '127.0.0.1',
-      port,
-      username: 'u',
-      verifyHostKey: () => true,
-      askPassword: (prompt, context) => {
-        asked.push({ prompt, ...context });
-        return answerOf(prompt);
-      },
-    }).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(err).toBeDefined();
-    expect(asked).toEqual([
-      { prompt: 'Password: ', retry: false, method: 'keyboard-interactive', echo: false, index: 0, count: 2 },
-      { prompt: 'Verification code: ', retry: false, method: 'keyboard-interactive', echo: true, index: 1, count: 2 },
-    ]);
-    expect(responses).toEqual([['pw', '123456']]);
-  }, 30_000);
+      }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeDefined();
+      expect(asked).toEqual([
+        { prompt: 'Password: ', retry: false, method: 'keyboard-interactive', echo: false, index: 0, count: 2 },
+        { prompt: 'Verification code: ', retry: false, method: 'keyboard-interactive', echo: true, index: 1, count: 2 },
+      ]);
+      expect(responses).toEqual([['pw', '123456']]);
+    }, 30_000);
+  }
 
   // NumberOfPasswordPrompts=1: ssh counts the request (attempt_kbdint), not its prompts.
   it('the CLI beside ssh 9.2: SSH_ASKPASS asked "(user@host) PROMPT" for each prompt in turn, the answers sent in order', async () => {
