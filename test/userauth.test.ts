@@ -287,16 +287,19 @@ describe('user authentication (RFC 4252) against the fake server', () => {
     expect(responses.map((r) => r.answers)).toEqual([['bad', 'c1'], ['pw', 'c2']]);
   });
 
+  /** A request of two prompts, the second echoed (a password, then a one-time code). */
+  const PASSWORD_AND_CODE = [
+    { prompt: 'Password: ', echo: false },
+    { prompt: 'Code: ', echo: true },
+  ];
+
   it('keyboard-interactive with several prompts: null for a later one abandons the method, no INFO_RESPONSE sent', () => {
     const p = new Pair({
       client: { privateKeys: [], askPassword: true },
       server: {
         authMethods: ['keyboard-interactive'],
         password: 'pw',
-        kbdPrompts: [
-          { prompt: 'Password: ', echo: false },
-          { prompt: 'Code: ', echo: true },
-        ],
+        kbdPrompts: PASSWORD_AND_CODE,
       },
     });
     const asked: string[] = [];
@@ -318,10 +321,7 @@ describe('user authentication (RFC 4252) against the fake server', () => {
       server: {
         authMethods: ['keyboard-interactive'],
         password: 'pw',
-        kbdPrompts: [
-          { prompt: 'Password: ', echo: false },
-          { prompt: 'Code: ', echo: true },
-        ],
+        kbdPrompts: PASSWORD_AND_CODE,
       },
     });
     const asked: string[] = [];
