@@ -32,7 +32,7 @@ describeInteropWithHome('CLI: HostKeyAlgorithms that cannot be assembled, as ssh
     return { code: r.code, stderr: r.stderr.replace(/\r/g, '') };
   };
 
-  /** `client`'s run and sshd's log of its one connection: a clean close after our banner alone. */
+  /** `client`'s run and sshd's log of its one connection: its close after our banner alone, no KEXINIT or DISCONNECT of ours. */
   const runSeenBySshd = async (client: 'ssh' | 'pure-ssh', args: string[]) => {
     const before = sshd.logs().length;
     const r = await run(client, args);
@@ -42,9 +42,11 @@ describeInteropWithHome('CLI: HostKeyAlgorithms that cannot be assembled, as ssh
       if (/Connection closed by|Connection reset by|Received disconnect from|Broken pipe/.test(log)) break;
       await new Promise((res) => setTimeout(res, 25));
     }
-    expect(log, `${client}, sshd's log:\n${log}`).toMatch(/Connection closed by 127\.0\.0\.1 port \d+ \[preauth\]/);
-    // Our KEXINIT never sent (sshd: kex.c kex_input_kexinit's "SSH2_MSG_KEXINIT received").
-    expect(log, client).not.toMatch(/SSH2_MSG_KEXINIT received|Connection reset by|Received disconnect from/);
+    // The client closes after the banner exchange; when it exits with sshd's KEXINIT still unread in its
+    // socket, its kernel answers with a reset instead of a FIN (both clients, seen under load).
+    expect(log, `${client}, sshd's log:\n${log}`).toMatch(/Connection (closed|reset) by 127\.0\.0\.1 port \d+ \[preauth\]/);
+    // Our KEXINIT never sent (sshd: kex.c kex_input_kexinit's "SSH2_MSG_KEXINIT received"), nor a DISCONNECT.
+    expect(log, client).not.toMatch(/SSH2_MSG_KEXINIT received|Received disconnect from/);
     return r;
   };
 
