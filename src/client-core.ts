@@ -636,6 +636,19 @@ export class ClientCore {
     return this.connection.globalRequest(GlobalRequestName.KEEPALIVE, true);
   }
 
+  /**
+   * OpenSSH PROTOCOL §2.2 no-more-sessions@openssh.com, without want_reply: the server refuses
+   * every "session" channel opened on this connection from now on (sshd serverloop.c, "Possible
+   * attack: attempt to open a session after additional sessions disabled"), so a client taken
+   * over later cannot start a shell through it. False (nothing sent) before authentication or
+   * once the transport is closed.
+   */
+  sendNoMoreSessions(): boolean {
+    if (this.stage !== 'authenticated' || this.transport.isClosed) return false;
+    this.connection.globalRequest(GlobalRequestName.NO_MORE_SESSIONS, false);
+    return true;
+  }
+
   /** Keepalives (and other global requests) not answered yet. */
   get outstandingKeepalives(): number {
     return this.connection.outstandingGlobalRequests;

@@ -13,7 +13,20 @@ export const GlobalRequestName = {
   STREAMLOCAL_FORWARD: 'streamlocal-forward@openssh.com',
   CANCEL_STREAMLOCAL_FORWARD: 'cancel-streamlocal-forward@openssh.com',
   KEEPALIVE: 'keepalive@openssh.com',
+  NO_MORE_SESSIONS: 'no-more-sessions@openssh.com',
 } as const;
+
+/**
+ * Whether ssh(1) sends no-more-sessions@openssh.com (OpenSSH PROTOCOL §2.2) to the server whose
+ * identification line (RFC 4253 §4.2, the whole `SSH-2.0-…` line) is `serverVersion`: ssh.c
+ * ssh_session2 sends it only to servers compat.c marks SSH_NEW_OPENSSH, whose software version
+ * matches `OpenSSH*` (case-sensitive) and none of the patterns before that one in its table
+ * (`OpenSSH_2*`, `OpenSSH_3*`, `OpenSSH_4*`: OpenSSH 5.0 and later).
+ */
+export function sendsNoMoreSessions(serverVersion: string | undefined): boolean {
+  const software = /^SSH-(?:2\.0|1\.99)-(.*)$/.exec(serverVersion ?? '')?.[1];
+  return software !== undefined && software.startsWith('OpenSSH') && !/^OpenSSH_[234]/.test(software);
+}
 
 /**
  * RFC 4254 §7.1 tcpip-forward / cancel-tcpip-forward data: string address to bind, uint32 port

@@ -27,11 +27,11 @@ import { tuneV8ForForwarding, tuneV8ForLogin } from './v8-tuning.js';
 import { enableArrayBufferCap, scavengeByTraffic } from './array-buffer-cap.js';
 import { enableArrayBufferRelease } from './array-buffer-release.js';
 import { takeGcAndTransfer } from './v8-gc.js';
-import { configOf, connectHost, describeFatal, offerableAlgorithms, failureLog, loadLibraries, Log, logConfigNotes, logHopsKilled, logJumpFailure, openFailedLine, processCliEnvironment, reportCompressionTotals, reportTransferTotals, SEND_DISCONNECT_FAILED, sendDisconnectFails, hopReportsSettled, setHopStderr, setProxyCommandStderr, type HopSession, type Libraries, type RouteContext } from './connect-host.js';
+import { configOf, connectHost, describeFatal, requestNoMoreSessions, offerableAlgorithms, failureLog, loadLibraries, Log, logConfigNotes, logHopsKilled, logJumpFailure, openFailedLine, processCliEnvironment, reportCompressionTotals, reportTransferTotals, SEND_DISCONNECT_FAILED, sendDisconnectFails, hopReportsSettled, setHopStderr, setProxyCommandStderr, type HopSession, type Libraries, type RouteContext } from './connect-host.js';
 import type { ForwardOptions, ListenSpec, LocalForward } from './forward.js';
 import type { DynamicForward } from './forward-dynamic.js';
 import type { RemoteForward } from './forward-remote.js';
-import type { SshError } from '../errors.js';
+import { ForwardRefusedError, type SshError } from '../errors.js';
 import type { AlgorithmPreferences } from '../algorithms.js';
 import { gaiStrerror, strerror } from './strerror.js';
 import { isClosedByRemoteHost } from '../quit-message.js';
@@ -402,7 +402,6 @@ async function startRemote(
     if (--confirms.pending === 0) log.debug1('forwarding_success: all expected forwarding replies received');
     else log.debug(2, `forwarding_success: ${confirms.pending} expected forwarding replies remaining`);
   };
-  const { ForwardRefusedError } = await import('../errors.js');
   const to = spec.to;
   const l = spec.listen;
   // channels.c channel_rfwd_bind_host: no address = "localhost"; "" or "*" = all addresses.
@@ -798,7 +797,11 @@ async function run(cfg: ResolvedConfig): Promise<void> {
   const confirms = { pending: cfg.exitOnForwardFailure ? 0 : -1 };
   confirms.pending += cfg.remoteForwards.length;
   if (confirms.pending > 0) log.debug1(`ssh_init_forwarding: expecting replies for ${confirms.pending} forwards`);
-  await Promise.all(cfg.remoteForwards.map((spec) => startRemote(ssh, spec, cfg, log, () => (shuttingDown = true), permitOpen, confirms)));
+  // Each -R request is sent as its startRemote begins (no await before it).
+  const remotes = Promise.all(cfg.remoteForwards.map((spec) => startRemote(ssh, spec, cfg, log, () => (shuttingDown = true), permitOpen, confirms)));
+  // ssh.c ssh_session2: then no-more-sessions@openssh.com, before any reply is read.
+  requestNoMoreSessions(ssh, log);
+  await remotes;
   if (shuttingDown) return;
   // ssh -f: into the background only now, with every forward listening (ExitOnForwardFailure
   // done); with -W, once the stdio channel's open is sent, not confirmed (ssh.c ssh_session2).
@@ -809,8 +812,9 @@ async function run(cfg: ResolvedConfig): Promise<void> {
     // The jump hosts' lines keep the caller's stderr (see setHopStderr), this copy's own is /dev/null.
     if (callerStderr !== undefined) setHopStderr(callerStderr);
   }
+  // clientloop.c client_loop's first line (its session is none here, as with -N; -W too).
+  log.debug1('Entering interactive session.');
   if (stdio) return endStdio(stdio);
-  log.debug1('Entering interactive session (forwarding only).');
 }
 
 /**
@@ -841,6 +845,8 @@ async function runReconnecting(
   };
   rc.on('connected', (c: SshClient) => {
     setClient(c);
+    // As on the first connection (ssh.c ssh_session2): this one, too, will open no session.
+    requestNoMoreSessions(c, log);
     say(() => `Reconnected to ${cfg.hostName} port ${cfg.port}.`);
   });
   // The drop's error, which each local connection it cut also reports ('connection-error').

@@ -1723,6 +1723,21 @@ export class SshClient extends EventEmitter {
     this.pump();
   }
 
+  /**
+   * Tell the server this connection will open no session channels (OpenSSH PROTOCOL §2.2
+   * no-more-sessions@openssh.com, no reply asked): the server then refuses any "session" channel
+   * on it, so whoever takes this client over later cannot start a shell through it. ssh(1) sends
+   * it once its forwards are set up, unless it multiplexes (ControlMaster), to OpenSSH 5.0 and
+   * later (compat.c SSH_NEW_OPENSSH); the pure-ssh CLI does
+   * the same. pure-ssh itself never opens sessions. Returns false, sending nothing, before
+   * authentication or once the connection is closed.
+   */
+  noMoreSessions(): boolean {
+    if (!this.core.sendNoMoreSessions()) return false;
+    this.pump();
+    return true;
+  }
+
   /** Number of open channels. */
   get channelCount(): number {
     return this.core.channelCount;

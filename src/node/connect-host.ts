@@ -17,6 +17,7 @@ import type { CryptoProvider } from '../crypto/provider.js';
 import type { SshError } from '../errors.js';
 import type { LocalInterfaceAddress } from '../config/match.js';
 import type { SshClient } from './client.js';
+import { sendsNoMoreSessions } from '../connection/global-requests.js';
 import { lookupHost } from './host-lookup.js';
 import { tcpServicePort } from './services.js';
 import { userHome } from './user-home.js';
@@ -1223,7 +1224,11 @@ export async function openRoute(
       const opening = via.openDirectTcpip({ host: cfg.hostName, port: cfg.port, originatorAddress: '127.0.0.1', originatorPort: 65535 });
       // ssh.c ssh_session2: a hop with its own ForkAfterAuthentication forks once the channel's
       // open is sent, not confirmed (fork_postauth's debug line).
+      // The hop's `ssh -W` then asks for no more sessions, before it forks (ssh.c ssh_session2).
+      requestNoMoreSessions(via, hopLog);
       if (hop.forkAfterAuthentication) hopLog.debug1('forking to background');
+      // Its client_loop's first line (clientloop.c).
+      hopLog.debug1('Entering interactive session.');
       const sock = await opening;
       // ssh -W: the channel's EOF (the next host's server went away) closes the hop's stdout,
       // which ssh reads as its connection closed; here the stream ends and the client must see
@@ -1281,6 +1286,18 @@ export async function openRoute(
   const { sock, started } = await connectAttempts({ attempts: cfg.connectionAttempts, open: () => openSocket(cfg, log), debug: (m) => log.debug1(m) });
   if (depth === 0) route.onTransport?.(() => ({ sent: sock.bytesWritten, received: sock.bytesRead }));
   return { sock, started };
+}
+
+/**
+ * ssh.c ssh_session2: once its forwards (or a -W channel) are requested, ssh(1) sends
+ * no-more-sessions@openssh.com (OpenSSH PROTOCOL §2.2; no reply asked) to a server compat.c
+ * marks SSH_NEW_OPENSSH, unless ControlMaster is on (never here: pure-ssh does not multiplex), and
+ * says so at -v. pure-ssh opens no sessions at all; the server then refuses any on `ssh`.
+ */
+export function requestNoMoreSessions(ssh: SshClient, log: Log): void {
+  if (!sendsNoMoreSessions(ssh.info.serverVersion)) return;
+  log.debug1('Requesting no-more-sessions@openssh.com');
+  ssh.noMoreSessions();
 }
 
 /**
