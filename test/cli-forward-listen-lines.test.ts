@@ -262,4 +262,82 @@ describeInteropWithHome('-L / -D listeners and their -v lines, as ssh 9.2', () =
       }
     }
   }, 90_000);
+
+  /**
+   * A connection through a forward, at -v: channels.c channel_post_port_listener's "Connection to
+   * port LP forwarding to HOST port P requested.", channel_new's "channel N: new direct-tcpip
+   * [direct-tcpip] (inactive timeout: 0)" (-D: dynamic-tcpip, its target read later), and at its end
+   * channel_free's "channel N: free: direct-tcpip: listening port LP for HOST port P, connect from
+   * PEER port PP to LOCAL port LP2, nchannels M" (a Unix socket: an empty peer, the path, ports 0).
+   * pure-ssh said "channel N: new [direct-tcpip] to HOST:PORT", "Connection to forward A -> B
+   * (channel N)" and "channel N: closed"; its SOCKS request line was debug1 where ssh's is debug2.
+   * (ssh 9.2 also logs "getsockopt TCP_NODELAY: Operation not supported" for a Unix socket
+   * listener, its own set_nodelay on a socket that has none; pure-ssh does not.)
+   */
+  it('a connection through -L (port, Unix socket) and -D: its open and close lines, as ssh', async () => {
+    const cases: [string, (p: number, path: string) => string[]][] = [
+      ['-L port', (p) => ['-L', `${p}:127.0.0.1:${sshd.port}`]],
+      ['-L path', (_, path) => ['-L', `${path}:127.0.0.1:${sshd.port}`]],
+      ['-D', (p) => ['-D', `127.0.0.1:${p}`]],
+    ];
+    const run = async (client: 'ssh' | 'pure-ssh', args: string[], dial: () => net.Socket, socks: boolean): Promise<string[]> => {
+      const argv = [...sshd.clientArgs, '-v', '-N', ...args, sshd.target];
+      const child =
+        client === 'ssh'
+          ? spawn(SSH_CLIENT_PATH, argv, { stdio: ['ignore', 'ignore', 'pipe'], env: cliEnv(home) })
+          : spawn(process.execPath, [CLI, ...argv], { stdio: ['ignore', 'ignore', 'pipe'], env: cliEnv(home) });
+      let stderr = '';
+      child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+      const exited = new Promise((r) => child.once('exit', r));
+      try {
+        const deadline = Date.now() + 15_000;
+        while (!/Entering interactive session/.test(stderr)) {
+          if (child.exitCode !== null || Date.now() > deadline) throw new Error(`${client}: ${stderr}`);
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        // sshd's identification line through the forward, then the local end closes.
+        await new Promise<void>((resolve, reject) => {
+          const sock = dial();
+          let greeted = !socks;
+          sock.on('error', reject);
+          if (socks) sock.write(Buffer.from([5, 1, 0]));
+          sock.on('data', (d: Buffer) => {
+            if (!greeted) {
+              greeted = true;
+              sock.write(Buffer.from([5, 1, 0, 1, 127, 0, 0, 1, sshd.port >> 8, sshd.port & 0xff]));
+            } else if (d.toString('latin1').includes('SSH-2.0-')) sock.end();
+          });
+          sock.on('close', () => resolve());
+        });
+        while (!/channel \d+: free: direct-tcpip/.test(stderr)) {
+          if (Date.now() > deadline) throw new Error(`${client}: no free line: ${stderr}`);
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        child.kill('SIGTERM');
+        await exited;
+      } finally {
+        child.kill('SIGKILL');
+      }
+      return stderr
+        .split(/\r?\n/)
+        .filter((l) => /^debug1: (Connection to port |channel \d+: (new |free: )(direct|dynamic))|dynamic request/.test(l))
+        .map((l) => l.replace(/connect from 127\.0\.0\.1 port \d+/, 'connect from 127.0.0.1 port PEER'));
+    };
+    for (const [label, args] of cases) {
+      const [port, path] = [await freePort(), join(dir, 'through.sock')];
+      const dial = () => (label === '-L path' ? net.connect(path) : net.connect(port, '127.0.0.1'));
+      const ours = await run('pure-ssh', args(port, path), dial, label === '-D');
+      rmSync(path, { force: true });
+      const [lport, first] = label === '-L path' ? [-2, 1] : [port, label === '-D' ? 1 : 2];
+      const from = label === '-L path' ? ` port 0 to ${path} port 0` : `127.0.0.1 port PEER to 127.0.0.1 port ${port}`;
+      expect(ours, label).toEqual([
+        `debug1: Connection to port ${lport} forwarding to ${label === '-D' ? 'socks port 0' : `127.0.0.1 port ${sshd.port}`} requested.`,
+        `debug1: channel ${first}: new ${label === '-D' ? 'dynamic' : 'direct'}-tcpip [${label === '-D' ? 'dynamic' : 'direct'}-tcpip] (inactive timeout: 0)`,
+        `debug1: channel ${first}: free: direct-tcpip: listening port ${lport} for 127.0.0.1 port ${sshd.port}, connect from ${from}, nchannels ${first + 1}`,
+      ]);
+      if (sshClientAvailable()) expect(await run('ssh', args(port, path), dial, label === '-D'), label).toEqual(ours);
+      else if (inCI()) throw new Error(`${SSH_CLIENT_PATH} is missing`);
+      rmSync(path, { force: true });
+    }
+  }, 60_000);
 });

@@ -59,7 +59,7 @@ import { keyFingerprint } from '../keys/fingerprint.js';
 import { constantTimeEqual } from '../protocol/wire.js';
 import type { HostKeyVerifier, StrictHostKeyChecking } from './known-hosts-file.js';
 import { checksKnownHostsFiles, hostKeyOrderHintsFor, knownHostsVerifier } from './known-hosts-file.js';
-import type { ForwardOptions, ListenSpec, LocalForward } from './forward.js';
+import type { ForwardedChannelName, ForwardOptions, ListenSpec, LocalForward } from './forward.js';
 import { checkForwardOptions, startLocalForward } from './forward.js';
 import { checkJumpHosts, connectThroughJumps, jumpHostsOf, type JumpHost } from './jump.js';
 import type { RemoteForward, RemoteForwardOptions } from './forward-remote.js';
@@ -1253,6 +1253,8 @@ export class SshClient extends EventEmitter {
   private readonly core: ClientCore;
   private readonly socket: Duplex;
   private readonly streams = new Map<number, ChannelStream>();
+  /** ssh(1)'s remote_name of the channels a forward opened, for their close line (logNewChannel). */
+  private readonly channelNames = new Map<number, string>();
   private outputPaused = false;
   private connected = false;
   /**
@@ -1557,14 +1559,25 @@ export class SshClient extends EventEmitter {
    * Open a direct-tcpip channel and return its stream at once (writes are queued until the
    * server confirms; a refusal destroys the stream with a ChannelOpenError).
    */
-  directTcpip(params: DirectTcpipParams): ChannelStream {
+  directTcpip(params: DirectTcpipParams, name?: ForwardedChannelName): ChannelStream {
     this.assertUsable();
     // A key it does not take is refused, as connect() refuses one (here, not in the core's
     // checkDirectTcpip: the web bundle's size budget).
     checkCallKeys('openDirectTcpip', params, { host: 0, port: 0, originatorAddress: 0, originatorPort: 0 }, '', NO_SIGNAL);
     const id = this.core.openDirectTcpip(params);
-    this.log(`channel ${id}: new [direct-tcpip] to ${params.host}:${params.port}`);
+    this.logNewChannel(id, name, `[direct-tcpip] to ${params.host}:${params.port}`);
     return this.track(id);
+  }
+
+  /**
+   * The debug line of a channel just opened: ssh(1)'s for a forward's connection (channels.c
+   * channel_new, `channel N: new TYPE [TYPE] (inactive timeout: 0)`; ChannelTimeout is not
+   * implemented), whose name its close line then gives (see ForwardedChannelName); else `plain`.
+   */
+  private logNewChannel(id: number, name: ForwardedChannelName | undefined, plain: string): void {
+    if (name === undefined) return this.log(`channel ${id}: new ${plain}`);
+    this.channelNames.set(id, name.remoteName);
+    this.log(`channel ${id}: new ${name.ctype} [${name.ctype}] (inactive timeout: 0)`);
   }
 
   /** OpenSSH direct-streamlocal@openssh.com: a Unix socket path on the server. */
@@ -1576,10 +1589,10 @@ export class SshClient extends EventEmitter {
   }
 
   /** Stream form of {@link openDirectStreamlocal}. */
-  directStreamlocal(socketPath: string): ChannelStream {
+  directStreamlocal(socketPath: string, name?: ForwardedChannelName): ChannelStream {
     this.assertUsable();
     const id = this.core.openDirectStreamlocal(socketPath);
-    this.log(`channel ${id}: new [direct-streamlocal@openssh.com] to ${socketPath}`);
+    this.logNewChannel(id, name, `[direct-streamlocal@openssh.com] to ${socketPath}`);
     return this.track(id);
   }
 
@@ -2183,7 +2196,12 @@ export class SshClient extends EventEmitter {
       case 'channel-closed': {
         const s = this.streams.get(e.channel);
         this.streams.delete(e.channel);
-        this.log(`channel ${e.channel}: closed${e.error ? `: ${e.error.message}` : ''}`);
+        const name = this.channelNames.get(e.channel);
+        this.channelNames.delete(e.channel);
+        // A forward's connection: channels.c channel_free's line, nchannels counting the channels
+        // still open and this one (the CLI adds its listeners, which are channels in ssh).
+        if (name !== undefined && !e.error) this.log(`channel ${e.channel}: free: ${name}, nchannels ${this.core.channelCount + 1}`);
+        else this.log(`channel ${e.channel}: closed${e.error ? `: ${e.error.message}` : ''}`);
         s?._closed(e.error);
         return;
       }

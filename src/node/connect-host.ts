@@ -152,12 +152,18 @@ export class Log {
     const first = this.stdioChannel ? 1 : 0;
     names.forEach((name, i) => this.line(`debug1: channel ${first + i}: free: ${name}, nchannels ${names.length - i + open}`));
   }
-  /** "channel N: ..." and "... (channel N)" with ssh's numbering (see listenerChannels). */
+  /**
+   * "channel N: ..." and "... (channel N)" with ssh's numbering (see listenerChannels), and a
+   * channel_free line's `nchannels M` counting the listeners too.
+   */
   private channelNumbers(message: string): string {
     if (this.listenerChannels === 0 || !message.includes('channel ')) return message;
     // The -W channel (the library's 0) keeps its number; the others come after the listeners.
     const shift = (n: string): string => (this.stdioChannel && n === '0' ? n : String(Number(n) + this.listenerChannels));
-    return message.replace(/^channel (\d+)(?=:)/, (_, n: string) => `channel ${shift(n)}`).replace(/\(channel (\d+)\)$/, (_, n: string) => `(channel ${shift(n)})`);
+    return message
+      .replace(/^channel (\d+)(?=:)/, (_, n: string) => `channel ${shift(n)}`)
+      .replace(/\(channel (\d+)\)$/, (_, n: string) => `(channel ${shift(n)})`)
+      .replace(/^(channel \d+: free: .*, nchannels )(\d+)$/, (_, head: string, n: string) => `${head}${Number(n) + this.listenerChannels}`);
   }
   /** Errors the user must see (suppressed only by -q). */
   error(message: string): void {

@@ -9,7 +9,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { socks5ReplyForOpenFailure, SocksHandshake, type SocksConnectRequest } from '../connection/socks.js';
 import { ChannelOpenError, SshError } from '../errors.js';
-import { closeChannelAfterSocket, endSocketOnChannelClose, listenOn, pipeFromChannel, type ForwardHost, type ListenSpec } from './forward.js';
+import { closeChannelAfterSocket, endSocketOnChannelClose, forwardedRemoteName, listeningPort, listenOn, pipeFromChannel, type ForwardHost, type ListenSpec } from './forward.js';
 import { ForwardListener } from './forward-listener.js';
 
 /**
@@ -45,6 +45,9 @@ export async function startDynamicForward<L extends ListenSpec>(host: ForwardHos
   server.on('connection', (sock) => {
     fwd._track(sock);
     fwd.counters.connections++;
+    // channels.c channel_post_port_listener: a dynamic listener's "path" is `socks`, its port 0.
+    const lport = listeningPort(options.listen, server);
+    host.log(`Connection to port ${lport} forwarding to socks port 0 requested.`);
     sock.on('error', () => sock.destroy());
     const h = new SocksHandshake();
     // The client's EOF before its request is complete: nothing will complete it, so the
@@ -69,7 +72,7 @@ export async function startDynamicForward<L extends ListenSpec>(host: ForwardHos
         sock.off('data', onData);
         sock.off('end', onEarlyEnd);
         fwd.emit('request', st.request);
-        connectThrough(host, fwd, sock, h, st.request);
+        connectThrough(host, fwd, sock, h, st.request, lport, 'path' in options.listen ? options.listen.path : undefined);
       }
     };
     sock.on('data', onData);
@@ -106,7 +109,7 @@ const EARLY_MAX = 16 * 1024;
 /** How a SOCKS client's socket went while its channel was opening. */
 type LeftEarly = 'no' | 'ended' | 'destroyed';
 
-function connectThrough(host: ForwardHost, fwd: DynamicForward<ListenSpec>, sock: Socket, h: SocksHandshake, req: SocksConnectRequest): void {
+function connectThrough(host: ForwardHost, fwd: DynamicForward<ListenSpec>, sock: Socket, h: SocksHandshake, req: SocksConnectRequest, lport: number, listenPath: string | undefined): void {
   // What the client sends after its request is kept until the channel is open. ssh(1) reads
   // nothing then (channels.c: no handler for SSH_CHANNEL_OPENING): the kernel keeps the bytes, and
   // a reset that follows them only shows once ssh reads them. Node's pause() would not do: the
@@ -121,8 +124,12 @@ function connectThrough(host: ForwardHost, fwd: DynamicForward<ListenSpec>, sock
     if (earlyBytes > EARLY_MAX) sock.pause();
   };
   sock.on('data', keep);
-  const ch = host.directTcpip({ host: req.host, port: req.port, originatorAddress: sock.remoteAddress ?? '127.0.0.1', originatorPort: sock.remotePort ?? 0 });
-  host.log(`channel ${ch.channel}: dynamic request: socks${req.version} host ${req.host} port ${req.port}`);
+  // ssh(1) makes the channel (`new dynamic-tcpip`) when it accepts, and names it as a direct-tcpip
+  // one once the request is read (channels.c port_open_helper); here both once it is read.
+  const name = { ctype: 'dynamic-tcpip', remoteName: forwardedRemoteName('direct-tcpip', lport, req.host, req.port, sock, listenPath) };
+  const ch = host.directTcpip({ host: req.host, port: req.port, originatorAddress: sock.remoteAddress ?? '127.0.0.1', originatorPort: sock.remotePort ?? 0 }, name);
+  // channels.c channel_decode_socks4/5: debug2, with the request's command (CONNECT, 1).
+  host.log(`channel ${ch.channel}: dynamic request: socks${req.version} host ${req.host} port ${req.port} command 1`, 2);
   let opened = false;
   let done = false;
   let left: LeftEarly = 'no';

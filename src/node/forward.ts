@@ -52,11 +52,46 @@ export interface ForwardCounters {
   bytesIn: number;
 }
 
+/**
+ * How ssh(1) names a channel a forward opens, for the debug lines of its open and close:
+ * channels.c channel_new's `channel N: new CTYPE [CTYPE] (inactive timeout: 0)` and channel_free's
+ * `channel N: free: REMOTE_NAME, nchannels M`, REMOTE_NAME as port_open_helper makes it
+ * ({@link forwardedRemoteName}).
+ */
+export interface ForwardedChannelName {
+  /** `direct-tcpip`, `direct-streamlocal@openssh.com` (-L), `dynamic-tcpip` (-D). */
+  ctype: string;
+  remoteName: string;
+}
+
 /** What the forwarder needs from the SSH connection. */
 export interface ForwardHost {
-  directTcpip(p: { host: string; port: number; originatorAddress?: string; originatorPort?: number }): ChannelStream;
-  directStreamlocal(path: string): ChannelStream;
-  log(message: string): void;
+  directTcpip(p: { host: string; port: number; originatorAddress?: string; originatorPort?: number }, name?: ForwardedChannelName): ChannelStream;
+  directStreamlocal(path: string, name?: ForwardedChannelName): ChannelStream;
+  /** A debug line (level 1 unless `level`: ssh's debug2, debug3). */
+  log(message: string, level?: 2 | 3): void;
+}
+
+/**
+ * The port a listener stands for in ssh(1)'s lines: its TCP port, or PORT_STREAMLOCAL (-2) for
+ * a Unix socket (channels.c).
+ */
+export function listeningPort(listen: ListenSpec, server: Server): number {
+  if ('path' in listen) return -2;
+  const a = server.address();
+  return a !== null && typeof a === 'object' ? a.port : listen.port;
+}
+
+/**
+ * channels.c port_open_helper's remote_name of an accepted connection: `RTYPE: listening port LP
+ * for HOST port HP, connect from PEER port PP to LOCAL port LP2`, the peer and local address as
+ * getpeername/getsockname give them (a Unix socket's: an empty peer at port 0, the socket's path
+ * at port 0, as ssh 9.2 prints them).
+ */
+export function forwardedRemoteName(rtype: string, lport: number, host: string, hostPort: number, sock: Socket, listenPath?: string): string {
+  const [peer, peerPort, local, localPort] =
+    listenPath !== undefined ? ['', 0, listenPath, 0] : [sock.remoteAddress ?? '127.0.0.1', sock.remotePort ?? 65535, sock.localAddress ?? 'UNKNOWN', sock.localPort ?? 65536];
+  return `${rtype}: listening port ${lport} for ${host} port ${hostPort}, connect from ${peer} port ${peerPort} to ${local} port ${localPort}`;
 }
 
 /** A running local forward. Emits 'connection-error' (SshError) when a channel fails, 'close'. */
@@ -76,7 +111,6 @@ export async function startLocalForward(host: ForwardHost, options: ForwardOptio
   // pauseOnConnect: nothing is read before the socket is set to read into the shared buffer.
   const server = createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: true });
   const fwd = new LocalForward(server, options);
-  const target = 'path' in options.to ? options.to.path : `${options.to.host}:${options.to.port}`;
   server.on('connection', (accepted) => {
     // Reads arrive in a reused buffer (socket-read.ts), where Node allows it; until the channel
     // is set up below no read can arrive (the handle starts reading on a later turn of the loop).
@@ -88,16 +122,24 @@ export async function startLocalForward(host: ForwardHost, options: ForwardOptio
     fwd.counters.active++;
     sock.setNoDelay(true);
     const to = options.to;
+    // channels.c channel_post_port_listener, then channel_new's and (at the close) channel_free's lines.
+    const lport = listeningPort(options.listen, server);
+    const [toHost, toPort] = 'path' in to ? [to.path, -2] : [to.host, to.port];
+    host.log(`Connection to port ${lport} forwarding to ${toHost} port ${toPort} requested.`);
+    const rtype = 'path' in to ? 'direct-streamlocal@openssh.com' : 'direct-tcpip';
+    const name = { ctype: rtype, remoteName: forwardedRemoteName(rtype, lport, toHost, toPort, sock, 'path' in options.listen ? options.listen.path : undefined) };
     const ch =
       'path' in to
-        ? host.directStreamlocal(to.path)
-        : host.directTcpip({
-            host: to.host,
-            port: to.port,
-            originatorAddress: sock.remoteAddress ?? '127.0.0.1',
-            originatorPort: sock.remotePort ?? 0,
-          });
-    host.log(`Connection to forward ${describeListen(options.listen)} -> ${target} (channel ${ch.channel})`);
+        ? host.directStreamlocal(to.path, name)
+        : host.directTcpip(
+            {
+              host: to.host,
+              port: to.port,
+              originatorAddress: sock.remoteAddress ?? '127.0.0.1',
+              originatorPort: sock.remotePort ?? 0,
+            },
+            name,
+          );
     let done = false;
     const finish = () => {
       if (done) return;
