@@ -106,6 +106,8 @@ export type ClientEvent =
   | {
       type: 'channel-open-request';
       channel: number;
+      /** The server's sender channel (RFC 4254 §5.1). */
+      remoteChannel: number;
       channelType: string;
       params: ChannelOpenParams;
       data: Uint8Array;

@@ -264,6 +264,60 @@ describeInteropWithHome('-L / -D listeners and their -v lines, as ssh 9.2', () =
   }, 90_000);
 
   /**
+   * Runs `client` -v -N with `args` until `ready` shows on stderr, sends sshd's identification line
+   * back through one connection made with `dial` (a SOCKS5 CONNECT to sshd first when `socks`), waits
+   * for the channel's free line, then ends it: its stderr lines that match `keep`, the peer's
+   * ephemeral port written PEER.
+   */
+  const throughOnce = async (
+    client: 'ssh' | 'pure-ssh',
+    args: string[],
+    opts: { dial: () => net.Socket; socks?: boolean; ready: RegExp; keep: RegExp; peer: RegExp },
+  ): Promise<string[]> => {
+    const argv = [...sshd.clientArgs, '-v', '-N', ...args, sshd.target];
+    const child =
+      client === 'ssh'
+        ? spawn(SSH_CLIENT_PATH, argv, { stdio: ['ignore', 'ignore', 'pipe'], env: cliEnv(home) })
+        : spawn(process.execPath, [CLI, ...argv], { stdio: ['ignore', 'ignore', 'pipe'], env: cliEnv(home) });
+    let stderr = '';
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const exited = new Promise((r) => child.once('exit', r));
+    try {
+      const deadline = Date.now() + 15_000;
+      while (!opts.ready.test(stderr)) {
+        if (child.exitCode !== null || Date.now() > deadline) throw new Error(`${client}: ${stderr}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      // sshd's identification line through the forward, then the local end closes.
+      await new Promise<void>((resolve, reject) => {
+        const sock = opts.dial();
+        let greeted = !opts.socks;
+        sock.on('error', reject);
+        if (opts.socks) sock.write(Buffer.from([5, 1, 0]));
+        sock.on('data', (d: Buffer) => {
+          if (!greeted) {
+            greeted = true;
+            sock.write(Buffer.from([5, 1, 0, 1, 127, 0, 0, 1, sshd.port >> 8, sshd.port & 0xff]));
+          } else if (d.toString('latin1').includes('SSH-2.0-')) sock.end();
+        });
+        sock.on('close', () => resolve());
+      });
+      while (!/channel \d+: free: (direct-tcpip|127)/.test(stderr)) {
+        if (Date.now() > deadline) throw new Error(`${client}: no free line: ${stderr}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      child.kill('SIGTERM');
+      await exited;
+    } finally {
+      child.kill('SIGKILL');
+    }
+    return stderr
+      .split(/\r?\n/)
+      .filter((l) => opts.keep.test(l))
+      .map((l) => l.replace(opts.peer, (m) => m.replace(/\d+$/, 'PEER')));
+  };
+
+  /**
    * A connection through a forward, at -v: channels.c channel_post_port_listener's "Connection to
    * port LP forwarding to HOST port P requested.", channel_new's "channel N: new direct-tcpip
    * [direct-tcpip] (inactive timeout: 0)" (-D: dynamic-tcpip, its target read later), and at its end
@@ -280,53 +334,11 @@ describeInteropWithHome('-L / -D listeners and their -v lines, as ssh 9.2', () =
       ['-L path', (_, path) => ['-L', `${path}:127.0.0.1:${sshd.port}`]],
       ['-D', (p) => ['-D', `127.0.0.1:${p}`]],
     ];
-    const run = async (client: 'ssh' | 'pure-ssh', args: string[], dial: () => net.Socket, socks: boolean): Promise<string[]> => {
-      const argv = [...sshd.clientArgs, '-v', '-N', ...args, sshd.target];
-      const child =
-        client === 'ssh'
-          ? spawn(SSH_CLIENT_PATH, argv, { stdio: ['ignore', 'ignore', 'pipe'], env: cliEnv(home) })
-          : spawn(process.execPath, [CLI, ...argv], { stdio: ['ignore', 'ignore', 'pipe'], env: cliEnv(home) });
-      let stderr = '';
-      child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-      const exited = new Promise((r) => child.once('exit', r));
-      try {
-        const deadline = Date.now() + 15_000;
-        while (!/Entering interactive session/.test(stderr)) {
-          if (child.exitCode !== null || Date.now() > deadline) throw new Error(`${client}: ${stderr}`);
-          await new Promise((r) => setTimeout(r, 50));
-        }
-        // sshd's identification line through the forward, then the local end closes.
-        await new Promise<void>((resolve, reject) => {
-          const sock = dial();
-          let greeted = !socks;
-          sock.on('error', reject);
-          if (socks) sock.write(Buffer.from([5, 1, 0]));
-          sock.on('data', (d: Buffer) => {
-            if (!greeted) {
-              greeted = true;
-              sock.write(Buffer.from([5, 1, 0, 1, 127, 0, 0, 1, sshd.port >> 8, sshd.port & 0xff]));
-            } else if (d.toString('latin1').includes('SSH-2.0-')) sock.end();
-          });
-          sock.on('close', () => resolve());
-        });
-        while (!/channel \d+: free: direct-tcpip/.test(stderr)) {
-          if (Date.now() > deadline) throw new Error(`${client}: no free line: ${stderr}`);
-          await new Promise((r) => setTimeout(r, 50));
-        }
-        child.kill('SIGTERM');
-        await exited;
-      } finally {
-        child.kill('SIGKILL');
-      }
-      return stderr
-        .split(/\r?\n/)
-        .filter((l) => /^debug1: (Connection to port |channel \d+: (new |free: )(direct|dynamic))|dynamic request/.test(l))
-        .map((l) => l.replace(/connect from 127\.0\.0\.1 port \d+/, 'connect from 127.0.0.1 port PEER'));
-    };
     for (const [label, args] of cases) {
       const [port, path] = [await freePort(), join(dir, 'through.sock')];
       const dial = () => (label === '-L path' ? net.connect(path) : net.connect(port, '127.0.0.1'));
-      const ours = await run('pure-ssh', args(port, path), dial, label === '-D');
+      const through = { dial, socks: label === '-D', ready: /Entering interactive session/, keep: /^debug1: (Connection to port |channel \d+: (new |free: )(direct|dynamic))|dynamic request/, peer: /connect from 127\.0\.0\.1 port \d+/ };
+      const ours = await throughOnce('pure-ssh', args(port, path), through);
       rmSync(path, { force: true });
       const [lport, first] = label === '-L path' ? [-2, 1] : [port, label === '-D' ? 1 : 2];
       const from = label === '-L path' ? ` port 0 to ${path} port 0` : `127.0.0.1 port PEER to 127.0.0.1 port ${port}`;
@@ -335,9 +347,41 @@ describeInteropWithHome('-L / -D listeners and their -v lines, as ssh 9.2', () =
         `debug1: channel ${first}: new ${label === '-D' ? 'dynamic' : 'direct'}-tcpip [${label === '-D' ? 'dynamic' : 'direct'}-tcpip] (inactive timeout: 0)`,
         `debug1: channel ${first}: free: direct-tcpip: listening port ${lport} for 127.0.0.1 port ${sshd.port}, connect from ${from}, nchannels ${first + 1}`,
       ]);
-      if (sshClientAvailable()) expect(await run('ssh', args(port, path), dial, label === '-D'), label).toEqual(ours);
+      if (sshClientAvailable()) expect(await throughOnce('ssh', args(port, path), through), label).toEqual(ours);
       else if (inCI()) throw new Error(`${SSH_CLIENT_PATH} is missing`);
       rmSync(path, { force: true });
     }
+  }, 60_000);
+
+  /**
+   * A connection from the server's side of -R, at -v: clientloop.c's client_input_channel_open
+   * (rchan: the server's channel number) and client_request_forwarded_tcpip lines, channels.c's
+   * `new forwarded-tcpip [HOST]`, `confirm forwarded-tcpip`, `connected to HOST port P` and
+   * `free: HOST, nchannels M`. pure-ssh printed its own channel number as rchan, the target after
+   * the originator, and `channel N: closed`. ssh's two connect_next lines (its getaddrinfo loop, the
+   * socket's descriptor number) have no counterpart: Node connects; they are left out here.
+   */
+  it('a connection through -R: the lines of its open and close, as ssh (connect_next aside)', async () => {
+    const port = await freePort();
+    const args = ['-R', `${port}:127.0.0.1:${sshd.port}`];
+    const through = {
+      dial: () => net.connect(port, '127.0.0.1'),
+      ready: /remote forward success for/,
+      keep: /^debug1: (client_input_channel_open|client_request_forwarded|channel \d+: (new |connected|free: )|confirm )/,
+      peer: /originator 127\.0\.0\.1 port \d+/,
+    };
+    const ours = await throughOnce('pure-ssh', args, through);
+    expect(ours).toEqual([
+      expect.stringMatching(/^debug1: client_input_channel_open: ctype forwarded-tcpip rchan \d+ win \d+ max \d+$/),
+      `debug1: client_request_forwarded_tcpip: listen localhost port ${port}, originator 127.0.0.1 port PEER`,
+      'debug1: channel 0: new forwarded-tcpip [127.0.0.1] (inactive timeout: 0)',
+      'debug1: confirm forwarded-tcpip',
+      `debug1: channel 0: connected to 127.0.0.1 port ${sshd.port}`,
+      'debug1: channel 0: free: 127.0.0.1, nchannels 1',
+    ]);
+    if (sshClientAvailable()) {
+      const theirs = (await throughOnce('ssh', args, { ...through, dial: () => net.connect(port, '127.0.0.1') })).filter((l) => !l.includes('connect_next'));
+      expect(theirs).toEqual(ours);
+    } else if (inCI()) throw new Error(`${SSH_CLIENT_PATH} is missing`);
   }, 60_000);
 });

@@ -506,6 +506,7 @@ export class Connection {
         this.emit({
           type: 'channel-open-request',
           channel: ch.id,
+          remoteChannel: m.sender,
           channelType: m.channelType,
           params: known!,
           data: m.data.slice(),

@@ -1651,9 +1651,10 @@ export class SshClient extends EventEmitter {
           const id = 'path' in listen ? this.core.cancelStreamlocalForward(listen.path) : this.core.cancelTcpipForward(listen.host, listen.port);
           await this.globalReply(id);
         },
-        acceptChannel: (channel) => {
+        acceptChannel: (channel, remoteName) => {
           this.assertUsable();
           this.core.acceptChannel(channel);
+          if (remoteName !== undefined) this.channelNames.set(channel, remoteName);
           const stream = this.track(channel);
           stream._opened();
           return stream;
@@ -2213,7 +2214,8 @@ export class SshClient extends EventEmitter {
       }
       case 'channel-open-request': {
         const open = e.params;
-        this.log(`client_input_channel_open: ctype ${e.channelType} rchan ${e.channel} win ${e.initialWindow} max ${e.maxPacket}`);
+        // clientloop.c client_input_channel_open: rchan is the server's channel number.
+        this.log(`client_input_channel_open: ctype ${e.channelType} rchan ${e.remoteChannel} win ${e.initialWindow} max ${e.maxPacket}`);
         const fwd = this.remoteForwards.get(
           remoteKey(open.channelType === 'forwarded-tcpip' ? { host: open.params.address, port: open.params.port } : { path: open.params.socketPath }),
         );

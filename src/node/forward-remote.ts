@@ -50,7 +50,8 @@ export interface RemoteForwardHost {
   requestForward(listen: { host: string; port: number } | { path: string }): Promise<{ success: boolean; port: number }>;
   /** Send the cancel request; resolves when answered (or when the connection is gone). */
   cancelForward(listen: { host: string; port: number } | { path: string }): Promise<void>;
-  acceptChannel(channel: number): ChannelStream;
+  /** Confirm the server's open; `remoteName`: ssh(1)'s name of the channel, for its close line (channels.c channel_free). */
+  acceptChannel(channel: number, remoteName?: string): ChannelStream;
   rejectChannel(channel: number, reason: number, description: string): void;
   /** A debug line: -v's (debug1) unless `level` says debug2 / debug3. */
   log(message: string, level?: 2 | 3): void;
@@ -82,14 +83,21 @@ export class RemoteForward extends EventEmitter {
   /** @internal the server opened a channel for this forward. */
   _incoming(channel: number, open: ChannelOpenParams): void {
     this.counters.connections++;
-    const from =
-      open.channelType === 'forwarded-tcpip'
-        ? `${open.params.originatorAddress} port ${open.params.originatorPort}`
-        : open.params.socketPath;
     const to = this.options.to;
-    const target = to === undefined ? 'socks' : 'path' in to ? to.path : `${to.host}:${to.port}`;
-    this.host.log(`${open.channelType === 'forwarded-tcpip' ? 'client_request_forwarded_tcpip' : 'client_request_forwarded_streamlocal'}: ` +
-      `${describeRemote(this.address)}, originator ${from} -> ${target}`);
+    // clientloop.c client_request_forwarded_tcpip / _streamlocal: what the server's open says.
+    this.host.log(
+      open.channelType === 'forwarded-tcpip'
+        ? `client_request_forwarded_tcpip: listen ${open.params.address} port ${open.params.port}, originator ${open.params.originatorAddress} port ${open.params.originatorPort}`
+        : `client_request_forwarded_streamlocal: request: ${open.params.socketPath}`,
+    );
+    // To a host and port, ssh(1) makes the channel as it starts connecting (channels.c
+    // channel_connect_to_port: `new forwarded-tcpip [HOST]`, clientloop.c's `confirm`), then says
+    // `connected to` (channel_post_connecting), and names it by the host at its end.
+    const tcpTarget = to !== undefined && !('path' in to) ? to : undefined;
+    if (tcpTarget) {
+      this.host.log(`channel ${channel}: new ${open.channelType} [${tcpTarget.host}] (inactive timeout: 0)`);
+      this.host.log(`confirm ${open.channelType}`);
+    }
     if (to === undefined) {
       // channels.c rdynamic_connect_prepare: confirmed at once, the SOCKS request comes over it.
       let ch: ChannelStream;
@@ -120,9 +128,10 @@ export class RemoteForward extends EventEmitter {
     sock.once('error', onConnectError);
     sock.once('connect', () => {
       sock.off('error', onConnectError);
+      if (tcpTarget) this.host.log(`channel ${channel}: connected to ${tcpTarget.host} port ${tcpTarget.port}`);
       let ch: ChannelStream;
       try {
-        ch = this.host.acceptChannel(channel);
+        ch = this.host.acceptChannel(channel, tcpTarget?.host);
       } catch {
         sock.destroy(); // the connection went away while we connected
         return;
@@ -187,10 +196,6 @@ export async function startRemoteForward(
   const fwd = new RemoteForward(host, options, address);
   register(fwd);
   return fwd;
-}
-
-function describeRemote(a: { host: string; port: number } | { path: string }): string {
-  return 'path' in a ? `listen path ${a.path}` : `listen ${a.host} port ${a.port}`;
 }
 
 /** strerror(3) wording for the usual connect errors, as OpenSSH sends them in OPEN_FAILURE. */
