@@ -1557,7 +1557,8 @@ export class SshClient extends EventEmitter {
 
   /**
    * Open a direct-tcpip channel and return its stream at once (writes are queued until the
-   * server confirms; a refusal destroys the stream with a ChannelOpenError).
+   * server confirms; a refusal destroys the stream with a ChannelOpenError). `name` is the
+   * forwards' own (@internal): how ssh(1) names the channel in its debug lines.
    */
   directTcpip(params: DirectTcpipParams, name?: ForwardedChannelName): ChannelStream {
     this.assertUsable();
@@ -1588,7 +1589,7 @@ export class SshClient extends EventEmitter {
     return this.whenOpen(this.track(id));
   }
 
-  /** Stream form of {@link openDirectStreamlocal}. */
+  /** Stream form of {@link openDirectStreamlocal}; `name` as {@link directTcpip}'s (@internal). */
   directStreamlocal(socketPath: string, name?: ForwardedChannelName): ChannelStream {
     this.assertUsable();
     const id = this.core.openDirectStreamlocal(socketPath);
