@@ -45,33 +45,51 @@ describeInteropWithHome('-L / -D listeners and their -v lines, as ssh 9.2', () =
   });
 
   /**
-   * Runs `client` with `args` until it is in session (at -v: "Entering interactive session"; at
-   * the default level: until it listens on `port`), then ends it. Its listener lines (and bind
-   * errors) and listening sockets.
+   * Starts `client` (ssh or the built pure-ssh) with `-N`, `-v` when `verbose`, and `args` against
+   * the suite's sshd: its process, its stderr so far, its exit, and `until(ready, what)`, which
+   * polls `ready` every 50 ms and throws with `what` and the stderr if the client exits or 15 s
+   * (from the start) pass first.
    */
-  async function listenWith(client: 'ssh' | 'pure-ssh', args: string[], opts: { verbose: boolean; port?: number }): Promise<{ lines: string[]; listeners: string[]; stderr: string }> {
-    const argv = [...sshd.clientArgs, ...(opts.verbose ? ['-v'] : []), '-N', ...args, sshd.target];
+  function startClient(client: 'ssh' | 'pure-ssh', args: string[], verbose = true) {
+    const argv = [...sshd.clientArgs, ...(verbose ? ['-v'] : []), '-N', ...args, sshd.target];
     const child =
       client === 'ssh'
         ? spawn(SSH_CLIENT_PATH, argv, { stdio: ['ignore', 'ignore', 'pipe'], env: cliEnv(home) })
         : spawn(process.execPath, [CLI, ...argv], { stdio: ['ignore', 'ignore', 'pipe'], env: cliEnv(home) });
     let stderr = '';
     child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    try {
-      const deadline = Date.now() + 15_000;
-      const ready = () => (opts.verbose ? /Entering interactive session/.test(stderr) : listenersOf(child.pid!).some((l) => l.endsWith(`:${opts.port}`)));
+    const exited = new Promise((r) => child.once('exit', r));
+    const deadline = Date.now() + 15_000;
+    const until = async (ready: () => boolean, what: string): Promise<void> => {
       while (!ready()) {
-        if (child.exitCode !== null || Date.now() > deadline) throw new Error(`${client} did not get going: ${stderr}`);
+        if (child.exitCode !== null || Date.now() > deadline) throw new Error(`${client} ${what}: ${stderr}`);
         await new Promise((r) => setTimeout(r, 50));
       }
+    };
+    /** SIGTERM (or `signal`) unless it has exited, and its exit. */
+    const stop = async (signal: NodeJS.Signals = 'SIGTERM') => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      await exited;
+    };
+    return { child, stderr: () => stderr, until, stop };
+  }
+
+  /**
+   * Runs `client` with `args` until it is in session (at -v: "Entering interactive session"; at
+   * the default level: until it listens on `port`), then ends it. Its listener lines (and bind
+   * errors) and listening sockets.
+   */
+  async function listenWith(client: 'ssh' | 'pure-ssh', args: string[], opts: { verbose: boolean; port?: number }): Promise<{ lines: string[]; listeners: string[]; stderr: string }> {
+    const { child, stderr, until, stop } = startClient(client, args, opts.verbose);
+    try {
+      await until(() => (opts.verbose ? /Entering interactive session/.test(stderr()) : listenersOf(child.pid!).some((l) => l.endsWith(`:${opts.port}`))), 'did not get going');
       // (At the default level, a moment for a line after the bind.)
       if (!opts.verbose) await new Promise((r) => setTimeout(r, 300));
       const listeners = listenersOf(child.pid!);
-      const lines = stderr.split(/\r?\n/).filter((l) => LISTEN_LINE.test(l));
-      return { lines, listeners, stderr };
+      const lines = stderr().split(/\r?\n/).filter((l) => LISTEN_LINE.test(l));
+      return { lines, listeners, stderr: stderr() };
     } finally {
-      child.kill();
-      await new Promise((r) => (child.exitCode !== null ? r(undefined) : child.once('exit', r)));
+      await stop();
     }
   }
 
@@ -138,27 +156,16 @@ describeInteropWithHome('-L / -D listeners and their -v lines, as ssh 9.2', () =
       '-R', `127.0.0.1:${sshd.port}:127.0.0.1:9`,
     ];
     const run = async (client: 'ssh' | 'pure-ssh'): Promise<string[]> => {
-      const argv = [...sshd.clientArgs, '-v', '-N', ...args, sshd.target];
-      const child =
-        client === 'ssh'
-          ? spawn(SSH_CLIENT_PATH, argv, { stdio: ['ignore', 'ignore', 'pipe'], env: cliEnv(home) })
-          : spawn(process.execPath, [CLI, ...argv], { stdio: ['ignore', 'ignore', 'pipe'], env: cliEnv(home) });
-      let stderr = '';
-      child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+      const { stderr, until, stop } = startClient(client, args);
       try {
-        const deadline = Date.now() + 15_000;
-        while ((stderr.match(/remote forward (success|failure) for/g) ?? []).length < 6) {
-          if (child.exitCode !== null || Date.now() > deadline) throw new Error(`${client}: ${stderr}`);
-          await new Promise((r) => setTimeout(r, 50));
-        }
+        await until(() => (stderr().match(/remote forward (success|failure) for/g) ?? []).length >= 6, 'replies missing');
         await new Promise((r) => setTimeout(r, 100));
-        return stderr
+        return stderr()
           .split(/\r?\n/)
           .filter((l) => /Remote connections from|remote forward (success|failure)|Allocated port|remote port forwarding failed/.test(l))
           .map((l) => l.replace(/^Allocated port \d+/, 'Allocated port N'));
       } finally {
-        child.kill();
-        await new Promise((r) => (child.exitCode !== null ? r(undefined) : child.once('exit', r)));
+        await stop();
         rmSync(path, { force: true });
       }
     };
@@ -184,32 +191,20 @@ describeInteropWithHome('-L / -D listeners and their -v lines, as ssh 9.2', () =
     const path = join(dir, 'mixed.sock');
     const args = ['-D', `127.0.0.1:${p1}`, '-L', `127.0.0.1:${p2}:127.0.0.1:9`, '-L', `${path}:127.0.0.1:9`, '-L', `${p3}:127.0.0.1:${sshd.port}`];
     const run = async (client: 'ssh' | 'pure-ssh'): Promise<string[]> => {
-      const argv = [...sshd.clientArgs, '-v', '-N', ...args, sshd.target];
-      const child =
-        client === 'ssh'
-          ? spawn(SSH_CLIENT_PATH, argv, { stdio: ['ignore', 'ignore', 'pipe'], env: cliEnv(home) })
-          : spawn(process.execPath, [CLI, ...argv], { stdio: ['ignore', 'ignore', 'pipe'], env: cliEnv(home) });
-      let stderr = '';
-      child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-      const exited = new Promise((r) => child.once('exit', r));
+      const { stderr, until, stop } = startClient(client, args);
       try {
-        const deadline = Date.now() + 15_000;
-        while (!/Entering interactive session/.test(stderr)) {
-          if (child.exitCode !== null || Date.now() > deadline) throw new Error(`${client}: ${stderr}`);
-          await new Promise((r) => setTimeout(r, 50));
-        }
+        await until(() => /Entering interactive session/.test(stderr()), 'not in session');
         // One connection through the last -L, still open at the end: ssh's channel 5, counted in nchannels.
         const sock = net.connect(p3, '127.0.0.1');
         sock.on('error', () => {});
         await new Promise((r) => sock.once('data', r));
-        child.kill('SIGTERM');
-        await exited;
+        await stop();
         sock.destroy();
       } finally {
-        child.kill('SIGKILL');
+        await stop('SIGKILL');
         rmSync(path, { force: true });
       }
-      return stderr.split(/\r?\n/).filter((l) => LISTEN_LINE.test(l) || /^debug1: channel \d+: free: (port|unix) listener,/.test(l));
+      return stderr().split(/\r?\n/).filter((l) => LISTEN_LINE.test(l) || /^debug1: channel \d+: free: (port|unix) listener,/.test(l));
     };
     const ours = await run('pure-ssh');
     expect(ours).toEqual([
@@ -274,20 +269,9 @@ describeInteropWithHome('-L / -D listeners and their -v lines, as ssh 9.2', () =
     args: string[],
     opts: { dial: () => net.Socket; socks?: boolean; ready: RegExp; keep: RegExp; peer: RegExp },
   ): Promise<string[]> => {
-    const argv = [...sshd.clientArgs, '-v', '-N', ...args, sshd.target];
-    const child =
-      client === 'ssh'
-        ? spawn(SSH_CLIENT_PATH, argv, { stdio: ['ignore', 'ignore', 'pipe'], env: cliEnv(home) })
-        : spawn(process.execPath, [CLI, ...argv], { stdio: ['ignore', 'ignore', 'pipe'], env: cliEnv(home) });
-    let stderr = '';
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const exited = new Promise((r) => child.once('exit', r));
+    const { stderr, until, stop } = startClient(client, args);
     try {
-      const deadline = Date.now() + 15_000;
-      while (!opts.ready.test(stderr)) {
-        if (child.exitCode !== null || Date.now() > deadline) throw new Error(`${client}: ${stderr}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await until(() => opts.ready.test(stderr()), 'not ready');
       // sshd's identification line through the forward, then the local end closes.
       await new Promise<void>((resolve, reject) => {
         const sock = opts.dial();
@@ -302,16 +286,12 @@ describeInteropWithHome('-L / -D listeners and their -v lines, as ssh 9.2', () =
         });
         sock.on('close', () => resolve());
       });
-      while (!/channel \d+: free: (direct-tcpip|127)/.test(stderr)) {
-        if (Date.now() > deadline) throw new Error(`${client}: no free line: ${stderr}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      child.kill('SIGTERM');
-      await exited;
+      await until(() => /channel \d+: free: (direct-tcpip|127)/.test(stderr()), 'no free line');
+      await stop();
     } finally {
-      child.kill('SIGKILL');
+      await stop('SIGKILL');
     }
-    return stderr
+    return stderr()
       .split(/\r?\n/)
       .filter((l) => opts.keep.test(l))
       .map((l) => l.replace(opts.peer, (m) => m.replace(/\d+$/, 'PEER')));
