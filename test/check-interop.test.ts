@@ -213,6 +213,37 @@ for (const release of ['system', '10'] as const) {
   }
 }
 
+/**
+ * Keyboard-interactive through SSH_ASKPASS as pure-ssh (and ssh 9.2's input_userauth_info_req)
+ * asks it: the prompt shown as "(user@host) PROMPT". pure-ssh-check had its own prompter, which
+ * showed the server's bare "Password: " and ignored each prompt's echo flag; it now uses pure-ssh's
+ * (connect-host.ts passwordAsker). sshd 9.2 with PAM (pam_unix) asks "Password: " this way.
+ */
+describeInteropWithHome('pure-ssh-check answering keyboard-interactive (SSH_ASKPASS)', () => {
+  const sshd = sshdSuite({
+    password: true,
+    config: { UsePAM: 'yes', KbdInteractiveAuthentication: 'yes', PasswordAuthentication: 'no' },
+    pamService: { name: 'pure-ssh-check-kbdint', config: 'auth required pam_unix.so\naccount required pam_permit.so\nsession required pam_permit.so\n' },
+  });
+  const dir = suiteDir('pure-ssh-check-kbdint-');
+
+  it('asks "(user@host) Password: " as pure-ssh and ssh do, and logs in with keyboard-interactive', async () => {
+    const askpass = join(dir, 'askpass');
+    const asked = join(dir, 'asked');
+    // Records the prompt it was given (one line per call) and answers with the password.
+    await writeFile(askpass, `#!/bin/sh\nprintf '%s\\n' "$1" >> ${asked}\nprintf '%s\\n' '${sshd.password!.password}'\n`, { mode: 0o700 });
+    const { code, stdout, stderr } = await runCheckCli(
+      ['-F', 'none', '-o', `UserKnownHostsFile=${sshd.knownHostsPath}`, '-o', 'PubkeyAuthentication=no', '-p', String(sshd.port), `${sshd.password!.user}@${LOOPBACK}`],
+      { SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: 'force' },
+    );
+    expect(stderr).not.toMatch(/login failed/);
+    expect(stdout).toMatch(new RegExp(`^login: ${sshd.password!.user} \\(keyboard-interactive\\)$`, 'm'));
+    const prompts = (await readFile(asked, 'utf8')).split('\n').filter(Boolean);
+    expect(prompts[0]).toBe(`(${sshd.password!.user}@${LOOPBACK}) Password: `);
+    expect(code).toBe(0);
+  }, 180_000);
+});
+
 describeInteropWithHome('pure-ssh-check logging in with a password (SSH_ASKPASS)', () => {
   const sshd = sshdSuite({ password: true });
   const dir = suiteDir('pure-ssh-check-askpass-');

@@ -401,9 +401,10 @@ async function connectionProbes(
   const probeLogin: ProbeLogin = {
     ...login,
     askPassword: ask
-      ? async (prompt, retry) => {
-          const pw = await ask(prompt, retry);
-          if (pw !== null) remembered = pw;
+      ? async (prompt, context) => {
+          const pw = await ask(prompt, context);
+          // Kept for the later probes' logins: a password, or the one answer of a keyboard-interactive request.
+          if (pw !== null && (context.count ?? 1) === 1) remembered = pw;
           return pw;
         }
       : undefined,

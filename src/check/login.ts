@@ -46,10 +46,21 @@ export interface ProbeLogin {
   /** The private key of an identity given without its public key, loaded at its turn; null: none. */
   loadKey?(request: KeyRequest): Promise<PrivateKey | null>;
   /**
-   * A password for `prompt`; null gives up on passwords. Time spent here is not a server's.
-   * `retry`: the password method's previous answer was refused.
+   * A password for `prompt`, or a keyboard-interactive answer; null gives up on the method. Time
+   * spent here is not a server's. The context is the Node client's askPassword's: `retry`, the
+   * password method's previous answer was refused; `method`; for a keyboard-interactive prompt
+   * (RFC 4256 §3.2) its `echo` flag and its `index` of `count` in the server's request.
    */
-  askPassword?(prompt: string, retry: boolean): Promise<string | null>;
+  askPassword?(prompt: string, context: PasswordContext): Promise<string | null>;
+}
+
+/** What {@link ProbeLogin.askPassword} is told about a prompt. */
+export interface PasswordContext {
+  retry: boolean;
+  method: 'password' | 'keyboard-interactive';
+  echo?: boolean;
+  index?: number;
+  count?: number;
 }
 
 /** Extensions the server announced (RFC 8308 §2.3), from both EXT_INFOs (§2.4). */
@@ -106,10 +117,9 @@ export async function authenticate(
     },
     banner: () => {},
     keyboardInteractiveInfo: (name, instruction) => log(keyboardInteractiveInfoLine(name, instruction)),
-    passwordNeeded: (prompt, retry, method) => {
+    passwordNeeded: (prompt, retry, method, kbd) => {
       const ask = login.askPassword;
-      // `retry` says "Permission denied, please try again.", which ssh(1) says for passwords only.
-      pending = (ask ? ask(prompt, retry && method === 'password') : Promise.resolve(null)).then(
+      pending = (ask ? ask(prompt, { retry, method, ...kbd }) : Promise.resolve(null)).then(
         (pw) => ua.providePassword(pw),
         () => ua.providePassword(null),
       );

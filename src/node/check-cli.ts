@@ -205,7 +205,7 @@ type Resolved = Awaited<ReturnType<typeof resolveSsh>>;
  * known_hosts with StrictHostKeyChecking. Returns the login and a function closing the agent.
  */
 async function prepareLogin(cfg: Resolved, log: (m: string) => void, verbose: boolean): Promise<{ login: import('../check/login.js').ProbeLogin; close: () => void }> {
-  const [{ prepareAuth, cryptoProviderFor, bindAgentToSession }, prompt, { knownHostsVerifier, hostKeyOrderHintsFor }, { orderHostKeyAlgorithms }, { describeFatal, hostKeyVerifier, loadIdentities, Log }, { LOG_LEVELS }] = await Promise.all([
+  const [{ prepareAuth, cryptoProviderFor, bindAgentToSession }, prompt, { knownHostsVerifier, hostKeyOrderHintsFor }, { orderHostKeyAlgorithms }, { describeFatal, hostKeyVerifier, loadIdentities, Log, passwordAsker }, { LOG_LEVELS }] = await Promise.all([
     import('./client.js'),
     import('./prompt.js'),
     import('./known-hosts-file.js'),
@@ -244,8 +244,8 @@ async function prepareLogin(cfg: Resolved, log: (m: string) => void, verbose: bo
   const verify = hostKeyVerifier(cfg, sshLog, knownHostsVerifier, (q) => readPassphrase(q, true));
   // ssh(1) order_hostkeyalgs(): with HostKeyAlias, by the alias's (port-less) entries.
   const orderHints = await hostKeyOrderHintsFor(cfg.knownHostsFiles, cfg.hostKeyAlias ?? cfg.hostName, cfg.hostKeyAlias !== undefined ? 22 : cfg.port);
-  let prompts = 0;
-  const canPrompt = !cfg.batchMode && (cfg.passwordAuthentication || cfg.kbdInteractiveAuthentication);
+  // The password and keyboard-interactive prompts as pure-ssh asks them (connect-host.ts).
+  const askPassword = passwordAsker(cfg, sshLog, readPassphrase);
   return {
     close: () => auth.agent?.close(),
     login: {
@@ -253,7 +253,7 @@ async function prepareLogin(cfg: Resolved, log: (m: string) => void, verbose: bo
         username: cfg.user,
         privateKeys: auth.privateKeys,
         identities: auth.identities,
-        askPassword: canPrompt,
+        askPassword: askPassword !== undefined,
         passwordAttempts: cfg.numberOfPasswordPrompts,
         passwordPrompt: `${cfg.user}@${cfg.hostName}'s password: `,
         passwordAuthentication: cfg.passwordAuthentication,
@@ -285,14 +285,7 @@ async function prepareLogin(cfg: Resolved, log: (m: string) => void, verbose: bo
         const load = auth.keyLoaders.get(req.identity);
         return load ? load() : null;
       },
-      askPassword: canPrompt
-        ? async (question, retry) => {
-            // ssh_config(5) NumberOfPasswordPrompts; sshconnect2.c's line after a refusal.
-            if (++prompts > cfg.numberOfPasswordPrompts) return null;
-            if (retry) process.stderr.write(logLines('Permission denied, please try again.'));
-            return ask(question);
-          }
-        : undefined,
+      askPassword,
     },
   };
 }

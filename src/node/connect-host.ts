@@ -1295,6 +1295,47 @@ export async function openRoute(
 }
 
 /**
+ * What answers the server's password and keyboard-interactive prompts, as ssh(1)'s sshconnect2.c
+ * asks them (undefined with BatchMode or both methods off): NumberOfPasswordPrompts per method,
+ * "Permission denied, please try again." before a password asked again, a keyboard-interactive
+ * prompt shown as `(user@host) PROMPT`, escaped, read with echo when the server says so. `read`
+ * is read_passphrase (prompt.ts readPassphrase: askpass or the terminal, "" when neither answers).
+ * The CLI's and pure-ssh-check's.
+ */
+export function passwordAsker(
+  cfg: ResolvedConfig,
+  log: Log,
+  read: (text: string, echo: boolean) => Promise<string>,
+): ((question: string, context: { retry: boolean; method: 'password' | 'keyboard-interactive'; echo?: boolean; index?: number }) => Promise<string | null>) | undefined {
+  if (cfg.batchMode || !(cfg.passwordAuthentication || cfg.kbdInteractiveAuthentication)) return undefined;
+  // Counted per method, as sshconnect2.c counts attempt_passwd and attempt_kbdint apart.
+  const prompts = { password: 0, 'keyboard-interactive': 0 };
+  return async (
+    question: string,
+    context: { retry: boolean; method: 'password' | 'keyboard-interactive'; echo?: boolean; index?: number },
+  ): Promise<string | null> => {
+    // ssh_config(5) NumberOfPasswordPrompts. A keyboard-interactive INFO_REQUEST counts once,
+    // at its first prompt: sshconnect2.c input_userauth_info_req reads every prompt of it
+    // uncounted (attempt_kbdint counts the method's USERAUTH_REQUESTs, the core's kbdAttempts).
+    if (!context.index && ++prompts[context.method] > cfg.numberOfPasswordPrompts) return null;
+    // OpenSSH sshconnect2.c userauth_passwd: said before each prompt after a refusal
+    // (input_userauth_info_req says nothing before a keyboard-interactive one).
+    if (context.retry && context.method === 'password') log.error('Permission denied, please try again.');
+    // A keyboard-interactive prompt is the server's text, shown by sshconnect2.c
+    // input_userauth_info_req as "(%s@%s) %s": the server user, HostKeyAlias or the host
+    // name, the prompt; escaped as its asmprintf escapes it (utf8.c) before read_passphrase
+    // shows it or hands it to SSH_ASKPASS (a password prompt of ours is unchanged by it).
+    const text = context.method === 'keyboard-interactive' ? `(${cfg.user}@${cfg.hostKeyAlias ?? cfg.hostName}) ${question}` : question;
+    const shown = terminalText(text, utf8Locale(process.env));
+    // An answer not had (no terminal, Ctrl-D, a failed askpass) is "", sent as ssh sends it;
+    // refused, it is asked again (sshconnect2.c userauth_passwd, input_userauth_info_req).
+    // A keyboard-interactive prompt with its echo flag set is read with echo on
+    // (input_userauth_info_req: read_passphrase(display_prompt, echo ? RP_ECHO : 0)).
+    return read(shown, context.echo === true);
+  };
+}
+
+/**
  * ssh.c ssh_session2: once its forwards (or a -W channel) are requested, ssh(1) sends
  * no-more-sessions@openssh.com (OpenSSH PROTOCOL §2.2; no reply asked) to a server compat.c
  * marks SSH_NEW_OPENSSH, unless ControlMaster is on (never here: pure-ssh does not multiplex), and
@@ -1474,34 +1515,7 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
   // sshconnect.c confirm(): read_passphrase(msg, RP_ECHO).
   const verifyHostKey = hostKeyVerifier(cfg, log, knownHostsVerifier, (q) => readPassphrase(q, true));
 
-  const canPrompt = !cfg.batchMode && (cfg.passwordAuthentication || cfg.kbdInteractiveAuthentication);
-  // Counted per method, as sshconnect2.c counts attempt_passwd and attempt_kbdint apart.
-  const prompts = { password: 0, 'keyboard-interactive': 0 };
-  const askPassword = canPrompt
-    ? async (
-        question: string,
-        context: { retry: boolean; method: 'password' | 'keyboard-interactive'; echo?: boolean; index?: number },
-      ): Promise<string | null> => {
-        // ssh_config(5) NumberOfPasswordPrompts. A keyboard-interactive INFO_REQUEST counts once,
-        // at its first prompt: sshconnect2.c input_userauth_info_req reads every prompt of it
-        // uncounted (attempt_kbdint counts the method's USERAUTH_REQUESTs, the core's kbdAttempts).
-        if (!context.index && ++prompts[context.method] > cfg.numberOfPasswordPrompts) return null;
-        // OpenSSH sshconnect2.c userauth_passwd: said before each prompt after a refusal
-        // (input_userauth_info_req says nothing before a keyboard-interactive one).
-        if (context.retry && context.method === 'password') log.error('Permission denied, please try again.');
-        // A keyboard-interactive prompt is the server's text, shown by sshconnect2.c
-        // input_userauth_info_req as "(%s@%s) %s": the server user, HostKeyAlias or the host
-        // name, the prompt; escaped as its asmprintf escapes it (utf8.c) before read_passphrase
-        // shows it or hands it to SSH_ASKPASS (a password prompt of ours is unchanged by it).
-        const text = context.method === 'keyboard-interactive' ? `(${cfg.user}@${cfg.hostKeyAlias ?? cfg.hostName}) ${question}` : question;
-        const shown = terminalText(text, utf8Locale(process.env));
-        // An answer not had (no terminal, Ctrl-D, a failed askpass) is "", sent as ssh sends it;
-        // refused, it is asked again (sshconnect2.c userauth_passwd, input_userauth_info_req).
-        // A keyboard-interactive prompt with its echo flag set is read with echo on
-        // (input_userauth_info_req: read_passphrase(display_prompt, echo ? RP_ECHO : 0)).
-        return readPassphrase(shown, context.echo === true);
-      }
-    : undefined;
+  const askPassword = passwordAsker(cfg, log, readPassphrase);
 
   let method = 'none';
   let bannerSeen = false;
