@@ -4,12 +4,9 @@
  * sans-IO `checkHostKey` in `src/keys/knownhosts.ts`.
  */
 import { randomBytes } from 'node:crypto';
-import { openSync } from 'node:fs';
 import { appendFile, mkdir, readFile, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { ReadStream } from 'node:tty';
 import { HostKeyError, UsageError } from '../errors.js';
 import {
   applyCaSignatureSpec,
@@ -34,6 +31,7 @@ import {
 } from '../keys/knownhosts.js';
 import type { HostKeyInfo } from '../keys/host-key-verdict.js';
 import { expandHome } from './identity-file.js';
+import { readTerminalLine } from './prompt.js';
 import { strerror } from './strerror.js';
 
 /** ssh_config(5) StrictHostKeyChecking. `'no'` here still refuses changed and revoked keys. */
@@ -492,37 +490,17 @@ async function askUser(
 }
 
 /**
- * Ask a question on the user's terminal: read from /dev/tty (or stdin when it is a TTY) and
- * write to stderr, like ssh(1)'s read_passphrase(). Rejects when there is no terminal.
+ * Ask a question on the user's terminal as ssh(1)'s confirm() does (read_passphrase with
+ * RP_ECHO): on the controlling terminal (/dev/tty) whatever stdin and stderr are, with what was
+ * typed before the question discarded, as readpassphrase(3)'s TCSAFLUSH does, so that a line typed
+ * ahead (or piped into the terminal) cannot answer a question it was not typed for. Resolves with
+ * the line typed ('' for Ctrl-D on an empty line). Rejects with a UsageError: "no terminal to
+ * ask" without a controlling terminal, or the terminal's own end.
  */
 export function terminalPrompt(question: string): Promise<string> {
-  let input: NodeJS.ReadableStream;
-  let ownStream: ReadStream | undefined;
-  if (process.stdin.isTTY) {
-    input = process.stdin;
-  } else {
-    let fd: number;
-    try {
-      fd = openSync('/dev/tty', 'r');
-    } catch (cause) {
-      return Promise.reject(new UsageError('no terminal to ask', { cause }));
-    }
-    ownStream = new ReadStream(fd);
-    input = ownStream;
-  }
-  return new Promise<string>((resolve, reject) => {
-    const rl = createInterface({ input, output: process.stderr, terminal: false });
-    let answered = false;
-    rl.on('close', () => {
-      ownStream?.destroy();
-      if (input === process.stdin) process.stdin.pause();
-      if (!answered) reject(new UsageError('the terminal closed before an answer was given'));
-    });
-    rl.question(question, (answer) => {
-      answered = true;
-      resolve(answer);
-      rl.close();
-    });
+  return readTerminalLine(question, { echo: true }).catch((err: unknown) => {
+    const message = (err as Error)?.message ?? String(err);
+    throw new UsageError(message.startsWith('no terminal') ? 'no terminal to ask' : message, { cause: err });
   });
 }
 

@@ -1,0 +1,78 @@
+/**
+ * The library's own host-key question (strictHostKeyChecking 'ask' without a `prompt` option:
+ * known-hosts-file.ts terminalPrompt) on a real terminal, as ssh(1)'s confirm() asks it: on
+ * /dev/tty, with what was typed before the question discarded (readpassphrase(3)'s TCSAFLUSH). It
+ * read process.stdin when that was a TTY, through readline, so a "yes" typed ahead (or piped
+ * into the terminal) accepted an unknown host key: the CLI stopped that (break27 #2), the
+ * library's default prompt did not. A script using the built library runs under script(1) against
+ * sshd 9.2 with an empty known_hosts file.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
+
+const LIB = fileURLToPath(new URL('../dist/index.js', import.meta.url));
+const QUESTION = /\(yes\/no\/\[fingerprint\]\)\? $/;
+
+describeInterop("the library's host-key question on a terminal", () => {
+  let sshd: SshdHandle;
+  let dir: string;
+  beforeAll(async () => {
+    if (!existsSync(LIB)) throw new Error(`${LIB} is missing: run \`npm run build\` first`);
+    sshd = await startSshd();
+    dir = mkdtempSync(join(tmpdir(), 'lib-hostkey-question-'));
+  });
+  afterAll(async () => {
+    await sshd?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /**
+   * Connects with 'ask' under script(1); `ahead` is typed at once (before the question), `answer`
+   * once the question shows. What the script printed (CONNECTED or the error) and the known_hosts file.
+   */
+  const ask = async (ahead: string, answer: string): Promise<{ out: string; known: string }> => {
+    const known = join(dir, `known_hosts_${Math.random().toString(36).slice(2)}`);
+    writeFileSync(known, '');
+    const script = join(dir, 'ask.mjs');
+    writeFileSync(
+      script,
+      `import { connect } from ${JSON.stringify(LIB)};
+const o = ${JSON.stringify({ host: sshd.host, port: sshd.port, username: sshd.user, privateKey: sshd.clientKey, knownHosts: known, strictHostKeyChecking: 'ask' })};
+try { await (await connect(o)).close(); console.log('RESULT CONNECTED'); } catch (e) { console.log('RESULT ' + e.code + ' ' + e.message); }
+`,
+    );
+    const p = spawn('script', ['-qec', `'${process.execPath}' '${script}'`, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let answered = false;
+    p.stdout.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+      if (!answered && QUESTION.test(out)) {
+        answered = true;
+        p.stdin.write(answer);
+      }
+    });
+    if (ahead) p.stdin.write(ahead);
+    const timer = setTimeout(() => p.kill('SIGKILL'), 20_000);
+    await new Promise((r) => p.on('close', r));
+    clearTimeout(timer);
+    return { out, known: readFileSync(known, 'utf8') };
+  };
+
+  it('a "yes" typed before the question does not answer it: the "no" typed after it does; nothing written', async () => {
+    const { out, known } = await ask('yes\n', 'no\n');
+    expect(out).toMatch(/Are you sure you want to continue connecting/);
+    expect(out).toMatch(/RESULT ERR_HOST_KEY_REJECTED Host key verification failed: you refused the ssh-ed25519 key/);
+    expect(known).toBe('');
+  }, 30_000);
+
+  it('"yes" typed once the question shows accepts the key and writes it', async () => {
+    const { out, known } = await ask('', 'yes\n');
+    expect(out).toMatch(/RESULT CONNECTED/);
+    expect(known).toMatch(/ssh-ed25519 /);
+  }, 30_000);
+});
