@@ -74,6 +74,21 @@ describe('-R, -D, RemoteForward, DynamicForward parsing', () => {
     expect(resolve(['-N', '-R', '8080', 'host']).remoteForwards).toEqual([{ listen: { port: 8080 }, to: { host: 'socks', port: 0 } }]);
   });
 
+  it('PureSshReconnect with -D or -R: refused, naming them (only -L is carried over a reconnection); with nothing to keep, a -v line', () => {
+    const refusal = (kind: string) =>
+      `pure-ssh: PureSshReconnect keeps -L forwards across reconnections, and cannot carry ${kind} over to a new connection; use a separate pure-ssh for it`;
+    expect(errorOf(() => resolve(['-N', '-o', 'PureSshReconnect=yes', '-L', '1:h:2', '-D', '3', 'host'])).message).toBe(refusal('-D (DynamicForward)'));
+    expect(errorOf(() => resolve(['-N', '-o', 'PureSshReconnect=yes', '-D', '3', 'host'])).message).toBe(refusal('-D (DynamicForward)'));
+    expect(errorOf(() => resolve(['-N', '-o', 'PureSshReconnect=yes', '-L', '1:h:2', '-R', '4:h:5', 'host'])).message).toBe(refusal('-R (RemoteForward)'));
+    // From a config file too.
+    expect(errorOf(() => resolve(['-N', '-L', '1:h:2', 'host'], { '/home/joe/.ssh/config': 'PureSshReconnect yes\nDynamicForward 1080\n' })).message).toBe(refusal('-D (DynamicForward)'));
+    expect(resolve(['-N', '-o', 'PureSshReconnect=yes', '-L', '1:h:2', 'host']).reconnect).toBe(true);
+    // -W (a ProxyJump hop's own resolution) and no forward at all: nothing to keep, said at -v.
+    for (const argv of [['-W', 'h:22', '-o', 'PureSshReconnect=yes', 'host'], ['-N', '-o', 'PureSshReconnect=yes', 'host']]) {
+      expect(resolve(argv).debugNotes.map((n) => n.text)).toContain('PureSshReconnect: no -L forward to keep across reconnections; not used');
+    }
+  });
+
   it('RemoteForward and DynamicForward in a config file; -R alone continues without -N (warned)', () => {
     const cfg = 'Host h\n  RemoteForward 8080 localhost:80\n  DynamicForward 127.0.0.1:1080\n';
     const c = resolve(['-F', '/cfg', '-R', '9:a:9', 'h'], { '/cfg': cfg });

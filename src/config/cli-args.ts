@@ -1048,6 +1048,18 @@ function* resolveStepsLogged(argv: string[], cenv: CliEnvironment, state: LogSta
   const localForwards = o.clearAllForwardings ? [] : o.localForwards.map((f) => expandForwardPaths(f, expandForwardPath));
   const remoteForwards = o.clearAllForwardings ? [] : o.remoteForwards.map((f) => expandForwardPaths(f, expandForwardPath));
   const dynamicForwards = o.clearAllForwardings ? [] : o.dynamicForwards;
+  // PureSshReconnect (pure-ssh's own) keeps the -L listeners across reconnections (cli.ts
+  // runReconnecting); a -D or -R would be gone after the first one (or, alone, never reconnect):
+  // refused, not dropped then. With nothing else (or with -W: a ProxyJump hop resolves its own
+  // configuration so) there is nothing to keep: a -v line.
+  if (o.pureSshReconnect && !flags.dump) {
+    if (!flags.stdioForward && (dynamicForwards.length > 0 || remoteForwards.length > 0)) {
+      throw new ConfigError(
+        `pure-ssh: PureSshReconnect keeps -L forwards across reconnections, and cannot carry ${dynamicForwards.length > 0 ? '-D (DynamicForward)' : '-R (RemoteForward)'} over to a new connection; use a separate pure-ssh for it`,
+      );
+    }
+    if (localForwards.length === 0 || flags.stdioForward) note('PureSshReconnect: no -L forward to keep across reconnections; not used');
+  }
   // Silently, as readconf.c clear_forwardings: a ProxyJump hop (-W) clears its own forwards, and
   // its -v says nothing about them.
   // ssh.c runs RemoteCommand in the session channel only (ssh_session2_open), which -N, -W and
