@@ -267,7 +267,7 @@ describeInteropWithHome('-L / -D listeners and their -v lines, as ssh 9.2', () =
   const throughOnce = async (
     client: 'ssh' | 'pure-ssh',
     args: string[],
-    opts: { dial: () => net.Socket; socks?: boolean; ready: RegExp; keep: RegExp; peer: RegExp },
+    opts: { dial: () => net.Socket; socks?: boolean; ready: RegExp; keep: RegExp; peer: RegExp; done?: RegExp },
   ): Promise<string[]> => {
     const { stderr, until, stop } = startClient(client, args);
     try {
@@ -276,7 +276,8 @@ describeInteropWithHome('-L / -D listeners and their -v lines, as ssh 9.2', () =
       await new Promise<void>((resolve, reject) => {
         const sock = opts.dial();
         let greeted = !opts.socks;
-        sock.on('error', reject);
+        // A refused forward resets or closes the local end (done then says when the client is through).
+        sock.on('error', (err: NodeJS.ErrnoException) => (opts.done && err.code === 'ECONNRESET' ? resolve() : reject(err)));
         if (opts.socks) sock.write(Buffer.from([5, 1, 0]));
         sock.on('data', (d: Buffer) => {
           if (!greeted) {
@@ -286,7 +287,7 @@ describeInteropWithHome('-L / -D listeners and their -v lines, as ssh 9.2', () =
         });
         sock.on('close', () => resolve());
       });
-      await until(() => /channel \d+: free: (direct-tcpip|127)/.test(stderr()), 'no free line');
+      await until(() => (opts.done ?? /channel \d+: free: (direct-tcpip|127)/).test(stderr()), 'not done');
       await stop();
     } finally {
       await stop('SIGKILL');
@@ -364,4 +365,45 @@ describeInteropWithHome('-L / -D listeners and their -v lines, as ssh 9.2', () =
       expect(theirs).toEqual(ours);
     } else if (inCI()) throw new Error(`${SSH_CLIENT_PATH} is missing`);
   }, 60_000);
+
+  /**
+   * The ends ssh 9.2 logs differently from a plain connection (break29 F1–F5): -R from another
+   * address (channels are named by the originator, clientloop.c channel_connect_by_listen_address),
+   * -R to a Unix socket and from a Unix socket listener ("forwarded-streamlocal"), -R to a port
+   * nobody listens on (`connection failed`, then the `free` line), and a -L the server cannot
+   * connect (ssh's error line, then the `free` line; pure-ssh had no free line and a debug1 copy
+   * of the error).
+   */
+  it('-R from 127.0.0.2, to and from Unix sockets, to a refused port; -L refused by the server: the lines, as ssh', async () => {
+    const closed = await freePort();
+    const echoPath = join(dir, 'echo-target.sock');
+    const echo = net.createServer((c) => c.end('SSH-2.0-unix-echo\r\n'));
+    await new Promise<void>((r) => echo.listen(echoPath, r));
+    const keep = /^(debug1: (client_input_channel_open|client_request_forwarded|channel \d+: |confirm |failure |Connection to port )|connect_to |connect to |channel \d+: open failed)/;
+    const peer = /(originator|connect from) 127\.0\.0\.[12] port \d+/;
+    try {
+      const cases: [string, (p: number, path: string) => string[], (p: number, path: string) => net.Socket, RegExp?][] = [
+        ['-R, connected from 127.0.0.2', (p) => ['-R', `${p}:127.0.0.1:${sshd.port}`], (p) => net.connect({ port: p, host: '127.0.0.1', localAddress: '127.0.0.2' })],
+        ['-R to a Unix socket', (p) => ['-R', `${p}:${echoPath}`], (p) => net.connect(p, '127.0.0.1'), /channel \d+: free: /],
+        ['-R from a Unix socket', (_, path) => ['-R', `${path}:127.0.0.1:${sshd.port}`], (_, path) => net.connect(path), /channel \d+: free: /],
+        ['-R to a refused port', (p) => ['-R', `${p}:127.0.0.1:${closed}`], (p) => net.connect(p, '127.0.0.1'), /channel \d+: free: /],
+        ['-L refused by the server', (p) => ['-L', `${p}:127.0.0.1:${closed}`], (p) => net.connect(p, '127.0.0.1'), /channel \d+: free: /],
+      ];
+      for (const [label, args, dial, done] of cases) {
+        const [port, path] = [await freePort(), join(dir, 'r-listen.sock')];
+        const ready = label.startsWith('-L') ? /Entering interactive session/ : /remote forward success for/;
+        const through = { dial: () => dial(port, path), ready, keep, peer, done: done ?? /channel \d+: free: 127\.0\.0\.2/ };
+        const ours = await throughOnce('pure-ssh', args(port, path), through);
+        rmSync(path, { force: true });
+        expect(ours.some((l) => / free: /.test(l)), `${label}: ${ours.join('\n')}`).toBe(true);
+        if (sshClientAvailable()) {
+          const theirs = (await throughOnce('ssh', args(port, path), through)).filter((l) => !l.includes('connect_next') && !l.includes('getsockopt TCP_NODELAY'));
+          rmSync(path, { force: true });
+          expect(ours, label).toEqual(theirs);
+        } else if (inCI()) throw new Error(`${SSH_CLIENT_PATH} is missing`);
+      }
+    } finally {
+      await new Promise((r) => echo.close(r));
+    }
+  }, 120_000);
 });

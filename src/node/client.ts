@@ -1660,9 +1660,12 @@ export class SshClient extends EventEmitter {
           stream._opened();
           return stream;
         },
-        rejectChannel: (channel, reason, description) => {
+        rejectChannel: (channel, reason, description, remoteName) => {
           if (this.isDone) return;
+          // channels.c channel_free's line, nchannels counting this one (not yet released).
+          const n = this.core.channelCount;
           this.core.rejectChannel(channel, reason, description);
+          if (remoteName !== undefined) this.log(`channel ${channel}: free: ${remoteName}, nchannels ${n}`);
           this.pump();
         },
         log: (m, level) => this.log(m, level),
@@ -2186,8 +2189,17 @@ export class SshClient extends EventEmitter {
       case 'channel-open-failed': {
         const s = this.streams.get(e.channel);
         this.streams.delete(e.channel);
-        this.log(e.error.message);
+        const name = this.channelNames.get(e.channel);
+        this.channelNames.delete(e.channel);
+        // A forward's connection: its forward reports the refusal (the CLI, ssh's error line);
+        // then channels.c channel_free's line, once the stream's error went out (destroy emits
+        // it on the next tick), as ssh frees the channel after saying why.
+        if (name === undefined) this.log(e.error.message);
         s?.destroy(e.error);
+        if (name !== undefined) {
+          const n = this.core.channelCount + 1;
+          process.nextTick(() => this.log(`channel ${e.channel}: free: ${name}, nchannels ${n}`));
+        }
         return;
       }
       case 'channel-eof':

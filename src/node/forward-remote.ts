@@ -7,7 +7,7 @@
  * (`ssh -R [bind_address:]port`), each channel is a SOCKS connection: forward-remote-socks.ts.
  */
 import { EventEmitter } from 'node:events';
-import { connect as netConnect, type Socket } from 'node:net';
+import { isIP, connect as netConnect, type Socket } from 'node:net';
 import type { ChannelOpenParams } from '../connection/channel-types.js';
 import { ChannelOpenError, ChannelOpenFailureReason, ForwardRefusedError, UsageError } from '../errors.js';
 import type { ChannelStream } from './channel-stream.js';
@@ -52,7 +52,8 @@ export interface RemoteForwardHost {
   cancelForward(listen: { host: string; port: number } | { path: string }): Promise<void>;
   /** Confirm the server's open; `remoteName`: ssh(1)'s name of the channel, for its close line (channels.c channel_free). */
   acceptChannel(channel: number, remoteName?: string): ChannelStream;
-  rejectChannel(channel: number, reason: number, description: string): void;
+  /** Refuse the server's open; `remoteName`: a channel ssh(1) had made, whose `free` line it then says. */
+  rejectChannel(channel: number, reason: number, description: string, remoteName?: string): void;
   /** A debug line: -v's (debug1) unless `level` says debug2 / debug3. */
   log(message: string, level?: 2 | 3): void;
 }
@@ -90,19 +91,27 @@ export class RemoteForward extends EventEmitter {
         ? `client_request_forwarded_tcpip: listen ${open.params.address} port ${open.params.port}, originator ${open.params.originatorAddress} port ${open.params.originatorPort}`
         : `client_request_forwarded_streamlocal: request: ${open.params.socketPath}`,
     );
-    // To a host and port, ssh(1) makes the channel as it starts connecting (channels.c
-    // channel_connect_to_port: `new forwarded-tcpip [HOST]`, clientloop.c's `confirm`), then says
-    // `connected to` (channel_post_connecting), and names it by the host at its end.
-    const tcpTarget = to !== undefined && !('path' in to) ? to : undefined;
-    if (tcpTarget) {
-      this.host.log(`channel ${channel}: new ${open.channelType} [${tcpTarget.host}] (inactive timeout: 0)`);
-      this.host.log(`confirm ${open.channelType}`);
-    }
+    // ssh(1) names the channel (its remote_name) by the originator's address, or
+    // "forwarded-streamlocal" for a Unix socket listener (clientloop.c
+    // channel_connect_by_listen_address / _path), in its `new` line and its `free` line at the end.
+    const ctype = open.channelType;
+    const rname = open.channelType === 'forwarded-tcpip' ? open.params.originatorAddress : 'forwarded-streamlocal';
+    // The channel exists in ssh once its connect is under way (channels.c connect_to: after the
+    // name lookup, or at once for an address; a Unix socket's connect succeeded), which
+    // clientloop.c's `confirm CTYPE` follows; where it never came to be, `failure CTYPE`.
+    let made = false;
+    const make = () => {
+      if (made) return;
+      made = true;
+      this.host.log(`channel ${channel}: new ${ctype} [${rname}] (inactive timeout: 0)`);
+      this.host.log(`confirm ${ctype}`);
+    };
     if (to === undefined) {
       // channels.c rdynamic_connect_prepare: confirmed at once, the SOCKS request comes over it.
+      make();
       let ch: ChannelStream;
       try {
-        ch = this.host.acceptChannel(channel);
+        ch = this.host.acceptChannel(channel, rname);
       } catch {
         return; // the connection went away
       }
@@ -116,22 +125,33 @@ export class RemoteForward extends EventEmitter {
       return;
     }
     const sock = 'path' in to ? netConnect({ path: to.path, allowHalfOpen: true }) : netConnect({ host: to.host, port: to.port, allowHalfOpen: true, noDelay: true });
+    if (!('path' in to)) {
+      if (isIP(to.host) !== 0) make();
+      else sock.once('lookup', (err: Error | null) => err === null && make());
+    }
     this.sockets.add(sock);
     sock.once('close', () => this.sockets.delete(sock));
     const onConnectError = (err: NodeJS.ErrnoException) => {
       this.counters.failed++;
-      // OpenSSH channels.c: a failed connect answers OPEN_FAILURE, connect failed, strerror.
-      this.host.rejectChannel(channel, ChannelOpenFailureReason.CONNECT_FAILED, describeConnectError(err));
+      // channels.c channel_post_connecting, for a channel made: its debug line first.
+      if (made) this.host.log(`channel ${channel}: connection failed: ${describeConnectError(err)}`);
       // ssh's words (channels.c connect_to), forwardLocal's class for a refused open: the SSH connection is fine.
       this.emit('connection-error', new ChannelOpenError(channel, ChannelOpenFailureReason.CONNECT_FAILED, describeConnectError(err), { message: connectFailureLine(to, err), cause: err }));
+      // clientloop.c: a channel never made is `failure CTYPE`.
+      if (!made) this.host.log(`failure ${ctype}`);
+      // OpenSSH channels.c: a failed connect answers OPEN_FAILURE, connect failed, strerror (and
+      // frees a channel made: its `free` line).
+      this.host.rejectChannel(channel, ChannelOpenFailureReason.CONNECT_FAILED, describeConnectError(err), made ? rname : undefined);
     };
     sock.once('error', onConnectError);
     sock.once('connect', () => {
       sock.off('error', onConnectError);
-      if (tcpTarget) this.host.log(`channel ${channel}: connected to ${tcpTarget.host} port ${tcpTarget.port}`);
+      make();
+      // channels.c channel_post_connecting (a Unix socket's port is PORT_STREAMLOCAL).
+      this.host.log(`channel ${channel}: connected to ${'path' in to ? `${to.path} port -2` : `${to.host} port ${to.port}`}`);
       let ch: ChannelStream;
       try {
-        ch = this.host.acceptChannel(channel, tcpTarget?.host);
+        ch = this.host.acceptChannel(channel, rname);
       } catch {
         sock.destroy(); // the connection went away while we connected
         return;
