@@ -1747,8 +1747,9 @@ export class SshClient extends EventEmitter {
    * on it, so whoever takes this client over later cannot start a shell through it. ssh(1) sends
    * it once its forwards are set up, unless it multiplexes (ControlMaster), to OpenSSH 5.0 and
    * later (compat.c SSH_NEW_OPENSSH); the pure-ssh CLI does
-   * the same. pure-ssh itself never opens sessions. Returns false, sending nothing, before
-   * authentication or once the connection is closed.
+   * the same. pure-ssh itself never opens sessions. Each call sends the request (sshd only sets
+   * its flag again). Returns false, sending nothing, before authentication or once the connection
+   * is closed.
    */
   noMoreSessions(): boolean {
     if (!this.core.sendNoMoreSessions()) return false;
