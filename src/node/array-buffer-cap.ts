@@ -29,7 +29,7 @@
  */
 /**
  * ArrayBuffer memory, bytes, that may grow past what the last scavenge left alive before the CLI
- * asks for the next one. 2 MiB over the live figure. The cap was first an absolute 8 MiB of
+ * asks for the next one. 1 MiB over the live figure. The cap was first an absolute 8 MiB of
  * ArrayBuffers, which let the garbage depend on what was live: a 256 MiB download kept ~4 MiB
  * alive (the 2 MiB channel window of plaintext queued to the local socket, the read buffer,
  * output chunks), so 4 MiB of garbage, 53 scavenges; an upload kept 1.4 MiB alive, so 7.3 MiB of
@@ -42,9 +42,14 @@
  * and 21.8 → 19.5 (upload); scavenges per process 85 → 152, at a median 0.3 ms each about 20 ms
  * more CPU per 256 MiB (~2 %, under the runs' spread); the full collections stayed at the one
  * the cap asks for, and old space used at the peak at 5.9–6.3 MiB (nothing in
- * flight was promoted for lack of garbage between scavenges). 3 MiB saved half as much.
+ * flight was promoted for lack of garbage between scavenges). 3 MiB saved half as much. Then 2 → 1
+ * MiB (rss-peak.ts, 1 GiB, the size issue 14 names, 5 interleaved runs each, quiet machine): a
+ * download's peak RSS 61.0 (59.4–61.5) → 58.7 (58.5–59.5) MiB, glibc's main heap at the peak 6.3
+ * → 3.3, CPU per GiB 1.93 → 1.94 s; with the bench's hashing reader (`--hash`, 4 runs) 61.0 →
+ * 60.4 MiB (ranges overlap: its peak comes in the first 250 ms, with the backlog); an upload's
+ * 58.3 → 58.2 MiB, CPU 2.51 → 2.61 s/GiB (ranges overlap).
  */
-export const DEFAULT_ARRAY_BUFFER_CAP = 2 * 1024 * 1024;
+export const DEFAULT_ARRAY_BUFFER_CAP = 1 * 1024 * 1024;
 
 /** Bytes noted between two looks at the real ArrayBuffer figure. */
 export const CHECK_BYTES = 1024 * 1024;
