@@ -75,4 +75,52 @@ try { await (await connect(o)).close(); console.log('RESULT CONNECTED'); } catch
     expect(out).toMatch(/RESULT CONNECTED/);
     expect(known).toMatch(/ssh-ed25519 /);
   }, 30_000);
+
+  it('Ctrl-D on an empty line is "no", as ssh\'s confirm() takes it: refused, nothing written', async () => {
+    const { out, known } = await ask('', '\x04');
+    expect(out).toMatch(/RESULT ERR_HOST_KEY_REJECTED Host key verification failed: you refused the ssh-ed25519 key/);
+    expect(known).toBe('');
+  }, 30_000);
+
+  it('two connections asking at once: one question on the terminal at a time, each answer its own', async () => {
+    const known = join(dir, 'known_hosts_two');
+    writeFileSync(known, '');
+    const script = join(dir, 'ask-two.mjs');
+    const base = { port: sshd.port, username: sshd.user, privateKey: sshd.clientKey, knownHosts: known, strictHostKeyChecking: 'ask' };
+    writeFileSync(
+      script,
+      `import { connect } from ${JSON.stringify(LIB)};
+const one = async (host) => { try { await (await connect({ ...${JSON.stringify(base)}, host })).close(); return host + ' CONNECTED'; } catch (e) { return host + ' ' + e.code; } };
+const r = await Promise.all([one('127.0.0.1'), one('localhost')]);
+console.log('RESULT ' + r.join(', '));
+`,
+    );
+    const p = spawn('script', ['-qec', `'${process.execPath}' '${script}'`, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    const shownWhenAnswered: number[] = [];
+    const answers = ['yes\n', 'no\n'];
+    const shownNow = () => out.match(/Are you sure you want to continue connecting/g)?.length ?? 0;
+    let pending = false;
+    p.stdout.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+      if (pending || shownNow() <= shownWhenAnswered.length || !QUESTION.test(out) || answers.length === 0) return;
+      // Answered 1.5 s after it shows: time enough for the other connection's question to show
+      // too, were the two not queued.
+      pending = true;
+      setTimeout(() => {
+        pending = false;
+        shownWhenAnswered.push(shownNow());
+        p.stdin.write(answers.shift()!);
+      }, 1500);
+    });
+    const timer = setTimeout(() => p.kill('SIGKILL'), 20_000);
+    await new Promise((r) => p.on('close', r));
+    clearTimeout(timer);
+    // The second question showed only after the first was answered.
+    expect(shownWhenAnswered, out).toEqual([1, 2]);
+    const result = /RESULT (.*)/.exec(out)?.[1]?.trim();
+    // One accepted, the other refused; which host asked first is the connections' race.
+    expect(result?.split(', ').map((r) => r.split(' ')[1]).sort(), out).toEqual(['CONNECTED', 'ERR_HOST_KEY_REJECTED']);
+    expect(readFileSync(known, 'utf8').trim().split('\n')).toHaveLength(1);
+  }, 30_000);
 });

@@ -494,12 +494,30 @@ async function askUser(
  * RP_ECHO): on the controlling terminal (/dev/tty) whatever stdin and stderr are, with what was
  * typed before the question discarded, as readpassphrase(3)'s TCSAFLUSH does, so that a line typed
  * ahead (or piped into the terminal) cannot answer a question it was not typed for. Resolves with
- * the line typed ('' for Ctrl-D on an empty line). Rejects with a UsageError: "no terminal to
- * ask" without a controlling terminal, or the terminal's own end.
+ * the line typed ('' for Ctrl-D on an empty line, which the host-key question takes as "no").
+ * Rejects with a UsageError: "no terminal to ask" without a controlling terminal. Questions
+ * asked while one is on the terminal wait for it to be answered.
  */
 export function terminalPrompt(question: string): Promise<string> {
+  // One question on the terminal at a time (two connections of one process may both ask): the
+  // next is shown once the one before it is answered, as ssh, one connection a process, never asks two.
+  const asked = terminalQueue.then(() => ask(question));
+  terminalQueue = asked.then(
+    () => undefined,
+    () => undefined,
+  );
+  return asked;
+}
+
+/** The question on the terminal now, or the last one asked (see {@link terminalPrompt}). */
+let terminalQueue: Promise<void> = Promise.resolve();
+
+function ask(question: string): Promise<string> {
   return readTerminalLine(question, { echo: true }).catch((err: unknown) => {
     const message = (err as Error)?.message ?? String(err);
+    // Ctrl-D on an empty line (the terminal's end of input): readpassphrase(3) returns the empty
+    // line, which confirm() takes as "no".
+    if (message === 'the terminal closed') return '';
     throw new UsageError(message.startsWith('no terminal') ? 'no terminal to ask' : message, { cause: err });
   });
 }
