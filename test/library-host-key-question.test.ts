@@ -5,9 +5,9 @@
  * read process.stdin when that was a TTY, through readline, so a "yes" typed ahead (or piped
  * into the terminal) accepted an unknown host key: the CLI stopped that (break27 #2), the
  * library's default prompt did not. A script using the built library runs under script(1) against
- * sshd 9.2 with an empty known_hosts file.
+ * sshd 9.2 with an empty known_hosts file; and in a session of its own, without a terminal.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -123,4 +123,26 @@ console.log('RESULT ' + r.join(', '));
     expect(result?.split(', ').map((r) => r.split(' ')[1]).sort(), out).toEqual(['CONNECTED', 'ERR_HOST_KEY_REJECTED']);
     expect(readFileSync(known, 'utf8').trim().split('\n')).toHaveLength(1);
   }, 30_000);
+
+  // (Was test/ask-without-terminal.test.ts, tester tlib's finding 10j: the refusal said it twice,
+  // "no terminal to ask (no terminal available to ask the question)".)
+  it('without a terminal (setsid, stdin a pipe): refused with one "no terminal to ask", nothing written', () => {
+    const known = join(dir, 'known_hosts_notty');
+    writeFileSync(known, '');
+    const script = join(dir, 'ask-notty.mjs');
+    writeFileSync(
+      script,
+      `import { connect } from ${JSON.stringify(LIB)};
+const o = ${JSON.stringify({ host: sshd.host, port: sshd.port, username: sshd.user, privateKey: sshd.clientKey, knownHosts: known, strictHostKeyChecking: 'ask' })};
+try { await (await connect(o)).close(); console.log('CONNECTED'); } catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })); }
+`,
+    );
+    // setsid(1): a session of its own, so /dev/tty cannot be opened; stdin a pipe, not a TTY.
+    const r = spawnSync('setsid', ['-w', process.execPath, script], { encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'], timeout: 20_000 });
+    const out = JSON.parse(r.stdout.trim()) as { code: string; message: string };
+    expect(out.code).toBe('ERR_HOST_KEY_UNKNOWN');
+    expect(out.message).toMatch(/^No matching host key for \[127\.0\.0\.1\]:\d+ \(ssh-ed25519 SHA256:\S+\) and no terminal to ask\. Host key verification failed\.$/);
+    expect(out.message.match(/terminal/g)).toHaveLength(1);
+    expect(readFileSync(known, 'utf8')).toBe('');
+  });
 });
