@@ -32,13 +32,13 @@ describeInterop("the library's host-key question on a terminal", () => {
   });
 
   /**
-   * Connects with 'ask' under script(1); `ahead` is typed at once (before the question), `answer`
-   * once the question shows. What the script printed (CONNECTED or the error) and the known_hosts file.
+   * An empty known_hosts file and a script connecting to sshd with 'ask' that prints `RESULT
+   * CONNECTED` or `RESULT CODE MESSAGE`.
    */
-  const ask = async (ahead: string, answer: string): Promise<{ out: string; known: string }> => {
-    const known = join(dir, `known_hosts_${Math.random().toString(36).slice(2)}`);
+  const askScript = (name: string): { known: string; script: string } => {
+    const known = join(dir, `known_hosts_${name}`);
     writeFileSync(known, '');
-    const script = join(dir, 'ask.mjs');
+    const script = join(dir, `${name}.mjs`);
     writeFileSync(
       script,
       `import { connect } from ${JSON.stringify(LIB)};
@@ -46,6 +46,15 @@ const o = ${JSON.stringify({ host: sshd.host, port: sshd.port, username: sshd.us
 try { await (await connect(o)).close(); console.log('RESULT CONNECTED'); } catch (e) { console.log('RESULT ' + e.code + ' ' + e.message); }
 `,
     );
+    return { known, script };
+  };
+
+  /**
+   * Connects with 'ask' under script(1); `ahead` is typed at once (before the question), `answer`
+   * once the question shows. What the script printed (CONNECTED or the error) and the known_hosts file.
+   */
+  const ask = async (ahead: string, answer: string): Promise<{ out: string; known: string }> => {
+    const { known, script } = askScript(`ask-${Math.random().toString(36).slice(2)}`);
     const p = spawn('script', ['-qec', `'${process.execPath}' '${script}'`, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
     let answered = false;
@@ -127,19 +136,11 @@ console.log('RESULT ' + r.join(', '));
   // (Was test/ask-without-terminal.test.ts, tester tlib's finding 10j: the refusal said it twice,
   // "no terminal to ask (no terminal available to ask the question)".)
   it('without a terminal (setsid, stdin a pipe): refused with one "no terminal to ask", nothing written', () => {
-    const known = join(dir, 'known_hosts_notty');
-    writeFileSync(known, '');
-    const script = join(dir, 'ask-notty.mjs');
-    writeFileSync(
-      script,
-      `import { connect } from ${JSON.stringify(LIB)};
-const o = ${JSON.stringify({ host: sshd.host, port: sshd.port, username: sshd.user, privateKey: sshd.clientKey, knownHosts: known, strictHostKeyChecking: 'ask' })};
-try { await (await connect(o)).close(); console.log('CONNECTED'); } catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })); }
-`,
-    );
+    const { known, script } = askScript('notty');
     // setsid(1): a session of its own, so /dev/tty cannot be opened; stdin a pipe, not a TTY.
     const r = spawnSync('setsid', ['-w', process.execPath, script], { encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'], timeout: 20_000 });
-    const out = JSON.parse(r.stdout.trim()) as { code: string; message: string };
+    const [, code = '', message = ''] = /^RESULT (\S+) (.*)$/.exec(r.stdout.trim()) ?? [];
+    const out = { code, message };
     expect(out.code).toBe('ERR_HOST_KEY_UNKNOWN');
     expect(out.message).toMatch(/^No matching host key for \[127\.0\.0\.1\]:\d+ \(ssh-ed25519 SHA256:\S+\) and no terminal to ask\. Host key verification failed\.$/);
     expect(out.message.match(/terminal/g)).toHaveLength(1);
