@@ -293,22 +293,28 @@ describe('user authentication (RFC 4252) against the fake server', () => {
     { prompt: 'Code: ', echo: true },
   ];
 
-  it('keyboard-interactive with several prompts: null for a later one abandons the method, no INFO_RESPONSE sent', () => {
+  /**
+   * A keyboard-interactive login to a server asking {@link PASSWORD_AND_CODE}, answered 'pw' for
+   * the first prompt and `code` for the second (null abandons the method); `password` is the
+   * client's option. The pair, once run, and the prompts asked.
+   */
+  const passwordAndCode = (code: string | null, password?: string) => {
     const p = new Pair({
-      client: { privateKeys: [], askPassword: true },
-      server: {
-        authMethods: ['keyboard-interactive'],
-        password: 'pw',
-        kbdPrompts: PASSWORD_AND_CODE,
-      },
+      client: { privateKeys: [], askPassword: true, ...(password !== undefined ? { password } : {}) },
+      server: { authMethods: ['keyboard-interactive'], password: 'pw', kbdPrompts: PASSWORD_AND_CODE },
     });
     const asked: string[] = [];
     p.onEvent = (e, pair) => {
       if (e.type !== 'password-needed') return;
       asked.push(e.prompt);
-      pair.client.providePassword(e.index === 0 ? 'pw' : null);
+      pair.client.providePassword(e.index === 0 ? 'pw' : code);
     };
     p.start();
+    return { p, asked };
+  };
+
+  it('keyboard-interactive with several prompts: null for a later one abandons the method, no INFO_RESPONSE sent', () => {
+    const { p, asked } = passwordAndCode(null);
     const e = authError(p);
     expect(e.methodsTried).toEqual(['keyboard-interactive']);
     expect(asked).toEqual(['Password: ', 'Code: ']);
@@ -316,21 +322,7 @@ describe('user authentication (RFC 4252) against the fake server', () => {
   });
 
   it('keyboard-interactive with several prompts and the `password` option: not answered with it (a lone echo-off prompt only)', () => {
-    const p = new Pair({
-      client: { privateKeys: [], password: 'pw', askPassword: true },
-      server: {
-        authMethods: ['keyboard-interactive'],
-        password: 'pw',
-        kbdPrompts: PASSWORD_AND_CODE,
-      },
-    });
-    const asked: string[] = [];
-    p.onEvent = (e, pair) => {
-      if (e.type !== 'password-needed') return;
-      asked.push(e.prompt);
-      pair.client.providePassword(e.index === 0 ? 'pw' : '42');
-    };
-    p.start();
+    const { p, asked } = passwordAndCode('42', 'pw');
     expect(p.client.isAuthenticated).toBe(true);
     expect(asked).toEqual(['Password: ', 'Code: ']);
     expect(p.server.authRequests.filter((r) => r.method === 'keyboard-interactive-response').map((r) => r.answers)).toEqual([['pw', '42']]);
