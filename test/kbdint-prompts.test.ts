@@ -38,16 +38,10 @@ describeWithHome('keyboard-interactive: a request with two prompts, one echo-off
     ({ server, port } = await fakeOnTcp(() =>
       new FakeServer({
         authMethods: ['keyboard-interactive'],
+        // The server's INFO_REQUEST (fake-server.ts defaultAuth); its answer is read here.
+        kbdPrompts: PROMPTS,
         onPacket(payload, _seq, s) {
-          const type = payload[0];
-          const r = type === MSG.USERAUTH_REQUEST ? new SshReader(payload, 1) : undefined;
-          if (r && (r.utf8(), r.utf8(), r.utf8()) === 'keyboard-interactive') {
-            const w = new SshWriter(64).byte(MSG.USERAUTH_60).string('').string('').string('').uint32(PROMPTS.length);
-            for (const p of PROMPTS) w.string(p.prompt).boolean(p.echo);
-            s.send(w.toBytes());
-            return true;
-          }
-          if (type !== MSG.USERAUTH_INFO_RESPONSE) return false;
+          if (payload[0] !== MSG.USERAUTH_INFO_RESPONSE) return false;
           const rr = new SshReader(payload, 1);
           const n = rr.uint32();
           responses.push(Array.from({ length: n }, () => rr.utf8()));

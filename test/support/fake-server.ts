@@ -160,9 +160,10 @@ export interface FakeServerOptions {
   password?: string;
   /**
    * keyboard-interactive: the prompts of the INFO_REQUEST sent (default one echo-off
-   * `Password: `); the answers succeed when there is one per prompt and the first is `password`.
+   * `Password: `; a prompt given as bytes is sent as they are); the answers succeed when there is
+   * one per prompt and the first is `password`.
    */
-  kbdPrompts?: { prompt: string; echo: boolean }[];
+  kbdPrompts?: { prompt: string | Uint8Array; echo: boolean }[];
   /** Methods that all must succeed (partial success in between), e.g. ['publickey', 'password']. */
   requireAll?: string[];
   /** Banner sent on SERVICE_ACCEPT. */
