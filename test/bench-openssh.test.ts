@@ -28,7 +28,7 @@ import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import type { BenchReport } from '../src/bench/report.js';
 import { cliEnv, describeInteropWithHome, processHome } from './harness/home.js';
 import { descendants } from './harness/proc.js';
-import { clientArgsVia, describeInteropOpenssh10, startSshd, systemOpenssh, type SshdHandle } from './harness/sshd.js';
+import { clientArgsVia, describeInteropOpenssh10, sshdSuite, startSshd, systemOpenssh, type SshdHandle } from './harness/sshd.js';
 
 const BENCH_CLI = fileURLToPath(new URL('../dist/node/bench-cli.js', import.meta.url));
 
@@ -278,13 +278,7 @@ describeInteropWithHome('pure-ssh-bench: data rows near the time limit', () => {
 });
 
 describeInteropOpenssh10('pure-ssh-bench against OpenSSH 10 with the system ssh (9.2)', () => {
-  let sshd: SshdHandle;
-  beforeAll(async () => {
-    sshd = await startSshd({ openssh: '10' });
-  }, 60_000);
-  afterAll(async () => {
-    await sshd?.stop();
-  });
+  const sshd = sshdSuite({ openssh: '10' });
 
   it("the data rows use a kex method ssh 9.2 has: OpenSSH's runs work, a note says why", async () => {
     const ssh = systemOpenssh().ssh;

@@ -19,7 +19,7 @@ import { connect, type ConnectOptions } from '../src/index.js';
 import { clientOptions } from './harness/client.js';
 import { cliEnv, itWithHome } from './harness/home.js';
 import { CLI_BIN_PATH as CLI, runUntil } from './harness/proc.js';
-import { describeInterop, describeInteropOpenssh10, startSshd, type SshdHandle } from './harness/sshd.js';
+import { describeInterop, describeInteropOpenssh10, sshdSuite, startSshd, type SshdHandle } from './harness/sshd.js';
 import { startSshAgent } from './support/ssh-agent.js';
 
 const execFileP = promisify(execFile);
@@ -262,13 +262,7 @@ describeInterop('ProxyJump hops with destination-constrained ssh-agent keys (eac
 });
 
 describeInteropOpenssh10('publickey-hostbound-v00@openssh.com against sshd 10', () => {
-  let sshd: SshdHandle;
-  beforeAll(async () => {
-    sshd = await startSshd({ openssh: '10' });
-  }, 60_000);
-  afterAll(async () => {
-    await sshd?.stop();
-  });
+  const sshd = sshdSuite({ openssh: '10' });
 
   it('library: signs with it; unbound does not', async () => {
     const bound = await methodsDuring(sshd, () => libraryLogin(clientOptions(sshd)));
