@@ -94,6 +94,25 @@ export function forwardedRemoteName(rtype: string, lport: number, host: string, 
   return `${rtype}: listening port ${lport} for ${host} port ${hostPort}, connect from ${peer} port ${peerPort} to ${local} port ${localPort}`;
 }
 
+/**
+ * The channel for a connection `sock` accepted by a -L listener (`server`, on `options.listen`)
+ * to `options.to`: direct-tcpip (RFC 4254 §7.2) or direct-streamlocal@openssh.com, with the lines
+ * ssh(1) logs for it (channels.c channel_post_port_listener's "Connection to port LP forwarding to
+ * HOST port P requested.", then channel_new's, and channel_free's at its end). Throws as
+ * directTcpip does (a connection no longer usable). Plain -L's and PureSshReconnect's.
+ */
+export function openForwardedChannel(host: ForwardHost, options: ForwardOptions, server: Server, sock: Socket): ChannelStream {
+  const { listen, to } = options;
+  const lport = listeningPort(listen, server);
+  const [toHost, toPort] = 'path' in to ? [to.path, -2] : [to.host, to.port];
+  host.log(`Connection to port ${lport} forwarding to ${toHost} port ${toPort} requested.`);
+  const rtype = 'path' in to ? 'direct-streamlocal@openssh.com' : 'direct-tcpip';
+  const name = { ctype: rtype, remoteName: forwardedRemoteName(rtype, lport, toHost, toPort, sock, 'path' in listen ? listen.path : undefined) };
+  return 'path' in to
+    ? host.directStreamlocal(to.path, name)
+    : host.directTcpip({ host: to.host, port: to.port, originatorAddress: sock.remoteAddress ?? '127.0.0.1', originatorPort: sock.remotePort ?? 0 }, name);
+}
+
 /** A running local forward. Emits 'connection-error' (SshError) when a channel fails, 'close'. */
 export class LocalForward extends ForwardListener {
   constructor(
@@ -121,25 +140,7 @@ export async function startLocalForward(host: ForwardHost, options: ForwardOptio
     fwd.counters.connections++;
     fwd.counters.active++;
     sock.setNoDelay(true);
-    const to = options.to;
-    // channels.c channel_post_port_listener, then channel_new's and (at the close) channel_free's lines.
-    const lport = listeningPort(options.listen, server);
-    const [toHost, toPort] = 'path' in to ? [to.path, -2] : [to.host, to.port];
-    host.log(`Connection to port ${lport} forwarding to ${toHost} port ${toPort} requested.`);
-    const rtype = 'path' in to ? 'direct-streamlocal@openssh.com' : 'direct-tcpip';
-    const name = { ctype: rtype, remoteName: forwardedRemoteName(rtype, lport, toHost, toPort, sock, 'path' in options.listen ? options.listen.path : undefined) };
-    const ch =
-      'path' in to
-        ? host.directStreamlocal(to.path, name)
-        : host.directTcpip(
-            {
-              host: to.host,
-              port: to.port,
-              originatorAddress: sock.remoteAddress ?? '127.0.0.1',
-              originatorPort: sock.remotePort ?? 0,
-            },
-            name,
-          );
+    const ch = openForwardedChannel(host, options, server, sock);
     let done = false;
     const finish = () => {
       if (done) return;

@@ -10,7 +10,7 @@ import { EventEmitter } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import { AuthenticationError, ConnectionLostError, HostKeyError, SshError, TimeoutError, UsageError } from '../errors.js';
 import { checkConnect, connect, type ConnectOptions, type SshClient } from './client.js';
-import { checkForwardOptions, forwardedRemoteName, listeningPort, listenOn, type ForwardOptions, type ListenSpec } from './forward.js';
+import { checkForwardOptions, listenOn, openForwardedChannel, type ForwardOptions, type ListenSpec } from './forward.js';
 import { ForwardListener, resetSocket } from './forward-listener.js';
 import { setLongTimeout, type LongTimeout } from '../long-timeout.js';
 import { checkOptionKeys, show } from '../option-check.js';
@@ -237,19 +237,10 @@ export class ReconnectingForward extends ForwardListener {
     rc.acquire().then(
       (client) => {
         if (sock.destroyed) return;
-        const to = this.options.to;
         let ch;
         try {
-          // The lines of a plain -L connection (forward.ts): ssh's channels.c words.
-          const lport = listeningPort(this.options.listen, this.server);
-          const [toHost, toPort] = 'path' in to ? [to.path, -2] : [to.host, to.port];
-          client.log(`Connection to port ${lport} forwarding to ${toHost} port ${toPort} requested.`);
-          const rtype = 'path' in to ? 'direct-streamlocal@openssh.com' : 'direct-tcpip';
-          const name = { ctype: rtype, remoteName: forwardedRemoteName(rtype, lport, toHost, toPort, sock, 'path' in this.options.listen ? this.options.listen.path : undefined) };
-          ch =
-            'path' in to
-              ? client.directStreamlocal(to.path, name)
-              : client.directTcpip({ host: to.host, port: to.port, originatorAddress: sock.remoteAddress ?? '127.0.0.1', originatorPort: sock.remotePort ?? 0 }, name);
+          // As plain -L's (forward.ts), with ssh's lines for it.
+          ch = openForwardedChannel(client, this.options, this.server, sock);
         } catch (err) {
           return fail(err instanceof SshError ? err : new ConnectionLostError(String(err)));
         }
