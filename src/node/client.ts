@@ -1575,6 +1575,14 @@ export class SshClient extends EventEmitter {
    * channel_new, `channel N: new TYPE [TYPE] (inactive timeout: 0)`; ChannelTimeout is not
    * implemented), whose name its close line then gives (see ForwardedChannelName); else `plain`.
    */
+  /**
+   * channels.c channel_free's line for a forward's channel: its remote_name, and `open`, the
+   * channels still open with it (the CLI adds its listeners, which are channels in ssh).
+   */
+  private logFreed(id: number, remoteName: string, open: number): void {
+    this.log(`channel ${id}: free: ${remoteName}, nchannels ${open}`);
+  }
+
   private logNewChannel(id: number, name: ForwardedChannelName | undefined, plain: string): void {
     if (name === undefined) return this.log(`channel ${id}: new ${plain}`);
     this.channelNames.set(id, name.remoteName);
@@ -1665,7 +1673,7 @@ export class SshClient extends EventEmitter {
           // channels.c channel_free's line, nchannels counting this one (not yet released).
           const n = this.core.channelCount;
           this.core.rejectChannel(channel, reason, description);
-          if (remoteName !== undefined) this.log(`channel ${channel}: free: ${remoteName}, nchannels ${n}`);
+          if (remoteName !== undefined) this.logFreed(channel, remoteName, n);
           this.pump();
         },
         log: (m, level) => this.log(m, level),
@@ -2199,7 +2207,7 @@ export class SshClient extends EventEmitter {
         s?.destroy(e.error);
         if (name !== undefined) {
           const n = this.core.channelCount + 1;
-          process.nextTick(() => this.log(`channel ${e.channel}: free: ${name}, nchannels ${n}`));
+          process.nextTick(() => this.logFreed(e.channel, name, n));
         }
         return;
       }
@@ -2215,7 +2223,7 @@ export class SshClient extends EventEmitter {
         this.channelNames.delete(e.channel);
         // A forward's connection: channels.c channel_free's line, nchannels counting the channels
         // still open and this one (the CLI adds its listeners, which are channels in ssh).
-        if (name !== undefined && !e.error) this.log(`channel ${e.channel}: free: ${name}, nchannels ${this.core.channelCount + 1}`);
+        if (name !== undefined && !e.error) this.logFreed(e.channel, name, this.core.channelCount + 1);
         else this.log(`channel ${e.channel}: closed${e.error ? `: ${e.error.message}` : ''}`);
         s?._closed(e.error);
         return;
