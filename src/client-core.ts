@@ -617,6 +617,15 @@ export class ClientCore {
     return this.connection.channelCount;
   }
 
+  /** See Connection.reserveChannelNumber: a number no channel on the wire will take. */
+  reserveChannelNumber(): number {
+    return this.connection.reserveChannelNumber();
+  }
+
+  get reservedChannels(): number {
+    return this.connection.reservedChannels;
+  }
+
   /** The receive windows of all channels, bytes (see Connection.receiveWindows). */
   get receiveWindows(): { windows: number; committed: number; borrowed: number } {
     return this.connection.receiveWindows;

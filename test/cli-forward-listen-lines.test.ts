@@ -22,6 +22,7 @@ import { beforeAll, expect, it } from 'vitest';
 import { freePort } from './harness/net.js';
 import { cliEnv, describeInteropWithHome, suiteHome } from './harness/home.js';
 import { inCI, SSH_CLIENT_PATH, sshClientAvailable, sshdSuite } from './harness/sshd.js';
+import { descendants } from './harness/proc.js';
 import { CLI } from './support/cli-run.js';
 import { tcpSocketsOf } from './support/proc-sockets.js';
 
@@ -38,7 +39,8 @@ const LISTEN_LINE = /Local (connections|forwarding)|^bind \[|^socket \[|^debug1:
 
 describeInteropWithHome('-L / -D listeners and their -v lines, as ssh 9.2', () => {
   const home = suiteHome();
-  const sshd = sshdSuite({ builtCli: true });
+  // LogLevel DEBUG: serverloop.c's line for each channel open names the client's number (rchan).
+  const sshd = sshdSuite({ builtCli: true, config: { LogLevel: 'DEBUG' } });
   let dir: string;
   beforeAll(async () => {
     dir = sshd.dir;
@@ -286,6 +288,8 @@ describeInteropWithHome('-L / -D listeners and their -v lines, as ssh 9.2', () =
           } else if (d.toString('latin1').includes('SSH-2.0-')) sock.end();
         });
         sock.on('close', () => resolve());
+        // Bounded, so that a connection that never ends fails with the client's lines.
+        setTimeout(() => reject(new Error(`${client} ${args.join(' ')}: the connection did not end: ${stderr()}`)), 15_000).unref();
       });
       await until(() => (opts.done ?? /channel \d+: free: (direct-tcpip|127)/).test(stderr()), 'not done');
       await stop();
@@ -406,4 +410,76 @@ describeInteropWithHome('-L / -D listeners and their -v lines, as ssh 9.2', () =
       await new Promise((r) => echo.close(r));
     }
   }, 120_000);
+  /**
+   * ssh(1) numbers its listeners among its channels (channels.c channel_new), so with two -L
+   * listeners and two -D ones (the loopback's two addresses each) a forwarded connection is
+   * channel 4, and that is the number its CHANNEL_OPEN carries: sshd logs `rchan 4`. pure-ssh
+   * printed ssh's number but sent the library's own (0), so the two logs could not be matched
+   * (break29 F9).
+   */
+  it('a forwarded connection\'s channel number is the one on the wire, as ssh\'s (sshd logs the same rchan)', async () => {
+    const [lport, dport] = [await freePort(), await freePort()];
+    const args = ['-L', `${lport}:127.0.0.1:${sshd.port}`, '-D', String(dport)];
+    const through = { dial: () => net.connect(lport, '127.0.0.1'), ready: /Entering interactive session/, keep: /^debug1: channel \d+: new direct-tcpip/, peer: /^$/ };
+    const rchan = /server_input_channel_open: ctype direct-tcpip rchan (\d+) /g;
+    const run = async (client: 'ssh' | 'pure-ssh') => {
+      const before = sshd.logs().length;
+      const lines = await throughOnce(client, args, through);
+      return { lines, rchans: [...sshd.logs().slice(before).matchAll(rchan)].map((m) => m[1]) };
+    };
+    const ours = await run('pure-ssh');
+    expect(ours).toEqual({ lines: ['debug1: channel 4: new direct-tcpip [direct-tcpip] (inactive timeout: 0)'], rchans: ['4'] });
+    if (sshClientAvailable()) expect(await run('ssh')).toEqual(ours);
+    else if (inCI()) throw new Error(`${SSH_CLIENT_PATH} is missing`);
+  }, 60_000);
+
+  /**
+   * The connection lost with forwarded connections open (sshd's process for it killed): ssh frees
+   * every channel in number order (clientloop.c client_loop, channel_free_all), its listeners' and
+   * the connections', each `nchannels` counting those left, then says the quit message. pure-ssh
+   * said `channel N: closed: Connection to … closed by remote host.` for each connection, then the
+   * listeners' free lines (break29 F8).
+   */
+  it('the connection lost with a -L and a -R connection open: every channel freed in number order, as ssh', async () => {
+    const [lport, rport] = [await freePort(), await freePort()];
+    const args = ['-L', `${lport}:127.0.0.1:${sshd.port}`, '-R', `${rport}:127.0.0.1:${sshd.port}`];
+    const run = async (client: 'ssh' | 'pure-ssh'): Promise<string[]> => {
+      const before = new Set(descendants(sshd.pid));
+      const { child, stderr, until, stop } = startClient(client, args);
+      const socks: net.Socket[] = [];
+      try {
+        await until(() => /remote forward success for/.test(stderr()) && /Entering interactive session/.test(stderr()), 'not ready');
+        // sshd's processes for this session, not those of the connections forwarded to it below.
+        const session = descendants(sshd.pid).filter((pid) => !before.has(pid));
+        expect(session.length).toBeGreaterThan(0);
+        // A connection through each forward, held open once sshd's identification line came back.
+        for (const port of [lport, rport]) {
+          const sock = net.connect(port, '127.0.0.1');
+          sock.on('error', () => {});
+          socks.push(sock);
+          await new Promise<void>((r) => sock.once('data', () => r()));
+        }
+        for (const pid of session) process.kill(pid, 'SIGKILL');
+        await until(() => child.exitCode !== null || /closed by remote host/.test(stderr()), 'no end');
+        await new Promise((r) => child.once('exit', r).exitCode !== null && r(null));
+      } finally {
+        for (const s of socks) s.destroy();
+        await stop('SIGKILL');
+      }
+      return stderr()
+        .split(/\r?\n/)
+        .filter((l) => /^debug1: channel \d+: free: |closed by remote host/.test(l))
+        .map((l) => l.replace(/connect from 127\.0\.0\.1 port \d+/, 'connect from 127.0.0.1 port PEER'));
+    };
+    const ours = await run('pure-ssh');
+    expect(ours).toEqual([
+      'debug1: channel 0: free: port listener, nchannels 4',
+      'debug1: channel 1: free: port listener, nchannels 3',
+      `debug1: channel 2: free: direct-tcpip: listening port ${lport} for 127.0.0.1 port ${sshd.port}, connect from 127.0.0.1 port PEER to 127.0.0.1 port ${lport}, nchannels 2`,
+      'debug1: channel 3: free: 127.0.0.1, nchannels 1',
+      'Connection to 127.0.0.1 closed by remote host.',
+    ]);
+    if (sshClientAvailable()) expect(await run('ssh')).toEqual(ours);
+    else if (inCI()) throw new Error(`${SSH_CLIENT_PATH} is missing`);
+  }, 60_000);
 });

@@ -587,4 +587,40 @@ describe('ChannelTable', () => {
     expect(t.size).toBe(1);
     expect([...t].length).toBe(1);
   });
+
+  it('a reserved number (a listener of the CLI\'s, as ssh numbers them) is skipped, never a channel, never released', () => {
+    const t = new ChannelTable();
+    const make = (id: number) => new Channel(id, 'direct-tcpip');
+    const a = t.allocate(make);
+    expect([t.reserve(), t.reserve()]).toEqual([1, 2]);
+    expect(t.reserved).toBe(2);
+    t.release(a.id);
+    // The lowest free number is taken again; the held ones are not.
+    expect(t.allocate(make).id).toBe(0);
+    expect(t.allocate(make).id).toBe(3);
+    t.release(1);
+    expect(t.get(1)).toBeUndefined();
+    expect(t.allocate(make).id).toBe(4);
+    expect(t.size).toBe(3);
+    expect([...t].map((c) => c.id)).toEqual([0, 3, 4]);
+  });
+});
+
+describe('channel numbers held by the caller (Connection.reserveChannelNumber)', () => {
+  it('the next open carries the number after them on the wire; a server message to a held number is refused', () => {
+    const p = authed();
+    expect([p.client.reserveChannelNumber(), p.client.reserveChannelNumber()]).toEqual([0, 1]);
+    const id = p.client.openDirectTcpip({ host: 'db', port: 5432 });
+    expect(id).toBe(2);
+    p.pump();
+    // The server saw sender channel 2 (RFC 4254 §5.1).
+    expect(p.server.channelForClient(2)?.type).toBe('direct-tcpip');
+    expect(p.server.channelForClient(0)).toBeUndefined();
+    expect(p.client.reservedChannels).toBe(2);
+    expect(p.client.channelCount).toBe(1);
+    // CHANNEL_DATA to a held number: no such channel of ours (RFC 4254 §5.2), a protocol error.
+    p.server.send(new SshWriter(32).byte(MSG.CHANNEL_DATA).uint32(0).string(new Uint8Array([1])).toBytes());
+    p.pump();
+    expect(p.closedError).toBeInstanceOf(ProtocolError);
+  });
 });

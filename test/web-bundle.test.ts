@@ -128,7 +128,10 @@ it('pure-ssh/web bundles for browsers without Node built-ins or polyfills; size 
   // 109.25 KiB (with zlib 122.52; main was 109.16 / 122.43); keyboard-interactive's prompts asked
   // one by one with their echo flag and index/count in askPassword's context (RFC 4256 §3.2,
   // input_userauth_info_req): +0.07; the two together measured 109.33 KiB (with zlib 122.59).
-  expect(gz).toBeLessThan(109.45);
+  // 109.6 KiB with channel numbers a caller holds (ChannelTable.reserve through the core, for the
+  // CLI's listeners, so that its channels carry ssh's numbers on the wire, break29 F9): +0.10,
+  // measured 109.53 KiB (with zlib 122.80).
+  expect(gz).toBeLessThan(109.6);
 });
 
 it('compression is opt-in: pako is absent from the default bundle and comes with pure-ssh/compress-zlib', async () => {
@@ -157,8 +160,8 @@ it('compression is opt-in: pako is absent from the default bundle and comes with
   // extraKeyDecryption check (break25 F2, F5; see above; measured 122.30); 122.55 with the dispatch
   // tables and the web write after close() (see above; measured 122.41).
   // 122.7 with the fatal()-exit options and keyboard-interactive's prompts one by one (see above;
-  // measured 122.59).
-  expect(gz).toBeLessThan(122.7);
+  // measured 122.59); 122.9 with the channel numbers held (see above; measured 122.80).
+  expect(gz).toBeLessThan(122.9);
 });
 
 it('the package exports pure-ssh/web to import and require, with its types (needs npm run build)', async () => {

@@ -149,24 +149,48 @@ export class Channel {
  * readable in logs: "channel 3: open failed").
  */
 export class ChannelTable {
-  private readonly slots: (Channel | undefined)[] = [];
+  /** A channel, `null` for a number held by {@link reserve}, `undefined` for a free one. */
+  private readonly slots: (Channel | null | undefined)[] = [];
   private count = 0;
+  private held = 0;
 
   allocate(make: (id: number) => Channel): Channel {
-    let id = this.slots.indexOf(undefined);
-    if (id < 0) id = this.slots.length;
-    const ch = make(id);
-    this.slots[id] = ch;
+    const ch = make(this.lowestFree());
+    this.slots[ch.id] = ch;
     this.count++;
     return ch;
   }
 
+  /**
+   * Hold the lowest free number for something of the application's own that never reaches the
+   * wire: ssh(1) numbers its listeners in the same table as its SSH channels (channels.c
+   * channel_new), so a CLI that holds one number per listener gets, for the channels it opens
+   * after them, the numbers ssh would send, and a server's log matches its own. Held for the
+   * table's life; get() and the iterator never see it.
+   */
+  reserve(): number {
+    const id = this.lowestFree();
+    this.slots[id] = null;
+    this.held++;
+    return id;
+  }
+
+  /** Numbers held by {@link reserve}. */
+  get reserved(): number {
+    return this.held;
+  }
+
+  private lowestFree(): number {
+    const id = this.slots.indexOf(undefined);
+    return id < 0 ? this.slots.length : id;
+  }
+
   get(id: number): Channel | undefined {
-    return this.slots[id];
+    return this.slots[id] ?? undefined;
   }
 
   release(id: number): void {
-    if (this.slots[id] === undefined) return;
+    if (!this.slots[id]) return;
     this.slots[id] = undefined;
     this.count--;
     while (this.slots.length > 0 && this.slots[this.slots.length - 1] === undefined) this.slots.pop();

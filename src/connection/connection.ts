@@ -114,6 +114,19 @@ export class Connection {
   }
 
   /**
+   * Hold the lowest free channel number for a channel of the application's own that is never
+   * opened on the wire (a CLI's listener, numbered as ssh(1) numbers its own: see
+   * ChannelTable.reserve). Returns the number; {@link reservedChannels} counts them.
+   */
+  reserveChannelNumber(): number {
+    return this.channels.reserve();
+  }
+
+  get reservedChannels(): number {
+    return this.channels.reserved;
+  }
+
+  /**
    * Channel opens sent and not yet answered. A count kept as opens go out and their answers
    * come in: the client core asks on every read from the socket.
    */

@@ -366,7 +366,7 @@ async function startDynamic(client: SshClient, spec: DynamicForwardSpec, cfg: Re
       const fwd = await client.forwardDynamic({ listen: { path: spec.path, keepFile: true } });
       log.debug1(`Local forwarding listening on path ${spec.path}.`);
       forwards.add(fwd);
-      log.listenerBound('unix');
+      log.listenerBound('unix', client.reserveChannelNumber());
       return [fwd];
     } catch (err) {
       log.error(`unix_listener: cannot bind to path ${spec.path}: ${describeUnixBindError(err, spec.path)}`);
@@ -374,7 +374,7 @@ async function startDynamic(client: SshClient, spec: DynamicForwardSpec, cfg: Re
     }
   }
   log.debug1(`Local connections to ${bindAddresses({ listen: spec } as ForwardSpec, cfg).label}:${spec.port} forwarded to remote address socks:0`);
-  return bindListeners({ listen: spec } as ForwardSpec, cfg, log, 'socks', async (host, port, ipv6Only) => {
+  return bindListeners(client, { listen: spec } as ForwardSpec, cfg, log, 'socks', async (host, port, ipv6Only) => {
     const fwd = await client.forwardDynamic({ listen: { host, port, ipv6Only } });
     forwards.add(fwd);
     return fwd;
@@ -455,7 +455,7 @@ async function startForward(client: SshClient, spec: ForwardSpec, cfg: ResolvedC
       // keepFile: ssh leaves its forwards' socket files at exit (see forward-listener.ts).
       const fwd = await openForward(client, { listen: { path: spec.listen.path, keepFile: true }, to });
       log.debug1(`Local forwarding listening on path ${spec.listen.path}.`);
-      log.listenerBound('unix');
+      log.listenerBound('unix', client.reserveChannelNumber());
       return [fwd];
     } catch (err) {
       log.error(`unix_listener: cannot bind to path ${spec.listen.path}: ${describeUnixBindError(err, spec.listen.path)}`);
@@ -463,11 +463,15 @@ async function startForward(client: SshClient, spec: ForwardSpec, cfg: ResolvedC
     }
   }
   log.debug1(`Local connections to ${bindAddresses(spec, cfg).label}:${spec.listen.port} forwarded to remote address ${remote}`);
-  return bindListeners(spec, cfg, log, target, (host, port, ipv6Only) => openForward(client, { listen: { host, port, ipv6Only }, to }));
+  return bindListeners(client, spec, cfg, log, target, (host, port, ipv6Only) => openForward(client, { listen: { host, port, ipv6Only }, to }));
 }
 
-/** Bind a TCP listen spec on every address it stands for (both loopbacks, or the wildcard). */
+/**
+ * Bind a TCP listen spec on every address it stands for (both loopbacks, or the wildcard), each
+ * listener holding a channel number on `client` as ssh's do (Log.listenerBound).
+ */
 async function bindListeners<F extends { address: unknown }>(
+  client: SshClient,
   spec: ForwardSpec,
   cfg: ResolvedConfig,
   log: Log,
@@ -486,7 +490,7 @@ async function bindListeners<F extends { address: unknown }>(
         log.debug1(`Allocated port ${port} for local forward to ${target}`);
       }
       log.debug1(`Local forwarding listening on ${host} port ${port}.`);
-      log.listenerBound('port');
+      log.listenerBound('port', client.reserveChannelNumber());
       started.push(fwd);
     } catch (err) {
       const { code, text } = describeBindError(err);
@@ -648,6 +652,9 @@ async function run(cfg: ResolvedConfig): Promise<void> {
   // clientloop.c: the session's clock starts once authenticated.
   transfer.start = performance.now();
   const reconnecting = cfg.reconnect && cfg.localForwards.length > 0 && !cfg.stdioForward;
+  // The forwards' channels a lost connection ends are freed with the listeners, in number order
+  // (clientloop.c channel_free_all), below.
+  ssh.keepLostChannels = !reconnecting;
   ssh.on('close', (err: SshError | undefined) => {
     if (reconnecting) return; // the reconnecting forwards take over (see below)
     for (const f of forwards) void f.close();
@@ -671,7 +678,7 @@ async function run(cfg: ResolvedConfig): Promise<void> {
       // DISCONNECT and freed the channels (channel_free_all).
       const closedByRemote = isClosedByRemoteHost(said);
       if (closedByRemote) {
-        log.listenersFreed(ssh.channelCount);
+        log.listenersFreed(ssh.channelCount, ssh.takeLostChannels());
         process.stderr.write(`${said}\r\n`);
       }
       else log.error(said);
@@ -776,7 +783,8 @@ async function run(cfg: ResolvedConfig): Promise<void> {
         fwd.on('connection-error', (e: SshError) => {
           // OpenSSH reports a refused channel and keeps the tunnel up.
           if (e.code === 'ERR_CHANNEL_OPEN_FAILED') log.error(openFailedLine(e));
-          else log.debug1(e.message);
+          // The connection's own end (lost, or ours) is said once, as ssh does, not per connection.
+          else if (!shuttingDown) log.debug1(e.message);
         });
       }
     }
@@ -845,6 +853,8 @@ async function runReconnecting(
   };
   rc.on('connected', (c: SshClient) => {
     setClient(c);
+    // A new connection holds the listeners' channel numbers again (Log.listenerBound).
+    for (let i = 0; i < log.listenerChannels; i++) c.reserveChannelNumber();
     // As on the first connection (ssh.c ssh_session2): this one, too, will open no session.
     requestNoMoreSessions(c, log);
     say(() => `Reconnected to ${cfg.hostName} port ${cfg.port}.`);
@@ -882,7 +892,8 @@ async function runReconnecting(
         log.debug1(`Local forwarding listening on ${'path' in listen ? listen.path : `${host} port ${listen.port}`} (reconnecting).`);
         bound = true;
         started++;
-        log.listenerBound('path' in listen ? 'unix' : 'port');
+        // The connection holds its number, as each later one does ('connected' above).
+        log.listenerBound('path' in listen ? 'unix' : 'port', rc.client?.reserveChannelNumber() ?? log.listenerChannels);
       } catch (err) {
         // One of the addresses may be missing on this machine (IPv6): as in bindListeners, only
         // the last one's failure, with none bound, is an error.

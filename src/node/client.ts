@@ -1255,6 +1255,13 @@ export class SshClient extends EventEmitter {
   private readonly streams = new Map<number, ChannelStream>();
   /** ssh(1)'s remote_name of the channels a forward opened, for their close line (logNewChannel). */
   private readonly channelNames = new Map<number, string>();
+  /** Named channels the connection's loss ended (see takeLostChannels). */
+  private readonly lostChannels: { channel: number; remoteName: string }[] = [];
+  /**
+   * Keep the free lines of the forwards' channels the connection's loss ends for
+   * {@link takeLostChannels} instead of saying them as each ends (@internal: the CLI).
+   */
+  keepLostChannels = false;
   private outputPaused = false;
   private connected = false;
   /**
@@ -1571,18 +1578,19 @@ export class SshClient extends EventEmitter {
   }
 
   /**
+   * channels.c channel_free's line for a forward's channel: its remote_name, and `open`, the
+   * channels still open with it, to which the numbers held by {@link reserveChannelNumber} (the
+   * CLI's listeners, which are channels in ssh) are added.
+   */
+  private logFreed(id: number, remoteName: string, open: number): void {
+    this.log(`channel ${id}: free: ${remoteName}, nchannels ${open + this.core.reservedChannels}`);
+  }
+
+  /**
    * The debug line of a channel just opened: ssh(1)'s for a forward's connection (channels.c
    * channel_new, `channel N: new TYPE [TYPE] (inactive timeout: 0)`; ChannelTimeout is not
    * implemented), whose name its close line then gives (see ForwardedChannelName); else `plain`.
    */
-  /**
-   * channels.c channel_free's line for a forward's channel: its remote_name, and `open`, the
-   * channels still open with it (the CLI adds its listeners, which are channels in ssh).
-   */
-  private logFreed(id: number, remoteName: string, open: number): void {
-    this.log(`channel ${id}: free: ${remoteName}, nchannels ${open}`);
-  }
-
   private logNewChannel(id: number, name: ForwardedChannelName | undefined, plain: string): void {
     if (name === undefined) return this.log(`channel ${id}: new ${plain}`);
     this.channelNames.set(id, name.remoteName);
@@ -1768,6 +1776,26 @@ export class SshClient extends EventEmitter {
   /** Number of open channels. */
   get channelCount(): number {
     return this.core.channelCount;
+  }
+
+  /**
+   * Hold the lowest free channel number for a channel of the caller's own that never reaches the
+   * wire, as ssh(1) numbers its listeners among its channels (channels.c channel_new): the
+   * channels opened afterwards carry the numbers ssh's would, in the debug lines and on the wire
+   * (the server's log names them by the same numbers). Held until the connection ends (@internal:
+   * the CLI, one per listener).
+   */
+  reserveChannelNumber(): number {
+    return this.core.reserveChannelNumber();
+  }
+
+  /**
+   * The forwards' channels the connection's loss ended, lowest number first, each with the name
+   * channels.c channel_free gives it, taken once (@internal: the CLI says ssh's free lines for them
+   * with its listeners' at the session's end, clientloop.c channel_free_all).
+   */
+  takeLostChannels(): { channel: number; remoteName: string }[] {
+    return this.lostChannels.splice(0).sort((a, b) => a.channel - b.channel);
   }
 
   /**
@@ -2222,8 +2250,10 @@ export class SshClient extends EventEmitter {
         const name = this.channelNames.get(e.channel);
         this.channelNames.delete(e.channel);
         // A forward's connection: channels.c channel_free's line, nchannels counting the channels
-        // still open and this one (the CLI adds its listeners, which are channels in ssh).
-        if (name !== undefined && !e.error) this.logFreed(e.channel, name, this.core.channelCount + 1);
+        // still open and this one. Ended by the connection's loss (the only closed event with an
+        // error): kept for the session's end, where ssh frees every channel in number order.
+        if (name !== undefined && e.error && this.keepLostChannels) this.lostChannels.push({ channel: e.channel, remoteName: name });
+        else if (name !== undefined) this.logFreed(e.channel, name, this.core.channelCount + 1);
         else this.log(`channel ${e.channel}: closed${e.error ? `: ${e.error.message}` : ''}`);
         s?._closed(e.error);
         return;

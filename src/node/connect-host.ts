@@ -117,53 +117,41 @@ export class Log {
     return new Log(level, this.fd);
   }
   /**
-   * Listeners bound so far (-L, -D: one per address). In ssh(1) each is a channel (channels.c
-   * channel_new: lowest free slot), so its first forwarded connection is "channel 2" after the two
-   * loopback listeners; the library numbers only its SSH channels. Messages are shown with ssh's
-   * numbers: the library's plus this count (the channel ids on the wire are not changed).
-   */
-  listenerChannels = 0;
-  /**
    * ssh.c ssh_session2: the -W channel is opened before the forwards are set up (-W with
-   * ClearAllForwardings=no), so it is channel 0 and the listeners come after it; it is the
-   * library's first channel too.
+   * ClearAllForwardings=no), so it is channel 0 and the listeners come after it.
    */
   stdioChannel = false;
-  /** channels.c's remote_name of each listener channel, in channel order (see listenerBound). */
-  private readonly listenerNames: string[] = [];
   /**
-   * A listener bound: it takes ssh's next channel, which channels.c channel_new announces as
-   * `channel N: new port-listener [port listener] (inactive timeout: 0)` (a Unix socket's:
-   * `unix-listener [unix listener]`; ChannelTimeout is not implemented, so no timeout).
+   * Each listener channel (-L, -D: one per address), with channels.c's remote_name, in channel
+   * order (see listenerBound).
    */
-  listenerBound(kind: 'port' | 'unix'): void {
-    const n = this.listenerChannels++ + (this.stdioChannel ? 1 : 0);
-    this.listenerNames.push(`${kind} listener`);
-    if (this.at('DEBUG1')) this.line(`debug1: channel ${n}: new ${kind}-listener [${kind} listener] (inactive timeout: 0)`);
+  private readonly listeners: { channel: number; remoteName: string }[] = [];
+  /** Listeners bound so far. */
+  get listenerChannels(): number {
+    return this.listeners.length;
   }
   /**
-   * The session's end as clientloop.c client_loop ends it (channel_free_all): each listener's
-   * `channel N: free: port listener, nchannels M`, lowest channel first, M counting the channels
-   * not yet freed (these listeners and `open` other channels, whose numbers come after theirs).
+   * A listener bound: in ssh(1) it is a channel (channels.c channel_new: the lowest free number),
+   * which channel_new announces as `channel N: new port-listener [port listener] (inactive
+   * timeout: 0)` (a Unix socket's: `unix-listener [unix listener]`; ChannelTimeout is not
+   * implemented, so no timeout). `channel` is the number the connection holds for it
+   * (SshClient.reserveChannelNumber), so that its forwarded connections' channels, on the wire and
+   * in these lines, carry the numbers ssh's would.
    */
-  listenersFreed(open: number): void {
-    const names = this.listenerNames.splice(0);
+  listenerBound(kind: 'port' | 'unix', channel: number): void {
+    this.listeners.push({ channel, remoteName: `${kind} listener` });
+    if (this.at('DEBUG1')) this.line(`debug1: channel ${channel}: new ${kind}-listener [${kind} listener] (inactive timeout: 0)`);
+  }
+  /**
+   * The session's end as clientloop.c client_loop ends it (channel_free_all): every channel's
+   * `channel N: free: NAME, nchannels M` in number order, the listeners' and those of `lost`
+   * (the forwards' channels the connection's loss ended, SshClient.takeLostChannels), M counting
+   * the channels not yet freed, `open` other channels among them (freed after these, unsaid).
+   */
+  listenersFreed(open: number, lost: readonly { channel: number; remoteName: string }[] = []): void {
+    const all = [...this.listeners.splice(0), ...lost].sort((a, b) => a.channel - b.channel);
     if (!this.at('DEBUG1')) return;
-    const first = this.stdioChannel ? 1 : 0;
-    names.forEach((name, i) => this.line(`debug1: channel ${first + i}: free: ${name}, nchannels ${names.length - i + open}`));
-  }
-  /**
-   * "channel N: ..." and "... (channel N)" with ssh's numbering (see listenerChannels), and a
-   * channel_free line's `nchannels M` counting the listeners too.
-   */
-  private channelNumbers(message: string): string {
-    if (this.listenerChannels === 0 || !message.includes('channel ')) return message;
-    // The -W channel (the library's 0) keeps its number; the others come after the listeners.
-    const shift = (n: string): string => (this.stdioChannel && n === '0' ? n : String(Number(n) + this.listenerChannels));
-    return message
-      .replace(/^channel (\d+)(?=:)/, (_, n: string) => `channel ${shift(n)}`)
-      .replace(/\(channel (\d+)\)$/, (_, n: string) => `(channel ${shift(n)})`)
-      .replace(/^(channel \d+: free: .*, nchannels )(\d+)$/, (_, head: string, n: string) => `${head}${Number(n) + this.listenerChannels}`);
+    all.forEach(({ channel, remoteName }, i) => this.line(`debug1: channel ${channel}: free: ${remoteName}, nchannels ${all.length - i + open}`));
   }
   /** Errors the user must see (suppressed only by -q). */
   error(message: string): void {
@@ -171,7 +159,7 @@ export class Log {
     if (message === '') return;
     // channels.c channel_input_open_failure: one call, the server's description included.
     if (/^channel \d+: open failed: /.test(message)) message = oneLogCall(message);
-    if (this.at('ERROR')) this.line(this.channelNumbers(message));
+    if (this.at('ERROR')) this.line(message);
   }
   info(message: string): void {
     if (this.at('INFO')) this.line(message);
@@ -181,14 +169,14 @@ export class Log {
     if (this.at('VERBOSE')) this.line(message);
   }
   debug1(message: string): void {
-    if (this.at('DEBUG1')) this.line(`debug1: ${this.channelNumbers(message)}`);
+    if (this.at('DEBUG1')) this.line(`debug1: ${message}`);
   }
   get verbose(): boolean {
     return this.at('DEBUG1');
   }
   /** ssh's debug, debug2 and debug3 (log.c): shown from -v, -vv and -vvv. */
   debug(level: 1 | 2 | 3, message: string): void {
-    if (this.at(`DEBUG${level}`)) this.line(`debug${level}: ${this.channelNumbers(message)}`);
+    if (this.at(`DEBUG${level}`)) this.line(`debug${level}: ${message}`);
   }
   /** ssh's fatal() (log.c): shown from LogLevel FATAL, so silenced only by -q / QUIET. */
   fatal(message: string): void {
