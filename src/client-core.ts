@@ -24,7 +24,7 @@ import type { ChannelOptions, DirectTcpipParams } from './connection/connection.
 import { Connection } from './connection/connection.js';
 import type { WindowAutoTuneOptions } from './connection/window-tuning.js';
 import { encodeStreamlocalForward, encodeTcpipForward, GlobalRequestName } from './connection/global-requests.js';
-import { ConnectionLostError, DisconnectReason, SshError, TimeoutError, UsageError } from './errors.js';
+import { ConnectionLostError, DisconnectReason, ProtocolError, SshError, TimeoutError, UsageError } from './errors.js';
 import { WEAK_KEX_WARNING, type ClientEvent } from './events.js';
 import { kexMethods } from './kex/registry.js';
 import { keyBlobType } from './keys/hostkey.js';
@@ -32,7 +32,7 @@ import type { PrivateKey } from './keys/privatekey.js';
 import type { TransportInfo } from './transport/transport.js';
 import { Transport } from './transport/transport.js';
 import type { AuthOptions } from './auth/userauth.js';
-import { offersPubkeyHostbound, PUBKEY_HOSTBOUND_EXTENSION, UserAuth } from './auth/userauth.js';
+import { offersPubkeyHostbound, offersVersionZero, PUBKEY_HOSTBOUND_EXTENSION, UserAuth } from './auth/userauth.js';
 import type { AuthIdentity } from './auth/identity.js';
 import { fromUtf8 } from './protocol/wire.js';
 import { encodeIgnore } from './protocol/messages.js';
@@ -227,12 +227,18 @@ export class ClientCore {
         },
         channelData: (buf, start, end) => this.connection.receiveChannelData(buf, start, end),
         resumed: () => this.connection.flushAll(),
-        extInfo: (ext) => {
+        extInfo: (ext, first) => {
+          // OpenSSH 10 kex.c kex_ext_info_client_parse / kex_ext_info_check_ver: a NUL in
+          // server-sig-algs, or in a value it checks, is SSH_ERR_INVALID_FORMAT (fatal).
+          for (const name of ['server-sig-algs', ...(first ? EXT_INFO_FIRST_ONLY : [])]) {
+            if (ext.get(name)?.includes(0)) throw new ProtocolError(`SSH2_MSG_EXT_INFO: ${name} value contains nul byte`, { code: 'ERR_MALFORMED_PACKET' });
+          }
           const sigAlgs = ext.get('server-sig-algs');
           if (sigAlgs) this.serverSigAlgs = fromUtf8(sigAlgs).split(',');
-          if (ext.has('ping@openssh.com')) this.pingSupported = true;
-          // kex.c kex_input_ext_info sets KEX_HAS_PUBKEY_HOSTBOUND and never clears it.
-          if (offersPubkeyHostbound(ext)) this.pubkeyHostbound = true;
+          // Only the first EXT_INFO's, and only version "0" (kex_ext_info_client_parse); the
+          // flags are never cleared.
+          if (first && offersPubkeyHostbound(ext)) this.pubkeyHostbound = true;
+          if (first && offersVersionZero(ext, 'ping@openssh.com')) this.pingSupported = true;
           for (const line of extInfoLines(ext)) log(line);
         },
         log,
@@ -866,6 +872,9 @@ function positive(v: number | undefined, name: string): number {
   if (!(v > 0) || !Number.isFinite(v)) throw new UsageError(`${name} must be a number of milliseconds >= 0 (0 = off), got ${show(v)}`);
   return v;
 }
+
+/** The extensions OpenSSH 10 takes from the first EXT_INFO only (kex_ext_info_client_parse). */
+const EXT_INFO_FIRST_ONLY = [PUBKEY_HOSTBOUND_EXTENSION, 'ping@openssh.com'];
 
 /**
  * ssh(1)'s -v lines for a received EXT_INFO (RFC 8308 §2.3), OpenSSH 9.2 kex.c kex_input_ext_info:

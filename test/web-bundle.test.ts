@@ -130,8 +130,11 @@ it('pure-ssh/web bundles for browsers without Node built-ins or polyfills; size 
   // input_userauth_info_req): +0.07; the two together measured 109.33 KiB (with zlib 122.59).
   // 109.6 KiB with channel numbers a caller holds (ChannelTable.reserve through the core, for the
   // CLI's listeners, so that its channels carry ssh's numbers on the wire, break29 F9): +0.10,
-  // measured 109.53 KiB (with zlib 122.80).
-  expect(gz).toBeLessThan(109.6);
+  // measured 109.53 KiB (with zlib 122.80); 109.85 KiB with break32's hostile-server fixes (EXT_INFO
+  // only after the server's NEWKEYS, two at most, ping and host-bound from the first with version
+  // "0", a NUL fatal; the DH key pair's one try; the RSA exponent's bound): +0.20, measured
+  // 109.73 KiB (with zlib 122.99).
+  expect(gz).toBeLessThan(109.85);
 });
 
 it('compression is opt-in: pako is absent from the default bundle and comes with pure-ssh/compress-zlib', async () => {
@@ -160,8 +163,9 @@ it('compression is opt-in: pako is absent from the default bundle and comes with
   // extraKeyDecryption check (break25 F2, F5; see above; measured 122.30); 122.55 with the dispatch
   // tables and the web write after close() (see above; measured 122.41).
   // 122.7 with the fatal()-exit options and keyboard-interactive's prompts one by one (see above;
-  // measured 122.59); 122.9 with the channel numbers held (see above; measured 122.80).
-  expect(gz).toBeLessThan(122.9);
+  // measured 122.59); 122.9 with the channel numbers held (see above; measured 122.80); 123.1 with
+  // break32's fixes (see above; measured 122.99).
+  expect(gz).toBeLessThan(123.1);
 });
 
 it('the package exports pure-ssh/web to import and require, with its types (needs npm run build)', async () => {

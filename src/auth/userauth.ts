@@ -107,7 +107,12 @@ export const PUBKEY_HOSTBOUND_EXTENSION = 'publickey-hostbound@openssh.com';
  * value "0", the only version known (OpenSSH kex.c kex_input_ext_info: KEX_HAS_PUBKEY_HOSTBOUND).
  */
 export function offersPubkeyHostbound(extensions: ReadonlyMap<string, Uint8Array>): boolean {
-  const v = extensions.get(PUBKEY_HOSTBOUND_EXTENSION);
+  return offersVersionZero(extensions, PUBKEY_HOSTBOUND_EXTENSION);
+}
+
+/** Whether an EXT_INFO has extension `name` with the value "0" (OpenSSH kex.c kex_ext_info_check_ver). */
+export function offersVersionZero(extensions: ReadonlyMap<string, Uint8Array>, name: string): boolean {
+  const v = extensions.get(name);
   return v !== undefined && v.length === 1 && v[0] === 0x30;
 }
 

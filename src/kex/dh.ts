@@ -82,23 +82,28 @@ export function dhPublicValueProblem(y: bigint, p: bigint): string | undefined {
  * A private exponent and public value for `group`, sized as OpenSSH's dh.c dh_gen_key does:
  * twice the bits the ciphers need (Pollard rho makes an n-bit exponent worth n/2 bits), at
  * least 512, at most |p| − 1; the top bit set (OpenSSL's DH_generate_key with a length).
+ * Throws a KEY_EXCHANGE_FAILED ProtocolError when the group is too small for that, or when the
+ * public value fails dh_pub_is_valid's checks (RFC 4253 §8: 1 < e < p − 1).
  */
 export function dhGenerateKey(group: { p: bigint; g: bigint }, weNeedBytes: number, random: Random): DhKeyPair {
   const pbits = bitLength(group.p);
   const need = Math.max(weNeedBytes * 8, 256);
   if (2 * need > pbits) throw kexFailed(`DH group of ${pbits} bits is too small for keys of ${need} bits`);
   const length = Math.min(2 * need, pbits - 1);
-  for (;;) {
-    const bytes = random(Math.ceil(length / 8));
-    const excess = bytes.length * 8 - length;
-    bytes[0]! &= 0xff >>> excess;
-    bytes[0]! |= 0x80 >>> excess;
-    const x = bytesToBigInt(bytes);
-    bytes.fill(0);
-    const publicValue = modPow(group.g, x, group.p);
-    // dh_gen_key checks its own value too; a failure is astronomically unlikely, so retry.
-    if (dhPublicValueProblem(publicValue, group.p) === undefined) return { x, publicValue };
-  }
+  const bytes = random(Math.ceil(length / 8));
+  const excess = bytes.length * 8 - length;
+  bytes[0]! &= 0xff >>> excess;
+  bytes[0]! |= 0x80 >>> excess;
+  const x = bytesToBigInt(bytes);
+  bytes.fill(0);
+  const publicValue = modPow(group.g, x, group.p);
+  // dh_gen_key checks its own value once and fails the exchange, without another try: with a
+  // group of RFC 3526 a bad value is astronomically unlikely, and with one the server chose
+  // (group exchange, RFC 4419 §3) it can be every value (p = q², g = q gives 0 for any x), where
+  // retrying would spin for ever inside receive().
+  const problem = dhPublicValueProblem(publicValue, group.p);
+  if (problem !== undefined) throw kexFailed(`invalid public DH value (${problem}) for the group`);
+  return { x, publicValue };
 }
 
 /**

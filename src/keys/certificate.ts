@@ -653,7 +653,9 @@ export function rsaKeyTooShort(keyBlob: Uint8Array, minBits: number | undefined)
   let bits: number;
   try {
     const type = fromUtf8(new SshReader(keyBlob).string());
-    const blob = type === 'ssh-rsa-cert-v01@openssh.com' ? parseCertificate(keyBlob).publicKeyBlob : type === 'ssh-rsa' ? keyBlob : undefined;
+    // The certified key's size whatever the CA signed with (sshkey.c sshkey_check_rsa_length
+    // counts KEY_RSA_CERT by its key): a SHA-1 CA signature is for CASignatureAlgorithms to judge.
+    const blob = type === 'ssh-rsa-cert-v01@openssh.com' ? parseCertificate(keyBlob, { sha1Ca: true }).publicKeyBlob : type === 'ssh-rsa' ? keyBlob : undefined;
     if (blob === undefined) return false;
     bits = rsaPublicKeyBits(blob);
   } catch {

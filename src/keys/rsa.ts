@@ -31,6 +31,9 @@ export const RSA_ENCRYPTION_OID = '1.2.840.113549.1.1.1';
 // OpenSSH's SSH_RSA_MINIMUM_MODULUS_SIZE, and SSHBUF_MAX_BIGNUM (16384 bits).
 const RSA_MIN_BITS = 1024;
 const RSA_MAX_BITS = 16384;
+/** OpenSSL rsa.h: above this modulus size the public exponent is limited to RSA_MAX_PUBEXP_BITS. */
+const RSA_SMALL_MODULUS_BITS = 3072;
+const RSA_MAX_PUBEXP_BITS = 64;
 
 /** RSASSA-PKCS1-v1_5 per signature algorithm: the hash and its DER DigestInfo prefix (RFC 8017 §9.2 note 1). */
 const PKCS1_HASHES = {
@@ -77,7 +80,10 @@ export interface RsaPublicKey {
 
 /**
  * The public key of an ssh-rsa blob (RFC 4253 §6.6: string "ssh-rsa", mpint e, mpint n), checked
- * as OpenSSH does: 1024..16384-bit modulus, odd e ≥ 3 below n. Throws if malformed or weak.
+ * as OpenSSH does: 1024..16384-bit modulus, odd e ≥ 3 below n, and with a modulus over 3072 bits
+ * an exponent of at most 64 bits (OpenSSL's rsa_ossl_public_decrypt, through which OpenSSH
+ * verifies: OPENSSL_RSA_SMALL_MODULUS_BITS, OPENSSL_RSA_MAX_PUBEXP_BITS; a 16,382-bit e would cost
+ * seconds of CPU per signature check). Throws if malformed or weak.
  */
 export function decodeRsaPublicKey(keyBlob: Uint8Array): RsaPublicKey {
   const r = readKeyBlob(SSH_RSA, keyBlob);
@@ -87,6 +93,9 @@ export function decodeRsaPublicKey(keyBlob: Uint8Array): RsaPublicKey {
   const bits = bitLength(n);
   if (bits < RSA_MIN_BITS || bits > RSA_MAX_BITS) throw new Error(`RSA modulus of ${bits} bits (${RSA_MIN_BITS}..${RSA_MAX_BITS} accepted)`);
   if (e < 3n || (e & 1n) === 0n || e >= n) throw new Error('RSA public exponent is invalid');
+  if (bits > RSA_SMALL_MODULUS_BITS && bitLength(e) > RSA_MAX_PUBEXP_BITS) {
+    throw new Error(`RSA public exponent of ${bitLength(e)} bits with a ${bits}-bit modulus (at most ${RSA_MAX_PUBEXP_BITS} bits over ${RSA_SMALL_MODULUS_BITS}, as OpenSSL)`);
+  }
   return { e, n, k: (bits + 7) >> 3 };
 }
 

@@ -113,6 +113,11 @@ export class Handshake {
   hostKeySignature: Uint8Array | undefined;
   negotiated: Negotiated | undefined;
   kexCount = 0;
+  /**
+   * The server's first NEWKEYS was received: its packets are protected from here on, and EXT_INFO
+   * may come (RFC 8308 §2.4; OpenSSH 10 kex.c kex_input_newkeys sets its handler only then).
+   */
+  newKeysReceived = false;
   /** RFC 4253 §6.2: the compression of the keys in force, per direction (set at each NEWKEYS). */
   private compressionOut: CompressionAlgorithm | undefined;
   private compressionIn: CompressionAlgorithm | undefined;
@@ -492,6 +497,7 @@ export class Handshake {
       if (this.strict) this.decoder.resetSequence();
       this.compressionIn = this.installCompression('in', s.keys.negotiated.compressionServerToClient);
       s.received = true;
+      this.newKeysReceived = true;
       this.doneMaybe();
       return;
     }

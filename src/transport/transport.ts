@@ -96,8 +96,8 @@ export interface TransportHandler {
   channelData?(buf: Uint8Array, start: number, end: number): boolean;
   /** A key exchange ended (our NEWKEYS is out): queued traffic may flow again. */
   resumed(): void;
-  /** RFC 8308 EXT_INFO. */
-  extInfo(extensions: Map<string, Uint8Array>): void;
+  /** RFC 8308 EXT_INFO; `first`: the connection's first (the one after the server's NEWKEYS). */
+  extInfo(extensions: Map<string, Uint8Array>, first: boolean): void;
   /** Diagnostics for -v (never secrets); `level` is ssh's debug level (2, 3), 1 when absent. */
   log(message: string, level?: 2 | 3): void;
   /** The transport closed: `error` unless it was a clean close we asked for. */
@@ -129,6 +129,8 @@ type Phase = 'version' | 'running' | 'closed';
 /** Client side of the SSH transport layer. */
 export class Transport {
   private phase: Phase = 'version';
+  /** EXT_INFO messages taken (RFC 8308 §2.4: at most two). */
+  private extInfoReceived = 0;
   private readonly encoder: PacketEncoder;
   private readonly decoder: PacketDecoder;
   private readonly handshake: Handshake;
@@ -492,12 +494,22 @@ export class Transport {
         return;
       }
       case MSG.EXT_INFO: {
-        // RFC 8308 §2.4: only after NEWKEYS (first packet) or just before USERAUTH_SUCCESS; one
-        // before the first NEWKEYS is never acted on (below, as any other).
-        // After USERAUTH_SUCCESS it is no longer expected (below: as ssh, a protocol error).
-        if (this.handshake.sessionId === undefined || this.handshake.authenticated) break;
+        // RFC 8308 §2.4: only after the server's first NEWKEYS or just before USERAUTH_SUCCESS.
+        // One before that NEWKEYS came in the clear, with no MAC, whoever wrote it: never acted
+        // on (below, as any other number then; OpenSSH 10 kex.c kex_input_newkeys is where its
+        // handler is set). After USERAUTH_SUCCESS it is no longer expected (below: as ssh, a
+        // protocol error).
+        if (!this.handshake.newKeysReceived || this.handshake.authenticated) break;
+        // OpenSSH 10 kex.c kex_input_ext_info: at most two from a server, those two occasions;
+        // a third is dispatch_protocol_error's (logged, UNIMPLEMENTED, not fatal).
+        if (++this.extInfoReceived > 2) {
+          this.handler.log('too many SSH2_MSG_EXT_INFO messages sent by peer');
+          this.handler.log(`dispatch_protocol_error: type ${type} seq ${this.decoder.lastSeq}`);
+          this.send(encodeUnimplemented(this.decoder.lastSeq));
+          return;
+        }
         const m = decodeMessage(payload);
-        if (m?.type === MSG.EXT_INFO) this.handler.extInfo(m.extensions);
+        if (m?.type === MSG.EXT_INFO) this.handler.extInfo(m.extensions, this.extInfoReceived === 1);
         return;
       }
     }

@@ -1,0 +1,321 @@
+/**
+ * break32: a hostile server against the key exchanges added after 0.1 (group exchange, fixed DH
+ * groups, NIST ECDH, the KEM hybrids) and RFC 8308 EXT_INFO. Each case rewrites the fake server's
+ * real message on the wire (the exchanges before the first NEWKEYS are in the clear) and states
+ * what the spec requires of the client.
+ */
+import { describe, expect, it } from 'vitest';
+import { bigIntToBytes } from '../src/crypto/bigint.js';
+import { DisconnectReason, InternalError, ProtocolError, SshError } from '../src/errors.js';
+import { MSG } from '../src/protocol/messages.js';
+import { mpintBody, SshReader, SshWriter } from '../src/protocol/wire.js';
+import { nodeCryptoProvider } from '../src/node/crypto-provider.js';
+import { seededRandom } from './support/fake-server.js';
+import { Pair } from './support/pair.js';
+
+const mpintOf = (n: bigint) => mpintBody(bigIntToBytes(n));
+
+/** RFC 4253 §6 framing without encryption: padding ≥ 4, total a multiple of 8. */
+function frame(payload: Uint8Array): Uint8Array {
+  let pad = 8 - ((5 + payload.length) % 8);
+  if (pad < 4) pad += 8;
+  return new SshWriter(16 + payload.length).uint32(1 + payload.length + pad).byte(pad).raw(payload).raw(new Uint8Array(pad)).toBytes();
+}
+
+/** Rewrites the first clear server packet of `type` with `mutate(payload)` (as kex-registry.test.ts does). */
+export function rewriteServerPacket(p: Pair, type: number, mutate: (payload: Uint8Array) => Uint8Array): void {
+  let done = false;
+  p.toClient = (chunk) => {
+    if (done || (chunk[0] === 0x53 && chunk[1] === 0x53 && chunk[2] === 0x48)) return chunk;
+    const out: Uint8Array[] = [];
+    let off = 0;
+    while (off < chunk.length && !done) {
+      const len = new DataView(chunk.buffer, chunk.byteOffset + off).getUint32(0);
+      const pad = chunk[off + 4]!;
+      const payload = chunk.subarray(off + 5, off + 4 + len - pad);
+      if (payload[0] === type) {
+        out.push(frame(mutate(payload.slice())));
+        done = true;
+      } else out.push(chunk.subarray(off, off + 4 + len));
+      off += 4 + len;
+    }
+    out.push(chunk.subarray(off));
+    return Buffer.concat(out);
+  };
+}
+
+function expectKexFailed(p: Pair): ProtocolError {
+  const err = p.closedError;
+  expect(err).toBeInstanceOf(ProtocolError);
+  expect(err).not.toBeInstanceOf(InternalError);
+  expect((err as ProtocolError).reason).toBe(DisconnectReason.KEY_EXCHANGE_FAILED);
+  return err as ProtocolError;
+}
+
+describe('diffie-hellman-group-exchange: a group whose every public value is invalid', () => {
+  // p = q² (odd, 2049 bits: inside [2048, 8192]) and g = q (1 < g < p − 1): every g^x with x ≥ 2
+  // is 0 mod p. RFC 4253 §8 / OpenSSH dh.c dh_gen_key: the client's own e must satisfy
+  // 1 < e < p − 1; OpenSSH fails the exchange once (dh_gen_key → "dh_gen_key: ... invalid"), it
+  // never retries. pure-ssh's dhGenerateKey (src/kex/dh.ts) retried `for (;;)` until the value was
+  // valid, which here is never: the client spun inside receive() for ever (break32 F1).
+  it('p = q², g = q: the client fails the exchange instead of looping for ever', () => {
+    const q = (1n << 1024n) + 1n;
+    let randomCalls = 0;
+    let armed = false;
+    const base = seededRandom(1);
+    const random = (n: number) => {
+      if (armed && ++randomCalls > 200) throw new Error('HANG: dhGenerateKey still drawing random bytes after 200 tries');
+      return base(n);
+    };
+    const p = new Pair({
+      client: { random, algorithms: { kex: ['diffie-hellman-group-exchange-sha256'], cipher: ['aes128-gcm@openssh.com'] } },
+    });
+    rewriteServerPacket(p, 31, () => {
+      armed = true;
+      return new SshWriter(600).byte(31).string(mpintOf(q * q)).string(mpintOf(q)).toBytes();
+    });
+    p.start();
+    expect(p.client.isAuthenticated).toBe(false);
+    // Without the guard in `random` the test itself would never end.
+    expect(randomCalls, 'random() calls after the GEX group arrived').toBeLessThan(20);
+    expectKexFailed(p);
+  });
+});
+
+describe('RFC 8308 §2.4: EXT_INFO only after the first NEWKEYS', () => {
+  // RFC 8308 §2.4: the server may send EXT_INFO "as the next packet following the server's first
+  // SSH_MSG_NEWKEYS" or just before USERAUTH_SUCCESS; OpenSSH 9.2's client only has a handler for
+  // it after the first exchange (kex.c kex_reset_dispatch: kex_protocol_error before). Before the
+  // server's NEWKEYS it travels in the clear, with no MAC: anyone on the path could have written
+  // it. Without strict kex pure-ssh acted on it (transport.ts route took `sessionId`, set when the
+  // reply is verified, before NEWKEYS), so an injected server-sig-algs / publickey-hostbound /
+  // ping@openssh.com was believed (break32 F2).
+  it('a clear EXT_INFO between the kex reply and NEWKEYS (no strict kex) is not acted on', () => {
+    const ext = new SshWriter(64).byte(MSG.EXT_INFO).uint32(2).string('server-sig-algs').string('ssh-rsa').string('ping@openssh.com').string('0').toBytes();
+    const p = new Pair({ server: { strict: false, beforeNewKeys: [ext] } });
+    p.start();
+    expect(p.client.isAuthenticated).toBe(true);
+    expect(p.client.info.serverSigAlgs, 'server-sig-algs taken from an unauthenticated packet').toBeUndefined();
+    expect(p.client.info.pingSupported).toBe(false);
+  });
+
+  it('strict kex: the same packet ends the connection (ERR_STRICT_KEX)', () => {
+    const ext = new SshWriter(64).byte(MSG.EXT_INFO).uint32(1).string('server-sig-algs').string('ssh-rsa').toBytes();
+    const p = new Pair({ server: { beforeNewKeys: [ext] } });
+    p.start();
+    expect(p.client.isAuthenticated).toBe(false);
+    expect((p.closedError as SshError).code).toBe('ERR_STRICT_KEX');
+  });
+});
+
+describe('EXT_INFO contents (OpenSSH 10.0 kex.c kex_input_ext_info / kex_ext_info_client_parse)', () => {
+  const extInfo = (...pairs: [string, string][]) => {
+    const w = new SshWriter(64).byte(MSG.EXT_INFO).uint32(pairs.length);
+    for (const [n, v] of pairs) w.string(n).string(v);
+    return w.toBytes();
+  };
+
+  // OpenSSH sets KEX_HAS_PING only for the value "0" (kex_ext_info_check_ver); pure-ssh took the
+  // extension's presence alone, so it would send ping@openssh.com packets to a server announcing
+  // some other version (break32 F5).
+  it('ping@openssh.com with a version other than "0" does not enable pings', () => {
+    const p = new Pair({ server: { extInfo: true, extInfoExtra: [['ping@openssh.com', '1']] } });
+    p.start();
+    expect(p.client.isAuthenticated).toBe(true);
+    expect(p.client.info.pingSupported).toBe(false);
+  });
+
+  // RFC 8308 §2.4 gives the server two opportunities: right after its first NEWKEYS, and just
+  // before USERAUTH_SUCCESS. OpenSSH 10 counts them (max 2 for a client: "too many
+  // SSH2_MSG_EXT_INFO messages sent by peer") and honours ping / publickey-hostbound only in the
+  // first ("some messages are only accepted in the initial EXT_INFO"). pure-ssh took any number,
+  // each one's ping / hostbound included (break32 F6).
+  it('ping@openssh.com in a second EXT_INFO (before USERAUTH_SUCCESS) is not honoured', () => {
+    let sent = false;
+    const p = new Pair({
+      server: {
+        extInfo: true,
+        authHook: (_req, server) => {
+          if (!sent) {
+            sent = true;
+            server.send(extInfo(['ping@openssh.com', '0']));
+          }
+          return undefined;
+        },
+      },
+    });
+    p.start();
+    expect(p.client.isAuthenticated).toBe(true);
+    expect(p.client.info.pingSupported).toBe(false);
+  });
+
+  it('a third EXT_INFO is not acted on', () => {
+    let sent = false;
+    const p = new Pair({
+      server: {
+        extInfo: true,
+        authHook: (_req, server) => {
+          if (!sent) {
+            sent = true;
+            server.send(extInfo(['server-sig-algs', 'ssh-ed25519']));
+            server.send(extInfo(['server-sig-algs', 'ssh-dss']));
+          }
+          return undefined;
+        },
+      },
+    });
+    p.start();
+    expect(p.client.info.serverSigAlgs).not.toEqual(['ssh-dss']);
+  });
+
+  // kex_ext_info_client_parse: "nul byte in server-sig-algs" → SSH_ERR_INVALID_FORMAT, fatal.
+  it('a NUL byte in server-sig-algs ends the connection', () => {
+    const p = new Pair({ server: { extInfo: false, beforeNewKeys: [] } });
+    let sent = false;
+    p.server.options.authHook = (_req, server) => {
+      if (!sent) {
+        sent = true;
+        server.send(extInfo(['server-sig-algs', 'ssh-ed25519\0rsa-sha2-512']));
+      }
+      return undefined;
+    };
+    p.start();
+    expect(p.client.isAuthenticated).toBe(false);
+    expect(p.closedError).toBeInstanceOf(ProtocolError);
+  });
+});
+
+describe('strict kex across the two rounds of group exchange', () => {
+  /** Insert `extra` (framed in the clear) before the first server packet of `type`. */
+  function insertBefore(p: Pair, type: number, extra: Uint8Array): void {
+    rewriteServerPacket(p, type, (payload) => payload);
+    const inner = p.toClient!;
+    let done = false;
+    p.toClient = (chunk) => {
+      const out = inner(chunk);
+      if (done || !out) return out;
+      // Find the packet (the rewrite re-framed it, so walk the clear packets again).
+      if (out[0] === 0x53 && out[1] === 0x53 && out[2] === 0x48) return out;
+      const parts: Uint8Array[] = [];
+      let off = 0;
+      while (off + 5 <= out.length) {
+        const len = new DataView(out.buffer, out.byteOffset + off).getUint32(0);
+        if (!done && out[off + 5] === type) {
+          parts.push(frame(extra));
+          done = true;
+        }
+        parts.push(out.subarray(off, off + 4 + len));
+        off += 4 + len;
+      }
+      parts.push(out.subarray(off));
+      return Buffer.concat(parts);
+    };
+  }
+  const GEX = { algorithms: { kex: ['diffie-hellman-group-exchange-sha256'], cipher: ['aes128-gcm@openssh.com'] } };
+  const ignore = new SshWriter(16).byte(MSG.IGNORE).string('x').toBytes();
+
+  it('strict: an IGNORE between KEX_DH_GEX_GROUP and KEX_DH_GEX_REPLY is fatal (OpenSSH PROTOCOL §1.9)', () => {
+    const p = new Pair({ client: GEX });
+    insertBefore(p, 33, ignore);
+    p.start();
+    expect(p.client.isAuthenticated).toBe(false);
+    expect((p.closedError as SshError).code).toBe('ERR_STRICT_KEX');
+  });
+
+  it('not strict: the same IGNORE is harmless', () => {
+    const p = new Pair({ client: GEX, server: { strict: false } });
+    insertBefore(p, 33, ignore);
+    p.start();
+    expect(p.client.isAuthenticated).toBe(true);
+  });
+
+  it('strict: a second KEX_DH_GEX_GROUP instead of the reply is fatal', () => {
+    const p = new Pair({ client: GEX });
+    const group = { bytes: undefined as Uint8Array | undefined };
+    rewriteServerPacket(p, 31, (payload) => (group.bytes = payload));
+    p.start();
+    // The group went through; replay it where the reply is due.
+    const again = new Pair({ client: GEX });
+    insertBefore(again, 33, group.bytes!);
+    again.start();
+    expect(again.client.isAuthenticated).toBe(false);
+    expect((again.closedError as SshError).code).toBe('ERR_STRICT_KEX');
+  });
+});
+
+describe('server values the checks must catch before H', () => {
+  const withValue = (f: (v: Uint8Array) => Uint8Array) => (payload: Uint8Array) => {
+    const r = new SshReader(payload, 1);
+    const hostKey = r.string();
+    const value = r.string().slice();
+    const sig = r.string();
+    return new SshWriter(64 + payload.length).byte(31).string(hostKey).string(f(value)).string(sig).toBytes();
+  };
+
+  // SEC1 §2.3.4 / OpenSSL ec_GFp_simple_oct2point: a coordinate ≥ p is an invalid encoding. On
+  // P-521 (p = 2^521 − 1, 66-byte coordinates) x + p still fits the encoding.
+  it('ecdh-sha2-nistp521: Q_S with x replaced by x + p (non-canonical coordinate)', () => {
+    const P = (1n << 521n) - 1n;
+    const p = new Pair({ client: { algorithms: { kex: ['ecdh-sha2-nistp521'], cipher: ['aes128-gcm@openssh.com'] } } });
+    rewriteServerPacket(p, 31, withValue((v) => {
+      const x = BigInt('0x' + Buffer.from(v.subarray(1, 67)).toString('hex')) + P;
+      const out = v.slice();
+      out.set(bigIntToBytes(x, 66), 1);
+      return out;
+    }));
+    p.start();
+    const err = expectKexFailed(p);
+    expect(err.code).not.toBe('ERR_HOST_KEY_SIGNATURE');
+  });
+
+  // FIPS 203 §7.3 implicit rejection (and sntrup761's): a changed ciphertext decapsulates to an
+  // unrelated secret; the exchange must then fail on the host key signature over H, never crash.
+  for (const kex of ['mlkem768x25519-sha256', 'sntrup761x25519-sha512']) {
+    it(`${kex}: one ciphertext byte changed fails on the signature over H`, () => {
+      const p = new Pair({ client: { algorithms: { kex: [kex], cipher: ['aes128-gcm@openssh.com'] } } });
+      rewriteServerPacket(p, 31, withValue((v) => {
+        v[100]! ^= 1;
+        return v;
+      }));
+      p.start();
+      const err = expectKexFailed(p);
+      expect(err.code).toBe('ERR_HOST_KEY_SIGNATURE');
+    });
+  }
+});
+
+describe('X25519 low-order points (RFC 7748 §6.1, RFC 8731 §3: abort on an all-zero secret), both providers', () => {
+  // The canonical and non-canonical encodings of the points of order 1, 2, 4, 8 (libsodium's blocklist).
+  const LOW_ORDER = [
+    '0000000000000000000000000000000000000000000000000000000000000000',
+    '0100000000000000000000000000000000000000000000000000000000000000',
+    'e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800',
+    '5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157',
+    'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+    'edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+    'eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+  ].map((h) => Uint8Array.from(Buffer.from(h, 'hex')));
+  const withValue = (f: (v: Uint8Array) => Uint8Array) => (payload: Uint8Array) => {
+    const r = new SshReader(payload, 1);
+    const hostKey = r.string();
+    const value = r.string().slice();
+    const sig = r.string();
+    return new SshWriter(64 + payload.length).byte(31).string(hostKey).string(f(value)).string(sig).toBytes();
+  };
+  for (const kex of ['curve25519-sha256', 'mlkem768x25519-sha256']) {
+    for (const [provider, crypto] of [['pure', undefined], ['node', nodeCryptoProvider]] as const) {
+      it(`${kex}, ${provider}`, () => {
+        for (const point of LOW_ORDER) {
+          const p = new Pair({ client: { algorithms: { kex: [kex], cipher: ['aes128-gcm@openssh.com'] }, ...(crypto ? { crypto } : {}) } });
+          rewriteServerPacket(p, 31, withValue((v) => {
+            v.set(point, v.length - 32);
+            return v;
+          }));
+          p.start();
+          const err = expectKexFailed(p);
+          expect(err.code, Buffer.from(point).toString('hex')).not.toBe('ERR_HOST_KEY_SIGNATURE');
+        }
+      });
+    }
+  }
+});
