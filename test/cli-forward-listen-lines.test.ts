@@ -181,6 +181,47 @@ describeInteropWithHome('-L / -D listeners and their -v lines, as ssh 9.2', () =
   }, 60_000);
 
   /**
+   * Where the session starts and -f forks with -R (ssh.c ssh_session2, ssh_confirm_remote_forward):
+   * "Entering interactive session." before the -R replies, which client_loop reads; with -f and
+   * ExitOnForwardFailure the fork waits for the last reply and ssh says so first ("deferring postauth
+   * fork until remote forward confirmation received"). pure-ssh awaited the replies before saying
+   * it had entered the session and never said it deferred (break29 F7).
+   */
+  it('-R: "Entering interactive session." before the replies; -f with ExitOnForwardFailure defers its fork to the last one, as ssh', async () => {
+    const keep = /Requesting no-more|Entering interactive|remote forward (success|failure)|deferring postauth|forking to background|all expected forwarding/;
+    const run = async (client: 'ssh' | 'pure-ssh', fork: boolean): Promise<string[]> => {
+      const port = await freePort();
+      const args = [...(fork ? ['-f', '-o', 'ExitOnForwardFailure=yes'] : []), '-R', `${port}:127.0.0.1:9`];
+      const { stderr, until, stop } = startClient(client, args);
+      try {
+        // With -f -v the background copy keeps the caller's stderr (ssh.c fork_postauth).
+        await until(() => (fork ? /forking to background/ : /remote forward success for/).test(stderr()), 'not ready');
+        await new Promise((r) => setTimeout(r, 100));
+        return stderr()
+          .split(/\r?\n/)
+          .filter((l) => keep.test(l))
+          .map((l) => l.replace(`listen ${port},`, 'listen PORT,'));
+      } finally {
+        await stop();
+        // The background copy (its own session): found by the forward it holds.
+        if (fork) spawn('pkill', ['-f', `${port}:127.0.0.1:9`]);
+      }
+    };
+    for (const fork of [false, true]) {
+      const ours = await run('pure-ssh', fork);
+      expect(ours, `-f ${fork}`).toEqual([
+        'debug1: Requesting no-more-sessions@openssh.com',
+        ...(fork ? ['debug1: deferring postauth fork until remote forward confirmation received'] : []),
+        'debug1: Entering interactive session.',
+        'debug1: remote forward success for: listen PORT, connect 127.0.0.1:9',
+        ...(fork ? ['debug1: forwarding_success: all expected forwarding replies received', 'debug1: forking to background'] : []),
+      ]);
+      if (sshClientAvailable()) expect(await run('ssh', fork), `-f ${fork}`).toEqual(ours);
+      else if (inCI()) throw new Error(`${SSH_CLIENT_PATH} is missing`);
+    }
+  }, 60_000);
+
+  /**
    * Each listener is a channel (channels.c channel_new: `channel N: new port-listener [port
    * listener] (inactive timeout: 0)`, `unix-listener [unix listener]` for a path), numbered in the
    * order ssh sets the forwards up (-L and -D in one list, as given: readconf.c

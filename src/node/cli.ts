@@ -809,19 +809,27 @@ async function run(cfg: ResolvedConfig): Promise<void> {
   const remotes = Promise.all(cfg.remoteForwards.map((spec) => startRemote(ssh, spec, cfg, log, () => (shuttingDown = true), permitOpen, confirms)));
   // ssh.c ssh_session2: then no-more-sessions@openssh.com, before any reply is read.
   requestNoMoreSessions(ssh, log);
-  await remotes;
-  if (shuttingDown) return;
-  // ssh -f: into the background only now, with every forward listening (ExitOnForwardFailure
-  // done); with -W, once the stdio channel's open is sent, not confirmed (ssh.c ssh_session2).
-  if (cfg.forkAfterAuthentication) {
+  // ssh -f: into the background once every forward listens, the -R ones too, whose replies are
+  // read in the session (ssh.c ssh_session2 defers the fork to the last reply with
+  // ExitOnForwardFailure, and says so; without it ssh forks before the replies, pure-ssh after
+  // them, so that a forward is there when -f returns, README). With -W, once the stdio channel's
+  // open is sent, not confirmed.
+  const forkPostauth = () => {
     // ssh.c fork_postauth: debug("forking to background"), no pid.
     log.debug1('forking to background');
     background.reportReady();
     // The jump hosts' lines keep the caller's stderr (see setHopStderr), this copy's own is /dev/null.
     if (callerStderr !== undefined) setHopStderr(callerStderr);
-  }
-  // clientloop.c client_loop's first line (its session is none here, as with -N; -W too).
+  };
+  const deferFork = cfg.forkAfterAuthentication && cfg.remoteForwards.length > 0;
+  if (deferFork) log.debug1('deferring postauth fork until remote forward confirmation received');
+  else if (cfg.forkAfterAuthentication) forkPostauth();
+  // clientloop.c client_loop's first line (its session is none here, as with -N; -W too), before
+  // the -R replies, which its loop reads.
   log.debug1('Entering interactive session.');
+  await remotes;
+  if (shuttingDown) return;
+  if (deferFork) forkPostauth();
   if (stdio) return endStdio(stdio);
 }
 
