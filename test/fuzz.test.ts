@@ -5,7 +5,9 @@
  * not an internal error (a TypeError/RangeError wrapped by the catch-all would mean a bug).
  */
 import { describe, expect, it } from 'vitest';
+import type { AlgorithmPreferences } from '../src/algorithms.js';
 import { ClientCore } from '../src/client-core.js';
+import { kexMethods } from '../src/kex/registry.js';
 import type { ClientEvent } from '../src/events.js';
 import { InternalError, SshError } from '../src/errors.js';
 import { MSG } from '../src/protocol/messages.js';
@@ -33,9 +35,12 @@ function checkInvariant(events: ClientEvent[], label: string): void {
   expect(events.filter((e) => e.type === 'closed'), label).toHaveLength(1);
 }
 
-/** A fresh client (same seed as the recording) fed `stream` whole or in 1-byte pieces. */
-function replay(stream: Uint8Array, oneByte: boolean, label: string): ClientCore {
-  const client = new ClientCore({ username: 'alice', random: seededRandom(1), privateKeys: [KEY] });
+/**
+ * A fresh client (same seed as the recording, and its `algorithms`) fed `stream` whole or in
+ * 1-byte pieces.
+ */
+function replay(stream: Uint8Array, oneByte: boolean, label: string, algorithms?: Partial<AlgorithmPreferences>): ClientCore {
+  const client = new ClientCore({ username: 'alice', random: seededRandom(1), privateKeys: [KEY], algorithms });
   client.start();
   const events: ClientEvent[] = [];
   const drain = () => {
@@ -113,6 +118,50 @@ describe('fuzz: before and during the handshake (replayed recording)', () => {
       replay(out, i % 10 === 0, `framed ${i}`);
     }
   });
+});
+
+const LIGHT_CIPHER = ['aes128-gcm@openssh.com'];
+
+/** [start, end) of the server's kex messages after its KEXINIT, up to (excluding) NEWKEYS. */
+function kexRegion(stream: Uint8Array): [number, number] {
+  let off = stream.indexOf(0x0a) + 1;
+  let start = -1;
+  while (off + 5 < stream.length) {
+    const len = new DataView(stream.buffer, stream.byteOffset + off).getUint32(0);
+    const type = stream[off + 5]!;
+    if (type === 21) return [start, off];
+    if (type !== 20 && start < 0) start = off;
+    off += 4 + len;
+  }
+  throw new Error('no NEWKEYS in the recording');
+}
+
+/**
+ * The invariant for every registered key exchange method, the newer ones in particular (group
+ * exchange, fixed DH groups, NIST ECDH, sntrup761 and ML-KEM hybrids; break32): the server's kex
+ * messages of a recorded handshake (after its KEXINIT, before its NEWKEYS, in the clear) get 1–4
+ * random byte changes.
+ */
+describe('fuzz: mutated server kex messages, every method', () => {
+  for (const name of kexMethods.keys()) {
+    it(name, () => {
+      const rec = new Pair({ client: { algorithms: { kex: [name], cipher: LIGHT_CIPHER } } }).start();
+      expect(rec.client.isAuthenticated).toBe(true);
+      const stream = concatBytes(...rec.serverWire);
+      const [start, end] = kexRegion(stream);
+      const r = seededRandom(name.length * 977);
+      const rounds = name.includes('group-exchange') || /group1[68]/.test(name) ? 12 : 40;
+      for (let i = 0; i < rounds; i++) {
+        const m = stream.slice();
+        const n = 1 + (r(1)[0]! % 4);
+        for (let k = 0; k < n; k++) {
+          const at = start + (((r(1)[0]! << 16) | (r(1)[0]! << 8) | r(1)[0]!) % (end - start));
+          m[at] = r(1)[0]!;
+        }
+        replay(m, false, `${name} mutation ${i}`, { kex: [name], cipher: LIGHT_CIPHER });
+      }
+    }, 120_000);
+  }
 });
 
 /** Valid-looking payloads to mutate after authentication (channel 0 is open on both sides). */

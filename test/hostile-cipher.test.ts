@@ -16,6 +16,7 @@ import { macAlgorithms } from '../src/mac/registry.js';
 import { nodeCryptoProvider } from '../src/node/crypto-provider.js';
 import { newDirection, type ExchangeSecrets } from '../src/transport/keys.js';
 import type { Negotiated } from '../src/transport/kexinit.js';
+import { negotiatedFor } from './support/negotiated.js';
 import { PacketDecoder, PacketEncoder } from '../src/transport/packet.js';
 import { seededRandom } from './support/fake-server.js';
 
@@ -25,19 +26,6 @@ const secrets: ExchangeSecrets = {
   exchangeHash: new Uint8Array(32).fill(9),
   sessionId: new Uint8Array(32).fill(9),
 };
-
-function negotiated(cipher: string, mac: string | undefined): Negotiated {
-  return {
-    kex: 'curve25519-sha256',
-    hostKey: 'ssh-ed25519',
-    cipherClientToServer: cipher,
-    cipherServerToClient: cipher,
-    macClientToServer: mac,
-    macServerToClient: mac,
-    compressionClientToServer: 'none',
-    compressionServerToClient: 'none',
-  };
-}
 
 const PROVIDERS: [string, CryptoProvider, string, CryptoProvider][] = [
   ['pure', pureTsCryptoProvider, 'node', nodeCryptoProvider],
@@ -82,7 +70,7 @@ describe('tampered packets are refused, across providers', () => {
     for (const mac of macs) {
       for (const [sealName, sealCrypto, openName, openCrypto] of PROVIDERS) {
         it(`${cipherName}${mac ? ' + ' + mac : ''}: sealed by ${sealName}, opened by ${openName}`, () => {
-          const n = negotiated(cipherName, mac);
+          const n = negotiatedFor({ cipher: cipherName, mac });
           const { bytes, packetLen } = sealed(n, sealCrypto, [40, 700, 40_000]);
           expect(opened(n, openCrypto, bytes).payloads).toBe(3);
           for (const at of [0, 3, 4, 5, packetLen - 17, packetLen - 1]) {
@@ -123,7 +111,7 @@ describe('well-sealed packets with bad padding (RFC 4253 §6: padding ≥ 4, pay
   for (const [cipherName, mac] of cases) {
     for (const [provider, crypto] of [['pure', pureTsCryptoProvider], ['node', nodeCryptoProvider]] as const) {
       it(`${cipherName}${mac ? ' + ' + mac : ''} (${provider})`, () => {
-        const n = negotiated(cipherName, mac);
+        const n = negotiatedFor({ cipher: cipherName, mac });
         const etmOrAead = !mac || mac.includes('etm');
         // The framed length must be a multiple of 16: packet_length itself (AEAD/EtM) or 4 + it.
         const len = etmOrAead ? 32 : 28;

@@ -11,38 +11,10 @@ import { MSG } from '../src/protocol/messages.js';
 import { mpintBody, SshReader, SshWriter } from '../src/protocol/wire.js';
 import { nodeCryptoProvider } from '../src/node/crypto-provider.js';
 import { seededRandom } from './support/fake-server.js';
+import { frameClear, rewriteServerPacket, withServerValue } from './support/clear-packets.js';
 import { Pair } from './support/pair.js';
 
 const mpintOf = (n: bigint) => mpintBody(bigIntToBytes(n));
-
-/** RFC 4253 §6 framing without encryption: padding ≥ 4, total a multiple of 8. */
-function frame(payload: Uint8Array): Uint8Array {
-  let pad = 8 - ((5 + payload.length) % 8);
-  if (pad < 4) pad += 8;
-  return new SshWriter(16 + payload.length).uint32(1 + payload.length + pad).byte(pad).raw(payload).raw(new Uint8Array(pad)).toBytes();
-}
-
-/** Rewrites the first clear server packet of `type` with `mutate(payload)` (as kex-registry.test.ts does). */
-export function rewriteServerPacket(p: Pair, type: number, mutate: (payload: Uint8Array) => Uint8Array): void {
-  let done = false;
-  p.toClient = (chunk) => {
-    if (done || (chunk[0] === 0x53 && chunk[1] === 0x53 && chunk[2] === 0x48)) return chunk;
-    const out: Uint8Array[] = [];
-    let off = 0;
-    while (off < chunk.length && !done) {
-      const len = new DataView(chunk.buffer, chunk.byteOffset + off).getUint32(0);
-      const pad = chunk[off + 4]!;
-      const payload = chunk.subarray(off + 5, off + 4 + len - pad);
-      if (payload[0] === type) {
-        out.push(frame(mutate(payload.slice())));
-        done = true;
-      } else out.push(chunk.subarray(off, off + 4 + len));
-      off += 4 + len;
-    }
-    out.push(chunk.subarray(off));
-    return Buffer.concat(out);
-  };
-}
 
 function expectKexFailed(p: Pair): ProtocolError {
   const err = p.closedError;
@@ -114,6 +86,24 @@ describe('EXT_INFO contents (OpenSSH 10.0 kex.c kex_input_ext_info / kex_ext_inf
     for (const [n, v] of pairs) w.string(n).string(v);
     return w.toBytes();
   };
+  /**
+   * A started pair whose server sends `messages` when the first authentication request comes
+   * (after its own EXT_INFO following NEWKEYS when `first`), before it answers.
+   */
+  const duringAuth = (first: boolean, ...messages: Uint8Array[]): Pair => {
+    let sent = false;
+    const p = new Pair({
+      server: {
+        extInfo: first,
+        authHook: (_req, server) => {
+          if (!sent) for (const m of messages) server.send(m);
+          sent = true;
+          return undefined;
+        },
+      },
+    });
+    return p.start();
+  };
 
   // OpenSSH sets KEX_HAS_PING only for the value "0" (kex_ext_info_check_ver); pure-ssh took the
   // extension's presence alone, so it would send ping@openssh.com packets to a server announcing
@@ -131,55 +121,20 @@ describe('EXT_INFO contents (OpenSSH 10.0 kex.c kex_input_ext_info / kex_ext_inf
   // first ("some messages are only accepted in the initial EXT_INFO"). pure-ssh took any number,
   // each one's ping / hostbound included (break32 F6).
   it('ping@openssh.com in a second EXT_INFO (before USERAUTH_SUCCESS) is not honoured', () => {
-    let sent = false;
-    const p = new Pair({
-      server: {
-        extInfo: true,
-        authHook: (_req, server) => {
-          if (!sent) {
-            sent = true;
-            server.send(extInfo(['ping@openssh.com', '0']));
-          }
-          return undefined;
-        },
-      },
-    });
-    p.start();
+    const p = duringAuth(true, extInfo(['ping@openssh.com', '0']));
     expect(p.client.isAuthenticated).toBe(true);
     expect(p.client.info.pingSupported).toBe(false);
   });
 
   it('a third EXT_INFO is not acted on', () => {
-    let sent = false;
-    const p = new Pair({
-      server: {
-        extInfo: true,
-        authHook: (_req, server) => {
-          if (!sent) {
-            sent = true;
-            server.send(extInfo(['server-sig-algs', 'ssh-ed25519']));
-            server.send(extInfo(['server-sig-algs', 'ssh-dss']));
-          }
-          return undefined;
-        },
-      },
-    });
-    p.start();
-    expect(p.client.info.serverSigAlgs).not.toEqual(['ssh-dss']);
+    const p = duringAuth(true, extInfo(['server-sig-algs', 'ssh-ed25519']), extInfo(['server-sig-algs', 'ssh-dss']));
+    expect(p.client.isAuthenticated).toBe(true);
+    expect(p.client.info.serverSigAlgs).toEqual(['ssh-ed25519']);
   });
 
   // kex_ext_info_client_parse: "nul byte in server-sig-algs" → SSH_ERR_INVALID_FORMAT, fatal.
   it('a NUL byte in server-sig-algs ends the connection', () => {
-    const p = new Pair({ server: { extInfo: false, beforeNewKeys: [] } });
-    let sent = false;
-    p.server.options.authHook = (_req, server) => {
-      if (!sent) {
-        sent = true;
-        server.send(extInfo(['server-sig-algs', 'ssh-ed25519\0rsa-sha2-512']));
-      }
-      return undefined;
-    };
-    p.start();
+    const p = duringAuth(false, extInfo(['server-sig-algs', 'ssh-ed25519\0rsa-sha2-512']));
     expect(p.client.isAuthenticated).toBe(false);
     expect(p.closedError).toBeInstanceOf(ProtocolError);
   });
@@ -201,7 +156,7 @@ describe('strict kex across the two rounds of group exchange', () => {
       while (off + 5 <= out.length) {
         const len = new DataView(out.buffer, out.byteOffset + off).getUint32(0);
         if (!done && out[off + 5] === type) {
-          parts.push(frame(extra));
+          parts.push(frameClear(extra));
           done = true;
         }
         parts.push(out.subarray(off, off + 4 + len));
@@ -244,20 +199,13 @@ describe('strict kex across the two rounds of group exchange', () => {
 });
 
 describe('server values the checks must catch before H', () => {
-  const withValue = (f: (v: Uint8Array) => Uint8Array) => (payload: Uint8Array) => {
-    const r = new SshReader(payload, 1);
-    const hostKey = r.string();
-    const value = r.string().slice();
-    const sig = r.string();
-    return new SshWriter(64 + payload.length).byte(31).string(hostKey).string(f(value)).string(sig).toBytes();
-  };
 
   // SEC1 §2.3.4 / OpenSSL ec_GFp_simple_oct2point: a coordinate ≥ p is an invalid encoding. On
   // P-521 (p = 2^521 − 1, 66-byte coordinates) x + p still fits the encoding.
   it('ecdh-sha2-nistp521: Q_S with x replaced by x + p (non-canonical coordinate)', () => {
     const P = (1n << 521n) - 1n;
     const p = new Pair({ client: { algorithms: { kex: ['ecdh-sha2-nistp521'], cipher: ['aes128-gcm@openssh.com'] } } });
-    rewriteServerPacket(p, 31, withValue((v) => {
+    rewriteServerPacket(p, 31, withServerValue((v) => {
       const x = BigInt('0x' + Buffer.from(v.subarray(1, 67)).toString('hex')) + P;
       const out = v.slice();
       out.set(bigIntToBytes(x, 66), 1);
@@ -273,7 +221,7 @@ describe('server values the checks must catch before H', () => {
   for (const kex of ['mlkem768x25519-sha256', 'sntrup761x25519-sha512']) {
     it(`${kex}: one ciphertext byte changed fails on the signature over H`, () => {
       const p = new Pair({ client: { algorithms: { kex: [kex], cipher: ['aes128-gcm@openssh.com'] } } });
-      rewriteServerPacket(p, 31, withValue((v) => {
+      rewriteServerPacket(p, 31, withServerValue((v) => {
         v[100]! ^= 1;
         return v;
       }));
@@ -295,19 +243,12 @@ describe('X25519 low-order points (RFC 7748 §6.1, RFC 8731 §3: abort on an all
     'edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
     'eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
   ].map((h) => Uint8Array.from(Buffer.from(h, 'hex')));
-  const withValue = (f: (v: Uint8Array) => Uint8Array) => (payload: Uint8Array) => {
-    const r = new SshReader(payload, 1);
-    const hostKey = r.string();
-    const value = r.string().slice();
-    const sig = r.string();
-    return new SshWriter(64 + payload.length).byte(31).string(hostKey).string(f(value)).string(sig).toBytes();
-  };
   for (const kex of ['curve25519-sha256', 'mlkem768x25519-sha256']) {
     for (const [provider, crypto] of [['pure', undefined], ['node', nodeCryptoProvider]] as const) {
       it(`${kex}, ${provider}`, () => {
         for (const point of LOW_ORDER) {
           const p = new Pair({ client: { algorithms: { kex: [kex], cipher: ['aes128-gcm@openssh.com'] }, ...(crypto ? { crypto } : {}) } });
-          rewriteServerPacket(p, 31, withValue((v) => {
+          rewriteServerPacket(p, 31, withServerValue((v) => {
             v.set(point, v.length - 32);
             return v;
           }));

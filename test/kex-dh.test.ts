@@ -10,20 +10,10 @@ import { MODP_GROUP_14, MODP_GROUP_16, MODP_GROUP_18, OAKLEY_GROUP_2 } from '../
 import { kexMethods } from '../src/kex/registry.js';
 import { pureCryptoProvider } from '../src/crypto/pure.js';
 import type { Negotiated } from '../src/transport/kexinit.js';
-import { seededRandom } from './support/fake-server.js';
+import { negotiatedFor } from './support/negotiated.js';
 
-function negotiated(cipher: string, mac?: string): Negotiated {
-  return {
-    kex: 'diffie-hellman-group-exchange-sha256',
-    hostKey: 'ssh-ed25519',
-    cipherClientToServer: cipher,
-    cipherServerToClient: cipher,
-    macClientToServer: mac,
-    macServerToClient: mac,
-    compressionClientToServer: 'none',
-    compressionServerToClient: 'none',
-  };
-}
+const GEX = 'diffie-hellman-group-exchange-sha256';
+import { seededRandom } from './support/fake-server.js';
 
 /** The n of the client's SSH_MSG_KEX_DH_GEX_REQUEST (RFC 4419 §3) for these algorithms. */
 function requested(n: Negotiated): number[] {
@@ -34,13 +24,13 @@ function requested(n: Negotiated): number[] {
 
 describe('what the ciphers need (OpenSSH kex.c kex_choose_conf)', () => {
   it('chacha20-poly1305: 64-byte key → need 64; the MAC is not used', () => {
-    expect(keyNeeds(negotiated('chacha20-poly1305@openssh.com', 'hmac-sha2-512'))).toEqual({ weNeed: 64, dhNeed: 64 });
+    expect(keyNeeds(negotiatedFor({ kex: GEX, cipher: 'chacha20-poly1305@openssh.com', mac: 'hmac-sha2-512' }))).toEqual({ weNeed: 64, dhNeed: 64 });
   });
   it('aes128-gcm: max(key 16, block 16, IV 12) = 16', () => {
-    expect(keyNeeds(negotiated('aes128-gcm@openssh.com'))).toEqual({ weNeed: 16, dhNeed: 16 });
+    expect(keyNeeds(negotiatedFor({ kex: GEX, cipher: 'aes128-gcm@openssh.com' }))).toEqual({ weNeed: 16, dhNeed: 16 });
   });
   it('aes128-ctr with hmac-sha2-256: the MAC key (32) dominates', () => {
-    expect(keyNeeds(negotiated('aes128-ctr', 'hmac-sha2-256'))).toEqual({ weNeed: 32, dhNeed: 32 });
+    expect(keyNeeds(negotiatedFor({ kex: GEX, cipher: 'aes128-ctr', mac: 'hmac-sha2-256' }))).toEqual({ weNeed: 32, dhNeed: 32 });
   });
   it('without negotiated algorithms: the largest need of any registered cipher and MAC', () => {
     expect(keyNeeds().weNeed).toBe(64);
@@ -52,9 +42,9 @@ describe('group exchange request (OpenSSH kexgexc.c, dh.c dh_estimate)', () => {
     expect([112, 113, 128, 129, 192, 193, 512].map(dhEstimate)).toEqual([2048, 3072, 3072, 7680, 7680, 8192, 8192]);
   });
   it('message 34 with min 2048, n from the cipher, max 8192', () => {
-    expect(requested(negotiated('aes128-gcm@openssh.com'))).toEqual([34, 2048, 3072, 8192]);
-    expect(requested(negotiated('aes256-gcm@openssh.com'))).toEqual([34, 2048, 8192, 8192]);
-    expect(requested(negotiated('chacha20-poly1305@openssh.com'))).toEqual([34, 2048, 8192, 8192]);
+    expect(requested(negotiatedFor({ kex: GEX, cipher: 'aes128-gcm@openssh.com' }))).toEqual([34, 2048, 3072, 8192]);
+    expect(requested(negotiatedFor({ kex: GEX, cipher: 'aes256-gcm@openssh.com' }))).toEqual([34, 2048, 8192, 8192]);
+    expect(requested(negotiatedFor({ kex: GEX, cipher: 'chacha20-poly1305@openssh.com' }))).toEqual([34, 2048, 8192, 8192]);
   });
   it('group checks: size within [min, max], p odd, 1 < g < p − 1', () => {
     const req = { min: 2048, n: 3072, max: 8192 };

@@ -14,6 +14,7 @@ import { MODP_GROUP_14, MODP_GROUP_16, MODP_GROUP_18, OAKLEY_GROUP_2, type ModpG
 import { bigIntToBytes } from '../src/crypto/bigint.js';
 import { mpintBody, SshReader, SshWriter } from '../src/protocol/wire.js';
 import { FakeServer } from './support/fake-server.js';
+import { rewriteServerPacket, withServerValue } from './support/clear-packets.js';
 import { Pair } from './support/pair.js';
 
 const ALL = [...kexMethods.values()];
@@ -126,52 +127,6 @@ describe.each(ALL.map((m) => [m.name, m] as const))('%s through the pair', (name
 });
 
 // ---- malformed server values, rewritten into the server's real reply ----
-
-/**
- * Rewrites the first server packet of type `type` (the exchanges before the first NEWKEYS are in
- * the clear, RFC 4253 §6: no MAC, padding to 8) with `mutate(payload)`; everything else passes.
- */
-function rewriteServerPacket(p: Pair, type: number, mutate: (payload: Uint8Array) => Uint8Array): void {
-  let done = false;
-  p.toClient = (chunk) => {
-    if (done || (chunk[0] === 0x53 && chunk[1] === 0x53 && chunk[2] === 0x48)) return chunk; // "SSH-" line
-    const out: Uint8Array[] = [];
-    let off = 0;
-    while (off < chunk.length && !done) {
-      const len = new DataView(chunk.buffer, chunk.byteOffset + off).getUint32(0);
-      const pad = chunk[off + 4]!;
-      const payload = chunk.subarray(off + 5, off + 4 + len - pad);
-      if (payload[0] === type) {
-        out.push(frame(mutate(payload.slice())));
-        done = true;
-      } else {
-        out.push(chunk.subarray(off, off + 4 + len));
-      }
-      off += 4 + len;
-    }
-    out.push(chunk.subarray(off));
-    return Buffer.concat(out);
-  };
-}
-
-/** RFC 4253 §6 framing without encryption: padding ≥ 4, total a multiple of 8. */
-function frame(payload: Uint8Array): Uint8Array {
-  let pad = 8 - ((5 + payload.length) % 8);
-  if (pad < 4) pad += 8;
-  const w = new SshWriter(16 + payload.length).uint32(1 + payload.length + pad).byte(pad).raw(payload).raw(new Uint8Array(pad));
-  return w.toBytes();
-}
-
-/** Message 31 of the one-round exchanges with Q_S / f replaced. */
-function withServerValue(f: (value: Uint8Array) => Uint8Array) {
-  return (payload: Uint8Array) => {
-    const r = new SshReader(payload, 1);
-    const hostKey = r.string();
-    const value = r.string();
-    const sig = r.string();
-    return new SshWriter(64 + payload.length).byte(31).string(hostKey).string(f(value.slice())).string(sig).toBytes();
-  };
-}
 
 const mpintOf = (n: bigint) => mpintBody(bigIntToBytes(n));
 const GROUPS: Record<string, ModpGroup> = { 1: OAKLEY_GROUP_2, 14: MODP_GROUP_14, 16: MODP_GROUP_16, 18: MODP_GROUP_18 };

@@ -28,7 +28,8 @@ import { keyNeeds } from '../src/kex/dh.js';
 import { exchangeHash, type KexReply } from '../src/kex/kex.js';
 import { MODP_GROUP_14, MODP_GROUP_16, MODP_GROUP_18, OAKLEY_GROUP_2, type ModpGroup } from '../src/kex/modp-groups.js';
 import { kexMethods } from '../src/kex/registry.js';
-import { encodeKexInit, type Negotiated } from '../src/transport/kexinit.js';
+import { encodeKexInit } from '../src/transport/kexinit.js';
+import { negotiatedFor } from './support/negotiated.js';
 import { SshWriter } from '../src/protocol/wire.js';
 import { ed25519Key, seededRandom } from './support/fake-server.js';
 
@@ -107,26 +108,12 @@ function transcript(method: string): Transcript {
   };
 }
 
-/** The negotiated outcome the vectors assume: aes128-gcm both ways (OpenSSH we_need = dh_need = 16). */
-function negotiatedFor(method: string): Negotiated {
-  return {
-    kex: method,
-    hostKey: 'ssh-ed25519',
-    cipherClientToServer: 'aes128-gcm@openssh.com',
-    cipherServerToClient: 'aes128-gcm@openssh.com',
-    macClientToServer: undefined,
-    macServerToClient: undefined,
-    compressionClientToServer: 'none',
-    compressionServerToClient: 'none',
-  };
-}
-
 const DUMMY_SIGNATURE = new SshWriter(80).string('ssh-ed25519').string(new Uint8Array(64)).toBytes();
 
 /** Our client against the vector's server message(s): its messages, K and H. */
 function runClient(method: string, seed: number, serverMessages: (sent: Uint8Array[]) => Uint8Array[]) {
   const m = kexMethods.get(method)!;
-  const client = m.client(seededRandom(seed), pureCryptoProvider, negotiatedFor(method));
+  const client = m.client(seededRandom(seed), pureCryptoProvider, negotiatedFor({ kex: method }));
   const sent: Uint8Array[] = [client.start()];
   let reply: KexReply | undefined;
   for (let i = 0; !reply; i++) {
@@ -313,7 +300,7 @@ describe('one-round exchange vectors (vectors/kex-<method>.json)', () => {
       if (WRITE || !existsSync(fileOf(c.method))) {
         if (!WRITE) throw new Error(`vectors/kex-${c.method}.json is missing (PURE_SSH_WRITE_VECTORS=1 makes it)`);
         // Only the client's first message is needed to build the server's side.
-        const m = kexMethods.get(c.method)!.client(seededRandom(seed), pureCryptoProvider, negotiatedFor(c.method));
+        const m = kexMethods.get(c.method)!.client(seededRandom(seed), pureCryptoProvider, negotiatedFor({ kex: c.method }));
         const clientPublic = clientValueOf(m.start());
         const ind = c.independent({ clientPublic, serverPrivate: hex(c.serverPrivate) });
         v = {
@@ -391,7 +378,7 @@ describe('group exchange vectors (RFC 4419)', () => {
       const group = MODP_GROUP_16;
       const groupMsg = new SshWriter(600).byte(31).mpint(bigIntToBytes(group.p)).mpint(bigIntToBytes(group.g)).toBytes();
       if (WRITE) {
-        const c = kexMethods.get(method)!.client(seededRandom(seed), pureCryptoProvider, negotiatedFor(method));
+        const c = kexMethods.get(method)!.client(seededRandom(seed), pureCryptoProvider, negotiatedFor({ kex: method }));
         const req = c.start();
         const init = c.receive(groupMsg) as { send: Uint8Array };
         const e = toHex(init.send.subarray(5)).replace(/^00/, '');
@@ -421,7 +408,7 @@ describe('group exchange vectors (RFC 4419)', () => {
         writeFileSync(fileOf(method), JSON.stringify(v, null, 2) + '\n');
       }
       const v = JSON.parse(readFileSync(fileOf(method), 'utf8')) as GexVector;
-      expect([v.min, v.n, v.max]).toEqual([DH_GEX_MIN, dhEstimate(keyNeeds(negotiatedFor(method)).dhNeed * 8), DH_GEX_MAX]);
+      expect([v.min, v.n, v.max]).toEqual([DH_GEX_MIN, dhEstimate(keyNeeds(negotiatedFor({ kex: method })).dhNeed * 8), DH_GEX_MAX]);
       const ind = independentGex(v);
       expect(ind.f).toBe(v.f);
       expect(toHex(ind.k)).toBe(v.sharedSecret);
