@@ -632,6 +632,10 @@ export class ClientCore {
     return this.connection.reservedChannels;
   }
 
+  releaseChannelNumber(id: number): void {
+    this.connection.releaseChannelNumber(id);
+  }
+
   /** The receive windows of all channels, bytes (see Connection.receiveWindows). */
   get receiveWindows(): { windows: number; committed: number; borrowed: number } {
     return this.connection.receiveWindows;

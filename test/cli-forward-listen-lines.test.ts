@@ -452,6 +452,69 @@ describeInteropWithHome('-L / -D listeners and their -v lines, as ssh 9.2', () =
     }
   }, 120_000);
   /**
+   * -D: ssh makes the channel when it accepts (channels.c channel_post_port_listener: channel_new,
+   * `new dynamic-tcpip`), so it has its number before the SOCKS request is read, counts in every
+   * nchannels, and one whose client leaves without a request is freed as `dynamic-tcpip`.
+   * pure-ssh made it once the request was read: a -L connection accepted in between took the
+   * number first, and a client that sent nothing left no line (break29 F11).
+   */
+  it('-D: the channel is numbered at accept, before its SOCKS request; one left unopened is freed, as ssh', async () => {
+    const [lport, dport] = [await freePort(), await freePort()];
+    const args = ['-L', `${lport}:127.0.0.1:${sshd.port}`, '-D', `127.0.0.1:${dport}`];
+    const keep = /^debug1: (Connection to port |channel \d+: (new |free: )(direct|dynamic))/;
+    /** sshd's identification line through `sock` (after `request`, if any), then the end. */
+    const greeted = (sock: net.Socket, request?: Buffer) =>
+      new Promise<void>((resolve, reject) => {
+        sock.on('error', reject);
+        if (request) sock.write(request);
+        sock.on('data', (d: Buffer) => d.toString('latin1').includes('SSH-2.0-') && sock.end());
+        sock.on('close', () => resolve());
+      });
+    const run = async (client: 'ssh' | 'pure-ssh'): Promise<string[]> => {
+      const { stderr, until, stop } = startClient(client, args);
+      try {
+        await until(() => /Entering interactive session/.test(stderr()), 'not ready');
+        // A client that connects and leaves without a word.
+        const quiet = net.connect(dport, '127.0.0.1');
+        await new Promise((r) => quiet.once('connect', r));
+        await until(() => /new dynamic-tcpip/.test(stderr()), 'no channel at accept');
+        quiet.end();
+        await until(() => /free: dynamic-tcpip/.test(stderr()), 'quiet client not freed');
+        // A SOCKS client accepted, then a -L connection served, then the SOCKS request.
+        const socks = net.connect(dport, '127.0.0.1');
+        await until(() => (stderr().match(/new dynamic-tcpip/g) ?? []).length === 2, 'no second channel at accept');
+        await greeted(net.connect(lport, '127.0.0.1'));
+        const hello = new Promise<void>((r) => socks.once('data', () => r()));
+        socks.write(Buffer.from([5, 1, 0]));
+        await hello;
+        await greeted(socks, Buffer.from([5, 1, 0, 1, 127, 0, 0, 1, sshd.port >> 8, sshd.port & 0xff]));
+        await until(() => (stderr().match(/free: direct-tcpip/g) ?? []).length === 2, 'not freed');
+      } finally {
+        await stop();
+      }
+      return stderr()
+        .split(/\r?\n/)
+        .filter((l) => keep.test(l))
+        .map((l) => l.replace(/connect from 127\.0\.0\.1 port \d+/, 'connect from 127.0.0.1 port PEER'));
+    };
+    const ours = await run('pure-ssh');
+    const from = (port: number) => `connect from 127.0.0.1 port PEER to 127.0.0.1 port ${port}`;
+    expect(ours).toEqual([
+      `debug1: Connection to port ${dport} forwarding to socks port 0 requested.`,
+      'debug1: channel 3: new dynamic-tcpip [dynamic-tcpip] (inactive timeout: 0)',
+      'debug1: channel 3: free: dynamic-tcpip, nchannels 4',
+      `debug1: Connection to port ${dport} forwarding to socks port 0 requested.`,
+      'debug1: channel 3: new dynamic-tcpip [dynamic-tcpip] (inactive timeout: 0)',
+      `debug1: Connection to port ${lport} forwarding to 127.0.0.1 port ${sshd.port} requested.`,
+      'debug1: channel 4: new direct-tcpip [direct-tcpip] (inactive timeout: 0)',
+      `debug1: channel 4: free: direct-tcpip: listening port ${lport} for 127.0.0.1 port ${sshd.port}, ${from(lport)}, nchannels 5`,
+      `debug1: channel 3: free: direct-tcpip: listening port ${dport} for 127.0.0.1 port ${sshd.port}, ${from(dport)}, nchannels 4`,
+    ]);
+    if (sshClientAvailable()) expect(await run('ssh')).toEqual(ours);
+    else if (inCI()) throw new Error(`${SSH_CLIENT_PATH} is missing`);
+  }, 60_000);
+
+  /**
    * ssh(1) numbers its listeners among its channels (channels.c channel_new), so with two -L
    * listeners and two -D ones (the loopback's two addresses each) a forwarded connection is
    * channel 4, and that is the number its CHANNEL_OPEN carries: sshd logs `rchan 4`. pure-ssh

@@ -133,8 +133,10 @@ it('pure-ssh/web bundles for browsers without Node built-ins or polyfills; size 
   // measured 109.53 KiB (with zlib 122.80); 109.85 KiB with break32's hostile-server fixes (EXT_INFO
   // only after the server's NEWKEYS, two at most, ping and host-bound from the first with version
   // "0", a NUL fatal; the DH key pair's one try; the RSA exponent's bound): +0.20, measured
-  // 109.73 KiB (with zlib 122.99).
-  expect(gz).toBeLessThan(109.85);
+  // 109.73 KiB (with zlib 122.99); 110 KiB with a held channel number opened into or given up
+  // (ChannelOptions.channel, ChannelTable.unreserve: the CLI's -D channel made at accept, break29
+  // F11): +0.12, measured 109.85 KiB (with zlib 123.10).
+  expect(gz).toBeLessThan(110);
 });
 
 it('compression is opt-in: pako is absent from the default bundle and comes with pure-ssh/compress-zlib', async () => {
@@ -164,8 +166,9 @@ it('compression is opt-in: pako is absent from the default bundle and comes with
   // tables and the web write after close() (see above; measured 122.41).
   // 122.7 with the fatal()-exit options and keyboard-interactive's prompts one by one (see above;
   // measured 122.59); 122.9 with the channel numbers held (see above; measured 122.80); 123.1 with
-  // break32's fixes (see above; measured 122.99).
-  expect(gz).toBeLessThan(123.1);
+  // break32's fixes (see above; measured 122.99); 123.25 with the held number opened (see above;
+  // measured 123.10).
+  expect(gz).toBeLessThan(123.25);
 });
 
 it('the package exports pure-ssh/web to import and require, with its types (needs npm run build)', async () => {

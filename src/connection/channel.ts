@@ -154,8 +154,10 @@ export class ChannelTable {
   private count = 0;
   private held = 0;
 
-  allocate(make: (id: number) => Channel): Channel {
-    const ch = make(this.lowestFree());
+  /** A new channel: the lowest free number, or `held`, a number {@link reserve} holds, given up for it. */
+  allocate(make: (id: number) => Channel, held?: number): Channel {
+    if (held !== undefined) this.unreserve(held);
+    const ch = make(held ?? this.lowestFree());
     this.slots[ch.id] = ch;
     this.count++;
     return ch;
@@ -178,6 +180,19 @@ export class ChannelTable {
   /** Numbers held by {@link reserve}. */
   get reserved(): number {
     return this.held;
+  }
+
+  /** Whether {@link reserve} holds `id`. */
+  isReserved(id: number): boolean {
+    return this.slots[id] === null;
+  }
+
+  /** Give up a number {@link reserve} holds (free again); any other number is left alone. */
+  unreserve(id: number): void {
+    if (this.slots[id] !== null) return;
+    this.slots[id] = undefined;
+    this.held--;
+    while (this.slots.length > 0 && this.slots[this.slots.length - 1] === undefined) this.slots.pop();
   }
 
   private lowestFree(): number {

@@ -39,6 +39,12 @@ export interface ChannelOptions {
    * LARGE_PACKET_CHANNELS; 32 KiB on those the server opens, see DEFAULT_ACCEPT_MAX_PACKET).
    */
   maxPacket?: number;
+  /**
+   * A number held with {@link Connection.reserveChannelNumber} for this channel (its sender
+   * channel, RFC 4254 §5.1), e.g. one a forward gave its connection when accepting it, before
+   * knowing where it goes (ssh(1)'s -D: channels.c makes the channel at accept). Else the lowest free.
+   */
+  channel?: number;
 }
 
 function tcpipKey(address: string, port: number): string {
@@ -126,6 +132,11 @@ export class Connection {
     return this.channels.reserved;
   }
 
+  /** Give up a number {@link reserveChannelNumber} holds, unused. */
+  releaseChannelNumber(id: number): void {
+    this.channels.unreserve(id);
+  }
+
   /**
    * Channel opens sent and not yet answered. A count kept as opens go out and their answers
    * come in: the client core asks on every read from the socket.
@@ -210,7 +221,8 @@ export class Connection {
     if (this.transport.isClosed) throw new UsageError('the connection is closed');
     const window = opts.window ?? this.defaultWindow;
     const maxPacket = opts.maxPacket ?? (this.channels.size < LARGE_PACKET_CHANNELS ? DEFAULT_RECEIVE_MAX_PACKET : DEFAULT_MAX_PACKET);
-    const ch = this.channels.allocate((id) => new ChannelState(id, channelType, window, maxPacket));
+    if (opts.channel !== undefined && !this.channels.isReserved(opts.channel)) throw new UsageError(`channel ${opts.channel} is not a number held by reserveChannelNumber`);
+    const ch = this.channels.allocate((id) => new ChannelState(id, channelType, window, maxPacket), opts.channel);
     this.opening++;
     if (this.windowCap !== undefined) ch.tuner = new WindowTuner(window, this.rtt);
     // RFC 4254 §5.1: sender channel, initial window, maximum packet size, type-specific data.

@@ -1572,7 +1572,7 @@ export class SshClient extends EventEmitter {
     // A key it does not take is refused, as connect() refuses one (here, not in the core's
     // checkDirectTcpip: the web bundle's size budget).
     checkCallKeys('openDirectTcpip', params, { host: 0, port: 0, originatorAddress: 0, originatorPort: 0 }, '', NO_SIGNAL);
-    const id = this.core.openDirectTcpip(params);
+    const id = this.core.openDirectTcpip(params, name?.channel !== undefined ? { channel: name.channel } : undefined);
     this.logNewChannel(id, name, `[direct-tcpip] to ${params.host}:${params.port}`);
     return this.track(id);
   }
@@ -1594,7 +1594,25 @@ export class SshClient extends EventEmitter {
   private logNewChannel(id: number, name: ForwardedChannelName | undefined, plain: string): void {
     if (name === undefined) return this.log(`channel ${id}: new ${plain}`);
     this.channelNames.set(id, name.remoteName);
-    this.log(`channel ${id}: new ${name.ctype} [${name.ctype}] (inactive timeout: 0)`);
+    // A number held at accept had its line then (holdChannel).
+    if (name.channel === undefined) this.log(`channel ${id}: new ${name.ctype} [${name.ctype}] (inactive timeout: 0)`);
+  }
+
+  /**
+   * A forward's connection accepted before it is known where it goes (-D): its channel number is
+   * held now, with channels.c channel_new's line, as ssh makes the channel at accept; the open
+   * then takes it (ForwardedChannelName.channel), or {@link releaseChannel} gives it up (@internal).
+   */
+  holdChannel(ctype: string): number {
+    const id = this.core.reserveChannelNumber();
+    this.log(`channel ${id}: new ${ctype} [${ctype}] (inactive timeout: 0)`);
+    return id;
+  }
+
+  /** A number from {@link holdChannel} given up unopened, with channel_free's line (@internal). */
+  releaseChannel(id: number, remoteName: string): void {
+    this.logFreed(id, remoteName, this.core.channelCount);
+    this.core.releaseChannelNumber(id);
   }
 
   /** OpenSSH direct-streamlocal@openssh.com: a Unix socket path on the server. */

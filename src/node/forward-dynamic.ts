@@ -48,7 +48,16 @@ export async function startDynamicForward<L extends ListenSpec>(host: ForwardHos
     // channels.c channel_post_port_listener: a dynamic listener's "path" is `socks`, its port 0.
     const lport = listeningPort(options.listen, server);
     host.log(`Connection to port ${lport} forwarding to socks port 0 requested.`);
+    // channel_post_port_listener makes the channel at once (channel_new), its target read later
+    // (channel_pre_dynamic); one whose client goes or speaks no SOCKS is freed unopened.
+    const channel = host.holdChannel('dynamic-tcpip');
+    let held = true;
+    const unopened = () => {
+      if (held) host.releaseChannel(channel, 'dynamic-tcpip');
+      held = false;
+    };
     sock.on('error', () => sock.destroy());
+    sock.once('close', unopened);
     const h = new SocksHandshake();
     // The client's EOF before its request is complete: nothing will complete it, so the
     // connection is closed, as ssh(1) closes a dynamic channel whose socket reads EOF (or fails)
@@ -57,6 +66,7 @@ export async function startDynamicForward<L extends ListenSpec>(host: ForwardHos
     const onEarlyEnd = () => {
       sock.off('data', onData);
       sock.end();
+      unopened();
     };
     const onData = (d: Buffer) => {
       h.receive(d);
@@ -65,14 +75,17 @@ export async function startDynamicForward<L extends ListenSpec>(host: ForwardHos
       if (st.kind === 'failed') {
         sock.off('data', onData);
         sock.off('end', onEarlyEnd);
-        host.log(`channel_decode_socks: ${st.message}`);
+        // channels.c channel_decode_socks4/5: debug2, where they say anything.
+        host.log(`channel ${channel}: channel_decode_socks: ${st.message}`, 2);
         fwd.counters.failed++;
         sock.end();
+        unopened();
       } else if (st.kind === 'request') {
         sock.off('data', onData);
         sock.off('end', onEarlyEnd);
+        held = false;
         fwd.emit('request', st.request);
-        connectThrough(host, fwd, sock, h, st.request, lport, 'path' in options.listen ? options.listen.path : undefined);
+        connectThrough(host, fwd, sock, h, st.request, lport, 'path' in options.listen ? options.listen.path : undefined, channel);
       }
     };
     sock.on('data', onData);
@@ -109,7 +122,16 @@ const EARLY_MAX = 16 * 1024;
 /** How a SOCKS client's socket went while its channel was opening. */
 type LeftEarly = 'no' | 'ended' | 'destroyed';
 
-function connectThrough(host: ForwardHost, fwd: DynamicForward<ListenSpec>, sock: Socket, h: SocksHandshake, req: SocksConnectRequest, lport: number, listenPath: string | undefined): void {
+function connectThrough(
+  host: ForwardHost,
+  fwd: DynamicForward<ListenSpec>,
+  sock: Socket,
+  h: SocksHandshake,
+  req: SocksConnectRequest,
+  lport: number,
+  listenPath: string | undefined,
+  channel: number,
+): void {
   // What the client sends after its request is kept until the channel is open. ssh(1) reads
   // nothing then (channels.c: no handler for SSH_CHANNEL_OPENING): the kernel keeps the bytes, and
   // a reset that follows them only shows once ssh reads them. Node's pause() would not do: the
@@ -124,9 +146,9 @@ function connectThrough(host: ForwardHost, fwd: DynamicForward<ListenSpec>, sock
     if (earlyBytes > EARLY_MAX) sock.pause();
   };
   sock.on('data', keep);
-  // ssh(1) makes the channel (`new dynamic-tcpip`) when it accepts, and names it as a direct-tcpip
-  // one once the request is read (channels.c port_open_helper); here both once it is read.
-  const name = { ctype: 'dynamic-tcpip', remoteName: forwardedRemoteName('direct-tcpip', lport, req.host, req.port, sock, listenPath) };
+  // The channel held at accept, named as a direct-tcpip one once the request is read (channels.c
+  // port_open_helper).
+  const name = { ctype: 'dynamic-tcpip', remoteName: forwardedRemoteName('direct-tcpip', lport, req.host, req.port, sock, listenPath), channel };
   const ch = host.directTcpip({ host: req.host, port: req.port, originatorAddress: sock.remoteAddress ?? '127.0.0.1', originatorPort: sock.remotePort ?? 0 }, name);
   // channels.c channel_decode_socks4/5: debug2, with the request's command (CONNECT, 1).
   host.log(`channel ${ch.channel}: dynamic request: socks${req.version} host ${req.host} port ${req.port} command 1`, 2);

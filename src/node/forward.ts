@@ -62,12 +62,18 @@ export interface ForwardedChannelName {
   /** `direct-tcpip`, `direct-streamlocal@openssh.com` (-L), `dynamic-tcpip` (-D). */
   ctype: string;
   remoteName: string;
+  /** The number held for it at accept (ForwardHost.holdChannel), whose `new` line was said then. */
+  channel?: number;
 }
 
 /** What the forwarder needs from the SSH connection. */
 export interface ForwardHost {
   directTcpip(p: { host: string; port: number; originatorAddress?: string; originatorPort?: number }, name?: ForwardedChannelName): ChannelStream;
   directStreamlocal(path: string, name?: ForwardedChannelName): ChannelStream;
+  /** Hold the next channel number for a connection just accepted, with ssh's `new` line for `ctype`. */
+  holdChannel(ctype: string): number;
+  /** Give up a held number unopened, with ssh's `free` line naming it `remoteName`. */
+  releaseChannel(id: number, remoteName: string): void;
   /** A debug line (level 1 unless `level`: ssh's debug2, debug3). */
   log(message: string, level?: 2 | 3): void;
 }
