@@ -148,6 +148,47 @@ describe('user authentication (RFC 4252) against the fake server', () => {
     ]);
   });
 
+  // sshconnect2.c userauth(): a method that sent nothing is disabled for the session, so after a
+  // refused key each wrong password asks again without taking up publickey anew. pure-ssh walked
+  // the methods from the start after each failure and announced publickey (and password) again
+  // every time (break31 F1).
+  it('"Next authentication method" once per method: a method with nothing left is not taken up again', () => {
+    const p = new Pair({
+      client: { privateKeys: [fixtureKey()], askPassword: true, passwordAttempts: 2 },
+      server: { authMethods: ['publickey', 'password'], password: 'pw', authorizedKeys: [] },
+    });
+    p.onEvent = (e, pair) => {
+      if (e.type === 'password-needed') pair.client.providePassword('wrong');
+    };
+    p.start();
+    expect(authError(p)).toBeInstanceOf(AuthenticationError);
+    const logs = p.events.flatMap((e) => (e.type === 'log' && /^(Next authentication|No more)/.test(e.message) ? [e.message] : []));
+    expect(logs).toEqual(['Next authentication method: publickey', 'Next authentication method: password', 'No more authentication methods to try.']);
+    expect(p.server.authRequests.filter((r) => r.method === 'password')).toHaveLength(2);
+  });
+
+  // OpenSSH sshconnect2.c: without server-sig-algs (RFC 8308) an RSA key under an ssh-rsa-less
+  // PubkeyAcceptedAlgorithms is offered at its turn ("Offering public key") and passed over by
+  // send_pubkey_test; pure-ssh said "no mutual signature algorithm" before the service request and
+  // never offered it (break31 F2, a paramiko server).
+  it('no server-sig-algs: a key without a mutual algorithm is passed over at its turn, with ssh\'s two lines', () => {
+    const rsa = fixture('id_rsa');
+    const p = new Pair({
+      client: { privateKeys: [rsa], password: 'pw' },
+      server: { authMethods: ['publickey', 'password'], password: 'pw', extInfo: false },
+    }).start();
+    expect(p.client.isAuthenticated).toBe(true);
+    const logs = p.events.flatMap((e) => (e.type === 'log' && /^(Next authentication|Offering|send_pubkey_test|Authentications that)/.test(e.message) ? [e.message] : []));
+    expect(logs).toEqual([
+      'Authentications that can continue: publickey,password',
+      'Next authentication method: publickey',
+      expect.stringMatching(/^Offering public key: .* RSA SHA256:\S+$/),
+      'send_pubkey_test: no mutual signature algorithm',
+      'Next authentication method: password',
+    ]);
+    expect(p.server.authRequests.map((r) => r.method)).toEqual(['none', 'password']);
+  });
+
   it('password path', () => {
     const p = new Pair({
       client: { privateKeys: [], password: 'pw' },

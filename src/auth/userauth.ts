@@ -263,6 +263,8 @@ export class UserAuth {
   private keyIndex = 0;
   private signId = 0;
   private identities: AuthIdentity[];
+  /** Methods that had nothing left to send (see next). */
+  private readonly exhausted = new Set<string>();
   /** The algorithm each remaining identity goes under (pickSignatureAlgorithm, once). */
   private readonly chosen = new Map<KnownIdentity, string>();
   private passwordTries = 0;
@@ -512,6 +514,8 @@ export class UserAuth {
       // sshconnect2.c sign_and_send_pubkey → key_sig_algorithm: the algorithm for the loaded key.
       const algorithm = this.pickSignatureAlgorithm(identity);
       if (algorithm === undefined) {
+        // sshconnect2.c sign_and_send_pubkey (error_f there).
+        if (this.handler.serverSigAlgs() === undefined) this.handler.log('sign_and_send_pubkey: no mutual signature supported');
         this.next();
         return;
       }
@@ -673,7 +677,11 @@ export class UserAuth {
    */
   private next(): void {
     for (const method of this.methodOrder()) {
-      if (this.allowed.includes(method) && this.tryMethod(method)) return;
+      if (!this.allowed.includes(method) || this.exhausted.has(method)) continue;
+      if (this.tryMethod(method)) return;
+      // sshconnect2.c userauth(): a method that sent nothing is disabled for the session
+      // (method->enabled = NULL), so it is neither taken up nor announced again.
+      this.exhausted.add(method);
     }
     this.state = { kind: 'done' };
     this.#password = undefined;
@@ -707,6 +715,10 @@ export class UserAuth {
             this.attempt({ method: 'publickey', identity, algorithm, query: identity.key === undefined });
             return true;
           }
+          // sshconnect2.c userauth_pubkey → send_pubkey_test: offered, but no algorithm the
+          // configuration and a server without server-sig-algs share (chooseAlgorithms kept it).
+          this.handler.log(`Offering public key: ${this.describe(identity)}`);
+          this.handler.log('send_pubkey_test: no mutual signature algorithm');
         }
         return false;
       }
@@ -777,13 +789,17 @@ export class UserAuth {
     for (const identity of this.identities) this.handler.log(`Will attempt key: ${this.describe(identity)}`);
   }
 
-  /** Once server-sig-algs is known (RFC 8308 §3.1): the algorithm each key goes under, or none to skip it. */
+  /**
+   * Once server-sig-algs is known (RFC 8308 §3.1): the algorithm each key goes under, or none to
+   * skip it. Without server-sig-algs a key with no algorithm stays, to be passed over at its turn
+   * (OpenSSH 10 sshconnect2.c pubkey_prepare filters only with the server's list).
+   */
   private chooseAlgorithms(): void {
     this.identities = this.identities.filter((identity) => {
       if (!known(identity)) return true;
       const algorithm = this.pickSignatureAlgorithm(identity);
       if (algorithm !== undefined) this.chosen.set(identity, algorithm);
-      return algorithm !== undefined;
+      return algorithm !== undefined || this.handler.serverSigAlgs() === undefined;
     });
   }
 
@@ -802,9 +818,8 @@ export class UserAuth {
     const serverAlgs = this.handler.serverSigAlgs();
     let alg: string | undefined;
     if (serverAlgs === undefined || rsa === undefined) {
-      alg = accepted.includes(keyType) && own.includes(keyType) ? keyType : undefined;
-      if (alg === undefined) this.handler.log('send_pubkey_test: no mutual signature algorithm');
-      return alg;
+      // No line here: the caller's at the key's turn (send_pubkey_test, sign_and_send_pubkey).
+      return accepted.includes(keyType) && own.includes(keyType) ? keyType : undefined;
     }
     alg = accepted.find((a) => (a === keyType || rsa.includes(a)) && own.includes(a) && serverAlgs.includes(signatureFormatOf(a)));
     if (alg === undefined) this.handler.log(`Skipping ${keyType} key ${identity.label} - corresponding algo not supported by server`);
