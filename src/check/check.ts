@@ -441,6 +441,8 @@ async function connectionProbes(
   });
 }
 
+const CHACHA20_POLY1305 = 'chacha20-poly1305@openssh.com';
+
 /**
  * Whether a packet under `cipher` only verifies under the right sequence number: every MAC
  * covers it (RFC 4253 §6.4, `mac = MAC(key, sequence_number || unencrypted_packet)`; OpenSSH
@@ -451,7 +453,7 @@ async function connectionProbes(
  */
 export function sequenceNumberVerified(cipher: string): boolean {
   const row = cipherAlgorithms.get(cipher);
-  return row !== undefined && (!row.aead || cipher === 'chacha20-poly1305@openssh.com');
+  return row !== undefined && (!row.aead || cipher === CHACHA20_POLY1305);
 }
 
 /**
@@ -472,8 +474,11 @@ export function badMacAnswerDeferred(cipher: string, mac: string | undefined): b
 async function clientSeqResetProbe(basePlan: ExchangePlan, server: KexInit, session: Session, timeoutMs: number): Promise<Finding> {
   const base = { id: 'strict-kex.client-seq-reset', group: 'strict-kex' as const, title: 'server expects sequence number 0 after NEWKEYS', spec: 'OpenSSH PROTOCOL, strict key exchange (b)' };
   const info = (detail: string): Finding => ({ ...base, verdict: 'info', requirement: 'none', detail });
-  // Only the client-to-server direction matters here: it is the server's receiving number.
-  const cipher = basePlan.cipher.filter(sequenceNumberVerified);
+  // Only the client-to-server direction matters here: it is the server's receiving number. A
+  // cipher whose length the server reads whatever the number (CTR or CBC, then the MAC over the
+  // number fails) before chacha20-poly1305, whose length key comes from the number: a server that
+  // keys it with 0 reads a length of garbage and may wait for it without a word (asyncssh).
+  const cipher = basePlan.cipher.filter(sequenceNumberVerified).sort((a, b) => Number(a === CHACHA20_POLY1305) - Number(b === CHACHA20_POLY1305));
   if (!server.cipherClientToServer.some((c) => cipher.includes(c))) {
     return info(`not testable: none of the server's ciphers (${server.cipherClientToServer.join(',')}) uses the sequence number (AES-GCM has a nonce of its own)`);
   }
