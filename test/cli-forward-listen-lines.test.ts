@@ -538,52 +538,64 @@ describeInteropWithHome('-L / -D listeners and their -v lines, as ssh 9.2', () =
   }, 60_000);
 
   /**
-   * The connection lost with forwarded connections open (sshd's process for it killed): ssh frees
-   * every channel in number order (clientloop.c client_loop, channel_free_all), its listeners' and
-   * the connections', each `nchannels` counting those left, then says the quit message. pure-ssh
-   * said `channel N: closed: Connection to … closed by remote host.` for each connection, then the
-   * listeners' free lines (break29 F8).
+   * The session's end with forwarded connections open, lost (sshd's process for it killed) or ours
+   * (SIGTERM): ssh frees every channel in number order (clientloop.c client_loop,
+   * channel_free_all), its listeners', the connections' and a -D connection's still waiting for
+   * its SOCKS request, each `nchannels` counting those left, then (lost) says the quit message.
+   * pure-ssh said `channel N: closed: Connection to … closed by remote host.` for each connection,
+   * then the listeners' free lines (break29 F8), and left out the -D connection's and, at SIGTERM,
+   * every connection's (break33 F1, F7).
    */
-  it('the connection lost with a -L and a -R connection open: every channel freed in number order, as ssh', async () => {
-    const [lport, rport] = [await freePort(), await freePort()];
-    const args = ['-L', `${lport}:127.0.0.1:${sshd.port}`, '-R', `${rport}:127.0.0.1:${sshd.port}`];
-    const run = async (client: 'ssh' | 'pure-ssh'): Promise<string[]> => {
-      const before = new Set(descendants(sshd.pid));
-      const { child, stderr, until, stop } = startClient(client, args);
-      const socks: net.Socket[] = [];
-      try {
-        await until(() => /remote forward success for/.test(stderr()) && /Entering interactive session/.test(stderr()), 'not ready');
-        // sshd's processes for this session, not those of the connections forwarded to it below.
-        const session = descendants(sshd.pid).filter((pid) => !before.has(pid));
-        expect(session.length).toBeGreaterThan(0);
-        // A connection through each forward, held open once sshd's identification line came back.
-        for (const port of [lport, rport]) {
-          const sock = net.connect(port, '127.0.0.1');
-          sock.on('error', () => {});
-          socks.push(sock);
-          await new Promise<void>((r) => sock.once('data', () => r()));
+  for (const end of ['lost', 'SIGTERM'] as const) {
+    it(`the session ${end === 'lost' ? 'lost' : 'ended by SIGTERM'} with -D, -L and -R connections open: every channel freed in number order, as ssh`, async () => {
+      const [lport, dport, rport] = [await freePort(), await freePort(), await freePort()];
+      const args = ['-L', `${lport}:127.0.0.1:${sshd.port}`, '-D', `127.0.0.1:${dport}`, '-R', `${rport}:127.0.0.1:${sshd.port}`];
+      const run = async (client: 'ssh' | 'pure-ssh'): Promise<string[]> => {
+        const before = new Set(descendants(sshd.pid));
+        const { child, stderr, until, stop } = startClient(client, args);
+        const socks: net.Socket[] = [];
+        try {
+          await until(() => /remote forward success for/.test(stderr()) && /Entering interactive session/.test(stderr()), 'not ready');
+          // sshd's processes for this session, not those of the connections forwarded to it below.
+          const session = descendants(sshd.pid).filter((pid) => !before.has(pid));
+          expect(session.length).toBeGreaterThan(0);
+          // A SOCKS client that sends nothing: its channel exists from the accept.
+          const silent = net.connect(dport, '127.0.0.1');
+          silent.on('error', () => {});
+          socks.push(silent);
+          await until(() => /new dynamic-tcpip/.test(stderr()), 'no -D channel');
+          // A connection through -L and -R, held open once sshd's identification line came back.
+          for (const port of [lport, rport]) {
+            const sock = net.connect(port, '127.0.0.1');
+            sock.on('error', () => {});
+            socks.push(sock);
+            await new Promise<void>((r) => sock.once('data', () => r()));
+          }
+          if (end === 'lost') for (const pid of session) process.kill(pid, 'SIGKILL');
+          else child.kill('SIGTERM');
+          await until(() => child.exitCode !== null || (end === 'lost' ? /closed by remote host/ : /Transferred: /).test(stderr()), 'no end');
+          await new Promise((r) => child.once('exit', r).exitCode !== null && r(null));
+        } finally {
+          for (const s of socks) s.destroy();
+          await stop('SIGKILL');
         }
-        for (const pid of session) process.kill(pid, 'SIGKILL');
-        await until(() => child.exitCode !== null || /closed by remote host/.test(stderr()), 'no end');
-        await new Promise((r) => child.once('exit', r).exitCode !== null && r(null));
-      } finally {
-        for (const s of socks) s.destroy();
-        await stop('SIGKILL');
-      }
-      return stderr()
-        .split(/\r?\n/)
-        .filter((l) => /^debug1: channel \d+: free: |closed by remote host/.test(l))
-        .map((l) => l.replace(/connect from 127\.0\.0\.1 port \d+/, 'connect from 127.0.0.1 port PEER'));
-    };
-    const ours = await run('pure-ssh');
-    expect(ours).toEqual([
-      'debug1: channel 0: free: port listener, nchannels 4',
-      'debug1: channel 1: free: port listener, nchannels 3',
-      `debug1: channel 2: free: direct-tcpip: listening port ${lport} for 127.0.0.1 port ${sshd.port}, connect from 127.0.0.1 port PEER to 127.0.0.1 port ${lport}, nchannels 2`,
-      'debug1: channel 3: free: 127.0.0.1, nchannels 1',
-      'Connection to 127.0.0.1 closed by remote host.',
-    ]);
-    if (sshClientAvailable()) expect(await run('ssh')).toEqual(ours);
-    else if (inCI()) throw new Error(`${SSH_CLIENT_PATH} is missing`);
-  }, 60_000);
+        return stderr()
+          .split(/\r?\n/)
+          .filter((l) => /^debug1: channel \d+: free: |closed by remote host/.test(l))
+          .map((l) => l.replace(/connect from 127\.0\.0\.1 port \d+/, 'connect from 127.0.0.1 port PEER'));
+      };
+      const ours = await run('pure-ssh');
+      expect(ours).toEqual([
+        'debug1: channel 0: free: port listener, nchannels 6',
+        'debug1: channel 1: free: port listener, nchannels 5',
+        'debug1: channel 2: free: port listener, nchannels 4',
+        'debug1: channel 3: free: dynamic-tcpip, nchannels 3',
+        `debug1: channel 4: free: direct-tcpip: listening port ${lport} for 127.0.0.1 port ${sshd.port}, connect from 127.0.0.1 port PEER to 127.0.0.1 port ${lport}, nchannels 2`,
+        'debug1: channel 5: free: 127.0.0.1, nchannels 1',
+        ...(end === 'lost' ? ['Connection to 127.0.0.1 closed by remote host.'] : []),
+      ]);
+      if (sshClientAvailable()) expect(await run('ssh')).toEqual(ours);
+      else if (inCI()) throw new Error(`${SSH_CLIENT_PATH} is missing`);
+    }, 60_000);
+  }
 });

@@ -565,11 +565,11 @@ async function run(cfg: ResolvedConfig): Promise<void> {
     if (shuttingDown) return;
     shuttingDown = true;
     const num = osConstants.signals[name];
-    // The SSH channels open now (forwarded connections), which ssh frees after the listeners.
-    const open = client?.channelCount ?? 0;
+    // The forwards' channels now (open, opening, held at accept), freed with the listeners.
+    const toFree = client?.takeChannelsToFree() ?? { channels: [], others: 0 };
     const done = () => {
       // clientloop.c client_loop: its DISCONNECT sent, every channel is freed (channel_free_all).
-      log.listenersFreed(open);
+      log.listenersFreed(toFree.others, toFree.channels);
       // With no session (-N, -W), SIGTERM is a deliberate end (exit 0, the byte totals); any
       // other signal is "Killed by signal N." and 255, without totals.
       if (name === 'SIGTERM' && (cfg.options.sessionType === 'none' || cfg.stdioForward)) {
@@ -678,7 +678,8 @@ async function run(cfg: ResolvedConfig): Promise<void> {
       // DISCONNECT and freed the channels (channel_free_all).
       const closedByRemote = isClosedByRemoteHost(said);
       if (closedByRemote) {
-        log.listenersFreed(ssh.channelCount, ssh.takeLostChannels());
+        const toFree = ssh.takeChannelsToFree();
+        log.listenersFreed(toFree.others, toFree.channels);
         process.stderr.write(`${said}\r\n`);
       }
       else log.error(said);

@@ -22,6 +22,7 @@ import type { WindowBudget } from '../connection/window-budget.js';
 import { MAX_WINDOW } from '../connection/channel.js';
 import {
   AuthenticationError,
+  ChannelOpenError,
   ConnectionLostError,
   HostKeyError,
   KeyError,
@@ -1253,15 +1254,19 @@ export class SshClient extends EventEmitter {
   private readonly core: ClientCore;
   private readonly socket: Duplex;
   private readonly streams = new Map<number, ChannelStream>();
-  /** ssh(1)'s remote_name of the channels a forward opened, for their close line (logNewChannel). */
-  private readonly channelNames = new Map<number, string>();
-  /** Named channels the connection's loss ended (see takeLostChannels). */
-  private readonly lostChannels: { channel: number; remoteName: string }[] = [];
   /**
-   * Keep the free lines of the forwards' channels the connection's loss ends for
-   * {@link takeLostChannels} instead of saying them as each ends (@internal: the CLI).
+   * ssh(1)'s remote_name of each channel of a forward that ssh would free with its `free` line
+   * (channels.c channel_free): from its `new` line (logNewChannel, holdChannel, nameChannel) until
+   * that line is said.
+   */
+  private readonly channelNames = new Map<number, string>();
+  /**
+   * Keep the free lines of the forwards' channels the connection's loss ends, those still opening
+   * too, for {@link takeChannelsToFree} instead of saying them as each ends (@internal: the CLI).
    */
   keepLostChannels = false;
+  /** {@link takeChannelsToFree} said every channel's end. */
+  private freesSaid = false;
   private outputPaused = false;
   private connected = false;
   /**
@@ -1605,13 +1610,15 @@ export class SshClient extends EventEmitter {
    */
   holdChannel(ctype: string): number {
     const id = this.core.reserveChannelNumber();
+    this.channelNames.set(id, ctype);
     this.log(`channel ${id}: new ${ctype} [${ctype}] (inactive timeout: 0)`);
     return id;
   }
 
   /** A number from {@link holdChannel} given up unopened, with channel_free's line (@internal). */
   releaseChannel(id: number, remoteName: string): void {
-    this.logFreed(id, remoteName, this.core.channelCount);
+    // Unsaid once the session's end took it (takeChannelsToFree said it then).
+    if (this.channelNames.delete(id)) this.logFreed(id, remoteName, this.core.channelCount);
     this.core.releaseChannelNumber(id);
   }
 
@@ -1694,8 +1701,10 @@ export class SshClient extends EventEmitter {
           stream._opened();
           return stream;
         },
+        nameChannel: (channel, remoteName) => this.channelNames.set(channel, remoteName),
         rejectChannel: (channel, reason, description, remoteName) => {
           if (this.isDone) return;
+          this.channelNames.delete(channel);
           // channels.c channel_free's line, nchannels counting this one (not yet released).
           const n = this.core.channelCount;
           this.core.rejectChannel(channel, reason, description);
@@ -1808,12 +1817,19 @@ export class SshClient extends EventEmitter {
   }
 
   /**
-   * The forwards' channels the connection's loss ended, lowest number first, each with the name
-   * channels.c channel_free gives it, taken once (@internal: the CLI says ssh's free lines for them
+   * The forwards' channels whose `free` line is not said yet (open, opening, held at accept, or
+   * ended by the connection's loss with {@link keepLostChannels}), lowest number first, each with
+   * the name channels.c channel_free gives it, taken once (@internal: the CLI says their free lines
    * with its listeners' at the session's end, clientloop.c channel_free_all).
    */
-  takeLostChannels(): { channel: number; remoteName: string }[] {
-    return this.lostChannels.splice(0).sort((a, b) => a.channel - b.channel);
+  takeChannelsToFree(): { channels: { channel: number; remoteName: string }[]; others: number } {
+    const channels = [...this.channelNames].map(([channel, remoteName]) => ({ channel, remoteName })).sort((a, b) => a.channel - b.channel);
+    this.channelNames.clear();
+    // Said once: the channels' own ends after this say nothing more.
+    this.freesSaid = true;
+    // The open channels without a name (a -W channel), which ssh frees too, unsaid here.
+    const others = this.core.channelCount - channels.filter((c) => this.streams.has(c.channel)).length;
+    return { channels, others: Math.max(0, others) };
   }
 
   /**
@@ -2245,13 +2261,15 @@ export class SshClient extends EventEmitter {
         const s = this.streams.get(e.channel);
         this.streams.delete(e.channel);
         const name = this.channelNames.get(e.channel);
-        this.channelNames.delete(e.channel);
+        // Still opening when the connection was lost: freed at the session's end with the others.
+        const kept = name !== undefined && this.keepLostChannels && !(e.error instanceof ChannelOpenError);
+        if (!kept) this.channelNames.delete(e.channel);
         // A forward's connection: its forward reports the refusal (the CLI, ssh's error line);
         // then channels.c channel_free's line, once the stream's error went out (destroy emits
         // it on the next tick), as ssh frees the channel after saying why.
-        if (name === undefined) this.log(e.error.message);
+        if (name === undefined && !this.freesSaid) this.log(e.error.message);
         s?.destroy(e.error);
-        if (name !== undefined) {
+        if (name !== undefined && !kept && !this.freesSaid) {
           const n = this.core.channelCount + 1;
           process.nextTick(() => this.logFreed(e.channel, name, n));
         }
@@ -2266,13 +2284,17 @@ export class SshClient extends EventEmitter {
         const s = this.streams.get(e.channel);
         this.streams.delete(e.channel);
         const name = this.channelNames.get(e.channel);
-        this.channelNames.delete(e.channel);
         // A forward's connection: channels.c channel_free's line, nchannels counting the channels
         // still open and this one. Ended by the connection's loss (the only closed event with an
         // error): kept for the session's end, where ssh frees every channel in number order.
-        if (name !== undefined && e.error && this.keepLostChannels) this.lostChannels.push({ channel: e.channel, remoteName: name });
-        else if (name !== undefined) this.logFreed(e.channel, name, this.core.channelCount + 1);
-        else this.log(`channel ${e.channel}: closed${e.error ? `: ${e.error.message}` : ''}`);
+        // (Nothing once the session's end said every channel's: takeChannelsToFree.)
+        if (!this.freesSaid) {
+          if (name === undefined) this.log(`channel ${e.channel}: closed${e.error ? `: ${e.error.message}` : ''}`);
+          else if (!(e.error && this.keepLostChannels)) {
+            this.channelNames.delete(e.channel);
+            this.logFreed(e.channel, name, this.core.channelCount + 1);
+          }
+        }
         s?._closed(e.error);
         return;
       }

@@ -144,12 +144,12 @@ export class Log {
   }
   /**
    * The session's end as clientloop.c client_loop ends it (channel_free_all): every channel's
-   * `channel N: free: NAME, nchannels M` in number order, the listeners' and those of `lost`
-   * (the forwards' channels the connection's loss ended, SshClient.takeLostChannels), M counting
-   * the channels not yet freed, `open` other channels among them (freed after these, unsaid).
+   * `channel N: free: NAME, nchannels M` in number order, the listeners' and `forwarded` (the
+   * forwards' channels, SshClient.takeChannelsToFree), M counting the channels not yet freed,
+   * `open` other channels among them (freed after these, unsaid).
    */
-  listenersFreed(open: number, lost: readonly { channel: number; remoteName: string }[] = []): void {
-    const all = [...this.listeners.splice(0), ...lost].sort((a, b) => a.channel - b.channel);
+  listenersFreed(open: number, forwarded: readonly { channel: number; remoteName: string }[] = []): void {
+    const all = [...this.listeners.splice(0), ...forwarded].sort((a, b) => a.channel - b.channel);
     if (!this.at('DEBUG1')) return;
     all.forEach(({ channel, remoteName }, i) => this.line(`debug1: channel ${channel}: free: ${remoteName}, nchannels ${all.length - i + open}`));
   }

@@ -52,6 +52,8 @@ export interface RemoteForwardHost {
   cancelForward(listen: { host: string; port: number } | { path: string }): Promise<void>;
   /** Confirm the server's open; `remoteName`: ssh(1)'s name of the channel, for its close line (channels.c channel_free). */
   acceptChannel(channel: number, remoteName?: string): ChannelStream;
+  /** The channel is made in ssh(1)'s terms, named `remoteName` (its `new` line was said). */
+  nameChannel(channel: number, remoteName: string): void;
   /** Refuse the server's open; `remoteName`: a channel ssh(1) had made, whose `free` line it then says. */
   rejectChannel(channel: number, reason: number, description: string, remoteName?: string): void;
   /** A debug line: -v's (debug1) unless `level` says debug2 / debug3. */
@@ -103,6 +105,7 @@ export class RemoteForward extends EventEmitter {
     const make = () => {
       if (made) return;
       made = true;
+      this.host.nameChannel(channel, rname);
       this.host.log(`channel ${channel}: new ${ctype} [${rname}] (inactive timeout: 0)`);
       this.host.log(`confirm ${ctype}`);
     };
