@@ -45,12 +45,13 @@ import {
   freePort,
   hashStream,
   LOOPBACK,
+  pidsListeningOn,
   startEchoServer,
   waitForPort,
   type StreamDigest,
   type TestServer,
 } from './harness/net.js';
-import { exited, LogBuffer, own, requireBuiltCli, startCli, type CliClient, type CliResult, type Ownership } from './harness/proc.js';
+import { exited, killTree, LogBuffer, own, requireBuiltCli, startCli, type CliClient, type CliResult, type Ownership } from './harness/proc.js';
 import { describeIf, executable, inCI, publicKeyOf, SSH_CLIENT_PATH, type ServerDescribe } from './harness/sshd.js';
 
 const execFileP = promisify(execFile);
@@ -166,7 +167,7 @@ interface Running {
 
 /**
  * Starts `command` (its arguments from `argsFor(port)`) on a free port and waits until the port
- * accepts a connection; a start that loses its port to another process (EADDRINUSE) is retried.
+ * accepts a connection from it; a start that loses its port to another process is retried.
  * The process (and what it starts: tcpserver's children) dies with the test process.
  */
 async function startServer(
@@ -183,7 +184,8 @@ async function startServer(
     const ownership: Ownership = own(child.pid!, opts.cleanupDir);
     const ended = exited(child).then(() => 'exited' as const);
     const up = await Promise.race([waitForPort(LOOPBACK, port, 20_000).then(() => 'up' as const), ended]);
-    if (up === 'up') {
+    // The listener must be ours: a port taken by another process meanwhile also accepts.
+    if (up === 'up' && pidsListeningOn(port).includes(child.pid!)) {
       const knownHosts = join(opts.dir, `known_hosts.${port}`);
       writeFileSync(knownHosts, `[${LOOPBACK}]:${port} ${opts.hostKeyLine}\n`);
       return {
@@ -191,16 +193,19 @@ async function startServer(
         knownHosts,
         logs: () => log.text(),
         async stop() {
-          child.kill('SIGKILL');
+          killTree(child.pid!);
           await exited(child);
           ownership.release();
           if (opts.cleanupDir) rmSync(opts.cleanupDir, { recursive: true, force: true });
         },
       };
     }
+    killTree(child.pid!);
+    await exited(child);
     ownership.release();
-    if (attempt < 3 && /in use/i.test(log.text())) continue;
-    throw new Error(`${command} exited (${child.exitCode ?? child.signalCode}) before listening on ${port}:\n${log.text()}`);
+    if (attempt < 3 && (up === 'up' || /in use/i.test(log.text()))) continue;
+    const why = up === 'up' ? `found another process listening on ${port}` : `exited (${child.exitCode ?? child.signalCode}) before listening on ${port}`;
+    throw new Error(`${command} ${why}:\n${log.text()}`);
   }
 }
 
