@@ -23,9 +23,9 @@
  * Left out: Erlang/OTP's ssh server (erlang-ssh). Its direct-tcpip channels truncate the data
  * going from the server to the client (OTP 25: 64 MiB arrive as 64-760 KiB with a clean EOF,
  * with ssh 9.2 as with pure-ssh; an echo stalls), so the tunnel check cannot pass through it
- * (break31 S1, /work/findings/break31.md).
+ * (seen by hand beside ssh 9.2, which gets the same).
  *
- * Found by break31, who ran each of these by hand beside ssh 9.2. In CI (`CI=true`) a missing
+ * Each of these was first run by hand beside ssh 9.2 (a tester's session). In CI (`CI=true`) a missing
  * server fails its suite with the `apt-get install` that provides it; elsewhere the suite is
  * skipped with that message (as for Dropbear in check-interop.test.ts).
  */
