@@ -66,7 +66,7 @@ const PASSWORD = 'interop-password';
 
 /** Concurrent connections through each tunnel, and the bytes each one echoes. */
 const CONNECTIONS = 8;
-const BYTES_EACH = 4 * 1024 * 1024;
+const BYTES_EACH = 1024 * 1024;
 /** RekeyLimit of the second tunnel case, in bytes. */
 const REKEY_LIMIT = 256 * 1024;
 
