@@ -606,6 +606,29 @@ describe('ChannelTable', () => {
   });
 });
 
+describe('RekeyLimit within one read (RFC 4253 §9)', () => {
+  // The volume received is looked at per packet: a read carrying many packets starts the key
+  // exchange once the limit is reached, not only after the whole read (which let a download run a
+  // read's worth past RekeyLimit each time).
+  it('a batch of 16 packets of 1 KiB under a 4 KiB limit: KEXINIT goes out within the batch', () => {
+    const p = authed({ client: { rekeyBytes: 4096 } });
+    const ch = p.openChannel();
+    const sch = p.server.channelForClient(ch)!;
+    for (let i = 0; i < 16; i++) p.server.sendData(sch.id, bytes(1024, i));
+    const batch = concatBytes(...p.server.takeOutput());
+    p.drainEvents();
+    const before = p.events.length;
+    p.client.receive(batch);
+    p.drainEvents();
+    const after = p.events.slice(before);
+    const kexinit = after.findIndex((e) => e.type === 'log' && e.message === 'rekeying: SSH2_MSG_KEXINIT sent');
+    expect(kexinit).toBeGreaterThan(0);
+    // 4 KiB of 1 KiB packets (each a little more on the wire): the exchange starts by the fifth.
+    expect(after.slice(0, kexinit).filter((e) => e.type === 'channel-data').length).toBeLessThanOrEqual(4);
+    expect(after.filter((e) => e.type === 'channel-data')).toHaveLength(16);
+  });
+});
+
 describe('channel numbers held by the caller (Connection.reserveChannelNumber)', () => {
   it('the next open carries the number after them on the wire; a server message to a held number is refused', () => {
     const p = authed();

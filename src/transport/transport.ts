@@ -398,6 +398,10 @@ export class Transport {
   private pump(): void {
     const d = this.decoder;
     while (this.phase === 'running' && !this.handshake.awaitingVerdict) {
+      // The volume received is looked at per packet (checkLimits): a batch of many packets from
+      // one read would otherwise carry the exchange up to a whole batch past RekeyLimit
+      // (OpenSSH's client loop looks after each read of at most a few packets).
+      if (d.counters.bytes >= this.recvLimit.bytes) this.checkLimits();
       const buf = d.nextInPlace();
       if (buf === null) break;
       const start = d.payloadStart;
@@ -416,7 +420,8 @@ export class Transport {
 
   /**
    * RFC 4253 §9: rekey after the cipher's volume limit or the packet limit, either direction.
-   * Runs after every packet sent and every batch received: the limits are worked out once per
+   * Runs after every packet sent and every batch received (and within a batch once the volume
+   * received reaches its limit): the limits are worked out once per
    * cipher (block size), not per packet. OpenSSH packet.c ssh_packet_need_rekeying: never before
    * authentication, and at least one packet either way per key exchange, so a tiny RekeyLimit
    * still makes progress.
