@@ -515,6 +515,50 @@ describeInteropWithHome('-L / -D listeners and their -v lines, as ssh 9.2', () =
   }, 60_000);
 
   /**
+   * SOCKS requests -D refuses, in ssh's debug1 lines (channels.c channel_decode_socks5's "method
+   * SSH_SOCKS5_NOAUTH not found", channel_decode_socks4's "cannot handle: SOCKS4 cn N" and "decode
+   * socks4: too long"), each channel then freed; pure-ssh said its own words at debug2, unseen at
+   * -v (break33 F6).
+   */
+  it('-D: refused SOCKS requests in ssh\'s debug1 words, as ssh', async () => {
+    const dport = await freePort();
+    const requests = [
+      Buffer.from([5, 1, 2]), // SOCKS5, username/password only
+      Buffer.from([4, 2, 0, 80, 127, 0, 0, 1, 0]), // SOCKS4 BIND
+      Buffer.concat([Buffer.from([4, 1, 0, 80, 127, 0, 0, 1]), Buffer.alloc(1100, 0x41)]), // a user id past 1,024 bytes
+    ];
+    const keep = /^debug1: channel \d+: (method |cannot handle|decode socks4|free: dynamic)/;
+    const run = async (client: 'ssh' | 'pure-ssh'): Promise<string[]> => {
+      const { stderr, until, stop } = startClient(client, ['-D', `127.0.0.1:${dport}`]);
+      try {
+        await until(() => /Entering interactive session/.test(stderr()), 'not ready');
+        for (const [i, req] of requests.entries()) {
+          const sock = net.connect(dport, '127.0.0.1');
+          sock.on('error', () => {});
+          await new Promise((r) => sock.once('connect', r));
+          sock.write(req);
+          await until(() => (stderr().match(/free: dynamic-tcpip/g) ?? []).length === i + 1, `request ${i} not refused`);
+          sock.destroy();
+        }
+      } finally {
+        await stop();
+      }
+      return stderr().split(/\r?\n/).filter((l) => keep.test(l));
+    };
+    const ours = await run('pure-ssh');
+    expect(ours).toEqual([
+      'debug1: channel 1: method SSH_SOCKS5_NOAUTH not found',
+      'debug1: channel 1: free: dynamic-tcpip, nchannels 2',
+      'debug1: channel 1: cannot handle: SOCKS4 cn 2',
+      'debug1: channel 1: free: dynamic-tcpip, nchannels 2',
+      'debug1: channel 1: decode socks4: too long',
+      'debug1: channel 1: free: dynamic-tcpip, nchannels 2',
+    ]);
+    if (sshClientAvailable()) expect(await run('ssh')).toEqual(ours);
+    else if (inCI()) throw new Error(`${SSH_CLIENT_PATH} is missing`);
+  }, 60_000);
+
+  /**
    * ssh(1) numbers its listeners among its channels (channels.c channel_new), so with two -L
    * listeners and two -D ones (the loopback's two addresses each) a forwarded connection is
    * channel 4, and that is the number its CHANNEL_OPEN carries: sshd logs `rchan 4`. pure-ssh

@@ -38,13 +38,20 @@ export interface SocksConnectRequest {
   port: number;
 }
 
+/** channels.c channel_decode_socks4: a user id or SOCKS4A host name past 1,024 bytes. */
+const SOCKS4_TOO_LONG = { text: 'decode socks4: too long', level: 1 } as const;
+
 /** Where a handshake stands. */
 export type SocksState =
   | { kind: 'reading' }
   /** Complete: open the connection, then send success() or failure(). `rest` came after the request. */
   | { kind: 'request'; request: SocksConnectRequest; rest: Uint8Array }
-  /** Refused; any reply is already in the output. Close the connection after writing it. */
-  | { kind: 'failed'; message: string };
+  /**
+   * Refused; any reply is already in the output. Close the connection after writing it.
+   * `sshLine`: OpenSSH's debug line for the same refusal (channels.c channel_decode_socks4/5,
+   * after `channel N: `) and its level, where it has one.
+   */
+  | { kind: 'failed'; message: string; sshLine?: { text: string; level: 1 | 2 } };
 
 /**
  * The SOCKS5 reply (RFC 1928 §6) for a channel the SSH server refused (RFC 4254 §5.1 reason):
@@ -139,10 +146,10 @@ export class SocksHandshake {
     return Uint8Array.of(5, code, 0, 1, 0, 0, 0, 0, 0, 0);
   }
 
-  private fail(message: string, socks5Code: number | undefined): void {
+  private fail(message: string, socks5Code: number | undefined, sshLine?: { text: string; level: 1 | 2 }): void {
     if (this.version === 4) this.out.push(Uint8Array.of(0, Socks4Reply.REJECTED, 0, 0, 0, 0, 0, 0));
     else if (this.version === 5 && this.greeted && socks5Code !== undefined) this.out.push(Uint8Array.of(5, socks5Code, 0, 1, 0, 0, 0, 0, 0, 0));
-    this.state = { kind: 'failed', message };
+    this.state = sshLine ? { kind: 'failed', message, sshLine } : { kind: 'failed', message };
     this.buf = new Uint8Array(0);
   }
 
@@ -162,14 +169,16 @@ export class SocksHandshake {
     const b = this.buf;
     if (b.length < 8) return;
     // VN 4, CD 1 = CONNECT (2 = BIND is not supported, as in OpenSSH).
-    if (b[1] !== 1) return this.fail(`SOCKS4 command ${b[1]} not supported`, undefined);
+    // (SOCKS4A when DSTIP is 0.0.0.x, x ≠ 0.)
+    const socks4a = b[4] === 0 && b[5] === 0 && b[6] === 0 && b[7] !== 0;
+    if (b[1] !== 1) return this.fail(`SOCKS4 command ${b[1]} not supported`, undefined, { text: `cannot handle: ${socks4a ? 'SOCKS4A' : 'SOCKS4'} cn ${b[1]}`, level: 1 });
     const port = (b[2]! << 8) | b[3]!;
     const userEnd = b.indexOf(0, 8);
     if (userEnd < 0) {
-      if (b.length - 8 > MAX_SOCKS4_FIELD) this.fail('SOCKS4 user id too long', undefined);
+      if (b.length - 8 > MAX_SOCKS4_FIELD) this.fail('SOCKS4 user id too long', undefined, SOCKS4_TOO_LONG);
       return;
     }
-    if (userEnd - 8 > MAX_SOCKS4_FIELD) return this.fail('SOCKS4 user id too long', undefined);
+    if (userEnd - 8 > MAX_SOCKS4_FIELD) return this.fail('SOCKS4 user id too long', undefined, SOCKS4_TOO_LONG);
     let host: string;
     let end = userEnd + 1;
     let version: '4' | '4a' = '4';
@@ -178,10 +187,10 @@ export class SocksHandshake {
       // SOCKS4a: DSTIP 0.0.0.x (x != 0) means a host name follows the user id.
       const nameEnd = b.indexOf(0, end);
       if (nameEnd < 0) {
-        if (b.length - end > MAX_SOCKS4_FIELD) this.fail('SOCKS4a host name too long', undefined);
+        if (b.length - end > MAX_SOCKS4_FIELD) this.fail('SOCKS4a host name too long', undefined, SOCKS4_TOO_LONG);
         return;
       }
-      if (nameEnd - end > MAX_SOCKS4_FIELD) return this.fail('SOCKS4a host name too long', undefined);
+      if (nameEnd - end > MAX_SOCKS4_FIELD) return this.fail('SOCKS4a host name too long', undefined, SOCKS4_TOO_LONG);
       const name = printableName(b.subarray(end, nameEnd));
       if (name === undefined) return this.fail('SOCKS4a host name empty or not printable', undefined);
       host = name;
@@ -207,7 +216,7 @@ export class SocksHandshake {
       if (!methods.includes(0)) {
         // RFC 1928 §3: X'FF' NO ACCEPTABLE METHODS; we offer no authentication only.
         this.out.push(Uint8Array.of(5, 0xff));
-        return this.fail('SOCKS5 client offers no method without authentication', undefined);
+        return this.fail('SOCKS5 client offers no method without authentication', undefined, { text: 'method SSH_SOCKS5_NOAUTH not found', level: 1 });
       }
       this.out.push(Uint8Array.of(5, 0));
       this.greeted = true;
@@ -217,7 +226,7 @@ export class SocksHandshake {
     // RFC 1928 §4: VER, CMD, RSV, ATYP, DST.ADDR, DST.PORT.
     if (b.length < 5) return;
     if (b[0] !== 5) return this.fail(`SOCKS5 request version ${b[0]}`, Socks5Reply.GENERAL_FAILURE);
-    if (b[1] !== 1) return this.fail(`SOCKS5 command ${b[1]} not supported`, Socks5Reply.COMMAND_NOT_SUPPORTED);
+    if (b[1] !== 1) return this.fail(`SOCKS5 command ${b[1]} not supported`, Socks5Reply.COMMAND_NOT_SUPPORTED, { text: 'only socks5 connect supported', level: 2 });
     if (b[2] !== 0) return this.fail('SOCKS5 reserved byte not zero', Socks5Reply.GENERAL_FAILURE);
     let addrLen: number;
     let addrStart = 4;
@@ -227,7 +236,7 @@ export class SocksHandshake {
     else if (atyp === 3) {
       addrLen = b[4]!;
       addrStart = 5;
-    } else return this.fail(`SOCKS5 address type ${atyp} not supported`, Socks5Reply.ADDRESS_TYPE_NOT_SUPPORTED);
+    } else return this.fail(`SOCKS5 address type ${atyp} not supported`, Socks5Reply.ADDRESS_TYPE_NOT_SUPPORTED, { text: `bad socks5 atyp ${atyp}`, level: 2 });
     const end = addrStart + addrLen + 2;
     if (b.length < end) return;
     const addr = b.subarray(addrStart, addrStart + addrLen);

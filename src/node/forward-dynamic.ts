@@ -75,8 +75,8 @@ export async function startDynamicForward<L extends ListenSpec>(host: ForwardHos
       if (st.kind === 'failed') {
         sock.off('data', onData);
         sock.off('end', onEarlyEnd);
-        // channels.c channel_decode_socks4/5: debug2, where they say anything.
-        host.log(`channel ${channel}: channel_decode_socks: ${st.message}`, 2);
+        // channels.c channel_decode_socks4/5's line, where it says one (else ours, at debug2).
+        host.log(`channel ${channel}: ${st.sshLine?.text ?? `channel_decode_socks: ${st.message}`}`, st.sshLine?.level === 1 ? undefined : 2);
         fwd.counters.failed++;
         sock.end();
         unopened();

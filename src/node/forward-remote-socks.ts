@@ -96,8 +96,8 @@ export function serveSocksOverChannel(ch: ChannelStream, id: number, ctx: Remote
     if (st.kind === 'failed') {
       stop();
       counters.failed++;
-      // channels.c channel_decode_socks4/5 (debug2 where they say anything).
-      ctx.log(`channel ${id}: channel_decode_socks: ${st.message}`, 2);
+      // channels.c channel_decode_socks4/5's line, where it says one (else ours, at debug2).
+      ctx.log(`channel ${id}: ${st.sshLine?.text ?? `channel_decode_socks: ${st.message}`}`, st.sshLine?.level === 1 ? undefined : 2);
       ctx.error(new SshError('ERR_SOCKS_REQUEST', `channel ${id}: ${st.message}`));
       ch._closeWhenSent();
     } else if (st.kind === 'request') {
