@@ -515,6 +515,43 @@ describeInteropWithHome('-L / -D listeners and their -v lines, as ssh 9.2', () =
   }, 60_000);
 
   /**
+   * -W with the connection lost (sshd's process for it killed): ssh frees the stdio channel
+   * (channel 0, named as channels.c channel_connect_stdio_fwd names it) before its quit message;
+   * pure-ssh said nothing of it (break33 F4).
+   */
+  it('-W with the connection lost: the stdio channel freed before the quit message, as ssh', async () => {
+    const run = async (client: 'ssh' | 'pure-ssh'): Promise<string[]> => {
+      const before = new Set(descendants(sshd.pid));
+      const argv = [...sshd.clientArgs, '-v', '-W', `127.0.0.1:${sshd.port}`, sshd.target];
+      const child =
+        client === 'ssh'
+          ? spawn(SSH_CLIENT_PATH, argv, { stdio: ['pipe', 'pipe', 'pipe'], env: cliEnv(home) })
+          : spawn(process.execPath, [CLI, ...argv], { stdio: ['pipe', 'pipe', 'pipe'], env: cliEnv(home) });
+      let stderr = '';
+      child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+      child.stdout!.resume();
+      const exited = new Promise((r) => child.once('exit', r));
+      try {
+        const deadline = Date.now() + 15_000;
+        while (!/Entering interactive session/.test(stderr) && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 50));
+        for (const pid of descendants(sshd.pid).filter((p) => !before.has(p))) process.kill(pid, 'SIGKILL');
+        await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+      } finally {
+        child.kill('SIGKILL');
+        await exited;
+      }
+      return stderr.split(/\r?\n/).filter((l) => /^debug1: channel \d+: free: |closed by remote host/.test(l));
+    };
+    const ours = await run('pure-ssh');
+    expect(ours).toEqual([
+      `debug1: channel 0: free: direct-tcpip: listening port 0 for 127.0.0.1 port ${sshd.port}, connect from 127.0.0.1 port 65535 to UNKNOWN port 65536, nchannels 1`,
+      'Connection to 127.0.0.1 closed by remote host.',
+    ]);
+    if (sshClientAvailable()) expect(await run('ssh')).toEqual(ours);
+    else if (inCI()) throw new Error(`${SSH_CLIENT_PATH} is missing`);
+  }, 60_000);
+
+  /**
    * SOCKS requests -D refuses, in ssh's debug1 lines (channels.c channel_decode_socks5's "method
    * SSH_SOCKS5_NOAUTH not found", channel_decode_socks4's "cannot handle: SOCKS4 cn N" and "decode
    * socks4: too long"), each channel then freed; pure-ssh said its own words at debug2, unseen at

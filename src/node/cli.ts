@@ -27,7 +27,7 @@ import { tuneV8ForForwarding, tuneV8ForLogin } from './v8-tuning.js';
 import { enableArrayBufferCap, scavengeByTraffic } from './array-buffer-cap.js';
 import { enableArrayBufferRelease } from './array-buffer-release.js';
 import { takeGcAndTransfer } from './v8-gc.js';
-import { configOf, connectHost, describeFatal, requestNoMoreSessions, offerableAlgorithms, failureLog, loadLibraries, Log, logConfigNotes, logHopsKilled, logJumpFailure, openFailedLine, processCliEnvironment, reportCompressionTotals, reportTransferTotals, SEND_DISCONNECT_FAILED, sendDisconnectFails, hopReportsSettled, setHopStderr, setProxyCommandStderr, type HopSession, type Libraries, type RouteContext } from './connect-host.js';
+import { configOf, connectHost, describeFatal, requestNoMoreSessions, offerableAlgorithms, failureLog, loadLibraries, Log, logConfigNotes, logHopsKilled, logJumpFailure, openFailedLine, processCliEnvironment, reportCompressionTotals, reportTransferTotals, SEND_DISCONNECT_FAILED, sendDisconnectFails, hopReportsSettled, setHopStderr, setProxyCommandStderr, stdioForwardRemoteName, type HopSession, type Libraries, type RouteContext } from './connect-host.js';
 import type { ForwardOptions, ListenSpec, LocalForward } from './forward.js';
 import type { DynamicForward } from './forward-dynamic.js';
 import type { RemoteForward } from './forward-remote.js';
@@ -679,7 +679,9 @@ async function run(cfg: ResolvedConfig): Promise<void> {
       const closedByRemote = isClosedByRemoteHost(said);
       if (closedByRemote) {
         const toFree = ssh.takeChannelsToFree();
-        log.listenersFreed(toFree.others, toFree.channels);
+        // The -W channel (channel 0, ssh.c ssh_init_stdio_forwarding) is freed with the others.
+        const stdioChannel = cfg.stdioForward ? [{ channel: 0, remoteName: stdioForwardRemoteName(cfg.stdioForward) }] : [];
+        log.listenersFreed(toFree.others, [...stdioChannel, ...toFree.channels]);
         process.stderr.write(`${said}\r\n`);
       }
       else log.error(said);

@@ -1047,10 +1047,18 @@ export function logHopsKilled(sessions: readonly HopSession[]): void {
     }
     // clientloop.c client_loop, leaving at the signal: channels.c channel_free_all frees the stdio
     // channel (its name as channel_connect_stdio_fwd set it), then the signal's verbose().
-    const { host, port } = s.next;
-    log.debug1(`channel 0: free: direct-tcpip: listening port 0 for ${host} port ${port}, connect from 127.0.0.1 port 65535 to UNKNOWN port 65536, nchannels 1`);
+    log.debug1(`channel 0: free: ${stdioForwardRemoteName(s.next)}, nchannels 1`);
     log.notice('Killed by signal 1.');
   }
+}
+
+/**
+ * The -W channel's remote_name (channels.c channel_connect_stdio_fwd → port_open_helper: listening
+ * port 0, the target, and a peer its standard input does not have), for its `free` line.
+ */
+export function stdioForwardRemoteName(to: { host: string; port: number } | { path: string }): string {
+  const [rtype, target, port] = 'path' in to ? ['direct-streamlocal@openssh.com', to.path, -2] : ['direct-tcpip', to.host, to.port];
+  return `${rtype}: listening port 0 for ${target} port ${port}, connect from 127.0.0.1 port 65535 to UNKNOWN port 65536`;
 }
 
 /**
