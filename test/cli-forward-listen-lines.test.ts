@@ -515,6 +515,38 @@ describeInteropWithHome('-L / -D listeners and their -v lines, as ssh 9.2', () =
   }, 60_000);
 
   /**
+   * Connections that end together (their CLOSEs in one read): ssh frees them one by one, each
+   * `nchannels` counting those not yet freed (four listeners and three connections: 7, 6, 5);
+   * pure-ssh counted after the whole read, the same number up to three times (break33 F2).
+   */
+  it('three -L connections ending together: nchannels counts down, as ssh', async () => {
+    const lport = await freePort();
+    const run = async (client: 'ssh' | 'pure-ssh'): Promise<number[]> => {
+      const { stderr, until, stop } = startClient(client, ['-L', `${lport}:127.0.0.1:${sshd.port}`, '-L', `${await freePort()}:127.0.0.1:9`]);
+      try {
+        await until(() => /Entering interactive session/.test(stderr()), 'not ready');
+        const socks = await Promise.all(
+          [0, 1, 2].map(async () => {
+            const sock = net.connect(lport, '127.0.0.1');
+            sock.on('error', () => {});
+            await new Promise<void>((r) => sock.once('data', () => r()));
+            return sock;
+          }),
+        );
+        for (const sock of socks) sock.end();
+        await until(() => (stderr().match(/free: direct-tcpip/g) ?? []).length === 3, 'not freed');
+      } finally {
+        await stop();
+      }
+      return [...stderr().matchAll(/free: direct-tcpip: .*, nchannels (\d+)/g)].map((m) => Number(m[1]));
+    };
+    const ours = await run('pure-ssh');
+    expect(ours).toEqual([7, 6, 5]);
+    if (sshClientAvailable()) expect(await run('ssh')).toEqual(ours);
+    else if (inCI()) throw new Error(`${SSH_CLIENT_PATH} is missing`);
+  }, 60_000);
+
+  /**
    * -W with the connection lost (sshd's process for it killed): ssh frees the stdio channel
    * (channel 0, named as channels.c channel_connect_stdio_fwd names it) before its quit message;
    * pure-ssh said nothing of it (break33 F4).

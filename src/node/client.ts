@@ -1592,6 +1592,17 @@ export class SshClient extends EventEmitter {
   }
 
   /**
+   * The channels ssh(1) would still hold while this one is freed: the core's, and those the core
+   * released in the same read whose end is not handled here yet (a batch of closes: ssh frees
+   * them one by one, nchannels counting down). O(open channels), said only with a debug hook.
+   */
+  private channelsNotFreed(): number {
+    let n = this.core.channelCount;
+    for (const id of this.streams.keys()) if (this.core.channelStats(id) === undefined) n++;
+    return n;
+  }
+
+  /**
    * The debug line of a channel just opened: ssh(1)'s for a forward's connection (channels.c
    * channel_new, `channel N: new TYPE [TYPE] (inactive timeout: 0)`; ChannelTimeout is not
    * implemented), whose name its close line then gives (see ForwardedChannelName); else `plain`.
@@ -2292,7 +2303,7 @@ export class SshClient extends EventEmitter {
           if (name === undefined) this.log(`channel ${e.channel}: closed${e.error ? `: ${e.error.message}` : ''}`);
           else if (!(e.error && this.keepLostChannels)) {
             this.channelNames.delete(e.channel);
-            this.logFreed(e.channel, name, this.core.channelCount + 1);
+            if (this.options.debug) this.logFreed(e.channel, name, this.channelsNotFreed() + 1);
           }
         }
         s?._closed(e.error);
