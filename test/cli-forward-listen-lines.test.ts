@@ -50,14 +50,17 @@ describeInteropWithHome('-L / -D listeners and their -v lines, as ssh 9.2', () =
    * Starts `client` (ssh or the built pure-ssh) with `-N`, `-v` when `verbose`, and `args` against
    * the suite's sshd: its process, its stderr so far, its exit, and `until(ready, what)`, which
    * polls `ready` every 50 ms and throws with `what` and the stderr if the client exits or 15 s
-   * (from the start) pass first.
+   * (from the start) pass first. `stdio`: with -W (no -N then), its standard input and output are
+   * pipes held open.
    */
-  function startClient(client: 'ssh' | 'pure-ssh', args: string[], verbose = true) {
-    const argv = [...sshd.clientArgs, ...(verbose ? ['-v'] : []), '-N', ...args, sshd.target];
+  function startClient(client: 'ssh' | 'pure-ssh', args: string[], verbose = true, stdio = false) {
+    const argv = [...sshd.clientArgs, ...(verbose ? ['-v'] : []), ...(stdio ? [] : ['-N']), ...args, sshd.target];
+    const io = stdio ? (['pipe', 'pipe', 'pipe'] as const) : (['ignore', 'ignore', 'pipe'] as const);
     const child =
       client === 'ssh'
-        ? spawn(SSH_CLIENT_PATH, argv, { stdio: ['ignore', 'ignore', 'pipe'], env: cliEnv(home) })
-        : spawn(process.execPath, [CLI, ...argv], { stdio: ['ignore', 'ignore', 'pipe'], env: cliEnv(home) });
+        ? spawn(SSH_CLIENT_PATH, argv, { stdio: [...io], env: cliEnv(home) })
+        : spawn(process.execPath, [CLI, ...argv], { stdio: [...io], env: cliEnv(home) });
+    child.stdout?.resume();
     let stderr = '';
     child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     const exited = new Promise((r) => child.once('exit', r));
@@ -554,25 +557,15 @@ describeInteropWithHome('-L / -D listeners and their -v lines, as ssh 9.2', () =
   it('-W with the connection lost: the stdio channel freed before the quit message, as ssh', async () => {
     const run = async (client: 'ssh' | 'pure-ssh'): Promise<string[]> => {
       const before = new Set(descendants(sshd.pid));
-      const argv = [...sshd.clientArgs, '-v', '-W', `127.0.0.1:${sshd.port}`, sshd.target];
-      const child =
-        client === 'ssh'
-          ? spawn(SSH_CLIENT_PATH, argv, { stdio: ['pipe', 'pipe', 'pipe'], env: cliEnv(home) })
-          : spawn(process.execPath, [CLI, ...argv], { stdio: ['pipe', 'pipe', 'pipe'], env: cliEnv(home) });
-      let stderr = '';
-      child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-      child.stdout!.resume();
-      const exited = new Promise((r) => child.once('exit', r));
+      const { child, stderr, until, stop } = startClient(client, ['-W', `127.0.0.1:${sshd.port}`], true, true);
       try {
-        const deadline = Date.now() + 15_000;
-        while (!/Entering interactive session/.test(stderr) && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 50));
+        await until(() => /Entering interactive session/.test(stderr()), 'not ready');
         for (const pid of descendants(sshd.pid).filter((p) => !before.has(p))) process.kill(pid, 'SIGKILL');
-        await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+        await until(() => child.exitCode !== null, 'no end');
       } finally {
-        child.kill('SIGKILL');
-        await exited;
+        await stop('SIGKILL');
       }
-      return stderr.split(/\r?\n/).filter((l) => /^debug1: channel \d+: free: |closed by remote host/.test(l));
+      return stderr().split(/\r?\n/).filter((l) => /^debug1: channel \d+: free: |closed by remote host/.test(l));
     };
     const ours = await run('pure-ssh');
     expect(ours).toEqual([

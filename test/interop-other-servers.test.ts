@@ -397,62 +397,50 @@ function forwardingAndPasswordCases(getServer: () => Running, f: () => Fixture):
   });
 }
 
-describeServer(ASYNCSSH)('pure-ssh against asyncssh', () => {
-  const f = fixture('asyncssh');
-  let server: Running;
-  beforeAll(async () => {
-    server = await startServer(PYTHON_PATH, (port) => [
-      join(SERVERS_DIR, 'asyncssh-server.py'),
-      '--port', String(port),
-      '--host-key', f().hostKey,
-      '--authorized-keys', f().authorizedKeys,
-      '--user', USER,
-      '--password', PASSWORD,
-    ], { dir: f().dir, hostKeyLine: f().hostKeyLine });
+/**
+ * The forwarding and password cases against a server started as `command` (resolved in the
+ * suite's beforeAll) with `args(port, fixture)`: its port, host key, authorized keys, user and
+ * password, each server spelling its own flags.
+ */
+function forwardingSuite(
+  describeIt: ServerDescribe,
+  title: string,
+  name: string,
+  command: () => string | Promise<string>,
+  args: (port: number, f: Fixture) => string[],
+): void {
+  describeIt(title, () => {
+    const f = fixture(name);
+    let server: Running;
+    beforeAll(async () => {
+      server = await startServer(await command(), (port) => args(port, f()), { dir: f().dir, hostKeyLine: f().hostKeyLine });
+    });
+    afterAll(async () => {
+      await server?.stop();
+    });
+    forwardingAndPasswordCases(() => server, f);
   });
-  afterAll(async () => {
-    await server?.stop();
-  });
-  forwardingAndPasswordCases(() => server, f);
-});
+}
 
-describeServer(PARAMIKO)('pure-ssh against paramiko', () => {
-  const f = fixture('paramiko');
-  let server: Running;
-  beforeAll(async () => {
-    server = await startServer(PYTHON_PATH, (port) => [
-      join(SERVERS_DIR, 'paramiko-server.py'),
-      '--port', String(port),
-      '--host-key', f().hostKey,
-      '--authorized-keys', f().authorizedKeys,
-      '--user', USER,
-      '--password', PASSWORD,
-    ], { dir: f().dir, hostKeyLine: f().hostKeyLine });
-  });
-  afterAll(async () => {
-    await server?.stop();
-  });
-  forwardingAndPasswordCases(() => server, f);
-});
+/** Python servers' flags (argparse). */
+const pythonArgs = (script: string) => (port: number, f: Fixture) => [
+  join(SERVERS_DIR, script),
+  '--port', String(port),
+  '--host-key', f.hostKey,
+  '--authorized-keys', f.authorizedKeys,
+  '--user', USER,
+  '--password', PASSWORD,
+];
 
-describeServer(GO)("pure-ssh against Go's x/crypto/ssh", () => {
-  const f = fixture('gossh');
-  let server: Running;
-  beforeAll(async () => {
-    const binary = await goServerBinary();
-    server = await startServer(binary, (port) => [
-      '-port', String(port),
-      '-host-key', f().hostKey,
-      '-authorized-keys', f().authorizedKeys,
-      '-user', USER,
-      '-password', PASSWORD,
-    ], { dir: f().dir, hostKeyLine: f().hostKeyLine });
-  });
-  afterAll(async () => {
-    await server?.stop();
-  });
-  forwardingAndPasswordCases(() => server, f);
-});
+forwardingSuite(describeServer(ASYNCSSH), 'pure-ssh against asyncssh', 'asyncssh', () => PYTHON_PATH, pythonArgs('asyncssh-server.py'));
+forwardingSuite(describeServer(PARAMIKO), 'pure-ssh against paramiko', 'paramiko', () => PYTHON_PATH, pythonArgs('paramiko-server.py'));
+forwardingSuite(describeServer(GO), "pure-ssh against Go's x/crypto/ssh", 'gossh', goServerBinary, (port, f) => [
+  '-port', String(port),
+  '-host-key', f.hostKey,
+  '-authorized-keys', f.authorizedKeys,
+  '-user', USER,
+  '-password', PASSWORD,
+]);
 
 /** The known_hosts key of a tinysshd key dir: its ed25519.pk is the raw 32-byte public key. */
 function tinysshHostKeyLine(keyDir: string): string {
