@@ -418,9 +418,10 @@ async function startRemote(
     log.debug1(`remote forward success for: ${ident}`);
     if ('port' in bound && !('path' in l) && l.port === 0) log.info(`Allocated port ${bound.port} for remote forward to ${connect}`);
     forwardingSuccess();
-    // A destination PermitRemoteOpen refuses is only ssh's debug line (logged as it happens).
+    // A destination PermitRemoteOpen refuses, and a SOCKS request the SOCKS form refuses, are
+    // only ssh's debug lines (logged as they happen; channels.c channel_decode_socks4/5).
     fwd.on('connection-error', (e: SshError) => {
-      if (e.code !== 'ERR_FORWARD_NOT_PERMITTED') log.error(e.message);
+      if (e.code !== 'ERR_FORWARD_NOT_PERMITTED' && e.code !== 'ERR_SOCKS_REQUEST') log.error(e.message);
     });
     return fwd;
   } catch (err) {
@@ -439,6 +440,11 @@ async function startRemote(
     forwardingSuccess();
     return null;
   }
+}
+
+/** The -W channel for the session's end list: channel 0 (ssh.c ssh_init_stdio_forwarding opens it first). */
+function stdioForwardChannel(to: { host: string; port: number } | { path: string }): { channel: number; remoteName: string }[] {
+  return [{ channel: 0, remoteName: stdioForwardRemoteName(to) }];
 }
 
 /** Start the listeners of one -L; null when none could be bound (the errors are printed). */
@@ -565,11 +571,13 @@ async function run(cfg: ResolvedConfig): Promise<void> {
     if (shuttingDown) return;
     shuttingDown = true;
     const num = osConstants.signals[name];
-    // The forwards' channels now (open, opening, held at accept), freed with the listeners.
+    // The forwards' channels now (open, opening, held at accept), freed with the listeners, and
+    // the -W channel.
     const toFree = client?.takeChannelsToFree() ?? { channels: [], others: 0 };
+    const stdioChannel = cfg.stdioForward && client ? stdioForwardChannel(cfg.stdioForward) : [];
     const done = () => {
       // clientloop.c client_loop: its DISCONNECT sent, every channel is freed (channel_free_all).
-      log.listenersFreed(toFree.others, toFree.channels);
+      log.listenersFreed(Math.max(0, toFree.others - stdioChannel.length), [...stdioChannel, ...toFree.channels]);
       // With no session (-N, -W), SIGTERM is a deliberate end (exit 0, the byte totals); any
       // other signal is "Killed by signal N." and 255, without totals.
       if (name === 'SIGTERM' && (cfg.options.sessionType === 'none' || cfg.stdioForward)) {
@@ -679,8 +687,8 @@ async function run(cfg: ResolvedConfig): Promise<void> {
       const closedByRemote = isClosedByRemoteHost(said);
       if (closedByRemote) {
         const toFree = ssh.takeChannelsToFree();
-        // The -W channel (channel 0, ssh.c ssh_init_stdio_forwarding) is freed with the others.
-        const stdioChannel = cfg.stdioForward ? [{ channel: 0, remoteName: stdioForwardRemoteName(cfg.stdioForward) }] : [];
+        // The -W channel is freed with the others.
+        const stdioChannel = cfg.stdioForward ? stdioForwardChannel(cfg.stdioForward) : [];
         log.listenersFreed(toFree.others, [...stdioChannel, ...toFree.channels]);
         process.stderr.write(`${said}\r\n`);
       }

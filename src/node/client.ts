@@ -1838,8 +1838,9 @@ export class SshClient extends EventEmitter {
     this.channelNames.clear();
     // Said once: the channels' own ends after this say nothing more.
     this.freesSaid = true;
-    // The open channels without a name (a -W channel), which ssh frees too, unsaid here.
-    const others = this.core.channelCount - channels.filter((c) => this.streams.has(c.channel)).length;
+    // The open channels without a name (a -W channel), which ssh frees too, unsaid here: the
+    // core's channels but those in the list (not the numbers held, which the core does not count).
+    const others = this.core.channelCount - channels.filter((c) => this.core.channelStats(c.channel) !== undefined).length;
     return { channels, others: Math.max(0, others) };
   }
 
