@@ -567,7 +567,7 @@ describeInteropWithHome('-L / -D listeners and their -v lines, as ssh 9.2', () =
    */
   for (const end of ['lost', 'SIGTERM'] as const) {
     it(`-W ${end === 'lost' ? 'with the connection lost' : 'ended by SIGTERM'}: the stdio channel freed, as ssh`, async () => {
-      const run = async (client: 'ssh' | 'pure-ssh'): Promise<string[]> => {
+      const run = async (client: 'ssh' | 'pure-ssh'): Promise<string[] | null> => {
         const before = new Set(descendants(sshd.pid));
         const { child, stderr, until, stop } = startClient(client, ['-W', `127.0.0.1:${sshd.port}`], true, true);
         try {
@@ -580,15 +580,21 @@ describeInteropWithHome('-L / -D listeners and their -v lines, as ssh 9.2', () =
         } finally {
           await stop('SIGKILL');
         }
+        // A reset instead of the server's FIN (the killed session's kernel, with data unread: seen
+        // under load in CI) is another ending, without these lines, for ssh too: no comparison then.
+        if (end === 'lost' && /Connection reset by|Broken pipe/.test(stderr())) return null;
         return stderr().split(/\r?\n/).filter((l) => /^debug1: channel \d+: free: |closed by remote host|^debug1: Exit status/.test(l));
       };
       const ours = await run('pure-ssh');
+      if (ours === null) return;
       expect(ours).toEqual([
         `debug1: channel 0: free: direct-tcpip: listening port 0 for 127.0.0.1 port ${sshd.port}, connect from 127.0.0.1 port 65535 to UNKNOWN port 65536, nchannels 1`,
         ...(end === 'lost' ? ['Connection to 127.0.0.1 closed by remote host.', 'debug1: Exit status -1'] : ['debug1: Exit status 0']),
       ]);
-      if (sshClientAvailable()) expect(await run('ssh')).toEqual(ours);
-      else if (inCI()) throw new Error(`${SSH_CLIENT_PATH} is missing`);
+      if (sshClientAvailable()) {
+        const theirs = await run('ssh');
+        if (theirs !== null) expect(theirs).toEqual(ours);
+      } else if (inCI()) throw new Error(`${SSH_CLIENT_PATH} is missing`);
     }, 60_000);
   }
 
