@@ -54,6 +54,14 @@ export type SocksState =
   | { kind: 'failed'; message: string; sshLine?: { text: string; level: 1 | 2 } };
 
 /**
+ * The debug line of a refused request for channel `id` and its level: OpenSSH's words where it
+ * has them (channels.c channel_decode_socks4/5), else pure-ssh's at debug2.
+ */
+export function socksRefusalLine(id: number, st: Extract<SocksState, { kind: 'failed' }>): [string, 2 | undefined] {
+  return [`channel ${id}: ${st.sshLine?.text ?? `channel_decode_socks: ${st.message}`}`, st.sshLine?.level === 1 ? undefined : 2];
+}
+
+/**
  * The SOCKS5 reply (RFC 1928 §6) for a channel the SSH server refused (RFC 4254 §5.1 reason):
  * administratively prohibited → 0x02 not allowed by ruleset, connect failed → 0x05 connection
  * refused, anything else → 0x01 general failure.

@@ -442,9 +442,16 @@ async function startRemote(
   }
 }
 
-/** The -W channel for the session's end list: channel 0 (ssh.c ssh_init_stdio_forwarding opens it first). */
-function stdioForwardChannel(to: { host: string; port: number } | { path: string }): { channel: number; remoteName: string }[] {
-  return [{ channel: 0, remoteName: stdioForwardRemoteName(to) }];
+/**
+ * clientloop.c channel_free_all at the session's end: takes now, from `client`, the channels to
+ * free besides the listeners (the forwards', SshClient.takeChannelsToFree, and the -W channel),
+ * and returns what says every free line, the listeners' too, in number order.
+ */
+function channelFreesAtEnd(client: SshClient | undefined, cfg: ResolvedConfig, log: Log): () => void {
+  const toFree = client?.takeChannelsToFree() ?? { channels: [], others: 0 };
+  // ssh.c ssh_init_stdio_forwarding opens the -W channel first: channel 0, one of the unnamed.
+  const stdio = cfg.stdioForward && client ? [{ channel: 0, remoteName: stdioForwardRemoteName(cfg.stdioForward) }] : [];
+  return () => log.listenersFreed(Math.max(0, toFree.others - stdio.length), [...stdio, ...toFree.channels]);
 }
 
 /** Start the listeners of one -L; null when none could be bound (the errors are printed). */
@@ -571,13 +578,11 @@ async function run(cfg: ResolvedConfig): Promise<void> {
     if (shuttingDown) return;
     shuttingDown = true;
     const num = osConstants.signals[name];
-    // The forwards' channels now (open, opening, held at accept), freed with the listeners, and
-    // the -W channel.
-    const toFree = client?.takeChannelsToFree() ?? { channels: [], others: 0 };
-    const stdioChannel = cfg.stdioForward && client ? stdioForwardChannel(cfg.stdioForward) : [];
+    // The channels as they are now (open, opening, held at accept), freed once the DISCONNECT is out.
+    const sayFrees = channelFreesAtEnd(client, cfg, log);
     const done = () => {
       // clientloop.c client_loop: its DISCONNECT sent, every channel is freed (channel_free_all).
-      log.listenersFreed(Math.max(0, toFree.others - stdioChannel.length), [...stdioChannel, ...toFree.channels]);
+      sayFrees();
       // With no session (-N, -W), SIGTERM is a deliberate end (exit 0, the byte totals); any
       // other signal is "Killed by signal N." and 255, without totals.
       if (name === 'SIGTERM' && (cfg.options.sessionType === 'none' || cfg.stdioForward)) {
@@ -686,10 +691,7 @@ async function run(cfg: ResolvedConfig): Promise<void> {
       // DISCONNECT and freed the channels (channel_free_all).
       const closedByRemote = isClosedByRemoteHost(said);
       if (closedByRemote) {
-        const toFree = ssh.takeChannelsToFree();
-        // The -W channel is freed with the others.
-        const stdioChannel = cfg.stdioForward ? stdioForwardChannel(cfg.stdioForward) : [];
-        log.listenersFreed(toFree.others, [...stdioChannel, ...toFree.channels]);
+        channelFreesAtEnd(ssh, cfg, log)();
         process.stderr.write(`${said}\r\n`);
       }
       else log.error(said);

@@ -7,7 +7,7 @@
  * as RFC 1928 §6's failure reply with its reason (SOCKS5 0x02 / 0x05 / 0x01, SOCKS4 91).
  */
 import { createServer, type Server, type Socket } from 'node:net';
-import { socks5ReplyForOpenFailure, SocksHandshake, type SocksConnectRequest } from '../connection/socks.js';
+import { socks5ReplyForOpenFailure, SocksHandshake, socksRefusalLine, type SocksConnectRequest } from '../connection/socks.js';
 import { ChannelOpenError, SshError } from '../errors.js';
 import { closeChannelAfterSocket, endSocketOnChannelClose, forwardedRemoteName, listeningPort, listenOn, pipeFromChannel, type ForwardHost, type ListenSpec } from './forward.js';
 import { ForwardListener } from './forward-listener.js';
@@ -75,8 +75,7 @@ export async function startDynamicForward<L extends ListenSpec>(host: ForwardHos
       if (st.kind === 'failed') {
         sock.off('data', onData);
         sock.off('end', onEarlyEnd);
-        // channels.c channel_decode_socks4/5's line, where it says one (else ours, at debug2).
-        host.log(`channel ${channel}: ${st.sshLine?.text ?? `channel_decode_socks: ${st.message}`}`, st.sshLine?.level === 1 ? undefined : 2);
+        host.log(...socksRefusalLine(channel, st));
         fwd.counters.failed++;
         sock.end();
         unopened();

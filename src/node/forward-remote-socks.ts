@@ -22,7 +22,7 @@
  * first sends RFC 1928's "connection not allowed by ruleset" (0x02; SOCKS4 91).
  */
 import { connect as netConnect, type Socket } from 'node:net';
-import { Socks5Reply, SocksHandshake } from '../connection/socks.js';
+import { Socks5Reply, SocksHandshake, socksRefusalLine } from '../connection/socks.js';
 import { SshError } from '../errors.js';
 import type { ChannelStream } from './channel-stream.js';
 import { closeChannelAfterSocket, endSocketOnChannelClose, pipeFromChannel, type ForwardCounters } from './forward.js';
@@ -96,8 +96,7 @@ export function serveSocksOverChannel(ch: ChannelStream, id: number, ctx: Remote
     if (st.kind === 'failed') {
       stop();
       counters.failed++;
-      // channels.c channel_decode_socks4/5's line, where it says one (else ours, at debug2).
-      ctx.log(`channel ${id}: ${st.sshLine?.text ?? `channel_decode_socks: ${st.message}`}`, st.sshLine?.level === 1 ? undefined : 2);
+      ctx.log(...socksRefusalLine(id, st));
       ctx.error(new SshError('ERR_SOCKS_REQUEST', `channel ${id}: ${st.message}`));
       ch._closeWhenSent();
     } else if (st.kind === 'request') {
