@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { freePort } from './harness/net.js';
-import { describeInterop, inCI, SSH_CLIENT_PATH, sshClientAvailable, startSshd, type SshdHandle } from './harness/sshd.js';
+import { describeInterop, SSH_CLIENT_PATH, sshClientAvailable, startSshd, type SshdHandle } from './harness/sshd.js';
 import { requireBrowserTools, WEBSOCKIFY } from './runtimes/browser.js';
 import { bundle } from './runtimes/bundle.js';
 import { startHelper, type Helper } from './runtimes/procs.js';
@@ -136,7 +136,7 @@ describeInterop('pure-ssh/web over a WebSocket that closes: through websockify',
       if (sshClientAvailable()) {
         const r = spawnSync(SSH_CLIENT_PATH, [...sshd.clientArgs, '-o', 'BatchMode=yes', sshd.target, 'true'], { encoding: 'utf8', timeout: 10_000 });
         expect(r.stderr).toMatch(/^kex_exchange_identification: (Connection closed by remote host|read: Connection reset by peer)\r?$/m);
-      } else if (inCI()) throw new Error(`${SSH_CLIENT_PATH} is missing`);
+      }
     } finally {
       held.destroy();
     }
@@ -185,7 +185,7 @@ describeInterop('pure-ssh/web over a WebSocket that closes: through websockify',
         ssh.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
         await new Promise((resolve) => ssh.on('close', resolve));
         expect(stderr).toMatch(new RegExp(`^Connection closed by 127\\.0\\.0\\.1 port ${port}\r?$`, 'm'));
-      } else if (inCI()) throw new Error(`${SSH_CLIENT_PATH} is missing`);
+      }
     } finally {
       identifiedCloser.close();
     }
