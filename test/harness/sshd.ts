@@ -271,6 +271,11 @@ function compareVersions(a: string, b: string): number {
   return 0;
 }
 
+/** The cache scripts/build-openssh.sh uses: `${PURE_SSH_CACHE:-$HOME/.cache/pure-ssh}`. */
+export function pureSshCacheDir(): string {
+  return process.env.PURE_SSH_CACHE || join(homedir(), '.cache', 'pure-ssh');
+}
+
 /**
  * Where the OpenSSH 10 build should be: `$PURE_SSH_OPENSSH10` when set, else the newest complete
  * `openssh-10.*` build (stamp present) in `${PURE_SSH_CACHE:-$HOME/.cache/pure-ssh}`, the
@@ -279,7 +284,7 @@ function compareVersions(a: string, b: string): number {
 export function openssh10Dir(): string | undefined {
   const fromEnv = process.env[OPENSSH10_ENV];
   if (fromEnv) return fromEnv;
-  const cache = process.env.PURE_SSH_CACHE || join(homedir(), '.cache', 'pure-ssh');
+  const cache = pureSshCacheDir();
   let names: string[];
   try {
     names = readdirSync(cache);
