@@ -15,6 +15,7 @@ import {
   SSH2_CERT_TYPE_HOST,
   applyCaSignatureSpec,
   SSH2_CERT_TYPE_USER,
+  VERIFIED_CERTIFICATES_KEPT,
   certifiedKey,
   checkCertificateAuthority,
   describeHostCertificate,
@@ -30,6 +31,8 @@ import { parsePrivateKey } from '../src/keys/privatekey.js';
 import { fingerprintHashNamed } from '../src/keys/fingerprint-hashes.js';
 import { base64Decode } from '../src/protocol/base64.js';
 import { knownHostsFromText, knownHostsTextVerifier } from '../src/web/host-key.js';
+import type { CryptoProvider } from '../src/crypto/provider.js';
+import { nodeCryptoProvider } from '../src/node/crypto-provider.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pure-ssh-cert-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -122,6 +125,34 @@ describe('certificate decoding', () => {
     expect(() => parseCertificate(longer)).toThrow(KeyError);
     expect(() => parseCertificate(blob.subarray(0, blob.length - 10))).toThrow(KeyError);
     expect(() => parseCertificate(blobOf(`${key}.pub`))).toThrow(/unsupported certificate type "ssh-ed25519"/);
+  });
+
+  it("verifies the CA signature with the provider's Ed25519, once per blob: a changed byte or a blob pushed out of the remembered ones is verified again", () => {
+    const runtime = nodeCryptoProvider.ed25519!;
+    const checked: Uint8Array[] = [];
+    const counting: CryptoProvider = {
+      ...nodeCryptoProvider,
+      ed25519: { ...runtime, verify: (pk, sig, msg) => (checked.push(sig), runtime.verify(pk, sig, msg)) },
+    };
+    const key = newKey('once', 'ed25519');
+    const blobOfCert = (text: string) => base64Decode(text.trim().split(/\s+/)[1]!);
+    const blob = blobOfCert(sign(ca, key, ['-I', 'once', '-h', '-n', 'web1']));
+    // The key exchange's check, then the fingerprint, ssh -v's lines, known_hosts: one verification.
+    for (let i = 0; i < 5; i++) expect(parseCertificate(blob, { sha1Ca: true, crypto: counting }).keyId).toBe('once');
+    expect(parseCertificate(blob).keyId).toBe('once');
+    expect(checked).toHaveLength(1);
+    // The same certificate with its signature's last byte changed is other bytes: checked, refused, each time.
+    const forged = blob.slice();
+    forged[forged.length - 1]! ^= 1;
+    for (let i = 0; i < 2; i++) expect(() => parseCertificate(forged, { crypto: counting })).toThrow(/CA signature does not verify/);
+    expect(checked).toHaveLength(3);
+    // After VERIFIED_CERTIFICATES_KEPT other certificates, the first is verified again.
+    for (let i = 0; i < VERIFIED_CERTIFICATES_KEPT; i++) {
+      parseCertificate(blobOfCert(sign(ca, key, ['-I', `other ${i}`, '-h', '-n', 'web1'])), { crypto: counting });
+    }
+    expect(checked).toHaveLength(3 + VERIFIED_CERTIFICATES_KEPT);
+    parseCertificate(blob, { crypto: counting });
+    expect(checked).toHaveLength(4 + VERIFIED_CERTIFICATES_KEPT);
   });
 
   it('checks type, validity and principals with the injected clock, in OpenSSH words', () => {

@@ -11,7 +11,7 @@
  */
 import type { CryptoProvider } from '../crypto/provider.js';
 import { KeyError, UsageError } from '../errors.js';
-import { base64Decode } from '../protocol/base64.js';
+import { base64Decode, base64Encode } from '../protocol/base64.js';
 import { globMatch } from '../protocol/glob.js';
 import { SshReader, SshWriter, constantTimeEqual, fromUtf8 } from '../protocol/wire.js';
 import { decodeEcdsaPublicKey, ecdsaSignatures } from './ecdsa.js';
@@ -295,20 +295,59 @@ function cstring(bytes: Uint8Array, what: string): string {
  * CASignatureAlgorithms, whose default refuses it: {@link checkCertificateAuthority}). For host
  * certificates; a user certificate signed so is refused on loading, as servers refuse it.
  *
+ * `crypto`: a provider whose primitives (its runtime Ed25519) verify the CA signature instead of
+ * noble's. A blob whose CA signature verified is remembered (the last
+ * {@link VERIFIED_CERTIFICATES_KEPT}, by its bytes): one host certificate is decoded several times
+ * per key exchange (the signature check, the fingerprint, ssh -v's lines, the known_hosts check)
+ * and its signature is checked once. The algorithm rules above apply at every call.
+ *
  * @example
  * const cert = parseCertificate(blob);
  * cert.keyId; // "web1 host key"
  */
-export function parseCertificate(blob: Uint8Array, options: { sha1Ca?: boolean } = {}): Certificate {
+export function parseCertificate(blob: Uint8Array, options: ParseCertificateOptions = {}): Certificate {
   try {
-    return decode(blob, options.sha1Ca === true);
+    return decode(blob, options.sha1Ca === true, options.crypto);
   } catch (err) {
     if (err instanceof KeyError) throw err;
     throw certError((err as Error).message, err);
   }
 }
 
-function decode(blob: Uint8Array, sha1Ca: boolean): Certificate {
+/** Options of {@link parseCertificate}. */
+export interface ParseCertificateOptions {
+  /** Also accept a CA signature made with SHA-1 `ssh-rsa` (host certificates only). */
+  sha1Ca?: boolean;
+  /** The connection's crypto provider: its runtime Ed25519, if any, verifies the CA signature. */
+  crypto?: CryptoProvider;
+}
+
+/** How many certificate blobs {@link parseCertificate} remembers as verified. */
+export const VERIFIED_CERTIFICATES_KEPT = 16;
+// Blobs (base64) whose CA signature verified, oldest first. A blob is the signed data and the
+// signature together, so the same bytes verify the same way whoever checks them (noble and the
+// runtime's Ed25519 are both strict: RFC 8032 §5.1.7, a non-canonical S refused).
+const verifiedCertificates = new Set<string>();
+
+function caSignatureVerifies(
+  verifier: HostKeyAlgorithm,
+  blob: Uint8Array,
+  signedLength: number,
+  signatureKey: Uint8Array,
+  signature: Uint8Array,
+  crypto: CryptoProvider | undefined,
+): boolean {
+  const key = base64Encode(blob);
+  if (verifiedCertificates.has(key)) return true;
+  if (!verifier.verify(signatureKey, signature, blob.subarray(0, signedLength), crypto)) return false;
+  if (verifiedCertificates.size >= VERIFIED_CERTIFICATES_KEPT) {
+    verifiedCertificates.delete(verifiedCertificates.values().next().value!);
+  }
+  verifiedCertificates.add(key);
+  return true;
+}
+
+function decode(blob: Uint8Array, sha1Ca: boolean, crypto: CryptoProvider | undefined): Certificate {
   const r = new SshReader(blob);
   const certType = fromUtf8(r.string('certificate type'));
   const kt = CERT_BY_TYPE.get(certType);
@@ -361,7 +400,7 @@ function decode(blob: Uint8Array, sha1Ca: boolean): Certificate {
   if (verifier.keyType !== caType) throw certError(`a ${caType} CA key cannot make ${sigAlg} signatures`);
   let ok: boolean;
   try {
-    ok = verifier.verify(signatureKey, signature, blob.subarray(0, signedLength));
+    ok = caSignatureVerifies(verifier, blob, signedLength, signatureKey, signature, crypto);
   } catch (cause) {
     throw certError(`the CA signature could not be checked: ${(cause as Error).message}`, cause);
   }
@@ -510,7 +549,7 @@ function certificateHostKeyAlgorithm(name: string, certType: string, inner: Host
     keyType: certType,
     verify(keyBlob: Uint8Array, signatureBlob: Uint8Array, data: Uint8Array, crypto?: CryptoProvider): boolean {
       // The CA's signature algorithm is CASignatureAlgorithms' to judge, at the host key check.
-      const cert = parseCertificate(keyBlob, { sha1Ca: true });
+      const cert = parseCertificate(keyBlob, { sha1Ca: true, crypto });
       if (cert.certType !== certType) throw new Error(`key is ${cert.certType}, expected ${certType}`);
       return inner.verify(cert.publicKeyBlob, signatureBlob, data, crypto);
     },
