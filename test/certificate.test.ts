@@ -33,6 +33,7 @@ import { base64Decode } from '../src/protocol/base64.js';
 import { knownHostsFromText, knownHostsTextVerifier } from '../src/web/host-key.js';
 import type { CryptoProvider } from '../src/crypto/provider.js';
 import { nodeCryptoProvider } from '../src/node/crypto-provider.js';
+import { loadCertificateFile } from '../src/node/identity-file.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pure-ssh-cert-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -153,6 +154,19 @@ describe('certificate decoding', () => {
     expect(checked).toHaveLength(3 + VERIFIED_CERTIFICATES_KEPT);
     parseCertificate(blob, { crypto: counting });
     expect(checked).toHaveLength(4 + VERIFIED_CERTIFICATES_KEPT);
+  });
+
+  it("a user certificate file is verified with the provider's Ed25519: parseCertificateFile, loadCertificateFile", async () => {
+    const runtime = nodeCryptoProvider.ed25519!;
+    let checked = 0;
+    const counting: CryptoProvider = { ...nodeCryptoProvider, ed25519: { ...runtime, verify: (pk, sig, msg) => (checked++, runtime.verify(pk, sig, msg)) } };
+    const key = newKey('file_user', 'ed25519');
+    const text = sign(ca, key, ['-I', 'file one', '-n', 'root']);
+    expect(parseCertificateFile(text, 'given', { crypto: counting }).keyId).toBe('file one');
+    expect(checked).toBe(1);
+    sign(ca, key, ['-I', 'file two', '-n', 'root']);
+    expect((await loadCertificateFile(`${key}-cert.pub`, { crypto: counting }))!.certificate.keyId).toBe('file two');
+    expect(checked).toBe(2);
   });
 
   it('checks type, validity and principals with the injected clock, in OpenSSH words', () => {

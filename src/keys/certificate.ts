@@ -430,8 +430,9 @@ function decode(blob: Uint8Array, sha1Ca: boolean, crypto: CryptoProvider | unde
 /**
  * Parse a certificate file line (`ssh-ed25519-cert-v01@openssh.com AAAA... comment`, what
  * `ssh-keygen -s` writes to `KEY-cert.pub`). Throws KeyError ERR_KEY_FORMAT naming `source`.
+ * `crypto`: as for {@link parseCertificate}, the provider whose Ed25519 verifies the CA signature.
  */
-export function parseCertificateFile(text: string, source = 'certificate'): Certificate {
+export function parseCertificateFile(text: string, source = 'certificate', options: { crypto?: CryptoProvider } = {}): Certificate {
   const line = text.split('\n').find((l) => l.trim() !== '' && !l.trim().startsWith('#'));
   const m = line ? /^\s*(\S+)\s+([A-Za-z0-9+/]+={0,2})(?:\s|$)/.exec(line) : null;
   if (!m) throw certError(`${source} is not a certificate file (expected "TYPE BASE64 [comment]")`);
@@ -443,7 +444,7 @@ export function parseCertificateFile(text: string, source = 'certificate'): Cert
     throw certError(`${source}: invalid base64`, cause);
   }
   try {
-    const cert = parseCertificate(blob);
+    const cert = parseCertificate(blob, { crypto: options.crypto });
     if (cert.certType !== m[1]) throw certError(`type "${m[1]}" does not match the certificate's own "${cert.certType}"`);
     return cert;
   } catch (err) {

@@ -909,7 +909,7 @@ export async function prepareAuth(
       }
     }
   }
-  await addCertificates(options, privateKeys, files);
+  await addCertificates(options, privateKeys, files, crypto);
   if (locked.size > 0) files.splice(0, files.length, ...files.filter((e) => !locked.has(e)));
   const identities: AuthIdentity[] = [];
   const signers: ExternalSigner[] = [];
@@ -1156,19 +1156,19 @@ function identitySkipped(path: string, err: unknown): string | undefined {
  * file. One for a `privateKey` is paired with it now; the others go among `files`, loaded
  * nothing (see certifyIdentityFiles): prepareAuth finds what signs for them.
  */
-async function addCertificates(options: ConnectOptions, privateKeys: PrivateKey[], files: IdentityFileEntry[]): Promise<void> {
+async function addCertificates(options: ConnectOptions, privateKeys: PrivateKey[], files: IdentityFileEntry[], crypto: CryptoProvider): Promise<void> {
   const certs: CertificateSource[] = [];
   const givenCerts = options.certificates === undefined ? [] : Array.isArray(options.certificates) ? options.certificates : [options.certificates];
   givenCerts.forEach((c, i) => {
     const source = `certificates[${i}]`;
-    certs.push({ certificate: typeof c === 'string' ? parseCertificateFile(c, source) : parseCertificate(c), source });
+    certs.push({ certificate: typeof c === 'string' ? parseCertificateFile(c, source, { crypto }) : parseCertificate(c, { crypto }), source });
   });
-  for (const f of options.certificateFiles ?? []) certs.push((await loadCertificateFile(f))!);
+  for (const f of options.certificateFiles ?? []) certs.push((await loadCertificateFile(f, { crypto }))!);
   if (givenCerts.length === 0 && options.certificateFiles === undefined) {
     // ssh.c load_public_identity_files(): without CertificateFile, try "IDENTITY-cert.pub".
     for (const f of options.identityFiles ?? []) {
       if (typeof f !== 'string') continue;
-      const c = await loadCertificateFile(`${f}-cert.pub`, { optional: true });
+      const c = await loadCertificateFile(`${f}-cert.pub`, { optional: true, crypto });
       if (c) certs.push(c);
     }
   }

@@ -397,7 +397,7 @@ export async function loadIdentities(cfg: ResolvedConfig, log: Log, unlock: Unlo
     !rsaKeyTooShort(blob, cfg.requiredRsaSize) ? undefined : rsaKeyTooShort(blob, 0) ? 'floor' : 'required';
   const certificateTooShort = async (certPath: string): Promise<'required' | 'floor' | undefined> => {
     try {
-      const c = await loadCertificateFile(certPath, { optional: true });
+      const c = await loadCertificateFile(certPath, { optional: true, crypto: unlock.crypto });
       return c ? rsaSize(c.certificate.publicKeyBlob) : undefined;
     } catch {
       // Said when the certificates are loaded, below.
@@ -472,7 +472,7 @@ export async function loadIdentities(cfg: ResolvedConfig, log: Log, unlock: Unlo
   for (const { path, explicit } of certPaths) {
     if (tooShort.has(path)) continue;
     try {
-      const c = await loadCertificateFile(path, { optional: !explicit });
+      const c = await loadCertificateFile(path, { optional: !explicit, crypto: unlock.crypto });
       if (!c) continue;
       // ssh.c check_load for a CertificateFile: `load certificate "PATH": Invalid key length`.
       const short = rsaSize(c.certificate.publicKeyBlob);
