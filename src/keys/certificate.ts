@@ -329,23 +329,6 @@ export const VERIFIED_CERTIFICATES_KEPT = 16;
 // runtime's Ed25519 are both strict: RFC 8032 §5.1.7, a non-canonical S refused).
 const verifiedCertificates = new Set<string>();
 
-function caSignatureVerifies(
-  verifier: HostKeyAlgorithm,
-  blob: Uint8Array,
-  signedLength: number,
-  signatureKey: Uint8Array,
-  signature: Uint8Array,
-  crypto: CryptoProvider | undefined,
-): boolean {
-  const key = base64Encode(blob);
-  if (verifiedCertificates.has(key)) return true;
-  if (!verifier.verify(signatureKey, signature, blob.subarray(0, signedLength), crypto)) return false;
-  if (verifiedCertificates.size >= VERIFIED_CERTIFICATES_KEPT) {
-    verifiedCertificates.delete(verifiedCertificates.values().next().value!);
-  }
-  verifiedCertificates.add(key);
-  return true;
-}
 
 function decode(blob: Uint8Array, sha1Ca: boolean, crypto: CryptoProvider | undefined): Certificate {
   const r = new SshReader(blob);
@@ -398,13 +381,19 @@ function decode(blob: Uint8Array, sha1Ca: boolean, crypto: CryptoProvider | unde
     );
   }
   if (verifier.keyType !== caType) throw certError(`a ${caType} CA key cannot make ${sigAlg} signatures`);
-  let ok: boolean;
-  try {
-    ok = caSignatureVerifies(verifier, blob, signedLength, signatureKey, signature, crypto);
-  } catch (cause) {
-    throw certError(`the CA signature could not be checked: ${(cause as Error).message}`, cause);
+  const seen = base64Encode(blob);
+  if (!verifiedCertificates.has(seen)) {
+    let ok: boolean;
+    try {
+      ok = verifier.verify(signatureKey, signature, blob.subarray(0, signedLength), crypto);
+    } catch (cause) {
+      throw certError(`the CA signature could not be checked: ${(cause as Error).message}`, cause);
+    }
+    if (!ok) throw certError(`the CA signature does not verify (CA ${caType} ${fingerprint(signatureKey)})`);
+    // Remembered as verified, the oldest forgotten past VERIFIED_CERTIFICATES_KEPT.
+    if (verifiedCertificates.size >= VERIFIED_CERTIFICATES_KEPT) verifiedCertificates.delete(verifiedCertificates.values().next().value!);
+    verifiedCertificates.add(seen);
   }
-  if (!ok) throw certError(`the CA signature does not verify (CA ${caType} ${fingerprint(signatureKey)})`);
 
   return {
     blob: blob.slice(),
