@@ -18,7 +18,10 @@ const ROUNDS = 16;
 const P_WORDS = ROUNDS + 2;
 const S_WORDS = 4 * 256;
 
-let initialState: Uint32Array | undefined;
+// Words are held as signed 32-bit integers (Int32Array): the same bits as uint32, and each a small
+// integer to V8, so the code that runs before the JIT has optimized it allocates no heap numbers
+// (uint32 words above 2^31 did: the first bcrypt_hash took 50–90 ms instead of 4).
+let initialState: Int32Array | undefined;
 
 /**
  * Blowfish's initial P-array then S-boxes: the fractional part of π in hex, 1042 words
@@ -26,12 +29,12 @@ let initialState: Uint32Array | undefined;
  * string. This string consists of the hexadecimal digits of pi"). Computed once, on first use,
  * from π's binary digits (./pi.ts, shared with the MODP primes), rather than transcribed.
  */
-function blowfishInitialState(): Uint32Array {
+function blowfishInitialState(): Int32Array {
   if (initialState) return initialState;
   const words = P_WORDS + S_WORDS;
   const bits = words * 32;
   let fraction = piBits(bits) - (3n << BigInt(bits));
-  const state = new Uint32Array(words);
+  const state = new Int32Array(words);
   for (let i = words - 1; i >= 0; i--) {
     state[i] = Number(fraction & 0xffffffffn);
     fraction >>= 32n;
@@ -42,12 +45,12 @@ function blowfishInitialState(): Uint32Array {
 
 /** Blowfish state: the P-array and the four S-boxes, as separate views of one allocation. */
 interface BlowfishState {
-  readonly all: Uint32Array;
-  readonly p: Uint32Array;
-  readonly s0: Uint32Array;
-  readonly s1: Uint32Array;
-  readonly s2: Uint32Array;
-  readonly s3: Uint32Array;
+  readonly all: Int32Array;
+  readonly p: Int32Array;
+  readonly s0: Int32Array;
+  readonly s1: Int32Array;
+  readonly s2: Int32Array;
+  readonly s3: Int32Array;
 }
 
 function newState(): BlowfishState {
@@ -60,61 +63,63 @@ function newState(): BlowfishState {
  * Encipher the 64-bit block data[i], data[i + 1] (xL, xR) in place (Schneier 1993: 16 Feistel
  * rounds, F(x) = ((S0[a] + S1[b]) ^ S2[c]) + S3[d] over x's bytes a..d, additions mod 2^32).
  */
-function encipher(st: BlowfishState, data: Uint32Array, i: number): void {
+function encipher(st: BlowfishState, data: Int32Array, i: number): void {
   const { p, s0, s1, s2, s3 } = st;
   let l = data[i]!;
   let r = data[i + 1]!;
   for (let j = 0; j < ROUNDS; j += 2) {
     l ^= p[j]!;
-    r ^= (((s0[l >>> 24]! + s1[(l >>> 16) & 0xff]!) ^ s2[(l >>> 8) & 0xff]!) + s3[l & 0xff]!) ^ p[j + 1]!;
-    l ^= ((s0[r >>> 24]! + s1[(r >>> 16) & 0xff]!) ^ s2[(r >>> 8) & 0xff]!) + s3[r & 0xff]!;
+    r ^= ((((s0[l >>> 24]! + s1[(l >>> 16) & 0xff]!) | 0) ^ s2[(l >>> 8) & 0xff]!) + s3[l & 0xff]!) ^ p[j + 1]!;
+    l ^= ((((s0[r >>> 24]! + s1[(r >>> 16) & 0xff]!) | 0) ^ s2[(r >>> 8) & 0xff]!) + s3[r & 0xff]!) | 0;
   }
   data[i] = r ^ p[ROUNDS + 1]!;
   data[i + 1] = l ^ p[ROUNDS]!;
 }
 
-/** Cyclic big-endian 32-bit word reader over `data` (OpenBSD's Blowfish_stream2word). */
-class WordStream {
-  private pos = 0;
-  constructor(private readonly data: Uint8Array) {}
-  next(): number {
+/**
+ * `count` big-endian 32-bit words read cyclically from `data` (OpenBSD's Blowfish_stream2word,
+ * called `count` times from the start).
+ */
+function cyclicWords(data: Uint8Array, count: number): Int32Array {
+  const words = new Int32Array(count);
+  let pos = 0;
+  for (let i = 0; i < count; i++) {
     let w = 0;
-    for (let i = 0; i < 4; i++) {
-      if (this.pos >= this.data.length) this.pos = 0;
-      w = (w << 8) | this.data[this.pos++]!;
+    for (let j = 0; j < 4; j++) {
+      if (pos >= data.length) pos = 0;
+      w = (w << 8) | data[pos++]!;
     }
-    return w >>> 0;
+    words[i] = w;
   }
+  return words;
 }
+
+/** The words ExpandKey mixes in without a salt: zeros. */
+const NO_SALT = new Int32Array(P_WORDS + S_WORDS);
 
 /**
  * The eksblowfish key schedule step (Provos–Mazières, "A Future-Adaptable Password Scheme", 1999,
- * ExpandKey): XOR `key` cyclically into P, then re-encrypt the whole state in CBC-like fashion,
- * mixing in `salt` words when given (ExpandKey(state, salt, key)); without salt it is
- * ExpandKey(state, 0, key).
+ * ExpandKey): XOR the key's words (`keyWords`, P_WORDS of them, read cyclically from the key)
+ * into P, then re-encrypt the whole state in CBC-like fashion, mixing in the salt's words
+ * (`saltWords`, one per state word, read cyclically from the salt): ExpandKey(state, salt, key);
+ * with {@link NO_SALT} it is ExpandKey(state, 0, key).
  */
-function expandKey(st: BlowfishState, key: Uint8Array, salt?: Uint8Array): void {
+function expandKey(st: BlowfishState, keyWords: Int32Array, saltWords: Int32Array): void {
   const { all, p, s0, s1, s2, s3 } = st;
-  const k = new WordStream(key);
-  for (let i = 0; i < P_WORDS; i++) p[i] = p[i]! ^ k.next();
-  const w = salt ? new WordStream(salt) : undefined;
+  for (let i = 0; i < P_WORDS; i++) p[i] = p[i]! ^ keyWords[i]!;
   let xl = 0;
   let xr = 0;
   // encipher() inlined: 521 encryptions per call, 129 calls per bcrypt_hash (~60% of the time saved).
   for (let i = 0; i < P_WORDS + S_WORDS; i += 2) {
-    if (w) {
-      xl ^= w.next();
-      xr ^= w.next();
-    }
-    let l = xl;
-    let r = xr;
+    let l = xl ^ saltWords[i]!;
+    let r = xr ^ saltWords[i + 1]!;
     for (let j = 0; j < ROUNDS; j += 2) {
       l ^= p[j]!;
-      r ^= (((s0[l >>> 24]! + s1[(l >>> 16) & 0xff]!) ^ s2[(l >>> 8) & 0xff]!) + s3[l & 0xff]!) ^ p[j + 1]!;
-      l ^= ((s0[r >>> 24]! + s1[(r >>> 16) & 0xff]!) ^ s2[(r >>> 8) & 0xff]!) + s3[r & 0xff]!;
+      r ^= ((((s0[l >>> 24]! + s1[(l >>> 16) & 0xff]!) | 0) ^ s2[(l >>> 8) & 0xff]!) + s3[l & 0xff]!) ^ p[j + 1]!;
+      l ^= ((((s0[r >>> 24]! + s1[(r >>> 16) & 0xff]!) | 0) ^ s2[(r >>> 8) & 0xff]!) + s3[r & 0xff]!) | 0;
     }
-    xl = (r ^ p[ROUNDS + 1]!) >>> 0;
-    xr = (l ^ p[ROUNDS]!) >>> 0;
+    xl = r ^ p[ROUNDS + 1]!;
+    xr = l ^ p[ROUNDS]!;
     all[i] = xl;
     all[i + 1] = xr;
   }
@@ -131,14 +136,14 @@ const HASH_BYTES = MAGIC.length;
  */
 function bcryptHash(sha2pass: Uint8Array, sha2salt: Uint8Array, out: Uint8Array): void {
   const st = newState();
-  expandKey(st, sha2pass, sha2salt);
+  const passWords = cyclicWords(sha2pass, P_WORDS);
+  const saltKeyWords = cyclicWords(sha2salt, P_WORDS);
+  expandKey(st, passWords, cyclicWords(sha2salt, P_WORDS + S_WORDS));
   for (let i = 0; i < 64; i++) {
-    expandKey(st, sha2salt);
-    expandKey(st, sha2pass);
+    expandKey(st, saltKeyWords, NO_SALT);
+    expandKey(st, passWords, NO_SALT);
   }
-  const magic = new WordStream(MAGIC);
-  const cdata = new Uint32Array(HASH_BYTES / 4);
-  for (let i = 0; i < cdata.length; i++) cdata[i] = magic.next();
+  const cdata = cyclicWords(MAGIC, HASH_BYTES / 4);
   for (let round = 0; round < 64; round++) {
     for (let i = 0; i < cdata.length; i += 2) encipher(st, cdata, i);
   }
@@ -151,6 +156,8 @@ function bcryptHash(sha2pass: Uint8Array, sha2salt: Uint8Array, out: Uint8Array)
   }
   st.all.fill(0);
   cdata.fill(0);
+  passWords.fill(0);
+  saltKeyWords.fill(0);
 }
 
 /**
