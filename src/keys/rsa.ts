@@ -38,10 +38,10 @@ const RSA_MAX_PUBEXP_BITS = 64;
 /** RSASSA-PKCS1-v1_5 per signature algorithm: the hash and its DER DigestInfo prefix (RFC 8017 §9.2 note 1). */
 const PKCS1_HASHES = {
   // RFC 8332 §3.
-  'rsa-sha2-512': { hash: sha512, digestInfo: hex('3051300d060960864801650304020305000440') },
-  'rsa-sha2-256': { hash: sha256, digestInfo: hex('3031300d060960864801650304020105000420') },
+  'rsa-sha2-512': { hash: sha512, hashName: 'sha512', digestInfo: hex('3051300d060960864801650304020305000440') },
+  'rsa-sha2-256': { hash: sha256, hashName: 'sha256', digestInfo: hex('3031300d060960864801650304020105000420') },
   // RFC 4253 §6.6: "ssh-rsa" signs with SHA-1.
-  'ssh-rsa': { hash: sha1, digestInfo: hex('3021300906052b0e03021a05000414') },
+  'ssh-rsa': { hash: sha1, hashName: 'sha1', digestInfo: hex('3021300906052b0e03021a05000414') },
 } as const;
 type RsaSignatureName = keyof typeof PKCS1_HASHES;
 
@@ -187,10 +187,22 @@ export function rsaKey(fields: RsaPrivateFields): SigningKey {
     // RFC 8332 §3 SHA-2 first; SHA-1 "ssh-rsa" (RFC 4253 §6.6) last: public key authentication
     // uses it only when PubkeyAcceptedAlgorithms names it (off by default since OpenSSH 8.8).
     signatureAlgorithms: ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'],
-    signBody(algorithm, data) {
+    signBody(algorithm, data, crypto) {
       const em = emsaPkcs1v15(algorithm as RsaSignatureName, data, k);
       if (!em) throw new UsageError('RSA modulus too short for this digest');
       const m = bytesToNumberBE(em);
+      // The runtime's RSA when the provider has it, used only once s^e mod n gives back EM (RFC
+      // 8017 §8.2.2 step 2's check; PKCS#1 v1.5 is deterministic, so it is the signature below).
+      if (crypto?.rsaSign) {
+        const fields = { n: unsigned(n), e: unsigned(e), d: unsigned(d), p: unsigned(p), q: unsigned(q), dp: unsigned(dp), dq: unsigned(dq), qi: unsigned(iqmp) };
+        let s: Uint8Array | undefined;
+        try {
+          s = crypto.rsaSign(fields, PKCS1_HASHES[algorithm as RsaSignatureName].hashName, data);
+        } finally {
+          for (const v of Object.values(fields)) v.fill(0);
+        }
+        if (s?.length === k && modPow(bytesToNumberBE(s), e, n) === m) return s;
+      }
       // RFC 8017 §5.1.2 RSASP1, second form (CRT): about 4x faster than m^d mod n.
       const m1 = modPow(m, dp, p);
       const m2 = modPow(m, dq, q);

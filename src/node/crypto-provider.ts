@@ -40,7 +40,19 @@ import { withWasm } from '../crypto/chacha20-poly1305-wasm.js';
 import { BATCH_BYTES, BlockGcm } from '../crypto/ghash.js';
 import { pureTsCryptoProvider } from '../crypto/pure.js';
 import { copyToSlab } from '../crypto/slab.js';
-import type { AesGcm, BlockStream, ChaCha20Stream, CryptoProvider, EcdsaCurveName, EcdsaCurveOps, Ed25519, HashName, Hmac, X25519 } from '../crypto/provider.js';
+import type {
+  AesGcm,
+  BlockStream,
+  ChaCha20Stream,
+  CryptoProvider,
+  EcdsaCurveName,
+  EcdsaCurveOps,
+  Ed25519,
+  HashName,
+  Hmac,
+  RsaPrivateKeyBytes,
+  X25519,
+} from '../crypto/provider.js';
 import { noteArrayBufferBytes } from './array-buffer-cap.js';
 import { releaseScratch } from './array-buffer-release.js';
 import { ED25519_TEST2_MAULED_SIGNATURE } from './ed25519-self-test.js';
@@ -464,6 +476,40 @@ function nodeEcdsa(curve: EcdsaCurveName): EcdsaCurveOps | undefined {
   return ecdsaByCurve.get(curve);
 }
 
+/** DER tag, length (short or long form, X.690 §8.1.3) and contents. */
+function derTlv(tag: number, body: Buffer): Buffer {
+  const length: number[] = [];
+  for (let n = body.length; n > 0; n = Math.floor(n / 256)) length.unshift(n % 256);
+  const head = body.length < 128 ? [tag, body.length] : [tag, 0x80 | length.length, ...length];
+  return Buffer.concat([Buffer.from(head), body]);
+}
+
+/** A non-negative DER INTEGER (X.690 §8.3) from unsigned big-endian bytes. */
+function derUnsigned(bytes: Uint8Array): Buffer {
+  let start = 0;
+  while (start < bytes.length - 1 && bytes[start] === 0) start++;
+  const v = Buffer.from(bytes.subarray(start));
+  return derTlv(0x02, v.length === 0 || v[0]! & 0x80 ? Buffer.concat([Buffer.from([0]), v]) : v);
+}
+
+/**
+ * RSASSA-PKCS1-v1_5 with OpenSSL: the key imported as an RFC 8017 §A.1.2 RSAPrivateKey
+ * (`SEQUENCE { version 0, n, e, d, p, q, dP, dQ, qInv }`, DER), its copies wiped after. Undefined
+ * when the runtime refuses the key or the call (the caller then signs in TypeScript).
+ */
+function nodeRsaSign(key: RsaPrivateKeyBytes, hash: HashName, data: Uint8Array): Uint8Array | undefined {
+  const fields = [new Uint8Array(1), key.n, key.e, key.d, key.p, key.q, key.dp, key.dq, key.qi].map(derUnsigned);
+  const der = derTlv(0x30, Buffer.concat(fields));
+  try {
+    return new Uint8Array(nodeSign(hash, data, createPrivateKey({ key: der, format: 'der', type: 'pkcs1' })));
+  } catch {
+    return undefined;
+  } finally {
+    for (const f of fields) f.fill(0);
+    der.fill(0);
+  }
+}
+
 let curves: { x25519?: X25519; ed25519?: Ed25519 } | undefined;
 
 function checkCurves(): { x25519?: X25519; ed25519?: Ed25519 } {
@@ -570,6 +616,7 @@ export const nodeCryptoProviderNoWasm: CryptoProvider = {
     const d = createDecipheriv('des-ede3-cbc', key, iv).setAutoPadding(false);
     return new Uint8Array(Buffer.concat([d.update(ciphertext), d.final()]));
   },
+  rsaSign: nodeRsaSign,
 };
 
 
