@@ -9,7 +9,7 @@
  * are shared with group exchange (./dh-gex.ts).
  */
 import { bigIntToBytes, bitLength, bytesToBigInt, modPow } from '../crypto/bigint.js';
-import type { HashName } from '../crypto/provider.js';
+import type { CryptoProvider, HashName } from '../crypto/provider.js';
 import { cipherAlgorithms } from '../cipher/registry.js';
 import { DisconnectReason, ProtocolError } from '../errors.js';
 import { macAlgorithms } from '../mac/registry.js';
@@ -83,9 +83,10 @@ export function dhPublicValueProblem(y: bigint, p: bigint): string | undefined {
  * twice the bits the ciphers need (Pollard rho makes an n-bit exponent worth n/2 bits), at
  * least 512, at most |p| − 1; the top bit set (OpenSSL's DH_generate_key with a length).
  * Throws a KEY_EXCHANGE_FAILED ProtocolError when the group is too small for that, or when the
- * public value fails dh_pub_is_valid's checks (RFC 4253 §8: 1 < e < p − 1).
+ * public value fails dh_pub_is_valid's checks (RFC 4253 §8: 1 < e < p − 1). `crypto`: for a
+ * fixed group only, whose {@link CryptoProvider.fixedGroupDh} computes e.
  */
-export function dhGenerateKey(group: { p: bigint; g: bigint }, weNeedBytes: number, random: Random): DhKeyPair {
+export function dhGenerateKey(group: { p: bigint; g: bigint }, weNeedBytes: number, random: Random, crypto?: CryptoProvider): DhKeyPair {
   const pbits = bitLength(group.p);
   const need = Math.max(weNeedBytes * 8, 256);
   if (2 * need > pbits) throw kexFailed(`DH group of ${pbits} bits is too small for keys of ${need} bits`);
@@ -95,8 +96,8 @@ export function dhGenerateKey(group: { p: bigint; g: bigint }, weNeedBytes: numb
   bytes[0]! &= 0xff >>> excess;
   bytes[0]! |= 0x80 >>> excess;
   const x = bytesToBigInt(bytes);
+  const publicValue = power(group.p, group.g, x, bytes, true, crypto);
   bytes.fill(0);
-  const publicValue = modPow(group.g, x, group.p);
   // dh_gen_key checks its own value once and fails the exchange, without another try: with a
   // group of RFC 3526 a bad value is astronomically unlikely, and with one the server chose
   // (group exchange, RFC 4419 §3) it can be every value (p = q², g = q gives 0 for any x), where
@@ -104,6 +105,16 @@ export function dhGenerateKey(group: { p: bigint; g: bigint }, weNeedBytes: numb
   const problem = dhPublicValueProblem(publicValue, group.p);
   if (problem !== undefined) throw kexFailed(`invalid public DH value (${problem}) for the group`);
   return { x, publicValue };
+}
+
+/**
+ * g^x mod p (`forE`: base is g) or y^x mod p: the provider's {@link CryptoProvider.fixedGroupDh}
+ * when given one (the fixed groups pass theirs; group exchange none) and it takes the group, else
+ * BigInt arithmetic. `xBytes` is x as big-endian bytes, the caller's to wipe.
+ */
+function power(p: bigint, base: bigint, x: bigint, xBytes: Uint8Array, forE: boolean, crypto: CryptoProvider | undefined): bigint {
+  const runtime = forE && base !== 2n ? undefined : crypto?.fixedGroupDh?.(bigIntToBytes(p), xBytes, forE ? undefined : bigIntToBytes(base));
+  return runtime ? bytesToBigInt(runtime) : modPow(base, x, p);
 }
 
 /**
@@ -123,12 +134,15 @@ export function mpintOf(n: bigint): Uint8Array {
 
 /**
  * K = y^x mod p as an mpint with its length prefix (RFC 4253 §8), after checking the peer's
- * y ({@link dhPublicValueProblem}); `who` names the peer in the error.
+ * y ({@link dhPublicValueProblem}); `who` names the peer in the error. `crypto`: for a fixed
+ * group only, as for {@link dhGenerateKey}.
  */
-export function dhSharedSecret(p: bigint, x: bigint, y: bigint, who: string): Uint8Array {
+export function dhSharedSecret(p: bigint, x: bigint, y: bigint, who: string, crypto?: CryptoProvider): Uint8Array {
   const problem = dhPublicValueProblem(y, p);
   if (problem) throw kexFailed(`invalid public DH value from the ${who}: ${problem}`);
-  const k = bigIntToBytes(modPow(y, x, p));
+  const xBytes = bigIntToBytes(x);
+  const k = bigIntToBytes(power(p, y, x, xBytes, false, crypto));
+  xBytes.fill(0);
   const encoded = encodeSharedMpint(k);
   k.fill(0);
   return encoded;
@@ -136,22 +150,22 @@ export function dhSharedSecret(p: bigint, x: bigint, y: bigint, who: string): Ui
 
 function groupAgreement(name: string, group: ModpGroup): KeyAgreement {
   return {
-    client(random, _crypto, negotiated) {
-      let kp: DhKeyPair | undefined = dhGenerateKey(group, keyNeeds(negotiated).weNeed, random);
+    client(random, crypto, negotiated) {
+      let kp: DhKeyPair | undefined = dhGenerateKey(group, keyNeeds(negotiated).weNeed, random, crypto);
       return {
         publicValue: mpintOf(kp.publicValue),
         finish(serverValue) {
           if (!kp) throw kexFailed(`${name}: the key exchange is over`);
           const f = parsePositiveMpint(serverValue, `${name}: the server's f`);
-          return dhSharedSecret(group.p, kp.x, f, 'server');
+          return dhSharedSecret(group.p, kp.x, f, 'server', crypto);
         },
         dispose: () => (kp = undefined),
       };
     },
-    server(clientValue, random, _crypto, negotiated) {
+    server(clientValue, random, crypto, negotiated) {
       const e = parsePositiveMpint(clientValue, `${name}: the client's e`);
-      const kp = dhGenerateKey(group, keyNeeds(negotiated).weNeed, random);
-      return { publicValue: mpintOf(kp.publicValue), sharedSecret: dhSharedSecret(group.p, kp.x, e, 'client') };
+      const kp = dhGenerateKey(group, keyNeeds(negotiated).weNeed, random, crypto);
+      return { publicValue: mpintOf(kp.publicValue), sharedSecret: dhSharedSecret(group.p, kp.x, e, 'client', crypto) };
     },
   };
 }
