@@ -650,6 +650,30 @@ async function unimplementedOffer(err: { category: string; server: readonly stri
 }
 
 /**
+ * Writes {@link describeFatal}'s `text` for `err` as ssh(1) logs it: the line ssh says with
+ * fatal() (log.c: shown from LogLevel FATAL, silenced only by QUIET) through {@link Log.fatal},
+ * the lines before it, error()'s, through {@link Log.error}. So `LogLevel FATAL` still says why
+ * the run ended, as ssh does:
+ * - sshconnect2.c userauth: fatal("%s@%s: Permission denied (%s).");
+ * - sshconnect2.c verify_host_key_callback: fatal("Host key verification failed."), after
+ *   sshconnect.c check_host_key's error() lines (the changed or revoked key's block);
+ * - sshconnect2.c input_userauth_error: fatal_f("bad message during authentication: ...").
+ * Anything else is error()'s or logdie()'s (INFO, which describeFatal decided already).
+ */
+export async function logFatal(err: unknown, text: string, log: Log): Promise<void> {
+  const errors = await import('../errors.js');
+  const FAILED = 'Host key verification failed.';
+  if (err instanceof errors.AuthenticationError || /^input_userauth_error: /.test(text)) {
+    log.fatal(text);
+  } else if (err instanceof errors.HostKeyError && (text === FAILED || text.endsWith(`\n${FAILED}`))) {
+    log.error(text.slice(0, -FAILED.length - 1));
+    log.fatal(FAILED);
+  } else {
+    log.error(text);
+  }
+}
+
+/**
  * The message ssh(1) prints for an error that ends the connection. A line for which
  * {@link isClosedByRemoteHost} holds is clientloop.c's quit_message(): the caller writes it raw to
  * its stderr, not through `log`.
