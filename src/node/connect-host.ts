@@ -186,6 +186,7 @@ export class Log {
   note(n: LogNote): void {
     if (n.level === 'error') this.error(n.text);
     else if (n.level === 'fatal') this.fatal(n.text);
+    else if (n.level === 'verbose') this.notice(n.text);
     else this.debug(n.level, n.text);
   }
 }
