@@ -361,7 +361,7 @@ function plainPublicKeyType(path: string): string | undefined {
  */
 export async function loadIdentities(cfg: ResolvedConfig, log: Log, unlock: UnlockOptions): Promise<IdentityFileEntry[]> {
   if (!cfg.pubkeyAuthentication) return [];
-  const [{ certifyIdentityFiles, expandHome, loadCertificateFile, prepareIdentityFile, unprotectedKeyLines }, { KeyPermissionsError }, { keyBlobType }, { rsaKeyTooShort }] =
+  const [{ certifyIdentityFiles, expandHome, isPathLookupFailure, loadCertificateFile, prepareIdentityFile, unprotectedKeyLines }, { KeyPermissionsError }, { keyBlobType }, { rsaKeyTooShort }] =
     await Promise.all([import('./identity-file.js'), import('../errors.js'), import('../keys/hostkey.js'), import('../keys/certificate.js')]);
   const entries: IdentityFileEntry[] = [];
   // ssh.c load_public_identity_files(): without CertificateFile, "IDENTITY-cert.pub" is tried.
@@ -439,7 +439,7 @@ export async function loadIdentities(cfg: ResolvedConfig, log: Log, unlock: Unlo
       if (cfg.certificateFiles.length === 0) certPaths.push({ path: `${path}-cert.pub`, explicit: false });
     } catch (err) {
       const e = err as SshError & { cause?: NodeJS.ErrnoException };
-      if (e.code === 'ERR_PRIVATE_KEY' && e.cause?.code === 'ENOENT') {
+      if (e.code === 'ERR_PRIVATE_KEY' && isPathLookupFailure(e.cause?.code)) {
         // ssh.c load_public_identity_files keeps a file the user named (IdentityFile; -i files
         // it cannot reach were dropped with ssh.c's warning while reading the options); at its
         // turn sshconnect2.c load_identity_file says `no such identity` at INFO.
@@ -489,7 +489,7 @@ export async function loadIdentities(cfg: ResolvedConfig, log: Log, unlock: Unlo
       // ssh.c load_public_identity_files / check_load: a missing file is passed over in silence
       // (explicit or not), a plain public key with a debug line; anything else is error()'d.
       const cause = (err as { cause?: NodeJS.ErrnoException }).cause;
-      if (cause?.code === 'ENOENT') {
+      if (isPathLookupFailure(cause?.code)) {
         log.debug1(`certificate file ${path} type -1`);
         continue;
       }
