@@ -19,6 +19,7 @@ import type { LocalInterfaceAddress } from '../config/match.js';
 import type { SshClient } from './client.js';
 import { sendsNoMoreSessions } from '../connection/global-requests.js';
 import { lookupHost } from './host-lookup.js';
+import { DEFAULT_CLIENT_VERSION } from '../transport/version.js';
 import { tcpServicePort } from './services.js';
 import { userHome } from './user-home.js';
 import { connectLendingReads } from './socket-read.js';
@@ -1592,12 +1593,17 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
         // transport/version.ts: the server's identification line arrived.
         if (m.startsWith('Remote protocol version ')) {
           bannerSeen = true;
+          // kex.c kex_exchange_identification: ours was sent first, "Local version string %.100s";
+          // then sshconnect.c ssh_login: "Authenticating to %s:%d as '%s'", before the key
+          // exchange (and before its HostKeyAlgorithms assembly fails).
+          log.debug1(`Local version string ${DEFAULT_CLIENT_VERSION}`);
+          log.debug1(m);
+          log.debug1(`Authenticating to ${cfg.hostName}:${cfg.port} as '${cfg.user}'`);
           if (hostKeyUnassembled) {
             // The client ends here (failAfterVersion, above): no KEXINIT was sent.
-            log.debug1(m);
             assemblyFailed = true;
-            return;
           }
+          return;
         }
         // sshconnect2.c: the method that succeeded is in ssh's verbose line below.
         const auth = /^Authenticated using "(.*)"\.$/.exec(m);
