@@ -107,6 +107,11 @@ describe('certificate decoding', () => {
     }
   });
 
+  it('names a plain key as such, and text that is no key at all as no certificate file (break35: "holds a not key")', () => {
+    expect(() => parseCertificateFile('ssh-ed25519 AAAA user\n', 'F')).toThrow(/^certificate: F holds a ssh-ed25519 key, not a certificate$/);
+    expect(() => parseCertificateFile('not a key\n', 'F')).toThrow(/^certificate: F is not a certificate file \(expected "TYPE BASE64 \[comment\]"\)$/);
+  });
+
   it('refuses a CA signature made with ssh-rsa (SHA-1), as OpenSSH 8.2+ does', () => {
     const key = newKey('sha1_user', 'ed25519');
     const text = sign(rsaCa, key, ['-I', 'old', '-n', 'root', '-t', 'ssh-rsa']);

@@ -105,6 +105,21 @@ describeWithHome('pure-ssh refuses what it cannot honour, before connecting', ()
     expect(connections - before).toBe(2);
   });
 
+  it('ProxyCommand - (ssh: the connection on its own stdin and stdout) where it is the route: refused by name, never run as a shell command (break35)', async () => {
+    const before = connections;
+    const cfg = await config(`Host other\n  ProxyCommand -\nHost *\n  ProxyCommand -\n  Port ${port}\n`);
+    const reason = 'pure-ssh does not implement it yet (it carries the connection on standard input and output)';
+    const file = await pureSsh(['-F', cfg, '-N', '127.0.0.1'], home);
+    expect([file.code, file.stderr]).toEqual([255, `${cfg} line 4: unsupported option "ProxyCommand -": ${reason}\r\n${cfg}: terminating, 1 bad configuration options\r\n`]);
+    const opt = await pureSsh(['-F', 'none', '-o', 'ProxyCommand= -', '-N', '127.0.0.1'], home);
+    expect([opt.code, opt.stderr]).toEqual([255, `command-line line 0: unsupported option "ProxyCommand -": ${reason}\r\n`]);
+    // Not the value obtained (ProxyCommand none first, or a block for another host): the run connects.
+    const later = await pureSsh(['-F', cfg, '-o', 'ProxyCommand=none', '-o', 'BatchMode=yes', '-N', '127.0.0.1'], home);
+    expect(later.code).toBe(255);
+    expect(later.stderr).not.toMatch(/unsupported option|exec: -/);
+    expect(connections - before).toBe(1);
+  });
+
   it('-q: ProxyUseFdpass yes refused from -o is still said, as ssh 9.2 says a refused -o under -q; from a file, silent as ssh is for a file\'s bad line', async () => {
     const before = connections;
     const reason = 'pure-ssh does not implement it yet (the ProxyCommand would pass back a connected socket, which Node cannot receive; without it pure-ssh speaks on its stdin and stdout)';

@@ -83,6 +83,24 @@ describeInteropWithHome('-v connect and configuration lines, as ssh 9.2', () => 
     if (theirs) expect(ours).toEqual(theirs);
   });
 
+  it('the banner exchange and ssh_login: "Local version string", "Remote protocol version", then "Authenticating to HOST:PORT as \'USER\'" (break35)', async () => {
+    const argv = [
+      '-F', '/dev/null', '-v', '-p', String(sshd.port), '-o', `UserKnownHostsFile=${sshd.knownHostsPath}`, '-o', 'GlobalKnownHostsFile=/dev/null',
+      '-i', sshd.clientKeyPath, '-l', sshd.user, '-W', `127.0.0.1:${sshd.port}`, sshd.host,
+    ];
+    // The software versions differ (pure_ssh against OpenSSH): their shape and order are compared.
+    const keep = (l: string) => /^debug1: (Local version string |Remote protocol version |Authenticating to )/.test(l);
+    const shape = (l: string) => l.replace(/^(debug1: Local version string SSH-2\.0-)\S.*$/, '$1…');
+    const { ours, theirs } = await sideBySide(argv, keep);
+    expect(ours.map(shape)).toEqual([
+      'debug1: Local version string SSH-2.0-…',
+      expect.stringMatching(/^debug1: Remote protocol version 2\.0, remote software version OpenSSH_/),
+      `debug1: Authenticating to ${sshd.host}:${sshd.port} as '${sshd.user}'`,
+    ]);
+    expect(ours[0]).toMatch(/^debug1: Local version string SSH-2\.0-pure_ssh_/);
+    if (theirs) expect(ours.map(shape)).toEqual(theirs.map(shape));
+  });
+
   it('a plain host key only a @cert-authority line names: the host is new, strict checking refuses it, nothing said of the CA line', async () => {
     await execFileP('/usr/bin/ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'ca', '-f', join(dir, 'host_ca')]);
     const { readFile } = await import('node:fs/promises');

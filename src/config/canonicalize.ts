@@ -84,7 +84,7 @@ export function* canonicalizeHost(
   host: string,
   o: CanonicalizeOptions,
   direct: boolean,
-  note: (message: string, level?: DebugLevel) => void,
+  note: (message: string, level?: DebugLevel | 'verbose') => void,
 ): Generator<HostLookupRequest, CanonicalizeResult, HostLookupResult> {
   let result: CanonicalizeResult = { host, resolved: false };
   if (o.mode !== 'no') result = yield* resolveCanonicalize(host, o, direct, note);
@@ -107,7 +107,7 @@ function* resolveCanonicalize(
   host: string,
   o: CanonicalizeOptions,
   direct: boolean,
-  note: (message: string, level?: DebugLevel) => void,
+  note: (message: string, level?: DebugLevel | 'verbose') => void,
 ): Generator<HostLookupRequest, CanonicalizeResult, HostLookupResult> {
   const fn = 'resolve_canonicalize';
   // ssh.c: names a proxy or jump host will resolve are left alone, unless `always`.
@@ -153,7 +153,7 @@ export function followCname(
   name: string,
   cname: string | undefined,
   o: CanonicalizeOptions,
-  note: (message: string, level?: DebugLevel) => void = () => {},
+  note: (message: string, level?: DebugLevel | 'verbose') => void = () => {},
 ): string | undefined {
   if (cname === undefined || cname === '' || o.permittedCnames.length === 0 || cname === name) return undefined;
   if (o.mode === 'no') return undefined;
@@ -161,7 +161,8 @@ export function followCname(
   note(`check_follow_cname: check "${name}" CNAME "${cname}"`, 3);
   for (const rule of o.permittedCnames) {
     if (!matchPatternList(name, rule.source, true) || !matchPatternList(cname, rule.target, true)) continue;
-    note(`Canonicalized DNS aliased hostname "${name}" => "${cname}"`);
+    // ssh.c check_follow_cname: verbose(), shown from LogLevel VERBOSE without a prefix.
+    note(`Canonicalized DNS aliased hostname "${name}" => "${cname}"`, 'verbose');
     return cname.toLowerCase();
   }
   return undefined;

@@ -392,6 +392,12 @@ const applyProxyCommand: Apply = (o, args, ctx, kw) => {
   // Leading whitespace and `=` skipped (strspn(str, WHITESPACE "=")); callers without the raw
   // text (the library's option objects) get the arguments joined.
   const command = (ctx.rest ?? args.join(' ')).replace(/^[\s=]+/, '');
+  // sshconnect.c ssh_connect: `-` is no command but the SSH connection on ssh's own standard
+  // input and output (dup'ed), which pure-ssh does not provide: refused where it is the value
+  // obtained, rather than run as a shell command (`exec -`).
+  if (command === '-' && ctx.active && o.proxy === undefined) {
+    throw lineError(ctx, 'unsupported option "ProxyCommand -": pure-ssh does not implement it yet (it carries the connection on standard input and output)');
+  }
   setFirst(o, 'proxy', command.toLowerCase() === 'none' ? { kind: 'none', via: 'ProxyCommand' } : { kind: 'command', command }, ctx);
 };
 

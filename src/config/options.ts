@@ -227,7 +227,8 @@ export type DebugLevel = 1 | 2 | 3;
  * for readconf.c's error() about a bad line (shown from LogLevel ERROR), `'fatal'` for the
  * fatal() that ends the run (shown from LogLevel FATAL).
  */
-export type NoteLevel = DebugLevel | 'error' | 'fatal';
+/** A note's level: ssh's debug1-3, verbose() (VERBOSE, no prefix), error() or fatal(). */
+export type NoteLevel = DebugLevel | 'verbose' | 'error' | 'fatal';
 
 /** One line of ssh's log from the reading of the configuration: its text and level. */
 export interface LogNote {

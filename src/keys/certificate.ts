@@ -425,7 +425,12 @@ export function parseCertificateFile(text: string, source = 'certificate', optio
   const line = text.split('\n').find((l) => l.trim() !== '' && !l.trim().startsWith('#'));
   const m = line ? /^\s*(\S+)\s+([A-Za-z0-9+/]+={0,2})(?:\s|$)/.exec(line) : null;
   if (!m) throw certError(`${source} is not a certificate file (expected "TYPE BASE64 [comment]")`);
-  if (!isCertificateType(m[1]!)) throw certError(`${source} holds a ${m[1]} key, not a certificate`);
+  if (!isCertificateType(m[1]!)) {
+    // A public key line names its type (ssh-ed25519, ecdsa-sha2-..., sk-..., rsa-sha2-...);
+    // other text (`not a key`) is no key at all.
+    if (!/^(ssh|ecdsa|sk|rsa|x509v3)-/.test(m[1]!)) throw certError(`${source} is not a certificate file (expected "TYPE BASE64 [comment]")`);
+    throw certError(`${source} holds a ${m[1]} key, not a certificate`);
+  }
   let blob: Uint8Array;
   try {
     blob = base64Decode(m[2]!);

@@ -27,7 +27,7 @@ import { tuneV8ForForwarding, tuneV8ForLogin } from './v8-tuning.js';
 import { enableArrayBufferCap, scavengeByTraffic } from './array-buffer-cap.js';
 import { enableArrayBufferRelease } from './array-buffer-release.js';
 import { takeGcAndTransfer } from './v8-gc.js';
-import { configOf, connectHost, describeFatal, requestNoMoreSessions, offerableAlgorithms, failureLog, loadLibraries, Log, logConfigNotes, logHopsKilled, logJumpFailure, openFailedLine, processCliEnvironment, reportCompressionTotals, reportTransferTotals, SEND_DISCONNECT_FAILED, sendDisconnectFails, hopReportsSettled, setHopStderr, setProxyCommandStderr, stdioForwardRemoteName, type HopSession, type Libraries, type RouteContext } from './connect-host.js';
+import { configOf, connectHost, describeFatal, logFatal, requestNoMoreSessions, offerableAlgorithms, failureLog, loadLibraries, Log, logConfigNotes, logHopsKilled, logJumpFailure, openFailedLine, processCliEnvironment, reportCompressionTotals, reportTransferTotals, SEND_DISCONNECT_FAILED, sendDisconnectFails, hopReportsSettled, setHopStderr, setProxyCommandStderr, stdioForwardRemoteName, type HopSession, type Libraries, type RouteContext } from './connect-host.js';
 import type { ForwardOptions, ListenSpec, LocalForward } from './forward.js';
 import type { DynamicForward } from './forward-dynamic.js';
 import type { RemoteForward } from './forward-remote.js';
@@ -431,7 +431,7 @@ async function startRemote(
       // ssh.c ssh_confirm_remote_forward: fatal() - this line, exit 255, nothing about the
       // connection's end (our close must not print "Connection to H closed." or the totals).
       stop();
-      log.error(`Error: ${err.message}`);
+      log.fatal(`Error: ${err.message}`);
       // fatal(): no DISCONNECT (SshClient.abandon).
       await Promise.race([client.abandon(), new Promise((r) => setTimeout(r, 2000).unref())]);
       process.exit(EXIT_ERROR);
@@ -614,7 +614,7 @@ async function run(cfg: ResolvedConfig): Promise<void> {
     // A jump host's failure is its own process's line, at its level (not -q's); then what each
     // ssh(1) process of the -J chain above it says.
     const said = failureLog(err, log);
-    said.error(await describeFatal(err, at, said));
+    await logFatal(err, await describeFatal(err, at, said), said);
     logJumpFailure(err, log);
     process.exit(EXIT_ERROR);
   };
@@ -740,7 +740,8 @@ async function run(cfg: ResolvedConfig): Promise<void> {
       }
       // ssh(1): "channel 0: open failed: ..." then "stdio forwarding failed".
       log.error(openFailedLine(err as SshError));
-      log.error('stdio forwarding failed');
+      // ssh.c ssh_stdio_confirm: fatal(), shown from LogLevel FATAL.
+      log.fatal('stdio forwarding failed');
       shuttingDown = true;
       // ssh.c ssh_stdio_confirm's fatal(), client_cleanup_stdio_fwd's cleanup_exit(0): neither
       // sends a DISCONNECT (SshClient.abandon).
@@ -784,7 +785,8 @@ async function run(cfg: ResolvedConfig): Promise<void> {
       if (!fwds) {
         failures++;
         if (cfg.exitOnForwardFailure) {
-          log.error('Could not request local forwarding.');
+          // ssh.c ssh_init_forwarding: fatal() with ExitOnForwardFailure (error() without it).
+          log.fatal('Could not request local forwarding.');
           shuttingDown = true;
           // ssh.c ssh_init_forwarding's fatal(): no DISCONNECT (SshClient.abandon).
           await Promise.race([ssh.abandon(), new Promise((r) => setTimeout(r, 2000).unref())]);
@@ -924,7 +926,7 @@ async function runReconnecting(
         }
         log.error((err as Error).message);
         if (cfg.exitOnForwardFailure) {
-          log.error('Could not request local forwarding.');
+          log.fatal('Could not request local forwarding.');
           stop();
           await rc.close();
           process.exit(EXIT_ERROR);

@@ -49,7 +49,7 @@ import { ChannelStream } from './channel-stream.js';
 import { connectLendingReads, lendingReadsOf } from './socket-read.js';
 import { connectAttempts, sayConnectFailures } from './connect-attempts.js';
 import { handleWriterFor, WRITE_DONE, WRITE_REFUSED, type HandleWriter } from './socket-write.js';
-import { certificateNameMatches, certifyIdentityFiles, expandHome, loadCertificateFile, loadIdentityFile, loadIdentityFileIfPrivate, loadKeyErrorLine, prepareIdentityFile, unlockIdentityFile, unprotectedKeyLines, type IdentityFileEntry } from './identity-file.js';
+import { certificateNameMatches, certifyIdentityFiles, expandHome, isPathLookupFailure, loadCertificateFile, loadIdentityFile, loadIdentityFileIfPrivate, loadKeyErrorLine, prepareIdentityFile, unlockIdentityFile, unprotectedKeyLines, type IdentityFileEntry } from './identity-file.js';
 import { AgentClient } from './agent.js';
 import { orderIdentities, sshKeyTypeLabel, type AuthIdentity } from '../auth/identity.js';
 import { keyboardInteractiveInfoLine, SIGNER_DECLINED } from '../auth/userauth.js';
@@ -2191,7 +2191,10 @@ export class SshClient extends EventEmitter {
             // A private half that cannot be read (mode 000): load_identity_file's `Load key
             // "PATH": Permission denied`, and no "signing failed" line, as ssh.
             else if (code === 'ERR_PRIVATE_KEY' && (err as { cause?: NodeJS.ErrnoException }).cause?.code !== undefined) {
-              warn?.(loadKeyErrorLine(signer.identity?.label ?? e.identity.label, err)!);
+              // A default key's private half that is not there (its .pub is): load_identity_file's
+              // `no such identity` at debug3 only, as at its turn (key-request below).
+              const defaultMissing = !(e.identity.note ?? '').includes('explicit') && isPathLookupFailure((err as { cause?: NodeJS.ErrnoException }).cause?.code);
+              if (!defaultMissing) warn?.(loadKeyErrorLine(signer.identity?.label ?? e.identity.label, err)!);
             } else if (!passphraseProblem) {
               warn?.(`sign_and_send_pubkey: signing failed for ${signer.name}: ${reason}`);
             }
@@ -2219,7 +2222,7 @@ export class SshClient extends EventEmitter {
             const reason = (err as Error)?.message ?? String(err);
             // load_identity_file's stat(2): `no such identity` at INFO for a file the user named,
             // at debug3 for a default key (the CLI keeps missing ones for their turn, as ssh).
-            const missingDefault = e.identity.note === undefined && (err as { cause?: NodeJS.ErrnoException })?.cause?.code === 'ENOENT';
+            const missingDefault = e.identity.note === undefined && isPathLookupFailure((err as { cause?: NodeJS.ErrnoException })?.cause?.code);
             const line = missingDefault ? undefined : loadKeyErrorLine(e.identity.label, err);
             // Why a file no parser takes was refused, at -v (ssh says only "invalid format").
             if ((err as SshError)?.code === 'ERR_KEY_FORMAT') this.log(reason.includes(e.identity.label) ? reason : `${e.identity.label}: ${reason}`);

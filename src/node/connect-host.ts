@@ -19,6 +19,7 @@ import type { LocalInterfaceAddress } from '../config/match.js';
 import type { SshClient } from './client.js';
 import { sendsNoMoreSessions } from '../connection/global-requests.js';
 import { lookupHost } from './host-lookup.js';
+import { DEFAULT_CLIENT_VERSION } from '../transport/version.js';
 import { tcpServicePort } from './services.js';
 import { userHome } from './user-home.js';
 import { connectLendingReads } from './socket-read.js';
@@ -186,6 +187,7 @@ export class Log {
   note(n: LogNote): void {
     if (n.level === 'error') this.error(n.text);
     else if (n.level === 'fatal') this.fatal(n.text);
+    else if (n.level === 'verbose') this.notice(n.text);
     else this.debug(n.level, n.text);
   }
 }
@@ -360,7 +362,7 @@ function plainPublicKeyType(path: string): string | undefined {
  */
 export async function loadIdentities(cfg: ResolvedConfig, log: Log, unlock: UnlockOptions): Promise<IdentityFileEntry[]> {
   if (!cfg.pubkeyAuthentication) return [];
-  const [{ certifyIdentityFiles, expandHome, loadCertificateFile, prepareIdentityFile, unprotectedKeyLines }, { KeyPermissionsError }, { keyBlobType }, { rsaKeyTooShort }] =
+  const [{ certifyIdentityFiles, expandHome, isPathLookupFailure, loadCertificateFile, prepareIdentityFile, unprotectedKeyLines }, { KeyPermissionsError }, { keyBlobType }, { rsaKeyTooShort }] =
     await Promise.all([import('./identity-file.js'), import('../errors.js'), import('../keys/hostkey.js'), import('../keys/certificate.js')]);
   const entries: IdentityFileEntry[] = [];
   // ssh.c load_public_identity_files(): without CertificateFile, "IDENTITY-cert.pub" is tried.
@@ -438,7 +440,7 @@ export async function loadIdentities(cfg: ResolvedConfig, log: Log, unlock: Unlo
       if (cfg.certificateFiles.length === 0) certPaths.push({ path: `${path}-cert.pub`, explicit: false });
     } catch (err) {
       const e = err as SshError & { cause?: NodeJS.ErrnoException };
-      if (e.code === 'ERR_PRIVATE_KEY' && e.cause?.code === 'ENOENT') {
+      if (e.code === 'ERR_PRIVATE_KEY' && isPathLookupFailure(e.cause?.code)) {
         // ssh.c load_public_identity_files keeps a file the user named (IdentityFile; -i files
         // it cannot reach were dropped with ssh.c's warning while reading the options); at its
         // turn sshconnect2.c load_identity_file says `no such identity` at INFO.
@@ -488,7 +490,7 @@ export async function loadIdentities(cfg: ResolvedConfig, log: Log, unlock: Unlo
       // ssh.c load_public_identity_files / check_load: a missing file is passed over in silence
       // (explicit or not), a plain public key with a debug line; anything else is error()'d.
       const cause = (err as { cause?: NodeJS.ErrnoException }).cause;
-      if (cause?.code === 'ENOENT') {
+      if (isPathLookupFailure(cause?.code)) {
         log.debug1(`certificate file ${path} type -1`);
         continue;
       }
@@ -647,6 +649,30 @@ async function unimplementedOffer(err: { category: string; server: readonly stri
   const asked = spec !== undefined && !spec.startsWith('-') && lacking.some((n) => spec.replace(/^[+^]/, '').split(',').some((p) => globMatch(n, p)));
   const where = asked ? ` (${list.keyword} ${spec}${origin ? ` at ${origin}` : ''} asks for ${lacking.length > 1 ? 'them' : 'it'})` : '';
   return `\npure-ssh does not support ${lacking.join(',')}, which this server offers${where}`;
+}
+
+/**
+ * Writes {@link describeFatal}'s `text` for `err` as ssh(1) logs it: the line ssh says with
+ * fatal() (log.c: shown from LogLevel FATAL, silenced only by QUIET) through {@link Log.fatal},
+ * the lines before it, error()'s, through {@link Log.error}. So `LogLevel FATAL` still says why
+ * the run ended, as ssh does:
+ * - sshconnect2.c userauth: fatal("%s@%s: Permission denied (%s).");
+ * - sshconnect2.c verify_host_key_callback: fatal("Host key verification failed."), after
+ *   sshconnect.c check_host_key's error() lines (the changed or revoked key's block);
+ * - sshconnect2.c input_userauth_error: fatal_f("bad message during authentication: ...").
+ * Anything else is error()'s or logdie()'s (INFO, which describeFatal decided already).
+ */
+export async function logFatal(err: unknown, text: string, log: Log): Promise<void> {
+  const errors = await import('../errors.js');
+  const FAILED = 'Host key verification failed.';
+  if (err instanceof errors.AuthenticationError || /^input_userauth_error: /.test(text)) {
+    log.fatal(text);
+  } else if (err instanceof errors.HostKeyError && (text === FAILED || text.endsWith(`\n${FAILED}`))) {
+    log.error(text.slice(0, -FAILED.length - 1));
+    log.fatal(FAILED);
+  } else {
+    log.error(text);
+  }
 }
 
 /**
@@ -1567,12 +1593,17 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
         // transport/version.ts: the server's identification line arrived.
         if (m.startsWith('Remote protocol version ')) {
           bannerSeen = true;
+          // kex.c kex_exchange_identification: ours was sent first, "Local version string %.100s";
+          // then sshconnect.c ssh_login: "Authenticating to %s:%d as '%s'", before the key
+          // exchange (and before its HostKeyAlgorithms assembly fails).
+          log.debug1(`Local version string ${DEFAULT_CLIENT_VERSION}`);
+          log.debug1(m);
+          log.debug1(`Authenticating to ${cfg.hostName}:${cfg.port} as '${cfg.user}'`);
           if (hostKeyUnassembled) {
             // The client ends here (failAfterVersion, above): no KEXINIT was sent.
-            log.debug1(m);
             assemblyFailed = true;
-            return;
           }
+          return;
         }
         // sshconnect2.c: the method that succeeded is in ssh's verbose line below.
         const auth = /^Authenticated using "(.*)"\.$/.exec(m);

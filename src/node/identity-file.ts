@@ -223,7 +223,7 @@ export async function loadCertificateFile(
     text = await readFile(full, 'utf8');
   } catch (cause) {
     const code = (cause as NodeJS.ErrnoException).code;
-    if (options.optional && code === 'ENOENT') return undefined;
+    if (options.optional && isPathLookupFailure(code)) return undefined;
     const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : (cause as Error).message;
     throw new SshError('ERR_PRIVATE_KEY', `cannot read certificate file ${full}: ${why}`, { cause });
   }
@@ -427,6 +427,17 @@ export async function unlockIdentityFile(path: string, options: UnlockOptions = 
 }
 
 /**
+ * Whether `code` is a failure to reach the file by its path, as stat(2) fails (ENOENT, ENOTDIR,
+ * ELOOP, ENAMETOOLONG), not to read a file that is there: sshconnect2.c load_identity_file's
+ * stat(2) says `no such identity: PATH: <strerror>` for any of them (INFO for a file the user
+ * named, debug3 for a default one), and ssh.c's look-ups of the public half and the `-cert`
+ * file (sshkey_load_public) pass over them in silence.
+ */
+export function isPathLookupFailure(code: string | undefined): boolean {
+  return code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP' || code === 'ENAMETOOLONG';
+}
+
+/**
  * What ssh(1) prints when a key file it loads at its turn cannot be used (sshconnect2.c
  * load_identity_file): sshkey_perm_ok's block, `Load key "PATH": REASON`; undefined when it
  * stays silent (no passphrase given, or every one wrong: debug lines only).
@@ -436,7 +447,7 @@ export function loadKeyErrorLine(path: string, err: unknown): string | undefined
   const e = err as SshError & { cause?: NodeJS.ErrnoException };
   if (e.code === 'ERR_KEY_ENCRYPTED' || e.code === 'ERR_KEY_PASSPHRASE') return undefined;
   // load_identity_file's stat(2): at INFO for a file the user named (the only ones kept missing).
-  if (e.code === 'ERR_PRIVATE_KEY' && e.cause?.code === 'ENOENT') return `no such identity: ${path}: ${strerror(e.cause)}`;
+  if (e.code === 'ERR_PRIVATE_KEY' && isPathLookupFailure(e.cause?.code)) return `no such identity: ${path}: ${strerror(e.cause!)}`;
   if (e.code === 'ERR_PRIVATE_KEY' && e.cause?.code !== undefined) return `Load key "${path}": ${strerror(e.cause)}`;
   // sshkey.c sshkey_check_rsa_length: an RSA key under SSH_RSA_MINIMUM_MODULUS_SIZE (1024 bits)
   // is SSH_ERR_KEY_LENGTH.
@@ -508,7 +519,7 @@ export async function prepareIdentityFile(
     // at its turn (`Trying private key: PATH`, then the UNPROTECTED block or `Load key`), so
     // nothing is said about it before the host key is verified, nor at all if it is not.
     const cause = (err as { cause?: NodeJS.ErrnoException }).cause;
-    if (!options.deferPermissionCheck || (err as SshError).code !== 'ERR_PRIVATE_KEY' || cause?.code === undefined || cause.code === 'ENOENT') throw err;
+    if (!options.deferPermissionCheck || (err as SshError).code !== 'ERR_PRIVATE_KEY' || cause?.code === undefined || isPathLookupFailure(cause.code)) throw err;
   }
   if (publicKeyBlob) return { path: full, publicKeyBlob, explicit: options.explicit };
   // ssh.c load_public_identity_files keeps the file name alone (`type -1`); sshconnect2.c
