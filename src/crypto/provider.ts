@@ -133,6 +133,41 @@ export interface EcdsaCurveOps {
    * -512) as r || s, each at the curve's size, big-endian.
    */
   sign(d: Uint8Array, data: Uint8Array): Uint8Array;
+  /**
+   * Optional: whether `rs` (r || s, each at the curve's size, big-endian) is a signature of `data`
+   * hashed with the curve's SHA-2 under the uncompressed point `q`, with @noble/curves' verify
+   * semantics (`{ prehash: true, lowS: false }`) and OpenSSH's (ssh-ecdsa.c through libcrypto's
+   * ECDSA_do_verify): a high S is accepted, r or s outside [1, n−1] refused (SEC1 §4.1.4 step 1),
+   * and a `q` not on the curve or either input of the wrong length gives false, never a throw.
+   * Absent: callers verify with @noble/curves.
+   */
+  verify?(q: Uint8Array, data: Uint8Array, rs: Uint8Array): boolean;
+}
+
+/**
+ * Ephemeral ECDH on one NIST curve (RFC 5656 §4, SEC1 §3.3.1) with raw keys, for the
+ * ecdh-sha2-nistp* key exchanges.
+ */
+export interface EcdhCurveOps {
+  /**
+   * The key pair of the private scalar `d` (big-endian at the curve's size; throws unless d is in
+   * [1, n−1], SEC1 §3.2.1).
+   */
+  keyPair(d: Uint8Array): EcdhKeyPair;
+}
+
+/** One ephemeral ECDH key pair ({@link EcdhCurveOps.keyPair}). */
+export interface EcdhKeyPair {
+  /** Q = d·G as an uncompressed SEC1 point (0x04 || X || Y, SEC1 §2.3.3). */
+  readonly publicKey: Uint8Array;
+  /**
+   * The x-coordinate of d·`peer` at the curve's size (SEC1 §3.3.1), a new buffer the caller owns.
+   * Throws unless `peer` is an uncompressed point of the curve's size that passes SEC1 §3.2.2's
+   * check (coordinates in [0, p−1], on the curve; these curves have cofactor 1).
+   */
+  sharedX(peer: Uint8Array): Uint8Array;
+  /** Drop the private key (the runtime's copy goes with its object). */
+  dispose(): void;
 }
 
 /**
@@ -209,11 +244,17 @@ export interface CryptoProvider {
   /** Ed25519 from the runtime, when it has one (as {@link x25519}). */
   readonly ed25519?: Ed25519;
   /**
-   * ECDSA signing keys on `curve` from the runtime, when it has them (as {@link x25519});
+   * ECDSA signing keys (and verification, {@link EcdsaCurveOps.verify}) on `curve` from the
+   * runtime, when it has them (as {@link x25519});
    * undefined: callers use @noble/curves, which spends ~100 ms of CPU on its first NIST-curve
    * multiplication in a fresh process.
    */
   ecdsa?(curve: EcdsaCurveName): EcdsaCurveOps | undefined;
+  /**
+   * ECDH on `curve` from the runtime, when it has it (as {@link ecdsa}); undefined: the
+   * ecdh-sha2-nistp* key exchanges use @noble/curves.
+   */
+  ecdh?(curve: EcdsaCurveName): EcdhCurveOps | undefined;
   /**
    * DES-EDE3-CBC decryption without padding removal (24-byte key, 8-byte IV, whole blocks), from
    * the runtime, when it has one: only to decrypt OpenSSL-encrypted key files
