@@ -2,18 +2,18 @@
  * ECDSA through the node:crypto provider (CryptoProvider.ecdsa): the public half and the
  * signatures agree with @noble/curves, the key checks (d in [1, n−1], halves matching) hold on
  * both paths, and the constants the fast path relies on (the group orders and the known answers
- * in node/crypto-provider.ts) are noble's. Signature verification (EcdsaCurveOps.verify, used by
- * the host key, certificate and user key checks) gives noble's answer on signatures made either
+ * in node/crypto-provider.ts) are noble's. Signature verification (CryptoProvider.ecdsaVerifier,
+ * used by the host key and CA signature checks) gives noble's answer on signatures made either
  * way, high S included, and on the inputs it must refuse; its check on first use refuses a
  * runtime that verifies wrongly.
  */
 import { randomBytes } from 'node:crypto';
 import { p256, p384, p521 } from '@noble/curves/nist.js';
 import { describe, expect, it } from 'vitest';
-import type { CryptoProvider, EcdsaCurveName, EcdsaCurveOps } from '../src/crypto/provider.js';
+import type { CryptoProvider, EcdsaCurveName, EcdsaVerifier } from '../src/crypto/provider.js';
 import { ECDSA_CURVES, ecdsaKeyFromScalar, ecdsaSignatures, encodeEcdsaPublicKey } from '../src/keys/ecdsa.js';
 import { verifyHostKeySignature } from '../src/keys/hostkey.js';
-import { NODE_EC_CURVES, ecdsaWorks, nodeCryptoProvider } from '../src/node/crypto-provider.js';
+import { NODE_EC_CURVES, ecdsaVerifierWorks, nodeCryptoProvider } from '../src/node/crypto-provider.js';
 import { SshReader, SshWriter } from '../src/protocol/wire.js';
 
 const hex = (s: string) => new Uint8Array(Buffer.from(s, 'hex'));
@@ -102,10 +102,10 @@ function signatureBlob(keyType: string, r: bigint, s: bigint): Uint8Array {
 function countingVerify(): { crypto: CryptoProvider; calls: EcdsaCurveName[] } {
   const calls: EcdsaCurveName[] = [];
   const crypto: CryptoProvider = Object.create(nodeCryptoProvider, {
-    ecdsa: {
-      value(curve: EcdsaCurveName): EcdsaCurveOps | undefined {
-        const ops = nodeCryptoProvider.ecdsa!(curve)!;
-        return { ...ops, verify: (q, data, rs) => (calls.push(curve), ops.verify!(q, data, rs)) };
+    ecdsaVerifier: {
+      value(curve: EcdsaCurveName): EcdsaVerifier | undefined {
+        const v = nodeCryptoProvider.ecdsaVerifier!(curve)!;
+        return { verify: (q, data, rs) => (calls.push(curve), v.verify(q, data, rs)) };
       },
     },
   });
@@ -132,7 +132,7 @@ describe.each(KEY_TYPES)('%s verification through node:crypto', (keyType) => {
   });
 
   it("the provider's ECDSA verifies (its check on first use passed on this Node)", () => {
-    expect(nodeCryptoProvider.ecdsa?.(curve)?.verify).toBeTypeOf('function');
+    expect(nodeCryptoProvider.ecdsaVerifier?.(curve)).toBeDefined();
   });
 
   it("noble's signatures (low and high S) and the provider's: the same answers on both paths, the provider's verification used", () => {
@@ -218,29 +218,29 @@ describe.each(KEY_TYPES)('%s verification through node:crypto', (keyType) => {
       expect(() => verifier.verify(key, signatureBlob(keyType, r, s), data, crypto)).toThrow(/not uncompressed/);
     }
     // The provider's operation alone says false to any length but the curve's.
-    const ops = nodeCryptoProvider.ecdsa!(curve)!;
+    const v = nodeCryptoProvider.ecdsaVerifier!(curve)!;
     const rs = Uint8Array.of(...be(r, size), ...be(s, size));
-    expect(ops.verify!(q, data, rs)).toBe(true);
-    expect(ops.verify!(q, data, rs.subarray(1))).toBe(false);
-    expect(ops.verify!(q, data, Uint8Array.of(...rs, 0))).toBe(false);
-    expect(ops.verify!(q.subarray(1), data, rs)).toBe(false);
-    expect(ops.verify!(new Uint8Array(0), data, rs)).toBe(false);
+    expect(v.verify(q, data, rs)).toBe(true);
+    expect(v.verify(q, data, rs.subarray(1))).toBe(false);
+    expect(v.verify(q, data, Uint8Array.of(...rs, 0))).toBe(false);
+    expect(v.verify(q.subarray(1), data, rs)).toBe(false);
+    expect(v.verify(new Uint8Array(0), data, rs)).toBe(false);
   });
 
   it('the check on first use refuses a runtime whose verification accepts too much or too little', () => {
     const known = NODE_EC_CURVES[curve];
-    const ops = nodeCryptoProvider.ecdsa!(curve)!;
-    expect(ecdsaWorks(known, ops)).toBe(true);
-    const with_ = (verify: EcdsaCurveOps['verify']): EcdsaCurveOps => ({ ...ops, verify });
+    const v = nodeCryptoProvider.ecdsaVerifier!(curve)!;
+    expect(ecdsaVerifierWorks(known, v)).toBe(true);
+    const with_ = (verify: EcdsaVerifier['verify']): EcdsaVerifier => ({ verify });
     // Everything verifies.
-    expect(ecdsaWorks(known, with_(() => true))).toBe(false);
+    expect(ecdsaVerifierWorks(known, with_(() => true))).toBe(false);
     // Nothing verifies.
-    expect(ecdsaWorks(known, with_(() => false))).toBe(false);
+    expect(ecdsaVerifierWorks(known, with_(() => false))).toBe(false);
     // A high S refused (OpenSSH accepts it; the known signature has one).
-    expect(ecdsaWorks(known, with_((q, data, rs) => rsOf(rs)[1] <= n / 2n && ops.verify!(q, data, rs)))).toBe(false);
+    expect(ecdsaVerifierWorks(known, with_((q, data, rs) => rsOf(rs)[1] <= n / 2n && v.verify(q, data, rs)))).toBe(false);
     // The point not checked: verified under another key.
-    expect(ecdsaWorks(known, with_((_q, data, rs) => ops.verify!(hex(known.knownQ), data, rs)))).toBe(false);
-    // No verification at all.
-    expect(ecdsaWorks(known, with_(undefined))).toBe(false);
+    expect(ecdsaVerifierWorks(known, with_((_q, data, rs) => v.verify(hex(known.knownQ), data, rs)))).toBe(false);
+    // Throws.
+    expect(ecdsaVerifierWorks(known, with_(() => { throw new Error('no'); }))).toBe(false);
   });
 });

@@ -1,7 +1,7 @@
 /**
  * The NIST curves through the node:crypto provider against the real sshd 9.2: for P-256, P-384
  * and P-521, an ecdsa-sha2-nistp* host key verified with the provider's ECDSA
- * (EcdsaCurveOps.verify) after an ecdh-sha2-nistp* exchange made with its ECDH
+ * (CryptoProvider.ecdsaVerifier) after an ecdh-sha2-nistp* exchange made with its ECDH
  * (CryptoProvider.ecdh), both counted through a wrapper around the provider; and the Node
  * library's own connect, which picks that provider by itself, on the same pairs.
  */
@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { CryptoProvider, EcdhCurveOps, EcdsaCurveName, EcdsaCurveOps } from '../src/crypto/provider.js';
+import type { CryptoProvider, EcdhCurveOps, EcdsaCurveName, EcdsaVerifier } from '../src/crypto/provider.js';
 import { nodeCryptoProvider } from '../src/node/crypto-provider.js';
 import { connect } from '../src/web/index.js';
 import { connectTo } from './harness/client.js';
@@ -23,10 +23,10 @@ const BITS = [256, 384, 521] as const;
 function counting(): { crypto: CryptoProvider; calls: string[] } {
   const calls: string[] = [];
   const crypto: CryptoProvider = Object.create(nodeCryptoProvider, {
-    ecdsa: {
-      value(curve: EcdsaCurveName): EcdsaCurveOps | undefined {
-        const ops = nodeCryptoProvider.ecdsa!(curve)!;
-        return { ...ops, verify: (q, data, rs) => (calls.push(`verify ${curve}`), ops.verify!(q, data, rs)) };
+    ecdsaVerifier: {
+      value(curve: EcdsaCurveName): EcdsaVerifier | undefined {
+        const v = nodeCryptoProvider.ecdsaVerifier!(curve)!;
+        return { verify: (q, data, rs) => (calls.push(`verify ${curve}`), v.verify(q, data, rs)) };
       },
     },
     ecdh: {

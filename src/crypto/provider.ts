@@ -133,15 +133,18 @@ export interface EcdsaCurveOps {
    * -512) as r || s, each at the curve's size, big-endian.
    */
   sign(d: Uint8Array, data: Uint8Array): Uint8Array;
+}
+
+/** ECDSA verification on one NIST curve (RFC 5656 §3.1.2, §6.2.1) with raw keys. */
+export interface EcdsaVerifier {
   /**
-   * Optional: whether `rs` (r || s, each at the curve's size, big-endian) is a signature of `data`
-   * hashed with the curve's SHA-2 under the uncompressed point `q`, with @noble/curves' verify
-   * semantics (`{ prehash: true, lowS: false }`) and OpenSSH's (ssh-ecdsa.c through libcrypto's
+   * Whether `rs` (r || s, each at the curve's size, big-endian) is a signature of `data` hashed
+   * with the curve's SHA-2 under the uncompressed point `q`, with @noble/curves' verify semantics
+   * (`{ prehash: true, lowS: false }`) and OpenSSH's (ssh-ecdsa.c through libcrypto's
    * ECDSA_do_verify): a high S is accepted, r or s outside [1, n−1] refused (SEC1 §4.1.4 step 1),
    * and a `q` not on the curve or either input of the wrong length gives false, never a throw.
-   * Absent: callers verify with @noble/curves.
    */
-  verify?(q: Uint8Array, data: Uint8Array, rs: Uint8Array): boolean;
+  verify(q: Uint8Array, data: Uint8Array, rs: Uint8Array): boolean;
 }
 
 /**
@@ -244,12 +247,17 @@ export interface CryptoProvider {
   /** Ed25519 from the runtime, when it has one (as {@link x25519}). */
   readonly ed25519?: Ed25519;
   /**
-   * ECDSA signing keys (and verification, {@link EcdsaCurveOps.verify}) on `curve` from the
-   * runtime, when it has them (as {@link x25519});
+   * ECDSA signing keys on `curve` from the runtime, when it has them (as {@link x25519});
    * undefined: callers use @noble/curves, which spends ~100 ms of CPU on its first NIST-curve
    * multiplication in a fresh process.
    */
   ecdsa?(curve: EcdsaCurveName): EcdsaCurveOps | undefined;
+  /**
+   * ECDSA verification on `curve` from the runtime, when it has it (as {@link ecdsa}; checked
+   * apart from signing, which a host key or CA signature check does not need); undefined:
+   * callers verify with @noble/curves.
+   */
+  ecdsaVerifier?(curve: EcdsaCurveName): EcdsaVerifier | undefined;
   /**
    * ECDH on `curve` from the runtime, when it has it (as {@link ecdsa}); undefined: the
    * ecdh-sha2-nistp* key exchanges use @noble/curves.

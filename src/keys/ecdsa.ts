@@ -129,8 +129,8 @@ function ecdsaSignature(c: EcdsaCurve): HostKeyAlgorithm {
       // known signature with a high S, a changed one and a point off the curve): a few ms in a
       // fresh process, against 75-170 ms for noble's first NIST-curve verification. Both say
       // false for a point off the curve and for r or s outside [1, n−1] (SEC1 §4.1.4 step 1).
-      const runtime = crypto?.ecdsa?.(identifier);
-      if (runtime?.verify) return runtime.verify(q, data, compact);
+      const runtime = crypto?.ecdsaVerifier?.(identifier);
+      if (runtime) return runtime.verify(q, data, compact);
       // RFC 5656 §6.2.1 hashes the data; OpenSSH may produce high-S signatures, so no lowS rule.
       return curve.verify(compact, data, q, { prehash: true, lowS: false, format: 'compact' });
     },
