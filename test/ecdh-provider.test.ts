@@ -35,6 +35,11 @@ function randomScalar(curve: EcdsaCurveName): Uint8Array {
   return be((BigInt('0x' + randomBytes(size + 8).toString('hex')) % (n - 1n)) + 1n, size);
 }
 
+/** The key pair seed (noble's length) that FIPS 186-5 A.2.1's reduction maps to the scalar `d`: d − 1. */
+function seedFor(curve: EcdsaCurveName, d: Uint8Array): Uint8Array {
+  return be(BigInt('0x' + toHex(d)) - 1n, NOBLE[curve].lengths.seed!);
+}
+
 /** `base` with its ECDH counted: key pairs made and shared secrets computed, per curve. */
 function countingEcdh(base: CryptoProvider): { crypto: CryptoProvider; keyPairs: EcdsaCurveName[]; shared: EcdsaCurveName[] } {
   const keyPairs: EcdsaCurveName[] = [];
@@ -45,9 +50,9 @@ function countingEcdh(base: CryptoProvider): { crypto: CryptoProvider; keyPairs:
         const ops = base.ecdh?.(curve);
         if (!ops) return undefined;
         return {
-          keyPair(d) {
+          keyPair(seed) {
             keyPairs.push(curve);
-            const kp = ops.keyPair(d);
+            const kp = ops.keyPair(seed);
             return { publicKey: kp.publicKey, sharedX: (peer) => (shared.push(curve), kp.sharedX(peer)), dispose: () => kp.dispose() };
           },
         };
@@ -68,12 +73,23 @@ describe.each(CURVES)('ECDH on %s through node:crypto', (curve) => {
     expect(nodeCryptoProvider.ecdh?.(curve)).toBeDefined();
   });
 
+  it("the scalar from a seed is noble's randomSecretKey (FIPS 186-5 A.2.1), the seed as long as noble's", () => {
+    const ops = nodeCryptoProvider.ecdh!(curve)!;
+    // ecdh-nistp.ts asks the random source for 1.5 × size bytes, noble's lengths.seed.
+    expect(noble.lengths.seed).toBe(size + Math.ceil(size / 2));
+    const seeds = [new Uint8Array(noble.lengths.seed!), new Uint8Array(noble.lengths.seed!).fill(0xff), be(n - 2n, noble.lengths.seed!), be(n - 1n, noble.lengths.seed!)];
+    for (let i = 0; i < 6; i++) seeds.push(randomBytes(noble.lengths.seed!));
+    for (const seed of seeds) expect(toHex(ops.keyPair(seed).publicKey)).toBe(toHex(noble.getPublicKey(noble.utils.randomSecretKey(seed), false)));
+    // Seed 0 gives d = 1, so Q = G.
+    expect(toHex(ops.keyPair(seeds[0]!).publicKey)).toBe(toHex(noble.Point.BASE.toBytes(false)));
+  });
+
   it("public keys and shared x-coordinates are noble's, both ways", () => {
     const ops = nodeCryptoProvider.ecdh!(curve)!;
     for (let i = 0; i < 6; i++) {
       const a = randomScalar(curve);
       const b = randomScalar(curve);
-      const pair = ops.keyPair(a);
+      const pair = ops.keyPair(seedFor(curve, a));
       expect(toHex(pair.publicKey)).toBe(toHex(noble.getPublicKey(a, false)));
       const expected = toHex(noble.getSharedSecret(b, pair.publicKey, true).subarray(1));
       expect(toHex(pair.sharedX(noble.getPublicKey(b, false)))).toBe(expected);
@@ -83,22 +99,20 @@ describe.each(CURVES)('ECDH on %s through node:crypto', (curve) => {
     }
     // Extremes of the scalar range: 1 (Q = G) and n − 1 (Q = −G, the same x).
     const g = noble.Point.BASE.toBytes(false);
-    expect(toHex(ops.keyPair(be(1n, size)).publicKey)).toBe(toHex(g));
-    expect(toHex(ops.keyPair(be(n - 1n, size)).sharedX(g))).toBe(toHex(g.subarray(1, 1 + size)));
+    expect(toHex(ops.keyPair(seedFor(curve, be(1n, size))).publicKey)).toBe(toHex(g));
+    expect(toHex(ops.keyPair(seedFor(curve, be(n - 1n, size))).sharedX(g))).toBe(toHex(g.subarray(1, 1 + size)));
   });
 
-  it('a scalar outside [1, n−1] or of the wrong size is refused', () => {
+  it('a seed shorter than the size + 8 bytes (too little extra randomness) or over 1024 bytes is refused', () => {
     const ops = nodeCryptoProvider.ecdh!(curve)!;
-    for (const bad of [be(0n, size), be(n, size), be(n + 1n, size), randomScalar(curve).subarray(1), Uint8Array.of(0, ...randomScalar(curve))]) {
-      if (bad.length === size && BigInt('0x' + toHex(bad)) > (1n << BigInt(8 * size)) - 1n) continue;
-      expect(() => ops.keyPair(bad)).toThrow(RangeError);
-    }
+    for (const bad of [new Uint8Array(0), randomBytes(size), randomBytes(size + 7), randomBytes(1025)]) expect(() => ops.keyPair(bad)).toThrow(RangeError);
+    expect(() => ops.keyPair(randomBytes(size + 8))).not.toThrow();
   });
 
   it('SEC1 §3.2.2: points off the curve, with a coordinate ≥ p, not uncompressed or of the wrong size are refused, as noble refuses them', () => {
     const ops = nodeCryptoProvider.ecdh!(curve)!;
     const d = randomScalar(curve);
-    const pair = ops.keyPair(d);
+    const pair = ops.keyPair(seedFor(curve, d));
     const q = noble.getPublicKey(randomScalar(curve), false);
     const { x, y } = noble.Point.fromBytes(q).toAffine();
     const point = (px: bigint, py: bigint) => Uint8Array.of(4, ...be(px, size), ...be(py, size));
@@ -163,8 +177,8 @@ describe.each(CURVES)('ECDH on %s through node:crypto', (curve) => {
     expect(ecdhWorks(known, ops)).toBe(true);
     /** The real key pair with its answers changed by `sharedX` and `publicKey`. */
     const changed = (sharedX: (kp: EcdhKeyPair, peer: Uint8Array) => Uint8Array, publicKey = (q: Uint8Array) => q): EcdhCurveOps => ({
-      keyPair(d) {
-        const kp = ops.keyPair(d);
+      keyPair(seed) {
+        const kp = ops.keyPair(seed);
         return { publicKey: publicKey(kp.publicKey), sharedX: (peer) => sharedX(kp, peer), dispose: () => kp.dispose() };
       },
     });

@@ -33,9 +33,9 @@ function counting(): { crypto: CryptoProvider; calls: string[] } {
       value(curve: EcdsaCurveName): EcdhCurveOps | undefined {
         const ops = nodeCryptoProvider.ecdh!(curve)!;
         return {
-          keyPair(d) {
+          keyPair(seed) {
             calls.push(`keyPair ${curve}`);
-            const kp = ops.keyPair(d);
+            const kp = ops.keyPair(seed);
             return { publicKey: kp.publicKey, sharedX: (peer) => (calls.push(`sharedX ${curve}`), kp.sharedX(peer)), dispose: () => kp.dispose() };
           },
         };

@@ -153,10 +153,12 @@ export interface EcdsaVerifier {
  */
 export interface EcdhCurveOps {
   /**
-   * The key pair of the private scalar `d` (big-endian at the curve's size; throws unless d is in
-   * [1, n−1], SEC1 §3.2.1).
+   * The key pair whose private scalar is d = (c mod (n − 1)) + 1, c being `seed` read big-endian
+   * (FIPS 186-5 A.2.1, key pair generation using extra random bits; @noble/curves'
+   * randomSecretKey): the same d from the same random bytes on every provider. `seed` must be at
+   * least the curve's size plus 8 bytes (the ecdh-sha2 methods pass 1.5 times the size, as noble).
    */
-  keyPair(d: Uint8Array): EcdhKeyPair;
+  keyPair(seed: Uint8Array): EcdhKeyPair;
 }
 
 /** One ephemeral ECDH key pair ({@link EcdhCurveOps.keyPair}). */

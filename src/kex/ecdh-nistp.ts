@@ -21,14 +21,16 @@ interface NistParams {
   /** RFC 5656 §6.1 curve identifier, as the provider names it. */
   identifier: EcdsaCurveName;
   curve: NistCurve;
+  /** Bytes of a coordinate and of the order n (SEC1 §2.3.3 points are 1 + 2 × size). */
+  size: number;
   /** RFC 5656 §6.2.1: SHA-256 up to 256-bit curves, SHA-384 up to 384, SHA-512 above. */
   hash: HashName;
 }
 
 const NIST: readonly NistParams[] = [
-  { name: 'ecdh-sha2-nistp256', identifier: 'nistp256', curve: p256, hash: 'sha256' },
-  { name: 'ecdh-sha2-nistp384', identifier: 'nistp384', curve: p384, hash: 'sha384' },
-  { name: 'ecdh-sha2-nistp521', identifier: 'nistp521', curve: p521, hash: 'sha512' },
+  { name: 'ecdh-sha2-nistp256', identifier: 'nistp256', curve: p256, size: 32, hash: 'sha256' },
+  { name: 'ecdh-sha2-nistp384', identifier: 'nistp384', curve: p384, size: 48, hash: 'sha384' },
+  { name: 'ecdh-sha2-nistp521', identifier: 'nistp521', curve: p521, size: 66, hash: 'sha512' },
 ];
 
 function kexFailed(message: string, cause?: unknown): ProtocolError {
@@ -36,23 +38,21 @@ function kexFailed(message: string, cause?: unknown): ProtocolError {
 }
 
 /**
- * An ephemeral key pair: the private scalar from random bytes reduced into [1, n−1] with
- * negligible bias (FIPS 186-5 A.2.1, noble's randomSecretKey, BigInt arithmetic without the
- * curve's tables), the public key Q uncompressed; Q and the shared secret computed by `crypto`'s
- * ECDH when it has the curve, else by noble. The same scalar either way, so a recorded session
- * replays byte for byte on both.
+ * An ephemeral key pair: the private scalar from 1.5 × size random bytes reduced into [1, n−1]
+ * with negligible bias (FIPS 186-5 A.2.1), the public key Q uncompressed; computed by `crypto`'s
+ * ECDH when it has the curve (which never loads @noble/curves' NIST curves), else by noble
+ * (randomSecretKey). The same scalar either way, so a recorded session replays byte for byte on both.
  */
-function keyPair({ identifier, curve }: NistParams, random: (n: number) => Uint8Array, crypto: CryptoProvider | undefined): EcdhKeyPair {
-  const seed = random(curve.lengths.seed!);
-  const privateKey = curve.utils.randomSecretKey(seed);
-  seed.fill(0);
+function keyPair({ identifier, curve, size }: NistParams, random: (n: number) => Uint8Array, crypto: CryptoProvider | undefined): EcdhKeyPair {
+  // noble's lengths.seed (test/ecdh-provider.test.ts checks).
+  const seed = random(size + Math.ceil(size / 2));
   const runtime = crypto?.ecdh?.(identifier);
-  if (runtime) {
-    try {
-      return runtime.keyPair(privateKey);
-    } finally {
-      privateKey.fill(0);
-    }
+  let privateKey: Uint8Array;
+  try {
+    if (runtime) return runtime.keyPair(seed);
+    privateKey = curve.utils.randomSecretKey(seed);
+  } finally {
+    seed.fill(0);
   }
   return {
     publicKey: curve.getPublicKey(privateKey, false),
@@ -67,28 +67,24 @@ function keyPair({ identifier, curve }: NistParams, random: (n: number) => Uint8
 }
 
 /**
- * The x-coordinate of the key pair's d·Q (RFC 5656 §4). The peer's point must be uncompressed and
- * valid: RFC 5656 §4 requires the SEC1 §3.2.2 public key check, which noble's point decoding and
- * OpenSSL's perform (coordinates in range, on the curve; the point at infinity has no such
- * encoding, and the cofactor of these curves is 1). Anything else is a ProtocolError,
- * KEY_EXCHANGE_FAILED.
+ * K, the x-coordinate of the key pair's d·Q as an mpint (RFC 5656 §4). The peer's point must be
+ * uncompressed and valid: RFC 5656 §4 requires the SEC1 §3.2.2 public key check, which noble's
+ * point decoding and OpenSSL's perform (coordinates in range, on the curve; the point at
+ * infinity has no such encoding, and the cofactor of these curves is 1). Anything else is a
+ * ProtocolError, KEY_EXCHANGE_FAILED.
  */
-function ecdhSharedX({ name, curve }: NistParams, kp: EcdhKeyPair, peerPublic: Uint8Array): Uint8Array {
-  const expected = curve.lengths.publicKeyUncompressed!;
+function sharedSecretOf({ name, size }: NistParams, kp: EcdhKeyPair, peerPublic: Uint8Array): Uint8Array {
+  const expected = 1 + 2 * size;
   // RFC 5656 §3.1 / SEC1 §2.3.3: 0x04 || x || y; OpenSSH accepts nothing else either.
   if (peerPublic.length !== expected || peerPublic[0] !== 0x04) {
     throw kexFailed(`${name}: peer public key is not an uncompressed point of ${expected} bytes`);
   }
+  let x: Uint8Array;
   try {
-    return kp.sharedX(peerPublic);
+    x = kp.sharedX(peerPublic);
   } catch (cause) {
     throw kexFailed(`${name}: invalid peer public key (not a point on the curve)`, cause);
   }
-}
-
-/** K: RFC 5656 §4's x-coordinate as an mpint (RFC 4251 §5). */
-function sharedSecretOf(params: NistParams, kp: EcdhKeyPair, peerPublic: Uint8Array): Uint8Array {
-  const x = ecdhSharedX(params, kp, peerPublic);
   const k = encodeSharedMpint(x);
   x.fill(0);
   return k;

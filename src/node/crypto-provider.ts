@@ -681,16 +681,24 @@ function fixedGroupKnownAnswer(): boolean {
 
 /**
  * The runtime's ECDH on one curve, unchecked: one OpenSSL ECDH object per key pair, which
- * computes Q when given d and keeps d for the shared secret (two multiplications in all).
+ * computes Q when given d and keeps d for the shared secret (two multiplications in all). The
+ * scalar is reduced here, not with @noble/curves: loading and setting up its NIST curves costs a
+ * fresh CLI ~15 ms of CPU (and the lazily loaded bundle file that holds them more).
  */
 function nodeEcdhOps(c: NodeEcCurve): EcdhCurveOps {
   const pointBytes = 1 + 2 * c.size;
   return {
-    keyPair(d) {
-      if (d.length !== c.size) throw new RangeError(`EC private scalar must be ${c.size} bytes, got ${d.length}`);
-      if (!scalarInRange(c, d)) throw new RangeError('EC private scalar is not in [1, n-1]');
+    keyPair(seed) {
+      if (seed.length < c.size + 8 || seed.length > 1024) throw new RangeError(`ECDH seed must be ${c.size + 8} to 1024 bytes, got ${seed.length}`);
+      // FIPS 186-5 A.2.1: d = (c mod (n − 1)) + 1, in [1, n − 1].
+      const n = BigInt('0x' + c.order);
+      const d = Buffer.from(((BigInt('0x' + Buffer.from(seed).toString('hex')) % (n - 1n)) + 1n).toString(16).padStart(2 * c.size, '0'), 'hex');
       let ecdh: ReturnType<typeof createECDH> | undefined = createECDH(c.opensslName);
-      ecdh.setPrivateKey(d);
+      try {
+        ecdh.setPrivateKey(d);
+      } finally {
+        d.fill(0);
+      }
       const publicKey = new Uint8Array(ecdh.getPublicKey());
       if (publicKey.length !== pointBytes || publicKey[0] !== 4) throw new Error('the runtime did not give an uncompressed EC point');
       return {
@@ -721,7 +729,9 @@ function nodeEcdhOps(c: NodeEcCurve): EcdhCurveOps {
  */
 export function ecdhWorks(c: NodeEcCurve, ops: EcdhCurveOps): boolean {
   try {
-    const pair = ops.keyPair(fromHex(c.knownD));
+    // The seed knownD − 1, which A.2.1's reduction maps to knownD.
+    const seed = (BigInt('0x' + c.knownD) - 1n).toString(16).padStart(3 * c.size, '0');
+    const pair = ops.keyPair(fromHex(seed));
     if (Buffer.from(pair.publicKey).toString('hex') !== c.knownQ) return false;
     if (Buffer.from(pair.sharedX(fromHex(c.knownQ))).toString('hex') !== c.knownSharedX) return false;
     const offCurve = fromHex(c.knownQ);
