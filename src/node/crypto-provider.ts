@@ -696,8 +696,9 @@ function nodeEcdhOps(c: NodeEcCurve): EcdhCurveOps {
       let ecdh: ReturnType<typeof createECDH> | undefined = createECDH(c.opensslName);
       try {
         ecdh.setPrivateKey(d);
-      } finally {
+      } catch (e) {
         d.fill(0);
+        throw e;
       }
       const publicKey = new Uint8Array(ecdh.getPublicKey());
       if (publicKey.length !== pointBytes || publicKey[0] !== 4) throw new Error('the runtime did not give an uncompressed EC point');
@@ -717,6 +718,8 @@ function nodeEcdhOps(c: NodeEcCurve): EcdhCurveOps {
         },
         dispose() {
           ecdh = undefined;
+          // Only now: Deno's ECDH keeps the buffer given to setPrivateKey, not a copy.
+          d.fill(0);
         },
       };
     },
