@@ -17,9 +17,8 @@ type NistCurve = typeof p256;
 
 /** One NIST curve's method parameters. */
 interface NistParams {
-  name: string;
-  /** RFC 5656 §6.1 curve identifier, as the provider names it. */
-  identifier: EcdsaCurveName;
+  /** `ecdh-sha2-` and the RFC 5656 §6.1 curve identifier, which the provider names curves by. */
+  name: `ecdh-sha2-${EcdsaCurveName}`;
   curve: NistCurve;
   /** Bytes of a coordinate and of the order n (SEC1 §2.3.3 points are 1 + 2 × size). */
   size: number;
@@ -28,9 +27,9 @@ interface NistParams {
 }
 
 const NIST: readonly NistParams[] = [
-  { name: 'ecdh-sha2-nistp256', identifier: 'nistp256', curve: p256, size: 32, hash: 'sha256' },
-  { name: 'ecdh-sha2-nistp384', identifier: 'nistp384', curve: p384, size: 48, hash: 'sha384' },
-  { name: 'ecdh-sha2-nistp521', identifier: 'nistp521', curve: p521, size: 66, hash: 'sha512' },
+  { name: 'ecdh-sha2-nistp256', curve: p256, size: 32, hash: 'sha256' },
+  { name: 'ecdh-sha2-nistp384', curve: p384, size: 48, hash: 'sha384' },
+  { name: 'ecdh-sha2-nistp521', curve: p521, size: 66, hash: 'sha512' },
 ];
 
 function kexFailed(message: string, cause?: unknown): ProtocolError {
@@ -43,10 +42,10 @@ function kexFailed(message: string, cause?: unknown): ProtocolError {
  * ECDH when it has the curve (which never loads @noble/curves' NIST curves), else by noble
  * (randomSecretKey). The same scalar either way, so a recorded session replays byte for byte on both.
  */
-function keyPair({ identifier, curve, size }: NistParams, random: (n: number) => Uint8Array, crypto: CryptoProvider | undefined): EcdhKeyPair {
-  // noble's lengths.seed (test/ecdh-provider.test.ts checks).
-  const seed = random(size + Math.ceil(size / 2));
-  const runtime = crypto?.ecdh?.(identifier);
+function keyPair({ name, curve, size }: NistParams, random: (n: number) => Uint8Array, crypto: CryptoProvider | undefined): EcdhKeyPair {
+  // 1.5 × size rounded up, noble's lengths.seed (test/ecdh-provider.test.ts checks).
+  const seed = random((3 * size + 1) >> 1);
+  const runtime = crypto?.ecdh?.(name.slice(10) as EcdsaCurveName);
   let privateKey: Uint8Array;
   try {
     if (runtime) return runtime.keyPair(seed);
@@ -102,11 +101,9 @@ function nistAgreement(params: NistParams): KeyAgreement {
     },
     server(clientValue, random, crypto) {
       const kp = keyPair(params, random, crypto);
-      try {
-        return { publicValue: kp.publicKey, sharedSecret: sharedSecretOf(params, kp, clientValue) };
-      } finally {
-        kp.dispose();
-      }
+      const sharedSecret = sharedSecretOf(params, kp, clientValue);
+      kp.dispose();
+      return { publicValue: kp.publicKey, sharedSecret };
     },
   };
 }
