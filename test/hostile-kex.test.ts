@@ -202,19 +202,25 @@ describe('server values the checks must catch before H', () => {
 
   // SEC1 §2.3.4 / OpenSSL ec_GFp_simple_oct2point: a coordinate ≥ p is an invalid encoding. On
   // P-521 (p = 2^521 − 1, 66-byte coordinates) x + p still fits the encoding.
-  it('ecdh-sha2-nistp521: Q_S with x replaced by x + p (non-canonical coordinate)', () => {
-    const P = (1n << 521n) - 1n;
-    const p = new Pair({ client: { algorithms: { kex: ['ecdh-sha2-nistp521'], cipher: ['aes128-gcm@openssh.com'] } } });
-    rewriteServerPacket(p, 31, withServerValue((v) => {
-      const x = BigInt('0x' + Buffer.from(v.subarray(1, 67)).toString('hex')) + P;
-      const out = v.slice();
-      out.set(bigIntToBytes(x, 66), 1);
-      return out;
-    }));
-    p.start();
-    const err = expectKexFailed(p);
-    expect(err.code).not.toBe('ERR_HOST_KEY_SIGNATURE');
-  });
+  // Both providers: noble's point decoding and OpenSSL's (the node provider's ECDH).
+  for (const [provider, crypto] of [['pure', undefined], ['node', nodeCryptoProvider]] as const) {
+    for (const [what, at] of [['x', 1], ['y', 67]] as const) {
+      it(`ecdh-sha2-nistp521, ${provider}: Q_S with ${what} replaced by ${what} + p (non-canonical coordinate)`, () => {
+        const P = (1n << 521n) - 1n;
+        const p = new Pair({ client: { algorithms: { kex: ['ecdh-sha2-nistp521'], cipher: ['aes128-gcm@openssh.com'] }, ...(crypto ? { crypto } : {}) } });
+        rewriteServerPacket(p, 31, withServerValue((v) => {
+          const c = BigInt('0x' + Buffer.from(v.subarray(at, at + 66)).toString('hex')) + P;
+          const out = v.slice();
+          out.set(bigIntToBytes(c, 66), at);
+          return out;
+        }));
+        p.start();
+        const err = expectKexFailed(p);
+        expect(err.code).not.toBe('ERR_HOST_KEY_SIGNATURE');
+        expect(err.message).toMatch(/ecdh-sha2-nistp521: invalid peer public key/);
+      });
+    }
+  }
 
   // FIPS 203 §7.3 implicit rejection (and sntrup761's): a changed ciphertext decapsulates to an
   // unrelated secret; the exchange must then fail on the host key signature over H, never crash.

@@ -62,6 +62,8 @@ async function exercise(sshd: SshdHandle, echo: TestServer, kex: ConnectOptions[
   try {
     const info = ssh.info;
     const name = info.negotiated!.kex;
+    // The Node library's own choice: node:crypto, whose X25519 and NIST-curve ECDH the methods use.
+    expect(info.cryptoProvider).toBe('node');
     const sessionId = info.sessionId;
     // OpenSSH PROTOCOL §1.9 and RFC 8308 keep working whatever the method.
     expect(info.strictKex).toBe(true);

@@ -135,6 +135,46 @@ export interface EcdsaCurveOps {
   sign(d: Uint8Array, data: Uint8Array): Uint8Array;
 }
 
+/** ECDSA verification on one NIST curve (RFC 5656 §3.1.2, §6.2.1) with raw keys. */
+export interface EcdsaVerifier {
+  /**
+   * Whether `rs` (r || s, each at the curve's size, big-endian) is a signature of `data` hashed
+   * with the curve's SHA-2 under the uncompressed point `q`, with @noble/curves' verify semantics
+   * (`{ prehash: true, lowS: false }`) and OpenSSH's (ssh-ecdsa.c through libcrypto's
+   * ECDSA_do_verify): a high S is accepted, r or s outside [1, n−1] refused (SEC1 §4.1.4 step 1),
+   * and a `q` not on the curve or either input of the wrong length gives false, never a throw.
+   */
+  verify(q: Uint8Array, data: Uint8Array, rs: Uint8Array): boolean;
+}
+
+/**
+ * Ephemeral ECDH on one NIST curve (RFC 5656 §4, SEC1 §3.3.1) with raw keys, for the
+ * ecdh-sha2-nistp* key exchanges.
+ */
+export interface EcdhCurveOps {
+  /**
+   * The key pair whose private scalar is d = (c mod (n − 1)) + 1, c being `seed` read big-endian
+   * (FIPS 186-5 A.2.1, key pair generation using extra random bits; @noble/curves'
+   * randomSecretKey): the same d from the same random bytes on every provider. `seed` must be at
+   * least the curve's size plus 8 bytes (the ecdh-sha2 methods pass 1.5 times the size, as noble).
+   */
+  keyPair(seed: Uint8Array): EcdhKeyPair;
+}
+
+/** One ephemeral ECDH key pair ({@link EcdhCurveOps.keyPair}). */
+export interface EcdhKeyPair {
+  /** Q = d·G as an uncompressed SEC1 point (0x04 || X || Y, SEC1 §2.3.3). */
+  readonly publicKey: Uint8Array;
+  /**
+   * The x-coordinate of d·`peer` at the curve's size (SEC1 §3.3.1), a new buffer the caller owns.
+   * Throws unless `peer` is an uncompressed point of the curve's size that passes SEC1 §3.2.2's
+   * check (coordinates in [0, p−1], on the curve; these curves have cofactor 1).
+   */
+  sharedX(peer: Uint8Array): Uint8Array;
+  /** Drop the private key (the runtime's copy goes with its object). */
+  dispose(): void;
+}
+
 /**
  * chacha20-poly1305@openssh.com's per-packet work for one direction, one call per packet
  * (PROTOCOL.chacha20poly1305; the key is 64 bytes, K_2 || K_1). Implemented in WebAssembly
@@ -214,6 +254,17 @@ export interface CryptoProvider {
    * multiplication in a fresh process.
    */
   ecdsa?(curve: EcdsaCurveName): EcdsaCurveOps | undefined;
+  /**
+   * ECDSA verification on `curve` from the runtime, when it has it (as {@link ecdsa}; checked
+   * apart from signing, which a host key or CA signature check does not need); undefined:
+   * callers verify with @noble/curves.
+   */
+  ecdsaVerifier?(curve: EcdsaCurveName): EcdsaVerifier | undefined;
+  /**
+   * ECDH on `curve` from the runtime, when it has it (as {@link ecdsa}); undefined: the
+   * ecdh-sha2-nistp* key exchanges use @noble/curves.
+   */
+  ecdh?(curve: EcdsaCurveName): EcdhCurveOps | undefined;
   /**
    * DES-EDE3-CBC decryption without padding removal (24-byte key, 8-byte IV, whole blocks), from
    * the runtime, when it has one: only to decrypt OpenSSL-encrypted key files

@@ -3,10 +3,11 @@
  * `node:crypto` (OpenSSL on Node; Bun, Deno and workerd with nodejs_compat implement the same
  * module). Synchronous, so it fits the sans-IO core's packet path. Poly1305 stays ours
  * (node:crypto has no Poly1305 of its own); the ChaCha20 keystream comes from the runtime where
- * it has one (Node, Deno) and from our own ChaCha20 where it does not (Bun, workerd). X25519 (the
- * kex) and Ed25519 (host key and user key signatures) come from the runtime too when it passes a
- * known-answer check: a fresh process otherwise spends tens of milliseconds in @noble/curves
- * building its base-point tables before the first packet (bench/README.md "Start-up").
+ * it has one (Node, Deno) and from our own ChaCha20 where it does not (Bun, workerd). X25519 and
+ * the NIST curves' ECDH (the kex), Ed25519 and ECDSA (host key and user key signatures) come from
+ * the runtime too when it passes a known-answer check: a fresh process otherwise spends tens of
+ * milliseconds (the NIST curves: 75 to 170) in @noble/curves building its base-point tables
+ * before the first packet (bench/README.md "Start-up").
  *
  * The Node adapter picks it automatically; force the pure one with `connect({ crypto: 'pure' })`
  * or `PURE_SSH_CRYPTO=pure` (the CLI too). `pure-ssh/web` users pass it themselves,
@@ -24,6 +25,7 @@ import {
   createCipheriv,
   createDecipheriv,
   createDiffieHellman,
+  createECDH,
   getDiffieHellman,
   createHash,
   createHmac,
@@ -47,8 +49,10 @@ import type {
   BlockStream,
   ChaCha20Stream,
   CryptoProvider,
+  EcdhCurveOps,
   EcdsaCurveName,
   EcdsaCurveOps,
+  EcdsaVerifier,
   Ed25519,
   HashName,
   Hmac,
@@ -336,6 +340,8 @@ function ed25519Works(): boolean {
 export interface NodeEcCurve {
   /** RFC 5480 §2.1.1.1 namedCurve, the OBJECT IDENTIFIER's DER encoding. */
   readonly oid: Buffer;
+  /** OpenSSL's name of the curve, for createECDH. */
+  readonly opensslName: string;
   readonly size: number;
   /** The group order n (FIPS 186-4 §D.1.2), big-endian at {@link size}, lowercase hex. */
   readonly order: string;
@@ -344,25 +350,35 @@ export interface NodeEcCurve {
   /** A private scalar and its public point (uncompressed), for the check on first use. */
   readonly knownD: string;
   readonly knownQ: string;
+  /** The deterministic (RFC 6979 §3.2) signature r || s of "sample" under knownD, a high S. */
+  readonly knownSig: string;
+  /** The x-coordinate of knownD·knownQ: the ECDH known answer. */
+  readonly knownSharedX: string;
 }
 
 /**
- * Known answers: RFC 6979 §A.2.5 (P-256) and §A.2.6 (P-384) key pairs; for P-521 a scalar of our
- * own and the point @noble/curves gives for it (test/ecdsa-provider.test.ts checks all three
- * against noble).
+ * Known answers: RFC 6979 §A.2.5 (P-256) and §A.2.6 (P-384) key pairs and their signatures of
+ * "sample" with the curve's hash (as RFC 6979 lists them, with a high S); for P-521 a scalar of
+ * our own, and the point and RFC 6979 signature @noble/curves gives for it. The ECDH answer
+ * d·(d·G) is noble's on all three (test/ecdsa-provider.test.ts checks them all against noble).
  */
 export const NODE_EC_CURVES: Readonly<Record<EcdsaCurveName, NodeEcCurve>> = {
   nistp256: {
     oid: Buffer.from('06082a8648ce3d030107', 'hex'),
+    opensslName: 'prime256v1',
     size: 32,
     order: 'ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551',
     hash: 'sha256',
     knownD: 'c9afa9d845ba75166b5c215767b1d6934e50c3db36e89b127b8a622b120f6721',
     knownQ:
       '0460fed4ba255a9d31c961eb74c6356d68c049b8923b61fa6ce669622e60f29fb6' + '7903fe1008b8bc99a41ae9e95628bc64f2f1b20c2d7e9f5177a3c294d4462299',
+    knownSig:
+      'efd48b2aacb6a8fd1140dd9cd45e81d69d2c877b56aaf991c34d0ea84eaf3716' + 'f7cb1c942d657c41d436c7a1b6e29f65f3e900dbb9aff4064dc4ab2f843acda8',
+    knownSharedX: '2388ee990c93c4bb757203225b7786d69950d2f0de43cdf23dc71f5efaa169c8',
   },
   nistp384: {
     oid: Buffer.from('06052b81040022', 'hex'),
+    opensslName: 'secp384r1',
     size: 48,
     order: 'ffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973',
     hash: 'sha384',
@@ -370,9 +386,14 @@ export const NODE_EC_CURVES: Readonly<Record<EcdsaCurveName, NodeEcCurve>> = {
     knownQ:
       '04ec3a4e415b4e19a4568618029f427fa5da9a8bc4ae92e02e06aae5286b300c64def8f0ea9055866064a254515480bc13' +
       '8015d9b72d7d57244ea8ef9ac0c621896708a59367f9dfb9f54ca84b3f1c9db1288b231c3ae0d4fe7344fd2533264720',
+    knownSig:
+      '94edbb92a5ecb8aad4736e56c691916b3f88140666ce9fa73d64c4ea95ad133c81a648152e44acf96e36dd1e80fabe46' +
+      '99ef4aeb15f178cea1fe40db2603138f130e740a19624526203b6351d0a3a94fa329c145786e679e7b82c71a38628ac8',
+    knownSharedX: '905b8f97a03235c5cb1752a7984727c2e978287ee1afbaafa89e5ca1d4c601702c1c5f5ed8f12ec243da8281f12932a8',
   },
   nistp521: {
     oid: Buffer.from('06052b81040023', 'hex'),
+    opensslName: 'secp521r1',
     size: 66,
     order: '01fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffa51868783bf2f966b7fcc0148f709a5d03bb5c9b8899c47aebb6fb71e91386409',
     hash: 'sha512',
@@ -380,6 +401,11 @@ export const NODE_EC_CURVES: Readonly<Record<EcdsaCurveName, NodeEcCurve>> = {
     knownQ:
       '0400145f055ac7c2095f95ba5cb35c684e7decf15b098bae0b3bf61562bf9a1a817f99b574ea9b929422a066bb642d1be0da0f1c520b29d28c568f2c2286b689c19efa' +
       '0083295815e0218c1ff27f1f21266afb4b660b50fa4036c931ec5cac7ba63c79b798772ae056ef336856dd345bed2790b2b7e85ab94359e385c8d643ff30e0c41ad9',
+    knownSig:
+      '0140f924755829829eb8171acbdd98fa1460c210fc23acb61c33f4e3cba368acae9302d07a4a3bf5f13f83ba03102bfc051b725bf25af03dcd0fe6ba6f1eb210903e' +
+      '018e72041ac8356b6dbfa21da46553bbc2d51063b54015e9c9e20ddd686dada79120adc72ef0b7a319f70cea69fde0c055775e4a980a44423fc0cf6ab992985999ad',
+    knownSharedX:
+      '0014d954df79981cf15891b33866e7ed8530054f24c95996694fc5f0f4f66701a21cc1aea022e6ec37d08668c7a00314f9070ada3aaf35948760e65730b2edb96547',
   },
 };
 
@@ -387,6 +413,28 @@ export const NODE_EC_CURVES: Readonly<Record<EcdsaCurveName, NodeEcCurve>> = {
 function tlv(tag: number, ...parts: Buffer[]): Buffer {
   const body = Buffer.concat(parts);
   return Buffer.concat([Buffer.from([tag, body.length]), body]);
+}
+
+/** RFC 5480 §2.1.1: id-ecPublicKey's DER encoding. */
+const EC_PUBLIC_KEY_OID = Buffer.from('06072a8648ce3d0201', 'hex');
+
+/** Per curve: the DER of an SPKI (RFC 5480 §2) up to the uncompressed point it ends with. */
+const spkiPrefixes = new Map<NodeEcCurve, Buffer>();
+
+/**
+ * A public KeyObject from an uncompressed point: SPKI `SEQUENCE { SEQUENCE { id-ecPublicKey,
+ * namedCurve }, BIT STRING (0 unused bits) Q }` (RFC 5480 §2). OpenSSL decodes the point with
+ * SEC1 §2.3.4's checks (coordinates below p, on the curve) and throws if it fails them.
+ */
+function ecPublicKeyObject(c: NodeEcCurve, q: Uint8Array): KeyObject {
+  let prefix = spkiPrefixes.get(c);
+  if (prefix === undefined) {
+    // P-521's SPKI is 158 bytes: the outer lengths take the long form.
+    const spki = derTlv(0x30, Buffer.concat([tlv(0x30, EC_PUBLIC_KEY_OID, c.oid), derTlv(0x03, Buffer.alloc(2 + 2 * c.size))]));
+    prefix = spki.subarray(0, spki.length - (1 + 2 * c.size));
+    spkiPrefixes.set(c, prefix);
+  }
+  return createPublicKey({ key: Buffer.concat([prefix, q]), format: 'der', type: 'spki' });
 }
 
 /**
@@ -443,6 +491,24 @@ function nodeEcdsaOps(c: NodeEcCurve): EcdsaCurveOps {
   };
 }
 
+/** The runtime's ECDSA verification on one curve, unchecked. */
+function nodeEcdsaVerifierOps(c: NodeEcCurve): EcdsaVerifier {
+  return {
+    verify(q, data, rs) {
+      if (q.length !== 1 + 2 * c.size || q[0] !== 4 || rs.length !== 2 * c.size) return false;
+      let key: KeyObject;
+      try {
+        key = ecPublicKeyObject(c, q);
+      } catch {
+        // Not a point of the curve: no signature verifies under it (noble says false too).
+        return false;
+      }
+      // OpenSSL's ECDSA_do_verify refuses r or s outside [1, n−1] and accepts a high S.
+      return nodeVerify(c.hash, data, { key, dsaEncoding: 'ieee-p1363' }, rs);
+    },
+  };
+}
+
 /**
  * Whether this runtime's ECDSA on `c` gives the known public point, and a signature that its own
  * verification accepts over the message and refuses over another (k is random: there is no
@@ -462,12 +528,47 @@ function ecdsaWorks(c: NodeEcCurve, ops: EcdsaCurveOps): boolean {
   }
 }
 
+/**
+ * Whether this runtime's ECDSA verification on `c` accepts the known signature (its S is high,
+ * which OpenSSH accepts), refuses it with S changed, and refuses it under a point off the curve:
+ * two verifications, a few ms on P-521 in a fresh process where the signing check above costs
+ * several multiplications more. Exported for the tests.
+ */
+export function ecdsaVerifierWorks(c: NodeEcCurve, verifier: EcdsaVerifier): boolean {
+  try {
+    const q = fromHex(c.knownQ);
+    const message = fromHex('73616d706c65'); // "sample"
+    const known = fromHex(c.knownSig);
+    const changed = known.slice();
+    changed[changed.length - 1]! ^= 1;
+    const offCurve = q.slice();
+    offCurve[offCurve.length - 1]! ^= 1;
+    return verifier.verify(q, message, known) && !verifier.verify(q, message, changed) && !verifier.verify(offCurve, message, known);
+  } catch {
+    return false;
+  }
+}
+
+/** Per curve: the checked verification, or undefined where the runtime failed the check. */
+const ecdsaVerifierByCurve = new Map<EcdsaCurveName, EcdsaVerifier | undefined>();
+
+/** The runtime's ECDSA verification on `curve`, checked on its first use. */
+function nodeEcdsaVerifier(curve: EcdsaCurveName): EcdsaVerifier | undefined {
+  if (!ecdsaVerifierByCurve.has(curve)) {
+    const c = NODE_EC_CURVES[curve];
+    const verifier = c === undefined ? undefined : nodeEcdsaVerifierOps(c);
+    ecdsaVerifierByCurve.set(curve, verifier !== undefined && ecdsaVerifierWorks(c!, verifier) ? verifier : undefined);
+  }
+  return ecdsaVerifierByCurve.get(curve);
+}
+
 /** Per curve: the checked operations, or undefined where the runtime failed the check. */
 const ecdsaByCurve = new Map<EcdsaCurveName, EcdsaCurveOps | undefined>();
 
 /**
  * The runtime's ECDSA on `curve`, checked on its first use (about a millisecond once OpenSSL is
- * warm): only ECDSA key files need it, so the check is not made at every start.
+ * warm, a few on P-384 and P-521): only ECDSA key files need it, so the check is not made at
+ * every start.
  */
 function nodeEcdsa(curve: EcdsaCurveName): EcdsaCurveOps | undefined {
   if (!ecdsaByCurve.has(curve)) {
@@ -578,6 +679,95 @@ function fixedGroupKnownAnswer(): boolean {
   return asBigInt(fixedGroupDhUnchecked(bytes, x)) === e && asBigInt(fixedGroupDhUnchecked(bytes, x, toBytes(e))) === power(e);
 }
 
+/**
+ * The runtime's ECDH on one curve, unchecked: one OpenSSL ECDH object per key pair, which
+ * computes Q when given d and keeps d for the shared secret (two multiplications in all). The
+ * scalar is reduced here, not with @noble/curves: loading and setting up its NIST curves costs a
+ * fresh CLI ~15 ms of CPU (and the lazily loaded bundle file that holds them more).
+ */
+function nodeEcdhOps(c: NodeEcCurve): EcdhCurveOps {
+  const pointBytes = 1 + 2 * c.size;
+  return {
+    keyPair(seed) {
+      if (seed.length < c.size + 8 || seed.length > 1024) throw new RangeError(`ECDH seed must be ${c.size + 8} to 1024 bytes, got ${seed.length}`);
+      // FIPS 186-5 A.2.1: d = (c mod (n − 1)) + 1, in [1, n − 1].
+      const n = BigInt('0x' + c.order);
+      const d = Buffer.from(((BigInt('0x' + Buffer.from(seed).toString('hex')) % (n - 1n)) + 1n).toString(16).padStart(2 * c.size, '0'), 'hex');
+      let ecdh: ReturnType<typeof createECDH> | undefined = createECDH(c.opensslName);
+      try {
+        ecdh.setPrivateKey(d);
+      } catch (e) {
+        d.fill(0);
+        throw e;
+      }
+      const publicKey = new Uint8Array(ecdh.getPublicKey());
+      if (publicKey.length !== pointBytes || publicKey[0] !== 4) throw new Error('the runtime did not give an uncompressed EC point');
+      return {
+        publicKey,
+        sharedX(peer) {
+          if (ecdh === undefined) throw new Error('ECDH key pair used after dispose()');
+          // SEC1 §2.3.3 uncompressed only: OpenSSL would also decode the compressed forms.
+          if (peer.length !== pointBytes || peer[0] !== 4) throw new RangeError(`EC point must be ${pointBytes} bytes, uncompressed`);
+          // OpenSSL decodes the point with SEC1 §3.2.2's checks (coordinates below p, on the
+          // curve) and throws ERR_CRYPTO_ECDH_INVALID_PUBLIC_KEY otherwise; x comes at the field size.
+          const out = ecdh.computeSecret(peer);
+          const x = new Uint8Array(out);
+          out.fill(0);
+          if (x.length !== c.size) throw new Error(`the runtime's ECDH secret is ${x.length} bytes, expected ${c.size}`);
+          return x;
+        },
+        dispose() {
+          ecdh = undefined;
+          // Only now: Deno's ECDH keeps the buffer given to setPrivateKey, not a copy.
+          d.fill(0);
+        },
+      };
+    },
+  };
+}
+
+/**
+ * Whether this runtime's ECDH on `c` gives the known public point and the known shared x, and
+ * refuses a point off the curve (the known one with y changed). Exported for the tests.
+ */
+export function ecdhWorks(c: NodeEcCurve, ops: EcdhCurveOps): boolean {
+  try {
+    // The seed knownD − 1, which A.2.1's reduction maps to knownD.
+    const seed = (BigInt('0x' + c.knownD) - 1n).toString(16).padStart(3 * c.size, '0');
+    const pair = ops.keyPair(fromHex(seed));
+    if (Buffer.from(pair.publicKey).toString('hex') !== c.knownQ) return false;
+    if (Buffer.from(pair.sharedX(fromHex(c.knownQ))).toString('hex') !== c.knownSharedX) return false;
+    const offCurve = fromHex(c.knownQ);
+    offCurve[offCurve.length - 1]! ^= 1;
+    try {
+      pair.sharedX(offCurve);
+      return false;
+    } catch {
+      return true;
+    } finally {
+      pair.dispose();
+    }
+  } catch {
+    return false;
+  }
+}
+
+/** Per curve: the checked ECDH, or undefined where the runtime failed the check. */
+const ecdhByCurve = new Map<EcdsaCurveName, EcdhCurveOps | undefined>();
+
+/**
+ * The runtime's ECDH on `curve`, checked on its first use (two multiplications, a few ms on
+ * P-521): only the ecdh-sha2-nistp* key exchanges need it.
+ */
+function nodeEcdh(curve: EcdsaCurveName): EcdhCurveOps | undefined {
+  if (!ecdhByCurve.has(curve)) {
+    const c = NODE_EC_CURVES[curve];
+    const ops = c === undefined ? undefined : nodeEcdhOps(c);
+    ecdhByCurve.set(curve, ops !== undefined && ecdhWorks(c!, ops) ? ops : undefined);
+  }
+  return ecdhByCurve.get(curve);
+}
+
 let curves: { x25519?: X25519; ed25519?: Ed25519 } | undefined;
 
 function checkCurves(): { x25519?: X25519; ed25519?: Ed25519 } {
@@ -678,6 +868,8 @@ export const nodeCryptoProviderNoWasm: CryptoProvider = {
     return (curves ??= checkCurves()).ed25519;
   },
   ecdsa: nodeEcdsa,
+  ecdsaVerifier: nodeEcdsaVerifier,
+  ecdh: nodeEcdh,
   // OpenSSL 3 keeps des-ede3-cbc in its default provider (single DES moved to "legacy").
   desEde3CbcDecrypt(key, iv, ciphertext) {
     if (!runtimeHas('des-ede3-cbc')) return undefined;
