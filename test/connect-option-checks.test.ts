@@ -252,6 +252,35 @@ describe('connect() checks every option before any socket (tester findings 3-7, 
     expect(accepted).toBe(0);
   });
 
+  it('tunnel(): the reconnect options\' values (break36): never coerced, a negative wait or attempt count refused, a signal that is no AbortSignal a UsageError (was a TypeError), all before connecting', async () => {
+    const fwd = { listen: { port: 0 }, to: { host: 'localhost', port: 5432 } };
+    accepted = 0;
+    const cases: [Record<string, unknown>, string][] = [
+      // '500' passed (as '500' >= 0), and was then doubled as a number by chance.
+      [{ initialDelay: '500' }, 'reconnect: initialDelay must be a number of milliseconds >= 0, got "500"'],
+      // Both strings: compared as strings ('10000' < '500'), the old message blamed the order.
+      [{ initialDelay: '500', maxDelay: '10000' }, 'reconnect: initialDelay must be a number of milliseconds >= 0, got "500"'],
+      [{ maxDelay: -1 }, 'reconnect: maxDelay must be a number of milliseconds >= 0 (or Infinity), got -1'],
+      [{ initialDelay: 60_000 }, 'reconnect: initialDelay (60000) must not exceed maxDelay (30000, the default)'],
+      // A negative wait failed every local connection at once during an outage.
+      [{ waitForConnection: -5 }, 'reconnect: waitForConnection must be a number of milliseconds >= 0, got -5'],
+      [{ waitForConnection: '100' }, 'reconnect: waitForConnection must be a number of milliseconds >= 0, got "100"'],
+      // -1 and 0 gave up at the first failed attempt; '3' worked by coercion.
+      [{ maxAttempts: -1 }, 'reconnect: maxAttempts must be a whole number >= 1 (or Infinity), got -1'],
+      [{ maxAttempts: 0 }, 'reconnect: maxAttempts must be a whole number >= 1 (or Infinity), got 0'],
+      [{ maxAttempts: '3' }, 'reconnect: maxAttempts must be a whole number >= 1 (or Infinity), got "3"'],
+      [{ random: 0.5 }, 'reconnect: random must be a function, got 0.5'],
+      [{ signal: 'abort' }, 'reconnect: signal must be an AbortSignal, got "abort"'],
+    ];
+    for (const [reconnect, message] of cases) {
+      const err = await tunnel(ok(port), fwd, reconnect as never).catch((e: unknown) => e);
+      expect(err, JSON.stringify(reconnect)).toBeInstanceOf(UsageError);
+      expect((err as Error).message).toBe(message);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+    expect(accepted).toBe(0);
+  });
+
   it('the web connect(): Node-only options, the Node kinds of crypto and compression, wrong types; the transport is closed (findings 3, 5, 7)', async () => {
     const cases: [Record<string, unknown>, string | RegExp][] = [
       [{ identityFiles: ['/x'] }, /^identityFiles is a Node connect\(\) option, not pure-ssh\/web's: pure-ssh\/web reads no files/],

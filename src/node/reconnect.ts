@@ -13,17 +13,17 @@ import { checkConnect, connect, type ConnectOptions, type SshClient } from './cl
 import { checkForwardOptions, listenOn, openForwardedChannel, type ForwardOptions, type ListenSpec } from './forward.js';
 import { ForwardListener, resetSocket } from './forward-listener.js';
 import { setLongTimeout, type LongTimeout } from '../long-timeout.js';
-import { checkOptionKeys, show } from '../option-check.js';
+import { checkOptionKeys, checkOptionTypes, show } from '../option-check.js';
 
 /** Backoff and waiting limits of {@link ReconnectingClient}. Times in milliseconds. */
 export interface ReconnectOptions {
-  /** Delay before the first attempt after a drop (default 1000). */
+  /** Delay in ms before the first attempt after a drop, a finite number >= 0 (default 1000). */
   initialDelay?: number;
-  /** Ceiling of the doubling delay (default 30000). */
+  /** Ceiling of the doubling delay in ms, >= initialDelay, Infinity for none (default 30000). */
   maxDelay?: number;
-  /** Attempts per outage before giving up (default Infinity). */
+  /** Attempts per outage before giving up, a whole number >= 1 or Infinity (default Infinity). */
   maxAttempts?: number;
-  /** How long a new local connection waits for the SSH connection to come back (default 15000). */
+  /** How long in ms a new local connection waits for the SSH connection to come back, a finite number >= 0 (default 15000). */
   waitForConnection?: number;
   /** Fraction of each delay that is random, 0..1 (default 0.5; outside is a UsageError): delay × (1 − jitter × random). */
   jitter?: number;
@@ -40,6 +40,31 @@ const RECONNECT_OPTIONS = { initialDelay: 0, maxDelay: 0, maxAttempts: 0, waitFo
 export interface ReconnectAttempt {
   attempt: number;
   delay: number;
+}
+
+/**
+ * The reconnect options' values, as connect()'s numeric options are checked (option-check.ts):
+ * never coerced nor taken as something else. A string `'3'` compared as a number by chance, a
+ * negative `waitForConnection` failed every local connection at once during an outage,
+ * `maxAttempts: -1` gave up at the first failure, and a `signal` that is no AbortSignal was a
+ * TypeError.
+ */
+function checkReconnectOptions(o: ReconnectOptions): void {
+  const bad = (name: string, what: string, v: unknown): never => {
+    throw new UsageError(`reconnect: ${name} must be ${what}, got ${show(v)}`);
+  };
+  const { initialDelay, maxDelay, maxAttempts, waitForConnection, jitter, random } = o;
+  const ms = (v: unknown) => typeof v === 'number' && v >= 0 && Number.isFinite(v);
+  if (initialDelay !== undefined && !ms(initialDelay)) bad('initialDelay', 'a number of milliseconds >= 0', initialDelay);
+  if (maxDelay !== undefined && !(typeof maxDelay === 'number' && maxDelay >= 0)) bad('maxDelay', 'a number of milliseconds >= 0 (or Infinity)', maxDelay);
+  if (waitForConnection !== undefined && !ms(waitForConnection)) bad('waitForConnection', 'a number of milliseconds >= 0', waitForConnection);
+  if (maxAttempts !== undefined && !(maxAttempts === Infinity || (Number.isSafeInteger(maxAttempts) && maxAttempts >= 1))) {
+    bad('maxAttempts', 'a whole number >= 1 (or Infinity)', maxAttempts);
+  }
+  // Documented 0..1: a value outside is a mistake, not one to clamp quietly.
+  if (jitter !== undefined && !(typeof jitter === 'number' && jitter >= 0 && jitter <= 1)) bad('jitter', 'a number from 0 to 1', jitter);
+  if (random !== undefined && typeof random !== 'function') bad('random', 'a function', random);
+  checkOptionTypes(o, { signal: 'g' }, 'reconnect: ');
 }
 
 /** Errors that a new attempt cannot cure: retrying would only repeat them (or hide an attack). */
@@ -75,13 +100,11 @@ export class ReconnectingClient extends EventEmitter {
       random: options.random ?? Math.random,
       signal: options.signal,
     };
-    if (!(this.opts.initialDelay >= 0) || !(this.opts.maxDelay >= this.opts.initialDelay)) {
-      throw new UsageError('reconnect: need 0 <= initialDelay <= maxDelay');
-    }
-    // Documented 0..1: a value outside is a mistake, not one to clamp quietly.
-    const { jitter } = options;
-    if (jitter !== undefined && !(typeof jitter === 'number' && jitter >= 0 && jitter <= 1)) {
-      throw new UsageError(`reconnect: jitter must be a number from 0 to 1, got ${show(jitter)}`);
+    checkReconnectOptions(options);
+    if (!(this.opts.maxDelay >= this.opts.initialDelay)) {
+      throw new UsageError(
+        `reconnect: initialDelay (${this.opts.initialDelay}) must not exceed maxDelay (${this.opts.maxDelay}${options.maxDelay === undefined ? ', the default' : ''})`,
+      );
     }
     options.signal?.addEventListener('abort', () => void this.close(), { once: true });
   }
