@@ -69,7 +69,7 @@ import type { DynamicForward, DynamicForwardOptions } from './forward-dynamic.js
 import { startDynamicForward } from './forward-dynamic.js';
 import { decodeTcpipForwardReply } from '../connection/global-requests.js';
 import { ChannelOpenFailureReason } from '../errors.js';
-import { MAX_TIMER_DELAY_MS } from '../long-timeout.js';
+import { MAX_TIMER_DELAY_MS, setLongTimeout, type LongTimeout } from '../long-timeout.js';
 import { closedByRemoteHost, closedDuringKexOrAuth, KEX_IDENTIFICATION_CLOSED } from '../quit-message.js';
 import { couldNotResolve, strerror } from './strerror.js';
 import { checkAlgorithmLists, checkCallKeys, checkNumericOptions, checkOptionKeys, checkOptionTypes, checkSigners, NO_SIGNAL, show } from '../option-check.js';
@@ -268,7 +268,9 @@ export interface ConnectOptions {
   signal?: AbortSignal;
   /**
    * ConnectTimeout in ms: TCP connect and the SSH handshake up to the host key (not user
-   * prompts). A finite number >= 0; 0 or absent: off.
+   * prompts). A finite number >= 0; 0 or absent: off. An `agent` that does not list its keys
+   * within it is skipped as unusable (`agent-unavailable`); without it, such an agent holds
+   * connect() as it holds ssh(1) (bound it with `signal`).
    */
   connectTimeout?: number;
   /**
@@ -931,9 +933,25 @@ export async function prepareAuth(
   let agent: AgentClient | undefined;
   let agentKeys: { keyBlob: Uint8Array; comment: string }[] = [];
   if (options.agent) {
+    // An agent that accepts and never answers held connect() for ever, before its socket was
+    // even opened, whatever the connectTimeout (ssh(1) blocks the same way, authfd.c
+    // ssh_request_reply, but has no ConnectTimeout running then): with `connectTimeout`, the
+    // library's bound on connecting, the agent gets that long and is then skipped as one that
+    // cannot be used. `bannerTimeout` (the CLI's, ssh's scope) leaves it waiting, as ssh does.
+    const wait = options.connectTimeout ?? 0;
+    let timer: LongTimeout | undefined;
     try {
       agent = await AgentClient.connect(options.agent);
-      agentKeys = await agent.identities();
+      const listed = agent.identities();
+      agentKeys = wait > 0
+        ? await Promise.race([
+            listed,
+            new Promise<never>((_, reject) => {
+              const why = `ssh-agent ${options.agent}: no reply within connectTimeout (${wait} ms)`;
+              timer = setLongTimeout(() => reject(new SshError('ERR_AGENT', why)), wait);
+            }),
+          ])
+        : await listed;
       if (!deferAgentCountLine) debug?.(agentCountLine(agentKeys.length));
     } catch (err) {
       debug?.(agentFailureLine(err));
@@ -944,6 +962,8 @@ export async function prepareAuth(
       // in a final AuthenticationError.
       prepared.agentUnavailable = (err as Error).message;
       options.onWarning?.({ code: 'agent-unavailable', message: `${prepared.agentUnavailable}; its keys are not offered` });
+    } finally {
+      timer?.clear();
     }
   }
   // A certificate needs a key to sign for it (PROTOCOL.certkeys): one among the identity files
