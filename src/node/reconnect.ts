@@ -85,9 +85,19 @@ export class ReconnectingClient extends EventEmitter {
   private timer: LongTimeout | undefined;
   private readonly opts: Required<Omit<ReconnectOptions, 'signal'>> & { signal?: AbortSignal };
 
-  /** @param factory makes a new authenticated connection (e.g. `() => connect(options)`). */
+  /**
+   * Aborted by {@link close}: the attempt in flight then (a server that accepted and says
+   * nothing, with no connectTimeout) is given up, its socket closed, rather than left holding
+   * the process after close().
+   */
+  private readonly stop = new AbortController();
+
+  /**
+   * @param factory makes a new authenticated connection (e.g. `(signal) => connect({ ...options, signal })`);
+   * `signal` is aborted by {@link close}: pass it on, or an attempt in flight at close() runs on.
+   */
   constructor(
-    private readonly factory: () => Promise<SshClient>,
+    private readonly factory: (signal: AbortSignal) => Promise<SshClient>,
     options: ReconnectOptions = {},
   ) {
     super();
@@ -112,7 +122,7 @@ export class ReconnectingClient extends EventEmitter {
   /** Make the first connection (or adopt `client`, already made by the same factory's means). */
   async start(client?: SshClient): Promise<SshClient> {
     if (this.opts.signal?.aborted) throw new SshError('ERR_ABORTED', 'reconnect: aborted before the first connection');
-    this.adopt(client ?? (await this.factory()));
+    this.adopt(client ?? (await this.factory(this.stop.signal)));
     return this.current!;
   }
 
@@ -143,6 +153,7 @@ export class ReconnectingClient extends EventEmitter {
     if (this.closed) return;
     this.closed = true;
     this.timer?.clear();
+    this.stop.abort(new SshError('ERR_CONNECTION_CLOSED', 'the tunnel is closed'));
     this.rejectWaiters(new SshError('ERR_CONNECTION_CLOSED', 'the tunnel is closed'));
     const c = this.current;
     this.current = undefined;
@@ -183,7 +194,7 @@ export class ReconnectingClient extends EventEmitter {
     this.timer = setLongTimeout(() => {
       this.timer = undefined;
       if (this.closed) return;
-      this.factory().then(
+      this.factory(this.stop.signal).then(
         (client) => {
           if (this.closed) return void client.close();
           this.adopt(client);
@@ -308,7 +319,8 @@ export interface Tunnel {
 
 /**
  * A local forward that survives its SSH connection: `connectOptions` (or a function making a
- * connection) is used again whenever the connection drops. Resolves once connected and
+ * connection from an AbortSignal that `close()` aborts) is used again whenever the connection
+ * drops; an attempt in flight at `close()` is given up. Resolves once connected and
  * listening; the first connection's failure rejects (nothing is retried before it worked once).
  * A changed host key or refused authentication on a later attempt stops retrying ('give-up').
  *
@@ -321,7 +333,7 @@ export interface Tunnel {
  * ```
  */
 export async function tunnel(
-  connectOptions: ConnectOptions | (() => Promise<SshClient>),
+  connectOptions: ConnectOptions | ((signal: AbortSignal) => Promise<SshClient>),
   forward: ForwardOptions,
   reconnect: ReconnectOptions = {},
 ): Promise<Tunnel> {
@@ -340,7 +352,13 @@ export async function tunnel(
       throw err;
     }
   }
-  const factory = typeof connectOptions === 'function' ? connectOptions : () => connect(connectOptions);
+  // The attempt in flight when the tunnel is closed is aborted (ReconnectingClient.stop), with the
+  // caller's own signal still heard.
+  const own = typeof connectOptions === 'function' ? undefined : connectOptions.signal;
+  const factory =
+    typeof connectOptions === 'function'
+      ? connectOptions
+      : (signal: AbortSignal) => connect({ ...connectOptions, signal: own ? AbortSignal.any([own, signal]) : signal });
   const connection = new ReconnectingClient(factory, reconnect);
   await connection.start();
   let fwd: ReconnectingForward;
