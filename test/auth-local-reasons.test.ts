@@ -120,6 +120,21 @@ describeInterop('a library caller is told what was not offered and why (sshd 9.2
     }
   });
 
+  it('agent: a socket that answers with no agent protocol is named in the reason (break36: "ssh-agent: message of N bytes ..." named no socket)', async () => {
+    const path = join(dir, 'http-not-agent.sock');
+    const http = net.createServer((c) => c.on('data', () => c.write('HTTP/1.1 400 Bad Request\r\n\r\n')));
+    await new Promise<void>((r) => http.listen(path, r));
+    try {
+      const warnings: string[] = [];
+      const err = await failure(connectTo(sshd, { privateKey: undefined, agent: path, onWarning: (w) => warnings.push(w.message) }));
+      const reason = `ssh-agent ${path}: message of 1213486160 bytes exceeds 262144`;
+      expect(warnings).toEqual([`${reason}; its keys are not offered`]);
+      expect((err as AuthenticationError).agentUnavailable).toBe(reason);
+    } finally {
+      http.close();
+    }
+  });
+
   it('nothing to offer: "tried: nothing", then what the server allows; a key offered and refused: "tried: publickey"', async () => {
     const none = (await failure(connectTo(sshd, { privateKey: undefined }))) as AuthenticationError;
     expect(none).toBeInstanceOf(AuthenticationError);
