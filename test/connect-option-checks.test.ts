@@ -146,6 +146,12 @@ const NODE_MISTAKES: [Record<string, unknown>, string | RegExp][] = [
   [{ identityFile: ['/tmp/x'] }, 'unknown option identityFile (did you mean identityFiles?)'],
   [{ knownhosts: '/dev/null' }, 'unknown option knownhosts (did you mean knownHosts?)'],
   [{ bogusOption: 1 }, 'unknown option bogusOption'],
+  // break36: the ssh2 package's names, as a caller moving from it passes them, say what to use.
+  [{ readyTimeout: 20_000 }, "readyTimeout is ssh2's name: pure-ssh's is connectTimeout (ms, up to the host key)"],
+  [{ hostVerifier: () => true }, "hostVerifier is ssh2's name: pure-ssh's is verifyHostKey (or knownHosts)"],
+  [{ tryKeyboard: true }, "tryKeyboard is ssh2's name: keyboard-interactive is on by default (kbdInteractiveAuthentication), its prompts answered by askPassword"],
+  [{ algorithms: { serverHostKey: ['ssh-ed25519'] } }, "algorithms.serverHostKey is ssh2's name: pure-ssh's is algorithms.hostKey"],
+  [{ algorithms: { hmac: ['hmac-sha2-256'] } }, "algorithms.hmac is ssh2's name: pure-ssh's is algorithms.mac"],
   [{ windowAutoTune: { maxx: 5 } }, 'unknown option windowAutoTune.maxx (did you mean windowAutoTune.max?)'],
   [{ algorithms: { ciphers: 'aes128-ctr' } }, 'unknown option algorithms.ciphers (did you mean algorithms.cipher?)'],
   // Finding 6: wrong types were coerced or crashed.

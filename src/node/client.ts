@@ -470,9 +470,24 @@ function checkKnownHostsPaths(knownHosts: string | string[] | undefined): void {
   }
 }
 
+/**
+ * Options of the ssh2 package a caller moving from it passes as they were (break36: `unknown
+ * option readyTimeout` said nothing of what to use): what pure-ssh calls them.
+ */
+const SSH2_OPTION_NAMES: Record<string, string> = {
+  readyTimeout: "is ssh2's name: pure-ssh's is connectTimeout (ms, up to the host key)",
+  hostVerifier: "is ssh2's name: pure-ssh's is verifyHostKey (or knownHosts)",
+  tryKeyboard: "is ssh2's name: keyboard-interactive is on by default (kbdInteractiveAuthentication), its prompts answered by askPassword",
+};
+const SSH2_ALGORITHM_NAMES: Record<string, string> = {
+  serverHostKey: "is ssh2's name: pure-ssh's is algorithms.hostKey",
+  hmac: "is ssh2's name: pure-ssh's is algorithms.mac",
+  compress: "is ssh2's name: compression is the compression option (true or false)",
+};
+
 function checkConnectOptions(options: ConnectOptions): void {
   if (typeof options !== 'object' || options === null) throw new UsageError(`connect() needs an options object, got ${show(options)}`);
-  checkOptionKeys(options, CONNECT_OPTIONS);
+  checkOptionKeys(options, CONNECT_OPTIONS, '', SSH2_OPTION_NAMES);
   checkOptionTypes(options, CONNECT_OPTIONS);
   checkNumericOptions(options);
   const tune = options.windowAutoTune;
@@ -1233,7 +1248,7 @@ function algorithmsFor(options: ConnectOptions, crypto: CryptoProvider): Partial
   // A verifyHostKey callback alone was written for plain keys: no certificate unless listed.
   if (options.verifyHostKey && options.knownHosts === undefined) d.hostKey = d.hostKey.filter((n) => !isCertificateType(n));
   // A misspelt category or a value of the wrong kind is a mistake, not a request for the defaults.
-  checkAlgorithmLists(options.algorithms);
+  checkAlgorithmLists(options.algorithms, SSH2_ALGORITHM_NAMES);
   const a = options.algorithms ?? {};
   const out: Partial<AlgorithmPreferences> = {};
   for (const { key } of ALGORITHM_CATEGORIES) {
