@@ -6,6 +6,7 @@
  * (ECONNRESET for the local client), never ended cleanly: their bytes may not have arrived, and
  * a clean end would pass a truncated stream off as complete. Nothing is replayed.
  */
+import { bindStrerror } from './strerror.js';
 import { EventEmitter } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import { AuthenticationError, ConnectionLostError, HostKeyError, SshError, TimeoutError, UsageError } from '../errors.js';
@@ -237,7 +238,7 @@ export class ReconnectingForward extends ForwardListener {
     server.on('connection', (sock) => fwd.accept(rc, sock));
     await new Promise<void>((resolve, reject) => {
       server.once('error', (err: NodeJS.ErrnoException) =>
-        reject(new SshError('ERR_FORWARD_BIND', `bind ${describeListen(options.listen)}: ${err.message}`, { cause: err })),
+        reject(new SshError('ERR_FORWARD_BIND', `bind ${describeListen(options.listen)}: ${bindStrerror(err, 'path' in options.listen ? options.listen.path : undefined)}`, { cause: err })),
       );
       // A Unix socket is made 0600 whatever the umask, as every other listener (forward.ts
       // listenPrivate; ssh's StreamLocalBindMask 0177): other local users must not reach the tunnel.
