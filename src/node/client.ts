@@ -1799,6 +1799,25 @@ export class SshClient extends EventEmitter {
       this.pump();
     }
     await this.closed;
+    await this.socketClosed();
+  }
+
+  /**
+   * The socket's 'close' (break36: close() resolved as the DISCONNECT was queued, before the
+   * socket had written it and closed, so the TCP handle was still there after `await close()`).
+   * finish() destroys the socket once its end is written, or after 1 s: bounded the same way
+   * here, for a caller's `sock` that emits no 'close'.
+   */
+  private socketClosed(): Promise<void> {
+    const sock = this.socket as Duplex & { closed?: boolean };
+    if (sock.closed) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, 1500);
+      sock.once('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 
   /**
@@ -1816,6 +1835,7 @@ export class SshClient extends EventEmitter {
     for (const f of [...this.forwards]) await f.close();
     if (!this.isDone) this.socket.end();
     await this.closed;
+    await this.socketClosed();
   }
 
   /** Start a key exchange now (RFC 4253 §9). */
