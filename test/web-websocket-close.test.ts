@@ -200,7 +200,7 @@ describeInterop('pure-ssh/web over a WebSocket that closes: through websockify',
     expect(await run('ws://127.0.0.1:1/', undefined, { protocols: ['binary', 'binary'] })).toEqual(usage('webSocketStreams: invalid options.protocols ["binary","binary"]: Invalid Sec-WebSocket-Protocol value'));
   });
 
-  it('webSocketStreams options checked before the WebSocket is made: a negative highWaterMark (every write waited for ever), a signal that is no AbortSignal (a TypeError, the WebSocket left open and the process up), a misspelt key', async () => {
+  it('webSocketStreams options checked before the WebSocket is made: a negative highWaterMark (every write waited for ever), a signal that is no AbortSignal (a TypeError, the WebSocket left open and the process up)', async () => {
     const url = await bridgeTo(sshd.port);
     const usage = (message: string) => [{ failed: { name: 'UsageError', code: 'ERR_USAGE', message } }];
     // The entry exits 0 on its own within 10 s, or the run rejects: a hang or a handle left open fails.
@@ -208,8 +208,6 @@ describeInterop('pure-ssh/web over a WebSocket that closes: through websockify',
     expect(await quick({ highWaterMark: -1 })).toEqual(usage('webSocketStreams: options.highWaterMark must be a number of bytes >= 0, got -1'));
     expect(await quick({ highWaterMark: '65536' })).toEqual(usage('webSocketStreams: options.highWaterMark must be a number of bytes >= 0, got "65536"'));
     expect(await quick({ signal: 'abort' })).toEqual(usage('webSocketStreams: options.signal must be an AbortSignal, got "abort"'));
-    expect(await quick({ WebSocket: 'ws' })).toEqual(usage('webSocketStreams: options.WebSocket must be a function, got "ws"'));
-    expect(await quick({ highWatermark: 1024 })).toEqual(usage('webSocketStreams: unknown option options.highWatermark (did you mean options.highWaterMark?)'));
     // Well-formed ones still log in: 0 (each write waits for the frame to leave) and a real signal.
     let lines: Outcome[] = [];
     await expect.poll(async () => (lines = await run(url, () => sshd.killConnections(), { ws: { highWaterMark: 0, signal: true } }))[0]?.ready, { timeout: 10_000, interval: 300 }).toBe(true);

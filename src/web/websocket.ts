@@ -5,7 +5,7 @@
  * keys, passwords and channel data stay end to end between this page and sshd.
  */
 import { ConnectionLostError, UsageError } from '../errors.js';
-import { checkCallKeys, checkOptionTypes, show } from '../option-check.js';
+import { checkOptionTypes, show } from '../option-check.js';
 import type { ByteStreamPair } from './client.js';
 
 /**
@@ -70,19 +70,6 @@ function protocolsValid(protocols: string | string[] | undefined): boolean {
  * ```
  */
 export function webSocketStreams(url: string | URL, options: WebSocketStreamsOptions = {}): Promise<ByteStreamPair> {
-  // The options are checked before a WebSocket is made, as connect()'s are before its socket: a
-  // negative highWaterMark made every write wait for ever, a `signal` that is no AbortSignal
-  // threw a TypeError with the WebSocket already opening (never closed: the process stayed up).
-  try {
-    checkCallKeys('webSocketStreams', options, { protocols: 0, highWaterMark: 0, signal: 0, WebSocket: 0 }, 'options.');
-    checkOptionTypes(options, { signal: 'g', WebSocket: 'f' }, 'webSocketStreams: options.');
-    const hw = options.highWaterMark;
-    if (hw !== undefined && !(typeof hw === 'number' && hw >= 0)) {
-      throw new UsageError(`webSocketStreams: options.highWaterMark must be a number of bytes >= 0, got ${show(hw)}`);
-    }
-  } catch (err) {
-    return Promise.reject(err);
-  }
   const WS = options.WebSocket ?? globalThis.WebSocket;
   if (typeof WS !== 'function') {
     // Node 20 has no global WebSocket (Node 21 behind --experimental-websocket, 22 by default).
@@ -94,6 +81,10 @@ export function webSocketStreams(url: string | URL, options: WebSocketStreamsOpt
   const where = String(url);
   let socket: WebSocket | undefined;
   const pair = new Promise<ByteStreamPair>((resolve, reject) => {
+    // Checked before the WebSocket is made (a throw here rejects): a negative highWaterMark made
+    // every write wait for ever, a `signal` that is no AbortSignal threw with it already opening.
+    checkOptionTypes(options, { signal: 'g' }, 'webSocketStreams: options.');
+    if (!(typeof highWater === 'number' && highWater >= 0)) throw new UsageError(`webSocketStreams: options.highWaterMark must be a number of bytes >= 0, got ${show(highWater)}`);
     let ws: WebSocket;
     try {
       ws = new WS(url, options.protocols);
