@@ -678,7 +678,11 @@ export class ClientCore {
     this.transport.rekey();
   }
 
-  /** Disconnect cleanly (RFC 4253 §11.1, reason 11 by application). */
+  /**
+   * Disconnect cleanly (RFC 4253 §11.1, reason 11 by application): queues SSH_MSG_DISCONNECT and
+   * ends the connection (a 'closed' event). Write what {@link takeOutput} then returns before
+   * closing the transport, or the server never sees the DISCONNECT.
+   */
   disconnect(description = 'disconnected by user'): void {
     this.transport.close(DisconnectReason.BY_APPLICATION, description);
   }

@@ -78,7 +78,11 @@ export type ClientEvent =
    * post-quantum (`message` is OpenSSH's wording, lines separated by `\n`).
    */
   | { type: 'warning'; code: WarningCode; message: string }
-  /** The connection is over; `error` is undefined after a close we asked for. */
+  /**
+   * The connection is over; `error` is undefined after a close we asked for. The core may still
+   * hold bytes to send (the DISCONNECT of `ClientCore.disconnect()`, or one it sends for a
+   * protocol error): write what `takeOutput()` returns once more, then close the transport.
+   */
   | { type: 'closed'; error: SshError | undefined }
   /** RFC 4254 §5.1 CHANNEL_OPEN_CONFIRMATION: the server's initial window and maximum packet size. */
   | { type: 'channel-open'; channel: number; window: number; maxPacket: number }

@@ -93,6 +93,48 @@ describeInterop('a library caller is told what was not offered and why (sshd 9.2
     expect(warnings).toEqual(['agent-unavailable']);
   });
 
+  it('agent: one that accepts and never answers held connect() for ever, connectTimeout or not (break36); now it is skipped once connectTimeout is up, and the key logs in', async () => {
+    // A socket that accepts and reads, and never replies: what a hung agent (or a socket that is
+    // no agent) looks like to ssh-agent's client.
+    const path = join(dir, 'silent-agent.sock');
+    const silent = net.createServer((c) => c.resume());
+    await new Promise<void>((r) => silent.listen(path, r));
+    try {
+      const warnings: { code: string; message: string }[] = [];
+      const started = Date.now();
+      const hang = new Promise<string>((r) => setTimeout(() => r('still waiting after 8 s'), 8000).unref());
+      const outcome = await Promise.race([
+        connectTo(sshd, { agent: path, connectTimeout: 1500, onWarning: (w) => warnings.push(w) }).then(async (ssh) => (await ssh.close(), 'connected')),
+        hang,
+      ]);
+      expect(outcome).toBe('connected');
+      expect(Date.now() - started).toBeGreaterThanOrEqual(1400);
+      const reason = `ssh-agent ${path}: no reply within connectTimeout (1500 ms)`;
+      expect(warnings).toEqual([{ code: 'agent-unavailable', message: `${reason}; its keys are not offered` }]);
+      // Nothing else to offer: the AuthenticationError names the agent and why.
+      const err = await failure(connectTo(sshd, { privateKey: undefined, agent: path, connectTimeout: 500 }));
+      expect(err).toBeInstanceOf(AuthenticationError);
+      expect((err as AuthenticationError).agentUnavailable).toBe(`ssh-agent ${path}: no reply within connectTimeout (500 ms)`);
+    } finally {
+      silent.close();
+    }
+  });
+
+  it('agent: a socket that answers with no agent protocol is named in the reason (break36: "ssh-agent: message of N bytes ..." named no socket)', async () => {
+    const path = join(dir, 'http-not-agent.sock');
+    const http = net.createServer((c) => c.on('data', () => c.write('HTTP/1.1 400 Bad Request\r\n\r\n')));
+    await new Promise<void>((r) => http.listen(path, r));
+    try {
+      const warnings: string[] = [];
+      const err = await failure(connectTo(sshd, { privateKey: undefined, agent: path, onWarning: (w) => warnings.push(w.message) }));
+      const reason = `ssh-agent ${path}: message of 1213486160 bytes exceeds 262144`;
+      expect(warnings).toEqual([`${reason}; its keys are not offered`]);
+      expect((err as AuthenticationError).agentUnavailable).toBe(reason);
+    } finally {
+      http.close();
+    }
+  });
+
   it('nothing to offer: "tried: nothing", then what the server allows; a key offered and refused: "tried: publickey"', async () => {
     const none = (await failure(connectTo(sshd, { privateKey: undefined }))) as AuthenticationError;
     expect(none).toBeInstanceOf(AuthenticationError);

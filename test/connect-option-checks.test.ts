@@ -146,6 +146,12 @@ const NODE_MISTAKES: [Record<string, unknown>, string | RegExp][] = [
   [{ identityFile: ['/tmp/x'] }, 'unknown option identityFile (did you mean identityFiles?)'],
   [{ knownhosts: '/dev/null' }, 'unknown option knownhosts (did you mean knownHosts?)'],
   [{ bogusOption: 1 }, 'unknown option bogusOption'],
+  // break36: the ssh2 package's names, as a caller moving from it passes them, say what to use.
+  [{ readyTimeout: 20_000 }, "readyTimeout is ssh2's name: pure-ssh's is connectTimeout (ms, up to the host key)"],
+  [{ hostVerifier: () => true }, "hostVerifier is ssh2's name: pure-ssh's is verifyHostKey (or knownHosts)"],
+  [{ tryKeyboard: true }, "tryKeyboard is ssh2's name: keyboard-interactive is on by default (kbdInteractiveAuthentication), its prompts answered by askPassword"],
+  [{ algorithms: { serverHostKey: ['ssh-ed25519'] } }, "algorithms.serverHostKey is ssh2's name: pure-ssh's is algorithms.hostKey"],
+  [{ algorithms: { hmac: ['hmac-sha2-256'] } }, "algorithms.hmac is ssh2's name: pure-ssh's is algorithms.mac"],
   [{ windowAutoTune: { maxx: 5 } }, 'unknown option windowAutoTune.maxx (did you mean windowAutoTune.max?)'],
   [{ algorithms: { ciphers: 'aes128-ctr' } }, 'unknown option algorithms.ciphers (did you mean algorithms.cipher?)'],
   // Finding 6: wrong types were coerced or crashed.
@@ -248,6 +254,35 @@ describe('connect() checks every option before any socket (tester findings 3-7, 
     await expect(tunnel(ok(port), fwd, { jitter: 2 })).rejects.toThrow(new UsageError('reconnect: jitter must be a number from 0 to 1, got 2'));
     await expect(tunnel(ok(port), fwd, { maxDelai: 5 } as never)).rejects.toThrow('unknown option reconnect.maxDelai (did you mean reconnect.maxDelay?)');
     await expect(tunnel(ok(port), { listen: { port: 0 }, to: { host: 'x', port: '5432' } } as never)).rejects.toThrow('forwardLocal: to.port must be an integer 1..65535, got "5432"');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(accepted).toBe(0);
+  });
+
+  it('tunnel(): the reconnect options\' values (break36): never coerced, a negative wait or attempt count refused, a signal that is no AbortSignal a UsageError (was a TypeError), all before connecting', async () => {
+    const fwd = { listen: { port: 0 }, to: { host: 'localhost', port: 5432 } };
+    accepted = 0;
+    const cases: [Record<string, unknown>, string][] = [
+      // '500' passed (as '500' >= 0), and was then doubled as a number by chance.
+      [{ initialDelay: '500' }, 'reconnect: initialDelay must be a number of milliseconds >= 0, got "500"'],
+      // Both strings: compared as strings ('10000' < '500'), the old message blamed the order.
+      [{ initialDelay: '500', maxDelay: '10000' }, 'reconnect: initialDelay must be a number of milliseconds >= 0, got "500"'],
+      [{ maxDelay: -1 }, 'reconnect: maxDelay must be a number of milliseconds >= 0 (or Infinity), got -1'],
+      [{ initialDelay: 60_000 }, 'reconnect: initialDelay (60000) must not exceed maxDelay (30000, the default)'],
+      // A negative wait failed every local connection at once during an outage.
+      [{ waitForConnection: -5 }, 'reconnect: waitForConnection must be a number of milliseconds >= 0, got -5'],
+      [{ waitForConnection: '100' }, 'reconnect: waitForConnection must be a number of milliseconds >= 0, got "100"'],
+      // -1 and 0 gave up at the first failed attempt; '3' worked by coercion.
+      [{ maxAttempts: -1 }, 'reconnect: maxAttempts must be a whole number >= 1 (or Infinity), got -1'],
+      [{ maxAttempts: 0 }, 'reconnect: maxAttempts must be a whole number >= 1 (or Infinity), got 0'],
+      [{ maxAttempts: '3' }, 'reconnect: maxAttempts must be a whole number >= 1 (or Infinity), got "3"'],
+      [{ random: 0.5 }, 'reconnect: random must be a function, got 0.5'],
+      [{ signal: 'abort' }, 'reconnect: signal must be an AbortSignal, got "abort"'],
+    ];
+    for (const [reconnect, message] of cases) {
+      const err = await tunnel(ok(port), fwd, reconnect as never).catch((e: unknown) => e);
+      expect(err, JSON.stringify(reconnect)).toBeInstanceOf(UsageError);
+      expect((err as Error).message).toBe(message);
+    }
     await new Promise((r) => setTimeout(r, 100));
     expect(accepted).toBe(0);
   });

@@ -9,7 +9,8 @@ import { copyFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, expect, it } from 'vitest';
 import type { ConnectOptions } from '../src/index.js';
-import { AuthenticationError } from '../src/errors.js';
+import { AuthenticationError, UsageError } from '../src/errors.js';
+import { loadIdentityFile, unlockIdentityFile } from '../src/index.js';
 import { connectTo } from './harness/client.js';
 import { suiteDir } from './harness/home.js';
 import { describeInterop, sshdSuite } from './harness/sshd.js';
@@ -27,6 +28,22 @@ describeInterop('identityFiles: a key that cannot be loaded is skipped with a wa
     execFileSync('ssh-keygen', ['-q', '-p', '-N', 'right-passphrase', '-f', encrypted]);
     notAKey = join(dir, 'not-a-key');
     writeFileSync(notAKey, 'hello\n', { mode: 0o600 });
+  });
+
+  it('loadIdentityFile / unlockIdentityFile: the caller\'s mistakes are UsageErrors (break36: a typo read as "a passphrase is needed", askPassphrase 5 as a failed callback); the right call logs in', async () => {
+    const usage = async (p: Promise<unknown>, message: string) => {
+      const err = await p.then(() => 'loaded', (e: unknown) => e);
+      expect(err, message).toBeInstanceOf(UsageError);
+      expect((err as Error).message).toBe(message);
+    };
+    await usage(loadIdentityFile(encrypted, { passPhrase: 'right-passphrase' } as never), 'loadIdentityFile: unknown option passPhrase (did you mean passphrase?)');
+    await usage(loadIdentityFile(5 as never), 'loadIdentityFile: the path must be a non-empty string, got 5');
+    await usage(unlockIdentityFile(encrypted, { askPassphrase: 5 } as never), 'unlockIdentityFile: askPassphrase must be a function, got 5');
+    await usage(unlockIdentityFile(encrypted, { askPassphrase: () => 'right-passphrase', attempts: -1 }), 'unlockIdentityFile: attempts must be a whole number >= 0, got -1');
+    await usage(unlockIdentityFile(encrypted, { askPasphrase: () => 'right-passphrase' } as never), 'unlockIdentityFile: unknown option askPasphrase (did you mean askPassphrase?)');
+    const key = await unlockIdentityFile(encrypted, { askPassphrase: () => 'right-passphrase', attempts: 1 });
+    const ssh = await connectTo(sshd, { privateKey: key });
+    await ssh.close();
   });
 
   it('ssh 9.2 itself: -i missing -i good logs in', () => {

@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { connect, ConnectionLostError, ProxyCommandExit, proxyCommandStream } from '../src/index.js';
+import { connect, ConnectionLostError, ProxyCommandExit, proxyCommandStream, UsageError } from '../src/index.js';
 import { cliEnv, describeWithHome, suiteDir, suiteHome } from './harness/home.js';
 import { requireBuiltCli, startCli } from './harness/proc.js';
 import { sshClientAvailable } from './harness/sshd.js';
@@ -58,6 +58,25 @@ it("library: the command's standard error goes to the descriptor given, before t
     closeSync(fd);
   }
 }, 20_000);
+
+it('library: the caller\'s mistakes are UsageErrors before anything runs (break36: `exec 5` ran, `stdErr` and stderr "pipe" were taken)', () => {
+  const usage = (f: () => unknown, message: string) => {
+    let err: unknown;
+    try {
+      (f() as { destroy?: () => void })?.destroy?.();
+    } catch (e) {
+      err = e;
+    }
+    expect(err, message).toBeInstanceOf(UsageError);
+    expect((err as Error).message).toBe(message);
+  };
+  usage(() => proxyCommandStream(5 as never), 'proxyCommandStream: the command must be a non-empty string, got 5');
+  usage(() => proxyCommandStream('  '), 'proxyCommandStream: the command must be a non-empty string, got "  "');
+  usage(() => proxyCommandStream('true', { stdErr: 'ignore' } as never), 'proxyCommandStream: unknown option stdErr (did you mean stderr?)');
+  // A pipe nobody reads: a command writing more than a pipe holds to its stderr would block.
+  usage(() => proxyCommandStream('true', { stderr: 'pipe' } as never), `proxyCommandStream: stderr must be 'inherit', 'ignore' or a file descriptor, got "pipe"`);
+  usage(() => proxyCommandStream('true', { debug: 'yes' } as never), 'proxyCommandStream: debug must be a function, got "yes"');
+});
 
 it("library: by default the command's standard error is the process's own, written before the error", async () => {
   // A Node process of its own (the built library): its stderr is a pipe read here.

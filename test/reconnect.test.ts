@@ -140,6 +140,52 @@ describeInterop('reconnecting tunnels against sshd', () => {
 });
 
 /**
+ * break36: tunnel().close() while a reconnect attempt is in flight to a server that accepted the
+ * TCP connection and says nothing (no connectTimeout): the attempt ran on after close(), its
+ * socket (and the agent's, had there been one) holding the process. close() now aborts it.
+ */
+describeInterop('reconnecting tunnels: close() during a hung attempt', () => {
+  const sshd = sshdSuite();
+
+  it('library: the attempt in flight is given up, its socket closed, when the tunnel is closed', async () => {
+    let silent = false;
+    const piped = new Set<net.Socket>();
+    const held: net.Socket[] = [];
+    const gate = net.createServer((c) => {
+      c.on('error', () => {});
+      if (silent) {
+        // Read (and drop) what comes, so that the client's close is seen here.
+        held.push(c.resume());
+        return;
+      }
+      const up = net.connect(sshd.port, sshd.host);
+      up.on('error', () => c.destroy());
+      c.pipe(up);
+      up.pipe(c);
+      piped.add(c);
+      c.on('close', () => (up.destroy(), piped.delete(c)));
+      up.on('close', () => c.destroy());
+    });
+    await new Promise<void>((r) => gate.listen(0, '127.0.0.1', r));
+    try {
+      const port = (gate.address() as net.AddressInfo).port;
+      const t = await tunnel({ ...clientOptions(sshd), port, hostKeyAlias: `[${sshd.host}]:${sshd.port}` }, { listen: { port: 0 }, to: { host: '127.0.0.1', port: 1 } }, { initialDelay: 50, maxDelay: 100 });
+      silent = true;
+      for (const c of piped) c.destroy();
+      // The reconnect attempt reaches the gate, which says nothing.
+      await expect.poll(() => held.length, { timeout: 5000 }).toBe(1);
+      const attempt = held[0]!;
+      const ended = new Promise<string>((r) => attempt.once('close', () => r('closed by the client')));
+      await t.close();
+      expect(await Promise.race([ended, new Promise((r) => setTimeout(() => r('still open 3 s after close()'), 3000))])).toBe('closed by the client');
+    } finally {
+      for (const c of held) c.destroy();
+      gate.close();
+    }
+  });
+});
+
+/**
  * The reconnecting listener on a Unix socket is private like every other pure-ssh listener
  * (forward.ts listenPrivate; ssh's StreamLocalBindMask 0177): 0600 whatever the umask. It was
  * bound with a plain listen(path), so under umask 000 any local user could use the tunnel.

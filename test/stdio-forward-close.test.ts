@@ -8,6 +8,7 @@
 import net from 'node:net';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { UsageError } from '../src/errors.js';
 import { stdioForward } from '../src/node/stdio-forward.js';
 import { connectTo } from './harness/client.js';
 import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
@@ -60,4 +61,21 @@ describeInterop('stdioForward: the far end closes while the input still sends', 
       await ssh.close();
     }
   }, 120_000);
+  it('the caller\'s mistakes are UsageErrors before any channel (break36: a TypeError, one of them with the channel left open)', async () => {
+    const port = (far.address() as net.AddressInfo).port;
+    const ssh = await connectTo(sshd);
+    try {
+      const fail = (p: Promise<unknown>) => p.then(() => 'resolved', (e: unknown) => e);
+      const noIo = await fail(stdioForward(ssh, { host: '127.0.0.1', port }, {} as never));
+      expect(noIo).toBeInstanceOf(UsageError);
+      expect((noIo as Error).message).toBe('stdioForward: io must be { input: a Readable, output: a Writable }');
+      const noTarget = await fail(stdioForward(ssh, undefined as never));
+      expect(noTarget).toBeInstanceOf(UsageError);
+      expect((noTarget as Error).message).toBe('stdioForward: the target must be { host, port } or { path }, got undefined');
+      // No channel was opened for either (the first one's stayed open until the connection's end).
+      expect(ssh.channelCount).toBe(0);
+    } finally {
+      await ssh.close();
+    }
+  });
 });

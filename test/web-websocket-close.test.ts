@@ -78,8 +78,8 @@ describeInterop('pure-ssh/web over a WebSocket that closes: through websockify',
   });
 
   /** Runs the entry against `url`; `onReady` runs once it has connected. Resolves with its lines. */
-  function run(url: string, onReady?: () => void, extra: { protocols?: string[]; port?: number } = {}): Promise<Outcome[]> {
-    const args = { url, protocols: extra.protocols, host: 'ssh.example', port: extra.port ?? sshd.port, username: sshd.user, privateKey: sshd.clientKey, knownHosts: sshd.hostKeyLines.map((l) => l.replace(/^\S+/, `[ssh.example]:${sshd.port}`)).join('\n') };
+  function run(url: string, onReady?: () => void, extra: { protocols?: string[]; port?: number; ws?: Record<string, unknown>; killAfter?: number } = {}): Promise<Outcome[]> {
+    const args = { url, protocols: extra.protocols, ws: extra.ws, host: 'ssh.example', port: extra.port ?? sshd.port, username: sshd.user, privateKey: sshd.clientKey, knownHosts: sshd.hostKeyLines.map((l) => l.replace(/^\S+/, `[ssh.example]:${sshd.port}`)).join('\n') };
     const child = spawn(process.execPath, ['--experimental-websocket', '--no-warnings', entry, JSON.stringify(args)], { stdio: ['ignore', 'pipe', 'pipe'] });
     const lines: Outcome[] = [];
     let out = '';
@@ -94,7 +94,7 @@ describeInterop('pure-ssh/web over a WebSocket that closes: through websockify',
         if (o.ready) onReady?.();
       }
     });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), extra.killAfter ?? 30_000);
     return new Promise((resolve, reject) =>
       child.on('exit', (code) => {
         clearTimeout(timer);
@@ -198,6 +198,19 @@ describeInterop('pure-ssh/web over a WebSocket that closes: through websockify',
     expect(await run('ws://127.0.0.1:1/#f')).toEqual(usage('webSocketStreams: invalid url "ws://127.0.0.1:1/#f": Got fragment'));
     expect(await run('ws://127.0.0.1:1/', undefined, { protocols: ['a b'] })).toEqual(usage('webSocketStreams: invalid options.protocols ["a b"]: Invalid Sec-WebSocket-Protocol value'));
     expect(await run('ws://127.0.0.1:1/', undefined, { protocols: ['binary', 'binary'] })).toEqual(usage('webSocketStreams: invalid options.protocols ["binary","binary"]: Invalid Sec-WebSocket-Protocol value'));
+  });
+
+  it('webSocketStreams options checked before the WebSocket is made: a negative highWaterMark (every write waited for ever), a signal that is no AbortSignal (a TypeError, the WebSocket left open and the process up)', async () => {
+    const url = await bridgeTo(sshd.port);
+    const usage = (message: string) => [{ failed: { name: 'UsageError', code: 'ERR_USAGE', message } }];
+    // The entry exits 0 on its own within 10 s, or the run rejects: a hang or a handle left open fails.
+    const quick = (ws: Record<string, unknown>) => run(url, undefined, { ws, killAfter: 10_000 });
+    expect(await quick({ highWaterMark: -1 })).toEqual(usage('webSocketStreams: options.highWaterMark must be a number of bytes >= 0, got -1'));
+    expect(await quick({ highWaterMark: '65536' })).toEqual(usage('webSocketStreams: options.highWaterMark must be a number of bytes >= 0, got "65536"'));
+    expect(await quick({ signal: 'abort' })).toEqual(usage('webSocketStreams: options.signal must be an AbortSignal, got "abort"'));
+    // Well-formed ones still log in: 0 (each write waits for the frame to leave) and a real signal.
+    let lines: Outcome[] = [];
+    await expect.poll(async () => (lines = await run(url, () => sshd.killConnections(), { ws: { highWaterMark: 0, signal: true } }))[0]?.ready, { timeout: 10_000, interval: 300 }).toBe(true);
   });
 
   it('sshd through the bridge: logs in; its connection killed later is the end of the stream (normal closure after its bytes)', async () => {

@@ -46,24 +46,31 @@ export class AgentClient {
     /** The socket path, for messages. */
     readonly path: string,
   ) {
+    // The protocol's errors ("ssh-agent: message of N bytes exceeds ...") name the socket, as
+    // its socket errors do: with several agents (or a path that is no agent) the caller can tell
+    // which one answered nonsense.
+    const named = (err: unknown): Error =>
+      err instanceof SshError && err.message.startsWith('ssh-agent: ')
+        ? new SshError(err.code, `ssh-agent ${path}: ${err.message.slice('ssh-agent: '.length)}`, { cause: err.cause })
+        : (err as Error);
     socket.on('data', (d: Buffer) => {
       let bodies: Uint8Array[];
       try {
         bodies = this.decoder.push(new Uint8Array(d));
       } catch (err) {
-        this.fail(err as Error);
+        this.fail(named(err));
         return;
       }
       for (const body of bodies) {
         const p = this.queue.shift();
         if (!p) {
-          this.fail(new SshError('ERR_AGENT', 'ssh-agent: a reply nobody asked for'));
+          this.fail(new SshError('ERR_AGENT', `ssh-agent ${path}: a reply nobody asked for`));
           return;
         }
         try {
           p.resolve(decodeAgentReply(body));
         } catch (err) {
-          p.reject(err as Error);
+          p.reject(named(err));
         }
       }
     });

@@ -69,7 +69,7 @@ import type { DynamicForward, DynamicForwardOptions } from './forward-dynamic.js
 import { startDynamicForward } from './forward-dynamic.js';
 import { decodeTcpipForwardReply } from '../connection/global-requests.js';
 import { ChannelOpenFailureReason } from '../errors.js';
-import { MAX_TIMER_DELAY_MS } from '../long-timeout.js';
+import { MAX_TIMER_DELAY_MS, setLongTimeout, type LongTimeout } from '../long-timeout.js';
 import { closedByRemoteHost, closedDuringKexOrAuth, KEX_IDENTIFICATION_CLOSED } from '../quit-message.js';
 import { couldNotResolve, strerror } from './strerror.js';
 import { checkAlgorithmLists, checkCallKeys, checkNumericOptions, checkOptionKeys, checkOptionTypes, checkSigners, NO_SIGNAL, show } from '../option-check.js';
@@ -268,7 +268,9 @@ export interface ConnectOptions {
   signal?: AbortSignal;
   /**
    * ConnectTimeout in ms: TCP connect and the SSH handshake up to the host key (not user
-   * prompts). A finite number >= 0; 0 or absent: off.
+   * prompts). A finite number >= 0; 0 or absent: off. An `agent` that does not list its keys
+   * within it is skipped as unusable (`agent-unavailable`); without it, such an agent holds
+   * connect() as it holds ssh(1) (bound it with `signal`).
    */
   connectTimeout?: number;
   /**
@@ -468,9 +470,24 @@ function checkKnownHostsPaths(knownHosts: string | string[] | undefined): void {
   }
 }
 
+/**
+ * Options of the ssh2 package a caller moving from it passes as they were (break36: `unknown
+ * option readyTimeout` said nothing of what to use): what pure-ssh calls them.
+ */
+const SSH2_OPTION_NAMES: Record<string, string> = {
+  readyTimeout: "is ssh2's name: pure-ssh's is connectTimeout (ms, up to the host key)",
+  hostVerifier: "is ssh2's name: pure-ssh's is verifyHostKey (or knownHosts)",
+  tryKeyboard: "is ssh2's name: keyboard-interactive is on by default (kbdInteractiveAuthentication), its prompts answered by askPassword",
+};
+const SSH2_ALGORITHM_NAMES: Record<string, string> = {
+  serverHostKey: "is ssh2's name: pure-ssh's is algorithms.hostKey",
+  hmac: "is ssh2's name: pure-ssh's is algorithms.mac",
+  compress: "is ssh2's name: compression is the compression option (true or false)",
+};
+
 function checkConnectOptions(options: ConnectOptions): void {
   if (typeof options !== 'object' || options === null) throw new UsageError(`connect() needs an options object, got ${show(options)}`);
-  checkOptionKeys(options, CONNECT_OPTIONS);
+  checkOptionKeys(options, CONNECT_OPTIONS, '', SSH2_OPTION_NAMES);
   checkOptionTypes(options, CONNECT_OPTIONS);
   checkNumericOptions(options);
   const tune = options.windowAutoTune;
@@ -931,9 +948,25 @@ export async function prepareAuth(
   let agent: AgentClient | undefined;
   let agentKeys: { keyBlob: Uint8Array; comment: string }[] = [];
   if (options.agent) {
+    // An agent that accepts and never answers held connect() for ever, before its socket was
+    // even opened, whatever the connectTimeout (ssh(1) blocks the same way, authfd.c
+    // ssh_request_reply, but has no ConnectTimeout running then): with `connectTimeout`, the
+    // library's bound on connecting, the agent gets that long and is then skipped as one that
+    // cannot be used. `bannerTimeout` (the CLI's, ssh's scope) leaves it waiting, as ssh does.
+    const wait = options.connectTimeout ?? 0;
+    let timer: LongTimeout | undefined;
     try {
       agent = await AgentClient.connect(options.agent);
-      agentKeys = await agent.identities();
+      const listed = agent.identities();
+      agentKeys = wait > 0
+        ? await Promise.race([
+            listed,
+            new Promise<never>((_, reject) => {
+              const why = `ssh-agent ${options.agent}: no reply within connectTimeout (${wait} ms)`;
+              timer = setLongTimeout(() => reject(new SshError('ERR_AGENT', why)), wait);
+            }),
+          ])
+        : await listed;
       if (!deferAgentCountLine) debug?.(agentCountLine(agentKeys.length));
     } catch (err) {
       debug?.(agentFailureLine(err));
@@ -944,6 +977,8 @@ export async function prepareAuth(
       // in a final AuthenticationError.
       prepared.agentUnavailable = (err as Error).message;
       options.onWarning?.({ code: 'agent-unavailable', message: `${prepared.agentUnavailable}; its keys are not offered` });
+    } finally {
+      timer?.clear();
     }
   }
   // A certificate needs a key to sign for it (PROTOCOL.certkeys): one among the identity files
@@ -1213,7 +1248,7 @@ function algorithmsFor(options: ConnectOptions, crypto: CryptoProvider): Partial
   // A verifyHostKey callback alone was written for plain keys: no certificate unless listed.
   if (options.verifyHostKey && options.knownHosts === undefined) d.hostKey = d.hostKey.filter((n) => !isCertificateType(n));
   // A misspelt category or a value of the wrong kind is a mistake, not a request for the defaults.
-  checkAlgorithmLists(options.algorithms);
+  checkAlgorithmLists(options.algorithms, SSH2_ALGORITHM_NAMES);
   const a = options.algorithms ?? {};
   const out: Partial<AlgorithmPreferences> = {};
   for (const { key } of ALGORITHM_CATEGORIES) {
@@ -1764,6 +1799,25 @@ export class SshClient extends EventEmitter {
       this.pump();
     }
     await this.closed;
+    await this.socketClosed();
+  }
+
+  /**
+   * The socket's 'close' (break36: close() resolved as the DISCONNECT was queued, before the
+   * socket had written it and closed, so the TCP handle was still there after `await close()`).
+   * finish() destroys the socket once its end is written, or after 1 s: bounded the same way
+   * here, for a caller's `sock` that emits no 'close'.
+   */
+  private socketClosed(): Promise<void> {
+    const sock = this.socket as Duplex & { closed?: boolean };
+    if (sock.closed) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, 1500);
+      sock.once('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 
   /**
@@ -1781,6 +1835,7 @@ export class SshClient extends EventEmitter {
     for (const f of [...this.forwards]) await f.close();
     if (!this.isDone) this.socket.end();
     await this.closed;
+    await this.socketClosed();
   }
 
   /** Start a key exchange now (RFC 4253 §9). */

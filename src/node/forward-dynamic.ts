@@ -6,6 +6,7 @@
  * server's answer. Unlike ssh, which then just closes, a refused channel reaches the SOCKS client
  * as RFC 1928 §6's failure reply with its reason (SOCKS5 0x02 / 0x05 / 0x01, SOCKS4 91).
  */
+import { bindStrerror } from './strerror.js';
 import { createServer, type Server, type Socket } from 'node:net';
 import { socks5ReplyForOpenFailure, SocksHandshake, socksRefusalLine, type SocksConnectRequest } from '../connection/socks.js';
 import { ChannelOpenError, SshError } from '../errors.js';
@@ -95,7 +96,7 @@ export async function startDynamicForward<L extends ListenSpec>(host: ForwardHos
     const where = 'path' in l ? l.path : `${l.host ?? '127.0.0.1'}:${l.port}`;
     const onError = (err: NodeJS.ErrnoException) =>
       reject(
-        new SshError('ERR_FORWARD_BIND', `bind ${where}: ${err.code === 'EADDRINUSE' ? 'Address already in use' : err.message} (could not request dynamic forwarding)`, {
+        new SshError('ERR_FORWARD_BIND', `bind ${where}: ${bindStrerror(err, 'path' in l ? l.path : undefined)} (could not request dynamic forwarding)`, {
           cause: err,
         }),
       );

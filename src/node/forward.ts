@@ -3,6 +3,7 @@
  * becomes a direct-tcpip (or direct-streamlocal) channel. Opens never wait on each other: each
  * accepted socket gets its channel at once and the server answers when its own connect is done.
  */
+import { bindStrerror } from './strerror.js';
 import { chmodSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { PATH_MAX_SUN, unixPathTooLong } from '../config/forward-spec.js';
@@ -191,7 +192,7 @@ export async function startLocalForward(host: ForwardHost, options: ForwardOptio
       reject(
         new SshError(
           'ERR_FORWARD_BIND',
-          `bind ${describeListen(options.listen)}: ${err.code === 'EADDRINUSE' ? 'Address already in use' : err.message}` +
+          `bind ${describeListen(options.listen)}: ${bindStrerror(err, 'path' in options.listen ? options.listen.path : undefined)}` +
             ` (could not request local forwarding)`,
           { cause: err },
         ),

@@ -15,6 +15,7 @@ import { parsePrivateKey } from '../keys/parse-private-key.js';
 import { parsePublicKeyFile, type PrivateKey } from '../keys/privatekey.js';
 import { constantTimeEqual } from '../protocol/wire.js';
 import { askUser } from '../user-callback.js';
+import { checkCallKeys, checkOptionTypes, show } from '../option-check.js';
 import { tildeParts } from '../config/tokens.js';
 import { strerror } from './strerror.js';
 import { userHome } from './user-home.js';
@@ -93,7 +94,24 @@ export function unprotectedKeyLines(err: KeyPermissionsError): string {
  * @example
  * const key = await loadIdentityFile('~/.ssh/id_ed25519', { passphrase: 'correct horse' });
  */
+/**
+ * The caller's mistakes in {@link loadIdentityFile} / {@link unlockIdentityFile}'s arguments, as
+ * connect()'s are checked (option-check.ts): a path that is no string was a TypeError, a misspelt
+ * option (`passPhrase`) was ignored (the key then "needs a passphrase"), `askPassphrase: 5` read
+ * as a callback that failed ("ask is not a function"), `attempts: -1` or `'2'` taken.
+ */
+function checkKeyFileCall(call: string, path: unknown, options: UnlockOptions, table: object): void {
+  if (typeof path !== 'string' || path === '') throw new UsageError(`${call}: the path must be a non-empty string, got ${show(path)}`);
+  checkCallKeys(call, options, table);
+  checkOptionTypes(options ?? {}, { passphrase: 'p', askPassphrase: 'f', debug: 'f', allowUnprotectedKeyFiles: 'b' }, `${call}: `);
+  const { attempts } = options ?? {};
+  if (attempts !== undefined && !(Number.isSafeInteger(attempts) && attempts >= 0)) throw new UsageError(`${call}: attempts must be a whole number >= 0, got ${show(attempts)}`);
+}
+
+const LOAD_OPTIONS = { allowUnprotectedKeyFiles: 0, passphrase: 0, crypto: 0 } satisfies Record<keyof LoadIdentityOptions, 0>;
+
 export async function loadIdentityFile(path: string, options: LoadIdentityOptions = {}): Promise<PrivateKey> {
+  checkKeyFileCall('loadIdentityFile', path, options, LOAD_OPTIONS);
   const { full, bytes } = await readKeyBytes(path, options);
   try {
     return parsePrivateKey(bytes, { source: full, passphrase: options.passphrase, crypto: options.crypto });
@@ -348,6 +366,8 @@ export interface UnlockOptions {
   crypto?: CryptoProvider;
 }
 
+const UNLOCK_OPTIONS = { passphrase: 0, askPassphrase: 0, attempts: 0, debug: 0, allowUnprotectedKeyFiles: 0, crypto: 0 } satisfies Record<keyof UnlockOptions, 0>;
+
 /**
  * The public half of an identity file without decrypting it, as ssh(1)'s sshkey_load_public
  * finds it: `PATH.pub`, else the public key an OpenSSH private key file stores in the clear;
@@ -393,6 +413,7 @@ export async function readIdentityPublicKey(path: string): Promise<Uint8Array | 
  * ERR_PRIVATE_KEY when the file cannot be read.
  */
 export async function unlockIdentityFile(path: string, options: UnlockOptions = {}): Promise<PrivateKey> {
+  checkKeyFileCall('unlockIdentityFile', path, options, UNLOCK_OPTIONS);
   const { full, bytes } = await readKeyBytes(path, options);
   try {
     let lastError: KeyError;

@@ -8,6 +8,7 @@ import { appendFile, mkdir, readFile, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { HostKeyError, UsageError } from '../errors.js';
+import { show } from '../option-check.js';
 import {
   applyCaSignatureSpec,
   formatCertificateValidity as formatValidity,
@@ -190,6 +191,17 @@ export function knownHostsVerifier(opts: {
    */
   visualHostKey?: boolean;
 }): HostKeyVerifier {
+  // A mode other than the four words fell through to accept-new: `mode: 'Yes'` or 'strict'
+  // accepted and recorded any unknown host key. `files` as one string was read as a list of its
+  // characters (a new key written to a file named by its first letter, in the working directory).
+  // Both are mistakes, never a reason to trust a host (as connect() refuses them).
+  if (typeof opts !== 'object' || opts === null) throw new UsageError(`knownHostsVerifier: the options must be an object, got ${show(opts)}`);
+  if (!Array.isArray(opts.files) || !opts.files.every((f) => typeof f === 'string' && f !== '')) {
+    throw new UsageError(`knownHostsVerifier: files must be an array of known_hosts file paths, got ${show(opts.files)}`);
+  }
+  if (opts.mode !== undefined && !['yes', 'accept-new', 'no', 'ask'].includes(opts.mode)) {
+    throw new UsageError(`knownHostsVerifier: mode must be 'yes', 'accept-new', 'no' or 'ask', got ${show(opts.mode)}`);
+  }
   const mode = opts.mode ?? 'yes';
   const log = opts.log ?? (() => {});
   const now = opts.now ?? Date.now;

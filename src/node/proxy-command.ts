@@ -6,7 +6,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Duplex } from 'node:stream';
-import { ConnectionLostError } from '../errors.js';
+import { ConnectionLostError, UsageError } from '../errors.js';
+import { checkCallKeys, checkOptionTypes, show } from '../option-check.js';
 import { KEX_IDENTIFICATION_CLOSED } from '../quit-message.js';
 
 /**
@@ -79,6 +80,16 @@ export class ProxyCommandStream extends Duplex {
   private received = false;
 
   constructor(command: string, options: ProxyCommandOptions = {}) {
+    // The caller's mistakes before anything runs: a command that is no string was run as its
+    // String() (`exec 5`), a misspelt option (stdErr) ignored, and stderr 'pipe' left a pipe
+    // nobody reads (a chatty command then blocks once it is full).
+    if (typeof command !== 'string' || command.trim() === '') throw new UsageError(`proxyCommandStream: the command must be a non-empty string, got ${show(command)}`);
+    checkCallKeys('proxyCommandStream', options, { stderr: 0, debug: 0 });
+    checkOptionTypes(options ?? {}, { debug: 'f' }, 'proxyCommandStream: ');
+    const err = options?.stderr;
+    if (err !== undefined && err !== 'inherit' && err !== 'ignore' && !(Number.isSafeInteger(err) && (err as number) >= 0)) {
+      throw new UsageError(`proxyCommandStream: stderr must be 'inherit', 'ignore' or a file descriptor, got ${show(err)}`);
+    }
     super({ allowHalfOpen: false });
     this.command = command;
     options.debug?.(`Executing proxy command: exec ${command}`);

@@ -6,6 +6,7 @@
  * (ECONNRESET for the local client), never ended cleanly: their bytes may not have arrived, and
  * a clean end would pass a truncated stream off as complete. Nothing is replayed.
  */
+import { bindStrerror } from './strerror.js';
 import { EventEmitter } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import { AuthenticationError, ConnectionLostError, HostKeyError, SshError, TimeoutError, UsageError } from '../errors.js';
@@ -13,17 +14,17 @@ import { checkConnect, connect, type ConnectOptions, type SshClient } from './cl
 import { checkForwardOptions, listenOn, openForwardedChannel, type ForwardOptions, type ListenSpec } from './forward.js';
 import { ForwardListener, resetSocket } from './forward-listener.js';
 import { setLongTimeout, type LongTimeout } from '../long-timeout.js';
-import { checkOptionKeys, show } from '../option-check.js';
+import { checkOptionKeys, checkOptionTypes, show } from '../option-check.js';
 
 /** Backoff and waiting limits of {@link ReconnectingClient}. Times in milliseconds. */
 export interface ReconnectOptions {
-  /** Delay before the first attempt after a drop (default 1000). */
+  /** Delay in ms before the first attempt after a drop, a finite number >= 0 (default 1000). */
   initialDelay?: number;
-  /** Ceiling of the doubling delay (default 30000). */
+  /** Ceiling of the doubling delay in ms, >= initialDelay, Infinity for none (default 30000). */
   maxDelay?: number;
-  /** Attempts per outage before giving up (default Infinity). */
+  /** Attempts per outage before giving up, a whole number >= 1 or Infinity (default Infinity). */
   maxAttempts?: number;
-  /** How long a new local connection waits for the SSH connection to come back (default 15000). */
+  /** How long in ms a new local connection waits for the SSH connection to come back, a finite number >= 0 (default 15000). */
   waitForConnection?: number;
   /** Fraction of each delay that is random, 0..1 (default 0.5; outside is a UsageError): delay × (1 − jitter × random). */
   jitter?: number;
@@ -40,6 +41,31 @@ const RECONNECT_OPTIONS = { initialDelay: 0, maxDelay: 0, maxAttempts: 0, waitFo
 export interface ReconnectAttempt {
   attempt: number;
   delay: number;
+}
+
+/**
+ * The reconnect options' values, as connect()'s numeric options are checked (option-check.ts):
+ * never coerced nor taken as something else. A string `'3'` compared as a number by chance, a
+ * negative `waitForConnection` failed every local connection at once during an outage,
+ * `maxAttempts: -1` gave up at the first failure, and a `signal` that is no AbortSignal was a
+ * TypeError.
+ */
+function checkReconnectOptions(o: ReconnectOptions): void {
+  const bad = (name: string, what: string, v: unknown): never => {
+    throw new UsageError(`reconnect: ${name} must be ${what}, got ${show(v)}`);
+  };
+  const { initialDelay, maxDelay, maxAttempts, waitForConnection, jitter, random } = o;
+  const ms = (v: unknown) => typeof v === 'number' && v >= 0 && Number.isFinite(v);
+  if (initialDelay !== undefined && !ms(initialDelay)) bad('initialDelay', 'a number of milliseconds >= 0', initialDelay);
+  if (maxDelay !== undefined && !(typeof maxDelay === 'number' && maxDelay >= 0)) bad('maxDelay', 'a number of milliseconds >= 0 (or Infinity)', maxDelay);
+  if (waitForConnection !== undefined && !ms(waitForConnection)) bad('waitForConnection', 'a number of milliseconds >= 0', waitForConnection);
+  if (maxAttempts !== undefined && !(maxAttempts === Infinity || (Number.isSafeInteger(maxAttempts) && maxAttempts >= 1))) {
+    bad('maxAttempts', 'a whole number >= 1 (or Infinity)', maxAttempts);
+  }
+  // Documented 0..1: a value outside is a mistake, not one to clamp quietly.
+  if (jitter !== undefined && !(typeof jitter === 'number' && jitter >= 0 && jitter <= 1)) bad('jitter', 'a number from 0 to 1', jitter);
+  if (random !== undefined && typeof random !== 'function') bad('random', 'a function', random);
+  checkOptionTypes(o, { signal: 'g' }, 'reconnect: ');
 }
 
 /** Errors that a new attempt cannot cure: retrying would only repeat them (or hide an attack). */
@@ -60,9 +86,19 @@ export class ReconnectingClient extends EventEmitter {
   private timer: LongTimeout | undefined;
   private readonly opts: Required<Omit<ReconnectOptions, 'signal'>> & { signal?: AbortSignal };
 
-  /** @param factory makes a new authenticated connection (e.g. `() => connect(options)`). */
+  /**
+   * Aborted by {@link close}: the attempt in flight then (a server that accepted and says
+   * nothing, with no connectTimeout) is given up, its socket closed, rather than left holding
+   * the process after close().
+   */
+  private readonly stop = new AbortController();
+
+  /**
+   * @param factory makes a new authenticated connection (e.g. `(signal) => connect({ ...options, signal })`);
+   * `signal` is aborted by {@link close}: pass it on, or an attempt in flight at close() runs on.
+   */
   constructor(
-    private readonly factory: () => Promise<SshClient>,
+    private readonly factory: (signal: AbortSignal) => Promise<SshClient>,
     options: ReconnectOptions = {},
   ) {
     super();
@@ -75,13 +111,11 @@ export class ReconnectingClient extends EventEmitter {
       random: options.random ?? Math.random,
       signal: options.signal,
     };
-    if (!(this.opts.initialDelay >= 0) || !(this.opts.maxDelay >= this.opts.initialDelay)) {
-      throw new UsageError('reconnect: need 0 <= initialDelay <= maxDelay');
-    }
-    // Documented 0..1: a value outside is a mistake, not one to clamp quietly.
-    const { jitter } = options;
-    if (jitter !== undefined && !(typeof jitter === 'number' && jitter >= 0 && jitter <= 1)) {
-      throw new UsageError(`reconnect: jitter must be a number from 0 to 1, got ${show(jitter)}`);
+    checkReconnectOptions(options);
+    if (!(this.opts.maxDelay >= this.opts.initialDelay)) {
+      throw new UsageError(
+        `reconnect: initialDelay (${this.opts.initialDelay}) must not exceed maxDelay (${this.opts.maxDelay}${options.maxDelay === undefined ? ', the default' : ''})`,
+      );
     }
     options.signal?.addEventListener('abort', () => void this.close(), { once: true });
   }
@@ -89,7 +123,7 @@ export class ReconnectingClient extends EventEmitter {
   /** Make the first connection (or adopt `client`, already made by the same factory's means). */
   async start(client?: SshClient): Promise<SshClient> {
     if (this.opts.signal?.aborted) throw new SshError('ERR_ABORTED', 'reconnect: aborted before the first connection');
-    this.adopt(client ?? (await this.factory()));
+    this.adopt(client ?? (await this.factory(this.stop.signal)));
     return this.current!;
   }
 
@@ -120,6 +154,7 @@ export class ReconnectingClient extends EventEmitter {
     if (this.closed) return;
     this.closed = true;
     this.timer?.clear();
+    this.stop.abort(new SshError('ERR_CONNECTION_CLOSED', 'the tunnel is closed'));
     this.rejectWaiters(new SshError('ERR_CONNECTION_CLOSED', 'the tunnel is closed'));
     const c = this.current;
     this.current = undefined;
@@ -160,7 +195,7 @@ export class ReconnectingClient extends EventEmitter {
     this.timer = setLongTimeout(() => {
       this.timer = undefined;
       if (this.closed) return;
-      this.factory().then(
+      this.factory(this.stop.signal).then(
         (client) => {
           if (this.closed) return void client.close();
           this.adopt(client);
@@ -203,7 +238,7 @@ export class ReconnectingForward extends ForwardListener {
     server.on('connection', (sock) => fwd.accept(rc, sock));
     await new Promise<void>((resolve, reject) => {
       server.once('error', (err: NodeJS.ErrnoException) =>
-        reject(new SshError('ERR_FORWARD_BIND', `bind ${describeListen(options.listen)}: ${err.message}`, { cause: err })),
+        reject(new SshError('ERR_FORWARD_BIND', `bind ${describeListen(options.listen)}: ${bindStrerror(err, 'path' in options.listen ? options.listen.path : undefined)}`, { cause: err })),
       );
       // A Unix socket is made 0600 whatever the umask, as every other listener (forward.ts
       // listenPrivate; ssh's StreamLocalBindMask 0177): other local users must not reach the tunnel.
@@ -285,7 +320,8 @@ export interface Tunnel {
 
 /**
  * A local forward that survives its SSH connection: `connectOptions` (or a function making a
- * connection) is used again whenever the connection drops. Resolves once connected and
+ * connection from an AbortSignal that `close()` aborts) is used again whenever the connection
+ * drops; an attempt in flight at `close()` is given up. Resolves once connected and
  * listening; the first connection's failure rejects (nothing is retried before it worked once).
  * A changed host key or refused authentication on a later attempt stops retrying ('give-up').
  *
@@ -298,7 +334,7 @@ export interface Tunnel {
  * ```
  */
 export async function tunnel(
-  connectOptions: ConnectOptions | (() => Promise<SshClient>),
+  connectOptions: ConnectOptions | ((signal: AbortSignal) => Promise<SshClient>),
   forward: ForwardOptions,
   reconnect: ReconnectOptions = {},
 ): Promise<Tunnel> {
@@ -317,7 +353,13 @@ export async function tunnel(
       throw err;
     }
   }
-  const factory = typeof connectOptions === 'function' ? connectOptions : () => connect(connectOptions);
+  // The attempt in flight when the tunnel is closed is aborted (ReconnectingClient.stop), with the
+  // caller's own signal still heard.
+  const own = typeof connectOptions === 'function' ? undefined : connectOptions.signal;
+  const factory =
+    typeof connectOptions === 'function'
+      ? connectOptions
+      : (signal: AbortSignal) => connect({ ...connectOptions, signal: own ? AbortSignal.any([own, signal]) : signal });
   const connection = new ReconnectingClient(factory, reconnect);
   await connection.start();
   let fwd: ReconnectingForward;

@@ -6,6 +6,8 @@
 import type { Readable, Writable } from 'node:stream';
 import { detachWritten, releasableAfterWrite } from './array-buffer-release.js';
 import type { SshClient } from './client.js';
+import { UsageError } from '../errors.js';
+import { show } from '../option-check.js';
 
 /** The two ends -W joins, process.stdin/stdout by default. */
 export interface StdioStreams {
@@ -32,6 +34,12 @@ export async function stdioForward(
   target: { host: string; port: number } | { path: string },
   io: StdioStreams = { input: process.stdin, output: process.stdout },
 ): Promise<{ sent: number; received: number }> {
+  // The caller's mistakes before the channel is opened: a missing target was a TypeError ("Cannot
+  // use 'in' operator"), and streams that are none one after the open, the channel left open.
+  if (typeof target !== 'object' || target === null) throw new UsageError(`stdioForward: the target must be { host, port } or { path }, got ${show(target)}`);
+  if (typeof io?.input?.on !== 'function' || typeof io.input.pause !== 'function' || typeof io.output?.write !== 'function') {
+    throw new UsageError('stdioForward: io must be { input: a Readable, output: a Writable }');
+  }
   const ch =
     'path' in target
       ? await client.openDirectStreamlocal(target.path)

@@ -4,6 +4,8 @@
  * the `-i` stat warning, read_passphrase's /dev/tty, ssh_askpass's exec), where Node's own
  * messages read `connect ECONNREFUSED 127.0.0.1:22`. One table for every such place in the Node adapter.
  */
+import { statSync } from 'node:fs';
+import { dirname } from 'node:path';
 
 /** glibc's strerror(3) text by errno name. */
 const STRERROR: Readonly<Record<string, string>> = {
@@ -56,4 +58,22 @@ export function gaiStrerror(err: { code?: string } | undefined): string | undefi
 export function couldNotResolve(host: string, err: { code?: string } | undefined): string | undefined {
   const text = err?.code !== undefined ? GAI_STRERROR[err.code] : undefined;
   return text && `ssh: Could not resolve hostname ${host}: ${text}`;
+}
+
+/**
+ * strerror(3) of a listener's failed bind(2): `path` for a Unix socket, whose missing directory
+ * libuv reports as EACCES ("Permission denied") where bind(2) said ENOENT, as ssh(1) prints it
+ * (misc.c unix_listener): the directory is looked at to put ENOENT / ENOTDIR back (the CLI's
+ * describeUnixBindError does the same for its own lines).
+ */
+export function bindStrerror(err: { code?: string; message: string }, path?: string): string {
+  if (path !== undefined && err.code === 'EACCES') {
+    try {
+      statSync(dirname(path));
+    } catch (e) {
+      const c = (e as NodeJS.ErrnoException).code;
+      if (c === 'ENOENT' || c === 'ENOTDIR') return strerror(e as NodeJS.ErrnoException);
+    }
+  }
+  return strerror(err);
 }

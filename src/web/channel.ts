@@ -16,8 +16,11 @@ export interface WebChannelHost {
 
 /**
  * A direct-tcpip or direct-streamlocal channel. `readable` ends at the server's EOF; `writable`'s
- * close sends EOF (RFC 4254 §5.3); `close()` sends CLOSE. A connection failure errors both sides
- * with the {@link SshError} that ended it.
+ * close sends EOF (RFC 4254 §5.3); `close()` sends CLOSE, and so does cancelling `readable` (a
+ * `for await` left early, `reader.cancel()`): writes then fail (`channel N: closed, write
+ * refused`). To stop reading but keep writing, leave the reader
+ * unread: the window stops the server. A connection failure errors both sides with the
+ * {@link SshError} that ended it.
  */
 export class WebChannel {
   /** The local channel number (as in "channel 3: open failed"). */

@@ -5,6 +5,7 @@
  * keys, passwords and channel data stay end to end between this page and sshd.
  */
 import { ConnectionLostError, UsageError } from '../errors.js';
+import { checkOptionTypes, show } from '../option-check.js';
 import type { ByteStreamPair } from './client.js';
 
 /**
@@ -32,7 +33,7 @@ export class WebSocketClosedError extends ConnectionLostError {
 export interface WebSocketStreamsOptions {
   /** Sub-protocols to offer (websockify accepts `binary`; default none, which it treats as binary). */
   protocols?: string | string[];
-  /** Writes wait while more than this many bytes are queued in the socket (default 1 MiB). */
+  /** Writes wait while more than this many bytes are queued in the socket (default 1 MiB; a number >= 0, Infinity never waits; else a UsageError). */
   highWaterMark?: number;
   /** Abort opening. */
   signal?: AbortSignal;
@@ -80,6 +81,10 @@ export function webSocketStreams(url: string | URL, options: WebSocketStreamsOpt
   const where = String(url);
   let socket: WebSocket | undefined;
   const pair = new Promise<ByteStreamPair>((resolve, reject) => {
+    // Checked before the WebSocket is made (a throw here rejects): a negative highWaterMark made
+    // every write wait for ever, a `signal` that is no AbortSignal threw with it already opening.
+    checkOptionTypes(options, { signal: 'g' }, 'webSocketStreams: options.');
+    if (!(typeof highWater === 'number' && highWater >= 0)) throw new UsageError(`webSocketStreams: options.highWaterMark must be a number of bytes >= 0, got ${show(highWater)}`);
     let ws: WebSocket;
     try {
       ws = new WS(url, options.protocols);
