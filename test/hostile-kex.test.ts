@@ -10,6 +10,7 @@ import { DisconnectReason, InternalError, ProtocolError, SshError } from '../src
 import { MSG } from '../src/protocol/messages.js';
 import { mpintBody, SshReader, SshWriter } from '../src/protocol/wire.js';
 import { nodeCryptoProvider } from '../src/node/crypto-provider.js';
+import type { CryptoProvider, EcdsaCurveName } from '../src/crypto/provider.js';
 import { seededRandom } from './support/fake-server.js';
 import { frameClear, rewriteServerPacket, withServerValue } from './support/clear-packets.js';
 import { Pair } from './support/pair.js';
@@ -221,6 +222,64 @@ describe('server values the checks must catch before H', () => {
       });
     }
   }
+
+  // The ephemeral ECDH key pair (the provider's: its private scalar in a Buffer) is disposed,
+  // its scalar wiped, when the peer's point is refused, not only after a good one (it was left
+  // unwiped: kexgen's receive and the server's agreement skipped dispose() on the throw).
+  function countingEcdh(): { crypto: CryptoProvider; counts: { made: number; disposed: number } } {
+    const counts = { made: 0, disposed: 0 };
+    const base = nodeCryptoProvider;
+    const crypto: CryptoProvider = {
+      ...base,
+      name: base.name,
+      ecdh: (curve: EcdsaCurveName) => {
+        const ops = base.ecdh!(curve)!;
+        return {
+          keyPair(seed: Uint8Array) {
+            const kp = ops.keyPair(seed);
+            counts.made++;
+            return { publicKey: kp.publicKey, sharedX: (q: Uint8Array) => kp.sharedX(q), dispose: () => (counts.disposed++, kp.dispose()) };
+          },
+        };
+      },
+    };
+    return { crypto, counts };
+  }
+  const offCurve = (v: Uint8Array) => {
+    const out = v.slice();
+    out[out.length - 1]! ^= 1;
+    return out;
+  };
+
+  it('ecdh-sha2-nistp256, node: the client key pair is disposed when the server\'s point is off the curve', () => {
+    const { crypto, counts } = countingEcdh();
+    const p = new Pair({ client: { algorithms: { kex: ['ecdh-sha2-nistp256'], cipher: ['aes128-gcm@openssh.com'] }, crypto } });
+    rewriteServerPacket(p, 31, withServerValue(offCurve));
+    p.start();
+    expect(expectKexFailed(p).message).toMatch(/ecdh-sha2-nistp256: invalid peer public key/);
+    expect(counts).toEqual({ made: 1, disposed: 1 });
+  });
+
+  it('ecdh-sha2-nistp256, node: the server key pair is disposed when the client\'s point is off the curve', () => {
+    const { crypto, counts } = countingEcdh();
+    const p = new Pair({ client: { algorithms: { kex: ['ecdh-sha2-nistp256'], cipher: ['aes128-gcm@openssh.com'] } }, server: { crypto } });
+    let done = false;
+    p.toServer = (chunk) => {
+      // KEX_ECDH_INIT (30): string Q_C, the client's first packet of that type, in the clear.
+      if (done || (chunk[0] === 0x53 && chunk[1] === 0x53 && chunk[2] === 0x48)) return chunk;
+      const len = new DataView(chunk.buffer, chunk.byteOffset).getUint32(0);
+      const pad = chunk[4]!;
+      const payload = chunk.subarray(5, 4 + len - pad);
+      if (payload[0] !== 30) return chunk;
+      done = true;
+      const q = new SshReader(payload, 1).string();
+      return Buffer.concat([frameClear(new SshWriter().byte(30).string(offCurve(q)).toBytes()), chunk.subarray(4 + len)]);
+    };
+    // The fake server lets the agreement's error through.
+    expect(() => p.start()).toThrow(/ecdh-sha2-nistp256: invalid peer public key/);
+    expect(done).toBe(true);
+    expect(counts).toEqual({ made: 1, disposed: 1 });
+  });
 
   // FIPS 203 §7.3 implicit rejection (and sntrup761's): a changed ciphertext decapsulates to an
   // unrelated secret; the exchange must then fail on the host key signature over H, never crash.

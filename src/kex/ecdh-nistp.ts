@@ -101,9 +101,12 @@ function nistAgreement(params: NistParams): KeyAgreement {
     },
     server(clientValue, random, crypto) {
       const kp = keyPair(params, random, crypto);
-      const sharedSecret = sharedSecretOf(params, kp, clientValue);
-      kp.dispose();
-      return { publicValue: kp.publicKey, sharedSecret };
+      try {
+        return { publicValue: kp.publicKey, sharedSecret: sharedSecretOf(params, kp, clientValue) };
+      } finally {
+        // Also when the client's point is refused: the private key is wiped either way.
+        kp.dispose();
+      }
     },
   };
 }

@@ -83,8 +83,14 @@ export function kexgenMethod(o: KexgenOptions): KexMethod {
           } catch (cause) {
             throw kexFailed(`${name}: malformed key exchange reply`, cause);
           }
-          const sharedSecret = ours.finish(serverValue);
-          ours.dispose();
+          // Disposed whether or not the server's value is accepted: a refused one (a point off
+          // the curve, f out of range) must not leave the ephemeral private key unwiped.
+          let sharedSecret: Uint8Array;
+          try {
+            sharedSecret = ours.finish(serverValue);
+          } finally {
+            ours.dispose();
+          }
           const exchangeFields = new SshWriter(16 + ours.publicValue.length + serverValue.length)
             .string(ours.publicValue)
             .string(serverValue)
