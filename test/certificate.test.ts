@@ -30,6 +30,8 @@ import { certAuthorityKnown, checkHostCertificate, parseKnownHosts } from '../sr
 import { parsePrivateKey } from '../src/keys/privatekey.js';
 import { fingerprintHashNamed } from '../src/keys/fingerprint-hashes.js';
 import { base64Decode } from '../src/protocol/base64.js';
+import { SshReader, SshWriter } from '../src/protocol/wire.js';
+import { ed25519 as nobleEd25519 } from '@noble/curves/ed25519.js';
 import { knownHostsFromText, knownHostsTextVerifier } from '../src/web/host-key.js';
 import type { CryptoProvider } from '../src/crypto/provider.js';
 import { nodeCryptoProvider } from '../src/node/crypto-provider.js';
@@ -61,6 +63,35 @@ const ecdsaCa = newKey('ecdsa_ca', 'ecdsa');
 const now = Math.floor(Date.now() / 1000);
 
 describe('certificate decoding', () => {
+  it('a CA key of small order (the identity): a CA signature anyone can make is refused on both providers, before and after', () => {
+    // Under A = the identity, R = [S]B verifies for any S and any data: OpenSSL said yes (noble
+    // no), and the blob was then remembered as verified for every provider.
+    const host = newKey('forge_host', 'ed25519');
+    const blob = base64Decode(sign(ca, host, ['-I', 'forge', '-h', '-n', 'forge.example']).split(/\s+/)[1]!);
+    const r = new SshReader(blob);
+    for (const f of ['type', 'nonce', 'pk']) r.string(f);
+    r.uint64();
+    r.uint32();
+    r.string('key id');
+    r.string('principals');
+    r.uint64();
+    r.uint64();
+    for (const f of ['critical', 'extensions', 'reserved']) r.string(f);
+    const identity = new Uint8Array(32);
+    identity[0] = 1;
+    const S = 777n;
+    const sig = new Uint8Array(64);
+    sig.set(nobleEd25519.Point.BASE.multiply(S).toBytes());
+    sig.set(Buffer.from(S.toString(16).padStart(64, '0'), 'hex').reverse(), 32);
+    const forged = new SshWriter()
+      .raw(blob.subarray(0, r.offset))
+      .string(new SshWriter().string('ssh-ed25519').string(identity).toBytes())
+      .string(new SshWriter().string('ssh-ed25519').string(sig).toBytes())
+      .toBytes();
+    expect(() => parseCertificate(forged, { crypto: nodeCryptoProvider })).toThrow(/the CA signature does not verify/);
+    expect(() => parseCertificate(forged)).toThrow(/the CA signature does not verify/);
+  });
+
   it('reads every field of an ssh-keygen host certificate and verifies the CA signature', () => {
     const host = newKey('host', 'ed25519');
     const text = sign(ca, host, ['-I', 'web1 host key', '-h', '-n', '127.0.0.1,web1', '-V', '-5m:+1h', '-z', '7']);

@@ -234,6 +234,37 @@ describe('node provider: X25519 and Ed25519 from node:crypto', () => {
     expect(Object.keys(nodeCryptoEntry)).not.toContain('ED25519_TEST2_MAULED_SIGNATURE');
   });
 
+  it('Ed25519: a public key of small order (or its non-canonical encodings) verifies nothing, as in noble\'s strict verification', () => {
+    // Under A = the identity, R = [S]B is a "signature" of every message for any S: OpenSSL
+    // accepted it (the node provider said true where the pure one said false).
+    const S = 777n;
+    const sig = new Uint8Array(64);
+    sig.set(ed25519.Point.BASE.multiply(S).toBytes());
+    sig.set(Buffer.from(S.toString(16).padStart(64, '0'), 'hex').reverse(), 32);
+    const msg = new TextEncoder().encode('any message at all');
+    const identity = new Uint8Array(32);
+    identity[0] = 1;
+    expect(ed.verify(identity, sig, msg)).toBe(false);
+    expect(ed25519.verify(sig, msg, identity, { zip215: false })).toBe(false);
+    // Every point of order 1, 2, 4 or 8 (the torsion subgroup, [L]T = 0), both sign bits, and
+    // y = p, p + 1: refused by both, whatever the signature.
+    const order8 = ed25519.Point.fromHex('c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a');
+    const torsion = new Set<string>();
+    for (let k = 1n; k <= 8n; k++) torsion.add(toHex(order8.multiply(k).toBytes()));
+    expect(torsion.size).toBe(8);
+    const encodings = [...torsion, 'edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f', 'eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f'];
+    for (const e of encodings) {
+      for (const signBit of [0, 0x80]) {
+        const a = hex(e);
+        a[31] = (a[31]! & 0x7f) | signBit;
+        expect(ed.verify(a, sig, msg), toHex(a)).toBe(false);
+      }
+    }
+    // A key of large order still verifies through the provider.
+    const seed = randomBytes(32);
+    expect(ed.verify(ed25519.getPublicKey(seed), ed25519.sign(msg, seed), msg)).toBe(true);
+  });
+
   it('ssh-ed25519 keys: the public key of a seed (computed without noble tables, or by node:crypto) matches noble; signatures and host key checks agree with and without the provider', () => {
     for (let i = 0; i < 20; i++) {
       const seed = rnd(32);

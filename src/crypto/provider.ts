@@ -112,8 +112,9 @@ export interface Ed25519 {
   /** The deterministic signature of `message` (RFC 8032 §5.1.6). */
   sign(seed: Uint8Array, message: Uint8Array): Uint8Array;
   /**
-   * RFC 8032 §5.1.7 verification, rejecting a non-canonical S as OpenSSH does. False for a bad
-   * signature; may throw on a public key the runtime cannot decode.
+   * RFC 8032 §5.1.7 verification, rejecting a non-canonical S, and a public key of small order
+   * (under which anyone can make a signature that verifies) as @noble/curves' strict verification
+   * does. False for a bad signature; may throw on a public key the runtime cannot decode.
    */
   verify(publicKey: Uint8Array, signature: Uint8Array, message: Uint8Array): boolean;
 }

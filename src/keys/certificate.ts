@@ -326,7 +326,8 @@ export interface ParseCertificateOptions {
 export const VERIFIED_CERTIFICATES_KEPT = 16;
 // Blobs (base64) whose CA signature verified, oldest first. A blob is the signed data and the
 // signature together, so the same bytes verify the same way whoever checks them (noble and the
-// runtime's Ed25519 are both strict: RFC 8032 §5.1.7, a non-canonical S refused).
+// runtime's Ed25519 are both strict: RFC 8032 §5.1.7, a non-canonical S refused, and a CA key of
+// small order, src/node/crypto-provider.ts ED25519_SMALL_ORDER).
 const verifiedCertificates = new Set<string>();
 
 

@@ -280,11 +280,40 @@ const nodeX25519: X25519 = {
   },
 };
 
+/**
+ * The encodings of Ed25519's points of small order (1, 2, 4, 8), y little-endian with the sign
+ * bit of x cleared, and the two non-canonical ones (y = p, p + 1) that decode to them: libsodium's
+ * blocklist (ed25519_ref10.c ge25519_has_small_order). OpenSSL verifies under such a key, where
+ * anyone can make a signature that verifies (A = the identity: R = [S]B for any S);
+ * @noble/curves' strict verification (the pure provider's) refuses them, and so does this one:
+ * both providers give the same answer, and a blob remembered as verified
+ * (../keys/certificate.ts) holds whichever checked it.
+ */
+const ED25519_SMALL_ORDER = [
+  '0000000000000000000000000000000000000000000000000000000000000000',
+  '0100000000000000000000000000000000000000000000000000000000000000',
+  '26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05',
+  'c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a',
+  'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+  'edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+  'eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+];
+
+function smallOrderPoint(publicKey: Uint8Array): boolean {
+  if (publicKey.length !== RAW_KEY_BYTES) return false;
+  const y = Buffer.from(publicKey);
+  y[31] = y[31]! & 0x7f;
+  const hex = y.toString('hex');
+  return ED25519_SMALL_ORDER.includes(hex);
+}
+
 const nodeEd25519: Ed25519 = {
   publicKey: (seed) => rawPublic(createPublicKey(privateKeyObject(ED25519_PKCS8, seed, 'Ed25519 seed'))),
   sign: (seed, message) => new Uint8Array(nodeSign(null, message, privateKeyObject(ED25519_PKCS8, seed, 'Ed25519 seed'))),
   verify: (publicKey, signature, message) =>
-    signature.length === 64 && nodeVerify(null, message, publicKeyObject(ED25519_SPKI, publicKey, 'Ed25519 public key'), signature),
+    signature.length === 64 &&
+    !smallOrderPoint(publicKey) &&
+    nodeVerify(null, message, publicKeyObject(ED25519_SPKI, publicKey, 'Ed25519 public key'), signature),
 };
 
 const fromHex = (h: string) => new Uint8Array(Buffer.from(h, 'hex'));
