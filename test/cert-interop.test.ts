@@ -144,6 +144,15 @@ describeInterop('certificates against sshd', () => {
     expect((err as Error).message).toMatch(/signed by a revoked certificate authority/);
   });
 
+  it('revoked certified host key: refused, the message names the certified key, not a signer', async () => {
+    const kh = await knownHosts(`@cert-authority * ${caLine}\n@revoked * ${hostLine.split(' ').slice(1).join(' ')}\n`);
+    const err = await connect({ ...base, knownHosts: kh }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(HostKeyError);
+    expect((err as HostKeyError).problem).toBe('revoked');
+    // It said "is signed by a revoked host key": the certificate's own key is the revoked one.
+    expect((err as Error).message).toMatch(/host certificate for \[127\.0\.0\.1\]:\d+ certifies a revoked host key \(SHA256:/);
+  });
+
   it('without a @cert-authority line, the certificate is still negotiated (as ssh does) and its plain key checked', async () => {
     logs.length = 0;
     const ssh = await connect({ ...base, knownHosts: await knownHosts(`${hostLine}\n`) });

@@ -408,8 +408,8 @@ function checkCertificate(
         file: verdict.entry.file,
         line: verdict.entry.line,
         message:
-          `The ${type} host certificate for ${name} is signed by a revoked ` +
-          `${verdict.revokedKey === 'CA' ? 'certificate authority' : 'host key'} ` +
+          `The ${type} host certificate for ${name} ` +
+          `${verdict.revokedKey === 'CA' ? 'is signed by a revoked certificate authority' : 'certifies a revoked host key'} ` +
           `(${keyFingerprint(which, hash)}, @revoked in ${verdict.entry.file}:${verdict.entry.line}). Host key verification failed.`,
       });
     }
