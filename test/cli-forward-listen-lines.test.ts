@@ -74,7 +74,13 @@ describeInteropWithHome('-L / -D listeners and their -v lines, as ssh 9.2', () =
     child.stdout?.resume();
     let stderr = '';
     child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const exited = new Promise((r) => child.once('exit', r));
+    // 'exit' can come before the last of stderr has been read (seen in CI under load: the -W
+    // SIGTERM case's final lines missing): the end waits for stderr's end too, at most 2 s (a -f
+    // child keeps the pipe open).
+    const stderrEnded = new Promise<void>((r) => child.stderr!.once('close', () => r()));
+    const exited = new Promise<void>((r) => child.once('exit', () => r())).then(() =>
+      Promise.race([stderrEnded, new Promise<void>((r) => setTimeout(r, 2000).unref())]),
+    );
     const deadline = Date.now() + 15_000;
     const until = async (ready: () => boolean, what: string): Promise<void> => {
       while (!ready()) {
@@ -571,6 +577,7 @@ describeInteropWithHome('-L / -D listeners and their -v lines, as ssh 9.2', () =
           if (end === 'lost') killAll(descendants(sshd.pid).filter((p) => !before.has(p)));
           else child.kill('SIGTERM');
           await until(() => child.exitCode !== null, 'no end');
+          await stop();
         } finally {
           await stop('SIGKILL');
         }

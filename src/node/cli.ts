@@ -726,11 +726,14 @@ async function run(cfg: ResolvedConfig): Promise<void> {
   const endStdio = async (opened: Promise<unknown>): Promise<void> => {
     try {
       await opened;
+      // A signal's end is under way (its close() ended the channel): it says what ssh says.
+      if (shuttingDown) return;
       // clientloop.c client_cleanup_stdio_fwd, the channel's end: its line, then cleanup_exit(0)
       // at once (no byte totals); nothing more is said.
       log.debug1('stdio forwarding: done');
       log.silence();
     } catch (err) {
+      if (shuttingDown) return;
       // The connection itself was lost, while the open was unanswered or once the channel was
       // open: the 'close' handler above reports that once and exits 255, as ssh(1)'s client loop
       // does; "stdio forwarding failed" is for a refused open only.
