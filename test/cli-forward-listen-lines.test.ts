@@ -88,10 +88,19 @@ describeInteropWithHome('-L / -D listeners and their -v lines, as ssh 9.2', () =
         await new Promise((r) => setTimeout(r, 50));
       }
     };
-    /** SIGTERM (or `signal`) unless it has exited, and its exit. */
+    /**
+     * SIGTERM (or `signal`) unless it has exited, and its exit. A client still running 10 s after
+     * it is a failure naming it, with its last lines (CI once saw a case of this file run out its
+     * 120 s without a word), and is killed.
+     */
     const stop = async (signal: NodeJS.Signals = 'SIGTERM') => {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      await exited;
+      const late = await Promise.race([exited.then(() => false), new Promise<boolean>((r) => setTimeout(r, 10_000, true).unref())]);
+      if (late) {
+        child.kill('SIGKILL');
+        await exited;
+        throw new Error(`${client} ${args.join(' ')} did not exit 10 s after ${signal}: ${stderr.split('\n').slice(-12).join('\n')}`);
+      }
     };
     return { child, stderr: () => stderr, until, stop };
   }
