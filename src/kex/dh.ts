@@ -96,7 +96,7 @@ export function dhGenerateKey(group: { p: bigint; g: bigint }, weNeedBytes: numb
   bytes[0]! &= 0xff >>> excess;
   bytes[0]! |= 0x80 >>> excess;
   const x = bytesToBigInt(bytes);
-  const publicValue = power(group.p, group.g, x, bytes, true, crypto);
+  const publicValue = power(group.p, group.g, x, true, crypto, bytes);
   bytes.fill(0);
   // dh_gen_key checks its own value once and fails the exchange, without another try: with a
   // group of RFC 3526 a bad value is astronomically unlikely, and with one the server chose
@@ -110,11 +110,21 @@ export function dhGenerateKey(group: { p: bigint; g: bigint }, weNeedBytes: numb
 /**
  * g^x mod p (`forE`: base is g) or y^x mod p: the provider's {@link CryptoProvider.fixedGroupDh}
  * when given one (the fixed groups pass theirs; group exchange none) and it takes the group, else
- * BigInt arithmetic. `xBytes` is x as big-endian bytes, the caller's to wipe.
+ * BigInt arithmetic. `xBytes`: x as big-endian bytes when the caller has them (its to wipe);
+ * otherwise made here for the provider only, and wiped.
  */
-function power(p: bigint, base: bigint, x: bigint, xBytes: Uint8Array, forE: boolean, crypto: CryptoProvider | undefined): bigint {
-  const runtime = forE && base !== 2n ? undefined : crypto?.fixedGroupDh?.(bigIntToBytes(p), xBytes, forE ? undefined : bigIntToBytes(base));
-  return runtime ? bytesToBigInt(runtime) : modPow(base, x, p);
+function power(p: bigint, base: bigint, x: bigint, forE: boolean, crypto: CryptoProvider | undefined, xBytes?: Uint8Array): bigint {
+  const fixedGroupDh = forE && base !== 2n ? undefined : crypto?.fixedGroupDh;
+  if (fixedGroupDh) {
+    const bytes = xBytes ?? bigIntToBytes(x);
+    try {
+      const runtime = fixedGroupDh(bigIntToBytes(p), bytes, forE ? undefined : bigIntToBytes(base));
+      if (runtime) return bytesToBigInt(runtime);
+    } finally {
+      if (bytes !== xBytes) bytes.fill(0);
+    }
+  }
+  return modPow(base, x, p);
 }
 
 /**
@@ -140,9 +150,7 @@ export function mpintOf(n: bigint): Uint8Array {
 export function dhSharedSecret(p: bigint, x: bigint, y: bigint, who: string, crypto?: CryptoProvider): Uint8Array {
   const problem = dhPublicValueProblem(y, p);
   if (problem) throw kexFailed(`invalid public DH value from the ${who}: ${problem}`);
-  const xBytes = bigIntToBytes(x);
-  const k = bigIntToBytes(power(p, y, x, xBytes, false, crypto));
-  xBytes.fill(0);
+  const k = bigIntToBytes(power(p, y, x, false, crypto));
   const encoded = encodeSharedMpint(k);
   k.fill(0);
   return encoded;

@@ -39,6 +39,7 @@ import {
   type Decipher,
   type KeyObject,
 } from 'node:crypto';
+import { bigIntToBytes, bytesToBigInt, modPow } from '../crypto/bigint.js';
 import { ChaCha20 } from '../crypto/chacha20.js';
 import { withWasm } from '../crypto/chacha20-poly1305-wasm.js';
 import { BATCH_BYTES, BlockGcm } from '../crypto/ghash.js';
@@ -578,35 +579,31 @@ export function ecdsaVerifierWorks(c: NodeEcCurve, verifier: EcdsaVerifier): boo
   }
 }
 
-/** Per curve: the checked verification, or undefined where the runtime failed the check. */
-const ecdsaVerifierByCurve = new Map<EcdsaCurveName, EcdsaVerifier | undefined>();
-
-/** The runtime's ECDSA verification on `curve`, checked on its first use. */
-function nodeEcdsaVerifier(curve: EcdsaCurveName): EcdsaVerifier | undefined {
-  if (!ecdsaVerifierByCurve.has(curve)) {
-    const c = NODE_EC_CURVES[curve];
-    const verifier = c === undefined ? undefined : nodeEcdsaVerifierOps(c);
-    ecdsaVerifierByCurve.set(curve, verifier !== undefined && ecdsaVerifierWorks(c!, verifier) ? verifier : undefined);
-  }
-  return ecdsaVerifierByCurve.get(curve);
+/**
+ * The runtime's operations on a curve, made by `make` and kept only if `works` passes, on the
+ * curve's first use (the answer, undefined for a failed check, kept per curve): only what a
+ * connection uses is checked, not everything at every start.
+ */
+function checkedPerCurve<T>(make: (c: NodeEcCurve) => T, works: (c: NodeEcCurve, ops: T) => boolean): (curve: EcdsaCurveName) => T | undefined {
+  const byCurve = new Map<EcdsaCurveName, T | undefined>();
+  return (curve) => {
+    if (!byCurve.has(curve)) {
+      const c = NODE_EC_CURVES[curve];
+      const ops = c === undefined ? undefined : make(c);
+      byCurve.set(curve, ops !== undefined && works(c!, ops) ? ops : undefined);
+    }
+    return byCurve.get(curve);
+  };
 }
 
-/** Per curve: the checked operations, or undefined where the runtime failed the check. */
-const ecdsaByCurve = new Map<EcdsaCurveName, EcdsaCurveOps | undefined>();
+/** The runtime's ECDSA verification on a curve, checked on its first use. */
+const nodeEcdsaVerifier = checkedPerCurve(nodeEcdsaVerifierOps, ecdsaVerifierWorks);
 
 /**
- * The runtime's ECDSA on `curve`, checked on its first use (about a millisecond once OpenSSL is
- * warm, a few on P-384 and P-521): only ECDSA key files need it, so the check is not made at
- * every start.
+ * The runtime's ECDSA on a curve, checked on its first use (about a millisecond once OpenSSL is
+ * warm, a few on P-384 and P-521): only ECDSA key files need it.
  */
-function nodeEcdsa(curve: EcdsaCurveName): EcdsaCurveOps | undefined {
-  if (!ecdsaByCurve.has(curve)) {
-    const c = NODE_EC_CURVES[curve];
-    const ops = c === undefined ? undefined : nodeEcdsaOps(c);
-    ecdsaByCurve.set(curve, ops !== undefined && ecdsaWorks(c!, ops) ? ops : undefined);
-  }
-  return ecdsaByCurve.get(curve);
-}
+const nodeEcdsa = checkedPerCurve(nodeEcdsaOps, ecdsaWorks);
 
 /** DER tag, length (short or long form, X.690 §8.1.3) and contents. */
 function derTlv(tag: number, body: Buffer): Buffer {
@@ -645,7 +642,8 @@ function nodeRsaSign(key: RsaPrivateKeyBytes, hash: HashName, data: Uint8Array):
 /**
  * 2^x or y^x mod p in a group OpenSSL knows by its prime (its named safe-prime groups: modp14,
  * modp16, modp18), which it takes without testing the prime; any other prime gives undefined
- * (group 2's 1024 bits are not among them: OpenSSL spent ~0.5 s testing it). Checked on first use against a known answer. The byte copies of x are wiped.
+ * (group 2's 1024 bits are not among them: OpenSSL spent ~0.5 s testing it). Checked on first
+ * use against a known answer. The byte copies of x are wiped.
  */
 function nodeFixedGroupDh(p: Uint8Array, x: Uint8Array, y?: Uint8Array): Uint8Array | undefined {
   if (!fixedGroupPrimes().some((known) => known.equals(p))) return undefined;
@@ -687,25 +685,19 @@ function fixedGroupDhUnchecked(p: Uint8Array, x: Uint8Array, y?: Uint8Array): Ui
 }
 
 /**
- * Group 14 (2048 bits), x = 2^64 + 1: 2^x = (2^(2^64))·2 by 64 squarings in BigInt arithmetic
- * (~0.1 ms), and y^x for y = 2^x the same way, against the runtime's answers.
+ * Group 14 (2048 bits), x = 2^64 + 1: e = 2^x and e^x mod p in BigInt arithmetic (../crypto/bigint.ts
+ * modPow; a 65-bit exponent, ~0.1 ms), against the runtime's answers.
  */
 function fixedGroupKnownAnswer(): boolean {
   const bytes = fixedGroupPrimes()[0]!;
-  const p = BigInt(`0x${bytes.toString('hex')}`);
-  const power = (base: bigint) => {
-    let v = base;
-    for (let i = 0; i < 64; i++) v = (v * v) % p;
-    return (v * base) % p;
+  const p = bytesToBigInt(bytes);
+  const x = (1n << 64n) + 1n;
+  const e = modPow(2n, x, p);
+  const answer = (y?: bigint) => {
+    const got = fixedGroupDhUnchecked(bytes, bigIntToBytes(x), y === undefined ? undefined : bigIntToBytes(y));
+    return got === undefined ? undefined : bytesToBigInt(got);
   };
-  const toBytes = (v: bigint) => {
-    const s = v.toString(16);
-    return Buffer.from(s.length % 2 ? `0${s}` : s, 'hex');
-  };
-  const asBigInt = (b: Uint8Array | undefined) => (b === undefined ? -1n : BigInt(`0x${Buffer.from(b).toString('hex') || '0'}`));
-  const x = toBytes((1n << 64n) + 1n);
-  const e = power(2n);
-  return asBigInt(fixedGroupDhUnchecked(bytes, x)) === e && asBigInt(fixedGroupDhUnchecked(bytes, x, toBytes(e))) === power(e);
+  return answer() === e && answer(e) === modPow(e, x, p);
 }
 
 /**
@@ -721,7 +713,7 @@ function nodeEcdhOps(c: NodeEcCurve): EcdhCurveOps {
       if (seed.length < c.size + 8 || seed.length > 1024) throw new RangeError(`ECDH seed must be ${c.size + 8} to 1024 bytes, got ${seed.length}`);
       // FIPS 186-5 A.2.1: d = (c mod (n − 1)) + 1, in [1, n − 1].
       const n = BigInt('0x' + c.order);
-      const d = Buffer.from(((BigInt('0x' + Buffer.from(seed).toString('hex')) % (n - 1n)) + 1n).toString(16).padStart(2 * c.size, '0'), 'hex');
+      const d = Buffer.from(bigIntToBytes((bytesToBigInt(seed) % (n - 1n)) + 1n, c.size));
       let ecdh: ReturnType<typeof createECDH> | undefined = createECDH(c.opensslName);
       try {
         ecdh.setPrivateKey(d);
@@ -762,8 +754,8 @@ function nodeEcdhOps(c: NodeEcCurve): EcdhCurveOps {
 export function ecdhWorks(c: NodeEcCurve, ops: EcdhCurveOps): boolean {
   try {
     // The seed knownD − 1, which A.2.1's reduction maps to knownD.
-    const seed = (BigInt('0x' + c.knownD) - 1n).toString(16).padStart(3 * c.size, '0');
-    const pair = ops.keyPair(fromHex(seed));
+    const seed = bigIntToBytes(BigInt('0x' + c.knownD) - 1n, Math.ceil((3 * c.size) / 2));
+    const pair = ops.keyPair(seed);
     if (Buffer.from(pair.publicKey).toString('hex') !== c.knownQ) return false;
     if (Buffer.from(pair.sharedX(fromHex(c.knownQ))).toString('hex') !== c.knownSharedX) return false;
     const offCurve = fromHex(c.knownQ);
@@ -781,21 +773,11 @@ export function ecdhWorks(c: NodeEcCurve, ops: EcdhCurveOps): boolean {
   }
 }
 
-/** Per curve: the checked ECDH, or undefined where the runtime failed the check. */
-const ecdhByCurve = new Map<EcdsaCurveName, EcdhCurveOps | undefined>();
-
 /**
- * The runtime's ECDH on `curve`, checked on its first use (two multiplications, a few ms on
+ * The runtime's ECDH on a curve, checked on its first use (two multiplications, a few ms on
  * P-521): only the ecdh-sha2-nistp* key exchanges need it.
  */
-function nodeEcdh(curve: EcdsaCurveName): EcdhCurveOps | undefined {
-  if (!ecdhByCurve.has(curve)) {
-    const c = NODE_EC_CURVES[curve];
-    const ops = c === undefined ? undefined : nodeEcdhOps(c);
-    ecdhByCurve.set(curve, ops !== undefined && ecdhWorks(c!, ops) ? ops : undefined);
-  }
-  return ecdhByCurve.get(curve);
-}
+const nodeEcdh = checkedPerCurve(nodeEcdhOps, ecdhWorks);
 
 let curves: { x25519?: X25519; ed25519?: Ed25519 } | undefined;
 
