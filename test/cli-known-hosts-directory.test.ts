@@ -43,7 +43,7 @@ describeInteropWithHome('known_hosts in a missing directory: only ~/.ssh is made
     const args = [
       '-F', 'none', '-p', String(sshd.port), '-i', sshd.clientKeyPath, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes',
       ...knownHosts.flatMap((f) => ['-o', `UserKnownHostsFile=${f}`]), '-o', 'GlobalKnownHostsFile=/dev/null',
-      '-o', 'StrictHostKeyChecking=accept-new', '-N', '-L', `127.0.0.1:${port}:127.0.0.1:1`, sshd.target,
+      '-o', 'StrictHostKeyChecking=accept-new', '-N', '-L', `127.0.0.1:${port}:127.0.0.1:${sshd.port}`, sshd.target,
     ];
     const run = startCli(client, args, { env });
     try {

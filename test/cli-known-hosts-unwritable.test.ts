@@ -4,7 +4,9 @@
  * the host to the list of known hosts (FILE)." and connects. pure-ssh refused the key
  * ("Host key verification failed.", exit 255). Both clients run side by side against one sshd,
  * with -L to a free port: the listener is up only once the session is, then both are ended and
- * their stderr compared. Needs `npm run build` first.
+ * their stderr compared. The forward's target is sshd's own port, which accepts: the listener
+ * check's connection opens a channel, and a refused target's "open failed" line would come or not
+ * depending on whether the client was killed before the answer. Needs `npm run build` first.
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -34,7 +36,7 @@ describeInteropWithHome('a known_hosts file that cannot be written: a warning, a
     const args = [
       '-F', 'none', '-p', String(sshd.port), '-i', sshd.clientKeyPath, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes',
       '-o', `UserKnownHostsFile=${knownHosts}`, '-o', 'GlobalKnownHostsFile=/dev/null', '-o', `StrictHostKeyChecking=${mode}`,
-      '-N', '-L', `127.0.0.1:${port}:127.0.0.1:1`, sshd.target,
+      '-N', '-L', `127.0.0.1:${port}:127.0.0.1:${sshd.port}`, sshd.target,
     ];
     const run = startCli(client, args, { env: cliEnv(home) });
     try {

@@ -961,6 +961,13 @@ export function openFailedLine(err: SshError): string {
   return prefix && typeof description === 'string' ? prefix[0] + description : err.message;
 }
 
+/**
+ * The address and port each socket of openSocket's last tried: a connect the server resets at
+ * once completes in libuv, yet getpeername may already fail by the time 'connect' is emitted
+ * (remoteAddress undefined), and packet.c's remote id is the address connected to.
+ */
+const attempted = new WeakMap<Socket, { address: string; port: number }>();
+
 /** A socket we open ourselves: AddressFamily (-4/-6) and ConnectTimeout for connect + banner, as ssh(1). */
 function openSocket(cfg: ResolvedConfig, log: Log): Socket {
   const family = cfg.addressFamily === 'inet' ? 4 : cfg.addressFamily === 'inet6' ? 6 : 0;
@@ -979,7 +986,10 @@ function openSocket(cfg: ResolvedConfig, log: Log): Socket {
   // sshconnect.c ssh_connect_direct: debug("Connecting to %.200s [%.100s] port %s.") for each
   // address tried, the host as given and the address getnameinfo's numeric form (an IPv6 one
   // bare, as Node names it); a name that does not resolve is tried at no address, said nowhere.
-  sock.on('connectionAttempt', (ip: string, port: number) => log.debug1(`Connecting to ${cfg.hostName} [${ip}] port ${port}.`));
+  sock.on('connectionAttempt', (ip: string, port: number) => {
+    attempted.set(sock, { address: ip, port });
+    log.debug1(`Connecting to ${cfg.hostName} [${ip}] port ${port}.`);
+  });
   sayConnectFailures(sock, (m) => log.debug1(m));
   // sshconnect.c ssh_connect_direct: debug("Connection established.") once a connect succeeded.
   sock.once('connect', () => log.debug1('Connection established.'));
@@ -1499,7 +1509,8 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
   if (tcp) {
     const note = (): void => {
       tcpConnected = true;
-      if (tcp.remoteAddress) remoteId = `${tcp.remoteAddress} port ${tcp.remotePort}`;
+      const peer = tcp.remoteAddress ? { address: tcp.remoteAddress, port: tcp.remotePort } : attempted.get(tcp);
+      if (peer) remoteId = `${peer.address} port ${peer.port}`;
     };
     if (tcp.connecting) tcp.once('connect', note);
     else note();
@@ -1675,6 +1686,9 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
       // saw the connect: client.ts) never gave the socket its peer: Node's error names it.
       const cause = (err as { cause?: { code?: unknown; address?: unknown; port?: unknown } }).cause;
       if (tcp && !tcp.remoteAddress && cause?.code === 'ECONNRESET' && typeof cause.address === 'string' && typeof cause.port === 'number') remoteId = `${cause.address} port ${cause.port}`;
+      // A reset that came before 'connect' could read the peer, or with no address in its error:
+      // the address the socket was connecting to.
+      else if (tcp && tcpConnected && remoteId === 'UNKNOWN port 65535' && attempted.has(tcp)) remoteId = `${attempted.get(tcp)!.address} port ${attempted.get(tcp)!.port}`;
       peerOf.set(err, remoteId);
       if (!bannerSeen) beforeBanner.add(err);
     }
