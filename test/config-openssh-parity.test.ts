@@ -182,6 +182,20 @@ function expectSame(args: string[], keyword?: string, env?: NodeJS.ProcessEnv): 
     expect(a.stderr).toContain(`debug3: ${path} line 3: matched 'version "pure-ssh_${PURE_SSH_VERSION}"' `);
   });
 
+  it('-h and an unknown letter: getopt\'s "unknown option -- X" line, then the usage text, exit 255', () => {
+    for (const args of [['-h'], ['-h', 'host'], ['-Nh', 'host'], ['-H'], ['-?']]) {
+      const a = run(process.execPath, [CLI, ...args]);
+      const b = run(SSH, args);
+      expect(b.status, args.join(' ')).toBe(255);
+      expect(b.stderr[1], args.join(' ')).toMatch(/^usage: ssh /);
+      expect(a.status, args.join(' ')).toBe(255);
+      // The usage text is pure-ssh's own; the line before it is ssh's.
+      expect(a.stderr[0], args.join(' ')).toBe(b.stderr[0]);
+      expect(a.stderr[1], args.join(' ')).toMatch(/^usage: pure-ssh /);
+      expect(a.stdout, args.join(' ')).toEqual([]);
+    }
+  });
+
   it('an ssh:// destination ssh cannot parse (an IPv6 address in brackets included) is the usage text alone, exit 255', () => {
     for (const dest of ['ssh://[::1]:22', 'ssh://[::1]', 'ssh://u@[fe80::1]/', 'ssh://a@b@host', 'ssh://host/path', 'ssh://host:0', 'ssh://@host']) {
       const a = ours(['-F', 'none', dest]);

@@ -392,7 +392,8 @@ function parseArgv(argv: string[], o: SshOptions, notes: DebugNote[], cenv: CliE
       i++;
       for (let j = 1; j < a.length; j++) {
         const c = a[j]!;
-        if (c === 'h' || !KNOWN.has(c)) return { kind: 'usage', message: c === 'h' ? undefined : `unknown option -- ${c}` };
+        // ssh.c's optstring has no `h`: -h is getopt's "unknown option -- h" like any other letter.
+        if (!KNOWN.has(c)) return { kind: 'usage', message: `unknown option -- ${c}` };
         let value: string | undefined;
         if (TAKES_ARG.has(c)) {
           if (j + 1 < a.length) value = a.slice(j + 1);
