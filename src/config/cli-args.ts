@@ -695,6 +695,33 @@ function impliedJumpCommand(hops: JumpSpec[], flags: Flags): string {
 }
 
 /**
+ * A ProxyJump list's hops with ProxyCommand's %-tokens expanded for the destination `cfg`: ssh.c
+ * writes the hops (and -F's file) into the text of its implicit ProxyCommand, which
+ * sshconnect.c expand_proxy_command then expands as any ProxyCommand (%h, %k, %n, %p, %r), when
+ * it connects (so `-G` prints the list as written). `-J 'hop%h'` to `target` goes through
+ * `hoptarget`; an unknown token fails with percent_expand's two lines. Expanded in the order the
+ * command line holds them: the last hop's user, the hops before it, the file, the last hop.
+ *
+ * @throws ConfigError e.g. `vdollar_percent_expand: unknown key %z` + `percent_expand: failed`.
+ */
+export function expandJumpHops(
+  hops: JumpSpec[],
+  cfg: Pick<ResolvedConfig, 'configFile' | 'hostName' | 'hostArg' | 'hostKeyAlias' | 'port' | 'user'>,
+): { hops: JumpSpec[]; configFile?: string } {
+  const expand = (text: string) => expandProxyCommand(text, { host: cfg.hostName, originalHost: cfg.hostArg, hostKeyAlias: cfg.hostKeyAlias, port: cfg.port, user: cfg.user });
+  const hop = (h: JumpSpec): JumpSpec => {
+    const user = h.user === undefined ? undefined : expand(h.user);
+    return { ...h, ...(user === undefined ? {} : { user }), host: expand(h.host) };
+  };
+  const last = hops[hops.length - 1]!;
+  const lastUser = last.user === undefined ? undefined : expand(last.user);
+  const before = hops.slice(0, -1).map(hop);
+  const configFile = cfg.configFile === undefined ? undefined : expand(cfg.configFile);
+  const lastHop: JumpSpec = { ...last, ...(lastUser === undefined ? {} : { user: lastUser }), host: expand(last.host) };
+  return { hops: [...before, lastHop], ...(configFile === undefined ? {} : { configFile }) };
+}
+
+/**
  * The command line ssh(1) gives the last hop of a ProxyJump list (ssh.c main, the implicit
  * ProxyCommand `ssh -l user -p port -J rest -F file -v -W '[%h]:%p' last`, the same in 9.2 and
  * 10.0): the hop's user and port if the list names them, the hops before it as -J, the same -F
