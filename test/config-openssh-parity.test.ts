@@ -196,6 +196,24 @@ function expectSame(args: string[], keyword?: string, env?: NodeJS.ProcessEnv): 
     }
   });
 
+  it('ForwardAgent: an unset ${VAR}, an unclosed ${, a bad $NAME, no argument or two: readconf.c\'s lines, naming file and line, exit 255', () => {
+    const env = cliEnv(defaultHome);
+    delete env.NOPE_VAR;
+    delete env.ALSO_NOPE;
+    for (const v of ['${NOPE_VAR}', '${NOPE_VAR}/x${ALSO_NOPE}', '${unclosed', '${}', '$a-b', '""', 'yes extra']) {
+      const file = conf(`Host *\n  User x\n  ForwardAgent ${v}\n`);
+      const b = expectSame(['-F', file, 'h'], undefined, env);
+      expect(b.status, v).toBe(255);
+      expect(b.stderr.at(-1), v).toBe(`${file}: terminating, 1 bad configuration options`);
+    }
+    expect(expectSame(['-F', 'none', '-o', 'ForwardAgent=${NOPE_VAR}', 'h'], undefined, env).stderr).toEqual([
+      'vdollar_percent_expand: env var ${NOPE_VAR} has no value',
+      'command-line line 0: Invalid environment expansion ${NOPE_VAR}.',
+    ]);
+    // yes and no (any case) are no path: nothing to expand.
+    expect(expectSame(['-F', conf('ForwardAgent No\n'), 'h'], 'forwardagent', env).status).toBe(0);
+  });
+
   it('an ssh:// destination ssh cannot parse (an IPv6 address in brackets included) is the usage text alone, exit 255', () => {
     for (const dest of ['ssh://[::1]:22', 'ssh://[::1]', 'ssh://u@[fe80::1]/', 'ssh://a@b@host', 'ssh://host/path', 'ssh://host:0', 'ssh://@host']) {
       const a = ours(['-F', 'none', dest]);
