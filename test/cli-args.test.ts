@@ -257,6 +257,10 @@ describe('argument parsing (ssh(1) getopt)', () => {
     expect(errorOf(() => resolveCommandLine(['-1', 'host'], env())).message).toBe('SSH protocol v.1 is no longer supported');
     // Flags asking for what pure-ssh does anyway (no pty, stdin, X11, agent, delegation; protocol 2).
     expect(resolve(['-NTnxak2', 'host']).host).toBe('host');
+    // -e none: no escape character, as pure-ssh (no session) has none; the last -e counts.
+    expect(resolve(['-N', '-e', 'none', 'host']).host).toBe('host');
+    expect(resolve(['-N', '-e', '~', '-e', 'none', 'host']).host).toBe('host');
+    expect(errorOf(() => resolveCommandLine(['-N', '-e', 'none', '-e', '~', 'host'], env())).message).toBe('pure-ssh: option -e is not supported yet (escape characters)');
   });
 
   it('-p rejects bad ports like ssh', () => {

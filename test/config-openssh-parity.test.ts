@@ -214,6 +214,13 @@ function expectSame(args: string[], keyword?: string, env?: NodeJS.ProcessEnv): 
     expect(expectSame(['-F', conf('ForwardAgent No\n'), 'h'], 'forwardagent', env).status).toBe(0);
   });
 
+  it('-e: `none` (no escape character) accepted, the last -e counts, a bad one is ssh\'s line; another character is refused', () => {
+    for (const args of [['-e', 'none'], ['-e', '~', '-e', 'none'], ['-enone', '-N']]) expect(expectSame(['-F', 'none', ...args, 'h'], 'escapechar').status).toBe(0);
+    for (const v of ['ab', '^~x', 'NONE', 'é']) expect(expectSame(['-F', 'none', '-e', v, 'h']).stderr).toEqual([`Bad escape character '${v}'.`]);
+    const a = ours(['-F', 'none', '-e', 'none', '-e', '~', 'h']);
+    expect({ status: a.status, stderr: a.stderr }).toEqual({ status: 255, stderr: ['pure-ssh: option -e is not supported yet (escape characters)'] });
+  });
+
   it('an ssh:// destination ssh cannot parse (an IPv6 address in brackets included) is the usage text alone, exit 255', () => {
     for (const dest of ['ssh://[::1]:22', 'ssh://[::1]', 'ssh://u@[fe80::1]/', 'ssh://a@b@host', 'ssh://host/path', 'ssh://host:0', 'ssh://@host']) {
       const a = ours(['-F', 'none', dest]);

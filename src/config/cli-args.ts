@@ -357,6 +357,8 @@ interface Flags {
   jumpGiven: boolean;
   /** -G: print the configuration instead of connecting. */
   dump: boolean;
+  /** -e as given, the last one (ssh.c assigns options.escape_char directly). */
+  escapeChar?: string;
 }
 
 /**
@@ -602,6 +604,14 @@ function applyFlag(c: string, value: string | undefined, o: SshOptions, flags: F
       addLocalForward(o, fwd, true);
       return;
     }
+    case 'e': {
+      // ssh.c: `^X` (X from 64 to 127), one byte, or `none`; else its fprintf and exit 255.
+      const bytes = new TextEncoder().encode(value!);
+      const ok = value === 'none' || bytes.length === 1 || (bytes.length === 2 && bytes[0] === 0x5e && bytes[1]! >= 64 && bytes[1]! < 128);
+      if (!ok) throw ConfigError.plain(`Bad escape character '${value}'.`);
+      flags.escapeChar = value;
+      return;
+    }
     case 'o': {
       const line = splitOption(value!);
       // readconf.c: an empty value or a comment asks for nothing; ssh accepts it without a word.
@@ -614,7 +624,11 @@ function applyFlag(c: string, value: string | undefined, o: SshOptions, flags: F
   if (c === 'T') flags.noTty = true;
   if (c === 'n') flags.stdinNull = true;
   if (HONOURED.has(c)) return;
-  throw new ConfigError(`pure-ssh: option -${c} is not supported yet (${UNSUPPORTED_FLAGS[c] ?? 'not implemented'})`);
+  throw unsupportedFlag(c);
+}
+
+function unsupportedFlag(c: string): ConfigError {
+  return new ConfigError(`pure-ssh: option -${c} is not supported yet (${UNSUPPORTED_FLAGS[c] ?? 'not implemented'})`);
 }
 
 /**
@@ -834,6 +848,9 @@ function* resolveStepsLogged(argv: string[], cenv: CliEnvironment, state: LogSta
   if ('kind' in parsed) return parsed;
   const flags = parsed;
   if (flags.host === undefined) return { kind: 'usage' };
+  // `-e none` (ssh(1): no escape character) is what pure-ssh does, with no session to read
+  // escapes in; any other escape character the last -e leaves is refused.
+  if (flags.escapeChar !== undefined && flags.escapeChar !== 'none') throw unsupportedFlag('e');
   // ssh.c lowercases the host name after the first reading of the files (Host patterns match
   // it as typed: readFiles(flags.host) below) and before connecting.
   const host = flags.host.toLowerCase();
