@@ -221,6 +221,22 @@ function expectSame(args: string[], keyword?: string, env?: NodeJS.ProcessEnv): 
     expect({ status: a.status, stderr: a.stderr }).toEqual({ status: 255, stderr: ['pure-ssh: option -e is not supported yet (escape characters)'] });
   });
 
+  it('a lone empty command word (`ssh host \'\'`) is no command: the pseudo-terminal note, -f refused; two empty words are one', () => {
+    const raw = (cmd: string, args: string[]) => {
+      const r = spawnSync(cmd, args, { env: cliEnv(defaultHome), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+      return { status: r.status, stderr: r.stderr };
+    };
+    for (const extra of [[''], ['-f', ''], ['-L', '1234:a:1', ''], ['-N', ''], ['', ''], ['-f', '', '']]) {
+      const args = ['-G', '-F', 'none', ...extra.filter((a) => a !== ''), 'h', ...extra.filter((a) => a === '')];
+      const b = raw(SSH, args);
+      expect(raw(process.execPath, [CLI, ...args]), JSON.stringify(args)).toEqual(b);
+    }
+    expect(raw(SSH, ['-G', '-F', 'none', 'h', '']).stderr).toBe('Pseudo-terminal will not be allocated because stdin is not a terminal.\r\n');
+    expect(raw(SSH, ['-G', '-F', 'none', '-f', 'h', ''])).toEqual({ status: 255, stderr: 'Cannot fork into background without a command to execute.\r\n' });
+    // Without -G: a shell asked for, pure-ssh's refusal of one (not of a command).
+    expect(raw(process.execPath, [CLI, '-F', 'none', 'h', '']).stderr).toMatch(/^pure-ssh: remote shells are not supported/);
+  });
+
   it('an ssh:// destination ssh cannot parse (an IPv6 address in brackets included) is the usage text alone, exit 255', () => {
     for (const dest of ['ssh://[::1]:22', 'ssh://[::1]', 'ssh://u@[fe80::1]/', 'ssh://a@b@host', 'ssh://host/path', 'ssh://host:0', 'ssh://@host']) {
       const a = ours(['-F', 'none', dest]);

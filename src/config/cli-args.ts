@@ -414,7 +414,10 @@ function parseArgv(argv: string[], o: SshOptions, notes: DebugNote[], cenv: CliE
       if (err) return err;
       continue; // ssh.c "goto again": options may follow the destination
     }
-    flags.command = argv.slice(i);
+    // ssh.c: the words joined by spaces into its command buffer, and only that buffer's length is
+    // looked at after: a lone empty word (`ssh host ''`) is no command (a shell, a pty by default).
+    const words = argv.slice(i);
+    flags.command = words.join(' ') === '' ? [] : words;
     break;
   }
   return flags;
