@@ -186,7 +186,8 @@ describe('-L forwarding specifications (readconf.c parse_forward)', () => {
 describe('argument parsing (ssh(1) getopt)', () => {
   it('no arguments and -h print usage (exit 255 in cli.ts)', () => {
     expect(resolveCommandLine([], env()).kind).toBe('usage');
-    expect(resolveCommandLine(['-h'], env()).kind).toBe('usage');
+    // ssh.c's optstring has no `h`: getopt's complaint comes first, as for any unknown letter.
+    expect(resolveCommandLine(['-h'], env())).toEqual({ kind: 'usage', message: 'unknown option -- h' });
     expect(resolveCommandLine(['-N'], env()).kind).toBe('usage');
   });
 
@@ -256,6 +257,10 @@ describe('argument parsing (ssh(1) getopt)', () => {
     expect(errorOf(() => resolveCommandLine(['-1', 'host'], env())).message).toBe('SSH protocol v.1 is no longer supported');
     // Flags asking for what pure-ssh does anyway (no pty, stdin, X11, agent, delegation; protocol 2).
     expect(resolve(['-NTnxak2', 'host']).host).toBe('host');
+    // -e none: no escape character, as pure-ssh (no session) has none; the last -e counts.
+    expect(resolve(['-N', '-e', 'none', 'host']).host).toBe('host');
+    expect(resolve(['-N', '-e', '~', '-e', 'none', 'host']).host).toBe('host');
+    expect(errorOf(() => resolveCommandLine(['-N', '-e', 'none', '-e', '~', 'host'], env())).message).toBe('pure-ssh: option -e is not supported yet (escape characters)');
   });
 
   it('-p rejects bad ports like ssh', () => {

@@ -71,6 +71,26 @@ describeInteropWithHome('known_hosts in a missing directory: only ~/.ssh is made
     }
   });
 
+  it('a new known_hosts file is 0666 less the umask (fopen "a"), 0644 under 022 and 0640 under 027, as ssh makes it', async () => {
+    const home = join(dir, 'home-mode');
+    for (const umask of [0o022, 0o027]) {
+      const modes: Record<string, number> = {};
+      for (const client of ['ssh', 'pure-ssh'] as const) {
+        await rm(home, { recursive: true, force: true });
+        await mkdir(join(home, '.ssh'), { recursive: true, mode: 0o700 });
+        // The clients inherit this process's umask.
+        const old = process.umask(umask);
+        try {
+          expect(await connectWith(client, await envWithHome(home), []), client).toBe(added());
+        } finally {
+          process.umask(old);
+        }
+        modes[client] = statSync(join(home, '.ssh', 'known_hosts')).mode & 0o777;
+      }
+      expect(modes, umask.toString(8)).toEqual({ ssh: 0o666 & ~umask, 'pure-ssh': 0o666 & ~umask });
+    }
+  });
+
   it('a file below ~/.ssh/sub, or under other missing directories: nothing made, "Failed to add the host ...", in session', async () => {
     const home = join(dir, 'home-b');
     for (const [name, file] of [

@@ -182,6 +182,61 @@ function expectSame(args: string[], keyword?: string, env?: NodeJS.ProcessEnv): 
     expect(a.stderr).toContain(`debug3: ${path} line 3: matched 'version "pure-ssh_${PURE_SSH_VERSION}"' `);
   });
 
+  it('-h and an unknown letter: getopt\'s "unknown option -- X" line, then the usage text, exit 255', () => {
+    for (const args of [['-h'], ['-h', 'host'], ['-Nh', 'host'], ['-H'], ['-?']]) {
+      const a = run(process.execPath, [CLI, ...args]);
+      const b = run(SSH, args);
+      expect(b.status, args.join(' ')).toBe(255);
+      expect(b.stderr[1], args.join(' ')).toMatch(/^usage: ssh /);
+      expect(a.status, args.join(' ')).toBe(255);
+      // The usage text is pure-ssh's own; the line before it is ssh's.
+      expect(a.stderr[0], args.join(' ')).toBe(b.stderr[0]);
+      expect(a.stderr[1], args.join(' ')).toMatch(/^usage: pure-ssh /);
+      expect(a.stdout, args.join(' ')).toEqual([]);
+    }
+  });
+
+  it('ForwardAgent: an unset ${VAR}, an unclosed ${, a bad $NAME, no argument or two: readconf.c\'s lines, naming file and line, exit 255', () => {
+    const env = cliEnv(defaultHome);
+    delete env.NOPE_VAR;
+    delete env.ALSO_NOPE;
+    for (const v of ['${NOPE_VAR}', '${NOPE_VAR}/x${ALSO_NOPE}', '${unclosed', '${}', '$a-b', '""', 'yes extra']) {
+      const file = conf(`Host *\n  User x\n  ForwardAgent ${v}\n`);
+      const b = expectSame(['-F', file, 'h'], undefined, env);
+      expect(b.status, v).toBe(255);
+      expect(b.stderr.at(-1), v).toBe(`${file}: terminating, 1 bad configuration options`);
+    }
+    expect(expectSame(['-F', 'none', '-o', 'ForwardAgent=${NOPE_VAR}', 'h'], undefined, env).stderr).toEqual([
+      'vdollar_percent_expand: env var ${NOPE_VAR} has no value',
+      'command-line line 0: Invalid environment expansion ${NOPE_VAR}.',
+    ]);
+    // yes and no (any case) are no path: nothing to expand.
+    expect(expectSame(['-F', conf('ForwardAgent No\n'), 'h'], 'forwardagent', env).status).toBe(0);
+  });
+
+  it('-e: `none` (no escape character) accepted, the last -e counts, a bad one is ssh\'s line; another character is refused', () => {
+    for (const args of [['-e', 'none'], ['-e', '~', '-e', 'none'], ['-enone', '-N']]) expect(expectSame(['-F', 'none', ...args, 'h'], 'escapechar').status).toBe(0);
+    for (const v of ['ab', '^~x', 'NONE', 'é']) expect(expectSame(['-F', 'none', '-e', v, 'h']).stderr).toEqual([`Bad escape character '${v}'.`]);
+    const a = ours(['-F', 'none', '-e', 'none', '-e', '~', 'h']);
+    expect({ status: a.status, stderr: a.stderr }).toEqual({ status: 255, stderr: ['pure-ssh: option -e is not supported yet (escape characters)'] });
+  });
+
+  it('a lone empty command word (`ssh host \'\'`) is no command: the pseudo-terminal note, -f refused; two empty words are one', () => {
+    const raw = (cmd: string, args: string[]) => {
+      const r = spawnSync(cmd, args, { env: cliEnv(defaultHome), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+      return { status: r.status, stderr: r.stderr };
+    };
+    for (const extra of [[''], ['-f', ''], ['-L', '1234:a:1', ''], ['-N', ''], ['', ''], ['-f', '', '']]) {
+      const args = ['-G', '-F', 'none', ...extra.filter((a) => a !== ''), 'h', ...extra.filter((a) => a === '')];
+      const b = raw(SSH, args);
+      expect(raw(process.execPath, [CLI, ...args]), JSON.stringify(args)).toEqual(b);
+    }
+    expect(raw(SSH, ['-G', '-F', 'none', 'h', '']).stderr).toBe('Pseudo-terminal will not be allocated because stdin is not a terminal.\r\n');
+    expect(raw(SSH, ['-G', '-F', 'none', '-f', 'h', ''])).toEqual({ status: 255, stderr: 'Cannot fork into background without a command to execute.\r\n' });
+    // Without -G: a shell asked for, pure-ssh's refusal of one (not of a command).
+    expect(raw(process.execPath, [CLI, '-F', 'none', 'h', '']).stderr).toMatch(/^pure-ssh: remote shells are not supported/);
+  });
+
   it('an ssh:// destination ssh cannot parse (an IPv6 address in brackets included) is the usage text alone, exit 255', () => {
     for (const dest of ['ssh://[::1]:22', 'ssh://[::1]', 'ssh://u@[fe80::1]/', 'ssh://a@b@host', 'ssh://host/path', 'ssh://host:0', 'ssh://@host']) {
       const a = ours(['-F', 'none', dest]);

@@ -325,15 +325,21 @@ describe('knownHostsVerifier', () => {
     expect(readFileSync(file, 'utf8')).toBe(`known ${typeA} ${b64A}\n`);
   });
 
-  it("'accept-new' creates ~/.ssh (0700) and the file (0600), adds the key, logs OpenSSH's warning", async () => {
+  it("'accept-new' creates ~/.ssh (0700) and the file (0666 less the umask, as fopen \"a\"), adds the key, logs OpenSSH's warning", async () => {
     const dir = tmp();
     mkdirSync(join(dir, 'sub'));
     const file = join(dir, 'sub', '.ssh', 'known_hosts');
     const logs: string[] = [];
     const verify = knownHostsVerifier({ files: [file], mode: 'accept-new', log: (l) => logs.push(l), userSshDir: join(dir, 'sub', '.ssh') });
-    await verify(info('new.example', 2222, keyA));
+    const old = process.umask(0o022);
+    try {
+      await verify(info('new.example', 2222, keyA));
+    } finally {
+      process.umask(old);
+    }
     expect(readFileSync(file, 'utf8')).toBe(`[new.example]:2222 ${typeA} ${b64A}\n`);
-    expect(statSync(file).mode & 0o777).toBe(0o600);
+    // hostfile.c add_host_to_hostfile: fopen(filename, "a").
+    expect(statSync(file).mode & 0o777).toBe(0o644);
     expect(statSync(join(dir, 'sub', '.ssh')).mode & 0o777).toBe(0o700);
     expect(logs).toEqual([
       // hostfile.c load_hostkeys: the file not there yet.

@@ -357,6 +357,8 @@ interface Flags {
   jumpGiven: boolean;
   /** -G: print the configuration instead of connecting. */
   dump: boolean;
+  /** -e as given, the last one (ssh.c assigns options.escape_char directly). */
+  escapeChar?: string;
 }
 
 /**
@@ -392,7 +394,8 @@ function parseArgv(argv: string[], o: SshOptions, notes: DebugNote[], cenv: CliE
       i++;
       for (let j = 1; j < a.length; j++) {
         const c = a[j]!;
-        if (c === 'h' || !KNOWN.has(c)) return { kind: 'usage', message: c === 'h' ? undefined : `unknown option -- ${c}` };
+        // ssh.c's optstring has no `h`: -h is getopt's "unknown option -- h" like any other letter.
+        if (!KNOWN.has(c)) return { kind: 'usage', message: `unknown option -- ${c}` };
         let value: string | undefined;
         if (TAKES_ARG.has(c)) {
           if (j + 1 < a.length) value = a.slice(j + 1);
@@ -411,7 +414,10 @@ function parseArgv(argv: string[], o: SshOptions, notes: DebugNote[], cenv: CliE
       if (err) return err;
       continue; // ssh.c "goto again": options may follow the destination
     }
-    flags.command = argv.slice(i);
+    // ssh.c: the words joined by spaces into its command buffer, and only that buffer's length is
+    // looked at after: a lone empty word (`ssh host ''`) is no command (a shell, a pty by default).
+    const words = argv.slice(i);
+    flags.command = words.join(' ') === '' ? [] : words;
     break;
   }
   return flags;
@@ -601,6 +607,14 @@ function applyFlag(c: string, value: string | undefined, o: SshOptions, flags: F
       addLocalForward(o, fwd, true);
       return;
     }
+    case 'e': {
+      // ssh.c: `^X` (X from 64 to 127), one byte, or `none`; else its fprintf and exit 255.
+      const bytes = new TextEncoder().encode(value!);
+      const ok = value === 'none' || bytes.length === 1 || (bytes.length === 2 && bytes[0] === 0x5e && bytes[1]! >= 64 && bytes[1]! < 128);
+      if (!ok) throw ConfigError.plain(`Bad escape character '${value}'.`);
+      flags.escapeChar = value;
+      return;
+    }
     case 'o': {
       const line = splitOption(value!);
       // readconf.c: an empty value or a comment asks for nothing; ssh accepts it without a word.
@@ -613,7 +627,11 @@ function applyFlag(c: string, value: string | undefined, o: SshOptions, flags: F
   if (c === 'T') flags.noTty = true;
   if (c === 'n') flags.stdinNull = true;
   if (HONOURED.has(c)) return;
-  throw new ConfigError(`pure-ssh: option -${c} is not supported yet (${UNSUPPORTED_FLAGS[c] ?? 'not implemented'})`);
+  throw unsupportedFlag(c);
+}
+
+function unsupportedFlag(c: string): ConfigError {
+  return new ConfigError(`pure-ssh: option -${c} is not supported yet (${UNSUPPORTED_FLAGS[c] ?? 'not implemented'})`);
 }
 
 /**
@@ -691,6 +709,33 @@ function impliedJumpCommand(hops: JumpSpec[], flags: Flags): string {
   if (flags.verbose > 0) parts.push(`-${'v'.repeat(Math.min(flags.verbose, 3))}`);
   parts.push("-W '[%h]:%p'", last.host);
   return parts.join(' ');
+}
+
+/**
+ * A ProxyJump list's hops with ProxyCommand's %-tokens expanded for the destination `cfg`: ssh.c
+ * writes the hops (and -F's file) into the text of its implicit ProxyCommand, which
+ * sshconnect.c expand_proxy_command then expands as any ProxyCommand (%h, %k, %n, %p, %r), when
+ * it connects (so `-G` prints the list as written). `-J 'hop%h'` to `target` goes through
+ * `hoptarget`; an unknown token fails with percent_expand's two lines. Expanded in the order the
+ * command line holds them: the last hop's user, the hops before it, the file, the last hop.
+ *
+ * @throws ConfigError e.g. `vdollar_percent_expand: unknown key %z` + `percent_expand: failed`.
+ */
+export function expandJumpHops(
+  hops: JumpSpec[],
+  cfg: Pick<ResolvedConfig, 'configFile' | 'hostName' | 'hostArg' | 'hostKeyAlias' | 'port' | 'user'>,
+): { hops: JumpSpec[]; configFile?: string } {
+  const expand = (text: string) => expandProxyCommand(text, { host: cfg.hostName, originalHost: cfg.hostArg, hostKeyAlias: cfg.hostKeyAlias, port: cfg.port, user: cfg.user });
+  const hop = (h: JumpSpec): JumpSpec => {
+    const user = h.user === undefined ? undefined : expand(h.user);
+    return { ...h, ...(user === undefined ? {} : { user }), host: expand(h.host) };
+  };
+  const last = hops[hops.length - 1]!;
+  const lastUser = last.user === undefined ? undefined : expand(last.user);
+  const before = hops.slice(0, -1).map(hop);
+  const configFile = cfg.configFile === undefined ? undefined : expand(cfg.configFile);
+  const lastHop: JumpSpec = { ...last, ...(lastUser === undefined ? {} : { user: lastUser }), host: expand(last.host) };
+  return { hops: [...before, lastHop], ...(configFile === undefined ? {} : { configFile }) };
 }
 
 /**
@@ -806,6 +851,9 @@ function* resolveStepsLogged(argv: string[], cenv: CliEnvironment, state: LogSta
   if ('kind' in parsed) return parsed;
   const flags = parsed;
   if (flags.host === undefined) return { kind: 'usage' };
+  // `-e none` (ssh(1): no escape character) is what pure-ssh does, with no session to read
+  // escapes in; any other escape character the last -e leaves is refused.
+  if (flags.escapeChar !== undefined && flags.escapeChar !== 'none') throw unsupportedFlag('e');
   // ssh.c lowercases the host name after the first reading of the files (Host patterns match
   // it as typed: readFiles(flags.host) below) and before connecting.
   const host = flags.host.toLowerCase();

@@ -332,6 +332,23 @@ const applyIdentityAgent: Apply = (o, args, ctx, kw) => {
   setFirst(o, 'identityAgent', v, ctx);
 };
 
+/**
+ * readconf.c oForwardAgent: yes/no (true/false), or else a socket path, checked at its line whether
+ * or not it applies: its `${VAR}` must expand (misc.c's line about the variable, then `Invalid
+ * environment expansion VALUE.`) and the legacy `$NAME` form must be a valid name (misc.c
+ * valid_env_name: letters, digits and `_`).
+ */
+const forwardAgentCheck: Check = (args, ctx, kw) => {
+  const v = args[0] ?? '';
+  if (v === '') throw lineError(ctx, 'missing argument.');
+  if (!['yes', 'no', 'true', 'false'].includes(v.toLowerCase())) {
+    const { errors } = dollarExpand(v, ctx.env ?? {});
+    if (errors.length > 0) throw new ConfigError([...errors, lineError(ctx, `Invalid environment expansion ${v}.`).message].join('\n'));
+    if (v[0] === '$' && v[1] !== '{' && !/^[A-Za-z0-9_]+$/.test(v.slice(1))) throw lineError(ctx, `Invalid environment name ${v}.`);
+  }
+  if (args.length > 1) throw extraArguments(kw, ctx);
+};
+
 /** readconf.c: a *Forward line parse_forward refused, after misc.c's lines about variables. */
 function badForward(errors: string[], ctx: LineContext): ConfigError {
   return new ConfigError([...errors, lineError(ctx, 'Bad forwarding specification.').message].join('\n'));
@@ -886,7 +903,7 @@ const ROWS: readonly KeywordEntry[] = [
   ignored('EnableEscapeCommandline', SESSION_ONLY, ['no'], undefined, flagValue),
   ignored('EnableSSHKeysign', 'it only serves host-based authentication, which pure-ssh refuses', ['no'], undefined, flagValue),
   ignored('EscapeChar', SESSION_ONLY, ['none'], undefined, escapeCharCheck),
-  ignored('ForwardAgent', 'agent forwarding is requested on a session, and pure-ssh opens none, like ssh -N', ['no']),
+  ignored('ForwardAgent', 'agent forwarding is requested on a session, and pure-ssh opens none, like ssh -N', ['no'], undefined, forwardAgentCheck),
   ignored('ForwardX11', NO_X11, ['no'], undefined, flagValue),
   ignored('ForwardX11Timeout', NO_X11, undefined, undefined, timeCheck),
   ignored('ForwardX11Trusted', NO_X11, ['no'], undefined, flagValue),

@@ -10,7 +10,7 @@ import { readdirSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { isIP, Socket } from 'node:net';
 import { homedir, hostname as osHostname, networkInterfaces, userInfo } from 'node:os';
 import type { Duplex } from 'node:stream';
-import { ConfigError, jumpHostArgv, resolveCommandLineAsync, type CliEnvironment, type ResolvedConfig } from '../config/cli-args.js';
+import { ConfigError, expandJumpHops, jumpHostArgv, resolveCommandLineAsync, type CliEnvironment, type ResolvedConfig } from '../config/cli-args.js';
 import { LOG_LEVELS, type LogLevel, type LogNote } from '../config/ssh-config.js';
 import type { CompressionTotals } from '../compress/compressor.js';
 import type { CryptoProvider } from '../crypto/provider.js';
@@ -1233,7 +1233,10 @@ export async function openRoute(
     // readconf.c READCONF_MAX_DEPTH-like guard against a ProxyJump loop in the configuration.
     if (depth >= 16) throw new ConfigError('pure-ssh: too many jump hosts (a ProxyJump loop in the configuration?)');
     // The hop's configuration is the hop's ssh process's to refuse (its error, then this level's lines).
-    const outcome = await resolveCommandLineAsync(jumpHostArgv(cfg.proxy.hops, cfg, cfg), route.env).catch((err: unknown) => {
+    // sshconnect.c expand_proxy_command: the implicit ProxyCommand's %-tokens, in this process.
+    const expanded = expandJumpHops(cfg.proxy.hops, cfg);
+    const argv = jumpHostArgv(expanded.hops, { configFile: expanded.configFile, verbose: cfg.verbose }, cfg);
+    const outcome = await resolveCommandLineAsync(argv, route.env).catch((err: unknown) => {
       // Said by the hop's process, whose configuration is what failed: INFO, or its -v level.
       if (err && typeof err === 'object') refusedHopLevel.set(err, cfg.verbose > 0 ? LOG_LEVELS[Math.min(LOG_LEVELS.indexOf('DEBUG1') + cfg.verbose - 1, LOG_LEVELS.length - 1)]! : 'INFO');
       passedThrough(err, cfg, depth);

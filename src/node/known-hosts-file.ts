@@ -309,7 +309,8 @@ export function knownHostsVerifier(opts: {
     try {
       // Do not glue our line onto a last line that lacks its newline.
       const sep = firstText !== '' && !firstText.endsWith('\n') ? '\n' : '';
-      await appendFile(file, `${sep}${line}\n`, { mode: 0o600 });
+      // hostfile.c add_host_to_hostfile: fopen(filename, "a"), so a new file is 0666 less the umask.
+      await appendFile(file, `${sep}${line}\n`);
     } catch {
       // sshconnect.c check_host_key (HOST_NEW): the key is already accepted by the policy
       // (accept-new, no, or the user's yes); a file that cannot be written (a read-only
