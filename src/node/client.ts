@@ -51,6 +51,7 @@ import { connectAttempts, sayConnectFailures } from './connect-attempts.js';
 import { handleWriterFor, WRITE_DONE, WRITE_REFUSED, type HandleWriter } from './socket-write.js';
 import { certificateNameMatches, certifyIdentityFiles, expandHome, isPathLookupFailure, loadCertificateFile, loadIdentityFile, loadIdentityFileIfPrivate, loadKeyErrorLine, prepareIdentityFile, unlockIdentityFile, unprotectedKeyLines, type IdentityFileEntry } from './identity-file.js';
 import { AgentClient } from './agent.js';
+import { agentFailureReason } from '../auth/agent-protocol.js';
 import { orderIdentities, sshKeyTypeLabel, type AuthIdentity } from '../auth/identity.js';
 import { keyboardInteractiveInfoLine, SIGNER_DECLINED } from '../auth/userauth.js';
 import type { Signer } from '../auth/signer.js';
@@ -778,14 +779,17 @@ function agentCountLine(count: number): string {
 
 /**
  * sshconnect2.c get_agent_identities' debug line when the agent cannot be used: a socket it cannot
- * connect to is authfd.c ssh_get_authentication_socket's failure, with strerror(3); the other
- * failures keep their message.
+ * connect to is authfd.c ssh_get_authentication_socket's failure, with strerror(3); a listing
+ * that fails (the peer closes, answers garbage or refuses) is ssh_fetch_identitylist's, in
+ * ssherr.c's words (agentFailureReason); the other failures (connectTimeout) keep their message.
  */
 function agentFailureLine(err: unknown): string {
   const cause = (err as { cause?: NodeJS.ErrnoException }).cause;
   if ((err as SshError).code === 'ERR_AGENT' && typeof cause?.code === 'string' && cause.syscall === 'connect') {
     return `get_agent_identities: ssh_get_authentication_socket: ${strerror(cause)}`;
   }
+  const reason = agentFailureReason(err);
+  if (reason) return `get_agent_identities: ssh_fetch_identitylist: ${reason}`;
   return `get_agent_identities: ${(err as Error).message}`;
 }
 
@@ -836,7 +840,7 @@ export async function bindAgentToSession(
     bound = auth.agentBound = true;
     log('get_agent_identities: bound agent to hostkey');
   } catch (err) {
-    log(`get_agent_identities: ssh_agent_bind_hostkey: ${(err as Error).message}`, 2);
+    log(`get_agent_identities: ssh_agent_bind_hostkey: ${agentFailureReason(err) ?? (err as Error).message}`, 2);
   }
   if (bound) {
     let listed: Uint8Array[] | undefined;
@@ -845,7 +849,7 @@ export async function bindAgentToSession(
       count = listed.length;
     } catch (err) {
       // ssh(1) then uses none of the agent's keys.
-      log(`get_agent_identities: ssh_fetch_identitylist: ${(err as Error).message}`);
+      log(`get_agent_identities: ssh_fetch_identitylist: ${agentFailureReason(err) ?? (err as Error).message}`);
       count = undefined;
     }
     const agentIds = new Set(auth.agentIdentities);
