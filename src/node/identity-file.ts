@@ -13,6 +13,7 @@ import { formatMode, KeyError, KeyPermissionsError, SshError, UsageError } from 
 import { certifiedKey, parseCertificateFile, SSH2_CERT_TYPE_USER, type CertificateSource } from '../keys/certificate.js';
 import { parsePrivateKey } from '../keys/parse-private-key.js';
 import { parsePublicKeyFile, type PrivateKey } from '../keys/privatekey.js';
+import { sshKeyParseReason } from '../keys/signing.js';
 import { constantTimeEqual } from '../protocol/wire.js';
 import { askUser } from '../user-callback.js';
 import { checkCallKeys, checkOptionTypes, show } from '../option-check.js';
@@ -473,8 +474,8 @@ export function loadKeyErrorLine(path: string, err: unknown): string | undefined
   // sshkey.c sshkey_check_rsa_length: an RSA key under SSH_RSA_MINIMUM_MODULUS_SIZE (1024 bits)
   // is SSH_ERR_KEY_LENGTH.
   if (e.code === 'ERR_KEY_FORMAT' && /RSA key is shorter than \d+ bits$/.test(e.message ?? '')) return `Load key "${path}": Invalid key length`;
-  // ssherr.c SSH_ERR_INVALID_FORMAT for a file no parser takes.
-  if (e.code === 'ERR_KEY_FORMAT') return `Load key "${path}": invalid format`;
+  // ssherr.c SSH_ERR_INVALID_FORMAT or SSH_ERR_LIBCRYPTO_ERROR for a file no parser takes.
+  if (e.code === 'ERR_KEY_FORMAT') return `Load key "${path}": ${sshKeyParseReason(e)}`;
   return `Load key "${path}": ${e.message ?? String(err)}`;
 }
 
