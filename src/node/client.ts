@@ -93,7 +93,12 @@ export interface ConnectOptions {
    * OpenSSH key) is offered first and decrypted only once the server accepts it (RFC 4252 §7),
    * as ssh(1) does; otherwise files are loaded (with `passphrase`) before connecting. A file that
    * cannot be loaded (missing, wrong or no passphrase, not a key) is skipped with ssh's line
-   * through `warn`, as `ssh -i` does; one others can read is a KeyPermissionsError.
+   * through `warn`, as `ssh -i` does; one others can read (OpenSSH authfile.c sshkey_perm_ok) is
+   * never used: connect() rejects with a KeyPermissionsError before connecting, even when other
+   * keys follow, since every entry is the caller's own choice (the library looks for no default
+   * key files). For ssh's order instead (offered by its public half, skipped at its turn with
+   * ssh's UNPROTECTED PRIVATE KEY FILE block through `warn`, the next key tried), pass
+   * `prepareIdentityFile(path, { deferPermissionCheck: true })`.
    * A public key file (`key.pub`, whatever its mode), or a path with only `PATH.pub` beside it,
    * names a key by its public half as ssh_config IdentityFile does: the agent's key (with
    * `identitiesOnly`, the one to use), else offered and skipped if it cannot sign.
