@@ -149,8 +149,10 @@ it('pure-ssh/web bundles for browsers without Node built-ins or polyfills; size 
   // ecdh-sha2-nistp* exchange on Node): +0.09, measured 110.52 KiB (with zlib 123.80), 110.59
   // by main at 639a1d8; 110.7 KiB for ssh's "error in libcrypto" told apart from "invalid format"
   // (keys/signing.ts libcryptoKeyError: the mark on the parsers' errors and the empty PEM body's
-  // check): +0.07, measured 110.66 KiB (with zlib 123.94).
-  expect(gz).toBeLessThan(110.7);
+  // check): +0.07, measured 110.66 KiB (with zlib 123.94); 110.75 KiB for the encrypted key's
+  // hint in the words of the web build (keys/key-file.ts ENCRYPTED_KEY_HINT_WEB: the passphrase
+  // option and signers, no ssh-agent): +0.04, measured 110.70 KiB (with zlib 123.98).
+  expect(gz).toBeLessThan(110.75);
 });
 
 it('compression is opt-in: pako is absent from the default bundle and comes with pure-ssh/compress-zlib', async () => {
@@ -184,8 +186,9 @@ it('compression is opt-in: pako is absent from the default bundle and comes with
   // measured 123.10); 123.5 with the CA signature verified once (see above; measured 123.27);
   // 123.75 with the Chudnovsky series and int32 Blowfish (see above; measured 123.48); 123.9 with
   // the NIST curves through the provider (see above; measured 123.80); 124.0 with "error in
-  // libcrypto" (see above; measured 123.94).
-  expect(gz).toBeLessThan(124.0);
+  // libcrypto" (see above; measured 123.94); 124.05 with the web build's encrypted-key hint (see
+  // above; measured 123.98).
+  expect(gz).toBeLessThan(124.05);
 });
 
 it('the package exports pure-ssh/web to import and require, with its types (needs npm run build)', async () => {

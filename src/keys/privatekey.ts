@@ -24,6 +24,7 @@ import {
   passphraseNeeded,
   wrongPassphrase,
   type KeyFileContext,
+  ENCRYPTED_KEY_HINT_WEB,
   type ParsedKeyFile,
   type PrivateKeyFormat,
 } from './key-file.js';
@@ -84,7 +85,8 @@ const OPENSSH = 'OpenSSH private key';
  * v2/v3. The second argument may be the options, or just the source name.
  *
  * Throws {@link KeyError}, whose message names the source and format:
- * - `ERR_KEY_ENCRYPTED`: the key is encrypted and no passphrase was given;
+ * - `ERR_KEY_ENCRYPTED`: the key is encrypted and no passphrase was given (the message says to
+ *   give the passphrase option; this export is pure-ssh/web's, so it names no ssh-agent);
  * - `ERR_KEY_PASSPHRASE`: the passphrase is wrong (check integers, MAC, tag or padding say so);
  * - `ERR_KEY_FORMAT`: not a private key, malformed, or an unsupported type, cipher or KDF.
  *
@@ -93,12 +95,21 @@ const OPENSSH = 'OpenSSH private key';
  * const sigBlob = key.sign(key.signatureAlgorithms[0], data);
  */
 export function parsePrivateKey(input: string | Uint8Array, options?: string | ParsePrivateKeyOptions): PrivateKey {
+  return parsePrivateKeyFor(input, options, ENCRYPTED_KEY_HINT_WEB);
+}
+
+/**
+ * {@link parsePrivateKey}, its ERR_KEY_ENCRYPTED message ending in `encryptedKeyHint`: what the
+ * runtime that parses offers instead (this module's export is pure-ssh/web's; the Node adapter's
+ * is ./parse-private-key.ts).
+ */
+export function parsePrivateKeyFor(input: string | Uint8Array, options: string | ParsePrivateKeyOptions | undefined, encryptedKeyHint: string): PrivateKey {
   const opts = typeof options === 'string' ? { source: options } : (options ?? {});
   const source = opts.source ?? 'private key';
   const given = opts.passphrase;
   // A copy we own and wipe, whatever the caller passed.
   const passphrase = given === undefined ? undefined : typeof given === 'string' ? utf8(given) : given.slice();
-  const ctx: KeyFileContext = { source, passphrase, crypto: opts.crypto, extra: opts.extraKeyDecryption };
+  const ctx: KeyFileContext = { source, passphrase, crypto: opts.crypto, extra: opts.extraKeyDecryption, encryptedKeyHint };
   const file = keyFileText(input);
   const { text } = file;
   let formatName = 'private key';
