@@ -3,7 +3,8 @@
  * libcrypto" where its last resort, OpenSSL's PEM reader, finds no key to decode (OpenSSH sshkey.c
  * sshkey_parse_private_pem_fileblob, translate_libcrypto_error's SSH_ERR_LIBCRYPTO_ERROR: no PEM
  * armour, an unknown label, a body that is no base64 or empty, an OpenSSH armour that
- * sshkey_parse_private2 refuses as a format error), "invalid format" where it decodes a PEM body
+ * sshkey_parse_private2 refuses as a format error, damaged DER inside a PKCS#8 file's
+ * ECPrivateKey: OpenSSL's EC decoder), "invalid format" where it decodes a PEM body
  * whose DER is damaged (OpenSSL's ASN.1 errors, SSH_ERR_INVALID_FORMAT). Keys made by ssh-keygen.
  */
 import { execFile } from 'node:child_process';
@@ -21,6 +22,15 @@ const execFileP = promisify(execFile);
 function pemParts(text: string): { head: string; foot: string; body: Buffer; lines: string[] } {
   const lines = text.trim().split('\n');
   return { head: lines[0]!, foot: lines[lines.length - 1]!, body: Buffer.from(lines.slice(1, -1).join(''), 'base64'), lines: lines.slice(1, -1) };
+}
+
+/** PKCS#8 ecPublicKey DER whose inner ECPrivateKey's `version 1, privateKey OCTET STRING (32)` has the string's tag turned NULL-ish (0x05). */
+function mistagged(der: Buffer): Buffer {
+  const at = der.indexOf(Buffer.from('0201010420', 'hex'), 20);
+  if (at < 0) throw new Error('no ECPrivateKey version and privateKey in the PKCS#8 DER');
+  const out = Buffer.from(der);
+  out[at + 3] = 0x05;
+  return out;
 }
 
 function pem(head: string, body: Buffer, foot: string): string {
@@ -52,6 +62,8 @@ describeInteropWithHome('CLI: Load key reasons for key files that do not parse, 
       ['openssh-bad-base64', [ed.head, ...ed.lines.map((l) => `!!!!${l.slice(4)}`), ed.foot, ''].join('\n'), 'error in libcrypto'],
       ['openssh-bad-magic', pem(ed.head, Buffer.concat([Buffer.from('openssh-key-v0\0'), ed.body.subarray(15)]), ed.foot), 'error in libcrypto'],
       ['openssh-no-end-line', [ed.head, ...ed.lines, ''].join('\n'), 'error in libcrypto'],
+      // The wrapped ECPrivateKey (RFC 5915 §3) with its privateKey OCTET STRING mistagged.
+      ['pkcs8-ec-inner-damaged', pem(ecPkcs8.head, mistagged(ecPkcs8.body), ecPkcs8.foot), 'error in libcrypto'],
       ['rsa-pem-der-cut', pem(rsaPem.head, rsaPem.body.subarray(0, rsaPem.body.length - 20), rsaPem.foot), 'invalid format'],
       ['pkcs8-der-cut', pem(ecPkcs8.head, ecPkcs8.body.subarray(0, ecPkcs8.body.length - 20), ecPkcs8.foot), 'invalid format'],
       ['rsa-pem-half-body', [rsaPem.head, ...rsaPem.lines.slice(0, rsaPem.lines.length >> 1), rsaPem.foot, ''].join('\n'), 'invalid format'],

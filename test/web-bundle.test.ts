@@ -151,8 +151,10 @@ it('pure-ssh/web bundles for browsers without Node built-ins or polyfills; size 
   // (keys/signing.ts libcryptoKeyError: the mark on the parsers' errors and the empty PEM body's
   // check): +0.07, measured 110.66 KiB (with zlib 123.94); 110.75 KiB for the encrypted key's
   // hint in the words of the web build (keys/key-file.ts ENCRYPTED_KEY_HINT_WEB: the passphrase
-  // option and signers, no ssh-agent): +0.04, measured 110.70 KiB (with zlib 123.98).
-  expect(gz).toBeLessThan(110.75);
+  // option and signers, no ssh-agent): +0.04, measured 110.70 KiB (with zlib 123.98); 110.8 KiB
+  // for a PKCS#8 file's damaged ECPrivateKey told as ssh's "error in libcrypto" (keys/pkcs8.ts):
+  // +0.04, measured 110.74 KiB (with zlib 124.00).
+  expect(gz).toBeLessThan(110.8);
 });
 
 it('compression is opt-in: pako is absent from the default bundle and comes with pure-ssh/compress-zlib', async () => {
@@ -187,8 +189,9 @@ it('compression is opt-in: pako is absent from the default bundle and comes with
   // 123.75 with the Chudnovsky series and int32 Blowfish (see above; measured 123.48); 123.9 with
   // the NIST curves through the provider (see above; measured 123.80); 124.0 with "error in
   // libcrypto" (see above; measured 123.94); 124.05 with the web build's encrypted-key hint (see
-  // above; measured 123.98).
-  expect(gz).toBeLessThan(124.05);
+  // above; measured 123.98); 124.1 with the PKCS#8 ECPrivateKey's "error in libcrypto" (see
+  // above; measured 124.00).
+  expect(gz).toBeLessThan(124.1);
 });
 
 it('the package exports pure-ssh/web to import and require, with its types (needs npm run build)', async () => {

@@ -79,8 +79,9 @@ export function keyFormatError(message: string, cause?: unknown): KeyError {
  * leaves as SSH_ERR_LIBCRYPTO_ERROR ("error in libcrypto"), not SSH_ERR_INVALID_FORMAT: no PEM
  * armour, an unknown PEM label, a PEM body that is no base64 or empty, and an OpenSSH armour that
  * sshkey_parse_private2 refuses with SSH_ERR_INVALID_FORMAT (no END line, bad base64, bad magic),
- * which sshkey_parse_private_fileblob_type hands to the PEM parser. Key material that is damaged
- * inside a PEM key is OpenSSL's ASN.1 error, "invalid format" ({@link keyFormatError}).
+ * which sshkey_parse_private_fileblob_type hands to the PEM parser; and damaged DER inside a
+ * PKCS#8 file's ECPrivateKey (OpenSSL's EC decoder). Other key material that is damaged inside a
+ * PEM key is OpenSSL's ASN.1 error, "invalid format" ({@link keyFormatError}).
  */
 export function libcryptoKeyError(message: string, cause?: unknown): KeyError {
   return markLibcrypto(keyFormatError(message, cause));
