@@ -146,8 +146,15 @@ it('pure-ssh/web bundles for browsers without Node built-ins or polyfills; size 
   // 110.6 KiB with the NIST curves' ECDH and ECDSA verification through the provider (ecdh,
   // ecdsaVerifier: the core's calls of them and its noble fallback as a key pair object; the
   // node:crypto provider is not in the bundle; 75-170 ms of CPU less for a fresh process's first
-  // ecdh-sha2-nistp* exchange on Node): +0.09, measured 110.52 KiB (with zlib 123.80).
-  expect(gz).toBeLessThan(110.6);
+  // ecdh-sha2-nistp* exchange on Node): +0.09, measured 110.52 KiB (with zlib 123.80), 110.59
+  // by main at 639a1d8; 110.7 KiB for ssh's "error in libcrypto" told apart from "invalid format"
+  // (keys/signing.ts libcryptoKeyError: the mark on the parsers' errors and the empty PEM body's
+  // check): +0.07, measured 110.66 KiB (with zlib 123.94); 110.75 KiB for the encrypted key's
+  // hint in the words of the web build (keys/key-file.ts ENCRYPTED_KEY_HINT_WEB: the passphrase
+  // option and signers, no ssh-agent): +0.04, measured 110.70 KiB (with zlib 123.98); 110.8 KiB
+  // for a PKCS#8 file's damaged ECPrivateKey told as ssh's "error in libcrypto" (keys/pkcs8.ts):
+  // +0.04, measured 110.74 KiB (with zlib 124.00).
+  expect(gz).toBeLessThan(110.8);
 });
 
 it('compression is opt-in: pako is absent from the default bundle and comes with pure-ssh/compress-zlib', async () => {
@@ -180,8 +187,11 @@ it('compression is opt-in: pako is absent from the default bundle and comes with
   // break32's fixes (see above; measured 122.99); 123.25 with the held number opened (see above;
   // measured 123.10); 123.5 with the CA signature verified once (see above; measured 123.27);
   // 123.75 with the Chudnovsky series and int32 Blowfish (see above; measured 123.48); 123.9 with
-  // the NIST curves through the provider (see above; measured 123.80).
-  expect(gz).toBeLessThan(123.9);
+  // the NIST curves through the provider (see above; measured 123.80); 124.0 with "error in
+  // libcrypto" (see above; measured 123.94); 124.05 with the web build's encrypted-key hint (see
+  // above; measured 123.98); 124.1 with the PKCS#8 ECPrivateKey's "error in libcrypto" (see
+  // above; measured 124.00).
+  expect(gz).toBeLessThan(124.1);
 });
 
 it('the package exports pure-ssh/web to import and require, with its types (needs npm run build)', async () => {

@@ -58,9 +58,29 @@ export type AgentReply =
   /** The signature blob: `string format || string signature` (RFC 4253 §6.6). */
   | { type: 'signature'; signature: Uint8Array };
 
-/** The agent sent something that is not a well-formed reply. */
-export function agentProtocolError(message: string): SshError {
-  return new SshError('ERR_AGENT', `ssh-agent: ${message}`);
+/**
+ * Why an agent exchange failed, in OpenSSH ssherr.c's words, as ssh(1) -v logs it
+ * (sshconnect2.c get_agent_identities: `ssh_fetch_identitylist: REASON`): SSH_ERR_AGENT_COMMUNICATION
+ * (the socket failed or closed, authfd.c ssh_request_reply), SSH_ERR_INVALID_FORMAT (a length over
+ * MAX_AGENT_REPLY_LEN, a reply of the wrong type), SSH_ERR_MESSAGE_INCOMPLETE (a reply cut short, "incomplete message")
+ * and SSH_ERR_AGENT_FAILURE (an SSH_AGENT_FAILURE reply).
+ */
+export type AgentFailureReason = 'communication with agent failed' | 'invalid format' | 'incomplete message' | 'agent refused operation';
+
+/** Attach `reason` (see {@link agentFailureReason}) to an agent error; returns `err`. */
+export function withAgentFailureReason<E extends Error>(err: E, reason: AgentFailureReason): E {
+  Object.defineProperty(err, 'agentFailureReason', { value: reason, configurable: true });
+  return err;
+}
+
+/** The OpenSSH wording of why an agent error happened, when it came from the agent exchange. */
+export function agentFailureReason(err: unknown): AgentFailureReason | undefined {
+  return (err as { agentFailureReason?: AgentFailureReason } | undefined)?.agentFailureReason;
+}
+
+/** The agent sent something that is not a well-formed reply (`reason`: ssh(1)'s word for it). */
+export function agentProtocolError(message: string, reason: AgentFailureReason = 'invalid format'): SshError {
+  return withAgentFailureReason(new SshError('ERR_AGENT', `ssh-agent: ${message}`), reason);
 }
 
 /** draft-miller-ssh-agent-14 §3.1: every message is `uint32 length || byte type || contents`. */
@@ -124,7 +144,8 @@ export function agentSignFlags(algorithm: string): number {
  * trailing bytes and unknown types are errors (SshError ERR_AGENT).
  */
 export function decodeAgentReply(body: Uint8Array): AgentReply {
-  if (body.length === 0) throw agentProtocolError('empty message');
+  // OpenSSH authfd.c: sshbuf_get_u8 of the type byte fails with SSH_ERR_MESSAGE_INCOMPLETE.
+  if (body.length === 0) throw agentProtocolError('empty message', 'incomplete message');
   const r = new SshReader(body, 1);
   try {
     switch (body[0]) {
@@ -159,7 +180,10 @@ export function decodeAgentReply(body: Uint8Array): AgentReply {
     }
   } catch (err) {
     if (err instanceof SshError && err.code === 'ERR_AGENT') throw err;
-    throw agentProtocolError(`malformed reply (${(err as Error).message})`);
+    // OpenSSH sshbuf: a read past the end is SSH_ERR_MESSAGE_INCOMPLETE; trailing bytes (which
+    // authfd.c leaves unread) are our strictness, reported as a malformed reply.
+    const cut = (err as Error).message.startsWith('truncated message');
+    throw agentProtocolError(`malformed reply (${(err as Error).message})`, cut ? 'incomplete message' : 'invalid format');
   }
 }
 

@@ -4,6 +4,7 @@
  * agent keys and identity files are tried (OpenSSH sshconnect2.c pubkey_prepare). Sans-IO.
  */
 import { KeyError } from '../errors.js';
+import { markLibcrypto } from '../keys/signing.js';
 import { keyBlobType } from '../keys/hostkey.js';
 import type { PrivateKey } from '../keys/privatekey.js';
 import { base64Decode } from '../protocol/base64.js';
@@ -86,16 +87,18 @@ export function publicKeyOfPrivateKeyFile(text: string): Uint8Array | undefined 
   if (begin < 0) return undefined;
   const end = text.indexOf(END, begin);
   const fail = (why: string) => new KeyError('ERR_KEY_FORMAT', `OpenSSH private key: ${why}`, { format: 'OpenSSH private key' });
-  if (end < 0) throw fail(`no "${END}" line`);
+  // OpenSSH sshkey.c private2_uudecode's SSH_ERR_INVALID_FORMAT sends ssh(1) on to the PEM
+  // parser, whose failure it reports as "error in libcrypto" (libcryptoKeyError).
+  if (end < 0) throw markLibcrypto(fail(`no "${END}" line`));
   let raw: Uint8Array;
   try {
     raw = base64Decode(text.slice(begin + BEGIN.length, end).replace(/\s+/g, ''));
   } catch {
-    throw fail('invalid base64');
+    throw markLibcrypto(fail('invalid base64'));
   }
   try {
     const r = new SshReader(raw);
-    if (raw.length < AUTH_MAGIC.length || fromUtf8(r.raw(AUTH_MAGIC.length)) !== AUTH_MAGIC) throw fail('bad magic');
+    if (raw.length < AUTH_MAGIC.length || fromUtf8(r.raw(AUTH_MAGIC.length)) !== AUTH_MAGIC) throw markLibcrypto(fail('bad magic'));
     // PROTOCOL.key §1: ciphername, kdfname, kdfoptions, number of keys, then public key 1.
     r.string('ciphername');
     r.string('kdfname');

@@ -21,7 +21,21 @@ export interface KeyFileContext {
   readonly crypto?: CryptoProvider;
   /** 3DES, PKCS#12 PBE, scrypt and Argon2 (./extra-key-decryption.ts); absent: such files are refused. */
   readonly extra?: ExtraKeyDecryption;
+  /**
+   * What to do about an encrypted key given without a passphrase, in the words of the runtime
+   * that parses it ({@link ENCRYPTED_KEY_HINT_NODE}, {@link ENCRYPTED_KEY_HINT_WEB}).
+   */
+  readonly encryptedKeyHint: string;
 }
+
+/** The Node adapter and the CLI, which read ssh-agent (the `agent` option, SSH_AUTH_SOCK). */
+export const ENCRYPTED_KEY_HINT_NODE = 'Give it as the passphrase option, or load the key into ssh-agent';
+
+/**
+ * pure-ssh/web, where no ssh-agent can be reached: the passphrase, or a key kept elsewhere
+ * (WebAuthn, a KMS) signing through connect()'s `signers`.
+ */
+export const ENCRYPTED_KEY_HINT_WEB = 'Give it as the passphrase option (no ssh-agent in a browser; or sign through the signers option)';
 
 /** What a format parser returns: the key, its comment (empty if the format has none) and format. */
 export interface ParsedKeyFile {
@@ -68,8 +82,7 @@ export function keyFileText(input: string | Uint8Array): KeyFileText {
 export function passphraseNeeded(ctx: KeyFileContext, format: string, detail: string): KeyError {
   return new KeyError(
     'ERR_KEY_ENCRYPTED',
-    `${ctx.source} is encrypted (${format}, ${detail}): a passphrase is needed. ` +
-      `Give it as the passphrase option, or load the key into ssh-agent`,
+    `${ctx.source} is encrypted (${format}, ${detail}): a passphrase is needed. ${ctx.encryptedKeyHint}`,
     { source: ctx.source, format },
   );
 }

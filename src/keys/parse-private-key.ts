@@ -5,7 +5,8 @@
  * `pure-ssh/web` exports the plain one to keep that code out of browser bundles.
  */
 import { extraKeyDecryption } from './extra-key-decryption.js';
-import { parsePrivateKey as parseWith, type ParsePrivateKeyOptions, type PrivateKey } from './privatekey.js';
+import { ENCRYPTED_KEY_HINT_NODE } from './key-file.js';
+import { parsePrivateKeyFor, type ParsePrivateKeyOptions, type PrivateKey } from './privatekey.js';
 
 /**
  * Parse a private key file in any format and protection this library reads (see ./privatekey.ts
@@ -16,5 +17,5 @@ import { parsePrivateKey as parseWith, type ParsePrivateKeyOptions, type Private
  */
 export function parsePrivateKey(input: string | Uint8Array, options?: string | ParsePrivateKeyOptions): PrivateKey {
   const opts = typeof options === 'string' ? { source: options } : (options ?? {});
-  return parseWith(input, { ...opts, extraKeyDecryption: opts.extraKeyDecryption ?? extraKeyDecryption });
+  return parsePrivateKeyFor(input, { ...opts, extraKeyDecryption: opts.extraKeyDecryption ?? extraKeyDecryption }, ENCRYPTED_KEY_HINT_NODE);
 }

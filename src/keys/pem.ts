@@ -20,7 +20,7 @@ import {
 } from './key-file.js';
 import { keyFromEncryptedPkcs8, keyFromPkcs8 } from './pkcs8.js';
 import { rsaKeyFromPkcs1 } from './rsa.js';
-import { keyFormatError, type SigningKey } from './signing.js';
+import { keyFormatError, libcryptoKeyError, type SigningKey } from './signing.js';
 
 /** One PEM block: its label, RFC 1421 headers (names lower-cased) and decoded body. */
 export interface PemBlock {
@@ -63,8 +63,11 @@ function decodeBlock(label: string, inner: string): PemBlock {
   try {
     body = base64Decode(lines.slice(i).join('').replace(/\s+/g, ''));
   } catch (cause) {
-    throw keyFormatError(`PEM "${label}": invalid base64 body`, cause);
+    // OpenSSL PEM_read_bio fails before any decoder: ssh(1) says "error in libcrypto".
+    throw libcryptoKeyError(`PEM "${label}": invalid base64 body`, cause);
   }
+  // Likewise for armour around nothing (OpenSSL PEM_read_bio: no data).
+  if (body.length === 0) throw libcryptoKeyError(`PEM "${label}": empty body`);
   return { label, headers, body };
 }
 
@@ -167,8 +170,9 @@ export function parsePemPrivateKey(block: PemBlock, ctx: KeyFileContext): Parsed
 
 function unsupportedLabel(label: string): Error {
   if (label === 'DSA PRIVATE KEY') return keyFormatError('DSA (ssh-dss) keys are not supported (OpenSSH dropped them too)');
+  // OpenSSL finds no private key decoder for the label: ssh(1) says "error in libcrypto".
   if (/PUBLIC KEY|CERTIFICATE/.test(label)) {
-    return keyFormatError(`is a PEM "${label}", not a private key; give the private key file`);
+    return libcryptoKeyError(`is a PEM "${label}", not a private key; give the private key file`);
   }
-  return keyFormatError(`PEM "${label}" is not a supported private key (supported: RSA PRIVATE KEY, EC PRIVATE KEY, PRIVATE KEY, ENCRYPTED PRIVATE KEY, OPENSSH PRIVATE KEY)`);
+  return libcryptoKeyError(`PEM "${label}" is not a supported private key (supported: RSA PRIVATE KEY, EC PRIVATE KEY, PRIVATE KEY, ENCRYPTED PRIVATE KEY, OPENSSH PRIVATE KEY)`);
 }

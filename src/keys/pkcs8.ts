@@ -13,14 +13,14 @@ import { pbkdf2 } from '@noble/hashes/pbkdf2.js';
 import { sha224, sha256, sha384, sha512 } from '@noble/hashes/sha2.js';
 import type { CHash } from '@noble/hashes/utils.js';
 import type { CryptoProvider } from '../crypto/provider.js';
-import { DerReader, DerTag, algorithmIdentifier, bitStringOctets, contextTag } from './der.js';
+import { DerReader, DerTag, MalformedDerError, algorithmIdentifier, bitStringOctets, contextTag } from './der.js';
 import { EC_PUBLIC_KEY_OID, ecdsaKeyFromSec1 } from './ecdsa.js';
 import { ED25519_OID, ed25519KeyFromPkcs8 } from './ed25519.js';
 import { aesCbcPkcs7Decrypt } from './key-ciphers.js';
 import type { ExtraKeyDecryption } from './extra-key-decryption.js';
 import { extraDecryptionMissing, parseDecrypted, passphraseNeeded, wrongPassphrase, type KeyFileContext } from './key-file.js';
 import { RSA_ENCRYPTION_OID, rsaKeyFromPkcs1 } from './rsa.js';
-import { keyFormatError, type SigningKey } from './signing.js';
+import { keyFormatError, markLibcrypto, type SigningKey } from './signing.js';
 
 /** Names for OIDs a key file may carry that this library does not take, for the error message. */
 const UNSUPPORTED_KEY_ALGORITHMS: Record<string, string> = {
@@ -61,7 +61,13 @@ export function keyFromPkcs8(der: Uint8Array, crypto?: CryptoProvider): SigningK
       // RFC 5480 §2.1.1: the parameters name the curve.
       const curve = params.objectIdentifier('namedCurve');
       params.end('ecPublicKey parameters');
-      return ecdsaKeyFromSec1(privateKey, curve, crypto);
+      try {
+        return ecdsaKeyFromSec1(privateKey, curve, crypto);
+      } catch (err) {
+        // ssh 9.2 (OpenSSL 3): damaged DER in the wrapped ECPrivateKey fails in the EC decoder,
+        // whose error sshkey.c translate_libcrypto_error leaves as "error in libcrypto".
+        throw err instanceof MalformedDerError ? markLibcrypto(err) : err;
+      }
     }
     case ED25519_OID:
       // RFC 8410 §3: the parameters MUST be absent.

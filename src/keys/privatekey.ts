@@ -24,13 +24,14 @@ import {
   passphraseNeeded,
   wrongPassphrase,
   type KeyFileContext,
+  ENCRYPTED_KEY_HINT_WEB,
   type ParsedKeyFile,
   type PrivateKeyFormat,
 } from './key-file.js';
 import { parsePemPrivateKey, pemFormatName, readPem } from './pem.js';
 import { parsePpk } from './ppk.js';
 import { SSH_RSA, readRsaOpenSsh } from './rsa.js';
-import { keyFormatError, type SigningKey } from './signing.js';
+import { keepLibcryptoMark, keyFormatError, libcryptoKeyError, type SigningKey } from './signing.js';
 
 export type { PrivateKeyFormat } from './key-file.js';
 export { parsePublicKeyFile, parsePublicKeyLine, type PublicKeyFileEntry } from './publickey-file.js';
@@ -84,7 +85,8 @@ const OPENSSH = 'OpenSSH private key';
  * v2/v3. The second argument may be the options, or just the source name.
  *
  * Throws {@link KeyError}, whose message names the source and format:
- * - `ERR_KEY_ENCRYPTED`: the key is encrypted and no passphrase was given;
+ * - `ERR_KEY_ENCRYPTED`: the key is encrypted and no passphrase was given (the message says to
+ *   give the passphrase option; this export is pure-ssh/web's, so it names no ssh-agent);
  * - `ERR_KEY_PASSPHRASE`: the passphrase is wrong (check integers, MAC, tag or padding say so);
  * - `ERR_KEY_FORMAT`: not a private key, malformed, or an unsupported type, cipher or KDF.
  *
@@ -93,12 +95,21 @@ const OPENSSH = 'OpenSSH private key';
  * const sigBlob = key.sign(key.signatureAlgorithms[0], data);
  */
 export function parsePrivateKey(input: string | Uint8Array, options?: string | ParsePrivateKeyOptions): PrivateKey {
+  return parsePrivateKeyFor(input, options, ENCRYPTED_KEY_HINT_WEB);
+}
+
+/**
+ * {@link parsePrivateKey}, its ERR_KEY_ENCRYPTED message ending in `encryptedKeyHint`: what the
+ * runtime that parses offers instead (this module's export is pure-ssh/web's; the Node adapter's
+ * is ./parse-private-key.ts).
+ */
+export function parsePrivateKeyFor(input: string | Uint8Array, options: string | ParsePrivateKeyOptions | undefined, encryptedKeyHint: string): PrivateKey {
   const opts = typeof options === 'string' ? { source: options } : (options ?? {});
   const source = opts.source ?? 'private key';
   const given = opts.passphrase;
   // A copy we own and wipe, whatever the caller passed.
   const passphrase = given === undefined ? undefined : typeof given === 'string' ? utf8(given) : given.slice();
-  const ctx: KeyFileContext = { source, passphrase, crypto: opts.crypto, extra: opts.extraKeyDecryption };
+  const ctx: KeyFileContext = { source, passphrase, crypto: opts.crypto, extra: opts.extraKeyDecryption, encryptedKeyHint };
   const file = keyFileText(input);
   const { text } = file;
   let formatName = 'private key';
@@ -128,12 +139,12 @@ export function parsePrivateKey(input: string | Uint8Array, options?: string | P
 /** Say what a file that is no private key is, instead of "bad format". */
 function notAPrivateKey(text: string): KeyError {
   if (/^\s*(ssh-|ecdsa-|sk-)\S+\s+AAAA/.test(text) || text.includes('---- BEGIN SSH2 PUBLIC KEY ----')) {
-    return keyFormatError('is a public key; give the private key file (usually the same name without .pub)');
+    return libcryptoKeyError('is a public key; give the private key file (usually the same name without .pub)');
   }
   if (text.includes('---- BEGIN SSH2 ENCRYPTED PRIVATE KEY ----')) {
-    return keyFormatError('is an ssh.com (SECSH) private key; convert a copy with: ssh-keygen -i -f <file> > <copy>');
+    return libcryptoKeyError('is an ssh.com (SECSH) private key; convert a copy with: ssh-keygen -i -f <file> > <copy>');
   }
-  return keyFormatError(
+  return libcryptoKeyError(
     'not a private key file (supported: OpenSSH, PEM PKCS#1/SEC1/PKCS#8, PuTTY .ppk); ' +
       `no "${BEGIN}", "-----BEGIN ... PRIVATE KEY-----" or "PuTTY-User-Key-File-" line`,
   );
@@ -143,7 +154,7 @@ function notAPrivateKey(text: string): KeyError {
 function withSource(err: unknown, source: string, format: string): KeyError {
   if (err instanceof KeyError) {
     if (err.source !== undefined) return err;
-    return new KeyError(err.code, `${source}: ${err.message}`, { source, format: err.format ?? format, cause: err.cause ?? err });
+    return keepLibcryptoMark(err, new KeyError(err.code, `${source}: ${err.message}`, { source, format: err.format ?? format, cause: err.cause ?? err }));
   }
   // SshReader raises ProtocolError on truncation: that means a damaged file here, not a peer.
   const detail = err instanceof Error ? err.message : String(err);
@@ -157,12 +168,13 @@ function latin(bytes: Uint8Array): string {
 function parseOpenSsh(text: string, ctx: KeyFileContext): ParsedKeyFile {
   const begin = text.indexOf(BEGIN);
   const end = text.indexOf(END, begin);
-  if (end < 0) throw keyFormatError(`no "${END}" line`);
+  // OpenSSH sshkey.c private2_uudecode: SSH_ERR_INVALID_FORMAT, so ssh tries PEM: libcrypto's error.
+  if (end < 0) throw libcryptoKeyError(`no "${END}" line`);
   let raw: Uint8Array;
   try {
     raw = base64Decode(text.slice(begin + BEGIN.length, end).replace(/\s+/g, ''));
   } catch (cause) {
-    throw keyFormatError('invalid base64 inside the OpenSSH private key armour', cause);
+    throw libcryptoKeyError('invalid base64 inside the OpenSSH private key armour', cause);
   }
   try {
     return parseKeyV1(raw, ctx);
@@ -174,7 +186,7 @@ function parseOpenSsh(text: string, ctx: KeyFileContext): ParsedKeyFile {
 function parseKeyV1(raw: Uint8Array, ctx: KeyFileContext): ParsedKeyFile {
   const r = new SshReader(raw);
   if (raw.length < AUTH_MAGIC.length || latin(r.raw(AUTH_MAGIC.length)) !== AUTH_MAGIC) {
-    throw keyFormatError('not an openssh-key-v1 private key (bad magic)');
+    throw libcryptoKeyError('not an openssh-key-v1 private key (bad magic)');
   }
   // PROTOCOL.key §1: string ciphername, string kdfname, string kdfoptions, uint32 N,
   // string publickey1..N, string encrypted private list (then the AEAD tag, OpenSSH sshkey.c).

@@ -73,6 +73,42 @@ export function keyFormatError(message: string, cause?: unknown): KeyError {
   return new KeyError('ERR_KEY_FORMAT', message, cause === undefined ? undefined : { cause });
 }
 
+/**
+ * A file in which ssh(1) 9.2 finds no key its parsers start on, so that its last resort, OpenSSL's
+ * PEM_read_bio_PrivateKey, fails with a decoder error that OpenSSH sshkey.c translate_libcrypto_error
+ * leaves as SSH_ERR_LIBCRYPTO_ERROR ("error in libcrypto"), not SSH_ERR_INVALID_FORMAT: no PEM
+ * armour, an unknown PEM label, a PEM body that is no base64 or empty, and an OpenSSH armour that
+ * sshkey_parse_private2 refuses with SSH_ERR_INVALID_FORMAT (no END line, bad base64, bad magic),
+ * which sshkey_parse_private_fileblob_type hands to the PEM parser; and damaged DER inside a
+ * PKCS#8 file's ECPrivateKey (OpenSSL's EC decoder). Other key material that is damaged inside a
+ * PEM key is OpenSSL's ASN.1 error, "invalid format" ({@link keyFormatError}).
+ */
+export function libcryptoKeyError(message: string, cause?: unknown): KeyError {
+  return markLibcrypto(keyFormatError(message, cause));
+}
+
+/** The errors {@link libcryptoKeyError} made, and their rewraps ({@link keepLibcryptoMark}). */
+const libcryptoErrors = new WeakSet<object>();
+
+/** Mark `err` as ssh's "error in libcrypto" case (see {@link libcryptoKeyError}); returns it. */
+export function markLibcrypto<E extends Error>(err: E): E {
+  libcryptoErrors.add(err);
+  return err;
+}
+
+/** Copy {@link libcryptoKeyError}'s mark from `from` to `to`, for errors rewrapped with a file name. */
+export function keepLibcryptoMark<E extends Error>(from: unknown, to: E): E {
+  return libcryptoErrors.has(from as object) ? markLibcrypto(to) : to;
+}
+
+/**
+ * ssh(1)'s reason in `Load key "PATH": REASON` for a key file it cannot parse (ssherr.c):
+ * "error in libcrypto" for {@link libcryptoKeyError}'s cases, else "invalid format".
+ */
+export function sshKeyParseReason(err: unknown): 'error in libcrypto' | 'invalid format' {
+  return libcryptoErrors.has(err as object) ? 'error in libcrypto' : 'invalid format';
+}
+
 /** An RFC 4251 §5 mpint that must not be negative (every key field is), as a bigint. */
 export function unsignedMpint(body: Uint8Array, what: string): bigint {
   // RFC 4251 §5: two's complement, so a set top bit means negative.

@@ -19,6 +19,8 @@ import {
   encodeRequestIdentities,
   encodeSessionBind,
   encodeSignRequest,
+  agentFailureReason,
+  withAgentFailureReason,
   type AgentIdentity,
   type AgentReply,
 } from '../auth/agent-protocol.js';
@@ -49,10 +51,12 @@ export class AgentClient {
     // The protocol's errors ("ssh-agent: message of N bytes exceeds ...") name the socket, as
     // its socket errors do: with several agents (or a path that is no agent) the caller can tell
     // which one answered nonsense.
-    const named = (err: unknown): Error =>
-      err instanceof SshError && err.message.startsWith('ssh-agent: ')
-        ? new SshError(err.code, `ssh-agent ${path}: ${err.message.slice('ssh-agent: '.length)}`, { cause: err.cause })
-        : (err as Error);
+    const named = (err: unknown): Error => {
+      if (!(err instanceof SshError && err.message.startsWith('ssh-agent: '))) return err as Error;
+      const renamed = new SshError(err.code, `ssh-agent ${path}: ${err.message.slice('ssh-agent: '.length)}`, { cause: err.cause });
+      const reason = agentFailureReason(err);
+      return reason ? withAgentFailureReason(renamed, reason) : renamed;
+    };
     socket.on('data', (d: Buffer) => {
       let bodies: Uint8Array[];
       try {
@@ -76,11 +80,14 @@ export class AgentClient {
     });
     socket.on('error', (err: NodeJS.ErrnoException) => {
       this.lost = true;
-      this.fail(new SshError('ERR_AGENT', `ssh-agent ${path}: ${strerror(err)}`, { cause: err }));
+      // OpenSSH authfd.c ssh_request_reply: a failed write or read is SSH_ERR_AGENT_COMMUNICATION.
+      const lost = new SshError('ERR_AGENT', `ssh-agent ${path}: ${strerror(err)}`, { cause: err });
+      this.fail(withAgentFailureReason(lost, 'communication with agent failed'));
     });
     socket.on('close', () => {
       this.lost = true;
-      this.fail(new SshError('ERR_AGENT', `ssh-agent ${path}: the agent closed the connection`));
+      const closed = new SshError('ERR_AGENT', `ssh-agent ${path}: the agent closed the connection`);
+      this.fail(withAgentFailureReason(closed, 'communication with agent failed'));
     });
   }
 
@@ -121,8 +128,11 @@ export class AgentClient {
   async identities(): Promise<AgentIdentity[]> {
     const reply = await this.request(encodeRequestIdentities());
     if (reply.type === 'identities') return reply.identities;
-    if (reply.type === 'failure') throw new SshError('ERR_AGENT', `ssh-agent ${this.path}: it refused to list its keys`);
-    throw new SshError('ERR_AGENT', `ssh-agent ${this.path}: unexpected reply to REQUEST_IDENTITIES`);
+    // OpenSSH authfd.c ssh_fetch_identitylist: SSH_ERR_AGENT_FAILURE, else SSH_ERR_INVALID_FORMAT.
+    if (reply.type === 'failure') {
+      throw withAgentFailureReason(new SshError('ERR_AGENT', `ssh-agent ${this.path}: it refused to list its keys`), 'agent refused operation');
+    }
+    throw withAgentFailureReason(new SshError('ERR_AGENT', `ssh-agent ${this.path}: unexpected reply to REQUEST_IDENTITIES`), 'invalid format');
   }
 
   /**

@@ -51,12 +51,14 @@ import { connectAttempts, sayConnectFailures } from './connect-attempts.js';
 import { handleWriterFor, WRITE_DONE, WRITE_REFUSED, type HandleWriter } from './socket-write.js';
 import { certificateNameMatches, certifyIdentityFiles, expandHome, isPathLookupFailure, loadCertificateFile, loadIdentityFile, loadIdentityFileIfPrivate, loadKeyErrorLine, prepareIdentityFile, unlockIdentityFile, unprotectedKeyLines, type IdentityFileEntry } from './identity-file.js';
 import { AgentClient } from './agent.js';
+import { agentFailureReason } from '../auth/agent-protocol.js';
 import { orderIdentities, sshKeyTypeLabel, type AuthIdentity } from '../auth/identity.js';
 import { keyboardInteractiveInfoLine, SIGNER_DECLINED } from '../auth/userauth.js';
 import type { Signer } from '../auth/signer.js';
 import { fingerprintHashNamed, type FingerprintHashName } from '../keys/fingerprint-hashes.js';
 import { keyBlobType } from '../keys/hostkey.js';
 import { keyFingerprint } from '../keys/fingerprint.js';
+import { keepLibcryptoMark } from '../keys/signing.js';
 import { constantTimeEqual } from '../protocol/wire.js';
 import type { HostKeyVerifier, StrictHostKeyChecking } from './known-hosts-file.js';
 import { checksKnownHostsFiles, hostKeyOrderHintsFor, knownHostsVerifier } from './known-hosts-file.js';
@@ -91,7 +93,12 @@ export interface ConnectOptions {
    * OpenSSH key) is offered first and decrypted only once the server accepts it (RFC 4252 §7),
    * as ssh(1) does; otherwise files are loaded (with `passphrase`) before connecting. A file that
    * cannot be loaded (missing, wrong or no passphrase, not a key) is skipped with ssh's line
-   * through `warn`, as `ssh -i` does; one others can read is a KeyPermissionsError.
+   * through `warn`, as `ssh -i` does; one others can read (OpenSSH authfile.c sshkey_perm_ok) is
+   * never used: connect() rejects with a KeyPermissionsError before connecting, even when other
+   * keys follow, since every entry is the caller's own choice (the library looks for no default
+   * key files). For ssh's order instead (offered by its public half, skipped at its turn with
+   * ssh's UNPROTECTED PRIVATE KEY FILE block through `warn`, the next key tried), pass
+   * `prepareIdentityFile(path, { deferPermissionCheck: true })`.
    * A public key file (`key.pub`, whatever its mode), or a path with only `PATH.pub` beside it,
    * names a key by its public half as ssh_config IdentityFile does: the agent's key (with
    * `identitiesOnly`, the one to use), else offered and skipped if it cannot sign.
@@ -778,14 +785,17 @@ function agentCountLine(count: number): string {
 
 /**
  * sshconnect2.c get_agent_identities' debug line when the agent cannot be used: a socket it cannot
- * connect to is authfd.c ssh_get_authentication_socket's failure, with strerror(3); the other
- * failures keep their message.
+ * connect to is authfd.c ssh_get_authentication_socket's failure, with strerror(3); a listing
+ * that fails (the peer closes, answers garbage or refuses) is ssh_fetch_identitylist's, in
+ * ssherr.c's words (agentFailureReason); the other failures (connectTimeout) keep their message.
  */
 function agentFailureLine(err: unknown): string {
   const cause = (err as { cause?: NodeJS.ErrnoException }).cause;
   if ((err as SshError).code === 'ERR_AGENT' && typeof cause?.code === 'string' && cause.syscall === 'connect') {
     return `get_agent_identities: ssh_get_authentication_socket: ${strerror(cause)}`;
   }
+  const reason = agentFailureReason(err);
+  if (reason) return `get_agent_identities: ssh_fetch_identitylist: ${reason}`;
   return `get_agent_identities: ${(err as Error).message}`;
 }
 
@@ -836,7 +846,7 @@ export async function bindAgentToSession(
     bound = auth.agentBound = true;
     log('get_agent_identities: bound agent to hostkey');
   } catch (err) {
-    log(`get_agent_identities: ssh_agent_bind_hostkey: ${(err as Error).message}`, 2);
+    log(`get_agent_identities: ssh_agent_bind_hostkey: ${agentFailureReason(err) ?? (err as Error).message}`, 2);
   }
   if (bound) {
     let listed: Uint8Array[] | undefined;
@@ -845,7 +855,7 @@ export async function bindAgentToSession(
       count = listed.length;
     } catch (err) {
       // ssh(1) then uses none of the agent's keys.
-      log(`get_agent_identities: ssh_fetch_identitylist: ${(err as Error).message}`);
+      log(`get_agent_identities: ssh_fetch_identitylist: ${agentFailureReason(err) ?? (err as Error).message}`);
       count = undefined;
     }
     const agentIds = new Set(auth.agentIdentities);
@@ -1085,7 +1095,7 @@ export async function prepareAuth(
         } catch (err) {
           // The message names the file; the core's "signing failed for TYPE "path"" does already.
           if (err instanceof KeyError && err.message.startsWith(`${f.path}: `)) {
-            throw new KeyError(err.code, err.message.slice(f.path.length + 2), { source: f.path, cause: err });
+            throw keepLibcryptoMark(err, new KeyError(err.code, err.message.slice(f.path.length + 2), { source: f.path, cause: err }));
           }
           throw err;
         }

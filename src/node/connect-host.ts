@@ -34,6 +34,7 @@ import { utf8Locale } from './terminal-text.js';
 import { assembledListFails, unimplementedAmong, withoutUnimplemented, type AlgorithmListKind } from '../config/openssh-names.js';
 import { globMatch } from '../protocol/glob.js';
 import { tildeExpand } from '../config/tokens.js';
+import { sshKeyParseReason } from '../keys/signing.js';
 
 /**
  * The descriptor {@link Log.forHop} stands for: the standard error ssh(1) gives its ProxyJump
@@ -462,9 +463,10 @@ export async function loadIdentities(cfg: ResolvedConfig, log: Log, unlock: Unlo
         // error()'d with strerror(3) alone: `Load key "PATH": Permission denied`.
         log.error(`Load key "${path}": ${strerror(e.cause)}`);
       } else if (e.code === 'ERR_KEY_FORMAT') {
-        // Not a key ssh(1) can parse: it says ssherr.c's "invalid format"; why, at -v.
+        // Not a key ssh(1) can parse: it says ssherr.c's "invalid format" or "error in
+        // libcrypto" (sshKeyParseReason); why, at -v.
         log.debug1(e.message.includes(path) ? e.message : `${path}: ${e.message}`);
-        log.error(`Load key "${path}": invalid format`);
+        log.error(`Load key "${path}": ${sshKeyParseReason(e)}`);
       } else {
         log.error(`Load key "${path}": ${e.message}`);
       }

@@ -13,6 +13,7 @@ import { formatMode, KeyError, KeyPermissionsError, SshError, UsageError } from 
 import { certifiedKey, parseCertificateFile, SSH2_CERT_TYPE_USER, type CertificateSource } from '../keys/certificate.js';
 import { parsePrivateKey } from '../keys/parse-private-key.js';
 import { parsePublicKeyFile, type PrivateKey } from '../keys/privatekey.js';
+import { sshKeyParseReason } from '../keys/signing.js';
 import { constantTimeEqual } from '../protocol/wire.js';
 import { askUser } from '../user-callback.js';
 import { checkCallKeys, checkOptionTypes, show } from '../option-check.js';
@@ -473,8 +474,8 @@ export function loadKeyErrorLine(path: string, err: unknown): string | undefined
   // sshkey.c sshkey_check_rsa_length: an RSA key under SSH_RSA_MINIMUM_MODULUS_SIZE (1024 bits)
   // is SSH_ERR_KEY_LENGTH.
   if (e.code === 'ERR_KEY_FORMAT' && /RSA key is shorter than \d+ bits$/.test(e.message ?? '')) return `Load key "${path}": Invalid key length`;
-  // ssherr.c SSH_ERR_INVALID_FORMAT for a file no parser takes.
-  if (e.code === 'ERR_KEY_FORMAT') return `Load key "${path}": invalid format`;
+  // ssherr.c SSH_ERR_INVALID_FORMAT or SSH_ERR_LIBCRYPTO_ERROR for a file no parser takes.
+  if (e.code === 'ERR_KEY_FORMAT') return `Load key "${path}": ${sshKeyParseReason(e)}`;
   return `Load key "${path}": ${e.message ?? String(err)}`;
 }
 
@@ -518,8 +519,9 @@ export async function prepareIdentityFile(
      * refused with {@link KeyPermissionsError} only when its private half is loaded, for a
      * signature once the server accepted it (sshconnect2.c sign_and_send_pubkey →
      * load_identity_file; the file is opened and judged, never read). Default false: refused
-     * now, before anything is offered. True also leaves a directory, and a file that cannot be
-     * read, to its turn (without a public half, as ssh's `type -1`).
+     * now, before anything is offered. True also leaves a directory, a file that cannot be
+     * read, and an OpenSSH key file whose clear public part does not parse, to its turn (without
+     * a public half, as ssh's `type -1`).
      */
     deferPermissionCheck?: boolean;
   } = {},
@@ -539,8 +541,11 @@ export async function prepareIdentityFile(
     // directory, a file it may not read: `type -1`); sshconnect2.c load_identity_file judges it
     // at its turn (`Trying private key: PATH`, then the UNPROTECTED block or `Load key`), so
     // nothing is said about it before the host key is verified, nor at all if it is not.
+    // An OpenSSH armour whose clear part does not parse is the same to ssh: sshkey_load_public
+    // fails (`type -1`) and load_identity_file says `Load key` at the key's turn.
     const cause = (err as { cause?: NodeJS.ErrnoException }).cause;
-    if (!options.deferPermissionCheck || (err as SshError).code !== 'ERR_PRIVATE_KEY' || cause?.code === undefined || isPathLookupFailure(cause.code)) throw err;
+    const unreadable = (err as SshError).code === 'ERR_PRIVATE_KEY' && cause?.code !== undefined && !isPathLookupFailure(cause.code);
+    if (!options.deferPermissionCheck || !(unreadable || (err as SshError).code === 'ERR_KEY_FORMAT')) throw err;
   }
   if (publicKeyBlob) return { path: full, publicKeyBlob, explicit: options.explicit };
   // ssh.c load_public_identity_files keeps the file name alone (`type -1`); sshconnect2.c

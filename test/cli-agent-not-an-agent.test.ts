@@ -1,0 +1,74 @@
+/**
+ * -v with SSH_AUTH_SOCK naming something that is not an agent: a regular file, a socket that
+ * closes at once, one that answers garbage, one that refuses, one whose replies are cut short.
+ * ssh 9.2's lines (sshconnect2.c get_agent_identities: authfd.c ssh_get_authentication_socket's
+ * strerror, ssh_fetch_identitylist's ssherr.c words) beside pure-ssh's; the key file logs in.
+ */
+import { writeFileSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { cliEnv, describeInteropWithHome, suiteHome } from './harness/home.js';
+import { sshdSuite } from './harness/sshd.js';
+import { startCli, type CliClient } from './harness/proc.js';
+
+async function stderrOf(client: CliClient, args: string[], env: NodeJS.ProcessEnv): Promise<string> {
+  return (await startCli(client, args, { env }).done).stderr.replace(/\r/g, '');
+}
+
+/** A Unix socket at `path` whose every connection gets `onConnect`. */
+function fakeAgent(path: string, onConnect: (socket: Socket) => void): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = createServer(onConnect);
+    server.once('error', reject);
+    server.listen(path, () => resolve(server));
+  });
+}
+
+/** Answers each request (any chunk read) with `reply`, keeping the connection: the same word whatever ssh asks first. */
+const answering = (reply: Uint8Array) => (socket: Socket) => {
+  socket.on('data', () => socket.write(reply));
+  socket.on('error', () => {});
+};
+
+describeInteropWithHome('CLI: SSH_AUTH_SOCK that is not an agent, beside ssh 9.2', () => {
+  const home = suiteHome();
+  const sshd = sshdSuite();
+  const servers: Server[] = [];
+  const cases: [name: string, line: string][] = [
+    ['regular-file', 'ssh_get_authentication_socket: Connection refused'],
+    ['closes-at-once', 'ssh_fetch_identitylist: communication with agent failed'],
+    ['garbage', 'ssh_fetch_identitylist: invalid format'],
+    ['refuses', 'ssh_fetch_identitylist: agent refused operation'],
+    ['empty-reply', 'ssh_fetch_identitylist: incomplete message'],
+    ['cut-short', 'ssh_fetch_identitylist: incomplete message'],
+  ];
+
+  beforeAll(async () => {
+    writeFileSync(join(sshd.dir, 'regular-file'), 'not a socket\n');
+    const at = (name: string) => join(sshd.dir, name);
+    servers.push(
+      await fakeAgent(at('closes-at-once'), (s) => s.destroy()),
+      // "hell" as a length is over authfd.c's MAX_AGENT_REPLY_LEN.
+      await fakeAgent(at('garbage'), answering(new TextEncoder().encode('hello, this is no agent\n'))),
+      // SSH_AGENT_FAILURE (draft-miller-ssh-agent-14 §3.3) to everything, session-bind included.
+      await fakeAgent(at('refuses'), answering(Uint8Array.of(0, 0, 0, 1, 5))),
+      await fakeAgent(at('empty-reply'), answering(Uint8Array.of(0, 0, 0, 0))),
+      // SSH2_AGENT_IDENTITIES_ANSWER whose key count is two bytes short.
+      await fakeAgent(at('cut-short'), answering(Uint8Array.of(0, 0, 0, 3, 12, 0, 0))),
+    );
+  });
+  afterAll(async () => {
+    await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+  });
+
+  it.each(cases)('%s: debug1: get_agent_identities: %s', async (name, line) => {
+    const env = cliEnv(home, { SSH_AUTH_SOCK: join(sshd.dir, name) });
+    const args = ['-F', 'none', ...sshd.clientArgs, '-o', 'GlobalKnownHostsFile=/dev/null', '-o', 'BatchMode=yes', '-v', '-W', '127.0.0.1:1', sshd.target];
+    for (const client of ['ssh', 'pure-ssh'] as const) {
+      const err = await stderrOf(client, args, env);
+      expect(err, client).toContain(`debug1: get_agent_identities: ${line}\n`);
+      expect(err, client).toContain('Authenticated to ');
+    }
+  }, 60_000);
+});

@@ -1,0 +1,95 @@
+/**
+ * `Load key "PATH": REASON` for a key file ssh(1) cannot parse, beside ssh 9.2: "error in
+ * libcrypto" where its last resort, OpenSSL's PEM reader, finds no key to decode (OpenSSH sshkey.c
+ * sshkey_parse_private_pem_fileblob, translate_libcrypto_error's SSH_ERR_LIBCRYPTO_ERROR: no PEM
+ * armour, an unknown label, a body that is no base64 or empty, an OpenSSH armour that
+ * sshkey_parse_private2 refuses as a format error, damaged DER inside a PKCS#8 file's
+ * ECPrivateKey: OpenSSL's EC decoder), "invalid format" where it decodes a PEM body
+ * whose DER is damaged (OpenSSL's ASN.1 errors, SSH_ERR_INVALID_FORMAT). Keys made by ssh-keygen.
+ */
+import { execFile } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { beforeAll, expect, it } from 'vitest';
+import { cliEnv, describeInteropWithHome, suiteHome } from './harness/home.js';
+import { sshdSuite } from './harness/sshd.js';
+import { startCli } from './harness/proc.js';
+
+const execFileP = promisify(execFile);
+
+/** A PEM file's armour lines and its body's bytes. */
+function pemParts(text: string): { head: string; foot: string; body: Buffer; lines: string[] } {
+  const lines = text.trim().split('\n');
+  return { head: lines[0]!, foot: lines[lines.length - 1]!, body: Buffer.from(lines.slice(1, -1).join(''), 'base64'), lines: lines.slice(1, -1) };
+}
+
+/** PKCS#8 ecPublicKey DER whose inner ECPrivateKey's `version 1, privateKey OCTET STRING (32)` has the string's tag turned NULL-ish (0x05). */
+function mistagged(der: Buffer): Buffer {
+  const at = der.indexOf(Buffer.from('0201010420', 'hex'), 20);
+  if (at < 0) throw new Error('no ECPrivateKey version and privateKey in the PKCS#8 DER');
+  const out = Buffer.from(der);
+  out[at + 3] = 0x05;
+  return out;
+}
+
+function pem(head: string, body: Buffer, foot: string): string {
+  return `${head}\n${body.toString('base64').replace(/(.{64})/g, '$1\n').trimEnd()}\n${foot}\n`;
+}
+
+describeInteropWithHome('CLI: Load key reasons for key files that do not parse, beside ssh 9.2', () => {
+  const home = suiteHome();
+  const sshd = sshdSuite();
+  const expected = new Map<string, 'error in libcrypto' | 'invalid format'>();
+
+  beforeAll(async () => {
+    const make = async (name: string, ...opts: string[]) => {
+      const path = join(home, name);
+      await execFileP('ssh-keygen', ['-q', '-N', '', '-C', '', ...opts, '-f', path]);
+      return readFile(path, 'utf8');
+    };
+    const rsaPem = pemParts(await make('rsa_pem', '-t', 'rsa', '-b', '2048', '-m', 'PEM'));
+    const ecPkcs8 = pemParts(await make('ec_pkcs8', '-t', 'ecdsa', '-m', 'PKCS8'));
+    const ed = pemParts(await make('ed_openssh', '-t', 'ed25519'));
+    const files: [string, string, 'error in libcrypto' | 'invalid format'][] = [
+      ['text', 'not a key\n', 'error in libcrypto'],
+      ['empty', '', 'error in libcrypto'],
+      ['pem-certificate', '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n', 'error in libcrypto'],
+      ['pem-unknown-label', '-----BEGIN FOO PRIVATE KEY-----\nAAAA\n-----END FOO PRIVATE KEY-----\n', 'error in libcrypto'],
+      ['rsa-pem-bad-base64', [rsaPem.head, ...rsaPem.lines.map((l) => `!!!!${l.slice(4)}`), rsaPem.foot, ''].join('\n'), 'error in libcrypto'],
+      ['rsa-pem-empty-body', `${rsaPem.head}\n${rsaPem.foot}\n`, 'error in libcrypto'],
+      ['pkcs8-no-end-line', [ecPkcs8.head, ...ecPkcs8.lines, ''].join('\n'), 'error in libcrypto'],
+      ['openssh-bad-base64', [ed.head, ...ed.lines.map((l) => `!!!!${l.slice(4)}`), ed.foot, ''].join('\n'), 'error in libcrypto'],
+      ['openssh-bad-magic', pem(ed.head, Buffer.concat([Buffer.from('openssh-key-v0\0'), ed.body.subarray(15)]), ed.foot), 'error in libcrypto'],
+      ['openssh-no-end-line', [ed.head, ...ed.lines, ''].join('\n'), 'error in libcrypto'],
+      // The wrapped ECPrivateKey (RFC 5915 §3) with its privateKey OCTET STRING mistagged.
+      ['pkcs8-ec-inner-damaged', pem(ecPkcs8.head, mistagged(ecPkcs8.body), ecPkcs8.foot), 'error in libcrypto'],
+      ['rsa-pem-der-cut', pem(rsaPem.head, rsaPem.body.subarray(0, rsaPem.body.length - 20), rsaPem.foot), 'invalid format'],
+      ['pkcs8-der-cut', pem(ecPkcs8.head, ecPkcs8.body.subarray(0, ecPkcs8.body.length - 20), ecPkcs8.foot), 'invalid format'],
+      ['rsa-pem-half-body', [rsaPem.head, ...rsaPem.lines.slice(0, rsaPem.lines.length >> 1), rsaPem.foot, ''].join('\n'), 'invalid format'],
+      ['rsa-pem-zero-der', '-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----\n', 'invalid format'],
+    ];
+    for (const [name, text, reason] of files) {
+      const path = join(home, `bad-${name}`);
+      await writeFile(path, text, { mode: 0o600 });
+      expected.set(path, reason);
+    }
+  });
+
+  it('each file: the same Load key line from ssh and pure-ssh', async () => {
+    const paths = [...expected.keys()];
+    const args = [
+      '-F', 'none', '-p', String(sshd.port), '-l', sshd.user, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes',
+      '-o', 'IdentityAgent=none', '-o', `UserKnownHostsFile=${sshd.knownHostsPath}`, '-o', 'GlobalKnownHostsFile=/dev/null',
+      ...paths.flatMap((p) => ['-i', p]), '-W', '127.0.0.1:1', sshd.host,
+    ];
+    // In the files' order: each at its turn, a damaged OpenSSH armour too (ssh.c keeps it as
+    // `type -1`; sshconnect2.c load_identity_file reports it when it is tried).
+    const want = paths.map((p) => `Load key "${p}": ${expected.get(p)}`);
+    for (const client of ['ssh', 'pure-ssh'] as const) {
+      const { stderr } = await startCli(client, args, { env: cliEnv(home) }).done;
+      const lines = stderr.replace(/\r/g, '').split('\n').filter((l) => l.startsWith('Load key '));
+      expect(lines, client).toEqual(want);
+    }
+  }, 60_000);
+});
