@@ -1691,9 +1691,6 @@ export async function connectHost(cfg: ResolvedConfig, log: Log, libs: Libraries
       // saw the connect: client.ts) never gave the socket its peer: Node's error names it.
       const cause = (err as { cause?: { code?: unknown; address?: unknown; port?: unknown } }).cause;
       if (tcp && !tcp.remoteAddress && cause?.code === 'ECONNRESET' && typeof cause.address === 'string' && typeof cause.port === 'number') remoteId = `${cause.address} port ${cause.port}`;
-      // A reset that came before 'connect' could read the peer, or with no address in its error:
-      // the address the socket was connecting to.
-      else if (tcp && tcpConnected && remoteId === 'UNKNOWN port 65535' && attempted.has(tcp)) remoteId = `${attempted.get(tcp)!.address} port ${attempted.get(tcp)!.port}`;
       peerOf.set(err, remoteId);
       if (!bannerSeen) beforeBanner.add(err);
     }
