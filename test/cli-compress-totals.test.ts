@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { cliEnv, describeInteropWithHome, suiteHome } from './harness/home.js';
-import { startCli } from './harness/proc.js';
+import { deliverSignal, startCli } from './harness/proc.js';
 import { freePort } from './harness/net.js';
 import { sshdSuite } from './harness/sshd.js';
 import { CLI } from './support/cli-run.js';
@@ -39,7 +39,7 @@ async function forwardThenTerm(cmd: string[], args: string[], env: NodeJS.Proces
   expect(got).toBe(TEXT.length);
   // Let the channel's close go both ways before the signal.
   await new Promise((r) => setTimeout(r, 500));
-  child.kill('SIGTERM');
+  deliverSignal(child, 'SIGTERM');
   expect(await exited).toBe(0);
   return stderr.replace(/\r/g, '');
 }

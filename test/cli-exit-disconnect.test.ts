@@ -12,7 +12,7 @@
 import net from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { cliEnv, describeInteropWithHome, suiteHome } from './harness/home.js';
-import { startCli } from './harness/proc.js';
+import { deliverSignal, startCli } from './harness/proc.js';
 import { sshClientAvailable, startSshd, type SshdHandle } from './harness/sshd.js';
 
 describeInteropWithHome("CLI: SSH_MSG_DISCONNECT at the CLI's own exits, as ssh(1) 9.2 (sshd's log)", () => {
@@ -55,7 +55,7 @@ describeInteropWithHome("CLI: SSH_MSG_DISCONNECT at the CLI's own exits, as ssh(
       // Logged in (sshd's line), then the signal.
       for (let i = 0; i < 200 && !/Accepted publickey/.test(sshd.logs().slice(before)); i++) await new Promise((r) => setTimeout(r, 25));
       await new Promise((r) => setTimeout(r, 300));
-      proc.child.kill(k.signal);
+      deliverSignal(proc.child, k.signal);
     }
     await proc.done;
     proc.child.stdin?.destroy();

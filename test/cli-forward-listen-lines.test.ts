@@ -22,7 +22,7 @@ import { beforeAll, expect, it } from 'vitest';
 import { freePort } from './harness/net.js';
 import { cliEnv, describeInteropWithHome, suiteHome } from './harness/home.js';
 import { SSH_CLIENT_PATH, sshClientAvailable, sshdSuite } from './harness/sshd.js';
-import { descendants } from './harness/proc.js';
+import { deliverSignal, descendants } from './harness/proc.js';
 import { CLI } from './support/cli-run.js';
 import { tcpSocketsOf } from './support/proc-sockets.js';
 
@@ -94,17 +94,9 @@ describeInteropWithHome('-L / -D listeners and their -v lines, as ssh 9.2', () =
      * 120 s without a word), and is killed.
      */
     const stop = async (signal: NodeJS.Signals = 'SIGTERM') => {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      // ssh 9.2 can lose a signal: clientloop.c checks quit_pending, then blocks in poll() with the
-      // signal unmasked, so a SIGTERM landing between the two waits for the next event (none comes
-      // with -N and an idle forward). 9.5 closed the race with ppoll() (7603ba712). The reference
-      // client is sent the signal again each second; pure-ssh gets it once.
-      const again =
-        client === 'ssh'
-          ? setInterval(() => child.exitCode === null && child.signalCode === null && child.kill(signal), 1000)
-          : undefined;
+      // (ssh 9.2 can lose a signal: it gets it again each second, pure-ssh once.)
+      deliverSignal(child, signal);
       const late = await Promise.race([exited.then(() => false), new Promise<boolean>((r) => setTimeout(r, 10_000, true).unref())]);
-      clearInterval(again);
       if (late) {
         child.kill('SIGKILL');
         await exited;
@@ -593,7 +585,7 @@ describeInteropWithHome('-L / -D listeners and their -v lines, as ssh 9.2', () =
           // (ssh installs its SIGTERM handler just after that line.)
           if (end === 'SIGTERM') await new Promise((r) => setTimeout(r, 300));
           if (end === 'lost') killAll(descendants(sshd.pid).filter((p) => !before.has(p)));
-          else child.kill('SIGTERM');
+          else deliverSignal(child, 'SIGTERM');
           await until(() => child.exitCode !== null, 'no end');
           await stop();
         } finally {
@@ -634,7 +626,7 @@ describeInteropWithHome('-L / -D listeners and their -v lines, as ssh 9.2', () =
         peer.on('error', () => {});
         await until(() => /forwarded-tcpip/.test(stderr()), 'no -R connection');
         await new Promise((r) => setTimeout(r, 300));
-        child.kill('SIGTERM');
+        deliverSignal(child, 'SIGTERM');
         await until(() => child.exitCode !== null, 'no end');
         peer.destroy();
       } finally {
@@ -793,7 +785,7 @@ describeInteropWithHome('-L / -D listeners and their -v lines, as ssh 9.2', () =
             await new Promise<void>((r) => sock.once('data', () => r()));
           }
           if (end === 'lost') killAll(session);
-          else child.kill('SIGTERM');
+          else deliverSignal(child, 'SIGTERM');
           await until(() => child.exitCode !== null || (end === 'lost' ? /closed by remote host/ : /Transferred: /).test(stderr()), 'no end');
           await new Promise((r) => child.once('exit', r).exitCode !== null && r(null));
         } finally {

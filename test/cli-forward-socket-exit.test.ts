@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { connectTo } from './harness/client.js';
 import { cliEnv, describeInteropWithHome, suiteDir, suiteHome } from './harness/home.js';
-import { startCli, type CliClient } from './harness/proc.js';
+import { deliverSignal, startCli, type CliClient } from './harness/proc.js';
 import { sshdSuite } from './harness/sshd.js';
 
 const CLIENTS: CliClient[] = ['ssh', 'pure-ssh'];
@@ -70,7 +70,7 @@ describeInteropWithHome('socket files and remote forwards at exit, beside ssh 9.
           expect(through).toBe('ping');
           if (ending === 'connection lost') sshd.killConnections();
           else if (stdio) run.child.stdin!.end();
-          else run.child.kill(ending);
+          else deliverSignal(run.child, ending);
         }
         const { code } = await run.done;
         seen[client][ending] = { code, files: socketsOf(paths) };
@@ -98,7 +98,7 @@ describeInteropWithHome('socket files and remote forwards at exit, beside ssh 9.
       const run = startCli(client, args, { env: cliEnv(home) });
       // Both granted (ssh.c ssh_confirm_remote_forward's lines).
       await expect.poll(() => run.stderr.match(/remote forward success for: /g)?.length ?? 0, { timeout: 15_000, message: run.stderr }).toBe(2);
-      run.child.kill('SIGTERM');
+      deliverSignal(run.child, 'SIGTERM');
       expect((await run.done).code).toBe(0);
       // The connection's sshd has read the DISCONNECT (and anything before it).
       await expect.poll(() => sshd.logs().slice(from), { timeout: 10_000 }).toMatch(/Received disconnect from/);

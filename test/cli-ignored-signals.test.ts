@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { freePort } from './harness/net.js';
+import { deliverSignal } from './harness/proc.js';
 import { cliEnv, describeInteropWithHome, suiteHome } from './harness/home.js';
 import { sshdSuite } from './harness/sshd.js';
 import { CLI } from './support/cli-run.js';
@@ -46,7 +47,7 @@ describeInteropWithHome('signals ignored by the caller, beside ssh 9.2', () => {
       if (gone || Date.now() > deadline) throw new Error(`not forwarding:\n${stderr}`);
       await new Promise((r) => setTimeout(r, 50));
     }
-    child.kill(sig);
+    deliverSignal(child, sig);
     // Ignored: still alive after 1.5 s. Not ignored: it must end, which on a loaded machine took
     // longer than 1.5 s once (CI: `Killed by signal 2.` said, the process not yet gone).
     await Promise.race([exited, new Promise((r) => setTimeout(r, ignore ? 1500 : 15_000))]);

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { cliEnv, describeInteropWithHome } from './harness/home.js';
 import { freePort } from './harness/net.js';
-import { CLI_BIN_PATH as CLI } from './harness/proc.js';
+import { CLI_BIN_PATH as CLI, deliverSignal } from './harness/proc.js';
 import { startSshd, type SshdHandle } from './harness/sshd.js';
 
 /** Runs a client until `drive` is done (then SIGTERM), or until it exits; its stderr. */
@@ -28,7 +28,7 @@ async function run(cmd: string[], args: string[], home: string, drive?: () => Pr
       for (let i = 0; i < 200 && !/Local forwarding listening on 127\.0\.0\.1 port/.test(err); i++) await new Promise((r) => setTimeout(r, 50));
       await drive();
       await new Promise((r) => setTimeout(r, 500));
-      child.kill('SIGTERM');
+      deliverSignal(child, 'SIGTERM');
     }
     await exited;
   } finally {

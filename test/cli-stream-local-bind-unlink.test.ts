@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { cliEnv, describeInteropWithHome, suiteDir, suiteHome } from './harness/home.js';
 import { PYTHON } from './harness/net.js';
-import { startCli, type CliClient } from './harness/proc.js';
+import { deliverSignal, startCli, type CliClient } from './harness/proc.js';
 import { sshdSuite } from './harness/sshd.js';
 
 /** A socket file nobody listens on, as a process killed with -9 leaves it. */
@@ -61,7 +61,7 @@ describeInteropWithHome('StreamLocalBindUnlink, beside ssh 9.2', () => {
         expect(await echoVia(path, `through ${client}`)).toBe(`through ${client}`);
         expect(run.stderr, client).not.toMatch(/unlink\(|cannot bind/);
       } finally {
-        run.child.kill('SIGTERM');
+        deliverSignal(run.child, 'SIGTERM');
         await run.done;
       }
     }

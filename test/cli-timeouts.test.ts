@@ -16,7 +16,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { cliEnv, describeInteropWithHome, suiteHome } from './harness/home.js';
 import { freePort, PYTHON, startEchoServer, type TestServer } from './harness/net.js';
 import { SSH_CLIENT_PATH, sshClientAvailable, startSshd, type SshdHandle } from './harness/sshd.js';
-import { CLI_BIN_PATH } from './harness/proc.js';
+import { CLI_BIN_PATH, deliverSignal } from './harness/proc.js';
 
 // The installed bin (package.json bin.pure-ssh): the same CLI as dist/node/cli.js at about half
 // its start-up CPU, most of what a CLI run here costs.
@@ -119,7 +119,7 @@ sys.stdin.read()
     await (during ? during(lines) : Promise.race([exited, timer]));
     const wasAlive = alive;
     const elapsed = Date.now() - t0;
-    if (alive) child.kill('SIGTERM');
+    if (alive) deliverSignal(child, 'SIGTERM');
     await exited;
     // ssh ends its log lines with CRLF (log.c), pure-ssh with LF.
     return { code, err, lines, elapsed, alive: wasAlive };

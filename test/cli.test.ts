@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deterministicStream, dial, echoVia, freePort, hashStream, startEchoServer, startSourceServer, type TestServer } from './harness/net.js';
 import { cliEnv, describeInteropWithHome, describeWithHome, suiteHome } from './harness/home.js';
+import { deliverSignal } from './harness/proc.js';
 import { startSshd, type SshdHandle } from './harness/sshd.js';
 import { CLI, runCli as startCli, type CliRun } from './support/cli-run.js';
 
@@ -221,7 +222,7 @@ describeInteropWithHome('pure-ssh command line against sshd', () => {
         const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
         // sshd sends its key-options debug messages just after USERAUTH_SUCCESS: wait for them too.
         await until(() => /Entering interactive session/.test(err) && /debug1: Remote: .*key options/.test(err), 15_000, () => `not forwarding:\n${err}`);
-        child.kill(sig);
+        deliverSignal(child, sig);
         const code = await exited;
         // The lines after the last channel line: what each prints on its way out.
         const lines = err.replace(/\r/g, '').split('\n').filter((l) => /^(Killed by signal|Transferred:|Bytes per second:|debug1: Exit status)/.test(l));

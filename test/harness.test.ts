@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readlinkSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   deterministicSha256,
   deterministicStream,
@@ -18,9 +19,9 @@ import {
   waitForPort,
 } from './harness/net.js';
 import { describePostgres, startPostgres, type PostgresHandle } from './harness/postgres.js';
-import { descendants } from './harness/proc.js';
+import { deliverSignal, descendants, SSH_CLIENT_PATH } from './harness/proc.js';
 import { cliEnv, itWithHome, processHome } from './harness/home.js';
-import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
+import { describeInterop, sshClientAvailable, startSshd, type SshdHandle } from './harness/sshd.js';
 
 /** Runs a command, resolving with its exit code and output. */
 function run(cmd: string, args: string[], timeoutMs = 15_000): Promise<{ code: number | null; out: string }> {
@@ -98,6 +99,48 @@ describe('net helpers', () => {
       expect(await echoVia({ host: '127.0.0.1', port: echo.port }, '')).toBe('');
     } finally {
       await echo.close();
+    }
+  });
+});
+
+describe('deliverSignal', () => {
+  it.skipIf(!sshClientAvailable())('ssh 9.2 gets the signal again each second until it exits, any other process once', async () => {
+    // A server that never sends its banner: ssh waits there for good, SIGTERM ignored (the trap).
+    const silent = net.createServer(() => {});
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const port = (silent.address() as net.AddressInfo).port;
+    const ignoring = (cmd: string) => spawn('/bin/sh', ['-c', `trap '' TERM; exec ${cmd}`], { stdio: 'ignore', env: cliEnv(processHome()) });
+    const ssh = ignoring(`${SSH_CLIENT_PATH} -F none -o BatchMode=yes -p ${port} 127.0.0.1`);
+    const other = ignoring('sleep 60');
+    const kill = vi.spyOn(process, 'kill');
+    const sent = (pid: number | undefined) => kill.mock.calls.filter(([p, s]) => p === pid && s === 'SIGTERM').length;
+    try {
+      const exe = (pid: number | undefined) => {
+        try {
+          return readlinkSync(`/proc/${pid}/exe`);
+        } catch {
+          return '';
+        }
+      };
+      // Both exec'd.
+      await expect.poll(() => [exe(ssh.pid), exe(other.pid)].map((p) => p.split('/').pop()), { timeout: 5000 }).toEqual(['ssh', 'sleep']);
+      deliverSignal(ssh.pid!, 'SIGTERM');
+      deliverSignal(other.pid!, 'SIGTERM');
+      await new Promise((r) => setTimeout(r, 2500));
+      expect(sent(other.pid)).toBe(1);
+      expect(sent(ssh.pid)).toBeGreaterThanOrEqual(2);
+      // Once it has exited, no more.
+      const exited = new Promise((r) => ssh.once('exit', r));
+      ssh.kill('SIGKILL');
+      await exited;
+      const atExit = sent(ssh.pid);
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(sent(ssh.pid)).toBe(atExit);
+    } finally {
+      kill.mockRestore();
+      ssh.kill('SIGKILL');
+      other.kill('SIGKILL');
+      silent.close();
     }
   });
 });

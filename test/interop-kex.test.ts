@@ -29,7 +29,7 @@ import {
   type SshdHandle,
   type SshdOptions,
 } from './harness/sshd.js';
-import { CLI_BIN_PATH } from './harness/proc.js';
+import { CLI_BIN_PATH, deliverSignal } from './harness/proc.js';
 
 const MiB = 1024 * 1024;
 /** Echoed both ways: 2 × 2 MiB through the server, so RekeyLimit 1M rekeys at least twice. */
@@ -172,8 +172,9 @@ function cliUntilAuthenticated(sshd: SshdHandle, extra: string[], cmd: string[] 
     }, 15_000);
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (d: string) => {
+      const authenticated = /^Authenticated to /m.test(err);
       err += d;
-      if (/^Authenticated to /m.test(err)) child.kill('SIGTERM');
+      if (!authenticated && /^Authenticated to /m.test(err)) deliverSignal(child, 'SIGTERM');
     });
     child.on('exit', () => {
       clearTimeout(timer);

@@ -50,7 +50,7 @@ import {
   type StreamDigest,
   type TestServer,
 } from './harness/net.js';
-import { exited, killTree, LogBuffer, own, requireBuiltCli, startCli, type CliClient, type CliResult, type Ownership } from './harness/proc.js';
+import { deliverSignal, exited, killTree, LogBuffer, own, requireBuiltCli, startCli, type CliClient, type CliResult, type Ownership } from './harness/proc.js';
 import { describeIf, executable, inCI, publicKeyOf, pureSshCacheDir, sshClientAvailable, type ServerDescribe } from './harness/sshd.js';
 
 const execFileP = promisify(execFile);
@@ -296,7 +296,7 @@ async function tunnel(client: CliClient, server: Running, f: Fixture, echo: Test
     expect(got, `${client}: the echoes\n${run.stderr}\nserver:\n${server.logs()}`).toEqual(want);
     expect(echo.accepted - accepted, 'connections that reached the echo server').toBe(CONNECTIONS);
   } finally {
-    run.child.kill('SIGTERM');
+    deliverSignal(run.child, 'SIGTERM');
   }
   const result = await run.done;
   expect(result.code, `${client} after SIGTERM:\n${result.stderr}`).toBe(0);
@@ -323,7 +323,7 @@ async function sessionThenSigterm(client: CliClient, args: string[], env: NodeJS
     if (await Promise.race([ended, new Promise<false>((r) => setTimeout(() => r(false), 50))])) return run.done;
   }
   await new Promise((r) => setTimeout(r, 300));
-  run.child.kill('SIGTERM');
+  deliverSignal(run.child, 'SIGTERM');
   return run.done;
 }
 

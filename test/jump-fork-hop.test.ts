@@ -12,7 +12,7 @@ import { writeFile } from 'node:fs/promises';
 import { expect, it } from 'vitest';
 import { cliEnv, describeInteropWithHome, suiteDir, suiteHome } from './harness/home.js';
 import { freePort } from './harness/net.js';
-import { startCli, waitForListen, type CliClient, type CliResult } from './harness/proc.js';
+import { deliverSignal, startCli, waitForListen, type CliClient, type CliResult } from './harness/proc.js';
 import { sshdSuite, type SshdHandle } from './harness/sshd.js';
 
 const CLIENTS: CliClient[] = ['ssh', 'pure-ssh'];
@@ -40,7 +40,7 @@ describeInteropWithHome('a jump host with ForkAfterAuthentication, beside ssh 9.
     const cli = startCli(client, argv, { env: cliEnv(home) });
     if (port !== undefined) {
       await waitForListen(cli, port);
-      cli.child.kill('SIGTERM');
+      deliverSignal(cli.child, 'SIGTERM');
     }
     return cli.done;
   }

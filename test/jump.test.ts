@@ -21,7 +21,7 @@ import { tcpSocketsOf } from './support/proc-sockets.js';
 import { psqlAt } from './postgres-helpers.js';
 // The installed bin (package.json bin.pure-ssh): the same CLI as dist/node/cli.js at about half
 // its start-up CPU, most of what this file's runs cost.
-import { CLI_BIN_PATH as CLI, descendants } from './harness/proc.js';
+import { CLI_BIN_PATH as CLI, deliverSignal, descendants } from './harness/proc.js';
 
 
 /** Runs the built CLI; resolves with exit code and stderr (SIGKILL after `timeoutMs`). */
@@ -355,7 +355,7 @@ describeInterop('jump host failures under -q and LogLevel, against ssh 9.2', () 
     let pid: number | undefined;
     while ((pid = listenerPid(port, started)) === undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     if (pid === undefined) throw new Error(`${cmd}: no process listening on port ${port} after 15 s`);
-    process.kill(pid, 'SIGTERM');
+    deliverSignal(pid, 'SIGTERM');
     return ended;
   };
 

@@ -14,7 +14,7 @@ import { connect } from '../src/index.js';
 import { applyAlgorithmSpec, defaultAlgorithms } from '../src/algorithms.js';
 import { cliEnv, describeInteropWithHome, suiteHome } from './harness/home.js';
 import { SSHD_PATH, sshdSuite } from './harness/sshd.js';
-import { CLI_BIN_PATH as CLI, runForStderr } from './harness/proc.js';
+import { CLI_BIN_PATH as CLI, deliverSignal, runForStderr } from './harness/proc.js';
 import { startSshAgent } from './support/ssh-agent.js';
 
 /** ssh -vvv lines about the host key offer and check. */
@@ -126,8 +126,9 @@ describeInteropWithHome('an sshd that accepts only ssh-rsa (SHA-1) user signatur
         const child = spawn(cmd[0]!, [...cmd.slice(1), ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: cliEnv(home) });
         let text = '';
         child.stderr.on('data', (d: Buffer) => {
+          const authenticated = text.includes('Authenticated to ');
           text += d.toString('latin1');
-          if (text.includes('Authenticated to ')) child.kill();
+          if (!authenticated && text.includes('Authenticated to ')) deliverSignal(child, 'SIGTERM');
         });
         child.on('exit', () => resolve(text));
       });

@@ -16,7 +16,7 @@ import { sendsNoMoreSessions } from '../src/connection/global-requests.js';
 import { connectTo } from './harness/client.js';
 import { cliEnv, describeInteropWithHome, suiteDir, suiteHome } from './harness/home.js';
 import { freePort, listening } from './harness/net.js';
-import { requireBuiltCli, startCli } from './harness/proc.js';
+import { deliverSignal, requireBuiltCli, startCli } from './harness/proc.js';
 import { sshClientAvailable, startSshd, type SshdHandle } from './harness/sshd.js';
 
 const RECEIVED = /server_input_global_request: rtype no-more-sessions@openssh\.com want_reply 0/g;
@@ -94,7 +94,7 @@ describeInteropWithHome('no-more-sessions@openssh.com against sshd, as ssh 9.2',
           .filter((l) => /^debug1: (Requesting no-more-sessions|Entering interactive session)/.test(l));
         return { lines, atHop: await received(hop, hopBefore, hops), atTarget: await received(target, targetBefore, 1) };
       } finally {
-        cli.child.kill('SIGTERM');
+        deliverSignal(cli.child, 'SIGTERM');
         await cli.done;
       }
     };

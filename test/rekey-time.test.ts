@@ -11,7 +11,7 @@ import { expect, it } from 'vitest';
 import { connectTo } from './harness/client.js';
 import { cliEnv, itWithHome, suiteHome } from './harness/home.js';
 import { describeInterop, SSH_CLIENT_PATH, sshClientAvailable, sshdSuite } from './harness/sshd.js';
-import { CLI_BIN_PATH } from './harness/proc.js';
+import { CLI_BIN_PATH, deliverSignal } from './harness/proc.js';
 
 // The installed bin (package.json bin.pure-ssh): the same CLI as dist/node/cli.js at about half
 // its start-up CPU, most of what a CLI run here costs.
@@ -53,7 +53,7 @@ describeInterop('RekeyLimit time', () => {
         if (authenticatedAt === undefined && /Authenticated to /.test(err)) authenticatedAt = Date.now();
         await new Promise((r) => setTimeout(r, 50));
       }
-      child.kill('SIGTERM');
+      deliverSignal(child, 'SIGTERM');
       // 'close', not 'exit': the exit can come before the last of stderr has been read.
       await new Promise((r) => child.on('close', r));
       expect(authenticatedAt, err).toBeDefined();

@@ -13,7 +13,7 @@ import { startUnixEchoServer } from './harness/net.js';
 import { SSH_CLIENT_PATH, sshdSuite } from './harness/sshd.js';
 // The installed bin (package.json bin.pure-ssh): the same CLI as dist/node/cli.js at about half
 // its start-up CPU, most of what this file's runs cost.
-import { CLI_BIN_PATH as CLI } from './harness/proc.js';
+import { CLI_BIN_PATH as CLI, deliverSignal } from './harness/proc.js';
 
 
 describe('parseStdioForwardSpec', () => {
@@ -74,7 +74,7 @@ describeInteropWithHome('-W forms against sshd', () => {
       // Still running a moment after this line: then it is stopped here, and `killed` says so.
       if (opts.killAfter?.test(stderr) && !killed) {
         killed = true;
-        setTimeout(() => child.kill('SIGTERM'), 1_000);
+        setTimeout(() => deliverSignal(child, 'SIGTERM'), 1_000);
       }
     });
     child.stdin.end(input);

@@ -9,7 +9,7 @@
  * EOF and the watchdog kills the server's tree and removes its temp dir.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { listening } from './net.js';
 
@@ -170,6 +170,42 @@ export class LogBuffer {
 /** OpenSSH's client, which the tests run beside pure-ssh (`ssh -G` and others). */
 export const SSH_CLIENT_PATH = '/usr/bin/ssh';
 
+/** Whether `pid` runs {@link SSH_CLIENT_PATH} (by /proc/PID/exe: an `exec`ing `sh -c` counts); false once it has exited. */
+function runsReferenceSsh(pid: number): boolean {
+  try {
+    return readlinkSync(`/proc/${pid}/exe`) === realpathSync(SSH_CLIENT_PATH);
+  } catch {
+    return false; // gone, or a zombie (its exe link is empty)
+  }
+}
+
+/**
+ * Sends `signal` to `target` (a child, or the pid of a process such as ssh's -f background copy)
+ * once, and to OpenSSH 9.2's ssh ({@link SSH_CLIENT_PATH}) again each second until it has exited:
+ * its clientloop.c (V_9_2_P1 client_loop) checks quit_pending, then blocks in poll() with the
+ * signal unmasked, so a SIGTERM, SIGINT or SIGHUP landing between the two is only noticed at the
+ * next event, and with -N and an idle connection none comes. OpenSSH 9.5 closed the race by
+ * blocking the signals outside ppoll(). Every other process, pure-ssh among them, gets the signal
+ * once: it must end on one.
+ *
+ * @example
+ * deliverSignal(run.child, 'SIGTERM');
+ * const { code } = await run.done;
+ */
+export function deliverSignal(target: ChildProcess | number, signal: NodeJS.Signals = 'SIGTERM'): void {
+  const pid = typeof target === 'number' ? target : target.pid;
+  const send = (): void => {
+    if (typeof target === 'number') signalAll([target], signal);
+    else if (target.exitCode === null && target.signalCode === null) target.kill(signal);
+  };
+  send();
+  if (pid === undefined || signal === 'SIGKILL' || !runsReferenceSsh(pid)) return;
+  // Stops once it has exited (a zombie no longer names its exe), and never outlives the child.
+  const again = setInterval(() => (runsReferenceSsh(pid) ? send() : clearInterval(again)), 1000);
+  again.unref();
+  if (typeof target !== 'number') target.once('exit', () => clearInterval(again));
+}
+
 /** The built CLI (`npm run build`), run under this Node: dist/node/cli.js. */
 export const CLI_PATH = fileURLToPath(new URL('../../dist/node/cli.js', import.meta.url));
 
@@ -256,7 +292,7 @@ export function startCli(client: CliClient, args: readonly string[], opts: CliOp
     stderr += d;
     if (opts.until !== undefined && !stopped && opts.until.test(stderr)) {
       stopped = true;
-      child.kill(opts.untilSignal ?? 'SIGKILL');
+      deliverSignal(child, opts.untilSignal ?? 'SIGKILL');
     }
   });
   const killer = setTimeout(() => child.kill('SIGKILL'), opts.killAfterMs ?? 20_000);
