@@ -15,6 +15,7 @@ import {
   startEchoServer,
   startServerFirst,
   startSinkServer,
+  startRelay,
   startSourceServer,
   waitForPort,
 } from './harness/net.js';
@@ -99,6 +100,39 @@ describe('net helpers', () => {
       expect(await echoVia({ host: '127.0.0.1', port: echo.port }, '')).toBe('');
     } finally {
       await echo.close();
+    }
+  });
+
+  it("startRelay: endAll('close') is a FIN even with the client's bytes unread in the relay's socket; what the client writes after it is taken (no RST)", async () => {
+    const accepted: net.Socket[] = [];
+    const server = net.createServer((s) => accepted.push(s.resume()));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const relay = await startRelay((server.address() as net.AddressInfo).port);
+    try {
+      const events = await new Promise<string[]>((resolve) => {
+        const seen: string[] = [];
+        const c = net.connect(relay.port, '127.0.0.1');
+        c.on('error', (e: NodeJS.ErrnoException) => seen.push(`error ${e.code}`));
+        c.on('end', () => {
+          seen.push('end');
+          // A client's DISCONNECT after the server's FIN.
+          c.end('bye', () => seen.push('written'));
+        });
+        c.on('close', () => resolve(seen));
+        c.resume();
+        const ready = setInterval(() => {
+          if (accepted.length === 0) return;
+          clearInterval(ready);
+          // The write's callback runs before this process's loop polls again: the bytes are in
+          // the relay's receive queue, unread (a late packet of the client's when a test ends it).
+          c.write(Buffer.alloc(64, 1), () => seen.push(`ended ${relay.endAll('close')}`));
+        }, 10);
+      });
+      expect(events).toEqual(['ended 1', 'end', 'written']);
+    } finally {
+      await relay.close();
+      for (const s of accepted) s.destroy();
+      await new Promise((r) => server.close(r));
     }
   });
 });

@@ -404,7 +404,10 @@ export async function startServerFirst(text: string, opts: ServerOptions = {}): 
 /** A TCP relay to one server whose client-side connections a test can end (see {@link startRelay}). */
 export interface Relay {
   port: number;
-  /** Ends every client-side connection so far: a RST (`'reset'`) or a plain close (FIN). */
+  /**
+   * Ends every client-side connection so far: a RST (`'reset'`) or a plain close (a FIN, whatever
+   * the client is writing meanwhile: its bytes are read until it closes its side).
+   */
   endAll(how: 'reset' | 'close'): number;
   /** Stops moving bytes either way on every connection so far, leaving them open (a dead path). */
   stallAll(): number;
@@ -434,9 +437,23 @@ export async function startRelay(port: number, host: string = LOOPBACK): Promise
     port: (server.address() as net.AddressInfo).port,
     endAll(how) {
       const ended = pairs.splice(0);
-      for (const [l] of ended) {
-        if (how === 'reset') l.resetAndDestroy();
-        else l.destroy();
+      for (const [l, r] of ended) {
+        if (how === 'reset') {
+          l.resetAndDestroy();
+          continue;
+        }
+        // A FIN, then the client's bytes read and dropped until it closes its side too. A plain
+        // destroy() closed the socket: bytes of the client's still unread in it made the kernel
+        // send a RST instead of the FIN (Linux tcp_close, RFC 2525 §2.17), and any arriving
+        // after it were answered with one. Under load a late packet of the client's (36 bytes
+        // unread at the close in one run: likely the -L probe's channel traffic) turned the close
+        // into a reset, and pure-ssh or ssh ended on "client_loop: send disconnect: Broken pipe"
+        // (nothing at all under -q) instead of "Connection to HOST closed by remote host.".
+        l.unpipe(r);
+        r.unpipe(l);
+        r.destroy();
+        l.resume();
+        l.end();
       }
       return ended.length;
     },
