@@ -231,9 +231,10 @@ describeInteropWithHome('-L / -D listeners and their -v lines, as ssh 9.2', () =
           .filter((l) => keep.test(l))
           .map((l) => l.replace(`listen ${port},`, 'listen PORT,'));
       } finally {
+        // The background copy (its own session): found by the forward it holds. Ended first: it
+        // holds the stderr pipe whose end stop() waits for (up to 2 s), the lines already taken.
+        if (fork) await new Promise((r) => spawn('pkill', ['-f', `${port}:127.0.0.1:9`]).once('close', r));
         await stop();
-        // The background copy (its own session): found by the forward it holds.
-        if (fork) spawn('pkill', ['-f', `${port}:127.0.0.1:9`]);
       }
     };
     for (const fork of [false, true]) {

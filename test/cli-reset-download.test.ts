@@ -46,7 +46,8 @@ describeInteropWithHome('CLI -L: the connection reset under a download', () => {
     const port = await freePort();
     const args = [...clientArgsVia(sshd, relay.port), '-o', 'RekeyLimit=64K', '-N', '-L', `127.0.0.1:${port}:127.0.0.1:${source.port}`, sshd.target];
     // (Several start at once: time enough for a loaded machine.)
-    const cli = startCli(client, args, { env: cliEnv(home), killAfterMs: 90_000 });
+    // dist/node/cli.js here; the bin below (harness/proc.ts CliClient).
+    const cli = startCli(client === 'pure-ssh' ? 'pure-ssh cli.js' : client, args, { env: cliEnv(home), killAfterMs: 90_000 });
     await waitForListen(cli, port, 60_000);
     // The listener probe's channel settles first (see cli-reset-in-session).
     await new Promise((r) => setTimeout(r, 300));

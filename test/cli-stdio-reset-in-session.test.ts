@@ -35,7 +35,7 @@ describeInteropWithHome('CLI -W: the connection reset or closed once the channel
       expect(theirs.code).toBe(255);
       const want = end === 'reset' ? /client_loop: send disconnect: Broken pipe|Connection reset by/ : /Connection to 127\.0\.0\.1 closed by remote host\./;
       expect(theirs.err).toMatch(want);
-      for (const client of ['pure-ssh', 'pure-ssh bin'] as const) {
+      for (const client of ['pure-ssh cli.js', 'pure-ssh bin'] as const) {
         const ours = await run(client, end);
         expect({ client, code: ours.code, err: ours.err }).toMatchObject({ code: 255, err: expect.stringMatching(want) });
       }

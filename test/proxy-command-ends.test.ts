@@ -58,7 +58,8 @@ describeInteropWithHome("CLI: the ProxyCommand ends during the session, as ssh(1
   const run = async (client: 'pure-ssh' | 'ssh', proxy: string, end: End, extra: string[]): Promise<{ code: number | null; err: string }> => {
     const port = await freePort();
     const args = [...sshd.clientArgs, '-o', `ProxyCommand=${proxy}`, ...extra, '-N', '-L', `127.0.0.1:${port}:127.0.0.1:${sshd.port}`, sshd.target];
-    const cli = startCli(client, args, { env: cliEnv(home) });
+    // dist/node/cli.js here; the bin below (harness/proc.ts CliClient).
+    const cli = startCli(client === 'pure-ssh' ? 'pure-ssh cli.js' : client, args, { env: cliEnv(home) });
     await waitForListen(cli, port);
     // The listener probe's channel settles first.
     await new Promise((r) => setTimeout(r, 300));
