@@ -231,7 +231,8 @@ export interface ResolvedConfig {
   warnWeakCrypto: boolean;
   /**
    * The route: ProxyJump hops (first hop first; each hop resolves its own configuration), a
-   * ProxyCommand with its %-tokens expanded, or undefined for a direct TCP connection.
+   * ProxyCommand as written (its %-tokens are expanded when connecting: {@link expandProxyCommand}),
+   * or undefined for a direct TCP connection.
    */
   proxy?: { kind: 'jump'; hops: JumpSpec[]; extra?: string } | { kind: 'command'; command: string };
   /** -W host:port: standard input and output forwarded to this address on the server side. */
@@ -644,6 +645,18 @@ export function expandProxyCommand(
   t: { host: string; originalHost: string; hostKeyAlias?: string; port: number; user: string },
 ): string {
   return percentExpand(command, { h: t.host, k: t.hostKeyAlias ?? t.originalHost, n: t.originalHost, p: String(t.port), r: t.user });
+}
+
+/**
+ * The command a ProxyCommand route runs: `cfg`'s ProxyCommand (kept as written, so `-G` prints it
+ * so) with its %-tokens expanded for the destination, as sshconnect.c ssh_proxy_connect does only
+ * when it connects. Undefined for any other route.
+ *
+ * @throws ConfigError on an unknown token, e.g. `vdollar_percent_expand: unknown key %Z` + `percent_expand: failed`.
+ */
+export function proxyCommandToRun(cfg: Pick<ResolvedConfig, 'proxy' | 'hostName' | 'hostArg' | 'hostKeyAlias' | 'port' | 'user'>): string | undefined {
+  if (cfg.proxy?.kind !== 'command') return undefined;
+  return expandProxyCommand(cfg.proxy.command, { host: cfg.hostName, originalHost: cfg.hostArg, hostKeyAlias: cfg.hostKeyAlias, port: cfg.port, user: cfg.user });
 }
 
 /** A `-o` value: the same split as a config file line (ssh.c hands it to process_config_line). */
@@ -1145,7 +1158,10 @@ function* resolveStepsLogged(argv: string[], cenv: CliEnvironment, state: LogSta
     }
     note(`Setting implicit ProxyCommand from ProxyJump: ${impliedJumpCommand(o.proxy.hops, flags)}`);
   } else if (o.proxy?.kind === 'command') {
-    proxy = { kind: 'command', command: expandProxyCommand(o.proxy.command, { host: hostName, originalHost: flags.host, hostKeyAlias, port, user }) };
+    // As written: sshconnect.c expand_proxy_command expands its %-tokens only when it connects
+    // (ssh_proxy_connect), after -G has printed it (`ProxyCommand nc %Z %h` prints, exit 0) and
+    // after -vvv's UserKnownHostsFile lines. connect-host.ts openRoute expands it ({@link proxyCommandToRun}).
+    proxy = { kind: 'command', command: o.proxy.command };
   }
   // ssh.c, after the ProxyJump line and before -G prints: fatal() (not said with -q, exit 255).
   if (o.connectionAttempts !== undefined && o.connectionAttempts <= 0) throw new ConfigError('Invalid number of ConnectionAttempts');
