@@ -283,14 +283,16 @@ export type CliOutcome =
 /**
  * ssh(1) usage text (OpenSSH 10's, whose options pure-ssh takes: -P), limited to what pure-ssh
  * accepts, -a, -k and -x included (they ask for what it does anyway), wrapped as ssh's is; -Q on
- * a line of its own, as in OpenSSH 10.
+ * a line of its own, as in OpenSSH 10. `-e escape_char` is listed in ssh's words although only
+ * `-e none` is taken (no session reads escapes): the option is accepted, and another character is
+ * refused by name, as an unsupported -c cipher is.
  */
 export const USAGE =
   'usage: pure-ssh [-46aCfGgkNnqTVvx] [-c cipher_spec] [-D [bind_address:]port]\n' +
-  '           [-E log_file] [-F configfile] [-i identity_file] [-J destination]\n' +
-  '           [-L [bind_address:]port:host:hostport] [-l login_name] [-m mac_spec]\n' +
-  '           [-o option] [-P tag] [-p port] [-R [bind_address:]port:host:hostport]\n' +
-  '           [-W host:port] destination\n' +
+  '           [-E log_file] [-e escape_char] [-F configfile] [-i identity_file]\n' +
+  '           [-J destination] [-L [bind_address:]port:host:hostport]\n' +
+  '           [-l login_name] [-m mac_spec] [-o option] [-P tag] [-p port]\n' +
+  '           [-R [bind_address:]port:host:hostport] [-W host:port] destination\n' +
   '       pure-ssh [-Q query_option]\n';
 
 // OpenSSH 10.5 ssh.c's getopt string: options followed by ':' take an argument.
