@@ -1088,6 +1088,9 @@ function* resolveStepsLogged(argv: string[], cenv: CliEnvironment, state: LogSta
   // ssh.c expands every IdentityAgent value so (default_client_percent_dollar_expand), `none`
   // and `$VAR` included, where they are unchanged; -G prints the result.
   const identityAgentSetting = o.identityAgent === undefined ? undefined : percentExpand(tildeNow(o.identityAgent), fileTokens, cenv.env, 'percent_dollar_expand');
+  // ssh.c main, next: ForwardAgent's socket path likewise (`~`, then the tokens and ${VAR}), stat(2)ed
+  // below. pure-ssh forwards no agent (keywords.ts), but says what ssh says of a missing path.
+  const forwardAgentSockPath = o.forwardAgentSockPath === undefined ? undefined : percentExpand(tildeNow(o.forwardAgentSockPath), fileTokens, cenv.env, 'percent_dollar_expand');
   const userFilesAsWritten = (o.userKnownHostsFiles ?? ['~/.ssh/known_hosts', '~/.ssh/known_hosts2']).filter((f) => f !== 'none');
   const userFiles = userFilesAsWritten.map((s) => percentExpand(tildeNow(s), fileTokens, cenv.env));
   // ssh.c: GlobalKnownHostsFile gets no tokens, only `~` (as written under -G, which prints it
@@ -1185,6 +1188,18 @@ function* resolveStepsLogged(argv: string[], cenv: CliEnvironment, state: LogSta
   const ttyDecisionAt = notes.length;
   // ssh.c: log_init again, with the level the files gave.
   state.level = logLevel;
+  // ssh.c main, after the pseudo-terminal decision and before -G prints or it connects: a
+  // ForwardAgent socket path it cannot stat(2) is an error() (an ERROR line, silenced by -q), and
+  // it goes on, unless ExitOnForwardFailure (yes by default with -W) ends it there: cleanup_exit(255),
+  // nothing more said. The legacy `$NAME` form is stat(2)ed as written too (ssh 9.2 reads the
+  // variable only later), so it is reported unless a file of that name exists.
+  if (forwardAgentSockPath !== undefined) {
+    const error = cenv.statError?.(forwardAgentSockPath);
+    if (error !== undefined) {
+      note(`Cannot forward agent socket path "${forwardAgentSockPath}": ${error}`, 'error');
+      if (o.exitOnForwardFailure === true) throw new ConfigError('');
+    }
+  }
   // ssh.c: debug3 for each UserKnownHostsFile its expansion changed (after the ProxyJump line).
   userFilesAsWritten.forEach((f, i) => {
     if (f !== userFiles[i]) note(`expanded UserKnownHostsFile '${f}' -> '${userFiles[i]}'`, 3);
