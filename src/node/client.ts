@@ -756,6 +756,12 @@ export interface PreparedAuth {
   /** {@link bindAgentToSession} bound {@link agent} to a session: another session needs a new connection. */
   agentBound?: boolean;
   /**
+   * Identity files an agent key stood for (its identity among {@link agentIdentities}), placed
+   * again among the files: each is withdrawn unless that agent identity is (ssh lists the agent's
+   * keys only once it is bound, sshconnect2.c get_agent_identities; see {@link bindAgentToSession}).
+   */
+  agentStandIns?: Map<AuthIdentity, AuthIdentity>;
+  /**
    * Why the `agent` given could not be used (its socket could not be reached, or it broke the
    * agent protocol), as `onWarning` reported it: named by a final AuthenticationError (its
    * `agentUnavailable`).
@@ -812,6 +818,26 @@ function agentFailureLine(err: unknown): string {
  * undefined then. Logs the `agent returned N keys` line prepareAuth left (deferAgentCountLine).
  */
 export async function bindAgentToSession(
+  auth: PreparedAuth,
+  session: { hostKeyBlob: Uint8Array | undefined; sessionId: Uint8Array | undefined; signature: Uint8Array | undefined },
+  log: (message: string, level?: 2 | 3) => void,
+): Promise<((identity: AuthIdentity) => boolean) | undefined> {
+  const dropAgent = await bindAndRelist(auth, session, log);
+  const standIns = auth.agentStandIns;
+  if (!standIns) return dropAgent;
+  // sshconnect2.c pubkey_prepare matches files against the keys the bound agent lists: a file
+  // stays the agent's key where that key is still listed, else it is offered as the file it is,
+  // at its place among the files (its stand-in).
+  const drop = (id: AuthIdentity): boolean => {
+    const held = standIns.get(id);
+    return held === undefined ? (dropAgent?.(id) ?? false) : !(dropAgent?.(held) ?? false);
+  };
+  auth.withdrawn = drop;
+  return drop;
+}
+
+/** The body of {@link bindAgentToSession}: the agent identities the bound agent no longer lists. */
+async function bindAndRelist(
   auth: PreparedAuth,
   session: { hostKeyBlob: Uint8Array | undefined; sessionId: Uint8Array | undefined; signature: Uint8Array | undefined },
   log: (message: string, level?: 2 | 3) => void,
@@ -1024,12 +1050,24 @@ export async function prepareAuth(
     const note = f.explicit ? 'explicit' : undefined;
     identities.push(f.key ? { publicKeyBlob: f.publicKeyBlob, label: f.certificateFile, note, key: f.key } : certificateIdentity(f, f.certificateFile, note));
   }
+  // With an agent, the files its keys stand for are also placed among the files (standIns): ssh
+  // lists the agent's keys once it is bound to the session, and the bound agent may hide some
+  // (bindAgentToSession keeps one of the two entries for each such file).
   const order = orderIdentities(
     offered.filter((f) => f.certificateFile === undefined).map((f) => ({ publicKeyBlob: f.publicKeyBlob, item: f })),
     agentKeys.map((k) => ({ publicKeyBlob: k.keyBlob, item: k })),
     identitiesOnly,
+    agent !== undefined,
   );
+  const agentIdentityOf = new Map<(typeof agentKeys)[number], AuthIdentity>();
+  const standIns = new Map<AuthIdentity, AuthIdentity>();
   for (const o of order) {
+    if (o.kind === 'file' && o.heldBy !== undefined) {
+      const at = identities.length;
+      addFile(o.file);
+      standIns.set(identities[at]!, agentIdentityOf.get(o.heldBy)!);
+      continue;
+    }
     if (o.kind === 'agent') {
       const { keyBlob, comment } = o.agent;
       const note = o.file?.explicit ? 'explicit agent' : 'agent';
@@ -1037,6 +1075,7 @@ export async function prepareAuth(
       const identity: AuthIdentity = { publicKeyBlob: keyBlob, label, note };
       identities.push(identity);
       agentIdentities.push(identity);
+      agentIdentityOf.set(o.agent, identity);
       signers.push({
         publicKeyBlob: keyBlob,
         identity,
@@ -1051,22 +1090,25 @@ export async function prepareAuth(
       });
       continue;
     }
-    const f = o.file;
+    addFile(o.file);
+  }
+  /** An identity file's identity, and who signs for it unless the core holds its key. */
+  function addFile(f: IdentityFileEntry): void {
     const note = f.explicit ? 'explicit' : undefined;
     if (f.key) {
       identities.push({ publicKeyBlob: f.publicKeyBlob ?? f.key.publicKeyBlob, label: f.path, note, key: f.key });
-      continue;
+      return;
     }
     if (f.certificate) {
       identities.push(certificateIdentity(f, f.path, note));
-      continue;
+      return;
     }
     const publicKeyBlob = f.publicKeyBlob;
     if (publicKeyBlob === undefined) {
       const identity: AuthIdentity = { label: f.path, note };
       identities.push(identity);
       keyLoaders.set(identity, () => unlockIdentityFile(f.path, { passphrase, askPassphrase, attempts, debug, allowUnprotectedKeyFiles, crypto }));
-      continue;
+      return;
     }
     const identity: AuthIdentity = { publicKeyBlob, label: f.path, note };
     identities.push(identity);
@@ -1109,6 +1151,7 @@ export async function prepareAuth(
     });
   }
   for (const { identity, entry } of certificates) signers.push(certificateSigner(prepared, identity, entry, crypto, debug));
+  if (standIns.size > 0) prepared.agentStandIns = standIns;
   prepared.agent = agent;
   prepared.agentKeyCount = agent && deferAgentCountLine ? agentKeys.length : undefined;
   return prepared;
@@ -2054,7 +2097,7 @@ export class SshClient extends EventEmitter {
       this.signersPrepared = true;
       setImmediate(() => {
         if (this.isDone || this.core.isAuthenticated) return;
-        void this.auth.signers.find((s) => s.prepare)?.prepare!();
+        void this.auth.signers.find((s) => s.prepare && !(s.identity !== undefined && this.auth.withdrawn?.(s.identity)))?.prepare!();
       });
     }
     if (this.core.outputPending) {
