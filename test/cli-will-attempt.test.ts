@@ -41,8 +41,8 @@ describeInteropWithHome('"Will attempt key" and "Next authentication method" at 
     stopAgent?.();
   });
 
-  /** `client`'s `Will attempt key` and `Next authentication method` lines (and `Offering public key`), the directory written DIR. */
-  async function linesOf(client: 'ssh' | 'pure-ssh', extra: string[], offering = false): Promise<string[]> {
+  /** `client`'s `Will attempt key` and `Next authentication method` lines (and those `also` matches), the directory written DIR. */
+  async function linesOf(client: 'ssh' | 'pure-ssh', extra: string[], also?: RegExp): Promise<string[]> {
     const argv = [
       '-F', '/dev/null', '-v', '-p', String(sshd.port),
       '-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${sshd.knownHostsPath}`, '-o', 'GlobalKnownHostsFile=/dev/null',
@@ -58,11 +58,12 @@ describeInteropWithHome('"Will attempt key" and "Next authentication method" at 
     expect(stderr, client).toContain('Authenticated to');
     return stderr
       .split(/\r?\n/)
-      .filter((l) => /^debug1: (Will attempt key|Next authentication method):/.test(l) || (offering && l.startsWith('debug1: Offering public key: ')))
+      .filter((l) => /^debug1: (Will attempt key|Next authentication method):/.test(l) || also?.test(l) === true)
       .map((l) => l.split(dir).join('DIR'));
   }
 
   const FP = /SHA256:[A-Za-z0-9+/]{43}/;
+  const OFFERING = /^debug1: Offering public key: /;
 
   it('-i files, one also in the agent, an agent-only key, a FILE-cert.pub beside a key', async () => {
     const extra = ['-i', 'id_login', '-i', join(dir, 'refused_ecdsa')];
@@ -122,16 +123,52 @@ describeInteropWithHome('"Will attempt key" and "Next authentication method" at 
         ]],
       ];
       for (const [extra, expected] of cases) {
-        const ours = await linesOf('pure-ssh', extra, true);
+        const ours = await linesOf('pure-ssh', extra, OFFERING);
         const offered = ours.filter((l) => l.startsWith('debug1: Offering public key: elsewhere ED25519 '));
         expect(ours.filter((l) => !l.startsWith('debug1: Offering')).map((l) => l.replace(FP, 'FP')), extra.join(' ')).toEqual(expected);
         // Offered, from the file (not "agent"), before id_login.
         expect(offered.length, extra.join(' ')).toBe(1);
         expect(offered[0], extra.join(' ')).toMatch(/ explicit$/);
-        if (sshClientAvailable()) expect(ours, extra.join(' ')).toEqual(await linesOf('ssh', extra, true));
+        if (sshClientAvailable()) expect(ours, extra.join(' ')).toEqual(await linesOf('ssh', extra, OFFERING));
       }
     } finally {
       await execFileP('/usr/bin/ssh-add', ['-d', join(dir, 'elsewhere')], { env });
+    }
+  }, 90_000);
+
+  // sshconnect2.c pubkey_prepare ignores an agent key RequiredRSASize rules out as it reads the
+  // agent's list, before matching files, IdentitiesOnly and PubkeyAcceptedAlgorithms: its line
+  // comes first and is said with IdentitiesOnly too. pure-ssh said it only for a key it would
+  // have offered, at its place among the "Skipping" lines.
+  it('an agent RSA key under RequiredRSASize: its line first, with IdentitiesOnly too', async () => {
+    const env = { ...process.env, SSH_AUTH_SOCK: agentSock };
+    await execFileP('/usr/bin/ssh-keygen', ['-q', '-t', 'rsa', '-b', '1024', '-N', '', '-C', 'short@test', '-f', join(dir, 'short_rsa')]);
+    await execFileP('/usr/bin/ssh-add', [join(dir, 'short_rsa')], { env });
+    try {
+      const ignoring = 'debug1: pubkey_prepare: ignoring ssh-rsa agent key: Invalid key length';
+      const cases: [string[], string[]][] = [
+        [['-o', 'RequiredRSASize=2048', '-o', 'IdentitiesOnly=yes', '-i', 'id_login'], [
+          ignoring,
+          'debug1: Will attempt key: id_login ED25519 FP explicit',
+          'debug1: Will attempt key: id_login ED25519-CERT FP explicit',
+          'debug1: Next authentication method: publickey',
+        ]],
+        [['-o', 'RequiredRSASize=2048', '-o', 'PubkeyAcceptedAlgorithms=-ecdsa-sha2-nistp256', '-i', 'id_login'], [
+          ignoring,
+          'debug1: Skipping ecdsa-sha2-nistp256 key refused_ecdsa@test - corresponding algo not in PubkeyAcceptedAlgorithms',
+          'debug1: Will attempt key: agent_only@test ED25519 FP agent',
+          'debug1: Will attempt key: id_login ED25519 FP explicit',
+          'debug1: Will attempt key: id_login ED25519-CERT FP explicit',
+          'debug1: Next authentication method: publickey',
+        ]],
+      ];
+      for (const [extra, expected] of cases) {
+        const ours = await linesOf('pure-ssh', extra, /^debug1: (pubkey_prepare: ignoring|Skipping) /);
+        expect(ours.map((l) => l.replace(FP, 'FP')), extra.join(' ')).toEqual(expected);
+        if (sshClientAvailable()) expect(ours, extra.join(' ')).toEqual(await linesOf('ssh', extra, /^debug1: (pubkey_prepare: ignoring|Skipping) /));
+      }
+    } finally {
+      await execFileP('/usr/bin/ssh-add', ['-d', join(dir, 'short_rsa')], { env });
     }
   }, 90_000);
 

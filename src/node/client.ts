@@ -761,6 +761,10 @@ export interface PreparedAuth {
    * keys only once it is bound, sshconnect2.c get_agent_identities; see {@link bindAgentToSession}).
    */
   agentStandIns?: Map<AuthIdentity, AuthIdentity>;
+  /** The agent's key blobs as last listed: by prepareAuth, then by the bound agent; undefined when that failed. */
+  agentListing?: Uint8Array[];
+  /** ConnectOptions.requiredRsaSize, for the agent's keys {@link bindAgentToSession} ignores. */
+  requiredRsaSize?: number;
   /**
    * Why the `agent` given could not be used (its socket could not be reached, or it broke the
    * agent protocol), as `onWarning` reported it: named by a final AuthenticationError (its
@@ -822,15 +826,22 @@ export async function bindAgentToSession(
   session: { hostKeyBlob: Uint8Array | undefined; sessionId: Uint8Array | undefined; signature: Uint8Array | undefined },
   log: (message: string, level?: 2 | 3) => void,
 ): Promise<((identity: AuthIdentity) => boolean) | undefined> {
-  const dropAgent = await bindAndRelist(auth, session, log);
+  const unlisted = await bindAndRelist(auth, session, log);
+  // sshconnect2.c pubkey_prepare: first the agent's keys RequiredRSASize rules out, each ignored
+  // with a debug line, in the agent's order (IdentitiesOnly or not), before any is matched to a file.
+  const short = (auth.agentListing ?? []).filter((b) => rsaKeyTooShort(b, auth.requiredRsaSize));
+  for (const b of short) log(`pubkey_prepare: ignoring ${keyBlobType(b)} agent key: Invalid key length`);
   const standIns = auth.agentStandIns;
-  if (!standIns) return dropAgent;
-  // sshconnect2.c pubkey_prepare matches files against the keys the bound agent lists: a file
-  // stays the agent's key where that key is still listed, else it is offered as the file it is,
-  // at its place among the files (its stand-in).
+  if (!standIns && short.length === 0) return unlisted;
+  const agentIds = new Set(auth.agentIdentities);
+  const dropAgent = (id: AuthIdentity): boolean =>
+    (unlisted?.(id) ?? false) || (agentIds.has(id) && id.publicKeyBlob !== undefined && short.some((b) => constantTimeEqual(b, id.publicKeyBlob!)));
+  // pubkey_prepare matches files against the keys the bound agent lists and keeps: a file stays
+  // the agent's key where that key is kept, else it is offered as the file it is, at its place
+  // among the files (its stand-in).
   const drop = (id: AuthIdentity): boolean => {
-    const held = standIns.get(id);
-    return held === undefined ? (dropAgent?.(id) ?? false) : !(dropAgent?.(held) ?? false);
+    const held = standIns?.get(id);
+    return held === undefined ? dropAgent(id) : !dropAgent(held);
   };
   auth.withdrawn = drop;
   return drop;
@@ -858,6 +869,7 @@ async function bindAndRelist(
       old.close();
     }
     if (!agent) {
+      auth.agentListing = undefined;
       const agentIds = new Set(auth.agentIdentities);
       return (auth.withdrawn = (id) => agentIds.has(id));
     }
@@ -884,6 +896,7 @@ async function bindAndRelist(
       log(`get_agent_identities: ssh_fetch_identitylist: ${agentFailureReason(err) ?? (err as Error).message}`);
       count = undefined;
     }
+    auth.agentListing = listed;
     const agentIds = new Set(auth.agentIdentities);
     drop = (id) => agentIds.has(id) && (listed === undefined || !listed.some((b) => id.publicKeyBlob !== undefined && constantTimeEqual(b, id.publicKeyBlob)));
   }
@@ -1152,6 +1165,8 @@ export async function prepareAuth(
   }
   for (const { identity, entry } of certificates) signers.push(certificateSigner(prepared, identity, entry, crypto, debug));
   if (standIns.size > 0) prepared.agentStandIns = standIns;
+  if (agent) prepared.agentListing = agentKeys.map((k) => k.keyBlob);
+  prepared.requiredRsaSize = options.requiredRsaSize;
   prepared.agent = agent;
   prepared.agentKeyCount = agent && deferAgentCountLine ? agentKeys.length : undefined;
   return prepared;
