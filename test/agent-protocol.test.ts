@@ -86,6 +86,14 @@ describe('identities', () => {
     const name = (o: { kind: string; agent?: string; file?: string }) => (o.kind === 'agent' ? `${o.agent}${o.file ? `=${o.file}` : ''}` : o.file);
     expect(orderIdentities(files, agent, false).map(name)).toEqual(['a2=f2', 'a3=f3', 'a1', 'f9']);
     expect(orderIdentities(files, agent, true).map(name)).toEqual(['a2=f2', 'a3=f3', 'f9']);
+    // standIns: each file an agent key stood for, again at its place among the files, for when the
+    // bound agent no longer lists that key (sshconnect2.c get_agent_identities lists once bound).
+    const standIn = (o: { kind: string; agent?: string; file?: string; heldBy?: string }) => (o.kind === 'file' && o.heldBy ? `${o.file}?${o.heldBy}` : name(o));
+    expect(orderIdentities(files, agent, false, true).map(standIn)).toEqual(['a2=f2', 'a3=f3', 'a1', 'f3?a3', 'f2?a2', 'f9']);
+    expect(orderIdentities(files, agent, true, true).map(standIn)).toEqual(['a2=f2', 'a3=f3', 'f3?a3', 'f2?a2', 'f9']);
+    // Two files with one key: the agent's key stands for the first only.
+    const twice = [{ publicKeyBlob: k(2), item: 'f2' }, { publicKeyBlob: k(2), item: 'g2' }];
+    expect(orderIdentities(twice, agent, true, true).map(standIn)).toEqual(['a2=f2', 'f2?a2', 'g2']);
   });
 
   it('reads the clear public key of an OpenSSH private key file; other formats give undefined', () => {

@@ -39,7 +39,7 @@ describe('usage text', () => {
   // OpenSSH 10's usage (ssh.c usage()): the flags, then the options with an argument; -Q aside.
   const OPENSSH10_FLAGS = '46AaCfGgKkMNnqsTtVvXxYy';
   const OPENSSH10_WITH_ARG: Record<string, string> = {
-    B: 'eth0', b: '127.0.0.1', c: 'aes128-ctr', D: '1080', E: '/tmp/pure-ssh-usage.log', e: '~', F: 'none', I: 'p11.so',
+    B: 'eth0', b: '127.0.0.1', c: 'aes128-ctr', D: '1080', E: '/tmp/pure-ssh-usage.log', e: 'none', F: 'none', I: 'p11.so',
     i: '/tmp/id', J: 'jump', L: '1:h:2', l: 'joe', m: 'hmac-sha2-256', O: 'check', o: 'Port=22', P: 'tag', p: '22',
     R: '1:h:2', S: '/tmp/ctl', W: 'h:1', w: '1',
   };
@@ -60,6 +60,8 @@ describe('usage text', () => {
     const withArg = [...USAGE.split('\n       pure-ssh [-Q')[0]!.matchAll(/\[-([A-Za-z]) /g)].map((m) => m[1]).join('');
     expect(withArg).toBe(Object.keys(OPENSSH10_WITH_ARG).filter(accepted).join(''));
     expect(USAGE).toContain('[-P tag]');
+    // `-e none` is taken (no escape character, what pure-ssh does): ssh's words for it.
+    expect(USAGE).toContain('[-E log_file] [-e escape_char] [-F configfile]');
     // OpenSSH 10: `ssh [-Q query_option]` on a line of its own.
     expect(USAGE.endsWith('\n       pure-ssh [-Q query_option]\n')).toBe(true);
     // ssh wraps its usage within 80 columns.

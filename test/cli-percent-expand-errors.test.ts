@@ -71,4 +71,29 @@ describeInteropWithHome('tokens and ${VAR} that do not expand: ssh 9.2\'s lines'
       expect({ code: ours.code, stderr: ours.stderr }, config).toEqual({ code: theirs.code, stderr: theirs.stderr });
     }
   });
+
+  // sshconnect.c expand_proxy_command runs in ssh_proxy_connect, after ssh.c main's -G dump and
+  // its -vvv UserKnownHostsFile lines: pure-ssh expanded it while reading the configuration (-G
+  // exit 255, the two lines before the debug3 ones).
+  it('ProxyCommand with %Z or %C: -G prints it as written (exit 0); -vvv fails after the UserKnownHostsFile lines', async () => {
+    for (const config of ['ProxyCommand nc %Z %h', 'ProxyCommand nc %C %h']) {
+      // A name, not an address: a ProxyCommand's host is never resolved.
+      for (const args of [['-G', 'h'], ['-vvv', '-N', 'h']]) {
+        const theirs = await run('ssh', config, args);
+        const ours = await run('pure-ssh', config, args);
+        if (args[0] === '-G') {
+          expect(theirs.code, config).toBe(0);
+          const line = (out: string) => out.split('\n').filter((l) => l.startsWith('proxycommand '));
+          expect(line(theirs.stdout), config).toEqual([`proxycommand ${config.slice('ProxyCommand '.length)}`]);
+          expect({ code: ours.code, line: line(ours.stdout), stderr: ours.stderr }, config).toEqual({ code: 0, line: line(theirs.stdout), stderr: theirs.stderr });
+          continue;
+        }
+        // The first line is each client's version.
+        const from = (err: string) => err.split('\r\n').slice(1);
+        expect(theirs.code, config).toBe(255);
+        expect(from(theirs.stderr).slice(-3), config).toEqual([expect.stringMatching(/^vdollar_percent_expand: unknown key %[ZC]$/), 'percent_expand: failed', '']);
+        expect({ code: ours.code, lines: from(ours.stderr) }, config).toEqual({ code: theirs.code, lines: from(theirs.stderr) });
+      }
+    }
+  });
 });

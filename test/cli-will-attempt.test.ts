@@ -8,7 +8,7 @@
  * pure-ssh printed neither line, and offered a certificate found beside its key before the key.
  */
 import { execFile, spawn } from 'node:child_process';
-import { copyFile } from 'node:fs/promises';
+import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -41,8 +41,8 @@ describeInteropWithHome('"Will attempt key" and "Next authentication method" at 
     stopAgent?.();
   });
 
-  /** `client`'s `Will attempt key` and `Next authentication method` lines, the directory written DIR. */
-  async function linesOf(client: 'ssh' | 'pure-ssh', extra: string[]): Promise<string[]> {
+  /** `client`'s `Will attempt key` and `Next authentication method` lines (and those `also` matches), the directory written DIR. */
+  async function linesOf(client: 'ssh' | 'pure-ssh', extra: string[], also?: RegExp): Promise<string[]> {
     const argv = [
       '-F', '/dev/null', '-v', '-p', String(sshd.port),
       '-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${sshd.knownHostsPath}`, '-o', 'GlobalKnownHostsFile=/dev/null',
@@ -58,11 +58,12 @@ describeInteropWithHome('"Will attempt key" and "Next authentication method" at 
     expect(stderr, client).toContain('Authenticated to');
     return stderr
       .split(/\r?\n/)
-      .filter((l) => /^debug1: (Will attempt key|Next authentication method):/.test(l))
+      .filter((l) => /^debug1: (Will attempt key|Next authentication method):/.test(l) || also?.test(l) === true)
       .map((l) => l.split(dir).join('DIR'));
   }
 
   const FP = /SHA256:[A-Za-z0-9+/]{43}/;
+  const OFFERING = /^debug1: Offering public key: /;
 
   it('-i files, one also in the agent, an agent-only key, a FILE-cert.pub beside a key', async () => {
     const extra = ['-i', 'id_login', '-i', join(dir, 'refused_ecdsa')];
@@ -92,6 +93,84 @@ describeInteropWithHome('"Will attempt key" and "Next authentication method" at 
     ]);
     if (sshClientAvailable()) expect(ours).toEqual(await linesOf('ssh', extra));
   }, 60_000);
+
+  // sshconnect2.c get_agent_identities binds the agent to the session before it lists its keys,
+  // and a bound ssh-agent hides a key whose destination constraints (`ssh-add -h`) leave this
+  // host out: the identity file holding that key is then an ordinary file, in its place among the
+  // files. pure-ssh listed the agent first (unbound), let the key stand for the file, then
+  // withdrew it once bound: the file was never offered (with IdentitiesOnly, nothing was).
+  it('a key the agent holds for another host only (ssh-add -h): its file is offered as a file, in the files\' order', async () => {
+    const env = { ...process.env, SSH_AUTH_SOCK: agentSock };
+    await execFileP('/usr/bin/ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'elsewhere@test', '-f', join(dir, 'elsewhere')]);
+    // The constraint's host key: any key will do, the host is not this one.
+    await writeFile(join(dir, 'other_known_hosts'), `otherhost ${(await readFile(join(dir, 'ca.pub'), 'utf8')).split(' ').slice(0, 2).join(' ')}\n`);
+    await execFileP('/usr/bin/ssh-add', ['-H', join(dir, 'other_known_hosts'), '-h', 'otherhost', join(dir, 'elsewhere')], { env });
+    try {
+      const cases: [string[], string[]][] = [
+        [['-i', 'elsewhere', '-i', join(dir, 'refused_ecdsa'), '-i', 'id_login'], [
+          'debug1: Will attempt key: DIR/refused_ecdsa ECDSA FP explicit agent',
+          'debug1: Will attempt key: agent_only@test ED25519 FP agent',
+          'debug1: Will attempt key: elsewhere ED25519 FP explicit',
+          'debug1: Will attempt key: id_login ED25519 FP explicit',
+          'debug1: Will attempt key: id_login ED25519-CERT FP explicit',
+          'debug1: Next authentication method: publickey',
+        ]],
+        [['-o', 'IdentitiesOnly=yes', '-i', 'elsewhere', '-i', 'id_login'], [
+          'debug1: Will attempt key: elsewhere ED25519 FP explicit',
+          'debug1: Will attempt key: id_login ED25519 FP explicit',
+          'debug1: Will attempt key: id_login ED25519-CERT FP explicit',
+          'debug1: Next authentication method: publickey',
+        ]],
+      ];
+      for (const [extra, expected] of cases) {
+        const ours = await linesOf('pure-ssh', extra, OFFERING);
+        const offered = ours.filter((l) => l.startsWith('debug1: Offering public key: elsewhere ED25519 '));
+        expect(ours.filter((l) => !l.startsWith('debug1: Offering')).map((l) => l.replace(FP, 'FP')), extra.join(' ')).toEqual(expected);
+        // Offered, from the file (not "agent"), before id_login.
+        expect(offered.length, extra.join(' ')).toBe(1);
+        expect(offered[0], extra.join(' ')).toMatch(/ explicit$/);
+        if (sshClientAvailable()) expect(ours, extra.join(' ')).toEqual(await linesOf('ssh', extra, OFFERING));
+      }
+    } finally {
+      await execFileP('/usr/bin/ssh-add', ['-d', join(dir, 'elsewhere')], { env });
+    }
+  }, 90_000);
+
+  // sshconnect2.c pubkey_prepare ignores an agent key RequiredRSASize rules out as it reads the
+  // agent's list, before matching files, IdentitiesOnly and PubkeyAcceptedAlgorithms: its line
+  // comes first and is said with IdentitiesOnly too. pure-ssh said it only for a key it would
+  // have offered, at its place among the "Skipping" lines.
+  it('an agent RSA key under RequiredRSASize: its line first, with IdentitiesOnly too', async () => {
+    const env = { ...process.env, SSH_AUTH_SOCK: agentSock };
+    await execFileP('/usr/bin/ssh-keygen', ['-q', '-t', 'rsa', '-b', '1024', '-N', '', '-C', 'short@test', '-f', join(dir, 'short_rsa')]);
+    await execFileP('/usr/bin/ssh-add', [join(dir, 'short_rsa')], { env });
+    try {
+      const ignoring = 'debug1: pubkey_prepare: ignoring ssh-rsa agent key: Invalid key length';
+      const cases: [string[], string[]][] = [
+        [['-o', 'RequiredRSASize=2048', '-o', 'IdentitiesOnly=yes', '-i', 'id_login'], [
+          ignoring,
+          'debug1: Will attempt key: id_login ED25519 FP explicit',
+          'debug1: Will attempt key: id_login ED25519-CERT FP explicit',
+          'debug1: Next authentication method: publickey',
+        ]],
+        [['-o', 'RequiredRSASize=2048', '-o', 'PubkeyAcceptedAlgorithms=-ecdsa-sha2-nistp256', '-i', 'id_login'], [
+          ignoring,
+          'debug1: Skipping ecdsa-sha2-nistp256 key refused_ecdsa@test - corresponding algo not in PubkeyAcceptedAlgorithms',
+          'debug1: Will attempt key: agent_only@test ED25519 FP agent',
+          'debug1: Will attempt key: id_login ED25519 FP explicit',
+          'debug1: Will attempt key: id_login ED25519-CERT FP explicit',
+          'debug1: Next authentication method: publickey',
+        ]],
+      ];
+      for (const [extra, expected] of cases) {
+        const ours = await linesOf('pure-ssh', extra, /^debug1: (pubkey_prepare: ignoring|Skipping) /);
+        expect(ours.map((l) => l.replace(FP, 'FP')), extra.join(' ')).toEqual(expected);
+        if (sshClientAvailable()) expect(ours, extra.join(' ')).toEqual(await linesOf('ssh', extra, /^debug1: (pubkey_prepare: ignoring|Skipping) /));
+      }
+    } finally {
+      await execFileP('/usr/bin/ssh-add', ['-d', join(dir, 'short_rsa')], { env });
+    }
+  }, 90_000);
 
   it('PubkeyAcceptedAlgorithms: the key it leaves out is skipped before the list, as ssh', async () => {
     const extra = ['-o', 'IdentitiesOnly=yes', '-i', 'id_login', '-i', join(dir, 'refused_ecdsa'), '-o', 'PubkeyAcceptedAlgorithms=-ecdsa-sha2-nistp256'];

@@ -214,6 +214,38 @@ function expectSame(args: string[], keyword?: string, env?: NodeJS.ProcessEnv): 
     expect(expectSame(['-F', conf('ForwardAgent No\n'), 'h'], 'forwardagent', env).status).toBe(0);
   });
 
+  // ssh.c main, before -G prints and before connecting: the path (`~`, tokens and ${VAR} expanded)
+  // is stat(2)ed, and a missing one is error()ed; ExitOnForwardFailure (yes with -W) then exits 255.
+  // pure-ssh only skipped the line (-v), exit 0 even with ExitOnForwardFailure.
+  it('ForwardAgent with a socket path that does not exist: ssh.c\'s "Cannot forward agent socket path" line, exit 0 unless ExitOnForwardFailure', () => {
+    const env = cliEnv(defaultHome);
+    delete env.FOO;
+    const missing = (p: string) => [`Cannot forward agent socket path "${p}": No such file or directory`];
+    const cases: [string, string[], number, string[]][] = [
+      ['Host *\n  ForwardAgent /nonexistent/sock\n', [], 0, missing('/nonexistent/sock')],
+      // A `ForwardAgent no` first keeps the path all the same (readconf.c parse_agent_path).
+      ['Host *\n  ForwardAgent no\n  ForwardAgent /nonexistent/sock\n', [], 0, missing('/nonexistent/sock')],
+      // The first path obtained is the one checked.
+      ['Host *\n  ForwardAgent /nonexistent/a\n  ForwardAgent /nonexistent/b\n', [], 0, missing('/nonexistent/a')],
+      ['Host *\n  ForwardAgent ~/nope-%h-%r\n', [], 0, missing(`${defaultHome}/nope-h-x`)],
+      // The legacy $NAME form is stat(2)ed as written (ssh 9.2 reads the variable later).
+      ['Host *\n  ForwardAgent $FOO\n', [], 0, missing('$FOO')],
+      ['Host *\n  ForwardAgent /tmp\n', [], 0, []],
+      ['Host other\n  ForwardAgent /nonexistent/sock\n', [], 0, []],
+      ['Host *\n  ForwardAgent yes\n', [], 0, []],
+      ['Host *\n  ForwardAgent /nonexistent/sock\n', ['-q'], 0, []],
+      ['Host *\n  ForwardAgent /nonexistent/sock\n', ['-o', 'ExitOnForwardFailure=yes'], 255, missing('/nonexistent/sock')],
+      ['Host *\n  ForwardAgent /nonexistent/sock\n', ['-W', 'a:1'], 255, missing('/nonexistent/sock')],
+      ['Host *\n  ForwardAgent /nonexistent/sock\n', ['-q', '-W', 'a:1'], 255, []],
+      ['Host *\n  ForwardAgent /nonexistent/%Z\n', [], 255, ['vdollar_percent_expand: unknown key %Z', 'percent_dollar_expand: failed']],
+    ];
+    for (const [text, extra, status, stderr] of cases) {
+      const file = conf(`User x\n${text}`);
+      const b = expectSame(['-F', file, ...extra, 'h'], undefined, env);
+      expect({ status: b.status, stderr: b.stderr }, `${text} ${extra.join(' ')}`).toEqual({ status, stderr });
+    }
+  });
+
   it('-e: `none` (no escape character) accepted, the last -e counts, a bad one is ssh\'s line; another character is refused', () => {
     for (const args of [['-e', 'none'], ['-e', '~', '-e', 'none'], ['-enone', '-N']]) expect(expectSame(['-F', 'none', ...args, 'h'], 'escapechar').status).toBe(0);
     for (const v of ['ab', '^~x', 'NONE', 'é']) expect(expectSame(['-F', 'none', '-e', v, 'h']).stderr).toEqual([`Bad escape character '${v}'.`]);

@@ -3,7 +3,7 @@
  * lists, ProxyCommand tokens, which of the two wins, -W, -f, -E (ssh.c and readconf.c rules).
  */
 import { describe, expect, it } from 'vitest';
-import { ConfigError, jumpHostArgv, parseJumpSpec, resolveCommandLine, type CliEnvironment, type ResolvedConfig } from '../src/config/cli-args.js';
+import { ConfigError, jumpHostArgv, parseJumpSpec, proxyCommandToRun, resolveCommandLine, type CliEnvironment, type ResolvedConfig } from '../src/config/cli-args.js';
 
 function env(files: Record<string, string> = {}): CliEnvironment {
   return { env: {}, home: '/home/joe', localUser: 'joe', fs: { readFile: (p) => files[p], listDir: () => [] } };
@@ -80,7 +80,7 @@ describe('ProxyJump lists (readconf.c parse_jump)', () => {
 
   it('the first of ProxyJump and ProxyCommand obtained wins; -J beats the config; none counts', () => {
     const cfg = { '/home/joe/.ssh/config': 'Host h\n  ProxyCommand nc %h %p\n  ProxyJump gw\nHost *\n  ProxyJump other\n' };
-    expect(resolve(['-N', 'h'], cfg).proxy).toEqual({ kind: 'command', command: 'nc h 22' });
+    expect(resolve(['-N', 'h'], cfg).proxy).toEqual({ kind: 'command', command: 'nc %h %p' });
     expect(resolve(['-N', '-J', 'x', 'h'], cfg).proxy).toEqual({ kind: 'jump', hops: [{ user: undefined, host: 'x', port: undefined }] });
     expect(resolve(['-N', '-o', 'ProxyJump=none', 'h'], cfg).proxy).toBeUndefined();
     expect(resolve(['-N', '-o', 'ProxyCommand=none', 'h'], cfg).proxy).toBeUndefined();
@@ -100,12 +100,15 @@ describe('ProxyJump lists (readconf.c parse_jump)', () => {
 });
 
 describe('ProxyCommand tokens (sshconnect.c expand_proxy_command)', () => {
-  it('%h %p %r %n %% expanded once the host is known; others are percent_expand errors', () => {
+  it('%h %p %r %n %% expanded once connecting; others are percent_expand errors then, not while resolving', () => {
     const files = { '/home/joe/.ssh/config': 'Host db\n  HostName 10.0.0.9\n  User dba\n  Port 2222\n  ProxyCommand ssh -W %h:%p gw -o User=%r -o Tag=%n%%\n' };
-    expect(resolve(['-N', 'db'], files).proxy).toEqual({ kind: 'command', command: 'ssh -W 10.0.0.9:2222 gw -o User=dba -o Tag=db%' });
-    expect(errorOf(() => resolve(['-N', '-o', 'ProxyCommand=nc %d', 'h'])).message).toBe('vdollar_percent_expand: unknown key %d\npercent_expand: failed');
+    expect(resolve(['-N', 'db'], files).proxy).toEqual({ kind: 'command', command: 'ssh -W %h:%p gw -o User=%r -o Tag=%n%%' });
+    expect(proxyCommandToRun(resolve(['-N', 'db'], files))).toBe('ssh -W 10.0.0.9:2222 gw -o User=dba -o Tag=db%');
+    const unknown = resolve(['-N', '-o', 'ProxyCommand=nc %d', 'h']);
+    expect(errorOf(() => proxyCommandToRun(unknown)).message).toBe('vdollar_percent_expand: unknown key %d\npercent_expand: failed');
     // A quoted argument holding spaces reaches /bin/sh quoted.
-    expect(resolve(['-N', '-o', 'ProxyCommand=sh -c "exec nc %h %p"', 'h']).proxy).toEqual({ kind: 'command', command: 'sh -c "exec nc h 22"' });
+    expect(proxyCommandToRun(resolve(['-N', '-o', 'ProxyCommand=sh -c "exec nc %h %p"', 'h']))).toBe('sh -c "exec nc h 22"');
+    expect(proxyCommandToRun(resolve(['-N', '-J', 'gw', 'h']))).toBeUndefined();
   });
 });
 

@@ -283,10 +283,12 @@ describe('the parser follows the table', () => {
     if (value === 'ssh-ed25519') expect(thrown(() => readText(`Host other\n${name} no-such-key-type\n`))?.message).toMatch(/line 2: Bad key types 'no-such-key-type'\./);
     const { o, notes } = readText(`Port 1\n${oddCase(name)} ${value}\n`);
     // HostbasedAcceptedAlgorithms (and its aliases) keeps its list for readconf.c
-    // fill_default_options' check (cli-args.ts); nothing else is set.
-    const { hostbasedAcceptedAlgorithms, ...rest } = o;
+    // fill_default_options' check, ForwardAgent its socket path for ssh.c main's stat(2)
+    // (cli-args.ts); nothing else is set.
+    const { hostbasedAcceptedAlgorithms, forwardAgentSockPath, ...rest } = o;
     expect(rest).toEqual({ ...emptyOptions(), port: 1 });
     expect(hostbasedAcceptedAlgorithms).toBe(/^hostbased(accepted|keytypes)/i.test(name) ? value : undefined);
+    expect(forwardAgentSockPath).toBe(name === 'ForwardAgent' ? value : undefined);
     const noop = e.noop?.includes(value.toLowerCase()) ?? false;
     expect(notes).toEqual(noop ? [] : [`/cfg line 2: ignoring unsupported option "${name}": ${e.reason}`]);
     // Asked for explicitly with -o: an error naming the option (unless it asks for what pure-ssh

@@ -231,7 +231,8 @@ export interface ResolvedConfig {
   warnWeakCrypto: boolean;
   /**
    * The route: ProxyJump hops (first hop first; each hop resolves its own configuration), a
-   * ProxyCommand with its %-tokens expanded, or undefined for a direct TCP connection.
+   * ProxyCommand as written (its %-tokens are expanded when connecting: {@link expandProxyCommand}),
+   * or undefined for a direct TCP connection.
    */
   proxy?: { kind: 'jump'; hops: JumpSpec[]; extra?: string } | { kind: 'command'; command: string };
   /** -W host:port: standard input and output forwarded to this address on the server side. */
@@ -282,14 +283,16 @@ export type CliOutcome =
 /**
  * ssh(1) usage text (OpenSSH 10's, whose options pure-ssh takes: -P), limited to what pure-ssh
  * accepts, -a, -k and -x included (they ask for what it does anyway), wrapped as ssh's is; -Q on
- * a line of its own, as in OpenSSH 10.
+ * a line of its own, as in OpenSSH 10. `-e escape_char` is listed in ssh's words although only
+ * `-e none` is taken (no session reads escapes): the option is accepted, and another character is
+ * refused by name, as an unsupported -c cipher is.
  */
 export const USAGE =
   'usage: pure-ssh [-46aCfGgkNnqTVvx] [-c cipher_spec] [-D [bind_address:]port]\n' +
-  '           [-E log_file] [-F configfile] [-i identity_file] [-J destination]\n' +
-  '           [-L [bind_address:]port:host:hostport] [-l login_name] [-m mac_spec]\n' +
-  '           [-o option] [-P tag] [-p port] [-R [bind_address:]port:host:hostport]\n' +
-  '           [-W host:port] destination\n' +
+  '           [-E log_file] [-e escape_char] [-F configfile] [-i identity_file]\n' +
+  '           [-J destination] [-L [bind_address:]port:host:hostport]\n' +
+  '           [-l login_name] [-m mac_spec] [-o option] [-P tag] [-p port]\n' +
+  '           [-R [bind_address:]port:host:hostport] [-W host:port] destination\n' +
   '       pure-ssh [-Q query_option]\n';
 
 // OpenSSH 10.5 ssh.c's getopt string: options followed by ':' take an argument.
@@ -644,6 +647,18 @@ export function expandProxyCommand(
   t: { host: string; originalHost: string; hostKeyAlias?: string; port: number; user: string },
 ): string {
   return percentExpand(command, { h: t.host, k: t.hostKeyAlias ?? t.originalHost, n: t.originalHost, p: String(t.port), r: t.user });
+}
+
+/**
+ * The command a ProxyCommand route runs: `cfg`'s ProxyCommand (kept as written, so `-G` prints it
+ * so) with its %-tokens expanded for the destination, as sshconnect.c ssh_proxy_connect does only
+ * when it connects. Undefined for any other route.
+ *
+ * @throws ConfigError on an unknown token, e.g. `vdollar_percent_expand: unknown key %Z` + `percent_expand: failed`.
+ */
+export function proxyCommandToRun(cfg: Pick<ResolvedConfig, 'proxy' | 'hostName' | 'hostArg' | 'hostKeyAlias' | 'port' | 'user'>): string | undefined {
+  if (cfg.proxy?.kind !== 'command') return undefined;
+  return expandProxyCommand(cfg.proxy.command, { host: cfg.hostName, originalHost: cfg.hostArg, hostKeyAlias: cfg.hostKeyAlias, port: cfg.port, user: cfg.user });
 }
 
 /** A `-o` value: the same split as a config file line (ssh.c hands it to process_config_line). */
@@ -1073,6 +1088,9 @@ function* resolveStepsLogged(argv: string[], cenv: CliEnvironment, state: LogSta
   // ssh.c expands every IdentityAgent value so (default_client_percent_dollar_expand), `none`
   // and `$VAR` included, where they are unchanged; -G prints the result.
   const identityAgentSetting = o.identityAgent === undefined ? undefined : percentExpand(tildeNow(o.identityAgent), fileTokens, cenv.env, 'percent_dollar_expand');
+  // ssh.c main, next: ForwardAgent's socket path likewise (`~`, then the tokens and ${VAR}), stat(2)ed
+  // below. pure-ssh forwards no agent (keywords.ts), but says what ssh says of a missing path.
+  const forwardAgentSockPath = o.forwardAgentSockPath === undefined ? undefined : percentExpand(tildeNow(o.forwardAgentSockPath), fileTokens, cenv.env, 'percent_dollar_expand');
   const userFilesAsWritten = (o.userKnownHostsFiles ?? ['~/.ssh/known_hosts', '~/.ssh/known_hosts2']).filter((f) => f !== 'none');
   const userFiles = userFilesAsWritten.map((s) => percentExpand(tildeNow(s), fileTokens, cenv.env));
   // ssh.c: GlobalKnownHostsFile gets no tokens, only `~` (as written under -G, which prints it
@@ -1145,7 +1163,10 @@ function* resolveStepsLogged(argv: string[], cenv: CliEnvironment, state: LogSta
     }
     note(`Setting implicit ProxyCommand from ProxyJump: ${impliedJumpCommand(o.proxy.hops, flags)}`);
   } else if (o.proxy?.kind === 'command') {
-    proxy = { kind: 'command', command: expandProxyCommand(o.proxy.command, { host: hostName, originalHost: flags.host, hostKeyAlias, port, user }) };
+    // As written: sshconnect.c expand_proxy_command expands its %-tokens only when it connects
+    // (ssh_proxy_connect), after -G has printed it (`ProxyCommand nc %Z %h` prints, exit 0) and
+    // after -vvv's UserKnownHostsFile lines. connect-host.ts openRoute expands it ({@link proxyCommandToRun}).
+    proxy = { kind: 'command', command: o.proxy.command };
   }
   // ssh.c, after the ProxyJump line and before -G prints: fatal() (not said with -q, exit 255).
   if (o.connectionAttempts !== undefined && o.connectionAttempts <= 0) throw new ConfigError('Invalid number of ConnectionAttempts');
@@ -1167,6 +1188,18 @@ function* resolveStepsLogged(argv: string[], cenv: CliEnvironment, state: LogSta
   const ttyDecisionAt = notes.length;
   // ssh.c: log_init again, with the level the files gave.
   state.level = logLevel;
+  // ssh.c main, after the pseudo-terminal decision and before -G prints or it connects: a
+  // ForwardAgent socket path it cannot stat(2) is an error() (an ERROR line, silenced by -q), and
+  // it goes on, unless ExitOnForwardFailure (yes by default with -W) ends it there: cleanup_exit(255),
+  // nothing more said. The legacy `$NAME` form is stat(2)ed as written too (ssh 9.2 reads the
+  // variable only later), so it is reported unless a file of that name exists.
+  if (forwardAgentSockPath !== undefined) {
+    const error = cenv.statError?.(forwardAgentSockPath);
+    if (error !== undefined) {
+      note(`Cannot forward agent socket path "${forwardAgentSockPath}": ${error}`, 'error');
+      if (o.exitOnForwardFailure === true) throw new ConfigError('');
+    }
+  }
   // ssh.c: debug3 for each UserKnownHostsFile its expansion changed (after the ProxyJump line).
   userFilesAsWritten.forEach((f, i) => {
     if (f !== userFiles[i]) note(`expanded UserKnownHostsFile '${f}' -> '${userFiles[i]}'`, 3);

@@ -336,15 +336,17 @@ const applyIdentityAgent: Apply = (o, args, ctx, kw) => {
  * readconf.c oForwardAgent: yes/no (true/false), or else a socket path, checked at its line whether
  * or not it applies: its `${VAR}` must expand (misc.c's line about the variable, then `Invalid
  * environment expansion VALUE.`) and the legacy `$NAME` form must be a valid name (misc.c
- * valid_env_name: letters, digits and `_`).
+ * valid_env_name: letters, digits and `_`). A path on a line that applies is kept when none was
+ * (parse_agent_path: `*activep && *charptr == NULL`), even after a `ForwardAgent no`.
  */
-const forwardAgentCheck: Check = (args, ctx, kw) => {
+const forwardAgentCheck = (args: string[], ctx: LineContext, kw: string, o: SshOptions): void => {
   const v = args[0] ?? '';
   if (v === '') throw lineError(ctx, 'missing argument.');
   if (!['yes', 'no', 'true', 'false'].includes(v.toLowerCase())) {
     const { errors } = dollarExpand(v, ctx.env ?? {});
     if (errors.length > 0) throw new ConfigError([...errors, lineError(ctx, `Invalid environment expansion ${v}.`).message].join('\n'));
     if (v[0] === '$' && v[1] !== '{' && !/^[A-Za-z0-9_]+$/.test(v.slice(1))) throw lineError(ctx, `Invalid environment name ${v}.`);
+    if (ctx.active) o.forwardAgentSockPath ??= v;
   }
   if (args.length > 1) throw extraArguments(kw, ctx);
 };

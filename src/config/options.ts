@@ -35,6 +35,12 @@ export interface SshOptions {
   certificateFiles?: string[];
   /** ssh_config(5) IdentityAgent as written: a socket path, `SSH_AUTH_SOCK`, `$VAR`, or `none`. */
   identityAgent?: string;
+  /**
+   * The first ForwardAgent socket path of a line that applies, as written (readconf.c
+   * forward_agent_sock_path, kept whatever yes/no line came first). pure-ssh forwards no agent;
+   * ssh.c still checks that the path exists (cli-args.ts).
+   */
+  forwardAgentSockPath?: string;
   strictHostKeyChecking?: StrictHostKeyChecking;
   userKnownHostsFiles?: string[];
   globalKnownHostsFiles?: string[];

@@ -278,7 +278,10 @@ async function prepareLogin(cfg: Resolved, log: (m: string) => void, verbose: bo
       // ssh(1) binds its agent to the session before listing its keys (sshconnect2.c get_agent_identities).
       bindAgent: (session) => bindAgentToSession(auth, session, (m) => log(m)),
       async sign(req) {
-        const signer = auth.signers.find((s) => s.publicKeyBlob.length === req.keyBlob.length && s.publicKeyBlob.every((b, i) => b === req.keyBlob[i]));
+        // The identity's own signer first: an agent's key and the file it stood for share a key blob.
+        const signer =
+          auth.signers.find((s) => s.identity === req.identity) ??
+          auth.signers.find((s) => s.identity === undefined && s.publicKeyBlob.length === req.keyBlob.length && s.publicKeyBlob.every((b, i) => b === req.keyBlob[i]));
         return signer ? signer.sign(req.data, req.algorithm, req.flags) : null;
       },
       async loadKey(req) {

@@ -756,6 +756,16 @@ export interface PreparedAuth {
   /** {@link bindAgentToSession} bound {@link agent} to a session: another session needs a new connection. */
   agentBound?: boolean;
   /**
+   * Identity files an agent key stood for (its identity among {@link agentIdentities}), placed
+   * again among the files: each is withdrawn unless that agent identity is (ssh lists the agent's
+   * keys only once it is bound, sshconnect2.c get_agent_identities; see {@link bindAgentToSession}).
+   */
+  agentStandIns?: Map<AuthIdentity, AuthIdentity>;
+  /** The agent's key blobs as last listed: by prepareAuth, then by the bound agent; undefined when that failed. */
+  agentListing?: Uint8Array[];
+  /** ConnectOptions.requiredRsaSize, for the agent's keys {@link bindAgentToSession} ignores. */
+  requiredRsaSize?: number;
+  /**
    * Why the `agent` given could not be used (its socket could not be reached, or it broke the
    * agent protocol), as `onWarning` reported it: named by a final AuthenticationError (its
    * `agentUnavailable`).
@@ -816,6 +826,33 @@ export async function bindAgentToSession(
   session: { hostKeyBlob: Uint8Array | undefined; sessionId: Uint8Array | undefined; signature: Uint8Array | undefined },
   log: (message: string, level?: 2 | 3) => void,
 ): Promise<((identity: AuthIdentity) => boolean) | undefined> {
+  const unlisted = await bindAndRelist(auth, session, log);
+  // sshconnect2.c pubkey_prepare: first the agent's keys RequiredRSASize rules out, each ignored
+  // with a debug line, in the agent's order (IdentitiesOnly or not), before any is matched to a file.
+  const short = (auth.agentListing ?? []).filter((b) => rsaKeyTooShort(b, auth.requiredRsaSize));
+  for (const b of short) log(`pubkey_prepare: ignoring ${keyBlobType(b)} agent key: Invalid key length`);
+  const standIns = auth.agentStandIns;
+  if (!standIns && short.length === 0) return unlisted;
+  const agentIds = new Set(auth.agentIdentities);
+  const dropAgent = (id: AuthIdentity): boolean =>
+    (unlisted?.(id) ?? false) || (agentIds.has(id) && id.publicKeyBlob !== undefined && short.some((b) => constantTimeEqual(b, id.publicKeyBlob!)));
+  // pubkey_prepare matches files against the keys the bound agent lists and keeps: a file stays
+  // the agent's key where that key is kept, else it is offered as the file it is, at its place
+  // among the files (its stand-in).
+  const drop = (id: AuthIdentity): boolean => {
+    const held = standIns?.get(id);
+    return held === undefined ? dropAgent(id) : !dropAgent(held);
+  };
+  auth.withdrawn = drop;
+  return drop;
+}
+
+/** The body of {@link bindAgentToSession}: the agent identities the bound agent no longer lists. */
+async function bindAndRelist(
+  auth: PreparedAuth,
+  session: { hostKeyBlob: Uint8Array | undefined; sessionId: Uint8Array | undefined; signature: Uint8Array | undefined },
+  log: (message: string, level?: 2 | 3) => void,
+): Promise<((identity: AuthIdentity) => boolean) | undefined> {
   let agent = auth.agent;
   if (!agent) return undefined;
   let count = auth.agentKeyCount;
@@ -832,6 +869,7 @@ export async function bindAgentToSession(
       old.close();
     }
     if (!agent) {
+      auth.agentListing = undefined;
       const agentIds = new Set(auth.agentIdentities);
       return (auth.withdrawn = (id) => agentIds.has(id));
     }
@@ -858,6 +896,7 @@ export async function bindAgentToSession(
       log(`get_agent_identities: ssh_fetch_identitylist: ${agentFailureReason(err) ?? (err as Error).message}`);
       count = undefined;
     }
+    auth.agentListing = listed;
     const agentIds = new Set(auth.agentIdentities);
     drop = (id) => agentIds.has(id) && (listed === undefined || !listed.some((b) => id.publicKeyBlob !== undefined && constantTimeEqual(b, id.publicKeyBlob)));
   }
@@ -1024,12 +1063,24 @@ export async function prepareAuth(
     const note = f.explicit ? 'explicit' : undefined;
     identities.push(f.key ? { publicKeyBlob: f.publicKeyBlob, label: f.certificateFile, note, key: f.key } : certificateIdentity(f, f.certificateFile, note));
   }
+  // With an agent, the files its keys stand for are also placed among the files (standIns): ssh
+  // lists the agent's keys once it is bound to the session, and the bound agent may hide some
+  // (bindAgentToSession keeps one of the two entries for each such file).
   const order = orderIdentities(
     offered.filter((f) => f.certificateFile === undefined).map((f) => ({ publicKeyBlob: f.publicKeyBlob, item: f })),
     agentKeys.map((k) => ({ publicKeyBlob: k.keyBlob, item: k })),
     identitiesOnly,
+    agent !== undefined,
   );
+  const agentIdentityOf = new Map<(typeof agentKeys)[number], AuthIdentity>();
+  const standIns = new Map<AuthIdentity, AuthIdentity>();
   for (const o of order) {
+    if (o.kind === 'file' && o.heldBy !== undefined) {
+      const at = identities.length;
+      addFile(o.file);
+      standIns.set(identities[at]!, agentIdentityOf.get(o.heldBy)!);
+      continue;
+    }
     if (o.kind === 'agent') {
       const { keyBlob, comment } = o.agent;
       const note = o.file?.explicit ? 'explicit agent' : 'agent';
@@ -1037,6 +1088,7 @@ export async function prepareAuth(
       const identity: AuthIdentity = { publicKeyBlob: keyBlob, label, note };
       identities.push(identity);
       agentIdentities.push(identity);
+      agentIdentityOf.set(o.agent, identity);
       signers.push({
         publicKeyBlob: keyBlob,
         identity,
@@ -1051,22 +1103,25 @@ export async function prepareAuth(
       });
       continue;
     }
-    const f = o.file;
+    addFile(o.file);
+  }
+  /** An identity file's identity, and who signs for it unless the core holds its key. */
+  function addFile(f: IdentityFileEntry): void {
     const note = f.explicit ? 'explicit' : undefined;
     if (f.key) {
       identities.push({ publicKeyBlob: f.publicKeyBlob ?? f.key.publicKeyBlob, label: f.path, note, key: f.key });
-      continue;
+      return;
     }
     if (f.certificate) {
       identities.push(certificateIdentity(f, f.path, note));
-      continue;
+      return;
     }
     const publicKeyBlob = f.publicKeyBlob;
     if (publicKeyBlob === undefined) {
       const identity: AuthIdentity = { label: f.path, note };
       identities.push(identity);
       keyLoaders.set(identity, () => unlockIdentityFile(f.path, { passphrase, askPassphrase, attempts, debug, allowUnprotectedKeyFiles, crypto }));
-      continue;
+      return;
     }
     const identity: AuthIdentity = { publicKeyBlob, label: f.path, note };
     identities.push(identity);
@@ -1109,6 +1164,9 @@ export async function prepareAuth(
     });
   }
   for (const { identity, entry } of certificates) signers.push(certificateSigner(prepared, identity, entry, crypto, debug));
+  if (standIns.size > 0) prepared.agentStandIns = standIns;
+  if (agent) prepared.agentListing = agentKeys.map((k) => k.keyBlob);
+  prepared.requiredRsaSize = options.requiredRsaSize;
   prepared.agent = agent;
   prepared.agentKeyCount = agent && deferAgentCountLine ? agentKeys.length : undefined;
   return prepared;
@@ -2054,7 +2112,7 @@ export class SshClient extends EventEmitter {
       this.signersPrepared = true;
       setImmediate(() => {
         if (this.isDone || this.core.isAuthenticated) return;
-        void this.auth.signers.find((s) => s.prepare)?.prepare!();
+        void this.auth.signers.find((s) => s.prepare && !(s.identity !== undefined && this.auth.withdrawn?.(s.identity)))?.prepare!();
       });
     }
     if (this.core.outputPending) {

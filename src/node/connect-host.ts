@@ -10,7 +10,7 @@ import { readdirSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { isIP, Socket } from 'node:net';
 import { homedir, hostname as osHostname, networkInterfaces, userInfo } from 'node:os';
 import type { Duplex } from 'node:stream';
-import { ConfigError, expandJumpHops, jumpHostArgv, resolveCommandLineAsync, type CliEnvironment, type ResolvedConfig } from '../config/cli-args.js';
+import { ConfigError, expandJumpHops, proxyCommandToRun, jumpHostArgv, resolveCommandLineAsync, type CliEnvironment, type ResolvedConfig } from '../config/cli-args.js';
 import { LOG_LEVELS, type LogLevel, type LogNote } from '../config/ssh-config.js';
 import type { CompressionTotals } from '../compress/compressor.js';
 import type { CryptoProvider } from '../crypto/provider.js';
@@ -1222,7 +1222,10 @@ export async function openRoute(
 ): Promise<{ sock: Duplex; via?: SshClient; viaLog?: Log; started?: number }> {
   if (cfg.proxy?.kind === 'command') {
     const { proxyCommandStream } = await import('./proxy-command.js');
-    const sock = proxyCommandStream(cfg.proxy.command, { debug: (m) => log.debug1(m), stderr: proxyCommandStderr });
+    // sshconnect.c ssh_proxy_connect: expand_proxy_command's %h, %k, %n, %p and %r only now;
+    // an unknown token is percent_expand's two lines, exit 255.
+    const command = proxyCommandToRun(cfg)!;
+    const sock = proxyCommandStream(command, { debug: (m) => log.debug1(m), stderr: proxyCommandStderr });
     sock.on('error', () => {}); // reported by the SSH client
     // The command exited during the session: ssh(1)'s DISCONNECT meets its closed pipe (sendDisconnectFails).
     sock.prependListener('error', (err: unknown) => {
