@@ -71,9 +71,9 @@ describeInteropWithHome('known_hosts in a missing directory: only ~/.ssh is made
     }
   });
 
-  it('a new known_hosts file is 0666 less the umask (fopen "a"), 0644 under 022 and 0640 under 027, as ssh makes it', async () => {
+  it('a new known_hosts file is 0666 less the umask (fopen "a") and 022 (ssh.c main), 0644 under 022/002/000 and 0640 under 027, as ssh makes it', async () => {
     const home = join(dir, 'home-mode');
-    for (const umask of [0o022, 0o027]) {
+    for (const umask of [0o022, 0o027, 0o002, 0o000]) {
       const modes: Record<string, number> = {};
       for (const client of ['ssh', 'pure-ssh'] as const) {
         await rm(home, { recursive: true, force: true });
@@ -87,7 +87,8 @@ describeInteropWithHome('known_hosts in a missing directory: only ~/.ssh is made
         }
         modes[client] = statSync(join(home, '.ssh', 'known_hosts')).mode & 0o777;
       }
-      expect(modes, umask.toString(8)).toEqual({ ssh: 0o666 & ~umask, 'pure-ssh': 0o666 & ~umask });
+      // ssh.c main: umask(022 | umask(077)) before anything is written.
+      expect(modes, umask.toString(8)).toEqual({ ssh: 0o666 & ~(umask | 0o022), 'pure-ssh': 0o666 & ~(umask | 0o022) });
     }
   });
 
