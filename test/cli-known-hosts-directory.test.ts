@@ -11,7 +11,7 @@
  * Needs `npm run build` first.
  */
 import { existsSync, statSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, expect, it } from 'vitest';
 import { cliEnv, describeInteropWithHome, suiteDir } from './harness/home.js';
@@ -111,12 +111,17 @@ describeInteropWithHome('known_hosts in a missing directory: only ~/.ssh is made
     }
   });
 
-  it('~/.ssh cannot be made (no home directory; the home a regular file): ssh\'s error line, then "Failed to add the host ..."', async () => {
+  it('~/.ssh cannot be made (no home directory; the home a regular file; a dangling link): ssh\'s error line, then "Failed to add the host ..."', async () => {
     const home = join(dir, 'home-c');
     const file = join(home, '.ssh', 'known_hosts');
     for (const [name, expected, setUp] of [
       ['no home', `Could not create directory '${join(home, '.ssh')}' (No such file or directory).\r\n`, async () => {}],
       ['home a file', `Could not stat ${join(home, '.ssh')}: Not a directory\r\n`, () => writeFile(home, '')],
+      // stat(2) follows the dangling link (ENOENT), mkdir(2) then meets the link itself: strerror(EEXIST).
+      ['~/.ssh a dangling symlink', `Could not create directory '${join(home, '.ssh')}' (File exists).\r\n`, async () => {
+        await mkdir(home);
+        await symlink(join(home, 'nowhere'), join(home, '.ssh'));
+      }],
     ] as const) {
       const seen: string[] = [];
       for (const client of ['ssh', 'pure-ssh'] as const) {
