@@ -92,4 +92,45 @@ describeInteropWithHome('CLI: Load key reasons for key files that do not parse, 
       expect(lines, client).toEqual(want);
     }
   }, 60_000);
+
+  it('a damaged private half whose FILE.pub the server accepted: load_identity_file\'s Load key line, no "signing failed"', async () => {
+    // The authorized key's file cut before its END line (and mid-body), its .pub beside it: ssh
+    // offers the .pub, the server accepts it, then sshconnect2.c sign_and_send_pubkey →
+    // load_identity_file cannot parse the private half.
+    const key = await readFile(sshd.clientKeyPath, 'utf8');
+    // PROTOCOL.key §1 of an unencrypted key: magic, "none", "none", "", uint32 nkeys (offset
+    // 35), the public key string, uint32 private section length, the section (padded 1, 2, 3...).
+    const k = pemParts(key);
+    const nkeysAt = 35;
+    const lengthAt = nkeysAt + 4 + 4 + k.body.readUInt32BE(nkeysAt + 4);
+    const edited = (edit: (b: Buffer) => Buffer) => pem(k.head, edit(Buffer.from(k.body)), k.foot);
+    const paths: string[] = [];
+    for (const [name, text] of [
+      ['cut-before-end', key.slice(0, key.indexOf('-----END'))],
+      ['cut-mid-body', key.slice(0, key.length >> 1)],
+      // sshkey.c private2_decrypt / sshkey_parse_private2's SSH_ERR_INVALID_FORMAT: ssh(1) then
+      // tries the PEM parser, and says its "error in libcrypto".
+      ['two-keys', edited((b) => (b.writeUInt32BE(2, nkeysAt), b))],
+      ['section-too-long', edited((b) => (b.writeUInt32BE(b.readUInt32BE(lengthAt) + 8, lengthAt), b))],
+      ['trailing-bytes', edited((b) => Buffer.concat([b, Buffer.alloc(4)]))],
+      ['bad-padding', edited((b) => (b[b.length - 1] = 0x09, b))],
+    ] as const) {
+      const path = join(home, `accepted-${name}`);
+      await writeFile(path, text, { mode: 0o600 });
+      await writeFile(`${path}.pub`, `${sshd.clientPublicKey}\n`);
+      paths.push(path);
+    }
+    for (const path of paths) {
+      const args = [
+        '-F', 'none', '-p', String(sshd.port), '-l', sshd.user, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes',
+        '-o', 'IdentityAgent=none', '-o', `UserKnownHostsFile=${sshd.knownHostsPath}`, '-o', 'GlobalKnownHostsFile=/dev/null',
+        '-o', 'PasswordAuthentication=no', '-o', 'KbdInteractiveAuthentication=no', '-i', path, '-W', '127.0.0.1:1', sshd.host,
+      ];
+      for (const client of ['ssh', 'pure-ssh'] as const) {
+        const { stderr } = await startCli(client, args, { env: cliEnv(home) }).done;
+        const lines = stderr.replace(/\r/g, '').split('\n').filter((l) => /^(Load key|sign_and_send_pubkey)/.test(l));
+        expect(lines, `${client} ${path}`).toEqual([`Load key "${path}": error in libcrypto`]);
+      }
+    }
+  }, 60_000);
 });

@@ -11,7 +11,7 @@
  * Needs `npm run build` first.
  */
 import { existsSync, statSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, expect, it } from 'vitest';
 import { cliEnv, describeInteropWithHome, suiteDir } from './harness/home.js';
@@ -71,9 +71,9 @@ describeInteropWithHome('known_hosts in a missing directory: only ~/.ssh is made
     }
   });
 
-  it('a new known_hosts file is 0666 less the umask (fopen "a"), 0644 under 022 and 0640 under 027, as ssh makes it', async () => {
+  it('a new known_hosts file is 0666 less the umask (fopen "a") and 022 (ssh.c main), 0644 under 022/002/000 and 0640 under 027, as ssh makes it', async () => {
     const home = join(dir, 'home-mode');
-    for (const umask of [0o022, 0o027]) {
+    for (const umask of [0o022, 0o027, 0o002, 0o000]) {
       const modes: Record<string, number> = {};
       for (const client of ['ssh', 'pure-ssh'] as const) {
         await rm(home, { recursive: true, force: true });
@@ -87,7 +87,8 @@ describeInteropWithHome('known_hosts in a missing directory: only ~/.ssh is made
         }
         modes[client] = statSync(join(home, '.ssh', 'known_hosts')).mode & 0o777;
       }
-      expect(modes, umask.toString(8)).toEqual({ ssh: 0o666 & ~umask, 'pure-ssh': 0o666 & ~umask });
+      // ssh.c main: umask(022 | umask(077)) before anything is written.
+      expect(modes, umask.toString(8)).toEqual({ ssh: 0o666 & ~(umask | 0o022), 'pure-ssh': 0o666 & ~(umask | 0o022) });
     }
   });
 
@@ -110,12 +111,17 @@ describeInteropWithHome('known_hosts in a missing directory: only ~/.ssh is made
     }
   });
 
-  it('~/.ssh cannot be made (no home directory; the home a regular file): ssh\'s error line, then "Failed to add the host ..."', async () => {
+  it('~/.ssh cannot be made (no home directory; the home a regular file; a dangling link): ssh\'s error line, then "Failed to add the host ..."', async () => {
     const home = join(dir, 'home-c');
     const file = join(home, '.ssh', 'known_hosts');
     for (const [name, expected, setUp] of [
       ['no home', `Could not create directory '${join(home, '.ssh')}' (No such file or directory).\r\n`, async () => {}],
       ['home a file', `Could not stat ${join(home, '.ssh')}: Not a directory\r\n`, () => writeFile(home, '')],
+      // stat(2) follows the dangling link (ENOENT), mkdir(2) then meets the link itself: strerror(EEXIST).
+      ['~/.ssh a dangling symlink', `Could not create directory '${join(home, '.ssh')}' (File exists).\r\n`, async () => {
+        await mkdir(home);
+        await symlink(join(home, 'nowhere'), join(home, '.ssh'));
+      }],
     ] as const) {
       const seen: string[] = [];
       for (const client of ['ssh', 'pure-ssh'] as const) {

@@ -153,8 +153,11 @@ it('pure-ssh/web bundles for browsers without Node built-ins or polyfills; size 
   // hint in the words of the web build (keys/key-file.ts ENCRYPTED_KEY_HINT_WEB: the passphrase
   // option and signers, no ssh-agent): +0.04, measured 110.70 KiB (with zlib 123.98); 110.8 KiB
   // for a PKCS#8 file's damaged ECPrivateKey told as ssh's "error in libcrypto" (keys/pkcs8.ts):
-  // +0.04, measured 110.74 KiB (with zlib 124.00).
-  expect(gz).toBeLessThan(110.8);
+  // +0.04, measured 110.74 KiB (with zlib 124.00); 110.85 KiB for the OpenSSH parser's
+  // SSH_ERR_INVALID_FORMAT cases told as ssh's "error in libcrypto" (keys/privatekey.ts: nkeys,
+  // the private section's length read and checked before the section, trailing bytes, padding,
+  // envelope; break38): +0.07, measured 110.82 KiB.
+  expect(gz).toBeLessThan(110.85);
 });
 
 it('compression is opt-in: pako is absent from the default bundle and comes with pure-ssh/compress-zlib', async () => {

@@ -194,23 +194,31 @@ function parseKeyV1(raw: Uint8Array, ctx: KeyFileContext): ParsedKeyFile {
   const kdfName = latin(r.string('kdfname'));
   const kdfOptions = r.string('kdfoptions');
   const nkeys = r.uint32();
-  // OpenSSH sshkey_parse_private2: files hold exactly one key.
-  if (nkeys !== 1) throw keyFormatError(`holds ${nkeys} keys; exactly one is supported`);
+  // OpenSSH sshkey.c private2_decrypt: files hold exactly one key. Its SSH_ERR_INVALID_FORMAT
+  // (here and below) sends sshkey_parse_private_fileblob_type on to the PEM parser, whose failure
+  // ssh(1) reports as "error in libcrypto" (libcryptoKeyError).
+  if (nkeys !== 1) throw libcryptoKeyError(`holds ${nkeys} keys; exactly one is supported`);
   const headerPublic = r.string('public key').slice();
-  const section = r.string('private section');
+  const sectionLength = r.uint32();
   const cipher = KEY_FILE_CIPHERS.get(cipherName) ?? ctx.extra?.keyFileCipher(cipherName);
   if (!cipher) {
     if (cipherName === '3des-cbc') throw extraDecryptionMissing(OPENSSH, cipherName);
     throw keyFormatError(`cipher "${cipherName}" is not supported; re-encrypt a copy with: ssh-keygen -p -Z aes256-ctr -f <copy>`);
   }
+  // private2_decrypt: the private section and the tag must be there (SSH_ERR_INVALID_FORMAT), and
+  // nothing after them.
+  if (r.remaining < cipher.tagLength || r.remaining - cipher.tagLength < sectionLength) {
+    throw libcryptoKeyError(`private section needs ${sectionLength} bytes and a ${cipher.tagLength}-byte tag, ${r.remaining} left (corrupted)`);
+  }
+  const section = r.raw(sectionLength, 'private section');
   const tag = r.raw(cipher.tagLength, 'authentication tag');
-  r.end('private key file');
+  if (r.remaining !== 0) throw libcryptoKeyError(`${r.remaining} unexpected trailing bytes after the private key (corrupted)`);
   // PROTOCOL.key §2, §5: kdf "bcrypt", or "none" with cipher "none".
   if (kdfName !== 'none' && kdfName !== 'bcrypt') throw keyFormatError(`KDF "${kdfName}" is not supported (bcrypt)`);
-  if (kdfName === 'none' && cipherName !== 'none') throw keyFormatError(`kdf "none" with cipher "${cipherName}" is not a valid combination`);
+  if (kdfName === 'none' && cipherName !== 'none') throw libcryptoKeyError(`kdf "none" with cipher "${cipherName}" is not a valid combination`);
   // PROTOCOL.key §3: the private list is padded to the cipher's block size.
   if (section.length < cipher.blockSize || section.length % cipher.blockSize !== 0) {
-    throw keyFormatError(`private section length ${section.length} is not a multiple of ${cipher.blockSize} (corrupted)`);
+    throw libcryptoKeyError(`private section length ${section.length} is not a multiple of ${cipher.blockSize} (corrupted)`);
   }
   const encrypted = kdfName === 'bcrypt';
   let plain = section;
@@ -257,9 +265,11 @@ function parsePrivateList(plain: Uint8Array, headerPublic: Uint8Array, encryptio
       comment = latin(commentBytes);
     }
     // PROTOCOL.key §3: padding bytes are 1, 2, 3, ... (OpenSSH checks the pattern, not the count).
-    if (p.rest().some((b, i) => b !== ((i + 1) & 0xff))) throw keyFormatError('bad padding after the private key (corrupted key file)');
+    // sshkey.c private2_check_padding and the envelope check: SSH_ERR_INVALID_FORMAT, "error in
+    // libcrypto" to ssh(1) (see nkeys above).
+    if (p.rest().some((b, i) => b !== ((i + 1) & 0xff))) throw libcryptoKeyError('bad padding after the private key (corrupted key file)');
     if (!constantTimeEqual(key.publicKeyBlob, headerPublic)) {
-      throw keyFormatError('the private key does not match the public key stored with it (corrupted key file)');
+      throw libcryptoKeyError('the private key does not match the public key stored with it (corrupted key file)');
     }
     return { key, comment, format: 'openssh' };
   } catch (err) {

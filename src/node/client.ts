@@ -2307,6 +2307,7 @@ export class SshClient extends EventEmitter {
             // load_identity_file: sshkey_perm_ok's block and "Load key": a soft failure, no
             // "signing failed" line; the next key is tried.
             const warn = this.options.warn;
+            const unparsable = code === 'ERR_KEY_FORMAT' && signer.identity !== undefined;
             // sshconnect2.c identity_sign: error_f() of a private key other than the public half
             // offered (a stale FILE.pub), SSH_ERR_KEY_NOT_FOUND: a soft failure, no "signing failed".
             if (err instanceof PublicHalfMismatch) warn?.(`identity_sign: private key ${err.path} contents do not match public`);
@@ -2318,12 +2319,18 @@ export class SshClient extends EventEmitter {
               // `no such identity` at debug3 only, as at its turn (key-request below).
               const defaultMissing = !(e.identity.note ?? '').includes('explicit') && isPathLookupFailure((err as { cause?: NodeJS.ErrnoException }).cause?.code);
               if (!defaultMissing) warn?.(loadKeyErrorLine(signer.identity?.label ?? e.identity.label, err)!);
+            } else if (unparsable) {
+              // A private half that does not parse, its FILE.pub offered and accepted:
+              // sshconnect2.c sign_and_send_pubkey → load_identity_file's `Load key "PATH":
+              // REASON` (ssherr.c), a soft failure with no "signing failed" line, as at its turn;
+              // pure-ssh's own why stays in the core's debug line below.
+              warn?.(loadKeyErrorLine(signer.identity!.label, err)!);
             } else if (!passphraseProblem) {
               warn?.(`sign_and_send_pubkey: signing failed for ${signer.name}: ${reason}`);
             }
             // Said once, in ssh's words, when there is a warn: not again as the core's debug line
             // (ssh -v has none). Without one, the core's line is all there is.
-            this.core.provideSignature(e.id, null, reason, { reported: warn !== undefined && !passphraseProblem });
+            this.core.provideSignature(e.id, null, reason, { reported: warn !== undefined && !passphraseProblem && !unparsable });
             this.pump();
           },
         );

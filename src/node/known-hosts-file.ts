@@ -309,8 +309,10 @@ export function knownHostsVerifier(opts: {
     try {
       // Do not glue our line onto a last line that lacks its newline.
       const sep = firstText !== '' && !firstText.endsWith('\n') ? '\n' : '';
-      // hostfile.c add_host_to_hostfile: fopen(filename, "a"), so a new file is 0666 less the umask.
-      await appendFile(file, `${sep}${line}\n`);
+      // hostfile.c add_host_to_hostfile: fopen(filename, "a"), so a new file is 0666 less the umask,
+      // and ssh.c main first sets `umask(022 | umask(077))`: never group- or world-writable. Mode
+      // 0644 less this process's umask is that same 0666 & ~(umask | 022).
+      await appendFile(file, `${sep}${line}\n`, { mode: 0o644 });
     } catch {
       // sshconnect.c check_host_key (HOST_NEW): the key is already accepted by the policy
       // (accept-new, no, or the user's yes); a file that cannot be written (a read-only

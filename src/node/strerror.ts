@@ -12,6 +12,7 @@ const STRERROR: Readonly<Record<string, string>> = {
   EPERM: 'Operation not permitted',
   ENXIO: 'No such device or address',
   ENOENT: 'No such file or directory',
+  EEXIST: 'File exists',
   EACCES: 'Permission denied',
   ENOTDIR: 'Not a directory',
   EISDIR: 'Is a directory',
