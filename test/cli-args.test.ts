@@ -60,7 +60,7 @@ describe('usage text', () => {
     const withArg = [...USAGE.split('\n       pure-ssh [-Q')[0]!.matchAll(/\[-([A-Za-z]) /g)].map((m) => m[1]).join('');
     expect(withArg).toBe(Object.keys(OPENSSH10_WITH_ARG).filter(accepted).join(''));
     expect(USAGE).toContain('[-P tag]');
-    // `-e none` is taken (no escape character, what pure-ssh does): ssh's words for it.
+    // -e takes every escape character ssh takes (no session reads it): ssh's words for it.
     expect(USAGE).toContain('[-E log_file] [-e escape_char] [-F configfile]');
     // OpenSSH 10: `ssh [-Q query_option]` on a line of its own.
     expect(USAGE.endsWith('\n       pure-ssh [-Q query_option]\n')).toBe(true);
@@ -232,10 +232,20 @@ describe('argument parsing (ssh(1) getopt)', () => {
     expect(c.localForwards).toHaveLength(1);
   });
 
-  it('a remote command is an error, exit 255', () => {
-    const e = errorOf(() => resolveCommandLine(['-N', 'host', 'ls', '-l'], env()));
+  it('a remote command is an error where ssh would run it, exit 255', () => {
+    const e = errorOf(() => resolveCommandLine(['-L', '1:a:2', 'host', 'ls', '-l'], env()));
     expect(e.exitCode).toBe(255);
     expect(e.message).toMatch(/remote commands are not supported \(got 'ls -l'\)/);
+  });
+
+  // break38 F15: ssh.c's -N and -W set SessionType none, and ssh_session2 opens no session, so
+  // the command words are never used; ssh says nothing of them, pure-ssh a -v line.
+  it('a remote command with -N, -W or SessionType none is taken and not run, with a -v line', () => {
+    for (const args of [['-N'], ['-W', 'a:1'], ['-o', 'SessionType=none', '-L', '1:a:2']]) {
+      const c = resolve([...args, 'host', 'ls', '-l']);
+      expect(c.notes, args.join(' ')).toContain("remote command 'ls -l' not run: no session is opened (-N, -W or SessionType none), as by ssh");
+    }
+    expect(resolve(['-N', 'host']).notes.some((n) => n.startsWith('remote command'))).toBe(false);
   });
 
   it('without -N: -L continues with a warning; nothing to do is an error', () => {
@@ -259,10 +269,13 @@ describe('argument parsing (ssh(1) getopt)', () => {
     expect(errorOf(() => resolveCommandLine(['-1', 'host'], env())).message).toBe('SSH protocol v.1 is no longer supported');
     // Flags asking for what pure-ssh does anyway (no pty, stdin, X11, agent, delegation; protocol 2).
     expect(resolve(['-NTnxak2', 'host']).host).toBe('host');
-    // -e none: no escape character, as pure-ssh (no session) has none; the last -e counts.
-    expect(resolve(['-N', '-e', 'none', 'host']).host).toBe('host');
-    expect(resolve(['-N', '-e', '~', '-e', 'none', 'host']).host).toBe('host');
-    expect(errorOf(() => resolveCommandLine(['-N', '-e', 'none', '-e', '~', 'host'], env())).message).toBe('pure-ssh: option -e is not supported yet (escape characters)');
+    // -e: any escape character ssh takes (break38 F13); the last -e counts, and -v says it has no
+    // effect (no session reads it). `none` asks for what pure-ssh does: no line.
+    expect(resolve(['-N', '-e', 'none', 'host']).notes.some((n) => n.startsWith('-e'))).toBe(false);
+    expect(resolve(['-N', '-e', '~', '-e', 'none', 'host']).options.escapeChar).toEqual({ value: 'none', where: '-e' });
+    const e = resolve(['-N', '-e', 'none', '-e', '~', 'host']);
+    expect(e.options.escapeChar).toEqual({ value: 0x7e, where: '-e' });
+    expect(e.notes).toContain('-e ~ has no effect: it applies to sessions, and pure-ssh opens none, like ssh -N');
   });
 
   it('-p rejects bad ports like ssh', () => {

@@ -303,7 +303,7 @@ ${FIXED}`,
     );
     const ours: Record<string, string | undefined> = {
       ForwardX11: 'no', ForwardX11Trusted: 'no', ForwardX11Timeout: '1200', XAuthLocation: '/usr/bin/xauth', ForwardAgent: 'no',
-      AddKeysToAgent: 'false', ControlMaster: 'false', ControlPath: undefined, ControlPersist: 'no', EscapeChar: 'none', IPQoS: 'none none',
+      AddKeysToAgent: 'false', ControlMaster: 'false', ControlPath: undefined, ControlPersist: 'no', IPQoS: 'none none',
       SendEnv: undefined, SetEnv: undefined, TCPKeepAlive: 'no', UpdateHostKeys: 'false',
       LogVerbose: 'none', SyslogFacility: 'USER', GSSAPIAuthentication: 'no', GSSAPIDelegateCredentials: 'no',
       EnableEscapeCommandline: 'no', RequestTTY: 'false', SecurityKeyProvider: 'internal',
@@ -411,7 +411,7 @@ ${FIXED}`,
       expect(r.stderr, line).toContain(`${one} line 2: unsupported option "${line.split(' ')[0]}"`);
     }
     // An ignored keyword asked for with -o is refused too (the user asked for it explicitly).
-    for (const [name, value] of [['ForwardX11', 'yes'], ['TCPKeepAlive', 'yes'], ['EscapeChar', '~'], ['RequestTTY', 'force']]) {
+    for (const [name, value] of [['ForwardX11', 'yes'], ['TCPKeepAlive', 'yes'], ['EnableEscapeCommandline', 'yes'], ['RequestTTY', 'force']]) {
       expect(run(SSH, ['-G', '-F', 'none', '-o', `${name}=${value}`, 'h']).lines.length, name).toBeGreaterThan(70);
       const ours = run(process.execPath, [CLI, '-G', '-F', 'none', '-o', `${name}=${value}`, 'h'], 255);
       expect(ours.lines, name).toEqual([]);

@@ -16,6 +16,7 @@ import { cliEnv, describeWithHome, itWithHome } from './harness/home.js';
 // its start-up CPU, most of what this file's runs cost.
 import { CLI_BIN_PATH as CLI } from './harness/proc.js';
 import { jumpHostArgv, resolveCommandLine } from '../src/config/cli-args.js';
+import { escapeCharText } from '../src/config/keywords.js';
 import { processCliEnvironment } from '../src/node/connect-host.js';
 import { inCI, openssh10, openssh10Available, SSH_CLIENT_PATH, sshClientAvailable } from './harness/sshd.js';
 import { PURE_SSH_VERSION } from '../src/transport/version.js';
@@ -246,11 +247,61 @@ function expectSame(args: string[], keyword?: string, env?: NodeJS.ProcessEnv): 
     }
   });
 
-  it('-e: `none` (no escape character) accepted, the last -e counts, a bad one is ssh\'s line; another character is refused', () => {
-    for (const args of [['-e', 'none'], ['-e', '~', '-e', 'none'], ['-enone', '-N']]) expect(expectSame(['-F', 'none', ...args, 'h'], 'escapechar').status).toBe(0);
-    for (const v of ['ab', '^~x', 'NONE', 'é']) expect(expectSame(['-F', 'none', '-e', v, 'h']).stderr).toEqual([`Bad escape character '${v}'.`]);
-    const a = ours(['-F', 'none', '-e', 'none', '-e', '~', 'h']);
-    expect({ status: a.status, stderr: a.stderr }).toEqual({ status: 255, stderr: ['pure-ssh: option -e is not supported yet (escape characters)'] });
+  // break38 F13: pure-ssh took `-e none` only, refused -o EscapeChar, and ignored the keyword in a
+  // file. Every value ssh takes is now taken from all three, -G prints it as ssh does, and -v says
+  // it has no effect (pure-ssh opens no session to read it in).
+  it('-e, -o EscapeChar and EscapeChar in a file: every value ssh takes, printed as ssh prints it; -e beats the rest; a bad one is ssh\'s line', () => {
+    const file = conf('Host *\n  EscapeChar x\n  EscapeChar y\n');
+    const cases = [
+      ['-e', 'none'], ['-e', '~'], ['-e', '~', '-e', 'none'], ['-e', 'none', '-e', '~'], ['-enone', '-N'], ['-e', '^A'], ['-e', '^`'], ['-e', '^~'],
+      ['-e', '\\'], ['-e', ' '], ['-e', '\t'], ['-e', '\x7f'], ['-e', '\x01'], ['-o', 'EscapeChar=^B'], ['-o', 'EscapeChar=#'], ['-o', 'EscapeChar=~'],
+      ['-o', 'EscapeChar=z', '-e', 'q'], ['-F', file], ['-F', file, '-o', 'EscapeChar=z'], ['-F', file, '-e', '!'],
+    ];
+    for (const args of cases) {
+      const all = args.includes('-F') ? args : ['-F', 'none', ...args];
+      const [a, b] = [ours([...all, 'h']), theirs([...all, 'h'])];
+      const seen = (o: Out) => ({ status: o.status, stderr: o.stderr, line: lines(o, 'escapechar') });
+      expect(seen(a), all.join(' ')).toEqual(seen(b));
+    }
+    expect(lines(ours(['-F', 'none', 'h']), 'escapechar')).toEqual(['escapechar ~']);
+    for (const v of ['ab', '^~x', 'NONE', 'é', '^?', '']) expect(expectSame(['-F', 'none', '-e', v, 'h']).stderr).toEqual([`Bad escape character '${v}'.`]);
+    for (const v of ['ab', '^?', 'é']) expect(expectSame(['-F', conf(`EscapeChar ${v}\n`), 'h']).status).toBe(255);
+    // Nothing asked for is dropped silently: a -v line wherever the value came from; none for `none`.
+    const said = (args: string[]) => run(process.execPath, [CLI, '-G', '-v', ...args, 'h']).stderr.filter((l) => l.includes('has no effect'));
+    const reason = 'has no effect: it applies to sessions, and pure-ssh opens none, like ssh -N';
+    expect(said(['-F', 'none', '-e', '~'])).toEqual([`debug1: -e ~ ${reason}`]);
+    expect(said(['-F', 'none', '-o', 'EscapeChar=^B'])).toEqual([`debug1: command-line line 0: EscapeChar \\\\^B ${reason}`]);
+    expect(said(['-F', file])).toEqual([`debug1: ${file} line 2: EscapeChar x ${reason}`]);
+    expect(said(['-F', 'none', '-e', 'none'])).toEqual([]);
+  });
+
+  it('escapeCharText: vis(3) with VIS_WHITE, as ssh -G prints a byte (one above 0x7f given through sh)', () => {
+    // Each kind of byte vis(3) tells apart, at its edges.
+    for (const b of [0x01, 0x09, 0x1f, 0x20, 0x21, 0x5c, 0x7e, 0x7f, 0x80, 0x81, 0x9f, 0xa0, 0xa1, 0xdc, 0xe9, 0xff]) {
+      const r = spawnSync('sh', ['-c', `exec "$0" -G -F none -e "$(printf '\\${b.toString(8).padStart(3, '0')}')" h`, SSH], { env: cliEnv(defaultHome), stdio: ['ignore', 'pipe', 'pipe'] });
+      const line = r.stdout.toString('latin1').split('\n').find((l) => l.startsWith('escapechar '));
+      expect(`escapechar ${escapeCharText(b)}`, String(b)).toBe(line);
+    }
+    expect(escapeCharText('none')).toBe('none');
+  });
+
+  // break38 F10: ssh.c keeps `''` and `user@` as the host name "" (only a missing destination is
+  // usage()); pure-ssh called both usage errors.
+  it("an empty destination ('', user@, a@@) is the host name \"\": Host * and HostName apply, -G prints it; `@` and `@h` are usage", () => {
+    const named = conf('Host *\n  HostName 127.0.0.9\n  User u\n');
+    for (const dest of ['', 'root@', 'a@@', '@@']) {
+      for (const f of ['none', named]) {
+        const a = expectSame(['-F', f, dest], 'hostname');
+        expect(a.status, dest).toBe(0);
+        expect(lines(a, 'host'), dest).toEqual(lines(theirs(['-F', f, dest]), 'host'));
+        expect(lines(a, 'user'), dest).toEqual(lines(theirs(['-F', f, dest]), 'user'));
+      }
+    }
+    expect(lines(ours(['-F', named, '']), 'hostname')).toEqual(['hostname 127.0.0.9']);
+    for (const dest of ['@', '@h', 'ssh://u@', 'ssh://']) {
+      expect(theirs(['-F', 'none', dest]).stderr[0], dest).toMatch(/^usage: ssh /);
+      expect(ours(['-F', 'none', dest]).stderr[0], dest).toMatch(/^usage: pure-ssh /);
+    }
   });
 
   it('a lone empty command word (`ssh host \'\'`) is no command: the pseudo-terminal note, -f refused; two empty words are one', () => {

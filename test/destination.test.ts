@@ -186,9 +186,9 @@ const JUMPS = [
       expect(ourLines(['-J', hops, 'target']), hops).not.toBeNull();
     }
 
-    // No host after the user: ssh goes on with an empty name, pure-ssh refuses.
+    // No host after the user: ssh goes on with an empty name, and so does pure-ssh (break38 F10).
     expect(sshLines(['user@'])).toContain('hostname ');
-    expect(ourLines(['user@'])).toBeNull();
+    expect(ourLines(['user@'])).toEqual(sshLines(['user@']));
   });
 });
 
@@ -254,7 +254,8 @@ describe('splitUserHostPort', () => {
 
   it('says why it refuses', () => {
     expect(splitUserHostPort('@h', 'destination')).toEqual({ error: 'empty user name' });
-    expect(splitUserHostPort('u@', 'destination')).toEqual({ error: 'empty host name' });
+    expect(splitUserHostPort('u@', 'destination')).toEqual({ user: 'u', host: '' });
+    expect(splitUserHostPort('u@', 'hop')).toEqual({ error: 'empty host name' });
     expect(splitUserHostPort('::1', 'hop')).toEqual({ error: 'empty host name' });
     expect(splitUserHostPort('h:ssh', 'hop')).toEqual({ error: 'bad port "ssh"' }); // no services(5) look-up installed: numeric only
     expect(splitUserHostPort('h:0', 'hop')).toEqual({ error: 'bad port "0"' });

@@ -15,6 +15,9 @@ import {
   applyOption,
   ConfigError,
   emptyOptions,
+  escapeCharText,
+  escapeCharValue,
+  SESSION_ONLY,
   LOG_LEVELS,
   parseForwardSpec,
   parseDynamicForwardSpec,
@@ -283,9 +286,8 @@ export type CliOutcome =
 /**
  * ssh(1) usage text (OpenSSH 10's, whose options pure-ssh takes: -P), limited to what pure-ssh
  * accepts, -a, -k and -x included (they ask for what it does anyway), wrapped as ssh's is; -Q on
- * a line of its own, as in OpenSSH 10. `-e escape_char` is listed in ssh's words although only
- * `-e none` is taken (no session reads escapes): the option is accepted, and another character is
- * refused by name, as an unsupported -c cipher is.
+ * a line of its own, as in OpenSSH 10. `-e escape_char` is taken as ssh takes it, though no
+ * session reads escapes (-G prints it, -v says it has no effect).
  */
 export const USAGE =
   'usage: pure-ssh [-46aCfGgkNnqTVvx] [-c cipher_spec] [-D [bind_address:]port]\n' +
@@ -310,7 +312,7 @@ const UNSUPPORTED_FLAGS: Record<string, string> = {
   I: 'PKCS#11 keys', K: 'GSSAPI',
   M: 'connection multiplexing', O: 'connection multiplexing',
   S: 'connection multiplexing', X: 'X11 forwarding', Y: 'X11 forwarding',
-  Z: 'listing the keys to offer', b: 'binding to an address', e: 'escape characters',
+  Z: 'listing the keys to offer', b: 'binding to an address',
   s: 'subsystems', t: 'pseudo-terminals', w: 'tunnel devices', y: 'logging to syslog',
 };
 
@@ -360,8 +362,8 @@ interface Flags {
   jumpGiven: boolean;
   /** -G: print the configuration instead of connecting. */
   dump: boolean;
-  /** -e as given, the last one (ssh.c assigns options.escape_char directly). */
-  escapeChar?: string;
+  /** -e, the last one (ssh.c assigns options.escape_char directly: it beats -o and the files). */
+  escapeChar?: number | 'none';
 }
 
 /**
@@ -612,10 +614,9 @@ function applyFlag(c: string, value: string | undefined, o: SshOptions, flags: F
     }
     case 'e': {
       // ssh.c: `^X` (X from 64 to 127), one byte, or `none`; else its fprintf and exit 255.
-      const bytes = new TextEncoder().encode(value!);
-      const ok = value === 'none' || bytes.length === 1 || (bytes.length === 2 && bytes[0] === 0x5e && bytes[1]! >= 64 && bytes[1]! < 128);
-      if (!ok) throw ConfigError.plain(`Bad escape character '${value}'.`);
-      flags.escapeChar = value;
+      const escape = escapeCharValue(value!);
+      if (escape === undefined) throw ConfigError.plain(`Bad escape character '${value}'.`);
+      flags.escapeChar = escape;
       return;
     }
     case 'o': {
@@ -866,9 +867,8 @@ function* resolveStepsLogged(argv: string[], cenv: CliEnvironment, state: LogSta
   if ('kind' in parsed) return parsed;
   const flags = parsed;
   if (flags.host === undefined) return { kind: 'usage' };
-  // `-e none` (ssh(1): no escape character) is what pure-ssh does, with no session to read
-  // escapes in; any other escape character the last -e leaves is refused.
-  if (flags.escapeChar !== undefined && flags.escapeChar !== 'none') throw unsupportedFlag('e');
+  // ssh.c: -e sets options.escape_char itself, so the files' EscapeChar lines find it set.
+  if (flags.escapeChar !== undefined) o.escapeChar = { value: flags.escapeChar, where: '-e' };
   // ssh.c lowercases the host name after the first reading of the files (Host patterns match
   // it as typed: readFiles(flags.host) below) and before connecting.
   const host = flags.host.toLowerCase();
@@ -1100,13 +1100,21 @@ function* resolveStepsLogged(argv: string[], cenv: CliEnvironment, state: LogSta
   );
   const globalFilesExpanded = globalFiles.map(tildeOnceConnected);
 
-  // ssh -G prints the configuration whatever else the command line asks for.
-  if (flags.command.length > 0 && !flags.dump) {
+  // ssh.c: -N and -W set SessionType none; ssh_session2 then opens no session channel, and
+  // neither the command words nor RemoteCommand are ever used.
+  const noSession = flags.noShell || o.sessionType === 'none';
+  // ssh.c main, before its -f check and -G: both a command and RemoteCommand is fatal().
+  if (flags.command.length > 0 && o.remoteCommand !== undefined) throw new ConfigError('Cannot execute command-line and remote command.');
+  // ssh -G prints the configuration whatever else the command line asks for. Where ssh would run
+  // the command, pure-ssh (which opens no session) refuses it; where ssh opens no session it
+  // takes it, unused, as ssh does (silently there: a -v line here).
+  if (flags.command.length > 0 && !flags.dump && !noSession) {
     throw new ConfigError(
       `pure-ssh: remote commands are not supported (got '${flags.command.join(' ')}'); ` +
         'use -N with -L for port forwarding',
     );
   }
+  if (flags.command.length > 0 && noSession) note(`remote command '${flags.command.join(' ')}' not run: no session is opened (-N, -W or SessionType none), as by ssh`);
   // readconf.c fill_default_options: ClearAllForwardings drops the forwards of every source.
   // ssh.c: forward socket paths get the % tokens (default_client_percent_expand) and, from
   // readconf.c parse_forward's dollar_expand, ${VAR}; not `~` (`LocalForward ~/s` stays relative).
@@ -1126,22 +1134,28 @@ function* resolveStepsLogged(argv: string[], cenv: CliEnvironment, state: LogSta
     }
     if (localForwards.length === 0 || flags.stdioForward) note('PureSshReconnect: no -L forward to keep across reconnections; not used');
   }
+  // An escape character is read from a session's input only (clientloop.c), and pure-ssh opens
+  // no session: taken as ssh takes it (-G prints it), and said to do nothing. `none` asks for that.
+  if (o.escapeChar !== undefined && o.escapeChar.value !== 'none') {
+    const { value, where } = o.escapeChar;
+    note(`${where === '-e' ? '-e' : `${where}: EscapeChar`} ${escapeCharText(value)} has no effect: ${SESSION_ONLY}`);
+  }
   // Silently, as readconf.c clear_forwardings: a ProxyJump hop (-W) clears its own forwards, and
   // its -v says nothing about them.
   // ssh.c runs RemoteCommand in the session channel only (ssh_session2_open), which -N, -W and
   // SessionType none (a ProxyJump hop is a -W) do not open: refused, naming its line, only where
   // pure-ssh would otherwise go on without the session ssh runs it in. Before ssh's -f check, which
   // a RemoteCommand satisfies.
-  if (o.remoteCommand !== undefined && !flags.noShell && o.sessionType !== 'none') throw o.remoteCommand.refusal;
+  if (o.remoteCommand !== undefined && !noSession) throw o.remoteCommand.refusal;
   const forkAfterAuthentication = flags.fork || (o.forkAfterAuthentication ?? false);
   // ssh.c main, before it connects and before -G prints anything: -f needs a command or
   // SessionType none (-N, -W). It comes before our own refusal of a shell, as ssh's check does.
-  if (forkAfterAuthentication && flags.command.length === 0 && !flags.noShell && o.sessionType !== 'none') {
+  if (forkAfterAuthentication && flags.command.length === 0 && !noSession) {
     throw new ConfigError('Cannot fork into background without a command to execute.');
   }
   let warnNoShell = false;
   // ssh.c: -N is SessionType none.
-  if (!flags.noShell && o.sessionType !== 'none' && !flags.dump) {
+  if (!noSession && !flags.dump) {
     if (localForwards.length + remoteForwards.length + dynamicForwards.length === 0) {
       throw new ConfigError(
         'pure-ssh: remote shells are not supported; use -N with -L [bind_address:]port:host:hostport for port forwarding',

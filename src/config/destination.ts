@@ -104,7 +104,8 @@ export function splitUserHostPort(text: string, plain: PlainForm, blanks = false
   }
 
   if (!rules.port) {
-    if (rest === '') return { error: 'empty host name' };
+    // ssh.c main: only a missing destination is usage(); `''` and `user@` name the host "" (which
+    // `Host *` matches and a HostName replaces), as an empty -W host is kept too.
     return { user, host: rest, port: undefined };
   }
 

@@ -16,6 +16,7 @@
 import { DEFAULT_IDENTITY_FILES, type ResolvedConfig } from './cli-args.js';
 import type { DynamicForwardSpec, ForwardSpec } from './forward-spec.js';
 import { formatHop, type JumpSpec } from './jump-spec.js';
+import { escapeCharText } from './keywords.js';
 
 /** The algorithm lists a connection would offer, in order (the library resolves `+`/`-`/`^`). */
 export interface EffectiveAlgorithms {
@@ -211,8 +212,8 @@ export function dumpConfig(cfg: ResolvedConfig, algorithms: EffectiveAlgorithms)
   const cnames = cfg.canonicalize.permittedCnames;
   put('canonicalizePermittedcnames', cnames.length > 0 ? cnames.map((r) => `${r.source}:${r.target}`).join(' ') : 'none');
   put('controlpersist', 'no');
-  // No session, no escape character read.
-  put('escapechar', 'none');
+  // ssh's default `~`; no session reads it (cli-args.ts says so at -v).
+  put('escapechar', escapeCharText(o.escapeChar?.value ?? 0x7e));
   // No IP type of service is set: the system's (iptos2str(INT_MAX), IPQoS none).
   put('ipqos', 'none none');
   // The amount exact (a long long in ssh), beyond what a number holds.

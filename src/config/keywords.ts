@@ -535,13 +535,42 @@ const ipqosCheck: Check = (args, ctx, kw) => {
   if (args.length > 2) throw extraArguments(kw, ctx);
 };
 
-/** readconf.c oEscapeChar: `none`, one character, or `^` and a character from @ to DEL. */
-const escapeCharCheck: Check = (args, ctx, kw) => {
-  const v = single(kw, args, ctx);
-  const bytes = new TextEncoder().encode(v);
-  const ok = v === 'none' || bytes.length === 1 || (bytes.length === 2 && bytes[0] === 0x5e && bytes[1]! >= 64 && bytes[1]! < 128);
-  if (!ok) throw lineError(ctx, 'Bad escape character.');
-};
+/**
+ * readconf.c oEscapeChar and ssh.c -e: `none`, one byte (that byte), or `^` and a byte from @ to
+ * DEL (that byte & 31: a control character); undefined for anything else ("Bad escape character").
+ *
+ * @example
+ * escapeCharValue('~'); // 126
+ * escapeCharValue('^A'); // 1
+ * escapeCharValue('ab'); // undefined
+ */
+export function escapeCharValue(text: string): number | 'none' | undefined {
+  if (text === 'none') return 'none';
+  const bytes = new TextEncoder().encode(text);
+  if (bytes.length === 1) return bytes[0]!;
+  if (bytes.length === 2 && bytes[0] === 0x5e && bytes[1]! >= 64 && bytes[1]! < 128) return bytes[1]! & 31;
+  return undefined;
+}
+
+/**
+ * readconf.c dump_client_config's escape character: `none`, else the byte through vis(3) with
+ * VIS_WHITE (openbsd-compat/vis.c): a graphic ASCII byte as it is, a backslash doubled, a blank
+ * (0x20, 0xa0) in octal, other bytes as `\^X`, `\M^X` or `\M-X`.
+ *
+ * @example
+ * escapeCharText(0x7e); // '~'
+ * escapeCharText(1); // '\\^A'
+ */
+export function escapeCharText(value: number | 'none'): string {
+  if (value === 'none') return 'none';
+  if (value === 0x5c) return '\\\\';
+  if (value > 0x20 && value < 0x7f) return String.fromCharCode(value);
+  if ((value & 0x7f) === 0x20) return `\\${value.toString(8).padStart(3, '0')}`;
+  const c = value & 0x7f;
+  const meta = value & 0x80 ? 'M' : '';
+  if (c < 0x20 || c === 0x7f) return `\\${meta}^${c === 0x7f ? '?' : String.fromCharCode(c + 0x40)}`;
+  return `\\${meta}-${String.fromCharCode(c)}`;
+}
 
 /**
  * readconf.c oFingerprintHash: digest.c ssh_digest_alg_by_name (strcasecmp), any digest it knows
@@ -696,7 +725,8 @@ const deprecated = (name: string, reason: string, openssh: 'Deprecated' | 'Unsup
   name, handling: 'deprecated', reason, openssh, origin,
 });
 
-const SESSION_ONLY = 'it applies to sessions, and pure-ssh opens none, like ssh -N';
+/** Why a session's keyword (and -e) changes nothing here. */
+export const SESSION_ONLY = 'it applies to sessions, and pure-ssh opens none, like ssh -N';
 const NO_GSSAPI = 'it only applies to GSSAPI, which pure-ssh does not implement';
 const NO_MULTIPLEXING = 'connections are not shared: each run makes its own';
 const NO_X11 = 'X11 forwarding is requested on a session, and pure-ssh opens none, like ssh -N';
@@ -811,6 +841,13 @@ const ROWS: readonly KeywordEntry[] = [
     if (ctx.active && o.proxyUseFdpass === undefined) o.proxyUseFdpass = { value, where: lineWhere(ctx) };
   }),
   implemented('ProxyJump', applyProxyJump),
+  // readconf.c oEscapeChar: the first value obtained (ssh.c's -e beats it: cli-args.ts). pure-ssh
+  // opens no session, so no escape is ever read: ssh -G's line, and a -v line (cli-args.ts).
+  implemented('EscapeChar', (o, args, ctx, kw) => {
+    const value = escapeCharValue(single(kw, args, ctx));
+    if (value === undefined) throw lineError(ctx, 'Bad escape character.');
+    if (ctx.active && o.escapeChar === undefined) o.escapeChar = { value, where: lineWhere(ctx) };
+  }),
   implemented('Port', (o, args, ctx, kw) => {
     const p = parsePort(single(kw, args, ctx));
     if (p <= 0) throw lineError(ctx, `Bad port '${args[0]}'.`);
@@ -904,7 +941,6 @@ const ROWS: readonly KeywordEntry[] = [
   ignored('ControlPersist', NO_MULTIPLEXING, ['no'], undefined, controlPersistCheck),
   ignored('EnableEscapeCommandline', SESSION_ONLY, ['no'], undefined, flagValue),
   ignored('EnableSSHKeysign', 'it only serves host-based authentication, which pure-ssh refuses', ['no'], undefined, flagValue),
-  ignored('EscapeChar', SESSION_ONLY, ['none'], undefined, escapeCharCheck),
   ignored('ForwardAgent', 'agent forwarding is requested on a session, and pure-ssh opens none, like ssh -N', ['no'], undefined, forwardAgentCheck),
   ignored('ForwardX11', NO_X11, ['no'], undefined, flagValue),
   ignored('ForwardX11Timeout', NO_X11, undefined, undefined, timeCheck),

@@ -59,6 +59,11 @@ export interface SshOptions {
    * the descriptor, so `yes` is refused once a ProxyCommand is the route (the only place ssh uses it).
    */
   proxyUseFdpass?: { value: boolean; where: string };
+  /**
+   * ssh_config(5) EscapeChar or -e (keywords.ts escapeCharValue), and where it was set (`FILE
+   * line N`, or `-e`). pure-ssh opens no session to read it in: only -G prints it.
+   */
+  escapeChar?: { value: number | 'none'; where: string };
   batchMode?: boolean;
   /** OpenSSH 10.1 WarnWeakCrypto: warn when the key exchange is not post-quantum (default yes). */
   warnWeakCrypto?: boolean;

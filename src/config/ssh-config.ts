@@ -15,7 +15,7 @@ import { connectionTokens, percentExpand, pickTokens, type LocalIdentity, type U
 import { PURE_SSH_VERSION } from '../transport/version.js';
 import { cutBytes } from '../node/log-vis.js';
 
-export { applyOption, SSH_CONFIG_KEYWORDS, type KeywordEntry, type KeywordHandling } from './keywords.js';
+export { applyOption, escapeCharText, escapeCharValue, SESSION_ONLY, SSH_CONFIG_KEYWORDS, type KeywordEntry, type KeywordHandling } from './keywords.js';
 export { parseDynamicForwardSpec, parseForwardSpec, type DynamicForwardSpec, type ForwardSpec } from './forward-spec.js';
 export {
   ConfigError,

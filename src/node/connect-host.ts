@@ -1220,6 +1220,13 @@ export async function openRoute(
   route: RouteContext,
   depth: number,
 ): Promise<{ sock: Duplex; via?: SshClient; viaLog?: Log; started?: number }> {
+  // An empty destination (`''`, `user@`) with no HostName: ssh.c keeps the name "". Through a
+  // ProxyCommand ssh 9.2 then records the server's key under that empty name (a known_hosts line
+  // starting with a blank): refused here instead. Through -J, the hop's channel to "" fails as
+  // ssh's does; directly, see below.
+  if (cfg.hostName === '' && cfg.proxy?.kind === 'command') {
+    throw new ConfigError('pure-ssh: no host name to check the server\'s host key under (the destination is empty); set HostName or give a destination');
+  }
   if (cfg.proxy?.kind === 'command') {
     const { proxyCommandStream } = await import('./proxy-command.js');
     // sshconnect.c ssh_proxy_connect: expand_proxy_command's %h, %k, %n, %p and %r only now;
@@ -1328,6 +1335,9 @@ export async function openRoute(
       throw tagged(err, hop, depth + 1);
     }
   }
+  // ssh.c resolve_host: getaddrinfo(3) finds no address for "" (EAI_NONAME), where Node's
+  // connect would take it for localhost.
+  if (cfg.hostName === '') throw new ConfigError(couldNotResolve('', { code: 'ENOTFOUND' })!);
   // ssh_config(5) ConnectionAttempts: sshconnect.c ssh_connect_direct's tries, one second apart.
   const { sock, started } = await connectAttempts({ attempts: cfg.connectionAttempts, open: () => openSocket(cfg, log), debug: (m) => log.debug1(m) });
   if (depth === 0) route.onTransport?.(() => ({ sent: sock.bytesWritten, received: sock.bytesRead }));

@@ -41,7 +41,6 @@ export const EXPECTED_DIFFERENCES: Record<string, { why: string; ours: ValueMap 
   },
   loglevel: { why: "Debian's 9.2 names the -q level SILENT; OpenSSH 10 prints QUIET, as pure-ssh does", ours: when('SILENT', 'QUIET') },
   pubkeyacceptedalgorithms: { why: 'pure-ssh signs with no FIDO (sk-*) key', ours: withoutSk },
-  escapechar: { why: 'pure-ssh opens no session and reads no escape sequence', ours: when('~', 'none') },
   ipqos: { why: 'pure-ssh sets no IP type of service (the system default, IPQoS none)', ours: when('lowdelay throughput', 'none none') },
 };
 
