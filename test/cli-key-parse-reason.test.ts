@@ -8,7 +8,7 @@
  * whose DER is damaged (OpenSSL's ASN.1 errors, SSH_ERR_INVALID_FORMAT). Keys made by ssh-keygen.
  */
 import { execFile } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, expect, it } from 'vitest';
@@ -130,6 +130,46 @@ describeInteropWithHome('CLI: Load key reasons for key files that do not parse, 
         const { stderr } = await startCli(client, args, { env: cliEnv(home) }).done;
         const lines = stderr.replace(/\r/g, '').split('\n').filter((l) => /^(Load key|sign_and_send_pubkey)/.test(l));
         expect(lines, `${client} ${path}`).toEqual([`Load key "${path}": error in libcrypto`]);
+      }
+    }
+  }, 60_000);
+  it('PEM label vs body as OpenSSL 3 reads it: a PKCS#8 key under its own type\'s label or ENCRYPTED PRIVATE KEY loads, under another type\'s label is "error in libcrypto"', async () => {
+    // OpenSSL 3's decoder behind ssh 9.2's PEM_read_bio_PrivateKey takes a PrivateKeyInfo under
+    // `RSA|EC|DSA PRIVATE KEY` when its algorithm is that type (else the decoder fails), and an
+    // unencrypted PrivateKeyInfo under `ENCRYPTED PRIVATE KEY`.
+    const make = async (name: string, type: string) => {
+      const path = join(home, name);
+      await execFileP('ssh-keygen', ['-q', '-N', '', '-C', '', '-t', type, '-m', 'PKCS8', '-f', path]);
+      await appendFile(join(sshd.dir, 'authorized_keys'), await readFile(`${path}.pub`, 'utf8'));
+      return readFile(path, 'utf8');
+    };
+    const rsa = await make('label_rsa_p8', 'rsa');
+    const ec = await make('label_ec_p8', 'ecdsa');
+    const relabel = (text: string, label: string) => text.replace(/ PRIVATE KEY-----/g, ` ${label}PRIVATE KEY-----`);
+    const cases: [string, string, string | undefined][] = [
+      ['rsa-p8-rsa-label', relabel(rsa, 'RSA '), undefined],
+      ['ec-p8-ec-label', relabel(ec, 'EC '), undefined],
+      ['rsa-p8-encrypted-label', relabel(rsa, 'ENCRYPTED '), undefined],
+      ['ec-p8-encrypted-label', relabel(ec, 'ENCRYPTED '), undefined],
+      ['rsa-p8-ec-label', relabel(rsa, 'EC '), 'error in libcrypto'],
+      ['rsa-p8-dsa-label', relabel(rsa, 'DSA '), 'error in libcrypto'],
+      ['ec-p8-rsa-label', relabel(ec, 'RSA '), 'error in libcrypto'],
+    ];
+    for (const [name, text, reason] of cases) {
+      const path = join(home, `label-${name}`);
+      await writeFile(path, text, { mode: 0o600 });
+      const args = [
+        '-F', 'none', '-p', String(sshd.port), '-l', sshd.user, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes',
+        '-o', 'IdentityAgent=none', '-o', `UserKnownHostsFile=${sshd.knownHostsPath}`, '-o', 'GlobalKnownHostsFile=/dev/null',
+        '-o', 'PasswordAuthentication=no', '-o', 'KbdInteractiveAuthentication=no', '-i', path, '-W', '127.0.0.1:1', sshd.host,
+      ];
+      for (const client of ['ssh', 'pure-ssh'] as const) {
+        const { stderr, code } = await startCli(client, args, { env: cliEnv(home) }).done;
+        const lines = stderr.replace(/\r/g, '').split('\n').filter((l) => l.startsWith('Load key '));
+        expect({ lines, authenticated: !/Permission denied/.test(stderr) }, `${client} ${name} (exit ${code})`).toEqual({
+          lines: reason ? [`Load key "${path}": ${reason}`] : [],
+          authenticated: reason === undefined,
+        });
       }
     }
   }, 60_000);
