@@ -8,7 +8,7 @@
  * whose DER is damaged (OpenSSL's ASN.1 errors, SSH_ERR_INVALID_FORMAT). Keys made by ssh-keygen.
  */
 import { execFile } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, expect, it } from 'vitest';
@@ -133,4 +133,110 @@ describeInteropWithHome('CLI: Load key reasons for key files that do not parse, 
       }
     }
   }, 60_000);
+  it('PEM label vs body as OpenSSL 3 reads it: a PKCS#8 key under its own type\'s label or ENCRYPTED PRIVATE KEY loads, under another type\'s label is "error in libcrypto"', async () => {
+    // OpenSSL 3's decoder behind ssh 9.2's PEM_read_bio_PrivateKey takes a PrivateKeyInfo under
+    // `RSA|EC|DSA PRIVATE KEY` when its algorithm is that type (else the decoder fails), and an
+    // unencrypted PrivateKeyInfo under `ENCRYPTED PRIVATE KEY`.
+    const make = async (name: string, type: string) => {
+      const path = join(home, name);
+      await execFileP('ssh-keygen', ['-q', '-N', '', '-C', '', '-t', type, '-m', 'PKCS8', '-f', path]);
+      await appendFile(join(sshd.dir, 'authorized_keys'), await readFile(`${path}.pub`, 'utf8'));
+      return readFile(path, 'utf8');
+    };
+    const rsa = await make('label_rsa_p8', 'rsa');
+    const ec = await make('label_ec_p8', 'ecdsa');
+    const relabel = (text: string, label: string) => text.replace(/ PRIVATE KEY-----/g, ` ${label}PRIVATE KEY-----`);
+    const cases: [string, string, string | undefined][] = [
+      ['rsa-p8-rsa-label', relabel(rsa, 'RSA '), undefined],
+      ['ec-p8-ec-label', relabel(ec, 'EC '), undefined],
+      ['rsa-p8-encrypted-label', relabel(rsa, 'ENCRYPTED '), undefined],
+      ['ec-p8-encrypted-label', relabel(ec, 'ENCRYPTED '), undefined],
+      ['rsa-p8-ec-label', relabel(rsa, 'EC '), 'error in libcrypto'],
+      ['rsa-p8-dsa-label', relabel(rsa, 'DSA '), 'error in libcrypto'],
+      ['ec-p8-rsa-label', relabel(ec, 'RSA '), 'error in libcrypto'],
+    ];
+    for (const [name, text, reason] of cases) {
+      const path = join(home, `label-${name}`);
+      await writeFile(path, text, { mode: 0o600 });
+      const args = [
+        '-F', 'none', '-p', String(sshd.port), '-l', sshd.user, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes',
+        '-o', 'IdentityAgent=none', '-o', `UserKnownHostsFile=${sshd.knownHostsPath}`, '-o', 'GlobalKnownHostsFile=/dev/null',
+        '-o', 'PasswordAuthentication=no', '-o', 'KbdInteractiveAuthentication=no', '-i', path, '-W', '127.0.0.1:1', sshd.host,
+      ];
+      for (const client of ['ssh', 'pure-ssh'] as const) {
+        const { stderr, code } = await startCli(client, args, { env: cliEnv(home) }).done;
+        const lines = stderr.replace(/\r/g, '').split('\n').filter((l) => l.startsWith('Load key '));
+        expect({ lines, authenticated: !/Permission denied/.test(stderr) }, `${client} ${name} (exit ${code})`).toEqual({
+          lines: reason ? [`Load key "${path}": ${reason}`] : [],
+          authenticated: reason === undefined,
+        });
+      }
+    }
+  }, 60_000);
+  it('a public key blob is decoded strictly where ssh 9.2 does (sshkey_from_blob): a damaged FILE.pub falls back to the key file\'s own; a damaged clear part is `type -1`, then Load key with ssh\'s reason', async () => {
+    const ecPath = join(home, 'strict_ec');
+    await execFileP('ssh-keygen', ['-q', '-N', '', '-C', '', '-t', 'ecdsa', '-f', ecPath]);
+    await appendFile(join(sshd.dir, 'authorized_keys'), await readFile(`${ecPath}.pub`, 'utf8'));
+    const edText = await readFile(sshd.clientKeyPath, 'utf8');
+    const ecText = await readFile(ecPath, 'utf8');
+    /** The SSH strings of a blob. */
+    const strings = (b: Buffer) => {
+      const out: Buffer[] = [];
+      for (let o = 0; o < b.length; o += 4 + b.readUInt32BE(o)) out.push(b.subarray(o + 4, o + 4 + b.readUInt32BE(o)));
+      return out;
+    };
+    const str = (...parts: Buffer[]) => Buffer.concat(parts.flatMap((p) => [Buffer.from([0, 0, 0, 0].map((_, i) => (p.length >>> (24 - 8 * i)) & 0xff)), p]));
+    /** An OpenSSH key file (PROTOCOL.key §1) with its clear public key (after magic, 3 strings, nkeys) replaced. */
+    const withPublic = (text: string, edit: (pub: Buffer) => Buffer) => {
+      const k = pemParts(text);
+      let at = 15;
+      for (let i = 0; i < 3; i++) at += 4 + k.body.readUInt32BE(at);
+      at += 4;
+      const pub = k.body.subarray(at + 4, at + 4 + k.body.readUInt32BE(at));
+      return pem(k.head, Buffer.concat([k.body.subarray(0, at), str(edit(pub)), k.body.subarray(at + 4 + pub.length)]), k.foot);
+    };
+    const raw = (line: string) => Buffer.from(line.split(' ')[1]!, 'base64');
+    const edPub = raw(sshd.clientPublicKey);
+    const ecPub = raw(await readFile(`${ecPath}.pub`, 'utf8'));
+    const fingerprint = async (pubLine: string) => {
+      const tmp = join(home, 'fp.pub');
+      await writeFile(tmp, `${pubLine}\n`);
+      return (await execFileP('ssh-keygen', ['-l', '-f', tmp])).stdout.split(' ')[1]!;
+    };
+    const edFingerprint = await fingerprint(sshd.clientPublicKey);
+    const ecFingerprint = await fingerprint((await readFile(`${ecPath}.pub`, 'utf8')).trim());
+    // [name, key file, FILE.pub or none, the lines both say (-v), authenticated]
+    const cases: [string, string, string | undefined, (path: string) => string[], boolean][] = [
+      // (a) a FILE.pub whose blob has a byte after the key: ssh reads the key file's own public half.
+      ['pub-trailing-byte', edText, `ssh-ed25519 ${Buffer.concat([edPub, Buffer.alloc(1)]).toString('base64')} x`,
+        (p) => [`debug1: identity file ${p} type 3`, `debug1: Offering public key: ${p} ED25519 ${edFingerprint} explicit`], true],
+      ['pub-ecdsa-off-curve', ecText, `ecdsa-sha2-nistp256 ${str(...strings(ecPub).map((s, i) => (i === 2 ? Buffer.concat([s.subarray(0, -1), Buffer.from([s[s.length - 1]! ^ 1])]) : s))).toString('base64')} x`,
+        (p) => [`debug1: identity file ${p} type 2`, `debug1: Offering public key: ${p} ECDSA ${ecFingerprint} explicit`], true],
+      // (b) the clear Ed25519 key's length 31: sshkey_froms' SSH_ERR_INVALID_FORMAT ("error in libcrypto" after the PEM fallback).
+      ['clear-ed25519-length-31', withPublic(edText, (pub) => Buffer.concat([pub.subarray(0, 15), Buffer.from([0, 0, 0, 31]), pub.subarray(19)])), undefined,
+        (p) => [`debug1: identity file ${p} type -1`, `Load key "${p}": error in libcrypto`], false],
+      // (c) an unknown key type: SSH_ERR_KEY_TYPE_UNKNOWN.
+      ['clear-type-unknown', withPublic(edText, (pub) => Buffer.concat([str(Buffer.from('ssh-ed25518')), pub.subarray(15)])), undefined,
+        (p) => [`debug1: identity file ${p} type -1`, `Load key "${p}": unknown or unsupported key type`], false],
+      ['clear-ecdsa-other-curve', withPublic(ecText, (pub) => str(...strings(pub).map((s, i) => (i === 1 ? Buffer.from('nistp384') : s)))), undefined,
+        (p) => [`debug1: identity file ${p} type -1`, `Load key "${p}": elliptic curve does not match`], false],
+      ['clear-ecdsa-off-curve', withPublic(ecText, (pub) => str(...strings(pub).map((s, i) => (i === 2 ? Buffer.concat([s.subarray(0, -1), Buffer.from([s[s.length - 1]! ^ 1])]) : s)))), undefined,
+        (p) => [`debug1: identity file ${p} type -1`, `Load key "${p}": error in libcrypto`], false],
+    ];
+    for (const [name, text, pub, want, authenticated] of cases) {
+      const path = join(home, `strict-${name}`);
+      await writeFile(path, text, { mode: 0o600 });
+      if (pub) await writeFile(`${path}.pub`, `${pub}\n`);
+      const args = [
+        '-v', '-F', 'none', '-p', String(sshd.port), '-l', sshd.user, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes',
+        '-o', 'IdentityAgent=none', '-o', `UserKnownHostsFile=${sshd.knownHostsPath}`, '-o', 'GlobalKnownHostsFile=/dev/null',
+        '-o', 'PasswordAuthentication=no', '-o', 'KbdInteractiveAuthentication=no', '-i', path, '-W', '127.0.0.1:1', sshd.host,
+      ];
+      for (const client of ['ssh', 'pure-ssh'] as const) {
+        const { stderr } = await startCli(client, args, { env: cliEnv(home) }).done;
+        const lines = stderr.replace(/\r/g, '').split('\n').filter((l) => l.startsWith(`debug1: identity file ${path} `) || /^(Load key|debug1: Offering)/.test(l));
+        expect({ lines, authenticated: /Authenticated to /.test(stderr) }, `${client} ${name}`).toEqual({ lines: want(path), authenticated });
+      }
+    }
+  }, 90_000);
 });

@@ -7,7 +7,9 @@ import type { CryptoProvider } from '../src/crypto/provider.js';
 import { pureCryptoProvider } from '../src/crypto/pure.js';
 import { nodeCryptoProvider } from '../src/node/crypto-provider.js';
 import { loadIdentityFile } from '../src/node/identity-file.js';
-import { parsePrivateKey, parsePublicKeyLine, type PrivateKey } from '../src/keys/privatekey.js';
+import { parsePrivateKey, parsePublicKeyFile, parsePublicKeyLine, type PrivateKey } from '../src/keys/privatekey.js';
+import { sshKeyParseReason } from '../src/keys/signing.js';
+import { decodePublicKeyBlob } from '../src/keys/hostkey.js';
 import { SshReader, SshWriter } from '../src/protocol/wire.js';
 
 const fixtures = join(import.meta.dirname, 'fixtures');
@@ -271,6 +273,45 @@ describe('parsePublicKeyLine', () => {
     const [, b64] = pub.split(' ');
     expectCode(() => parsePublicKeyLine(`ssh-rsa ${b64}`), 'ERR_KEY_FORMAT');
     expectCode(() => parsePublicKeyLine('nothing here'), 'ERR_KEY_FORMAT');
+  });
+
+  it('decodes the blob strictly, as OpenSSH sshkey_read (sshkey_from_blob): exact fields, nothing after them, a type ssh knows; each with ssh\'s reason', () => {
+    const raw = Buffer.from(pub.split(' ')[1]!, 'base64');
+    const line = (type: string, blob: Uint8Array) => `${type} ${Buffer.from(blob).toString('base64')}`;
+    /** decodePublicKeyBlob's reason for the line's blob, which parsePublicKeyLine must then refuse. */
+    const reasonOf = (text: string) => {
+      const blob = Buffer.from(text.split(' ')[1]!, 'base64');
+      try {
+        decodePublicKeyBlob(blob);
+      } catch (err) {
+        expectCode(() => parsePublicKeyLine(text), 'ERR_KEY_FORMAT');
+        return sshKeyParseReason(err);
+      }
+      expect(parsePublicKeyLine(text).keyType).toBe(text.split(' ')[0]);
+      return 'parsed';
+    };
+    const pk = raw.subarray(19);
+    const cases: [string, string][] = [
+      [line('ssh-ed25519', Buffer.concat([raw, Buffer.alloc(1)])), 'invalid format'],
+      [line('ssh-ed25519', new SshWriter().string('ssh-ed25519').string(pk.subarray(0, 31)).toBytes()), 'invalid format'],
+      [line('ssh-ed25519', Buffer.concat([new SshWriter().string('ssh-ed25519').toBytes(), Buffer.from([0, 0, 0, 33]), pk])), 'incomplete message'],
+      [line('ssh-ed25518', new SshWriter().string('ssh-ed25518').string(pk).toBytes()), 'unknown or unsupported key type'],
+      [line('ecdsa-sha2-nistp256', new SshWriter().string('ecdsa-sha2-nistp256').string('nistp384').string(new Uint8Array(65)).toBytes()), 'elliptic curve does not match'],
+      // 0x04 || 0 || 0 is no point of P-256.
+      [line('ecdsa-sha2-nistp256', new SshWriter().string('ecdsa-sha2-nistp256').string('nistp256').string(Uint8Array.of(4, ...new Uint8Array(64))).toBytes()), 'invalid format'],
+      [line('ssh-rsa', new SshWriter().string('ssh-rsa').mpint(Uint8Array.of(1, 0, 1)).mpint(Uint8Array.of(0xc3, ...new Uint8Array(95).fill(7))).toBytes()), 'Invalid key length'],
+      // DSA: ssh reads it; pure-ssh checks its framing (four mpints) and takes it by its name.
+      [line('ssh-dss', new SshWriter().string('ssh-dss').string('p').string('q').string('g').string('y').toBytes()), 'parsed'],
+    ];
+    for (const [text, reason] of cases) expect(reasonOf(text), text).toBe(reason);
+  });
+
+  it('parsePublicKeyFile: the first line that holds a key (sshkey_try_load_public reads on past a damaged one)', () => {
+    const [type, b64] = pub.split(' ');
+    const bad = `${type} ${Buffer.concat([Buffer.from(b64!, 'base64'), Buffer.alloc(1)]).toString('base64')} bad`;
+    expect(parsePublicKeyFile(`# comment\n${bad}\n${pub}\n`).comment).toBe('alice@example');
+    expectCode(() => parsePublicKeyFile(`${bad}\n`), 'ERR_KEY_FORMAT');
+    expectCode(() => parsePublicKeyFile(`-----BEGIN OPENSSH PRIVATE KEY-----\n${pub}\n`), 'ERR_KEY_FORMAT');
   });
 });
 

@@ -4,8 +4,8 @@
  * agent keys and identity files are tried (OpenSSH sshconnect2.c pubkey_prepare). Sans-IO.
  */
 import { KeyError } from '../errors.js';
-import { markLibcrypto } from '../keys/signing.js';
-import { keyBlobType } from '../keys/hostkey.js';
+import { keepSshReason, markLibcrypto } from '../keys/signing.js';
+import { decodePublicKeyBlob } from '../keys/hostkey.js';
 import type { PrivateKey } from '../keys/privatekey.js';
 import { base64Decode } from '../protocol/base64.js';
 import { SshReader, constantTimeEqual, fromUtf8 } from '../protocol/wire.js';
@@ -80,7 +80,8 @@ const AUTH_MAGIC = 'openssh-key-v1\0';
  * The public key stored in the clear in an OpenSSH private key file (PROTOCOL.key §1: the
  * public keys precede the encrypted private list), so an encrypted key can be offered before
  * it is decrypted, as ssh(1)'s sshkey_load_public does. Undefined for other formats; throws
- * KeyError ERR_KEY_FORMAT for a damaged OpenSSH file.
+ * KeyError ERR_KEY_FORMAT for a damaged OpenSSH file, and for one whose public key does not
+ * decode strictly (decodePublicKeyBlob, marked with ssh's reason).
  */
 export function publicKeyOfPrivateKeyFile(text: string): Uint8Array | undefined {
   const begin = text.indexOf(BEGIN);
@@ -105,10 +106,11 @@ export function publicKeyOfPrivateKeyFile(text: string): Uint8Array | undefined 
     r.string('kdfoptions');
     if (r.uint32() !== 1) throw fail('holds more than one key');
     const blob = r.string('public key').slice();
-    keyBlobType(blob);
+    // sshkey.c sshkey_parse_private2_pubkey: sshkey_froms, strict (`type -1` when it fails).
+    decodePublicKeyBlob(blob);
     return blob;
   } catch (err) {
-    if (err instanceof KeyError) throw err;
+    if (err instanceof KeyError) throw keepSshReason(err, err.format ? err : fail(err.message));
     throw fail(`corrupted (${(err as Error).message})`);
   } finally {
     raw.fill(0);

@@ -51,13 +51,19 @@ const CERT_KEY_TYPES: readonly CertKeyType[] = [
     certType: `ecdsa-sha2-${c}${CERT_SUFFIX}`,
     keyType: `ecdsa-sha2-${c}`,
     keyFields: 2, // string curve, string public_key
-    check: (b: Uint8Array) => void decodeEcdsaPublicKey(`ecdsa-sha2-${c}`, b),
+    check: (b: Uint8Array) => void decodeEcdsaPublicKey(`ecdsa-sha2-${c}`, b, true),
   })),
   // mpint e, mpint n (mpints are framed like strings).
   { certType: `ssh-rsa${CERT_SUFFIX}`, keyType: 'ssh-rsa', keyFields: 2, check: (b) => void decodeRsaPublicKey(b) },
 ];
 
 const CERT_BY_TYPE: ReadonlyMap<string, CertKeyType> = new Map(CERT_KEY_TYPES.map((t) => [t.certType, t]));
+
+/**
+ * The plain key types this library reads, by name, with their layout and strict check (the ones
+ * certificates certify): ssh-ed25519, ecdsa-sha2-nistp256/384/521, ssh-rsa.
+ */
+export const PLAIN_KEY_TYPES: ReadonlyMap<string, Pick<CertKeyType, 'keyFields' | 'check'>> = new Map(CERT_KEY_TYPES.map((t) => [t.keyType, t]));
 
 /**
  * Signature algorithm names of certificate keys and the plain algorithm that makes the actual

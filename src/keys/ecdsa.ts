@@ -10,6 +10,7 @@ import { DerReader, DerTag, contextTag } from './der.js';
 import {
   decodeSignatureBlob,
   keyFormatError,
+  markSshReason,
   readKeyBlob,
   signingKey,
   unsignedMpint,
@@ -78,18 +79,30 @@ function curveOf(keyType: string): EcdsaCurve {
 
 /**
  * The point Q of an `ecdsa-sha2-*` blob (RFC 5656 §3.1: string type, string identifier,
- * string Q), which must be an uncompressed point of the right size (SEC1 §2.3.3). Throws if not.
+ * string Q), which must be an uncompressed point of the right size (SEC1 §2.3.3), and with
+ * `onCurve` a point of the curve (SEC1 §3.2.2.1, as OpenSSH's sshbuf_get_eckey →
+ * EC_POINT_oct2point checks on loading a key). Throws if not, marked with ssh(1)'s reason where
+ * it has its own (ssh-ecdsa.c ssh_ecdsa_deserialize_public, sshbuf-getput-crypto.c get_ec).
  */
-export function decodeEcdsaPublicKey(keyType: string, keyBlob: Uint8Array): Uint8Array {
+export function decodeEcdsaPublicKey(keyType: string, keyBlob: Uint8Array, onCurve = false): Uint8Array {
   const c = curveOf(keyType);
   const r = readKeyBlob(keyType, keyBlob);
   const id = fromUtf8(r.string('curve identifier'));
   const q = r.string('ecdsa point');
   r.end(`${keyType} key blob`);
-  // RFC 5656 §3.1: the identifier must match the key type's curve.
-  if (id !== c.identifier) throw new Error(`${keyType} key names curve ${id}`);
+  // RFC 5656 §3.1: the identifier must match the key type's curve (SSH_ERR_EC_CURVE_MISMATCH).
+  if (id !== c.identifier) throw markSshReason(new Error(`${keyType} key names curve ${id}`), 'elliptic curve does not match');
+  // get_ec: an empty point is SSH_ERR_ECPOINT_TOO_LARGE.
+  if (q.length === 0) throw markSshReason(new Error(`${keyType} point is empty`), 'elliptic curve point is too large');
   // SEC1 §2.3.3 uncompressed point (0x04 || X || Y), the only form OpenSSH sends.
   if (q.length !== 1 + 2 * c.scalarBytes || q[0] !== 4) throw new Error(`${keyType} point is not uncompressed`);
+  if (onCurve) {
+    try {
+      c.curve.Point.fromBytes(q);
+    } catch {
+      throw new Error(`${keyType} point is not on the curve`);
+    }
+  }
   return q;
 }
 

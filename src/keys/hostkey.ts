@@ -18,13 +18,15 @@ import { ed25519Signature } from './ed25519.js';
 import { rsaSignatures, sshRsaSha1Signature } from './rsa.js';
 import {
   CERTIFICATE_HOST_KEY_ALGORITHMS,
+  PLAIN_KEY_TYPES,
+  certifiedKeyType,
   certificateHostKeyAlgorithms,
   describeHostCertificate,
   isCertificateType,
   legacyCertificateHostKeyAlgorithms,
   parseCertificate,
 } from './certificate.js';
-import type { HostKeyAlgorithm } from './signing.js';
+import { keyFormatError, markSshReason, sshKeyParseReason, type HostKeyAlgorithm, type SshKeyParseReason } from './signing.js';
 
 export type { HostKeyAlgorithm } from './signing.js';
 
@@ -123,6 +125,60 @@ export function verifyHostKeySignature(
 /** The type name a public key blob starts with (RFC 4253 §6.6), e.g. 'ssh-ed25519'. */
 export function keyBlobType(blob: Uint8Array): string {
   return fromUtf8(new SshReader(blob).string('key type'));
+}
+
+/**
+ * Key types ssh(1) 9.2 reads that this library signs and verifies with none of (sshkey.c
+ * keyimpls): the number of fields of DSA (mpint p, q, g, y) and FIDO keys (the plain key's, then
+ * string application), checked for their framing only. XMSS keys and the certificates of these
+ * ({@link FOREIGN_KEY_TYPE}) are taken by their name.
+ */
+const FOREIGN_KEY_FIELDS: ReadonlyMap<string, number> = new Map([['ssh-dss', 4], ['sk-ssh-ed25519@openssh.com', 2], ['sk-ecdsa-sha2-nistp256@openssh.com', 3]]);
+const FOREIGN_KEY_TYPE = /^(ssh-dss|sk-ssh-ed25519|sk-ecdsa-sha2-nistp256|ssh-xmss)[-@]/;
+
+/**
+ * Decode a public key blob (RFC 4253 §6.6) strictly, as OpenSSH sshkey.c sshkey_from_blob does
+ * when it reads a `.pub` file or the public key an OpenSSH private key file stores in the clear:
+ * a type it knows, exactly its fields (an Ed25519 key of 32 bytes, an ECDSA point of the named
+ * curve and on it, an RSA modulus of 1024 bits or more), nothing after them; a certificate
+ * decoded whole, its CA signature verified (SHA-1 too, as cert_parse). The types ssh reads and
+ * this library does not ({@link FOREIGN_KEY_FIELDS}) are checked for their framing, or taken by their name. Returns the
+ * key type; throws KeyError ERR_KEY_FORMAT marked with ssh's reason (sshKeyParseReason):
+ * "unknown or unsupported key type", "incomplete message" for a string cut short (an mpint is
+ * "invalid format": ssh-rsa.c and ssh-dss.c say so of any bad one), "elliptic curve does not
+ * match", "elliptic curve point is too large", "Invalid key length", else "invalid format".
+ *
+ * @example
+ * ```ts
+ * decodePublicKeyBlob(parsePublicKeyLine(line).keyBlob); // 'ssh-ed25519'
+ * ```
+ */
+export function decodePublicKeyBlob(blob: Uint8Array): string {
+  const fail = (reason: SshKeyParseReason, why: string, cause?: unknown) => markSshReason(keyFormatError(`public key: ${why}`, cause), reason);
+  const r = new SshReader(blob);
+  let type: string;
+  try {
+    type = fromUtf8(r.string('key type'));
+  } catch (cause) {
+    throw fail('invalid format', 'no type', cause);
+  }
+  const plain = PLAIN_KEY_TYPES.get(type);
+  const fields = plain?.keyFields ?? FOREIGN_KEY_FIELDS.get(type) ?? (FOREIGN_KEY_TYPE.test(type) ? 0 : undefined);
+  // A certificate type this library reads has no entry: parseCertificate decodes it whole.
+  if (fields === undefined && certifiedKeyType(type) === type) throw fail('unknown or unsupported key type', type);
+  try {
+    for (let i = 0; i < (fields ?? 0); i++) r.string('key field');
+  } catch (cause) {
+    throw fail(type === 'ssh-rsa' || type === 'ssh-dss' ? 'invalid format' : 'incomplete message', 'cut short', cause);
+  }
+  try {
+    if (fields === undefined) parseCertificate(blob, { sha1Ca: true });
+    else if (plain) plain.check(blob);
+    else if (fields > 0) r.end(type);
+  } catch (cause) {
+    throw fail(sshKeyParseReason(cause), (cause as Error).message, cause);
+  }
+  return type;
 }
 
 /**

@@ -7,7 +7,7 @@
  */
 import { md5 } from '@noble/hashes/legacy.js';
 import { base64Decode } from '../protocol/base64.js';
-import { ecdsaKeyFromSec1 } from './ecdsa.js';
+import { EC_PUBLIC_KEY_OID, ecdsaKeyFromSec1 } from './ecdsa.js';
 import { aesCbcPkcs7Decrypt } from './key-ciphers.js';
 import {
   extraDecryptionMissing,
@@ -18,8 +18,8 @@ import {
   type ParsedKeyFile,
   type PrivateKeyFormat,
 } from './key-file.js';
-import { keyFromEncryptedPkcs8, keyFromPkcs8 } from './pkcs8.js';
-import { rsaKeyFromPkcs1 } from './rsa.js';
+import { DSA_OID, keyFromEncryptedPkcs8, keyFromPkcs8, keyFromPrivateKeyInfo, privateKeyInfoOrUndefined } from './pkcs8.js';
+import { RSA_ENCRYPTION_OID, rsaKeyFromPkcs1 } from './rsa.js';
 import { keyFormatError, libcryptoKeyError, type SigningKey } from './signing.js';
 
 /** One PEM block: its label, RFC 1421 headers (names lower-cased) and decoded body. */
@@ -139,6 +139,19 @@ const LABELS: Record<string, { format: PrivateKeyFormat; name: string }> = {
   'ENCRYPTED PRIVATE KEY': { format: 'pkcs8', name: 'PKCS#8' },
 };
 
+/**
+ * The labels that name a key type, and that type's PKCS#8 algorithm (RFC 8017 §A.1
+ * rsaEncryption, RFC 5480 §2.1.1 id-ecPublicKey, RFC 3279 §2.3.2 id-dsa). OpenSSL 3's decoder
+ * (PEM_read_bio_PrivateKey, which ssh 9.2 calls) takes a PrivateKeyInfo under such a label as
+ * well as the type's own structure, when its algorithm is that type; of another algorithm, the
+ * decoder fails: ssh's "error in libcrypto".
+ */
+const TYPED_LABELS: Record<string, string> = {
+  'RSA PRIVATE KEY': RSA_ENCRYPTION_OID,
+  'EC PRIVATE KEY': EC_PUBLIC_KEY_OID,
+  'DSA PRIVATE KEY': DSA_OID,
+};
+
 /** The human name of a PEM label's format, e.g. "PKCS#1 PEM", for messages. */
 export function pemFormatName(label: string): string {
   return LABELS[label]?.name ?? `PEM "${label}"`;
@@ -147,16 +160,34 @@ export function pemFormatName(label: string): string {
 /**
  * Parse a PEM private key block. Throws KeyError: ERR_KEY_ENCRYPTED without a passphrase for an
  * encrypted one, ERR_KEY_PASSPHRASE when the passphrase is wrong, ERR_KEY_FORMAT otherwise.
+ *
+ * Which structure each label holds is OpenSSL 3's rule, as ssh 9.2 reads them: `RSA PRIVATE
+ * KEY` PKCS#1, `EC PRIVATE KEY` SEC1, either one (and `DSA PRIVATE KEY`) a PKCS#8 PrivateKeyInfo
+ * of its own type too ({@link TYPED_LABELS}); `PRIVATE KEY` a PrivateKeyInfo; `ENCRYPTED PRIVATE
+ * KEY` an EncryptedPrivateKeyInfo, or a PrivateKeyInfo in the clear.
  */
 export function parsePemPrivateKey(block: PemBlock, ctx: KeyFileContext): ParsedKeyFile {
   const known = LABELS[block.label];
-  if (!known) throw unsupportedLabel(block.label);
+  if (!known) {
+    // A DSA PrivateKeyInfo under its own label is a DSA key all the same: not supported.
+    if (TYPED_LABELS[block.label] !== undefined) typedPkcs8(block.label, block.body, ctx);
+    throw unsupportedLabel(block.label);
+  }
   let key: SigningKey;
+  let format = known.format;
   if (block.label === 'ENCRYPTED PRIVATE KEY') {
-    key = keyFromEncryptedPkcs8(block.body, ctx);
+    const info = privateKeyInfoOrUndefined(block.body);
+    key = info ? keyFromPrivateKeyInfo(info, ctx.crypto) : keyFromEncryptedPkcs8(block.body, ctx);
   } else {
-    const parse = (der: Uint8Array): SigningKey =>
-      block.label === 'RSA PRIVATE KEY' ? rsaKeyFromPkcs1(der) : block.label === 'EC PRIVATE KEY' ? ecdsaKeyFromSec1(der, undefined, ctx.crypto) : keyFromPkcs8(der, ctx.crypto);
+    const parse = (der: Uint8Array): SigningKey => {
+      if (block.label === 'PRIVATE KEY') return keyFromPkcs8(der, ctx.crypto);
+      const wrapped = typedPkcs8(block.label, der, ctx);
+      if (wrapped) {
+        format = 'pkcs8';
+        return wrapped;
+      }
+      return block.label === 'RSA PRIVATE KEY' ? rsaKeyFromPkcs1(der) : ecdsaKeyFromSec1(der, undefined, ctx.crypto);
+    };
     const { der, decrypted } = legacyDecrypt(block, known.name, ctx);
     try {
       key = decrypted ? parseDecrypted(ctx, known.name, () => parse(der)) : parse(der);
@@ -165,7 +196,18 @@ export function parsePemPrivateKey(block: PemBlock, ctx: KeyFileContext): Parsed
     }
   }
   // PEM key formats carry no comment.
-  return { key, comment: '', format: known.format };
+  return { key, comment: '', format };
+}
+
+/**
+ * The key of a PrivateKeyInfo under a {@link TYPED_LABELS} label whose type is its algorithm;
+ * undefined when `der` is no PrivateKeyInfo. Of another algorithm: OpenSSL's decoder error.
+ */
+function typedPkcs8(label: string, der: Uint8Array, ctx: KeyFileContext): SigningKey | undefined {
+  const info = privateKeyInfoOrUndefined(der);
+  if (!info) return undefined;
+  if (info.oid !== TYPED_LABELS[label]) throw libcryptoKeyError(`PEM "${label}" around a PKCS#8 ${info.oid} key`);
+  return keyFromPrivateKeyInfo(info, ctx.crypto);
 }
 
 function unsupportedLabel(label: string): Error {

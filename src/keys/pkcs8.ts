@@ -22,22 +22,36 @@ import { extraDecryptionMissing, parseDecrypted, passphraseNeeded, wrongPassphra
 import { RSA_ENCRYPTION_OID, rsaKeyFromPkcs1 } from './rsa.js';
 import { keyFormatError, markLibcrypto, type SigningKey } from './signing.js';
 
+/** RFC 3279 §2.3.2: id-dsa, the PKCS#8 algorithm OID of DSA keys (not supported). */
+export const DSA_OID = '1.2.840.10040.4.1';
+
 /** Names for OIDs a key file may carry that this library does not take, for the error message. */
 const UNSUPPORTED_KEY_ALGORITHMS: Record<string, string> = {
   '1.2.840.113549.1.1.10': 'RSASSA-PSS',
-  '1.2.840.10040.4.1': 'DSA',
+  [DSA_OID]: 'DSA',
   '1.3.101.113': 'Ed448',
   '1.3.101.110': 'X25519',
   '1.3.101.111': 'X448',
 };
 
+/** The fields of a DER PrivateKeyInfo / OneAsymmetricKey, read by {@link readPrivateKeyInfo}. */
+export interface PrivateKeyInfo {
+  /** privateKeyAlgorithm's OID, e.g. rsaEncryption. */
+  readonly oid: string;
+  /** privateKeyAlgorithm's parameters, still to be read. */
+  readonly params: DerReader;
+  readonly privateKey: Uint8Array;
+  /** RFC 5958 §2 v2's publicKey, when present. */
+  readonly publicKey: Uint8Array | undefined;
+}
+
 /**
- * The key inside a DER PrivateKeyInfo / OneAsymmetricKey (RFC 5958 §2):
+ * The structure of a DER PrivateKeyInfo / OneAsymmetricKey (RFC 5958 §2):
  * `SEQUENCE { version 0|1, privateKeyAlgorithm AlgorithmIdentifier, privateKey OCTET STRING,
- * [0] attributes OPTIONAL, [1] publicKey BIT STRING OPTIONAL }`. An Ed25519 or ECDSA key's
- * public half is computed with `crypto`'s Ed25519 or ECDSA when it has one.
+ * [0] attributes OPTIONAL, [1] publicKey BIT STRING OPTIONAL }`, the key inside not yet read.
+ * Throws KeyError ERR_KEY_FORMAT (MalformedDerError for DER that is no PrivateKeyInfo).
  */
-export function keyFromPkcs8(der: Uint8Array, crypto?: CryptoProvider): SigningKey {
+export function readPrivateKeyInfo(der: Uint8Array): PrivateKeyInfo {
   const r = new DerReader(der, 'PKCS#8 PrivateKeyInfo');
   const seq = r.sequence('PrivateKeyInfo');
   r.end('PrivateKeyInfo');
@@ -51,6 +65,33 @@ export function keyFromPkcs8(der: Uint8Array, crypto?: CryptoProvider): SigningK
   const publicKeyBits = seq.optional(contextTag(1, false), 'publicKey');
   seq.end('PrivateKeyInfo');
   const publicKey = publicKeyBits ? bitStringOctets(publicKeyBits, 'PKCS#8 publicKey') : undefined;
+  return { oid, params, privateKey, publicKey };
+}
+
+/**
+ * {@link readPrivateKeyInfo} of `der`, or undefined when `der` is not one at all (its DER has
+ * another shape), so that a caller may try another structure.
+ */
+export function privateKeyInfoOrUndefined(der: Uint8Array): PrivateKeyInfo | undefined {
+  try {
+    return readPrivateKeyInfo(der);
+  } catch (err) {
+    if (err instanceof MalformedDerError) return undefined;
+    throw err;
+  }
+}
+
+/**
+ * The key inside a DER PrivateKeyInfo / OneAsymmetricKey (see {@link readPrivateKeyInfo}). An
+ * Ed25519 or ECDSA key's public half is computed with `crypto`'s Ed25519 or ECDSA when it has one.
+ */
+export function keyFromPkcs8(der: Uint8Array, crypto?: CryptoProvider): SigningKey {
+  return keyFromPrivateKeyInfo(readPrivateKeyInfo(der), crypto);
+}
+
+/** The key a {@link readPrivateKeyInfo} result holds (`crypto` as in {@link keyFromPkcs8}). */
+export function keyFromPrivateKeyInfo(info: PrivateKeyInfo, crypto?: CryptoProvider): SigningKey {
+  const { oid, params, privateKey, publicKey } = info;
   switch (oid) {
     case RSA_ENCRYPTION_OID:
       // RFC 8017 §A.1: the parameters are NULL (some writers leave them out).

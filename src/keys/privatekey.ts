@@ -31,7 +31,8 @@ import {
 import { parsePemPrivateKey, pemFormatName, readPem } from './pem.js';
 import { parsePpk } from './ppk.js';
 import { SSH_RSA, readRsaOpenSsh } from './rsa.js';
-import { keepLibcryptoMark, keyFormatError, libcryptoKeyError, type SigningKey } from './signing.js';
+import { keepSshReason, keyFormatError, libcryptoKeyError, markLibcrypto, markSshReason, sshKeyParseReason, type SigningKey } from './signing.js';
+import { decodePublicKeyBlob } from './hostkey.js';
 
 export type { PrivateKeyFormat } from './key-file.js';
 export { parsePublicKeyFile, parsePublicKeyLine, type PublicKeyFileEntry } from './publickey-file.js';
@@ -154,7 +155,7 @@ function notAPrivateKey(text: string): KeyError {
 function withSource(err: unknown, source: string, format: string): KeyError {
   if (err instanceof KeyError) {
     if (err.source !== undefined) return err;
-    return keepLibcryptoMark(err, new KeyError(err.code, `${source}: ${err.message}`, { source, format: err.format ?? format, cause: err.cause ?? err }));
+    return keepSshReason(err, new KeyError(err.code, `${source}: ${err.message}`, { source, format: err.format ?? format, cause: err.cause ?? err }));
   }
   // SshReader raises ProtocolError on truncation: that means a damaged file here, not a peer.
   const detail = err instanceof Error ? err.message : String(err);
@@ -198,7 +199,20 @@ function parseKeyV1(raw: Uint8Array, ctx: KeyFileContext): ParsedKeyFile {
   // (here and below) sends sshkey_parse_private_fileblob_type on to the PEM parser, whose failure
   // ssh(1) reports as "error in libcrypto" (libcryptoKeyError).
   if (nkeys !== 1) throw libcryptoKeyError(`holds ${nkeys} keys; exactly one is supported`);
-  const headerPublic = r.string('public key').slice();
+  // private2_decrypt reads the public key with sshkey_froms, strictly (decodePublicKeyBlob): one
+  // cut short is SSH_ERR_MESSAGE_INCOMPLETE; its SSH_ERR_INVALID_FORMAT sends ssh on to the PEM
+  // parser ("error in libcrypto"); its other errors are said as they are.
+  let headerPublic: Uint8Array;
+  try {
+    headerPublic = r.string('public key').slice();
+  } catch (cause) {
+    throw markSshReason(keyFormatError('public key cut short (corrupted)', cause), 'incomplete message');
+  }
+  try {
+    decodePublicKeyBlob(headerPublic);
+  } catch (err) {
+    throw sshKeyParseReason(err) === 'invalid format' ? markLibcrypto(err as Error) : err;
+  }
   const sectionLength = r.uint32();
   const cipher = KEY_FILE_CIPHERS.get(cipherName) ?? ctx.extra?.keyFileCipher(cipherName);
   if (!cipher) {

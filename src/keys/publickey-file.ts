@@ -6,7 +6,7 @@
  */
 import { KeyError } from '../errors.js';
 import { base64Decode } from '../protocol/base64.js';
-import { keyBlobType } from './hostkey.js';
+import { decodePublicKeyBlob } from './hostkey.js';
 
 /** A public key as read from a file. */
 export interface PublicKeyFileEntry {
@@ -25,7 +25,9 @@ function formatError(message: string): KeyError {
 /**
  * Parse one public key line: `[options] keytype base64 [comment]` as in `.pub` files and
  * authorized_keys (sshd(8) "AUTHORIZED_KEYS FILE FORMAT"). Options, if any, are skipped.
- * The key type word must agree with the type inside the blob. Throws KeyError ERR_KEY_FORMAT.
+ * The key type word must agree with the type inside the blob, which is decoded strictly
+ * (decodePublicKeyBlob: exact fields, nothing after them, as OpenSSH's sshkey_read). Throws
+ * KeyError ERR_KEY_FORMAT.
  *
  * @example
  * parsePublicKeyLine('ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI... joe@laptop').comment; // 'joe@laptop'
@@ -41,7 +43,7 @@ export function parsePublicKeyLine(line: string): PublicKeyFileEntry {
     let blobType: string;
     try {
       keyBlob = base64Decode(m[2]!);
-      blobType = keyBlobType(keyBlob);
+      blobType = decodePublicKeyBlob(keyBlob);
     } catch {
       re.lastIndex = m.index + 1;
       continue;
@@ -87,7 +89,7 @@ function parseRfc4716(text: string): PublicKeyFileEntry {
   let keyType: string;
   try {
     keyBlob = base64Decode(lines.slice(i, end).join(''));
-    keyType = keyBlobType(keyBlob);
+    keyType = decodePublicKeyBlob(keyBlob);
   } catch (cause) {
     throw new KeyError('ERR_KEY_FORMAT', 'RFC 4716 public key: invalid key body', { format: 'public key', cause });
   }
@@ -95,19 +97,26 @@ function parseRfc4716(text: string): PublicKeyFileEntry {
 }
 
 /**
- * Parse a public key file: an OpenSSH `.pub` file (`keytype base64 [comment]`, the first key line;
- * blank and `#` lines are skipped) or an RFC 4716 `---- BEGIN SSH2 PUBLIC KEY ----` file.
- * Throws KeyError ERR_KEY_FORMAT for anything else.
+ * Parse a public key file: an OpenSSH `.pub` file (`keytype base64 [comment]`: the first line
+ * that holds a key, as OpenSSH authfile.c sshkey_try_load_public reads it, blank and `#` lines
+ * skipped, stopping at a `-----BEGIN` line) or an RFC 4716 `---- BEGIN SSH2 PUBLIC KEY ----`
+ * file. Throws KeyError ERR_KEY_FORMAT for anything else.
  *
  * @example
  * const { keyType, keyBlob } = parsePublicKeyFile(readFileSync('id_ed25519.pub', 'utf8'));
  */
 export function parsePublicKeyFile(text: string): PublicKeyFileEntry {
   if (text.includes(RFC4716_BEGIN)) return parseRfc4716(text);
+  let first: unknown;
   for (const line of text.split(/\r\n|\r|\n/)) {
     const t = line.trim();
     if (t === '' || t.startsWith('#')) continue;
-    return parsePublicKeyLine(t);
+    if (t.startsWith('-----BEGIN')) break;
+    try {
+      return parsePublicKeyLine(t);
+    } catch (err) {
+      first ??= err;
+    }
   }
-  throw formatError('empty public key file');
+  throw first ?? formatError('empty public key file');
 }

@@ -15,6 +15,7 @@ import { DerReader } from './der.js';
 import {
   decodeSignatureBlob,
   keyFormatError,
+  markSshReason,
   readKeyBlob,
   signingKey,
   unsignedMpint,
@@ -91,7 +92,10 @@ export function decodeRsaPublicKey(keyBlob: Uint8Array): RsaPublicKey {
   const n = unsignedMpint(r.mpint('rsa n'), 'rsa n');
   r.end('ssh-rsa key blob');
   const bits = bitLength(n);
-  if (bits < RSA_MIN_BITS || bits > RSA_MAX_BITS) throw new Error(`RSA modulus of ${bits} bits (${RSA_MIN_BITS}..${RSA_MAX_BITS} accepted)`);
+  const range = `RSA modulus of ${bits} bits (${RSA_MIN_BITS}..${RSA_MAX_BITS} accepted)`;
+  // sshkey.c sshkey_check_rsa_length: SSH_ERR_KEY_LENGTH under SSH_RSA_MINIMUM_MODULUS_SIZE.
+  if (bits < RSA_MIN_BITS) throw markSshReason(new Error(range), 'Invalid key length');
+  if (bits > RSA_MAX_BITS) throw new Error(range);
   if (e < 3n || (e & 1n) === 0n || e >= n) throw new Error('RSA public exponent is invalid');
   if (bits > RSA_SMALL_MODULUS_BITS && bitLength(e) > RSA_MAX_PUBEXP_BITS) {
     throw new Error(`RSA public exponent of ${bitLength(e)} bits with a ${bits}-bit modulus (at most ${RSA_MAX_PUBEXP_BITS} bits over ${RSA_SMALL_MODULUS_BITS}, as OpenSSL)`);

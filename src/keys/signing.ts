@@ -87,26 +87,46 @@ export function libcryptoKeyError(message: string, cause?: unknown): KeyError {
   return markLibcrypto(keyFormatError(message, cause));
 }
 
-/** The errors {@link libcryptoKeyError} made, and their rewraps ({@link keepLibcryptoMark}). */
-const libcryptoErrors = new WeakSet<object>();
+/**
+ * ssh(1)'s reason (ssherr.c ssh_err) in `Load key "PATH": REASON` for a key file it cannot load:
+ * SSH_ERR_INVALID_FORMAT, SSH_ERR_LIBCRYPTO_ERROR ({@link libcryptoKeyError}), and what
+ * sshkey.c sshkey_from_blob says of a public key blob it refuses ({@link markSshReason}).
+ */
+export type SshKeyParseReason =
+  | 'invalid format'
+  | 'error in libcrypto'
+  | 'incomplete message'
+  | 'unknown or unsupported key type'
+  | 'elliptic curve does not match'
+  | 'elliptic curve point is too large'
+  | 'Invalid key length';
 
-/** Mark `err` as ssh's "error in libcrypto" case (see {@link libcryptoKeyError}); returns it. */
-export function markLibcrypto<E extends Error>(err: E): E {
-  libcryptoErrors.add(err);
+/** The errors marked with ssh(1)'s reason, and their rewraps ({@link keepSshReason}). */
+const sshReasons = new WeakMap<object, SshKeyParseReason>();
+
+/** Mark `err` as one ssh(1) reports with `reason` (see {@link SshKeyParseReason}); returns it. */
+export function markSshReason<E extends Error>(err: E, reason: SshKeyParseReason): E {
+  sshReasons.set(err, reason);
   return err;
 }
 
-/** Copy {@link libcryptoKeyError}'s mark from `from` to `to`, for errors rewrapped with a file name. */
-export function keepLibcryptoMark<E extends Error>(from: unknown, to: E): E {
-  return libcryptoErrors.has(from as object) ? markLibcrypto(to) : to;
+/** Mark `err` as ssh's "error in libcrypto" case (see {@link libcryptoKeyError}); returns it. */
+export function markLibcrypto<E extends Error>(err: E): E {
+  return markSshReason(err, 'error in libcrypto');
+}
+
+/** Copy {@link markSshReason}'s mark from `from` to `to`, for errors rewrapped with a file name. */
+export function keepSshReason<E extends Error>(from: unknown, to: E): E {
+  const reason = sshReasons.get(from as object);
+  return reason ? markSshReason(to, reason) : to;
 }
 
 /**
- * ssh(1)'s reason in `Load key "PATH": REASON` for a key file it cannot parse (ssherr.c):
- * "error in libcrypto" for {@link libcryptoKeyError}'s cases, else "invalid format".
+ * ssh(1)'s reason in `Load key "PATH": REASON` for a key file it cannot parse (ssherr.c): the
+ * one {@link markSshReason} gave, else "invalid format".
  */
-export function sshKeyParseReason(err: unknown): 'error in libcrypto' | 'invalid format' {
-  return libcryptoErrors.has(err as object) ? 'error in libcrypto' : 'invalid format';
+export function sshKeyParseReason(err: unknown): SshKeyParseReason {
+  return sshReasons.get(err as object) ?? 'invalid format';
 }
 
 /** An RFC 4251 §5 mpint that must not be negative (every key field is), as a bigint. */

@@ -58,7 +58,7 @@ import type { Signer } from '../auth/signer.js';
 import { fingerprintHashNamed, type FingerprintHashName } from '../keys/fingerprint-hashes.js';
 import { keyBlobType } from '../keys/hostkey.js';
 import { keyFingerprint } from '../keys/fingerprint.js';
-import { keepLibcryptoMark } from '../keys/signing.js';
+import { keepSshReason } from '../keys/signing.js';
 import { constantTimeEqual } from '../protocol/wire.js';
 import type { HostKeyVerifier, StrictHostKeyChecking } from './known-hosts-file.js';
 import { checksKnownHostsFiles, hostKeyOrderHintsFor, knownHostsVerifier } from './known-hosts-file.js';
@@ -1150,7 +1150,7 @@ export async function prepareAuth(
         } catch (err) {
           // The message names the file; the core's "signing failed for TYPE "path"" does already.
           if (err instanceof KeyError && err.message.startsWith(`${f.path}: `)) {
-            throw keepLibcryptoMark(err, new KeyError(err.code, err.message.slice(f.path.length + 2), { source: f.path, cause: err }));
+            throw keepSshReason(err, new KeyError(err.code, err.message.slice(f.path.length + 2), { source: f.path, cause: err }));
           }
           throw err;
         }
