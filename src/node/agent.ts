@@ -119,7 +119,8 @@ export class AgentClient {
    * (`ssh-add -h`): once bound, it lists and signs with only the keys allowed for this host.
    * Resolves on SSH_AGENT_SUCCESS; rejects with SshError ERR_AGENT in ssh's words otherwise:
    * `agent refused operation` on a failure reply (an agent older than OpenSSH 8.9, or a binding
-   * it refuses), `invalid format` on any other reply (OpenSSH authfd.c decode_reply).
+   * it refuses), `incomplete message` on an empty one, `invalid format` on any other reply
+   * (OpenSSH authfd.c decode_reply).
    */
   async bindSession(hostKeyBlob: Uint8Array, sessionId: Uint8Array, signature: Uint8Array, isForwarding = false): Promise<void> {
     const body = await this.request(encodeSessionBind(hostKeyBlob, sessionId, signature, isForwarding));
