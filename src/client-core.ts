@@ -477,11 +477,13 @@ export class ClientCore {
   }
 
   /**
-   * Before {@link acceptHostKey}: drop offered identities (`identities` entries) that `drop`
-   * picks, e.g. agent keys a session-bound ssh-agent no longer lists (OpenSSH PROTOCOL.agent §1).
+   * Before {@link acceptHostKey}: the identities to offer (after `privateKeys`), replacing the
+   * `identities` given. An embedder with an ssh-agent lists its keys here once the host key is
+   * trusted and the agent bound to the session, as ssh(1) does (OpenSSH sshconnect2.c
+   * pubkey_prepare, PROTOCOL.agent §1).
    */
-  withdrawIdentities(drop: (identity: AuthIdentity) => boolean): void {
-    this.userauth.withdrawIdentities(drop);
+  replaceIdentities(identities: readonly AuthIdentity[]): void {
+    this.userauth.replaceIdentities(identities);
   }
 
   acceptHostKey(): void {

@@ -1,10 +1,14 @@
 /**
  * -v with SSH_AUTH_SOCK naming something that is not an agent: a regular file, a socket that
- * closes at once, one that answers garbage, one that refuses, one whose replies are cut short.
+ * closes at once, one that answers garbage, one that refuses, one whose replies are cut short,
+ * and ones that answer the first request only (the session bind) and close.
  * ssh 9.2's lines (sshconnect2.c get_agent_identities: authfd.c ssh_get_authentication_socket's
- * strerror, ssh_fetch_identitylist's ssherr.c words) beside pure-ssh's; the key file logs in.
+ * strerror, ssh_agent_bind_hostkey's and ssh_fetch_identitylist's ssherr.c words) beside
+ * pure-ssh's, at the same place (after the host key, before the keys to try: ssh contacts its
+ * agent in pubkey_prepare; pure-ssh did at start-up, before the version exchange, break38 F5);
+ * the key file logs in.
  */
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -25,6 +29,23 @@ function fakeAgent(path: string, onConnect: (socket: Socket) => void): Promise<S
   });
 }
 
+/** Answers the first request (the session bind) with `reply` and closes: the listing finds the socket closed. */
+const answeringOnce = (reply: Uint8Array) => (socket: Socket) => {
+  socket.once('data', () => socket.end(reply));
+  socket.on('error', () => {});
+};
+
+/**
+ * The -vv lines that place the agent's: the version exchange, the host key, the agent's lines
+ * (debug2: the session bind's outcome), the keys to try, the login.
+ */
+function agentLines(stderr: string): string[] {
+  return stderr
+    .split('\n')
+    .filter((l) => /get_agent_identities|Local version string|Server host key:|Will attempt key:|Authenticated to /.test(l))
+    .map((l) => l.replace(/Local version string .*/, 'Local version string'));
+}
+
 /** Answers each request (any chunk read) with `reply`, keeping the connection: the same word whatever ssh asks first. */
 const answering = (reply: Uint8Array) => (socket: Socket) => {
   socket.on('data', () => socket.write(reply));
@@ -37,15 +58,22 @@ describeInteropWithHome('CLI: SSH_AUTH_SOCK that is not an agent, beside ssh 9.2
   const servers: Server[] = [];
   const cases: [name: string, line: string][] = [
     ['regular-file', 'ssh_get_authentication_socket: Connection refused'],
+    ['a-directory', 'ssh_get_authentication_socket: Connection refused'],
     ['closes-at-once', 'ssh_fetch_identitylist: communication with agent failed'],
     ['garbage', 'ssh_fetch_identitylist: invalid format'],
     ['refuses', 'ssh_fetch_identitylist: agent refused operation'],
     ['empty-reply', 'ssh_fetch_identitylist: incomplete message'],
     ['cut-short', 'ssh_fetch_identitylist: incomplete message'],
+    // authfd.c ssh_request_reply reads the listing's reply from a socket the agent closed.
+    ['garbage-then-closes', 'ssh_fetch_identitylist: communication with agent failed'],
+    ['refuses-then-closes', 'ssh_fetch_identitylist: communication with agent failed'],
+    ['empty-then-closes', 'ssh_fetch_identitylist: communication with agent failed'],
+    ['too-long-then-closes', 'ssh_fetch_identitylist: communication with agent failed'],
   ];
 
   beforeAll(async () => {
     writeFileSync(join(sshd.dir, 'regular-file'), 'not a socket\n');
+    mkdirSync(join(sshd.dir, 'a-directory'));
     const at = (name: string) => join(sshd.dir, name);
     servers.push(
       await fakeAgent(at('closes-at-once'), (s) => s.destroy()),
@@ -56,6 +84,12 @@ describeInteropWithHome('CLI: SSH_AUTH_SOCK that is not an agent, beside ssh 9.2
       await fakeAgent(at('empty-reply'), answering(Uint8Array.of(0, 0, 0, 0))),
       // SSH2_AGENT_IDENTITIES_ANSWER whose key count is two bytes short.
       await fakeAgent(at('cut-short'), answering(Uint8Array.of(0, 0, 0, 3, 12, 0, 0))),
+      // A 5-byte message of type 'c' (99), one byte more: ssh_agent_bind_hostkey's "invalid format".
+      await fakeAgent(at('garbage-then-closes'), answeringOnce(new TextEncoder().encode('\0\0\0\x05chello'))),
+      await fakeAgent(at('refuses-then-closes'), answeringOnce(Uint8Array.of(0, 0, 0, 1, 5))),
+      await fakeAgent(at('empty-then-closes'), answeringOnce(Uint8Array.of(0, 0, 0, 0))),
+      // A length over MAX_AGENT_REPLY_LEN: refused, nothing more read (the stream is kept).
+      await fakeAgent(at('too-long-then-closes'), answeringOnce(Uint8Array.of(0x7f, 0xff, 0xff, 0xff))),
     );
   });
   afterAll(async () => {
@@ -64,11 +98,14 @@ describeInteropWithHome('CLI: SSH_AUTH_SOCK that is not an agent, beside ssh 9.2
 
   it.each(cases)('%s: debug1: get_agent_identities: %s', async (name, line) => {
     const env = cliEnv(home, { SSH_AUTH_SOCK: join(sshd.dir, name) });
-    const args = ['-F', 'none', ...sshd.clientArgs, '-o', 'GlobalKnownHostsFile=/dev/null', '-o', 'BatchMode=yes', '-v', '-W', '127.0.0.1:1', sshd.target];
+    const args = ['-F', 'none', ...sshd.clientArgs, '-o', 'GlobalKnownHostsFile=/dev/null', '-o', 'BatchMode=yes', '-vv', '-W', '127.0.0.1:1', sshd.target];
+    const seen: Record<string, string[]> = {};
     for (const client of ['ssh', 'pure-ssh'] as const) {
       const err = await stderrOf(client, args, env);
       expect(err, client).toContain(`debug1: get_agent_identities: ${line}\n`);
       expect(err, client).toContain('Authenticated to ');
+      seen[client] = agentLines(err);
     }
+    expect(seen['pure-ssh']).toEqual(seen.ssh);
   }, 60_000);
 });

@@ -67,6 +67,15 @@ export type AgentReply =
  */
 export type AgentFailureReason = 'communication with agent failed' | 'invalid format' | 'incomplete message' | 'agent refused operation';
 
+/**
+ * Whether `type` is one of the failure replies OpenSSH authfd.c agent_failed counts:
+ * SSH_AGENT_FAILURE (5), SSH2_AGENT_FAILURE (30) and SSH_COM_AGENT2_FAILURE (102), each
+ * SSH_ERR_AGENT_FAILURE ("agent refused operation") to a session bind or a listing.
+ */
+export function agentFailed(type: number): boolean {
+  return type === AGENT_MSG.FAILURE || type === 30 || type === 102;
+}
+
 /** Attach `reason` (see {@link agentFailureReason}) to an agent error; returns `err`. */
 export function withAgentFailureReason<E extends Error>(err: E, reason: AgentFailureReason): E {
   Object.defineProperty(err, 'agentFailureReason', { value: reason, configurable: true });
@@ -187,11 +196,17 @@ export function decodeAgentReply(body: Uint8Array): AgentReply {
   }
 }
 
-/** Splits the agent's byte stream into message bodies (draft-miller-ssh-agent-14 §3.1). */
+/**
+ * Splits the agent's byte stream into message bodies (draft-miller-ssh-agent-14 §3.1). A length
+ * over {@link MAX_AGENT_MESSAGE} is refused before buffering (a throw, the next time {@link push}
+ * reaches it: after the bodies before it were returned), and only its four bytes are consumed:
+ * the bytes after it are read as the next message, as OpenSSH authfd.c ssh_request_reply reads
+ * on after refusing a length (SSH_ERR_INVALID_FORMAT for that request, the stream kept).
+ */
 export class AgentFrameDecoder {
   private buf = new Uint8Array(0);
 
-  /** Add bytes; returns the complete message bodies now available, in order. */
+  /** Add bytes (none, to read on after a throw); returns the complete message bodies now available, in order. */
   push(data: Uint8Array): Uint8Array[] {
     const joined = new Uint8Array(this.buf.length + data.length);
     joined.set(this.buf);
@@ -200,13 +215,22 @@ export class AgentFrameDecoder {
     let pos = 0;
     while (joined.length - pos >= 4) {
       const len = new SshReader(joined, pos).uint32();
-      if (len > MAX_AGENT_MESSAGE) throw agentProtocolError(`message of ${len} bytes exceeds ${MAX_AGENT_MESSAGE}`);
+      if (len > MAX_AGENT_MESSAGE) {
+        if (out.length > 0) break;
+        this.buf = joined.slice(pos + 4);
+        throw agentProtocolError(`message of ${len} bytes exceeds ${MAX_AGENT_MESSAGE}`);
+      }
       if (joined.length - pos - 4 < len) break;
       out.push(joined.slice(pos + 4, pos + 4 + len));
       pos += 4 + len;
     }
     this.buf = joined.slice(pos);
     return out;
+  }
+
+  /** Whether a complete length is held back (a message still arriving, or one {@link push} refuses next). */
+  get lengthPending(): boolean {
+    return this.buf.length >= 4;
   }
 
   /** Bytes of an incomplete message held back. */

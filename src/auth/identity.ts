@@ -130,49 +130,30 @@ export interface AgentKey<T> {
 }
 
 /** One entry of {@link orderIdentities}: an agent key (standing for the file it matched), or a file. */
-export type OrderedIdentity<F, A> =
-  | { kind: 'agent'; agent: A; file?: F }
-  /** `heldBy`: only with `standIns`, a file an agent key stands for (see orderIdentities). */
-  | { kind: 'file'; file: F; heldBy?: A };
+export type OrderedIdentity<F, A> = { kind: 'agent'; agent: A; file?: F } | { kind: 'file'; file: F };
 
 /**
  * The order ssh(1) tries keys in (sshconnect2.c pubkey_prepare): first the agent keys that
  * match an identity file (in the agent's order; each stands for its file), then the other agent
  * keys (dropped with `identitiesOnly`), then the identity files the agent does not hold, in
- * their order.
- *
- * With `standIns`, each file an agent key stood for is also listed at its own place among the
- * files, with `heldBy` that key: the entry it is when that key is not the agent's after all.
- * ssh lists its agent's keys once the agent is bound to the session (get_agent_identities), and
- * a bound agent hides the keys whose destination constraints (`ssh-add -h`) rule the host out;
- * a file such a key matched then stays among the files (in their order, not as the agent's).
- * The caller keeps one of the two entries for each such file once the bound agent has listed
- * its keys again.
+ * their order. `agentKeys` is the list of an agent bound to the session (get_agent_identities):
+ * a key whose destination constraints (`ssh-add -h`) rule the host out is not in it, and the
+ * file it would have matched stays among the files.
  */
-export function orderIdentities<F, A>(
-  files: FileIdentity<F>[],
-  agentKeys: AgentKey<A>[],
-  identitiesOnly: boolean,
-  standIns = false,
-): OrderedIdentity<F, A>[] {
-  const heldBy = new Map<FileIdentity<F>, A>();
+export function orderIdentities<F, A>(files: FileIdentity<F>[], agentKeys: AgentKey<A>[], identitiesOnly: boolean): OrderedIdentity<F, A>[] {
+  const held = new Set<FileIdentity<F>>();
   const matched: { kind: 'agent'; agent: A; file?: F }[] = [];
   const others: { kind: 'agent'; agent: A }[] = [];
   for (const a of agentKeys) {
     // The first file not yet matched whose public half is the agent's key.
-    const f = files.find((f) => !heldBy.has(f) && f.publicKeyBlob !== undefined && constantTimeEqual(f.publicKeyBlob, a.publicKeyBlob));
+    const f = files.find((f) => !held.has(f) && f.publicKeyBlob !== undefined && constantTimeEqual(f.publicKeyBlob, a.publicKeyBlob));
     if (f !== undefined) {
       matched.push({ kind: 'agent', agent: a.item, file: f.item });
-      heldBy.set(f, a.item);
+      held.add(f);
     } else if (!identitiesOnly) {
       others.push({ kind: 'agent', agent: a.item });
     }
   }
-  const rest: OrderedIdentity<F, A>[] = [];
-  for (const f of files) {
-    const a = heldBy.get(f);
-    if (a === undefined) rest.push({ kind: 'file', file: f.item });
-    else if (standIns) rest.push({ kind: 'file', file: f.item, heldBy: a });
-  }
+  const rest = files.filter((f) => !held.has(f)).map((f): OrderedIdentity<F, A> => ({ kind: 'file', file: f.item }));
   return [...matched, ...others, ...rest];
 }

@@ -263,6 +263,8 @@ export class UserAuth {
   private keyIndex = 0;
   private signId = 0;
   private identities: AuthIdentity[];
+  /** The identities of {@link AuthOptions.privateKeys}, offered first. */
+  private readonly local: AuthIdentity[];
   /** Methods that had nothing left to send (see next). */
   private readonly exhausted = new Set<string>();
   /** The algorithm each remaining identity goes under (pickSignatureAlgorithm, once). */
@@ -299,12 +301,12 @@ export class UserAuth {
     const { password, ...rest } = options;
     this.options = rest;
     this.#password = password;
-    const local = (options.privateKeys ?? []).map((key) => ({
+    this.local = (options.privateKeys ?? []).map((key) => ({
       publicKeyBlob: key.publicKeyBlob,
       label: key.comment || key.keyType,
       key,
     }));
-    this.identities = [...local, ...(options.identities ?? [])];
+    this.identities = [...this.local, ...(options.identities ?? [])];
   }
 
   get methodsTried(): readonly string[] {
@@ -317,14 +319,13 @@ export class UserAuth {
   }
 
   /**
-   * Drop the identities `drop` picks before authentication starts: an ssh-agent bound to the
-   * session (OpenSSH PROTOCOL.agent §1) no longer lists the keys its destination constraints
-   * deny this host, and ssh(1) lists the agent's keys only after binding (sshconnect2.c
-   * get_agent_identities), so it never offers them.
+   * The identities to offer after the `privateKeys`, replacing {@link AuthOptions.identities},
+   * before authentication starts: ssh(1) lists its agent's keys only once the host key is trusted
+   * and the agent bound to the session (sshconnect2.c pubkey_prepare).
    */
-  withdrawIdentities(drop: (identity: AuthIdentity) => boolean): void {
-    if (this.state.kind !== 'idle') throw new UsageError('identities can only be withdrawn before user authentication starts');
-    this.identities = this.identities.filter((id) => !drop(id));
+  replaceIdentities(identities: readonly AuthIdentity[]): void {
+    if (this.state.kind !== 'idle') throw new UsageError('identities can only be replaced before user authentication starts');
+    this.identities = [...this.local, ...identities];
   }
 
   /** RFC 4253 §10: ask for the ssh-userauth service, once the keys to try are settled. */

@@ -36,11 +36,12 @@ export interface ProbeLogin {
    */
   orderHostKeyAlgorithms?(algorithms: string[]): string[];
   /**
-   * Once the host key is accepted, before authentication: bind the agent to the session
-   * (OpenSSH PROTOCOL.agent §1, session-bind@openssh.com); resolves to the identities of
-   * `auth.identities` to withdraw (agent keys the bound agent no longer lists), or undefined.
+   * Once the host key is accepted, before authentication: contact the agent, bind it to the
+   * session (OpenSSH PROTOCOL.agent §1, session-bind@openssh.com) and list its keys, as ssh(1)
+   * does then (sshconnect2.c pubkey_prepare); resolves to the identities to offer in place of
+   * `auth.identities` (the agent's keys among them), or undefined to keep those.
    */
-  bindAgent?(session: { hostKeyBlob: Uint8Array; sessionId: Uint8Array; signature: Uint8Array }): Promise<((identity: AuthIdentity) => boolean) | undefined>;
+  bindAgent?(session: { hostKeyBlob: Uint8Array; sessionId: Uint8Array; signature: Uint8Array }): Promise<readonly AuthIdentity[] | undefined>;
   /** Signature blob for a key the core does not hold (agent, encrypted file); null: cannot sign. */
   sign?(request: SignRequest): Promise<Uint8Array | null>;
   /** The private key of an identity given without its public key, loaded at its turn; null: none. */
@@ -92,7 +93,7 @@ export async function authenticate(
   } catch (error) {
     return { ok: false, error: (error as Error).message || 'Host key verification failed.' };
   }
-  const drop = await login.bindAgent?.({ hostKeyBlob: x.hostKeyBlob, sessionId: x.sessionId, signature: x.hostKeySignature });
+  const identities = await login.bindAgent?.({ hostKeyBlob: x.hostKeyBlob, sessionId: x.sessionId, signature: x.hostKeySignature });
   const extensions: Extensions = new Map();
   let pending: Promise<void> | undefined;
   let result: LoginOutcome | undefined;
@@ -143,7 +144,7 @@ export async function authenticate(
     log,
   });
   try {
-    if (drop) ua.withdrawIdentities(drop);
+    if (identities) ua.replaceIdentities(identities);
     ua.start();
     while (result === undefined) {
       if (pending) {

@@ -13,7 +13,9 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import { SshError } from '../errors.js';
 import {
+  AGENT_MSG,
   AgentFrameDecoder,
+  agentFailed,
   agentSignFlags,
   decodeAgentReply,
   encodeRequestIdentities,
@@ -29,8 +31,11 @@ import { strerror } from './strerror.js';
 
 export type { AgentIdentity } from '../auth/agent-protocol.js';
 
+const NO_BYTES = new Uint8Array(0);
+
 interface Pending {
-  resolve(reply: AgentReply): void;
+  /** The reply's body, undecoded: each request reads it as OpenSSH authfd.c does for it. */
+  resolve(body: Uint8Array): void;
   reject(err: Error): void;
 }
 
@@ -48,34 +53,33 @@ export class AgentClient {
     /** The socket path, for messages. */
     readonly path: string,
   ) {
-    // The protocol's errors ("ssh-agent: message of N bytes exceeds ...") name the socket, as
-    // its socket errors do: with several agents (or a path that is no agent) the caller can tell
-    // which one answered nonsense.
-    const named = (err: unknown): Error => {
-      if (!(err instanceof SshError && err.message.startsWith('ssh-agent: '))) return err as Error;
-      const renamed = new SshError(err.code, `ssh-agent ${path}: ${err.message.slice('ssh-agent: '.length)}`, { cause: err.cause });
-      const reason = agentFailureReason(err);
-      return reason ? withAgentFailureReason(renamed, reason) : renamed;
-    };
+    const named = (err: unknown) => this.named(err);
     socket.on('data', (d: Buffer) => {
-      let bodies: Uint8Array[];
-      try {
-        bodies = this.decoder.push(new Uint8Array(d));
-      } catch (err) {
-        this.fail(named(err));
-        return;
-      }
-      for (const body of bodies) {
-        const p = this.queue.shift();
-        if (!p) {
-          this.fail(new SshError('ERR_AGENT', `ssh-agent ${path}: a reply nobody asked for`));
-          return;
-        }
+      let chunk = new Uint8Array(d);
+      for (;;) {
+        let bodies: Uint8Array[];
         try {
-          p.resolve(decodeAgentReply(body));
+          bodies = this.decoder.push(chunk);
         } catch (err) {
+          // A length over the limit fails the request it answers; the stream is read on
+          // (OpenSSH authfd.c ssh_request_reply: SSH_ERR_INVALID_FORMAT, nothing more read).
+          const p = this.queue.shift();
+          if (!p) return this.fail(named(err));
           p.reject(named(err));
+          chunk = NO_BYTES;
+          continue;
         }
+        for (const body of bodies) {
+          const p = this.queue.shift();
+          if (!p) {
+            this.fail(new SshError('ERR_AGENT', `ssh-agent ${path}: a reply nobody asked for`));
+            return;
+          }
+          p.resolve(body);
+        }
+        // Bodies before a refused length come first: push again to reach it.
+        if (bodies.length === 0 || !this.decoder.lengthPending) return;
+        chunk = NO_BYTES;
       }
     });
     socket.on('error', (err: NodeJS.ErrnoException) => {
@@ -115,23 +119,27 @@ export class AgentClient {
    * (`ssh-add -h`): once bound, it lists and signs with only the keys allowed for this host.
    * Resolves on SSH_AGENT_SUCCESS; rejects with SshError ERR_AGENT in ssh's words otherwise:
    * `agent refused operation` on a failure reply (an agent older than OpenSSH 8.9, or a binding
-   * it refuses), `invalid format` on any other reply (OpenSSH authfd.c decode_reply).
+   * it refuses), `incomplete message` on an empty one, `invalid format` on any other reply
+   * (OpenSSH authfd.c decode_reply).
    */
   async bindSession(hostKeyBlob: Uint8Array, sessionId: Uint8Array, signature: Uint8Array, isForwarding = false): Promise<void> {
-    const reply = await this.request(encodeSessionBind(hostKeyBlob, sessionId, signature, isForwarding));
-    if (reply.type === 'success') return;
-    // OpenSSH ssherr.c: SSH_ERR_AGENT_FAILURE and SSH_ERR_INVALID_FORMAT.
-    throw new SshError('ERR_AGENT', reply.type === 'failure' ? 'agent refused operation' : 'invalid format');
+    const body = await this.request(encodeSessionBind(hostKeyBlob, sessionId, signature, isForwarding));
+    // OpenSSH authfd.c ssh_request_reply_decode: the type byte alone (SSH_ERR_MESSAGE_INCOMPLETE
+    // without one), then decode_reply: SSH_ERR_AGENT_FAILURE, success, else SSH_ERR_INVALID_FORMAT.
+    if (body.length === 0) throw withAgentFailureReason(new SshError('ERR_AGENT', 'incomplete message'), 'incomplete message');
+    if (agentFailed(body[0]!)) throw withAgentFailureReason(new SshError('ERR_AGENT', 'agent refused operation'), 'agent refused operation');
+    if (body[0] !== AGENT_MSG.SUCCESS) throw withAgentFailureReason(new SshError('ERR_AGENT', 'invalid format'), 'invalid format');
   }
 
   /** draft-miller-ssh-agent-14 §3.4: the keys the agent holds, in its order. */
   async identities(): Promise<AgentIdentity[]> {
-    const reply = await this.request(encodeRequestIdentities());
-    if (reply.type === 'identities') return reply.identities;
+    const body = await this.request(encodeRequestIdentities());
     // OpenSSH authfd.c ssh_fetch_identitylist: SSH_ERR_AGENT_FAILURE, else SSH_ERR_INVALID_FORMAT.
-    if (reply.type === 'failure') {
+    if (body.length > 0 && agentFailed(body[0]!)) {
       throw withAgentFailureReason(new SshError('ERR_AGENT', `ssh-agent ${this.path}: it refused to list its keys`), 'agent refused operation');
     }
+    const reply = this.decode(body);
+    if (reply.type === 'identities') return reply.identities;
     throw withAgentFailureReason(new SshError('ERR_AGENT', `ssh-agent ${this.path}: unexpected reply to REQUEST_IDENTITIES`), 'invalid format');
   }
 
@@ -143,13 +151,14 @@ export class AgentClient {
    * SSH_ERR_AGENT_COMMUNICATION), the socket's own error as its cause.
    */
   async sign(keyBlob: Uint8Array, data: Uint8Array, flags: number): Promise<Uint8Array | null> {
-    let reply: AgentReply;
+    let body: Uint8Array;
     try {
-      reply = await this.request(encodeSignRequest(keyBlob, data, flags));
+      body = await this.request(encodeSignRequest(keyBlob, data, flags));
     } catch (err) {
       if (this.lost) throw new SshError('ERR_AGENT', 'communication with agent failed', { cause: err });
       throw err;
     }
+    const reply = this.decode(body);
     if (reply.type === 'signature') return reply.signature;
     if (reply.type === 'failure') return null;
     throw new SshError('ERR_AGENT', `ssh-agent ${this.path}: unexpected reply to SIGN_REQUEST`);
@@ -174,7 +183,28 @@ export class AgentClient {
     this.fail(new SshError('ERR_AGENT', `ssh-agent ${this.path}: connection closed`));
   }
 
-  private request(message: Uint8Array): Promise<AgentReply> {
+  /** {@link decodeAgentReply}, its errors naming this agent's socket. */
+  private decode(body: Uint8Array): AgentReply {
+    try {
+      return decodeAgentReply(body);
+    } catch (err) {
+      throw this.named(err);
+    }
+  }
+
+  /**
+   * The protocol's errors ("ssh-agent: message of N bytes exceeds ...") name the socket, as its
+   * socket errors do: with several agents (or a path that is no agent) the caller can tell which
+   * one answered nonsense.
+   */
+  private named(err: unknown): Error {
+    if (!(err instanceof SshError && err.message.startsWith('ssh-agent: '))) return err as Error;
+    const renamed = new SshError(err.code, `ssh-agent ${this.path}: ${err.message.slice('ssh-agent: '.length)}`, { cause: err.cause });
+    const reason = agentFailureReason(err);
+    return reason ? withAgentFailureReason(renamed, reason) : renamed;
+  }
+
+  private request(message: Uint8Array): Promise<Uint8Array> {
     if (this.failure) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => {
       this.queue.push({ resolve, reject });

@@ -205,7 +205,7 @@ type Resolved = Awaited<ReturnType<typeof resolveSsh>>;
  * known_hosts with StrictHostKeyChecking. Returns the login and a function closing the agent.
  */
 async function prepareLogin(cfg: Resolved, log: (m: string) => void, verbose: boolean): Promise<{ login: import('../check/login.js').ProbeLogin; close: () => void }> {
-  const [{ prepareAuth, cryptoProviderFor, bindAgentToSession }, prompt, { knownHostsVerifier, hostKeyOrderHintsFor }, { orderHostKeyAlgorithms }, { describeFatal, hostKeyVerifier, loadIdentities, Log, passwordAsker }, { LOG_LEVELS }] = await Promise.all([
+  const [{ prepareAuth, cryptoProviderFor, bindAgentToSession, closeAgent }, prompt, { knownHostsVerifier, hostKeyOrderHintsFor }, { orderHostKeyAlgorithms }, { describeFatal, hostKeyVerifier, loadIdentities, Log, passwordAsker }, { LOG_LEVELS }] = await Promise.all([
     import('./client.js'),
     import('./prompt.js'),
     import('./known-hosts-file.js'),
@@ -239,7 +239,7 @@ async function prepareLogin(cfg: Resolved, log: (m: string) => void, verbose: bo
     agent: cfg.pubkeyAuthentication ? cfg.identityAgent : undefined,
     identitiesOnly: cfg.identitiesOnly,
     debug: log,
-  }, crypto, true);
+  }, crypto);
   // The known_hosts check as pure-ssh makes it, its refusals in pure-ssh's words (connect-host.ts).
   const verify = hostKeyVerifier(cfg, sshLog, knownHostsVerifier, (q) => readPassphrase(q, true));
   // ssh(1) order_hostkeyalgs(): with HostKeyAlias, by the alias's (port-less) entries.
@@ -247,7 +247,7 @@ async function prepareLogin(cfg: Resolved, log: (m: string) => void, verbose: bo
   // The password and keyboard-interactive prompts as pure-ssh asks them (connect-host.ts).
   const askPassword = passwordAsker(cfg, sshLog, readPassphrase);
   return {
-    close: () => auth.agent?.close(),
+    close: () => closeAgent(auth),
     login: {
       auth: {
         username: cfg.user,
@@ -275,8 +275,12 @@ async function prepareLogin(cfg: Resolved, log: (m: string) => void, verbose: bo
         }
       },
       orderHostKeyAlgorithms: (algorithms) => orderHostKeyAlgorithms(algorithms, orderHints).algorithms,
-      // ssh(1) binds its agent to the session before listing its keys (sshconnect2.c get_agent_identities).
-      bindAgent: (session) => bindAgentToSession(auth, session, (m) => log(m)),
+      // ssh(1) contacts its agent once the host key is trusted, binds it to the session, then
+      // lists its keys (sshconnect2.c pubkey_prepare, get_agent_identities).
+      bindAgent: async (session) => {
+        await bindAgentToSession(auth, session, (m) => log(m));
+        return auth.identities;
+      },
       async sign(req) {
         // The identity's own signer first: an agent's key and the file it stood for share a key blob.
         const signer =

@@ -51,7 +51,7 @@ import { connectAttempts, sayConnectFailures } from './connect-attempts.js';
 import { handleWriterFor, WRITE_DONE, WRITE_REFUSED, type HandleWriter } from './socket-write.js';
 import { certificateNameMatches, certifyIdentityFiles, expandHome, isPathLookupFailure, loadCertificateFile, loadIdentityFile, loadIdentityFileIfPrivate, loadKeyErrorLine, prepareIdentityFile, unlockIdentityFile, unprotectedKeyLines, type IdentityFileEntry } from './identity-file.js';
 import { AgentClient } from './agent.js';
-import { agentFailureReason } from '../auth/agent-protocol.js';
+import { agentFailureReason, type AgentIdentity } from '../auth/agent-protocol.js';
 import { orderIdentities, sshKeyTypeLabel, type AuthIdentity } from '../auth/identity.js';
 import { keyboardInteractiveInfoLine, SIGNER_DECLINED } from '../auth/userauth.js';
 import type { Signer } from '../auth/signer.js';
@@ -120,7 +120,10 @@ export interface ConnectOptions {
   signers?: Signer[];
   /**
    * An ssh-agent's socket path (e.g. `process.env.SSH_AUTH_SOCK`) whose keys to offer, or false
-   * or '' (the default: no agent; `true` is a UsageError). An agent that cannot be used (a path
+   * or '' (the default: no agent; `true` is a UsageError). It is contacted as ssh(1) contacts its
+   * own (sshconnect2.c pubkey_prepare): once the host key is trusted, never for a host key that
+   * is refused, its connection bound to the session (session-bind@openssh.com) before its keys
+   * are listed. An agent that cannot be used (a path
    * that is missing or nobody listens on, an agent that breaks the agent protocol) is skipped
    * with ssh's debug line (`get_agent_identities: ssh_get_authentication_socket: No such file or
    * directory`) and an `onWarning` of code `agent-unavailable` (`Error connecting to agent PATH:
@@ -275,8 +278,9 @@ export interface ConnectOptions {
   signal?: AbortSignal;
   /**
    * ConnectTimeout in ms: TCP connect and the SSH handshake up to the host key (not user
-   * prompts). A finite number >= 0; 0 or absent: off. An `agent` that does not list its keys
-   * within it is skipped as unusable (`agent-unavailable`); without it, such an agent holds
+   * prompts). A finite number >= 0; 0 or absent: off. An `agent` that does not answer (the
+   * session bind and its key list) within it is skipped as unusable (`agent-unavailable`);
+   * without it, such an agent holds
    * connect() as it holds ssh(1) (bound it with `signal`).
    */
   connectTimeout?: number;
@@ -372,7 +376,7 @@ export interface ConnectOptions {
    *   key exchange when it is not post-quantum, before `connect()` resolves. Unlike ssh(1), which
    *   stays quiet when KexAlgorithms was set explicitly, this always reports.
    * - `agent-unavailable`: the `agent` given could not be used, so its keys are not offered
-   *   (see `agent`); before the connection is made.
+   *   (see `agent`); once the host key is trusted, when the agent is contacted.
    */
   onWarning?: (warning: { code: WarningCode; message: string }) => void;
 }
@@ -578,8 +582,8 @@ async function connectWith(given: ConnectOptions, early: EarlyWatch | undefined)
   const verifier = hostKeyVerifierFor(options);
   const crypto = cryptoProviderFor(options.crypto);
   // A step that waits on the application (askPassphrase for a certified key) is not waited for
-  // once the signal fires; an agent connection made meanwhile is closed.
-  const auth = await untilAborted(prepareAuth(options, crypto, true), options.signal, (late) => late.agent?.close());
+  // once the signal fires. The agent is contacted later, once the host key is trusted.
+  const auth = await untilAborted(prepareAuth(options, crypto), options.signal);
   const algorithms = algorithmsFor(options, crypto);
   const orderNote = runtimeCipherOrderNote(crypto.name);
   if (orderNote && !options.algorithms?.cipher) options.debug?.(orderNote);
@@ -606,32 +610,24 @@ async function connectWith(given: ConnectOptions, early: EarlyWatch | undefined)
           if (m.startsWith('Remote protocol version ')) for (const [line, l] of orderLines.splice(0)) debug(line, l);
         }
       : debug;
-  if (hookError) {
-    auth.agent?.close();
-    throw hookError;
-  }
+  if (hookError) throw hookError;
   // ssh_config(5) ConnectionAttempts: the tries before the last, each waited for, one second apart.
   let opened: Socket | undefined;
   if (!options.sock && (options.connectionAttempts ?? 1) > 1) {
     const timeouts = [options.bannerTimeout ?? 0, options.connectTimeout ?? 0].filter((t) => t > 0);
     const say = debug && ((m: string) => debug(m));
-    try {
-      ({ sock: opened } = await connectAttempts({
-        attempts: options.connectionAttempts!,
-        open: () => {
-          const s = connectLendingReads({ host: options.host, port: options.port ?? 22, noDelay: true });
-          s.on('error', () => {}); // the last try's is the client's to report
-          if (say) sayConnectFailures(s, say);
-          return s;
-        },
-        timeout: timeouts.length > 0 ? Math.min(...timeouts) : 0,
-        debug: say,
-        signal: options.signal,
-      }));
-    } catch (err) {
-      auth.agent?.close();
-      throw err;
-    }
+    ({ sock: opened } = await connectAttempts({
+      attempts: options.connectionAttempts!,
+      open: () => {
+        const s = connectLendingReads({ host: options.host, port: options.port ?? 22, noDelay: true });
+        s.on('error', () => {}); // the last try's is the client's to report
+        if (say) sayConnectFailures(s, say);
+        return s;
+      },
+      timeout: timeouts.length > 0 ? Math.min(...timeouts) : 0,
+      debug: say,
+      signal: options.signal,
+    }));
   }
   client = new SshClient({ ...options, debug: noteAfterBanner }, auth, algorithms, verifier, early, crypto, opened);
   // A hook that threw before the client existed (its constructor's first lines included).
@@ -639,7 +635,8 @@ async function connectWith(given: ConnectOptions, early: EarlyWatch | undefined)
   try {
     await client.ready;
   } finally {
-    auth.agent?.close();
+    // bindAgentToSession's connection: used until authentication is over.
+    closeAgent(auth);
   }
   return client;
 }
@@ -727,13 +724,16 @@ export interface ExternalSigner {
 /** What the core is given to authenticate with, and who signs for the keys it does not hold. */
 export interface PreparedAuth {
   privateKeys: PrivateKey[];
+  /**
+   * The keys to offer, in ssh(1)'s order. With an `agent`, empty until {@link bindAgentToSession}
+   * has listed its keys (ssh contacts its agent only then, sshconnect2.c pubkey_prepare); the
+   * same array is filled again for each session.
+   */
   identities: AuthIdentity[];
   signers: ExternalSigner[];
+  /** The agent connection of the current session ({@link bindAgentToSession} opens it): the caller closes it. */
   agent: AgentClient | undefined;
-  /**
-   * The identities above that are the agent's keys: withdrawn when the agent, once bound to the
-   * session (OpenSSH PROTOCOL.agent §1), no longer lists them.
-   */
+  /** The identities above that are the agent's keys. */
   agentIdentities: AuthIdentity[];
   /**
    * Loaders of the identities given without a public key (a key file whose public half needs
@@ -741,36 +741,28 @@ export interface PreparedAuth {
    * its turn (OpenSSH sshconnect2.c userauth_pubkey → load_identity_file).
    */
   keyLoaders: Map<AuthIdentity, () => Promise<PrivateKey>>;
-  /** How many keys the agent listed, when prepareAuth was told to leave that log line to the caller. */
-  agentKeyCount?: number;
   /**
    * The `warn` lines of the identityFiles that could not be loaded (missing, no or a wrong
    * passphrase, not a key): named by a final AuthenticationError (its `identitiesSkipped`).
    */
   skipped?: string[];
   /**
-   * The agent identities {@link bindAgentToSession} withdrew (the core no longer offers them):
-   * not used to sign for a certificate either.
-   */
-  withdrawn?: (identity: AuthIdentity) => boolean;
-  /** {@link bindAgentToSession} bound {@link agent} to a session: another session needs a new connection. */
-  agentBound?: boolean;
-  /**
-   * Identity files an agent key stood for (its identity among {@link agentIdentities}), placed
-   * again among the files: each is withdrawn unless that agent identity is (ssh lists the agent's
-   * keys only once it is bound, sshconnect2.c get_agent_identities; see {@link bindAgentToSession}).
-   */
-  agentStandIns?: Map<AuthIdentity, AuthIdentity>;
-  /** The agent's key blobs as last listed: by prepareAuth, then by the bound agent; undefined when that failed. */
-  agentListing?: Uint8Array[];
-  /** ConnectOptions.requiredRsaSize, for the agent's keys {@link bindAgentToSession} ignores. */
-  requiredRsaSize?: number;
-  /**
    * Why the `agent` given could not be used (its socket could not be reached, or it broke the
    * agent protocol), as `onWarning` reported it: named by a final AuthenticationError (its
    * `agentUnavailable`).
    */
   agentUnavailable?: string;
+  /** The ConnectOptions `agent`, {@link bindAgentToSession}'s to contact; undefined without one. */
+  agentPath?: string;
+  /** ConnectOptions.connectTimeout: how long the agent may take (see {@link bindAgentToSession}). */
+  agentWait?: number;
+  /** ConnectOptions.onWarning, for `agent-unavailable`. */
+  onWarning?: ConnectOptions['onWarning'];
+  /**
+   * Fill {@link identities}, {@link signers} and {@link agentIdentities} afresh: the identity
+   * files, certificates and signers with `agentKeys` (the bound agent's list; undefined: none).
+   */
+  arrange(agentKeys: readonly AgentIdentity[] | undefined): void;
 }
 
 /**
@@ -810,114 +802,100 @@ function agentFailureLine(err: unknown): string {
 }
 
 /**
- * OpenSSH PROTOCOL.agent §1: bind `auth`'s agent connection (if any) to the session whose first
- * key exchange had `session` (its host key blob, exchange hash and the server's signature) with
- * session-bind@openssh.com, as ssh(1) does before using its agent (sshconnect2.c
- * get_agent_identities; authfd.c ssh_agent_bind_hostkey; is_forwarding false: no agent
- * forwarding here). Call it once the host key is trusted, before authentication starts. A bound
- * agent applies its keys' destination constraints (`ssh-add -h`): it is asked for its keys again,
- * and the returned predicate picks the agent identities it no longer lists (all of them if that
- * listing fails, as ssh then uses none), for the core's withdrawIdentities(). A refused binding
- * (agents before OpenSSH 8.9 answer FAILURE) is logged at debug2 and ignored, as ssh does:
- * undefined then. Logs the `agent returned N keys` line prepareAuth left (deferAgentCountLine).
+ * ssh(1)'s get_agent_identities for the session whose first key exchange had `session`'s host
+ * key, exchange hash and signature, once its host key is trusted (sshconnect2.c pubkey_prepare,
+ * called by ssh_userauth2 after the key exchange): a new connection to `auth.agentPath` (one
+ * per session: a connection bound for authentication cannot be bound again, ssh-agent.c
+ * process_ext_session_bind), bound to the session first (OpenSSH PROTOCOL.agent §1,
+ * session-bind@openssh.com; authfd.c ssh_agent_bind_hostkey, is_forwarding false: no agent
+ * forwarding here), so that the agent applies its keys' destination constraints (`ssh-add -h`),
+ * then asked for its keys; {@link PreparedAuth.arrange} then places them among the identities.
+ * A refused binding (agents before OpenSSH 8.9 answer FAILURE) is logged at debug2 and the keys
+ * listed all the same, as ssh does; an agent that cannot be reached or does not list its keys
+ * is logged at debug1 (ssh's words) and reported (`agent-unavailable`), and none of its keys is
+ * offered. Without an agent, nothing is done.
  */
 export async function bindAgentToSession(
   auth: PreparedAuth,
   session: { hostKeyBlob: Uint8Array | undefined; sessionId: Uint8Array | undefined; signature: Uint8Array | undefined },
   log: (message: string, level?: 2 | 3) => void,
-): Promise<((identity: AuthIdentity) => boolean) | undefined> {
-  const unlisted = await bindAndRelist(auth, session, log);
-  // sshconnect2.c pubkey_prepare: first the agent's keys RequiredRSASize rules out, each ignored
-  // with a debug line, in the agent's order (IdentitiesOnly or not), before any is matched to a file.
-  const short = (auth.agentListing ?? []).filter((b) => rsaKeyTooShort(b, auth.requiredRsaSize));
-  for (const b of short) log(`pubkey_prepare: ignoring ${keyBlobType(b)} agent key: Invalid key length`);
-  const standIns = auth.agentStandIns;
-  if (!standIns && short.length === 0) return unlisted;
-  const agentIds = new Set(auth.agentIdentities);
-  const dropAgent = (id: AuthIdentity): boolean =>
-    (unlisted?.(id) ?? false) || (agentIds.has(id) && id.publicKeyBlob !== undefined && short.some((b) => constantTimeEqual(b, id.publicKeyBlob!)));
-  // pubkey_prepare matches files against the keys the bound agent lists and keeps: a file stays
-  // the agent's key where that key is kept, else it is offered as the file it is, at its place
-  // among the files (its stand-in).
-  const drop = (id: AuthIdentity): boolean => {
-    const held = standIns?.get(id);
-    return held === undefined ? dropAgent(id) : !dropAgent(held);
-  };
-  auth.withdrawn = drop;
-  return drop;
+): Promise<void> {
+  const path = auth.agentPath;
+  if (path === undefined) return;
+  closeAgent(auth);
+  let keys: AgentIdentity[] | undefined;
+  // Set once the wait is over: a connection made after it is closed at once.
+  let late = false;
+  try {
+    keys = await withinAgentWait(auth.agentWait ?? 0, path, async () => {
+      const agent = await AgentClient.connect(path);
+      if (late) {
+        agent.close();
+        throw new SshError('ERR_AGENT', `ssh-agent ${path}: connected too late`);
+      }
+      auth.agent = agent;
+      try {
+        const { hostKeyBlob, sessionId, signature } = session;
+        // OpenSSH ssherr.c SSH_ERR_INVALID_ARGUMENT, as ssh_agent_bind_hostkey returns without them.
+        if (!hostKeyBlob || !sessionId || !signature) throw new SshError('ERR_AGENT', 'invalid argument');
+        await agent.bindSession(hostKeyBlob, sessionId, signature, false);
+        log('get_agent_identities: bound agent to hostkey');
+      } catch (err) {
+        log(`get_agent_identities: ssh_agent_bind_hostkey: ${agentFailureReason(err) ?? (err as Error).message}`, 2);
+      }
+      return agent.identities();
+    });
+    log(agentCountLine(keys.length));
+  } catch (err) {
+    late = true;
+    log(agentFailureLine(err));
+    closeAgent(auth);
+    // The caller named this agent: say it was not used (ssh(1), whose agent is the
+    // environment's, says it at -v only: the CLI shows only `weak-kex` warnings), and name it
+    // in a final AuthenticationError.
+    auth.agentUnavailable = (err as Error).message;
+    auth.onWarning?.({ code: 'agent-unavailable', message: `${auth.agentUnavailable}; its keys are not offered` });
+  }
+  auth.arrange(keys);
 }
 
-/** The body of {@link bindAgentToSession}: the agent identities the bound agent no longer lists. */
-async function bindAndRelist(
-  auth: PreparedAuth,
-  session: { hostKeyBlob: Uint8Array | undefined; sessionId: Uint8Array | undefined; signature: Uint8Array | undefined },
-  log: (message: string, level?: 2 | 3) => void,
-): Promise<((identity: AuthIdentity) => boolean) | undefined> {
-  let agent = auth.agent;
-  if (!agent) return undefined;
-  let count = auth.agentKeyCount;
-  if (auth.agentBound) {
-    // ssh-agent.c process_ext_session_bind: a connection bound for authentication cannot be bound
-    // again; ssh(1) connects to its agent afresh for each session (get_agent_identities).
-    const old = agent;
-    try {
-      agent = auth.agent = await AgentClient.connect(old.path);
-    } catch (err) {
-      log(agentFailureLine(err));
-      agent = auth.agent = undefined;
-    } finally {
-      old.close();
-    }
-    if (!agent) {
-      auth.agentListing = undefined;
-      const agentIds = new Set(auth.agentIdentities);
-      return (auth.withdrawn = (id) => agentIds.has(id));
-    }
-  }
-  let drop: ((identity: AuthIdentity) => boolean) | undefined;
-  let bound = false;
-  try {
-    const { hostKeyBlob, sessionId, signature } = session;
-    // OpenSSH ssherr.c SSH_ERR_INVALID_ARGUMENT, as ssh_agent_bind_hostkey returns without them.
-    if (!hostKeyBlob || !sessionId || !signature) throw new SshError('ERR_AGENT', 'invalid argument');
-    await agent.bindSession(hostKeyBlob, sessionId, signature, false);
-    bound = auth.agentBound = true;
-    log('get_agent_identities: bound agent to hostkey');
-  } catch (err) {
-    log(`get_agent_identities: ssh_agent_bind_hostkey: ${agentFailureReason(err) ?? (err as Error).message}`, 2);
-  }
-  if (bound) {
-    let listed: Uint8Array[] | undefined;
-    try {
-      listed = (await agent.identities()).map((k) => k.keyBlob);
-      count = listed.length;
-    } catch (err) {
-      // ssh(1) then uses none of the agent's keys.
-      log(`get_agent_identities: ssh_fetch_identitylist: ${agentFailureReason(err) ?? (err as Error).message}`);
-      count = undefined;
-    }
-    auth.agentListing = listed;
-    const agentIds = new Set(auth.agentIdentities);
-    drop = (id) => agentIds.has(id) && (listed === undefined || !listed.some((b) => id.publicKeyBlob !== undefined && constantTimeEqual(b, id.publicKeyBlob)));
-  }
-  if (count !== undefined) log(agentCountLine(count));
-  auth.withdrawn = drop;
-  return drop;
+/** Close `auth`'s agent connection, if any. */
+export function closeAgent(auth: PreparedAuth): void {
+  auth.agent?.close();
+  auth.agent = undefined;
 }
 
 /**
- * The keys, agent keys and external signers `options` names, in ssh(1)'s order (pubkey_prepare),
- * ready for the core's user authentication. Used by connect() and by pure-ssh-check's login.
- * The agent connection, if any, is the caller's to close. Key files sign through `crypto`, and
- * an Ed25519 key file's public half is checked with it (its Ed25519 when the runtime passed the
- * known-answer check).
+ * `exchange` with the agent at `path`, bounded by `wait` ms when > 0: an agent that accepts and
+ * never answers would hold it for ever (ssh(1) blocks the same way, authfd.c ssh_request_reply,
+ * but has no ConnectTimeout running then); with the library's `connectTimeout` it is skipped as
+ * one that cannot be used. `bannerTimeout` (the CLI's, ssh's scope) leaves it waiting, as ssh does.
  */
-export async function prepareAuth(
-  options: ConnectOptions,
-  crypto: CryptoProvider = cryptoProviderFor(options.crypto),
-  /** Leave the `agent returned N keys` line to the caller, which logs it once the agent is bound. */
-  deferAgentCountLine = false,
-): Promise<PreparedAuth> {
+async function withinAgentWait<T>(wait: number, path: string, exchange: () => Promise<T>): Promise<T> {
+  if (!(wait > 0)) return exchange();
+  let timer: LongTimeout | undefined;
+  try {
+    return await Promise.race([
+      exchange(),
+      new Promise<never>((_, reject) => {
+        timer = setLongTimeout(() => reject(new SshError('ERR_AGENT', `ssh-agent ${path}: no reply within connectTimeout (${wait} ms)`)), wait);
+      }),
+    ]);
+  } finally {
+    timer?.clear();
+  }
+}
+
+/**
+ * The keys and external signers `options` names, ready for the core's user authentication:
+ * the identity files read (their passphrases asked for now if needed) and, without an agent,
+ * arranged in ssh(1)'s order (pubkey_prepare). With an `agent`, nothing is asked of it here:
+ * {@link bindAgentToSession} lists its keys once the host key is trusted and arranges them with
+ * the files. Used by connect() and by pure-ssh-check's login. Key files sign through `crypto`,
+ * and an Ed25519 key file's public half is checked with it (its Ed25519 when the runtime passed
+ * the known-answer check).
+ */
+export async function prepareAuth(options: ConnectOptions, crypto: CryptoProvider = cryptoProviderFor(options.crypto)): Promise<PreparedAuth> {
   const privateKeys: PrivateKey[] = [];
   const given = options.privateKey === undefined ? [] : Array.isArray(options.privateKey) ? options.privateKey : [options.privateKey];
   const { passphrase, askPassphrase } = options;
@@ -977,11 +955,40 @@ export async function prepareAuth(
   }
   await addCertificates(options, privateKeys, files, crypto);
   if (locked.size > 0) files.splice(0, files.length, ...files.filter((e) => !locked.has(e)));
-  const identities: AuthIdentity[] = [];
-  const signers: ExternalSigner[] = [];
-  const agentIdentities: AuthIdentity[] = [];
-  const keyLoaders = new Map<AuthIdentity, () => Promise<PrivateKey>>();
-  const prepared: PreparedAuth = { privateKeys, identities, signers, agent: undefined, agentIdentities, keyLoaders, skipped };
+  const prepared: PreparedAuth = {
+    privateKeys,
+    identities: [],
+    signers: [],
+    agent: undefined,
+    agentIdentities: [],
+    keyLoaders: new Map(),
+    skipped,
+    agentPath: options.agent || undefined,
+    agentWait: options.connectTimeout,
+    onWarning: options.onWarning,
+    arrange: (agentKeys) => arrangeIdentities(prepared, options, files, agentKeys, crypto),
+  };
+  // ssh(1) contacts its agent only once the host key is trusted (bindAgentToSession).
+  if (prepared.agentPath === undefined) prepared.arrange(undefined);
+  return prepared;
+}
+
+/**
+ * {@link PreparedAuth.arrange}: `prepared`'s identities, signers and agent identities filled
+ * afresh, in ssh(1)'s order (sshconnect2.c pubkey_prepare): the signers given, CertificateFile's
+ * certificates, then the agent's keys `listed` (its list as the bound agent gave it; undefined:
+ * no agent or none usable) that match an identity file, its other keys, and the other files.
+ */
+function arrangeIdentities(prepared: PreparedAuth, options: ConnectOptions, files: IdentityFileEntry[], listed: readonly AgentIdentity[] | undefined, crypto: CryptoProvider): void {
+  const { passphrase, askPassphrase } = options;
+  const attempts = options.passwordAttempts;
+  const debug = options.debug;
+  const allowUnprotectedKeyFiles = options.allowUnprotectedKeyFiles;
+  const { identities, signers, agentIdentities, keyLoaders } = prepared;
+  identities.length = 0;
+  signers.length = 0;
+  agentIdentities.length = 0;
+  keyLoaders.clear();
   for (const s of options.signers ?? []) {
     identities.push({ publicKeyBlob: s.publicKeyBlob, label: s.comment || keyBlobType(s.publicKeyBlob) });
     signers.push({
@@ -994,42 +1001,13 @@ export async function prepareAuth(
       sign: async (data, algorithm) => (await s.sign(data, algorithm)) as Uint8Array,
     });
   }
-  let agent: AgentClient | undefined;
-  let agentKeys: { keyBlob: Uint8Array; comment: string }[] = [];
-  if (options.agent) {
-    // An agent that accepts and never answers held connect() for ever, before its socket was
-    // even opened, whatever the connectTimeout (ssh(1) blocks the same way, authfd.c
-    // ssh_request_reply, but has no ConnectTimeout running then): with `connectTimeout`, the
-    // library's bound on connecting, the agent gets that long and is then skipped as one that
-    // cannot be used. `bannerTimeout` (the CLI's, ssh's scope) leaves it waiting, as ssh does.
-    const wait = options.connectTimeout ?? 0;
-    let timer: LongTimeout | undefined;
-    try {
-      agent = await AgentClient.connect(options.agent);
-      const listed = agent.identities();
-      agentKeys = wait > 0
-        ? await Promise.race([
-            listed,
-            new Promise<never>((_, reject) => {
-              const why = `ssh-agent ${options.agent}: no reply within connectTimeout (${wait} ms)`;
-              timer = setLongTimeout(() => reject(new SshError('ERR_AGENT', why)), wait);
-            }),
-          ])
-        : await listed;
-      if (!deferAgentCountLine) debug?.(agentCountLine(agentKeys.length));
-    } catch (err) {
-      debug?.(agentFailureLine(err));
-      agent?.close();
-      agent = undefined;
-      // The caller named this agent: say it was not used (ssh(1), whose agent is the
-      // environment's, says it at -v only: the CLI shows only `weak-kex` warnings), and name it
-      // in a final AuthenticationError.
-      prepared.agentUnavailable = (err as Error).message;
-      options.onWarning?.({ code: 'agent-unavailable', message: `${prepared.agentUnavailable}; its keys are not offered` });
-    } finally {
-      timer?.clear();
-    }
-  }
+  // sshconnect2.c pubkey_prepare: first the agent's keys RequiredRSASize rules out, each ignored
+  // with a debug line, in the agent's order (IdentitiesOnly or not), before any is matched to a file.
+  const agentKeys = (listed ?? []).filter((k) => {
+    if (!rsaKeyTooShort(k.keyBlob, options.requiredRsaSize)) return true;
+    debug?.(`pubkey_prepare: ignoring ${keyBlobType(k.keyBlob)} agent key: Invalid key length`);
+    return false;
+  });
   // A certificate needs a key to sign for it (PROTOCOL.certkeys): one among the identity files
   // (by its public half, or by name when that is unknown), the agent's keys (only those offered:
   // with identitiesOnly, those of a file) or the signers; without one it is left out, as
@@ -1063,24 +1041,12 @@ export async function prepareAuth(
     const note = f.explicit ? 'explicit' : undefined;
     identities.push(f.key ? { publicKeyBlob: f.publicKeyBlob, label: f.certificateFile, note, key: f.key } : certificateIdentity(f, f.certificateFile, note));
   }
-  // With an agent, the files its keys stand for are also placed among the files (standIns): ssh
-  // lists the agent's keys once it is bound to the session, and the bound agent may hide some
-  // (bindAgentToSession keeps one of the two entries for each such file).
   const order = orderIdentities(
     offered.filter((f) => f.certificateFile === undefined).map((f) => ({ publicKeyBlob: f.publicKeyBlob, item: f })),
     agentKeys.map((k) => ({ publicKeyBlob: k.keyBlob, item: k })),
     identitiesOnly,
-    agent !== undefined,
   );
-  const agentIdentityOf = new Map<(typeof agentKeys)[number], AuthIdentity>();
-  const standIns = new Map<AuthIdentity, AuthIdentity>();
   for (const o of order) {
-    if (o.kind === 'file' && o.heldBy !== undefined) {
-      const at = identities.length;
-      addFile(o.file);
-      standIns.set(identities[at]!, agentIdentityOf.get(o.heldBy)!);
-      continue;
-    }
     if (o.kind === 'agent') {
       const { keyBlob, comment } = o.agent;
       const note = o.file?.explicit ? 'explicit agent' : 'agent';
@@ -1088,7 +1054,6 @@ export async function prepareAuth(
       const identity: AuthIdentity = { publicKeyBlob: keyBlob, label, note };
       identities.push(identity);
       agentIdentities.push(identity);
-      agentIdentityOf.set(o.agent, identity);
       signers.push({
         publicKeyBlob: keyBlob,
         identity,
@@ -1164,13 +1129,8 @@ export async function prepareAuth(
     });
   }
   for (const { identity, entry } of certificates) signers.push(certificateSigner(prepared, identity, entry, crypto, debug));
-  if (standIns.size > 0) prepared.agentStandIns = standIns;
-  if (agent) prepared.agentListing = agentKeys.map((k) => k.keyBlob);
-  prepared.requiredRsaSize = options.requiredRsaSize;
-  prepared.agent = agent;
-  prepared.agentKeyCount = agent && deferAgentCountLine ? agentKeys.length : undefined;
-  return prepared;
 }
+
 
 /**
  * The signer of a user certificate offered without its key (see IdentityFileEntry's
@@ -1190,7 +1150,7 @@ function certificateSigner(auth: PreparedAuth, identity: AuthIdentity, entry: Id
     name: `${sshKeyTypeLabel(keyBlobType(blob))} "${identity.label}"`,
     sign: async (data, algorithm, flags) => {
       const candidates = [...auth.privateKeys.map((key) => ({ publicKeyBlob: key.publicKeyBlob, label: key.comment || key.keyType, key }) as AuthIdentity), ...auth.identities];
-      const by = candidates.find((id) => id.publicKeyBlob !== undefined && constantTimeEqual(id.publicKeyBlob, plain) && !auth.withdrawn?.(id));
+      const by = candidates.find((id) => id.publicKeyBlob !== undefined && constantTimeEqual(id.publicKeyBlob, plain));
       if (by) {
         // ssh's "signing failed for TYPE "PATH"" names the key that signs, not the certificate.
         signer.name = `${sshKeyTypeLabel(keyBlobType(plain))} "${by.label}"`;
@@ -2031,11 +1991,15 @@ export class SshClient extends EventEmitter {
     }
   }
 
-  /** {@link bindAgentToSession} with this connection's first key exchange; withdraws what it drops. */
+  /**
+   * {@link bindAgentToSession} with this connection's first key exchange, then the keys to offer
+   * handed to the core. An agent connection made for a client already gone is closed.
+   */
   private async bindAgent(): Promise<void> {
     const { hostKey, sessionId, hostKeySignature } = this.core.info;
-    const drop = await bindAgentToSession(this.auth, { hostKeyBlob: hostKey, sessionId, signature: hostKeySignature }, (m, l) => this.log(m, l));
-    if (drop) this.core.withdrawIdentities(drop);
+    await bindAgentToSession(this.auth, { hostKeyBlob: hostKey, sessionId, signature: hostKeySignature }, (m, l) => this.log(m, l));
+    if (this.isDone) closeAgent(this.auth);
+    else this.core.replaceIdentities(this.auth.identities);
   }
 
   /** @internal for -v logs of the forwarder. */
@@ -2112,7 +2076,7 @@ export class SshClient extends EventEmitter {
       this.signersPrepared = true;
       setImmediate(() => {
         if (this.isDone || this.core.isAuthenticated) return;
-        void this.auth.signers.find((s) => s.prepare && !(s.identity !== undefined && this.auth.withdrawn?.(s.identity)))?.prepare!();
+        void this.auth.signers.find((s) => s.prepare)?.prepare!();
       });
     }
     if (this.core.outputPending) {
