@@ -609,6 +609,12 @@ export async function startSshd(opts: SshdOptions = {}): Promise<SshdHandle> {
         // sshd 9.8+ keyword: its default penalties would refuse 127.0.0.1 for a while after a
         // test's deliberate failed logins; 9.2 has no penalties, so this keeps them alike.
         ...(release === '10' ? { PerSourcePenalties: 'no' } : {}),
+        // A remote command runs as `$SHELL -c COMMAND`; bash (Debian builds it with
+        // SSH_SOURCE_BASHRC, shell.c run_startup_files) then reads the user's ~/.bashrc when it
+        // is a top-level shell (SHLVL unset: level 1). Root's on these machines runs `pyenv init`
+        // twice: 0.6 s of CPU and over 1 s of wall per command, for nothing a test looks at.
+        // At level 2 it is not read; the command runs the same.
+        SetEnv: 'SHLVL=1',
       };
       await writeFile(configPath, renderConfig(defaults, opts.config ?? {}));
       let started: Started;
