@@ -4,6 +4,9 @@
  * the bundle runs exactly the code the tests run, plus a second file for the modules it loads on
  * first use (dist/node/cli-lazy.cjs, see LAZY_MODULES). package.json's `bin.pure-ssh` is
  * dist/node/cli-bin.cjs (src/node/cli-bin.cts), which runs these files with V8's code cache.
+ * The other two commands are bundled the same way ({@link BUNDLES}): `pure-ssh-check`
+ * (dist/node/check-cli.js -> check-bundle.cjs, bin check-bin.cjs) and `pure-ssh-bench`
+ * (bench-cli.js -> bench-bundle.cjs, bin bench-bin.cjs); the three share the lazy file.
  *
  * Why: Node loads ES modules one file at a time (resolve, stat, read, compile, link), and the
  * CLI's ~150 modules cost about 100 ms of CPU before the first packet. One file leaves only the
@@ -14,19 +17,34 @@
  * CommonJS, because Node 20 can hand V8's code cache only to a classic script (`vm.Script`), not
  * to an ES module. So `import.meta.url` (the CLI finds package.json by it, for `-V`) becomes the
  * bundle's own URL, and `import('node:…')` becomes `require`. The bundle sits beside cli.js, so
- * `../../package.json` is the same file. dist/node/cli.js stays for the library and the tests.
+ * `../../package.json` is the same file (and bench-cli's `./bench-load.js`, which it forks).
+ * dist/node/cli.js, check-cli.js and bench-cli.js stay for the library and the tests.
  *
  * Usage: node scripts/bundle-cli.mjs  (from the package root; needs `tsc -p tsconfig.build.json` first)
  */
 import { build, transform } from 'esbuild';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const entry = 'dist/node/cli.js';
-if (!existsSync(`${root}/${entry}`)) {
-  process.stderr.write(`bundle-cli: ${entry} is missing: run tsc -p tsconfig.build.json first\n`);
-  process.exit(1);
+
+/**
+ * The commands bundled: tsc's entry point, its bundle, and its bin. The bin is src/node/cli-bin.cts
+ * as tsc built it (dist/node/cli-bin.cjs), copied under the other names: it runs the bundle its
+ * own file name names (`NAME-bin.cjs` runs `NAME-bundle.cjs`), so each command starts as cheaply
+ * as `pure-ssh` and the bins stay one self-contained file each (only `node:` built-ins).
+ */
+const BUNDLES = [
+  { entry: 'dist/node/cli.js', outfile: 'dist/node/cli-bundle.cjs', bin: 'dist/node/cli-bin.cjs' },
+  { entry: 'dist/node/check-cli.js', outfile: 'dist/node/check-bundle.cjs', bin: 'dist/node/check-bin.cjs' },
+  { entry: 'dist/node/bench-cli.js', outfile: 'dist/node/bench-bundle.cjs', bin: 'dist/node/bench-bin.cjs' },
+];
+const BIN_BUILT = 'dist/node/cli-bin.cjs';
+for (const file of [...BUNDLES.map((b) => b.entry), BIN_BUILT]) {
+  if (!existsSync(`${root}/${file}`)) {
+    process.stderr.write(`bundle-cli: ${file} is missing: run tsc -p tsconfig.build.json first\n`);
+    process.exit(1);
+  }
 }
 
 /**
@@ -98,8 +116,7 @@ const lazyNoble = {
   },
 };
 
-const outfile = 'dist/node/cli-bundle.cjs';
-/** What both files share: CommonJS for Node 20.19, source maps to src/ (see below). */
+/** What all files share: CommonJS for Node 20.19, source maps to src/ (see below). */
 const common = {
   absWorkingDir: root,
   bundle: true,
@@ -107,25 +124,6 @@ const common = {
   format: 'cjs',
   // package.json "engines": node >= 20.19.
   target: 'node20.19',
-  sourcemap: 'linked',
-  sourcesContent: false,
-  minify: false,
-  logLevel: 'warning',
-};
-await build({
-  plugins: [lazyNoble],
-  absWorkingDir: root,
-  entryPoints: [entry],
-  outfile,
-  bundle: true,
-  platform: 'node',
-  format: 'cjs',
-  // package.json "engines": node >= 20.19.
-  target: 'node20.19',
-  supported: { 'dynamic-import': false },
-  define: { 'import.meta.url': '__pureSshBundleUrl' },
-  // "use strict" first: tsc's ES modules are strict code, and a directive counts only at the top.
-  banner: { js: '"use strict";\nvar __pureSshBundleUrl = require("node:url").pathToFileURL(__filename).href;' },
   // tsc's source maps are followed back to src/*.ts for `node --enable-source-maps`; the
   // sources themselves are not copied in (src/ ships in the package).
   sourcemap: 'linked',
@@ -134,7 +132,19 @@ await build({
   // lost.
   minify: false,
   logLevel: 'warning',
-});
+};
+for (const { entry, outfile } of BUNDLES) {
+  await build({
+    ...common,
+    plugins: [lazyNoble],
+    entryPoints: [entry],
+    outfile,
+    supported: { 'dynamic-import': false },
+    define: { 'import.meta.url': '__pureSshBundleUrl' },
+    // "use strict" first: tsc's ES modules are strict code, and a directive counts only at the top.
+    banner: { js: '"use strict";\nvar __pureSshBundleUrl = require("node:url").pathToFileURL(__filename).href;' },
+  });
+}
 
 /**
  * The bundle's code runs inside a function with CommonJS's parameters, and the file is one
@@ -170,7 +180,12 @@ await build({
   banner: { js: '"use strict";' },
 });
 
-for (const file of [outfile, LAZY_FILE]) await wrap(`${root}/${file}`);
+for (const file of [...BUNDLES.map((b) => b.outfile), LAZY_FILE]) await wrap(`${root}/${file}`);
+
+for (const { bin } of BUNDLES) {
+  if (bin === BIN_BUILT) continue;
+  copyFileSync(`${root}/${BIN_BUILT}`, `${root}/${bin}`);
+}
 
 /** Rewrite the built `path` into the form the bin runs (see WRAP_HEAD) and ASCII ({@link asciiOnly}). */
 async function wrap(path) {

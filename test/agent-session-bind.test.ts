@@ -20,7 +20,9 @@ import { describeInterop, startSshd, type SshdHandle } from './harness/sshd.js';
 import { startSshAgent } from './support/ssh-agent.js';
 import { CLI_BIN_PATH as CLI, runUntil } from './harness/proc.js';
 
-const CHECK_CLI = fileURLToPath(new URL('../dist/node/check-cli.js', import.meta.url));
+// The installed bin (package.json bin.pure-ssh-check): check-cli.js bundled, at about half its start-up
+// CPU (scripts/bundle-cli.mjs).
+const CHECK_CLI = fileURLToPath(new URL('../dist/node/check-bin.cjs', import.meta.url));
 
 const execFileP = promisify(execFile);
 const children = new Set<ChildProcess>();

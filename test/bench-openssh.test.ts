@@ -15,7 +15,7 @@
  *   (break26 MED-9);
  * - a run whose data rows start in the last 30 s of --time-limit: OpenSSH's tunnel is set up, not
  *   failed by a fractional timeout (break26 MED-10).
- * Runs dist/node/bench-cli.js (`npm run build` first).
+ * Runs dist/node/bench-bin.cjs, the bundled bench-cli.js (`npm run build` first).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -30,7 +30,9 @@ import { cliEnv, describeInteropWithHome, processHome } from './harness/home.js'
 import { descendants } from './harness/proc.js';
 import { clientArgsVia, describeInteropOpenssh10, sshdSuite, startSshd, systemOpenssh, type SshdHandle } from './harness/sshd.js';
 
-const BENCH_CLI = fileURLToPath(new URL('../dist/node/bench-cli.js', import.meta.url));
+// The installed bin (package.json bin.pure-ssh-bench): bench-cli.js bundled, at about half its start-up
+// CPU (scripts/bundle-cli.mjs).
+const BENCH_CLI = fileURLToPath(new URL('../dist/node/bench-bin.cjs', import.meta.url));
 
 /** Runs the bench to its end; resolves with exit code, stdout and stderr. */
 function runBench(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {

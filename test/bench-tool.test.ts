@@ -4,7 +4,8 @@
  * shape (a handshake row per kex method and host key, a data row per cipher and metric), every
  * figure positive, the OpenSSH column filled; the loop through the server and an echo --target;
  * the time limit; and a bad host, a refused key and an unknown host key each ending with ssh's
- * message and exit status 255. Runs dist/node/bench-cli.js (`npm run build` first).
+ * message and exit status 255. Runs dist/node/bench-bin.cjs, the bundled bench-cli.js (`npm run
+ * build` first).
  */
 import { execFile, spawn } from 'node:child_process';
 import { Duplex } from 'node:stream';
@@ -23,7 +24,9 @@ import { freePort } from './harness/net.js';
 import { cliEnv, describeInteropWithHome, processHome } from './harness/home.js';
 import { inCI, startSshd, type SshdHandle } from './harness/sshd.js';
 
-const BENCH_CLI = fileURLToPath(new URL('../dist/node/bench-cli.js', import.meta.url));
+// The installed bin (package.json bin.pure-ssh-bench): bench-cli.js bundled, at about half its start-up
+// CPU (scripts/bundle-cli.mjs).
+const BENCH_CLI = fileURLToPath(new URL('../dist/node/bench-bin.cjs', import.meta.url));
 
 function runBench(args: string[], timeoutMs = 170_000): Promise<{ code: number; stdout: string; stderr: string }> {
   if (!existsSync(BENCH_CLI)) throw new Error(`${BENCH_CLI} is missing: run \`npm run build\` first`);

@@ -12,7 +12,9 @@ import { cliEnv, describeInteropWithHome, processHome } from './harness/home.js'
 import { sshdSuite } from './harness/sshd.js';
 import { CLI_BIN_PATH } from './harness/proc.js';
 
-const CHECK_CLI = fileURLToPath(new URL('../dist/node/check-cli.js', import.meta.url));
+// The installed bin (package.json bin.pure-ssh-check): check-cli.js bundled, at about half its start-up
+// CPU (scripts/bundle-cli.mjs).
+const CHECK_CLI = fileURLToPath(new URL('../dist/node/check-bin.cjs', import.meta.url));
 // The installed bin (package.json bin.pure-ssh): the same CLI as dist/node/cli.js at about half
 // its start-up CPU, most of what a CLI run here costs.
 const CLI = CLI_BIN_PATH;

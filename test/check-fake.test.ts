@@ -24,7 +24,9 @@ import { decodeKexInit, type KexInit } from '../src/transport/kexinit.js';
 import { FakeServer, type FakeServerOptions } from './support/fake-server.js';
 import { cliEnv, describeWithHome, processHome } from './harness/home.js';
 
-const CHECK_CLI = fileURLToPath(new URL('../dist/node/check-cli.js', import.meta.url));
+// The installed bin (package.json bin.pure-ssh-check): check-cli.js bundled, at about half its start-up
+// CPU (scripts/bundle-cli.mjs).
+const CHECK_CLI = fileURLToPath(new URL('../dist/node/check-bin.cjs', import.meta.url));
 
 /** A fault the listener injects. */
 type Fault =

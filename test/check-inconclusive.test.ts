@@ -16,7 +16,9 @@ import { cliEnv, describeInteropWithHome, processHome } from './harness/home.js'
 import { LOOPBACK } from './harness/net.js';
 import { sshdSuite } from './harness/sshd.js';
 
-const CHECK_CLI = fileURLToPath(new URL('../dist/node/check-cli.js', import.meta.url));
+// The installed bin (package.json bin.pure-ssh-check): check-cli.js bundled, at about half its start-up
+// CPU (scripts/bundle-cli.mjs).
+const CHECK_CLI = fileURLToPath(new URL('../dist/node/check-bin.cjs', import.meta.url));
 
 async function runJson(args: string[]): Promise<{ code: number; report: CheckReport; stderr: string }> {
   const env = cliEnv(processHome());

@@ -32,7 +32,9 @@ const describeOpenssh10WithHome = describeIf(
   },
 );
 
-const CHECK_CLI = fileURLToPath(new URL('../dist/node/check-cli.js', import.meta.url));
+// The installed bin (package.json bin.pure-ssh-check): check-cli.js bundled, at about half its start-up
+// CPU (scripts/bundle-cli.mjs).
+const CHECK_CLI = fileURLToPath(new URL('../dist/node/check-bin.cjs', import.meta.url));
 
 function runCheckCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   // No agent of the machine's: the keys offered are the ones a test names. A temporary passwd

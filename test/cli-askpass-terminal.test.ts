@@ -15,7 +15,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { cliEnv, describeInteropWithHome, suiteDir } from './harness/home.js';
-import { CLI_PATH } from './harness/proc.js';
+import { CLI_BIN_PATH } from './harness/proc.js';
 import { sshClientAvailable, sshdSuite } from './harness/sshd.js';
 
 type Where = 'setsid' | 'tty, streams redirected' | 'tty streams, setsid';
@@ -61,7 +61,9 @@ describeInteropWithHome('CLI: SSH_ASKPASS and the terminal decided as ssh 9.2 re
       { mode: 0o755 },
     );
     const { DISPLAY: _d, WAYLAND_DISPLAY: _w, SSH_ASKPASS_REQUIRE: _r, SSH_ASKPASS_PROMPT: _p, ...base } = cliEnv(join(dir, `home-${id}`), { SSH_AUTH_SOCK: '' });
-    const argv = [...(client === 'ssh' ? ['/usr/bin/ssh'] : [process.execPath, CLI_PATH]), ...args].map(quote).join(' ');
+    // The installed bin (package.json bin.pure-ssh): the same CLI as dist/node/cli.js at about
+    // half its start-up CPU.
+    const argv = [...(client === 'ssh' ? ['/usr/bin/ssh'] : [process.execPath, CLI_BIN_PATH]), ...args].map(quote).join(' ');
     const command =
       where === 'setsid' ? ['sh', ['-c', `exec ${argv} </dev/null`]] as const
         : where === 'tty, streams redirected' ? ['script', ['-qefc', `${argv} </dev/null 2>${quote(errFile)}`, '/dev/null']] as const

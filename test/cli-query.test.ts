@@ -9,11 +9,12 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { cliEnv, describeInteropWithHome, suiteHome } from './harness/home.js';
+import { cliEnv, describeInteropWithHome, suiteHome, TEST_CODE_CACHE_HOME } from './harness/home.js';
 import { describeInterop, openssh10Available, startSshd, type SshdHandle } from './harness/sshd.js';
 import { requireBuiltCli, startCli, type CliClient, type CliResult } from './harness/proc.js';
 
-const env = { ...process.env, HOME: '/nonexistent' };
+// No home (no ~/.ssh to read); the bins' code cache where every test's is (harness/home.ts).
+const env = { ...process.env, HOME: '/nonexistent', XDG_CACHE_HOME: TEST_CODE_CACHE_HOME };
 
 function query(client: CliClient, args: string[]): Promise<CliResult> {
   return startCli(client, args, { env, stdout: 'pipe' }).done;

@@ -143,7 +143,7 @@ describeWithHome('pure-ssh-check against a closed port', () => {
     const port = await new Promise<number>((r) => srv.listen(0, '127.0.0.1', () => r((srv.address() as { port: number }).port)));
     await new Promise((r) => srv.close(r));
     const t0 = Date.now();
-    const r = spawnSync(process.execPath, [fileURLToPath(new URL('../dist/node/check-cli.js', import.meta.url)), '-t', '60', '-p', String(port), '127.0.0.1'], { encoding: 'utf8', env: cliEnv(home) });
+    const r = spawnSync(process.execPath, [fileURLToPath(new URL('../dist/node/check-bin.cjs', import.meta.url)), '-t', '60', '-p', String(port), '127.0.0.1'], { encoding: 'utf8', env: cliEnv(home) });
     expect(r.stderr).toContain(`connect to host 127.0.0.1 port ${port}: Connection refused`);
     expect(r.status).toBe(255);
     // With a 60 s timeout: a refusal seen at once, not waited out (a start under load took 3.9 s).

@@ -20,6 +20,10 @@
  * carries a prefix of the bundle's sha256), so two installed versions do not overwrite each
  * other's; the oldest beyond {@link KEEP} are removed when one is written.
  * `PURE_SSH_CODE_CACHE=off` turns it off. Figures: bench/README.md "Start-up".
+ *
+ * The same file, copied by scripts/bundle-cli.mjs, is the bin of `pure-ssh-check`
+ * (check-bin.cjs) and `pure-ssh-bench` (bench-bin.cjs): `NAME-bin.cjs` runs `NAME-bundle.cjs`
+ * ({@link NAME}), with the same lazy file and cache directory.
  */
 import { createHash } from 'node:crypto';
 import {
@@ -37,10 +41,17 @@ import {
 } from 'node:fs';
 import nodeModule = require('node:module');
 import { homedir } from 'node:os';
-import { isAbsolute, join } from 'node:path';
+import { basename, isAbsolute, join } from 'node:path';
 import { Script } from 'node:vm';
 
-const BUNDLE = join(__dirname, 'cli-bundle.cjs');
+/**
+ * Which command this file runs, from its own name (`cli-bin.cjs` -> `cli`, the copies
+ * `check-bin.cjs` and `bench-bin.cjs` -> `check`, `bench`): names its bundle and cache files.
+ * `__filename` is the file itself, not an npm `.bin/` link to it (Node resolves the main module's
+ * links).
+ */
+const NAME = basename(__filename).replace(/-bin\.c[jt]s$/, '');
+const BUNDLE = join(__dirname, `${NAME}-bundle.cjs`);
 const bundleRequire = nodeModule.createRequire(BUNDLE);
 /**
  * The bundle's second file (scripts/bundle-cli.mjs LAZY_MODULES): the modules it loads on first
@@ -264,7 +275,7 @@ function run(): void {
   let lazy: unknown;
   const scriptRequire = ((id: string) =>
     id === LAZY_REQUEST ? (lazy ??= runCached(LAZY, 'lazy', bundleRequire, dir)) : bundleRequire(id)) as NodeJS.Require;
-  runCached(BUNDLE, 'cli', scriptRequire, dir);
+  runCached(BUNDLE, NAME, scriptRequire, dir);
 }
 
 /**

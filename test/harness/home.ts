@@ -150,12 +150,22 @@ function writeIfChanged(path: string, text: string): void {
 }
 
 /**
+ * XDG_CACHE_HOME of every {@link cliEnv} run: the bins' code cache (src/node/cli-bin.cts,
+ * `$XDG_CACHE_HOME/pure-ssh`) in one directory for all test files and runs, not one per passwd
+ * home. Each home used to start with no cache, so the first runs of each bin in every file
+ * compiled the whole bundle and wrote a cache; now they start as a user's second run does. The
+ * cache is checked against the bundle's sha256, so a rebuilt bundle is never run from a stale
+ * one. Tests of the cache itself name their own directory (`extra`).
+ */
+export const TEST_CODE_CACHE_HOME = join(tmpdir(), `pure-ssh-test-code-cache-${userInfo().uid}`);
+
+/**
  * The environment for a CLI subprocess whose passwd home is `home`: this process's environment,
  * LD_PRELOAD of nss_wrapper (before any preload already set), NSS_WRAPPER_PASSWD and
  * NSS_WRAPPER_GROUP naming files written to `home`/.nss_wrapper/ (so they go when the test
- * removes its home), HOME=`home`, then `extra` (which may set HOME elsewhere, to show it is not
- * what the CLI reads). `home` is made if missing; it must not contain ':' or a newline
- * (passwd(5) fields). Throws like {@link requireNssWrapper} when nss_wrapper is missing.
+ * removes its home), HOME=`home`, XDG_CACHE_HOME={@link TEST_CODE_CACHE_HOME}, then `extra`
+ * (which may set HOME elsewhere, to show it is not what the CLI reads). `home` is made if
+ * missing; it must not contain ':' or a newline (passwd(5) fields). Throws like {@link requireNssWrapper} when nss_wrapper is missing.
  */
 export function cliEnv(home: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   requireNssWrapper();
@@ -175,6 +185,7 @@ export function cliEnv(home: string, extra: NodeJS.ProcessEnv = {}): NodeJS.Proc
     NSS_WRAPPER_PASSWD: passwd,
     NSS_WRAPPER_GROUP: group,
     HOME: dir,
+    XDG_CACHE_HOME: TEST_CODE_CACHE_HOME,
     ...extra,
   };
 }

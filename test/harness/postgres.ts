@@ -1,8 +1,9 @@
 /**
  * A throwaway PostgreSQL server for forwarding tests and the pgbench benchmark
- * (../shared/TESTING.md "PostgreSQL"): initdb into a temp dir as the unprivileged `postgres`
- * system user (initdb refuses root), trust auth, then the server in the foreground as our
- * child, so the test owns it, reads its log and nothing is left daemonised behind it.
+ * (../shared/TESTING.md "PostgreSQL"): a fresh cluster in a temp dir (a copy of one initdb made
+ * as the unprivileged `postgres` system user, which initdb needs, see {@link clusterTemplate}),
+ * trust auth, then the server in the foreground as our child, so the test owns it, reads its log
+ * and nothing is left daemonised behind it.
  *
  * @example
  * ```ts
@@ -15,8 +16,8 @@
  * ```
  */
 import { execFile, spawn } from 'node:child_process';
-import { accessSync, chownSync, constants, mkdirSync, readdirSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { accessSync, chownSync, constants, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtemp, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, waitForPort } from './net.js';
@@ -154,6 +155,38 @@ function baseEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
+/** initdb's arguments after `-D DIR`: trust auth, superuser `postgres`, UTF-8, the C locale. */
+const INITDB_ARGS = ['-A', 'trust', '-U', 'postgres', '--no-sync', '--no-instructions', '-E', 'UTF8', '--locale=C'];
+
+/**
+ * A cluster as initdb makes it with {@link INITDB_ARGS}, kept in the temp dir for every later
+ * server of this PostgreSQL (one per bin dir and uid), which starts from a copy (`cp -a`, owner
+ * and modes kept): initdb costs about 1 s of CPU (its bootstrap runs postgres single-user), the
+ * copy a fifth of that. Each copy is a cluster of its own, as a fresh initdb's would be. Made
+ * whole in a temp dir of its own and renamed into place, so a reader sees none or all of it; two
+ * files making it at once both succeed. Undefined if initdb fails (the caller runs initdb itself
+ * and reports why).
+ */
+async function clusterTemplate(binDir: string, uid: number, gid: number, env: NodeJS.ProcessEnv): Promise<string | undefined> {
+  const template = join(tmpdir(), `pure-ssh-pg-template-${uid}-${binDir.replace(/[^A-Za-z0-9]+/g, '_')}`);
+  if (existsSync(join(template, 'PG_VERSION'))) return template;
+  const work = await mkdtemp(join(tmpdir(), 'pure-ssh-pg-template-new-'));
+  try {
+    chownSync(work, uid, gid);
+    const init = await run(join(binDir, 'initdb'), ['-D', join(work, 'data'), ...INITDB_ARGS], { uid, gid, env: { ...env, HOME: work } });
+    if (init.code !== 0) return undefined;
+    try {
+      await rename(join(work, 'data'), template);
+    } catch (err) {
+      // Another file made it first (ENOTEMPTY/EEXIST): theirs is as good.
+      if (!existsSync(join(template, 'PG_VERSION'))) throw err;
+    }
+    return template;
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
 /**
  * Creates a cluster in a temp dir and starts PostgreSQL on a free port (unless `port` is given)
  * with its socket in the temp dir; resolves once it accepts TCP connections.
@@ -172,12 +205,13 @@ export async function startPostgres(opts: PostgresOptions = {}): Promise<Postgre
     mkdirSync(socketDir, { mode: 0o700 });
     chownSync(socketDir, uid, gid);
     const env = { ...baseEnv(), HOME: dir };
-    const init = await run(
-      join(binDir, 'initdb'),
-      ['-D', dataDir, '-A', 'trust', '-U', 'postgres', '--no-sync', '--no-instructions', '-E', 'UTF8', '--locale=C'],
-      { uid, gid, env },
-    );
-    if (init.code !== 0) throw new Error(`initdb failed (${init.code}):\n${init.stdout}${init.stderr}`);
+    const template = await clusterTemplate(binDir, uid, gid, env);
+    const copied = template !== undefined && (await run('cp', ['-a', template, dataDir], {})).code === 0;
+    if (!copied) {
+      await rm(dataDir, { recursive: true, force: true });
+      const init = await run(join(binDir, 'initdb'), ['-D', dataDir, ...INITDB_ARGS], { uid, gid, env });
+      if (init.code !== 0) throw new Error(`initdb failed (${init.code}):\n${init.stdout}${init.stderr}`);
+    }
 
     for (let attempt = 0; ; attempt++) {
       const port = opts.port ?? (await freePort(host));

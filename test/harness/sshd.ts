@@ -17,8 +17,8 @@
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { accessSync, constants, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { homedir, tmpdir } from 'node:os';
+import { chmod, copyFile, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { homedir, tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, it } from 'vitest';
@@ -379,7 +379,42 @@ export const describeInterop: ServerDescribe = describeIf(sshdAvailable, require
 export const describeInteropOpenssh10: ServerDescribe = describeIf(openssh10Available, requireOpenssh10);
 
 async function keygen(sshKeygen: string, type: HostKeyType, path: string): Promise<void> {
+  if (type === 'rsa') return rsaHostKey(sshKeygen, path);
   await execFileP(sshKeygen, ['-q', '-t', type, '-N', '', '-C', '', '-f', path]);
+}
+
+/** Where {@link rsaHostKey} keeps its keys: one directory per key, `rsa-N/key` and `key.pub`. */
+const RSA_HOST_KEYS = join(tmpdir(), `pure-ssh-test-rsa-host-keys-${userInfo().uid}`);
+/** RSA host keys this process (one test file) has handed out. */
+let rsaHostKeysUsed = 0;
+
+/**
+ * An RSA host key (ssh-keygen's default size, 3072 bits) written to `path` and `path.pub`. The
+ * n-th one a process asks for is the n-th of a set kept in the temp dir for every test file and
+ * run, made by ssh-keygen the first time: an RSA keygen is a prime search, 0.2 to 2 s of CPU,
+ * where the other types take milliseconds. Within one test file every key is still distinct, as
+ * freshly made ones would be; files have their own servers and known_hosts files. A key is made
+ * whole in a temp dir and renamed into place (a second file making the same one at once keeps
+ * the first).
+ */
+async function rsaHostKey(sshKeygen: string, path: string): Promise<void> {
+  const kept = join(RSA_HOST_KEYS, `rsa-${rsaHostKeysUsed++}`);
+  if (!existsSync(join(kept, 'key.pub'))) {
+    mkdirSync(RSA_HOST_KEYS, { recursive: true, mode: 0o700 });
+    const work = await mkdtemp(join(RSA_HOST_KEYS, 'new-'));
+    try {
+      await execFileP(sshKeygen, ['-q', '-t', 'rsa', '-N', '', '-C', '', '-f', join(work, 'key')]);
+      await rename(work, kept).catch((err: unknown) => {
+        if (!existsSync(join(kept, 'key.pub'))) throw err;
+      });
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+  }
+  // sshd refuses a private host key others can read; the copies are the test's to remove.
+  await copyFile(join(kept, 'key'), path);
+  await copyFile(join(kept, 'key.pub'), `${path}.pub`);
+  await chmod(path, 0o600);
 }
 
 /** `type base64` of a .pub file, without the comment. */
@@ -574,6 +609,12 @@ export async function startSshd(opts: SshdOptions = {}): Promise<SshdHandle> {
         // sshd 9.8+ keyword: its default penalties would refuse 127.0.0.1 for a while after a
         // test's deliberate failed logins; 9.2 has no penalties, so this keeps them alike.
         ...(release === '10' ? { PerSourcePenalties: 'no' } : {}),
+        // A remote command runs as `$SHELL -c COMMAND`; bash (Debian builds it with
+        // SSH_SOURCE_BASHRC, shell.c run_startup_files) then reads the user's ~/.bashrc when it
+        // is a top-level shell (SHLVL unset: level 1). Root's on these machines runs `pyenv init`
+        // twice: 0.6 s of CPU and over 1 s of wall per command, for nothing a test looks at.
+        // At level 2 it is not read; the command runs the same.
+        SetEnv: 'SHLVL=1',
       };
       await writeFile(configPath, renderConfig(defaults, opts.config ?? {}));
       let started: Started;
