@@ -874,19 +874,21 @@ async function bindAndRelist(
       return (auth.withdrawn = (id) => agentIds.has(id));
     }
   }
-  let drop: ((identity: AuthIdentity) => boolean) | undefined;
-  let bound = false;
   try {
     const { hostKeyBlob, sessionId, signature } = session;
     // OpenSSH ssherr.c SSH_ERR_INVALID_ARGUMENT, as ssh_agent_bind_hostkey returns without them.
     if (!hostKeyBlob || !sessionId || !signature) throw new SshError('ERR_AGENT', 'invalid argument');
     await agent.bindSession(hostKeyBlob, sessionId, signature, false);
-    bound = auth.agentBound = true;
+    auth.agentBound = true;
     log('get_agent_identities: bound agent to hostkey');
   } catch (err) {
     log(`get_agent_identities: ssh_agent_bind_hostkey: ${agentFailureReason(err) ?? (err as Error).message}`, 2);
   }
-  if (bound) {
+  // sshconnect2.c get_agent_identities lists the keys whether the bind worked or not: an agent that
+  // refuses session-bind lists what it listed before, one whose connection the bind broke lists
+  // nothing, and ssh then uses none of its keys (not the list read before the bind).
+  let drop: ((identity: AuthIdentity) => boolean) | undefined;
+  {
     let listed: Uint8Array[] | undefined;
     try {
       listed = (await agent.identities()).map((k) => k.keyBlob);
