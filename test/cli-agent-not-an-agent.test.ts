@@ -96,6 +96,39 @@ describeInteropWithHome('CLI: SSH_AUTH_SOCK that is not an agent, beside ssh 9.2
     await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
   });
 
+  it('lists a key unbound, then closes at session-bind: ssh uses none of its keys (get_agent_identities lists after the bind, and that fails), not the list read before', async () => {
+    // The authorized key itself, which this "agent" cannot sign with: offered from a stale list,
+    // the server accepts it and the signature fails (`sign_and_send_pubkey: signing failed ...`).
+    const blob = Buffer.from(sshd.clientPublicKey.split(' ')[1]!, 'base64');
+    const u32 = (n: number) => Buffer.from([n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff]);
+    // draft-miller-ssh-agent-14 §4.4: SSH_AGENT_IDENTITIES_ANSWER, one key, comment "stale".
+    const body = Buffer.concat([Buffer.from([12]), u32(1), u32(blob.length), blob, u32(5), Buffer.from('stale')]);
+    const answer = Buffer.concat([u32(body.length), body]);
+    const path = join(sshd.dir, 'closes-at-bind');
+    servers.push(await fakeAgent(path, (socket) => {
+      let buf = Buffer.alloc(0);
+      socket.on('error', () => {});
+      socket.on('data', (d) => {
+        buf = Buffer.concat([buf, d]);
+        while (buf.length >= 5 && buf.length >= 4 + buf.readUInt32BE(0)) {
+          const type = buf[4];
+          buf = buf.subarray(4 + buf.readUInt32BE(0));
+          // SSH2_AGENTC_REQUEST_IDENTITIES answered; SSH_AGENTC_EXTENSION (session-bind) ends the connection.
+          if (type === 11) socket.write(answer);
+          else socket.destroy();
+        }
+      });
+    }));
+    const env = cliEnv(home, { SSH_AUTH_SOCK: path });
+    const args = ['-F', 'none', ...sshd.clientArgs, '-o', 'GlobalKnownHostsFile=/dev/null', '-o', 'BatchMode=yes', '-v', '-W', '127.0.0.1:1', sshd.target];
+    for (const client of ['ssh', 'pure-ssh'] as const) {
+      const err = await stderrOf(client, args, env);
+      expect(err, client).toContain('debug1: get_agent_identities: ssh_fetch_identitylist: communication with agent failed\n');
+      expect(err, client).not.toMatch(/signing failed|Will attempt key: stale/);
+      expect(err, client).toContain('Authenticated to ');
+    }
+  }, 60_000);
+
   it.each(cases)('%s: debug1: get_agent_identities: %s', async (name, line) => {
     const env = cliEnv(home, { SSH_AUTH_SOCK: join(sshd.dir, name) });
     const args = ['-F', 'none', ...sshd.clientArgs, '-o', 'GlobalKnownHostsFile=/dev/null', '-o', 'BatchMode=yes', '-vv', '-W', '127.0.0.1:1', sshd.target];

@@ -205,6 +205,14 @@ describeInteropWithHome('CLI: Load key reasons for key files that do not parse, 
     };
     const edFingerprint = await fingerprint(sshd.clientPublicKey);
     const ecFingerprint = await fingerprint((await readFile(`${ecPath}.pub`, 'utf8')).trim());
+    const rsaPath = join(home, 'strict_rsa');
+    await execFileP('ssh-keygen', ['-q', '-N', '', '-C', '', '-t', 'rsa', '-b', '2048', '-f', rsaPath]);
+    await appendFile(join(sshd.dir, 'authorized_keys'), await readFile(`${rsaPath}.pub`, 'utf8'));
+    const rsaText = await readFile(rsaPath, 'utf8');
+    const rsaPub = raw(await readFile(`${rsaPath}.pub`, 'utf8'));
+    const rsaFingerprint = await fingerprint((await readFile(`${rsaPath}.pub`, 'utf8')).trim());
+    /** The RSA blob with a leading 00 before field `i` (1: e, 2: n): a non-minimal mpint. */
+    const rsaPadded = (pub: Buffer, i: number) => str(...strings(pub).map((s, j) => (j === i ? Buffer.concat([Buffer.alloc(1), s]) : s)));
     // [name, key file, FILE.pub or none, the lines both say (-v), authenticated]
     const cases: [string, string, string | undefined, (path: string) => string[], boolean][] = [
       // (a) a FILE.pub whose blob has a byte after the key: ssh reads the key file's own public half.
@@ -222,6 +230,14 @@ describeInteropWithHome('CLI: Load key reasons for key files that do not parse, 
         (p) => [`debug1: identity file ${p} type -1`, `Load key "${p}": elliptic curve does not match`], false],
       ['clear-ecdsa-off-curve', withPublic(ecText, (pub) => str(...strings(pub).map((s, i) => (i === 2 ? Buffer.concat([s.subarray(0, -1), Buffer.from([s[s.length - 1]! ^ 1])]) : s)))), undefined,
         (p) => [`debug1: identity file ${p} type -1`, `Load key "${p}": error in libcrypto`], false],
+      // An RSA mpint with a leading zero: sshbuf_get_bignum2 trims it, and ssh offers, fingerprints
+      // and compares the re-encoded key (sshkey_to_blob, sshkey_equal_public), so it signs in.
+      ['pub-rsa-e-leading-zero', rsaText, `ssh-rsa ${rsaPadded(rsaPub, 1).toString('base64')} x`,
+        (p) => [`debug1: identity file ${p} type 0`, `debug1: Offering public key: ${p} RSA ${rsaFingerprint} explicit`], true],
+      ['pub-rsa-n-leading-zero', rsaText, `ssh-rsa ${rsaPadded(rsaPub, 2).toString('base64')} x`,
+        (p) => [`debug1: identity file ${p} type 0`, `debug1: Offering public key: ${p} RSA ${rsaFingerprint} explicit`], true],
+      ['clear-rsa-e-leading-zero', withPublic(rsaText, (pub) => rsaPadded(pub, 1)), undefined,
+        (p) => [`debug1: identity file ${p} type 0`, `debug1: Offering public key: ${p} RSA ${rsaFingerprint} explicit`], true],
     ];
     for (const [name, text, pub, want, authenticated] of cases) {
       const path = join(home, `strict-${name}`);
@@ -238,5 +254,5 @@ describeInteropWithHome('CLI: Load key reasons for key files that do not parse, 
         expect({ lines, authenticated: /Authenticated to /.test(stderr) }, `${client} ${name}`).toEqual({ lines: want(path), authenticated });
       }
     }
-  }, 90_000);
+  }, 120_000);
 });

@@ -15,7 +15,7 @@ import { SshReader, fromUtf8 } from '../protocol/wire.js';
 import { ecdsaSignatures } from './ecdsa.js';
 import { keyFingerprint, type FingerprintHash } from './fingerprint.js';
 import { ed25519Signature } from './ed25519.js';
-import { rsaSignatures, sshRsaSha1Signature } from './rsa.js';
+import { decodeRsaPublicKey, encodeRsaPublicKey, rsaSignatures, sshRsaSha1Signature } from './rsa.js';
 import {
   CERTIFICATE_HOST_KEY_ALGORITHMS,
   PLAIN_KEY_TYPES,
@@ -179,6 +179,25 @@ export function decodePublicKeyBlob(blob: Uint8Array): string {
     throw fail(sshKeyParseReason(cause), (cause as Error).message, cause);
   }
   return type;
+}
+
+/**
+ * A public key blob as OpenSSH holds it once decoded (sshkey_from_blob, then sshkey_to_blob for
+ * the offer, the fingerprint and sshkey_equal_public): an `ssh-rsa` key's mpints re-encoded
+ * minimally (sshbuf-getput-basic.c sshbuf_get_bignum2_bytes_direct trims leading zeros), so a
+ * `.pub` or a key file header whose e or n carries a leading 00 names the same key as its
+ * private half; any other blob (fixed-size fields, certificates kept verbatim) as it is. Takes a
+ * blob {@link decodePublicKeyBlob} accepted.
+ *
+ * @example
+ * ```ts
+ * canonicalPublicKeyBlob(blobWithE000010001); // the blob with e = 01 00 01
+ * ```
+ */
+export function canonicalPublicKeyBlob(blob: Uint8Array): Uint8Array {
+  if (keyBlobType(blob) !== 'ssh-rsa') return blob;
+  const { e, n } = decodeRsaPublicKey(blob);
+  return encodeRsaPublicKey(e, n);
 }
 
 /**

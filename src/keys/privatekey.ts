@@ -32,7 +32,7 @@ import { parsePemPrivateKey, pemFormatName, readPem } from './pem.js';
 import { parsePpk } from './ppk.js';
 import { SSH_RSA, readRsaOpenSsh } from './rsa.js';
 import { keepSshReason, keyFormatError, libcryptoKeyError, markLibcrypto, markSshReason, sshKeyParseReason, type SigningKey } from './signing.js';
-import { decodePublicKeyBlob } from './hostkey.js';
+import { canonicalPublicKeyBlob, decodePublicKeyBlob } from './hostkey.js';
 
 export type { PrivateKeyFormat } from './key-file.js';
 export { parsePublicKeyFile, parsePublicKeyLine, type PublicKeyFileEntry } from './publickey-file.js';
@@ -213,6 +213,8 @@ function parseKeyV1(raw: Uint8Array, ctx: KeyFileContext): ParsedKeyFile {
   } catch (err) {
     throw sshKeyParseReason(err) === 'invalid format' ? markLibcrypto(err as Error) : err;
   }
+  // sshkey_equal compares the decoded keys: an RSA mpint's leading zeros in the header do not count.
+  headerPublic = canonicalPublicKeyBlob(headerPublic);
   const sectionLength = r.uint32();
   const cipher = KEY_FILE_CIPHERS.get(cipherName) ?? ctx.extra?.keyFileCipher(cipherName);
   if (!cipher) {

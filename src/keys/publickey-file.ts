@@ -6,7 +6,7 @@
  */
 import { KeyError } from '../errors.js';
 import { base64Decode } from '../protocol/base64.js';
-import { decodePublicKeyBlob } from './hostkey.js';
+import { canonicalPublicKeyBlob, decodePublicKeyBlob } from './hostkey.js';
 
 /** A public key as read from a file. */
 export interface PublicKeyFileEntry {
@@ -53,7 +53,8 @@ export function parsePublicKeyLine(line: string): PublicKeyFileEntry {
       continue;
     }
     const comment = text.slice(m.index + m[0].length).trim();
-    return { keyType, keyBlob, comment };
+    // sshkey_read keeps the decoded key, not the bytes: an RSA mpint's leading zeros go.
+    return { keyType, keyBlob: canonicalPublicKeyBlob(keyBlob), comment };
   }
   throw formatError(`not a public key line: ${JSON.stringify(text.slice(0, 60))}`);
 }
@@ -93,7 +94,7 @@ function parseRfc4716(text: string): PublicKeyFileEntry {
   } catch (cause) {
     throw new KeyError('ERR_KEY_FORMAT', 'RFC 4716 public key: invalid key body', { format: 'public key', cause });
   }
-  return { keyType, keyBlob, comment };
+  return { keyType, keyBlob: canonicalPublicKeyBlob(keyBlob), comment };
 }
 
 /**

@@ -35,6 +35,7 @@ import { assembledListFails, unimplementedAmong, withoutUnimplemented, type Algo
 import { globMatch } from '../protocol/glob.js';
 import { tildeExpand } from '../config/tokens.js';
 import { sshKeyParseReason } from '../keys/signing.js';
+import { parseCertificateFile } from '../keys/certificate.js';
 
 /**
  * The descriptor {@link Log.forHop} stands for: the standard error ssh(1) gives its ProxyJump
@@ -344,6 +345,16 @@ function publicLineType(path: string): string | undefined {
   }
 }
 
+/** Whether a certificate file reads and decodes (parseCertificateFile: its CA signature verified). */
+function certificateLoads(path: string): boolean {
+  try {
+    parseCertificateFile(readFileSync(path, 'utf8'), path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** sshkey_type() of a file holding a plain (not certified) public key line, else undefined. */
 function plainPublicKeyType(path: string): string | undefined {
   let first: string | undefined;
@@ -381,7 +392,12 @@ export async function loadIdentities(cfg: ResolvedConfig, log: Log, unlock: Unlo
         return false;
       }
     });
-    let type = found ? sshkeyTypeNumber(publicLineType(`${path}-cert.pub`)) : -1;
+    // authfile.c sshkey_load_public answers a certificate that does not decode (cut short, bytes
+    // after it, a CA signature that does not verify, a type word not its own) as a missing file
+    // ("Pretend we couldn't find the key"): `type -1`, and it is not offered.
+    const loads = found && certificateLoads(`${path}-cert.pub`);
+    if (found && !loads) broken.add(`${path}-cert.pub`);
+    let type = loads ? sshkeyTypeNumber(publicLineType(`${path}-cert.pub`)) : -1;
     // ssh.c check_load, as for the key: an RSA certificate under RequiredRSASize is error()'d
     // under the key's name, `load pubkey "PATH": Invalid key length`, and dropped (`type -1`).
     const short = found ? await certificateTooShort(`${path}-cert.pub`) : undefined;
@@ -396,6 +412,8 @@ export async function loadIdentities(cfg: ResolvedConfig, log: Log, unlock: Unlo
   // says them and left out: `required` under RequiredRSASize alone, `floor` under 1024 bits too,
   // which sshkey_load_public fails on in silence (ssh-rsa.c ssh_rsa_deserialize_public).
   const tooShort = new Set<string>();
+  // "-cert" variants found but not decoding (certVariant said `type -1`): passed over in silence.
+  const broken = new Set<string>();
   const rsaSize = (blob: Uint8Array): 'required' | 'floor' | undefined =>
     !rsaKeyTooShort(blob, cfg.requiredRsaSize) ? undefined : rsaKeyTooShort(blob, 0) ? 'floor' : 'required';
   const certificateTooShort = async (certPath: string): Promise<'required' | 'floor' | undefined> => {
@@ -474,7 +492,7 @@ export async function loadIdentities(cfg: ResolvedConfig, log: Log, unlock: Unlo
   }
   const certs = [];
   for (const { path, explicit } of certPaths) {
-    if (tooShort.has(path)) continue;
+    if (tooShort.has(path) || broken.has(path)) continue;
     try {
       const c = await loadCertificateFile(path, { optional: !explicit, crypto: unlock.crypto });
       if (!c) continue;
@@ -501,7 +519,11 @@ export async function loadIdentities(cfg: ResolvedConfig, log: Log, unlock: Unlo
         log.debug1(`load_public_identity_files: key ${path} type ${plain} is not a certificate`);
         continue;
       }
-      log.error(`Load certificate "${path}": ${(err as Error).message} (skipped)`);
+      // authfile.c sshkey_load_public: any other failure (a directory, a certificate that does
+      // not decode or verify) is answered as ENOENT, which check_load passes over: `type -1`, and
+      // why at -vv.
+      log.debug1(`certificate file ${path} type -1`);
+      log.debug(2, `${path}: ${(err as Error).message}`);
     }
   }
   if (certs.length === 0) return entries;
