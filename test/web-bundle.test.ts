@@ -160,8 +160,12 @@ it('pure-ssh/web bundles for browsers without Node built-ins or polyfills; size 
   // reads them (keys/pem.ts: a PKCS#8 key under RSA/EC PRIVATE KEY and ENCRYPTED PRIVATE KEY,
   // +0.16) and public key blobs decoded strictly with ssh's reasons (keys/hostkey.ts
   // decodePublicKeyBlob, on parsePublicKeyLine and the OpenSSH parser's clear public key; the
-  // ECDSA point checked on its curve; +0.44; break38 F7, F8): +0.60, measured 111.42 KiB.
-  expect(gz).toBeLessThan(111.45);
+  // ECDSA point checked on its curve; +0.44; break38 F7, F8): +0.60, measured 111.42 KiB;
+  // 111.92 KiB for the OpenSSH parser checking in ssh's order and telling its reasons
+  // (keys/privatekey.ts: sshbuf's "incomplete message" / "string is too large", "key encrypted
+  // using unsupported cipher", "unexpected internal error", the envelope's "error in libcrypto";
+  // break38 F9): +0.46, measured 111.88 KiB.
+  expect(gz).toBeLessThan(111.92);
 });
 
 it('compression is opt-in: pako is absent from the default bundle and comes with pure-ssh/compress-zlib', async () => {
@@ -198,8 +202,8 @@ it('compression is opt-in: pako is absent from the default bundle and comes with
   // libcrypto" (see above; measured 123.94); 124.05 with the web build's encrypted-key hint (see
   // above; measured 123.98); 124.1 with the PKCS#8 ECPrivateKey's "error in libcrypto" (see
   // above; measured 124.00); 124.75 with the PEM labels and strict public key blobs (see above;
-  // measured 124.70).
-  expect(gz).toBeLessThan(124.75);
+  // measured 124.70); 125.2 with the OpenSSH parser's reasons (see above; measured 125.17).
+  expect(gz).toBeLessThan(125.2);
 });
 
 it('the package exports pure-ssh/web to import and require, with its types (needs npm run build)', async () => {
