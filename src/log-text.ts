@@ -10,6 +10,13 @@
 /** The first of the code units standing for an undecodable byte 0x80..0xff (U+DC00 + byte). */
 export const RAW_BYTE_BASE = 0xdc00;
 
+/**
+ * Stands in a log message for a backslash that is already vis(3) notation (escapeCharText's
+ * `\^A`, as ssh -G prints it), which the log's escaping (src/node/log-vis.ts) writes once instead
+ * of doubling it: a lone surrogate, which no decoded text can hold.
+ */
+export const LOG_BACKSLASH = '\uDFFE';
+
 // ignoreBOM: a U+FEFF the peer sent is text like any other, not a mark to drop.
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const encoder = new TextEncoder();

@@ -270,7 +270,11 @@ function expectSame(args: string[], keyword?: string, env?: NodeJS.ProcessEnv): 
     const said = (args: string[]) => run(process.execPath, [CLI, '-G', '-v', ...args, 'h']).stderr.filter((l) => l.includes('has no effect'));
     const reason = 'has no effect: it applies to sessions, and pure-ssh opens none, like ssh -N';
     expect(said(['-F', 'none', '-e', '~'])).toEqual([`debug1: -e ~ ${reason}`]);
-    expect(said(['-F', 'none', '-o', 'EscapeChar=^B'])).toEqual([`debug1: command-line line 0: EscapeChar \\\\^B ${reason}`]);
+    // The value as -G prints it, its vis(3) backslash once (the log's escaping doubled it: `\\^B`).
+    expect(said(['-F', 'none', '-o', 'EscapeChar=^B'])).toEqual([`debug1: command-line line 0: EscapeChar \\^B ${reason}`]);
+    expect(said(['-F', 'none', '-e', '^A'])).toEqual([`debug1: -e \\^A ${reason}`]);
+    expect(said(['-F', 'none', '-e', '\\'])).toEqual([`debug1: -e \\\\ ${reason}`]);
+    expect(said(['-F', conf('EscapeChar \x7f\n')])).toEqual([expect.stringMatching(/^debug1: .* line 1: EscapeChar \\\^\? has no effect: /)]);
     expect(said(['-F', file])).toEqual([`debug1: ${file} line 2: EscapeChar x ${reason}`]);
     expect(said(['-F', 'none', '-e', 'none'])).toEqual([]);
   });

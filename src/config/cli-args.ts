@@ -11,6 +11,7 @@ import type { StrictHostKeyChecking } from '../node/known-hosts-file.js';
 import type { FingerprintHashName } from '../keys/fingerprint-hashes.js';
 import { addForward, addLocalForward, dynamicAsLocalForward, REMOTE_SOCKS_TARGET, parseStdioForwardSpec } from './forward-spec.js';
 import type { TargetSpec } from '../node/forward.js';
+import { LOG_BACKSLASH } from '../log-text.js';
 import {
   applyOption,
   ConfigError,
@@ -1138,7 +1139,8 @@ function* resolveStepsLogged(argv: string[], cenv: CliEnvironment, state: LogSta
   // no session: taken as ssh takes it (-G prints it), and said to do nothing. `none` asks for that.
   if (o.escapeChar !== undefined && o.escapeChar.value !== 'none') {
     const { value, where } = o.escapeChar;
-    note(`${where === '-e' ? '-e' : `${where}: EscapeChar`} ${escapeCharText(value)} has no effect: ${SESSION_ONLY}`);
+    // As -G prints it (`\^A`): its backslashes are vis(3)'s already, not to be doubled by the log's.
+    note(`${where === '-e' ? '-e' : `${where}: EscapeChar`} ${escapeCharText(value).replaceAll('\\', LOG_BACKSLASH)} has no effect: ${SESSION_ONLY}`);
   }
   // Silently, as readconf.c clear_forwardings: a ProxyJump hop (-W) clears its own forwards, and
   // its -v says nothing about them.
