@@ -279,6 +279,25 @@ function expectSame(args: string[], keyword?: string, env?: NodeJS.ProcessEnv): 
     expect(said(['-F', 'none', '-e', 'none'])).toEqual([]);
   });
 
+  // ssh.c main checks ConnectionAttempts <= 0 (after the ProxyJump loop and line) before
+  // "Cannot execute command-line and remote command." and the -f check; pure-ssh checked it last.
+  it('ConnectionAttempts 0 is said before the command-line/RemoteCommand and -f checks, after the jumphost loop, as ssh.c main orders them', () => {
+    const cases = [
+      ['-o', 'ConnectionAttempts=0', '-o', 'RemoteCommand=x', 'h', 'cmd'],
+      ['-o', 'ConnectionAttempts=0', '-f', 'h'],
+      ['-o', 'ConnectionAttempts=0', '-J', 'x', 'h', 'cmd'],
+      ['-o', 'ConnectionAttempts=0', '-J', 'h', 'h'],
+      ['-J', 'h', '-o', 'RemoteCommand=x', 'h', 'cmd'],
+    ];
+    for (const args of cases) {
+      expectSame(['-F', 'none', ...args]);
+      // Without -G too: each is fatal before anything connects.
+      const [a, b] = [run(process.execPath, [CLI, '-F', 'none', ...args]), run(SSH, ['-F', 'none', ...args])];
+      expect({ status: a.status, stderr: a.stderr }, args.join(' ')).toEqual({ status: b.status, stderr: b.stderr });
+    }
+    expect(ours(['-F', 'none', '-o', 'ConnectionAttempts=0', '-f', 'h']).stderr).toEqual(['Invalid number of ConnectionAttempts']);
+  });
+
   it('escapeCharText: vis(3) with VIS_WHITE, as ssh -G prints a byte (one above 0x7f given through sh)', () => {
     // Each kind of byte vis(3) tells apart, at its edges.
     for (const b of [0x01, 0x09, 0x1f, 0x20, 0x21, 0x5c, 0x7e, 0x7f, 0x80, 0x81, 0x9f, 0xa0, 0xa1, 0xdc, 0xe9, 0xff]) {
