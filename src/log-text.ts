@@ -57,6 +57,24 @@ export function textForLog(bytes: Uint8Array): string {
   return out;
 }
 
+/**
+ * The bytes `text` stands for: UTF-8, each U+DC80..U+DCFF ({@link textForLog}) as the byte it
+ * keeps, as ssh's fprintf(3) writes an argument it was given.
+ *
+ * @example
+ * textBytes('\udce9x'); // Uint8Array [0xe9, 0x78]
+ */
+export function textBytes(text: string): Uint8Array {
+  if (!/[\udc80-\udcff]/.test(text)) return encoder.encode(text);
+  const out: number[] = [];
+  for (const ch of text) {
+    const c = ch.charCodeAt(0);
+    if (ch.length === 1 && c >= RAW_BYTE_BASE + 0x80 && c <= RAW_BYTE_BASE + 0xff) out.push(c - RAW_BYTE_BASE);
+    else out.push(...encoder.encode(ch));
+  }
+  return Uint8Array.from(out);
+}
+
 /** Each UTF-8 byte of `ch` as `\ooo` (vis(3) with VIS_OCTAL | VIS_ALL). */
 function octal(ch: string): string {
   const c = ch.charCodeAt(0);
