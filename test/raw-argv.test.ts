@@ -4,7 +4,7 @@
  * bytes do not line up with the arguments.
  */
 import { expect, it } from 'vitest';
-import { commandLineArgs } from '../src/node/raw-argv.js';
+import { commandLineArgs, rawArgsEnv, RAW_ARGS_ENV } from '../src/node/raw-argv.js';
 
 const cmdline = (...args: (string | number[])[]) => () =>
   Uint8Array.from(args.flatMap((a) => [...(typeof a === 'string' ? new TextEncoder().encode(a) : a), 0]));
@@ -22,4 +22,14 @@ it('keeps the arguments as given when the bytes are not there or do not match th
   expect(commandLineArgs(['a', 'b', '\ufffd'], cmdline([0xe9]))).toEqual(['a', 'b', '\ufffd']);
   // Nothing lost: /proc is not read at all.
   expect(commandLineArgs(['-e', '~'], () => { throw new Error('read'); })).toEqual(['-e', '~']);
+});
+
+it('the -f copy is handed the rebuilt arguments (its own are UTF-8 only), checked against the ones it was given', () => {
+  const rebuilt = ['-e', '\udce9', 'h'];
+  const env: NodeJS.ProcessEnv = { ...rawArgsEnv(rebuilt) };
+  expect(commandLineArgs(['-e', '\ufffd', 'h'], () => new Uint8Array(), env)).toEqual(rebuilt);
+  expect(env[RAW_ARGS_ENV]).toBeUndefined();
+  // Arguments that do not match them: not taken.
+  expect(commandLineArgs(['-E', '\ufffd', 'h'], () => new Uint8Array(), { ...rawArgsEnv(rebuilt) })).toEqual(['-E', '\ufffd', 'h']);
+  expect(rawArgsEnv(['-e', '~'])).toEqual({});
 });

@@ -8,9 +8,20 @@
  */
 
 import { readFileSync } from 'node:fs';
-import { textForLog } from '../log-text.js';
+import { textBytes, textForLog } from '../log-text.js';
 
 const lossy = new TextDecoder('utf-8');
+
+/**
+ * The environment variable through which the -f copy (background.ts) is given the arguments
+ * {@link commandLineArgs} rebuilt (JSON), as its own command line holds U+FFFD's UTF-8 instead.
+ */
+export const RAW_ARGS_ENV = 'PURE_SSH_ARGS';
+
+/** The environment entry that hands `args` to the -f copy: only when one holds a byte that is no UTF-8. */
+export function rawArgsEnv(args: readonly string[]): Record<string, string> {
+  return args.some((a) => /[\udc80-\udcff]/.test(a)) ? { [RAW_ARGS_ENV]: JSON.stringify(args) } : {};
+}
 
 /**
  * `args` (process.argv after the script) with each argument holding U+FFFD rebuilt from the
@@ -21,8 +32,24 @@ const lossy = new TextDecoder('utf-8');
  * @example
  * commandLineArgs(process.argv.slice(2)); // ['-e', '\udce9', 'h'] for `-e $'\xe9' h`
  */
-export function commandLineArgs(args: readonly string[], cmdline: () => Uint8Array = () => readFileSync('/proc/self/cmdline')): string[] {
+export function commandLineArgs(
+  args: readonly string[],
+  cmdline: () => Uint8Array = () => readFileSync('/proc/self/cmdline'),
+  env: NodeJS.ProcessEnv = process.env,
+): string[] {
+  const given = env[RAW_ARGS_ENV];
+  delete env[RAW_ARGS_ENV];
   if (!args.some((a) => a.includes('\ufffd'))) return [...args];
+  // The -f copy (background.ts): spawn(2)'s arguments are UTF-8, so the first process hands its
+  // arguments over here, checked against the ones given as /proc's would be.
+  if (given !== undefined) {
+    try {
+      const parsed: unknown = JSON.parse(given);
+      if (Array.isArray(parsed) && parsed.length === args.length && parsed.every((a, i) => typeof a === 'string' && lossy.decode(textBytes(a)) === args[i])) return parsed as string[];
+    } catch {
+      // not ours: the bytes below
+    }
+  }
   let raw: Uint8Array[];
   try {
     const bytes = cmdline();
