@@ -41,6 +41,12 @@ describeInteropWithHome('CLI: Load key reasons for key files that do not parse, 
   const home = suiteHome();
   const sshd = sshdSuite();
   const expected = new Map<string, 'error in libcrypto' | 'invalid format'>();
+  /** Both clients' arguments for one key file, `-i path` alone, against the suite's sshd (-W: no session). */
+  const oneKeyArgs = (path: string) => [
+    '-F', 'none', '-p', String(sshd.port), '-l', sshd.user, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes',
+    '-o', 'IdentityAgent=none', '-o', `UserKnownHostsFile=${sshd.knownHostsPath}`, '-o', 'GlobalKnownHostsFile=/dev/null',
+    '-o', 'PasswordAuthentication=no', '-o', 'KbdInteractiveAuthentication=no', '-i', path, '-W', '127.0.0.1:1', sshd.host,
+  ];
 
   beforeAll(async () => {
     const make = async (name: string, ...opts: string[]) => {
@@ -121,11 +127,7 @@ describeInteropWithHome('CLI: Load key reasons for key files that do not parse, 
       paths.push(path);
     }
     for (const path of paths) {
-      const args = [
-        '-F', 'none', '-p', String(sshd.port), '-l', sshd.user, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes',
-        '-o', 'IdentityAgent=none', '-o', `UserKnownHostsFile=${sshd.knownHostsPath}`, '-o', 'GlobalKnownHostsFile=/dev/null',
-        '-o', 'PasswordAuthentication=no', '-o', 'KbdInteractiveAuthentication=no', '-i', path, '-W', '127.0.0.1:1', sshd.host,
-      ];
+      const args = oneKeyArgs(path);
       for (const client of ['ssh', 'pure-ssh'] as const) {
         const { stderr } = await startCli(client, args, { env: cliEnv(home) }).done;
         const lines = stderr.replace(/\r/g, '').split('\n').filter((l) => /^(Load key|sign_and_send_pubkey)/.test(l));
@@ -158,11 +160,7 @@ describeInteropWithHome('CLI: Load key reasons for key files that do not parse, 
     for (const [name, text, reason] of cases) {
       const path = join(home, `label-${name}`);
       await writeFile(path, text, { mode: 0o600 });
-      const args = [
-        '-F', 'none', '-p', String(sshd.port), '-l', sshd.user, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes',
-        '-o', 'IdentityAgent=none', '-o', `UserKnownHostsFile=${sshd.knownHostsPath}`, '-o', 'GlobalKnownHostsFile=/dev/null',
-        '-o', 'PasswordAuthentication=no', '-o', 'KbdInteractiveAuthentication=no', '-i', path, '-W', '127.0.0.1:1', sshd.host,
-      ];
+      const args = oneKeyArgs(path);
       for (const client of ['ssh', 'pure-ssh'] as const) {
         const { stderr, code } = await startCli(client, args, { env: cliEnv(home) }).done;
         const lines = stderr.replace(/\r/g, '').split('\n').filter((l) => l.startsWith('Load key '));
@@ -227,11 +225,7 @@ describeInteropWithHome('CLI: Load key reasons for key files that do not parse, 
       const path = join(home, `strict-${name}`);
       await writeFile(path, text, { mode: 0o600 });
       if (pub) await writeFile(`${path}.pub`, `${pub}\n`);
-      const args = [
-        '-v', '-F', 'none', '-p', String(sshd.port), '-l', sshd.user, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes',
-        '-o', 'IdentityAgent=none', '-o', `UserKnownHostsFile=${sshd.knownHostsPath}`, '-o', 'GlobalKnownHostsFile=/dev/null',
-        '-o', 'PasswordAuthentication=no', '-o', 'KbdInteractiveAuthentication=no', '-i', path, '-W', '127.0.0.1:1', sshd.host,
-      ];
+      const args = ['-v', ...oneKeyArgs(path)];
       for (const client of ['ssh', 'pure-ssh'] as const) {
         const { stderr } = await startCli(client, args, { env: cliEnv(home) }).done;
         const lines = stderr.replace(/\r/g, '').split('\n').filter((l) => l.startsWith(`debug1: identity file ${path} `) || /^(Load key|debug1: Offering)/.test(l));
@@ -305,11 +299,7 @@ describeInteropWithHome('CLI: Load key reasons for key files that do not parse, 
     for (const [name, text, reason] of cases) {
       const path = join(home, `f9-${name}`);
       await writeFile(path, text, { mode: 0o600 });
-      const args = [
-        '-F', 'none', '-p', String(sshd.port), '-l', sshd.user, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes',
-        '-o', 'IdentityAgent=none', '-o', `UserKnownHostsFile=${sshd.knownHostsPath}`, '-o', 'GlobalKnownHostsFile=/dev/null',
-        '-o', 'PasswordAuthentication=no', '-o', 'KbdInteractiveAuthentication=no', '-i', path, '-W', '127.0.0.1:1', sshd.host,
-      ];
+      const args = oneKeyArgs(path);
       for (const client of ['ssh', 'pure-ssh'] as const) {
         const { stderr } = await startCli(client, args, { env: cliEnv(home) }).done;
         const lines = stderr.replace(/\r/g, '').split('\n').filter((l) => /^(Load key|sign_and_send_pubkey)/.test(l));
