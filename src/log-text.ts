@@ -10,6 +10,13 @@
 /** The first of the code units standing for an undecodable byte 0x80..0xff (U+DC00 + byte). */
 export const RAW_BYTE_BASE = 0xdc00;
 
+/**
+ * Stands in a log message for a backslash that is already vis(3) notation (escapeCharText's
+ * `\^A`, as ssh -G prints it), which the log's escaping (src/node/log-vis.ts) writes once instead
+ * of doubling it: a lone surrogate, which no decoded text can hold.
+ */
+export const LOG_BACKSLASH = '\uDFFE';
+
 // ignoreBOM: a U+FEFF the peer sent is text like any other, not a mark to drop.
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const encoder = new TextEncoder();
@@ -48,6 +55,24 @@ export function textForLog(bytes: Uint8Array): string {
     i += n;
   }
   return out;
+}
+
+/**
+ * The bytes `text` stands for: UTF-8, each U+DC80..U+DCFF ({@link textForLog}) as the byte it
+ * keeps, as ssh's fprintf(3) writes an argument it was given.
+ *
+ * @example
+ * textBytes('\udce9x'); // Uint8Array [0xe9, 0x78]
+ */
+export function textBytes(text: string): Uint8Array {
+  if (!/[\udc80-\udcff]/.test(text)) return encoder.encode(text);
+  const out: number[] = [];
+  for (const ch of text) {
+    const c = ch.charCodeAt(0);
+    if (ch.length === 1 && c >= RAW_BYTE_BASE + 0x80 && c <= RAW_BYTE_BASE + 0xff) out.push(c - RAW_BYTE_BASE);
+    else out.push(...encoder.encode(ch));
+  }
+  return Uint8Array.from(out);
 }
 
 /** Each UTF-8 byte of `ch` as `\ooo` (vis(3) with VIS_OCTAL | VIS_ALL). */

@@ -41,6 +41,12 @@ describeInteropWithHome('CLI: Load key reasons for key files that do not parse, 
   const home = suiteHome();
   const sshd = sshdSuite();
   const expected = new Map<string, 'error in libcrypto' | 'invalid format'>();
+  /** Both clients' arguments for one key file, `-i path` alone, against the suite's sshd (-W: no session). */
+  const oneKeyArgs = (path: string) => [
+    '-F', 'none', '-p', String(sshd.port), '-l', sshd.user, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes',
+    '-o', 'IdentityAgent=none', '-o', `UserKnownHostsFile=${sshd.knownHostsPath}`, '-o', 'GlobalKnownHostsFile=/dev/null',
+    '-o', 'PasswordAuthentication=no', '-o', 'KbdInteractiveAuthentication=no', '-i', path, '-W', '127.0.0.1:1', sshd.host,
+  ];
 
   beforeAll(async () => {
     const make = async (name: string, ...opts: string[]) => {
@@ -121,11 +127,7 @@ describeInteropWithHome('CLI: Load key reasons for key files that do not parse, 
       paths.push(path);
     }
     for (const path of paths) {
-      const args = [
-        '-F', 'none', '-p', String(sshd.port), '-l', sshd.user, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes',
-        '-o', 'IdentityAgent=none', '-o', `UserKnownHostsFile=${sshd.knownHostsPath}`, '-o', 'GlobalKnownHostsFile=/dev/null',
-        '-o', 'PasswordAuthentication=no', '-o', 'KbdInteractiveAuthentication=no', '-i', path, '-W', '127.0.0.1:1', sshd.host,
-      ];
+      const args = oneKeyArgs(path);
       for (const client of ['ssh', 'pure-ssh'] as const) {
         const { stderr } = await startCli(client, args, { env: cliEnv(home) }).done;
         const lines = stderr.replace(/\r/g, '').split('\n').filter((l) => /^(Load key|sign_and_send_pubkey)/.test(l));
@@ -158,11 +160,7 @@ describeInteropWithHome('CLI: Load key reasons for key files that do not parse, 
     for (const [name, text, reason] of cases) {
       const path = join(home, `label-${name}`);
       await writeFile(path, text, { mode: 0o600 });
-      const args = [
-        '-F', 'none', '-p', String(sshd.port), '-l', sshd.user, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes',
-        '-o', 'IdentityAgent=none', '-o', `UserKnownHostsFile=${sshd.knownHostsPath}`, '-o', 'GlobalKnownHostsFile=/dev/null',
-        '-o', 'PasswordAuthentication=no', '-o', 'KbdInteractiveAuthentication=no', '-i', path, '-W', '127.0.0.1:1', sshd.host,
-      ];
+      const args = oneKeyArgs(path);
       for (const client of ['ssh', 'pure-ssh'] as const) {
         const { stderr, code } = await startCli(client, args, { env: cliEnv(home) }).done;
         const lines = stderr.replace(/\r/g, '').split('\n').filter((l) => l.startsWith('Load key '));
@@ -243,11 +241,7 @@ describeInteropWithHome('CLI: Load key reasons for key files that do not parse, 
       const path = join(home, `strict-${name}`);
       await writeFile(path, text, { mode: 0o600 });
       if (pub) await writeFile(`${path}.pub`, `${pub}\n`);
-      const args = [
-        '-v', '-F', 'none', '-p', String(sshd.port), '-l', sshd.user, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes',
-        '-o', 'IdentityAgent=none', '-o', `UserKnownHostsFile=${sshd.knownHostsPath}`, '-o', 'GlobalKnownHostsFile=/dev/null',
-        '-o', 'PasswordAuthentication=no', '-o', 'KbdInteractiveAuthentication=no', '-i', path, '-W', '127.0.0.1:1', sshd.host,
-      ];
+      const args = ['-v', ...oneKeyArgs(path)];
       for (const client of ['ssh', 'pure-ssh'] as const) {
         const { stderr } = await startCli(client, args, { env: cliEnv(home) }).done;
         const lines = stderr.replace(/\r/g, '').split('\n').filter((l) => l.startsWith(`debug1: identity file ${path} `) || /^(Load key|debug1: Offering)/.test(l));
@@ -255,4 +249,78 @@ describeInteropWithHome('CLI: Load key reasons for key files that do not parse, 
       }
     }
   }, 120_000);
+  it('damaged OpenSSH key files (PROTOCOL.key): the reason ssh 9.2 gives in private2_decrypt\'s and sshkey_private_deserialize\'s order (break38 F9)', async () => {
+    const keyOf = async (name: string, type: string) => {
+      const path = join(home, name);
+      await execFileP('ssh-keygen', ['-q', '-N', '', '-C', '', '-t', type, '-f', path]);
+      await appendFile(join(sshd.dir, 'authorized_keys'), await readFile(`${path}.pub`, 'utf8'));
+      return readFile(path, 'utf8');
+    };
+    const [edText, ecText, rsaText] = [await readFile(sshd.clientKeyPath, 'utf8'), await keyOf('f9_ec', 'ecdsa'), await keyOf('f9_rsa', 'rsa')];
+    // Encrypted, so that the passphrase needed comes before the damage found below it.
+    const encPath = join(home, 'f9_enc');
+    await execFileP('ssh-keygen', ['-q', '-N', 'secret', '-C', '', '-t', 'ed25519', '-f', encPath]);
+    await appendFile(join(sshd.dir, 'authorized_keys'), await readFile(`${encPath}.pub`, 'utf8'));
+    const encText = await readFile(encPath, 'utf8');
+    /**
+     * Offsets in an unencrypted OpenSSH key's body (PROTOCOL.key §1, §3): magic (15 bytes),
+     * string ciphername, kdfname, kdfoptions, uint32 nkeys, string publickey, uint32 section
+     * length, then checkint ×2, string keytype and the key's fields.
+     */
+    const layout = (b: Buffer) => {
+      let at = 15;
+      const mark = () => {
+        const o = at;
+        at += 4 + b.readUInt32BE(at);
+        return o;
+      };
+      const cipher = mark(), kdf = mark();
+      mark();
+      at += 4;
+      const pub = mark(), section = at;
+      at += 4 + 8;
+      const type = mark(), fields = at;
+      return { cipher, kdf, pub, section, type, fields };
+    };
+    const edit = (text: string, change: (b: Buffer, at: ReturnType<typeof layout>) => Buffer) => {
+      const k = pemParts(text);
+      const b = Buffer.from(k.body);
+      return pem(k.head, change(b, layout(b)), k.foot);
+    };
+    const flip = (b: Buffer, at: number) => ((b[at]! ^= 1), b);
+    const cases: [string, string, string | undefined][] = [
+      // private2_decrypt: SSH_ERR_KEY_UNKNOWN_CIPHER for an unknown cipher or KDF.
+      ['cipher-unknown', edit(edText, (b, at) => (b.write('nona', at.cipher + 4), b)), 'key encrypted using unsupported cipher'],
+      ['kdf-unknown', edit(edText, (b, at) => (b.write('nona', at.kdf + 4), b)), 'key encrypted using unsupported cipher'],
+      // sshbuf_get_cstring: a NUL inside is SSH_ERR_INVALID_FORMAT (then the PEM parser's error).
+      ['cipher-nul-inside', edit(edText, (b, at) => (b[at.cipher + 6] = 0, b)), 'error in libcrypto'],
+      // The magic's NUL gone: the cipher name's length is read one byte late, far too long.
+      ['magic-without-nul', edit(edText, (b) => Buffer.concat([b.subarray(0, 14), b.subarray(15)])), 'incomplete message'],
+      ['clear-public-length-huge', edit(edText, (b, at) => (b.writeUInt32BE(0xfffffff0, at.pub), b)), 'string is too large'],
+      // sshkey_private_deserialize: a type ssh knows no sshkey_impl of is SSH_ERR_INTERNAL_ERROR.
+      ['private-type-unknown', edit(edText, (b, at) => (b.write('8', at.type + 4 + 10), b)), 'unexpected internal error'],
+      ['private-field-cut', edit(edText, (b, at) => (b.writeUInt32BE(0xfff0, at.fields), b)), 'incomplete message'],
+      ['private-field-huge', edit(edText, (b, at) => (b.writeUInt32BE(0xfffffff0, at.fields), b)), 'string is too large'],
+      // The public key in the private fields unlike the clear one: the envelope check's
+      // SSH_ERR_INVALID_FORMAT, whichever check of pure-ssh's catches it first.
+      ['ed25519-private-pk-flipped', edit(edText, (b, at) => flip(b, at.fields + 4 + 3)), 'error in libcrypto'],
+      ['ecdsa-private-q-flipped', edit(ecText, (b, at) => flip(b, at.fields + 4 + b.readUInt32BE(at.fields) + 4 + 20)), 'error in libcrypto'],
+      ['rsa-private-n-flipped', edit(rsaText, (b, at) => flip(b, at.fields + 4 + b.readUInt32BE(at.fields) - 3)), 'error in libcrypto'],
+      ['rsa-private-e-flipped', edit(rsaText, (b, at) => flip(b, at.fields + 4 + b.readUInt32BE(at.fields) + 4 + 1)), 'error in libcrypto'],
+      // ssh-ecdsa.c ssh_ecdsa_deserialize_public: SSH_ERR_EC_CURVE_MISMATCH.
+      ['ecdsa-private-curve-other', edit(ecText, (b, at) => (b.write('nistp384', at.fields + 4), b)), 'elliptic curve does not match'],
+      // private2_decrypt asks for the passphrase before it looks at the section (BatchMode: none, silent).
+      ['encrypted-trailing-bytes', edit(encText, (b) => Buffer.concat([b, Buffer.alloc(4)])), undefined],
+    ];
+    for (const [name, text, reason] of cases) {
+      const path = join(home, `f9-${name}`);
+      await writeFile(path, text, { mode: 0o600 });
+      const args = oneKeyArgs(path);
+      for (const client of ['ssh', 'pure-ssh'] as const) {
+        const { stderr } = await startCli(client, args, { env: cliEnv(home) }).done;
+        const lines = stderr.replace(/\r/g, '').split('\n').filter((l) => /^(Load key|sign_and_send_pubkey)/.test(l));
+        expect(lines, `${client} ${name}`).toEqual(reason ? [`Load key "${path}": ${reason}`] : []);
+      }
+    }
+  }, 90_000);
 });

@@ -270,9 +270,69 @@ function expectSame(args: string[], keyword?: string, env?: NodeJS.ProcessEnv): 
     const said = (args: string[]) => run(process.execPath, [CLI, '-G', '-v', ...args, 'h']).stderr.filter((l) => l.includes('has no effect'));
     const reason = 'has no effect: it applies to sessions, and pure-ssh opens none, like ssh -N';
     expect(said(['-F', 'none', '-e', '~'])).toEqual([`debug1: -e ~ ${reason}`]);
-    expect(said(['-F', 'none', '-o', 'EscapeChar=^B'])).toEqual([`debug1: command-line line 0: EscapeChar \\\\^B ${reason}`]);
+    // The value as -G prints it, its vis(3) backslash once (the log's escaping doubled it: `\\^B`).
+    expect(said(['-F', 'none', '-o', 'EscapeChar=^B'])).toEqual([`debug1: command-line line 0: EscapeChar \\^B ${reason}`]);
+    expect(said(['-F', 'none', '-e', '^A'])).toEqual([`debug1: -e \\^A ${reason}`]);
+    expect(said(['-F', 'none', '-e', '\\'])).toEqual([`debug1: -e \\\\ ${reason}`]);
+    expect(said(['-F', conf('EscapeChar \x7f\n')])).toEqual([expect.stringMatching(/^debug1: .* line 1: EscapeChar \\\^\? has no effect: /)]);
     expect(said(['-F', file])).toEqual([`debug1: ${file} line 2: EscapeChar x ${reason}`]);
     expect(said(['-F', 'none', '-e', 'none'])).toEqual([]);
+  });
+
+  // ssh.c main checks ConnectionAttempts <= 0 (after the ProxyJump loop and line) before
+  // "Cannot execute command-line and remote command." and the -f check; pure-ssh checked it last.
+  it('ConnectionAttempts 0 is said before the command-line/RemoteCommand and -f checks, after the jumphost loop, as ssh.c main orders them', () => {
+    const cases = [
+      ['-o', 'ConnectionAttempts=0', '-o', 'RemoteCommand=x', 'h', 'cmd'],
+      ['-o', 'ConnectionAttempts=0', '-f', 'h'],
+      ['-o', 'ConnectionAttempts=0', '-J', 'x', 'h', 'cmd'],
+      ['-o', 'ConnectionAttempts=0', '-J', 'h', 'h'],
+      ['-J', 'h', '-o', 'RemoteCommand=x', 'h', 'cmd'],
+    ];
+    for (const args of cases) {
+      expectSame(['-F', 'none', ...args]);
+      // Without -G too: each is fatal before anything connects.
+      const [a, b] = [run(process.execPath, [CLI, '-F', 'none', ...args]), run(SSH, ['-F', 'none', ...args])];
+      expect({ status: a.status, stderr: a.stderr }, args.join(' ')).toEqual({ status: b.status, stderr: b.stderr });
+    }
+    expect(ours(['-F', 'none', '-o', 'ConnectionAttempts=0', '-f', 'h']).stderr).toEqual(['Invalid number of ConnectionAttempts']);
+  });
+
+  // A byte that is no UTF-8 as the escape character: ssh takes the one byte (`escapechar \M-i`);
+  // pure-ssh read U+FFFD (Node's argv and file decoding) and said "Bad escape character".
+  it('a raw byte (0xE9) as -e, -o EscapeChar and a file\'s EscapeChar: the byte, as ssh takes it; with another byte after it, ssh\'s error with the bytes as given', () => {
+    /** Both CLIs through sh, so that the argument holds the raw byte; output as bytes (latin1). */
+    const viaSh = (script: string) => {
+      const one = (argv0: string[]) => {
+        const r = spawnSync('sh', ['-c', script, ...argv0], { env: cliEnv(defaultHome), stdio: ['ignore', 'pipe', 'pipe'] });
+        const text = (b: Buffer) => b.toString('latin1').split(/\r?\n/).filter((l) => l !== '' && !l.startsWith('Pseudo-terminal will not be allocated'));
+        return { status: r.status, stdout: text(r.stdout).filter((l) => l.startsWith('escapechar ')), stderr: text(r.stderr) };
+      };
+      return [one([process.execPath, CLI]), one([SSH, ''])] as const;
+    };
+    const file = conf('Host *\n');
+    writeFileSync(file, Buffer.from('Host *\n  EscapeChar \xe9\n', 'latin1'));
+    const bad = conf('Host *\n');
+    writeFileSync(bad, Buffer.from('Host *\n  EscapeChar \xe9x\n', 'latin1'));
+    const run2 = (rest: string) => `if [ -n "$1" ]; then exec "$0" "$1" ${rest}; else exec "$0" ${rest}; fi`;
+    const cases: [string, string[] | undefined][] = [
+      [run2(`-G -F none -e "$(printf '\\351')" h`), ['escapechar \\M-i']],
+      [run2(`-G -F none -e"$(printf '\\351')" h`), ['escapechar \\M-i']],
+      [run2(`-G -F none -o "EscapeChar=$(printf '\\351')" h`), ['escapechar \\M-i']],
+      [run2(`-G -F ${file} h`), ['escapechar \\M-i']],
+      [run2(`-G -F none -e "$(printf '\\351x')" h`), undefined],
+      [run2(`-G -F ${bad} h`), undefined],
+    ];
+    for (const [script, want] of cases) {
+      const [a, b] = viaSh(script);
+      expect(a, script).toEqual(b);
+      if (want) expect(a.stdout, script).toEqual(want);
+      else expect(a.status, script).toBe(255);
+    }
+    expect(viaSh(run2(`-G -F none -e "$(printf '\\351x')" h`))[0].stderr).toEqual(["Bad escape character '\xe9x'."]);
+    // -v says it has no effect, the value as -G prints it.
+    const [v] = viaSh(run2(`-G -v -F ${file} h`));
+    expect(v.stderr.filter((l) => l.includes('has no effect'))).toEqual([`debug1: ${file} line 2: EscapeChar \\M-i has no effect: it applies to sessions, and pure-ssh opens none, like ssh -N`]);
   });
 
   it('escapeCharText: vis(3) with VIS_WHITE, as ssh -G prints a byte (one above 0x7f given through sh)', () => {

@@ -1,4 +1,4 @@
-import { createHmac, createPublicKey, verify, type KeyObject } from 'node:crypto';
+import { createHmac, createPublicKey, generateKeyPairSync, verify, type KeyObject } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -304,6 +304,21 @@ describe('parsePublicKeyLine', () => {
       [line('ssh-dss', new SshWriter().string('ssh-dss').string('p').string('q').string('g').string('y').toBytes()), 'parsed'],
     ];
     for (const [text, reason] of cases) expect(reasonOf(text), text).toBe(reason);
+  });
+
+  it('an RSA private key under 1024 bits is marked with ssh\'s reason, "Invalid key length" (sshkey_check_rsa_length), in PKCS#1 and PKCS#8', () => {
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 768 });
+    for (const type of ['pkcs1', 'pkcs8'] as const) {
+      const pem = privateKey.export({ type, format: 'pem' }) as string;
+      let reason: string | undefined;
+      try {
+        parsePrivateKey(pem);
+      } catch (err) {
+        expect((err as { code?: string }).code).toBe('ERR_KEY_FORMAT');
+        reason = sshKeyParseReason(err);
+      }
+      expect(reason, type).toBe('Invalid key length');
+    }
   });
 
   it('parsePublicKeyFile: the first line that holds a key (sshkey_try_load_public reads on past a damaged one)', () => {

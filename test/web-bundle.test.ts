@@ -162,8 +162,11 @@ it('pure-ssh/web bundles for browsers without Node built-ins or polyfills; size 
   // decodePublicKeyBlob, on parsePublicKeyLine and the OpenSSH parser's clear public key; the
   // ECDSA point checked on its curve; +0.44; break38 F7, F8): +0.60, measured 111.42 KiB; 111.5 KiB for
   // RSA public key blobs re-encoded as ssh holds them (keys/hostkey.ts canonicalPublicKeyBlob;
-  // break39 F1): +0.04, measured 111.46 KiB.
-  expect(gz).toBeLessThan(111.5);
+  // break39 F1): +0.04, measured 111.46 KiB; 111.95 KiB for the OpenSSH parser checking in ssh's
+  // order and telling its reasons (keys/privatekey.ts: sshbuf's "incomplete message" / "string is
+  // too large", "key encrypted using unsupported cipher", "unexpected internal error", the
+  // envelope's "error in libcrypto"; break38 F9): +0.45, measured 111.91 KiB.
+  expect(gz).toBeLessThan(111.95);
 });
 
 it('compression is opt-in: pako is absent from the default bundle and comes with pure-ssh/compress-zlib', async () => {
@@ -200,8 +203,9 @@ it('compression is opt-in: pako is absent from the default bundle and comes with
   // libcrypto" (see above; measured 123.94); 124.05 with the web build's encrypted-key hint (see
   // above; measured 123.98); 124.1 with the PKCS#8 ECPrivateKey's "error in libcrypto" (see
   // above; measured 124.00); 124.75 with the PEM labels and strict public key blobs (see above;
-  // measured 124.70); 124.8 with RSA blobs re-encoded (see above; measured 124.76).
-  expect(gz).toBeLessThan(124.8);
+  // measured 124.70); 124.8 with RSA blobs re-encoded (see above; measured 124.76); 125.25 with
+  // the OpenSSH parser's reasons (see above; measured 125.20).
+  expect(gz).toBeLessThan(125.25);
 });
 
 it('the package exports pure-ssh/web to import and require, with its types (needs npm run build)', async () => {

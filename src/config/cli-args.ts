@@ -11,6 +11,7 @@ import type { StrictHostKeyChecking } from '../node/known-hosts-file.js';
 import type { FingerprintHashName } from '../keys/fingerprint-hashes.js';
 import { addForward, addLocalForward, dynamicAsLocalForward, REMOTE_SOCKS_TARGET, parseStdioForwardSpec } from './forward-spec.js';
 import type { TargetSpec } from '../node/forward.js';
+import { LOG_BACKSLASH } from '../log-text.js';
 import {
   applyOption,
   ConfigError,
@@ -1100,6 +1101,26 @@ function* resolveStepsLogged(argv: string[], cenv: CliEnvironment, state: LogSta
   );
   const globalFilesExpanded = globalFiles.map(tildeOnceConnected);
 
+  let proxy: ResolvedConfig['proxy'];
+  if (o.proxy?.kind === 'jump') {
+    proxy = o.proxy;
+    // ssh.c: the last hop (jump_host) being the destination itself, same port and user, is a loop.
+    const last = o.proxy.hops[o.proxy.hops.length - 1]!;
+    if (last.host === hostName && (last.port ?? 22) === port && (last.user ?? user) === user) {
+      // fatal(), at the command line's level (resolveSteps): not said with -q (exit 255 still).
+      throw new ConfigError(`jumphost loop via ${last.host}`);
+    }
+    note(`Setting implicit ProxyCommand from ProxyJump: ${impliedJumpCommand(o.proxy.hops, flags)}`);
+  } else if (o.proxy?.kind === 'command') {
+    // As written: sshconnect.c expand_proxy_command expands its %-tokens only when it connects
+    // (ssh_proxy_connect), after -G has printed it (`ProxyCommand nc %Z %h` prints, exit 0) and
+    // after -vvv's UserKnownHostsFile lines. connect-host.ts openRoute expands it ({@link proxyCommandToRun}).
+    proxy = { kind: 'command', command: o.proxy.command };
+  }
+  // ssh.c main, after the ProxyJump line, before its command-line and -f checks below and before
+  // -G prints: fatal() (not said with -q, exit 255).
+  if (o.connectionAttempts !== undefined && o.connectionAttempts <= 0) throw new ConfigError('Invalid number of ConnectionAttempts');
+
   // ssh.c: -N and -W set SessionType none; ssh_session2 then opens no session channel, and
   // neither the command words nor RemoteCommand are ever used.
   const noSession = flags.noShell || o.sessionType === 'none';
@@ -1138,7 +1159,8 @@ function* resolveStepsLogged(argv: string[], cenv: CliEnvironment, state: LogSta
   // no session: taken as ssh takes it (-G prints it), and said to do nothing. `none` asks for that.
   if (o.escapeChar !== undefined && o.escapeChar.value !== 'none') {
     const { value, where } = o.escapeChar;
-    note(`${where === '-e' ? '-e' : `${where}: EscapeChar`} ${escapeCharText(value)} has no effect: ${SESSION_ONLY}`);
+    // As -G prints it (`\^A`): its backslashes are vis(3)'s already, not to be doubled by the log's.
+    note(`${where === '-e' ? '-e' : `${where}: EscapeChar`} ${escapeCharText(value).replaceAll('\\', LOG_BACKSLASH)} has no effect: ${SESSION_ONLY}`);
   }
   // Silently, as readconf.c clear_forwardings: a ProxyJump hop (-W) clears its own forwards, and
   // its -v says nothing about them.
@@ -1166,24 +1188,6 @@ function* resolveStepsLogged(argv: string[], cenv: CliEnvironment, state: LogSta
 
   // ssh.c: -N (and -W) set SessionType none.
   if (flags.noShell) o.sessionType = 'none';
-  let proxy: ResolvedConfig['proxy'];
-  if (o.proxy?.kind === 'jump') {
-    proxy = o.proxy;
-    // ssh.c: the last hop (jump_host) being the destination itself, same port and user, is a loop.
-    const last = o.proxy.hops[o.proxy.hops.length - 1]!;
-    if (last.host === hostName && (last.port ?? 22) === port && (last.user ?? user) === user) {
-      // fatal(), at the command line's level (resolveSteps): not said with -q (exit 255 still).
-      throw new ConfigError(`jumphost loop via ${last.host}`);
-    }
-    note(`Setting implicit ProxyCommand from ProxyJump: ${impliedJumpCommand(o.proxy.hops, flags)}`);
-  } else if (o.proxy?.kind === 'command') {
-    // As written: sshconnect.c expand_proxy_command expands its %-tokens only when it connects
-    // (ssh_proxy_connect), after -G has printed it (`ProxyCommand nc %Z %h` prints, exit 0) and
-    // after -vvv's UserKnownHostsFile lines. connect-host.ts openRoute expands it ({@link proxyCommandToRun}).
-    proxy = { kind: 'command', command: o.proxy.command };
-  }
-  // ssh.c, after the ProxyJump line and before -G prints: fatal() (not said with -q, exit 255).
-  if (o.connectionAttempts !== undefined && o.connectionAttempts <= 0) throw new ConfigError('Invalid number of ConnectionAttempts');
   // sshconnect.c ssh_connect: ProxyUseFdpass yes has the ProxyCommand (other than `-`) pass back
   // a connected descriptor (SCM_RIGHTS), which Node cannot receive: refused, naming its line,
   // rather than reading that message as the server's banner. ssh.c clears it for ProxyJump.

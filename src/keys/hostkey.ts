@@ -137,6 +137,16 @@ const FOREIGN_KEY_FIELDS: ReadonlyMap<string, number> = new Map([['ssh-dss', 4],
 const FOREIGN_KEY_TYPE = /^(ssh-dss|sk-ssh-ed25519|sk-ecdsa-sha2-nistp256|ssh-xmss)[-@]/;
 
 /**
+ * Whether ssh(1) 9.2 knows the key type `type` by its full name (sshkey.c keyimpls,
+ * sshkey_type_from_name): the plain types this library reads, the certificates of them
+ * ({@link certifiedKeyType}), and the ones it does not read ({@link FOREIGN_KEY_FIELDS},
+ * {@link FOREIGN_KEY_TYPE}).
+ */
+export function sshKnowsKeyType(type: string): boolean {
+  return PLAIN_KEY_TYPES.has(type) || FOREIGN_KEY_FIELDS.has(type) || FOREIGN_KEY_TYPE.test(type) || certifiedKeyType(type) !== type;
+}
+
+/**
  * Decode a public key blob (RFC 4253 §6.6) strictly, as OpenSSH sshkey.c sshkey_from_blob does
  * when it reads a `.pub` file or the public key an OpenSSH private key file stores in the clear:
  * a type it knows, exactly its fields (an Ed25519 key of 32 bytes, an ECDSA point of the named
@@ -164,8 +174,7 @@ export function decodePublicKeyBlob(blob: Uint8Array): string {
   }
   const plain = PLAIN_KEY_TYPES.get(type);
   const fields = plain?.keyFields ?? FOREIGN_KEY_FIELDS.get(type) ?? (FOREIGN_KEY_TYPE.test(type) ? 0 : undefined);
-  // A certificate type this library reads has no entry: parseCertificate decodes it whole.
-  if (fields === undefined && certifiedKeyType(type) === type) throw fail('unknown or unsupported key type', type);
+  if (!sshKnowsKeyType(type)) throw fail('unknown or unsupported key type', type);
   try {
     for (let i = 0; i < (fields ?? 0); i++) r.string('key field');
   } catch (cause) {

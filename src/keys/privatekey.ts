@@ -11,7 +11,7 @@
  */
 import { bcryptPbkdf } from '../crypto/bcrypt-pbkdf.js';
 import type { CryptoProvider } from '../crypto/provider.js';
-import { KeyError } from '../errors.js';
+import { KeyError, ProtocolError } from '../errors.js';
 import { base64Decode } from '../protocol/base64.js';
 import { SshReader, constantTimeEqual, utf8 } from '../protocol/wire.js';
 import { ECDSA_CURVES, readEcdsaOpenSsh } from './ecdsa.js';
@@ -32,7 +32,7 @@ import { parsePemPrivateKey, pemFormatName, readPem } from './pem.js';
 import { parsePpk } from './ppk.js';
 import { SSH_RSA, readRsaOpenSsh } from './rsa.js';
 import { keepSshReason, keyFormatError, libcryptoKeyError, markLibcrypto, markSshReason, sshKeyParseReason, type SigningKey } from './signing.js';
-import { canonicalPublicKeyBlob, decodePublicKeyBlob } from './hostkey.js';
+import { canonicalPublicKeyBlob, decodePublicKeyBlob, sshKnowsKeyType } from './hostkey.js';
 
 export type { PrivateKeyFormat } from './key-file.js';
 export { parsePublicKeyFile, parsePublicKeyLine, type PublicKeyFileEntry } from './publickey-file.js';
@@ -191,10 +191,13 @@ function parseKeyV1(raw: Uint8Array, ctx: KeyFileContext): ParsedKeyFile {
   }
   // PROTOCOL.key §1: string ciphername, string kdfname, string kdfoptions, uint32 N,
   // string publickey1..N, string encrypted private list (then the AEAD tag, OpenSSH sshkey.c).
-  const cipherName = latin(r.string('ciphername'));
-  const kdfName = latin(r.string('kdfname'));
-  const kdfOptions = r.string('kdfoptions');
-  const nkeys = r.uint32();
+  // The checks below run in OpenSSH sshkey.c private2_decrypt's order, so that the first damage
+  // found is the one ssh(1) reports (a magic without its NUL reads the cipher name's length from
+  // the wrong offset: "incomplete message").
+  const cipherName = latin(sshbufCString(r, 'ciphername'));
+  const kdfName = latin(sshbufCString(r, 'kdfname'));
+  const kdfOptions = sshbufString(r, 'kdfoptions');
+  const nkeys = sshbufU32(r, 'nkeys');
   // OpenSSH sshkey.c private2_decrypt: files hold exactly one key. Its SSH_ERR_INVALID_FORMAT
   // (here and below) sends sshkey_parse_private_fileblob_type on to the PEM parser, whose failure
   // ssh(1) reports as "error in libcrypto" (libcryptoKeyError).
@@ -202,12 +205,7 @@ function parseKeyV1(raw: Uint8Array, ctx: KeyFileContext): ParsedKeyFile {
   // private2_decrypt reads the public key with sshkey_froms, strictly (decodePublicKeyBlob): one
   // cut short is SSH_ERR_MESSAGE_INCOMPLETE; its SSH_ERR_INVALID_FORMAT sends ssh on to the PEM
   // parser ("error in libcrypto"); its other errors are said as they are.
-  let headerPublic: Uint8Array;
-  try {
-    headerPublic = r.string('public key').slice();
-  } catch (cause) {
-    throw markSshReason(keyFormatError('public key cut short (corrupted)', cause), 'incomplete message');
-  }
+  let headerPublic: Uint8Array = sshbufString(r, 'public key').slice();
   try {
     decodePublicKeyBlob(headerPublic);
   } catch (err) {
@@ -215,50 +213,104 @@ function parseKeyV1(raw: Uint8Array, ctx: KeyFileContext): ParsedKeyFile {
   }
   // sshkey_equal compares the decoded keys: an RSA mpint's leading zeros in the header do not count.
   headerPublic = canonicalPublicKeyBlob(headerPublic);
-  const sectionLength = r.uint32();
+  const sectionLength = sshbufU32(r, 'private section length');
   const cipher = KEY_FILE_CIPHERS.get(cipherName) ?? ctx.extra?.keyFileCipher(cipherName);
+  // private2_decrypt: an unknown cipher or KDF is SSH_ERR_KEY_UNKNOWN_CIPHER.
   if (!cipher) {
     if (cipherName === '3des-cbc') throw extraDecryptionMissing(OPENSSH, cipherName);
-    throw keyFormatError(`cipher "${cipherName}" is not supported; re-encrypt a copy with: ssh-keygen -p -Z aes256-ctr -f <copy>`);
+    throw unknownCipher(`cipher "${cipherName}" is not supported; re-encrypt a copy with: ssh-keygen -p -Z aes256-ctr -f <copy>`);
   }
-  // private2_decrypt: the private section and the tag must be there (SSH_ERR_INVALID_FORMAT), and
-  // nothing after them.
-  if (r.remaining < cipher.tagLength || r.remaining - cipher.tagLength < sectionLength) {
-    throw libcryptoKeyError(`private section needs ${sectionLength} bytes and a ${cipher.tagLength}-byte tag, ${r.remaining} left (corrupted)`);
-  }
-  const section = r.raw(sectionLength, 'private section');
-  const tag = r.raw(cipher.tagLength, 'authentication tag');
-  if (r.remaining !== 0) throw libcryptoKeyError(`${r.remaining} unexpected trailing bytes after the private key (corrupted)`);
   // PROTOCOL.key §2, §5: kdf "bcrypt", or "none" with cipher "none".
-  if (kdfName !== 'none' && kdfName !== 'bcrypt') throw keyFormatError(`KDF "${kdfName}" is not supported (bcrypt)`);
+  if (kdfName !== 'none' && kdfName !== 'bcrypt') throw unknownCipher(`KDF "${kdfName}" is not supported (bcrypt)`);
   if (kdfName === 'none' && cipherName !== 'none') throw libcryptoKeyError(`kdf "none" with cipher "${cipherName}" is not a valid combination`);
-  // PROTOCOL.key §3: the private list is padded to the cipher's block size.
-  if (section.length < cipher.blockSize || section.length % cipher.blockSize !== 0) {
-    throw libcryptoKeyError(`private section length ${section.length} is not a multiple of ${cipher.blockSize} (corrupted)`);
-  }
   const encrypted = kdfName === 'bcrypt';
-  let plain = section;
+  const how = `${cipherName}/${kdfName}`;
+  if (encrypted && !ctx.passphrase?.length) throw passphraseNeeded(ctx, OPENSSH, how);
+  // PROTOCOL.key §3: the private list is padded to the cipher's block size.
+  if (sectionLength < cipher.blockSize || sectionLength % cipher.blockSize !== 0) {
+    throw libcryptoKeyError(`private section length ${sectionLength} is not a multiple of ${cipher.blockSize} (corrupted)`);
+  }
+  let keyIv: Uint8Array | undefined;
   if (encrypted) {
-    const how = `${cipherName}/${kdfName}`;
-    if (!ctx.passphrase?.length) throw passphraseNeeded(ctx, OPENSSH, how);
     // PROTOCOL.key §2: kdfoptions = string salt, uint32 rounds.
     const k = new SshReader(kdfOptions);
-    const salt = k.string('bcrypt salt');
-    const rounds = k.uint32();
+    const salt = sshbufString(k, 'bcrypt salt');
+    const rounds = sshbufU32(k, 'bcrypt rounds');
     k.end('bcrypt kdfoptions');
-    // PROTOCOL.key §4: the KDF yields the cipher's key then its IV.
-    const keyIv = bcryptPbkdf(ctx.passphrase, salt, rounds, cipher.keyLength + cipher.ivLength);
-    const decrypted = cipher.decrypt(keyIv.subarray(0, cipher.keyLength), keyIv.subarray(cipher.keyLength), section, tag);
-    keyIv.fill(0);
-    // OpenSSH private2_decrypt: an integrity failure here means a wrong passphrase.
-    if (!decrypted) throw wrongPassphrase(ctx, OPENSSH, `${how}: the authentication tag does not verify`);
-    plain = decrypted;
+    // PROTOCOL.key §4: the KDF yields the cipher's key then its IV. bcrypt_pbkdf refusing its
+    // arguments (no rounds, no salt) is SSH_ERR_INVALID_FORMAT to private2_decrypt.
+    try {
+      keyIv = bcryptPbkdf(ctx.passphrase!, salt, rounds, cipher.keyLength + cipher.ivLength);
+    } catch (cause) {
+      throw libcryptoKeyError(`bcrypt KDF options refused: ${(cause as Error).message}`, cause);
+    }
   }
   try {
-    return parsePrivateList(plain, headerPublic, encrypted ? `${cipherName}/${kdfName}` : undefined, ctx);
+    // private2_decrypt: the private section and the tag must be there (SSH_ERR_INVALID_FORMAT), and
+    // nothing after them.
+    if (r.remaining < cipher.tagLength || r.remaining - cipher.tagLength < sectionLength) {
+      throw libcryptoKeyError(`private section needs ${sectionLength} bytes and a ${cipher.tagLength}-byte tag, ${r.remaining} left (corrupted)`);
+    }
+    const section = r.raw(sectionLength, 'private section');
+    const tag = r.raw(cipher.tagLength, 'authentication tag');
+    let plain = section;
+    if (keyIv) {
+      const decrypted = cipher.decrypt(keyIv.subarray(0, cipher.keyLength), keyIv.subarray(cipher.keyLength), section, tag);
+      // OpenSSH private2_decrypt: an integrity failure here means a wrong passphrase.
+      if (!decrypted) throw wrongPassphrase(ctx, OPENSSH, `${how}: the authentication tag does not verify`);
+      plain = decrypted;
+    }
+    if (r.remaining !== 0) {
+      if (encrypted) plain.fill(0);
+      throw libcryptoKeyError(`${r.remaining} unexpected trailing bytes after the private key (corrupted)`);
+    }
+    try {
+      return parsePrivateList(plain, headerPublic, encrypted ? how : undefined, ctx);
+    } finally {
+      if (encrypted) plain.fill(0);
+    }
   } finally {
-    if (encrypted) plain.fill(0);
+    keyIv?.fill(0);
   }
+}
+
+/** sshbuf.h SSHBUF_SIZE_MAX: the longest string sshbuf reads is 4 bytes shorter. */
+const SSHBUF_SIZE_MAX = 0x8000000;
+
+/**
+ * A string read as OpenSSH sshbuf-getput-basic.c sshbuf_peek_string_direct does, failing with its
+ * reason: a length over SSHBUF_SIZE_MAX − 4 is SSH_ERR_STRING_TOO_LARGE, fewer bytes than it says
+ * SSH_ERR_MESSAGE_INCOMPLETE.
+ */
+function sshbufString(r: SshReader, what: string): Uint8Array {
+  const length = r.remaining >= 4 ? new DataView(r.buf.buffer, r.buf.byteOffset + r.offset, 4).getUint32(0) : undefined;
+  try {
+    return r.string(what);
+  } catch (cause) {
+    const reason = length !== undefined && length > SSHBUF_SIZE_MAX - 4 ? 'string is too large' : 'incomplete message';
+    throw markSshReason(keyFormatError(`${what} cut short (corrupted)`, cause), reason);
+  }
+}
+
+/** sshbuf_get_cstring: {@link sshbufString}, and a NUL inside is SSH_ERR_INVALID_FORMAT ("error in libcrypto" after the PEM fallback). */
+function sshbufCString(r: SshReader, what: string): Uint8Array {
+  const s = sshbufString(r, what);
+  if (s.includes(0)) throw libcryptoKeyError(`a NUL inside the ${what} (corrupted)`);
+  return s;
+}
+
+/** sshbuf_get_u32: fewer than 4 bytes left is SSH_ERR_MESSAGE_INCOMPLETE. */
+function sshbufU32(r: SshReader, what: string): number {
+  try {
+    return r.uint32();
+  } catch (cause) {
+    throw markSshReason(keyFormatError(`${what} cut short (corrupted)`, cause), 'incomplete message');
+  }
+}
+
+/** OpenSSH sshkey.c private2_decrypt's SSH_ERR_KEY_UNKNOWN_CIPHER, in ssh(1)'s words "key encrypted using unsupported cipher". */
+function unknownCipher(message: string): KeyError {
+  return markSshReason(keyFormatError(message), 'key encrypted using unsupported cipher');
 }
 
 /** PROTOCOL.key §3: checkints, the key, its comment, padding 1, 2, 3, … */
@@ -270,10 +322,16 @@ function parsePrivateList(plain: Uint8Array, headerPublic: Uint8Array, encryptio
     if (encryption) throw wrongPassphrase(ctx, OPENSSH, `${encryption}: the check integers differ`);
     throw keyFormatError('check integers do not match (corrupted key file)');
   }
-  const keyType = latin(p.string('key type'));
-  const key = readKeyFields(keyType, p, ctx);
+  const keyType = latin(sshbufCString(p, 'key type'));
+  const fieldsAt = p.offset;
+  let key: SigningKey;
   try {
-    const commentBytes = p.string('comment');
+    key = readKeyFields(keyType, p, ctx);
+  } catch (err) {
+    throw privateFieldsError(err, keyType, plain, fieldsAt, headerPublic);
+  }
+  try {
+    const commentBytes = sshbufCString(p, 'comment');
     let comment: string;
     try {
       comment = new TextDecoder('utf-8', { fatal: true }).decode(commentBytes);
@@ -299,5 +357,44 @@ function readKeyFields(keyType: string, p: SshReader, ctx: KeyFileContext): Sign
   if (keyType === SSH_ED25519) return readEd25519OpenSsh(p, ctx.crypto);
   if (ECDSA_CURVES.has(keyType)) return readEcdsaOpenSsh(keyType, p, ctx.crypto);
   if (keyType === SSH_RSA) return readRsaOpenSsh(p);
-  throw keyFormatError(`key type "${keyType}" is not supported (supported: ssh-ed25519, ecdsa-sha2-nistp256/384/521, ssh-rsa)`);
+  const err = keyFormatError(`key type "${keyType}" is not supported (supported: ssh-ed25519, ecdsa-sha2-nistp256/384/521, ssh-rsa)`);
+  // sshkey.c sshkey_private_deserialize: a type ssh(1) does not know has no sshkey_impl, and that
+  // is its SSH_ERR_INTERNAL_ERROR.
+  throw sshKnowsKeyType(keyType) ? err : markSshReason(err, 'unexpected internal error');
+}
+
+/**
+ * ssh(1)'s reason for the private fields of `keyType` at `at` in `plain` that the key type's
+ * reader refused with `err` (sshkey.c sshkey_private_deserialize, then sshkey_parse_private2's
+ * envelope check): a field cut short is sshbuf's SSH_ERR_MESSAGE_INCOMPLETE; public fields
+ * (Ed25519 pk; ECDSA curve, Q; RSA n, e) unlike the clear public key are the envelope mismatch,
+ * SSH_ERR_INVALID_FORMAT ("error in libcrypto" after the PEM fallback), whatever check of this
+ * library's found the damage first. Otherwise `err` as it is: a reason of its own, or a check
+ * stricter than ssh's (halves that disagree, inconsistent RSA fields), "invalid format".
+ */
+function privateFieldsError(err: unknown, keyType: string, plain: Uint8Array, at: number, headerPublic: Uint8Array): unknown {
+  // SshReader's only refusal on these reads is a truncation: the first field (each one is
+  // string-framed) that sshbuf cannot read says why.
+  if (err instanceof ProtocolError) {
+    const fields = new SshReader(plain, at);
+    try {
+      for (;;) sshbufString(fields, 'key field');
+    } catch (cut) {
+      return keepSshReason(cut, keyFormatError(`private key fields cut short (${err.message})`, err));
+    }
+  }
+  if (!(err instanceof KeyError) || sshKeyParseReason(err) !== 'invalid format') return err;
+  const count = keyType === SSH_ED25519 ? 1 : ECDSA_CURVES.has(keyType) || keyType === SSH_RSA ? 2 : 0;
+  try {
+    const priv = new SshReader(plain, at);
+    const inFile = Array.from({ length: count }, () => priv.string('key field'));
+    const clear = new SshReader(headerPublic);
+    if (latin(clear.string('key type')) !== keyType) return markLibcrypto(err);
+    const inClear = Array.from({ length: count }, () => clear.string('key field'));
+    // PROTOCOL.key §3 (the agent's encoding): RSA's private fields begin n, e; its public blob is e, n.
+    if (keyType === SSH_RSA) inClear.reverse();
+    return inFile.some((field, i) => !constantTimeEqual(field, inClear[i]!)) ? markLibcrypto(err) : err;
+  } catch {
+    return err;
+  }
 }

@@ -173,7 +173,8 @@ export function rsaKey(fields: RsaPrivateFields): SigningKey {
   let { d, p, q, iqmp } = fields;
   const { n, e } = fields;
   const bits = bitLength(n);
-  if (bits < RSA_MIN_BITS) throw keyFormatError(`RSA key is shorter than ${RSA_MIN_BITS} bits`);
+  // sshkey.c sshkey_check_rsa_length: SSH_ERR_KEY_LENGTH under SSH_RSA_MINIMUM_MODULUS_SIZE.
+  if (bits < RSA_MIN_BITS) throw markSshReason(keyFormatError(`RSA key is shorter than ${RSA_MIN_BITS} bits`), 'Invalid key length');
   if (bits > RSA_MAX_BITS) throw keyFormatError(`RSA key is longer than ${RSA_MAX_BITS} bits`);
   if (
     p < 2n || q < 2n || p * q !== n || e < 3n || (e & 1n) === 0n ||

@@ -89,17 +89,22 @@ export function libcryptoKeyError(message: string, cause?: unknown): KeyError {
 
 /**
  * ssh(1)'s reason (ssherr.c ssh_err) in `Load key "PATH": REASON` for a key file it cannot load:
- * SSH_ERR_INVALID_FORMAT, SSH_ERR_LIBCRYPTO_ERROR ({@link libcryptoKeyError}), and what
- * sshkey.c sshkey_from_blob says of a public key blob it refuses ({@link markSshReason}).
+ * SSH_ERR_INVALID_FORMAT, SSH_ERR_LIBCRYPTO_ERROR ({@link libcryptoKeyError}), what
+ * sshkey.c sshkey_from_blob says of a public key blob it refuses, and what private2_decrypt and
+ * sshkey_private_deserialize say of an OpenSSH key file ({@link markSshReason}):
+ * SSH_ERR_KEY_UNKNOWN_CIPHER, SSH_ERR_INTERNAL_ERROR.
  */
 export type SshKeyParseReason =
   | 'invalid format'
   | 'error in libcrypto'
   | 'incomplete message'
+  | 'string is too large'
   | 'unknown or unsupported key type'
   | 'elliptic curve does not match'
   | 'elliptic curve point is too large'
-  | 'Invalid key length';
+  | 'Invalid key length'
+  | 'key encrypted using unsupported cipher'
+  | 'unexpected internal error';
 
 /** The errors marked with ssh(1)'s reason, and their rewraps ({@link keepSshReason}). */
 const sshReasons = new WeakMap<object, SshKeyParseReason>();

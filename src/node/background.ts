@@ -14,6 +14,7 @@
  */
 import { spawn } from 'node:child_process';
 import { closeSync, writeSync } from 'node:fs';
+import { commandLineArgs, rawArgsEnv } from './raw-argv.js';
 
 /** The variable marking the background copy; its value is the descriptor of the ready pipe. */
 export const BACKGROUND_ENV = 'PURE_SSH_BACKGROUND_FD';
@@ -54,7 +55,7 @@ export function goBackground(keepStderr: boolean, proxied = false, keepStdio = f
     const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
       detached: true,
       stdio: [stdio, stdio, keepStderr ? 'inherit' : 'ignore', 'pipe', ...(giveStderr ? [2] : [])],
-      env: { ...process.env, [BACKGROUND_ENV]: '3', ...(keepStderr ? {} : { [RELAY_ENV]: '1' }), ...(giveStderr ? { [CALLER_STDERR_ENV]: '4' } : {}) },
+      env: { ...process.env, ...rawArgsEnv(commandLineArgs(process.argv.slice(2))), [BACKGROUND_ENV]: '3', ...(keepStderr ? {} : { [RELAY_ENV]: '1' }), ...(giveStderr ? { [CALLER_STDERR_ENV]: '4' } : {}) },
     });
     const pipe = child.stdio[3] as NodeJS.ReadableStream;
     let text = '';

@@ -7,6 +7,8 @@
  * and argument errors answer at once.
  */
 import { openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { commandLineArgs } from './raw-argv.js';
+import { textBytes } from '../log-text.js';
 import { dirname } from 'node:path';
 import { constants as osConstants } from 'node:os';
 import {
@@ -208,7 +210,7 @@ async function main(): Promise<void> {
   let outcome;
   try {
     cliEnv = { ...processCliEnvironment(), openLog };
-    outcome = await resolveCommandLineAsync(process.argv.slice(2), cliEnv);
+    outcome = await resolveCommandLineAsync(commandLineArgs(process.argv.slice(2)), cliEnv);
   } catch (err) {
     if (err instanceof ConfigError) {
       const said = configErrorLog(err);
@@ -216,7 +218,8 @@ async function main(): Promise<void> {
       // the LogLevel asked for (-q).
       if (err.plain) {
         if (err.logged.length > 0) writeLog(logLines(err.logged.join('\n')));
-        process.stderr.write(`${err.message}\n`);
+        // An argument's bytes that are no UTF-8 as given (raw-argv.ts), as fprintf writes them.
+        process.stderr.write(textBytes(`${err.message}\n`));
       } else if (said) {
         // After ssh.c's log_init: what its log said up to the error, at the level then in force
         // (the version line, the files' debug lines with their bad lines among them, the fatal).

@@ -29,7 +29,7 @@ import { setLongTimeout } from '../long-timeout.js';
 import { closedByRemoteHost, isClosedByRemoteHost, KEX_IDENTIFICATION_CLOSED } from '../quit-message.js';
 import { couldNotResolve, strerror } from './strerror.js';
 import { cutBytes, logLines, oneLogCall } from './log-vis.js';
-import { terminalText } from '../log-text.js';
+import { terminalText, textForLog } from '../log-text.js';
 import { utf8Locale } from './terminal-text.js';
 import { assembledListFails, unimplementedAmong, withoutUnimplemented, type AlgorithmListKind } from '../config/openssh-names.js';
 import { globMatch } from '../protocol/glob.js';
@@ -298,13 +298,29 @@ export function processCliEnvironment(): CliEnvironment {
     // ssh.c fprintf(stderr, ...): a plain newline, not the log's "\r\n".
     warn: (message) => process.stderr.write(`${message}\n`),
     fs: {
-      readFile: (p) => orUndefined(() => readFileSync(p, 'utf8')),
+      // As bytes, the way readconf.c reads them: a byte that is no UTF-8 kept as U+DC00 + byte (log-text.ts).
+      readFile: (p) => orUndefined(() => configText(readFileSync(p))),
       stat: (p) => orUndefined(() => statSync(p)),
       listDir: (p) => orUndefined(() => readdirSync(p)),
     },
   };
 }
 
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * A configuration file's text: UTF-8 as it is; a file with bytes that are not keeps each of them
+ * as U+DC00 + byte (log-text.ts textForLog), not U+FFFD, so that `EscapeChar <0xE9>` is the byte
+ * ssh's readconf.c takes (keywords.ts escapeCharValue).
+ */
+function configText(bytes: Uint8Array): string {
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    return textForLog(bytes);
+  }
+}
 
 /** sshkey.c sshkey_type() of the plain public key types a certificate file may hold by mistake. */
 const PLAIN_KEY_LABELS: Readonly<Record<string, string>> = {

@@ -471,10 +471,8 @@ export function loadKeyErrorLine(path: string, err: unknown): string | undefined
   // load_identity_file's stat(2): at INFO for a file the user named (the only ones kept missing).
   if (e.code === 'ERR_PRIVATE_KEY' && isPathLookupFailure(e.cause?.code)) return `no such identity: ${path}: ${strerror(e.cause!)}`;
   if (e.code === 'ERR_PRIVATE_KEY' && e.cause?.code !== undefined) return `Load key "${path}": ${strerror(e.cause)}`;
-  // sshkey.c sshkey_check_rsa_length: an RSA key under SSH_RSA_MINIMUM_MODULUS_SIZE (1024 bits)
-  // is SSH_ERR_KEY_LENGTH.
-  if (e.code === 'ERR_KEY_FORMAT' && /RSA key is shorter than \d+ bits$/.test(e.message ?? '')) return `Load key "${path}": Invalid key length`;
-  // ssherr.c SSH_ERR_INVALID_FORMAT or SSH_ERR_LIBCRYPTO_ERROR for a file no parser takes.
+  // ssherr.c: the reason the parsers marked (sshKeyParseReason: SSH_ERR_LIBCRYPTO_ERROR, an RSA
+  // key under 1024 bits' SSH_ERR_KEY_LENGTH, ...), else SSH_ERR_INVALID_FORMAT.
   if (e.code === 'ERR_KEY_FORMAT') return `Load key "${path}": ${sshKeyParseReason(e)}`;
   return `Load key "${path}": ${e.message ?? String(err)}`;
 }

@@ -11,7 +11,7 @@
  * with "\n" only. Checked with `ssh ... 2>&1 | cat -A` on /usr/bin/ssh 9.2.
  */
 
-import { RAW_BYTE_BASE } from '../log-text.js';
+import { LOG_BACKSLASH, RAW_BYTE_BASE } from '../log-text.js';
 
 const encoder = new TextEncoder();
 
@@ -33,7 +33,7 @@ function visByte(b: number): string {
 /**
  * `text` as ssh's log would show it: a JavaScript string's UTF-8 bytes, escaped, where a lone
  * U+DC80..U+DCFF stands for the byte it keeps (src/log-text.ts: a peer's byte that was not
- * UTF-8), so the escaping sees the bytes the peer sent.
+ * UTF-8), so the escaping sees the bytes the peer sent, and LOG_BACKSLASH is one backslash.
  *
  * @example
  * visLogText('a\u0001b\\c'); // 'a\\001b\\\\c'
@@ -47,6 +47,7 @@ export function visLogText(text: string): string {
   for (const ch of text) {
     const c = ch.charCodeAt(0);
     if (c < 0x80) out += visByte(c);
+    else if (ch === LOG_BACKSLASH) out += '\\';
     else if (ch.length === 1 && c >= RAW_BYTE_BASE + 0x80 && c <= RAW_BYTE_BASE + 0xff) out += visByte(c - RAW_BYTE_BASE);
     else for (const b of encoder.encode(ch)) out += visByte(b);
   }
