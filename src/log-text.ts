@@ -29,6 +29,11 @@ const encoder = new TextEncoder();
  * textForLog(new Uint8Array([0x63, 0xc3, 0xa9, 0xff])); // 'cé\udcff'
  */
 export function textForLog(bytes: Uint8Array): string {
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    // Some bytes are not UTF-8: character by character below.
+  }
   let out = '';
   for (let i = 0; i < bytes.length; ) {
     const b = bytes[i]!;
@@ -67,18 +72,32 @@ export function textForLog(bytes: Uint8Array): string {
 export function textBytes(text: string): Uint8Array {
   if (!/[\udc80-\udcff]/.test(text)) return encoder.encode(text);
   const out: number[] = [];
-  for (const ch of text) {
-    const c = ch.charCodeAt(0);
-    if (ch.length === 1 && c >= RAW_BYTE_BASE + 0x80 && c <= RAW_BYTE_BASE + 0xff) out.push(c - RAW_BYTE_BASE);
-    else out.push(...encoder.encode(ch));
-  }
+  for (const ch of text) out.push(...charBytes(ch));
   return Uint8Array.from(out);
+}
+
+/**
+ * The byte a lone U+DC80..U+DCFF ({@link textForLog}) keeps, or undefined for any other
+ * character (or longer text).
+ *
+ * @example
+ * rawByteOf('\udce9'); // 0xe9
+ * rawByteOf('é'); // undefined
+ */
+export function rawByteOf(ch: string): number | undefined {
+  const c = ch.charCodeAt(0);
+  return ch.length === 1 && c >= RAW_BYTE_BASE + 0x80 && c <= RAW_BYTE_BASE + 0xff ? c - RAW_BYTE_BASE : undefined;
+}
+
+/** The bytes one character of such a text stands for: the byte it keeps ({@link rawByteOf}), else its UTF-8. */
+export function charBytes(ch: string): Uint8Array {
+  const raw = rawByteOf(ch);
+  return raw === undefined ? encoder.encode(ch) : Uint8Array.of(raw);
 }
 
 /** Each UTF-8 byte of `ch` as `\ooo` (vis(3) with VIS_OCTAL | VIS_ALL). */
 function octal(ch: string): string {
-  const c = ch.charCodeAt(0);
-  const bytes = ch.length === 1 && c >= RAW_BYTE_BASE + 0x80 && c <= RAW_BYTE_BASE + 0xff ? [c - RAW_BYTE_BASE] : encoder.encode(ch);
+  const bytes = charBytes(ch);
   let out = '';
   for (const b of bytes) out += `\\${(b >> 6).toString(8)}${((b >> 3) & 7).toString(8)}${(b & 7).toString(8)}`;
   return out;

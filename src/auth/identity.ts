@@ -5,7 +5,7 @@
  */
 import { KeyError } from '../errors.js';
 import { keepSshReason, markLibcrypto } from '../keys/signing.js';
-import { canonicalPublicKeyBlob, decodePublicKeyBlob } from '../keys/hostkey.js';
+import { decodePublicKeyBlob } from '../keys/hostkey.js';
 import type { PrivateKey } from '../keys/privatekey.js';
 import { base64Decode } from '../protocol/base64.js';
 import { SshReader, constantTimeEqual, fromUtf8 } from '../protocol/wire.js';
@@ -106,10 +106,9 @@ export function publicKeyOfPrivateKeyFile(text: string): Uint8Array | undefined 
     r.string('kdfoptions');
     if (r.uint32() !== 1) throw fail('holds more than one key');
     const blob = r.string('public key').slice();
-    // sshkey.c sshkey_parse_private2_pubkey: sshkey_froms, strict (`type -1` when it fails).
-    decodePublicKeyBlob(blob);
-    // The key as ssh holds it (sshkey_to_blob): what is offered and fingerprinted.
-    return canonicalPublicKeyBlob(blob);
+    // sshkey.c sshkey_parse_private2_pubkey: sshkey_froms, strict (`type -1` when it fails); the
+    // key as ssh holds it (sshkey_to_blob) is what is offered and fingerprinted.
+    return decodePublicKeyBlob(blob).blob;
   } catch (err) {
     if (err instanceof KeyError) throw keepSshReason(err, err.format ? err : fail(err.message));
     throw fail(`corrupted (${(err as Error).message})`);

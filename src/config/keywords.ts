@@ -37,7 +37,7 @@ import { addForward, addLocalForward, dynamicAsLocalForward, parseDynamicForward
 import { parseJumpSpec } from './jump-spec.js';
 import { dollarExpand } from './tokens.js';
 import { validCommandLineHost, validCommandLineUser } from './destination.js';
-import { RAW_BYTE_BASE } from '../log-text.js';
+import { rawByteOf } from '../log-text.js';
 import { SCAN_SCALED_STRERROR, scanScaled } from './scan-scaled.js';
 import { assembledListFails, badListMessage, isGssKexName, unimplementedListMessage, withoutGssKexNames, type AlgorithmListKind } from './openssh-names.js';
 import { validDomain, type CanonicalizeMode, type PermittedCname } from './canonicalize.js';
@@ -549,7 +549,8 @@ export function escapeCharValue(text: string): number | 'none' | undefined {
   if (text === 'none') return 'none';
   // A byte that is no UTF-8 (`-e $'\xe9'`), kept as U+DC00 + byte (log-text.ts; node/raw-argv.ts,
   // the configuration files' reading): that one byte, as ssh takes it.
-  if (text.length === 1 && text.charCodeAt(0) >= RAW_BYTE_BASE + 0x80 && text.charCodeAt(0) <= RAW_BYTE_BASE + 0xff) return text.charCodeAt(0) - RAW_BYTE_BASE;
+  const raw = rawByteOf(text);
+  if (raw !== undefined) return raw;
   const bytes = new TextEncoder().encode(text);
   if (bytes.length === 1) return bytes[0]!;
   if (bytes.length === 2 && bytes[0] === 0x5e && bytes[1]! >= 64 && bytes[1]! < 128) return bytes[1]! & 31;

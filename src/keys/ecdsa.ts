@@ -201,11 +201,9 @@ export function ecdsaKeyFromScalar(keyType: string, d: Uint8Array, expectedQ?: U
  */
 export function readEcdsaOpenSsh(keyType: string, r: SshReader, crypto?: CryptoProvider): SigningKey {
   const c = curveOf(keyType);
-  const id = r.string('curve name');
+  const id = String.fromCharCode(...r.string('curve name'));
   // ssh-ecdsa.c ssh_ecdsa_deserialize_public: another curve than the type's is SSH_ERR_EC_CURVE_MISMATCH.
-  if (String.fromCharCode(...id) !== c.identifier) {
-    throw markSshReason(keyFormatError(`${keyType} key names curve "${String.fromCharCode(...id)}"`), 'elliptic curve does not match');
-  }
+  if (id !== c.identifier) throw markSshReason(keyFormatError(`${keyType} key names curve "${id}"`), 'elliptic curve does not match');
   const q = r.string('ecdsa public point');
   return ecdsaKeyFromScalar(keyType, scalarBytesOf(r.mpint('ecdsa private scalar'), c), q, crypto);
 }

@@ -153,17 +153,22 @@ export function sshKnowsKeyType(type: string): boolean {
  * curve and on it, an RSA modulus of 1024 bits or more), nothing after them; a certificate
  * decoded whole, its CA signature verified (SHA-1 too, as cert_parse). The types ssh reads and
  * this library does not ({@link FOREIGN_KEY_FIELDS}) are checked for their framing, or taken by their name. Returns the
- * key type; throws KeyError ERR_KEY_FORMAT marked with ssh's reason (sshKeyParseReason):
+ * key type and the blob as OpenSSH holds the key once decoded (sshkey_to_blob, for the offer, the
+ * fingerprint and sshkey_equal_public): an `ssh-rsa` key's mpints re-encoded minimally
+ * (sshbuf-getput-basic.c sshbuf_get_bignum2_bytes_direct trims leading zeros), so a `.pub` or a
+ * key file header whose e or n carries a leading 00 names the same key as its private half; any
+ * other blob (fixed-size fields, certificates kept verbatim) as given.
+ * Throws KeyError ERR_KEY_FORMAT marked with ssh's reason (sshKeyParseReason):
  * "unknown or unsupported key type", "incomplete message" for a string cut short (an mpint is
  * "invalid format": ssh-rsa.c and ssh-dss.c say so of any bad one), "elliptic curve does not
  * match", "elliptic curve point is too large", "Invalid key length", else "invalid format".
  *
  * @example
  * ```ts
- * decodePublicKeyBlob(parsePublicKeyLine(line).keyBlob); // 'ssh-ed25519'
+ * decodePublicKeyBlob(blob); // { type: 'ssh-ed25519', blob }
  * ```
  */
-export function decodePublicKeyBlob(blob: Uint8Array): string {
+export function decodePublicKeyBlob(blob: Uint8Array): { type: string; blob: Uint8Array } {
   const fail = (reason: SshKeyParseReason, why: string, cause?: unknown) => markSshReason(keyFormatError(`public key: ${why}`, cause), reason);
   const r = new SshReader(blob);
   let type: string;
@@ -187,26 +192,9 @@ export function decodePublicKeyBlob(blob: Uint8Array): string {
   } catch (cause) {
     throw fail(sshKeyParseReason(cause), (cause as Error).message, cause);
   }
-  return type;
-}
-
-/**
- * A public key blob as OpenSSH holds it once decoded (sshkey_from_blob, then sshkey_to_blob for
- * the offer, the fingerprint and sshkey_equal_public): an `ssh-rsa` key's mpints re-encoded
- * minimally (sshbuf-getput-basic.c sshbuf_get_bignum2_bytes_direct trims leading zeros), so a
- * `.pub` or a key file header whose e or n carries a leading 00 names the same key as its
- * private half; any other blob (fixed-size fields, certificates kept verbatim) as it is. Takes a
- * blob {@link decodePublicKeyBlob} accepted.
- *
- * @example
- * ```ts
- * canonicalPublicKeyBlob(blobWithE000010001); // the blob with e = 01 00 01
- * ```
- */
-export function canonicalPublicKeyBlob(blob: Uint8Array): Uint8Array {
-  if (keyBlobType(blob) !== 'ssh-rsa') return blob;
+  if (type !== 'ssh-rsa') return { type, blob };
   const { e, n } = decodeRsaPublicKey(blob);
-  return encodeRsaPublicKey(e, n);
+  return { type, blob: encodeRsaPublicKey(e, n) };
 }
 
 /**

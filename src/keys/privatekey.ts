@@ -32,7 +32,7 @@ import { parsePemPrivateKey, pemFormatName, readPem } from './pem.js';
 import { parsePpk } from './ppk.js';
 import { SSH_RSA, readRsaOpenSsh } from './rsa.js';
 import { keepSshReason, keyFormatError, libcryptoKeyError, markLibcrypto, markSshReason, sshKeyParseReason, type SigningKey } from './signing.js';
-import { canonicalPublicKeyBlob, decodePublicKeyBlob, sshKnowsKeyType } from './hostkey.js';
+import { decodePublicKeyBlob, sshKnowsKeyType } from './hostkey.js';
 
 export type { PrivateKeyFormat } from './key-file.js';
 export { parsePublicKeyFile, parsePublicKeyLine, type PublicKeyFileEntry } from './publickey-file.js';
@@ -204,15 +204,14 @@ function parseKeyV1(raw: Uint8Array, ctx: KeyFileContext): ParsedKeyFile {
   if (nkeys !== 1) throw libcryptoKeyError(`holds ${nkeys} keys; exactly one is supported`);
   // private2_decrypt reads the public key with sshkey_froms, strictly (decodePublicKeyBlob): one
   // cut short is SSH_ERR_MESSAGE_INCOMPLETE; its SSH_ERR_INVALID_FORMAT sends ssh on to the PEM
-  // parser ("error in libcrypto"); its other errors are said as they are.
-  let headerPublic: Uint8Array = sshbufString(r, 'public key').slice();
+  // parser ("error in libcrypto"); its other errors are said as they are. sshkey_equal compares
+  // the decoded keys: the key as ssh holds it (an RSA mpint's leading zeros in the header do not count).
+  let headerPublic: Uint8Array;
   try {
-    decodePublicKeyBlob(headerPublic);
+    headerPublic = decodePublicKeyBlob(sshbufString(r, 'public key').slice()).blob;
   } catch (err) {
     throw sshKeyParseReason(err) === 'invalid format' ? markLibcrypto(err as Error) : err;
   }
-  // sshkey_equal compares the decoded keys: an RSA mpint's leading zeros in the header do not count.
-  headerPublic = canonicalPublicKeyBlob(headerPublic);
   const sectionLength = sshbufU32(r, 'private section length');
   const cipher = KEY_FILE_CIPHERS.get(cipherName) ?? ctx.extra?.keyFileCipher(cipherName);
   // private2_decrypt: an unknown cipher or KDF is SSH_ERR_KEY_UNKNOWN_CIPHER.

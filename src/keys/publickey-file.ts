@@ -6,7 +6,7 @@
  */
 import { KeyError } from '../errors.js';
 import { base64Decode } from '../protocol/base64.js';
-import { canonicalPublicKeyBlob, decodePublicKeyBlob } from './hostkey.js';
+import { decodePublicKeyBlob } from './hostkey.js';
 
 /** A public key as read from a file. */
 export interface PublicKeyFileEntry {
@@ -39,22 +39,20 @@ export function parsePublicKeyLine(line: string): PublicKeyFileEntry {
   const re = /(?:^|[ \t])([^ \t]+)[ \t]+([A-Za-z0-9+/]+={0,2})(?=[ \t]|$)/g;
   for (let m = re.exec(text); m; m = re.exec(text)) {
     const keyType = m[1]!;
-    let keyBlob: Uint8Array;
-    let blobType: string;
+    let decoded: { type: string; blob: Uint8Array };
     try {
-      keyBlob = base64Decode(m[2]!);
-      blobType = decodePublicKeyBlob(keyBlob);
+      decoded = decodePublicKeyBlob(base64Decode(m[2]!));
     } catch {
       re.lastIndex = m.index + 1;
       continue;
     }
-    if (blobType !== keyType) {
+    if (decoded.type !== keyType) {
       re.lastIndex = m.index + 1;
       continue;
     }
     const comment = text.slice(m.index + m[0].length).trim();
     // sshkey_read keeps the decoded key, not the bytes: an RSA mpint's leading zeros go.
-    return { keyType, keyBlob: canonicalPublicKeyBlob(keyBlob), comment };
+    return { keyType, keyBlob: decoded.blob, comment };
   }
   throw formatError(`not a public key line: ${JSON.stringify(text.slice(0, 60))}`);
 }
@@ -86,15 +84,13 @@ function parseRfc4716(text: string): PublicKeyFileEntry {
     // inside with a backslash).
     if (tag.toLowerCase() === 'comment') comment = /^".*"$/.test(value) ? value.slice(1, -1).replace(/\\(.)/g, '$1') : value;
   }
-  let keyBlob: Uint8Array;
-  let keyType: string;
+  let decoded: { type: string; blob: Uint8Array };
   try {
-    keyBlob = base64Decode(lines.slice(i, end).join(''));
-    keyType = decodePublicKeyBlob(keyBlob);
+    decoded = decodePublicKeyBlob(base64Decode(lines.slice(i, end).join('')));
   } catch (cause) {
     throw new KeyError('ERR_KEY_FORMAT', 'RFC 4716 public key: invalid key body', { format: 'public key', cause });
   }
-  return { keyType, keyBlob: canonicalPublicKeyBlob(keyBlob), comment };
+  return { keyType: decoded.type, keyBlob: decoded.blob, comment };
 }
 
 /**

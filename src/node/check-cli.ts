@@ -282,7 +282,7 @@ async function prepareLogin(cfg: Resolved, log: (m: string) => void, verbose: bo
         return auth.identities;
       },
       async sign(req) {
-        // The identity's own signer first: an agent's key and the file it stood for share a key blob.
+        // The identity's own signer first (two identities may hold the same key blob), else one by its blob.
         const signer =
           auth.signers.find((s) => s.identity === req.identity) ??
           auth.signers.find((s) => s.identity === undefined && s.publicKeyBlob.length === req.keyBlob.length && s.publicKeyBlob.every((b, i) => b === req.keyBlob[i]));

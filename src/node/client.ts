@@ -1131,7 +1131,6 @@ function arrangeIdentities(prepared: PreparedAuth, options: ConnectOptions, file
   for (const { identity, entry } of certificates) signers.push(certificateSigner(prepared, identity, entry, crypto, debug));
 }
 
-
 /**
  * The signer of a user certificate offered without its key (see IdentityFileEntry's
  * `certificate`), as sshconnect2.c sign_and_send_pubkey finds one once the server accepted the

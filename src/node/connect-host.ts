@@ -298,29 +298,15 @@ export function processCliEnvironment(): CliEnvironment {
     // ssh.c fprintf(stderr, ...): a plain newline, not the log's "\r\n".
     warn: (message) => process.stderr.write(`${message}\n`),
     fs: {
-      // As bytes, the way readconf.c reads them: a byte that is no UTF-8 kept as U+DC00 + byte (log-text.ts).
-      readFile: (p) => orUndefined(() => configText(readFileSync(p))),
+      // As bytes, the way readconf.c reads them: a byte that is no UTF-8 kept as U+DC00 + byte
+      // (log-text.ts textForLog), not U+FFFD, so that `EscapeChar <0xE9>` is the byte ssh takes.
+      readFile: (p) => orUndefined(() => textForLog(readFileSync(p))),
       stat: (p) => orUndefined(() => statSync(p)),
       listDir: (p) => orUndefined(() => readdirSync(p)),
     },
   };
 }
 
-
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-
-/**
- * A configuration file's text: UTF-8 as it is; a file with bytes that are not keeps each of them
- * as U+DC00 + byte (log-text.ts textForLog), not U+FFFD, so that `EscapeChar <0xE9>` is the byte
- * ssh's readconf.c takes (keywords.ts escapeCharValue).
- */
-function configText(bytes: Uint8Array): string {
-  try {
-    return strictUtf8.decode(bytes);
-  } catch {
-    return textForLog(bytes);
-  }
-}
 
 /** sshkey.c sshkey_type() of the plain public key types a certificate file may hold by mistake. */
 const PLAIN_KEY_LABELS: Readonly<Record<string, string>> = {

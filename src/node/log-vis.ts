@@ -11,9 +11,7 @@
  * with "\n" only. Checked with `ssh ... 2>&1 | cat -A` on /usr/bin/ssh 9.2.
  */
 
-import { LOG_BACKSLASH, RAW_BYTE_BASE } from '../log-text.js';
-
-const encoder = new TextEncoder();
+import { charBytes, LOG_BACKSLASH, RAW_BYTE_BASE } from '../log-text.js';
 
 /**
  * openbsd-compat/vis.c isvisible() under VIS_SAFE (VIS_SP, VIS_TAB and VIS_NL unset), in the C
@@ -48,8 +46,7 @@ export function visLogText(text: string): string {
     const c = ch.charCodeAt(0);
     if (c < 0x80) out += visByte(c);
     else if (ch === LOG_BACKSLASH) out += '\\';
-    else if (ch.length === 1 && c >= RAW_BYTE_BASE + 0x80 && c <= RAW_BYTE_BASE + 0xff) out += visByte(c - RAW_BYTE_BASE);
-    else for (const b of encoder.encode(ch)) out += visByte(b);
+    else for (const b of charBytes(ch)) out += visByte(b);
   }
   return out;
 }
@@ -68,9 +65,7 @@ export function cutBytes(text: string, max: number): string {
   let out = '';
   let n = 0;
   for (const ch of text) {
-    const c = ch.charCodeAt(0);
-    const raw = ch.length === 1 && c >= RAW_BYTE_BASE + 0x80 && c <= RAW_BYTE_BASE + 0xff;
-    const bytes = raw ? [c - RAW_BYTE_BASE] : [...encoder.encode(ch)];
+    const bytes = charBytes(ch);
     if (n + bytes.length <= max) {
       out += ch;
       n += bytes.length;
